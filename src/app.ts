@@ -1,0 +1,56 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { Meter } from '@opentelemetry/api';
+import Koa from 'koa';
+import type { Config } from './config.js';
+import { errorHandler } from './http/errors.js';
+import { requestLog } from './http/request-log.js';
+import type { Logger } from './logger.js';
+import type { Readiness } from './readiness.js';
+import { healthRoutes } from './routes/health.js';
+import { metricsRoute } from './routes/metrics.js';
+import { httpMetrics } from './telemetry/http-metrics.js';
+
+export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Everything the app needs from outside itself. Tests pass stubs for what lies outside the
+ * process and the real thing for the rest.
+ */
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  meter: Meter;
+  readiness: Readiness;
+  /** Serves the Prometheus exposition (the OTel Prometheus reader's handler). */
+  metricsHandler: MetricsHandler;
+}
+
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa();
+  app.proxy = false;
+  // Errors are answered and logged by errorHandler; Koa's default would print stacks to stderr.
+  app.silent = true;
+
+  const router = new Router();
+  router.use(healthRoutes(deps.readiness).routes());
+  router.use(metricsRoute(deps.metricsHandler).routes());
+
+  app.use(requestLog(deps.logger));
+  app.use(httpMetrics(deps.meter));
+  app.use(errorHandler(deps.logger, deps.config.bodyLimitBytes));
+  app.use(
+    bodyParser({
+      enableTypes: ['json', 'form'],
+      jsonLimit: deps.config.bodyLimitBytes,
+      formLimit: deps.config.bodyLimitBytes,
+      onError: (err) => {
+        throw err;
+      },
+    }),
+  );
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

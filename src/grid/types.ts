@@ -1,0 +1,41 @@
+/** Where an intensity value came from, in the order the fallback chain tries them. */
+export type IntensitySource = 'fixed' | 'electricity-maps' | 'annual-average' | 'world-average';
+
+export interface IntensityReading {
+  zone: string;
+  /** gCO2e per kWh. */
+  carbonIntensity: number;
+  unit: 'gCO2e/kWh';
+  source: IntensitySource;
+  /** The upstream marked the value as estimated, or it is an annual/world average. */
+  isEstimated: boolean;
+  /** The last good upstream value, served because a fresh lookup failed. */
+  stale: boolean;
+  /** Seconds since the value was fetched (0 for fixed and average sources). */
+  ageSeconds: number;
+  /** The instant the value is valid for (upstream's `datetime`), null for averages. */
+  datetime: string | null;
+  fetchedAt: string;
+}
+
+export interface IntensityHistory {
+  zone: string;
+  source: IntensitySource;
+  unit: 'gCO2e/kWh';
+  /** Empty when the source has no history (fixed value, annual averages); `note` says why. */
+  history: Array<{ datetime: string; carbonIntensity: number; isEstimated: boolean }>;
+  note?: string;
+}
+
+/**
+ * What the rest of the service knows of the grid. Routes and the meter depend on this
+ * interface, never on the Electricity Maps client.
+ */
+export interface GridIntensity {
+  readonly defaultZone: string;
+  /** The best answer the fallback chain has; rejects only for an invalid or unknown zone. */
+  current(zone?: string): Promise<IntensityReading>;
+  /** The last answer for a zone without I/O, for hot paths such as the meter's sample. */
+  peek(zone?: string): IntensityReading | undefined;
+  history(zone?: string): Promise<IntensityHistory>;
+}

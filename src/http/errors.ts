@@ -1,0 +1,88 @@
+import type { Middleware } from 'koa';
+import type { Logger } from '../logger.js';
+
+const CODES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  408: 'request_timeout',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'unprocessable_entity',
+  429: 'too_many_requests',
+  500: 'internal_error',
+  501: 'not_implemented',
+  502: 'bad_gateway',
+  503: 'unavailable',
+  504: 'gateway_timeout',
+};
+
+export interface ErrorBody {
+  error: string;
+  message: string;
+}
+
+export function errorBody(status: number, message: string, code?: string): ErrorBody {
+  return {
+    error: code ?? CODES[status] ?? (status >= 500 ? 'server_error' : 'client_error'),
+    message,
+  };
+}
+
+interface HttpLikeError {
+  status?: unknown;
+  statusCode?: unknown;
+  expose?: unknown;
+  code?: unknown;
+  message?: unknown;
+  type?: unknown;
+}
+
+function statusOf(err: HttpLikeError): number {
+  const status = Number(err.status ?? err.statusCode);
+  return Number.isInteger(status) && status >= 400 && status <= 599 ? status : 500;
+}
+
+/** Messages raw-body/co-body give are written for developers; say what the client did wrong. */
+function clientMessage(err: HttpLikeError, status: number, limitBytes: number): string {
+  if (err.type === 'entity.too.large' || status === 413) {
+    return `request body is larger than the limit of ${limitBytes} bytes`;
+  }
+  if (err.type === 'entity.parse.failed') return 'request body is not valid JSON';
+  if (err.type === 'encoding.unsupported') return 'unsupported request body encoding';
+  return typeof err.message === 'string' && err.message ? err.message : 'request failed';
+}
+
+/**
+ * Turns every thrown error into `{error, message}` JSON with the right status. Client errors
+ * say what was wrong; server errors say only that something failed (the details, stack
+ * included, go to the log, never to the client).
+ */
+export function errorHandler(logger: Logger, bodyLimitBytes: number): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body == null) {
+        ctx.status = 404;
+        ctx.body = errorBody(404, `no route for ${ctx.method} ${ctx.path.slice(0, 200)}`);
+      }
+    } catch (caught) {
+      const err = (caught ?? {}) as HttpLikeError;
+      const status = statusOf(err);
+      const expose = status < 500 || err.expose === true;
+      if (!expose) logger.error({ err: caught, path: ctx.path }, 'request failed');
+      ctx.status = status;
+      ctx.body = expose
+        ? errorBody(
+            status,
+            clientMessage(err, status, bodyLimitBytes),
+            typeof err.code === 'string' && /^[a-z_]+$/.test(err.code) ? err.code : undefined,
+          )
+        : errorBody(status, 'internal error: the failure was logged');
+      ctx.set('Cache-Control', 'no-store');
+    }
+  };
+}

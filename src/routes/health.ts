@@ -1,0 +1,15 @@
+import Router from '@koa/router';
+import type { Readiness } from '../readiness.js';
+
+export function healthRoutes(readiness: Readiness): Router {
+  const router = new Router();
+  router.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  router.get('/readyz', (ctx) => {
+    const status = readiness.status();
+    ctx.status = status.ready ? 200 : 503;
+    ctx.body = status;
+  });
+  return router;
+}

@@ -1,0 +1,58 @@
+import { expect } from 'chai';
+import { ConfigError, loadConfig, redactConfig } from '../../src/config.js';
+
+describe('config', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.port).to.equal(8001);
+    expect(c.grid.zone).to.equal('DE');
+    expect(c.grid.baseUrl).to.equal('https://api.electricitymaps.com/v3');
+    expect(c.energy.pue).to.equal(1);
+    expect(c.energy.source).to.equal('auto');
+    expect(c.energy.sampleIntervalMs).to.equal(1000);
+    expect(c.energy.powercapRoot).to.equal('/sys/class/powercap');
+    expect(c.logLevel).to.equal('info');
+    expect(c.otel.otlpMetricsEnabled).to.equal(false);
+  });
+
+  for (const [variable, value] of [
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PUE', '-1'],
+    ['CARBON_ZONE', 'germany'],
+    ['ENERGY_SOURCE', 'magic'],
+    ['LOG_LEVEL', 'loud'],
+    ['ELECTRICITY_MAPS_BASE_URL', 'not a url'],
+    ['CARBON_INTENSITY', 'x'],
+  ] as const) {
+    it(`rejects ${variable}=${value} naming the variable`, () => {
+      expect(() => loadConfig({ [variable]: value }))
+        .to.throw(ConfigError)
+        .with.property('variable', variable);
+    });
+  }
+
+  it('accepts the workshop spelling of the Electricity Maps key', () => {
+    expect(loadConfig({ ELECTRICITY_MAP_API_KEY: 'k1' }).grid.apiKey).to.equal('k1');
+    expect(
+      loadConfig({ ELECTRICITY_MAP_API_KEY: 'old', ELECTRICITY_MAPS_API_KEY: 'new' }).grid.apiKey,
+    ).to.equal('new');
+  });
+
+  it('turns the OTLP reader on for either endpoint variable', () => {
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).otel.otlpMetricsEnabled).to
+      .be.true;
+    expect(
+      loadConfig({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://c:4318/v1/metrics' }).otel
+        .otlpMetricsEnabled,
+    ).to.be.true;
+  });
+
+  it('redacts secrets but keeps their presence visible', () => {
+    const c = loadConfig({ ELECTRICITY_MAPS_API_KEY: 'secret-em', LLM_API_KEY: 'secret-llm' });
+    const text = JSON.stringify(redactConfig(c));
+    expect(text).not.to.include('secret-em');
+    expect(text).not.to.include('secret-llm');
+    expect(text).to.include('[redacted]');
+  });
+});
