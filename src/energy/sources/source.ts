@@ -1,0 +1,51 @@
+import type { Component } from '../types.js';
+
+export type SourceName = 'rapl' | 'powermetrics' | 'nvidia-smi' | 'estimate';
+
+/** Host CPU time spent since the previous tick, read once per tick and shared by all users. */
+export interface HostCpuDelta {
+  /** CPU-seconds spent busy across all logical CPUs (user+nice+system+irq+softirq+steal). */
+  activeSeconds: number;
+  /** CPU-seconds elapsed across all logical CPUs (busy + idle + iowait). */
+  totalSeconds: number;
+  /** Logical CPUs counted. */
+  cpus: number;
+}
+
+/** What the meter hands every source on each tick. */
+export interface SampleTick {
+  /** Monotonic milliseconds (performance.now() or a scripted clock in tests). */
+  nowMs: number;
+  /** Milliseconds since the previous tick. */
+  elapsedMs: number;
+  hostCpu: HostCpuDelta;
+}
+
+/** Energy one device used since the previous sample. */
+export interface EnergyReading {
+  component: Component;
+  /** Which device: `package-0`, `gpu0`, `host`. */
+  device: string;
+  /** Joules since the previous sample; always finite and >= 0. */
+  joules: number;
+  /** Average power over the interval. */
+  watts: number;
+}
+
+export type ProbeResult = { ok: true; detail: string } | { ok: false; reason: string };
+
+export interface PowerSource {
+  readonly name: SourceName;
+  /** True when the readings are modelled, not measured. */
+  readonly estimated: boolean;
+  /** `host` sources cover CPU/package/platform (one is chosen); `gpu` sources add to it. */
+  readonly kind: 'host' | 'gpu';
+  /** Checks the source can be read here; a failed probe says why in words for the log. */
+  probe(): Promise<ProbeResult>;
+  /**
+   * Energy since the previous call. Synchronous so the meter's tick stays cheap: file sources
+   * read a few small files; streaming sources (child processes) drain what they buffered.
+   */
+  sample(tick: SampleTick): EnergyReading[];
+  close(): Promise<void>;
+}

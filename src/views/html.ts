@@ -1,0 +1,70 @@
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+/** Escapes text for HTML element content and quoted attribute values. */
+export function escapeHtml(value: unknown): string {
+  return String(value).replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
+}
+
+/** A string of markup that is already safe; `html` leaves it as it is. */
+export class SafeHtml {
+  constructor(readonly value: string) {}
+  toString(): string {
+    return this.value;
+  }
+}
+
+/**
+ * Tagged template that escapes every interpolated value unless it is SafeHtml (or an array of
+ * SafeHtml), so a page cannot be built with an unescaped user string by accident.
+ */
+export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
+  let out = strings[0] ?? '';
+  values.forEach((value, i) => {
+    out += render(value) + (strings[i + 1] ?? '');
+  });
+  return new SafeHtml(out);
+}
+
+function render(value: unknown): string {
+  if (value instanceof SafeHtml) return value.value;
+  if (Array.isArray(value)) return value.map(render).join('');
+  if (value === undefined || value === null || value === false) return '';
+  return escapeHtml(value);
+}
+
+/** The shared page frame: no external resources, readable without styles or colour. */
+export function page(title: string, body: SafeHtml, head: SafeHtml = new SafeHtml('')): string {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · carbonscope</title>
+<style>
+body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:60rem;padding:1rem;color:#1b1b1b}
+nav a{margin-right:1rem} table{border-collapse:collapse} td,th{padding:.25rem .5rem;text-align:left}
+input,select,textarea,button{font:inherit;padding:.3rem} .muted{color:#555}
+</style>
+${head}
+</head>
+<body>
+<nav><a href="/carbon_intensity">Grid intensity</a><a href="/predict">Predict</a><a href="/chat">Chat</a><a href="/energy">Energy</a><a href="/dashboard">Dashboard</a></nav>
+<main>
+<h1>${title}</h1>
+${body}
+</main>
+</body>
+</html>
+`.value;
+}
+
+/** True when the client prefers an HTML page over JSON (a browser, not an API client). */
+export function wantsHtml(accepts: (...types: string[]) => string | false): boolean {
+  return accepts('json', 'html') === 'html';
+}
