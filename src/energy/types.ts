@@ -14,8 +14,11 @@ export interface OperationFootprint {
 }
 
 export interface ActiveOperation {
-  /** Ends the operation, records it, and returns its share of the process's energy. */
-  end(): OperationFootprint;
+  /**
+   * Ends the operation, records it, and returns its share of the process's energy. `operation`
+   * renames it when the name is known only at the end (a request's route template). Idempotent.
+   */
+  end(operation?: string): OperationFootprint;
 }
 
 /** The part of the meter that routes and library users need. */

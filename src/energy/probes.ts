@@ -1,0 +1,23 @@
+import { performance } from 'node:perf_hooks';
+import type { HostCpuDelta } from './sources/source.js';
+
+/** Monotonic milliseconds. Injected so tests drive time by hand. */
+export type Clock = () => number;
+
+/**
+ * Cumulative CPU seconds (user + system) of whatever the meter attributes energy to. The service
+ * measures itself; the CLI passes a reader that sums a child process tree. A reader may go down
+ * (a child exits and its time leaves the sum): the meter treats a decrease as no time spent.
+ */
+export type ProcessCpuReader = () => number;
+
+/** Host CPU time since the previous call (the first call sets the baseline). */
+export type HostCpuReader = () => HostCpuDelta;
+
+export const monotonicClock: Clock = () => performance.now();
+
+/** This process's own CPU time: all threads, libuv pool and onnxruntime's threads included. */
+export const ownProcessCpu: ProcessCpuReader = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};

@@ -1,0 +1,19 @@
+import type { Middleware } from 'koa';
+import { endpointOf } from '../telemetry/http-metrics.js';
+import type { OperationTracker } from './types.js';
+
+/**
+ * Tracks every request as one operation named by its route template (`/predict`), so
+ * `operation_energy_joules{operation}` stays bounded like `requests_total{endpoint}`. The name is
+ * known only after routing, so the operation is renamed when it ends.
+ */
+export function trackRequests(tracker: OperationTracker): Middleware {
+  return async (ctx, next) => {
+    const op = tracker.begin('request');
+    try {
+      await next();
+    } finally {
+      op.end(endpointOf(ctx));
+    }
+  };
+}

@@ -1,0 +1,163 @@
+import { type Attributes, type Histogram, type Span, trace } from '@opentelemetry/api';
+import type { Clock } from './probes.js';
+import type { ActiveOperation, OperationFootprint, OperationTracker } from './types.js';
+
+/** Span attributes set on the span active when an operation began (when tracing is on). */
+export const SPAN_ATTRIBUTES = {
+  energy: 'carbonscope.energy_joules',
+  emissions: 'carbonscope.emissions_grams',
+  estimated: 'carbonscope.estimated',
+} as const;
+
+export interface TrackerOptions {
+  clock: Clock;
+  energyHistogram: Histogram;
+  emissionsHistogram: Histogram;
+}
+
+/**
+ * Gives every running operation its fair share of the process's power, in O(1) per operation.
+ *
+ * It keeps one running integral A(t) = ∫ P(t) / N(t) dt over the time at least one operation
+ * runs: the joules each active operation has earned so far. A is advanced lazily, only when N
+ * changes (begin, end) or the power changes (a sample). An operation notes A when it begins; its
+ * share is A(end) − A(begin). Overlapping operations therefore split the power, and the shares of
+ * all operations add up to exactly ∫ P dt over the time covered by at least one operation.
+ *
+ * P is the process's average power over the latest sample interval, held until the next sample
+ * (the power of the current interval is known only when it ends). Per-operation figures are
+ * therefore as accurate as the sampling interval: over a window of many intervals the shares
+ * match the process's energy counter (the error is one interval's change in power); within an
+ * interval, a burst is charged at the previous interval's power.
+ */
+export class EnergyTracker implements OperationTracker {
+  /** A(t): joules per active operation, cumulative. */
+  private perOperation = 0;
+  private lastMs: number;
+  private running = 0;
+  private watts = 0;
+  private gramsPerJoule = 0;
+  private estimated = true;
+  private readonly clock: Clock;
+  private readonly energy: Histogram;
+  private readonly emissions: Histogram;
+  /** One attributes object per operation name, so recording allocates nothing per call. */
+  private readonly labels = new Map<string, Attributes>();
+
+  constructor(options: TrackerOptions) {
+    this.clock = options.clock;
+    this.energy = options.energyHistogram;
+    this.emissions = options.emissionsHistogram;
+    this.lastMs = options.clock();
+  }
+
+  /** Operations running now. */
+  get active(): number {
+    return this.running;
+  }
+
+  /** The power being shared now (W) and the total handed out so far per operation (J). */
+  get state(): { watts: number; perOperationJoules: number } {
+    return { watts: this.watts, perOperationJoules: this.perOperation };
+  }
+
+  /**
+   * Called by the sampler after every sample: closes the integral at the old power, then holds
+   * the new power until the next sample.
+   */
+  update(nowMs: number, processWatts: number, gramsPerJoule: number, estimated: boolean): void {
+    this.advance(nowMs);
+    this.watts = Number.isFinite(processWatts) && processWatts > 0 ? processWatts : 0;
+    this.gramsPerJoule = gramsPerJoule;
+    this.estimated = estimated;
+  }
+
+  begin(operation: string): ActiveOperation {
+    const now = this.clock();
+    this.advance(now);
+    this.running++;
+    return new TrackedOperation(this, operation, now, this.perOperation, trace.getActiveSpan());
+  }
+
+  track<T>(operation: string, fn: () => T): T {
+    const op = this.begin(operation);
+    let result: T;
+    try {
+      result = fn();
+    } catch (err) {
+      op.end();
+      throw err;
+    }
+    if (isThenable(result)) {
+      return Promise.resolve(result).finally(() => op.end()) as T;
+    }
+    op.end();
+    return result;
+  }
+
+  /** @internal called once by TrackedOperation.end */
+  finish(op: TrackedOperation, operation: string): OperationFootprint {
+    const now = this.clock();
+    this.advance(now);
+    this.running--;
+    const energyJoules = this.perOperation - op.startPerOperation;
+    const emissionsGrams = energyJoules * this.gramsPerJoule;
+    const labels = this.labelsOf(operation);
+    this.energy.record(energyJoules, labels);
+    this.emissions.record(emissionsGrams, labels);
+    if (op.span?.isRecording()) {
+      op.span.setAttribute(SPAN_ATTRIBUTES.energy, energyJoules);
+      op.span.setAttribute(SPAN_ATTRIBUTES.emissions, emissionsGrams);
+      op.span.setAttribute(SPAN_ATTRIBUTES.estimated, this.estimated);
+    }
+    return {
+      operation,
+      durationSeconds: (now - op.startMs) / 1000,
+      energyJoules,
+      emissionsGrams,
+      estimated: this.estimated,
+    };
+  }
+
+  private advance(nowMs: number): void {
+    const dt = nowMs - this.lastMs;
+    if (!(dt > 0)) return; // a clock that stalls or steps back adds nothing
+    if (this.running > 0) this.perOperation += (this.watts * dt) / 1000 / this.running;
+    this.lastMs = nowMs;
+  }
+
+  private labelsOf(operation: string): Attributes {
+    let labels = this.labels.get(operation);
+    if (!labels) {
+      labels = { operation };
+      this.labels.set(operation, labels);
+    }
+    return labels;
+  }
+}
+
+class TrackedOperation implements ActiveOperation {
+  private footprint: OperationFootprint | undefined;
+
+  constructor(
+    private readonly tracker: EnergyTracker,
+    private readonly operation: string,
+    readonly startMs: number,
+    readonly startPerOperation: number,
+    readonly span: Span | undefined,
+  ) {}
+
+  /** Idempotent: a second call returns the first result and records nothing. */
+  end(operation?: string): OperationFootprint {
+    this.footprint ??= this.tracker.finish(this, operation ?? this.operation);
+    return this.footprint;
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
