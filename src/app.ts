@@ -46,7 +46,11 @@ export function createApp(deps: AppDeps): Koa {
       jsonLimit: deps.config.bodyLimitBytes,
       formLimit: deps.config.bodyLimitBytes,
       onError: (err) => {
-        throw err;
+        // co-body marks a malformed body only with status 400; name it so the error handler
+        // can tell the client what was wrong instead of echoing the parser's message.
+        const parseError = err as Error & { status?: number; type?: string };
+        if (parseError.status === 400) parseError.type ??= 'entity.parse.failed';
+        throw parseError;
       },
     }),
   );

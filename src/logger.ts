@@ -27,13 +27,11 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level,
       base: { pid: process.pid },
       redact: { paths: SECRET_PATHS, censor: '[redacted]' },
-      hooks: secrets.length
-        ? {
-            // The last line of defence: a secret echoed in an upstream error message is masked
-            // before the line is written.
-            streamWrite: (line: string) => redactSecrets(line, secrets),
-          }
-        : undefined,
+      // The last line of defence: a secret echoed in an upstream error message is masked
+      // before the line is written.
+      ...(secrets.length
+        ? { hooks: { streamWrite: (line: string) => redactSecrets(line, secrets) } }
+        : {}),
     },
     options.destination,
   );

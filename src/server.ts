@@ -1,0 +1,40 @@
+// The entry point. Order matters: config is validated first (a bad setting stops here), then
+// the OTel SDK starts and registers its instrumentations, and only then is the rest of the
+// service imported, so that koa and http are loaded after they can be patched.
+import { register } from 'node:module';
+import { type Config, ConfigError, loadConfig, readDotenv } from './config.js';
+import { startTelemetry, type Telemetry } from './telemetry/sdk.js';
+
+register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+
+function fail(message: string): never {
+  process.stderr.write(`carbonscope: ${message}\n`);
+  process.exit(1);
+}
+
+function configure(): Config {
+  // .env fills in what the environment leaves unset; the OTel SDK reads process.env too.
+  for (const [name, value] of Object.entries(readDotenv())) process.env[name] ??= value;
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(`invalid setting ${err.message}`);
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = configure();
+  let telemetry: Telemetry;
+  try {
+    telemetry = startTelemetry({ otlpMetricsEnabled: config.otel.otlpMetricsEnabled });
+  } catch (err) {
+    fail(`telemetry could not start: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const { runService } = await import('./service.js');
+  await runService(config, telemetry);
+}
+
+main().catch((err: unknown) => {
+  fail(`start-up failed: ${err instanceof Error ? err.message : String(err)}`);
+});

@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { type Meter, metrics } from '@opentelemetry/api';
+import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
+import { OTLPMetricExporter as OTLPJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as OTLPProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  type IMetricReader,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import type { MetricsHandler } from '../app.js';
+import type { Env } from '../config.js';
+import { sourceAsset } from '../paths.js';
+
+export const METER_NAME = 'carbonscope';
+
+export interface Telemetry {
+  meter: Meter;
+  /** Serves the Prometheus exposition; mounted at /metrics on the app's port. */
+  metricsHandler: MetricsHandler;
+  /** True when a periodic OTLP reader pushes metrics to a collector. */
+  otlpMetrics: boolean;
+  /** True when spans are recorded (trace ids in logs, span attributes for operations). */
+  tracing: boolean;
+  /** Flushes every reader (the final OTLP export) and stops the SDK. */
+  shutdown(): Promise<void>;
+}
+
+export interface TelemetryOptions {
+  env?: Env;
+  otlpMetricsEnabled: boolean;
+}
+
+// `service.instance.id` is semconv "development"; its key is stable across versions.
+const ATTR_SERVICE_INSTANCE_ID = 'service.instance.id';
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(sourceAsset('..', 'package.json'), 'utf8')) as {
+    version?: string;
+  };
+  return pkg.version ?? '0.0.0';
+}
+
+function numberFromEnv(env: Env, name: string, fallback: number): number {
+  const value = Number(env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+/** The OTLP exporter for the configured protocol; each reads the standard OTEL_* variables. */
+function otlpExporter(env: Env): PushMetricExporter {
+  const protocol = (
+    env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ??
+    env.OTEL_EXPORTER_OTLP_PROTOCOL ??
+    'http/protobuf'
+  ).trim();
+  return protocol === 'http/json' ? new OTLPJsonMetricExporter() : new OTLPProtoMetricExporter();
+}
+
+function otlpReader(env: Env): IMetricReader {
+  return new PeriodicExportingMetricReader({
+    exporter: otlpExporter(env),
+    exportIntervalMillis: numberFromEnv(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000),
+    exportTimeoutMillis: numberFromEnv(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000),
+  });
+}
+
+/**
+ * Spans are exported when the user configured a trace exporter or an OTLP endpoint. Otherwise
+ * they are still recorded (so log lines carry trace ids) but go nowhere, unless
+ * OTEL_TRACES_EXPORTER=none turns tracing off altogether (the cheapest setting).
+ */
+function spanProcessorsFor(env: Env): SpanProcessor[] | undefined {
+  const exporter = env.OTEL_TRACES_EXPORTER?.trim();
+  if (exporter) return undefined;
+  if (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return undefined;
+  return [discardingProcessor];
+}
+
+const discardingProcessor: SpanProcessor = {
+  onStart: () => {},
+  onEnd: () => {},
+  forceFlush: async () => {},
+  shutdown: async () => {},
+};
+
+function instrumentations() {
+  // http and koa give the request spans and the semconv HTTP metrics; undici covers outgoing
+  // fetch calls (Electricity Maps, the LLM). The rest are off: fs and dns alone would emit a
+  // span for every file read and lookup, and the others instrument libraries we do not use.
+  return getNodeAutoInstrumentations({
+    '@opentelemetry/instrumentation-fs': { enabled: false },
+    '@opentelemetry/instrumentation-dns': { enabled: false },
+    '@opentelemetry/instrumentation-net': { enabled: false },
+    '@opentelemetry/instrumentation-runtime-node': { enabled: false },
+  });
+}
+
+/**
+ * Starts the OTel SDK: one meter provider with a Prometheus reader (pulled at /metrics) and,
+ * when an OTLP endpoint is set, a periodic OTLP reader; a tracer provider; the
+ * auto-instrumentations. Must run before koa or http are imported so they can be patched.
+ */
+export function startTelemetry(options: TelemetryOptions): Telemetry {
+  const env = options.env ?? process.env;
+  const prometheus = new PrometheusExporter({ preventServerStart: true });
+  const readers: IMetricReader[] = [prometheus];
+  if (options.otlpMetricsEnabled) readers.push(otlpReader(env));
+
+  const tracesOff = env.OTEL_TRACES_EXPORTER?.trim() === 'none';
+  const sdk = new NodeSDK({
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME || 'carbonscope',
+      [ATTR_SERVICE_VERSION]: packageVersion(),
+      [ATTR_SERVICE_INSTANCE_ID]: randomUUID(),
+    }),
+    metricReaders: readers,
+    spanProcessors: tracesOff ? undefined : spanProcessorsFor(env),
+    // Logs stay in pino's JSON on stdout; no OTLP log exporter unless asked for.
+    logRecordProcessors: env.OTEL_LOGS_EXPORTER ? undefined : [],
+    instrumentations: [instrumentations()],
+  });
+  sdk.start();
+
+  return {
+    meter: metrics.getMeter(METER_NAME, packageVersion()),
+    metricsHandler: prometheus.getMetricsRequestHandler.bind(prometheus),
+    otlpMetrics: options.otlpMetricsEnabled,
+    tracing: !tracesOff,
+    shutdown: () => sdk.shutdown(),
+  };
+}

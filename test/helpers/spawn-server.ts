@@ -1,0 +1,116 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { projectRoot } from '../../src/paths.js';
+
+export const SERVER_ENTRY = join(projectRoot, 'dist', 'src', 'server.js');
+
+// An empty working directory, so a developer's own .env cannot change what tests see.
+const WORK_DIR = mkdtempSync(join(tmpdir(), 'carbonscope-test-'));
+
+export interface SpawnedServer {
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  /** Every stdout line so far (JSON log lines). */
+  stdout: string[];
+  stderr: string[];
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** A free loopback port, for a process that must be told its port up front. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+function collect(stream: NodeJS.ReadableStream | null, into: string[]): void {
+  let rest = '';
+  stream?.setEncoding('utf8');
+  stream?.on('data', (chunk: string) => {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop() ?? '';
+    into.push(...lines);
+  });
+}
+
+/** Runs the built service (`node dist/src/server.js`) and waits until it listens. */
+export async function spawnServer(
+  env: Record<string, string> = {},
+  options: { waitFor?: RegExp; timeoutMs?: number } = {},
+): Promise<SpawnedServer> {
+  const port = env.PORT ? Number(env.PORT) : await freePort();
+  const proc = spawn(process.execPath, [SERVER_ENTRY], {
+    cwd: WORK_DIR,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      ...env,
+      PORT: String(port),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  collect(proc.stdout, stdout);
+  collect(proc.stderr, stderr);
+  const exited = once(proc, 'exit').then(([code]) => code as number | null);
+  const waitFor = options.waitFor ?? /listening on/;
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  while (!stdout.some((l) => waitFor.test(l))) {
+    if (proc.exitCode !== null) {
+      throw new Error(`server exited ${proc.exitCode}: ${stderr.join('\n')}`);
+    }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`server did not start: ${stderr.join('\n')}\n${stdout.join('\n')}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    proc,
+    stdout,
+    stderr,
+    stop: async (signal = 'SIGTERM') => {
+      if (proc.exitCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs the service expecting it to fail at start; resolves with its exit code and output. */
+export async function runToExit(
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = spawn(process.execPath, [SERVER_ENTRY], {
+    cwd: WORK_DIR,
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.setEncoding('utf8').on('data', (c: string) => {
+    stdout += c;
+  });
+  proc.stderr.setEncoding('utf8').on('data', (c: string) => {
+    stderr += c;
+  });
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+  const [code] = await once(proc, 'exit');
+  clearTimeout(timer);
+  return { code: code as number | null, stdout, stderr };
+}
