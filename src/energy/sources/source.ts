@@ -30,6 +30,11 @@ export interface EnergyReading {
   joules: number;
   /** Average power over the interval. */
   watts: number;
+  /**
+   * True when part of the interval could not be read (an `N/A` power value, a file that
+   * vanished): `joules` then covers only what was read, never a guess.
+   */
+  partial?: boolean;
 }
 
 export type ProbeResult = { ok: true; detail: string } | { ok: false; reason: string };

@@ -1,0 +1,134 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { cpus as osCpus } from 'node:os';
+import type { HostCpuDelta } from './sources/source.js';
+
+/** Clock ticks per second of /proc/stat: fixed at 100 by the Linux user-space ABI. */
+export const USER_HZ = 100;
+
+export const PROC_STAT_PATH = '/proc/stat';
+
+/** Cumulative host CPU time, in the unit of whatever read it (ticks or ms). */
+interface CpuTimes {
+  active: number;
+  total: number;
+}
+
+// The aggregate `cpu` line is the first one and holds ~10 numbers: 256 bytes always cover it.
+const HEAD_BYTES = 256;
+const CHAR_0 = 48;
+const CHAR_9 = 57;
+const NEWLINE = 10;
+
+/**
+ * Parses the aggregate line `cpu  user nice system idle iowait irq softirq steal guest guest_nice`
+ * straight from bytes (no string, no regex: it runs every tick). guest/guest_nice are already
+ * inside user/nice, so they are not added again. Returns false when the line is not there.
+ */
+export function parseProcStatHead(buf: Uint8Array, length: number, out: CpuTimes): boolean {
+  if (length < 4 || buf[0] !== 99 || buf[1] !== 112 || buf[2] !== 117 || buf[3] !== 32) {
+    return false; // not "cpu "
+  }
+  let field = 0;
+  let active = 0;
+  let idle = 0;
+  let i = 4;
+  while (i < length && buf[i] !== NEWLINE && field < 8) {
+    const c = buf[i];
+    if (c < CHAR_0 || c > CHAR_9) {
+      i++;
+      continue;
+    }
+    let value = 0;
+    while (i < length && buf[i] >= CHAR_0 && buf[i] <= CHAR_9) {
+      value = value * 10 + (buf[i] - CHAR_0);
+      i++;
+    }
+    // 0 user, 1 nice, 2 system, 3 idle, 4 iowait, 5 irq, 6 softirq, 7 steal
+    if (field === 3 || field === 4) idle += value;
+    else active += value;
+    field++;
+  }
+  if (field < 4) return false;
+  out.active = active;
+  out.total = active + idle;
+  return true;
+}
+
+function procStatReader(path: string): (out: CpuTimes) => boolean {
+  const buf = new Uint8Array(HEAD_BYTES);
+  return (out) => {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch {
+      return false;
+    }
+    try {
+      const n = readSync(fd, buf, 0, HEAD_BYTES, 0);
+      return parseProcStatHead(buf, n, out);
+    } catch {
+      return false;
+    } finally {
+      closeSync(fd);
+    }
+  };
+}
+
+/** os.cpus() times are milliseconds; used where /proc/stat is missing (macOS, Windows). */
+function osCpusTimes(out: CpuTimes): boolean {
+  let active = 0;
+  let idle = 0;
+  for (const { times } of osCpus()) {
+    active += times.user + times.nice + times.sys + times.irq;
+    idle += times.idle;
+  }
+  out.active = active;
+  out.total = active + idle;
+  return true;
+}
+
+export interface HostCpuReaderOptions {
+  /** Defaults to /proc/stat; tests write their own file. */
+  procStatPath?: string;
+  /** Logical CPUs; defaults to os.cpus().length, read once. */
+  cpus?: number;
+}
+
+/**
+ * Returns a function that gives the host CPU time spent since its previous call (the first
+ * call: since creation). Reads the aggregate line of /proc/stat (USER_HZ ticks) and falls back
+ * to os.cpus() when that file cannot be read. Deltas never go negative (a CPU going offline
+ * can shrink the aggregate).
+ */
+export function createHostCpuReader(
+  options: HostCpuReaderOptions | string = {},
+): () => HostCpuDelta {
+  const opts = typeof options === 'string' ? { procStatPath: options } : options;
+  const fromProc = procStatReader(opts.procStatPath ?? PROC_STAT_PATH);
+  const cpus = opts.cpus ?? Math.max(1, osCpus().length);
+  const now: CpuTimes = { active: 0, total: 0 };
+  let useProc = fromProc(now);
+  if (!useProc) osCpusTimes(now);
+  let prevActive = now.active;
+  let prevTotal = now.total;
+
+  return () => {
+    let secondsPerUnit = 1 / USER_HZ;
+    if (useProc && !fromProc(now)) {
+      // /proc/stat went away: switch for good, and restart the baseline in the new unit.
+      useProc = false;
+      osCpusTimes(now);
+      prevActive = now.active;
+      prevTotal = now.total;
+    }
+    if (!useProc) {
+      osCpusTimes(now);
+      secondsPerUnit = 1 / 1000;
+    }
+    const active = Math.max(0, now.active - prevActive);
+    const total = Math.max(active, now.total - prevTotal);
+    prevActive = now.active;
+    prevTotal = now.total;
+    return { activeSeconds: active * secondsPerUnit, totalSeconds: total * secondsPerUnit, cpus };
+  };
+}

@@ -1,0 +1,78 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+
+export interface LineChild {
+  readonly pid: number | undefined;
+  /** Ends the child (SIGTERM, then SIGKILL after `graceMs`) and resolves once it has exited. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface LineChildHandlers {
+  onLine(line: string): void;
+  /** Text the child wrote to stderr, as it arrives. */
+  onStderr?(text: string): void;
+  /** The child ended or could not start (`error.code === 'ENOENT'` when the binary is absent). */
+  onExit(code: number | null, signal: NodeJS.Signals | null, error?: NodeJS.ErrnoException): void;
+}
+
+/**
+ * Runs a long-lived child and hands its stdout over line by line. The child is unref'd so it
+ * never keeps the process alive on its own; stop() kills it.
+ */
+export function spawnLineChild(
+  binary: string,
+  args: readonly string[],
+  handlers: LineChildHandlers,
+): LineChild {
+  let exited = false;
+  let exitWaiters: (() => void)[] = [];
+  const finish = (code: number | null, signal: NodeJS.Signals | null, error?: Error) => {
+    if (exited) return;
+    exited = true;
+    for (const w of exitWaiters) w();
+    exitWaiters = [];
+    handlers.onExit(code, signal, error as NodeJS.ErrnoException | undefined);
+  };
+
+  const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.on('error', (err) => finish(null, null, err));
+  child.on('close', (code, signal) => finish(code, signal));
+  child.unref();
+
+  let pending = '';
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    pending += chunk;
+    let start = 0;
+    let nl = pending.indexOf('\n', start);
+    while (nl !== -1) {
+      const end = nl > start && pending.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      handlers.onLine(pending.slice(start, end));
+      start = nl + 1;
+      nl = pending.indexOf('\n', start);
+    }
+    pending = pending.slice(start);
+  });
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => handlers.onStderr?.(chunk));
+  // Pipes must not hold the event loop open either.
+  for (const stream of [child.stdout, child.stderr]) {
+    (stream as unknown as { unref?: () => void } | null)?.unref?.();
+  }
+
+  return {
+    get pid() {
+      return child.pid;
+    },
+    stop(graceMs = 1000): Promise<void> {
+      if (exited || child.pid === undefined) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        exitWaiters.push(resolve);
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => {
+          if (!exited) child.kill('SIGKILL');
+        }, graceMs);
+        timer.unref();
+      });
+    },
+  };
+}
