@@ -16,6 +16,11 @@ export interface IntensityReading {
   /** The instant the value is valid for (upstream's `datetime`), null for averages. */
   datetime: string | null;
   fetchedAt: string;
+  /**
+   * Why this source answered when it is not the first choice (e.g. "Electricity Maps did not
+   * answer in time"), or what an average is based on. Absent for a fresh upstream value.
+   */
+  note?: string;
 }
 
 export interface IntensityHistory {
@@ -25,6 +30,10 @@ export interface IntensityHistory {
   /** Empty when the source has no history (fixed value, annual averages); `note` says why. */
   history: Array<{ datetime: string; carbonIntensity: number; isEstimated: boolean }>;
   note?: string;
+  /** The last good upstream history, served because a fresh lookup failed. */
+  stale?: boolean;
+  /** When the history was fetched from the upstream; absent for sources without history. */
+  fetchedAt?: string;
 }
 
 /**

@@ -1,0 +1,117 @@
+/**
+ * A small per-key cache made for a slow, quota-limited upstream:
+ * - fresh for `ttlMs`, then the next lookup reloads;
+ * - coalescing: concurrent lookups of one key share one load;
+ * - stale-if-error: when a reload fails, the last good value is still returned, marked stale;
+ * - error hold-down: after a failure the key is not reloaded for `errorHoldMs`, so a broken
+ *   upstream is not asked again by every request;
+ * - bounded: at most `maxEntries` keys, least recently used evicted first.
+ *
+ * Written here rather than taken from lru-cache because the callers need the staleness and
+ * the failure reason of each answer, and a synchronous peek, which its fetch() API hides.
+ */
+
+export interface CacheOptions {
+  ttlMs: number;
+  /** How long a failure keeps the key from reloading; may depend on the error. */
+  errorHoldMs: (error: unknown) => number;
+  maxEntries: number;
+  now: () => number;
+}
+
+export interface Cached<V> {
+  value: V;
+  fetchedAt: number;
+}
+
+/** What a lookup gives: a value (maybe stale) and/or the error of the last load. */
+export type Lookup<V> =
+  | { ok: true; value: V; fetchedAt: number; stale: false }
+  | { ok: false; error: unknown; last: Cached<V> | undefined; retryAt: number };
+
+interface Entry<V> {
+  good: Cached<V> | undefined;
+  holdUntil: number;
+  error: unknown;
+  inflight: Promise<Lookup<V>> | undefined;
+}
+
+export class CoalescingCache<V> {
+  private readonly entries = new Map<string, Entry<V>>();
+
+  constructor(private readonly options: CacheOptions) {}
+
+  /** The freshest answer: cached if still fresh, else one shared load for all callers. */
+  get(key: string, load: () => Promise<V>): Promise<Lookup<V>> {
+    const entry = this.touch(key);
+    const now = this.options.now();
+    if (entry.good && now - entry.good.fetchedAt < this.options.ttlMs) {
+      return Promise.resolve({ ok: true, ...entry.good, stale: false });
+    }
+    if (entry.inflight) return entry.inflight;
+    if (entry.error !== undefined && now < entry.holdUntil) {
+      return Promise.resolve({
+        ok: false,
+        error: entry.error,
+        last: entry.good,
+        retryAt: entry.holdUntil,
+      });
+    }
+    // Cleared only once settled, and only if still ours: a synchronous throw in `load` must not
+    // leave a settled promise behind as "in flight".
+    const inflight: Promise<Lookup<V>> = this.load(entry, load).finally(() => {
+      if (entry.inflight === inflight) entry.inflight = undefined;
+    });
+    entry.inflight = inflight;
+    return inflight;
+  }
+
+  /** The last good value without I/O or bookkeeping. */
+  peek(key: string): Cached<V> | undefined {
+    return this.entries.get(key)?.good;
+  }
+
+  /** True when a lookup now would start a load (expired, not loading, not held down). */
+  needsRefresh(key: string): boolean {
+    const entry = this.entries.get(key);
+    if (!entry) return true;
+    if (entry.inflight) return false;
+    const now = this.options.now();
+    if (entry.error !== undefined && now < entry.holdUntil) return false;
+    return !entry.good || now - entry.good.fetchedAt >= this.options.ttlMs;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private async load(entry: Entry<V>, load: () => Promise<V>): Promise<Lookup<V>> {
+    try {
+      const value = await load();
+      entry.good = { value, fetchedAt: this.options.now() };
+      entry.error = undefined;
+      return { ok: true, ...entry.good, stale: false };
+    } catch (error) {
+      entry.error = error ?? new Error('load failed');
+      entry.holdUntil = this.options.now() + this.options.errorHoldMs(entry.error);
+      return { ok: false, error: entry.error, last: entry.good, retryAt: entry.holdUntil };
+    }
+  }
+
+  private touch(key: string): Entry<V> {
+    let entry = this.entries.get(key);
+    if (entry) {
+      // Re-inserting moves the key to the young end of the Map's insertion order.
+      this.entries.delete(key);
+    } else {
+      entry = { good: undefined, holdUntil: 0, error: undefined, inflight: undefined };
+      while (this.entries.size >= this.options.maxEntries) {
+        const oldest = this.entries.keys().next().value;
+        if (oldest === undefined) break;
+        this.entries.delete(oldest);
+      }
+    }
+    this.entries.set(key, entry);
+    return entry;
+  }
+}

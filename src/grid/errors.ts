@@ -1,0 +1,90 @@
+/**
+ * Errors of the grid area. Messages are written for the API user and never carry the
+ * Electricity Maps key: they are built from the zone and the upstream status only, plus an
+ * upstream message that has been redacted before it gets here.
+ */
+
+/** The zone does not have the shape of a zone key; answered as 400. */
+export class InvalidZoneError extends Error {
+  readonly status = 400;
+  readonly expose = true;
+  readonly code = 'invalid_zone';
+  constructor(readonly zone: string) {
+    super(
+      `invalid zone ${JSON.stringify(zone.slice(0, 40))}: expected a zone key matching ^[A-Z]{2}(-[A-Z0-9]+)*$, such as DE, FR, SE-SE3 or US-CAL-CISO`,
+    );
+    this.name = 'InvalidZoneError';
+  }
+}
+
+/** Neither Electricity Maps nor the bundled data know the zone; answered as 404. */
+export class UnknownZoneError extends Error {
+  readonly status = 404;
+  readonly expose = true;
+  readonly code = 'unknown_zone';
+  constructor(readonly zone: string) {
+    super(`unknown zone ${zone}: no grid data exists for this zone key`);
+    this.name = 'UnknownZoneError';
+  }
+}
+
+/**
+ * Why a call to Electricity Maps failed.
+ * - `unauthorized`: the key is missing, invalid or revoked (401/403 without an entitlement message)
+ * - `not-entitled`: the key is valid but its plan does not cover this zone or endpoint
+ * - `unknown-zone`: 404, the upstream does not know the zone
+ * - `rate-limited`: 429 (or a 401 whose body says the limit was hit)
+ * - `server`: 5xx after the retries
+ * - `network`: connection refused, reset, DNS, after the retries
+ * - `timeout`: no complete answer within the configured timeout
+ * - `malformed`: the body is not the documented shape
+ * - `no-data`: a well-formed answer without a value (carbonIntensity null)
+ * - `rejected`: any other 4xx
+ */
+export type UpstreamErrorKind =
+  | 'unauthorized'
+  | 'not-entitled'
+  | 'unknown-zone'
+  | 'rate-limited'
+  | 'server'
+  | 'network'
+  | 'timeout'
+  | 'malformed'
+  | 'no-data'
+  | 'rejected';
+
+const DESCRIPTIONS: Record<UpstreamErrorKind, string> = {
+  unauthorized: 'Electricity Maps rejected the API key',
+  'not-entitled': 'the Electricity Maps key is not entitled to this zone or endpoint',
+  'unknown-zone': 'Electricity Maps does not know this zone',
+  'rate-limited': 'Electricity Maps rate limit reached',
+  server: 'Electricity Maps had a server error',
+  network: 'Electricity Maps could not be reached',
+  timeout: 'Electricity Maps did not answer in time',
+  malformed: 'Electricity Maps answered with an unexpected body',
+  'no-data': 'Electricity Maps has no value for this zone right now',
+  rejected: 'Electricity Maps rejected the request',
+};
+
+export class UpstreamError extends Error {
+  constructor(
+    readonly kind: UpstreamErrorKind,
+    readonly zone: string,
+    /** The upstream HTTP status, when there was an answer. */
+    readonly upstreamStatus?: number,
+    /** A short, already redacted, upstream message for the logs. */
+    readonly detail?: string,
+    /** For `rate-limited`: how long the upstream asked us to wait. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(
+      `${DESCRIPTIONS[kind]} (zone ${zone}${upstreamStatus ? `, HTTP ${upstreamStatus}` : ''})`,
+    );
+    this.name = 'UpstreamError';
+  }
+
+  /** One short phrase for API users, e.g. in a fallback note. */
+  get summary(): string {
+    return DESCRIPTIONS[this.kind];
+  }
+}

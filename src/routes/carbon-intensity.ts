@@ -1,0 +1,138 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { ZONE_PATTERN } from '../config.js';
+import { InvalidZoneError } from '../grid/errors.js';
+import type { GridIntensity, IntensityHistory, IntensityReading } from '../grid/types.js';
+import { html, page, type SafeHtml, wantsHtml } from '../views/html.js';
+
+/**
+ * `GET /carbon_intensity` and `GET /carbon_intensity/history`: JSON for API clients, a page
+ * with a zone form for browsers. Zone keys are upper-cased first, so `?zone=de` means DE.
+ */
+export function carbonIntensityRoutes(grid: GridIntensity): Router {
+  const router = new Router();
+
+  router.get('/carbon_intensity', (ctx) =>
+    serve(ctx, grid.defaultZone, 'Grid carbon intensity', async (zone) => {
+      const reading = await grid.current(zone);
+      return { json: toJson(reading), view: currentView(reading) };
+    }),
+  );
+
+  router.get('/carbon_intensity/history', (ctx) =>
+    serve(ctx, grid.defaultZone, 'Grid carbon intensity, last 24 h', async (zone) => {
+      const history = await grid.history(zone);
+      return { json: history, view: historyView(history) };
+    }),
+  );
+
+  return router;
+}
+
+/** Runs one lookup and answers it as JSON or as a page; browsers see errors on the page too. */
+async function serve(
+  ctx: Context,
+  defaultZone: string,
+  title: string,
+  work: (zone: string) => Promise<{ json: object; view: SafeHtml }>,
+): Promise<void> {
+  const browser = wantsHtml(ctx.accepts.bind(ctx));
+  try {
+    const out = await work(zoneParam(ctx, defaultZone));
+    ctx.set('Cache-Control', 'no-store');
+    if (browser) {
+      ctx.type = 'html';
+      ctx.body = page(title, out.view);
+    } else {
+      ctx.body = out.json;
+    }
+  } catch (err) {
+    if (!browser) throw err;
+    const raw = typeof ctx.query.zone === 'string' ? ctx.query.zone : defaultZone;
+    renderError(ctx, err, raw, title);
+  }
+}
+
+/** The zone asked for, normalised; invalid shapes are refused here with the expected format. */
+function zoneParam(ctx: Context, fallback: string): string {
+  const raw = ctx.query.zone;
+  if (raw === undefined) return fallback;
+  if (Array.isArray(raw)) throw new InvalidZoneError(raw.join(','));
+  const zone = raw.trim().toUpperCase();
+  if (zone === '') return fallback;
+  if (!ZONE_PATTERN.test(zone)) throw new InvalidZoneError(raw);
+  return zone;
+}
+
+function toJson(r: IntensityReading) {
+  return {
+    zone: r.zone,
+    carbonIntensity: r.carbonIntensity,
+    unit: r.unit,
+    source: r.source,
+    isEstimated: r.isEstimated,
+    stale: r.stale,
+    ageSeconds: r.ageSeconds,
+    datetime: r.datetime,
+    fetchedAt: r.fetchedAt,
+    ...(r.note ? { note: r.note } : {}),
+  };
+}
+
+const SOURCE_NAMES: Record<IntensityReading['source'], string> = {
+  fixed: 'fixed value (CARBON_INTENSITY)',
+  'electricity-maps': 'Electricity Maps',
+  'annual-average': 'annual average',
+  'world-average': 'world average',
+};
+
+function zoneForm(zone: string): SafeHtml {
+  return html`<form method="get" action="/carbon_intensity">
+<label>Zone <input name="zone" value="${zone}" required pattern="[A-Za-z]{2}(-[A-Za-z0-9]+)*" title="a zone key such as DE, FR, SE-SE3 or US-CAL-CISO" size="14"></label>
+<button type="submit">Show</button>
+</form>`;
+}
+
+function currentView(r: IntensityReading): SafeHtml {
+  const flags = [
+    r.isEstimated ? 'estimated' : 'measured',
+    r.stale ? `stale: last good value, ${r.ageSeconds} s old` : '',
+  ].filter(Boolean);
+  return html`${zoneForm(r.zone)}
+<p><strong id="intensity">${r.carbonIntensity}</strong> ${r.unit} in zone <strong>${r.zone}</strong></p>
+<table>
+<tr><th>Source</th><td id="source">${SOURCE_NAMES[r.source]}</td></tr>
+<tr><th>Quality</th><td>${flags.join('; ')}</td></tr>
+<tr><th>Valid for</th><td>${r.datetime ?? 'a yearly average, not a moment'}</td></tr>
+<tr><th>Fetched at</th><td>${r.fetchedAt}</td></tr>
+${r.note ? html`<tr><th>Note</th><td>${r.note}</td></tr>` : ''}
+</table>
+<p><a href="/carbon_intensity/history?zone=${encodeURIComponent(r.zone)}">Last 24 hours</a> · <a href="/carbon_intensity?zone=${encodeURIComponent(r.zone)}" type="application/json" class="muted">JSON: send Accept: application/json</a></p>`;
+}
+
+function historyView(h: IntensityHistory): SafeHtml {
+  const rows = h.history.map(
+    (p) =>
+      html`<tr><td>${p.datetime}</td><td>${p.carbonIntensity}</td><td>${p.isEstimated ? 'estimated' : ''}</td></tr>`,
+  );
+  const body = rows.length
+    ? html`<table><thead><tr><th>Time (UTC)</th><th>${h.unit}</th><th></th></tr></thead><tbody>${rows}</tbody></table>`
+    : html`<p>No history for zone ${h.zone}.</p>`;
+  return html`${zoneForm(h.zone)}
+<p>Zone <strong>${h.zone}</strong>, source ${SOURCE_NAMES[h.source]}${h.stale ? ' (stale: last good history)' : ''}</p>
+${h.note ? html`<p class="muted">${h.note}</p>` : ''}
+${body}
+<p><a href="/carbon_intensity?zone=${encodeURIComponent(h.zone)}">Current value</a></p>`;
+}
+
+/** Browsers get the form back with the message, under the same status as the JSON answer. */
+function renderError(ctx: Context, err: unknown, zone: string, title: string): void {
+  const e = err as { status?: unknown; expose?: unknown; message?: unknown };
+  const status = typeof e.status === 'number' && e.status >= 400 && e.status < 600 ? e.status : 500;
+  if (status >= 500 && e.expose !== true) throw err;
+  ctx.status = status;
+  ctx.type = 'html';
+  ctx.set('Cache-Control', 'no-store');
+  const message = typeof e.message === 'string' ? e.message : 'request failed';
+  ctx.body = page(title, html`${zoneForm(zone)}<p role="alert"><strong>${message}</strong></p>`);
+}
