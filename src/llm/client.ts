@@ -1,0 +1,193 @@
+import type { Meter } from '@opentelemetry/api';
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import type { Logger } from '../logger.js';
+import { redactSecrets } from '../logger.js';
+import type { Catalog, ImpactWarning } from './catalog.js';
+import { LlmError } from './errors.js';
+import { computeImpacts, type Impacts } from './impacts.js';
+import { createLlmMetrics, type LlmMetrics } from './metrics.js';
+import { estimateTokens } from './tokens.js';
+
+export const CHAT_ROLES = ['system', 'developer', 'user', 'assistant'] as const;
+export type ChatRole = (typeof CHAT_ROLES)[number];
+
+export interface ChatMessage {
+  role: ChatRole;
+  content: string;
+}
+
+export interface ChatRequest {
+  messages: ChatMessage[];
+  /** A model of the configured provider; the configured default when absent. */
+  model?: string;
+}
+
+export interface ChatImpacts extends Impacts {
+  /** The electricity-mix zone the usage impacts were computed with. */
+  zone: string;
+  warnings: ImpactWarning[];
+}
+
+export interface ChatResult {
+  id: string;
+  provider: string;
+  model: string;
+  /** The model name the API reported (may carry a version suffix). */
+  upstreamModel: string;
+  message: { role: 'assistant'; content: string };
+  finishReason: string | null;
+  usage: { promptTokens: number; completionTokens: number; totalTokens: number };
+  /** Wall time of the API call as measured here, s (retries included). */
+  latencySeconds: number;
+  impacts: ChatImpacts;
+}
+
+/** What the /chat route needs: a chat completion and its estimated impacts. */
+export interface ChatService {
+  readonly provider: string;
+  readonly defaultModel: string;
+  /** The models the impact data knows for this provider (what the route accepts). */
+  models(): string[];
+  complete(request: ChatRequest): Promise<ChatResult>;
+}
+
+export interface ChatServiceOptions {
+  /** Base URL as the openai client takes it, e.g. http://127.0.0.1:8002/v1. */
+  baseUrl: string;
+  apiKey: string | undefined;
+  provider: string;
+  defaultModel: string;
+  /** A user-chosen electricity-mix zone (alpha-3); the provider's own otherwise. */
+  electricityMixZone?: string;
+  timeoutMs: number;
+  /** Retries of a failed call; kept small so a failing upstream is not hammered. */
+  maxRetries?: number;
+  catalog: Catalog;
+  meter: Meter;
+  logger: Logger;
+}
+
+/** Sent when no key is configured: the bundled mock ignores it, a real API rejects it clearly. */
+const NO_KEY = 'no-key-configured';
+
+export function createChatService(options: ChatServiceOptions): ChatService {
+  const { catalog, provider, logger } = options;
+  // Fail at start-up, naming what is wrong, rather than on the first request.
+  catalog.resolve(provider, options.defaultModel, options.electricityMixZone);
+  if (!catalog.hasProvider(provider)) {
+    logger.warn({ provider }, 'no data-centre figures for this LLM provider: using the world mix');
+  }
+  const secrets = options.apiKey ? [options.apiKey] : [];
+  const client = new OpenAI({
+    baseURL: options.baseUrl,
+    apiKey: options.apiKey ?? NO_KEY,
+    timeout: options.timeoutMs,
+    maxRetries: options.maxRetries ?? 1,
+    logLevel: 'off',
+  });
+  const metrics: LlmMetrics = createLlmMetrics(options.meter);
+
+  const complete = async (request: ChatRequest): Promise<ChatResult> => {
+    const model = request.model ?? options.defaultModel;
+    const resolved = catalog.resolve(provider, model, options.electricityMixZone);
+    const started = performance.now();
+    let response: OpenAI.Chat.Completions.ChatCompletion;
+    try {
+      response = await client.chat.completions.create({ model, messages: request.messages });
+    } catch (err) {
+      throw upstreamError(err, options.timeoutMs, secrets, logger);
+    }
+    const latencySeconds = (performance.now() - started) / 1000;
+    const choice = response.choices?.[0];
+    if (!choice?.message) {
+      throw new LlmError(502, 'upstream_invalid', 'the LLM service answered without a completion');
+    }
+    const content = choice.message.content ?? '';
+    const warnings = [...resolved.warnings];
+    let promptTokens = response.usage?.prompt_tokens;
+    let completionTokens = response.usage?.completion_tokens;
+    if (promptTokens === undefined || completionTokens === undefined) {
+      // Without usage the method still needs a token count: estimate it from the text, say so.
+      promptTokens ??= request.messages.reduce((n, m) => n + estimateTokens(m.content), 0);
+      completionTokens ??= estimateTokens(content);
+      warnings.push({
+        code: 'usage-estimated',
+        message:
+          'the LLM service reported no token usage: counts are estimated at ~4 characters a token',
+      });
+    }
+    const impacts = computeImpacts({
+      architecture: resolved.model.architecture,
+      outputTokens: completionTokens,
+      requestLatencySeconds: latencySeconds,
+      dataCenter: resolved.dataCenter,
+      mix: resolved.mix,
+    });
+    metrics.record(
+      provider,
+      model,
+      { prompt: promptTokens, completion: completionTokens },
+      impacts,
+    );
+    return {
+      id: response.id,
+      provider,
+      model,
+      upstreamModel: response.model,
+      message: { role: 'assistant', content },
+      finishReason: choice.finish_reason ?? null,
+      usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens },
+      latencySeconds,
+      impacts: { ...impacts, zone: resolved.zone, warnings },
+    };
+  };
+
+  return {
+    provider,
+    defaultModel: options.defaultModel,
+    models: () => catalog.modelNames(provider),
+    complete,
+  };
+}
+
+/** Maps the openai client's errors to 502/504 with messages safe to show (no key, no body dump). */
+function upstreamError(
+  err: unknown,
+  timeoutMs: number,
+  secrets: string[],
+  logger: Logger,
+): LlmError {
+  const safe = (text: string) => redactSecrets(text, secrets).slice(0, 300);
+  if (err instanceof APIConnectionTimeoutError) {
+    logger.warn({ timeoutMs }, 'LLM request timed out');
+    return new LlmError(
+      504,
+      'upstream_timeout',
+      `the LLM service did not answer within ${timeoutMs} ms`,
+    );
+  }
+  if (err instanceof APIConnectionError) {
+    logger.warn({ reason: safe(err.message) }, 'LLM service unreachable');
+    return new LlmError(502, 'upstream_unreachable', 'could not reach the LLM service');
+  }
+  if (err instanceof APIError) {
+    const status = err.status ?? 0;
+    logger.warn({ status, reason: safe(err.message) }, 'LLM service answered with an error');
+    // Client-side errors upstream (bad key, unknown model) carry a message worth passing on.
+    const detail = status >= 400 && status < 500 ? `: ${safe(err.message)}` : '';
+    return new LlmError(
+      502,
+      'upstream_error',
+      `the LLM service answered with status ${status}${detail}`,
+    );
+  }
+  logger.warn(
+    { reason: safe(err instanceof Error ? err.message : String(err)) },
+    'LLM call failed',
+  );
+  return new LlmError(
+    502,
+    'upstream_invalid',
+    'the LLM service gave an answer that is not a chat completion',
+  );
+}

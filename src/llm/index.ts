@@ -1,0 +1,66 @@
+import type { Meter } from '@opentelemetry/api';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { loadCatalog } from './catalog.js';
+import { type ChatService, createChatService } from './client.js';
+import { startMockLlm } from './mock-server.js';
+
+export type { Catalog, ImpactWarning, ModelEntry, Resolved } from './catalog.js';
+export { DEFAULT_ZONE, loadCatalog } from './catalog.js';
+export type {
+  ChatMessage,
+  ChatRequest,
+  ChatResult,
+  ChatService,
+  ChatServiceOptions,
+} from './client.js';
+export { CHAT_ROLES, createChatService } from './client.js';
+export { LlmError, ModelDataError, UnknownModelError, UnknownZoneError } from './errors.js';
+export type * from './impacts.js';
+export { computeImpacts, METHOD, mean } from './impacts.js';
+export { createLlmMetrics } from './metrics.js';
+export type { MockLlm, MockLlmOptions } from './mock-server.js';
+export { startMockLlm } from './mock-server.js';
+
+export interface Llm {
+  service: ChatService;
+  /** The in-process mock's base URL when LLM_BASE_URL is unset. */
+  mockUrl: string | undefined;
+  /** Stops the in-process mock, if any. */
+  close(): Promise<void>;
+}
+
+/**
+ * The chat service from settings: the configured OpenAI-compatible API, or, when LLM_BASE_URL
+ * is unset, the bundled mock started in-process on a loopback ephemeral port. Throws (naming the
+ * model, zone or the bad entry of LLM_MODELS_FILE) when the impact data cannot serve the settings.
+ */
+export async function createLlm(options: {
+  config: Pick<Config, 'llm'>;
+  logger: Logger;
+  meter: Meter;
+}): Promise<Llm> {
+  const { llm } = options.config;
+  const logger = options.logger.child({ component: 'llm' });
+  const catalog = loadCatalog({ modelsFile: llm.modelsFile });
+  const mock = llm.baseUrl
+    ? undefined
+    : await startMockLlm({ host: '127.0.0.1', port: 0, latencyMs: llm.mockLatencyMs, logger });
+  try {
+    const service = createChatService({
+      baseUrl: llm.baseUrl ?? `${mock?.url}/v1`,
+      apiKey: llm.apiKey,
+      provider: llm.provider,
+      defaultModel: llm.model,
+      electricityMixZone: llm.electricityMixZone,
+      timeoutMs: llm.timeoutMs,
+      catalog,
+      meter: options.meter,
+      logger,
+    });
+    return { service, mockUrl: mock?.url, close: async () => mock?.close() };
+  } catch (err) {
+    await mock?.close();
+    throw err;
+  }
+}

@@ -1,0 +1,224 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { OperationFootprint, OperationTracker } from '../energy/types.js';
+import { CHAT_ROLES, type ChatMessage, type ChatResult, type ChatService } from '../llm/client.js';
+import type { Criterion, Range } from '../llm/impacts.js';
+import { mean } from '../llm/impacts.js';
+import { html, page, type SafeHtml, wantsHtml } from '../views/html.js';
+
+export interface ChatRouteDeps {
+  service: ChatService;
+  /** Tracks each chat as operation `chat`: the local energy spent waiting on the call. */
+  tracker: OperationTracker;
+  /** Largest total message text accepted, characters. */
+  maxContentChars?: number;
+}
+
+export const DEFAULT_MAX_CONTENT_CHARS = 16_000;
+const MAX_MESSAGES = 100;
+
+class BadChat extends Error {
+  readonly expose = true;
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function parseMessages(raw: unknown, maxChars: number): ChatMessage[] {
+  if (!Array.isArray(raw)) throw new BadChat(400, "'messages' must be an array of {role, content}");
+  if (raw.length === 0) throw new BadChat(400, "'messages' is empty: send at least one message");
+  if (raw.length > MAX_MESSAGES) {
+    throw new BadChat(413, `too many messages: ${raw.length}, the limit is ${MAX_MESSAGES}`);
+  }
+  let chars = 0;
+  const messages = raw.map((m: unknown, i): ChatMessage => {
+    if (!m || typeof m !== 'object')
+      throw new BadChat(400, `messages[${i}] must be an object {role, content}`);
+    const { role, content } = m as { role?: unknown; content?: unknown };
+    if (typeof role !== 'string' || !(CHAT_ROLES as readonly string[]).includes(role)) {
+      const shown = typeof role === 'string' ? `"${role.slice(0, 40)}"` : 'missing';
+      throw new BadChat(
+        400,
+        `messages[${i}].role is ${shown}; expected one of ${CHAT_ROLES.join(', ')}`,
+      );
+    }
+    if (typeof content !== 'string')
+      throw new BadChat(400, `messages[${i}].content must be a string`);
+    chars += content.length;
+    return { role: role as ChatMessage['role'], content };
+  });
+  if (chars > maxChars) {
+    throw new BadChat(413, `message content is ${chars} characters, over the limit of ${maxChars}`);
+  }
+  if (!messages.some((m) => m.content.trim().length > 0)) {
+    throw new BadChat(400, 'every message is empty: write something to send');
+  }
+  return messages;
+}
+
+function parseModel(raw: unknown): string | undefined {
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  if (typeof raw !== 'string' || raw.length > 200)
+    throw new BadChat(400, "'model' must be a model name");
+  return raw;
+}
+
+/** Reads a JSON body `{messages, model}` or the page's form `{message, model}`. */
+function readRequest(ctx: Context, maxChars: number): { messages: ChatMessage[]; model?: string } {
+  const body = ctx.request.body as Record<string, unknown> | undefined;
+  if (ctx.is('urlencoded')) {
+    const text = typeof body?.message === 'string' ? body.message : '';
+    return {
+      messages: parseMessages([{ role: 'user', content: text }], maxChars),
+      model: parseModel(body?.model),
+    };
+  }
+  if (!ctx.is('json')) {
+    throw new BadChat(
+      415,
+      'send a JSON body {"messages": [{"role", "content"}], "model"} as application/json',
+    );
+  }
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw new BadChat(400, 'the JSON body must be an object {"messages": [...], "model": "..."}');
+  }
+  return { messages: parseMessages(body.messages, maxChars), model: parseModel(body.model) };
+}
+
+function localFootprint(f: OperationFootprint) {
+  return {
+    operation: f.operation,
+    durationSeconds: f.durationSeconds,
+    energyJoules: f.energyJoules,
+    emissionsGrams: f.emissionsGrams,
+    estimated: f.estimated,
+  };
+}
+
+function formatNumber(n: number): string {
+  if (n === 0) return '0';
+  const abs = Math.abs(n);
+  return abs < 1e-3 || abs >= 1e6 ? n.toExponential(2) : String(Number(n.toPrecision(3)));
+}
+
+/** "mean [min – max] unit", as EcoLogits shows a range. */
+export function formatRange(c: Range & { unit?: string }): string {
+  const unit = c.unit ? ` ${c.unit}` : '';
+  if (c.min === c.max) return `${formatNumber(c.min)}${unit}`;
+  return `${formatNumber(mean(c))} [${formatNumber(c.min)} – ${formatNumber(c.max)}]${unit}`;
+}
+
+const CRITERIA = [
+  ['energy', 'Energy'],
+  ['gwp', 'Global warming potential'],
+  ['adpe', 'Abiotic resource depletion'],
+  ['pe', 'Primary energy'],
+  ['wcf', 'Water consumption'],
+] as const;
+
+function impactsTable(r: ChatResult): SafeHtml {
+  const i = r.impacts;
+  const cell = (c: Criterion | undefined) => (c ? formatRange(c) : '—');
+  const rows = CRITERIA.map(
+    ([key, label]) =>
+      html`<tr><th scope="row">${label}</th><td>${cell(i[key])}</td><td>${cell(i.usage[key])}</td><td>${cell(key === 'energy' || key === 'wcf' ? undefined : i.embodied[key])}</td></tr>`,
+  );
+  return html`<table>
+<thead><tr><th>Criterion</th><th>Total</th><th>Usage</th><th>Embodied</th></tr></thead>
+<tbody>${rows}</tbody>
+</table>`;
+}
+
+function resultSection(r: ChatResult, local: OperationFootprint): SafeHtml {
+  const warnings = r.impacts.warnings.map((w) => html`<li>${w.message}</li>`);
+  return html`<section>
+<h2>Answer</h2>
+<p style="white-space:pre-wrap">${r.message.content}</p>
+<p class="muted">${r.provider} / ${r.model} · ${r.usage.promptTokens} prompt + ${r.usage.completionTokens} completion tokens · ${formatNumber(r.latencySeconds)} s · electricity mix ${r.impacts.zone}</p>
+<h2>Estimated impacts of this request (EcoLogits method)</h2>
+${impactsTable(r)}
+${warnings.length ? html`<ul class="muted">${warnings}</ul>` : ''}
+<p class="muted">Local energy of the call in this process: ${formatNumber(local.energyJoules)} J, ${formatNumber(local.emissionsGrams)} gCO2e${local.estimated ? ' (estimated)' : ''}.</p>
+</section>`;
+}
+
+function chatPage(
+  service: ChatService,
+  chosen: string | undefined,
+  text: string,
+  extra: SafeHtml | string,
+): string {
+  const selected = chosen ?? service.defaultModel;
+  const options = service
+    .models()
+    .map((m) => html`<option value="${m}"${m === selected ? html` selected` : ''}>${m}</option>`);
+  const body = html`<p class="muted">The answer comes from the configured LLM service (provider ${service.provider}); its impacts are estimated from the model's size, the tokens generated and the measured latency.</p>
+<form method="post" action="/chat">
+<p><label>Message<br><textarea name="message" rows="4" cols="60" required>${text}</textarea></label></p>
+<p><label>Model <select name="model">${options}</select></label> <button type="submit">Send</button></p>
+</form>
+${extra}`;
+  return page('Chat', body);
+}
+
+export function chatRoutes(deps: ChatRouteDeps): Router {
+  const { service, tracker } = deps;
+  const maxChars = deps.maxContentChars ?? DEFAULT_MAX_CONTENT_CHARS;
+  const router = new Router();
+
+  router.get('/chat', (ctx) => {
+    if (wantsHtml(ctx.accepts.bind(ctx))) {
+      ctx.type = 'html';
+      ctx.body = chatPage(service, undefined, '', '');
+      return;
+    }
+    ctx.body = {
+      provider: service.provider,
+      defaultModel: service.defaultModel,
+      models: service.models(),
+    };
+  });
+
+  router.post('/chat', async (ctx) => {
+    const asHtml = wantsHtml(ctx.accepts.bind(ctx));
+    const formText = ctx.is('urlencoded')
+      ? String((ctx.request.body as { message?: unknown })?.message ?? '')
+      : '';
+    try {
+      const request = readRequest(ctx, maxChars);
+      const op = tracker.begin('chat');
+      let result: ChatResult;
+      try {
+        result = await service.complete(request);
+      } catch (err) {
+        op.end();
+        throw err;
+      }
+      const local = op.end();
+      if (asHtml) {
+        ctx.type = 'html';
+        ctx.body = chatPage(service, result.model, formText, resultSection(result, local));
+        return;
+      }
+      ctx.body = { ...result, local: localFootprint(local) };
+    } catch (err) {
+      const e = err as { status?: number; expose?: boolean; message?: string };
+      // A browser gets the form back with the reason; API clients get the app's JSON error.
+      if (!asHtml || !e.expose || typeof e.status !== 'number') throw err;
+      ctx.status = e.status;
+      ctx.type = 'html';
+      const chosen = (ctx.request.body as { model?: unknown })?.model;
+      ctx.body = chatPage(
+        service,
+        typeof chosen === 'string' ? chosen : undefined,
+        formText.slice(0, maxChars),
+        html`<p role="alert"><strong>Error:</strong> ${e.message ?? 'request failed'}</p>`,
+      );
+    }
+  });
+
+  return router;
+}
