@@ -26,6 +26,8 @@ export interface SelectedSources {
   gpus: PowerSource[];
   /** Why these were chosen, in words (also logged at start-up). */
   reason: string;
+  /** The same, one entry per step (fits the meter's MeterSources.reasons). */
+  reasons: string[];
 }
 
 type Tried =
@@ -141,5 +143,5 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
     { source: host.name, estimated: host.estimated, gpus: gpus.map((g) => g.name), reason },
     `energy source: ${host.name}${gpuText} (${reason})`,
   );
-  return { host, gpus, reason };
+  return { host, gpus, reason, reasons: notes };
 }

@@ -1,0 +1,235 @@
+import { mkdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import {
+  counterDeltaUj,
+  createRaplSource,
+  discoverRaplDomains,
+  type ReadText,
+} from '../../../../src/energy/sources/rapl.js';
+import type { EnergyReading } from '../../../../src/energy/sources/source.js';
+import {
+  buildPowercapTree,
+  captureLogger,
+  setEnergy,
+  tempDir,
+  tick,
+  type ZoneSpec,
+} from './helpers.js';
+
+const MAX = 262_143_328_850;
+
+/** Energies by device, in integer microjoules, so comparisons are exact. */
+function microjoules(readings: readonly EnergyReading[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of readings) {
+    expect(Number.isFinite(r.joules) && r.joules >= 0, `${r.device} joules`).to.equal(true);
+    expect(Number.isFinite(r.watts) && r.watts >= 0, `${r.device} watts`).to.equal(true);
+    out[r.device] = Math.round(r.joules * 1e6);
+    // Exact conversion at the edge: the reading is the nearest double to µJ / 1e6.
+    expect(r.joules).to.equal(out[r.device] / 1e6);
+  }
+  return out;
+}
+
+const TWO_SOCKET_INTEL: ZoneSpec[] = [
+  { dir: 'intel-rapl:0', name: 'package-0', energyUj: 10_000_000, maxUj: MAX },
+  { dir: 'intel-rapl:0:0', name: 'core', energyUj: 5_000_000, maxUj: MAX },
+  { dir: 'intel-rapl:0:1', name: 'dram', energyUj: 2_000_000, maxUj: 65_532_610_987 },
+  { dir: 'intel-rapl:1', name: 'package-1', energyUj: 20_000_000, maxUj: MAX },
+  { dir: 'intel-rapl:1:0', name: 'core', energyUj: 6_000_000, maxUj: MAX },
+  { dir: 'intel-rapl:1:1', name: 'dram', energyUj: 3_000_000, maxUj: 65_532_610_987 },
+  // The MMIO interface exposes package-0 again: it must not be counted twice.
+  { dir: 'intel-rapl-mmio:0', name: 'package-0', energyUj: 10_000_000, maxUj: MAX },
+];
+
+describe('energy/sources/rapl', () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => {
+    ({ dir, cleanup } = tempDir('rapl'));
+  });
+  afterEach(() => cleanup());
+
+  it('two-socket Intel: sums each package and its dram, not core, not the mmio duplicate', async () => {
+    buildPowercapTree(dir, TWO_SOCKET_INTEL);
+    const { logger } = captureLogger();
+    const rapl = createRaplSource({ root: dir, logger });
+    const probe = await rapl.probe();
+    expect(probe.ok).to.equal(true);
+    expect(rapl.domains.map((d) => [d.device, d.component, d.zone])).to.deep.equal([
+      ['package-0', 'package', 'intel-rapl:0'],
+      ['dram-0', 'dram', 'intel-rapl:0:1'],
+      ['package-1', 'package', 'intel-rapl:1'],
+      ['dram-1', 'dram', 'intel-rapl:1:1'],
+    ]);
+
+    setEnergy(dir, 'intel-rapl:0', 10_000_000 + 35_123_457);
+    setEnergy(dir, 'intel-rapl:0:0', 5_000_000 + 30_000_000);
+    setEnergy(dir, 'intel-rapl:0:1', 2_000_000 + 4_000_001);
+    setEnergy(dir, 'intel-rapl:1', 20_000_000 + 41_999_999);
+    setEnergy(dir, 'intel-rapl:1:1', 3_000_000 + 3_500_003);
+    setEnergy(dir, 'intel-rapl-mmio:0', 10_000_000 + 99_000_000);
+    const readings = rapl.sample(tick(1000));
+    expect(microjoules(readings)).to.deep.equal({
+      'package-0': 35_123_457,
+      'dram-0': 4_000_001,
+      'package-1': 41_999_999,
+      'dram-1': 3_500_003,
+    });
+    expect(readings.find((r) => r.device === 'package-0')?.watts).to.equal(35.123457);
+    // Nothing moved: zero, not a repeat of the last delta.
+    expect(microjoules(rapl.sample(tick(1000)))).to.deep.equal({
+      'package-0': 0,
+      'dram-0': 0,
+      'package-1': 0,
+      'dram-1': 0,
+    });
+  });
+
+  it('keeps an mmio zone when it is the only one with that name', () => {
+    buildPowercapTree(dir, [
+      { dir: 'intel-rapl-mmio:0', name: 'package-0', energyUj: 1, maxUj: MAX },
+    ]);
+    expect(discoverRaplDomains(dir).map((d) => d.zone)).to.deep.equal(['intel-rapl-mmio:0']);
+  });
+
+  it('AMD: package only; the core zone inside it is never added', async () => {
+    buildPowercapTree(dir, [
+      { dir: 'intel-rapl:0', name: 'package-0', energyUj: 1_000, maxUj: 65_712_999_613 },
+      { dir: 'intel-rapl:0:0', name: 'core', energyUj: 500, maxUj: 65_712_999_613 },
+    ]);
+    const rapl = createRaplSource({ root: dir, logger: captureLogger().logger });
+    expect((await rapl.probe()).ok).to.equal(true);
+    setEnergy(dir, 'intel-rapl:0', 1_000 + 17_654_321);
+    setEnergy(dir, 'intel-rapl:0:0', 500 + 9_000_000);
+    const readings = rapl.sample(tick(500));
+    expect(microjoules(readings)).to.deep.equal({ 'package-0': 17_654_321 });
+    expect(readings[0].component).to.equal('package');
+    expect(readings[0].watts).to.equal(17.654321 / 0.5);
+  });
+
+  it('psys present: the platform zone alone, packages and dram left out', async () => {
+    buildPowercapTree(dir, [
+      { dir: 'intel-rapl:0', name: 'package-0', energyUj: 100, maxUj: MAX },
+      { dir: 'intel-rapl:0:0', name: 'core', energyUj: 100, maxUj: MAX },
+      { dir: 'intel-rapl:0:1', name: 'uncore', energyUj: 100, maxUj: MAX },
+      { dir: 'intel-rapl:0:2', name: 'dram', energyUj: 100, maxUj: MAX },
+      { dir: 'intel-rapl:1', name: 'psys', energyUj: 7_000, maxUj: MAX },
+    ]);
+    const rapl = createRaplSource({ root: dir, logger: captureLogger().logger });
+    expect((await rapl.probe()).ok).to.equal(true);
+    for (const z of ['intel-rapl:0', 'intel-rapl:0:0', 'intel-rapl:0:1', 'intel-rapl:0:2']) {
+      setEnergy(dir, z, 5_000_000);
+    }
+    setEnergy(dir, 'intel-rapl:1', 7_000 + 12_345_678);
+    const readings = rapl.sample(tick(1000));
+    expect(microjoules(readings)).to.deep.equal({ psys: 12_345_678 });
+    expect(readings[0].component).to.equal('system');
+  });
+
+  it('wraparound: delta = (max_energy_range_uj - previous) + current, over a sequence', async () => {
+    buildPowercapTree(dir, [
+      { dir: 'intel-rapl:0', name: 'package-0', energyUj: 999_000, maxUj: 1_000_000 },
+    ]);
+    const rapl = createRaplSource({ root: dir, logger: captureLogger().logger });
+    expect((await rapl.probe()).ok).to.equal(true);
+    const sequence = [500, 200_000, 999_999, 7, 7];
+    const expected = [1_500, 199_500, 799_999, 8, 0];
+    const got: number[] = [];
+    for (const value of sequence) {
+      setEnergy(dir, 'intel-rapl:0', value);
+      got.push(microjoules(rapl.sample(tick(1000)))['package-0']);
+    }
+    expect(got).to.deep.equal(expected);
+    expect(got.reduce((a, b) => a + b, 0)).to.equal(1_001_007);
+  });
+
+  it('a counter drop without max_energy_range_uj counts from 0 (never negative) and says so', async () => {
+    buildPowercapTree(dir, [{ dir: 'intel-rapl:0', name: 'package-0', energyUj: 900 }]);
+    const { logger, warnings } = captureLogger();
+    const rapl = createRaplSource({ root: dir, logger });
+    expect((await rapl.probe()).ok).to.equal(true);
+    expect(
+      warnings()
+        .map((w) => w.msg)
+        .join(),
+    ).to.include('max_energy_range_uj unreadable');
+    setEnergy(dir, 'intel-rapl:0', 300);
+    expect(microjoules(rapl.sample(tick(1000)))).to.deep.equal({ 'package-0': 300 });
+  });
+
+  it('counterDeltaUj covers the plain, wrapped and unknown-range cases', () => {
+    expect(counterDeltaUj(10, 25, 100)).to.equal(15);
+    expect(counterDeltaUj(90, 5, 100)).to.equal(15);
+    expect(counterDeltaUj(90, 5, undefined)).to.equal(5);
+  });
+
+  it('unreadable energy_uj (EACCES, simulated by an injected reader since tests run as root): one reason with the fix', async () => {
+    buildPowercapTree(dir, TWO_SOCKET_INTEL);
+    const read: ReadText = (path) => {
+      if (path.endsWith('energy_uj') && !path.endsWith('range_uj')) {
+        throw Object.assign(new Error(`EACCES: permission denied, open '${path}'`), {
+          code: 'EACCES',
+        });
+      }
+      return readFileSync(path, 'latin1');
+    };
+    const rapl = createRaplSource({ root: dir, logger: captureLogger().logger, read });
+    const probe = await rapl.probe();
+    expect(probe.ok).to.equal(false);
+    const reason = probe.ok ? '' : probe.reason;
+    expect(reason).to.include('permission denied');
+    expect(reason).to.include(join(dir, 'intel-rapl:0', 'energy_uj'));
+    expect(reason).to.include('CVE-2020-8694');
+    expect(reason).to.include('sudo chmod a+r');
+    expect(reason).to.include('udev');
+  });
+
+  it('unreadable energy_uj (a directory in place of the file): the probe fails and names it', async () => {
+    buildPowercapTree(dir, [{ dir: 'intel-rapl:0', name: 'package-0', energyUj: 1, maxUj: MAX }]);
+    const path = join(dir, 'intel-rapl:0', 'energy_uj');
+    unlinkSync(path);
+    mkdirSync(path);
+    const probe = await createRaplSource({ root: dir, logger: captureLogger().logger }).probe();
+    expect(probe).to.deep.equal({ ok: false, reason: `cannot read ${path} (EISDIR)` });
+  });
+
+  it('no powercap tree, or a tree without RAPL zones: the probe says which', async () => {
+    const missing = join(dir, 'nope');
+    const logger = captureLogger().logger;
+    expect(await createRaplSource({ root: missing, logger }).probe()).to.deep.equal({
+      ok: false,
+      reason: `no powercap tree at ${missing}`,
+    });
+    expect(await createRaplSource({ root: dir, logger }).probe()).to.deep.equal({
+      ok: false,
+      reason: `no RAPL package or psys zone under ${dir}`,
+    });
+  });
+
+  it('a file vanishing mid-run: that domain is skipped (logged once), energy never goes backwards', async () => {
+    buildPowercapTree(dir, TWO_SOCKET_INTEL);
+    const { logger, warnings } = captureLogger();
+    const rapl = createRaplSource({ root: dir, logger });
+    expect((await rapl.probe()).ok).to.equal(true);
+
+    setEnergy(dir, 'intel-rapl:1', 20_000_000 + 1_000_000);
+    expect(microjoules(rapl.sample(tick(1000)))['package-1']).to.equal(1_000_000);
+
+    rmSync(join(dir, 'intel-rapl:1'), { recursive: true });
+    setEnergy(dir, 'intel-rapl:0', 10_000_000 + 2_000_000);
+    const during1 = microjoules(rapl.sample(tick(1000)));
+    const during2 = microjoules(rapl.sample(tick(1000)));
+    expect(during1).to.deep.equal({ 'package-0': 2_000_000, 'dram-0': 0, 'dram-1': 0 });
+    expect(during2).to.deep.equal({ 'package-0': 0, 'dram-0': 0, 'dram-1': 0 });
+    const vanished = warnings().filter((w) => String(w.msg).includes('intel-rapl:1/energy_uj'));
+    expect(vanished).to.have.length(1);
+
+    // It comes back with a lower (reset) value: that tick only sets a new baseline, no guess.
+    buildPowercapTree(dir, [{ dir: 'intel-rapl:1', name: 'package-1', energyUj: 50, maxUj: MAX }]);
+    expect(microjoules(rapl.sample(tick(1000)))).to.not.have.property('package-1');
+    setEnergy(dir, 'intel-rapl:1', 50 + 777);
+    expect(microjoules(rapl.sample(tick(1000)))['package-1']).to.equal(777);
+  });
+});
