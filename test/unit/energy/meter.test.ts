@@ -1,0 +1,303 @@
+import { expect } from 'chai';
+import { createEnergyMeter, type EnergyMeter } from '../../../src/energy/index.js';
+import { createTestMetrics, type TestMetrics } from '../../helpers/metrics.js';
+import {
+  constantSource,
+  intensityReading,
+  memoryLogger,
+  ScriptedClock,
+  ScriptedCpu,
+  ScriptedSource,
+  StubGrid,
+  testConfig,
+} from './scripted.js';
+
+interface Rig {
+  meter: EnergyMeter;
+  clock: ScriptedClock;
+  cpu: ScriptedCpu;
+  metrics: TestMetrics;
+  grid: StubGrid;
+  lines: Array<Record<string, unknown>>;
+}
+
+function rig(
+  sources: { host: ScriptedSource; gpus?: ScriptedSource[]; reasons?: string[] },
+  env: Record<string, string> = {},
+): Rig {
+  const clock = new ScriptedClock(10_000);
+  const cpu = new ScriptedCpu();
+  const metrics = createTestMetrics();
+  const grid = new StubGrid(intensityReading('DE', 400));
+  const { logger, lines } = memoryLogger();
+  const meter = createEnergyMeter({
+    config: testConfig(env),
+    logger,
+    meter: metrics.meter,
+    grid,
+    sources: { host: sources.host, gpus: sources.gpus ?? [], reasons: sources.reasons },
+    clock: clock.now,
+    hostCpu: cpu.hostCpu,
+    processCpu: cpu.processCpu,
+    now: () => new Date(Date.UTC(2026, 0, 1)),
+  });
+  return { meter, clock, cpu, metrics, grid, lines };
+}
+
+/** Primes the meter by hand (no timer): the tests drive every sample. */
+async function prime(r: Rig): Promise<void> {
+  // start() would also arm the timer; sampleNow() after a scripted prime keeps tests exact.
+  const sampler = (r.meter as unknown as { sampler: { prime(): void } }).sampler;
+  await r.grid.current();
+  sampler.prime();
+}
+
+function interval(r: Rig, ms: number, hostBusy: number, processCpuSeconds: number): void {
+  r.clock.advance(ms);
+  r.cpu.interval(ms / 1000, hostBusy, processCpuSeconds);
+  r.meter.sampleNow();
+}
+
+describe('energy meter', () => {
+  it('integrates host power and attributes the dynamic share to the process', async () => {
+    const r = rig({ host: constantSource(10) });
+    await prime(r);
+    // 1 s on 2 CPUs: host 50% busy (1 CPU-s), process 0.25 CPU-s.
+    interval(r, 1000, 0.5, 0.25);
+    interval(r, 1000, 0.5, 0.25);
+    const host = { scope: 'host', component: 'package', source: 'rapl' };
+    const proc = { scope: 'process', component: 'package', source: 'rapl' };
+    expect(await r.metrics.value('energy_joules_total', host)).to.equal(20);
+    // dynamic: 0.25 of the 1 busy CPU-s, of the active half of 10 J = 1.25 J per second.
+    expect(await r.metrics.value('energy_joules_total', proc)).to.equal(2.5);
+    expect(await r.metrics.value('power_watts', host)).to.equal(10);
+    expect(await r.metrics.value('power_watts', proc)).to.equal(1.25);
+    const snap = r.meter.snapshot();
+    expect(snap.totals.process.joules).to.equal(2.5);
+    expect(snap.attribution).to.deep.equal({
+      mode: 'dynamic',
+      processShare: 0.125,
+      hostUtilization: 0.5,
+    });
+    await r.metrics.shutdown();
+  });
+
+  it('proportional mode gives the process its busy-time share of all the energy', async () => {
+    const r = rig({ host: constantSource(10) }, { ENERGY_ATTRIBUTION: 'proportional' });
+    await prime(r);
+    // 0.25 of the 1 busy CPU-s: a quarter of all 10 J, idle power included.
+    interval(r, 1000, 0.5, 0.25);
+    expect(r.meter.snapshot().totals.process.joules).to.equal(2.5);
+    await r.metrics.shutdown();
+  });
+
+  it('prices energy at PUE x the intensity valid at each sample, per zone', async () => {
+    const r = rig({ host: constantSource(36) }, { PUE: '1.5' });
+    await prime(r);
+    interval(r, 1000, 1, 2); // the process is the whole busy host: share 1
+    r.grid.reading = intensityReading('FR', 100);
+    interval(r, 1000, 1, 2);
+    const de = (36 * 1.5 * 400) / 3.6e6;
+    const fr = (36 * 1.5 * 100) / 3.6e6;
+    expect(
+      await r.metrics.value('emissions_grams_total', { scope: 'host', zone: 'DE' }),
+    ).to.be.closeTo(de, 1e-15);
+    expect(
+      await r.metrics.value('emissions_grams_total', { scope: 'process', zone: 'FR' }),
+    ).to.be.closeTo(fr, 1e-15);
+    expect(
+      await r.metrics.value('emissions_rate_grams_per_second', { scope: 'host', zone: 'FR' }),
+    ).to.be.closeTo(fr, 1e-15);
+    expect(
+      await r.metrics.value('emissions_rate_grams_per_second', { scope: 'host', zone: 'DE' }),
+    ).to.equal(0);
+    const snap = r.meter.snapshot();
+    expect(snap.totals.host.grams).to.be.closeTo(de + fr, 1e-15);
+    expect(snap.grid).to.include({ zone: 'FR', carbonIntensity: 100, source: 'fixed' });
+    expect(snap.emissions.map((e) => `${e.scope}:${e.zone}`).sort()).to.deep.equal([
+      'host:DE',
+      'host:FR',
+      'process:DE',
+      'process:FR',
+    ]);
+    await r.metrics.shutdown();
+  });
+
+  it('drops NaN, negative, infinite and implausible readings; counters never decrease', async () => {
+    const script: number[] = [5, Number.NaN, -3, Number.POSITIVE_INFINITY, 1e9, 7];
+    const host = new ScriptedSource('rapl', 'host', false, () => {
+      const joules = script.shift() ?? 0;
+      return [{ component: 'package', device: 'package-0', joules, watts: joules }];
+    });
+    const r = rig({ host });
+    await prime(r); // consumes the 5: priming discards what came before the window
+    const seen: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      interval(r, 1000, 0.5, 0.1);
+      seen.push((await r.metrics.value('energy_joules_total', { scope: 'host' })) ?? 0);
+    }
+    expect(seen).to.deep.equal([0, 0, 0, 0, 7]);
+    expect(r.meter.snapshot().droppedReadings).to.equal(4);
+    await r.metrics.shutdown();
+  });
+
+  it('keeps GPU energy on the host and labels estimated figures', async () => {
+    const r = rig({
+      host: constantSource(10, { name: 'estimate', component: 'cpu' }),
+      gpus: [constantSource(50, { name: 'nvidia-smi', kind: 'gpu', component: 'gpu' })],
+      reasons: ['rapl: no powercap tree', 'estimate: linear model'],
+    });
+    await prime(r);
+    interval(r, 1000, 1, 2);
+    const snap = r.meter.snapshot();
+    expect(snap.totals.host).to.include({ joules: 60, estimated: true });
+    expect(snap.totals.process).to.include({ joules: 10, estimated: true });
+    expect(snap.power).to.deep.include({
+      scope: 'host',
+      component: 'gpu',
+      source: 'nvidia-smi',
+      estimated: false,
+      watts: 50,
+      joules: 50,
+    });
+    expect(snap.power.filter((p) => p.scope === 'process').map((p) => p.component)).to.deep.equal([
+      'cpu',
+    ]);
+    expect(snap.sources).to.deep.equal([
+      { name: 'estimate', kind: 'host', estimated: true },
+      { name: 'nvidia-smi', kind: 'gpu', estimated: false },
+    ]);
+    expect(snap.reasons).to.have.length(2);
+    await r.metrics.shutdown();
+  });
+
+  it('hands every source the elapsed time and the host CPU delta of the tick', async () => {
+    const host = constantSource(1);
+    const r = rig({ host });
+    await prime(r);
+    interval(r, 250, 0.5, 0);
+    const tick = host.ticks.at(-1);
+    expect(tick).to.deep.equal({
+      nowMs: 10_250,
+      elapsedMs: 250,
+      hostCpu: { activeSeconds: 0.25, totalSeconds: 0.5, cpus: 2 },
+    });
+    expect(r.meter.sampleNow()).to.equal(null); // no time passed: no sample
+    await r.metrics.shutdown();
+  });
+
+  it('survives a failing source and a process CPU reader that goes down, logging once', async () => {
+    let fail = false;
+    const host = new ScriptedSource('rapl', 'host', false, (t) => {
+      if (fail) throw new Error('energy_uj vanished');
+      return [{ component: 'package', device: 'package-0', joules: t.elapsedMs / 1000, watts: 1 }];
+    });
+    const r = rig({ host });
+    await prime(r);
+    interval(r, 1000, 1, 2);
+    fail = true;
+    interval(r, 1000, 1, 2);
+    interval(r, 1000, 1, 2);
+    fail = false;
+    r.cpu.processSeconds -= 10; // a child left the measured tree
+    interval(r, 1000, 1, 0);
+    const snap = r.meter.snapshot();
+    expect(snap.totals.host.joules).to.equal(2);
+    expect(snap.totals.process.joules).to.equal(1);
+    const warnings = r.lines.filter((l) => l.level === 40);
+    expect(warnings).to.have.length(1);
+    expect(warnings[0].err).to.equal('energy_uj vanished');
+    await r.metrics.shutdown();
+  });
+
+  it('conserves energy: operations covering the window add up to the process energy (1%)', async () => {
+    const r = rig({ host: constantSource(20) });
+    await prime(r);
+    let sum = 0;
+    let op = r.meter.tracker.begin('op');
+    let seed = 7;
+    const random = () => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    for (let s = 0; s < 300; s++) {
+      // Within each 1 s interval, back-to-back and overlapping operations.
+      for (let k = 0; k < 10; k++) {
+        r.clock.advance(100);
+        const next = r.meter.tracker.begin('op');
+        if (random() < 0.5) {
+          sum += op.end().energyJoules;
+          op = next;
+        } else {
+          sum += next.end().energyJoules;
+        }
+      }
+      r.cpu.interval(1, 0.5, 0.2 + random() * 0.6); // process power varies every interval
+      r.meter.sampleNow();
+    }
+    sum += op.end().energyJoules;
+    const processJoules = r.meter.snapshot().totals.process.joules;
+    expect(processJoules).to.be.greaterThan(100);
+    expect(Math.abs(sum - processJoules) / processJoules).to.be.lessThan(0.01);
+    await r.metrics.shutdown();
+  });
+
+  it('operations covering part of the window get at most the process energy', async () => {
+    const r = rig({ host: constantSource(20) });
+    await prime(r);
+    let sum = 0;
+    for (let s = 0; s < 100; s++) {
+      const op = r.meter.tracker.begin('half');
+      r.clock.advance(500);
+      sum += op.end().energyJoules;
+      r.clock.advance(500);
+      r.cpu.interval(1, 0.5, 0.5);
+      r.meter.sampleNow();
+    }
+    const processJoules = r.meter.snapshot().totals.process.joules;
+    expect(sum).to.be.lessThan(processJoules);
+    // Constant power: exactly half, less the first half-second before any power was known.
+    expect(sum).to.be.closeTo(processJoules / 2 - 2.5, 1e-9);
+    await r.metrics.shutdown();
+  });
+
+  it('start() asks the grid, resolves after the first sample; stop() samples and closes', async () => {
+    const host = constantSource(5);
+    const clock = new ScriptedClock(0);
+    const cpu = new ScriptedCpu();
+    const metrics = createTestMetrics();
+    const grid = new StubGrid(intensityReading('DE', 300));
+    const { logger, lines } = memoryLogger();
+    const meter = createEnergyMeter({
+      config: testConfig({ ENERGY_SAMPLE_INTERVAL_MS: '50' }),
+      logger,
+      meter: metrics.meter,
+      grid,
+      sources: { host, gpus: [] },
+      clock: () => (clock.ms += 10),
+      hostCpu: cpu.hostCpu,
+      processCpu: cpu.processCpu,
+    });
+    await meter.start();
+    expect(grid.currentCalls).to.equal(1);
+    expect(meter.snapshot().samples).to.equal(1);
+    expect(lines.some((l) => String(l.msg).includes('host power from rapl'))).to.equal(true);
+    const samples = meter.snapshot().samples;
+    await meter.stop();
+    expect(meter.snapshot().samples).to.equal(samples + 1);
+    expect(host.closed).to.equal(true);
+    await metrics.shutdown();
+  });
+
+  it('onSample() feeds listeners until they unsubscribe', async () => {
+    const r = rig({ host: constantSource(4) });
+    await prime(r);
+    const watts: number[] = [];
+    const off = r.meter.onSample((s) => watts.push(s.hostWatts));
+    interval(r, 500, 0.5, 0.1);
+    off();
+    interval(r, 500, 0.5, 0.1);
+    expect(watts).to.deep.equal([4]);
+    await r.metrics.shutdown();
+  });
+});
