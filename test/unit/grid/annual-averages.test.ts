@@ -1,0 +1,35 @@
+import { averageIntensity } from '@tgwf/co2/data';
+import electricityMapsYearly from '@tgwf/co2/data/electricity-maps';
+import { expect } from 'chai';
+import { annualAverage, WORLD_AVERAGE } from '../../../src/grid/annual-averages.js';
+
+describe('grid: annual averages', () => {
+  const newestYear = Object.keys(electricityMapsYearly).sort().at(-1) ?? '';
+
+  it('uses the zone’s own Electricity Maps yearly average, newest year first', () => {
+    const expected = electricityMapsYearly[newestYear].data['US-CAL-CISO'].carbonIntensity.value;
+    const avg = annualAverage('US-CAL-CISO');
+    expect(avg?.carbonIntensity).to.equal(expected);
+    expect(avg?.source).to.equal('annual-average');
+    expect(avg?.basis).to.include('US-CAL-CISO').and.include(newestYear.replace(/\D/g, ''));
+  });
+
+  it('falls back to the country’s Ember average via the alpha-2 → alpha-3 prefix', () => {
+    const avg = annualAverage('DE-NOTAZONE');
+    expect(avg?.carbonIntensity).to.equal(averageIntensity.data.DEU);
+    expect(avg?.basis).to.include('DEU');
+    expect(annualAverage('GB-XYZ')?.carbonIntensity).to.equal(averageIntensity.data.GBR);
+  });
+
+  it('gives the world average for a real country without data', () => {
+    const avg = annualAverage('AQ');
+    expect(avg?.source).to.equal('world-average');
+    expect(avg?.carbonIntensity).to.equal(WORLD_AVERAGE);
+    expect(WORLD_AVERAGE).to.equal(averageIntensity.data.WORLD);
+  });
+
+  it('knows nothing of a zone whose prefix is no country', () => {
+    expect(annualAverage('ZZ')).to.equal(undefined);
+    expect(annualAverage('QQ-1')).to.equal(undefined);
+  });
+});

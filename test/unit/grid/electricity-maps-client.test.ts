@@ -1,0 +1,244 @@
+import { expect } from 'chai';
+import {
+  createElectricityMapsClient,
+  type ElectricityMapsClient,
+  parseRetryAfter,
+  type RetryPolicy,
+} from '../../../src/grid/electricity-maps-client.js';
+import { UpstreamError, type UpstreamErrorKind } from '../../../src/grid/errors.js';
+import { fixture, StubElectricityMaps } from '../../fixtures/grid/stub-electricity-maps.js';
+
+const KEY = 'em-client-key-7f3a9c';
+
+async function failure(call: Promise<unknown>): Promise<UpstreamError> {
+  try {
+    await call;
+  } catch (err) {
+    expect(err).to.be.instanceOf(UpstreamError);
+    const e = err as UpstreamError;
+    // Whatever went wrong, the key is not in what the caller sees.
+    expect(`${e.message} ${e.detail ?? ''} ${JSON.stringify(e)}`).not.to.include(KEY);
+    return e;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('grid: Electricity Maps client', () => {
+  const stub = new StubElectricityMaps(KEY);
+  let sleeps: number[];
+  let clock: number;
+
+  before(() => stub.start());
+  after(() => stub.close());
+  beforeEach(() => {
+    stub.reset();
+    sleeps = [];
+    clock = Date.parse('2024-03-01T12:00:00Z');
+  });
+
+  function client(
+    options: { retry?: Partial<RetryPolicy>; timeoutMs?: number; baseUrl?: string } = {},
+  ): ElectricityMapsClient {
+    return createElectricityMapsClient({
+      baseUrl: options.baseUrl ?? stub.url,
+      apiKey: KEY,
+      timeoutMs: options.timeoutMs ?? 2000,
+      retry: {
+        retries: 2,
+        baseDelayMs: 100,
+        maxDelayMs: 1000,
+        maxRetryAfterMs: 3000,
+        ...options.retry,
+      },
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        clock += ms;
+      },
+      now: () => clock,
+    });
+  }
+
+  it('reads the latest value with the auth-token header and the zone', async () => {
+    const value = await client().latest('DE');
+    expect(value).to.deep.equal({
+      zone: 'DE',
+      carbonIntensity: 322,
+      datetime: '2019-05-21T00:00:00.000Z',
+      isEstimated: false,
+      estimationMethod: null,
+    });
+    expect(stub.calls).to.deep.equal([
+      { path: '/v3/carbon-intensity/latest', zone: 'DE', token: KEY },
+    ]);
+  });
+
+  it('keeps the estimated flag and method', async () => {
+    stub.next({ body: fixture('latest-estimated.json') });
+    const value = await client().latest('FR');
+    expect(value.isEstimated).to.equal(true);
+    expect(value.estimationMethod).to.equal('TIME_SLICER_AVERAGE');
+    expect(value.carbonIntensity).to.equal(41);
+  });
+
+  it('reads the 24 h history shape, dropping points without a value', async () => {
+    const points = await client().history('DE');
+    expect(points.map((p) => p.carbonIntensity)).to.deep.equal([301, 288]);
+    expect(points[1]).to.include({ isEstimated: true, datetime: '2024-03-01T10:00:00.000Z' });
+    expect(stub.callsTo('/carbon-intensity/history')).to.have.length(1);
+  });
+
+  for (const [name, status, body, kind] of [
+    ['401 invalid auth-token', 401, fixture('error-401-invalid.json'), 'unauthorized'],
+    ['401 token is invalid', 401, fixture('error-401-token-invalid.json'), 'unauthorized'],
+    ['403 plain-text Access denied', 403, 'Access denied', 'unauthorized'],
+    ['403 not entitled to the zone', 403, fixture('error-403-not-entitled.json'), 'not-entitled'],
+    [
+      '401 endpoint not available',
+      401,
+      '{"message":"Endpoint not available for this token"}',
+      'not-entitled',
+    ],
+    ['401 that is really a rate limit', 401, '{"message":"Rate limit exceeded"}', 'rate-limited'],
+  ] as const) {
+    it(`classifies ${name} as ${kind}, without retrying`, async () => {
+      stub.next({ status, body });
+      const err = await failure(client().latest('FR'));
+      expect(err.kind).to.equal(kind satisfies UpstreamErrorKind);
+      expect(err.upstreamStatus).to.equal(status);
+      expect(stub.calls).to.have.length(1);
+      expect(sleeps).to.deep.equal([]);
+    });
+  }
+
+  it('redacts the key when the upstream echoes it in an error body', async () => {
+    stub.next({ status: 401, body: `{"message":"The provided token ${KEY} is invalid."}` });
+    const err = await failure(client().latest('DE'));
+    expect(err.detail).to.include('[redacted]');
+  });
+
+  it('treats 404 as an unknown zone', async () => {
+    const err = await failure(client().latest('AQ-XX'));
+    expect(err.kind).to.equal('unknown-zone');
+    expect(err.message).to.include('AQ-XX');
+    expect(stub.calls).to.have.length(1);
+  });
+
+  it('honours a short Retry-After on 429, then succeeds', async () => {
+    stub.next({ status: 429, headers: { 'retry-after': '2' }, body: '{"error":"Too many"}' });
+    const value = await client().latest('DE');
+    expect(value.carbonIntensity).to.equal(322);
+    expect(sleeps).to.deep.equal([2000]);
+    expect(stub.calls).to.have.length(2);
+  });
+
+  it('does not wait for a Retry-After beyond the bound, and fails fast until it has passed', async () => {
+    stub.next({ status: 429, headers: { 'retry-after': '60' } });
+    const c = client();
+    const err = await failure(c.latest('DE'));
+    expect(err.kind).to.equal('rate-limited');
+    expect(err.retryAfterMs).to.equal(60_000);
+    expect(sleeps).to.deep.equal([]);
+    const again = await failure(c.latest('DE'));
+    expect(again.kind).to.equal('rate-limited');
+    expect(stub.calls, 'no call while blocked').to.have.length(1);
+    clock += 60_000;
+    expect((await c.latest('DE')).carbonIntensity).to.equal(322);
+    expect(stub.calls).to.have.length(2);
+  });
+
+  it('retries a 500 with jittered backoff and returns the later success', async () => {
+    stub.next({ status: 500, body: 'oops' });
+    const value = await client().latest('DE');
+    expect(value.carbonIntensity).to.equal(322);
+    expect(stub.calls).to.have.length(2);
+    expect(sleeps).to.have.length(1);
+    // Attempt 0 backs off between half and all of baseDelayMs.
+    expect(sleeps[0]).to.be.within(50, 100);
+  });
+
+  it('gives up after the configured retries on repeated 5xx, with growing backoff', async () => {
+    stub.next({ status: 502 }, { status: 503 }, { status: 500 });
+    const err = await failure(client().latest('DE'));
+    expect(err.kind).to.equal('server');
+    expect(err.upstreamStatus).to.equal(500);
+    expect(stub.calls).to.have.length(3);
+    expect(sleeps[0]).to.be.within(50, 100);
+    expect(sleeps[1]).to.be.within(100, 200);
+  });
+
+  it('retries network errors and reports them as such', async () => {
+    stub.next({ hangUp: true }, { hangUp: true }, { hangUp: true });
+    const err = await failure(client().latest('DE'));
+    expect(err.kind).to.equal('network');
+    expect(stub.calls).to.have.length(3);
+    expect(sleeps).to.have.length(2);
+  });
+
+  it('recovers from one dropped connection', async () => {
+    stub.next({ hangUp: true });
+    expect((await client().latest('DE')).carbonIntensity).to.equal(322);
+    expect(stub.calls).to.have.length(2);
+  });
+
+  it('reports a refused connection as a network error', async () => {
+    const err = await failure(
+      client({ baseUrl: 'http://127.0.0.1:9/v3', retry: { retries: 1 } }).latest('DE'),
+    );
+    expect(err.kind).to.equal('network');
+  });
+
+  it('times out a slow upstream after the configured timeout, without retrying', async () => {
+    stub.next({ delayMs: 1500, body: fixture('latest.json') });
+    const err = await failure(client({ timeoutMs: 100 }).latest('DE'));
+    expect(err.kind).to.equal('timeout');
+    expect(stub.calls).to.have.length(1);
+  });
+
+  it('times out a body that stalls after the headers', async () => {
+    stub.next({ stallBody: true });
+    const err = await failure(client({ timeoutMs: 100 }).latest('DE'));
+    expect(err.kind).to.equal('timeout');
+    expect(stub.calls).to.have.length(1);
+  });
+
+  for (const [name, body, kind] of [
+    ['a body that is not JSON', '{"zone":"DE","carbonIntensity":', 'malformed'],
+    [
+      'a non-numeric intensity',
+      '{"zone":"DE","carbonIntensity":"high","datetime":"2024-03-01T10:00:00Z"}',
+      'malformed',
+    ],
+    [
+      'a negative intensity',
+      '{"zone":"DE","carbonIntensity":-5,"datetime":"2024-03-01T10:00:00Z"}',
+      'malformed',
+    ],
+    ['a missing datetime', '{"zone":"DE","carbonIntensity":300}', 'malformed'],
+    ['an HTML page', '<html>maintenance</html>', 'malformed'],
+    [
+      'a null intensity',
+      '{"zone":"DE","carbonIntensity":null,"datetime":"2024-03-01T10:00:00Z"}',
+      'no-data',
+    ],
+  ] as const) {
+    it(`rejects ${name} as ${kind}`, async () => {
+      stub.next({ body });
+      const err = await failure(client().latest('DE'));
+      expect(err.kind).to.equal(kind);
+      expect(stub.calls).to.have.length(1);
+    });
+  }
+
+  it('rejects a history body without the history array', async () => {
+    stub.next({ body: fixture('latest.json') });
+    expect((await failure(client().history('DE'))).kind).to.equal('malformed');
+  });
+
+  it('parses Retry-After as seconds or as an HTTP date', () => {
+    const now = Date.parse('2024-03-01T12:00:00Z');
+    expect(parseRetryAfter('3', now)).to.equal(3000);
+    expect(parseRetryAfter('Fri, 01 Mar 2024 12:00:10 GMT', now)).to.equal(10_000);
+    expect(parseRetryAfter('soon', now)).to.equal(undefined);
+    expect(parseRetryAfter(null, now)).to.equal(undefined);
+  });
+});
