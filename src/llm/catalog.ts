@@ -145,6 +145,7 @@ function toModel(m: ModelData): ModelEntry {
 }
 
 interface ParsedFile {
+  file: string;
   models: ModelEntry[];
   providers: ProviderEntry[];
   mixes: Map<string, ElectricityMix>;
@@ -189,7 +190,7 @@ function readDataFile(file: string): ParsedFile {
       throw new ModelDataError(file, `mixes.${zone}: ${describeIssue(result.error)}`);
     mixes.set(zone, result.data);
   }
-  return { models, providers, mixes };
+  return { file, models, providers, mixes };
 }
 
 const WARNING_TEXT: Record<string, string> = {
@@ -222,7 +223,16 @@ export class Catalog {
     if (!this.mixes.has(DEFAULT_ZONE)) {
       throw new ModelDataError('electricity mixes', `the ${DEFAULT_ZONE} mix is required`);
     }
-    for (const p of this.providers.values()) this.mix(p.zone);
+    for (const f of files) {
+      f.providers.forEach((p, i) => {
+        if (!this.mixes.has(p.zone)) {
+          throw new ModelDataError(
+            f.file,
+            `providers[${i}] (${p.name}): zone "${p.zone}" has no electricity mix; known zones: ${this.zones().join(', ')}`,
+          );
+        }
+      });
+    }
   }
 
   /** Names of the models known for a provider, sorted. */

@@ -1,0 +1,252 @@
+import { expect } from 'chai';
+import { loadCatalog } from '../../../src/llm/catalog.js';
+import { type ChatService, createChatService } from '../../../src/llm/client.js';
+import { LlmError, UnknownModelError, UnknownZoneError } from '../../../src/llm/errors.js';
+import { computeImpacts } from '../../../src/llm/impacts.js';
+import { type MockLlm, startMockLlm } from '../../../src/llm/mock-server.js';
+import { captureLogger } from '../../helpers/app.js';
+import { echoKeyIn401, failWith, startStubUpstream } from '../../helpers/llm-upstream.js';
+import { createTestMetrics, type TestMetrics } from '../../helpers/metrics.js';
+
+const KEY = 'sk-carbonscope-test-0123456789abcdef';
+const catalog = loadCatalog();
+const ask = {
+  model: 'gpt-4o',
+  messages: [{ role: 'user' as const, content: 'How green is this?' }],
+};
+
+function service(
+  baseUrl: string,
+  metrics: TestMetrics,
+  extra: { timeoutMs?: number; zone?: string } = {},
+) {
+  const log = captureLogger('debug');
+  const svc = createChatService({
+    baseUrl,
+    apiKey: KEY,
+    provider: 'openai',
+    defaultModel: 'gpt-4o-mini',
+    electricityMixZone: extra.zone,
+    timeoutMs: extra.timeoutMs ?? 5000,
+    catalog,
+    meter: metrics.meter,
+    logger: log.logger,
+  });
+  return { svc, lines: log.lines };
+}
+
+async function expectLlmError(
+  work: Promise<unknown>,
+  status: number,
+  code: string,
+): Promise<LlmError> {
+  try {
+    await work;
+  } catch (err) {
+    expect(err).to.be.instanceOf(LlmError);
+    expect((err as LlmError).status).to.equal(status);
+    expect((err as LlmError).code).to.equal(code);
+    return err as LlmError;
+  }
+  throw new Error(`expected a ${status}`);
+}
+
+describe('llm chat client', () => {
+  let mock: MockLlm;
+  let metrics: TestMetrics;
+  let svc: ChatService;
+  before(async () => {
+    mock = await startMockLlm({ port: 0, latencyMs: 20 });
+    metrics = createTestMetrics();
+    svc = service(`${mock.url}/v1`, metrics).svc;
+  });
+  after(async () => {
+    await mock.close();
+    await metrics.shutdown();
+  });
+
+  it('calls the API, measures latency, and computes the impacts of what it generated', async () => {
+    const r = await svc.complete(ask);
+    expect(r.model).to.equal('gpt-4o');
+    expect(r.provider).to.equal('openai');
+    expect(r.message.content).to.include('mock answer');
+    expect(r.latencySeconds).to.be.greaterThan(0.015);
+    expect(r.usage.completionTokens).to.be.greaterThan(0);
+    const resolved = catalog.resolve('openai', 'gpt-4o');
+    const expected = computeImpacts({
+      architecture: resolved.model.architecture,
+      outputTokens: r.usage.completionTokens,
+      requestLatencySeconds: r.latencySeconds,
+      dataCenter: resolved.dataCenter,
+      mix: resolved.mix,
+    });
+    const { zone, warnings, ...impacts } = r.impacts;
+    expect(impacts).to.deep.equal(expected);
+    expect(zone).to.equal('USA');
+    expect(warnings.map((w) => w.code)).to.include('model-arch-not-released');
+    // The mock answers in ~20 ms, far below the modelled generation time: latency caps ΔT.
+    expect(r.impacts.generationLatencySeconds.min).to.equal(r.latencySeconds);
+  });
+
+  it('moves the token and impact counters by the computed amounts, in J, g and kgSbeq', async () => {
+    const m = createTestMetrics();
+    try {
+      const own = service(`${mock.url}/v1`, m).svc;
+      const a = await own.complete(ask);
+      const b = await own.complete({
+        ...ask,
+        messages: [{ role: 'user', content: 'a longer question '.repeat(20) }],
+      });
+      const sum = (f: (r: typeof a) => number) => f(a) + f(b);
+      const labels = { provider: 'openai', model: 'gpt-4o' };
+      const near = (actual: number | undefined, expected: number) =>
+        expect(actual).to.be.closeTo(expected, Math.abs(expected) * 1e-9);
+      near(
+        await m.value('llm_tokens_total', { ...labels, type: 'prompt' }),
+        sum((r) => r.usage.promptTokens),
+      );
+      near(
+        await m.value('llm_tokens_total', { ...labels, type: 'completion' }),
+        sum((r) => r.usage.completionTokens),
+      );
+      for (const bound of ['min', 'max'] as const) {
+        const usage = { ...labels, bound, phase: 'usage' };
+        const embodied = { ...labels, bound, phase: 'embodied' };
+        near(
+          await m.value('llm_energy_joules_total', usage),
+          sum((r) => r.impacts.usage.energy[bound] * 3.6e6),
+        );
+        near(
+          await m.value('llm_gwp_grams_total', usage),
+          sum((r) => r.impacts.usage.gwp[bound] * 1000),
+        );
+        near(
+          await m.value('llm_gwp_grams_total', embodied),
+          sum((r) => r.impacts.embodied.gwp[bound] * 1000),
+        );
+        near(
+          await m.value('llm_adpe_kgsbeq_total', usage),
+          sum((r) => r.impacts.usage.adpe[bound]),
+        );
+        near(
+          await m.value('llm_adpe_kgsbeq_total', embodied),
+          sum((r) => r.impacts.embodied.adpe[bound]),
+        );
+        near(
+          await m.value('llm_pe_joules_total', usage),
+          sum((r) => r.impacts.usage.pe[bound] * 1e6),
+        );
+        near(
+          await m.value('llm_pe_joules_total', embodied),
+          sum((r) => r.impacts.embodied.pe[bound] * 1e6),
+        );
+        expect(await m.value('llm_energy_joules_total', embodied)).to.equal(undefined);
+      }
+      const min = await m.value('llm_energy_joules_total', {
+        ...labels,
+        bound: 'min',
+        phase: 'usage',
+      });
+      const max = await m.value('llm_energy_joules_total', {
+        ...labels,
+        bound: 'max',
+        phase: 'usage',
+      });
+      expect(max).to.be.greaterThan(min ?? Number.POSITIVE_INFINITY);
+    } finally {
+      await m.shutdown();
+    }
+  });
+
+  it('uses the configured default model and a user-chosen mix zone', async () => {
+    const own = service(`${mock.url}/v1`, metrics, { zone: 'FRA' }).svc;
+    const r = await own.complete({ messages: ask.messages });
+    expect(r.model).to.equal('gpt-4o-mini');
+    expect(r.impacts.zone).to.equal('FRA');
+  });
+
+  it('refuses an unknown model before calling the API', async () => {
+    const stub = await startStubUpstream(failWith(500));
+    try {
+      const own = service(stub.baseUrl, metrics).svc;
+      await own.complete({ ...ask, model: 'gpt-9000' }).then(
+        () => expect.fail('expected an error'),
+        (err: unknown) => {
+          expect(err).to.be.instanceOf(UnknownModelError);
+          expect((err as Error).message).to.include('gpt-9000');
+        },
+      );
+      expect(stub.requests).to.equal(0);
+    } finally {
+      await stub.close();
+    }
+  });
+
+  it('refuses at creation a default model or zone the data does not know', () => {
+    const make = (defaultModel: string, zone?: string) =>
+      createChatService({
+        baseUrl: 'http://127.0.0.1:9/v1',
+        apiKey: undefined,
+        provider: 'openai',
+        defaultModel,
+        electricityMixZone: zone,
+        timeoutMs: 1000,
+        catalog,
+        meter: metrics.meter,
+        logger: captureLogger().logger,
+      });
+    expect(() => make('no-such-model')).to.throw(UnknownModelError, /no-such-model/);
+    expect(() => make('gpt-4o', 'ZZZ')).to.throw(UnknownZoneError, /ZZZ/);
+  });
+
+  it('an upstream 500 becomes a 502, after at most one retry', async () => {
+    const stub = await startStubUpstream(failWith(500));
+    try {
+      const err = await expectLlmError(
+        service(stub.baseUrl, metrics).svc.complete(ask),
+        502,
+        'upstream_error',
+      );
+      expect(err.message).to.equal('the LLM service answered with status 500');
+      expect(stub.requests).to.equal(2);
+    } finally {
+      await stub.close();
+    }
+  });
+
+  it('a slow upstream becomes a 504', async () => {
+    const slow = await startMockLlm({ port: 0, latencyMs: 10_000 });
+    try {
+      const err = await expectLlmError(
+        service(`${slow.url}/v1`, metrics, { timeoutMs: 150 }).svc.complete(ask),
+        504,
+        'upstream_timeout',
+      );
+      expect(err.message).to.include('150 ms');
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('an unreachable upstream becomes a 502', async () => {
+    const stub = await startStubUpstream(failWith(500));
+    const { baseUrl } = stub;
+    await stub.close();
+    await expectLlmError(service(baseUrl, metrics).svc.complete(ask), 502, 'upstream_unreachable');
+  });
+
+  it('never lets the key out, even when the upstream echoes it', async () => {
+    const stub = await startStubUpstream(echoKeyIn401);
+    try {
+      const { svc: own, lines } = service(stub.baseUrl, metrics);
+      const err = await expectLlmError(own.complete(ask), 502, 'upstream_error');
+      expect(err.message).to.include('401');
+      expect(err.message).to.include('[redacted]');
+      expect(err.message).not.to.include(KEY);
+      expect(lines.length).to.be.greaterThan(0);
+      expect(lines.join('\n')).not.to.include(KEY);
+    } finally {
+      await stub.close();
+    }
+  });
+});

@@ -1,0 +1,153 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import OpenAI, { BadRequestError } from 'openai';
+import { type MockLlm, startMockLlm } from '../../../src/llm/mock-server.js';
+import { projectRoot } from '../../../src/paths.js';
+
+describe('mock LLM server', () => {
+  let mock: MockLlm;
+  let client: OpenAI;
+  before(async () => {
+    mock = await startMockLlm({ port: 0, latencyMs: 0 });
+    client = new OpenAI({
+      baseURL: `${mock.url}/v1`,
+      apiKey: 'test',
+      maxRetries: 0,
+      logLevel: 'off',
+    });
+  });
+  after(() => mock.close());
+
+  it('speaks the OpenAI shape: the official client parses its answer', async () => {
+    const r = await client.chat.completions.create({
+      model: 'gpt-4o',
+      messages: [
+        { role: 'system', content: 'You are terse.' },
+        { role: 'user', content: 'What is the carbon intensity of the French grid?' },
+      ],
+    });
+    expect(r.object).to.equal('chat.completion');
+    expect(r.id).to.match(/^chatcmpl-/);
+    expect(r.model).to.equal('gpt-4o');
+    expect(r.choices).to.have.length(1);
+    expect(r.choices[0].message.role).to.equal('assistant');
+    expect(r.choices[0].message.content).to.include('mock answer');
+    expect(r.choices[0].finish_reason).to.equal('stop');
+    const usage = r.usage;
+    expect(usage?.completion_tokens).to.equal(
+      Math.ceil((r.choices[0].message.content ?? '').length / 4),
+    );
+    expect(usage?.total_tokens).to.equal(
+      (usage?.prompt_tokens ?? 0) + (usage?.completion_tokens ?? 0),
+    );
+  });
+
+  it('counts prompt tokens from the input: about 4 characters a token', async () => {
+    const ask = (content: string) =>
+      client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content }] });
+    const short = await ask('hi');
+    const long = await ask('x'.repeat(4000));
+    expect((long.usage?.prompt_tokens ?? 0) - (short.usage?.prompt_tokens ?? 0)).to.equal(1000 - 1);
+  });
+
+  it('answers the workshop route POST /chat with the same shape', async () => {
+    const res = await fetch(`${mock.url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'hello' }],
+      }),
+    });
+    expect(res.status).to.equal(200);
+    const body = (await res.json()) as {
+      object: string;
+      choices: unknown[];
+      usage: { prompt_tokens: number };
+    };
+    expect(body.object).to.equal('chat.completion');
+    expect(body.choices).to.have.length(1);
+    expect(body.usage.prompt_tokens).to.be.greaterThan(0);
+  });
+
+  it('honours max_tokens with finish_reason "length"', async () => {
+    const r = await client.chat.completions.create({
+      model: 'm',
+      max_tokens: 5,
+      messages: [{ role: 'user', content: 'tell me everything' }],
+    });
+    expect(r.choices[0].finish_reason).to.equal('length');
+    expect(r.usage?.completion_tokens).to.equal(5);
+  });
+
+  it('refuses empty messages with an OpenAI error the client recognises', async () => {
+    try {
+      await client.chat.completions.create({ model: 'm', messages: [] });
+      expect.fail('expected a 400');
+    } catch (err) {
+      expect(err).to.be.instanceOf(BadRequestError);
+      expect((err as BadRequestError).message).to.include("'messages' must be a non-empty array");
+    }
+  });
+
+  it('refuses bodies that are not JSON, and unknown paths', async () => {
+    const bad = await fetch(`${mock.url}/v1/chat/completions`, { method: 'POST', body: '{nope' });
+    expect(bad.status).to.equal(400);
+    expect(((await bad.json()) as { error: { type: string } }).error.type).to.equal(
+      'invalid_request_error',
+    );
+    expect(
+      (await fetch(`${mock.url}/v1/embeddings`, { method: 'POST', body: '{}' })).status,
+    ).to.equal(404);
+  });
+
+  it('waits the configured latency before answering', async () => {
+    const slow = await startMockLlm({ port: 0, latencyMs: 300 });
+    try {
+      const started = performance.now();
+      const res = await fetch(`${slow.url}/chat`, {
+        method: 'POST',
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(res.status).to.equal(200);
+      expect(performance.now() - started).to.be.at.least(290);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('runs alone (npm run mock-llm) on MOCK_LLM_PORT, and stops on SIGTERM', async () => {
+    const script = join(projectRoot, 'dist', 'src', 'llm', 'mock-server.js');
+    const child = spawn(process.execPath, [script], {
+      cwd: tmpdir(),
+      env: {
+        PATH: process.env.PATH,
+        MOCK_LLM_PORT: '0',
+        HOST: '127.0.0.1',
+        MOCK_LLM_LATENCY_MS: '0',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let out = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const m = /"url":"(http:[^"]+)"/.exec(out);
+          if (m) resolve(m[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+      });
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).to.equal(200);
+      child.kill('SIGTERM');
+      const [code] = await once(child, 'exit');
+      expect(code).to.equal(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
