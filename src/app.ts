@@ -4,10 +4,16 @@ import Router from '@koa/router';
 import type { Meter } from '@opentelemetry/api';
 import Koa from 'koa';
 import type { Config } from './config.js';
+import type { EnergyService } from './energy/meter.js';
+import { trackRequests } from './energy/track-requests.js';
+import type { GridIntensity } from './grid/types.js';
 import { errorHandler } from './http/errors.js';
 import { requestLog } from './http/request-log.js';
 import type { Logger } from './logger.js';
 import type { Readiness } from './readiness.js';
+import { carbonIntensityRoutes } from './routes/carbon-intensity.js';
+import { type ChatRouteDeps, chatRoutes } from './routes/chat.js';
+import { energyRoutes } from './routes/energy.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { httpMetrics } from './telemetry/http-metrics.js';
@@ -25,6 +31,12 @@ export interface AppDeps {
   readiness: Readiness;
   /** Serves the Prometheus exposition (the OTel Prometheus reader's handler). */
   metricsHandler: MetricsHandler;
+  /** GET /carbon_intensity(/history): grid intensity with its fallback chain (src/grid). */
+  grid?: GridIntensity;
+  /** GET/POST /chat: the LLM chat service and the tracker that meters each chat locally. */
+  chat?: ChatRouteDeps;
+  /** GET /energy, and every request tracked as an operation (src/energy). */
+  energy?: EnergyService;
 }
 
 export function createApp(deps: AppDeps): Koa {
@@ -36,9 +48,13 @@ export function createApp(deps: AppDeps): Koa {
   const router = new Router();
   router.use(healthRoutes(deps.readiness).routes());
   router.use(metricsRoute(deps.metricsHandler).routes());
+  if (deps.grid) router.use(carbonIntensityRoutes(deps.grid).routes());
+  if (deps.chat) router.use(chatRoutes(deps.chat).routes());
+  if (deps.energy) router.use(energyRoutes(deps.energy).routes());
 
   app.use(requestLog(deps.logger));
   app.use(httpMetrics(deps.meter));
+  if (deps.energy) app.use(trackRequests(deps.energy.tracker));
   app.use(errorHandler(deps.logger, deps.config.bodyLimitBytes));
   app.use(
     bodyParser({

@@ -2,11 +2,13 @@ import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import { expect } from 'chai';
 import Koa from 'koa';
+import { createApp } from '../../../src/app.js';
 import {
   createEnergyMeter,
   type EnergySnapshot,
   trackRequests,
 } from '../../../src/energy/index.js';
+import { Readiness } from '../../../src/readiness.js';
 import { energyRoutes } from '../../../src/routes/energy.js';
 import { createTestMetrics } from '../../helpers/metrics.js';
 import {
@@ -88,6 +90,45 @@ describe('request tracking and GET /energy', () => {
     } finally {
       server.close();
       await meter.stop();
+      await metrics.shutdown();
+    }
+  });
+
+  it('createApp mounts /energy and tracks requests when given the meter', async () => {
+    const metrics = createTestMetrics();
+    const { logger } = memoryLogger();
+    const config = testConfig();
+    const meter = createEnergyMeter({
+      config,
+      logger,
+      meter: metrics.meter,
+      grid: new StubGrid(intensityReading('DE', 250)),
+      sources: { host: constantSource(8), gpus: [] },
+      clock: new ScriptedClock(0).now,
+      hostCpu: new ScriptedCpu().hostCpu,
+      processCpu: new ScriptedCpu().processCpu,
+    });
+    const app = createApp({
+      config,
+      logger,
+      meter: metrics.meter,
+      readiness: new Readiness(),
+      metricsHandler: (_req, res) => res.end(),
+      energy: meter,
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const res = await fetch(`${base}/energy`);
+      expect(res.status).to.equal(200);
+      expect(((await res.json()) as EnergySnapshot).samples).to.equal(0);
+      expect((await fetch(`${base}/healthz`)).status).to.equal(200);
+      expect(
+        await metrics.value('operation_energy_joules_count', { operation: '/healthz' }),
+      ).to.equal(1);
+    } finally {
+      server.close();
       await metrics.shutdown();
     }
   });
