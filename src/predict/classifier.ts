@@ -1,0 +1,184 @@
+import { readFile } from 'node:fs/promises';
+import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
+import * as ort from 'onnxruntime-node';
+import type { OperationFootprint, OperationTracker } from '../energy/types.js';
+import { sourceAsset } from '../paths.js';
+import { LABELS, type Label } from './labels.js';
+import { MODEL_FILE, MODEL_NAME, modelVersion, ONNX_INPUT, ONNX_OUTPUT } from './model-info.js';
+import { encodeInto, TOKENIZER } from './tokenizer.js';
+
+/** Inference takes tens of microseconds to a few milliseconds: buckets fine enough to see it. */
+export const INFERENCE_BUCKETS_SECONDS = [
+  0.00002, 0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1,
+];
+
+export const INFERENCE_OPERATION = 'inference';
+
+export interface Prediction {
+  label: Label;
+  probabilities: Record<Label, number>;
+  /** Wall time of featurisation plus the ONNX run, in milliseconds. */
+  durationMs: number;
+  /** The inference's share of the process's energy, from the operation tracker. */
+  energyJoules: number;
+  emissionsGrams: number;
+  /** True when that energy comes from a CPU power model rather than a power meter. */
+  energyEstimated: boolean;
+}
+
+/** What the /predict route needs. */
+export interface ActivityClassifier {
+  /** `name@version`; the version is a hash of the model file. Empty until loaded. */
+  readonly model: string;
+  classify(activity: string): Promise<Prediction>;
+}
+
+/** The text has no word or number the tokenizer can use, so there is nothing to classify. */
+export class NoFeaturesError extends Error {
+  constructor() {
+    super('activity contains no words or numbers to classify');
+    this.name = 'NoFeaturesError';
+  }
+}
+
+export class ModelNotLoadedError extends Error {
+  constructor() {
+    super('the model is not loaded yet');
+    this.name = 'ModelNotLoadedError';
+  }
+}
+
+export interface OnnxClassifierOptions {
+  tracker: OperationTracker;
+  meter: Meter;
+  /** The .onnx file; the committed model by default. */
+  modelPath?: string;
+}
+
+/** A feature buffer with the tensor that wraps it, reused across requests. */
+interface Slot {
+  features: Float32Array;
+  feeds: Record<string, ort.Tensor>;
+}
+
+/**
+ * The activity classifier: one onnxruntime-node session for the life of the process, fed by
+ * the same tokenizer training used.
+ *
+ * onnxruntime-node reads the input tensor when the run starts, on a later turn of the event
+ * loop; two requests sharing one buffer could read each other's features. So each run takes a
+ * buffer from a free list and gives it back when done: no per-request allocation once the pool
+ * has grown to the peak concurrency.
+ */
+export class OnnxActivityClassifier implements ActivityClassifier {
+  private session: ort.InferenceSession | undefined;
+  private loading: Promise<void> | undefined;
+  private version = '';
+  private readonly free: Slot[] = [];
+  private readonly duration: Histogram;
+  private readonly predictions;
+  private readonly modelPath: string;
+  private modelLabels: Attributes = {};
+  private readonly labelAttributes = new Map<Label, Attributes>();
+
+  constructor(private readonly options: OnnxClassifierOptions) {
+    this.modelPath = options.modelPath ?? sourceAsset('predict', 'model', MODEL_FILE);
+    this.duration = options.meter.createHistogram('inference_duration_seconds', {
+      description: 'Time to classify one activity (features + ONNX run), by model',
+      unit: 's',
+      advice: { explicitBucketBoundaries: INFERENCE_BUCKETS_SECONDS },
+    });
+    this.predictions = options.meter.createCounter('predictions', {
+      description: 'Activities classified, by model and predicted label',
+      unit: '{prediction}',
+    });
+  }
+
+  get model(): string {
+    return this.version ? `${MODEL_NAME}@${this.version}` : '';
+  }
+
+  /** Creates the session once; safe to call again (returns the same promise). */
+  load(): Promise<void> {
+    this.loading ??= this.createSession();
+    return this.loading;
+  }
+
+  private async createSession(): Promise<void> {
+    const bytes = await readFile(this.modelPath);
+    const session = await ort.InferenceSession.create(bytes, {
+      // One request is one tiny matrix product: threads would cost more than they save, and the
+      // service's other requests need the cores.
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+    });
+    checkSignature(session, this.modelPath);
+    this.session = session;
+    this.version = modelVersion(bytes);
+    this.modelLabels = { model: this.model };
+    for (const label of LABELS) this.labelAttributes.set(label, { model: this.model, label });
+  }
+
+  async classify(activity: string): Promise<Prediction> {
+    const session = this.session;
+    if (!session) throw new ModelNotLoadedError();
+    const slot = this.free.pop() ?? newSlot();
+    const operation = this.options.tracker.begin(INFERENCE_OPERATION);
+    const start = process.hrtime.bigint();
+    let output: Float32Array;
+    let footprint: OperationFootprint;
+    try {
+      if (encodeInto(activity, slot.features) === 0) throw new NoFeaturesError();
+      const result = await session.run(slot.feeds);
+      output = result[ONNX_OUTPUT].data as Float32Array;
+    } finally {
+      this.free.push(slot);
+      footprint = operation.end();
+    }
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    let best = 0;
+    const probabilities = {} as Record<Label, number>;
+    LABELS.forEach((label, i) => {
+      probabilities[label] = output[i];
+      if (output[i] > output[best]) best = i;
+    });
+    const label = LABELS[best];
+    this.duration.record(seconds, this.modelLabels);
+    this.predictions.add(1, this.labelAttributes.get(label));
+    return {
+      label,
+      probabilities,
+      durationMs: seconds * 1000,
+      energyJoules: footprint.energyJoules,
+      emissionsGrams: footprint.emissionsGrams,
+      energyEstimated: footprint.estimated,
+    };
+  }
+
+  async close(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    await session?.release();
+  }
+}
+
+function newSlot(): Slot {
+  const features = new Float32Array(TOKENIZER.vocabSize);
+  return {
+    features,
+    feeds: { [ONNX_INPUT]: new ort.Tensor('float32', features, [1, TOKENIZER.vocabSize]) },
+  };
+}
+
+/** A model trained with another tokenizer or label set would give confident nonsense: refuse it. */
+function checkSignature(session: ort.InferenceSession, path: string): void {
+  const input = session.inputMetadata.find((m) => m.name === ONNX_INPUT);
+  const output = session.outputMetadata.find((m) => m.name === ONNX_OUTPUT);
+  const width = (m: typeof input) => (m?.isTensor ? m.shape[1] : undefined);
+  if (width(input) !== TOKENIZER.vocabSize || width(output) !== LABELS.length) {
+    throw new Error(
+      `${path}: expected input "${ONNX_INPUT}" [batch, ${TOKENIZER.vocabSize}] and output ` +
+        `"${ONNX_OUTPUT}" [batch, ${LABELS.length}]; retrain with npm run train`,
+    );
+  }
+}
