@@ -113,7 +113,7 @@ export function createHostCpuReader(
   let prevTotal = now.total;
 
   return () => {
-    let secondsPerUnit = 1 / USER_HZ;
+    let unitsPerSecond = USER_HZ;
     if (useProc && !fromProc(now)) {
       // /proc/stat went away: switch for good, and restart the baseline in the new unit.
       useProc = false;
@@ -123,12 +123,12 @@ export function createHostCpuReader(
     }
     if (!useProc) {
       osCpusTimes(now);
-      secondsPerUnit = 1 / 1000;
+      unitsPerSecond = 1000;
     }
     const active = Math.max(0, now.active - prevActive);
     const total = Math.max(active, now.total - prevTotal);
     prevActive = now.active;
     prevTotal = now.total;
-    return { activeSeconds: active * secondsPerUnit, totalSeconds: total * secondsPerUnit, cpus };
+    return { activeSeconds: active / unitsPerSecond, totalSeconds: total / unitsPerSecond, cpus };
   };
 }

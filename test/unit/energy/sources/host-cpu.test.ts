@@ -1,0 +1,62 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { createHostCpuReader, parseProcStatHead } from '../../../../src/energy/host-cpu.js';
+import { tempDir } from './helpers.js';
+
+//           user nice system idle iowait irq softirq steal guest guest_nice
+const stat = (v: number[]) =>
+  `cpu  ${v.join(' ')}\ncpu0 ${v.join(' ')}\nintr 12345 0 0\nctxt 999\n`;
+
+describe('energy/host-cpu', () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => {
+    ({ dir, cleanup } = tempDir('hostcpu'));
+  });
+  afterEach(() => cleanup());
+
+  it('gives deltas of the aggregate line in CPU-seconds (USER_HZ 100); guest is not added twice', () => {
+    const path = join(dir, 'stat');
+    writeFileSync(path, stat([1000, 10, 500, 9000, 100, 20, 30, 5, 400, 0]));
+    const read = createHostCpuReader({ procStatPath: path, cpus: 2 });
+    writeFileSync(path, stat([1100, 10, 550, 9300, 120, 25, 35, 15, 440, 0]));
+    // active = 100 + 0 + 50 + 5 + 5 + 10 = 170 ticks; idle + iowait = 300 + 20 = 320 ticks
+    expect(read()).to.deep.equal({ activeSeconds: 1.7, totalSeconds: 4.9, cpus: 2 });
+    expect(read()).to.deep.equal({ activeSeconds: 0, totalSeconds: 0, cpus: 2 });
+  });
+
+  it('never returns a negative delta when the aggregate shrinks (a CPU went offline)', () => {
+    const path = join(dir, 'stat');
+    writeFileSync(path, stat([1000, 0, 500, 9000, 100, 0, 0, 0, 0, 0]));
+    const read = createHostCpuReader({ procStatPath: path, cpus: 1 });
+    writeFileSync(path, stat([900, 0, 400, 8000, 100, 0, 0, 0, 0, 0]));
+    expect(read()).to.deep.equal({ activeSeconds: 0, totalSeconds: 0, cpus: 1 });
+  });
+
+  it('parses the real /proc/stat of this machine', () => {
+    const read = createHostCpuReader();
+    const d = read();
+    expect(d.activeSeconds).to.be.at.least(0);
+    expect(d.totalSeconds).to.be.at.least(d.activeSeconds);
+    expect(d.cpus).to.be.at.least(1);
+  });
+
+  it('falls back to os.cpus() when /proc/stat is missing', () => {
+    const read = createHostCpuReader({ procStatPath: join(dir, 'missing') });
+    const start = Date.now();
+    while (Date.now() - start < 30) {
+      // spin so the CPU times move
+    }
+    const d = read();
+    expect(Number.isFinite(d.activeSeconds) && d.activeSeconds >= 0).to.equal(true);
+    expect(d.totalSeconds).to.be.at.least(d.activeSeconds);
+  });
+
+  it('rejects a head that is not the aggregate cpu line', () => {
+    const out = { active: -1, total: -1 };
+    const bytes = new TextEncoder().encode('intr 1 2 3\n');
+    expect(parseProcStatHead(bytes, bytes.length, out)).to.equal(false);
+    expect(out.active).to.equal(-1);
+  });
+});

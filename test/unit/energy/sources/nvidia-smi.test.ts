@@ -1,0 +1,148 @@
+import { expect } from 'chai';
+import {
+  createNvidiaSmiSource,
+  GpuEnergyIntegrator,
+  parseNvidiaSmiLine,
+} from '../../../../src/energy/sources/nvidia-smi.js';
+import {
+  captureLogger,
+  fakePid,
+  fixtureText,
+  isAlive,
+  tempDir,
+  tick,
+  waitFor,
+  writeFakeBinary,
+} from './helpers.js';
+
+const lines = () => fixtureText('nvidia-smi-two-gpus.csv').trim().split('\n');
+
+describe('energy/sources/nvidia-smi', () => {
+  it('parses index, uuid, name and power; N/A and [N/A] give no value', () => {
+    const parsed = lines().map(parseNvidiaSmiLine);
+    expect(parsed[0]).to.deep.equal({
+      index: 0,
+      uuid: 'GPU-3f1c2a4e-9b7d-4c21-8e55-0a1b2c3d4e5f',
+      name: 'NVIDIA A100-SXM4-40GB',
+      watts: 61.25,
+    });
+    expect(parsed[3]?.watts).to.equal(undefined);
+    expect(parsed[6]?.watts).to.equal(undefined);
+    expect(parsed.map((p) => p?.index)).to.deep.equal([0, 1, 0, 1, 0, 1, 0, 1]);
+    expect(parseNvidiaSmiLine('1, GPU-x, Tesla T4, [Not Supported]')?.watts).to.equal(undefined);
+    expect(parseNvidiaSmiLine('0, GPU-x, Odd, Name, 12.5')?.name).to.equal('Odd, Name');
+    expect(
+      parseNvidiaSmiLine(
+        "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.",
+      ),
+    ).to.equal(undefined);
+  });
+
+  it('integrates two GPUs with the trapezoid rule; intervals touching N/A add nothing and are flagged', () => {
+    const unreadable: string[] = [];
+    const integ = new GpuEnergyIntegrator((device) => unreadable.push(device));
+    const all = lines().map((l) => parseNvidiaSmiLine(l));
+    // Rounds of two lines, one second apart.
+    all.forEach((line, i) => {
+      if (line) integ.add(line, Math.floor(i / 2) * 1000);
+    });
+    const readings = integ.drain();
+    const gpu0 = readings.find((r) => r.device === 'gpu0');
+    const gpu1 = readings.find((r) => r.device === 'gpu1');
+    // gpu0: (61.25+120.5)/2 + (120.5+119)/2 = 210.625 J over 2 s; the last interval ends in N/A
+    expect(gpu0?.joules).to.equal(210.625);
+    expect(gpu0?.watts).to.equal(105.3125);
+    expect(gpu0?.partial).to.equal(true);
+    // gpu1: only 60 → 62 is readable at both ends: 61 J over 1 s
+    expect(gpu1?.joules).to.equal(61);
+    expect(gpu1?.watts).to.equal(61);
+    expect(gpu1?.partial).to.equal(true);
+    expect(readings.every((r) => r.component === 'gpu')).to.equal(true);
+    expect(unreadable).to.deep.equal(['gpu1', 'gpu0']);
+    expect(integ.drain()).to.deep.equal([]);
+  });
+
+  describe('child process', () => {
+    let dir: string;
+    let cleanup: () => void;
+    beforeEach(() => {
+      ({ dir, cleanup } = tempDir('nvidia'));
+    });
+    afterEach(() => cleanup());
+
+    it('spawns one nvidia-smi -lms N for all GPUs, integrates its stream, kills it on close()', async () => {
+      const binary = writeFakeBinary(
+        dir,
+        'nvidia-smi',
+        `
+const expected = '--query-gpu=index,uuid,name,power.draw --format=csv,noheader,nounits -lms';
+if (!args.join(' ').startsWith(expected)) process.exit(64);
+const interval = Number(args[args.length - 1]);
+const rows = ['0, GPU-a, NVIDIA L4, 70.00', '1, GPU-b, NVIDIA L4, 30.00'];
+const round = () => process.stdout.write(rows.join('\\n') + '\\n');
+round();
+setInterval(round, interval);
+`,
+      );
+      let now = 0;
+      const { logger, warnings } = captureLogger();
+      const source = createNvidiaSmiSource({ logger, intervalMs: 40, binary, clock: () => now });
+      expect(source.kind).to.equal('gpu');
+      now = 0;
+      const probe = await source.probe();
+      expect(probe).to.deep.equal({ ok: true, detail: 'gpu0 NVIDIA L4, gpu1 NVIDIA L4' });
+      const pid = fakePid(dir, 'nvidia-smi');
+      // Advance the scripted clock by 1 s for each round that arrives.
+      const total: Record<string, number> = {};
+      await waitFor(() => {
+        now += 1000;
+        for (const r of source.sample(tick(1000))) {
+          total[r.device] = (total[r.device] ?? 0) + r.joules;
+          expect(r.watts).to.be.oneOf([70, 30]);
+        }
+        return (total.gpu1 ?? 0) >= 60;
+      });
+      // Constant power between readings whole scripted seconds apart: energy = W × whole seconds,
+      // the same seconds for both GPUs (one burst per round).
+      const seconds = total.gpu0 / 70;
+      expect(seconds).to.be.greaterThan(0);
+      expect(seconds).to.be.closeTo(Math.round(seconds), 1e-9);
+      expect(total.gpu1 / 30).to.be.closeTo(seconds, 1e-9);
+      await source.close();
+      await waitFor(() => !isAlive(pid));
+      expect(warnings()).to.deep.equal([]);
+    });
+
+    it('absent binary: the probe fails with a short reason and no log line', async () => {
+      const { logger, lines: logged } = captureLogger();
+      const source = createNvidiaSmiSource({
+        logger,
+        intervalMs: 1000,
+        binary: `${dir}/nvidia-smi`,
+      });
+      expect(await source.probe()).to.deep.equal({
+        ok: false,
+        reason: `${dir}/nvidia-smi not found`,
+      });
+      expect(logged).to.deep.equal([]);
+      await source.close();
+    });
+
+    it('no driver: the probe fails with what nvidia-smi printed', async () => {
+      const binary = writeFakeBinary(
+        dir,
+        'nvidia-smi',
+        `console.log("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver."); process.exit(9);`,
+      );
+      const source = createNvidiaSmiSource({
+        logger: captureLogger().logger,
+        intervalMs: 100,
+        binary,
+      });
+      const probe = await source.probe();
+      expect(probe.ok ? '' : probe.reason).to.include(
+        "couldn't communicate with the NVIDIA driver",
+      );
+    });
+  });
+});

@@ -1,0 +1,201 @@
+import { expect } from 'chai';
+import {
+  blockPower,
+  createPowermetricsSource,
+  parsePowermetrics,
+} from '../../../../src/energy/sources/powermetrics.js';
+import {
+  captureLogger,
+  fakePid,
+  fixture,
+  fixtureText,
+  isAlive,
+  tempDir,
+  tick,
+  waitFor,
+  writeFakeBinary,
+} from './helpers.js';
+
+const mw = (block: Parameters<typeof blockPower>[0]) =>
+  Object.fromEntries(blockPower(block).map((p) => [`${p.component}:${p.device}`, p.mw]));
+
+/** A fake powermetrics that prints the fixture's blocks, one per `-i` interval, forever. */
+const LOOPING_FAKE = (fixturePath: string) => `
+const text = require('node:fs').readFileSync(${JSON.stringify(fixturePath)}, 'utf8');
+const interval = Number(args[args.indexOf('-i') + 1]);
+if (args.join(' ') !== '--samplers cpu_power,gpu_power -i ' + interval) process.exit(64);
+const parts = text.split(/(?=\\*\\*\\* Sampled)/);
+process.stdout.write(parts[0]);
+let i = 1;
+setInterval(() => {
+  process.stdout.write(parts[1 + ((i - 1) % (parts.length - 1))]);
+  i++;
+}, interval);
+`;
+
+describe('energy/sources/powermetrics', () => {
+  describe('parser', () => {
+    it('Apple Silicon with the Combined line: mW and W, CPU/GPU as printed, ANE as the rest', () => {
+      const blocks = parsePowermetrics(fixtureText('powermetrics-apple-combined.txt'));
+      expect(blocks).to.have.length(2);
+      expect(blocks[0]).to.deep.equal({
+        elapsedMs: 1012.07,
+        cpuMw: 211,
+        gpuMw: 147,
+        aneMw: 12,
+        combinedMw: 370,
+      });
+      expect(mw(blocks[0])).to.deep.equal({
+        'cpu:cpu': 211,
+        'gpu:gpu': 147,
+        'package:package': 12,
+      });
+      expect(blocks[1].elapsedMs).to.equal(1000);
+      expect(mw(blocks[1])).to.deep.equal({
+        'cpu:cpu': 1250,
+        'gpu:gpu': 500,
+        'package:package': 0,
+      });
+    });
+
+    it('Apple Silicon without the Combined line: clusters, DRAM and Package Power', () => {
+      const blocks = parsePowermetrics(fixtureText('powermetrics-apple-legacy.txt'));
+      expect(blocks.map((b) => b.elapsedMs)).to.deep.equal([1004.5, 995.5]);
+      // CPU line wins over its clusters; package = 40 - 10 - 3 - 19
+      expect(mw(blocks[0])).to.deep.equal({
+        'cpu:cpu': 10,
+        'gpu:gpu': 3,
+        'dram:dram': 19,
+        'package:package': 8,
+      });
+      // No CPU line: the clusters (120 + 2880) stand for it; package = 3300 - 3000 - 50 - 150
+      expect(mw(blocks[1])).to.deep.equal({
+        'cpu:cpu': 3000,
+        'gpu:gpu': 50,
+        'dram:dram': 150,
+        'package:package': 100,
+      });
+    });
+
+    it('Intel Mac: the energy-model package line (W without a space)', () => {
+      const blocks = parsePowermetrics(fixtureText('powermetrics-intel.txt'));
+      expect(blocks.map(mw)).to.deep.equal([
+        { 'package:package': 4870 },
+        { 'package:package': 12100 },
+      ]);
+      expect(blocks.map((b) => b.elapsedMs)).to.deep.equal([1003.5, 996.5]);
+    });
+
+    it('a total below its parts counts as the parts (never a negative rest)', () => {
+      expect(mw({ elapsedMs: 1000, cpuMw: 10, gpuMw: 3, dramMw: 19, packageMw: 25 })).to.deep.equal(
+        {
+          'cpu:cpu': 10,
+          'gpu:gpu': 3,
+          'dram:dram': 19,
+          'package:package': 0,
+        },
+      );
+    });
+
+    it('the non-root message yields no block', () => {
+      expect(parsePowermetrics(fixtureText('powermetrics-not-root.txt'))).to.deep.equal([]);
+    });
+  });
+
+  describe('child process', () => {
+    let dir: string;
+    let cleanup: () => void;
+    beforeEach(() => {
+      ({ dir, cleanup } = tempDir('powermetrics'));
+    });
+    afterEach(() => cleanup());
+
+    it('spawns one child, drains the energy of each block, and kills the child on close()', async () => {
+      const binary = writeFakeBinary(
+        dir,
+        'powermetrics',
+        LOOPING_FAKE(fixture('powermetrics-intel.txt')),
+      );
+      const { logger, warnings } = captureLogger();
+      const source = createPowermetricsSource({ logger, intervalMs: 50, binary });
+      const probe = await source.probe();
+      expect(probe.ok, JSON.stringify(probe)).to.equal(true);
+      const pid = fakePid(dir, 'powermetrics');
+      expect(isAlive(pid)).to.equal(true);
+
+      // Blocks alternate 4.87 W × 1003.5 ms and 12.10 W × 996.5 ms (their own elapsed times).
+      const seen: number[] = [];
+      let joules = 0;
+      await waitFor(() => {
+        for (const r of source.sample(tick(50))) {
+          joules += r.joules;
+          seen.push(r.watts);
+        }
+        return joules > 4.87 * 1.0035 + 12.1 * 0.9965;
+      });
+      const perBlock = [4.87 * 1.0035, 12.1 * 0.9965];
+      // Whatever was drained is a whole number of blocks of the fixture.
+      const n = Math.round(joules / ((perBlock[0] + perBlock[1]) / 2));
+      const expected = Array.from({ length: n }, (_, i) => perBlock[i % 2]).reduce((a, b) => a + b);
+      expect(joules).to.be.closeTo(expected, 1e-9);
+      for (const w of seen) expect(w).to.be.within(4.87 - 1e-9, 12.1 + 1e-9);
+      expect(source.sample(tick(0)).length).to.be.at.most(1);
+
+      await source.close();
+      await waitFor(() => !isAlive(pid));
+      expect(warnings()).to.deep.equal([]);
+    });
+
+    it('not root: the probe fails with the superuser message and a fix; no child is left', async () => {
+      const binary = writeFakeBinary(
+        dir,
+        'powermetrics',
+        `process.stderr.write(require('node:fs').readFileSync(${JSON.stringify(
+          fixture('powermetrics-not-root.txt'),
+        )}, 'utf8')); process.exit(1);`,
+      );
+      const source = createPowermetricsSource({
+        logger: captureLogger().logger,
+        intervalMs: 1000,
+        binary,
+      });
+      const probe = await source.probe();
+      expect(probe.ok).to.equal(false);
+      expect(probe.ok ? '' : probe.reason).to.include('must be invoked as the superuser');
+      expect(probe.ok ? '' : probe.reason).to.include('root');
+      await waitFor(() => !isAlive(fakePid(dir, 'powermetrics')));
+      await source.close();
+    });
+
+    it('absent binary: the probe fails saying so', async () => {
+      const source = createPowermetricsSource({
+        logger: captureLogger().logger,
+        intervalMs: 1000,
+        binary: `${dir}/no-such-powermetrics`,
+      });
+      const probe = await source.probe();
+      expect(probe).to.deep.equal({
+        ok: false,
+        reason: `${dir}/no-such-powermetrics not found (not macOS?)`,
+      });
+      expect(source.sample(tick(1000))).to.deep.equal([]);
+    });
+
+    it('a child that dies mid-run is logged once and the source reads nothing more', async () => {
+      const binary = writeFakeBinary(
+        dir,
+        'powermetrics',
+        `${LOOPING_FAKE(fixture('powermetrics-apple-combined.txt'))}\nsetTimeout(() => process.exit(3), 300);`,
+      );
+      const { logger, warnings } = captureLogger();
+      const source = createPowermetricsSource({ logger, intervalMs: 50, binary });
+      expect((await source.probe()).ok).to.equal(true);
+      await waitFor(() => warnings().length > 0);
+      expect(warnings()).to.have.length(1);
+      expect(warnings()[0].msg).to.include('child ended');
+      source.sample(tick(50));
+      expect(source.sample(tick(50))).to.deep.equal([]);
+      await source.close();
+    });
+  });
+});
