@@ -4,18 +4,22 @@ import Router from '@koa/router';
 import type { Meter } from '@opentelemetry/api';
 import Koa from 'koa';
 import type { Config } from './config.js';
+import type { Dashboard } from './dashboard/index.js';
 import type { EnergyService } from './energy/meter.js';
 import { trackRequests } from './energy/track-requests.js';
 import type { GridIntensity } from './grid/types.js';
 import { errorHandler } from './http/errors.js';
 import { requestLog } from './http/request-log.js';
 import type { Logger } from './logger.js';
+import type { ActivityClassifier } from './predict/classifier.js';
 import type { Readiness } from './readiness.js';
 import { carbonIntensityRoutes } from './routes/carbon-intensity.js';
 import { type ChatRouteDeps, chatRoutes } from './routes/chat.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { energyRoutes } from './routes/energy.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
+import { predictRoutes } from './routes/predict.js';
 import { httpMetrics } from './telemetry/http-metrics.js';
 
 export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -37,6 +41,10 @@ export interface AppDeps {
   chat?: ChatRouteDeps;
   /** GET /energy, and every request tracked as an operation (src/energy). */
   energy?: EnergyService;
+  /** GET/POST /predict: the ONNX activity classifier (src/predict); load it before serving. */
+  predict?: ActivityClassifier;
+  /** GET /dashboard: the live page and its data (src/dashboard). */
+  dashboard?: Dashboard;
 }
 
 export function createApp(deps: AppDeps): Koa {
@@ -51,6 +59,8 @@ export function createApp(deps: AppDeps): Koa {
   if (deps.grid) router.use(carbonIntensityRoutes(deps.grid).routes());
   if (deps.chat) router.use(chatRoutes(deps.chat).routes());
   if (deps.energy) router.use(energyRoutes(deps.energy).routes());
+  if (deps.predict) router.use(predictRoutes(deps.predict).routes());
+  if (deps.dashboard) router.use(dashboardRoutes(deps.dashboard).routes());
 
   app.use(requestLog(deps.logger));
   app.use(httpMetrics(deps.meter));

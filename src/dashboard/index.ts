@@ -1,0 +1,258 @@
+import { randomUUID } from 'node:crypto';
+import type { EnergySnapshot, SampleListener } from '../energy/meter.js';
+import type { OperationTracker } from '../energy/types.js';
+import type { GridIntensity, IntensitySource } from '../grid/types.js';
+import { CAR_EQUIVALENCE_SOURCE, CAR_GRAMS_CO2_PER_METRE, carMetres } from './equivalence.js';
+import { RingHistory } from './history.js';
+import {
+  observeTracker,
+  REQUEST_OPERATION,
+  RecentActivity,
+  type RecentOperation,
+} from './recent-activity.js';
+import { type EndpointStats, MAX_ENDPOINTS, RequestStats } from './request-stats.js';
+
+export { CAR_EQUIVALENCE_SOURCE, CAR_GRAMS_CO2_PER_METRE, carMetres } from './equivalence.js';
+export { RingHistory } from './history.js';
+export { observeTracker, RecentActivity } from './recent-activity.js';
+export { RequestStats } from './request-stats.js';
+
+/** What the dashboard needs of the energy meter (EnergyMeter has all of it). */
+export interface DashboardMeter {
+  readonly tracker: OperationTracker;
+  snapshot(): EnergySnapshot;
+  onSample(listener: SampleListener): () => void;
+}
+
+export interface DashboardOptions {
+  meter: DashboardMeter;
+  /** For the intensity's age and note, which the meter's snapshot does not carry. */
+  grid?: GridIntensity;
+  sampleIntervalMs: number;
+  /** Minutes of history kept; default 60. */
+  historyMinutes?: number;
+  /** Operations (predictions, chats) listed; default 50. */
+  recentOperations?: number;
+  /** Wall clock, epoch ms. */
+  now?: () => number;
+}
+
+/** Power series (scope × component × source) the history keeps a column for. */
+export const MAX_POWER_SERIES = 16;
+/** Fixed columns: watts, grams/s, joules and grams for host and process, and the intensity. */
+const FIXED_COLUMNS = [
+  'host_watts',
+  'process_watts',
+  'host_grams_per_second',
+  'process_grams_per_second',
+  'host_joules',
+  'process_joules',
+  'host_grams',
+  'process_grams',
+  'intensity',
+] as const;
+export const HISTORY_COLUMNS = FIXED_COLUMNS.length + MAX_POWER_SERIES + MAX_ENDPOINTS;
+const RATE_WINDOW_MS = 60_000;
+const HOUR_MS = 3_600_000;
+
+/** Rows kept for `minutes` of history at one row per sample. */
+export function historyCapacity(minutes: number, sampleIntervalMs: number): number {
+  return Math.max(1, Math.ceil((minutes * 60_000) / sampleIntervalMs));
+}
+
+/** The fixed memory of the history, in bytes, for a given span and sample interval. */
+export function historyMemoryBytes(minutes: number, sampleIntervalMs: number): number {
+  return RingHistory.bytesFor(historyCapacity(minutes, sampleIntervalMs), HISTORY_COLUMNS);
+}
+
+export interface PowerColumn {
+  key: string;
+  scope: string;
+  component: string;
+  source: string;
+  estimated: boolean;
+}
+
+export interface DashboardData {
+  /** Changes when the service restarts: the page then drops what it has. */
+  boot: string;
+  /** True when `times`/`columns` hold the whole history rather than what followed the cursor. */
+  reset: boolean;
+  seq: number;
+  intervalMs: number;
+  capacity: number;
+  memoryBytes: number;
+  times: number[];
+  columns: Record<string, Array<number | null>>;
+  power: PowerColumn[];
+  endpoints: Array<{ key: string; endpoint: string }>;
+  energy: {
+    samples: number;
+    sampledAt: string | null;
+    startedAt: string | null;
+    sources: EnergySnapshot['sources'];
+    totals: EnergySnapshot['totals'];
+    grid: EnergySnapshot['grid'] & {
+      ageSeconds: number | null;
+      fetchedAt: string | null;
+      source: IntensitySource | string | null;
+      note?: string;
+    };
+  };
+  requests: Array<EndpointStats & { perSecond: number }>;
+  recent: RecentOperation[];
+  lastHour: {
+    /** The span the figure covers: an hour, or less while the service is younger. */
+    windowSeconds: number;
+    grams: number;
+    carMetres: number;
+    carGramsPerMetre: number;
+    equivalenceSource: string;
+  };
+}
+
+export interface Dashboard {
+  /** Pass this tracker (not the meter's) to trackRequests, /predict and /chat: it records them. */
+  readonly tracker: OperationTracker;
+  readonly history: RingHistory;
+  data(cursor: number, boot?: string): DashboardData;
+  /** Stops listening to the meter. */
+  close(): void;
+}
+
+const powerKey = (scope: string, component: string, source: string) =>
+  `power:${scope}:${component}:${source}`;
+const endpointKey = (endpoint: string) => `rps:${endpoint}`;
+
+/**
+ * The live dashboard's state: a bounded history filled on every meter sample, the recent
+ * operations and per-endpoint request figures seen through a tracker decorator.
+ */
+export function createDashboard(options: DashboardOptions): Dashboard {
+  const now = options.now ?? Date.now;
+  const minutes = options.historyMinutes ?? 60;
+  const history = new RingHistory({
+    capacity: historyCapacity(minutes, options.sampleIntervalMs),
+    maxColumns: HISTORY_COLUMNS,
+  });
+  const recent = new RecentActivity(options.recentOperations ?? 50, now);
+  const requests = new RequestStats();
+  const power = new Map<string, PowerColumn>();
+  const endpoints = new Map<string, string>();
+  const boot = randomUUID().slice(0, 8);
+
+  const tracker = observeTracker(options.meter.tracker, (begunAs, footprint) => {
+    if (begunAs === REQUEST_OPERATION) requests.record(footprint);
+    else recent.record(footprint);
+  });
+
+  const onSample: SampleListener = (sample) => {
+    const snap = options.meter.snapshot();
+    history.append(now());
+    const { host, process } = snap.totals;
+    history.set('host_watts', host.watts);
+    history.set('process_watts', process.watts);
+    history.set('host_grams_per_second', host.gramsPerSecond);
+    history.set('process_grams_per_second', process.gramsPerSecond);
+    history.set('host_joules', host.joules);
+    history.set('process_joules', process.joules);
+    history.set('host_grams', host.grams);
+    history.set('process_grams', process.grams);
+    if (snap.grid.carbonIntensity !== null) history.set('intensity', snap.grid.carbonIntensity);
+    for (const s of snap.power) {
+      const key = powerKey(s.scope, s.component, s.source);
+      if (!power.has(key) && power.size >= MAX_POWER_SERIES) continue;
+      power.set(key, { key, ...pick(s) });
+      history.set(key, s.watts);
+    }
+    requests.drainRates(sample.elapsedMs / 1000, (endpoint, perSecond) => {
+      const key = endpointKey(endpoint);
+      endpoints.set(key, endpoint);
+      history.set(key, perSecond);
+    });
+  };
+  const unsubscribe = options.meter.onSample(onSample);
+
+  const lastHour = (snap: EnergySnapshot): DashboardData['lastHour'] => {
+    const at = now();
+    const current = snap.totals.process.grams;
+    let baseline = 0;
+    let since = snap.startedAt ? Date.parse(snap.startedAt) : at;
+    const hourAgo = history.seqAtOrBefore(at - HOUR_MS);
+    if (hourAgo !== undefined) {
+      baseline = history.valueAt(hourAgo, 'process_grams') ?? 0;
+      since = at - HOUR_MS;
+    } else if (history.seq > history.capacity) {
+      // History shorter than an hour and full: the oldest row is the best baseline there is.
+      baseline = history.valueAt(history.oldestSeq, 'process_grams') ?? 0;
+      since = history.timeAt(history.oldestSeq) ?? at;
+    }
+    const grams = Math.max(0, current - baseline);
+    return {
+      windowSeconds: Math.max(0, Math.round((at - since) / 1000)),
+      grams,
+      carMetres: carMetres(grams),
+      carGramsPerMetre: CAR_GRAMS_CO2_PER_METRE,
+      equivalenceSource: CAR_EQUIVALENCE_SOURCE,
+    };
+  };
+
+  const perSecond = (endpoint: string): number => {
+    const key = endpointKey(endpoint);
+    const from = history.seqAtOrBefore(now() - RATE_WINDOW_MS) ?? history.oldestSeq - 1;
+    let sum = 0;
+    let rows = 0;
+    for (let seq = from + 1; seq <= history.seq; seq++) {
+      sum += history.valueAt(seq, key) ?? 0;
+      rows++;
+    }
+    return rows > 0 ? sum / rows : 0;
+  };
+
+  return {
+    tracker,
+    history,
+    data(cursor: number, clientBoot?: string): DashboardData {
+      const snap = options.meter.snapshot();
+      const fresh =
+        (clientBoot !== undefined && clientBoot !== boot) || !(cursor > 0) || cursor > history.seq;
+      const slice = history.since(fresh ? 0 : cursor);
+      const reading = options.grid?.peek(snap.grid.zone);
+      return {
+        boot,
+        reset: fresh || slice.truncated,
+        seq: slice.seq,
+        intervalMs: options.sampleIntervalMs,
+        capacity: history.capacity,
+        memoryBytes: history.memoryBytes,
+        times: slice.times,
+        columns: slice.columns,
+        power: [...power.values()],
+        endpoints: [...endpoints].map(([key, endpoint]) => ({ key, endpoint })),
+        energy: {
+          samples: snap.samples,
+          sampledAt: snap.sampledAt,
+          startedAt: snap.startedAt,
+          sources: snap.sources,
+          totals: snap.totals,
+          grid: {
+            ...snap.grid,
+            ageSeconds: reading?.ageSeconds ?? null,
+            fetchedAt: reading?.fetchedAt ?? null,
+            ...(reading?.note ? { note: reading.note } : {}),
+          },
+        },
+        requests: requests.list().map((r) => ({ ...r, perSecond: perSecond(r.endpoint) })),
+        recent: recent.list(),
+        lastHour: lastHour(snap),
+      };
+    },
+    close: () => {
+      unsubscribe();
+    },
+  };
+}
+
+function pick(s: EnergySnapshot['power'][number]): Omit<PowerColumn, 'key'> {
+  return { scope: s.scope, component: s.component, source: s.source, estimated: s.estimated };
+}

@@ -1,0 +1,95 @@
+import type { ActiveOperation, OperationFootprint, OperationTracker } from '../energy/types.js';
+
+/**
+ * The name trackRequests (src/energy/track-requests.ts) begins every request with; it renames the
+ * operation to the route template when the request ends.
+ */
+export const REQUEST_OPERATION = 'request';
+
+/** Called once per ended operation with the name it began under and its footprint. */
+export type OperationListener = (begunAs: string, footprint: OperationFootprint) => void;
+
+/**
+ * Wraps a tracker so every ended operation is also reported to `listener`, without changing the
+ * meter: routes and middleware given the wrapped tracker are metered exactly as before.
+ */
+export function observeTracker(
+  inner: OperationTracker,
+  listener: OperationListener,
+): OperationTracker {
+  const begin = (operation: string): ActiveOperation => {
+    const op = inner.begin(operation);
+    let reported = false;
+    return {
+      end(name?: string): OperationFootprint {
+        const footprint = op.end(name);
+        if (!reported) {
+          reported = true;
+          listener(operation, footprint);
+        }
+        return footprint;
+      },
+    };
+  };
+  return {
+    begin,
+    track<T>(operation: string, fn: () => T): T {
+      const op = begin(operation);
+      let result: T;
+      try {
+        result = fn();
+      } catch (err) {
+        op.end();
+        throw err;
+      }
+      if (isThenable(result)) return Promise.resolve(result).finally(() => op.end()) as T;
+      op.end();
+      return result;
+    },
+  };
+}
+
+export interface RecentOperation extends OperationFootprint {
+  /** ISO time the operation ended. */
+  endedAt: string;
+}
+
+/** The last `capacity` operations (predictions, chats…), newest first; older ones are dropped. */
+export class RecentActivity {
+  private readonly ring: Array<RecentOperation | undefined>;
+  private next = 0;
+  private count = 0;
+
+  constructor(
+    readonly capacity: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(`recent activity capacity must be a positive integer, got ${capacity}`);
+    }
+    this.ring = new Array(capacity);
+  }
+
+  record(footprint: OperationFootprint): void {
+    this.ring[this.next] = { ...footprint, endedAt: new Date(this.now()).toISOString() };
+    this.next = (this.next + 1) % this.capacity;
+    this.count = Math.min(this.count + 1, this.capacity);
+  }
+
+  list(): RecentOperation[] {
+    const out: RecentOperation[] = [];
+    for (let i = 1; i <= this.count; i++) {
+      const item = this.ring[(this.next - i + this.capacity) % this.capacity];
+      if (item) out.push(item);
+    }
+    return out;
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}

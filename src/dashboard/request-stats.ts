@@ -1,0 +1,74 @@
+import type { OperationFootprint } from '../energy/types.js';
+
+/** Endpoints beyond this many share the row `other`, so the table and history stay bounded. */
+export const MAX_ENDPOINTS = 16;
+export const OTHER_ENDPOINT = 'other';
+
+interface EndpointTotals {
+  endpoint: string;
+  requests: number;
+  joules: number;
+  grams: number;
+  /** Requests since the last sample, turned into a rate when the sample is taken. */
+  pending: number;
+  estimated: boolean;
+}
+
+export interface EndpointStats {
+  endpoint: string;
+  requests: number;
+  /** Mean energy and emissions per request since the start. */
+  joulesPerRequest: number;
+  gramsPerRequest: number;
+  estimated: boolean;
+}
+
+/**
+ * Per-endpoint request counts and footprints, fed by the ended request operations of
+ * trackRequests (named by route template, so the set of endpoints is already bounded; the cap
+ * is a second fence).
+ */
+export class RequestStats {
+  private readonly byEndpoint = new Map<string, EndpointTotals>();
+
+  record(footprint: OperationFootprint): void {
+    const totals = this.totalsOf(footprint.operation);
+    totals.requests++;
+    totals.pending++;
+    totals.joules += footprint.energyJoules;
+    totals.grams += footprint.emissionsGrams;
+    totals.estimated = footprint.estimated;
+  }
+
+  /** Requests per second of each endpoint since the previous call; resets the counts. */
+  drainRates(elapsedSeconds: number, visit: (endpoint: string, perSecond: number) => void): void {
+    for (const totals of this.byEndpoint.values()) {
+      visit(totals.endpoint, elapsedSeconds > 0 ? totals.pending / elapsedSeconds : 0);
+      totals.pending = 0;
+    }
+  }
+
+  list(): EndpointStats[] {
+    return [...this.byEndpoint.values()]
+      .map((t) => ({
+        endpoint: t.endpoint,
+        requests: t.requests,
+        joulesPerRequest: t.requests > 0 ? t.joules / t.requests : 0,
+        gramsPerRequest: t.requests > 0 ? t.grams / t.requests : 0,
+        estimated: t.estimated,
+      }))
+      .sort((a, b) => b.requests - a.requests || a.endpoint.localeCompare(b.endpoint));
+  }
+
+  private totalsOf(name: string): EndpointTotals {
+    let totals = this.byEndpoint.get(name);
+    if (totals) return totals;
+    const endpoint = this.byEndpoint.size < MAX_ENDPOINTS - 1 ? name : OTHER_ENDPOINT;
+    totals = this.byEndpoint.get(endpoint);
+    if (!totals) {
+      totals = { endpoint, requests: 0, joules: 0, grams: 0, pending: 0, estimated: true };
+      this.byEndpoint.set(endpoint, totals);
+    }
+    return totals;
+  }
+}

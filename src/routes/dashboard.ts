@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import Router from '@koa/router';
+import type { Dashboard } from '../dashboard/index.js';
+import { sourceAsset } from '../paths.js';
+import { html, page } from '../views/html.js';
+
+interface Asset {
+  type: string;
+  body: Buffer;
+}
+
+const require = createRequire(import.meta.url);
+
+/** Every script and style the page uses, served by the app itself: no CDN, no outside request. */
+function loadAssets(): Map<string, Asset> {
+  const js = 'application/javascript; charset=utf-8';
+  const css = 'text/css; charset=utf-8';
+  const files: Array<[string, string, string]> = [
+    ['uplot.js', require.resolve('uplot/dist/uPlot.iife.min.js'), js],
+    ['uplot.css', require.resolve('uplot/dist/uPlot.min.css'), css],
+    ['dashboard.js', sourceAsset('views', 'dashboard', 'dashboard.js'), js],
+    ['dashboard.css', sourceAsset('views', 'dashboard', 'dashboard.css'), css],
+  ];
+  return new Map(files.map(([name, path, type]) => [name, { type, body: readFileSync(path) }]));
+}
+
+const ASSET_PREFIX = '/dashboard/assets/';
+
+function dashboardPage(): string {
+  const head = html`<link rel="stylesheet" href="${ASSET_PREFIX}uplot.css">
+<link rel="stylesheet" href="${ASSET_PREFIX}dashboard.css">
+<script src="${ASSET_PREFIX}uplot.js" defer></script>
+<script src="${ASSET_PREFIX}dashboard.js" defer></script>`;
+  const body = html`<p id="status" class="muted" role="status">Loading the first samples…</p>
+<p id="plain" class="plain" data-testid="plain-words"></p>
+<section class="cards" aria-label="Energy and emissions so far">
+  <div class="card"><h2>Process (this service)</h2><dl id="process-totals"></dl></div>
+  <div class="card"><h2>Host (whole machine)</h2><dl id="host-totals"></dl></div>
+  <div class="card"><h2>Grid intensity</h2><dl id="grid"></dl></div>
+</section>
+<section class="chart-panel"><h2>Power by component and source (W)</h2>
+  <p class="muted" id="sources"></p><div class="chart" id="chart-power"></div></section>
+<section class="chart-panel"><h2>Emissions rate (g CO2e per hour)</h2>
+  <div class="chart" id="chart-emissions"></div></section>
+<section class="chart-panel"><h2>Grid carbon intensity (gCO2e/kWh)</h2>
+  <div class="chart" id="chart-grid"></div></section>
+<section class="chart-panel"><h2>Requests per second by endpoint</h2>
+  <div class="chart" id="chart-requests"></div>
+  <div class="table-wrap"><table id="endpoints"><caption>Energy per request by endpoint (mean since start; requests/s over the last minute)</caption>
+  <thead><tr><th scope="col">Endpoint</th><th scope="col">Requests</th><th scope="col">Requests/s</th><th scope="col">Energy per request</th><th scope="col">CO2e per request</th></tr></thead>
+  <tbody></tbody></table></div></section>
+<section class="chart-panel"><h2>Recent predictions and chats</h2>
+  <div class="table-wrap"><table id="recent"><caption>Newest first: the local energy each operation used while it ran</caption>
+  <thead><tr><th scope="col">Ended</th><th scope="col">Operation</th><th scope="col">Duration</th><th scope="col">Energy</th><th scope="col">CO2e</th></tr></thead>
+  <tbody></tbody></table></div></section>
+<p class="muted" id="memory"></p>`;
+  return page('Dashboard', body, head);
+}
+
+function cursorOf(raw: unknown): number {
+  if (typeof raw !== 'string' || raw === '') return 0;
+  const n = Number(raw);
+  return Number.isSafeInteger(n) && n >= 0 ? n : Number.NaN;
+}
+
+/**
+ * `GET /dashboard` (the page), `GET /dashboard/data?since=<seq>&boot=<id>` (history after the
+ * cursor plus the current figures) and the page's static assets.
+ *
+ * Polling rather than server-sent events: each poll is a short stateless request whose cursor
+ * makes it send only new points, it passes any proxy, and no connection is held open, so a
+ * graceful shutdown is not kept waiting by open dashboard tabs.
+ */
+export function dashboardRoutes(dashboard: Dashboard): Router {
+  const assets = loadAssets();
+  const body = dashboardPage();
+  const router = new Router();
+  router.get('/dashboard', (ctx) => {
+    ctx.type = 'html';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = body;
+  });
+  router.get('/dashboard/data', (ctx) => {
+    const cursor = cursorOf(ctx.query.since);
+    if (Number.isNaN(cursor)) ctx.throw(400, "'since' must be a whole number of samples, e.g. 0");
+    const boot = typeof ctx.query.boot === 'string' ? ctx.query.boot : undefined;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = dashboard.data(cursor, boot);
+  });
+  router.get(`${ASSET_PREFIX}:name`, (ctx) => {
+    const asset = assets.get(ctx.params.name ?? '');
+    if (!asset) return ctx.throw(404, `no dashboard asset named ${ctx.params.name}`);
+    ctx.type = asset.type;
+    ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.body = asset.body;
+  });
+  return router;
+}

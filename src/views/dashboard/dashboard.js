@@ -1,0 +1,339 @@
+// carbonscope live dashboard: polls /dashboard/data with a cursor (only new samples come back)
+// and draws them with uPlot. Plain browser JS, no build step, no outside requests.
+(() => {
+  const POLL_MIN_MS = 1000;
+  const POLL_MAX_MS = 2000;
+  // Okabe–Ito palette (distinguishable with colour-vision deficiencies); every series also has
+  // its own dash pattern and a legend label, so the charts read without colour too.
+  const COLOURS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000'];
+  const DASHES = [[], [8, 4], [2, 3], [12, 3, 3, 3], [4, 4], [1, 6], [16, 4]];
+
+  const state = {
+    boot: null,
+    seq: 0,
+    capacity: 3600,
+    times: [],
+    columns: {},
+    charts: {},
+    latest: null,
+  };
+  // The browser test reads charts and figures from here.
+  window.carbonscopeDashboard = state;
+
+  const $ = (id) => document.getElementById(id);
+
+  function fmt(value, digits) {
+    if (value === null || value === undefined || !Number.isFinite(value)) return '–';
+    if (value === 0) return '0';
+    const abs = Math.abs(value);
+    if (abs >= 1000) return value.toLocaleString('en', { maximumFractionDigits: 0 });
+    const text = value.toPrecision(digits || 3);
+    if (text.includes('e') || !text.includes('.')) return text;
+    return text.replace(/0+$/, '').replace(/\.$/, '');
+  }
+
+  function grams(g) {
+    if (!Number.isFinite(g)) return '–';
+    if (g !== 0 && Math.abs(g) < 0.01) return `${fmt(g * 1000)} mg CO2e`;
+    if (Math.abs(g) >= 1000) return `${fmt(g / 1000)} kg CO2e`;
+    return `${fmt(g)} g CO2e`;
+  }
+
+  function joules(j) {
+    if (!Number.isFinite(j)) return '–';
+    if (Math.abs(j) >= 3600) return `${fmt(j / 3600)} Wh (${fmt(j)} J)`;
+    if (j !== 0 && Math.abs(j) < 0.01) return `${fmt(j * 1000)} mJ`;
+    return `${fmt(j)} J`;
+  }
+
+  function duration(seconds) {
+    if (seconds < 1) return `${fmt(seconds * 1000)} ms`;
+    if (seconds < 120) return `${fmt(seconds)} s`;
+    if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+    return `${fmt(seconds / 3600)} h`;
+  }
+
+  /** A <dt>/<dd> pair; data-value keeps the raw number for tests and copy-paste. */
+  function fields(dl, rows) {
+    dl.replaceChildren(
+      ...rows.flatMap(([name, field, text, raw]) => {
+        const dt = document.createElement('dt');
+        dt.textContent = name;
+        const dd = document.createElement('dd');
+        dd.textContent = text;
+        dd.dataset.field = field;
+        if (raw !== undefined && raw !== null) dd.dataset.value = String(raw);
+        return [dt, dd];
+      }),
+    );
+  }
+
+  function cell(row, text, header) {
+    const el = document.createElement(header ? 'th' : 'td');
+    if (header) el.scope = 'row';
+    el.textContent = text;
+    row.append(el);
+  }
+
+  function estimatedMark(estimated) {
+    return estimated ? ' (estimated)' : ' (measured)';
+  }
+
+  function renderFigures(d) {
+    const t = d.energy.totals;
+    const scopeRows = (scope) => [
+      ['Power now', `${scope}-watts`, `${fmt(t[scope].watts)} W`, t[scope].watts],
+      ['Energy so far', `${scope}-joules`, joules(t[scope].joules), t[scope].joules],
+      ['Emissions so far', `${scope}-grams`, grams(t[scope].grams), t[scope].grams],
+      [
+        'Emissions rate',
+        `${scope}-grams-per-hour`,
+        `${grams(t[scope].gramsPerSecond * 3600)} per hour`,
+        t[scope].gramsPerSecond,
+      ],
+      ['Figures are', `${scope}-estimated`, t[scope].estimated ? 'estimated' : 'measured'],
+    ];
+    fields($('process-totals'), scopeRows('process'));
+    fields($('host-totals'), scopeRows('host'));
+
+    const g = d.energy.grid;
+    const age =
+      g.ageSeconds === null
+        ? 'unknown'
+        : g.ageSeconds === 0 && g.source !== 'electricity-maps'
+          ? 'not applicable (a fixed or average value)'
+          : duration(g.ageSeconds);
+    fields($('grid'), [
+      ['Zone', 'grid-zone', g.zone],
+      [
+        'Intensity',
+        'grid-intensity',
+        g.carbonIntensity === null ? 'not known yet' : `${fmt(g.carbonIntensity)} gCO2e/kWh`,
+        g.carbonIntensity,
+      ],
+      [
+        'Source',
+        'grid-source',
+        `${g.source || 'none'}${g.estimated ? ' (estimated)' : ''}${g.stale ? ' (stale: last good value)' : ''}`,
+      ],
+      ['Age', 'grid-age', age, g.ageSeconds],
+      ...(g.note ? [['Note', 'grid-note', g.note]] : []),
+    ]);
+
+    $('sources').textContent = `Power sources: ${d.energy.sources
+      .map((s) => `${s.name} (${s.kind}${s.estimated ? ', estimated' : ', measured'})`)
+      .join('; ')}. Process power is the process's share of the host's.`;
+
+    const h = d.lastHour;
+    const plain = $('plain');
+    const span =
+      h.windowSeconds >= 3590 ? 'in the last hour' : `in the last ${duration(h.windowSeconds)}`;
+    const metres =
+      h.carMetres >= 1000 ? `${fmt(h.carMetres / 1000)} km` : `${fmt(h.carMetres)} metres`;
+    plain.textContent = `This service emitted ${grams(h.grams)} ${span}, about ${metres} by car (approximate: a typical petrol car, ${fmt(h.carGramsPerMetre * 1000)} g CO2 per km).`;
+    plain.title = `Car equivalence: ${h.equivalenceSource}`;
+    plain.dataset.grams = String(h.grams);
+
+    const endpoints = $('endpoints').tBodies[0];
+    endpoints.replaceChildren(
+      ...d.requests.map((r) => {
+        const row = document.createElement('tr');
+        cell(row, r.endpoint, true);
+        cell(row, String(r.requests));
+        cell(row, fmt(r.perSecond));
+        cell(row, joules(r.joulesPerRequest) + (r.estimated ? ' (estimated)' : ''));
+        cell(row, grams(r.gramsPerRequest));
+        return row;
+      }),
+    );
+    if (d.requests.length === 0) endpoints.append(emptyRow(5, 'No requests yet.'));
+
+    const recent = $('recent').tBodies[0];
+    recent.replaceChildren(
+      ...d.recent.map((op) => {
+        const row = document.createElement('tr');
+        cell(row, new Date(op.endedAt).toLocaleTimeString(), true);
+        cell(row, op.operation);
+        cell(row, duration(op.durationSeconds));
+        cell(row, joules(op.energyJoules) + (op.estimated ? ' (estimated)' : ''));
+        cell(row, grams(op.emissionsGrams));
+        return row;
+      }),
+    );
+    if (d.recent.length === 0) {
+      recent.append(emptyRow(5, 'No predictions or chats yet: try /predict or /chat.'));
+    }
+
+    const status = $('status');
+    status.textContent = `Live · sample ${d.energy.samples} at ${
+      d.energy.sampledAt ? new Date(d.energy.sampledAt).toLocaleTimeString() : '–'
+    } · updates every ${Math.round(pollMs(d) / 100) / 10} s`;
+    status.dataset.samples = String(d.energy.samples);
+    $('memory').textContent = `History: up to ${d.capacity} samples (${fmt(
+      (d.capacity * d.intervalMs) / 60000,
+    )} minutes), held in ${fmt(d.memoryBytes / 1024)} KiB of fixed memory.`;
+  }
+
+  function emptyRow(span, text) {
+    const row = document.createElement('tr');
+    const td = document.createElement('td');
+    td.colSpan = span;
+    td.className = 'muted';
+    td.textContent = text;
+    row.append(td);
+    return row;
+  }
+
+  function merge(d) {
+    if (d.reset || d.boot !== state.boot) {
+      state.times = [];
+      state.columns = {};
+    }
+    state.boot = d.boot;
+    state.seq = d.seq;
+    state.capacity = d.capacity;
+    const before = state.times.length;
+    for (const t of d.times) state.times.push(t / 1000);
+    for (const [key, values] of Object.entries(d.columns)) {
+      let column = state.columns[key];
+      if (!column) {
+        column = new Array(before).fill(null);
+        state.columns[key] = column;
+      }
+      column.push(...values);
+    }
+    // Columns absent from this batch get gaps, so every column stays aligned with the times.
+    for (const column of Object.values(state.columns)) {
+      while (column.length < state.times.length) column.push(null);
+    }
+    const excess = state.times.length - state.capacity;
+    if (excess > 0) {
+      state.times.splice(0, excess);
+      for (const column of Object.values(state.columns)) column.splice(0, excess);
+    }
+  }
+
+  function column(key, scale) {
+    const values = state.columns[key] || new Array(state.times.length).fill(null);
+    return scale ? values.map((v) => (v === null ? null : v * scale)) : values;
+  }
+
+  function chartSpecs(d) {
+    const power = d.power.map((p) => ({
+      key: p.key,
+      label: `${p.scope} ${p.component}, ${p.source}${estimatedMark(p.estimated)}`,
+    }));
+    return {
+      power: { el: 'chart-power', unit: 'W', series: power },
+      emissions: {
+        el: 'chart-emissions',
+        unit: 'g/h',
+        series: [
+          { key: 'process_grams_per_second', label: 'process', scale: 3600 },
+          { key: 'host_grams_per_second', label: 'host', scale: 3600 },
+        ],
+      },
+      grid: {
+        el: 'chart-grid',
+        unit: 'gCO2e/kWh',
+        series: [
+          { key: 'intensity', label: `${d.energy.grid.zone} (${d.energy.grid.source || 'none'})` },
+        ],
+      },
+      requests: {
+        el: 'chart-requests',
+        unit: 'req/s',
+        series: d.endpoints.map((e) => ({ key: e.key, label: e.endpoint })),
+      },
+    };
+  }
+
+  function chartWidth(el) {
+    return Math.max(200, Math.floor(el.getBoundingClientRect().width));
+  }
+
+  function build(name, spec) {
+    const el = $(spec.el);
+    const old = state.charts[name];
+    if (old) old.chart.destroy();
+    const opts = {
+      width: chartWidth(el),
+      height: window.innerWidth < 600 ? 180 : 220,
+      legend: { live: true },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: true } },
+      axes: [
+        { stroke: '#333', grid: { stroke: '#e5e5e5' } },
+        { stroke: '#333', grid: { stroke: '#e5e5e5' }, size: 60, label: spec.unit },
+      ],
+      series: [
+        { label: 'time' },
+        ...spec.series.map((s, i) => ({
+          label: s.label,
+          stroke: COLOURS[i % COLOURS.length],
+          dash: DASHES[i % DASHES.length],
+          width: 2,
+          spanGaps: false,
+          value: (_u, v) => (v === null || v === undefined ? '–' : `${fmt(v)} ${spec.unit}`),
+        })),
+      ],
+    };
+    const chart = new window.uPlot(opts, dataFor(spec), el);
+    state.charts[name] = { chart, signature: signature(spec), spec };
+  }
+
+  function signature(spec) {
+    return spec.series.map((s) => `${s.key}=${s.label}`).join('|');
+  }
+
+  function dataFor(spec) {
+    return [state.times.slice(), ...spec.series.map((s) => column(s.key, s.scale))];
+  }
+
+  function draw(d) {
+    const specs = chartSpecs(d);
+    for (const [name, spec] of Object.entries(specs)) {
+      const current = state.charts[name];
+      if (!current || current.signature !== signature(spec)) build(name, spec);
+      else current.chart.setData(dataFor(spec));
+    }
+  }
+
+  function pollMs(d) {
+    return Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, d ? d.intervalMs : POLL_MIN_MS));
+  }
+
+  async function poll() {
+    let next = POLL_MIN_MS;
+    try {
+      const url = `/dashboard/data?since=${state.seq}${state.boot ? `&boot=${state.boot}` : ''}`;
+      const res = await fetch(url, { headers: { accept: 'application/json' }, cache: 'no-store' });
+      if (!res.ok) throw new Error(`the service answered ${res.status}`);
+      const d = await res.json();
+      merge(d);
+      state.latest = d;
+      renderFigures(d);
+      draw(d);
+      next = pollMs(d);
+    } catch (err) {
+      $('status').textContent = `Could not update (${err.message}); retrying…`;
+      next = POLL_MAX_MS;
+    }
+    setTimeout(poll, next);
+  }
+
+  let resizeTimer;
+  window.addEventListener('resize', () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => {
+      for (const { chart, spec } of Object.values(state.charts)) {
+        chart.setSize({
+          width: chartWidth($(spec.el)),
+          height: window.innerWidth < 600 ? 180 : 220,
+        });
+      }
+    }, 150);
+  });
+
+  poll();
+})();
