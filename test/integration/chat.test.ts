@@ -1,0 +1,340 @@
+import { expect } from 'chai';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createEnergyMeter, type EnergyMeter } from '../../src/energy/index.js';
+import { createEstimateSource } from '../../src/energy/sources/estimate.js';
+import { IntensityService } from '../../src/grid/intensity-service.js';
+import { loadCatalog } from '../../src/llm/catalog.js';
+import { type ChatResult, createChatService } from '../../src/llm/client.js';
+import { computeImpacts } from '../../src/llm/impacts.js';
+import { type MockLlm, startMockLlm } from '../../src/llm/mock-server.js';
+import { Readiness } from '../../src/readiness.js';
+import { captureLogger, type Listening, listen } from '../helpers/app.js';
+import {
+  echoKeyIn401,
+  failWith,
+  type StubUpstream,
+  startStubUpstream,
+} from '../helpers/llm-upstream.js';
+import { createTestMetrics, findSample, type TestMetrics } from '../helpers/metrics.js';
+
+const KEY = 'sk-carbonscope-integration-secret-42';
+const catalog = loadCatalog();
+
+interface ChatApp extends Listening {
+  metrics: TestMetrics;
+  lines: string[];
+}
+
+/** The real app, chat service and energy meter (estimate source, fixed grid intensity). */
+async function startChatApp(
+  baseUrl: string,
+  timeoutMs = 5000,
+): Promise<ChatApp & { meter: EnergyMeter }> {
+  const config = loadConfig({
+    ENERGY_SAMPLE_INTERVAL_MS: '50',
+    CARBON_INTENSITY: '300',
+    LLM_API_KEY: KEY,
+  });
+  const metrics = createTestMetrics();
+  const { logger, lines } = captureLogger('debug');
+  const grid = new IntensityService({
+    defaultZone: config.grid.zone,
+    fixedIntensity: config.grid.fixedIntensity,
+    cacheTtlMs: config.grid.cacheTtlMs,
+    now: Date.now,
+    logger,
+  });
+  const meter = createEnergyMeter({
+    config,
+    logger,
+    meter: metrics.meter,
+    grid,
+    sources: { host: createEstimateSource({ settings: config.energy }), gpus: [] },
+  });
+  await meter.start();
+  const service = createChatService({
+    baseUrl,
+    apiKey: config.llm.apiKey,
+    provider: config.llm.provider,
+    defaultModel: config.llm.model,
+    timeoutMs,
+    catalog,
+    meter: metrics.meter,
+    logger,
+  });
+  const app = createApp({
+    config,
+    logger,
+    meter: metrics.meter,
+    readiness: new Readiness(),
+    metricsHandler: (_req, res) => {
+      void metrics.scrape().then((text) => res.writeHead(200).end(text));
+    },
+    chat: { service, tracker: meter.tracker },
+  });
+  const listening = await listen(app);
+  return {
+    ...listening,
+    metrics,
+    lines,
+    meter,
+    close: async () => {
+      await listening.close();
+      await meter.stop();
+      await metrics.shutdown();
+    },
+  };
+}
+
+const postJson = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${url}/chat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+type ChatBody = ChatResult & {
+  local: {
+    operation: string;
+    durationSeconds: number;
+    energyJoules: number;
+    emissionsGrams: number;
+    estimated: boolean;
+  };
+};
+
+describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
+  let mock: MockLlm;
+  let app: ChatApp;
+  before(async () => {
+    mock = await startMockLlm({ port: 0, latencyMs: 30 });
+    app = await startChatApp(`${mock.url}/v1`);
+  });
+  after(async () => {
+    await app.close();
+    await mock.close();
+  });
+
+  it('POST /chat answers the completion with impacts that match the method, and local energy', async () => {
+    const res = await postJson(app.url, {
+      model: 'gpt-4o',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'What does a chat cost the planet?' },
+      ],
+    });
+    expect(res.status).to.equal(200);
+    const body = (await res.json()) as ChatBody;
+    expect(body.model).to.equal('gpt-4o');
+    expect(body.message.role).to.equal('assistant');
+    expect(body.message.content).to.include('mock answer');
+    expect(body.usage.completionTokens).to.be.greaterThan(0);
+    expect(body.latencySeconds).to.be.at.least(0.03);
+
+    const r = catalog.resolve('openai', 'gpt-4o');
+    const expected = computeImpacts({
+      architecture: r.model.architecture,
+      outputTokens: body.usage.completionTokens,
+      requestLatencySeconds: body.latencySeconds,
+      dataCenter: r.dataCenter,
+      mix: r.mix,
+    });
+    for (const k of ['energy', 'gwp', 'adpe', 'pe', 'wcf'] as const) {
+      expect(body.impacts[k]).to.deep.equal(expected[k]);
+      expect(body.impacts[k].max).to.be.greaterThan(body.impacts[k].min);
+      expect(body.impacts.usage[k]).to.deep.equal(expected.usage[k]);
+    }
+    expect(body.impacts.embodied).to.deep.equal(expected.embodied);
+    expect(body.impacts.energy.unit).to.equal('kWh');
+    expect(body.impacts.warnings.map((w) => w.code)).to.deep.equal(['model-arch-not-released']);
+
+    expect(body.local.operation).to.equal('chat');
+    expect(body.local.durationSeconds).to.be.at.least(0.03);
+    expect(body.local.energyJoules).to.be.a('number').and.at.least(0);
+    expect(body.local.estimated).to.equal(true);
+
+    // The counters on /metrics moved by exactly the computed amounts (this app's only chat).
+    const text = await (await fetch(`${app.url}/metrics`)).text();
+    const labels = { provider: 'openai', model: 'gpt-4o', phase: 'usage' };
+    expect(findSample(text, 'llm_energy_joules_total', { ...labels, bound: 'min' })).to.be.closeTo(
+      expected.energy.min * 3.6e6,
+      expected.energy.min * 3.6e6 * 1e-9,
+    );
+    expect(findSample(text, 'llm_energy_joules_total', { ...labels, bound: 'max' })).to.be.closeTo(
+      expected.energy.max * 3.6e6,
+      expected.energy.max * 3.6e6 * 1e-9,
+    );
+    expect(
+      findSample(text, 'llm_gwp_grams_total', {
+        provider: 'openai',
+        model: 'gpt-4o',
+        phase: 'embodied',
+        bound: 'max',
+      }),
+    ).to.be.closeTo(expected.embodied.gwp.max * 1000, expected.embodied.gwp.max * 1e-6);
+    expect(findSample(text, 'llm_tokens_total', { model: 'gpt-4o', type: 'completion' })).to.equal(
+      body.usage.completionTokens,
+    );
+    expect(findSample(text, 'operation_energy_joules_count', { operation: 'chat' })).to.equal(1);
+  });
+
+  it('GET /chat serves a page with a message box and model picker; JSON lists the models', async () => {
+    const page = await fetch(`${app.url}/chat`, { headers: { accept: 'text/html' } });
+    expect(page.headers.get('content-type')).to.include('text/html');
+    const html = await page.text();
+    expect(html).to.include('<textarea name="message"');
+    expect(html).to.include('<option value="gpt-4o">gpt-4o</option>');
+    expect(html).to.include('<option value="gpt-4o-mini" selected>');
+    const json = (await (await fetch(`${app.url}/chat`)).json()) as {
+      models: string[];
+      defaultModel: string;
+    };
+    expect(json.defaultModel).to.equal('gpt-4o-mini');
+    expect(json.models).to.include('gpt-4o');
+  });
+
+  it('the form shows the answer, escaped, and the impacts as "mean [min – max]"', async () => {
+    const res = await fetch(`${app.url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: new URLSearchParams({
+        message: 'is <script>alert(1)</script> green?',
+        model: 'gpt-4o',
+      }).toString(),
+    });
+    expect(res.status).to.equal(200);
+    const html = await res.text();
+    expect(html).not.to.include('<script>alert(1)</script>');
+    expect(html).to.include('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).to.match(
+      /<th scope="row">Energy<\/th><td>[\d.e-]+ \[[\d.e-]+ – [\d.e-]+\] kWh<\/td>/,
+    );
+    expect(html).to.include('<option value="gpt-4o" selected>');
+  });
+
+  const bad: Array<[string, string | object, Record<string, string>, number, RegExp]> = [
+    ['empty messages', { messages: [] }, {}, 400, /'messages' is empty/],
+    ['no messages', { model: 'gpt-4o' }, {}, 400, /'messages' must be an array/],
+    [
+      'an unknown role',
+      { messages: [{ role: 'robot', content: 'hi' }] },
+      {},
+      400,
+      /messages\[0\]\.role is "robot"; expected one of system, developer, user, assistant/,
+    ],
+    [
+      'a non-string content',
+      { messages: [{ role: 'user', content: 42 }] },
+      {},
+      400,
+      /messages\[0\]\.content must be a string/,
+    ],
+    [
+      'only blank text',
+      { messages: [{ role: 'user', content: '   ' }] },
+      {},
+      400,
+      /every message is empty/,
+    ],
+    [
+      'an unknown model',
+      { model: 'gpt-9000', messages: [{ role: 'user', content: 'hi' }] },
+      {},
+      400,
+      /unknown model "gpt-9000" for provider "openai"/,
+    ],
+    [
+      'content over the size limit',
+      { messages: [{ role: 'user', content: 'x'.repeat(16_001) }] },
+      {},
+      413,
+      /16001 characters, over the limit of 16000/,
+    ],
+    [
+      'a body over the app body limit',
+      { messages: [{ role: 'user', content: 'x'.repeat(70_000) }] },
+      {},
+      413,
+      /larger than the limit/,
+    ],
+    ['malformed JSON', '{"messages": [', {}, 400, /not valid JSON/],
+    ['a JSON array body', '[1,2]', {}, 400, /must be an object/],
+    ['a non-JSON body', 'hello', { 'content-type': 'text/plain' }, 415, /send a JSON body/],
+  ];
+  for (const [what, body, headers, status, message] of bad) {
+    it(`answers ${status} with a clear message for ${what}`, async () => {
+      const res = await postJson(app.url, body, headers);
+      expect(res.status).to.equal(status);
+      const json = (await res.json()) as { error: string; message: string };
+      expect(json.message).to.match(message);
+    });
+  }
+
+  it('a browser posting an empty form gets the form back with the reason', async () => {
+    const res = await fetch(`${app.url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: 'message=&model=gpt-4o',
+    });
+    expect(res.status).to.equal(400);
+    expect(await res.text()).to.include(
+      '<p role="alert"><strong>Error:</strong> every message is empty',
+    );
+  });
+
+  it('the key never reaches a response or a log line on success', async () => {
+    const res = await postJson(app.url, { messages: [{ role: 'user', content: 'hello' }] });
+    expect(res.status).to.equal(200);
+    expect(await res.text()).not.to.include(KEY);
+    expect(app.lines.join('\n')).not.to.include(KEY);
+  });
+});
+
+describe('/chat when the LLM service fails', () => {
+  const ask = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }] };
+  let stub: StubUpstream | undefined;
+  let slow: MockLlm | undefined;
+  let app: ChatApp | undefined;
+  afterEach(async () => {
+    await app?.close();
+    await stub?.close();
+    await slow?.close();
+    app = stub = slow = undefined;
+  });
+
+  it('an upstream 500 becomes 502 with a clear message', async () => {
+    stub = await startStubUpstream(failWith(500));
+    app = await startChatApp(stub.baseUrl);
+    const res = await postJson(app.url, ask);
+    expect(res.status).to.equal(502);
+    expect(await res.json()).to.deep.equal({
+      error: 'upstream_error',
+      message: 'the LLM service answered with status 500',
+    });
+    expect(stub.requests).to.be.at.most(2);
+  });
+
+  it('a slow upstream becomes 504', async () => {
+    slow = await startMockLlm({ port: 0, latencyMs: 10_000 });
+    app = await startChatApp(`${slow.url}/v1`, 150);
+    const res = await postJson(app.url, ask);
+    expect(res.status).to.equal(504);
+    expect(await res.json()).to.deep.equal({
+      error: 'upstream_timeout',
+      message: 'the LLM service did not answer within 150 ms',
+    });
+  });
+
+  it('a 401 that echoes the key: 502, and the key is in neither the response nor the log', async () => {
+    stub = await startStubUpstream(echoKeyIn401);
+    app = await startChatApp(stub.baseUrl);
+    const res = await postJson(app.url, ask);
+    expect(res.status).to.equal(502);
+    const text = await res.text();
+    expect(text).to.include('401');
+    expect(text).not.to.include(KEY);
+    expect(app.lines.some((l) => l.includes('LLM service answered with an error'))).to.equal(true);
+    expect(app.lines.join('\n')).not.to.include(KEY);
+  });
+});
