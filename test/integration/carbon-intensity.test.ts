@@ -1,0 +1,259 @@
+import { expect } from 'chai';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { annualAverage } from '../../src/grid/annual-averages.js';
+import { createGridIntensity } from '../../src/grid/index.js';
+import { Readiness } from '../../src/readiness.js';
+import { fixture, StubElectricityMaps } from '../fixtures/grid/stub-electricity-maps.js';
+import { captureLogger, type Listening, listen } from '../helpers/app.js';
+import { createTestMetrics, type TestMetrics } from '../helpers/metrics.js';
+
+const KEY = 'em-integration-key-0c4e77';
+
+interface Seen {
+  status: number;
+  type: string;
+  text: string;
+}
+
+describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
+  const stub = new StubElectricityMaps(KEY);
+  // No secrets given to the logger: its last-line redaction must not hide a leak from the suite.
+  const { logger, lines } = captureLogger('trace');
+  const seen: string[] = [];
+  const open: Array<{ server: Listening; metrics: TestMetrics }> = [];
+  let clock: number;
+
+  async function start(env: Record<string, string> = {}): Promise<string> {
+    const config = loadConfig({
+      ELECTRICITY_MAPS_API_KEY: KEY,
+      ELECTRICITY_MAPS_BASE_URL: stub.url,
+      GRID_TIMEOUT_MS: '150',
+      ...env,
+    });
+    const metrics = createTestMetrics();
+    const grid = createGridIntensity({
+      config,
+      logger,
+      meter: metrics.meter,
+      now: () => clock,
+      retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 2 },
+    });
+    const app = createApp({
+      config,
+      logger,
+      meter: metrics.meter,
+      readiness: new Readiness(),
+      metricsHandler: (_req, res) => {
+        void metrics.scrape().then((text) => res.writeHead(200).end(text));
+      },
+      grid,
+    });
+    const server = await listen(app);
+    open.push({ server, metrics });
+    return server.url;
+  }
+
+  async function get(url: string, accept = 'application/json'): Promise<Seen> {
+    const res = await fetch(url, { headers: { accept } });
+    const text = await res.text();
+    seen.push(text, JSON.stringify([...res.headers]));
+    return { status: res.status, type: res.headers.get('content-type') ?? '', text };
+  }
+
+  before(() => stub.start());
+  beforeEach(() => {
+    stub.reset();
+    clock = Date.parse('2024-03-01T12:00:00Z');
+  });
+  afterEach(async () => {
+    for (const { server, metrics } of open.splice(0)) {
+      await server.close();
+      await metrics.shutdown();
+    }
+  });
+  after(async () => {
+    await stub.close();
+    expect(lines.length, 'the suite logged something').to.be.greaterThan(0);
+    expect(seen.length, 'the suite saw responses').to.be.greaterThan(10);
+    for (const line of lines) expect(line).not.to.include(KEY);
+    for (const body of seen) expect(body).not.to.include(KEY);
+  });
+
+  it('answers JSON for API clients, for the default zone', async () => {
+    const url = await start();
+    const res = await get(`${url}/carbon_intensity`);
+    expect(res.status).to.equal(200);
+    expect(res.type).to.include('application/json');
+    expect(JSON.parse(res.text)).to.deep.equal({
+      zone: 'DE',
+      carbonIntensity: 322,
+      unit: 'gCO2e/kWh',
+      source: 'electricity-maps',
+      isEstimated: false,
+      stale: false,
+      ageSeconds: 0,
+      datetime: '2019-05-21T00:00:00.000Z',
+      fetchedAt: '2024-03-01T12:00:00.000Z',
+    });
+    expect(stub.calls).to.deep.equal([
+      { path: '/v3/carbon-intensity/latest', zone: 'DE', token: KEY },
+    ]);
+  });
+
+  it('takes ?zone=, upper-casing it', async () => {
+    const url = await start();
+    stub.next({ body: fixture('latest-estimated.json') });
+    const body = JSON.parse((await get(`${url}/carbon_intensity?zone=fr`)).text);
+    expect(body).to.include({ zone: 'FR', carbonIntensity: 41, isEstimated: true });
+    expect(stub.calls[0]?.zone).to.equal('FR');
+  });
+
+  it('answers an HTML page with the same facts and a zone form for browsers', async () => {
+    const url = await start();
+    const res = await get(`${url}/carbon_intensity?zone=DE`, 'text/html,application/xhtml+xml');
+    expect(res.status).to.equal(200);
+    expect(res.type).to.include('text/html');
+    expect(res.text).to.include('<strong id="intensity">322</strong>');
+    expect(res.text).to.include('Electricity Maps');
+    expect(res.text).to.include('2019-05-21T00:00:00.000Z');
+    expect(res.text).to.match(/<form method="get" action="\/carbon_intensity">/);
+    expect(res.text).to.include('name="zone" value="DE"');
+  });
+
+  it('refuses an invalid zone with 400 and the expected format, as JSON and as a page', async () => {
+    const url = await start();
+    const json = await get(`${url}/carbon_intensity?zone=germany!`);
+    expect(json.status).to.equal(400);
+    const body = JSON.parse(json.text);
+    expect(body.error).to.equal('invalid_zone');
+    expect(body.message).to.include('^[A-Z]{2}(-[A-Z0-9]+)*$');
+    const page = await get(`${url}/carbon_intensity?zone=%3Cscript%3E`, 'text/html');
+    expect(page.status).to.equal(400);
+    expect(page.type).to.include('text/html');
+    expect(page.text).not.to.include('<script>');
+    expect(page.text).to.include('&lt;script&gt;');
+    expect(page.text).to.include('expected a zone key');
+    expect(stub.calls).to.have.length(0);
+  });
+
+  it('refuses a repeated zone parameter with 400', async () => {
+    const url = await start();
+    expect((await get(`${url}/carbon_intensity?zone=DE&zone=FR`)).status).to.equal(400);
+  });
+
+  it('answers 404 naming a zone the upstream does not know', async () => {
+    const url = await start();
+    const res = await get(`${url}/carbon_intensity?zone=AQ-XX`);
+    expect(res.status).to.equal(404);
+    expect(JSON.parse(res.text)).to.include({ error: 'unknown_zone' });
+    expect(JSON.parse(res.text).message).to.include('AQ-XX');
+    const history = await get(`${url}/carbon_intensity/history?zone=AQ-XX`);
+    expect(history.status).to.equal(404);
+  });
+
+  it('answers 404 for a zone no country has, without asking the upstream', async () => {
+    const url = await start();
+    expect((await get(`${url}/carbon_intensity?zone=ZZ`)).status).to.equal(404);
+    expect(stub.calls).to.have.length(0);
+  });
+
+  it('degrades a failing upstream (500, 500) to the labelled annual average, never a 5xx', async () => {
+    const url = await start();
+    stub.next({ status: 500 }, { status: 500 });
+    const res = await get(`${url}/carbon_intensity?zone=DE`);
+    expect(res.status).to.equal(200);
+    const body = JSON.parse(res.text);
+    expect(body).to.include({
+      source: 'annual-average',
+      isEstimated: true,
+      stale: false,
+      carbonIntensity: annualAverage('DE')?.carbonIntensity,
+    });
+    expect(body.note).to.include('server error');
+  });
+
+  it('degrades a slow upstream after the configured timeout', async () => {
+    const url = await start();
+    stub.next({ delayMs: 2000, body: fixture('latest.json') });
+    const res = await get(`${url}/carbon_intensity`);
+    expect(res.status).to.equal(200);
+    expect(JSON.parse(res.text)).to.include({ source: 'annual-average' });
+    expect(JSON.parse(res.text).note).to.include('did not answer in time');
+  });
+
+  it('serves the last good value flagged stale when the upstream fails after the TTL', async () => {
+    const url = await start({ GRID_CACHE_TTL_SECONDS: '60' });
+    await get(`${url}/carbon_intensity`);
+    clock += 90_000;
+    stub.next({ status: 401, body: `{"message":"The provided token ${KEY} is invalid."}` });
+    const res = await get(`${url}/carbon_intensity`);
+    expect(res.status).to.equal(200);
+    expect(JSON.parse(res.text)).to.include({
+      source: 'electricity-maps',
+      carbonIntensity: 322,
+      stale: true,
+      ageSeconds: 90,
+    });
+    const page = await get(`${url}/carbon_intensity`, 'text/html');
+    expect(page.text).to.include('stale: last good value, 90 s old');
+  });
+
+  it('answers the last 24 h as JSON and as a page', async () => {
+    const url = await start();
+    const json = await get(`${url}/carbon_intensity/history?zone=DE`);
+    expect(json.status).to.equal(200);
+    const body = JSON.parse(json.text);
+    expect(body).to.include({ zone: 'DE', source: 'electricity-maps', unit: 'gCO2e/kWh' });
+    expect(body.history).to.deep.equal([
+      { datetime: '2024-03-01T08:00:00.000Z', carbonIntensity: 301, isEstimated: false },
+      { datetime: '2024-03-01T10:00:00.000Z', carbonIntensity: 288, isEstimated: true },
+    ]);
+    const page = await get(`${url}/carbon_intensity/history?zone=DE`, 'text/html');
+    expect(page.text).to.include('<td>2024-03-01T10:00:00.000Z</td><td>288</td>');
+    expect(stub.callsTo('/carbon-intensity/history')).to.have.length(1);
+  });
+
+  it('publishes grid_carbon_intensity_grams_per_kwh on /metrics', async () => {
+    const url = await start();
+    await get(`${url}/carbon_intensity`);
+    const res = await get(`${url}/metrics`, 'text/plain');
+    expect(res.text).to.match(
+      /grid_carbon_intensity_grams_per_kwh\{[^}]*zone="DE"[^}]*source="electricity-maps"[^}]*\} 322/,
+    );
+  });
+
+  describe('with no key', () => {
+    it('answers from annual averages labelled as such, and says so once in the log', async () => {
+      const before = lines.length;
+      const url = await start({ ELECTRICITY_MAPS_API_KEY: '' });
+      const res = await get(`${url}/carbon_intensity?zone=US-CAL-CISO`);
+      expect(res.status).to.equal(200);
+      const body = JSON.parse(res.text);
+      expect(body).to.include({
+        zone: 'US-CAL-CISO',
+        source: 'annual-average',
+        isEstimated: true,
+        stale: false,
+        datetime: null,
+        carbonIntensity: annualAverage('US-CAL-CISO')?.carbonIntensity,
+      });
+      expect(body.note).to.include('no Electricity Maps key');
+      await get(`${url}/carbon_intensity`);
+      const said = lines.slice(before).filter((l) => l.includes('annual averages'));
+      expect(said).to.have.length(1);
+      expect(stub.calls).to.have.length(0);
+    });
+
+    it('answers history with a clear "no history" response, not an error page', async () => {
+      const url = await start({ ELECTRICITY_MAPS_API_KEY: '' });
+      const json = await get(`${url}/carbon_intensity/history`);
+      expect(json.status).to.equal(200);
+      expect(JSON.parse(json.text)).to.deep.include({ history: [], source: 'annual-average' });
+      const page = await get(`${url}/carbon_intensity/history`, 'text/html');
+      expect(page.status).to.equal(200);
+      expect(page.text).to.include('No history for zone DE');
+      expect(page.text).to.include('has no history');
+    });
+  });
+});
