@@ -1,0 +1,171 @@
+import { appendFileSync, closeSync, openSync, readSync } from 'node:fs';
+
+/** CodeCarbon 3.x emissions.csv columns, in its order, so its tooling reads our files. */
+export const CODECARBON_COLUMNS = [
+  'timestamp',
+  'project_name',
+  'run_id',
+  'experiment_id',
+  'duration',
+  'emissions',
+  'emissions_rate',
+  'cpu_power',
+  'gpu_power',
+  'ram_power',
+  'cpu_energy',
+  'gpu_energy',
+  'ram_energy',
+  'energy_consumed',
+  'water_consumed',
+  'country_name',
+  'country_iso_code',
+  'region',
+  'cloud_provider',
+  'cloud_region',
+  'os',
+  'python_version',
+  'codecarbon_version',
+  'cpu_count',
+  'cpu_model',
+  'gpu_count',
+  'gpu_model',
+  'longitude',
+  'latitude',
+  'ram_total_size',
+  'tracking_mode',
+  'cpu_utilization_percent',
+  'gpu_utilization_percent',
+  'ram_utilization_percent',
+  'ram_used_gb',
+  'on_cloud',
+  'pue',
+  'wue',
+] as const;
+
+export type CodeCarbonColumn = (typeof CODECARBON_COLUMNS)[number];
+
+/**
+ * One row. Units as CodeCarbon's: duration s, emissions kg CO2e, emissions_rate kg/s, power W,
+ * energy kWh, ram sizes GB. A missing field is written empty: unknown, never invented.
+ */
+export type EmissionsRow = Partial<Record<CodeCarbonColumn, string | number | boolean>>;
+
+export const CSV_HEADER = CODECARBON_COLUMNS.join(',');
+
+/** RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled. */
+export function csvField(value: string | number | boolean | undefined | null): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'number' && !Number.isFinite(value)) return '';
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+export function formatRow(row: EmissionsRow): string {
+  return CODECARBON_COLUMNS.map((column) => csvField(row[column])).join(',');
+}
+
+export class CsvOutputError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(`cannot write ${path}: ${message}`);
+    this.name = 'CsvOutputError';
+  }
+}
+
+/** The first line of a file, '' when it is empty, undefined when it does not exist. */
+function firstLine(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const buf = Buffer.alloc(4096);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    const text = buf.subarray(0, n).toString('utf8');
+    const end = text.search(/\r?\n/);
+    return end < 0 ? text : text.slice(0, end);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Appends one row; writes the header first when the file is new or empty. A file whose header
+ * is not this one (an older CodeCarbon layout, another CSV) is left untouched: appending would
+ * put values under the wrong columns. Throws CsvOutputError with the reason in words.
+ */
+export function appendEmissionsRow(path: string, row: EmissionsRow): void {
+  try {
+    const header = firstLine(path);
+    if (header !== undefined && header !== '' && header.replace(/^\uFEFF/, '') !== CSV_HEADER) {
+      throw new CsvOutputError(
+        path,
+        'it exists with other columns than CodeCarbon 3.x emissions.csv; choose another --output file',
+      );
+    }
+    const prefix = header === undefined || header === '' ? `${CSV_HEADER}\n` : '';
+    appendFileSync(path, `${prefix}${formatRow(row)}\n`);
+  } catch (err) {
+    if (err instanceof CsvOutputError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    const reason =
+      e.code === 'EACCES' || e.code === 'EPERM'
+        ? 'permission denied'
+        : e.code === 'ENOENT'
+          ? 'its folder does not exist'
+          : e.code === 'EISDIR'
+            ? 'it is a folder'
+            : e.message;
+    throw new CsvOutputError(path, reason);
+  }
+}
+
+/** Parses RFC 4180 CSV text into rows of fields (for tests and for reading files back). */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  if (field !== '' || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** Reads an emissions.csv back as records keyed by its header. */
+export function parseEmissionsCsv(text: string): {
+  header: string[];
+  records: Array<Record<string, string>>;
+} {
+  const [header = [], ...rows] = parseCsv(text);
+  return {
+    header,
+    records: rows.map((fields) => Object.fromEntries(header.map((h, i) => [h, fields[i] ?? '']))),
+  };
+}

@@ -1,0 +1,34 @@
+import type { CommonOptions } from './args.js';
+import { appendEmissionsRow } from './csv.js';
+import { hostFacts, type Report, reportToRow } from './report.js';
+import type { Session } from './session.js';
+import { formatSummary } from './summary.js';
+
+/**
+ * The end of every measurement: the CSV row (a failure is reported, never fatal: the summary is
+ * still printed), the human summary on stderr, the JSON on stdout, the last OTLP push.
+ * Returns false when the CSV could not be written.
+ */
+export async function finish(
+  report: Report,
+  options: CommonOptions,
+  session: Session,
+  endedAt: Date,
+): Promise<boolean> {
+  let written = true;
+  if (options.output) {
+    try {
+      appendEmissionsRow(options.output, reportToRow(report, hostFacts(), endedAt));
+      report.output = { path: options.output, written: true };
+    } catch (err) {
+      written = false;
+      const message = err instanceof Error ? err.message : String(err);
+      report.output = { path: options.output, written: false, error: message };
+      process.stderr.write(`carbonscope: error: ${message}\n`);
+    }
+  }
+  process.stderr.write(formatSummary(report));
+  if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  await session.close();
+  return written;
+}

@@ -1,0 +1,263 @@
+import { createRequire } from 'node:module';
+import { cpus, freemem, machine, release, totalmem, type } from 'node:os';
+import countries from 'i18n-iso-countries';
+import { JOULES_PER_KWH } from '../energy/emissions.js';
+import type { EnergySnapshot } from '../energy/index.js';
+import type { EmissionsRow } from './csv.js';
+
+const require = createRequire(import.meta.url);
+countries.registerLocale(require('i18n-iso-countries/langs/en.json'));
+
+const BYTES_PER_GB = 1024 ** 3;
+
+/** CodeCarbon's three energy columns; the meter's components fold into them. */
+export type CsvComponent = 'cpu' | 'gpu' | 'ram';
+
+/** package (RAPL), system (psys, the whole platform) and cpu (estimate) are CPU-side power. */
+export function csvComponentOf(component: string): CsvComponent {
+  if (component === 'gpu') return 'gpu';
+  if (component === 'dram' || component === 'ram') return 'ram';
+  return 'cpu';
+}
+
+export interface ComponentEnergy {
+  component: string;
+  source: string;
+  estimated: boolean;
+  joules: number;
+  /** Average over the run. */
+  watts: number;
+}
+
+/** What one `run` or `monitor` found: the summary, the --json output and the CSV row. */
+export interface Report {
+  command: 'run' | 'monitor';
+  /** The metered command line (run only). */
+  argv?: string[];
+  projectName: string;
+  runId: string;
+  startedAt: string;
+  endedAt: string;
+  durationSeconds: number;
+  /** process: the command's tree (its share of the host); host: the whole machine. */
+  scope: 'process' | 'host';
+  energy: {
+    joules: number;
+    kwh: number;
+    averageWatts: number;
+    components: ComponentEnergy[];
+    /** True when any part of the figure comes from a model rather than a meter. */
+    estimated: boolean;
+    /** False when the command's CPU time could not be read: the figures are then 0, not real. */
+    known: boolean;
+  };
+  /** Whole-machine energy over the same time, for context (also set for `run`). */
+  host: { joules: number; averageWatts: number; components: ComponentEnergy[] };
+  emissions: {
+    grams: number;
+    kg: number;
+    gramsPerSecond: number;
+    /** Energy counted before any grid intensity was known, so without emissions. */
+    unpricedJoules: number;
+  };
+  grid: {
+    zone: string;
+    carbonIntensity: number | null;
+    unit: 'gCO2e/kWh';
+    source: string | null;
+    estimated: boolean;
+    stale: boolean;
+  };
+  pue: number;
+  measurement: {
+    sources: EnergySnapshot['sources'];
+    reasons: string[];
+    attribution?: string;
+    /** How the command's CPU time was read (run only). */
+    cpuTime?: string;
+    /** Things the user should know about the figures (GPU not attributed, and so on). */
+    notes: string[];
+  };
+  /** Host CPU busy share over the run, 0..100. */
+  cpuUtilizationPercent: number | null;
+  /** The command's end (run only). */
+  exit?: { code: number | null; signal: string | null; exitCode: number };
+  output?: { path: string; written: boolean; error?: string };
+}
+
+function componentsOf(snapshot: EnergySnapshot, scope: 'host' | 'process', seconds: number) {
+  return snapshot.power
+    .filter((p) => p.scope === scope)
+    .map((p) => ({
+      component: p.component,
+      source: p.source,
+      estimated: p.estimated,
+      joules: p.joules,
+      watts: seconds > 0 ? p.joules / seconds : 0,
+    }));
+}
+
+export interface ReportInput {
+  command: 'run' | 'monitor';
+  argv?: string[];
+  projectName: string;
+  runId: string;
+  startedAt: Date;
+  endedAt: Date;
+  durationSeconds: number;
+  snapshot: EnergySnapshot;
+  cpuUtilizationPercent: number | null;
+  cpuTime?: string;
+  processEnergyKnown?: boolean;
+}
+
+/** Folds the meter's final snapshot into the report of a run. */
+export function buildReport(input: ReportInput): Report {
+  const { snapshot, durationSeconds: seconds } = input;
+  const scope = input.command === 'run' ? 'process' : 'host';
+  const totals = snapshot.totals[scope];
+  const components = componentsOf(snapshot, scope, seconds);
+  const hostComponents = componentsOf(snapshot, 'host', seconds);
+  const notes: string[] = [];
+  if (scope === 'process') {
+    if (hostComponents.some((c) => c.component === 'gpu')) {
+      notes.push(
+        'GPU energy is the whole devices, not attributed to the command (no per-process GPU energy is read); it is in the host figures only',
+      );
+    }
+    if (input.processEnergyKnown === false) {
+      notes.push('the command CPU time could not be read here, so its energy is not known');
+    }
+  }
+  if (snapshot.unpricedJoules > 0) {
+    notes.push(
+      `${snapshot.unpricedJoules.toFixed(1)} J were used before a grid intensity was known and have no emissions figure`,
+    );
+  }
+  const grams = totals.grams;
+  return {
+    command: input.command,
+    ...(input.argv ? { argv: input.argv } : {}),
+    projectName: input.projectName,
+    runId: input.runId,
+    startedAt: input.startedAt.toISOString(),
+    endedAt: input.endedAt.toISOString(),
+    durationSeconds: seconds,
+    scope,
+    energy: {
+      joules: totals.joules,
+      kwh: totals.joules / JOULES_PER_KWH,
+      averageWatts: seconds > 0 ? totals.joules / seconds : 0,
+      components,
+      estimated: components.some((c) => c.estimated) || snapshot.sources.some((s) => s.estimated),
+      known: input.processEnergyKnown !== false,
+    },
+    host: {
+      joules: snapshot.totals.host.joules,
+      averageWatts: seconds > 0 ? snapshot.totals.host.joules / seconds : 0,
+      components: hostComponents,
+    },
+    emissions: {
+      grams,
+      kg: grams / 1000,
+      gramsPerSecond: seconds > 0 ? grams / seconds : 0,
+      unpricedJoules: snapshot.unpricedJoules,
+    },
+    grid: { ...snapshot.grid },
+    pue: snapshot.pue,
+    measurement: {
+      sources: snapshot.sources,
+      reasons: snapshot.reasons,
+      ...(scope === 'process' ? { attribution: snapshot.attribution.mode } : {}),
+      ...(input.cpuTime ? { cpuTime: input.cpuTime } : {}),
+      notes,
+    },
+    cpuUtilizationPercent: input.cpuUtilizationPercent,
+  };
+}
+
+/** CodeCarbon writes local time without a zone, to the second: `2024-05-14T10:30:12`. */
+export function codeCarbonTimestamp(date: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())}T${p(date.getHours())}:${p(date.getMinutes())}:${p(date.getSeconds())}`;
+}
+
+/** CodeCarbon's country fields from a zone key (`US-CAL-CISO` -> USA); empty when unknown. */
+export function countryOfZone(zone: string): { name?: string; iso3?: string } {
+  const alpha2 = zone.slice(0, 2).toUpperCase();
+  const iso3 = countries.alpha2ToAlpha3(alpha2);
+  if (!iso3) return {};
+  return { iso3, name: countries.getName(alpha2, 'en') };
+}
+
+export interface HostFacts {
+  os: string;
+  cpuCount: number;
+  cpuModel: string | undefined;
+  ramTotalGb: number;
+  ramUsedGb: number;
+  ramUtilizationPercent: number;
+}
+
+export function hostFacts(): HostFacts {
+  const list = cpus();
+  const total = totalmem();
+  const used = total - freemem();
+  return {
+    os: `${type()}-${release()}-${machine()}`,
+    cpuCount: list.length,
+    cpuModel: list[0]?.model?.trim() || undefined,
+    ramTotalGb: total / BYTES_PER_GB,
+    ramUsedGb: used / BYTES_PER_GB,
+    ramUtilizationPercent: total > 0 ? (used / total) * 100 : 0,
+  };
+}
+
+/**
+ * The CodeCarbon row of a report. Only what was measured or modelled is filled: no water (no
+ * WUE known), no cloud detection, no Python or CodeCarbon version, no GPU model, no location.
+ * Power columns are averages over the run.
+ */
+export function reportToRow(report: Report, host: HostFacts, endedAt: Date): EmissionsRow {
+  const byColumn: Record<CsvComponent, number> = { cpu: 0, gpu: 0, ram: 0 };
+  const present = new Set<CsvComponent>();
+  for (const c of report.energy.components) {
+    const column = csvComponentOf(c.component);
+    byColumn[column] += c.joules;
+    present.add(column);
+  }
+  const seconds = report.durationSeconds;
+  const kwh = (column: CsvComponent) =>
+    known && present.has(column) ? byColumn[column] / JOULES_PER_KWH : undefined;
+  const watts = (column: CsvComponent) =>
+    known && present.has(column) && seconds > 0 ? byColumn[column] / seconds : undefined;
+  const country = countryOfZone(report.grid.zone);
+  const known = report.energy.known;
+  const priced = known && report.grid.carbonIntensity !== null;
+  return {
+    timestamp: codeCarbonTimestamp(endedAt),
+    project_name: report.projectName,
+    run_id: report.runId,
+    duration: seconds,
+    emissions: priced ? report.emissions.kg : undefined,
+    emissions_rate: priced && seconds > 0 ? report.emissions.kg / seconds : undefined,
+    cpu_power: watts('cpu'),
+    gpu_power: watts('gpu'),
+    ram_power: watts('ram'),
+    cpu_energy: kwh('cpu'),
+    gpu_energy: kwh('gpu'),
+    ram_energy: kwh('ram'),
+    energy_consumed: known ? report.energy.kwh : undefined,
+    country_name: country.name,
+    country_iso_code: country.iso3,
+    os: host.os,
+    cpu_count: host.cpuCount,
+    cpu_model: host.cpuModel,
+    ram_total_size: host.ramTotalGb,
+    tracking_mode: report.scope === 'process' ? 'process' : 'machine',
+    cpu_utilization_percent: report.cpuUtilizationPercent ?? undefined,
+    ram_utilization_percent: host.ramUtilizationPercent,
+    ram_used_gb: host.ramUsedGb,
+    pue: report.pue,
+  };
+}

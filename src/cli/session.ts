@@ -1,0 +1,192 @@
+import { randomUUID } from 'node:crypto';
+import type { Meter } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import type { DestinationStream } from 'pino';
+import { type Config, type Env, loadConfig } from '../config.js';
+import { createEnergyMeter, type EnergyMeter, type ProcessCpuReader } from '../energy/index.js';
+import { selectSources } from '../energy/sources/select.js';
+import { createGridIntensity } from '../grid/index.js';
+import { createLogger, type Logger } from '../logger.js';
+import type { CommonOptions } from './args.js';
+
+/** pino lines made readable on stderr: `carbonscope: <message>` (fields only when verbose). */
+function stderrDestination(verbose: boolean): DestinationStream {
+  return {
+    write(line: string) {
+      try {
+        const {
+          msg,
+          level,
+          time: _t,
+          pid: _p,
+          hostname: _h,
+          ...rest
+        } = JSON.parse(line) as {
+          msg?: string;
+          level?: number;
+          [key: string]: unknown;
+        };
+        const tag =
+          typeof level === 'number' && level >= 50 ? 'error: ' : level === 40 ? 'warning: ' : '';
+        const extra = verbose && Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
+        process.stderr.write(`carbonscope: ${tag}${msg ?? ''}${extra}\n`);
+      } catch {
+        process.stderr.write(line);
+      }
+    },
+  };
+}
+
+/** The OTLP/HTTP metrics URL: a bare endpoint gets the standard `/v1/metrics` path. */
+export function otlpMetricsUrl(endpoint: string): string {
+  const url = new URL(endpoint);
+  if (url.pathname === '' || url.pathname === '/') url.pathname = '/v1/metrics';
+  return url.toString();
+}
+
+/**
+ * OTLP/HTTP with protobuf, or JSON when OTEL_EXPORTER_OTLP_(METRICS_)PROTOCOL=http/json.
+ * Imported only when --otlp is given: the exporters take about half a second to load.
+ */
+async function otlpExporter(endpoint: string, env: Env): Promise<PushMetricExporter> {
+  const protocol = (
+    env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ||
+    env.OTEL_EXPORTER_OTLP_PROTOCOL ||
+    ''
+  ).trim();
+  const url = otlpMetricsUrl(endpoint);
+  if (protocol === 'http/json') {
+    const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-http');
+    return new OTLPMetricExporter({ url });
+  }
+  const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-proto');
+  return new OTLPMetricExporter({ url });
+}
+
+export interface Session {
+  config: Config;
+  logger: Logger;
+  meter: EnergyMeter;
+  runId: string;
+  /** Host CPU busy share averaged over the samples so far, 0..100; null before any sample. */
+  cpuUtilizationPercent(): number | null;
+  /** Pushes the last metrics (when --otlp) and releases the OTel provider. */
+  close(): Promise<void>;
+}
+
+export interface SessionOptions {
+  options: CommonOptions;
+  env: Env;
+  /** What the process scope measures (the command's tree for `run`). */
+  processCpu: ProcessCpuReader;
+  /** Sampling interval when neither --interval nor ENERGY_SAMPLE_INTERVAL_MS says. */
+  defaultIntervalMs?: number;
+}
+
+function cliConfig(options: CommonOptions, env: Env, defaultIntervalMs?: number): Config {
+  const config = loadConfig(env);
+  const intervalMs =
+    options.intervalMs ??
+    (env.ENERGY_SAMPLE_INTERVAL_MS ? config.energy.sampleIntervalMs : defaultIntervalMs) ??
+    config.energy.sampleIntervalMs;
+  return {
+    ...config,
+    grid: { ...config.grid, zone: options.zone ?? config.grid.zone },
+    energy: {
+      ...config.energy,
+      source: options.source ?? config.energy.source,
+      sampleIntervalMs: intervalMs,
+    },
+  };
+}
+
+/**
+ * Everything a CLI measurement needs, built from the service's own settings (CARBON_ZONE,
+ * ELECTRICITY_MAPS_API_KEY, PUE, ENERGY_*) with the command-line options on top. Throws
+ * ConfigError for a bad setting.
+ */
+export async function openSession(o: SessionOptions): Promise<Session> {
+  const config = cliConfig(o.options, o.env, o.defaultIntervalMs);
+  const verbose = o.options.verbose;
+  const logger = createLogger({
+    level: verbose ? 'info' : o.env.LOG_LEVEL ? config.logLevel : 'warn',
+    destination: stderrDestination(verbose),
+    secrets: config.grid.apiKey ? [config.grid.apiKey] : [],
+  });
+  const runId = randomUUID();
+  const readers = o.options.otlp
+    ? [
+        new PeriodicExportingMetricReader({
+          exporter: await otlpExporter(o.options.otlp, o.env),
+          exportIntervalMillis: Math.max(config.energy.sampleIntervalMs, 1000),
+        }),
+      ]
+    : [];
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: o.env.OTEL_SERVICE_NAME || 'carbonscope-cli',
+      'carbonscope.project_name': o.options.projectName,
+      'carbonscope.run_id': runId,
+    }),
+    readers,
+  });
+  const otelMeter: Meter = provider.getMeter('carbonscope');
+  const grid = createGridIntensity({ config, logger, meter: otelMeter });
+  const sources = await selectSources({ config, logger });
+  const meter = createEnergyMeter({
+    config,
+    logger,
+    meter: otelMeter,
+    grid,
+    sources,
+    processCpu: o.processCpu,
+  });
+  let busyMs = 0;
+  let sampledMs = 0;
+  meter.onSample((s) => {
+    busyMs += s.hostUtilization * s.elapsedMs;
+    sampledMs += s.elapsedMs;
+  });
+  return {
+    config,
+    logger,
+    meter,
+    runId,
+    cpuUtilizationPercent: () => (sampledMs > 0 ? (busyMs / sampledMs) * 100 : null),
+    async close() {
+      if (readers.length > 0) {
+        try {
+          await provider.forceFlush();
+        } catch (err) {
+          logger.error(
+            `could not push metrics to ${o.options.otlp}: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        }
+      }
+      await provider.shutdown().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Starts the meter and resolves once its baseline is set (not after the first sample, a whole
+ * interval later): whatever starts after this is inside the measured window.
+ */
+export async function startMeter(meter: EnergyMeter): Promise<void> {
+  const started = meter.start();
+  started.catch(() => undefined);
+  let failure: unknown;
+  started.catch((err) => {
+    failure = err;
+  });
+  while (meter.snapshot().startedAt === null) {
+    if (failure !== undefined) throw failure;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}

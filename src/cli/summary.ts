@@ -1,0 +1,111 @@
+import type { ComponentEnergy, Report } from './report.js';
+
+/** Three significant digits, without exponent noise for everyday magnitudes. */
+function sig(x: number): string {
+  if (x === 0) return '0';
+  const abs = Math.abs(x);
+  if (abs >= 1000) return x.toFixed(0);
+  if (abs >= 0.001) return String(Number(x.toPrecision(3)));
+  return x.toExponential(2);
+}
+
+/** Joules for small amounts, Wh and kWh once they grow. */
+export function formatEnergy(joules: number): string {
+  if (joules >= 3.6e6) return `${sig(joules / 3.6e6)} kWh`;
+  if (joules >= 3600) return `${sig(joules / 3600)} Wh`;
+  return `${sig(joules)} J`;
+}
+
+export function formatGrams(grams: number): string {
+  if (grams >= 1000) return `${sig(grams / 1000)} kg`;
+  if (grams > 0 && grams < 1) return `${sig(grams * 1000)} mg`;
+  return `${sig(grams)} g`;
+}
+
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds.toFixed(2)} s`;
+  const m = Math.floor(seconds / 60);
+  const s = seconds - m * 60;
+  if (m < 60) return `${m} min ${s.toFixed(0)} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+function componentLines(components: ComponentEnergy[]): string[] {
+  return components.map(
+    (c) =>
+      `    ${c.component.padEnd(8)} ${formatEnergy(c.joules).padStart(10)}  ${`${sig(c.watts)} W`.padStart(9)}  ${c.source}${c.estimated ? ' (estimated)' : ' (measured)'}`,
+  );
+}
+
+/** Quotes an argument for display the way a POSIX shell would need it. */
+export function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
+}
+
+function headline(report: Report): string {
+  if (report.command === 'monitor') {
+    return `carbonscope monitor: whole machine for ${formatDuration(report.durationSeconds)}`;
+  }
+  const command = (report.argv ?? []).map(shellQuote).join(' ');
+  const exit = report.exit;
+  const how =
+    exit?.signal != null
+      ? `was killed by ${exit.signal}`
+      : exit?.code != null
+        ? `exited with code ${exit.code}`
+        : 'did not start';
+  return `carbonscope: \`${command}\` ${how} after ${formatDuration(report.durationSeconds)}`;
+}
+
+/** The human summary printed on stderr at the end of `run` and `monitor`. */
+export function formatSummary(report: Report): string {
+  const lines = [headline(report)];
+  const { energy, emissions, grid } = report;
+  const kind = energy.estimated ? 'estimated' : 'measured';
+  if (report.scope === 'process') {
+    if (energy.known) {
+      lines.push(
+        `  energy of the command: ${formatEnergy(energy.joules)} (${sig(energy.averageWatts)} W average, ${kind}, ${report.measurement.attribution ?? ''} share of the host)`,
+      );
+      lines.push(...componentLines(energy.components));
+    } else {
+      lines.push('  energy of the command: unknown (its CPU time cannot be read here)');
+    }
+    lines.push(
+      `  whole machine meanwhile: ${formatEnergy(report.host.joules)} (${sig(report.host.averageWatts)} W average)`,
+    );
+  } else {
+    lines.push(
+      `  energy: ${formatEnergy(energy.joules)} (${sig(energy.averageWatts)} W average, ${kind})`,
+    );
+    lines.push(...componentLines(energy.components));
+  }
+  if (grid.carbonIntensity === null) {
+    lines.push(`  emissions: unknown (no grid intensity for zone ${grid.zone})`);
+  } else if (report.scope === 'process' && !energy.known) {
+    lines.push('  emissions: unknown');
+  } else {
+    const kind =
+      grid.source === 'fixed' ? 'set by CARBON_INTENSITY' : grid.estimated ? 'estimated' : 'live';
+    const flags = [kind, ...(grid.stale ? ['stale'] : [])];
+    lines.push(
+      `  emissions: ${formatGrams(emissions.grams)} CO2e (zone ${grid.zone}: ${sig(grid.carbonIntensity)} gCO2e/kWh from ${grid.source}, ${flags.join(', ')}; PUE ${report.pue})`,
+    );
+  }
+  const sources = report.measurement.sources
+    .map((s) => `${s.name} (${s.estimated ? 'estimated' : 'measured'})`)
+    .join(', ');
+  lines.push(
+    `  power from: ${sources}${report.measurement.reasons.length ? ` — ${report.measurement.reasons.join('; ')}` : ''}`,
+  );
+  if (report.measurement.cpuTime) lines.push(`  command CPU time: ${report.measurement.cpuTime}`);
+  for (const note of report.measurement.notes) lines.push(`  note: ${note}`);
+  if (report.output) {
+    lines.push(
+      report.output.written
+        ? `  CSV: appended a row to ${report.output.path}`
+        : `  CSV: NOT written: ${report.output.error}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
