@@ -96,6 +96,7 @@ export class EnergyMeter implements EnergyService {
   private readonly sampler: Sampler;
   private readonly listeners = new Set<SampleListener>();
   private timer: NodeJS.Timeout | undefined;
+  private starting: Promise<void> | undefined;
   private startedAt: Date | null = null;
   private sampledAt: Date | null = null;
   private lastIntensity: IntensityReading | undefined;
@@ -138,8 +139,12 @@ export class EnergyMeter implements EnergyService {
    * Fetches the grid intensity, sets the baseline and starts the timer. Resolves after the first
    * sample, so readiness can wait for it.
    */
-  async start(): Promise<void> {
-    if (this.timer) return;
+  start(): Promise<void> {
+    this.starting ??= this.begin();
+    return this.starting;
+  }
+
+  private async begin(): Promise<void> {
     const { energy, grid } = this.o.config;
     await this.refreshIntensity();
     this.sampler.prime();
