@@ -1,0 +1,175 @@
+import { expect } from 'chai';
+import {
+  CAR_GRAMS_CO2_PER_METRE,
+  createDashboard,
+  type Dashboard,
+  historyMemoryBytes,
+} from '../../../src/dashboard/index.js';
+import { createEnergyMeter, type EnergyMeter } from '../../../src/energy/index.js';
+import { createTestMetrics } from '../../helpers/metrics.js';
+import {
+  constantSource,
+  intensityReading,
+  memoryLogger,
+  ScriptedClock,
+  ScriptedCpu,
+  StubGrid,
+  testConfig,
+} from '../energy/scripted.js';
+
+const EPOCH = Date.UTC(2026, 0, 1);
+
+async function setUp(historyMinutes = 60) {
+  const clock = new ScriptedClock(0);
+  const cpu = new ScriptedCpu();
+  const metrics = createTestMetrics();
+  const grid = new StubGrid(intensityReading('DE', 250));
+  const meter: EnergyMeter = createEnergyMeter({
+    config: testConfig({ ENERGY_SAMPLE_INTERVAL_MS: '60000' }),
+    logger: memoryLogger().logger,
+    meter: metrics.meter,
+    grid,
+    sources: { host: constantSource(8, { name: 'estimate', component: 'cpu' }), gpus: [] },
+    clock: clock.now,
+    hostCpu: cpu.hostCpu,
+    processCpu: cpu.processCpu,
+  });
+  const dashboard: Dashboard = createDashboard({
+    meter,
+    grid,
+    sampleIntervalMs: 1000,
+    historyMinutes,
+    now: () => EPOCH + clock.ms,
+  });
+  const started = meter.start();
+  await new Promise((resolve) => setImmediate(resolve));
+  /** One second at 8 W host, the process busy half of it: 2 W for the process. */
+  const tick = () => {
+    clock.advance(1000);
+    cpu.interval(1, 0.5, 0.5);
+    meter.sampleNow();
+  };
+  tick();
+  await started;
+  return { clock, meter, dashboard, tick, metrics };
+}
+
+describe('dashboard state (real meter, scripted clock and source)', () => {
+  it('records a row per sample and serves only new rows after the cursor', async () => {
+    const { dashboard, tick, meter, metrics } = await setUp();
+    try {
+      tick();
+      tick();
+      const first = dashboard.data(0);
+      expect(first.reset).to.equal(true);
+      expect(first.seq).to.equal(3);
+      expect(first.times).to.have.length(3);
+      expect(first.columns.process_watts).to.deep.equal([2, 2, 2]);
+      expect(first.columns.host_watts).to.deep.equal([8, 8, 8]);
+      expect(first.columns.intensity).to.deep.equal([250, 250, 250]);
+      const snap = meter.snapshot();
+      expect(first.columns.process_joules.at(-1)).to.equal(snap.totals.process.joules);
+      expect(first.energy.totals).to.deep.equal(snap.totals);
+      expect(first.power.map((p) => p.key).sort()).to.deep.equal([
+        'power:host:cpu:estimate',
+        'power:process:cpu:estimate',
+      ]);
+      expect(first.power.every((p) => p.estimated)).to.equal(true);
+      expect(first.energy.grid).to.include({ zone: 'DE', carbonIntensity: 250, source: 'fixed' });
+      expect(first.energy.grid.ageSeconds).to.equal(0);
+
+      expect(dashboard.data(first.seq, first.boot)).to.deep.include({ reset: false, times: [] });
+      tick();
+      const next = dashboard.data(first.seq, first.boot);
+      expect(next.reset).to.equal(false);
+      expect(next.times).to.have.length(1);
+      expect(dashboard.data(first.seq, 'another-boot').reset).to.equal(true);
+    } finally {
+      dashboard.close();
+      await meter.stop();
+      await metrics.shutdown();
+    }
+  });
+
+  it('shows requests by endpoint and recent operations seen through its tracker', async () => {
+    const { dashboard, tick, clock, meter, metrics } = await setUp();
+    try {
+      for (let i = 0; i < 3; i++) {
+        const request = dashboard.tracker.begin('request');
+        await dashboard.tracker.track('inference', async () => {
+          clock.advance(100);
+        });
+        request.end('/predict');
+      }
+      tick();
+      const d = dashboard.data(0);
+      expect(d.recent.map((o) => o.operation)).to.deep.equal([
+        'inference',
+        'inference',
+        'inference',
+      ]);
+      // The meter's own histogram saw the operations too: the decorator changes nothing there.
+      expect(
+        await metrics.value('operation_energy_joules_count', { operation: 'inference' }),
+      ).to.equal(3);
+      const [predict] = d.requests;
+      expect(predict).to.include({ endpoint: '/predict', requests: 3 });
+      expect(predict.joulesPerRequest).to.be.greaterThan(0);
+      expect(d.endpoints).to.deep.equal([{ key: 'rps:/predict', endpoint: '/predict' }]);
+      // 3 requests in a sample interval of 1.3 s (3 × 100 ms of inference, then the 1 s tick).
+      expect(d.columns['rps:/predict'].at(-1)).to.be.closeTo(3 / 1.3, 1e-12);
+    } finally {
+      dashboard.close();
+      await meter.stop();
+      await metrics.shutdown();
+    }
+  });
+
+  it('puts the emissions of the last hour in plain words with the car equivalence', async () => {
+    const { dashboard, tick, meter, metrics } = await setUp(1);
+    try {
+      for (let i = 0; i < 200; i++) tick();
+      const d = dashboard.data(0);
+      // 1 minute of history at 1 s: 60 rows, however many samples came.
+      expect(d.times).to.have.length(60);
+      expect(d.capacity).to.equal(60);
+      expect(d.memoryBytes).to.equal(historyMemoryBytes(1, 1000));
+      // The history holds 60 s, so the window is what it holds, not a made-up hour.
+      expect(d.lastHour.windowSeconds).to.equal(59);
+      const grams = d.columns.process_grams;
+      const expected = (grams.at(-1) ?? 0) - (grams[0] ?? 0);
+      expect(d.lastHour.grams).to.be.closeTo(expected, 1e-12);
+      // 2 W × 59 s × 250 g/kWh.
+      expect(d.lastHour.grams).to.be.closeTo((2 * 59 * 250) / 3.6e6, 1e-9);
+      expect(d.lastHour.carMetres).to.be.closeTo(d.lastHour.grams / CAR_GRAMS_CO2_PER_METRE, 1e-9);
+      expect(CAR_GRAMS_CO2_PER_METRE).to.be.closeTo(0.251, 0.001);
+    } finally {
+      dashboard.close();
+      await meter.stop();
+      await metrics.shutdown();
+    }
+  });
+
+  it('counts the whole run while the service is younger than an hour', async () => {
+    const { dashboard, tick, meter, metrics } = await setUp(60);
+    try {
+      for (let i = 0; i < 10; i++) tick();
+      const d = dashboard.data(0);
+      expect(d.lastHour.grams).to.equal(meter.snapshot().totals.process.grams);
+    } finally {
+      dashboard.close();
+      await meter.stop();
+      await metrics.shutdown();
+    }
+  });
+
+  it('stops listening to the meter when closed', async () => {
+    const { dashboard, tick, meter, metrics } = await setUp();
+    dashboard.close();
+    const seq = dashboard.history.seq;
+    tick();
+    expect(dashboard.history.seq).to.equal(seq);
+    await meter.stop();
+    await metrics.shutdown();
+  });
+});
