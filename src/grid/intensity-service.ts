@@ -74,9 +74,10 @@ export class IntensityService implements GridIntensity {
 
   async current(zone: string = this.defaultZone): Promise<IntensityReading> {
     const memo = this.memos.get(zone);
-    if (memo !== undefined && this.options.now() < memo.validUntil) {
+    const now = this.options.now();
+    if (memo !== undefined && now < memo.validUntil) {
       this.options.onZoneUsed?.(zone);
-      return this.aged(memo);
+      return this.aged(memo, now);
     }
     checkZone(zone);
     const reading = await this.lookup(zone);
@@ -87,12 +88,13 @@ export class IntensityService implements GridIntensity {
   peek(zone: string = this.defaultZone): IntensityReading | undefined {
     try {
       const memo = this.memos.get(zone);
-      const expired = memo === undefined || this.options.now() >= memo.validUntil;
+      const now = this.options.now();
+      const expired = memo === undefined || now >= memo.validUntil;
       // The meter calls this every sample: keep the value fresh without making it wait.
       if (expired && this.options.client && this.latest.needsRefresh(zone)) {
         if (ZONE_PATTERN.test(zone)) this.current(zone).catch(() => undefined);
       }
-      if (memo !== undefined) return this.aged(memo);
+      if (memo !== undefined) return this.aged(memo, now);
       if (!ZONE_PATTERN.test(zone)) return undefined;
       const average = annualAverage(zone);
       if (average === undefined) return undefined;
@@ -100,7 +102,7 @@ export class IntensityService implements GridIntensity {
         this.options.fixedIntensity !== undefined
           ? this.fixedReading(zone)
           : this.averageReading(zone, average, this.waitingNote());
-      this.remember(zone, reading, this.options.now(), 0);
+      this.remember(zone, reading, now, 0);
       return reading;
     } catch {
       return undefined;
@@ -110,7 +112,7 @@ export class IntensityService implements GridIntensity {
   /** The last answer for a zone without starting any refresh (for metric callbacks). */
   lastReading(zone: string): IntensityReading | undefined {
     const memo = this.memos.get(zone);
-    return memo === undefined ? undefined : this.aged(memo);
+    return memo === undefined ? undefined : this.aged(memo, this.options.now());
   }
 
   async history(zone: string = this.defaultZone): Promise<IntensityHistory> {
@@ -252,9 +254,9 @@ export class IntensityService implements GridIntensity {
   }
 
   /** The memo's reading with its age brought up to date: a new object at most once a second. */
-  private aged(memo: Memo): IntensityReading {
+  private aged(memo: Memo, now: number): IntensityReading {
     if (memo.reading.source !== 'electricity-maps') return memo.reading;
-    const age = Math.floor((this.options.now() - memo.fetchedAtMs) / 1000);
+    const age = Math.floor((now - memo.fetchedAtMs) / 1000);
     if (age !== memo.reading.ageSeconds) memo.reading = { ...memo.reading, ageSeconds: age };
     return memo.reading;
   }
