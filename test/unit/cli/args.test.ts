@@ -1,0 +1,102 @@
+import { expect } from 'chai';
+import {
+  parseDuration,
+  parseMonitorArgs,
+  parseRunArgs,
+  splitRunArgs,
+  UsageError,
+} from '../../../src/cli/args.js';
+import { exitCodeOf } from '../../../src/cli/run.js';
+import { otlpMetricsUrl } from '../../../src/cli/session.js';
+
+describe('command-line arguments', () => {
+  it('parses durations with units, bare numbers as seconds', () => {
+    expect(parseDuration('500ms', 'interval')).to.equal(500);
+    expect(parseDuration('10s', 'interval')).to.equal(10_000);
+    expect(parseDuration('2m', 'interval')).to.equal(120_000);
+    expect(parseDuration('1h', 'interval')).to.equal(3_600_000);
+    expect(parseDuration('1.5', 'interval')).to.equal(1500);
+    expect(() => parseDuration('soon', 'duration')).to.throw(UsageError, /--duration/);
+    expect(() => parseDuration('0s', 'duration')).to.throw(UsageError, /more than 0/);
+  });
+
+  it('splits run options from the command at -- or at the first non-option', () => {
+    expect(splitRunArgs(['--json', '--', 'node', '-e', '1'])).to.deep.equal({
+      options: ['--json'],
+      command: ['node', '-e', '1'],
+    });
+    expect(splitRunArgs(['-o', 'x.csv', 'node', '--version'])).to.deep.equal({
+      options: ['-o', 'x.csv'],
+      command: ['node', '--version'],
+    });
+    // Whatever follows the command belongs to it, even a `--`.
+    expect(splitRunArgs(['sh', '-c', 'x', '--', 'y']).command).to.deep.equal([
+      'sh',
+      '-c',
+      'x',
+      '--',
+      'y',
+    ]);
+  });
+
+  it('reads the common options', () => {
+    const o = parseRunArgs([
+      '--zone',
+      'FR',
+      '--output=e.csv',
+      '--json',
+      '--project-name',
+      'demo',
+      '--source',
+      'estimate',
+      '--interval',
+      '250ms',
+      '--otlp',
+      'http://127.0.0.1:4318',
+      '--',
+      'true',
+    ]);
+    expect(o).to.deep.include({
+      zone: 'FR',
+      output: 'e.csv',
+      json: true,
+      projectName: 'demo',
+      source: 'estimate',
+      intervalMs: 250,
+      otlp: 'http://127.0.0.1:4318',
+      command: ['true'],
+    });
+    expect(parseRunArgs(['true']).projectName).to.equal('carbonscope');
+  });
+
+  it('rejects bad options with a message that names them', () => {
+    expect(() => parseRunArgs(['--bogus', '--', 'true'])).to.throw(UsageError, /--bogus/);
+    expect(() => parseRunArgs(['--zone', 'germany', '--', 'true'])).to.throw(UsageError, /--zone/);
+    expect(() => parseRunArgs(['--source', 'magic', 'true'])).to.throw(UsageError, /--source/);
+    expect(() => parseRunArgs(['--interval', '1ms', 'true'])).to.throw(UsageError, /--interval/);
+    expect(() => parseRunArgs(['--otlp', 'localhost', 'true'])).to.throw(UsageError, /--otlp/);
+    expect(() => parseRunArgs(['--json'])).to.throw(UsageError, /no command/);
+    expect(() => parseMonitorArgs(['extra'])).to.throw(UsageError, /unexpected argument/);
+    expect(() => parseMonitorArgs(['--duration', 'x'])).to.throw(UsageError, /--duration/);
+  });
+
+  it('accepts --help without a command', () => {
+    expect(parseRunArgs(['--help']).help).to.equal(true);
+    expect(parseMonitorArgs(['-h']).help).to.equal(true);
+    expect(parseMonitorArgs(['-d', '3s']).durationMs).to.equal(3000);
+  });
+
+  it('maps a death by signal N to 128+N, as shells do', () => {
+    expect(exitCodeOf(3, null)).to.equal(3);
+    expect(exitCodeOf(null, 'SIGTERM')).to.equal(143);
+    expect(exitCodeOf(null, 'SIGKILL')).to.equal(137);
+    expect(exitCodeOf(null, 'SIGINT')).to.equal(130);
+  });
+
+  it('adds the OTLP metrics path to a bare endpoint only', () => {
+    expect(otlpMetricsUrl('http://collector:4318')).to.equal('http://collector:4318/v1/metrics');
+    expect(otlpMetricsUrl('http://collector:4318/custom/path')).to.equal(
+      'http://collector:4318/custom/path',
+    );
+  });
+});

@@ -1,0 +1,86 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import {
+  appendEmissionsRow,
+  CODECARBON_COLUMNS,
+  CSV_HEADER,
+  CsvOutputError,
+  csvField,
+  formatRow,
+  parseCsv,
+  parseEmissionsCsv,
+} from '../../../src/cli/csv.js';
+
+/** The CodeCarbon 3.x header, as written in issue 10 (the contract with CodeCarbon tooling). */
+const EXPECTED_HEADER =
+  'timestamp,project_name,run_id,experiment_id,duration,emissions,emissions_rate,cpu_power,gpu_power,ram_power,cpu_energy,gpu_energy,ram_energy,energy_consumed,water_consumed,country_name,country_iso_code,region,cloud_provider,cloud_region,os,python_version,codecarbon_version,cpu_count,cpu_model,gpu_count,gpu_model,longitude,latitude,ram_total_size,tracking_mode,cpu_utilization_percent,gpu_utilization_percent,ram_utilization_percent,ram_used_gb,on_cloud,pue,wue';
+
+describe('emissions.csv', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'carbonscope-csv-'));
+
+  it('has CodeCarbon 3.x columns in their order', () => {
+    expect(CSV_HEADER).to.equal(EXPECTED_HEADER);
+    expect(CODECARBON_COLUMNS).to.have.length(38);
+  });
+
+  it('quotes fields per RFC 4180 and leaves unknown values empty', () => {
+    expect(csvField('plain')).to.equal('plain');
+    expect(csvField('a,b')).to.equal('"a,b"');
+    expect(csvField('say "hi"')).to.equal('"say ""hi"""');
+    expect(csvField(undefined)).to.equal('');
+    expect(csvField(Number.NaN)).to.equal('');
+    expect(csvField(0)).to.equal('0');
+    const line = formatRow({ project_name: 'x', duration: 1.5 });
+    expect(line.split(',')).to.have.length(38);
+    expect(line.split(',')[1]).to.equal('x');
+    expect(line.split(',')[4]).to.equal('1.5');
+  });
+
+  it('parses back what it writes, with commas, quotes and line breaks inside fields', () => {
+    const row = { project_name: 'a, "b"\nc', cpu_model: 'AMD EPYC 7B13', duration: 2 };
+    const parsed = parseCsv(`${CSV_HEADER}\r\n${formatRow(row)}\r\n`);
+    expect(parsed).to.have.length(2);
+    expect(parsed[1][1]).to.equal('a, "b"\nc');
+    expect(parsed[1][24]).to.equal('AMD EPYC 7B13');
+  });
+
+  it('appends rows and writes the header once', () => {
+    const file = join(dir, 'emissions.csv');
+    appendEmissionsRow(file, { project_name: 'one', duration: 1 });
+    appendEmissionsRow(file, { project_name: 'two', duration: 2 });
+    const text = readFileSync(file, 'utf8');
+    expect(text.split('\n').filter((l) => l === EXPECTED_HEADER)).to.have.length(1);
+    const { header, records } = parseEmissionsCsv(text);
+    expect(header).to.deep.equal([...CODECARBON_COLUMNS]);
+    expect(records.map((r) => r.project_name)).to.deep.equal(['one', 'two']);
+    expect(records[1].duration).to.equal('2');
+    expect(records[1].water_consumed).to.equal('');
+  });
+
+  it('writes the header into an existing empty file', () => {
+    const file = join(dir, 'empty.csv');
+    writeFileSync(file, '');
+    appendEmissionsRow(file, { project_name: 'p' });
+    expect(readFileSync(file, 'utf8').startsWith(`${EXPECTED_HEADER}\n`)).to.equal(true);
+  });
+
+  it('refuses to append under a different header, leaving the file as it was', () => {
+    const file = join(dir, 'other.csv');
+    writeFileSync(file, 'timestamp,project_name\n1,2\n');
+    expect(() => appendEmissionsRow(file, { project_name: 'p' })).to.throw(
+      CsvOutputError,
+      /other columns/,
+    );
+    expect(readFileSync(file, 'utf8')).to.equal('timestamp,project_name\n1,2\n');
+  });
+
+  it('says why a file cannot be written', () => {
+    expect(() => appendEmissionsRow(join(dir, 'no', 'such', 'dir.csv'), {})).to.throw(
+      CsvOutputError,
+      /folder does not exist/,
+    );
+    expect(() => appendEmissionsRow(dir, {})).to.throw(CsvOutputError, /cannot write/);
+  });
+});

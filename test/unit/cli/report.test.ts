@@ -1,0 +1,179 @@
+import { expect } from 'chai';
+import {
+  buildReport,
+  codeCarbonTimestamp,
+  countryOfZone,
+  type HostFacts,
+  reportToRow,
+} from '../../../src/cli/report.js';
+import { formatSummary } from '../../../src/cli/summary.js';
+import type { EnergySnapshot } from '../../../src/energy/index.js';
+
+const HOST: HostFacts = {
+  os: 'Linux-6.1-x86_64',
+  cpuCount: 8,
+  cpuModel: 'Test CPU',
+  ramTotalGb: 16,
+  ramUsedGb: 4,
+  ramUtilizationPercent: 25,
+};
+
+/** A meter snapshot after a 10 s run: RAPL package and dram measured, one GPU. */
+function snapshot(overrides: Partial<EnergySnapshot> = {}): EnergySnapshot {
+  const figure = (
+    scope: 'host' | 'process',
+    component: 'package' | 'dram' | 'gpu',
+    source: string,
+    joules: number,
+  ) => ({ scope, component, source, estimated: false, watts: joules / 10, joules });
+  return {
+    startedAt: '2024-01-01T00:00:00.000Z',
+    sampledAt: '2024-01-01T00:00:10.000Z',
+    samples: 10,
+    sampleIntervalMs: 1000,
+    attribution: { mode: 'dynamic', processShare: 0.5, hostUtilization: 0.6 },
+    sources: [
+      { name: 'rapl', kind: 'host', estimated: false },
+      { name: 'nvidia-smi', kind: 'gpu', estimated: false },
+    ],
+    reasons: ['measured: rapl package-0'],
+    grid: {
+      zone: 'DE',
+      carbonIntensity: 400,
+      unit: 'gCO2e/kWh',
+      source: 'electricity-maps',
+      estimated: false,
+      stale: false,
+    },
+    pue: 1.2,
+    power: [
+      figure('host', 'package', 'rapl', 300),
+      figure('host', 'dram', 'rapl', 60),
+      figure('host', 'gpu', 'nvidia-smi', 900),
+      figure('process', 'package', 'rapl', 180),
+      figure('process', 'dram', 'rapl', 36),
+    ],
+    totals: {
+      host: { joules: 1260, watts: 126, grams: 0.168, gramsPerSecond: 0.0168, estimated: false },
+      process: {
+        joules: 216,
+        watts: 21.6,
+        grams: 0.0288,
+        gramsPerSecond: 0.00288,
+        estimated: false,
+      },
+    },
+    emissions: [],
+    droppedReadings: 0,
+    unpricedJoules: 0,
+    ...overrides,
+  };
+}
+
+const base = {
+  projectName: 'demo',
+  runId: '00000000-0000-4000-8000-000000000000',
+  startedAt: new Date('2024-01-01T00:00:00Z'),
+  endedAt: new Date('2024-01-01T00:00:10Z'),
+  durationSeconds: 10,
+  cpuUtilizationPercent: 60,
+};
+
+describe('run report and CSV row', () => {
+  it('turns a run into a CodeCarbon row in its units: kWh, kg, W, process scope', () => {
+    const report = buildReport({ ...base, command: 'run', argv: ['x'], snapshot: snapshot() });
+    const row = reportToRow(report, HOST, base.endedAt);
+    expect(row.cpu_energy).to.be.closeTo(180 / 3.6e6, 1e-15); // package is CPU energy
+    expect(row.ram_energy).to.be.closeTo(36 / 3.6e6, 1e-15); // dram is RAM energy
+    expect(row.energy_consumed).to.be.closeTo(216 / 3.6e6, 1e-15);
+    expect(row.cpu_power).to.be.closeTo(18, 1e-9);
+    expect(row.ram_power).to.be.closeTo(3.6, 1e-9);
+    expect(row.emissions).to.be.closeTo(0.0288 / 1000, 1e-15);
+    expect(row.emissions_rate).to.be.closeTo(0.0288 / 1000 / 10, 1e-15);
+    expect(row.tracking_mode).to.equal('process');
+    expect(row).to.include({
+      country_iso_code: 'DEU',
+      country_name: 'Germany',
+      pue: 1.2,
+      cpu_count: 8,
+      cpu_model: 'Test CPU',
+      project_name: 'demo',
+      cpu_utilization_percent: 60,
+    });
+    // The GPU is not attributed to the command, and the summary says so.
+    expect(row.gpu_energy).to.equal(undefined);
+    expect(report.measurement.notes.join(' ')).to.match(/GPU energy is the whole devices/);
+    // What is not known stays empty, never invented.
+    for (const unknown of [
+      'experiment_id',
+      'water_consumed',
+      'region',
+      'cloud_provider',
+      'cloud_region',
+      'python_version',
+      'codecarbon_version',
+      'gpu_count',
+      'gpu_model',
+      'longitude',
+      'latitude',
+      'gpu_utilization_percent',
+      'on_cloud',
+      'wue',
+    ] as const) {
+      expect(row[unknown], unknown).to.equal(undefined);
+    }
+  });
+
+  it('reports the whole machine for monitor, GPU included', () => {
+    const report = buildReport({ ...base, command: 'monitor', snapshot: snapshot() });
+    const row = reportToRow(report, HOST, base.endedAt);
+    expect(report.scope).to.equal('host');
+    expect(row.tracking_mode).to.equal('machine');
+    expect(row.gpu_energy).to.be.closeTo(900 / 3.6e6, 1e-15);
+    expect(row.energy_consumed).to.be.closeTo(1260 / 3.6e6, 1e-15);
+    expect(row.emissions).to.be.closeTo(0.168 / 1000, 1e-15);
+  });
+
+  it('leaves energy and emissions empty when the command CPU time cannot be read', () => {
+    const report = buildReport({
+      ...base,
+      command: 'run',
+      snapshot: snapshot(),
+      processEnergyKnown: false,
+    });
+    const row = reportToRow(report, HOST, base.endedAt);
+    expect(row.energy_consumed).to.equal(undefined);
+    expect(row.cpu_energy).to.equal(undefined);
+    expect(row.emissions).to.equal(undefined);
+    expect(formatSummary(report)).to.match(/energy of the command: unknown/);
+  });
+
+  it('leaves emissions empty when no grid intensity was known', () => {
+    const s = snapshot();
+    const report = buildReport({
+      ...base,
+      command: 'monitor',
+      snapshot: { ...s, grid: { ...s.grid, carbonIntensity: null, source: null } },
+    });
+    expect(reportToRow(report, HOST, base.endedAt).emissions).to.equal(undefined);
+    expect(formatSummary(report)).to.match(/emissions: unknown/);
+  });
+
+  it('labels measured and estimated figures in the summary', () => {
+    const text = formatSummary(
+      buildReport({ ...base, command: 'run', argv: ['node', '-e', 'x()'], snapshot: snapshot() }),
+    );
+    expect(text).to.match(/`node -e 'x\(\)'`/);
+    expect(text).to.match(/package .*rapl \(measured\)/);
+    expect(text).to.match(/zone DE: 400 gCO2e\/kWh from electricity-maps, live; PUE 1.2/);
+  });
+
+  it('writes CodeCarbon timestamps and countries of zones', () => {
+    expect(codeCarbonTimestamp(new Date(2024, 4, 14, 9, 5, 7))).to.equal('2024-05-14T09:05:07');
+    expect(countryOfZone('US-CAL-CISO')).to.deep.equal({
+      iso3: 'USA',
+      name: 'United States of America',
+    });
+    expect(countryOfZone('ZZ')).to.deep.equal({});
+  });
+});
