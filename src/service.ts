@@ -1,7 +1,13 @@
 import { createServer, type Server } from 'node:http';
-import { createApp } from './app.js';
+import { type AppDeps, createApp } from './app.js';
 import { type Config, redactConfig, secretsOf } from './config.js';
+import { createDashboard } from './dashboard/index.js';
+import { createEnergyMeter } from './energy/index.js';
+import { selectSources } from './energy/sources/select.js';
+import { createGridIntensity } from './grid/index.js';
+import { createLlm } from './llm/index.js';
 import { createLogger, type Logger } from './logger.js';
+import { OnnxActivityClassifier } from './predict/classifier.js';
 import { Readiness } from './readiness.js';
 import type { Telemetry } from './telemetry/sdk.js';
 
@@ -68,6 +74,60 @@ function installShutdown(server: Server, parts: Closable[], logger: Logger): voi
   process.once('SIGINT', () => void stop('SIGINT'));
 }
 
+interface Assembled {
+  deps: AppDeps;
+  /** Closed in this order at shutdown, after the server stops accepting. */
+  parts: Closable[];
+}
+
+/**
+ * config → grid → power sources → meter → dashboard → classifier → LLM. Readiness waits for
+ * the meter's first sample and the model's session; everything else is ready when built.
+ */
+async function assemble(
+  config: Config,
+  telemetry: Telemetry,
+  logger: Logger,
+  readiness: Readiness,
+): Promise<Assembled> {
+  const { meter } = telemetry;
+  const grid = createGridIntensity({ config, logger, meter });
+  const sources = await selectSources({ config, logger });
+  const energy = createEnergyMeter({ config, logger, meter, grid, sources });
+  readiness.waitFor('meter', energy.start());
+  const dashboard = createDashboard({
+    meter: energy,
+    grid,
+    sampleIntervalMs: config.energy.sampleIntervalMs,
+  });
+  // Every operation goes through the dashboard's tracker, so it can list them; it forwards to
+  // the meter's tracker, which does the accounting.
+  const tracker = dashboard.tracker;
+  const predict = new OnnxActivityClassifier({ tracker, meter });
+  readiness.waitFor('model', predict.load());
+  const llm = await createLlm({ config, logger, meter });
+  return {
+    deps: {
+      config,
+      logger,
+      meter,
+      readiness,
+      metricsHandler: telemetry.metricsHandler,
+      grid,
+      energy: { tracker, snapshot: () => energy.snapshot() },
+      predict,
+      chat: { service: llm.service, tracker },
+      dashboard,
+    },
+    parts: [
+      { name: 'llm', close: () => llm.close() },
+      { name: 'dashboard', close: async () => dashboard.close() },
+      { name: 'meter', close: () => energy.stop() },
+      { name: 'telemetry', close: () => telemetry.shutdown() },
+    ],
+  };
+}
+
 export async function runService(config: Config, telemetry: Telemetry): Promise<void> {
   const logger = createLogger({ level: config.logLevel, secrets: secretsOf(config) });
   logger.info(
@@ -79,24 +139,19 @@ export async function runService(config: Config, telemetry: Telemetry): Promise<
     'starting carbonscope',
   );
   const readiness = new Readiness();
-  const app = createApp({
-    config,
-    logger,
-    meter: telemetry.meter,
-    readiness,
-    metricsHandler: telemetry.metricsHandler,
-  });
+  const { deps, parts } = await assemble(config, telemetry, logger, readiness);
+  const app = createApp(deps);
   const http = createServer(app.callback());
   http.keepAliveTimeout = 5_000;
   try {
     await listen(http, config);
   } catch (err) {
     process.stderr.write(`carbonscope: ${listenFailure(err as NodeJS.ErrnoException, config)}\n`);
-    await telemetry.shutdown().catch(() => {});
+    for (const part of parts) await part.close().catch(() => {});
     process.exit(1);
   }
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info({ port, host: config.host }, `listening on http://${config.host}:${port}`);
-  installShutdown(http, [{ name: 'telemetry', close: () => telemetry.shutdown() }], logger);
+  installShutdown(http, parts, logger);
 }
