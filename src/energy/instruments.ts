@@ -3,13 +3,13 @@ import type { Counter, Histogram, Meter, ObservableGauge } from '@opentelemetry/
 /**
  * Log-spaced (1, 2.5, 5 per decade) boundaries. Energy per request on a small VM is micro- to
  * milli-joules (a 1 ms request at 0.1–5 W of process power is 0.1–5 mJ); a chat or a long
- * inference reaches joules. 1 µJ .. 100 J resolves all of them.
+ * inference reaches joules. 1 µJ .. 500 J (27 buckets) resolves all of them.
  */
 export const OPERATION_ENERGY_BUCKETS_JOULES = logBuckets(-6, 2);
 
 /**
  * Grams follow from joules × PUE × intensity / 3.6e6: at 50–800 gCO2e/kWh one joule is
- * 1.4e-5–2.2e-4 g, so 1 µJ .. 100 J maps to about 1e-11 .. 2e-2 g.
+ * 1.4e-5–2.2e-4 g, so 1 µJ .. 500 J maps into 1e-11 .. 0.5 g (33 buckets).
  */
 export const OPERATION_EMISSIONS_BUCKETS_GRAMS = logBuckets(-11, -1);
 
