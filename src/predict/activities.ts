@@ -261,26 +261,40 @@ const DIGITAL = {
 
 type Random = () => number;
 
+/** kgCO2e of travelling by `kind` over a distance, for a duration, or on a named trip. */
+export function travelKg(
+  kind: string,
+  how: { km: number } | { hours: number } | { trip: string },
+): number {
+  const mode = TRAVEL.find((m) => m.kind === kind);
+  if (!mode) throw new Error(`unknown mode of travel: ${kind}`);
+  if ('km' in how) return how.km * mode.kgPerKm;
+  if ('hours' in how) return how.hours * mode.speedKmh * mode.kgPerKm;
+  const trip = TRIPS.find(([name]) => name === how.trip);
+  if (!trip) throw new Error(`unknown trip: ${how.trip}`);
+  return trip[1] * mode.kgPerKm;
+}
+
 function travel(random: Random): ActivitySample {
   const mode = pick(TRAVEL, random);
   const gerund = pick(mode.gerunds, random);
   const template = Math.floor(random() * 5);
   if (template === 4) {
-    const [trip, km] = pick(TRIPS, random);
-    return { text: `${gerund} ${trip}`, kind: mode.kind, kgCO2e: km * mode.kgPerKm };
+    const [trip] = pick(TRIPS, random);
+    return { text: `${gerund} ${trip}`, kind: mode.kind, kgCO2e: travelKg(mode.kind, { trip }) };
   }
   const unit = pick([KM, MILES, HOURS, MINUTES], random);
   const q = pick(unit.quantities, random);
   const word = pick(unit.words, random);
   const isTime = unit === HOURS || unit === MINUTES;
-  const km = isTime ? q * unit.factor * mode.speedKmh : q * unit.factor;
   const texts = [
     `${gerund} ${q} ${word}`,
     isTime ? `${gerund} for ${q} ${word}` : `${gerund} ${q} ${word} each way`,
     `${q} ${word} of ${gerund}`,
     `${q} ${word} by ${pick(mode.nouns, random)}`,
   ];
-  const kg = km * mode.kgPerKm * (template === 1 && !isTime ? 2 : 1);
+  const oneWay = travelKg(mode.kind, isTime ? { hours: q * unit.factor } : { km: q * unit.factor });
+  const kg = oneWay * (template === 1 && !isTime ? 2 : 1);
   return { text: texts[template], kind: mode.kind, kgCO2e: kg };
 }
 

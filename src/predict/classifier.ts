@@ -126,16 +126,17 @@ export class OnnxActivityClassifier implements ActivityClassifier {
     const operation = this.options.tracker.begin(INFERENCE_OPERATION);
     const start = process.hrtime.bigint();
     let output: Float32Array;
+    let seconds: number;
     let footprint: OperationFootprint;
     try {
       if (encodeInto(activity, slot.features) === 0) throw new NoFeaturesError();
       const result = await session.run(slot.feeds);
       output = result[ONNX_OUTPUT].data as Float32Array;
     } finally {
+      seconds = Number(process.hrtime.bigint() - start) / 1e9;
       this.free.push(slot);
       footprint = operation.end();
     }
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     let best = 0;
     const probabilities = {} as Record<Label, number>;
     LABELS.forEach((label, i) => {

@@ -46,10 +46,13 @@ export function generateDataset(options: GenerateOptions = DEFAULT_GENERATE): Sp
     const sample = sampleActivity(random);
     if (seen.has(sample.text)) continue;
     seen.add(sample.text);
-    const label = labelFor(sample.kgCO2e);
+    // Rounding first removes float noise at the thresholds (10 min × 40 km/h × 0.15 kg/km is
+    // 0.99999… in binary) and keeps every line's label checkable from its kgCO2e.
+    const kgCO2e = round(sample.kgCO2e);
+    const label = labelFor(kgCO2e);
     const bucket = byLabel.get(label) as Example[];
     if (bucket.length >= options.perLabel) continue;
-    bucket.push({ text: sample.text, label, kgCO2e: round(sample.kgCO2e), kind: sample.kind });
+    bucket.push({ text: sample.text, label, kgCO2e, kind: sample.kind });
     if (bucket.length === options.perLabel) filled++;
   }
   const split: Split = { train: [], test: [] };

@@ -1,5 +1,5 @@
 import { ONNX_INPUT, ONNX_OUTPUT } from './model-info.js';
-import type { Mlp } from './network.js';
+import { Mlp } from './network.js';
 import { ATTRIBUTE_INT, ONNX_FLOAT, onnxModelType } from './onnx-proto.js';
 
 /** IR version 8 with opset 13: both long supported by onnxruntime (and by onnx >= 1.10). */
@@ -78,4 +78,36 @@ export function mlpToOnnx(mlp: Mlp, meta: ExportMetadata): Uint8Array {
   const problem = type.verify(model);
   if (problem) throw new Error(`ONNX model does not match the schema: ${problem}`);
   return type.encode(type.fromObject(model)).finish();
+}
+
+interface DecodedTensor {
+  name?: string;
+  dims?: (number | { toNumber(): number })[];
+  raw_data?: Uint8Array;
+}
+
+/**
+ * Reads the weights back out of a model written by `mlpToOnnx`, so the training code's forward
+ * pass can be checked against onnxruntime on the very file that ships.
+ */
+export function onnxToMlp(bytes: Uint8Array): Mlp {
+  const type = onnxModelType();
+  const model = type.toObject(type.decode(bytes), { longs: Number }) as {
+    graph?: { initializer?: DecodedTensor[] };
+  };
+  const tensors = new Map((model.graph?.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const read = (name: string): { dims: number[]; data: Float32Array } => {
+    const t = tensors.get(name);
+    if (!t?.raw_data) throw new Error(`initializer ${name} is missing`);
+    const view = new DataView(t.raw_data.buffer, t.raw_data.byteOffset, t.raw_data.byteLength);
+    const data = new Float32Array(t.raw_data.byteLength / 4);
+    for (let i = 0; i < data.length; i++) data[i] = view.getFloat32(i * 4, true);
+    return { dims: (t.dims ?? []).map(Number), data };
+  };
+  const w1 = read('W1');
+  const w2 = read('W2');
+  return new Mlp(
+    { inputs: w1.dims[0], hidden: w1.dims[1], outputs: w2.dims[1] },
+    { w1: w1.data, b1: read('B1').data, w2: w2.data, b2: read('B2').data },
+  );
 }

@@ -1,0 +1,166 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import {
+  type ActivityClassifier,
+  ModelNotLoadedError,
+  NoFeaturesError,
+  type Prediction,
+} from '../predict/classifier.js';
+import { LABELS } from '../predict/labels.js';
+import { html, page, type SafeHtml, wantsHtml } from '../views/html.js';
+
+export const MAX_ACTIVITY_CHARS = 500;
+
+const EXAMPLES = [
+  'driving 10 hours',
+  'cycling to work',
+  'eating 200 grams of beef',
+  'running the heater for 8 hours',
+  'buying a new laptop',
+];
+
+class BadPredict extends Error {
+  readonly expose = true;
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function characters(text: string): number {
+  // Cheap for the usual short text; code points only when UTF-16 length could mislead.
+  return text.length <= MAX_ACTIVITY_CHARS ? text.length : Array.from(text).length;
+}
+
+/** The activity from a JSON body `{activity}` or the page's form; throws BadPredict. */
+export function readActivity(ctx: Context): string {
+  if (ctx.is('json', 'urlencoded') === false) {
+    throw new BadPredict(
+      415,
+      'send JSON {"activity": "..."} as application/json, or the form as application/x-www-form-urlencoded',
+    );
+  }
+  const body = ctx.request.body as unknown;
+  if (body === undefined || body === null) {
+    throw new BadPredict(400, 'missing body: send JSON {"activity": "driving 10 hours"}');
+  }
+  if (typeof body !== 'object' || Array.isArray(body)) {
+    throw new BadPredict(400, 'the JSON body must be an object {"activity": "..."}');
+  }
+  const activity = (body as Record<string, unknown>).activity;
+  if (activity === undefined || activity === null) {
+    throw new BadPredict(
+      400,
+      '\'activity\' is missing: describe an activity, e.g. "driving 10 hours"',
+    );
+  }
+  if (typeof activity !== 'string') throw new BadPredict(400, "'activity' must be a string");
+  const text = activity.trim();
+  if (text === '') throw new BadPredict(400, "'activity' is empty: describe an activity");
+  const length = characters(text);
+  if (length > MAX_ACTIVITY_CHARS) {
+    throw new BadPredict(
+      400,
+      `'activity' is ${length} characters long; the limit is ${MAX_ACTIVITY_CHARS}`,
+    );
+  }
+  return text;
+}
+
+function format(n: number, digits = 3): string {
+  if (n === 0) return '0';
+  return Math.abs(n) < 1e-3 ? n.toExponential(2) : String(Number(n.toPrecision(digits)));
+}
+
+function resultSection(activity: string, model: string, p: Prediction): SafeHtml {
+  const rows = LABELS.map(
+    (l) =>
+      html`<tr><th scope="row">${l}</th><td>${(p.probabilities[l] * 100).toFixed(1)} %</td></tr>`,
+  );
+  return html`<section>
+<h2>Result</h2>
+<p>“${activity}” is <strong>${p.label}</strong> carbon intensity.</p>
+<table><thead><tr><th>Label</th><th>Probability</th></tr></thead><tbody>${rows}</tbody></table>
+<p class="muted">Model ${model} · ${format(p.durationMs)} ms · ${format(p.energyJoules)} J, ${format(p.emissionsGrams)} gCO2e for this inference${p.energyEstimated ? ' (estimated)' : ''}</p>
+</section>`;
+}
+
+function formPage(activity: string, extra: SafeHtml | string = ''): string {
+  const examples = EXAMPLES.map((e) => html`<li>${e}</li>`);
+  return page(
+    'Predict',
+    html`<p>Classifies an activity as low, middle or high carbon intensity with a small neural
+network run by onnxruntime-node. The energy of each inference is measured by this service.</p>
+<form method="post" action="/predict">
+<label for="activity">Activity</label><br>
+<input id="activity" name="activity" maxlength="${MAX_ACTIVITY_CHARS}" size="50" required value="${activity}">
+<button type="submit">Classify</button>
+</form>
+<p class="muted">Try:</p><ul class="muted">${examples}</ul>
+${extra}`,
+  );
+}
+
+/** GET /predict (form page, or a JSON description) and POST /predict (JSON or form). */
+export function predictRoutes(classifier: ActivityClassifier): Router {
+  const router = new Router();
+
+  router.get('/predict', (ctx) => {
+    if (wantsHtml(ctx.accepts.bind(ctx))) {
+      ctx.type = 'html';
+      ctx.body = formPage('');
+      return;
+    }
+    ctx.body = {
+      model: classifier.model || null,
+      labels: LABELS,
+      usage: 'POST /predict with JSON {"activity": "driving 10 hours"}',
+      maxActivityChars: MAX_ACTIVITY_CHARS,
+    };
+  });
+
+  router.post('/predict', async (ctx) => {
+    const asHtml = wantsHtml(ctx.accepts.bind(ctx));
+    let activity: string;
+    let prediction: Prediction;
+    try {
+      activity = readActivity(ctx);
+      prediction = await classifier.classify(activity);
+    } catch (err) {
+      const bad =
+        err instanceof NoFeaturesError
+          ? new BadPredict(400, err.message)
+          : err instanceof ModelNotLoadedError
+            ? new BadPredict(503, `${err.message}; retry in a moment`)
+            : err;
+      if (bad instanceof BadPredict && bad.status === 503) ctx.set('Retry-After', '1');
+      if (asHtml && bad instanceof BadPredict) {
+        ctx.status = bad.status;
+        ctx.type = 'html';
+        ctx.body = formPage('', html`<p role="alert"><strong>${bad.message}</strong></p>`);
+        return;
+      }
+      throw bad;
+    }
+    const model = classifier.model;
+    if (asHtml) {
+      ctx.type = 'html';
+      ctx.body = formPage(activity, resultSection(activity, model, prediction));
+      return;
+    }
+    ctx.body = {
+      activity,
+      label: prediction.label,
+      probabilities: prediction.probabilities,
+      model,
+      durationMs: prediction.durationMs,
+      energyJoules: prediction.energyJoules,
+      emissionsGrams: prediction.emissionsGrams,
+      energyEstimated: prediction.energyEstimated,
+    };
+  });
+
+  return router;
+}
