@@ -1,0 +1,224 @@
+import { expect } from 'chai';
+import { loadConfig } from '../../src/config.js';
+import { createEnergyMeter, type EnergyMeter } from '../../src/energy/index.js';
+import { createEstimateSource } from '../../src/energy/sources/estimate.js';
+import { IntensityService } from '../../src/grid/intensity-service.js';
+import { OnnxActivityClassifier } from '../../src/predict/classifier.js';
+import { MAX_ACTIVITY_CHARS } from '../../src/routes/predict.js';
+import { captureLogger, startTestApp, type TestApp } from '../helpers/app.js';
+import { createTestMetrics, type TestMetrics } from '../helpers/metrics.js';
+
+const JSON_TYPE = 'application/json';
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+/** The real energy meter on the estimate source with a fixed grid intensity. */
+async function startMeter(metrics: TestMetrics): Promise<EnergyMeter> {
+  const config = loadConfig({ ENERGY_SAMPLE_INTERVAL_MS: '50', CARBON_INTENSITY: '300' });
+  const { logger } = captureLogger('warn');
+  const grid = new IntensityService({
+    defaultZone: config.grid.zone,
+    fixedIntensity: config.grid.fixedIntensity,
+    cacheTtlMs: config.grid.cacheTtlMs,
+    now: Date.now,
+    logger,
+  });
+  const meter = createEnergyMeter({
+    config,
+    logger,
+    meter: metrics.meter,
+    grid,
+    sources: { host: createEstimateSource({ settings: config.energy }), gpus: [] },
+  });
+  await meter.start();
+  return meter;
+}
+
+describe('POST/GET /predict (real app, committed model, real energy meter)', () => {
+  let app: TestApp;
+  let energy: EnergyMeter;
+  let classifier: OnnxActivityClassifier;
+  const metrics = createTestMetrics();
+
+  before(async () => {
+    energy = await startMeter(metrics);
+    classifier = new OnnxActivityClassifier({ tracker: energy.tracker, meter: metrics.meter });
+    app = await startTestApp({ predict: classifier });
+    app.readiness.waitFor('model', classifier.load());
+  });
+
+  after(async () => {
+    await app.close();
+    await classifier.close();
+    await energy.stop();
+    await metrics.shutdown();
+  });
+
+  function post(body: string, type: string | undefined, accept = JSON_TYPE) {
+    const headers: Record<string, string> = { accept };
+    if (type) headers['content-type'] = type;
+    return fetch(`${app.url}/predict`, { method: 'POST', headers, body });
+  }
+
+  const postJson = (value: unknown) => post(JSON.stringify(value), JSON_TYPE);
+
+  async function expectError(res: Response, status: number, message: RegExp): Promise<void> {
+    expect(res.status).to.equal(status);
+    const body = (await res.json()) as { error: string; message: string };
+    expect(body.message).to.match(message);
+  }
+
+  it('is ready once the model session is created', async () => {
+    await classifier.load();
+    await new Promise((resolve) => setImmediate(resolve));
+    const res = await fetch(`${app.url}/readyz`);
+    expect(res.status).to.equal(200);
+  });
+
+  it('classifies "driving 10 hours" as high, with the energy of the inference', async () => {
+    const res = await postJson({ activity: 'driving 10 hours' });
+    expect(res.status).to.equal(200);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body.activity).to.equal('driving 10 hours');
+    expect(body.label).to.equal('high');
+    expect(body.model)
+      .to.equal(classifier.model)
+      .and.match(/^activity-mlp@[0-9a-f]{12}$/);
+    const p = body.probabilities as Record<string, number>;
+    expect(Object.keys(p)).to.deep.equal(['low', 'middle', 'high']);
+    expect(p.high).to.be.greaterThan(0.5);
+    expect(body.durationMs).to.be.a('number').greaterThan(0);
+    expect(body.energyJoules).to.be.a('number').at.least(0);
+    expect(body.energyEstimated).to.equal(true);
+  });
+
+  it('classifies "cycling to work" as low and counts predictions by label', async () => {
+    const before = (await metrics.value('predictions_total', { label: 'low' })) ?? 0;
+    const res = await postJson({ activity: 'cycling to work' });
+    expect(((await res.json()) as { label: string }).label).to.equal('low');
+    expect(
+      await metrics.value('predictions_total', { model: classifier.model, label: 'low' }),
+    ).to.equal(before + 1);
+    expect(
+      await metrics.value('inference_duration_seconds_count', { model: classifier.model }),
+    ).to.be.greaterThan(0);
+    expect(
+      await metrics.value('operation_energy_joules_count', { operation: 'inference' }),
+    ).to.be.greaterThan(0);
+  });
+
+  it('serves the form page to browsers and a description to API clients', async () => {
+    const page = await fetch(`${app.url}/predict`, { headers: { accept: 'text/html' } });
+    expect(page.headers.get('content-type')).to.match(/text\/html/);
+    const text = await page.text();
+    expect(text).to.include('<form method="post" action="/predict">');
+    expect(text).to.include(`maxlength="${MAX_ACTIVITY_CHARS}"`);
+    const api = await fetch(`${app.url}/predict`, { headers: { accept: JSON_TYPE } });
+    const body = (await api.json()) as { labels: string[]; model: string };
+    expect(body.labels).to.deep.equal(['low', 'middle', 'high']);
+    expect(body.model).to.equal(classifier.model);
+  });
+
+  it('answers the form with an HTML page that shows the result', async () => {
+    const res = await post('activity=driving+10+hours', FORM_TYPE, 'text/html');
+    expect(res.status).to.equal(200);
+    expect(res.headers.get('content-type')).to.match(/text\/html/);
+    const text = await res.text();
+    expect(text).to.include('<strong>high</strong>');
+    expect(text).to.include('value="driving 10 hours"');
+  });
+
+  it('shows a <script> activity as text and never runs it', async () => {
+    const activity = '<script>alert("x")</script> driving 10 hours';
+    const res = await post(`activity=${encodeURIComponent(activity)}`, FORM_TYPE, 'text/html');
+    const text = await res.text();
+    expect(text).to.not.include('<script>alert');
+    expect(text).to.include('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; driving 10 hours');
+    const json = await postJson({ activity });
+    expect(json.headers.get('content-type')).to.match(/application\/json/);
+  });
+
+  it('accepts exactly the maximum length', async () => {
+    const activity = 'driving 10 hours '
+      .repeat(40)
+      .slice(0, MAX_ACTIVITY_CHARS - 1)
+      .concat('x');
+    expect(activity).to.have.length(MAX_ACTIVITY_CHARS);
+    expect((await postJson({ activity })).status).to.equal(200);
+  });
+
+  describe('bad input', () => {
+    it('missing activity -> 400', async () => {
+      await expectError(await postJson({}), 400, /'activity' is missing/);
+      await expectError(await postJson({ activity: null }), 400, /'activity' is missing/);
+      await expectError(await post('', FORM_TYPE), 400, /'activity' is missing/);
+    });
+
+    it('empty or blank activity -> 400', async () => {
+      await expectError(await postJson({ activity: '' }), 400, /'activity' is empty/);
+      await expectError(await postJson({ activity: ' \n\t ' }), 400, /'activity' is empty/);
+    });
+
+    it('non-string activity -> 400', async () => {
+      await expectError(await postJson({ activity: 42 }), 400, /must be a string/);
+      await expectError(await postJson({ activity: ['driving'] }), 400, /must be a string/);
+      await expectError(await postJson({ activity: { text: 'x' } }), 400, /must be a string/);
+      await expectError(await post('activity=a&activity=b', FORM_TYPE), 400, /must be a string/);
+    });
+
+    it('a JSON body that is not an object -> 400', async () => {
+      await expectError(await postJson(['driving 10 hours']), 400, /must be an object/);
+      await expectError(await post('"driving"', JSON_TYPE), 400, /not valid JSON/);
+    });
+
+    it(`over ${MAX_ACTIVITY_CHARS} characters -> 400`, async () => {
+      const activity = 'a'.repeat(MAX_ACTIVITY_CHARS + 1);
+      await expectError(await postJson({ activity }), 400, /501 characters long; the limit is 500/);
+      // Counted in characters, not UTF-16 units: 300 bicycles are 300 characters.
+      expect((await postJson({ activity: `cycling ${'🚲'.repeat(300)}` })).status).to.equal(200);
+    });
+
+    it('no word or number to classify -> 400', async () => {
+      await expectError(await postJson({ activity: '!!! ???' }), 400, /no words or numbers/);
+    });
+
+    it('broken JSON -> 400', async () => {
+      await expectError(await post('{"activity": "driv', JSON_TYPE), 400, /not valid JSON/);
+    });
+
+    it('wrong content type -> 415', async () => {
+      await expectError(await post('driving 10 hours', 'text/plain'), 415, /application\/json/);
+      await expectError(await post('<a>x</a>', 'application/xml'), 415, /application\/json/);
+    });
+
+    it("a body over the app's limit -> 413", async () => {
+      const big = JSON.stringify({ activity: 'x'.repeat(app.config.bodyLimitBytes + 10) });
+      await expectError(await post(big, JSON_TYPE), 413, /larger than the limit/);
+      const form = `activity=${'x'.repeat(app.config.bodyLimitBytes + 10)}`;
+      await expectError(await post(form, FORM_TYPE), 413, /larger than the limit/);
+    });
+
+    it('a bad form from a browser gets the form page back with the message', async () => {
+      const res = await post('activity=+', FORM_TYPE, 'text/html');
+      expect(res.status).to.equal(400);
+      const text = await res.text();
+      expect(text).to.include('role="alert"');
+      expect(text).to.include('&#39;activity&#39; is empty');
+    });
+  });
+
+  it('answers 503 with Retry-After while the model is still loading', async () => {
+    const loading = new OnnxActivityClassifier({ tracker: energy.tracker, meter: metrics.meter });
+    const other = await startTestApp({ predict: loading });
+    try {
+      const res = await fetch(`${other.url}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': JSON_TYPE, accept: JSON_TYPE },
+        body: JSON.stringify({ activity: 'driving 10 hours' }),
+      });
+      expect(res.headers.get('retry-after')).to.equal('1');
+      await expectError(res, 503, /not loaded yet/);
+    } finally {
+      await other.close();
+    }
+  });
+});
