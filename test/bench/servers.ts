@@ -1,0 +1,154 @@
+/**
+ * Servers under test, each in its own process so the load generator and the server do not
+ * share an event loop: the built carbonscope service (`dist/src/server.js`) in a chosen
+ * configuration, or the bare Koa app (`bare-server.js`).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { projectRoot } from '../../src/paths.js';
+import { freePort, SERVER_ENTRY } from '../helpers/spawn-server.js';
+import { sleep } from './load.js';
+
+export const BARE_ENTRY = join(projectRoot, 'dist', 'test', 'bench', 'bare-server.js');
+
+const READY_TIMEOUT_MS = 30_000;
+// An empty working directory, so a developer's .env cannot change what is measured.
+const WORK_DIR = mkdtempSync(join(tmpdir(), 'carbonscope-bench-'));
+
+export interface RunningServer {
+  name: string;
+  url: string;
+  pid: number;
+  /** From spawn to the first 200 from /readyz, in milliseconds. */
+  readyMs: number;
+  /** Where the server's stdout went (its JSON log lines). */
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  name: string;
+  entry: string;
+  env?: Record<string, string>;
+  /** Extra node flags, e.g. --cpu-prof. */
+  nodeArgs?: string[];
+}
+
+/** Settings every measured server shares: loopback, warn-level logs, fast mock LLM. */
+export const QUIET_ENV: Record<string, string> = {
+  LOG_LEVEL: 'warn',
+  MOCK_LLM_LATENCY_MS: '5',
+};
+
+/** The real service as users run it; `tracing: false` sets OTEL_TRACES_EXPORTER=none. */
+export function carbonscope(
+  name: string,
+  tracing: boolean,
+  env: Record<string, string> = {},
+): StartOptions {
+  return {
+    name,
+    entry: SERVER_ENTRY,
+    env: { ...QUIET_ENV, ...(tracing ? {} : { OTEL_TRACES_EXPORTER: 'none' }), ...env },
+  };
+}
+
+export function bare(name: string): StartOptions {
+  return { name, entry: BARE_ENTRY, env: { ...QUIET_ENV } };
+}
+
+async function isReady(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
+    await res.arrayBuffer();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+function exitMessage(proc: ChildProcess, logFile: string): string {
+  const log = readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n');
+  return `server exited with ${proc.exitCode}:\n${log}`;
+}
+
+/** Spawns the server and polls /readyz every 10 ms until it answers 200 (bounded). */
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const port = await freePort();
+  const logFile = join(WORK_DIR, `${options.name.replace(/\W+/g, '-')}-${port}.log`);
+  const fd = openSync(logFile, 'w');
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), options.entry], {
+    cwd: WORK_DIR,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      HOST: '127.0.0.1',
+      ...options.env,
+      PORT: String(port),
+    },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  const exited = once(proc, 'exit');
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = t0 + READY_TIMEOUT_MS;
+  while (!(await isReady(url))) {
+    if (proc.exitCode !== null) throw new Error(exitMessage(proc, logFile));
+    if (performance.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`${options.name} not ready after ${READY_TIMEOUT_MS} ms`);
+    }
+    await sleep(10);
+  }
+  const readyMs = performance.now() - t0;
+  return {
+    name: options.name,
+    url,
+    pid: proc.pid ?? 0,
+    readyMs,
+    logFile,
+    stop: async () => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 12_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Resident set size of a process in MiB, from /proc (Linux); NaN where unreadable. */
+export function rssMiB(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
+    return kb ? Number(kb) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The Prometheus exposition text. */
+export async function scrape(url: string): Promise<string> {
+  const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+  return res.text();
+}
+
+/** Series in an exposition: every non-comment, non-empty line, keyed by name and labels. */
+export function seriesOf(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    // The value (and optional timestamp) follows the last space outside the label set.
+    const end = line.lastIndexOf('}');
+    const key = end >= 0 ? line.slice(0, end + 1) : line.split(' ')[0];
+    out.push(key);
+  }
+  return out;
+}
