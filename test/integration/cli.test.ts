@@ -1,0 +1,281 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { CSV_HEADER, parseEmissionsCsv } from '../../src/cli/csv.js';
+import type { Report } from '../../src/cli/report.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+/** Deterministic and offline: the estimate source, a fixed grid intensity, short samples. */
+const ENV = {
+  ...process.env,
+  ENERGY_SOURCE: 'estimate',
+  CARBON_INTENSITY: '300',
+  CARBON_ZONE: 'DE',
+  ENERGY_SAMPLE_INTERVAL_MS: '250',
+  ELECTRICITY_MAPS_API_KEY: '',
+  ELECTRICITY_MAP_API_KEY: '',
+  LOG_LEVEL: '',
+};
+
+const BUSY = 'const t = Date.now(); while (Date.now() - t < 1500) {}';
+const IDLE = 'setTimeout(() => {}, 1500)';
+
+interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface CliOptions {
+  input?: string;
+  env?: Record<string, string>;
+  /** Called with the child once its stdout says `ready`. */
+  onReady?: (pid: number) => void;
+}
+
+function cli(args: string[], o: CliOptions = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      env: { ...ENV, ...o.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let readySent = false;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+      if (!readySent && o.onReady && stdout.includes('ready') && child.pid) {
+        readySent = true;
+        o.onReady(child.pid);
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.stdin.end(o.input ?? '');
+  });
+}
+
+function node(script: string): string[] {
+  return ['--', process.execPath, '-e', script];
+}
+
+async function jsonRun(script: string): Promise<Report> {
+  const r = await cli(['run', '--json', ...node(script)]);
+  expect(r.code, r.stderr).to.equal(0);
+  return JSON.parse(r.stdout) as Report;
+}
+
+describe('carbonscope command line', function () {
+  this.timeout(60_000);
+  const dir = mkdtempSync(join(tmpdir(), 'carbonscope-cli-'));
+
+  it('gives a CPU-busy command clearly more energy than an idle one', async () => {
+    const busy = await jsonRun(BUSY);
+    const idle = await jsonRun(IDLE);
+    expect(busy.scope).to.equal('process');
+    expect(busy.durationSeconds).to.be.within(1.4, 10);
+    expect(idle.durationSeconds).to.be.within(1.4, 10);
+    expect(busy.energy.joules).to.be.greaterThan(0);
+    expect(busy.energy.joules).to.be.greaterThan(3 * idle.energy.joules);
+    expect(busy.energy.estimated).to.equal(true);
+    expect(busy.grid).to.include({ zone: 'DE', carbonIntensity: 300, source: 'fixed' });
+    // emissions = energy (kWh) x 300 g/kWh x PUE 1
+    expect(busy.emissions.grams).to.be.closeTo((busy.energy.joules / 3.6e6) * 300, 1e-12);
+    expect(busy.measurement.cpuTime).to.match(/\/proc/);
+  });
+
+  it('counts the CPU time of grandchildren', async () => {
+    const grandchild = `require('node:child_process').execFileSync(process.execPath, ['-e', ${JSON.stringify(BUSY)}])`;
+    const viaChild = await jsonRun(grandchild);
+    const idle = await jsonRun(IDLE);
+    expect(viaChild.energy.joules).to.be.greaterThan(3 * idle.energy.joules);
+  });
+
+  it('passes the exit code through', async () => {
+    const r = await cli(['run', ...node('process.exit(7)')]);
+    expect(r.code).to.equal(7);
+    expect(r.stderr).to.match(/exited with code 7/);
+  });
+
+  it('exits with 128+N when the command is killed by signal N', async () => {
+    const r = await cli(['run', ...node("process.kill(process.pid, 'SIGTERM')")]);
+    expect(r.code).to.equal(143);
+    expect(r.stderr).to.match(/was killed by SIGTERM/);
+  });
+
+  it('forwards a signal to the command: a command that handles it decides the exit', async () => {
+    const script =
+      "process.on('SIGTERM', () => process.exit(42)); console.log('ready'); setInterval(() => {}, 1000)";
+    const r = await cli(['run', ...node(script)], {
+      onReady: (pid) => process.kill(pid, 'SIGTERM'),
+    });
+    expect(r.code).to.equal(42);
+    expect(r.stderr).to.match(/energy of the command/);
+  });
+
+  it('forwards a signal to the command: one that does not handle it dies, 128+N', async () => {
+    const r = await cli(['run', ...node("console.log('ready'); setInterval(() => {}, 1000)")], {
+      onReady: (pid) => process.kill(pid, 'SIGINT'),
+    });
+    expect(r.code).to.equal(130);
+    expect(r.stderr).to.match(/was killed by SIGINT/);
+  });
+
+  it('forwards stdin, stdout and stderr', async () => {
+    const script =
+      "let s=''; process.stdin.on('data', d => s += d); process.stdin.on('end', () => { process.stdout.write(s.toUpperCase()); process.stderr.write('to-stderr\\n'); })";
+    const r = await cli(['run', ...node(script)], { input: 'hello through carbonscope' });
+    expect(r.code).to.equal(0);
+    expect(r.stdout).to.equal('HELLO THROUGH CARBONSCOPE');
+    expect(r.stderr).to.match(/^to-stderr\n/);
+  });
+
+  it('appends CodeCarbon rows to the CSV, header once, and they parse back', async () => {
+    const file = join(dir, 'emissions.csv');
+    for (const name of ['first', 'second']) {
+      const r = await cli(['run', '-o', file, '--project-name', name, ...node(BUSY)]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stderr).to.contain(`CSV: appended a row to ${file}`);
+    }
+    const text = readFileSync(file, 'utf8');
+    expect(text.split('\n')[0]).to.equal(CSV_HEADER);
+    expect(text.split('\n').filter((l) => l === CSV_HEADER)).to.have.length(1);
+    const { records } = parseEmissionsCsv(text);
+    expect(records.map((r) => r.project_name)).to.deep.equal(['first', 'second']);
+    for (const row of records) {
+      const kwh = Number(row.energy_consumed);
+      expect(kwh).to.be.greaterThan(0);
+      expect(Number(row.cpu_energy) + Number(row.ram_energy)).to.be.closeTo(kwh, kwh * 1e-9);
+      expect(Number(row.emissions)).to.be.closeTo((kwh * 300) / 1000, 1e-15);
+      expect(Number(row.duration)).to.be.within(1.4, 10);
+      expect(row.run_id).to.match(/^[0-9a-f-]{36}$/);
+      expect(row.timestamp).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
+      expect(row).to.include({
+        tracking_mode: 'process',
+        country_iso_code: 'DEU',
+        pue: '1',
+        python_version: '',
+        codecarbon_version: '',
+        water_consumed: '',
+        gpu_energy: '',
+      });
+    }
+  });
+
+  it('prints valid JSON for scripts on stdout, after the command output', async () => {
+    const r = await cli(['run', '--json', ...node('1')]);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.command).to.equal('run');
+    expect(report.exit).to.deep.equal({ code: 0, signal: null, exitCode: 0 });
+    expect(report.runId).to.match(/^[0-9a-f-]{36}$/);
+  });
+
+  it('monitor --duration stops by itself with lines and a summary', async () => {
+    const t0 = Date.now();
+    const r = await cli(['monitor', '--duration', '3s', '--interval', '1s', '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(Date.now() - t0).to.be.below(20_000);
+    const lines = r.stderr.split('\n').filter((l) => /^\d\d:\d\d:\d\d {2}[\d.]+ W/.test(l));
+    expect(lines.length).to.be.within(3, 5);
+    expect(r.stderr).to.match(/carbonscope monitor: whole machine for 3\.\d\d s/);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.scope).to.equal('host');
+    expect(report.durationSeconds).to.be.within(2.9, 4);
+    expect(report.energy.joules).to.be.greaterThan(0);
+  });
+
+  it('monitor stops cleanly on SIGINT with a summary', async () => {
+    let sent = false;
+    const child = spawn(process.execPath, [MAIN, 'monitor', '--interval', '500ms'], { env: ENV });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+      if (!sent && / W {2}·/.test(stderr)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code).to.equal(0);
+    expect(stderr).to.match(/carbonscope monitor: whole machine/);
+  });
+
+  it('exits 127 with a clear message for an unknown command', async () => {
+    const r = await cli(['run', '--', 'carbonscope-no-such-command-xyz', 'arg']);
+    expect(r.code).to.equal(127);
+    expect(r.stderr).to.contain('command not found: carbonscope-no-such-command-xyz');
+  });
+
+  it('prints usage and exits 2 for a bad option', async () => {
+    for (const args of [
+      ['run', '--bogus', '--', 'true'],
+      ['monitor', '--interval', 'often'],
+      ['run', '--zone', 'nowhere', '--', 'true'],
+      ['frobnicate'],
+    ]) {
+      const r = await cli(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2);
+      expect(r.stderr, args.join(' ')).to.match(/Usage: carbonscope/);
+    }
+  });
+
+  it('says the CSV cannot be written and still prints the summary', async () => {
+    const file = join(dir, 'missing-folder', 'emissions.csv');
+    const r = await cli(['run', '-o', file, ...node('1')]);
+    expect(r.code).to.equal(0); // the command's status, not the CSV's
+    expect(r.stderr).to.contain(`cannot write ${file}: its folder does not exist`);
+    expect(r.stderr).to.match(/energy of the command: /);
+    expect(r.stderr).to.contain('CSV: NOT written');
+  });
+
+  it('has --help for each command', async () => {
+    for (const [args, text] of [
+      [['--help'], 'Usage: carbonscope <command>'],
+      [['run', '--help'], 'Usage: carbonscope run'],
+      [['monitor', '--help'], 'Usage: carbonscope monitor'],
+    ] as const) {
+      const r = await cli([...args]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.contain(text);
+    }
+  });
+
+  it('pushes the run metrics to an OTLP/HTTP collector', async () => {
+    const bodies: string[] = [];
+    const server = createServer((req: IncomingMessage, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => {
+        body += d;
+      });
+      req.on('end', () => {
+        if (req.url === '/v1/metrics') bodies.push(body);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    try {
+      const r = await cli(['run', '--otlp', `http://127.0.0.1:${port}`, ...node(BUSY)], {
+        env: { OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' },
+      });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(bodies.length).to.be.greaterThan(0);
+      const last = bodies[bodies.length - 1];
+      expect(last).to.contain('energy_joules');
+      expect(last).to.contain('emissions_grams');
+      expect(last).to.contain('carbonscope.run_id');
+    } finally {
+      server.close();
+    }
+  });
+});
