@@ -80,6 +80,8 @@ export interface DashboardData {
   reset: boolean;
   seq: number;
   intervalMs: number;
+  /** Milliseconds until the meter's next sample is due, so the page can poll right after it. */
+  nextSampleInMs: number;
   capacity: number;
   memoryBytes: number;
   times: number[];
@@ -223,6 +225,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         reset: fresh || slice.truncated,
         seq: slice.seq,
         intervalMs: options.sampleIntervalMs,
+        nextSampleInMs: nextSampleIn(snap, options.sampleIntervalMs, now()),
         capacity: history.capacity,
         memoryBytes: history.memoryBytes,
         times: slice.times,
@@ -251,6 +254,14 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       unsubscribe();
     },
   };
+}
+
+function nextSampleIn(snap: EnergySnapshot, intervalMs: number, nowMs: number): number {
+  if (!snap.sampledAt) return intervalMs;
+  const due = Date.parse(snap.sampledAt) + intervalMs - nowMs;
+  // A meter that stopped or stalls: no point in timing polls to its samples.
+  if (due < -intervalMs) return intervalMs;
+  return Math.min(intervalMs, Math.max(0, due));
 }
 
 function pick(s: EnergySnapshot['power'][number]): Omit<PowerColumn, 'key'> {

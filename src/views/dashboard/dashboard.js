@@ -3,6 +3,10 @@
 (() => {
   const POLL_MIN_MS = 1000;
   const POLL_MAX_MS = 2000;
+  // How long after a sample is due the page asks for it (timer jitter and the request).
+  const POLL_AFTER_SAMPLE_MS = 150;
+  // Never poll faster than this, whatever the server says.
+  const POLL_FLOOR_MS = 500;
   // Okabe–Ito palette (distinguishable with colour-vision deficiencies); every series also has
   // its own dash pattern and a legend label, so the charts read without colour too.
   const COLOURS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000'];
@@ -299,8 +303,19 @@
     }
   }
 
+  /** The polling period: the sample interval, kept within 1–2 s. */
   function pollMs(d) {
     return Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, d ? d.intervalMs : POLL_MIN_MS));
+  }
+
+  /**
+   * Delay before the next poll. When samples come every 1–2 s the poll is timed just after the
+   * next one is due (the server says when), so the page is never more than one sample behind
+   * and polls once per sample; otherwise it polls every 1–2 s.
+   */
+  function nextPollDelay(d) {
+    if (d.intervalMs < POLL_MIN_MS || d.intervalMs > POLL_MAX_MS) return pollMs(d);
+    return Math.min(POLL_MAX_MS, Math.max(POLL_FLOOR_MS, d.nextSampleInMs + POLL_AFTER_SAMPLE_MS));
   }
 
   async function poll() {
@@ -314,7 +329,7 @@
       state.latest = d;
       renderFigures(d);
       draw(d);
-      next = pollMs(d);
+      next = nextPollDelay(d);
     } catch (err) {
       $('status').textContent = `Could not update (${err.message}); retrying…`;
       next = POLL_MAX_MS;

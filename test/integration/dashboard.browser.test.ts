@@ -1,0 +1,330 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createDashboard, type Dashboard } from '../../src/dashboard/index.js';
+import {
+  createEnergyMeter,
+  type EnergyMeter,
+  type EnergySnapshot,
+} from '../../src/energy/index.js';
+import { createEstimateSource } from '../../src/energy/sources/estimate.js';
+import { createGridIntensity } from '../../src/grid/index.js';
+import { createLlm, type Llm } from '../../src/llm/index.js';
+import { projectRoot } from '../../src/paths.js';
+import { OnnxActivityClassifier } from '../../src/predict/classifier.js';
+import { Readiness } from '../../src/readiness.js';
+import { captureLogger, type Listening, listen } from '../helpers/app.js';
+import { createTestMetrics, type TestMetrics } from '../helpers/metrics.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+];
+const ARTIFACTS = join(projectRoot, 'test-artifacts');
+const CHARTS = ['power', 'emissions', 'grid', 'requests'];
+
+interface Running extends Listening {
+  meter: EnergyMeter;
+  dashboard: Dashboard;
+}
+
+/**
+ * The service composed as src/service.ts does, in-process: the real meter on the estimate source
+ * (sampling every second), the grid service without a key (annual averages, no network), the
+ * bundled mock LLM, the ONNX classifier, and the dashboard's tracker in front of the meter's.
+ */
+async function startService(): Promise<Running & { metrics: TestMetrics; llm: Llm }> {
+  const config = loadConfig({ ENERGY_SOURCE: 'estimate', MOCK_LLM_LATENCY_MS: '20' });
+  const metrics = createTestMetrics();
+  const { logger } = captureLogger('warn');
+  const grid = createGridIntensity({ config, logger, meter: metrics.meter });
+  const meter = createEnergyMeter({
+    config,
+    logger,
+    meter: metrics.meter,
+    grid,
+    sources: { host: createEstimateSource({ settings: config.energy }), gpus: [] },
+  });
+  await meter.start();
+  const dashboard = createDashboard({
+    meter,
+    grid,
+    sampleIntervalMs: config.energy.sampleIntervalMs,
+  });
+  const tracker = dashboard.tracker;
+  const predict = new OnnxActivityClassifier({ tracker, meter: metrics.meter });
+  await predict.load();
+  const llm = await createLlm({ config, logger, meter: metrics.meter });
+  const app = createApp({
+    config,
+    logger,
+    meter: metrics.meter,
+    readiness: new Readiness(),
+    metricsHandler: (_req, res) => {
+      void metrics.scrape().then((text) => res.writeHead(200).end(text));
+    },
+    grid,
+    energy: { tracker, snapshot: () => meter.snapshot() },
+    predict,
+    chat: { service: llm.service, tracker },
+    dashboard,
+  });
+  const listening = await listen(app);
+  return { ...listening, meter, dashboard, metrics, llm };
+}
+
+async function traffic(url: string): Promise<void> {
+  const post = (path: string, body: unknown) =>
+    fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(body),
+    });
+  for (const activity of ['driving 10 hours', 'cycling to work', 'a long-haul flight']) {
+    const res = await post('/predict', { activity });
+    expect(res.status, `POST /predict ${activity}`).to.equal(200);
+  }
+  for (const content of ['hello', 'how much energy does a prompt use?']) {
+    const res = await post('/chat', { messages: [{ role: 'user', content }] });
+    expect(res.status, 'POST /chat').to.equal(200);
+  }
+  for (let i = 0; i < 5; i++) {
+    const res = await fetch(`${url}/carbon_intensity`, { headers: { accept: 'application/json' } });
+    expect(res.status).to.equal(200);
+  }
+}
+
+interface ChartCheck {
+  name: string;
+  points: number;
+  nonNull: number;
+  /** Pixels inside the plot area in the colour of one of the chart's series. */
+  strokePixels: number;
+}
+
+/** For each chart: how many points it holds and how many pixels its series painted. */
+function inspectCharts(page: Page): Promise<ChartCheck[]> {
+  return page.evaluate(() => {
+    type UPlotLike = {
+      data: Array<Array<number | null>>;
+      bbox: { left: number; top: number; width: number; height: number };
+      ctx: CanvasRenderingContext2D;
+      series: Array<{ stroke?: unknown }>;
+    };
+    const state = (
+      window as unknown as {
+        carbonscopeDashboard: { charts: Record<string, { chart: UPlotLike }> };
+      }
+    ).carbonscopeDashboard;
+    const rgb = (hex: string) => [1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16));
+    return Object.entries(state.charts).map(([name, { chart }]) => {
+      const { left, top, width, height } = chart.bbox;
+      const pixels = chart.ctx.getImageData(
+        left,
+        top,
+        Math.max(1, width),
+        Math.max(1, height),
+      ).data;
+      const colours = chart.series.slice(1).map((s) => {
+        const stroke = typeof s.stroke === 'function' ? s.stroke(chart, 1) : s.stroke;
+        return rgb(String(stroke));
+      });
+      let strokePixels = 0;
+      for (let i = 0; i < pixels.length; i += 4) {
+        if (pixels[i + 3] < 200) continue;
+        const hit = colours.some(
+          ([r, g, b]) =>
+            Math.abs(pixels[i] - r) + Math.abs(pixels[i + 1] - g) + Math.abs(pixels[i + 2] - b) <
+            60,
+        );
+        if (hit) strokePixels++;
+      }
+      const series = chart.data.slice(1);
+      return {
+        name,
+        points: chart.data[0].length,
+        nonNull: series.reduce((n, s) => n + s.filter((v) => v !== null).length, 0),
+        strokePixels,
+      };
+    });
+  });
+}
+
+/** The raw figures the page shows (data-value of each <dd>) and the sample they belong to. */
+function pageFigures(page: Page): Promise<{ samples: number; values: Record<string, number> }> {
+  return page.evaluate(() => {
+    const values: Record<string, number> = {};
+    for (const dd of document.querySelectorAll<HTMLElement>('dd[data-field][data-value]')) {
+      values[dd.dataset.field ?? ''] = Number(dd.dataset.value);
+    }
+    return { samples: Number(document.getElementById('status')?.dataset.samples), values };
+  });
+}
+
+describe('GET /dashboard in a real browser (chromium via playwright-core)', function () {
+  this.timeout(120_000);
+  let service: Running & { metrics: TestMetrics; llm: Llm };
+  let browser: Browser;
+
+  before(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    service = await startService();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (service) {
+      await service.close();
+      service.dashboard.close();
+      await service.meter.stop();
+      await service.llm.close();
+      await service.metrics.shutdown();
+    }
+  });
+
+  for (const view of [
+    { name: 'phone-360', width: 360, height: 740 },
+    { name: 'desktop', width: 1280, height: 900 },
+  ]) {
+    it(`draws every panel from live data at ${view.width} px wide, matching /energy`, async () => {
+      const context = await browser.newContext({
+        viewport: { width: view.width, height: view.height },
+      });
+      const page = await context.newPage();
+      const problems: string[] = [];
+      const origins = new Set<string>();
+      page.on('console', (msg) => {
+        if (msg.type() === 'error' || msg.type() === 'warning')
+          problems.push(`console ${msg.type()}: ${msg.text()}`);
+      });
+      page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+      page.on('requestfailed', (req) =>
+        problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`),
+      );
+      page.on('request', (req) => origins.add(new URL(req.url()).origin));
+      page.on('response', (res) => {
+        if (res.status() >= 400) problems.push(`HTTP ${res.status()}: ${res.url()}`);
+      });
+      try {
+        const res = await page.goto(`${service.url}/dashboard`);
+        expect(res?.status()).to.equal(200);
+        await page.waitForSelector('#status[data-samples]');
+
+        // Traffic while the page watches: the request and recent-activity panels must move.
+        await traffic(service.url);
+        await page.waitForFunction(
+          () => document.querySelectorAll('#recent tbody tr td:nth-child(2)').length >= 5,
+          undefined,
+          { timeout: 15_000 },
+        );
+        await page.waitForFunction(
+          (names) => {
+            const state = (
+              window as unknown as {
+                carbonscopeDashboard: {
+                  charts: Record<string, { chart: { data: Array<Array<number | null>> } }>;
+                };
+              }
+            ).carbonscopeDashboard;
+            return names.every((n) => (state.charts[n]?.chart.data[0].length ?? 0) >= 3);
+          },
+          CHARTS,
+          { timeout: 20_000 },
+        );
+        // One more poll after the last traffic, so the request rates include it.
+        await page.waitForTimeout(2200);
+
+        // Written before the checks, so a failing run leaves a picture of what went wrong.
+        await page.screenshot({
+          path: join(ARTIFACTS, `dashboard-${view.name}.png`),
+          fullPage: true,
+        });
+        const charts = await inspectCharts(page);
+        expect(charts.map((c) => c.name).sort()).to.deep.equal([...CHARTS].sort());
+        for (const chart of charts) {
+          expect(chart.points, `${chart.name} points`).to.be.at.least(3);
+          expect(chart.nonNull, `${chart.name} values`).to.be.at.least(3);
+          expect(chart.strokePixels, `${chart.name} has drawn its series`).to.be.greaterThan(20);
+        }
+
+        const recent = await page.locator('#recent tbody tr td:nth-child(2)').allTextContents();
+        expect(recent).to.include('inference');
+        expect(recent).to.include('chat');
+        const endpoints = await page.locator('#endpoints tbody th').allTextContents();
+        expect(endpoints).to.include.members(['/predict', '/chat', '/carbon_intensity']);
+        const power = await page.locator('#chart-power .u-legend').textContent();
+        expect(power).to.match(/estimate \(estimated\)/);
+        const plain = await page.locator('#plain').textContent();
+        expect(plain).to.match(
+          /^This service emitted .+ CO2e in the last .+, about .+ by car \(approximate/,
+        );
+        const grid = await page.locator('#grid').textContent();
+        expect(grid).to.match(/annual-average/);
+        expect(grid).to.match(/gCO2e\/kWh/);
+
+        // The figures on the page are /energy's, within one sample.
+        let matched = false;
+        for (let attempt = 0; attempt < 20 && !matched; attempt++) {
+          const shown = await pageFigures(page);
+          const energy = (await (await fetch(`${service.url}/energy`)).json()) as EnergySnapshot;
+          const behind = energy.samples - shown.samples;
+          expect(behind, 'page lags /energy by at most one sample').to.be.within(0, 1);
+          for (const scope of ['process', 'host'] as const) {
+            const t = energy.totals[scope];
+            const onPage = shown.values[`${scope}-joules`];
+            expect(onPage).to.be.at.most(t.joules);
+            // One sample of energy at most (the interval at the current power, with slack).
+            expect(t.joules - onPage).to.be.at.most(behind * t.watts * 2 + 1e-9);
+            if (behind === 0) {
+              expect(shown.values[`${scope}-joules`]).to.equal(t.joules);
+              expect(shown.values[`${scope}-grams`]).to.equal(t.grams);
+              expect(shown.values[`${scope}-watts`]).to.equal(t.watts);
+              expect(shown.values[`${scope}-grams-per-hour`]).to.equal(t.gramsPerSecond);
+              matched = true;
+            }
+          }
+          if (behind === 0)
+            expect(shown.values['grid-intensity']).to.equal(energy.grid.carbonIntensity);
+          if (!matched) await page.waitForTimeout(300);
+        }
+        expect(matched, 'page and /energy showed the same sample').to.equal(true);
+
+        // Readable at this width: nothing wider than the viewport.
+        const overflowing = await page.evaluate(() => {
+          const width = document.documentElement.clientWidth;
+          return (
+            [...document.querySelectorAll<HTMLElement>('body *')]
+              // Tables scroll inside their own wrapper; the page itself must not.
+              .filter((el) => !el.closest('.table-wrap'))
+              .filter((el) => el.getBoundingClientRect().right > width + 0.5)
+              .slice(0, 5)
+              .map(
+                (el) =>
+                  `${el.tagName.toLowerCase()}#${el.id}.${el.className} ${el.getAttribute('href') ?? ''} ${Math.round(el.getBoundingClientRect().right)}`,
+              )
+          );
+        });
+        expect(overflowing, 'elements wider than the viewport').to.deep.equal([]);
+        const pageOverflow = await page.evaluate(
+          () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        );
+        expect(pageOverflow, 'horizontal page overflow in px').to.equal(0);
+
+        expect(problems).to.deep.equal([]);
+        expect([...origins]).to.deep.equal([service.url], 'no request left the app');
+      } finally {
+        await context.close();
+      }
+    });
+  }
+});
