@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+# carbonscope: build with the dev dependencies, run with the production ones only.
+# The same image runs the app (default command) and the mock LLM (see docker-compose.yml).
+# Debian slim, not Alpine: onnxruntime-node's prebuilt binaries need glibc.
+ARG NODE_IMAGE=node:20.20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# .npmrc carries onnxruntime-node-install=skip: the CPU binaries ship inside the npm package,
+# and the install script would otherwise try to download GPU ones.
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=8001
+WORKDIR /app
+COPY --from=build /app/package.json /app/package-lock.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist/src ./dist/src
+# Models, data and static files are read from src/ at run time (sourceAsset), never from dist/:
+# e.g. the /predict model in src/predict/model/ (activity-mlp.onnx, committed; no download).
+COPY --from=build /app/src ./src
+# The node images ship an unprivileged user "node" (uid 1000); the files stay root-owned and
+# read-only to it.
+USER node
+EXPOSE 8001 8002
+# No curl in slim images: Node's own fetch asks /healthz.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8001)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "dist/src/server.js"]

@@ -1,0 +1,332 @@
+/**
+ * The dashboards and rules against the real Prometheus (Debian's package): two app instances,
+ * scraped every second, rules evaluated every second, traffic through every endpoint; then
+ * every panel query (with Grafana's substitutions) and every recording rule must be valid and
+ * return data. A query whose metrics belong to a part the service does not serve yet (its
+ * route answers 404) is reported as pending with the reason, so the same test checks every
+ * query once all parts are wired.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { projectRoot } from '../../../src/paths.js';
+import { runTraffic, sweep } from '../../../src/traffic.js';
+import { freePort, type SpawnedServer, spawnServer } from '../../helpers/spawn-server.js';
+import {
+  allValues,
+  collectorMetricName,
+  exposedFamilies,
+  metricNamesIn,
+  panelQueries,
+  RULES_FILE,
+  readRules,
+  substituteGrafana,
+} from '../../helpers/stack.js';
+
+const SCRAPE_SECONDS = 1;
+const MOCK_LLM_ENTRY = join(projectRoot, 'dist', 'src', 'llm', 'mock-server.js');
+
+/** The route whose presence means the part that owns a metric is wired into the service. */
+function ownerRoute(metric: string): string | undefined {
+  if (/^(requests_total|request_latency_seconds)$/.test(metric)) return undefined;
+  if (/^(inference_duration_seconds|predictions_total)$/.test(metric)) return '/predict';
+  if (metric.startsWith('llm_')) return '/chat';
+  if (metric.startsWith('grid_')) return '/carbon_intensity';
+  return '/energy';
+}
+
+interface Sample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+class PrometheusClient {
+  constructor(readonly url: string) {}
+
+  async query(expr: string, time?: number): Promise<Sample[]> {
+    const params = new URLSearchParams({ query: expr });
+    if (time !== undefined) params.set('time', String(time));
+    const res = await fetch(`${this.url}/api/v1/query?${params}`);
+    const body = (await res.json()) as {
+      status: string;
+      error?: string;
+      data?: { resultType: string; result: Sample[] };
+    };
+    if (body.status !== 'success') throw new Error(`${body.error ?? res.status}: ${expr}`);
+    expect(body.data?.resultType, expr).to.equal('vector');
+    return body.data?.result ?? [];
+  }
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Marks a test pending, saying which parts of the service it waits for. */
+function pending(ctx: Mocha.Context, missing: string[]): never {
+  if (ctx.test) ctx.test.title += ` — pending: ${missing.join(', ')} not served yet`;
+  ctx.skip();
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('stack: dashboards and rules on a real Prometheus', function () {
+  this.timeout(180_000);
+  const dir = mkdtempSync(join(tmpdir(), 'carbonscope-prom-'));
+  const apps: SpawnedServer[] = [];
+  let mock: ChildProcess | undefined;
+  let prometheus: ChildProcess | undefined;
+  const promLog: string[] = [];
+  let prom: PrometheusClient;
+  let startedAt = 0;
+  const served = new Set<string>();
+  const traffic = new AbortController();
+  let background: Promise<unknown> = Promise.resolve();
+
+  before(async () => {
+    const env: Record<string, string> = {
+      OTEL_TRACES_EXPORTER: 'none',
+      ENERGY_SOURCE: 'estimate',
+      CARBON_ZONE: 'DE',
+    };
+    if (existsSync(MOCK_LLM_ENTRY)) {
+      const mockPort = await freePort();
+      mock = spawn(process.execPath, [MOCK_LLM_ENTRY], {
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOST: '127.0.0.1',
+          MOCK_LLM_PORT: String(mockPort),
+          MOCK_LLM_LATENCY_MS: '5',
+          LOG_LEVEL: 'warn',
+        },
+        stdio: 'ignore',
+      });
+      await waitFor('the mock LLM', async () => {
+        return (await fetch(`http://127.0.0.1:${mockPort}/healthz`)).ok;
+      });
+      env.LLM_BASE_URL = `http://127.0.0.1:${mockPort}/v1`;
+    }
+    apps.push(await spawnServer(env, { waitFor: /listening on/ }));
+    apps.push(await spawnServer(env, { waitFor: /listening on/ }));
+
+    const rules = join(dir, 'rules.yml');
+    copyFileSync(RULES_FILE, rules);
+    const targets = apps.map((a) => `'127.0.0.1:${a.port}'`).join(', ');
+    writeFileSync(
+      join(dir, 'prometheus.yml'),
+      [
+        'global:',
+        `  scrape_interval: ${SCRAPE_SECONDS}s`,
+        `  scrape_timeout: ${SCRAPE_SECONDS}s`,
+        `  evaluation_interval: ${SCRAPE_SECONDS}s`,
+        'rule_files: [rules.yml]',
+        'scrape_configs:',
+        '  - job_name: carbonscope',
+        `    static_configs: [{ targets: [${targets}] }]`,
+        '',
+      ].join('\n'),
+    );
+    const port = await freePort();
+    prometheus = spawn(
+      'prometheus',
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    prometheus.stderr?.setEncoding('utf8').on('data', (c: string) => promLog.push(c));
+    prom = new PrometheusClient(`http://127.0.0.1:${port}`);
+    await waitFor('Prometheus to be ready', async () => (await fetch(`${prom.url}/-/ready`)).ok);
+    startedAt = Date.now();
+
+    for (const route of ['/energy', '/carbon_intensity', '/predict', '/chat']) {
+      const res = await fetch(`${apps[0]?.url}${route}`, {
+        headers: { accept: 'application/json' },
+      });
+      await res.arrayBuffer();
+      if (res.status !== 404) served.add(route);
+    }
+    // Every endpoint, good and bad inputs, on both instances; then steady traffic so rates
+    // over the last few seconds are not zero while the queries run.
+    for (const app of apps) await sweep(app.url);
+    background = Promise.all(
+      apps.map((app) =>
+        runTraffic({
+          baseUrl: app.url,
+          ratePerSecond: 8,
+          durationMs: 120_000,
+          signal: traffic.signal,
+        }),
+      ),
+    );
+    await waitFor('two scrapes of both instances after the sweep', async () => {
+      const up = await prom.query(`count_over_time(up{job="carbonscope"}[${3 * SCRAPE_SECONDS}s])`);
+      return up.length === 2 && up.every((s) => Number(s.value[1]) >= 2);
+    });
+    // Rates over $__rate_interval need a few more samples than two.
+    await sleep(5_000);
+  });
+
+  after(async () => {
+    traffic.abort();
+    await background.catch(() => {});
+    prometheus?.kill('SIGTERM');
+    if (prometheus && prometheus.exitCode === null) await once(prometheus, 'exit');
+    mock?.kill('SIGTERM');
+    await Promise.all(apps.map((a) => a.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Grafana's substitutions for a dashboard opened on "last N seconds", variables on All. */
+  function grafanaExpr(expr: string): string {
+    const rangeSeconds = Math.max(60, Math.ceil((Date.now() - startedAt) / 1000));
+    // For a short range Grafana's step ($__interval) is its minimum, the scrape interval.
+    const times = {
+      scrapeIntervalSeconds: SCRAPE_SECONDS,
+      intervalSeconds: SCRAPE_SECONDS,
+      rangeSeconds,
+    };
+    return substituteGrafana(expr, times, allValues());
+  }
+
+  function missingParts(expr: string): string[] {
+    const { recording } = readRules();
+    const names = new Set(metricNamesIn(expr));
+    for (const rule of recording) {
+      if (expr.includes(rule.record)) for (const n of metricNamesIn(rule.expr)) names.add(n);
+    }
+    const owners = new Set<string>();
+    for (const name of names) {
+      const owner = ownerRoute(name);
+      if (owner) owners.add(owner);
+    }
+    if (expr.includes('operation="inference"')) owners.add('/predict');
+    return [...owners].filter((route) => !served.has(route));
+  }
+
+  async function expectData(expr: string): Promise<void> {
+    const result = await prom.query(expr);
+    expect(result, `no data for: ${expr}`).to.not.be.empty;
+    const finite = result.filter((s) => Number.isFinite(Number(s.value[1])));
+    expect(finite, `only NaN/Inf for: ${expr}`).to.not.be.empty;
+  }
+
+  describe('every dashboard panel query', () => {
+    for (const q of panelQueries()) {
+      it(`${q.dashboard} / ${q.panel} (${q.refId})`, async function () {
+        const expr = grafanaExpr(q.expr);
+        const missing = missingParts(q.expr);
+        if (missing.length) {
+          await prom.query(expr); // still valid PromQL
+          pending(this, missing);
+        }
+        await expectData(expr);
+      });
+    }
+  });
+
+  describe('every recording rule', () => {
+    for (const rule of readRules().recording) {
+      it(`${rule.record}`, async function () {
+        const missing = missingParts(rule.expr);
+        if (missing.length) {
+          await prom.query(rule.expr);
+          pending(this, missing);
+        }
+        await expectData(rule.expr);
+        // Prometheus loaded and evaluated the rule itself, not only its expression.
+        await expectData(rule.record);
+      });
+    }
+  });
+
+  it('every alert expression is valid PromQL, and no alert fires on a healthy stack', async () => {
+    for (const alert of readRules().alerts) await prom.query(alert.expr);
+    const res = await fetch(`${prom.url}/api/v1/rules?type=alert`);
+    const body = (await res.json()) as {
+      data: { groups: Array<{ rules: Array<{ name: string; health: string; state: string }> }> };
+    };
+    const rules = body.data.groups.flatMap((g) => g.rules);
+    expect(rules.map((r) => r.name)).to.have.members(readRules().alerts.map((a) => a.alert));
+    for (const rule of rules) {
+      expect(rule.health, rule.name).to.not.equal('err');
+      expect(rule.state, rule.name).to.equal('inactive');
+    }
+  });
+
+  it('the app names would come out of the collector unchanged (units cleared)', async () => {
+    const text = await (await fetch(`${apps[0]?.url}/metrics`)).text();
+    const families = exposedFamilies(text);
+    expect(families.map((f) => f.name)).to.include.members([
+      'requests_total',
+      'request_latency_seconds',
+    ]);
+    for (const f of families) {
+      const type =
+        f.type === 'counter' ? 'counter' : f.type === 'histogram' ? 'histogram' : 'gauge';
+      const otlpName = type === 'counter' ? f.name.replace(/_total$/, '') : f.name;
+      expect(collectorMetricName(otlpName, '', type), f.name).to.equal(f.name);
+    }
+  });
+
+  describe('two instances scraped together', () => {
+    before(async () => {
+      traffic.abort();
+      await background;
+      // Let every instance be scraped after the last request.
+      await sleep(2_500 * SCRAPE_SECONDS);
+    });
+
+    it('keep distinct series per instance', async () => {
+      const byInstance = await prom.query('count by (instance) (requests_total)');
+      expect(byInstance.map((s) => s.metric.instance)).to.have.members(
+        apps.map((a) => `127.0.0.1:${a.port}`),
+      );
+      const ids = await prom.query('count by (service_instance_id) (target_info)');
+      expect(ids).to.have.length(2);
+    });
+
+    it('sum to the total of what each instance counted itself', async () => {
+      const selector = 'requests_total{endpoint="/healthz", status="200"}';
+      const time = Date.now() / 1000;
+      const perInstance = await prom.query(`sum by (instance) (${selector})`, time);
+      const total = await prom.query(`sum(${selector})`, time);
+      const own = await Promise.all(
+        apps.map(async (app) => {
+          const text = await (await fetch(`${app.url}/metrics`)).text();
+          const line = text
+            .split('\n')
+            .find(
+              (l) =>
+                l.startsWith('requests_total{') &&
+                l.includes('endpoint="/healthz"') &&
+                l.includes('status="200"'),
+            );
+          return Number(line?.split(' ').pop());
+        }),
+      );
+      expect(own.every((n) => n > 0)).to.equal(true);
+      const fromProm = apps.map((app) =>
+        Number(perInstance.find((s) => s.metric.instance === `127.0.0.1:${app.port}`)?.value[1]),
+      );
+      expect(fromProm).to.deep.equal(own);
+      expect(Number(total[0]?.value[1])).to.equal(own.reduce((a, b) => a + b, 0));
+    });
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed' && promLog.length) {
+      process.stderr.write(`prometheus log (tail):\n${promLog.join('').slice(-2000)}\n`);
+    }
+  });
+});

@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { parse } from 'yaml';
+import { renderDashboards } from '../../../src/dashboards/generate.js';
+import { DATASOURCE_UID } from '../../../src/dashboards/grafana.js';
+import { projectRoot } from '../../../src/paths.js';
+import {
+  allValues,
+  DASHBOARDS_DIR,
+  metricNamesIn,
+  panelQueries,
+  readDashboards,
+  readRules,
+  substituteGrafana,
+} from '../../helpers/stack.js';
+
+/** DESIGN.md's metric table: the only names a dashboard or rule may read. */
+const DESIGN_METRICS = [
+  'requests_total',
+  'request_latency_seconds',
+  'energy_joules_total',
+  'power_watts',
+  'emissions_grams_total',
+  'emissions_rate_grams_per_second',
+  'grid_carbon_intensity_grams_per_kwh',
+  'operation_energy_joules',
+  'operation_emissions_grams',
+  'inference_duration_seconds',
+  'predictions_total',
+  'llm_tokens_total',
+  'llm_energy_joules_total',
+  'llm_gwp_grams_total',
+  'llm_adpe_kgsbeq_total',
+  'llm_pe_joules_total',
+];
+
+describe('stack: Grafana dashboards as code', () => {
+  it('regenerating from src/dashboards gives exactly the committed JSON', () => {
+    const rendered = renderDashboards();
+    expect([...rendered.keys()].sort()).to.deep.equal(['carbon.json', 'service.json']);
+    for (const [file, text] of rendered) {
+      const committed = readFileSync(join(DASHBOARDS_DIR, file), 'utf8');
+      expect(committed === text, `${file} is stale: run npm run dashboards`).to.equal(true);
+    }
+  });
+
+  it('every panel and variable uses the provisioned datasource by its fixed uid', () => {
+    const provisioned = parse(
+      readFileSync(
+        join(projectRoot, 'grafana', 'provisioning', 'datasources', 'prometheus.yml'),
+        'utf8',
+      ),
+    ) as { datasources: Array<{ uid: string; type: string; url: string }> };
+    const [ds] = provisioned.datasources;
+    expect(ds?.uid).to.equal(DATASOURCE_UID);
+    expect(ds?.type).to.equal('prometheus');
+    expect(ds?.url).to.equal('http://prometheus:9090');
+    const json = readDashboards().map((d) => JSON.stringify(d));
+    for (const text of json) {
+      const uids = [...text.matchAll(/"uid":\s*"([^"]+)"/g)].map((m) => m[1]);
+      const datasourceUids = uids.filter(
+        (u) => !u?.startsWith('carbonscope-') || u === DATASOURCE_UID,
+      );
+      expect(new Set(datasourceUids)).to.deep.equal(new Set([DATASOURCE_UID]));
+    }
+  });
+
+  it('has the Service and Carbon panels the issue asks for', () => {
+    const panels = new Map(readDashboards().map((d) => [d.title, d.panels.map((p) => p.title)]));
+    expect(panels.get('carbonscope · Service')).to.include.members([
+      'Request rate by endpoint',
+      'Errors by endpoint',
+      'Latency quantiles by endpoint',
+    ]);
+    expect(panels.get('carbonscope · Carbon')).to.include.members([
+      'Power by component and source',
+      'Energy use rate',
+      'Emissions rate',
+      'Grid carbon intensity and its source',
+      'Energy per request by endpoint',
+      'Inference energy',
+      'LLM energy (min–max)',
+      'LLM GWP (min–max)',
+    ]);
+  });
+
+  it('reads only metrics of the DESIGN.md table, and recording rules that exist', () => {
+    const { recording } = readRules();
+    const records = new Set(recording.map((r) => r.record));
+    const exprs = [...panelQueries().map((q) => q.expr), ...recording.map((r) => r.expr)];
+    for (const expr of exprs) {
+      for (const name of metricNamesIn(expr)) {
+        expect(DESIGN_METRICS, `${name} in ${expr}`).to.include(name);
+      }
+      for (const m of expr.matchAll(/\b[a-z_]+:[a-z_0-9]+:[a-z_0-9]+\b/g)) {
+        expect(records, `recording rule ${m[0]}`).to.include(m[0]);
+      }
+    }
+  });
+
+  it('leaves no Grafana variable unresolved once substituted', () => {
+    const times = { scrapeIntervalSeconds: 15, intervalSeconds: 15, rangeSeconds: 900 };
+    const values = allValues();
+    for (const q of panelQueries()) {
+      const expr = substituteGrafana(q.expr, times, values);
+      expect(expr).not.to.include('$');
+    }
+    expect(
+      substituteGrafana('rate(x{e=~"$endpoint"}[$__rate_interval])', times, { endpoint: '.*' }),
+    ).to.equal('rate(x{e=~".*"}[60s])');
+    expect(() => substituteGrafana('x{a="$nope"}', times, {})).to.throw(/\$nope/);
+  });
+
+  it('finds the metric names of a PromQL expression', () => {
+    expect(
+      metricNamesIn(
+        'histogram_quantile(0.95, sum by (endpoint, le) (rate(request_latency_seconds_bucket{endpoint=~"/a|b"}[5m]))) / on (x) endpoint:requests:rate1m',
+      ),
+    ).to.deep.equal(['request_latency_seconds']);
+  });
+});

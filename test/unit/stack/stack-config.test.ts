@@ -1,0 +1,316 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { parse } from 'yaml';
+import { loadConfig } from '../../../src/config.js';
+import { projectRoot } from '../../../src/paths.js';
+import { collectorMetricName } from '../../helpers/stack.js';
+
+type Yaml = Record<string, unknown>;
+
+function readYaml(...path: string[]): Yaml {
+  return parse(readFileSync(join(projectRoot, ...path), 'utf8')) as Yaml;
+}
+
+const root = (...path: string[]) => join(projectRoot, ...path);
+const collector = readYaml('otel-collector', 'config.yaml') as {
+  receivers: Yaml;
+  processors: Yaml;
+  exporters: Yaml;
+  extensions?: Yaml;
+  service: { extensions?: string[]; pipelines: Record<string, Record<string, string[]>> };
+};
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  volumes?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test?: string[]; disable?: boolean };
+  profiles?: string[];
+}
+const composeText = readFileSync(root('docker-compose.yml'), 'utf8');
+const compose = parse(composeText) as {
+  services: Record<string, ComposeService>;
+  volumes: Record<string, unknown>;
+};
+const services = compose.services;
+
+function hostPort(endpoint: unknown): number {
+  const m = /:(\d+)$/.exec(String(endpoint));
+  if (!m) throw new Error(`no port in ${String(endpoint)}`);
+  return Number(m[1]);
+}
+
+function publishedPorts(service: ComposeService): number[] {
+  return (service.ports ?? []).map((p) => {
+    const [host, container] = p.split(':');
+    expect(host, `${p} publishes the same port`).to.equal(container);
+    return Number(container);
+  });
+}
+
+describe('stack: Prometheus config and rules (promtool)', () => {
+  it('promtool check config accepts prometheus.yml and its rule file', () => {
+    const out = execFileSync(
+      'promtool',
+      ['check', 'config', root('prometheus', 'prometheus.yml')],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(out).to.match(/SUCCESS: .*prometheus\.yml is valid/);
+    expect(out).to.match(/SUCCESS: \d+ rules found/);
+  });
+
+  it('promtool check rules accepts rules.yml', () => {
+    const out = execFileSync('promtool', ['check', 'rules', root('prometheus', 'rules.yml')], {
+      encoding: 'utf8',
+    });
+    expect(out).to.match(/SUCCESS: 9 rules found/);
+  });
+
+  it('scrapes the collector at its compose name and exporter port, keeping its labels', () => {
+    const prom = readYaml('prometheus', 'prometheus.yml') as {
+      scrape_configs: Array<{
+        job_name: string;
+        honor_labels?: boolean;
+        static_configs: Array<{ targets: string[] }>;
+      }>;
+    };
+    const job = prom.scrape_configs.find((j) => j.job_name === 'otel-collector');
+    expect(job?.honor_labels, 'job/instance from service.name/instance.id').to.equal(true);
+    const target = job?.static_configs[0]?.targets[0] ?? '';
+    const [host, port] = target.split(':');
+    expect(services).to.have.property(String(host));
+    expect(Number(port)).to.equal(hostPort((collector.exporters.prometheus as Yaml).endpoint));
+    expect(prom.scrape_configs.map((j) => j.job_name)).to.include('prometheus');
+  });
+});
+
+describe('stack: OTel Collector config', () => {
+  it('defines every receiver, processor and exporter its pipelines use', () => {
+    const pipelines = Object.entries(collector.service.pipelines);
+    expect(pipelines.map(([name]) => name)).to.have.members(['metrics', 'traces']);
+    for (const [name, p] of pipelines) {
+      for (const kind of ['receivers', 'processors', 'exporters'] as const) {
+        expect(p[kind], `${name}.${kind}`).to.be.an('array').that.is.not.empty;
+        for (const id of p[kind] ?? []) {
+          expect(collector[kind], `${name} uses ${kind}.${id}`).to.have.property(id);
+        }
+      }
+      expect(p.processors?.[0], `${name}: memory_limiter first`).to.equal('memory_limiter');
+      expect(p.processors, `${name}: batch`).to.include('batch');
+    }
+    for (const id of collector.service.extensions ?? []) {
+      expect(collector.extensions).to.have.property(id);
+    }
+    expect(collector.service.pipelines.metrics?.exporters).to.deep.equal(['prometheus']);
+    expect(collector.service.pipelines.traces?.exporters).to.deep.equal(['debug']);
+  });
+
+  it('listens on the ports of DESIGN.md, which compose publishes', () => {
+    const otlp = (collector.receivers.otlp as { protocols: Record<string, { endpoint: string }> })
+      .protocols;
+    const ports = [
+      hostPort(otlp.grpc?.endpoint),
+      hostPort(otlp.http?.endpoint),
+      hostPort((collector.exporters.prometheus as Yaml).endpoint),
+    ];
+    expect(ports).to.deep.equal([4317, 4318, 8889]);
+    expect(publishedPorts(services['otel-collector'] as ComposeService)).to.have.members(ports);
+  });
+
+  it('keeps the app metric names: units cleared, then only _total added', () => {
+    const prom = collector.exporters.prometheus as Yaml;
+    expect(prom.translation_strategy).to.equal('UnderscoreEscapingWithSuffixes');
+    const transform = collector.processors['transform/units'] as { metric_statements: string[] };
+    expect(transform.metric_statements).to.deep.equal(['set(metric.unit, "")']);
+    const processors = collector.service.pipelines.metrics?.processors ?? [];
+    expect(processors).to.include('transform/units');
+  });
+});
+
+describe('stack: the collector name translation (port of otlptranslator)', () => {
+  it('gives the documented names for the documented examples', () => {
+    expect(collectorMetricName('http.server.duration', 's', 'histogram')).to.equal(
+      'http_server_duration_seconds',
+    );
+    expect(collectorMetricName('requests.count', '1', 'counter')).to.equal('requests_count_total');
+    expect(collectorMetricName('memory.usage', 'By', 'gauge')).to.equal('memory_usage_bytes');
+  });
+
+  it('would rename a per-unit name if units were kept, which is why they are cleared', () => {
+    expect(
+      collectorMetricName('emissions_rate_grams_per_second', 'g/s', 'gauge'),
+      'with the OTLP unit',
+    ).to.equal('emissions_rate_grams_per_second_per_second');
+    expect(collectorMetricName('emissions_rate_grams_per_second', '', 'gauge')).to.equal(
+      'emissions_rate_grams_per_second',
+    );
+  });
+
+  it('with units cleared, gives every name of the DESIGN.md table unchanged', () => {
+    const table: Array<[otlpName: string, type: 'counter' | 'gauge' | 'histogram', name: string]> =
+      [
+        ['requests', 'counter', 'requests_total'],
+        ['request_latency_seconds', 'histogram', 'request_latency_seconds'],
+        ['energy_joules', 'counter', 'energy_joules_total'],
+        ['power_watts', 'gauge', 'power_watts'],
+        ['emissions_grams', 'counter', 'emissions_grams_total'],
+        ['emissions_rate_grams_per_second', 'gauge', 'emissions_rate_grams_per_second'],
+        ['grid_carbon_intensity_grams_per_kwh', 'gauge', 'grid_carbon_intensity_grams_per_kwh'],
+        ['operation_energy_joules', 'histogram', 'operation_energy_joules'],
+        ['operation_emissions_grams', 'histogram', 'operation_emissions_grams'],
+        ['inference_duration_seconds', 'histogram', 'inference_duration_seconds'],
+        ['predictions', 'counter', 'predictions_total'],
+        ['llm_tokens', 'counter', 'llm_tokens_total'],
+        ['llm_energy_joules', 'counter', 'llm_energy_joules_total'],
+        ['llm_gwp_grams', 'counter', 'llm_gwp_grams_total'],
+        ['llm_adpe_kgsbeq', 'counter', 'llm_adpe_kgsbeq_total'],
+        ['llm_pe_joules', 'counter', 'llm_pe_joules_total'],
+      ];
+    for (const [otlpName, type, name] of table) {
+      expect(collectorMetricName(otlpName, '', type), otlpName).to.equal(name);
+    }
+  });
+});
+
+describe('stack: docker compose', () => {
+  it('has the five services and the traffic generator under a profile', () => {
+    expect(Object.keys(services)).to.have.members([
+      'app',
+      'mock-llm',
+      'otel-collector',
+      'prometheus',
+      'grafana',
+      'traffic',
+    ]);
+    expect(services.traffic?.profiles).to.deep.equal(['traffic']);
+    for (const name of ['app', 'mock-llm', 'traffic']) {
+      expect(services[name]?.image, name).to.equal('carbonscope:local');
+      expect(services[name]?.build, name).to.equal('.');
+    }
+    expect(services['mock-llm']?.command).to.deep.equal(['node', 'dist/src/llm/mock-server.js']);
+    expect(services.traffic?.command?.slice(0, 2)).to.deep.equal(['node', 'dist/src/traffic.js']);
+  });
+
+  it('pins every outside image to a version', () => {
+    const images = ['otel-collector', 'prometheus', 'grafana'].map((s) => services[s]?.image);
+    expect(images[0]).to.match(/^otel\/opentelemetry-collector-contrib:\d+\.\d+\.\d+$/);
+    expect(images[1]).to.match(/^prom\/prometheus:v\d+\.\d+\.\d+$/);
+    expect(images[2]).to.match(/^grafana\/grafana-oss:\d+\.\d+\.\d+$/);
+  });
+
+  it('publishes the ports of DESIGN.md and the app sends OTLP to the collector', () => {
+    expect(publishedPorts(services.app as ComposeService)).to.deep.equal([8001]);
+    expect(publishedPorts(services['mock-llm'] as ComposeService)).to.deep.equal([8002]);
+    expect(publishedPorts(services.prometheus as ComposeService)).to.deep.equal([9090]);
+    expect(publishedPorts(services.grafana as ComposeService)).to.deep.equal([3000]);
+    const env = services.app?.environment ?? {};
+    expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).to.equal('http://otel-collector:4318');
+    expect(env.OTEL_EXPORTER_OTLP_PROTOCOL).to.equal('http/protobuf');
+    expect(env.LLM_BASE_URL).to.match(/^\$\{LLM_BASE_URL:-http:\/\/mock-llm:8002\/v1\}$/);
+    expect(services['mock-llm']?.environment?.MOCK_LLM_PORT).to.equal('8002');
+  });
+
+  it('gives the app settings its own config accepts (compose defaults applied)', () => {
+    const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries(services.app?.environment ?? {})) {
+      env[name] = value.replace(/^\$\{\w+:-(.*)\}$/, '$1');
+    }
+    const config = loadConfig(env);
+    expect(config.port).to.equal(8001);
+    expect(config.otel.otlpMetricsEnabled).to.equal(true);
+    expect(config.llm.baseUrl).to.equal('http://mock-llm:8002/v1');
+  });
+
+  it('mounts each config where its image reads it, and keeps data in named volumes', () => {
+    const mounts = (s: string) => services[s]?.volumes ?? [];
+    expect(mounts('otel-collector')).to.include(
+      './otel-collector/config.yaml:/etc/otelcol-contrib/config.yaml:ro',
+    );
+    expect(services['otel-collector']?.command).to.deep.equal([
+      '--config=/etc/otelcol-contrib/config.yaml',
+    ]);
+    expect(mounts('prometheus')).to.include.members([
+      './prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro',
+      './prometheus/rules.yml:/etc/prometheus/rules.yml:ro',
+      'prometheus-data:/prometheus',
+    ]);
+    expect(mounts('grafana')).to.include.members([
+      './grafana/provisioning:/etc/grafana/provisioning:ro',
+      './grafana/dashboards:/etc/grafana/dashboards:ro',
+      'grafana-data:/var/lib/grafana',
+    ]);
+    expect(Object.keys(compose.volumes)).to.have.members(['prometheus-data', 'grafana-data']);
+    const provider = readYaml('grafana', 'provisioning', 'dashboards', 'carbonscope.yml') as {
+      providers: Array<{ options: { path: string } }>;
+    };
+    expect(provider.providers[0]?.options.path).to.equal('/etc/grafana/dashboards');
+    const home = services.grafana?.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH ?? '';
+    expect(home.startsWith('/etc/grafana/dashboards/')).to.equal(true);
+  });
+
+  it('waits on health: healthchecks exist and every depends_on condition can be met', () => {
+    for (const [name, service] of Object.entries(services)) {
+      for (const [dep, { condition }] of Object.entries(service.depends_on ?? {})) {
+        expect(services, `${name} depends on ${dep}`).to.have.property(dep);
+        expect(['service_started', 'service_healthy']).to.include(condition);
+        if (condition === 'service_healthy') {
+          expect(services[dep]?.healthcheck?.test, `${dep} needs a healthcheck`).to.be.an('array');
+        }
+      }
+    }
+    for (const name of ['app', 'mock-llm', 'prometheus', 'grafana']) {
+      expect(services[name]?.healthcheck?.test, name).to.be.an('array');
+    }
+    expect(services.app?.healthcheck?.test?.join(' ')).to.include('127.0.0.1:8001/healthz');
+    expect(services['mock-llm']?.healthcheck?.test?.join(' ')).to.include('127.0.0.1:8002/healthz');
+  });
+
+  it('takes the Grafana login from .env, and .env.example documents every variable', () => {
+    const grafanaEnv = services.grafana?.environment ?? {};
+    expect(grafanaEnv.GF_SECURITY_ADMIN_USER).to.match(/^\$\{GRAFANA_ADMIN_USER:\?/);
+    expect(grafanaEnv.GF_SECURITY_ADMIN_PASSWORD).to.match(/^\$\{GRAFANA_ADMIN_PASSWORD:\?/);
+    const used = new Set([...composeText.matchAll(/\$\{(\w+)/g)].map((m) => m[1]));
+    const example = readFileSync(root('.env.example'), 'utf8');
+    const documented = new Set([...example.matchAll(/^(\w+)=/gm)].map((m) => m[1]));
+    for (const name of used) expect(documented, `.env.example documents ${name}`).to.include(name);
+    for (const service of Object.values(services)) {
+      expect(service, 'no env_file: each service gets only its own variables').not.to.have.property(
+        'env_file',
+      );
+    }
+  });
+});
+
+describe('stack: Dockerfile and .dockerignore', () => {
+  const dockerfile = readFileSync(root('Dockerfile'), 'utf8');
+  const ignored = readFileSync(root('.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+
+  it('builds in one stage and runs as non-root in another with a /healthz healthcheck', () => {
+    expect(dockerfile.match(/^FROM /gm)).to.have.length(2);
+    expect(dockerfile).to.match(/COPY package\.json package-lock\.json \.npmrc/);
+    expect(dockerfile).to.match(/RUN npm ci /);
+    expect(dockerfile).to.match(/npm run build && npm prune --omit=dev/);
+    expect(dockerfile).to.match(/^USER node$/m);
+    expect(dockerfile).to.match(/^HEALTHCHECK .*\/healthz/ms);
+    expect(dockerfile).to.match(/COPY --from=build \/app\/src \.\/src/);
+    expect(dockerfile).to.match(/COPY --from=build \/app\/dist\/src \.\/dist\/src/);
+  });
+
+  it('keeps .npmrc and the sources in the build context and secrets out', () => {
+    for (const needed of ['.npmrc', 'src', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+      expect(ignored, needed).not.to.include(needed);
+    }
+    expect(ignored).to.include.members(['.env', 'node_modules', 'dist']);
+    expect(readFileSync(root('.npmrc'), 'utf8')).to.include('onnxruntime-node-install=skip');
+  });
+});
