@@ -1,0 +1,114 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
+import { randomPath, runTraffic, sweep, trafficPlan } from '../../../src/traffic.js';
+
+describe('stack: traffic generator', () => {
+  let server: Server;
+  let baseUrl: string;
+  const seen: Array<{ method: string; path: string; body: string }> = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+
+  before(async () => {
+    server = createServer((req, res) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        seen.push({ method: req.method ?? '', path: req.url ?? '', body });
+        setTimeout(() => {
+          inFlight--;
+          res.statusCode = req.url?.startsWith('/healthz') ? 200 : 404;
+          res.end('{}');
+        }, 2);
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => server.close());
+  beforeEach(() => {
+    seen.length = 0;
+    maxInFlight = 0;
+  });
+
+  it('covers every endpoint of the service, with bad inputs and an unknown path', () => {
+    const plan = trafficPlan((items) => items[0] as never);
+    const paths = new Set(plan.map((r) => `${r.method} ${r.path.split('?')[0]}`));
+    for (const endpoint of [
+      'GET /healthz',
+      'GET /readyz',
+      'GET /metrics',
+      'GET /carbon_intensity',
+      'GET /carbon_intensity/history',
+      'GET /energy',
+      'GET /predict',
+      'POST /predict',
+      'GET /chat',
+      'POST /chat',
+      'GET /dashboard',
+      'GET /dashboard/data',
+    ]) {
+      expect(paths, endpoint).to.include(endpoint);
+    }
+    expect(plan.some((r) => r.path.includes('zone=not-a-zone'))).to.equal(true);
+    expect(
+      plan.some((r) => r.method === 'POST' && JSON.stringify(r.body) === '{"activity":""}'),
+    ).to.equal(true);
+    expect(randomPath(() => 0.5)).to.match(/^\/[a-z]{3,8}\/[a-z]{3,8}$/);
+  });
+
+  it('sweep sends each planned request once, bodies as JSON', async () => {
+    const results = await sweep(baseUrl);
+    expect(results).to.have.length(seen.length);
+    expect(results.find((r) => r.request.path === '/healthz')?.status).to.equal(200);
+    const post = seen.find((s) => s.method === 'POST' && s.path === '/predict');
+    expect(JSON.parse(post?.body ?? '')).to.have.property('activity');
+  });
+
+  it('stops at the request bound, one request in flight at a time', async () => {
+    const summary = await runTraffic({
+      baseUrl,
+      ratePerSecond: 200,
+      durationMs: 10_000,
+      maxRequests: 25,
+    });
+    expect(summary.sent).to.equal(25);
+    expect(seen).to.have.length(25);
+    expect(maxInFlight).to.equal(1);
+    const counted = Object.values(summary.byStatus).reduce((a, b) => a + b, 0);
+    expect(counted).to.equal(25);
+  });
+
+  it('stops at the deadline and when aborted', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = Date.now();
+    const summary = await runTraffic({
+      baseUrl,
+      ratePerSecond: 20,
+      durationMs: 60_000,
+      signal: controller.signal,
+    });
+    expect(Date.now() - started).to.be.below(1_000);
+    expect(summary.sent).to.be.within(1, 4);
+    const timed = await runTraffic({ baseUrl, ratePerSecond: 20, durationMs: 120 });
+    expect(timed.sent).to.be.within(1, 4);
+  });
+
+  it('counts a refused connection as status 0 instead of throwing', async () => {
+    const summary = await runTraffic({
+      baseUrl: 'http://127.0.0.1:1',
+      ratePerSecond: 50,
+      durationMs: 5_000,
+      maxRequests: 2,
+    });
+    expect(summary.byStatus).to.deep.equal({ 0: 2 });
+  });
+});
