@@ -6,7 +6,7 @@
  * about 22.0 miles per gallon, i.e. 8,887 / 22.0 ≈ 404 g CO2 per mile ≈ 251 g per km.
  *
  * Approximate by nature: tailpipe CO2 only (no fuel production, no CH4/N2O), a US fleet average
- * (a new European car emits roughly half as much), compared with CO2e. It is there to give a
+ * (newer and smaller cars emit less), compared with CO2e. It is there to give a
  * sense of scale, not an accounting figure, and the page says so.
  */
 export const CAR_GRAMS_CO2_PER_METRE = 8887 / 22.0 / 1609.344;

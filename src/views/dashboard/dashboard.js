@@ -38,6 +38,7 @@
 
   function grams(g) {
     if (!Number.isFinite(g)) return '–';
+    if (g !== 0 && Math.abs(g) < 0.00001) return `${fmt(g * 1e6)} µg CO2e`;
     if (g !== 0 && Math.abs(g) < 0.01) return `${fmt(g * 1000)} mg CO2e`;
     if (Math.abs(g) >= 1000) return `${fmt(g / 1000)} kg CO2e`;
     return `${fmt(g)} g CO2e`;
@@ -133,7 +134,11 @@
     const span =
       h.windowSeconds >= 3590 ? 'in the last hour' : `in the last ${duration(h.windowSeconds)}`;
     const metres =
-      h.carMetres >= 1000 ? `${fmt(h.carMetres / 1000)} km` : `${fmt(h.carMetres)} metres`;
+      h.carMetres >= 1000
+        ? `${fmt(h.carMetres / 1000)} km`
+        : h.carMetres >= 1
+          ? `${fmt(h.carMetres)} metres`
+          : `${fmt(h.carMetres * 1000)} millimetres`;
     plain.textContent = `This service emitted ${grams(h.grams)} ${span}, about ${metres} by car (approximate: a typical petrol car, ${fmt(h.carGramsPerMetre * 1000)} g CO2 per km).`;
     plain.title = `Car equivalence: ${h.equivalenceSource}`;
     plain.dataset.grams = String(h.grams);
