@@ -9,6 +9,25 @@ import { projectRoot } from '../../src/paths.js';
 
 export const DASHBOARDS_DIR = join(projectRoot, 'grafana', 'dashboards');
 export const RULES_FILE = join(projectRoot, 'prometheus', 'rules.yml');
+export const STACK_DOC = join(projectRoot, 'docs', 'stack.md');
+
+/**
+ * The PromQL examples of docs/stack.md: each line of a promql block is one query, an indented
+ * line continues the one above, and `#` starts a comment.
+ */
+export function docQueries(): string[] {
+  const text = readFileSync(STACK_DOC, 'utf8');
+  const queries: string[] = [];
+  for (const block of text.matchAll(/```promql\n([\s\S]*?)```/g)) {
+    for (const raw of (block[1] ?? '').split('\n')) {
+      const line = raw.replace(/#.*$/, '').trimEnd();
+      if (!line.trim()) continue;
+      if (/^\s/.test(line) && queries.length) queries[queries.length - 1] += ` ${line.trim()}`;
+      else queries.push(line.trim());
+    }
+  }
+  return queries;
+}
 
 export interface PanelQuery {
   dashboard: string;

@@ -18,6 +18,7 @@ import { freePort, type SpawnedServer, spawnServer } from '../../helpers/spawn-s
 import {
   allValues,
   collectorMetricName,
+  docQueries,
   exposedFamilies,
   metricNamesIn,
   panelQueries,
@@ -246,6 +247,19 @@ describe('stack: dashboards and rules on a real Prometheus', function () {
         await expectData(rule.expr);
         // Prometheus loaded and evaluated the rule itself, not only its expression.
         await expectData(rule.record);
+      });
+    }
+  });
+
+  describe('every PromQL example of docs/stack.md', () => {
+    for (const expr of docQueries()) {
+      it(expr, async function () {
+        const missing = missingParts(expr);
+        if (missing.length) {
+          await prom.query(expr);
+          pending(this, missing);
+        }
+        await expectData(expr);
       });
     }
   });
