@@ -1,8 +1,9 @@
 import { createServer, type Server } from 'node:http';
-import { type AppDeps, createApp } from './app.js';
+import type { Meter } from '@opentelemetry/api';
+import { type AppDeps, createApp, type MetricsHandler } from './app.js';
 import { type Config, redactConfig, secretsOf } from './config.js';
-import { createDashboard } from './dashboard/index.js';
-import { createEnergyMeter } from './energy/index.js';
+import { createDashboard, type Dashboard } from './dashboard/index.js';
+import { createEnergyMeter, type EnergyMeter } from './energy/index.js';
 import { selectSources } from './energy/sources/select.js';
 import { createGridIntensity } from './grid/index.js';
 import { createLlm } from './llm/index.js';
@@ -37,7 +38,7 @@ function listen(server: Server, config: Config): Promise<void> {
   });
 }
 
-interface Closable {
+export interface Closable {
   name: string;
   close(): Promise<void>;
 }
@@ -74,8 +75,19 @@ function installShutdown(server: Server, parts: Closable[], logger: Logger): voi
   process.once('SIGINT', () => void stop('SIGINT'));
 }
 
-interface Assembled {
+export interface AssembleOptions {
+  config: Config;
+  logger: Logger;
+  /** The OTel meter every instrument is created on. */
+  meter: Meter;
+  metricsHandler: MetricsHandler;
+  readiness: Readiness;
+}
+
+export interface AssembledService {
   deps: AppDeps;
+  energy: EnergyMeter;
+  dashboard: Dashboard;
   /** Closed in this order at shutdown, after the server stops accepting. */
   parts: Closable[];
 }
@@ -83,14 +95,10 @@ interface Assembled {
 /**
  * config → grid → power sources → meter → dashboard → classifier → LLM. Readiness waits for
  * the meter's first sample and the model's session; everything else is ready when built.
+ * Exported so tests compose the service exactly as it runs.
  */
-async function assemble(
-  config: Config,
-  telemetry: Telemetry,
-  logger: Logger,
-  readiness: Readiness,
-): Promise<Assembled> {
-  const { meter } = telemetry;
+export async function assembleService(options: AssembleOptions): Promise<AssembledService> {
+  const { config, logger, meter, readiness } = options;
   const grid = createGridIntensity({ config, logger, meter });
   const sources = await selectSources({ config, logger });
   const energy = createEnergyMeter({ config, logger, meter, grid, sources });
@@ -112,18 +120,20 @@ async function assemble(
       logger,
       meter,
       readiness,
-      metricsHandler: telemetry.metricsHandler,
+      metricsHandler: options.metricsHandler,
       grid,
       energy: { tracker, snapshot: () => energy.snapshot() },
       predict,
       chat: { service: llm.service, tracker },
       dashboard,
     },
+    energy,
+    dashboard,
     parts: [
       { name: 'llm', close: () => llm.close() },
       { name: 'dashboard', close: async () => dashboard.close() },
+      { name: 'model', close: () => predict.close() },
       { name: 'meter', close: () => energy.stop() },
-      { name: 'telemetry', close: () => telemetry.shutdown() },
     ],
   };
 }
@@ -139,7 +149,14 @@ export async function runService(config: Config, telemetry: Telemetry): Promise<
     'starting carbonscope',
   );
   const readiness = new Readiness();
-  const { deps, parts } = await assemble(config, telemetry, logger, readiness);
+  const { deps, parts: serviceParts } = await assembleService({
+    config,
+    logger,
+    meter: telemetry.meter,
+    metricsHandler: telemetry.metricsHandler,
+    readiness,
+  });
+  const parts = [...serviceParts, { name: 'telemetry', close: () => telemetry.shutdown() }];
   const app = createApp(deps);
   const http = createServer(app.callback());
   http.keepAliveTimeout = 5_000;

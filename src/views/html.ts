@@ -48,13 +48,19 @@ export function page(title: string, body: SafeHtml, head: SafeHtml = new SafeHtm
 <title>${title} · carbonscope</title>
 <style>
 body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:60rem;padding:1rem;color:#1b1b1b}
-nav a{margin-right:1rem} table{border-collapse:collapse} td,th{padding:.25rem .5rem;text-align:left}
+nav{display:flex;flex-wrap:wrap;gap:.25rem 1rem} table{border-collapse:collapse} td,th{padding:.25rem .5rem;text-align:left}
 input,select,textarea,button{font:inherit;padding:.3rem} .muted{color:#555}
 </style>
 ${head}
 </head>
 <body>
-<nav><a href="/carbon_intensity">Grid intensity</a><a href="/predict">Predict</a><a href="/chat">Chat</a><a href="/energy">Energy</a><a href="/dashboard">Dashboard</a></nav>
+<nav>
+<a href="/carbon_intensity">Grid intensity</a>
+<a href="/predict">Predict</a>
+<a href="/chat">Chat</a>
+<a href="/energy">Energy</a>
+<a href="/dashboard">Dashboard</a>
+</nav>
 <main>
 <h1>${title}</h1>
 ${body}

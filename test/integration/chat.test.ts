@@ -1,15 +1,14 @@
 import { expect } from 'chai';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { createEnergyMeter, type EnergyMeter } from '../../src/energy/index.js';
-import { createEstimateSource } from '../../src/energy/sources/estimate.js';
-import { IntensityService } from '../../src/grid/intensity-service.js';
+import type { EnergyMeter } from '../../src/energy/index.js';
 import { loadCatalog } from '../../src/llm/catalog.js';
 import { type ChatResult, createChatService } from '../../src/llm/client.js';
 import { computeImpacts } from '../../src/llm/impacts.js';
 import { type MockLlm, startMockLlm } from '../../src/llm/mock-server.js';
 import { Readiness } from '../../src/readiness.js';
-import { captureLogger, type Listening, listen } from '../helpers/app.js';
+import { captureLogger, type Listening, listen, metricsHandlerOf } from '../helpers/app.js';
+import { startEstimatedMeter } from '../helpers/energy.js';
 import {
   echoKeyIn401,
   failWith,
@@ -38,21 +37,7 @@ async function startChatApp(
   });
   const metrics = createTestMetrics();
   const { logger, lines } = captureLogger('debug');
-  const grid = new IntensityService({
-    defaultZone: config.grid.zone,
-    fixedIntensity: config.grid.fixedIntensity,
-    cacheTtlMs: config.grid.cacheTtlMs,
-    now: Date.now,
-    logger,
-  });
-  const meter = createEnergyMeter({
-    config,
-    logger,
-    meter: metrics.meter,
-    grid,
-    sources: { host: createEstimateSource({ settings: config.energy }), gpus: [] },
-  });
-  await meter.start();
+  const meter = await startEstimatedMeter(metrics, {}, logger);
   const service = createChatService({
     baseUrl,
     apiKey: config.llm.apiKey,
@@ -68,9 +53,7 @@ async function startChatApp(
     logger,
     meter: metrics.meter,
     readiness: new Readiness(),
-    metricsHandler: (_req, res) => {
-      void metrics.scrape().then((text) => res.writeHead(200).end(text));
-    },
+    metricsHandler: metricsHandlerOf(metrics),
     chat: { service, tracker: meter.tracker },
   });
   const listening = await listen(app);

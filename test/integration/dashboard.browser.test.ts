@@ -4,19 +4,18 @@ import { expect } from 'chai';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { createDashboard, type Dashboard } from '../../src/dashboard/index.js';
-import {
-  createEnergyMeter,
-  type EnergyMeter,
-  type EnergySnapshot,
-} from '../../src/energy/index.js';
-import { createEstimateSource } from '../../src/energy/sources/estimate.js';
-import { createGridIntensity } from '../../src/grid/index.js';
-import { createLlm, type Llm } from '../../src/llm/index.js';
+import type { Dashboard } from '../../src/dashboard/index.js';
+import type { EnergyMeter, EnergySnapshot } from '../../src/energy/index.js';
 import { projectRoot } from '../../src/paths.js';
-import { OnnxActivityClassifier } from '../../src/predict/classifier.js';
 import { Readiness } from '../../src/readiness.js';
-import { captureLogger, type Listening, listen } from '../helpers/app.js';
+import { assembleService } from '../../src/service.js';
+import {
+  captureLogger,
+  type Listening,
+  listen,
+  metricsHandlerOf,
+  waitUntilReady,
+} from '../helpers/app.js';
 import { createTestMetrics, type TestMetrics } from '../helpers/metrics.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -38,48 +37,33 @@ interface Running extends Listening {
 }
 
 /**
- * The service composed as src/service.ts does, in-process: the real meter on the estimate source
- * (sampling every second), the grid service without a key (annual averages, no network), the
- * bundled mock LLM, the ONNX classifier, and the dashboard's tracker in front of the meter's.
+ * The service composed by src/service.ts itself, in-process: the real meter on the estimate
+ * source (sampling every second), the grid service without a key (annual averages, no network),
+ * the bundled mock LLM, the ONNX classifier, and the dashboard's tracker in front of the meter's.
  */
-async function startService(): Promise<Running & { metrics: TestMetrics; llm: Llm }> {
+async function startService(): Promise<Running & { metrics: TestMetrics; stop(): Promise<void> }> {
   const config = loadConfig({ ENERGY_SOURCE: 'estimate', MOCK_LLM_LATENCY_MS: '20' });
   const metrics = createTestMetrics();
   const { logger } = captureLogger('warn');
-  const grid = createGridIntensity({ config, logger, meter: metrics.meter });
-  const meter = createEnergyMeter({
+  const readiness = new Readiness();
+  const service = await assembleService({
     config,
     logger,
     meter: metrics.meter,
-    grid,
-    sources: { host: createEstimateSource({ settings: config.energy }), gpus: [] },
+    metricsHandler: metricsHandlerOf(metrics),
+    readiness,
   });
-  await meter.start();
-  const dashboard = createDashboard({
-    meter,
-    grid,
-    sampleIntervalMs: config.energy.sampleIntervalMs,
-  });
-  const tracker = dashboard.tracker;
-  const predict = new OnnxActivityClassifier({ tracker, meter: metrics.meter });
-  await predict.load();
-  const llm = await createLlm({ config, logger, meter: metrics.meter });
-  const app = createApp({
-    config,
-    logger,
-    meter: metrics.meter,
-    readiness: new Readiness(),
-    metricsHandler: (_req, res) => {
-      void metrics.scrape().then((text) => res.writeHead(200).end(text));
+  await waitUntilReady(readiness);
+  const listening = await listen(createApp(service.deps));
+  return {
+    ...listening,
+    meter: service.energy,
+    dashboard: service.dashboard,
+    metrics,
+    stop: async () => {
+      for (const part of service.parts) await part.close();
     },
-    grid,
-    energy: { tracker, snapshot: () => meter.snapshot() },
-    predict,
-    chat: { service: llm.service, tracker },
-    dashboard,
-  });
-  const listening = await listen(app);
-  return { ...listening, meter, dashboard, metrics, llm };
+  };
 }
 
 async function traffic(url: string): Promise<void> {
@@ -172,7 +156,7 @@ function pageFigures(page: Page): Promise<{ samples: number; values: Record<stri
 
 describe('GET /dashboard in a real browser (chromium via playwright-core)', function () {
   this.timeout(120_000);
-  let service: Running & { metrics: TestMetrics; llm: Llm };
+  let service: Running & { metrics: TestMetrics; stop(): Promise<void> };
   let browser: Browser;
 
   before(async () => {
@@ -185,9 +169,7 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
     await browser?.close();
     if (service) {
       await service.close();
-      service.dashboard.close();
-      await service.meter.stop();
-      await service.llm.close();
+      await service.stop();
       await service.metrics.shutdown();
     }
   });

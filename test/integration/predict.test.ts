@@ -1,37 +1,13 @@
 import { expect } from 'chai';
-import { loadConfig } from '../../src/config.js';
-import { createEnergyMeter, type EnergyMeter } from '../../src/energy/index.js';
-import { createEstimateSource } from '../../src/energy/sources/estimate.js';
-import { IntensityService } from '../../src/grid/intensity-service.js';
+import type { EnergyMeter } from '../../src/energy/index.js';
 import { OnnxActivityClassifier } from '../../src/predict/classifier.js';
 import { MAX_ACTIVITY_CHARS } from '../../src/routes/predict.js';
-import { captureLogger, startTestApp, type TestApp } from '../helpers/app.js';
-import { createTestMetrics, type TestMetrics } from '../helpers/metrics.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startEstimatedMeter } from '../helpers/energy.js';
+import { createTestMetrics } from '../helpers/metrics.js';
 
 const JSON_TYPE = 'application/json';
 const FORM_TYPE = 'application/x-www-form-urlencoded';
-
-/** The real energy meter on the estimate source with a fixed grid intensity. */
-async function startMeter(metrics: TestMetrics): Promise<EnergyMeter> {
-  const config = loadConfig({ ENERGY_SAMPLE_INTERVAL_MS: '50', CARBON_INTENSITY: '300' });
-  const { logger } = captureLogger('warn');
-  const grid = new IntensityService({
-    defaultZone: config.grid.zone,
-    fixedIntensity: config.grid.fixedIntensity,
-    cacheTtlMs: config.grid.cacheTtlMs,
-    now: Date.now,
-    logger,
-  });
-  const meter = createEnergyMeter({
-    config,
-    logger,
-    meter: metrics.meter,
-    grid,
-    sources: { host: createEstimateSource({ settings: config.energy }), gpus: [] },
-  });
-  await meter.start();
-  return meter;
-}
 
 describe('POST/GET /predict (real app, committed model, real energy meter)', () => {
   let app: TestApp;
@@ -40,7 +16,7 @@ describe('POST/GET /predict (real app, committed model, real energy meter)', () 
   const metrics = createTestMetrics();
 
   before(async () => {
-    energy = await startMeter(metrics);
+    energy = await startEstimatedMeter(metrics);
     classifier = new OnnxActivityClassifier({ tracker: energy.tracker, meter: metrics.meter });
     app = await startTestApp({ predict: classifier });
     app.readiness.waitFor('model', classifier.load());
