@@ -123,7 +123,10 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     spanProcessors: tracesOff ? undefined : spanProcessorsFor(env),
     // Logs stay in pino's JSON on stdout; no OTLP log exporter unless asked for.
     logRecordProcessors: env.OTEL_LOGS_EXPORTER ? undefined : [],
-    instrumentations: [instrumentations()],
+    // With tracing off the instrumentations would only add HTTP metrics that duplicate
+    // requests_total/request_latency_seconds, at about half the throughput of a cheap route
+    // (test/bench: bare Koa 11k req/s, instrumented 5k, not instrumented 10k).
+    instrumentations: tracesOff ? [] : [instrumentations()],
   });
   sdk.start();
 
