@@ -46,12 +46,15 @@ export function assertLoopback(url: string): void {
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   assertLoopback(options.url);
   const pick = options.pick;
-  const requests = options.requests.map((r) => ({
+  const full = (r: LoadRequest) => ({
     method: r.method ?? 'GET',
     path: r.path,
-    headers: r.headers,
+    headers: r.headers ?? {},
     body: r.body,
-    ...(pick ? { setupRequest: () => ({ ...pick() }) } : {}),
+  });
+  const requests = options.requests.map((r) => ({
+    ...full(r),
+    ...(pick ? { setupRequest: () => full(pick()) } : {}),
   }));
   const result = await autocannon({
     url: options.url,

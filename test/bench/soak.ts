@@ -1,0 +1,175 @@
+/**
+ * `npm run soak`: a bounded mixed load against the service on loopback, then a verdict.
+ *   - load: every endpoint, good and bad inputs (400, 404, 405, 413, 415) and random paths;
+ *   - bounds: zero 5xx and zero connection errors; RSS after the load within 10 % of RSS after
+ *     warm-up; the set of series in /metrics unchanged after warm-up; still ready at the end.
+ * Spawns the built server (default configuration, info logs to a file) unless --url is given;
+ * with --url, RSS is checked only when --pid names the server's process.
+ * Flags: --seconds=N (default 60; a quarter is warm-up), --connections=N (default 16),
+ * --url=http://127.0.0.1:PORT, --pid=N. Exits 1 when a bound breaks.
+ */
+import { readFileSync } from 'node:fs';
+import { assertLoopback, type LoadResult, runLoad, sleep } from './load.js';
+import {
+  carbonscope,
+  type RunningServer,
+  rssMiB,
+  scrape,
+  seriesOf,
+  startServer,
+} from './servers.js';
+import { chatModels, everyRequest, mixPicker, sendEach } from './traffic-mix.js';
+
+function flag(name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
+}
+
+const SECONDS = Math.min(3600, Math.max(4, Number(flag('seconds') ?? 60)));
+const WARMUP_SECONDS = Math.max(2, Math.round(SECONDS / 4));
+const CONNECTIONS = Math.min(256, Math.max(1, Number(flag('connections') ?? 16)));
+const RSS_GROWTH_LIMIT = 0.1;
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+function add(into: LoadResult | undefined, r: LoadResult): LoadResult {
+  if (!into) return r;
+  const statusCounts = { ...into.statusCounts };
+  for (const [code, n] of Object.entries(r.statusCounts)) {
+    statusCounts[code] = (statusCounts[code] ?? 0) + n;
+  }
+  return {
+    ...into,
+    total: into.total + r.total,
+    status2xx: into.status2xx + r.status2xx,
+    status4xx: into.status4xx + r.status4xx,
+    status5xx: into.status5xx + r.status5xx,
+    errors: into.errors + r.errors,
+    statusCounts,
+  };
+}
+
+/** RSS once the load has stopped and the heap had a moment to settle. */
+async function settledRss(pid: number | undefined): Promise<number> {
+  await sleep(1000);
+  return pid ? rssMiB(pid) : Number.NaN;
+}
+
+function logErrors(server: RunningServer | undefined): string[] {
+  if (!server) return [];
+  // pino levels: 50 error, 60 fatal. Bounded: the file holds at most this run's lines.
+  return (
+    readFileSync(server.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => /"level":(50|60)/.test(l))
+      // 503s from /readyz while the server starts are the readiness poll, not a failure.
+      .filter((l) => !l.includes('"endpoint":"/readyz","status":503'))
+      .slice(0, 5)
+  );
+}
+
+async function main(): Promise<void> {
+  const givenUrl = flag('url');
+  if (givenUrl) assertLoopback(givenUrl);
+  const server = givenUrl
+    ? undefined
+    : await startServer(carbonscope('soak', true, { LOG_LEVEL: 'info' }));
+  const url = givenUrl ?? (server as RunningServer).url;
+  const pid = server?.pid ?? (flag('pid') ? Number(flag('pid')) : undefined);
+  const models = await chatModels(url);
+  const pick = mixPicker(models);
+  console.log(
+    `soak: ${SECONDS} s (${WARMUP_SECONDS} s warm-up), ${CONNECTIONS} connections, ${url}` +
+      (server ? `, server pid ${server.pid} ready in ${Math.round(server.readyMs)} ms` : ''),
+  );
+
+  let totals: LoadResult | undefined;
+  const checks: Check[] = [];
+  try {
+    // Every request of the mix once, so each label set exists before the baseline is taken.
+    await sendEach(url, everyRequest(models));
+    totals = add(
+      totals,
+      await runLoad({
+        url,
+        connections: CONNECTIONS,
+        durationSeconds: WARMUP_SECONDS,
+        requests: [{ path: '/healthz' }],
+        pick,
+      }),
+    );
+    const rss0 = await settledRss(pid);
+    const series0 = new Set(seriesOf(await scrape(url)));
+    console.log(`after warm-up: RSS ${rss0.toFixed(1)} MiB, ${series0.size} series`);
+
+    const load = await runLoad({
+      url,
+      connections: CONNECTIONS,
+      durationSeconds: SECONDS - WARMUP_SECONDS,
+      requests: [{ path: '/healthz' }],
+      pick,
+    });
+    totals = add(totals, load);
+    const rss1 = await settledRss(pid);
+    const series1 = new Set(seriesOf(await scrape(url)));
+    console.log(
+      `after load: RSS ${rss1.toFixed(1)} MiB, ${series1.size} series, ` +
+        `${Math.round(load.requestsPerSecond)} req/s, p99 ${load.p99Ms} ms`,
+    );
+
+    checks.push({
+      name: 'no 5xx',
+      ok: totals.status5xx === 0,
+      detail: `${totals.status5xx} of ${totals.total} responses`,
+    });
+    checks.push({
+      name: 'no connection errors or timeouts',
+      ok: totals.errors === 0,
+      detail: `${totals.errors}`,
+    });
+    if (Number.isFinite(rss0) && Number.isFinite(rss1)) {
+      const growth = (rss1 - rss0) / rss0;
+      checks.push({
+        name: `RSS growth after warm-up < ${RSS_GROWTH_LIMIT * 100} %`,
+        ok: growth < RSS_GROWTH_LIMIT,
+        detail: `${rss0.toFixed(1)} -> ${rss1.toFixed(1)} MiB (${(growth * 100).toFixed(1)} %)`,
+      });
+    } else {
+      console.log('RSS not checked: no pid for the server (pass --pid with --url)');
+    }
+    const added = [...series1].filter((s) => !series0.has(s));
+    const removed = [...series0].filter((s) => !series1.has(s));
+    checks.push({
+      name: 'series unchanged after warm-up',
+      ok: added.length === 0 && removed.length === 0,
+      detail:
+        `${series0.size} -> ${series1.size}` +
+        (added.length ? `; added ${added.slice(0, 5).join(', ')}` : '') +
+        (removed.length ? `; removed ${removed.slice(0, 5).join(', ')}` : ''),
+    });
+    const ready = await fetch(`${url}/readyz`);
+    checks.push({ name: 'still ready', ok: ready.status === 200, detail: `${ready.status}` });
+  } finally {
+    await server?.stop();
+  }
+
+  const statuses = Object.entries(totals?.statusCounts ?? {})
+    .map(([code, n]) => `${code}: ${n}`)
+    .join(', ');
+  console.log(`responses: ${totals?.total ?? 0} (${statuses})`);
+  const errors = logErrors(server);
+  if (errors.length) console.log(`error log lines (first ${errors.length}):\n${errors.join('\n')}`);
+  for (const c of checks) console.log(`${c.ok ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
+  const failed = checks.filter((c) => !c.ok);
+  console.log(failed.length === 0 ? 'soak: PASS' : `soak: FAIL (${failed.length} bound broken)`);
+  process.exitCode = failed.length === 0 ? 0 : 1;
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.stack : err);
+  process.exit(2);
+});
