@@ -9,14 +9,14 @@ import { projectRoot } from '../../src/paths.js';
 
 export const DASHBOARDS_DIR = join(projectRoot, 'grafana', 'dashboards');
 export const RULES_FILE = join(projectRoot, 'prometheus', 'rules.yml');
-export const STACK_DOC = join(projectRoot, 'docs', 'stack.md');
+export const README_FILE = join(projectRoot, 'README.md');
 
 /**
- * The PromQL examples of docs/stack.md: each line of a promql block is one query, an indented
+ * The PromQL examples of the README: each line of a promql block is one query, an indented
  * line continues the one above, and `#` starts a comment.
  */
 export function docQueries(): string[] {
-  const text = readFileSync(STACK_DOC, 'utf8');
+  const text = readFileSync(README_FILE, 'utf8');
   const queries: string[] = [];
   for (const block of text.matchAll(/```promql\n([\s\S]*?)```/g)) {
     for (const raw of (block[1] ?? '').split('\n')) {

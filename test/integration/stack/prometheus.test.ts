@@ -251,7 +251,7 @@ describe('stack: dashboards and rules on a real Prometheus', function () {
     }
   });
 
-  describe('every PromQL example of docs/stack.md', () => {
+  describe('every PromQL example of the README', () => {
     for (const expr of docQueries()) {
       it(expr, async function () {
         const missing = missingParts(expr);
