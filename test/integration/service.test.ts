@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -187,6 +187,69 @@ describe('start-up failures', function () {
       );
     } finally {
       blocker.close();
+    }
+  });
+});
+
+describe('a powercap root switches the service to measured RAPL figures', function () {
+  this.timeout(60_000);
+
+  it('reports rapl power, not the estimate, on /energy and /metrics', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'powercap-'));
+    const counters = { 'intel-rapl:0': 0, 'intel-rapl:0:0': 0 };
+    // Written to a temporary file and renamed: a sysfs read never sees a half-written value.
+    const write = () => {
+      for (const [dir, uj] of Object.entries(counters)) {
+        writeFileSync(join(root, dir, 'energy_uj.tmp'), `${uj}\n`);
+        renameSync(join(root, dir, 'energy_uj.tmp'), join(root, dir, 'energy_uj'));
+      }
+    };
+    for (const [dir, name] of [
+      ['intel-rapl:0', 'package-0'],
+      ['intel-rapl:0:0', 'dram'],
+    ]) {
+      mkdirSync(join(root, dir), { recursive: true });
+      writeFileSync(join(root, dir, 'name'), `${name}\n`);
+      writeFileSync(join(root, dir, 'max_energy_range_uj'), '262143328850\n');
+    }
+    write();
+    // The package draws 6 W and the dram 2 W: the counters advance in real time.
+    const started = Date.now();
+    const ticker = setInterval(() => {
+      const seconds = (Date.now() - started) / 1000;
+      counters['intel-rapl:0'] = Math.round(seconds * 6e6);
+      counters['intel-rapl:0:0'] = Math.round(seconds * 2e6);
+      write();
+    }, 20);
+    const server = await spawnServer({
+      ENERGY_POWERCAP_ROOT: root,
+      ENERGY_SAMPLE_INTERVAL_MS: '250',
+      OTEL_TRACES_EXPORTER: 'none',
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      const energy = (await (await fetch(`${server.url}/energy`)).json()) as {
+        sources: Array<{ name: string; estimated: boolean }>;
+        power: Array<{ scope: string; component: string; source: string; watts: number }>;
+      };
+      expect(energy.sources[0]).to.include({ name: 'rapl', estimated: false });
+      const host = (component: string) =>
+        energy.power.find((p) => p.scope === 'host' && p.component === component);
+      expect(host('package')?.source).to.equal('rapl');
+      expect(host('package')?.watts).to.be.within(4.5, 7.5);
+      expect(host('dram')?.watts).to.be.within(1.2, 2.8);
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      expect(
+        findSample(text, 'energy_joules_total', {
+          scope: 'host',
+          component: 'package',
+          source: 'rapl',
+        }),
+      ).to.be.above(0);
+      expect(server.stdout.join('\n')).to.match(/energy source: rapl/);
+    } finally {
+      clearInterval(ticker);
+      await server.stop();
     }
   });
 });

@@ -32,7 +32,11 @@ interface Zone {
 
 /** Parses a sysfs counter; undefined for anything but a non-negative safe integer. */
 export function parseMicrojoules(text: string): number | undefined {
-  const value = Number(text.trim());
+  const trimmed = text.trim();
+  // Number('') is 0: an empty read (a file being rewritten) would look like a counter reset
+  // and the next good read would then count the whole counter again.
+  if (trimmed === '') return undefined;
+  const value = Number(trimmed);
   return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 

@@ -1,10 +1,11 @@
-import { mkdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import {
   counterDeltaUj,
   createRaplSource,
   discoverRaplDomains,
+  parseMicrojoules,
   type ReadText,
 } from '../../../../src/energy/sources/rapl.js';
 import type { EnergyReading } from '../../../../src/energy/sources/source.js';
@@ -231,5 +232,22 @@ describe('energy/sources/rapl', () => {
     expect(microjoules(rapl.sample(tick(1000)))).to.not.have.property('package-1');
     setEnergy(dir, 'intel-rapl:1', 50 + 777);
     expect(microjoules(rapl.sample(tick(1000)))['package-1']).to.equal(777);
+  });
+
+  it('an empty read (a file caught while rewritten) is a gap, not a reset to 0', async () => {
+    buildPowercapTree(dir, [
+      { dir: 'intel-rapl:0', name: 'package-0', energyUj: 1_000, maxUj: MAX },
+    ]);
+    const { logger } = captureLogger();
+    const rapl = createRaplSource({ root: dir, logger });
+    expect((await rapl.probe()).ok).to.equal(true);
+    expect(parseMicrojoules('')).to.equal(undefined);
+    expect(parseMicrojoules(' \n')).to.equal(undefined);
+    writeFileSync(join(dir, 'intel-rapl:0', 'energy_uj'), '');
+    expect(microjoules(rapl.sample(tick(1000)))).to.deep.equal({});
+    setEnergy(dir, 'intel-rapl:0', 3_000);
+    expect(microjoules(rapl.sample(tick(1000)))).to.deep.equal({});
+    setEnergy(dir, 'intel-rapl:0', 3_500);
+    expect(microjoules(rapl.sample(tick(1000)))['package-0']).to.equal(500);
   });
 });
