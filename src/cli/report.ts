@@ -60,14 +60,7 @@ export interface Report {
     /** Energy counted before any grid intensity was known, so without emissions. */
     unpricedJoules: number;
   };
-  grid: {
-    zone: string;
-    carbonIntensity: number | null;
-    unit: 'gCO2e/kWh';
-    source: string | null;
-    estimated: boolean;
-    stale: boolean;
-  };
+  grid: EnergySnapshot['grid'];
   pue: number;
   measurement: {
     sources: EnergySnapshot['sources'];

@@ -1,3 +1,4 @@
+import { trackWith } from '../energy/tracker.js';
 import type { ActiveOperation, OperationFootprint, OperationTracker } from '../energy/types.js';
 
 /**
@@ -34,17 +35,7 @@ export function observeTracker(
   return {
     begin,
     track<T>(operation: string, fn: () => T): T {
-      const op = begin(operation);
-      let result: T;
-      try {
-        result = fn();
-      } catch (err) {
-        op.end();
-        throw err;
-      }
-      if (isThenable(result)) return Promise.resolve(result).finally(() => op.end()) as T;
-      op.end();
-      return result;
+      return trackWith({ begin }, operation, fn);
     },
   };
 }
@@ -86,12 +77,4 @@ export class RecentActivity {
     }
     return out;
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }

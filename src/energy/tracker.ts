@@ -80,19 +80,7 @@ export class EnergyTracker implements OperationTracker {
   }
 
   track<T>(operation: string, fn: () => T): T {
-    const op = this.begin(operation);
-    let result: T;
-    try {
-      result = fn();
-    } catch (err) {
-      op.end();
-      throw err;
-    }
-    if (isThenable(result)) {
-      return Promise.resolve(result).finally(() => op.end()) as T;
-    }
-    op.end();
-    return result;
+    return trackWith(this, operation, fn);
   }
 
   /** @internal called once by TrackedOperation.end */
@@ -152,6 +140,28 @@ class TrackedOperation implements ActiveOperation {
     this.footprint ??= this.tracker.finish(this, operation ?? this.operation);
     return this.footprint;
   }
+}
+
+/**
+ * Runs fn (sync or async) as one operation of `tracker`: ended when fn returns, throws, or its
+ * promise settles. Shared by every OperationTracker so they all end operations the same way.
+ */
+export function trackWith<T>(
+  tracker: Pick<OperationTracker, 'begin'>,
+  operation: string,
+  fn: () => T,
+): T {
+  const op = tracker.begin(operation);
+  let result: T;
+  try {
+    result = fn();
+  } catch (err) {
+    op.end();
+    throw err;
+  }
+  if (isThenable(result)) return Promise.resolve(result).finally(() => op.end()) as T;
+  op.end();
+  return result;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
