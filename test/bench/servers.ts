@@ -153,9 +153,30 @@ export function seriesOf(text: string): string[] {
   return out;
 }
 
-export const OWN_METRICS_ENTRY = join(projectRoot, 'dist', 'test', 'bench', 'own-metrics-server.js');
+export const OWN_METRICS_ENTRY = join(
+  projectRoot,
+  'dist',
+  'test',
+  'bench',
+  'own-metrics-server.js',
+);
 
 /** The whole service with carbonscope's own metrics but no OTel SDK auto-instrumentation. */
 export function ownMetricsOnly(name: string): StartOptions {
   return { name, entry: OWN_METRICS_ENTRY, env: { ...QUIET_ENV } };
+}
+
+// Clock ticks per second for /proc/<pid>/stat times; 100 on every Linux this runs on.
+const CLOCK_TICKS = 100;
+
+/** CPU time (user + system, all threads) a process has used, in seconds; NaN off Linux. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start at state, field 3.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
 }
