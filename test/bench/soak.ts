@@ -106,13 +106,18 @@ async function main(): Promise<void> {
     const series0 = new Set(seriesOf(await scrape(url)));
     console.log(`after warm-up: RSS ${rss0.toFixed(1)} MiB, ${series0.size} series`);
 
+    // RSS every 10 s under load: a leak climbs steadily, a heap finding its size levels off.
+    const trend: number[] = [];
+    const sampler = pid ? setInterval(() => trend.push(rssMiB(pid)), 10_000) : undefined;
     const load = await runLoad({
       url,
       connections: CONNECTIONS,
       durationSeconds: SECONDS - WARMUP_SECONDS,
       requests: [{ path: '/healthz' }],
       pick,
-    });
+    }).finally(() => clearInterval(sampler));
+    if (trend.length)
+      console.log(`RSS under load every 10 s: ${trend.map((r) => r.toFixed(0)).join(', ')} MiB`);
     totals = add(totals, load);
     const rss1 = await settledRss(pid);
     const series1 = new Set(seriesOf(await scrape(url)));
@@ -136,7 +141,7 @@ async function main(): Promise<void> {
       checks.push({
         name: `RSS growth after warm-up < ${RSS_GROWTH_LIMIT * 100} %`,
         ok: growth < RSS_GROWTH_LIMIT,
-        detail: `${rss0.toFixed(1)} -> ${rss1.toFixed(1)} MiB (${(growth * 100).toFixed(1)} %)`,
+        detail: `${rss0.toFixed(1)} -> ${rss1.toFixed(1)} MiB (${(growth * 100).toFixed(2)} %)`,
       });
     } else {
       console.log('RSS not checked: no pid for the server (pass --pid with --url)');
