@@ -5,8 +5,6 @@ import { register } from 'node:module';
 import { type Config, ConfigError, loadConfig, readDotenv } from './config.js';
 import { startTelemetry, type Telemetry } from './telemetry/sdk.js';
 
-register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
-
 function fail(message: string): never {
   process.stderr.write(`carbonscope: ${message}\n`);
   process.exit(1);
@@ -25,6 +23,11 @@ function configure(): Config {
 
 async function main(): Promise<void> {
   const config = configure();
+  // The ESM hook lets the instrumentations patch koa and friends; without tracing there are no
+  // instrumentations, and the hook would only add a loader thread to every module load.
+  if (process.env.OTEL_TRACES_EXPORTER?.trim() !== 'none') {
+    register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+  }
   let telemetry: Telemetry;
   try {
     telemetry = startTelemetry({ otlpMetricsEnabled: config.otel.otlpMetricsEnabled });

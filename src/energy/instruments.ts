@@ -1,23 +1,25 @@
 import type { Counter, Histogram, Meter, ObservableGauge } from '@opentelemetry/api';
 
 /**
- * Log-spaced (1, 2.5, 5 per decade) boundaries. Energy per request on a small VM is micro- to
+ * Log-spaced (1, 3 per decade) boundaries. Energy per request on a small VM is micro- to
  * milli-joules (a 1 ms request at 0.1–5 W of process power is 0.1–5 mJ); a chat or a long
- * inference reaches joules. 1 µJ .. 500 J (27 buckets) resolves all of them.
+ * inference reaches joules. 1 µJ .. 300 J (18 buckets) covers all of them. Two per decade, not
+ * three: every bucket is a series per operation, and /metrics must stay fast to scrape (the
+ * two operation histograms were two thirds of the exposition with three per decade).
  */
 export const OPERATION_ENERGY_BUCKETS_JOULES = logBuckets(-6, 2);
 
 /**
  * Grams follow from joules × PUE × intensity / 3.6e6: at 50–800 gCO2e/kWh one joule is
- * 1.4e-5–2.2e-4 g, so 1 µJ .. 500 J maps into 1e-11 .. 0.5 g (33 buckets).
+ * 1.4e-5–2.2e-4 g, so 1 µJ .. 300 J maps into 1e-11 .. 0.3 g (22 buckets).
  */
 export const OPERATION_EMISSIONS_BUCKETS_GRAMS = logBuckets(-11, -1);
 
-/** 1, 2.5, 5 × 10^e for e in [from, to], ascending. */
+/** 1, 3 × 10^e for e in [from, to], ascending. */
 export function logBuckets(fromExponent: number, toExponent: number): number[] {
   const out: number[] = [];
   for (let e = fromExponent; e <= toExponent; e++) {
-    for (const m of [1, 2.5, 5]) out.push(Number((m * 10 ** e).toPrecision(2)));
+    for (const m of [1, 3]) out.push(Number((m * 10 ** e).toPrecision(2)));
   }
   return out;
 }

@@ -77,6 +77,8 @@ export interface EnergySnapshot {
 }
 
 const MAX_DISTINCT_WARNINGS = 100;
+/** Delay of the first sample after start (ms), so readiness does not wait a whole interval. */
+export const FIRST_SAMPLE_MS = 100;
 
 export type SampleListener = (sample: SampleSummary) => void;
 
@@ -169,7 +171,15 @@ export class EnergyMeter implements EnergyService {
       };
       this.listeners.add(once);
     });
-    this.timer = setInterval(() => this.sampleNow(), energy.sampleIntervalMs);
+    // The first sample comes early so readiness does not wait a whole interval (1 s by default)
+    // at start-up; a short first interval is as valid as any other. Then the regular timer.
+    const firstDelay = Math.min(FIRST_SAMPLE_MS, energy.sampleIntervalMs);
+    this.timer = setTimeout(() => {
+      this.sampleNow();
+      if (this.timer === undefined) return;
+      this.timer = setInterval(() => this.sampleNow(), energy.sampleIntervalMs);
+      this.timer.unref();
+    }, firstDelay);
     this.timer.unref();
     await first;
   }

@@ -1,4 +1,4 @@
-import type { Meter } from '@opentelemetry/api';
+import type { Attributes, Meter } from '@opentelemetry/api';
 import type { Context, Middleware } from 'koa';
 
 export const LATENCY_BUCKETS_SECONDS = [
@@ -25,15 +25,31 @@ export function httpMetrics(meter: Meter): Middleware {
     unit: 's',
     advice: { explicitBucketBoundaries: LATENCY_BUCKETS_SECONDS },
   });
+  // One attributes object per (endpoint, status), reused for every request: recording then
+  // allocates nothing of ours. Both label sets are bounded (route templates, status codes).
+  const byEndpoint = new Map<string, { endpoint: Attributes; statuses: Map<number, Attributes> }>();
+  const attributesOf = (endpoint: string) => {
+    let entry = byEndpoint.get(endpoint);
+    if (!entry) {
+      entry = { endpoint: { endpoint }, statuses: new Map() };
+      byEndpoint.set(endpoint, entry);
+    }
+    return entry;
+  };
   return async (ctx, next) => {
-    const start = process.hrtime.bigint();
+    const start = performance.now();
     try {
       await next();
     } finally {
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const endpoint = endpointOf(ctx);
-      requests.add(1, { endpoint, status: String(ctx.status) });
-      latency.record(seconds, { endpoint });
+      const seconds = (performance.now() - start) / 1000;
+      const entry = attributesOf(endpointOf(ctx));
+      let status = entry.statuses.get(ctx.status);
+      if (!status) {
+        status = { ...entry.endpoint, status: String(ctx.status) };
+        entry.statuses.set(ctx.status, status);
+      }
+      requests.add(1, status);
+      latency.record(seconds, entry.endpoint);
     }
   };
 }
