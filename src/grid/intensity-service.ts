@@ -98,12 +98,10 @@ export class IntensityService implements GridIntensity {
       if (!ZONE_PATTERN.test(zone)) return undefined;
       const average = annualAverage(zone);
       if (average === undefined) return undefined;
-      const reading =
-        this.options.fixedIntensity !== undefined
-          ? this.fixedReading(zone)
-          : this.averageReading(zone, average, this.waitingNote());
-      this.remember(zone, reading, now, 0);
-      return reading;
+      const settled = this.settledReading(zone, average);
+      if (settled) return this.remember(zone, settled, now, Number.POSITIVE_INFINITY);
+      // Electricity Maps is being asked (above): the average stands in until it answers.
+      return this.remember(zone, this.averageReading(zone, average, this.waitingNote()), now, 0);
     } catch {
       return undefined;
     }
@@ -145,19 +143,11 @@ export class IntensityService implements GridIntensity {
 
   private async lookup(zone: string): Promise<IntensityReading> {
     const now = this.options.now();
-    if (this.options.fixedIntensity !== undefined) {
-      return this.remember(zone, this.fixedReading(zone), now, Number.POSITIVE_INFINITY);
-    }
-    const average = knownZone(zone);
+    const average = this.options.fixedIntensity !== undefined ? undefined : knownZone(zone);
+    const settled = this.settledReading(zone, average);
+    if (settled) return this.remember(zone, settled, now, Number.POSITIVE_INFINITY);
     const client = this.options.client;
-    if (!client) {
-      const reading = this.averageReading(
-        zone,
-        average,
-        `no Electricity Maps key: ${average.basis}`,
-      );
-      return this.remember(zone, reading, now, Number.POSITIVE_INFINITY);
-    }
+    if (!client || !average) throw new Error('unreachable: no upstream and no settled reading');
     const result = await this.latest.get(zone, () =>
       this.logged(zone, 'latest', client.latest(zone)),
     );
@@ -197,6 +187,19 @@ export class IntensityService implements GridIntensity {
     }
     const reading = this.averageReading(zone, average, `${summary}; using ${average.basis}`);
     return this.remember(zone, reading, now, retryAt - now);
+  }
+
+  /**
+   * The reading when no upstream will be asked: the fixed value, or the average when there is
+   * no key. Valid for good; undefined when Electricity Maps is the source.
+   */
+  private settledReading(
+    zone: string,
+    average: AnnualAverage | undefined,
+  ): IntensityReading | undefined {
+    if (this.options.fixedIntensity !== undefined) return this.fixedReading(zone);
+    if (this.options.client || !average) return undefined;
+    return this.averageReading(zone, average, `no Electricity Maps key: ${average.basis}`);
   }
 
   private fixedReading(zone: string): IntensityReading {

@@ -67,6 +67,11 @@ export interface ChatServiceOptions {
   logger: Logger;
 }
 
+/** A token count an upstream reported, or undefined when it is missing or not a count. */
+function tokenCount(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
+}
+
 /** Sent when no key is configured: the bundled mock ignores it, a real API rejects it clearly. */
 const NO_KEY = 'no-key-configured';
 
@@ -104,8 +109,8 @@ export function createChatService(options: ChatServiceOptions): ChatService {
     }
     const content = choice.message.content ?? '';
     const warnings = [...resolved.warnings];
-    let promptTokens = response.usage?.prompt_tokens;
-    let completionTokens = response.usage?.completion_tokens;
+    let promptTokens = tokenCount(response.usage?.prompt_tokens);
+    let completionTokens = tokenCount(response.usage?.completion_tokens);
     if (promptTokens === undefined || completionTokens === undefined) {
       // Without usage the method still needs a token count: estimate it from the text, say so.
       promptTokens ??= request.messages.reduce((n, m) => n + estimateTokens(m.content), 0);

@@ -196,6 +196,14 @@ describe('grid: intensity service (fallback chain)', () => {
       expect(stub.calls).to.have.length(0);
     });
 
+    it('peek says why the average is used, the same as current()', async () => {
+      const grid = service({ ELECTRICITY_MAPS_API_KEY: '' });
+      const peeked = grid.peek('FR');
+      expect(peeked?.note).to.match(/^no Electricity Maps key/);
+      expect(peeked).to.deep.equal(await grid.current('FR'));
+      expect(stub.calls).to.have.length(0);
+    });
+
     it('answers history with a clear "no history" note, not an error', async () => {
       const h = await service({ ELECTRICITY_MAPS_API_KEY: '' }).history('FR');
       expect(h.history).to.deep.equal([]);

@@ -65,6 +65,32 @@ describe('llm chat client', () => {
     await metrics.shutdown();
   });
 
+  it('estimates token counts, and says so, when the upstream reports null or nonsense usage', async () => {
+    const stub = await startStubUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          id: 'chatcmpl-odd',
+          object: 'chat.completion',
+          created: 0,
+          model: 'gpt-4o',
+          choices: [
+            { index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'a b c d' } },
+          ],
+          usage: { prompt_tokens: -3, completion_tokens: null, total_tokens: null },
+        }),
+      );
+    });
+    try {
+      const r = await service(stub.baseUrl, metrics).svc.complete(ask);
+      expect(r.usage.promptTokens).to.be.a('number').and.be.greaterThan(0);
+      expect(r.usage.completionTokens).to.be.a('number').and.be.greaterThan(0);
+      expect(r.impacts.warnings.map((w) => w.code)).to.include('usage-estimated');
+    } finally {
+      await stub.close();
+    }
+  });
+
   it('calls the API, measures latency, and computes the impacts of what it generated', async () => {
     const r = await svc.complete(ask);
     expect(r.model).to.equal('gpt-4o');
