@@ -1,8 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-
-/** Clock ticks per second of /proc/<pid>/stat: fixed at 100 by the Linux user-space ABI. */
-export const USER_HZ = 100;
+import { USER_HZ } from '../energy/host-cpu.js';
 
 /** How the CPU time of a command's process tree is read, in words for the summary. */
 export type TreeCpuMethod = 'proc' | 'ps' | 'unavailable';
@@ -88,7 +86,7 @@ export const realProcFs: ProcFs = {
 
 export interface TreeCpuReader {
   readonly method: TreeCpuMethod;
-  /** Cumulative CPU seconds of the tree since the reader was made; never goes down. */
+  /** Cumulative CPU seconds of the tree since its root was set (0 before); never goes down. */
   read(): number;
   /** Which process is the root of the tree (set once the command is spawned). */
   setRoot(pid: number): void;
@@ -100,36 +98,38 @@ export interface TreeCpuReader {
  * Live processes of the tree count with utime+stime+cutime+cstime. When one exits and its parent
  * reaps it, its whole time moves into the parent's cutime/cstime, so nothing is lost or counted
  * twice. The command itself is reaped by this process, so its final time shows up in OUR
- * cutime/cstime: the reader adds the growth of ours since it was made. (Both are read in one
+ * cutime/cstime: the reader adds the growth of ours since the root was set. (Both are read in one
  * synchronous call, and Node reaps children only from its event loop, so a reap cannot fall
  * between the two reads.) Orphans re-parented away from the tree leave it; their time after that
  * is not counted.
  */
 export function createProcTreeCpuReader(fs: ProcFs = realProcFs): TreeCpuReader {
   const selfReaped = (): number => parseProcStat(fs.stat('self') ?? '')?.reapedChildrenTicks ?? 0;
-  const baseline = selfReaped();
+  let baseline = 0;
   let root: number | undefined;
   let highest = 0;
   return {
     method: 'proc',
     setRoot(pid) {
+      // Taken here, not when the reader is made: the energy sources spawn their own probes
+      // (nvidia-smi, powermetrics) in between, and their reaped time is not the command's.
+      baseline = selfReaped();
       root = pid;
     },
     read() {
+      if (root === undefined) return highest;
       let ticks = selfReaped() - baseline;
-      if (root !== undefined) {
-        const stats = new Map<number, ProcStat>();
-        const parents = new Map<number, number>();
-        for (const pid of fs.pids()) {
-          const stat = parseProcStat(fs.stat(pid) ?? '');
-          if (!stat) continue;
-          stats.set(pid, stat);
-          parents.set(pid, stat.ppid);
-        }
-        for (const pid of descendantsOf(root, parents)) {
-          const s = stats.get(pid);
-          if (s) ticks += s.ownTicks + s.reapedChildrenTicks;
-        }
+      const stats = new Map<number, ProcStat>();
+      const parents = new Map<number, number>();
+      for (const pid of fs.pids()) {
+        const stat = parseProcStat(fs.stat(pid) ?? '');
+        if (!stat) continue;
+        stats.set(pid, stat);
+        parents.set(pid, stat.ppid);
+      }
+      for (const pid of descendantsOf(root, parents)) {
+        const s = stats.get(pid);
+        if (s) ticks += s.ownTicks + s.reapedChildrenTicks;
       }
       // A tree member can vanish between the listing and its read; never report less than before.
       highest = Math.max(highest, ticks / USER_HZ);

@@ -75,6 +75,22 @@ describe('process tree CPU time', () => {
     expect(reader.read()).to.be.closeTo(4.2, 1e-9);
   });
 
+  it('takes the reaped-children baseline when the root is set, not when the reader is made', () => {
+    const proc = fakeProc([0, 0, 500, 100]);
+    const reader = createProcTreeCpuReader(proc.fs);
+    // An energy-source probe (nvidia-smi, powermetrics) exits and is reaped before the command
+    // starts: 3 s more in our cutime that are not the command's.
+    proc.setSelf([0, 0, 800, 100]);
+    expect(reader.read()).to.equal(0);
+    reader.setRoot(100);
+    proc.set(100, 1, [100, 0, 0, 0]);
+    expect(reader.read()).to.be.closeTo(1, 1e-9);
+    // The command exits and is reaped: only its 1 s is added to our cutime.
+    proc.remove(100);
+    proc.setSelf([0, 0, 900, 100]);
+    expect(reader.read()).to.be.closeTo(1, 1e-9);
+  });
+
   it('never goes down when a process vanishes between listing and reading', () => {
     const proc = fakeProc([0, 0, 0, 0]);
     const reader = createProcTreeCpuReader(proc.fs);
