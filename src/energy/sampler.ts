@@ -139,9 +139,10 @@ export class Sampler {
         }
         this.seriesOf('host', reading, source).tickJoules += joules;
         hostJoules += joules;
-        // Only CPU-side energy follows CPU time. GPU energy stays on the host: nvidia-smi's
-        // query fields give no per-process energy, and CPU time says nothing about GPU use.
-        if (source.kind === 'host') {
+        // Only CPU-side energy follows CPU time. GPU energy stays on the host, whichever source
+        // reports it (nvidia-smi, or powermetrics' Apple GPU line): no source gives per-process
+        // GPU energy, and CPU time says nothing about GPU use.
+        if (source.kind === 'host' && reading.component !== 'gpu') {
           const mine = joules * share;
           this.seriesOf('process', reading, source).tickJoules += mine;
           processJoules += mine;

@@ -171,6 +171,31 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
+  it("keeps a host source's GPU readings (powermetrics on Apple Silicon) off the process", async () => {
+    const host = new ScriptedSource('powermetrics', 'host', false, (t) => [
+      { component: 'cpu', device: 'cpu', joules: (8 * t.elapsedMs) / 1000, watts: 8 },
+      { component: 'gpu', device: 'gpu', joules: (30 * t.elapsedMs) / 1000, watts: 30 },
+    ]);
+    const r = rig({ host });
+    await prime(r);
+    interval(r, 1000, 1, 2); // the process is the whole busy host: share 1
+    const snap = r.meter.snapshot();
+    expect(snap.attribution.processShare).to.equal(1);
+    expect(snap.totals.host.joules).to.equal(38);
+    expect(snap.totals.process.joules).to.equal(8);
+    expect(snap.power.filter((p) => p.scope === 'process').map((p) => p.component)).to.deep.equal([
+      'cpu',
+    ]);
+    expect(
+      await r.metrics.value('energy_joules_total', {
+        scope: 'process',
+        component: 'gpu',
+        source: 'powermetrics',
+      }),
+    ).to.equal(undefined);
+    await r.metrics.shutdown();
+  });
+
   it('hands every source the elapsed time and the host CPU delta of the tick', async () => {
     const host = constantSource(1);
     const r = rig({ host });
