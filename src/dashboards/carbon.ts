@@ -147,8 +147,7 @@ export const carbonDashboard: DashboardSpec = {
     {
       type: 'timeseries',
       title: 'Inference energy',
-      description:
-        'Mean energy of one inference (operation="inference"), and inferences per second.',
+      description: 'Mean energy of one inference (operation="inference").',
       unit: 'joule',
       queries: [
         {

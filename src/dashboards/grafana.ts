@@ -80,14 +80,15 @@ export interface DashboardSpec {
 
 const REF_IDS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
-function targets(queries: QuerySpec[], instant: boolean): Target[] {
+/** Every panel charts its queries over time (range queries); stat panels reduce the series. */
+function targets(queries: QuerySpec[]): Target[] {
   return queries.map((q, i) => ({
     refId: REF_IDS[i] ?? `Q${i}`,
     datasource,
     expr: q.expr,
     legendFormat: q.legend,
-    range: !instant,
-    instant,
+    range: true,
+    instant: false,
     editorMode: 'code',
   }));
 }
@@ -150,7 +151,7 @@ function layout(specs: PanelSpec[]): Panel[] {
       datasource,
       fieldConfig: { defaults: fieldDefaults(spec), overrides: spec.overrides ?? [] },
       options: panelOptions(spec),
-      targets: targets(spec.queries, false),
+      targets: targets(spec.queries),
     };
   });
 }
