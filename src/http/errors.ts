@@ -48,7 +48,7 @@ function statusOf(err: HttpLikeError): number {
 
 /** Messages raw-body/co-body give are written for developers; say what the client did wrong. */
 function clientMessage(err: HttpLikeError, status: number, limitBytes: number): string {
-  if (err.type === 'entity.too.large' || status === 413) {
+  if (err.type === 'entity.too.large') {
     return `request body is larger than the limit of ${limitBytes} bytes`;
   }
   if (err.type === 'entity.parse.failed') return 'request body is not valid JSON';

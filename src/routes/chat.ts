@@ -1,7 +1,6 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { OperationFootprint, OperationTracker } from '../energy/types.js';
-import { errorBody } from '../http/errors.js';
 import { CHAT_ROLES, type ChatMessage, type ChatResult, type ChatService } from '../llm/client.js';
 import type { Criterion, Range } from '../llm/impacts.js';
 import { mean } from '../llm/impacts.js';
@@ -207,14 +206,6 @@ export function chatRoutes(deps: ChatRouteDeps): Router {
       ctx.body = { ...result, local: localFootprint(local) };
     } catch (err) {
       const e = err as { status?: number; expose?: boolean; message?: string };
-      if (!asHtml && err instanceof BadChat) {
-        // Answered here: the app's handler words every 413 as the body-size limit, and this
-        // limit is on the message text.
-        ctx.status = err.status;
-        ctx.body = errorBody(err.status, err.message);
-        ctx.set('Cache-Control', 'no-store');
-        return;
-      }
       // A browser gets the form back with the reason; API clients get the app's JSON error.
       if (!asHtml || !e.expose || typeof e.status !== 'number') throw err;
       ctx.status = e.status;
