@@ -222,6 +222,12 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
             if (block) add(block);
           },
           onStderr(text) {
+            // Only the probe needs the whole text (NOT_ROOT may span chunks); once it has
+            // settled, the latest chunk is enough to say why the child ended.
+            if (settled) {
+              stderr = text;
+              return;
+            }
             stderr += text;
             if (stderr.includes(NOT_ROOT)) notRoot();
           },
