@@ -3,7 +3,6 @@ import type { Config } from '../config.js';
 import type { GridIntensity, IntensityReading } from '../grid/types.js';
 import type { Logger } from '../logger.js';
 import type { AttributionMode } from './attribution.js';
-import { gramsPerJoule } from './emissions.js';
 import { createEnergyInstruments } from './instruments.js';
 import type { Clock, HostCpuReader, ProcessCpuReader } from './probes.js';
 import { Sampler, type SampleSummary } from './sampler.js';
@@ -102,8 +101,6 @@ export class EnergyMeter implements EnergyService {
   private startedAt: Date | null = null;
   private sampledAt: Date | null = null;
   private lastIntensity: IntensityReading | undefined;
-  private lastRefreshMs = Number.NEGATIVE_INFINITY;
-  private refreshing = false;
   private readonly warned = new Set<string>();
   private readonly now: () => Date;
 
@@ -148,7 +145,7 @@ export class EnergyMeter implements EnergyService {
 
   private async begin(): Promise<void> {
     const { energy, grid } = this.o.config;
-    await this.refreshIntensity();
+    await this.fetchIntensity();
     this.sampler.prime();
     this.startedAt = this.now();
     const { host, gpus, reasons = [] } = this.o.sources;
@@ -189,16 +186,12 @@ export class EnergyMeter implements EnergyService {
     const summary = this.sampler.sample();
     if (!summary) return null;
     this.sampledAt = this.now();
-    const perJoule = summary.intensity
-      ? gramsPerJoule(summary.intensity.carbonIntensity, this.o.config.energy.pue)
-      : 0;
     this.operations.update(
       summary.nowMs,
       summary.processWatts,
-      perJoule,
+      summary.gramsPerJoule,
       this.o.sources.host.estimated,
     );
-    this.maybeRefreshIntensity(summary.nowMs);
     for (const listener of this.listeners) {
       try {
         listener(summary);
@@ -292,28 +285,19 @@ export class EnergyMeter implements EnergyService {
     };
   }
 
+  /** peek() refreshes an expired entry in the background itself; the last answer stands in. */
   private intensity(): IntensityReading | undefined {
     const peeked = this.o.grid.peek(this.o.config.grid.zone);
     if (peeked) this.lastIntensity = peeked;
     return this.lastIntensity;
   }
 
-  /** The grid cache expires on its own TTL; asking again once per TTL keeps peek() fresh. */
-  private maybeRefreshIntensity(nowMs: number): void {
-    if (this.refreshing || nowMs - this.lastRefreshMs < this.o.config.grid.cacheTtlMs) return;
-    this.lastRefreshMs = nowMs;
-    void this.refreshIntensity();
-  }
-
-  private async refreshIntensity(): Promise<void> {
-    this.refreshing = true;
-    this.lastRefreshMs = this.o.clock();
+  /** Asked once at start, so the first interval is priced at a fetched intensity. */
+  private async fetchIntensity(): Promise<void> {
     try {
       this.lastIntensity = await this.o.grid.current(this.o.config.grid.zone);
     } catch (err) {
       this.warnOnce('grid', err, 'grid intensity');
-    } finally {
-      this.refreshing = false;
     }
   }
 

@@ -51,6 +51,8 @@ export interface SampleSummary {
   hostUtilization: number;
   /** Null when no intensity was known yet (the energy is then not priced). */
   intensity: IntensityReading | null;
+  /** gCO2e per joule at this sample's intensity and the PUE; 0 when no intensity was known. */
+  gramsPerJoule: number;
 }
 
 export interface SamplerOptions {
@@ -160,8 +162,9 @@ export class Sampler {
     const intensity = o.intensity() ?? null;
     let hostGrams = 0;
     let processGrams = 0;
+    let perJoule = 0;
     if (intensity) {
-      const perJoule = gramsPerJoule(intensity.carbonIntensity, o.pue);
+      perJoule = gramsPerJoule(intensity.carbonIntensity, o.pue);
       hostGrams = hostJoules * perJoule;
       processGrams = processJoules * perJoule;
       this.addEmissions('host', intensity.zone, hostGrams, seconds);
@@ -191,6 +194,7 @@ export class Sampler {
       processShare: share,
       hostUtilization: hostCpu.totalSeconds > 0 ? hostCpu.activeSeconds / hostCpu.totalSeconds : 0,
       intensity,
+      gramsPerJoule: perJoule,
     };
     return this.last;
   }

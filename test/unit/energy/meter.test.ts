@@ -123,6 +123,25 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
+  it('prices operations at the intensity of the latest sample, following a change', async () => {
+    const r = rig({ host: constantSource(36) });
+    await prime(r);
+    interval(r, 1000, 1, 2); // share 1: the process draws 36 W
+    const op = r.meter.tracker.begin('op');
+    r.clock.advance(1000);
+    const atDe = op.end();
+    expect(atDe.energyJoules).to.equal(36);
+    expect(atDe.emissionsGrams).to.be.closeTo((36 * 400) / 3.6e6, 1e-15);
+    r.grid.reading = intensityReading('DE', 100);
+    r.cpu.interval(1, 1, 2);
+    r.meter.sampleNow();
+    const later = r.meter.tracker.begin('op');
+    r.clock.advance(1000);
+    expect(later.end().emissionsGrams).to.be.closeTo((36 * 100) / 3.6e6, 1e-15);
+    expect(r.grid.currentCalls).to.equal(1); // peek() alone keeps the intensity current
+    await r.metrics.shutdown();
+  });
+
   it('drops NaN, negative, infinite and implausible readings; counters never decrease', async () => {
     const script: number[] = [5, Number.NaN, -3, Number.POSITIVE_INFINITY, 1e9, 7];
     const host = new ScriptedSource('rapl', 'host', false, () => {
