@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Meter } from '@opentelemetry/api';
@@ -22,7 +21,8 @@ import { metricsRoute } from './routes/metrics.js';
 import { predictRoutes } from './routes/predict.js';
 import { httpMetrics } from './telemetry/http-metrics.js';
 
-export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => void;
+/** The Prometheus exposition text, collected when called. */
+export type MetricsText = () => Promise<string>;
 
 /**
  * Everything the app needs from outside itself. Tests pass stubs for what lies outside the
@@ -33,8 +33,8 @@ export interface AppDeps {
   logger: Logger;
   meter: Meter;
   readiness: Readiness;
-  /** Serves the Prometheus exposition (the OTel Prometheus reader's handler). */
-  metricsHandler: MetricsHandler;
+  /** GET /metrics: the Prometheus exposition (the OTel Prometheus reader, serialized). */
+  metricsText: MetricsText;
   /** GET /carbon_intensity(/history): grid intensity with its fallback chain (src/grid). */
   grid?: GridIntensity;
   /** GET/POST /chat: the LLM chat service and the tracker that meters each chat locally. */
@@ -55,7 +55,7 @@ export function createApp(deps: AppDeps): Koa {
 
   const router = new Router();
   router.use(healthRoutes(deps.readiness).routes());
-  router.use(metricsRoute(deps.metricsHandler).routes());
+  router.use(metricsRoute(deps.metricsText).routes());
   if (deps.grid) router.use(carbonIntensityRoutes(deps.grid).routes());
   if (deps.chat) router.use(chatRoutes(deps.chat).routes());
   if (deps.energy) router.use(energyRoutes(deps.energy).routes());

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Meter } from '@opentelemetry/api';
-import { type AppDeps, createApp, type MetricsHandler } from './app.js';
+import { type AppDeps, createApp, type MetricsText } from './app.js';
 import { type Config, redactConfig, secretsOf } from './config.js';
 import { createDashboard, type Dashboard } from './dashboard/index.js';
 import { createEnergyMeter, type EnergyMeter } from './energy/index.js';
@@ -80,7 +80,7 @@ export interface AssembleOptions {
   logger: Logger;
   /** The OTel meter every instrument is created on. */
   meter: Meter;
-  metricsHandler: MetricsHandler;
+  metricsText: MetricsText;
   readiness: Readiness;
 }
 
@@ -120,7 +120,7 @@ export async function assembleService(options: AssembleOptions): Promise<Assembl
       logger,
       meter,
       readiness,
-      metricsHandler: options.metricsHandler,
+      metricsText: options.metricsText,
       grid,
       energy: { tracker, snapshot: () => energy.snapshot() },
       predict,
@@ -153,7 +153,7 @@ export async function runService(config: Config, telemetry: Telemetry): Promise<
     config,
     logger,
     meter: telemetry.meter,
-    metricsHandler: telemetry.metricsHandler,
+    metricsText: telemetry.metricsText,
     readiness,
   });
   const parts = [...serviceParts, { name: 'telemetry', close: () => telemetry.shutdown() }];

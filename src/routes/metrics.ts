@@ -1,13 +1,19 @@
 import Router from '@koa/router';
-import type { MetricsHandler } from '../app.js';
+import type { MetricsText } from '../app.js';
 
-/** Mounts the Prometheus reader's handler on the app's own port, so there is no second port. */
-export function metricsRoute(handler: MetricsHandler): Router {
+const EXPOSITION_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/**
+ * The Prometheus exposition on the app's own port, so there is no second port. Answered through
+ * Koa like any route, so the scrape is timed and logged with its real duration, and a failed
+ * collection throws to the error handler (a 500, logged) instead of an empty 200.
+ */
+export function metricsRoute(metricsText: MetricsText): Router {
   const router = new Router();
-  router.get('/metrics', (ctx) => {
-    ctx.status = 200;
-    ctx.respond = false;
-    handler(ctx.req, ctx.res);
+  router.get('/metrics', async (ctx) => {
+    const text = await metricsText();
+    ctx.type = EXPOSITION_TYPE;
+    ctx.body = text;
   });
   return router;
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { type ContextManager, type Meter, metrics, ROOT_CONTEXT } from '@opentelemetry/api';
+import { type ContextManager, diag, type Meter, metrics, ROOT_CONTEXT } from '@opentelemetry/api';
 import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
 import { OTLPMetricExporter as OTLPJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as OTLPProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AggregationType,
@@ -15,7 +15,6 @@ import {
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import type { MetricsHandler } from '../app.js';
 import type { Env } from '../config.js';
 import { sourceAsset } from '../paths.js';
 
@@ -23,8 +22,8 @@ export const METER_NAME = 'carbonscope';
 
 export interface Telemetry {
   meter: Meter;
-  /** Serves the Prometheus exposition; mounted at /metrics on the app's port. */
-  metricsHandler: MetricsHandler;
+  /** The Prometheus exposition, collected now; served at /metrics on the app's port. */
+  metricsText(): Promise<string>;
   /** True when a periodic OTLP reader pushes metrics to a collector. */
   otlpMetrics: boolean;
   /** True when spans are recorded (trace ids in logs, span attributes for operations). */
@@ -48,19 +47,41 @@ function packageVersion(): string {
   return pkg.version ?? '0.0.0';
 }
 
+/**
+ * Collects every instrument and serializes it as Prometheus text. Rejects when the collection
+ * fails, so /metrics answers 500 instead of an empty 200.
+ */
+function exposition(
+  reader: PrometheusExporter,
+  serializer: PrometheusSerializer,
+): () => Promise<string> {
+  return async () => {
+    const { resourceMetrics, errors } = await reader.collect();
+    // A callback that threw loses only its own series; the rest are still worth serving.
+    if (errors.length) diag.error('metrics collection errors', ...errors);
+    return serializer.serialize(resourceMetrics);
+  };
+}
+
 function numberFromEnv(env: Env, name: string, fallback: number): number {
   const value = Number(env[name]);
   return Number.isFinite(value) && value > 0 ? value : fallback;
 }
 
-/** The OTLP exporter for the configured protocol; each reads the standard OTEL_* variables. */
-function otlpExporter(env: Env): PushMetricExporter {
+/**
+ * The OTLP exporter for the configured protocol; each reads the standard OTEL_* variables, and
+ * `url` (the CLI's --otlp) overrides their endpoint.
+ */
+export function otlpExporter(env: Env, url?: string): PushMetricExporter {
   const protocol = (
     env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ??
     env.OTEL_EXPORTER_OTLP_PROTOCOL ??
     'http/protobuf'
   ).trim();
-  return protocol === 'http/json' ? new OTLPJsonMetricExporter() : new OTLPProtoMetricExporter();
+  const config = url ? { url } : undefined;
+  return protocol === 'http/json'
+    ? new OTLPJsonMetricExporter(config)
+    : new OTLPProtoMetricExporter(config);
 }
 
 function otlpReader(env: Env): IMetricReader {
@@ -136,7 +157,9 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   // Every series comes from carbonscope's own meter (the instrumentations' metrics are dropped
   // below), so the otel_scope_* labels would repeat one value on every line: leaving them out
   // halves the exposition and the scrape time.
-  const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
+  const prometheus = new PrometheusExporter({ preventServerStart: true });
+  // (prefix, appendTimestamp, withResourceConstantLabels, withoutTargetInfo, withoutScopeInfo)
+  const serializer = new PrometheusSerializer('', false, undefined, false, true);
   const readers: IMetricReader[] = [prometheus];
   if (options.otlpMetricsEnabled) readers.push(otlpReader(env));
 
@@ -167,7 +190,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
 
   return {
     meter: metrics.getMeter(METER_NAME, packageVersion()),
-    metricsHandler: prometheus.getMetricsRequestHandler.bind(prometheus),
+    metricsText: exposition(prometheus, serializer),
     otlpMetrics: options.otlpMetricsEnabled,
     tracing: !tracesOff,
     shutdown: () => sdk.shutdown(),

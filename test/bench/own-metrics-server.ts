@@ -5,17 +5,19 @@
  * context manager, no spans). Splits the overhead between carbonscope's own telemetry and the
  * OTel auto-instrumentation. Run by run.ts as its own process; settings from the environment.
  */
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { loadConfig } from '../../src/config.js';
 import { runService } from '../../src/service.js';
 
 const prometheus = new PrometheusExporter({ preventServerStart: true });
 const provider = new MeterProvider({ readers: [prometheus] });
+// As src/telemetry/sdk.ts serializes: without the otel_scope_* labels.
+const serializer = new PrometheusSerializer('', false, undefined, false, true);
 
 await runService(loadConfig(process.env), {
   meter: provider.getMeter('carbonscope'),
-  metricsHandler: prometheus.getMetricsRequestHandler.bind(prometheus),
+  metricsText: async () => serializer.serialize((await prometheus.collect()).resourceMetrics),
   otlpMetrics: false,
   tracing: false,
   shutdown: () => provider.shutdown(),

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { Writable } from 'node:stream';
 import type Koa from 'koa';
-import { type AppDeps, createApp, type MetricsHandler } from '../../src/app.js';
+import { type AppDeps, createApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { Readiness } from '../../src/readiness.js';
@@ -48,13 +48,6 @@ export function captureLogger(
   return { logger: createLogger({ level, destination, secrets }), lines };
 }
 
-/** Serves a test meter's exposition the way the Prometheus reader serves /metrics. */
-export function metricsHandlerOf(metrics: TestMetrics): MetricsHandler {
-  return (_req, res) => {
-    void metrics.scrape().then((text) => res.writeHead(200).end(text));
-  };
-}
-
 /** Resolves once every start-up task (model, first meter sample) has finished. */
 export async function waitUntilReady(readiness: Readiness, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -88,7 +81,7 @@ export async function startTestApp(
     logger,
     meter: metrics.meter,
     readiness,
-    metricsHandler: metricsHandlerOf(metrics),
+    metricsText: metrics.scrape,
     ...extra,
   });
   const listening = await listen(app);

@@ -4,7 +4,7 @@ import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { Readiness } from '../../src/readiness.js';
 import { captureLogger, listen, startTestApp, type TestApp } from '../helpers/app.js';
-import { createTestMetrics } from '../helpers/metrics.js';
+import { createTestMetrics, findSample } from '../helpers/metrics.js';
 
 describe('app (in-process)', () => {
   let app: TestApp;
@@ -55,7 +55,7 @@ describe('error handling', () => {
       logger,
       meter: metrics.meter,
       readiness: new Readiness(),
-      metricsHandler: (_req, res) => res.end(),
+      metricsText: metrics.scrape,
     });
     // Test-only routes mounted after the app's own, behind its error handler.
     app.use(router.routes());
@@ -90,6 +90,84 @@ describe('error handling', () => {
       expect(text).not.to.include('at ');
       expect(JSON.parse(text)).to.have.keys('error', 'message');
       expect(lines.some((l) => l.includes('secret internals'))).to.equal(true);
+    } finally {
+      await served.close();
+      await metrics.shutdown();
+    }
+  });
+});
+
+describe('/metrics', () => {
+  it('is timed and logged with its real duration, and serves the exposition type', async () => {
+    const metrics = createTestMetrics();
+    const { logger, lines } = captureLogger();
+    const app = createApp({
+      config: loadConfig({}),
+      logger,
+      meter: metrics.meter,
+      readiness: new Readiness(),
+      // A slow collection: the request must be timed until the text is written, not ~0.
+      metricsText: async () => {
+        await new Promise((r) => setTimeout(r, 120));
+        return metrics.scrape();
+      },
+    });
+    const served = await listen(app);
+    try {
+      const first = await fetch(`${served.url}/metrics`);
+      expect(first.status).to.equal(200);
+      expect(first.headers.get('content-type')).to.equal(
+        'text/plain; version=0.0.4; charset=utf-8',
+      );
+      await first.text();
+      const text = await (await fetch(`${served.url}/metrics`)).text();
+      // The second scrape sees the first one, recorded once it had answered.
+      expect(findSample(text, 'request_latency_seconds_count', { endpoint: '/metrics' })).to.equal(
+        1,
+      );
+      expect(
+        findSample(text, 'request_latency_seconds_sum', { endpoint: '/metrics' }),
+      ).to.be.at.least(0.11);
+      expect(
+        findSample(text, 'request_latency_seconds_bucket', { endpoint: '/metrics', le: '0.1' }),
+      ).to.equal(0);
+      expect(findSample(text, 'requests_total', { endpoint: '/metrics', status: '200' })).to.equal(
+        1,
+      );
+      const logged = lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => l.msg === 'request' && l.path === '/metrics');
+      expect(logged).to.have.length.of.at.least(1);
+      expect(logged[0]).to.include({ status: 200 });
+      expect(logged[0].durationMs).to.be.at.least(110);
+    } finally {
+      await served.close();
+      await metrics.shutdown();
+    }
+  });
+
+  it('answers a failed collection with a 500 JSON error that hides the cause, and logs it', async () => {
+    const metrics = createTestMetrics();
+    const { logger, lines } = captureLogger();
+    const app = createApp({
+      config: loadConfig({}),
+      logger,
+      meter: metrics.meter,
+      readiness: new Readiness(),
+      metricsText: () => Promise.reject(new Error('collector exploded at /srv/reader.js:7')),
+    });
+    const served = await listen(app);
+    try {
+      const res = await fetch(`${served.url}/metrics`);
+      expect(res.status).to.equal(500);
+      expect(res.headers.get('content-type')).to.match(/^application\/json/);
+      const text = await res.text();
+      expect(text).not.to.include('collector exploded');
+      expect(JSON.parse(text)).to.have.keys('error', 'message');
+      expect(
+        await metrics.value('requests_total', { endpoint: '/metrics', status: '500' }),
+      ).to.equal(1);
+      expect(lines.some((l) => l.includes('collector exploded'))).to.equal(true);
     } finally {
       await served.close();
       await metrics.shutdown();

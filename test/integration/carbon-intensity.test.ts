@@ -44,9 +44,7 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
       logger,
       meter: metrics.meter,
       readiness: new Readiness(),
-      metricsHandler: (_req, res) => {
-        void metrics.scrape().then((text) => res.writeHead(200).end(text));
-      },
+      metricsText: metrics.scrape,
       grid,
     });
     const server = await listen(app);

@@ -7,7 +7,7 @@ import { type ChatResult, createChatService } from '../../src/llm/client.js';
 import { computeImpacts } from '../../src/llm/impacts.js';
 import { type MockLlm, startMockLlm } from '../../src/llm/mock-server.js';
 import { Readiness } from '../../src/readiness.js';
-import { captureLogger, type Listening, listen, metricsHandlerOf } from '../helpers/app.js';
+import { captureLogger, type Listening, listen } from '../helpers/app.js';
 import { startEstimatedMeter } from '../helpers/energy.js';
 import {
   echoKeyIn401,
@@ -53,7 +53,7 @@ async function startChatApp(
     logger,
     meter: metrics.meter,
     readiness: new Readiness(),
-    metricsHandler: metricsHandlerOf(metrics),
+    metricsText: metrics.scrape,
     chat: { service, tracker: meter.tracker },
   });
   const listening = await listen(app);

@@ -9,13 +9,7 @@ import type { EnergyMeter, EnergySnapshot } from '../../src/energy/index.js';
 import { projectRoot } from '../../src/paths.js';
 import { Readiness } from '../../src/readiness.js';
 import { assembleService } from '../../src/service.js';
-import {
-  captureLogger,
-  type Listening,
-  listen,
-  metricsHandlerOf,
-  waitUntilReady,
-} from '../helpers/app.js';
+import { captureLogger, type Listening, listen, waitUntilReady } from '../helpers/app.js';
 import { createTestMetrics, type TestMetrics } from '../helpers/metrics.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -50,7 +44,7 @@ async function startService(): Promise<Running & { metrics: TestMetrics; stop():
     config,
     logger,
     meter: metrics.meter,
-    metricsHandler: metricsHandlerOf(metrics),
+    metricsText: metrics.scrape,
     readiness,
   });
   await waitUntilReady(readiness);

@@ -113,7 +113,7 @@ describe('request tracking and GET /energy', () => {
       logger,
       meter: metrics.meter,
       readiness: new Readiness(),
-      metricsHandler: (_req, res) => res.end(),
+      metricsText: metrics.scrape,
       energy: meter,
     });
     const server = app.listen(0, '127.0.0.1');
