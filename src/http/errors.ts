@@ -32,6 +32,19 @@ export function errorBody(status: number, message: string, code?: string): Error
   };
 }
 
+/** An error whose status and message are meant for the client (the error handler shows them). */
+export class HttpError extends Error {
+  readonly expose = true;
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
 interface HttpLikeError {
   status?: unknown;
   statusCode?: unknown;
@@ -47,13 +60,29 @@ function statusOf(err: HttpLikeError): number {
 }
 
 /** Messages raw-body/co-body give are written for developers; say what the client did wrong. */
-function clientMessage(err: HttpLikeError, status: number, limitBytes: number): string {
-  if (err.type === 'entity.too.large') {
-    return `request body is larger than the limit of ${limitBytes} bytes`;
-  }
+function clientMessage(err: HttpLikeError): string {
   if (err.type === 'entity.parse.failed') return 'request body is not valid JSON';
   if (err.type === 'encoding.unsupported') return 'unsupported request body encoding';
   return typeof err.message === 'string' && err.message ? err.message : 'request failed';
+}
+
+export interface ClientError {
+  status: number;
+  message: string;
+  code?: string;
+}
+
+/**
+ * What the client may be told of an error: its status and message when it is a client error
+ * or an exposed server error; undefined when only "internal error" may be said. Routes that
+ * answer browsers with a page use it to show the same reason the JSON answer would give.
+ */
+export function clientError(caught: unknown): ClientError | undefined {
+  const err = (caught ?? {}) as HttpLikeError;
+  const status = statusOf(err);
+  if (status >= 500 && err.expose !== true) return undefined;
+  const code = typeof err.code === 'string' && /^[a-z_]+$/.test(err.code) ? err.code : undefined;
+  return { status, message: clientMessage(err), code };
 }
 
 /**
@@ -71,17 +100,19 @@ export function errorHandler(logger: Logger, bodyLimitBytes: number): Middleware
       }
     } catch (caught) {
       const err = (caught ?? {}) as HttpLikeError;
-      const status = statusOf(err);
-      const expose = status < 500 || err.expose === true;
-      if (!expose) logger.error({ err: caught, path: ctx.path }, 'request failed');
-      ctx.status = status;
-      ctx.body = expose
-        ? errorBody(
-            status,
-            clientMessage(err, status, bodyLimitBytes),
-            typeof err.code === 'string' && /^[a-z_]+$/.test(err.code) ? err.code : undefined,
-          )
-        : errorBody(status, 'internal error: the failure was logged');
+      const client = clientError(err);
+      if (client) {
+        const message =
+          err.type === 'entity.too.large'
+            ? `request body is larger than the limit of ${bodyLimitBytes} bytes`
+            : client.message;
+        ctx.status = client.status;
+        ctx.body = errorBody(client.status, message, client.code);
+      } else {
+        logger.error({ err: caught, path: ctx.path }, 'request failed');
+        ctx.status = statusOf(err);
+        ctx.body = errorBody(ctx.status, 'internal error: the failure was logged');
+      }
       ctx.set('Cache-Control', 'no-store');
     }
   };

@@ -35,15 +35,20 @@ export interface ActivityClassifier {
 
 /** The text has no word or number the tokenizer can use, so there is nothing to classify. */
 export class NoFeaturesError extends Error {
+  readonly status = 400;
+  readonly expose = true;
   constructor() {
     super('activity contains no words or numbers to classify');
     this.name = 'NoFeaturesError';
   }
 }
 
+/** Asked before load() finished; the caller may retry shortly (503 on HTTP). */
 export class ModelNotLoadedError extends Error {
+  readonly status = 503;
+  readonly expose = true;
   constructor() {
-    super('the model is not loaded yet');
+    super('the model is not loaded yet; retry in a moment');
     this.name = 'ModelNotLoadedError';
   }
 }

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { ZONE_PATTERN } from '../config.js';
 import { InvalidZoneError } from '../grid/errors.js';
 import type { GridIntensity, IntensityHistory, IntensityReading } from '../grid/types.js';
+import { clientError } from '../http/errors.js';
 import { html, page, type SafeHtml, wantsHtml } from '../views/html.js';
 
 /**
@@ -36,7 +37,7 @@ async function serve(
   title: string,
   work: (zone: string) => Promise<{ json: object; view: SafeHtml }>,
 ): Promise<void> {
-  const browser = wantsHtml(ctx.accepts.bind(ctx));
+  const browser = wantsHtml(ctx);
   try {
     const out = await work(zoneParam(ctx, defaultZone));
     ctx.set('Cache-Control', 'no-store');
@@ -127,12 +128,13 @@ ${body}
 
 /** Browsers get the form back with the message, under the same status as the JSON answer. */
 function renderError(ctx: Context, err: unknown, zone: string, title: string): void {
-  const e = err as { status?: unknown; expose?: unknown; message?: unknown };
-  const status = typeof e.status === 'number' && e.status >= 400 && e.status < 600 ? e.status : 500;
-  if (status >= 500 && e.expose !== true) throw err;
-  ctx.status = status;
+  const shown = clientError(err);
+  if (!shown) throw err;
+  ctx.status = shown.status;
   ctx.type = 'html';
   ctx.set('Cache-Control', 'no-store');
-  const message = typeof e.message === 'string' ? e.message : 'request failed';
-  ctx.body = page(title, html`${zoneForm(zone)}<p role="alert"><strong>${message}</strong></p>`);
+  ctx.body = page(
+    title,
+    html`${zoneForm(zone)}<p role="alert"><strong>${shown.message}</strong></p>`,
+  );
 }

@@ -1,10 +1,11 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { OperationFootprint, OperationTracker } from '../energy/types.js';
+import { clientError, HttpError } from '../http/errors.js';
 import { CHAT_ROLES, type ChatMessage, type ChatResult, type ChatService } from '../llm/client.js';
 import type { Criterion, Range } from '../llm/impacts.js';
 import { mean } from '../llm/impacts.js';
-import { html, page, type SafeHtml, wantsHtml } from '../views/html.js';
+import { formatNumber, html, page, type SafeHtml, wantsHtml } from '../views/html.js';
 
 export interface ChatRouteDeps {
   service: ChatService;
@@ -17,44 +18,38 @@ export interface ChatRouteDeps {
 export const DEFAULT_MAX_CONTENT_CHARS = 16_000;
 const MAX_MESSAGES = 100;
 
-class BadChat extends Error {
-  readonly expose = true;
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 function parseMessages(raw: unknown, maxChars: number): ChatMessage[] {
-  if (!Array.isArray(raw)) throw new BadChat(400, "'messages' must be an array of {role, content}");
-  if (raw.length === 0) throw new BadChat(400, "'messages' is empty: send at least one message");
+  if (!Array.isArray(raw))
+    throw new HttpError(400, "'messages' must be an array of {role, content}");
+  if (raw.length === 0) throw new HttpError(400, "'messages' is empty: send at least one message");
   if (raw.length > MAX_MESSAGES) {
-    throw new BadChat(413, `too many messages: ${raw.length}, the limit is ${MAX_MESSAGES}`);
+    throw new HttpError(413, `too many messages: ${raw.length}, the limit is ${MAX_MESSAGES}`);
   }
   let chars = 0;
   const messages = raw.map((m: unknown, i): ChatMessage => {
     if (!m || typeof m !== 'object')
-      throw new BadChat(400, `messages[${i}] must be an object {role, content}`);
+      throw new HttpError(400, `messages[${i}] must be an object {role, content}`);
     const { role, content } = m as { role?: unknown; content?: unknown };
     if (typeof role !== 'string' || !(CHAT_ROLES as readonly string[]).includes(role)) {
       const shown = typeof role === 'string' ? `"${role.slice(0, 40)}"` : 'missing';
-      throw new BadChat(
+      throw new HttpError(
         400,
         `messages[${i}].role is ${shown}; expected one of ${CHAT_ROLES.join(', ')}`,
       );
     }
     if (typeof content !== 'string')
-      throw new BadChat(400, `messages[${i}].content must be a string`);
+      throw new HttpError(400, `messages[${i}].content must be a string`);
     chars += content.length;
     return { role: role as ChatMessage['role'], content };
   });
   if (chars > maxChars) {
-    throw new BadChat(413, `message content is ${chars} characters, over the limit of ${maxChars}`);
+    throw new HttpError(
+      413,
+      `message content is ${chars} characters, over the limit of ${maxChars}`,
+    );
   }
   if (!messages.some((m) => m.content.trim().length > 0)) {
-    throw new BadChat(400, 'every message is empty: write something to send');
+    throw new HttpError(400, 'every message is empty: write something to send');
   }
   return messages;
 }
@@ -62,7 +57,7 @@ function parseMessages(raw: unknown, maxChars: number): ChatMessage[] {
 function parseModel(raw: unknown): string | undefined {
   if (raw === undefined || raw === null || raw === '') return undefined;
   if (typeof raw !== 'string' || raw.length > 200)
-    throw new BadChat(400, "'model' must be a model name");
+    throw new HttpError(400, "'model' must be a model name");
   return raw;
 }
 
@@ -77,13 +72,13 @@ function readRequest(ctx: Context, maxChars: number): { messages: ChatMessage[];
     };
   }
   if (!ctx.is('json')) {
-    throw new BadChat(
+    throw new HttpError(
       415,
       'send a JSON body {"messages": [{"role", "content"}], "model"} as application/json',
     );
   }
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw new BadChat(400, 'the JSON body must be an object {"messages": [...], "model": "..."}');
+    throw new HttpError(400, 'the JSON body must be an object {"messages": [...], "model": "..."}');
   }
   return { messages: parseMessages(body.messages, maxChars), model: parseModel(body.model) };
 }
@@ -96,12 +91,6 @@ function localFootprint(f: OperationFootprint) {
     emissionsGrams: f.emissionsGrams,
     estimated: f.estimated,
   };
-}
-
-function formatNumber(n: number): string {
-  if (n === 0) return '0';
-  const abs = Math.abs(n);
-  return abs < 1e-3 || abs >= 1e6 ? n.toExponential(2) : String(Number(n.toPrecision(3)));
 }
 
 /** "mean [min – max] unit", as EcoLogits shows a range. */
@@ -170,7 +159,7 @@ export function chatRoutes(deps: ChatRouteDeps): Router {
   const router = new Router();
 
   router.get('/chat', (ctx) => {
-    if (wantsHtml(ctx.accepts.bind(ctx))) {
+    if (wantsHtml(ctx)) {
       ctx.type = 'html';
       ctx.body = chatPage(service, undefined, '', '');
       return;
@@ -183,7 +172,7 @@ export function chatRoutes(deps: ChatRouteDeps): Router {
   });
 
   router.post('/chat', async (ctx) => {
-    const asHtml = wantsHtml(ctx.accepts.bind(ctx));
+    const asHtml = wantsHtml(ctx);
     const formText = ctx.is('urlencoded')
       ? String((ctx.request.body as { message?: unknown })?.message ?? '')
       : '';
@@ -205,17 +194,17 @@ export function chatRoutes(deps: ChatRouteDeps): Router {
       }
       ctx.body = { ...result, local: localFootprint(local) };
     } catch (err) {
-      const e = err as { status?: number; expose?: boolean; message?: string };
       // A browser gets the form back with the reason; API clients get the app's JSON error.
-      if (!asHtml || !e.expose || typeof e.status !== 'number') throw err;
-      ctx.status = e.status;
+      const shown = asHtml ? clientError(err) : undefined;
+      if (!shown) throw err;
+      ctx.status = shown.status;
       ctx.type = 'html';
       const chosen = (ctx.request.body as { model?: unknown })?.model;
       ctx.body = chatPage(
         service,
         typeof chosen === 'string' ? chosen : undefined,
         formText.slice(0, maxChars),
-        html`<p role="alert"><strong>Error:</strong> ${e.message ?? 'request failed'}</p>`,
+        html`<p role="alert"><strong>Error:</strong> ${shown.message}</p>`,
       );
     }
   });

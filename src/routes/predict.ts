@@ -1,13 +1,13 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { clientError, HttpError } from '../http/errors.js';
 import {
   type ActivityClassifier,
   ModelNotLoadedError,
-  NoFeaturesError,
   type Prediction,
 } from '../predict/classifier.js';
 import { LABELS } from '../predict/labels.js';
-import { html, page, type SafeHtml, wantsHtml } from '../views/html.js';
+import { formatNumber, html, page, type SafeHtml, wantsHtml } from '../views/html.js';
 
 export const MAX_ACTIVITY_CHARS = 500;
 
@@ -19,59 +19,44 @@ const EXAMPLES = [
   'buying a new laptop',
 ];
 
-class BadPredict extends Error {
-  readonly expose = true;
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 function characters(text: string): number {
   // Cheap for the usual short text; code points only when UTF-16 length could mislead.
   return text.length <= MAX_ACTIVITY_CHARS ? text.length : Array.from(text).length;
 }
 
-/** The activity from a JSON body `{activity}` or the page's form; throws BadPredict. */
+/** The activity from a JSON body `{activity}` or the page's form; throws HttpError. */
 export function readActivity(ctx: Context): string {
   if (ctx.is('json', 'urlencoded') === false) {
-    throw new BadPredict(
+    throw new HttpError(
       415,
       'send JSON {"activity": "..."} as application/json, or the form as application/x-www-form-urlencoded',
     );
   }
   const body = ctx.request.body as unknown;
   if (body === undefined || body === null) {
-    throw new BadPredict(400, 'missing body: send JSON {"activity": "driving 10 hours"}');
+    throw new HttpError(400, 'missing body: send JSON {"activity": "driving 10 hours"}');
   }
   if (typeof body !== 'object' || Array.isArray(body)) {
-    throw new BadPredict(400, 'the JSON body must be an object {"activity": "..."}');
+    throw new HttpError(400, 'the JSON body must be an object {"activity": "..."}');
   }
   const activity = (body as Record<string, unknown>).activity;
   if (activity === undefined || activity === null) {
-    throw new BadPredict(
+    throw new HttpError(
       400,
       '\'activity\' is missing: describe an activity, e.g. "driving 10 hours"',
     );
   }
-  if (typeof activity !== 'string') throw new BadPredict(400, "'activity' must be a string");
+  if (typeof activity !== 'string') throw new HttpError(400, "'activity' must be a string");
   const text = activity.trim();
-  if (text === '') throw new BadPredict(400, "'activity' is empty: describe an activity");
+  if (text === '') throw new HttpError(400, "'activity' is empty: describe an activity");
   const length = characters(text);
   if (length > MAX_ACTIVITY_CHARS) {
-    throw new BadPredict(
+    throw new HttpError(
       400,
       `'activity' is ${length} characters long; the limit is ${MAX_ACTIVITY_CHARS}`,
     );
   }
   return text;
-}
-
-function format(n: number, digits = 3): string {
-  if (n === 0) return '0';
-  return Math.abs(n) < 1e-3 ? n.toExponential(2) : String(Number(n.toPrecision(digits)));
 }
 
 function resultSection(activity: string, model: string, p: Prediction): SafeHtml {
@@ -83,7 +68,7 @@ function resultSection(activity: string, model: string, p: Prediction): SafeHtml
 <h2>Result</h2>
 <p>“${activity}” is <strong>${p.label}</strong> carbon intensity.</p>
 <table><thead><tr><th>Label</th><th>Probability</th></tr></thead><tbody>${rows}</tbody></table>
-<p class="muted">Model ${model} · ${format(p.durationMs)} ms · ${format(p.energyJoules)} J, ${format(p.emissionsGrams)} gCO2e for this inference${p.energyEstimated ? ' (estimated)' : ''}</p>
+<p class="muted">Model ${model} · ${formatNumber(p.durationMs)} ms · ${formatNumber(p.energyJoules)} J, ${formatNumber(p.emissionsGrams)} gCO2e for this inference${p.energyEstimated ? ' (estimated)' : ''}</p>
 </section>`;
 }
 
@@ -108,7 +93,7 @@ export function predictRoutes(classifier: ActivityClassifier): Router {
   const router = new Router();
 
   router.get('/predict', (ctx) => {
-    if (wantsHtml(ctx.accepts.bind(ctx))) {
+    if (wantsHtml(ctx)) {
       ctx.type = 'html';
       ctx.body = formPage('');
       return;
@@ -122,27 +107,21 @@ export function predictRoutes(classifier: ActivityClassifier): Router {
   });
 
   router.post('/predict', async (ctx) => {
-    const asHtml = wantsHtml(ctx.accepts.bind(ctx));
+    const asHtml = wantsHtml(ctx);
     let activity: string;
     let prediction: Prediction;
     try {
       activity = readActivity(ctx);
       prediction = await classifier.classify(activity);
     } catch (err) {
-      const bad =
-        err instanceof NoFeaturesError
-          ? new BadPredict(400, err.message)
-          : err instanceof ModelNotLoadedError
-            ? new BadPredict(503, `${err.message}; retry in a moment`)
-            : err;
-      if (bad instanceof BadPredict && bad.status === 503) ctx.set('Retry-After', '1');
-      if (asHtml && bad instanceof BadPredict) {
-        ctx.status = bad.status;
-        ctx.type = 'html';
-        ctx.body = formPage('', html`<p role="alert"><strong>${bad.message}</strong></p>`);
-        return;
-      }
-      throw bad;
+      // The model loads in about a second: tell clients when to come back.
+      if (err instanceof ModelNotLoadedError) ctx.set('Retry-After', '1');
+      const shown = asHtml ? clientError(err) : undefined;
+      if (!shown) throw err;
+      ctx.status = shown.status;
+      ctx.type = 'html';
+      ctx.body = formPage('', html`<p role="alert"><strong>${shown.message}</strong></p>`);
+      return;
     }
     const model = classifier.model;
     if (asHtml) {

@@ -71,6 +71,13 @@ ${body}
 }
 
 /** True when the client prefers an HTML page over JSON (a browser, not an API client). */
-export function wantsHtml(accepts: (...types: string[]) => string | false): boolean {
-  return accepts('json', 'html') === 'html';
+export function wantsHtml(ctx: { accepts(...types: string[]): string | false }): boolean {
+  return ctx.accepts('json', 'html') === 'html';
+}
+
+/** A figure for a page: three significant digits, exponent form when very small or large. */
+export function formatNumber(n: number): string {
+  if (n === 0) return '0';
+  const abs = Math.abs(n);
+  return abs < 1e-3 || abs >= 1e6 ? n.toExponential(2) : String(Number(n.toPrecision(3)));
 }
