@@ -3,7 +3,7 @@
 // service imported, so that koa and http are loaded after they can be patched.
 import { register } from 'node:module';
 import { type Config, ConfigError, loadConfig, readDotenv } from './config.js';
-import { startTelemetry, type Telemetry } from './telemetry/sdk.js';
+import { startTelemetry, type Telemetry, tracingEnabled } from './telemetry/sdk.js';
 
 function fail(message: string): never {
   process.stderr.write(`carbonscope: ${message}\n`);
@@ -25,12 +25,12 @@ async function main(): Promise<void> {
   const config = configure();
   // The ESM hook lets the instrumentations patch koa and friends; without tracing there are no
   // instrumentations, and the hook would only add a loader thread to every module load.
-  if (process.env.OTEL_TRACES_EXPORTER?.trim() !== 'none') {
+  if (tracingEnabled(process.env)) {
     register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
   }
   let telemetry: Telemetry;
   try {
-    telemetry = startTelemetry({ otlpMetricsEnabled: config.otel.otlpMetricsEnabled });
+    telemetry = await startTelemetry({ otlpMetricsEnabled: config.otel.otlpMetricsEnabled });
   } catch (err) {
     fail(`telemetry could not start: ${err instanceof Error ? err.message : String(err)}`);
   }

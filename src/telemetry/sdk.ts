@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type ContextManager, diag, type Meter, metrics, ROOT_CONTEXT } from '@opentelemetry/api';
-import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
 import { OTLPMetricExporter as OTLPJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as OTLPProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
@@ -92,6 +91,11 @@ function otlpReader(env: Env): IMetricReader {
   });
 }
 
+/** OTEL_TRACES_EXPORTER=none turns tracing off altogether; every other value records spans. */
+export function tracingEnabled(env: Env): boolean {
+  return env.OTEL_TRACES_EXPORTER?.trim() !== 'none';
+}
+
 /**
  * Spans are exported when the user configured a trace exporter or an OTLP endpoint. Otherwise
  * they are still recorded (so log lines carry trace ids) but go nowhere, unless
@@ -135,7 +139,12 @@ const discardingProcessor: SpanProcessor = {
   shutdown: async () => {},
 };
 
-function instrumentations() {
+/**
+ * Loaded only when tracing is on: the package pulls in about 48 instrumentation packages, which
+ * OTEL_TRACES_EXPORTER=none should not pay for at start-up.
+ */
+async function instrumentations() {
+  const { getNodeAutoInstrumentations } = await import('@opentelemetry/auto-instrumentations-node');
   // http and koa give the request spans and the semconv HTTP metrics; undici covers outgoing
   // fetch calls (Electricity Maps, the LLM). The rest are off: fs and dns alone would emit a
   // span for every file read and lookup, and the others instrument libraries we do not use.
@@ -152,7 +161,7 @@ function instrumentations() {
  * when an OTLP endpoint is set, a periodic OTLP reader; a tracer provider; the
  * auto-instrumentations. Must run before koa or http are imported so they can be patched.
  */
-export function startTelemetry(options: TelemetryOptions): Telemetry {
+export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   const env = options.env ?? process.env;
   // Every series comes from carbonscope's own meter (the instrumentations' metrics are dropped
   // below), so the otel_scope_* labels would repeat one value on every line: leaving them out
@@ -163,11 +172,12 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const readers: IMetricReader[] = [prometheus];
   if (options.otlpMetricsEnabled) readers.push(otlpReader(env));
 
-  const tracesOff = env.OTEL_TRACES_EXPORTER?.trim() === 'none';
+  const tracesOff = !tracingEnabled(env);
+  const version = packageVersion();
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME || 'carbonscope',
-      [ATTR_SERVICE_VERSION]: packageVersion(),
+      [ATTR_SERVICE_VERSION]: version,
       [ATTR_SERVICE_INSTANCE_ID]: randomUUID(),
     }),
     metricReaders: readers,
@@ -181,7 +191,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     // With tracing off the instrumentations would only add HTTP metrics that duplicate
     // requests_total/request_latency_seconds, at about half the throughput of a cheap route
     // (test/bench: bare Koa 11k req/s, instrumented 5k, not instrumented 10k).
-    instrumentations: tracesOff ? [] : [instrumentations()],
+    instrumentations: tracesOff ? [] : [await instrumentations()],
     // Without tracing nothing reads the active context: no AsyncLocalStorage context manager
     // (on Node 20 it costs async hooks on every promise) and no propagator.
     ...(tracesOff ? { contextManager: rootOnlyContext, textMapPropagator: null } : {}),
@@ -189,7 +199,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   sdk.start();
 
   return {
-    meter: metrics.getMeter(METER_NAME, packageVersion()),
+    meter: metrics.getMeter(METER_NAME, version),
     metricsText: exposition(prometheus, serializer),
     otlpMetrics: options.otlpMetricsEnabled,
     tracing: !tracesOff,
