@@ -1,7 +1,7 @@
 import type { Attributes, Counter, Meter } from '@opentelemetry/api';
+import { JOULES_PER_KWH } from '../energy/emissions.js';
 import type { Criterion, Impacts } from './impacts.js';
 
-const JOULES_PER_KWH = 3.6e6;
 const GRAMS_PER_KG = 1000;
 const JOULES_PER_MJ = 1e6;
 

@@ -5,6 +5,7 @@ import type { OperationFootprint, OperationTracker } from '../energy/types.js';
 import { sourceAsset } from '../paths.js';
 import { LABELS, type Label } from './labels.js';
 import { MODEL_FILE, MODEL_NAME, modelVersion, ONNX_INPUT, ONNX_OUTPUT } from './model-info.js';
+import { argmax } from './network.js';
 import { encodeInto, TOKENIZER } from './tokenizer.js';
 
 /** Inference takes tens of microseconds to a few milliseconds: buckets fine enough to see it. */
@@ -142,13 +143,11 @@ export class OnnxActivityClassifier implements ActivityClassifier {
       this.free.push(slot);
       footprint = operation.end();
     }
-    let best = 0;
     const probabilities = {} as Record<Label, number>;
     LABELS.forEach((label, i) => {
       probabilities[label] = output[i];
-      if (output[i] > output[best]) best = i;
     });
-    const label = LABELS[best];
+    const label = LABELS[argmax(output)];
     this.duration.record(seconds, this.modelLabels);
     this.predictions.add(1, this.labelAttributes.get(label));
     return {

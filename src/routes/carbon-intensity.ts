@@ -16,7 +16,7 @@ export function carbonIntensityRoutes(grid: GridIntensity): Router {
   router.get('/carbon_intensity', (ctx) =>
     serve(ctx, grid.defaultZone, 'Grid carbon intensity', async (zone) => {
       const reading = await grid.current(zone);
-      return { json: toJson(reading), view: currentView(reading) };
+      return { json: reading, view: currentView(reading) };
     }),
   );
 
@@ -63,21 +63,6 @@ function zoneParam(ctx: Context, fallback: string): string {
   if (zone === '') return fallback;
   if (!ZONE_PATTERN.test(zone)) throw new InvalidZoneError(raw);
   return zone;
-}
-
-function toJson(r: IntensityReading) {
-  return {
-    zone: r.zone,
-    carbonIntensity: r.carbonIntensity,
-    unit: r.unit,
-    source: r.source,
-    isEstimated: r.isEstimated,
-    stale: r.stale,
-    ageSeconds: r.ageSeconds,
-    datetime: r.datetime,
-    fetchedAt: r.fetchedAt,
-    ...(r.note ? { note: r.note } : {}),
-  };
 }
 
 const SOURCE_NAMES: Record<IntensityReading['source'], string> = {

@@ -61,13 +61,23 @@ function parseModel(raw: unknown): string | undefined {
   return raw;
 }
 
+/** The page form's message text; undefined when the body is not the form. */
+function formMessage(ctx: Context): string | undefined {
+  if (!ctx.is('urlencoded')) return undefined;
+  const message = (ctx.request.body as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' ? message : '';
+}
+
 /** Reads a JSON body `{messages, model}` or the page's form `{message, model}`. */
-function readRequest(ctx: Context, maxChars: number): { messages: ChatMessage[]; model?: string } {
+function readRequest(
+  ctx: Context,
+  formText: string | undefined,
+  maxChars: number,
+): { messages: ChatMessage[]; model?: string } {
   const body = ctx.request.body as Record<string, unknown> | undefined;
-  if (ctx.is('urlencoded')) {
-    const text = typeof body?.message === 'string' ? body.message : '';
+  if (formText !== undefined) {
     return {
-      messages: parseMessages([{ role: 'user', content: text }], maxChars),
+      messages: parseMessages([{ role: 'user', content: formText }], maxChars),
       model: parseModel(body?.model),
     };
   }
@@ -81,16 +91,6 @@ function readRequest(ctx: Context, maxChars: number): { messages: ChatMessage[];
     throw new HttpError(400, 'the JSON body must be an object {"messages": [...], "model": "..."}');
   }
   return { messages: parseMessages(body.messages, maxChars), model: parseModel(body.model) };
-}
-
-function localFootprint(f: OperationFootprint) {
-  return {
-    operation: f.operation,
-    durationSeconds: f.durationSeconds,
-    energyJoules: f.energyJoules,
-    emissionsGrams: f.emissionsGrams,
-    estimated: f.estimated,
-  };
 }
 
 /** "mean [min – max] unit", as EcoLogits shows a range. */
@@ -173,11 +173,9 @@ export function chatRoutes(deps: ChatRouteDeps): Router {
 
   router.post('/chat', async (ctx) => {
     const asHtml = wantsHtml(ctx);
-    const formText = ctx.is('urlencoded')
-      ? String((ctx.request.body as { message?: unknown })?.message ?? '')
-      : '';
+    const formText = formMessage(ctx);
     try {
-      const request = readRequest(ctx, maxChars);
+      const request = readRequest(ctx, formText, maxChars);
       const op = tracker.begin('chat');
       let result: ChatResult;
       try {
@@ -189,10 +187,10 @@ export function chatRoutes(deps: ChatRouteDeps): Router {
       const local = op.end();
       if (asHtml) {
         ctx.type = 'html';
-        ctx.body = chatPage(service, result.model, formText, resultSection(result, local));
+        ctx.body = chatPage(service, result.model, formText ?? '', resultSection(result, local));
         return;
       }
-      ctx.body = { ...result, local: localFootprint(local) };
+      ctx.body = { ...result, local };
     } catch (err) {
       // A browser gets the form back with the reason; API clients get the app's JSON error.
       const shown = asHtml ? clientError(err) : undefined;
@@ -203,7 +201,7 @@ export function chatRoutes(deps: ChatRouteDeps): Router {
       ctx.body = chatPage(
         service,
         typeof chosen === 'string' ? chosen : undefined,
-        formText.slice(0, maxChars),
+        (formText ?? '').slice(0, maxChars),
         html`<p role="alert"><strong>Error:</strong> ${shown.message}</p>`,
       );
     }
