@@ -8,7 +8,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { DestinationStream } from 'pino';
-import { type Config, type Env, loadConfig } from '../config.js';
+import { type Config, type Env, loadConfig, secretsOf } from '../config.js';
 import { createEnergyMeter, type EnergyMeter, type ProcessCpuReader } from '../energy/index.js';
 import { selectSources } from '../energy/sources/select.js';
 import { createGridIntensity } from '../grid/index.js';
@@ -51,22 +51,13 @@ export function otlpMetricsUrl(endpoint: string): string {
 }
 
 /**
- * OTLP/HTTP with protobuf, or JSON when OTEL_EXPORTER_OTLP_(METRICS_)PROTOCOL=http/json.
- * Imported only when --otlp is given: the exporters take about half a second to load.
+ * The service's OTLP exporter (protobuf, or JSON per OTEL_EXPORTER_OTLP_(METRICS_)PROTOCOL) aimed
+ * at --otlp. Imported only when --otlp is given: the telemetry module and its exporters are slow
+ * to load.
  */
 async function otlpExporter(endpoint: string, env: Env): Promise<PushMetricExporter> {
-  const protocol = (
-    env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ||
-    env.OTEL_EXPORTER_OTLP_PROTOCOL ||
-    ''
-  ).trim();
-  const url = otlpMetricsUrl(endpoint);
-  if (protocol === 'http/json') {
-    const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-http');
-    return new OTLPMetricExporter({ url });
-  }
-  const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-proto');
-  return new OTLPMetricExporter({ url });
+  const sdk = await import('../telemetry/sdk.js');
+  return sdk.otlpExporter(env, otlpMetricsUrl(endpoint));
 }
 
 export interface Session {
@@ -117,7 +108,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   const logger = createLogger({
     level: verbose ? 'info' : o.env.LOG_LEVEL ? config.logLevel : 'warn',
     destination: stderrDestination(verbose),
-    secrets: config.grid.apiKey ? [config.grid.apiKey] : [],
+    secrets: secretsOf(config),
   });
   const runId = randomUUID();
   const readers = o.options.otlp

@@ -1,3 +1,4 @@
+import { JOULES_PER_KWH } from '../energy/emissions.js';
 import type { ComponentEnergy, Report } from './report.js';
 
 /** Three significant digits, without exponent noise for everyday magnitudes. */
@@ -11,7 +12,7 @@ function sig(x: number): string {
 
 /** Joules for small amounts, Wh and kWh once they grow. */
 export function formatEnergy(joules: number): string {
-  if (joules >= 3.6e6) return `${sig(joules / 3.6e6)} kWh`;
+  if (joules >= JOULES_PER_KWH) return `${sig(joules / JOULES_PER_KWH)} kWh`;
   if (joules >= 3600) return `${sig(joules / 3600)} Wh`;
   return `${sig(joules)} J`;
 }
