@@ -12,10 +12,7 @@ import {
 } from './recent-activity.js';
 import { type EndpointStats, MAX_ENDPOINTS, RequestStats } from './request-stats.js';
 
-export { CAR_EQUIVALENCE_SOURCE, CAR_GRAMS_CO2_PER_METRE, carMetres } from './equivalence.js';
-export { RingHistory } from './history.js';
-export { observeTracker, RecentActivity } from './recent-activity.js';
-export { RequestStats } from './request-stats.js';
+export { CAR_GRAMS_CO2_PER_METRE } from './equivalence.js';
 
 /** What the dashboard needs of the energy meter (EnergyMeter has all of it). */
 export interface DashboardMeter {

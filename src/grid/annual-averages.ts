@@ -56,12 +56,3 @@ export function annualAverage(zone: string): AnnualAverage | undefined {
     basis: `Ember world yearly average (no data for country ${alpha3})`,
   };
 }
-
-/** The world average, for when even the zone is beyond the bundled data. */
-export function worldAverage(): AnnualAverage {
-  return {
-    carbonIntensity: WORLD_AVERAGE,
-    source: 'world-average',
-    basis: 'Ember world yearly average',
-  };
-}

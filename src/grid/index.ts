@@ -9,14 +9,8 @@ import {
 import { IntensityService } from './intensity-service.js';
 import { registerGridMetrics, ZoneTracker } from './metrics.js';
 
-export type { AnnualAverage } from './annual-averages.js';
-export { annualAverage } from './annual-averages.js';
-export type { ElectricityMapsClient, FetchLike, RetryPolicy } from './electricity-maps-client.js';
-export { createElectricityMapsClient, DEFAULT_RETRY } from './electricity-maps-client.js';
-export type { UpstreamErrorKind } from './errors.js';
-export { InvalidZoneError, UnknownZoneError, UpstreamError } from './errors.js';
 export { IntensityService } from './intensity-service.js';
-export type * from './types.js';
+export type { GridIntensity, IntensityHistory, IntensityReading } from './types.js';
 
 export interface GridIntensityOptions {
   config: Pick<Config, 'grid'>;

@@ -5,22 +5,8 @@ import { loadCatalog } from './catalog.js';
 import { type ChatService, createChatService } from './client.js';
 import { startMockLlm } from './mock-server.js';
 
-export type { Catalog, ImpactWarning, ModelEntry, Resolved } from './catalog.js';
-export { DEFAULT_ZONE, loadCatalog } from './catalog.js';
-export type {
-  ChatMessage,
-  ChatRequest,
-  ChatResult,
-  ChatService,
-  ChatServiceOptions,
-} from './client.js';
-export { CHAT_ROLES, createChatService } from './client.js';
-export { LlmError, ModelDataError, UnknownModelError, UnknownZoneError } from './errors.js';
-export type * from './impacts.js';
-export { computeImpacts, METHOD, mean } from './impacts.js';
-export { createLlmMetrics } from './metrics.js';
-export type { MockLlm, MockLlmOptions } from './mock-server.js';
-export { startMockLlm } from './mock-server.js';
+export { loadCatalog } from './catalog.js';
+export { computeImpacts } from './impacts.js';
 
 export interface Llm {
   service: ChatService;

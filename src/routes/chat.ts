@@ -15,7 +15,7 @@ export interface ChatRouteDeps {
   maxContentChars?: number;
 }
 
-export const DEFAULT_MAX_CONTENT_CHARS = 16_000;
+const DEFAULT_MAX_CONTENT_CHARS = 16_000;
 const MAX_MESSAGES = 100;
 
 function parseMessages(raw: unknown, maxChars: number): ChatMessage[] {
@@ -94,7 +94,7 @@ function readRequest(
 }
 
 /** "mean [min – max] unit", as EcoLogits shows a range. */
-export function formatRange(c: Range & { unit?: string }): string {
+function formatRange(c: Range & { unit?: string }): string {
   const unit = c.unit ? ` ${c.unit}` : '';
   if (c.min === c.max) return `${formatNumber(c.min)}${unit}`;
   return `${formatNumber(mean(c))} [${formatNumber(c.min)} – ${formatNumber(c.max)}]${unit}`;

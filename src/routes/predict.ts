@@ -25,7 +25,7 @@ function characters(text: string): number {
 }
 
 /** The activity from a JSON body `{activity}` or the page's form; throws HttpError. */
-export function readActivity(ctx: Context): string {
+function readActivity(ctx: Context): string {
   if (ctx.is('json', 'urlencoded') === false) {
     throw new HttpError(
       415,
