@@ -102,7 +102,10 @@ export async function assembleService(options: AssembleOptions): Promise<Assembl
   const grid = createGridIntensity({ config, logger, meter });
   const sources = await selectSources({ config, logger });
   const energy = createEnergyMeter({ config, logger, meter, grid, sources });
-  readiness.waitFor('meter', energy.start());
+  readiness.waitFor(
+    'meter',
+    energy.start().then(() => energy.firstSample()),
+  );
   const dashboard = createDashboard({
     meter: energy,
     grid,

@@ -51,7 +51,8 @@ export interface CreateEnergyMeterOptions {
 }
 
 /**
- * The energy meter of a process. `start()` resolves after the first sample (readiness),
+ * The energy meter of a process. `start()` resolves once the baseline is set and the timer runs,
+ * `firstSample()` after the first sample (readiness),
  * `stop()` takes a last sample and closes the sources, `snapshot()` feeds /energy and the
  * dashboard, `tracker`/`track()` share the process's energy among operations.
  */

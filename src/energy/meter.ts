@@ -103,6 +103,10 @@ export class EnergyMeter implements EnergyService {
   private lastIntensity: IntensityReading | undefined;
   private readonly warned = new Set<string>();
   private readonly now: () => Date;
+  private resolveFirstSample: () => void = () => undefined;
+  private readonly firstSampled = new Promise<void>((resolve) => {
+    this.resolveFirstSample = resolve;
+  });
 
   constructor(private readonly o: EnergyMeterOptions) {
     this.now = o.now ?? (() => new Date());
@@ -135,12 +139,17 @@ export class EnergyMeter implements EnergyService {
   }
 
   /**
-   * Fetches the grid intensity, sets the baseline and starts the timer. Resolves after the first
-   * sample, so readiness can wait for it.
+   * Fetches the grid intensity, sets the baseline and starts the timer. Resolves then: whatever
+   * runs after it is inside the measured window. firstSample() says when figures exist.
    */
   start(): Promise<void> {
     this.starting ??= this.begin();
     return this.starting;
+  }
+
+  /** Resolves after the first sample following start() (what readiness waits for). */
+  firstSample(): Promise<void> {
+    return this.firstSampled;
   }
 
   private async begin(): Promise<void> {
@@ -161,13 +170,6 @@ export class EnergyMeter implements EnergyService {
       },
       `energy meter started: host power from ${host.name}${host.estimated ? ' (estimated)' : ''}`,
     );
-    const first = new Promise<void>((resolve) => {
-      const once: SampleListener = () => {
-        this.listeners.delete(once);
-        resolve();
-      };
-      this.listeners.add(once);
-    });
     // The first sample comes early so readiness does not wait a whole interval (1 s by default)
     // at start-up; a short first interval is as valid as any other. Then the regular timer.
     const firstDelay = Math.min(FIRST_SAMPLE_MS, energy.sampleIntervalMs);
@@ -178,7 +180,6 @@ export class EnergyMeter implements EnergyService {
       this.timer.unref();
     }, firstDelay);
     this.timer.unref();
-    await first;
   }
 
   /** Takes a sample now (the timer does this every interval; the CLI does it at a child's exit). */
@@ -186,6 +187,7 @@ export class EnergyMeter implements EnergyService {
     const summary = this.sampler.sample();
     if (!summary) return null;
     this.sampledAt = this.now();
+    this.resolveFirstSample();
     this.operations.update(
       summary.nowMs,
       summary.processWatts,

@@ -87,9 +87,6 @@ async function main(): Promise<void> {
     `data: ${split.train.length} train, ${split.test.length} test -> ${relative(projectRoot, dataDir)}`,
   );
 
-  // The meter's timer is unref'd (it must never keep a service alive); this one keeps the
-  // script alive while it waits for the meter's first sample.
-  const keepAlive = setInterval(() => undefined, 1000);
   const energy = await startMeter(config, logger);
   const operation = energy.tracker.begin('training');
   const model = await trainModel(split.train, {
@@ -106,7 +103,6 @@ async function main(): Promise<void> {
   const measured = operation.end();
   const method = describeMethod(energy);
   await energy.stop();
-  clearInterval(keepAlive);
 
   const footprint: TrainingFootprint = {
     durationSeconds: measured.durationSeconds,

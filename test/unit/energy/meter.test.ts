@@ -305,7 +305,7 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
-  it('start() asks the grid, resolves after the first sample; stop() samples and closes', async () => {
+  it('start() asks the grid and sets the baseline; firstSample() follows; stop() samples and closes', async () => {
     const host = constantSource(5);
     const clock = new ScriptedClock(0);
     const cpu = new ScriptedCpu();
@@ -324,11 +324,16 @@ describe('energy meter', () => {
     });
     await meter.start();
     expect(grid.currentCalls).to.equal(1);
-    expect(meter.snapshot().samples).to.equal(1);
+    expect(meter.snapshot().startedAt).to.be.a('string');
+    expect(meter.snapshot().samples).to.equal(0);
     expect(lines.some((l) => String(l.msg).includes('host power from rapl'))).to.equal(true);
-    const samples = meter.snapshot().samples;
+    // The first-sample timer is unref'd, as a service's must be; this test keeps node alive.
+    const keepAlive = setTimeout(() => undefined, 10_000);
+    await meter.firstSample();
+    clearTimeout(keepAlive);
+    expect(meter.snapshot().samples).to.equal(1);
     await meter.stop();
-    expect(meter.snapshot().samples).to.equal(samples + 1);
+    expect(meter.snapshot().samples).to.equal(2);
     expect(host.closed).to.equal(true);
     await metrics.shutdown();
   });
