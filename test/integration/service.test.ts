@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,42 @@ async function get(url: string): Promise<Response> {
   await res.arrayBuffer();
   return res;
 }
+
+/** Every sample of `name` whose labels include `labels`, in exposition order. */
+function samplesOf(
+  exposition: string,
+  name: string,
+  labels: Record<string, string>,
+): Array<{ labels: Record<string, string>; value: number }> {
+  const found: Array<{ labels: Record<string, string>; value: number }> = [];
+  for (const line of exposition.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)\{(.*)\}\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got = parseLabels(m[2]);
+    if (Object.entries(labels).every(([k, v]) => got[k] === v)) {
+      found.push({ labels: got, value: Number(m[3]) });
+    }
+  }
+  return found;
+}
+
+const LATENCY_LE = [
+  '0.005',
+  '0.01',
+  '0.025',
+  '0.05',
+  '0.075',
+  '0.1',
+  '0.25',
+  '0.5',
+  '0.75',
+  '1',
+  '2.5',
+  '5',
+  '7.5',
+  '10',
+  '+Inf',
+];
 
 function endpointValues(exposition: string): Set<string> {
   const values = new Set<string>();
@@ -33,11 +70,27 @@ describe('service (spawned, real HTTP)', function () {
     await server?.stop();
   });
 
-  it('answers health and readiness', async () => {
+  it('answers health, and readiness once the start-up work is done', async () => {
+    // First, before any other request: right after "listening" the meter's first sample (and
+    // sometimes the model) may still be pending, or may already be done; both happen, so the
+    // names are checked only when the 503 is seen.
+    const early = await fetch(`${server.url}/readyz`);
+    const earlyBody = (await early.json()) as { pending: string[]; failed: object };
+    if (early.status === 503) {
+      expect(earlyBody.pending).to.not.be.empty;
+      expect(['meter', 'model']).to.include.members(earlyBody.pending);
+      expect(earlyBody.failed).to.deep.equal({});
+    }
     expect((await get(`${server.url}/healthz`)).status).to.equal(200);
-    const ready = await fetch(`${server.url}/readyz`);
-    expect([200, 503]).to.include(ready.status);
-    expect(await ready.json()).to.have.property('ready');
+    const deadline = Date.now() + 20_000;
+    let ready = await fetch(`${server.url}/readyz`);
+    while (ready.status !== 200 && Date.now() < deadline) {
+      await ready.arrayBuffer();
+      await new Promise((r) => setTimeout(r, 50));
+      ready = await fetch(`${server.url}/readyz`);
+    }
+    expect(ready.status).to.equal(200);
+    expect(await ready.json()).to.deep.equal({ ready: true, pending: [], failed: {} });
   });
 
   it('answers unknown paths with 404 JSON {error, message}', async () => {
@@ -59,12 +112,14 @@ describe('service (spawned, real HTTP)', function () {
       findSample(text, 'requests_total', { endpoint: 'unmatched', status: '404' }),
     ).to.be.at.least(1);
     expect(text).to.match(/^# TYPE request_latency_seconds histogram$/m);
-    for (const le of ['0.005', '0.075', '2.5', '10', '+Inf']) {
-      expect(
-        findSample(text, 'request_latency_seconds_bucket', { endpoint: '/healthz', le }),
-        `bucket le=${le}`,
-      ).to.be.a('number');
-    }
+    const buckets = samplesOf(text, 'request_latency_seconds_bucket', { endpoint: '/healthz' });
+    expect(buckets.map((b) => b.labels.le)).to.deep.equal(LATENCY_LE);
+    const inf = buckets[buckets.length - 1].value;
+    expect(inf).to.equal(
+      findSample(text, 'request_latency_seconds_count', { endpoint: '/healthz' }),
+    );
+    const served = samplesOf(text, 'requests_total', { endpoint: '/healthz' });
+    expect(inf).to.equal(served.reduce((sum, s) => sum + s.value, 0));
     const dir = mkdtempSync(join(tmpdir(), 'promtool-'));
     writeFileSync(join(dir, 'metrics.txt'), text);
     // promtool reads the exposition from stdin and exits non-zero on a format error; lint
@@ -76,7 +131,9 @@ describe('service (spawned, real HTTP)', function () {
   });
 
   it('keeps one endpoint value for 1,000 requests to random paths', async () => {
-    const before = endpointValues(await (await fetch(`${server.url}/metrics`)).text());
+    const unmatched = { endpoint: 'unmatched', status: '404' };
+    const beforeText = await (await fetch(`${server.url}/metrics`)).text();
+    const before = endpointValues(beforeText);
     for (let batch = 0; batch < 10; batch++) {
       await Promise.all(
         Array.from({ length: 100 }, () =>
@@ -84,27 +141,39 @@ describe('service (spawned, real HTTP)', function () {
         ),
       );
     }
-    const after = endpointValues(await (await fetch(`${server.url}/metrics`)).text());
+    const afterText = await (await fetch(`${server.url}/metrics`)).text();
+    const after = endpointValues(afterText);
+    expect(
+      (findSample(afterText, 'requests_total', unmatched) ?? 0) -
+        (findSample(beforeText, 'requests_total', unmatched) ?? 0),
+    ).to.equal(1000);
     const added = [...after].filter((v) => !before.has(v));
     expect(added.length).to.be.at.most(1);
     expect(after.size).to.be.at.most(before.size + 1);
-  });
-
-  it('writes one JSON log line per request', async () => {
-    await get(`${server.url}/healthz?probe=log-line`);
-    await new Promise((r) => setTimeout(r, 100));
-    const lines = server.stdout
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    const line = lines.find((l) => l.msg === 'request' && l.path === '/healthz');
-    expect(line).to.include({ method: 'GET', endpoint: '/healthz', status: 200 });
-    expect(line?.durationMs).to.be.a('number');
   });
 });
 
 interface Received {
   metrics: Array<Record<string, unknown>>;
   traces: Array<Record<string, unknown>>;
+}
+
+/** Every span in OTLP/JSON trace exports (`resourceSpans[].scopeSpans[].spans[]`). */
+function exportedSpans(exports: Array<Record<string, unknown>>): Array<{ traceId?: string }> {
+  type Spans = {
+    resourceSpans?: Array<{ scopeSpans?: Array<{ spans?: Array<{ traceId?: string }> }> }>;
+  };
+  return (exports as Spans[]).flatMap((e) =>
+    (e.resourceSpans ?? []).flatMap((r) => (r.scopeSpans ?? []).flatMap((s) => s.spans ?? [])),
+  );
+}
+
+/** The request log lines (JSON, `msg: "request"`) among a server's stdout lines. */
+function requestLogLines(stdout: string[]): Array<Record<string, unknown>> {
+  return stdout
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l.msg === 'request');
 }
 
 /** A minimal OTLP/HTTP (JSON) receiver, standing in for the Collector's otlp receiver. */
@@ -131,7 +200,7 @@ async function otlpReceiver(): Promise<{ server: Server; url: string; received: 
 describe('OTLP push and graceful shutdown', function () {
   this.timeout(60_000);
 
-  it('pushes requests_total and koa spans; SIGTERM gives a final export and exit 0', async () => {
+  it('pushes requests_total and koa spans, logs each request with its trace id; SIGTERM gives a final export and exit 0', async () => {
     const receiver = await otlpReceiver();
     const server = await spawnServer({
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
@@ -141,6 +210,15 @@ describe('OTLP push and graceful shutdown', function () {
       OTEL_BSP_SCHEDULE_DELAY: '600000',
     });
     for (let i = 0; i < 5; i++) await get(`${server.url}/healthz`);
+    // This test is the server's only client: once the five lines above have arrived (stdout is
+    // a pipe, they may trail their responses), every request line after them is the probe's.
+    const deadline = Date.now() + 5_000;
+    while (requestLogLines(server.stdout).length < 5 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(requestLogLines(server.stdout)).to.have.length(5);
+    const probe = randomUUID();
+    await get(`${server.url}/healthz?probe=${probe}`);
     expect(receiver.received.metrics).to.have.length(0);
     const started = Date.now();
     const code = await server.stop('SIGTERM');
@@ -156,6 +234,21 @@ describe('OTLP push and graceful shutdown', function () {
     expect(tracesJson, 'a span from the koa instrumentation').to.include(
       '@opentelemetry/instrumentation-koa',
     );
+
+    const probeLines = requestLogLines(server.stdout).slice(5);
+    expect(probeLines).to.have.length(1);
+    const [line] = probeLines;
+    expect(line).to.include({ method: 'GET', path: '/healthz', endpoint: '/healthz', status: 200 });
+    expect(line.durationMs).to.be.a('number');
+    expect(line.trace_id)
+      .to.be.a('string')
+      .and.match(/^[0-9a-f]{32}$/);
+    // The log line's trace is the probe's: its http server span carries the unique query.
+    const traceSpans = exportedSpans(receiver.received.traces).filter(
+      (span) => span.traceId === line.trace_id,
+    );
+    expect(traceSpans).to.not.be.empty;
+    expect(JSON.stringify(traceSpans)).to.include(probe);
   });
 });
 
