@@ -160,6 +160,11 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
       body.usage.completionTokens,
     );
     expect(findSample(text, 'operation_energy_joules_count', { operation: 'chat' })).to.equal(1);
+    // So the chat sum is this chat's energy: the answer reports what the tracker recorded.
+    expect(findSample(text, 'operation_energy_joules_sum', { operation: 'chat' })).to.be.closeTo(
+      body.local.energyJoules,
+      1e-12,
+    );
   });
 
   it('GET /chat serves a page with a message box and model picker; JSON lists the models', async () => {
