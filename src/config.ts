@@ -1,6 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
+import {
+  AWS_MAX_WATTS_PER_VCPU,
+  AWS_MIN_WATTS_PER_VCPU,
+  RAM_WATTS_PER_GB,
+} from './energy/sources/estimate.js';
 
 /** Thrown when a setting is missing or malformed; `variable` names the environment variable. */
 export class ConfigError extends Error {
@@ -43,10 +48,10 @@ const schema = {
   ENERGY_POWERCAP_ROOT: z.string().min(1).default('/sys/class/powercap'),
   ENERGY_ATTRIBUTION: z.enum(['dynamic', 'proportional']).default('dynamic'),
   ENERGY_CPU_MODEL: z.enum(['linear', 'tdp']).default('linear'),
-  ENERGY_CPU_MIN_WATTS_PER_VCPU: number(0, 1000).default(0.74),
-  ENERGY_CPU_MAX_WATTS_PER_VCPU: number(0, 1000).default(3.5),
+  ENERGY_CPU_MIN_WATTS_PER_VCPU: number(0, 1000).default(AWS_MIN_WATTS_PER_VCPU),
+  ENERGY_CPU_MAX_WATTS_PER_VCPU: number(0, 1000).default(AWS_MAX_WATTS_PER_VCPU),
   ENERGY_CPU_TDP_WATTS: number(0, 10_000).optional(),
-  ENERGY_RAM_WATTS_PER_GB: number(0, 100).default(0.392),
+  ENERGY_RAM_WATTS_PER_GB: number(0, 100).default(RAM_WATTS_PER_GB),
   LLM_BASE_URL: url.optional(),
   LLM_API_KEY: z.string().min(1).optional(),
   LLM_PROVIDER: z.string().min(1).default('openai'),

@@ -1,11 +1,8 @@
 import { trackWith } from '../energy/tracker.js';
 import type { ActiveOperation, OperationFootprint, OperationTracker } from '../energy/types.js';
 
-/**
- * The name trackRequests (src/energy/track-requests.ts) begins every request with; it renames the
- * operation to the route template when the request ends.
- */
-export const REQUEST_OPERATION = 'request';
+/** The name trackRequests begins every request with (renamed to its route when it ends). */
+export { REQUEST_OPERATION } from '../energy/track-requests.js';
 
 /** Called once per ended operation with the name it began under and its footprint. */
 export type OperationListener = (begunAs: string, footprint: OperationFootprint) => void;

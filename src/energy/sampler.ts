@@ -1,6 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { IntensityReading } from '../grid/types.js';
-import { type AttributionMode, processShare } from './attribution.js';
+import { type AttributionMode, hostUtilization, processShare } from './attribution.js';
 import { gramsPerJoule } from './emissions.js';
 import type { EnergyInstruments } from './instruments.js';
 import type { Clock, HostCpuReader, ProcessCpuReader } from './probes.js';
@@ -192,7 +192,7 @@ export class Sampler {
       hostGrams,
       processGrams,
       processShare: share,
-      hostUtilization: hostCpu.totalSeconds > 0 ? hostCpu.activeSeconds / hostCpu.totalSeconds : 0,
+      hostUtilization: hostUtilization(hostCpu),
       intensity,
       gramsPerJoule: perJoule,
     };

@@ -1,5 +1,6 @@
 import { cpus as osCpus, totalmem } from 'node:os';
 import type { Config } from '../../config.js';
+import { hostUtilization } from '../attribution.js';
 import type { EnergyReading, PowerSource, ProbeResult, SampleTick } from './source.js';
 
 /**
@@ -20,12 +21,6 @@ export type EstimateSettings = Pick<
   Config['energy'],
   'cpuModel' | 'cpuMinWattsPerVcpu' | 'cpuMaxWattsPerVcpu' | 'cpuTdpWatts' | 'ramWattsPerGb'
 >;
-
-/** Host utilization 0..1 from one tick's CPU-time delta (0 when nothing elapsed). */
-export function utilization(activeSeconds: number, totalSeconds: number): number {
-  if (!(totalSeconds > 0) || !(activeSeconds > 0)) return 0;
-  return Math.min(1, activeSeconds / totalSeconds);
-}
 
 export function linearCpuWatts(vcpus: number, load: number, minW: number, maxW: number): number {
   return vcpus * (minW + load * (maxW - minW));
@@ -73,7 +68,7 @@ export function createEstimateSource(
     sample(tick: SampleTick): EnergyReading[] {
       const seconds = tick.elapsedMs > 0 ? tick.elapsedMs / 1000 : 0;
       const cpus = tick.hostCpu.cpus > 0 ? tick.hostCpu.cpus : defaultCpus;
-      const load = utilization(tick.hostCpu.activeSeconds, tick.hostCpu.totalSeconds);
+      const load = hostUtilization(tick.hostCpu);
       const cpuW = cpuWatts(cpus, load);
       return [
         { component: 'cpu', device: 'cpu', joules: cpuW * seconds, watts: cpuW },

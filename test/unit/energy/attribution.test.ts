@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { clamp01, processShare } from '../../../src/energy/attribution.js';
+import { clamp01, hostUtilization, processShare } from '../../../src/energy/attribution.js';
 import { gramsPerJoule, JOULES_PER_KWH } from '../../../src/energy/emissions.js';
 
 const host = (activeSeconds: number, totalSeconds: number) => ({
@@ -9,6 +9,13 @@ const host = (activeSeconds: number, totalSeconds: number) => ({
 });
 
 describe('energy attribution', () => {
+  it('hostUtilization is the busy fraction, clamped to 0..1, 0 when nothing elapsed', () => {
+    expect(hostUtilization(host(1, 4))).to.equal(0.25);
+    expect(hostUtilization(host(5, 4))).to.equal(1);
+    expect(hostUtilization(host(Number.NaN, 4))).to.equal(0);
+    expect(hostUtilization(host(1, 0))).to.equal(0);
+  });
+
   it('proportional (Scaphandre) gives the process its share of busy time, of all energy', () => {
     // 2 CPUs over 1 s: 0.5 s busy in all, 0.25 s of it ours -> half of everything.
     expect(processShare('proportional', 0.25, host(0.5, 2))).to.equal(0.5);

@@ -6,7 +6,6 @@ import {
   createEstimateSource,
   RAM_WATTS_PER_GB,
   TDP_WATTS_PER_THREAD,
-  utilization,
 } from '../../../../src/energy/sources/estimate.js';
 import { tick } from './helpers.js';
 
@@ -72,7 +71,5 @@ describe('energy/sources/estimate', () => {
       expect(r.joules).to.equal(0);
       expect(Number.isFinite(r.watts) && r.watts >= 0).to.equal(true);
     }
-    expect(utilization(5, 4)).to.equal(1);
-    expect(utilization(Number.NaN, 4)).to.equal(0);
   });
 });
