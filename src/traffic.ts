@@ -8,6 +8,7 @@
 
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { pick } from './predict/rng.js';
 
 export interface TrafficRequest {
   method: 'GET' | 'POST';
@@ -34,19 +35,24 @@ const ACTIVITIES = [
 
 const ZONES = ['DE', 'FR', 'PL', 'SE', 'de'];
 
-/** Every endpoint, good and bad inputs; weights keep expensive calls (chat) rare. */
-export function trafficPlan(pick: <T>(items: readonly T[]) => T): TrafficRequest[] {
+/**
+ * Every endpoint, good and bad inputs; weights keep expensive calls (chat) rare. Zones,
+ * activities and the unknown path are drawn with `random` on each call, so a fresh plan per
+ * request spreads the traffic over them.
+ */
+export function trafficPlan(random: () => number = Math.random): TrafficRequest[] {
+  const one = <T>(items: readonly T[]): T => pick(items, random);
   return [
     { method: 'GET', path: '/healthz', weight: 2 },
     { method: 'GET', path: '/readyz', weight: 1 },
     { method: 'GET', path: '/metrics', weight: 1, accept: 'text/plain' },
-    { method: 'GET', path: `/carbon_intensity?zone=${pick(ZONES)}`, weight: 3 },
+    { method: 'GET', path: `/carbon_intensity?zone=${one(ZONES)}`, weight: 3 },
     { method: 'GET', path: '/carbon_intensity', weight: 1, accept: HTML_ACCEPT },
-    { method: 'GET', path: `/carbon_intensity/history?zone=${pick(ZONES)}`, weight: 1 },
+    { method: 'GET', path: `/carbon_intensity/history?zone=${one(ZONES)}`, weight: 1 },
     { method: 'GET', path: '/carbon_intensity?zone=not-a-zone', weight: 1 },
     { method: 'GET', path: '/energy', weight: 2 },
     { method: 'GET', path: '/predict', weight: 1, accept: HTML_ACCEPT },
-    { method: 'POST', path: '/predict', body: { activity: pick(ACTIVITIES) }, weight: 4 },
+    { method: 'POST', path: '/predict', body: { activity: one(ACTIVITIES) }, weight: 4 },
     { method: 'POST', path: '/predict', body: { activity: '' }, weight: 1 },
     { method: 'POST', path: '/predict', body: ['not', 'an', 'object'], weight: 1 },
     { method: 'GET', path: '/chat', weight: 1 },
@@ -54,14 +60,14 @@ export function trafficPlan(pick: <T>(items: readonly T[]) => T): TrafficRequest
       method: 'POST',
       path: '/chat',
       body: {
-        messages: [{ role: 'user', content: `What is the footprint of ${pick(ACTIVITIES)}?` }],
+        messages: [{ role: 'user', content: `What is the footprint of ${one(ACTIVITIES)}?` }],
       },
       weight: 1,
     },
     { method: 'POST', path: '/chat', body: { messages: [] }, weight: 1 },
     { method: 'GET', path: '/dashboard', weight: 1, accept: HTML_ACCEPT },
     { method: 'GET', path: '/dashboard/data', weight: 1 },
-    { method: 'GET', path: randomPath(), weight: 1 },
+    { method: 'GET', path: randomPath(random), weight: 1 },
   ];
 }
 
@@ -117,9 +123,8 @@ export async function sweep(
   baseUrl: string,
   random: () => number = Math.random,
 ): Promise<TrafficResult[]> {
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const results: TrafficResult[] = [];
-  for (const request of trafficPlan(pick)) results.push(await send(baseUrl, request));
+  for (const request of trafficPlan(random)) results.push(await send(baseUrl, request));
   return results;
 }
 
@@ -144,14 +149,13 @@ export interface TrafficSummary {
  */
 export async function runTraffic(options: TrafficOptions): Promise<TrafficSummary> {
   const random = options.random ?? Math.random;
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const gapMs = 1000 / options.ratePerSecond;
   const deadline = Date.now() + options.durationMs;
   const limit = options.maxRequests ?? Number.POSITIVE_INFINITY;
   const summary: TrafficSummary = { sent: 0, byStatus: {} };
   while (summary.sent < limit && Date.now() < deadline && !options.signal?.aborted) {
     const started = Date.now();
-    const result = await send(options.baseUrl, weightedPick(trafficPlan(pick), random));
+    const result = await send(options.baseUrl, weightedPick(trafficPlan(random), random));
     summary.sent++;
     const key = String(result.status);
     summary.byStatus[key] = (summary.byStatus[key] ?? 0) + 1;
