@@ -100,12 +100,9 @@ export interface HostCpuReaderOptions {
  * to os.cpus() when that file cannot be read. Deltas never go negative (a CPU going offline
  * can shrink the aggregate).
  */
-export function createHostCpuReader(
-  options: HostCpuReaderOptions | string = {},
-): () => HostCpuDelta {
-  const opts = typeof options === 'string' ? { procStatPath: options } : options;
-  const fromProc = procStatReader(opts.procStatPath ?? PROC_STAT_PATH);
-  const cpus = opts.cpus ?? Math.max(1, osCpus().length);
+export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => HostCpuDelta {
+  const fromProc = procStatReader(options.procStatPath ?? PROC_STAT_PATH);
+  const cpus = options.cpus ?? Math.max(1, osCpus().length);
   const now: CpuTimes = { active: 0, total: 0 };
   let useProc = fromProc(now);
   if (!useProc) osCpusTimes(now);

@@ -13,12 +13,6 @@ import {
 } from './probes.js';
 
 export type { AttributionMode } from './attribution.js';
-export { processShare } from './attribution.js';
-export { gramsPerJoule, JOULES_PER_KWH } from './emissions.js';
-export {
-  OPERATION_EMISSIONS_BUCKETS_GRAMS,
-  OPERATION_ENERGY_BUCKETS_JOULES,
-} from './instruments.js';
 export type {
   EnergyFigure,
   EnergyMeter,
@@ -27,11 +21,9 @@ export type {
   MeterSources,
   SampleListener,
 } from './meter.js';
-export type { Clock, HostCpuReader, ProcessCpuReader } from './probes.js';
-export { monotonicClock, ownProcessCpu } from './probes.js';
+export type { ProcessCpuReader } from './probes.js';
 export type { SampleSummary } from './sampler.js';
 export { trackRequests } from './track-requests.js';
-export { SPAN_ATTRIBUTES } from './tracker.js';
 export type { ActiveOperation, OperationFootprint, OperationTracker } from './types.js';
 
 export interface CreateEnergyMeterOptions {

@@ -56,11 +56,6 @@ export class EnergyTracker implements OperationTracker {
     return this.running;
   }
 
-  /** The power being shared now (W) and the total handed out so far per operation (J). */
-  get state(): { watts: number; perOperationJoules: number } {
-    return { watts: this.watts, perOperationJoules: this.perOperation };
-  }
-
   /**
    * Called by the sampler after every sample: closes the integral at the old power, then holds
    * the new power until the next sample.

@@ -42,9 +42,7 @@ export interface EstimateOptions {
  * Modelled power for when no meter can be read: CPU from the tick's host utilization, RAM from
  * installed memory. Every reading is an estimate (`estimated: true`, source `estimate`).
  */
-export function createEstimateSource(
-  options: EstimateOptions,
-): PowerSource & { readonly model: string } {
+export function createEstimateSource(options: EstimateOptions): PowerSource {
   const s = options.settings;
   const ramWatts = (s.ramWattsPerGb * (options.totalMemoryBytes ?? totalmem())) / BYTES_PER_GB;
   const defaultCpus = options.cpus ?? Math.max(1, osCpus().length);
@@ -61,7 +59,6 @@ export function createEstimateSource(
     name: 'estimate',
     estimated: true,
     kind: 'host',
-    model,
     async probe(): Promise<ProbeResult> {
       return { ok: true, detail: `${model}, RAM ${s.ramWattsPerGb} W/GB` };
     },

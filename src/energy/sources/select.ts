@@ -24,9 +24,7 @@ export interface SelectedSources {
   host: PowerSource;
   /** Sources that add GPU power (nvidia-smi, when present). */
   gpus: PowerSource[];
-  /** Why these were chosen, in words (also logged at start-up). */
-  reason: string;
-  /** The same, one entry per step (fits the meter's MeterSources.reasons). */
+  /** Why these were chosen, one entry per step (also logged at start-up, joined by `; `). */
   reasons: string[];
 }
 
@@ -143,5 +141,5 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
     { source: host.name, estimated: host.estimated, gpus: gpus.map((g) => g.name), reason },
     `energy source: ${host.name}${gpuText} (${reason})`,
   );
-  return { host, gpus, reason, reasons: notes };
+  return { host, gpus, reasons: notes };
 }

@@ -42,11 +42,11 @@ describe('energy/sources/select', () => {
     expect(r.host.name).to.equal('estimate');
     expect(r.host.estimated).to.equal(true);
     expect(r.gpus).to.deep.equal([]);
-    expect(r.reason).to.include(`no powercap tree at ${join(dir, 'powercap')}`);
-    expect(r.reason).to.include('not macOS');
-    expect(r.reasons.join('; ')).to.equal(r.reason);
+    expect(r.reasons.join('; ')).to.include(`no powercap tree at ${join(dir, 'powercap')}`);
+    expect(r.reasons.join('; ')).to.include('not macOS');
+    expect(r.reasons.join('; ')).to.equal(r.reasons.join('; '));
     const info = lines.find((l) => String(l.msg).startsWith('energy source:'));
-    expect(info?.msg).to.equal(`energy source: estimate (${r.reason})`);
+    expect(info?.msg).to.equal(`energy source: estimate (${r.reasons.join('; ')})`);
     expect(warnings()).to.deep.equal([]);
   });
 
@@ -60,7 +60,7 @@ describe('energy/sources/select', () => {
     );
     expect(r.host.name).to.equal('rapl');
     expect(r.host.estimated).to.equal(false);
-    expect(r.reason).to.include('measured: package-0 (intel-rapl:0)');
+    expect(r.reasons.join('; ')).to.include('measured: package-0 (intel-rapl:0)');
   });
 
   it('auto on macOS uses powermetrics when it runs', async () => {
@@ -80,7 +80,7 @@ describe('energy/sources/select', () => {
       }),
     );
     expect(r.host.name).to.equal('powermetrics');
-    expect(r.reason).to.include('rapl: not Linux');
+    expect(r.reasons.join('; ')).to.include('rapl: not Linux');
   });
 
   it('ENERGY_SOURCE=rapl that cannot be read: warns why, falls back to the estimate, no crash', async () => {
@@ -147,7 +147,7 @@ describe('energy/sources/select', () => {
       }),
     );
     expect(auto.gpus.map((g) => [g.name, g.kind])).to.deep.equal([['nvidia-smi', 'gpu']]);
-    expect(auto.reason).to.include('GPUs: gpu0 NVIDIA L4');
+    expect(auto.reasons.join('; ')).to.include('GPUs: gpu0 NVIDIA L4');
 
     const estimate = keep(
       await selectSources({
