@@ -2,9 +2,8 @@
  * The dashboards and rules against the real Prometheus (Debian's package): two app instances,
  * scraped every second, rules evaluated every second, traffic through every endpoint; then
  * every panel query (with Grafana's substitutions) and every recording rule must be valid and
- * return data. A query whose metrics belong to a part the service does not serve yet (its
- * route answers 404) is reported as pending with the reason, so the same test checks every
- * query once all parts are wired.
+ * return data. Every part of the service is wired, so a route that answers 404 or a missing
+ * mock LLM fails the suite rather than skipping the queries that need them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -20,7 +19,6 @@ import {
   collectorMetricName,
   docQueries,
   exposedFamilies,
-  metricNamesIn,
   panelQueries,
   RULES_FILE,
   readRules,
@@ -29,15 +27,6 @@ import {
 
 const SCRAPE_SECONDS = 1;
 const MOCK_LLM_ENTRY = join(projectRoot, 'dist', 'src', 'llm', 'mock-server.js');
-
-/** The route whose presence means the part that owns a metric is wired into the service. */
-function ownerRoute(metric: string): string | undefined {
-  if (/^(requests_total|request_latency_seconds)$/.test(metric)) return undefined;
-  if (/^(inference_duration_seconds|predictions_total)$/.test(metric)) return '/predict';
-  if (metric.startsWith('llm_')) return '/chat';
-  if (metric.startsWith('grid_')) return '/carbon_intensity';
-  return '/energy';
-}
 
 interface Sample {
   metric: Record<string, string>;
@@ -71,12 +60,6 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** Marks a test pending, saying which parts of the service it waits for. */
-function pending(ctx: Mocha.Context, missing: string[]): never {
-  if (ctx.test) ctx.test.title += ` — pending: ${missing.join(', ')} not served yet`;
-  ctx.skip();
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('stack: dashboards and rules on a real Prometheus', function () {
@@ -88,7 +71,6 @@ describe('stack: dashboards and rules on a real Prometheus', function () {
   const promLog: string[] = [];
   let prom: PrometheusClient;
   let startedAt = 0;
-  const served = new Set<string>();
   const traffic = new AbortController();
   let background: Promise<unknown> = Promise.resolve();
 
@@ -98,23 +80,23 @@ describe('stack: dashboards and rules on a real Prometheus', function () {
       ENERGY_SOURCE: 'estimate',
       CARBON_ZONE: 'DE',
     };
-    if (existsSync(MOCK_LLM_ENTRY)) {
-      const mockPort = await freePort();
-      mock = spawn(process.execPath, [MOCK_LLM_ENTRY], {
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOST: '127.0.0.1',
-          MOCK_LLM_PORT: String(mockPort),
-          MOCK_LLM_LATENCY_MS: '5',
-          LOG_LEVEL: 'warn',
-        },
-        stdio: 'ignore',
-      });
-      await waitFor('the mock LLM', async () => {
-        return (await fetch(`http://127.0.0.1:${mockPort}/healthz`)).ok;
-      });
-      env.LLM_BASE_URL = `http://127.0.0.1:${mockPort}/v1`;
-    }
+    // The LLM metrics come from chats against the mock; without it their queries have no data.
+    expect(existsSync(MOCK_LLM_ENTRY), `${MOCK_LLM_ENTRY} (npx tsc -p .)`).to.equal(true);
+    const mockPort = await freePort();
+    mock = spawn(process.execPath, [MOCK_LLM_ENTRY], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOST: '127.0.0.1',
+        MOCK_LLM_PORT: String(mockPort),
+        MOCK_LLM_LATENCY_MS: '5',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: 'ignore',
+    });
+    await waitFor('the mock LLM', async () => {
+      return (await fetch(`http://127.0.0.1:${mockPort}/healthz`)).ok;
+    });
+    env.LLM_BASE_URL = `http://127.0.0.1:${mockPort}/v1`;
     apps.push(await spawnServer(env, { waitFor: /listening on/ }));
     apps.push(await spawnServer(env, { waitFor: /listening on/ }));
 
@@ -150,12 +132,13 @@ describe('stack: dashboards and rules on a real Prometheus', function () {
     await waitFor('Prometheus to be ready', async () => (await fetch(`${prom.url}/-/ready`)).ok);
     startedAt = Date.now();
 
+    // Each part owns some of the metrics the queries read: all must be served.
     for (const route of ['/energy', '/carbon_intensity', '/predict', '/chat']) {
       const res = await fetch(`${apps[0]?.url}${route}`, {
         headers: { accept: 'application/json' },
       });
       await res.arrayBuffer();
-      if (res.status !== 404) served.add(route);
+      expect(res.status, `GET ${route}`).to.not.equal(404);
     }
     // Every endpoint, good and bad inputs, on both instances; then steady traffic so rates
     // over the last few seconds are not zero while the queries run.
@@ -200,21 +183,6 @@ describe('stack: dashboards and rules on a real Prometheus', function () {
     return substituteGrafana(expr, times, allValues());
   }
 
-  function missingParts(expr: string): string[] {
-    const { recording } = readRules();
-    const names = new Set(metricNamesIn(expr));
-    for (const rule of recording) {
-      if (expr.includes(rule.record)) for (const n of metricNamesIn(rule.expr)) names.add(n);
-    }
-    const owners = new Set<string>();
-    for (const name of names) {
-      const owner = ownerRoute(name);
-      if (owner) owners.add(owner);
-    }
-    if (expr.includes('operation="inference"')) owners.add('/predict');
-    return [...owners].filter((route) => !served.has(route));
-  }
-
   async function expectData(expr: string): Promise<void> {
     const result = await prom.query(expr);
     expect(result, `no data for: ${expr}`).to.not.be.empty;
@@ -224,26 +192,15 @@ describe('stack: dashboards and rules on a real Prometheus', function () {
 
   describe('every dashboard panel query', () => {
     for (const q of panelQueries()) {
-      it(`${q.dashboard} / ${q.panel} (${q.refId})`, async function () {
-        const expr = grafanaExpr(q.expr);
-        const missing = missingParts(q.expr);
-        if (missing.length) {
-          await prom.query(expr); // still valid PromQL
-          pending(this, missing);
-        }
-        await expectData(expr);
+      it(`${q.dashboard} / ${q.panel} (${q.refId})`, async () => {
+        await expectData(grafanaExpr(q.expr));
       });
     }
   });
 
   describe('every recording rule', () => {
     for (const rule of readRules().recording) {
-      it(`${rule.record}`, async function () {
-        const missing = missingParts(rule.expr);
-        if (missing.length) {
-          await prom.query(rule.expr);
-          pending(this, missing);
-        }
+      it(`${rule.record}`, async () => {
         await expectData(rule.expr);
         // Prometheus loaded and evaluated the rule itself, not only its expression.
         await expectData(rule.record);
@@ -253,12 +210,7 @@ describe('stack: dashboards and rules on a real Prometheus', function () {
 
   describe('every PromQL example of the README', () => {
     for (const expr of docQueries()) {
-      it(expr, async function () {
-        const missing = missingParts(expr);
-        if (missing.length) {
-          await prom.query(expr);
-          pending(this, missing);
-        }
+      it(expr, async () => {
         await expectData(expr);
       });
     }
