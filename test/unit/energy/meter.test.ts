@@ -254,33 +254,45 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
-  it('conserves energy: operations covering the window add up to the process energy (1%)', async () => {
+  it('conserves energy: overlapping operations open across samples add up to the process energy (1%)', async () => {
     const r = rig({ host: constantSource(20) });
     await prime(r);
-    let sum = 0;
-    let op = r.meter.tracker.begin('op');
     let seed = 7;
     const random = () => {
       seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
       return seed / 2 ** 32;
     };
+    type Open = { op: ReturnType<typeof r.meter.tracker.begin>; samples: number };
+    // One to three operations are open at every moment, so together they cover the window.
+    const open: Open[] = [{ op: r.meter.tracker.begin('op'), samples: 0 }];
+    let sum = 0;
+    let busyMs = 0;
+    let maxOpen = 1;
+    let maxSamplesSpanned = 0;
+    const endOne = () => {
+      const [ended] = open.splice(Math.floor(random() * open.length), 1);
+      maxSamplesSpanned = Math.max(maxSamplesSpanned, ended.samples);
+      sum += ended.op.end().energyJoules;
+    };
     for (let s = 0; s < 300; s++) {
-      // Within each 1 s interval, back-to-back and overlapping operations.
       for (let k = 0; k < 10; k++) {
         r.clock.advance(100);
-        const next = r.meter.tracker.begin('op');
-        if (random() < 0.5) {
-          sum += op.end().energyJoules;
-          op = next;
-        } else {
-          sum += next.end().energyJoules;
-        }
+        busyMs += 100 * open.length;
+        const x = random();
+        if (x < 0.2 && open.length < 3) open.push({ op: r.meter.tracker.begin('op'), samples: 0 });
+        else if (x > 0.8 && open.length > 1) endOne();
+        maxOpen = Math.max(maxOpen, open.length);
       }
       r.cpu.interval(1, 0.5, 0.2 + random() * 0.6); // process power varies every interval
       r.meter.sampleNow();
+      for (const o of open) o.samples++;
     }
-    sum += op.end().energyJoules;
+    while (open.length > 0) endOne();
     const processJoules = r.meter.snapshot().totals.process.joules;
+    // The operations really overlapped and lived across sample boundaries.
+    expect(maxOpen).to.equal(3);
+    expect(maxSamplesSpanned).to.be.at.least(3);
+    expect(busyMs / 300_000).to.be.greaterThan(1.5);
     expect(processJoules).to.be.greaterThan(100);
     expect(Math.abs(sum - processJoules) / processJoules).to.be.lessThan(0.01);
     await r.metrics.shutdown();
