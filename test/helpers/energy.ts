@@ -31,5 +31,6 @@ export async function startEstimatedMeter(
     sources: { host: createEstimateSource({ settings: config.energy }), gpus: [] },
   });
   await meter.start();
+  await meter.firstSample();
   return meter;
 }
