@@ -13,12 +13,14 @@ export async function finish(
   report: Report,
   options: CommonOptions,
   session: Session,
-  endedAt: Date,
 ): Promise<boolean> {
   let written = true;
   if (options.output) {
     try {
-      appendEmissionsRow(options.output, reportToRow(report, hostFacts(), endedAt));
+      appendEmissionsRow(
+        options.output,
+        reportToRow(report, hostFacts(), new Date(report.endedAt)),
+      );
       report.output = { path: options.output, written: true };
     } catch (err) {
       written = false;

@@ -1,11 +1,10 @@
-import { performance } from 'node:perf_hooks';
 import type { Env } from '../config.js';
 import type { SampleSummary } from '../energy/index.js';
 import { MONITOR_HELP, parseMonitorArgs } from './args.js';
 import { finish } from './finish.js';
-import { buildReport } from './report.js';
 import { openSession, startMeter } from './session.js';
 import { formatEnergy, formatGrams } from './summary.js';
+import { openWindow } from './window.js';
 
 /** CodeCarbon's `monitor` samples every 10 s by default; so does this one. */
 export const DEFAULT_MONITOR_INTERVAL_MS = 10_000;
@@ -43,8 +42,7 @@ export async function monitorCommand(args: string[], env: Env = process.env): Pr
     process.stderr.write(formatMonitorLine(new Date(), sample, totals.joules, totals.grams));
   });
   await startMeter(meter);
-  const startedAt = new Date();
-  const t0 = performance.now();
+  const measured = openWindow(session);
   process.stderr.write(
     `carbonscope: monitoring the whole machine every ${session.config.energy.sampleIntervalMs / 1000} s${options.durationMs ? ` for ${options.durationMs / 1000} s` : '; Ctrl-C to stop'}\n`,
   );
@@ -62,19 +60,7 @@ export async function monitorCommand(args: string[], env: Env = process.env): Pr
     for (const signal of STOP_SIGNALS) process.on(signal, stop);
   });
 
-  const durationSeconds = (performance.now() - t0) / 1000;
-  const endedAt = new Date();
-  await meter.stop();
-  const report = buildReport({
-    command: 'monitor',
-    projectName: options.projectName,
-    runId: session.runId,
-    startedAt,
-    endedAt,
-    durationSeconds,
-    snapshot: meter.snapshot(),
-    cpuUtilizationPercent: session.cpuUtilizationPercent(),
-  });
-  const written = await finish(report, options, session, endedAt);
+  const report = await measured.close({ command: 'monitor', projectName: options.projectName });
+  const written = await finish(report, options, session);
   return written ? 0 : 1;
 }

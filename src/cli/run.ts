@@ -1,12 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import type { Env } from '../config.js';
 import { parseRunArgs, RUN_HELP } from './args.js';
 import { finish } from './finish.js';
 import { createTreeCpuReader, TREE_CPU_METHOD_TEXT } from './process-tree-cpu.js';
-import { buildReport } from './report.js';
 import { openSession, startMeter } from './session.js';
+import { openWindow } from './window.js';
 
 /** Signals passed on to the command. SIGUSR1 is left alone: Node reserves it for its inspector. */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
@@ -55,11 +54,9 @@ export async function runCommand(args: string[], env: Env = process.env): Promis
   const [file, ...rest] = options.command;
   const tree = createTreeCpuReader();
   const session = await openSession({ options, env, processCpu: () => tree.read() });
-  const { meter } = session;
-  await startMeter(meter);
+  await startMeter(session.meter);
 
-  const startedAt = new Date();
-  const t0 = performance.now();
+  const measured = openWindow(session);
   const child = spawn(file, rest, { stdio: 'inherit', env: process.env });
   const ended = waitForEnd(child);
   if (child.pid !== undefined) tree.setRoot(child.pid);
@@ -69,10 +66,14 @@ export async function runCommand(args: string[], env: Env = process.env): Promis
   for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
 
   const end = await ended;
-  const durationSeconds = (performance.now() - t0) / 1000;
-  const endedAt = new Date();
   for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
-  await meter.stop();
+  const report = await measured.close({
+    command: 'run',
+    argv: options.command,
+    projectName: options.projectName,
+    cpuTime: TREE_CPU_METHOD_TEXT[tree.method],
+    processEnergyKnown: tree.method !== 'unavailable',
+  });
 
   if (end.kind === 'error') {
     const failure = startFailure(file, end.error);
@@ -82,20 +83,7 @@ export async function runCommand(args: string[], env: Env = process.env): Promis
   }
 
   const exitCode = exitCodeOf(end.code, end.signal);
-  const report = buildReport({
-    command: 'run',
-    argv: options.command,
-    projectName: options.projectName,
-    runId: session.runId,
-    startedAt,
-    endedAt,
-    durationSeconds,
-    snapshot: meter.snapshot(),
-    cpuUtilizationPercent: session.cpuUtilizationPercent(),
-    cpuTime: TREE_CPU_METHOD_TEXT[tree.method],
-    processEnergyKnown: tree.method !== 'unavailable',
-  });
   report.exit = { code: end.code, signal: end.signal, exitCode };
-  await finish(report, options, session, endedAt);
+  await finish(report, options, session);
   return exitCode;
 }
