@@ -74,6 +74,35 @@ async function jsonRun(script: string): Promise<Report> {
   return JSON.parse(r.stdout) as Report;
 }
 
+/** The parts of an OTLP/JSON metrics request (ExportMetricsServiceRequest) the test reads. */
+interface OtlpAttribute {
+  key: string;
+  value: { stringValue?: string };
+}
+interface OtlpMetric {
+  name: string;
+  sum?: { dataPoints: Array<{ attributes: OtlpAttribute[]; asDouble?: number; asInt?: number }> };
+}
+interface OtlpMetricsRequest {
+  resourceMetrics: Array<{
+    resource: { attributes: OtlpAttribute[] };
+    scopeMetrics: Array<{ metrics: OtlpMetric[] }>;
+  }>;
+}
+
+function stringAttribute(attributes: OtlpAttribute[] | undefined, key: string) {
+  return attributes?.find((a) => a.key === key)?.value.stringValue;
+}
+
+/** The sum of a counter's points with scope=process (one per component and source). */
+function processSum(metrics: OtlpMetric[], name: string): number {
+  const metric = metrics.find((m) => m.name === name);
+  expect(metric?.sum, `${name} pushed as a sum`).to.not.equal(undefined);
+  return (metric?.sum?.dataPoints ?? [])
+    .filter((p) => stringAttribute(p.attributes, 'scope') === 'process')
+    .reduce((total, p) => total + Number(p.asDouble ?? p.asInt ?? 0), 0);
+}
+
 describe('carbonscope command line', function () {
   this.timeout(60_000);
   const dir = mkdtempSync(join(tmpdir(), 'carbonscope-cli-'));
@@ -265,15 +294,26 @@ describe('carbonscope command line', function () {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
     try {
-      const r = await cli(['run', '--otlp', `http://127.0.0.1:${port}`, ...node(BUSY)], {
+      const r = await cli(['run', '--json', '--otlp', `http://127.0.0.1:${port}`, ...node(BUSY)], {
         env: { OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' },
       });
       expect(r.code, r.stderr).to.equal(0);
+      const report = JSON.parse(r.stdout) as Report;
       expect(bodies.length).to.be.greaterThan(0);
-      const last = bodies[bodies.length - 1];
-      expect(last).to.contain('energy_joules');
-      expect(last).to.contain('emissions_grams');
-      expect(last).to.contain('carbonscope.run_id');
+      // The last push is the final flush: cumulative sums over the whole run.
+      const last = JSON.parse(bodies[bodies.length - 1] as string) as OtlpMetricsRequest;
+      const [resource] = last.resourceMetrics;
+      expect(stringAttribute(resource?.resource.attributes, 'carbonscope.run_id')).to.equal(
+        report.runId,
+      );
+      const metrics = (resource?.scopeMetrics ?? []).flatMap((s) => s.metrics);
+      const pushedProcessJoules = processSum(metrics, 'energy_joules');
+      expect(report.energy.joules).to.be.greaterThan(0);
+      expect(pushedProcessJoules).to.be.closeTo(report.energy.joules, report.energy.joules * 1e-9);
+      expect(processSum(metrics, 'emissions_grams')).to.be.closeTo(
+        report.emissions.grams,
+        report.emissions.grams * 1e-9,
+      );
     } finally {
       server.close();
     }
