@@ -49,12 +49,10 @@ function headline(report: Report): string {
   }
   const command = (report.argv ?? []).map(shellQuote).join(' ');
   const exit = report.exit;
+  // A command that cannot start gets no summary (run.ts returns first), and Node's exit event
+  // always carries a code or a signal.
   const how =
-    exit?.signal != null
-      ? `was killed by ${exit.signal}`
-      : exit?.code != null
-        ? `exited with code ${exit.code}`
-        : 'did not start';
+    exit?.signal != null ? `was killed by ${exit.signal}` : `exited with code ${exit?.exitCode}`;
   return `carbonscope: \`${command}\` ${how} after ${formatDuration(report.durationSeconds)}`;
 }
 
