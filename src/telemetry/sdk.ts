@@ -72,11 +72,11 @@ function numberFromEnv(env: Env, name: string, fallback: number): number {
  * `url` (the CLI's --otlp) overrides their endpoint.
  */
 export function otlpExporter(env: Env, url?: string): PushMetricExporter {
-  const protocol = (
-    env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ??
-    env.OTEL_EXPORTER_OTLP_PROTOCOL ??
-    'http/protobuf'
-  ).trim();
+  // The OTel spec reads an empty variable as unset, hence || rather than ??.
+  const protocol =
+    env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL?.trim() ||
+    env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim() ||
+    'http/protobuf';
   const config = url ? { url } : undefined;
   return protocol === 'http/json'
     ? new OTLPJsonMetricExporter(config)
