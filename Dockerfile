@@ -8,10 +8,14 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # .npmrc carries onnxruntime-node-install=skip: the CPU binaries ship inside the npm package,
 # and the install script would otherwise try to download GPU ones.
+# The library is an npm workspace: its package.json must be there before npm ci links it.
 COPY package.json package-lock.json .npmrc ./
+COPY packages/carbonscope/package.json ./packages/carbonscope/
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json ./
+COPY tsconfig.base.json tsconfig.json ./
+COPY packages/carbonscope ./packages/carbonscope
 COPY src ./src
+COPY tools ./tools
 RUN npm run build && npm prune --omit=dev
 
 FROM ${NODE_IMAGE} AS runtime
@@ -22,6 +26,11 @@ WORKDIR /app
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/tools ./dist/tools
+# node_modules/carbonscope links here: the library's compiled code, its data and package.json.
+COPY --from=build /app/packages/carbonscope/package.json ./packages/carbonscope/
+COPY --from=build /app/packages/carbonscope/dist/src ./packages/carbonscope/dist/src
+COPY --from=build /app/packages/carbonscope/data ./packages/carbonscope/data
 # Models, data and static files are read from src/ at run time (sourceAsset), never from dist/:
 # e.g. the /predict model in src/predict/model/ (activity-mlp.onnx, committed; no download).
 COPY --from=build /app/src ./src

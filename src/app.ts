@@ -1,14 +1,13 @@
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Meter } from '@opentelemetry/api';
+import type { EnergyService, GridIntensity } from 'carbonscope';
 import Koa from 'koa';
 import type { Config } from './config.js';
 import type { Dashboard } from './dashboard/index.js';
-import type { EnergyService } from './energy/meter.js';
-import { trackRequests } from './energy/track-requests.js';
-import type { GridIntensity } from './grid/types.js';
 import { errorHandler } from './http/errors.js';
 import { requestLog } from './http/request-log.js';
+import { trackRequests } from './http/track-requests.js';
 import type { Logger } from './logger.js';
 import type { ActivityClassifier } from './predict/classifier.js';
 import type { Readiness } from './readiness.js';

@@ -1,57 +1,29 @@
 import { existsSync, readFileSync } from 'node:fs';
+import {
+  type Env,
+  loadSettings,
+  parseEnv,
+  type Settings,
+  SettingsError,
+  secretsOf as settingsSecrets,
+} from 'carbonscope';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
-import {
-  AWS_MAX_WATTS_PER_VCPU,
-  AWS_MIN_WATTS_PER_VCPU,
-  RAM_WATTS_PER_GB,
-} from './energy/sources/estimate.js';
 
-/** Thrown when a setting is missing or malformed; `variable` names the environment variable. */
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
-
-export const ZONE_PATTERN = /^[A-Z]{2}(-[A-Z0-9]+)*$/;
+export type { Env };
+/** A malformed setting; `variable` names the environment variable (the library's own class). */
+export { SettingsError as ConfigError };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export const ENERGY_SOURCES = ['auto', 'rapl', 'powermetrics', 'nvidia-smi', 'estimate'] as const;
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const number = (min: number, max = Number.POSITIVE_INFINITY) => z.coerce.number().min(min).max(max);
 const url = z.url({ protocol: /^https?$/ });
-const zone = z.string().regex(ZONE_PATTERN, 'expected a zone key such as DE, FR or US-CAL-CISO');
 
-/**
- * One schema entry per environment variable: the variable name is the key, so an error can
- * always name the variable the user has to fix.
- */
+/** The app's own settings; carbonscope's (CARBON_*, ENERGY_*, PUE, GRID_*) come from the library. */
 const schema = {
   PORT: integer(0, 65535).default(8001),
   HOST: z.string().min(1).default('0.0.0.0'),
   BODY_LIMIT_KB: integer(1, 10_240).default(64),
-  CARBON_ZONE: zone.default('DE'),
-  ELECTRICITY_MAPS_API_KEY: z.string().min(1).optional(),
-  ELECTRICITY_MAPS_BASE_URL: url.default('https://api.electricitymaps.com/v3'),
-  GRID_CACHE_TTL_SECONDS: integer(1, 86_400).default(300),
-  GRID_TIMEOUT_MS: integer(100, 60_000).default(5000),
-  CARBON_INTENSITY: number(0, 5000).optional(),
-  PUE: number(1, 5).default(1.0),
-  ENERGY_SOURCE: z.enum(ENERGY_SOURCES).default('auto'),
-  ENERGY_SAMPLE_INTERVAL_MS: integer(50, 60_000).default(1000),
-  ENERGY_POWERCAP_ROOT: z.string().min(1).default('/sys/class/powercap'),
-  ENERGY_ATTRIBUTION: z.enum(['dynamic', 'proportional']).default('dynamic'),
-  ENERGY_CPU_MODEL: z.enum(['linear', 'tdp']).default('linear'),
-  ENERGY_CPU_MIN_WATTS_PER_VCPU: number(0, 1000).default(AWS_MIN_WATTS_PER_VCPU),
-  ENERGY_CPU_MAX_WATTS_PER_VCPU: number(0, 1000).default(AWS_MAX_WATTS_PER_VCPU),
-  ENERGY_CPU_TDP_WATTS: number(0, 10_000).optional(),
-  ENERGY_RAM_WATTS_PER_GB: number(0, 100).default(RAM_WATTS_PER_GB),
   LLM_BASE_URL: url.optional(),
   LLM_API_KEY: z.string().min(1).optional(),
   LLM_PROVIDER: z.string().min(1).default('openai'),
@@ -67,33 +39,11 @@ const schema = {
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 } satisfies Record<string, z.ZodType>;
 
-type Settings = { [K in keyof typeof schema]: z.output<(typeof schema)[K]> };
-
-export interface Config {
+export interface Config extends Settings {
   port: number;
   host: string;
   bodyLimitBytes: number;
-  logLevel: Settings['LOG_LEVEL'];
-  grid: {
-    zone: string;
-    apiKey: string | undefined;
-    baseUrl: string;
-    cacheTtlMs: number;
-    timeoutMs: number;
-    fixedIntensity: number | undefined;
-  };
-  energy: {
-    source: Settings['ENERGY_SOURCE'];
-    sampleIntervalMs: number;
-    powercapRoot: string;
-    attribution: Settings['ENERGY_ATTRIBUTION'];
-    pue: number;
-    cpuModel: Settings['ENERGY_CPU_MODEL'];
-    cpuMinWattsPerVcpu: number;
-    cpuMaxWattsPerVcpu: number;
-    cpuTdpWatts: number | undefined;
-    ramWattsPerGb: number;
-  };
+  logLevel: (typeof LOG_LEVELS)[number];
   llm: {
     baseUrl: string | undefined;
     apiKey: string | undefined;
@@ -111,67 +61,22 @@ export interface Config {
   };
 }
 
-export type Env = Record<string, string | undefined>;
-
 /** Reads `.env` (if present) without overriding what the environment already says. */
 export function readDotenv(path = '.env'): Env {
   if (!existsSync(path)) return {};
   return parseDotenv(readFileSync(path));
 }
 
-function parseSettings(env: Env): Settings {
-  const out: Record<string, unknown> = {};
-  for (const [name, type] of Object.entries(schema)) {
-    const raw = env[name];
-    const value = raw === undefined || raw.trim() === '' ? undefined : raw.trim();
-    const result = type.safeParse(value);
-    if (!result.success) {
-      const reason = result.error.issues[0]?.message ?? 'invalid value';
-      throw new ConfigError(name, `${reason} (got ${JSON.stringify(raw)})`);
-    }
-    out[name] = result.data;
-  }
-  return out as Settings;
-}
-
 /** Validates every setting once; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
-  const merged: Env = {
-    ...env,
-    ELECTRICITY_MAPS_API_KEY: env.ELECTRICITY_MAPS_API_KEY || env.ELECTRICITY_MAP_API_KEY,
-  };
-  const s = parseSettings(merged);
-  if (s.ENERGY_CPU_MIN_WATTS_PER_VCPU > s.ENERGY_CPU_MAX_WATTS_PER_VCPU) {
-    throw new ConfigError(
-      'ENERGY_CPU_MIN_WATTS_PER_VCPU',
-      'must not exceed ENERGY_CPU_MAX_WATTS_PER_VCPU',
-    );
-  }
+  const library = loadSettings(env);
+  const s = parseEnv(schema, env);
   return {
     port: s.PORT,
     host: s.HOST,
     bodyLimitBytes: s.BODY_LIMIT_KB * 1024,
     logLevel: s.LOG_LEVEL,
-    grid: {
-      zone: s.CARBON_ZONE,
-      apiKey: s.ELECTRICITY_MAPS_API_KEY,
-      baseUrl: s.ELECTRICITY_MAPS_BASE_URL.replace(/\/+$/, ''),
-      cacheTtlMs: s.GRID_CACHE_TTL_SECONDS * 1000,
-      timeoutMs: s.GRID_TIMEOUT_MS,
-      fixedIntensity: s.CARBON_INTENSITY,
-    },
-    energy: {
-      source: s.ENERGY_SOURCE,
-      sampleIntervalMs: s.ENERGY_SAMPLE_INTERVAL_MS,
-      powercapRoot: s.ENERGY_POWERCAP_ROOT,
-      attribution: s.ENERGY_ATTRIBUTION,
-      pue: s.PUE,
-      cpuModel: s.ENERGY_CPU_MODEL,
-      cpuMinWattsPerVcpu: s.ENERGY_CPU_MIN_WATTS_PER_VCPU,
-      cpuMaxWattsPerVcpu: s.ENERGY_CPU_MAX_WATTS_PER_VCPU,
-      cpuTdpWatts: s.ENERGY_CPU_TDP_WATTS,
-      ramWattsPerGb: s.ENERGY_RAM_WATTS_PER_GB,
-    },
+    ...library,
     llm: {
       baseUrl: s.LLM_BASE_URL,
       apiKey: s.LLM_API_KEY,
@@ -204,5 +109,5 @@ export function redactConfig(config: Config): Config {
 
 /** Every secret value of the config, for redaction of free text (errors, upstream bodies). */
 export function secretsOf(config: Config): string[] {
-  return [config.grid.apiKey, config.llm.apiKey].filter((s): s is string => Boolean(s));
+  return [...settingsSecrets(config), config.llm.apiKey].filter((s): s is string => Boolean(s));
 }

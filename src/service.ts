@@ -1,11 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { Meter } from '@opentelemetry/api';
+import {
+  createEnergyMeter,
+  createGridIntensity,
+  type EnergyMeter,
+  selectSources,
+} from 'carbonscope';
 import { type AppDeps, createApp, type MetricsText } from './app.js';
 import { type Config, redactConfig, secretsOf } from './config.js';
 import { createDashboard, type Dashboard } from './dashboard/index.js';
-import { createEnergyMeter, type EnergyMeter } from './energy/index.js';
-import { selectSources } from './energy/sources/select.js';
-import { createGridIntensity } from './grid/index.js';
 import { createLlm } from './llm/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { OnnxActivityClassifier } from './predict/classifier.js';

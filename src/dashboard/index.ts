@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { EnergySnapshot, SampleListener } from '../energy/meter.js';
-import type { OperationTracker } from '../energy/types.js';
-import type { GridIntensity, IntensitySource } from '../grid/types.js';
+import type {
+  EnergySnapshot,
+  GridIntensity,
+  IntensitySource,
+  OperationTracker,
+  SampleListener,
+} from 'carbonscope';
 import { CAR_EQUIVALENCE_SOURCE, CAR_GRAMS_CO2_PER_METRE, carMetres } from './equivalence.js';
 import { RingHistory } from './history.js';
 import {

@@ -1,8 +1,8 @@
-import { trackWith } from '../energy/tracker.js';
-import type { ActiveOperation, OperationFootprint, OperationTracker } from '../energy/types.js';
+import type { ActiveOperation, OperationFootprint, OperationTracker } from 'carbonscope';
+import { trackWith } from 'carbonscope';
 
 /** The name trackRequests begins every request with (renamed to its route when it ends). */
-export { REQUEST_OPERATION } from '../energy/track-requests.js';
+export { REQUEST_OPERATION } from '../http/track-requests.js';
 
 /** Called once per ended operation with the name it began under and its footprint. */
 export type OperationListener = (begunAs: string, footprint: OperationFootprint) => void;

@@ -1,4 +1,4 @@
-import type { OperationFootprint } from '../energy/types.js';
+import type { OperationFootprint } from 'carbonscope';
 
 /** Endpoints beyond this many share the row `other`, so the table and history stay bounded. */
 export const MAX_ENDPOINTS = 16;

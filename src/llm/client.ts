@@ -1,10 +1,9 @@
 import type { Meter } from '@opentelemetry/api';
+import type { Catalog, ImpactWarning } from 'carbonscope';
+import { computeImpacts, type Impacts, LlmError } from 'carbonscope';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import type { Logger } from '../logger.js';
 import { redactSecrets } from '../logger.js';
-import type { Catalog, ImpactWarning } from './catalog.js';
-import { LlmError } from './errors.js';
-import { computeImpacts, type Impacts } from './impacts.js';
 import { createLlmMetrics, type LlmMetrics } from './metrics.js';
 import { estimateTokens } from './tokens.js';
 

@@ -1,12 +1,9 @@
 import type { Meter } from '@opentelemetry/api';
+import { loadCatalog } from 'carbonscope';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { loadCatalog } from './catalog.js';
 import { type ChatService, createChatService } from './client.js';
 import { startMockLlm } from './mock-server.js';
-
-export { loadCatalog } from './catalog.js';
-export { computeImpacts } from './impacts.js';
 
 export interface Llm {
   service: ChatService;

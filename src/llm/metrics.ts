@@ -1,6 +1,6 @@
 import type { Attributes, Counter, Meter } from '@opentelemetry/api';
-import { JOULES_PER_KWH } from '../energy/emissions.js';
-import type { Criterion, Impacts } from './impacts.js';
+import type { Criterion, Impacts } from 'carbonscope';
+import { JOULES_PER_KWH } from 'carbonscope';
 
 const GRAMS_PER_KG = 1000;
 const JOULES_PER_MJ = 1e6;

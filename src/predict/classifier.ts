@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
+import type { OperationFootprint, OperationTracker } from 'carbonscope';
 import * as ort from 'onnxruntime-node';
-import type { OperationFootprint, OperationTracker } from '../energy/types.js';
 import { sourceAsset } from '../paths.js';
+import { argmax } from './argmax.js';
 import { LABELS, type Label } from './labels.js';
 import { MODEL_FILE, MODEL_NAME, modelVersion, ONNX_INPUT, ONNX_OUTPUT } from './model-info.js';
-import { argmax } from './network.js';
 import { encodeInto, TOKENIZER } from './tokenizer.js';
 
 /** Inference takes tens of microseconds to a few milliseconds: buckets fine enough to see it. */

@@ -1,8 +1,7 @@
 import Router from '@koa/router';
+import type { GridIntensity, IntensityHistory, IntensityReading } from 'carbonscope';
+import { InvalidZoneError, ZONE_PATTERN } from 'carbonscope';
 import type { Context } from 'koa';
-import { ZONE_PATTERN } from '../config.js';
-import { InvalidZoneError } from '../grid/errors.js';
-import type { GridIntensity, IntensityHistory, IntensityReading } from '../grid/types.js';
 import { clientError } from '../http/errors.js';
 import { html, page, type SafeHtml, wantsHtml } from '../views/html.js';
 

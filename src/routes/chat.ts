@@ -1,10 +1,9 @@
 import Router from '@koa/router';
+import type { Criterion, OperationFootprint, OperationTracker, Range } from 'carbonscope';
+import { mean } from 'carbonscope';
 import type { Context } from 'koa';
-import type { OperationFootprint, OperationTracker } from '../energy/types.js';
 import { clientError, HttpError } from '../http/errors.js';
 import { CHAT_ROLES, type ChatMessage, type ChatResult, type ChatService } from '../llm/client.js';
-import type { Criterion, Range } from '../llm/impacts.js';
-import { mean } from '../llm/impacts.js';
 import { formatNumber, html, page, type SafeHtml, wantsHtml } from '../views/html.js';
 
 export interface ChatRouteDeps {

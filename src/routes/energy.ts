@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import type { EnergyService } from '../energy/meter.js';
+import type { EnergyService } from 'carbonscope';
 
 /**
  * `GET /energy`: what the meter knows now — the sources and why they were chosen, power by

@@ -11,10 +11,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { metrics } from '@opentelemetry/api';
+import type { IntensityReading } from 'carbonscope';
+import { createGridIntensity } from 'carbonscope';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
-import { createGridIntensity } from '../../src/grid/index.js';
-import type { IntensityReading } from '../../src/grid/types.js';
 
 const OPS = Number(process.env.BENCH_OPS ?? 1_000_000);
 const ROUNDS = 5;

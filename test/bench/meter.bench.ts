@@ -13,13 +13,15 @@ import { performance } from 'node:perf_hooks';
 import { type Meter, metrics } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { GridIntensity, IntensityReading, PowerSource } from 'carbonscope';
+import {
+  createEnergyMeter,
+  createEstimateSource,
+  createRaplSource,
+  type EnergyMeter,
+} from 'carbonscope';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
-import { createEnergyMeter, type EnergyMeter } from '../../src/energy/index.js';
-import { createEstimateSource } from '../../src/energy/sources/estimate.js';
-import { createRaplSource } from '../../src/energy/sources/rapl.js';
-import type { PowerSource } from '../../src/energy/sources/source.js';
-import type { GridIntensity, IntensityReading } from '../../src/grid/types.js';
 
 const OPS = Number(process.env.BENCH_OPS ?? 500_000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 10_000);

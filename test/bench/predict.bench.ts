@@ -11,8 +11,8 @@
 import { performance } from 'node:perf_hooks';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { EnergyTracker } from 'carbonscope';
 import * as ort from 'onnxruntime-node';
-import { EnergyTracker } from '../../src/energy/tracker.js';
 import { sourceAsset } from '../../src/paths.js';
 import { OnnxActivityClassifier } from '../../src/predict/classifier.js';
 import { MODEL_FILE, ONNX_INPUT } from '../../src/predict/model-info.js';

@@ -2,11 +2,11 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { Writable } from 'node:stream';
 import type Koa from 'koa';
+import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
 import { type AppDeps, createApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { Readiness } from '../../src/readiness.js';
-import { createTestMetrics, type TestMetrics } from './metrics.js';
 
 export interface Listening {
   url: string;

@@ -1,10 +1,13 @@
+import {
+  createEnergyMeter,
+  createEstimateSource,
+  type EnergyMeter,
+  IntensityService,
+} from 'carbonscope';
+import type { TestMetrics } from '#library-tests/helpers/metrics.js';
 import { loadConfig } from '../../src/config.js';
-import { createEnergyMeter, type EnergyMeter } from '../../src/energy/index.js';
-import { createEstimateSource } from '../../src/energy/sources/estimate.js';
-import { IntensityService } from '../../src/grid/intensity-service.js';
 import type { Logger } from '../../src/logger.js';
 import { captureLogger } from './app.js';
-import type { TestMetrics } from './metrics.js';
 
 /**
  * The real energy meter on the estimate source, with a fixed grid intensity so no lookup is

@@ -1,10 +1,10 @@
 import Router from '@koa/router';
 import { expect } from 'chai';
+import { createTestMetrics, findSample } from '#library-tests/helpers/metrics.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { Readiness } from '../../src/readiness.js';
 import { captureLogger, listen, startTestApp, type TestApp } from '../helpers/app.js';
-import { createTestMetrics, findSample } from '../helpers/metrics.js';
 
 describe('app (in-process)', () => {
   let app: TestApp;

@@ -1,12 +1,14 @@
+import { annualAverage, createGridIntensity } from 'carbonscope';
 import { expect } from 'chai';
+import {
+  fixture,
+  StubElectricityMaps,
+} from '#library-tests/fixtures/grid/stub-electricity-maps.js';
+import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { annualAverage } from '../../src/grid/annual-averages.js';
-import { createGridIntensity } from '../../src/grid/index.js';
 import { Readiness } from '../../src/readiness.js';
-import { fixture, StubElectricityMaps } from '../fixtures/grid/stub-electricity-maps.js';
 import { captureLogger, type Listening, listen } from '../helpers/app.js';
-import { createTestMetrics, type TestMetrics } from '../helpers/metrics.js';
 
 const KEY = 'em-integration-key-0c4e77';
 

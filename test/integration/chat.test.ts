@@ -1,10 +1,10 @@
+import type { EnergyMeter } from 'carbonscope';
+import { computeImpacts, loadCatalog } from 'carbonscope';
 import { expect } from 'chai';
+import { createTestMetrics, findSample, type TestMetrics } from '#library-tests/helpers/metrics.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import type { EnergyMeter } from '../../src/energy/index.js';
-import { loadCatalog } from '../../src/llm/catalog.js';
 import { type ChatResult, createChatService } from '../../src/llm/client.js';
-import { computeImpacts } from '../../src/llm/impacts.js';
 import { type MockLlm, startMockLlm } from '../../src/llm/mock-server.js';
 import { Readiness } from '../../src/readiness.js';
 import { captureLogger, type Listening, listen } from '../helpers/app.js';
@@ -15,7 +15,6 @@ import {
   type StubUpstream,
   startStubUpstream,
 } from '../helpers/llm-upstream.js';
-import { createTestMetrics, findSample, type TestMetrics } from '../helpers/metrics.js';
 
 const KEY = 'sk-carbonscope-integration-secret-42';
 const catalog = loadCatalog();

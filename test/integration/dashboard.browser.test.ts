@@ -1,16 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { EnergyMeter, EnergySnapshot } from 'carbonscope';
 import { expect } from 'chai';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { Dashboard } from '../../src/dashboard/index.js';
-import type { EnergyMeter, EnergySnapshot } from '../../src/energy/index.js';
 import { projectRoot } from '../../src/paths.js';
 import { Readiness } from '../../src/readiness.js';
 import { assembleService } from '../../src/service.js';
 import { captureLogger, type Listening, listen, waitUntilReady } from '../helpers/app.js';
-import { createTestMetrics, type TestMetrics } from '../helpers/metrics.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [

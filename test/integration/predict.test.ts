@@ -1,10 +1,10 @@
+import type { EnergyMeter } from 'carbonscope';
 import { expect } from 'chai';
-import type { EnergyMeter } from '../../src/energy/index.js';
+import { createTestMetrics } from '#library-tests/helpers/metrics.js';
 import { OnnxActivityClassifier } from '../../src/predict/classifier.js';
 import { MAX_ACTIVITY_CHARS } from '../../src/routes/predict.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { startEstimatedMeter } from '../helpers/energy.js';
-import { createTestMetrics } from '../helpers/metrics.js';
 
 const JSON_TYPE = 'application/json';
 const FORM_TYPE = 'application/x-www-form-urlencoded';

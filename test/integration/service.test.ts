@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { findSample, parseLabels } from '../helpers/metrics.js';
+import { findSample, parseLabels } from '#library-tests/helpers/metrics.js';
 import { freePort, runToExit, type SpawnedServer, spawnServer } from '../helpers/spawn-server.js';
 
 async function get(url: string): Promise<Response> {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { projectRoot } from '../../../src/paths.js';
-import { runTraffic, sweep } from '../../../src/traffic.js';
+import { runTraffic, sweep } from '../../../tools/traffic.js';
 import { freePort, type SpawnedServer, spawnServer } from '../../helpers/spawn-server.js';
 import {
   allValues,

@@ -1,12 +1,6 @@
+import { createEnergyMeter, type EnergyMeter } from 'carbonscope';
 import { expect } from 'chai';
-import {
-  CAR_GRAMS_CO2_PER_METRE,
-  createDashboard,
-  type Dashboard,
-  historyMemoryBytes,
-} from '../../../src/dashboard/index.js';
-import { createEnergyMeter, type EnergyMeter } from '../../../src/energy/index.js';
-import { createTestMetrics } from '../../helpers/metrics.js';
+import { createTestMetrics } from '#library-tests/helpers/metrics.js';
 import {
   constantSource,
   intensityReading,
@@ -15,7 +9,13 @@ import {
   ScriptedCpu,
   StubGrid,
   testConfig,
-} from '../energy/scripted.js';
+} from '#library-tests/unit/energy/scripted.js';
+import {
+  CAR_GRAMS_CO2_PER_METRE,
+  createDashboard,
+  type Dashboard,
+  historyMemoryBytes,
+} from '../../../src/dashboard/index.js';
 
 const EPOCH = Date.UTC(2026, 0, 1);
 

@@ -1,3 +1,4 @@
+import type { ActiveOperation, OperationFootprint, OperationTracker } from 'carbonscope';
 import { expect } from 'chai';
 import {
   observeTracker,
@@ -9,11 +10,6 @@ import {
   OTHER_ENDPOINT,
   RequestStats,
 } from '../../../src/dashboard/request-stats.js';
-import type {
-  ActiveOperation,
-  OperationFootprint,
-  OperationTracker,
-} from '../../../src/energy/types.js';
 
 function footprint(operation: string, energyJoules = 1): OperationFootprint {
   return {

@@ -1,12 +1,16 @@
+import {
+  computeImpacts,
+  LlmError,
+  loadCatalog,
+  UnknownMixZoneError,
+  UnknownModelError,
+} from 'carbonscope';
 import { expect } from 'chai';
-import { loadCatalog } from '../../../src/llm/catalog.js';
+import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
 import { type ChatService, createChatService } from '../../../src/llm/client.js';
-import { LlmError, UnknownModelError, UnknownZoneError } from '../../../src/llm/errors.js';
-import { computeImpacts } from '../../../src/llm/impacts.js';
 import { type MockLlm, startMockLlm } from '../../../src/llm/mock-server.js';
 import { captureLogger } from '../../helpers/app.js';
 import { echoKeyIn401, failWith, startStubUpstream } from '../../helpers/llm-upstream.js';
-import { createTestMetrics, type TestMetrics } from '../../helpers/metrics.js';
 
 const KEY = 'sk-carbonscope-test-0123456789abcdef';
 const catalog = loadCatalog();
@@ -222,7 +226,7 @@ describe('llm chat client', () => {
         logger: captureLogger().logger,
       });
     expect(() => make('no-such-model')).to.throw(UnknownModelError, /no-such-model/);
-    expect(() => make('gpt-4o', 'ZZZ')).to.throw(UnknownZoneError, /ZZZ/);
+    expect(() => make('gpt-4o', 'ZZZ')).to.throw(UnknownMixZoneError, /ZZZ/);
   });
 
   it('an upstream 500 becomes a 502, after at most one retry', async () => {

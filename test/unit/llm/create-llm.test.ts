@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { createTestMetrics } from '#library-tests/helpers/metrics.js';
 import { loadConfig } from '../../../src/config.js';
 import { createLlm } from '../../../src/llm/index.js';
 import { projectRoot } from '../../../src/paths.js';
 import { captureLogger } from '../../helpers/app.js';
-import { createTestMetrics } from '../../helpers/metrics.js';
 
 describe('createLlm (service wiring from settings)', () => {
   it('starts the bundled mock in-process when LLM_BASE_URL is unset, and chats through it', async () => {
@@ -13,7 +13,15 @@ describe('createLlm (service wiring from settings)', () => {
     const llm = await createLlm({
       config: loadConfig({
         MOCK_LLM_LATENCY_MS: '0',
-        LLM_MODELS_FILE: join(projectRoot, 'test', 'fixtures', 'llm', 'extra-models.json'),
+        LLM_MODELS_FILE: join(
+          projectRoot,
+          'packages',
+          'carbonscope',
+          'test',
+          'fixtures',
+          'llm',
+          'extra-models.json',
+        ),
       }),
       logger,
       meter: metrics.meter,

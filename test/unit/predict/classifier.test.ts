@@ -2,26 +2,26 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { createTestMetrics } from '#library-tests/helpers/metrics.js';
 import {
   ModelNotLoadedError,
   NoFeaturesError,
   OnnxActivityClassifier,
   type Prediction,
 } from '../../../src/predict/classifier.js';
-import { generateDataset } from '../../../src/predict/dataset.js';
-import { mlpProbabilities } from '../../../src/predict/evaluate.js';
 import { LABELS } from '../../../src/predict/labels.js';
 import { MODEL_FILE, modelVersion } from '../../../src/predict/model-info.js';
-import { Mlp } from '../../../src/predict/network.js';
-import { mlpToOnnx } from '../../../src/predict/onnx-export.js';
+import { generateDataset } from '../../../tools/predict/dataset.js';
+import { mlpProbabilities } from '../../../tools/predict/evaluate.js';
+import { Mlp } from '../../../tools/predict/network.js';
+import { mlpToOnnx } from '../../../tools/predict/onnx-export.js';
 import {
   buildCard,
   evaluateModel,
   type TrainedModel,
   trainModel,
   writeModel,
-} from '../../../src/predict/pipeline.js';
-import { createTestMetrics } from '../../helpers/metrics.js';
+} from '../../../tools/predict/pipeline.js';
 import { poweredTracker } from './tracker.js';
 
 describe('predict classifier', () => {

@@ -1,8 +1,9 @@
+import { join } from 'node:path';
 import { expect } from 'chai';
-import { sourceAsset } from '../../../src/paths.js';
-import { labelFor, THRESHOLDS_KG, travelKg } from '../../../src/predict/activities.js';
-import { DEFAULT_GENERATE, generateDataset, readExamples } from '../../../src/predict/dataset.js';
+import { projectRoot } from '../../../src/paths.js';
 import { LABELS } from '../../../src/predict/labels.js';
+import { labelFor, THRESHOLDS_KG, travelKg } from '../../../tools/predict/activities.js';
+import { DEFAULT_GENERATE, generateDataset, readExamples } from '../../../tools/predict/dataset.js';
 
 describe('predict dataset rule and split', () => {
   it('labels by thresholds on kgCO2e', () => {
@@ -33,8 +34,8 @@ describe('predict dataset rule and split', () => {
   });
 
   it('commits exactly what the documented rule and seed generate', () => {
-    const train = readExamples(sourceAsset('predict', 'data', 'train.jsonl'));
-    const test = readExamples(sourceAsset('predict', 'data', 'test.jsonl'));
+    const train = readExamples(join(projectRoot, 'tools', 'predict', 'data', 'train.jsonl'));
+    const test = readExamples(join(projectRoot, 'tools', 'predict', 'data', 'test.jsonl'));
     const generated = generateDataset(DEFAULT_GENERATE);
     expect(train).to.deep.equal(generated.train);
     expect(test).to.deep.equal(generated.test);

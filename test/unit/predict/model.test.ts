@@ -1,18 +1,19 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
-import { sourceAsset } from '../../../src/paths.js';
-import { readExamples } from '../../../src/predict/dataset.js';
+import { projectRoot, sourceAsset } from '../../../src/paths.js';
+import { CARD_JSON, MODEL_FILE, modelVersion } from '../../../src/predict/model-info.js';
+import { readExamples } from '../../../tools/predict/dataset.js';
 import {
   compareRows,
   evaluate,
   mlpProbabilities,
   onnxProbabilities,
-} from '../../../src/predict/evaluate.js';
-import { CARD_JSON, MODEL_FILE, modelVersion } from '../../../src/predict/model-info.js';
-import { onnxToMlp } from '../../../src/predict/onnx-export.js';
+} from '../../../tools/predict/evaluate.js';
+import { onnxToMlp } from '../../../tools/predict/onnx-export.js';
 
 const modelPath = sourceAsset('predict', 'model', MODEL_FILE);
-const test = readExamples(sourceAsset('predict', 'data', 'test.jsonl'));
+const test = readExamples(join(projectRoot, 'tools', 'predict', 'data', 'test.jsonl'));
 
 describe('predict: the committed model', () => {
   it('is small and described by its card', () => {

@@ -1,5 +1,5 @@
-import { EnergyTracker } from '../../../src/energy/tracker.js';
-import { createTestMetrics, type TestMetrics } from '../../helpers/metrics.js';
+import { EnergyTracker } from 'carbonscope';
+import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
 
 /**
  * The energy meter's real operation tracker, fed one scripted power reading (the sampler's job

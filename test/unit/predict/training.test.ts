@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { generateDataset } from '../../../src/predict/dataset.js';
+import { argmax } from '../../../src/predict/argmax.js';
 import { LABELS } from '../../../src/predict/labels.js';
-import { argmax } from '../../../src/predict/network.js';
-import { mlpToOnnx, onnxToMlp } from '../../../src/predict/onnx-export.js';
 import { encodeSparse } from '../../../src/predict/tokenizer.js';
-import { trainMlp } from '../../../src/predict/training.js';
+import { generateDataset } from '../../../tools/predict/dataset.js';
+import { mlpToOnnx, onnxToMlp } from '../../../tools/predict/onnx-export.js';
+import { trainMlp } from '../../../tools/predict/training.js';
 
 const split = generateDataset({ seed: 5, perLabel: 60, testFraction: 0.2 });
 const examples = split.train.map((e) => ({ x: encodeSparse(e.text), y: LABELS.indexOf(e.label) }));

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
-import { renderDashboards } from '../../../src/dashboards/generate.js';
-import { DATASOURCE_UID } from '../../../src/dashboards/grafana.js';
 import { projectRoot } from '../../../src/paths.js';
+import { renderDashboards } from '../../../tools/dashboards/generate.js';
+import { DATASOURCE_UID } from '../../../tools/dashboards/grafana.js';
 import {
   allValues,
   DASHBOARDS_DIR,

@@ -195,7 +195,7 @@ describe('stack: docker compose', () => {
       expect(services[name]?.build, name).to.equal('.');
     }
     expect(services['mock-llm']?.command).to.deep.equal(['node', 'dist/src/llm/mock-server.js']);
-    expect(services.traffic?.command?.slice(0, 2)).to.deep.equal(['node', 'dist/src/traffic.js']);
+    expect(services.traffic?.command?.slice(0, 2)).to.deep.equal(['node', 'dist/tools/traffic.js']);
   });
 
   it('pins every outside image to a version', () => {

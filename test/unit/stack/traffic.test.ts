@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { randomPath, runTraffic, sweep, trafficPlan } from '../../../src/traffic.js';
+import { randomPath, runTraffic, sweep, trafficPlan } from '../../../tools/traffic.js';
 
 describe('stack: traffic generator', () => {
   let server: Server;

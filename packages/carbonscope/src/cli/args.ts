@@ -1,0 +1,214 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { ENERGY_SOURCES, ZONE_PATTERN } from '../settings.js';
+
+/** A command-line mistake: the message and the usage go to stderr, the exit code is 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export type EnergySourceOption = (typeof ENERGY_SOURCES)[number];
+
+export interface CommonOptions {
+  help: boolean;
+  zone?: string;
+  output?: string;
+  otlp?: string;
+  json: boolean;
+  projectName: string;
+  source?: EnergySourceOption;
+  intervalMs?: number;
+  verbose: boolean;
+}
+
+export interface RunOptions extends CommonOptions {
+  command: string[];
+}
+
+export interface MonitorOptions extends CommonOptions {
+  durationMs?: number;
+}
+
+const COMMON = {
+  help: { type: 'boolean', short: 'h' },
+  zone: { type: 'string', short: 'z' },
+  output: { type: 'string', short: 'o' },
+  otlp: { type: 'string' },
+  json: { type: 'boolean' },
+  'project-name': { type: 'string' },
+  source: { type: 'string' },
+  interval: { type: 'string' },
+  verbose: { type: 'boolean', short: 'v' },
+} as const satisfies ParseArgsConfig['options'];
+
+const MONITOR = { ...COMMON, duration: { type: 'string', short: 'd' } } as const;
+
+export const DEFAULT_PROJECT_NAME = 'carbonscope';
+const MIN_INTERVAL_MS = 50;
+const MAX_INTERVAL_MS = 3_600_000;
+
+const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
+
+/** `500ms`, `10s`, `2m`, `1h`, or a bare number of seconds; milliseconds out. */
+export function parseDuration(text: string, option: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?$/.exec(text.trim());
+  if (!m) {
+    throw new UsageError(
+      `--${option}: expected a duration such as 500ms, 10s, 2m or 1h (got "${text}")`,
+    );
+  }
+  const ms = Number(m[1]) * UNITS_MS[m[2] ?? 's'];
+  if (!(ms > 0)) throw new UsageError(`--${option}: must be more than 0 (got "${text}")`);
+  return ms;
+}
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: true });
+  } catch (err) {
+    // node:util's messages already name the option ("Unknown option '--foo'").
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function common(values: Record<string, string | boolean | undefined>): CommonOptions {
+  const str = (name: string) => {
+    const v = values[name];
+    return typeof v === 'string' ? v : undefined;
+  };
+  const zone = str('zone');
+  if (zone !== undefined && !ZONE_PATTERN.test(zone)) {
+    throw new UsageError(
+      `--zone: expected a zone key such as DE, FR or US-CAL-CISO (got "${zone}")`,
+    );
+  }
+  const source = str('source');
+  if (source !== undefined && !(ENERGY_SOURCES as readonly string[]).includes(source)) {
+    throw new UsageError(
+      `--source: expected one of ${ENERGY_SOURCES.join(', ')} (got "${source}")`,
+    );
+  }
+  const interval = str('interval');
+  const intervalMs = interval === undefined ? undefined : parseDuration(interval, 'interval');
+  if (intervalMs !== undefined && (intervalMs < MIN_INTERVAL_MS || intervalMs > MAX_INTERVAL_MS)) {
+    throw new UsageError(
+      `--interval: must be between ${MIN_INTERVAL_MS}ms and 1h (got "${interval}")`,
+    );
+  }
+  const otlp = str('otlp');
+  if (otlp !== undefined && !/^https?:\/\/[^\s]+$/.test(otlp)) {
+    throw new UsageError(
+      `--otlp: expected an http(s) URL such as http://localhost:4318 (got "${otlp}")`,
+    );
+  }
+  const output = str('output');
+  if (output === '') throw new UsageError('--output: expected a file name');
+  const projectName = str('project-name') ?? DEFAULT_PROJECT_NAME;
+  return {
+    help: values.help === true,
+    zone,
+    output,
+    otlp,
+    json: values.json === true,
+    projectName,
+    source: source as EnergySourceOption | undefined,
+    intervalMs,
+    verbose: values.verbose === true,
+  };
+}
+
+const VALUE_OPTIONS = new Set(
+  Object.entries(COMMON).flatMap(([name, o]) =>
+    o.type === 'string' ? [`--${name}`, ...('short' in o ? [`-${o.short}`] : [])] : [],
+  ),
+);
+
+/**
+ * Splits `run`'s arguments into carbonscope's options and the command: at `--` when given,
+ * otherwise at the first argument that is neither an option nor an option's value, so
+ * `carbonscope run node app.js` works like `carbonscope run -- node app.js`.
+ */
+export function splitRunArgs(args: string[]): { options: string[]; command: string[] } {
+  const dashes = args.indexOf('--');
+  for (let i = 0; i < (dashes < 0 ? args.length : dashes); i++) {
+    const arg = args[i];
+    if (!arg.startsWith('-') || arg === '-') {
+      return { options: args.slice(0, i), command: args.slice(i) };
+    }
+    if (VALUE_OPTIONS.has(arg)) i++;
+  }
+  if (dashes < 0) return { options: args, command: [] };
+  return { options: args.slice(0, dashes), command: args.slice(dashes + 1) };
+}
+
+export function parseRunArgs(args: string[]): RunOptions {
+  const split = splitRunArgs(args);
+  const { values } = parse(split.options, COMMON);
+  const options = common(values);
+  if (!options.help && split.command.length === 0) {
+    throw new UsageError(
+      'run: no command given (carbonscope run [options] -- <command> [args...])',
+    );
+  }
+  return { ...options, command: split.command };
+}
+
+export function parseMonitorArgs(args: string[]): MonitorOptions {
+  const { values, positionals } = parse(args, MONITOR);
+  if (positionals.length > 0) {
+    throw new UsageError(`monitor: unexpected argument "${positionals[0]}"`);
+  }
+  const duration = typeof values.duration === 'string' ? values.duration : undefined;
+  return {
+    ...common(values),
+    durationMs: duration === undefined ? undefined : parseDuration(duration, 'duration'),
+  };
+}
+
+const COMMON_HELP = `Options:
+  -z, --zone <zone>          grid zone, e.g. DE, FR, US-CAL-CISO (default: CARBON_ZONE or DE)
+  -o, --output <file>        append a CodeCarbon-compatible row to this CSV (header written once)
+      --otlp <url>           push the run's metrics to an OTLP/HTTP collector, e.g. http://localhost:4318
+      --json                 print the summary as JSON on stdout (the human summary stays on stderr)
+      --project-name <name>  project_name column of the CSV (default: ${DEFAULT_PROJECT_NAME})
+      --source <source>      power source: ${ENERGY_SOURCES.join(', ')} (default: ENERGY_SOURCE or auto)
+      --interval <duration>  sampling interval, e.g. 500ms, 1s, 10s
+  -v, --verbose              log how sources and grid intensity were chosen
+  -h, --help                 show this help
+
+Settings from the environment: CARBON_ZONE, CARBON_INTENSITY (fixed gCO2e/kWh),
+ELECTRICITY_MAPS_API_KEY (live intensity; annual averages without it), PUE, ENERGY_*.`;
+
+export const MAIN_HELP = `Usage: carbonscope <command> [options]
+
+Measure the energy use and carbon emissions of a command or of the whole machine.
+
+Commands:
+  run [options] -- <command> [args...]   run a command and meter it with its child processes
+  monitor [options]                       sample the whole machine until Ctrl-C or --duration
+
+Run "carbonscope <command> --help" for the options of a command.
+`;
+
+export const RUN_HELP = `Usage: carbonscope run [options] -- <command> [args...]
+
+Runs <command>, forwards stdin, stdout, stderr and signals to it, meters the CPU time of it and
+all its child processes, and prints a summary on stderr when it ends. Exits with the command's
+exit code; 128+N when the command was killed by signal N; 127 when the command is not found;
+126 when it cannot be executed; 2 for a usage error.
+
+${COMMON_HELP}
+`;
+
+export const MONITOR_HELP = `Usage: carbonscope monitor [options]
+
+Samples the power of the whole machine, prints a line per interval on stderr, and prints a
+summary when stopped (Ctrl-C, SIGTERM or --duration).
+
+${COMMON_HELP}
+  -d, --duration <duration>  stop by itself after this long, e.g. 30s, 5m (default: until Ctrl-C)
+
+Default interval for monitor: 10s.
+`;

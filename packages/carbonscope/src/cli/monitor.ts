@@ -1,0 +1,66 @@
+import type { SampleSummary } from '../energy/index.js';
+import type { Env } from '../settings.js';
+import { MONITOR_HELP, parseMonitorArgs } from './args.js';
+import { finish } from './finish.js';
+import { openSession, startMeter } from './session.js';
+import { formatEnergy, formatGrams } from './summary.js';
+import { openWindow } from './window.js';
+
+/** CodeCarbon's `monitor` samples every 10 s by default; so does this one. */
+export const DEFAULT_MONITOR_INTERVAL_MS = 10_000;
+
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** One line per interval: time, whole-machine power, energy and emissions so far. */
+export function formatMonitorLine(
+  at: Date,
+  sample: SampleSummary,
+  totalJoules: number,
+  totalGrams: number,
+): string {
+  const time = at.toISOString().slice(11, 19);
+  const grams = sample.intensity ? ` · ${formatGrams(totalGrams)} CO2e` : '';
+  return `${time}  ${sample.hostWatts.toFixed(2)} W  · ${formatEnergy(totalJoules)} so far${grams}  · CPU ${(sample.hostUtilization * 100).toFixed(0)}%\n`;
+}
+
+/** `carbonscope monitor`: the whole machine until a signal or --duration. */
+export async function monitorCommand(args: string[], env: Env = process.env): Promise<number> {
+  const options = parseMonitorArgs(args);
+  if (options.help) {
+    process.stdout.write(MONITOR_HELP);
+    return 0;
+  }
+  const session = await openSession({
+    options,
+    env,
+    processCpu: () => 0, // the machine is measured, no process in particular
+    defaultIntervalMs: DEFAULT_MONITOR_INTERVAL_MS,
+  });
+  const { meter } = session;
+  meter.onSample((sample) => {
+    const totals = meter.snapshot().totals.host;
+    process.stderr.write(formatMonitorLine(new Date(), sample, totals.joules, totals.grams));
+  });
+  await startMeter(meter);
+  const measured = openWindow(session);
+  process.stderr.write(
+    `carbonscope: monitoring the whole machine every ${session.config.energy.sampleIntervalMs / 1000} s${options.durationMs ? ` for ${options.durationMs / 1000} s` : '; Ctrl-C to stop'}\n`,
+  );
+
+  await new Promise<void>((resolve) => {
+    // The meter's timer does not keep the process alive; this does, until the end.
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    const timer = options.durationMs ? setTimeout(stop, options.durationMs) : undefined;
+    function stop() {
+      clearInterval(keepAlive);
+      if (timer) clearTimeout(timer);
+      for (const signal of STOP_SIGNALS) process.off(signal, stop);
+      resolve();
+    }
+    for (const signal of STOP_SIGNALS) process.on(signal, stop);
+  });
+
+  const report = await measured.close({ command: 'monitor', projectName: options.projectName });
+  const written = await finish(report, options, session);
+  return written ? 0 : 1;
+}

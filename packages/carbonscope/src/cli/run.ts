@@ -1,0 +1,89 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import type { Env } from '../settings.js';
+import { parseRunArgs, RUN_HELP } from './args.js';
+import { finish } from './finish.js';
+import { createTreeCpuReader, TREE_CPU_METHOD_TEXT } from './process-tree-cpu.js';
+import { openSession, startMeter } from './session.js';
+import { openWindow } from './window.js';
+
+/** Signals passed on to the command. SIGUSR1 is left alone: Node reserves it for its inspector. */
+export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
+  'SIGINT',
+  'SIGTERM',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGUSR2',
+];
+
+/** The shell convention for a process killed by signal N: exit status 128 + N. */
+export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  const n = signal ? constants.signals[signal] : undefined;
+  return n === undefined ? 1 : 128 + n;
+}
+
+type Ended =
+  | { kind: 'exit'; code: number | null; signal: NodeJS.Signals | null }
+  | { kind: 'error'; error: NodeJS.ErrnoException };
+
+function waitForEnd(child: ChildProcess): Promise<Ended> {
+  return new Promise((resolve) => {
+    child.once('error', (error: NodeJS.ErrnoException) => resolve({ kind: 'error', error }));
+    child.once('exit', (code, signal) => resolve({ kind: 'exit', code, signal }));
+  });
+}
+
+/** Why the command could not start, with the shell's exit status for it. */
+function startFailure(
+  command: string,
+  error: NodeJS.ErrnoException,
+): { code: number; message: string } {
+  if (error.code === 'ENOENT') return { code: 127, message: `command not found: ${command}` };
+  if (error.code === 'EACCES') return { code: 126, message: `permission denied: ${command}` };
+  return { code: 126, message: `cannot run ${command}: ${error.message}` };
+}
+
+/** `carbonscope run`: returns the exit status for the process. */
+export async function runCommand(args: string[], env: Env = process.env): Promise<number> {
+  const options = parseRunArgs(args);
+  if (options.help) {
+    process.stdout.write(RUN_HELP);
+    return 0;
+  }
+  const [file, ...rest] = options.command;
+  const tree = createTreeCpuReader();
+  const session = await openSession({ options, env, processCpu: () => tree.read() });
+  await startMeter(session.meter);
+
+  const measured = openWindow(session);
+  const child = spawn(file, rest, { stdio: 'inherit', env: process.env });
+  const ended = waitForEnd(child);
+  if (child.pid !== undefined) tree.setRoot(child.pid);
+  const forward = (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  };
+  for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+
+  const end = await ended;
+  for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+  const report = await measured.close({
+    command: 'run',
+    argv: options.command,
+    projectName: options.projectName,
+    cpuTime: TREE_CPU_METHOD_TEXT[tree.method],
+    processEnergyKnown: tree.method !== 'unavailable',
+  });
+
+  if (end.kind === 'error') {
+    const failure = startFailure(file, end.error);
+    process.stderr.write(`carbonscope: ${failure.message}\n`);
+    await session.close();
+    return failure.code;
+  }
+
+  const exitCode = exitCodeOf(end.code, end.signal);
+  report.exit = { code: end.code, signal: end.signal, exitCode };
+  await finish(report, options, session);
+  return exitCode;
+}

@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import { createNoopMeter, type Meter } from '@opentelemetry/api';
+import { createEnergyMeter, type EnergyMeter, type ProcessCpuReader } from '../energy/index.js';
+import { selectSources } from '../energy/sources/select.js';
+import { createGridIntensity } from '../grid/index.js';
+import { type Logger, stderrLogger } from '../log.js';
+import { importSdk, otlpMetricExporter } from '../otel/optional-sdk.js';
+import { type Env, loadSettings, type Settings } from '../settings.js';
+import type { CommonOptions } from './args.js';
+
+/** The OTLP/HTTP metrics URL: a bare endpoint gets the standard `/v1/metrics` path. */
+export function otlpMetricsUrl(endpoint: string): string {
+  const url = new URL(endpoint);
+  if (url.pathname === '' || url.pathname === '/') url.pathname = '/v1/metrics';
+  return url.toString();
+}
+
+/** A meter provider whose periodic reader pushes to --otlp; the SDK is loaded only for this. */
+async function otlpProvider(
+  endpoint: string,
+  env: Env,
+  attributes: Record<string, string>,
+  intervalMs: number,
+) {
+  const [sdk, resources] = await importSdk('--otlp');
+  const exporter = await otlpMetricExporter(env, '--otlp', otlpMetricsUrl(endpoint));
+  return new sdk.MeterProvider({
+    resource: resources.resourceFromAttributes(attributes),
+    readers: [
+      new sdk.PeriodicExportingMetricReader({ exporter, exportIntervalMillis: intervalMs }),
+    ],
+  });
+}
+
+export interface Session {
+  config: Settings;
+  logger: Logger;
+  meter: EnergyMeter;
+  runId: string;
+  /** Host CPU busy share averaged over the samples so far, 0..100; null before any sample. */
+  cpuUtilizationPercent(): number | null;
+  /** Pushes the last metrics (when --otlp) and releases the OTel provider. */
+  close(): Promise<void>;
+}
+
+export interface SessionOptions {
+  options: CommonOptions;
+  env: Env;
+  /** What the process scope measures (the command's tree for `run`). */
+  processCpu: ProcessCpuReader;
+  /** Sampling interval when neither --interval nor ENERGY_SAMPLE_INTERVAL_MS says. */
+  defaultIntervalMs?: number;
+}
+
+function cliConfig(options: CommonOptions, env: Env, defaultIntervalMs?: number): Settings {
+  const config = loadSettings(env);
+  const intervalMs =
+    options.intervalMs ??
+    (env.ENERGY_SAMPLE_INTERVAL_MS ? config.energy.sampleIntervalMs : defaultIntervalMs) ??
+    config.energy.sampleIntervalMs;
+  return {
+    ...config,
+    grid: { ...config.grid, zone: options.zone ?? config.grid.zone },
+    energy: {
+      ...config.energy,
+      source: options.source ?? config.energy.source,
+      sampleIntervalMs: intervalMs,
+    },
+  };
+}
+
+/**
+ * Everything a CLI measurement needs, built from the service's own settings (CARBON_ZONE,
+ * ELECTRICITY_MAPS_API_KEY, PUE, ENERGY_*) with the command-line options on top. Throws
+ * SettingsError for a bad setting.
+ */
+export async function openSession(o: SessionOptions): Promise<Session> {
+  const config = cliConfig(o.options, o.env, o.defaultIntervalMs);
+  const verbose = o.options.verbose;
+  const logger = stderrLogger({ level: verbose ? 'info' : 'warn', fields: verbose });
+  const runId = randomUUID();
+  const provider = o.options.otlp
+    ? await otlpProvider(
+        o.options.otlp,
+        o.env,
+        {
+          'service.name': o.env.OTEL_SERVICE_NAME || 'carbonscope-cli',
+          'carbonscope.project_name': o.options.projectName,
+          'carbonscope.run_id': runId,
+        },
+        Math.max(config.energy.sampleIntervalMs, 1000),
+      )
+    : undefined;
+  const otelMeter: Meter = provider?.getMeter('carbonscope') ?? createNoopMeter();
+  const grid = createGridIntensity({ config, logger, meter: otelMeter });
+  const sources = await selectSources({ config, logger });
+  const meter = createEnergyMeter({
+    config,
+    logger,
+    meter: otelMeter,
+    grid,
+    sources,
+    processCpu: o.processCpu,
+  });
+  let busyMs = 0;
+  let sampledMs = 0;
+  meter.onSample((s) => {
+    busyMs += s.hostUtilization * s.elapsedMs;
+    sampledMs += s.elapsedMs;
+  });
+  return {
+    config,
+    logger,
+    meter,
+    runId,
+    cpuUtilizationPercent: () => (sampledMs > 0 ? (busyMs / sampledMs) * 100 : null),
+    async close() {
+      if (!provider) return;
+      try {
+        await provider.forceFlush();
+      } catch (err) {
+        logger.error(
+          `could not push metrics to ${o.options.otlp}: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+      await provider.shutdown().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Starts the meter and resolves once its baseline is set (not after the first sample, a whole
+ * interval later): whatever starts after this is inside the measured window.
+ */
+export function startMeter(meter: EnergyMeter): Promise<void> {
+  return meter.start();
+}

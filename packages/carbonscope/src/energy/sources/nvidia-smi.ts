@@ -1,0 +1,208 @@
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../../log.js';
+import { type LineChild, spawnLineChild } from './line-child.js';
+import type { EnergyReading, PowerSource, ProbeResult, SampleTick } from './source.js';
+
+/** One CSV line of `--query-gpu=index,uuid,name,power.draw --format=csv,noheader,nounits`. */
+export interface NvidiaGpuLine {
+  index: number;
+  uuid: string;
+  name: string;
+  /** undefined when nvidia-smi printed `N/A`, `[N/A]`, `[Not Supported]` or similar. */
+  watts: number | undefined;
+}
+
+/** Parses one line; undefined when it is not a GPU line (a banner or an error message). */
+export function parseNvidiaSmiLine(line: string): NvidiaGpuLine | undefined {
+  const fields = line.split(',');
+  if (fields.length < 4) return undefined;
+  const index = Number(fields[0].trim());
+  const uuid = fields[1].trim();
+  if (!Number.isInteger(index) || index < 0 || uuid === '') return undefined;
+  // A name may itself hold a comma: it is everything between the uuid and the last field.
+  const name = fields.slice(2, -1).join(',').trim();
+  const raw = fields[fields.length - 1].trim();
+  const value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : undefined;
+  return { index, uuid, name, watts: value };
+}
+
+interface GpuState {
+  device: string;
+  name: string;
+  lastMs: number | undefined;
+  lastWatts: number | undefined;
+  joules: number;
+  seconds: number;
+  partial: boolean;
+}
+
+/**
+ * Integrates each GPU's power readings into energy with the trapezoid rule between consecutive
+ * readings, timed by when they arrived. An interval with an `N/A` at either end adds no energy
+ * and marks that GPU's next reading `partial`. (Ampere and newer report power.draw as a 1 s
+ * average; the trapezoid then shifts energy by half an interval but keeps the total.)
+ */
+export class GpuEnergyIntegrator {
+  private readonly gpus = new Map<number, GpuState>();
+
+  constructor(private readonly onUnreadable?: (device: string, name: string) => void) {}
+
+  add(line: NvidiaGpuLine, nowMs: number): void {
+    let g = this.gpus.get(line.index);
+    if (!g) {
+      g = {
+        device: `gpu${line.index}`,
+        name: line.name,
+        lastMs: undefined,
+        lastWatts: undefined,
+        joules: 0,
+        seconds: 0,
+        partial: false,
+      };
+      this.gpus.set(line.index, g);
+    }
+    if (line.watts === undefined) this.onUnreadable?.(g.device, g.name);
+    if (g.lastMs !== undefined && nowMs > g.lastMs) {
+      const dt = (nowMs - g.lastMs) / 1000;
+      if (g.lastWatts !== undefined && line.watts !== undefined) {
+        g.joules += ((g.lastWatts + line.watts) / 2) * dt;
+        g.seconds += dt;
+      } else {
+        g.partial = true;
+      }
+    }
+    g.lastMs = nowMs;
+    g.lastWatts = line.watts;
+  }
+
+  /** Energy per GPU since the previous drain; GPUs with nothing integrated and no gap are left out. */
+  drain(): EnergyReading[] {
+    const out: EnergyReading[] = [];
+    for (const g of this.gpus.values()) {
+      if (g.seconds === 0 && !g.partial) continue;
+      const reading: EnergyReading = {
+        component: 'gpu',
+        device: g.device,
+        joules: g.joules,
+        watts: g.seconds > 0 ? g.joules / g.seconds : 0,
+      };
+      if (g.partial) reading.partial = true;
+      out.push(reading);
+      g.joules = 0;
+      g.seconds = 0;
+      g.partial = false;
+    }
+    return out;
+  }
+
+  get devices(): string[] {
+    return [...this.gpus.values()].map((g) => `${g.device} ${g.name}`);
+  }
+}
+
+export interface NvidiaSmiOptions {
+  logger: Logger;
+  /** Loop interval passed as `-lms`; config.energy.sampleIntervalMs. */
+  intervalMs: number;
+  binary?: string;
+  /** Monotonic milliseconds; performance.now() by default. */
+  clock?: () => number;
+  probeTimeoutMs?: number;
+}
+
+export const NVIDIA_SMI_QUERY = [
+  '--query-gpu=index,uuid,name,power.draw',
+  '--format=csv,noheader,nounits',
+] as const;
+
+/**
+ * NVIDIA GPUs through one long-running `nvidia-smi -lms N`. One source covers every GPU (one
+ * reading per GPU, device `gpuN`). A missing binary fails the probe with a short reason the
+ * selector keeps quiet about.
+ */
+export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
+  const { logger, intervalMs } = options;
+  const binary = options.binary ?? 'nvidia-smi';
+  const clock = options.clock ?? (() => performance.now());
+  const args = [...NVIDIA_SMI_QUERY, '-lms', String(intervalMs)];
+  const warned = new Set<string>();
+  const integrator = new GpuEnergyIntegrator((device, name) => {
+    if (warned.has(device)) return;
+    warned.add(device);
+    logger.warn(
+      { device },
+      `nvidia-smi: ${device} (${name}) reports power.draw as N/A; intervals without a value add no energy`,
+    );
+  });
+  let child: LineChild | undefined;
+  let started = false;
+  let closing = false;
+
+  return {
+    name: 'nvidia-smi',
+    estimated: false,
+    kind: 'gpu',
+
+    probe(): Promise<ProbeResult> {
+      return new Promise<ProbeResult>((resolve) => {
+        let settled = false;
+        let firstOther = '';
+        let burst: NodeJS.Timeout | undefined;
+        const settle = (result: ProbeResult) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          started = result.ok;
+          if (!result.ok) void child?.stop();
+          resolve(result);
+        };
+        const timeoutMs = options.probeTimeoutMs ?? intervalMs * 3 + 2000;
+        const timer = setTimeout(
+          () =>
+            settle({ ok: false, reason: `${binary} printed no GPU line within ${timeoutMs} ms` }),
+          timeoutMs,
+        );
+        timer.unref();
+        child = spawnLineChild(binary, args, {
+          onLine(line) {
+            const gpu = parseNvidiaSmiLine(line);
+            if (!gpu) {
+              if (!firstOther && line.trim()) firstOther = line.trim();
+              return;
+            }
+            integrator.add(gpu, clock());
+            // One interval's lines come in a burst: wait a moment so the detail names every GPU.
+            burst ??= setTimeout(
+              () => settle({ ok: true, detail: integrator.devices.join(', ') }),
+              Math.min(100, intervalMs / 2),
+            );
+          },
+          onExit(code, signal, error) {
+            if (burst) clearTimeout(burst);
+            if (error) {
+              const why = error.code === 'ENOENT' ? 'not found' : error.message;
+              settle({ ok: false, reason: `${binary} ${why}` });
+              return;
+            }
+            settle({
+              ok: false,
+              reason: `${binary} ended: ${firstOther || `exit ${code ?? signal}`}`,
+            });
+            if (started && !closing) {
+              logger.warn({ code, signal }, 'nvidia-smi: child ended; no more GPU readings');
+            }
+          },
+        });
+      });
+    },
+
+    sample(_tick: SampleTick): EnergyReading[] {
+      return integrator.drain();
+    },
+
+    async close(): Promise<void> {
+      closing = true;
+      await child?.stop();
+    },
+  };
+}

@@ -1,0 +1,247 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../../log.js';
+import type { Component } from '../types.js';
+import type { EnergyReading, PowerSource, ProbeResult, SampleTick } from './source.js';
+
+/** Reads a small sysfs file as text; injectable so tests can simulate EACCES and vanishing. */
+export type ReadText = (path: string) => string;
+
+const readText: ReadText = (path) => readFileSync(path, 'latin1');
+
+const ZONE_DIR = /^intel-rapl(-mmio)?:(\d+)(?::(\d+))?$/;
+
+/** One energy counter the host total is made of. */
+export interface RaplDomain {
+  /** `psys`, `package-0`, `dram-0` (the dram inside package-0). */
+  device: string;
+  component: Component;
+  /** Zone folder, e.g. `intel-rapl:0:2`. */
+  zone: string;
+  energyPath: string;
+  /** Counter wraps to 0 at this value; undefined when unreadable. */
+  maxRangeUj: number | undefined;
+}
+
+interface Zone {
+  dir: string;
+  mmio: boolean;
+  parent: string | undefined;
+  name: string;
+}
+
+/** Parses a sysfs counter; undefined for anything but a non-negative safe integer. */
+export function parseMicrojoules(text: string): number | undefined {
+  const trimmed = text.trim();
+  // Number('') is 0: an empty read (a file being rewritten) would look like a counter reset
+  // and the next good read would then count the whole counter again.
+  if (trimmed === '') return undefined;
+  const value = Number(trimmed);
+  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
+/**
+ * Microjoules spent between two readings of a counter that wraps to 0 at `maxRangeUj`. A drop
+ * without a known range is treated as a reset from 0 (the smallest honest figure).
+ */
+export function counterDeltaUj(prev: number, cur: number, maxRangeUj: number | undefined): number {
+  if (cur >= prev) return cur - prev;
+  if (maxRangeUj !== undefined && maxRangeUj >= prev) return maxRangeUj - prev + cur;
+  return cur;
+}
+
+function errorCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err
+    ? String((err as { code: unknown }).code)
+    : undefined;
+}
+
+/**
+ * Finds the zones to sum for the host: psys alone when present (it covers the whole platform),
+ * else every package plus its dram. core/uncore sit inside their package and are never added.
+ * intel-rapl-mmio duplicates the MSR zones of the same name: the MSR one is kept.
+ */
+export function discoverRaplDomains(root: string, read: ReadText = readText): RaplDomain[] {
+  const zones = new Map<string, Zone>();
+  for (const entry of readdirSync(root)) {
+    const m = ZONE_DIR.exec(entry);
+    if (!m) continue;
+    let name: string;
+    try {
+      name = read(join(root, entry, 'name')).trim();
+    } catch {
+      continue;
+    }
+    const mmio = m[1] !== undefined;
+    const prefix = mmio ? 'intel-rapl-mmio' : 'intel-rapl';
+    const parent = m[3] === undefined ? undefined : `${prefix}:${m[2]}`;
+    zones.set(entry, { dir: entry, mmio, parent, name });
+  }
+
+  const path = (z: Zone): string => {
+    const parent = z.parent ? zones.get(z.parent) : undefined;
+    return parent ? `${parent.name}/${z.name}` : z.name;
+  };
+  // Deduplicate by the zone's name path (`package-0/dram`), preferring the MSR interface.
+  const byPath = new Map<string, Zone>();
+  for (const z of [...zones.values()].sort((a, b) => Number(a.mmio) - Number(b.mmio))) {
+    const key = path(z);
+    if (!byPath.has(key)) byPath.set(key, z);
+  }
+  const kept = [...byPath.entries()].sort(([a], [b]) =>
+    a.localeCompare(b, 'en', { numeric: true }),
+  );
+
+  const domain = (z: Zone, device: string, component: Component): RaplDomain => {
+    let maxRangeUj: number | undefined;
+    try {
+      maxRangeUj = parseMicrojoules(read(join(root, z.dir, 'max_energy_range_uj')));
+    } catch {
+      maxRangeUj = undefined;
+    }
+    return {
+      device,
+      component,
+      zone: z.dir,
+      energyPath: join(root, z.dir, 'energy_uj'),
+      maxRangeUj,
+    };
+  };
+
+  const psys = kept.filter(([key]) => key === 'psys');
+  if (psys.length > 0) return psys.map(([, z]) => domain(z, 'psys', 'system'));
+
+  const out: RaplDomain[] = [];
+  for (const [key, z] of kept) {
+    const pkg = /^package-(\d+)$/.exec(key);
+    if (pkg) out.push(domain(z, key, 'package'));
+    const dram = /^package-(\d+)\/dram$/.exec(key);
+    if (dram) out.push(domain(z, `dram-${dram[1]}`, 'dram'));
+    // A dram zone at top level (some servers) counts once, beside the packages.
+    if (key === 'dram') out.push(domain(z, 'dram', 'dram'));
+  }
+  return out;
+}
+
+export function unreadableReason(path: string, code: string | undefined, root: string): string {
+  if (code === 'EACCES' || code === 'EPERM') {
+    return (
+      `cannot read ${path}: permission denied (energy_uj is readable only by root since ` +
+      `CVE-2020-8694). Fix: \`sudo chmod a+r ${root}/intel-rapl:*/energy_uj ${root}/intel-rapl:*:*/energy_uj\` ` +
+      '(lost at reboot), or a udev rule in /etc/udev/rules.d/99-powercap.rules: ' +
+      'SUBSYSTEM=="powercap", ACTION=="add", RUN+="/bin/chmod a+r /sys/class/powercap/%k/energy_uj"'
+    );
+  }
+  return `cannot read ${path} (${code ?? 'not a counter'})`;
+}
+
+export interface RaplOptions {
+  /** config.energy.powercapRoot */
+  root: string;
+  logger: Logger;
+  read?: ReadText;
+}
+
+/**
+ * Linux RAPL through the powercap sysfs tree. Counters are kept as integer microjoules and
+ * converted to joules only in the readings, so sums stay exact to the microjoule.
+ */
+export function createRaplSource(options: RaplOptions): PowerSource & {
+  readonly domains: readonly RaplDomain[];
+} {
+  const { root, logger } = options;
+  const read = options.read ?? readText;
+  let domains: RaplDomain[] = [];
+  /** Last counter value per domain; undefined after a failed read (re-baseline on return). */
+  let last: (number | undefined)[] = [];
+  const warned = new Set<string>();
+
+  const readCounter = (d: RaplDomain): number | undefined => {
+    try {
+      return parseMicrojoules(read(d.energyPath));
+    } catch {
+      return undefined;
+    }
+  };
+
+  return {
+    name: 'rapl',
+    estimated: false,
+    kind: 'host',
+    get domains() {
+      return domains;
+    },
+
+    async probe(): Promise<ProbeResult> {
+      try {
+        domains = discoverRaplDomains(root, read);
+      } catch (err) {
+        const code = errorCode(err);
+        return {
+          ok: false,
+          reason:
+            code === 'ENOENT' ? `no powercap tree at ${root}` : `cannot list ${root} (${code})`,
+        };
+      }
+      if (domains.length === 0)
+        return { ok: false, reason: `no RAPL package or psys zone under ${root}` };
+      const values: number[] = [];
+      for (const d of domains) {
+        let value: number | undefined;
+        try {
+          value = parseMicrojoules(read(d.energyPath));
+        } catch (err) {
+          return { ok: false, reason: unreadableReason(d.energyPath, errorCode(err), root) };
+        }
+        if (value === undefined)
+          return { ok: false, reason: unreadableReason(d.energyPath, undefined, root) };
+        values.push(value);
+      }
+      last = values;
+      for (const d of domains) {
+        if (d.maxRangeUj === undefined) {
+          logger.warn(
+            { zone: d.zone },
+            `rapl: ${d.zone}/max_energy_range_uj unreadable; a counter drop will count from 0 (may undercount)`,
+          );
+        }
+      }
+      return { ok: true, detail: domains.map((d) => `${d.device} (${d.zone})`).join(', ') };
+    },
+
+    sample(tick: SampleTick): EnergyReading[] {
+      const seconds = tick.elapsedMs / 1000;
+      const out: EnergyReading[] = [];
+      for (let i = 0; i < domains.length; i++) {
+        const d = domains[i];
+        const cur = readCounter(d);
+        const prev = last[i];
+        if (cur === undefined) {
+          // Skip this domain until it reads again, then start from its new value: a counter that
+          // came back may have been reset, and a guess would be worse than a gap.
+          last[i] = undefined;
+          if (!warned.has(d.zone)) {
+            warned.add(d.zone);
+            logger.warn(
+              { zone: d.zone },
+              `rapl: ${d.energyPath} cannot be read; ${d.device} is left out until it reads again`,
+            );
+          }
+          continue;
+        }
+        last[i] = cur;
+        if (prev === undefined) continue;
+        const joules = counterDeltaUj(prev, cur, d.maxRangeUj) / 1e6;
+        out.push({
+          component: d.component,
+          device: d.device,
+          joules,
+          watts: seconds > 0 ? joules / seconds : 0,
+        });
+      }
+      return out;
+    },
+
+    async close(): Promise<void> {},
+  };
+}

@@ -1,0 +1,227 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { z } from 'zod';
+import { redactSecrets } from '../log.js';
+import { UpstreamError, type UpstreamErrorKind } from './errors.js';
+
+/** One value as Electricity Maps gives it, checked and trimmed to what the service uses. */
+export interface UpstreamPoint {
+  zone: string;
+  carbonIntensity: number;
+  datetime: string;
+  isEstimated: boolean;
+  estimationMethod: string | null;
+}
+
+export interface ElectricityMapsClient {
+  /** `GET /carbon-intensity/latest?zone=` */
+  latest(zone: string): Promise<UpstreamPoint>;
+  /** `GET /carbon-intensity/history?zone=` (the last 24 h); points without a value are dropped. */
+  history(zone: string): Promise<UpstreamPoint[]>;
+}
+
+export interface RetryPolicy {
+  /** Extra attempts after the first, for network errors, 5xx and short 429s. */
+  retries: number;
+  /** Backoff before retry n is between half and all of min(maxDelayMs, baseDelayMs * 2^n). */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** The longest Retry-After the client waits for; a longer one fails the call at once. */
+  maxRetryAfterMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  retries: 2,
+  baseDelayMs: 250,
+  maxDelayMs: 2000,
+  maxRetryAfterMs: 5000,
+};
+
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+export interface ElectricityMapsClientOptions {
+  baseUrl: string;
+  apiKey: string;
+  timeoutMs: number;
+  retry?: Partial<RetryPolicy>;
+  fetch?: FetchLike;
+  /** Waits between attempts; tests pass a fast one. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  now?: () => number;
+}
+
+/** Bodies this large are not what the documented endpoints return. */
+const MAX_BODY_BYTES = 1_000_000;
+
+// A token that is valid but whose plan does not cover the zone or endpoint: not a bad key.
+const NOT_ENTITLED = /Token unauthorized for zoneKey|Endpoint not available/i;
+// Users report rate limiting answered as 401; the body is the only way to tell.
+const RATE_LIMITED = /rate.?limit|too many requests|quota/i;
+
+const point = z.object({
+  zone: z.string().optional(),
+  carbonIntensity: z.number().min(0).max(100_000).nullable(),
+  datetime: z.iso.datetime({ offset: true }),
+  isEstimated: z.boolean().nullable().optional(),
+  estimationMethod: z.string().nullable().optional(),
+});
+const historyBody = z.object({ zone: z.string().optional(), history: z.array(point) });
+
+type Point = z.infer<typeof point>;
+
+export function createElectricityMapsClient(
+  options: ElectricityMapsClientOptions,
+): ElectricityMapsClient {
+  const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
+  const fetchImpl: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
+  const sleep = options.sleep ?? ((ms: number) => delay(ms));
+  const random = options.random ?? Math.random;
+  const now = options.now ?? Date.now;
+  const secrets = [options.apiKey];
+  // After a Retry-After longer than we wait, calls fail fast until then instead of spending
+  // the (small) quota on answers we already know.
+  let blockedUntil = 0;
+
+  const backoff = (attempt: number): number => {
+    const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+    return cap / 2 + (random() * cap) / 2;
+  };
+
+  async function getJson(path: string, zone: string): Promise<unknown> {
+    if (now() < blockedUntil) {
+      throw new UpstreamError('rate-limited', zone, 429, undefined, blockedUntil - now());
+    }
+    const url = `${options.baseUrl}${path}?zone=${encodeURIComponent(zone)}`;
+    for (let attempt = 0; ; attempt++) {
+      const canRetry = attempt < policy.retries;
+      let status: number;
+      let text: string;
+      let retryAfterMs: number | undefined;
+      try {
+        const res = await fetchImpl(url, {
+          headers: { 'auth-token': options.apiKey, accept: 'application/json' },
+          signal: AbortSignal.timeout(options.timeoutMs),
+        });
+        status = res.status;
+        retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), now());
+        text = await readBody(res, zone);
+      } catch (err) {
+        if (err instanceof UpstreamError) throw err;
+        // A timed-out upstream is not retried: a retry would only double the caller's wait,
+        // and the fallback chain has an answer now.
+        if (isTimeout(err)) throw new UpstreamError('timeout', zone);
+        if (canRetry) {
+          await sleep(backoff(attempt));
+          continue;
+        }
+        throw new UpstreamError('network', zone, undefined, causeOf(err));
+      }
+      if (status >= 200 && status < 300) return parseJson(text, zone);
+      const detail = redactSecrets(text.slice(0, 200), secrets);
+      if (status === 401 || status === 403) {
+        throw new UpstreamError(classifyAuth(text), zone, status, detail);
+      }
+      if (status === 404) throw new UpstreamError('unknown-zone', zone, status, detail);
+      if (status === 429) {
+        const wait = retryAfterMs ?? backoff(attempt);
+        if (canRetry && wait <= policy.maxRetryAfterMs) {
+          await sleep(wait);
+          continue;
+        }
+        if (retryAfterMs !== undefined) blockedUntil = now() + retryAfterMs;
+        throw new UpstreamError('rate-limited', zone, status, detail, retryAfterMs);
+      }
+      if (status >= 500) {
+        if (canRetry) {
+          await sleep(backoff(attempt));
+          continue;
+        }
+        throw new UpstreamError('server', zone, status, detail);
+      }
+      throw new UpstreamError('rejected', zone, status, detail);
+    }
+  }
+
+  return {
+    async latest(zone) {
+      const body = point.safeParse(await getJson('/carbon-intensity/latest', zone));
+      if (!body.success) throw malformed(zone, body.error);
+      const value = toPoint(body.data, zone);
+      if (!value) throw new UpstreamError('no-data', zone, 200);
+      return value;
+    },
+    async history(zone) {
+      const body = historyBody.safeParse(await getJson('/carbon-intensity/history', zone));
+      if (!body.success) throw malformed(zone, body.error);
+      return body.data.history
+        .map((p) => toPoint(p, zone))
+        .filter((p): p is UpstreamPoint => p !== undefined);
+    },
+  };
+}
+
+function toPoint(p: Point, zone: string): UpstreamPoint | undefined {
+  if (p.carbonIntensity === null) return undefined;
+  return {
+    zone,
+    carbonIntensity: p.carbonIntensity,
+    datetime: new Date(p.datetime).toISOString(),
+    isEstimated: p.isEstimated === true,
+    estimationMethod: p.estimationMethod ?? null,
+  };
+}
+
+function classifyAuth(body: string): UpstreamErrorKind {
+  if (NOT_ENTITLED.test(body)) return 'not-entitled';
+  if (RATE_LIMITED.test(body)) return 'rate-limited';
+  return 'unauthorized';
+}
+
+async function readBody(res: Response, zone: string): Promise<string> {
+  const declared = Number(res.headers.get('content-length'));
+  if (declared > MAX_BODY_BYTES) {
+    await res.body?.cancel();
+    throw new UpstreamError('malformed', zone, res.status, `body of ${declared} bytes`);
+  }
+  const text = await res.text();
+  if (text.length > MAX_BODY_BYTES) {
+    throw new UpstreamError('malformed', zone, res.status, `body of ${text.length} characters`);
+  }
+  return text;
+}
+
+function parseJson(text: string, zone: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UpstreamError('malformed', zone, 200, 'body is not JSON');
+  }
+}
+
+function malformed(zone: string, error: z.ZodError): UpstreamError {
+  const issue = error.issues[0];
+  const where = issue?.path.join('.') || 'body';
+  return new UpstreamError('malformed', zone, 200, `${where}: ${issue?.message ?? 'invalid'}`);
+}
+
+/** Retry-After is either delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof Error && err.name === 'TimeoutError';
+}
+
+function causeOf(err: unknown): string {
+  const cause = err instanceof Error ? (err.cause ?? err) : err;
+  if (cause instanceof Error) {
+    const code = (cause as Error & { code?: unknown }).code;
+    return typeof code === 'string' ? code : cause.message.slice(0, 100);
+  }
+  return String(cause).slice(0, 100);
+}

@@ -1,0 +1,90 @@
+import type { Meter } from '@opentelemetry/api';
+import type { Logger } from '../log.js';
+import type { GridSettings, Settings } from '../settings.js';
+import {
+  createElectricityMapsClient,
+  type FetchLike,
+  type RetryPolicy,
+} from './electricity-maps-client.js';
+import { IntensityService } from './intensity-service.js';
+import { registerGridMetrics, ZoneTracker } from './metrics.js';
+
+export { IntensityService } from './intensity-service.js';
+export type {
+  GridIntensity,
+  IntensityHistory,
+  IntensityReading,
+  IntensitySource,
+} from './types.js';
+
+export interface GridIntensityOptions {
+  config: Pick<Settings, 'grid'>;
+  logger: Logger;
+  meter: Meter;
+  /** The HTTP client for Electricity Maps; global fetch by default. */
+  fetch?: FetchLike;
+  /** Epoch milliseconds; tests move time forward to expire the cache. */
+  now?: () => number;
+  /** Retry and backoff; tests shrink the delays. */
+  retry?: Partial<RetryPolicy>;
+  /** Waits between retries; tests pass a fast one. */
+  sleep?: (ms: number) => Promise<void>;
+  /** How many requested zones besides the configured one the gauge reports (default 8). */
+  metricZones?: number;
+}
+
+/**
+ * The grid intensity service for the app and the meter: Electricity Maps when a key is set,
+ * annual averages otherwise, a fixed value when CARBON_INTENSITY says so. Logs once which of
+ * them answers, and registers the grid gauge on `meter`.
+ */
+export function createGridIntensity(options: GridIntensityOptions): IntensityService {
+  const { grid } = options.config;
+  const logger = options.logger;
+  const now = options.now ?? Date.now;
+  const client = grid.apiKey
+    ? createElectricityMapsClient({
+        baseUrl: grid.baseUrl,
+        apiKey: grid.apiKey,
+        timeoutMs: grid.timeoutMs,
+        retry: options.retry,
+        fetch: options.fetch,
+        sleep: options.sleep,
+        now,
+      })
+    : undefined;
+  const tracker = new ZoneTracker(grid.zone, options.metricZones ?? 8);
+  const service = new IntensityService({
+    defaultZone: grid.zone,
+    fixedIntensity: grid.fixedIntensity,
+    client,
+    cacheTtlMs: grid.cacheTtlMs,
+    now,
+    logger,
+    onZoneUsed: (zone) => tracker.touch(zone),
+  });
+  registerGridMetrics(options.meter, tracker, service);
+  logStartup(logger, service, grid);
+  return service;
+}
+
+function logStartup(logger: Logger, service: IntensityService, grid: GridSettings): void {
+  const zone = grid.zone;
+  if (service.mode === 'fixed') {
+    logger.info(
+      { zone, carbonIntensity: grid.fixedIntensity },
+      'grid intensity fixed by CARBON_INTENSITY; Electricity Maps and averages are not used',
+    );
+  } else if (service.mode === 'annual-average') {
+    const reading = service.peek(zone);
+    logger.info(
+      { zone, carbonIntensity: reading?.carbonIntensity, source: reading?.source },
+      'no ELECTRICITY_MAPS_API_KEY: grid intensity comes from annual averages (@tgwf/co2 data), not live values',
+    );
+  } else {
+    logger.info(
+      { zone, baseUrl: grid.baseUrl, cacheTtlMs: grid.cacheTtlMs, timeoutMs: grid.timeoutMs },
+      'grid intensity from Electricity Maps, with annual averages as fallback',
+    );
+  }
+}

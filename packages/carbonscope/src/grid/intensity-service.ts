@@ -1,0 +1,358 @@
+import type { Logger } from '../log.js';
+import { ZONE_PATTERN } from '../settings.js';
+import { type AnnualAverage, annualAverage } from './annual-averages.js';
+import { type Cached, CoalescingCache } from './cache.js';
+import type { ElectricityMapsClient, UpstreamPoint } from './electricity-maps-client.js';
+import { InvalidZoneError, UnknownZoneError, UpstreamError } from './errors.js';
+import type { GridIntensity, IntensityHistory, IntensityReading } from './types.js';
+
+export interface IntensityServiceOptions {
+  defaultZone: string;
+  /** CARBON_INTENSITY: when set, overrides every other source. */
+  fixedIntensity?: number;
+  /** Absent when no key is configured: the service then answers from annual averages. */
+  client?: ElectricityMapsClient;
+  cacheTtlMs: number;
+  /**
+   * After a failed lookup, how long a zone is not asked again (default min(30 s, TTL); a
+   * rejected key waits a whole TTL, a Retry-After is honoured).
+   */
+  errorHoldMs?: number;
+  /** The oldest last-good value still served when the upstream fails (default 24 h). */
+  maxStaleMs?: number;
+  /** How many zones are cached at most (default 64). */
+  maxZones?: number;
+  now: () => number;
+  logger: Logger;
+  /** Called with each zone answered by current(), for bounded per-zone metrics. */
+  onZoneUsed?: (zone: string) => void;
+}
+
+const UNIT = 'gCO2e/kWh' as const;
+
+/** The answer last given for a zone, with how long current() may give it again without I/O. */
+interface Memo {
+  reading: IntensityReading;
+  /** Epoch ms of the upstream fetch; ageSeconds is counted from it. */
+  fetchedAtMs: number;
+  validUntil: number;
+}
+
+/**
+ * The fallback chain: fixed value → Electricity Maps (cached, coalesced) → last good value
+ * (stale) → the zone's annual average → the world average. Every answer says its source.
+ */
+export class IntensityService implements GridIntensity {
+  readonly defaultZone: string;
+  private readonly latest: CoalescingCache<UpstreamPoint>;
+  private readonly histories: CoalescingCache<UpstreamPoint[]>;
+  private readonly memos = new Map<string, Memo>();
+  private readonly errorHoldMs: number;
+  private readonly maxStaleMs: number;
+  private readonly maxZones: number;
+
+  constructor(private readonly options: IntensityServiceOptions) {
+    this.defaultZone = options.defaultZone;
+    this.errorHoldMs = options.errorHoldMs ?? Math.min(30_000, options.cacheTtlMs);
+    this.maxStaleMs = options.maxStaleMs ?? 24 * 3600_000;
+    this.maxZones = options.maxZones ?? 64;
+    const cacheOptions = {
+      ttlMs: options.cacheTtlMs,
+      errorHoldMs: (error: unknown) => this.holdFor(error),
+      maxEntries: this.maxZones,
+      now: options.now,
+    };
+    this.latest = new CoalescingCache(cacheOptions);
+    this.histories = new CoalescingCache(cacheOptions);
+  }
+
+  /** Which source answers when the upstream is fine, for the start-up log line. */
+  get mode(): 'fixed' | 'electricity-maps' | 'annual-average' {
+    if (this.options.fixedIntensity !== undefined) return 'fixed';
+    return this.options.client ? 'electricity-maps' : 'annual-average';
+  }
+
+  async current(zone: string = this.defaultZone): Promise<IntensityReading> {
+    const memo = this.memos.get(zone);
+    const now = this.options.now();
+    if (memo !== undefined && now < memo.validUntil) {
+      this.options.onZoneUsed?.(zone);
+      return this.aged(memo, now);
+    }
+    checkZone(zone);
+    const reading = await this.lookup(zone);
+    this.options.onZoneUsed?.(zone);
+    return reading;
+  }
+
+  peek(zone: string = this.defaultZone): IntensityReading | undefined {
+    try {
+      const memo = this.memos.get(zone);
+      const now = this.options.now();
+      const expired = memo === undefined || now >= memo.validUntil;
+      // The meter calls this every sample: keep the value fresh without making it wait.
+      if (expired && this.options.client && this.latest.needsRefresh(zone)) {
+        if (ZONE_PATTERN.test(zone)) this.current(zone).catch(() => undefined);
+      }
+      if (memo !== undefined) return this.aged(memo, now);
+      if (!ZONE_PATTERN.test(zone)) return undefined;
+      const average = annualAverage(zone);
+      if (average === undefined) return undefined;
+      const settled = this.settledReading(zone, average);
+      if (settled) return this.remember(zone, settled, now, Number.POSITIVE_INFINITY);
+      // Electricity Maps is being asked (above): the average stands in until it answers.
+      return this.remember(zone, this.averageReading(zone, average, this.waitingNote()), now, 0);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The last answer for a zone without starting any refresh (for metric callbacks). */
+  lastReading(zone: string): IntensityReading | undefined {
+    const memo = this.memos.get(zone);
+    return memo === undefined ? undefined : this.aged(memo, this.options.now());
+  }
+
+  async history(zone: string = this.defaultZone): Promise<IntensityHistory> {
+    checkZone(zone);
+    if (this.options.fixedIntensity !== undefined) {
+      return noHistory(zone, 'fixed', 'a fixed CARBON_INTENSITY value has no history');
+    }
+    const average = knownZone(zone);
+    const client = this.options.client;
+    if (!client) {
+      return noHistory(
+        zone,
+        average.source,
+        `no Electricity Maps key is configured: ${average.basis} is used, which has no history`,
+      );
+    }
+    const result = await this.histories.get(zone, () =>
+      this.logged(zone, 'history', client.history(zone)),
+    );
+    if (result.ok) return historyOf(zone, result.value, result.fetchedAt, false);
+    rethrowUnknownZone(zone, result.error);
+    const summary = summaryOf(result.error);
+    if (result.last && this.options.now() - result.last.fetchedAt <= this.maxStaleMs) {
+      const out = historyOf(zone, result.last.value, result.last.fetchedAt, true);
+      out.note = `${summary}; serving the last good history`;
+      return out;
+    }
+    return noHistory(zone, average.source, `${summary}; ${average.basis} has no history`);
+  }
+
+  private async lookup(zone: string): Promise<IntensityReading> {
+    const now = this.options.now();
+    const average = this.options.fixedIntensity !== undefined ? undefined : knownZone(zone);
+    const settled = this.settledReading(zone, average);
+    if (settled) return this.remember(zone, settled, now, Number.POSITIVE_INFINITY);
+    const client = this.options.client;
+    if (!client || !average) throw new Error('unreachable: no upstream and no settled reading');
+    const result = await this.latest.get(zone, () =>
+      this.logged(zone, 'latest', client.latest(zone)),
+    );
+    if (result.ok) {
+      const reading = upstreamReading(result.value, result.fetchedAt, false);
+      return this.remember(zone, reading, result.fetchedAt, this.options.cacheTtlMs);
+    }
+    rethrowUnknownZone(zone, result.error);
+    return this.fallback(zone, average, result.error, result.last, result.retryAt);
+  }
+
+  private holdFor(error: unknown): number {
+    if (error instanceof UpstreamError) {
+      if (error.kind === 'unauthorized' || error.kind === 'not-entitled') {
+        return Math.max(this.errorHoldMs, this.options.cacheTtlMs);
+      }
+      if (error.retryAfterMs !== undefined) return Math.max(this.errorHoldMs, error.retryAfterMs);
+    }
+    return this.errorHoldMs;
+  }
+
+  private fallback(
+    zone: string,
+    average: AnnualAverage,
+    error: unknown,
+    last: Cached<UpstreamPoint> | undefined,
+    retryAt: number,
+  ): IntensityReading {
+    const now = this.options.now();
+    const summary = summaryOf(error);
+    if (last && now - last.fetchedAt <= this.maxStaleMs) {
+      const reading = upstreamReading(last.value, last.fetchedAt, true);
+      reading.ageSeconds = Math.floor((now - last.fetchedAt) / 1000);
+      reading.note = `${summary}; serving the last good value`;
+      // Held only as long as the error hold-down, then the upstream is asked again.
+      return this.remember(zone, reading, last.fetchedAt, retryAt - last.fetchedAt);
+    }
+    const reading = this.averageReading(zone, average, `${summary}; using ${average.basis}`);
+    return this.remember(zone, reading, now, retryAt - now);
+  }
+
+  /**
+   * The reading when no upstream will be asked: the fixed value, or the average when there is
+   * no key. Valid for good; undefined when Electricity Maps is the source.
+   */
+  private settledReading(
+    zone: string,
+    average: AnnualAverage | undefined,
+  ): IntensityReading | undefined {
+    if (this.options.fixedIntensity !== undefined) return this.fixedReading(zone);
+    if (this.options.client || !average) return undefined;
+    return this.averageReading(zone, average, `no Electricity Maps key: ${average.basis}`);
+  }
+
+  private fixedReading(zone: string): IntensityReading {
+    return {
+      zone,
+      carbonIntensity: this.options.fixedIntensity ?? 0,
+      unit: UNIT,
+      source: 'fixed',
+      isEstimated: false,
+      stale: false,
+      ageSeconds: 0,
+      datetime: null,
+      fetchedAt: new Date(this.options.now()).toISOString(),
+      note: 'fixed by the CARBON_INTENSITY setting',
+    };
+  }
+
+  private averageReading(zone: string, average: AnnualAverage, note: string): IntensityReading {
+    return {
+      zone,
+      carbonIntensity: average.carbonIntensity,
+      unit: UNIT,
+      source: average.source,
+      isEstimated: true,
+      stale: false,
+      ageSeconds: 0,
+      datetime: null,
+      fetchedAt: new Date(this.options.now()).toISOString(),
+      note,
+    };
+  }
+
+  private waitingNote(): string {
+    return 'Electricity Maps has not answered yet: using the annual average meanwhile';
+  }
+
+  /** Stores the answer for peek() and for cheap repeat calls of current(). */
+  private remember(
+    zone: string,
+    reading: IntensityReading,
+    fetchedAtMs: number,
+    ttlMs: number,
+  ): IntensityReading {
+    if (!this.memos.has(zone) && this.memos.size >= this.maxZones) {
+      // Evict the oldest zone, never the default one the meter reads.
+      for (const key of this.memos.keys()) {
+        if (key !== this.defaultZone) {
+          this.memos.delete(key);
+          break;
+        }
+      }
+    }
+    this.memos.set(zone, { reading, fetchedAtMs, validUntil: fetchedAtMs + ttlMs });
+    return reading;
+  }
+
+  /** The memo's reading with its age brought up to date: a new object at most once a second. */
+  private aged(memo: Memo, now: number): IntensityReading {
+    if (memo.reading.source !== 'electricity-maps') return memo.reading;
+    const age = Math.floor((now - memo.fetchedAtMs) / 1000);
+    if (age !== memo.reading.ageSeconds) memo.reading = { ...memo.reading, ageSeconds: age };
+    return memo.reading;
+  }
+
+  /** Logs a failed upstream call once per attempt (not once per waiting caller). */
+  private async logged<T>(zone: string, endpoint: string, call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (err) {
+      if (err instanceof UpstreamError) {
+        const level = err.kind === 'unauthorized' || err.kind === 'not-entitled' ? 'error' : 'warn';
+        this.options.logger[level](
+          {
+            zone,
+            endpoint,
+            kind: err.kind,
+            upstreamStatus: err.upstreamStatus,
+            detail: err.detail,
+            retryAfterMs: err.retryAfterMs,
+          },
+          `grid: ${err.message}`,
+        );
+      } else {
+        this.options.logger.error({ zone, endpoint, err }, 'grid: Electricity Maps lookup failed');
+      }
+      throw err;
+    }
+  }
+}
+
+function checkZone(zone: string): void {
+  if (!ZONE_PATTERN.test(zone)) throw new InvalidZoneError(zone);
+}
+
+/** The zone's average; a zone whose prefix is no country and that no table knows is unknown. */
+function knownZone(zone: string): AnnualAverage {
+  const average = annualAverage(zone);
+  if (average === undefined) throw new UnknownZoneError(zone);
+  return average;
+}
+
+function rethrowUnknownZone(zone: string, error: unknown): void {
+  if (error instanceof UpstreamError && error.kind === 'unknown-zone') {
+    throw new UnknownZoneError(zone);
+  }
+}
+
+function summaryOf(error: unknown): string {
+  return error instanceof UpstreamError ? error.summary : 'Electricity Maps lookup failed';
+}
+
+function upstreamReading(
+  point: UpstreamPoint,
+  fetchedAtMs: number,
+  stale: boolean,
+): IntensityReading {
+  return {
+    zone: point.zone,
+    carbonIntensity: point.carbonIntensity,
+    unit: UNIT,
+    source: 'electricity-maps',
+    isEstimated: point.isEstimated,
+    stale,
+    ageSeconds: 0,
+    datetime: point.datetime,
+    fetchedAt: new Date(fetchedAtMs).toISOString(),
+  };
+}
+
+function historyOf(
+  zone: string,
+  points: UpstreamPoint[],
+  fetchedAtMs: number,
+  stale: boolean,
+): IntensityHistory {
+  return {
+    zone,
+    source: 'electricity-maps',
+    unit: UNIT,
+    history: points.map((p) => ({
+      datetime: p.datetime,
+      carbonIntensity: p.carbonIntensity,
+      isEstimated: p.isEstimated,
+    })),
+    stale,
+    fetchedAt: new Date(fetchedAtMs).toISOString(),
+  };
+}
+
+function noHistory(
+  zone: string,
+  source: IntensityHistory['source'],
+  note: string,
+): IntensityHistory {
+  return { zone, source, unit: UNIT, history: [], note };
+}

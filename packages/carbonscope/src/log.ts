@@ -1,0 +1,59 @@
+/**
+ * The logger the library writes through. pino's Logger fits it as it is; without one, warnings
+ * and errors go to stderr as `carbonscope: <message>`, so a host application needs no logger of
+ * a particular shape.
+ */
+export interface LogFn {
+  (fields: Record<string, unknown>, message?: string): void;
+  (message: string): void;
+}
+
+export interface Logger {
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
+
+export interface StderrLoggerOptions {
+  level?: LogLevel;
+  /** Also print the fields of each line as JSON (the CLI's --verbose). */
+  fields?: boolean;
+  write?: (line: string) => void;
+}
+
+/** A plain-text logger for stderr: `carbonscope: warning: <message>`. */
+export function stderrLogger(options: StderrLoggerOptions = {}): Logger {
+  const min = RANK[options.level ?? 'warn'];
+  const write = options.write ?? ((line: string) => process.stderr.write(line));
+  const at = (level: Exclude<LogLevel, 'silent'>): LogFn =>
+    ((fields: Record<string, unknown> | string, message?: string) => {
+      if (RANK[level] < min) return;
+      const text = typeof fields === 'string' ? fields : (message ?? '');
+      const tag = level === 'error' ? 'error: ' : level === 'warn' ? 'warning: ' : '';
+      const extra =
+        options.fields && typeof fields === 'object' && Object.keys(fields).length
+          ? ` ${JSON.stringify(fields)}`
+          : '';
+      write(`carbonscope: ${tag}${text}${extra}\n`);
+    }) as LogFn;
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** Replaces every occurrence of each secret in free text (an upstream body, an error message). */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length > 0 && out.includes(secret)) out = out.split(secret).join('[redacted]');
+  }
+  return out;
+}
+
+/** Reads CARBONSCOPE_LOG_LEVEL leniently: the library never refuses to start over a log level. */
+export function logLevelFrom(value: string | undefined, fallback: LogLevel = 'warn'): LogLevel {
+  const level = value?.trim().toLowerCase();
+  return level && level in RANK ? (level as LogLevel) : fallback;
+}

@@ -1,0 +1,83 @@
+import type { Env } from '../settings.js';
+
+/**
+ * The OpenTelemetry SDK packages carbonscope uses only when it must start a meter provider
+ * itself (`--import carbonscope/register` with no SDK in the app, the CLI's `--otlp`). They are
+ * optional peer dependencies, so a library user who brings an SDK (2.x or 3.x) installs nothing
+ * twice; they are imported on demand, and a missing one is named in the error.
+ */
+export class MissingSdkError extends Error {
+  constructor(
+    readonly packages: readonly string[],
+    what: string,
+  ) {
+    super(`${what} needs ${packages.join(', ')}: npm install ${packages.join(' ')}`);
+    this.name = 'MissingSdkError';
+  }
+}
+
+const SDK_METRICS = '@opentelemetry/sdk-metrics';
+const RESOURCES = '@opentelemetry/resources';
+const OTLP_PROTO = '@opentelemetry/exporter-metrics-otlp-proto';
+const OTLP_JSON = '@opentelemetry/exporter-metrics-otlp-http';
+export const PROMETHEUS = '@opentelemetry/exporter-prometheus';
+
+function notFound(err: unknown, name: string): boolean {
+  const e = err as { code?: string; message?: string };
+  return (
+    (e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') &&
+    String(e.message).includes(name)
+  );
+}
+
+/** Imports every package or throws one MissingSdkError naming all that are missing. */
+export async function importAll<T extends unknown[]>(
+  names: { [K in keyof T]: string },
+  what: string,
+): Promise<T> {
+  const results = await Promise.allSettled(names.map((name) => import(name)));
+  const missing = names.filter((name, i) => {
+    const r = results[i];
+    return r.status === 'rejected' && notFound(r.reason, name);
+  });
+  if (missing.length) throw new MissingSdkError(missing, what);
+  return results.map((r) => {
+    if (r.status === 'rejected') throw r.reason;
+    return r.value;
+  }) as T;
+}
+
+type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
+type Resources = typeof import('@opentelemetry/resources');
+
+/** The metrics SDK and the resources package. */
+export function importSdk(what: string): Promise<[SdkMetrics, Resources]> {
+  return importAll<[SdkMetrics, Resources]>([SDK_METRICS, RESOURCES], what);
+}
+
+/** OTEL_EXPORTER_OTLP_(METRICS_)PROTOCOL; the OTel spec reads an empty variable as unset. */
+export function otlpProtocol(env: Env): string {
+  return (
+    env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL?.trim() ||
+    env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim() ||
+    'http/protobuf'
+  );
+}
+
+/**
+ * The OTLP/HTTP metric exporter for the configured protocol (protobuf by default, JSON for
+ * `http/json`); it reads the standard OTEL_EXPORTER_OTLP_* variables, and `url` overrides the
+ * endpoint.
+ */
+export async function otlpMetricExporter(
+  env: Env,
+  what: string,
+  url?: string,
+): Promise<import('@opentelemetry/sdk-metrics').PushMetricExporter> {
+  const json = otlpProtocol(env) === 'http/json';
+  const [exporter] = await importAll<[typeof import('@opentelemetry/exporter-metrics-otlp-proto')]>(
+    [json ? OTLP_JSON : OTLP_PROTO],
+    what,
+  );
+  return new exporter.OTLPMetricExporter(url ? { url } : undefined);
+}

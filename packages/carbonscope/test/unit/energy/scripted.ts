@@ -1,0 +1,130 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import type {
+  EnergyReading,
+  HostCpuDelta,
+  PowerSource,
+  ProbeResult,
+  SampleTick,
+  SourceName,
+} from '../../../src/energy/sources/source.js';
+import type { GridIntensity, IntensityReading } from '../../../src/grid/types.js';
+import type { Logger } from '../../../src/log.js';
+import { loadSettings } from '../../../src/settings.js';
+
+/** A clock the test moves by hand. */
+export class ScriptedClock {
+  constructor(public ms = 1000) {}
+  readonly now = (): number => this.ms;
+  advance(ms: number): number {
+    this.ms += ms;
+    return this.ms;
+  }
+}
+
+/** A power source whose readings the test scripts; records the ticks it was given. */
+export class ScriptedSource implements PowerSource {
+  readonly ticks: SampleTick[] = [];
+  closed = false;
+  constructor(
+    readonly name: SourceName,
+    readonly kind: 'host' | 'gpu',
+    readonly estimated: boolean,
+    public next: (tick: SampleTick) => EnergyReading[],
+  ) {}
+  async probe(): Promise<ProbeResult> {
+    return { ok: true, detail: 'scripted' };
+  }
+  sample(tick: SampleTick): EnergyReading[] {
+    this.ticks.push(tick);
+    return this.next(tick);
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+/** A host source drawing constant `watts` on one component. */
+export function constantSource(
+  watts: number,
+  options: {
+    name?: SourceName;
+    kind?: 'host' | 'gpu';
+    component?: EnergyReading['component'];
+  } = {},
+): ScriptedSource {
+  const component = options.component ?? 'package';
+  const kind = options.kind ?? 'host';
+  return new ScriptedSource(options.name ?? 'rapl', kind, options.name === 'estimate', (t) => [
+    {
+      component,
+      device: kind === 'gpu' ? 'gpu0' : 'package-0',
+      joules: (watts * t.elapsedMs) / 1000,
+      watts,
+    },
+  ]);
+}
+
+/** Host and process CPU time the test sets before each sample. */
+export class ScriptedCpu {
+  host: HostCpuDelta = { activeSeconds: 0, totalSeconds: 0, cpus: 2 };
+  processSeconds = 0;
+  readonly hostCpu = (): HostCpuDelta => this.host;
+  readonly processCpu = (): number => this.processSeconds;
+  /** One interval of `seconds` wall time on `cpus` CPUs: host busy fraction and process seconds. */
+  interval(seconds: number, hostBusy: number, processCpuSeconds: number): void {
+    const total = seconds * this.host.cpus;
+    this.host = { activeSeconds: total * hostBusy, totalSeconds: total, cpus: this.host.cpus };
+    this.processSeconds += processCpuSeconds;
+  }
+}
+
+export function intensityReading(zone: string, carbonIntensity: number): IntensityReading {
+  return {
+    zone,
+    carbonIntensity,
+    unit: 'gCO2e/kWh',
+    source: 'fixed',
+    isEstimated: false,
+    stale: false,
+    ageSeconds: 0,
+    datetime: null,
+    fetchedAt: new Date(0).toISOString(),
+  };
+}
+
+/** A grid whose intensity the test sets; counts how often current() was asked. */
+export class StubGrid implements GridIntensity {
+  currentCalls = 0;
+  constructor(
+    public reading: IntensityReading | undefined,
+    readonly defaultZone = 'DE',
+  ) {}
+  async current(): Promise<IntensityReading> {
+    this.currentCalls++;
+    if (!this.reading) throw new Error('no intensity');
+    return this.reading;
+  }
+  peek(): IntensityReading | undefined {
+    return this.reading;
+  }
+  async history(): Promise<never> {
+    throw new Error('not scripted');
+  }
+}
+
+/** A logger whose lines the test can read. */
+export function memoryLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+export function testConfig(env: Record<string, string> = {}) {
+  return loadSettings({ CARBON_ZONE: 'DE', ...env });
+}

@@ -1,0 +1,108 @@
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { HostCpuDelta, SampleTick } from '../../../../src/energy/sources/source.js';
+import type { Logger } from '../../../../src/log.js';
+import { libraryRoot } from '../../../../src/paths.js';
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+/** A real pino logger whose lines are kept for assertions. */
+export function captureLogger(): { logger: Logger; lines: LogLine[]; warnings: () => LogLine[] } {
+  const lines: LogLine[] = [];
+  const logger = pino(
+    { level: 'debug' },
+    { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) },
+  );
+  return { logger, lines, warnings: () => lines.filter((l) => l.level >= 40) };
+}
+
+export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), `carbonscope-${prefix}-`));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function fixture(name: string): string {
+  return join(libraryRoot, 'test', 'fixtures', 'energy', name);
+}
+
+export function fixtureText(name: string): string {
+  return readFileSync(fixture(name), 'utf8');
+}
+
+export interface ZoneSpec {
+  /** Folder name, e.g. `intel-rapl:0:1`. */
+  dir: string;
+  name: string;
+  energyUj: number;
+  /** Omit to leave max_energy_range_uj out. */
+  maxUj?: number;
+}
+
+/** Builds a powercap tree the way the kernel lays it out (flat zone folders under the root). */
+export function buildPowercapTree(root: string, zones: readonly ZoneSpec[]): void {
+  mkdirSync(root, { recursive: true });
+  // The control-type folder exists on real machines and is not a zone.
+  mkdirSync(join(root, 'intel-rapl'), { recursive: true });
+  writeFileSync(join(root, 'intel-rapl', 'enabled'), '1\n');
+  for (const z of zones) {
+    const dir = join(root, z.dir);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'name'), `${z.name}\n`);
+    writeFileSync(join(dir, 'energy_uj'), `${z.energyUj}\n`);
+    if (z.maxUj !== undefined) writeFileSync(join(dir, 'max_energy_range_uj'), `${z.maxUj}\n`);
+  }
+}
+
+export function setEnergy(root: string, dir: string, energyUj: number): void {
+  writeFileSync(join(root, dir, 'energy_uj'), `${energyUj}\n`);
+}
+
+export const NO_CPU: HostCpuDelta = { activeSeconds: 0, totalSeconds: 0, cpus: 1 };
+
+export function tick(elapsedMs: number, hostCpu: HostCpuDelta = NO_CPU, nowMs = 0): SampleTick {
+  return { nowMs, elapsedMs, hostCpu };
+}
+
+/**
+ * Writes an executable node script standing in for a vendor binary. The script records its pid
+ * in `<dir>/<name>.pid` so a test can check that close() really ended it.
+ */
+export function writeFakeBinary(dir: string, name: string, body: string): string {
+  const path = join(dir, name);
+  const pidFile = join(dir, `${name}.pid`);
+  writeFileSync(
+    path,
+    `#!${process.execPath}\n` +
+      `require('node:fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));\n` +
+      `const args = process.argv.slice(2);\n${body}\n`,
+  );
+  chmodSync(path, 0o755);
+  return path;
+}
+
+export function fakePid(dir: string, name: string): number {
+  return Number(readFileSync(join(dir, `${name}.pid`), 'utf8'));
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

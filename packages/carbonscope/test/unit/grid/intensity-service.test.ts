@@ -1,0 +1,299 @@
+import { expect } from 'chai';
+import { pino } from 'pino';
+import { annualAverage } from '../../../src/grid/annual-averages.js';
+import { InvalidZoneError, UnknownZoneError } from '../../../src/grid/errors.js';
+import { createGridIntensity, type IntensityService } from '../../../src/grid/index.js';
+import { loadSettings } from '../../../src/settings.js';
+import { fixture, StubElectricityMaps } from '../../fixtures/grid/stub-electricity-maps.js';
+import { createTestMetrics, type TestMetrics } from '../../helpers/metrics.js';
+
+const KEY = 'em-service-key-51d0e2b8';
+const TTL_S = 300;
+
+async function rejection(call: Promise<unknown>): Promise<unknown> {
+  try {
+    await call;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Lets a background refresh (started by peek) finish its loopback round trip. */
+async function settle(stub: StubElectricityMaps, calls: number): Promise<void> {
+  for (let i = 0; i < 200 && stub.calls.length < calls; i++) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await new Promise((r) => setTimeout(r, 20));
+}
+
+describe('grid: intensity service (fallback chain)', () => {
+  const stub = new StubElectricityMaps(KEY);
+  const lines: string[] = [];
+  // No `secrets` on purpose: the logger's last-line redaction must not hide a leak from the test.
+  const logger = pino({ level: 'trace' }, { write: (s: string) => lines.push(s) });
+  let clock: number;
+  let metrics: TestMetrics;
+
+  before(() => stub.start());
+  after(async () => {
+    await stub.close();
+    for (const line of lines) expect(line).not.to.include(KEY);
+  });
+  beforeEach(() => {
+    stub.reset();
+    clock = Date.parse('2024-03-01T12:00:00Z');
+    metrics = createTestMetrics();
+  });
+  afterEach(() => metrics.shutdown());
+
+  function service(env: Record<string, string> = {}, metricZones?: number): IntensityService {
+    const config = loadSettings({
+      ELECTRICITY_MAPS_API_KEY: KEY,
+      ELECTRICITY_MAPS_BASE_URL: stub.url,
+      GRID_CACHE_TTL_SECONDS: String(TTL_S),
+      GRID_TIMEOUT_MS: '200',
+      ...env,
+    });
+    return createGridIntensity({
+      config,
+      logger,
+      meter: metrics.meter,
+      now: () => clock,
+      retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 2 },
+      metricZones,
+    });
+  }
+
+  it('answers a fresh Electricity Maps value for the default zone', async () => {
+    const r = await service().current();
+    expect(r).to.deep.equal({
+      zone: 'DE',
+      carbonIntensity: 322,
+      unit: 'gCO2e/kWh',
+      source: 'electricity-maps',
+      isEstimated: false,
+      stale: false,
+      ageSeconds: 0,
+      datetime: '2019-05-21T00:00:00.000Z',
+      fetchedAt: '2024-03-01T12:00:00.000Z',
+    });
+  });
+
+  it('labels an estimated upstream value as estimated', async () => {
+    stub.next({ body: fixture('latest-estimated.json') });
+    const r = await service().current('FR');
+    expect(r).to.include({ zone: 'FR', isEstimated: true, source: 'electricity-maps' });
+  });
+
+  it('makes one upstream call for 1,000 concurrent lookups of one zone', async () => {
+    const grid = service();
+    const readings = await Promise.all(Array.from({ length: 1000 }, () => grid.current('DE')));
+    expect(stub.calls).to.have.length(1);
+    expect(new Set(readings.map((r) => r.carbonIntensity))).to.deep.equal(new Set([322]));
+  });
+
+  it('serves from cache within the TTL, counting the age, and asks again after it', async () => {
+    const grid = service();
+    await grid.current();
+    clock += 42_000;
+    const cached = await grid.current();
+    expect(cached.ageSeconds).to.equal(42);
+    expect(stub.calls).to.have.length(1);
+    clock += TTL_S * 1000;
+    const fresh = await grid.current();
+    expect(fresh.ageSeconds).to.equal(0);
+    expect(stub.calls).to.have.length(2);
+  });
+
+  it('keeps serving the last good value, flagged stale with its age, when the upstream fails', async () => {
+    const grid = service();
+    await grid.current();
+    clock += (TTL_S + 60) * 1000;
+    stub.next({ status: 500 }, { status: 500 });
+    const r = await grid.current();
+    expect(r).to.include({ source: 'electricity-maps', carbonIntensity: 322, stale: true });
+    expect(r.ageSeconds).to.equal(TTL_S + 60);
+    expect(r.note).to.match(/server error.*last good value/);
+    expect(stub.calls).to.have.length(3);
+    // During the hold-down the broken upstream is not asked again.
+    await grid.current();
+    expect(stub.calls).to.have.length(3);
+    clock += 30_000;
+    const recovered = await grid.current();
+    expect(recovered.stale).to.equal(false);
+    expect(stub.calls).to.have.length(4);
+  });
+
+  for (const [name, answer, phrase] of [
+    ['a timeout', { delayMs: 1000, body: fixture('latest.json') }, 'did not answer in time'],
+    [
+      'a bad key',
+      { status: 401, body: fixture('error-401-token-invalid.json') },
+      'rejected the API key',
+    ],
+    [
+      'a key not entitled to the zone',
+      { status: 403, body: fixture('error-403-not-entitled.json') },
+      'not entitled',
+    ],
+    ['a rate limit', { status: 429, headers: { 'retry-after': '3600' } }, 'rate limit'],
+    ['a malformed body', { body: '{"oops":' }, 'unexpected body'],
+  ] as const) {
+    it(`falls back to the annual average, saying why, on ${name} with no value cached`, async () => {
+      stub.next(answer, answer);
+      const r = await service().current('FR');
+      const avg = annualAverage('FR');
+      expect(r).to.include({
+        zone: 'FR',
+        source: 'annual-average',
+        carbonIntensity: avg?.carbonIntensity,
+        isEstimated: true,
+        stale: false,
+        datetime: null,
+      });
+      expect(r.note).to.include(phrase);
+      expect(r.note).not.to.include(KEY);
+    });
+  }
+
+  it('answers 404 from the upstream with UnknownZoneError naming the zone', async () => {
+    const err = await rejection(service().current('AQ-XX'));
+    expect(err).to.be.instanceOf(UnknownZoneError);
+    expect((err as Error).message).to.include('AQ-XX');
+  });
+
+  it('refuses an invalid zone, and a zone no country has, without asking the upstream', async () => {
+    const grid = service();
+    expect(await rejection(grid.current('germany'))).to.be.instanceOf(InvalidZoneError);
+    expect(await rejection(grid.current('ZZ'))).to.be.instanceOf(UnknownZoneError);
+    expect(stub.calls).to.have.length(0);
+  });
+
+  it('uses the fixed CARBON_INTENSITY over every other source', async () => {
+    const grid = service({ CARBON_INTENSITY: '123.5' });
+    const r = await grid.current('FR');
+    expect(r).to.include({ carbonIntensity: 123.5, source: 'fixed', isEstimated: false });
+    expect(grid.peek()?.source).to.equal('fixed');
+    expect((await grid.history()).note).to.include('fixed');
+    expect(stub.calls).to.have.length(0);
+  });
+
+  describe('without a key', () => {
+    it('works on annual averages, says so once at start-up, and never calls out', async () => {
+      const before = lines.length;
+      const grid = service({ ELECTRICITY_MAPS_API_KEY: '' });
+      const startup = lines.slice(before).filter((l) => l.includes('annual averages'));
+      expect(startup).to.have.length(1);
+      const r = await grid.current();
+      expect(r).to.include({
+        source: 'annual-average',
+        carbonIntensity: annualAverage('DE')?.carbonIntensity,
+        isEstimated: true,
+      });
+      await grid.current('US-CAL-CISO');
+      expect(lines.slice(before).filter((l) => l.includes('annual averages'))).to.have.length(1);
+      expect(stub.calls).to.have.length(0);
+    });
+
+    it('peek says why the average is used, the same as current()', async () => {
+      const grid = service({ ELECTRICITY_MAPS_API_KEY: '' });
+      const peeked = grid.peek('FR');
+      expect(peeked?.note).to.match(/^no Electricity Maps key/);
+      expect(peeked).to.deep.equal(await grid.current('FR'));
+      expect(stub.calls).to.have.length(0);
+    });
+
+    it('answers history with a clear "no history" note, not an error', async () => {
+      const h = await service({ ELECTRICITY_MAPS_API_KEY: '' }).history('FR');
+      expect(h.history).to.deep.equal([]);
+      expect(h.source).to.equal('annual-average');
+      expect(h.note).to.include('no history');
+    });
+  });
+
+  describe('history', () => {
+    it('returns the last 24 h from the upstream', async () => {
+      const h = await service().history('DE');
+      expect(h.source).to.equal('electricity-maps');
+      expect(h.history.map((p) => p.carbonIntensity)).to.deep.equal([301, 288]);
+      expect(h.stale).to.equal(false);
+    });
+
+    it('serves the last good history stale, and otherwise a no-history note, on failure', async () => {
+      const grid = service();
+      await grid.history('DE');
+      clock += (TTL_S + 1) * 1000;
+      stub.next({ status: 503 }, { status: 503 });
+      const stale = await grid.history('DE');
+      expect(stale).to.include({ stale: true, source: 'electricity-maps' });
+      expect(stale.history).to.have.length(2);
+      stub.next({ status: 503 }, { status: 503 });
+      const none = await grid.history('FR');
+      expect(none).to.include({ source: 'annual-average' });
+      expect(none.history).to.deep.equal([]);
+      expect(none.note).to.include('server error');
+    });
+  });
+
+  describe('peek (the meter’s hot path)', () => {
+    it('never throws and returns undefined for what it cannot know', () => {
+      const grid = service();
+      expect(grid.peek('not a zone')).to.equal(undefined);
+      expect(grid.peek('ZZ')).to.equal(undefined);
+    });
+
+    it('gives the annual average at once, refreshes in the background, then the live value', async () => {
+      const grid = service();
+      const first = grid.peek();
+      expect(first?.source).to.equal('annual-average');
+      await settle(stub, 1);
+      expect(stub.calls).to.have.length(1);
+      const second = grid.peek();
+      expect(second?.source).to.equal('electricity-maps');
+      expect(second?.carbonIntensity).to.equal(322);
+    });
+
+    it('returns the same object while nothing changes, and starts one refresh per expiry', async () => {
+      const grid = service();
+      await grid.current();
+      const a = grid.peek();
+      for (let i = 0; i < 1000; i++) expect(grid.peek()).to.equal(a);
+      expect(stub.calls).to.have.length(1);
+      clock += TTL_S * 1000;
+      for (let i = 0; i < 1000; i++) grid.peek();
+      await settle(stub, 2);
+      expect(stub.calls).to.have.length(2);
+    });
+  });
+
+  describe('grid_carbon_intensity_grams_per_kwh', () => {
+    it('reports the configured zone and its source', async () => {
+      const grid = service();
+      await grid.current();
+      expect(
+        await metrics.value('grid_carbon_intensity_grams_per_kwh', {
+          zone: 'DE',
+          source: 'electricity-maps',
+        }),
+      ).to.equal(322);
+    });
+
+    it('reports at most the configured zone plus the most recently requested ones', async () => {
+      const grid = service({ ELECTRICITY_MAPS_API_KEY: '' }, 2);
+      for (const zone of ['FR', 'SE-SE3', 'US-CAL-CISO', 'GB']) await grid.current(zone);
+      const text = await metrics.scrape();
+      const zones = [...text.matchAll(/grid_carbon_intensity_grams_per_kwh\{[^}]*zone="([^"]+)"/g)]
+        .map((m) => m[1])
+        .sort();
+      expect(zones).to.deep.equal(['DE', 'GB', 'US-CAL-CISO']);
+      expect(
+        await metrics.value('grid_carbon_intensity_grams_per_kwh', {
+          zone: 'GB',
+          source: 'annual-average',
+        }),
+      ).to.equal(annualAverage('GB')?.carbonIntensity);
+      expect(text).not.to.include(KEY);
+    });
+  });
+});

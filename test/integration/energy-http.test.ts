@@ -1,0 +1,132 @@
+import type { AddressInfo } from 'node:net';
+import Router from '@koa/router';
+import { createEnergyMeter, type EnergySnapshot } from 'carbonscope';
+import { expect } from 'chai';
+import Koa from 'koa';
+import { createTestMetrics } from '#library-tests/helpers/metrics.js';
+import {
+  constantSource,
+  intensityReading,
+  memoryLogger,
+  ScriptedClock,
+  ScriptedCpu,
+  StubGrid,
+  testConfig,
+} from '#library-tests/unit/energy/scripted.js';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { trackRequests } from '../../src/http/track-requests.js';
+import { Readiness } from '../../src/readiness.js';
+import { energyRoutes } from '../../src/routes/energy.js';
+import { captureLogger } from '../helpers/app.js';
+
+describe('request tracking and GET /energy', () => {
+  it('tracks each request as its route template and serves the snapshot', async () => {
+    const clock = new ScriptedClock(0);
+    const cpu = new ScriptedCpu();
+    const metrics = createTestMetrics();
+    const meter = createEnergyMeter({
+      config: testConfig({ ENERGY_SAMPLE_INTERVAL_MS: '60000' }),
+      logger: memoryLogger().logger,
+      meter: metrics.meter,
+      grid: new StubGrid(intensityReading('DE', 250)),
+      sources: { host: constantSource(8, { name: 'estimate', component: 'cpu' }), gpus: [] },
+      clock: clock.now,
+      hostCpu: cpu.hostCpu,
+      processCpu: cpu.processCpu,
+    });
+    await meter.start();
+    // The first sample by hand, instead of waiting for the timer.
+    clock.advance(1000);
+    cpu.interval(1, 0.5, 0.5);
+    meter.sampleNow();
+
+    const app = new Koa();
+    const router = new Router();
+    router.get('/things/:id', (ctx) => {
+      clock.advance(20);
+      ctx.body = { id: ctx.params.id };
+    });
+    router.use(energyRoutes(meter).routes());
+    app.use(trackRequests(meter.tracker));
+    app.use(router.routes());
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      for (const id of ['1', '2', '3'])
+        expect((await fetch(`${base}/things/${id}`)).status).to.equal(200);
+      expect((await fetch(`${base}/nowhere/${Math.random()}`)).status).to.equal(404);
+
+      const res = await fetch(`${base}/energy`);
+      expect(res.status).to.equal(200);
+      expect(res.headers.get('cache-control')).to.equal('no-store');
+      const body = (await res.json()) as EnergySnapshot;
+      expect(body.attribution.mode).to.equal('dynamic');
+      expect(body.sources).to.deep.equal([{ name: 'estimate', kind: 'host', estimated: true }]);
+      expect(body.grid).to.include({ zone: 'DE', carbonIntensity: 250 });
+      // 8 W, 0.5 CPU-s of 1 busy CPU-s, active half: 2 W for the process.
+      expect(body.totals.process).to.include({ joules: 2, watts: 2, estimated: true });
+      expect(body.power.map((p) => `${p.scope}/${p.component}/${p.source}`).sort()).to.deep.equal([
+        'host/cpu/estimate',
+        'process/cpu/estimate',
+      ]);
+
+      expect(
+        await metrics.value('operation_energy_joules_count', { operation: '/things/:id' }),
+      ).to.equal(3);
+      // Each request ran alone for 20 ms at 2 W.
+      expect(
+        await metrics.value('operation_energy_joules_sum', { operation: '/things/:id' }),
+      ).to.be.closeTo(3 * 0.04, 1e-12);
+      expect(
+        await metrics.value('operation_energy_joules_count', { operation: 'unmatched' }),
+      ).to.equal(1);
+      const text = await metrics.scrape();
+      expect(text).to.not.match(/operation="\/nowhere/);
+    } finally {
+      server.close();
+      await meter.stop();
+      await metrics.shutdown();
+    }
+  });
+
+  it('createApp mounts /energy and tracks requests when given the meter', async () => {
+    const metrics = createTestMetrics();
+    const { logger } = captureLogger();
+    const config = loadConfig({ CARBON_ZONE: 'DE' });
+    const meter = createEnergyMeter({
+      config,
+      logger,
+      meter: metrics.meter,
+      grid: new StubGrid(intensityReading('DE', 250)),
+      sources: { host: constantSource(8), gpus: [] },
+      clock: new ScriptedClock(0).now,
+      hostCpu: new ScriptedCpu().hostCpu,
+      processCpu: new ScriptedCpu().processCpu,
+    });
+    const app = createApp({
+      config,
+      logger,
+      meter: metrics.meter,
+      readiness: new Readiness(),
+      metricsText: metrics.scrape,
+      energy: meter,
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const res = await fetch(`${base}/energy`);
+      expect(res.status).to.equal(200);
+      expect(((await res.json()) as EnergySnapshot).samples).to.equal(0);
+      expect((await fetch(`${base}/healthz`)).status).to.equal(200);
+      expect(
+        await metrics.value('operation_energy_joules_count', { operation: '/healthz' }),
+      ).to.equal(1);
+    } finally {
+      server.close();
+      await metrics.shutdown();
+    }
+  });
+});
