@@ -1,13 +1,11 @@
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
-import type { Meter } from '@opentelemetry/api';
-import type { EnergyService, GridIntensity } from 'carbonscope';
+import type { EnergySnapshot, GridIntensity } from 'carbonscope';
 import Koa from 'koa';
 import type { Config } from './config.js';
 import type { Dashboard } from './dashboard/index.js';
 import { errorHandler } from './http/errors.js';
 import { requestLog } from './http/request-log.js';
-import { trackRequests } from './http/track-requests.js';
 import type { Logger } from './logger.js';
 import type { ActivityClassifier } from './predict/classifier.js';
 import type { Readiness } from './readiness.js';
@@ -18,7 +16,6 @@ import { energyRoutes } from './routes/energy.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { predictRoutes } from './routes/predict.js';
-import { httpMetrics } from './telemetry/http-metrics.js';
 
 /** The Prometheus exposition text, collected when called. */
 export type MetricsText = () => Promise<string>;
@@ -30,7 +27,6 @@ export type MetricsText = () => Promise<string>;
 export interface AppDeps {
   config: Config;
   logger: Logger;
-  meter: Meter;
   readiness: Readiness;
   /** GET /metrics: the Prometheus exposition (the OTel Prometheus reader, serialized). */
   metricsText: MetricsText;
@@ -38,8 +34,8 @@ export interface AppDeps {
   grid?: GridIntensity;
   /** GET/POST /chat: the LLM chat service and the tracker that meters each chat locally. */
   chat?: ChatRouteDeps;
-  /** GET /energy, and every request tracked as an operation (src/energy). */
-  energy?: EnergyService;
+  /** GET /energy: what the meter knows now. Requests are tracked by carbonscope itself. */
+  energy?: { snapshot(): EnergySnapshot };
   /** GET/POST /predict: the ONNX activity classifier (src/predict); load it before serving. */
   predict?: ActivityClassifier;
   /** GET /dashboard: the live page and its data (src/dashboard). */
@@ -62,8 +58,6 @@ export function createApp(deps: AppDeps): Koa {
   if (deps.dashboard) router.use(dashboardRoutes(deps.dashboard).routes());
 
   app.use(requestLog(deps.logger));
-  app.use(httpMetrics(deps.meter));
-  if (deps.energy) app.use(trackRequests(deps.energy.tracker));
   app.use(errorHandler(deps.logger, deps.config.bodyLimitBytes));
   app.use(
     bodyParser({

@@ -1,11 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Meter } from '@opentelemetry/api';
-import {
-  createEnergyMeter,
-  createGridIntensity,
-  type EnergyMeter,
-  selectSources,
-} from 'carbonscope';
+import { activeSpan, bindMetrics, Carbonscope } from 'carbonscope';
 import { type AppDeps, createApp, type MetricsText } from './app.js';
 import { type Config, redactConfig, secretsOf } from './config.js';
 import { createDashboard, type Dashboard } from './dashboard/index.js';
@@ -89,57 +84,58 @@ export interface AssembleOptions {
 
 export interface AssembledService {
   deps: AppDeps;
-  energy: EnergyMeter;
+  carbonscope: Carbonscope;
   dashboard: Dashboard;
   /** Closed in this order at shutdown, after the server stops accepting. */
   parts: Closable[];
 }
 
 /**
- * config → grid → power sources → meter → dashboard → classifier → LLM. Readiness waits for
- * the meter's first sample and the model's session; everything else is ready when built.
- * Exported so tests compose the service exactly as it runs.
+ * config → carbonscope (grid → power sources → meter → tracker, the library's one factory) →
+ * instruments → dashboard → classifier → LLM. Readiness waits for the meter's first sample and
+ * the model's session; everything else is ready when built. Exported so tests compose the
+ * service exactly as it runs. Requests are tracked once the HTTP server exists (runService).
  */
 export async function assembleService(options: AssembleOptions): Promise<AssembledService> {
   const { config, logger, meter, readiness } = options;
-  const grid = createGridIntensity({ config, logger, meter });
-  const sources = await selectSources({ config, logger });
-  const energy = createEnergyMeter({ config, logger, meter, grid, sources });
+  const carbonscope = await Carbonscope.create({
+    settings: config,
+    logger,
+    captureContext: activeSpan,
+  });
+  const unbind = bindMetrics(meter, carbonscope, { http: true });
   readiness.waitFor(
     'meter',
-    energy.start().then(() => energy.firstSample()),
+    carbonscope.start().then(() => carbonscope.firstSample()),
   );
   const dashboard = createDashboard({
-    meter: energy,
-    grid,
+    meter: carbonscope,
+    grid: carbonscope.grid,
     sampleIntervalMs: config.energy.sampleIntervalMs,
   });
-  // Every operation goes through the dashboard's tracker, so it can list them; it forwards to
-  // the meter's tracker, which does the accounting.
-  const tracker = dashboard.tracker;
-  const predict = new OnnxActivityClassifier({ tracker, meter });
+  const predict = new OnnxActivityClassifier({ tracker: carbonscope, meter });
   readiness.waitFor('model', predict.load());
   const llm = await createLlm({ config, logger, meter });
   return {
     deps: {
       config,
       logger,
-      meter,
       readiness,
       metricsText: options.metricsText,
-      grid,
-      energy: { tracker, snapshot: () => energy.snapshot() },
+      grid: carbonscope.grid,
+      energy: carbonscope,
       predict,
-      chat: { service: llm.service, tracker },
+      chat: { service: llm.service, tracker: carbonscope },
       dashboard,
     },
-    energy,
+    carbonscope,
     dashboard,
     parts: [
       { name: 'llm', close: () => llm.close() },
       { name: 'dashboard', close: async () => dashboard.close() },
       { name: 'model', close: () => predict.close() },
-      { name: 'meter', close: () => energy.stop() },
+      // The last sample, then the instruments let go of it before telemetry's final export.
+      { name: 'meter', close: () => carbonscope.stop().then(unbind) },
     ],
   };
 }
@@ -155,7 +151,11 @@ export async function runService(config: Config, telemetry: Telemetry): Promise<
     'starting carbonscope',
   );
   const readiness = new Readiness();
-  const { deps, parts: serviceParts } = await assembleService({
+  const {
+    deps,
+    carbonscope,
+    parts: serviceParts,
+  } = await assembleService({
     config,
     logger,
     meter: telemetry.meter,
@@ -166,6 +166,8 @@ export async function runService(config: Config, telemetry: Telemetry): Promise<
   const app = createApp(deps);
   const http = createServer(app.callback());
   http.keepAliveTimeout = 5_000;
+  // This server's requests only: the in-process mock LLM's are not the service's work.
+  carbonscope.trackRequests({ servers: [http] });
   try {
     await listen(http, config);
   } catch (err) {

@@ -3,26 +3,21 @@ import type {
   EnergySnapshot,
   GridIntensity,
   IntensitySource,
-  OperationTracker,
+  OperationListener,
   SampleListener,
 } from 'carbonscope';
 import { CAR_EQUIVALENCE_SOURCE, CAR_GRAMS_CO2_PER_METRE, carMetres } from './equivalence.js';
 import { RingHistory } from './history.js';
-import {
-  observeTracker,
-  REQUEST_OPERATION,
-  RecentActivity,
-  type RecentOperation,
-} from './recent-activity.js';
+import { RecentActivity, type RecentOperation } from './recent-activity.js';
 import { type EndpointStats, MAX_ENDPOINTS, RequestStats } from './request-stats.js';
 
 export { CAR_GRAMS_CO2_PER_METRE } from './equivalence.js';
 
-/** What the dashboard needs of the energy meter (EnergyMeter has all of it). */
+/** What the dashboard needs of carbonscope: its samples and ended operations (Carbonscope has them). */
 export interface DashboardMeter {
-  readonly tracker: OperationTracker;
   snapshot(): EnergySnapshot;
   onSample(listener: SampleListener): () => void;
+  onEnd(listener: OperationListener): () => void;
 }
 
 export interface DashboardOptions {
@@ -115,8 +110,6 @@ export interface DashboardData {
 }
 
 export interface Dashboard {
-  /** Pass this tracker (not the meter's) to trackRequests, /predict and /chat: it records them. */
-  readonly tracker: OperationTracker;
   readonly history: RingHistory;
   data(cursor: number, boot?: string): DashboardData;
   /** Stops listening to the meter. */
@@ -129,7 +122,7 @@ const endpointKey = (endpoint: string) => `rps:${endpoint}`;
 
 /**
  * The live dashboard's state: a bounded history filled on every meter sample, the recent
- * operations and per-endpoint request figures seen through a tracker decorator.
+ * operations and per-endpoint request figures, from the meter's samples and ended operations.
  */
 export function createDashboard(options: DashboardOptions): Dashboard {
   const now = options.now ?? Date.now;
@@ -144,8 +137,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const endpoints = new Map<string, string>();
   const boot = randomUUID().slice(0, 8);
 
-  const tracker = observeTracker(options.meter.tracker, (begunAs, footprint) => {
-    if (begunAs === REQUEST_OPERATION) requests.record(footprint);
+  const unsubscribeEnded = options.meter.onEnd((footprint) => {
+    if (footprint.kind === 'request') requests.record(footprint);
     else recent.record(footprint);
   });
 
@@ -213,7 +206,6 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   };
 
   return {
-    tracker,
     history,
     data(cursor: number, clientBoot?: string): DashboardData {
       const snap = options.meter.snapshot();
@@ -253,6 +245,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     },
     close: () => {
       unsubscribe();
+      unsubscribeEnded();
     },
   };
 }

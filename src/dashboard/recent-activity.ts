@@ -1,43 +1,7 @@
-import type { ActiveOperation, OperationFootprint, OperationTracker } from 'carbonscope';
-import { trackWith } from 'carbonscope';
+import type { OperationFootprint } from 'carbonscope';
+import { type FootprintView, footprintView } from '../footprint.js';
 
-/** The name trackRequests begins every request with (renamed to its route when it ends). */
-export { REQUEST_OPERATION } from '../http/track-requests.js';
-
-/** Called once per ended operation with the name it began under and its footprint. */
-export type OperationListener = (begunAs: string, footprint: OperationFootprint) => void;
-
-/**
- * Wraps a tracker so every ended operation is also reported to `listener`, without changing the
- * meter: routes and middleware given the wrapped tracker are metered exactly as before.
- */
-export function observeTracker(
-  inner: OperationTracker,
-  listener: OperationListener,
-): OperationTracker {
-  const begin = (operation: string): ActiveOperation => {
-    const op = inner.begin(operation);
-    let reported = false;
-    return {
-      end(name?: string): OperationFootprint {
-        const footprint = op.end(name);
-        if (!reported) {
-          reported = true;
-          listener(operation, footprint);
-        }
-        return footprint;
-      },
-    };
-  };
-  return {
-    begin,
-    track<T>(operation: string, fn: () => T): T {
-      return trackWith({ begin }, operation, fn);
-    },
-  };
-}
-
-export interface RecentOperation extends OperationFootprint {
+export interface RecentOperation extends FootprintView {
   /** ISO time the operation ended. */
   endedAt: string;
 }
@@ -46,7 +10,7 @@ export interface RecentOperation extends OperationFootprint {
 export class RecentActivity {
   // The end time is kept as a number and formatted in list(): toISOString() per operation was
   // the largest single cost of a /predict request in test/bench (about 5 µs of ~150 µs).
-  private readonly ring: Array<{ footprint: OperationFootprint; endedAtMs: number } | undefined>;
+  private readonly ring: Array<{ footprint: FootprintView; endedAtMs: number } | undefined>;
   private next = 0;
   private count = 0;
 
@@ -61,7 +25,7 @@ export class RecentActivity {
   }
 
   record(footprint: OperationFootprint): void {
-    this.ring[this.next] = { footprint, endedAtMs: this.now() };
+    this.ring[this.next] = { footprint: footprintView(footprint), endedAtMs: this.now() };
     this.next = (this.next + 1) % this.capacity;
     this.count = Math.min(this.count + 1, this.capacity);
   }

@@ -24,8 +24,8 @@ export interface EndpointStats {
 }
 
 /**
- * Per-endpoint request counts and footprints, fed by the ended request operations of
- * trackRequests (named by route template, so the set of endpoints is already bounded; the cap
+ * Per-endpoint request counts and footprints, fed by the ended request operations
+ * (named by route template, so the set of endpoints is already bounded; the cap
  * is a second fence).
  */
 export class RequestStats {
@@ -35,8 +35,8 @@ export class RequestStats {
     const totals = this.totalsOf(footprint.operation);
     totals.requests++;
     totals.pending++;
-    totals.joules += footprint.energyJoules;
-    totals.grams += footprint.emissionsGrams;
+    totals.joules += footprint.joules;
+    totals.grams += footprint.grams;
     totals.estimated = footprint.estimated;
   }
 

@@ -1,6 +1,6 @@
+import { routeOf } from 'carbonscope';
 import type { Middleware } from 'koa';
 import type { Logger } from '../logger.js';
-import { endpointOf } from '../telemetry/http-metrics.js';
 
 /**
  * One line per request. The trace id (`trace_id`) is added by the OTel pino instrumentation,
@@ -16,7 +16,7 @@ export function requestLog(logger: Logger): Middleware {
       const line = {
         method: ctx.method,
         path: ctx.path.slice(0, 200),
-        endpoint: endpointOf(ctx),
+        endpoint: routeOf(ctx.req),
         status,
         durationMs: Math.round((performance.now() - start) * 1000) / 1000,
       };

@@ -154,8 +154,8 @@ export class OnnxActivityClassifier implements ActivityClassifier {
       label,
       probabilities,
       durationMs: seconds * 1000,
-      energyJoules: footprint.energyJoules,
-      emissionsGrams: footprint.emissionsGrams,
+      energyJoules: footprint.joules,
+      emissionsGrams: footprint.grams,
       energyEstimated: footprint.estimated,
     };
   }

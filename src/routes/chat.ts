@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { Criterion, OperationFootprint, OperationTracker, Range } from 'carbonscope';
 import { mean } from 'carbonscope';
 import type { Context } from 'koa';
+import { footprintView } from '../footprint.js';
 import { clientError, HttpError } from '../http/errors.js';
 import { CHAT_ROLES, type ChatMessage, type ChatResult, type ChatService } from '../llm/client.js';
 import { formatNumber, html, page, type SafeHtml, wantsHtml } from '../views/html.js';
@@ -129,7 +130,7 @@ function resultSection(r: ChatResult, local: OperationFootprint): SafeHtml {
 <h2>Estimated impacts of this request (EcoLogits method)</h2>
 ${impactsTable(r)}
 ${warnings.length ? html`<ul class="muted">${warnings}</ul>` : ''}
-<p class="muted">Local energy of the call in this process: ${formatNumber(local.energyJoules)} J, ${formatNumber(local.emissionsGrams)} gCO2e${local.estimated ? ' (estimated)' : ''}.</p>
+<p class="muted">Local energy of the call in this process: ${formatNumber(local.joules)} J, ${formatNumber(local.grams)} gCO2e${local.estimated ? ' (estimated)' : ''}.</p>
 </section>`;
 }
 
@@ -189,7 +190,7 @@ export function chatRoutes(deps: ChatRouteDeps): Router {
         ctx.body = chatPage(service, result.model, formText ?? '', resultSection(result, local));
         return;
       }
-      ctx.body = { ...result, local };
+      ctx.body = { ...result, local: footprintView(local) };
     } catch (err) {
       // A browser gets the form back with the reason; API clients get the app's JSON error.
       const shown = asHtml ? clientError(err) : undefined;

@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import type { EnergyService } from 'carbonscope';
+import type { EnergySnapshot } from 'carbonscope';
 
 /**
  * `GET /energy`: what the meter knows now — the sources and why they were chosen, power by
@@ -7,7 +7,7 @@ import type { EnergyService } from 'carbonscope';
  * attribution mode, the zone and intensity used, and whether each figure is measured or
  * estimated.
  */
-export function energyRoutes(energy: EnergyService): Router {
+export function energyRoutes(energy: { snapshot(): EnergySnapshot }): Router {
   const router = new Router();
   router.get('/energy', (ctx) => {
     ctx.set('Cache-Control', 'no-store');

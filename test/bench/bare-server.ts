@@ -24,15 +24,17 @@ import { predictRoutes } from '../../src/routes/predict.js';
 
 const noFootprint = (operation: string): OperationFootprint => ({
   operation,
+  kind: 'operation',
   durationSeconds: 0,
-  energyJoules: 0,
-  emissionsGrams: 0,
+  joules: 0,
+  grams: 0,
   estimated: true,
 });
 
 const untracked: OperationTracker = {
   begin: (operation) => ({ end: (name) => noFootprint(name ?? operation) }),
   track: (_operation, fn) => fn(),
+  measure: async (operation, fn) => ({ result: await fn(), footprint: noFootprint(operation) }),
 };
 
 const config = loadConfig(process.env);
@@ -42,7 +44,7 @@ const meter = metrics.getMeter('bare');
 const readiness = new Readiness();
 const classifier = new OnnxActivityClassifier({ tracker: untracked, meter });
 readiness.waitFor('model', classifier.load());
-const grid = createGridIntensity({ config, logger, meter });
+const grid = createGridIntensity({ config, logger });
 
 const router = new Router();
 router.use(healthRoutes(readiness).routes());

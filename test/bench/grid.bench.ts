@@ -10,7 +10,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { metrics } from '@opentelemetry/api';
 import type { IntensityReading } from 'carbonscope';
 import { createGridIntensity } from 'carbonscope';
 import { pino } from 'pino';
@@ -70,7 +69,6 @@ async function main(): Promise<void> {
       ELECTRICITY_MAPS_BASE_URL: `http://127.0.0.1:${port}/v3`,
     }),
     logger: pino({ level: 'silent' }),
-    meter: metrics.getMeter('bench'),
   });
   await grid.current();
 

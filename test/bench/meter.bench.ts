@@ -15,10 +15,11 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { GridIntensity, IntensityReading, PowerSource } from 'carbonscope';
 import {
-  createEnergyMeter,
+  bindMetrics,
+  Carbonscope,
   createEstimateSource,
   createRaplSource,
-  type EnergyMeter,
+  type Timer,
 } from 'carbonscope';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
@@ -63,12 +64,28 @@ function nsPer(n: number, body: () => void): number {
   return ((performance.now() - t0) * 1e6) / n;
 }
 
-function meterWith(meter: Meter, host: PowerSource, clock: () => number): EnergyMeter {
-  return createEnergyMeter({ config, logger, meter, grid, sources: { host, gpus: [] }, clock });
+/** The bench samples by hand: a timer that never fires. */
+const idle: Timer = { once: () => ({ cancel() {} }), every: () => ({ cancel() {} }) };
+
+async function meterWith(
+  meter: Meter,
+  host: PowerSource,
+  clock: () => number,
+): Promise<Carbonscope> {
+  const cs = await Carbonscope.create({
+    settings: config,
+    logger,
+    grid,
+    sources: { host, gpus: [] },
+    clock,
+    timer: idle,
+  });
+  bindMetrics(meter, cs);
+  return cs;
 }
 
 async function trackingCost(label: string, meter: Meter): Promise<void> {
-  const energy = meterWith(meter, createEstimateSource({ settings: config.energy }), () =>
+  const energy = await meterWith(meter, createEstimateSource({ settings: config.energy }), () =>
     performance.now(),
   );
   const tracker = energy.tracker;
@@ -107,9 +124,9 @@ function cpuMicrosPer(n: number, body: () => void): number {
 
 async function sampleCost(label: string, meter: Meter, host: PowerSource): Promise<void> {
   let now = 0;
-  const energy = meterWith(meter, host, () => (now += 1000));
+  const energy = await meterWith(meter, host, () => (now += 1000));
   await host.probe();
-  (energy as unknown as { sampler: { prime(): void } }).sampler.prime();
+  await energy.start();
   const baseline = best(() =>
     cpuMicrosPer(SAMPLES, () => {
       for (let i = 0; i < SAMPLES; i++) process.cpuUsage();
@@ -117,7 +134,7 @@ async function sampleCost(label: string, meter: Meter, host: PowerSource): Promi
   );
   const sample = best(() =>
     cpuMicrosPer(SAMPLES, () => {
-      for (let i = 0; i < SAMPLES; i++) energy.sampleNow();
+      for (let i = 0; i < SAMPLES; i++) energy.meter.sampleNow();
     }),
   );
   console.log(

@@ -13,6 +13,7 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { EnergyTracker } from 'carbonscope';
 import * as ort from 'onnxruntime-node';
+import { sampleAt } from '#library-tests/unit/energy/scripted.js';
 import { sourceAsset } from '../../src/paths.js';
 import { OnnxActivityClassifier } from '../../src/predict/classifier.js';
 import { MODEL_FILE, ONNX_INPUT } from '../../src/predict/model-info.js';
@@ -67,12 +68,16 @@ async function main(): Promise<void> {
 
   const reader = new PrometheusExporter({ preventServerStart: true });
   const meter = new MeterProvider({ readers: [reader] }).getMeter('bench');
-  const tracker = new EnergyTracker({
-    clock: () => performance.now(),
-    energyHistogram: meter.createHistogram('operation_energy_joules'),
-    emissionsHistogram: meter.createHistogram('operation_emissions_grams'),
+  const tracker = new EnergyTracker({ clock: () => performance.now() });
+  const energy = meter.createHistogram('operation_energy_joules');
+  const emissions = meter.createHistogram('operation_emissions_grams');
+  const attributes = { operation: 'inference' };
+  // As bindMetrics records them: two histograms per ended operation.
+  tracker.onEnd((f) => {
+    energy.record(f.joules, attributes);
+    emissions.record(f.grams, attributes);
   });
-  tracker.update(performance.now(), 5, 1e-4, true);
+  tracker.update(sampleAt(performance.now(), 5, 1e-4, true));
   const classifier = new OnnxActivityClassifier({ tracker, meter });
   await classifier.load();
   const classify = await usPer(N, (i) => classifier.classify(TEXTS[i % TEXTS.length]));

@@ -1,15 +1,17 @@
 import { once } from 'node:events';
-import { createServer } from 'node:http';
-import { Writable } from 'node:stream';
+import { createServer, type Server } from 'node:http';
+import type { Carbonscope } from 'carbonscope';
 import type Koa from 'koa';
 import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
 import { type AppDeps, createApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
-import { createLogger, type Logger } from '../../src/logger.js';
 import { Readiness } from '../../src/readiness.js';
+import { startEstimatedMeter } from './energy.js';
+import { captureLogger } from './log.js';
 
 export interface Listening {
   url: string;
+  server: Server;
   close(): Promise<void>;
 }
 
@@ -22,30 +24,13 @@ export async function listen(app: Koa): Promise<Listening> {
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
     url: `http://127.0.0.1:${port}`,
+    server,
     close: async () => {
       server.closeAllConnections();
       server.close();
       await once(server, 'close');
     },
   };
-}
-
-/** A logger whose lines are kept in memory, to assert on what was (and was not) logged. */
-export function captureLogger(
-  level = 'debug',
-  secrets: string[] = [],
-): {
-  logger: Logger;
-  lines: string[];
-} {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
-  return { logger: createLogger({ level, destination, secrets }), lines };
 }
 
 /** Resolves once every start-up task (model, first meter sample) has finished. */
@@ -67,6 +52,19 @@ export interface TestApp extends Listening {
   readiness: Readiness;
 }
 
+/**
+ * carbonscope tracking the requests of this server only, as the service does, with its
+ * instruments (requests_total, request_latency_seconds, operation_*) on `metrics`.
+ */
+export async function meterRequests(
+  listening: Listening,
+  metrics: TestMetrics,
+): Promise<Carbonscope> {
+  const cs = await startEstimatedMeter(metrics);
+  cs.trackRequests({ servers: [listening.server] });
+  return cs;
+}
+
 /** The real app with a private meter and a captured log, plus whatever deps a test adds. */
 export async function startTestApp(
   extra: Partial<AppDeps> = {},
@@ -79,12 +77,12 @@ export async function startTestApp(
   const app = createApp({
     config,
     logger,
-    meter: metrics.meter,
     readiness,
     metricsText: metrics.scrape,
     ...extra,
   });
   const listening = await listen(app);
+  const carbonscope = await meterRequests(listening, metrics);
   return {
     ...listening,
     metrics,
@@ -93,6 +91,7 @@ export async function startTestApp(
     readiness,
     close: async () => {
       await listening.close();
+      await carbonscope.stop();
       await metrics.shutdown();
     },
   };

@@ -1,23 +1,19 @@
-import {
-  createEnergyMeter,
-  createEstimateSource,
-  type EnergyMeter,
-  IntensityService,
-} from 'carbonscope';
+import { bindMetrics, Carbonscope, createEstimateSource, IntensityService } from 'carbonscope';
 import type { TestMetrics } from '#library-tests/helpers/metrics.js';
 import { loadConfig } from '../../src/config.js';
 import type { Logger } from '../../src/logger.js';
-import { captureLogger } from './app.js';
+import { captureLogger } from './log.js';
 
 /**
- * The real energy meter on the estimate source, with a fixed grid intensity so no lookup is
- * needed, sampling fast; started (its first sample taken) before it is returned.
+ * The real carbonscope on the estimate source, with a fixed grid intensity so no lookup is
+ * needed, sampling fast, its instruments on `metrics`; started (its first sample taken) before
+ * it is returned. Call stop() when done.
  */
 export async function startEstimatedMeter(
   metrics: TestMetrics,
   env: Record<string, string> = {},
   logger: Logger = captureLogger('warn').logger,
-): Promise<EnergyMeter> {
+): Promise<Carbonscope> {
   const config = loadConfig({ ENERGY_SAMPLE_INTERVAL_MS: '50', CARBON_INTENSITY: '300', ...env });
   const grid = new IntensityService({
     defaultZone: config.grid.zone,
@@ -26,14 +22,14 @@ export async function startEstimatedMeter(
     now: Date.now,
     logger,
   });
-  const meter = createEnergyMeter({
-    config,
+  const cs = await Carbonscope.create({
+    settings: config,
     logger,
-    meter: metrics.meter,
     grid,
     sources: { host: createEstimateSource({ settings: config.energy }), gpus: [] },
   });
-  await meter.start();
-  await meter.firstSample();
-  return meter;
+  bindMetrics(metrics.meter, cs, { http: true });
+  await cs.start();
+  await cs.firstSample();
+  return cs;
 }

@@ -4,7 +4,8 @@ import { createTestMetrics, findSample } from '#library-tests/helpers/metrics.js
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { Readiness } from '../../src/readiness.js';
-import { captureLogger, listen, startTestApp, type TestApp } from '../helpers/app.js';
+import { listen, meterRequests, startTestApp, type TestApp } from '../helpers/app.js';
+import { captureLogger } from '../helpers/log.js';
 
 describe('app (in-process)', () => {
   let app: TestApp;
@@ -53,7 +54,6 @@ describe('error handling', () => {
     const app = createApp({
       config: loadConfig({ BODY_LIMIT_KB: '1' }),
       logger,
-      meter: metrics.meter,
       readiness: new Readiness(),
       metricsText: metrics.scrape,
     });
@@ -104,7 +104,6 @@ describe('/metrics', () => {
     const app = createApp({
       config: loadConfig({}),
       logger,
-      meter: metrics.meter,
       readiness: new Readiness(),
       // A slow collection: the request must be timed until the text is written, not ~0.
       metricsText: async () => {
@@ -113,6 +112,7 @@ describe('/metrics', () => {
       },
     });
     const served = await listen(app);
+    const carbonscope = await meterRequests(served, metrics);
     try {
       const first = await fetch(`${served.url}/metrics`);
       expect(first.status).to.equal(200);
@@ -142,6 +142,7 @@ describe('/metrics', () => {
       expect(logged[0].durationMs).to.be.at.least(110);
     } finally {
       await served.close();
+      await carbonscope.stop();
       await metrics.shutdown();
     }
   });
@@ -152,11 +153,11 @@ describe('/metrics', () => {
     const app = createApp({
       config: loadConfig({}),
       logger,
-      meter: metrics.meter,
       readiness: new Readiness(),
       metricsText: () => Promise.reject(new Error('collector exploded at /srv/reader.js:7')),
     });
     const served = await listen(app);
+    const carbonscope = await meterRequests(served, metrics);
     try {
       const res = await fetch(`${served.url}/metrics`);
       expect(res.status).to.equal(500);
@@ -170,6 +171,7 @@ describe('/metrics', () => {
       expect(lines.some((l) => l.includes('collector exploded'))).to.equal(true);
     } finally {
       await served.close();
+      await carbonscope.stop();
       await metrics.shutdown();
     }
   });

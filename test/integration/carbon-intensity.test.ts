@@ -1,4 +1,4 @@
-import { annualAverage, createGridIntensity } from 'carbonscope';
+import { annualAverage, createGridIntensity, registerGridMetrics } from 'carbonscope';
 import { expect } from 'chai';
 import {
   fixture,
@@ -8,7 +8,8 @@ import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metr
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { Readiness } from '../../src/readiness.js';
-import { captureLogger, type Listening, listen } from '../helpers/app.js';
+import { type Listening, listen } from '../helpers/app.js';
+import { captureLogger } from '../helpers/log.js';
 
 const KEY = 'em-integration-key-0c4e77';
 
@@ -37,14 +38,13 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
     const grid = createGridIntensity({
       config,
       logger,
-      meter: metrics.meter,
       now: () => clock,
       retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 2 },
     });
+    registerGridMetrics(metrics.meter, grid.reportedZones, grid);
     const app = createApp({
       config,
       logger,
-      meter: metrics.meter,
       readiness: new Readiness(),
       metricsText: metrics.scrape,
       grid,

@@ -1,4 +1,4 @@
-import type { EnergyMeter } from 'carbonscope';
+import type { Carbonscope } from 'carbonscope';
 import { computeImpacts, loadCatalog } from 'carbonscope';
 import { expect } from 'chai';
 import { createTestMetrics, findSample, type TestMetrics } from '#library-tests/helpers/metrics.js';
@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import { type ChatResult, createChatService } from '../../src/llm/client.js';
 import { type MockLlm, startMockLlm } from '../../src/llm/mock-server.js';
 import { Readiness } from '../../src/readiness.js';
-import { captureLogger, type Listening, listen } from '../helpers/app.js';
+import { type Listening, listen } from '../helpers/app.js';
 import { startEstimatedMeter } from '../helpers/energy.js';
 import {
   echoKeyIn401,
@@ -15,6 +15,7 @@ import {
   type StubUpstream,
   startStubUpstream,
 } from '../helpers/llm-upstream.js';
+import { captureLogger } from '../helpers/log.js';
 
 const KEY = 'sk-carbonscope-integration-secret-42';
 const catalog = loadCatalog();
@@ -28,7 +29,7 @@ interface ChatApp extends Listening {
 async function startChatApp(
   baseUrl: string,
   timeoutMs = 5000,
-): Promise<ChatApp & { meter: EnergyMeter }> {
+): Promise<ChatApp & { meter: Carbonscope }> {
   const config = loadConfig({
     ENERGY_SAMPLE_INTERVAL_MS: '50',
     CARBON_INTENSITY: '300',
@@ -50,10 +51,9 @@ async function startChatApp(
   const app = createApp({
     config,
     logger,
-    meter: metrics.meter,
     readiness: new Readiness(),
     metricsText: metrics.scrape,
-    chat: { service, tracker: meter.tracker },
+    chat: { service, tracker: meter },
   });
   const listening = await listen(app);
   return {

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EnergyMeter, EnergySnapshot } from 'carbonscope';
+import type { Carbonscope, EnergySnapshot } from 'carbonscope';
 import { expect } from 'chai';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
@@ -10,7 +10,8 @@ import type { Dashboard } from '../../src/dashboard/index.js';
 import { projectRoot } from '../../src/paths.js';
 import { Readiness } from '../../src/readiness.js';
 import { assembleService } from '../../src/service.js';
-import { captureLogger, type Listening, listen, waitUntilReady } from '../helpers/app.js';
+import { type Listening, listen, waitUntilReady } from '../helpers/app.js';
+import { captureLogger } from '../helpers/log.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -26,14 +27,14 @@ const ARTIFACTS = join(projectRoot, 'test-artifacts');
 const CHARTS = ['power', 'emissions', 'grid', 'requests'];
 
 interface Running extends Listening {
-  meter: EnergyMeter;
+  meter: Carbonscope;
   dashboard: Dashboard;
 }
 
 /**
  * The service composed by src/service.ts itself, in-process: the real meter on the estimate
  * source (sampling every second), the grid service without a key (annual averages, no network),
- * the bundled mock LLM, the ONNX classifier, and the dashboard's tracker in front of the meter's.
+ * the bundled mock LLM, the ONNX classifier, and the dashboard fed by carbonscope's events.
  */
 async function startService(): Promise<Running & { metrics: TestMetrics; stop(): Promise<void> }> {
   const config = loadConfig({ ENERGY_SOURCE: 'estimate', MOCK_LLM_LATENCY_MS: '20' });
@@ -49,9 +50,10 @@ async function startService(): Promise<Running & { metrics: TestMetrics; stop():
   });
   await waitUntilReady(readiness);
   const listening = await listen(createApp(service.deps));
+  service.carbonscope.trackRequests({ servers: [listening.server] });
   return {
     ...listening,
-    meter: service.energy,
+    meter: service.carbonscope,
     dashboard: service.dashboard,
     metrics,
     stop: async () => {

@@ -1,12 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
-import { createEnergyMeter, type EnergySnapshot } from 'carbonscope';
+import { bindMetrics, Carbonscope, type EnergySnapshot } from 'carbonscope';
 import { expect } from 'chai';
 import Koa from 'koa';
 import { createTestMetrics } from '#library-tests/helpers/metrics.js';
 import {
   constantSource,
   intensityReading,
+  ManualTimer,
   memoryLogger,
   ScriptedClock,
   ScriptedCpu,
@@ -15,31 +16,31 @@ import {
 } from '#library-tests/unit/energy/scripted.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { trackRequests } from '../../src/http/track-requests.js';
 import { Readiness } from '../../src/readiness.js';
 import { energyRoutes } from '../../src/routes/energy.js';
-import { captureLogger } from '../helpers/app.js';
+import { captureLogger } from '../helpers/log.js';
 
 describe('request tracking and GET /energy', () => {
   it('tracks each request as its route template and serves the snapshot', async () => {
     const clock = new ScriptedClock(0);
     const cpu = new ScriptedCpu();
     const metrics = createTestMetrics();
-    const meter = createEnergyMeter({
-      config: testConfig({ ENERGY_SAMPLE_INTERVAL_MS: '60000' }),
+    const meter = await Carbonscope.create({
+      settings: testConfig({ ENERGY_SAMPLE_INTERVAL_MS: '60000' }),
       logger: memoryLogger().logger,
-      meter: metrics.meter,
       grid: new StubGrid(intensityReading('DE', 250)),
       sources: { host: constantSource(8, { name: 'estimate', component: 'cpu' }), gpus: [] },
       clock: clock.now,
+      timer: new ManualTimer(),
       hostCpu: cpu.hostCpu,
       processCpu: cpu.processCpu,
     });
+    bindMetrics(metrics.meter, meter);
     await meter.start();
     // The first sample by hand, instead of waiting for the timer.
     clock.advance(1000);
     cpu.interval(1, 0.5, 0.5);
-    meter.sampleNow();
+    meter.meter.sampleNow();
 
     const app = new Koa();
     const router = new Router();
@@ -48,10 +49,11 @@ describe('request tracking and GET /energy', () => {
       ctx.body = { id: ctx.params.id };
     });
     router.use(energyRoutes(meter).routes());
-    app.use(trackRequests(meter.tracker));
     app.use(router.routes());
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
+    // No middleware: Node's diagnostics channels see the request, @koa/router names its route.
+    meter.trackRequests({ servers: [server] });
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       for (const id of ['1', '2', '3'])
@@ -91,41 +93,57 @@ describe('request tracking and GET /energy', () => {
     }
   });
 
-  it('createApp mounts /energy and tracks requests when given the meter', async () => {
+  it('createApp mounts /energy; a request of another server is not tracked', async () => {
     const metrics = createTestMetrics();
     const { logger } = captureLogger();
     const config = loadConfig({ CARBON_ZONE: 'DE' });
-    const meter = createEnergyMeter({
-      config,
+    const meter = await Carbonscope.create({
+      settings: config,
       logger,
-      meter: metrics.meter,
       grid: new StubGrid(intensityReading('DE', 250)),
       sources: { host: constantSource(8), gpus: [] },
       clock: new ScriptedClock(0).now,
+      timer: new ManualTimer(),
       hostCpu: new ScriptedCpu().hostCpu,
       processCpu: new ScriptedCpu().processCpu,
     });
+    bindMetrics(metrics.meter, meter, { http: true });
     const app = createApp({
       config,
       logger,
-      meter: metrics.meter,
       readiness: new Readiness(),
       metricsText: metrics.scrape,
       energy: meter,
     });
     const server = app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
+    const other = createApp({
+      config,
+      logger,
+      readiness: new Readiness(),
+      metricsText: metrics.scrape,
+    }).listen(0, '127.0.0.1');
+    await Promise.all(
+      [server, other].map((s) => new Promise((resolve) => s.once('listening', resolve))),
+    );
+    meter.trackRequests({ servers: [server] });
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       const res = await fetch(`${base}/energy`);
       expect(res.status).to.equal(200);
       expect(((await res.json()) as EnergySnapshot).samples).to.equal(0);
       expect((await fetch(`${base}/healthz`)).status).to.equal(200);
+      const port = (other.address() as AddressInfo).port;
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).to.equal(200);
       expect(
         await metrics.value('operation_energy_joules_count', { operation: '/healthz' }),
       ).to.equal(1);
+      expect(
+        await metrics.value('requests_total', { endpoint: '/healthz', status: '200' }),
+      ).to.equal(1);
     } finally {
       server.close();
+      other.close();
+      await meter.stop();
       await metrics.shutdown();
     }
   });

@@ -1,4 +1,4 @@
-import type { EnergyMeter } from 'carbonscope';
+import type { Carbonscope } from 'carbonscope';
 import { expect } from 'chai';
 import { createTestMetrics } from '#library-tests/helpers/metrics.js';
 import { OnnxActivityClassifier } from '../../src/predict/classifier.js';
@@ -11,13 +11,13 @@ const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 describe('POST/GET /predict (real app, committed model, real energy meter)', () => {
   let app: TestApp;
-  let energy: EnergyMeter;
+  let energy: Carbonscope;
   let classifier: OnnxActivityClassifier;
   const metrics = createTestMetrics();
 
   before(async () => {
     energy = await startEstimatedMeter(metrics);
-    classifier = new OnnxActivityClassifier({ tracker: energy.tracker, meter: metrics.meter });
+    classifier = new OnnxActivityClassifier({ tracker: energy, meter: metrics.meter });
     app = await startTestApp({ predict: classifier });
     app.readiness.waitFor('model', classifier.load());
   });
@@ -194,7 +194,7 @@ describe('POST/GET /predict (real app, committed model, real energy meter)', () 
   });
 
   it('answers 503 with Retry-After while the model is still loading', async () => {
-    const loading = new OnnxActivityClassifier({ tracker: energy.tracker, meter: metrics.meter });
+    const loading = new OnnxActivityClassifier({ tracker: energy, meter: metrics.meter });
     const other = await startTestApp({ predict: loading });
     try {
       const res = await fetch(`${other.url}/predict`, {

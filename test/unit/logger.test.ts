@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { captureLogger } from '../helpers/app.js';
+import { captureLogger } from '../helpers/log.js';
 
 describe('logger', () => {
   it('redacts apiKey fields and masks a secret value wherever it appears', () => {

@@ -4,13 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import {
-  createEnergyMeter,
-  createGridIntensity,
-  type EnergyMeter,
-  selectSources,
-} from 'carbonscope';
+import { Carbonscope } from 'carbonscope';
 import { type Config, loadConfig, readDotenv, secretsOf } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { projectRoot, sourceAsset } from '../../src/paths.js';
@@ -38,22 +32,14 @@ function trainingConfig(): Config {
   return loadConfig(env);
 }
 
-async function startMeter(config: Config, logger: Logger): Promise<EnergyMeter> {
-  const meter = new MeterProvider().getMeter('carbonscope-train');
-  const grid = createGridIntensity({ config, logger, meter });
-  const sources = await selectSources({ config, logger });
-  const energy = createEnergyMeter({
-    config,
-    logger,
-    meter,
-    grid,
-    sources: { host: sources.host, gpus: sources.gpus, reasons: sources.reasons },
-  });
+/** The same carbonscope the service assembles; training needs no instruments, only figures. */
+async function startMeter(config: Config, logger: Logger): Promise<Carbonscope> {
+  const energy = await Carbonscope.create({ settings: config, logger });
   await energy.start();
   return energy;
 }
 
-function describeMethod(energy: EnergyMeter): string {
+function describeMethod(energy: Carbonscope): string {
   const s = energy.snapshot();
   const host = s.sources.find((x) => x.kind === 'host');
   const power = host ? `${host.name}${host.estimated ? ' (a CPU power model)' : ''}` : 'unknown';
@@ -91,7 +77,7 @@ async function main(): Promise<void> {
   );
 
   const energy = await startMeter(config, logger);
-  const operation = energy.tracker.begin('training');
+  const operation = energy.begin('training');
   const model = await trainModel(split.train, {
     ...DEFAULT_MODEL_OPTIONS,
     training: {
@@ -102,15 +88,15 @@ async function main(): Promise<void> {
     },
   });
   // Close the last interval so the training's final stretch is charged at its own power.
-  energy.sampleNow();
+  energy.meter.sampleNow();
   const measured = operation.end();
   const method = describeMethod(energy);
   await energy.stop();
 
   const footprint: TrainingFootprint = {
     durationSeconds: measured.durationSeconds,
-    energyJoules: measured.energyJoules,
-    emissionsGrams: measured.emissionsGrams,
+    energyJoules: measured.joules,
+    emissionsGrams: measured.grams,
     estimated: measured.estimated,
     method,
   };
@@ -130,7 +116,7 @@ async function main(): Promise<void> {
     `ONNX vs training forward pass: ${evaluation.labelMismatches} label mismatches, max probability difference ${evaluation.maxProbabilityDifference.toExponential(2)}`,
   );
   say(
-    `training footprint: ${footprint.durationSeconds.toFixed(3)} s, ${measured.energyJoules.toFixed(3)} J${measured.estimated ? ' (estimated)' : ''}, ${measured.emissionsGrams.toFixed(6)} gCO2e`,
+    `training footprint: ${footprint.durationSeconds.toFixed(3)} s, ${measured.joules.toFixed(3)} J${measured.estimated ? ' (estimated)' : ''}, ${measured.grams.toFixed(6)} gCO2e`,
   );
   say(`  measured by ${method}`);
 }

@@ -1,42 +1,75 @@
-// The public library API: the meter, the operation tracker, grid intensity and LLM impacts, for
-// any Node service.
+// carbonscope: the energy use and carbon emissions of Node code, per request, as OpenTelemetry
+// metrics. Three ways in: `node --import carbonscope/register` (no code), the
+// CarbonscopeInstrumentation for an SDK you configure, and the small API below for scripts.
+
+export {
+  EmissionsTracker,
+  measure,
+  type StartOptions,
+  snapshot,
+  start,
+  stop,
+  track,
+} from './api.js';
 export type {
   ActiveOperation,
   AttributionMode,
-  CreateEnergyMeterOptions,
-  EnergyFigure,
-  EnergyMeter,
-  EnergyService,
+  Clock,
+  Component,
+  EmissionsFigure,
+  EnergyReading,
+  EnergySample,
   EnergySnapshot,
+  HostCpuDelta,
   MeterSources,
   OperationFootprint,
+  OperationKind,
+  OperationListener,
   OperationTracker,
-  ProcessCpuReader,
-  SampleListener,
-  SampleSummary,
-} from './energy/index.js';
-export { createEnergyMeter, JOULES_PER_KWH, trackWith } from './energy/index.js';
-export { createEstimateSource } from './energy/sources/estimate.js';
-export { createRaplSource } from './energy/sources/rapl.js';
-export { selectSources } from './energy/sources/select.js';
-export type {
-  EnergyReading,
-  HostCpuDelta,
+  PowerFigure,
   PowerSource,
   ProbeResult,
+  ProcessCpuReader,
+  SampleListener,
   SampleTick,
+  Scope,
+  ScopeTotals,
   SourceName,
-} from './energy/sources/source.js';
-export { EnergyTracker } from './energy/tracker.js';
+  Timer,
+  TimerHandle,
+} from './energy/index.js';
+export {
+  createEstimateSource,
+  createNvidiaSmiSource,
+  createPowermetricsSource,
+  createRaplSource,
+  EnergyMeter,
+  EnergyTracker,
+  gramsPerJoule,
+  JOULES_PER_KWH,
+  selectSources,
+  unrefTimer,
+} from './energy/index.js';
 export { annualAverage } from './grid/annual-averages.js';
 export { InvalidZoneError, UnknownZoneError, UpstreamError } from './grid/errors.js';
-export type {
-  GridIntensity,
-  IntensityHistory,
-  IntensityReading,
-  IntensitySource,
+export {
+  createGridIntensity,
+  type GridIntensity,
+  type GridService,
+  type IntensityHistory,
+  type IntensityReading,
+  IntensityService,
+  type IntensitySource,
+  registerGridMetrics,
 } from './grid/index.js';
-export { createGridIntensity, IntensityService } from './grid/index.js';
+export {
+  REQUEST_OPERATION,
+  type RequestTracking,
+  type RequestTrackingOptions,
+  routeOf,
+  setRoute,
+  UNMATCHED_ROUTE,
+} from './http/index.js';
 export * from './llm/catalog.js';
 export {
   LlmError,
@@ -45,14 +78,36 @@ export {
   UnknownZoneError as UnknownMixZoneError,
 } from './llm/errors.js';
 export * from './llm/impacts.js';
-export type { LogFn, Logger, LogLevel } from './log.js';
-export { stderrLogger } from './log.js';
-export type { EnergySettings, Env, GridSettings, Settings } from './settings.js';
+export { type LogFn, type Logger, type LogLevel, redactSecrets, stderrLogger } from './log.js';
+export {
+  createInstrument,
+  type InstrumentKind,
+  LATENCY_BUCKETS_SECONDS,
+  logBuckets,
+  METRICS,
+  type MetricSpec,
+  prometheusName,
+  prometheusType,
+} from './metrics/index.js';
+export { type Attached, attachToOtel, SCOPE_NAME } from './otel/attach.js';
+export { type BindMetricsOptions, bindMetrics, MAX_OPERATIONS } from './otel/bind-metrics.js';
+export {
+  CarbonscopeInstrumentation,
+  type CarbonscopeInstrumentationConfig,
+} from './otel/instrumentation.js';
+export { MissingSdkError, otlpMetricExporter } from './otel/optional-sdk.js';
+export { activeSpan, SPAN_ATTRIBUTES } from './otel/spans.js';
+export { Carbonscope, type CarbonscopeOptions } from './runtime/carbonscope.js';
 export {
   ENERGY_SOURCES,
+  type EnergySettings,
+  type Env,
+  type GridSettings,
   loadSettings,
   parseEnv,
+  type Settings,
   SettingsError,
   secretsOf,
   ZONE_PATTERN,
 } from './settings.js';
+export { VERSION } from './version.js';

@@ -1,9 +1,10 @@
-import { createEnergyMeter, type EnergyMeter } from 'carbonscope';
+import { bindMetrics, Carbonscope } from 'carbonscope';
 import { expect } from 'chai';
 import { createTestMetrics } from '#library-tests/helpers/metrics.js';
 import {
   constantSource,
   intensityReading,
+  ManualTimer,
   memoryLogger,
   ScriptedClock,
   ScriptedCpu,
@@ -24,16 +25,17 @@ async function setUp(historyMinutes = 60) {
   const cpu = new ScriptedCpu();
   const metrics = createTestMetrics();
   const grid = new StubGrid(intensityReading('DE', 250));
-  const meter: EnergyMeter = createEnergyMeter({
-    config: testConfig({ ENERGY_SAMPLE_INTERVAL_MS: '60000' }),
+  const meter = await Carbonscope.create({
+    settings: testConfig({ ENERGY_SAMPLE_INTERVAL_MS: '60000' }),
     logger: memoryLogger().logger,
-    meter: metrics.meter,
     grid,
     sources: { host: constantSource(8, { name: 'estimate', component: 'cpu' }), gpus: [] },
     clock: clock.now,
+    timer: new ManualTimer(),
     hostCpu: cpu.hostCpu,
     processCpu: cpu.processCpu,
   });
+  bindMetrics(metrics.meter, meter);
   const dashboard: Dashboard = createDashboard({
     meter,
     grid,
@@ -41,16 +43,14 @@ async function setUp(historyMinutes = 60) {
     historyMinutes,
     now: () => EPOCH + clock.ms,
   });
-  const started = meter.start();
-  await new Promise((resolve) => setImmediate(resolve));
+  await meter.start();
   /** One second at 8 W host, the process busy half of it: 2 W for the process. */
   const tick = () => {
     clock.advance(1000);
     cpu.interval(1, 0.5, 0.5);
-    meter.sampleNow();
+    meter.meter.sampleNow();
   };
   tick();
-  await started;
   return { clock, meter, dashboard, tick, metrics };
 }
 
@@ -91,12 +91,12 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
     }
   });
 
-  it('shows requests by endpoint and recent operations seen through its tracker', async () => {
+  it('shows requests by endpoint and recent operations, from the operations that end', async () => {
     const { dashboard, tick, clock, meter, metrics } = await setUp();
     try {
       for (let i = 0; i < 3; i++) {
-        const request = dashboard.tracker.begin('request');
-        await dashboard.tracker.track('inference', async () => {
+        const request = meter.begin('request', 'request');
+        await meter.track('inference', async () => {
           clock.advance(100);
         });
         request.end('/predict');

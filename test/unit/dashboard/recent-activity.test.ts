@@ -1,80 +1,38 @@
-import type { ActiveOperation, OperationFootprint, OperationTracker } from 'carbonscope';
+import type { OperationFootprint } from 'carbonscope';
 import { expect } from 'chai';
-import {
-  observeTracker,
-  REQUEST_OPERATION,
-  RecentActivity,
-} from '../../../src/dashboard/recent-activity.js';
+import { RecentActivity } from '../../../src/dashboard/recent-activity.js';
 import {
   MAX_ENDPOINTS,
   OTHER_ENDPOINT,
   RequestStats,
 } from '../../../src/dashboard/request-stats.js';
 
-function footprint(operation: string, energyJoules = 1): OperationFootprint {
+function footprint(operation: string, joules = 1, context?: unknown): OperationFootprint {
   return {
     operation,
+    kind: 'operation',
     durationSeconds: 0.5,
-    energyJoules,
-    emissionsGrams: energyJoules / 10,
+    joules,
+    grams: joules / 10,
     estimated: true,
+    context,
   };
 }
 
-/** Counts what reaches the wrapped tracker, so the decorator is shown to pass everything on. */
-class CountingTracker implements OperationTracker {
-  begun: string[] = [];
-  ended = 0;
-  begin(operation: string): ActiveOperation {
-    this.begun.push(operation);
-    let result: OperationFootprint | undefined;
-    return {
-      end: (name?: string) => {
-        if (!result) this.ended++;
-        result ??= footprint(name ?? operation);
-        return result;
+describe('dashboard recent activity', () => {
+  it('lists what the page shows of an operation, never what it carried (a span)', () => {
+    const recent = new RecentActivity(2, () => Date.UTC(2026, 0, 1));
+    recent.record(footprint('inference', 2, { spanContext: 'not for the page' }));
+    expect(recent.list()).to.deep.equal([
+      {
+        operation: 'inference',
+        durationSeconds: 0.5,
+        energyJoules: 2,
+        emissionsGrams: 0.2,
+        estimated: true,
+        endedAt: '2026-01-01T00:00:00.000Z',
       },
-    };
-  }
-  track<T>(operation: string, fn: () => T): T {
-    const op = this.begin(operation);
-    const out = fn();
-    op.end();
-    return out;
-  }
-}
-
-describe('dashboard tracker decorator and recent activity', () => {
-  it('reports each ended operation once, with the name it began under', () => {
-    const inner = new CountingTracker();
-    const seen: Array<[string, string]> = [];
-    const tracker = observeTracker(inner, (begunAs, fp) => seen.push([begunAs, fp.operation]));
-    const op = tracker.begin(REQUEST_OPERATION);
-    const first = op.end('/predict');
-    expect(op.end('/ignored')).to.equal(first, 'end stays idempotent');
-    expect(seen).to.deep.equal([[REQUEST_OPERATION, '/predict']]);
-    expect(inner.ended).to.equal(1);
-  });
-
-  it('tracks sync, async and throwing functions as one operation each', async () => {
-    const inner = new CountingTracker();
-    const seen: string[] = [];
-    const tracker = observeTracker(inner, (_b, fp) => seen.push(fp.operation));
-    expect(tracker.track('inference', () => 42)).to.equal(42);
-    expect(await tracker.track('chat', async () => 'answer')).to.equal('answer');
-    expect(() =>
-      tracker.track('inference', () => {
-        throw new Error('boom');
-      }),
-    ).to.throw('boom');
-    await tracker
-      .track('chat', async () => {
-        throw new Error('upstream');
-      })
-      .catch(() => {});
-    expect(seen).to.deep.equal(['inference', 'chat', 'inference', 'chat']);
-    expect(inner.begun).to.have.length(4);
-    expect(inner.ended).to.equal(4);
+    ]);
   });
 
   it('keeps the newest operations, newest first, within its capacity', () => {

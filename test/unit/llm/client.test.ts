@@ -9,8 +9,8 @@ import { expect } from 'chai';
 import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
 import { type ChatService, createChatService } from '../../../src/llm/client.js';
 import { type MockLlm, startMockLlm } from '../../../src/llm/mock-server.js';
-import { captureLogger } from '../../helpers/app.js';
 import { echoKeyIn401, failWith, startStubUpstream } from '../../helpers/llm-upstream.js';
+import { captureLogger } from '../../helpers/log.js';
 
 const KEY = 'sk-carbonscope-test-0123456789abcdef';
 const catalog = loadCatalog();

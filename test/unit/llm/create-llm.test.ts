@@ -4,7 +4,7 @@ import { createTestMetrics } from '#library-tests/helpers/metrics.js';
 import { loadConfig } from '../../../src/config.js';
 import { createLlm } from '../../../src/llm/index.js';
 import { projectRoot } from '../../../src/paths.js';
-import { captureLogger } from '../../helpers/app.js';
+import { captureLogger } from '../../helpers/log.js';
 
 describe('createLlm (service wiring from settings)', () => {
   it('starts the bundled mock in-process when LLM_BASE_URL is unset, and chats through it', async () => {

@@ -1,22 +1,19 @@
-import { EnergyTracker } from 'carbonscope';
-import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
+import { EnergyTracker, type OperationFootprint } from 'carbonscope';
+import { sampleAt } from '#library-tests/unit/energy/scripted.js';
 
 /**
- * The energy meter's real operation tracker, fed one scripted power reading (the sampler's job
- * in the service), so the tests know what energy an operation must be given: watts × seconds
- * while it runs alone.
+ * The library's real operation tracker, fed one scripted sample (the meter's job in the
+ * service), so the tests know what energy an operation must be given: watts × seconds while it
+ * runs alone. `ended` collects every operation it reports.
  */
 export function poweredTracker(
   watts: number,
   gramsPerJoule: number,
-): { tracker: EnergyTracker; metrics: TestMetrics } {
-  const metrics = createTestMetrics();
+): { tracker: EnergyTracker; ended: OperationFootprint[] } {
   const clock = () => performance.now();
-  const tracker = new EnergyTracker({
-    clock,
-    energyHistogram: metrics.meter.createHistogram('operation_energy_joules', { unit: 'J' }),
-    emissionsHistogram: metrics.meter.createHistogram('operation_emissions_grams', { unit: 'g' }),
-  });
-  tracker.update(clock(), watts, gramsPerJoule, true);
-  return { tracker, metrics };
+  const tracker = new EnergyTracker({ clock });
+  tracker.update(sampleAt(clock(), watts, gramsPerJoule, true));
+  const ended: OperationFootprint[] = [];
+  tracker.onEnd((f) => ended.push(f));
+  return { tracker, ended };
 }

@@ -1,4 +1,4 @@
-import type { SampleSummary } from '../energy/index.js';
+import type { EnergySample } from '../energy/index.js';
 import type { Env } from '../settings.js';
 import { MONITOR_HELP, parseMonitorArgs } from './args.js';
 import { finish } from './finish.js';
@@ -14,7 +14,7 @@ const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 /** One line per interval: time, whole-machine power, energy and emissions so far. */
 export function formatMonitorLine(
   at: Date,
-  sample: SampleSummary,
+  sample: EnergySample,
   totalJoules: number,
   totalGrams: number,
 ): string {
@@ -38,7 +38,7 @@ export async function monitorCommand(args: string[], env: Env = process.env): Pr
   });
   const { meter } = session;
   meter.onSample((sample) => {
-    const totals = meter.snapshot().totals.host;
+    const totals = sample.totals.host;
     process.stderr.write(formatMonitorLine(new Date(), sample, totals.joules, totals.grams));
   });
   await startMeter(meter);

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { createNoopMeter, type Meter } from '@opentelemetry/api';
-import { createEnergyMeter, type EnergyMeter, type ProcessCpuReader } from '../energy/index.js';
-import { selectSources } from '../energy/sources/select.js';
-import { createGridIntensity } from '../grid/index.js';
+import type { ProcessCpuReader } from '../energy/index.js';
 import { type Logger, stderrLogger } from '../log.js';
+import { bindMetrics } from '../otel/bind-metrics.js';
 import { importSdk, otlpMetricExporter } from '../otel/optional-sdk.js';
+import { Carbonscope } from '../runtime/carbonscope.js';
 import { type Env, loadSettings, type Settings } from '../settings.js';
 import type { CommonOptions } from './args.js';
 
@@ -35,7 +34,8 @@ async function otlpProvider(
 export interface Session {
   config: Settings;
   logger: Logger;
-  meter: EnergyMeter;
+  /** The command's (or the machine's) carbonscope. */
+  meter: Carbonscope;
   runId: string;
   /** Host CPU busy share averaged over the samples so far, 0..100; null before any sample. */
   cpuUtilizationPercent(): number | null;
@@ -91,17 +91,9 @@ export async function openSession(o: SessionOptions): Promise<Session> {
         Math.max(config.energy.sampleIntervalMs, 1000),
       )
     : undefined;
-  const otelMeter: Meter = provider?.getMeter('carbonscope') ?? createNoopMeter();
-  const grid = createGridIntensity({ config, logger, meter: otelMeter });
-  const sources = await selectSources({ config, logger });
-  const meter = createEnergyMeter({
-    config,
-    logger,
-    meter: otelMeter,
-    grid,
-    sources,
-    processCpu: o.processCpu,
-  });
+  const meter = await Carbonscope.create({ settings: config, logger, processCpu: o.processCpu });
+  // Only --otlp exports anything: the run's figures go out through the same instruments.
+  if (provider) bindMetrics(provider.getMeter('carbonscope'), meter);
   let busyMs = 0;
   let sampledMs = 0;
   meter.onSample((s) => {
@@ -132,6 +124,6 @@ export async function openSession(o: SessionOptions): Promise<Session> {
  * Starts the meter and resolves once its baseline is set (not after the first sample, a whole
  * interval later): whatever starts after this is inside the measured window.
  */
-export function startMeter(meter: EnergyMeter): Promise<void> {
+export function startMeter(meter: Carbonscope): Promise<void> {
   return meter.start();
 }

@@ -1,4 +1,4 @@
-import type { HostCpuDelta } from './sources/source.js';
+import { clamp01, type HostCpuDelta } from './sources/index.js';
 
 export type AttributionMode = 'dynamic' | 'proportional';
 
@@ -28,14 +28,4 @@ export function processShare(
   const ofBusy = clamp01(processCpuSeconds / busy);
   if (mode === 'proportional') return ofBusy;
   return ofBusy * clamp01(busy / host.totalSeconds);
-}
-
-/** Host CPU busy fraction over one tick's CPU-time delta, 0..1 (0 when nothing elapsed). */
-export function hostUtilization(delta: HostCpuDelta): number {
-  return delta.totalSeconds > 0 ? clamp01(delta.activeSeconds / delta.totalSeconds) : 0;
-}
-
-export function clamp01(x: number): number {
-  if (!(x > 0)) return 0; // also NaN
-  return Math.min(x, 1);
 }

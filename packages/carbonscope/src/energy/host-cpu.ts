@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { cpus as osCpus } from 'node:os';
-import type { HostCpuDelta } from './sources/source.js';
+import type { HostCpuDelta } from './sources/index.js';
 
 /** Clock ticks per second of /proc/stat: fixed at 100 by the Linux user-space ABI. */
 export const USER_HZ = 100;

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { HostCpuDelta } from './sources/source.js';
+import type { HostCpuDelta } from './sources/index.js';
 
 /** Monotonic milliseconds. Injected so tests drive time by hand. */
 export type Clock = () => number;

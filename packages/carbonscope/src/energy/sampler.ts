@@ -1,11 +1,15 @@
-import type { Attributes } from '@opentelemetry/api';
-import type { IntensityReading } from '../grid/types.js';
-import { type AttributionMode, hostUtilization, processShare } from './attribution.js';
+import type { IntensityReading } from '../grid/index.js';
+import { type AttributionMode, processShare } from './attribution.js';
 import { gramsPerJoule } from './emissions.js';
-import type { EnergyInstruments } from './instruments.js';
 import type { Clock, HostCpuReader, ProcessCpuReader } from './probes.js';
-import type { EnergyReading, HostCpuDelta, PowerSource, SampleTick } from './sources/source.js';
-import type { Component, Scope } from './types.js';
+import {
+  type EnergyReading,
+  type HostCpuDelta,
+  hostUtilization,
+  type PowerSource,
+  type SampleTick,
+} from './sources/index.js';
+import type { Component, EmissionsFigure, EnergySample, PowerFigure, Scope } from './types.js';
 
 /**
  * A reading implying more than this is dropped as implausible (a counter glitch that slipped
@@ -13,46 +17,24 @@ import type { Component, Scope } from './types.js';
  */
 export const MAX_PLAUSIBLE_WATTS = 100_000;
 
-/** One `{scope, component, source}` series: its running energy and its latest power. */
-export interface EnergySeries {
+/** The running state of one `{scope, component, source}` series (the sampler's own). */
+interface Series {
   readonly scope: Scope;
   readonly component: Component;
   readonly source: string;
   readonly estimated: boolean;
-  readonly attributes: Attributes;
   joules: number;
   watts: number;
   /** Joules of the tick in progress; turned into `watts` when the tick ends. */
   tickJoules: number;
 }
 
-/** Emissions of one scope in one zone. */
-export interface EmissionsSeries {
+/** The running state of one scope's emissions in one zone. */
+interface Emissions {
   readonly scope: Scope;
   readonly zone: string;
-  readonly attributes: Attributes;
   grams: number;
   gramsPerSecond: number;
-}
-
-/** What one sample found, handed to listeners (the dashboard's history, the CLI). */
-export interface SampleSummary {
-  nowMs: number;
-  elapsedMs: number;
-  hostJoules: number;
-  processJoules: number;
-  hostWatts: number;
-  processWatts: number;
-  hostGrams: number;
-  processGrams: number;
-  /** The process's share of the host's CPU-side energy over this interval, 0..1. */
-  processShare: number;
-  /** Host CPU busy fraction over this interval, 0..1. */
-  hostUtilization: number;
-  /** Null when no intensity was known yet (the energy is then not priced). */
-  intensity: IntensityReading | null;
-  /** gCO2e per joule at this sample's intensity and the PUE; 0 when no intensity was known. */
-  gramsPerJoule: number;
 }
 
 export interface SamplerOptions {
@@ -64,7 +46,8 @@ export interface SamplerOptions {
   processCpu: ProcessCpuReader;
   /** The intensity valid now, without I/O (GridIntensity.peek). */
   intensity: () => IntensityReading | undefined;
-  instruments: EnergyInstruments;
+  /** Wall clock (epoch ms) stamped on each sample. */
+  wallClock: () => number;
   /** Called with the source and the error, for logging; the sample goes on without it. */
   onSourceError: (source: PowerSource, err: unknown) => void;
   onProbeError: (what: 'host-cpu' | 'process-cpu', err: unknown) => void;
@@ -74,22 +57,19 @@ const NO_HOST_CPU: HostCpuDelta = { activeSeconds: 0, totalSeconds: 0, cpus: 0 }
 
 /**
  * Takes one sample of every source and turns it into energy, process attribution and emissions.
- * It owns the ledger (running totals) and feeds the counters; it holds no timer.
+ * It owns the running totals and hands out an immutable EnergySample per interval; it holds no
+ * timer and knows nothing of who reads the samples.
  */
 export class Sampler {
-  readonly series = new Map<string, EnergySeries>();
-  readonly emissions = new Map<string, EmissionsSeries>();
-  readonly totals = {
-    host: { joules: 0, grams: 0, estimated: false },
-    process: { joules: 0, grams: 0, estimated: false },
+  private readonly series = new Map<string, Series>();
+  private readonly emissions = new Map<string, Emissions>();
+  private readonly totals = {
+    host: { joules: 0, grams: 0 },
+    process: { joules: 0, grams: 0 },
   };
-  /** Readings dropped as NaN, negative, infinite or implausible. */
-  dropped = 0;
-  /** Energy used while no grid intensity was known, so it has no emissions figure. */
-  unpricedJoules = 0;
-  samples = 0;
-  last: SampleSummary | null = null;
-
+  private dropped = 0;
+  private unpricedJoules = 0;
+  private seq = 0;
   private lastMs = 0;
   private lastProcessCpu = 0;
   private readonly sources: readonly PowerSource[];
@@ -112,7 +92,7 @@ export class Sampler {
   }
 
   /** One sample; returns null when no time has passed since the previous one. */
-  sample(): SampleSummary | null {
+  sample(): EnergySample | null {
     const { o } = this;
     const nowMs = o.clock();
     const elapsedMs = nowMs - this.lastMs;
@@ -152,11 +132,12 @@ export class Sampler {
       }
     }
 
+    const power: PowerFigure[] = [];
     for (const s of this.series.values()) {
-      if (s.tickJoules > 0) o.instruments.energy.add(s.tickJoules, s.attributes);
       s.joules += s.tickJoules;
       s.watts = s.tickJoules / seconds;
       s.tickJoules = 0;
+      power.push(Object.freeze(figureOf(s)));
     }
 
     const intensity = o.intensity() ?? null;
@@ -172,31 +153,58 @@ export class Sampler {
     } else {
       this.unpricedJoules += hostJoules;
     }
-
-    const hostEstimated = this.sources.some((s) => s.estimated);
     this.totals.host.joules += hostJoules;
     this.totals.host.grams += hostGrams;
-    this.totals.host.estimated = hostEstimated;
     this.totals.process.joules += processJoules;
     this.totals.process.grams += processGrams;
-    this.totals.process.estimated = o.sources.host.estimated;
-    this.samples++;
 
-    this.last = {
+    const emissions: EmissionsFigure[] = [];
+    const rate = { host: 0, process: 0 };
+    for (const e of this.emissions.values()) {
+      emissions.push(Object.freeze({ ...e }));
+      rate[e.scope] += e.gramsPerSecond;
+    }
+    const hostWatts = hostJoules / seconds;
+    const processWatts = processJoules / seconds;
+    // GPUs and a modelled host source make the host figure an estimate; the process figure
+    // follows only the host source (GPU energy is never the process's).
+    const hostEstimated = this.sources.some((s) => s.estimated);
+    const processEstimated = o.sources.host.estimated;
+    return Object.freeze({
+      seq: ++this.seq,
       nowMs,
+      wallMs: o.wallClock(),
       elapsedMs,
       hostJoules,
       processJoules,
-      hostWatts: hostJoules / seconds,
-      processWatts: processJoules / seconds,
+      hostWatts,
+      processWatts,
       hostGrams,
       processGrams,
       processShare: share,
       hostUtilization: hostUtilization(hostCpu),
+      processCpuSeconds,
       intensity,
       gramsPerJoule: perJoule,
-    };
-    return this.last;
+      power: Object.freeze(power),
+      emissions: Object.freeze(emissions),
+      totals: Object.freeze({
+        host: Object.freeze({
+          ...this.totals.host,
+          watts: hostWatts,
+          gramsPerSecond: rate.host,
+          estimated: hostEstimated,
+        }),
+        process: Object.freeze({
+          ...this.totals.process,
+          watts: processWatts,
+          gramsPerSecond: rate.process,
+          estimated: processEstimated,
+        }),
+      }),
+      droppedReadings: this.dropped,
+      unpricedJoules: this.unpricedJoules,
+    });
   }
 
   private readSource(source: PowerSource, tick: SampleTick): readonly EnergyReading[] {
@@ -236,7 +244,7 @@ export class Sampler {
     return Math.max(delta, 0);
   }
 
-  private seriesOf(scope: Scope, reading: EnergyReading, source: PowerSource): EnergySeries {
+  private seriesOf(scope: Scope, reading: EnergyReading, source: PowerSource): Series {
     const key = `${scope}|${reading.component}|${source.name}`;
     let s = this.series.get(key);
     if (!s) {
@@ -245,7 +253,6 @@ export class Sampler {
         component: reading.component,
         source: source.name,
         estimated: source.estimated,
-        attributes: { scope, component: reading.component, source: source.name },
         joules: 0,
         watts: 0,
         tickJoules: 0,
@@ -259,10 +266,9 @@ export class Sampler {
     const key = `${scope}|${zone}`;
     let e = this.emissions.get(key);
     if (!e) {
-      e = { scope, zone, attributes: { scope, zone }, grams: 0, gramsPerSecond: 0 };
+      e = { scope, zone, grams: 0, gramsPerSecond: 0 };
       this.emissions.set(key, e);
     }
-    if (grams > 0) this.o.instruments.emissions.add(grams, e.attributes);
     e.grams += grams;
     e.gramsPerSecond = grams / seconds;
     // A zone no longer priced (the zone setting changed) must not keep showing its old rate.
@@ -270,4 +276,15 @@ export class Sampler {
       if (other.scope === scope && other.zone !== zone) other.gramsPerSecond = 0;
     }
   }
+}
+
+function figureOf(s: Series): PowerFigure {
+  return {
+    scope: s.scope,
+    component: s.component,
+    source: s.source,
+    estimated: s.estimated,
+    watts: s.watts,
+    joules: s.joules,
+  };
 }

@@ -1,22 +1,29 @@
-import { type Attributes, type Histogram, type Span, trace } from '@opentelemetry/api';
 import type { Clock } from './probes.js';
-import type { ActiveOperation, OperationFootprint, OperationTracker } from './types.js';
-
-/** Span attributes set on the span active when an operation began (when tracing is on). */
-export const SPAN_ATTRIBUTES = {
-  energy: 'carbonscope.energy_joules',
-  emissions: 'carbonscope.emissions_grams',
-  estimated: 'carbonscope.estimated',
-} as const;
+import { measureWith, trackWith } from './track.js';
+import type {
+  ActiveOperation,
+  EnergySample,
+  OperationFootprint,
+  OperationKind,
+  OperationListener,
+  OperationTracker,
+} from './types.js';
 
 export interface TrackerOptions {
   clock: Clock;
-  energyHistogram: Histogram;
-  emissionsHistogram: Histogram;
+  /**
+   * Called when an operation begins; what it returns travels with the operation and comes back
+   * in its footprint (`context`). The OTel layer passes the active span this way, so the tracker
+   * itself knows nothing of tracing.
+   */
+  captureContext?: () => unknown;
+  /** True until the meter says otherwise: with no sample yet, nothing is measured. */
+  estimated?: boolean;
 }
 
 /**
- * Gives every running operation its fair share of the process's power, in O(1) per operation.
+ * Gives every running operation its fair share of the process's power, in O(1) per operation,
+ * and reports each ended operation to its listeners.
  *
  * It keeps one running integral A(t) = ∫ P(t) / N(t) dt over the time at least one operation
  * runs: the joules each active operation has earned so far. A is advanced lazily, only when N
@@ -25,10 +32,7 @@ export interface TrackerOptions {
  * all operations add up to exactly ∫ P dt over the time covered by at least one operation.
  *
  * P is the process's average power over the latest sample interval, held until the next sample
- * (the power of the current interval is known only when it ends). Per-operation figures are
- * therefore as accurate as the sampling interval: over a window of many intervals the shares
- * match the process's energy counter (the error is one interval's change in power); within an
- * interval, a burst is charged at the previous interval's power.
+ * (the power of the current interval is known only when it ends).
  */
 export class EnergyTracker implements OperationTracker {
   /** A(t): joules per active operation, cumulative. */
@@ -37,17 +41,15 @@ export class EnergyTracker implements OperationTracker {
   private running = 0;
   private watts = 0;
   private gramsPerJoule = 0;
-  private estimated = true;
+  private estimated: boolean;
   private readonly clock: Clock;
-  private readonly energy: Histogram;
-  private readonly emissions: Histogram;
-  /** One attributes object per operation name, so recording allocates nothing per call. */
-  private readonly labels = new Map<string, Attributes>();
+  private readonly captureContext: (() => unknown) | undefined;
+  private readonly listeners: OperationListener[] = [];
 
   constructor(options: TrackerOptions) {
     this.clock = options.clock;
-    this.energy = options.energyHistogram;
-    this.emissions = options.emissionsHistogram;
+    this.captureContext = options.captureContext;
+    this.estimated = options.estimated ?? true;
     this.lastMs = options.clock();
   }
 
@@ -56,50 +58,70 @@ export class EnergyTracker implements OperationTracker {
     return this.running;
   }
 
-  /**
-   * Called by the sampler after every sample: closes the integral at the old power, then holds
-   * the new power until the next sample.
-   */
-  update(nowMs: number, processWatts: number, gramsPerJoule: number, estimated: boolean): void {
-    this.advance(nowMs);
-    this.watts = Number.isFinite(processWatts) && processWatts > 0 ? processWatts : 0;
-    this.gramsPerJoule = gramsPerJoule;
-    this.estimated = estimated;
+  /** Calls `listener` with every ended operation's footprint; returns its unsubscribe. */
+  onEnd(listener: OperationListener): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
   }
 
-  begin(operation: string): ActiveOperation {
+  /**
+   * Fed every sample: closes the integral at the old power, then holds the new power until the
+   * next sample.
+   */
+  update(sample: EnergySample): void {
+    this.advance(sample.nowMs);
+    const w = sample.processWatts;
+    this.watts = Number.isFinite(w) && w > 0 ? w : 0;
+    this.gramsPerJoule = sample.gramsPerJoule;
+    this.estimated = sample.totals.process.estimated;
+  }
+
+  begin(operation: string, kind: OperationKind = 'operation'): ActiveOperation {
     const now = this.clock();
     this.advance(now);
     this.running++;
-    return new TrackedOperation(this, operation, now, this.perOperation, trace.getActiveSpan());
+    return new TrackedOperation(
+      this,
+      operation,
+      kind,
+      now,
+      this.perOperation,
+      this.captureContext?.(),
+    );
   }
 
   track<T>(operation: string, fn: () => T): T {
     return trackWith(this, operation, fn);
   }
 
+  measure<T>(
+    operation: string,
+    fn: () => T | PromiseLike<T>,
+  ): Promise<{ result: T; footprint: OperationFootprint }> {
+    return measureWith(this, operation, fn);
+  }
+
   /** @internal called once by TrackedOperation.end */
-  finish(op: TrackedOperation, operation: string): OperationFootprint {
+  finish(op: TrackedOperation, operation: string, status?: number): OperationFootprint {
     const now = this.clock();
     this.advance(now);
     this.running--;
-    const energyJoules = this.perOperation - op.startPerOperation;
-    const emissionsGrams = energyJoules * this.gramsPerJoule;
-    const labels = this.labelsOf(operation);
-    this.energy.record(energyJoules, labels);
-    this.emissions.record(emissionsGrams, labels);
-    if (op.span?.isRecording()) {
-      op.span.setAttribute(SPAN_ATTRIBUTES.energy, energyJoules);
-      op.span.setAttribute(SPAN_ATTRIBUTES.emissions, emissionsGrams);
-      op.span.setAttribute(SPAN_ATTRIBUTES.estimated, this.estimated);
-    }
-    return {
+    const joules = this.perOperation - op.startPerOperation;
+    const footprint: OperationFootprint = {
       operation,
+      kind: op.kind,
       durationSeconds: (now - op.startMs) / 1000,
-      energyJoules,
-      emissionsGrams,
+      joules,
+      grams: joules * this.gramsPerJoule,
       estimated: this.estimated,
+      context: op.context,
+      status,
     };
+    for (const listener of this.listeners) listener(footprint);
+    return footprint;
   }
 
   private advance(nowMs: number): void {
@@ -107,15 +129,6 @@ export class EnergyTracker implements OperationTracker {
     if (!(dt > 0)) return; // a clock that stalls or steps back adds nothing
     if (this.running > 0) this.perOperation += (this.watts * dt) / 1000 / this.running;
     this.lastMs = nowMs;
-  }
-
-  private labelsOf(operation: string): Attributes {
-    let labels = this.labels.get(operation);
-    if (!labels) {
-      labels = { operation };
-      this.labels.set(operation, labels);
-    }
-    return labels;
   }
 }
 
@@ -125,44 +138,15 @@ class TrackedOperation implements ActiveOperation {
   constructor(
     private readonly tracker: EnergyTracker,
     private readonly operation: string,
+    readonly kind: OperationKind,
     readonly startMs: number,
     readonly startPerOperation: number,
-    readonly span: Span | undefined,
+    readonly context: unknown,
   ) {}
 
-  /** Idempotent: a second call returns the first result and records nothing. */
-  end(operation?: string): OperationFootprint {
-    this.footprint ??= this.tracker.finish(this, operation ?? this.operation);
+  /** Idempotent: a second call returns the first result and reports nothing. */
+  end(operation?: string, status?: number): OperationFootprint {
+    this.footprint ??= this.tracker.finish(this, operation ?? this.operation, status);
     return this.footprint;
   }
-}
-
-/**
- * Runs fn (sync or async) as one operation of `tracker`: ended when fn returns, throws, or its
- * promise settles. Shared by every OperationTracker so they all end operations the same way.
- */
-export function trackWith<T>(
-  tracker: Pick<OperationTracker, 'begin'>,
-  operation: string,
-  fn: () => T,
-): T {
-  const op = tracker.begin(operation);
-  let result: T;
-  try {
-    result = fn();
-  } catch (err) {
-    op.end();
-    throw err;
-  }
-  if (isThenable(result)) return Promise.resolve(result).finally(() => op.end()) as T;
-  op.end();
-  return result;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
 }

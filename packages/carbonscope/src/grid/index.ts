@@ -1,4 +1,3 @@
-import type { Meter } from '@opentelemetry/api';
 import type { Logger } from '../log.js';
 import type { GridSettings, Settings } from '../settings.js';
 import {
@@ -7,9 +6,10 @@ import {
   type RetryPolicy,
 } from './electricity-maps-client.js';
 import { IntensityService } from './intensity-service.js';
-import { registerGridMetrics, ZoneTracker } from './metrics.js';
+import { ZoneTracker } from './metrics.js';
 
 export { IntensityService } from './intensity-service.js';
+export { registerGridMetrics, ZoneTracker } from './metrics.js';
 export type {
   GridIntensity,
   IntensityHistory,
@@ -20,7 +20,6 @@ export type {
 export interface GridIntensityOptions {
   config: Pick<Settings, 'grid'>;
   logger: Logger;
-  meter: Meter;
   /** The HTTP client for Electricity Maps; global fetch by default. */
   fetch?: FetchLike;
   /** Epoch milliseconds; tests move time forward to expire the cache. */
@@ -36,9 +35,12 @@ export interface GridIntensityOptions {
 /**
  * The grid intensity service for the app and the meter: Electricity Maps when a key is set,
  * annual averages otherwise, a fixed value when CARBON_INTENSITY says so. Logs once which of
- * them answers, and registers the grid gauge on `meter`.
+ * them answers.
  */
-export function createGridIntensity(options: GridIntensityOptions): IntensityService {
+/** The grid service with the zones its gauge reports (the configured one and recent ones). */
+export type GridService = IntensityService & { readonly reportedZones: ZoneTracker };
+
+export function createGridIntensity(options: GridIntensityOptions): GridService {
   const { grid } = options.config;
   const logger = options.logger;
   const now = options.now ?? Date.now;
@@ -63,9 +65,8 @@ export function createGridIntensity(options: GridIntensityOptions): IntensitySer
     logger,
     onZoneUsed: (zone) => tracker.touch(zone),
   });
-  registerGridMetrics(options.meter, tracker, service);
   logStartup(logger, service, grid);
-  return service;
+  return Object.assign(service, { reportedZones: tracker });
 }
 
 function logStartup(logger: Logger, service: IntensityService, grid: GridSettings): void {

@@ -1,4 +1,5 @@
 import type { Meter, ObservableResult } from '@opentelemetry/api';
+import { createInstrument, METRICS } from '../metrics/index.js';
 import type { IntensityReading } from './types.js';
 
 /**
@@ -37,19 +38,25 @@ export interface GridReadings {
   lastReading(zone: string): IntensityReading | undefined;
 }
 
-/** Registers `grid_carbon_intensity_grams_per_kwh{zone,source}`; reads memory only. */
-export function registerGridMetrics(meter: Meter, tracker: ZoneTracker, grid: GridReadings): void {
-  const gauge = meter.createObservableGauge('grid_carbon_intensity_grams_per_kwh', {
-    description: 'Carbon intensity of the electricity grid per zone, by the source that gave it',
-    unit: '{gCO2e/kWh}',
-  });
+/**
+ * Registers `grid_carbon_intensity_grams_per_kwh{zone,source}`; reads memory only. Returns the
+ * function that unregisters it (a new meter provider replaces the old one).
+ */
+export function registerGridMetrics(
+  meter: Meter,
+  tracker: ZoneTracker,
+  grid: GridReadings,
+): () => void {
+  const gauge = createInstrument(meter, METRICS.gridIntensity);
   const observe = (result: ObservableResult, reading: IntensityReading | undefined) => {
     if (reading) {
       result.observe(reading.carbonIntensity, { zone: reading.zone, source: reading.source });
     }
   };
-  gauge.addCallback((result) => {
+  const callback = (result: ObservableResult) => {
     observe(result, grid.peek(tracker.pinned));
     for (const zone of tracker.others()) observe(result, grid.lastReading(zone));
-  });
+  };
+  gauge.addCallback(callback);
+  return () => gauge.removeCallback(callback);
 }

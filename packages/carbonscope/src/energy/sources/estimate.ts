@@ -1,6 +1,6 @@
 import { cpus as osCpus, totalmem } from 'node:os';
-import { hostUtilization } from '../attribution.js';
 import type { EnergyReading, PowerSource, ProbeResult, SampleTick } from './source.js';
+import { hostUtilization } from './utilization.js';
 
 /**
  * Cloud Carbon Footprint's linear model (from SPECpower data), AWS averages per vCPU:

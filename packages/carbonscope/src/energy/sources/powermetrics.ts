@@ -1,7 +1,6 @@
 import type { Logger } from '../../log.js';
-import type { Component } from '../types.js';
 import { type LineChild, spawnLineChild } from './line-child.js';
-import type { EnergyReading, PowerSource, ProbeResult, SampleTick } from './source.js';
+import type { Component, EnergyReading, PowerSource, ProbeResult, SampleTick } from './source.js';
 
 /** Power lines of one `*** Sampled system activity ... ***` block, in milliwatts. */
 export interface PowermetricsBlock {

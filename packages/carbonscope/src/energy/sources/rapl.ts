@@ -1,8 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../log.js';
-import type { Component } from '../types.js';
-import type { EnergyReading, PowerSource, ProbeResult, SampleTick } from './source.js';
+import type { Component, EnergyReading, PowerSource, ProbeResult, SampleTick } from './source.js';
 
 /** Reads a small sysfs file as text; injectable so tests can simulate EACCES and vanishing. */
 export type ReadText = (path: string) => string;

@@ -1,4 +1,5 @@
-import type { Component } from '../types.js';
+/** A part of the machine a reading covers. */
+export type Component = 'cpu' | 'dram' | 'gpu' | 'ram' | 'package' | 'system';
 
 export type SourceName = 'rapl' | 'powermetrics' | 'nvidia-smi' | 'estimate';
 

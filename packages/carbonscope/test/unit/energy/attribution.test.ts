@@ -1,6 +1,11 @@
 import { expect } from 'chai';
-import { clamp01, hostUtilization, processShare } from '../../../src/energy/attribution.js';
-import { gramsPerJoule, JOULES_PER_KWH } from '../../../src/energy/emissions.js';
+import {
+  clamp01,
+  gramsPerJoule,
+  hostUtilization,
+  JOULES_PER_KWH,
+  processShare,
+} from '../../../src/energy/index.js';
 
 const host = (activeSeconds: number, totalSeconds: number) => ({
   activeSeconds,

@@ -1,9 +1,11 @@
 import { expect } from 'chai';
-import { createEnergyMeter, type EnergyMeter } from '../../../src/energy/index.js';
+import { bindMetrics } from '../../../src/otel/bind-metrics.js';
+import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { createTestMetrics, type TestMetrics } from '../../helpers/metrics.js';
 import {
   constantSource,
   intensityReading,
+  ManualTimer,
   memoryLogger,
   ScriptedClock,
   ScriptedCpu,
@@ -13,54 +15,54 @@ import {
 } from './scripted.js';
 
 interface Rig {
-  meter: EnergyMeter;
+  cs: Carbonscope;
   clock: ScriptedClock;
   cpu: ScriptedCpu;
+  timer: ManualTimer;
   metrics: TestMetrics;
   grid: StubGrid;
   lines: Array<Record<string, unknown>>;
 }
 
-function rig(
+async function rig(
   sources: { host: ScriptedSource; gpus?: ScriptedSource[]; reasons?: string[] },
   env: Record<string, string> = {},
-): Rig {
+): Promise<Rig> {
   const clock = new ScriptedClock(10_000);
   const cpu = new ScriptedCpu();
+  const timer = new ManualTimer();
   const metrics = createTestMetrics();
   const grid = new StubGrid(intensityReading('DE', 400));
   const { logger, lines } = memoryLogger();
-  const meter = createEnergyMeter({
-    config: testConfig(env),
+  const cs = await Carbonscope.create({
+    settings: testConfig(env),
     logger,
-    meter: metrics.meter,
     grid,
     sources: { host: sources.host, gpus: sources.gpus ?? [], reasons: sources.reasons },
     clock: clock.now,
+    wallClock: () => Date.UTC(2026, 0, 1),
+    timer,
     hostCpu: cpu.hostCpu,
     processCpu: cpu.processCpu,
-    now: () => new Date(Date.UTC(2026, 0, 1)),
   });
-  return { meter, clock, cpu, metrics, grid, lines };
+  bindMetrics(metrics.meter, cs);
+  return { cs, clock, cpu, timer, metrics, grid, lines };
 }
 
-/** Primes the meter by hand (no timer): the tests drive every sample. */
+/** Starts the meter (baseline set, the first-sample timer armed but never fired): tests sample by hand. */
 async function prime(r: Rig): Promise<void> {
-  // start() would also arm the timer; sampleNow() after a scripted prime keeps tests exact.
-  const sampler = (r.meter as unknown as { sampler: { prime(): void } }).sampler;
-  await r.grid.current();
-  sampler.prime();
+  await r.cs.start();
 }
 
 function interval(r: Rig, ms: number, hostBusy: number, processCpuSeconds: number): void {
   r.clock.advance(ms);
   r.cpu.interval(ms / 1000, hostBusy, processCpuSeconds);
-  r.meter.sampleNow();
+  r.cs.meter.sampleNow();
 }
 
 describe('energy meter', () => {
   it('integrates host power and attributes the dynamic share to the process', async () => {
-    const r = rig({ host: constantSource(10) });
+    const r = await rig({ host: constantSource(10) });
     await prime(r);
     // 1 s on 2 CPUs: host 50% busy (1 CPU-s), process 0.25 CPU-s.
     interval(r, 1000, 0.5, 0.25);
@@ -72,7 +74,7 @@ describe('energy meter', () => {
     expect(await r.metrics.value('energy_joules_total', proc)).to.equal(2.5);
     expect(await r.metrics.value('power_watts', host)).to.equal(10);
     expect(await r.metrics.value('power_watts', proc)).to.equal(1.25);
-    const snap = r.meter.snapshot();
+    const snap = r.cs.snapshot();
     expect(snap.totals.process.joules).to.equal(2.5);
     expect(snap.attribution).to.deep.equal({
       mode: 'dynamic',
@@ -83,16 +85,16 @@ describe('energy meter', () => {
   });
 
   it('proportional mode gives the process its busy-time share of all the energy', async () => {
-    const r = rig({ host: constantSource(10) }, { ENERGY_ATTRIBUTION: 'proportional' });
+    const r = await rig({ host: constantSource(10) }, { ENERGY_ATTRIBUTION: 'proportional' });
     await prime(r);
     // 0.25 of the 1 busy CPU-s: a quarter of all 10 J, idle power included.
     interval(r, 1000, 0.5, 0.25);
-    expect(r.meter.snapshot().totals.process.joules).to.equal(2.5);
+    expect(r.cs.snapshot().totals.process.joules).to.equal(2.5);
     await r.metrics.shutdown();
   });
 
   it('prices energy at PUE x the intensity valid at each sample, per zone', async () => {
-    const r = rig({ host: constantSource(36) }, { PUE: '1.5' });
+    const r = await rig({ host: constantSource(36) }, { PUE: '1.5' });
     await prime(r);
     interval(r, 1000, 1, 2); // the process is the whole busy host: share 1
     r.grid.reading = intensityReading('FR', 100);
@@ -111,7 +113,7 @@ describe('energy meter', () => {
     expect(
       await r.metrics.value('emissions_rate_grams_per_second', { scope: 'host', zone: 'DE' }),
     ).to.equal(0);
-    const snap = r.meter.snapshot();
+    const snap = r.cs.snapshot();
     expect(snap.totals.host.grams).to.be.closeTo(de + fr, 1e-15);
     expect(snap.grid).to.include({ zone: 'FR', carbonIntensity: 100, source: 'fixed' });
     expect(snap.emissions.map((e) => `${e.scope}:${e.zone}`).sort()).to.deep.equal([
@@ -124,20 +126,20 @@ describe('energy meter', () => {
   });
 
   it('prices operations at the intensity of the latest sample, following a change', async () => {
-    const r = rig({ host: constantSource(36) });
+    const r = await rig({ host: constantSource(36) });
     await prime(r);
     interval(r, 1000, 1, 2); // share 1: the process draws 36 W
-    const op = r.meter.tracker.begin('op');
+    const op = r.cs.begin('op');
     r.clock.advance(1000);
     const atDe = op.end();
-    expect(atDe.energyJoules).to.equal(36);
-    expect(atDe.emissionsGrams).to.be.closeTo((36 * 400) / 3.6e6, 1e-15);
+    expect(atDe.joules).to.equal(36);
+    expect(atDe.grams).to.be.closeTo((36 * 400) / 3.6e6, 1e-15);
     r.grid.reading = intensityReading('DE', 100);
     r.cpu.interval(1, 1, 2);
-    r.meter.sampleNow();
-    const later = r.meter.tracker.begin('op');
+    r.cs.meter.sampleNow();
+    const later = r.cs.begin('op');
     r.clock.advance(1000);
-    expect(later.end().emissionsGrams).to.be.closeTo((36 * 100) / 3.6e6, 1e-15);
+    expect(later.end().grams).to.be.closeTo((36 * 100) / 3.6e6, 1e-15);
     expect(r.grid.currentCalls).to.equal(1); // peek() alone keeps the intensity current
     await r.metrics.shutdown();
   });
@@ -148,7 +150,7 @@ describe('energy meter', () => {
       const joules = script.shift() ?? 0;
       return [{ component: 'package', device: 'package-0', joules, watts: joules }];
     });
-    const r = rig({ host });
+    const r = await rig({ host });
     await prime(r); // consumes the 5: priming discards what came before the window
     const seen: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -156,19 +158,19 @@ describe('energy meter', () => {
       seen.push((await r.metrics.value('energy_joules_total', { scope: 'host' })) ?? 0);
     }
     expect(seen).to.deep.equal([0, 0, 0, 0, 7]);
-    expect(r.meter.snapshot().droppedReadings).to.equal(4);
+    expect(r.cs.snapshot().droppedReadings).to.equal(4);
     await r.metrics.shutdown();
   });
 
   it('keeps GPU energy on the host and labels estimated figures', async () => {
-    const r = rig({
+    const r = await rig({
       host: constantSource(10, { name: 'estimate', component: 'cpu' }),
       gpus: [constantSource(50, { name: 'nvidia-smi', kind: 'gpu', component: 'gpu' })],
       reasons: ['rapl: no powercap tree', 'estimate: linear model'],
     });
     await prime(r);
     interval(r, 1000, 1, 2);
-    const snap = r.meter.snapshot();
+    const snap = r.cs.snapshot();
     expect(snap.totals.host).to.include({ joules: 60, estimated: true });
     expect(snap.totals.process).to.include({ joules: 10, estimated: true });
     expect(snap.power).to.deep.include({
@@ -195,10 +197,10 @@ describe('energy meter', () => {
       { component: 'cpu', device: 'cpu', joules: (8 * t.elapsedMs) / 1000, watts: 8 },
       { component: 'gpu', device: 'gpu', joules: (30 * t.elapsedMs) / 1000, watts: 30 },
     ]);
-    const r = rig({ host });
+    const r = await rig({ host });
     await prime(r);
     interval(r, 1000, 1, 2); // the process is the whole busy host: share 1
-    const snap = r.meter.snapshot();
+    const snap = r.cs.snapshot();
     expect(snap.attribution.processShare).to.equal(1);
     expect(snap.totals.host.joules).to.equal(38);
     expect(snap.totals.process.joules).to.equal(8);
@@ -217,7 +219,7 @@ describe('energy meter', () => {
 
   it('hands every source the elapsed time and the host CPU delta of the tick', async () => {
     const host = constantSource(1);
-    const r = rig({ host });
+    const r = await rig({ host });
     await prime(r);
     interval(r, 250, 0.5, 0);
     const tick = host.ticks.at(-1);
@@ -226,7 +228,7 @@ describe('energy meter', () => {
       elapsedMs: 250,
       hostCpu: { activeSeconds: 0.25, totalSeconds: 0.5, cpus: 2 },
     });
-    expect(r.meter.sampleNow()).to.equal(null); // no time passed: no sample
+    expect(r.cs.meter.sampleNow()).to.equal(null); // no time passed: no sample
     await r.metrics.shutdown();
   });
 
@@ -236,7 +238,7 @@ describe('energy meter', () => {
       if (fail) throw new Error('energy_uj vanished');
       return [{ component: 'package', device: 'package-0', joules: t.elapsedMs / 1000, watts: 1 }];
     });
-    const r = rig({ host });
+    const r = await rig({ host });
     await prime(r);
     interval(r, 1000, 1, 2);
     fail = true;
@@ -245,7 +247,7 @@ describe('energy meter', () => {
     fail = false;
     r.cpu.processSeconds -= 10; // a child left the measured tree
     interval(r, 1000, 1, 0);
-    const snap = r.meter.snapshot();
+    const snap = r.cs.snapshot();
     expect(snap.totals.host.joules).to.equal(2);
     expect(snap.totals.process.joules).to.equal(1);
     const warnings = r.lines.filter((l) => l.level === 40);
@@ -255,16 +257,16 @@ describe('energy meter', () => {
   });
 
   it('conserves energy: overlapping operations open across samples add up to the process energy (1%)', async () => {
-    const r = rig({ host: constantSource(20) });
+    const r = await rig({ host: constantSource(20) });
     await prime(r);
     let seed = 7;
     const random = () => {
       seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
       return seed / 2 ** 32;
     };
-    type Open = { op: ReturnType<typeof r.meter.tracker.begin>; samples: number };
+    type Open = { op: ReturnType<typeof r.cs.begin>; samples: number };
     // One to three operations are open at every moment, so together they cover the window.
-    const open: Open[] = [{ op: r.meter.tracker.begin('op'), samples: 0 }];
+    const open: Open[] = [{ op: r.cs.begin('op'), samples: 0 }];
     let sum = 0;
     let busyMs = 0;
     let maxOpen = 1;
@@ -272,23 +274,23 @@ describe('energy meter', () => {
     const endOne = () => {
       const [ended] = open.splice(Math.floor(random() * open.length), 1);
       maxSamplesSpanned = Math.max(maxSamplesSpanned, ended.samples);
-      sum += ended.op.end().energyJoules;
+      sum += ended.op.end().joules;
     };
     for (let s = 0; s < 300; s++) {
       for (let k = 0; k < 10; k++) {
         r.clock.advance(100);
         busyMs += 100 * open.length;
         const x = random();
-        if (x < 0.2 && open.length < 3) open.push({ op: r.meter.tracker.begin('op'), samples: 0 });
+        if (x < 0.2 && open.length < 3) open.push({ op: r.cs.begin('op'), samples: 0 });
         else if (x > 0.8 && open.length > 1) endOne();
         maxOpen = Math.max(maxOpen, open.length);
       }
       r.cpu.interval(1, 0.5, 0.2 + random() * 0.6); // process power varies every interval
-      r.meter.sampleNow();
+      r.cs.meter.sampleNow();
       for (const o of open) o.samples++;
     }
     while (open.length > 0) endOne();
-    const processJoules = r.meter.snapshot().totals.process.joules;
+    const processJoules = r.cs.snapshot().totals.process.joules;
     // The operations really overlapped and lived across sample boundaries.
     expect(maxOpen).to.equal(3);
     expect(maxSamplesSpanned).to.be.at.least(3);
@@ -299,62 +301,55 @@ describe('energy meter', () => {
   });
 
   it('operations covering part of the window get at most the process energy', async () => {
-    const r = rig({ host: constantSource(20) });
+    const r = await rig({ host: constantSource(20) });
     await prime(r);
     let sum = 0;
     for (let s = 0; s < 100; s++) {
-      const op = r.meter.tracker.begin('half');
+      const op = r.cs.begin('half');
       r.clock.advance(500);
-      sum += op.end().energyJoules;
+      sum += op.end().joules;
       r.clock.advance(500);
       r.cpu.interval(1, 0.5, 0.5);
-      r.meter.sampleNow();
+      r.cs.meter.sampleNow();
     }
-    const processJoules = r.meter.snapshot().totals.process.joules;
+    const processJoules = r.cs.snapshot().totals.process.joules;
     expect(sum).to.be.lessThan(processJoules);
     // Constant power: exactly half, less the first half-second before any power was known.
     expect(sum).to.be.closeTo(processJoules / 2 - 2.5, 1e-9);
     await r.metrics.shutdown();
   });
 
-  it('start() asks the grid and sets the baseline; firstSample() follows; stop() samples and closes', async () => {
+  it('start() asks the grid and sets the baseline; the timer samples; stop() samples and closes', async () => {
     const host = constantSource(5);
-    const clock = new ScriptedClock(0);
-    const cpu = new ScriptedCpu();
-    const metrics = createTestMetrics();
-    const grid = new StubGrid(intensityReading('DE', 300));
-    const { logger, lines } = memoryLogger();
-    const meter = createEnergyMeter({
-      config: testConfig({ ENERGY_SAMPLE_INTERVAL_MS: '50' }),
-      logger,
-      meter: metrics.meter,
-      grid,
-      sources: { host, gpus: [] },
-      clock: () => (clock.ms += 10),
-      hostCpu: cpu.hostCpu,
-      processCpu: cpu.processCpu,
-    });
-    await meter.start();
-    expect(grid.currentCalls).to.equal(1);
-    expect(meter.snapshot().startedAt).to.be.a('string');
-    expect(meter.snapshot().samples).to.equal(0);
-    expect(lines.some((l) => String(l.msg).includes('host power from rapl'))).to.equal(true);
-    // The first-sample timer is unref'd, as a service's must be; this test keeps node alive.
-    const keepAlive = setTimeout(() => undefined, 10_000);
-    await meter.firstSample();
-    clearTimeout(keepAlive);
-    expect(meter.snapshot().samples).to.equal(1);
-    await meter.stop();
-    expect(meter.snapshot().samples).to.equal(2);
+    const r = await rig({ host }, { ENERGY_SAMPLE_INTERVAL_MS: '50' });
+    await r.cs.start();
+    expect(r.grid.currentCalls).to.equal(1);
+    expect(r.cs.snapshot().startedAt).to.equal('2026-01-01T00:00:00.000Z');
+    expect(r.cs.snapshot().samples).to.equal(0);
+    expect(r.lines.some((l) => String(l.msg).includes('host power from rapl'))).to.equal(true);
+    expect(r.timer.pending.map((t) => [t.ms, t.repeat])).to.deep.equal([[50, false]]);
+    r.clock.advance(50);
+    r.timer.fire(); // the first sample, which then arms the interval timer
+    await r.cs.firstSample();
+    expect(r.cs.snapshot().samples).to.equal(1);
+    expect(r.timer.live).to.equal(1);
+    expect(r.timer.pending.at(-1)).to.include({ ms: 50, repeat: true });
+    r.clock.advance(50);
+    r.timer.fire();
+    expect(r.cs.snapshot().samples).to.equal(2);
+    r.clock.advance(50);
+    await r.cs.stop();
+    expect(r.cs.snapshot().samples).to.equal(3);
+    expect(r.timer.live).to.equal(0);
     expect(host.closed).to.equal(true);
-    await metrics.shutdown();
+    await r.metrics.shutdown();
   });
 
   it('onSample() feeds listeners until they unsubscribe', async () => {
-    const r = rig({ host: constantSource(4) });
+    const r = await rig({ host: constantSource(4) });
     await prime(r);
     const watts: number[] = [];
-    const off = r.meter.onSample((s) => watts.push(s.hostWatts));
+    const off = r.cs.onSample((s) => watts.push(s.hostWatts));
     interval(r, 500, 0.5, 0.1);
     off();
     interval(r, 500, 0.5, 0.1);

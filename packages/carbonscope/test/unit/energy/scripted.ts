@@ -2,13 +2,16 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type {
   EnergyReading,
+  EnergySample,
   HostCpuDelta,
   PowerSource,
   ProbeResult,
   SampleTick,
   SourceName,
-} from '../../../src/energy/sources/source.js';
-import type { GridIntensity, IntensityReading } from '../../../src/grid/types.js';
+  Timer,
+  TimerHandle,
+} from '../../../src/energy/index.js';
+import type { GridIntensity, IntensityReading } from '../../../src/grid/index.js';
 import type { Logger } from '../../../src/log.js';
 import { loadSettings } from '../../../src/settings.js';
 
@@ -127,4 +130,70 @@ export function memoryLogger(): { logger: Logger; lines: Array<Record<string, un
 
 export function testConfig(env: Record<string, string> = {}) {
   return loadSettings({ CARBON_ZONE: 'DE', ...env });
+}
+
+/**
+ * A minimal sample for feeding a tracker by hand: the process's power over the interval that
+ * ends at `nowMs`, its price, and whether it was estimated.
+ */
+export function sampleAt(
+  nowMs: number,
+  processWatts: number,
+  gramsPerJoule: number,
+  estimated: boolean,
+): EnergySample {
+  const totals = { joules: 0, grams: 0, watts: processWatts, gramsPerSecond: 0, estimated };
+  return {
+    seq: 1,
+    nowMs,
+    wallMs: nowMs,
+    elapsedMs: 1000,
+    hostJoules: 0,
+    processJoules: 0,
+    hostWatts: 0,
+    processWatts,
+    hostGrams: 0,
+    processGrams: 0,
+    processShare: 0,
+    hostUtilization: 0,
+    processCpuSeconds: 0,
+    intensity: null,
+    gramsPerJoule,
+    power: [],
+    emissions: [],
+    totals: { host: totals, process: totals },
+    droppedReadings: 0,
+    unpricedJoules: 0,
+  };
+}
+
+/** A timer the test fires by hand: nothing runs unless `fire()` says so. */
+export class ManualTimer implements Timer {
+  readonly pending: Array<{ ms: number; fn: () => void; repeat: boolean; cancelled: boolean }> = [];
+  once(ms: number, fn: () => void): TimerHandle {
+    return this.add(ms, fn, false);
+  }
+  every(ms: number, fn: () => void): TimerHandle {
+    return this.add(ms, fn, true);
+  }
+  /** Runs every live timer once (one-shot ones are then gone). */
+  fire(): void {
+    for (const t of [...this.pending]) {
+      if (t.cancelled) continue;
+      if (!t.repeat) t.cancelled = true;
+      t.fn();
+    }
+  }
+  get live(): number {
+    return this.pending.filter((t) => !t.cancelled).length;
+  }
+  private add(ms: number, fn: () => void, repeat: boolean): TimerHandle {
+    const t = { ms, fn, repeat, cancelled: false };
+    this.pending.push(t);
+    return {
+      cancel: () => {
+        t.cancelled = true;
+      },
+    };
+  }
 }

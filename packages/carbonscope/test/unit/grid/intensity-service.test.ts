@@ -2,7 +2,11 @@ import { expect } from 'chai';
 import { pino } from 'pino';
 import { annualAverage } from '../../../src/grid/annual-averages.js';
 import { InvalidZoneError, UnknownZoneError } from '../../../src/grid/errors.js';
-import { createGridIntensity, type IntensityService } from '../../../src/grid/index.js';
+import {
+  createGridIntensity,
+  type IntensityService,
+  registerGridMetrics,
+} from '../../../src/grid/index.js';
 import { loadSettings } from '../../../src/settings.js';
 import { fixture, StubElectricityMaps } from '../../fixtures/grid/stub-electricity-maps.js';
 import { createTestMetrics, type TestMetrics } from '../../helpers/metrics.js';
@@ -55,14 +59,15 @@ describe('grid: intensity service (fallback chain)', () => {
       GRID_TIMEOUT_MS: '200',
       ...env,
     });
-    return createGridIntensity({
+    const grid = createGridIntensity({
       config,
       logger,
-      meter: metrics.meter,
       now: () => clock,
       retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 2 },
       metricZones,
     });
+    registerGridMetrics(metrics.meter, grid.reportedZones, grid);
+    return grid;
   }
 
   it('answers a fresh Electricity Maps value for the default zone', async () => {

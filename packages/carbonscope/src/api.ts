@@ -1,0 +1,88 @@
+import type { EnergySnapshot, OperationFootprint } from './energy/index.js';
+import type { Carbonscope, CarbonscopeOptions } from './runtime/carbonscope.js';
+import { startDefault, startedDefault, stopDefault } from './runtime/default.js';
+
+export type StartOptions = Omit<CarbonscopeOptions, 'captureContext'>;
+
+/**
+ * Starts carbonscope for this process (once; later calls return the same instance): the meter
+ * samples in the background on a timer that never keeps the process alive.
+ */
+export function start(options: StartOptions = {}): Promise<Carbonscope> {
+  return startDefault(options);
+}
+
+/**
+ * Runs fn (sync or async) as one operation and returns what fn returns. Before start() it runs
+ * fn unmetered, so library code can be instrumented whether or not its host starts carbonscope.
+ */
+export function track<T>(name: string, fn: () => T): T {
+  const cs = startedDefault();
+  return cs ? cs.track(name, fn) : fn();
+}
+
+/** Runs fn as one operation (starting carbonscope if needed); resolves to its result and footprint. */
+export async function measure<T>(
+  name: string,
+  fn: () => T | PromiseLike<T>,
+): Promise<{ result: T; footprint: OperationFootprint }> {
+  const cs = startedDefault() ?? (await startDefault());
+  return cs.measure(name, fn);
+}
+
+/** What the meter knows now; null before start(). */
+export function snapshot(): EnergySnapshot | null {
+  return startedDefault()?.snapshot() ?? null;
+}
+
+/** Takes a last sample, stops the meter and its sources. */
+export function stop(): Promise<void> {
+  return stopDefault();
+}
+
+/**
+ * CodeCarbon's `EmissionsTracker` habit: `await tracker.start()`, do the work, and
+ * `await tracker.stop()` resolves to the process's footprint over that window (a sample is
+ * taken at both ends, so the figure is settled, not extrapolated).
+ */
+export class EmissionsTracker {
+  private cs: Carbonscope | undefined;
+  private from: { nowMs: number; joules: number; grams: number } | undefined;
+
+  constructor(
+    private readonly name = 'emissions-tracker',
+    private readonly options: StartOptions = {},
+  ) {}
+
+  async start(): Promise<void> {
+    this.cs = startedDefault() ?? (await startDefault(this.options));
+    this.from = this.mark();
+  }
+
+  async stop(): Promise<OperationFootprint> {
+    const { cs, from } = this;
+    if (!cs || !from) throw new Error('EmissionsTracker.stop() before start()');
+    const to = this.mark();
+    this.from = undefined;
+    const process = cs.meter.latest()?.totals.process;
+    return {
+      operation: this.name,
+      kind: 'operation',
+      durationSeconds: (to.nowMs - from.nowMs) / 1000,
+      joules: to.joules - from.joules,
+      grams: to.grams - from.grams,
+      estimated: process?.estimated ?? true,
+    };
+  }
+
+  private mark(): { nowMs: number; joules: number; grams: number } {
+    const cs = this.cs as Carbonscope;
+    const sample = cs.meter.sampleNow() ?? cs.meter.latest();
+    const totals = sample?.totals.process;
+    return {
+      nowMs: sample?.nowMs ?? cs.meter.options.clock(),
+      joules: totals?.joules ?? 0,
+      grams: totals?.grams ?? 0,
+    };
+  }
+}

@@ -1,0 +1,7 @@
+export {
+  REQUEST_OPERATION,
+  type RequestTracking,
+  type RequestTrackingOptions,
+  trackHttpRequests,
+} from './request-tracking.js';
+export { MAX_ROUTE_LENGTH, routeOf, setRoute, UNMATCHED_ROUTE } from './route.js';

@@ -1,0 +1,87 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { ActiveOperation, OperationTracker } from '../energy/index.js';
+import { installRouteResolvers } from './frameworks/index.js';
+import { routeOf } from './route.js';
+
+/** Node publishes these for every request of every `node:http` server (Node 18.7+). */
+const REQUEST_START = 'http.server.request.start';
+const RESPONSE_FINISH = 'http.server.response.finish';
+
+/** The name a request runs under until its route template is known, at its end. */
+export const REQUEST_OPERATION = 'request';
+
+interface ServerMessage {
+  request: IncomingMessage;
+  response: ServerResponse;
+  server: Server;
+}
+
+export interface RequestTrackingOptions {
+  /**
+   * Only requests of these servers are tracked (a service that also runs, say, a mock upstream
+   * in the same process); every server of the process when absent.
+   */
+  servers?: readonly Server[];
+}
+
+export interface RequestTracking {
+  /** Requests begun and not yet ended. */
+  readonly inFlight: number;
+  /**
+   * Ends the operations of responses that were closed without finishing (the client went away:
+   * Node publishes no finish for them). Called on every meter sample.
+   */
+  sweep(): void;
+  /** Stops tracking; requests in flight end now. */
+  stop(): void;
+}
+
+/**
+ * Tracks every incoming HTTP request of the process as one operation, whatever framework serves
+ * it, from Node's own diagnostics channels: no middleware, no patching of `http`. The operation
+ * is named by its route template when a framework (or `setRoute`) named one, else `unmatched`.
+ */
+export function trackHttpRequests(
+  tracker: OperationTracker,
+  options: RequestTrackingOptions = {},
+): RequestTracking {
+  installRouteResolvers();
+  const servers = options.servers ? new Set(options.servers) : undefined;
+  // Ended on finish, or by the sweep when the response closed first; a Map rather than a
+  // property on the response, so a Node object's shape is never changed per request.
+  const open = new Map<ServerResponse, ActiveOperation>();
+
+  const end = (req: IncomingMessage, res: ServerResponse, op: ActiveOperation) => {
+    open.delete(res);
+    op.end(routeOf(req), res.statusCode);
+  };
+  const onStart = (message: unknown) => {
+    const { response, server } = message as ServerMessage;
+    if (servers && !servers.has(server)) return;
+    open.set(response, tracker.begin(REQUEST_OPERATION, 'request'));
+  };
+  const onFinish = (message: unknown) => {
+    const { request, response } = message as ServerMessage;
+    const op = open.get(response);
+    if (op) end(request, response, op);
+  };
+  subscribe(REQUEST_START, onStart);
+  subscribe(RESPONSE_FINISH, onFinish);
+
+  return {
+    get inFlight() {
+      return open.size;
+    },
+    sweep() {
+      for (const [res, op] of open) {
+        if (res.destroyed || res.closed) end(res.req, res, op);
+      }
+    },
+    stop() {
+      unsubscribe(REQUEST_START, onStart);
+      unsubscribe(RESPONSE_FINISH, onFinish);
+      for (const [res, op] of open) end(res.req, res, op);
+    },
+  };
+}

@@ -1,0 +1,27 @@
+import type { IncomingMessage } from 'node:http';
+
+/** Where a request's route template is kept once a framework (or the app) named it. */
+const ROUTE = Symbol.for('carbonscope.http.route');
+
+/** Every request no route named shares this operation name, so random paths add nothing. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/** Route templates longer than this are cut: a template comes from code, but code can be odd. */
+export const MAX_ROUTE_LENGTH = 200;
+
+type Routed = IncomingMessage & { [ROUTE]?: string };
+
+/**
+ * Names the route template that served `req` (`/users/:id`), as the semconv `http.route`. The
+ * framework resolvers call it; a plain `node:http` service can call it from its handler. Never
+ * pass the raw path: the template is what keeps the operation names bounded.
+ */
+export function setRoute(req: IncomingMessage, template: string): void {
+  (req as Routed)[ROUTE] =
+    template.length > MAX_ROUTE_LENGTH ? template.slice(0, MAX_ROUTE_LENGTH) : template;
+}
+
+/** The route template of `req`, or `unmatched` when nothing named one. */
+export function routeOf(req: IncomingMessage): string {
+  return (req as Routed)[ROUTE] ?? UNMATCHED_ROUTE;
+}

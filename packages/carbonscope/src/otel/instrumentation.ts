@@ -1,0 +1,93 @@
+import { type MeterProvider, metrics, type TracerProvider } from '@opentelemetry/api';
+import { type Logger, stderrLogger } from '../log.js';
+import type { Carbonscope, CarbonscopeOptions } from '../runtime/carbonscope.js';
+import { startDefault } from '../runtime/default.js';
+import { VERSION } from '../version.js';
+import { SCOPE_NAME } from './attach.js';
+import { type BindMetricsOptions, bindMetrics } from './bind-metrics.js';
+import { activeSpan } from './spans.js';
+
+export interface CarbonscopeInstrumentationConfig
+  extends Omit<CarbonscopeOptions, 'captureContext'>,
+    BindMetricsOptions {
+  /** As every OTel instrumentation: false leaves it off until enable(). */
+  enabled?: boolean;
+}
+
+/**
+ * carbonscope as an OpenTelemetry instrumentation, for services that configure the SDK
+ * themselves: `new NodeSDK({ instrumentations: [new CarbonscopeInstrumentation()] })`. The SDK
+ * hands it its meter provider; enable() starts the meter and request tracking, disable() stops
+ * tracking and detaches the instruments (the meter keeps the figures it has).
+ */
+export class CarbonscopeInstrumentation {
+  readonly instrumentationName = SCOPE_NAME;
+  readonly instrumentationVersion = VERSION;
+  private config: CarbonscopeInstrumentationConfig;
+  private meterProvider: MeterProvider | undefined;
+  private cs: Carbonscope | undefined;
+  private starting: Promise<void> | undefined;
+  private detach: (() => void) | undefined;
+  private readonly logger: Logger;
+
+  constructor(config: CarbonscopeInstrumentationConfig = {}) {
+    this.config = { enabled: true, ...config };
+    this.logger = config.logger ?? stderrLogger();
+    if (this.config.enabled) this.enable();
+  }
+
+  enable(): void {
+    this.starting ??= startDefault({
+      ...this.config,
+      logger: this.logger,
+      captureContext: activeSpan,
+    })
+      .then((cs) => {
+        this.cs = cs;
+        cs.trackRequests();
+        this.bind();
+      })
+      .catch((err: unknown) => {
+        this.starting = undefined;
+        this.logger.error(
+          `carbonscope instrumentation: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      });
+  }
+
+  disable(): void {
+    this.detach?.();
+    this.detach = undefined;
+    this.cs?.untrackRequests();
+    this.starting = undefined;
+  }
+
+  /** Resolves once enable() has started the meter and bound the instruments. */
+  ready(): Promise<void> {
+    return this.starting ?? Promise.resolve();
+  }
+
+  setMeterProvider(meterProvider: MeterProvider): void {
+    this.meterProvider = meterProvider;
+    this.bind();
+  }
+
+  /** Spans come from the global tracer: the operation's figures land on the span it began under. */
+  setTracerProvider(_tracerProvider: TracerProvider): void {}
+
+  setConfig(config: CarbonscopeInstrumentationConfig): void {
+    this.config = { ...this.config, ...config };
+  }
+
+  getConfig(): CarbonscopeInstrumentationConfig {
+    return this.config;
+  }
+
+  private bind(): void {
+    if (!this.cs) return;
+    this.detach?.();
+    // Used without an SDK's registerInstrumentations, it joins the global provider.
+    const provider = this.meterProvider ?? metrics.getMeterProvider();
+    this.detach = bindMetrics(provider.getMeter(SCOPE_NAME, VERSION), this.cs, this.config);
+  }
+}

@@ -1,0 +1,29 @@
+// `node --import carbonscope/register app.js`: carbonscope in any Node service with no code.
+// The meter starts with automatic source selection, every incoming HTTP request is tracked by
+// its route template, and the figures go out through the application's OTel SDK or, if it has
+// none, one configured by the standard OTEL_* variables. Nothing here may stop the application:
+// a failure is one line on stderr and the application runs unmetered.
+import { logLevelFrom, stderrLogger } from './log.js';
+import { attachToOtel } from './otel/attach.js';
+import { activeSpan } from './otel/spans.js';
+import { startDefault } from './runtime/default.js';
+
+const logger = stderrLogger({ level: logLevelFrom(process.env.CARBONSCOPE_LOG_LEVEL) });
+
+async function register(): Promise<void> {
+  const cs = await startDefault({ logger, captureContext: activeSpan });
+  cs.trackRequests();
+  // The application's SDK, if it has one, is started by the time the first sample is taken
+  // (100 ms after start): decide then whether to join it or start one.
+  await cs.firstSample();
+  const otel = await attachToOtel(cs, process.env, logger);
+  process.once('beforeExit', () => {
+    void cs.stop().then(() => otel.shutdown());
+  });
+}
+
+register().catch((err: unknown) => {
+  logger.error(
+    `carbonscope/register: ${err instanceof Error ? err.message : String(err)}; the application runs unmetered`,
+  );
+});

@@ -1,0 +1,173 @@
+import {
+  type ActiveOperation,
+  type Clock,
+  createHostCpuReader,
+  EnergyMeter,
+  type EnergySnapshot,
+  EnergyTracker,
+  type HostCpuReader,
+  type MeterSources,
+  monotonicClock,
+  type OperationFootprint,
+  type OperationKind,
+  type OperationListener,
+  type OperationTracker,
+  ownProcessCpu,
+  type ProcessCpuReader,
+  type SampleListener,
+  type SelectSourcesOptions,
+  selectSources,
+  snapshotOf,
+  type Timer,
+  unrefTimer,
+} from '../energy/index.js';
+import { createGridIntensity, type GridIntensity, type GridService } from '../grid/index.js';
+import {
+  type RequestTracking,
+  type RequestTrackingOptions,
+  trackHttpRequests,
+} from '../http/index.js';
+import { type Logger, stderrLogger } from '../log.js';
+import { type Env, loadSettings, type Settings } from '../settings.js';
+
+export interface CarbonscopeOptions {
+  /** carbonscope's settings; read from `env` (CARBON_*, ENERGY_*, PUE, GRID_*) when absent. */
+  settings?: Settings;
+  env?: Env;
+  /** Where the library logs; warnings and errors to stderr when absent. */
+  logger?: Logger;
+  /** The power sources; chosen by ENERGY_SOURCE (auto: RAPL, powermetrics, estimate) when absent. */
+  sources?: MeterSources;
+  /** Options for that choice (binaries, platform), when `sources` is absent. */
+  select?: Omit<SelectSourcesOptions, 'config' | 'logger'>;
+  /** An existing grid service to price energy with; one is built from the settings when absent. */
+  grid?: GridService | GridIntensity;
+  /** What the process scope measures: this process by default (the CLI passes a child tree). */
+  processCpu?: ProcessCpuReader;
+  hostCpu?: HostCpuReader;
+  /** Monotonic ms (tests script it). */
+  clock?: Clock;
+  /** Epoch ms (tests script it). */
+  wallClock?: () => number;
+  /** The meter's timer (tests and hosts with their own scheduler drive it). */
+  timer?: Timer;
+  /** See TrackerOptions.captureContext (the OTel layer passes the active span). */
+  captureContext?: () => unknown;
+}
+
+/**
+ * One process's carbonscope: grid intensity → power sources → energy meter → operation tracker,
+ * assembled the same way for the app, the CLI, `register`, the instrumentation and scripts.
+ * Nothing here records metrics: the OTel layer subscribes to `onSample` and `onEnd`.
+ */
+export class Carbonscope implements OperationTracker {
+  private requests: RequestTracking | undefined;
+  private readonly unsubscribe: Array<() => void> = [];
+
+  private constructor(
+    readonly settings: Settings,
+    readonly logger: Logger,
+    readonly grid: GridService | GridIntensity,
+    readonly meter: EnergyMeter,
+    readonly tracker: EnergyTracker,
+  ) {
+    this.unsubscribe.push(meter.onSample((sample) => tracker.update(sample)));
+  }
+
+  /** Builds every part; probes the power sources (so it is async), starts nothing. */
+  static async create(options: CarbonscopeOptions = {}): Promise<Carbonscope> {
+    const settings = options.settings ?? loadSettings(options.env ?? process.env);
+    const logger = options.logger ?? stderrLogger();
+    const grid = options.grid ?? createGridIntensity({ config: settings, logger });
+    const sources =
+      options.sources ?? (await selectSources({ ...options.select, config: settings, logger }));
+    const clock = options.clock ?? monotonicClock;
+    const meter = new EnergyMeter({
+      sources,
+      grid,
+      zone: settings.grid.zone,
+      attribution: settings.energy.attribution,
+      pue: settings.energy.pue,
+      intervalMs: settings.energy.sampleIntervalMs,
+      logger,
+      clock,
+      wallClock: options.wallClock ?? Date.now,
+      timer: options.timer ?? unrefTimer,
+      hostCpu: options.hostCpu ?? createHostCpuReader(),
+      processCpu: options.processCpu ?? ownProcessCpu,
+    });
+    const tracker = new EnergyTracker({
+      clock,
+      captureContext: options.captureContext,
+      estimated: sources.host.estimated,
+    });
+    return new Carbonscope(settings, logger, grid, meter, tracker);
+  }
+
+  /** Starts the meter; resolves once its baseline is set (work after it is measured). */
+  start(): Promise<void> {
+    return this.meter.start();
+  }
+
+  /** Resolves after the first sample: from then on figures exist. */
+  firstSample(): Promise<void> {
+    return this.meter.firstSample();
+  }
+
+  /**
+   * Tracks every incoming HTTP request of the process (any framework) as an operation named by
+   * its route template (only those of `options.servers` when given). Idempotent: the first
+   * call's options stand.
+   */
+  trackRequests(options: RequestTrackingOptions = {}): RequestTracking {
+    if (!this.requests) {
+      const requests = trackHttpRequests(this.tracker, options);
+      this.requests = requests;
+      this.unsubscribe.push(this.meter.onSample(() => requests.sweep()));
+    }
+    return this.requests;
+  }
+
+  /** Stops tracking HTTP requests (the ones in flight end now). */
+  untrackRequests(): void {
+    this.requests?.stop();
+    this.requests = undefined;
+  }
+
+  begin(operation: string, kind?: OperationKind): ActiveOperation {
+    return this.tracker.begin(operation, kind);
+  }
+
+  track<T>(operation: string, fn: () => T): T {
+    return this.tracker.track(operation, fn);
+  }
+
+  measure<T>(
+    operation: string,
+    fn: () => T | PromiseLike<T>,
+  ): Promise<{ result: T; footprint: OperationFootprint }> {
+    return this.tracker.measure(operation, fn);
+  }
+
+  snapshot(): EnergySnapshot {
+    return snapshotOf(this.meter);
+  }
+
+  onSample(listener: SampleListener): () => void {
+    return this.meter.onSample(listener);
+  }
+
+  onEnd(listener: OperationListener): () => void {
+    return this.tracker.onEnd(listener);
+  }
+
+  /**
+   * Ends request tracking, takes a last sample (so energy up to now counts), stops the timer and
+   * closes the sources.
+   */
+  async stop(): Promise<void> {
+    this.untrackRequests();
+    await this.meter.stop();
+    for (const off of this.unsubscribe.splice(0)) off();
+  }
+}

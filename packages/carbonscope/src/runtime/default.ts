@@ -1,0 +1,46 @@
+import { Carbonscope, type CarbonscopeOptions } from './carbonscope.js';
+
+/**
+ * The process's one carbonscope, shared by `register`, the instrumentation and the programmatic
+ * API, so they never start a second meter. Kept on globalThis: two copies of the package in one
+ * process (an app and a dependency) still share it.
+ */
+const KEY = Symbol.for('carbonscope.default');
+interface Slot {
+  starting: Promise<Carbonscope>;
+  /** Set once started, for the synchronous callers (track). */
+  started?: Carbonscope;
+}
+const holder = globalThis as { [KEY]?: Slot };
+
+/** The started default instance: created and started on the first call, shared after that. */
+export function startDefault(options: CarbonscopeOptions = {}): Promise<Carbonscope> {
+  const existing = holder[KEY];
+  if (existing) return existing.starting;
+  const slot: Slot = { starting: Promise.resolve() as unknown as Promise<Carbonscope> };
+  slot.starting = (async () => {
+    const cs = await Carbonscope.create(options);
+    await cs.start();
+    slot.started = cs;
+    return cs;
+  })();
+  holder[KEY] = slot;
+  // A failed start is not kept: the next call tries again.
+  slot.starting.catch(() => {
+    if (holder[KEY] === slot) holder[KEY] = undefined;
+  });
+  return slot.starting;
+}
+
+/** The default instance once started; undefined before (or while it starts). */
+export function startedDefault(): Carbonscope | undefined {
+  return holder[KEY]?.started;
+}
+
+/** Stops the default instance (a last sample) and forgets it. */
+export async function stopDefault(): Promise<void> {
+  const slot = holder[KEY];
+  holder[KEY] = undefined;
+  const cs = await slot?.starting.catch(() => undefined);
+  await cs?.stop();
+}

@@ -1,0 +1,21 @@
+import type { OperationFootprint } from 'carbonscope';
+
+/** How the app's answers (/predict, /chat, the dashboard) show an operation's footprint. */
+export interface FootprintView {
+  operation: string;
+  durationSeconds: number;
+  energyJoules: number;
+  emissionsGrams: number;
+  estimated: boolean;
+}
+
+/** The fields of a footprint the app shows; what it carried from its start (a span) stays out. */
+export function footprintView(f: OperationFootprint): FootprintView {
+  return {
+    operation: f.operation,
+    durationSeconds: f.durationSeconds,
+    energyJoules: f.joules,
+    emissionsGrams: f.grams,
+    estimated: f.estimated,
+  };
+}
