@@ -18,5 +18,12 @@ export { selectSources } from './energy/sources/select.js';
 export type { PowerSource, SampleTick } from './energy/sources/source.js';
 export type { GridIntensity, IntensityHistory, IntensityReading } from './grid/index.js';
 export { createGridIntensity } from './grid/index.js';
-export { computeImpacts, loadCatalog } from './llm/index.js';
+export type {
+  Catalog,
+  Impacts,
+  ImpactsOutput,
+  ImpactsRequest,
+  StatusMessage,
+} from './llm/index.js';
+export { computeImpacts, llmImpacts, loadCatalog } from './llm/index.js';
 export { createLogger } from './logger.js';

@@ -5,8 +5,12 @@ import { loadCatalog } from './catalog.js';
 import { type ChatService, createChatService } from './client.js';
 import { startMockLlm } from './mock-server.js';
 
-export { loadCatalog } from './catalog.js';
+export { type Catalog, loadCatalog } from './catalog.js';
+export type { Impact, Impacts, ValueOrRange } from './impacts.js';
 export { computeImpacts } from './impacts.js';
+export type { ImpactsOutput, ImpactsRequest } from './llm-impacts.js';
+export { llmImpacts } from './llm-impacts.js';
+export type { StatusMessage } from './status.js';
 
 export interface Llm {
   service: ChatService;

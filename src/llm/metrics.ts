@@ -1,6 +1,6 @@
 import type { Attributes, Counter, Meter } from '@opentelemetry/api';
 import { JOULES_PER_KWH } from '../energy/emissions.js';
-import type { Criterion, Impacts } from './impacts.js';
+import { type Impact, type Impacts, toRange } from './impacts.js';
 
 const GRAMS_PER_KG = 1000;
 const JOULES_PER_MJ = 1e6;
@@ -17,7 +17,8 @@ export interface LlmMetrics {
 /**
  * Ranges go to Prometheus as two monotonic series per phase, `bound="min"` and `bound="max"`:
  * each is a plain sum, so `rate()` works on it, and the two rates draw a band in Grafana.
- * Model names come from the catalog, so the label set stays bounded.
+ * An exact figure goes to both series. Provider and model names come from the catalog, so the
+ * label set stays bounded.
  */
 export function createLlmMetrics(meter: Meter): LlmMetrics {
   const tokens = meter.createCounter('llm_tokens', {
@@ -40,10 +41,17 @@ export function createLlmMetrics(meter: Meter): LlmMetrics {
     description: 'Estimated primary energy of LLM requests (EcoLogits method)',
     unit: 'J',
   });
+  // EcoLogits' own OTel output leaves water out; it is one of its five criteria all the same.
+  const wcf = meter.createCounter('llm_wcf_liters', {
+    description:
+      'Estimated water consumption of LLM requests, on site and off site (EcoLogits method)',
+    unit: 'L',
+  });
 
-  const addRange = (counter: Counter, c: Criterion, factor: number, base: Attributes) => {
-    counter.add(c.min * factor, { ...base, bound: 'min' });
-    counter.add(c.max * factor, { ...base, bound: 'max' });
+  const addRange = (counter: Counter, impact: Impact, factor: number, base: Attributes) => {
+    const { min, max } = toRange(impact.value);
+    counter.add(min * factor, { ...base, bound: 'min' });
+    counter.add(max * factor, { ...base, bound: 'max' });
   };
 
   return {
@@ -59,6 +67,7 @@ export function createLlmMetrics(meter: Meter): LlmMetrics {
       addRange(adpe, impacts.embodied.adpe, 1, embodied);
       addRange(pe, impacts.usage.pe, JOULES_PER_MJ, usage);
       addRange(pe, impacts.embodied.pe, JOULES_PER_MJ, embodied);
+      addRange(wcf, impacts.usage.wcf, 1, usage);
     },
   };
 }
