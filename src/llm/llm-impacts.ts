@@ -36,7 +36,8 @@ export interface FailedImpacts {
 
 export type ImpactsOutput = EstimatedImpacts | FailedImpacts;
 
-function failed(error: StatusMessage): FailedImpacts {
+/** An output with no estimate, only the error that explains why. */
+export function failed(error: StatusMessage): FailedImpacts {
   return {
     energy: null,
     gwp: null,

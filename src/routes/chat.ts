@@ -3,8 +3,8 @@ import type { Context } from 'koa';
 import type { OperationFootprint, OperationTracker } from '../energy/types.js';
 import { clientError, HttpError } from '../http/errors.js';
 import { CHAT_ROLES, type ChatMessage, type ChatResult, type ChatService } from '../llm/client.js';
+import { formatImpact } from '../llm/format.js';
 import type { Impact } from '../llm/impacts.js';
-import { mean } from '../llm/impacts.js';
 import { formatNumber, html, page, type SafeHtml, wantsHtml } from '../views/html.js';
 
 export interface ChatRouteDeps {
@@ -93,12 +93,6 @@ function readRequest(
   return { messages: parseMessages(body.messages, maxChars), model: parseModel(body.model) };
 }
 
-/** "mean [min – max] unit", as EcoLogits shows a range; an exact figure as it is. */
-function formatImpact({ value, unit }: Impact): string {
-  if (typeof value === 'number') return `${formatNumber(value)} ${unit}`;
-  return `${formatNumber(mean(value))} [${formatNumber(value.min)} – ${formatNumber(value.max)}] ${unit}`;
-}
-
 const CRITERIA = [
   ['energy', 'Energy'],
   ['gwp', 'Global warming potential'],
@@ -109,7 +103,7 @@ const CRITERIA = [
 
 function impactsTable(r: ChatResult): SafeHtml {
   const i = r.impacts;
-  const cell = (c: Impact | undefined) => (c ? formatImpact(c) : '—');
+  const cell = (c: Impact | undefined) => (c ? formatImpact(c, formatNumber) : '—');
   const rows = CRITERIA.map(
     ([key, label]) =>
       html`<tr><th scope="row">${label}</th><td>${cell(i[key])}</td><td>${cell(i.usage[key])}</td><td>${cell(key === 'energy' || key === 'wcf' ? undefined : i.embodied[key])}</td></tr>`,
