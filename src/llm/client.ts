@@ -1,6 +1,12 @@
 import type { Meter } from '@opentelemetry/api';
-import type { Catalog, ImpactWarning } from 'carbonscope';
-import { computeImpacts, type Impacts, LlmError } from 'carbonscope';
+import {
+  type Catalog,
+  type Impacts,
+  LlmError,
+  llmImpacts,
+  type StatusMessage,
+  UnknownMixZoneError as UnknownZoneError,
+} from 'carbonscope';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import type { Logger } from '../logger.js';
 import { redactSecrets } from '../logger.js';
@@ -17,18 +23,22 @@ export interface ChatMessage {
 
 export interface ChatRequest {
   messages: ChatMessage[];
-  /** A model of the configured provider; the configured default when absent. */
+  /**
+   * A catalog model, `provider/model` or a bare name (the default provider's, else the one
+   * provider's that has it); sent upstream as written. The configured default when absent.
+   */
   model?: string;
 }
 
 export interface ChatImpacts extends Impacts {
   /** The electricity-mix zone the usage impacts were computed with. */
   zone: string;
-  warnings: ImpactWarning[];
+  warnings: StatusMessage[];
 }
 
 export interface ChatResult {
   id: string;
+  /** The provider and catalog name of the model the impacts were computed for. */
   provider: string;
   model: string;
   /** The model name the API reported (may carry a version suffix). */
@@ -43,9 +53,11 @@ export interface ChatResult {
 
 /** What the /chat route needs: a chat completion and its estimated impacts. */
 export interface ChatService {
+  /** The provider of bare model names that it has (LLM_PROVIDER). */
   readonly provider: string;
+  /** The default model as `provider/model`. */
   readonly defaultModel: string;
-  /** The models the impact data knows for this provider (what the route accepts). */
+  /** Every model the impact data knows, as `provider/model` (what the route accepts). */
   models(): string[];
   complete(request: ChatRequest): Promise<ChatResult>;
 }
@@ -75,11 +87,15 @@ function tokenCount(value: unknown): number | undefined {
 const NO_KEY = 'no-key-configured';
 
 export function createChatService(options: ChatServiceOptions): ChatService {
-  const { catalog, provider, logger } = options;
+  const { catalog, provider, logger, electricityMixZone: zone } = options;
   // Fail at start-up, naming what is wrong, rather than on the first request.
-  catalog.resolve(provider, options.defaultModel, options.electricityMixZone);
-  if (!catalog.hasProvider(provider)) {
-    logger.warn({ provider }, 'no data-centre figures for this LLM provider: using the world mix');
+  const fallback = catalog.resolveModel(options.defaultModel, provider);
+  if (zone !== undefined && !catalog.findMix(zone)) throw new UnknownZoneError(zone);
+  if (!catalog.hasProvider(fallback.provider)) {
+    logger.warn(
+      { provider: fallback.provider },
+      'no data-centre figures for this LLM provider: using the world mix',
+    );
   }
   const secrets = options.apiKey ? [options.apiKey] : [];
   const client = new OpenAI({
@@ -93,7 +109,7 @@ export function createChatService(options: ChatServiceOptions): ChatService {
 
   const complete = async (request: ChatRequest): Promise<ChatResult> => {
     const model = request.model ?? options.defaultModel;
-    const resolved = catalog.resolve(provider, model, options.electricityMixZone);
+    const entry = catalog.resolveModel(model, provider);
     const started = performance.now();
     let response: OpenAI.Chat.Completions.ChatCompletion;
     try {
@@ -107,7 +123,7 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       throw new LlmError(502, 'upstream_invalid', 'the LLM service answered without a completion');
     }
     const content = choice.message.content ?? '';
-    const warnings = [...resolved.warnings];
+    const warnings: StatusMessage[] = [];
     let promptTokens = tokenCount(response.usage?.prompt_tokens);
     let completionTokens = tokenCount(response.usage?.completion_tokens);
     if (promptTokens === undefined || completionTokens === undefined) {
@@ -120,36 +136,39 @@ export function createChatService(options: ChatServiceOptions): ChatService {
           'the LLM service reported no token usage: counts are estimated at ~4 characters a token',
       });
     }
-    const impacts = computeImpacts({
-      architecture: resolved.model.architecture,
+    const impacts = llmImpacts(catalog, {
+      provider: entry.provider,
+      model: entry.name,
       outputTokens: completionTokens,
       requestLatencySeconds: latencySeconds,
-      dataCenter: resolved.dataCenter,
-      mix: resolved.mix,
+      zone,
     });
+    // Unreachable: the model was resolved and the zone checked at start-up.
+    if (impacts.errors) throw new LlmError(400, 'no_estimate', impacts.errors[0].message);
     metrics.record(
-      provider,
-      model,
+      entry.provider,
+      entry.name,
       { prompt: promptTokens, completion: completionTokens },
       impacts,
     );
+    const { zone: usedZone, warnings: estimateWarnings, errors: _, ...figures } = impacts;
     return {
       id: response.id,
-      provider,
-      model,
+      provider: entry.provider,
+      model: entry.name,
       upstreamModel: response.model,
       message: { role: 'assistant', content },
       finishReason: choice.finish_reason ?? null,
       usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens },
       latencySeconds,
-      impacts: { ...impacts, zone: resolved.zone, warnings },
+      impacts: { ...figures, zone: usedZone, warnings: [...(estimateWarnings ?? []), ...warnings] },
     };
   };
 
   return {
     provider,
-    defaultModel: options.defaultModel,
-    models: () => catalog.modelNames(provider),
+    defaultModel: `${fallback.provider}/${fallback.name}`,
+    models: () => catalog.modelIds(),
     complete,
   };
 }

@@ -1,6 +1,10 @@
 import Router from '@koa/router';
-import type { Criterion, OperationFootprint, OperationTracker, Range } from 'carbonscope';
-import { mean } from 'carbonscope';
+import {
+  formatImpact,
+  type Impact,
+  type OperationFootprint,
+  type OperationTracker,
+} from 'carbonscope';
 import type { Context } from 'koa';
 import { footprintView } from '../footprint.js';
 import { clientError, HttpError } from '../http/errors.js';
@@ -57,7 +61,7 @@ function parseMessages(raw: unknown, maxChars: number): ChatMessage[] {
 function parseModel(raw: unknown): string | undefined {
   if (raw === undefined || raw === null || raw === '') return undefined;
   if (typeof raw !== 'string' || raw.length > 200)
-    throw new HttpError(400, "'model' must be a model name");
+    throw new HttpError(400, "'model' must be a model name such as openai/gpt-4o");
   return raw;
 }
 
@@ -93,13 +97,6 @@ function readRequest(
   return { messages: parseMessages(body.messages, maxChars), model: parseModel(body.model) };
 }
 
-/** "mean [min – max] unit", as EcoLogits shows a range. */
-function formatRange(c: Range & { unit?: string }): string {
-  const unit = c.unit ? ` ${c.unit}` : '';
-  if (c.min === c.max) return `${formatNumber(c.min)}${unit}`;
-  return `${formatNumber(mean(c))} [${formatNumber(c.min)} – ${formatNumber(c.max)}]${unit}`;
-}
-
 const CRITERIA = [
   ['energy', 'Energy'],
   ['gwp', 'Global warming potential'],
@@ -110,7 +107,7 @@ const CRITERIA = [
 
 function impactsTable(r: ChatResult): SafeHtml {
   const i = r.impacts;
-  const cell = (c: Criterion | undefined) => (c ? formatRange(c) : '—');
+  const cell = (c: Impact | undefined) => (c ? formatImpact(c, formatNumber) : '—');
   const rows = CRITERIA.map(
     ([key, label]) =>
       html`<tr><th scope="row">${label}</th><td>${cell(i[key])}</td><td>${cell(i.usage[key])}</td><td>${cell(key === 'energy' || key === 'wcf' ? undefined : i.embodied[key])}</td></tr>`,
@@ -141,10 +138,18 @@ function chatPage(
   extra: SafeHtml | string,
 ): string {
   const selected = chosen ?? service.defaultModel;
-  const options = service
-    .models()
-    .map((m) => html`<option value="${m}"${m === selected ? html` selected` : ''}>${m}</option>`);
-  const body = html`<p class="muted">The answer comes from the configured LLM service (provider ${service.provider}); its impacts are estimated from the model's size, the tokens generated and the measured latency.</p>
+  const byProvider = new Map<string, string[]>();
+  for (const id of service.models()) {
+    const provider = id.slice(0, id.indexOf('/'));
+    const ids = byProvider.get(provider);
+    if (ids) ids.push(id);
+    else byProvider.set(provider, [id]);
+  }
+  const options = [...byProvider].map(
+    ([provider, ids]) =>
+      html`<optgroup label="${provider}">${ids.map((id) => html`<option value="${id}"${id === selected ? html` selected` : ''}>${id.slice(provider.length + 1)}</option>`)}</optgroup>`,
+  );
+  const body = html`<p class="muted">The answer comes from the configured LLM service (a bare model name means provider ${service.provider}'s); its impacts are estimated with the EcoLogits method from the model's size and published speed, the tokens generated and the measured latency.</p>
 <form method="post" action="/chat">
 <p><label>Message<br><textarea name="message" rows="4" cols="60" required>${text}</textarea></label></p>
 <p><label>Model <select name="model">${options}</select></label> <button type="submit">Send</button></p>
@@ -187,7 +192,8 @@ export function chatRoutes(deps: ChatRouteDeps): Router {
       const local = op.end();
       if (asHtml) {
         ctx.type = 'html';
-        ctx.body = chatPage(service, result.model, formText ?? '', resultSection(result, local));
+        const id = `${result.provider}/${result.model}`;
+        ctx.body = chatPage(service, id, formText ?? '', resultSection(result, local));
         return;
       }
       ctx.body = { ...result, local: footprintView(local) };

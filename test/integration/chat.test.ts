@@ -1,11 +1,12 @@
-import type { Carbonscope } from 'carbonscope';
-import { computeImpacts, loadCatalog } from 'carbonscope';
+import { join } from 'node:path';
+import { type Carbonscope, llmImpacts, loadCatalog, toRange } from 'carbonscope';
 import { expect } from 'chai';
 import { createTestMetrics, findSample, type TestMetrics } from '#library-tests/helpers/metrics.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { type ChatResult, createChatService } from '../../src/llm/client.js';
 import { type MockLlm, startMockLlm } from '../../src/llm/mock-server.js';
+import { projectRoot } from '../../src/paths.js';
 import { Readiness } from '../../src/readiness.js';
 import { type Listening, listen } from '../helpers/app.js';
 import { startEstimatedMeter } from '../helpers/energy.js';
@@ -29,6 +30,7 @@ interface ChatApp extends Listening {
 async function startChatApp(
   baseUrl: string,
   timeoutMs = 5000,
+  chatCatalog = catalog,
 ): Promise<ChatApp & { meter: Carbonscope }> {
   const config = loadConfig({
     ENERGY_SAMPLE_INTERVAL_MS: '50',
@@ -44,7 +46,7 @@ async function startChatApp(
     provider: config.llm.provider,
     defaultModel: config.llm.model,
     timeoutMs,
-    catalog,
+    catalog: chatCatalog,
     meter: metrics.meter,
     logger,
   });
@@ -114,22 +116,25 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
     expect(body.usage.completionTokens).to.be.greaterThan(0);
     expect(body.latencySeconds).to.be.at.least(0.03);
 
-    const r = catalog.resolve('openai', 'gpt-4o');
-    const expected = computeImpacts({
-      architecture: r.model.architecture,
+    const expected = llmImpacts(catalog, {
+      provider: 'openai',
+      model: 'gpt-4o',
       outputTokens: body.usage.completionTokens,
       requestLatencySeconds: body.latencySeconds,
-      dataCenter: r.dataCenter,
-      mix: r.mix,
     });
+    if (expected.errors) expect.fail(expected.errors[0].message);
     for (const k of ['energy', 'gwp', 'adpe', 'pe', 'wcf'] as const) {
       expect(body.impacts[k]).to.deep.equal(expected[k]);
-      expect(body.impacts[k].max).to.be.greaterThan(body.impacts[k].min);
+      const { min, max } = toRange(body.impacts[k].value);
+      expect(max).to.be.greaterThan(min);
       expect(body.impacts.usage[k]).to.deep.equal(expected.usage[k]);
     }
     expect(body.impacts.embodied).to.deep.equal(expected.embodied);
     expect(body.impacts.energy.unit).to.equal('kWh');
-    expect(body.impacts.warnings.map((w) => w.code)).to.deep.equal(['model-arch-not-released']);
+    expect(body.impacts.warnings.map((w) => w.code)).to.deep.equal([
+      'model-arch-not-released',
+      'model-arch-multimodal',
+    ]);
 
     expect(body.local.operation).to.equal('chat');
     expect(body.local.durationSeconds).to.be.at.least(0.03);
@@ -139,13 +144,19 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
     // The counters on /metrics moved by exactly the computed amounts (this app's only chat).
     const text = await (await fetch(`${app.url}/metrics`)).text();
     const labels = { provider: 'openai', model: 'gpt-4o', phase: 'usage' };
+    const energy = toRange(expected.energy.value);
     expect(findSample(text, 'llm_energy_joules_total', { ...labels, bound: 'min' })).to.be.closeTo(
-      expected.energy.min * 3.6e6,
-      expected.energy.min * 3.6e6 * 1e-9,
+      energy.min * 3.6e6,
+      energy.min * 3.6e6 * 1e-9,
     );
     expect(findSample(text, 'llm_energy_joules_total', { ...labels, bound: 'max' })).to.be.closeTo(
-      expected.energy.max * 3.6e6,
-      expected.energy.max * 3.6e6 * 1e-9,
+      energy.max * 3.6e6,
+      energy.max * 3.6e6 * 1e-9,
+    );
+    const water = toRange(expected.wcf.value);
+    expect(findSample(text, 'llm_wcf_liters_total', { ...labels, bound: 'max' })).to.be.closeTo(
+      water.max,
+      water.max * 1e-9,
     );
     expect(
       findSample(text, 'llm_gwp_grams_total', {
@@ -154,7 +165,10 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
         phase: 'embodied',
         bound: 'max',
       }),
-    ).to.be.closeTo(expected.embodied.gwp.max * 1000, expected.embodied.gwp.max * 1e-6);
+    ).to.be.closeTo(
+      toRange(expected.embodied.gwp.value).max * 1000,
+      toRange(expected.embodied.gwp.value).max * 1e-6,
+    );
     expect(findSample(text, 'llm_tokens_total', { model: 'gpt-4o', type: 'completion' })).to.equal(
       body.usage.completionTokens,
     );
@@ -171,14 +185,16 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
     expect(page.headers.get('content-type')).to.include('text/html');
     const html = await page.text();
     expect(html).to.include('<textarea name="message"');
-    expect(html).to.include('<option value="gpt-4o">gpt-4o</option>');
-    expect(html).to.include('<option value="gpt-4o-mini" selected>');
+    expect(html).to.include('<optgroup label="mistralai">');
+    expect(html).to.include('<option value="openai/gpt-4o">gpt-4o</option>');
+    expect(html).to.include('<option value="openai/gpt-4o-mini" selected>');
     const json = (await (await fetch(`${app.url}/chat`)).json()) as {
       models: string[];
       defaultModel: string;
     };
-    expect(json.defaultModel).to.equal('gpt-4o-mini');
-    expect(json.models).to.include('gpt-4o');
+    expect(json.defaultModel).to.equal('openai/gpt-4o-mini');
+    expect(json.models).to.include.members(['openai/gpt-4o', 'anthropic/claude-sonnet-4-5']);
+    expect(json.models).to.have.length(catalog.modelIds().length);
   });
 
   it('the form shows the answer, escaped, and the impacts as "mean [min – max]"', async () => {
@@ -197,7 +213,7 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
     expect(html).to.match(
       /<th scope="row">Energy<\/th><td>[\d.e-]+ \[[\d.e-]+ – [\d.e-]+\] kWh<\/td>/,
     );
-    expect(html).to.include('<option value="gpt-4o" selected>');
+    expect(html).to.include('<option value="openai/gpt-4o" selected>');
   });
 
   const bad: Array<[string, string | object, Record<string, string>, number, RegExp]> = [
@@ -229,7 +245,7 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
       { model: 'gpt-9000', messages: [{ role: 'user', content: 'hi' }] },
       {},
       400,
-      /unknown model "gpt-9000" for provider "openai"/,
+      /unknown model "gpt-9000" for provider "openai" or any other provider/,
     ],
     [
       'content over the size limit',
@@ -275,6 +291,79 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
     expect(res.status).to.equal(200);
     expect(await res.text()).not.to.include(KEY);
     expect(app.lines.join('\n')).not.to.include(KEY);
+  });
+});
+
+describe('/chat with models of several providers in one instance (a gateway)', () => {
+  // The user's models file adds acme/shared-7b and mistralai/shared-7b: one bare name, two providers.
+  const withUserModels = loadCatalog({
+    modelsFile: join(
+      projectRoot,
+      'packages',
+      'carbonscope',
+      'test',
+      'fixtures',
+      'llm',
+      'extra-models.json',
+    ),
+  });
+  let mock: MockLlm;
+  let app: ChatApp;
+  before(async () => {
+    mock = await startMockLlm({ port: 0, latencyMs: 5 });
+    app = await startChatApp(`${mock.url}/v1`, 5000, withUserModels);
+  });
+  after(async () => {
+    await app.close();
+    await mock.close();
+  });
+  const chat = async (model: string) => {
+    const res = await postJson(app.url, { model, messages: [{ role: 'user', content: 'hi' }] });
+    return { status: res.status, body: (await res.json()) as ChatBody & { message: unknown } };
+  };
+
+  it('prices each model with its own provider: figures, data centre and mix, and labels', async () => {
+    const mistral = await chat('mistralai/mistral-large-latest');
+    const openai = await chat('gpt-4o');
+    const claude = await chat('claude-sonnet-4-5');
+    const mine = await chat('acme-chat-1');
+    for (const r of [mistral, openai, claude, mine]) expect(r.status).to.equal(200);
+    const seen = [mistral, openai, claude, mine].map((r) => [r.body.provider, r.body.impacts.zone]);
+    expect(seen).to.deep.equal([
+      ['mistralai', 'SWE'],
+      ['openai', 'USA'],
+      ['anthropic', 'USA'],
+      ['acme', 'FRA'],
+    ]);
+    const expected = llmImpacts(withUserModels, {
+      provider: 'mistralai',
+      model: 'mistral-large-latest',
+      outputTokens: mistral.body.usage.completionTokens,
+      requestLatencySeconds: mistral.body.latencySeconds,
+    });
+    expect(mistral.body.impacts.gwp).to.deep.equal(expected.gwp);
+    const text = await (await fetch(`${app.url}/metrics`)).text();
+    for (const r of [mistral, openai, claude, mine]) {
+      const labels = { provider: r.body.provider, model: r.body.model };
+      expect(findSample(text, 'llm_tokens_total', { ...labels, type: 'prompt' })).to.equal(
+        r.body.usage.promptTokens,
+      );
+      expect(findSample(text, 'llm_wcf_liters_total', { ...labels, bound: 'max' })).to.be.closeTo(
+        toRange(r.body.impacts.wcf.value).max,
+        toRange(r.body.impacts.wcf.value).max * 1e-9,
+      );
+    }
+  });
+
+  it('a bare name two providers have is a 400 listing the candidates; either full id works', async () => {
+    const twin = await chat('shared-7b');
+    expect(twin.status).to.equal(400);
+    expect(twin.body).to.deep.equal({
+      error: 'ambiguous_model',
+      message: 'model "shared-7b" is ambiguous: name one of acme/shared-7b, mistralai/shared-7b',
+    });
+    expect((await chat('acme/shared-7b')).body.provider).to.equal('acme');
+    expect((await chat('mistralai/shared-7b')).body.provider).to.equal('mistralai');
   });
 });
 

@@ -71,13 +71,18 @@ export {
   UNMATCHED_ROUTE,
 } from './http/index.js';
 export * from './llm/catalog.js';
+export * from './llm/data-file.js';
 export {
+  AmbiguousModelError,
   LlmError,
   ModelDataError,
   UnknownModelError,
   UnknownZoneError as UnknownMixZoneError,
 } from './llm/errors.js';
+export * from './llm/format.js';
 export * from './llm/impacts.js';
+export * from './llm/llm-impacts.js';
+export * from './llm/status.js';
 export { type LogFn, type Logger, type LogLevel, redactSecrets, stderrLogger } from './log.js';
 export {
   createInstrument,

@@ -1,9 +1,10 @@
 import {
-  computeImpacts,
   LlmError,
+  llmImpacts,
   loadCatalog,
-  UnknownMixZoneError,
+  toRange,
   UnknownModelError,
+  UnknownMixZoneError as UnknownZoneError,
 } from 'carbonscope';
 import { expect } from 'chai';
 import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
@@ -102,23 +103,26 @@ describe('llm chat client', () => {
     expect(r.message.content).to.include('mock answer');
     expect(r.latencySeconds).to.be.greaterThan(0.015);
     expect(r.usage.completionTokens).to.be.greaterThan(0);
-    const resolved = catalog.resolve('openai', 'gpt-4o');
-    const expected = computeImpacts({
-      architecture: resolved.model.architecture,
+    const estimate = {
+      provider: 'openai',
+      model: 'gpt-4o',
       outputTokens: r.usage.completionTokens,
       requestLatencySeconds: r.latencySeconds,
-      dataCenter: resolved.dataCenter,
-      mix: resolved.mix,
-    });
-    const { zone, warnings, ...impacts } = r.impacts;
-    expect(impacts).to.deep.equal(expected);
-    expect(zone).to.equal('USA');
-    expect(warnings.map((w) => w.code)).to.include('model-arch-not-released');
-    // The mock answers in ~20 ms, far below the modelled generation time: latency caps ΔT.
-    expect(r.impacts.generationLatencySeconds.min).to.equal(r.latencySeconds);
+    };
+    const { errors, ...expected } = llmImpacts(catalog, estimate);
+    expect(errors).to.equal(null);
+    expect(r.impacts).to.deep.equal({ ...expected, warnings: expected.warnings ?? [] });
+    expect(r.impacts.zone).to.equal('USA');
+    expect(r.impacts.warnings.map((w) => w.code)).to.include('model-arch-not-released');
+    // The mock answers in ~20 ms, far below the modelled generation time: latency caps ΔT,
+    // so the hardware's embodied share is smaller than with no measured latency.
+    const uncapped = llmImpacts(catalog, { ...estimate, requestLatencySeconds: undefined });
+    expect(toRange(r.impacts.embodied.gwp.value).max).to.be.lessThan(
+      toRange(uncapped.embodied?.gwp.value ?? 0).max,
+    );
   });
 
-  it('moves the token and impact counters by the computed amounts, in J, g and kgSbeq', async () => {
+  it('moves the token and impact counters by the computed amounts, in J, g, kgSbeq and L', async () => {
     const m = createTestMetrics();
     try {
       const own = service(`${mock.url}/v1`, m).svc;
@@ -144,33 +148,38 @@ describe('llm chat client', () => {
         const embodied = { ...labels, bound, phase: 'embodied' };
         near(
           await m.value('llm_energy_joules_total', usage),
-          sum((r) => r.impacts.usage.energy[bound] * 3.6e6),
+          sum((r) => toRange(r.impacts.usage.energy.value)[bound] * 3.6e6),
         );
         near(
           await m.value('llm_gwp_grams_total', usage),
-          sum((r) => r.impacts.usage.gwp[bound] * 1000),
+          sum((r) => toRange(r.impacts.usage.gwp.value)[bound] * 1000),
         );
         near(
           await m.value('llm_gwp_grams_total', embodied),
-          sum((r) => r.impacts.embodied.gwp[bound] * 1000),
+          sum((r) => toRange(r.impacts.embodied.gwp.value)[bound] * 1000),
         );
         near(
           await m.value('llm_adpe_kgsbeq_total', usage),
-          sum((r) => r.impacts.usage.adpe[bound]),
+          sum((r) => toRange(r.impacts.usage.adpe.value)[bound]),
         );
         near(
           await m.value('llm_adpe_kgsbeq_total', embodied),
-          sum((r) => r.impacts.embodied.adpe[bound]),
+          sum((r) => toRange(r.impacts.embodied.adpe.value)[bound]),
         );
         near(
           await m.value('llm_pe_joules_total', usage),
-          sum((r) => r.impacts.usage.pe[bound] * 1e6),
+          sum((r) => toRange(r.impacts.usage.pe.value)[bound] * 1e6),
         );
         near(
           await m.value('llm_pe_joules_total', embodied),
-          sum((r) => r.impacts.embodied.pe[bound] * 1e6),
+          sum((r) => toRange(r.impacts.embodied.pe.value)[bound] * 1e6),
+        );
+        near(
+          await m.value('llm_wcf_liters_total', usage),
+          sum((r) => toRange(r.impacts.usage.wcf.value)[bound]),
         );
         expect(await m.value('llm_energy_joules_total', embodied)).to.equal(undefined);
+        expect(await m.value('llm_wcf_liters_total', embodied)).to.equal(undefined);
       }
       const min = await m.value('llm_energy_joules_total', {
         ...labels,
@@ -183,6 +192,41 @@ describe('llm chat client', () => {
         phase: 'usage',
       });
       expect(max).to.be.greaterThan(min ?? Number.POSITIVE_INFINITY);
+    } finally {
+      await m.shutdown();
+    }
+  });
+
+  it('prices models of several providers in one service, each with its own data centre', async () => {
+    const m = createTestMetrics();
+    try {
+      const own = service(`${mock.url}/v1`, m).svc;
+      const mistral = await own.complete({ ...ask, model: 'mistralai/mistral-large-latest' });
+      expect([mistral.provider, mistral.model]).to.deep.equal([
+        'mistralai',
+        'mistral-large-latest',
+      ]);
+      // Sent upstream as the client wrote it: a gateway routes on the provider prefix.
+      expect(mistral.upstreamModel).to.equal('mistralai/mistral-large-latest');
+      expect(mistral.impacts.zone).to.equal('SWE');
+      // A bare name of another provider than the default resolves when one provider has it.
+      const claude = await own.complete({ ...ask, model: 'claude-sonnet-4-5' });
+      expect([claude.provider, claude.model]).to.deep.equal(['anthropic', 'claude-sonnet-4-5']);
+      expect(claude.impacts.energy.value).to.have.keys('min', 'max');
+      // A Hugging Face name whose own prefix is a provider without that model.
+      const hf = await own.complete({ ...ask, model: 'openai/gpt-oss-20b' });
+      expect([hf.provider, hf.model]).to.deep.equal(['huggingface_hub', 'openai/gpt-oss-20b']);
+      const completion = (provider: string, model: string) =>
+        m.value('llm_tokens_total', { provider, model, type: 'completion' });
+      expect(await completion('mistralai', 'mistral-large-latest')).to.equal(
+        mistral.usage.completionTokens,
+      );
+      expect(await completion('anthropic', 'claude-sonnet-4-5')).to.equal(
+        claude.usage.completionTokens,
+      );
+      expect(await completion('huggingface_hub', 'openai/gpt-oss-20b')).to.equal(
+        hf.usage.completionTokens,
+      );
     } finally {
       await m.shutdown();
     }
@@ -226,7 +270,7 @@ describe('llm chat client', () => {
         logger: captureLogger().logger,
       });
     expect(() => make('no-such-model')).to.throw(UnknownModelError, /no-such-model/);
-    expect(() => make('gpt-4o', 'ZZZ')).to.throw(UnknownMixZoneError, /ZZZ/);
+    expect(() => make('gpt-4o', 'ZZZ')).to.throw(UnknownZoneError, /ZZZ/);
   });
 
   it('an upstream 500 becomes a 502, after at most one retry', async () => {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { toRange } from 'carbonscope';
 import { expect } from 'chai';
 import { createTestMetrics } from '#library-tests/helpers/metrics.js';
 import { loadConfig } from '../../../src/config.js';
@@ -29,10 +30,20 @@ describe('createLlm (service wiring from settings)', () => {
     try {
       expect(llm.mockUrl).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(lines.some((l) => l.includes('mock LLM listening'))).to.equal(true);
-      expect(llm.service.models()).to.include.members(['gpt-4o', 'my-finetune']);
+      expect(llm.service.models()).to.include.members([
+        'openai/gpt-4o',
+        'openai/my-finetune',
+        'acme/acme-chat-1',
+      ]);
+      expect(llm.service.defaultModel).to.equal('openai/gpt-4o-mini');
       const r = await llm.service.complete({ messages: [{ role: 'user', content: 'hi' }] });
       expect(r.model).to.equal('gpt-4o-mini');
-      expect(r.impacts.energy.max).to.be.greaterThan(0);
+      expect(toRange(r.impacts.energy.value).max).to.be.greaterThan(0);
+      const own = await llm.service.complete({
+        model: 'acme-chat-1',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      expect([own.provider, own.impacts.zone]).to.deep.equal(['acme', 'FRA']);
     } finally {
       await llm.close();
       await metrics.shutdown();

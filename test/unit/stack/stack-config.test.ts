@@ -172,6 +172,7 @@ describe('stack: the collector name translation (port of otlptranslator)', () =>
         ['llm_gwp_grams', 'counter', 'llm_gwp_grams_total'],
         ['llm_adpe_kgsbeq', 'counter', 'llm_adpe_kgsbeq_total'],
         ['llm_pe_joules', 'counter', 'llm_pe_joules_total'],
+        ['llm_wcf_liters', 'counter', 'llm_wcf_liters_total'],
       ];
     for (const [otlpName, type, name] of table) {
       expect(collectorMetricName(otlpName, '', type), otlpName).to.equal(name);

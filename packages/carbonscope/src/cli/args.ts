@@ -155,6 +155,55 @@ export function parseRunArgs(args: string[]): RunOptions {
   return { ...options, command: split.command };
 }
 
+export interface ImpactsOptions {
+  help: boolean;
+  provider?: string;
+  model: string;
+  outputTokens: number;
+  /** Measured request latency, s; undefined when not given (counts as infinite). */
+  latencySeconds?: number;
+  zone?: string;
+  json: boolean;
+}
+
+const IMPACTS = {
+  help: { type: 'boolean', short: 'h' },
+  provider: { type: 'string', short: 'p' },
+  model: { type: 'string', short: 'm' },
+  'output-tokens': { type: 'string', short: 'n' },
+  latency: { type: 'string', short: 'l' },
+  zone: { type: 'string', short: 'z' },
+  json: { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options'];
+
+export function parseImpactsArgs(args: string[]): ImpactsOptions {
+  const { values, positionals } = parse(args, IMPACTS);
+  if (positionals.length > 0) {
+    throw new UsageError(`impacts: unexpected argument "${positionals[0]}"`);
+  }
+  const help = values.help === true;
+  const json = values.json === true;
+  const { provider, model, zone, latency } = values;
+  const tokens = values['output-tokens'];
+  if (help) return { help, model: '', outputTokens: 0, json };
+  if (!model) throw new UsageError('impacts: --model is required (e.g. --model openai/gpt-4o)');
+  if (tokens === undefined) throw new UsageError('impacts: --output-tokens is required');
+  const outputTokens = Number(tokens);
+  if (!/^\d+$/.test(tokens) || !Number.isSafeInteger(outputTokens)) {
+    throw new UsageError(`--output-tokens: expected a whole number of tokens (got "${tokens}")`);
+  }
+  const latencySeconds = latency === undefined ? undefined : Number(latency);
+  if (
+    latency !== undefined &&
+    (!/^\d+(\.\d+)?$/.test(latency) || !Number.isFinite(latencySeconds))
+  ) {
+    throw new UsageError(`--latency: expected seconds such as 2.5 (got "${latency}")`);
+  }
+  if (provider === '') throw new UsageError('--provider: expected a provider such as openai');
+  if (zone === '') throw new UsageError('--zone: expected an alpha-3 zone such as FRA');
+  return { help, provider, model, outputTokens, latencySeconds, zone, json };
+}
+
 export function parseMonitorArgs(args: string[]): MonitorOptions {
   const { values, positionals } = parse(args, MONITOR);
   if (positionals.length > 0) {
@@ -188,6 +237,7 @@ Measure the energy use and carbon emissions of a command or of the whole machine
 Commands:
   run [options] -- <command> [args...]   run a command and meter it with its child processes
   monitor [options]                       sample the whole machine until Ctrl-C or --duration
+  impacts --model M --output-tokens N     estimate one LLM request's impacts (EcoLogits method)
 
 Run "carbonscope <command> --help" for the options of a command.
 `;
@@ -211,4 +261,24 @@ ${COMMON_HELP}
   -d, --duration <duration>  stop by itself after this long, e.g. 30s, 5m (default: until Ctrl-C)
 
 Default interval for monitor: 10s.
+`;
+
+export const IMPACTS_HELP = `Usage: carbonscope impacts [--provider P] --model M --output-tokens N [--latency SECONDS]
+                          [--zone ALPHA3] [--json]
+
+Estimates the environmental impacts of one LLM API request with the EcoLogits 0.11 method and
+its data (every model EcoLogits 0.11.3 knows, plus LLM_MODELS_FILE): energy, GWP, ADPe, PE and
+water, usage and embodied. Exits 0 with impacts, 1 when the model, provider or zone is unknown
+(the errors say which), 2 for a usage error.
+
+Options:
+  -p, --provider <provider>    anthropic, cohere, google_genai, huggingface_hub, mistralai, openai
+                               (optional when --model is provider/model or a name one provider has)
+  -m, --model <model>          the model, e.g. gpt-4o or openai/gpt-4o
+  -n, --output-tokens <n>      tokens generated
+  -l, --latency <seconds>      measured request latency (default: none, i.e. infinite: the
+                               model's published speed or the latency model sets the time)
+  -z, --zone <alpha3>          electricity mix, ISO 3166-1 alpha-3 or WOR (default: the provider's)
+      --json                   print EcoLogits' output shape as JSON on stdout
+  -h, --help                   show this help
 `;

@@ -2,7 +2,7 @@ import { JOULES_PER_KWH } from '../energy/emissions.js';
 import type { ComponentEnergy, Report } from './report.js';
 
 /** Three significant digits, without exponent noise for everyday magnitudes. */
-function sig(x: number): string {
+export function sig(x: number): string {
   if (x === 0) return '0';
   const abs = Math.abs(x);
   if (abs >= 1000) return x.toFixed(0);

@@ -1,203 +1,27 @@
-import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import { dataFile } from '../paths.js';
-import { ModelDataError, UnknownModelError, UnknownZoneError } from './errors.js';
-import type {
-  DataCenter,
-  ElectricityMix,
-  ModelArchitecture,
-  Range,
-  RangeOrNumber,
-} from './impacts.js';
+import {
+  type MixEntry,
+  type ModelEntry,
+  type ParsedFile,
+  type ProviderEntry,
+  readDataFile,
+} from './data-file.js';
+import { AmbiguousModelError, ModelDataError, UnknownModelError } from './errors.js';
+import type { DataCenter, Range } from './impacts.js';
 import { toRange } from './impacts.js';
+import type { StatusMessage } from './status.js';
 
-/** A note attached to an estimate: why it is less certain than it looks. */
-export interface ImpactWarning {
-  code: string;
-  message: string;
-}
+export type { MixEntry, ModelEntry, ProviderEntry } from './data-file.js';
 
-export interface ModelEntry {
-  provider: string;
-  name: string;
-  architecture: ModelArchitecture;
-  warnings: string[];
-}
-
-export interface ProviderEntry {
-  name: string;
-  zone: string;
-  dataCenter: DataCenter;
-}
-
-/** Everything the method needs for one request, and the warnings that go with it. */
-export interface Resolved {
-  model: ModelEntry;
-  zone: string;
-  dataCenter: DataCenter;
-  mix: ElectricityMix;
-  warnings: ImpactWarning[];
-}
-
-/** The world mix the facts sheet prescribes for a provider without data-centre figures. */
+/** The zone EcoLogits falls back to: the world mix. */
 export const DEFAULT_ZONE = 'WOR';
 
-const positive = z.number().positive().finite();
-const range = z
-  .object({ min: positive, max: positive })
-  .strict()
-  .refine((r) => r.min <= r.max, 'min must not exceed max');
-const rangeOrNumber = z.union([positive, range]);
-
-const modelSchema = z.discriminatedUnion('architecture', [
-  z
-    .object({
-      provider: z.string().min(1),
-      name: z.string().min(1),
-      architecture: z.literal('dense'),
-      parameters: rangeOrNumber,
-      warnings: z.array(z.string()).optional(),
-    })
-    .strict(),
-  z
-    .object({
-      provider: z.string().min(1),
-      name: z.string().min(1),
-      architecture: z.literal('moe'),
-      parameters: z
-        .object({ total: rangeOrNumber, active: rangeOrNumber })
-        .strict()
-        .refine((p) => {
-          const total = toRange(p.total);
-          const active = toRange(p.active);
-          return active.min <= total.min && active.max <= total.max;
-        }, 'active parameters must not exceed total parameters'),
-      warnings: z.array(z.string()).optional(),
-    })
-    .strict(),
-]);
-
-const providerSchema = z
-  .object({
-    name: z.string().min(1),
-    zone: z.string().regex(/^[A-Z]{3}$/, 'expected an alpha-3 mix zone such as USA'),
-    pue: rangeOrNumber.refine((v) => toRange(v).min >= 1, 'PUE must be at least 1'),
-    wueOnsite: z.union([z.number().min(0).finite(), range]),
-  })
-  .strict();
-
-const mixSchema = z
-  .object({
-    gwp: z.number().min(0).finite(),
-    adpe: z.number().min(0).finite(),
-    pe: z.number().min(0).finite(),
-    wue: z.number().min(0).finite(),
-  })
-  .strict();
-
-const fileSchema = z.object({
-  source: z.string().optional(),
-  models: z.array(z.unknown()).optional(),
-  providers: z.array(z.unknown()).optional(),
-  mixes: z.record(z.string(), z.unknown()).optional(),
-});
-
-type ModelData = z.output<typeof modelSchema>;
-
-function describeIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (!issue) return 'invalid entry';
-  const at = issue.path.length ? `${issue.path.join('.')}: ` : '';
-  return `${at}${issue.message}`;
+/** A provider's data centre as the method uses it, with a warning when it is a stand-in. */
+export interface ProviderDataCenter {
+  zone: string;
+  dataCenter: DataCenter;
+  warning?: StatusMessage;
 }
-
-function entryLabel(raw: unknown): string {
-  if (raw && typeof raw === 'object') {
-    const r = raw as Record<string, unknown>;
-    const name = typeof r.name === 'string' ? r.name : undefined;
-    const provider = typeof r.provider === 'string' ? r.provider : undefined;
-    if (provider && name) return ` (${provider}/${name})`;
-    if (name) return ` (${name})`;
-  }
-  return '';
-}
-
-/** Validates entries one by one, so an error names the entry at fault. */
-function parseEach<T>(file: string, what: string, raw: unknown[], schema: z.ZodType<T>): T[] {
-  return raw.map((entry, i) => {
-    const result = schema.safeParse(entry);
-    if (!result.success) {
-      throw new ModelDataError(
-        file,
-        `${what}[${i}]${entryLabel(entry)}: ${describeIssue(result.error)}`,
-      );
-    }
-    return result.data;
-  });
-}
-
-function toModel(m: ModelData): ModelEntry {
-  const architecture: ModelArchitecture =
-    m.architecture === 'dense'
-      ? { type: 'dense', parameters: m.parameters }
-      : { type: 'moe', total: m.parameters.total, active: m.parameters.active };
-  return { provider: m.provider, name: m.name, architecture, warnings: m.warnings ?? [] };
-}
-
-interface ParsedFile {
-  file: string;
-  models: ModelEntry[];
-  providers: ProviderEntry[];
-  mixes: Map<string, ElectricityMix>;
-}
-
-function readDataFile(file: string): ParsedFile {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    const reason =
-      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
-    throw new ModelDataError(file, `cannot read: ${reason}`);
-  }
-  // A bare array is accepted as a list of models: the simplest file a user can write.
-  const shaped = fileSchema.safeParse(Array.isArray(json) ? { models: json } : json);
-  if (!shaped.success) {
-    throw new ModelDataError(
-      file,
-      `expected {"models": [...], "providers"?: [...]}: ${describeIssue(shaped.error)}`,
-    );
-  }
-  const data = shaped.data;
-  const models = parseEach(file, 'models', data.models ?? [], modelSchema).map(toModel);
-  const seen = new Set<string>();
-  for (const m of models) {
-    const key = `${m.provider}/${m.name}`;
-    if (seen.has(key)) throw new ModelDataError(file, `model ${key} is listed twice`);
-    seen.add(key);
-  }
-  const providers = parseEach(file, 'providers', data.providers ?? [], providerSchema).map((p) => ({
-    name: p.name,
-    zone: p.zone,
-    dataCenter: { pue: p.pue as RangeOrNumber, wueOnsite: p.wueOnsite as RangeOrNumber },
-  }));
-  const mixes = new Map<string, ElectricityMix>();
-  for (const [zone, raw] of Object.entries(data.mixes ?? {})) {
-    if (!/^[A-Z]{3}$/.test(zone))
-      throw new ModelDataError(file, `mixes.${zone}: expected an alpha-3 zone key`);
-    const result = mixSchema.safeParse(raw);
-    if (!result.success)
-      throw new ModelDataError(file, `mixes.${zone}: ${describeIssue(result.error)}`);
-    mixes.set(zone, result.data);
-  }
-  return { file, models, providers, mixes };
-}
-
-const WARNING_TEXT: Record<string, string> = {
-  'model-arch-not-released':
-    'the model architecture is not published: its parameter count is an estimate, hence the range',
-  'model-arch-multimodal': 'the model is multimodal: only text generation is accounted for',
-};
 
 /** The envelope of the known providers' figures, for a provider without its own. */
 function envelope(values: Range[]): Range {
@@ -207,18 +31,33 @@ function envelope(values: Range[]): Range {
   };
 }
 
-/** Models, providers' data centres and electricity mixes: bundled data plus the user's own. */
+/** How many model names an "unknown model" message lists before it says how many more. */
+const LISTED = 20;
+
+const idOf = (m: ModelEntry) => `${m.provider}/${m.name}`;
+
+/**
+ * Models, providers' data centres and electricity mixes: the bundled data (exported from
+ * EcoLogits) plus the user's own. A model is named `provider/model`, or by its bare name when
+ * that is unambiguous.
+ */
 export class Catalog {
   private readonly models = new Map<string, ModelEntry>();
+  private readonly byName = new Map<string, ModelEntry[]>();
   private readonly providers = new Map<string, ProviderEntry>();
-  private readonly mixes = new Map<string, ElectricityMix>();
+  private readonly mixes = new Map<string, MixEntry>();
 
   constructor(files: ParsedFile[]) {
     // Later files win, so a user's file can correct a bundled figure.
     for (const f of files) {
-      for (const m of f.models) this.models.set(`${m.provider}/${m.name}`, m);
+      for (const m of f.models) this.models.set(idOf(m), m);
       for (const p of f.providers) this.providers.set(p.name, p);
       for (const [zone, mix] of f.mixes) this.mixes.set(zone, mix);
+    }
+    for (const m of this.models.values()) {
+      const same = this.byName.get(m.name);
+      if (same) same.push(m);
+      else this.byName.set(m.name, [m]);
     }
     if (!this.mixes.has(DEFAULT_ZONE)) {
       throw new ModelDataError('electricity mixes', `the ${DEFAULT_ZONE} mix is required`);
@@ -228,11 +67,16 @@ export class Catalog {
         if (!this.mixes.has(p.zone)) {
           throw new ModelDataError(
             f.file,
-            `providers[${i}] (${p.name}): zone "${p.zone}" has no electricity mix; known zones: ${this.zones().join(', ')}`,
+            `providers[${i}] (${p.name}): zone "${p.zone}" has no electricity mix`,
           );
         }
       });
     }
+  }
+
+  /** Every model as `provider/model`, sorted. */
+  modelIds(): string[] {
+    return [...this.models.keys()].sort();
   }
 
   /** Names of the models known for a provider, sorted. */
@@ -243,6 +87,11 @@ export class Catalog {
       .sort();
   }
 
+  /** Providers that have models, sorted. */
+  providerNames(): string[] {
+    return [...new Set([...this.models.values()].map((m) => m.provider))].sort();
+  }
+
   zones(): string[] {
     return [...this.mixes.keys()].sort();
   }
@@ -251,20 +100,45 @@ export class Catalog {
     return this.providers.has(provider);
   }
 
-  model(provider: string, name: string): ModelEntry {
-    const entry = this.models.get(`${provider}/${name}`);
-    if (!entry) throw new UnknownModelError(provider, name, this.modelNames(provider));
-    return entry;
+  findModel(provider: string, name: string): ModelEntry | undefined {
+    return this.models.get(`${provider}/${name}`);
   }
 
-  mix(zone: string): ElectricityMix {
-    const mix = this.mixes.get(zone);
-    if (!mix) throw new UnknownZoneError(zone, this.zones());
-    return mix;
+  findMix(zone: string): MixEntry | undefined {
+    return this.mixes.get(zone);
   }
 
-  /** The provider's data centre; for an unknown provider, the world mix and the known envelope. */
-  dataCenter(provider: string): { zone: string; dataCenter: DataCenter; warning?: ImpactWarning } {
+  /**
+   * The model a client names: `provider/model` when the prefix is a provider that has that
+   * model; else the bare name under the default provider; else the one provider that has the
+   * name. Hugging Face names hold a slash of their own (`meta-llama/...`), which is why the
+   * prefix only counts when it matches. Throws a 400 naming the candidates when several
+   * providers have the name, or naming what is known when none has.
+   */
+  resolveModel(id: string, defaultProvider?: string): ModelEntry {
+    const slash = id.indexOf('/');
+    const prefix = slash > 0 ? id.slice(0, slash) : undefined;
+    if (prefix !== undefined) {
+      const qualified = this.findModel(prefix, id.slice(slash + 1));
+      if (qualified) return qualified;
+    }
+    if (defaultProvider !== undefined) {
+      const preferred = this.findModel(defaultProvider, id);
+      if (preferred) return preferred;
+    }
+    const candidates = this.byName.get(id) ?? [];
+    if (candidates.length === 1) return candidates[0];
+    if (candidates.length > 1) throw new AmbiguousModelError(id, candidates.map(idOf).sort());
+    const provider =
+      prefix !== undefined && this.providerNames().includes(prefix) ? prefix : defaultProvider;
+    const known = provider === undefined ? [] : this.modelNames(provider);
+    const listed = known.slice(0, LISTED).map((name) => `${provider}/${name}`);
+    if (known.length > LISTED) listed.push(`and ${known.length - LISTED} more`);
+    throw new UnknownModelError(id, provider, listed);
+  }
+
+  /** The provider's data centre; for a provider without figures, the world mix and the known envelope. */
+  dataCenter(provider: string): ProviderDataCenter {
     const known = this.providers.get(provider);
     if (known) return { zone: known.zone, dataCenter: known.dataCenter };
     const all = [...this.providers.values()];
@@ -276,23 +150,9 @@ export class Catalog {
       },
       warning: {
         code: 'provider-unknown',
-        message: `no data-centre figures for provider "${provider}": the world (${DEFAULT_ZONE}) mix is used, and PUE and on-site WUE span the range of the known providers`,
+        message: `No data-centre figures for provider ${provider}: the world (${DEFAULT_ZONE}) mix is used, and PUE and on-site WUE span the range of the known providers.`,
       },
     };
-  }
-
-  /** What the method needs for one request; `zone` is a user's choice over the provider's. */
-  resolve(provider: string, modelName: string, zone?: string): Resolved {
-    const model = this.model(provider, modelName);
-    const dc = this.dataCenter(provider);
-    const chosenZone = zone ?? dc.zone;
-    const mix = this.mix(chosenZone);
-    const warnings: ImpactWarning[] = model.warnings.map((code) => ({
-      code,
-      message: WARNING_TEXT[code] ?? code,
-    }));
-    if (dc.warning) warnings.push(dc.warning);
-    return { model, zone: chosenZone, dataCenter: dc.dataCenter, mix, warnings };
   }
 }
 

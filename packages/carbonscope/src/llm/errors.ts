@@ -18,26 +18,43 @@ export class LlmError extends Error {
 /** A model the impact data does not know (400 on a request, a start-up error in settings). */
 export class UnknownModelError extends LlmError {
   constructor(
-    readonly provider: string,
     readonly model: string,
+    readonly provider: string | undefined,
     known: readonly string[],
   ) {
-    const list = known.length ? `; known models: ${known.join(', ')}` : '';
-    super(400, 'unknown_model', `unknown model "${model}" for provider "${provider}"${list}`);
+    const where = provider === undefined ? '' : ` for provider "${provider}"`;
+    const list = known.length ? `; known models include ${known.join(', ')}` : '';
+    super(
+      400,
+      'unknown_model',
+      `unknown model "${model}"${where} or any other provider${list} (name it as provider/model)`,
+    );
     this.name = 'UnknownModelError';
+  }
+}
+
+/** A bare model name that several providers have: the client must name the provider. */
+export class AmbiguousModelError extends LlmError {
+  constructor(
+    readonly model: string,
+    readonly candidates: readonly string[],
+  ) {
+    super(
+      400,
+      'ambiguous_model',
+      `model "${model}" is ambiguous: name one of ${candidates.join(', ')}`,
+    );
+    this.name = 'AmbiguousModelError';
   }
 }
 
 /** An electricity-mix zone without data. */
 export class UnknownZoneError extends LlmError {
-  constructor(
-    readonly zone: string,
-    known: readonly string[],
-  ) {
+  constructor(readonly zone: string) {
     super(
       400,
       'unknown_zone',
-      `unknown electricity mix zone "${zone}"; known zones: ${known.join(', ')}`,
+      `unknown electricity mix zone "${zone}"; zones are ISO 3166-1 alpha-3 codes such as FRA, or WOR for the world`,
     );
     this.name = 'UnknownZoneError';
   }

@@ -1,31 +1,41 @@
 /**
- * The EcoLogits (v0.9) estimate of one LLM API request's environmental impacts, as restated in
- * the project's facts sheet (shared/facts/llm-impacts.md). Pure functions: no I/O, no data files.
+ * The EcoLogits 0.11 estimate of one LLM API request's environmental impacts: energy, global
+ * warming (GWP), abiotic resources (ADPe), primary energy (PE) and water (WCF), split into usage
+ * and embodied phases. Pure functions: no I/O, no data files.
  *
- * Every result is a range. A parameter range runs the whole computation once with the minimum
- * and once with the maximum parameters; a PUE or WUE range is carried through the arithmetic.
- * Every step is non-decreasing in each of those inputs, so both amount to evaluating the
- * formulas once with every input at its lower end and once with every input at its upper end.
+ * A figure is a number or a range. The method is evaluated once with every input at its lower
+ * end and once with every input at its upper end (every step is non-decreasing in the parameter
+ * counts, PUE and WUE). As in EcoLogits, a parameter range makes every result a range, while a
+ * PUE or WUE range makes a range only of the results that depend on it (the embodied impacts do
+ * not), so a result's shape says which inputs were uncertain.
  */
 
-/** A closed interval; min = max for an exact figure. */
+/** A closed interval. */
 export interface Range {
   min: number;
   max: number;
 }
 
 /** A figure that is either exact or a range. */
-export type RangeOrNumber = number | Range;
+export type ValueOrRange = number | Range;
 
 /** Parameter counts in billions. Dense models: active = total. */
 export type ModelArchitecture =
-  | { type: 'dense'; parameters: RangeOrNumber }
-  | { type: 'moe'; total: RangeOrNumber; active: RangeOrNumber };
+  | { type: 'dense'; parameters: ValueOrRange }
+  | { type: 'moe'; total: ValueOrRange; active: ValueOrRange };
+
+/** A model's published serving speed; either may be unknown. */
+export interface Deployment {
+  /** Output tokens per second. */
+  tps?: number;
+  /** Time to first token, s. */
+  ttft?: number;
+}
 
 /** A data centre's efficiency: PUE (dimensionless) and on-site water use (L/kWh). */
 export interface DataCenter {
-  pue: RangeOrNumber;
-  wueOnsite: RangeOrNumber;
+  pue: ValueOrRange;
+  wueOnsite: ValueOrRange;
 }
 
 /** Impact factors of one kWh from an electricity mix. */
@@ -45,41 +55,31 @@ export interface ImpactInput {
   outputTokens: number;
   /** Measured request latency in seconds; undefined when unknown (counts as infinite). */
   requestLatencySeconds: number | undefined;
+  deployment?: Deployment;
   dataCenter: DataCenter;
   mix: ElectricityMix;
 }
 
-export type Unit = 'kWh' | 'kgCO2eq' | 'kgSbeq' | 'MJ' | 'L';
+/** EcoLogits' unit of each criterion. */
+export const UNITS = { energy: 'kWh', gwp: 'kgCO2eq', adpe: 'kgSbeq', pe: 'MJ', wcf: 'L' } as const;
+export type Criterion = keyof typeof UNITS;
+export type EmbodiedCriterion = 'gwp' | 'adpe' | 'pe';
 
-export interface Criterion extends Range {
-  unit: Unit;
+export interface Impact<C extends Criterion = Criterion> {
+  value: ValueOrRange;
+  unit: (typeof UNITS)[C];
 }
 
-export interface UsageImpacts {
-  energy: Criterion;
-  gwp: Criterion;
-  adpe: Criterion;
-  pe: Criterion;
-  wcf: Criterion;
-}
-
-export interface EmbodiedImpacts {
-  gwp: Criterion;
-  adpe: Criterion;
-  pe: Criterion;
-}
+export type UsageImpacts = { [C in Criterion]: Impact<C> };
+export type EmbodiedImpacts = { [C in EmbodiedCriterion]: Impact<C> };
 
 /** Totals (usage + embodied; energy and water are usage only) and both phases. */
 export interface Impacts extends UsageImpacts {
   usage: UsageImpacts;
   embodied: EmbodiedImpacts;
-  /** The modelled generation latency ΔT (s) that the hardware is held for. */
-  generationLatencySeconds: Range;
-  /** GPUs assumed to serve the model. */
-  gpuCount: Range;
 }
 
-/** The method's constants, named as in the facts sheet. */
+/** The method's constants, as EcoLogits 0.11 sets them. */
 export const METHOD = {
   batchSize: 64,
   energyAlpha: 1.1665273170451914e-6,
@@ -93,156 +93,162 @@ export const METHOD = {
   gpuMemoryGb: 80,
   serverPowerKw: 1.2,
   gpusPerServer: 8,
-  hardwareLifetimeSeconds: 3 * 365 * 24 * 3600,
+  hardwareLifetimeSeconds: 3 * 365 * 24 * 60 * 60,
   serverWithoutGpu: { gwp: 5700, adpe: 0.37, pe: 70000 },
-  gpu: { gwp: 164, adpe: 5.1e-3, pe: 1828 },
+  gpu: { gwp: 273, adpe: 0.00895, pe: 3721 },
 } as const;
 
-export function toRange(value: RangeOrNumber): Range {
+export function isRange(value: ValueOrRange): value is Range {
+  return typeof value !== 'number';
+}
+
+export function toRange(value: ValueOrRange): Range {
   return typeof value === 'number' ? { min: value, max: value } : value;
 }
 
-/** GPU energy per output token, Wh. */
-export function gpuEnergyPerTokenWh(activeParams: number): number {
-  const { energyAlpha, energyBeta, energyGamma, batchSize } = METHOD;
-  return energyAlpha * Math.exp(energyBeta * batchSize) * activeParams + energyGamma;
-}
+const lower = (v: ValueOrRange) => (typeof v === 'number' ? v : v.min);
+const upper = (v: ValueOrRange) => (typeof v === 'number' ? v : v.max);
 
-/** Generation latency per output token, s. */
-export function latencyPerTokenSeconds(activeParams: number): number {
-  const { latencyAlpha, latencyBeta, latencyGamma, batchSize } = METHOD;
-  return latencyAlpha * activeParams + latencyBeta * batchSize + latencyGamma;
+/** The midpoint of a figure, as EcoLogits shows a range: "mean [min - max]". */
+export function mean(value: ValueOrRange): number {
+  return typeof value === 'number' ? value : (value.min + value.max) / 2;
 }
 
 /** GPUs needed to hold the model in memory, rounded up to a power of two. */
 export function gpuCount(totalParams: number): number {
-  const memoryGb = (METHOD.memoryOverhead * totalParams * METHOD.quantizationBits) / 8;
-  const n = Math.ceil(memoryGb / METHOD.gpuMemoryGb);
-  return 2 ** Math.ceil(Math.log2(Math.max(n, 1)));
+  const { memoryOverhead, quantizationBits, gpuMemoryGb } = METHOD;
+  const needed = Math.ceil((memoryOverhead * totalParams * quantizationBits) / 8 / gpuMemoryGb);
+  // A loop rather than 2 ** ceil(log2(n)): exact for every n, with no logarithm rounding.
+  let gpus = 1;
+  while (gpus < needed) gpus *= 2;
+  return gpus;
 }
 
-/** ΔT: the modelled generation time, capped by the measured request latency. */
+/**
+ * The generation time the hardware is held for, s: the output tokens at the model's published
+ * throughput plus its time to first token, or, without a throughput, at the latency regression's
+ * speed for its active parameters; never longer than the measured request latency.
+ */
 export function generationLatencySeconds(
   activeParams: number,
   outputTokens: number,
-  requestLatencySeconds: number | undefined,
+  requestLatencySeconds: number,
+  deployment: Deployment | undefined,
 ): number {
-  const modelled = outputTokens * latencyPerTokenSeconds(activeParams);
-  return Math.min(modelled, requestLatencySeconds ?? Number.POSITIVE_INFINITY);
+  const { latencyAlpha, latencyBeta, latencyGamma, batchSize } = METHOD;
+  const perToken =
+    deployment?.tps === undefined
+      ? latencyAlpha * activeParams + latencyBeta * batchSize + latencyGamma
+      : 1 / deployment.tps;
+  const modelled = outputTokens * perToken + (deployment?.ttft || 0);
+  return Math.min(requestLatencySeconds, modelled);
 }
 
-/** One end of the range: every input at the same end. */
-interface PointInput {
+/** Every input at one end of its range. */
+interface Point {
   active: number;
   total: number;
   pue: number;
   wueOnsite: number;
-  outputTokens: number;
-  requestLatencySeconds: number | undefined;
-  mix: ElectricityMix;
 }
 
-interface PointResult {
-  gpus: number;
-  deltaT: number;
-  energy: number;
-  usage: { gwp: number; adpe: number; pe: number; wcf: number };
-  embodied: { gwp: number; adpe: number; pe: number };
-}
+type Figures = { [C in Criterion]: number };
+type PointResult = { total: Figures; usage: Figures; embodied: Omit<Figures, 'energy' | 'wcf'> };
 
-function computePoint(p: PointInput): PointResult {
+function computePoint(input: ImpactInput, latency: number, p: Point): PointResult {
   const { batchSize, serverPowerKw, gpusPerServer, hardwareLifetimeSeconds } = METHOD;
+  const { energyAlpha, energyBeta, energyGamma } = METHOD;
+  const { outputTokens, mix } = input;
+  // Operation order follows EcoLogits', so the doubles agree to the last bit or nearly.
+  const perTokenKwh =
+    (energyAlpha * Math.exp(energyBeta * batchSize) * p.active + energyGamma) / 1000;
+  const gpuEnergy = outputTokens * perTokenKwh;
+  const deltaT = generationLatencySeconds(p.active, outputTokens, latency, input.deployment);
   const gpus = gpuCount(p.total);
-  const deltaT = generationLatencySeconds(p.active, p.outputTokens, p.requestLatencySeconds);
-  const gpuEnergyKwh = (p.outputTokens * gpuEnergyPerTokenWh(p.active)) / 1000;
-  const serverEnergyKwh =
-    (deltaT / 3600) * serverPowerKw * (gpus / gpusPerServer) * (1 / batchSize);
-  const energy = p.pue * (serverEnergyKwh + gpus * gpuEnergyKwh);
-  const share = deltaT / (hardwareLifetimeSeconds * batchSize);
-  const embodiedOf = (k: 'gwp' | 'adpe' | 'pe') =>
-    share * ((gpus / gpusPerServer) * METHOD.serverWithoutGpu[k] + gpus * METHOD.gpu[k]);
-  return {
-    gpus,
-    deltaT,
+  const serverEnergy = (deltaT / 3600) * serverPowerKw * (gpus / gpusPerServer) * (1 / batchSize);
+  const itEnergy = serverEnergy + gpus * gpuEnergy;
+  const energy = p.pue * itEnergy;
+  const embodiedOf = (k: EmbodiedCriterion) =>
+    (deltaT * ((gpus / gpusPerServer) * METHOD.serverWithoutGpu[k] + gpus * METHOD.gpu[k])) /
+    (hardwareLifetimeSeconds * batchSize);
+  const usage = {
     energy,
-    usage: {
-      gwp: energy * p.mix.gwp,
-      adpe: energy * p.mix.adpe,
-      pe: energy * p.mix.pe,
-      wcf: energy * (p.wueOnsite + p.pue * p.mix.wue),
+    gwp: energy * mix.gwp,
+    adpe: energy * mix.adpe,
+    pe: energy * mix.pe,
+    wcf: itEnergy * (p.wueOnsite + p.pue * mix.wue),
+  };
+  const embodied = { gwp: embodiedOf('gwp'), adpe: embodiedOf('adpe'), pe: embodiedOf('pe') };
+  return {
+    usage,
+    embodied,
+    total: {
+      energy,
+      gwp: usage.gwp + embodied.gwp,
+      adpe: usage.adpe + embodied.adpe,
+      pe: usage.pe + embodied.pe,
+      wcf: usage.wcf,
     },
-    embodied: { gwp: embodiedOf('gwp'), adpe: embodiedOf('adpe'), pe: embodiedOf('pe') },
   };
 }
 
-function parameterRanges(arch: ModelArchitecture): { active: Range; total: Range } {
-  if (arch.type === 'dense') {
-    const p = toRange(arch.parameters);
-    return { active: p, total: p };
-  }
-  return { active: toRange(arch.active), total: toRange(arch.total) };
+function parameters(arch: ModelArchitecture): { active: ValueOrRange; total: ValueOrRange } {
+  return arch.type === 'dense'
+    ? { active: arch.parameters, total: arch.parameters }
+    : { active: arch.active, total: arch.total };
 }
 
-const criterion = (min: number, max: number, unit: Unit): Criterion => ({ min, max, unit });
-
-/** The impacts of one request, per the facts sheet. */
+/** The impacts of one request. */
 export function computeImpacts(input: ImpactInput): Impacts {
   if (!Number.isFinite(input.outputTokens) || input.outputTokens < 0) {
     throw new RangeError(
       `output token count must be a non-negative number, got ${input.outputTokens}`,
     );
   }
-  const { active, total } = parameterRanges(input.architecture);
-  const pue = toRange(input.dataCenter.pue);
-  const wue = toRange(input.dataCenter.wueOnsite);
-  const common = {
-    outputTokens: input.outputTokens,
-    requestLatencySeconds: input.requestLatencySeconds,
-    mix: input.mix,
-  };
-  const lo = computePoint({
-    ...common,
-    active: active.min,
-    total: total.min,
-    pue: pue.min,
-    wueOnsite: wue.min,
+  const latency = input.requestLatencySeconds ?? Number.POSITIVE_INFINITY;
+  if (Number.isNaN(latency) || latency < 0) {
+    throw new RangeError(`request latency must be a non-negative number, got ${latency}`);
+  }
+  const { active, total } = parameters(input.architecture);
+  const { pue, wueOnsite } = input.dataCenter;
+  const lo = computePoint(input, latency, {
+    active: lower(active),
+    total: lower(total),
+    pue: lower(pue),
+    wueOnsite: lower(wueOnsite),
   });
-  const hi = computePoint({
-    ...common,
-    active: active.max,
-    total: total.max,
-    pue: pue.max,
-    wueOnsite: wue.max,
+  const hi = computePoint(input, latency, {
+    active: upper(active),
+    total: upper(total),
+    pue: upper(pue),
+    wueOnsite: upper(wueOnsite),
   });
 
-  const usage: UsageImpacts = {
-    energy: criterion(lo.energy, hi.energy, 'kWh'),
-    gwp: criterion(lo.usage.gwp, hi.usage.gwp, 'kgCO2eq'),
-    adpe: criterion(lo.usage.adpe, hi.usage.adpe, 'kgSbeq'),
-    pe: criterion(lo.usage.pe, hi.usage.pe, 'MJ'),
-    wcf: criterion(lo.usage.wcf, hi.usage.wcf, 'L'),
+  // Which results are ranges: all of them for a parameter range; else those depending on a range.
+  const ranged = isRange(active) || isRange(total);
+  const pueRanged = ranged || isRange(pue);
+  const wcfRanged = pueRanged || isRange(wueOnsite);
+  const figure = <C extends Criterion>(c: C, min: number, max: number, asRange: boolean) => ({
+    value: asRange ? { min, max } : min,
+    unit: UNITS[c],
+  });
+  const phase = (key: 'usage' | 'total'): UsageImpacts => {
+    // Totals of GWP, ADPe and PE add the embodied part, a range only for a parameter range.
+    const pick = <C extends Criterion>(c: C, asRange: boolean) =>
+      figure(c, lo[key][c], hi[key][c], asRange);
+    return {
+      energy: pick('energy', pueRanged),
+      gwp: pick('gwp', pueRanged),
+      adpe: pick('adpe', pueRanged),
+      pe: pick('pe', pueRanged),
+      wcf: pick('wcf', wcfRanged),
+    };
   };
-  const embodied: EmbodiedImpacts = {
-    gwp: criterion(lo.embodied.gwp, hi.embodied.gwp, 'kgCO2eq'),
-    adpe: criterion(lo.embodied.adpe, hi.embodied.adpe, 'kgSbeq'),
-    pe: criterion(lo.embodied.pe, hi.embodied.pe, 'MJ'),
-  };
-  const sum = (a: Criterion, b: Criterion): Criterion =>
-    criterion(a.min + b.min, a.max + b.max, a.unit);
+  const embodiedPick = <C extends EmbodiedCriterion>(c: C) =>
+    figure(c, lo.embodied[c], hi.embodied[c], ranged);
   return {
-    energy: usage.energy,
-    gwp: sum(usage.gwp, embodied.gwp),
-    adpe: sum(usage.adpe, embodied.adpe),
-    pe: sum(usage.pe, embodied.pe),
-    wcf: usage.wcf,
-    usage,
-    embodied,
-    generationLatencySeconds: { min: lo.deltaT, max: hi.deltaT },
-    gpuCount: { min: lo.gpus, max: hi.gpus },
+    ...phase('total'),
+    usage: phase('usage'),
+    embodied: { gwp: embodiedPick('gwp'), adpe: embodiedPick('adpe'), pe: embodiedPick('pe') },
   };
-}
-
-/** The midpoint of a range, as EcoLogits reports "mean [min – max]". */
-export function mean(range: Range): number {
-  return (range.min + range.max) / 2;
 }

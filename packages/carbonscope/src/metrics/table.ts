@@ -122,4 +122,12 @@ export const METRICS = {
     description: 'Estimated primary energy of LLM requests (EcoLogits method)',
     attributes: ['provider', 'model', 'bound', 'phase'],
   },
+  llmWcf: {
+    name: 'llm_wcf_liters',
+    kind: 'counter',
+    unit: 'L',
+    description:
+      'Estimated water consumption of LLM requests, on site and off site (EcoLogits method)',
+    attributes: ['provider', 'model', 'bound', 'phase'],
+  },
 } as const satisfies Record<string, MetricSpec>;

@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { CSV_HEADER, parseEmissionsCsv } from '../../src/cli/csv.js';
 import type { Report } from '../../src/cli/report.js';
+import { loadCatalog } from '../../src/llm/catalog.js';
+import { llmImpacts } from '../../src/llm/llm-impacts.js';
+import { libraryRoot as projectRoot } from '../../src/paths.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -271,6 +274,7 @@ describe('carbonscope command line', function () {
       [['--help'], 'Usage: carbonscope <command>'],
       [['run', '--help'], 'Usage: carbonscope run'],
       [['monitor', '--help'], 'Usage: carbonscope monitor'],
+      [['impacts', '--help'], 'Usage: carbonscope impacts'],
     ] as const) {
       const r = await cli([...args]);
       expect(r.code, r.stderr).to.equal(0);
@@ -316,6 +320,151 @@ describe('carbonscope command line', function () {
       );
     } finally {
       server.close();
+    }
+  });
+});
+
+describe('carbonscope impacts (EcoLogits method, built CLI)', function () {
+  this.timeout(30_000);
+  const catalog = loadCatalog();
+
+  it('--json gives the figures of the Python package for a conformance vector', async () => {
+    const vectors = JSON.parse(
+      readFileSync(join(projectRoot, 'test', 'fixtures', 'llm', 'ecologits-vectors.json'), 'utf8'),
+    ) as {
+      vectors: Array<{
+        provider: string;
+        model: string;
+        outputTokens: number;
+        latency: number | null;
+        zone: string | null;
+        expected: { gwp: { min: number; max: number }; warnings: string[] };
+      }>;
+    };
+    const v = vectors.vectors.find(
+      (x) => x.provider === 'anthropic' && x.model === 'claude-sonnet-4-5' && x.latency === 1.5,
+    );
+    if (!v) return expect.fail('no vector for anthropic/claude-sonnet-4-5 at 1.5 s');
+    const args = ['impacts', '--provider', 'anthropic', '--model', 'claude-sonnet-4-5'];
+    const r = await cli([
+      ...args,
+      '--output-tokens',
+      String(v.outputTokens),
+      '--latency',
+      '1.5',
+      '--json',
+    ]);
+    expect(r.code, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout) as Record<string, unknown> & {
+      gwp: { value: { min: number; max: number }; unit: string };
+      warnings: Array<{ code: string; message: string }>;
+      errors: null;
+    };
+    expect(out.gwp.unit).to.equal('kgCO2eq');
+    expect(out.gwp.value.min).to.be.closeTo(v.expected.gwp.min, v.expected.gwp.min * 1e-9);
+    expect(out.gwp.value.max).to.be.closeTo(v.expected.gwp.max, v.expected.gwp.max * 1e-9);
+    expect(out.warnings.map((w) => w.code)).to.deep.equal(v.expected.warnings);
+    expect(out.errors).to.equal(null);
+    // The whole object is the library's answer, EcoLogits' keys in EcoLogits' order.
+    const library = llmImpacts(catalog, {
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-5',
+      outputTokens: v.outputTokens,
+      requestLatencySeconds: 1.5,
+    });
+    expect(out).to.deep.equal(JSON.parse(JSON.stringify(library)));
+    expect(Object.keys(out)).to.deep.equal([
+      'energy',
+      'gwp',
+      'adpe',
+      'pe',
+      'wcf',
+      'usage',
+      'embodied',
+      'zone',
+      'warnings',
+      'errors',
+    ]);
+  });
+
+  it('prints a human report by default; provider/model needs no --provider', async () => {
+    const r = await cli([
+      'impacts',
+      '--model',
+      'mistralai/mistral-large-latest',
+      '-n',
+      '300',
+      '-z',
+      'FRA',
+    ]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(
+      /^mistralai\/mistral-large-latest: 300 output tokens, no measured latency \(infinite\), electricity mix FRA/,
+    );
+    expect(r.stdout).to.match(/Energy, usage only +[\d.e-]+ kWh\n/);
+    expect(r.stdout).to.match(/ {2}embodied +[\d.e-]+ kgCO2eq\n/);
+    expect(r.stdout).to.match(/Water \(WCF\), usage only +[\d.e-]+ L\n/);
+  });
+
+  it('exits 1 with EcoLogits errors for an unknown model, provider or zone', async () => {
+    const cases: Array<[string[], string, string]> = [
+      [
+        ['--provider', 'openai', '--model', 'gpt-9000'],
+        'model-not-registered',
+        'Could not find model `gpt-9000` for openai provider.',
+      ],
+      [
+        ['--provider', 'acme', '--model', 'gpt-4o'],
+        'model-not-registered',
+        'Could not find model `gpt-4o` for acme provider.',
+      ],
+      [
+        ['--model', 'gpt-4o', '--zone', 'XYZ'],
+        'zone-not-registered',
+        'Could not find electricity mix for `XYZ` zone.',
+      ],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = await cli(['impacts', ...args, '--output-tokens', '10', '--json']);
+      expect(r.code, args.join(' ')).to.equal(1);
+      const out = JSON.parse(r.stdout) as { energy: unknown; errors: unknown };
+      expect(out.energy).to.equal(null);
+      expect(out.errors).to.deep.equal([{ code, message }]);
+      expect(r.stderr).to.contain(`${code}: ${message}`);
+    }
+  });
+
+  it('reads LLM_MODELS_FILE: your own models, and a clear exit 2 for a bad file', async () => {
+    const fixture = join(projectRoot, 'test', 'fixtures', 'llm', 'extra-models.json');
+    const own = await cli(['impacts', '-m', 'acme-chat-1', '-n', '10'], {
+      env: { LLM_MODELS_FILE: fixture },
+    });
+    expect(own.code, own.stderr).to.equal(0);
+    expect(own.stdout).to.contain('acme/acme-chat-1: 10 output tokens');
+    const twin = await cli(['impacts', '-m', 'shared-7b', '-n', '10'], {
+      env: { LLM_MODELS_FILE: fixture },
+    });
+    expect(twin.code).to.equal(2);
+    expect(twin.stderr).to.contain('name one of acme/shared-7b, mistralai/shared-7b');
+    const bad = await cli(['impacts', '-m', 'gpt-4o', '-n', '10'], {
+      env: { LLM_MODELS_FILE: join(projectRoot, 'no-such-models.json') },
+    });
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.contain('LLM_MODELS_FILE').and.contain('file not found');
+  });
+
+  it('exits 2 with the usage for a bad or missing option', async () => {
+    for (const args of [
+      ['impacts', '--model', 'gpt-4o'],
+      ['impacts', '--output-tokens', '10'],
+      ['impacts', '-m', 'gpt-4o', '-n', 'ten'],
+      ['impacts', '-m', 'gpt-4o', '-n', '1.5'],
+      ['impacts', '-m', 'gpt-4o', '-n', '10', '--latency', 'soon'],
+      ['impacts', '-m', 'gpt-4o', '-n', '10', 'extra'],
+    ]) {
+      const r = await cli(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2);
+      expect(r.stderr, args.join(' ')).to.match(/Usage: carbonscope impacts/);
     }
   });
 });

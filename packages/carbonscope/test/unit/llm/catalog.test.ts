@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { loadCatalog } from '../../../src/llm/catalog.js';
-import { ModelDataError, UnknownModelError, UnknownZoneError } from '../../../src/llm/errors.js';
+import { AmbiguousModelError, ModelDataError, UnknownModelError } from '../../../src/llm/errors.js';
+import { llmImpacts } from '../../../src/llm/llm-impacts.js';
 import { libraryRoot } from '../../../src/paths.js';
 
 const fixture = join(libraryRoot, 'test', 'fixtures', 'llm', 'extra-models.json');
@@ -21,58 +22,104 @@ describe('llm catalog (model, provider and mix data)', () => {
     return path;
   };
 
-  it('holds every model, provider and mix of the facts sheet', () => {
-    expect(catalog.modelNames('openai')).to.include.members([
-      'gpt-4o',
-      'gpt-4o-mini',
-      'o3-mini',
-      'gpt-5',
+  it('holds every model, provider and mix of EcoLogits 0.11.3', () => {
+    expect(catalog.modelIds()).to.have.length(351);
+    expect(catalog.providerNames()).to.deep.equal([
+      'anthropic',
+      'cohere',
+      'google_genai',
+      'huggingface_hub',
+      'mistralai',
+      'openai',
     ]);
-    expect(catalog.modelNames('openai')).to.have.length(11);
-    expect(catalog.modelNames('anthropic')).to.have.length(6);
-    expect(catalog.modelNames('mistralai')).to.have.length(5);
-    expect(catalog.zones()).to.have.length(18);
-    expect(catalog.model('openai', 'gpt-4o').architecture).to.deep.equal({
-      type: 'moe',
-      total: 440,
-      active: { min: 44, max: 132 },
+    expect(catalog.modelIds()).to.include.members([
+      'openai/gpt-4o',
+      'anthropic/claude-sonnet-4-5',
+      'mistralai/mistral-large-latest',
+      'huggingface_hub/openai/gpt-oss-20b',
+    ]);
+    expect(catalog.zones()).to.have.length(215);
+    expect(catalog.findModel('openai', 'gpt-4o')).to.deep.equal({
+      provider: 'openai',
+      name: 'gpt-4o',
+      architecture: { type: 'moe', total: 440, active: { min: 44, max: 132 } },
+      deployment: { tps: 74, ttft: 0.61 },
+      warnings: ['model-arch-not-released', 'model-arch-multimodal'],
     });
-    expect(catalog.mix('SWE')).to.deep.equal({
-      gwp: 0.03582,
+    // EcoLogits' aliases are models of their own, with the aliased model's figures.
+    const alias = catalog.findModel('openai', 'gpt-35-turbo');
+    expect(alias?.architecture).to.deep.equal(
+      catalog.findModel('openai', 'gpt-3.5-turbo')?.architecture,
+    );
+    expect(catalog.findMix('SWE')).to.deep.equal({
+      gwp: 0.03526,
       adpe: 7.771e-8,
-      pe: 4.7301,
+      pe: 4.73,
       wue: 6.0315,
+      warnings: [],
     });
+    expect(catalog.findMix('AFG')?.warnings).to.deep.equal([
+      'electricity-mix-adpe-world',
+      'electricity-mix-pe-world',
+      'electricity-mix-wue-world',
+    ]);
     expect(catalog.dataCenter('mistralai')).to.deep.equal({
       zone: 'SWE',
       dataCenter: { pue: 1.16, wueOnsite: 0.09 },
     });
   });
 
-  it('flags proprietary models whose parameter counts are estimates', () => {
-    const r = catalog.resolve('openai', 'gpt-4o');
-    expect(r.warnings.map((w) => w.code)).to.deep.equal(['model-arch-not-released']);
-    expect(catalog.resolve('mistralai', 'open-mistral-7b').warnings).to.deep.equal([]);
+  describe('naming a model', () => {
+    const id = (m: { provider: string; name: string }) => `${m.provider}/${m.name}`;
+    it('provider/model names the provider', () => {
+      expect(id(catalog.resolveModel('mistralai/mistral-large-latest'))).to.equal(
+        'mistralai/mistral-large-latest',
+      );
+      expect(id(catalog.resolveModel('huggingface_hub/openai/gpt-oss-20b', 'openai'))).to.equal(
+        'huggingface_hub/openai/gpt-oss-20b',
+      );
+    });
+    it("a bare name is the default provider's, else the one provider's that has it", () => {
+      expect(id(catalog.resolveModel('gpt-4o', 'openai'))).to.equal('openai/gpt-4o');
+      expect(id(catalog.resolveModel('claude-sonnet-4-5', 'openai'))).to.equal(
+        'anthropic/claude-sonnet-4-5',
+      );
+      expect(id(catalog.resolveModel('gpt-4o'))).to.equal('openai/gpt-4o');
+    });
+    it("a Hugging Face name keeps its own slash when the prefix's provider lacks the model", () => {
+      expect(id(catalog.resolveModel('openai/gpt-oss-20b', 'openai'))).to.equal(
+        'huggingface_hub/openai/gpt-oss-20b',
+      );
+    });
+    it('an unknown model is a 400 naming it and some models of the provider', () => {
+      expect(() => catalog.resolveModel('gpt-9000', 'openai'))
+        .to.throw(
+          UnknownModelError,
+          /unknown model "gpt-9000" for provider "openai".*openai\/gpt-4/,
+        )
+        .with.property('status', 400);
+      expect(() => catalog.resolveModel('acme/gpt-4o', 'mistralai')).to.throw(
+        /unknown model "acme\/gpt-4o" for provider "mistralai".*and \d+ more/,
+      );
+    });
+    it('a bare name two providers have, the default not among them, is a 400 listing both', () => {
+      const path = writeJson('twins.json', [
+        { provider: 'acme', name: 'shared-7b', architecture: 'dense', parameters: 7 },
+        { provider: 'mistralai', name: 'shared-7b', architecture: 'dense', parameters: 7 },
+      ]);
+      const twins = loadCatalog({ modelsFile: path });
+      expect(() => twins.resolveModel('shared-7b', 'openai'))
+        .to.throw(
+          AmbiguousModelError,
+          'model "shared-7b" is ambiguous: name one of acme/shared-7b, mistralai/shared-7b',
+        )
+        .with.property('status', 400);
+      expect(id(twins.resolveModel('shared-7b', 'mistralai'))).to.equal('mistralai/shared-7b');
+      expect(id(twins.resolveModel('acme/shared-7b', 'openai'))).to.equal('acme/shared-7b');
+    });
   });
 
-  it('an unknown model is an error naming it and the known ones', () => {
-    expect(() => catalog.resolve('openai', 'gpt-9000'))
-      .to.throw(UnknownModelError, /unknown model "gpt-9000" for provider "openai".*gpt-4o/)
-      .with.property('status', 400);
-  });
-
-  it('an unknown zone is an error naming it', () => {
-    expect(() => catalog.resolve('openai', 'gpt-4o', 'XYZ')).to.throw(UnknownZoneError, /"XYZ"/);
-  });
-
-  it('a user-chosen zone overrides the provider zone', () => {
-    const r = catalog.resolve('openai', 'gpt-4o', 'NOR');
-    expect(r.zone).to.equal('NOR');
-    expect(r.mix.gwp).to.equal(0.03075);
-    expect(r.dataCenter).to.deep.equal({ pue: 1.2, wueOnsite: 0.569 });
-  });
-
-  it('an unknown provider uses the world mix, with a warning, and the known providers envelope', () => {
+  it('a provider without figures uses the world mix, with a warning, and the known providers envelope', () => {
     const dc = catalog.dataCenter('someone-else');
     expect(dc.zone).to.equal('WOR');
     expect(dc.dataCenter).to.deep.equal({
@@ -85,21 +132,52 @@ describe('llm catalog (model, provider and mix data)', () => {
 
   it("merges a user's models file: new providers, new models, and the provider's data centre", () => {
     const merged = loadCatalog({ modelsFile: fixture });
-    expect(merged.modelNames('openai')).to.include('my-finetune');
-    expect(merged.modelNames('openai')).to.include('gpt-4o');
-    const r = merged.resolve('acme', 'acme-chat-1');
-    expect(r.zone).to.equal('FRA');
-    expect(r.dataCenter).to.deep.equal({ pue: 1.1, wueOnsite: 0.2 });
-    expect(r.warnings).to.deep.equal([]);
+    expect(merged.modelNames('openai')).to.include.members(['my-finetune', 'gpt-4o']);
+    expect(merged.modelIds()).to.include('acme/acme-chat-1');
+    expect(merged.dataCenter('acme')).to.deep.equal({
+      zone: 'FRA',
+      dataCenter: { pue: 1.1, wueOnsite: 0.2 },
+    });
+    const out = llmImpacts(merged, { provider: 'acme', model: 'acme-chat-1', outputTokens: 10 });
+    expect(out.errors).to.equal(null);
+    expect(out.warnings).to.equal(null);
+    // An active-parameter range: every figure is a range, the embodied ones included.
+    expect(out.embodied?.gwp.value).to.have.keys('min', 'max');
   });
 
-  it('accepts a bare array of models; an unknown provider there gets the WOR warning', () => {
-    const path = writeJson('bare.json', [
-      { provider: 'acme2', name: 'tiny', architecture: 'dense', parameters: { min: 1, max: 3 } },
+  it('accepts a bare array of models with deployment figures, warnings and its own mixes', () => {
+    const path = writeJson('bare.json', {
+      models: [
+        {
+          provider: 'acme2',
+          name: 'tiny',
+          architecture: 'dense',
+          parameters: { min: 1, max: 3 },
+          deployment: { tps: 120, ttft: 0.2 },
+          warnings: ['model-arch-not-released'],
+        },
+      ],
+      mixes: {
+        ATL: { gwp: 0.1, adpe: 1e-8, pe: 2, wue: 3, warnings: ['electricity-mix-wue-world'] },
+      },
+    });
+    const merged = loadCatalog({ modelsFile: path });
+    expect(merged.findModel('acme2', 'tiny')?.deployment).to.deep.equal({ tps: 120, ttft: 0.2 });
+    const out = llmImpacts(merged, {
+      provider: 'acme2',
+      model: 'tiny',
+      outputTokens: 1,
+      zone: 'ATL',
+    });
+    expect(out.warnings?.map((w) => w.code)).to.deep.equal([
+      'model-arch-not-released',
+      'provider-unknown',
+      'electricity-mix-wue-world',
     ]);
-    const r = loadCatalog({ modelsFile: path }).resolve('acme2', 'tiny');
-    expect(r.zone).to.equal('WOR');
-    expect(r.warnings.map((w) => w.code)).to.deep.equal(['provider-unknown']);
+    const array = writeJson('array.json', [
+      { provider: 'acme3', name: 'x', architecture: 'dense', parameters: 2 },
+    ]);
+    expect(loadCatalog({ modelsFile: array }).modelIds()).to.include('acme3/x');
   });
 
   const badFiles: Array<[string, unknown, RegExp]> = [
@@ -160,6 +238,35 @@ describe('llm catalog (model, provider and mix data)', () => {
       'a provider in a zone without a mix',
       { providers: [{ name: 'acme', zone: 'ATL', pue: 1.2, wueOnsite: 0.1 }] },
       /providers\[0\] \(acme\): zone "ATL" has no electricity mix/,
+    ],
+    [
+      'an unknown warning code',
+      {
+        models: [
+          { provider: 'acme', name: 'w', architecture: 'dense', parameters: 3, warnings: ['meh'] },
+        ],
+      },
+      /models\[0\] \(acme\/w\): warnings\.0/,
+    ],
+    [
+      'a zero throughput',
+      {
+        models: [
+          {
+            provider: 'acme',
+            name: 't',
+            architecture: 'dense',
+            parameters: 3,
+            deployment: { tps: 0 },
+          },
+        ],
+      },
+      /models\[0\] \(acme\/t\): deployment\.tps/,
+    ],
+    [
+      'a mix with a lower-case zone',
+      { mixes: { fra: { gwp: 1, adpe: 1, pe: 1, wue: 1 } } },
+      /mixes\.fra/,
     ],
     ['not an object', 'hello', /expected \{"models"/],
   ];

@@ -1,135 +1,144 @@
 import { expect } from 'chai';
-import { loadCatalog } from '../../../src/llm/catalog.js';
 import {
   computeImpacts,
   type DataCenter,
   type ElectricityMix,
+  generationLatencySeconds,
   gpuCount,
   type ImpactInput,
-  type Impacts,
+  METHOD,
   mean,
+  toRange,
 } from '../../../src/llm/impacts.js';
 
-const catalog = loadCatalog();
-const sig4 = (x: number) => Number(x.toPrecision(4));
+// Figures of EcoLogits 0.11.3's data, written out so these tests read on their own; the
+// conformance suite checks the bundled data and every model against the Python package.
+const USA: ElectricityMix = { gwp: 0.3844, adpe: 9.855e-8, pe: 9.6884, wue: 3.1321 };
+const OPENAI: DataCenter = { pue: 1.2, wueOnsite: 0.569 };
+const ANTHROPIC: DataCenter = {
+  pue: { min: 1.09, max: 1.14 },
+  wueOnsite: { min: 0.13, max: 0.999 },
+};
 
-function impactsFor(
-  provider: string,
-  model: string,
-  tokens: number,
-  latency: number | undefined,
-): Impacts {
-  const r = catalog.resolve(provider, model);
-  return computeImpacts({
-    architecture: r.model.architecture,
-    outputTokens: tokens,
-    requestLatencySeconds: latency,
-    dataCenter: r.dataCenter,
-    mix: r.mix,
-  });
-}
+const base: ImpactInput = {
+  architecture: { type: 'dense', parameters: 70 },
+  outputTokens: 200,
+  requestLatencySeconds: undefined,
+  dataCenter: OPENAI,
+  mix: USA,
+};
+const bounds = (impact: { value: number | { min: number; max: number } }) => toRange(impact.value);
 
-const USA: ElectricityMix = catalog.mix('USA');
-const OPENAI_DC: DataCenter = catalog.dataCenter('openai').dataCenter;
-
-describe('llm impacts (EcoLogits method)', () => {
-  describe("the facts sheet's worked example: openai/gpt-4o, 100 tokens, 100 s", () => {
-    const i = impactsFor('openai', 'gpt-4o', 100, 100);
-    const expectRange = (actual: { min: number; max: number }, min: number, max: number) => {
-      expect(sig4(actual.min)).to.equal(sig4(min));
-      expect(sig4(actual.max)).to.equal(sig4(max));
-    };
-
-    it('holds the model on 16 GPUs for about 6.93 s at the lower bound', () => {
-      expect(i.gpuCount).to.deep.equal({ min: 16, max: 16 });
-      expect(Number(i.generationLatencySeconds.min.toFixed(2))).to.equal(6.93);
-    });
-    it('energy 2.1253e-4 – 3.8338e-4 kWh', () => {
-      expectRange(i.energy, 2.1253e-4, 3.8338e-4);
-      expect(i.energy.unit).to.equal('kWh');
-    });
-    it('GWP 9.7567e-5 – 1.7692e-4 kgCO2eq, usage and embodied as stated', () => {
-      expectRange(i.gwp, 9.7567e-5, 1.7692e-4);
-      expectRange(i.usage.gwp, 8.1518e-5, 1.4705e-4);
-      expectRange(i.embodied.gwp, 1.6049e-5, 2.9878e-5);
-      expect(i.gwp.unit).to.equal('kgCO2eq');
-    });
-    it('PE 2.2528e-3 – 4.0749e-3 MJ', () => {
-      expectRange(i.pe, 2.2528e-3, 4.0749e-3);
-    });
-    it('totals are usage + embodied; energy and water are usage only', () => {
-      for (const k of ['gwp', 'adpe', 'pe'] as const) {
-        expect(i[k].min).to.be.closeTo(i.usage[k].min + i.embodied[k].min, 1e-18);
-        expect(i[k].max).to.be.closeTo(i.usage[k].max + i.embodied[k].max, 1e-18);
-      }
-      expect(i.energy).to.deep.equal(i.usage.energy);
-      expect(i.wcf).to.deep.equal(i.usage.wcf);
-    });
-    it('water = E × (WUE on-site + PUE × mix WUE)', () => {
-      expect(i.wcf.min).to.be.closeTo(i.energy.min * (0.569 + 1.2 * 3.1321), 1e-15);
-      expect(i.wcf.unit).to.equal('L');
-    });
+describe('llm impacts (EcoLogits 0.11 method)', () => {
+  it('a worked example by hand: dense 70 B, 200 tokens, no deployment figures, openai in the USA', () => {
+    const i = computeImpacts(base);
+    // f_L = 0.000678509 × 70 + 0.000311931 × 64 + 0.0194737 = 0.0869309 s/token → ΔT = 17.386 s
+    const deltaT = 200 * (METHOD.latencyAlpha * 70 + METHOD.latencyBeta * 64 + METHOD.latencyGamma);
+    expect(deltaT).to.be.closeTo(17.386, 0.001);
+    // 70 B × 1.2 × 2 bytes = 168 GB → 3 GPUs → 4
+    const gpus = 4;
+    const gpuKwh =
+      (200 * (1.1665273170451914e-6 * Math.exp(-0.7171789456370672) * 70 + 4.052928146734005e-5)) /
+      1000;
+    const serverKwh = ((deltaT / 3600) * 1.2 * (gpus / 8)) / 64;
+    const energy = 1.2 * (serverKwh + gpus * gpuKwh);
+    expect(i.energy.value).to.be.closeTo(energy, energy * 1e-12);
+    expect(i.energy.unit).to.equal('kWh');
+    expect(i.usage.gwp.value).to.be.closeTo(energy * 0.3844, 1e-15);
+    const share = deltaT / (3 * 365 * 24 * 3600 * 64);
+    expect(i.embodied.gwp.value).to.be.closeTo(share * ((gpus / 8) * 5700 + gpus * 273), 1e-15);
+    expect(i.embodied.adpe.value).to.be.closeTo(
+      share * ((gpus / 8) * 0.37 + gpus * 0.00895),
+      1e-20,
+    );
+    expect(i.embodied.pe.value).to.be.closeTo(share * ((gpus / 8) * 70000 + gpus * 3721), 1e-12);
+    expect(i.wcf.value).to.be.closeTo((energy / 1.2) * (0.569 + 1.2 * 3.1321), 1e-15);
+    expect(i.wcf.unit).to.equal('L');
   });
 
-  it('a dense model with a scalar parameter count gives min = max', () => {
-    const i = impactsFor('mistralai', 'mistral-large-latest', 250, 20);
-    for (const c of [i.energy, i.gwp, i.adpe, i.pe, i.wcf, i.embodied.gwp, i.embodied.pe]) {
-      expect(c.min).to.be.greaterThan(0);
-      expect(c.min).to.equal(c.max);
-    }
-    expect(mean(i.energy)).to.equal(i.energy.min);
-  });
-
-  it('a provider with a PUE (and WUE) range gives a range, with the PUE ratio on energy', () => {
-    const dc = catalog.dataCenter('anthropic').dataCenter;
+  it('totals are usage + embodied; energy and water are usage only', () => {
     const i = computeImpacts({
-      architecture: { type: 'dense', parameters: 70 },
-      outputTokens: 200,
-      requestLatencySeconds: undefined,
-      dataCenter: dc,
-      mix: USA,
+      ...base,
+      architecture: { type: 'moe', total: 440, active: { min: 44, max: 132 } },
     });
-    expect(i.energy.max).to.be.greaterThan(i.energy.min);
-    expect(i.energy.max / i.energy.min).to.be.closeTo(1.14 / 1.09, 1e-12);
-    expect(i.wcf.max).to.be.greaterThan(i.wcf.min);
-    // The hardware's embodied share does not depend on the data centre's efficiency.
-    expect(i.embodied.gwp.min).to.equal(i.embodied.gwp.max);
+    for (const k of ['gwp', 'adpe', 'pe'] as const) {
+      for (const b of ['min', 'max'] as const) {
+        expect(bounds(i[k])[b]).to.equal(bounds(i.usage[k])[b] + bounds(i.embodied[k])[b]);
+      }
+    }
+    expect(i.energy).to.deep.equal(i.usage.energy);
+    expect(i.wcf).to.deep.equal(i.usage.wcf);
+    expect(Object.keys(i.embodied)).to.deep.equal(['gwp', 'adpe', 'pe']);
   });
 
-  it('the embodied part grows with latency until the modelled latency, then stays flat', () => {
-    // mistral-large-latest (123 B, dense): modelled ΔT = 100 × f_L(123) ≈ 12.3 s.
+  it('shape: exact inputs give numbers; a parameter range makes every figure a range', () => {
+    const exact = computeImpacts(base);
+    for (const c of [exact.energy, exact.gwp, exact.wcf, exact.embodied.pe]) {
+      expect(c.value).to.be.a('number').and.greaterThan(0);
+    }
+    expect(mean(exact.energy.value)).to.equal(exact.energy.value);
+    const ranged = computeImpacts({
+      ...base,
+      architecture: { type: 'dense', parameters: { min: 20, max: 70 } },
+    });
+    for (const c of [
+      ranged.energy,
+      ranged.gwp,
+      ranged.wcf,
+      ranged.embodied.pe,
+      ranged.usage.adpe,
+    ]) {
+      const { min, max } = c.value as { min: number; max: number };
+      expect(max).to.be.greaterThan(min);
+    }
+  });
+
+  it('shape: a PUE/WUE range makes a range of what depends on it, not of the embodied part', () => {
+    const i = computeImpacts({ ...base, dataCenter: ANTHROPIC });
+    const energy = bounds(i.energy);
+    expect(energy.max / energy.min).to.be.closeTo(1.14 / 1.09, 1e-12);
+    expect(i.usage.gwp.value).to.have.keys('min', 'max');
+    expect(i.wcf.value).to.have.keys('min', 'max');
+    expect(i.embodied.gwp.value).to.be.a('number');
+    // The total GWP adds an exact embodied part to a usage range: a range.
+    expect(i.gwp.value).to.have.keys('min', 'max');
+    const onlyWue = computeImpacts({
+      ...base,
+      dataCenter: { pue: 1.2, wueOnsite: { min: 0.1, max: 0.5 } },
+    });
+    expect(onlyWue.energy.value).to.be.a('number');
+    expect(onlyWue.wcf.value).to.have.keys('min', 'max');
+  });
+
+  it('deployment figures: latency = output tokens / tps + ttft, capped by the measured latency', () => {
+    const deployment = { tps: 50, ttft: 0.4 };
+    expect(generationLatencySeconds(70, 200, Number.POSITIVE_INFINITY, deployment)).to.equal(
+      200 * (1 / 50) + 0.4,
+    );
+    expect(generationLatencySeconds(70, 200, 1.5, deployment)).to.equal(1.5);
+    // Without a throughput the regression speed holds, and a lone ttft still adds.
+    const regression = generationLatencySeconds(70, 200, Number.POSITIVE_INFINITY, undefined);
+    expect(generationLatencySeconds(70, 200, Number.POSITIVE_INFINITY, { ttft: 2 })).to.equal(
+      regression + 2,
+    );
     const embodied = (latency: number | undefined) =>
-      impactsFor('mistralai', 'mistral-large-latest', 100, latency).embodied.gwp.min;
-    const modelled = impactsFor('mistralai', 'mistral-large-latest', 100, undefined)
-      .generationLatencySeconds.min;
-    expect(modelled).to.be.closeTo(12.29, 0.01);
-    const rising = [1, 3, 6, 12].map(embodied);
-    for (let k = 1; k < rising.length; k++) expect(rising[k]).to.be.greaterThan(rising[k - 1]);
-    expect(embodied(6) / embodied(3)).to.be.closeTo(2, 1e-12);
-    const flat = [modelled, 13, 100, 10_000, undefined].map(embodied);
-    for (const v of flat) expect(v).to.equal(flat[0]);
-    expect(flat[0]).to.be.greaterThan(rising[rising.length - 1]);
+      computeImpacts({ ...base, deployment, requestLatencySeconds: latency }).embodied.gwp
+        .value as number;
+    expect(embodied(2) / embodied(1)).to.be.closeTo(2, 1e-12);
+    // Past the modelled 4.4 s the measured latency no longer matters; none counts as infinite.
+    for (const latency of [4.4, 10, 1000]) expect(embodied(latency)).to.equal(embodied(undefined));
+    expect(embodied(4)).to.be.lessThan(embodied(undefined));
   });
 
-  it('mixture of experts: the total count sets the GPUs, the active count sets energy and latency', () => {
-    const base: Omit<ImpactInput, 'architecture'> = {
-      outputTokens: 100,
-      requestLatencySeconds: undefined,
-      dataCenter: OPENAI_DC,
-      mix: USA,
-    };
+  it('mixture of experts: the total count sets the GPUs, the active count energy and latency', () => {
     const moe = computeImpacts({ ...base, architecture: { type: 'moe', total: 440, active: 44 } });
     const dense = computeImpacts({ ...base, architecture: { type: 'dense', parameters: 44 } });
-    expect(moe.gpuCount.min).to.equal(16);
-    expect(dense.gpuCount.min).to.equal(2);
-    expect(moe.generationLatencySeconds).to.deep.equal(dense.generationLatencySeconds);
-    expect(moe.energy.min).to.be.greaterThan(dense.energy.min);
-    const moreActive = computeImpacts({
-      ...base,
-      architecture: { type: 'moe', total: 440, active: 132 },
-    });
-    expect(moreActive.gpuCount.min).to.equal(16);
-    expect(moreActive.energy.min).to.be.greaterThan(moe.energy.min);
+    // Same ΔT, 16 GPUs against 2: embodied scales with the GPU count (server share and GPUs).
+    expect((moe.embodied.gwp.value as number) / (dense.embodied.gwp.value as number)).to.be.closeTo(
+      8,
+      1e-12,
+    );
+    expect(moe.energy.value).to.be.greaterThan(dense.energy.value as number);
   });
 
   it('rounds the GPU count up to a power of two', () => {
@@ -139,26 +148,15 @@ describe('llm impacts (EcoLogits method)', () => {
     expect(gpuCount(2000)).to.equal(64); // 4800 GB -> 60 -> 64
   });
 
-  it('a user-chosen mix zone changes usage impacts only', () => {
-    const r = catalog.resolve('openai', 'gpt-4o', 'FRA');
-    expect(r.zone).to.equal('FRA');
-    const fra = computeImpacts({
-      architecture: r.model.architecture,
-      outputTokens: 100,
-      requestLatencySeconds: 100,
-      dataCenter: r.dataCenter,
-      mix: r.mix,
-    });
-    const usa = impactsFor('openai', 'gpt-4o', 100, 100);
-    expect(fra.energy).to.deep.equal(usa.energy);
-    expect(fra.embodied).to.deep.equal(usa.embodied);
-    expect(fra.usage.gwp.min / usa.usage.gwp.min).to.be.closeTo(0.04418 / 0.38355, 1e-12);
-  });
-
-  it('zero output tokens cost nothing; a negative count is refused', () => {
-    const i = impactsFor('openai', 'gpt-4o', 0, 1);
-    expect(i.energy.max).to.equal(0);
-    expect(i.gwp.max).to.equal(0);
-    expect(() => impactsFor('openai', 'gpt-4o', -1, 1)).to.throw(RangeError, /non-negative/);
+  it('zero output tokens cost nothing without deployment figures; bad counts are refused', () => {
+    const i = computeImpacts({ ...base, outputTokens: 0 });
+    expect(i.energy.value).to.equal(0);
+    expect(i.gwp.value).to.equal(0);
+    expect(() => computeImpacts({ ...base, outputTokens: -1 })).to.throw(
+      RangeError,
+      /non-negative/,
+    );
+    expect(() => computeImpacts({ ...base, outputTokens: Number.NaN })).to.throw(RangeError);
+    expect(() => computeImpacts({ ...base, requestLatencySeconds: -1 })).to.throw(RangeError);
   });
 });

@@ -1,0 +1,120 @@
+import { type Catalog, loadCatalog } from '../llm/catalog.js';
+import { AmbiguousModelError, ModelDataError, UnknownModelError } from '../llm/errors.js';
+import { formatImpact } from '../llm/format.js';
+import type { Impact } from '../llm/impacts.js';
+import {
+  type EstimatedImpacts,
+  failed,
+  type ImpactsOutput,
+  type ImpactsRequest,
+  llmImpacts,
+} from '../llm/llm-impacts.js';
+import { IMPACTS_HELP, type ImpactsOptions, parseImpactsArgs, UsageError } from './args.js';
+import { sig } from './summary.js';
+
+/** Exit status when the model, provider or zone is unknown: the output's errors say which. */
+export const NO_ESTIMATE_EXIT = 1;
+
+/**
+ * The request the options name. An explicit --provider is taken at its word, as EcoLogits
+ * takes it (a model of another provider is then not registered); without it the model id is
+ * resolved as everywhere else: `provider/model`, or a bare name one provider has.
+ */
+export function requestOf(
+  catalog: Catalog,
+  o: ImpactsOptions,
+): { request: ImpactsRequest } | { output: ImpactsOutput } {
+  const figures = { outputTokens: o.outputTokens, requestLatencySeconds: o.latencySeconds };
+  const base = { ...figures, zone: o.zone };
+  if (o.provider !== undefined) {
+    const prefix = `${o.provider}/`;
+    const qualified = o.model.startsWith(prefix) && !catalog.findModel(o.provider, o.model);
+    const model = qualified ? o.model.slice(prefix.length) : o.model;
+    return { request: { ...base, provider: o.provider, model } };
+  }
+  try {
+    const m = catalog.resolveModel(o.model);
+    return { request: { ...base, provider: m.provider, model: m.name } };
+  } catch (err) {
+    if (err instanceof AmbiguousModelError)
+      throw new UsageError(`${err.message} (or give --provider)`);
+    if (!(err instanceof UnknownModelError)) throw err;
+  }
+  const slash = o.model.indexOf('/');
+  if (slash > 0) {
+    const provider = o.model.slice(0, slash);
+    return { request: { ...base, provider, model: o.model.slice(slash + 1) } };
+  }
+  return {
+    output: failed({
+      code: 'model-not-registered',
+      message: `Could not find model \`${o.model}\` for any provider.`,
+    }),
+  };
+}
+
+const ROWS = [
+  ['energy', 'Energy'],
+  ['gwp', 'Global warming (GWP)'],
+  ['adpe', 'Abiotic resources (ADPe)'],
+  ['pe', 'Primary energy (PE)'],
+  ['wcf', 'Water (WCF)'],
+] as const;
+
+/** The human report: each criterion's total, then its usage and embodied parts where it has both. */
+export function formatImpacts(request: ImpactsRequest, out: EstimatedImpacts): string {
+  const latency =
+    request.requestLatencySeconds === undefined
+      ? 'no measured latency (infinite)'
+      : `measured latency ${request.requestLatencySeconds} s`;
+  const row = (label: string, impact: Impact) => `${label.padEnd(28)}${formatImpact(impact, sig)}`;
+  const lines = [
+    `${request.provider}/${request.model}: ${request.outputTokens} output tokens, ${latency}, electricity mix ${out.zone}`,
+  ];
+  for (const [key, label] of ROWS) {
+    if (key === 'energy' || key === 'wcf') {
+      lines.push(row(`${label}, usage only`, out[key]));
+      continue;
+    }
+    lines.push(
+      row(label, out[key]),
+      row('  usage', out.usage[key]),
+      row('  embodied', out.embodied[key]),
+    );
+  }
+  for (const w of out.warnings ?? []) lines.push(`warning (${w.code}): ${w.message}`);
+  lines.push('EcoLogits 0.11 method; a range reads "mean [min – max]".');
+  return `${lines.join('\n')}\n`;
+}
+
+/** `carbonscope impacts`: returns the exit status for the process. */
+export async function impactsCommand(
+  args: string[],
+  env: Record<string, string | undefined> = process.env,
+): Promise<number> {
+  const options = parseImpactsArgs(args);
+  if (options.help) {
+    process.stdout.write(IMPACTS_HELP);
+    return 0;
+  }
+  let catalog: Catalog;
+  try {
+    catalog = loadCatalog({ modelsFile: env.LLM_MODELS_FILE || undefined });
+  } catch (err) {
+    if (!(err instanceof ModelDataError)) throw err;
+    process.stderr.write(`carbonscope: bad setting LLM_MODELS_FILE: ${err.message}\n`);
+    return 2;
+  }
+  const named = requestOf(catalog, options);
+  const output = 'output' in named ? named.output : llmImpacts(catalog, named.request);
+  if (options.json) process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+  if (output.errors) {
+    for (const e of output.errors) {
+      process.stderr.write(`carbonscope impacts: ${e.code}: ${e.message}\n`);
+    }
+    return NO_ESTIMATE_EXIT;
+  }
+  if (!options.json && 'request' in named)
+    process.stdout.write(formatImpacts(named.request, output));
+  return 0;
+}

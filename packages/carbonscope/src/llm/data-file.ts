@@ -1,0 +1,186 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ModelDataError } from './errors.js';
+import type { DataCenter, Deployment, ElectricityMix, ModelArchitecture } from './impacts.js';
+import { toRange } from './impacts.js';
+import { WARNING_CODES, type WarningCode } from './status.js';
+
+export interface ModelEntry {
+  provider: string;
+  name: string;
+  architecture: ModelArchitecture;
+  deployment?: Deployment;
+  warnings: WarningCode[];
+}
+
+export interface ProviderEntry {
+  name: string;
+  /** The electricity-mix zone of its data centres (alpha-3, or WOR). */
+  zone: string;
+  dataCenter: DataCenter;
+}
+
+export interface MixEntry extends ElectricityMix {
+  /** Factors of this zone that fall back to the world value. */
+  warnings: WarningCode[];
+}
+
+/** One data file, validated: the bundled ones or a user's LLM_MODELS_FILE. */
+export interface ParsedFile {
+  file: string;
+  models: ModelEntry[];
+  providers: ProviderEntry[];
+  mixes: Map<string, MixEntry>;
+}
+
+/** An electricity-mix zone: ISO 3166-1 alpha-3, or WOR for the world. */
+export const ZONE_KEY = /^[A-Z]{3}$/;
+
+const positive = z.number().positive().finite();
+const range = z
+  .object({ min: positive, max: positive })
+  .strict()
+  .refine((r) => r.min <= r.max, 'min must not exceed max');
+const valueOrRange = z.union([positive, range]);
+const warnings = z.array(z.enum(WARNING_CODES)).optional();
+const deployment = z
+  .object({ tps: positive.optional(), ttft: z.number().min(0).finite().optional() })
+  .strict()
+  .optional();
+
+const common = {
+  provider: z.string().min(1),
+  name: z.string().min(1),
+  warnings,
+  deployment,
+};
+
+const modelSchema = z.discriminatedUnion('architecture', [
+  z.object({ ...common, architecture: z.literal('dense'), parameters: valueOrRange }).strict(),
+  z
+    .object({
+      ...common,
+      architecture: z.literal('moe'),
+      parameters: z
+        .object({ total: valueOrRange, active: valueOrRange })
+        .strict()
+        .refine((p) => {
+          const total = toRange(p.total);
+          const active = toRange(p.active);
+          return active.min <= total.min && active.max <= total.max;
+        }, 'active parameters must not exceed total parameters'),
+    })
+    .strict(),
+]);
+
+const providerSchema = z
+  .object({
+    name: z.string().min(1),
+    zone: z.string().regex(ZONE_KEY, 'expected an alpha-3 mix zone such as USA'),
+    pue: valueOrRange.refine((v) => toRange(v).min >= 1, 'PUE must be at least 1'),
+    wueOnsite: z.union([z.number().min(0).finite(), range]),
+  })
+  .strict();
+
+const factor = z.number().min(0).finite();
+const mixSchema = z
+  .object({ gwp: factor, adpe: factor, pe: factor, wue: factor, warnings })
+  .strict();
+
+const fileSchema = z.object({
+  source: z.string().optional(),
+  units: z.string().optional(),
+  models: z.array(z.unknown()).optional(),
+  providers: z.array(z.unknown()).optional(),
+  mixes: z.record(z.string(), z.unknown()).optional(),
+});
+
+function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid entry';
+  const at = issue.path.length ? `${issue.path.join('.')}: ` : '';
+  return `${at}${issue.message}`;
+}
+
+function entryLabel(raw: unknown): string {
+  if (raw && typeof raw === 'object') {
+    const r = raw as Record<string, unknown>;
+    const name = typeof r.name === 'string' ? r.name : undefined;
+    const provider = typeof r.provider === 'string' ? r.provider : undefined;
+    if (provider && name) return ` (${provider}/${name})`;
+    if (name) return ` (${name})`;
+  }
+  return '';
+}
+
+/** Validates entries one by one, so an error names the entry at fault. */
+function parseEach<T>(file: string, what: string, raw: unknown[], schema: z.ZodType<T>): T[] {
+  return raw.map((entry, i) => {
+    const result = schema.safeParse(entry);
+    if (!result.success) {
+      throw new ModelDataError(
+        file,
+        `${what}[${i}]${entryLabel(entry)}: ${describeIssue(result.error)}`,
+      );
+    }
+    return result.data;
+  });
+}
+
+function toModel(m: z.output<typeof modelSchema>): ModelEntry {
+  const architecture: ModelArchitecture =
+    m.architecture === 'dense'
+      ? { type: 'dense', parameters: m.parameters }
+      : { type: 'moe', total: m.parameters.total, active: m.parameters.active };
+  const entry: ModelEntry = {
+    provider: m.provider,
+    name: m.name,
+    architecture,
+    warnings: m.warnings ?? [],
+  };
+  if (m.deployment) entry.deployment = m.deployment;
+  return entry;
+}
+
+export function readDataFile(file: string): ParsedFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    const reason =
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
+    throw new ModelDataError(file, `cannot read: ${reason}`);
+  }
+  // A bare array is accepted as a list of models: the simplest file a user can write.
+  const shaped = fileSchema.safeParse(Array.isArray(json) ? { models: json } : json);
+  if (!shaped.success) {
+    throw new ModelDataError(
+      file,
+      `expected {"models": [...], "providers"?: [...], "mixes"?: {...}}: ${describeIssue(shaped.error)}`,
+    );
+  }
+  const data = shaped.data;
+  const models = parseEach(file, 'models', data.models ?? [], modelSchema).map(toModel);
+  const seen = new Set<string>();
+  for (const m of models) {
+    const key = `${m.provider}/${m.name}`;
+    if (seen.has(key)) throw new ModelDataError(file, `model ${key} is listed twice`);
+    seen.add(key);
+  }
+  const providers = parseEach(file, 'providers', data.providers ?? [], providerSchema).map((p) => ({
+    name: p.name,
+    zone: p.zone,
+    dataCenter: { pue: p.pue, wueOnsite: p.wueOnsite },
+  }));
+  const mixes = new Map<string, MixEntry>();
+  for (const [zone, raw] of Object.entries(data.mixes ?? {})) {
+    if (!ZONE_KEY.test(zone))
+      throw new ModelDataError(file, `mixes.${zone}: expected an alpha-3 zone key`);
+    const result = mixSchema.safeParse(raw);
+    if (!result.success)
+      throw new ModelDataError(file, `mixes.${zone}: ${describeIssue(result.error)}`);
+    const { warnings: codes, ...factors } = result.data;
+    mixes.set(zone, { ...factors, warnings: codes ?? [] });
+  }
+  return { file, models, providers, mixes };
+}

@@ -1,0 +1,99 @@
+import { expect } from 'chai';
+import type { ImpactsOptions } from '../../../src/cli/args.js';
+import { parseImpactsArgs, UsageError } from '../../../src/cli/args.js';
+import { formatImpacts, requestOf } from '../../../src/cli/impacts.js';
+import { loadCatalog } from '../../../src/llm/catalog.js';
+import { llmImpacts } from '../../../src/llm/llm-impacts.js';
+
+const catalog = loadCatalog();
+const options = (model: string, provider?: string): ImpactsOptions => ({
+  help: false,
+  model,
+  provider,
+  outputTokens: 500,
+  latencySeconds: undefined,
+  zone: undefined,
+  json: false,
+});
+
+describe('cli: impacts', () => {
+  it('answers for every model of the catalog, named as provider/model or with --provider', () => {
+    const ids = catalog.modelIds();
+    expect(ids).to.have.length(351);
+    for (const id of ids) {
+      const entry = catalog.resolveModel(id);
+      for (const o of [options(id), options(entry.name, entry.provider)]) {
+        const named = requestOf(catalog, o);
+        if (!('request' in named)) return expect.fail(`${id}: no request`);
+        expect(named.request, id).to.include({ provider: entry.provider, model: entry.name });
+        const out = llmImpacts(catalog, named.request);
+        if (out.errors) return expect.fail(`${id}: ${out.errors[0].message}`);
+        expect(formatImpacts(named.request, out), id).to.match(/Water \(WCF\), usage only/);
+      }
+    }
+  });
+
+  it('takes an explicit --provider at its word, as EcoLogits does', () => {
+    const named = requestOf(catalog, options('claude-sonnet-4-5', 'openai'));
+    expect(named).to.deep.equal({
+      request: {
+        provider: 'openai',
+        model: 'claude-sonnet-4-5',
+        outputTokens: 500,
+        requestLatencySeconds: undefined,
+        zone: undefined,
+      },
+    });
+    const stripped = requestOf(catalog, options('openai/gpt-4o', 'openai'));
+    expect('request' in stripped && stripped.request.model).to.equal('gpt-4o');
+  });
+
+  it('an unknown bare name without a provider is an error output, not a guess', () => {
+    const named = requestOf(catalog, options('gpt-9000'));
+    expect(named).to.have.property('output');
+    if ('output' in named) {
+      expect(named.output.errors).to.deep.equal([
+        {
+          code: 'model-not-registered',
+          message: 'Could not find model `gpt-9000` for any provider.',
+        },
+      ]);
+    }
+  });
+
+  it('parses the options and refuses bad ones with a usage error', () => {
+    expect(
+      parseImpactsArgs([
+        '-p',
+        'openai',
+        '-m',
+        'gpt-4o',
+        '-n',
+        '250',
+        '-l',
+        '2.5',
+        '-z',
+        'FRA',
+        '--json',
+      ]),
+    ).to.deep.equal({
+      help: false,
+      provider: 'openai',
+      model: 'gpt-4o',
+      outputTokens: 250,
+      latencySeconds: 2.5,
+      zone: 'FRA',
+      json: true,
+    });
+    for (const args of [
+      ['-m', 'gpt-4o'],
+      ['-n', '3'],
+      ['-m', 'gpt-4o', '-n', '-3'],
+      ['-m', 'gpt-4o', '-n', '99999999999999999999'],
+      ['-m', 'gpt-4o', '-n', '3', '-l', '1e3'],
+      ['-m', 'gpt-4o', '-n', '3', '--provider='],
+    ]) {
+      expect(() => parseImpactsArgs(args), args.join(' ')).to.throw(UsageError);
+    }
+  });
+});
