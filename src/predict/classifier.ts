@@ -1,17 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
 import type { OperationFootprint, OperationTracker } from 'carbonscope';
+import { createInstrument } from 'carbonscope';
 import * as ort from 'onnxruntime-node';
+import { APP_METRICS } from '../metrics.js';
 import { sourceAsset } from '../paths.js';
 import { argmax } from './argmax.js';
 import { LABELS, type Label } from './labels.js';
 import { MODEL_FILE, MODEL_NAME, modelVersion, ONNX_INPUT, ONNX_OUTPUT } from './model-info.js';
 import { encodeInto, TOKENIZER } from './tokenizer.js';
-
-/** Inference takes tens of microseconds to a few milliseconds: buckets fine enough to see it. */
-export const INFERENCE_BUCKETS_SECONDS = [
-  0.00002, 0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1,
-];
 
 export const INFERENCE_OPERATION = 'inference';
 
@@ -89,15 +86,8 @@ export class OnnxActivityClassifier implements ActivityClassifier {
 
   constructor(private readonly options: OnnxClassifierOptions) {
     this.modelPath = options.modelPath ?? sourceAsset('predict', 'model', MODEL_FILE);
-    this.duration = options.meter.createHistogram('inference_duration_seconds', {
-      description: 'Time to classify one activity (features + ONNX run), by model',
-      unit: 's',
-      advice: { explicitBucketBoundaries: INFERENCE_BUCKETS_SECONDS },
-    });
-    this.predictions = options.meter.createCounter('predictions', {
-      description: 'Activities classified, by model and predicted label',
-      unit: '{prediction}',
-    });
+    this.duration = createInstrument(options.meter, APP_METRICS.inferenceDuration);
+    this.predictions = createInstrument(options.meter, APP_METRICS.predictions);
   }
 
   get model(): string {

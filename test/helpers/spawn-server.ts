@@ -44,22 +44,23 @@ function collect(stream: NodeJS.ReadableStream | null, into: string[]): void {
   });
 }
 
-/** Runs the built service (`node dist/src/server.js`) and waits until it listens. */
-export async function spawnServer(
-  env: Record<string, string> = {},
-  options: { waitFor?: RegExp; timeoutMs?: number } = {},
-): Promise<SpawnedServer> {
-  const port = env.PORT ? Number(env.PORT) : await freePort();
-  const proc = spawn(process.execPath, [SERVER_ENTRY], {
-    cwd: WORK_DIR,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      ...env,
-      PORT: String(port),
-    },
+export interface SpawnOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  /** The stdout line that says the process is up. */
+  waitFor: RegExp;
+  timeoutMs?: number;
+}
+
+/** Runs a command and waits until it prints `waitFor` on stdout (or exits, or times out). */
+export async function spawnUntil(
+  command: string,
+  args: string[],
+  options: SpawnOptions,
+): Promise<Omit<SpawnedServer, 'url' | 'port'>> {
+  const proc = spawn(command, args, {
+    cwd: options.cwd ?? WORK_DIR,
+    env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stdout: string[] = [];
@@ -67,21 +68,18 @@ export async function spawnServer(
   collect(proc.stdout, stdout);
   collect(proc.stderr, stderr);
   const exited = once(proc, 'exit').then(([code]) => code as number | null);
-  const waitFor = options.waitFor ?? /listening on/;
   const deadline = Date.now() + (options.timeoutMs ?? 20_000);
-  while (!stdout.some((l) => waitFor.test(l))) {
+  while (!stdout.some((l) => options.waitFor.test(l))) {
     if (proc.exitCode !== null) {
-      throw new Error(`server exited ${proc.exitCode}: ${stderr.join('\n')}`);
+      throw new Error(`${command} exited ${proc.exitCode}: ${stderr.join('\n')}`);
     }
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
-      throw new Error(`server did not start: ${stderr.join('\n')}\n${stdout.join('\n')}`);
+      throw new Error(`${command} did not start: ${stderr.join('\n')}\n${stdout.join('\n')}`);
     }
     await new Promise((r) => setTimeout(r, 25));
   }
   return {
-    url: `http://127.0.0.1:${port}`,
-    port,
     proc,
     stdout,
     stderr,
@@ -90,6 +88,27 @@ export async function spawnServer(
       return exited;
     },
   };
+}
+
+/** Runs the built service (`node dist/src/server.js`) and waits until it listens. */
+export async function spawnServer(
+  env: Record<string, string> = {},
+  options: { waitFor?: RegExp; timeoutMs?: number } = {},
+): Promise<SpawnedServer> {
+  const port = env.PORT ? Number(env.PORT) : await freePort();
+  const spawned = await spawnUntil(process.execPath, [SERVER_ENTRY], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      ...env,
+      PORT: String(port),
+    },
+    waitFor: options.waitFor ?? /listening on/,
+    timeoutMs: options.timeoutMs,
+  });
+  return { url: `http://127.0.0.1:${port}`, port, ...spawned };
 }
 
 /** Runs the service expecting it to fail at start; resolves with its exit code and output. */

@@ -27,7 +27,7 @@ export interface StderrLoggerOptions {
 
 /** A plain-text logger for stderr: `carbonscope: warning: <message>`. */
 export function stderrLogger(options: StderrLoggerOptions = {}): Logger {
-  const min = RANK[options.level ?? 'warn'];
+  const min = RANK[options.level ?? logLevelFrom(process.env.CARBONSCOPE_LOG_LEVEL)];
   const write = options.write ?? ((line: string) => process.stderr.write(line));
   const at = (level: Exclude<LogLevel, 'silent'>): LogFn =>
     ((fields: Record<string, unknown> | string, message?: string) => {

@@ -3,12 +3,12 @@
 // its route template, and the figures go out through the application's OTel SDK or, if it has
 // none, one configured by the standard OTEL_* variables. Nothing here may stop the application:
 // a failure is one line on stderr and the application runs unmetered.
-import { logLevelFrom, stderrLogger } from './log.js';
+import { stderrLogger } from './log.js';
 import { attachToOtel } from './otel/attach.js';
 import { activeSpan } from './otel/spans.js';
 import { startDefault } from './runtime/default.js';
 
-const logger = stderrLogger({ level: logLevelFrom(process.env.CARBONSCOPE_LOG_LEVEL) });
+const logger = stderrLogger();
 
 async function register(): Promise<void> {
   const cs = await startDefault({ logger, captureContext: activeSpan });

@@ -33,6 +33,8 @@ export interface RequestTracking {
    * Node publishes no finish for them). Called on every meter sample.
    */
   sweep(): void;
+  /** Leaves this server's requests out from now on (carbonscope's own /metrics server). */
+  ignore(server: Server): void;
   /** Stops tracking; requests in flight end now. */
   stop(): void;
 }
@@ -48,6 +50,7 @@ export function trackHttpRequests(
 ): RequestTracking {
   installRouteResolvers();
   const servers = options.servers ? new Set(options.servers) : undefined;
+  const ignored = new WeakSet<Server>();
   // Ended on finish, or by the sweep when the response closed first; a Map rather than a
   // property on the response, so a Node object's shape is never changed per request.
   const open = new Map<ServerResponse, ActiveOperation>();
@@ -58,7 +61,7 @@ export function trackHttpRequests(
   };
   const onStart = (message: unknown) => {
     const { response, server } = message as ServerMessage;
-    if (servers && !servers.has(server)) return;
+    if ((servers && !servers.has(server)) || ignored.has(server)) return;
     open.set(response, tracker.begin(REQUEST_OPERATION, 'request'));
   };
   const onFinish = (message: unknown) => {
@@ -72,6 +75,9 @@ export function trackHttpRequests(
   return {
     get inFlight() {
       return open.size;
+    },
+    ignore(server) {
+      ignored.add(server);
     },
     sweep() {
       for (const [res, op] of open) {

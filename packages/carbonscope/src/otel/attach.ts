@@ -41,6 +41,7 @@ export async function attachToOtel(
     return { mode: 'none', shutdown: async () => undefined };
   }
   if (!own) return { mode: 'none', shutdown: async () => undefined };
+  for (const server of own.servers) cs.ignoreServer(server);
   const detach = bindMetrics(metrics.getMeter(SCOPE_NAME, VERSION), cs, options);
   logger.info(`metrics exported by carbonscope's own SDK: ${own.exporters.join(', ')}`);
   return {

@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import { metrics } from '@opentelemetry/api';
 import type { Logger } from '../log.js';
 import type { Env } from '../settings.js';
@@ -17,11 +18,41 @@ function positive(env: Env, name: string, fallback: number): number {
   return Number.isFinite(value) && value > 0 ? value : fallback;
 }
 
+/**
+ * The Prometheus endpoint: the exporter's handler on a server carbonscope owns, so its scrapes
+ * can be left out of the tracked requests (they are not the application's work). Only
+ * `/metrics` is served; it never keeps the process alive.
+ */
+function prometheusServer(
+  handler: (
+    req: import('node:http').IncomingMessage,
+    res: import('node:http').ServerResponse,
+  ) => void,
+  env: Env,
+  logger: Logger,
+): Server {
+  // The 3.x exporter no longer reads its variables itself, so they are read here, with the
+  // spec's defaults (localhost:9464).
+  const host = env.OTEL_EXPORTER_PROMETHEUS_HOST?.trim() || 'localhost';
+  const port = positive(env, 'OTEL_EXPORTER_PROMETHEUS_PORT', 9464);
+  const server = createServer((req, res) => {
+    if (req.url?.split('?')[0] === '/metrics') return handler(req, res);
+    res.statusCode = 404;
+    res.end('not found: metrics are at /metrics\n');
+  });
+  server.on('error', (err) => {
+    logger.error({ err: err.message }, `Prometheus endpoint could not listen on ${host}:${port}`);
+  });
+  server.listen(port, host).unref();
+  return server;
+}
+
 async function readerFor(
   exporter: string,
   env: Env,
   sdk: SdkMetrics,
   logger: Logger,
+  servers: Server[],
 ): Promise<Reader | undefined> {
   const periodic = (exp: import('@opentelemetry/sdk-metrics').PushMetricExporter) =>
     new sdk.PeriodicExportingMetricReader({
@@ -35,10 +66,11 @@ async function readerFor(
         [PROMETHEUS],
         'OTEL_METRICS_EXPORTER=prometheus',
       );
-      // Host and port: OTEL_EXPORTER_PROMETHEUS_HOST/_PORT, read by the exporter (spec: 9464).
-      return new prometheus.PrometheusExporter({}, (err) => {
-        if (err) logger.error({ err: err.message }, 'Prometheus exporter could not listen');
-      });
+      const reader = new prometheus.PrometheusExporter({ preventServerStart: true });
+      servers.push(
+        prometheusServer((req, res) => reader.getMetricsRequestHandler(req, res), env, logger),
+      );
+      return reader;
     }
     case 'otlp':
       return periodic(await otlpMetricExporter(env, 'OTEL_METRICS_EXPORTER=otlp'));
@@ -52,6 +84,8 @@ async function readerFor(
 
 export interface OwnProvider {
   exporters: string[];
+  /** The HTTP servers it runs (the Prometheus endpoint), which are not the application's. */
+  servers: Server[];
   /** Pushes what is pending and stops the readers. */
   shutdown(): Promise<void>;
 }
@@ -67,8 +101,9 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
   if (exporters.includes('none')) return undefined;
   const [sdk, resources] = await importSdk(`OTEL_METRICS_EXPORTER=${exporters.join(',')}`);
   const readers: Reader[] = [];
+  const servers: Server[] = [];
   for (const exporter of exporters) {
-    const reader = await readerFor(exporter, env, sdk, logger);
+    const reader = await readerFor(exporter, env, sdk, logger, servers);
     if (reader) readers.push(reader);
   }
   if (readers.length === 0) return undefined;
@@ -77,7 +112,14 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
     .merge(await resources.detectResources({ detectors: [resources.envDetector] }));
   const provider = new sdk.MeterProvider({ resource, readers });
   metrics.setGlobalMeterProvider(provider);
-  return { exporters, shutdown: () => provider.shutdown() };
+  return {
+    exporters,
+    servers,
+    shutdown: async () => {
+      for (const server of servers) server.close();
+      await provider.shutdown();
+    },
+  };
 }
 
 /** True when the application (or an earlier --import) registered a real meter provider. */

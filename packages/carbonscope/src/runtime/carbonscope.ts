@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import {
   type ActiveOperation,
   type Clock,
@@ -62,6 +63,7 @@ export interface CarbonscopeOptions {
  */
 export class Carbonscope implements OperationTracker {
   private requests: RequestTracking | undefined;
+  private readonly ignoredServers: Server[] = [];
   private readonly unsubscribe: Array<() => void> = [];
 
   private constructor(
@@ -122,10 +124,17 @@ export class Carbonscope implements OperationTracker {
   trackRequests(options: RequestTrackingOptions = {}): RequestTracking {
     if (!this.requests) {
       const requests = trackHttpRequests(this.tracker, options);
+      for (const server of this.ignoredServers) requests.ignore(server);
       this.requests = requests;
       this.unsubscribe.push(this.meter.onSample(() => requests.sweep()));
     }
     return this.requests;
+  }
+
+  /** Leaves a server's requests out of request tracking, now and later (a metrics endpoint). */
+  ignoreServer(server: Server): void {
+    this.ignoredServers.push(server);
+    this.requests?.ignore(server);
   }
 
   /** Stops tracking HTTP requests (the ones in flight end now). */

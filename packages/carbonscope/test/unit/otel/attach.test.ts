@@ -1,0 +1,139 @@
+import { metrics } from '@opentelemetry/api';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { expect } from 'chai';
+import { attachToOtel } from '../../../src/otel/attach.js';
+import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
+import { Carbonscope } from '../../../src/runtime/carbonscope.js';
+import { startDefault, stopDefault } from '../../../src/runtime/default.js';
+import { findSample } from '../../helpers/metrics.js';
+import {
+  constantSource,
+  intensityReading,
+  ManualTimer,
+  memoryLogger,
+  ScriptedClock,
+  ScriptedCpu,
+  StubGrid,
+  testConfig,
+} from '../energy/scripted.js';
+
+/** A meter provider whose readings the test can scrape. */
+function provider() {
+  const reader = new PrometheusExporter({ preventServerStart: true });
+  const mp = new MeterProvider({ readers: [reader] });
+  const serializer = new PrometheusSerializer();
+  return {
+    mp,
+    scrape: async () => serializer.serialize((await reader.collect()).resourceMetrics),
+  };
+}
+
+async function scripted() {
+  const clock = new ScriptedClock(0);
+  const cpu = new ScriptedCpu();
+  const cs = await Carbonscope.create({
+    settings: testConfig(),
+    logger: memoryLogger().logger,
+    grid: new StubGrid(intensityReading('DE', 300)),
+    sources: { host: constantSource(10), gpus: [] },
+    clock: clock.now,
+    timer: new ManualTimer(),
+    hostCpu: cpu.hostCpu,
+    processCpu: cpu.processCpu,
+  });
+  await cs.start();
+  clock.advance(1000);
+  cpu.interval(1, 0.5, 0.5);
+  cs.meter.sampleNow();
+  return Object.assign(cs, { clock, cpu });
+}
+
+describe('carbonscope and the OpenTelemetry SDK', () => {
+  afterEach(() => metrics.disable());
+
+  it('joins a meter provider the application registered instead of starting one', async () => {
+    const { mp, scrape } = provider();
+    metrics.setGlobalMeterProvider(mp);
+    const cs = await scripted();
+    const { logger } = memoryLogger();
+    const attached = await attachToOtel(cs, { OTEL_METRICS_EXPORTER: 'prometheus' }, logger);
+    expect(attached.mode).to.equal('global');
+    expect(metrics.getMeterProvider()).to.equal(mp);
+    const text = await scrape();
+    expect(findSample(text, 'energy_joules_total', { scope: 'host', source: 'rapl' })).to.equal(10);
+    await attached.shutdown();
+    // Detached: later samples no longer reach the provider (the SDK keeps the last values).
+    cs.clock.advance(1000);
+    await cs.stop(); // takes a last sample: the host has used more energy since
+    expect(cs.snapshot().totals.host.joules).to.be.greaterThan(10);
+    expect(findSample(await scrape(), 'energy_joules_total', { scope: 'host' })).to.equal(10);
+    await mp.shutdown();
+  });
+
+  it('starts nothing when OTEL_METRICS_EXPORTER=none and no provider is registered', async () => {
+    const cs = await scripted();
+    const attached = await attachToOtel(
+      cs,
+      { OTEL_METRICS_EXPORTER: 'none' },
+      memoryLogger().logger,
+    );
+    expect(attached.mode).to.equal('none');
+    await cs.stop();
+  });
+
+  it('starts its own provider from OTEL_* variables and serves /metrics on its own server', async () => {
+    const cs = await scripted();
+    const port = 19_000 + Math.floor(Math.random() * 1000);
+    const env = {
+      OTEL_METRICS_EXPORTER: 'prometheus',
+      OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
+    };
+    const attached = await attachToOtel(cs, env, memoryLogger().logger);
+    try {
+      expect(attached.mode).to.equal('own');
+      let text = '';
+      for (let i = 0; i < 50 && !text; i++) {
+        text = await fetch(`http://localhost:${port}/metrics`).then(
+          (r) => r.text(),
+          () => new Promise<string>((r) => setTimeout(() => r(''), 20)),
+        );
+      }
+      expect(findSample(text, 'power_watts', { scope: 'host', source: 'rapl' })).to.equal(10);
+      expect((await fetch(`http://localhost:${port}/other`)).status).to.equal(404);
+    } finally {
+      await attached.shutdown();
+      await cs.stop();
+    }
+  });
+
+  it('the instrumentation binds to the provider it is given, and detaches on disable()', async () => {
+    const { mp, scrape } = provider();
+    const instrumentation = new CarbonscopeInstrumentation({
+      settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+      logger: memoryLogger().logger,
+    });
+    try {
+      instrumentation.setMeterProvider(mp);
+      await instrumentation.ready();
+      expect(instrumentation.getConfig().enabled).to.equal(true);
+      expect(instrumentation.instrumentationName).to.equal('carbonscope');
+      expect(await scrape()).to.include('grid_carbon_intensity_grams_per_kwh');
+      const cs = await startDefault();
+      cs.track('before', () => 1);
+      instrumentation.disable();
+      cs.track('after', () => 2);
+      const text = await scrape();
+      expect(findSample(text, 'operation_energy_joules_count', { operation: 'before' })).to.equal(
+        1,
+      );
+      expect(findSample(text, 'operation_energy_joules_count', { operation: 'after' })).to.equal(
+        undefined,
+      );
+    } finally {
+      instrumentation.disable();
+      await stopDefault();
+      await mp.shutdown();
+    }
+  });
+});

@@ -1,0 +1,55 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { EmissionsTracker, measure, snapshot, start, stop, track } from '../../../src/api.js';
+import { libraryRoot } from '../../../src/paths.js';
+
+const ENV = { ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' } as const;
+
+function busy(ms: number): number {
+  let x = 0;
+  for (const end = performance.now() + ms; performance.now() < end; ) x++;
+  return x;
+}
+
+describe('the programmatic API (start, track, measure, EmissionsTracker, snapshot, stop)', () => {
+  afterEach(() => stop());
+
+  it('track() before start() runs the function unmetered; snapshot() is null', () => {
+    expect(track('untracked', () => 7)).to.equal(7);
+    expect(snapshot()).to.equal(null);
+  });
+
+  it('start() is shared; measure() returns the result with its footprint', async () => {
+    const cs = await start({ env: ENV });
+    expect(await start()).to.equal(cs);
+    await cs.firstSample();
+    const { result, footprint } = await measure('job', async () => busy(20));
+    expect(result).to.be.greaterThan(0);
+    expect(footprint).to.include({ operation: 'job', kind: 'operation', estimated: true });
+    expect(footprint.durationSeconds).to.be.at.least(0.019);
+    expect(snapshot()?.sources[0]).to.include({ name: 'estimate', estimated: true });
+  });
+
+  it('EmissionsTracker.stop() gives the process footprint over the window, sampled at both ends', async () => {
+    const tracker = new EmissionsTracker('window', { env: ENV });
+    await tracker.start();
+    busy(150);
+    const footprint = await tracker.stop();
+    expect(footprint.operation).to.equal('window');
+    expect(footprint.durationSeconds).to.be.at.least(0.149);
+    expect(footprint.joules).to.be.greaterThan(0);
+    expect(footprint.grams).to.be.closeTo((footprint.joules * 300) / 3.6e6, 1e-12);
+  });
+
+  it('never keeps a process alive: a script that starts and never stops exits on its own', () => {
+    const script = `import(${JSON.stringify(join(libraryRoot, 'dist/src/index.js'))}).then(async (cs) => { await cs.start(); console.log('started'); });`;
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { PATH: process.env.PATH ?? '', ...ENV },
+      timeout: 10_000,
+      encoding: 'utf8',
+    });
+    expect(out.status, out.stderr).to.equal(0);
+    expect(out.stdout.trim()).to.equal('started');
+  });
+});

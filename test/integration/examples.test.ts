@@ -1,0 +1,206 @@
+import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { findSample } from '#library-tests/helpers/metrics.js';
+import { projectRoot } from '../../src/paths.js';
+import { installedPackages, node24, npmInstall, packLibrary } from '../helpers/packed-library.js';
+import { freePort, spawnUntil } from '../helpers/spawn-server.js';
+
+const run = promisify(execFile);
+
+interface Example {
+  name: string;
+  /** The Node binary it runs on: the machine's, or Node 24 (the OTel SDK 3.x line). */
+  node: () => Promise<string>;
+}
+
+const EXAMPLES: Example[] = [
+  { name: 'express', node: async () => process.execPath },
+  { name: 'fastify', node: async () => process.execPath },
+  { name: 'koa', node: async () => process.execPath },
+  { name: 'http', node: node24 },
+];
+
+/**
+ * Each way into carbonscope without touching the service's code. With the application's own
+ * SDK, its Prometheus endpoint is one more server of the process, so the test's scrapes are
+ * requests too (no route: `unmatched`); carbonscope's own endpoint is left out.
+ */
+const MODES = [
+  {
+    name: 'zero code (--import carbonscope/register)',
+    importFlag: 'carbonscope/register',
+    scrapesCounted: false,
+  },
+  { name: 'CarbonscopeInstrumentation in NodeSDK', importFlag: './otel.js', scrapesCounted: true },
+];
+
+async function scrape(port: number): Promise<string> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    return res.ok ? await res.text() : '';
+  } catch {
+    return '';
+  }
+}
+
+async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('the packed library in fresh projects (examples/)', function () {
+  // npm installs from its cache (the registry for what it has not seen), then runs each example.
+  this.timeout(300_000);
+  let tarball: string;
+  const work = mkdtempSync(join(tmpdir(), 'carbonscope-examples-'));
+
+  before(async () => {
+    tarball = await packLibrary();
+  });
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  it('ships its runtime only: exports, no tests or sources, a LICENSE', async () => {
+    const { stdout } = await run('tar', ['-tzf', tarball]);
+    const files = stdout.trim().split('\n');
+    expect(files).to.include.members([
+      'package/LICENSE',
+      'package/README.md',
+      'package/package.json',
+      'package/dist/src/index.js',
+      'package/dist/src/register.js',
+      'package/data/llm/models.json',
+    ]);
+    expect(
+      files.filter((f) => /\/test\/|\.ts$|\.map$/.test(f) && !f.endsWith('.d.ts')),
+    ).to.deep.equal([]);
+    const pkg = JSON.parse(
+      readFileSync(join(projectRoot, 'packages/carbonscope/package.json'), 'utf8'),
+    );
+    expect(Object.keys(pkg.exports)).to.deep.equal(['.', './register', './package.json']);
+    expect(Object.keys(pkg.dependencies ?? {})).to.not.include('@opentelemetry/sdk-metrics');
+  });
+
+  for (const api of ['1.9', '1.10']) {
+    it(`installs alone beside @opentelemetry/api ${api}: few packages, no install scripts, offline`, async () => {
+      const dir = join(work, `alone-${api}`);
+      cpSync(join(projectRoot, 'examples', 'http'), dir, { recursive: true });
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fresh', private: true }));
+      await npmInstall(dir, [tarball, `@opentelemetry/api@${api}`]);
+      const packages = installedPackages(dir);
+      expect(packages).to.include.members(['carbonscope', '@opentelemetry/api']);
+      expect(packages.length, packages.join(', ')).to.be.at.most(8);
+      const { stdout } = await run(
+        'npm',
+        [
+          'query',
+          ':attr(scripts, [install]), :attr(scripts, [postinstall]), :attr(scripts, [preinstall])',
+        ],
+        { cwd: dir },
+      );
+      expect(JSON.parse(stdout)).to.deep.equal([]);
+      // Everything is now in npm's cache: a second project installs with the network forbidden.
+      const offline = join(work, `offline-${api}`);
+      cpSync(join(dir, 'package.json'), join(offline, 'package.json'));
+      await run(
+        'npm',
+        ['install', '--offline', '--no-audit', '--no-fund', tarball, `@opentelemetry/api@${api}`],
+        { cwd: offline, timeout: 120_000 },
+      );
+      expect(installedPackages(offline)).to.include('carbonscope');
+    });
+  }
+
+  it('works from CommonJS with require() on Node 20', async () => {
+    const dir = join(work, 'alone-1.9');
+    writeFileSync(
+      join(dir, 'require.cjs'),
+      `const cs = require('carbonscope');
+cs.measure('job', () => 42).then(({ result, footprint }) => {
+  console.log(JSON.stringify({ start: typeof cs.start, result, operation: footprint.operation }));
+  return cs.stop();
+});`,
+    );
+    const { stdout, stderr } = await run(process.execPath, ['require.cjs'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' },
+    });
+    expect(JSON.parse(stdout)).to.deep.equal({ start: 'function', result: 42, operation: 'job' });
+    expect(stderr).to.equal('');
+  });
+
+  for (const example of EXAMPLES) {
+    describe(`examples/${example.name}`, () => {
+      const dir = join(work, example.name);
+      before(async () => {
+        cpSync(join(projectRoot, 'examples', example.name), dir, { recursive: true });
+        await npmInstall(dir, [tarball]);
+      });
+
+      for (const mode of MODES) {
+        it(`per-route energy under the route template, ${mode.name}`, async () => {
+          const node = await example.node();
+          const [port, metricsPort] = [await freePort(), await freePort()];
+          const app = await spawnUntil(node, ['--import', mode.importFlag, 'server.js'], {
+            cwd: dir,
+            env: {
+              PATH: process.env.PATH ?? '',
+              HOME: process.env.HOME ?? '',
+              PORT: String(port),
+              OTEL_METRICS_EXPORTER: 'prometheus',
+              OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
+              OTEL_TRACES_EXPORTER: 'none',
+              OTEL_LOGS_EXPORTER: 'none',
+              CARBON_INTENSITY: '300',
+              ENERGY_SOURCE: 'estimate',
+              ENERGY_SAMPLE_INTERVAL_MS: '200',
+            },
+            waitFor: /^listening \d+/,
+          });
+          try {
+            // Metrics exist once carbonscope has joined (or started) an SDK: after its first sample.
+            await until('carbonscope metrics', async () =>
+              (await scrape(metricsPort)).includes('energy_joules_total'),
+            );
+            const base = `http://127.0.0.1:${port}`;
+            for (const id of ['1', '2', 'abc']) {
+              expect((await fetch(`${base}/users/${id}`)).status).to.equal(200);
+            }
+            expect((await fetch(`${base}/hello`)).status).to.equal(200);
+            expect((await fetch(`${base}/no/such/${Math.random()}`)).status).to.equal(404);
+            let text = '';
+            const count = (operation: string) =>
+              findSample(text, 'operation_energy_joules_count', { operation });
+            await until('three /users/:id operations', async () => {
+              text = await scrape(metricsPort);
+              const unmatched = count('unmatched') ?? 0;
+              return (
+                count('/users/:id') === 3 &&
+                (mode.scrapesCounted ? unmatched >= 1 : unmatched === 1)
+              );
+            });
+            expect(count('/hello')).to.equal(1);
+            expect(
+              findSample(text, 'operation_energy_joules_sum', { operation: '/users/:id' }),
+            ).to.be.greaterThan(0);
+            // The template, never the raw path.
+            expect(text).to.not.match(/operation="\/users\/(1|2|abc)"/);
+            expect(text).to.not.match(/operation="\/no\//);
+            expect(
+              findSample(text, 'energy_joules_total', { scope: 'process', source: 'estimate' }),
+            ).to.be.greaterThan(0);
+            expect(app.stderr.join('\n')).to.not.match(/error/i);
+          } finally {
+            await app.stop();
+          }
+        });
+      }
+    });
+  }
+});
