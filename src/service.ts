@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Meter } from '@opentelemetry/api';
-import { activeSpan, bindMetrics, Carbonscope } from 'carbonscope';
+import { activeSpan, bindMetrics, Carbonscope, type LocalHistograms } from 'carbonscope';
 import { type AppDeps, createApp, type MetricsText } from './app.js';
 import { type Config, redactConfig, secretsOf } from './config.js';
 import { createDashboard, type Dashboard } from './dashboard/index.js';
@@ -78,6 +78,8 @@ export interface AssembleOptions {
   logger: Logger;
   /** The OTel meter every instrument is created on. */
   meter: Meter;
+  /** Where carbonscope's histograms are kept (the readers export them); the SDK's when absent. */
+  histograms?: LocalHistograms;
   metricsText: MetricsText;
   readiness: Readiness;
 }
@@ -103,7 +105,7 @@ export async function assembleService(options: AssembleOptions): Promise<Assembl
     logger,
     captureContext: activeSpan,
   });
-  const unbind = bindMetrics(meter, carbonscope, { http: true });
+  bindMetrics(meter, carbonscope, { http: true, histograms: options.histograms });
   readiness.waitFor(
     'meter',
     carbonscope.start().then(() => carbonscope.firstSample()),
@@ -134,8 +136,8 @@ export async function assembleService(options: AssembleOptions): Promise<Assembl
       { name: 'llm', close: () => llm.close() },
       { name: 'dashboard', close: async () => dashboard.close() },
       { name: 'model', close: () => predict.close() },
-      // The last sample, then the instruments let go of it before telemetry's final export.
-      { name: 'meter', close: () => carbonscope.stop().then(unbind) },
+      // A last sample: the instruments stay bound, so telemetry's final export reads it.
+      { name: 'meter', close: () => carbonscope.stop() },
     ],
   };
 }
@@ -159,6 +161,7 @@ export async function runService(config: Config, telemetry: Telemetry): Promise<
     config,
     logger,
     meter: telemetry.meter,
+    histograms: telemetry.histograms,
     metricsText: telemetry.metricsText,
     readiness,
   });

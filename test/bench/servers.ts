@@ -153,19 +153,6 @@ export function seriesOf(text: string): string[] {
   return out;
 }
 
-export const OWN_METRICS_ENTRY = join(
-  projectRoot,
-  'dist',
-  'test',
-  'bench',
-  'own-metrics-server.js',
-);
-
-/** The whole service with carbonscope's own metrics but no OTel SDK auto-instrumentation. */
-export function ownMetricsOnly(name: string): StartOptions {
-  return { name, entry: OWN_METRICS_ENTRY, env: { ...QUIET_ENV } };
-}
-
 // Clock ticks per second for /proc/<pid>/stat times; 100 on every Linux this runs on.
 const CLOCK_TICKS = 100;
 

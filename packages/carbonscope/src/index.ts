@@ -100,7 +100,9 @@ export {
   CarbonscopeInstrumentation,
   type CarbonscopeInstrumentationConfig,
 } from './otel/instrumentation.js';
+export { LocalHistograms } from './otel/local-histograms.js';
 export { MissingSdkError, otlpMetricExporter } from './otel/optional-sdk.js';
+export { SCOPE } from './otel/scope.js';
 export { activeSpan, SPAN_ATTRIBUTES } from './otel/spans.js';
 export { Carbonscope, type CarbonscopeOptions } from './runtime/carbonscope.js';
 export {

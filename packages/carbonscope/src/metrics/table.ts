@@ -23,7 +23,7 @@ export const OPERATION_EMISSIONS_BUCKETS_GRAMS = logBuckets(-11, -1);
 export const METRICS = {
   requests: {
     name: 'requests',
-    kind: 'counter',
+    kind: 'observableCounter',
     unit: '{request}',
     description: 'HTTP requests served, by route template and status code',
     attributes: ['endpoint', 'status'],

@@ -6,9 +6,9 @@ import { VERSION } from '../version.js';
 import { type BindMetricsOptions, bindMetrics } from './bind-metrics.js';
 import { MissingSdkError } from './optional-sdk.js';
 import { hasGlobalMeterProvider, startOwnProvider } from './own-provider.js';
+import { SCOPE } from './scope.js';
 
-/** The instrumentation scope of every carbonscope instrument. */
-export const SCOPE_NAME = 'carbonscope';
+export const SCOPE_NAME = SCOPE.name;
 
 export interface Attached {
   /** `global` joined the application's SDK, `own` started one, `none` records nothing. */
@@ -42,7 +42,10 @@ export async function attachToOtel(
   }
   if (!own) return { mode: 'none', shutdown: async () => undefined };
   for (const server of own.servers) cs.ignoreServer(server);
-  const detach = bindMetrics(metrics.getMeter(SCOPE_NAME, VERSION), cs, options);
+  const detach = bindMetrics(metrics.getMeter(SCOPE_NAME, VERSION), cs, {
+    ...options,
+    histograms: own.histograms,
+  });
   logger.info(`metrics exported by carbonscope's own SDK: ${own.exporters.join(', ')}`);
   return {
     mode: 'own',

@@ -1,5 +1,6 @@
 import type {
   Attributes,
+  Histogram,
   Meter,
   Observable,
   ObservableCallback,
@@ -7,8 +8,9 @@ import type {
 } from '@opentelemetry/api';
 import type { EnergySample, OperationFootprint } from '../energy/index.js';
 import { registerGridMetrics } from '../grid/index.js';
-import { createInstrument, METRICS } from '../metrics/index.js';
+import { createInstrument, METRICS, type MetricSpec } from '../metrics/index.js';
 import type { Carbonscope } from '../runtime/carbonscope.js';
+import type { HistogramSeries, LocalHistograms } from './local-histograms.js';
 import { annotateSpan } from './spans.js';
 
 export interface BindMetricsOptions {
@@ -17,6 +19,12 @@ export interface BindMetricsOptions {
    * default: a service with the OTel HTTP instrumentation already has its own.
    */
   http?: boolean;
+  /**
+   * Record histograms here instead of through the SDK's: no per-request attribute hashing.
+   * Given when carbonscope built the readers (its own provider, the app); a provider joined
+   * through the API alone gets the API's histograms.
+   */
+  histograms?: LocalHistograms;
 }
 
 /**
@@ -26,25 +34,48 @@ export interface BindMetricsOptions {
 export const MAX_OPERATIONS = 256;
 export const OTHER_OPERATION = 'other';
 
-/** One attributes object per key, made once: recording then allocates nothing of ours. */
-class AttributeCache {
-  private readonly byKey = new Map<string, Attributes>();
-  constructor(private readonly cap = Number.POSITIVE_INFINITY) {}
-  get(key: string, make: () => Attributes, overflow?: () => Attributes): Attributes {
-    let attributes = this.byKey.get(key);
-    if (attributes) return attributes;
-    if (this.byKey.size >= this.cap && overflow) return overflow();
-    attributes = make();
-    this.byKey.set(key, attributes);
-    return attributes;
-  }
+/** Where one histogram's values go for one attribute set: found once, then recorded into. */
+type Recorder = (value: number) => void;
+
+/**
+ * A histogram per key (an operation, an endpoint), bounded: each key's recorder is made once, so
+ * recording allocates nothing and hashes nothing of ours; keys beyond the cap share `overflow`.
+ */
+function histogramRecorders(
+  meter: Meter,
+  spec: MetricSpec & { kind: 'histogram' },
+  local: LocalHistograms | undefined,
+  attributesOf: (key: string) => Attributes,
+  overflow: string,
+): (key: string) => Recorder {
+  const byKey = new Map<string, Recorder>();
+  const ownHistogram = local?.histogram(spec);
+  let sdkHistogram: Histogram | undefined;
+  const make = (attributes: Attributes): Recorder => {
+    if (ownHistogram) {
+      const series: HistogramSeries = ownHistogram.open(attributes);
+      return (value) => ownHistogram.record(series, value);
+    }
+    sdkHistogram ??= createInstrument(meter, spec);
+    const histogram = sdkHistogram;
+    return (value) => histogram.record(value, attributes);
+  };
+  return (key) => {
+    let recorder = byKey.get(key);
+    if (recorder) return recorder;
+    const name = byKey.size >= MAX_OPERATIONS ? overflow : key;
+    recorder = byKey.get(name) ?? make(attributesOf(name));
+    byKey.set(name, recorder);
+    return recorder;
+  };
 }
 
 /**
  * Creates carbonscope's instruments on `meter` and feeds them from the samples and ended
  * operations of `cs`: energy, power and emissions are observed from the latest immutable sample
- * at collection; operation histograms are recorded as operations end. Returns the function that
- * detaches them all (used when the instrumentation is given another meter provider).
+ * at collection; operation histograms are recorded as operations end (into local histograms
+ * when given). Returns the function that detaches them all (used when the instrumentation is
+ * given another meter provider).
  */
 export function bindMetrics(
   meter: Meter,
@@ -56,7 +87,7 @@ export function bindMetrics(
     instrument.addCallback(callback);
     detach.push(() => instrument.removeCallback(callback));
   };
-  const series = new AttributeCache();
+  const series = new Map<string, Attributes>();
   const latest = (): EnergySample | null => cs.meter.latest();
 
   observe(createInstrument(meter, METRICS.energy), (result) => {
@@ -77,64 +108,107 @@ export function bindMetrics(
     detach.push(registerGridMetrics(meter, cs.grid.reportedZones, cs.grid));
   }
 
-  const operationEnergy = createInstrument(meter, METRICS.operationEnergy);
-  const operationEmissions = createInstrument(meter, METRICS.operationEmissions);
-  const operations = new AttributeCache(MAX_OPERATIONS);
-  const other = { operation: OTHER_OPERATION };
-  const operationAttributes = (name: string) =>
-    operations.get(
-      name,
-      () => ({ operation: name }),
-      () => other,
-    );
-  const recordHttp = options.http ? httpRecorder(meter) : undefined;
+  const local = options.histograms;
+  const byOperation = (operation: string): Attributes => ({ operation });
+  const energy = histogramRecorders(
+    meter,
+    METRICS.operationEnergy,
+    local,
+    byOperation,
+    OTHER_OPERATION,
+  );
+  const emissions = histogramRecorders(
+    meter,
+    METRICS.operationEmissions,
+    local,
+    byOperation,
+    OTHER_OPERATION,
+  );
+  const recordHttp = options.http ? httpRecorder(meter, local, observe) : undefined;
 
   detach.push(
     cs.onEnd((footprint) => {
-      const attributes = operationAttributes(footprint.operation);
-      operationEnergy.record(footprint.joules, attributes);
-      operationEmissions.record(footprint.grams, attributes);
+      energy(footprint.operation)(footprint.joules);
+      emissions(footprint.operation)(footprint.grams);
       annotateSpan(footprint);
       if (recordHttp && footprint.kind === 'request') recordHttp(footprint);
     }),
   );
   return () => {
     for (const off of detach.splice(0)) off();
+    local?.clear();
   };
 }
 
 function seriesAttributes(
-  cache: AttributeCache,
+  cache: Map<string, Attributes>,
   f: { scope: string; component: string; source: string },
 ): Attributes {
-  return cache.get(`p|${f.scope}|${f.component}|${f.source}`, () => ({
-    scope: f.scope,
-    component: f.component,
-    source: f.source,
-  }));
+  const key = `p|${f.scope}|${f.component}|${f.source}`;
+  let attributes = cache.get(key);
+  if (!attributes) {
+    attributes = { scope: f.scope, component: f.component, source: f.source };
+    cache.set(key, attributes);
+  }
+  return attributes;
 }
 
-function zoneAttributes(cache: AttributeCache, e: { scope: string; zone: string }): Attributes {
-  return cache.get(`z|${e.scope}|${e.zone}`, () => ({ scope: e.scope, zone: e.zone }));
+function zoneAttributes(cache: Map<string, Attributes>, e: { scope: string; zone: string }) {
+  const key = `z|${e.scope}|${e.zone}`;
+  let attributes = cache.get(key);
+  if (!attributes) {
+    attributes = { scope: e.scope, zone: e.zone };
+    cache.set(key, attributes);
+  }
+  return attributes;
 }
 
-/** `requests_total{endpoint,status}` and `request_latency_seconds{endpoint}` from request footprints. */
-function httpRecorder(meter: Meter): (footprint: OperationFootprint) => void {
+/** Requests per route template and status: counted in place, observed at collection. */
+interface RequestCount {
+  readonly attributes: Attributes;
+  count: number;
+}
+
+/**
+ * `requests_total{endpoint,status}` and `request_latency_seconds{endpoint}` from request
+ * footprints. The counter is a plain number per (endpoint, status) read at collection, so a
+ * request costs no SDK call for it; both label sets are bounded (route templates capped like
+ * operations, status codes).
+ */
+function httpRecorder(
+  meter: Meter,
+  local: LocalHistograms | undefined,
+  observe: (instrument: Observable, callback: ObservableCallback) => void,
+): (footprint: OperationFootprint) => void {
+  const counts = new Map<string, Map<number, RequestCount>>();
   const requests = createInstrument(meter, METRICS.requests);
-  const latency = createInstrument(meter, METRICS.requestLatency);
-  // Both label sets are bounded: route templates (capped like operations) and status codes.
-  const byEndpoint = new AttributeCache(MAX_OPERATIONS);
-  const byStatus = new AttributeCache(MAX_OPERATIONS * 8);
-  const otherEndpoint = { endpoint: OTHER_OPERATION };
+  observe(requests, (result) => {
+    for (const byStatus of counts.values()) {
+      for (const c of byStatus.values()) result.observe(c.count, c.attributes);
+    }
+  });
+  const latency = histogramRecorders(
+    meter,
+    METRICS.requestLatency,
+    local,
+    (endpoint) => ({ endpoint }),
+    OTHER_OPERATION,
+  );
   return (footprint) => {
-    const endpoint = byEndpoint.get(
-      footprint.operation,
-      () => ({ endpoint: footprint.operation }),
-      () => otherEndpoint,
-    );
-    const status = String(footprint.status ?? 0);
-    const labels = byStatus.get(`${endpoint.endpoint}|${status}`, () => ({ ...endpoint, status }));
-    requests.add(1, labels);
-    latency.record(footprint.durationSeconds, endpoint);
+    let endpoint = footprint.operation;
+    let byStatus = counts.get(endpoint);
+    if (!byStatus) {
+      if (counts.size >= MAX_OPERATIONS) endpoint = OTHER_OPERATION;
+      byStatus = counts.get(endpoint) ?? new Map();
+      counts.set(endpoint, byStatus);
+    }
+    const status = footprint.status ?? 0;
+    let c = byStatus.get(status);
+    if (!c) {
+      c = { attributes: { endpoint, status: String(status) }, count: 0 };
+      byStatus.set(status, c);
+    }
+    c.count++;
+    latency(endpoint)(footprint.durationSeconds);
   };
 }

@@ -2,7 +2,9 @@ import { createServer, type Server } from 'node:http';
 import { metrics } from '@opentelemetry/api';
 import type { Logger } from '../log.js';
 import type { Env } from '../settings.js';
+import { LocalHistograms } from './local-histograms.js';
 import { importAll, importSdk, otlpMetricExporter, PROMETHEUS } from './optional-sdk.js';
+import { SCOPE } from './scope.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
 type Reader = import('@opentelemetry/sdk-metrics').IMetricReader;
@@ -53,10 +55,13 @@ async function readerFor(
   sdk: SdkMetrics,
   logger: Logger,
   servers: Server[],
+  histograms: LocalHistograms,
 ): Promise<Reader | undefined> {
+  const metricProducers = [histograms];
   const periodic = (exp: import('@opentelemetry/sdk-metrics').PushMetricExporter) =>
     new sdk.PeriodicExportingMetricReader({
       exporter: exp,
+      metricProducers,
       exportIntervalMillis: positive(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000),
       exportTimeoutMillis: positive(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000),
     });
@@ -66,7 +71,10 @@ async function readerFor(
         [PROMETHEUS],
         'OTEL_METRICS_EXPORTER=prometheus',
       );
-      const reader = new prometheus.PrometheusExporter({ preventServerStart: true });
+      const reader = new prometheus.PrometheusExporter({
+        preventServerStart: true,
+        metricProducers,
+      });
       servers.push(
         prometheusServer((req, res) => reader.getMetricsRequestHandler(req, res), env, logger),
       );
@@ -86,6 +94,8 @@ export interface OwnProvider {
   exporters: string[];
   /** The HTTP servers it runs (the Prometheus endpoint), which are not the application's. */
   servers: Server[];
+  /** carbonscope's histograms, exported by every reader of this provider. */
+  histograms: LocalHistograms;
   /** Pushes what is pending and stops the readers. */
   shutdown(): Promise<void>;
 }
@@ -102,8 +112,9 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
   const [sdk, resources] = await importSdk(`OTEL_METRICS_EXPORTER=${exporters.join(',')}`);
   const readers: Reader[] = [];
   const servers: Server[] = [];
+  const histograms = new LocalHistograms(sdk, SCOPE);
   for (const exporter of exporters) {
-    const reader = await readerFor(exporter, env, sdk, logger, servers);
+    const reader = await readerFor(exporter, env, sdk, logger, servers, histograms);
     if (reader) readers.push(reader);
   }
   if (readers.length === 0) return undefined;
@@ -115,6 +126,7 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
   return {
     exporters,
     servers,
+    histograms,
     shutdown: async () => {
       for (const server of servers) server.close();
       await provider.shutdown();

@@ -1,0 +1,60 @@
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import * as sdk from '@opentelemetry/sdk-metrics';
+import { expect } from 'chai';
+import { METRICS } from '../../../src/metrics/index.js';
+import { LocalHistograms } from '../../../src/otel/local-histograms.js';
+import { SCOPE } from '../../../src/otel/scope.js';
+
+/** A provider with a Prometheus reader, optionally fed by local histograms. */
+function exposition(producers: sdk.MetricProducer[] = []) {
+  const reader = new PrometheusExporter({ preventServerStart: true, metricProducers: producers });
+  const provider = new sdk.MeterProvider({ readers: [reader] });
+  const serializer = new PrometheusSerializer('', false, undefined, true, true);
+  return {
+    meter: provider.getMeter(SCOPE.name, SCOPE.version),
+    text: async () => serializer.serialize((await reader.collect()).resourceMetrics),
+    shutdown: () => provider.shutdown(),
+  };
+}
+
+describe('local histograms (recorded in place, exported by the reader)', () => {
+  it('export exactly what the SDK histogram exports for the same values', async () => {
+    const values = [0, 2e-6, 2.9e-6, 3e-6, 0.00042, 0.9, 1, 250, 1e4];
+    const viaSdk = exposition();
+    const sdkHistogram = viaSdk.meter.createHistogram(METRICS.operationEnergy.name, {
+      unit: METRICS.operationEnergy.unit,
+      description: METRICS.operationEnergy.description,
+      advice: { explicitBucketBoundaries: [...METRICS.operationEnergy.buckets] },
+    });
+    for (const v of values) sdkHistogram.record(v, { operation: '/x' });
+
+    const local = new LocalHistograms(sdk, SCOPE);
+    const viaLocal = exposition([local]);
+    const histogram = local.histogram(METRICS.operationEnergy);
+    const series = histogram.open({ operation: '/x' });
+    for (const v of values) histogram.record(series, v);
+
+    const lines = (text: string) =>
+      text.split('\n').filter((l) => l.startsWith('operation_energy_joules'));
+    const fromSdk = lines(await viaSdk.text());
+    expect(fromSdk).to.have.length(METRICS.operationEnergy.buckets.length + 3);
+    expect(lines(await viaLocal.text())).to.deep.equal(fromSdk);
+    await viaSdk.shutdown();
+    await viaLocal.shutdown();
+  });
+
+  it('drop what cannot be a measurement (negative, NaN, infinite) and export nothing unused', async () => {
+    const local = new LocalHistograms(sdk, SCOPE);
+    const histogram = local.histogram(METRICS.operationEmissions);
+    const series = histogram.open({ operation: 'job' });
+    for (const v of [-1, Number.NaN, Number.POSITIVE_INFINITY]) histogram.record(series, v);
+    expect(series.count).to.equal(0);
+    local.histogram(METRICS.requestLatency); // never opened: no empty metric
+    const { resourceMetrics } = await local.collect();
+    const [scope] = resourceMetrics.scopeMetrics;
+    expect(scope.scope).to.deep.equal(SCOPE);
+    expect(scope.metrics.map((m) => m.descriptor.name)).to.deep.equal([
+      'operation_emissions_grams',
+    ]);
+  });
+});
