@@ -143,7 +143,9 @@ export function parseEnv<S extends Record<string, z.ZodType>>(schema: S, env: En
     const result = type.safeParse(value);
     if (!result.success) {
       const reason = result.error.issues[0]?.message ?? 'invalid value';
-      throw new SettingsError(name, `${reason} (got ${JSON.stringify(raw)})`);
+      // A URL's user:password never goes into an error (which ends up in logs).
+      const shown = raw?.replace(/\/\/[^/@]*@/, '//[redacted]@');
+      throw new SettingsError(name, `${reason} (got ${JSON.stringify(shown)})`);
     }
     out[name] = result.data;
   }

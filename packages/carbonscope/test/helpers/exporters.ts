@@ -256,7 +256,8 @@ export class ExporterServer {
   routes = new Map<string, () => { status?: number; body: string; type?: string }>();
   private server: Server | undefined;
 
-  async start(): Promise<this> {
+  /** Listens on loopback, on `port` when given (an exporter coming back where it was). */
+  async start(port = 0): Promise<this> {
     this.server = createServer((req: IncomingMessage, res: ServerResponse) => {
       this.requests++;
       const path = (req.url ?? '/').split('?')[0] ?? '/';
@@ -268,7 +269,7 @@ export class ExporterServer {
       const { status = 200, body, type = 'text/plain; version=0.0.4' } = route();
       res.writeHead(status, { 'content-type': type }).end(body);
     });
-    this.server.listen(0, '127.0.0.1');
+    this.server.listen(port, '127.0.0.1');
     await once(this.server, 'listening');
     return this;
   }
