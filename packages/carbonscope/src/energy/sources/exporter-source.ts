@@ -66,8 +66,8 @@ interface Counter {
   readonly figure: ExporterFigure;
   /** Counter value at the last read. */
   last: number;
-  /** When the counter last moved (monotonic ms). */
-  changedMs: number;
+  /** The latest moves of the counter (monotonic ms, value), oldest first. */
+  steps: Array<{ ms: number; value: number }>;
   /** Joules seen in the counter and not yet handed out. */
   owed: number;
   /** Watts at which `owed` is handed out. */
@@ -81,6 +81,14 @@ export interface ExporterSource extends PowerSource {
   readonly detail: string;
 }
 
+/**
+ * The power at which a counter's increase is handed out is its average over this many of its
+ * latest steps: exporters' steps are seen a read early or late, and a power taken from one
+ * step alone would swing between intervals (which per-operation shares, taken at the power of
+ * the latest interval, turn into an error).
+ */
+export const PACE_STEPS = 4;
+
 const keyOf = (f: ExporterFigure) => `${f.scope}|${f.component}|${f.device}`;
 
 /**
@@ -90,10 +98,10 @@ const keyOf = (f: ExporterFigure) => `${f.scope}|${f.component}|${f.device}`;
  *
  * sample() stays synchronous and cheap: the exporter is read in the background every
  * `intervalMs`, and sample() only hands out what the latest reads found. Exporters update
- * their counters in steps (Kepler every 5 s by default), so a counter's increase is paced out
- * over the time its previous step took rather than dumped on one interval: per-operation
- * figures stay smooth, and every joule the counter shows is handed out once (within one step
- * of the end of a window).
+ * their counters in steps (Kepler every 5 s by default), so what a counter shows is handed
+ * out at its average power over its latest steps rather than dumped on one interval:
+ * per-operation figures stay smooth, and every joule the counter shows is handed out once
+ * (what is still owed at the end of a window is at most about one step's worth).
  *
  * sample() throws ExporterFault when this interval's figure cannot be trusted: the counter
  * went back (the exporter restarted), the series is missing, or no good read (or only old
@@ -132,7 +140,13 @@ export function createExporterSource(o: ExporterSourceOptions): ExporterSource {
       }
       const c = counters.get(key);
       if (!c) {
-        counters.set(key, { figure: f, last: f.value, changedMs: now, owed: 0, rate: 0 });
+        counters.set(key, {
+          figure: f,
+          last: f.value,
+          steps: [{ ms: now, value: f.value }],
+          owed: 0,
+          rate: 0,
+        });
         continue;
       }
       if (f.value < c.last) {
@@ -142,14 +156,16 @@ export function createExporterSource(o: ExporterSourceOptions): ExporterSource {
             `back from ${c.last.toFixed(1)} J to ${f.value.toFixed(1)} J (the exporter restarted)`,
         );
         c.last = f.value;
-        c.changedMs = now;
+        c.steps = [{ ms: now, value: f.value }];
         continue;
       }
       if (f.value === c.last) continue;
       c.owed += (f.value - c.last) * ownShare;
-      c.rate = c.owed / (Math.max(now - c.changedMs, 1) / 1000);
       c.last = f.value;
-      c.changedMs = now;
+      c.steps.push({ ms: now, value: f.value });
+      if (c.steps.length > PACE_STEPS + 1) c.steps.shift();
+      const from = c.steps[0] as { ms: number; value: number };
+      c.rate = (f.value - from.value) / (Math.max(now - from.ms, 1) / 1000);
     }
   };
 
@@ -207,7 +223,7 @@ export function createExporterSource(o: ExporterSourceOptions): ExporterSource {
       );
     }
     if (now - lastGoodMs > staleAfterMs) {
-      const age = `no good read for ${Math.round((now - lastGoodMs) / 1000)} s`;
+      const age = `no good read for ${((now - lastGoodMs) / 1000).toFixed(1)} s`;
       return lastError
         ? new ExporterFault('unreachable', `${age} (${o.where}: ${lastError.message})`)
         : new ExporterFault('stale', age);

@@ -55,6 +55,8 @@ function makeExporter(
           queryPrometheus(prometheusUrl, spec.query(), { timeoutMs, maxBytes: MAX_QUERY_BYTES }),
     where: urlForLog(metricsUrl ?? `${prometheusUrl.replace(/\/+$/, '')}/api/v1/query`),
     intervalMs: energy.exporter.intervalMs,
+    // Three missed reads, and never less than two timeouts: a slow answer is not a stale one.
+    staleAfterMs: Math.max(3 * energy.exporter.intervalMs, 2 * timeoutMs),
     clock: options.clock,
   });
 }
