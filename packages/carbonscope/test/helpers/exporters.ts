@@ -6,6 +6,12 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fetchExposition } from '../../src/energy/sources/bounded-fetch.js';
+import {
+  createExporterSource,
+  type ExporterSource,
+  type ExporterSpec,
+} from '../../src/energy/sources/exporter-source.js';
 
 /** RAPL zone name → joules so far. */
 export type Zones = Record<string, number>;
@@ -305,4 +311,77 @@ export function containerId(seed: string): string {
 export function podUid(n: number): string {
   const h = n.toString(16).padStart(12, '0');
   return `0000000${n % 10}-aaaa-bbbb-cccc-${h}`;
+}
+
+/** One node running one container, `web` of the pod shop/web-1. */
+export function singleContainerNode(
+  id: string,
+  zones: Zones = { package: 10, dram: 1 },
+): KeplerNode {
+  return {
+    name: 'node-a',
+    instance: '10.0.0.1:28282',
+    zones: { package: 1000, dram: 100 },
+    containers: [
+      { id, name: 'web', podUid: podUid(1), podName: 'web-1', namespace: 'shop', zones },
+    ],
+  };
+}
+
+/** An exporter source that scrapes `url` only when the test calls refresh() (or probe()). */
+export function scrapedSource(
+  spec: ExporterSpec,
+  url: string,
+  clock?: () => number,
+): ExporterSource {
+  return createExporterSource({
+    spec,
+    read: () => fetchExposition(url, spec.wanted, { timeoutMs: 1000, maxBytes: 1 << 24 }),
+    where: url,
+    intervalMs: 1000,
+    clock,
+    background: false,
+  });
+}
+
+/**
+ * Two nodes: db-0 on node-a; on node-b the pod shop/web-7d9 (containers `web` and `sidecar`,
+ * with the ids given) beside infra/cache-1. Pod UIDs podUid(1), (2), (3).
+ */
+export function shopCluster(web: string, sidecar: string): KeplerNode[] {
+  const c = (
+    id: string,
+    name: string,
+    pod: number,
+    podName: string,
+    namespace: string,
+    zones: Zones,
+  ) => ({
+    id,
+    name,
+    podUid: podUid(pod),
+    podName,
+    namespace,
+    zones,
+  });
+  return [
+    {
+      name: 'node-a',
+      instance: '10.0.0.1:28282',
+      zones: { package: 9000, core: 7000, uncore: 500, dram: 1000 },
+      containers: [
+        c(containerId('db'), 'db', 1, 'db-0', 'shop', { package: 300, core: 250, dram: 30 }),
+      ],
+    },
+    {
+      name: 'node-b',
+      instance: '10.0.0.2:28282',
+      zones: { package: 5000, core: 4000, uncore: 300, dram: 800 },
+      containers: [
+        c(web, 'web', 2, 'web-7d9', 'shop', { package: 100, core: 80, uncore: 5, dram: 10 }),
+        c(sidecar, 'sidecar', 2, 'web-7d9', 'shop', { package: 20, core: 15, dram: 2 }),
+        c(containerId('cache'), 'cache', 3, 'cache-1', 'infra', { package: 50, core: 40, dram: 8 }),
+      ],
+    },
+  ];
 }

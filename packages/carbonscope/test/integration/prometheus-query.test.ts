@@ -22,6 +22,7 @@ import {
   keplerExposition,
   podUid,
   scaphandreExposition,
+  shopCluster,
 } from '../helpers/exporters.js';
 
 const WEB = containerId('web');
@@ -41,46 +42,7 @@ describe('exporters through the Prometheus query API', function () {
   let exporters: ExporterServer;
   let prometheus: ChildProcess | undefined;
   let base = '';
-  const nodes: KeplerNode[] = [
-    {
-      name: 'node-a',
-      instance: '',
-      zones: { package: 9000, core: 7000, dram: 900 },
-      containers: [
-        {
-          id: containerId('db'),
-          name: 'db',
-          podUid: podUid(1),
-          podName: 'db-0',
-          namespace: 'shop',
-          zones: { package: 300, dram: 30 },
-        },
-      ],
-    },
-    {
-      name: 'node-b',
-      instance: '',
-      zones: { package: 5000, core: 4000, dram: 800 },
-      containers: [
-        {
-          id: WEB,
-          name: 'web',
-          podUid: podUid(2),
-          podName: 'web-7d9',
-          namespace: 'shop',
-          zones: { package: 100, core: 80, dram: 10 },
-        },
-        {
-          id: containerId('sidecar'),
-          name: 'sidecar',
-          podUid: podUid(2),
-          podName: 'web-7d9',
-          namespace: 'shop',
-          zones: { package: 20, dram: 2 },
-        },
-      ],
-    },
-  ];
+  const nodes = shopCluster(WEB, containerId('sidecar'));
 
   before(async () => {
     const found = spawnSync('prometheus', ['--version'], { stdio: 'ignore' });

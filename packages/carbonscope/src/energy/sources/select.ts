@@ -22,10 +22,11 @@ const MAX_EXPOSITION_BYTES = 64 * 1024 * 1024;
 /** A narrowed query answer is a few series per node. */
 const MAX_QUERY_BYTES = 8 * 1024 * 1024;
 
+const hasUrl = (e: ExporterEndpoint) => Boolean(e.metricsUrl || e.prometheusUrl);
+
 function configuredExporter(energy: EnergySettings): Exporter | undefined {
-  const set = (e: ExporterEndpoint) => Boolean(e.metricsUrl || e.prometheusUrl);
-  if (set(energy.kepler)) return 'kepler';
-  if (set(energy.scaphandre)) return 'scaphandre';
+  if (hasUrl(energy.kepler)) return 'kepler';
+  if (hasUrl(energy.scaphandre)) return 'scaphandre';
   return undefined;
 }
 
@@ -187,7 +188,15 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
     const probe = await host.probe();
     if (probe.ok) notes.push(`model: ${probe.detail}`);
   }
-  if (exporter) {
+  if (exporter && !hasUrl(energy[exporter]) && !options.make?.[exporter]) {
+    // The command line's --source skips the settings' check that a URL comes with it.
+    const reason = `${exporter} needs ${exporter.toUpperCase()}_METRICS_URL or ${exporter.toUpperCase()}_PROMETHEUS_URL`;
+    logger.warn(
+      { source: exporter, estimated: false, reason },
+      `energy: ${reason}; ${host.name} is used`,
+    );
+    notes.unshift(reason);
+  } else if (exporter) {
     const primary = make[exporter]();
     const probe = await primary.probe().catch((err: unknown) => ({
       ok: false as const,

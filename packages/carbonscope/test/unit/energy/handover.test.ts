@@ -1,9 +1,5 @@
 import { expect } from 'chai';
-import { fetchExposition } from '../../../src/energy/sources/bounded-fetch.js';
-import {
-  createExporterSource,
-  type ExporterSource,
-} from '../../../src/energy/sources/exporter-source.js';
+import type { ExporterSource } from '../../../src/energy/sources/exporter-source.js';
 import { withHandover } from '../../../src/energy/sources/handover.js';
 import { keplerSpec } from '../../../src/energy/sources/kepler.js';
 import type { PowerSource } from '../../../src/energy/sources/source.js';
@@ -14,7 +10,8 @@ import {
   ExporterServer,
   type KeplerNode,
   keplerExposition,
-  podUid,
+  scrapedSource,
+  singleContainerNode,
 } from '../../helpers/exporters.js';
 import {
   constantSource,
@@ -29,10 +26,9 @@ import {
 
 const WEB = containerId('web');
 
-async function rig(host: PowerSource) {
-  const clock = new ScriptedClock(10_000);
+async function rig(host: PowerSource, clock = new ScriptedClock(10_000), log = memoryLogger()) {
   const cpu = new ScriptedCpu();
-  const { logger } = memoryLogger();
+  const { logger } = log;
   const cs = await Carbonscope.create({
     settings: testConfig(),
     logger,
@@ -51,7 +47,7 @@ async function rig(host: PowerSource) {
     cpu.interval(ms / 1000, 0.5, ms / 4000);
     return cs.meter.sampleNow();
   };
-  return { cs, interval };
+  return { cs, cpu, interval };
 }
 
 describe('process-scope sources and the hand-over', () => {
@@ -106,23 +102,7 @@ describe('process-scope sources and the hand-over', () => {
 
     beforeEach(async () => {
       server = await new ExporterServer().start();
-      nodes = [
-        {
-          name: 'node-a',
-          instance: '10.0.0.1:28282',
-          zones: { package: 1000, dram: 100 },
-          containers: [
-            {
-              id: WEB,
-              name: 'web',
-              podUid: podUid(1),
-              podName: 'web-1',
-              namespace: 'shop',
-              zones: { package: 10, dram: 1 },
-            },
-          ],
-        },
-      ];
+      nodes = [singleContainerNode(WEB)];
       server.serve('/metrics', () => keplerExposition(nodes));
     });
     afterEach(async () => server.stop());
@@ -131,31 +111,14 @@ describe('process-scope sources and the hand-over', () => {
       const spec = keplerSpec({ containerId: WEB, from: [] });
       const url = server.url('/metrics');
       const clock = new ScriptedClock(10_000);
-      kepler = createExporterSource({
-        spec,
-        read: () => fetchExposition(url, spec.wanted, { timeoutMs: 1000, maxBytes: 1 << 20 }),
-        where: url,
-        intervalMs: 1000,
-        clock: clock.now,
-        background: false,
-      });
+      kepler = scrapedSource(spec, url, clock.now);
       expect((await kepler.probe()).ok).to.equal(true);
       const estimate = constantSource(20, { name: 'estimate' });
-      const { logger, lines } = memoryLogger();
-      const host = withHandover({ primary: kepler, fallback: estimate, logger });
-      const cpu = new ScriptedCpu();
-      const cs = await Carbonscope.create({
-        settings: testConfig(),
-        logger,
-        grid: new StubGrid(intensityReading('DE', 400)),
-        sources: { host, gpus: [] },
-        clock: clock.now,
-        wallClock: () => Date.UTC(2026, 0, 1),
-        timer: new ManualTimer(),
-        hostCpu: cpu.hostCpu,
-        processCpu: cpu.processCpu,
-      });
-      await cs.start();
+      // The hand-over logs where the meter does.
+      const log = memoryLogger();
+      const lines = log.lines;
+      const host = withHandover({ primary: kepler, fallback: estimate, logger: log.logger });
+      const { cs, cpu } = await rig(host, clock, log);
       const interval = async (change?: () => void) => {
         change?.();
         await kepler.refresh();

@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { fetchExposition } from '../../../../src/energy/sources/bounded-fetch.js';
 import {
-  createExporterSource,
   ExporterFault,
   type ExporterSource,
 } from '../../../../src/energy/sources/exporter-source.js';
@@ -18,64 +17,14 @@ import {
   keplerExposition,
   legacyKeplerExposition,
   podUid,
+  scrapedSource,
+  shopCluster,
 } from '../../../helpers/exporters.js';
 import { ScriptedClock } from '../scripted.js';
 import { NO_CPU } from './helpers.js';
 
 const WEB = containerId('web');
 const SIDECAR = containerId('sidecar');
-
-/** Two nodes; the web pod (web + sidecar containers) runs on node-b beside other pods. */
-function cluster(): KeplerNode[] {
-  return [
-    {
-      name: 'node-a',
-      instance: '10.0.0.1:28282',
-      zones: { package: 9000, core: 7000, uncore: 500, dram: 1000 },
-      containers: [
-        {
-          id: containerId('db'),
-          name: 'db',
-          podUid: podUid(1),
-          podName: 'db-0',
-          namespace: 'shop',
-          zones: { package: 300, core: 250, dram: 30 },
-        },
-      ],
-    },
-    {
-      name: 'node-b',
-      instance: '10.0.0.2:28282',
-      zones: { package: 5000, core: 4000, uncore: 300, dram: 800 },
-      containers: [
-        {
-          id: WEB,
-          name: 'web',
-          podUid: podUid(2),
-          podName: 'web-7d9',
-          namespace: 'shop',
-          zones: { package: 100, core: 80, uncore: 5, dram: 10 },
-        },
-        {
-          id: SIDECAR,
-          name: 'sidecar',
-          podUid: podUid(2),
-          podName: 'web-7d9',
-          namespace: 'shop',
-          zones: { package: 20, core: 15, dram: 2 },
-        },
-        {
-          id: containerId('cache'),
-          name: 'cache',
-          podUid: podUid(3),
-          podName: 'cache-1',
-          namespace: 'infra',
-          zones: { package: 50, core: 40, dram: 8 },
-        },
-      ],
-    },
-  ];
-}
 
 const sum = (rs: readonly EnergyReading[], scope: 'process' | 'host') =>
   rs.filter((r) => (r.scope ?? 'process') === scope).reduce((s, r) => s + r.joules, 0);
@@ -89,7 +38,7 @@ describe('energy/sources/kepler', () => {
 
   beforeEach(async () => {
     server = await new ExporterServer().start();
-    nodes = cluster();
+    nodes = shopCluster(WEB, SIDECAR);
     clock = new ScriptedClock(1000);
     body = () => keplerExposition(nodes, { federated: { timestampMs: Date.now() } });
     server.serve('/federate', () => body());
@@ -100,16 +49,7 @@ describe('energy/sources/kepler', () => {
   });
 
   const source = (identity: ContainerIdentity, path = '/federate') => {
-    const spec = keplerSpec(identity);
-    const url = server.url(path);
-    const s = createExporterSource({
-      spec,
-      read: () => fetchExposition(url, spec.wanted, { timeoutMs: 1000, maxBytes: 1 << 24 }),
-      where: url,
-      intervalMs: 1000,
-      clock: clock.now,
-      background: false,
-    });
+    const s = scrapedSource(keplerSpec(identity), server.url(path), clock.now);
     opened.push(s);
     return s;
   };

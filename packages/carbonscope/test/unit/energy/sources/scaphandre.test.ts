@@ -1,9 +1,5 @@
 import { expect } from 'chai';
-import { fetchExposition } from '../../../../src/energy/sources/bounded-fetch.js';
-import {
-  createExporterSource,
-  type ExporterSource,
-} from '../../../../src/energy/sources/exporter-source.js';
+import type { ExporterSource } from '../../../../src/energy/sources/exporter-source.js';
 import { parseExposition } from '../../../../src/energy/sources/exposition.js';
 import {
   findScaphandreProcess,
@@ -15,6 +11,7 @@ import {
   ExporterServer,
   type ScaphandreProcess,
   scaphandreExposition,
+  scrapedSource,
 } from '../../../helpers/exporters.js';
 import { ScriptedClock } from '../scripted.js';
 import { NO_CPU } from './helpers.js';
@@ -77,15 +74,7 @@ describe('energy/sources/scaphandre', () => {
       server = await new ExporterServer().start();
       server.serve('/metrics', () => scaphandreExposition(30_000_000, PROCS));
       const spec = scaphandreSpec({ ...onHost, pid: 1, identity: { containerId: WEB, from: [] } });
-      const url = server.url('/metrics');
-      source = createExporterSource({
-        spec,
-        read: () => fetchExposition(url, spec.wanted, { timeoutMs: 1000, maxBytes: 1 << 20 }),
-        where: url,
-        intervalMs: 1000,
-        clock: clock.now,
-        background: false,
-      });
+      source = scrapedSource(spec, server.url('/metrics'), clock.now);
     });
     after(async () => {
       await source.close();

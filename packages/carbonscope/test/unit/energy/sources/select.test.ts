@@ -8,8 +8,8 @@ import {
   containerId,
   ExporterServer,
   keplerExposition,
-  podUid,
   scaphandreExposition,
+  singleContainerNode,
 } from '../../../helpers/exporters.js';
 import {
   buildPowercapTree,
@@ -196,23 +196,7 @@ describe('energy/sources/select', () => {
     beforeEach(async () => {
       server = await new ExporterServer().start();
       server.serve('/kepler', () =>
-        keplerExposition([
-          {
-            name: 'node-a',
-            instance: 'a',
-            zones: { package: 900, dram: 90 },
-            containers: [
-              {
-                id: WEB,
-                name: 'web',
-                podUid: podUid(1),
-                podName: 'web-1',
-                namespace: 'shop',
-                zones: { package: 9, dram: 1 },
-              },
-            ],
-          },
-        ]),
+        keplerExposition([singleContainerNode(WEB, { package: 9, dram: 1 })]),
       );
       server.serve('/scaphandre', () =>
         scaphandreExposition(30e6, [
@@ -296,6 +280,18 @@ describe('energy/sources/select', () => {
       );
       expect([r.host.name, r.host.scope]).to.deep.equal(['scaphandre', 'process']);
       expect(r.reasons[0]).to.include(`measured: pid ${process.pid}, host power from`);
+    });
+
+    it('--source kepler without a URL (the command line skips the settings check): says so, no crash', async () => {
+      const { logger, warnings } = captureLogger();
+      const energy = { ...config().energy, source: 'kepler' as const };
+      const r = keep(
+        await selectSources({ config: { energy }, logger, platform: 'linux', binaries: noGpu() }),
+      );
+      expect(r.host.name).to.equal('estimate');
+      expect(warnings()[0]?.msg).to.equal(
+        'energy: kepler needs KEPLER_METRICS_URL or KEPLER_PROMETHEUS_URL; estimate is used',
+      );
     });
 
     it('refuses settings it cannot work with, naming the variable', () => {
