@@ -19,7 +19,7 @@ import {
 import { memoryLogger } from '../unit/energy/scripted.js';
 
 const KEPLER_STEP_MS = 250; // Kepler's monitor interval, shortened
-const BUSY_MS = 6000;
+const BUSY_MS = 10_000;
 const WEB_STEP = { package: 0.5, core: 0.4, uncore: 0.02, dram: 0.06 };
 const NODE_B_STEP = { package: 6, core: 4, uncore: 0.5, dram: 1 };
 
@@ -63,7 +63,7 @@ const add = (zones: Record<string, number>, step: Record<string, number>) => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('carbonscope on Kepler in a two-node cluster', function () {
-  this.timeout(30_000);
+  this.timeout(40_000);
   let exporter: ExporterServer;
   let app: Server;
   let cs: Carbonscope | undefined;
@@ -171,10 +171,10 @@ describe('carbonscope on Kepler in a two-node cluster', function () {
     expect(footprints.length).to.be.greaterThan(100);
     expect(footprints.every((f) => f.kind === 'request' && !f.estimated)).to.equal(true);
     expect(webIncrease).to.be.greaterThan(10);
-    expect(
-      Math.abs(process - webIncrease) / webIncrease,
-      `process ${process} J, Kepler ${webIncrease} J`,
-    ).to.be.below(0.01);
+    // Every joule Kepler counted for the container is the process's, once.
+    expect(process, 'process joules vs Kepler').to.be.closeTo(webIncrease, 1e-9 * webIncrease);
+    // The requests share it within 1 %: each interval's power is held over the next one, so
+    // where the power changes, a late or early tick moves a little energy across the split.
     expect(
       Math.abs(perRequest - process) / process,
       `requests ${perRequest} J, process ${process} J`,
