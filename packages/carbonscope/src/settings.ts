@@ -17,7 +17,15 @@ export class SettingsError extends Error {
 }
 
 export const ZONE_PATTERN = /^[A-Z]{2}(-[A-Z0-9]+)*$/;
-export const ENERGY_SOURCES = ['auto', 'rapl', 'powermetrics', 'nvidia-smi', 'estimate'] as const;
+export const ENERGY_SOURCES = [
+  'auto',
+  'rapl',
+  'powermetrics',
+  'nvidia-smi',
+  'kepler',
+  'scaphandre',
+  'estimate',
+] as const;
 export const ATTRIBUTION_MODES = ['dynamic', 'proportional'] as const;
 
 export type Env = Record<string, string | undefined>;
@@ -26,6 +34,19 @@ const integer = (min: number, max: number) => z.coerce.number().int().min(min).m
 const number = (min: number, max = Number.POSITIVE_INFINITY) => z.coerce.number().min(min).max(max);
 const url = z.url({ protocol: /^https?$/ });
 const zone = z.string().regex(ZONE_PATTERN, 'expected a zone key such as DE, FR or US-CAL-CISO');
+// Credentials in a URL would end up in logs and errors; an exporter's URL needs none.
+const endpoint = url.refine(
+  (u) => !/^https?:\/\/[^/]*@/i.test(u),
+  'credentials in the URL are not supported',
+);
+// Kubernetes names: DNS-1123 labels and subdomains, as the downward API gives them.
+const k8sName = z
+  .string()
+  .max(253)
+  .regex(
+    /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
+    'expected a Kubernetes name (lower-case, digits, - and .)',
+  );
 
 /**
  * carbonscope's own settings, and only those: a host application's other variables (LOG_LEVEL,
@@ -49,6 +70,23 @@ const schema = {
   ENERGY_CPU_MAX_WATTS_PER_VCPU: number(0, 1000).default(AWS_MAX_WATTS_PER_VCPU),
   ENERGY_CPU_TDP_WATTS: number(0, 10_000).optional(),
   ENERGY_RAM_WATTS_PER_GB: number(0, 100).default(RAM_WATTS_PER_GB),
+  KEPLER_METRICS_URL: endpoint.optional(),
+  KEPLER_PROMETHEUS_URL: endpoint.optional(),
+  KEPLER_CONTAINER_ID: z
+    .string()
+    .regex(/^([a-z0-9-]+:\/\/)?[0-9a-f]{12,64}$/i, 'expected a container id (12 to 64 hex digits)')
+    .optional(),
+  SCAPHANDRE_METRICS_URL: endpoint.optional(),
+  SCAPHANDRE_PROMETHEUS_URL: endpoint.optional(),
+  ENERGY_EXPORTER_INTERVAL_MS: integer(100, 600_000).default(5000),
+  ENERGY_EXPORTER_TIMEOUT_MS: integer(100, 60_000).default(2000),
+  POD_NAME: k8sName.optional(),
+  POD_NAMESPACE: k8sName.optional(),
+  POD_UID: z
+    .string()
+    .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'expected a pod UID')
+    .optional(),
+  CONTAINER_NAME: k8sName.optional(),
 } satisfies Record<string, z.ZodType>;
 
 type Parsed<S extends Record<string, z.ZodType>> = { [K in keyof S]: z.output<S[K]> };
@@ -73,6 +111,19 @@ export interface EnergySettings {
   cpuMaxWattsPerVcpu: number;
   cpuTdpWatts: number | undefined;
   ramWattsPerGb: number;
+  /** ENERGY_SOURCE=kepler, or auto with one of its URLs set. */
+  kepler: ExporterEndpoint & { containerId: string | undefined };
+  scaphandre: ExporterEndpoint;
+  /** How often an exporter is read, and how long one read may take. */
+  exporter: { intervalMs: number; timeoutMs: number };
+  /** This pod as the downward API describes it (POD_NAME, POD_NAMESPACE, POD_UID, CONTAINER_NAME). */
+  pod: { name?: string; namespace?: string; uid?: string; containerName?: string };
+}
+
+/** Where an exporter's figures are read: its own /metrics, or Prometheus' query API. */
+export interface ExporterEndpoint {
+  metricsUrl: string | undefined;
+  prometheusUrl: string | undefined;
 }
 
 export interface Settings {
@@ -92,7 +143,9 @@ export function parseEnv<S extends Record<string, z.ZodType>>(schema: S, env: En
     const result = type.safeParse(value);
     if (!result.success) {
       const reason = result.error.issues[0]?.message ?? 'invalid value';
-      throw new SettingsError(name, `${reason} (got ${JSON.stringify(raw)})`);
+      // A URL's user:password never goes into an error (which ends up in logs).
+      const shown = raw?.replace(/\/\/[^/@]*@/, '//[redacted]@');
+      throw new SettingsError(name, `${reason} (got ${JSON.stringify(shown)})`);
     }
     out[name] = result.data;
   }
@@ -110,6 +163,23 @@ export function loadSettings(env: Env = process.env): Settings {
       'ENERGY_CPU_MIN_WATTS_PER_VCPU',
       'must not exceed ENERGY_CPU_MAX_WATTS_PER_VCPU',
     );
+  }
+  for (const [name, metrics, prometheus] of [
+    ['KEPLER', s.KEPLER_METRICS_URL, s.KEPLER_PROMETHEUS_URL],
+    ['SCAPHANDRE', s.SCAPHANDRE_METRICS_URL, s.SCAPHANDRE_PROMETHEUS_URL],
+  ] as const) {
+    if (metrics && prometheus) {
+      throw new SettingsError(
+        `${name}_PROMETHEUS_URL`,
+        `set either ${name}_METRICS_URL or ${name}_PROMETHEUS_URL, not both`,
+      );
+    }
+    if (s.ENERGY_SOURCE === name.toLowerCase() && !metrics && !prometheus) {
+      throw new SettingsError(
+        'ENERGY_SOURCE',
+        `${s.ENERGY_SOURCE} needs ${name}_METRICS_URL (its /metrics) or ${name}_PROMETHEUS_URL`,
+      );
+    }
   }
   return {
     grid: {
@@ -131,6 +201,25 @@ export function loadSettings(env: Env = process.env): Settings {
       cpuMaxWattsPerVcpu: s.ENERGY_CPU_MAX_WATTS_PER_VCPU,
       cpuTdpWatts: s.ENERGY_CPU_TDP_WATTS,
       ramWattsPerGb: s.ENERGY_RAM_WATTS_PER_GB,
+      kepler: {
+        metricsUrl: s.KEPLER_METRICS_URL,
+        prometheusUrl: s.KEPLER_PROMETHEUS_URL,
+        containerId: s.KEPLER_CONTAINER_ID,
+      },
+      scaphandre: {
+        metricsUrl: s.SCAPHANDRE_METRICS_URL,
+        prometheusUrl: s.SCAPHANDRE_PROMETHEUS_URL,
+      },
+      exporter: {
+        intervalMs: s.ENERGY_EXPORTER_INTERVAL_MS,
+        timeoutMs: s.ENERGY_EXPORTER_TIMEOUT_MS,
+      },
+      pod: {
+        name: s.POD_NAME,
+        namespace: s.POD_NAMESPACE,
+        uid: s.POD_UID,
+        containerName: s.CONTAINER_NAME,
+      },
     },
   };
 }

@@ -109,6 +109,8 @@ export class Sampler {
     let processJoules = 0;
     for (const source of this.sources) {
       const readings = this.readSource(source, tick);
+      // Asked after sample(): a source that hands over says what these readings measure.
+      const measuresProcess = source.scope === 'process';
       for (const reading of readings) {
         const joules = reading.joules;
         if (
@@ -119,12 +121,18 @@ export class Sampler {
           this.dropped++;
           continue;
         }
+        if (measuresProcess && reading.scope !== 'host') {
+          // Already this container's or process's energy, measured: no share of it to take.
+          this.seriesOf('process', reading, source).tickJoules += joules;
+          processJoules += joules;
+          continue;
+        }
         this.seriesOf('host', reading, source).tickJoules += joules;
         hostJoules += joules;
         // Only CPU-side energy follows CPU time. GPU energy stays on the host, whichever source
         // reports it (nvidia-smi, or powermetrics' Apple GPU line): no source gives per-process
         // GPU energy, and CPU time says nothing about GPU use.
-        if (source.kind === 'host' && reading.component !== 'gpu') {
+        if (!measuresProcess && source.kind === 'host' && reading.component !== 'gpu') {
           const mine = joules * share;
           this.seriesOf('process', reading, source).tickJoules += mine;
           processJoules += mine;

@@ -81,9 +81,10 @@ export class Carbonscope implements OperationTracker {
     const settings = options.settings ?? loadSettings(options.env ?? process.env);
     const logger = options.logger ?? stderrLogger();
     const grid = options.grid ?? createGridIntensity({ config: settings, logger });
-    const sources =
-      options.sources ?? (await selectSources({ ...options.select, config: settings, logger }));
     const clock = options.clock ?? monotonicClock;
+    const sources =
+      options.sources ??
+      (await selectSources({ clock, ...options.select, config: settings, logger }));
     const meter = new EnergyMeter({
       sources,
       grid,

@@ -5,9 +5,28 @@ export {
   type EstimateSettings,
   RAM_WATTS_PER_GB,
 } from './estimate.js';
+export {
+  createExporterSource,
+  ExporterFault,
+  type ExporterFigure,
+  type ExporterSource,
+  type ExporterSourceOptions,
+  type ExporterSpec,
+} from './exporter-source.js';
+export { parseExposition, parseExpositionLine, type SeriesSample } from './exposition.js';
+export { withHandover } from './handover.js';
+export { KEPLER_METRICS, keplerSpec } from './kepler.js';
 export { createNvidiaSmiSource } from './nvidia-smi.js';
+export {
+  type ContainerIdentity,
+  normalizeContainerId,
+  ownContainer,
+  parseCgroup,
+} from './own-container.js';
 export { createPowermetricsSource } from './powermetrics.js';
+export { queryPrometheus } from './prometheus-query.js';
 export { createRaplSource } from './rapl.js';
+export { SCAPHANDRE_METRICS, scaphandreSpec } from './scaphandre.js';
 export { type SelectedSources, type SelectSourcesOptions, selectSources } from './select.js';
 export type {
   Component,

@@ -1,12 +1,66 @@
 import type { Logger } from '../../log.js';
-import type { Settings } from '../../settings.js';
+import type { EnergySettings, ExporterEndpoint, Settings } from '../../settings.js';
+import { fetchExposition, urlForLog } from './bounded-fetch.js';
 import { createEstimateSource } from './estimate.js';
+import { createExporterSource, type ExporterSpec } from './exporter-source.js';
+import { withHandover } from './handover.js';
+import { keplerSpec } from './kepler.js';
 import { createNvidiaSmiSource } from './nvidia-smi.js';
+import { ownContainer } from './own-container.js';
 import { createPowermetricsSource } from './powermetrics.js';
+import { queryPrometheus } from './prometheus-query.js';
 import { createRaplSource } from './rapl.js';
+import { ownScaphandreTarget, scaphandreSpec } from './scaphandre.js';
 import type { PowerSource } from './source.js';
 
 type Maker = () => PowerSource;
+type SourceKey = 'rapl' | 'powermetrics' | 'nvidia-smi' | 'kepler' | 'scaphandre' | 'estimate';
+type Exporter = 'kepler' | 'scaphandre';
+
+/** An exposition past this is not one node's exporter (it is streamed, never held whole). */
+const MAX_EXPOSITION_BYTES = 64 * 1024 * 1024;
+/** A narrowed query answer is a few series per node. */
+const MAX_QUERY_BYTES = 8 * 1024 * 1024;
+
+const hasUrl = (e: ExporterEndpoint) => Boolean(e.metricsUrl || e.prometheusUrl);
+
+function configuredExporter(energy: EnergySettings): Exporter | undefined {
+  if (hasUrl(energy.kepler)) return 'kepler';
+  if (hasUrl(energy.scaphandre)) return 'scaphandre';
+  return undefined;
+}
+
+/** The exporter source for ENERGY_SOURCE=kepler|scaphandre: its spec, endpoint and timing. */
+function makeExporter(
+  which: Exporter,
+  energy: EnergySettings,
+  options: Pick<SelectSourcesOptions, 'readCgroup' | 'clock'>,
+): PowerSource {
+  const identity = ownContainer({
+    containerId: which === 'kepler' ? energy.kepler.containerId : undefined,
+    pod: energy.pod,
+    readCgroup: options.readCgroup,
+  });
+  const spec: ExporterSpec =
+    which === 'kepler' ? keplerSpec(identity) : scaphandreSpec(ownScaphandreTarget(identity));
+  const endpoint = energy[which];
+  const timeoutMs = energy.exporter.timeoutMs;
+  const metricsUrl = endpoint.metricsUrl;
+  const prometheusUrl = endpoint.prometheusUrl ?? '';
+  return createExporterSource({
+    spec,
+    read: metricsUrl
+      ? () =>
+          fetchExposition(metricsUrl, spec.wanted, { timeoutMs, maxBytes: MAX_EXPOSITION_BYTES })
+      : () =>
+          queryPrometheus(prometheusUrl, spec.query(), { timeoutMs, maxBytes: MAX_QUERY_BYTES }),
+    where: urlForLog(metricsUrl ?? `${prometheusUrl.replace(/\/+$/, '')}/api/v1/query`),
+    intervalMs: energy.exporter.intervalMs,
+    // Three missed reads, and never less than two timeouts: a slow answer is not a stale one.
+    staleAfterMs: Math.max(3 * energy.exporter.intervalMs, 2 * timeoutMs),
+    clock: options.clock,
+  });
+}
 
 export interface SelectSourcesOptions {
   config: Pick<Settings, 'energy'>;
@@ -16,7 +70,11 @@ export interface SelectSourcesOptions {
   /** Binaries to run instead of `powermetrics` / `nvidia-smi` found on PATH. */
   binaries?: { powermetrics?: string; nvidiaSmi?: string };
   /** Replace how a source is built (tests). */
-  make?: Partial<Record<'rapl' | 'powermetrics' | 'nvidia-smi' | 'estimate', Maker>>;
+  make?: Partial<Record<SourceKey, Maker>>;
+  /** Reads /proc/self/cgroup, where Kepler and Scaphandre find this process's container. */
+  readCgroup?: () => string;
+  /** The meter's monotonic clock, which paces exporter figures (performance.now by default). */
+  clock?: () => number;
 }
 
 export interface SelectedSources {
@@ -46,18 +104,22 @@ async function tryProbe(make: Maker): Promise<Tried> {
 }
 
 /**
- * Picks the power sources for ENERGY_SOURCE (auto|rapl|powermetrics|nvidia-smi|estimate) and
- * probes them. auto: RAPL on Linux, else powermetrics on macOS, else the estimate; NVIDIA GPUs
- * are added when nvidia-smi answers. An explicit source that cannot be read is logged with its
- * reason and replaced by the estimate; this never throws for an unreadable source.
- * `nvidia-smi` means: the GPUs are required (a warning if absent), the host source as in auto.
- * `estimate` means: the model only, no hardware probed.
+ * Picks the power sources for ENERGY_SOURCE and probes them. auto: Kepler or Scaphandre when
+ * its URL is set (Kepler first), then RAPL on Linux, else powermetrics on macOS, else the
+ * estimate; NVIDIA GPUs are added when nvidia-smi answers. An explicit source that cannot be
+ * read is logged with its reason and replaced by the estimate; this never throws for an
+ * unreadable source. `nvidia-smi` means: the GPUs are required (a warning if absent), the host
+ * source as in auto. `estimate` means: the model only, no hardware probed.
+ *
+ * Kepler and Scaphandre measure this process's container (or process), not the host: the
+ * source chosen as auto would choose without them covers whatever intervals they cannot
+ * (handover.ts), including the start when the exporter does not answer yet.
  */
 export async function selectSources(options: SelectSourcesOptions): Promise<SelectedSources> {
   const { config, logger } = options;
   const energy = config.energy;
   const platform = options.platform ?? process.platform;
-  const make: Record<'rapl' | 'powermetrics' | 'nvidia-smi' | 'estimate', Maker> = {
+  const make: Record<SourceKey, Maker> = {
     rapl: () => createRaplSource({ root: energy.powercapRoot, logger }),
     powermetrics: () =>
       createPowermetricsSource({
@@ -72,9 +134,18 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
         binary: options.binaries?.nvidiaSmi,
       }),
     estimate: () => createEstimateSource({ settings: energy }),
+    kepler: () => makeExporter('kepler', energy, options),
+    scaphandre: () => makeExporter('scaphandre', energy, options),
     ...options.make,
   };
-  const requested = energy.source;
+  const exporter =
+    energy.source === 'kepler' || energy.source === 'scaphandre'
+      ? energy.source
+      : energy.source === 'auto'
+        ? configuredExporter(energy)
+        : undefined;
+  // Behind an exporter, the host source is what auto would pick.
+  const requested = exporter ? 'auto' : energy.source;
   const notes: string[] = [];
   let host: PowerSource | undefined;
 
@@ -116,6 +187,30 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
     host = make.estimate();
     const probe = await host.probe();
     if (probe.ok) notes.push(`model: ${probe.detail}`);
+  }
+  if (exporter && !hasUrl(energy[exporter]) && !options.make?.[exporter]) {
+    // The command line's --source skips the settings' check that a URL comes with it.
+    const reason = `${exporter} needs ${exporter.toUpperCase()}_METRICS_URL or ${exporter.toUpperCase()}_PROMETHEUS_URL`;
+    logger.warn(
+      { source: exporter, estimated: false, reason },
+      `energy: ${reason}; ${host.name} is used`,
+    );
+    notes.unshift(reason);
+  } else if (exporter) {
+    const primary = make[exporter]();
+    const probe = await primary.probe().catch((err: unknown) => ({
+      ok: false as const,
+      reason: err instanceof Error ? err.message : String(err),
+    }));
+    if (probe.ok) notes.unshift(`measured: ${probe.detail}`);
+    else {
+      logger.warn(
+        { source: exporter, estimated: false, fallback: host.name, reason: probe.reason },
+        `energy: ${exporter} (measured) cannot be used yet (${probe.reason}); ${host.name} covers until it can`,
+      );
+      notes.unshift(`${exporter}: ${probe.reason}; ${host.name} covers until it can`);
+    }
+    host = withHandover({ primary, fallback: host, logger, unusable: !probe.ok });
   }
 
   const gpus: PowerSource[] = [];

@@ -1,7 +1,13 @@
 /** A part of the machine a reading covers. */
 export type Component = 'cpu' | 'dram' | 'gpu' | 'ram' | 'package' | 'system';
 
-export type SourceName = 'rapl' | 'powermetrics' | 'nvidia-smi' | 'estimate';
+export type SourceName =
+  | 'rapl'
+  | 'powermetrics'
+  | 'nvidia-smi'
+  | 'kepler'
+  | 'scaphandre'
+  | 'estimate';
 
 /** Host CPU time spent since the previous tick, read once per tick and shared by all users. */
 export interface HostCpuDelta {
@@ -32,6 +38,11 @@ export interface EnergyReading {
   /** Average power over the interval. */
   watts: number;
   /**
+   * For a source whose `scope` is `process`: `process` (the default) for the measured container
+   * or process, `host` for what the source reports of the whole machine. Ignored otherwise.
+   */
+  scope?: 'host' | 'process';
+  /**
    * True when part of the interval could not be read (an `N/A` power value, a file that
    * vanished): `joules` then covers only what was read, never a guess.
    */
@@ -46,6 +57,14 @@ export interface PowerSource {
   readonly estimated: boolean;
   /** `host` sources cover CPU/package/platform (one is chosen); `gpu` sources add to it. */
   readonly kind: 'host' | 'gpu';
+  /**
+   * What the readings measure. `host` (the default): the machine, and the process gets its CPU
+   * time share of them (see attribution.ts). `process`: the container or process carbonscope
+   * runs in, already split off by the source (Kepler, Scaphandre), taken as they are; such a
+   * source's `scope: 'host'` readings go to the host scope only. A source that hands over to
+   * another (handover.ts) says here, after each sample(), what its readings were.
+   */
+  readonly scope?: 'host' | 'process';
   /** Checks the source can be read here; a failed probe says why in words for the log. */
   probe(): Promise<ProbeResult>;
   /**

@@ -3,8 +3,23 @@ import { expect } from 'chai';
 import { createRaplSource } from '../../../../src/energy/sources/rapl.js';
 import { type SelectedSources, selectSources } from '../../../../src/energy/sources/select.js';
 import type { PowerSource } from '../../../../src/energy/sources/source.js';
-import { loadSettings } from '../../../../src/settings.js';
-import { buildPowercapTree, captureLogger, fixture, tempDir, writeFakeBinary } from './helpers.js';
+import { loadSettings, SettingsError } from '../../../../src/settings.js';
+import {
+  containerId,
+  ExporterServer,
+  keplerExposition,
+  scaphandreExposition,
+  singleContainerNode,
+} from '../../../helpers/exporters.js';
+import {
+  buildPowercapTree,
+  captureLogger,
+  fixture,
+  NO_CPU,
+  tempDir,
+  waitFor,
+  writeFakeBinary,
+} from './helpers.js';
 
 const FAKE_NVIDIA = `
 const interval = Number(args[args.length - 1]);
@@ -173,5 +188,132 @@ describe('energy/sources/select', () => {
     expect(r.host.name).to.equal('estimate');
     expect(r.gpus).to.deep.equal([]);
     expect(warnings()[0].msg).to.include('ENERGY_SOURCE=nvidia-smi cannot be read');
+  });
+
+  describe('Kepler and Scaphandre', () => {
+    const WEB = containerId('web');
+    let server: ExporterServer;
+    beforeEach(async () => {
+      server = await new ExporterServer().start();
+      server.serve('/kepler', () =>
+        keplerExposition([singleContainerNode(WEB, { package: 9, dram: 1 })]),
+      );
+      server.serve('/scaphandre', () =>
+        scaphandreExposition(30e6, [
+          { pid: process.pid, exe: 'node', cmdline: 'node', microwatts: 2e6 },
+        ]),
+      );
+    });
+    afterEach(async () => server.stop());
+    const noCgroup = () => '0::/\n';
+
+    it('auto prefers Kepler when its URL is set, even over a readable RAPL, and RAPL covers for it', async () => {
+      buildPowercapTree(join(dir, 'powercap'), [
+        { dir: 'intel-rapl:0', name: 'package-0', energyUj: 1, maxUj: 1_000_000 },
+      ]);
+      const { logger, lines } = captureLogger();
+      const r = keep(
+        await selectSources({
+          config: config({ KEPLER_METRICS_URL: server.url('/kepler'), KEPLER_CONTAINER_ID: WEB }),
+          logger,
+          platform: 'linux',
+          binaries: noGpu(),
+          readCgroup: noCgroup,
+        }),
+      );
+      expect([r.host.name, r.host.estimated, r.host.scope]).to.deep.equal([
+        'kepler',
+        false,
+        'process',
+      ]);
+      expect(r.reasons[0]).to.equal(
+        `measured: container ${WEB.slice(0, 12)} (web) on node-a: package+dram, node package+dram from ${server.url('/kepler')}`,
+      );
+      expect(r.reasons.join('; ')).to.include('measured: package-0 (intel-rapl:0)');
+      expect(lines.find((l) => String(l.msg).startsWith('energy source:'))?.msg).to.match(
+        /^energy source: kepler \(measured: container/,
+      );
+    });
+
+    it('ENERGY_SOURCE=kepler that does not answer yet: the estimate covers, Kepler is used once it answers', async () => {
+      const url = server.url('/kepler');
+      await server.stop();
+      const { logger, warnings } = captureLogger();
+      const r = keep(
+        await selectSources({
+          config: config({
+            ENERGY_SOURCE: 'kepler',
+            KEPLER_METRICS_URL: url,
+            POD_NAME: 'web-1',
+            POD_NAMESPACE: 'shop',
+            ENERGY_EXPORTER_INTERVAL_MS: '100',
+          }),
+          logger,
+          platform: 'linux',
+          binaries: noGpu(),
+          readCgroup: noCgroup,
+        }),
+      );
+      expect(r.host.name).to.equal('estimate');
+      expect(warnings()[0]?.msg).to.match(
+        /^energy: kepler \(measured\) cannot be used yet \(http:\/\/127\.0\.0\.1:\d+\/kepler: ECONNREFUSED\); estimate covers until it can$/,
+      );
+      const routes = server.routes;
+      server = await new ExporterServer().start(Number(new URL(url).port));
+      server.routes = routes;
+      await waitFor(() => server.requests > 0, 3000);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      r.host.sample({ nowMs: performance.now(), elapsedMs: 100, hostCpu: NO_CPU });
+      expect([r.host.name, r.host.estimated]).to.deep.equal(['kepler', false]);
+    });
+
+    it('auto with a Scaphandre URL measures this process by its pid', async () => {
+      const { logger } = captureLogger();
+      const r = keep(
+        await selectSources({
+          config: config({ SCAPHANDRE_METRICS_URL: server.url('/scaphandre') }),
+          logger,
+          platform: 'linux',
+          binaries: noGpu(),
+          readCgroup: noCgroup,
+        }),
+      );
+      expect([r.host.name, r.host.scope]).to.deep.equal(['scaphandre', 'process']);
+      expect(r.reasons[0]).to.include(`measured: pid ${process.pid}, host power from`);
+    });
+
+    it('--source kepler without a URL (the command line skips the settings check): says so, no crash', async () => {
+      const { logger, warnings } = captureLogger();
+      const energy = { ...config().energy, source: 'kepler' as const };
+      const r = keep(
+        await selectSources({ config: { energy }, logger, platform: 'linux', binaries: noGpu() }),
+      );
+      expect(r.host.name).to.equal('estimate');
+      expect(warnings()[0]?.msg).to.equal(
+        'energy: kepler needs KEPLER_METRICS_URL or KEPLER_PROMETHEUS_URL; estimate is used',
+      );
+    });
+
+    it('refuses settings it cannot work with, naming the variable', () => {
+      const bad: Array<[Record<string, string>, RegExp]> = [
+        [{ ENERGY_SOURCE: 'kepler' }, /^ENERGY_SOURCE: kepler needs KEPLER_METRICS_URL/],
+        [
+          { KEPLER_METRICS_URL: 'http://a:28282/metrics', KEPLER_PROMETHEUS_URL: 'http://p:9090' },
+          /^KEPLER_PROMETHEUS_URL: set either/,
+        ],
+        [
+          { SCAPHANDRE_METRICS_URL: 'http://user:secret@a:8080/metrics' },
+          /^SCAPHANDRE_METRICS_URL: credentials/,
+        ],
+        [{ KEPLER_CONTAINER_ID: 'web' }, /^KEPLER_CONTAINER_ID: expected a container id/],
+        [{ POD_NAME: 'Web_1' }, /^POD_NAME: expected a Kubernetes name/],
+      ];
+      for (const [env, message] of bad) {
+        expect(() => config(env), JSON.stringify(env)).to.throw(SettingsError, message);
+      }
+      expect(() => config({ SCAPHANDRE_METRICS_URL: 'http://user:secret@a:8080/metrics' }))
+        .to.throw(SettingsError)
+        .that.satisfies((e: Error) => !e.message.includes('secret'));
+    });
   });
 });

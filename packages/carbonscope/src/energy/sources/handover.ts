@@ -1,0 +1,85 @@
+import type { Logger } from '../../log.js';
+import type { EnergyReading, PowerSource, ProbeResult, SampleTick } from './source.js';
+
+export interface HandoverOptions {
+  /** The source wanted (Kepler, Scaphandre): its sample() throws when it cannot be used. */
+  primary: PowerSource;
+  /** What covers the intervals the primary cannot (RAPL, powermetrics or the estimate). */
+  fallback: PowerSource;
+  logger: Logger;
+  /** The primary could not be used at start (its probe failed; the caller said why). */
+  unusable?: boolean;
+}
+
+function kindOf(err: unknown): string {
+  const kind = (err as { kind?: unknown }).kind;
+  return typeof kind === 'string' ? kind : 'error';
+}
+
+/**
+ * One host source made of two: each interval's readings come from the primary when its
+ * sample() gives them, and from the fallback when it throws (the exporter is unreachable, its
+ * figures stale, our series missing, its counter reset). Both are sampled every tick, so the
+ * fallback's counters (RAPL) never span the time the primary covered. name, estimated and
+ * scope follow whichever gave the latest readings, so every series and log line is labelled
+ * by the source that measured it.
+ *
+ * Each hand-over and each return is logged with its reason: the first of each kind at warn,
+ * repeats at debug, so an exporter that keeps failing the same way says so once.
+ */
+export function withHandover(o: HandoverOptions): PowerSource {
+  const { primary, fallback, logger } = o;
+  let active: PowerSource = o.unusable ? fallback : primary;
+  const warned = new Set<string>();
+  let resumedOnce = false;
+
+  const handOver = (err: unknown) => {
+    const reason = err instanceof Error ? err.message : String(err);
+    const kind = kindOf(err);
+    const level = warned.has(kind) ? 'debug' : 'warn';
+    warned.add(kind);
+    logger[level](
+      { source: primary.name, estimated: primary.estimated, fallback: fallback.name, kind, reason },
+      `energy: ${primary.name} (measured) cannot be used: ${reason}; ${fallback.name}` +
+        `${fallback.estimated ? ' (estimated)' : ''} covers until it can`,
+    );
+  };
+
+  return {
+    kind: 'host',
+    get name() {
+      return active.name;
+    },
+    get estimated() {
+      return active.estimated;
+    },
+    get scope() {
+      return active.scope ?? 'host';
+    },
+    async probe(): Promise<ProbeResult> {
+      return active.probe();
+    },
+    sample(tick: SampleTick): EnergyReading[] {
+      const covering = fallback.sample(tick);
+      try {
+        const readings = primary.sample(tick);
+        if (active !== primary) {
+          logger[resumedOnce ? 'debug' : 'info'](
+            { source: primary.name, estimated: primary.estimated },
+            `energy: ${primary.name} (measured) readings are used again`,
+          );
+          resumedOnce = true;
+          active = primary;
+        }
+        return readings;
+      } catch (err) {
+        if (active === primary) handOver(err);
+        active = fallback;
+        return covering;
+      }
+    },
+    async close(): Promise<void> {
+      await Promise.allSettled([primary.close(), fallback.close()]);
+    },
+  };
+}
