@@ -39,7 +39,7 @@ export interface PanelQuery {
 interface DashboardJson {
   title: string;
   panels: Array<{ title: string; targets?: Array<{ refId: string; expr: string }> }>;
-  templating: { list: Array<{ name: string; allValue?: string; includeAll?: boolean }> };
+  templating: { list?: Array<{ name: string; allValue?: string; includeAll?: boolean }> };
 }
 
 export function readDashboards(): DashboardJson[] {
@@ -125,7 +125,7 @@ export function substituteGrafana(
 export function allValues(): Record<string, string> {
   const values: Record<string, string> = {};
   for (const d of readDashboards()) {
-    for (const v of d.templating.list) {
+    for (const v of d.templating.list ?? []) {
       if (!v.includeAll || v.allValue === undefined) {
         throw new Error(`variable ${v.name} of ${d.title} needs includeAll with an allValue`);
       }
