@@ -46,7 +46,7 @@ if ((${#missing[@]})); then
     ((${#missing[@]} == 0)) ||
       fail "missing ${missing[*]}: installed with apt-get but not on PATH ($PATH)"
   else
-    fail "missing ${missing[*]}: install Debian's ${missing[*]} (apt-get install ${missing[*]}), or run npm test as root to let it install them"
+    fail "missing ${missing[*]}: install Debian's ${missing[*]} (apt-get install ${missing[*]}); npm test does that itself as root unless CARBONSCOPE_NO_APT is set"
   fi
 fi
 
