@@ -24,7 +24,7 @@ import {
   type RunningCollector,
   startCollector,
 } from '../../helpers/collector.js';
-import { parseSamples } from '../../helpers/metrics.js';
+import { findSample, parseSamples } from '../../helpers/metrics.js';
 import {
   type PrometheusClient,
   type RunningPrometheus,
@@ -40,7 +40,7 @@ import {
   readRules,
   substituteGrafana,
 } from '../../helpers/stack.js';
-import { sleep, waitFor } from '../../helpers/wait.js';
+import { poll, sleep, waitFor } from '../../helpers/wait.js';
 
 const SECONDS = 1;
 const MOCK_LLM_ENTRY = join(projectRoot, 'dist', 'src', 'llm', 'mock-server.js');
@@ -63,6 +63,12 @@ async function resourceOf(server: SpawnedServer): Promise<{ id: string; serviceN
   const serviceName = info?.labels.service_name;
   if (!id || !serviceName) throw new Error(`no service.instance.id on target_info:\n${text}`);
   return { id, serviceName };
+}
+
+/** What an app counted itself: its /metrics value of requests_total for 200s on /healthz. */
+async function healthzCount(server: SpawnedServer): Promise<number | undefined> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  return findSample(text, 'requests_total', { endpoint: '/healthz', status: '200' });
 }
 
 /**
@@ -342,17 +348,13 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
         let got: string[] = [];
         let want: string[] = [];
         // Bounded: the last export, the batch and a scrape take about three seconds.
-        await waitFor(
-          `${app.protocol} series through the Collector`,
-          async () => {
-            [got, want] = [
-              await seriesThroughCollector(prom, app),
-              await expectedThroughCollector(app),
-            ];
-            return JSON.stringify(got) === JSON.stringify(want);
-          },
-          20_000,
-        ).catch(() => {});
+        await poll(async () => {
+          [got, want] = [
+            await seriesThroughCollector(prom, app),
+            await expectedThroughCollector(app),
+          ];
+          return JSON.stringify(got) === JSON.stringify(want);
+        }, 20_000);
         const missing = want.filter((k) => !got.includes(k));
         const extra = got.filter((k) => !want.includes(k));
         const diff = JSON.stringify({ missing: missing.slice(0, 8), extra: extra.slice(0, 8) });
@@ -374,18 +376,7 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
 
     it('sum to the total of what each instance counted itself, on both paths', async () => {
       const selector = 'requests_total{endpoint="/healthz", status="200"}';
-      const own = await Promise.all(
-        apps.map(async (app) => {
-          const text = await (await fetch(`${app.server.url}/metrics`)).text();
-          const sample = parseSamples(text).find(
-            (s) =>
-              s.name === 'requests_total' &&
-              s.labels.endpoint === '/healthz' &&
-              s.labels.status === '200',
-          );
-          return sample?.value ?? 0;
-        }),
-      );
+      const own = await Promise.all(apps.map(async (app) => (await healthzCount(app.server)) ?? 0));
       expect(own.every((n) => n > 0)).to.equal(true);
       const instances = [
         { prom: viaCollector?.client, label: (a: Instance) => a.id },
@@ -394,19 +385,15 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
       for (const { prom, label } of instances) {
         let perInstance: number[] = [];
         let total = 0;
-        await waitFor(
-          'the last counts on both paths',
-          async () => {
-            const time = Date.now() / 1000;
-            const samples = (await prom?.query(`sum by (instance) (${selector})`, time)) ?? [];
-            perInstance = apps.map((app) =>
-              Number(samples.find((s) => s.metric.instance === label(app))?.value[1]),
-            );
-            total = Number((await prom?.query(`sum(${selector})`, time))?.[0]?.value[1]);
-            return JSON.stringify(perInstance) === JSON.stringify(own);
-          },
-          20_000,
-        ).catch(() => {});
+        await poll(async () => {
+          const time = Date.now() / 1000;
+          const samples = (await prom?.query(`sum by (instance) (${selector})`, time)) ?? [];
+          perInstance = apps.map((app) =>
+            Number(samples.find((s) => s.metric.instance === label(app))?.value[1]),
+          );
+          total = Number((await prom?.query(`sum(${selector})`, time))?.[0]?.value[1]);
+          return JSON.stringify(perInstance) === JSON.stringify(own);
+        }, 20_000);
         expect(perInstance).to.deep.equal(own);
         expect(total).to.equal(own.reduce((a, b) => a + b, 0));
       }
@@ -421,27 +408,17 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
       const prom = viaCollector?.client;
       if (!prom) throw new Error('no Prometheus on the Collector path');
       for (let i = 0; i < 3; i++) await (await fetch(`${app.server.url}/healthz`)).arrayBuffer();
-      const text = await (await fetch(`${app.server.url}/metrics`)).text();
-      const counted = parseSamples(text).find(
-        (s) =>
-          s.name === 'requests_total' &&
-          s.labels.endpoint === '/healthz' &&
-          s.labels.status === '200',
-      )?.value;
+      const counted = await healthzCount(app.server);
       expect(counted).to.equal(3);
       const selector = `requests_total{instance="${app.id}", endpoint="/healthz", status="200"}`;
       expect(await prom.query(selector), 'nothing exported before SIGTERM').to.be.empty;
 
       expect(await app.server.stop('SIGTERM'), 'exit code').to.equal(0);
       let arrived: number | undefined;
-      await waitFor(
-        'the final export in Prometheus',
-        async () => {
-          arrived = Number((await prom.query(selector))[0]?.value[1]);
-          return arrived === counted;
-        },
-        20_000,
-      ).catch(() => {});
+      await poll(async () => {
+        arrived = Number((await prom.query(selector))[0]?.value[1]);
+        return arrived === counted;
+      }, 20_000);
       expect(arrived, `${selector} after SIGTERM`).to.equal(counted);
     });
   });
@@ -481,15 +458,11 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
         });
         expect(res.status).to.equal(200);
         let names: string[] = [];
-        await waitFor(
-          'the probe gauge on the exporter',
-          async () => {
-            const text = await (await fetch(`http://${bare.exporterAddress}/metrics`)).text();
-            names = parseSamples(text).map((s) => s.name);
-            return names.some((n) => n.startsWith('emissions_rate'));
-          },
-          10_000,
-        ).catch(() => {});
+        await poll(async () => {
+          const text = await (await fetch(`http://${bare.exporterAddress}/metrics`)).text();
+          names = parseSamples(text).map((s) => s.name);
+          return names.some((n) => n.startsWith('emissions_rate'));
+        }, 10_000);
         expect(names).to.include('emissions_rate_grams_per_second_per_second');
         expect(names).to.not.include('emissions_rate_grams_per_second');
       } finally {
