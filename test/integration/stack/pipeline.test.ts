@@ -103,9 +103,7 @@ async function expectedThroughCollector(app: Instance): Promise<string[]> {
 
 async function seriesThroughCollector(prom: PrometheusClient, app: Instance): Promise<string[]> {
   const series = await prom.series(`{instance="${app.id}"}`);
-  return series
-    .map(({ __name__: name = '', ...labels }) => seriesKey(name, labels))
-    .sort((a, b) => a.localeCompare(b));
+  return series.map(({ __name__: name = '', ...labels }) => seriesKey(name, labels)).sort();
 }
 
 describe('stack: app → OTel Collector → Prometheus, and app → Prometheus', function () {
