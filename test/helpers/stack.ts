@@ -1,6 +1,6 @@
 /**
  * Shared by the stack tests: the committed Grafana dashboards and Prometheus rules as data,
- * Grafana's variable substitution, and the collector's metric-name translation.
+ * Grafana's variable substitution, and the names and labels a PromQL expression reads.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,7 +39,7 @@ export interface PanelQuery {
 interface DashboardJson {
   title: string;
   panels: Array<{ title: string; targets?: Array<{ refId: string; expr: string }> }>;
-  templating: { list: Array<{ name: string; allValue?: string; includeAll?: boolean }> };
+  templating: { list?: Array<{ name: string; allValue?: string; includeAll?: boolean }> };
 }
 
 export function readDashboards(): DashboardJson[] {
@@ -125,7 +125,7 @@ export function substituteGrafana(
 export function allValues(): Record<string, string> {
   const values: Record<string, string> = {};
   for (const d of readDashboards()) {
-    for (const v of d.templating.list) {
+    for (const v of d.templating.list ?? []) {
       if (!v.includeAll || v.allValue === undefined) {
         throw new Error(`variable ${v.name} of ${d.title} needs includeAll with an allValue`);
       }
@@ -190,91 +190,22 @@ export function metricNamesIn(expr: string): string[] {
   return [...names].sort();
 }
 
-// --- The collector's name translation -------------------------------------------------------
-// A port of prometheus/otlptranslator's normalizeName (the collector's prometheus exporter with
-// translation_strategy UnderscoreEscapingWithSuffixes), kept to the parts our names touch.
-
-const UNIT_WORDS: Record<string, string> = {
-  d: 'days',
-  h: 'hours',
-  min: 'minutes',
-  s: 'seconds',
-  ms: 'milliseconds',
-  us: 'microseconds',
-  ns: 'nanoseconds',
-  By: 'bytes',
-  KiBy: 'kibibytes',
-  MiBy: 'mebibytes',
-  GiBy: 'gibibytes',
-  m: 'meters',
-  V: 'volts',
-  A: 'amperes',
-  J: 'joules',
-  W: 'watts',
-  g: 'grams',
-  Cel: 'celsius',
-  Hz: 'hertz',
-  '1': '',
-  '%': 'percent',
-};
-const PER_UNIT_WORDS: Record<string, string> = {
-  s: 'second',
-  m: 'minute',
-  h: 'hour',
-  d: 'day',
-  w: 'week',
-  mo: 'month',
-  y: 'year',
-};
-
-export type OtlpType = 'counter' | 'gauge' | 'histogram' | 'updowncounter';
-
-function clean(unit: string): string {
-  return unit.replace(/[^A-Za-z0-9:]+/g, '_').replace(/^_+|_+$/g, '');
-}
-
-/** The name the collector's prometheus exporter gives an OTLP metric (name, unit, type). */
-export function collectorMetricName(name: string, unit: string, type: OtlpType): string {
-  const tokens = name.split(/[^A-Za-z0-9:]+/).filter(Boolean);
-  const [mainRaw = '', perRaw] = unit.split(/\/(.*)/s, 2);
-  let main = '';
-  let per = '';
-  const mainTrim = mainRaw.trim();
-  if (mainTrim && !/[{}]/.test(mainTrim)) main = UNIT_WORDS[mainTrim] ?? mainTrim;
-  if (perRaw?.trim() && !/[{}]/.test(perRaw.trim())) {
-    per = `per_${PER_UNIT_WORDS[perRaw.trim()] ?? perRaw.trim()}`;
+/**
+ * The label names a PromQL expression reads: those its selectors match on and those its
+ * aggregations and vector matches group by (`by`, `without`, `on`, `ignoring`, `group_left`…).
+ */
+export function labelNamesIn(expr: string): string[] {
+  const unquoted = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  const names = new Set<string>();
+  for (const selector of unquoted.matchAll(/\{([^}]*)\}/g)) {
+    for (const m of (selector[1] ?? '').matchAll(/([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)/g)) {
+      names.add(m[1] ?? '');
+    }
   }
-  main = clean(main);
-  per = clean(per);
-  // The exporter compares each suffix with single name tokens, so "per_second" never matches.
-  if (tokens.includes(main)) main = '';
-  if (per === 'per' || tokens.includes(per)) per = '';
-  if (main) tokens.push(main);
-  if (per) tokens.push(per);
-  let out = tokens;
-  if (type === 'counter') out = [...out.filter((t) => t !== 'total'), 'total'];
-  if (unit === '1' && type === 'gauge') out = [...out.filter((t) => t !== 'ratio'), 'ratio'];
-  return out.join('_');
-}
-
-export interface ExposedFamily {
-  /** The name in the exposition (`requests_total`, `request_latency_seconds`). */
-  name: string;
-  type: string;
-  unit: string;
-}
-
-/** Families of a Prometheus text exposition with their TYPE and UNIT comments. */
-export function exposedFamilies(text: string): ExposedFamily[] {
-  const families = new Map<string, ExposedFamily>();
-  for (const line of text.split('\n')) {
-    const m = /^# (TYPE|UNIT) (\S+) ?(.*)$/.exec(line);
-    if (!m) continue;
-    const [, kind, name = '', value = ''] = m;
-    const family = families.get(name) ?? { name, type: 'untyped', unit: '' };
-    if (kind === 'TYPE') family.type = value;
-    else family.unit = value;
-    families.set(name, family);
+  const grouping = /\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g;
+  for (const m of unquoted.matchAll(grouping)) {
+    for (const name of (m[1] ?? '').split(',')) if (name.trim()) names.add(name.trim());
   }
-  return [...families.values()];
+  names.delete('le');
+  return [...names].sort();
 }

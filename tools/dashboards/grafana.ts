@@ -1,49 +1,56 @@
 /**
- * Typed builders for the small part of Grafana's dashboard JSON model that our dashboards use
- * (time series and stat panels over one Prometheus datasource, query variables). Plain builders
- * rather than @grafana/grafana-foundation-sdk: two panel types do not justify a dependency whose
- * versions follow Grafana's schema releases, and the output here is byte-stable for the
- * regenerate-and-compare test.
+ * Our dashboards' specs (panels, queries, variables) built into Grafana's dashboard model with
+ * @grafana/grafana-foundation-sdk, whose builders and types are generated from Grafana's own
+ * schemas: a field Grafana does not know, or a value of the wrong kind, fails `tsc`. The specs
+ * stay plain data so the stack tests can read every query; the SDK does the JSON.
  */
+import {
+  BigValueColorMode,
+  BigValueGraphMode,
+  BigValueJustifyMode,
+  BigValueTextMode,
+  GraphDrawStyle,
+  LegendDisplayMode,
+  LegendPlacement,
+  ReduceDataOptionsBuilder,
+  SortOrder,
+  StackingConfigBuilder,
+  StackingMode,
+  TooltipDisplayMode,
+  VisibilityMode,
+  VizLegendOptionsBuilder,
+  VizOrientation,
+  VizTooltipOptionsBuilder,
+} from '@grafana/grafana-foundation-sdk/common';
+import {
+  type Dashboard,
+  DashboardBuilder,
+  DashboardCursorSync,
+  type DataSourceRef,
+  type DynamicConfigValue,
+  QueryVariableBuilder,
+  VariableHide,
+  VariableRefresh,
+  VariableSort,
+} from '@grafana/grafana-foundation-sdk/dashboard';
+import { DataqueryBuilder, QueryEditorMode } from '@grafana/grafana-foundation-sdk/prometheus';
+import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
+import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
 
 /** Fixed uid of the provisioned datasource (grafana/provisioning/datasources/prometheus.yml). */
 export const DATASOURCE_UID = 'carbonscope-prometheus';
 
-const datasource = { type: 'prometheus', uid: DATASOURCE_UID } as const;
-
-export interface Target {
-  refId: string;
-  datasource: typeof datasource;
-  expr: string;
-  legendFormat: string;
-  range: boolean;
-  instant: boolean;
-  editorMode: 'code';
-}
+const datasource: DataSourceRef = { type: 'prometheus', uid: DATASOURCE_UID };
 
 export interface QuerySpec {
   expr: string;
   legend: string;
 }
 
+/** Field-config properties for the series of one name (`custom.fillBelowTo`…). */
 export interface FieldOverride {
-  matcher: { id: 'byName'; options: string };
-  properties: Array<{ id: string; value: unknown }>;
-}
-
-export interface Panel {
-  id: number;
-  type: 'timeseries' | 'stat';
-  title: string;
-  description: string;
-  gridPos: { h: number; w: number; x: number; y: number };
-  datasource: typeof datasource;
-  fieldConfig: {
-    defaults: Record<string, unknown>;
-    overrides: FieldOverride[];
-  };
-  options: Record<string, unknown>;
-  targets: Target[];
+  name: string;
+  properties: DynamicConfigValue[];
 }
 
 export interface PanelSpec {
@@ -81,133 +88,110 @@ export interface DashboardSpec {
 const REF_IDS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
 /** Every panel charts its queries over time (range queries); stat panels reduce the series. */
-function targets(queries: QuerySpec[]): Target[] {
-  return queries.map((q, i) => ({
-    refId: REF_IDS[i] ?? `Q${i}`,
-    datasource,
-    expr: q.expr,
-    legendFormat: q.legend,
-    range: true,
-    instant: false,
-    editorMode: 'code',
-  }));
+function target(q: QuerySpec, i: number): DataqueryBuilder {
+  return new DataqueryBuilder()
+    .refId(REF_IDS[i] ?? `Q${i}`)
+    .datasource(datasource)
+    .expr(q.expr)
+    .legendFormat(q.legend)
+    .range()
+    .editorMode(QueryEditorMode.Code);
 }
 
-function panelOptions(spec: PanelSpec): Record<string, unknown> {
-  if (spec.type === 'stat') {
-    return {
-      reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
-      colorMode: 'value',
-      graphMode: 'area',
-      justifyMode: 'auto',
-      orientation: 'auto',
-      textMode: 'auto',
-    };
-  }
-  return {
-    legend: { displayMode: 'table', placement: 'bottom', showLegend: true, calcs: ['mean', 'max'] },
-    tooltip: { mode: 'multi', sort: 'desc' },
-  };
+function statPanel(spec: PanelSpec): StatPanelBuilder {
+  return new StatPanelBuilder()
+    .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('').values(false))
+    .colorMode(BigValueColorMode.Value)
+    .graphMode(BigValueGraphMode.Area)
+    .justifyMode(BigValueJustifyMode.Auto)
+    .orientation(VizOrientation.Auto)
+    .textMode(BigValueTextMode.Auto)
+    .height(spec.height ?? 4);
 }
 
-function fieldDefaults(spec: PanelSpec): Record<string, unknown> {
-  const defaults: Record<string, unknown> = { unit: spec.unit };
-  if (spec.decimals !== undefined) defaults.decimals = spec.decimals;
-  if (spec.type === 'timeseries') {
-    defaults.custom = {
-      drawStyle: 'line',
-      lineWidth: 1,
-      fillOpacity: spec.stacked ? 30 : 10,
-      showPoints: 'never',
-      spanNulls: false,
-      stacking: { mode: spec.stacked ? 'normal' : 'none', group: 'A' },
-    };
-  }
-  return defaults;
+function timeseriesPanel(spec: PanelSpec): TimeseriesPanelBuilder {
+  return new TimeseriesPanelBuilder()
+    .legend(
+      new VizLegendOptionsBuilder()
+        .displayMode(LegendDisplayMode.Table)
+        .placement(LegendPlacement.Bottom)
+        .showLegend(true)
+        .calcs(['mean', 'max']),
+    )
+    .tooltip(
+      new VizTooltipOptionsBuilder().mode(TooltipDisplayMode.Multi).sort(SortOrder.Descending),
+    )
+    .drawStyle(GraphDrawStyle.Line)
+    .lineWidth(1)
+    .fillOpacity(spec.stacked ? 30 : 10)
+    .showPoints(VisibilityMode.Never)
+    .spanNulls(false)
+    .stacking(
+      new StackingConfigBuilder()
+        .mode(spec.stacked ? StackingMode.Normal : StackingMode.None)
+        .group('A'),
+    )
+    .height(spec.height ?? 8);
 }
 
-/** Lays panels out left to right, wrapping at the grid's 24 columns. */
-function layout(specs: PanelSpec[]): Panel[] {
-  let x = 0;
-  let y = 0;
-  let rowHeight = 0;
-  return specs.map((spec, i) => {
-    const w = spec.width ?? 12;
-    const h = spec.height ?? (spec.type === 'stat' ? 4 : 8);
-    if (x + w > 24) {
-      x = 0;
-      y += rowHeight;
-      rowHeight = 0;
-    }
-    const gridPos = { h, w, x, y };
-    x += w;
-    rowHeight = Math.max(rowHeight, h);
-    return {
-      id: i + 1,
-      type: spec.type,
-      title: spec.title,
-      description: spec.description,
-      gridPos,
-      datasource,
-      fieldConfig: { defaults: fieldDefaults(spec), overrides: spec.overrides ?? [] },
-      options: panelOptions(spec),
-      targets: targets(spec.queries),
-    };
-  });
+function panel(spec: PanelSpec, id: number): StatPanelBuilder | TimeseriesPanelBuilder {
+  const builder = spec.type === 'stat' ? statPanel(spec) : timeseriesPanel(spec);
+  builder
+    .id(id)
+    .title(spec.title)
+    .description(spec.description)
+    .datasource(datasource)
+    .span(spec.width ?? 12)
+    .unit(spec.unit);
+  if (spec.decimals !== undefined) builder.decimals(spec.decimals);
+  for (const o of spec.overrides ?? []) builder.overrideByName(o.name, o.properties);
+  for (const [i, q] of spec.queries.entries()) builder.withTarget(target(q, i));
+  return builder;
 }
 
-function variable(v: QueryVariable) {
-  return {
-    name: v.name,
-    label: v.label,
-    type: 'query',
-    datasource,
-    definition: v.query,
-    query: { query: v.query, refId: 'PrometheusVariableQueryEditor-VariableQuery', qryType: 1 },
-    refresh: 2,
-    sort: 1,
-    multi: true,
-    includeAll: true,
-    // "All" becomes the regex .* rather than a list of every value: short queries, and new
-    // label values appear without a refresh.
-    allValue: '.*',
-    current: { selected: true, text: ['All'], value: ['$__all'] },
-    hide: 0,
-  };
+function variable(v: QueryVariable): QueryVariableBuilder {
+  return (
+    new QueryVariableBuilder(v.name)
+      .label(v.label)
+      .datasource(datasource)
+      .definition(v.query)
+      .query({ query: v.query, refId: 'PrometheusVariableQueryEditor-VariableQuery', qryType: 1 })
+      .refresh(VariableRefresh.OnTimeRangeChanged)
+      .sort(VariableSort.AlphabeticalAsc)
+      .multi(true)
+      .includeAll(true)
+      // "All" becomes the regex .* rather than a list of every value: short queries, and new
+      // label values appear without a refresh.
+      .allValue('.*')
+      .current({ selected: true, text: ['All'], value: ['$__all'] })
+      .hide(VariableHide.DontHide)
+  );
 }
 
-/** The dashboard JSON model Grafana's file provisioner loads. */
-export function dashboard(spec: DashboardSpec) {
-  return {
-    uid: spec.uid,
-    title: spec.title,
-    description: spec.description,
-    tags: spec.tags,
-    editable: false,
-    graphTooltip: 1,
-    timezone: 'browser',
-    refresh: '10s',
-    schemaVersion: 39,
-    version: 1,
-    time: { from: 'now-15m', to: 'now' },
-    annotations: { list: [] },
-    templating: { list: spec.variables.map(variable) },
-    panels: layout(spec.panels),
-  };
+/**
+ * The dashboard model Grafana's file provisioner loads. The builder lays the panels out left to
+ * right by their width, wrapping at the grid's 24 columns.
+ */
+export function dashboard(spec: DashboardSpec): Dashboard {
+  const builder = new DashboardBuilder(spec.title)
+    .uid(spec.uid)
+    .description(spec.description)
+    .tags(spec.tags)
+    .readonly()
+    .tooltip(DashboardCursorSync.Crosshair)
+    .timezone('browser')
+    .refresh('10s')
+    .version(1)
+    .time({ from: 'now-15m', to: 'now' });
+  for (const v of spec.variables) builder.withVariable(variable(v));
+  for (const [i, p] of spec.panels.entries()) builder.withPanel(panel(p, i + 1));
+  return builder.build();
 }
-
-export type Dashboard = ReturnType<typeof dashboard>;
 
 /** Shades the area between two series of one panel (an estimate's min and max). */
 export function band(lower: string, upper: string): FieldOverride[] {
   return [
-    {
-      matcher: { id: 'byName', options: upper },
-      properties: [{ id: 'custom.fillBelowTo', value: lower }],
-    },
-    {
-      matcher: { id: 'byName', options: lower },
-      properties: [{ id: 'custom.fillOpacity', value: 0 }],
-    },
+    { name: upper, properties: [{ id: 'custom.fillBelowTo', value: lower }] },
+    { name: lower, properties: [{ id: 'custom.fillOpacity', value: 0 }] },
   ];
 }

@@ -5,7 +5,6 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import { loadConfig } from '../../../src/config.js';
 import { projectRoot } from '../../../src/paths.js';
-import { collectorMetricName } from '../../helpers/stack.js';
 
 type Yaml = Record<string, unknown>;
 
@@ -123,61 +122,6 @@ describe('stack: OTel Collector config', () => {
     expect(ports).to.deep.equal([4317, 4318, 8889]);
     expect(publishedPorts(services['otel-collector'] as ComposeService)).to.have.members(ports);
   });
-
-  it('keeps the app metric names: units cleared, then only _total added', () => {
-    const prom = collector.exporters.prometheus as Yaml;
-    expect(prom.translation_strategy).to.equal('UnderscoreEscapingWithSuffixes');
-    const transform = collector.processors['transform/units'] as { metric_statements: string[] };
-    expect(transform.metric_statements).to.deep.equal(['set(metric.unit, "")']);
-    const processors = collector.service.pipelines.metrics?.processors ?? [];
-    expect(processors).to.include('transform/units');
-  });
-});
-
-describe('stack: the collector name translation (port of otlptranslator)', () => {
-  it('gives the documented names for the documented examples', () => {
-    expect(collectorMetricName('http.server.duration', 's', 'histogram')).to.equal(
-      'http_server_duration_seconds',
-    );
-    expect(collectorMetricName('requests.count', '1', 'counter')).to.equal('requests_count_total');
-    expect(collectorMetricName('memory.usage', 'By', 'gauge')).to.equal('memory_usage_bytes');
-  });
-
-  it('would rename a per-unit name if units were kept, which is why they are cleared', () => {
-    expect(
-      collectorMetricName('emissions_rate_grams_per_second', 'g/s', 'gauge'),
-      'with the OTLP unit',
-    ).to.equal('emissions_rate_grams_per_second_per_second');
-    expect(collectorMetricName('emissions_rate_grams_per_second', '', 'gauge')).to.equal(
-      'emissions_rate_grams_per_second',
-    );
-  });
-
-  it('with units cleared, gives every name of the DESIGN.md table unchanged', () => {
-    const table: Array<[otlpName: string, type: 'counter' | 'gauge' | 'histogram', name: string]> =
-      [
-        ['requests', 'counter', 'requests_total'],
-        ['request_latency_seconds', 'histogram', 'request_latency_seconds'],
-        ['energy_joules', 'counter', 'energy_joules_total'],
-        ['power_watts', 'gauge', 'power_watts'],
-        ['emissions_grams', 'counter', 'emissions_grams_total'],
-        ['emissions_rate_grams_per_second', 'gauge', 'emissions_rate_grams_per_second'],
-        ['grid_carbon_intensity_grams_per_kwh', 'gauge', 'grid_carbon_intensity_grams_per_kwh'],
-        ['operation_energy_joules', 'histogram', 'operation_energy_joules'],
-        ['operation_emissions_grams', 'histogram', 'operation_emissions_grams'],
-        ['inference_duration_seconds', 'histogram', 'inference_duration_seconds'],
-        ['predictions', 'counter', 'predictions_total'],
-        ['llm_tokens', 'counter', 'llm_tokens_total'],
-        ['llm_energy_joules', 'counter', 'llm_energy_joules_total'],
-        ['llm_gwp_grams', 'counter', 'llm_gwp_grams_total'],
-        ['llm_adpe_kgsbeq', 'counter', 'llm_adpe_kgsbeq_total'],
-        ['llm_pe_joules', 'counter', 'llm_pe_joules_total'],
-        ['llm_wcf_liters', 'counter', 'llm_wcf_liters_total'],
-      ];
-    for (const [otlpName, type, name] of table) {
-      expect(collectorMetricName(otlpName, '', type), otlpName).to.equal(name);
-    }
-  });
 });
 
 describe('stack: docker compose', () => {
@@ -204,6 +148,26 @@ describe('stack: docker compose', () => {
     expect(images[0]).to.match(/^otel\/opentelemetry-collector-contrib:\d+\.\d+\.\d+$/);
     expect(images[1]).to.match(/^prom\/prometheus:v\d+\.\d+\.\d+$/);
     expect(images[2]).to.match(/^grafana\/grafana-oss:\d+\.\d+\.\d+$/);
+  });
+
+  it('runs the collector-contrib image of the release otel-collector/go.mod builds', () => {
+    const goMod = readFileSync(root('otel-collector', 'go.mod'), 'utf8');
+    const release = /^\s*go\.opentelemetry\.io\/collector\/otelcol v(\S+)$/m.exec(goMod)?.[1];
+    expect(release, 'otelcol in go.mod').to.match(/^\d+\.\d+\.\d+$/);
+    expect(services['otel-collector']?.image).to.equal(
+      `otel/opentelemetry-collector-contrib:${release}`,
+    );
+    // Every Collector module at that one release; the stable core modules carry the v1 number
+    // released with it, one for all of them.
+    const modules = [
+      ...goMod.matchAll(
+        /^\s*(\S*(?:opentelemetry-collector-contrib|opentelemetry\.io\/collector)\/\S+) v(\S+)/gm,
+      ),
+    ];
+    const versions = new Set(modules.map(([, , version]) => version));
+    expect(modules.length).to.be.greaterThan(10);
+    expect([...versions].filter((v) => v !== release)).to.have.length(1);
+    expect([...versions].filter((v) => v !== release)[0]).to.match(/^1\.\d+\.\d+$/);
   });
 
   it('publishes the ports of DESIGN.md and the app sends OTLP to the collector', () => {

@@ -28,24 +28,45 @@ export function createTestMetrics(): TestMetrics {
   };
 }
 
+export interface ExposedSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Every sample of a Prometheus text exposition, label values unescaped. */
+export function parseSamples(text: string): ExposedSample[] {
+  const samples: ExposedSample[] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][\w:]*)(\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!match) continue;
+    samples.push({
+      name: match[1] ?? '',
+      labels: parseLabels(match[3] ?? ''),
+      value: Number(match[4]),
+    });
+  }
+  return samples;
+}
+
 /** Parses one sample out of Prometheus text; every given label must match. */
 export function findSample(
   text: string,
   name: string,
   labels: Record<string, string> = {},
 ): number | undefined {
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][\w:]*)(\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const found = parseLabels(match[3] ?? '');
-    if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(match[4]);
-  }
-  return undefined;
+  return parseSamples(text).find(
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  )?.value;
 }
+
+const UNESCAPE: Record<string, string> = { n: '\n', '"': '"', '\\': '\\' };
 
 export function parseLabels(body: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const m of body.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) out[m[1]] = m[2];
+  for (const m of body.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
+    out[m[1]] = m[2].replace(/\\(.)/g, (sequence, c: string) => UNESCAPE[c] ?? sequence);
+  }
   return out;
 }

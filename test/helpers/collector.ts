@@ -1,0 +1,91 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { projectRoot } from '../../src/paths.js';
+import { freePort } from './spawn-server.js';
+import { waitFor } from './wait.js';
+
+export const COLLECTOR_CONFIG = join(projectRoot, 'otel-collector', 'config.yaml');
+const OTELCOL_SCRIPT = join(projectRoot, 'tools', 'otelcol.sh');
+
+/**
+ * The path of the real Collector built from otel-collector/ (tools/otelcol.sh builds it when it
+ * is not cached; `npm test` did that already in its setup step). Throws the script's one line
+ * when it cannot be had, e.g. when Go is missing.
+ */
+export function collectorBinary(): string {
+  try {
+    return execFileSync('bash', [OTELCOL_SCRIPT, '--path'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).trim();
+  } catch (err) {
+    const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim();
+    throw new Error(stderr.split('\n').pop() || `${OTELCOL_SCRIPT} --path failed`);
+  }
+}
+
+export interface RunningCollector {
+  /** Base URL of its OTLP/HTTP receiver, as OTEL_EXPORTER_OTLP_ENDPOINT takes it. */
+  otlpUrl: string;
+  /** host:port of its prometheus exporter (scrape target). */
+  exporterAddress: string;
+  /** Its log (stderr), for a failing test's message. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the real Collector on the repository's config.yaml, changed only by `--set`: every
+ * listener moves to a free loopback port, its own telemetry is off (no fixed port 8888), and
+ * `settings` (each `key::path=value`) are applied last. Resolves once its health_check
+ * extension reports it ready.
+ */
+export async function startCollector(settings: string[] = []): Promise<RunningCollector> {
+  const [grpc, http, exporter, health] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  const set = [
+    `receivers::otlp::protocols::grpc::endpoint=127.0.0.1:${grpc}`,
+    `receivers::otlp::protocols::http::endpoint=127.0.0.1:${http}`,
+    `exporters::prometheus::endpoint=127.0.0.1:${exporter}`,
+    `extensions::health_check::endpoint=127.0.0.1:${health}`,
+    'service::telemetry::metrics::level=none',
+    ...settings,
+  ];
+  const proc: ChildProcess = spawn(
+    collectorBinary(),
+    ['--config', COLLECTOR_CONFIG, ...set.flatMap((s) => ['--set', s])],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const log: string[] = [];
+  proc.stderr?.setEncoding('utf8').on('data', (c: string) => log.push(c));
+  const tail = () => log.join('').slice(-3000);
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGTERM');
+      await once(proc, 'exit');
+    }
+  };
+  // An exit ends the wait at once; the check below reports it.
+  await waitFor(
+    'the OpenTelemetry Collector to be ready',
+    async () => proc.exitCode !== null || (await fetch(`http://127.0.0.1:${health}/`)).ok,
+    20_000,
+  ).catch(async (err: Error) => {
+    await stop();
+    throw new Error(`${err.message}\n${tail()}`);
+  });
+  if (proc.exitCode !== null) {
+    throw new Error(`the OpenTelemetry Collector exited with ${proc.exitCode}:\n${tail()}`);
+  }
+  return {
+    otlpUrl: `http://127.0.0.1:${http}`,
+    exporterAddress: `127.0.0.1:${exporter}`,
+    log: tail,
+    stop,
+  };
+}

@@ -1,0 +1,107 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './spawn-server.js';
+import { RULES_FILE } from './stack.js';
+import { waitFor } from './wait.js';
+
+export interface Sample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+/** The part of Prometheus's HTTP API the stack tests read. */
+export class PrometheusClient {
+  constructor(readonly url: string) {}
+
+  private async get<T>(path: string, params: URLSearchParams, what: string): Promise<T> {
+    const res = await fetch(`${this.url}${path}?${params}`);
+    const body = (await res.json()) as { status: string; error?: string; data?: T };
+    if (body.status !== 'success' || body.data === undefined) {
+      throw new Error(`${body.error ?? res.status}: ${what}`);
+    }
+    return body.data;
+  }
+
+  /** An instant query; fails unless the result is a vector. */
+  async query(expr: string, time?: number): Promise<Sample[]> {
+    const params = new URLSearchParams({ query: expr });
+    if (time !== undefined) params.set('time', String(time));
+    const data = await this.get<{ resultType: string; result: Sample[] }>(
+      '/api/v1/query',
+      params,
+      expr,
+    );
+    if (data.resultType !== 'vector') throw new Error(`${data.resultType}, not a vector: ${expr}`);
+    return data.result;
+  }
+
+  /** Every series (name and labels) that matches a selector, over all stored time. */
+  async series(match: string): Promise<Array<Record<string, string>>> {
+    return this.get('/api/v1/series', new URLSearchParams({ 'match[]': match }), match);
+  }
+
+  async alertRules(): Promise<Array<{ name: string; health: string; state: string }>> {
+    const data = await this.get<{
+      groups: Array<{ rules: Array<{ name: string; health: string; state: string }> }>;
+    }>('/api/v1/rules', new URLSearchParams({ type: 'alert' }), 'alert rules');
+    return data.groups.flatMap((g) => g.rules);
+  }
+}
+
+export interface RunningPrometheus {
+  client: PrometheusClient;
+  /** host:port it listens on (loopback), for a scrape config that names Prometheus itself. */
+  address: string;
+  /** Its log (stderr), for a failing test's message. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs Debian's prometheus on a free loopback port with the given config (YAML text, made by
+ * `config(address)` once the port is known) and the repository's rules.yml beside it, in a
+ * temporary folder that stop() removes. Resolves once /-/ready answers.
+ */
+export async function startPrometheus(
+  config: (address: string) => string,
+): Promise<RunningPrometheus> {
+  const dir = mkdtempSync(join(tmpdir(), 'carbonscope-prom-'));
+  copyFileSync(RULES_FILE, join(dir, 'rules.yml'));
+  const address = `127.0.0.1:${await freePort()}`;
+  writeFileSync(join(dir, 'prometheus.yml'), config(address));
+  const proc: ChildProcess = spawn(
+    'prometheus',
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=${address}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const log: string[] = [];
+  proc.stderr?.setEncoding('utf8').on('data', (c: string) => log.push(c));
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGTERM');
+      await once(proc, 'exit');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const client = new PrometheusClient(`http://${address}`);
+  try {
+    // An exit ends the wait at once; the check below reports it.
+    await waitFor(
+      `Prometheus on ${address} to be ready`,
+      async () => proc.exitCode !== null || (await fetch(`${client.url}/-/ready`)).ok,
+      20_000,
+    );
+    if (proc.exitCode !== null) throw new Error(`prometheus exited with ${proc.exitCode}`);
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}\n${log.join('').slice(-2000)}`);
+  }
+  return { client, address, log: () => log.join('').slice(-2000), stop };
+}

@@ -1,0 +1,471 @@
+/**
+ * The metrics path on real parts, started once for the suite: two app instances
+ * (dist/src/server.js) push OTLP to the real OpenTelemetry Collector (built from
+ * otel-collector/, run on its config.yaml), one in protobuf and one in JSON; one real Prometheus
+ * (Debian's) scrapes the Collector's exporter as prometheus/prometheus.yml says, another scrapes
+ * the apps' own /metrics. On both paths every dashboard panel query (with Grafana's
+ * substitutions), recording rule and README example must return data, and every alert rule must
+ * read only names and labels that arrive. Through the Collector, every series must equal the
+ * app's /metrics, two instances must stay distinct, and the final export at SIGTERM must arrive.
+ * Time is compressed: the apps export, the Collector batches, Prometheus scrapes and evaluates
+ * rules every second. Every part of the service is wired, so a route that answers 404 or a
+ * missing mock LLM fails the suite rather than leaving queries without data.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { parse, stringify } from 'yaml';
+import { findSample, parseSamples } from '#library-tests/helpers/metrics.js';
+import { projectRoot } from '../../../src/paths.js';
+import { runTraffic, sweep } from '../../../tools/traffic.js';
+import {
+  COLLECTOR_CONFIG,
+  collectorBinary,
+  type RunningCollector,
+  startCollector,
+} from '../../helpers/collector.js';
+import {
+  type PrometheusClient,
+  type RunningPrometheus,
+  startPrometheus,
+} from '../../helpers/prometheus.js';
+import { freePort, type SpawnedServer, spawnServer } from '../../helpers/spawn-server.js';
+import {
+  allValues,
+  docQueries,
+  labelNamesIn,
+  metricNamesIn,
+  panelQueries,
+  readRules,
+  substituteGrafana,
+} from '../../helpers/stack.js';
+import { poll, sleep, waitFor } from '../../helpers/wait.js';
+
+const SECONDS = 1;
+const MOCK_LLM_ENTRY = join(projectRoot, 'dist', 'src', 'llm', 'mock-server.js');
+/** The Collector's batch timeout, shortened like every other interval here (config: 5 s). */
+const BATCH = `processors::batch::timeout=${SECONDS}s`;
+
+interface Instance {
+  server: SpawnedServer;
+  protocol: string;
+  /** service.instance.id: the `instance` label the Collector gives its series. */
+  id: string;
+  serviceName: string;
+}
+
+/** The app's resource as its /metrics shows it on target_info. */
+async function resourceOf(server: SpawnedServer): Promise<{ id: string; serviceName: string }> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const info = parseSamples(text).find((s) => s.name === 'target_info');
+  const id = info?.labels.service_instance_id;
+  const serviceName = info?.labels.service_name;
+  if (!id || !serviceName) throw new Error(`no service.instance.id on target_info:\n${text}`);
+  return { id, serviceName };
+}
+
+/** What an app counted itself: its /metrics value of requests_total for 200s on /healthz. */
+async function healthzCount(server: SpawnedServer): Promise<number | undefined> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  return findSample(text, 'requests_total', { endpoint: '/healthz', status: '200' });
+}
+
+/**
+ * One series as text: its name and its labels, sorted. A bucket bound is compared as a number:
+ * the JS exporter writes `le="0.00002"` where the Collector writes `le="2e-05"`, the same bound
+ * (Prometheus 3 normalizes both at scrape time; 2.x stores them as written).
+ */
+function seriesKey(name: string, labels: Record<string, string>): string {
+  const bound = labels.le === undefined ? {} : { le: String(Number(labels.le)) };
+  const body = Object.entries({ ...labels, ...bound })
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(',');
+  return `${name}{${body}}`;
+}
+
+/**
+ * The series of the app's /metrics as the Collector path should show them: every series gets
+ * job = service.name and instance = service.instance.id (the labels a scrape of the exporter
+ * keeps with honor_labels), and target_info drops those two resource attributes, which the
+ * Collector's exporter turns into job and instance rather than repeating them.
+ */
+async function expectedThroughCollector(app: Instance): Promise<string[]> {
+  const text = await (await fetch(`${app.server.url}/metrics`)).text();
+  const keys = parseSamples(text).map(({ name, labels }) => {
+    const { service_name: _name, service_instance_id: _id, ...rest } = labels;
+    const resource = name === 'target_info' ? rest : labels;
+    return seriesKey(name, { ...resource, job: app.serviceName, instance: app.id });
+  });
+  return [...new Set(keys)].sort();
+}
+
+async function seriesThroughCollector(prom: PrometheusClient, app: Instance): Promise<string[]> {
+  const series = await prom.series(`{instance="${app.id}"}`);
+  return series.map(({ __name__: name = '', ...labels }) => seriesKey(name, labels)).sort();
+}
+
+describe('stack: app → OTel Collector → Prometheus, and app → Prometheus', function () {
+  this.timeout(180_000);
+  let mock: ChildProcess | undefined;
+  let collector: RunningCollector | undefined;
+  let direct: RunningPrometheus | undefined;
+  let viaCollector: RunningPrometheus | undefined;
+  const apps: Instance[] = [];
+  let startedAt = 0;
+  const traffic = new AbortController();
+  let background: Promise<unknown> = Promise.resolve();
+  let mockUrl = '';
+
+  /** The OTLP settings of an app that pushes to the Collector every `intervalMs`. */
+  function otlpEnv(protocol: string, intervalMs: number): Record<string, string> {
+    return {
+      OTEL_TRACES_EXPORTER: 'none',
+      ENERGY_SOURCE: 'estimate',
+      CARBON_ZONE: 'DE',
+      LLM_BASE_URL: mockUrl,
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector?.otlpUrl ?? '',
+      OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+      OTEL_METRIC_EXPORT_INTERVAL: String(intervalMs),
+      OTEL_METRIC_EXPORT_TIMEOUT: String(Math.min(intervalMs, 10_000)),
+    };
+  }
+
+  async function startApp(protocol: string, intervalMs: number): Promise<Instance> {
+    const server = await spawnServer(otlpEnv(protocol, intervalMs), { waitFor: /listening on/ });
+    return { server, protocol, ...(await resourceOf(server)) };
+  }
+
+  before(async () => {
+    // The LLM metrics come from chats against the mock; without it their queries have no data.
+    const mockPort = await freePort();
+    mock = spawn(process.execPath, [MOCK_LLM_ENTRY], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOST: '127.0.0.1',
+        MOCK_LLM_PORT: String(mockPort),
+        MOCK_LLM_LATENCY_MS: '5',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: 'ignore',
+    });
+    await waitFor('the mock LLM', async () => {
+      return (await fetch(`http://127.0.0.1:${mockPort}/healthz`)).ok;
+    });
+    mockUrl = `http://127.0.0.1:${mockPort}/v1`;
+
+    collector = await startCollector([BATCH]);
+    apps.push(await startApp('http/protobuf', 1000 * SECONDS));
+    apps.push(await startApp('http/json', 1000 * SECONDS));
+
+    const global = {
+      scrape_interval: `${SECONDS}s`,
+      scrape_timeout: `${SECONDS}s`,
+      evaluation_interval: `${SECONDS}s`,
+    };
+    const targets = apps.map((a) => `127.0.0.1:${a.server.port}`);
+    direct = await startPrometheus(() =>
+      stringify({
+        global,
+        rule_files: ['rules.yml'],
+        scrape_configs: [{ job_name: 'carbonscope', static_configs: [{ targets }] }],
+      }),
+    );
+    // The compose stack's prometheus.yml, with the compose host names replaced by loopback
+    // addresses and the intervals compressed.
+    const composeConfig = parse(
+      readFileSync(join(projectRoot, 'prometheus', 'prometheus.yml'), 'utf8'),
+    ) as { scrape_configs: Array<{ job_name: string; static_configs: unknown }> };
+    const exporter = collector.exporterAddress;
+    viaCollector = await startPrometheus((self) =>
+      stringify({
+        ...composeConfig,
+        global,
+        scrape_configs: composeConfig.scrape_configs.map((job) => ({
+          ...job,
+          static_configs: [{ targets: [job.job_name === 'otel-collector' ? exporter : self] }],
+        })),
+      }),
+    );
+    startedAt = Date.now();
+
+    // Each part owns some of the metrics the queries read: all must be served.
+    for (const route of ['/energy', '/carbon_intensity', '/predict', '/chat']) {
+      const res = await fetch(`${apps[0]?.server.url}${route}`, {
+        headers: { accept: 'application/json' },
+      });
+      await res.arrayBuffer();
+      expect(res.status, `GET ${route}`).to.not.equal(404);
+    }
+    // Every endpoint, good and bad inputs, on both instances; then steady traffic so rates
+    // over the last few seconds are not zero while the queries run.
+    for (const app of apps) await sweep(app.server.url);
+    background = Promise.all(
+      apps.map((app) =>
+        runTraffic({
+          baseUrl: app.server.url,
+          ratePerSecond: 8,
+          durationMs: 120_000,
+          signal: traffic.signal,
+        }),
+      ),
+    );
+    await waitFor('two scrapes of both instances after the sweep', async () => {
+      const up = await direct?.client.query(
+        `count_over_time(up{job="carbonscope"}[${3 * SECONDS}s])`,
+      );
+      return up?.length === 2 && up.every((s) => Number(s.value[1]) >= 2);
+    });
+    await waitFor('both instances through the Collector', async () => {
+      const ids = await viaCollector?.client.query('count by (instance) (requests_total)');
+      return ids?.length === 2;
+    });
+    // Rates over $__rate_interval need a few more samples than two.
+    await sleep(5_000);
+  });
+
+  after(async () => {
+    traffic.abort();
+    await background.catch(() => {});
+    await Promise.all([direct?.stop(), viaCollector?.stop()]);
+    await collector?.stop();
+    mock?.kill('SIGTERM');
+    await Promise.all(apps.map((a) => a.server.stop()));
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state !== 'failed') return;
+    for (const [name, log] of [
+      ['collector', collector?.log()],
+      ['prometheus (Collector path)', viaCollector?.log()],
+      ['prometheus (app /metrics)', direct?.log()],
+    ]) {
+      if (log) process.stderr.write(`${name} log (tail):\n${log}\n`);
+    }
+  });
+
+  /** Grafana's substitutions for a dashboard opened on "last N seconds", variables on All. */
+  function grafanaExpr(expr: string): string {
+    const rangeSeconds = Math.max(60, Math.ceil((Date.now() - startedAt) / 1000));
+    // For a short range Grafana's step ($__interval) is its minimum, the scrape interval.
+    const times = { scrapeIntervalSeconds: SECONDS, intervalSeconds: SECONDS, rangeSeconds };
+    return substituteGrafana(expr, times, allValues());
+  }
+
+  async function expectData(prom: PrometheusClient, expr: string): Promise<void> {
+    const result = await prom.query(expr);
+    expect(result, `no data for: ${expr}`).to.not.be.empty;
+    const finite = result.filter((s) => Number.isFinite(Number(s.value[1])));
+    expect(finite, `only NaN/Inf for: ${expr}`).to.not.be.empty;
+  }
+
+  it('runs a Collector with exactly the components config.yaml uses', () => {
+    const config = parse(readFileSync(COLLECTOR_CONFIG, 'utf8')) as Record<
+      string,
+      Record<string, unknown>
+    >;
+    const built = parse(execFileSync(collectorBinary(), ['components'], { encoding: 'utf8' })) as {
+      buildinfo: { version: string };
+    } & Record<string, Array<{ name: string }> | null>;
+    for (const kind of ['receivers', 'processors', 'exporters', 'extensions']) {
+      const used = Object.keys(config[kind] ?? {}).map((id) => id.split('/')[0]);
+      const names = (built[kind] ?? []).map((c) => c.name);
+      expect(names, kind).to.have.members([...new Set(used)]);
+    }
+    const goMod = readFileSync(join(projectRoot, 'otel-collector', 'go.mod'), 'utf8');
+    expect(goMod).to.include(`go.opentelemetry.io/collector/otelcol v${built.buildinfo.version}`);
+  });
+
+  const paths = [
+    { name: 'through the Collector', prom: () => viaCollector?.client },
+    { name: "from the app's /metrics", prom: () => direct?.client },
+  ];
+  for (const path of paths) {
+    const prom = (): PrometheusClient => {
+      const client = path.prom();
+      if (!client) throw new Error(`no Prometheus ${path.name}: the suite's setup failed`);
+      return client;
+    };
+
+    describe(`${path.name}: every dashboard panel query`, () => {
+      for (const q of panelQueries()) {
+        it(`${q.dashboard} / ${q.panel} (${q.refId})`, async () => {
+          await expectData(prom(), grafanaExpr(q.expr));
+        });
+      }
+    });
+
+    describe(`${path.name}: every recording rule`, () => {
+      for (const rule of readRules().recording) {
+        it(rule.record, async () => {
+          await expectData(prom(), rule.expr);
+          // Prometheus loaded and evaluated the rule itself, not only its expression.
+          await expectData(prom(), rule.record);
+        });
+      }
+    });
+
+    describe(`${path.name}: every PromQL example of the README`, () => {
+      for (const expr of docQueries()) {
+        it(expr, async () => {
+          await expectData(prom(), expr);
+        });
+      }
+    });
+
+    describe(`${path.name}: every alert rule`, () => {
+      for (const alert of readRules().alerts) {
+        it(`${alert.alert} reads names and labels that arrive, and is quiet`, async () => {
+          await prom().query(alert.expr);
+          const names = metricNamesIn(alert.expr);
+          expect(names, alert.expr).to.not.be.empty;
+          for (const name of names) await expectData(prom(), `count(${name})`);
+          const anyOf = names.map((n) => `count(${n}{LABEL!=""})`).join(' or ');
+          for (const label of labelNamesIn(alert.expr)) {
+            await expectData(prom(), anyOf.replaceAll('LABEL', label));
+          }
+          const rule = (await prom().alertRules()).find((r) => r.name === alert.alert);
+          expect(rule?.health, `${alert.alert} evaluated`).to.equal('ok');
+          expect(rule?.state, `${alert.alert} on a healthy stack`).to.equal('inactive');
+        });
+      }
+    });
+  }
+
+  describe('after the traffic stops', () => {
+    before(async () => {
+      traffic.abort();
+      await background;
+    });
+
+    it("every series through the Collector equals the app's /metrics, in protobuf and JSON", async () => {
+      const prom = viaCollector?.client;
+      if (!prom) throw new Error('no Prometheus on the Collector path');
+      for (const app of apps) {
+        let got: string[] = [];
+        let want: string[] = [];
+        // Bounded: the last export, the batch and a scrape take about three seconds.
+        await poll(async () => {
+          [got, want] = [
+            await seriesThroughCollector(prom, app),
+            await expectedThroughCollector(app),
+          ];
+          return JSON.stringify(got) === JSON.stringify(want);
+        }, 20_000);
+        const missing = want.filter((k) => !got.includes(k));
+        const extra = got.filter((k) => !want.includes(k));
+        const diff = JSON.stringify({ missing: missing.slice(0, 8), extra: extra.slice(0, 8) });
+        expect(missing.length + extra.length, `${app.protocol}: ${diff}`).to.equal(0);
+        expect(got.length, app.protocol).to.be.greaterThan(100);
+      }
+    });
+
+    it('keep distinct series per instance on both paths', async () => {
+      const byId = await viaCollector?.client.query('count by (instance) (requests_total)');
+      expect(byId?.map((s) => s.metric.instance)).to.have.members(apps.map((a) => a.id));
+      const byTarget = await direct?.client.query('count by (instance) (requests_total)');
+      expect(byTarget?.map((s) => s.metric.instance)).to.have.members(
+        apps.map((a) => `127.0.0.1:${a.server.port}`),
+      );
+      const ids = await direct?.client.query('count by (service_instance_id) (target_info)');
+      expect(ids?.map((s) => s.metric.service_instance_id)).to.have.members(apps.map((a) => a.id));
+    });
+
+    it('sum to the total of what each instance counted itself, on both paths', async () => {
+      const selector = 'requests_total{endpoint="/healthz", status="200"}';
+      const own = await Promise.all(apps.map(async (app) => (await healthzCount(app.server)) ?? 0));
+      expect(own.every((n) => n > 0)).to.equal(true);
+      const instances = [
+        { prom: viaCollector?.client, label: (a: Instance) => a.id },
+        { prom: direct?.client, label: (a: Instance) => `127.0.0.1:${a.server.port}` },
+      ];
+      for (const { prom, label } of instances) {
+        let perInstance: number[] = [];
+        let total = 0;
+        await poll(async () => {
+          const time = Date.now() / 1000;
+          const samples = (await prom?.query(`sum by (instance) (${selector})`, time)) ?? [];
+          perInstance = apps.map((app) =>
+            Number(samples.find((s) => s.metric.instance === label(app))?.value[1]),
+          );
+          total = Number((await prom?.query(`sum(${selector})`, time))?.[0]?.value[1]);
+          return JSON.stringify(perInstance) === JSON.stringify(own);
+        }, 20_000);
+        expect(perInstance).to.deep.equal(own);
+        expect(total).to.equal(own.reduce((a, b) => a + b, 0));
+      }
+    });
+  });
+
+  describe('at SIGTERM', () => {
+    it('the final export reaches Prometheus through the Collector', async () => {
+      // A ten-minute interval: nothing is exported before the shutdown, so what arrives is the
+      // final export alone.
+      const app = await startApp('http/protobuf', 600_000);
+      const prom = viaCollector?.client;
+      if (!prom) throw new Error('no Prometheus on the Collector path');
+      for (let i = 0; i < 3; i++) await (await fetch(`${app.server.url}/healthz`)).arrayBuffer();
+      const counted = await healthzCount(app.server);
+      expect(counted).to.equal(3);
+      const selector = `requests_total{instance="${app.id}", endpoint="/healthz", status="200"}`;
+      expect(await prom.query(selector), 'nothing exported before SIGTERM').to.be.empty;
+
+      expect(await app.server.stop('SIGTERM'), 'exit code').to.equal(0);
+      let arrived: number | undefined;
+      await poll(async () => {
+        arrived = Number((await prom.query(selector))[0]?.value[1]);
+        return arrived === counted;
+      }, 20_000);
+      expect(arrived, `${selector} after SIGTERM`).to.equal(counted);
+    });
+  });
+
+  describe('why config.yaml clears the OTLP units (transform/units)', () => {
+    it("without it, the real Collector renames a per-unit name that the app's /metrics keeps", async () => {
+      const bare = await startCollector([
+        BATCH,
+        'service::pipelines::metrics::processors=[memory_limiter, batch]',
+      ]);
+      try {
+        // One gauge as the app's meter pushes it: name with its unit word, UCUM unit g/s.
+        const now = `${Date.now()}000000`;
+        const body = {
+          resourceMetrics: [
+            {
+              resource: { attributes: [{ key: 'service.name', value: { stringValue: 'probe' } }] },
+              scopeMetrics: [
+                {
+                  scope: { name: 'carbonscope' },
+                  metrics: [
+                    {
+                      name: 'emissions_rate_grams_per_second',
+                      unit: 'g/s',
+                      gauge: { dataPoints: [{ timeUnixNano: now, asDouble: 0.5 }] },
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        };
+        const res = await fetch(`${bare.otlpUrl}/v1/metrics`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        expect(res.status).to.equal(200);
+        let names: string[] = [];
+        await poll(async () => {
+          const text = await (await fetch(`http://${bare.exporterAddress}/metrics`)).text();
+          names = parseSamples(text).map((s) => s.name);
+          return names.some((n) => n.startsWith('emissions_rate'));
+        }, 10_000);
+        expect(names).to.include('emissions_rate_grams_per_second_per_second');
+        expect(names).to.not.include('emissions_rate_grams_per_second');
+      } finally {
+        await bare.stop();
+      }
+    });
+  });
+});
