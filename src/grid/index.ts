@@ -7,7 +7,7 @@ import {
   type RetryPolicy,
 } from './electricity-maps-client.js';
 import { IntensityService } from './intensity-service.js';
-import { registerGridMetrics, ZoneTracker } from './metrics.js';
+import { gaugeZones, registerGridMetrics } from './metrics.js';
 
 export { IntensityService } from './intensity-service.js';
 export type { GridIntensity, IntensityHistory, IntensityReading } from './types.js';
@@ -24,7 +24,7 @@ export interface GridIntensityOptions {
   retry?: Partial<RetryPolicy>;
   /** Waits between retries; tests pass a fast one. */
   sleep?: (ms: number) => Promise<void>;
-  /** How many requested zones besides the configured one the gauge reports (default 8). */
+  /** How many requested zones besides the configured one the gauge reports, for good (default 8). */
   metricZones?: number;
 }
 
@@ -48,7 +48,7 @@ export function createGridIntensity(options: GridIntensityOptions): IntensitySer
         now,
       })
     : undefined;
-  const tracker = new ZoneTracker(grid.zone, options.metricZones ?? 8);
+  const zones = gaugeZones(grid.zone, options.metricZones ?? 8);
   const service = new IntensityService({
     defaultZone: grid.zone,
     fixedIntensity: grid.fixedIntensity,
@@ -56,9 +56,9 @@ export function createGridIntensity(options: GridIntensityOptions): IntensitySer
     cacheTtlMs: grid.cacheTtlMs,
     now,
     logger,
-    onZoneUsed: (zone) => tracker.touch(zone),
+    onZoneUsed: (zone) => zones.label(zone),
   });
-  registerGridMetrics(options.meter, tracker, service);
+  registerGridMetrics(options.meter, grid.zone, zones, service);
   logStartup(logger, service, grid);
   return service;
 }

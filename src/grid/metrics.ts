@@ -1,33 +1,17 @@
-import type { Meter, ObservableResult } from '@opentelemetry/api';
-import type { IntensityReading } from './types.js';
+import type { Attributes, Meter, ObservableResult } from '@opentelemetry/api';
+import { BoundedLabelSet } from '../labels/index.js';
+import type { IntensityReading, IntensitySource } from './types.js';
+
+/** The longest zone key accepted anywhere (Electricity Maps' longest is 11 characters). */
+export const MAX_ZONE_LENGTH = 32;
 
 /**
- * The zones the gauge reports: the configured zone always, plus the few most recently
- * requested ones, so a client walking through zone keys cannot grow the series without bound.
+ * The zones the gauge reports: the configured zone always, plus the first `capacity` other
+ * zones requested over the process's life. First come and kept: the SDK keeps a gauge's series
+ * for every zone it ever observed, so only a lifetime bound keeps the series bounded.
  */
-export class ZoneTracker {
-  private readonly recent = new Map<string, true>();
-
-  constructor(
-    readonly pinned: string,
-    private readonly capacity: number,
-  ) {}
-
-  touch(zone: string): void {
-    if (zone === this.pinned) return;
-    if (this.recent.has(zone)) {
-      this.recent.delete(zone);
-    } else if (this.recent.size >= this.capacity) {
-      const oldest = this.recent.keys().next().value;
-      if (oldest !== undefined) this.recent.delete(oldest);
-    }
-    this.recent.set(zone, true);
-  }
-
-  /** The requested zones, least recent first (the pinned zone is not among them). */
-  others(): IterableIterator<string> {
-    return this.recent.keys();
-  }
+export function gaugeZones(configured: string, capacity: number): BoundedLabelSet {
+  return new BoundedLabelSet({ capacity, maxLength: MAX_ZONE_LENGTH, pinned: [configured] });
 }
 
 export interface GridReadings {
@@ -37,19 +21,39 @@ export interface GridReadings {
   lastReading(zone: string): IntensityReading | undefined;
 }
 
-/** Registers `grid_carbon_intensity_grams_per_kwh{zone,source}`; reads memory only. */
-export function registerGridMetrics(meter: Meter, tracker: ZoneTracker, grid: GridReadings): void {
+/**
+ * Registers `grid_carbon_intensity_grams_per_kwh{zone,source}`; reads memory only. Zones beyond
+ * the set's capacity are not observed at all: a gauge's "other" series would carry one random
+ * zone's value.
+ */
+export function registerGridMetrics(
+  meter: Meter,
+  configured: string,
+  zones: BoundedLabelSet,
+  grid: GridReadings,
+): void {
   const gauge = meter.createObservableGauge('grid_carbon_intensity_grams_per_kwh', {
     description: 'Carbon intensity of the electricity grid per zone, by the source that gave it',
     unit: '{gCO2e/kWh}',
   });
+  // One attributes object per (zone, source): both bounded, so the map is too.
+  const made = new Map<string, Attributes>();
+  const attributesOf = (zone: string, source: IntensitySource): Attributes => {
+    const key = `${zone} ${source}`;
+    let attributes = made.get(key);
+    if (!attributes) {
+      attributes = { zone, source };
+      made.set(key, attributes);
+    }
+    return attributes;
+  };
   const observe = (result: ObservableResult, reading: IntensityReading | undefined) => {
-    if (reading) {
-      result.observe(reading.carbonIntensity, { zone: reading.zone, source: reading.source });
+    if (reading && zones.isAdmitted(reading.zone)) {
+      result.observe(reading.carbonIntensity, attributesOf(reading.zone, reading.source));
     }
   };
   gauge.addCallback((result) => {
-    observe(result, grid.peek(tracker.pinned));
-    for (const zone of tracker.others()) observe(result, grid.lastReading(zone));
+    observe(result, grid.peek(configured));
+    for (const zone of zones.values()) observe(result, grid.lastReading(zone));
   });
 }

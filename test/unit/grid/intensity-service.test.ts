@@ -1,3 +1,4 @@
+import electricityMapsYearly from '@tgwf/co2/data/electricity-maps';
 import { expect } from 'chai';
 import { loadConfig } from '../../../src/config.js';
 import { annualAverage } from '../../../src/grid/annual-averages.js';
@@ -17,6 +18,13 @@ async function rejection(call: Promise<unknown>): Promise<unknown> {
     return err;
   }
   throw new Error('expected a rejection');
+}
+
+/** The zones grid_carbon_intensity_grams_per_kwh has a series for, sorted. */
+function gaugeZones(exposition: string): string[] {
+  return [...exposition.matchAll(/grid_carbon_intensity_grams_per_kwh\{[^}]*zone="([^"]+)"/g)]
+    .map((m) => m[1])
+    .sort();
 }
 
 /** Lets a background refresh (started by peek) finish its loopback round trip. */
@@ -279,21 +287,32 @@ describe('grid: intensity service (fallback chain)', () => {
       ).to.equal(322);
     });
 
-    it('reports at most the configured zone plus the most recently requested ones', async () => {
+    it('reports the configured zone plus the first zones requested, for good', async () => {
       const grid = service({ ELECTRICITY_MAPS_API_KEY: '' }, 2);
       for (const zone of ['FR', 'SE-SE3', 'US-CAL-CISO', 'GB']) await grid.current(zone);
       const text = await metrics.scrape();
-      const zones = [...text.matchAll(/grid_carbon_intensity_grams_per_kwh\{[^}]*zone="([^"]+)"/g)]
-        .map((m) => m[1])
-        .sort();
-      expect(zones).to.deep.equal(['DE', 'GB', 'US-CAL-CISO']);
+      expect(gaugeZones(text)).to.deep.equal(['DE', 'FR', 'SE-SE3']);
       expect(
         await metrics.value('grid_carbon_intensity_grams_per_kwh', {
-          zone: 'GB',
+          zone: 'FR',
           source: 'annual-average',
         }),
-      ).to.equal(annualAverage('GB')?.carbonIntensity);
+      ).to.equal(annualAverage('FR')?.carbonIntensity);
       expect(text).not.to.include(KEY);
+    });
+
+    it('keeps its series flat while a client walks every zone there is (real SDK reader)', async () => {
+      const grid = service({ ELECTRICITY_MAPS_API_KEY: '' }, 8);
+      const zones = Object.keys(electricityMapsYearly.yearly2024?.data ?? {});
+      expect(zones.length, 'zones to walk').to.be.above(300);
+      const counts: number[] = [];
+      for (let i = 0; i < zones.length; i += 8) {
+        for (const zone of zones.slice(i, i + 8)) await grid.current(zone);
+        counts.push(gaugeZones(await metrics.scrape()).length);
+      }
+      expect(Math.max(...counts), 'series: configured zone + 8').to.equal(9);
+      expect(counts.at(-1)).to.equal(counts[1]);
+      expect(gaugeZones(await metrics.scrape())).to.include('DE');
     });
   });
 });
