@@ -1,9 +1,7 @@
 import type { Attributes, Meter, ObservableResult } from '@opentelemetry/api';
 import { BoundedLabelSet } from '../labels/index.js';
 import type { IntensityReading, IntensitySource } from './types.js';
-
-/** The longest zone key accepted anywhere (Electricity Maps' longest is 11 characters). */
-export const MAX_ZONE_LENGTH = 32;
+import { MAX_ZONE_LENGTH } from './zones.js';
 
 /**
  * The zones the gauge reports: the configured zone always, plus the first `capacity` other

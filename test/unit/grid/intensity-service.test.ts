@@ -165,10 +165,78 @@ describe('grid: intensity service (fallback chain)', () => {
     });
   }
 
-  it('answers 404 from the upstream with UnknownZoneError naming the zone', async () => {
-    const err = await rejection(service().current('AQ-XX'));
-    expect(err).to.be.instanceOf(UnknownZoneError);
-    expect((err as Error).message).to.include('AQ-XX');
+  it('refuses a made-up but well-formed zone without spending an upstream call', async () => {
+    const grid = service();
+    for (const zone of ['AQ-XX', 'DE-X1', 'FR-NOPE-2', 'UK', 'EU', 'XX']) {
+      const err = await rejection(grid.current(zone));
+      expect(err, zone).to.be.instanceOf(UnknownZoneError);
+      expect((err as Error).message).to.include(zone);
+    }
+    expect(await rejection(grid.history('DE-X1'))).to.be.instanceOf(UnknownZoneError);
+    expect(stub.calls).to.have.length(0);
+  });
+
+  it('asks the upstream for every zone of the Electricity Maps list, sub-zones included', async () => {
+    const grid = service();
+    for (const zone of ['US-CAL-CISO', 'SE-SE3', 'IN-NO', 'DK-DK1']) {
+      expect((await grid.current(zone)).source, zone).to.equal('electricity-maps');
+    }
+    expect(stub.calls.map((c) => c.zone)).to.deep.equal([
+      'US-CAL-CISO',
+      'SE-SE3',
+      'IN-NO',
+      'DK-DK1',
+    ]);
+  });
+
+  it('answers a country Electricity Maps has no zone for from its average, without asking', async () => {
+    const r = await service().current('AQ');
+    expect(r).to.include({ source: 'world-average', isEstimated: true });
+    expect(stub.calls).to.have.length(0);
+  });
+
+  it('refuses a zone longer than the limit with a short message, before anything else', async () => {
+    const long = `DE-${'X'.repeat(8000)}`;
+    const err = await rejection(service().current(long));
+    expect(err).to.be.instanceOf(InvalidZoneError);
+    expect((err as Error).message.length).to.be.below(300);
+    expect(stub.calls).to.have.length(0);
+  });
+
+  it('an upstream 404 for a listed zone never answered: the annual average, and no new call for a TTL', async () => {
+    stub.unknownZones.add('AX');
+    try {
+      const grid = service();
+      const r = await grid.current('AX');
+      expect(r).to.include({ source: annualAverage('AX')?.source, stale: false });
+      expect(r.note).to.include('does not know this zone');
+      clock += 60_000;
+      expect((await grid.current('AX')).source).to.equal(annualAverage('AX')?.source);
+      expect(stub.calls, 'a negative answer is cached').to.have.length(1);
+      clock += TTL_S * 1000;
+      await grid.current('AX');
+      expect(stub.calls).to.have.length(2);
+    } finally {
+      stub.unknownZones.delete('AX');
+    }
+  });
+
+  it('an upstream 404 for a zone that answered before keeps the last good value', async () => {
+    const grid = service();
+    expect((await grid.current('FR')).source).to.equal('electricity-maps');
+    clock += TTL_S * 1000 + 1;
+    stub.unknownZones.add('FR');
+    try {
+      const r = await grid.current('FR');
+      expect(r).to.include({ source: 'electricity-maps', carbonIntensity: 322, stale: true });
+      expect(r.note).to.include('does not know this zone').and.include('last good value');
+      // Beyond the stale limit it is the annual average, never an unknown zone.
+      clock += 25 * 3600_000;
+      const later = await grid.current('FR');
+      expect(later).to.include({ source: 'annual-average', zone: 'FR' });
+    } finally {
+      stub.unknownZones.delete('FR');
+    }
   });
 
   it('refuses an invalid zone, and a zone no country has, without asking the upstream', async () => {
