@@ -6,6 +6,7 @@ import {
   AWS_MIN_WATTS_PER_VCPU,
   RAM_WATTS_PER_GB,
 } from './energy/sources/estimate.js';
+import { MAX_ZONE_LENGTH, zoneKind } from './grid/zones.js';
 
 /** Thrown when a setting is missing or malformed; `variable` names the environment variable. */
 export class ConfigError extends Error {
@@ -26,7 +27,10 @@ export const ENERGY_SOURCES = ['auto', 'rapl', 'powermetrics', 'nvidia-smi', 'es
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const number = (min: number, max = Number.POSITIVE_INFINITY) => z.coerce.number().min(min).max(max);
 const url = z.url({ protocol: /^https?$/ });
-const zone = z.string().regex(ZONE_PATTERN, 'expected a zone key such as DE, FR or US-CAL-CISO');
+const zone = z
+  .string()
+  .max(MAX_ZONE_LENGTH, `expected a zone key of at most ${MAX_ZONE_LENGTH} characters`)
+  .regex(ZONE_PATTERN, 'expected a zone key such as DE, FR or US-CAL-CISO');
 
 /**
  * One schema entry per environment variable: the variable name is the key, so an error can
@@ -145,6 +149,13 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(
       'ENERGY_CPU_MIN_WATTS_PER_VCPU',
       'must not exceed ENERGY_CPU_MAX_WATTS_PER_VCPU',
+    );
+  }
+  // Without a fixed intensity an unknown zone would start and price every joule at nothing.
+  if (s.CARBON_INTENSITY === undefined && zoneKind(s.CARBON_ZONE) === 'unknown') {
+    throw new ConfigError(
+      'CARBON_ZONE',
+      `unknown zone ${JSON.stringify(s.CARBON_ZONE)}: neither the Electricity Maps zone list nor the ISO country codes know it (GB, not UK; a country or a zone such as DE, FR, US-CAL-CISO), or set CARBON_INTENSITY`,
     );
   }
   return {

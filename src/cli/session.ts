@@ -8,12 +8,12 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { DestinationStream } from 'pino';
-import { type Config, type Env, loadConfig, secretsOf } from '../config.js';
+import { type Config, ConfigError, type Env, loadConfig, secretsOf } from '../config.js';
 import { createEnergyMeter, type EnergyMeter, type ProcessCpuReader } from '../energy/index.js';
 import { selectSources } from '../energy/sources/select.js';
 import { createGridIntensity } from '../grid/index.js';
 import { createLogger, type Logger } from '../logger.js';
-import type { CommonOptions } from './args.js';
+import { type CommonOptions, UsageError } from './args.js';
 
 /** pino lines made readable on stderr: `carbonscope: <message>` (fields only when verbose). */
 function stderrDestination(verbose: boolean): DestinationStream {
@@ -80,15 +80,27 @@ export interface SessionOptions {
   defaultIntervalMs?: number;
 }
 
+/** The settings with --zone in place of CARBON_ZONE, so it is checked by the same rules. */
+function loadWithZone(options: CommonOptions, env: Env): Config {
+  if (options.zone === undefined) return loadConfig(env);
+  try {
+    return loadConfig({ ...env, CARBON_ZONE: options.zone });
+  } catch (err) {
+    if (err instanceof ConfigError && err.variable === 'CARBON_ZONE') {
+      throw new UsageError(`--zone: ${err.message.slice('CARBON_ZONE: '.length)}`);
+    }
+    throw err;
+  }
+}
+
 function cliConfig(options: CommonOptions, env: Env, defaultIntervalMs?: number): Config {
-  const config = loadConfig(env);
+  const config = loadWithZone(options, env);
   const intervalMs =
     options.intervalMs ??
     (env.ENERGY_SAMPLE_INTERVAL_MS ? config.energy.sampleIntervalMs : defaultIntervalMs) ??
     config.energy.sampleIntervalMs;
   return {
     ...config,
-    grid: { ...config.grid, zone: options.zone ?? config.grid.zone },
     energy: {
       ...config.energy,
       source: options.source ?? config.energy.source,

@@ -257,6 +257,12 @@ describe('carbonscope command line', function () {
     }
   });
 
+  it('refuses a well-formed --zone no data knows, naming the option (exit 2)', async () => {
+    const r = await cli(['run', '--zone', 'UK', '--', 'true'], { env: { CARBON_INTENSITY: '' } });
+    expect(r.code, r.stderr).to.equal(2);
+    expect(r.stderr).to.match(/--zone: unknown zone "UK"/);
+  });
+
   it('says the CSV cannot be written and still prints the summary', async () => {
     const file = join(dir, 'missing-folder', 'emissions.csv');
     const r = await cli(['run', '-o', file, ...node('1')]);

@@ -258,6 +258,7 @@ describe('start-up failures', function () {
   for (const [variable, value] of [
     ['PORT', 'abc'],
     ['PUE', '-1'],
+    ['CARBON_ZONE', 'UK'],
   ] as const) {
     it(`exits 1 naming ${variable} when ${variable}=${value}`, async () => {
       const { code, stderr } = await runToExit({ [variable]: value });

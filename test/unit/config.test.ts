@@ -32,6 +32,21 @@ describe('config', () => {
     });
   }
 
+  for (const zone of ['UK', 'EU', 'XX', 'DE-X1', `DE-${'A'.repeat(40)}`]) {
+    it(`stops at a well-formed zone no data knows: CARBON_ZONE=${zone.slice(0, 12)}`, () => {
+      expect(() => loadConfig({ CARBON_ZONE: zone }))
+        .to.throw(ConfigError, /CARBON_ZONE/)
+        .with.property('message')
+        .that.matches(/unknown zone|at most 32/);
+    });
+  }
+
+  it('takes any well-formed zone when CARBON_INTENSITY fixes the intensity (the zone is a label)', () => {
+    expect(loadConfig({ CARBON_ZONE: 'XX', CARBON_INTENSITY: '100' }).grid.zone).to.equal('XX');
+    expect(loadConfig({ CARBON_ZONE: 'US-CAL-CISO' }).grid.zone).to.equal('US-CAL-CISO');
+    expect(loadConfig({ CARBON_ZONE: 'RU' }).grid.zone).to.equal('RU');
+  });
+
   it('accepts the workshop spelling of the Electricity Maps key', () => {
     expect(loadConfig({ ELECTRICITY_MAP_API_KEY: 'k1' }).grid.apiKey).to.equal('k1');
     expect(
