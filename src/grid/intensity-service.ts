@@ -2,7 +2,11 @@ import { ZONE_PATTERN } from '../config.js';
 import type { Logger } from '../logger.js';
 import { type AnnualAverage, annualAverage } from './annual-averages.js';
 import { type Cached, CoalescingCache } from './cache.js';
-import type { ElectricityMapsClient, UpstreamPoint } from './electricity-maps-client.js';
+import {
+  type ElectricityMapsClient,
+  MAX_RATE_LIMIT_HOLD_MS,
+  type UpstreamPoint,
+} from './electricity-maps-client.js';
 import { InvalidZoneError, UnknownZoneError, UpstreamError } from './errors.js';
 import type { GridIntensity, IntensityHistory, IntensityReading } from './types.js';
 import { KNOWN_ZONES_BOUND, MAX_ZONE_LENGTH, zoneKind } from './zones.js';
@@ -174,7 +178,9 @@ export class IntensityService implements GridIntensity {
       ) {
         return Math.max(this.errorHoldMs, this.options.cacheTtlMs);
       }
-      if (error.retryAfterMs !== undefined) return Math.max(this.errorHoldMs, error.retryAfterMs);
+      if (error.retryAfterMs !== undefined) {
+        return Math.max(this.errorHoldMs, Math.min(error.retryAfterMs, MAX_RATE_LIMIT_HOLD_MS));
+      }
     }
     return this.errorHoldMs;
   }

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import {
   createElectricityMapsClient,
   type ElectricityMapsClient,
+  MAX_RATE_LIMIT_HOLD_MS,
   parseRetryAfter,
   type RetryPolicy,
 } from '../../../src/grid/electricity-maps-client.js';
@@ -131,7 +132,7 @@ describe('grid: Electricity Maps client', () => {
     expect(stub.calls).to.have.length(2);
   });
 
-  it('does not wait for a Retry-After beyond the bound, and fails fast until it has passed', async () => {
+  it('does not wait for a Retry-After beyond the bound, and fails fast for that zone until it has passed', async () => {
     stub.next({ status: 429, headers: { 'retry-after': '60' } });
     const c = client();
     const err = await failure(c.latest('DE'));
@@ -145,6 +146,21 @@ describe('grid: Electricity Maps client', () => {
     expect((await c.latest('DE')).carbonIntensity).to.equal(322);
     expect(stub.calls).to.have.length(2);
   });
+
+  for (const retryAfter of ['3600', 'Fri, 01 Jan 2099 00:00:00 GMT']) {
+    it(`a Retry-After of ${retryAfter} blocks only its zone, and for at most the cap`, async () => {
+      stub.next({ status: 429, headers: { 'retry-after': retryAfter } });
+      const c = client();
+      const err = await failure(c.latest('FR'));
+      expect(err.retryAfterMs).to.equal(MAX_RATE_LIMIT_HOLD_MS);
+      expect((await c.latest('DE')).carbonIntensity, 'another zone still live').to.equal(322);
+      expect((await failure(c.latest('FR'))).kind).to.equal('rate-limited');
+      expect(stub.calls).to.have.length(2);
+      clock += MAX_RATE_LIMIT_HOLD_MS;
+      expect((await c.latest('FR')).carbonIntensity).to.equal(322);
+      expect(stub.calls).to.have.length(3);
+    });
+  }
 
   it('retries a 500 with jittered backoff and returns the later success', async () => {
     stub.next({ status: 500, body: 'oops' });

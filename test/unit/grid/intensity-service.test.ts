@@ -2,6 +2,7 @@ import electricityMapsYearly from '@tgwf/co2/data/electricity-maps';
 import { expect } from 'chai';
 import { loadConfig } from '../../../src/config.js';
 import { annualAverage } from '../../../src/grid/annual-averages.js';
+import { MAX_RATE_LIMIT_HOLD_MS } from '../../../src/grid/electricity-maps-client.js';
 import { InvalidZoneError, UnknownZoneError } from '../../../src/grid/errors.js';
 import { createGridIntensity, type IntensityService } from '../../../src/grid/index.js';
 import { createLogger } from '../../../src/logger.js';
@@ -164,6 +165,22 @@ describe('grid: intensity service (fallback chain)', () => {
       expect(r.note).not.to.include(KEY);
     });
   }
+
+  it('a 429 with a Retry-After of an hour holds back only its zone, for at most the cap', async () => {
+    const grid = service();
+    stub.next({ status: 429, headers: { 'retry-after': '3600' } });
+    const fr = await grid.current('FR');
+    expect(fr).to.include({ source: 'annual-average' });
+    expect(fr.note).to.include('rate limit');
+    expect((await grid.current('DE')).source, 'other zones stay live').to.equal('electricity-maps');
+    clock += MAX_RATE_LIMIT_HOLD_MS - 1;
+    expect((await grid.current('FR')).source).to.equal('annual-average');
+    expect(stub.callsTo('/latest').map((c) => c.zone)).to.deep.equal(['FR', 'DE']);
+    clock += 1;
+    expect((await grid.current('FR')).source, 'live again after the cap').to.equal(
+      'electricity-maps',
+    );
+  });
 
   it('refuses a made-up but well-formed zone without spending an upstream call', async () => {
     const grid = service();
