@@ -119,6 +119,9 @@ export function createElectricityMapsClient(
       try {
         const res = await fetchImpl(url, {
           headers: { 'auth-token': options.apiKey, accept: 'application/json' },
+          // A redirect is answered, never followed: fetch would send the auth-token header to
+          // wherever the Location points, another host included.
+          redirect: 'manual',
           signal: AbortSignal.timeout(options.timeoutMs),
         });
         status = res.status;
@@ -137,6 +140,9 @@ export function createElectricityMapsClient(
         throw new UpstreamError('network', zone, undefined, causeOf(err));
       }
       if (status >= 200 && status < 300) return parseJson(text, zone);
+      if (status >= 300 && status < 400) {
+        throw new UpstreamError('rejected', zone, status, 'answered with a redirect, not followed');
+      }
       const detail = redactSecrets(text.slice(0, 200), secrets);
       if (status === 401 || status === 403) {
         throw new UpstreamError(classifyAuth(text), zone, status, detail);

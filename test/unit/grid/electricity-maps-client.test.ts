@@ -117,6 +117,30 @@ describe('grid: Electricity Maps client', () => {
     expect(err.detail).to.include('[redacted]');
   });
 
+  for (const status of [301, 302, 307, 308]) {
+    it(`never follows a ${status} redirect with the key: the other host never sees auth-token`, async () => {
+      const elsewhere = new StubElectricityMaps('another-key');
+      await elsewhere.start();
+      try {
+        stub.next({
+          status,
+          headers: { location: `${elsewhere.url}/carbon-intensity/latest?zone=DE` },
+        });
+        const err = await failure(client().latest('DE'));
+        expect(
+          elsewhere.calls.map((c) => c.token),
+          'the key reached the other host',
+        ).not.to.include(KEY);
+        expect(elsewhere.calls, 'the second host was never asked').to.have.length(0);
+        expect(err.kind).to.equal('rejected');
+        expect(err.detail).to.include('redirect');
+        expect(stub.calls).to.have.length(1);
+      } finally {
+        await elsewhere.close();
+      }
+    });
+  }
+
   it('treats 404 as an unknown zone', async () => {
     const err = await failure(client().latest('AQ-XX'));
     expect(err.kind).to.equal('unknown-zone');
