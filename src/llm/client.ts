@@ -6,7 +6,7 @@ import type { Catalog, ImpactWarning } from './catalog.js';
 import { LlmError } from './errors.js';
 import { computeImpacts, type Impacts } from './impacts.js';
 import { createLlmMetrics, type LlmMetrics } from './metrics.js';
-import { estimateTokens } from './tokens.js';
+import { estimateTokens, implausibleUsage, MAX_REPORTED_TOKENS } from './tokens.js';
 
 export const CHAT_ROLES = ['system', 'developer', 'user', 'assistant'] as const;
 export type ChatRole = (typeof CHAT_ROLES)[number];
@@ -69,7 +69,12 @@ export interface ChatServiceOptions {
 
 /** A token count an upstream reported, or undefined when it is missing or not a count. */
 function tokenCount(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
+  return typeof value === 'number' &&
+    Number.isInteger(value) &&
+    value >= 0 &&
+    value <= MAX_REPORTED_TOKENS
+    ? value
+    : undefined;
 }
 
 /** Sent when no key is configured: the bundled mock ignores it, a real API rejects it clearly. */
@@ -103,22 +108,32 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       throw upstreamError(err, options.timeoutMs, secrets, logger);
     }
     const latencySeconds = (performance.now() - started) / 1000;
-    const choice = response.choices?.[0];
+    // The body is whatever the upstream sent, typed or not: null, a number, content that is no text.
+    const choice = response?.choices?.[0];
     if (!choice?.message) {
       throw new LlmError(502, 'upstream_invalid', 'the LLM service answered without a completion');
     }
-    const content = choice.message.content ?? '';
+    const content: unknown = choice.message.content ?? '';
+    if (typeof content !== 'string') {
+      throw new LlmError(
+        502,
+        'upstream_invalid',
+        'the LLM service answered with content that is not text',
+      );
+    }
     const warnings = [...resolved.warnings];
-    let promptTokens = tokenCount(response.usage?.prompt_tokens);
-    let completionTokens = tokenCount(response.usage?.completion_tokens);
+    const believed = !implausibleUsage(response.usage);
+    let promptTokens = believed ? tokenCount(response.usage?.prompt_tokens) : undefined;
+    let completionTokens = believed ? tokenCount(response.usage?.completion_tokens) : undefined;
     if (promptTokens === undefined || completionTokens === undefined) {
       // Without usage the method still needs a token count: estimate it from the text, say so.
       promptTokens ??= request.messages.reduce((n, m) => n + estimateTokens(m.content), 0);
       completionTokens ??= estimateTokens(content);
       warnings.push({
         code: 'usage-estimated',
-        message:
-          'the LLM service reported no token usage: counts are estimated at ~4 characters a token',
+        message: believed
+          ? 'the LLM service reported no token usage: counts are estimated at ~4 characters a token'
+          : `the LLM service reported an implausible token usage (over ${MAX_REPORTED_TOKENS} tokens): counts are estimated at ~4 characters a token`,
       });
     }
     const impacts = computeImpacts({
