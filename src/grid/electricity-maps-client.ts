@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { redactSecrets } from '../logger.js';
+import { parseRetryAfter } from '../retry-after.js';
 import { UpstreamError, type UpstreamErrorKind } from './errors.js';
 
 /** One value as Electricity Maps gives it, checked and trimmed to what the service uses. */
@@ -228,15 +229,6 @@ function malformed(zone: string, error: z.ZodError): UpstreamError {
   const issue = error.issues[0];
   const where = issue?.path.join('.') || 'body';
   return new UpstreamError('malformed', zone, 200, `${where}: ${issue?.message ?? 'invalid'}`);
-}
-
-/** Retry-After is either delta-seconds or an HTTP date. */
-export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
 function isTimeout(err: unknown): boolean {

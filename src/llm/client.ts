@@ -1,7 +1,14 @@
 import type { Meter } from '@opentelemetry/api';
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import OpenAI, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+} from 'openai';
+import { DeadlineError, withDeadline } from '../deadline.js';
 import type { Logger } from '../logger.js';
 import { redactSecrets } from '../logger.js';
+import { boundedRetryFetch } from './bounded-retry-fetch.js';
 import type { Catalog, ImpactWarning } from './catalog.js';
 import { LlmError } from './errors.js';
 import { computeImpacts, type Impacts } from './impacts.js';
@@ -93,6 +100,9 @@ export function createChatService(options: ChatServiceOptions): ChatService {
     apiKey: options.apiKey ?? NO_KEY,
     timeout: options.timeoutMs,
     maxRetries: options.maxRetries ?? 1,
+    // LLM_TIMEOUT_MS bounds the whole call (withDeadline below); a Retry-After beyond half of
+    // it is not waited for at all, so no sleeping retry outlives the request.
+    fetch: boundedRetryFetch(options.timeoutMs / 2),
     logLevel: 'off',
   });
   const metrics: LlmMetrics = createLlmMetrics(options.meter);
@@ -103,7 +113,9 @@ export function createChatService(options: ChatServiceOptions): ChatService {
     const started = performance.now();
     let response: OpenAI.Chat.Completions.ChatCompletion;
     try {
-      response = await client.chat.completions.create({ model, messages: request.messages });
+      response = await withDeadline(options.timeoutMs, (signal) =>
+        client.chat.completions.create({ model, messages: request.messages }, { signal }),
+      );
     } catch (err) {
       throw upstreamError(err, options.timeoutMs, secrets, logger);
     }
@@ -178,7 +190,11 @@ function upstreamError(
   logger: Logger,
 ): LlmError {
   const safe = (text: string) => redactSecrets(text, secrets).slice(0, 300);
-  if (err instanceof APIConnectionTimeoutError) {
+  if (
+    err instanceof APIConnectionTimeoutError ||
+    err instanceof DeadlineError ||
+    err instanceof APIUserAbortError
+  ) {
     logger.warn({ timeoutMs }, 'LLM request timed out');
     return new LlmError(
       504,

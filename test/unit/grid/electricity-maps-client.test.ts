@@ -3,10 +3,10 @@ import {
   createElectricityMapsClient,
   type ElectricityMapsClient,
   MAX_RATE_LIMIT_HOLD_MS,
-  parseRetryAfter,
   type RetryPolicy,
 } from '../../../src/grid/electricity-maps-client.js';
 import { UpstreamError, type UpstreamErrorKind } from '../../../src/grid/errors.js';
+import { parseRetryAfter } from '../../../src/retry-after.js';
 import { fixture, StubElectricityMaps } from '../../fixtures/grid/stub-electricity-maps.js';
 
 const KEY = 'em-client-key-7f3a9c';
