@@ -1,5 +1,5 @@
 import type { Attributes, Meter, ObservableResult } from '@opentelemetry/api';
-import { BoundedLabelSet } from '../labels/index.js';
+import { AttributeCache, BoundedLabelSet } from '../labels/index.js';
 import type { IntensityReading, IntensitySource } from './types.js';
 import { MAX_ZONE_LENGTH } from './zones.js';
 
@@ -34,20 +34,19 @@ export function registerGridMetrics(
     description: 'Carbon intensity of the electricity grid per zone, by the source that gave it',
     unit: '{gCO2e/kWh}',
   });
-  // One attributes object per (zone, source): both bounded, so the map is too.
-  const made = new Map<string, Attributes>();
-  const attributesOf = (zone: string, source: IntensitySource): Attributes => {
-    const key = `${zone} ${source}`;
-    let attributes = made.get(key);
-    if (!attributes) {
-      attributes = { zone, source };
-      made.set(key, attributes);
-    }
-    return attributes;
-  };
+  // The attributes of every source a zone can be answered from, made once per zone.
+  const byZone = new AttributeCache(
+    [zones],
+    (zone): Record<IntensitySource, Attributes> => ({
+      fixed: { zone, source: 'fixed' },
+      'electricity-maps': { zone, source: 'electricity-maps' },
+      'annual-average': { zone, source: 'annual-average' },
+      'world-average': { zone, source: 'world-average' },
+    }),
+  );
   const observe = (result: ObservableResult, reading: IntensityReading | undefined) => {
     if (reading && zones.isAdmitted(reading.zone)) {
-      result.observe(reading.carbonIntensity, attributesOf(reading.zone, reading.source));
+      result.observe(reading.carbonIntensity, byZone.of(reading.zone)[reading.source]);
     }
   };
   gauge.addCallback((result) => {

@@ -1,24 +1,27 @@
 import type { BoundedLabelSet } from './bounded-label-set.js';
 
 /**
- * One attributes object per label value of a bounded set, made on first use and reused for
- * every recording after it, so a hot path allocates nothing. As bounded as its set: at most one
- * object per admitted value plus one for the overflow.
+ * One attributes object (or a record of them) per label value of one bounded set, or per pair
+ * of values of two, made on first use and reused for every recording after it: a hot path
+ * allocates nothing. As bounded as its sets: one object per admitted value (pair), plus the
+ * overflow's.
  */
-export class AttributeCache<A extends object> {
+export class AttributeCache<A> {
   private readonly made = new Map<string, A>();
 
   constructor(
-    private readonly labels: BoundedLabelSet,
-    private readonly make: (label: string) => A,
+    private readonly sets: readonly [BoundedLabelSet] | readonly [BoundedLabelSet, BoundedLabelSet],
+    private readonly make: (first: string, second: string) => A,
   ) {}
 
-  of(value: string): A {
-    const label = this.labels.label(value);
-    let attributes = this.made.get(label);
+  of(first: string, second = ''): A {
+    const a = this.sets[0].label(first);
+    const b = this.sets[1]?.label(second) ?? '';
+    const key = this.sets.length === 1 ? a : `${a}\n${b}`;
+    let attributes = this.made.get(key);
     if (attributes === undefined) {
-      attributes = this.make(label);
-      this.made.set(label, attributes);
+      attributes = this.make(a, b);
+      this.made.set(key, attributes);
     }
     return attributes;
   }

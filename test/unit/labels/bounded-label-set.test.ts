@@ -35,7 +35,7 @@ describe('labels: bounded label set', () => {
 
   it('makes one attributes object per label and reuses it', () => {
     const set = new BoundedLabelSet({ capacity: 2, maxLength: 10 });
-    const cache = new AttributeCache(set, (model) => ({ model }));
+    const cache = new AttributeCache([set], (model) => ({ model }));
     const first = cache.of('gpt');
     expect(cache.of('gpt')).to.equal(first);
     expect(cache.of('x')).to.deep.equal({ model: 'x' });
@@ -43,13 +43,28 @@ describe('labels: bounded label set', () => {
     expect(cache.of('z')).to.equal(cache.of('y'));
   });
 
+  it('makes one object per pair of two sets, each bounded on its own', () => {
+    const cache = new AttributeCache(
+      [
+        new BoundedLabelSet({ capacity: 1, maxLength: 10 }),
+        new BoundedLabelSet({ capacity: 2, maxLength: 10 }),
+      ],
+      (provider, model) => ({ provider, model }),
+    );
+    expect(cache.of('p', 'a')).to.equal(cache.of('p', 'a'));
+    expect(cache.of('q', 'b')).to.deep.equal({ provider: 'other', model: 'b' });
+    expect(cache.of('r', 'c')).to.deep.equal({ provider: 'other', model: 'other' });
+  });
+
   it('keeps a counter at capacity + 1 series in the real SDK, however many values arrive', async () => {
     const metrics = createTestMetrics();
     try {
       const counter = metrics.meter.createCounter('walked');
       const cache = new AttributeCache(
-        new BoundedLabelSet({ capacity: 8, maxLength: 64 }),
-        (name) => ({ name }),
+        [new BoundedLabelSet({ capacity: 8, maxLength: 64 })],
+        (name) => ({
+          name,
+        }),
       );
       for (let i = 0; i < 2000; i++) counter.add(1, cache.of(`value-${i}-${'x'.repeat(i % 50)}`));
       const series = (await metrics.scrape()).split('\n').filter((l) => l.startsWith('walked'));
