@@ -1,4 +1,5 @@
 import { type Attributes, type Histogram, type Span, trace } from '@opentelemetry/api';
+import { AttributeCache, BoundedLabelSet } from '../labels/index.js';
 import type { Clock } from './probes.js';
 import type { ActiveOperation, OperationFootprint, OperationTracker } from './types.js';
 
@@ -14,6 +15,9 @@ export interface TrackerOptions {
   energyHistogram: Histogram;
   emissionsHistogram: Histogram;
 }
+
+/** Distinct operation names labelled over the process's life; the rest are `other`. */
+export const MAX_OPERATION_LABELS = 64;
 
 /**
  * Gives every running operation its fair share of the process's power, in O(1) per operation.
@@ -41,8 +45,15 @@ export class EnergyTracker implements OperationTracker {
   private readonly clock: Clock;
   private readonly energy: Histogram;
   private readonly emissions: Histogram;
-  /** One attributes object per operation name, so recording allocates nothing per call. */
-  private readonly labels = new Map<string, Attributes>();
+  /**
+   * One attributes object per operation name, so recording allocates nothing per call; the
+   * names are a bounded set, so a caller naming operations per user or per id cannot grow the
+   * series without bound (beyond the cap they are recorded as `other`).
+   */
+  private readonly labels = new AttributeCache(
+    [new BoundedLabelSet({ capacity: MAX_OPERATION_LABELS, maxLength: 100 })],
+    (operation): Attributes => ({ operation }),
+  );
 
   constructor(options: TrackerOptions) {
     this.clock = options.clock;
@@ -85,7 +96,7 @@ export class EnergyTracker implements OperationTracker {
     this.running--;
     const energyJoules = this.perOperation - op.startPerOperation;
     const emissionsGrams = energyJoules * this.gramsPerJoule;
-    const labels = this.labelsOf(operation);
+    const labels = this.labels.of(operation);
     this.energy.record(energyJoules, labels);
     this.emissions.record(emissionsGrams, labels);
     if (op.span?.isRecording()) {
@@ -107,15 +118,6 @@ export class EnergyTracker implements OperationTracker {
     if (!(dt > 0)) return; // a clock that stalls or steps back adds nothing
     if (this.running > 0) this.perOperation += (this.watts * dt) / 1000 / this.running;
     this.lastMs = nowMs;
-  }
-
-  private labelsOf(operation: string): Attributes {
-    let labels = this.labels.get(operation);
-    if (!labels) {
-      labels = { operation };
-      this.labels.set(operation, labels);
-    }
-    return labels;
   }
 }
 

@@ -7,7 +7,11 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { createEnergyInstruments } from '../../../src/energy/instruments.js';
-import { EnergyTracker, SPAN_ATTRIBUTES } from '../../../src/energy/tracker.js';
+import {
+  EnergyTracker,
+  MAX_OPERATION_LABELS,
+  SPAN_ATTRIBUTES,
+} from '../../../src/energy/tracker.js';
 import { createTestMetrics, type TestMetrics } from '../../helpers/metrics.js';
 import { ScriptedClock } from './scripted.js';
 
@@ -121,6 +125,29 @@ describe('operation tracker', () => {
     tracker.update(clock.ms, 1, 0, false);
     clock.ms = 500;
     expect(op.end().energyJoules).to.equal(1);
+  });
+
+  it('keeps the operation label bounded however many names it is given (real SDK reader)', async () => {
+    const { clock, tracker, metrics } = setup();
+    try {
+      tracker.update(clock.ms, 1, 1e-4, false);
+      for (let i = 0; i < 1000; i++) {
+        const op = tracker.begin(`user-${i}-${'y'.repeat(i % 200)}`);
+        clock.advance(1);
+        expect(op.end().operation, 'the caller still gets its own name').to.match(/^user-/);
+      }
+      const operations = new Set(
+        [
+          ...(await metrics.scrape()).matchAll(
+            /operation_energy_joules_count\{operation="([^"]*)"/g,
+          ),
+        ].map((m) => m[1]),
+      );
+      expect(operations.size).to.equal(MAX_OPERATION_LABELS + 1);
+      expect(operations).to.include('other');
+    } finally {
+      await metrics.shutdown();
+    }
   });
 
   it('end() is idempotent and can rename the operation', async () => {
