@@ -1,9 +1,9 @@
 import { once } from 'node:events';
-import { createServer } from 'node:http';
 import { Writable } from 'node:stream';
 import type Koa from 'koa';
 import { type AppDeps, createApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
+import { createHttpServer, type HttpServerOptions } from '../../src/http/server.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { Readiness } from '../../src/readiness.js';
 import { createTestMetrics, type TestMetrics } from './metrics.js';
@@ -13,9 +13,9 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-/** Serves a Koa app on an ephemeral loopback port. */
-export async function listen(app: Koa): Promise<Listening> {
-  const server = createServer(app.callback());
+/** Serves a Koa app on an ephemeral loopback port, on the same HTTP server as the service. */
+export async function listen(app: Koa, options: HttpServerOptions = {}): Promise<Listening> {
+  const server = createHttpServer(app.callback(), options);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();
