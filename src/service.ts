@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { Meter } from '@opentelemetry/api';
 import { type AppDeps, createApp, type MetricsText } from './app.js';
 import { type Config, redactConfig, secretsOf } from './config.js';
@@ -6,6 +6,7 @@ import { createDashboard, type Dashboard } from './dashboard/index.js';
 import { createEnergyMeter, type EnergyMeter } from './energy/index.js';
 import { selectSources } from './energy/sources/select.js';
 import { createGridIntensity } from './grid/index.js';
+import { createHttpServer } from './http/server.js';
 import { createLlm } from './llm/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { OnnxActivityClassifier } from './predict/classifier.js';
@@ -161,8 +162,7 @@ export async function runService(config: Config, telemetry: Telemetry): Promise<
   });
   const parts = [...serviceParts, { name: 'telemetry', close: () => telemetry.shutdown() }];
   const app = createApp(deps);
-  const http = createServer(app.callback());
-  http.keepAliveTimeout = 5_000;
+  const http = createHttpServer(app.callback());
   try {
     await listen(http, config);
   } catch (err) {
