@@ -1,4 +1,3 @@
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Meter } from '@opentelemetry/api';
 import Koa from 'koa';
@@ -7,8 +6,10 @@ import type { Dashboard } from './dashboard/index.js';
 import type { EnergyService } from './energy/meter.js';
 import { trackRequests } from './energy/track-requests.js';
 import type { GridIntensity } from './grid/types.js';
+import { parseBodies } from './http/body-parser.js';
 import { errorHandler } from './http/errors.js';
 import { requestLog } from './http/request-log.js';
+import { noteRoute } from './http/route-of.js';
 import type { Logger } from './logger.js';
 import type { ActivityClassifier } from './predict/classifier.js';
 import type { Readiness } from './readiness.js';
@@ -66,20 +67,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(httpMetrics(deps.meter));
   if (deps.energy) app.use(trackRequests(deps.energy.tracker));
   app.use(errorHandler(deps.logger, deps.config.bodyLimitBytes));
-  app.use(
-    bodyParser({
-      enableTypes: ['json', 'form'],
-      jsonLimit: deps.config.bodyLimitBytes,
-      formLimit: deps.config.bodyLimitBytes,
-      onError: (err) => {
-        // co-body marks a malformed body only with status 400; name it so the error handler
-        // can tell the client what was wrong instead of echoing the parser's message.
-        const parseError = err as Error & { status?: number; type?: string };
-        if (parseError.status === 400) parseError.type ??= 'entity.parse.failed';
-        throw parseError;
-      },
-    }),
-  );
+  app.use(parseBodies(deps.config.bodyLimitBytes, (ctx) => noteRoute(router, ctx)));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;
