@@ -10,6 +10,8 @@ import { parseBodies } from './http/body-parser.js';
 import { errorHandler } from './http/errors.js';
 import { requestLog } from './http/request-log.js';
 import { noteRoute } from './http/route-of.js';
+import { sameOriginWrites } from './http/same-origin.js';
+import { securityHeaders } from './http/security-headers.js';
 import type { Logger } from './logger.js';
 import type { ActivityClassifier } from './predict/classifier.js';
 import type { Readiness } from './readiness.js';
@@ -66,7 +68,9 @@ export function createApp(deps: AppDeps): Koa {
   app.use(requestLog(deps.logger));
   app.use(httpMetrics(deps.meter));
   if (deps.energy) app.use(trackRequests(deps.energy.tracker));
+  app.use(securityHeaders());
   app.use(errorHandler(deps.logger, deps.config.bodyLimitBytes));
+  app.use(sameOriginWrites());
   app.use(parseBodies(deps.config.bodyLimitBytes, (ctx) => noteRoute(router, ctx)));
   app.use(router.routes());
   app.use(router.allowedMethods());
