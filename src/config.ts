@@ -7,6 +7,7 @@ import {
   RAM_WATTS_PER_GB,
 } from './energy/sources/estimate.js';
 import { MAX_ZONE_LENGTH, zoneKind } from './grid/zones.js';
+import { credentialsOf, withoutCredentials } from './url-credentials.js';
 
 /** Thrown when a setting is missing or malformed; `variable` names the environment variable. */
 export class ConfigError extends Error {
@@ -24,9 +25,29 @@ export const ZONE_PATTERN = /^[A-Z]{2}(-[A-Z0-9]+)*$/;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const ENERGY_SOURCES = ['auto', 'rapl', 'powermetrics', 'nvidia-smi', 'estimate'] as const;
 
-const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const number = (min: number, max = Number.POSITIVE_INFINITY) => z.coerce.number().min(min).max(max);
+// Plain decimal only: Number() would also take 0x1F41, 1e3, 0b1010 or Infinity.
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'expected a whole number in decimal digits')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+const number = (min: number, max = Number.POSITIVE_INFINITY) =>
+  z
+    .string()
+    .regex(/^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/, 'expected a decimal number')
+    .transform(Number)
+    .pipe(z.number().min(min).max(max));
 const url = z.url({ protocol: /^https?$/ });
+const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+/** A comma-separated list whose every item is one of `allowed` (the OTel SDK's own lists). */
+const exporterList = (allowed: readonly string[]) =>
+  z
+    .string()
+    .refine(
+      (list) => list.split(',').every((item) => allowed.includes(item.trim())),
+      `expected a comma-separated list of ${allowed.join(', ')}`,
+    );
 const zone = z
   .string()
   .max(MAX_ZONE_LENGTH, `expected a zone key of at most ${MAX_ZONE_LENGTH} characters`)
@@ -69,6 +90,19 @@ const schema = {
   MOCK_LLM_PORT: integer(0, 65535).default(8002),
   MOCK_LLM_LATENCY_MS: integer(0, 60_000).default(50),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  // The OTel variables the service reads (the SDK would ignore or misread a malformed one
+  // silently). Metrics are pushed over OTLP/HTTP only: grpc is refused for them.
+  OTEL_EXPORTER_OTLP_ENDPOINT: url.optional(),
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: url.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url.optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(OTLP_PROTOCOLS).optional(),
+  OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: z.enum(OTLP_PROTOCOLS).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum([...OTLP_PROTOCOLS, 'grpc']).optional(),
+  OTEL_EXPORTER_OTLP_TIMEOUT: integer(1, 600_000).optional(),
+  OTEL_METRIC_EXPORT_INTERVAL: integer(1, 86_400_000).optional(),
+  OTEL_METRIC_EXPORT_TIMEOUT: integer(1, 600_000).optional(),
+  OTEL_TRACES_EXPORTER: exporterList(['otlp', 'zipkin', 'console', 'none']).optional(),
+  OTEL_LOGS_EXPORTER: exporterList(['otlp', 'console', 'none']).optional(),
 } satisfies Record<string, z.ZodType>;
 
 type Settings = { [K in keyof typeof schema]: z.output<(typeof schema)[K]> };
@@ -208,12 +242,25 @@ const REDACTED = '[redacted]';
 export function redactConfig(config: Config): Config {
   return {
     ...config,
-    grid: { ...config.grid, apiKey: config.grid.apiKey ? REDACTED : undefined },
-    llm: { ...config.llm, apiKey: config.llm.apiKey ? REDACTED : undefined },
+    grid: {
+      ...config.grid,
+      apiKey: config.grid.apiKey ? REDACTED : undefined,
+      baseUrl: withoutCredentials(config.grid.baseUrl),
+    },
+    llm: {
+      ...config.llm,
+      apiKey: config.llm.apiKey ? REDACTED : undefined,
+      baseUrl: config.llm.baseUrl && withoutCredentials(config.llm.baseUrl),
+    },
   };
 }
 
 /** Every secret value of the config, for redaction of free text (errors, upstream bodies). */
 export function secretsOf(config: Config): string[] {
-  return [config.grid.apiKey, config.llm.apiKey].filter((s): s is string => Boolean(s));
+  return [
+    config.grid.apiKey,
+    config.llm.apiKey,
+    ...credentialsOf(config.grid.baseUrl),
+    ...credentialsOf(config.llm.baseUrl),
+  ].filter((s): s is string => Boolean(s));
 }

@@ -1,6 +1,7 @@
 import type { Meter } from '@opentelemetry/api';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { withoutCredentials } from '../url-credentials.js';
 import {
   createElectricityMapsClient,
   type FetchLike,
@@ -78,7 +79,12 @@ function logStartup(logger: Logger, service: IntensityService, grid: Config['gri
     );
   } else {
     logger.info(
-      { zone, baseUrl: grid.baseUrl, cacheTtlMs: grid.cacheTtlMs, timeoutMs: grid.timeoutMs },
+      {
+        zone,
+        baseUrl: withoutCredentials(grid.baseUrl),
+        cacheTtlMs: grid.cacheTtlMs,
+        timeoutMs: grid.timeoutMs,
+      },
       'grid intensity from Electricity Maps, with annual averages as fallback',
     );
   }

@@ -259,6 +259,8 @@ describe('start-up failures', function () {
     ['PORT', 'abc'],
     ['PUE', '-1'],
     ['CARBON_ZONE', 'UK'],
+    ['PORT', '0x1F41'],
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc'],
   ] as const) {
     it(`exits 1 naming ${variable} when ${variable}=${value}`, async () => {
       const { code, stderr } = await runToExit({ [variable]: value });
