@@ -4,7 +4,7 @@ import { type ContextManager, diag, type Meter, metrics, ROOT_CONTEXT } from '@o
 import { OTLPMetricExporter as OTLPJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as OTLPProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AggregationType,
   type IMetricReader,
@@ -180,6 +180,10 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       [ATTR_SERVICE_VERSION]: version,
       [ATTR_SERVICE_INSTANCE_ID]: randomUUID(),
     }),
+    // Only OTEL_RESOURCE_ATTRIBUTES on top of the attributes above: the default host and
+    // process detectors put the host name, the user and the whole command line on target_info,
+    // which /metrics serves to whoever can reach it.
+    resourceDetectors: [envDetector],
     metricReaders: readers,
     views: DUPLICATE_METRICS.map((instrumentName) => ({
       instrumentName,
