@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, request } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { expect } from 'chai';
+import { projectRoot } from '../../src/paths.js';
 import { freePort, spawnServer } from '../helpers/spawn-server.js';
 
 interface Answer {
@@ -76,6 +78,53 @@ describe('graceful shutdown (spawned service, SIGTERM)', function () {
       agent.destroy();
       await server.stop('SIGKILL');
     }
+  });
+
+  it('SIGTERM to `npm start` reaches node: the service stops instead of serving on', async () => {
+    const port = await freePort();
+    const npm = spawn('npm', ['start', '--silent'], {
+      cwd: projectRoot,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        OTEL_TRACES_EXPORTER: 'none',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    npm.stdout.on('data', (d: Buffer) => {
+      output += d;
+    });
+    npm.stderr.on('data', (d: Buffer) => {
+      output += d;
+    });
+    const spawnFailed = once(npm, 'error').then(([err]) => {
+      throw new Error(
+        `npm is needed for this test and could not be run: ${(err as Error).message}`,
+      );
+    });
+    const deadline = Date.now() + 30_000;
+    while (!output.includes('listening on') && Date.now() < deadline && npm.exitCode === null) {
+      await Promise.race([new Promise((r) => setTimeout(r, 50)), spawnFailed]);
+    }
+    expect(output, 'npm start began serving').to.include('listening on');
+    npm.kill('SIGTERM');
+    await once(npm, 'exit');
+    let serving = true;
+    for (let i = 0; i < 100 && serving; i++) {
+      serving = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        () => true,
+        () => false,
+      );
+      if (serving) await new Promise((r) => setTimeout(r, 100));
+    }
+    // The node process names itself in every log line; one left serving is stopped here.
+    const pid = Number(/"pid":(\d+)/.exec(output)?.[1]);
+    if (serving && pid > 0) process.kill(pid, 'SIGKILL');
+    expect(serving, 'node still serving after npm got SIGTERM').to.equal(false);
+    expect(output).to.match(/"msg":"stopped"/);
   });
 
   it('exits within the 10 s stop grace when the collector never answers the final export', async () => {
