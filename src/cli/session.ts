@@ -9,6 +9,7 @@ import {
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { DestinationStream } from 'pino';
 import { type Config, ConfigError, type Env, loadConfig, secretsOf } from '../config.js';
+import { settlesWithin } from '../deadline.js';
 import { createEnergyMeter, type EnergyMeter, type ProcessCpuReader } from '../energy/index.js';
 import { selectSources } from '../energy/sources/select.js';
 import { createGridIntensity } from '../grid/index.js';
@@ -57,8 +58,14 @@ export function otlpMetricsUrl(endpoint: string): string {
  */
 async function otlpExporter(endpoint: string, env: Env): Promise<PushMetricExporter> {
   const sdk = await import('../telemetry/sdk.js');
-  return sdk.otlpExporter(env, otlpMetricsUrl(endpoint));
+  return sdk.otlpExporter(env, otlpMetricsUrl(endpoint), PUSH_TIMEOUT_MS);
 }
+
+/**
+ * How long the last push may take, retries included: a collector that never answers would
+ * otherwise add the exporter's own timeouts and retries (about 18 s) to every run.
+ */
+export const PUSH_TIMEOUT_MS = 3_000;
 
 export interface Session {
   config: Config;
@@ -164,12 +171,19 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     cpuUtilizationPercent: () => (sampledMs > 0 ? (busyMs / sampledMs) * 100 : null),
     async close() {
       if (readers.length > 0) {
-        try {
-          await provider.forceFlush();
-        } catch (err) {
+        let failure: string | undefined;
+        const pushed = provider.forceFlush().catch((err: unknown) => {
+          failure = err instanceof Error ? err.message : String(err);
+        });
+        if (!(await settlesWithin(pushed, PUSH_TIMEOUT_MS))) {
+          failure = `no answer within ${PUSH_TIMEOUT_MS / 1000} s`;
+        }
+        if (failure !== undefined) {
           logger.error(
-            `could not push metrics to ${o.options.otlp}: ${err instanceof Error ? err.message : String(err)}`,
+            `could not push metrics to ${o.options.otlp} within ${PUSH_TIMEOUT_MS / 1000} s: ${failure}; this run's metrics were not delivered`,
           );
+          // No shutdown: the reader's would push once more and hold the exit as long again.
+          return;
         }
       }
       await provider.shutdown().catch(() => undefined);

@@ -69,15 +69,15 @@ function numberFromEnv(env: Env, name: string, fallback: number): number {
 
 /**
  * The OTLP exporter for the configured protocol; each reads the standard OTEL_* variables, and
- * `url` (the CLI's --otlp) overrides their endpoint.
+ * `url` (the CLI's --otlp) overrides their endpoint, `timeoutMillis` their timeout.
  */
-export function otlpExporter(env: Env, url?: string): PushMetricExporter {
+export function otlpExporter(env: Env, url?: string, timeoutMillis?: number): PushMetricExporter {
   // The OTel spec reads an empty variable as unset, hence || rather than ??.
   const protocol =
     env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL?.trim() ||
     env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim() ||
     'http/protobuf';
-  const config = url ? { url } : undefined;
+  const config = url || timeoutMillis ? { url, timeoutMillis } : undefined;
   return protocol === 'http/json'
     ? new OTLPJsonMetricExporter(config)
     : new OTLPProtoMetricExporter(config);
