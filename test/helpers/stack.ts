@@ -4,6 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'chai';
 import { parse } from 'yaml';
 import { projectRoot } from '../../src/paths.js';
 
@@ -277,4 +278,38 @@ export function exposedFamilies(text: string): ExposedFamily[] {
     families.set(name, family);
   }
   return [...families.values()];
+}
+
+export interface Sample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+/** The Prometheus HTTP API, instant queries only. */
+export class PrometheusClient {
+  constructor(readonly url: string) {}
+
+  async query(expr: string, time?: number): Promise<Sample[]> {
+    const params = new URLSearchParams({ query: expr });
+    if (time !== undefined) params.set('time', String(time));
+    const res = await fetch(`${this.url}/api/v1/query?${params}`);
+    const body = (await res.json()) as {
+      status: string;
+      error?: string;
+      data?: { resultType: string; result: Sample[] };
+    };
+    if (body.status !== 'success') throw new Error(`${body.error ?? res.status}: ${expr}`);
+    expect(body.data?.resultType, expr).to.equal('vector');
+    return body.data?.result ?? [];
+  }
+}
+
+/** Polls `check` until it holds, or fails naming `what`. */
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
 }

@@ -19,46 +19,16 @@ import {
   collectorMetricName,
   docQueries,
   exposedFamilies,
+  PrometheusClient,
   panelQueries,
   RULES_FILE,
   readRules,
   substituteGrafana,
+  waitFor,
 } from '../../helpers/stack.js';
 
 const SCRAPE_SECONDS = 1;
 const MOCK_LLM_ENTRY = join(projectRoot, 'dist', 'src', 'llm', 'mock-server.js');
-
-interface Sample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
-
-class PrometheusClient {
-  constructor(readonly url: string) {}
-
-  async query(expr: string, time?: number): Promise<Sample[]> {
-    const params = new URLSearchParams({ query: expr });
-    if (time !== undefined) params.set('time', String(time));
-    const res = await fetch(`${this.url}/api/v1/query?${params}`);
-    const body = (await res.json()) as {
-      status: string;
-      error?: string;
-      data?: { resultType: string; result: Sample[] };
-    };
-    if (body.status !== 'success') throw new Error(`${body.error ?? res.status}: ${expr}`);
-    expect(body.data?.resultType, expr).to.equal('vector');
-    return body.data?.result ?? [];
-  }
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
