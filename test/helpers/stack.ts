@@ -2,11 +2,14 @@
  * Shared by the stack tests: the committed Grafana dashboards and Prometheus rules as data,
  * Grafana's variable substitution, and the collector's metric-name translation.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { projectRoot } from '../../src/paths.js';
+import { freePort } from './spawn-server.js';
 
 export const DASHBOARDS_DIR = join(projectRoot, 'grafana', 'dashboards');
 export const RULES_FILE = join(projectRoot, 'prometheus', 'rules.yml');
@@ -312,4 +315,46 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+export interface RunningPrometheus {
+  process: ChildProcess;
+  client: PrometheusClient;
+  /** Its stderr so far, for a failing test to print. */
+  log: string[];
+}
+
+/**
+ * Debian's prometheus on a free loopback port, with `dir/prometheus.yml` and its data in
+ * `dir/data`; resolves once it is ready, or fails naming what is missing.
+ */
+export async function startPrometheus(dir: string): Promise<RunningPrometheus> {
+  const port = await freePort();
+  const child = spawn(
+    'prometheus',
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const log: string[] = [];
+  child.stderr?.setEncoding('utf8').on('data', (c: string) => log.push(c));
+  const missing = once(child, 'error').then(([err]) => {
+    throw new Error(`Debian's prometheus is needed for this test: ${(err as Error).message}`);
+  });
+  const client = new PrometheusClient(`http://127.0.0.1:${port}`);
+  await Promise.race([
+    missing,
+    waitFor('Prometheus to be ready', async () => (await fetch(`${client.url}/-/ready`)).ok),
+  ]);
+  return { process: child, client, log };
+}
+
+/** Stops a Prometheus started by startPrometheus. */
+export async function stopPrometheus(running: RunningPrometheus | undefined): Promise<void> {
+  if (!running) return;
+  running.process.kill('SIGTERM');
+  if (running.process.exitCode === null) await once(running.process, 'exit');
 }

@@ -6,12 +6,11 @@ import { loadConfig } from '../../src/config.js';
 import { createDashboard } from '../../src/dashboard/index.js';
 import type { EnergyMeter } from '../../src/energy/index.js';
 import { REQUEST_TIMEOUT_MS } from '../../src/http/server.js';
-import { loadCatalog } from '../../src/llm/catalog.js';
-import { createChatService } from '../../src/llm/client.js';
 import { type MockLlm, startMockLlm } from '../../src/llm/mock-server.js';
 import { Readiness } from '../../src/readiness.js';
 import { captureLogger, type Listening, listen } from '../helpers/app.js';
 import { startEstimatedMeter } from '../helpers/energy.js';
+import { defaultChatService } from '../helpers/llm-upstream.js';
 import { createTestMetrics, findSample, type TestMetrics } from '../helpers/metrics.js';
 
 /** The request timeout this suite's server runs with (the service's own is REQUEST_TIMEOUT_MS). */
@@ -52,16 +51,7 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     lines = log.lines;
     meter = await startEstimatedMeter(metrics, {}, log.logger);
     const dashboard = createDashboard({ meter, sampleIntervalMs: 50 });
-    const chat = createChatService({
-      baseUrl: `${mock.url}/v1`,
-      apiKey: undefined,
-      provider: 'openai',
-      defaultModel: 'gpt-4o-mini',
-      timeoutMs: 5000,
-      catalog: loadCatalog(),
-      meter: metrics.meter,
-      logger: log.logger,
-    });
+    const chat = defaultChatService(`${mock.url}/v1`, metrics.meter, log.logger);
     const app = createApp({
       config: loadConfig({ CARBON_INTENSITY: '300' }),
       logger: log.logger,

@@ -5,7 +5,6 @@
  * service.instance.id, as the exporter sets them) plus a series pushed over OTLP that claims to
  * be Prometheus itself. Whatever a pusher writes, it must not set the job or instance labels.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -14,8 +13,14 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse, stringify } from 'yaml';
 import { projectRoot } from '../../../src/paths.js';
-import { freePort } from '../../helpers/spawn-server.js';
-import { PrometheusClient, panelQueries, waitFor } from '../../helpers/stack.js';
+import {
+  type PrometheusClient,
+  panelQueries,
+  type RunningPrometheus,
+  startPrometheus,
+  stopPrometheus,
+  waitFor,
+} from '../../helpers/stack.js';
 
 const EXPOSITION = [
   '# TYPE requests_total counter',
@@ -35,7 +40,7 @@ interface ScrapeJob {
 describe('stack: the collector scrape keeps pushed labels out of job and instance (real Prometheus)', function () {
   this.timeout(60_000);
   let exporter: Server;
-  let prometheus: ChildProcess | undefined;
+  let prometheus: RunningPrometheus | undefined;
   let prom: PrometheusClient;
   const dir = mkdtempSync(join(tmpdir(), 'carbonscope-honor-'));
 
@@ -59,32 +64,16 @@ describe('stack: the collector scrape keeps pushed labels out of job and instanc
       scrape_configs: [{ ...job, static_configs: [{ targets: [target] }] }],
     };
     writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
-    const port = await freePort();
-    prometheus = spawn(
-      'prometheus',
-      [
-        `--config.file=${join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-      ],
-      { stdio: 'ignore' },
+    prometheus = await startPrometheus(dir);
+    prom = prometheus.client;
+    await waitFor(
+      'three series scraped',
+      async () => (await prom.query('requests_total')).length === 3,
     );
-    const spawnFailed = once(prometheus, 'error').then(([err]) => {
-      throw new Error(`Debian's prometheus is needed for this test: ${(err as Error).message}`);
-    });
-    prom = new PrometheusClient(`http://127.0.0.1:${port}`);
-    await Promise.race([
-      spawnFailed,
-      waitFor(
-        'three series scraped',
-        async () => (await prom.query('requests_total')).length === 3,
-      ),
-    ]);
   });
 
   after(async () => {
-    prometheus?.kill('SIGTERM');
-    if (prometheus && prometheus.exitCode === null) await once(prometheus, 'exit');
+    await stopPrometheus(prometheus);
     exporter?.close();
     rmSync(dir, { recursive: true, force: true });
   });

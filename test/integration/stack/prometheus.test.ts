@@ -6,7 +6,6 @@
  * mock LLM fails the suite rather than skipping the queries that need them.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,10 +18,13 @@ import {
   collectorMetricName,
   docQueries,
   exposedFamilies,
-  PrometheusClient,
+  type PrometheusClient,
   panelQueries,
   RULES_FILE,
+  type RunningPrometheus,
   readRules,
+  startPrometheus,
+  stopPrometheus,
   substituteGrafana,
   waitFor,
 } from '../../helpers/stack.js';
@@ -37,8 +39,7 @@ describe('stack: dashboards and rules on a real Prometheus', function () {
   const dir = mkdtempSync(join(tmpdir(), 'carbonscope-prom-'));
   const apps: SpawnedServer[] = [];
   let mock: ChildProcess | undefined;
-  let prometheus: ChildProcess | undefined;
-  const promLog: string[] = [];
+  let prometheus: RunningPrometheus | undefined;
   let prom: PrometheusClient;
   let startedAt = 0;
   const traffic = new AbortController();
@@ -87,19 +88,8 @@ describe('stack: dashboards and rules on a real Prometheus', function () {
         '',
       ].join('\n'),
     );
-    const port = await freePort();
-    prometheus = spawn(
-      'prometheus',
-      [
-        `--config.file=${join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    prometheus.stderr?.setEncoding('utf8').on('data', (c: string) => promLog.push(c));
-    prom = new PrometheusClient(`http://127.0.0.1:${port}`);
-    await waitFor('Prometheus to be ready', async () => (await fetch(`${prom.url}/-/ready`)).ok);
+    prometheus = await startPrometheus(dir);
+    prom = prometheus.client;
     startedAt = Date.now();
 
     // Each part owns some of the metrics the queries read: all must be served.
@@ -134,8 +124,7 @@ describe('stack: dashboards and rules on a real Prometheus', function () {
   after(async () => {
     traffic.abort();
     await background.catch(() => {});
-    prometheus?.kill('SIGTERM');
-    if (prometheus && prometheus.exitCode === null) await once(prometheus, 'exit');
+    await stopPrometheus(prometheus);
     mock?.kill('SIGTERM');
     await Promise.all(apps.map((a) => a.stop()));
     rmSync(dir, { recursive: true, force: true });
@@ -261,8 +250,8 @@ describe('stack: dashboards and rules on a real Prometheus', function () {
   });
 
   afterEach(function () {
-    if (this.currentTest?.state === 'failed' && promLog.length) {
-      process.stderr.write(`prometheus log (tail):\n${promLog.join('').slice(-2000)}\n`);
+    if (this.currentTest?.state === 'failed' && prometheus?.log.length) {
+      process.stderr.write(`prometheus log (tail):\n${prometheus.log.join('').slice(-2000)}\n`);
     }
   });
 });

@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import { loadCatalog } from '../../../src/llm/catalog.js';
-import { createChatService } from '../../../src/llm/client.js';
 import { createLlmMetrics } from '../../../src/llm/metrics.js';
 import { startMockLlm } from '../../../src/llm/mock-server.js';
 import { captureLogger } from '../../helpers/app.js';
+import { defaultChatService } from '../../helpers/llm-upstream.js';
 import { createTestMetrics } from '../../helpers/metrics.js';
 
 describe('llm metrics', () => {
@@ -13,16 +12,11 @@ describe('llm metrics', () => {
     const metrics = createTestMetrics();
     try {
       // Real impacts of one real chat, recorded under names a client (or a catalog) could send.
-      const chat = createChatService({
-        baseUrl: `${mock.url}/v1`,
-        apiKey: undefined,
-        provider: 'openai',
-        defaultModel: 'gpt-4o-mini',
-        timeoutMs: 5000,
-        catalog: loadCatalog(),
-        meter: source.meter,
-        logger: captureLogger('silent').logger,
-      });
+      const chat = defaultChatService(
+        `${mock.url}/v1`,
+        source.meter,
+        captureLogger('silent').logger,
+      );
       const { impacts } = await chat.complete({ messages: [{ role: 'user', content: 'hi' }] });
       const llm = createLlmMetrics(metrics.meter);
       const series = async () =>

@@ -1,11 +1,13 @@
 import type { ServerResponse } from 'node:http';
 import { expect } from 'chai';
-import { loadCatalog } from '../../../src/llm/catalog.js';
-import { createChatService } from '../../../src/llm/client.js';
 import { LlmError } from '../../../src/llm/errors.js';
 import { MAX_REPORTED_TOKENS } from '../../../src/llm/tokens.js';
 import { captureLogger } from '../../helpers/app.js';
-import { type StubUpstream, startStubUpstream } from '../../helpers/llm-upstream.js';
+import {
+  defaultChatService,
+  type StubUpstream,
+  startStubUpstream,
+} from '../../helpers/llm-upstream.js';
 import { createTestMetrics, type TestMetrics } from '../../helpers/metrics.js';
 
 /** What an OpenAI-compatible API could send that is not a usable chat completion. */
@@ -43,16 +45,12 @@ describe('llm chat client: an upstream that cannot be trusted', () => {
 
   async function chatWith(handler: (req: unknown, res: ServerResponse) => void, timeoutMs = 5000) {
     stub = await startStubUpstream(handler);
-    return createChatService({
-      baseUrl: stub.baseUrl,
-      apiKey: 'sk-untrusted',
-      provider: 'openai',
-      defaultModel: 'gpt-4o-mini',
+    return defaultChatService(
+      stub.baseUrl,
+      metrics.meter,
+      captureLogger('silent').logger,
       timeoutMs,
-      catalog: loadCatalog(),
-      meter: metrics.meter,
-      logger: captureLogger('silent').logger,
-    });
+    );
   }
 
   async function failure(work: Promise<unknown>): Promise<LlmError> {
