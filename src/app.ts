@@ -70,8 +70,9 @@ export function createApp(deps: AppDeps): Koa {
   if (deps.energy) app.use(trackRequests(deps.energy.tracker));
   app.use(securityHeaders());
   app.use(errorHandler(deps.logger, deps.config.bodyLimitBytes));
-  app.use(sameOriginWrites());
-  app.use(parseBodies(deps.config.bodyLimitBytes, (ctx) => noteRoute(router, ctx)));
+  const note = (ctx: Koa.Context) => noteRoute(router, ctx);
+  app.use(sameOriginWrites(note));
+  app.use(parseBodies(deps.config.bodyLimitBytes, note));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

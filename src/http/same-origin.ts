@@ -21,11 +21,13 @@ function crossOrigin(ctx: Context): boolean {
  * Refuses a state-changing request a browser sends from another site's page: a form posted to
  * /chat from anywhere would spend the LLM quota and meter it as ours (forms need no CORS
  * preflight). Browsers send Sec-Fetch-Site and Origin with every POST; API clients (curl, SDKs)
- * send neither and are served as before.
+ * send neither and are served as before. `onRefuse` runs first (the app notes the route there,
+ * so the refusal is counted under it).
  */
-export function sameOriginWrites(): Middleware {
+export function sameOriginWrites(onRefuse: (ctx: Context) => void = () => {}): Middleware {
   return async (ctx, next) => {
     if (SAFE_METHODS.has(ctx.method) || !crossOrigin(ctx)) return next();
+    onRefuse(ctx);
     ctx.status = 403;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = errorBody(

@@ -230,6 +230,10 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
       expect(res.status).to.equal(403);
       expect(await res.json()).to.include({ error: 'forbidden' });
       expect(await promptTokens(), 'no chat reached the LLM').to.equal(before);
+      const text = await metrics.scrape();
+      expect(findSample(text, 'requests_total', { endpoint: '/chat', status: '403' })).to.be.above(
+        0,
+      );
     });
   }
 
