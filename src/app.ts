@@ -1,11 +1,14 @@
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { EnergySnapshot, GridIntensity } from 'carbonscope';
 import Koa from 'koa';
 import type { Config } from './config.js';
 import type { Dashboard } from './dashboard/index.js';
+import { parseBodies } from './http/body-parser.js';
 import { errorHandler } from './http/errors.js';
 import { requestLog } from './http/request-log.js';
+import { noteRoute } from './http/route-of.js';
+import { sameOriginWrites } from './http/same-origin.js';
+import { securityHeaders } from './http/security-headers.js';
 import type { Logger } from './logger.js';
 import type { ActivityClassifier } from './predict/classifier.js';
 import type { Readiness } from './readiness.js';
@@ -58,21 +61,11 @@ export function createApp(deps: AppDeps): Koa {
   if (deps.dashboard) router.use(dashboardRoutes(deps.dashboard).routes());
 
   app.use(requestLog(deps.logger));
+  app.use(securityHeaders());
   app.use(errorHandler(deps.logger, deps.config.bodyLimitBytes));
-  app.use(
-    bodyParser({
-      enableTypes: ['json', 'form'],
-      jsonLimit: deps.config.bodyLimitBytes,
-      formLimit: deps.config.bodyLimitBytes,
-      onError: (err) => {
-        // co-body marks a malformed body only with status 400; name it so the error handler
-        // can tell the client what was wrong instead of echoing the parser's message.
-        const parseError = err as Error & { status?: number; type?: string };
-        if (parseError.status === 400) parseError.type ??= 'entity.parse.failed';
-        throw parseError;
-      },
-    }),
-  );
+  const note = (ctx: Koa.Context) => noteRoute(router, ctx);
+  app.use(sameOriginWrites(note));
+  app.use(parseBodies(deps.config.bodyLimitBytes, note));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -1,11 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import {
+  credentialsOf,
   type Env,
+  integerSetting as integer,
   loadSettings,
   parseEnv,
   type Settings,
   SettingsError,
   secretsOf as settingsSecrets,
+  urlSetting as url,
+  withoutCredentials,
 } from 'carbonscope';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
@@ -16,8 +20,15 @@ export { SettingsError as ConfigError };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const url = z.url({ protocol: /^https?$/ });
+const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+/** A comma-separated list whose every item is one of `allowed` (the OTel SDK's own lists). */
+const exporterList = (allowed: readonly string[]) =>
+  z
+    .string()
+    .refine(
+      (list) => list.split(',').every((item) => allowed.includes(item.trim())),
+      `expected a comma-separated list of ${allowed.join(', ')}`,
+    );
 
 /** The app's own settings; carbonscope's (CARBON_*, ENERGY_*, PUE, GRID_*) come from the library. */
 const schema = {
@@ -37,6 +48,19 @@ const schema = {
   MOCK_LLM_PORT: integer(0, 65535).default(8002),
   MOCK_LLM_LATENCY_MS: integer(0, 60_000).default(50),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  // The OTel variables the service reads (the SDK would ignore or misread a malformed one
+  // silently). Metrics are pushed over OTLP/HTTP only: grpc is refused for them.
+  OTEL_EXPORTER_OTLP_ENDPOINT: url.optional(),
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: url.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url.optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(OTLP_PROTOCOLS).optional(),
+  OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: z.enum(OTLP_PROTOCOLS).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum([...OTLP_PROTOCOLS, 'grpc']).optional(),
+  OTEL_EXPORTER_OTLP_TIMEOUT: integer(1, 600_000).optional(),
+  OTEL_METRIC_EXPORT_INTERVAL: integer(1, 86_400_000).optional(),
+  OTEL_METRIC_EXPORT_TIMEOUT: integer(1, 600_000).optional(),
+  OTEL_TRACES_EXPORTER: exporterList(['otlp', 'zipkin', 'console', 'none']).optional(),
+  OTEL_LOGS_EXPORTER: exporterList(['otlp', 'console', 'none']).optional(),
 } satisfies Record<string, z.ZodType>;
 
 export interface Config extends Settings {
@@ -102,12 +126,24 @@ const REDACTED = '[redacted]';
 export function redactConfig(config: Config): Config {
   return {
     ...config,
-    grid: { ...config.grid, apiKey: config.grid.apiKey ? REDACTED : undefined },
-    llm: { ...config.llm, apiKey: config.llm.apiKey ? REDACTED : undefined },
+    grid: {
+      ...config.grid,
+      apiKey: config.grid.apiKey ? REDACTED : undefined,
+      baseUrl: withoutCredentials(config.grid.baseUrl),
+    },
+    llm: {
+      ...config.llm,
+      apiKey: config.llm.apiKey ? REDACTED : undefined,
+      baseUrl: config.llm.baseUrl && withoutCredentials(config.llm.baseUrl),
+    },
   };
 }
 
 /** Every secret value of the config, for redaction of free text (errors, upstream bodies). */
 export function secretsOf(config: Config): string[] {
-  return [...settingsSecrets(config), config.llm.apiKey].filter((s): s is string => Boolean(s));
+  return [
+    ...settingsSecrets(config),
+    config.llm.apiKey,
+    ...credentialsOf(config.llm.baseUrl),
+  ].filter((s): s is string => Boolean(s));
 }

@@ -29,7 +29,11 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       level: options.level,
       base: { pid: process.pid },
-      redact: { paths: SECRET_PATHS, censor: '[redacted]' },
+      // An absent key stays absent: a censored value would say a key is set when none is.
+      redact: {
+        paths: SECRET_PATHS,
+        censor: (value) => (value === undefined ? undefined : '[redacted]'),
+      },
       // The last line of defence: a secret echoed in an upstream error message is masked
       // before the line is written.
       ...(secrets.length

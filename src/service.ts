@@ -1,16 +1,16 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { Meter } from '@opentelemetry/api';
 import { activeSpan, bindMetrics, Carbonscope, type LocalHistograms } from 'carbonscope';
 import { type AppDeps, createApp, type MetricsText } from './app.js';
 import { type Config, redactConfig, secretsOf } from './config.js';
 import { createDashboard, type Dashboard } from './dashboard/index.js';
+import { createHttpServer } from './http/server.js';
 import { createLlm } from './llm/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { OnnxActivityClassifier } from './predict/classifier.js';
 import { Readiness } from './readiness.js';
+import { type Closable, installShutdown } from './shutdown.js';
 import type { Telemetry } from './telemetry/sdk.js';
-
-const SHUTDOWN_BUDGET_MS = 9_000;
 
 /** What a failed listen means to the person who started the service. */
 export function listenFailure(err: NodeJS.ErrnoException, config: Config): string {
@@ -34,43 +34,6 @@ function listen(server: Server, config: Config): Promise<void> {
       resolve();
     });
   });
-}
-
-export interface Closable {
-  name: string;
-  close(): Promise<void>;
-}
-
-/**
- * Stops accepting, lets in-flight requests finish, stops the service's parts, then flushes the
- * metric readers so the collector receives a final export. Bounded so a stuck connection
- * cannot keep the process alive.
- */
-function installShutdown(server: Server, parts: Closable[], logger: Logger): void {
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const deadline = setTimeout(() => server.closeAllConnections(), SHUTDOWN_BUDGET_MS);
-    deadline.unref();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    await closed;
-    for (const part of parts) {
-      try {
-        await part.close();
-      } catch (err) {
-        logger.warn({ err, part: part.name }, 'part failed to close cleanly');
-      }
-    }
-    clearTimeout(deadline);
-    logger.info('stopped');
-    logger.flush();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
 }
 
 export interface AssembleOptions {
@@ -165,21 +128,22 @@ export async function runService(config: Config, telemetry: Telemetry): Promise<
     metricsText: telemetry.metricsText,
     readiness,
   });
-  const parts = [...serviceParts, { name: 'telemetry', close: () => telemetry.shutdown() }];
+  const flush: Closable = { name: 'telemetry', close: () => telemetry.shutdown() };
   const app = createApp(deps);
-  const http = createServer(app.callback());
-  http.keepAliveTimeout = 5_000;
+  const http = createHttpServer(app.callback());
   // This server's requests only: the in-process mock LLM's are not the service's work.
   carbonscope.trackRequests({ servers: [http] });
   try {
     await listen(http, config);
   } catch (err) {
     process.stderr.write(`carbonscope: ${listenFailure(err as NodeJS.ErrnoException, config)}\n`);
-    for (const part of parts) await part.close().catch(() => {});
+    for (const part of [...serviceParts, flush]) await part.close().catch(() => {});
     process.exit(1);
   }
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info({ port, host: config.host }, `listening on http://${config.host}:${port}`);
-  installShutdown(http, parts, logger);
+  const shutdown = installShutdown({ server: http, parts: serviceParts, flush, logger });
+  process.once('SIGTERM', () => void shutdown.stop('SIGTERM'));
+  process.once('SIGINT', () => void shutdown.stop('SIGINT'));
 }

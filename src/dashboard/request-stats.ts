@@ -1,4 +1,4 @@
-import type { OperationFootprint } from 'carbonscope';
+import { BoundedLabelSet, type OperationFootprint } from 'carbonscope';
 
 /** Endpoints beyond this many share the row `other`, so the table and history stay bounded. */
 export const MAX_ENDPOINTS = 16;
@@ -30,6 +30,11 @@ export interface EndpointStats {
  */
 export class RequestStats {
   private readonly byEndpoint = new Map<string, EndpointTotals>();
+  private readonly endpoints = new BoundedLabelSet({
+    capacity: MAX_ENDPOINTS - 1,
+    maxLength: 200,
+    overflow: OTHER_ENDPOINT,
+  });
 
   record(footprint: OperationFootprint): void {
     const totals = this.totalsOf(footprint.operation);
@@ -61,10 +66,8 @@ export class RequestStats {
   }
 
   private totalsOf(name: string): EndpointTotals {
-    let totals = this.byEndpoint.get(name);
-    if (totals) return totals;
-    const endpoint = this.byEndpoint.size < MAX_ENDPOINTS - 1 ? name : OTHER_ENDPOINT;
-    totals = this.byEndpoint.get(endpoint);
+    const endpoint = this.endpoints.label(name);
+    let totals = this.byEndpoint.get(endpoint);
     if (!totals) {
       totals = { endpoint, requests: 0, joules: 0, grams: 0, pending: 0, estimated: true };
       this.byEndpoint.set(endpoint, totals);

@@ -1,4 +1,4 @@
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { Logger } from '../logger.js';
 
 const CODES: Record<number, string> = {
@@ -11,8 +11,10 @@ const CODES: Record<number, string> = {
   408: 'request_timeout',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
+  417: 'expectation_failed',
   422: 'unprocessable_entity',
   429: 'too_many_requests',
+  431: 'request_header_fields_too_large',
   500: 'internal_error',
   501: 'not_implemented',
   502: 'bad_gateway',
@@ -86,6 +88,23 @@ export function clientError(caught: unknown): ClientError | undefined {
 }
 
 /**
+ * What the router leaves without a body: 404 for an unknown path; 405 (the router's 405, or its
+ * 501 for a method it does not implement, such as TRACE or PROPFIND) for a known path, with the
+ * methods it does allow.
+ */
+function answerUnrouted(ctx: Context): void {
+  const path = ctx.path.slice(0, 200);
+  const allow = ctx.response.get('Allow');
+  if (ctx.status === 404 || (ctx.status === 501 && !allow)) {
+    ctx.status = 404;
+    ctx.body = errorBody(404, `no route for ${ctx.method} ${path}`);
+  } else if (ctx.status === 405 || ctx.status === 501) {
+    ctx.status = 405;
+    ctx.body = errorBody(405, `${ctx.method} is not allowed on ${path}; allowed: ${allow}`);
+  }
+}
+
+/**
  * Turns every thrown error into `{error, message}` JSON with the right status. Client errors
  * say what was wrong; server errors say only that something failed (the details, stack
  * included, go to the log, never to the client).
@@ -94,10 +113,7 @@ export function errorHandler(logger: Logger, bodyLimitBytes: number): Middleware
   return async (ctx, next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body == null) {
-        ctx.status = 404;
-        ctx.body = errorBody(404, `no route for ${ctx.method} ${ctx.path.slice(0, 200)}`);
-      }
+      if (ctx.body == null) answerUnrouted(ctx);
     } catch (caught) {
       const err = (caught ?? {}) as HttpLikeError;
       const client = clientError(err);

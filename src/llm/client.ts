@@ -1,17 +1,25 @@
 import type { Meter } from '@opentelemetry/api';
 import {
   type Catalog,
+  DeadlineError,
   type Impacts,
   LlmError,
   llmImpacts,
   type StatusMessage,
   UnknownMixZoneError as UnknownZoneError,
+  withDeadline,
 } from 'carbonscope';
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
+import OpenAI, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+} from 'openai';
 import type { Logger } from '../logger.js';
 import { redactSecrets } from '../logger.js';
+import { boundedRetryFetch } from './bounded-retry-fetch.js';
 import { createLlmMetrics, type LlmMetrics } from './metrics.js';
-import { estimateTokens } from './tokens.js';
+import { estimateTokens, implausibleUsage, MAX_REPORTED_TOKENS } from './tokens.js';
 
 export const CHAT_ROLES = ['system', 'developer', 'user', 'assistant'] as const;
 export type ChatRole = (typeof CHAT_ROLES)[number];
@@ -80,7 +88,12 @@ export interface ChatServiceOptions {
 
 /** A token count an upstream reported, or undefined when it is missing or not a count. */
 function tokenCount(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
+  return typeof value === 'number' &&
+    Number.isInteger(value) &&
+    value >= 0 &&
+    value <= MAX_REPORTED_TOKENS
+    ? value
+    : undefined;
 }
 
 /** Sent when no key is configured: the bundled mock ignores it, a real API rejects it clearly. */
@@ -103,6 +116,9 @@ export function createChatService(options: ChatServiceOptions): ChatService {
     apiKey: options.apiKey ?? NO_KEY,
     timeout: options.timeoutMs,
     maxRetries: options.maxRetries ?? 1,
+    // LLM_TIMEOUT_MS bounds the whole call (withDeadline below); a Retry-After beyond half of
+    // it is not waited for at all, so no sleeping retry outlives the request.
+    fetch: boundedRetryFetch(options.timeoutMs / 2),
     logLevel: 'off',
   });
   const metrics: LlmMetrics = createLlmMetrics(options.meter);
@@ -113,27 +129,39 @@ export function createChatService(options: ChatServiceOptions): ChatService {
     const started = performance.now();
     let response: OpenAI.Chat.Completions.ChatCompletion;
     try {
-      response = await client.chat.completions.create({ model, messages: request.messages });
+      response = await withDeadline(options.timeoutMs, (signal) =>
+        client.chat.completions.create({ model, messages: request.messages }, { signal }),
+      );
     } catch (err) {
       throw upstreamError(err, options.timeoutMs, secrets, logger);
     }
     const latencySeconds = (performance.now() - started) / 1000;
-    const choice = response.choices?.[0];
+    // The body is whatever the upstream sent, typed or not: null, a number, content that is no text.
+    const choice = response?.choices?.[0];
     if (!choice?.message) {
       throw new LlmError(502, 'upstream_invalid', 'the LLM service answered without a completion');
     }
-    const content = choice.message.content ?? '';
+    const content: unknown = choice.message.content ?? '';
+    if (typeof content !== 'string') {
+      throw new LlmError(
+        502,
+        'upstream_invalid',
+        'the LLM service answered with content that is not text',
+      );
+    }
     const warnings: StatusMessage[] = [];
-    let promptTokens = tokenCount(response.usage?.prompt_tokens);
-    let completionTokens = tokenCount(response.usage?.completion_tokens);
+    const believed = !implausibleUsage(response.usage);
+    let promptTokens = believed ? tokenCount(response.usage?.prompt_tokens) : undefined;
+    let completionTokens = believed ? tokenCount(response.usage?.completion_tokens) : undefined;
     if (promptTokens === undefined || completionTokens === undefined) {
       // Without usage the method still needs a token count: estimate it from the text, say so.
       promptTokens ??= request.messages.reduce((n, m) => n + estimateTokens(m.content), 0);
       completionTokens ??= estimateTokens(content);
       warnings.push({
         code: 'usage-estimated',
-        message:
-          'the LLM service reported no token usage: counts are estimated at ~4 characters a token',
+        message: believed
+          ? 'the LLM service reported no token usage: counts are estimated at ~4 characters a token'
+          : `the LLM service reported an implausible token usage (over ${MAX_REPORTED_TOKENS} tokens): counts are estimated at ~4 characters a token`,
       });
     }
     const impacts = llmImpacts(catalog, {
@@ -181,7 +209,11 @@ function upstreamError(
   logger: Logger,
 ): LlmError {
   const safe = (text: string) => redactSecrets(text, secrets).slice(0, 300);
-  if (err instanceof APIConnectionTimeoutError) {
+  if (
+    err instanceof APIConnectionTimeoutError ||
+    err instanceof DeadlineError ||
+    err instanceof APIUserAbortError
+  ) {
     logger.warn({ timeoutMs }, 'LLM request timed out');
     return new LlmError(
       504,

@@ -1,5 +1,7 @@
 import type { Attributes, Counter, Meter } from '@opentelemetry/api';
 import {
+  AttributeCache,
+  BoundedLabelSet,
   createInstrument,
   type Impact,
   type Impacts,
@@ -20,11 +22,24 @@ export interface LlmMetrics {
   record(provider: string, model: string, tokens: TokenCounts, impacts: Impacts): void;
 }
 
+/** Distinct providers and models labelled over the process's life; the rest are `other`. */
+export const MAX_LABELLED_PROVIDERS = 16;
+export const MAX_LABELLED_MODELS = 64;
+
+/** Every attributes object one (provider, model) records with, made once. */
+interface PairAttributes {
+  prompt: Attributes;
+  completion: Attributes;
+  usage: { min: Attributes; max: Attributes };
+  embodied: { min: Attributes; max: Attributes };
+}
+
 /**
  * Ranges go to Prometheus as two monotonic series per phase, `bound="min"` and `bound="max"`:
- * each is a plain sum, so `rate()` works on it, and the two rates draw a band in Grafana.
- * An exact figure goes to both series. Provider and model names come from the catalog, so the
- * label set stays bounded.
+ * each is a plain sum, so `rate()` works on it, and the two rates draw a band in Grafana. An
+ * exact figure goes to both series. Model names come from the catalog, but a client picks among
+ * hundreds of them and a user's models file can add any number: both labels are bounded sets,
+ * so the series are bounded whatever is asked for.
  */
 export function createLlmMetrics(meter: Meter): LlmMetrics {
   const tokens = createInstrument(meter, METRICS.llmTokens);
@@ -35,18 +50,41 @@ export function createLlmMetrics(meter: Meter): LlmMetrics {
   // EcoLogits' own OTel output leaves water out; it is one of its five criteria all the same.
   const wcf = createInstrument(meter, METRICS.llmWcf);
 
-  const addRange = (counter: Counter, impact: Impact, factor: number, base: Attributes) => {
+  const pairs = new AttributeCache(
+    [
+      new BoundedLabelSet({ capacity: MAX_LABELLED_PROVIDERS, maxLength: 64 }),
+      new BoundedLabelSet({ capacity: MAX_LABELLED_MODELS, maxLength: 128 }),
+    ],
+    (provider, model): PairAttributes => {
+      const phase = (name: string) => ({
+        min: { provider, model, phase: name, bound: 'min' },
+        max: { provider, model, phase: name, bound: 'max' },
+      });
+      return {
+        prompt: { provider, model, type: 'prompt' },
+        completion: { provider, model, type: 'completion' },
+        usage: phase('usage'),
+        embodied: phase('embodied'),
+      };
+    },
+  );
+
+  const addRange = (
+    counter: Counter,
+    impact: Impact,
+    factor: number,
+    at: PairAttributes['usage'],
+  ) => {
     const { min, max } = toRange(impact.value);
-    counter.add(min * factor, { ...base, bound: 'min' });
-    counter.add(max * factor, { ...base, bound: 'max' });
+    counter.add(min * factor, at.min);
+    counter.add(max * factor, at.max);
   };
 
   return {
     record(provider, model, counts, impacts) {
-      tokens.add(counts.prompt, { provider, model, type: 'prompt' });
-      tokens.add(counts.completion, { provider, model, type: 'completion' });
-      const usage = { provider, model, phase: 'usage' };
-      const embodied = { provider, model, phase: 'embodied' };
+      const { prompt, completion, usage, embodied } = pairs.of(provider, model);
+      tokens.add(counts.prompt, prompt);
+      tokens.add(counts.completion, completion);
       addRange(energy, impacts.usage.energy, JOULES_PER_KWH, usage);
       addRange(gwp, impacts.usage.gwp, GRAMS_PER_KG, usage);
       addRange(gwp, impacts.embodied.gwp, GRAMS_PER_KG, embodied);

@@ -122,7 +122,7 @@ function resultSection(r: ChatResult, local: OperationFootprint): SafeHtml {
   const warnings = r.impacts.warnings.map((w) => html`<li>${w.message}</li>`);
   return html`<section>
 <h2>Answer</h2>
-<p style="white-space:pre-wrap">${r.message.content}</p>
+<p class="pre">${r.message.content}</p>
 <p class="muted">${r.provider} / ${r.model} · ${r.usage.promptTokens} prompt + ${r.usage.completionTokens} completion tokens · ${formatNumber(r.latencySeconds)} s · electricity mix ${r.impacts.zone}</p>
 <h2>Estimated impacts of this request (EcoLogits method)</h2>
 ${impactsTable(r)}

@@ -92,7 +92,8 @@ export function dashboardRoutes(dashboard: Dashboard): Router {
   });
   router.get(`${ASSET_PREFIX}:name`, (ctx) => {
     const asset = assets.get(ctx.params.name ?? '');
-    if (!asset) return ctx.throw(404, `no dashboard asset named ${ctx.params.name}`);
+    // The name is not echoed: it is whatever the client sent, decoded.
+    if (!asset) return ctx.throw(404, 'no such dashboard asset');
     ctx.type = asset.type;
     ctx.set('Cache-Control', 'public, max-age=300');
     ctx.body = asset.body;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type ContextManager, diag, type Meter, metrics, ROOT_CONTEXT } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
 import {
   AggregationType,
@@ -156,6 +156,10 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       [ATTR_SERVICE_VERSION]: version,
       [ATTR_SERVICE_INSTANCE_ID]: randomUUID(),
     }),
+    // Only OTEL_RESOURCE_ATTRIBUTES on top of the attributes above: the default host and
+    // process detectors put the host name, the user and the whole command line on target_info,
+    // which /metrics serves to whoever can reach it.
+    resourceDetectors: [envDetector],
     metricReaders: readers,
     views: DUPLICATE_METRICS.map((instrumentName) => ({
       instrumentName,

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 const ESCAPES: Record<string, string> = {
   '&': '&amp;',
   '<': '&lt;',
@@ -38,6 +40,16 @@ function render(value: unknown): string {
   return escapeHtml(value);
 }
 
+/** Every page's own style; its hash is the only inline style the Content-Security-Policy allows. */
+const PAGE_STYLE = new SafeHtml(`
+body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:60rem;padding:1rem;color:#1b1b1b}
+nav{display:flex;flex-wrap:wrap;gap:.25rem 1rem} table{border-collapse:collapse} td,th{padding:.25rem .5rem;text-align:left}
+input,select,textarea,button{font:inherit;padding:.3rem} .muted{color:#555} .pre{white-space:pre-wrap}
+`);
+
+/** The CSP source for PAGE_STYLE: `'sha256-…'`. */
+export const PAGE_STYLE_SOURCE = `'sha256-${createHash('sha256').update(PAGE_STYLE.value).digest('base64')}'`;
+
 /** The shared page frame: no external resources, readable without styles or colour. */
 export function page(title: string, body: SafeHtml, head: SafeHtml = new SafeHtml('')): string {
   return html`<!doctype html>
@@ -46,11 +58,7 @@ export function page(title: string, body: SafeHtml, head: SafeHtml = new SafeHtm
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · carbonscope</title>
-<style>
-body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:60rem;padding:1rem;color:#1b1b1b}
-nav{display:flex;flex-wrap:wrap;gap:.25rem 1rem} table{border-collapse:collapse} td,th{padding:.25rem .5rem;text-align:left}
-input,select,textarea,button{font:inherit;padding:.3rem} .muted{color:#555}
-</style>
+<style>${PAGE_STYLE}</style>
 ${head}
 </head>
 <body>

@@ -1,8 +1,11 @@
 /**
  * `npm run soak`: a bounded mixed load against the service on loopback, then a verdict.
- *   - load: every endpoint, good and bad inputs (400, 404, 405, 413, 415) and random paths;
+ *   - load: every endpoint, good and bad inputs (400, 404, 405, 413, 415), and one request in ten
+ *     drawn anew: random paths, random zones (real, made-up, thousands of characters), random
+ *     model names (real, made-up, long) and long values (query strings, headers, paths);
  *   - bounds: zero 5xx and zero connection errors; RSS late in the load within 10 % of RSS early
- *     in it (after warm-up); the set of series in /metrics unchanged after warm-up; still ready at the end.
+ *     in it (after warm-up); the set of series in /metrics unchanged after warm-up and its size
+ *     within 10 %; still ready at the end.
  * Spawns the built server (default configuration, info logs to a file) unless --url is given;
  * with --url, RSS is checked only when --pid names the server's process.
  * Flags: --seconds=N measured after --warmup=N (defaults 60 and 60), --connections=N (16),
@@ -18,7 +21,7 @@ import {
   seriesOf,
   startServer,
 } from './servers.js';
-import { chatModels, everyRequest, mixPicker, sendEach } from './traffic-mix.js';
+import { chatEveryModel, chatModels, everyRequest, mixPicker, sendEach } from './traffic-mix.js';
 
 function flag(name: string): string | undefined {
   const prefix = `--${name}=`;
@@ -33,6 +36,8 @@ const WARMUP_SECONDS = Math.min(600, Math.max(2, Number(flag('warmup') ?? 60)));
 const RSS_EVERY_MS = 2000;
 const CONNECTIONS = Math.min(256, Math.max(1, Number(flag('connections') ?? 16)));
 const RSS_GROWTH_LIMIT = 0.1;
+
+const kb = (text: string) => (Buffer.byteLength(text) / 1024).toFixed(1);
 
 interface Check {
   name: string;
@@ -94,8 +99,9 @@ async function main(): Promise<void> {
   let totals: LoadResult | undefined;
   const checks: Check[] = [];
   try {
-    // Every request of the mix once, so each label set exists before the baseline is taken.
-    await sendEach(url, everyRequest(models));
+    // Every request of the mix once and every model once, so each label set exists before the
+    // baseline is taken.
+    await sendEach(url, [...everyRequest(models), ...chatEveryModel(models)]);
     totals = add(
       totals,
       await runLoad({
@@ -107,8 +113,11 @@ async function main(): Promise<void> {
       }),
     );
     const rss0 = await settledRss(pid);
-    const series0 = new Set(seriesOf(await scrape(url)));
-    console.log(`after warm-up: RSS ${rss0.toFixed(1)} MiB, ${series0.size} series`);
+    const text0 = await scrape(url);
+    const series0 = new Set(seriesOf(text0));
+    console.log(
+      `after warm-up: RSS ${rss0.toFixed(1)} MiB, ${series0.size} series, /metrics ${kb(text0)} KB`,
+    );
 
     // RSS every 10 s under load: a leak climbs steadily, a heap finding its size levels off.
     const trend: number[] = [];
@@ -124,9 +133,10 @@ async function main(): Promise<void> {
     if (trend.length) console.log(`RSS under load every 10 s: ${every10s.join(', ')} MiB`);
     totals = add(totals, load);
     const rss1 = await settledRss(pid);
-    const series1 = new Set(seriesOf(await scrape(url)));
+    const text1 = await scrape(url);
+    const series1 = new Set(seriesOf(text1));
     console.log(
-      `after load: RSS ${rss1.toFixed(1)} MiB, ${series1.size} series, ` +
+      `after load: RSS ${rss1.toFixed(1)} MiB, ${series1.size} series, /metrics ${kb(text1)} KB, ` +
         `${Math.round(load.requestsPerSecond)} req/s, p99 ${load.p99Ms} ms`,
     );
 
@@ -166,6 +176,12 @@ async function main(): Promise<void> {
         `${series0.size} -> ${series1.size}` +
         (added.length ? `; added ${added.slice(0, 5).join(', ')}` : '') +
         (removed.length ? `; removed ${removed.slice(0, 5).join(', ')}` : ''),
+    });
+    const growth = text1.length / text0.length - 1;
+    checks.push({
+      name: '/metrics size within 10 % after warm-up',
+      ok: growth < 0.1,
+      detail: `${kb(text0)} -> ${kb(text1)} KB (${(growth * 100).toFixed(1)} %)`,
     });
     const ready = await fetch(`${url}/readyz`);
     checks.push({ name: 'still ready', ok: ready.status === 200, detail: `${ready.status}` });

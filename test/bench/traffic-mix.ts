@@ -1,8 +1,12 @@
 /**
  * A mix of requests over every endpoint, good and bad: used to populate every instrument
- * before timing /metrics, and as the soak test's load.
+ * before timing /metrics, and as the soak test's load. Part of it is drawn anew for every
+ * request: random paths, random zones (real ones from Electricity Maps' list, made-up ones,
+ * ones of thousands of characters), random model names (real and made-up, short and long) and
+ * long values, so a label a client can influence shows up as growth in the series.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
+import { electricityMapsZones } from 'carbonscope';
 import type { LoadRequest } from './load.js';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -71,9 +75,17 @@ export function requestMix(models: readonly string[]): Array<[LoadRequest, numbe
   ];
 }
 
-/** Every request of the mix once, plus one random path. */
+/** Every request of the mix once, plus one of each random kind. */
 export function everyRequest(models: readonly string[]): LoadRequest[] {
-  return [...requestMix(models).map(([r]) => r), randomPath()];
+  return [...requestMix(models).map(([r]) => r), ...RANDOM_KINDS.map((make) => make(models))];
+}
+
+/**
+ * One chat for every model GET /chat offers: admits every real model name before a baseline
+ * (the random part of the mix picks among them, so a short warm-up could miss some).
+ */
+export function chatEveryModel(models: readonly string[]): LoadRequest[] {
+  return models.map((m) => chat(m));
 }
 
 /** A path no route matches, different every time: must not add series. */
@@ -81,14 +93,51 @@ export function randomPath(): LoadRequest {
   return { path: `/random/${randomBytes(6).toString('hex')}?q=${randomBytes(3).toString('hex')}` };
 }
 
-/** A picker over the weighted mix; one request in `randomShare` goes to a random path. */
-export function mixPicker(models: readonly string[], randomShare = 0.05): () => LoadRequest {
+/** Every zone of Electricity Maps' list (the zones the service asks about). */
+const REAL_ZONES = electricityMapsZones();
+const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+const letters = (n: number) => Array.from({ length: n }, () => LETTERS[randomInt(26)]).join('');
+const one = <T>(items: readonly T[]): T => items[randomInt(items.length)] as T;
+
+/** A zone key: a real one, a made-up well-formed one, or one thousands of characters long. */
+export function randomZone(): string {
+  const kind = randomInt(10);
+  if (kind < 6) return one(REAL_ZONES);
+  if (kind < 9) return `${letters(2)}-${letters(1 + randomInt(6))}`;
+  return `${letters(2)}-${letters(2000 + randomInt(6000))}`;
+}
+
+/** A model name: a real one of GET /chat, a made-up one, or a very long one. */
+function randomModel(models: readonly string[]): string {
+  const kind = randomInt(10);
+  if (kind < 6 && models.length > 0) return one(models);
+  if (kind < 9) return `model-${randomBytes(4).toString('hex')}`;
+  return `m${'x'.repeat(200 + randomInt(4000))}`;
+}
+
+/** Requests drawn anew every time: none of them may add a series once the bounds are full. */
+const RANDOM_KINDS: Array<(models: readonly string[]) => LoadRequest> = [
+  randomPath,
+  () => ({ path: `/carbon_intensity?zone=${randomZone()}` }),
+  () => ({ path: `/carbon_intensity/history?zone=${randomZone()}` }),
+  (models) => chat(randomModel(models)),
+  () => post('/predict', { activity: `${one(ACTIVITIES)} ${'z'.repeat(randomInt(400))}` }),
+  // Long values where a label could take them: a query string, a header, an odd method.
+  () => ({ path: `/healthz?${'q'.repeat(randomInt(6000))}` }),
+  () => ({ path: '/energy', headers: { 'x-long': 'h'.repeat(randomInt(8000)) } }),
+  () => ({ method: 'PATCH', path: `/${'p'.repeat(randomInt(3000))}` }),
+];
+
+/**
+ * A picker over the weighted mix; one request in `randomShare` is drawn anew (random path, zone,
+ * model, long value).
+ */
+export function mixPicker(models: readonly string[], randomShare = 0.1): () => LoadRequest {
   const pool: LoadRequest[] = [];
   for (const [request, weight] of requestMix(models)) {
     for (let i = 0; i < weight; i++) pool.push(request);
   }
-  return () =>
-    Math.random() < randomShare ? randomPath() : pool[Math.floor(Math.random() * pool.length)];
+  return () => (Math.random() < randomShare ? one(RANDOM_KINDS)(models) : one(pool));
 }
 
 /** The model names GET /chat offers. */

@@ -1,10 +1,11 @@
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { Carbonscope } from 'carbonscope';
 import type Koa from 'koa';
 import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
 import { type AppDeps, createApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
+import { createHttpServer, type HttpServerOptions } from '../../src/http/server.js';
 import { Readiness } from '../../src/readiness.js';
 import { startEstimatedMeter } from './energy.js';
 import { captureLogger } from './log.js';
@@ -15,9 +16,9 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-/** Serves a Koa app on an ephemeral loopback port. */
-export async function listen(app: Koa): Promise<Listening> {
-  const server = createServer(app.callback());
+/** Serves a Koa app on an ephemeral loopback port, on the same HTTP server as the service. */
+export async function listen(app: Koa, options: HttpServerOptions = {}): Promise<Listening> {
+  const server = createHttpServer(app.callback(), options);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();

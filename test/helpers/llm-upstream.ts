@@ -1,6 +1,10 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Meter } from '@opentelemetry/api';
+import { loadCatalog } from 'carbonscope';
+import { type ChatService, createChatService } from '../../src/llm/client.js';
+import type { Logger } from '../../src/logger.js';
 
 /** A failing OpenAI-compatible upstream, for the error paths the bundled mock never takes. */
 export interface StubUpstream {
@@ -55,4 +59,23 @@ export function echoKeyIn401(req: IncomingMessage, res: ServerResponse): void {
       },
     }),
   );
+}
+
+/** The chat service with the service's default provider and model, no key, against `baseUrl`. */
+export function defaultChatService(
+  baseUrl: string,
+  meter: Meter,
+  logger: Logger,
+  timeoutMs = 5000,
+): ChatService {
+  return createChatService({
+    baseUrl,
+    apiKey: undefined,
+    provider: 'openai',
+    defaultModel: 'gpt-4o-mini',
+    timeoutMs,
+    catalog: loadCatalog(),
+    meter,
+    logger,
+  });
 }

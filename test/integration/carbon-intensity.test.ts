@@ -41,7 +41,7 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
       now: () => clock,
       retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 2 },
     });
-    registerGridMetrics(metrics.meter, grid.reportedZones, grid);
+    registerGridMetrics(metrics.meter, grid.defaultZone, grid.reportedZones, grid);
     const app = createApp({
       config,
       logger,
@@ -142,7 +142,7 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
     expect((await get(`${url}/carbon_intensity?zone=DE&zone=FR`)).status).to.equal(400);
   });
 
-  it('answers 404 naming a zone the upstream does not know', async () => {
+  it('answers 404 naming a made-up zone, without asking the upstream', async () => {
     const url = await start();
     const res = await get(`${url}/carbon_intensity?zone=AQ-XX`);
     expect(res.status).to.equal(404);
@@ -150,11 +150,17 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
     expect(JSON.parse(res.text).message).to.include('AQ-XX');
     const history = await get(`${url}/carbon_intensity/history?zone=AQ-XX`);
     expect(history.status).to.equal(404);
+    expect((await get(`${url}/carbon_intensity?zone=ZZ`)).status).to.equal(404);
+    expect((await get(`${url}/carbon_intensity?zone=DE-X1`)).status).to.equal(404);
+    expect(stub.calls).to.have.length(0);
   });
 
-  it('answers 404 for a zone no country has, without asking the upstream', async () => {
+  it('answers 400 for a zone over 32 characters, without echoing all of it', async () => {
     const url = await start();
-    expect((await get(`${url}/carbon_intensity?zone=ZZ`)).status).to.equal(404);
+    const res = await get(`${url}/carbon_intensity?zone=DE-${'X'.repeat(8000)}`);
+    expect(res.status).to.equal(400);
+    expect(res.text.length).to.be.below(400);
+    expect(JSON.parse(res.text).message).to.include('32 characters');
     expect(stub.calls).to.have.length(0);
   });
 

@@ -196,6 +196,9 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
       try {
         const res = await page.goto(`${service.url}/dashboard`);
         expect(res?.status()).to.equal(200);
+        // The page works under its Content-Security-Policy: a blocked script or style would be
+        // a console error, which fails the test below.
+        expect(res?.headers()['content-security-policy']).to.include("script-src 'self'");
         await page.waitForSelector('#status[data-samples]');
 
         // Traffic while the page watches: the request and recent-activity panels must move.

@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { findSample, parseLabels } from '#library-tests/helpers/metrics.js';
-import { freePort, runToExit, type SpawnedServer, spawnServer } from '../helpers/spawn-server.js';
+import {
+  freePort,
+  runToExit,
+  SERVER_ENTRY,
+  type SpawnedServer,
+  spawnServer,
+} from '../helpers/spawn-server.js';
 
 async function get(url: string): Promise<Response> {
   const res = await fetch(url);
@@ -128,6 +134,22 @@ describe('service (spawned, real HTTP)', function () {
       encoding: 'utf8',
     });
     expect(out).not.to.match(/error/i);
+  });
+
+  it('target_info names the service, not the command line, owner or host', async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const info = text.split('\n').find((l) => l.startsWith('target_info{')) ?? '';
+    expect(info).to.include('service_name="carbonscope"').and.include('service_instance_id=');
+    for (const leak of [
+      'process_command',
+      'process_executable',
+      'process_owner',
+      'host_name',
+      'host_id',
+    ]) {
+      expect(info, leak).not.to.include(leak);
+    }
+    expect(info).not.to.include(SERVER_ENTRY);
   });
 
   it('keeps one endpoint value for 1,000 requests to random paths', async () => {
@@ -258,6 +280,9 @@ describe('start-up failures', function () {
   for (const [variable, value] of [
     ['PORT', 'abc'],
     ['PUE', '-1'],
+    ['CARBON_ZONE', 'UK'],
+    ['PORT', '0x1F41'],
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc'],
   ] as const) {
     it(`exits 1 naming ${variable} when ${variable}=${value}`, async () => {
       const { code, stderr } = await runToExit({ [variable]: value });

@@ -18,6 +18,21 @@ describe('config', () => {
   for (const [variable, value] of [
     ['PORT', 'abc'],
     ['PORT', '70000'],
+    ['PORT', '0x1F41'],
+    ['PORT', '1e3'],
+    ['PORT', '8001.0'],
+    ['PORT', '+8001'],
+    ['GRID_TIMEOUT_MS', '0b1010'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318'],
+    ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', 'ftp://c/v1/metrics'],
+    ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'not a url'],
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc'],
+    ['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'http/xml'],
+    ['OTEL_METRIC_EXPORT_INTERVAL', '5s'],
+    ['OTEL_METRIC_EXPORT_INTERVAL', '0'],
+    ['OTEL_METRIC_EXPORT_TIMEOUT', '-1'],
+    ['OTEL_TRACES_EXPORTER', 'jaegr'],
+    ['OTEL_LOGS_EXPORTER', 'loud'],
     ['PUE', '-1'],
     ['CARBON_ZONE', 'germany'],
     ['ENERGY_SOURCE', 'magic'],
@@ -31,6 +46,35 @@ describe('config', () => {
         .with.property('variable', variable);
     });
   }
+
+  for (const zone of ['UK', 'EU', 'XX', 'DE-X1', `DE-${'A'.repeat(40)}`]) {
+    it(`stops at a well-formed zone no data knows: CARBON_ZONE=${zone.slice(0, 12)}`, () => {
+      expect(() => loadConfig({ CARBON_ZONE: zone }))
+        .to.throw(ConfigError, /CARBON_ZONE/)
+        .with.property('message')
+        .that.matches(/unknown zone|at most 32/);
+    });
+  }
+
+  it('takes any well-formed zone when CARBON_INTENSITY fixes the intensity (the zone is a label)', () => {
+    expect(loadConfig({ CARBON_ZONE: 'XX', CARBON_INTENSITY: '100' }).grid.zone).to.equal('XX');
+    expect(loadConfig({ CARBON_ZONE: 'US-CAL-CISO' }).grid.zone).to.equal('US-CAL-CISO');
+    expect(loadConfig({ CARBON_ZONE: 'RU' }).grid.zone).to.equal('RU');
+  });
+
+  it('accepts the OTEL_* values the service reads in their documented forms', () => {
+    const c = loadConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_METRIC_EXPORT_INTERVAL: '5000',
+      OTEL_METRIC_EXPORT_TIMEOUT: '3000',
+      OTEL_TRACES_EXPORTER: 'otlp,console',
+      OTEL_LOGS_EXPORTER: 'none',
+      OTEL_SERVICE_NAME: 'my-service',
+    });
+    expect(c.otel.otlpMetricsEnabled).to.equal(true);
+    expect(loadConfig({ PORT: '08001' }).port).to.equal(8001);
+  });
 
   it('accepts the workshop spelling of the Electricity Maps key', () => {
     expect(loadConfig({ ELECTRICITY_MAP_API_KEY: 'k1' }).grid.apiKey).to.equal('k1');

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { loadConfig, redactConfig, secretsOf } from '../../src/config.js';
 import { captureLogger } from '../helpers/log.js';
 
 describe('logger', () => {
@@ -13,5 +14,29 @@ describe('logger', () => {
     expect(text).not.to.include('nested-key');
     expect(text).not.to.include('sk-very-secret');
     expect(text.match(/\[redacted\]/g)).to.have.length.of.at.least(4);
+  });
+
+  it('says nothing of a key that is not set (no "[redacted]" for an absent key)', () => {
+    const { logger, lines } = captureLogger('info');
+    logger.info({ config: redactConfig(loadConfig({})) }, 'starting carbonscope');
+    const logged = JSON.parse(lines[0] ?? '{}') as { config: { grid: object; llm: object } };
+    expect(lines[0]).not.to.include('[redacted]');
+    expect(logged.config.grid).not.to.have.property('apiKey');
+    expect(logged.config.llm).not.to.have.property('apiKey');
+  });
+
+  it('never logs credentials written into a base URL', () => {
+    const config = loadConfig({
+      ELECTRICITY_MAPS_BASE_URL: 'https://em-user:em-pass@api.example/v3',
+      LLM_BASE_URL: 'http://llm-user:llm-pass@127.0.0.1:8002/v1',
+    });
+    const { logger, lines } = captureLogger('info', secretsOf(config));
+    logger.info({ config: redactConfig(config) }, 'starting carbonscope');
+    logger.info({ baseUrl: config.grid.baseUrl }, 'grid intensity from Electricity Maps');
+    const text = lines.join('\n');
+    for (const secret of ['em-pass', 'llm-pass', 'em-user', 'llm-user']) {
+      expect(text).not.to.include(secret);
+    }
+    expect(text).to.include('api.example/v3');
   });
 });

@@ -58,10 +58,16 @@ export const serviceDashboard: DashboardSpec = {
     {
       type: 'stat',
       title: 'Instances',
-      description: 'App instances reporting (distinct instance labels).',
+      description:
+        'App instances reporting: distinct instance labels (a direct scrape of each app) or service_instance_id (apps behind the OTel Collector).',
       unit: 'none',
       width: 6,
-      queries: [{ expr: 'count(count by (instance) (requests_total))', legend: 'instances' }],
+      queries: [
+        {
+          expr: 'count(count by (instance, service_instance_id) (requests_total))',
+          legend: 'instances',
+        },
+      ],
     },
     {
       type: 'timeseries',

@@ -11,6 +11,7 @@ export {
   stop,
   track,
 } from './api.js';
+export { DeadlineError, settlesWithin, withDeadline } from './deadline.js';
 export type {
   ActiveOperation,
   AttributionMode,
@@ -54,6 +55,7 @@ export { annualAverage } from './grid/annual-averages.js';
 export { InvalidZoneError, UnknownZoneError, UpstreamError } from './grid/errors.js';
 export {
   createGridIntensity,
+  electricityMapsZones,
   type GridIntensity,
   type GridService,
   type IntensityHistory,
@@ -70,6 +72,12 @@ export {
   setRoute,
   UNMATCHED_ROUTE,
 } from './http/index.js';
+export {
+  AttributeCache,
+  BoundedLabelSet,
+  type BoundedLabelSetOptions,
+  OVERFLOW_LABEL,
+} from './labels/index.js';
 export * from './llm/catalog.js';
 export * from './llm/data-file.js';
 export {
@@ -104,17 +112,22 @@ export { LocalHistograms } from './otel/local-histograms.js';
 export { MissingSdkError, otlpMetricExporter } from './otel/optional-sdk.js';
 export { SCOPE } from './otel/scope.js';
 export { activeSpan, SPAN_ATTRIBUTES } from './otel/spans.js';
+export { parseRetryAfter } from './retry-after.js';
 export { Carbonscope, type CarbonscopeOptions } from './runtime/carbonscope.js';
 export {
   ENERGY_SOURCES,
   type EnergySettings,
   type Env,
   type GridSettings,
+  integerSetting,
   loadSettings,
+  numberSetting,
   parseEnv,
   type Settings,
   SettingsError,
   secretsOf,
+  urlSetting,
   ZONE_PATTERN,
 } from './settings.js';
+export { credentialsOf, withoutCredentials } from './url-credentials.js';
 export { VERSION } from './version.js';

@@ -4,6 +4,8 @@ import {
   AWS_MIN_WATTS_PER_VCPU,
   RAM_WATTS_PER_GB,
 } from './energy/sources/estimate.js';
+import { MAX_ZONE_LENGTH, zoneKind } from './grid/zones.js';
+import { credentialsOf } from './url-credentials.js';
 
 /** Thrown when a setting is malformed; `variable` names the environment variable to fix. */
 export class SettingsError extends Error {
@@ -30,10 +32,30 @@ export const ATTRIBUTION_MODES = ['dynamic', 'proportional'] as const;
 
 export type Env = Record<string, string | undefined>;
 
-const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const number = (min: number, max = Number.POSITIVE_INFINITY) => z.coerce.number().min(min).max(max);
-const url = z.url({ protocol: /^https?$/ });
-const zone = z.string().regex(ZONE_PATTERN, 'expected a zone key such as DE, FR or US-CAL-CISO');
+// Plain decimal only: Number() would also take 0x1F41, 1e3, 0b1010 or Infinity.
+/** A whole number in decimal digits, within [min, max]; for the app's settings too. */
+export const integerSetting = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'expected a whole number in decimal digits')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+/** A decimal number within [min, max]; for the app's settings too. */
+export const numberSetting = (min: number, max = Number.POSITIVE_INFINITY) =>
+  z
+    .string()
+    .regex(/^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/, 'expected a decimal number')
+    .transform(Number)
+    .pipe(z.number().min(min).max(max));
+/** An http(s) URL; for the app's settings too. */
+export const urlSetting = z.url({ protocol: /^https?$/ });
+const integer = integerSetting;
+const number = numberSetting;
+const url = urlSetting;
+const zone = z
+  .string()
+  .max(MAX_ZONE_LENGTH, `expected a zone key of at most ${MAX_ZONE_LENGTH} characters`)
+  .regex(ZONE_PATTERN, 'expected a zone key such as DE, FR or US-CAL-CISO');
 // Credentials in a URL would end up in logs and errors; an exporter's URL needs none.
 const endpoint = url.refine(
   (u) => !/^https?:\/\/[^/]*@/i.test(u),
@@ -158,6 +180,13 @@ export function loadSettings(env: Env = process.env): Settings {
     ...env,
     ELECTRICITY_MAPS_API_KEY: env.ELECTRICITY_MAPS_API_KEY || env.ELECTRICITY_MAP_API_KEY,
   });
+  // Without a fixed intensity an unknown zone would start and price every joule at nothing.
+  if (s.CARBON_INTENSITY === undefined && zoneKind(s.CARBON_ZONE) === 'unknown') {
+    throw new SettingsError(
+      'CARBON_ZONE',
+      `unknown zone ${JSON.stringify(s.CARBON_ZONE)}: neither the Electricity Maps zone list nor the ISO country codes know it (GB, not UK; a country or a zone such as DE, FR, US-CAL-CISO), or set CARBON_INTENSITY`,
+    );
+  }
   if (s.ENERGY_CPU_MIN_WATTS_PER_VCPU > s.ENERGY_CPU_MAX_WATTS_PER_VCPU) {
     throw new SettingsError(
       'ENERGY_CPU_MIN_WATTS_PER_VCPU',
@@ -226,5 +255,7 @@ export function loadSettings(env: Env = process.env): Settings {
 
 /** Every secret value of the settings, for redaction of free text. */
 export function secretsOf(settings: Settings): string[] {
-  return [settings.grid.apiKey].filter((s): s is string => Boolean(s));
+  return [settings.grid.apiKey, ...credentialsOf(settings.grid.baseUrl)].filter((s): s is string =>
+    Boolean(s),
+  );
 }

@@ -47,10 +47,13 @@ const MOCK_LLM_ENTRY = join(projectRoot, 'dist', 'src', 'llm', 'mock-server.js')
 /** The Collector's batch timeout, shortened like every other interval here (config: 5 s). */
 const BATCH = `processors::batch::timeout=${SECONDS}s`;
 
+/** The labels that tell app replicas apart, one per path. */
+const REPLICA_LABELS = ['instance', 'service_instance_id'];
+
 interface Instance {
   server: SpawnedServer;
   protocol: string;
-  /** service.instance.id: the `instance` label the Collector gives its series. */
+  /** service.instance.id: the `service_instance_id` label of its series behind the Collector. */
   id: string;
   serviceName: string;
 }
@@ -86,23 +89,28 @@ function seriesKey(name: string, labels: Record<string, string>): string {
 }
 
 /**
- * The series of the app's /metrics as the Collector path should show them: every series gets
- * job = service.name and instance = service.instance.id (the labels a scrape of the exporter
- * keeps with honor_labels), and target_info drops those two resource attributes, which the
- * Collector's exporter turns into job and instance rather than repeating them.
+ * The series of the app's /metrics as the Collector path should show them. prometheus.yml
+ * scrapes the Collector without honor_labels: job and instance are the scrape's own (the
+ * otel-collector job, the exporter's address), and the job and instance the exporter makes of
+ * service.name and service.instance.id are kept as service_name and service_instance_id, the
+ * labels target_info already carries on the app's own /metrics.
  */
-async function expectedThroughCollector(app: Instance): Promise<string[]> {
+async function expectedThroughCollector(app: Instance, exporter: string): Promise<string[]> {
   const text = await (await fetch(`${app.server.url}/metrics`)).text();
-  const keys = parseSamples(text).map(({ name, labels }) => {
-    const { service_name: _name, service_instance_id: _id, ...rest } = labels;
-    const resource = name === 'target_info' ? rest : labels;
-    return seriesKey(name, { ...resource, job: app.serviceName, instance: app.id });
-  });
+  const keys = parseSamples(text).map(({ name, labels }) =>
+    seriesKey(name, {
+      ...labels,
+      job: 'otel-collector',
+      instance: exporter,
+      service_name: app.serviceName,
+      service_instance_id: app.id,
+    }),
+  );
   return [...new Set(keys)].sort();
 }
 
 async function seriesThroughCollector(prom: PrometheusClient, app: Instance): Promise<string[]> {
-  const series = await prom.series(`{instance="${app.id}"}`);
+  const series = await prom.series(`{service_instance_id="${app.id}"}`);
   return series.map(({ __name__: name = '', ...labels }) => seriesKey(name, labels)).sort();
 }
 
@@ -218,7 +226,9 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
       return up?.length === 2 && up.every((s) => Number(s.value[1]) >= 2);
     });
     await waitFor('both instances through the Collector', async () => {
-      const ids = await viaCollector?.client.query('count by (instance) (requests_total)');
+      const ids = await viaCollector?.client.query(
+        'count by (service_instance_id) (requests_total)',
+      );
       return ids?.length === 2;
     });
     // Rates over $__rate_interval need a few more samples than two.
@@ -322,8 +332,18 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
           expect(names, alert.expr).to.not.be.empty;
           for (const name of names) await expectData(prom(), `count(${name})`);
           const anyOf = names.map((n) => `count(${n}{LABEL!=""})`).join(' or ');
-          for (const label of labelNamesIn(alert.expr)) {
+          // A replica is `instance` on a direct scrape and `service_instance_id` behind the
+          // Collector: a rule groups by both, and one of them arrives on each path.
+          const labels = labelNamesIn(alert.expr);
+          const identity = labels.filter((l) => REPLICA_LABELS.includes(l));
+          for (const label of labels.filter((l) => !REPLICA_LABELS.includes(l))) {
             await expectData(prom(), anyOf.replaceAll('LABEL', label));
+          }
+          if (identity.length > 0) {
+            await expectData(
+              prom(),
+              identity.map((l) => anyOf.replaceAll('LABEL', l)).join(' or '),
+            );
           }
           const rule = (await prom().alertRules()).find((r) => r.name === alert.alert);
           expect(rule?.health, `${alert.alert} evaluated`).to.equal('ok');
@@ -349,7 +369,7 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
         await poll(async () => {
           [got, want] = [
             await seriesThroughCollector(prom, app),
-            await expectedThroughCollector(app),
+            await expectedThroughCollector(app, collector?.exporterAddress ?? ''),
           ];
           return JSON.stringify(got) === JSON.stringify(want);
         }, 20_000);
@@ -362,8 +382,10 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
     });
 
     it('keep distinct series per instance on both paths', async () => {
-      const byId = await viaCollector?.client.query('count by (instance) (requests_total)');
-      expect(byId?.map((s) => s.metric.instance)).to.have.members(apps.map((a) => a.id));
+      const byId = await viaCollector?.client.query(
+        'count by (service_instance_id) (requests_total)',
+      );
+      expect(byId?.map((s) => s.metric.service_instance_id)).to.have.members(apps.map((a) => a.id));
       const byTarget = await direct?.client.query('count by (instance) (requests_total)');
       expect(byTarget?.map((s) => s.metric.instance)).to.have.members(
         apps.map((a) => `127.0.0.1:${a.server.port}`),
@@ -377,17 +399,21 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
       const own = await Promise.all(apps.map(async (app) => (await healthzCount(app.server)) ?? 0));
       expect(own.every((n) => n > 0)).to.equal(true);
       const instances = [
-        { prom: viaCollector?.client, label: (a: Instance) => a.id },
-        { prom: direct?.client, label: (a: Instance) => `127.0.0.1:${a.server.port}` },
+        { prom: viaCollector?.client, by: 'service_instance_id', label: (a: Instance) => a.id },
+        {
+          prom: direct?.client,
+          by: 'instance',
+          label: (a: Instance) => `127.0.0.1:${a.server.port}`,
+        },
       ];
-      for (const { prom, label } of instances) {
+      for (const { prom, by, label } of instances) {
         let perInstance: number[] = [];
         let total = 0;
         await poll(async () => {
           const time = Date.now() / 1000;
-          const samples = (await prom?.query(`sum by (instance) (${selector})`, time)) ?? [];
+          const samples = (await prom?.query(`sum by (${by}) (${selector})`, time)) ?? [];
           perInstance = apps.map((app) =>
-            Number(samples.find((s) => s.metric.instance === label(app))?.value[1]),
+            Number(samples.find((s) => s.metric[by] === label(app))?.value[1]),
           );
           total = Number((await prom?.query(`sum(${selector})`, time))?.[0]?.value[1]);
           return JSON.stringify(perInstance) === JSON.stringify(own);
@@ -408,7 +434,7 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
       for (let i = 0; i < 3; i++) await (await fetch(`${app.server.url}/healthz`)).arrayBuffer();
       const counted = await healthzCount(app.server);
       expect(counted).to.equal(3);
-      const selector = `requests_total{instance="${app.id}", endpoint="/healthz", status="200"}`;
+      const selector = `requests_total{service_instance_id="${app.id}", endpoint="/healthz", status="200"}`;
       expect(await prom.query(selector), 'nothing exported before SIGTERM').to.be.empty;
 
       expect(await app.server.stop('SIGTERM'), 'exit code').to.equal(0);

@@ -22,6 +22,11 @@ const collector = readYaml('otel-collector', 'config.yaml') as {
 };
 interface ComposeService {
   image?: string;
+  read_only?: boolean;
+  cap_drop?: string[];
+  security_opt?: string[];
+  tmpfs?: string[];
+  deploy?: { resources?: { limits?: { cpus?: string; memory?: string; pids?: number } } };
   build?: unknown;
   command?: string[];
   environment?: Record<string, string>;
@@ -46,7 +51,8 @@ function hostPort(endpoint: unknown): number {
 
 function publishedPorts(service: ComposeService): number[] {
   return (service.ports ?? []).map((p) => {
-    const [host, container] = p.split(':');
+    const [address, host, container] = p.split(':');
+    expect(address, `${p} is published on loopback only`).to.equal('127.0.0.1');
     expect(host, `${p} publishes the same port`).to.equal(container);
     return Number(container);
   });
@@ -72,16 +78,21 @@ describe('stack: Prometheus config and rules (promtool)', () => {
     expect(out).to.match(/SUCCESS: 7 rules found/);
   });
 
-  it('scrapes the collector at its compose name and exporter port, keeping its labels', () => {
+  it('scrapes the collector at its compose name and exporter port, never honouring pushed labels', () => {
     const prom = readYaml('prometheus', 'prometheus.yml') as {
       scrape_configs: Array<{
         job_name: string;
         honor_labels?: boolean;
         static_configs: Array<{ targets: string[] }>;
+        metric_relabel_configs?: Array<{ source_labels?: string[]; target_label?: string }>;
       }>;
     };
     const job = prom.scrape_configs.find((j) => j.job_name === 'otel-collector');
-    expect(job?.honor_labels, 'job/instance from service.name/instance.id').to.equal(true);
+    expect(job?.honor_labels, "job/instance are Prometheus's, not a pusher's").to.equal(false);
+    expect(job?.metric_relabel_configs?.map((r) => r.target_label)).to.include.members([
+      'service_name',
+      'service_instance_id',
+    ]);
     const target = job?.static_configs[0]?.targets[0] ?? '';
     const [host, port] = target.split(':');
     expect(services).to.have.property(String(host));
@@ -180,6 +191,18 @@ describe('stack: docker compose', () => {
     expect(env.OTEL_EXPORTER_OTLP_PROTOCOL).to.equal('http/protobuf');
     expect(env.LLM_BASE_URL).to.match(/^\$\{LLM_BASE_URL:-http:\/\/mock-llm:8002\/v1\}$/);
     expect(services['mock-llm']?.environment?.MOCK_LLM_PORT).to.equal('8002');
+  });
+
+  it('runs every service read-only, without capabilities or new privileges, within limits', () => {
+    for (const [name, service] of Object.entries(services)) {
+      expect(service.read_only, `${name}: read-only root filesystem`).to.equal(true);
+      expect(service.cap_drop, `${name}: capabilities dropped`).to.deep.equal(['ALL']);
+      expect(service.security_opt, name).to.include('no-new-privileges:true');
+      const limits = service.deploy?.resources?.limits;
+      expect(limits?.memory, `${name}: memory limit`).to.match(/^\d+[MG]$/);
+      expect(Number(limits?.cpus), `${name}: CPU limit`).to.be.above(0);
+      expect(limits?.pids, `${name}: process limit`).to.be.above(0);
+    }
   });
 
   it('gives the app settings its own config accepts (compose defaults applied)', () => {

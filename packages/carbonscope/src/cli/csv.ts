@@ -52,11 +52,18 @@ export type EmissionsRow = Partial<Record<CodeCarbonColumn, string | number | bo
 
 export const CSV_HEADER = CODECARBON_COLUMNS.join(',');
 
-/** RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled. */
+/** Text a spreadsheet would run as a formula (OWASP's CSV injection list). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled. Text that a
+ * spreadsheet would read as a formula (`=HYPERLINK(...)` as a --project-name) gets a leading
+ * apostrophe, so it is shown as text; numbers are written as they are.
+ */
 export function csvField(value: string | number | boolean | undefined | null): string {
   if (value === undefined || value === null) return '';
   if (typeof value === 'number' && !Number.isFinite(value)) return '';
-  const text = String(value);
+  const text = typeof value === 'string' && FORMULA_START.test(value) ? `'${value}` : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 

@@ -54,5 +54,8 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const code = await main(process.argv.slice(2));
-// Let stdout/stderr drain (a pipe may be slow) before leaving with the command's status.
+// Leave with the command's status once stdout and stderr have drained (a pipe may be slow),
+// without waiting on anything still pending: an exporter still retrying a collector that never
+// answered would hold the exit for its own timeouts.
 process.exitCode = code;
+process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { settlesWithin } from '../deadline.js';
 import type { ProcessCpuReader } from '../energy/index.js';
 import { type Logger, stderrLogger } from '../log.js';
 import { bindMetrics } from '../otel/bind-metrics.js';
 import { importSdk, otlpMetricExporter } from '../otel/optional-sdk.js';
 import { Carbonscope } from '../runtime/carbonscope.js';
-import { type Env, loadSettings, type Settings } from '../settings.js';
-import type { CommonOptions } from './args.js';
+import { type Env, loadSettings, type Settings, SettingsError } from '../settings.js';
+import { type CommonOptions, UsageError } from './args.js';
 
 /** The OTLP/HTTP metrics URL: a bare endpoint gets the standard `/v1/metrics` path. */
 export function otlpMetricsUrl(endpoint: string): string {
@@ -13,6 +14,12 @@ export function otlpMetricsUrl(endpoint: string): string {
   if (url.pathname === '' || url.pathname === '/') url.pathname = '/v1/metrics';
   return url.toString();
 }
+
+/**
+ * How long the last push may take, retries included: a collector that never answers would
+ * otherwise add the exporter's own timeouts and retries (about 18 s) to every run.
+ */
+export const PUSH_TIMEOUT_MS = 3_000;
 
 /** A meter provider whose periodic reader pushes to --otlp; the SDK is loaded only for this. */
 async function otlpProvider(
@@ -22,7 +29,12 @@ async function otlpProvider(
   intervalMs: number,
 ) {
   const [sdk, resources] = await importSdk('--otlp');
-  const exporter = await otlpMetricExporter(env, '--otlp', otlpMetricsUrl(endpoint));
+  const exporter = await otlpMetricExporter(
+    env,
+    '--otlp',
+    otlpMetricsUrl(endpoint),
+    PUSH_TIMEOUT_MS,
+  );
   return new sdk.MeterProvider({
     resource: resources.resourceFromAttributes(attributes),
     readers: [
@@ -52,15 +64,27 @@ export interface SessionOptions {
   defaultIntervalMs?: number;
 }
 
+/** The settings with --zone in place of CARBON_ZONE, so it is checked by the same rules. */
+function loadWithZone(options: CommonOptions, env: Env): Settings {
+  if (options.zone === undefined) return loadSettings(env);
+  try {
+    return loadSettings({ ...env, CARBON_ZONE: options.zone });
+  } catch (err) {
+    if (err instanceof SettingsError && err.variable === 'CARBON_ZONE') {
+      throw new UsageError(`--zone: ${err.message.slice('CARBON_ZONE: '.length)}`);
+    }
+    throw err;
+  }
+}
+
 function cliConfig(options: CommonOptions, env: Env, defaultIntervalMs?: number): Settings {
-  const config = loadSettings(env);
+  const config = loadWithZone(options, env);
   const intervalMs =
     options.intervalMs ??
     (env.ENERGY_SAMPLE_INTERVAL_MS ? config.energy.sampleIntervalMs : defaultIntervalMs) ??
     config.energy.sampleIntervalMs;
   return {
     ...config,
-    grid: { ...config.grid, zone: options.zone ?? config.grid.zone },
     energy: {
       ...config.energy,
       source: options.source ?? config.energy.source,
@@ -108,12 +132,19 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     cpuUtilizationPercent: () => (sampledMs > 0 ? (busyMs / sampledMs) * 100 : null),
     async close() {
       if (!provider) return;
-      try {
-        await provider.forceFlush();
-      } catch (err) {
+      let failure: string | undefined;
+      const pushed = provider.forceFlush().catch((err: unknown) => {
+        failure = err instanceof Error ? err.message : String(err);
+      });
+      if (!(await settlesWithin(pushed, PUSH_TIMEOUT_MS))) {
+        failure = `no answer within ${PUSH_TIMEOUT_MS / 1000} s`;
+      }
+      if (failure !== undefined) {
         logger.error(
-          `could not push metrics to ${o.options.otlp}: ${err instanceof Error ? err.message : String(err)}`,
+          `could not push metrics to ${o.options.otlp} within ${PUSH_TIMEOUT_MS / 1000} s: ${failure}; this run's metrics were not delivered`,
         );
+        // No shutdown: the reader's would push once more and hold the exit as long again.
+        return;
       }
       await provider.shutdown().catch(() => undefined);
     },

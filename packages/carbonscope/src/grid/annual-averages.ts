@@ -1,6 +1,7 @@
 import { averageIntensity } from '@tgwf/co2/data';
 import electricityMapsYearly, { type YearlyAverages } from '@tgwf/co2/data/electricity-maps';
 import countries from 'i18n-iso-countries';
+import { zoneKind } from './zones.js';
 
 /** An average from the data @tgwf/co2 ships: no I/O, no key, no history. */
 export interface AnnualAverage {
@@ -26,9 +27,10 @@ const YEARS: Array<{ year: string; table: YearlyAverages }> = Object.entries(ele
  *    whose grid can differ widely from the country's);
  * 2. the country's Ember yearly average (the zone's alpha-2 prefix mapped to alpha-3);
  * 3. the world average, for a real country without data.
- * Undefined when the prefix is no country code and the zone is in no table: an unknown zone.
+ * Undefined for a zone neither Electricity Maps' list nor the country codes know (see zones.ts).
  */
 export function annualAverage(zone: string): AnnualAverage | undefined {
+  if (zoneKind(zone) === 'unknown') return undefined;
   for (const { year, table } of YEARS) {
     const value = table.data[zone]?.carbonIntensity.value;
     if (typeof value === 'number' && Number.isFinite(value)) {

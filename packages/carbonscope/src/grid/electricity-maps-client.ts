@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { redactSecrets } from '../log.js';
+import { parseRetryAfter } from '../retry-after.js';
 import { UpstreamError, type UpstreamErrorKind } from './errors.js';
 
 /** One value as Electricity Maps gives it, checked and trimmed to what the service uses. */
@@ -29,6 +30,9 @@ export interface RetryPolicy {
   maxRetryAfterMs: number;
 }
 
+/** The longest a rate limit holds a zone back, whatever Retry-After says (5 min). */
+export const MAX_RATE_LIMIT_HOLD_MS = 300_000;
+
 export const DEFAULT_RETRY: RetryPolicy = {
   retries: 2,
   baseDelayMs: 250,
@@ -49,6 +53,9 @@ export interface ElectricityMapsClientOptions {
   random?: () => number;
   now?: () => number;
 }
+
+/** Zones remembered as rate limited at once; the oldest is forgotten first. */
+const MAX_BLOCKED_ZONES = 1024;
 
 /** Bodies this large are not what the documented endpoints return. */
 const MAX_BODY_BYTES = 1_000_000;
@@ -78,9 +85,19 @@ export function createElectricityMapsClient(
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
   const secrets = [options.apiKey];
-  // After a Retry-After longer than we wait, calls fail fast until then instead of spending
-  // the (small) quota on answers we already know.
-  let blockedUntil = 0;
+  // After a Retry-After longer than we wait, calls for that zone fail fast until then instead
+  // of spending the (small) quota on answers we already know. Per zone and capped, so one
+  // answer (Retry-After: 3600, or a date in 2099) cannot switch live data off for every zone,
+  // or for longer than MAX_RATE_LIMIT_HOLD_MS.
+  const blockedUntil = new Map<string, number>();
+  const block = (zone: string, ms: number) => {
+    blockedUntil.delete(zone);
+    if (blockedUntil.size >= MAX_BLOCKED_ZONES) {
+      const oldest = blockedUntil.keys().next().value;
+      if (oldest !== undefined) blockedUntil.delete(oldest);
+    }
+    blockedUntil.set(zone, now() + ms);
+  };
 
   const backoff = (attempt: number): number => {
     const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
@@ -88,8 +105,11 @@ export function createElectricityMapsClient(
   };
 
   async function getJson(path: string, zone: string): Promise<unknown> {
-    if (now() < blockedUntil) {
-      throw new UpstreamError('rate-limited', zone, 429, undefined, blockedUntil - now());
+    const until = blockedUntil.get(zone);
+    if (until !== undefined) {
+      if (now() < until)
+        throw new UpstreamError('rate-limited', zone, 429, undefined, until - now());
+      blockedUntil.delete(zone);
     }
     const url = `${options.baseUrl}${path}?zone=${encodeURIComponent(zone)}`;
     for (let attempt = 0; ; attempt++) {
@@ -100,10 +120,14 @@ export function createElectricityMapsClient(
       try {
         const res = await fetchImpl(url, {
           headers: { 'auth-token': options.apiKey, accept: 'application/json' },
+          // A redirect is answered, never followed: fetch would send the auth-token header to
+          // wherever the Location points, another host included.
+          redirect: 'manual',
           signal: AbortSignal.timeout(options.timeoutMs),
         });
         status = res.status;
-        retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), now());
+        const asked = parseRetryAfter(res.headers.get('retry-after'), now());
+        retryAfterMs = asked === undefined ? undefined : Math.min(asked, MAX_RATE_LIMIT_HOLD_MS);
         text = await readBody(res, zone);
       } catch (err) {
         if (err instanceof UpstreamError) throw err;
@@ -117,6 +141,9 @@ export function createElectricityMapsClient(
         throw new UpstreamError('network', zone, undefined, causeOf(err));
       }
       if (status >= 200 && status < 300) return parseJson(text, zone);
+      if (status >= 300 && status < 400) {
+        throw new UpstreamError('rejected', zone, status, 'answered with a redirect, not followed');
+      }
       const detail = redactSecrets(text.slice(0, 200), secrets);
       if (status === 401 || status === 403) {
         throw new UpstreamError(classifyAuth(text), zone, status, detail);
@@ -128,7 +155,7 @@ export function createElectricityMapsClient(
           await sleep(wait);
           continue;
         }
-        if (retryAfterMs !== undefined) blockedUntil = now() + retryAfterMs;
+        if (retryAfterMs !== undefined) block(zone, retryAfterMs);
         throw new UpstreamError('rate-limited', zone, status, detail, retryAfterMs);
       }
       if (status >= 500) {
@@ -202,15 +229,6 @@ function malformed(zone: string, error: z.ZodError): UpstreamError {
   const issue = error.issues[0];
   const where = issue?.path.join('.') || 'body';
   return new UpstreamError('malformed', zone, 200, `${where}: ${issue?.message ?? 'invalid'}`);
-}
-
-/** Retry-After is either delta-seconds or an HTTP date. */
-export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
 function isTimeout(err: unknown): boolean {

@@ -3,6 +3,7 @@
  * Electricity Maps key: they are built from the zone and the upstream status only, plus an
  * upstream message that has been redacted before it gets here.
  */
+import { MAX_ZONE_LENGTH } from './zones.js';
 
 /** The zone does not have the shape of a zone key; answered as 400. */
 export class InvalidZoneError extends Error {
@@ -11,7 +12,7 @@ export class InvalidZoneError extends Error {
   readonly code = 'invalid_zone';
   constructor(readonly zone: string) {
     super(
-      `invalid zone ${JSON.stringify(zone.slice(0, 40))}: expected a zone key matching ^[A-Z]{2}(-[A-Z0-9]+)*$, such as DE, FR, SE-SE3 or US-CAL-CISO`,
+      `invalid zone ${JSON.stringify(zone.slice(0, 40))}${zone.length > 40 ? '…' : ''}: expected a zone key of at most ${MAX_ZONE_LENGTH} characters matching ^[A-Z]{2}(-[A-Z0-9]+)*$, such as DE, FR, SE-SE3 or US-CAL-CISO`,
     );
     this.name = 'InvalidZoneError';
   }

@@ -1,21 +1,24 @@
+import type { BoundedLabelSet } from '../labels/index.js';
 import type { Logger } from '../log.js';
 import type { GridSettings, Settings } from '../settings.js';
+import { withoutCredentials } from '../url-credentials.js';
 import {
   createElectricityMapsClient,
   type FetchLike,
   type RetryPolicy,
 } from './electricity-maps-client.js';
 import { IntensityService } from './intensity-service.js';
-import { ZoneTracker } from './metrics.js';
+import { gaugeZones } from './metrics.js';
 
 export { IntensityService } from './intensity-service.js';
-export { registerGridMetrics, ZoneTracker } from './metrics.js';
+export { registerGridMetrics } from './metrics.js';
 export type {
   GridIntensity,
   IntensityHistory,
   IntensityReading,
   IntensitySource,
 } from './types.js';
+export { electricityMapsZones, MAX_ZONE_LENGTH, type ZoneKind, zoneKind } from './zones.js';
 
 export interface GridIntensityOptions {
   config: Pick<Settings, 'grid'>;
@@ -28,18 +31,15 @@ export interface GridIntensityOptions {
   retry?: Partial<RetryPolicy>;
   /** Waits between retries; tests pass a fast one. */
   sleep?: (ms: number) => Promise<void>;
-  /** How many requested zones besides the configured one the gauge reports (default 8). */
+  /** How many requested zones besides the configured one the gauge reports, for good (default 8). */
   metricZones?: number;
 }
 
 /**
  * The grid intensity service for the app and the meter: Electricity Maps when a key is set,
  * annual averages otherwise, a fixed value when CARBON_INTENSITY says so. Logs once which of
- * them answers.
+ * them answers. `reportedZones` are the zones its gauge may report (see registerGridMetrics).
  */
-/** The grid service with the zones its gauge reports (the configured one and recent ones). */
-export type GridService = IntensityService & { readonly reportedZones: ZoneTracker };
-
 export function createGridIntensity(options: GridIntensityOptions): GridService {
   const { grid } = options.config;
   const logger = options.logger;
@@ -55,7 +55,7 @@ export function createGridIntensity(options: GridIntensityOptions): GridService 
         now,
       })
     : undefined;
-  const tracker = new ZoneTracker(grid.zone, options.metricZones ?? 8);
+  const zones = gaugeZones(grid.zone, options.metricZones ?? 8);
   const service = new IntensityService({
     defaultZone: grid.zone,
     fixedIntensity: grid.fixedIntensity,
@@ -63,11 +63,14 @@ export function createGridIntensity(options: GridIntensityOptions): GridService 
     cacheTtlMs: grid.cacheTtlMs,
     now,
     logger,
-    onZoneUsed: (zone) => tracker.touch(zone),
+    onZoneUsed: (zone) => zones.label(zone),
   });
   logStartup(logger, service, grid);
-  return Object.assign(service, { reportedZones: tracker });
+  return Object.assign(service, { reportedZones: zones });
 }
+
+/** The grid service with the zones its gauge reports (the configured one and the first others). */
+export type GridService = IntensityService & { readonly reportedZones: BoundedLabelSet };
 
 function logStartup(logger: Logger, service: IntensityService, grid: GridSettings): void {
   const zone = grid.zone;
@@ -84,7 +87,12 @@ function logStartup(logger: Logger, service: IntensityService, grid: GridSetting
     );
   } else {
     logger.info(
-      { zone, baseUrl: grid.baseUrl, cacheTtlMs: grid.cacheTtlMs, timeoutMs: grid.timeoutMs },
+      {
+        zone,
+        baseUrl: withoutCredentials(grid.baseUrl),
+        cacheTtlMs: grid.cacheTtlMs,
+        timeoutMs: grid.timeoutMs,
+      },
       'grid intensity from Electricity Maps, with annual averages as fallback',
     );
   }

@@ -2,9 +2,14 @@ import type { Logger } from '../log.js';
 import { ZONE_PATTERN } from '../settings.js';
 import { type AnnualAverage, annualAverage } from './annual-averages.js';
 import { type Cached, CoalescingCache } from './cache.js';
-import type { ElectricityMapsClient, UpstreamPoint } from './electricity-maps-client.js';
+import {
+  type ElectricityMapsClient,
+  MAX_RATE_LIMIT_HOLD_MS,
+  type UpstreamPoint,
+} from './electricity-maps-client.js';
 import { InvalidZoneError, UnknownZoneError, UpstreamError } from './errors.js';
 import type { GridIntensity, IntensityHistory, IntensityReading } from './types.js';
+import { KNOWN_ZONES_BOUND, MAX_ZONE_LENGTH, zoneKind } from './zones.js';
 
 export interface IntensityServiceOptions {
   defaultZone: string;
@@ -20,7 +25,7 @@ export interface IntensityServiceOptions {
   errorHoldMs?: number;
   /** The oldest last-good value still served when the upstream fails (default 24 h). */
   maxStaleMs?: number;
-  /** How many zones are cached at most (default 64). */
+  /** How many zones are cached at most (default: every known zone, so each costs one call a TTL). */
   maxZones?: number;
   now: () => number;
   logger: Logger;
@@ -55,7 +60,7 @@ export class IntensityService implements GridIntensity {
     this.defaultZone = options.defaultZone;
     this.errorHoldMs = options.errorHoldMs ?? Math.min(30_000, options.cacheTtlMs);
     this.maxStaleMs = options.maxStaleMs ?? 24 * 3600_000;
-    this.maxZones = options.maxZones ?? 64;
+    this.maxZones = options.maxZones ?? KNOWN_ZONES_BOUND;
     const cacheOptions = {
       ttlMs: options.cacheTtlMs,
       errorHoldMs: (error: unknown) => this.holdFor(error),
@@ -92,10 +97,10 @@ export class IntensityService implements GridIntensity {
       const expired = memo === undefined || now >= memo.validUntil;
       // The meter calls this every sample: keep the value fresh without making it wait.
       if (expired && this.options.client && this.latest.needsRefresh(zone)) {
-        if (ZONE_PATTERN.test(zone)) this.current(zone).catch(() => undefined);
+        if (isWellFormed(zone)) this.current(zone).catch(() => undefined);
       }
       if (memo !== undefined) return this.aged(memo, now);
-      if (!ZONE_PATTERN.test(zone)) return undefined;
+      if (!isWellFormed(zone)) return undefined;
       const average = annualAverage(zone);
       if (average === undefined) return undefined;
       const settled = this.settledReading(zone, average);
@@ -120,18 +125,20 @@ export class IntensityService implements GridIntensity {
     }
     const average = knownZone(zone);
     const client = this.options.client;
-    if (!client) {
+    if (!client || zoneKind(zone) !== 'electricity-maps') {
+      const why = client
+        ? `Electricity Maps has no zone ${zone}`
+        : 'no Electricity Maps key is configured';
       return noHistory(
         zone,
         average.source,
-        `no Electricity Maps key is configured: ${average.basis} is used, which has no history`,
+        `${why}: ${average.basis} is used, which has no history`,
       );
     }
     const result = await this.histories.get(zone, () =>
       this.logged(zone, 'history', client.history(zone)),
     );
     if (result.ok) return historyOf(zone, result.value, result.fetchedAt, false);
-    rethrowUnknownZone(zone, result.error);
     const summary = summaryOf(result.error);
     if (result.last && this.options.now() - result.last.fetchedAt <= this.maxStaleMs) {
       const out = historyOf(zone, result.last.value, result.last.fetchedAt, true);
@@ -155,16 +162,25 @@ export class IntensityService implements GridIntensity {
       const reading = upstreamReading(result.value, result.fetchedAt, false);
       return this.remember(zone, reading, result.fetchedAt, this.options.cacheTtlMs);
     }
-    rethrowUnknownZone(zone, result.error);
+    // Every failure, an upstream 404 included, falls back: a zone on the bundled list has an
+    // average, and a zone that answered before keeps its last good value.
     return this.fallback(zone, average, result.error, result.last, result.retryAt);
   }
 
   private holdFor(error: unknown): number {
     if (error instanceof UpstreamError) {
-      if (error.kind === 'unauthorized' || error.kind === 'not-entitled') {
+      // A refused key, or a zone the upstream does not know: asking again within a TTL would
+      // get the same answer (a negative cache).
+      if (
+        error.kind === 'unauthorized' ||
+        error.kind === 'not-entitled' ||
+        error.kind === 'unknown-zone'
+      ) {
         return Math.max(this.errorHoldMs, this.options.cacheTtlMs);
       }
-      if (error.retryAfterMs !== undefined) return Math.max(this.errorHoldMs, error.retryAfterMs);
+      if (error.retryAfterMs !== undefined) {
+        return Math.max(this.errorHoldMs, Math.min(error.retryAfterMs, MAX_RATE_LIMIT_HOLD_MS));
+      }
     }
     return this.errorHoldMs;
   }
@@ -198,8 +214,18 @@ export class IntensityService implements GridIntensity {
     average: AnnualAverage | undefined,
   ): IntensityReading | undefined {
     if (this.options.fixedIntensity !== undefined) return this.fixedReading(zone);
-    if (this.options.client || !average) return undefined;
-    return this.averageReading(zone, average, `no Electricity Maps key: ${average.basis}`);
+    if (!average) return undefined;
+    if (!this.options.client) {
+      return this.averageReading(zone, average, `no Electricity Maps key: ${average.basis}`);
+    }
+    if (zoneKind(zone) !== 'electricity-maps') {
+      return this.averageReading(
+        zone,
+        average,
+        `Electricity Maps has no zone ${zone}: ${average.basis}`,
+      );
+    }
+    return undefined;
   }
 
   private fixedReading(zone: string): IntensityReading {
@@ -290,21 +316,19 @@ export class IntensityService implements GridIntensity {
   }
 }
 
-function checkZone(zone: string): void {
-  if (!ZONE_PATTERN.test(zone)) throw new InvalidZoneError(zone);
+function isWellFormed(zone: string): boolean {
+  return zone.length <= MAX_ZONE_LENGTH && ZONE_PATTERN.test(zone);
 }
 
-/** The zone's average; a zone whose prefix is no country and that no table knows is unknown. */
+function checkZone(zone: string): void {
+  if (!isWellFormed(zone)) throw new InvalidZoneError(zone);
+}
+
+/** The zone's average; a zone neither Electricity Maps' list nor the country codes know is unknown. */
 function knownZone(zone: string): AnnualAverage {
   const average = annualAverage(zone);
   if (average === undefined) throw new UnknownZoneError(zone);
   return average;
-}
-
-function rethrowUnknownZone(zone: string, error: unknown): void {
-  if (error instanceof UpstreamError && error.kind === 'unknown-zone') {
-    throw new UnknownZoneError(zone);
-  }
 }
 
 function summaryOf(error: unknown): string {

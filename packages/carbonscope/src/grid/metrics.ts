@@ -1,34 +1,16 @@
-import type { Meter, ObservableResult } from '@opentelemetry/api';
+import type { Attributes, Meter, ObservableResult } from '@opentelemetry/api';
+import { AttributeCache, BoundedLabelSet } from '../labels/index.js';
 import { createInstrument, METRICS } from '../metrics/index.js';
-import type { IntensityReading } from './types.js';
+import type { IntensityReading, IntensitySource } from './types.js';
+import { MAX_ZONE_LENGTH } from './zones.js';
 
 /**
- * The zones the gauge reports: the configured zone always, plus the few most recently
- * requested ones, so a client walking through zone keys cannot grow the series without bound.
+ * The zones the gauge reports: the configured zone always, plus the first `capacity` other
+ * zones requested over the process's life. First come and kept: the SDK keeps a gauge's series
+ * for every zone it ever observed, so only a lifetime bound keeps the series bounded.
  */
-export class ZoneTracker {
-  private readonly recent = new Map<string, true>();
-
-  constructor(
-    readonly pinned: string,
-    private readonly capacity: number,
-  ) {}
-
-  touch(zone: string): void {
-    if (zone === this.pinned) return;
-    if (this.recent.has(zone)) {
-      this.recent.delete(zone);
-    } else if (this.recent.size >= this.capacity) {
-      const oldest = this.recent.keys().next().value;
-      if (oldest !== undefined) this.recent.delete(oldest);
-    }
-    this.recent.set(zone, true);
-  }
-
-  /** The requested zones, least recent first (the pinned zone is not among them). */
-  others(): IterableIterator<string> {
-    return this.recent.keys();
-  }
+export function gaugeZones(configured: string, capacity: number): BoundedLabelSet {
+  return new BoundedLabelSet({ capacity, maxLength: MAX_ZONE_LENGTH, pinned: [configured] });
 }
 
 export interface GridReadings {
@@ -39,23 +21,36 @@ export interface GridReadings {
 }
 
 /**
- * Registers `grid_carbon_intensity_grams_per_kwh{zone,source}`; reads memory only. Returns the
- * function that unregisters it (a new meter provider replaces the old one).
+ * Registers `grid_carbon_intensity_grams_per_kwh{zone,source}`; reads memory only. Zones beyond
+ * the set's capacity are not observed at all: a gauge's "other" series would carry one random
+ * zone's value. Returns the function that unregisters it (a new meter provider replaces the
+ * old one).
  */
 export function registerGridMetrics(
   meter: Meter,
-  tracker: ZoneTracker,
+  configured: string,
+  zones: BoundedLabelSet,
   grid: GridReadings,
 ): () => void {
   const gauge = createInstrument(meter, METRICS.gridIntensity);
+  // The attributes of every source a zone can be answered from, made once per zone.
+  const byZone = new AttributeCache(
+    [zones],
+    (zone): Record<IntensitySource, Attributes> => ({
+      fixed: { zone, source: 'fixed' },
+      'electricity-maps': { zone, source: 'electricity-maps' },
+      'annual-average': { zone, source: 'annual-average' },
+      'world-average': { zone, source: 'world-average' },
+    }),
+  );
   const observe = (result: ObservableResult, reading: IntensityReading | undefined) => {
-    if (reading) {
-      result.observe(reading.carbonIntensity, { zone: reading.zone, source: reading.source });
+    if (reading && zones.isAdmitted(reading.zone)) {
+      result.observe(reading.carbonIntensity, byZone.of(reading.zone)[reading.source]);
     }
   };
   const callback = (result: ObservableResult) => {
-    observe(result, grid.peek(tracker.pinned));
-    for (const zone of tracker.others()) observe(result, grid.lastReading(zone));
+    observe(result, grid.peek(configured));
+    for (const zone of zones.values()) observe(result, grid.lastReading(zone));
   };
   gauge.addCallback(callback);
   return () => gauge.removeCallback(callback);

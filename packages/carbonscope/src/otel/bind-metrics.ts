@@ -8,6 +8,7 @@ import type {
 } from '@opentelemetry/api';
 import type { EnergySample, OperationFootprint } from '../energy/index.js';
 import { registerGridMetrics } from '../grid/index.js';
+import { BoundedLabelSet } from '../labels/index.js';
 import { createInstrument, METRICS, type MetricSpec } from '../metrics/index.js';
 import type { Carbonscope } from '../runtime/carbonscope.js';
 import type { HistogramSeries, LocalHistograms } from './local-histograms.js';
@@ -28,27 +29,28 @@ export interface BindMetricsOptions {
 }
 
 /**
- * Operation names beyond this many share `other`: route templates and track() names come from
- * code, but a name built from input must not grow the series without bound.
+ * Operation names beyond this many (over the process's life) share `other`, as do names longer
+ * than MAX_OPERATION_LENGTH: route templates and track() names come from code, but a name built
+ * from input must not grow the series without bound.
  */
-export const MAX_OPERATIONS = 256;
-export const OTHER_OPERATION = 'other';
+export const MAX_OPERATIONS = 64;
+export const MAX_OPERATION_LENGTH = 100;
 
 /** Where one histogram's values go for one attribute set: found once, then recorded into. */
 type Recorder = (value: number) => void;
 
 /**
- * A histogram per key (an operation, an endpoint), bounded: each key's recorder is made once, so
- * recording allocates nothing and hashes nothing of ours; keys beyond the cap share `overflow`.
+ * A histogram per label value (an operation, an endpoint) of a bounded set: each value's
+ * recorder is made once, so recording allocates nothing and hashes nothing of ours.
  */
 function histogramRecorders(
   meter: Meter,
   spec: MetricSpec & { kind: 'histogram' },
   local: LocalHistograms | undefined,
-  attributesOf: (key: string) => Attributes,
-  overflow: string,
-): (key: string) => Recorder {
-  const byKey = new Map<string, Recorder>();
+  labels: BoundedLabelSet,
+  attributesOf: (label: string) => Attributes,
+): (value: string) => Recorder {
+  const byLabel = new Map<string, Recorder>();
   const ownHistogram = local?.histogram(spec);
   let sdkHistogram: Histogram | undefined;
   const make = (attributes: Attributes): Recorder => {
@@ -60,12 +62,13 @@ function histogramRecorders(
     const histogram = sdkHistogram;
     return (value) => histogram.record(value, attributes);
   };
-  return (key) => {
-    let recorder = byKey.get(key);
-    if (recorder) return recorder;
-    const name = byKey.size >= MAX_OPERATIONS ? overflow : key;
-    recorder = byKey.get(name) ?? make(attributesOf(name));
-    byKey.set(name, recorder);
+  return (value) => {
+    const label = labels.label(value);
+    let recorder = byLabel.get(label);
+    if (!recorder) {
+      recorder = make(attributesOf(label));
+      byLabel.set(label, recorder);
+    }
     return recorder;
   };
 }
@@ -105,26 +108,25 @@ export function bindMetrics(
     }
   });
   if ('reportedZones' in cs.grid) {
-    detach.push(registerGridMetrics(meter, cs.grid.reportedZones, cs.grid));
+    detach.push(registerGridMetrics(meter, cs.grid.defaultZone, cs.grid.reportedZones, cs.grid));
   }
 
   const local = options.histograms;
+  // One set for operations and endpoints: the same names, the same bound.
+  const operations = new BoundedLabelSet({
+    capacity: MAX_OPERATIONS,
+    maxLength: MAX_OPERATION_LENGTH,
+  });
   const byOperation = (operation: string): Attributes => ({ operation });
-  const energy = histogramRecorders(
-    meter,
-    METRICS.operationEnergy,
-    local,
-    byOperation,
-    OTHER_OPERATION,
-  );
+  const energy = histogramRecorders(meter, METRICS.operationEnergy, local, operations, byOperation);
   const emissions = histogramRecorders(
     meter,
     METRICS.operationEmissions,
     local,
+    operations,
     byOperation,
-    OTHER_OPERATION,
   );
-  const recordHttp = options.http ? httpRecorder(meter, local, observe) : undefined;
+  const recordHttp = options.http ? httpRecorder(meter, local, operations, observe) : undefined;
 
   detach.push(
     cs.onEnd((footprint) => {
@@ -172,12 +174,13 @@ interface RequestCount {
 /**
  * `requests_total{endpoint,status}` and `request_latency_seconds{endpoint}` from request
  * footprints. The counter is a plain number per (endpoint, status) read at collection, so a
- * request costs no SDK call for it; both label sets are bounded (route templates capped like
- * operations, status codes).
+ * request costs no SDK call for it; both label sets are bounded (endpoints are the operations'
+ * bounded set; a status is a number Node accepted, 100-999).
  */
 function httpRecorder(
   meter: Meter,
   local: LocalHistograms | undefined,
+  endpoints: BoundedLabelSet,
   observe: (instrument: Observable, callback: ObservableCallback) => void,
 ): (footprint: OperationFootprint) => void {
   const counts = new Map<string, Map<number, RequestCount>>();
@@ -191,15 +194,16 @@ function httpRecorder(
     meter,
     METRICS.requestLatency,
     local,
-    (endpoint) => ({ endpoint }),
-    OTHER_OPERATION,
+    endpoints,
+    (endpoint) => ({
+      endpoint,
+    }),
   );
   return (footprint) => {
-    let endpoint = footprint.operation;
+    const endpoint = endpoints.label(footprint.operation);
     let byStatus = counts.get(endpoint);
     if (!byStatus) {
-      if (counts.size >= MAX_OPERATIONS) endpoint = OTHER_OPERATION;
-      byStatus = counts.get(endpoint) ?? new Map();
+      byStatus = new Map();
       counts.set(endpoint, byStatus);
     }
     const status = footprint.status ?? 0;
@@ -209,6 +213,6 @@ function httpRecorder(
       byStatus.set(status, c);
     }
     c.count++;
-    latency(endpoint)(footprint.durationSeconds);
+    latency(footprint.operation)(footprint.durationSeconds);
   };
 }

@@ -66,18 +66,19 @@ export function otlpProtocol(env: Env): string {
 
 /**
  * The OTLP/HTTP metric exporter for the configured protocol (protobuf by default, JSON for
- * `http/json`); it reads the standard OTEL_EXPORTER_OTLP_* variables, and `url` overrides the
- * endpoint.
+ * `http/json`); it reads the standard OTEL_EXPORTER_OTLP_* variables; `url` overrides the
+ * endpoint and `timeoutMillis` the timeout.
  */
 export async function otlpMetricExporter(
   env: Env,
   what: string,
   url?: string,
+  timeoutMillis?: number,
 ): Promise<import('@opentelemetry/sdk-metrics').PushMetricExporter> {
   const json = otlpProtocol(env) === 'http/json';
   const [exporter] = await importAll<[typeof import('@opentelemetry/exporter-metrics-otlp-proto')]>(
     [json ? OTLP_JSON : OTLP_PROTO],
     what,
   );
-  return new exporter.OTLPMetricExporter(url ? { url } : undefined);
+  return new exporter.OTLPMetricExporter(url || timeoutMillis ? { url, timeoutMillis } : undefined);
 }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
+import { createServer as createTcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -260,6 +261,12 @@ describe('carbonscope command line', function () {
     }
   });
 
+  it('refuses a well-formed --zone no data knows, naming the option (exit 2)', async () => {
+    const r = await cli(['run', '--zone', 'UK', '--', 'true'], { env: { CARBON_INTENSITY: '' } });
+    expect(r.code, r.stderr).to.equal(2);
+    expect(r.stderr).to.match(/--zone: unknown zone "UK"/);
+  });
+
   it('says the CSV cannot be written and still prints the summary', async () => {
     const file = join(dir, 'missing-folder', 'emissions.csv');
     const r = await cli(['run', '-o', file, ...node('1')]);
@@ -321,6 +328,42 @@ describe('carbonscope command line', function () {
     } finally {
       server.close();
     }
+  });
+
+  it('gives up on a collector that never answers within a few seconds, and says so', async () => {
+    const sockets: Socket[] = [];
+    const silent = createTcpServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const address = silent.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    try {
+      const started = performance.now();
+      const r = await cli(['run', '--otlp', `http://127.0.0.1:${port}`, ...node('1')]);
+      const seconds = (performance.now() - started) / 1000;
+      expect(r.code, r.stderr).to.equal(0);
+      expect(seconds, 's for a one-line command').to.be.below(9);
+      expect(r.stderr).to.match(
+        new RegExp(`could not push metrics to http://127.0.0.1:${port} within \\d+ s`),
+      );
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  });
+
+  it('neutralises a spreadsheet formula in --project-name', async () => {
+    const file = join(dir, 'formula.csv');
+    for (const name of ['=HYPERLINK("http://evil.example","x")', '+1+1', '-2+3', '@SUM(A1)']) {
+      const r = await cli(['run', '-o', file, `--project-name=${name}`, ...node('1')]);
+      expect(r.code, r.stderr).to.equal(0);
+    }
+    const { records } = parseEmissionsCsv(readFileSync(file, 'utf8'));
+    expect(records.map((row) => row.project_name)).to.deep.equal([
+      `'=HYPERLINK("http://evil.example","x")`,
+      "'+1+1",
+      "'-2+3",
+      "'@SUM(A1)",
+    ]);
   });
 });
 

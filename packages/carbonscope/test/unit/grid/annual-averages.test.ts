@@ -14,11 +14,16 @@ describe('grid: annual averages', () => {
     expect(avg?.basis).to.include('US-CAL-CISO').and.include(newestYear.replace(/\D/g, ''));
   });
 
-  it('falls back to the country’s Ember average via the alpha-2 → alpha-3 prefix', () => {
-    const avg = annualAverage('DE-NOTAZONE');
-    expect(avg?.carbonIntensity).to.equal(averageIntensity.data.DEU);
-    expect(avg?.basis).to.include('DEU');
-    expect(annualAverage('GB-XYZ')?.carbonIntensity).to.equal(averageIntensity.data.GBR);
+  it('gives a bare country code its Ember average via alpha-2 → alpha-3 when no zone has one', () => {
+    // RU has no zone in the Electricity Maps yearly data; Ember has the country.
+    const avg = annualAverage('RU');
+    expect(avg?.carbonIntensity).to.equal(averageIntensity.data.RUS);
+    expect(avg?.basis).to.include('RUS');
+  });
+
+  it('knows nothing of a sub-zone the Electricity Maps list does not have', () => {
+    expect(annualAverage('DE-NOTAZONE')).to.equal(undefined);
+    expect(annualAverage('GB-XYZ')).to.equal(undefined);
   });
 
   it('gives the world average for a real country without data', () => {

@@ -2,10 +2,11 @@ import { expect } from 'chai';
 import {
   createElectricityMapsClient,
   type ElectricityMapsClient,
-  parseRetryAfter,
+  MAX_RATE_LIMIT_HOLD_MS,
   type RetryPolicy,
 } from '../../../src/grid/electricity-maps-client.js';
 import { UpstreamError, type UpstreamErrorKind } from '../../../src/grid/errors.js';
+import { parseRetryAfter } from '../../../src/retry-after.js';
 import { fixture, StubElectricityMaps } from '../../fixtures/grid/stub-electricity-maps.js';
 
 const KEY = 'em-client-key-7f3a9c';
@@ -116,6 +117,30 @@ describe('grid: Electricity Maps client', () => {
     expect(err.detail).to.include('[redacted]');
   });
 
+  for (const status of [301, 302, 307, 308]) {
+    it(`never follows a ${status} redirect with the key: the other host never sees auth-token`, async () => {
+      const elsewhere = new StubElectricityMaps('another-key');
+      await elsewhere.start();
+      try {
+        stub.next({
+          status,
+          headers: { location: `${elsewhere.url}/carbon-intensity/latest?zone=DE` },
+        });
+        const err = await failure(client().latest('DE'));
+        expect(
+          elsewhere.calls.map((c) => c.token),
+          'the key reached the other host',
+        ).not.to.include(KEY);
+        expect(elsewhere.calls, 'the second host was never asked').to.have.length(0);
+        expect(err.kind).to.equal('rejected');
+        expect(err.detail).to.include('redirect');
+        expect(stub.calls).to.have.length(1);
+      } finally {
+        await elsewhere.close();
+      }
+    });
+  }
+
   it('treats 404 as an unknown zone', async () => {
     const err = await failure(client().latest('AQ-XX'));
     expect(err.kind).to.equal('unknown-zone');
@@ -131,7 +156,7 @@ describe('grid: Electricity Maps client', () => {
     expect(stub.calls).to.have.length(2);
   });
 
-  it('does not wait for a Retry-After beyond the bound, and fails fast until it has passed', async () => {
+  it('does not wait for a Retry-After beyond the bound, and fails fast for that zone until it has passed', async () => {
     stub.next({ status: 429, headers: { 'retry-after': '60' } });
     const c = client();
     const err = await failure(c.latest('DE'));
@@ -145,6 +170,21 @@ describe('grid: Electricity Maps client', () => {
     expect((await c.latest('DE')).carbonIntensity).to.equal(322);
     expect(stub.calls).to.have.length(2);
   });
+
+  for (const retryAfter of ['3600', 'Fri, 01 Jan 2099 00:00:00 GMT']) {
+    it(`a Retry-After of ${retryAfter} blocks only its zone, and for at most the cap`, async () => {
+      stub.next({ status: 429, headers: { 'retry-after': retryAfter } });
+      const c = client();
+      const err = await failure(c.latest('FR'));
+      expect(err.retryAfterMs).to.equal(MAX_RATE_LIMIT_HOLD_MS);
+      expect((await c.latest('DE')).carbonIntensity, 'another zone still live').to.equal(322);
+      expect((await failure(c.latest('FR'))).kind).to.equal('rate-limited');
+      expect(stub.calls).to.have.length(2);
+      clock += MAX_RATE_LIMIT_HOLD_MS;
+      expect((await c.latest('FR')).carbonIntensity).to.equal(322);
+      expect(stub.calls).to.have.length(3);
+    });
+  }
 
   it('retries a 500 with jittered backoff and returns the later success', async () => {
     stub.next({ status: 500, body: 'oops' });

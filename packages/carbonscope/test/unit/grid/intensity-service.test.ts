@@ -1,6 +1,8 @@
+import electricityMapsYearly from '@tgwf/co2/data/electricity-maps';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import { annualAverage } from '../../../src/grid/annual-averages.js';
+import { MAX_RATE_LIMIT_HOLD_MS } from '../../../src/grid/electricity-maps-client.js';
 import { InvalidZoneError, UnknownZoneError } from '../../../src/grid/errors.js';
 import {
   createGridIntensity,
@@ -21,6 +23,13 @@ async function rejection(call: Promise<unknown>): Promise<unknown> {
     return err;
   }
   throw new Error('expected a rejection');
+}
+
+/** The zones grid_carbon_intensity_grams_per_kwh has a series for, sorted. */
+function gaugeZones(exposition: string): string[] {
+  return [...exposition.matchAll(/grid_carbon_intensity_grams_per_kwh\{[^}]*zone="([^"]+)"/g)]
+    .map((m) => m[1])
+    .sort();
 }
 
 /** Lets a background refresh (started by peek) finish its loopback round trip. */
@@ -66,7 +75,7 @@ describe('grid: intensity service (fallback chain)', () => {
       retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 2 },
       metricZones,
     });
-    registerGridMetrics(metrics.meter, grid.reportedZones, grid);
+    registerGridMetrics(metrics.meter, grid.defaultZone, grid.reportedZones, grid);
     return grid;
   }
 
@@ -162,10 +171,94 @@ describe('grid: intensity service (fallback chain)', () => {
     });
   }
 
-  it('answers 404 from the upstream with UnknownZoneError naming the zone', async () => {
-    const err = await rejection(service().current('AQ-XX'));
-    expect(err).to.be.instanceOf(UnknownZoneError);
-    expect((err as Error).message).to.include('AQ-XX');
+  it('a 429 with a Retry-After of an hour holds back only its zone, for at most the cap', async () => {
+    const grid = service();
+    stub.next({ status: 429, headers: { 'retry-after': '3600' } });
+    const fr = await grid.current('FR');
+    expect(fr).to.include({ source: 'annual-average' });
+    expect(fr.note).to.include('rate limit');
+    expect((await grid.current('DE')).source, 'other zones stay live').to.equal('electricity-maps');
+    clock += MAX_RATE_LIMIT_HOLD_MS - 1;
+    expect((await grid.current('FR')).source).to.equal('annual-average');
+    expect(stub.callsTo('/latest').map((c) => c.zone)).to.deep.equal(['FR', 'DE']);
+    clock += 1;
+    expect((await grid.current('FR')).source, 'live again after the cap').to.equal(
+      'electricity-maps',
+    );
+  });
+
+  it('refuses a made-up but well-formed zone without spending an upstream call', async () => {
+    const grid = service();
+    for (const zone of ['AQ-XX', 'DE-X1', 'FR-NOPE-2', 'UK', 'EU', 'XX']) {
+      const err = await rejection(grid.current(zone));
+      expect(err, zone).to.be.instanceOf(UnknownZoneError);
+      expect((err as Error).message).to.include(zone);
+    }
+    expect(await rejection(grid.history('DE-X1'))).to.be.instanceOf(UnknownZoneError);
+    expect(stub.calls).to.have.length(0);
+  });
+
+  it('asks the upstream for every zone of the Electricity Maps list, sub-zones included', async () => {
+    const grid = service();
+    for (const zone of ['US-CAL-CISO', 'SE-SE3', 'IN-NO', 'DK-DK1']) {
+      expect((await grid.current(zone)).source, zone).to.equal('electricity-maps');
+    }
+    expect(stub.calls.map((c) => c.zone)).to.deep.equal([
+      'US-CAL-CISO',
+      'SE-SE3',
+      'IN-NO',
+      'DK-DK1',
+    ]);
+  });
+
+  it('answers a country Electricity Maps has no zone for from its average, without asking', async () => {
+    const r = await service().current('AQ');
+    expect(r).to.include({ source: 'world-average', isEstimated: true });
+    expect(stub.calls).to.have.length(0);
+  });
+
+  it('refuses a zone longer than the limit with a short message, before anything else', async () => {
+    const long = `DE-${'X'.repeat(8000)}`;
+    const err = await rejection(service().current(long));
+    expect(err).to.be.instanceOf(InvalidZoneError);
+    expect((err as Error).message.length).to.be.below(300);
+    expect(stub.calls).to.have.length(0);
+  });
+
+  it('an upstream 404 for a listed zone never answered: the annual average, and no new call for a TTL', async () => {
+    stub.unknownZones.add('AX');
+    try {
+      const grid = service();
+      const r = await grid.current('AX');
+      expect(r).to.include({ source: annualAverage('AX')?.source, stale: false });
+      expect(r.note).to.include('does not know this zone');
+      clock += 60_000;
+      expect((await grid.current('AX')).source).to.equal(annualAverage('AX')?.source);
+      expect(stub.calls, 'a negative answer is cached').to.have.length(1);
+      clock += TTL_S * 1000;
+      await grid.current('AX');
+      expect(stub.calls).to.have.length(2);
+    } finally {
+      stub.unknownZones.delete('AX');
+    }
+  });
+
+  it('an upstream 404 for a zone that answered before keeps the last good value', async () => {
+    const grid = service();
+    expect((await grid.current('FR')).source).to.equal('electricity-maps');
+    clock += TTL_S * 1000 + 1;
+    stub.unknownZones.add('FR');
+    try {
+      const r = await grid.current('FR');
+      expect(r).to.include({ source: 'electricity-maps', carbonIntensity: 322, stale: true });
+      expect(r.note).to.include('does not know this zone').and.include('last good value');
+      // Beyond the stale limit it is the annual average, never an unknown zone.
+      clock += 25 * 3600_000;
+      const later = await grid.current('FR');
+      expect(later).to.include({ source: 'annual-average', zone: 'FR' });
+    } finally {
+      stub.unknownZones.delete('FR');
+    }
   });
 
   it('refuses an invalid zone, and a zone no country has, without asking the upstream', async () => {
@@ -284,21 +377,32 @@ describe('grid: intensity service (fallback chain)', () => {
       ).to.equal(322);
     });
 
-    it('reports at most the configured zone plus the most recently requested ones', async () => {
+    it('reports the configured zone plus the first zones requested, for good', async () => {
       const grid = service({ ELECTRICITY_MAPS_API_KEY: '' }, 2);
       for (const zone of ['FR', 'SE-SE3', 'US-CAL-CISO', 'GB']) await grid.current(zone);
       const text = await metrics.scrape();
-      const zones = [...text.matchAll(/grid_carbon_intensity_grams_per_kwh\{[^}]*zone="([^"]+)"/g)]
-        .map((m) => m[1])
-        .sort();
-      expect(zones).to.deep.equal(['DE', 'GB', 'US-CAL-CISO']);
+      expect(gaugeZones(text)).to.deep.equal(['DE', 'FR', 'SE-SE3']);
       expect(
         await metrics.value('grid_carbon_intensity_grams_per_kwh', {
-          zone: 'GB',
+          zone: 'FR',
           source: 'annual-average',
         }),
-      ).to.equal(annualAverage('GB')?.carbonIntensity);
+      ).to.equal(annualAverage('FR')?.carbonIntensity);
       expect(text).not.to.include(KEY);
+    });
+
+    it('keeps its series flat while a client walks every zone there is (real SDK reader)', async () => {
+      const grid = service({ ELECTRICITY_MAPS_API_KEY: '' }, 8);
+      const zones = Object.keys(electricityMapsYearly.yearly2024?.data ?? {});
+      expect(zones.length, 'zones to walk').to.be.above(300);
+      const counts: number[] = [];
+      for (let i = 0; i < zones.length; i += 8) {
+        for (const zone of zones.slice(i, i + 8)) await grid.current(zone);
+        counts.push(gaugeZones(await metrics.scrape()).length);
+      }
+      expect(Math.max(...counts), 'series: configured zone + 8').to.equal(9);
+      expect(counts.at(-1)).to.equal(counts[1]);
+      expect(gaugeZones(await metrics.scrape())).to.include('DE');
     });
   });
 });

@@ -1,0 +1,38 @@
+import type { Context, Middleware } from 'koa';
+import { errorBody } from './errors.js';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** True when the browser says the request comes from a page of another origin. */
+function crossOrigin(ctx: Context): boolean {
+  const site = ctx.get('sec-fetch-site');
+  if (site === 'cross-site' || site === 'same-site') return true;
+  const origin = ctx.get('origin');
+  if (origin === '') return false;
+  try {
+    return new URL(origin).host !== ctx.host;
+  } catch {
+    // `Origin: null` (a sandboxed frame, a data: page) and anything unreadable.
+    return true;
+  }
+}
+
+/**
+ * Refuses a state-changing request a browser sends from another site's page: a form posted to
+ * /chat from anywhere would spend the LLM quota and meter it as ours (forms need no CORS
+ * preflight). Browsers send Sec-Fetch-Site and Origin with every POST; API clients (curl, SDKs)
+ * send neither and are served as before. `onRefuse` runs first (the app notes the route there,
+ * so the refusal is counted under it).
+ */
+export function sameOriginWrites(onRefuse: (ctx: Context) => void = () => {}): Middleware {
+  return async (ctx, next) => {
+    if (SAFE_METHODS.has(ctx.method) || !crossOrigin(ctx)) return next();
+    onRefuse(ctx);
+    ctx.status = 403;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = errorBody(
+      403,
+      `cross-origin ${ctx.method} refused: send it from this service's own pages, or without an Origin header from an API client`,
+    );
+  };
+}

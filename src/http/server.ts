@@ -1,0 +1,105 @@
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
+import type { Duplex } from 'node:stream';
+import { errorBody } from './errors.js';
+
+/** The longest the service waits for a whole request (headers and body) to arrive. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** The longest it waits for the headers alone. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** How long an idle keep-alive connection is kept open. */
+export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+
+export interface HttpServerOptions {
+  /** REQUEST_TIMEOUT_MS by default; tests shorten it. */
+  requestTimeoutMs?: number;
+}
+
+/** What Node's parser rejected, in words for the client. */
+function rejection(err: NodeJS.ErrnoException): { status: number; message: string } {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 431, message: 'request headers are larger than the server accepts (16 KB)' };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, message: 'the request did not arrive in time' };
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return { status: 413, message: 'chunk extensions are larger than the server accepts' };
+    default:
+      return { status: 400, message: 'the request is not valid HTTP/1.1' };
+  }
+}
+
+function jsonResponse(status: number, message: string): string {
+  const body = JSON.stringify(errorBody(status, message));
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+    'Content-Type: application/json; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    'X-Content-Type-Options: nosniff\r\n' +
+    'Connection: close\r\n\r\n' +
+    body
+  );
+}
+
+/**
+ * Node answers what its parser rejects (bad request line or header, headers too large, a request
+ * that never completes) with a bare status line; this answers it as the app answers every client
+ * error, `{error, message}` JSON, when nothing of a response has been written yet.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const { status, message } = rejection(err);
+  socket.end(jsonResponse(status, message));
+  // end() only half-closes: a client that keeps sending must not hold the socket.
+  socket.once('finish', () => socket.destroy());
+}
+
+/** `Expect:` with anything but 100-continue: 417 as JSON (Node's own answer has no body). */
+function answerExpectation(req: IncomingMessage, res: ServerResponse): void {
+  const body = JSON.stringify(
+    errorBody(
+      417,
+      `Expect: ${String(req.headers.expect).slice(0, 40)} is not supported; send the request without it`,
+    ),
+  );
+  res.writeHead(417, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+  });
+  res.end(body);
+}
+
+/**
+ * The service's HTTP server: bounded time to receive a request (a body that never completes
+ * is cut off at REQUEST_TIMEOUT_MS, checked every second rather than Node's 30 s), and JSON
+ * answers for what Node rejects before the app sees it.
+ */
+export function createHttpServer(
+  listener: RequestListener,
+  options: HttpServerOptions = {},
+): Server {
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const server = createServer(
+    {
+      requestTimeout,
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
+      connectionsCheckingInterval: Math.min(1000, requestTimeout / 2),
+    },
+    listener,
+  );
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.on('clientError', answerClientError);
+  server.on('checkExpectation', answerExpectation);
+  return server;
+}

@@ -1,0 +1,113 @@
+import type { Server, ServerResponse } from 'node:http';
+import { settlesWithin } from 'carbonscope';
+import type { Logger } from './logger.js';
+
+/** Compose's default stop grace is 10 s; the whole shutdown fits in this, with a margin. */
+export const SHUTDOWN_GRACE_MS = 9_000;
+/** The part of it in-flight requests get to finish; the rest is for parts and the final flush. */
+export const DRAIN_MS = 5_000;
+/** How often idle connections are closed while draining (a response just ended leaves one). */
+const IDLE_SWEEP_MS = 100;
+
+export interface Closable {
+  name: string;
+  close(): Promise<void>;
+}
+
+export interface ShutdownOptions {
+  server: Server;
+  /** Closed in this order once the server has drained (or the drain time is up). */
+  parts: Closable[];
+  /** The final metric export, last: bounded by what is left of the grace period. */
+  flush: Closable;
+  logger: Logger;
+  graceMs?: number;
+  drainMs?: number;
+  /** process.exit by default; tests pass their own. */
+  exit?: (code: number) => void;
+}
+
+export interface Shutdown {
+  /** Starts the shutdown (once); resolves when exit has been called. */
+  stop(signal: string): Promise<void>;
+}
+
+/**
+ * Graceful shutdown within a fixed grace period:
+ * 1. stop accepting; every response not yet sent carries `Connection: close`, so keep-alive
+ *    clients leave after their answer instead of being reset later, and idle connections are
+ *    closed at once (and again as responses end);
+ * 2. in-flight requests get up to `drainMs` to finish, then whatever is left is cut;
+ * 3. the parts close (LLM mock, dashboard, model, meter: a last sample);
+ * 4. the final metric export gets what is left of `graceMs`; past that the process exits anyway
+ *    and says that the metrics since the last export are lost.
+ */
+export function installShutdown(options: ShutdownOptions): Shutdown {
+  const { server, logger } = options;
+  const graceMs = options.graceMs ?? SHUTDOWN_GRACE_MS;
+  const drainMs = Math.min(options.drainMs ?? DRAIN_MS, graceMs);
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const inFlight = new Set<ServerResponse>();
+  let stopping: Promise<void> | undefined;
+
+  const closeAfterAnswer = (res: ServerResponse) => {
+    if (!res.headersSent) res.setHeader('Connection', 'close');
+  };
+  server.on('request', (_req, res: ServerResponse) => {
+    if (stopping) {
+      closeAfterAnswer(res);
+      return;
+    }
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  });
+
+  const drain = async (): Promise<void> => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const res of inFlight) closeAfterAnswer(res);
+    server.closeIdleConnections();
+    const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+    sweep.unref();
+    const drained = await settlesWithin(closed, drainMs);
+    clearInterval(sweep);
+    if (!drained) {
+      logger.warn(
+        { inFlight: inFlight.size, drainMs },
+        'requests still running at the end of the drain were cut',
+      );
+      server.closeAllConnections();
+    }
+  };
+
+  const run = async (signal: string, started: number): Promise<void> => {
+    logger.info({ signal, graceMs }, 'shutting down');
+    await drain();
+    for (const part of [...options.parts, options.flush]) {
+      const left = graceMs - (performance.now() - started);
+      const done = part
+        .close()
+        .catch((err: unknown) =>
+          logger.warn({ err, part: part.name }, 'part failed to close cleanly'),
+        );
+      if (!(await settlesWithin(done, Math.max(0, left)))) {
+        logger.warn(
+          { part: part.name, graceMs },
+          part === options.flush
+            ? 'final metric export did not finish within the grace period: metrics since the last export are lost'
+            : 'part did not close within the grace period',
+        );
+        break;
+      }
+    }
+    logger.info({ ms: Math.round(performance.now() - started) }, 'stopped');
+    logger.flush();
+    exit(0);
+  };
+
+  return {
+    stop(signal) {
+      stopping ??= run(signal, performance.now());
+      return stopping;
+    },
+  };
+}

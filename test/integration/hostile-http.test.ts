@@ -1,0 +1,270 @@
+import { connect } from 'node:net';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import type { Carbonscope } from 'carbonscope';
+import { expect } from 'chai';
+import { createTestMetrics, findSample, type TestMetrics } from '#library-tests/helpers/metrics.js';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createDashboard } from '../../src/dashboard/index.js';
+import { REQUEST_TIMEOUT_MS } from '../../src/http/server.js';
+import { type MockLlm, startMockLlm } from '../../src/llm/mock-server.js';
+import { Readiness } from '../../src/readiness.js';
+import { type Listening, listen } from '../helpers/app.js';
+import { startEstimatedMeter } from '../helpers/energy.js';
+import { defaultChatService } from '../helpers/llm-upstream.js';
+import { captureLogger } from '../helpers/log.js';
+
+/** The request timeout this suite's server runs with (the service's own is REQUEST_TIMEOUT_MS). */
+const CUT_OFF_MS = 1000;
+
+/** One raw HTTP/1.1 exchange: what Node itself answers before Koa sees anything. */
+function raw(url: string, request: string | Buffer, idleMs = 2000): Promise<string> {
+  const { port, hostname } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let text = '';
+    socket.setTimeout(idleMs, () => socket.destroy());
+    socket.on('data', (d) => {
+      text += d.toString('latin1');
+    });
+    socket.on('close', () => resolve(text));
+    socket.on('error', (err) => (text ? resolve(text) : reject(err)));
+    socket.write(request);
+  });
+}
+
+function bodyOf(response: string): unknown {
+  return JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4));
+}
+
+describe('hostile HTTP: every client error a 4xx with {error, message}', function () {
+  this.timeout(30_000);
+  let mock: MockLlm;
+  let metrics: TestMetrics;
+  let meter: Carbonscope;
+  let served: Listening;
+  let lines: string[];
+
+  before(async () => {
+    mock = await startMockLlm({ port: 0, latencyMs: 0 });
+    metrics = createTestMetrics();
+    const log = captureLogger('debug');
+    lines = log.lines;
+    meter = await startEstimatedMeter(metrics, {}, log.logger);
+    const dashboard = createDashboard({ meter, sampleIntervalMs: 50 });
+    const chat = defaultChatService(`${mock.url}/v1`, metrics.meter, log.logger);
+    const app = createApp({
+      config: loadConfig({ CARBON_INTENSITY: '300' }),
+      logger: log.logger,
+      readiness: new Readiness(),
+      metricsText: metrics.scrape,
+      chat: { service: chat, tracker: meter },
+      dashboard,
+    });
+    served = await listen(app, { requestTimeoutMs: CUT_OFF_MS });
+    meter.trackRequests({ servers: [served.server] });
+  });
+  after(async () => {
+    await served.close();
+    await meter.stop();
+    await metrics.shutdown();
+    await mock.close();
+  });
+  beforeEach(() => {
+    lines.length = 0;
+  });
+
+  const promptTokens = async () =>
+    findSample(await metrics.scrape(), 'llm_tokens_total', { type: 'prompt' }) ?? 0;
+
+  for (const [encoding, corrupt] of [
+    ['gzip', Buffer.from('not gzip at all')],
+    ['gzip', gzipSync('{"messages":[]}').subarray(0, 12)],
+    ['deflate', Buffer.from('not deflate')],
+    ['br', Buffer.from('not brotli')],
+  ] as const) {
+    it(`answers a corrupt ${encoding} body (${corrupt.length} bytes) with 400, logs no stack, counts it under its route`, async () => {
+      const res = await fetch(`${served.url}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': encoding },
+        body: corrupt,
+      });
+      expect(res.status).to.equal(400);
+      const body = (await res.json()) as { error: string; message: string };
+      expect(body.error).to.equal('bad_request');
+      expect(body.message).to.include(encoding);
+      expect(lines.join('\n')).not.to.match(/"stack"|\bat \w+ \(/);
+      const text = await metrics.scrape();
+      expect(findSample(text, 'requests_total', { endpoint: '/chat', status: '400' })).to.be.above(
+        0,
+      );
+    });
+  }
+
+  it('still reads a well-formed compressed body', async () => {
+    const json = JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] });
+    for (const [encoding, body] of [
+      ['gzip', gzipSync(json)],
+      ['deflate', deflateSync(json)],
+      ['br', brotliCompressSync(json)],
+    ] as const) {
+      const res = await fetch(`${served.url}/chat`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-encoding': encoding,
+          accept: 'application/json',
+        },
+        body,
+      });
+      expect(res.status, encoding).to.equal(200);
+    }
+  });
+
+  it('counts a malformed JSON body under its route, not "unmatched"', async () => {
+    const res = await fetch(`${served.url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"messages":',
+    });
+    expect(res.status).to.equal(400);
+    const text = await metrics.scrape();
+    expect(findSample(text, 'requests_total', { endpoint: 'unmatched', status: '400' })).to.equal(
+      undefined,
+    );
+  });
+
+  for (const method of ['DELETE', 'PUT', 'TRACE', 'PROPFIND', 'MKCOL', 'LOCK']) {
+    it(`answers ${method} on a known path with 405 JSON and an Allow header`, async () => {
+      const reply = await raw(
+        served.url,
+        `${method} /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      );
+      expect(reply).to.match(/^HTTP\/1\.1 405 /);
+      expect(reply).to.match(/\r\nallow: [A-Z, ]*GET/i);
+      expect(bodyOf(reply)).to.include({ error: 'method_not_allowed' });
+    });
+  }
+
+  it('answers an unknown method on an unknown path with 404 JSON', async () => {
+    const reply = await raw(
+      served.url,
+      'PROPFIND /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    expect(reply).to.match(/^HTTP\/1\.1 404 /);
+    expect(bodyOf(reply)).to.include({ error: 'not_found' });
+  });
+
+  for (const [what, request, status, error] of [
+    ['a malformed request line', 'GARBAGE\r\n\r\n', 400, 'bad_request'],
+    [
+      'a header without a colon',
+      'GET /healthz HTTP/1.1\r\nHost: x\r\nbroken header\r\n\r\n',
+      400,
+      'bad_request',
+    ],
+    [
+      'headers over 16 KB',
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      431,
+      'request_header_fields_too_large',
+    ],
+    [
+      'Expect: 100-nothing',
+      'POST /chat HTTP/1.1\r\nHost: x\r\nExpect: 100-nothing\r\nContent-Length: 2\r\n\r\n{}',
+      417,
+      'expectation_failed',
+    ],
+  ] as const) {
+    it(`answers ${what} with ${status} JSON {error, message}`, async () => {
+      const reply = await raw(served.url, request);
+      expect(reply).to.match(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(reply.toLowerCase()).to.include('content-type: application/json');
+      const body = bodyOf(reply) as { error: string; message: string };
+      expect(body.error).to.equal(error);
+      expect(body.message).to.be.a('string').and.not.be.empty;
+    });
+  }
+
+  it('cuts off a request whose body never completes within the request timeout', async () => {
+    const started = performance.now();
+    const reply = await raw(
+      served.url,
+      'POST /chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"messages":',
+      60_000,
+    );
+    const seconds = (performance.now() - started) / 1000;
+    expect(seconds, 's held').to.be.below(CUT_OFF_MS / 1000 + 2);
+    expect(reply === '' || /^HTTP\/1\.1 (400|408) /.test(reply), reply.slice(0, 80)).to.equal(true);
+  });
+
+  it('the service bounds the time to receive a request', () => {
+    expect(REQUEST_TIMEOUT_MS).to.be.at.most(30_000);
+  });
+
+  it('sends CSP, nosniff and frame options with every HTML page', async () => {
+    for (const path of ['/chat', '/dashboard']) {
+      const res = await fetch(`${served.url}${path}`, { headers: { accept: 'text/html' } });
+      expect(res.status, path).to.equal(200);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      expect(csp, path).to.include("default-src 'self'").and.include("frame-ancestors 'none'");
+      expect(csp).to.include("script-src 'self'").and.not.include('unsafe-inline');
+      expect(res.headers.get('x-content-type-options')).to.equal('nosniff');
+      expect(res.headers.get('x-frame-options')).to.equal('DENY');
+    }
+    const json = await fetch(`${served.url}/healthz`);
+    expect(json.headers.get('x-content-type-options')).to.equal('nosniff');
+  });
+
+  for (const [what, headers] of [
+    ['an Origin of another site', { origin: 'http://evil.example' }],
+    ['Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site' }],
+    ['Origin: null (a sandboxed page)', { origin: 'null' }],
+  ] as const) {
+    it(`refuses a form POST to /chat with ${what} (403), and calls no LLM`, async () => {
+      const before = await promptTokens();
+      const res = await fetch(`${served.url}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: 'message=spend+my+quota',
+      });
+      expect(res.status).to.equal(403);
+      expect(await res.json()).to.include({ error: 'forbidden' });
+      expect(await promptTokens(), 'no chat reached the LLM').to.equal(before);
+      const text = await metrics.scrape();
+      expect(findSample(text, 'requests_total', { endpoint: '/chat', status: '403' })).to.be.above(
+        0,
+      );
+    });
+  }
+
+  it('serves a same-origin form POST and an API client without Origin', async () => {
+    const { host } = new URL(served.url);
+    const page = await fetch(`${served.url}/chat`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: served.url,
+        'sec-fetch-site': 'same-origin',
+        accept: 'text/html',
+        host,
+      },
+      body: 'message=hello',
+    });
+    expect(page.status).to.equal(200);
+    const api = await fetch(`${served.url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(api.status).to.equal(200);
+  });
+
+  it('answers an unknown dashboard asset 404 without echoing the path', async () => {
+    const res = await fetch(`${served.url}/dashboard/assets/%3Cscript%3Ealert(1)%3C%2Fscript%3E`);
+    expect(res.status).to.equal(404);
+    const text = await res.text();
+    expect(text).not.to.include('script');
+    expect(JSON.parse(text)).to.include({ error: 'not_found' });
+  });
+});

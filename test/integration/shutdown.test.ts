@@ -1,0 +1,154 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { Agent, request } from 'node:http';
+import { createServer as createTcpServer, type Socket } from 'node:net';
+import { expect } from 'chai';
+import { projectRoot } from '../../src/paths.js';
+import { freePort, spawnServer } from '../helpers/spawn-server.js';
+
+interface Answer {
+  status: number;
+  connection: string | undefined;
+}
+
+/** POST /chat over a keep-alive agent; resolves with the status and the Connection header. */
+function chat(url: string, agent: Agent): Promise<Answer> {
+  const body = JSON.stringify({ messages: [{ role: 'user', content: 'still there?' }] });
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${url}/chat`,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        res.resume();
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('graceful shutdown (spawned service, SIGTERM)', function () {
+  this.timeout(60_000);
+
+  it('answers every in-flight request, each with Connection: close, then exits 0', async () => {
+    // Each chat waits 1.5 s on the in-process mock LLM, so all 20 are in flight at SIGTERM.
+    const server = await spawnServer({ OTEL_TRACES_EXPORTER: 'none', MOCK_LLM_LATENCY_MS: '1500' });
+    const agent = new Agent({ keepAlive: true, maxSockets: 20 });
+    try {
+      const answers = Promise.allSettled(Array.from({ length: 20 }, () => chat(server.url, agent)));
+      await new Promise((r) => setTimeout(r, 600));
+      const exited = server.stop('SIGTERM');
+      const settled = await answers;
+      const failed = settled.filter((s) => s.status === 'rejected');
+      expect(
+        failed.map((f) => String((f as PromiseRejectedResult).reason)),
+        'reset',
+      ).to.deep.equal([]);
+      const ok = settled.map((s) => (s as PromiseFulfilledResult<Answer>).value);
+      expect(ok.map((a) => a.status)).to.deep.equal(Array(20).fill(200));
+      expect(ok.map((a) => a.connection)).to.deep.equal(Array(20).fill('close'));
+      expect(await exited).to.equal(0);
+    } finally {
+      agent.destroy();
+      await server.stop('SIGKILL');
+    }
+  });
+
+  it('closes idle keep-alive connections at once instead of waiting for them', async () => {
+    const server = await spawnServer({ OTEL_TRACES_EXPORTER: 'none' });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      await new Promise<void>((resolve, reject) =>
+        request(`${server.url}/healthz`, { agent }, (res) => res.resume().on('end', resolve))
+          .on('error', reject)
+          .end(),
+      );
+      const [socket] = Object.values(agent.freeSockets).flat() as Socket[];
+      expect(socket, 'an idle keep-alive socket').to.not.equal(undefined);
+      const closed = once(socket, 'close');
+      const started = performance.now();
+      const exited = server.stop('SIGTERM');
+      await closed;
+      expect(performance.now() - started, 'ms until the idle socket closed').to.be.below(1000);
+      expect(await exited).to.equal(0);
+    } finally {
+      agent.destroy();
+      await server.stop('SIGKILL');
+    }
+  });
+
+  it('SIGTERM to `npm start` reaches node: the service stops instead of serving on', async () => {
+    const port = await freePort();
+    const npm = spawn('npm', ['start', '--silent'], {
+      cwd: projectRoot,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        OTEL_TRACES_EXPORTER: 'none',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    npm.stdout.on('data', (d: Buffer) => {
+      output += d;
+    });
+    npm.stderr.on('data', (d: Buffer) => {
+      output += d;
+    });
+    const spawnFailed = once(npm, 'error').then(([err]) => {
+      throw new Error(
+        `npm is needed for this test and could not be run: ${(err as Error).message}`,
+      );
+    });
+    const deadline = Date.now() + 30_000;
+    while (!output.includes('listening on') && Date.now() < deadline && npm.exitCode === null) {
+      await Promise.race([new Promise((r) => setTimeout(r, 50)), spawnFailed]);
+    }
+    expect(output, 'npm start began serving').to.include('listening on');
+    npm.kill('SIGTERM');
+    await once(npm, 'exit');
+    let serving = true;
+    for (let i = 0; i < 100 && serving; i++) {
+      serving = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        () => true,
+        () => false,
+      );
+      if (serving) await new Promise((r) => setTimeout(r, 100));
+    }
+    // The node process names itself in every log line; one left serving is stopped here.
+    const pid = Number(/"pid":(\d+)/.exec(output)?.[1]);
+    if (serving && pid > 0) process.kill(pid, 'SIGKILL');
+    expect(serving, 'node still serving after npm got SIGTERM').to.equal(false);
+    expect(output).to.match(/"msg":"stopped"/);
+  });
+
+  it('exits within the 10 s stop grace when the collector never answers the final export', async () => {
+    // A collector that accepts connections and never says a word.
+    const sockets: Socket[] = [];
+    const silent = createTcpServer((s) => sockets.push(s));
+    const port = await freePort();
+    await new Promise<void>((r) => silent.listen(port, '127.0.0.1', r));
+    const server = await spawnServer({
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+      OTEL_METRIC_EXPORT_INTERVAL: '600000',
+    });
+    try {
+      const started = performance.now();
+      const code = await server.stop('SIGTERM');
+      const seconds = (performance.now() - started) / 1000;
+      expect(seconds, 's from SIGTERM to exit').to.be.below(10);
+      expect(code).to.equal(0);
+      expect(server.stdout.join('\n')).to.match(/final metric export did not finish/);
+    } finally {
+      await server.stop('SIGKILL');
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * The compose stack's scrape of the OTel Collector, against the real Prometheus (Debian's
+ * package): the job from prometheus/prometheus.yml, pointed at a stand-in for the collector's
+ * prometheus exporter that serves what it would (job and instance from service.name and
+ * service.instance.id, as the exporter sets them) plus a series pushed over OTLP that claims to
+ * be Prometheus itself. Whatever a pusher writes, it must not set the job or instance labels.
+ */
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { parse, stringify } from 'yaml';
+import { projectRoot } from '../../../src/paths.js';
+import {
+  type PrometheusClient,
+  type RunningPrometheus,
+  startPrometheus,
+} from '../../helpers/prometheus.js';
+import { panelQueries } from '../../helpers/stack.js';
+import { waitFor } from '../../helpers/wait.js';
+
+const EXPOSITION = [
+  '# TYPE requests_total counter',
+  'requests_total{job="carbonscope",instance="3f1c-replica-a",endpoint="/healthz",status="200"} 5',
+  'requests_total{job="carbonscope",instance="9b2e-replica-b",endpoint="/healthz",status="200"} 7',
+  // A pusher that names itself after the prometheus job and its target.
+  'requests_total{job="prometheus",instance="localhost:9090",endpoint="/forged",status="200"} 1',
+  '',
+].join('\n');
+
+interface ScrapeJob {
+  job_name: string;
+  static_configs: Array<{ targets: string[] }>;
+  [key: string]: unknown;
+}
+
+describe('stack: the collector scrape keeps pushed labels out of job and instance (real Prometheus)', function () {
+  this.timeout(60_000);
+  let exporter: Server;
+  let prometheus: RunningPrometheus | undefined;
+  let prom: PrometheusClient;
+
+  before(async () => {
+    exporter = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(EXPOSITION);
+    });
+    exporter.listen(0, '127.0.0.1');
+    await once(exporter, 'listening');
+    const address = exporter.address();
+    const target = `127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const compose = parse(
+      readFileSync(join(projectRoot, 'prometheus', 'prometheus.yml'), 'utf8'),
+    ) as {
+      scrape_configs: ScrapeJob[];
+    };
+    const job = compose.scrape_configs.find((j) => j.job_name === 'otel-collector');
+    expect(job, 'the otel-collector job of prometheus.yml').to.not.equal(undefined);
+    const config = {
+      global: { scrape_interval: '1s', evaluation_interval: '1s' },
+      scrape_configs: [{ ...job, static_configs: [{ targets: [target] }] }],
+    };
+    prometheus = await startPrometheus(() => stringify(config));
+    prom = prometheus.client;
+    await waitFor(
+      'three series scraped',
+      async () => (await prom.query('requests_total')).length === 3,
+    );
+  });
+
+  after(async () => {
+    await prometheus?.stop();
+    exporter?.close();
+  });
+
+  it('labels every series with the scrape job, not the job a pusher claims', async () => {
+    const series = await prom.query('requests_total');
+    expect(new Set(series.map((s) => s.metric.job))).to.deep.equal(new Set(['otel-collector']));
+    expect(await prom.query('requests_total{job="prometheus"}')).to.have.length(0);
+  });
+
+  it('keeps each app replica apart by its service instance id', async () => {
+    const ids = (await prom.query('requests_total{endpoint="/healthz"}')).map(
+      (s) => s.metric.service_instance_id,
+    );
+    expect(ids).to.have.members(['3f1c-replica-a', '9b2e-replica-b']);
+    const instances = panelQueries().find((q) => q.panel === 'Instances');
+    expect(instances, 'the Instances panel').to.not.equal(undefined);
+    const [count] = await prom.query(instances?.expr ?? '');
+    expect(Number(count?.value[1])).to.equal(3);
+  });
+});

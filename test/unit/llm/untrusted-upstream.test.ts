@@ -1,0 +1,144 @@
+import type { ServerResponse } from 'node:http';
+import { LlmError } from 'carbonscope';
+import { expect } from 'chai';
+import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
+import { MAX_REPORTED_TOKENS } from '../../../src/llm/tokens.js';
+import {
+  defaultChatService,
+  type StubUpstream,
+  startStubUpstream,
+} from '../../helpers/llm-upstream.js';
+import { captureLogger } from '../../helpers/log.js';
+
+/** What an OpenAI-compatible API could send that is not a usable chat completion. */
+const question = { model: 'gpt-4o', messages: [{ role: 'user' as const, content: 'Hi there' }] };
+
+function completion(message: unknown, usage?: unknown): string {
+  return JSON.stringify({
+    id: 'chatcmpl-untrusted',
+    object: 'chat.completion',
+    created: 0,
+    model: 'gpt-4o',
+    choices: [{ index: 0, finish_reason: 'stop', message }],
+    usage,
+  });
+}
+
+function answer(status: number, body: string, headers: Record<string, string> = {}) {
+  return (_req: unknown, res: ServerResponse) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(body);
+  };
+}
+
+describe('llm chat client: an upstream that cannot be trusted', () => {
+  let metrics: TestMetrics;
+  let stub: StubUpstream | undefined;
+  beforeEach(() => {
+    metrics = createTestMetrics();
+  });
+  afterEach(async () => {
+    await stub?.close();
+    stub = undefined;
+    await metrics.shutdown();
+  });
+
+  async function chatWith(handler: (req: unknown, res: ServerResponse) => void, timeoutMs = 5000) {
+    stub = await startStubUpstream(handler);
+    return defaultChatService(
+      stub.baseUrl,
+      metrics.meter,
+      captureLogger('silent').logger,
+      timeoutMs,
+    );
+  }
+
+  async function failure(work: Promise<unknown>): Promise<LlmError> {
+    try {
+      await work;
+    } catch (err) {
+      expect(err).to.be.instanceOf(LlmError);
+      return err as LlmError;
+    }
+    throw new Error('expected the chat to fail');
+  }
+
+  for (const [what, headers] of [
+    ['Retry-After: 3600', { 'retry-after': '3600' }],
+    ['Retry-After: 1 (longer than the timeout)', { 'retry-after': '1' }],
+    ['retry-after-ms: 3600000', { 'retry-after-ms': '3600000' }],
+    ['an HTTP date in 2099', { 'retry-after': 'Fri, 01 Jan 2099 00:00:00 GMT' }],
+  ] as const) {
+    for (const status of [429, 503]) {
+      it(`ends within LLM_TIMEOUT_MS on a ${status} with ${what}`, async () => {
+        const chat = await chatWith(
+          answer(status, '{"error":{"message":"slow down"}}', headers),
+          400,
+        );
+        const started = performance.now();
+        const err = await failure(chat.complete(question));
+        const elapsed = performance.now() - started;
+        expect(elapsed, 'ms spent').to.be.below(400 + 150);
+        expect(err.status).to.be.oneOf([502, 504]);
+      });
+    }
+  }
+
+  it('still retries once after a short Retry-After that fits the timeout', async () => {
+    let calls = 0;
+    const chat = await chatWith((req, res) => {
+      calls++;
+      if (calls === 1) return answer(429, '{}', { 'retry-after-ms': '50' })(req, res);
+      answer(200, completion({ role: 'assistant', content: 'ok' }))(req, res);
+    }, 2000);
+    expect((await chat.complete(question)).message.content).to.equal('ok');
+    expect(calls).to.equal(2);
+  });
+
+  for (const [what, body] of [
+    ['an empty body', ''],
+    ['null', 'null'],
+    ['a number', '42'],
+    ['content that is an object', completion({ role: 'assistant', content: { text: 'hi' } })],
+    ['content that is a number', completion({ role: 'assistant', content: 7 })],
+  ] as const) {
+    it(`answers 502 for ${what}`, async () => {
+      const chat = await chatWith(answer(200, body));
+      const err = await failure(chat.complete(question));
+      expect(err.status).to.equal(502);
+      expect(err.code).to.equal('upstream_invalid');
+    });
+  }
+
+  for (const usage of [
+    { prompt_tokens: 12, completion_tokens: 1e12, total_tokens: 1e12 + 12 },
+    { prompt_tokens: 1e15, completion_tokens: 3, total_tokens: 1e15 + 3 },
+    { prompt_tokens: 12, completion_tokens: MAX_REPORTED_TOKENS + 1, total_tokens: 0 },
+  ]) {
+    it(`estimates usage it cannot believe (${usage.prompt_tokens}, ${usage.completion_tokens}), and says so`, async () => {
+      const chat = await chatWith(
+        answer(200, completion({ role: 'assistant', content: 'a b c d' }, usage)),
+      );
+      const r = await chat.complete(question);
+      expect(r.usage.completionTokens).to.be.below(100);
+      expect(r.usage.promptTokens).to.be.below(100);
+      const warning = r.impacts.warnings.find((w) => w.code === 'usage-estimated');
+      expect(warning?.message).to.include('implausible');
+      const joules = await metrics.value('llm_energy_joules_total', {
+        model: 'gpt-4o',
+        bound: 'max',
+        phase: 'usage',
+      });
+      expect(joules, 'J added by one chat').to.be.below(1e5);
+    });
+  }
+
+  it('keeps a plausible large count as reported', async () => {
+    const usage = { prompt_tokens: 120_000, completion_tokens: 16_000, total_tokens: 136_000 };
+    const chat = await chatWith(
+      answer(200, completion({ role: 'assistant', content: 'x' }, usage)),
+    );
+    const r = await chat.complete(question);
+    expect(r.usage).to.include({ promptTokens: 120_000, completionTokens: 16_000 });
+  });
+});
