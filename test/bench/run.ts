@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: what carbonscope costs and how much load it holds, measured on this machine.
- *   - overhead: bare Koa routes vs carbonscope (metrics + meter + request tracking, tracing off)
- *     vs carbonscope with tracing on, autocannon against each in alternating rounds;
+ *   - overhead: the app without carbonscope vs the carbonscope app as shipped, each also with
+ *     OTel tracing on (so OTel's own cost and carbonscope's additions are told apart); the app
+ *     vs a minimal Koa app serving the same cached JSON; an Express hello world with and
+ *     without `--import carbonscope/register`; autocannon against each in alternating rounds;
  *   - /predict throughput and latency at a fixed concurrency;
  *   - /metrics scrape time with every instrument populated;
  *   - the meter's own costs (test/bench/meter.bench.ts);
@@ -11,17 +13,22 @@
  * --cpu-prof (the carbonscope servers write .cpuprofile files to bench-results/profiles/).
  */
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../src/paths.js';
+import { freePort } from '../helpers/spawn-server.js';
 import { type LoadRequest, type LoadResult, median, percentile, runLoad, sleep } from './load.js';
 import {
   bare,
   carbonscope,
   cpuSeconds,
+  express,
+  minimalKoa,
   type RunningServer,
   rssMiB,
   type StartOptions,
@@ -42,7 +49,14 @@ const PLAN = QUICK
 const CONNECTIONS = 20;
 
 const BUDGET = {
-  overheadRatio: 0.9,
+  /** carbonscope's own CPU per request, on the cheapest route (issue: nearly free). */
+  addedCpuMicros: 3,
+  /** Throughput of the same app with carbonscope against without it, cheapest route. */
+  overheadRatio: 0.95,
+  /** The carbonscope app against a minimal Koa app serving the same cached JSON. */
+  minimalKoaRatio: 0.85,
+  /** Idle RSS of the carbonscope app against the app without it. */
+  idleRssRatio: 1.2,
   predictRps: 2000,
   scrapeMedianMs: 5,
   readyMs: 2000,
@@ -126,30 +140,90 @@ interface Variant {
   idleRss?: number;
 }
 
-const VARIANTS: Variant[] = [
-  { key: 'bare', label: 'bare Koa routes', options: bare('bare') },
-  {
-    key: 'metrics',
-    label: 'carbonscope: metrics + meter + tracking',
-    options: withProfile(carbonscope('metrics', false)),
-  },
-  {
-    key: 'tracing',
-    label: 'carbonscope + tracing (default)',
-    options: withProfile(carbonscope('tracing', true)),
-  },
+/** Spans go to this OTLP sink in the tracing variants: received and dropped, in this process. */
+let traceSink: Server | undefined;
+
+function tracingEnv(sinkPort: number): Record<string, string> {
+  return {
+    OTEL_TRACES_EXPORTER: 'otlp',
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${sinkPort}/v1/traces`,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+  };
+}
+
+async function startTraceSink(): Promise<number> {
+  const sink = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  sink.listen(0, '127.0.0.1');
+  await once(sink, 'listening');
+  traceSink = sink;
+  return (sink.address() as { port: number }).port;
+}
+
+function variants(sinkPort: number, metricsPort: number): Variant[] {
+  return [
+    { key: 'bare', label: 'app without carbonscope', options: bare('bare') },
+    {
+      key: 'default',
+      label: 'carbonscope app, default config',
+      options: withProfile(carbonscope('default', false)),
+    },
+    {
+      key: 'bareTracing',
+      label: 'app without carbonscope + OTel tracing',
+      options: bare('bare-tracing', tracingEnv(sinkPort)),
+    },
+    {
+      key: 'tracing',
+      label: 'carbonscope app + OTel tracing',
+      options: withProfile(carbonscope('tracing', true, tracingEnv(sinkPort))),
+    },
+    { key: 'minimalKoa', label: 'minimal Koa app (cached JSON)', options: minimalKoa('minimal') },
+    { key: 'express', label: 'Express hello world', options: express('express') },
+    {
+      key: 'expressCarbonscope',
+      label: 'Express hello world + --import carbonscope/register',
+      options: express('express-carbonscope', metricsPort),
+    },
+  ];
+}
+
+const PREDICT_REQUESTS: LoadRequest[] = ACTIVITIES.map((activity) => ({
+  method: 'POST',
+  path: '/predict',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ activity }),
+}));
+const INTENSITY_REQUESTS: LoadRequest[] = [
+  { path: '/carbon_intensity', headers: { accept: 'application/json' } },
 ];
 
-const ENDPOINTS: Array<{ name: string; requests: LoadRequest[] }> = [
-  { name: 'GET /healthz', requests: [{ path: '/healthz' }] },
+/**
+ * What each comparison loads, on which variants; the first variant is the baseline. Every
+ * variant of a comparison serves the same requests the same way.
+ */
+const COMPARISONS: Array<{ name: string; keys: string[]; requests: LoadRequest[] }> = [
+  {
+    name: 'GET /healthz',
+    keys: ['bare', 'default', 'bareTracing', 'tracing'],
+    requests: [{ path: '/healthz' }],
+  },
   {
     name: 'POST /predict',
-    requests: ACTIVITIES.map((activity) => ({
-      method: 'POST',
-      path: '/predict',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ activity }),
-    })),
+    keys: ['bare', 'default', 'bareTracing', 'tracing'],
+    requests: PREDICT_REQUESTS,
+  },
+  {
+    name: 'GET /carbon_intensity',
+    keys: ['minimalKoa', 'bare', 'default'],
+    requests: INTENSITY_REQUESTS,
+  },
+  {
+    name: 'Express GET /hello',
+    keys: ['express', 'expressCarbonscope'],
+    requests: [{ path: '/hello' }],
   },
 ];
 
@@ -165,20 +239,23 @@ function assertClean(what: string, r: LoadResult): void {
 }
 
 /** Rounds in alternating order; returns each variant's results, round by round. */
-async function overheadFor(endpoint: (typeof ENDPOINTS)[number]): Promise<Map<string, Measured[]>> {
-  const results = new Map<string, Measured[]>(VARIANTS.map((v) => [v.key, []]));
-  for (const v of VARIANTS) {
-    const server = v.server as RunningServer;
+async function compare(
+  name: string,
+  group: Variant[],
+  requests: LoadRequest[],
+): Promise<Map<string, Measured[]>> {
+  const results = new Map<string, Measured[]>(group.map((v) => [v.key, []]));
+  for (const v of group) {
     await runLoad({
-      url: server.url,
+      url: (v.server as RunningServer).url,
       connections: CONNECTIONS,
       durationSeconds: PLAN.warmupSeconds,
-      requests: endpoint.requests,
+      requests,
     });
   }
   for (let round = 0; round < PLAN.rounds; round++) {
     // Rotate the order each round so a slow drift in the machine's load hits every variant.
-    const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]);
+    const order = group.map((_, i) => group[(i + round) % group.length]);
     for (const v of order) {
       const server = v.server as RunningServer;
       const cpu0 = cpuSeconds(server.pid);
@@ -186,51 +263,113 @@ async function overheadFor(endpoint: (typeof ENDPOINTS)[number]): Promise<Map<st
         url: server.url,
         connections: CONNECTIONS,
         durationSeconds: PLAN.seconds,
-        requests: endpoint.requests,
+        requests,
       });
       const cpuMicros = ((cpuSeconds(server.pid) - cpu0) * 1e6) / r.total;
-      assertClean(`${endpoint.name} on ${v.label}`, r);
+      assertClean(`${name} on ${v.label}`, r);
       results.get(v.key)?.push({ ...r, cpuMicrosPerRequest: cpuMicros });
-      log(`${endpoint.name} round ${round + 1} ${v.key}: ${fmt(r.requestsPerSecond)} req/s`);
+      log(`${name} round ${round + 1} ${v.key}: ${fmt(r.requestsPerSecond)} req/s`);
     }
   }
   return results;
 }
 
-function overheadRows(endpoint: string, results: Map<string, Measured[]>): void {
-  const base = results.get('bare') ?? [];
-  for (const v of VARIANTS) {
+const cpuOf = (runs: Measured[]) => median(runs.map((r) => r.cpuMicrosPerRequest));
+/** Each round's runs are back to back, so a per-round ratio cancels most machine noise. */
+const ratioOf = (runs: Measured[], base: Measured[]) =>
+  median(runs.map((r, i) => r.requestsPerSecond / base[i].requestsPerSecond));
+
+function variantRows(name: string, group: Variant[], results: Map<string, Measured[]>): void {
+  for (const v of group) {
     const runs = results.get(v.key) ?? [];
-    const rps = median(runs.map((r) => r.requestsPerSecond));
-    const p99 = median(runs.map((r) => r.p99Ms));
-    const cpu = median(runs.map((r) => r.cpuMicrosPerRequest));
     row(
-      `overhead ${endpoint}`,
+      `overhead ${name}`,
       `${v.label}: req/s, p99, server CPU per request`,
-      `${fmtInt(rps)} req/s, p99 ${fmt(p99, 1)} ms, ${fmt(cpu, 1)} µs CPU`,
+      `${fmtInt(median(runs.map((r) => r.requestsPerSecond)))} req/s, p99 ${fmt(median(runs.map((r) => r.p99Ms)), 1)} ms, ${fmt(cpuOf(runs), 1)} µs CPU`,
     );
-    if (v.key === 'bare') continue;
-    const baseCpu = median(base.map((r) => r.cpuMicrosPerRequest));
-    row(
-      `overhead ${endpoint}`,
-      `${v.label}: CPU added per request vs bare`,
-      `${fmt(cpu - baseCpu, 1)} µs (${fmt((cpu / baseCpu - 1) * 100, 0)} %)`,
+  }
+}
+
+/**
+ * `subject` against `base`: the CPU it adds per request and its throughput ratio, with the
+ * budgets where this comparison carries them.
+ */
+function deltaRows(
+  name: string,
+  label: string,
+  subject: Measured[],
+  base: Measured[],
+  budget: { cpuMicros?: number; ratio?: number } = {},
+): void {
+  const added = cpuOf(subject) - cpuOf(base);
+  row(
+    `overhead ${name}`,
+    `${label}: CPU added per request`,
+    `${fmt(added, 1)} µs (${fmt((cpuOf(subject) / cpuOf(base) - 1) * 100, 0)} %)`,
+    budget.cpuMicros === undefined ? '' : `<= ${budget.cpuMicros} µs`,
+    budget.cpuMicros === undefined ? '' : check(added <= budget.cpuMicros),
+  );
+  const ratio = ratioOf(subject, base);
+  row(
+    `overhead ${name}`,
+    `${label}: throughput ratio (median of per-round ratios)`,
+    `${fmt(ratio * 100, 1)} %`,
+    budget.ratio === undefined ? '' : `>= ${budget.ratio * 100} %`,
+    budget.ratio === undefined ? '' : check(ratio >= budget.ratio),
+  );
+}
+
+function overheadRows(name: string, group: Variant[], results: Map<string, Measured[]>): void {
+  variantRows(name, group, results);
+  const runs = (key: string) => results.get(key) ?? [];
+  // The cheapest route carries the budgets: a fixed cost per request weighs most there.
+  const cheapest = name === 'GET /healthz';
+  if (results.has('default') && results.has('bare')) {
+    deltaRows(
+      name,
+      "carbonscope's own cost (default config vs the app without it)",
+      runs('default'),
+      runs('bare'),
+      cheapest ? { cpuMicros: BUDGET.addedCpuMicros, ratio: BUDGET.overheadRatio } : {},
     );
-    // Each round's runs are back to back, so a per-round ratio cancels most machine noise.
-    const ratio = median(runs.map((r, i) => r.requestsPerSecond / base[i].requestsPerSecond));
-    const budgeted = v.key === 'metrics';
-    row(
-      `overhead ${endpoint}`,
-      `${v.label}: throughput / bare (median of per-round ratios)`,
-      `${fmt(ratio * 100, 1)} %`,
-      budgeted ? `>= ${BUDGET.overheadRatio * 100} %` : '',
-      budgeted ? check(ratio >= BUDGET.overheadRatio) : '',
+  }
+  if (results.has('bareTracing')) {
+    deltaRows(
+      name,
+      "OTel tracing's own cost (the app without carbonscope, traced vs not)",
+      runs('bareTracing'),
+      runs('bare'),
+    );
+    deltaRows(
+      name,
+      "carbonscope's additions with tracing on",
+      runs('tracing'),
+      runs('bareTracing'),
+      cheapest ? { cpuMicros: BUDGET.addedCpuMicros } : {},
+    );
+  }
+  if (results.has('minimalKoa')) {
+    deltaRows(
+      name,
+      'carbonscope app (default) vs a minimal Koa app serving the same JSON',
+      runs('default'),
+      runs('minimalKoa'),
+      { ratio: BUDGET.minimalKoaRatio },
+    );
+  }
+  if (results.has('expressCarbonscope')) {
+    deltaRows(
+      name,
+      'Express + --import carbonscope/register vs Express alone',
+      runs('expressCarbonscope'),
+      runs('express'),
+      { cpuMicros: BUDGET.addedCpuMicros, ratio: BUDGET.overheadRatio },
     );
   }
 }
 
 function predictRows(results: Map<string, Measured[]>): void {
-  const runs = results.get('tracing') ?? [];
+  const runs = results.get('default') ?? [];
   const rps = median(runs.map((r) => r.requestsPerSecond));
   row(
     '/predict',
@@ -356,28 +495,28 @@ async function main(): Promise<void> {
   await startup();
   log('start-up measured');
 
+  const all = variants(await startTraceSink(), await freePort());
   try {
-    for (const v of VARIANTS) {
-      v.server = await startServer(v.options);
-    }
+    for (const v of all) v.server = await startServer(v.options);
     await sleep(2000);
-    for (const v of VARIANTS) v.idleRss = rssMiB((v.server as RunningServer).pid);
+    for (const v of all) v.idleRss = rssMiB((v.server as RunningServer).pid);
 
-    const perEndpoint: Record<string, Record<string, Measured[]>> = {};
-    for (const endpoint of ENDPOINTS) {
-      const results = await overheadFor(endpoint);
-      perEndpoint[endpoint.name] = Object.fromEntries(results);
-      overheadRows(endpoint.name, results);
-      if (endpoint.name === 'POST /predict') predictRows(results);
+    const results: Record<string, Record<string, Measured[]>> = {};
+    for (const comparison of COMPARISONS) {
+      const group = comparison.keys.map((k) => all.find((v) => v.key === k) as Variant);
+      const measured = await compare(comparison.name, group, comparison.requests);
+      results[comparison.name] = Object.fromEntries(measured);
+      overheadRows(comparison.name, group, measured);
+      if (comparison.name === 'POST /predict') predictRows(measured);
     }
-    raw.overhead = perEndpoint;
+    raw.overhead = results;
 
-    const main = VARIANTS[2].server as RunningServer;
+    const main = all.find((v) => v.key === 'default')?.server as RunningServer;
     await scrapeTime(main);
     log('/metrics measured');
 
     await sleep(1000);
-    for (const v of VARIANTS) {
+    for (const v of all) {
       const server = v.server as RunningServer;
       row(
         'memory',
@@ -385,8 +524,18 @@ async function main(): Promise<void> {
         `${fmt(v.idleRss ?? Number.NaN, 1)} MiB / ${fmt(rssMiB(server.pid), 1)} MiB`,
       );
     }
+    const idle = (key: string) => all.find((v) => v.key === key)?.idleRss ?? Number.NaN;
+    const ratio = idle('default') / idle('bare');
+    row(
+      'memory',
+      'carbonscope app idle RSS / the app without carbonscope',
+      `${fmt(ratio, 2)}×`,
+      `<= ${BUDGET.idleRssRatio}×`,
+      check(ratio <= BUDGET.idleRssRatio),
+    );
   } finally {
-    for (const v of VARIANTS) await v.server?.stop();
+    for (const v of all) await v.server?.stop();
+    traceSink?.close();
   }
 
   await meterCosts();

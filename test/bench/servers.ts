@@ -36,6 +36,10 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
+  /** Working directory (where `entry` resolves its packages); a fresh empty one by default. */
+  cwd?: string;
+  /** A GET that answers 200 once the server is ready; /readyz by default. */
+  readyPath?: string;
 }
 
 /** Settings every measured server shares: loopback, warn-level logs, fast mock LLM. */
@@ -57,13 +61,51 @@ export function carbonscope(
   };
 }
 
-export function bare(name: string): StartOptions {
-  return { name, entry: BARE_ENTRY, env: { ...QUIET_ENV } };
+export function bare(name: string, env: Record<string, string> = {}): StartOptions {
+  return { name, entry: BARE_ENTRY, env: { ...QUIET_ENV, ...env } };
 }
 
-async function isReady(url: string): Promise<boolean> {
+export const MINIMAL_KOA_ENTRY = join(
+  projectRoot,
+  'dist',
+  'test',
+  'bench',
+  'minimal-koa-server.js',
+);
+
+/** Koa + @koa/router serving the app's /carbon_intensity JSON, cached: nothing else. */
+export function minimalKoa(name: string): StartOptions {
+  return { name, entry: MINIMAL_KOA_ENTRY, env: { ...QUIET_ENV } };
+}
+
+const EXPRESS_DIR = join(projectRoot, 'examples', 'express');
+
+/**
+ * The Express example (a service that knows nothing of carbonscope), as is or with
+ * `--import carbonscope/register` exporting to Prometheus on `metricsPort`.
+ */
+export function express(name: string, metricsPort?: number): StartOptions {
+  return {
+    name,
+    entry: join(EXPRESS_DIR, 'server.js'),
+    cwd: EXPRESS_DIR,
+    readyPath: '/hello',
+    nodeArgs: metricsPort === undefined ? [] : ['--import', 'carbonscope/register'],
+    env:
+      metricsPort === undefined
+        ? {}
+        : {
+            OTEL_METRICS_EXPORTER: 'prometheus',
+            OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
+            ENERGY_SOURCE: 'estimate',
+            CARBON_INTENSITY: '300',
+          },
+  };
+}
+
+async function isReady(url: string, path = '/readyz'): Promise<boolean> {
   try {
-    const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
+    const res = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(1000) });
     await res.arrayBuffer();
     return res.status === 200;
   } catch {
@@ -83,7 +125,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const fd = openSync(logFile, 'w');
   const t0 = performance.now();
   const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), options.entry], {
-    cwd: WORK_DIR,
+    cwd: options.cwd ?? WORK_DIR,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
@@ -97,7 +139,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const exited = once(proc, 'exit');
   const url = `http://127.0.0.1:${port}`;
   const deadline = t0 + READY_TIMEOUT_MS;
-  while (!(await isReady(url))) {
+  while (!(await isReady(url, options.readyPath))) {
     if (proc.exitCode !== null) throw new Error(exitMessage(proc, logFile));
     if (performance.now() > deadline) {
       proc.kill('SIGKILL');

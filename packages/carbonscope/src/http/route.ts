@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { expressRouteOf } from './frameworks/express.js';
 
 /** Where a request's route template is kept once a framework (or the app) named it. */
 const ROUTE = Symbol.for('carbonscope.http.route');
@@ -23,5 +24,7 @@ export function setRoute(req: IncomingMessage, template: string): void {
 
 /** The route template of `req`, or `unmatched` when nothing named one. */
 export function routeOf(req: IncomingMessage): string {
-  return (req as Routed)[ROUTE] ?? UNMATCHED_ROUTE;
+  const route = (req as Routed)[ROUTE] ?? expressRouteOf(req);
+  if (route === undefined) return UNMATCHED_ROUTE;
+  return route.length > MAX_ROUTE_LENGTH ? route.slice(0, MAX_ROUTE_LENGTH) : route;
 }

@@ -1,10 +1,6 @@
-import { IncomingMessage } from 'node:http';
-import { setRoute } from '../route.js';
+import type { IncomingMessage } from 'node:http';
 
-const VALUE = Symbol('carbonscope.express.route');
-type WithRoute = IncomingMessage & { [VALUE]?: unknown; baseUrl?: unknown };
-
-let installed = false;
+type ExpressRequest = IncomingMessage & { route?: { path?: unknown }; baseUrl?: unknown };
 
 function pathOf(path: unknown): string | undefined {
   if (typeof path === 'string') return path;
@@ -14,27 +10,14 @@ function pathOf(path: unknown): string | undefined {
 }
 
 /**
- * Express (4 and 5, and what is built on it, e.g. Nest) assigns `req.route` when a route matches,
- * while `req.baseUrl` still holds the mount path of the router that matched; later, as the
- * routers unwind, baseUrl is restored. So the template is taken at that assignment, through an
- * accessor on IncomingMessage.prototype that reads and writes like the plain property it
- * replaces. It costs one setter call per routed request and nothing else.
+ * The route template Express (4 and 5, and what is built on it, e.g. Nest) matched: `req.route`
+ * with the mount path of the router that matched it in `req.baseUrl`. Read when the response
+ * finishes: a router that handled the request never restores its baseUrl, so both still say
+ * what matched. Nothing of Express is patched; a request Express never routed has no `route`.
  */
-export function installExpressRoutes(): void {
-  if (installed || Object.getOwnPropertyDescriptor(IncomingMessage.prototype, 'route')) return;
-  installed = true;
-  Object.defineProperty(IncomingMessage.prototype, 'route', {
-    configurable: true,
-    enumerable: false,
-    get(this: WithRoute) {
-      return this[VALUE];
-    },
-    set(this: WithRoute, route: unknown) {
-      this[VALUE] = route;
-      const path = pathOf((route as { path?: unknown } | null)?.path);
-      if (path === undefined) return;
-      const base = typeof this.baseUrl === 'string' ? this.baseUrl : '';
-      setRoute(this, base + path);
-    },
-  });
+export function expressRouteOf(req: IncomingMessage): string | undefined {
+  const express = req as ExpressRequest;
+  const path = pathOf(express.route?.path);
+  if (path === undefined) return undefined;
+  return typeof express.baseUrl === 'string' ? express.baseUrl + path : path;
 }

@@ -1,0 +1,174 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Router from '@koa/router';
+import { expect } from 'chai';
+import express from 'express';
+import Fastify from 'fastify';
+import Koa from 'koa';
+import type { OperationFootprint } from '../../../src/energy/index.js';
+import { setRoute } from '../../../src/http/index.js';
+import { Carbonscope } from '../../../src/runtime/carbonscope.js';
+import {
+  constantSource,
+  intensityReading,
+  ManualTimer,
+  memoryLogger,
+  StubGrid,
+  testConfig,
+} from '../energy/scripted.js';
+
+/** carbonscope tracking only `server`'s requests; the operations it ended, in order. */
+async function tracked(server: Server): Promise<{ cs: Carbonscope; ended: OperationFootprint[] }> {
+  const cs = await Carbonscope.create({
+    settings: testConfig(),
+    logger: memoryLogger().logger,
+    grid: new StubGrid(intensityReading('DE', 300)),
+    sources: { host: constantSource(5), gpus: [] },
+    timer: new ManualTimer(),
+  });
+  const ended: OperationFootprint[] = [];
+  cs.onEnd((f) => ended.push(f));
+  cs.trackRequests({ servers: [server] });
+  return { cs, ended };
+}
+
+async function listening(server: Server): Promise<string> {
+  if (!server.listening) {
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+  }
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** GETs every path in turn; the operations end on the response's finish, before the next. */
+async function requestAll(base: string, paths: string[], ended: OperationFootprint[]) {
+  for (const [i, path] of paths.entries()) {
+    await (await fetch(`${base}${path}`)).arrayBuffer();
+    for (let t = 0; t < 100 && ended.length <= i; t++) await new Promise((r) => setTimeout(r, 5));
+  }
+  return ended.map((f) => `${f.operation} ${f.status}`);
+}
+
+const PATHS = ['/users/42', '/api/v1/items/abc', '/hello', `/no/such/${Date.now()}`];
+const EXPECTED = ['/users/:id 200', '/api/v1/items/:item 200', '/hello 200', 'unmatched 404'];
+
+describe('http: every request of a server is one operation named by its route template', () => {
+  it('Express 5: req.route with the mount path of nested routers', async () => {
+    const app = express();
+    const users = express.Router();
+    users.get('/:id', (req, res) => {
+      res.json({ id: req.params.id });
+    });
+    const items = express.Router();
+    items.get('/items/:item', (_req, res) => {
+      res.send('item');
+    });
+    const api = express.Router();
+    api.use('/v1', items);
+    app.use('/users', users);
+    app.use('/api', api);
+    app.get('/hello', (_req, res) => {
+      res.send('hi');
+    });
+    const server = createServer(app);
+    const { cs, ended } = await tracked(server);
+    try {
+      expect(await requestAll(await listening(server), PATHS, ended)).to.deep.equal(EXPECTED);
+    } finally {
+      server.close();
+      await cs.stop();
+    }
+  });
+
+  it('Fastify 5: the route its own diagnostics channel names', async () => {
+    const app = Fastify();
+    app.get('/users/:id', async () => ({ ok: true }));
+    app.register(
+      async (v1) => {
+        v1.get('/items/:item', async () => 'item');
+      },
+      { prefix: '/api/v1' },
+    );
+    app.get('/hello', async () => 'hi');
+    await app.ready();
+    const { cs, ended } = await tracked(app.server);
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      expect(await requestAll(await listening(app.server), PATHS, ended)).to.deep.equal(EXPECTED);
+    } finally {
+      await app.close();
+      await cs.stop();
+    }
+  });
+
+  it('Koa 3 with @koa/router: ctx._matchedRoute, nested routers included', async () => {
+    const app = new Koa();
+    const router = new Router();
+    router.get('/users/:id', (ctx) => {
+      ctx.body = 'user';
+    });
+    const v1 = new Router({ prefix: '/api/v1' });
+    v1.get('/items/:item', (ctx) => {
+      ctx.body = 'item';
+    });
+    router.get('/hello', (ctx) => {
+      ctx.body = 'hi';
+    });
+    app.use(router.routes());
+    app.use(v1.routes());
+    const server = createServer(app.callback());
+    const { cs, ended } = await tracked(server);
+    try {
+      expect(await requestAll(await listening(server), PATHS, ended)).to.deep.equal(EXPECTED);
+    } finally {
+      server.close();
+      await cs.stop();
+    }
+  });
+
+  it('plain node:http: the handler names its route with setRoute, never the raw path', async () => {
+    const server = createServer((req, res) => {
+      const path = req.url ?? '';
+      if (path.startsWith('/users/')) setRoute(req, '/users/:id');
+      else if (path.startsWith('/api/v1/items/')) setRoute(req, '/api/v1/items/:item');
+      else if (path === '/hello') setRoute(req, '/hello');
+      else res.statusCode = 404;
+      res.end('ok');
+    });
+    const { cs, ended } = await tracked(server);
+    try {
+      expect(await requestAll(await listening(server), PATHS, ended)).to.deep.equal(EXPECTED);
+    } finally {
+      server.close();
+      await cs.stop();
+    }
+  });
+
+  it('a request the client abandons still ends, on the next sample', async () => {
+    let release: () => void = () => undefined;
+    const server = createServer((req, res) => {
+      setRoute(req, '/slow');
+      release = () => res.end('late');
+    });
+    const { cs, ended } = await tracked(server);
+    try {
+      const base = await listening(server);
+      const aborted = new AbortController();
+      const pending = fetch(`${base}/slow`, { signal: aborted.signal }).catch(() => 'aborted');
+      await new Promise((r) => setTimeout(r, 50));
+      aborted.abort();
+      await pending;
+      await new Promise((r) => setTimeout(r, 50));
+      expect(cs.trackRequests().inFlight).to.equal(1);
+      cs.meter.sampleNow(); // the sweep runs on every sample
+      cs.trackRequests().sweep();
+      expect(cs.trackRequests().inFlight).to.equal(0);
+      expect(ended.map((f) => f.operation)).to.deep.equal(['/slow']);
+      release();
+    } finally {
+      server.close();
+      await cs.stop();
+    }
+  });
+});

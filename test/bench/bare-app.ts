@@ -1,0 +1,48 @@
+/**
+ * The app without carbonscope, for the overhead benchmark: createApp and createHttpServer exactly
+ * as src/service.ts uses them (request log, security headers, errors, same-origin writes, body
+ * parsing, the routes of /healthz, /readyz, /carbon_intensity and /predict with the same ONNX
+ * model), and nothing of carbonscope: no energy meter, no request tracking, no instruments. The
+ * classifier gets a tracker that does nothing and the API's meter (a no-op unless bare-server.ts
+ * started the app's SDK for a tracing variant). Loaded by bare-server.ts.
+ */
+import { metrics } from '@opentelemetry/api';
+import { createGridIntensity, type OperationFootprint, type OperationTracker } from 'carbonscope';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createHttpServer } from '../../src/http/server.js';
+import { createLogger } from '../../src/logger.js';
+import { OnnxActivityClassifier } from '../../src/predict/classifier.js';
+import { Readiness } from '../../src/readiness.js';
+
+const noFootprint = (operation: string): OperationFootprint => ({
+  operation,
+  kind: 'operation',
+  durationSeconds: 0,
+  joules: 0,
+  grams: 0,
+  estimated: true,
+});
+
+const untracked: OperationTracker = {
+  begin: (operation) => ({ end: (name) => noFootprint(name ?? operation) }),
+  track: (_operation, fn) => fn(),
+  measure: async (operation, fn) => ({ result: await fn(), footprint: noFootprint(operation) }),
+};
+
+const config = loadConfig(process.env);
+const logger = createLogger({ level: config.logLevel });
+const readiness = new Readiness();
+const predict = new OnnxActivityClassifier({ tracker: untracked, meter: metrics.getMeter('bare') });
+readiness.waitFor('model', predict.load());
+const app = createApp({
+  config,
+  logger,
+  readiness,
+  metricsText: async () => '',
+  grid: createGridIntensity({ config, logger }),
+  predict,
+});
+const server = createHttpServer(app.callback());
+server.listen(config.port, config.host);
+process.once('SIGTERM', () => server.close(() => process.exit(0)));
