@@ -6,7 +6,8 @@
  *     without `--import carbonscope/register`; autocannon against each in alternating rounds;
  *   - /predict throughput and latency at a fixed concurrency;
  *   - /metrics scrape time with every instrument populated;
- *   - the meter's own costs (test/bench/meter.bench.ts);
+ *   - the meter's own costs (test/bench/meter.bench.ts) and carbonscope's per-request path
+ *     in-process (test/bench/request-path.bench.ts), which shared machines cannot blur;
  *   - start-up to ready, resident memory at idle and after the load.
  * Prints one table and writes it to bench-results/ as JSON and Markdown.
  * Flags: --quick (short runs, to check the harness), --strict (exit 1 when a budget is missed),
@@ -452,6 +453,31 @@ async function meterCosts(): Promise<void> {
   }
 }
 
+// --- carbonscope's request path, in-process --------------------------------------------------
+
+async function requestPathCosts(): Promise<void> {
+  const script = join(projectRoot, 'dist', 'test', 'bench', 'request-path.bench.js');
+  const { stdout } = await promisify(execFile)(process.execPath, [script], {
+    env: { ...process.env, BENCH_REQUESTS: String(PLAN.meterOps / 2) },
+    timeout: 300_000,
+  });
+  raw.requestPathBench = stdout.trim().split('\n');
+  for (const line of stdout.split('\n')) {
+    const m = /^request path \[(.+?)\]: (-?\d+) ns per request/.exec(line);
+    if (!m) continue;
+    const ns = Number(m[2]);
+    // The budget is for what a service gets by default: tracking and metrics, local histograms.
+    const budgeted = m[1].includes('local histograms');
+    row(
+      'request path (in-process)',
+      `carbonscope's CPU per request: ${m[1]}`,
+      `${fmt(ns / 1000, 2)} µs`,
+      budgeted ? `<= ${BUDGET.addedCpuMicros} µs` : '',
+      budgeted ? check(ns / 1000 <= BUDGET.addedCpuMicros) : '',
+    );
+  }
+}
+
 // --- the table -----------------------------------------------------------------------------
 
 function markdown(): string {
@@ -539,7 +565,8 @@ async function main(): Promise<void> {
   }
 
   await meterCosts();
-  log('meter measured');
+  await requestPathCosts();
+  log('meter and request path measured');
 
   const stem = QUICK ? 'bench-quick' : 'bench';
   const loadEnd = loadavg()[0];

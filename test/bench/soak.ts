@@ -5,7 +5,8 @@
  *     model names (real, made-up, long) and long values (query strings, headers, paths);
  *   - bounds: zero 5xx and zero connection errors; RSS late in the load within 10 % of RSS early
  *     in it (after warm-up); the set of series in /metrics unchanged after warm-up and its size
- *     within 10 %; still ready at the end.
+ *     within 10 %; still ready at the end; and (when it spawned the server) RSS under the load at
+ *     most 1.3 times the app's without carbonscope under the same soak, run after it.
  * Spawns the built server (default configuration, info logs to a file) unless --url is given;
  * with --url, RSS is checked only when --pid names the server's process.
  * Flags: --seconds=N measured after --warmup=N (defaults 60 and 60), --connections=N (16),
@@ -14,6 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { assertLoopback, type LoadResult, median, runLoad, sleep } from './load.js';
 import {
+  bare,
   carbonscope,
   type RunningServer,
   rssMiB,
@@ -36,6 +38,8 @@ const WARMUP_SECONDS = Math.min(600, Math.max(2, Number(flag('warmup') ?? 60)));
 const RSS_EVERY_MS = 2000;
 const CONNECTIONS = Math.min(256, Math.max(1, Number(flag('connections') ?? 16)));
 const RSS_GROWTH_LIMIT = 0.1;
+/** carbonscope's RSS under the soak against the app's without it, under the same soak. */
+const RSS_VS_BARE = 1.3;
 
 const kb = (text: string) => (Buffer.byteLength(text) / 1024).toFixed(1);
 
@@ -81,6 +85,73 @@ function logErrors(server: RunningServer | undefined): string[] {
   );
 }
 
+interface SoakRun {
+  totals: LoadResult;
+  load: LoadResult;
+  /** RSS every 2 s under the measured load (empty without a pid). */
+  trend: number[];
+  rss0: number;
+  rss1: number;
+  text0: string;
+  text1: string;
+}
+
+/** Every request of the mix once, the warm-up, then the measured load with RSS sampled. */
+async function soak(url: string, pid: number | undefined): Promise<SoakRun> {
+  const models = await chatModels(url);
+  const pick = mixPicker(models);
+  // Every request of the mix once and every model once, so each label set exists before the
+  // baseline is taken.
+  await sendEach(url, [...everyRequest(models), ...chatEveryModel(models)]);
+  let totals = await runLoad({
+    url,
+    connections: CONNECTIONS,
+    durationSeconds: WARMUP_SECONDS,
+    requests: [{ path: '/healthz' }],
+    pick,
+  });
+  const rss0 = await settledRss(pid);
+  const text0 = await scrape(url);
+  console.log(
+    `after warm-up: RSS ${rss0.toFixed(1)} MiB, ${seriesOf(text0).length} series, /metrics ${kb(text0)} KB`,
+  );
+  // RSS every 2 s under load: a leak climbs steadily, a heap finding its size levels off.
+  const trend: number[] = [];
+  const sampler = pid ? setInterval(() => trend.push(rssMiB(pid)), RSS_EVERY_MS) : undefined;
+  const load = await runLoad({
+    url,
+    connections: CONNECTIONS,
+    durationSeconds: SECONDS,
+    requests: [{ path: '/healthz' }],
+    pick,
+  }).finally(() => clearInterval(sampler));
+  const every10s = trend.filter((_, i) => i % 5 === 4).map((r) => r.toFixed(0));
+  if (trend.length) console.log(`RSS under load every 10 s: ${every10s.join(', ')} MiB`);
+  totals = add(totals, load);
+  const rss1 = await settledRss(pid);
+  const text1 = await scrape(url);
+  console.log(
+    `after load: RSS ${rss1.toFixed(1)} MiB, ${seriesOf(text1).length} series, /metrics ${kb(text1)} KB, ` +
+      `${Math.round(load.requestsPerSecond)} req/s, p99 ${load.p99Ms} ms`,
+  );
+  return { totals, load, trend, rss0, rss1, text0, text1 };
+}
+
+/**
+ * The same soak against the app without carbonscope, for the memory bound: carbonscope's RSS
+ * under the soak at most 1.3 times the app's without it, under the same soak.
+ */
+async function bareRss(): Promise<number> {
+  const server = await startServer(bare('soak-bare', { LOG_LEVEL: 'info' }));
+  try {
+    console.log(`the same soak on the app without carbonscope (pid ${server.pid})`);
+    const run = await soak(server.url, server.pid);
+    return median(run.trend);
+  } finally {
+    await server.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const givenUrl = flag('url');
   if (givenUrl) assertLoopback(givenUrl);
@@ -89,8 +160,6 @@ async function main(): Promise<void> {
     : await startServer(carbonscope('soak', true, { LOG_LEVEL: 'info' }));
   const url = givenUrl ?? (server as RunningServer).url;
   const pid = server?.pid ?? (flag('pid') ? Number(flag('pid')) : undefined);
-  const models = await chatModels(url);
-  const pick = mixPicker(models);
   console.log(
     `soak: ${WARMUP_SECONDS} s warm-up + ${SECONDS} s measured, ${CONNECTIONS} connections, ${url}` +
       (server ? `, server pid ${server.pid} ready in ${Math.round(server.readyMs)} ms` : ''),
@@ -98,47 +167,14 @@ async function main(): Promise<void> {
 
   let totals: LoadResult | undefined;
   const checks: Check[] = [];
+  let trend: number[] = [];
   try {
-    // Every request of the mix once and every model once, so each label set exists before the
-    // baseline is taken.
-    await sendEach(url, [...everyRequest(models), ...chatEveryModel(models)]);
-    totals = add(
-      totals,
-      await runLoad({
-        url,
-        connections: CONNECTIONS,
-        durationSeconds: WARMUP_SECONDS,
-        requests: [{ path: '/healthz' }],
-        pick,
-      }),
-    );
-    const rss0 = await settledRss(pid);
-    const text0 = await scrape(url);
+    const run = await soak(url, pid);
+    totals = run.totals;
+    trend = run.trend;
+    const { rss0, rss1, text0, text1 } = run;
     const series0 = new Set(seriesOf(text0));
-    console.log(
-      `after warm-up: RSS ${rss0.toFixed(1)} MiB, ${series0.size} series, /metrics ${kb(text0)} KB`,
-    );
-
-    // RSS every 10 s under load: a leak climbs steadily, a heap finding its size levels off.
-    const trend: number[] = [];
-    const sampler = pid ? setInterval(() => trend.push(rssMiB(pid)), RSS_EVERY_MS) : undefined;
-    const load = await runLoad({
-      url,
-      connections: CONNECTIONS,
-      durationSeconds: SECONDS,
-      requests: [{ path: '/healthz' }],
-      pick,
-    }).finally(() => clearInterval(sampler));
-    const every10s = trend.filter((_, i) => i % 5 === 4).map((r) => r.toFixed(0));
-    if (trend.length) console.log(`RSS under load every 10 s: ${every10s.join(', ')} MiB`);
-    totals = add(totals, load);
-    const rss1 = await settledRss(pid);
-    const text1 = await scrape(url);
     const series1 = new Set(seriesOf(text1));
-    console.log(
-      `after load: RSS ${rss1.toFixed(1)} MiB, ${series1.size} series, /metrics ${kb(text1)} KB, ` +
-        `${Math.round(load.requestsPerSecond)} req/s, p99 ${load.p99Ms} ms`,
-    );
 
     checks.push({
       name: 'no 5xx',
@@ -187,6 +223,15 @@ async function main(): Promise<void> {
     checks.push({ name: 'still ready', ok: ready.status === 200, detail: `${ready.status}` });
   } finally {
     await server?.stop();
+  }
+  if (server && trend.length >= 6) {
+    const mine = median(trend);
+    const theirs = await bareRss();
+    checks.push({
+      name: `RSS under the soak <= ${RSS_VS_BARE}x the app without carbonscope under the same soak`,
+      ok: mine <= RSS_VS_BARE * theirs,
+      detail: `median ${mine.toFixed(1)} MiB vs ${theirs.toFixed(1)} MiB (${(mine / theirs).toFixed(2)}x)`,
+    });
   }
 
   const statuses = Object.entries(totals?.statusCounts ?? {})
