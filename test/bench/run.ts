@@ -5,6 +5,8 @@
  *   - /predict throughput and latency at a fixed concurrency;
  *   - /metrics scrape time with every instrument populated;
  *   - the meter's own costs (test/bench/meter.bench.ts);
+ *   - CodeCarbon side by side (test/bench/codecarbon.ts): a Python server bare, with
+ *     @track_emissions and with the task API, beside an Express app bare and with carbonscope;
  *   - start-up to ready, resident memory at idle and after the load.
  * Prints one table and writes it to bench-results/ as JSON and Markdown.
  * Flags: --quick (short runs, to check the harness), --strict (exit 1 when a budget is missed),
@@ -17,6 +19,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../src/paths.js';
+import { codecarbonSideBySide } from './codecarbon.js';
+import { fmt, fmtInt } from './format.js';
 import { type LoadRequest, type LoadResult, median, percentile, runLoad, sleep } from './load.js';
 import {
   bare,
@@ -69,8 +73,6 @@ function row(group: string, measure: string, value: string, budget = '', verdict
 }
 
 const check = (ok: boolean): Verdict => (ok ? 'pass' : 'FAIL');
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
-const fmtInt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
 
 function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
@@ -313,6 +315,24 @@ async function meterCosts(): Promise<void> {
   }
 }
 
+// --- CodeCarbon side by side --------------------------------------------------------------
+
+async function codecarbonSide(): Promise<void> {
+  const group = 'vs CodeCarbon';
+  try {
+    const { warmupSeconds, rounds, seconds } = PLAN;
+    const plan = { warmupSeconds, rounds, seconds, connections: CONNECTIONS };
+    const result = await codecarbonSideBySide(plan, (message) => log(`codecarbon: ${message}`));
+    for (const r of result.rows) row(group, r.measure, r.value);
+    raw.codecarbon = result.raw;
+  } catch (err) {
+    // Not measured is a failure to see, never a row quietly left out.
+    const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    log(`CodeCarbon side by side not measured: ${message}`);
+    row(group, 'CodeCarbon side by side', `not measured: ${message}`, 'measured', 'FAIL');
+  }
+}
+
 // --- the table -----------------------------------------------------------------------------
 
 function markdown(): string {
@@ -391,6 +411,9 @@ async function main(): Promise<void> {
 
   await meterCosts();
   log('meter measured');
+
+  await codecarbonSide();
+  log('CodeCarbon side by side measured');
 
   const stem = QUICK ? 'bench-quick' : 'bench';
   const loadEnd = loadavg()[0];
