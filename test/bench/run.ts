@@ -8,6 +8,9 @@
  *   - /metrics scrape time with every instrument populated;
  *   - the meter's own costs (test/bench/meter.bench.ts) and carbonscope's per-request path
  *     in-process (test/bench/request-path.bench.ts), which shared machines cannot blur;
+ *   - the meter's own costs (test/bench/meter.bench.ts);
+ *   - CodeCarbon side by side (test/bench/codecarbon.ts): a Python server bare, with
+ *     @track_emissions and with the task API, beside an Express app bare and with carbonscope;
  *   - start-up to ready, resident memory at idle and after the load.
  * Prints one table and writes it to bench-results/ as JSON and Markdown.
  * Flags: --quick (short runs, to check the harness), --strict (exit 1 when a budget is missed),
@@ -23,11 +26,13 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../src/paths.js';
 import { freePort } from '../helpers/spawn-server.js';
-import { type LoadRequest, type LoadResult, median, percentile, runLoad, sleep } from './load.js';
+import { codecarbonSideBySide } from './codecarbon.js';
+import { fmt, fmtInt } from './format.js';
+import { type LoadRequest, median, percentile, sleep } from './load.js';
+import { alternatingRounds, type RoundResult } from './rounds.js';
 import {
   bare,
   carbonscope,
-  cpuSeconds,
   express,
   minimalKoa,
   type RunningServer,
@@ -84,8 +89,6 @@ function row(group: string, measure: string, value: string, budget = '', verdict
 }
 
 const check = (ok: boolean): Verdict => (ok ? 'pass' : 'FAIL');
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
-const fmtInt = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
 
 function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
@@ -228,51 +231,22 @@ const COMPARISONS: Array<{ name: string; keys: string[]; requests: LoadRequest[]
   },
 ];
 
-/** A load run plus the server's CPU time per request (all its threads, from /proc). */
-interface Measured extends LoadResult {
-  cpuMicrosPerRequest: number;
-}
+type Measured = RoundResult;
 
-function assertClean(what: string, r: LoadResult): void {
-  if (r.status5xx > 0 || r.errors > 0 || r.status2xx === 0) {
-    throw new Error(`${what}: ${r.status5xx} 5xx, ${r.errors} errors, ${r.status2xx} 2xx`);
-  }
-}
-
-/** Rounds in alternating order; returns each variant's results, round by round. */
+/** The group's servers in alternating rounds under the same requests (rounds.ts). */
 async function compare(
   name: string,
   group: Variant[],
   requests: LoadRequest[],
 ): Promise<Map<string, Measured[]>> {
-  const results = new Map<string, Measured[]>(group.map((v) => [v.key, []]));
-  for (const v of group) {
-    await runLoad({
-      url: (v.server as RunningServer).url,
-      connections: CONNECTIONS,
-      durationSeconds: PLAN.warmupSeconds,
-      requests,
-    });
-  }
-  for (let round = 0; round < PLAN.rounds; round++) {
-    // Rotate the order each round so a slow drift in the machine's load hits every variant.
-    const order = group.map((_, i) => group[(i + round) % group.length]);
-    for (const v of order) {
-      const server = v.server as RunningServer;
-      const cpu0 = cpuSeconds(server.pid);
-      const r = await runLoad({
-        url: server.url,
-        connections: CONNECTIONS,
-        durationSeconds: PLAN.seconds,
-        requests,
-      });
-      const cpuMicros = ((cpuSeconds(server.pid) - cpu0) * 1e6) / r.total;
-      assertClean(`${name} on ${v.label}`, r);
-      results.get(v.key)?.push({ ...r, cpuMicrosPerRequest: cpuMicros });
-      log(`${name} round ${round + 1} ${v.key}: ${fmt(r.requestsPerSecond)} req/s`);
-    }
-  }
-  return results;
+  const contenders = group.map((v) => {
+    const server = v.server as RunningServer;
+    return { key: v.key, label: v.label, url: server.url, pid: server.pid, requests };
+  });
+  const { warmupSeconds, rounds, seconds } = PLAN;
+  const plan = { warmupSeconds, rounds, seconds, connections: CONNECTIONS };
+  const { runs } = await alternatingRounds(contenders, plan, (m) => log(`${name} ${m}`));
+  return runs;
 }
 
 const cpuOf = (runs: Measured[]) => median(runs.map((r) => r.cpuMicrosPerRequest));
@@ -478,6 +452,24 @@ async function requestPathCosts(): Promise<void> {
   }
 }
 
+// --- CodeCarbon side by side --------------------------------------------------------------
+
+async function codecarbonSide(): Promise<void> {
+  const group = 'vs CodeCarbon';
+  try {
+    const { warmupSeconds, rounds, seconds } = PLAN;
+    const plan = { warmupSeconds, rounds, seconds, connections: CONNECTIONS };
+    const result = await codecarbonSideBySide(plan, (message) => log(`codecarbon: ${message}`));
+    for (const r of result.rows) row(group, r.measure, r.value);
+    raw.codecarbon = result.raw;
+  } catch (err) {
+    // Not measured is a failure to see, never a row quietly left out.
+    const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    log(`CodeCarbon side by side not measured: ${message}`);
+    row(group, 'CodeCarbon side by side', `not measured: ${message}`, 'measured', 'FAIL');
+  }
+}
+
 // --- the table -----------------------------------------------------------------------------
 
 function markdown(): string {
@@ -567,6 +559,9 @@ async function main(): Promise<void> {
   await meterCosts();
   await requestPathCosts();
   log('meter and request path measured');
+
+  await codecarbonSide();
+  log('CodeCarbon side by side measured');
 
   const stem = QUICK ? 'bench-quick' : 'bench';
   const loadEnd = loadavg()[0];

@@ -198,13 +198,18 @@ export function seriesOf(text: string): string[] {
 // Clock ticks per second for /proc/<pid>/stat times; 100 on every Linux this runs on.
 const CLOCK_TICKS = 100;
 
-/** CPU time (user + system, all threads) a process has used, in seconds; NaN off Linux. */
-export function cpuSeconds(pid: number): number {
+/**
+ * CPU time (user + system, all threads) a process has used, in seconds; NaN off Linux. With
+ * `children`, also that of the child processes it has waited for (a library that shells out).
+ */
+export function cpuSeconds(pid: number, children = false): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may contain spaces) start at state, field 3.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    const own = Number(fields[11]) + Number(fields[12]);
+    const waited = children ? Number(fields[13]) + Number(fields[14]) : 0;
+    return (own + waited) / CLOCK_TICKS;
   } catch {
     return Number.NaN;
   }

@@ -1,0 +1,82 @@
+/**
+ * Alternating rounds over servers already running: the same load on each, round after round,
+ * in an order that rotates every round so a drift in the machine's load hits each alike, with
+ * the server process's CPU time per request read from /proc around every run.
+ */
+import { type LoadRequest, type LoadResult, runLoad } from './load.js';
+import { cpuSeconds } from './servers.js';
+
+export interface RoundsPlan {
+  warmupSeconds: number;
+  rounds: number;
+  seconds: number;
+  connections: number;
+}
+
+export interface Contender {
+  key: string;
+  label: string;
+  url: string;
+  pid: number;
+  requests: LoadRequest[];
+}
+
+export interface RoundResult extends LoadResult {
+  /** User + system CPU of the server process and of the children it reaped, per request. */
+  cpuMicrosPerRequest: number;
+}
+
+export interface RoundsOutcome {
+  /** Each contender's runs, round by round (index i is round i for every contender). */
+  runs: Map<string, RoundResult[]>;
+  /** 2xx responses each contender gave, warm-up included. */
+  answered: Map<string, number>;
+}
+
+function load(contender: Contender, plan: RoundsPlan, seconds: number): Promise<LoadResult> {
+  return runLoad({
+    url: contender.url,
+    connections: plan.connections,
+    durationSeconds: seconds,
+    requests: contender.requests,
+  });
+}
+
+function assertAllOk(contender: Contender, r: LoadResult): void {
+  if (r.status2xx === 0 || r.status4xx + r.status5xx + r.errors > 0) {
+    throw new Error(
+      `${contender.label}: ${r.status2xx} 2xx, ${r.status4xx} 4xx, ${r.status5xx} 5xx, ${r.errors} errors`,
+    );
+  }
+}
+
+export async function alternatingRounds(
+  contenders: readonly Contender[],
+  plan: RoundsPlan,
+  log: (message: string) => void,
+): Promise<RoundsOutcome> {
+  const runs = new Map<string, RoundResult[]>(contenders.map((c) => [c.key, []]));
+  const answered = new Map<string, number>(contenders.map((c) => [c.key, 0]));
+  const count = (c: Contender, r: LoadResult) =>
+    answered.set(c.key, (answered.get(c.key) ?? 0) + r.status2xx);
+  for (const c of contenders) {
+    const r = await load(c, plan, plan.warmupSeconds);
+    assertAllOk(c, r);
+    count(c, r);
+  }
+  for (let round = 0; round < plan.rounds; round++) {
+    const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]);
+    for (const c of order) {
+      const cpu0 = cpuSeconds(c.pid, true);
+      const r = await load(c, plan, plan.seconds);
+      const cpuMicrosPerRequest = ((cpuSeconds(c.pid, true) - cpu0) * 1e6) / r.total;
+      assertAllOk(c, r);
+      count(c, r);
+      runs.get(c.key)?.push({ ...r, cpuMicrosPerRequest });
+      log(
+        `round ${round + 1} ${c.key}: ${r.requestsPerSecond.toFixed(0)} req/s, ${cpuMicrosPerRequest.toFixed(1)} µs CPU`,
+      );
+    }
+  }
+  return { runs, answered };
+}
