@@ -74,15 +74,17 @@ describe('request tracking and GET /energy', () => {
         'process/cpu/estimate',
       ]);
 
-      expect(
-        await metrics.value('operation_energy_joules_count', { operation: '/things/:id' }),
-      ).to.equal(3);
+      const things = { carbonscope_operation: '/things/:id', carbonscope_estimated: 'true' };
+      expect(await metrics.value('carbonscope_operation_energy_joules_count', things)).to.equal(3);
       // Each request ran alone for 20 ms at 2 W.
+      expect(await metrics.value('carbonscope_operation_energy_joules_sum', things)).to.be.closeTo(
+        3 * 0.04,
+        1e-12,
+      );
       expect(
-        await metrics.value('operation_energy_joules_sum', { operation: '/things/:id' }),
-      ).to.be.closeTo(3 * 0.04, 1e-12);
-      expect(
-        await metrics.value('operation_energy_joules_count', { operation: 'unmatched' }),
+        await metrics.value('carbonscope_operation_energy_joules_count', {
+          carbonscope_operation: 'unmatched',
+        }),
       ).to.equal(1);
       const text = await metrics.scrape();
       expect(text).to.not.match(/operation="\/nowhere/);
@@ -135,10 +137,15 @@ describe('request tracking and GET /energy', () => {
       const port = (other.address() as AddressInfo).port;
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).to.equal(200);
       expect(
-        await metrics.value('operation_energy_joules_count', { operation: '/healthz' }),
+        await metrics.value('carbonscope_operation_energy_joules_count', {
+          carbonscope_operation: '/healthz',
+        }),
       ).to.equal(1);
       expect(
-        await metrics.value('requests_total', { endpoint: '/healthz', status: '200' }),
+        await metrics.value('http_server_request_duration_seconds_count', {
+          http_route: '/healthz',
+          http_response_status_code: '200',
+        }),
       ).to.equal(1);
     } finally {
       server.close();
