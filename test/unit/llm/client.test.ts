@@ -7,7 +7,11 @@ import {
   UnknownMixZoneError as UnknownZoneError,
 } from 'carbonscope';
 import { expect } from 'chai';
-import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
+import {
+  createTestMetrics,
+  parseSamples,
+  type TestMetrics,
+} from '#library-tests/helpers/metrics.js';
 import { type ChatService, createChatService } from '../../../src/llm/client.js';
 import { type MockLlm, startMockLlm } from '../../../src/llm/mock-server.js';
 import { echoKeyIn401, failWith, startStubUpstream } from '../../helpers/llm-upstream.js';
@@ -150,6 +154,11 @@ describe('llm chat client', () => {
           gen_ai_token_type: 'output',
         }),
       ).to.equal(2);
+      // Sum and count only: no bucket boundaries, so no series per boundary and model.
+      const buckets = parseSamples(await m.scrape()).filter(
+        (s) => s.name === 'gen_ai_client_token_usage_bucket',
+      );
+      expect(new Set(buckets.map((b) => b.labels.le))).to.deep.equal(new Set(['+Inf']));
       for (const bound of ['min', 'max'] as const) {
         const estimate = { ...labels, carbonscope_bound: bound, carbonscope_estimated: 'true' };
         const usage = { ...estimate, carbonscope_phase: 'usage' };

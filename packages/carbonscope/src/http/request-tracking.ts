@@ -62,9 +62,12 @@ export function trackHttpRequests(
   const open = new Map<ServerResponse, ActiveOperation>();
   const factsOf = httpFactsReader(options.knownMethods);
 
-  const end = (req: IncomingMessage, res: ServerResponse, op: ActiveOperation) => {
+  // `status` only for a response that finished: one that closed first (its client went away)
+  // delivered none, whatever the framework's default (Koa's 404, Node's 200) or a head written
+  // to the closed socket says.
+  const end = (req: IncomingMessage, res: ServerResponse, op: ActiveOperation, status?: number) => {
     open.delete(res);
-    op.end(routeOf(req), res.statusCode, factsOf(req));
+    op.end(routeOf(req), status, factsOf(req));
   };
   const onStart = (message: unknown) => {
     const { response, server } = message as ServerMessage;
@@ -74,7 +77,7 @@ export function trackHttpRequests(
   const onFinish = (message: unknown) => {
     const { request, response } = message as ServerMessage;
     const op = open.get(response);
-    if (op) end(request, response, op);
+    if (op) end(request, response, op, response.statusCode);
   };
   subscribe(REQUEST_START, onStart);
   subscribe(RESPONSE_FINISH, onFinish);

@@ -22,10 +22,13 @@ export const OPERATION_ENERGY_BUCKETS_JOULES = logBuckets(-6, 2);
  */
 export const OPERATION_EMISSIONS_BUCKETS_GRAMS = logBuckets(-11, -1);
 
-/** Tokens per request: the semantic convention's advisory boundaries for gen_ai.client.token.usage. */
-export const TOKEN_BUCKETS = [
-  1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
-];
+/**
+ * Tokens per request: no boundaries, so gen_ai.client.token.usage exports its sum and count (and
+ * one `+Inf` bucket) and no distribution. The conventions advise 14 boundaries; each is one more
+ * series per model and token type, and with them the token histogram alone was 2,278 of the
+ * soak's 4,434 series (406 of its 771 KB). Add a View with the advised boundaries to get them.
+ */
+export const TOKEN_BUCKETS: readonly number[] = [];
 
 /**
  * Whether a value comes from a model (`true`: the estimate power source, EcoLogits for LLM

@@ -295,7 +295,11 @@ function httpRecorder(
   };
 }
 
-/** As the semantic conventions say: a status only when one was sent, error.type for a 5xx. */
+/**
+ * As the semantic conventions say: a status only when one was sent; error.type for a 5xx (its
+ * status), and `_OTHER`, their fallback, for a request that ended before any status was sent
+ * (its client went away).
+ */
 function httpAttributes(
   route: string,
   status: number | undefined,
@@ -307,6 +311,7 @@ function httpAttributes(
     'url.scheme': facts?.scheme ?? 'http',
   };
   if (status) attributes['http.response.status_code'] = status;
-  if (status && status >= 500) attributes['error.type'] = String(status);
+  if (!status) attributes['error.type'] = '_OTHER';
+  else if (status >= 500) attributes['error.type'] = String(status);
   return attributes;
 }
