@@ -24,7 +24,6 @@ import (
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
-	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor"
 )
 
 // version is the Collector release of go.mod, set by tools/otelcol.sh at build time.
@@ -68,7 +67,6 @@ func components() (otelcol.Factories, error) {
 		Processors: byType[processor.Factory](
 			memorylimiterprocessor.NewFactory(),
 			batchprocessor.NewFactory(),
-			transformprocessor.NewFactory(),
 		),
 		Exporters:  byType[exporter.Factory](prometheusexporter.NewFactory(), debugexporter.NewFactory()),
 		Extensions: byType[extension.Factory](healthcheckextension.NewFactory()),

@@ -8,18 +8,20 @@ export const INFERENCE_BUCKETS_SECONDS = [
 /** The app's own metrics, beside the library's table (METRICS): /predict's. */
 export const APP_METRICS = {
   inferenceDuration: {
-    name: 'inference_duration_seconds',
+    name: 'carbonscope.inference.duration',
     kind: 'histogram',
     unit: 's',
     description: 'Time to classify one activity (features + ONNX run), by model',
-    attributes: ['model'],
+    attributes: ['carbonscope.model'],
+    convention: 'carbonscope',
     buckets: INFERENCE_BUCKETS_SECONDS,
   },
   predictions: {
-    name: 'predictions',
+    name: 'carbonscope.predictions',
     kind: 'counter',
     unit: '{prediction}',
     description: 'Activities classified, by model and predicted label',
-    attributes: ['model', 'label'],
+    attributes: ['carbonscope.model', 'carbonscope.prediction.label'],
+    convention: 'carbonscope',
   },
 } as const satisfies Record<string, MetricSpec>;

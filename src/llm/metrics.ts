@@ -3,6 +3,7 @@ import {
   AttributeCache,
   BoundedLabelSet,
   createInstrument,
+  ESTIMATED,
   type Impact,
   type Impacts,
   JOULES_PER_KWH,
@@ -24,26 +25,43 @@ export interface LlmMetrics {
 
 /**
  * Distinct providers and models labelled over the process's life; the rest are `other`. Each
- * model adds 18 series (tokens and five criteria by bound and phase): 16 models keep the LLM
- * part of /metrics under 300 series however many of the catalog's 351 models are asked for.
+ * model adds 18 series (token usage by type, five criteria by bound and phase), 22 lines of
+ * /metrics (the token histogram is a sum, a count and one bucket): 16 models keep the LLM part
+ * of /metrics under 400 lines however many of the catalog's 351 models are asked for.
  */
 export const MAX_LABELLED_PROVIDERS = 8;
 export const MAX_LABELLED_MODELS = 16;
 
+/**
+ * EcoLogits' provider names where the GenAI semantic conventions have a well-known value of
+ * their own (`gen_ai.provider.name`); the others have none and are kept as they are.
+ */
+const SEMCONV_PROVIDERS: Readonly<Record<string, string>> = {
+  mistralai: 'mistral_ai',
+  google_genai: 'gcp.gen_ai',
+};
+
+/** `gen_ai.provider.name` for an EcoLogits provider name. */
+export function semconvProvider(provider: string): string {
+  return SEMCONV_PROVIDERS[provider] ?? provider;
+}
+
 /** Every attributes object one (provider, model) records with, made once. */
 interface PairAttributes {
-  prompt: Attributes;
-  completion: Attributes;
+  input: Attributes;
+  output: Attributes;
   usage: { min: Attributes; max: Attributes };
   embodied: { min: Attributes; max: Attributes };
 }
 
 /**
- * Ranges go to Prometheus as two monotonic series per phase, `bound="min"` and `bound="max"`:
- * each is a plain sum, so `rate()` works on it, and the two rates draw a band in Grafana. An
- * exact figure goes to both series. Model names come from the catalog, but a client picks among
- * hundreds of them and a user's models file can add any number: both labels are bounded sets,
- * so the series are bounded whatever is asked for.
+ * Tokens go to the semantic conventions' `gen_ai.client.token.usage` histogram, one value per
+ * request and token type. Impact ranges go to Prometheus as two monotonic series per phase,
+ * `carbonscope.bound="min"` and `"max"`: each is a plain sum, so `rate()` works on it, and the
+ * two rates draw a band in Grafana. An exact figure goes to both series. Every impact is an
+ * EcoLogits estimate (`carbonscope.estimated=true`). Model names come from the catalog, but a
+ * client picks among hundreds of them and a user's models file can add any number: both labels
+ * are bounded sets, so the series are bounded whatever is asked for.
  */
 export function createLlmMetrics(meter: Meter): LlmMetrics {
   const tokens = createInstrument(meter, METRICS.llmTokens);
@@ -60,13 +78,28 @@ export function createLlmMetrics(meter: Meter): LlmMetrics {
       new BoundedLabelSet({ capacity: MAX_LABELLED_MODELS, maxLength: 128 }),
     ],
     (provider, model): PairAttributes => {
+      const request = {
+        'gen_ai.provider.name': semconvProvider(provider),
+        'gen_ai.request.model': model,
+      };
       const phase = (name: string) => ({
-        min: { provider, model, phase: name, bound: 'min' },
-        max: { provider, model, phase: name, bound: 'max' },
+        min: {
+          ...request,
+          'carbonscope.bound': 'min',
+          'carbonscope.phase': name,
+          [ESTIMATED]: true,
+        },
+        max: {
+          ...request,
+          'carbonscope.bound': 'max',
+          'carbonscope.phase': name,
+          [ESTIMATED]: true,
+        },
       });
+      const chat = { ...request, 'gen_ai.operation.name': 'chat' };
       return {
-        prompt: { provider, model, type: 'prompt' },
-        completion: { provider, model, type: 'completion' },
+        input: { ...chat, 'gen_ai.token.type': 'input' },
+        output: { ...chat, 'gen_ai.token.type': 'output' },
         usage: phase('usage'),
         embodied: phase('embodied'),
       };
@@ -86,14 +119,14 @@ export function createLlmMetrics(meter: Meter): LlmMetrics {
 
   return {
     record(provider, model, counts, impacts) {
-      const { prompt, completion, usage, embodied } = pairs.of(provider, model);
-      tokens.add(counts.prompt, prompt);
-      tokens.add(counts.completion, completion);
+      const { input, output, usage, embodied } = pairs.of(provider, model);
+      tokens.record(counts.prompt, input);
+      tokens.record(counts.completion, output);
       addRange(energy, impacts.usage.energy, JOULES_PER_KWH, usage);
       addRange(gwp, impacts.usage.gwp, GRAMS_PER_KG, usage);
       addRange(gwp, impacts.embodied.gwp, GRAMS_PER_KG, embodied);
-      addRange(adpe, impacts.usage.adpe, 1, usage);
-      addRange(adpe, impacts.embodied.adpe, 1, embodied);
+      addRange(adpe, impacts.usage.adpe, GRAMS_PER_KG, usage);
+      addRange(adpe, impacts.embodied.adpe, GRAMS_PER_KG, embodied);
       addRange(pe, impacts.usage.pe, JOULES_PER_MJ, usage);
       addRange(pe, impacts.embodied.pe, JOULES_PER_MJ, embodied);
       addRange(wcf, impacts.usage.wcf, 1, usage);

@@ -111,8 +111,13 @@ export class OnnxActivityClassifier implements ActivityClassifier {
     checkSignature(session, this.modelPath);
     this.session = session;
     this.version = modelVersion(bytes);
-    this.modelLabels = { model: this.model };
-    for (const label of LABELS) this.labelAttributes.set(label, { model: this.model, label });
+    this.modelLabels = { 'carbonscope.model': this.model };
+    for (const label of LABELS) {
+      this.labelAttributes.set(label, {
+        'carbonscope.model': this.model,
+        'carbonscope.prediction.label': label,
+      });
+    }
   }
 
   async classify(activity: string): Promise<Prediction> {

@@ -19,6 +19,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { METRICS, prometheusName } from 'carbonscope';
 import { parseSamples } from '#library-tests/helpers/metrics.js';
 import { projectRoot } from '../../src/paths.js';
 import { freePort, spawnUntil } from '../helpers/spawn-server.js';
@@ -195,7 +196,11 @@ async function pythonReported(url: string): Promise<number> {
 /** carbonscope's count of /hello operations in its own exposition. */
 async function helloOperations(metricsUrl: string): Promise<number> {
   return parseSamples(await scrape(metricsUrl))
-    .filter((s) => s.name === 'operation_energy_joules_count' && s.labels.operation === '/hello')
+    .filter(
+      (s) =>
+        s.name === `${prometheusName(METRICS.operationEnergy)}_count` &&
+        s.labels.carbonscope_operation === '/hello',
+    )
     .reduce((sum, s) => sum + s.value, 0);
 }
 
@@ -264,7 +269,7 @@ async function specs(python: string, work: string): Promise<Spec[]> {
       ready: () =>
         until('carbonscope metrics', async () => {
           try {
-            return (await scrape(metricsUrl)).includes('energy_joules_total');
+            return (await scrape(metricsUrl)).includes(prometheusName(METRICS.hostEnergy));
           } catch {
             return false;
           }

@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { EnergyTracker } from 'carbonscope';
+import { createInstrument, EnergyTracker, ESTIMATED, METRICS } from 'carbonscope';
 import * as ort from 'onnxruntime-node';
 import { sampleAt } from '#library-tests/unit/energy/scripted.js';
 import { sourceAsset } from '../../src/paths.js';
@@ -69,9 +69,9 @@ async function main(): Promise<void> {
   const reader = new PrometheusExporter({ preventServerStart: true });
   const meter = new MeterProvider({ readers: [reader] }).getMeter('bench');
   const tracker = new EnergyTracker({ clock: () => performance.now() });
-  const energy = meter.createHistogram('operation_energy_joules');
-  const emissions = meter.createHistogram('operation_emissions_grams');
-  const attributes = { operation: 'inference' };
+  const energy = createInstrument(meter, METRICS.operationEnergy);
+  const emissions = createInstrument(meter, METRICS.operationEmissions);
+  const attributes = { 'carbonscope.operation': 'inference', [ESTIMATED]: true };
   // As bindMetrics records them: two histograms per ended operation.
   tracker.onEnd((f) => {
     energy.record(f.joules, attributes);

@@ -1,7 +1,7 @@
 /**
  * carbonscope's own CPU per request, in-process: what its subscribers to Node's HTTP diagnostics
  * channels do for one request (begin the operation, end it under its route template, record the
- * operation histograms and, for the app, requests_total and request_latency_seconds), measured
+ * operation histograms and, for the app, http.server.request.duration), measured
  * against publishing the same two messages with nobody subscribed. Real requests are too noisy
  * on a shared machine to see a microsecond; this isolates the cost the issue budgets (3 µs).
  * Histograms kept locally (what carbonscope's own SDK and the app use) and through the SDK's own

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
-import type { Carbonscope } from 'carbonscope';
+import { type Carbonscope, METRICS, prometheusName } from 'carbonscope';
 import type Koa from 'koa';
 import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
 import { type AppDeps, createApp } from '../../src/app.js';
@@ -46,6 +46,9 @@ export async function waitUntilReady(readiness: Readiness, timeoutMs = 20_000): 
   }
 }
 
+/** `http.server.request.duration` as Prometheus names it; its `_count` counts the requests. */
+export const HTTP_DURATION = prometheusName(METRICS.httpDuration);
+
 export interface TestApp extends Listening {
   metrics: TestMetrics;
   lines: string[];
@@ -55,7 +58,7 @@ export interface TestApp extends Listening {
 
 /**
  * carbonscope tracking the requests of this server only, as the service does, with its
- * instruments (requests_total, request_latency_seconds, operation_*) on `metrics`.
+ * instruments (http.server.request.duration, carbonscope.operation.*) on `metrics`.
  */
 export async function meterRequests(
   listening: Listening,

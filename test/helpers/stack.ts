@@ -172,10 +172,11 @@ const PROMQL_WORDS = new Set([
 ]);
 
 /**
- * The metric names a PromQL expression reads: identifiers outside label matchers and strings
- * that are not functions, keywords, grouping labels or recording rules (which contain colons).
+ * The series names a PromQL expression selects, as written (`x_bucket`, `x_count`): identifiers
+ * outside label matchers and strings that are not functions, keywords, grouping labels or
+ * recording rules (which contain colons).
  */
-export function metricNamesIn(expr: string): string[] {
+export function seriesNamesIn(expr: string): string[] {
   const stripped = expr
     .replace(/"(?:[^"\\]|\\.)*"/g, '""')
     .replace(/\{[^}]*\}/g, '')
@@ -185,9 +186,14 @@ export function metricNamesIn(expr: string): string[] {
   for (const m of stripped.matchAll(/[A-Za-z_:][\w:]*/g)) {
     const word = m[0];
     if (PROMQL_WORDS.has(word) || word.includes(':') || /^\d/.test(word)) continue;
-    names.add(word.replace(/_(bucket|sum|count)$/, ''));
+    names.add(word);
   }
   return [...names].sort();
+}
+
+/** The metric names a PromQL expression reads: its series names, a histogram's by its own name. */
+export function metricNamesIn(expr: string): string[] {
+  return [...new Set(seriesNamesIn(expr).map((n) => n.replace(/_(bucket|sum|count)$/, '')))].sort();
 }
 
 /**

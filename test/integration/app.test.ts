@@ -4,7 +4,13 @@ import { createTestMetrics, findSample } from '#library-tests/helpers/metrics.js
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { Readiness } from '../../src/readiness.js';
-import { listen, meterRequests, startTestApp, type TestApp } from '../helpers/app.js';
+import {
+  HTTP_DURATION,
+  listen,
+  meterRequests,
+  startTestApp,
+  type TestApp,
+} from '../helpers/app.js';
 import { captureLogger } from '../helpers/log.js';
 
 describe('app (in-process)', () => {
@@ -122,18 +128,15 @@ describe('/metrics', () => {
       await first.text();
       const text = await (await fetch(`${served.url}/metrics`)).text();
       // The second scrape sees the first one, recorded once it had answered.
-      expect(findSample(text, 'request_latency_seconds_count', { endpoint: '/metrics' })).to.equal(
-        1,
-      );
-      expect(
-        findSample(text, 'request_latency_seconds_sum', { endpoint: '/metrics' }),
-      ).to.be.at.least(0.11);
-      expect(
-        findSample(text, 'request_latency_seconds_bucket', { endpoint: '/metrics', le: '0.1' }),
-      ).to.equal(0);
-      expect(findSample(text, 'requests_total', { endpoint: '/metrics', status: '200' })).to.equal(
-        1,
-      );
+      const scrape = {
+        http_route: '/metrics',
+        http_request_method: 'GET',
+        http_response_status_code: '200',
+        url_scheme: 'http',
+      };
+      expect(findSample(text, `${HTTP_DURATION}_count`, scrape)).to.equal(1);
+      expect(findSample(text, `${HTTP_DURATION}_sum`, scrape)).to.be.at.least(0.11);
+      expect(findSample(text, `${HTTP_DURATION}_bucket`, { ...scrape, le: '0.1' })).to.equal(0);
       const logged = lines
         .map((l) => JSON.parse(l) as Record<string, unknown>)
         .filter((l) => l.msg === 'request' && l.path === '/metrics');
@@ -166,7 +169,11 @@ describe('/metrics', () => {
       expect(text).not.to.include('collector exploded');
       expect(JSON.parse(text)).to.have.keys('error', 'message');
       expect(
-        await metrics.value('requests_total', { endpoint: '/metrics', status: '500' }),
+        await metrics.value(`${HTTP_DURATION}_count`, {
+          http_route: '/metrics',
+          http_response_status_code: '500',
+          error_type: '500',
+        }),
       ).to.equal(1);
       expect(lines.some((l) => l.includes('collector exploded'))).to.equal(true);
     } finally {

@@ -4,7 +4,7 @@ import {
   fixture,
   StubElectricityMaps,
 } from '#library-tests/fixtures/grid/stub-electricity-maps.js';
-import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
+import { createTestMetrics, findSample, type TestMetrics } from '#library-tests/helpers/metrics.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { Readiness } from '../../src/readiness.js';
@@ -220,13 +220,16 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
     expect(stub.callsTo('/carbon-intensity/history')).to.have.length(1);
   });
 
-  it('publishes grid_carbon_intensity_grams_per_kwh on /metrics', async () => {
+  it('publishes carbonscope.grid.carbon_intensity on /metrics', async () => {
     const url = await start();
     await get(`${url}/carbon_intensity`);
     const res = await get(`${url}/metrics`, 'text/plain');
-    expect(res.text).to.match(
-      /grid_carbon_intensity_grams_per_kwh\{[^}]*zone="DE"[^}]*source="electricity-maps"[^}]*\} 322/,
-    );
+    expect(
+      findSample(res.text, 'carbonscope_grid_carbon_intensity', {
+        carbonscope_grid_zone: 'DE',
+        carbonscope_grid_source: 'electricity-maps',
+      }),
+    ).to.equal(322);
   });
 
   describe('with no key', () => {

@@ -5,6 +5,7 @@ import { createTestMetrics, findSample, type TestMetrics } from '#library-tests/
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { type ChatResult, createChatService } from '../../src/llm/client.js';
+import { semconvProvider } from '../../src/llm/metrics.js';
 import { type MockLlm, startMockLlm } from '../../src/llm/mock-server.js';
 import { projectRoot } from '../../src/paths.js';
 import { Readiness } from '../../src/readiness.js';
@@ -143,41 +144,45 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
 
     // The counters on /metrics moved by exactly the computed amounts (this app's only chat).
     const text = await (await fetch(`${app.url}/metrics`)).text();
-    const labels = { provider: 'openai', model: 'gpt-4o', phase: 'usage' };
+    const request = { gen_ai_provider_name: 'openai', gen_ai_request_model: 'gpt-4o' };
+    const labels = { ...request, carbonscope_phase: 'usage', carbonscope_estimated: 'true' };
     const energy = toRange(expected.energy.value);
-    expect(findSample(text, 'llm_energy_joules_total', { ...labels, bound: 'min' })).to.be.closeTo(
-      energy.min * 3.6e6,
-      energy.min * 3.6e6 * 1e-9,
-    );
-    expect(findSample(text, 'llm_energy_joules_total', { ...labels, bound: 'max' })).to.be.closeTo(
-      energy.max * 3.6e6,
-      energy.max * 3.6e6 * 1e-9,
-    );
+    const joules = (bound: string) =>
+      findSample(text, 'carbonscope_llm_energy_joules_total', {
+        ...labels,
+        carbonscope_bound: bound,
+      });
+    expect(joules('min')).to.be.closeTo(energy.min * 3.6e6, energy.min * 3.6e6 * 1e-9);
+    expect(joules('max')).to.be.closeTo(energy.max * 3.6e6, energy.max * 3.6e6 * 1e-9);
     const water = toRange(expected.wcf.value);
-    expect(findSample(text, 'llm_wcf_liters_total', { ...labels, bound: 'max' })).to.be.closeTo(
-      water.max,
-      water.max * 1e-9,
-    );
     expect(
-      findSample(text, 'llm_gwp_grams_total', {
-        provider: 'openai',
-        model: 'gpt-4o',
-        phase: 'embodied',
-        bound: 'max',
+      findSample(text, 'carbonscope_llm_wcf_L_total', { ...labels, carbonscope_bound: 'max' }),
+    ).to.be.closeTo(water.max, water.max * 1e-9);
+    expect(
+      findSample(text, 'carbonscope_llm_gwp_grams_total', {
+        ...request,
+        carbonscope_phase: 'embodied',
+        carbonscope_bound: 'max',
       }),
     ).to.be.closeTo(
       toRange(expected.embodied.gwp.value).max * 1000,
       toRange(expected.embodied.gwp.value).max * 1e-6,
     );
-    expect(findSample(text, 'llm_tokens_total', { model: 'gpt-4o', type: 'completion' })).to.equal(
-      body.usage.completionTokens,
+    expect(
+      findSample(text, 'gen_ai_client_token_usage_sum', {
+        ...request,
+        gen_ai_operation_name: 'chat',
+        gen_ai_token_type: 'output',
+      }),
+    ).to.equal(body.usage.completionTokens);
+    const chatOperation = { carbonscope_operation: 'chat' };
+    expect(findSample(text, 'carbonscope_operation_energy_joules_count', chatOperation)).to.equal(
+      1,
     );
-    expect(findSample(text, 'operation_energy_joules_count', { operation: 'chat' })).to.equal(1);
     // So the chat sum is this chat's energy: the answer reports what the tracker recorded.
-    expect(findSample(text, 'operation_energy_joules_sum', { operation: 'chat' })).to.be.closeTo(
-      body.local.energyJoules,
-      1e-12,
-    );
+    expect(
+      findSample(text, 'carbonscope_operation_energy_joules_sum', chatOperation),
+    ).to.be.closeTo(body.local.energyJoules, 1e-12);
   });
 
   it('GET /chat serves a page with a message box and model picker; JSON lists the models', async () => {
@@ -344,11 +349,19 @@ describe('/chat with models of several providers in one instance (a gateway)', (
     expect(mistral.body.impacts.gwp).to.deep.equal(expected.gwp);
     const text = await (await fetch(`${app.url}/metrics`)).text();
     for (const r of [mistral, openai, claude, mine]) {
-      const labels = { provider: r.body.provider, model: r.body.model };
-      expect(findSample(text, 'llm_tokens_total', { ...labels, type: 'prompt' })).to.equal(
-        r.body.usage.promptTokens,
-      );
-      expect(findSample(text, 'llm_wcf_liters_total', { ...labels, bound: 'max' })).to.be.closeTo(
+      const labels = {
+        gen_ai_provider_name: semconvProvider(r.body.provider),
+        gen_ai_request_model: r.body.model,
+      };
+      expect(
+        findSample(text, 'gen_ai_client_token_usage_sum', {
+          ...labels,
+          gen_ai_token_type: 'input',
+        }),
+      ).to.equal(r.body.usage.promptTokens);
+      expect(
+        findSample(text, 'carbonscope_llm_wcf_L_total', { ...labels, carbonscope_bound: 'max' }),
+      ).to.be.closeTo(
         toRange(r.body.impacts.wcf.value).max,
         toRange(r.body.impacts.wcf.value).max * 1e-9,
       );

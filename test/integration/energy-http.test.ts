@@ -3,7 +3,7 @@ import Router from '@koa/router';
 import { bindMetrics, Carbonscope, type EnergySnapshot } from 'carbonscope';
 import { expect } from 'chai';
 import Koa from 'koa';
-import { createTestMetrics } from '#library-tests/helpers/metrics.js';
+import { createTestMetrics, parseSamples } from '#library-tests/helpers/metrics.js';
 import {
   constantSource,
   intensityReading,
@@ -74,18 +74,78 @@ describe('request tracking and GET /energy', () => {
         'process/cpu/estimate',
       ]);
 
-      expect(
-        await metrics.value('operation_energy_joules_count', { operation: '/things/:id' }),
-      ).to.equal(3);
+      const things = { carbonscope_operation: '/things/:id', carbonscope_estimated: 'true' };
+      expect(await metrics.value('carbonscope_operation_energy_joules_count', things)).to.equal(3);
       // Each request ran alone for 20 ms at 2 W.
+      expect(await metrics.value('carbonscope_operation_energy_joules_sum', things)).to.be.closeTo(
+        3 * 0.04,
+        1e-12,
+      );
       expect(
-        await metrics.value('operation_energy_joules_sum', { operation: '/things/:id' }),
-      ).to.be.closeTo(3 * 0.04, 1e-12);
-      expect(
-        await metrics.value('operation_energy_joules_count', { operation: 'unmatched' }),
+        await metrics.value('carbonscope_operation_energy_joules_count', {
+          carbonscope_operation: 'unmatched',
+        }),
       ).to.equal(1);
       const text = await metrics.scrape();
       expect(text).to.not.match(/operation="\/nowhere/);
+    } finally {
+      server.close();
+      await meter.stop();
+      await metrics.shutdown();
+    }
+  });
+
+  it('counts a request whose client left before any response without a status (none was sent)', async () => {
+    const metrics = createTestMetrics();
+    const clock = new ScriptedClock(0);
+    const meter = await Carbonscope.create({
+      settings: testConfig({ ENERGY_SAMPLE_INTERVAL_MS: '60000' }),
+      logger: memoryLogger().logger,
+      grid: new StubGrid(intensityReading('DE', 250)),
+      sources: { host: constantSource(8), gpus: [] },
+      clock: clock.now,
+      timer: new ManualTimer(),
+      hostCpu: new ScriptedCpu().hostCpu,
+      processCpu: new ScriptedCpu().processCpu,
+    });
+    bindMetrics(metrics.meter, meter, { http: true });
+    await meter.start();
+    let reached: () => void = () => {};
+    const inHandler = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const app = new Koa();
+    const router = new Router();
+    // Never answers: the client gives up first. Koa's status is its default 404 meanwhile.
+    router.get('/slow', async (ctx) => {
+      reached();
+      await new Promise((resolve) => ctx.res.once('close', resolve));
+    });
+    app.use(router.routes());
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    meter.trackRequests({ servers: [server] });
+    try {
+      const client = new AbortController();
+      const port = (server.address() as AddressInfo).port;
+      const request = fetch(`http://127.0.0.1:${port}/slow`, { signal: client.signal });
+      await inHandler;
+      client.abort();
+      await request.catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      clock.advance(1000);
+      meter.meter.sampleNow(); // the sample sweeps the responses that closed unfinished
+      const samples = parseSamples(await metrics.scrape()).filter(
+        (s) => s.name === 'http_server_request_duration_seconds_count',
+      );
+      expect(samples.map(({ labels: { otel_scope_name, ...labels } }) => labels)).to.deep.equal([
+        {
+          http_route: '/slow',
+          http_request_method: 'GET',
+          url_scheme: 'http',
+          error_type: '_OTHER',
+        },
+      ]);
     } finally {
       server.close();
       await meter.stop();
@@ -135,10 +195,15 @@ describe('request tracking and GET /energy', () => {
       const port = (other.address() as AddressInfo).port;
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).to.equal(200);
       expect(
-        await metrics.value('operation_energy_joules_count', { operation: '/healthz' }),
+        await metrics.value('carbonscope_operation_energy_joules_count', {
+          carbonscope_operation: '/healthz',
+        }),
       ).to.equal(1);
       expect(
-        await metrics.value('requests_total', { endpoint: '/healthz', status: '200' }),
+        await metrics.value('http_server_request_duration_seconds_count', {
+          http_route: '/healthz',
+          http_response_status_code: '200',
+        }),
       ).to.equal(1);
     } finally {
       server.close();

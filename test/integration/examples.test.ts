@@ -29,13 +29,35 @@ const EXAMPLES: Example[] = [
  * SDK, its Prometheus endpoint is one more server of the process, so the test's scrapes are
  * requests too (no route: `unmatched`); carbonscope's own endpoint is left out.
  */
+/**
+ * The names each mode's endpoint gives. carbonscope's own endpoint names as the OTel Collector
+ * does (unit words); an application's NodeSDK serves its JS Prometheus exporter's, which adds
+ * only `_total` (opentelemetry-js#3466), as the README says.
+ */
+const OWN_NAMES = {
+  host: 'hw_host_energy_joules_total',
+  operation: 'carbonscope_operation_energy_joules',
+  process: 'carbonscope_process_energy_joules_total',
+};
+const SDK_NAMES = {
+  host: 'hw_host_energy_total',
+  operation: 'carbonscope_operation_energy',
+  process: 'carbonscope_process_energy_total',
+};
+
 const MODES = [
   {
     name: 'zero code (--import carbonscope/register)',
     importFlag: 'carbonscope/register',
     scrapesCounted: false,
+    names: OWN_NAMES,
   },
-  { name: 'CarbonscopeInstrumentation in NodeSDK', importFlag: './otel.js', scrapesCounted: true },
+  {
+    name: 'CarbonscopeInstrumentation in NodeSDK',
+    importFlag: './otel.js',
+    scrapesCounted: true,
+    names: SDK_NAMES,
+  },
 ];
 
 async function scrape(port: number): Promise<string> {
@@ -166,7 +188,7 @@ cs.measure('job', () => 42).then(({ result, footprint }) => {
           try {
             // Metrics exist once carbonscope has joined (or started) an SDK: after its first sample.
             await until('carbonscope metrics', async () =>
-              (await scrape(metricsPort)).includes('energy_joules_total'),
+              (await scrape(metricsPort)).includes(mode.names.host),
             );
             const base = `http://127.0.0.1:${port}`;
             for (const id of ['1', '2', 'abc']) {
@@ -176,7 +198,9 @@ cs.measure('job', () => 42).then(({ result, footprint }) => {
             expect((await fetch(`${base}/no/such/${Math.random()}`)).status).to.equal(404);
             let text = '';
             const count = (operation: string) =>
-              findSample(text, 'operation_energy_joules_count', { operation });
+              findSample(text, `${mode.names.operation}_count`, {
+                carbonscope_operation: operation,
+              });
             await until('three /users/:id operations', async () => {
               text = await scrape(metricsPort);
               const unmatched = count('unmatched') ?? 0;
@@ -187,13 +211,18 @@ cs.measure('job', () => 42).then(({ result, footprint }) => {
             });
             expect(count('/hello')).to.equal(1);
             expect(
-              findSample(text, 'operation_energy_joules_sum', { operation: '/users/:id' }),
+              findSample(text, `${mode.names.operation}_sum`, {
+                carbonscope_operation: '/users/:id',
+              }),
             ).to.be.greaterThan(0);
             // The template, never the raw path.
-            expect(text).to.not.match(/operation="\/users\/(1|2|abc)"/);
-            expect(text).to.not.match(/operation="\/no\//);
+            expect(text).to.not.match(/carbonscope_operation="\/users\/(1|2|abc)"/);
+            expect(text).to.not.match(/carbonscope_operation="\/no\//);
             expect(
-              findSample(text, 'energy_joules_total', { scope: 'process', source: 'estimate' }),
+              findSample(text, mode.names.process, {
+                carbonscope_power_source: 'estimate',
+                carbonscope_estimated: 'true',
+              }),
             ).to.be.greaterThan(0);
             expect(app.stderr.join('\n')).to.not.match(/error/i);
           } finally {

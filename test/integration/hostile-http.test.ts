@@ -2,14 +2,19 @@ import { connect } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import type { Carbonscope } from 'carbonscope';
 import { expect } from 'chai';
-import { createTestMetrics, findSample, type TestMetrics } from '#library-tests/helpers/metrics.js';
+import {
+  createTestMetrics,
+  findSample,
+  parseSamples,
+  type TestMetrics,
+} from '#library-tests/helpers/metrics.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createDashboard } from '../../src/dashboard/index.js';
 import { REQUEST_TIMEOUT_MS } from '../../src/http/server.js';
 import { type MockLlm, startMockLlm } from '../../src/llm/mock-server.js';
 import { Readiness } from '../../src/readiness.js';
-import { type Listening, listen } from '../helpers/app.js';
+import { HTTP_DURATION, type Listening, listen } from '../helpers/app.js';
 import { startEstimatedMeter } from '../helpers/energy.js';
 import { defaultChatService } from '../helpers/llm-upstream.js';
 import { captureLogger } from '../helpers/log.js';
@@ -75,7 +80,11 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
   });
 
   const promptTokens = async () =>
-    findSample(await metrics.scrape(), 'llm_tokens_total', { type: 'prompt' }) ?? 0;
+    findSample(await metrics.scrape(), 'gen_ai_client_token_usage_sum', {
+      gen_ai_token_type: 'input',
+    }) ?? 0;
+  const requests = (text: string, labels: Record<string, string>) =>
+    findSample(text, `${HTTP_DURATION}_count`, labels);
 
   for (const [encoding, corrupt] of [
     ['gzip', Buffer.from('not gzip at all')],
@@ -95,7 +104,7 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
       expect(body.message).to.include(encoding);
       expect(lines.join('\n')).not.to.match(/"stack"|\bat \w+ \(/);
       const text = await metrics.scrape();
-      expect(findSample(text, 'requests_total', { endpoint: '/chat', status: '400' })).to.be.above(
+      expect(requests(text, { http_route: '/chat', http_response_status_code: '400' })).to.be.above(
         0,
       );
     });
@@ -129,7 +138,7 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     });
     expect(res.status).to.equal(400);
     const text = await metrics.scrape();
-    expect(findSample(text, 'requests_total', { endpoint: 'unmatched', status: '400' })).to.equal(
+    expect(requests(text, { http_route: 'unmatched', http_response_status_code: '400' })).to.equal(
       undefined,
     );
   });
@@ -143,6 +152,12 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
       expect(reply).to.match(/^HTTP\/1\.1 405 /);
       expect(reply).to.match(/\r\nallow: [A-Z, ]*GET/i);
       expect(bodyOf(reply)).to.include({ error: 'method_not_allowed' });
+      // A method the HTTP conventions do not know is `_OTHER`: a client cannot add series.
+      const label = ['DELETE', 'PUT', 'TRACE'].includes(method) ? method : '_OTHER';
+      const counted = parseSamples(await metrics.scrape()).filter(
+        (s) => s.name === `${HTTP_DURATION}_count` && s.labels.http_request_method === label,
+      );
+      expect(counted.map((s) => s.labels.http_response_status_code)).to.include('405');
     });
   }
 
@@ -232,7 +247,7 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
       expect(await res.json()).to.include({ error: 'forbidden' });
       expect(await promptTokens(), 'no chat reached the LLM').to.equal(before);
       const text = await metrics.scrape();
-      expect(findSample(text, 'requests_total', { endpoint: '/chat', status: '403' })).to.be.above(
+      expect(requests(text, { http_route: '/chat', http_response_status_code: '403' })).to.be.above(
         0,
       );
     });

@@ -51,8 +51,9 @@ describe('POST/GET /predict (real app, committed model, real energy meter)', () 
   });
 
   it('classifies "driving 10 hours" as high, with the energy of the inference', async () => {
-    const inference = { operation: 'inference' };
-    const energyBefore = (await metrics.value('operation_energy_joules_sum', inference)) ?? 0;
+    const inference = { carbonscope_operation: 'inference' };
+    const energyBefore =
+      (await metrics.value('carbonscope_operation_energy_joules_sum', inference)) ?? 0;
     const res = await postJson({ activity: 'driving 10 hours' });
     expect(res.status).to.equal(200);
     const body = (await res.json()) as Record<string, unknown>;
@@ -68,27 +69,34 @@ describe('POST/GET /predict (real app, committed model, real energy meter)', () 
     // The meter charges every running operation a share of the process's power: never nothing.
     expect(body.energyJoules).to.be.a('number').greaterThan(0);
     // The answer is the operation the tracker recorded (this test's only inference).
-    const energyAfter = await metrics.value('operation_energy_joules_sum', inference);
+    const energyAfter = await metrics.value('carbonscope_operation_energy_joules_sum', inference);
     expect(energyAfter).to.be.closeTo(energyBefore + (body.energyJoules as number), 1e-12);
     expect(body.energyEstimated).to.equal(true);
   });
 
   it('classifies "cycling to work" as low and counts predictions by label', async () => {
-    const before = (await metrics.value('predictions_total', { label: 'low' })) ?? 0;
-    const durations = { model: classifier.model };
-    const inference = { operation: 'inference' };
+    const before =
+      (await metrics.value('carbonscope_predictions_total', {
+        carbonscope_prediction_label: 'low',
+      })) ?? 0;
+    const durations = { carbonscope_model: classifier.model };
+    const inference = { carbonscope_operation: 'inference' };
     const durationsBefore =
-      (await metrics.value('inference_duration_seconds_count', durations)) ?? 0;
-    const inferencesBefore = (await metrics.value('operation_energy_joules_count', inference)) ?? 0;
+      (await metrics.value('carbonscope_inference_duration_seconds_count', durations)) ?? 0;
+    const inferencesBefore =
+      (await metrics.value('carbonscope_operation_energy_joules_count', inference)) ?? 0;
     const res = await postJson({ activity: 'cycling to work' });
     expect(((await res.json()) as { label: string }).label).to.equal('low');
     expect(
-      await metrics.value('predictions_total', { model: classifier.model, label: 'low' }),
+      await metrics.value('carbonscope_predictions_total', {
+        carbonscope_model: classifier.model,
+        carbonscope_prediction_label: 'low',
+      }),
     ).to.equal(before + 1);
-    expect(await metrics.value('inference_duration_seconds_count', durations)).to.equal(
+    expect(await metrics.value('carbonscope_inference_duration_seconds_count', durations)).to.equal(
       durationsBefore + 1,
     );
-    expect(await metrics.value('operation_energy_joules_count', inference)).to.equal(
+    expect(await metrics.value('carbonscope_operation_energy_joules_count', inference)).to.equal(
       inferencesBefore + 1,
     );
   });

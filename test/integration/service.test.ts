@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { findSample, parseLabels } from '#library-tests/helpers/metrics.js';
+import { HTTP_DURATION } from '../helpers/app.js';
 import {
   freePort,
   runToExit,
@@ -59,8 +60,8 @@ const LATENCY_LE = [
 function endpointValues(exposition: string): Set<string> {
   const values = new Set<string>();
   for (const line of exposition.split('\n')) {
-    const m = /^requests_total\{(.*)\}/.exec(line);
-    if (m) values.add(parseLabels(m[1]).endpoint);
+    const m = /^http_server_request_duration_seconds_count\{(.*)\}/.exec(line);
+    if (m) values.add(parseLabels(m[1]).http_route);
   }
   return values;
 }
@@ -107,25 +108,28 @@ describe('service (spawned, real HTTP)', function () {
     expect(body.message).to.include('/no/such/page');
   });
 
-  it('lists both HTTP instruments with their labels, accepted by promtool', async () => {
+  it('lists http.server.request.duration with its semconv labels, accepted by promtool', async () => {
     for (let i = 0; i < 3; i++) await get(`${server.url}/healthz`);
     await get(`${server.url}/nope`);
     const text = await (await fetch(`${server.url}/metrics`)).text();
+    const healthz = {
+      http_route: '/healthz',
+      http_request_method: 'GET',
+      http_response_status_code: '200',
+      url_scheme: 'http',
+    };
+    expect(findSample(text, `${HTTP_DURATION}_count`, healthz)).to.be.at.least(3);
     expect(
-      findSample(text, 'requests_total', { endpoint: '/healthz', status: '200' }),
-    ).to.be.at.least(3);
-    expect(
-      findSample(text, 'requests_total', { endpoint: 'unmatched', status: '404' }),
+      findSample(text, `${HTTP_DURATION}_count`, {
+        http_route: 'unmatched',
+        http_response_status_code: '404',
+      }),
     ).to.be.at.least(1);
-    expect(text).to.match(/^# TYPE request_latency_seconds histogram$/m);
-    const buckets = samplesOf(text, 'request_latency_seconds_bucket', { endpoint: '/healthz' });
+    expect(text).to.match(/^# TYPE http_server_request_duration_seconds histogram$/m);
+    const buckets = samplesOf(text, `${HTTP_DURATION}_bucket`, healthz);
     expect(buckets.map((b) => b.labels.le)).to.deep.equal(LATENCY_LE);
     const inf = buckets[buckets.length - 1].value;
-    expect(inf).to.equal(
-      findSample(text, 'request_latency_seconds_count', { endpoint: '/healthz' }),
-    );
-    const served = samplesOf(text, 'requests_total', { endpoint: '/healthz' });
-    expect(inf).to.equal(served.reduce((sum, s) => sum + s.value, 0));
+    expect(inf).to.equal(findSample(text, `${HTTP_DURATION}_count`, healthz));
     const dir = mkdtempSync(join(tmpdir(), 'promtool-'));
     writeFileSync(join(dir, 'metrics.txt'), text);
     // promtool reads the exposition from stdin and exits non-zero on a format error; lint
@@ -153,7 +157,7 @@ describe('service (spawned, real HTTP)', function () {
   });
 
   it('keeps one endpoint value for 1,000 requests to random paths', async () => {
-    const unmatched = { endpoint: 'unmatched', status: '404' };
+    const unmatched = { http_route: 'unmatched', http_response_status_code: '404' };
     const beforeText = await (await fetch(`${server.url}/metrics`)).text();
     const before = endpointValues(beforeText);
     for (let batch = 0; batch < 10; batch++) {
@@ -166,8 +170,8 @@ describe('service (spawned, real HTTP)', function () {
     const afterText = await (await fetch(`${server.url}/metrics`)).text();
     const after = endpointValues(afterText);
     expect(
-      (findSample(afterText, 'requests_total', unmatched) ?? 0) -
-        (findSample(beforeText, 'requests_total', unmatched) ?? 0),
+      (findSample(afterText, `${HTTP_DURATION}_count`, unmatched) ?? 0) -
+        (findSample(beforeText, `${HTTP_DURATION}_count`, unmatched) ?? 0),
     ).to.equal(1000);
     const added = [...after].filter((v) => !before.has(v));
     expect(added.length).to.be.at.most(1);
@@ -222,7 +226,7 @@ async function otlpReceiver(): Promise<{ server: Server; url: string; received: 
 describe('OTLP push and graceful shutdown', function () {
   this.timeout(60_000);
 
-  it('pushes requests_total and koa spans, logs each request with its trace id; SIGTERM gives a final export and exit 0', async () => {
+  it('pushes http.server.request.duration and koa spans, logs each request with its trace id; SIGTERM gives a final export and exit 0', async () => {
     const receiver = await otlpReceiver();
     const server = await spawnServer({
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
@@ -249,9 +253,14 @@ describe('OTLP push and graceful shutdown', function () {
     receiver.server.close();
 
     const metricsJson = JSON.stringify(receiver.received.metrics);
-    expect(metricsJson).to.include('"requests"');
-    expect(metricsJson).to.include('"request_latency_seconds"');
+    expect(metricsJson).to.include('"http.server.request.duration"');
     expect(metricsJson).to.include('"service.instance.id"');
+    // The instrumentations record http.server.request.duration too; their meters are dropped,
+    // so each semconv name is pushed once, carbonscope's.
+    const scopes = new Set(
+      [...metricsJson.matchAll(/"scope":\{"name":"([^"]+)"/g)].map((m) => m[1]),
+    );
+    expect([...scopes]).to.deep.equal(['carbonscope']);
     const tracesJson = JSON.stringify(receiver.received.traces);
     expect(tracesJson, 'a span from the koa instrumentation').to.include(
       '@opentelemetry/instrumentation-koa',
@@ -358,10 +367,11 @@ describe('a powercap root switches the service to measured RAPL figures', functi
       expect(host('dram')?.watts).to.be.within(1.2, 2.8);
       const text = await (await fetch(`${server.url}/metrics`)).text();
       expect(
-        findSample(text, 'energy_joules_total', {
-          scope: 'host',
-          component: 'package',
-          source: 'rapl',
+        findSample(text, 'hw_energy_joules_total', {
+          hw_type: 'cpu',
+          hw_id: 'package',
+          carbonscope_power_source: 'rapl',
+          carbonscope_estimated: 'false',
         }),
       ).to.be.above(0);
       expect(server.stdout.join('\n')).to.match(/energy source: rapl/);

@@ -1,12 +1,13 @@
 import { band, type DashboardSpec, type PanelSpec } from './grafana.js';
+import { PROM } from './names.js';
 
 const RI = '$__rate_interval';
 /** Requests are operations named by their route template, which starts with a slash. */
-const REQUESTS = 'operation=~"/.*"';
+const REQUESTS = 'carbonscope_operation=~"/.*"';
 
 /** Mean of a histogram per operation over the window: rate of _sum over rate of _count. */
 function meanPerOperation(histogram: string, selector: string): string {
-  return `sum by (operation) (rate(${histogram}_sum{${selector}}[${RI}])) / sum by (operation) (rate(${histogram}_count{${selector}}[${RI}]))`;
+  return `sum by (carbonscope_operation) (rate(${histogram}_sum{${selector}}[${RI}])) / sum by (carbonscope_operation) (rate(${histogram}_count{${selector}}[${RI}]))`;
 }
 
 /**
@@ -22,8 +23,8 @@ function llmBand(title: string, counter: string, unit: string, description: stri
     width: 8,
     overrides: band('min', 'max'),
     queries: [
-      { expr: `sum(rate(${counter}{bound="min"}[${RI}]))`, legend: 'min' },
-      { expr: `sum(rate(${counter}{bound="max"}[${RI}]))`, legend: 'max' },
+      { expr: `sum(rate(${counter}{carbonscope_bound="min"}[${RI}]))`, legend: 'min' },
+      { expr: `sum(rate(${counter}{carbonscope_bound="max"}[${RI}]))`, legend: 'max' },
     ],
   };
 }
@@ -33,45 +34,43 @@ export const carbonDashboard: DashboardSpec = {
   uid: 'carbonscope-carbon',
   title: 'carbonscope · Carbon',
   description:
-    'Power by component and source, energy, emissions, grid intensity with its source, energy per request, inference and LLM impacts.',
+    'Power by component and source, energy, emissions, grid intensity with its source, energy per request, inference and LLM impacts. carbonscope_estimated="true" marks what a model gave, not a meter.',
   tags: ['carbonscope'],
   variables: [],
   panels: [
     {
       type: 'stat',
       title: 'Energy in the time range',
-      description: 'increase(energy_joules_total) over the dashboard time range, host and process.',
+      description: `increase over the dashboard time range of ${PROM.hostEnergy} (the host) and ${PROM.processEnergy} (this service's processes).`,
       unit: 'joule',
       width: 8,
       queries: [
-        {
-          expr: 'sum by (scope) (increase(energy_joules_total[$__range]))',
-          legend: '{{scope}}',
-        },
+        { expr: `sum(increase(${PROM.hostEnergy}[$__range]))`, legend: 'host' },
+        { expr: `sum(increase(${PROM.processEnergy}[$__range]))`, legend: 'process' },
       ],
     },
     {
       type: 'stat',
       title: 'Emissions in the time range',
-      description: 'increase(emissions_grams_total) over the dashboard time range, gCO2e.',
+      description: `increase(${PROM.emissions}) over the dashboard time range, gCO2e.`,
       unit: 'massg',
       width: 8,
       queries: [
         {
-          expr: 'sum by (scope) (increase(emissions_grams_total[$__range]))',
-          legend: '{{scope}}',
+          expr: `sum by (carbonscope_scope) (increase(${PROM.emissions}[$__range]))`,
+          legend: '{{carbonscope_scope}}',
         },
       ],
     },
     {
       type: 'stat',
       title: 'Emissions per request',
-      description: 'Mean gCO2e of one HTTP request over the window (every endpoint).',
+      description: 'Mean gCO2e of one HTTP request over the window (every route).',
       unit: 'massg',
       width: 8,
       queries: [
         {
-          expr: `sum(rate(operation_emissions_grams_sum{${REQUESTS}}[${RI}])) / sum(rate(operation_emissions_grams_count{${REQUESTS}}[${RI}]))`,
+          expr: `sum(rate(${PROM.operationEmissions}_sum{${REQUESTS}}[${RI}])) / sum(rate(${PROM.operationEmissions}_count{${REQUESTS}}[${RI}]))`,
           legend: 'g/request',
         },
       ],
@@ -79,79 +78,93 @@ export const carbonDashboard: DashboardSpec = {
     {
       type: 'timeseries',
       title: 'Power by component and source',
-      description:
-        'power_watts: average power over the latest sample. source="estimate" is a model, not a measurement.',
+      description: `${PROM.power} (host components) and ${PROM.processPower} (the process's share): average power over the latest sample. carbonscope_estimated="true" is a model, not a measurement.`,
       unit: 'watt',
       queries: [
         {
-          expr: 'sum by (scope, component, source) (power_watts)',
-          legend: '{{scope}} {{component}} ({{source}})',
+          expr: `sum by (hw_type, hw_id, carbonscope_power_source, carbonscope_estimated) (${PROM.power})`,
+          legend:
+            'host {{hw_id}} ({{carbonscope_power_source}}, estimated={{carbonscope_estimated}})',
+        },
+        {
+          expr: `sum by (hw_type, hw_id, carbonscope_power_source, carbonscope_estimated) (${PROM.processPower})`,
+          legend:
+            'process {{hw_id}} ({{carbonscope_power_source}}, estimated={{carbonscope_estimated}})',
         },
       ],
     },
     {
       type: 'timeseries',
       title: 'Energy use rate',
-      description:
-        'rate(energy_joules_total): joules per second, i.e. average watts over the window.',
+      description: `rate(${PROM.hostEnergy}) and rate(${PROM.processEnergy}): joules per second, i.e. average watts over the window.`,
       unit: 'watt',
       queries: [
         {
-          expr: `sum by (scope, component) (rate(energy_joules_total[${RI}]))`,
-          legend: '{{scope}} {{component}}',
+          expr: `sum by (carbonscope_power_source) (rate(${PROM.hostEnergy}[${RI}]))`,
+          legend: 'host ({{carbonscope_power_source}})',
+        },
+        {
+          expr: `sum by (hw_id) (rate(${PROM.processEnergy}[${RI}]))`,
+          legend: 'process {{hw_id}}',
         },
       ],
     },
     {
       type: 'timeseries',
       title: 'Emissions rate',
-      description: 'emissions_rate_grams_per_second: energy × PUE × grid intensity, per second.',
+      description: `${PROM.emissionRate}: energy × PUE × grid intensity, per second.`,
       unit: 'suffix: gCO2e/s',
       queries: [
         {
-          expr: 'sum by (scope, zone) (emissions_rate_grams_per_second)',
-          legend: '{{scope}} {{zone}}',
+          expr: `sum by (carbonscope_scope, carbonscope_grid_zone) (${PROM.emissionRate})`,
+          legend: '{{carbonscope_scope}} {{carbonscope_grid_zone}}',
         },
       ],
     },
     {
       type: 'timeseries',
       title: 'Grid carbon intensity and its source',
-      description:
-        'grid_carbon_intensity_grams_per_kwh per zone; the legend names the source (electricity-maps, annual-average, world-average, fixed).',
+      description: `${PROM.gridIntensity} (gCO2e/kWh) per zone; the legend names the source (electricity-maps, annual-average, world-average, fixed).`,
       unit: 'suffix: gCO2e/kWh',
       queries: [
         {
-          expr: 'max by (zone, source) (grid_carbon_intensity_grams_per_kwh)',
-          legend: '{{zone}} · {{source}}',
+          expr: `max by (carbonscope_grid_zone, carbonscope_grid_source) (${PROM.gridIntensity})`,
+          legend: '{{carbonscope_grid_zone}} · {{carbonscope_grid_source}}',
         },
       ],
     },
     {
       type: 'timeseries',
-      title: 'Energy per request by endpoint',
-      description: "Mean of each request's share of the process energy (operation_energy_joules).",
+      title: 'Energy per request by route',
+      description: `Mean of each request's share of the process energy (${PROM.operationEnergy}).`,
       unit: 'joule',
       queries: [
-        { expr: meanPerOperation('operation_energy_joules', REQUESTS), legend: '{{operation}}' },
+        {
+          expr: meanPerOperation(PROM.operationEnergy, REQUESTS),
+          legend: '{{carbonscope_operation}}',
+        },
       ],
     },
     {
       type: 'timeseries',
       title: 'Emissions rate by operation (1 m)',
-      description:
-        'The recording rule operation:operation_emissions_grams:rate1m: gCO2e per second spent in each operation.',
+      description: `The recording rule carbonscope_operation:${PROM.operationEmissions}:rate1m: gCO2e per second spent in each operation.`,
       unit: 'suffix: gCO2e/s',
-      queries: [{ expr: 'operation:operation_emissions_grams:rate1m', legend: '{{operation}}' }],
+      queries: [
+        {
+          expr: `carbonscope_operation:${PROM.operationEmissions}:rate1m`,
+          legend: '{{carbonscope_operation}}',
+        },
+      ],
     },
     {
       type: 'timeseries',
       title: 'Inference energy',
-      description: 'Mean energy of one inference (operation="inference").',
+      description: 'Mean energy of one inference (carbonscope_operation="inference").',
       unit: 'joule',
       queries: [
         {
-          expr: meanPerOperation('operation_energy_joules', 'operation="inference"'),
+          expr: meanPerOperation(PROM.operationEnergy, 'carbonscope_operation="inference"'),
           legend: 'J per inference',
         },
       ],
@@ -159,37 +172,37 @@ export const carbonDashboard: DashboardSpec = {
     {
       type: 'timeseries',
       title: 'Predictions by label',
-      description: 'predictions_total per predicted label (high, middle, low carbon intensity).',
+      description: `${PROM.predictions} per predicted label (high, middle, low carbon intensity).`,
       unit: 'reqps',
       queries: [
         {
-          expr: `sum by (model, label) (rate(predictions_total[${RI}]))`,
-          legend: '{{label}} ({{model}})',
+          expr: `sum by (carbonscope_model, carbonscope_prediction_label) (rate(${PROM.predictions}[${RI}]))`,
+          legend: '{{carbonscope_prediction_label}} ({{carbonscope_model}})',
         },
       ],
     },
     llmBand(
       'LLM energy (min–max)',
-      'llm_energy_joules_total',
+      PROM.llmEnergy,
       'watt',
       'Estimated provider-side energy of LLM calls per second (usage phase), as the EcoLogits range.',
     ),
     llmBand(
       'LLM GWP (min–max)',
-      'llm_gwp_grams_total',
+      PROM.llmGwp,
       'suffix: gCO2e/s',
       'Estimated global warming potential per second, usage + embodied, as a range.',
     ),
     {
       type: 'timeseries',
       title: 'LLM tokens',
-      description: 'llm_tokens_total per model and type (prompt, completion).',
+      description: `${PROM.llmTokens} (semconv gen_ai.client.token.usage) per model and type (input, output).`,
       unit: 'suffix: tokens/s',
       width: 8,
       queries: [
         {
-          expr: `sum by (model, type) (rate(llm_tokens_total[${RI}]))`,
-          legend: '{{model}} {{type}}',
+          expr: `sum by (gen_ai_request_model, gen_ai_token_type) (rate(${PROM.llmTokens}_sum[${RI}]))`,
+          legend: '{{gen_ai_request_model}} {{gen_ai_token_type}}',
         },
       ],
     },

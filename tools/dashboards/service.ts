@@ -1,43 +1,44 @@
 import type { DashboardSpec } from './grafana.js';
+import { PROM } from './names.js';
 
-/** `$endpoint` is the dashboard variable; "All" is the regex `.*`. */
-const BY_ENDPOINT = 'endpoint=~"$endpoint"';
+/** `$route` is the dashboard variable; "All" is the regex `.*`. */
+const BY_ROUTE = 'http_route=~"$route"';
 const RI = '$__rate_interval';
+/** http.server.request.duration: its `_count` counts requests, by route, method and status. */
+const DURATION = PROM.httpDuration;
+const REQUESTS = `${DURATION}_count`;
 
-function quantile(q: number, selector = BY_ENDPOINT): string {
-  return `histogram_quantile(${q}, sum by (endpoint, le) (rate(request_latency_seconds_bucket{${selector}}[${RI}])))`;
+function quantile(q: number, selector = BY_ROUTE): string {
+  return `histogram_quantile(${q}, sum by (http_route, le) (rate(${DURATION}_bucket{${selector}}[${RI}])))`;
 }
 
-/** "Service": the request view every HTTP service needs — rate, errors, latency per endpoint. */
+/** "Service": the request view every HTTP service needs — rate, errors, latency per route. */
 export const serviceDashboard: DashboardSpec = {
   uid: 'carbonscope-service',
   title: 'carbonscope · Service',
-  description:
-    'Requests, errors and latency per endpoint (route template), from requests_total and request_latency_seconds.',
+  description: `Requests, errors and latency per route template, from the semconv ${DURATION} histogram.`,
   tags: ['carbonscope'],
-  variables: [
-    { name: 'endpoint', label: 'Endpoint', query: 'label_values(requests_total, endpoint)' },
-  ],
+  variables: [{ name: 'route', label: 'Route', query: `label_values(${REQUESTS}, http_route)` }],
   panels: [
     {
       type: 'stat',
       title: 'Request rate',
-      description: 'Requests per second over the last minute, every endpoint (recording rule).',
+      description: 'Requests per second over the last minute, every route (recording rule).',
       unit: 'reqps',
       width: 6,
       decimals: 2,
-      queries: [{ expr: 'sum(endpoint:requests:rate1m)', legend: 'requests/s' }],
+      queries: [{ expr: `sum(http_route:${REQUESTS}:rate1m)`, legend: 'requests/s' }],
     },
     {
       type: 'stat',
       title: 'Server errors',
-      description: 'Share of responses with a 5xx status. 0 when there were none.',
+      description: 'Share of responses with a 5xx status (error.type set). 0 when there were none.',
       unit: 'percentunit',
       width: 6,
       decimals: 2,
       queries: [
         {
-          expr: `(sum(rate(requests_total{status=~"5.."}[${RI}])) or vector(0)) / sum(rate(requests_total[${RI}]))`,
+          expr: `(sum(rate(${REQUESTS}{http_response_status_code=~"5.."}[${RI}])) or vector(0)) / sum(rate(${REQUESTS}[${RI}]))`,
           legend: '5xx share',
         },
       ],
@@ -45,12 +46,12 @@ export const serviceDashboard: DashboardSpec = {
     {
       type: 'stat',
       title: 'Latency p95',
-      description: '95th percentile latency of every request, from the histogram buckets.',
+      description: '95th percentile duration of every request, from the histogram buckets.',
       unit: 's',
       width: 6,
       queries: [
         {
-          expr: `histogram_quantile(0.95, sum by (le) (rate(request_latency_seconds_bucket[${RI}])))`,
+          expr: `histogram_quantile(0.95, sum by (le) (rate(${DURATION}_bucket[${RI}])))`,
           legend: 'p95',
         },
       ],
@@ -64,20 +65,20 @@ export const serviceDashboard: DashboardSpec = {
       width: 6,
       queries: [
         {
-          expr: 'count(count by (instance, service_instance_id) (requests_total))',
+          expr: `count(count by (instance, service_instance_id) (${REQUESTS}))`,
           legend: 'instances',
         },
       ],
     },
     {
       type: 'timeseries',
-      title: 'Request rate by endpoint',
-      description: 'rate(requests_total[...]) summed per route template.',
+      title: 'Request rate by route',
+      description: `rate(${REQUESTS}[...]) summed per route template.`,
       unit: 'reqps',
       queries: [
         {
-          expr: `sum by (endpoint) (rate(requests_total{${BY_ENDPOINT}}[${RI}]))`,
-          legend: '{{endpoint}}',
+          expr: `sum by (http_route) (rate(${REQUESTS}{${BY_ROUTE}}[${RI}]))`,
+          legend: '{{http_route}}',
         },
       ],
     },
@@ -89,75 +90,73 @@ export const serviceDashboard: DashboardSpec = {
       stacked: true,
       queries: [
         {
-          expr: `sum by (status) (rate(requests_total{${BY_ENDPOINT}}[${RI}]))`,
-          legend: '{{status}}',
+          expr: `sum by (http_response_status_code) (rate(${REQUESTS}{${BY_ROUTE}}[${RI}]))`,
+          legend: '{{http_response_status_code}}',
         },
       ],
     },
     {
       type: 'timeseries',
-      title: 'Errors by endpoint',
+      title: 'Errors by route',
       description:
-        'Client (4xx) and server (5xx) errors per second by endpoint; unmatched paths are endpoint="unmatched".',
+        'Client (4xx) and server (5xx) errors per second by route and method; unmatched paths are http_route="unmatched".',
       unit: 'reqps',
       queries: [
         {
-          expr: `sum by (endpoint, status) (rate(requests_total{${BY_ENDPOINT}, status=~"[45].."}[${RI}]))`,
-          legend: '{{endpoint}} {{status}}',
+          expr: `sum by (http_route, http_request_method, http_response_status_code) (rate(${REQUESTS}{${BY_ROUTE}, http_response_status_code=~"[45].."}[${RI}]))`,
+          legend: '{{http_request_method}} {{http_route}} {{http_response_status_code}}',
         },
       ],
     },
     {
       type: 'timeseries',
-      title: 'Latency quantiles by endpoint',
-      description:
-        'p50, p95 and p99 from request_latency_seconds buckets (linear interpolation inside a bucket).',
+      title: 'Latency quantiles by route',
+      description: `p50, p95 and p99 from ${DURATION} buckets (linear interpolation inside a bucket).`,
       unit: 's',
       queries: [
-        { expr: quantile(0.5), legend: 'p50 {{endpoint}}' },
-        { expr: quantile(0.95), legend: 'p95 {{endpoint}}' },
-        { expr: quantile(0.99), legend: 'p99 {{endpoint}}' },
+        { expr: quantile(0.5), legend: 'p50 {{http_route}}' },
+        { expr: quantile(0.95), legend: 'p95 {{http_route}}' },
+        { expr: quantile(0.99), legend: 'p99 {{http_route}}' },
       ],
     },
     {
       type: 'timeseries',
-      title: 'Average latency by endpoint',
-      description:
-        'rate of request_latency_seconds_sum over rate of request_latency_seconds_count.',
+      title: 'Average latency by route',
+      description: `rate of ${DURATION}_sum over rate of ${DURATION}_count.`,
       unit: 's',
       queries: [
         {
-          expr: `sum by (endpoint) (rate(request_latency_seconds_sum{${BY_ENDPOINT}}[${RI}])) / sum by (endpoint) (rate(request_latency_seconds_count{${BY_ENDPOINT}}[${RI}]))`,
-          legend: '{{endpoint}}',
+          expr: `sum by (http_route) (rate(${DURATION}_sum{${BY_ROUTE}}[${RI}])) / sum by (http_route) (rate(${REQUESTS}{${BY_ROUTE}}[${RI}]))`,
+          legend: '{{http_route}}',
         },
       ],
     },
     {
       type: 'timeseries',
-      title: 'Latency p95 by endpoint (1 m)',
-      description: 'The recording rule endpoint:request_latency_seconds:p95_1m.',
+      title: 'Latency p95 by route (1 m)',
+      description: `The recording rule http_route:${DURATION}:p95_1m.`,
       unit: 's',
       queries: [
         {
-          expr: `endpoint:request_latency_seconds:p95_1m{${BY_ENDPOINT}}`,
-          legend: '{{endpoint}}',
+          expr: `http_route:${DURATION}:p95_1m{${BY_ROUTE}}`,
+          legend: '{{http_route}}',
         },
       ],
     },
     {
       type: 'timeseries',
       title: 'Inference latency',
-      description: 'p50 and p95 of inference_duration_seconds (features + ONNX run) per model.',
+      description: `p50 and p95 of ${PROM.inferenceDuration} (features + ONNX run) per model.`,
       unit: 's',
       width: 24,
       queries: [
         {
-          expr: `histogram_quantile(0.5, sum by (model, le) (rate(inference_duration_seconds_bucket[${RI}])))`,
-          legend: 'p50 {{model}}',
+          expr: `histogram_quantile(0.5, sum by (carbonscope_model, le) (rate(${PROM.inferenceDuration}_bucket[${RI}])))`,
+          legend: 'p50 {{carbonscope_model}}',
         },
         {
-          expr: `histogram_quantile(0.95, sum by (model, le) (rate(inference_duration_seconds_bucket[${RI}])))`,
-          legend: 'p95 {{model}}',
+          expr: `histogram_quantile(0.95, sum by (carbonscope_model, le) (rate(${PROM.inferenceDuration}_bucket[${RI}])))`,
+          legend: 'p95 {{carbonscope_model}}',
         },
       ],
     },

@@ -22,6 +22,7 @@ export type {
   EnergySample,
   EnergySnapshot,
   HostCpuDelta,
+  HttpRequestFacts,
   MeterSources,
   OperationFootprint,
   OperationKind,
@@ -93,14 +94,18 @@ export * from './llm/llm-impacts.js';
 export * from './llm/status.js';
 export { type LogFn, type Logger, type LogLevel, redactSecrets, stderrLogger } from './log.js';
 export {
+  type Convention,
   createInstrument,
+  ESTIMATED,
   type InstrumentKind,
   LATENCY_BUCKETS_SECONDS,
   logBuckets,
   METRICS,
   type MetricSpec,
+  prometheusBaseName,
   prometheusName,
   prometheusType,
+  TOKEN_BUCKETS,
 } from './metrics/index.js';
 export { type Attached, attachToOtel, SCOPE_NAME } from './otel/attach.js';
 export { type BindMetricsOptions, bindMetrics, MAX_OPERATIONS } from './otel/bind-metrics.js';
@@ -110,6 +115,7 @@ export {
 } from './otel/instrumentation.js';
 export { LocalHistograms } from './otel/local-histograms.js';
 export { MissingSdkError, otlpMetricExporter } from './otel/optional-sdk.js';
+export { withPrometheusNames } from './otel/prometheus-names.js';
 export { SCOPE } from './otel/scope.js';
 export { activeSpan, SPAN_ATTRIBUTES } from './otel/spans.js';
 export { parseRetryAfter } from './retry-after.js';

@@ -109,6 +109,15 @@ const schema = {
     .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'expected a pod UID')
     .optional(),
   CONTAINER_NAME: k8sName.optional(),
+  // The semantic conventions' override of the known HTTP methods: a full list, not additions.
+  OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS: z
+    .string()
+    .regex(
+      /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}(\s*,\s*[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}){0,63}$/,
+      'expected up to 64 comma-separated HTTP method names (GET,POST,PROPFIND)',
+    )
+    .transform((list) => list.split(',').map((m) => m.trim()))
+    .optional(),
 } satisfies Record<string, z.ZodType>;
 
 type Parsed<S extends Record<string, z.ZodType>> = { [K in keyof S]: z.output<S[K]> };
@@ -151,6 +160,8 @@ export interface ExporterEndpoint {
 export interface Settings {
   grid: GridSettings;
   energy: EnergySettings;
+  /** The methods `http.request.method` names (OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS); the conventions' own when absent. */
+  http: { knownMethods: readonly string[] | undefined };
 }
 
 /**
@@ -250,6 +261,7 @@ export function loadSettings(env: Env = process.env): Settings {
         containerName: s.CONTAINER_NAME,
       },
     },
+    http: { knownMethods: s.OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS },
   };
 }
 

@@ -20,12 +20,24 @@ import {
 import { panelQueries } from '../../helpers/stack.js';
 import { waitFor } from '../../helpers/wait.js';
 
+const COUNT = 'http_server_request_duration_seconds_count';
+
+/** One request histogram series as the exporter writes it: job and instance are the pusher's. */
+function histogram(job: string, instance: string, route: string, count: number): string[] {
+  const labels = `job="${job}",instance="${instance}",http_route="${route}",http_response_status_code="200"`;
+  return [
+    `http_server_request_duration_seconds_bucket{${labels},le="+Inf"} ${count}`,
+    `http_server_request_duration_seconds_sum{${labels}} ${count / 100}`,
+    `${COUNT}{${labels}} ${count}`,
+  ];
+}
+
 const EXPOSITION = [
-  '# TYPE requests_total counter',
-  'requests_total{job="carbonscope",instance="3f1c-replica-a",endpoint="/healthz",status="200"} 5',
-  'requests_total{job="carbonscope",instance="9b2e-replica-b",endpoint="/healthz",status="200"} 7',
+  '# TYPE http_server_request_duration_seconds histogram',
+  ...histogram('carbonscope', '3f1c-replica-a', '/healthz', 5),
+  ...histogram('carbonscope', '9b2e-replica-b', '/healthz', 7),
   // A pusher that names itself after the prometheus job and its target.
-  'requests_total{job="prometheus",instance="localhost:9090",endpoint="/forged",status="200"} 1',
+  ...histogram('prometheus', 'localhost:9090', '/forged', 1),
   '',
 ].join('\n');
 
@@ -62,10 +74,7 @@ describe('stack: the collector scrape keeps pushed labels out of job and instanc
     };
     prometheus = await startPrometheus(() => stringify(config));
     prom = prometheus.client;
-    await waitFor(
-      'three series scraped',
-      async () => (await prom.query('requests_total')).length === 3,
-    );
+    await waitFor('three series scraped', async () => (await prom.query(COUNT)).length === 3);
   });
 
   after(async () => {
@@ -74,13 +83,13 @@ describe('stack: the collector scrape keeps pushed labels out of job and instanc
   });
 
   it('labels every series with the scrape job, not the job a pusher claims', async () => {
-    const series = await prom.query('requests_total');
+    const series = await prom.query(COUNT);
     expect(new Set(series.map((s) => s.metric.job))).to.deep.equal(new Set(['otel-collector']));
-    expect(await prom.query('requests_total{job="prometheus"}')).to.have.length(0);
+    expect(await prom.query(`${COUNT}{job="prometheus"}`)).to.have.length(0);
   });
 
   it('keeps each app replica apart by its service instance id', async () => {
-    const ids = (await prom.query('requests_total{endpoint="/healthz"}')).map(
+    const ids = (await prom.query(`${COUNT}{http_route="/healthz"}`)).map(
       (s) => s.metric.service_instance_id,
     );
     expect(ids).to.have.members(['3f1c-replica-a', '9b2e-replica-b']);

@@ -14,9 +14,11 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { METRICS, type MetricSpec, prometheusName } from 'carbonscope';
 import { expect } from 'chai';
 import { parse, stringify } from 'yaml';
 import { findSample, parseSamples } from '#library-tests/helpers/metrics.js';
+import { APP_METRICS } from '../../../src/metrics.js';
 import { projectRoot } from '../../../src/paths.js';
 import { runTraffic, sweep } from '../../../tools/traffic.js';
 import {
@@ -35,9 +37,9 @@ import {
   allValues,
   docQueries,
   labelNamesIn,
-  metricNamesIn,
   panelQueries,
   readRules,
+  seriesNamesIn,
   substituteGrafana,
 } from '../../helpers/stack.js';
 import { poll, sleep, waitFor } from '../../helpers/wait.js';
@@ -68,10 +70,13 @@ async function resourceOf(server: SpawnedServer): Promise<{ id: string; serviceN
   return { id, serviceName };
 }
 
-/** What an app counted itself: its /metrics value of requests_total for 200s on /healthz. */
+/** The request count: http.server.request.duration's `_count`, as Prometheus names it. */
+const REQUESTS = `${prometheusName(METRICS.httpDuration)}_count`;
+
+/** What an app counted itself: its /metrics request count of 200s on /healthz. */
 async function healthzCount(server: SpawnedServer): Promise<number | undefined> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
-  return findSample(text, 'requests_total', { endpoint: '/healthz', status: '200' });
+  return findSample(text, REQUESTS, { http_route: '/healthz', http_response_status_code: '200' });
 }
 
 /**
@@ -226,9 +231,7 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
       return up?.length === 2 && up.every((s) => Number(s.value[1]) >= 2);
     });
     await waitFor('both instances through the Collector', async () => {
-      const ids = await viaCollector?.client.query(
-        'count by (service_instance_id) (requests_total)',
-      );
+      const ids = await viaCollector?.client.query(`count by (service_instance_id) (${REQUESTS})`);
       return ids?.length === 2;
     });
     // Rates over $__rate_interval need a few more samples than two.
@@ -328,7 +331,7 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
       for (const alert of readRules().alerts) {
         it(`${alert.alert} reads names and labels that arrive, and is quiet`, async () => {
           await prom().query(alert.expr);
-          const names = metricNamesIn(alert.expr);
+          const names = seriesNamesIn(alert.expr);
           expect(names, alert.expr).to.not.be.empty;
           for (const name of names) await expectData(prom(), `count(${name})`);
           const anyOf = names.map((n) => `count(${n}{LABEL!=""})`).join(' or ');
@@ -382,11 +385,9 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
     });
 
     it('keep distinct series per instance on both paths', async () => {
-      const byId = await viaCollector?.client.query(
-        'count by (service_instance_id) (requests_total)',
-      );
+      const byId = await viaCollector?.client.query(`count by (service_instance_id) (${REQUESTS})`);
       expect(byId?.map((s) => s.metric.service_instance_id)).to.have.members(apps.map((a) => a.id));
-      const byTarget = await direct?.client.query('count by (instance) (requests_total)');
+      const byTarget = await direct?.client.query(`count by (instance) (${REQUESTS})`);
       expect(byTarget?.map((s) => s.metric.instance)).to.have.members(
         apps.map((a) => `127.0.0.1:${a.server.port}`),
       );
@@ -395,7 +396,7 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
     });
 
     it('sum to the total of what each instance counted itself, on both paths', async () => {
-      const selector = 'requests_total{endpoint="/healthz", status="200"}';
+      const selector = `${REQUESTS}{http_route="/healthz", http_response_status_code="200"}`;
       const own = await Promise.all(apps.map(async (app) => (await healthzCount(app.server)) ?? 0));
       expect(own.every((n) => n > 0)).to.equal(true);
       const instances = [
@@ -434,7 +435,7 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
       for (let i = 0; i < 3; i++) await (await fetch(`${app.server.url}/healthz`)).arrayBuffer();
       const counted = await healthzCount(app.server);
       expect(counted).to.equal(3);
-      const selector = `requests_total{service_instance_id="${app.id}", endpoint="/healthz", status="200"}`;
+      const selector = `${REQUESTS}{service_instance_id="${app.id}", http_route="/healthz", http_response_status_code="200"}`;
       expect(await prom.query(selector), 'nothing exported before SIGTERM').to.be.empty;
 
       expect(await app.server.stop('SIGTERM'), 'exit code').to.equal(0);
@@ -447,50 +448,53 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
     });
   });
 
-  describe('why config.yaml clears the OTLP units (transform/units)', () => {
-    it("without it, the real Collector renames a per-unit name that the app's /metrics keeps", async () => {
-      const bare = await startCollector([
-        BATCH,
-        'service::pipelines::metrics::processors=[memory_limiter, batch]',
-      ]);
+  describe('why config.yaml needs no transform processor', () => {
+    it('the real Collector names every metric of the table as the app names it, from its OTLP name and unit', async () => {
+      // One data point of every instrument of the table, pushed as the app's meter pushes it
+      // (OTel name, UCUM unit, kind), including those the traffic above may leave empty.
+      const specs: MetricSpec[] = [...Object.values(METRICS), ...Object.values(APP_METRICS)];
+      const now = `${Date.now()}000000`;
+      const start = `${Date.now() - 1000}000000`;
+      const point = { attributes: [], startTimeUnixNano: start, timeUnixNano: now };
+      const metric = (spec: MetricSpec) => {
+        const base = { name: spec.name, unit: spec.unit };
+        if (spec.kind === 'histogram') {
+          const histogram = { ...point, count: 1, sum: 1, bucketCounts: [1], explicitBounds: [] };
+          return { ...base, histogram: { aggregationTemporality: 2, dataPoints: [histogram] } };
+        }
+        if (spec.kind === 'observableGauge') {
+          return { ...base, gauge: { dataPoints: [{ ...point, asDouble: 1 }] } };
+        }
+        const sum = { aggregationTemporality: 2, isMonotonic: true };
+        return { ...base, sum: { ...sum, dataPoints: [{ ...point, asDouble: 1 }] } };
+      };
+      const body = {
+        resourceMetrics: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'probe' } }] },
+            scopeMetrics: [{ scope: { name: 'carbonscope' }, metrics: specs.map(metric) }],
+          },
+        ],
+      };
+      const probe = await startCollector([BATCH]);
       try {
-        // One gauge as the app's meter pushes it: name with its unit word, UCUM unit g/s.
-        const now = `${Date.now()}000000`;
-        const body = {
-          resourceMetrics: [
-            {
-              resource: { attributes: [{ key: 'service.name', value: { stringValue: 'probe' } }] },
-              scopeMetrics: [
-                {
-                  scope: { name: 'carbonscope' },
-                  metrics: [
-                    {
-                      name: 'emissions_rate_grams_per_second',
-                      unit: 'g/s',
-                      gauge: { dataPoints: [{ timeUnixNano: now, asDouble: 0.5 }] },
-                    },
-                  ],
-                },
-              ],
-            },
-          ],
-        };
-        const res = await fetch(`${bare.otlpUrl}/v1/metrics`, {
+        const res = await fetch(`${probe.otlpUrl}/v1/metrics`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(body),
         });
         expect(res.status).to.equal(200);
-        let names: string[] = [];
+        let families: string[] = [];
         await poll(async () => {
-          const text = await (await fetch(`http://${bare.exporterAddress}/metrics`)).text();
-          names = parseSamples(text).map((s) => s.name);
-          return names.some((n) => n.startsWith('emissions_rate'));
+          const text = await (await fetch(`http://${probe.exporterAddress}/metrics`)).text();
+          families = [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1] ?? '');
+          return families.length >= specs.length;
         }, 10_000);
-        expect(names).to.include('emissions_rate_grams_per_second_per_second');
-        expect(names).to.not.include('emissions_rate_grams_per_second');
+        expect(families.filter((f) => f !== 'target_info').sort()).to.deep.equal(
+          specs.map(prometheusName).sort(),
+        );
       } finally {
-        await bare.stop();
+        await probe.stop();
       }
     });
   });

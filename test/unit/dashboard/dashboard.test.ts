@@ -110,7 +110,9 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
       ]);
       // The meter's own histogram saw the operations too: the decorator changes nothing there.
       expect(
-        await metrics.value('operation_energy_joules_count', { operation: 'inference' }),
+        await metrics.value('carbonscope_operation_energy_joules_count', {
+          carbonscope_operation: 'inference',
+        }),
       ).to.equal(3);
       const [predict] = d.requests;
       expect(predict).to.include({ endpoint: '/predict', requests: 3 });

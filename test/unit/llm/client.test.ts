@@ -7,7 +7,11 @@ import {
   UnknownMixZoneError as UnknownZoneError,
 } from 'carbonscope';
 import { expect } from 'chai';
-import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
+import {
+  createTestMetrics,
+  parseSamples,
+  type TestMetrics,
+} from '#library-tests/helpers/metrics.js';
 import { type ChatService, createChatService } from '../../../src/llm/client.js';
 import { type MockLlm, startMockLlm } from '../../../src/llm/mock-server.js';
 import { echoKeyIn401, failWith, startStubUpstream } from '../../helpers/llm-upstream.js';
@@ -122,7 +126,7 @@ describe('llm chat client', () => {
     );
   });
 
-  it('moves the token and impact counters by the computed amounts, in J, g, kgSbeq and L', async () => {
+  it('moves the token histogram and impact counters by the computed amounts, in J, g, gSbeq and L', async () => {
     const m = createTestMetrics();
     try {
       const own = service(`${mock.url}/v1`, m).svc;
@@ -132,64 +136,76 @@ describe('llm chat client', () => {
         messages: [{ role: 'user', content: 'a longer question '.repeat(20) }],
       });
       const sum = (f: (r: typeof a) => number) => f(a) + f(b);
-      const labels = { provider: 'openai', model: 'gpt-4o' };
+      const labels = { gen_ai_provider_name: 'openai', gen_ai_request_model: 'gpt-4o' };
+      const tokens = { ...labels, gen_ai_operation_name: 'chat' };
       const near = (actual: number | undefined, expected: number) =>
         expect(actual).to.be.closeTo(expected, Math.abs(expected) * 1e-9);
       near(
-        await m.value('llm_tokens_total', { ...labels, type: 'prompt' }),
+        await m.value('gen_ai_client_token_usage_sum', { ...tokens, gen_ai_token_type: 'input' }),
         sum((r) => r.usage.promptTokens),
       );
       near(
-        await m.value('llm_tokens_total', { ...labels, type: 'completion' }),
+        await m.value('gen_ai_client_token_usage_sum', { ...tokens, gen_ai_token_type: 'output' }),
         sum((r) => r.usage.completionTokens),
       );
+      expect(
+        await m.value('gen_ai_client_token_usage_count', {
+          ...tokens,
+          gen_ai_token_type: 'output',
+        }),
+      ).to.equal(2);
+      // Sum and count only: no bucket boundaries, so no series per boundary and model.
+      const buckets = parseSamples(await m.scrape()).filter(
+        (s) => s.name === 'gen_ai_client_token_usage_bucket',
+      );
+      expect(new Set(buckets.map((b) => b.labels.le))).to.deep.equal(new Set(['+Inf']));
       for (const bound of ['min', 'max'] as const) {
-        const usage = { ...labels, bound, phase: 'usage' };
-        const embodied = { ...labels, bound, phase: 'embodied' };
+        const estimate = { ...labels, carbonscope_bound: bound, carbonscope_estimated: 'true' };
+        const usage = { ...estimate, carbonscope_phase: 'usage' };
+        const embodied = { ...estimate, carbonscope_phase: 'embodied' };
         near(
-          await m.value('llm_energy_joules_total', usage),
+          await m.value('carbonscope_llm_energy_joules_total', usage),
           sum((r) => toRange(r.impacts.usage.energy.value)[bound] * 3.6e6),
         );
         near(
-          await m.value('llm_gwp_grams_total', usage),
+          await m.value('carbonscope_llm_gwp_grams_total', usage),
           sum((r) => toRange(r.impacts.usage.gwp.value)[bound] * 1000),
         );
         near(
-          await m.value('llm_gwp_grams_total', embodied),
+          await m.value('carbonscope_llm_gwp_grams_total', embodied),
           sum((r) => toRange(r.impacts.embodied.gwp.value)[bound] * 1000),
         );
         near(
-          await m.value('llm_adpe_kgsbeq_total', usage),
-          sum((r) => toRange(r.impacts.usage.adpe.value)[bound]),
+          await m.value('carbonscope_llm_adpe_grams_total', usage),
+          sum((r) => toRange(r.impacts.usage.adpe.value)[bound] * 1000),
         );
         near(
-          await m.value('llm_adpe_kgsbeq_total', embodied),
-          sum((r) => toRange(r.impacts.embodied.adpe.value)[bound]),
+          await m.value('carbonscope_llm_adpe_grams_total', embodied),
+          sum((r) => toRange(r.impacts.embodied.adpe.value)[bound] * 1000),
         );
         near(
-          await m.value('llm_pe_joules_total', usage),
+          await m.value('carbonscope_llm_pe_joules_total', usage),
           sum((r) => toRange(r.impacts.usage.pe.value)[bound] * 1e6),
         );
         near(
-          await m.value('llm_pe_joules_total', embodied),
+          await m.value('carbonscope_llm_pe_joules_total', embodied),
           sum((r) => toRange(r.impacts.embodied.pe.value)[bound] * 1e6),
         );
         near(
-          await m.value('llm_wcf_liters_total', usage),
+          await m.value('carbonscope_llm_wcf_L_total', usage),
           sum((r) => toRange(r.impacts.usage.wcf.value)[bound]),
         );
-        expect(await m.value('llm_energy_joules_total', embodied)).to.equal(undefined);
-        expect(await m.value('llm_wcf_liters_total', embodied)).to.equal(undefined);
+        expect(await m.value('carbonscope_llm_energy_joules_total', embodied)).to.equal(undefined);
+        expect(await m.value('carbonscope_llm_wcf_L_total', embodied)).to.equal(undefined);
       }
-      const min = await m.value('llm_energy_joules_total', {
-        ...labels,
-        bound: 'min',
-        phase: 'usage',
+      const usage = { ...labels, carbonscope_phase: 'usage' };
+      const min = await m.value('carbonscope_llm_energy_joules_total', {
+        ...usage,
+        carbonscope_bound: 'min',
       });
-      const max = await m.value('llm_energy_joules_total', {
-        ...labels,
-        bound: 'max',
-        phase: 'usage',
+      const max = await m.value('carbonscope_llm_energy_joules_total', {
+        ...usage,
+        carbonscope_bound: 'max',
       });
       expect(max).to.be.greaterThan(min ?? Number.POSITIVE_INFINITY);
     } finally {
@@ -217,8 +233,13 @@ describe('llm chat client', () => {
       const hf = await own.complete({ ...ask, model: 'openai/gpt-oss-20b' });
       expect([hf.provider, hf.model]).to.deep.equal(['huggingface_hub', 'openai/gpt-oss-20b']);
       const completion = (provider: string, model: string) =>
-        m.value('llm_tokens_total', { provider, model, type: 'completion' });
-      expect(await completion('mistralai', 'mistral-large-latest')).to.equal(
+        m.value('gen_ai_client_token_usage_sum', {
+          gen_ai_provider_name: provider,
+          gen_ai_request_model: model,
+          gen_ai_token_type: 'output',
+        });
+      // gen_ai.provider.name is the conventions' value where they have one (mistral_ai).
+      expect(await completion('mistral_ai', 'mistral-large-latest')).to.equal(
         mistral.usage.completionTokens,
       );
       expect(await completion('anthropic', 'claude-sonnet-4-5')).to.equal(

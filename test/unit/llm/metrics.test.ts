@@ -20,8 +20,9 @@ describe('llm metrics', () => {
       const { impacts } = await chat.complete({ messages: [{ role: 'user', content: 'hi' }] });
       const llm = createLlmMetrics(metrics.meter);
       const series = async () =>
-        (await metrics.scrape()).split('\n').filter((l) => l.startsWith('llm_tokens_total{'))
-          .length;
+        (await metrics.scrape())
+          .split('\n')
+          .filter((l) => l.startsWith('gen_ai_client_token_usage_count{')).length;
       const counts: number[] = [];
       for (let round = 0; round < 10; round++) {
         for (let i = 0; i < 50; i++) {
@@ -38,8 +39,8 @@ describe('llm metrics', () => {
       expect(counts.at(-1), 'series after 500 names').to.equal(counts[2]);
       expect(Math.max(...counts)).to.be.at.most(2 * 17 * 65);
       const text = await metrics.scrape();
-      expect(text).to.include('model="other"');
-      expect(text).to.include('provider="other"');
+      expect(text).to.include('gen_ai_request_model="other"');
+      expect(text).to.include('gen_ai_provider_name="other"');
       expect(text).not.to.include('x'.repeat(200));
     } finally {
       await mock.close();

@@ -124,10 +124,10 @@ describe('llm chat client: an upstream that cannot be trusted', () => {
       expect(r.usage.promptTokens).to.be.below(100);
       const warning = r.impacts.warnings.find((w) => w.code === 'usage-estimated');
       expect(warning?.message).to.include('implausible');
-      const joules = await metrics.value('llm_energy_joules_total', {
-        model: 'gpt-4o',
-        bound: 'max',
-        phase: 'usage',
+      const joules = await metrics.value('carbonscope_llm_energy_joules_total', {
+        gen_ai_request_model: 'gpt-4o',
+        carbonscope_bound: 'max',
+        carbonscope_phase: 'usage',
       });
       expect(joules, 'J added by one chat').to.be.below(1e5);
     });

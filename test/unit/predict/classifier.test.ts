@@ -109,22 +109,23 @@ describe('predict classifier', () => {
       expect(p.energyEstimated).to.equal(true);
     });
 
-    it('records inference_duration_seconds, predictions_total and the inference operation', async () => {
-      const before = (await metrics.value('predictions_total', { label: 'high' })) ?? 0;
-      const count = (await metrics.value('inference_duration_seconds_count')) ?? 0;
+    it('records carbonscope.inference.duration, carbonscope.predictions and the inference operation', async () => {
+      const high = { carbonscope_prediction_label: 'high' };
+      const before = (await metrics.value('carbonscope_predictions_total', high)) ?? 0;
+      const count = (await metrics.value('carbonscope_inference_duration_seconds_count')) ?? 0;
       const inferences = () => ended.filter((f) => f.operation === 'inference').length;
       const operations = inferences();
       await classifier.classify('flying 5 hours');
       await classifier.classify('driving 800 km');
-      const model = classifier.model;
-      expect(await metrics.value('predictions_total', { model, label: 'high' })).to.equal(
+      const model = { carbonscope_model: classifier.model };
+      expect(await metrics.value('carbonscope_predictions_total', { ...model, ...high })).to.equal(
         before + 2,
       );
-      expect(await metrics.value('inference_duration_seconds_count', { model })).to.equal(
+      expect(await metrics.value('carbonscope_inference_duration_seconds_count', model)).to.equal(
         count + 2,
       );
       const text = await metrics.scrape();
-      expect(text).to.match(/inference_duration_seconds_bucket\{[^}]*le="0\.0001"/);
+      expect(text).to.match(/carbonscope_inference_duration_seconds_bucket\{[^}]*le="0\.0001"/);
       expect(inferences()).to.equal(operations + 2);
     });
 

@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { projectRoot } from '../../../src/paths.js';
 import { renderDashboards } from '../../../tools/dashboards/generate.js';
 import { DATASOURCE_UID } from '../../../tools/dashboards/grafana.js';
+import { PROM } from '../../../tools/dashboards/names.js';
 import {
   allValues,
   DASHBOARDS_DIR,
@@ -15,25 +16,8 @@ import {
   substituteGrafana,
 } from '../../helpers/stack.js';
 
-/** DESIGN.md's metric table: the only names a dashboard or rule may read. */
-const DESIGN_METRICS = [
-  'requests_total',
-  'request_latency_seconds',
-  'energy_joules_total',
-  'power_watts',
-  'emissions_grams_total',
-  'emissions_rate_grams_per_second',
-  'grid_carbon_intensity_grams_per_kwh',
-  'operation_energy_joules',
-  'operation_emissions_grams',
-  'inference_duration_seconds',
-  'predictions_total',
-  'llm_tokens_total',
-  'llm_energy_joules_total',
-  'llm_gwp_grams_total',
-  'llm_adpe_kgsbeq_total',
-  'llm_pe_joules_total',
-];
+/** The metric table's Prometheus names: the only names a dashboard or rule may read. */
+const TABLE_METRICS = Object.values(PROM);
 
 describe('stack: Grafana dashboards as code', () => {
   it('regenerating from src/dashboards gives exactly the committed JSON', () => {
@@ -69,29 +53,29 @@ describe('stack: Grafana dashboards as code', () => {
   it('has the Service and Carbon panels the issue asks for', () => {
     const panels = new Map(readDashboards().map((d) => [d.title, d.panels.map((p) => p.title)]));
     expect(panels.get('carbonscope · Service')).to.include.members([
-      'Request rate by endpoint',
-      'Errors by endpoint',
-      'Latency quantiles by endpoint',
+      'Request rate by route',
+      'Errors by route',
+      'Latency quantiles by route',
     ]);
     expect(panels.get('carbonscope · Carbon')).to.include.members([
       'Power by component and source',
       'Energy use rate',
       'Emissions rate',
       'Grid carbon intensity and its source',
-      'Energy per request by endpoint',
+      'Energy per request by route',
       'Inference energy',
       'LLM energy (min–max)',
       'LLM GWP (min–max)',
     ]);
   });
 
-  it('reads only metrics of the DESIGN.md table, and recording rules that exist', () => {
+  it('reads only metrics of the metric table, and recording rules that exist', () => {
     const { recording } = readRules();
     const records = new Set(recording.map((r) => r.record));
     const exprs = [...panelQueries().map((q) => q.expr), ...recording.map((r) => r.expr)];
     for (const expr of exprs) {
       for (const name of metricNamesIn(expr)) {
-        expect(DESIGN_METRICS, `${name} in ${expr}`).to.include(name);
+        expect(TABLE_METRICS, `${name} in ${expr}`).to.include(name);
       }
       for (const m of expr.matchAll(/\b[a-z_]+:[a-z_0-9]+:[a-z_0-9]+\b/g)) {
         expect(records, `recording rule ${m[0]}`).to.include(m[0]);
@@ -115,8 +99,8 @@ describe('stack: Grafana dashboards as code', () => {
   it('finds the metric names of a PromQL expression', () => {
     expect(
       metricNamesIn(
-        'histogram_quantile(0.95, sum by (endpoint, le) (rate(request_latency_seconds_bucket{endpoint=~"/a|b"}[5m]))) / on (x) endpoint:requests:rate1m',
+        'histogram_quantile(0.95, sum by (http_route, le) (rate(http_server_request_duration_seconds_bucket{http_route=~"/a|b"}[5m]))) / on (x) http_route:http_server_request_duration_seconds_count:rate1m',
       ),
-    ).to.deep.equal(['request_latency_seconds']);
+    ).to.deep.equal(['http_server_request_duration_seconds']);
   });
 });

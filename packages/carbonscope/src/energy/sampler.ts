@@ -29,13 +29,17 @@ interface Series {
   tickJoules: number;
 }
 
-/** The running state of one scope's emissions in one zone. */
+/** The running state of one scope's emissions in one zone, of measured or of estimated energy. */
 interface Emissions {
   readonly scope: Scope;
   readonly zone: string;
+  readonly estimated: boolean;
   grams: number;
   gramsPerSecond: number;
 }
+
+/** Joules of one tick per scope, split by whether a meter or a model gave them. */
+type Split = Record<Scope, { measured: number; estimated: number; seen: Set<boolean> }>;
 
 export interface SamplerOptions {
   sources: { host: PowerSource; gpus: readonly PowerSource[] };
@@ -141,7 +145,15 @@ export class Sampler {
     }
 
     const power: PowerFigure[] = [];
+    const split: Split = {
+      host: { measured: 0, estimated: 0, seen: new Set() },
+      process: { measured: 0, estimated: 0, seen: new Set() },
+    };
     for (const s of this.series.values()) {
+      const part = split[s.scope];
+      part.seen.add(s.estimated);
+      if (s.estimated) part.estimated += s.tickJoules;
+      else part.measured += s.tickJoules;
       s.joules += s.tickJoules;
       s.watts = s.tickJoules / seconds;
       s.tickJoules = 0;
@@ -156,8 +168,15 @@ export class Sampler {
       perJoule = gramsPerJoule(intensity.carbonIntensity, o.pue);
       hostGrams = hostJoules * perJoule;
       processGrams = processJoules * perJoule;
-      this.addEmissions('host', intensity.zone, hostGrams, seconds);
-      this.addEmissions('process', intensity.zone, processGrams, seconds);
+      // Emissions of measured and of estimated energy are separate series: a source that falls
+      // back to the estimate starts a new one instead of relabelling grams a meter measured.
+      for (const scope of ['host', 'process'] as const) {
+        const part = split[scope];
+        for (const estimated of part.seen) {
+          const joules = estimated ? part.estimated : part.measured;
+          this.addEmissions(scope, intensity.zone, estimated, joules * perJoule, seconds);
+        }
+      }
     } else {
       this.unpricedJoules += hostJoules;
     }
@@ -270,18 +289,26 @@ export class Sampler {
     return s;
   }
 
-  private addEmissions(scope: Scope, zone: string, grams: number, seconds: number): void {
-    const key = `${scope}|${zone}`;
+  private addEmissions(
+    scope: Scope,
+    zone: string,
+    estimated: boolean,
+    grams: number,
+    seconds: number,
+  ): void {
+    const key = `${scope}|${zone}|${estimated}`;
     let e = this.emissions.get(key);
     if (!e) {
-      e = { scope, zone, grams: 0, gramsPerSecond: 0 };
+      e = { scope, zone, estimated, grams: 0, gramsPerSecond: 0 };
       this.emissions.set(key, e);
     }
     e.grams += grams;
     e.gramsPerSecond = grams / seconds;
     // A zone no longer priced (the zone setting changed) must not keep showing its old rate.
     for (const other of this.emissions.values()) {
-      if (other.scope === scope && other.zone !== zone) other.gramsPerSecond = 0;
+      if (other.scope === scope && other.estimated === estimated && other.zone !== zone) {
+        other.gramsPerSecond = 0;
+      }
     }
   }
 }

@@ -3,6 +3,7 @@ import { measureWith, trackWith } from './track.js';
 import type {
   ActiveOperation,
   EnergySample,
+  HttpRequestFacts,
   OperationFootprint,
   OperationKind,
   OperationListener,
@@ -105,7 +106,12 @@ export class EnergyTracker implements OperationTracker {
   }
 
   /** @internal called once by TrackedOperation.end */
-  finish(op: TrackedOperation, operation: string, status?: number): OperationFootprint {
+  finish(
+    op: TrackedOperation,
+    operation: string,
+    status?: number,
+    http?: HttpRequestFacts,
+  ): OperationFootprint {
     const now = this.clock();
     this.advance(now);
     this.running--;
@@ -119,6 +125,7 @@ export class EnergyTracker implements OperationTracker {
       estimated: this.estimated,
       context: op.context,
       status,
+      http,
     };
     for (const listener of this.listeners) listener(footprint);
     return footprint;
@@ -145,8 +152,8 @@ class TrackedOperation implements ActiveOperation {
   ) {}
 
   /** Idempotent: a second call returns the first result and reports nothing. */
-  end(operation?: string, status?: number): OperationFootprint {
-    this.footprint ??= this.tracker.finish(this, operation ?? this.operation, status);
+  end(operation?: string, status?: number, http?: HttpRequestFacts): OperationFootprint {
+    this.footprint ??= this.tracker.finish(this, operation ?? this.operation, status, http);
     return this.footprint;
   }
 }

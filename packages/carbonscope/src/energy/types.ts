@@ -18,10 +18,12 @@ export interface PowerFigure {
   readonly joules: number;
 }
 
-/** Emissions of one scope in one zone. */
+/** Emissions of one scope in one zone, of the energy meters measured or of the estimated. */
 export interface EmissionsFigure {
   readonly scope: Scope;
   readonly zone: string;
+  /** True for the emissions of energy a model estimated (the estimate source's). */
+  readonly estimated: boolean;
   /** gCO2e since the meter started (never decreases). */
   readonly grams: number;
   /** Over the sample's interval; 0 for a zone no longer priced. */
@@ -92,16 +94,27 @@ export interface OperationFootprint {
   readonly context?: unknown;
   /** HTTP requests only: the response status. */
   readonly status?: number;
+  /** HTTP requests only: the request's method and scheme, as the HTTP metrics label them. */
+  readonly http?: HttpRequestFacts;
 }
 
 export type OperationKind = 'request' | 'operation';
 
+/** What the semantic conventions label an HTTP server request's duration with, besides route and status. */
+export interface HttpRequestFacts {
+  /** `http.request.method`: one of the known methods, or `_OTHER`. */
+  readonly method: string;
+  /** `url.scheme`. */
+  readonly scheme: 'http' | 'https';
+}
+
 export interface ActiveOperation {
   /**
    * Ends the operation, reports it, and returns its footprint. `operation` renames it when the
-   * name is known only at the end (a request's route template). Idempotent.
+   * name is known only at the end (a request's route template); `status` and `http` describe
+   * an HTTP request. Idempotent.
    */
-  end(operation?: string, status?: number): OperationFootprint;
+  end(operation?: string, status?: number, http?: HttpRequestFacts): OperationFootprint;
 }
 
 /** What routes, middleware and library users need to meter their own work. */

@@ -13,6 +13,11 @@ export function gaugeZones(configured: string, capacity: number): BoundedLabelSe
   return new BoundedLabelSet({ capacity, maxLength: MAX_ZONE_LENGTH, pinned: [configured] });
 }
 
+const sourced = (zone: string, source: IntensitySource): Attributes => ({
+  'carbonscope.grid.zone': zone,
+  'carbonscope.grid.source': source,
+});
+
 export interface GridReadings {
   /** May start a background refresh; used for the configured zone only. */
   peek(zone: string): IntensityReading | undefined;
@@ -21,10 +26,10 @@ export interface GridReadings {
 }
 
 /**
- * Registers `grid_carbon_intensity_grams_per_kwh{zone,source}`; reads memory only. Zones beyond
- * the set's capacity are not observed at all: a gauge's "other" series would carry one random
- * zone's value. Returns the function that unregisters it (a new meter provider replaces the
- * old one).
+ * Registers `carbonscope.grid.carbon_intensity{carbonscope.grid.zone, carbonscope.grid.source}`;
+ * reads memory only. Zones beyond the set's capacity are not observed at all: a gauge's "other"
+ * series would carry one random zone's value. Returns the function that unregisters it (a new
+ * meter provider replaces the old one).
  */
 export function registerGridMetrics(
   meter: Meter,
@@ -33,14 +38,16 @@ export function registerGridMetrics(
   grid: GridReadings,
 ): () => void {
   const gauge = createInstrument(meter, METRICS.gridIntensity);
-  // The attributes of every source a zone can be answered from, made once per zone.
+  // The attributes of every source a zone can be answered from, made once per zone. No
+  // measured/estimated flag: Electricity Maps flips its own from hour to hour, and the SDK keeps
+  // every attribute set a gauge ever observed, so the old value would stay on as a second series.
   const byZone = new AttributeCache(
     [zones],
     (zone): Record<IntensitySource, Attributes> => ({
-      fixed: { zone, source: 'fixed' },
-      'electricity-maps': { zone, source: 'electricity-maps' },
-      'annual-average': { zone, source: 'annual-average' },
-      'world-average': { zone, source: 'world-average' },
+      fixed: sourced(zone, 'fixed'),
+      'electricity-maps': sourced(zone, 'electricity-maps'),
+      'annual-average': sourced(zone, 'annual-average'),
+      'world-average': sourced(zone, 'world-average'),
     }),
   );
   const observe = (result: ObservableResult, reading: IntensityReading | undefined) => {

@@ -1,3 +1,4 @@
+export { httpFactsReader, KNOWN_HTTP_METHODS, OTHER_HTTP_METHOD } from './request-facts.js';
 export {
   REQUEST_OPERATION,
   type RequestTracking,

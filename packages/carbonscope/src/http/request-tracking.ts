@@ -2,6 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { ActiveOperation, OperationTracker } from '../energy/index.js';
 import { installRouteResolvers } from './frameworks/index.js';
+import { httpFactsReader } from './request-facts.js';
 import { routeOf } from './route.js';
 
 /** Node publishes these for every request of every `node:http` server (Node 18.7+). */
@@ -23,6 +24,11 @@ export interface RequestTrackingOptions {
    * in the same process); every server of the process when absent.
    */
   servers?: readonly Server[];
+  /**
+   * The methods `http.request.method` names; any other is `_OTHER`. RFC 9110's and PATCH when
+   * absent (OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS through Carbonscope.trackRequests).
+   */
+  knownMethods?: readonly string[];
 }
 
 export interface RequestTracking {
@@ -54,10 +60,14 @@ export function trackHttpRequests(
   // Ended on finish, or by the sweep when the response closed first; a Map rather than a
   // property on the response, so a Node object's shape is never changed per request.
   const open = new Map<ServerResponse, ActiveOperation>();
+  const factsOf = httpFactsReader(options.knownMethods);
 
-  const end = (req: IncomingMessage, res: ServerResponse, op: ActiveOperation) => {
+  // `status` only for a response that finished: one that closed first (its client went away)
+  // delivered none, whatever the framework's default (Koa's 404, Node's 200) or a head written
+  // to the closed socket says.
+  const end = (req: IncomingMessage, res: ServerResponse, op: ActiveOperation, status?: number) => {
     open.delete(res);
-    op.end(routeOf(req), res.statusCode);
+    op.end(routeOf(req), status, factsOf(req));
   };
   const onStart = (message: unknown) => {
     const { response, server } = message as ServerMessage;
@@ -67,7 +77,7 @@ export function trackHttpRequests(
   const onFinish = (message: unknown) => {
     const { request, response } = message as ServerMessage;
     const op = open.get(response);
-    if (op) end(request, response, op);
+    if (op) end(request, response, op, response.statusCode);
   };
   subscribe(REQUEST_START, onStart);
   subscribe(RESPONSE_FINISH, onFinish);

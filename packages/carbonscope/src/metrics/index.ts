@@ -1,5 +1,7 @@
 export { createInstrument } from './create.js';
+export { prometheusBaseName } from './prometheus-name.js';
 export {
+  type Convention,
   type InstrumentKind,
   logBuckets,
   type MetricSpec,
@@ -7,8 +9,10 @@ export {
   prometheusType,
 } from './spec.js';
 export {
+  ESTIMATED,
   LATENCY_BUCKETS_SECONDS,
   METRICS,
   OPERATION_EMISSIONS_BUCKETS_GRAMS,
   OPERATION_ENERGY_BUCKETS_JOULES,
+  TOKEN_BUCKETS,
 } from './table.js';

@@ -1,6 +1,9 @@
 import { logBuckets, type MetricSpec } from './spec.js';
 
-/** HTTP latency buckets, seconds. */
+/**
+ * HTTP server durations, seconds: the semantic convention's advisory boundaries without its
+ * first, 0 (no request takes no time; the bucket would be one more series per route for nothing).
+ */
 export const LATENCY_BUCKETS_SECONDS = [
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 ];
@@ -19,115 +22,196 @@ export const OPERATION_ENERGY_BUCKETS_JOULES = logBuckets(-6, 2);
  */
 export const OPERATION_EMISSIONS_BUCKETS_GRAMS = logBuckets(-11, -1);
 
+/**
+ * Tokens per request: no boundaries, so gen_ai.client.token.usage exports its sum and count (and
+ * one `+Inf` bucket) and no distribution. The conventions advise 14 boundaries; each is one more
+ * series per model and token type, and with them the token histogram alone was 2,278 of the
+ * soak's 4,434 series (406 of its 771 KB). Add a View with the advised boundaries to get them.
+ */
+export const TOKEN_BUCKETS: readonly number[] = [];
+
+/**
+ * Whether a value comes from a model (`true`: the estimate power source, EcoLogits for LLM
+ * impacts) or from a meter (`false`). Every energy, power, emissions and impact series carries
+ * it, fixed for the life of the series (a source that falls back starts new series). Durations
+ * and counts are counted, never estimated; the grid intensity is a published figure whose
+ * origin `carbonscope.grid.source` names.
+ */
+export const ESTIMATED = 'carbonscope.estimated';
+
+/** The attributes of a power or energy figure: the component (semconv hw.*) and its source. */
+const COMPONENT = ['hw.type', 'hw.id', 'carbonscope.power.source', ESTIMATED] as const;
+const LLM_IMPACT = [
+  'gen_ai.provider.name',
+  'gen_ai.request.model',
+  'carbonscope.bound',
+  'carbonscope.phase',
+  ESTIMATED,
+] as const;
+
 /** Every metric the library records. */
 export const METRICS = {
-  requests: {
-    name: 'requests',
-    kind: 'observableCounter',
-    unit: '{request}',
-    description: 'HTTP requests served, by route template and status code',
-    attributes: ['endpoint', 'status'],
-  },
-  requestLatency: {
-    name: 'request_latency_seconds',
+  httpDuration: {
+    name: 'http.server.request.duration',
     kind: 'histogram',
     unit: 's',
-    description: 'HTTP request latency, by route template',
-    attributes: ['endpoint'],
+    description: 'Duration of HTTP server requests, by route template, method and status',
+    attributes: [
+      'http.route',
+      'http.request.method',
+      'http.response.status_code',
+      'url.scheme',
+      'error.type',
+    ],
+    convention: 'semconv',
     buckets: LATENCY_BUCKETS_SECONDS,
   },
-  energy: {
-    name: 'energy_joules',
+  hostEnergy: {
+    name: 'hw.host.energy',
     kind: 'observableCounter',
     unit: 'J',
-    description: 'Energy used, by scope (host, process), component and power source',
-    attributes: ['scope', 'component', 'source'],
+    description: 'Energy used by the host: every component the meter reads, by power source',
+    attributes: ['hw.id', 'carbonscope.power.source', ESTIMATED],
+    convention: 'semconv',
   },
-  power: {
-    name: 'power_watts',
+  hostPower: {
+    name: 'hw.host.power',
     kind: 'observableGauge',
     unit: 'W',
-    description: 'Average power over the latest sample interval, by scope, component and source',
-    attributes: ['scope', 'component', 'source'],
+    description: 'Average power of the host over the latest sample interval, by power source',
+    attributes: ['hw.id', 'carbonscope.power.source', ESTIMATED],
+    convention: 'semconv',
+  },
+  energy: {
+    name: 'hw.energy',
+    kind: 'observableCounter',
+    unit: 'J',
+    description: 'Energy used by each host component (CPU package, memory, GPU), by power source',
+    attributes: COMPONENT,
+    convention: 'semconv',
+  },
+  power: {
+    name: 'hw.power',
+    kind: 'observableGauge',
+    unit: 'W',
+    description: 'Average power of each host component over the latest sample interval',
+    attributes: COMPONENT,
+    convention: 'semconv',
+  },
+  processEnergy: {
+    name: 'carbonscope.process.energy',
+    kind: 'observableCounter',
+    unit: 'J',
+    description: "The measured process's share of the host's energy, by component and source",
+    attributes: COMPONENT,
+    convention: 'carbonscope',
+  },
+  processPower: {
+    name: 'carbonscope.process.power',
+    kind: 'observableGauge',
+    unit: 'W',
+    description: "The measured process's average power over the latest sample interval",
+    attributes: COMPONENT,
+    convention: 'carbonscope',
   },
   emissions: {
-    name: 'emissions_grams',
+    name: 'carbonscope.emissions',
     kind: 'observableCounter',
     unit: 'g',
     description: 'CO2-equivalent emissions of the energy used (energy x PUE x grid intensity)',
-    attributes: ['scope', 'zone'],
+    attributes: ['carbonscope.scope', 'carbonscope.grid.zone', ESTIMATED],
+    convention: 'carbonscope',
   },
-  emissionsRate: {
-    name: 'emissions_rate_grams_per_second',
+  emissionRate: {
+    name: 'carbonscope.emission_rate',
     kind: 'observableGauge',
     unit: 'g/s',
-    description: 'Emissions rate over the latest sample interval, by scope and zone',
-    attributes: ['scope', 'zone'],
+    description: 'CO2-equivalent emissions per second over the latest sample interval',
+    attributes: ['carbonscope.scope', 'carbonscope.grid.zone', ESTIMATED],
+    convention: 'carbonscope',
   },
   gridIntensity: {
-    name: 'grid_carbon_intensity_grams_per_kwh',
+    name: 'carbonscope.grid.carbon_intensity',
     kind: 'observableGauge',
+    // gCO2e/kWh, as every grid data source gives it. The dimensioned UCUM `g/(kW.h)` would make
+    // the Prometheus word `_grams_per_kW_h`, which promtool's naming lint refuses.
     unit: '{gCO2e/kWh}',
-    description: 'Carbon intensity of the electricity grid per zone, by the source that gave it',
-    attributes: ['zone', 'source'],
+    description:
+      'Carbon intensity of the electricity grid, gCO2e/kWh, by zone and the source that gave it',
+    attributes: ['carbonscope.grid.zone', 'carbonscope.grid.source'],
+    convention: 'carbonscope',
   },
   operationEnergy: {
-    name: 'operation_energy_joules',
+    name: 'carbonscope.operation.energy',
     kind: 'histogram',
     unit: 'J',
     description: "Each operation's share of the process's energy while it ran",
-    attributes: ['operation'],
+    attributes: ['carbonscope.operation', ESTIMATED],
+    convention: 'carbonscope',
     buckets: OPERATION_ENERGY_BUCKETS_JOULES,
   },
   operationEmissions: {
-    name: 'operation_emissions_grams',
+    name: 'carbonscope.operation.emissions',
     kind: 'histogram',
     unit: 'g',
-    description: "Each operation's share of the process's emissions while it ran",
-    attributes: ['operation'],
+    description: "Each operation's share of the process's CO2-equivalent emissions while it ran",
+    attributes: ['carbonscope.operation', ESTIMATED],
+    convention: 'carbonscope',
     buckets: OPERATION_EMISSIONS_BUCKETS_GRAMS,
   },
   llmTokens: {
-    name: 'llm_tokens',
-    kind: 'counter',
+    name: 'gen_ai.client.token.usage',
+    kind: 'histogram',
     unit: '{token}',
-    description: 'Tokens sent to and generated by LLM APIs',
-    attributes: ['provider', 'model', 'type'],
+    description: 'Tokens sent to (input) and generated by (output) LLM APIs, per request',
+    attributes: [
+      'gen_ai.operation.name',
+      'gen_ai.provider.name',
+      'gen_ai.request.model',
+      'gen_ai.token.type',
+    ],
+    convention: 'semconv',
+    buckets: TOKEN_BUCKETS,
   },
   llmEnergy: {
-    name: 'llm_energy_joules',
+    name: 'carbonscope.llm.energy',
     kind: 'counter',
     unit: 'J',
     description: 'Estimated energy of LLM requests in the provider data centre (EcoLogits method)',
-    attributes: ['provider', 'model', 'bound', 'phase'],
+    attributes: LLM_IMPACT,
+    convention: 'carbonscope',
   },
   llmGwp: {
-    name: 'llm_gwp_grams',
+    name: 'carbonscope.llm.gwp',
     kind: 'counter',
     unit: 'g',
-    description: 'Estimated global warming potential of LLM requests, gCO2eq (EcoLogits method)',
-    attributes: ['provider', 'model', 'bound', 'phase'],
+    description: 'Estimated global warming potential of LLM requests, gCO2e (EcoLogits method)',
+    attributes: LLM_IMPACT,
+    convention: 'carbonscope',
   },
   llmAdpe: {
-    name: 'llm_adpe_kgsbeq',
+    name: 'carbonscope.llm.adpe',
     kind: 'counter',
-    unit: '{kgSbeq}',
-    description: 'Estimated abiotic resource depletion of LLM requests, kgSbeq (EcoLogits method)',
-    attributes: ['provider', 'model', 'bound', 'phase'],
+    unit: 'g',
+    description: 'Estimated abiotic resource depletion of LLM requests, gSbeq (EcoLogits method)',
+    attributes: LLM_IMPACT,
+    convention: 'carbonscope',
   },
   llmPe: {
-    name: 'llm_pe_joules',
+    name: 'carbonscope.llm.pe',
     kind: 'counter',
     unit: 'J',
     description: 'Estimated primary energy of LLM requests (EcoLogits method)',
-    attributes: ['provider', 'model', 'bound', 'phase'],
+    attributes: LLM_IMPACT,
+    convention: 'carbonscope',
   },
   llmWcf: {
-    name: 'llm_wcf_liters',
+    name: 'carbonscope.llm.wcf',
     kind: 'counter',
     unit: 'L',
     description:
       'Estimated water consumption of LLM requests, on site and off site (EcoLogits method)',
-    attributes: ['provider', 'model', 'bound', 'phase'],
+    attributes: LLM_IMPACT,
+    convention: 'carbonscope',
   },
 } as const satisfies Record<string, MetricSpec>;

@@ -6,18 +6,25 @@ import type {
   ObservableCallback,
   ObservableResult,
 } from '@opentelemetry/api';
-import type { EnergySample, OperationFootprint } from '../energy/index.js';
+import type {
+  Component,
+  EmissionsFigure,
+  EnergySample,
+  HttpRequestFacts,
+  OperationFootprint,
+  PowerFigure,
+} from '../energy/index.js';
 import { registerGridMetrics } from '../grid/index.js';
 import { BoundedLabelSet } from '../labels/index.js';
-import { createInstrument, METRICS, type MetricSpec } from '../metrics/index.js';
+import { createInstrument, ESTIMATED, METRICS, type MetricSpec } from '../metrics/index.js';
 import type { Carbonscope } from '../runtime/carbonscope.js';
 import type { HistogramSeries, LocalHistograms } from './local-histograms.js';
 import { annotateSpan } from './spans.js';
 
 export interface BindMetricsOptions {
   /**
-   * Also record `requests_total` and `request_latency_seconds` for tracked requests. Off by
-   * default: a service with the OTel HTTP instrumentation already has its own.
+   * Also record `http.server.request.duration` for tracked requests. Off by default: a service
+   * with the OTel HTTP instrumentation already has it.
    */
   http?: boolean;
   /**
@@ -40,20 +47,34 @@ export const MAX_OPERATION_LENGTH = 100;
 type Recorder = (value: number) => void;
 
 /**
- * A histogram per label value (an operation, an endpoint) of a bounded set: each value's
- * recorder is made once, so recording allocates nothing and hashes nothing of ours.
+ * The semconv `hw.type` of each component carbonscope reads, and the `hw.id` it is reported
+ * under. A RAPL package is the CPU socket with its uncore; `system` (RAPL psys, a platform
+ * meter) is the whole machine and has no well-known type.
  */
-function histogramRecorders(
+const HARDWARE: Readonly<Record<Component, { type: string; id: string }>> = {
+  cpu: { type: 'cpu', id: 'cpu' },
+  package: { type: 'cpu', id: 'package' },
+  dram: { type: 'memory', id: 'dram' },
+  ram: { type: 'memory', id: 'ram' },
+  gpu: { type: 'gpu', id: 'gpu' },
+  system: { type: 'system', id: 'system' },
+};
+
+/** The `hw.id` of the host itself on hw.host.energy and hw.host.power. */
+export const HOST_HW_ID = 'host';
+
+/**
+ * One histogram of the table: a recorder per attribute set, into carbonscope's local
+ * histograms when given, else the SDK's. Callers keep the recorders they make.
+ */
+function histogramOf(
   meter: Meter,
   spec: MetricSpec & { kind: 'histogram' },
   local: LocalHistograms | undefined,
-  labels: BoundedLabelSet,
-  attributesOf: (label: string) => Attributes,
-): (value: string) => Recorder {
-  const byLabel = new Map<string, Recorder>();
+): (attributes: Attributes) => Recorder {
   const ownHistogram = local?.histogram(spec);
   let sdkHistogram: Histogram | undefined;
-  const make = (attributes: Attributes): Recorder => {
+  return (attributes) => {
     if (ownHistogram) {
       const series: HistogramSeries = ownHistogram.open(attributes);
       return (value) => ownHistogram.record(series, value);
@@ -62,12 +83,32 @@ function histogramRecorders(
     const histogram = sdkHistogram;
     return (value) => histogram.record(value, attributes);
   };
-  return (value) => {
-    const label = labels.label(value);
-    let recorder = byLabel.get(label);
+}
+
+/**
+ * A histogram per operation (of a bounded set) and per measured/estimated: each recorder is
+ * made once, so recording allocates nothing and hashes nothing of ours.
+ */
+function operationRecorders(
+  meter: Meter,
+  spec: MetricSpec & { kind: 'histogram' },
+  local: LocalHistograms | undefined,
+  operations: BoundedLabelSet,
+): (operation: string, estimated: boolean) => Recorder {
+  const make = histogramOf(meter, spec, local);
+  const byOperation = new Map<string, { measured?: Recorder; estimated?: Recorder }>();
+  return (operation, estimated) => {
+    const label = operations.label(operation);
+    let pair = byOperation.get(label);
+    if (!pair) {
+      pair = {};
+      byOperation.set(label, pair);
+    }
+    const key = estimated ? 'estimated' : 'measured';
+    let recorder = pair[key];
     if (!recorder) {
-      recorder = make(attributesOf(label));
-      byLabel.set(label, recorder);
+      recorder = make({ 'carbonscope.operation': label, [ESTIMATED]: estimated });
+      pair[key] = recorder;
     }
     return recorder;
   };
@@ -90,21 +131,32 @@ export function bindMetrics(
     instrument.addCallback(callback);
     detach.push(() => instrument.removeCallback(callback));
   };
-  const series = new Map<string, Attributes>();
+  const attributes = new SeriesAttributes();
   const latest = (): EnergySample | null => cs.meter.latest();
+  const figures = (scope: PowerFigure['scope']) =>
+    (latest()?.power ?? []).filter((f) => f.scope === scope);
 
-  observe(createInstrument(meter, METRICS.energy), (result) => {
-    for (const f of latest()?.power ?? []) result.observe(f.joules, seriesAttributes(series, f));
+  observe(createInstrument(meter, METRICS.hostEnergy), (result) => {
+    for (const h of hostTotals(latest())) result.observe(h.joules, attributes.host(h));
   });
-  observe(createInstrument(meter, METRICS.power), (result) => {
-    for (const f of latest()?.power ?? []) result.observe(f.watts, seriesAttributes(series, f));
+  observe(createInstrument(meter, METRICS.hostPower), (result) => {
+    for (const h of hostTotals(latest())) result.observe(h.watts, attributes.host(h));
   });
+  const byComponent = (value: 'joules' | 'watts', scope: PowerFigure['scope']) => {
+    return (result: ObservableResult) => {
+      for (const f of figures(scope)) result.observe(f[value], attributes.component(f));
+    };
+  };
+  observe(createInstrument(meter, METRICS.energy), byComponent('joules', 'host'));
+  observe(createInstrument(meter, METRICS.power), byComponent('watts', 'host'));
+  observe(createInstrument(meter, METRICS.processEnergy), byComponent('joules', 'process'));
+  observe(createInstrument(meter, METRICS.processPower), byComponent('watts', 'process'));
   observe(createInstrument(meter, METRICS.emissions), (result: ObservableResult) => {
-    for (const e of latest()?.emissions ?? []) result.observe(e.grams, zoneAttributes(series, e));
+    for (const e of latest()?.emissions ?? []) result.observe(e.grams, attributes.emissions(e));
   });
-  observe(createInstrument(meter, METRICS.emissionsRate), (result: ObservableResult) => {
+  observe(createInstrument(meter, METRICS.emissionRate), (result: ObservableResult) => {
     for (const e of latest()?.emissions ?? []) {
-      result.observe(e.gramsPerSecond, zoneAttributes(series, e));
+      result.observe(e.gramsPerSecond, attributes.emissions(e));
     }
   });
   if ('reportedZones' in cs.grid) {
@@ -112,26 +164,19 @@ export function bindMetrics(
   }
 
   const local = options.histograms;
-  // One set for operations and endpoints: the same names, the same bound.
+  // One set for operations and routes: the same names, the same bound.
   const operations = new BoundedLabelSet({
     capacity: MAX_OPERATIONS,
     maxLength: MAX_OPERATION_LENGTH,
   });
-  const byOperation = (operation: string): Attributes => ({ operation });
-  const energy = histogramRecorders(meter, METRICS.operationEnergy, local, operations, byOperation);
-  const emissions = histogramRecorders(
-    meter,
-    METRICS.operationEmissions,
-    local,
-    operations,
-    byOperation,
-  );
-  const recordHttp = options.http ? httpRecorder(meter, local, operations, observe) : undefined;
+  const energy = operationRecorders(meter, METRICS.operationEnergy, local, operations);
+  const emissions = operationRecorders(meter, METRICS.operationEmissions, local, operations);
+  const recordHttp = options.http ? httpRecorder(meter, local, operations) : undefined;
 
   detach.push(
     cs.onEnd((footprint) => {
-      energy(footprint.operation)(footprint.joules);
-      emissions(footprint.operation)(footprint.grams);
+      energy(footprint.operation, footprint.estimated)(footprint.joules);
+      emissions(footprint.operation, footprint.estimated)(footprint.grams);
       annotateSpan(footprint);
       if (recordHttp && footprint.kind === 'request') recordHttp(footprint);
     }),
@@ -142,77 +187,131 @@ export function bindMetrics(
   };
 }
 
-function seriesAttributes(
-  cache: Map<string, Attributes>,
-  f: { scope: string; component: string; source: string },
-): Attributes {
-  const key = `p|${f.scope}|${f.component}|${f.source}`;
-  let attributes = cache.get(key);
-  if (!attributes) {
-    attributes = { scope: f.scope, component: f.component, source: f.source };
-    cache.set(key, attributes);
-  }
-  return attributes;
-}
-
-function zoneAttributes(cache: Map<string, Attributes>, e: { scope: string; zone: string }) {
-  const key = `z|${e.scope}|${e.zone}`;
-  let attributes = cache.get(key);
-  if (!attributes) {
-    attributes = { scope: e.scope, zone: e.zone };
-    cache.set(key, attributes);
-  }
-  return attributes;
-}
-
-/** Requests per route template and status: counted in place, observed at collection. */
-interface RequestCount {
-  readonly attributes: Attributes;
-  count: number;
+/** The host's energy and power from one power source: its host-scope figures summed. */
+interface HostTotal {
+  source: string;
+  estimated: boolean;
+  joules: number;
+  watts: number;
 }
 
 /**
- * `requests_total{endpoint,status}` and `request_latency_seconds{endpoint}` from request
- * footprints. The counter is a plain number per (endpoint, status) read at collection, so a
- * request costs no SDK call for it; both label sets are bounded (endpoints are the operations'
- * bounded set; a status is a number Node accepted, 100-999).
+ * hw.host.* per power source: a GPU meter beside a CPU model stays two series, each measured or
+ * estimated for good, and their sum is the host. Components never overlap within a source (RAPL
+ * package and dram, or psys alone), so the sum counts nothing twice.
+ */
+function hostTotals(sample: EnergySample | null): HostTotal[] {
+  const bySource = new Map<string, HostTotal>();
+  for (const f of sample?.power ?? []) {
+    if (f.scope !== 'host') continue;
+    const total = bySource.get(f.source);
+    if (total) {
+      total.joules += f.joules;
+      total.watts += f.watts;
+    } else {
+      bySource.set(f.source, {
+        source: f.source,
+        estimated: f.estimated,
+        joules: f.joules,
+        watts: f.watts,
+      });
+    }
+  }
+  return [...bySource.values()];
+}
+
+/** The attribute sets of the observed series, each made once and reused at every collection. */
+class SeriesAttributes {
+  private readonly made = new Map<string, Attributes>();
+
+  private of(key: string, make: () => Attributes): Attributes {
+    let attributes = this.made.get(key);
+    if (!attributes) {
+      attributes = make();
+      this.made.set(key, attributes);
+    }
+    return attributes;
+  }
+
+  host(h: HostTotal): Attributes {
+    return this.of(`h|${h.source}`, () => ({
+      'hw.id': HOST_HW_ID,
+      'carbonscope.power.source': h.source,
+      [ESTIMATED]: h.estimated,
+    }));
+  }
+
+  component(f: PowerFigure): Attributes {
+    return this.of(`c|${f.component}|${f.source}`, () => ({
+      'hw.type': HARDWARE[f.component].type,
+      'hw.id': HARDWARE[f.component].id,
+      'carbonscope.power.source': f.source,
+      [ESTIMATED]: f.estimated,
+    }));
+  }
+
+  emissions(e: EmissionsFigure): Attributes {
+    return this.of(`e|${e.scope}|${e.zone}|${e.estimated}`, () => ({
+      'carbonscope.scope': e.scope,
+      'carbonscope.grid.zone': e.zone,
+      [ESTIMATED]: e.estimated,
+    }));
+  }
+}
+
+/**
+ * `http.server.request.duration{http.route, http.request.method, http.response.status_code,
+ * url.scheme, error.type}` from request footprints; its `_count` is the request count. Every
+ * label is bounded: routes are the operations' bounded set, methods a fixed list or `_OTHER`,
+ * schemes two, and a status is a number Node accepted (100-999). Each attribute set's recorder
+ * is made once; a request then costs three map lookups.
  */
 function httpRecorder(
   meter: Meter,
   local: LocalHistograms | undefined,
-  endpoints: BoundedLabelSet,
-  observe: (instrument: Observable, callback: ObservableCallback) => void,
+  routes: BoundedLabelSet,
 ): (footprint: OperationFootprint) => void {
-  const counts = new Map<string, Map<number, RequestCount>>();
-  const requests = createInstrument(meter, METRICS.requests);
-  observe(requests, (result) => {
-    for (const byStatus of counts.values()) {
-      for (const c of byStatus.values()) result.observe(c.count, c.attributes);
-    }
-  });
-  const latency = histogramRecorders(
-    meter,
-    METRICS.requestLatency,
-    local,
-    endpoints,
-    (endpoint) => ({
-      endpoint,
-    }),
-  );
+  const make = histogramOf(meter, METRICS.httpDuration, local);
+  const byRoute = new Map<string, Map<number, Map<HttpRequestFacts | undefined, Recorder>>>();
   return (footprint) => {
-    const endpoint = endpoints.label(footprint.operation);
-    let byStatus = counts.get(endpoint);
+    const route = routes.label(footprint.operation);
+    let byStatus = byRoute.get(route);
     if (!byStatus) {
       byStatus = new Map();
-      counts.set(endpoint, byStatus);
+      byRoute.set(route, byStatus);
     }
     const status = footprint.status ?? 0;
-    let c = byStatus.get(status);
-    if (!c) {
-      c = { attributes: { endpoint, status: String(status) }, count: 0 };
-      byStatus.set(status, c);
+    let byFacts = byStatus.get(status);
+    if (!byFacts) {
+      byFacts = new Map();
+      byStatus.set(status, byFacts);
     }
-    c.count++;
-    latency(footprint.operation)(footprint.durationSeconds);
+    let recorder = byFacts.get(footprint.http);
+    if (!recorder) {
+      recorder = make(httpAttributes(route, footprint.status, footprint.http));
+      byFacts.set(footprint.http, recorder);
+    }
+    recorder(footprint.durationSeconds);
   };
+}
+
+/**
+ * As the semantic conventions say: a status only when one was sent; error.type for a 5xx (its
+ * status), and `_OTHER`, their fallback, for a request that ended before any status was sent
+ * (its client went away).
+ */
+function httpAttributes(
+  route: string,
+  status: number | undefined,
+  facts: HttpRequestFacts | undefined,
+): Attributes {
+  const attributes: Attributes = {
+    'http.route': route,
+    'http.request.method': facts?.method ?? '_OTHER',
+    'url.scheme': facts?.scheme ?? 'http',
+  };
+  if (status) attributes['http.response.status_code'] = status;
+  if (!status) attributes['error.type'] = '_OTHER';
+  else if (status >= 500) attributes['error.type'] = String(status);
+  return attributes;
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import type { Env } from '../settings.js';
 import { LocalHistograms } from './local-histograms.js';
 import { importAll, importSdk, otlpMetricExporter, PROMETHEUS } from './optional-sdk.js';
+import { withPrometheusNames } from './prometheus-names.js';
 import { SCOPE } from './scope.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
@@ -21,26 +22,32 @@ function positive(env: Env, name: string, fallback: number): number {
 }
 
 /**
- * The Prometheus endpoint: the exporter's handler on a server carbonscope owns, so its scrapes
- * can be left out of the tracked requests (they are not the application's work). Only
- * `/metrics` is served; it never keeps the process alive.
+ * The Prometheus endpoint, on a server carbonscope owns so its scrapes can be left out of the
+ * tracked requests (they are not the application's work). Only `/metrics` is served, with the
+ * names the OTel Collector would give (withPrometheusNames); it never keeps the process alive.
  */
-function prometheusServer(
-  handler: (
-    req: import('node:http').IncomingMessage,
-    res: import('node:http').ServerResponse,
-  ) => void,
-  env: Env,
-  logger: Logger,
-): Server {
+function prometheusServer(exposition: () => Promise<string>, env: Env, logger: Logger): Server {
   // The 3.x exporter no longer reads its variables itself, so they are read here, with the
   // spec's defaults (localhost:9464).
   const host = env.OTEL_EXPORTER_PROMETHEUS_HOST?.trim() || 'localhost';
   const port = positive(env, 'OTEL_EXPORTER_PROMETHEUS_PORT', 9464);
   const server = createServer((req, res) => {
-    if (req.url?.split('?')[0] === '/metrics') return handler(req, res);
-    res.statusCode = 404;
-    res.end('not found: metrics are at /metrics\n');
+    if (req.url?.split('?')[0] !== '/metrics') {
+      res.statusCode = 404;
+      res.end('not found: metrics are at /metrics\n');
+      return;
+    }
+    exposition().then(
+      (text) => {
+        res.setHeader('content-type', 'text/plain; version=0.0.4; charset=utf-8');
+        res.end(text);
+      },
+      (err: unknown) => {
+        logger.error({ err: String(err) }, 'Prometheus endpoint: metrics collection failed');
+        res.statusCode = 500;
+        res.end('metrics collection failed\n');
+      },
+    );
   });
   server.on('error', (err) => {
     logger.error({ err: err.message }, `Prometheus endpoint could not listen on ${host}:${port}`);
@@ -75,9 +82,12 @@ async function readerFor(
         preventServerStart: true,
         metricProducers,
       });
-      servers.push(
-        prometheusServer((req, res) => reader.getMetricsRequestHandler(req, res), env, logger),
-      );
+      const serializer = new prometheus.PrometheusSerializer();
+      const exposition = async () => {
+        const { resourceMetrics } = await reader.collect();
+        return serializer.serialize(withPrometheusNames(resourceMetrics, sdk));
+      };
+      servers.push(prometheusServer(exposition, env, logger));
       return reader;
     }
     case 'otlp':

@@ -124,7 +124,10 @@ export class Carbonscope implements OperationTracker {
    */
   trackRequests(options: RequestTrackingOptions = {}): RequestTracking {
     if (!this.requests) {
-      const requests = trackHttpRequests(this.tracker, options);
+      const requests = trackHttpRequests(this.tracker, {
+        knownMethods: this.settings.http.knownMethods,
+        ...options,
+      });
       for (const server of this.ignoredServers) requests.ignore(server);
       this.requests = requests;
       this.unsubscribe.push(this.meter.onSample(() => requests.sweep()));

@@ -1,24 +1,28 @@
 import type { Meter } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import * as sdkMetrics from '@opentelemetry/sdk-metrics';
+import { withPrometheusNames } from '../../src/otel/prometheus-names.js';
 
 /** A private meter whose instruments can be read back in Prometheus text, for unit tests. */
 export interface TestMetrics {
   meter: Meter;
-  /** The exposition text, as /metrics would serve it. */
+  /** The exposition text, as /metrics would serve it (the OTel Collector's names). */
   scrape(): Promise<string>;
-  /** The value of one series: `value('requests_total', {endpoint: '/x'})`; undefined if absent. */
+  /**
+   * The value of one series: `value('hw_host_energy_joules_total', {hw_id: 'host'})`;
+   * undefined if absent.
+   */
   value(name: string, labels?: Record<string, string>): Promise<number | undefined>;
   shutdown(): Promise<void>;
 }
 
 export function createTestMetrics(): TestMetrics {
   const reader = new PrometheusExporter({ preventServerStart: true });
-  const provider = new MeterProvider({ readers: [reader] });
+  const provider = new sdkMetrics.MeterProvider({ readers: [reader] });
   const serializer = new PrometheusSerializer();
   const scrape = async () => {
     const { resourceMetrics } = await reader.collect();
-    return serializer.serialize(resourceMetrics);
+    return serializer.serialize(withPrometheusNames(resourceMetrics, sdkMetrics));
   };
   return {
     meter: provider.getMeter('test'),

@@ -10,6 +10,7 @@ import { CSV_HEADER, parseEmissionsCsv } from '../../src/cli/csv.js';
 import type { Report } from '../../src/cli/report.js';
 import { loadCatalog } from '../../src/llm/catalog.js';
 import { llmImpacts } from '../../src/llm/llm-impacts.js';
+import { METRICS } from '../../src/metrics/index.js';
 import { libraryRoot as projectRoot } from '../../src/paths.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -99,11 +100,12 @@ function stringAttribute(attributes: OtlpAttribute[] | undefined, key: string) {
 }
 
 /** The sum of a counter's points with scope=process (one per component and source). */
-function processSum(metrics: OtlpMetric[], name: string): number {
+/** The sum's points, all of them or those whose `carbonscope.scope` is `process`. */
+function processSum(metrics: OtlpMetric[], name: string, byScope = false): number {
   const metric = metrics.find((m) => m.name === name);
   expect(metric?.sum, `${name} pushed as a sum`).to.not.equal(undefined);
   return (metric?.sum?.dataPoints ?? [])
-    .filter((p) => stringAttribute(p.attributes, 'scope') === 'process')
+    .filter((p) => !byScope || stringAttribute(p.attributes, 'carbonscope.scope') === 'process')
     .reduce((total, p) => total + Number(p.asDouble ?? p.asInt ?? 0), 0);
 }
 
@@ -318,10 +320,10 @@ describe('carbonscope command line', function () {
         report.runId,
       );
       const metrics = (resource?.scopeMetrics ?? []).flatMap((s) => s.metrics);
-      const pushedProcessJoules = processSum(metrics, 'energy_joules');
+      const pushedProcessJoules = processSum(metrics, METRICS.processEnergy.name);
       expect(report.energy.joules).to.be.greaterThan(0);
       expect(pushedProcessJoules).to.be.closeTo(report.energy.joules, report.energy.joules * 1e-9);
-      expect(processSum(metrics, 'emissions_grams')).to.be.closeTo(
+      expect(processSum(metrics, METRICS.emissions.name, true)).to.be.closeTo(
         report.emissions.grams,
         report.emissions.grams * 1e-9,
       );

@@ -67,13 +67,17 @@ describe('energy meter', () => {
     // 1 s on 2 CPUs: host 50% busy (1 CPU-s), process 0.25 CPU-s.
     interval(r, 1000, 0.5, 0.25);
     interval(r, 1000, 0.5, 0.25);
-    const host = { scope: 'host', component: 'package', source: 'rapl' };
-    const proc = { scope: 'process', component: 'package', source: 'rapl' };
-    expect(await r.metrics.value('energy_joules_total', host)).to.equal(20);
+    const rapl = { carbonscope_power_source: 'rapl', carbonscope_estimated: 'false' };
+    const pkg = { hw_type: 'cpu', hw_id: 'package', ...rapl };
+    expect(await r.metrics.value('hw_energy_joules_total', pkg)).to.equal(20);
+    expect(
+      await r.metrics.value('hw_host_energy_joules_total', { hw_id: 'host', ...rapl }),
+    ).to.equal(20);
     // dynamic: 0.25 of the 1 busy CPU-s, of the active half of 10 J = 1.25 J per second.
-    expect(await r.metrics.value('energy_joules_total', proc)).to.equal(2.5);
-    expect(await r.metrics.value('power_watts', host)).to.equal(10);
-    expect(await r.metrics.value('power_watts', proc)).to.equal(1.25);
+    expect(await r.metrics.value('carbonscope_process_energy_joules_total', pkg)).to.equal(2.5);
+    expect(await r.metrics.value('hw_power_watts', pkg)).to.equal(10);
+    expect(await r.metrics.value('hw_host_power_watts', rapl)).to.equal(10);
+    expect(await r.metrics.value('carbonscope_process_power_watts', pkg)).to.equal(1.25);
     const snap = r.cs.snapshot();
     expect(snap.totals.process.joules).to.equal(2.5);
     expect(snap.attribution).to.deep.equal({
@@ -101,17 +105,22 @@ describe('energy meter', () => {
     interval(r, 1000, 1, 2);
     const de = (36 * 1.5 * 400) / 3.6e6;
     const fr = (36 * 1.5 * 100) / 3.6e6;
+    const at = (scope: string, zone: string) => ({
+      carbonscope_scope: scope,
+      carbonscope_grid_zone: zone,
+      carbonscope_estimated: 'false',
+    });
     expect(
-      await r.metrics.value('emissions_grams_total', { scope: 'host', zone: 'DE' }),
+      await r.metrics.value('carbonscope_emissions_grams_total', at('host', 'DE')),
     ).to.be.closeTo(de, 1e-15);
     expect(
-      await r.metrics.value('emissions_grams_total', { scope: 'process', zone: 'FR' }),
+      await r.metrics.value('carbonscope_emissions_grams_total', at('process', 'FR')),
     ).to.be.closeTo(fr, 1e-15);
     expect(
-      await r.metrics.value('emissions_rate_grams_per_second', { scope: 'host', zone: 'FR' }),
+      await r.metrics.value('carbonscope_emission_rate_grams_per_second', at('host', 'FR')),
     ).to.be.closeTo(fr, 1e-15);
     expect(
-      await r.metrics.value('emissions_rate_grams_per_second', { scope: 'host', zone: 'DE' }),
+      await r.metrics.value('carbonscope_emission_rate_grams_per_second', at('host', 'DE')),
     ).to.equal(0);
     const snap = r.cs.snapshot();
     expect(snap.totals.host.grams).to.be.closeTo(de + fr, 1e-15);
@@ -155,7 +164,7 @@ describe('energy meter', () => {
     const seen: number[] = [];
     for (let i = 0; i < 5; i++) {
       interval(r, 1000, 0.5, 0.1);
-      seen.push((await r.metrics.value('energy_joules_total', { scope: 'host' })) ?? 0);
+      seen.push((await r.metrics.value('hw_host_energy_joules_total')) ?? 0);
     }
     expect(seen).to.deep.equal([0, 0, 0, 0, 7]);
     expect(r.cs.snapshot().droppedReadings).to.equal(4);
@@ -192,6 +201,40 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
+  it('says of every energy and emissions series whether a meter or a model gave it', async () => {
+    const r = await rig({
+      host: constantSource(10, { name: 'estimate', component: 'cpu' }),
+      gpus: [constantSource(50, { name: 'nvidia-smi', kind: 'gpu', component: 'gpu' })],
+    });
+    await prime(r);
+    interval(r, 1000, 1, 2); // the process is the whole busy host: share 1
+    const model = { carbonscope_power_source: 'estimate', carbonscope_estimated: 'true' };
+    const meter = { carbonscope_power_source: 'nvidia-smi', carbonscope_estimated: 'false' };
+    // The host is one series per source, so a flag never changes on a series.
+    expect(await r.metrics.value('hw_host_energy_joules_total', model)).to.equal(10);
+    expect(await r.metrics.value('hw_host_energy_joules_total', meter)).to.equal(50);
+    expect(
+      await r.metrics.value('hw_energy_joules_total', { hw_type: 'cpu', hw_id: 'cpu', ...model }),
+    ).to.equal(10);
+    expect(
+      await r.metrics.value('hw_power_watts', { hw_type: 'gpu', hw_id: 'gpu', ...meter }),
+    ).to.equal(50);
+    // Emissions of measured and of estimated energy are separate series; together, the total.
+    const grams = (joules: number) => (joules * 400) / 3.6e6;
+    const emissions = (scope: string, estimated: string) =>
+      r.metrics.value('carbonscope_emissions_grams_total', {
+        carbonscope_scope: scope,
+        carbonscope_grid_zone: 'DE',
+        carbonscope_estimated: estimated,
+      });
+    expect(await emissions('host', 'false')).to.be.closeTo(grams(50), 1e-15);
+    expect(await emissions('host', 'true')).to.be.closeTo(grams(10), 1e-15);
+    expect(await emissions('process', 'true')).to.be.closeTo(grams(10), 1e-15);
+    expect(await emissions('process', 'false')).to.equal(undefined);
+    expect(r.cs.snapshot().totals.host.grams).to.be.closeTo(grams(60), 1e-15);
+    await r.metrics.shutdown();
+  });
+
   it("keeps a host source's GPU readings (powermetrics on Apple Silicon) off the process", async () => {
     const host = new ScriptedSource('powermetrics', 'host', false, (t) => [
       { component: 'cpu', device: 'cpu', joules: (8 * t.elapsedMs) / 1000, watts: 8 },
@@ -208,11 +251,7 @@ describe('energy meter', () => {
       'cpu',
     ]);
     expect(
-      await r.metrics.value('energy_joules_total', {
-        scope: 'process',
-        component: 'gpu',
-        source: 'powermetrics',
-      }),
+      await r.metrics.value('carbonscope_process_energy_joules_total', { hw_type: 'gpu' }),
     ).to.equal(undefined);
     await r.metrics.shutdown();
   });

@@ -9,6 +9,7 @@ import {
   type IntensityService,
   registerGridMetrics,
 } from '../../../src/grid/index.js';
+import { METRICS, prometheusName } from '../../../src/metrics/index.js';
 import { loadSettings } from '../../../src/settings.js';
 import { fixture, StubElectricityMaps } from '../../fixtures/grid/stub-electricity-maps.js';
 import { createTestMetrics, type TestMetrics } from '../../helpers/metrics.js';
@@ -25,9 +26,13 @@ async function rejection(call: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-/** The zones grid_carbon_intensity_grams_per_kwh has a series for, sorted. */
+const GAUGE = prometheusName(METRICS.gridIntensity);
+
+/** The zones the grid intensity gauge has a series for, sorted. */
 function gaugeZones(exposition: string): string[] {
-  return [...exposition.matchAll(/grid_carbon_intensity_grams_per_kwh\{[^}]*zone="([^"]+)"/g)]
+  return [
+    ...exposition.matchAll(new RegExp(`${GAUGE}\\{[^}]*carbonscope_grid_zone="([^"]+)"`, 'g')),
+  ]
     .map((m) => m[1])
     .sort();
 }
@@ -365,14 +370,14 @@ describe('grid: intensity service (fallback chain)', () => {
     });
   });
 
-  describe('grid_carbon_intensity_grams_per_kwh', () => {
+  describe('carbonscope.grid.carbon_intensity', () => {
     it('reports the configured zone and its source', async () => {
       const grid = service();
       await grid.current();
       expect(
-        await metrics.value('grid_carbon_intensity_grams_per_kwh', {
-          zone: 'DE',
-          source: 'electricity-maps',
+        await metrics.value(GAUGE, {
+          carbonscope_grid_zone: 'DE',
+          carbonscope_grid_source: 'electricity-maps',
         }),
       ).to.equal(322);
     });
@@ -383,9 +388,9 @@ describe('grid: intensity service (fallback chain)', () => {
       const text = await metrics.scrape();
       expect(gaugeZones(text)).to.deep.equal(['DE', 'FR', 'SE-SE3']);
       expect(
-        await metrics.value('grid_carbon_intensity_grams_per_kwh', {
-          zone: 'FR',
-          source: 'annual-average',
+        await metrics.value(GAUGE, {
+          carbonscope_grid_zone: 'FR',
+          carbonscope_grid_source: 'annual-average',
         }),
       ).to.equal(annualAverage('FR')?.carbonIntensity);
       expect(text).not.to.include(KEY);

@@ -18,7 +18,10 @@ import {
   testConfig,
 } from '../energy/scripted.js';
 
-/** A meter provider whose readings the test can scrape. */
+/**
+ * A meter provider whose readings the test can scrape, serialized as an application's own JS
+ * Prometheus exporter does: no unit word in the names (`hw_host_energy_total`).
+ */
 function provider() {
   const reader = new PrometheusExporter({ preventServerStart: true });
   const mp = new MeterProvider({ readers: [reader] });
@@ -61,13 +64,14 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
     expect(attached.mode).to.equal('global');
     expect(metrics.getMeterProvider()).to.equal(mp);
     const text = await scrape();
-    expect(findSample(text, 'energy_joules_total', { scope: 'host', source: 'rapl' })).to.equal(10);
+    const rapl = { hw_id: 'host', carbonscope_power_source: 'rapl' };
+    expect(findSample(text, 'hw_host_energy_total', rapl)).to.equal(10);
     await attached.shutdown();
     // Detached: later samples no longer reach the provider (the SDK keeps the last values).
     cs.clock.advance(1000);
     await cs.stop(); // takes a last sample: the host has used more energy since
     expect(cs.snapshot().totals.host.joules).to.be.greaterThan(10);
-    expect(findSample(await scrape(), 'energy_joules_total', { scope: 'host' })).to.equal(10);
+    expect(findSample(await scrape(), 'hw_host_energy_total', rapl)).to.equal(10);
     await mp.shutdown();
   });
 
@@ -99,7 +103,9 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
           () => new Promise<string>((r) => setTimeout(() => r(''), 20)),
         );
       }
-      expect(findSample(text, 'power_watts', { scope: 'host', source: 'rapl' })).to.equal(10);
+      // carbonscope's own endpoint names as the OTel Collector does: with the unit word.
+      const rapl = { hw_id: 'host', carbonscope_power_source: 'rapl' };
+      expect(findSample(text, 'hw_host_power_watts', rapl)).to.equal(10);
       expect((await fetch(`http://localhost:${port}/other`)).status).to.equal(404);
     } finally {
       await attached.shutdown();
@@ -118,18 +124,18 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       await instrumentation.ready();
       expect(instrumentation.getConfig().enabled).to.equal(true);
       expect(instrumentation.instrumentationName).to.equal('carbonscope');
-      expect(await scrape()).to.include('grid_carbon_intensity_grams_per_kwh');
+      expect(await scrape()).to.include('carbonscope_grid_carbon_intensity');
       const cs = await startDefault();
       cs.track('before', () => 1);
       instrumentation.disable();
       cs.track('after', () => 2);
       const text = await scrape();
-      expect(findSample(text, 'operation_energy_joules_count', { operation: 'before' })).to.equal(
-        1,
-      );
-      expect(findSample(text, 'operation_energy_joules_count', { operation: 'after' })).to.equal(
-        undefined,
-      );
+      const count = (operation: string) =>
+        findSample(text, 'carbonscope_operation_energy_count', {
+          carbonscope_operation: operation,
+        });
+      expect(count('before')).to.equal(1);
+      expect(count('after')).to.equal(undefined);
     } finally {
       instrumentation.disable();
       await stopDefault();

@@ -35,7 +35,7 @@ describe('local histograms (recorded in place, exported by the reader)', () => {
     for (const v of values) histogram.record(series, v);
 
     const lines = (text: string) =>
-      text.split('\n').filter((l) => l.startsWith('operation_energy_joules'));
+      text.split('\n').filter((l) => l.startsWith('carbonscope_operation_energy'));
     const fromSdk = lines(await viaSdk.text());
     expect(fromSdk).to.have.length(METRICS.operationEnergy.buckets.length + 3);
     expect(lines(await viaLocal.text())).to.deep.equal(fromSdk);
@@ -49,12 +49,12 @@ describe('local histograms (recorded in place, exported by the reader)', () => {
     const series = histogram.open({ operation: 'job' });
     for (const v of [-1, Number.NaN, Number.POSITIVE_INFINITY]) histogram.record(series, v);
     expect(series.count).to.equal(0);
-    local.histogram(METRICS.requestLatency); // never opened: no empty metric
+    local.histogram(METRICS.httpDuration); // never opened: no empty metric
     const { resourceMetrics } = await local.collect();
     const [scope] = resourceMetrics.scopeMetrics;
     expect(scope.scope).to.deep.equal(SCOPE);
     expect(scope.metrics.map((m) => m.descriptor.name)).to.deep.equal([
-      'operation_emissions_grams',
+      METRICS.operationEmissions.name,
     ]);
   });
 });

@@ -1,0 +1,46 @@
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { HttpRequestFacts } from '../energy/index.js';
+
+/**
+ * The methods the HTTP semantic conventions know by default (RFC 9110's and PATCH). Any other
+ * is labelled `_OTHER`: Node accepts some thirty methods, and a client picks the method.
+ * OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS replaces the list, as the conventions ask.
+ */
+export const KNOWN_HTTP_METHODS = [
+  'CONNECT',
+  'DELETE',
+  'GET',
+  'HEAD',
+  'OPTIONS',
+  'PATCH',
+  'POST',
+  'PUT',
+  'TRACE',
+] as const;
+
+export const OTHER_HTTP_METHOD = '_OTHER';
+
+type ByScheme = Readonly<Record<HttpRequestFacts['scheme'], HttpRequestFacts>>;
+
+function byScheme(method: string): ByScheme {
+  return {
+    http: Object.freeze({ method, scheme: 'http' }),
+    https: Object.freeze({ method, scheme: 'https' }),
+  };
+}
+
+/**
+ * A request's method and scheme as the HTTP metrics label them. Every answer is one of a fixed
+ * set of frozen objects made here, so a request allocates nothing for it.
+ */
+export function httpFactsReader(
+  knownMethods: readonly string[] = KNOWN_HTTP_METHODS,
+): (req: IncomingMessage) => HttpRequestFacts {
+  const known = new Map(knownMethods.map((m) => [m, byScheme(m)]));
+  const other = byScheme(OTHER_HTTP_METHOD);
+  return (req) => {
+    const facts = known.get(req.method ?? '') ?? other;
+    return (req.socket as TLSSocket | undefined)?.encrypted === true ? facts.https : facts.http;
+  };
+}
