@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type ContextManager, diag, type Meter, metrics, ROOT_CONTEXT } from '@opentelemetry/api';
-import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
@@ -14,7 +14,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import { LocalHistograms, otlpMetricExporter, SCOPE, withPrometheusNames } from 'carbonscope';
+import { LocalHistograms, otlpMetricExporter, PrometheusText, SCOPE } from 'carbonscope';
 import type { Env } from '../config.js';
 import { sourceAsset } from '../paths.js';
 
@@ -49,18 +49,15 @@ function packageVersion(): string {
 
 /**
  * Collects every instrument and serializes it as Prometheus text, with the names the OTel
- * Collector gives the same metrics (unit words: withPrometheusNames). Rejects when the
- * collection fails, so /metrics answers 500 instead of an empty 200.
+ * Collector gives the same metrics (unit words). Rejects when the collection fails, so
+ * /metrics answers 500 instead of an empty 200.
  */
-function exposition(
-  reader: PrometheusExporter,
-  serializer: PrometheusSerializer,
-): () => Promise<string> {
+function exposition(reader: PrometheusExporter, serializer: PrometheusText): () => Promise<string> {
   return async () => {
     const { resourceMetrics, errors } = await reader.collect();
     // A callback that threw loses only its own series; the rest are still worth serving.
     if (errors.length) diag.error('metrics collection errors', ...errors);
-    return serializer.serialize(withPrometheusNames(resourceMetrics, sdkMetrics));
+    return serializer.serialize(resourceMetrics);
   };
 }
 
@@ -149,8 +146,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   const histograms = new LocalHistograms(sdkMetrics, SCOPE);
   const metricProducers = [histograms];
   const prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers });
-  // (prefix, appendTimestamp, withResourceConstantLabels, withoutTargetInfo, withoutScopeInfo)
-  const serializer = new PrometheusSerializer('', false, undefined, false, true);
+  const serializer = new PrometheusText(sdkMetrics, { scopeLabels: false });
   const readers: IMetricReader[] = [prometheus];
   if (options.otlpMetricsEnabled) readers.push(await otlpReader(env, metricProducers));
 

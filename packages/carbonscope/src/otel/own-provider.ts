@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import type { Env } from '../settings.js';
 import { LocalHistograms } from './local-histograms.js';
 import { importAll, importSdk, otlpMetricExporter, PROMETHEUS } from './optional-sdk.js';
-import { withPrometheusNames } from './prometheus-names.js';
+import { PrometheusText } from './prometheus-text.js';
 import { SCOPE } from './scope.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
@@ -24,7 +24,7 @@ function positive(env: Env, name: string, fallback: number): number {
 /**
  * The Prometheus endpoint, on a server carbonscope owns so its scrapes can be left out of the
  * tracked requests (they are not the application's work). Only `/metrics` is served, with the
- * names the OTel Collector would give (withPrometheusNames); it never keeps the process alive.
+ * names the OTel Collector would give (PrometheusText); it never keeps the process alive.
  */
 function prometheusServer(exposition: () => Promise<string>, env: Env, logger: Logger): Server {
   // The 3.x exporter no longer reads its variables itself, so they are read here, with the
@@ -82,10 +82,10 @@ async function readerFor(
         preventServerStart: true,
         metricProducers,
       });
-      const serializer = new prometheus.PrometheusSerializer();
+      const serializer = new PrometheusText(sdk);
       const exposition = async () => {
         const { resourceMetrics } = await reader.collect();
-        return serializer.serialize(withPrometheusNames(resourceMetrics, sdk));
+        return serializer.serialize(resourceMetrics);
       };
       servers.push(prometheusServer(exposition, env, logger));
       return reader;

@@ -1,0 +1,97 @@
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import * as sdk from '@opentelemetry/sdk-metrics';
+import { expect } from 'chai';
+import { METRICS } from '../../../src/metrics/index.js';
+import { LocalHistograms } from '../../../src/otel/local-histograms.js';
+import { withPrometheusNames } from '../../../src/otel/prometheus-names.js';
+import { PrometheusText } from '../../../src/otel/prometheus-text.js';
+import { SCOPE } from '../../../src/otel/scope.js';
+
+/**
+ * A provider with every kind of instrument, label values that need escaping and a resource, fed
+ * one more round of measurements on each call so later collections reuse the cached labels.
+ */
+function population() {
+  const local = new LocalHistograms(sdk, SCOPE);
+  const reader = new PrometheusExporter({ preventServerStart: true, metricProducers: [local] });
+  const provider = new sdk.MeterProvider({
+    resource: resourceFromAttributes({ 'service.name': 'svc "x"', 'deployment.count': 3 }),
+    readers: [reader],
+    views: [
+      {
+        instrumentName: 'exponential',
+        aggregation: { type: sdk.AggregationType.EXPONENTIAL_HISTOGRAM },
+      },
+    ],
+  });
+  const meter = provider.getMeter(SCOPE.name, SCOPE.version);
+  const other = provider.getMeter('other.scope');
+  const energy = meter.createCounter('hw.host.energy', { unit: 'J', description: 'a\\b\nc' });
+  const requests = meter.createCounter('requests.total', { unit: '{request}' });
+  const queue = meter.createUpDownCounter('queue.depth');
+  const latency = meter.createHistogram('http.server.request.duration', { unit: 's' });
+  const tokens = other.createHistogram('gen_ai.client.token.usage', {
+    unit: '{token}',
+    advice: { explicitBucketBoundaries: [1, 10, 100] },
+  });
+  const exponential = meter.createHistogram('exponential');
+  let level = 0.5;
+  meter
+    .createObservableGauge('cpu.utilization', { unit: '1' })
+    .addCallback((result) => result.observe(level, { 'cpu.mode': 'user' }));
+  const localHistogram = local.histogram(METRICS.operationEnergy);
+  const series = localHistogram.open({
+    'carbonscope.operation': '/x',
+    'carbonscope.estimated': true,
+  });
+  const attributeSets = [
+    { 'http.route': '/a', 'http.response.status_code': 200 },
+    { 'http.route': 'quote " back \\ line \n end', flag: true, list: ['a', 'b'] },
+    {},
+  ];
+  return {
+    round(n: number) {
+      level = n / 10;
+      for (const attributes of attributeSets) {
+        energy.add(n, attributes);
+        requests.add(1, attributes);
+        queue.add(n % 2 ? 1 : -2, attributes);
+        latency.record(n / 100, attributes);
+      }
+      tokens.record(50 * n, { 'gen_ai.request.model': 'm' });
+      exponential.record(n);
+      localHistogram.record(series, n / 1000);
+    },
+    collect: async () => (await reader.collect()).resourceMetrics,
+    shutdown: () => provider.shutdown(),
+  };
+}
+
+describe('PrometheusText (the exposition /metrics serves)', () => {
+  for (const scopeLabels of [true, false]) {
+    it(`writes what the OTel serializer writes after withPrometheusNames, byte for byte (scope labels ${scopeLabels ? 'on' : 'off'})`, async () => {
+      const app = population();
+      const ours = new PrometheusText(sdk, { scopeLabels });
+      const theirs = new PrometheusSerializer('', false, undefined, false, !scopeLabels);
+      for (let n = 1; n <= 3; n++) {
+        app.round(n);
+        const collected = await app.collect();
+        const expected = theirs.serialize(withPrometheusNames(collected, sdk));
+        expect(expected).to.include('hw_host_energy_joules_total');
+        expect(ours.serialize(collected)).to.equal(expected);
+      }
+      await app.shutdown();
+    });
+  }
+
+  it('says so when nothing is registered, as the OTel serializer does', async () => {
+    const reader = new PrometheusExporter({ preventServerStart: true });
+    const provider = new sdk.MeterProvider({ readers: [reader] });
+    const { resourceMetrics } = await reader.collect();
+    const text = new PrometheusText(sdk).serialize(resourceMetrics);
+    expect(text).to.equal(new PrometheusSerializer().serialize(resourceMetrics));
+    expect(text).to.match(/# no registered metrics$/);
+    await provider.shutdown();
+  });
+});
