@@ -93,6 +93,35 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
+  it("gives the process no idle power in dynamic mode: the estimate's constant RAM stays on the host", async () => {
+    // The estimate: 4 W of CPU and a constant 6 W of RAM, whatever the load.
+    const host = new ScriptedSource('estimate', 'host', true, (t) => [
+      { component: 'cpu', device: 'cpu', joules: (4 * t.elapsedMs) / 1000, watts: 4 },
+      { component: 'ram', device: 'ram', joules: (6 * t.elapsedMs) / 1000, watts: 6, idle: true },
+    ]);
+    const dynamic = await rig({ host });
+    await prime(dynamic);
+    // A busy loop: the process is the whole busy host (2 CPUs, one busy).
+    interval(dynamic, 1000, 0.5, 1);
+    const d = dynamic.cs.snapshot();
+    expect(d.totals.host.joules).to.equal(10);
+    // Half of the 4 W is active, all of it the process's; none of the RAM.
+    expect(d.totals.process.joules).to.equal(2);
+    expect(d.power.filter((p) => p.scope === 'process').map((p) => p.component)).to.deep.equal([
+      'cpu',
+    ]);
+    await dynamic.metrics.shutdown();
+
+    // proportional: the process's busy-time share of every joule, the RAM included.
+    const proportional = await rig({ host }, { ENERGY_ATTRIBUTION: 'proportional' });
+    await prime(proportional);
+    interval(proportional, 1000, 0.5, 1);
+    const p = proportional.cs.snapshot();
+    expect(p.totals.process.joules).to.equal(10);
+    expect(p.power.find((f) => f.scope === 'process' && f.component === 'ram')?.joules).to.equal(6);
+    await proportional.metrics.shutdown();
+  });
+
   it('prices energy at PUE x the intensity valid at each sample, per zone', async () => {
     const r = await rig({ host: constantSource(36) }, { PUE: '1.5' });
     await prime(r);
