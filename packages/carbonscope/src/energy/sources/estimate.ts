@@ -73,7 +73,13 @@ export function createEstimateSource(options: EstimateOptions): PowerSource {
       return [
         { component: 'cpu', device: 'cpu', joules: cpuW * seconds, watts: cpuW },
         // A constant per GB installed: idle power, whatever the load.
-        { component: 'ram', device: 'ram', joules: ramWatts * seconds, watts: ramWatts, idle: true },
+        {
+          component: 'ram',
+          device: 'ram',
+          joules: ramWatts * seconds,
+          watts: ramWatts,
+          idle: true,
+        },
       ];
     },
     async close(): Promise<void> {},
