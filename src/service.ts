@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Meter } from '@opentelemetry/api';
-import { activeSpan, bindMetrics, Carbonscope } from 'carbonscope';
+import { bindMetrics, Carbonscope, captureSpan } from 'carbonscope';
 import { type AppDeps, createApp, type MetricsText } from './app.js';
 import { type Config, redactConfig, secretsOf } from './config.js';
 import { createDashboard, type Dashboard } from './dashboard/index.js';
@@ -101,7 +101,7 @@ export async function assembleService(options: AssembleOptions): Promise<Assembl
   const carbonscope = await Carbonscope.create({
     settings: config,
     logger,
-    captureContext: activeSpan,
+    captureContext: captureSpan,
   });
   const unbind = bindMetrics(meter, carbonscope, { http: true });
   readiness.waitFor(

@@ -72,6 +72,8 @@ export class EmissionsTracker {
       joules: to.joules - from.joules,
       grams: to.grams - from.grams,
       estimated: process?.estimated ?? true,
+      // A sample at each end: the figure is the meter's, not extrapolated.
+      provisional: false,
     };
   }
 

@@ -22,6 +22,8 @@ export type {
   EnergySnapshot,
   HostCpuDelta,
   MeterSources,
+  OperationAttribution,
+  OperationContext,
   OperationFootprint,
   OperationKind,
   OperationListener,
@@ -43,6 +45,7 @@ export {
   createNvidiaSmiSource,
   createPowermetricsSource,
   createRaplSource,
+  DEFAULT_CALIBRATION_INTERVAL_MS,
   EnergyMeter,
   EnergyTracker,
   gramsPerJoule,
@@ -101,7 +104,7 @@ export {
   type CarbonscopeInstrumentationConfig,
 } from './otel/instrumentation.js';
 export { MissingSdkError, otlpMetricExporter } from './otel/optional-sdk.js';
-export { activeSpan, SPAN_ATTRIBUTES } from './otel/spans.js';
+export { annotateSpan, captureSpan, SPAN_ATTRIBUTES } from './otel/spans.js';
 export { Carbonscope, type CarbonscopeOptions } from './runtime/carbonscope.js';
 export {
   ENERGY_SOURCES,
@@ -109,6 +112,7 @@ export {
   type Env,
   type GridSettings,
   loadSettings,
+  OPERATION_ATTRIBUTION_MODES,
   parseEnv,
   type Settings,
   SettingsError,

@@ -1,4 +1,5 @@
 export { type AttributionMode, processShare } from './attribution.js';
+export { DEFAULT_CPU_DENSITY } from './cpu-weights.js';
 export { gramsPerJoule, JOULES_PER_KWH } from './emissions.js';
 export { createHostCpuReader, USER_HZ } from './host-cpu.js';
 export {
@@ -9,6 +10,7 @@ export {
 } from './meter.js';
 export {
   type Clock,
+  eventLoopIdle,
   type HostCpuReader,
   monotonicClock,
   ownProcessCpu,
@@ -19,5 +21,11 @@ export { type EnergySnapshot, snapshotOf } from './snapshot.js';
 export * from './sources/index.js';
 export { type Timer, type TimerHandle, unrefTimer } from './timer.js';
 export { measureWith, trackWith } from './track.js';
-export { EnergyTracker, type TrackerOptions } from './tracker.js';
+export {
+  DEFAULT_CALIBRATION_INTERVAL_MS,
+  EnergyTracker,
+  MAX_UNSETTLED,
+  MIN_CALIBRATION_GAP_MS,
+  type TrackerOptions,
+} from './tracker.js';
 export type * from './types.js';

@@ -16,6 +16,12 @@ export type HostCpuReader = () => HostCpuDelta;
 
 export const monotonicClock: Clock = () => performance.now();
 
+/**
+ * Milliseconds the event loop has waited for I/O (idle) since it started: monotonicClock less
+ * this grows only while the loop is busy. Node keeps the figure for eventLoopUtilization().
+ */
+export const eventLoopIdle = (): number => performance.nodeTiming.idleTime;
+
 /** This process's own CPU time: all threads, libuv pool and onnxruntime's threads included. */
 export const ownProcessCpu: ProcessCpuReader = () => {
   const { user, system } = process.cpuUsage();

@@ -10,7 +10,7 @@ export function trackWith<T>(tracker: Begin, operation: string, fn: () => T): T 
   const op = tracker.begin(operation);
   let result: T;
   try {
-    result = fn();
+    result = op.run(fn);
   } catch (err) {
     op.end();
     throw err;
@@ -21,23 +21,26 @@ export function trackWith<T>(tracker: Begin, operation: string, fn: () => T): T 
 }
 
 /**
- * Runs fn as one operation and resolves to its result with its footprint; a failure still ends
- * (and reports) the operation, then rejects with fn's error.
+ * Runs fn as one operation and resolves to its result with its settled footprint, got by
+ * `settle` once fn is done (by default: wait for the tracker's next sample). A failure still
+ * ends (and reports) the operation, then rejects with fn's error at once.
  */
 export async function measureWith<T>(
   tracker: Begin,
   operation: string,
   fn: () => T | PromiseLike<T>,
+  settle: (op: ActiveOperation) => Promise<OperationFootprint> = (op) => op.settled(),
 ): Promise<{ result: T; footprint: OperationFootprint }> {
   const op = tracker.begin(operation);
   let result: T;
   try {
-    result = await fn();
+    result = await op.run(fn);
   } catch (err) {
     op.end();
     throw err;
   }
-  return { result, footprint: op.end() };
+  op.end();
+  return { result, footprint: await settle(op) };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

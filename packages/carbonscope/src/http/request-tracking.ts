@@ -2,7 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { ActiveOperation, OperationTracker } from '../energy/index.js';
 import { installRouteResolvers } from './frameworks/index.js';
-import { routeOf } from './route.js';
+import { namedRoute, routeOf } from './route.js';
 
 /** Node publishes these for every request of every `node:http` server (Node 18.7+). */
 const REQUEST_START = 'http.server.request.start';
@@ -23,6 +23,12 @@ export interface RequestTrackingOptions {
    * in the same process); every server of the process when absent.
    */
   servers?: readonly Server[];
+  /**
+   * Have each request capture its context (ActiveOperation.captureContext) when its handler
+   * starts, where a tracing instrumentation has made the request's span active: one more
+   * `request` listener per server. Carbonscope sets it when its tracker captures contexts.
+   */
+  captureContext?: boolean;
 }
 
 export interface RequestTracking {
@@ -30,7 +36,8 @@ export interface RequestTracking {
   readonly inFlight: number;
   /**
    * Ends the operations of responses that were closed without finishing (the client went away:
-   * Node publishes no finish for them). Called on every meter sample.
+   * Node publishes no finish for them), and names the others by their route if one is known
+   * yet. Called on every meter sample, before the tracker settles the interval.
    */
   sweep(): void;
   /** Stops tracking; requests in flight end now. */
@@ -51,6 +58,9 @@ export function trackHttpRequests(
   // Ended on finish, or by the sweep when the response closed first; a Map rather than a
   // property on the response, so a Node object's shape is never changed per request.
   const open = new Map<ServerResponse, ActiveOperation>();
+  // Servers given a `request` listener that captures the request's context.
+  const capturing = new Set<Server>();
+  const onRequest = (_req: IncomingMessage, res: ServerResponse) => open.get(res)?.captureContext();
 
   const end = (req: IncomingMessage, res: ServerResponse, op: ActiveOperation) => {
     open.delete(res);
@@ -60,6 +70,12 @@ export function trackHttpRequests(
     const { response, server } = message as ServerMessage;
     if (servers && !servers.has(server)) return;
     open.set(response, tracker.begin(REQUEST_OPERATION, 'request'));
+    if (options.captureContext && !capturing.has(server)) {
+      // Node emits `request` right after publishing the start, inside the instrumentation's
+      // context for this request; a listener added now runs for this request too.
+      capturing.add(server);
+      server.on('request', onRequest);
+    }
   };
   const onFinish = (message: unknown) => {
     const { request, response } = message as ServerMessage;
@@ -75,12 +91,19 @@ export function trackHttpRequests(
     },
     sweep() {
       for (const [res, op] of open) {
-        if (res.destroyed || res.closed) end(res.req, res, op);
+        if (res.destroyed || res.closed) {
+          end(res.req, res, op);
+          continue;
+        }
+        const route = namedRoute(res.req);
+        if (route !== undefined) op.rename(route);
       }
     },
     stop() {
       unsubscribe(REQUEST_START, onStart);
       unsubscribe(RESPONSE_FINISH, onFinish);
+      for (const server of capturing) server.off('request', onRequest);
+      capturing.clear();
       for (const [res, op] of open) end(res.req, res, op);
     },
   };

@@ -23,5 +23,10 @@ export function setRoute(req: IncomingMessage, template: string): void {
 
 /** The route template of `req`, or `unmatched` when nothing named one. */
 export function routeOf(req: IncomingMessage): string {
-  return (req as Routed)[ROUTE] ?? UNMATCHED_ROUTE;
+  return namedRoute(req) ?? UNMATCHED_ROUTE;
+}
+
+/** The route template of `req` if one was named yet. */
+export function namedRoute(req: IncomingMessage): string | undefined {
+  return (req as Routed)[ROUTE];
 }

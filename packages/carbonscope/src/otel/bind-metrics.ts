@@ -9,7 +9,6 @@ import type { EnergySample, OperationFootprint } from '../energy/index.js';
 import { registerGridMetrics } from '../grid/index.js';
 import { createInstrument, METRICS } from '../metrics/index.js';
 import type { Carbonscope } from '../runtime/carbonscope.js';
-import { annotateSpan } from './spans.js';
 
 export interface BindMetricsOptions {
   /**
@@ -89,15 +88,21 @@ export function bindMetrics(
     );
   const recordHttp = options.http ? httpRecorder(meter) : undefined;
 
+  // Energy is recorded settled; request counts and latency as requests end.
   detach.push(
     cs.onEnd((footprint) => {
       const attributes = operationAttributes(footprint.operation);
       operationEnergy.record(footprint.joules, attributes);
       operationEmissions.record(footprint.grams, attributes);
-      annotateSpan(footprint);
-      if (recordHttp && footprint.kind === 'request') recordHttp(footprint);
     }),
   );
+  if (recordHttp) {
+    detach.push(
+      cs.onFinish((footprint) => {
+        if (footprint.kind === 'request') recordHttp(footprint);
+      }),
+    );
+  }
   return () => {
     for (const off of detach.splice(0)) off();
   };

@@ -5,9 +5,13 @@ import {
   EnergyMeter,
   type EnergySnapshot,
   EnergyTracker,
+  eventLoopIdle,
+  FIRST_SAMPLE_MS,
   type HostCpuReader,
   type MeterSources,
+  measureWith,
   monotonicClock,
+  type OperationContext,
   type OperationFootprint,
   type OperationKind,
   type OperationListener,
@@ -47,12 +51,17 @@ export interface CarbonscopeOptions {
   hostCpu?: HostCpuReader;
   /** Monotonic ms (tests script it). */
   clock?: Clock;
+  /**
+   * Milliseconds the event loop has waited idle (tests script it); Node's own figure with the
+   * default clock, none (always busy) with a scripted clock.
+   */
+  loopIdle?: () => number;
   /** Epoch ms (tests script it). */
   wallClock?: () => number;
   /** The meter's timer (tests and hosts with their own scheduler drive it). */
   timer?: Timer;
-  /** See TrackerOptions.captureContext (the OTel layer passes the active span). */
-  captureContext?: () => unknown;
+  /** See TrackerOptions.captureContext (the OTel layer passes `captureSpan`). */
+  captureContext?: (operation: string, kind: OperationKind) => OperationContext | undefined;
 }
 
 /**
@@ -71,7 +80,13 @@ export class Carbonscope implements OperationTracker {
     readonly meter: EnergyMeter,
     readonly tracker: EnergyTracker,
   ) {
-    this.unsubscribe.push(meter.onSample((sample) => tracker.update(sample)));
+    // Requests are named (or ended, if their client left) before the interval is settled.
+    this.unsubscribe.push(
+      meter.onSample((sample) => {
+        this.requests?.sweep();
+        tracker.update(sample);
+      }),
+    );
   }
 
   /** Builds every part; probes the power sources (so it is async), starts nothing. */
@@ -98,8 +113,11 @@ export class Carbonscope implements OperationTracker {
     });
     const tracker = new EnergyTracker({
       clock,
+      loopIdle: options.loopIdle ?? (options.clock ? undefined : eventLoopIdle),
       captureContext: options.captureContext,
       estimated: sources.host.estimated,
+      attribution: settings.energy.operationAttribution,
+      calibrationIntervalMs: settings.energy.calibrationIntervalMs,
     });
     return new Carbonscope(settings, logger, grid, meter, tracker);
   }
@@ -120,11 +138,10 @@ export class Carbonscope implements OperationTracker {
    * call's options stand.
    */
   trackRequests(options: RequestTrackingOptions = {}): RequestTracking {
-    if (!this.requests) {
-      const requests = trackHttpRequests(this.tracker, options);
-      this.requests = requests;
-      this.unsubscribe.push(this.meter.onSample(() => requests.sweep()));
-    }
+    this.requests ??= trackHttpRequests(this.tracker, {
+      captureContext: this.tracker.capturesContext,
+      ...options,
+    });
     return this.requests;
   }
 
@@ -142,11 +159,25 @@ export class Carbonscope implements OperationTracker {
     return this.tracker.track(operation, fn);
   }
 
+  /**
+   * Runs fn as one operation; resolves to its result and its settled footprint. When fn is done
+   * a sample is taken at once if the meter's interval has run at least FIRST_SAMPLE_MS (a
+   * shorter one measures little), else the next regular one settles it. With the meter not
+   * sampling, nothing can settle it: the footprint is the provisional one.
+   */
   measure<T>(
     operation: string,
     fn: () => T | PromiseLike<T>,
   ): Promise<{ result: T; footprint: OperationFootprint }> {
-    return this.tracker.measure(operation, fn);
+    return measureWith(this.tracker, operation, fn, (op) => this.settle(op));
+  }
+
+  private settle(op: ActiveOperation): Promise<OperationFootprint> {
+    const { meter } = this;
+    if (!meter.sampling) return Promise.resolve(op.end());
+    const last = meter.latest();
+    if (last && meter.options.clock() - last.nowMs >= FIRST_SAMPLE_MS) meter.sampleNow();
+    return op.settled();
   }
 
   snapshot(): EnergySnapshot {
@@ -157,8 +188,14 @@ export class Carbonscope implements OperationTracker {
     return this.meter.onSample(listener);
   }
 
+  /** Every operation's settled footprint, at the sample after its end. */
   onEnd(listener: OperationListener): () => void {
     return this.tracker.onEnd(listener);
+  }
+
+  /** Every operation's provisional footprint, as it ends (see EnergyTracker.onFinish). */
+  onFinish(listener: OperationListener): () => void {
+    return this.tracker.onFinish(listener);
   }
 
   /**
@@ -168,6 +205,7 @@ export class Carbonscope implements OperationTracker {
   async stop(): Promise<void> {
     this.untrackRequests();
     await this.meter.stop();
+    this.tracker.stop();
     for (const off of this.unsubscribe.splice(0)) off();
   }
 }

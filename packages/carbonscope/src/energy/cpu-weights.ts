@@ -1,0 +1,78 @@
+import type { OperationKind } from './types.js';
+
+/** A name's CPU before any window measured it: as if it kept the event loop busy all along. */
+export const DEFAULT_CPU_DENSITY = 1;
+
+/**
+ * Names beyond this many get their kind's figure: names come from code (route templates,
+ * track() names), but one built from input must not grow the table without bound.
+ */
+export const MAX_CALIBRATED_NAMES = 256;
+
+interface Tally {
+  busyMs: number;
+  wallMs: number;
+}
+
+/**
+ * Each operation name's CPU density: milliseconds of event-loop time per millisecond of running,
+ * as the latest calibration window measured it (0..1). Between windows an operation's CPU is
+ * estimated as its name's density × the time it ran.
+ */
+export class CpuWeights {
+  private readonly density = new Map<string, number>();
+  private readonly kindDensity = new Map<OperationKind, number>();
+  private readonly tally = new Map<string, Tally>();
+  private readonly kindTally = new Map<OperationKind, Tally>();
+
+  constructor(private readonly maxNames = MAX_CALIBRATED_NAMES) {}
+
+  /** The name's density; its kind's for a name no window saw; else DEFAULT_CPU_DENSITY. */
+  of(name: string, kind: OperationKind): number {
+    return this.density.get(name) ?? this.kindDensity.get(kind) ?? DEFAULT_CPU_DENSITY;
+  }
+
+  known(name: string): boolean {
+    return this.density.has(name);
+  }
+
+  /** One operation of the window: its measured busy time over the time it ran in the window. */
+  observe(name: string, kind: OperationKind, busyMs: number, wallMs: number): void {
+    if (!(wallMs > 0) || !(busyMs >= 0)) return;
+    add(this.kindTally, kind, busyMs, wallMs);
+    if (this.tally.has(name) || this.density.has(name) || this.density.size < this.maxNames) {
+      add(this.tally, name, busyMs, wallMs);
+    }
+  }
+
+  /** Ends a window: every name (and kind) it saw takes the density measured in it. */
+  commit(): void {
+    for (const [name, t] of this.tally) {
+      if (this.density.has(name) || this.density.size < this.maxNames) {
+        this.density.set(name, densityOf(t));
+      }
+    }
+    for (const [kind, t] of this.kindTally) this.kindDensity.set(kind, densityOf(t));
+    this.tally.clear();
+    this.kindTally.clear();
+  }
+
+  /** The calibrated densities, for the snapshot and the log. */
+  entries(): Array<[string, number]> {
+    return [...this.density];
+  }
+}
+
+function add<K>(map: Map<K, Tally>, key: K, busyMs: number, wallMs: number): void {
+  const t = map.get(key);
+  if (t) {
+    t.busyMs += busyMs;
+    t.wallMs += wallMs;
+  } else {
+    map.set(key, { busyMs, wallMs });
+  }
+}
+
+function densityOf(t: Tally): number {
+  return Math.min(1, Math.max(0, t.busyMs / t.wallMs));
+}
