@@ -1,8 +1,5 @@
 import type { OperationKind } from './types.js';
 
-/** A name's CPU before any window measured it: as if it kept the event loop busy all along. */
-export const DEFAULT_CPU_DENSITY = 1;
-
 /**
  * Names beyond this many get their kind's figure: names come from code (route templates,
  * track() names), but one built from input must not grow the table without bound.
@@ -27,9 +24,9 @@ export class CpuWeights {
 
   constructor(private readonly maxNames = MAX_CALIBRATED_NAMES) {}
 
-  /** The name's density; its kind's for a name no window saw; else DEFAULT_CPU_DENSITY. */
-  of(name: string, kind: OperationKind): number {
-    return this.density.get(name) ?? this.kindDensity.get(kind) ?? DEFAULT_CPU_DENSITY;
+  /** The name's density; its kind's for a name no window saw; undefined before any window. */
+  of(name: string, kind: OperationKind): number | undefined {
+    return this.density.get(name) ?? this.kindDensity.get(kind);
   }
 
   known(name: string): boolean {

@@ -1,5 +1,4 @@
 export { type AttributionMode, processShare } from './attribution.js';
-export { DEFAULT_CPU_DENSITY } from './cpu-weights.js';
 export { gramsPerJoule, JOULES_PER_KWH } from './emissions.js';
 export { createHostCpuReader, USER_HZ } from './host-cpu.js';
 export {

@@ -30,6 +30,9 @@ export class TrackedOperation implements ActiveOperation, CpuAccount {
   estimated = false;
   /** Its share of the interval being settled (scratch for the tracker). */
   weight = 0;
+  /** The tracker's equal-share integral at its last sample (or start), and at its end. */
+  shareFrom = 0;
+  shareEnd = 0;
   /** Event-loop ms measured in its callbacks (exact mode, calibration windows). */
   busyMs = 0;
   /** busyMs at the last sample. */

@@ -93,6 +93,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private busyWithout = 0;
   private wallWithOps = 0;
   private wallWithout = 0;
+  /** ∫ 1 / (operations running) dt: what each running operation has had of the time. */
+  private shared = 0;
+  private sharedAt: number;
 
   /** Joules per unit of weight in the last interval: the price of provisional figures. */
   private price = 0;
@@ -115,6 +118,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     if (this.attribution !== 'wall') this.cpu = new CallbackCpu(this.clock);
     if (this.attribution === 'exact') this.cpu?.start();
     this.createdMs = this.clock();
+    this.sharedAt = this.createdMs;
     this.markMs = this.createdMs;
     this.markIdle = this.loopIdle();
   }
@@ -164,8 +168,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   begin(operation: string, kind: OperationKind = 'operation'): ActiveOperation {
     const now = this.clock();
     if (this.runningCount === 0) this.mark(now);
+    this.share(now);
     this.runningCount++;
     const op = new TrackedOperation(this, operation, kind, now);
+    op.shareFrom = this.shared;
     op.next = this.head;
     if (this.head) this.head.prev = op;
     this.head = op;
@@ -203,6 +209,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const now = sample.nowMs;
     const from = this.intervalStartMs ?? now - sample.elapsedMs;
     this.mark(now);
+    this.share(now);
     if (this.intervalStartMs === undefined && this.createdMs > from) {
       // Before the tracker existed no operation ran; how busy the loop was is not known.
       this.busyWithout += this.createdMs - from;
@@ -212,19 +219,13 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const ended = this.unsettled;
 
     let total = 0;
-    for (const op of ended) total += this.weigh(op, from, Math.min(op.endMs, now));
-    for (let op = this.head; op; op = op.next) total += this.weigh(op, from, now);
+    for (const op of ended) total += this.weigh(op, from, Math.min(op.endMs, now), op.shareEnd);
+    for (let op = this.head; op; op = op.next) total += this.weigh(op, from, now, this.shared);
     if (!(total > 0)) {
       // No CPU told the operations apart (none measured, or all calibrated at 0): by time.
       total = 0;
-      for (const op of ended) {
-        op.weight = overlap(op, from, Math.min(op.endMs, now));
-        total += op.weight;
-      }
-      for (let op = this.head; op; op = op.next) {
-        op.weight = overlap(op, from, now);
-        total += op.weight;
-      }
+      for (const op of ended) total += equalShare(op, op.shareEnd);
+      for (let op = this.head; op; op = op.next) total += equalShare(op, this.shared);
     }
 
     let busy = this.busyWithOps + this.busyWithout;
@@ -239,6 +240,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     for (const op of ended) this.give(op, op.weight * price, sample.gramsPerJoule, estimated);
     for (let op = this.head; op; op = op.next) {
       this.give(op, op.weight * price, sample.gramsPerJoule, estimated);
+      op.shareFrom = this.shared;
     }
 
     this.price = total > 0 ? price : busy > 0 ? joules / busy : 0;
@@ -275,6 +277,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const now = this.clock();
     op.endMs = Math.max(now, op.startMs);
     if (this.runningCount === 1) this.mark(now);
+    this.share(now);
+    op.shareEnd = this.shared;
     this.runningCount--;
     if (op.prev) op.prev.next = op.next;
     else this.head = op.next;
@@ -282,7 +286,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     op.prev = null;
     op.next = null;
     const from = this.intervalStartMs ?? op.startMs;
-    const last = this.weigh(op, from, op.endMs) * this.price;
+    const last = this.weigh(op, from, op.endMs, op.shareEnd) * this.price;
     const footprint = footprintOf(
       op,
       op.joules + last,
@@ -330,23 +334,33 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.markIdle = idle;
   }
 
+  /** Advances the equal-share integral to `now` (before the number running changes). */
+  private share(now: number): void {
+    if (now <= this.sharedAt) return;
+    if (this.runningCount > 0) this.shared += (now - this.sharedAt) / this.runningCount;
+    this.sharedAt = now;
+  }
+
   /**
-   * The operation's CPU in [from, to]: measured, or estimated from its name's density (an
-   * operation whose CPU could not be measured, never run() while measuring, counts as busy all
-   * along: it is weighed as in `wall`), or its time.
+   * The operation's CPU in [from, to] (its equal share of that time reaching `shareTo`):
+   * measured in its callbacks (`exact`); its time there × its name's calibrated density
+   * (`calibrated`); else its equal share of the time with the other running operations (`wall`,
+   * and an operation whose CPU nothing measured or calibrated).
    */
-  private weigh(op: TrackedOperation, from: number, to: number): number {
-    let w: number;
-    if (this.attribution === 'exact') {
-      w = op.measured ? op.busyMs - op.busyAtSample : overlap(op, from, to);
-    } else if (this.attribution === 'wall') {
-      w = overlap(op, from, to);
-    } else {
-      if (!this.weights.known(op.name)) this.uncalibrated = true;
-      w = overlap(op, from, to) * this.weights.of(op.name, op.kind);
+  private weigh(op: TrackedOperation, from: number, to: number, shareTo: number): number {
+    if (this.attribution === 'exact' && op.measured) {
+      op.weight = Math.max(op.busyMs - op.busyAtSample, 0);
+      return op.weight;
     }
-    op.weight = Math.max(w, 0);
-    return op.weight;
+    if (this.attribution === 'calibrated') {
+      if (!this.weights.known(op.name)) this.uncalibrated = true;
+      const density = this.weights.of(op.name, op.kind);
+      if (density !== undefined) {
+        op.weight = overlap(op, from, to) * density;
+        return op.weight;
+      }
+    }
+    return equalShare(op, shareTo);
   }
 
   private give(op: TrackedOperation, joules: number, gramsPerJoule: number, estimated: boolean) {
@@ -433,6 +447,11 @@ function subscribe(listeners: OperationListener[], listener: OperationListener):
     const i = listeners.indexOf(listener);
     if (i >= 0) listeners.splice(i, 1);
   };
+}
+
+function equalShare(op: TrackedOperation, shareTo: number): number {
+  op.weight = Math.max(shareTo - op.shareFrom, 0);
+  return op.weight;
 }
 
 function overlap(op: TrackedOperation, from: number, to: number): number {

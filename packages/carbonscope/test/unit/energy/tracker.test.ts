@@ -121,6 +121,22 @@ describe('operation tracker', () => {
     expect(byName.io).to.be.closeTo(1, 1e-12);
   });
 
+  it('wall mode splits the loop time equally among the operations running at each moment', () => {
+    const { clock, tracker, ended, sample } = setup('wall');
+    clock.advance(1000);
+    sample(0);
+    const a = tracker.begin('a');
+    clock.advance(500); // a alone
+    const b = Array.from({ length: 9 }, () => tracker.begin('b'));
+    clock.advance(500); // a and nine b's
+    a.end();
+    for (const op of b) op.end();
+    sample(10);
+    // a: 500 + 500 / 10 of the 1,000 ms; each b 50.
+    expect(ended[0].joules).to.be.closeTo(5.5, 1e-12);
+    expect(ended[1].joules).to.be.closeTo(0.5, 1e-12);
+  });
+
   it('wall mode splits the same interval by time: each running operation alike', () => {
     const { clock, tracker, ended, sample } = setup('wall');
     clock.idle(1000);
@@ -426,8 +442,9 @@ describe('operation tracker', () => {
     early.end();
     tracker.stop();
     expect(tracker.measuringCpu).to.equal(false);
+    // Its equal share of 100 ms with 'late', at the last interval's 2 mJ per busy ms.
     expect(ended.map((f) => [f.operation, f.joules, f.provisional])).to.deep.equal([
-      ['early', 0.2, true],
+      ['early', 0.1, true],
     ]);
     clock.advance(100);
     expect(late.end()).to.equal(ended[1]);
