@@ -4,7 +4,13 @@ import type { Clock } from './probes.js';
 /** What the callback clock charges: the event loop's time in one operation's callbacks. */
 export interface CpuAccount {
   busyMs: number;
+  /** Ended: it owns no new request announced in its callbacks. */
   readonly ended: boolean;
+  /**
+   * Settled: charged nothing more. Between its end and its settlement it is still charged for
+   * the callbacks it scheduled (its response's writes, its connection's clean-up).
+   */
+  readonly closed: boolean;
 }
 
 /**
@@ -68,7 +74,8 @@ export class CallbackCpu {
   /**
    * Makes `account` the owner of the rest of the current callback and of what it schedules
    * (AsyncLocalStorage.enterWith). A request is announced inside the HTTP parser's callback,
-   * which belongs to no operation: the callback so far is the request's too (it parsed it).
+   * which belongs to no running operation (at most to the connection's previous request, which
+   * has ended): the callback so far is the new request's (it parsed it).
    */
   enter(account: CpuAccount): void {
     const storage = this.storage;
@@ -104,7 +111,7 @@ export class CallbackCpu {
 
   private charge(now: number): void {
     const owner = this.current;
-    if (owner && !owner.ended && now > this.last) owner.busyMs += now - this.last;
+    if (owner && !owner.closed && now > this.last) owner.busyMs += now - this.last;
     this.last = now;
   }
 }

@@ -33,7 +33,10 @@ export class TrackedOperation implements ActiveOperation, CpuAccount {
   /** The tracker's equal-share integral at its last sample (or start), and at its end. */
   shareFrom = 0;
   shareEnd = 0;
-  /** Event-loop ms measured in its callbacks (exact mode, calibration windows). */
+  /**
+   * Event-loop ms measured in its callbacks (exact mode, calibration windows), until it is
+   * settled: the callbacks it scheduled count after its end too.
+   */
   busyMs = 0;
   /** busyMs at the last sample. */
   busyAtSample = 0;
@@ -55,6 +58,10 @@ export class TrackedOperation implements ActiveOperation, CpuAccount {
 
   get ended(): boolean {
     return !Number.isNaN(this.endMs);
+  }
+
+  get closed(): boolean {
+    return this.atSettlement !== undefined;
   }
 
   /** Idempotent: a second call returns the first result and reports nothing. */

@@ -121,6 +121,30 @@ describe('operation tracker', () => {
     expect(byName.io).to.be.closeTo(1, 1e-12);
   });
 
+  it('charges an operation for what it scheduled after its end, until it is settled (exact)', () => {
+    const { clock, tracker, ended, sample } = setup('exact');
+    clock.idle(1000);
+    sample(0);
+    const a = tracker.begin('a');
+    const b = tracker.begin('b');
+    a.run(() => clock.advance(10));
+    b.run(() => clock.advance(10));
+    a.end();
+    // a's response is written after it ended, in a callback of its own context.
+    a.run(() => clock.advance(10));
+    b.end();
+    sample(6);
+    expect(ended.map((f) => f.joules)).to.deep.equal([4, 2]);
+    // Settled, it is charged nothing more: a late callback of its context is no one's, and
+    // the operation running then (c) gets the interval.
+    const c = tracker.begin('c');
+    a.run(() => clock.advance(10));
+    c.run(() => clock.advance(10));
+    c.end();
+    sample(1);
+    expect(ended.slice(2).map((f) => [f.operation, f.joules])).to.deep.equal([['c', 1]]);
+  });
+
   it('wall mode splits the loop time equally among the operations running at each moment', () => {
     const { clock, tracker, ended, sample } = setup('wall');
     clock.advance(1000);
