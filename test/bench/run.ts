@@ -5,6 +5,7 @@
  *   - /predict throughput and latency at a fixed concurrency;
  *   - /metrics scrape time with every instrument populated;
  *   - the meter's own costs (test/bench/meter.bench.ts);
+ *   - whether each request's energy follows its CPU (test/bench/attribution.bench.ts);
  *   - start-up to ready, resident memory at idle and after the load.
  * Prints one table and writes it to bench-results/ as JSON and Markdown.
  * Flags: --quick (short runs, to check the harness), --strict (exit 1 when a budget is missed),
@@ -17,6 +18,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../src/paths.js';
+import { FULL_PLAN, QUICK_PLAN, runAttribution } from './attribution.bench.js';
 import { type LoadRequest, type LoadResult, median, percentile, runLoad, sleep } from './load.js';
 import {
   bare,
@@ -391,6 +393,13 @@ async function main(): Promise<void> {
 
   await meterCosts();
   log('meter measured');
+
+  const attribution = await runAttribution(QUICK ? QUICK_PLAN : FULL_PLAN, (m) =>
+    log(`attribution: ${m}`),
+  );
+  rows.push(...attribution.rows);
+  raw.attribution = attribution.raw;
+  log('attribution measured');
 
   const stem = QUICK ? 'bench-quick' : 'bench';
   const loadEnd = loadavg()[0];

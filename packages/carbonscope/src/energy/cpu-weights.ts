@@ -12,9 +12,9 @@ interface Tally {
 }
 
 /**
- * Each operation name's CPU density: milliseconds of event-loop time per millisecond of running,
- * as the latest calibration window measured it (0..1). Between windows an operation's CPU is
- * estimated as its name's density × the time it ran.
+ * Each operation name's CPU density: milliseconds of CPU per millisecond of running, as the
+ * latest calibration window measured it. Between windows an operation's CPU is estimated as its
+ * name's density × the time it ran.
  */
 export class CpuWeights {
   private readonly density = new Map<string, number>();
@@ -71,5 +71,6 @@ function add<K>(map: Map<K, Tally>, key: K, busyMs: number, wallMs: number): voi
 }
 
 function densityOf(t: Tally): number {
-  return Math.min(1, Math.max(0, t.busyMs / t.wallMs));
+  // Above 1 where the CPU of other threads (a native library's pool) came with its callbacks.
+  return Math.max(0, t.busyMs / t.wallMs);
 }

@@ -13,6 +13,7 @@ export {
   type HostCpuReader,
   monotonicClock,
   ownProcessCpu,
+  ownProcessCpuMs,
   type ProcessCpuReader,
 } from './probes.js';
 export { MAX_PLAUSIBLE_WATTS } from './sampler.js';

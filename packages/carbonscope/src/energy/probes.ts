@@ -22,6 +22,12 @@ export const monotonicClock: Clock = () => performance.now();
  */
 export const eventLoopIdle = (): number => performance.nodeTiming.idleTime;
 
+/** This process's CPU milliseconds (all threads), for the tracker's per-operation CPU. */
+export const ownProcessCpuMs = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
 /** This process's own CPU time: all threads, libuv pool and onnxruntime's threads included. */
 export const ownProcessCpu: ProcessCpuReader = () => {
   const { user, system } = process.cpuUsage();

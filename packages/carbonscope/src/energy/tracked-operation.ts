@@ -34,8 +34,8 @@ export class TrackedOperation implements ActiveOperation, CpuAccount {
   shareFrom = 0;
   shareEnd = 0;
   /**
-   * Event-loop ms measured in its callbacks (exact mode, calibration windows), until it is
-   * settled: the callbacks it scheduled count after its end too.
+   * CPU ms measured in its callbacks (exact mode, calibration windows), until it is settled:
+   * the callbacks it scheduled count after its end too.
    */
   busyMs = 0;
   /** busyMs at the last sample. */

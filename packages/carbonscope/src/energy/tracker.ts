@@ -34,6 +34,11 @@ export interface TrackerOptions {
    * busy is the clock's time less this. Absent: the loop counts as always busy.
    */
   loopIdle?: () => number;
+  /**
+   * CPU milliseconds this process has used (process.cpuUsage()), read where CPU is measured per
+   * operation. Absent: the clock less the loop's idle time (busy time counts as CPU).
+   */
+  cpuClock?: () => number;
 }
 
 export const DEFAULT_CALIBRATION_INTERVAL_MS = 30_000;
@@ -99,6 +104,14 @@ export class EnergyTracker implements OperationTracker, OperationHost {
 
   /** Joules per unit of weight in the last interval: the price of provisional figures. */
   private price = 0;
+  /**
+   * What each ended operation (of `overheadKind`, when set) got of the last interval's
+   * overhead (see spreadOverhead), in weight: part of the provisional figures.
+   */
+  private overheadEach = 0;
+  private overheadKind: OperationKind | undefined;
+  /** Set while weighing when some operation was weighed by its time, not its CPU. */
+  private byTime = false;
   private gramsPerJoule = 0;
   private estimated: boolean;
   private stopped = false;
@@ -115,7 +128,14 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.estimated = options.estimated ?? true;
     this.attribution = options.attribution ?? 'calibrated';
     this.calibrationIntervalMs = options.calibrationIntervalMs ?? DEFAULT_CALIBRATION_INTERVAL_MS;
-    if (this.attribution !== 'wall') this.cpu = new CallbackCpu(this.clock);
+    if (this.attribution !== 'wall') {
+      const { clock, loopIdle } = this;
+      this.cpu = new CallbackCpu({
+        cpu: options.cpuClock ?? (() => clock() - loopIdle()),
+        wall: clock,
+        loopIdle,
+      });
+    }
     if (this.attribution === 'exact') this.cpu?.start();
     this.createdMs = this.clock();
     this.sharedAt = this.createdMs;
@@ -218,16 +238,6 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const joules = Number.isFinite(sample.processJoules) ? Math.max(0, sample.processJoules) : 0;
     const ended = this.unsettled;
 
-    let total = 0;
-    for (const op of ended) total += this.weigh(op, from, Math.min(op.endMs, now), op.shareEnd);
-    for (let op = this.head; op; op = op.next) total += this.weigh(op, from, now, this.shared);
-    if (!(total > 0)) {
-      // No CPU told the operations apart (none measured, or all calibrated at 0): by time.
-      total = 0;
-      for (const op of ended) total += equalShare(op, op.shareEnd);
-      for (let op = this.head; op; op = op.next) total += equalShare(op, this.shared);
-    }
-
     let busy = this.busyWithOps + this.busyWithout;
     let withOps = this.busyWithOps;
     if (!(busy > 0)) {
@@ -235,6 +245,20 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       withOps = this.wallWithOps;
     }
     const opsJoules = busy > 0 ? (joules * withOps) / busy : 0;
+
+    let total = 0;
+    this.byTime = false;
+    for (const op of ended) total += this.weigh(op, from, Math.min(op.endMs, now), op.shareEnd);
+    for (let op = this.head; op; op = op.next) total += this.weigh(op, from, now, this.shared);
+    this.overheadEach = 0;
+    if (total > 0 && !this.byTime) {
+      const cpuWithOps = (sample.processCpuSeconds * 1000 * withOps) / busy;
+      total += this.spreadOverhead(ended, cpuWithOps - total);
+    } else if (!(total > 0)) {
+      // No CPU told the operations apart (none measured, or all calibrated at 0): by time.
+      for (const op of ended) total += equalShare(op, op.shareEnd);
+      for (let op = this.head; op; op = op.next) total += equalShare(op, this.shared);
+    }
     const price = total > 0 ? opsJoules / total : 0;
     const estimated = sample.totals.process.estimated;
     for (const op of ended) this.give(op, op.weight * price, sample.gramsPerJoule, estimated);
@@ -286,7 +310,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     op.prev = null;
     op.next = null;
     const from = this.intervalStartMs ?? op.startMs;
-    const last = this.weigh(op, from, op.endMs, op.shareEnd) * this.price;
+    const kind = this.overheadKind;
+    const overhead = kind === undefined || kind === op.kind ? this.overheadEach : 0;
+    const last = (this.weigh(op, from, op.endMs, op.shareEnd) + overhead) * this.price;
     const footprint = footprintOf(
       op,
       op.joules + last,
@@ -334,6 +360,24 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.markIdle = idle;
   }
 
+  /**
+   * The CPU the process spent while operations ran but that no operation's callbacks measured
+   * (`overhead`, where every weight is CPU): what no running operation claimed (a connection's
+   * first read, a response's last write after its request ended, the loop's own work), and the
+   * CPU the estimates miss. It comes with requests, about alike whatever they do, so it is split
+   * equally among the requests that ended in the interval (among the operations that ended
+   * when none was a request; left to the CPU split when none ended). Returns what it added.
+   */
+  private spreadOverhead(ended: readonly TrackedOperation[], overhead: number): number {
+    if (!(overhead > 0) || ended.length === 0) return 0;
+    let requests = 0;
+    for (const op of ended) if (op.kind === 'request') requests++;
+    this.overheadKind = requests > 0 ? 'request' : undefined;
+    this.overheadEach = overhead / (requests > 0 ? requests : ended.length);
+    for (const op of ended) if (requests === 0 || op.kind === 'request') op.weight += this.overheadEach;
+    return overhead;
+  }
+
   /** Advances the equal-share integral to `now` (before the number running changes). */
   private share(now: number): void {
     if (now <= this.sharedAt) return;
@@ -360,6 +404,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
         return op.weight;
       }
     }
+    this.byTime = true;
     return equalShare(op, shareTo);
   }
 

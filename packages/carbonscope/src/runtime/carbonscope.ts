@@ -17,6 +17,7 @@ import {
   type OperationListener,
   type OperationTracker,
   ownProcessCpu,
+  ownProcessCpuMs,
   type ProcessCpuReader,
   type SampleListener,
   type SelectSourcesOptions,
@@ -113,7 +114,9 @@ export class Carbonscope implements OperationTracker {
     });
     const tracker = new EnergyTracker({
       clock,
+      // A scripted clock (tests) comes with its own loop idle time, or none.
       loopIdle: options.loopIdle ?? (options.clock ? undefined : eventLoopIdle),
+      cpuClock: options.clock ? undefined : ownProcessCpuMs,
       captureContext: options.captureContext,
       estimated: sources.host.estimated,
       attribution: settings.energy.operationAttribution,
