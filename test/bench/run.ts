@@ -303,6 +303,15 @@ async function meterCosts(): Promise<void> {
     if (track) {
       row('meter', `track() added cost, ${track[1]}`, `${track[2]} ns (track ${track[3]} ns)`);
     }
+    const attribution =
+      /^attribution \[(.+?)\]: (-?\d+) ns added per operation of (\d+) awaits/.exec(line);
+    if (attribution) {
+      row(
+        'meter',
+        `ENERGY_OPERATION_ATTRIBUTION=${attribution[1]}: added to an operation of ${attribution[3]} awaits`,
+        `${attribution[2]} ns`,
+      );
+    }
     const sample = /^sample \[(.+?)\]: ([\d.]+) µs CPU per sample/.exec(line);
     if (sample) {
       const share = Number(sample[2]) / 1e6; // of one core, at the default 1 s interval

@@ -164,7 +164,7 @@ export class CallbackCpu {
     const wall = this.clocks.wall();
     const cpu = now > this.last ? now - this.last : 0;
     const elapsed = wall > this.lastWall ? wall - this.lastWall : 0;
-    const spent = cpu < elapsed ? cpu : elapsed;
+    const spent = Math.min(cpu, elapsed);
     this.current = owner;
     if (this.lent) {
       if (!chargeable) return; // still no one's: it keeps accruing

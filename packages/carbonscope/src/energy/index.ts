@@ -20,7 +20,7 @@ export { MAX_PLAUSIBLE_WATTS } from './sampler.js';
 export { type EnergySnapshot, snapshotOf } from './snapshot.js';
 export * from './sources/index.js';
 export { type Timer, type TimerHandle, unrefTimer } from './timer.js';
-export { measureWith, trackWith } from './track.js';
+export { close, measureWith, trackWith } from './track.js';
 export {
   DEFAULT_CALIBRATION_INTERVAL_MS,
   EnergyTracker,

@@ -1,3 +1,4 @@
+import { TrackedOperation } from './tracked-operation.js';
 import type { ActiveOperation, OperationFootprint } from './types.js';
 
 type Begin = { begin(operation: string): ActiveOperation };
@@ -12,12 +13,21 @@ export function trackWith<T>(tracker: Begin, operation: string, fn: () => T): T 
   try {
     result = op.run(fn);
   } catch (err) {
-    op.end();
+    close(op);
     throw err;
   }
-  if (isThenable(result)) return Promise.resolve(result).finally(() => op.end()) as T;
-  op.end();
+  if (isThenable(result)) return Promise.resolve(result).finally(() => close(op)) as T;
+  close(op);
   return result;
+}
+
+/**
+ * Ends an operation whose footprint the caller drops: a tracked one is closed (nothing built,
+ * nothing kept for settled()), any other ended.
+ */
+export function close(op: ActiveOperation, operation?: string, status?: number): void {
+  if (op instanceof TrackedOperation) op.close(operation, status);
+  else op.end(operation, status);
 }
 
 /**

@@ -8,7 +8,11 @@ import type {
 
 /** What a tracked operation asks of its tracker. */
 export interface OperationHost {
-  finish(op: TrackedOperation): OperationFootprint;
+  /**
+   * Ends it. `kept` (end()): its provisional footprint is returned and the operation kept until
+   * settled, for settled(); else (close()) neither.
+   */
+  finish(op: TrackedOperation, kept: boolean): OperationFootprint | undefined;
   runIn<T>(op: TrackedOperation, fn: () => T): T;
   capture(op: TrackedOperation): void;
 }
@@ -45,7 +49,9 @@ export class TrackedOperation implements ActiveOperation, CpuAccount {
   /** The calibration window it began in; 0 for none. */
   window = 0;
   context: OperationContext | undefined;
+  /** The provisional footprint end() returned. */
   atEnd: OperationFootprint | undefined;
+  /** The settled footprint, where the tracker kept the operation for it. */
   atSettlement: OperationFootprint | undefined;
   private waiters: Array<(footprint: OperationFootprint) => void> | undefined;
 
@@ -67,10 +73,23 @@ export class TrackedOperation implements ActiveOperation, CpuAccount {
   /** Idempotent: a second call returns the first result and reports nothing. */
   end(operation?: string, status?: number): OperationFootprint {
     if (this.atEnd) return this.atEnd;
+    if (this.ended) throw new Error('end() after close()');
     if (operation !== undefined) this.name = operation;
     this.status = status;
-    this.atEnd = this.host.finish(this);
+    this.atEnd = this.host.finish(this, true) as OperationFootprint;
     return this.atEnd;
+  }
+
+  /**
+   * @internal end() for carbonscope's own callers that drop the result (track(), request
+   * tracking): no footprint is built for them, and the operation is not kept for settled()
+   * (no one else holds it), so it is garbage as soon as it ends.
+   */
+  close(operation?: string, status?: number): void {
+    if (this.ended) return;
+    if (operation !== undefined) this.name = operation;
+    this.status = status;
+    this.host.finish(this, false);
   }
 
   run<T>(fn: () => T): T {

@@ -1,5 +1,6 @@
 import { CallbackCpu } from './callback-cpu.js';
 import { CpuWeights } from './cpu-weights.js';
+import { EndedOperations } from './ended-operations.js';
 import type { Clock } from './probes.js';
 import { measureWith, trackWith } from './track.js';
 import { type OperationHost, TrackedOperation } from './tracked-operation.js';
@@ -51,6 +52,8 @@ export const MIN_CALIBRATION_GAP_MS = 5_000;
 export const MAX_UNSETTLED = 65_536;
 
 const NEVER_IDLE = (): number => 0;
+/** See EnergyTracker.mark. */
+const SHORT_STRETCH_MS = 1;
 
 /**
  * Gives every operation its share of the process's energy, following the CPU it used, and
@@ -86,8 +89,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private head: TrackedOperation | null = null;
   private runningCount = 0;
   /** Ended since the last sample, waiting for it. */
-  private unsettled: TrackedOperation[] = [];
-  private spare: TrackedOperation[] = [];
+  private readonly ended = new EndedOperations();
 
   private readonly createdMs: number;
   private intervalStartMs: number | undefined;
@@ -150,7 +152,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
 
   /** Ended operations waiting for the next sample to settle them. */
   get pending(): number {
-    return this.unsettled.length;
+    return this.ended.length;
   }
 
   get mode(): OperationAttribution {
@@ -228,7 +230,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   update(sample: EnergySample): void {
     const now = sample.nowMs;
     const from = this.intervalStartMs ?? now - sample.elapsedMs;
-    this.mark(now);
+    this.mark(now, true);
     this.share(now);
     if (this.intervalStartMs === undefined && this.createdMs > from) {
       // Before the tracker existed no operation ran; how busy the loop was is not known.
@@ -236,7 +238,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       this.wallWithout += this.createdMs - from;
     }
     const joules = Number.isFinite(sample.processJoules) ? Math.max(0, sample.processJoules) : 0;
-    const ended = this.unsettled;
+    const { ended } = this;
 
     let busy = this.busyWithOps + this.busyWithout;
     let withOps = this.busyWithOps;
@@ -248,27 +250,54 @@ export class EnergyTracker implements OperationTracker, OperationHost {
 
     let total = 0;
     this.byTime = false;
-    for (const op of ended) total += this.weigh(op, from, Math.min(op.endMs, now), op.shareEnd);
-    for (let op = this.head; op; op = op.next) total += this.weigh(op, from, now, this.shared);
+    for (let i = 0; i < ended.length; i++) {
+      const op = ended.op[i];
+      const w = this.weigh(
+        ended.name[i],
+        ended.kind[i],
+        op?.measured ? op.busyMs - op.busyAtSample : Number.NaN,
+        overlap(ended.startMs[i], from, Math.min(ended.endMs[i], now)),
+        ended.shareEnd[i] - ended.shareFrom[i],
+      );
+      ended.weight[i] = w;
+      total += w;
+    }
+    for (let op = this.head; op; op = op.next) total += this.weighRunning(op, from, now);
     this.overheadEach = 0;
     if (total > 0 && !this.byTime) {
       const cpuWithOps = (sample.processCpuSeconds * 1000 * withOps) / busy;
-      total += this.spreadOverhead(ended, cpuWithOps - total);
+      total += this.spreadOverhead(cpuWithOps - total);
     } else if (!(total > 0)) {
       // No CPU told the operations apart (none measured, or all calibrated at 0): by time.
-      for (const op of ended) total += equalShare(op, op.shareEnd);
-      for (let op = this.head; op; op = op.next) total += equalShare(op, this.shared);
+      for (let i = 0; i < ended.length; i++) {
+        ended.weight[i] = Math.max(ended.shareEnd[i] - ended.shareFrom[i], 0);
+        total += ended.weight[i];
+      }
+      for (let op = this.head; op; op = op.next) {
+        op.weight = Math.max(this.shared - op.shareFrom, 0);
+        total += op.weight;
+      }
     }
     const price = total > 0 ? opsJoules / total : 0;
+    const perJoule = sample.gramsPerJoule;
     const estimated = sample.totals.process.estimated;
-    for (const op of ended) this.give(op, op.weight * price, sample.gramsPerJoule, estimated);
+    for (let i = 0; i < ended.length; i++) {
+      const piece = ended.weight[i] * price;
+      ended.joules[i] += piece;
+      ended.grams[i] += piece * perJoule;
+      if (estimated) ended.estimated[i] = 1;
+    }
     for (let op = this.head; op; op = op.next) {
-      this.give(op, op.weight * price, sample.gramsPerJoule, estimated);
+      const piece = op.weight * price;
+      op.joules += piece;
+      op.grams += piece * perJoule;
+      if (estimated) op.estimated = true;
+      op.busyAtSample = op.busyMs;
       op.shareFrom = this.shared;
     }
 
     this.price = total > 0 ? price : busy > 0 ? joules / busy : 0;
-    this.gramsPerJoule = sample.gramsPerJoule;
+    this.gramsPerJoule = perJoule;
     this.estimated = estimated;
     this.intervalStartMs = now;
     this.busyWithOps = 0;
@@ -277,9 +306,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.wallWithout = 0;
 
     this.calibrate(now);
-    this.unsettled = this.spare;
-    this.spare = ended;
-    this.reportAll(ended, false);
+    this.reportEnded(false);
   }
 
   /**
@@ -290,14 +317,11 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     if (this.stopped) return;
     this.stopped = true;
     this.cpu?.stop();
-    const ended = this.unsettled;
-    this.unsettled = this.spare;
-    this.spare = ended;
-    this.reportAll(ended, true);
+    this.reportEnded(true);
   }
 
-  /** @internal called once by TrackedOperation.end */
-  finish(op: TrackedOperation): OperationFootprint {
+  /** @internal called once, by TrackedOperation.end or close */
+  finish(op: TrackedOperation, kept: boolean): OperationFootprint | undefined {
     const now = this.clock();
     op.endMs = Math.max(now, op.startMs);
     if (this.runningCount === 1) this.mark(now);
@@ -309,22 +333,42 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     if (op.next) op.next.prev = op.prev;
     op.prev = null;
     op.next = null;
+    const atOnce = this.stopped || this.ended.length >= MAX_UNSETTLED;
+    const footprint =
+      kept || atOnce || this.finishListeners.length > 0 ? this.provisional(op) : undefined;
+    if (atOnce) this.report(op.context, op, footprint as OperationFootprint);
+    // Kept for settled(), or where its CPU is still read.
+    else this.ended.push(op, kept || op.measured);
+    for (const listener of this.finishListeners) listener(footprint as OperationFootprint);
+    return footprint;
+  }
+
+  /** Its figure now: what earlier samples gave it, and its last part at the last price. */
+  private provisional(op: TrackedOperation): OperationFootprint {
     const from = this.intervalStartMs ?? op.startMs;
     const kind = this.overheadKind;
     const overhead = kind === undefined || kind === op.kind ? this.overheadEach : 0;
-    const last = (this.weigh(op, from, op.endMs, op.shareEnd) + overhead) * this.price;
-    const footprint = footprintOf(
-      op,
-      op.joules + last,
-      op.grams + last * this.gramsPerJoule,
-      op.estimated || this.estimated,
-      true,
-    );
-    op.atEnd = footprint;
-    if (this.stopped || this.unsettled.length >= MAX_UNSETTLED) this.report(op, true);
-    else this.unsettled.push(op);
-    for (const listener of this.finishListeners) listener(footprint);
-    return footprint;
+    const last =
+      (this.weigh(
+        op.name,
+        op.kind,
+        op.measured ? op.busyMs - op.busyAtSample : Number.NaN,
+        overlap(op.startMs, from, op.endMs),
+        op.shareEnd - op.shareFrom,
+      ) +
+        overhead) *
+      this.price;
+    return {
+      operation: op.name,
+      kind: op.kind,
+      durationSeconds: (op.endMs - op.startMs) / 1000,
+      joules: op.joules + last,
+      grams: op.grams + last * this.gramsPerJoule,
+      estimated: op.estimated || this.estimated,
+      provisional: true,
+      context: op.context,
+      status: op.status,
+    };
   }
 
   /** @internal */
@@ -342,13 +386,19 @@ export class EnergyTracker implements OperationTracker, OperationHost {
 
   /**
    * Closes the loop time since the last mark: busy (not waiting idle) while operations ran, or
-   * while none did. Called when that changes and at every sample.
+   * while none did. Called when that changes and (`always`) at every sample. A stretch shorter
+   * than SHORT_STRETCH_MS counts as busy without reading the idle time (it had no time to wait;
+   * any wait in it goes to the next stretch read), which spares the read for back-to-back work.
    */
-  private mark(now: number): void {
-    const idle = this.loopIdle();
+  private mark(now: number, always = false): void {
     const wall = now > this.markMs ? now - this.markMs : 0;
-    const idled = idle > this.markIdle ? idle - this.markIdle : 0;
-    const busy = wall > idled ? wall - idled : 0;
+    let busy = wall;
+    if (always || wall >= SHORT_STRETCH_MS) {
+      const idle = this.loopIdle();
+      const idled = idle > this.markIdle ? idle - this.markIdle : 0;
+      busy = wall > idled ? wall - idled : 0;
+      this.markIdle = idle;
+    }
     if (this.runningCount > 0) {
       this.busyWithOps += busy;
       this.wallWithOps += wall;
@@ -357,7 +407,6 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       this.wallWithout += wall;
     }
     if (now > this.markMs) this.markMs = now;
-    this.markIdle = idle;
   }
 
   /**
@@ -368,13 +417,16 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * equally among the requests that ended in the interval (among the operations that ended
    * when none was a request; left to the CPU split when none ended). Returns what it added.
    */
-  private spreadOverhead(ended: readonly TrackedOperation[], overhead: number): number {
+  private spreadOverhead(overhead: number): number {
+    const { ended } = this;
     if (!(overhead > 0) || ended.length === 0) return 0;
     let requests = 0;
-    for (const op of ended) if (op.kind === 'request') requests++;
+    for (let i = 0; i < ended.length; i++) if (ended.kind[i] === 'request') requests++;
     this.overheadKind = requests > 0 ? 'request' : undefined;
     this.overheadEach = overhead / (requests > 0 ? requests : ended.length);
-    for (const op of ended) if (requests === 0 || op.kind === 'request') op.weight += this.overheadEach;
+    for (let i = 0; i < ended.length; i++) {
+      if (requests === 0 || ended.kind[i] === 'request') ended.weight[i] += this.overheadEach;
+    }
     return overhead;
   }
 
@@ -386,33 +438,38 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   }
 
   /**
-   * The operation's CPU in [from, to] (its equal share of that time reaching `shareTo`):
-   * measured in its callbacks (`exact`); its time there × its name's calibrated density
-   * (`calibrated`); else its equal share of the time with the other running operations (`wall`,
-   * and an operation whose CPU nothing measured or calibrated).
+   * An operation's CPU in an interval, from what is known of it there: `busy` measured in its
+   * callbacks (NaN if not measured), the time it ran there, and its equal share of that time
+   * with the other running operations. Measured CPU (`exact`); the time × its name's calibrated
+   * density (`calibrated`); else its equal share (`wall`, and an operation whose CPU nothing
+   * measured or calibrated).
    */
-  private weigh(op: TrackedOperation, from: number, to: number, shareTo: number): number {
-    if (this.attribution === 'exact' && op.measured) {
-      op.weight = Math.max(op.busyMs - op.busyAtSample, 0);
-      return op.weight;
-    }
+  private weigh(
+    name: string,
+    kind: OperationKind,
+    busy: number,
+    ran: number,
+    equalShare: number,
+  ): number {
+    if (this.attribution === 'exact' && !Number.isNaN(busy)) return Math.max(busy, 0);
     if (this.attribution === 'calibrated') {
-      if (!this.weights.known(op.name)) this.uncalibrated = true;
-      const density = this.weights.of(op.name, op.kind);
-      if (density !== undefined) {
-        op.weight = overlap(op, from, to) * density;
-        return op.weight;
-      }
+      if (!this.weights.known(name)) this.uncalibrated = true;
+      const density = this.weights.of(name, kind);
+      if (density !== undefined) return ran * density;
     }
     this.byTime = true;
-    return equalShare(op, shareTo);
+    return Math.max(equalShare, 0);
   }
 
-  private give(op: TrackedOperation, joules: number, gramsPerJoule: number, estimated: boolean) {
-    op.joules += joules;
-    op.grams += joules * gramsPerJoule;
-    if (estimated) op.estimated = true;
-    op.busyAtSample = op.busyMs;
+  private weighRunning(op: TrackedOperation, from: number, now: number): number {
+    op.weight = this.weigh(
+      op.name,
+      op.kind,
+      op.measured ? op.busyMs - op.busyAtSample : Number.NaN,
+      overlap(op.startMs, from, now),
+      this.shared - op.shareFrom,
+    );
+    return op.weight;
   }
 
   /**
@@ -425,7 +482,11 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const cpu = this.cpu;
     if (this.attribution !== 'calibrated' || !cpu || this.stopped) return;
     if (this.windowOpen) {
-      for (const op of this.unsettled) this.observe(op, op.endMs);
+      const { ended } = this;
+      for (let i = 0; i < ended.length; i++) {
+        const op = ended.op[i];
+        if (op) this.observe(op, op.endMs);
+      }
       for (let op = this.head; op; op = op.next) this.observe(op, now);
       this.weights.commit();
       cpu.stop();
@@ -449,29 +510,51 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     }
   }
 
-  /** Reports every one of `ops`, then empties it; rethrows the first listener error after. */
-  private reportAll(ops: TrackedOperation[], provisional: boolean): void {
+  /**
+   * Reports every ended operation (settled, or `provisional` when no sample will settle them),
+   * then empties the list; rethrows the first listener error after.
+   */
+  private reportEnded(provisional: boolean): void {
+    const { ended } = this;
     let failure: { err: unknown } | undefined;
-    for (const op of ops) {
+    const listening = this.listeners.length > 0;
+    for (let i = 0; i < ended.length; i++) {
+      const op = ended.op[i];
+      if (!listening && !op && !ended.context[i]) continue; // no one to tell
+      const footprint =
+        provisional && op?.atEnd
+          ? op.atEnd
+          : {
+              operation: ended.name[i],
+              kind: ended.kind[i],
+              durationSeconds: (ended.endMs[i] - ended.startMs[i]) / 1000,
+              joules: ended.joules[i],
+              grams: ended.grams[i],
+              estimated: ended.estimated[i] === 1,
+              provisional,
+              context: ended.context[i],
+              status: ended.status[i],
+            };
       try {
-        this.report(op, provisional);
+        this.report(ended.context[i], op, footprint);
       } catch (err) {
         failure ??= { err };
       }
     }
-    ops.length = 0;
+    ended.clear();
     if (failure) throw failure.err;
   }
 
-  private report(op: TrackedOperation, provisional: boolean): void {
-    const footprint =
-      provisional && op.atEnd
-        ? op.atEnd
-        : footprintOf(op, op.joules, op.grams, op.estimated, provisional);
-    op.settle(footprint);
+  /** To the operation (if kept), its context and the listeners; rethrows the first error after. */
+  private report(
+    context: OperationContext | undefined,
+    op: TrackedOperation | undefined,
+    footprint: OperationFootprint,
+  ): void {
+    op?.settle(footprint);
     let failure: { err: unknown } | undefined;
     try {
-      op.context?.settle(footprint);
+      context?.settle(footprint);
     } catch (err) {
       failure = { err };
     }
@@ -494,32 +577,7 @@ function subscribe(listeners: OperationListener[], listener: OperationListener):
   };
 }
 
-function equalShare(op: TrackedOperation, shareTo: number): number {
-  op.weight = Math.max(shareTo - op.shareFrom, 0);
-  return op.weight;
-}
-
-function overlap(op: TrackedOperation, from: number, to: number): number {
-  const start = Math.max(op.startMs, from);
+function overlap(startMs: number, from: number, to: number): number {
+  const start = Math.max(startMs, from);
   return to > start ? to - start : 0;
-}
-
-function footprintOf(
-  op: TrackedOperation,
-  joules: number,
-  grams: number,
-  estimated: boolean,
-  provisional: boolean,
-): OperationFootprint {
-  return {
-    operation: op.name,
-    kind: op.kind,
-    durationSeconds: (op.endMs - op.startMs) / 1000,
-    joules,
-    grams,
-    estimated,
-    provisional,
-    context: op.context,
-    status: op.status,
-  };
 }

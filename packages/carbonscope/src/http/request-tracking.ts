@@ -1,6 +1,6 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { ActiveOperation, OperationTracker } from '../energy/index.js';
+import { type ActiveOperation, close, type OperationTracker } from '../energy/index.js';
 import { installRouteResolvers } from './frameworks/index.js';
 import { namedRoute, routeOf } from './route.js';
 
@@ -64,7 +64,7 @@ export function trackHttpRequests(
 
   const end = (req: IncomingMessage, res: ServerResponse, op: ActiveOperation) => {
     open.delete(res);
-    op.end(routeOf(req), res.statusCode);
+    close(op, routeOf(req), res.statusCode);
   };
   const onStart = (message: unknown) => {
     const { response, server } = message as ServerMessage;

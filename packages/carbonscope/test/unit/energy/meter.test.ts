@@ -357,6 +357,40 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
+  it('measure() settles at once when the interval has run long enough, else at the next sample', async () => {
+    const r = await rig({ host: constantSource(20) });
+    await prime(r);
+    interval(r, 1000, 0.5, 0.5);
+    const samples = r.cs.snapshot().samples;
+    // 500 ms since the last sample: measure() samples when the job is done, and resolves with
+    // the job's settled share of that interval.
+    r.cpu.interval(0.5, 0.5, 0.25);
+    const { result, footprint } = await r.cs.measure('job', () => {
+      r.clock.advance(500);
+      return 'done';
+    });
+    expect(result).to.equal('done');
+    expect(r.cs.snapshot().samples).to.equal(samples + 1);
+    expect(footprint).to.include({ operation: 'job', provisional: false });
+    expect(footprint.joules).to.be.closeTo(r.cs.meter.latest()?.processJoules ?? 0, 1e-12);
+
+    // 10 ms after it: too short an interval to measure; the next regular sample settles it.
+    let settled = false;
+    const measured = r.cs
+      .measure('short', () => {
+        r.clock.advance(10);
+      })
+      .then((m) => {
+        settled = true;
+        return m;
+      });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).to.equal(false);
+    interval(r, 990, 0.5, 0.5);
+    expect((await measured).footprint.provisional).to.equal(false);
+    await r.metrics.shutdown();
+  });
+
   it('start() asks the grid and sets the baseline; the timer samples; stop() samples and closes', async () => {
     const host = constantSource(5);
     const r = await rig({ host }, { ENERGY_SAMPLE_INTERVAL_MS: '50' });

@@ -145,6 +145,37 @@ describe('operation tracker', () => {
     expect(ended.slice(2).map((f) => [f.operation, f.joules])).to.deep.equal([['c', 1]]);
   });
 
+  it('lends a callback of no running operation to the running one it serves (exact)', async () => {
+    const { clock, tracker, ended, sample } = setup('exact');
+    clock.idle(1000);
+    sample(0);
+    // A pooled resource (a keep-alive socket) created by an operation that has ended since
+    // wakes up for another operation: its callback is the creator's context, but its work (the
+    // read) is for the operation it serves.
+    const creator = tracker.begin('creator');
+    let served: () => void = () => {};
+    const done = new Promise<void>((resolve) => {
+      served = resolve;
+    });
+    const user = tracker.begin('user');
+    creator.run(() =>
+      setImmediate(() => {
+        clock.advance(5); // the read
+        user.run(() => clock.advance(3)); // what it hands over
+        served();
+      }),
+    );
+    creator.end();
+    await done;
+    user.end();
+    clock.idle(100);
+    sample(8);
+    expect(ended.map((f) => [f.operation, f.joules])).to.deep.equal([
+      ['creator', 0],
+      ['user', 8],
+    ]);
+  });
+
   it('wall mode splits the loop time equally among the operations running at each moment', () => {
     const { clock, tracker, ended, sample } = setup('wall');
     clock.advance(1000);
