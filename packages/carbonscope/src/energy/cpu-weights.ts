@@ -9,6 +9,8 @@ export const MAX_CALIBRATED_NAMES = 256;
 interface Tally {
   busyMs: number;
   wallMs: number;
+  /** Only operations seen whole (begun and ended in the window) count once there is one. */
+  whole: boolean;
 }
 
 /**
@@ -33,12 +35,17 @@ export class CpuWeights {
     return this.density.has(name);
   }
 
-  /** One operation of the window: its measured busy time over the time it ran in the window. */
-  observe(name: string, kind: OperationKind, busyMs: number, wallMs: number): void {
+  /**
+   * One operation of the window: its measured CPU over the time it ran in it, `whole` when it
+   * also ended in it. An operation cut by the window's end is seen without its later part, so
+   * one whose CPU comes first (work, then a wait) would look denser than it is: those count only
+   * for a name no whole operation showed.
+   */
+  observe(name: string, kind: OperationKind, busyMs: number, wallMs: number, whole: boolean): void {
     if (!(wallMs > 0) || !(busyMs >= 0)) return;
-    add(this.kindTally, kind, busyMs, wallMs);
+    add(this.kindTally, kind, busyMs, wallMs, whole);
     if (this.tally.has(name) || this.density.has(name) || this.density.size < this.maxNames) {
-      add(this.tally, name, busyMs, wallMs);
+      add(this.tally, name, busyMs, wallMs, whole);
     }
   }
 
@@ -60,13 +67,13 @@ export class CpuWeights {
   }
 }
 
-function add<K>(map: Map<K, Tally>, key: K, busyMs: number, wallMs: number): void {
+function add<K>(map: Map<K, Tally>, key: K, busyMs: number, wallMs: number, whole: boolean) {
   const t = map.get(key);
-  if (t) {
+  if (!t || (whole && !t.whole)) {
+    map.set(key, { busyMs, wallMs, whole });
+  } else if (whole || !t.whole) {
     t.busyMs += busyMs;
     t.wallMs += wallMs;
-  } else {
-    map.set(key, { busyMs, wallMs });
   }
 }
 

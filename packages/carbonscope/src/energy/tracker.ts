@@ -107,11 +107,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   /** Joules per unit of weight in the last interval: the price of provisional figures. */
   private price = 0;
   /**
-   * What each ended operation (of `overheadKind`, when set) got of the last interval's
-   * overhead (see spreadOverhead), in weight: part of the provisional figures.
+   * What each request got of the last interval's overhead (see spreadOverhead), in weight:
+   * part of a request's provisional figure.
    */
   private overheadEach = 0;
-  private overheadKind: OperationKind | undefined;
   /** Set while weighing when some operation was weighed by its time, not its CPU. */
   private byTime = false;
   private gramsPerJoule = 0;
@@ -346,8 +345,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   /** Its figure now: what earlier samples gave it, and its last part at the last price. */
   private provisional(op: TrackedOperation): OperationFootprint {
     const from = this.intervalStartMs ?? op.startMs;
-    const kind = this.overheadKind;
-    const overhead = kind === undefined || kind === op.kind ? this.overheadEach : 0;
+    const overhead = op.kind === 'request' ? this.overheadEach : 0;
     const last =
       (this.weigh(
         op.name,
@@ -413,19 +411,19 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * The CPU the process spent while operations ran but that no operation's callbacks measured
    * (`overhead`, where every weight is CPU): what no running operation claimed (a connection's
    * first read, a response's last write after its request ended, the loop's own work), and the
-   * CPU the estimates miss. It comes with requests, about alike whatever they do, so it is split
-   * equally among the requests that ended in the interval (among the operations that ended
-   * when none was a request; left to the CPU split when none ended). Returns what it added.
+   * CPU the estimates miss. Most of it comes with requests, about alike whatever they do, so it
+   * is split equally among the requests that ended in the interval; with none, it is left to
+   * the CPU split. Returns what it added.
    */
   private spreadOverhead(overhead: number): number {
     const { ended } = this;
-    if (!(overhead > 0) || ended.length === 0) return 0;
+    if (!(overhead > 0)) return 0;
     let requests = 0;
     for (let i = 0; i < ended.length; i++) if (ended.kind[i] === 'request') requests++;
-    this.overheadKind = requests > 0 ? 'request' : undefined;
-    this.overheadEach = overhead / (requests > 0 ? requests : ended.length);
+    if (requests === 0) return 0;
+    this.overheadEach = overhead / requests;
     for (let i = 0; i < ended.length; i++) {
-      if (requests === 0 || ended.kind[i] === 'request') ended.weight[i] += this.overheadEach;
+      if (ended.kind[i] === 'request') ended.weight[i] += this.overheadEach;
     }
     return overhead;
   }
@@ -485,9 +483,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       const { ended } = this;
       for (let i = 0; i < ended.length; i++) {
         const op = ended.op[i];
-        if (op) this.observe(op, op.endMs);
+        if (op) this.observe(op, op.endMs, true);
       }
-      for (let op = this.head; op; op = op.next) this.observe(op, now);
+      for (let op = this.head; op; op = op.next) this.observe(op, now, false);
       this.weights.commit();
       cpu.stop();
       this.windowOpen = false;
@@ -504,9 +502,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     }
   }
 
-  private observe(op: TrackedOperation, to: number): void {
+  private observe(op: TrackedOperation, to: number, whole: boolean): void {
     if (op.measured && op.window === this.window) {
-      this.weights.observe(op.name, op.kind, op.busyMs, to - op.startMs);
+      this.weights.observe(op.name, op.kind, op.busyMs, to - op.startMs, whole);
     }
   }
 

@@ -143,7 +143,7 @@ export function testConfig(env: Record<string, string> = {}) {
 
 /**
  * A minimal sample for feeding a tracker by hand: the process's energy in the interval of
- * `elapsedMs` that ends at `nowMs`, its price, and whether it was estimated.
+ * `elapsedMs` that ends at `nowMs`, its price, whether it was estimated, and the process's CPU.
  */
 export function sampleAt(
   nowMs: number,
@@ -151,6 +151,7 @@ export function sampleAt(
   gramsPerJoule: number,
   estimated: boolean,
   elapsedMs = 1000,
+  processCpuSeconds = 0,
 ): EnergySample {
   const processWatts = processJoules / (elapsedMs / 1000);
   const totals = { joules: 0, grams: 0, watts: processWatts, gramsPerSecond: 0, estimated };
@@ -167,7 +168,7 @@ export function sampleAt(
     processGrams: 0,
     processShare: 0,
     hostUtilization: 0,
-    processCpuSeconds: 0,
+    processCpuSeconds,
     intensity: null,
     gramsPerJoule,
     power: [],

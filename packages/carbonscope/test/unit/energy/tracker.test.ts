@@ -19,8 +19,8 @@ interface Setup {
   clock: ScriptedClock;
   tracker: EnergyTracker;
   ended: OperationFootprint[];
-  /** A sample now: the process used `joules` since the previous one. */
-  sample(joules: number, gramsPerJoule?: number, estimated?: boolean): void;
+  /** A sample now: the process used `joules` (and `cpuSeconds` of CPU) since the previous one. */
+  sample(joules: number, gramsPerJoule?: number, estimated?: boolean, cpuSeconds?: number): void;
 }
 
 const trackers: EnergyTracker[] = [];
@@ -40,8 +40,10 @@ function setup(
   const ended: OperationFootprint[] = [];
   tracker.onEnd((f) => ended.push(f));
   let last = 0;
-  const sample = (joules: number, gramsPerJoule = 0, estimated = false) => {
-    tracker.update(sampleAt(clock.ms, joules, gramsPerJoule, estimated, clock.ms - last));
+  const sample = (joules: number, gramsPerJoule = 0, estimated = false, cpuSeconds = 0) => {
+    tracker.update(
+      sampleAt(clock.ms, joules, gramsPerJoule, estimated, clock.ms - last, cpuSeconds),
+    );
     last = clock.ms;
   };
   return { clock, tracker, ended, sample };
@@ -54,6 +56,11 @@ function lcg(seed: number): () => number {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     return s / 2 ** 32;
   };
+}
+
+/** Each reported operation's joules, by its name. */
+function joulesByName(ended: readonly OperationFootprint[]): Record<string, number> {
+  return Object.fromEntries(ended.map((f) => [f.operation, f.joules]));
 }
 
 /** Lets promise continuations (an async fn's end, measure()'s) run. */
@@ -116,9 +123,32 @@ describe('operation tracker', () => {
     io.end();
     clock.idle(865);
     sample(7);
-    const byName = Object.fromEntries(ended.map((f) => [f.operation, f.joules]));
+    const byName = joulesByName(ended);
     expect(byName.cpu).to.be.closeTo(6, 1e-12);
     expect(byName.io).to.be.closeTo(1, 1e-12);
+  });
+
+  it('splits the CPU no callback held equally among the requests that ended (exact)', () => {
+    const { clock, tracker, ended, sample } = setup('exact');
+    clock.idle(1000);
+    sample(0);
+    const heavy = tracker.begin('request', 'request');
+    const light = tracker.begin('request', 'request');
+    const job = tracker.begin('job');
+    heavy.run(() => clock.advance(10));
+    light.run(() => clock.advance(2));
+    job.run(() => clock.advance(12));
+    heavy.end('/heavy');
+    light.end('/light');
+    job.end();
+    clock.idle(976);
+    // 36 ms of CPU while they ran, 24 of it in their callbacks: 12 ms (a connection's reads, a
+    // response's writes, the GC's threads) go 6 and 6 to the two requests, none to the job.
+    sample(3.6, 0, false, 0.036);
+    const byName = joulesByName(ended);
+    expect(byName['/heavy']).to.be.closeTo(1.6, 1e-12);
+    expect(byName['/light']).to.be.closeTo(0.8, 1e-12);
+    expect(byName.job).to.be.closeTo(1.2, 1e-12);
   });
 
   it('charges an operation for what it scheduled after its end, until it is settled (exact)', () => {
@@ -236,12 +266,30 @@ describe('operation tracker', () => {
     b.end();
     clock.idle(900);
     sample(10.1);
-    const byName = Object.fromEntries(ended.map((f) => [f.operation, f.joules]));
+    const byName = joulesByName(ended);
     expect(byName.cpu).to.be.closeTo(10, 1e-12);
     expect(byName.io).to.be.closeTo(0.1, 1e-12);
   });
 
-  it('a name no window has seen counts as CPU-bound and brings the next window forward', () => {
+  it('calibrates from operations seen whole: one cut by the window looks denser than it is', () => {
+    const { clock, tracker, sample } = setup('calibrated');
+    clock.advance(1000);
+    sample(1); // the window opens
+    // Work first, then a wait: 10 ms of CPU in 100 ms.
+    const whole = tracker.begin('front');
+    whole.run(() => clock.advance(10));
+    clock.idle(90);
+    whole.end();
+    clock.idle(800);
+    const cut = tracker.begin('front');
+    cut.run(() => clock.advance(10)); // seen for 10 ms only when the window closes
+    clock.idle(90);
+    sample(1);
+    expect(Object.fromEntries(tracker.cpuDensities())).to.deep.equal({ front: 0.1 });
+    cut.end();
+  });
+
+  it('a name no window has seen is weighed by time and brings the next window forward', () => {
     const { clock, tracker, sample } = setup('calibrated');
     clock.advance(1000);
     sample(1); // window 1 opens
@@ -275,7 +323,7 @@ describe('operation tracker', () => {
     request.end();
     clock.idle(955);
     sample(9);
-    const byName = Object.fromEntries(ended.map((f) => [f.operation, f.joules]));
+    const byName = joulesByName(ended);
     expect(byName['/predict']).to.be.closeTo(3, 1e-12);
     expect(byName.inference).to.be.closeTo(6, 1e-12);
   });
