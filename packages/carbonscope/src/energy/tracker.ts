@@ -64,15 +64,18 @@ const SHORT_STRETCH_MS = 1;
  * none ran (B_idle), from Node's loop idle time read when that changes. Operations get
  * E × B_ops / (B_ops + B_idle) together, split by their CPU in the interval: measured in
  * their callbacks (`exact`), or estimated as their name's calibrated CPU density × the time
- * they ran in it (`calibrated`), or their time in it (`wall`). So over any interval the shares
- * add up to at most E, and to E when operations ran all the time. An operation is settled at
+ * they ran in it (`calibrated`), or their equal share of the time with the others running
+ * (`wall`); where that CPU is measured or estimated, the process's CPU while they ran that it
+ * leaves out is split equally among the requests that ended (spreadOverhead). So over any
+ * interval the shares add up to at most E, and to E when operations ran all the time. An operation is settled at
  * the first sample after it ends (so a blocking job is charged against the interval it ran
  * in); until then `end()` gives a provisional figure, its last part priced at the previous
  * interval's rate.
  *
  * Per operation the work is O(1): a clock read at each end, a link in the list of running
- * operations, and a loop idle-time read when the first one begins or the last one ends. The
- * rest is done once per sample, over the operations of that interval.
+ * operations, a loop idle-time read when the first one begins or the last one ends (after a
+ * stretch of 1 ms or more), and a few numbers copied into preallocated arrays when it ends.
+ * The rest is done once per sample, over the operations of that interval.
  */
 export class EnergyTracker implements OperationTracker, OperationHost {
   private readonly clock: Clock;
@@ -168,7 +171,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     return this.cpu?.measuring ?? false;
   }
 
-  /** Each name's calibrated CPU density (event-loop ms per ms of running). */
+  /** Each name's calibrated CPU density (CPU ms per ms of running). */
   cpuDensities(): Array<[string, number]> {
     return this.weights.entries();
   }
