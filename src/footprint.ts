@@ -7,6 +7,8 @@ export interface FootprintView {
   energyJoules: number;
   emissionsGrams: number;
   estimated: boolean;
+  /** True until the sample after the operation's end settles its figure. */
+  provisional: boolean;
 }
 
 /** The fields of a footprint the app shows; what it carried from its start (a span) stays out. */
@@ -17,5 +19,6 @@ export function footprintView(f: OperationFootprint): FootprintView {
     energyJoules: f.joules,
     emissionsGrams: f.grams,
     estimated: f.estimated,
+    provisional: f.provisional,
   };
 }

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { Meter } from '@opentelemetry/api';
-import { activeSpan, bindMetrics, Carbonscope, type LocalHistograms } from 'carbonscope';
+import { bindMetrics, Carbonscope, captureSpan, type LocalHistograms } from 'carbonscope';
 import { type AppDeps, createApp, type MetricsText } from './app.js';
 import { type Config, redactConfig, secretsOf } from './config.js';
 import { createDashboard, type Dashboard } from './dashboard/index.js';
@@ -66,7 +66,7 @@ export async function assembleService(options: AssembleOptions): Promise<Assembl
   const carbonscope = await Carbonscope.create({
     settings: config,
     logger,
-    captureContext: activeSpan,
+    captureContext: captureSpan,
   });
   bindMetrics(meter, carbonscope, { http: true, histograms: options.histograms });
   readiness.waitFor(

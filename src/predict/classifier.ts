@@ -22,6 +22,11 @@ export interface Prediction {
   emissionsGrams: number;
   /** True when that energy comes from a CPU power model rather than a power meter. */
   energyEstimated: boolean;
+  /**
+   * True while the sample interval the inference ended in is not measured yet: the figure is
+   * then priced at the previous interval's rate (operation_energy_joules gets the settled one).
+   */
+  energyProvisional: boolean;
 }
 
 /** What the /predict route needs. */
@@ -131,7 +136,8 @@ export class OnnxActivityClassifier implements ActivityClassifier {
     let footprint: OperationFootprint;
     try {
       if (encodeInto(activity, slot.features) === 0) throw new NoFeaturesError();
-      const result = await session.run(slot.feeds);
+      // run(): the CPU of the ONNX call is the inference's, not its request's.
+      const result = await operation.run(() => session.run(slot.feeds));
       output = result[ONNX_OUTPUT].data as Float32Array;
     } finally {
       seconds = Number(process.hrtime.bigint() - start) / 1e9;
@@ -152,6 +158,7 @@ export class OnnxActivityClassifier implements ActivityClassifier {
       energyJoules: footprint.joules,
       emissionsGrams: footprint.grams,
       energyEstimated: footprint.estimated,
+      energyProvisional: footprint.provisional,
     };
   }
 

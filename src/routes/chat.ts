@@ -184,7 +184,8 @@ export function chatRoutes(deps: ChatRouteDeps): Router {
       const op = tracker.begin('chat');
       let result: ChatResult;
       try {
-        result = await service.complete(request);
+        // run(): the CPU of the call is the chat's, not its request's.
+        result = await op.run(() => service.complete(request));
       } catch (err) {
         op.end();
         throw err;

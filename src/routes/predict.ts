@@ -138,6 +138,7 @@ export function predictRoutes(classifier: ActivityClassifier): Router {
       energyJoules: prediction.energyJoules,
       emissionsGrams: prediction.emissionsGrams,
       energyEstimated: prediction.energyEstimated,
+      energyProvisional: prediction.energyProvisional,
     };
   });
 

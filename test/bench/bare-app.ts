@@ -22,10 +22,17 @@ const noFootprint = (operation: string): OperationFootprint => ({
   joules: 0,
   grams: 0,
   estimated: true,
+  provisional: false,
 });
 
 const untracked: OperationTracker = {
-  begin: (operation) => ({ end: (name) => noFootprint(name ?? operation) }),
+  begin: (operation) => ({
+    end: (name) => noFootprint(name ?? operation),
+    run: (fn) => fn(),
+    settled: async () => noFootprint(operation),
+    rename: () => {},
+    captureContext: () => {},
+  }),
   track: (_operation, fn) => fn(),
   measure: async (operation, fn) => ({ result: await fn(), footprint: noFootprint(operation) }),
 };

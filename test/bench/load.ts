@@ -20,6 +20,14 @@ export interface LoadOptions {
   requests: LoadRequest[];
   /** Called for every request; returns the request to send instead (for random mixes). */
   pick?: () => LoadRequest;
+  /**
+   * Requests per second over all connections (an open loop: a route asked at a set rate, not
+   * as fast as it answers, with at most `connections` in flight); as fast as it answers when
+   * absent.
+   */
+  overallRate?: number;
+  /** A request unanswered after this long counts as an error (10 s by default). */
+  timeoutSeconds?: number;
 }
 
 export interface LoadResult {
@@ -62,7 +70,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     duration: options.durationSeconds,
     requests,
     // A stuck request fails the run rather than hanging it.
-    timeout: 10,
+    timeout: options.timeoutSeconds ?? 10,
+    ...(options.overallRate ? { overallRate: options.overallRate } : {}),
   });
   const statusCounts: Record<string, number> = {};
   for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) {

@@ -2,6 +2,8 @@
  * Cost of the energy meter, measured against baselines in the same run:
  *   - ns per tracked operation (track() and begin()/end()) vs an empty function call, with a
  *     no-op meter and with the OTel SDK recording both histograms (the real service);
+ *   - ns per operation of ten awaits with ENERGY_OPERATION_ATTRIBUTION=wall and =exact, against
+ *     the same chain untracked;
  *   - CPU µs per sample (process.cpuUsage) for the estimate source (this machine's path) and for
  *     RAPL on a built two-socket powercap tree, with the real /proc/stat host CPU reader.
  * Run: npx tsc -p . && node dist/test/bench/meter.bench.js
@@ -25,6 +27,8 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
 
 const OPS = Number(process.env.BENCH_OPS ?? 500_000);
+/** Operations between two samples in the tracking benchmarks. */
+const SETTLE_EVERY = 10_000;
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 10_000);
 const ROUNDS = 5;
 
@@ -71,9 +75,10 @@ async function meterWith(
   meter: Meter,
   host: PowerSource,
   clock: () => number,
+  settings = config,
 ): Promise<Carbonscope> {
   const cs = await Carbonscope.create({
-    settings: config,
+    settings,
     logger,
     grid,
     sources: { host, gpus: [] },
@@ -94,9 +99,14 @@ async function trackingCost(label: string, meter: Meter): Promise<void> {
       for (let i = 0; i < OPS; i++) work();
     }),
   );
+  // A sample every SETTLE_EVERY operations, as the meter's timer would: each operation is
+  // settled and reported, so its whole cost is in the figure.
   const track = best(() =>
     nsPer(OPS, () => {
-      for (let i = 0; i < OPS; i++) tracker.track('bench', work);
+      for (let i = 0; i < OPS; i++) {
+        tracker.track('bench', work);
+        if (i % SETTLE_EVERY === 0) energy.meter.sampleNow();
+      }
     }),
   );
   const beginEnd = best(() =>
@@ -105,6 +115,7 @@ async function trackingCost(label: string, meter: Meter): Promise<void> {
         const op = tracker.begin('bench');
         work();
         op.end();
+        if (i % SETTLE_EVERY === 0) energy.meter.sampleNow();
       }
     }),
   );
@@ -112,6 +123,55 @@ async function trackingCost(label: string, meter: Meter): Promise<void> {
     `track() [${label}]: ${(track - baseline).toFixed(0)} ns added per operation ` +
       `(track ${track.toFixed(0)} ns, begin/end ${beginEnd.toFixed(0)} ns, empty call ${baseline.toFixed(1)} ns, ` +
       `ratio ${(track / baseline).toFixed(0)}x)`,
+  );
+}
+
+const AWAITS = 10;
+async function chain(): Promise<void> {
+  for (let i = 0; i < AWAITS; i++) await null;
+}
+
+async function nsPerAsync(n: number, body: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await body();
+  return ((performance.now() - t0) * 1e6) / n;
+}
+
+/**
+ * What each ENERGY_OPERATION_ATTRIBUTION costs an operation that awaits AWAITS times (a small
+ * request's worth of promise reactions), against the same chain untracked: `exact` keeps async
+ * hooks on and reads the CPU clock where the owner changes; `calibrated` costs what `wall` does
+ * between its windows and what `exact` does in them (one interval in 30 by default).
+ */
+async function attributionCost(mode: 'wall' | 'exact'): Promise<void> {
+  const settings = loadConfig({ ENERGY_OPERATION_ATTRIBUTION: mode });
+  const energy = await meterWith(
+    noopMeter,
+    createEstimateSource({ settings: config.energy }),
+    () => performance.now(),
+    settings,
+  );
+  const n = Math.max(1000, Math.floor(OPS / 20));
+  const settle = (i: number) => {
+    if (i % SETTLE_EVERY === 0) energy.meter.sampleNow();
+  };
+  let i = 0;
+  let baseline = Number.POSITIVE_INFINITY;
+  let tracked = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < ROUNDS; r++) {
+    baseline = Math.min(baseline, await nsPerAsync(n, chain));
+    tracked = Math.min(
+      tracked,
+      await nsPerAsync(n, () => {
+        settle(i++);
+        return energy.track('bench', chain);
+      }),
+    );
+  }
+  await energy.stop();
+  console.log(
+    `attribution [${mode}]: ${(tracked - baseline).toFixed(0)} ns added per operation of ${AWAITS} awaits ` +
+      `(tracked ${tracked.toFixed(0)} ns, untracked ${baseline.toFixed(0)} ns)`,
   );
 }
 
@@ -171,6 +231,8 @@ const noopMeter = metrics.getMeter('bench'); // no global provider: the API's no
 console.log(`node ${process.version}, ${OPS} operations, ${SAMPLES} samples, best of ${ROUNDS}`);
 await trackingCost('no-op meter', noopMeter);
 await trackingCost('OTel SDK meter', sdkMeter);
+await attributionCost('wall');
+await attributionCost('exact');
 await sampleCost(
   'estimate + /proc/stat, SDK',
   sdkMeter,

@@ -8,9 +8,9 @@
  *   - /metrics scrape time with every instrument populated;
  *   - the meter's own costs (test/bench/meter.bench.ts) and carbonscope's per-request path
  *     in-process (test/bench/request-path.bench.ts), which shared machines cannot blur;
- *   - the meter's own costs (test/bench/meter.bench.ts);
  *   - CodeCarbon side by side (test/bench/codecarbon.ts): a Python server bare, with
  *     @track_emissions and with the task API, beside an Express app bare and with carbonscope;
+ *   - whether each request's energy follows its CPU (test/bench/attribution.bench.ts);
  *   - start-up to ready, resident memory at idle and after the load.
  * Prints one table and writes it to bench-results/ as JSON and Markdown.
  * Flags: --quick (short runs, to check the harness), --strict (exit 1 when a budget is missed),
@@ -26,6 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../src/paths.js';
 import { freePort } from '../helpers/spawn-server.js';
+import { FULL_PLAN, QUICK_PLAN, runAttribution } from './attribution.bench.js';
 import { codecarbonSideBySide } from './codecarbon.js';
 import { fmt, fmtInt } from './format.js';
 import { type LoadRequest, median, percentile, sleep } from './load.js';
@@ -425,6 +426,15 @@ async function meterCosts(): Promise<void> {
     if (track) {
       row('meter', `track() added cost, ${track[1]}`, `${track[2]} ns (track ${track[3]} ns)`);
     }
+    const attribution =
+      /^attribution \[(.+?)\]: (-?\d+) ns added per operation of (\d+) awaits/.exec(line);
+    if (attribution) {
+      row(
+        'meter',
+        `ENERGY_OPERATION_ATTRIBUTION=${attribution[1]}: added to an operation of ${attribution[3]} awaits`,
+        `${attribution[2]} ns`,
+      );
+    }
     const sample = /^sample \[(.+?)\]: ([\d.]+) µs CPU per sample/.exec(line);
     if (sample) {
       const share = Number(sample[2]) / 1e6; // of one core, at the default 1 s interval
@@ -572,6 +582,13 @@ async function main(): Promise<void> {
 
   await codecarbonSide();
   log('CodeCarbon side by side measured');
+
+  const attribution = await runAttribution(QUICK ? QUICK_PLAN : FULL_PLAN, (m) =>
+    log(`attribution: ${m}`),
+  );
+  rows.push(...attribution.rows);
+  raw.attribution = attribution.raw;
+  log('attribution measured');
 
   const stem = QUICK ? 'bench-quick' : 'bench';
   const loadEnd = loadavg()[0];

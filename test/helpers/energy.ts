@@ -33,3 +33,16 @@ export async function startEstimatedMeter(
   await cs.firstSample();
   return cs;
 }
+
+/**
+ * Resolves after carbonscope's next sample, by which the operations ended before it are
+ * settled and reported (its own listener, registered first, has run).
+ */
+export function nextSample(cs: Carbonscope): Promise<void> {
+  return new Promise((resolve) => {
+    const off = cs.onSample(() => {
+      off();
+      resolve();
+    });
+  });
+}

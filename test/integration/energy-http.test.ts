@@ -74,6 +74,11 @@ describe('request tracking and GET /energy', () => {
         'process/cpu/estimate',
       ]);
 
+      // The next sample settles the requests: 100 ms, 60 of them with a request running (the
+      // loop counts as busy all along on this scripted clock), at 2 W again.
+      clock.advance(40);
+      cpu.interval(0.1, 0.5, 0.05);
+      meter.meter.sampleNow();
       const things = { carbonscope_operation: '/things/:id', carbonscope_estimated: 'true' };
       expect(await metrics.value('carbonscope_operation_energy_joules_count', things)).to.equal(3);
       // Each request ran alone for 20 ms at 2 W.
@@ -157,15 +162,17 @@ describe('request tracking and GET /energy', () => {
     const metrics = createTestMetrics();
     const { logger } = captureLogger();
     const config = loadConfig({ CARBON_ZONE: 'DE' });
+    const clock = new ScriptedClock(0);
+    const cpu = new ScriptedCpu();
     const meter = await Carbonscope.create({
       settings: config,
       logger,
       grid: new StubGrid(intensityReading('DE', 250)),
       sources: { host: constantSource(8), gpus: [] },
-      clock: new ScriptedClock(0).now,
+      clock: clock.now,
       timer: new ManualTimer(),
-      hostCpu: new ScriptedCpu().hostCpu,
-      processCpu: new ScriptedCpu().processCpu,
+      hostCpu: cpu.hostCpu,
+      processCpu: cpu.processCpu,
     });
     bindMetrics(metrics.meter, meter, { http: true });
     const app = createApp({
@@ -194,6 +201,15 @@ describe('request tracking and GET /energy', () => {
       expect((await fetch(`${base}/healthz`)).status).to.equal(200);
       const port = (other.address() as AddressInfo).port;
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).to.equal(200);
+      // Counted as it ends; its energy once a sample settles it.
+      const healthz = { http_route: '/healthz', http_response_status_code: '200' };
+      expect(await metrics.value('http_server_request_duration_seconds_count', healthz)).to.equal(
+        1,
+      );
+      await meter.start();
+      clock.advance(100);
+      cpu.interval(0.1, 0.5, 0.05);
+      meter.meter.sampleNow();
       expect(
         await metrics.value('carbonscope_operation_energy_joules_count', {
           carbonscope_operation: '/healthz',

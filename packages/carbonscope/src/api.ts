@@ -21,7 +21,10 @@ export function track<T>(name: string, fn: () => T): T {
   return cs ? cs.track(name, fn) : fn();
 }
 
-/** Runs fn as one operation (starting carbonscope if needed); resolves to its result and footprint. */
+/**
+ * Runs fn as one operation (starting carbonscope if needed); resolves to its result and its
+ * settled footprint (a sample is taken when fn is done, if the meter's interval has run 100 ms).
+ */
 export async function measure<T>(
   name: string,
   fn: () => T | PromiseLike<T>,
@@ -72,6 +75,8 @@ export class EmissionsTracker {
       joules: to.joules - from.joules,
       grams: to.grams - from.grams,
       estimated: process?.estimated ?? true,
+      // A sample at each end: the figure is the meter's, not extrapolated.
+      provisional: false,
     };
   }
 

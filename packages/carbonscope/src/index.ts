@@ -24,6 +24,8 @@ export type {
   HostCpuDelta,
   HttpRequestFacts,
   MeterSources,
+  OperationAttribution,
+  OperationContext,
   OperationFootprint,
   OperationKind,
   OperationListener,
@@ -45,6 +47,7 @@ export {
   createNvidiaSmiSource,
   createPowermetricsSource,
   createRaplSource,
+  DEFAULT_CALIBRATION_INTERVAL_MS,
   EnergyMeter,
   EnergyTracker,
   gramsPerJoule,
@@ -118,7 +121,7 @@ export { MissingSdkError, otlpMetricExporter } from './otel/optional-sdk.js';
 export { withPrometheusNames } from './otel/prometheus-names.js';
 export { PrometheusText, type PrometheusTextOptions } from './otel/prometheus-text.js';
 export { SCOPE } from './otel/scope.js';
-export { activeSpan, SPAN_ATTRIBUTES } from './otel/spans.js';
+export { annotateSpan, captureSpan, SPAN_ATTRIBUTES } from './otel/spans.js';
 export { parseRetryAfter } from './retry-after.js';
 export { Carbonscope, type CarbonscopeOptions } from './runtime/carbonscope.js';
 export {
@@ -129,6 +132,7 @@ export {
   integerSetting,
   loadSettings,
   numberSetting,
+  OPERATION_ATTRIBUTION_MODES,
   parseEnv,
   type Settings,
   SettingsError,

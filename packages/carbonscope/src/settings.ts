@@ -29,6 +29,7 @@ export const ENERGY_SOURCES = [
   'estimate',
 ] as const;
 export const ATTRIBUTION_MODES = ['dynamic', 'proportional'] as const;
+export const OPERATION_ATTRIBUTION_MODES = ['calibrated', 'exact', 'wall'] as const;
 
 export type Env = Record<string, string | undefined>;
 
@@ -87,6 +88,8 @@ const schema = {
   ENERGY_SAMPLE_INTERVAL_MS: integer(50, 60_000).default(1000),
   ENERGY_POWERCAP_ROOT: z.string().min(1).default('/sys/class/powercap'),
   ENERGY_ATTRIBUTION: z.enum(ATTRIBUTION_MODES).default('dynamic'),
+  ENERGY_OPERATION_ATTRIBUTION: z.enum(OPERATION_ATTRIBUTION_MODES).default('calibrated'),
+  ENERGY_CALIBRATION_INTERVAL_MS: integer(1000, 3_600_000).default(30_000),
   ENERGY_CPU_MODEL: z.enum(['linear', 'tdp']).default('linear'),
   ENERGY_CPU_MIN_WATTS_PER_VCPU: number(0, 1000).default(AWS_MIN_WATTS_PER_VCPU),
   ENERGY_CPU_MAX_WATTS_PER_VCPU: number(0, 1000).default(AWS_MAX_WATTS_PER_VCPU),
@@ -136,6 +139,10 @@ export interface EnergySettings {
   sampleIntervalMs: number;
   powercapRoot: string;
   attribution: (typeof ATTRIBUTION_MODES)[number];
+  /** How operations share the process's energy (see EnergyTracker). */
+  operationAttribution: (typeof OPERATION_ATTRIBUTION_MODES)[number];
+  /** `calibrated`: how often a calibration window opens. */
+  calibrationIntervalMs: number;
   pue: number;
   cpuModel: 'linear' | 'tdp';
   cpuMinWattsPerVcpu: number;
@@ -235,6 +242,8 @@ export function loadSettings(env: Env = process.env): Settings {
       sampleIntervalMs: s.ENERGY_SAMPLE_INTERVAL_MS,
       powercapRoot: s.ENERGY_POWERCAP_ROOT,
       attribution: s.ENERGY_ATTRIBUTION,
+      operationAttribution: s.ENERGY_OPERATION_ATTRIBUTION,
+      calibrationIntervalMs: s.ENERGY_CALIBRATION_INTERVAL_MS,
       pue: s.PUE,
       cpuModel: s.ENERGY_CPU_MODEL,
       cpuMinWattsPerVcpu: s.ENERGY_CPU_MIN_WATTS_PER_VCPU,

@@ -1,4 +1,4 @@
-import type { OperationFootprint } from 'carbonscope';
+import type { OperationContext, OperationFootprint } from 'carbonscope';
 import { expect } from 'chai';
 import { RecentActivity } from '../../../src/dashboard/recent-activity.js';
 import {
@@ -7,7 +7,7 @@ import {
   RequestStats,
 } from '../../../src/dashboard/request-stats.js';
 
-function footprint(operation: string, joules = 1, context?: unknown): OperationFootprint {
+function footprint(operation: string, joules = 1, context?: OperationContext): OperationFootprint {
   return {
     operation,
     kind: 'operation',
@@ -15,6 +15,7 @@ function footprint(operation: string, joules = 1, context?: unknown): OperationF
     joules,
     grams: joules / 10,
     estimated: true,
+    provisional: false,
     context,
   };
 }
@@ -22,7 +23,8 @@ function footprint(operation: string, joules = 1, context?: unknown): OperationF
 describe('dashboard recent activity', () => {
   it('lists what the page shows of an operation, never what it carried (a span)', () => {
     const recent = new RecentActivity(2, () => Date.UTC(2026, 0, 1));
-    recent.record(footprint('inference', 2, { spanContext: 'not for the page' }));
+    const span = { settle: () => {}, spanContext: 'not for the page' };
+    recent.record(footprint('inference', 2, span));
     expect(recent.list()).to.deep.equal([
       {
         operation: 'inference',
@@ -30,6 +32,7 @@ describe('dashboard recent activity', () => {
         energyJoules: 2,
         emissionsGrams: 0.2,
         estimated: true,
+        provisional: false,
         endedAt: '2026-01-01T00:00:00.000Z',
       },
     ]);

@@ -81,7 +81,7 @@ describe('predict classifier', () => {
   });
 
   describe('the committed model', () => {
-    const { tracker, ended } = poweredTracker(10, 1e-4);
+    const { tracker, ended, settle } = poweredTracker(10, 1e-4);
     const metrics = createTestMetrics();
     const classifier = new OnnxActivityClassifier({ tracker, meter: metrics.meter });
 
@@ -107,6 +107,8 @@ describe('predict classifier', () => {
       expect(p.energyJoules).to.be.below(10 * 1); // well under a second of 10 W
       expect(p.emissionsGrams).to.be.closeTo(p.energyJoules * 1e-4, 1e-12);
       expect(p.energyEstimated).to.equal(true);
+      // Priced at the last sample's rate until the next one settles it.
+      expect(p.energyProvisional).to.equal(true);
     });
 
     it('records carbonscope.inference.duration, carbonscope.predictions and the inference operation', async () => {
@@ -114,9 +116,12 @@ describe('predict classifier', () => {
       const before = (await metrics.value('carbonscope_predictions_total', high)) ?? 0;
       const count = (await metrics.value('carbonscope_inference_duration_seconds_count')) ?? 0;
       const inferences = () => ended.filter((f) => f.operation === 'inference').length;
+      settle(); // the earlier tests' inferences
       const operations = inferences();
       await classifier.classify('flying 5 hours');
       await classifier.classify('driving 800 km');
+      expect(inferences()).to.equal(operations); // reported once settled
+      settle();
       const model = { carbonscope_model: classifier.model };
       expect(await metrics.value('carbonscope_predictions_total', { ...model, ...high })).to.equal(
         before + 2,

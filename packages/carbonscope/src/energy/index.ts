@@ -9,15 +9,23 @@ export {
 } from './meter.js';
 export {
   type Clock,
+  eventLoopIdle,
   type HostCpuReader,
   monotonicClock,
   ownProcessCpu,
+  ownProcessCpuMs,
   type ProcessCpuReader,
 } from './probes.js';
 export { MAX_PLAUSIBLE_WATTS } from './sampler.js';
 export { type EnergySnapshot, snapshotOf } from './snapshot.js';
 export * from './sources/index.js';
 export { type Timer, type TimerHandle, unrefTimer } from './timer.js';
-export { measureWith, trackWith } from './track.js';
-export { EnergyTracker, type TrackerOptions } from './tracker.js';
+export { close, measureWith, trackWith } from './track.js';
+export {
+  DEFAULT_CALIBRATION_INTERVAL_MS,
+  EnergyTracker,
+  MAX_UNSETTLED,
+  MIN_CALIBRATION_GAP_MS,
+  type TrackerOptions,
+} from './tracker.js';
 export type * from './types.js';

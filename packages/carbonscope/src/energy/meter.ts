@@ -79,6 +79,11 @@ export class EnergyMeter {
     return this.o;
   }
 
+  /** True from start() to stop(): samples come. */
+  get sampling(): boolean {
+    return this.running;
+  }
+
   /** Epoch ms of start(), null before. */
   get startedAt(): number | null {
     return this.startedAtMs;

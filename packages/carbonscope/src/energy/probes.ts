@@ -16,6 +16,18 @@ export type HostCpuReader = () => HostCpuDelta;
 
 export const monotonicClock: Clock = () => performance.now();
 
+/**
+ * Milliseconds the event loop has waited for I/O (idle) since it started: monotonicClock less
+ * this grows only while the loop is busy. Node keeps the figure for eventLoopUtilization().
+ */
+export const eventLoopIdle = (): number => performance.nodeTiming.idleTime;
+
+/** This process's CPU milliseconds (all threads), for the tracker's per-operation CPU. */
+export const ownProcessCpuMs = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
 /** This process's own CPU time: all threads, libuv pool and onnxruntime's threads included. */
 export const ownProcessCpu: ProcessCpuReader = () => {
   const { user, system } = process.cpuUsage();

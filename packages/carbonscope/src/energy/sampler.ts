@@ -107,6 +107,9 @@ export class Sampler {
     const hostCpu = this.readHostCpu();
     const processCpuSeconds = this.processCpuDelta();
     const share = processShare(o.attribution, processCpuSeconds, hostCpu);
+    // Idle power (a modelled constant) has no active part: `dynamic` gives the process none of
+    // it, `proportional` its busy-time share like every other joule.
+    const attributesIdle = o.attribution !== 'dynamic';
     const tick: SampleTick = { nowMs, elapsedMs, hostCpu };
 
     let hostJoules = 0;
@@ -136,7 +139,12 @@ export class Sampler {
         // Only CPU-side energy follows CPU time. GPU energy stays on the host, whichever source
         // reports it (nvidia-smi, or powermetrics' Apple GPU line): no source gives per-process
         // GPU energy, and CPU time says nothing about GPU use.
-        if (!measuresProcess && source.kind === 'host' && reading.component !== 'gpu') {
+        if (
+          !measuresProcess &&
+          source.kind === 'host' &&
+          reading.component !== 'gpu' &&
+          (attributesIdle || !reading.idle)
+        ) {
           const mine = joules * share;
           this.seriesOf('process', reading, source).tickJoules += mine;
           processJoules += mine;

@@ -1,9 +1,14 @@
+import { CallbackCpu } from './callback-cpu.js';
+import { CpuWeights } from './cpu-weights.js';
+import { EndedOperations } from './ended-operations.js';
 import type { Clock } from './probes.js';
 import { measureWith, trackWith } from './track.js';
+import { type OperationHost, TrackedOperation } from './tracked-operation.js';
 import type {
   ActiveOperation,
   EnergySample,
-  HttpRequestFacts,
+  OperationAttribution,
+  OperationContext,
   OperationFootprint,
   OperationKind,
   OperationListener,
@@ -13,85 +18,200 @@ import type {
 export interface TrackerOptions {
   clock: Clock;
   /**
-   * Called when an operation begins; what it returns travels with the operation and comes back
-   * in its footprint (`context`). The OTel layer passes the active span this way, so the tracker
-   * itself knows nothing of tracing.
+   * Called when an operation begins (a request: when its handler starts, see
+   * ActiveOperation.captureContext); what it returns travels with the operation, is told its
+   * settled footprint, and comes back in it (`context`). The OTel layer passes the operation's
+   * span this way, so the tracker itself knows nothing of tracing.
    */
-  captureContext?: () => unknown;
+  captureContext?: (operation: string, kind: OperationKind) => OperationContext | undefined;
   /** True until the meter says otherwise: with no sample yet, nothing is measured. */
   estimated?: boolean;
+  /** How operations share the process's energy; `calibrated` by default. */
+  attribution?: OperationAttribution;
+  /** `calibrated`: how often a calibration window (one sample interval) opens. */
+  calibrationIntervalMs?: number;
+  /**
+   * Milliseconds the event loop has waited idle so far (Node's loop idle time); the time it was
+   * busy is the clock's time less this. Absent: the loop counts as always busy.
+   */
+  loopIdle?: () => number;
+  /**
+   * CPU milliseconds this process has used (process.cpuUsage()), read where CPU is measured per
+   * operation. Absent: the clock less the loop's idle time (busy time counts as CPU).
+   */
+  cpuClock?: () => number;
 }
 
+export const DEFAULT_CALIBRATION_INTERVAL_MS = 30_000;
+/** A name no window has measured brings the next window forward, but not closer than this. */
+export const MIN_CALIBRATION_GAP_MS = 5_000;
 /**
- * Gives every running operation its fair share of the process's power, in O(1) per operation,
- * and reports each ended operation to its listeners.
- *
- * It keeps one running integral A(t) = ∫ P(t) / N(t) dt over the time at least one operation
- * runs: the joules each active operation has earned so far. A is advanced lazily, only when N
- * changes (begin, end) or the power changes (a sample). An operation notes A when it begins; its
- * share is A(end) − A(begin). Overlapping operations therefore split the power, and the shares of
- * all operations add up to exactly ∫ P dt over the time covered by at least one operation.
- *
- * P is the process's average power over the latest sample interval, held until the next sample
- * (the power of the current interval is known only when it ends).
+ * Ended operations waiting for a sample beyond this many are reported at once, provisional: a
+ * tracker that no meter feeds must not grow without bound.
  */
-export class EnergyTracker implements OperationTracker {
-  /** A(t): joules per active operation, cumulative. */
-  private perOperation = 0;
-  private lastMs: number;
-  private running = 0;
-  private watts = 0;
+export const MAX_UNSETTLED = 65_536;
+
+const NEVER_IDLE = (): number => 0;
+/** See EnergyTracker.mark. */
+const SHORT_STRETCH_MS = 1;
+
+/**
+ * Gives every operation its share of the process's energy, following the CPU it used, and
+ * reports each one once its energy is settled.
+ *
+ * Each sample closes an interval with the process's energy E in it. The tracker knows how long
+ * the event loop was busy in that interval while at least one operation ran (B_ops) and while
+ * none ran (B_idle), from Node's loop idle time read when that changes. Operations get
+ * E × B_ops / (B_ops + B_idle) together, split by their CPU in the interval: measured in
+ * their callbacks (`exact`), or estimated as their name's calibrated CPU density × the time
+ * they ran in it (`calibrated`), or their equal share of the time with the others running
+ * (`wall`); where that CPU is measured or estimated, the process's CPU while they ran that it
+ * leaves out is split equally among the requests that ended (spreadOverhead). So over any
+ * interval the shares add up to at most E, and to E when operations ran all the time. An operation is settled at
+ * the first sample after it ends (so a blocking job is charged against the interval it ran
+ * in); until then `end()` gives a provisional figure, its last part priced at the previous
+ * interval's rate.
+ *
+ * Per operation the work is O(1): a clock read at each end, a link in the list of running
+ * operations, a loop idle-time read when the first one begins or the last one ends (after a
+ * stretch of 1 ms or more), and a few numbers copied into preallocated arrays when it ends.
+ * The rest is done once per sample, over the operations of that interval.
+ */
+export class EnergyTracker implements OperationTracker, OperationHost {
+  private readonly clock: Clock;
+  private readonly loopIdle: () => number;
+  private readonly captureContext: TrackerOptions['captureContext'];
+  private readonly attribution: OperationAttribution;
+  private readonly calibrationIntervalMs: number;
+  private readonly listeners: OperationListener[] = [];
+  private readonly finishListeners: OperationListener[] = [];
+  private readonly weights = new CpuWeights();
+  private readonly cpu: CallbackCpu | undefined;
+
+  /** Running operations: a doubly linked list through the operations themselves. */
+  private head: TrackedOperation | null = null;
+  private runningCount = 0;
+  /** Ended since the last sample, waiting for it. */
+  private readonly ended = new EndedOperations();
+
+  private readonly createdMs: number;
+  private intervalStartMs: number | undefined;
+  /** Loop time of the interval so far, while operations ran and while none did. */
+  private markMs: number;
+  private markIdle: number;
+  private busyWithOps = 0;
+  private busyWithout = 0;
+  private wallWithOps = 0;
+  private wallWithout = 0;
+  /** ∫ 1 / (operations running) dt: what each running operation has had of the time. */
+  private shared = 0;
+  private sharedAt: number;
+
+  /** Joules per unit of weight in the last interval: the price of provisional figures. */
+  private price = 0;
+  /**
+   * What each request got of the last interval's overhead (see spreadOverhead), in weight:
+   * part of a request's provisional figure.
+   */
+  private overheadEach = 0;
+  /** Set while weighing when some operation was weighed by its time, not its CPU. */
+  private byTime = false;
   private gramsPerJoule = 0;
   private estimated: boolean;
-  private readonly clock: Clock;
-  private readonly captureContext: (() => unknown) | undefined;
-  private readonly listeners: OperationListener[] = [];
+  private stopped = false;
+
+  private window = 0;
+  private windowOpen = false;
+  private lastWindowMs = Number.NEGATIVE_INFINITY;
+  private uncalibrated = false;
 
   constructor(options: TrackerOptions) {
     this.clock = options.clock;
+    this.loopIdle = options.loopIdle ?? NEVER_IDLE;
     this.captureContext = options.captureContext;
     this.estimated = options.estimated ?? true;
-    this.lastMs = options.clock();
+    this.attribution = options.attribution ?? 'calibrated';
+    this.calibrationIntervalMs = options.calibrationIntervalMs ?? DEFAULT_CALIBRATION_INTERVAL_MS;
+    if (this.attribution !== 'wall') {
+      const { clock, loopIdle } = this;
+      this.cpu = new CallbackCpu({
+        cpu: options.cpuClock ?? (() => clock() - loopIdle()),
+        wall: clock,
+        loopIdle,
+      });
+    }
+    if (this.attribution === 'exact') this.cpu?.start();
+    this.createdMs = this.clock();
+    this.sharedAt = this.createdMs;
+    this.markMs = this.createdMs;
+    this.markIdle = this.loopIdle();
   }
 
   /** Operations running now. */
   get active(): number {
-    return this.running;
+    return this.runningCount;
   }
 
-  /** Calls `listener` with every ended operation's footprint; returns its unsubscribe. */
+  /** Ended operations waiting for the next sample to settle them. */
+  get pending(): number {
+    return this.ended.length;
+  }
+
+  get mode(): OperationAttribution {
+    return this.attribution;
+  }
+
+  /** True when operations carry a context (the OTel layer's spans). */
+  get capturesContext(): boolean {
+    return this.captureContext !== undefined;
+  }
+
+  /** True while CPU time is measured per operation (`exact`, or a calibration window). */
+  get measuringCpu(): boolean {
+    return this.cpu?.measuring ?? false;
+  }
+
+  /** Each name's calibrated CPU density (CPU ms per ms of running). */
+  cpuDensities(): Array<[string, number]> {
+    return this.weights.entries();
+  }
+
+  /** Calls `listener` with every operation's settled footprint; returns its unsubscribe. */
   onEnd(listener: OperationListener): () => void {
-    this.listeners.push(listener);
-    return () => {
-      const i = this.listeners.indexOf(listener);
-      if (i >= 0) this.listeners.splice(i, 1);
-    };
+    return subscribe(this.listeners, listener);
   }
 
   /**
-   * Fed every sample: closes the integral at the old power, then holds the new power until the
-   * next sample.
+   * Calls `listener` as each operation ends, with its provisional footprint: for what does not
+   * wait for the energy (request counts, latency). Returns its unsubscribe.
    */
-  update(sample: EnergySample): void {
-    this.advance(sample.nowMs);
-    const w = sample.processWatts;
-    this.watts = Number.isFinite(w) && w > 0 ? w : 0;
-    this.gramsPerJoule = sample.gramsPerJoule;
-    this.estimated = sample.totals.process.estimated;
+  onFinish(listener: OperationListener): () => void {
+    return subscribe(this.finishListeners, listener);
   }
 
   begin(operation: string, kind: OperationKind = 'operation'): ActiveOperation {
     const now = this.clock();
-    this.advance(now);
-    this.running++;
-    return new TrackedOperation(
-      this,
-      operation,
-      kind,
-      now,
-      this.perOperation,
-      this.captureContext?.(),
-    );
+    if (this.runningCount === 0) this.mark(now);
+    this.share(now);
+    this.runningCount++;
+    const op = new TrackedOperation(this, operation, kind, now);
+    op.shareFrom = this.shared;
+    op.next = this.head;
+    if (this.head) this.head.prev = op;
+    this.head = op;
+    const cpu = this.cpu;
+    if (cpu?.measuring) {
+      op.window = this.window;
+      if (kind === 'request') {
+        // A request is announced where Node parses it: it owns the rest of that callback.
+        op.measured = true;
+        cpu.enter(op);
+      }
+    }
+    if (this.captureContext && kind !== 'request') {
+      op.context = this.captureContext(operation, kind);
+    }
+    return op;
   }
 
   track<T>(operation: string, fn: () => T): T {
@@ -105,55 +225,362 @@ export class EnergyTracker implements OperationTracker {
     return measureWith(this, operation, fn);
   }
 
-  /** @internal called once by TrackedOperation.end */
-  finish(
-    op: TrackedOperation,
-    operation: string,
-    status?: number,
-    http?: HttpRequestFacts,
-  ): OperationFootprint {
+  /**
+   * Fed every sample: settles the interval that ends with it. The operations that ran in it
+   * (ended or not) get their share of its process energy; those that ended in it are reported.
+   */
+  update(sample: EnergySample): void {
+    const now = sample.nowMs;
+    const from = this.intervalStartMs ?? now - sample.elapsedMs;
+    this.mark(now, true);
+    this.share(now);
+    if (this.intervalStartMs === undefined && this.createdMs > from) {
+      // Before the tracker existed no operation ran; how busy the loop was is not known.
+      this.busyWithout += this.createdMs - from;
+      this.wallWithout += this.createdMs - from;
+    }
+    const joules = Number.isFinite(sample.processJoules) ? Math.max(0, sample.processJoules) : 0;
+    const { ended } = this;
+
+    let busy = this.busyWithOps + this.busyWithout;
+    let withOps = this.busyWithOps;
+    if (!(busy > 0)) {
+      busy = this.wallWithOps + this.wallWithout;
+      withOps = this.wallWithOps;
+    }
+    const opsJoules = busy > 0 ? (joules * withOps) / busy : 0;
+
+    let total = 0;
+    this.byTime = false;
+    for (let i = 0; i < ended.length; i++) {
+      const op = ended.op[i];
+      const w = this.weigh(
+        ended.name[i],
+        ended.kind[i],
+        op?.measured ? op.busyMs - op.busyAtSample : Number.NaN,
+        overlap(ended.startMs[i], from, Math.min(ended.endMs[i], now)),
+        ended.shareEnd[i] - ended.shareFrom[i],
+      );
+      ended.weight[i] = w;
+      total += w;
+    }
+    for (let op = this.head; op; op = op.next) total += this.weighRunning(op, from, now);
+    this.overheadEach = 0;
+    if (total > 0 && !this.byTime) {
+      const cpuWithOps = (sample.processCpuSeconds * 1000 * withOps) / busy;
+      total += this.spreadOverhead(cpuWithOps - total);
+    } else if (!(total > 0)) {
+      // No CPU told the operations apart (none measured, or all calibrated at 0): by time.
+      for (let i = 0; i < ended.length; i++) {
+        ended.weight[i] = Math.max(ended.shareEnd[i] - ended.shareFrom[i], 0);
+        total += ended.weight[i];
+      }
+      for (let op = this.head; op; op = op.next) {
+        op.weight = Math.max(this.shared - op.shareFrom, 0);
+        total += op.weight;
+      }
+    }
+    const price = total > 0 ? opsJoules / total : 0;
+    const perJoule = sample.gramsPerJoule;
+    const estimated = sample.totals.process.estimated;
+    for (let i = 0; i < ended.length; i++) {
+      const piece = ended.weight[i] * price;
+      ended.joules[i] += piece;
+      ended.grams[i] += piece * perJoule;
+      if (estimated) ended.estimated[i] = 1;
+    }
+    for (let op = this.head; op; op = op.next) {
+      const piece = op.weight * price;
+      op.joules += piece;
+      op.grams += piece * perJoule;
+      if (estimated) op.estimated = true;
+      op.busyAtSample = op.busyMs;
+      op.shareFrom = this.shared;
+    }
+
+    this.price = total > 0 ? price : busy > 0 ? joules / busy : 0;
+    this.gramsPerJoule = perJoule;
+    this.estimated = estimated;
+    this.intervalStartMs = now;
+    this.busyWithOps = 0;
+    this.busyWithout = 0;
+    this.wallWithOps = 0;
+    this.wallWithout = 0;
+
+    this.calibrate(now);
+    this.reportEnded(false);
+  }
+
+  /**
+   * No more samples (the meter stopped): what waits is reported with its provisional figure,
+   * and so is every operation that ends from now on.
+   */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.cpu?.stop();
+    this.reportEnded(true);
+  }
+
+  /** @internal called once, by TrackedOperation.end or close */
+  finish(op: TrackedOperation, kept: boolean): OperationFootprint | undefined {
     const now = this.clock();
-    this.advance(now);
-    this.running--;
-    const joules = this.perOperation - op.startPerOperation;
-    const footprint: OperationFootprint = {
-      operation,
-      kind: op.kind,
-      durationSeconds: (now - op.startMs) / 1000,
-      joules,
-      grams: joules * this.gramsPerJoule,
-      estimated: this.estimated,
-      context: op.context,
-      status,
-      http,
-    };
-    for (const listener of this.listeners) listener(footprint);
+    op.endMs = Math.max(now, op.startMs);
+    if (this.runningCount === 1) this.mark(now);
+    this.share(now);
+    op.shareEnd = this.shared;
+    this.runningCount--;
+    if (op.prev) op.prev.next = op.next;
+    else this.head = op.next;
+    if (op.next) op.next.prev = op.prev;
+    op.prev = null;
+    op.next = null;
+    const atOnce = this.stopped || this.ended.length >= MAX_UNSETTLED;
+    const footprint =
+      kept || atOnce || this.finishListeners.length > 0 ? this.provisional(op) : undefined;
+    if (atOnce) this.report(op.context, op, footprint as OperationFootprint);
+    // Kept for settled(), or where its CPU is still read.
+    else this.ended.push(op, kept || op.measured);
+    for (const listener of this.finishListeners) listener(footprint as OperationFootprint);
     return footprint;
   }
 
-  private advance(nowMs: number): void {
-    const dt = nowMs - this.lastMs;
-    if (!(dt > 0)) return; // a clock that stalls or steps back adds nothing
-    if (this.running > 0) this.perOperation += (this.watts * dt) / 1000 / this.running;
-    this.lastMs = nowMs;
+  /** Its figure now: what earlier samples gave it, and its last part at the last price. */
+  private provisional(op: TrackedOperation): OperationFootprint {
+    const from = this.intervalStartMs ?? op.startMs;
+    const overhead = op.kind === 'request' ? this.overheadEach : 0;
+    const last =
+      (this.weigh(
+        op.name,
+        op.kind,
+        op.measured ? op.busyMs - op.busyAtSample : Number.NaN,
+        overlap(op.startMs, from, op.endMs),
+        op.shareEnd - op.shareFrom,
+      ) +
+        overhead) *
+      this.price;
+    return {
+      operation: op.name,
+      kind: op.kind,
+      durationSeconds: (op.endMs - op.startMs) / 1000,
+      joules: op.joules + last,
+      grams: op.grams + last * this.gramsPerJoule,
+      estimated: op.estimated || this.estimated,
+      provisional: true,
+      context: op.context,
+      status: op.status,
+      http: op.http,
+    };
+  }
+
+  /** @internal */
+  runIn<T>(op: TrackedOperation, fn: () => T): T {
+    const cpu = this.cpu;
+    if (!cpu?.measuring) return fn();
+    op.measured = true;
+    return cpu.run(op, fn);
+  }
+
+  /** @internal */
+  capture(op: TrackedOperation): void {
+    if (!op.context && this.captureContext) op.context = this.captureContext(op.name, op.kind);
+  }
+
+  /**
+   * Closes the loop time since the last mark: busy (not waiting idle) while operations ran, or
+   * while none did. Called when that changes and (`always`) at every sample. A stretch shorter
+   * than SHORT_STRETCH_MS counts as busy without reading the idle time (it had no time to wait;
+   * any wait in it goes to the next stretch read), which spares the read for back-to-back work.
+   */
+  private mark(now: number, always = false): void {
+    const wall = now > this.markMs ? now - this.markMs : 0;
+    let busy = wall;
+    if (always || wall >= SHORT_STRETCH_MS) {
+      const idle = this.loopIdle();
+      const idled = idle > this.markIdle ? idle - this.markIdle : 0;
+      busy = wall > idled ? wall - idled : 0;
+      this.markIdle = idle;
+    }
+    if (this.runningCount > 0) {
+      this.busyWithOps += busy;
+      this.wallWithOps += wall;
+    } else {
+      this.busyWithout += busy;
+      this.wallWithout += wall;
+    }
+    if (now > this.markMs) this.markMs = now;
+  }
+
+  /**
+   * The CPU the process spent while operations ran but that no operation's callbacks measured
+   * (`overhead`, where every weight is CPU): what no running operation claimed (a connection's
+   * first read, a response's last write after its request ended, the loop's own work), and the
+   * CPU the estimates miss. Most of it comes with requests, about alike whatever they do, so it
+   * is split equally among the requests that ended in the interval; with none, it is left to
+   * the CPU split. Returns what it added.
+   */
+  private spreadOverhead(overhead: number): number {
+    const { ended } = this;
+    if (!(overhead > 0)) return 0;
+    let requests = 0;
+    for (let i = 0; i < ended.length; i++) if (ended.kind[i] === 'request') requests++;
+    if (requests === 0) return 0;
+    this.overheadEach = overhead / requests;
+    for (let i = 0; i < ended.length; i++) {
+      if (ended.kind[i] === 'request') ended.weight[i] += this.overheadEach;
+    }
+    return overhead;
+  }
+
+  /** Advances the equal-share integral to `now` (before the number running changes). */
+  private share(now: number): void {
+    if (now <= this.sharedAt) return;
+    if (this.runningCount > 0) this.shared += (now - this.sharedAt) / this.runningCount;
+    this.sharedAt = now;
+  }
+
+  /**
+   * An operation's CPU in an interval, from what is known of it there: `busy` measured in its
+   * callbacks (NaN if not measured), the time it ran there, and its equal share of that time
+   * with the other running operations. Measured CPU (`exact`); the time × its name's calibrated
+   * density (`calibrated`); else its equal share (`wall`, and an operation whose CPU nothing
+   * measured or calibrated).
+   */
+  private weigh(
+    name: string,
+    kind: OperationKind,
+    busy: number,
+    ran: number,
+    equalShare: number,
+  ): number {
+    if (this.attribution === 'exact' && !Number.isNaN(busy)) return Math.max(busy, 0);
+    if (this.attribution === 'calibrated') {
+      if (!this.weights.known(name)) this.uncalibrated = true;
+      const density = this.weights.of(name, kind);
+      if (density !== undefined) return ran * density;
+    }
+    this.byTime = true;
+    return Math.max(equalShare, 0);
+  }
+
+  private weighRunning(op: TrackedOperation, from: number, now: number): number {
+    op.weight = this.weigh(
+      op.name,
+      op.kind,
+      op.measured ? op.busyMs - op.busyAtSample : Number.NaN,
+      overlap(op.startMs, from, now),
+      this.shared - op.shareFrom,
+    );
+    return op.weight;
+  }
+
+  /**
+   * `calibrated`: a window is one sample interval in which CPU is measured per operation. When
+   * it ends, each name seen in it takes the CPU density its operations showed there (those
+   * begun in the window and measured: their time in it). The next opens every calibrationIntervalMs, or
+   * sooner (not within MIN_CALIBRATION_GAP_MS) when an operation name no window has seen ran.
+   */
+  private calibrate(now: number): void {
+    const cpu = this.cpu;
+    if (this.attribution !== 'calibrated' || !cpu || this.stopped) return;
+    if (this.windowOpen) {
+      const { ended } = this;
+      for (let i = 0; i < ended.length; i++) {
+        const op = ended.op[i];
+        if (op) this.observe(op, op.endMs, true);
+      }
+      for (let op = this.head; op; op = op.next) this.observe(op, now, false);
+      this.weights.commit();
+      cpu.stop();
+      this.windowOpen = false;
+      return;
+    }
+    const since = now - this.lastWindowMs;
+    const gap = Math.min(MIN_CALIBRATION_GAP_MS, this.calibrationIntervalMs);
+    if (since >= this.calibrationIntervalMs || (this.uncalibrated && since >= gap)) {
+      this.window++;
+      this.windowOpen = true;
+      this.lastWindowMs = now;
+      this.uncalibrated = false;
+      cpu.start();
+    }
+  }
+
+  private observe(op: TrackedOperation, to: number, whole: boolean): void {
+    if (op.measured && op.window === this.window) {
+      this.weights.observe(op.name, op.kind, op.busyMs, to - op.startMs, whole);
+    }
+  }
+
+  /**
+   * Reports every ended operation (settled, or `provisional` when no sample will settle them),
+   * then empties the list; rethrows the first listener error after.
+   */
+  private reportEnded(provisional: boolean): void {
+    const { ended } = this;
+    let failure: { err: unknown } | undefined;
+    const listening = this.listeners.length > 0;
+    for (let i = 0; i < ended.length; i++) {
+      const op = ended.op[i];
+      if (!listening && !op && !ended.context[i]) continue; // no one to tell
+      const footprint =
+        provisional && op?.atEnd
+          ? op.atEnd
+          : {
+              operation: ended.name[i],
+              kind: ended.kind[i],
+              durationSeconds: (ended.endMs[i] - ended.startMs[i]) / 1000,
+              joules: ended.joules[i],
+              grams: ended.grams[i],
+              estimated: ended.estimated[i] === 1,
+              provisional,
+              context: ended.context[i],
+              status: ended.status[i],
+              http: ended.http[i],
+            };
+      try {
+        this.report(ended.context[i], op, footprint);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+    ended.clear();
+    if (failure) throw failure.err;
+  }
+
+  /** To the operation (if kept), its context and the listeners; rethrows the first error after. */
+  private report(
+    context: OperationContext | undefined,
+    op: TrackedOperation | undefined,
+    footprint: OperationFootprint,
+  ): void {
+    op?.settle(footprint);
+    let failure: { err: unknown } | undefined;
+    try {
+      context?.settle(footprint);
+    } catch (err) {
+      failure = { err };
+    }
+    for (const listener of this.listeners) {
+      try {
+        listener(footprint);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+    if (failure) throw failure.err;
   }
 }
 
-class TrackedOperation implements ActiveOperation {
-  private footprint: OperationFootprint | undefined;
+function subscribe(listeners: OperationListener[], listener: OperationListener): () => void {
+  listeners.push(listener);
+  return () => {
+    const i = listeners.indexOf(listener);
+    if (i >= 0) listeners.splice(i, 1);
+  };
+}
 
-  constructor(
-    private readonly tracker: EnergyTracker,
-    private readonly operation: string,
-    readonly kind: OperationKind,
-    readonly startMs: number,
-    readonly startPerOperation: number,
-    readonly context: unknown,
-  ) {}
-
-  /** Idempotent: a second call returns the first result and reports nothing. */
-  end(operation?: string, status?: number, http?: HttpRequestFacts): OperationFootprint {
-    this.footprint ??= this.tracker.finish(this, operation ?? this.operation, status, http);
-    return this.footprint;
-  }
+function overlap(startMs: number, from: number, to: number): number {
+  const start = Math.max(startMs, from);
+  return to > start ? to - start : 0;
 }

@@ -84,14 +84,20 @@ export interface OperationFootprint {
   /** `request` for an incoming HTTP request, `operation` for anything else. */
   readonly kind: OperationKind;
   readonly durationSeconds: number;
-  /** Its share of the process's energy while it ran. */
+  /** Its share of the process's energy while it ran, following the CPU it used. */
   readonly joules: number;
   /** joules × PUE × the grid intensity of the time. */
   readonly grams: number;
   /** True when the process energy behind it came from an estimate rather than a meter. */
   readonly estimated: boolean;
-  /** What the operation carried from its start (e.g. the span active then); see TrackerOptions. */
-  readonly context?: unknown;
+  /**
+   * True for the figure `end()` returns: the interval the operation ended in is not sampled
+   * yet, so its last part is priced at the previous interval's rate. The settled figure (false)
+   * comes at the first sample after the end, to `onEnd` listeners and `settled()`.
+   */
+  readonly provisional: boolean;
+  /** What the operation carried from its start (e.g. its span); see TrackerOptions. */
+  readonly context?: OperationContext;
   /** HTTP requests only: the response status. */
   readonly status?: number;
   /** HTTP requests only: the request's method and scheme, as the HTTP metrics label them. */
@@ -108,13 +114,47 @@ export interface HttpRequestFacts {
   readonly scheme: 'http' | 'https';
 }
 
+/**
+ * How operations share the process's energy (ENERGY_OPERATION_ATTRIBUTION):
+ * - `calibrated` (default): by their CPU time, estimated from each operation name's CPU per
+ *   second of running, which short measured windows calibrate; nothing per operation between
+ *   windows but a clock read;
+ * - `exact`: by the CPU time measured in each operation's callbacks, always (async hooks);
+ * - `wall`: by wall time, every running operation alike; never any async hook.
+ */
+export type OperationAttribution = 'calibrated' | 'exact' | 'wall';
+
+/**
+ * What an operation carries from its start (the OTel layer: its span), told the operation's
+ * settled footprint once, before the `onEnd` listeners.
+ */
+export interface OperationContext {
+  settle(footprint: OperationFootprint): void;
+}
+
 export interface ActiveOperation {
   /**
-   * Ends the operation, reports it, and returns its footprint. `operation` renames it when the
-   * name is known only at the end (a request's route template); `status` and `http` describe
-   * an HTTP request. Idempotent.
+   * Ends the operation and returns its provisional footprint; the settled one follows at the
+   * next sample (`settled()`, `onEnd`). `operation` renames it when the name is known only at
+   * the end (a request's route template); `status` and `http` describe an HTTP request.
+   * Idempotent.
    */
   end(operation?: string, status?: number, http?: HttpRequestFacts): OperationFootprint;
+  /**
+   * Runs fn (sync or async) as part of this operation, so that where CPU time is measured
+   * (`exact`, and the calibration windows of `calibrated`) the time of fn and of the callbacks
+   * it schedules is this operation's, not its caller's. `track()` does this for you.
+   */
+  run<T>(fn: () => T): T;
+  /** Resolves to the settled footprint, at the first sample after `end()`. */
+  settled(): Promise<OperationFootprint>;
+  /** Names the operation while it runs (a request, once its route is known). */
+  rename(operation: string): void;
+  /**
+   * Captures the context now, for an operation that began before it existed: a request begins
+   * when Node announces it, before a tracing instrumentation started its span.
+   */
+  captureContext(): void;
 }
 
 /** What routes, middleware and library users need to meter their own work. */
@@ -122,7 +162,10 @@ export interface OperationTracker {
   begin(operation: string, kind?: OperationKind): ActiveOperation;
   /** Runs fn (sync or async) as one operation; returns what fn returns. */
   track<T>(operation: string, fn: () => T): T;
-  /** Runs fn (sync or async) as one operation; resolves to its result and its footprint. */
+  /**
+   * Runs fn (sync or async) as one operation; resolves to its result and its settled
+   * footprint (after the next sample).
+   */
   measure<T>(
     operation: string,
     fn: () => T | PromiseLike<T>,

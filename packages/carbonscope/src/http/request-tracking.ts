@@ -1,9 +1,9 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { ActiveOperation, OperationTracker } from '../energy/index.js';
+import { type ActiveOperation, close, type OperationTracker } from '../energy/index.js';
 import { installRouteResolvers } from './frameworks/index.js';
 import { httpFactsReader } from './request-facts.js';
-import { routeOf } from './route.js';
+import { namedRoute, routeOf } from './route.js';
 
 /** Node publishes these for every request of every `node:http` server (Node 18.7+). */
 const REQUEST_START = 'http.server.request.start';
@@ -29,6 +29,12 @@ export interface RequestTrackingOptions {
    * absent (OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS through Carbonscope.trackRequests).
    */
   knownMethods?: readonly string[];
+  /**
+   * Have each request capture its context (ActiveOperation.captureContext) when its handler
+   * starts, where a tracing instrumentation has made the request's span active: one more
+   * `request` listener per server. Carbonscope sets it when its tracker captures contexts.
+   */
+  captureContext?: boolean;
 }
 
 export interface RequestTracking {
@@ -36,7 +42,8 @@ export interface RequestTracking {
   readonly inFlight: number;
   /**
    * Ends the operations of responses that were closed without finishing (the client went away:
-   * Node publishes no finish for them). Called on every meter sample.
+   * Node publishes no finish for them), and names the others by their route if one is known
+   * yet. Called on every meter sample, before the tracker settles the interval.
    */
   sweep(): void;
   /** Leaves this server's requests out from now on (carbonscope's own /metrics server). */
@@ -61,18 +68,27 @@ export function trackHttpRequests(
   // property on the response, so a Node object's shape is never changed per request.
   const open = new Map<ServerResponse, ActiveOperation>();
   const factsOf = httpFactsReader(options.knownMethods);
+  // Servers given a `request` listener that captures the request's context.
+  const capturing = new Set<Server>();
+  const onRequest = (_req: IncomingMessage, res: ServerResponse) => open.get(res)?.captureContext();
 
   // `status` only for a response that finished: one that closed first (its client went away)
   // delivered none, whatever the framework's default (Koa's 404, Node's 200) or a head written
   // to the closed socket says.
   const end = (req: IncomingMessage, res: ServerResponse, op: ActiveOperation, status?: number) => {
     open.delete(res);
-    op.end(routeOf(req), status, factsOf(req));
+    close(op, routeOf(req), status, factsOf(req));
   };
   const onStart = (message: unknown) => {
     const { response, server } = message as ServerMessage;
     if ((servers && !servers.has(server)) || ignored.has(server)) return;
     open.set(response, tracker.begin(REQUEST_OPERATION, 'request'));
+    if (options.captureContext && !capturing.has(server)) {
+      // Node emits `request` right after publishing the start, inside the instrumentation's
+      // context for this request; a listener added now runs for this request too.
+      capturing.add(server);
+      server.on('request', onRequest);
+    }
   };
   const onFinish = (message: unknown) => {
     const { request, response } = message as ServerMessage;
@@ -91,12 +107,19 @@ export function trackHttpRequests(
     },
     sweep() {
       for (const [res, op] of open) {
-        if (res.destroyed || res.closed) end(res.req, res, op);
+        if (res.destroyed || res.closed) {
+          end(res.req, res, op);
+          continue;
+        }
+        const route = namedRoute(res.req);
+        if (route !== undefined) op.rename(route);
       }
     },
     stop() {
       unsubscribe(REQUEST_START, onStart);
       unsubscribe(RESPONSE_FINISH, onFinish);
+      for (const server of capturing) server.off('request', onRequest);
+      capturing.clear();
       for (const [res, op] of open) end(res.req, res, op);
     },
   };

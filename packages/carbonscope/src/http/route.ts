@@ -24,7 +24,12 @@ export function setRoute(req: IncomingMessage, template: string): void {
 
 /** The route template of `req`, or `unmatched` when nothing named one. */
 export function routeOf(req: IncomingMessage): string {
+  return namedRoute(req) ?? UNMATCHED_ROUTE;
+}
+
+/** The route template of `req` if one was named yet (Express's is read off the request). */
+export function namedRoute(req: IncomingMessage): string | undefined {
   const route = (req as Routed)[ROUTE] ?? expressRouteOf(req);
-  if (route === undefined) return UNMATCHED_ROUTE;
+  if (route === undefined) return undefined;
   return route.length > MAX_ROUTE_LENGTH ? route.slice(0, MAX_ROUTE_LENGTH) : route;
 }

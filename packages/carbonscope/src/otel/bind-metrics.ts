@@ -19,7 +19,6 @@ import { BoundedLabelSet } from '../labels/index.js';
 import { createInstrument, ESTIMATED, METRICS, type MetricSpec } from '../metrics/index.js';
 import type { Carbonscope } from '../runtime/carbonscope.js';
 import type { HistogramSeries, LocalHistograms } from './local-histograms.js';
-import { annotateSpan } from './spans.js';
 
 export interface BindMetricsOptions {
   /**
@@ -173,14 +172,20 @@ export function bindMetrics(
   const emissions = operationRecorders(meter, METRICS.operationEmissions, local, operations);
   const recordHttp = options.http ? httpRecorder(meter, local, operations) : undefined;
 
+  // Energy is recorded settled; request counts and latency as requests end.
   detach.push(
     cs.onEnd((footprint) => {
       energy(footprint.operation, footprint.estimated)(footprint.joules);
       emissions(footprint.operation, footprint.estimated)(footprint.grams);
-      annotateSpan(footprint);
-      if (recordHttp && footprint.kind === 'request') recordHttp(footprint);
     }),
   );
+  if (recordHttp) {
+    detach.push(
+      cs.onFinish((footprint) => {
+        if (footprint.kind === 'request') recordHttp(footprint);
+      }),
+    );
+  }
   return () => {
     for (const off of detach.splice(0)) off();
     local?.clear();

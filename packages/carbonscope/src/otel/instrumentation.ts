@@ -5,7 +5,7 @@ import { startDefault } from '../runtime/default.js';
 import { VERSION } from '../version.js';
 import { SCOPE_NAME } from './attach.js';
 import { type BindMetricsOptions, bindMetrics } from './bind-metrics.js';
-import { activeSpan } from './spans.js';
+import { captureSpan } from './spans.js';
 
 export interface CarbonscopeInstrumentationConfig
   extends Omit<CarbonscopeOptions, 'captureContext'>,
@@ -40,7 +40,7 @@ export class CarbonscopeInstrumentation {
     this.starting ??= startDefault({
       ...this.config,
       logger: this.logger,
-      captureContext: activeSpan,
+      captureContext: captureSpan,
     })
       .then((cs) => {
         this.cs = cs;

@@ -6,14 +6,19 @@ import {
   EnergyMeter,
   type EnergySnapshot,
   EnergyTracker,
+  eventLoopIdle,
+  FIRST_SAMPLE_MS,
   type HostCpuReader,
   type MeterSources,
+  measureWith,
   monotonicClock,
+  type OperationContext,
   type OperationFootprint,
   type OperationKind,
   type OperationListener,
   type OperationTracker,
   ownProcessCpu,
+  ownProcessCpuMs,
   type ProcessCpuReader,
   type SampleListener,
   type SelectSourcesOptions,
@@ -30,6 +35,10 @@ import {
 } from '../http/index.js';
 import { type Logger, stderrLogger } from '../log.js';
 import { type Env, loadSettings, type Settings } from '../settings.js';
+
+/** A ref'd timer that only holds the event loop open; it never fires in practice. */
+const KEEP_ALIVE_MS = 2 ** 30;
+const noop = () => undefined;
 
 export interface CarbonscopeOptions {
   /** carbonscope's settings; read from `env` (CARBON_*, ENERGY_*, PUE, GRID_*) when absent. */
@@ -48,12 +57,17 @@ export interface CarbonscopeOptions {
   hostCpu?: HostCpuReader;
   /** Monotonic ms (tests script it). */
   clock?: Clock;
+  /**
+   * Milliseconds the event loop has waited idle (tests script it); Node's own figure with the
+   * default clock, none (always busy) with a scripted clock.
+   */
+  loopIdle?: () => number;
   /** Epoch ms (tests script it). */
   wallClock?: () => number;
   /** The meter's timer (tests and hosts with their own scheduler drive it). */
   timer?: Timer;
-  /** See TrackerOptions.captureContext (the OTel layer passes the active span). */
-  captureContext?: () => unknown;
+  /** See TrackerOptions.captureContext (the OTel layer passes `captureSpan`). */
+  captureContext?: (operation: string, kind: OperationKind) => OperationContext | undefined;
 }
 
 /**
@@ -73,7 +87,13 @@ export class Carbonscope implements OperationTracker {
     readonly meter: EnergyMeter,
     readonly tracker: EnergyTracker,
   ) {
-    this.unsubscribe.push(meter.onSample((sample) => tracker.update(sample)));
+    // Requests are named (or ended, if their client left) before the interval is settled.
+    this.unsubscribe.push(
+      meter.onSample((sample) => {
+        this.requests?.sweep();
+        tracker.update(sample);
+      }),
+    );
   }
 
   /** Builds every part; probes the power sources (so it is async), starts nothing. */
@@ -101,8 +121,13 @@ export class Carbonscope implements OperationTracker {
     });
     const tracker = new EnergyTracker({
       clock,
+      // A scripted clock (tests) comes with its own loop idle time, or none.
+      loopIdle: options.loopIdle ?? (options.clock ? undefined : eventLoopIdle),
+      cpuClock: options.clock ? undefined : ownProcessCpuMs,
       captureContext: options.captureContext,
       estimated: sources.host.estimated,
+      attribution: settings.energy.operationAttribution,
+      calibrationIntervalMs: settings.energy.calibrationIntervalMs,
     });
     return new Carbonscope(settings, logger, grid, meter, tracker);
   }
@@ -126,11 +151,11 @@ export class Carbonscope implements OperationTracker {
     if (!this.requests) {
       const requests = trackHttpRequests(this.tracker, {
         knownMethods: this.settings.http.knownMethods,
+        captureContext: this.tracker.capturesContext,
         ...options,
       });
       for (const server of this.ignoredServers) requests.ignore(server);
       this.requests = requests;
-      this.unsubscribe.push(this.meter.onSample(() => requests.sweep()));
     }
     return this.requests;
   }
@@ -155,11 +180,29 @@ export class Carbonscope implements OperationTracker {
     return this.tracker.track(operation, fn);
   }
 
+  /**
+   * Runs fn as one operation; resolves to its result and its settled footprint. When fn is done
+   * a sample is taken at once if the meter's interval has run at least FIRST_SAMPLE_MS (a
+   * shorter one measures little), else the next regular one settles it. With the meter not
+   * sampling, nothing can settle it: the footprint is the provisional one.
+   */
   measure<T>(
     operation: string,
     fn: () => T | PromiseLike<T>,
   ): Promise<{ result: T; footprint: OperationFootprint }> {
-    return this.tracker.measure(operation, fn);
+    return measureWith(this.tracker, operation, fn, (op) => this.settle(op));
+  }
+
+  private settle(op: ActiveOperation): Promise<OperationFootprint> {
+    const { meter } = this;
+    if (!meter.sampling) return Promise.resolve(op.end());
+    const last = meter.latest();
+    if (last && meter.options.clock() - last.nowMs >= FIRST_SAMPLE_MS) meter.sampleNow();
+    const settled = op.settled();
+    // The meter's timer never keeps the process alive, but a caller awaiting this figure does:
+    // without this a script whose last act is measure() exits before its sample comes.
+    const keepAlive = setInterval(noop, KEEP_ALIVE_MS);
+    return settled.finally(() => clearInterval(keepAlive));
   }
 
   snapshot(): EnergySnapshot {
@@ -170,8 +213,14 @@ export class Carbonscope implements OperationTracker {
     return this.meter.onSample(listener);
   }
 
+  /** Every operation's settled footprint, at the sample after its end. */
   onEnd(listener: OperationListener): () => void {
     return this.tracker.onEnd(listener);
+  }
+
+  /** Every operation's provisional footprint, as it ends (see EnergyTracker.onFinish). */
+  onFinish(listener: OperationListener): () => void {
+    return this.tracker.onFinish(listener);
   }
 
   /**
@@ -181,6 +230,7 @@ export class Carbonscope implements OperationTracker {
   async stop(): Promise<void> {
     this.untrackRequests();
     await this.meter.stop();
+    this.tracker.stop();
     for (const off of this.unsubscribe.splice(0)) off();
   }
 }

@@ -72,7 +72,14 @@ export function createEstimateSource(options: EstimateOptions): PowerSource {
       const cpuW = cpuWatts(cpus, load);
       return [
         { component: 'cpu', device: 'cpu', joules: cpuW * seconds, watts: cpuW },
-        { component: 'ram', device: 'ram', joules: ramWatts * seconds, watts: ramWatts },
+        // A constant per GB installed: idle power, whatever the load.
+        {
+          component: 'ram',
+          device: 'ram',
+          joules: ramWatts * seconds,
+          watts: ramWatts,
+          idle: true,
+        },
       ];
     },
     async close(): Promise<void> {},

@@ -47,6 +47,11 @@ export interface EnergyReading {
    * vanished): `joules` then covers only what was read, never a guess.
    */
   partial?: boolean;
+  /**
+   * True when the whole reading is idle power: a figure that does not follow activity (the
+   * estimate's constant RAM power). The `dynamic` attribution gives none of it to the process.
+   */
+  idle?: boolean;
 }
 
 export type ProbeResult = { ok: true; detail: string } | { ok: false; reason: string };

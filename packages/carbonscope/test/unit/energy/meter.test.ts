@@ -97,6 +97,35 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
+  it("gives the process no idle power in dynamic mode: the estimate's constant RAM stays on the host", async () => {
+    // The estimate: 4 W of CPU and a constant 6 W of RAM, whatever the load.
+    const host = new ScriptedSource('estimate', 'host', true, (t) => [
+      { component: 'cpu', device: 'cpu', joules: (4 * t.elapsedMs) / 1000, watts: 4 },
+      { component: 'ram', device: 'ram', joules: (6 * t.elapsedMs) / 1000, watts: 6, idle: true },
+    ]);
+    const dynamic = await rig({ host });
+    await prime(dynamic);
+    // A busy loop: the process is the whole busy host (2 CPUs, one busy).
+    interval(dynamic, 1000, 0.5, 1);
+    const d = dynamic.cs.snapshot();
+    expect(d.totals.host.joules).to.equal(10);
+    // Half of the 4 W is active, all of it the process's; none of the RAM.
+    expect(d.totals.process.joules).to.equal(2);
+    expect(d.power.filter((p) => p.scope === 'process').map((p) => p.component)).to.deep.equal([
+      'cpu',
+    ]);
+    await dynamic.metrics.shutdown();
+
+    // proportional: the process's busy-time share of every joule, the RAM included.
+    const proportional = await rig({ host }, { ENERGY_ATTRIBUTION: 'proportional' });
+    await prime(proportional);
+    interval(proportional, 1000, 0.5, 1);
+    const p = proportional.cs.snapshot();
+    expect(p.totals.process.joules).to.equal(10);
+    expect(p.power.find((f) => f.scope === 'process' && f.component === 'ram')?.joules).to.equal(6);
+    await proportional.metrics.shutdown();
+  });
+
   it('prices energy at PUE x the intensity valid at each sample, per zone', async () => {
     const r = await rig({ host: constantSource(36) }, { PUE: '1.5' });
     await prime(r);
@@ -307,13 +336,16 @@ describe('energy meter', () => {
     // One to three operations are open at every moment, so together they cover the window.
     const open: Open[] = [{ op: r.cs.begin('op'), samples: 0 }];
     let sum = 0;
+    r.cs.onEnd((f) => {
+      sum += f.joules;
+    });
     let busyMs = 0;
     let maxOpen = 1;
     let maxSamplesSpanned = 0;
     const endOne = () => {
       const [ended] = open.splice(Math.floor(random() * open.length), 1);
       maxSamplesSpanned = Math.max(maxSamplesSpanned, ended.samples);
-      sum += ended.op.end().joules;
+      ended.op.end();
     };
     for (let s = 0; s < 300; s++) {
       for (let k = 0; k < 10; k++) {
@@ -328,7 +360,9 @@ describe('energy meter', () => {
       r.cs.meter.sampleNow();
       for (const o of open) o.samples++;
     }
+    // The last ones end with the last sample, which settles them.
     while (open.length > 0) endOne();
+    interval(r, 1, 0.5, 0);
     const processJoules = r.cs.snapshot().totals.process.joules;
     // The operations really overlapped and lived across sample boundaries.
     expect(maxOpen).to.equal(3);
@@ -343,18 +377,56 @@ describe('energy meter', () => {
     const r = await rig({ host: constantSource(20) });
     await prime(r);
     let sum = 0;
+    r.cs.onEnd((f) => {
+      sum += f.joules;
+    });
     for (let s = 0; s < 100; s++) {
       const op = r.cs.begin('half');
       r.clock.advance(500);
-      sum += op.end().joules;
+      op.end();
       r.clock.advance(500);
       r.cpu.interval(1, 0.5, 0.5);
       r.cs.meter.sampleNow();
     }
     const processJoules = r.cs.snapshot().totals.process.joules;
     expect(sum).to.be.lessThan(processJoules);
-    // Constant power: exactly half, less the first half-second before any power was known.
-    expect(sum).to.be.closeTo(processJoules / 2 - 2.5, 1e-9);
+    // The loop was busy all along, half of it with the operation: exactly half, the first
+    // interval's too (settled against it, not priced before any power was known).
+    expect(sum).to.be.closeTo(processJoules / 2, 1e-9);
+    await r.metrics.shutdown();
+  });
+
+  it('measure() settles at once when the interval has run long enough, else at the next sample', async () => {
+    const r = await rig({ host: constantSource(20) });
+    await prime(r);
+    interval(r, 1000, 0.5, 0.5);
+    const samples = r.cs.snapshot().samples;
+    // 500 ms since the last sample: measure() samples when the job is done, and resolves with
+    // the job's settled share of that interval.
+    r.cpu.interval(0.5, 0.5, 0.25);
+    const { result, footprint } = await r.cs.measure('job', () => {
+      r.clock.advance(500);
+      return 'done';
+    });
+    expect(result).to.equal('done');
+    expect(r.cs.snapshot().samples).to.equal(samples + 1);
+    expect(footprint).to.include({ operation: 'job', provisional: false });
+    expect(footprint.joules).to.be.closeTo(r.cs.meter.latest()?.processJoules ?? 0, 1e-12);
+
+    // 10 ms after it: too short an interval to measure; the next regular sample settles it.
+    let settled = false;
+    const measured = r.cs
+      .measure('short', () => {
+        r.clock.advance(10);
+      })
+      .then((m) => {
+        settled = true;
+        return m;
+      });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).to.equal(false);
+    interval(r, 990, 0.5, 0.5);
+    expect((await measured).footprint.provisional).to.equal(false);
     await r.metrics.shutdown();
   });
 

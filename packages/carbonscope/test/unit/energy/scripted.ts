@@ -15,13 +15,22 @@ import type { GridIntensity, IntensityReading } from '../../../src/grid/index.js
 import type { Logger } from '../../../src/log.js';
 import { loadSettings } from '../../../src/settings.js';
 
-/** A clock the test moves by hand. */
+/**
+ * A clock the test moves by hand, with the event loop's idle time: advance() is time the loop
+ * spends busy, idle() time it waits for I/O (what Node's loop idle time counts).
+ */
 export class ScriptedClock {
+  idleMs = 0;
   constructor(public ms = 1000) {}
   readonly now = (): number => this.ms;
+  readonly loopIdle = (): number => this.idleMs;
   advance(ms: number): number {
     this.ms += ms;
     return this.ms;
+  }
+  idle(ms: number): number {
+    this.idleMs += ms;
+    return this.advance(ms);
   }
 }
 
@@ -133,30 +142,33 @@ export function testConfig(env: Record<string, string> = {}) {
 }
 
 /**
- * A minimal sample for feeding a tracker by hand: the process's power over the interval that
- * ends at `nowMs`, its price, and whether it was estimated.
+ * A minimal sample for feeding a tracker by hand: the process's energy in the interval of
+ * `elapsedMs` that ends at `nowMs`, its price, whether it was estimated, and the process's CPU.
  */
 export function sampleAt(
   nowMs: number,
-  processWatts: number,
+  processJoules: number,
   gramsPerJoule: number,
   estimated: boolean,
+  elapsedMs = 1000,
+  processCpuSeconds = 0,
 ): EnergySample {
+  const processWatts = processJoules / (elapsedMs / 1000);
   const totals = { joules: 0, grams: 0, watts: processWatts, gramsPerSecond: 0, estimated };
   return {
     seq: 1,
     nowMs,
     wallMs: nowMs,
-    elapsedMs: 1000,
+    elapsedMs,
     hostJoules: 0,
-    processJoules: 0,
+    processJoules,
     hostWatts: 0,
     processWatts,
     hostGrams: 0,
     processGrams: 0,
     processShare: 0,
     hostUtilization: 0,
-    processCpuSeconds: 0,
+    processCpuSeconds,
     intensity: null,
     gramsPerJoule,
     power: [],

@@ -6,30 +6,47 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
-import type { OperationFootprint } from '../../../src/energy/index.js';
-import { EnergyTracker } from '../../../src/energy/tracker.js';
-import { activeSpan, annotateSpan, SPAN_ATTRIBUTES } from '../../../src/otel/spans.js';
+import type {
+  OperationAttribution,
+  OperationContext,
+  OperationFootprint,
+} from '../../../src/energy/index.js';
+import { EnergyTracker, MAX_UNSETTLED } from '../../../src/energy/tracker.js';
+import { captureSpan, SPAN_ATTRIBUTES } from '../../../src/otel/spans.js';
 import { ScriptedClock, sampleAt } from './scripted.js';
 
 interface Setup {
   clock: ScriptedClock;
-  tracker: Feedable;
+  tracker: EnergyTracker;
   ended: OperationFootprint[];
+  /** A sample now: the process used `joules` (and `cpuSeconds` of CPU) since the previous one. */
+  sample(joules: number, gramsPerJoule?: number, estimated?: boolean, cpuSeconds?: number): void;
 }
 
-/** The tracker, fed samples the way the meter feeds it: (time, process watts, g/J, estimated). */
-type Feedable = EnergyTracker & {
-  feed(nowMs: number, watts: number, gramsPerJoule: number, estimated: boolean): void;
-};
+const trackers: EnergyTracker[] = [];
 
-function setup(captureContext?: () => unknown): Setup {
+function setup(
+  attribution: OperationAttribution = 'wall',
+  captureContext?: ConstructorParameters<typeof EnergyTracker>[0]['captureContext'],
+): Setup {
   const clock = new ScriptedClock(0);
-  const tracker = new EnergyTracker({ clock: clock.now, captureContext }) as Feedable;
-  tracker.feed = (nowMs, watts, gramsPerJoule, estimated) =>
-    tracker.update(sampleAt(nowMs, watts, gramsPerJoule, estimated));
+  const tracker = new EnergyTracker({
+    clock: clock.now,
+    loopIdle: clock.loopIdle,
+    attribution,
+    captureContext,
+  });
+  trackers.push(tracker);
   const ended: OperationFootprint[] = [];
   tracker.onEnd((f) => ended.push(f));
-  return { clock, tracker, ended };
+  let last = 0;
+  const sample = (joules: number, gramsPerJoule = 0, estimated = false, cpuSeconds = 0) => {
+    tracker.update(
+      sampleAt(clock.ms, joules, gramsPerJoule, estimated, clock.ms - last, cpuSeconds),
+    );
+    last = clock.ms;
+  };
+  return { clock, tracker, ended, sample };
 }
 
 /** Deterministic pseudo-random numbers, so a failure can be replayed. */
@@ -41,114 +58,420 @@ function lcg(seed: number): () => number {
   };
 }
 
+/** Each reported operation's joules, by its name. */
+function joulesByName(ended: readonly OperationFootprint[]): Record<string, number> {
+  return Object.fromEntries(ended.map((f) => [f.operation, f.joules]));
+}
+
+/** Lets promise continuations (an async fn's end, measure()'s) run. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
 describe('operation tracker', () => {
-  it('gives a lone operation power x duration, and its emissions', () => {
-    const { clock, tracker } = setup();
-    tracker.feed(clock.ms, 2, 1e-4, false);
-    const op = tracker.begin('solo');
-    clock.advance(1500);
-    const f = op.end();
-    expect(f).to.include({ operation: 'solo', durationSeconds: 1.5, joules: 3 });
-    expect(f.grams).to.be.closeTo(3e-4, 1e-15);
-    expect(f.estimated).to.equal(false);
+  // Trackers that measure CPU have async hooks on: off after each test.
+  afterEach(() => {
+    for (const t of trackers.splice(0)) t.stop();
   });
 
-  it('splits the power between overlapping operations', () => {
-    const { clock, tracker } = setup();
-    tracker.feed(0, 2, 0, true);
-    const a = tracker.begin('a');
-    clock.advance(5000);
-    const b = tracker.begin('b');
-    clock.advance(5000);
-    const fb = b.end();
-    const fa = a.end();
-    // a: 5 s alone at 2 W + 5 s shared = 10 + 5; b: 5 J.
-    expect(fa.joules).to.equal(15);
-    expect(fb.joules).to.equal(5);
-    expect(fa.estimated).to.equal(true);
-  });
-
-  it('uses each sample interval’s power for the time after that sample', () => {
-    const { clock, tracker } = setup();
-    tracker.feed(0, 1, 0, false);
-    const op = tracker.begin('spanning');
+  it('settles an operation against the interval it ends in; end() is provisional until then', async () => {
+    const { clock, tracker, ended, sample } = setup();
     clock.advance(1000);
-    tracker.feed(clock.ms, 3, 0, false);
+    sample(2); // no operation ran: 2 J over 1,000 busy ms
+    const op = tracker.begin('burst');
     clock.advance(500);
-    expect(op.end().joules).to.equal(1 + 1.5);
+    const provisional = op.end();
+    // Priced at the previous interval's 2 mJ per busy ms.
+    expect(provisional).to.include({ operation: 'burst', joules: 1, provisional: true });
+    expect(ended).to.deep.equal([]);
+    expect(tracker.pending).to.equal(1);
+    clock.idle(500);
+    sample(8, 0.5, true);
+    // The loop was busy only while the burst ran: the interval's 8 J are all its.
+    expect(ended).to.have.length(1);
+    expect(ended[0]).to.include({ joules: 8, grams: 4, provisional: false, estimated: true });
+    expect(ended[0].durationSeconds).to.equal(0.5);
+    expect(await op.settled()).to.equal(ended[0]);
+    expect(tracker.pending).to.equal(0);
   });
 
-  it('conserves energy: shares add up to the integral over covered time, at any overlap', () => {
-    const { clock, tracker } = setup();
-    const random = lcg(42);
-    let integral = 0; // ∫ P dt over time covered by >= 1 operation, computed independently
-    let watts = 0;
-    let sum = 0;
-    let nextSample = 1000;
-    const running: Array<ReturnType<typeof tracker.begin>> = [];
-    tracker.feed(0, watts, 0, false);
-    for (let step = 0; step < 20_000; step++) {
-      const dt = Math.floor(random() * 50);
-      // Cross a sample boundary first when the step reaches it.
-      if (clock.ms + dt >= nextSample) {
-        if (running.length > 0) integral += (watts * (nextSample - clock.ms)) / 1000;
-        clock.ms = nextSample;
-        watts = random() * 5;
-        tracker.feed(clock.ms, watts, 0, false);
-        nextSample += 1000;
-        continue;
-      }
-      if (running.length > 0) integral += (watts * dt) / 1000;
-      clock.advance(dt);
-      if (running.length === 0 || (random() < 0.5 && running.length < 30)) {
-        running.push(tracker.begin('op'));
-      } else {
-        const i = Math.floor(random() * running.length);
-        sum += running[i].end().joules;
-        running.splice(i, 1);
-      }
-    }
-    for (const op of running) sum += op.end().joules;
-    expect(integral).to.be.greaterThan(100);
-    expect(sum).to.be.closeTo(integral, integral * 1e-12);
+  it('charges a 2 s blocking job what the process used while it ran, not the idle rate before', () => {
+    const { clock, tracker, ended, sample } = setup('calibrated');
+    clock.idle(990);
+    clock.advance(10);
+    sample(0.007); // an idle second: 7 mJ
+    clock.idle(300);
+    expect(tracker.track('job', () => clock.advance(2000))).to.equal(2300 + 1000);
+    clock.advance(5);
+    clock.idle(200);
+    sample(13.9);
+    const [job] = ended;
+    // Everything but the 5 ms the loop was busy after it: 13.9 × 2000 / 2005.
+    expect(job.joules).to.be.closeTo((13.9 * 2000) / 2005, 1e-9);
+    expect(job.joules / 13.9).to.be.greaterThan(0.99);
   });
 
-  it('gives nothing for time when no operation runs', () => {
-    const { clock, tracker } = setup();
-    tracker.feed(0, 10, 0, false);
-    clock.advance(5000);
-    const op = tracker.begin('late');
+  it('splits by measured CPU, not by wall time (exact)', () => {
+    const { clock, tracker, ended, sample } = setup('exact');
+    clock.idle(1000);
+    sample(0);
+    const cpu = tracker.begin('cpu');
+    const io = tracker.begin('io');
+    cpu.run(() => clock.advance(30));
+    io.run(() => clock.advance(3));
+    clock.idle(100); // io waits for its upstream
+    io.run(() => clock.advance(2));
+    cpu.end();
+    io.end();
+    clock.idle(865);
+    sample(7);
+    const byName = joulesByName(ended);
+    expect(byName.cpu).to.be.closeTo(6, 1e-12);
+    expect(byName.io).to.be.closeTo(1, 1e-12);
+  });
+
+  it('splits the CPU no callback held equally among the requests that ended (exact)', () => {
+    const { clock, tracker, ended, sample } = setup('exact');
+    clock.idle(1000);
+    sample(0);
+    const heavy = tracker.begin('request', 'request');
+    const light = tracker.begin('request', 'request');
+    const job = tracker.begin('job');
+    heavy.run(() => clock.advance(10));
+    light.run(() => clock.advance(2));
+    job.run(() => clock.advance(12));
+    heavy.end('/heavy');
+    light.end('/light');
+    job.end();
+    clock.idle(976);
+    // 36 ms of CPU while they ran, 24 of it in their callbacks: 12 ms (a connection's reads, a
+    // response's writes, the GC's threads) go 6 and 6 to the two requests, none to the job.
+    sample(3.6, 0, false, 0.036);
+    const byName = joulesByName(ended);
+    expect(byName['/heavy']).to.be.closeTo(1.6, 1e-12);
+    expect(byName['/light']).to.be.closeTo(0.8, 1e-12);
+    expect(byName.job).to.be.closeTo(1.2, 1e-12);
+  });
+
+  it('charges an operation for what it scheduled after its end, until it is settled (exact)', () => {
+    const { clock, tracker, ended, sample } = setup('exact');
+    clock.idle(1000);
+    sample(0);
+    const a = tracker.begin('a');
+    const b = tracker.begin('b');
+    a.run(() => clock.advance(10));
+    b.run(() => clock.advance(10));
+    a.end();
+    // a's response is written after it ended, in a callback of its own context.
+    a.run(() => clock.advance(10));
+    b.end();
+    sample(6);
+    expect(ended.map((f) => f.joules)).to.deep.equal([4, 2]);
+    // Settled, it is charged nothing more: a late callback of its context is no one's, and
+    // the operation running then (c) gets the interval.
+    const c = tracker.begin('c');
+    a.run(() => clock.advance(10));
+    c.run(() => clock.advance(10));
+    c.end();
+    sample(1);
+    expect(ended.slice(2).map((f) => [f.operation, f.joules])).to.deep.equal([['c', 1]]);
+  });
+
+  it('lends a callback of no running operation to the running one it serves (exact)', async () => {
+    const { clock, tracker, ended, sample } = setup('exact');
+    clock.idle(1000);
+    sample(0);
+    // A pooled resource (a keep-alive socket) created by an operation that has ended since
+    // wakes up for another operation: its callback is the creator's context, but its work (the
+    // read) is for the operation it serves.
+    const creator = tracker.begin('creator');
+    let served: () => void = () => {};
+    const done = new Promise<void>((resolve) => {
+      served = resolve;
+    });
+    const user = tracker.begin('user');
+    creator.run(() =>
+      setImmediate(() => {
+        clock.advance(5); // the read
+        user.run(() => clock.advance(3)); // what it hands over
+        served();
+      }),
+    );
+    creator.end();
+    await done;
+    user.end();
+    clock.idle(100);
+    sample(8);
+    expect(ended.map((f) => [f.operation, f.joules])).to.deep.equal([
+      ['creator', 0],
+      ['user', 8],
+    ]);
+  });
+
+  it('wall mode splits the loop time equally among the operations running at each moment', () => {
+    const { clock, tracker, ended, sample } = setup('wall');
     clock.advance(1000);
-    expect(op.end().joules).to.equal(10);
+    sample(0);
+    const a = tracker.begin('a');
+    clock.advance(500); // a alone
+    const b = Array.from({ length: 9 }, () => tracker.begin('b'));
+    clock.advance(500); // a and nine b's
+    a.end();
+    for (const op of b) op.end();
+    sample(10);
+    // a: 500 + 500 / 10 of the 1,000 ms; each b 50.
+    expect(ended[0].joules).to.be.closeTo(5.5, 1e-12);
+    expect(ended[1].joules).to.be.closeTo(0.5, 1e-12);
+  });
+
+  it('wall mode splits the same interval by time: each running operation alike', () => {
+    const { clock, tracker, ended, sample } = setup('wall');
+    clock.idle(1000);
+    sample(0);
+    const a = tracker.begin('cpu');
+    const b = tracker.begin('io');
+    clock.advance(35);
+    clock.idle(100);
+    a.end();
+    b.end();
+    clock.idle(865);
+    sample(7);
+    expect(ended.map((f) => f.joules)).to.deep.equal([3.5, 3.5]);
+  });
+
+  it('calibrates CPU per operation name in a window, then applies it without measuring', () => {
+    const { clock, tracker, ended, sample } = setup('calibrated');
+    clock.advance(1000);
+    sample(1);
+    // The first sample opens a window: one interval in which CPU is measured per operation.
+    expect(tracker.measuringCpu).to.equal(true);
+    for (let i = 0; i < 5; i++) tracker.track('cpu', () => clock.advance(10));
+    for (let i = 0; i < 5; i++) {
+      const io = tracker.begin('io');
+      clock.idle(40);
+      io.run(() => clock.advance(1)); // 1 ms of CPU in 100 ms
+      clock.idle(59);
+      io.end();
+    }
+    clock.idle(450);
+    sample(1);
+    expect(tracker.measuringCpu).to.equal(false);
+    expect(Object.fromEntries(tracker.cpuDensities())).to.deep.equal({ cpu: 1, io: 0.01 });
+    ended.length = 0;
+
+    // Between windows nothing is measured: a 'cpu' and an 'io' running side by side for
+    // 100 ms are told apart by their names' densities, 100 : 1.
+    const a = tracker.begin('cpu');
+    const b = tracker.begin('io');
+    clock.advance(100);
+    a.end();
+    b.end();
+    clock.idle(900);
+    sample(10.1);
+    const byName = joulesByName(ended);
+    expect(byName.cpu).to.be.closeTo(10, 1e-12);
+    expect(byName.io).to.be.closeTo(0.1, 1e-12);
+  });
+
+  it('calibrates from operations seen whole: one cut by the window looks denser than it is', () => {
+    const { clock, tracker, sample } = setup('calibrated');
+    clock.advance(1000);
+    sample(1); // the window opens
+    // Work first, then a wait: 10 ms of CPU in 100 ms.
+    const whole = tracker.begin('front');
+    whole.run(() => clock.advance(10));
+    clock.idle(90);
+    whole.end();
+    clock.idle(800);
+    const cut = tracker.begin('front');
+    cut.run(() => clock.advance(10)); // seen for 10 ms only when the window closes
+    clock.idle(90);
+    sample(1);
+    expect(Object.fromEntries(tracker.cpuDensities())).to.deep.equal({ front: 0.1 });
+    cut.end();
+  });
+
+  it('a name no window has seen is weighed by time and brings the next window forward', () => {
+    const { clock, tracker, sample } = setup('calibrated');
+    clock.advance(1000);
+    sample(1); // window 1 opens
+    clock.advance(1000);
+    sample(1); // and closes, having seen nothing
+    expect(tracker.measuringCpu).to.equal(false);
+    const second = () => {
+      tracker.track('new', () => clock.advance(10));
+      clock.advance(990);
+      sample(1);
+      return tracker.measuringCpu;
+    };
+    // 'new' is weighed uncalibrated from t = 3 s, but the last window opened at 1 s...
+    expect([second(), second(), second()]).to.deep.equal([false, false, false]);
+    // ...and 5 s after it the next one opens, early (the default period is 30 s).
+    expect(second()).to.equal(true);
+  });
+
+  it('nested operations count nothing twice: an inference inside a request (exact)', () => {
+    const { clock, tracker, ended, sample } = setup('exact');
+    clock.idle(1000);
+    sample(0);
+    const request = tracker.begin('/predict');
+    const inference = tracker.begin('inference');
+    request.run(() => {
+      clock.advance(10);
+      inference.run(() => clock.advance(30));
+      clock.advance(5);
+    });
+    inference.end();
+    request.end();
+    clock.idle(955);
+    sample(9);
+    const byName = joulesByName(ended);
+    expect(byName['/predict']).to.be.closeTo(3, 1e-12);
+    expect(byName.inference).to.be.closeTo(6, 1e-12);
+  });
+
+  it('gives operations nothing of the loop time when none runs', () => {
+    const { clock, tracker, ended, sample } = setup();
+    clock.advance(1000);
+    sample(0);
+    clock.advance(300); // busy, no operation: the process's own (a timer, GC)
+    const op = tracker.begin('late');
+    clock.advance(300);
+    op.end();
+    clock.idle(400);
+    sample(12);
+    expect(ended[0].joules).to.be.closeTo(6, 1e-12);
+  });
+
+  for (const mode of ['wall', 'calibrated', 'exact'] as const) {
+    it(`conserves energy (${mode}): shares add up to the busy share with operations, never more`, () => {
+      const { clock, tracker, ended, sample } = setup(mode);
+      const random = lcg(mode.length * 7919);
+      let expected = 0;
+      let total = 0;
+      let withOps = 0;
+      let without = 0;
+      let wallWithOps = 0;
+      let wallWithout = 0;
+      const running: Array<ReturnType<typeof tracker.begin>> = [];
+      let nextSample = 1000;
+      let maxSpan = 0;
+      const begun = new Map<unknown, number>();
+      for (let step = 0; step < 20_000; step++) {
+        const dt = 1 + Math.floor(random() * 40);
+        if (clock.ms + dt >= nextSample) {
+          // Busy until the sample, then the sample with a random energy.
+          const rest = nextSample - clock.ms;
+          if (running.length > 0) {
+            running[0].run(() => clock.advance(rest));
+            withOps += rest;
+            wallWithOps += rest;
+          } else {
+            clock.advance(rest);
+            without += rest;
+            wallWithout += rest;
+          }
+          const joules = random() * 5;
+          total += joules;
+          const busy = withOps + without;
+          const wall = wallWithOps + wallWithout;
+          expected += busy > 0 ? (joules * withOps) / busy : (joules * wallWithOps) / wall;
+          withOps = without = wallWithOps = wallWithout = 0;
+          sample(joules);
+          nextSample += 1000;
+          continue;
+        }
+        const idle = random() < 0.3;
+        const who = running[Math.floor(random() * running.length)];
+        if (idle) clock.idle(dt);
+        else if (who) who.run(() => clock.advance(dt));
+        else clock.advance(dt);
+        if (running.length > 0) {
+          wallWithOps += dt;
+          if (!idle) withOps += dt;
+        } else {
+          wallWithout += dt;
+          if (!idle) without += dt;
+        }
+        if (running.length === 0 || (random() < 0.5 && running.length < 30)) {
+          const op = tracker.begin(random() < 0.5 ? 'a' : 'b');
+          begun.set(op, clock.ms);
+          running.push(op);
+        } else {
+          const [op] = running.splice(Math.floor(random() * running.length), 1);
+          maxSpan = Math.max(maxSpan, clock.ms - (begun.get(op) ?? clock.ms));
+          op.end();
+        }
+      }
+      // The open ones end; a last sample (no energy since the previous) settles them.
+      expect(running.length).to.be.greaterThan(0);
+      for (const op of running) op.end();
+      clock.advance(1);
+      sample(0);
+      const settled = ended.reduce((sum, f) => sum + f.joules, 0);
+      expect(ended.every((f) => !f.provisional)).to.equal(true);
+      expect(maxSpan).to.be.greaterThan(1000); // some lived across samples
+      expect(expected).to.be.greaterThan(100);
+      expect(settled).to.be.at.most(total);
+      expect(settled).to.be.closeTo(expected, expected * 1e-9);
+    });
+  }
+
+  it('gives operations all the energy when they cover the window (1 %)', () => {
+    const { clock, tracker, ended, sample } = setup('calibrated');
+    const random = lcg(11);
+    let total = 0;
+    const open = [tracker.begin('a')];
+    for (let s = 0; s < 100; s++) {
+      for (let k = 0; k < 10; k++) {
+        if (random() < 0.5) clock.idle(100);
+        else open[0].run(() => clock.advance(100));
+        if (random() < 0.3) open.push(tracker.begin(random() < 0.5 ? 'a' : 'b'));
+        if (random() < 0.3 && open.length > 1) open.shift()?.end();
+      }
+      // At the last sample every operation ends with it: they covered the whole window.
+      if (s === 99) for (const op of open) op.end();
+      const joules = 1 + random() * 4;
+      total += joules;
+      sample(joules);
+    }
+    const settled = ended.reduce((sum, f) => sum + f.joules, 0);
+    expect(Math.abs(settled - total) / total).to.be.lessThan(0.01);
   });
 
   it('ignores a clock that steps back', () => {
-    const { clock, tracker } = setup();
-    tracker.feed(0, 1, 0, false);
+    const { clock, tracker, ended, sample } = setup();
+    clock.advance(1000);
+    sample(1);
     const op = tracker.begin('x');
     clock.advance(1000);
-    tracker.feed(clock.ms, 1, 0, false);
+    sample(1);
     clock.ms = 500;
-    expect(op.end().joules).to.equal(1);
+    op.end();
+    clock.ms = 3000;
+    sample(1);
+    expect(ended[0].joules).to.equal(1);
   });
 
-  it('end() is idempotent, can rename the operation, and reports it once', () => {
-    const { clock, tracker, ended } = setup();
-    tracker.feed(0, 1, 0, false);
+  it('end() is idempotent, can rename the operation, and it is reported once, settled', () => {
+    const { clock, tracker, ended, sample } = setup();
+    sample(0);
     const op = tracker.begin('request');
     clock.advance(100);
-    const first = op.end('/things/:id');
+    const first = op.end('/things/:id', 200);
     clock.advance(100);
     expect(op.end()).to.equal(first);
-    expect(first.operation).to.equal('/things/:id');
+    expect(first).to.include({ operation: '/things/:id', status: 200, provisional: true });
     expect(tracker.active).to.equal(0);
-    expect(ended.map((f) => f.operation)).to.deep.equal(['/things/:id']);
-    expect(ended[0]).to.equal(first);
+    sample(1);
+    sample(1);
+    expect(ended.map((f) => [f.operation, f.status, f.provisional])).to.deep.equal([
+      ['/things/:id', 200, false],
+    ]);
   });
 
   it('track() runs sync and async functions, and reports failures too', async () => {
-    const { clock, tracker, ended } = setup();
-    tracker.feed(0, 4, 0.5, false);
+    const { clock, tracker, ended, sample } = setup();
+    clock.advance(1000);
+    sample(4);
     expect(tracker.track('sync', () => 7)).to.equal(7);
     const value = await tracker.track('async', async () => {
       clock.advance(250);
@@ -171,22 +494,35 @@ describe('operation tracker', () => {
       });
     expect((rejected as Error).message).to.equal('late boom');
     expect(tracker.active).to.equal(0);
+    expect(ended).to.deep.equal([]);
+    clock.advance(250);
+    sample(2, 0.5);
     expect(ended.map((f) => f.operation)).to.deep.equal(['sync', 'async', 'throws', 'rejects']);
     const byName = Object.fromEntries(ended.map((f) => [f.operation, f]));
-    expect(byName.async.joules).to.equal(1);
-    expect(byName.rejects.grams).to.equal(1);
+    // 1,000 busy ms: async 250, rejects 500, the rest with no operation.
+    expect(byName.async.joules).to.equal(0.5);
+    expect(byName.rejects.grams).to.equal(0.5);
   });
 
-  it('measure() resolves to the result with its footprint, and rejects after reporting', async () => {
-    const { clock, tracker, ended } = setup();
-    tracker.feed(0, 2, 0.25, true);
-    const { result, footprint } = await tracker.measure('job', async () => {
+  it('measure() resolves to the result with its settled footprint, after the next sample', async () => {
+    const { clock, tracker, ended, sample } = setup();
+    clock.advance(1000);
+    sample(1);
+    let resolved = false;
+    const measured = tracker.measure('job', async () => {
       clock.advance(1500);
       return 42;
     });
+    void measured.then(() => {
+      resolved = true;
+    });
+    await settle();
+    expect(resolved).to.equal(false);
+    sample(6, 0.25, true);
+    const { result, footprint } = await measured;
     expect(result).to.equal(42);
-    expect(footprint).to.include({ operation: 'job', kind: 'operation', joules: 3, grams: 0.75 });
-    expect(footprint.estimated).to.equal(true);
+    expect(footprint).to.include({ operation: 'job', joules: 6, grams: 1.5, provisional: false });
+    expect(footprint).to.equal(ended[0]);
     let failed: unknown;
     await tracker
       .measure('bad', () => {
@@ -196,20 +532,93 @@ describe('operation tracker', () => {
         failed = err;
       });
     expect((failed as Error).message).to.equal('nope');
-    expect(ended.map((f) => f.operation)).to.deep.equal(['job', 'bad']);
   });
 
-  it('sets energy attributes on the span active when the operation began', async () => {
+  it('stop(): what waits is reported provisional, and so is whatever ends later', () => {
+    const { clock, tracker, ended, sample } = setup('calibrated');
+    clock.advance(1000);
+    sample(2);
+    expect(tracker.measuringCpu).to.equal(true);
+    const early = tracker.begin('early');
+    const late = tracker.begin('late');
+    clock.advance(100);
+    early.end();
+    tracker.stop();
+    expect(tracker.measuringCpu).to.equal(false);
+    // Its equal share of 100 ms with 'late', at the last interval's 2 mJ per busy ms.
+    expect(ended.map((f) => [f.operation, f.joules, f.provisional])).to.deep.equal([
+      ['early', 0.1, true],
+    ]);
+    clock.advance(100);
+    expect(late.end()).to.equal(ended[1]);
+    expect(ended[1]).to.include({ operation: 'late', provisional: true });
+  });
+
+  it('reports at once, provisional, what no sample comes for beyond MAX_UNSETTLED', () => {
+    const { clock, tracker, ended, sample } = setup();
+    sample(0);
+    for (let i = 0; i < MAX_UNSETTLED; i++) tracker.begin('x').end();
+    expect(ended).to.have.length(0);
+    clock.advance(1);
+    tracker.begin('overflow').end();
+    expect(ended.map((f) => [f.operation, f.provisional])).to.deep.equal([['overflow', true]]);
+    sample(1);
+    expect(ended).to.have.length(MAX_UNSETTLED + 1);
+  });
+
+  it('a listener that throws stops neither the others nor the next settlement', () => {
+    const { clock, tracker, ended, sample } = setup();
+    sample(0);
+    tracker.onEnd(() => {
+      throw new Error('listener bug');
+    });
+    tracker.begin('a').end();
+    tracker.begin('b').end();
+    clock.advance(10);
+    expect(() => sample(1)).to.throw('listener bug');
+    expect(ended.map((f) => f.operation)).to.deep.equal(['a', 'b']);
+    tracker.begin('c').end();
+    clock.advance(10);
+    expect(() => sample(1)).to.throw('listener bug');
+    expect(ended.map((f) => f.operation)).to.deep.equal(['a', 'b', 'c']);
+  });
+
+  it("tells an operation's context its settled footprint, before the listeners", () => {
+    const told: string[] = [];
+    const captured: string[] = [];
+    const capture = (operation: string): OperationContext => {
+      captured.push(operation);
+      return { settle: (f) => told.push(`${f.operation}:${f.joules}`) };
+    };
+    const { clock, tracker, sample } = setup('wall', capture);
+    tracker.onEnd((f) => told.push(`listener:${f.operation}`));
+    sample(0);
+    const job = tracker.begin('job');
+    // A request's context exists only once its handler runs: captured when asked.
+    const request = tracker.begin('request', 'request');
+    expect(captured).to.deep.equal(['job']);
+    request.captureContext();
+    request.captureContext();
+    expect(captured).to.deep.equal(['job', 'request']);
+    clock.advance(100);
+    job.end();
+    request.end('/r');
+    sample(2);
+    expect(told).to.deep.equal(['job:1', 'listener:job', '/r:1', 'listener:/r']);
+  });
+
+  it("puts each operation's figures on its own span: a child of the span active at its start", async () => {
     const contextManager = new AsyncLocalStorageContextManager().enable();
     context.setGlobalContextManager(contextManager);
     const exporter = new InMemorySpanExporter();
     const provider = new BasicTracerProvider({
       spanProcessors: [new SimpleSpanProcessor(exporter)],
     });
+    trace.setGlobalTracerProvider(provider);
     try {
-      const { clock, tracker } = setup(activeSpan);
-      tracker.onEnd(annotateSpan);
-      tracker.feed(0, 2, 0.001, true);
+      const { clock, tracker, sample } = setup('wall', captureSpan);
+      clock.advance(1000);
+      sample(2, 0.001, true);
       const span = provider.getTracer('test').startSpan('GET /x');
       await context.with(trace.setSpan(context.active(), span), async () => {
         await tracker.track('traced', async () => {
@@ -217,12 +626,24 @@ describe('operation tracker', () => {
         });
       });
       span.end();
-      const [finished] = exporter.getFinishedSpans();
-      expect(finished.attributes[SPAN_ATTRIBUTES.energy]).to.equal(2);
-      expect(finished.attributes[SPAN_ATTRIBUTES.emissions]).to.equal(0.002);
-      expect(finished.attributes[SPAN_ATTRIBUTES.estimated]).to.equal(true);
+      expect(exporter.getFinishedSpans().map((s) => s.name)).to.deep.equal(['GET /x']);
+      sample(4, 0.001, true); // settles 'traced', which ran the whole interval
+      const spans = exporter.getFinishedSpans();
+      const outer = spans.find((s) => s.name === 'GET /x');
+      const inner = spans.find((s) => s.name === 'traced');
+      expect(outer?.attributes[SPAN_ATTRIBUTES.energy]).to.equal(undefined);
+      expect(inner?.parentSpanContext?.spanId).to.equal(span.spanContext().spanId);
+      expect(inner?.attributes[SPAN_ATTRIBUTES.energy]).to.equal(4);
+      expect(inner?.attributes[SPAN_ATTRIBUTES.emissions]).to.equal(0.004);
+      expect(inner?.attributes[SPAN_ATTRIBUTES.estimated]).to.equal(true);
+      expect(inner?.attributes[SPAN_ATTRIBUTES.provisional]).to.equal(undefined);
+      // Not a root span where no span is active.
+      await tracker.track('untraced', async () => {});
+      sample(0);
+      expect(exporter.getFinishedSpans()).to.have.length(2);
     } finally {
       await provider.shutdown();
+      trace.disable();
       context.disable();
     }
   });

@@ -28,7 +28,8 @@ async function tracked(server: Server): Promise<{ cs: Carbonscope; ended: Operat
     timer: new ManualTimer(),
   });
   const ended: OperationFootprint[] = [];
-  cs.onEnd((f) => ended.push(f));
+  // As each request ends (its route and status are known then; its energy at the next sample).
+  cs.onFinish((f) => ended.push(f));
   cs.trackRequests({ servers: [server] });
   return { cs, ended };
 }

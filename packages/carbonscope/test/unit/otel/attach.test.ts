@@ -126,9 +126,12 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       expect(instrumentation.instrumentationName).to.equal('carbonscope');
       expect(await scrape()).to.include('carbonscope_grid_carbon_intensity');
       const cs = await startDefault();
+      // Each operation is recorded when the next sample settles it.
       cs.track('before', () => 1);
+      cs.meter.sampleNow();
       instrumentation.disable();
       cs.track('after', () => 2);
+      cs.meter.sampleNow();
       const text = await scrape();
       const count = (operation: string) =>
         findSample(text, 'carbonscope_operation_energy_count', {

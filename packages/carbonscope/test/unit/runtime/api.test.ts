@@ -52,4 +52,17 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
     expect(out.status, out.stderr).to.equal(0);
     expect(out.stdout.trim()).to.equal('started');
   });
+
+  it('keeps a script alive while a measure() waits for the sample that settles it', () => {
+    // measure() right after start: the interval is too short to sample at once, so it waits for
+    // the next sample, whose timer alone would not keep the process running.
+    const script = `import(${JSON.stringify(join(libraryRoot, 'dist/src/index.js'))}).then(async (cs) => { const { result, footprint } = await cs.measure('job', () => 42); console.log(JSON.stringify({ result, provisional: footprint.provisional })); await cs.stop(); });`;
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { PATH: process.env.PATH ?? '', ...ENV },
+      timeout: 10_000,
+      encoding: 'utf8',
+    });
+    expect(out.status, out.stderr).to.equal(0);
+    expect(JSON.parse(out.stdout)).to.deep.equal({ result: 42, provisional: false });
+  });
 });

@@ -34,6 +34,9 @@ describe('energy/sources/estimate', () => {
     expect(cpu?.joules).to.be.closeTo(11.44, 1e-12);
     expect(ram?.watts).to.be.closeTo(6.272, 1e-12);
     expect(ram?.joules).to.be.closeTo(12.544, 1e-12);
+    // A constant: idle power, which the dynamic attribution gives to no process.
+    expect(ram?.idle).to.equal(true);
+    expect(cpu?.idle).to.equal(undefined);
   });
 
   it('linear model follows overridden per-vCPU figures (GCP 0.71 / 4.26), idle and busy', () => {

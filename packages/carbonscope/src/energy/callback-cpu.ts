@@ -1,0 +1,204 @@
+import { type AsyncHook, AsyncLocalStorage, createHook } from 'node:async_hooks';
+
+/** What the callback clock charges: the CPU of one operation's callbacks. */
+export interface CpuAccount {
+  busyMs: number;
+  /** Ended: its callbacks no longer count as a running operation's (see CallbackCpu). */
+  readonly ended: boolean;
+  /** Settled: charged nothing more, not even by run(). */
+  readonly closed: boolean;
+}
+
+/** The clocks the callback clock reads, all in milliseconds. */
+export interface CpuClocks {
+  /** CPU this process has used (process.cpuUsage()): read when the owner changes. */
+  cpu: () => number;
+  /**
+   * Monotonic wall time (read with the CPU, and as a top-level callback ends) and the loop's
+   * idle time (read as a top-level callback ends).
+   */
+  wall: () => number;
+  loopIdle: () => number;
+}
+
+/**
+ * Measures the CPU time of each operation's callbacks: an AsyncLocalStorage carries the
+ * operation into everything it schedules, async hooks see every callback (promise reactions
+ * included) begin and end, and the process's CPU clock is read whenever the callback about to
+ * run belongs to another operation than the one before: the CPU since the last reading was the
+ * previous owner's. Consecutive callbacks of one operation cost no reading, and waiting costs no
+ * CPU (a thread descheduled by a busy machine is not charged, as a wall clock would charge it).
+ *
+ * Who owns what:
+ * - a callback of a running operation is that operation's, a nested one its own owner's;
+ * - the loop's work before a top-level callback (reading the socket that woke it, the timers)
+ *   goes with that callback: its busy time (wall less idle, noted when the previous top-level
+ *   callback ended) is taken from the CPU reading;
+ * - time in callbacks of no running operation (none, or one that has ended: a socket from a
+ *   pool, created by an earlier request; a keep-alive connection's parser) goes to the first
+ *   running operation that a callback nested in it, or a request announced in it, belongs to
+ *   (the response that socket brought, the request that parser read); if none, to no one;
+ * - run(fn) charges its operation, even after its end until it is settled.
+ *
+ * Off until start(): while on, every callback of the process pays for the hooks, every
+ * top-level one for two cheap clock reads, and every change of owner for a CPU reading, which
+ * is why `calibrated` turns it on only for short windows and `exact` is an opt-in.
+ */
+export class CallbackCpu {
+  private storage: AsyncLocalStorage<CpuAccount> | undefined;
+  private readonly hook: AsyncHook;
+  /** The owner of the callback being run (or of the last one). */
+  private current: CpuAccount | undefined;
+  /** The owners of the callbacks the current one is nested in; empty between callbacks. */
+  private readonly outer: Array<CpuAccount | undefined> = [];
+  /** The CPU and wall clocks at the last reading: what came after is `current`'s, or lent. */
+  private last = 0;
+  private lastWall = 0;
+  /** True while the CPU since `last` is no running operation's yet (see above). */
+  private lent = false;
+  /** run() calls in progress. */
+  private runs = 0;
+  /** When the last top-level callback ended (wall, loop idle); NaN once used. */
+  private endedWall = Number.NaN;
+  private endedIdle = 0;
+
+  constructor(private readonly clocks: CpuClocks) {
+    this.hook = createHook({ before: () => this.before(), after: () => this.after() });
+  }
+
+  get measuring(): boolean {
+    return this.storage !== undefined;
+  }
+
+  start(): void {
+    if (this.storage) return;
+    // A fresh storage each time: what an earlier window left on long-lived resources (a
+    // keep-alive connection's parser) is never read again.
+    this.storage = new AsyncLocalStorage();
+    this.current = undefined;
+    this.outer.length = 0;
+    this.runs = 0;
+    this.lent = false;
+    this.endedWall = Number.NaN;
+    this.mark(this.clocks.cpu(), this.clocks.wall(), 0);
+    this.hook.enable();
+  }
+
+  stop(): void {
+    if (!this.storage) return;
+    this.hook.disable();
+    this.storage.disable();
+    this.storage = undefined;
+    this.current = undefined;
+    this.outer.length = 0;
+  }
+
+  /** Runs fn with `account` as the owner of its CPU and of the callbacks it schedules. */
+  run<T>(account: CpuAccount, fn: () => T): T {
+    const storage = this.storage;
+    if (!storage) return fn();
+    // Outside any callback or run (a script's top level) nothing before belongs to anyone.
+    if (this.outer.length === 0 && this.runs === 0) this.reset();
+    const outer = this.current;
+    this.switchTo(account, 0, !account.closed);
+    this.runs++;
+    try {
+      return storage.run(account, fn);
+    } finally {
+      this.runs--;
+      this.switchTo(outer, 0, running(outer));
+    }
+  }
+
+  /**
+   * Makes `account` the owner of the rest of the current callback and of what it schedules
+   * (AsyncLocalStorage.enterWith): a request, announced in the HTTP parser's callback.
+   */
+  enter(account: CpuAccount): void {
+    const storage = this.storage;
+    if (!storage) return;
+    this.switchTo(account, 0, running(account));
+    storage.enterWith(account);
+  }
+
+  private before(): void {
+    const owner = this.storage?.getStore();
+    const topLevel = this.outer.length === 0;
+    this.outer.push(this.current);
+    let gap = 0;
+    if (topLevel) {
+      // What a callback before this one left unclaimed is no one's.
+      if (this.lent) this.reset();
+      if (owner !== this.current && !Number.isNaN(this.endedWall)) {
+        const { wall, loopIdle } = this.clocks;
+        gap = wall() - this.endedWall - (loopIdle() - this.endedIdle);
+      }
+      this.endedWall = Number.NaN;
+    }
+    this.switchTo(owner, gap, running(owner));
+  }
+
+  private after(): void {
+    const outer = this.outer.pop();
+    if (this.outer.length > 0) {
+      this.switchTo(outer, 0, running(outer));
+      return;
+    }
+    // Back between callbacks the owner stays until one of another owner begins.
+    this.endedWall = this.clocks.wall();
+    this.endedIdle = this.clocks.loopIdle();
+  }
+
+  /**
+   * Makes `owner` the owner from now on. The CPU since the last reading goes to the previous
+   * owner, but `gap` ms of it (the loop's work just before) to the new one; if the new owner
+   * is not `chargeable` (no running operation), what it gets is lent; a chargeable owner takes
+   * whatever is lent. The event loop's thread cannot have spent more than the wall time since
+   * the reading: CPU beyond it is other threads' (the GC's helpers, a native pool), and is left
+   * to no one here (the tracker spreads it over the requests as overhead).
+   */
+  private switchTo(owner: CpuAccount | undefined, gap: number, chargeable: boolean): void {
+    const previous = this.current;
+    if (owner === previous) return;
+    const now = this.clocks.cpu();
+    const wall = this.clocks.wall();
+    const cpu = now > this.last ? now - this.last : 0;
+    const elapsed = wall > this.lastWall ? wall - this.lastWall : 0;
+    const spent = Math.min(cpu, elapsed);
+    this.current = owner;
+    if (this.lent) {
+      if (!chargeable) return; // still no one's: it keeps accruing
+      (owner as CpuAccount).busyMs += spent;
+      this.lent = false;
+      this.mark(now, wall, 0);
+      return;
+    }
+    const theirs = gap > 0 ? Math.min(gap, spent) : 0;
+    if (previous && !previous.closed) previous.busyMs += spent - theirs;
+    if (chargeable) {
+      (owner as CpuAccount).busyMs += theirs;
+      this.mark(now, wall, 0);
+    } else {
+      this.lent = true;
+      this.mark(now, wall, theirs);
+    }
+  }
+
+  /** The readings the next share starts from, `back` ms earlier (what is lent with it). */
+  private mark(cpu: number, wall: number, back: number): void {
+    this.last = cpu - back;
+    this.lastWall = wall - back;
+  }
+
+  /** Forgets whatever is unclaimed: from now on, no one's until an owner runs. */
+  private reset(): void {
+    this.lent = false;
+    this.current = undefined;
+    this.mark(this.clocks.cpu(), this.clocks.wall(), 0);
+  }
+}
+
+/** A running operation: its callbacks are its own. */
+function running(owner: CpuAccount | undefined): boolean {
+  return owner !== undefined && !owner.ended;
+}

@@ -1,0 +1,126 @@
+import type { CpuAccount } from './callback-cpu.js';
+import type {
+  ActiveOperation,
+  HttpRequestFacts,
+  OperationContext,
+  OperationFootprint,
+  OperationKind,
+} from './types.js';
+
+/** What a tracked operation asks of its tracker. */
+export interface OperationHost {
+  /**
+   * Ends it. `kept` (end()): its provisional footprint is returned and the operation kept until
+   * settled, for settled(); else (close()) neither.
+   */
+  finish(op: TrackedOperation, kept: boolean): OperationFootprint | undefined;
+  runIn<T>(op: TrackedOperation, fn: () => T): T;
+  capture(op: TrackedOperation): void;
+}
+
+/**
+ * One operation's state, kept by its tracker: a node of the tracker's list of running
+ * operations, what it was given at the samples it ran across, and what the callback clock
+ * measured of it. Its fields are the tracker's; users see it as an ActiveOperation.
+ */
+export class TrackedOperation implements ActiveOperation, CpuAccount {
+  prev: TrackedOperation | null = null;
+  next: TrackedOperation | null = null;
+  /** NaN while it runs. */
+  endMs = Number.NaN;
+  status: number | undefined;
+  http: HttpRequestFacts | undefined;
+  /** Energy and emissions settled so far, from the samples it ran across. */
+  joules = 0;
+  grams = 0;
+  estimated = false;
+  /** Its share of the interval being settled (scratch for the tracker). */
+  weight = 0;
+  /** The tracker's equal-share integral at its last sample (or start), and at its end. */
+  shareFrom = 0;
+  shareEnd = 0;
+  /**
+   * CPU ms measured in its callbacks (exact mode, calibration windows), until it is settled:
+   * the callbacks it scheduled count after its end too.
+   */
+  busyMs = 0;
+  /** busyMs at the last sample. */
+  busyAtSample = 0;
+  /** True once its CPU was measured: it ran under run() (or, a request, began) while measuring. */
+  measured = false;
+  /** The calibration window it began in; 0 for none. */
+  window = 0;
+  context: OperationContext | undefined;
+  /** The provisional footprint end() returned. */
+  atEnd: OperationFootprint | undefined;
+  /** The settled footprint, where the tracker kept the operation for it. */
+  atSettlement: OperationFootprint | undefined;
+  private waiters: Array<(footprint: OperationFootprint) => void> | undefined;
+
+  constructor(
+    private readonly host: OperationHost,
+    public name: string,
+    readonly kind: OperationKind,
+    readonly startMs: number,
+  ) {}
+
+  get ended(): boolean {
+    return !Number.isNaN(this.endMs);
+  }
+
+  get closed(): boolean {
+    return this.atSettlement !== undefined;
+  }
+
+  /** Idempotent: a second call returns the first result and reports nothing. */
+  end(operation?: string, status?: number, http?: HttpRequestFacts): OperationFootprint {
+    if (this.atEnd) return this.atEnd;
+    if (this.ended) throw new Error('end() after close()');
+    if (operation !== undefined) this.name = operation;
+    this.status = status;
+    this.http = http;
+    this.atEnd = this.host.finish(this, true) as OperationFootprint;
+    return this.atEnd;
+  }
+
+  /**
+   * @internal end() for carbonscope's own callers that drop the result (track(), request
+   * tracking): no footprint is built for them, and the operation is not kept for settled()
+   * (no one else holds it), so it is garbage as soon as it ends.
+   */
+  close(operation?: string, status?: number, http?: HttpRequestFacts): void {
+    if (this.ended) return;
+    if (operation !== undefined) this.name = operation;
+    this.status = status;
+    this.http = http;
+    this.host.finish(this, false);
+  }
+
+  run<T>(fn: () => T): T {
+    return this.host.runIn(this, fn);
+  }
+
+  rename(operation: string): void {
+    if (!this.ended) this.name = operation;
+  }
+
+  captureContext(): void {
+    this.host.capture(this);
+  }
+
+  settled(): Promise<OperationFootprint> {
+    if (this.atSettlement) return Promise.resolve(this.atSettlement);
+    return new Promise((resolve) => {
+      this.waiters ??= [];
+      this.waiters.push(resolve);
+    });
+  }
+
+  /** @internal the tracker's, once: the settled footprint to whoever waits for it. */
+  settle(footprint: OperationFootprint): void {
+    this.atSettlement = footprint;
+    const waiters = this.waiters;
+    this.waiters = undefined;
+    if (waiters) for (const resolve of waiters) resolve(footprint);
+  }
+}

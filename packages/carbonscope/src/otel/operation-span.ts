@@ -1,0 +1,21 @@
+import { performance } from 'node:perf_hooks';
+import type { Span } from '@opentelemetry/api';
+import type { OperationContext, OperationFootprint } from '../energy/index.js';
+import { annotateSpan } from './span-attributes.js';
+
+/**
+ * The span of one tracked operation (not a request): started when it begins, ended when its
+ * energy is settled, at the time the operation ended, with its figures.
+ */
+export class OperationSpan implements OperationContext {
+  private readonly startedAt = performance.now();
+
+  constructor(private readonly span: Span) {}
+
+  settle(footprint: OperationFootprint): void {
+    annotateSpan(this.span, footprint);
+    // A performance.now() figure, read against the span's clock (never in the future).
+    const endedAt = this.startedAt + footprint.durationSeconds * 1000;
+    this.span.end(Math.min(endedAt, performance.now()));
+  }
+}

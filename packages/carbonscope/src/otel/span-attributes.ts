@@ -1,0 +1,19 @@
+import type { Span } from '@opentelemetry/api';
+import type { OperationFootprint } from '../energy/index.js';
+
+/** Span attributes an operation's figures land in. */
+export const SPAN_ATTRIBUTES = {
+  energy: 'carbonscope.energy_joules',
+  emissions: 'carbonscope.emissions_grams',
+  estimated: 'carbonscope.estimated',
+  /** Set (true) only when the figure could not be settled: the meter stopped first. */
+  provisional: 'carbonscope.provisional',
+} as const;
+
+/** Sets the footprint's figures on `span`. */
+export function annotateSpan(span: Span, footprint: OperationFootprint): void {
+  span.setAttribute(SPAN_ATTRIBUTES.energy, footprint.joules);
+  span.setAttribute(SPAN_ATTRIBUTES.emissions, footprint.grams);
+  span.setAttribute(SPAN_ATTRIBUTES.estimated, footprint.estimated);
+  if (footprint.provisional) span.setAttribute(SPAN_ATTRIBUTES.provisional, true);
+}

@@ -1,0 +1,361 @@
+/**
+ * Does an operation's energy follow the CPU it used? A scenario of `npm run bench`, also run
+ * alone: `node dist/test/bench/attribution.bench.js [--quick]`.
+ *
+ * For each method (ENERGY_OPERATION_ATTRIBUTION: calibrated, the default; exact; wall, the old
+ * equal split by time) a server built with the library (attribution-server.ts) serves a
+ * CPU-bound route (/cpu), an I/O-bound one (/io: awaits a mock upstream, 50 ms) and a mixed one
+ * (/mixed: some CPU, then the upstream, 20 ms). At each concurrency (1, 8, 32 connections):
+ *   - alone: each route on its own, as fast as it answers; the server's CPU per request
+ *     (/proc, all threads);
+ *   - mix: the three at once, each asked at a set rate (an open loop, as traffic comes: the
+ *     CPU-bound route as fast as it answers would starve the others) over that many
+ *     connections; after a warm-up long enough for a calibration window (the bench sets
+ *     ENERGY_CALIBRATION_INTERVAL_MS=5000; the default 30 s would need half-minute phases),
+ *     each route's settled energy per request.
+ * The check: for each pair of routes, (energy ratio under the mix) ÷ (CPU ratio alone) within
+ * 20 % of 1; and the default's energy ratios against the exact method's. Then the blocking-job
+ * scenario (blocking-job.ts) for each method. Writes bench-results/attribution.json.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { projectRoot } from '../../src/paths.js';
+import { type LoadResult, runLoad, sleep } from './load.js';
+import { cpuSeconds, type RunningServer, startServer } from './servers.js';
+
+const BENCH_DIR = join(projectRoot, 'dist', 'test', 'bench');
+const ROUTES = ['/cpu', '/io', '/mixed'] as const;
+type Route = (typeof ROUTES)[number];
+/** Requests per second of each route (the mix keeps the loop about half busy here). */
+const RATES: Record<Route, number> = { '/cpu': 60, '/io': 150, '/mixed': 60 };
+const PAIRS: Array<[Route, Route]> = [
+  ['/cpu', '/io'],
+  ['/mixed', '/io'],
+  ['/cpu', '/mixed'],
+];
+/** Energy ratio ÷ CPU ratio must be within this of 1. */
+export const TOLERANCE = 0.2;
+const MODES = ['calibrated', 'exact', 'wall'] as const;
+type Mode = (typeof MODES)[number];
+
+export interface AttributionPlan {
+  modes: readonly Mode[];
+  levels: readonly number[];
+  aloneSeconds: number;
+  warmSeconds: number;
+  mixSeconds: number;
+}
+
+export const FULL_PLAN: AttributionPlan = {
+  modes: MODES,
+  levels: [1, 8, 32],
+  aloneSeconds: 4,
+  warmSeconds: 7,
+  mixSeconds: 10,
+};
+export const QUICK_PLAN: AttributionPlan = {
+  modes: ['calibrated', 'wall'],
+  levels: [1, 32],
+  aloneSeconds: 2,
+  warmSeconds: 7,
+  mixSeconds: 4,
+};
+
+export interface AttributionRow {
+  group: string;
+  measure: string;
+  value: string;
+  budget: string;
+  verdict: 'pass' | 'FAIL' | '';
+}
+
+interface Totals {
+  count: number;
+  joules: number;
+  provisional: number;
+}
+interface Stats {
+  mode: string;
+  phases: Record<string, Record<string, Totals>>;
+  processJoules: number;
+  processCpuSeconds: number;
+  densities: Record<string, number>;
+}
+
+interface Ratio {
+  pair: string;
+  energy: number;
+  cpu: number;
+  /** energy ÷ cpu: 1 when the energy follows the CPU. */
+  quotient: number;
+}
+
+interface LevelResult {
+  connections: number;
+  cpuMicrosAlone: Record<Route, number>;
+  mix: Record<Route, { requests: number; errors: number; millijoulesPerRequest: number }>;
+  ratios: Ratio[];
+  densities: Record<string, number>;
+}
+
+const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+
+async function control(server: RunningServer, path: string, method = 'GET'): Promise<unknown> {
+  const res = await fetch(`${server.url}${path}`, { method, signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`${path}: ${res.status}`);
+  return res.json();
+}
+
+function clean(what: string, r: LoadResult): LoadResult {
+  if (r.status5xx > 0 || r.status2xx === 0) {
+    throw new Error(`${what}: ${r.status5xx} 5xx, ${r.errors} errors, ${r.status2xx} 2xx`);
+  }
+  return r;
+}
+
+/** Route `route` over `connections`: at its set rate, or (`rate` false) as fast as it answers. */
+function load(
+  server: RunningServer,
+  route: Route,
+  connections: number,
+  seconds: number,
+  rate: boolean,
+) {
+  return runLoad({
+    url: server.url,
+    connections,
+    durationSeconds: seconds,
+    requests: [{ path: route }],
+    overallRate: rate ? RATES[route] : undefined,
+    timeoutSeconds: 30,
+  });
+}
+
+async function level(
+  server: RunningServer,
+  connections: number,
+  plan: AttributionPlan,
+  log: (m: string) => void,
+): Promise<LevelResult> {
+  const alone = {} as Record<Route, number>;
+  for (const route of ROUTES) {
+    await load(server, route, connections, 1, false); // warm-up, untimed
+    const cpu0 = cpuSeconds(server.pid);
+    const r = clean(
+      `${route} alone`,
+      await load(server, route, connections, plan.aloneSeconds, false),
+    );
+    alone[route] = ((cpuSeconds(server.pid) - cpu0) * 1e6) / r.total;
+  }
+  log(`c=${connections} alone: ${ROUTES.map((r) => `${r} ${fmt(alone[r], 0)} µs`).join(', ')}`);
+
+  const phase = `mix-${connections}`;
+  await control(server, '/phase?name=warm', 'POST');
+  const loads = ROUTES.map((route) =>
+    load(server, route, connections, plan.warmSeconds + plan.mixSeconds, true),
+  );
+  await sleep(plan.warmSeconds * 1000);
+  await control(server, `/phase?name=${phase}`, 'POST');
+  await sleep(plan.mixSeconds * 1000);
+  await control(server, '/phase?name=after', 'POST');
+  const results = await Promise.all(loads);
+  results.forEach((r, i) => {
+    clean(`${ROUTES[i]} in the mix`, r);
+  });
+  await sleep(1500); // every request of the phase settled
+  const stats = (await control(server, '/stats')) as Stats;
+  const byRoute = stats.phases[phase] ?? {};
+  const mix = {} as LevelResult['mix'];
+  ROUTES.forEach((route, i) => {
+    const t = byRoute[route] ?? { count: 0, joules: 0, provisional: 0 };
+    mix[route] = {
+      requests: t.count,
+      errors: results[i].errors,
+      millijoulesPerRequest: (t.joules / t.count) * 1000,
+    };
+  });
+  const ratios = PAIRS.map(([a, b]): Ratio => {
+    const energy = mix[a].millijoulesPerRequest / mix[b].millijoulesPerRequest;
+    const cpu = alone[a] / alone[b];
+    return { pair: `${a}:${b}`, energy, cpu, quotient: energy / cpu };
+  });
+  log(
+    `c=${connections} mix: ${ratios.map((q) => `${q.pair} energy ${fmt(q.energy)} / CPU ${fmt(q.cpu)} = ${fmt(q.quotient)}`).join('; ')}`,
+  );
+  return { connections, cpuMicrosAlone: alone, mix, ratios, densities: stats.densities };
+}
+
+interface JobResult {
+  mode: string;
+  jobJoules: number;
+  provisionalJoules: number;
+  referenceJoules: number;
+  intervalProcessJoules: number;
+  intervalSeconds: number;
+  jobCpuSeconds: number;
+  intervalCpuSeconds: number;
+  ratio: number;
+}
+
+const SERVER_ENV = {
+  ENERGY_SOURCE: 'estimate',
+  CARBON_INTENSITY: '300',
+  ENERGY_CALIBRATION_INTERVAL_MS: '5000',
+};
+
+async function blockingJob(mode: Mode): Promise<JobResult> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [join(BENCH_DIR, 'blocking-job.js')],
+    {
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...SERVER_ENV,
+        ENERGY_CALIBRATION_INTERVAL_MS: '30000',
+        ENERGY_OPERATION_ATTRIBUTION: mode,
+      },
+      timeout: 60_000,
+    },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as JobResult;
+}
+
+/**
+ * The default method's energy ratios against the exact method's, level by level: does the
+ * cheap estimate split the energy as the measured CPU does?
+ */
+function agreement(raw: Record<string, unknown>): AttributionRow[] {
+  const calibrated = raw.calibrated as LevelResult[] | undefined;
+  const exact = raw.exact as LevelResult[] | undefined;
+  if (!calibrated || !exact) return [];
+  return calibrated.flatMap((l, i) => {
+    const e = exact[i];
+    if (!e) return [];
+    const q = l.ratios.map((r, k) => r.energy / e.ratios[k].energy);
+    return [
+      {
+        group: 'attribution calibrated',
+        measure: `c=${l.connections}: energy ratio ÷ exact's (${l.ratios.map((r) => r.pair).join(', ')})`,
+        value: q.map((x) => fmt(x)).join(', '),
+        budget: '',
+        verdict: '',
+      },
+    ];
+  });
+}
+
+/** Runs the scenario; returns its table rows and everything measured. */
+export async function runAttribution(
+  plan: AttributionPlan,
+  log: (m: string) => void,
+): Promise<{ rows: AttributionRow[]; raw: Record<string, unknown> }> {
+  const rows: AttributionRow[] = [];
+  const raw: Record<string, unknown> = { plan, tolerance: TOLERANCE };
+  const upstream = await startServer({
+    name: 'upstream',
+    entry: join(BENCH_DIR, 'upstream.js'),
+  });
+  try {
+    for (const mode of plan.modes) {
+      const server = await startServer({
+        name: `attribution-${mode}`,
+        entry: join(BENCH_DIR, 'attribution-server.js'),
+        env: { ...SERVER_ENV, ENERGY_OPERATION_ATTRIBUTION: mode, UPSTREAM_URL: upstream.url },
+      });
+      const levels: LevelResult[] = [];
+      try {
+        for (const c of plan.levels)
+          levels.push(await level(server, c, plan, (m) => log(`${mode} ${m}`)));
+      } finally {
+        await server.stop();
+      }
+      raw[mode] = levels;
+      // The old method is shown for comparison; the budget is the default's and the opt-in's.
+      const budgeted = mode !== 'wall';
+      for (const l of levels) {
+        const worst = Math.max(...l.ratios.map((q) => Math.abs(q.quotient - 1)));
+        const row = (
+          measure: string,
+          value: string,
+          budget = '',
+          verdict: AttributionRow['verdict'] = '',
+        ) =>
+          rows.push({
+            group: `attribution ${mode}`,
+            measure: `c=${l.connections}: ${measure}`,
+            value,
+            budget,
+            verdict,
+          });
+        row(
+          `CPU per request alone (${ROUTES.join(', ')})`,
+          ROUTES.map((r) => `${fmt(l.cpuMicrosAlone[r], 0)} µs`).join(', '),
+        );
+        row(
+          'energy per request under the mix',
+          ROUTES.map((r) => `${fmt(l.mix[r].millijoulesPerRequest, 3)} mJ`).join(', '),
+        );
+        row(
+          `energy ratio ÷ CPU ratio (${l.ratios.map((q) => q.pair).join(', ')})`,
+          l.ratios.map((q) => `${fmt(q.energy)}/${fmt(q.cpu)} = ${fmt(q.quotient)}`).join(', '),
+          budgeted ? `each 1 ± ${TOLERANCE}` : '',
+          budgeted ? (worst <= TOLERANCE ? 'pass' : 'FAIL') : '',
+        );
+      }
+    }
+  } finally {
+    await upstream.stop();
+  }
+  rows.push(...agreement(raw));
+
+  const jobs: JobResult[] = [];
+  for (const mode of plan.modes) {
+    const job = await blockingJob(mode);
+    jobs.push(job);
+    log(
+      `${mode} blocking job: ${fmt(job.jobJoules, 3)} J settled, CPU share ${fmt(job.referenceJoules, 3)} J`,
+    );
+    rows.push({
+      group: `attribution ${mode}`,
+      measure: `track() of a blocking 2 s job: settled J / its CPU's share of the interval's J (provisional J)`,
+      value: `${fmt(job.jobJoules, 3)} / ${fmt(job.referenceJoules, 3)} = ${fmt(job.ratio)} (${fmt(job.provisionalJoules, 3)})`,
+      budget: mode === 'wall' ? '' : `1 ± 0.1`,
+      verdict: mode === 'wall' ? '' : Math.abs(job.ratio - 1) <= 0.1 ? 'pass' : 'FAIL',
+    });
+  }
+  raw.blockingJob = jobs;
+  return { rows, raw };
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const plan = quick ? QUICK_PLAN : FULL_PLAN;
+  const log = (m: string) => process.stderr.write(`[attribution] ${m}\n`);
+  const startLoad = loadavg()[0];
+  const { rows, raw } = await runAttribution(plan, log);
+  const environment = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    loadAverage1m: [startLoad, loadavg()[0]],
+  };
+  const dir = join(projectRoot, 'bench-results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, quick ? 'attribution-quick.json' : 'attribution.json'),
+    `${JSON.stringify({ environment, rows, raw }, null, 2)}\n`,
+  );
+  for (const r of rows) console.log(`${r.group} | ${r.measure} | ${r.value} | ${r.verdict}`);
+  if (rows.some((r) => r.verdict === 'FAIL')) process.exitCode = 1;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.stack : err);
+    process.exit(2);
+  });
+}
