@@ -140,6 +140,28 @@ export function mixPicker(models: readonly string[], randomShare = 0.1): () => L
   return () => (Math.random() < randomShare ? one(RANDOM_KINDS)(models) : one(pool));
 }
 
+/**
+ * Paths the app without carbonscope (test/bench/bare-app.ts) does not serve: carbonscope's own
+ * endpoints and /chat, whose footprint is what it adds to a completion.
+ */
+const CARBONSCOPE_ONLY = /^\/(metrics|energy|dashboard|chat)(\/|\?|$)/;
+
+/** True for a request both the app and the app without carbonscope answer alike. */
+export function servedByBoth(request: LoadRequest): boolean {
+  return !CARBONSCOPE_ONLY.test(request.path);
+}
+
+/** mixPicker, drawing only requests both apps answer alike (for comparing them). */
+export function sharedMixPicker(models: readonly string[]): () => LoadRequest {
+  const pick = mixPicker(models);
+  return () => {
+    for (;;) {
+      const request = pick();
+      if (servedByBoth(request)) return request;
+    }
+  };
+}
+
 /** The model names GET /chat offers. */
 export async function chatModels(url: string): Promise<string[]> {
   const res = await fetch(`${url}/chat`, { headers: { accept: 'application/json' } });
