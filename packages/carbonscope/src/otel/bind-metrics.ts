@@ -15,7 +15,7 @@ import type {
   PowerFigure,
 } from '../energy/index.js';
 import { registerGridMetrics } from '../grid/index.js';
-import { BoundedLabelSet } from '../labels/index.js';
+import { type BoundedLabelSet, operationLabels } from '../labels/index.js';
 import { createInstrument, ESTIMATED, METRICS, type MetricSpec } from '../metrics/index.js';
 import type { Carbonscope } from '../runtime/carbonscope.js';
 import type { HistogramSeries, LocalHistograms } from './local-histograms.js';
@@ -33,14 +33,6 @@ export interface BindMetricsOptions {
    */
   histograms?: LocalHistograms;
 }
-
-/**
- * Operation names beyond this many (over the process's life) share `other`, as do names longer
- * than MAX_OPERATION_LENGTH: route templates and track() names come from code, but a name built
- * from input must not grow the series without bound.
- */
-export const MAX_OPERATIONS = 64;
-export const MAX_OPERATION_LENGTH = 100;
 
 /** Where one histogram's values go for one attribute set: found once, then recorded into. */
 type Recorder = (value: number) => void;
@@ -164,10 +156,7 @@ export function bindMetrics(
 
   const local = options.histograms;
   // One set for operations and routes: the same names, the same bound.
-  const operations = new BoundedLabelSet({
-    capacity: MAX_OPERATIONS,
-    maxLength: MAX_OPERATION_LENGTH,
-  });
+  const operations = operationLabels();
   const energy = operationRecorders(meter, METRICS.operationEnergy, local, operations);
   const emissions = operationRecorders(meter, METRICS.operationEmissions, local, operations);
   const recordHttp = options.http ? httpRecorder(meter, local, operations) : undefined;

@@ -46,6 +46,16 @@ function snapshot(overrides: Partial<EnergySnapshot> = {}): EnergySnapshot {
       stale: false,
     },
     pue: 1.2,
+    embodied: {
+      profile: 'server',
+      totalKg: 1000,
+      lifetimeYears: 4,
+      hostVcpus: 2,
+      reservedVcpus: 2,
+      source: 'a test host',
+      gramsPerSecond: 0.008,
+      estimated: true,
+    },
     power: [
       figure('host', 'package', 'rapl', 300),
       figure('host', 'dram', 'rapl', 60),
@@ -54,18 +64,29 @@ function snapshot(overrides: Partial<EnergySnapshot> = {}): EnergySnapshot {
       figure('process', 'dram', 'rapl', 36),
     ],
     totals: {
-      host: { joules: 1260, watts: 126, grams: 0.168, gramsPerSecond: 0.0168, estimated: false },
+      host: {
+        joules: 1260,
+        watts: 126,
+        grams: 0.168,
+        gramsPerSecond: 0.0168,
+        estimated: false,
+        embodiedGrams: 0.08,
+        embodiedGramsPerSecond: 0.008,
+      },
       process: {
         joules: 216,
         watts: 21.6,
         grams: 0.0288,
         gramsPerSecond: 0.00288,
         estimated: false,
+        embodiedGrams: 0.012,
+        embodiedGramsPerSecond: 0.0012,
       },
     },
     emissions: [],
     droppedReadings: 0,
     unpricedJoules: 0,
+    operations: [],
     ...overrides,
   };
 }
