@@ -159,8 +159,76 @@ describe('energy meter', () => {
         estimated: true,
       });
       expect(snap.embodied?.gramsPerSecond).to.be.closeTo(0.5, 1e-12);
+      // Beside the usage emissions, with the phase attribute the LLM impacts use; no zone.
+      const embodied = (scope: string) => ({
+        carbonscope_scope: scope,
+        carbonscope_phase: 'embodied',
+        carbonscope_estimated: 'true',
+      });
+      const total = (name: string, labels: Record<string, string>) => r.metrics.value(name, labels);
+      expect(await total('carbonscope_emissions_grams_total', embodied('host'))).to.be.closeTo(
+        1.5,
+        1e-12,
+      );
+      expect(
+        await total('carbonscope_emission_rate_grams_per_second', embodied('process')),
+      ).to.be.closeTo(0.5 * share, 1e-12);
+      expect(
+        await total('carbonscope_emissions_grams_total', {
+          carbonscope_scope: 'host',
+          carbonscope_grid_zone: 'DE',
+          carbonscope_phase: 'usage',
+          carbonscope_estimated: 'false',
+        }),
+      ).to.be.closeTo((30 * 400) / 3.6e6, 1e-15);
+      const text = await r.metrics.scrape();
+      const embodiedLines = text.split('\n').filter((l) => l.includes('phase="embodied"'));
+      expect(embodiedLines.every((l) => !l.includes('carbonscope_grid_zone'))).to.equal(true);
       await r.metrics.shutdown();
     }
+  });
+
+  it("records each operation's usage and embodied emissions in one histogram, by phase", async () => {
+    const r = await rig({ host: constantSource(20) }, ONE_GRAM_PER_SECOND);
+    await prime(r);
+    const op = r.cs.begin('/things/:id', 'request');
+    r.clock.advance(1000);
+    op.end();
+    r.cpu.interval(1, 0.5, 0.5);
+    r.cs.meter.sampleNow();
+    const footprint = await op.settled();
+    const sum = (phase: string, estimated: string) =>
+      r.metrics.value('carbonscope_operation_emissions_grams_sum', {
+        carbonscope_operation: '/things/:id',
+        carbonscope_phase: phase,
+        carbonscope_estimated: estimated,
+      });
+    const count = (phase: string) =>
+      r.metrics.value('carbonscope_operation_emissions_grams_count', {
+        carbonscope_operation: '/things/:id',
+        carbonscope_phase: phase,
+      });
+    // The whole busy second was the request's: the process's 0.25 g (dynamic share 0.25).
+    expect(footprint.embodiedGrams).to.be.closeTo(0.25, 1e-12);
+    expect(await sum('embodied', 'true')).to.be.closeTo(footprint.embodiedGrams, 1e-15);
+    expect(await sum('usage', 'false')).to.be.closeTo(footprint.grams, 1e-15);
+    expect(footprint.grams).to.be.greaterThan(0);
+    // One observation per phase: R is either phase's count.
+    expect(await count('usage')).to.equal(1);
+    expect(await count('embodied')).to.equal(1);
+    expect(r.cs.snapshot().operations).to.deep.equal([
+      {
+        operation: '/things/:id',
+        kind: 'request',
+        count: 1,
+        joules: footprint.joules,
+        operationalGrams: footprint.grams,
+        embodiedGrams: footprint.embodiedGrams,
+        sciGrams: footprint.grams + footprint.embodiedGrams,
+        estimated: true,
+      },
+    ]);
+    await r.metrics.shutdown();
   });
 
   it('leaves embodied emissions out with EMBODIED_KGCO2E=0', async () => {
