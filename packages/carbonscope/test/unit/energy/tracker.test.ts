@@ -746,7 +746,7 @@ describe('operation tracker', () => {
       });
       span.end();
       expect(exporter.getFinishedSpans().map((s) => s.name)).to.deep.equal(['GET /x']);
-      sample(4, 0.001, true); // settles 'traced', which ran the whole interval
+      sample(4, 0.001, true, 0, 0.25); // settles 'traced', which ran the whole interval
       const spans = exporter.getFinishedSpans();
       const outer = spans.find((s) => s.name === 'GET /x');
       const inner = spans.find((s) => s.name === 'traced');
@@ -754,6 +754,7 @@ describe('operation tracker', () => {
       expect(inner?.parentSpanContext?.spanId).to.equal(span.spanContext().spanId);
       expect(inner?.attributes[SPAN_ATTRIBUTES.energy]).to.equal(4);
       expect(inner?.attributes[SPAN_ATTRIBUTES.emissions]).to.equal(0.004);
+      expect(inner?.attributes[SPAN_ATTRIBUTES.embodied]).to.equal(0.25);
       expect(inner?.attributes[SPAN_ATTRIBUTES.estimated]).to.equal(true);
       expect(inner?.attributes[SPAN_ATTRIBUTES.provisional]).to.equal(undefined);
       // Not a root span where no span is active.
