@@ -235,8 +235,13 @@ describe('energy meter', () => {
     const r = await rig({ host: constantSource(10) }, { EMBODIED_KGCO2E: '0' });
     await prime(r);
     interval(r, 1000, 0.5, 0.25);
-    expect(r.cs.snapshot().totals.host.embodiedGrams).to.equal(0);
-    expect(r.cs.snapshot().totals.process.embodiedGrams).to.equal(0);
+    const { totals, embodied } = r.cs.snapshot();
+    expect([totals.host.embodiedGrams, totals.process.embodiedGrams]).to.deep.equal([0, 0]);
+    expect(embodied?.gramsPerSecond).to.equal(0);
+    // No embodied series of zeros: the usage ones only.
+    const text = await r.metrics.scrape();
+    expect(text).to.include('carbonscope_phase="usage"');
+    expect(text).to.not.include('carbonscope_phase="embodied"');
     await r.metrics.shutdown();
   });
 
