@@ -72,7 +72,8 @@ const SHORT_STRETCH_MS = 1;
  * interval the shares add up to at most E, and to E when operations ran all the time. An operation is settled at
  * the first sample after it ends (so a blocking job is charged against the interval it ran
  * in); until then `end()` gives a provisional figure, its last part priced at the previous
- * interval's rate.
+ * interval's rate. The process's embodied emissions of the interval are shared the same way, by
+ * the same weights, so an operation's M follows what charges its E.
  *
  * Per operation the work is O(1): a clock read at each end, a link in the list of running
  * operations, a loop idle-time read when the first one begins or the last one ends (after a
