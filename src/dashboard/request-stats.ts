@@ -1,4 +1,4 @@
-import { BoundedLabelSet, type OperationFootprint } from 'carbonscope';
+import { BoundedLabelSet, type OperationFootprint, sciOf } from 'carbonscope';
 
 /** Endpoints beyond this many share the row `other`, so the table and history stay bounded. */
 export const MAX_ENDPOINTS = 16;
@@ -9,6 +9,7 @@ interface EndpointTotals {
   requests: number;
   joules: number;
   grams: number;
+  embodiedGrams: number;
   /** Requests since the last sample, turned into a rate when the sample is taken. */
   pending: number;
   estimated: boolean;
@@ -17,9 +18,11 @@ interface EndpointTotals {
 export interface EndpointStats {
   endpoint: string;
   requests: number;
-  /** Mean energy and emissions per request since the start. */
+  /** Mean energy and emissions per request since the start: E × I, M and their SCI. */
   joulesPerRequest: number;
   gramsPerRequest: number;
+  embodiedGramsPerRequest: number;
+  sciGramsPerRequest: number;
   estimated: boolean;
 }
 
@@ -42,6 +45,7 @@ export class RequestStats {
     totals.pending++;
     totals.joules += footprint.joules;
     totals.grams += footprint.grams;
+    totals.embodiedGrams += footprint.embodiedGrams;
     totals.estimated = footprint.estimated;
   }
 
@@ -55,13 +59,18 @@ export class RequestStats {
 
   list(): EndpointStats[] {
     return [...this.byEndpoint.values()]
-      .map((t) => ({
-        endpoint: t.endpoint,
-        requests: t.requests,
-        joulesPerRequest: t.requests > 0 ? t.joules / t.requests : 0,
-        gramsPerRequest: t.requests > 0 ? t.grams / t.requests : 0,
-        estimated: t.estimated,
-      }))
+      .map((t) => {
+        const requests = Math.max(t.requests, 1);
+        return {
+          endpoint: t.endpoint,
+          requests: t.requests,
+          joulesPerRequest: t.joules / requests,
+          gramsPerRequest: t.grams / requests,
+          embodiedGramsPerRequest: t.embodiedGrams / requests,
+          sciGramsPerRequest: sciOf(t, requests).gramsPerUnit,
+          estimated: t.estimated,
+        };
+      })
       .sort((a, b) => b.requests - a.requests || a.endpoint.localeCompare(b.endpoint));
   }
 
@@ -69,7 +78,15 @@ export class RequestStats {
     const endpoint = this.endpoints.label(name);
     let totals = this.byEndpoint.get(endpoint);
     if (!totals) {
-      totals = { endpoint, requests: 0, joules: 0, grams: 0, pending: 0, estimated: true };
+      totals = {
+        endpoint,
+        requests: 0,
+        joules: 0,
+        grams: 0,
+        embodiedGrams: 0,
+        pending: 0,
+        estimated: true,
+      };
       this.byEndpoint.set(endpoint, totals);
     }
     return totals;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
-import type { OperationFootprint, OperationTracker } from 'carbonscope';
-import { createInstrument } from 'carbonscope';
+import type { OperationFootprint, OperationTracker, SciScore } from 'carbonscope';
+import { createInstrument, sciOf } from 'carbonscope';
 import * as ort from 'onnxruntime-node';
 import { APP_METRICS } from '../metrics.js';
 import { sourceAsset } from '../paths.js';
@@ -19,7 +19,12 @@ export interface Prediction {
   durationMs: number;
   /** The inference's share of the process's energy, from the operation tracker. */
   energyJoules: number;
+  /** E × I: the operational emissions of that energy. */
   emissionsGrams: number;
+  /** M: its share of the process's embodied emissions (always estimated). */
+  embodiedGrams: number;
+  /** The SCI of one inference (R = 1) with its parts. */
+  sci: SciScore;
   /** True when that energy comes from a CPU power model rather than a power meter. */
   energyEstimated: boolean;
   /**
@@ -157,6 +162,8 @@ export class OnnxActivityClassifier implements ActivityClassifier {
       durationMs: seconds * 1000,
       energyJoules: footprint.joules,
       emissionsGrams: footprint.grams,
+      embodiedGrams: footprint.embodiedGrams,
+      sci: sciOf(footprint),
       energyEstimated: footprint.estimated,
       energyProvisional: footprint.provisional,
     };

@@ -68,7 +68,7 @@ function resultSection(activity: string, model: string, p: Prediction): SafeHtml
 <h2>Result</h2>
 <p>“${activity}” is <strong>${p.label}</strong> carbon intensity.</p>
 <table><thead><tr><th>Label</th><th>Probability</th></tr></thead><tbody>${rows}</tbody></table>
-<p class="muted">Model ${model} · ${formatNumber(p.durationMs)} ms · ${formatNumber(p.energyJoules)} J, ${formatNumber(p.emissionsGrams)} gCO2e for this inference${p.energyEstimated ? ' (estimated)' : ''}</p>
+<p class="muted">Model ${model} · ${formatNumber(p.durationMs)} ms · ${formatNumber(p.energyJoules)} J, ${formatNumber(p.emissionsGrams)} gCO2e for this inference${p.energyEstimated ? ' (estimated)' : ''}, plus ${formatNumber(p.embodiedGrams)} gCO2e of its hardware's manufacture (estimated): SCI ${formatNumber(p.sci.gramsPerUnit)} gCO2e per inference</p>
 </section>`;
 }
 
@@ -137,6 +137,8 @@ export function predictRoutes(classifier: ActivityClassifier): Router {
       durationMs: prediction.durationMs,
       energyJoules: prediction.energyJoules,
       emissionsGrams: prediction.emissionsGrams,
+      embodiedGrams: prediction.embodiedGrams,
+      sci: prediction.sci,
       energyEstimated: prediction.energyEstimated,
       energyProvisional: prediction.energyProvisional,
     };

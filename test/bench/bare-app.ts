@@ -7,7 +7,12 @@
  * started the app's SDK for a tracing variant). Loaded by bare-server.ts.
  */
 import { metrics } from '@opentelemetry/api';
-import { createGridIntensity, type OperationFootprint, type OperationTracker } from 'carbonscope';
+import {
+  createGridIntensity,
+  type OperationFootprint,
+  type OperationTracker,
+  sciOf,
+} from 'carbonscope';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createHttpServer } from '../../src/http/server.js';
@@ -21,6 +26,7 @@ const noFootprint = (operation: string): OperationFootprint => ({
   durationSeconds: 0,
   joules: 0,
   grams: 0,
+  embodiedGrams: 0,
   estimated: true,
   provisional: false,
 });
@@ -34,7 +40,10 @@ const untracked: OperationTracker = {
     captureContext: () => {},
   }),
   track: (_operation, fn) => fn(),
-  measure: async (operation, fn) => ({ result: await fn(), footprint: noFootprint(operation) }),
+  measure: async (operation, fn) => {
+    const footprint = noFootprint(operation);
+    return { result: await fn(), footprint, sci: sciOf(footprint) };
+  },
 };
 
 const config = loadConfig(process.env);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type Carbonscope, llmImpacts, loadCatalog, toRange } from 'carbonscope';
+import { type Carbonscope, llmImpacts, loadCatalog, type SciScore, toRange } from 'carbonscope';
 import { expect } from 'chai';
 import { createTestMetrics, findSample, type TestMetrics } from '#library-tests/helpers/metrics.js';
 import { createApp } from '../../src/app.js';
@@ -85,6 +85,8 @@ type ChatBody = ChatResult & {
     durationSeconds: number;
     energyJoules: number;
     emissionsGrams: number;
+    embodiedGrams: number;
+    sci: SciScore;
     estimated: boolean;
     provisional: boolean;
   };
@@ -143,6 +145,14 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
     expect(body.local.energyJoules).to.be.a('number').and.at.least(0);
     expect(body.local.estimated).to.equal(true);
     expect(body.local.provisional).to.equal(true);
+    // The chat's local SCI: its E × I and its share of this machine's embodied emissions.
+    expect(body.local.embodiedGrams).to.be.a('number').and.at.least(0);
+    expect(body.local.sci).to.deep.include({
+      operationalGrams: body.local.emissionsGrams,
+      embodiedGrams: body.local.embodiedGrams,
+      units: 1,
+      estimated: true,
+    });
     await nextSample(app.meter);
 
     // The counters on /metrics moved by exactly the computed amounts (this app's only chat).

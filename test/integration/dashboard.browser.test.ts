@@ -243,6 +243,18 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
         expect(recent).to.include('chat');
         const endpoints = await page.locator('#endpoints tbody th').allTextContents();
         expect(endpoints).to.include.members(['/predict', '/chat', '/carbon_intensity']);
+        // E × I, M and SCI per request by endpoint: the last three columns, figures in grams.
+        const headers = await page.locator('#endpoints thead th').allTextContents();
+        expect(headers.slice(-3)).to.deep.equal([
+          'E × I per request (CO2e)',
+          'M per request (embodied)',
+          'SCI per request',
+        ]);
+        const predictRow = await page
+          .locator('#endpoints tbody tr', { hasText: '/predict' })
+          .locator('td')
+          .allTextContents();
+        for (const figure of predictRow.slice(-3)) expect(figure).to.match(/\d.*g CO2e$/);
         const power = await page.locator('#chart-power .u-legend').textContent();
         expect(power).to.match(/estimate \(estimated\)/);
         const plain = await page.locator('#plain').textContent();
@@ -269,6 +281,7 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
             if (behind === 0) {
               expect(shown.values[`${scope}-joules`]).to.equal(t.joules);
               expect(shown.values[`${scope}-grams`]).to.equal(t.grams);
+              expect(shown.values[`${scope}-embodied-grams`]).to.equal(t.embodiedGrams);
               expect(shown.values[`${scope}-watts`]).to.equal(t.watts);
               expect(shown.values[`${scope}-grams-per-hour`]).to.equal(t.gramsPerSecond);
               matched = true;

@@ -26,7 +26,14 @@ describe('request tracking and GET /energy', () => {
     const cpu = new ScriptedCpu();
     const metrics = createTestMetrics();
     const meter = await Carbonscope.create({
-      settings: testConfig({ ENERGY_SAMPLE_INTERVAL_MS: '60000' }),
+      // Embodied: 31,557.6 kg over one year is 1 g/s for the host (2 of its 2 vCPUs).
+      settings: testConfig({
+        ENERGY_SAMPLE_INTERVAL_MS: '60000',
+        EMBODIED_KGCO2E: '31557.6',
+        EMBODIED_LIFETIME_YEARS: '1',
+        EMBODIED_HOST_VCPUS: '2',
+        EMBODIED_RESERVED_VCPUS: '2',
+      }),
       logger: memoryLogger().logger,
       grid: new StubGrid(intensityReading('DE', 250)),
       sources: { host: constantSource(8, { name: 'estimate', component: 'cpu' }), gpus: [] },
@@ -93,6 +100,30 @@ describe('request tracking and GET /energy', () => {
       ).to.equal(1);
       const text = await metrics.scrape();
       expect(text).to.not.match(/operation="\/nowhere/);
+
+      // E × I, M and the SCI per route. The process had a quarter of the host's 0.1 g of the
+      // interval (0.05 of 0.2 CPU-s), 60 % of it while a request ran: 5 mg each.
+      const phase = (name: string) => ({
+        carbonscope_operation: '/things/:id',
+        carbonscope_phase: name,
+      });
+      const sum = (name: string) =>
+        metrics.value('carbonscope_operation_emissions_grams_sum', phase(name));
+      const operational = (await sum('usage')) ?? Number.NaN;
+      const embodied = (await sum('embodied')) ?? Number.NaN;
+      expect(operational).to.be.closeTo((3 * 0.04 * 250) / 3.6e6, 1e-15);
+      expect(embodied).to.be.closeTo(0.015, 1e-12);
+      expect(
+        await metrics.value('carbonscope_operation_emissions_grams_count', phase('usage')),
+      ).to.equal(3);
+      const after = (await (await fetch(`${base}/energy`)).json()) as EnergySnapshot;
+      const route = after.operations.find((o) => o.operation === '/things/:id');
+      expect(route).to.deep.include({ kind: 'request', count: 3, estimated: true });
+      expect(route?.operationalGrams).to.be.closeTo(operational / 3, 1e-15);
+      expect(route?.embodiedGrams).to.be.closeTo(0.005, 1e-12);
+      // SCI = (E × I + M) / R, the same from /energy as from the histograms' sums and count.
+      expect(route?.sciGrams).to.be.closeTo((operational + embodied) / 3, 1e-15);
+      expect(after.embodied).to.deep.include({ gramsPerSecond: 1, estimated: true });
     } finally {
       server.close();
       await meter.stop();

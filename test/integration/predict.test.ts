@@ -70,6 +70,16 @@ describe('POST/GET /predict (real app, committed model, real energy meter)', () 
     expect(body.energyJoules).to.be.a('number').greaterThan(0);
     expect(body.energyEstimated).to.equal(true);
     expect(body.energyProvisional).to.equal(true);
+    // Its share of the hardware's embodied emissions, and the SCI of one inference.
+    const embodied = body.embodiedGrams as number;
+    expect(embodied).to.be.a('number').greaterThan(0);
+    expect(body.sci).to.deep.equal({
+      operationalGrams: body.emissionsGrams,
+      embodiedGrams: embodied,
+      units: 1,
+      gramsPerUnit: (body.emissionsGrams as number) + embodied,
+      estimated: true,
+    });
     // The next sample settles it, and the histogram records the settled figure.
     await nextSample(energy);
     const energyAfter = await metrics.value('carbonscope_operation_energy_joules_sum', inference);

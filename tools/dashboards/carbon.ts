@@ -5,9 +5,21 @@ const RI = '$__rate_interval';
 /** Requests are operations named by their route template, which starts with a slash. */
 const REQUESTS = 'carbonscope_operation=~"/.*"';
 
+/** The operational (usage) and embodied phases of the emissions histogram. */
+const USAGE = 'carbonscope_phase="usage"';
+const EMBODIED = 'carbonscope_phase="embodied"';
+
 /** Mean of a histogram per operation over the window: rate of _sum over rate of _count. */
 function meanPerOperation(histogram: string, selector: string): string {
   return `sum by (carbonscope_operation) (rate(${histogram}_sum{${selector}}[${RI}])) / sum by (carbonscope_operation) (rate(${histogram}_count{${selector}}[${RI}]))`;
+}
+
+/**
+ * SCI per operation, (E × I + M) / R: both phases' grams over the operations counted once (by
+ * the usage phase's _count). An expression over the histogram, not a series of its own.
+ */
+function sciPerOperation(selector: string): string {
+  return `sum by (carbonscope_operation) (rate(${PROM.operationEmissions}_sum{${selector}}[${RI}])) / sum by (carbonscope_operation) (rate(${PROM.operationEmissions}_count{${selector}, ${USAGE}}[${RI}]))`;
 }
 
 /**
@@ -52,25 +64,26 @@ export const carbonDashboard: DashboardSpec = {
     {
       type: 'stat',
       title: 'Emissions in the time range',
-      description: `increase(${PROM.emissions}) over the dashboard time range, gCO2e.`,
+      description: `increase(${PROM.emissions}) over the dashboard time range, gCO2e: usage (energy × PUE × grid intensity) and embodied (the hardware's manufacturing emissions, amortised; estimated).`,
       unit: 'massg',
       width: 8,
       queries: [
         {
-          expr: `sum by (carbonscope_scope) (increase(${PROM.emissions}[$__range]))`,
-          legend: '{{carbonscope_scope}}',
+          expr: `sum by (carbonscope_scope, carbonscope_phase) (increase(${PROM.emissions}[$__range]))`,
+          legend: '{{carbonscope_scope}} {{carbonscope_phase}}',
         },
       ],
     },
     {
       type: 'stat',
-      title: 'Emissions per request',
-      description: 'Mean gCO2e of one HTTP request over the window (every route).',
+      title: 'SCI per request',
+      description:
+        'Software Carbon Intensity of one HTTP request over the window, every route: (E × I + M) / R in gCO2e, R the requests. M is estimated.',
       unit: 'massg',
       width: 8,
       queries: [
         {
-          expr: `sum(rate(${PROM.operationEmissions}_sum{${REQUESTS}}[${RI}])) / sum(rate(${PROM.operationEmissions}_count{${REQUESTS}}[${RI}]))`,
+          expr: `sum(rate(${PROM.operationEmissions}_sum{${REQUESTS}}[${RI}])) / sum(rate(${PROM.operationEmissions}_count{${REQUESTS}, ${USAGE}}[${RI}]))`,
           legend: 'g/request',
         },
       ],
@@ -112,12 +125,12 @@ export const carbonDashboard: DashboardSpec = {
     {
       type: 'timeseries',
       title: 'Emissions rate',
-      description: `${PROM.emissionRate}: energy × PUE × grid intensity, per second.`,
+      description: `${PROM.emissionRate}: usage (energy × PUE × grid intensity, per zone) and embodied (the reserved share of the hardware's manufacturing emissions; estimated), per second.`,
       unit: 'suffix: gCO2e/s',
       queries: [
         {
-          expr: `sum by (carbonscope_scope, carbonscope_grid_zone) (${PROM.emissionRate})`,
-          legend: '{{carbonscope_scope}} {{carbonscope_grid_zone}}',
+          expr: `sum by (carbonscope_scope, carbonscope_grid_zone, carbonscope_phase) (${PROM.emissionRate})`,
+          legend: '{{carbonscope_scope}} {{carbonscope_phase}} {{carbonscope_grid_zone}}',
         },
       ],
     },
@@ -148,7 +161,7 @@ export const carbonDashboard: DashboardSpec = {
     {
       type: 'timeseries',
       title: 'Emissions rate by operation (1 m)',
-      description: `The recording rule carbonscope_operation:${PROM.operationEmissions}:rate1m: gCO2e per second spent in each operation.`,
+      description: `The recording rule carbonscope_operation:${PROM.operationEmissions}:rate1m: gCO2e per second spent in each operation, usage and embodied.`,
       unit: 'suffix: gCO2e/s',
       queries: [
         {
@@ -156,6 +169,41 @@ export const carbonDashboard: DashboardSpec = {
           legend: '{{carbonscope_operation}}',
         },
       ],
+    },
+    {
+      type: 'timeseries',
+      title: 'E × I per request by route',
+      description: `Operational emissions of one request (energy × PUE × grid intensity), mean over the window: ${PROM.operationEmissions}{carbonscope_phase="usage"}.`,
+      unit: 'massg',
+      width: 8,
+      queries: [
+        {
+          expr: meanPerOperation(PROM.operationEmissions, `${REQUESTS}, ${USAGE}`),
+          legend: '{{carbonscope_operation}}',
+        },
+      ],
+    },
+    {
+      type: 'timeseries',
+      title: 'M per request by route',
+      description: `Embodied emissions of one request (its share of the hardware's manufacturing emissions, by the weights that share its energy; estimated): ${PROM.operationEmissions}{carbonscope_phase="embodied"}.`,
+      unit: 'massg',
+      width: 8,
+      queries: [
+        {
+          expr: meanPerOperation(PROM.operationEmissions, `${REQUESTS}, ${EMBODIED}`),
+          legend: '{{carbonscope_operation}}',
+        },
+      ],
+    },
+    {
+      type: 'timeseries',
+      title: 'SCI per request by route',
+      description:
+        'Software Carbon Intensity per request, (E × I + M) / R: both phases of a route over its requests. Estimated where M is.',
+      unit: 'massg',
+      width: 8,
+      queries: [{ expr: sciPerOperation(REQUESTS), legend: '{{carbonscope_operation}}' }],
     },
     {
       type: 'timeseries',

@@ -1,4 +1,9 @@
-import type { EnergySnapshot, OperationFootprint } from './energy/index.js';
+import type {
+  EnergySnapshot,
+  Measured,
+  MeasureOptions,
+  OperationFootprint,
+} from './energy/index.js';
 import type { Carbonscope, CarbonscopeOptions } from './runtime/carbonscope.js';
 import { startDefault, startedDefault, stopDefault } from './runtime/default.js';
 
@@ -22,15 +27,18 @@ export function track<T>(name: string, fn: () => T): T {
 }
 
 /**
- * Runs fn as one operation (starting carbonscope if needed); resolves to its result and its
- * settled footprint (a sample is taken when fn is done, if the meter's interval has run 100 ms).
+ * Runs fn as one operation (starting carbonscope if needed); resolves to its result, its settled
+ * footprint (a sample is taken when fn is done, if the meter's interval has run 100 ms) and its
+ * SCI per functional unit: `{ units: 1000 }`, or `{ units: (result) => result.length }`, names
+ * how many units fn's work was for (1 by default: per operation).
  */
 export async function measure<T>(
   name: string,
   fn: () => T | PromiseLike<T>,
-): Promise<{ result: T; footprint: OperationFootprint }> {
+  options?: MeasureOptions<T>,
+): Promise<Measured<T>> {
   const cs = startedDefault() ?? (await startDefault());
-  return cs.measure(name, fn);
+  return cs.measure(name, fn, options);
 }
 
 /** What the meter knows now; null before start(). */
@@ -50,7 +58,7 @@ export function stop(): Promise<void> {
  */
 export class EmissionsTracker {
   private cs: Carbonscope | undefined;
-  private from: { nowMs: number; joules: number; grams: number } | undefined;
+  private from: Mark | undefined;
 
   constructor(
     private readonly name = 'emissions-tracker',
@@ -74,13 +82,14 @@ export class EmissionsTracker {
       durationSeconds: (to.nowMs - from.nowMs) / 1000,
       joules: to.joules - from.joules,
       grams: to.grams - from.grams,
+      embodiedGrams: to.embodiedGrams - from.embodiedGrams,
       estimated: process?.estimated ?? true,
       // A sample at each end: the figure is the meter's, not extrapolated.
       provisional: false,
     };
   }
 
-  private mark(): { nowMs: number; joules: number; grams: number } {
+  private mark(): Mark {
     const cs = this.cs as Carbonscope;
     const sample = cs.meter.sampleNow() ?? cs.meter.latest();
     const totals = sample?.totals.process;
@@ -88,6 +97,15 @@ export class EmissionsTracker {
       nowMs: sample?.nowMs ?? cs.meter.options.clock(),
       joules: totals?.joules ?? 0,
       grams: totals?.grams ?? 0,
+      embodiedGrams: totals?.embodiedGrams ?? 0,
     };
   }
+}
+
+/** The process's totals at one end of an EmissionsTracker window. */
+interface Mark {
+  nowMs: number;
+  joules: number;
+  grams: number;
+  embodiedGrams: number;
 }

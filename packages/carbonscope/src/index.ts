@@ -17,18 +17,24 @@ export type {
   AttributionMode,
   Clock,
   Component,
+  EmbodiedProfile,
+  EmbodiedProfileFigures,
+  EmbodiedSettings,
   EmissionsFigure,
   EnergyReading,
   EnergySample,
   EnergySnapshot,
   HostCpuDelta,
   HttpRequestFacts,
+  Measured,
+  MeasureOptions,
   MeterSources,
   OperationAttribution,
   OperationContext,
   OperationFootprint,
   OperationKind,
   OperationListener,
+  OperationScore,
   OperationTracker,
   PowerFigure,
   PowerSource,
@@ -36,6 +42,8 @@ export type {
   ProcessCpuReader,
   SampleListener,
   SampleTick,
+  SciParts,
+  SciScore,
   Scope,
   ScopeTotals,
   SourceName,
@@ -48,10 +56,15 @@ export {
   createPowermetricsSource,
   createRaplSource,
   DEFAULT_CALIBRATION_INTERVAL_MS,
+  EMBODIED_PROFILE_FIGURES,
+  EMBODIED_PROFILES,
   EnergyMeter,
   EnergyTracker,
+  embodiedGramsPerSecond,
   gramsPerJoule,
   JOULES_PER_KWH,
+  SECONDS_PER_YEAR,
+  sciOf,
   selectSources,
   unrefTimer,
 } from './energy/index.js';
@@ -80,6 +93,7 @@ export {
   AttributeCache,
   BoundedLabelSet,
   type BoundedLabelSetOptions,
+  MAX_OPERATIONS,
   OVERFLOW_LABEL,
 } from './labels/index.js';
 export * from './llm/catalog.js';
@@ -111,7 +125,7 @@ export {
   TOKEN_BUCKETS,
 } from './metrics/index.js';
 export { type Attached, attachToOtel, SCOPE_NAME } from './otel/attach.js';
-export { type BindMetricsOptions, bindMetrics, MAX_OPERATIONS } from './otel/bind-metrics.js';
+export { type BindMetricsOptions, bindMetrics } from './otel/bind-metrics.js';
 export {
   CarbonscopeInstrumentation,
   type CarbonscopeInstrumentationConfig,

@@ -1,4 +1,10 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import {
+  EMBODIED_PROFILE_FIGURES,
+  EMBODIED_PROFILES,
+  type EmbodiedSettings,
+} from './energy/embodied.js';
 import {
   AWS_MAX_WATTS_PER_VCPU,
   AWS_MIN_WATTS_PER_VCPU,
@@ -95,6 +101,13 @@ const schema = {
   ENERGY_CPU_MAX_WATTS_PER_VCPU: number(0, 1000).default(AWS_MAX_WATTS_PER_VCPU),
   ENERGY_CPU_TDP_WATTS: number(0, 10_000).optional(),
   ENERGY_RAM_WATTS_PER_GB: number(0, 100).default(RAM_WATTS_PER_GB),
+  EMBODIED_PROFILE: z.enum(EMBODIED_PROFILES).default('server'),
+  // TE and EL: the profile's when unset. TE 0 leaves embodied emissions out.
+  EMBODIED_KGCO2E: number(0, 1_000_000).optional(),
+  EMBODIED_LIFETIME_YEARS: number(0.1, 50).optional(),
+  // ToR and RR: the profile's host, else the machine seen as the whole host.
+  EMBODIED_HOST_VCPUS: integer(1, 1_000_000).optional(),
+  EMBODIED_RESERVED_VCPUS: integer(1, 1_000_000).optional(),
   KEPLER_METRICS_URL: endpoint.optional(),
   KEPLER_PROMETHEUS_URL: endpoint.optional(),
   KEPLER_CONTAINER_ID: z
@@ -167,6 +180,8 @@ export interface ExporterEndpoint {
 export interface Settings {
   grid: GridSettings;
   energy: EnergySettings;
+  /** The host's embodied emissions and the share of it this deployment reserves (SCI's M). */
+  embodied: EmbodiedSettings;
   /** The methods `http.request.method` names (OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS); the conventions' own when absent. */
   http: { knownMethods: readonly string[] | undefined };
 }
@@ -229,6 +244,7 @@ export function loadSettings(env: Env = process.env): Settings {
     }
   }
   return {
+    embodied: embodiedSettings(s),
     grid: {
       zone: s.CARBON_ZONE,
       apiKey: s.ELECTRICITY_MAPS_API_KEY,
@@ -271,6 +287,34 @@ export function loadSettings(env: Env = process.env): Settings {
       },
     },
     http: { knownMethods: s.OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS },
+  };
+}
+
+/**
+ * TE, EL, ToR and RR from the EMBODIED_* variables over the profile's figures. Without a host
+ * size, the machine seen (its available parallelism) is the whole host and all of it reserved.
+ */
+function embodiedSettings(s: Parsed<typeof schema>): EmbodiedSettings {
+  const figures = EMBODIED_PROFILE_FIGURES[s.EMBODIED_PROFILE];
+  const seen = availableParallelism();
+  const hostVcpus = s.EMBODIED_HOST_VCPUS ?? figures.hostVcpus ?? seen;
+  const reservedVcpus = s.EMBODIED_RESERVED_VCPUS ?? Math.min(seen, hostVcpus);
+  if (reservedVcpus > hostVcpus) {
+    throw new SettingsError(
+      'EMBODIED_RESERVED_VCPUS',
+      `${reservedVcpus} reserved vCPUs exceed the host's ${hostVcpus} (EMBODIED_HOST_VCPUS)`,
+    );
+  }
+  const own = s.EMBODIED_KGCO2E !== undefined || s.EMBODIED_LIFETIME_YEARS !== undefined;
+  return {
+    profile: s.EMBODIED_PROFILE,
+    totalKg: s.EMBODIED_KGCO2E ?? figures.totalKg,
+    lifetimeYears: s.EMBODIED_LIFETIME_YEARS ?? figures.lifetimeYears,
+    hostVcpus,
+    reservedVcpus,
+    source: own
+      ? `EMBODIED_KGCO2E / EMBODIED_LIFETIME_YEARS as set, else the ${s.EMBODIED_PROFILE} profile's: ${figures.source}`
+      : figures.source,
   };
 }
 

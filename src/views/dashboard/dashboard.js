@@ -91,6 +91,12 @@
       ['Energy so far', `${scope}-joules`, joules(t[scope].joules), t[scope].joules],
       ['Emissions so far', `${scope}-grams`, grams(t[scope].grams), t[scope].grams],
       [
+        'Embodied so far (estimated)',
+        `${scope}-embodied-grams`,
+        grams(t[scope].embodiedGrams),
+        t[scope].embodiedGrams,
+      ],
+      [
         'Emissions rate',
         `${scope}-grams-per-hour`,
         `${grams(t[scope].gramsPerSecond * 3600)} per hour`,
@@ -152,10 +158,12 @@
         cell(row, fmt(r.perSecond));
         cell(row, joules(r.joulesPerRequest) + (r.estimated ? ' (estimated)' : ''));
         cell(row, grams(r.gramsPerRequest));
+        cell(row, grams(r.embodiedGramsPerRequest));
+        cell(row, grams(r.sciGramsPerRequest));
         return row;
       }),
     );
-    if (d.requests.length === 0) endpoints.append(emptyRow(5, 'No requests yet.'));
+    if (d.requests.length === 0) endpoints.append(emptyRow(7, 'No requests yet.'));
 
     const recent = $('recent').tBodies[0];
     recent.replaceChildren(
@@ -166,11 +174,13 @@
         cell(row, duration(op.durationSeconds));
         cell(row, joules(op.energyJoules) + (op.estimated ? ' (estimated)' : ''));
         cell(row, grams(op.emissionsGrams));
+        cell(row, grams(op.embodiedGrams));
+        cell(row, grams(op.sci.gramsPerUnit));
         return row;
       }),
     );
     if (d.recent.length === 0) {
-      recent.append(emptyRow(5, 'No predictions or chats yet: try /predict or /chat.'));
+      recent.append(emptyRow(7, 'No predictions or chats yet: try /predict or /chat.'));
     }
 
     const status = $('status');

@@ -117,6 +117,12 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
       const [predict] = d.requests;
       expect(predict).to.include({ endpoint: '/predict', requests: 3 });
       expect(predict.joulesPerRequest).to.be.greaterThan(0);
+      // Each request's SCI: its E × I and its share of the embodied emissions, R one request.
+      expect(predict.embodiedGramsPerRequest).to.be.greaterThan(0);
+      expect(predict.sciGramsPerRequest).to.be.closeTo(
+        predict.gramsPerRequest + predict.embodiedGramsPerRequest,
+        1e-15,
+      );
       expect(d.endpoints).to.deep.equal([{ key: 'rps:/predict', endpoint: '/predict' }]);
       // 3 requests in a sample interval of 1.3 s (3 × 100 ms of inference, then the 1 s tick).
       expect(d.columns['rps:/predict'].at(-1)).to.be.closeTo(3 / 1.3, 1e-12);

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { cpus, freemem, machine, release, totalmem, type } from 'node:os';
 import countries from 'i18n-iso-countries';
 import { JOULES_PER_KWH } from '../energy/emissions.js';
-import type { EnergySnapshot } from '../energy/index.js';
+import { type EnergySnapshot, type SciScore, sciOf } from '../energy/index.js';
 import type { EmissionsRow } from './csv.js';
 
 const require = createRequire(import.meta.url);
@@ -60,6 +60,20 @@ export interface Report {
     /** Energy counted before any grid intensity was known, so without emissions. */
     unpricedJoules: number;
   };
+  /**
+   * SCI's M over the run: the command's share (run) or the machine's (monitor) of the host's
+   * embodied emissions, with the figures it comes from. Always estimated.
+   */
+  embodied: {
+    grams: number;
+    gramsPerSecond: number;
+    settings: EnergySnapshot['embodied'];
+  };
+  /**
+   * The run's SCI, one run being the functional unit: (E × I + M) / R with R = 1. Null when
+   * E × I is not known (no grid intensity, or the command's CPU time unreadable).
+   */
+  sci: (SciScore & { unit: 'run' }) | null;
   grid: EnergySnapshot['grid'];
   pue: number;
   measurement: {
@@ -128,6 +142,16 @@ export function buildReport(input: ReportInput): Report {
     );
   }
   const grams = totals.grams;
+  const energyKnown = input.processEnergyKnown !== false;
+  const estimated =
+    components.some((c) => c.estimated) || snapshot.sources.some((s) => s.estimated);
+  const sci =
+    energyKnown && snapshot.grid.carbonIntensity !== null
+      ? {
+          ...sciOf({ grams, embodiedGrams: totals.embodiedGrams, estimated }),
+          unit: 'run' as const,
+        }
+      : null;
   return {
     command: input.command,
     ...(input.argv ? { argv: input.argv } : {}),
@@ -142,8 +166,8 @@ export function buildReport(input: ReportInput): Report {
       kwh: totals.joules / JOULES_PER_KWH,
       averageWatts: seconds > 0 ? totals.joules / seconds : 0,
       components,
-      estimated: components.some((c) => c.estimated) || snapshot.sources.some((s) => s.estimated),
-      known: input.processEnergyKnown !== false,
+      estimated,
+      known: energyKnown,
     },
     host: {
       joules: snapshot.totals.host.joules,
@@ -156,6 +180,12 @@ export function buildReport(input: ReportInput): Report {
       gramsPerSecond: seconds > 0 ? grams / seconds : 0,
       unpricedJoules: snapshot.unpricedJoules,
     },
+    embodied: {
+      grams: totals.embodiedGrams,
+      gramsPerSecond: seconds > 0 ? totals.embodiedGrams / seconds : 0,
+      settings: snapshot.embodied,
+    },
+    sci,
     grid: { ...snapshot.grid },
     pue: snapshot.pue,
     measurement: {

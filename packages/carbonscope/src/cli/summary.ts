@@ -56,6 +56,29 @@ function headline(report: Report): string {
   return `carbonscope: \`${command}\` ${how} after ${formatDuration(report.durationSeconds)}`;
 }
 
+/** M with what it stands on, then the SCI with its parts, one run being the functional unit. */
+function sciLines(report: Report): string[] {
+  const { embodied, sci } = report;
+  const lines: string[] = [];
+  const m = embodied.settings;
+  if (m && m.totalKg > 0) {
+    const whose = report.scope === 'process' ? "the command's share of" : 'the reserved share of';
+    lines.push(
+      `  embodied: ${formatGrams(embodied.grams)} CO2e (estimated: ${whose} ${sig(m.totalKg)} kgCO2e of hardware over ${sig(m.lifetimeYears)} years, ${m.reservedVcpus} of ${m.hostVcpus} vCPUs; ${m.source})`,
+    );
+  } else {
+    lines.push('  embodied: left out (EMBODIED_KGCO2E=0)');
+  }
+  if (!sci) {
+    lines.push('  SCI: unknown (no operational emissions figure)');
+    return lines;
+  }
+  lines.push(
+    `  SCI: ${formatGrams(sci.gramsPerUnit)} CO2e per run = (E×I ${formatGrams(sci.operationalGrams)} + M ${formatGrams(sci.embodiedGrams)}) / R ${sci.units} run${sci.estimated ? ' (estimated)' : ''}`,
+  );
+  return lines;
+}
+
 /** The human summary printed on stderr at the end of `run` and `monitor`. */
 export function formatSummary(report: Report): string {
   const lines = [headline(report)];
@@ -91,6 +114,7 @@ export function formatSummary(report: Report): string {
       `  emissions: ${formatGrams(emissions.grams)} CO2e (zone ${grid.zone}: ${sig(grid.carbonIntensity)} gCO2e/kWh from ${grid.source}, ${flags.join(', ')}; PUE ${report.pue})`,
     );
   }
+  lines.push(...sciLines(report));
   const sources = report.measurement.sources
     .map((s) => `${s.name} (${s.estimated ? 'estimated' : 'measured'})`)
     .join(', ');

@@ -24,9 +24,10 @@ export class EndedOperations {
   endMs = new Float64Array(INITIAL_CAPACITY);
   shareFrom = new Float64Array(INITIAL_CAPACITY);
   shareEnd = new Float64Array(INITIAL_CAPACITY);
-  /** Joules and grams it was given at earlier samples, then at this one. */
+  /** Joules, grams and embodied grams it was given at earlier samples, then at this one. */
   joules = new Float64Array(INITIAL_CAPACITY);
   grams = new Float64Array(INITIAL_CAPACITY);
+  embodied = new Float64Array(INITIAL_CAPACITY);
   /** Its share of the interval being settled. */
   weight = new Float64Array(INITIAL_CAPACITY);
   estimated = new Uint8Array(INITIAL_CAPACITY);
@@ -47,6 +48,7 @@ export class EndedOperations {
     this.shareEnd[i] = op.shareEnd;
     this.joules[i] = op.joules;
     this.grams[i] = op.grams;
+    this.embodied[i] = op.embodiedGrams;
     this.weight[i] = 0;
     this.estimated[i] = op.estimated ? 1 : 0;
     this.length = i + 1;
@@ -76,6 +78,7 @@ export class EndedOperations {
     this.shareEnd = wider(this.shareEnd);
     this.joules = wider(this.joules);
     this.grams = wider(this.grams);
+    this.embodied = wider(this.embodied);
     this.weight = wider(this.weight);
     const estimated = new Uint8Array(size);
     estimated.set(this.estimated);

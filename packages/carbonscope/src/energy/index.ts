@@ -1,4 +1,13 @@
 export { type AttributionMode, processShare } from './attribution.js';
+export {
+  EMBODIED_PROFILE_FIGURES,
+  EMBODIED_PROFILES,
+  type EmbodiedProfile,
+  type EmbodiedProfileFigures,
+  type EmbodiedSettings,
+  embodiedGramsPerSecond,
+  SECONDS_PER_YEAR,
+} from './embodied.js';
 export { gramsPerJoule, JOULES_PER_KWH } from './emissions.js';
 export { createHostCpuReader, USER_HZ } from './host-cpu.js';
 export {
@@ -17,7 +26,8 @@ export {
   type ProcessCpuReader,
 } from './probes.js';
 export { MAX_PLAUSIBLE_WATTS } from './sampler.js';
-export { type EnergySnapshot, snapshotOf } from './snapshot.js';
+export { type SciParts, type SciScore, sciOf } from './sci.js';
+export { type EnergySnapshot, type OperationScore, snapshotOf } from './snapshot.js';
 export * from './sources/index.js';
 export { type Timer, type TimerHandle, unrefTimer } from './timer.js';
 export { close, measureWith, trackWith } from './track.js';

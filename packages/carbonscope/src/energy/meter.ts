@@ -1,6 +1,7 @@
 import type { GridIntensity, IntensityReading } from '../grid/index.js';
 import type { Logger } from '../log.js';
 import type { AttributionMode } from './attribution.js';
+import { type EmbodiedSettings, embodiedGramsPerSecond } from './embodied.js';
 import type { Clock, HostCpuReader, ProcessCpuReader } from './probes.js';
 import { Sampler } from './sampler.js';
 import type { PowerSource } from './sources/index.js';
@@ -22,6 +23,8 @@ export interface EnergyMeterOptions {
   zone: string;
   attribution: AttributionMode;
   pue: number;
+  /** The host's embodied emissions and this deployment's share of it; none when absent. */
+  embodied?: EmbodiedSettings;
   intervalMs: number;
   logger: Logger;
   clock: Clock;
@@ -61,6 +64,7 @@ export class EnergyMeter {
       sources: o.sources,
       attribution: o.attribution,
       pue: o.pue,
+      embodiedGramsPerSecond: o.embodied ? embodiedGramsPerSecond(o.embodied) : 0,
       clock: o.clock,
       wallClock: o.wallClock,
       hostCpu: o.hostCpu,

@@ -45,6 +45,11 @@ export interface SamplerOptions {
   sources: { host: PowerSource; gpus: readonly PowerSource[] };
   attribution: AttributionMode;
   pue: number;
+  /**
+   * The reserved share of the host's embodied emissions per second (embodiedGramsPerSecond of
+   * the settings); 0 leaves them out.
+   */
+  embodiedGramsPerSecond: number;
   clock: Clock;
   hostCpu: HostCpuReader;
   processCpu: ProcessCpuReader;
@@ -68,8 +73,8 @@ export class Sampler {
   private readonly series = new Map<string, Series>();
   private readonly emissions = new Map<string, Emissions>();
   private readonly totals = {
-    host: { joules: 0, grams: 0 },
-    process: { joules: 0, grams: 0 },
+    host: { joules: 0, grams: 0, embodiedGrams: 0 },
+    process: { joules: 0, grams: 0, embodiedGrams: 0 },
   };
   private dropped = 0;
   private unpricedJoules = 0;
@@ -192,6 +197,12 @@ export class Sampler {
     this.totals.host.grams += hostGrams;
     this.totals.process.joules += processJoules;
     this.totals.process.grams += processGrams;
+    // The hardware ages whatever runs: the host's reserved share by time, the process's part of
+    // it by the share that attributes the energy (its CPU time, as ENERGY_ATTRIBUTION says).
+    const hostEmbodied = o.embodiedGramsPerSecond > 0 ? o.embodiedGramsPerSecond * seconds : 0;
+    const processEmbodied = hostEmbodied * share;
+    this.totals.host.embodiedGrams += hostEmbodied;
+    this.totals.process.embodiedGrams += processEmbodied;
 
     const emissions: EmissionsFigure[] = [];
     const rate = { host: 0, process: 0 };
@@ -216,6 +227,8 @@ export class Sampler {
       processWatts,
       hostGrams,
       processGrams,
+      hostEmbodiedGrams: hostEmbodied,
+      processEmbodiedGrams: processEmbodied,
       processShare: share,
       hostUtilization: hostUtilization(hostCpu),
       processCpuSeconds,
@@ -229,12 +242,14 @@ export class Sampler {
           watts: hostWatts,
           gramsPerSecond: rate.host,
           estimated: hostEstimated,
+          embodiedGramsPerSecond: hostEmbodied / seconds,
         }),
         process: Object.freeze({
           ...this.totals.process,
           watts: processWatts,
           gramsPerSecond: rate.process,
           estimated: processEstimated,
+          embodiedGramsPerSecond: processEmbodied / seconds,
         }),
       }),
       droppedReadings: this.dropped,

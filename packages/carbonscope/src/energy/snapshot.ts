@@ -1,7 +1,15 @@
 import type { AttributionMode } from './attribution.js';
+import { type EmbodiedSettings, embodiedGramsPerSecond } from './embodied.js';
 import type { EnergyMeter } from './meter.js';
 import type { SourceName } from './sources/index.js';
-import type { EmissionsFigure, EnergySample, PowerFigure, Scope, ScopeTotals } from './types.js';
+import type {
+  EmissionsFigure,
+  EnergySample,
+  OperationKind,
+  PowerFigure,
+  Scope,
+  ScopeTotals,
+} from './types.js';
 
 /** What the meter knows now, as /energy and `carbonscope.snapshot()` give it. */
 export interface EnergySnapshot {
@@ -26,6 +34,12 @@ export interface EnergySnapshot {
     stale: boolean;
   };
   pue: number;
+  /**
+   * SCI's M: the host's embodied emissions (TE, kgCO2e), its lifetime (EL, years), the vCPUs
+   * this deployment reserves of the host's (RR of ToR), the rate that gives, and where the
+   * figures come from. Always estimated. Null for a meter built without them.
+   */
+  embodied: (EmbodiedSettings & { gramsPerSecond: number; estimated: true }) | null;
   power: readonly PowerFigure[];
   totals: Record<Scope, ScopeTotals>;
   emissions: readonly EmissionsFigure[];
@@ -33,6 +47,29 @@ export interface EnergySnapshot {
   droppedReadings: number;
   /** Energy used before any grid intensity was known: counted, but without emissions. */
   unpricedJoules: number;
+  /**
+   * Each operation's mean footprint and SCI (per operation: R = 1 each), since the start; empty
+   * where no one collects them (a bare meter).
+   */
+  operations: readonly OperationScore[];
+}
+
+/** One operation name's figures since the start, per operation (the functional unit). */
+export interface OperationScore {
+  operation: string;
+  kind: OperationKind;
+  /** R: the operations settled. */
+  count: number;
+  /** Mean energy per operation. */
+  joules: number;
+  /** Mean E × I per operation, gCO2e. */
+  operationalGrams: number;
+  /** Mean M per operation, gCO2e (estimated). */
+  embodiedGrams: number;
+  /** (E × I + M) / R, gCO2e per operation. */
+  sciGrams: number;
+  /** True when any part is a model's figure (M always is, when it is not 0). */
+  estimated: boolean;
 }
 
 const NO_TOTALS: ScopeTotals = {
@@ -41,14 +78,22 @@ const NO_TOTALS: ScopeTotals = {
   watts: 0,
   gramsPerSecond: 0,
   estimated: true,
+  embodiedGrams: 0,
+  embodiedGramsPerSecond: 0,
 };
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** The snapshot of a meter from its latest sample (or what it knows before the first one). */
-export function snapshotOf(meter: EnergyMeter): EnergySnapshot {
+/**
+ * The snapshot of a meter from its latest sample (or what it knows before the first one), with
+ * the operations' figures of whoever collects them.
+ */
+export function snapshotOf(
+  meter: EnergyMeter,
+  operations: readonly OperationScore[] = [],
+): EnergySnapshot {
   const last: EnergySample | null = meter.latest();
-  const { sources, zone, attribution, pue, intervalMs } = meter.options;
+  const { sources, zone, attribution, pue, intervalMs, embodied } = meter.options;
   const { host, gpus, reasons = [] } = sources;
   const intensity = last?.intensity ?? meter.intensity() ?? null;
   return {
@@ -72,6 +117,9 @@ export function snapshotOf(meter: EnergyMeter): EnergySnapshot {
       stale: intensity?.stale ?? false,
     },
     pue,
+    embodied: embodied
+      ? { ...embodied, gramsPerSecond: embodiedGramsPerSecond(embodied), estimated: true }
+      : null,
     power: last?.power ?? [],
     totals: last?.totals ?? {
       host: { ...NO_TOTALS, estimated: sources.host.estimated || gpus.some((g) => g.estimated) },
@@ -80,5 +128,6 @@ export function snapshotOf(meter: EnergyMeter): EnergySnapshot {
     emissions: last?.emissions ?? [],
     droppedReadings: last?.droppedReadings ?? 0,
     unpricedJoules: last?.unpricedJoules ?? 0,
+    operations,
   };
 }

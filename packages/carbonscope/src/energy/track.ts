@@ -1,5 +1,12 @@
+import { checkUnits, sciOf } from './sci.js';
 import { TrackedOperation } from './tracked-operation.js';
-import type { ActiveOperation, HttpRequestFacts, OperationFootprint } from './types.js';
+import type {
+  ActiveOperation,
+  HttpRequestFacts,
+  Measured,
+  MeasureOptions,
+  OperationFootprint,
+} from './types.js';
 
 type Begin = { begin(operation: string): ActiveOperation };
 
@@ -37,15 +44,20 @@ export function close(
 
 /**
  * Runs fn as one operation and resolves to its result with its settled footprint, got by
- * `settle` once fn is done (by default: wait for the tracker's next sample). A failure still
- * ends (and reports) the operation, then rejects with fn's error at once.
+ * `settle` once fn is done (by default: wait for the tracker's next sample), and its SCI for
+ * `options.units` functional units. A failure still ends (and reports) the operation, then
+ * rejects with fn's error at once; a number of units that is not positive is refused before fn
+ * runs (RangeError), one counted from the result after.
  */
 export async function measureWith<T>(
   tracker: Begin,
   operation: string,
   fn: () => T | PromiseLike<T>,
+  options: MeasureOptions<T> = {},
   settle: (op: ActiveOperation) => Promise<OperationFootprint> = (op) => op.settled(),
-): Promise<{ result: T; footprint: OperationFootprint }> {
+): Promise<Measured<T>> {
+  const { units = 1 } = options;
+  if (typeof units === 'number') checkUnits(units);
   const op = tracker.begin(operation);
   let result: T;
   try {
@@ -55,7 +67,12 @@ export async function measureWith<T>(
     throw err;
   }
   op.end();
-  return { result, footprint: await settle(op) };
+  const footprint = await settle(op);
+  return {
+    result,
+    footprint,
+    sci: sciOf(footprint, typeof units === 'number' ? units : units(result)),
+  };
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

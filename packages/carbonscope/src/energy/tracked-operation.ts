@@ -30,9 +30,10 @@ export class TrackedOperation implements ActiveOperation, CpuAccount {
   endMs = Number.NaN;
   status: number | undefined;
   http: HttpRequestFacts | undefined;
-  /** Energy and emissions settled so far, from the samples it ran across. */
+  /** Energy and emissions (operational and embodied) settled so far, from the samples it ran across. */
   joules = 0;
   grams = 0;
+  embodiedGrams = 0;
   estimated = false;
   /** Its share of the interval being settled (scratch for the tracker). */
   weight = 0;

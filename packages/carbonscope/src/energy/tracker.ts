@@ -7,6 +7,8 @@ import { type OperationHost, TrackedOperation } from './tracked-operation.js';
 import type {
   ActiveOperation,
   EnergySample,
+  Measured,
+  MeasureOptions,
   OperationAttribution,
   OperationContext,
   OperationFootprint,
@@ -70,7 +72,8 @@ const SHORT_STRETCH_MS = 1;
  * interval the shares add up to at most E, and to E when operations ran all the time. An operation is settled at
  * the first sample after it ends (so a blocking job is charged against the interval it ran
  * in); until then `end()` gives a provisional figure, its last part priced at the previous
- * interval's rate.
+ * interval's rate. The process's embodied emissions of the interval are shared the same way, by
+ * the same weights, so an operation's M follows what charges its E.
  *
  * Per operation the work is O(1): a clock read at each end, a link in the list of running
  * operations, a loop idle-time read when the first one begins or the last one ends (after a
@@ -109,6 +112,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
 
   /** Joules per unit of weight in the last interval: the price of provisional figures. */
   private price = 0;
+  /** Embodied grams per unit of weight in the last interval, likewise. */
+  private embodiedPrice = 0;
   /**
    * What each request got of the last interval's overhead (see spreadOverhead), in weight:
    * part of a request's provisional figure.
@@ -221,8 +226,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   measure<T>(
     operation: string,
     fn: () => T | PromiseLike<T>,
-  ): Promise<{ result: T; footprint: OperationFootprint }> {
-    return measureWith(this, operation, fn);
+    options?: MeasureOptions<T>,
+  ): Promise<Measured<T>> {
+    return measureWith(this, operation, fn, options);
   }
 
   /**
@@ -239,7 +245,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       this.busyWithout += this.createdMs - from;
       this.wallWithout += this.createdMs - from;
     }
-    const joules = Number.isFinite(sample.processJoules) ? Math.max(0, sample.processJoules) : 0;
+    const joules = nonNegative(sample.processJoules);
+    const embodied = nonNegative(sample.processEmbodiedGrams);
     const { ended } = this;
 
     let busy = this.busyWithOps + this.busyWithout;
@@ -248,7 +255,11 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       busy = this.wallWithOps + this.wallWithout;
       withOps = this.wallWithOps;
     }
-    const opsJoules = busy > 0 ? (joules * withOps) / busy : 0;
+    // The operations' part of the interval: of its energy, and by the same share (the same
+    // weights below) of the process's embodied emissions, so M follows what charges E.
+    const opsShare = busy > 0 ? withOps / busy : 0;
+    const opsJoules = joules * opsShare;
+    const opsEmbodied = embodied * opsShare;
 
     let total = 0;
     this.byTime = false;
@@ -281,24 +292,29 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       }
     }
     const price = total > 0 ? opsJoules / total : 0;
+    const embodiedPrice = total > 0 ? opsEmbodied / total : 0;
     const perJoule = sample.gramsPerJoule;
     const estimated = sample.totals.process.estimated;
     for (let i = 0; i < ended.length; i++) {
-      const piece = ended.weight[i] * price;
+      const weight = ended.weight[i];
+      const piece = weight * price;
       ended.joules[i] += piece;
       ended.grams[i] += piece * perJoule;
+      ended.embodied[i] += weight * embodiedPrice;
       if (estimated) ended.estimated[i] = 1;
     }
     for (let op = this.head; op; op = op.next) {
       const piece = op.weight * price;
       op.joules += piece;
       op.grams += piece * perJoule;
+      op.embodiedGrams += op.weight * embodiedPrice;
       if (estimated) op.estimated = true;
       op.busyAtSample = op.busyMs;
       op.shareFrom = this.shared;
     }
 
     this.price = total > 0 ? price : busy > 0 ? joules / busy : 0;
+    this.embodiedPrice = total > 0 ? embodiedPrice : busy > 0 ? embodied / busy : 0;
     this.gramsPerJoule = perJoule;
     this.estimated = estimated;
     this.intervalStartMs = now;
@@ -349,22 +365,22 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private provisional(op: TrackedOperation): OperationFootprint {
     const from = this.intervalStartMs ?? op.startMs;
     const overhead = op.kind === 'request' ? this.overheadEach : 0;
-    const last =
-      (this.weigh(
+    const weight =
+      this.weigh(
         op.name,
         op.kind,
         op.measured ? op.busyMs - op.busyAtSample : Number.NaN,
         overlap(op.startMs, from, op.endMs),
         op.shareEnd - op.shareFrom,
-      ) +
-        overhead) *
-      this.price;
+      ) + overhead;
+    const last = weight * this.price;
     return {
       operation: op.name,
       kind: op.kind,
       durationSeconds: (op.endMs - op.startMs) / 1000,
       joules: op.joules + last,
       grams: op.grams + last * this.gramsPerJoule,
+      embodiedGrams: op.embodiedGrams + weight * this.embodiedPrice,
       estimated: op.estimated || this.estimated,
       provisional: true,
       context: op.context,
@@ -532,6 +548,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
               durationSeconds: (ended.endMs[i] - ended.startMs[i]) / 1000,
               joules: ended.joules[i],
               grams: ended.grams[i],
+              embodiedGrams: ended.embodied[i],
               estimated: ended.estimated[i] === 1,
               provisional,
               context: ended.context[i],
@@ -578,6 +595,10 @@ function subscribe(listeners: OperationListener[], listener: OperationListener):
     const i = listeners.indexOf(listener);
     if (i >= 0) listeners.splice(i, 1);
   };
+}
+
+function nonNegative(x: number): number {
+  return Number.isFinite(x) ? Math.max(0, x) : 0;
 }
 
 function overlap(startMs: number, from: number, to: number): number {

@@ -1,4 +1,5 @@
 import type { IntensityReading } from '../grid/index.js';
+import type { SciScore } from './sci.js';
 import type { Component } from './sources/index.js';
 
 export type { Component };
@@ -32,10 +33,19 @@ export interface EmissionsFigure {
 
 export interface ScopeTotals {
   readonly joules: number;
+  /** Operational emissions (energy × PUE × grid intensity) since the meter started. */
   readonly grams: number;
   readonly watts: number;
   readonly gramsPerSecond: number;
   readonly estimated: boolean;
+  /**
+   * Embodied emissions since the meter started: the reserved share of the host's manufacturing
+   * emissions over the time (host), and the process's share of those (process). Always
+   * estimated; 0 when the embodied emissions are left out (EMBODIED_KGCO2E=0).
+   */
+  readonly embodiedGrams: number;
+  /** The same over the sample's interval, per second. */
+  readonly embodiedGramsPerSecond: number;
 }
 
 /**
@@ -58,6 +68,12 @@ export interface EnergySample {
   readonly processWatts: number;
   readonly hostGrams: number;
   readonly processGrams: number;
+  /**
+   * Embodied emissions in this interval: the host's reserved share (TE / EL × RR / ToR × the
+   * interval), and the process's part of it by the same share that attributes its energy.
+   */
+  readonly hostEmbodiedGrams: number;
+  readonly processEmbodiedGrams: number;
   /** The process's share of the host's CPU-side energy over this interval, 0..1. */
   readonly processShare: number;
   /** Host CPU busy fraction over this interval, 0..1. */
@@ -86,8 +102,13 @@ export interface OperationFootprint {
   readonly durationSeconds: number;
   /** Its share of the process's energy while it ran, following the CPU it used. */
   readonly joules: number;
-  /** joules × PUE × the grid intensity of the time. */
+  /** joules × PUE × the grid intensity of the time: the operational emissions (SCI's E × I). */
   readonly grams: number;
+  /**
+   * Its share of the process's embodied emissions while it ran (SCI's M), by the same weights
+   * that share the energy; an estimate, whatever `estimated` says of the energy.
+   */
+  readonly embodiedGrams: number;
   /** True when the process energy behind it came from an estimate rather than a meter. */
   readonly estimated: boolean;
   /**
@@ -163,13 +184,30 @@ export interface OperationTracker {
   /** Runs fn (sync or async) as one operation; returns what fn returns. */
   track<T>(operation: string, fn: () => T): T;
   /**
-   * Runs fn (sync or async) as one operation; resolves to its result and its settled
-   * footprint (after the next sample).
+   * Runs fn (sync or async) as one operation; resolves to its result, its settled footprint
+   * (after the next sample) and its SCI for `options.units` functional units (1 by default).
    */
   measure<T>(
     operation: string,
     fn: () => T | PromiseLike<T>,
-  ): Promise<{ result: T; footprint: OperationFootprint }>;
+    options?: MeasureOptions<T>,
+  ): Promise<Measured<T>>;
+}
+
+export interface MeasureOptions<T> {
+  /**
+   * R, the functional units the work is for (images resized, rows loaded): a number, or a
+   * function of fn's result. 1 by default: the SCI is then per operation.
+   */
+  units?: number | ((result: T) => number);
+}
+
+/** What measure() resolves to. */
+export interface Measured<T> {
+  result: T;
+  footprint: OperationFootprint;
+  /** (E × I + M) / R of the operation, with its parts. */
+  sci: SciScore;
 }
 
 export type OperationListener = (footprint: OperationFootprint) => void;

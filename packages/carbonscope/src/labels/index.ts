@@ -4,3 +4,4 @@ export {
   type BoundedLabelSetOptions,
   OVERFLOW_LABEL,
 } from './bounded-label-set.js';
+export { MAX_OPERATION_LENGTH, MAX_OPERATIONS, operationLabels } from './operation-labels.js';

@@ -18,7 +18,9 @@ export const OPERATION_ENERGY_BUCKETS_JOULES = logBuckets(-6, 2);
 
 /**
  * Grams follow from joules × PUE × intensity / 3.6e6: at 50–800 gCO2e/kWh one joule is
- * 1.4e-5–2.2e-4 g, so 1 µJ .. 300 J maps into 1e-11 .. 0.3 g (22 buckets).
+ * 1.4e-5–2.2e-4 g, so 1 µJ .. 300 J maps into 1e-11 .. 0.3 g (22 buckets). Embodied grams fall
+ * in the same range: a whole server's 7.9 mg/s (1,000 kg over 4 years) gives a 1 ms request at
+ * most 8 µg, a laptop's 1.4 mg/s or a cloud vCPU's 0.13 mg/s less.
  */
 export const OPERATION_EMISSIONS_BUCKETS_GRAMS = logBuckets(-11, -1);
 
@@ -39,13 +41,21 @@ export const TOKEN_BUCKETS: readonly number[] = [];
  */
 export const ESTIMATED = 'carbonscope.estimated';
 
+/**
+ * The life-cycle phase of an emission: `usage` (the operational emissions of the energy used, SCI's
+ * E × I) or `embodied` (the hardware's manufacturing emissions amortised over its life, SCI's M).
+ * The same attribute and values the LLM impacts (EcoLogits) carry.
+ */
+export const PHASE = 'carbonscope.phase';
+export const PHASES = { usage: 'usage', embodied: 'embodied' } as const;
+
 /** The attributes of a power or energy figure: the component (semconv hw.*) and its source. */
 const COMPONENT = ['hw.type', 'hw.id', 'carbonscope.power.source', ESTIMATED] as const;
 const LLM_IMPACT = [
   'gen_ai.provider.name',
   'gen_ai.request.model',
   'carbonscope.bound',
-  'carbonscope.phase',
+  PHASE,
   ESTIMATED,
 ] as const;
 
@@ -118,16 +128,17 @@ export const METRICS = {
     name: 'carbonscope.emissions',
     kind: 'observableCounter',
     unit: 'g',
-    description: 'CO2-equivalent emissions of the energy used (energy x PUE x grid intensity)',
-    attributes: ['carbonscope.scope', 'carbonscope.grid.zone', ESTIMATED],
+    description:
+      'CO2-equivalent emissions: of the energy used (usage: energy x PUE x grid intensity) and of the hardware (embodied, amortised)',
+    attributes: ['carbonscope.scope', 'carbonscope.grid.zone', PHASE, ESTIMATED],
     convention: 'carbonscope',
   },
   emissionRate: {
     name: 'carbonscope.emission_rate',
     kind: 'observableGauge',
     unit: 'g/s',
-    description: 'CO2-equivalent emissions per second over the latest sample interval',
-    attributes: ['carbonscope.scope', 'carbonscope.grid.zone', ESTIMATED],
+    description: 'CO2-equivalent emissions per second over the latest sample interval, by phase',
+    attributes: ['carbonscope.scope', 'carbonscope.grid.zone', PHASE, ESTIMATED],
     convention: 'carbonscope',
   },
   gridIntensity: {
@@ -154,8 +165,9 @@ export const METRICS = {
     name: 'carbonscope.operation.emissions',
     kind: 'histogram',
     unit: 'g',
-    description: "Each operation's share of the process's CO2-equivalent emissions while it ran",
-    attributes: ['carbonscope.operation', ESTIMATED],
+    description:
+      "Each operation's share of the process's CO2-equivalent emissions while it ran, usage and embodied",
+    attributes: ['carbonscope.operation', PHASE, ESTIMATED],
     convention: 'carbonscope',
     buckets: OPERATION_EMISSIONS_BUCKETS_GRAMS,
   },

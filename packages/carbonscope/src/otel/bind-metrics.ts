@@ -13,10 +13,18 @@ import type {
   HttpRequestFacts,
   OperationFootprint,
   PowerFigure,
+  Scope,
 } from '../energy/index.js';
 import { registerGridMetrics } from '../grid/index.js';
-import { BoundedLabelSet } from '../labels/index.js';
-import { createInstrument, ESTIMATED, METRICS, type MetricSpec } from '../metrics/index.js';
+import { type BoundedLabelSet, operationLabels } from '../labels/index.js';
+import {
+  createInstrument,
+  ESTIMATED,
+  METRICS,
+  type MetricSpec,
+  PHASE,
+  PHASES,
+} from '../metrics/index.js';
 import type { Carbonscope } from '../runtime/carbonscope.js';
 import type { HistogramSeries, LocalHistograms } from './local-histograms.js';
 
@@ -34,14 +42,6 @@ export interface BindMetricsOptions {
   histograms?: LocalHistograms;
 }
 
-/**
- * Operation names beyond this many (over the process's life) share `other`, as do names longer
- * than MAX_OPERATION_LENGTH: route templates and track() names come from code, but a name built
- * from input must not grow the series without bound.
- */
-export const MAX_OPERATIONS = 64;
-export const MAX_OPERATION_LENGTH = 100;
-
 /** Where one histogram's values go for one attribute set: found once, then recorded into. */
 type Recorder = (value: number) => void;
 
@@ -58,6 +58,8 @@ const HARDWARE: Readonly<Record<Component, { type: string; id: string }>> = {
   gpu: { type: 'gpu', id: 'gpu' },
   system: { type: 'system', id: 'system' },
 };
+
+const SCOPES: readonly Scope[] = ['host', 'process'];
 
 /** The `hw.id` of the host itself on hw.host.energy and hw.host.power. */
 export const HOST_HW_ID = 'host';
@@ -84,32 +86,58 @@ function histogramOf(
   };
 }
 
+/** Where one operation's figures go: its energy, and its usage and embodied emissions. */
+interface OperationSeries {
+  readonly energy: Recorder;
+  readonly usage: Recorder;
+  readonly embodied: Recorder;
+}
+
 /**
- * A histogram per operation (of a bounded set) and per measured/estimated: each recorder is
- * made once, so recording allocates nothing and hashes nothing of ours.
+ * The operation histograms per operation (of a bounded set) and per measured/estimated energy;
+ * embodied emissions are one series per operation, always estimated. Each recorder is made
+ * once, so recording allocates nothing and hashes nothing of ours; an operation costs one
+ * label lookup and one map lookup for all three.
  */
 function operationRecorders(
   meter: Meter,
-  spec: MetricSpec & { kind: 'histogram' },
   local: LocalHistograms | undefined,
   operations: BoundedLabelSet,
-): (operation: string, estimated: boolean) => Recorder {
-  const make = histogramOf(meter, spec, local);
-  const byOperation = new Map<string, { measured?: Recorder; estimated?: Recorder }>();
+): (operation: string, estimated: boolean) => OperationSeries {
+  const energy = histogramOf(meter, METRICS.operationEnergy, local);
+  const emissions = histogramOf(meter, METRICS.operationEmissions, local);
+  const byOperation = new Map<
+    string,
+    { measured?: OperationSeries; estimated?: OperationSeries; embodied: Recorder }
+  >();
   return (operation, estimated) => {
     const label = operations.label(operation);
     let pair = byOperation.get(label);
     if (!pair) {
-      pair = {};
+      pair = {
+        embodied: emissions({
+          'carbonscope.operation': label,
+          [PHASE]: PHASES.embodied,
+          [ESTIMATED]: true,
+        }),
+      };
       byOperation.set(label, pair);
     }
     const key = estimated ? 'estimated' : 'measured';
-    let recorder = pair[key];
-    if (!recorder) {
-      recorder = make({ 'carbonscope.operation': label, [ESTIMATED]: estimated });
-      pair[key] = recorder;
+    let series = pair[key];
+    if (!series) {
+      series = {
+        energy: energy({ 'carbonscope.operation': label, [ESTIMATED]: estimated }),
+        usage: emissions({
+          'carbonscope.operation': label,
+          [PHASE]: PHASES.usage,
+          [ESTIMATED]: estimated,
+        }),
+        embodied: pair.embodied,
+      };
+      pair[key] = series;
     }
-    return recorder;
+    return series;
   };
 }
 
@@ -150,33 +178,43 @@ export function bindMetrics(
   observe(createInstrument(meter, METRICS.power), byComponent('watts', 'host'));
   observe(createInstrument(meter, METRICS.processEnergy), byComponent('joules', 'process'));
   observe(createInstrument(meter, METRICS.processPower), byComponent('watts', 'process'));
-  observe(createInstrument(meter, METRICS.emissions), (result: ObservableResult) => {
-    for (const e of latest()?.emissions ?? []) result.observe(e.grams, attributes.emissions(e));
-  });
-  observe(createInstrument(meter, METRICS.emissionRate), (result: ObservableResult) => {
-    for (const e of latest()?.emissions ?? []) {
-      result.observe(e.gramsPerSecond, attributes.emissions(e));
-    }
-  });
+  // Usage emissions per zone and measured/estimated; embodied per scope, always estimated,
+  // with no zone (the grid does not make hardware). None when embodied emissions are left out.
+  const byPhase = (
+    usage: 'grams' | 'gramsPerSecond',
+    embodied: 'embodiedGrams' | 'embodiedGramsPerSecond',
+  ) => {
+    return (result: ObservableResult) => {
+      const sample = latest();
+      for (const e of sample?.emissions ?? []) result.observe(e[usage], attributes.emissions(e));
+      if (!sample || !(sample.totals.host.embodiedGrams > 0)) return;
+      for (const scope of SCOPES) {
+        result.observe(sample.totals[scope][embodied], attributes.embodied(scope));
+      }
+    };
+  };
+  observe(createInstrument(meter, METRICS.emissions), byPhase('grams', 'embodiedGrams'));
+  observe(
+    createInstrument(meter, METRICS.emissionRate),
+    byPhase('gramsPerSecond', 'embodiedGramsPerSecond'),
+  );
   if ('reportedZones' in cs.grid) {
     detach.push(registerGridMetrics(meter, cs.grid.defaultZone, cs.grid.reportedZones, cs.grid));
   }
 
   const local = options.histograms;
   // One set for operations and routes: the same names, the same bound.
-  const operations = new BoundedLabelSet({
-    capacity: MAX_OPERATIONS,
-    maxLength: MAX_OPERATION_LENGTH,
-  });
-  const energy = operationRecorders(meter, METRICS.operationEnergy, local, operations);
-  const emissions = operationRecorders(meter, METRICS.operationEmissions, local, operations);
+  const operations = operationLabels();
+  const seriesOf = operationRecorders(meter, local, operations);
   const recordHttp = options.http ? httpRecorder(meter, local, operations) : undefined;
 
   // Energy is recorded settled; request counts and latency as requests end.
   detach.push(
     cs.onEnd((footprint) => {
-      energy(footprint.operation, footprint.estimated)(footprint.joules);
-      emissions(footprint.operation, footprint.estimated)(footprint.grams);
+      const series = seriesOf(footprint.operation, footprint.estimated);
+      series.energy(footprint.joules);
+      series.usage(footprint.grams);
+      series.embodied(footprint.embodiedGrams);
     }),
   );
   if (recordHttp) {
@@ -259,7 +297,16 @@ class SeriesAttributes {
     return this.of(`e|${e.scope}|${e.zone}|${e.estimated}`, () => ({
       'carbonscope.scope': e.scope,
       'carbonscope.grid.zone': e.zone,
+      [PHASE]: PHASES.usage,
       [ESTIMATED]: e.estimated,
+    }));
+  }
+
+  embodied(scope: Scope): Attributes {
+    return this.of(`m|${scope}`, () => ({
+      'carbonscope.scope': scope,
+      [PHASE]: PHASES.embodied,
+      [ESTIMATED]: true,
     }));
   }
 }

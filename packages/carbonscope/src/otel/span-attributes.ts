@@ -5,6 +5,8 @@ import type { OperationFootprint } from '../energy/index.js';
 export const SPAN_ATTRIBUTES = {
   energy: 'carbonscope.energy_joules',
   emissions: 'carbonscope.emissions_grams',
+  /** SCI's M: the operation's share of the process's embodied emissions (an estimate). */
+  embodied: 'carbonscope.embodied_grams',
   estimated: 'carbonscope.estimated',
   /** Set (true) only when the figure could not be settled: the meter stopped first. */
   provisional: 'carbonscope.provisional',
@@ -14,6 +16,7 @@ export const SPAN_ATTRIBUTES = {
 export function annotateSpan(span: Span, footprint: OperationFootprint): void {
   span.setAttribute(SPAN_ATTRIBUTES.energy, footprint.joules);
   span.setAttribute(SPAN_ATTRIBUTES.emissions, footprint.grams);
+  span.setAttribute(SPAN_ATTRIBUTES.embodied, footprint.embodiedGrams);
   span.setAttribute(SPAN_ATTRIBUTES.estimated, footprint.estimated);
   if (footprint.provisional) span.setAttribute(SPAN_ATTRIBUTES.provisional, true);
 }

@@ -9,6 +9,8 @@ import {
   eventLoopIdle,
   FIRST_SAMPLE_MS,
   type HostCpuReader,
+  type Measured,
+  type MeasureOptions,
   type MeterSources,
   measureWith,
   monotonicClock,
@@ -35,6 +37,7 @@ import {
 } from '../http/index.js';
 import { type Logger, stderrLogger } from '../log.js';
 import { type Env, loadSettings, type Settings } from '../settings.js';
+import { OperationScores } from './operation-scores.js';
 
 /** A ref'd timer that only holds the event loop open; it never fires in practice. */
 const KEEP_ALIVE_MS = 2 ** 30;
@@ -79,6 +82,7 @@ export class Carbonscope implements OperationTracker {
   private requests: RequestTracking | undefined;
   private readonly ignoredServers: Server[] = [];
   private readonly unsubscribe: Array<() => void> = [];
+  private readonly scores = new OperationScores();
 
   private constructor(
     readonly settings: Settings,
@@ -93,6 +97,7 @@ export class Carbonscope implements OperationTracker {
         this.requests?.sweep();
         tracker.update(sample);
       }),
+      tracker.onEnd((footprint) => this.scores.record(footprint)),
     );
   }
 
@@ -111,6 +116,7 @@ export class Carbonscope implements OperationTracker {
       zone: settings.grid.zone,
       attribution: settings.energy.attribution,
       pue: settings.energy.pue,
+      embodied: settings.embodied,
       intervalMs: settings.energy.sampleIntervalMs,
       logger,
       clock,
@@ -181,16 +187,18 @@ export class Carbonscope implements OperationTracker {
   }
 
   /**
-   * Runs fn as one operation; resolves to its result and its settled footprint. When fn is done
-   * a sample is taken at once if the meter's interval has run at least FIRST_SAMPLE_MS (a
-   * shorter one measures little), else the next regular one settles it. With the meter not
-   * sampling, nothing can settle it: the footprint is the provisional one.
+   * Runs fn as one operation; resolves to its result, its settled footprint and its SCI for
+   * `options.units` functional units. When fn is done a sample is taken at once if the meter's
+   * interval has run at least FIRST_SAMPLE_MS (a shorter one measures little), else the next
+   * regular one settles it. With the meter not sampling, nothing can settle it: the footprint
+   * is the provisional one.
    */
   measure<T>(
     operation: string,
     fn: () => T | PromiseLike<T>,
-  ): Promise<{ result: T; footprint: OperationFootprint }> {
-    return measureWith(this.tracker, operation, fn, (op) => this.settle(op));
+    options?: MeasureOptions<T>,
+  ): Promise<Measured<T>> {
+    return measureWith(this.tracker, operation, fn, options, (op) => this.settle(op));
   }
 
   private settle(op: ActiveOperation): Promise<OperationFootprint> {
@@ -205,8 +213,9 @@ export class Carbonscope implements OperationTracker {
     return settled.finally(() => clearInterval(keepAlive));
   }
 
+  /** What the meter knows now, with every operation's mean E × I, M and SCI since the start. */
   snapshot(): EnergySnapshot {
-    return snapshotOf(this.meter);
+    return snapshotOf(this.meter, this.scores.list());
   }
 
   onSample(listener: SampleListener): () => void {

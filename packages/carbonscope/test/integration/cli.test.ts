@@ -101,11 +101,16 @@ function stringAttribute(attributes: OtlpAttribute[] | undefined, key: string) {
 
 /** The sum of a counter's points with scope=process (one per component and source). */
 /** The sum's points, all of them or those whose `carbonscope.scope` is `process`. */
-function processSum(metrics: OtlpMetric[], name: string, byScope = false): number {
+function processSum(metrics: OtlpMetric[], name: string, phase?: 'usage' | 'embodied'): number {
   const metric = metrics.find((m) => m.name === name);
   expect(metric?.sum, `${name} pushed as a sum`).to.not.equal(undefined);
   return (metric?.sum?.dataPoints ?? [])
-    .filter((p) => !byScope || stringAttribute(p.attributes, 'carbonscope.scope') === 'process')
+    .filter(
+      (p) =>
+        !phase ||
+        (stringAttribute(p.attributes, 'carbonscope.scope') === 'process' &&
+          stringAttribute(p.attributes, 'carbonscope.phase') === phase),
+    )
     .reduce((total, p) => total + Number(p.asDouble ?? p.asInt ?? 0), 0);
 }
 
@@ -126,6 +131,16 @@ describe('carbonscope command line', function () {
     // emissions = energy (kWh) x 300 g/kWh x PUE 1
     expect(busy.emissions.grams).to.be.closeTo((busy.energy.joules / 3.6e6) * 300, 1e-12);
     expect(busy.measurement.cpuTime).to.match(/\/proc/);
+    // The command's SCI: E × I plus its share of the hardware's embodied emissions, per run.
+    expect(busy.embodied.grams).to.be.greaterThan(3 * idle.embodied.grams);
+    expect(busy.sci).to.deep.include({
+      operationalGrams: busy.emissions.grams,
+      embodiedGrams: busy.embodied.grams,
+      units: 1,
+      unit: 'run',
+      estimated: true,
+    });
+    expect(busy.sci?.gramsPerUnit).to.equal(busy.emissions.grams + busy.embodied.grams);
   });
 
   it('counts the CPU time of grandchildren', async () => {
@@ -155,6 +170,10 @@ describe('carbonscope command line', function () {
     });
     expect(r.code).to.equal(42);
     expect(r.stderr).to.match(/energy of the command/);
+    expect(r.stderr).to.match(/\n {2}embodied: \S+ \S*g CO2e \(estimated: the command's share of /);
+    expect(r.stderr).to.match(
+      /\n {2}SCI: \S+ \S*g CO2e per run = \(E×I \S+ \S*g \+ M \S+ \S*g\) \/ R 1 run \(estimated\)/,
+    );
   });
 
   it('forwards a signal to the command: one that does not handle it dies, 128+N', async () => {
@@ -323,9 +342,14 @@ describe('carbonscope command line', function () {
       const pushedProcessJoules = processSum(metrics, METRICS.processEnergy.name);
       expect(report.energy.joules).to.be.greaterThan(0);
       expect(pushedProcessJoules).to.be.closeTo(report.energy.joules, report.energy.joules * 1e-9);
-      expect(processSum(metrics, METRICS.emissions.name, true)).to.be.closeTo(
+      expect(processSum(metrics, METRICS.emissions.name, 'usage')).to.be.closeTo(
         report.emissions.grams,
         report.emissions.grams * 1e-9,
+      );
+      expect(report.embodied.grams).to.be.greaterThan(0);
+      expect(processSum(metrics, METRICS.emissions.name, 'embodied')).to.be.closeTo(
+        report.embodied.grams,
+        report.embodied.grams * 1e-9,
       );
     } finally {
       server.close();

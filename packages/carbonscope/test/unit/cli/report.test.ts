@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { CODECARBON_COLUMNS } from '../../../src/cli/csv.js';
 import {
   buildReport,
   codeCarbonTimestamp,
@@ -46,6 +47,16 @@ function snapshot(overrides: Partial<EnergySnapshot> = {}): EnergySnapshot {
       stale: false,
     },
     pue: 1.2,
+    embodied: {
+      profile: 'server',
+      totalKg: 1000,
+      lifetimeYears: 4,
+      hostVcpus: 2,
+      reservedVcpus: 2,
+      source: 'a test host',
+      gramsPerSecond: 0.008,
+      estimated: true,
+    },
     power: [
       figure('host', 'package', 'rapl', 300),
       figure('host', 'dram', 'rapl', 60),
@@ -54,18 +65,29 @@ function snapshot(overrides: Partial<EnergySnapshot> = {}): EnergySnapshot {
       figure('process', 'dram', 'rapl', 36),
     ],
     totals: {
-      host: { joules: 1260, watts: 126, grams: 0.168, gramsPerSecond: 0.0168, estimated: false },
+      host: {
+        joules: 1260,
+        watts: 126,
+        grams: 0.168,
+        gramsPerSecond: 0.0168,
+        estimated: false,
+        embodiedGrams: 0.08,
+        embodiedGramsPerSecond: 0.008,
+      },
       process: {
         joules: 216,
         watts: 21.6,
         grams: 0.0288,
         gramsPerSecond: 0.00288,
         estimated: false,
+        embodiedGrams: 0.012,
+        embodiedGramsPerSecond: 0.0012,
       },
     },
     emissions: [],
     droppedReadings: 0,
     unpricedJoules: 0,
+    operations: [],
     ...overrides,
   };
 }
@@ -166,6 +188,49 @@ describe('run report and CSV row', () => {
     expect(text).to.match(/`node -e 'x\(\)'`/);
     expect(text).to.match(/package .*rapl \(measured\)/);
     expect(text).to.match(/zone DE: 400 gCO2e\/kWh from electricity-maps, live; PUE 1.2/);
+  });
+
+  it("prints the command's SCI with its parts, one run being the unit; the CSV keeps CodeCarbon's columns", () => {
+    const report = buildReport({ ...base, command: 'run', argv: ['x'], snapshot: snapshot() });
+    // E × I 0.0288 g and the command's M 0.012 g, for R = 1 run.
+    expect(report.sci).to.deep.include({
+      operationalGrams: 0.0288,
+      embodiedGrams: 0.012,
+      units: 1,
+      unit: 'run',
+      estimated: true,
+    });
+    expect(report.sci?.gramsPerUnit).to.be.closeTo(0.0408, 1e-15);
+    expect(report.embodied.grams).to.equal(0.012);
+    expect(report.embodied.gramsPerSecond).to.be.closeTo(0.0012, 1e-15);
+    const text = formatSummary(report);
+    expect(text).to.match(
+      /embodied: 12 mg CO2e \(estimated: the command's share of 1000 kgCO2e of hardware over 4 years, 2 of 2 vCPUs; a test host\)/,
+    );
+    expect(text).to.match(
+      /SCI: 40.8 mg CO2e per run = \(E×I 28.8 mg \+ M 12 mg\) \/ R 1 run \(estimated\)/,
+    );
+    // The CSV row has no column for it: CodeCarbon's 38 stay as they are.
+    const row = reportToRow(report, HOST, base.endedAt);
+    expect(
+      Object.keys(row).every((k) => (CODECARBON_COLUMNS as readonly string[]).includes(k)),
+    ).to.equal(true);
+    expect(row.emissions).to.be.closeTo(0.0288 / 1000, 1e-15);
+  });
+
+  it('has no SCI where the operational emissions are not known', () => {
+    const s = snapshot();
+    for (const report of [
+      buildReport({ ...base, command: 'run', snapshot: s, processEnergyKnown: false }),
+      buildReport({
+        ...base,
+        command: 'run',
+        snapshot: { ...s, grid: { ...s.grid, carbonIntensity: null, source: null } },
+      }),
+    ]) {
+      expect(report.sci).to.equal(null);
+      expect(formatSummary(report)).to.match(/SCI: unknown/);
+    }
   });
 
   it('writes CodeCarbon timestamps and countries of zones', () => {

@@ -126,6 +126,125 @@ describe('energy meter', () => {
     await proportional.metrics.shutdown();
   });
 
+  /** TE and EL giving 1 g/s for a whole host: 31,557.6 kg over one 365.25-day year. */
+  const ONE_GRAM_PER_SECOND = { EMBODIED_KGCO2E: '31557.6', EMBODIED_LIFETIME_YEARS: '1' };
+
+  it("amortises the reserved share of the host's embodied emissions by time; the process gets its share by the attribution", async () => {
+    const env = { ...ONE_GRAM_PER_SECOND, EMBODIED_HOST_VCPUS: '4', EMBODIED_RESERVED_VCPUS: '2' };
+    for (const [mode, share] of [
+      ['dynamic', 0.125], // 0.25 CPU-s of the host's 2 CPU-s
+      ['proportional', 0.25], // 0.25 CPU-s of its 1 busy CPU-s
+    ] as const) {
+      const r = await rig({ host: constantSource(10) }, { ...env, ENERGY_ATTRIBUTION: mode });
+      await prime(r);
+      interval(r, 1000, 0.5, 0.25);
+      interval(r, 2000, 0.5, 0.5);
+      const sample = r.cs.meter.latest();
+      // TE / EL × RR / ToR: 1 g/s × 2 / 4, by time whatever the load.
+      expect(sample?.hostEmbodiedGrams).to.be.closeTo(1, 1e-12);
+      expect(sample?.processEmbodiedGrams).to.be.closeTo(share, 1e-12);
+      const snap = r.cs.snapshot();
+      expect(snap.totals.host.embodiedGrams).to.be.closeTo(1.5, 1e-12);
+      expect(snap.totals.host.embodiedGramsPerSecond).to.be.closeTo(0.5, 1e-12);
+      expect(snap.totals.process.embodiedGrams).to.be.closeTo(1.5 * share, 1e-12);
+      expect(snap.totals.process.embodiedGramsPerSecond).to.be.closeTo(0.5 * share, 1e-12);
+      // Operational emissions are untouched by it.
+      expect(snap.totals.host.grams).to.be.closeTo((30 * 400) / 3.6e6, 1e-15);
+      expect(snap.embodied).to.deep.include({
+        profile: 'server',
+        totalKg: 31557.6,
+        lifetimeYears: 1,
+        hostVcpus: 4,
+        reservedVcpus: 2,
+        estimated: true,
+      });
+      expect(snap.embodied?.gramsPerSecond).to.be.closeTo(0.5, 1e-12);
+      // Beside the usage emissions, with the phase attribute the LLM impacts use; no zone.
+      const embodied = (scope: string) => ({
+        carbonscope_scope: scope,
+        carbonscope_phase: 'embodied',
+        carbonscope_estimated: 'true',
+      });
+      const total = (name: string, labels: Record<string, string>) => r.metrics.value(name, labels);
+      expect(await total('carbonscope_emissions_grams_total', embodied('host'))).to.be.closeTo(
+        1.5,
+        1e-12,
+      );
+      expect(
+        await total('carbonscope_emission_rate_grams_per_second', embodied('process')),
+      ).to.be.closeTo(0.5 * share, 1e-12);
+      expect(
+        await total('carbonscope_emissions_grams_total', {
+          carbonscope_scope: 'host',
+          carbonscope_grid_zone: 'DE',
+          carbonscope_phase: 'usage',
+          carbonscope_estimated: 'false',
+        }),
+      ).to.be.closeTo((30 * 400) / 3.6e6, 1e-15);
+      const text = await r.metrics.scrape();
+      const embodiedLines = text.split('\n').filter((l) => l.includes('phase="embodied"'));
+      expect(embodiedLines.every((l) => !l.includes('carbonscope_grid_zone'))).to.equal(true);
+      await r.metrics.shutdown();
+    }
+  });
+
+  it("records each operation's usage and embodied emissions in one histogram, by phase", async () => {
+    const r = await rig({ host: constantSource(20) }, ONE_GRAM_PER_SECOND);
+    await prime(r);
+    const op = r.cs.begin('/things/:id', 'request');
+    r.clock.advance(1000);
+    op.end();
+    r.cpu.interval(1, 0.5, 0.5);
+    r.cs.meter.sampleNow();
+    const footprint = await op.settled();
+    const sum = (phase: string, estimated: string) =>
+      r.metrics.value('carbonscope_operation_emissions_grams_sum', {
+        carbonscope_operation: '/things/:id',
+        carbonscope_phase: phase,
+        carbonscope_estimated: estimated,
+      });
+    const count = (phase: string) =>
+      r.metrics.value('carbonscope_operation_emissions_grams_count', {
+        carbonscope_operation: '/things/:id',
+        carbonscope_phase: phase,
+      });
+    // The whole busy second was the request's: the process's 0.25 g (dynamic share 0.25).
+    expect(footprint.embodiedGrams).to.be.closeTo(0.25, 1e-12);
+    expect(await sum('embodied', 'true')).to.be.closeTo(footprint.embodiedGrams, 1e-15);
+    expect(await sum('usage', 'false')).to.be.closeTo(footprint.grams, 1e-15);
+    expect(footprint.grams).to.be.greaterThan(0);
+    // One observation per phase: R is either phase's count.
+    expect(await count('usage')).to.equal(1);
+    expect(await count('embodied')).to.equal(1);
+    expect(r.cs.snapshot().operations).to.deep.equal([
+      {
+        operation: '/things/:id',
+        kind: 'request',
+        count: 1,
+        joules: footprint.joules,
+        operationalGrams: footprint.grams,
+        embodiedGrams: footprint.embodiedGrams,
+        sciGrams: footprint.grams + footprint.embodiedGrams,
+        estimated: true,
+      },
+    ]);
+    await r.metrics.shutdown();
+  });
+
+  it('leaves embodied emissions out with EMBODIED_KGCO2E=0', async () => {
+    const r = await rig({ host: constantSource(10) }, { EMBODIED_KGCO2E: '0' });
+    await prime(r);
+    interval(r, 1000, 0.5, 0.25);
+    const { totals, embodied } = r.cs.snapshot();
+    expect([totals.host.embodiedGrams, totals.process.embodiedGrams]).to.deep.equal([0, 0]);
+    expect(embodied?.gramsPerSecond).to.equal(0);
+    // No embodied series of zeros: the usage ones only.
+    const text = await r.metrics.scrape();
+    expect(text).to.include('carbonscope_phase="usage"');
+    expect(text).to.not.include('carbonscope_phase="embodied"');
+    await r.metrics.shutdown();
+  });
+
   it('prices energy at PUE x the intensity valid at each sample, per zone', async () => {
     const r = await rig({ host: constantSource(36) }, { PUE: '1.5' });
     await prime(r);
@@ -324,8 +443,8 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
-  it('conserves energy: overlapping operations open across samples add up to the process energy (1%)', async () => {
-    const r = await rig({ host: constantSource(20) });
+  it('conserves energy and embodied emissions: overlapping operations open across samples add up to the process figures (1%)', async () => {
+    const r = await rig({ host: constantSource(20) }, ONE_GRAM_PER_SECOND);
     await prime(r);
     let seed = 7;
     const random = () => {
@@ -336,8 +455,10 @@ describe('energy meter', () => {
     // One to three operations are open at every moment, so together they cover the window.
     const open: Open[] = [{ op: r.cs.begin('op'), samples: 0 }];
     let sum = 0;
+    let embodied = 0;
     r.cs.onEnd((f) => {
       sum += f.joules;
+      embodied += f.embodiedGrams;
     });
     let busyMs = 0;
     let maxOpen = 1;
@@ -363,22 +484,29 @@ describe('energy meter', () => {
     // The last ones end with the last sample, which settles them.
     while (open.length > 0) endOne();
     interval(r, 1, 0.5, 0);
-    const processJoules = r.cs.snapshot().totals.process.joules;
+    const { process } = r.cs.snapshot().totals;
+    const processJoules = process.joules;
     // The operations really overlapped and lived across sample boundaries.
     expect(maxOpen).to.equal(3);
     expect(maxSamplesSpanned).to.be.at.least(3);
     expect(busyMs / 300_000).to.be.greaterThan(1.5);
     expect(processJoules).to.be.greaterThan(100);
     expect(Math.abs(sum - processJoules) / processJoules).to.be.lessThan(0.01);
+    // Σ embodied over the operations: the process's embodied share over the window (1 %).
+    expect(process.embodiedGrams).to.be.greaterThan(50);
+    expect(embodied).to.be.at.most(process.embodiedGrams * (1 + 1e-12));
+    expect(Math.abs(embodied - process.embodiedGrams) / process.embodiedGrams).to.be.lessThan(0.01);
     await r.metrics.shutdown();
   });
 
-  it('operations covering part of the window get at most the process energy', async () => {
-    const r = await rig({ host: constantSource(20) });
+  it('operations covering part of the window get at most the process energy and embodied emissions', async () => {
+    const r = await rig({ host: constantSource(20) }, ONE_GRAM_PER_SECOND);
     await prime(r);
     let sum = 0;
+    let embodied = 0;
     r.cs.onEnd((f) => {
       sum += f.joules;
+      embodied += f.embodiedGrams;
     });
     for (let s = 0; s < 100; s++) {
       const op = r.cs.begin('half');
@@ -393,6 +521,10 @@ describe('energy meter', () => {
     // The loop was busy all along, half of it with the operation: exactly half, the first
     // interval's too (settled against it, not priced before any power was known).
     expect(sum).to.be.closeTo(processJoules / 2, 1e-9);
+    const processEmbodied = r.cs.snapshot().totals.process.embodiedGrams;
+    expect(processEmbodied).to.be.greaterThan(20);
+    expect(embodied).to.be.lessThan(processEmbodied);
+    expect(embodied).to.be.closeTo(processEmbodied / 2, 1e-9);
     await r.metrics.shutdown();
   });
 

@@ -143,7 +143,8 @@ export function testConfig(env: Record<string, string> = {}) {
 
 /**
  * A minimal sample for feeding a tracker by hand: the process's energy in the interval of
- * `elapsedMs` that ends at `nowMs`, its price, whether it was estimated, and the process's CPU.
+ * `elapsedMs` that ends at `nowMs`, its price, whether it was estimated, the process's CPU and
+ * its embodied emissions in the interval.
  */
 export function sampleAt(
   nowMs: number,
@@ -152,9 +153,18 @@ export function sampleAt(
   estimated: boolean,
   elapsedMs = 1000,
   processCpuSeconds = 0,
+  processEmbodiedGrams = 0,
 ): EnergySample {
   const processWatts = processJoules / (elapsedMs / 1000);
-  const totals = { joules: 0, grams: 0, watts: processWatts, gramsPerSecond: 0, estimated };
+  const totals = {
+    joules: 0,
+    grams: 0,
+    watts: processWatts,
+    gramsPerSecond: 0,
+    estimated,
+    embodiedGrams: 0,
+    embodiedGramsPerSecond: processEmbodiedGrams / (elapsedMs / 1000),
+  };
   return {
     seq: 1,
     nowMs,
@@ -166,6 +176,8 @@ export function sampleAt(
     processWatts,
     hostGrams: 0,
     processGrams: 0,
+    hostEmbodiedGrams: processEmbodiedGrams,
+    processEmbodiedGrams,
     processShare: 0,
     hostUtilization: 0,
     processCpuSeconds,

@@ -19,8 +19,17 @@ interface Setup {
   clock: ScriptedClock;
   tracker: EnergyTracker;
   ended: OperationFootprint[];
-  /** A sample now: the process used `joules` (and `cpuSeconds` of CPU) since the previous one. */
-  sample(joules: number, gramsPerJoule?: number, estimated?: boolean, cpuSeconds?: number): void;
+  /**
+   * A sample now: the process used `joules` (and `cpuSeconds` of CPU) since the previous one,
+   * and embodied `embodiedGrams`.
+   */
+  sample(
+    joules: number,
+    gramsPerJoule?: number,
+    estimated?: boolean,
+    cpuSeconds?: number,
+    embodiedGrams?: number,
+  ): void;
 }
 
 const trackers: EnergyTracker[] = [];
@@ -40,9 +49,23 @@ function setup(
   const ended: OperationFootprint[] = [];
   tracker.onEnd((f) => ended.push(f));
   let last = 0;
-  const sample = (joules: number, gramsPerJoule = 0, estimated = false, cpuSeconds = 0) => {
+  const sample = (
+    joules: number,
+    gramsPerJoule = 0,
+    estimated = false,
+    cpuSeconds = 0,
+    embodiedGrams = 0,
+  ) => {
     tracker.update(
-      sampleAt(clock.ms, joules, gramsPerJoule, estimated, clock.ms - last, cpuSeconds),
+      sampleAt(
+        clock.ms,
+        joules,
+        gramsPerJoule,
+        estimated,
+        clock.ms - last,
+        cpuSeconds,
+        embodiedGrams,
+      ),
     );
     last = clock.ms;
   };
@@ -345,8 +368,12 @@ describe('operation tracker', () => {
     it(`conserves energy (${mode}): shares add up to the busy share with operations, never more`, () => {
       const { clock, tracker, ended, sample } = setup(mode);
       const random = lcg(mode.length * 7919);
+      // Embodied emissions vary apart from the energy, so following them is no copy of it.
+      const randomEmbodied = lcg(mode.length * 104_729);
       let expected = 0;
       let total = 0;
+      let expectedEmbodied = 0;
+      let totalEmbodied = 0;
       let withOps = 0;
       let without = 0;
       let wallWithOps = 0;
@@ -370,12 +397,16 @@ describe('operation tracker', () => {
             wallWithout += rest;
           }
           const joules = random() * 5;
+          const embodied = randomEmbodied() * 0.01;
           total += joules;
+          totalEmbodied += embodied;
           const busy = withOps + without;
           const wall = wallWithOps + wallWithout;
-          expected += busy > 0 ? (joules * withOps) / busy : (joules * wallWithOps) / wall;
+          const opsShare = busy > 0 ? withOps / busy : wallWithOps / wall;
+          expected += joules * opsShare;
+          expectedEmbodied += embodied * opsShare;
           withOps = without = wallWithOps = wallWithout = 0;
-          sample(joules);
+          sample(joules, 0, false, 0, embodied);
           nextSample += 1000;
           continue;
         }
@@ -412,13 +443,20 @@ describe('operation tracker', () => {
       expect(expected).to.be.greaterThan(100);
       expect(settled).to.be.at.most(total);
       expect(settled).to.be.closeTo(expected, expected * 1e-9);
+      // Σ embodied over operations: the operations' busy share of the process's, never more.
+      const embodied = ended.reduce((sum, f) => sum + f.embodiedGrams, 0);
+      expect(expectedEmbodied).to.be.greaterThan(0.5);
+      expect(embodied).to.be.at.most(totalEmbodied);
+      expect(embodied).to.be.closeTo(expectedEmbodied, expectedEmbodied * 1e-9);
     });
   }
 
-  it('gives operations all the energy when they cover the window (1 %)', () => {
+  it('gives operations all the energy and embodied emissions when they cover the window (1 %)', () => {
     const { clock, tracker, ended, sample } = setup('calibrated');
     const random = lcg(11);
+    const randomEmbodied = lcg(13);
     let total = 0;
+    let totalEmbodied = 0;
     const open = [tracker.begin('a')];
     for (let s = 0; s < 100; s++) {
       for (let k = 0; k < 10; k++) {
@@ -430,11 +468,39 @@ describe('operation tracker', () => {
       // At the last sample every operation ends with it: they covered the whole window.
       if (s === 99) for (const op of open) op.end();
       const joules = 1 + random() * 4;
+      const embodied = randomEmbodied() * 0.01;
       total += joules;
-      sample(joules);
+      totalEmbodied += embodied;
+      sample(joules, 0, false, 0, embodied);
     }
     const settled = ended.reduce((sum, f) => sum + f.joules, 0);
     expect(Math.abs(settled - total) / total).to.be.lessThan(0.01);
+    const embodied = ended.reduce((sum, f) => sum + f.embodiedGrams, 0);
+    // At most the process's, but for the last bits of rounding of a thousand additions.
+    expect(embodied).to.be.at.most(totalEmbodied * (1 + 1e-12));
+    expect(Math.abs(embodied - totalEmbodied) / totalEmbodied).to.be.lessThan(0.01);
+  });
+
+  it('shares the embodied emissions by the weights that share the energy; end() prices them provisionally', async () => {
+    const { clock, tracker, ended, sample } = setup('exact');
+    clock.advance(1000);
+    sample(2, 0, false, 0, 0.004); // no operation: 0.004 g over 1,000 busy ms
+    const heavy = tracker.begin('heavy');
+    const light = tracker.begin('light');
+    heavy.run(() => clock.advance(300));
+    light.run(() => clock.advance(100));
+    const provisional = heavy.end();
+    // The last interval's price: 0.004 g per 1,000 busy ms, for its 300 ms of CPU.
+    expect(provisional.embodiedGrams).to.be.closeTo(0.0012, 1e-15);
+    light.end();
+    clock.idle(600);
+    // No energy at all in this interval (a host whose power was not read), embodied all the same.
+    sample(0, 0, false, 0, 0.008);
+    const byName = Object.fromEntries(ended.map((f) => [f.operation, f]));
+    expect(byName.heavy.joules).to.equal(0);
+    expect(byName.heavy.embodiedGrams).to.be.closeTo(0.006, 1e-15);
+    expect(byName.light.embodiedGrams).to.be.closeTo(0.002, 1e-15);
+    expect(await heavy.settled()).to.equal(byName.heavy);
   });
 
   it('ignores a clock that steps back', () => {
@@ -518,11 +584,24 @@ describe('operation tracker', () => {
     });
     await settle();
     expect(resolved).to.equal(false);
-    sample(6, 0.25, true);
-    const { result, footprint } = await measured;
+    sample(6, 0.25, true, 0, 0.5);
+    const { result, footprint, sci } = await measured;
     expect(result).to.equal(42);
-    expect(footprint).to.include({ operation: 'job', joules: 6, grams: 1.5, provisional: false });
+    expect(footprint).to.include({
+      operation: 'job',
+      joules: 6,
+      grams: 1.5,
+      embodiedGrams: 0.5,
+      provisional: false,
+    });
     expect(footprint).to.equal(ended[0]);
+    expect(sci).to.deep.equal({
+      operationalGrams: 1.5,
+      embodiedGrams: 0.5,
+      units: 1,
+      gramsPerUnit: 2,
+      estimated: true,
+    });
     let failed: unknown;
     await tracker
       .measure('bad', () => {
@@ -532,6 +611,46 @@ describe('operation tracker', () => {
         failed = err;
       });
     expect((failed as Error).message).to.equal('nope');
+  });
+
+  it('measure() gives the SCI per functional unit the caller names, and refuses R <= 0', async () => {
+    const { clock, tracker, sample } = setup();
+    clock.advance(1000);
+    sample(1);
+    const measured = tracker.measure(
+      'resize-batch',
+      () => {
+        clock.advance(1000);
+        return ['a.png', 'b.png', 'c.png', 'd.png'];
+      },
+      { units: (images) => images.length },
+    );
+    await settle();
+    sample(8, 0.5, false, 0, 2);
+    const { sci } = await measured;
+    // (E × I + M) / R = (4 g + 2 g) / 4 images.
+    expect(sci).to.deep.include({ operationalGrams: 4, embodiedGrams: 2, units: 4 });
+    expect(sci.gramsPerUnit).to.equal(1.5);
+    let ran = false;
+    for (const units of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      const refused = await tracker
+        .measure(
+          'none',
+          () => {
+            ran = true;
+          },
+          { units },
+        )
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+      expect(refused, String(units)).to.be.instanceOf(RangeError);
+      expect((refused as Error).message).to.match(
+        /R \(functional units\) must be a positive number/,
+      );
+    }
+    expect(ran, 'fn never runs for a bad R').to.equal(false);
   });
 
   it('stop(): what waits is reported provisional, and so is whatever ends later', () => {
@@ -627,7 +746,7 @@ describe('operation tracker', () => {
       });
       span.end();
       expect(exporter.getFinishedSpans().map((s) => s.name)).to.deep.equal(['GET /x']);
-      sample(4, 0.001, true); // settles 'traced', which ran the whole interval
+      sample(4, 0.001, true, 0, 0.25); // settles 'traced', which ran the whole interval
       const spans = exporter.getFinishedSpans();
       const outer = spans.find((s) => s.name === 'GET /x');
       const inner = spans.find((s) => s.name === 'traced');
@@ -635,6 +754,7 @@ describe('operation tracker', () => {
       expect(inner?.parentSpanContext?.spanId).to.equal(span.spanContext().spanId);
       expect(inner?.attributes[SPAN_ATTRIBUTES.energy]).to.equal(4);
       expect(inner?.attributes[SPAN_ATTRIBUTES.emissions]).to.equal(0.004);
+      expect(inner?.attributes[SPAN_ATTRIBUTES.embodied]).to.equal(0.25);
       expect(inner?.attributes[SPAN_ATTRIBUTES.estimated]).to.equal(true);
       expect(inner?.attributes[SPAN_ATTRIBUTES.provisional]).to.equal(undefined);
       // Not a root span where no span is active.

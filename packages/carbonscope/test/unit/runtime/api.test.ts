@@ -40,6 +40,11 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
     expect(footprint.durationSeconds).to.be.at.least(0.149);
     expect(footprint.joules).to.be.greaterThan(0);
     expect(footprint.grams).to.be.closeTo((footprint.joules * 300) / 3.6e6, 1e-12);
+    // The process's embodied emissions over the window: its busy share of the host's rate.
+    const cs = await start();
+    const rate = cs.snapshot().embodied?.gramsPerSecond ?? 0;
+    expect(footprint.embodiedGrams).to.be.greaterThan(0);
+    expect(footprint.embodiedGrams).to.be.at.most(rate * footprint.durationSeconds * (1 + 1e-9));
   });
 
   it('never keeps a process alive: a script that starts and never stops exits on its own', () => {
@@ -56,13 +61,20 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
   it('keeps a script alive while a measure() waits for the sample that settles it', () => {
     // measure() right after start: the interval is too short to sample at once, so it waits for
     // the next sample, whose timer alone would not keep the process running.
-    const script = `import(${JSON.stringify(join(libraryRoot, 'dist/src/index.js'))}).then(async (cs) => { const { result, footprint } = await cs.measure('job', () => 42); console.log(JSON.stringify({ result, provisional: footprint.provisional })); await cs.stop(); });`;
+    const script = `import(${JSON.stringify(join(libraryRoot, 'dist/src/index.js'))}).then(async (cs) => { const { result, footprint, sci } = await cs.measure('job', () => [1, 2, 3, 4], { units: (r) => r.length }); console.log(JSON.stringify({ result, provisional: footprint.provisional, units: sci.units, perUnit: sci.gramsPerUnit === (footprint.grams + footprint.embodiedGrams) / 4, embodied: footprint.embodiedGrams >= 0 })); await cs.stop(); });`;
     const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
       env: { PATH: process.env.PATH ?? '', ...ENV },
       timeout: 10_000,
       encoding: 'utf8',
     });
     expect(out.status, out.stderr).to.equal(0);
-    expect(JSON.parse(out.stdout)).to.deep.equal({ result: 42, provisional: false });
+    // The public measure() gives the SCI for the units the caller counts in its result.
+    expect(JSON.parse(out.stdout)).to.deep.equal({
+      result: [1, 2, 3, 4],
+      provisional: false,
+      units: 4,
+      perUnit: true,
+      embodied: true,
+    });
   });
 });

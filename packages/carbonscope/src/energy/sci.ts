@@ -1,0 +1,47 @@
+/**
+ * A Software Carbon Intensity score with its parts (GSF SCI, ISO/IEC 21031:2024):
+ * SCI = (E × I + M) / R, gCO2e per functional unit.
+ */
+export interface SciScore {
+  /** E × I: operational emissions (energy × PUE × grid intensity), gCO2e. */
+  readonly operationalGrams: number;
+  /** M: embodied emissions, gCO2e (an estimate). */
+  readonly embodiedGrams: number;
+  /** R: the functional units the emissions are for (requests, inferences, images, runs). */
+  readonly units: number;
+  /** (E × I + M) / R. */
+  readonly gramsPerUnit: number;
+  /** True when a part is a model's figure: M always is (unless 0), E × I when its energy is. */
+  readonly estimated: boolean;
+}
+
+/** What an SCI is made of: a footprint's emissions, or a meter's totals over a window. */
+export interface SciParts {
+  readonly grams: number;
+  readonly embodiedGrams: number;
+  readonly estimated: boolean;
+}
+
+/**
+ * The SCI of `parts` for `units` functional units (1 by default: one operation, one run).
+ * Throws RangeError when R is not a positive finite number: there is no score per nothing.
+ */
+export function sciOf(parts: SciParts, units = 1): SciScore {
+  checkUnits(units);
+  const operational = Math.max(parts.grams, 0) || 0;
+  const embodied = Math.max(parts.embodiedGrams, 0) || 0;
+  return {
+    operationalGrams: operational,
+    embodiedGrams: embodied,
+    units,
+    gramsPerUnit: (operational + embodied) / units,
+    estimated: parts.estimated || embodied > 0,
+  };
+}
+
+/** Throws RangeError unless R is a positive finite number. */
+export function checkUnits(units: number): void {
+  if (!(units > 0) || units === Number.POSITIVE_INFINITY) {
+    throw new RangeError(`R (functional units) must be a positive number, got ${units}`);
+  }
+}

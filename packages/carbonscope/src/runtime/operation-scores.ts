@@ -1,0 +1,71 @@
+import {
+  type OperationFootprint,
+  type OperationKind,
+  type OperationScore,
+  sciOf,
+} from '../energy/index.js';
+import { operationLabels } from '../labels/index.js';
+
+interface Tally {
+  operation: string;
+  kind: OperationKind;
+  count: number;
+  joules: number;
+  grams: number;
+  embodiedGrams: number;
+  estimated: boolean;
+}
+
+/**
+ * Every operation name's settled figures since the start (the bounded set of names the metrics
+ * use, the rest as `other`), for the snapshot: per operation, E × I, M and the SCI. A settled
+ * operation costs a map lookup and a few additions.
+ */
+export class OperationScores {
+  private readonly names = operationLabels();
+  private readonly byName = new Map<string, Tally>();
+
+  record(footprint: OperationFootprint): void {
+    let tally = this.byName.get(footprint.operation);
+    if (!tally) {
+      const operation = this.names.label(footprint.operation);
+      tally = this.byName.get(operation);
+      if (!tally) {
+        tally = {
+          operation,
+          kind: footprint.kind,
+          count: 0,
+          joules: 0,
+          grams: 0,
+          embodiedGrams: 0,
+          estimated: false,
+        };
+        this.byName.set(operation, tally);
+      }
+    }
+    tally.count++;
+    tally.joules += footprint.joules;
+    tally.grams += footprint.grams;
+    tally.embodiedGrams += footprint.embodiedGrams;
+    if (footprint.estimated) tally.estimated = true;
+  }
+
+  /** Per operation name, most frequent first. */
+  list(): OperationScore[] {
+    return [...this.byName.values()]
+      .map((t) => {
+        const sci = sciOf(t, t.count);
+        return {
+          operation: t.operation,
+          kind: t.kind,
+          count: t.count,
+          joules: t.joules / t.count,
+          operationalGrams: sci.operationalGrams / t.count,
+          embodiedGrams: sci.embodiedGrams / t.count,
+          sciGrams: sci.gramsPerUnit,
+          estimated: sci.estimated,
+        };
+      })
+      .sort((a, b) => b.count - a.count || a.operation.localeCompare(b.operation));
+  }
+}

@@ -1,0 +1,95 @@
+import { availableParallelism } from 'node:os';
+import { expect } from 'chai';
+import {
+  EMBODIED_PROFILE_FIGURES,
+  embodiedGramsPerSecond,
+  SECONDS_PER_YEAR,
+  sciOf,
+} from '../../../src/energy/index.js';
+import { loadSettings, SettingsError } from '../../../src/settings.js';
+
+const settings = (env: Record<string, string> = {}) => loadSettings({ CARBON_ZONE: 'DE', ...env });
+
+describe('embodied emissions and SCI', () => {
+  it('defaults to a whole server as the machine seen: CCF base rack server, 4 years, all vCPUs reserved', () => {
+    const { embodied } = settings();
+    const seen = availableParallelism();
+    expect(embodied).to.deep.include({
+      profile: 'server',
+      totalKg: 1000,
+      lifetimeYears: 4,
+      hostVcpus: seen,
+      reservedVcpus: seen,
+    });
+    expect(embodied.source).to.match(/Cloud Carbon Footprint/);
+    // 1,000 kg over 4 years: 7.92 mg per second for the whole host.
+    expect(embodiedGramsPerSecond(embodied)).to.be.closeTo(1e6 / (4 * SECONDS_PER_YEAR), 1e-15);
+  });
+
+  it('cloud-vcpu: an m5 host shared by its 96 vCPUs, this machine reserving what it sees', () => {
+    const { embodied } = settings({ EMBODIED_PROFILE: 'cloud-vcpu' });
+    const seen = availableParallelism();
+    expect(embodied).to.deep.include({ totalKg: 1610.79, hostVcpus: 96, reservedVcpus: seen });
+    const perVcpuPerSecond = 1610.79e3 / 96 / (4 * SECONDS_PER_YEAR);
+    expect(embodiedGramsPerSecond(embodied)).to.be.closeTo(perVcpuPerSecond * seen, 1e-15);
+  });
+
+  it('takes TE, EL, ToR and RR as set over the profile, and says where they came from', () => {
+    const { embodied } = settings({
+      EMBODIED_PROFILE: 'laptop',
+      EMBODIED_KGCO2E: '250',
+      EMBODIED_HOST_VCPUS: '64',
+      EMBODIED_RESERVED_VCPUS: '8',
+    });
+    expect(embodied).to.deep.include({
+      profile: 'laptop',
+      totalKg: 250,
+      lifetimeYears: EMBODIED_PROFILE_FIGURES.laptop.lifetimeYears,
+      hostVcpus: 64,
+      reservedVcpus: 8,
+    });
+    expect(embodied.source).to.match(/^EMBODIED_KGCO2E \/ EMBODIED_LIFETIME_YEARS as set/);
+    expect(embodiedGramsPerSecond(embodied)).to.be.closeTo(
+      (250e3 / (4 * SECONDS_PER_YEAR)) * (8 / 64),
+      1e-15,
+    );
+    expect(embodiedGramsPerSecond(settings({ EMBODIED_KGCO2E: '0' }).embodied)).to.equal(0);
+  });
+
+  it('refuses malformed values and a reservation larger than the host, naming the variable', () => {
+    for (const [variable, value] of [
+      ['EMBODIED_PROFILE', 'mainframe'],
+      ['EMBODIED_KGCO2E', '-1'],
+      ['EMBODIED_KGCO2E', '1e3x'],
+      ['EMBODIED_LIFETIME_YEARS', '0'],
+      ['EMBODIED_HOST_VCPUS', '2.5'],
+      ['EMBODIED_RESERVED_VCPUS', '0'],
+    ] as const) {
+      expect(() => settings({ [variable]: value }), `${variable}=${value}`)
+        .to.throw(SettingsError)
+        .with.property('variable', variable);
+    }
+    expect(() => settings({ EMBODIED_HOST_VCPUS: '4', EMBODIED_RESERVED_VCPUS: '8' }))
+      .to.throw(SettingsError, /8 reserved vCPUs exceed the host's 4/)
+      .with.property('variable', 'EMBODIED_RESERVED_VCPUS');
+  });
+
+  it('scores (E × I + M) / R with its parts; M makes it an estimate', () => {
+    expect(sciOf({ grams: 3, embodiedGrams: 1, estimated: false }, 8)).to.deep.equal({
+      operationalGrams: 3,
+      embodiedGrams: 1,
+      units: 8,
+      gramsPerUnit: 0.5,
+      estimated: true,
+    });
+    expect(sciOf({ grams: 3, embodiedGrams: 0, estimated: false })).to.include({
+      gramsPerUnit: 3,
+      estimated: false,
+    });
+    for (const units of [0, -2, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => sciOf({ grams: 1, embodiedGrams: 1, estimated: false }, units)).to.throw(
+        RangeError,
+      );
+    }
+  });
+});
