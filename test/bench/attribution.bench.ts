@@ -11,7 +11,7 @@
  *   - mix: the three at once, each asked at a set rate (an open loop, as traffic comes: the
  *     CPU-bound route as fast as it answers would starve the others) over that many
  *     connections; after a warm-up long enough for a calibration window (the bench sets
- *     ENERGY_CALIBRATION_INTERVAL_MS=5000; the default 30 s would need half-minute phases),
+ *     ENERGY_CALIBRATION_INTERVAL_MS=5000; the default 2 min would need two-minute phases),
  *     each route's settled energy per request.
  * The check: for each pair of routes, (energy ratio under the mix) ÷ (CPU ratio alone) within
  * 20 % of 1; and the default's energy ratios against the exact method's. Then the blocking-job

@@ -141,7 +141,7 @@ async function nsPerAsync(n: number, body: () => Promise<unknown>): Promise<numb
  * What each ENERGY_OPERATION_ATTRIBUTION costs an operation that awaits AWAITS times (a small
  * request's worth of promise reactions), against the same chain untracked: `exact` keeps async
  * hooks on and reads the CPU clock where the owner changes; `calibrated` costs what `wall` does
- * between its windows and what `exact` does in them (one interval in 30 by default).
+ * between its windows and what `exact` does in them (one interval in 120 by default).
  */
 async function attributionCost(mode: 'wall' | 'exact'): Promise<void> {
   const settings = loadConfig({ ENERGY_OPERATION_ATTRIBUTION: mode });

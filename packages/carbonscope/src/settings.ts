@@ -10,6 +10,7 @@ import {
   AWS_MIN_WATTS_PER_VCPU,
   RAM_WATTS_PER_GB,
 } from './energy/sources/estimate.js';
+import { DEFAULT_CALIBRATION_INTERVAL_MS } from './energy/tracker.js';
 import { MAX_ZONE_LENGTH, zoneKind } from './grid/zones.js';
 import { credentialsOf } from './url-credentials.js';
 
@@ -95,7 +96,7 @@ const schema = {
   ENERGY_POWERCAP_ROOT: z.string().min(1).default('/sys/class/powercap'),
   ENERGY_ATTRIBUTION: z.enum(ATTRIBUTION_MODES).default('dynamic'),
   ENERGY_OPERATION_ATTRIBUTION: z.enum(OPERATION_ATTRIBUTION_MODES).default('calibrated'),
-  ENERGY_CALIBRATION_INTERVAL_MS: integer(1000, 3_600_000).default(30_000),
+  ENERGY_CALIBRATION_INTERVAL_MS: integer(1000, 3_600_000).default(DEFAULT_CALIBRATION_INTERVAL_MS),
   ENERGY_CPU_MODEL: z.enum(['linear', 'tdp']).default('linear'),
   ENERGY_CPU_MIN_WATTS_PER_VCPU: number(0, 1000).default(AWS_MIN_WATTS_PER_VCPU),
   ENERGY_CPU_MAX_WATTS_PER_VCPU: number(0, 1000).default(AWS_MAX_WATTS_PER_VCPU),
