@@ -20,7 +20,7 @@ import {
 const TABLE_METRICS = Object.values(PROM);
 
 describe('stack: Grafana dashboards as code', () => {
-  it('regenerating from src/dashboards gives exactly the committed JSON', () => {
+  it('regenerating from tools/dashboards gives exactly the committed JSON', () => {
     const rendered = renderDashboards();
     expect([...rendered.keys()].sort()).to.deep.equal(['carbon.json', 'service.json']);
     for (const [file, text] of rendered) {
