@@ -1,9 +1,10 @@
-import type { Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { KoaInstrumentation } from '@opentelemetry/instrumentation-koa';
 import {
@@ -13,8 +14,11 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
+import type ExpressType from 'express';
+import type FastifyType from 'fastify';
 import type KoaType from 'koa';
 import type { OperationFootprint } from '../../src/energy/index.js';
+import { setRoute } from '../../src/http/index.js';
 import { captureSpan, SPAN_ATTRIBUTES } from '../../src/otel/spans.js';
 import { Carbonscope } from '../../src/runtime/carbonscope.js';
 import {
@@ -30,71 +34,125 @@ import {
 
 const require = createRequire(import.meta.url);
 
+/** What every framework's `/jobs/:id` handler does: its own work, then a job of its own. */
+type Handle = (id: string) => Promise<{ id: string }>;
+
+interface Served {
+  server: Server;
+  close(): Promise<void>;
+}
+
+interface Framework {
+  name: string;
+  /**
+   * Whether the server span names the route (`http.route`): an OTel instrumentation for the
+   * framework does; without one (Fastify under the auto-instrumentations, plain http) the HTTP
+   * instrumentation alone knows no route.
+   */
+  routeOnSpan: boolean;
+  /** Serves GET /jobs/:id with `handle` on loopback; called after the instrumentations load. */
+  serve(handle: Handle): Promise<Served>;
+}
+
+/** A `node:http` server of `listener` on loopback, `node:http` loaded as late as the framework. */
+async function listening(listener: RequestListener): Promise<Served> {
+  const http = require('node:http') as typeof import('node:http');
+  const server = http.createServer(listener);
+  server.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  return { server, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+// Each framework is required inside serve(), after the instrumentations are registered, as an
+// application loads it after its SDK starts.
+const FRAMEWORKS: Framework[] = [
+  {
+    name: 'Koa 3 with @koa/router',
+    routeOnSpan: true,
+    serve(handle) {
+      const Koa = require('koa') as typeof KoaType;
+      const Router = require('@koa/router') as typeof import('@koa/router').default;
+      const app = new Koa();
+      const router = new Router();
+      router.get('/jobs/:id', async (ctx) => {
+        ctx.body = await handle(ctx.params.id);
+      });
+      app.use(router.routes());
+      return listening(app.callback());
+    },
+  },
+  {
+    name: 'Express 5',
+    routeOnSpan: true,
+    serve(handle) {
+      const express = require('express') as typeof ExpressType;
+      const app = express();
+      const jobs = express.Router();
+      jobs.get('/:id', async (req, res) => {
+        res.json(await handle(req.params.id));
+      });
+      app.use('/jobs', jobs);
+      return listening(app);
+    },
+  },
+  {
+    name: 'Fastify 5',
+    routeOnSpan: false,
+    async serve(handle) {
+      const Fastify = require('fastify') as typeof FastifyType;
+      const app = Fastify();
+      app.get<{ Params: { id: string } }>('/jobs/:id', (request) => handle(request.params.id));
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      return { server: app.server, close: () => app.close() };
+    },
+  },
+  {
+    name: 'plain node:http',
+    routeOnSpan: false,
+    serve(handle) {
+      return listening(async (req, res) => {
+        const id = /^\/jobs\/([^/]+)$/.exec(req.url ?? '')?.[1];
+        if (id === undefined) {
+          res.statusCode = 404;
+          res.end();
+          return;
+        }
+        setRoute(req, '/jobs/:id');
+        const body = await handle(id);
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(body));
+      });
+    },
+  },
+];
+
 /**
- * A real Koa app under the OTel HTTP and Koa instrumentations, as a traced service runs: Node's
- * own request events begin and end the request's operation, the instrumentation starts and ends
- * the server span, and carbonscope's figures must reach that span.
+ * Real servers of each framework under the OTel HTTP instrumentation (and the framework's own
+ * where the auto-instrumentations have one), as a traced service runs: Node's own request events
+ * begin and end the request's operation, the instrumentation starts and ends the server span,
+ * and carbonscope's figures must reach that span, whatever ends the response.
  */
-describe('operation figures on spans (Koa, @opentelemetry/instrumentation-http)', () => {
+describe('operation figures on spans (@opentelemetry/instrumentation-http, every framework)', () => {
   const exporter = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({
     spanProcessors: [new SimpleSpanProcessor(exporter)],
   });
   let unregister: () => void;
-  let server: Server;
-  let cs: Carbonscope;
-  const clock = new ScriptedClock(0);
-  const cpu = new ScriptedCpu();
-  const settled: OperationFootprint[] = [];
 
-  before(async () => {
+  before(() => {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     trace.setGlobalTracerProvider(provider);
     unregister = registerInstrumentations({
       tracerProvider: provider,
-      instrumentations: [new HttpInstrumentation(), new KoaInstrumentation()],
+      instrumentations: [
+        new HttpInstrumentation(),
+        new KoaInstrumentation(),
+        new ExpressInstrumentation(),
+      ],
     });
-    // Loaded after the instrumentations, as an application loads them after the SDK starts.
-    require('node:http');
-    const Koa = require('koa') as typeof KoaType;
-    const Router = require('@koa/router') as typeof import('@koa/router').default;
-
-    cs = await Carbonscope.create({
-      settings: testConfig({ ENERGY_OPERATION_ATTRIBUTION: 'wall' }),
-      logger: memoryLogger().logger,
-      grid: new StubGrid(intensityReading('DE', 250)),
-      sources: { host: constantSource(8, { name: 'estimate', component: 'cpu' }), gpus: [] },
-      clock: clock.now,
-      timer: new ManualTimer(),
-      hostCpu: cpu.hostCpu,
-      processCpu: cpu.processCpu,
-      captureContext: captureSpan,
-    });
-    cs.onEnd((f) => settled.push(f));
-    await cs.start();
-    clock.advance(1000);
-    cpu.interval(1, 1, 2); // the process is the whole busy host: 8 W
-    cs.meter.sampleNow();
-
-    const app = new Koa();
-    const router = new Router();
-    router.get('/jobs/:id', async (ctx) => {
-      clock.advance(30);
-      // A job inside the request: its own operation, its own span.
-      await cs.track('job', async () => {
-        clock.advance(10);
-      });
-      ctx.body = { id: ctx.params.id };
-    });
-    app.use(router.routes());
-    server = app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    cs.trackRequests({ servers: [server] });
   });
 
   after(async () => {
-    server.close();
-    await cs.stop();
     unregister();
     await provider.shutdown();
     trace.disable();
@@ -104,47 +162,100 @@ describe('operation figures on spans (Koa, @opentelemetry/instrumentation-http)'
   const finished = (kind: SpanKind): ReadableSpan[] =>
     exporter.getFinishedSpans().filter((s) => s.kind === kind);
 
-  it("holds the server span until the request is settled, then ends it with the request's figures", async () => {
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jobs/7`;
-    const res = await fetch(url);
-    expect(res.status).to.equal(200);
-    await res.arrayBuffer();
-    // The instrumentation has ended its server span (on the response's close), but the span
-    // waits for the energy: nothing is exported yet.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(finished(SpanKind.SERVER)).to.have.length(0);
-    const answeredAt = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  for (const framework of FRAMEWORKS) {
+    describe(framework.name, () => {
+      let served: Served;
+      let cs: Carbonscope;
+      const clock = new ScriptedClock(0);
+      const cpu = new ScriptedCpu();
+      const settled: OperationFootprint[] = [];
 
-    clock.advance(60);
-    cpu.interval(0.1, 1, 0.2);
-    cs.meter.sampleNow();
+      before(async () => {
+        exporter.reset();
+        cs = await Carbonscope.create({
+          settings: testConfig({ ENERGY_OPERATION_ATTRIBUTION: 'wall' }),
+          logger: memoryLogger().logger,
+          grid: new StubGrid(intensityReading('DE', 250)),
+          sources: { host: constantSource(8, { name: 'estimate', component: 'cpu' }), gpus: [] },
+          clock: clock.now,
+          timer: new ManualTimer(),
+          hostCpu: cpu.hostCpu,
+          processCpu: cpu.processCpu,
+          captureContext: captureSpan,
+        });
+        cs.onEnd((f) => settled.push(f));
+        await cs.start();
+        clock.advance(1000);
+        cpu.interval(1, 1, 2); // the process is the whole busy host: 8 W
+        cs.meter.sampleNow();
 
-    const request = settled.find((f) => f.operation === '/jobs/:id');
-    const job = settled.find((f) => f.operation === 'job');
-    expect(request?.provisional).to.equal(false);
-    // 100 ms at 8 W; 40 of them in the request, and 10 of those in the job as well: by time
-    // (wall) the two split the job's 10 ms.
-    expect(request?.joules).to.be.closeTo(0.8 * (35 / 100), 1e-12);
-    expect(job?.joules).to.be.closeTo(0.8 * (5 / 100), 1e-12);
+        served = await framework.serve(async (id) => {
+          clock.advance(30);
+          // A job inside the request: its own operation, its own span.
+          await cs.track('job', async () => {
+            clock.advance(10);
+          });
+          return { id };
+        });
+        cs.trackRequests({ servers: [served.server] });
+      });
 
-    const [serverSpan] = finished(SpanKind.SERVER);
-    expect(serverSpan.attributes[SPAN_ATTRIBUTES.energy]).to.equal(request?.joules);
-    expect(serverSpan.attributes[SPAN_ATTRIBUTES.emissions]).to.equal(request?.grams);
-    expect(serverSpan.attributes[SPAN_ATTRIBUTES.estimated]).to.equal(true);
-    expect(serverSpan.attributes['http.route']).to.equal('/jobs/:id');
-    // It ended when the instrumentation ended it, not at the settlement 100 ms later.
-    const endedMs = serverSpan.endTime[0] * 1000 + serverSpan.endTime[1] / 1e6;
-    expect(endedMs).to.be.below(answeredAt);
+      after(async () => {
+        await served.close();
+        await cs.stop();
+      });
 
-    const jobSpan = exporter.getFinishedSpans().find((s) => s.name === 'job');
-    expect(jobSpan?.attributes[SPAN_ATTRIBUTES.energy]).to.equal(job?.joules);
-    expect(jobSpan?.spanContext().traceId).to.equal(serverSpan.spanContext().traceId);
-    // The job's figures never landed on the request's span, nor on the Koa spans.
-    for (const span of exporter.getFinishedSpans()) {
-      if (span !== serverSpan && span !== jobSpan) {
-        expect(span.attributes[SPAN_ATTRIBUTES.energy], span.name).to.equal(undefined);
-      }
-    }
-  });
+      it("holds the server span until the request is settled, then ends it with the request's figures", async () => {
+        const url = `http://127.0.0.1:${(served.server.address() as AddressInfo).port}/jobs/7`;
+        const res = await fetch(url);
+        expect(res.status).to.equal(200);
+        expect(await res.json()).to.deep.equal({ id: '7' });
+        // The instrumentation has ended its server span (on the response's close), but the
+        // span waits for the energy: nothing is exported yet.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(finished(SpanKind.SERVER)).to.have.length(0);
+        const answeredAt = Date.now();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+
+        clock.advance(60);
+        cpu.interval(0.1, 1, 0.2);
+        cs.meter.sampleNow();
+
+        const request = settled.find((f) => f.operation === '/jobs/:id');
+        const job = settled.find((f) => f.operation === 'job');
+        expect(request?.provisional).to.equal(false);
+        // 100 ms at 8 W; 40 of them in the request, and 10 of those in the job as well: by
+        // time (wall) the two split the job's 10 ms.
+        expect(request?.joules).to.be.closeTo(0.8 * (35 / 100), 1e-12);
+        expect(job?.joules).to.be.closeTo(0.8 * (5 / 100), 1e-12);
+
+        const servers = finished(SpanKind.SERVER);
+        expect(servers).to.have.length(1);
+        const [serverSpan] = servers;
+        expect(serverSpan.attributes[SPAN_ATTRIBUTES.energy]).to.equal(request?.joules);
+        expect(serverSpan.attributes[SPAN_ATTRIBUTES.emissions]).to.equal(request?.grams);
+        expect(serverSpan.attributes[SPAN_ATTRIBUTES.embodied]).to.equal(request?.embodiedGrams);
+        expect(serverSpan.attributes[SPAN_ATTRIBUTES.estimated]).to.equal(true);
+        if (framework.routeOnSpan) {
+          expect(serverSpan.attributes['http.route']).to.equal('/jobs/:id');
+        }
+        // It ended when the instrumentation ended it, not at the settlement 100 ms later.
+        const endedMs = serverSpan.endTime[0] * 1000 + serverSpan.endTime[1] / 1e6;
+        expect(endedMs).to.be.below(answeredAt);
+
+        const jobSpans = exporter.getFinishedSpans().filter((s) => s.name === 'job');
+        expect(jobSpans).to.have.length(1);
+        const [jobSpan] = jobSpans;
+        expect(jobSpan.attributes[SPAN_ATTRIBUTES.energy]).to.equal(job?.joules);
+        expect(jobSpan.attributes[SPAN_ATTRIBUTES.emissions]).to.equal(job?.grams);
+        expect(jobSpan.spanContext().traceId).to.equal(serverSpan.spanContext().traceId);
+        // The job's figures never landed on the request's span, nor on the framework's spans.
+        for (const span of exporter.getFinishedSpans()) {
+          if (span !== serverSpan && span !== jobSpan) {
+            expect(span.attributes[SPAN_ATTRIBUTES.energy], span.name).to.equal(undefined);
+          }
+        }
+      });
+    });
+  }
 });
