@@ -189,6 +189,11 @@ function variants(sinkPort: number, metricsPort: number): Variant[] {
     { key: 'minimalKoa', label: 'minimal Koa app (cached JSON)', options: minimalKoa('minimal') },
     { key: 'express', label: 'Express hello world', options: express('express') },
     {
+      key: 'expressAgain',
+      label: 'Express hello world, a second identical server',
+      options: express('express-again'),
+    },
+    {
       key: 'expressCarbonscope',
       label: 'Express hello world + --import carbonscope/register',
       options: express('express-carbonscope', metricsPort),
@@ -228,7 +233,7 @@ const COMPARISONS: Array<{ name: string; keys: string[]; requests: LoadRequest[]
   },
   {
     name: 'Express GET /hello',
-    keys: ['express', 'expressCarbonscope'],
+    keys: ['express', 'expressCarbonscope', 'expressAgain'],
     requests: [{ path: '/hello' }],
   },
 ];
@@ -341,6 +346,16 @@ function overheadRows(name: string, group: Variant[], results: Map<string, Measu
       runs('expressCarbonscope'),
       runs('express'),
       { cpuMicros: BUDGET.addedCpuMicros, ratio: BUDGET.overheadRatio },
+    );
+  }
+  if (results.has('expressAgain')) {
+    // Two identical servers measured the same way: what this machine's noise alone makes of
+    // "CPU added per request" in this run, to read the row above against.
+    deltaRows(
+      name,
+      'noise floor: a second identical Express vs the first',
+      runs('expressAgain'),
+      runs('express'),
     );
   }
 }
