@@ -18,7 +18,8 @@ export const APP_METRICS = {
   },
   predictions: {
     name: 'carbonscope.predictions',
-    kind: 'counter',
+    // Counted in place and read at collection: an SDK counter hashes its attributes per add.
+    kind: 'observableCounter',
     unit: '{prediction}',
     description: 'Activities classified, by model and predicted label',
     attributes: ['carbonscope.model', 'carbonscope.prediction.label'],

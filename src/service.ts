@@ -78,7 +78,11 @@ export async function assembleService(options: AssembleOptions): Promise<Assembl
     grid: carbonscope.grid,
     sampleIntervalMs: config.energy.sampleIntervalMs,
   });
-  const predict = new OnnxActivityClassifier({ tracker: carbonscope, meter });
+  const predict = new OnnxActivityClassifier({
+    tracker: carbonscope,
+    meter,
+    histograms: options.histograms,
+  });
   readiness.waitFor('model', predict.load());
   const llm = await createLlm({ config, logger, meter });
   return {

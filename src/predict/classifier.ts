@@ -1,7 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import type { Attributes, Histogram, Meter } from '@opentelemetry/api';
-import type { OperationFootprint, OperationTracker, SciScore } from 'carbonscope';
-import { createInstrument, sciOf } from 'carbonscope';
+import type { Attributes, Meter } from '@opentelemetry/api';
+import type {
+  LocalHistograms,
+  OperationFootprint,
+  OperationTracker,
+  Recorder,
+  SciScore,
+} from 'carbonscope';
+import { createInstrument, histogramOf, sciOf } from 'carbonscope';
 import * as ort from 'onnxruntime-node';
 import { APP_METRICS } from '../metrics.js';
 import { sourceAsset } from '../paths.js';
@@ -64,6 +70,8 @@ export class ModelNotLoadedError extends Error {
 export interface OnnxClassifierOptions {
   tracker: OperationTracker;
   meter: Meter;
+  /** Where the inference duration histogram is kept (the SDK's when absent). */
+  histograms?: LocalHistograms;
   /** The .onnx file; the committed model by default. */
   modelPath?: string;
 }
@@ -88,16 +96,21 @@ export class OnnxActivityClassifier implements ActivityClassifier {
   private loading: Promise<void> | undefined;
   private version = '';
   private readonly free: Slot[] = [];
-  private readonly duration: Histogram;
-  private readonly predictions;
+  private readonly durationOf: (attributes: Attributes) => Recorder;
+  private recordDuration: Recorder = () => {};
   private readonly modelPath: string;
-  private modelLabels: Attributes = {};
-  private readonly labelAttributes = new Map<Label, Attributes>();
+  /** Predictions by label (LABELS' order) and their attributes, read at collection. */
+  private readonly predicted = new Float64Array(LABELS.length);
+  private labelAttributes: Attributes[] = [];
 
   constructor(private readonly options: OnnxClassifierOptions) {
     this.modelPath = options.modelPath ?? sourceAsset('predict', 'model', MODEL_FILE);
-    this.duration = createInstrument(options.meter, APP_METRICS.inferenceDuration);
-    this.predictions = createInstrument(options.meter, APP_METRICS.predictions);
+    this.durationOf = histogramOf(options.meter, APP_METRICS.inferenceDuration, options.histograms);
+    createInstrument(options.meter, APP_METRICS.predictions).addCallback((result) => {
+      this.labelAttributes.forEach((attributes, i) => {
+        if (this.predicted[i] > 0) result.observe(this.predicted[i], attributes);
+      });
+    });
   }
 
   get model(): string {
@@ -121,13 +134,11 @@ export class OnnxActivityClassifier implements ActivityClassifier {
     checkSignature(session, this.modelPath);
     this.session = session;
     this.version = modelVersion(bytes);
-    this.modelLabels = { 'carbonscope.model': this.model };
-    for (const label of LABELS) {
-      this.labelAttributes.set(label, {
-        'carbonscope.model': this.model,
-        'carbonscope.prediction.label': label,
-      });
-    }
+    this.recordDuration = this.durationOf({ 'carbonscope.model': this.model });
+    this.labelAttributes = LABELS.map((label) => ({
+      'carbonscope.model': this.model,
+      'carbonscope.prediction.label': label,
+    }));
   }
 
   async classify(activity: string): Promise<Prediction> {
@@ -153,9 +164,10 @@ export class OnnxActivityClassifier implements ActivityClassifier {
     LABELS.forEach((label, i) => {
       probabilities[label] = output[i];
     });
-    const label = LABELS[argmax(output)];
-    this.duration.record(seconds, this.modelLabels);
-    this.predictions.add(1, this.labelAttributes.get(label));
+    const best = argmax(output);
+    const label = LABELS[best];
+    this.recordDuration(seconds);
+    this.predicted[best]++;
     return {
       label,
       probabilities,

@@ -125,7 +125,12 @@ export {
   TOKEN_BUCKETS,
 } from './metrics/index.js';
 export { type Attached, attachToOtel, SCOPE_NAME } from './otel/attach.js';
-export { type BindMetricsOptions, bindMetrics } from './otel/bind-metrics.js';
+export {
+  type BindMetricsOptions,
+  bindMetrics,
+  histogramOf,
+  type Recorder,
+} from './otel/bind-metrics.js';
 export {
   CarbonscopeInstrumentation,
   type CarbonscopeInstrumentationConfig,

@@ -43,7 +43,7 @@ export interface BindMetricsOptions {
 }
 
 /** Where one histogram's values go for one attribute set: found once, then recorded into. */
-type Recorder = (value: number) => void;
+export type Recorder = (value: number) => void;
 
 /**
  * The semconv `hw.type` of each component carbonscope reads, and the `hw.id` it is reported
@@ -65,10 +65,11 @@ const SCOPES: readonly Scope[] = ['host', 'process'];
 export const HOST_HW_ID = 'host';
 
 /**
- * One histogram of the table: a recorder per attribute set, into carbonscope's local
- * histograms when given, else the SDK's. Callers keep the recorders they make.
+ * One histogram of a metric table: a recorder per attribute set, into carbonscope's local
+ * histograms when given, else the SDK's. Callers keep the recorders they make: a recorder
+ * found once records without hashing its attributes.
  */
-function histogramOf(
+export function histogramOf(
   meter: Meter,
   spec: MetricSpec & { kind: 'histogram' },
   local: LocalHistograms | undefined,
