@@ -2,6 +2,7 @@ import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
+import type { Logger } from '../../../src/log.js';
 import { METRICS } from '../../../src/metrics/index.js';
 import { attachToOtel } from '../../../src/otel/attach.js';
 import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
@@ -117,6 +118,22 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
   });
 
   describe('its own provider pushing OTLP', () => {
+    /**
+     * attachToOtel with `env`, which the OTLP exporter reads from process.env when it is made
+     * (inside attachToOtel, as register passes process.env itself).
+     */
+    const attachWith = async (cs: Carbonscope, env: Record<string, string>, logger: Logger) => {
+      const before = { ...process.env };
+      Object.assign(process.env, env);
+      try {
+        return await attachToOtel(cs, env, logger);
+      } finally {
+        for (const key of Object.keys(env)) {
+          if (before[key] === undefined) delete process.env[key];
+          else process.env[key] = before[key];
+        }
+      }
+    };
     /** One operation, `job`, settled by the next sample. */
     const oneJob = (cs: Awaited<ReturnType<typeof scripted>>) => {
       cs.track('job', () => 42);
@@ -134,7 +151,7 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
         OTEL_METRIC_EXPORT_INTERVAL: '600000',
       };
       try {
-        const attached = await attachToOtel(cs, env, memoryLogger().logger);
+        const attached = await attachWith(cs, env, memoryLogger().logger);
         expect(attached.mode).to.equal('own');
         oneJob(cs);
         await attached.shutdown();
@@ -163,7 +180,7 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
         OTEL_METRIC_EXPORT_INTERVAL: '200',
       };
-      const attached = await attachToOtel(cs, env, log.logger);
+      const attached = await attachWith(cs, env, log.logger);
       try {
         expect(attached.mode).to.equal('own');
         oneJob(cs);
