@@ -179,7 +179,31 @@ export function stringAttribute(attributes: OtlpAttribute[] | undefined, key: st
   return attributes?.find((a) => a.key === key)?.value.stringValue;
 }
 
-/** Every metric of a push, whatever its scope. */
-export function metricsOf(push: OtlpMetricsRequest): OtlpMetric[] {
-  return push.resourceMetrics.flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
+/** Every metric of a push, whatever its scope (none when there was no push). */
+export function metricsOf(push: OtlpMetricsRequest | undefined): OtlpMetric[] {
+  return (push?.resourceMetrics ?? []).flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
+}
+
+/** The data point of histogram `name` whose `key` attribute is `value`, in a push. */
+export function histogramPoint(
+  push: OtlpMetricsRequest | undefined,
+  name: string,
+  key: string,
+  value: string,
+): OtlpHistogramPoint | undefined {
+  const metric = metricsOf(push).find((m) => m.name === name);
+  return metric?.histogram?.dataPoints.find((p) => stringAttribute(p.attributes, key) === value);
+}
+
+/**
+ * The total of sum `name`'s points that `where` keeps (all by default); undefined when no sum
+ * of that name was pushed.
+ */
+export function sumOf(
+  metrics: readonly OtlpMetric[],
+  name: string,
+  where: (point: OtlpNumberPoint) => boolean = () => true,
+): number | undefined {
+  const points = metrics.find((m) => m.name === name)?.sum?.dataPoints;
+  return points?.filter(where).reduce((total, p) => total + Number(p.asDouble ?? p.asInt ?? 0), 0);
 }

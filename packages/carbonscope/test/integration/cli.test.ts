@@ -11,7 +11,7 @@ import { loadCatalog } from '../../src/llm/catalog.js';
 import { llmImpacts } from '../../src/llm/llm-impacts.js';
 import { METRICS } from '../../src/metrics/index.js';
 import { libraryRoot as projectRoot } from '../../src/paths.js';
-import { type OtlpMetric, otlpReceiver, stringAttribute } from '../helpers/otlp-receiver.js';
+import { type OtlpMetric, otlpReceiver, stringAttribute, sumOf } from '../helpers/otlp-receiver.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -81,16 +81,16 @@ async function jsonRun(script: string): Promise<Report> {
 
 /** The sum's points, all of them or those whose `carbonscope.scope` is `process`. */
 function processSum(metrics: OtlpMetric[], name: string, phase?: 'usage' | 'embodied'): number {
-  const metric = metrics.find((m) => m.name === name);
-  expect(metric?.sum, `${name} pushed as a sum`).to.not.equal(undefined);
-  return (metric?.sum?.dataPoints ?? [])
-    .filter(
-      (p) =>
-        !phase ||
-        (stringAttribute(p.attributes, 'carbonscope.scope') === 'process' &&
-          stringAttribute(p.attributes, 'carbonscope.phase') === phase),
-    )
-    .reduce((total, p) => total + Number(p.asDouble ?? p.asInt ?? 0), 0);
+  const total = sumOf(
+    metrics,
+    name,
+    (p) =>
+      !phase ||
+      (stringAttribute(p.attributes, 'carbonscope.scope') === 'process' &&
+        stringAttribute(p.attributes, 'carbonscope.phase') === phase),
+  );
+  expect(total, `${name} pushed as a sum`).to.not.equal(undefined);
+  return total ?? 0;
 }
 
 describe('carbonscope command line', function () {

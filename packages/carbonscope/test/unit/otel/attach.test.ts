@@ -9,7 +9,7 @@ import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { startDefault, stopDefault } from '../../../src/runtime/default.js';
 import { findSample } from '../../helpers/metrics.js';
-import { metricsOf, otlpReceiver, stringAttribute } from '../../helpers/otlp-receiver.js';
+import { histogramPoint, metricsOf, otlpReceiver, sumOf } from '../../helpers/otlp-receiver.js';
 import {
   constantSource,
   intensityReading,
@@ -156,15 +156,15 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
         oneJob(cs);
         await attached.shutdown();
         expect(receiver.pushes).to.have.length(1);
-        const metrics = metricsOf(receiver.pushes[0]?.body ?? { resourceMetrics: [] });
-        const job = metrics
-          .find((m) => m.name === METRICS.operationEnergy.name)
-          ?.histogram?.dataPoints.find(
-            (p) => stringAttribute(p.attributes, 'carbonscope.operation') === 'job',
-          );
+        const push = receiver.pushes[0]?.body;
+        const job = histogramPoint(
+          push,
+          METRICS.operationEnergy.name,
+          'carbonscope.operation',
+          'job',
+        );
         expect(job?.count).to.equal(1);
-        const host = metrics.find((m) => m.name === METRICS.hostEnergy.name)?.sum?.dataPoints ?? [];
-        expect(host.map((p) => p.asDouble)).to.deep.equal([20]);
+        expect(sumOf(metricsOf(push), METRICS.hostEnergy.name)).to.equal(20);
       } finally {
         await cs.stop();
         await receiver.close();
