@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Spawned, spawnUntil } from '#library-tests/helpers/spawn.js';
 import { projectRoot } from '../../src/paths.js';
 
 export const SERVER_ENTRY = join(projectRoot, 'dist', 'src', 'server.js');
@@ -11,15 +12,11 @@ export const SERVER_ENTRY = join(projectRoot, 'dist', 'src', 'server.js');
 // An empty working directory, so a developer's own .env cannot change what tests see.
 const WORK_DIR = mkdtempSync(join(tmpdir(), 'carbonscope-test-'));
 
-export interface SpawnedServer {
+export { spawnUntil };
+
+export interface SpawnedServer extends Spawned {
   url: string;
   port: number;
-  proc: ChildProcess;
-  /** Every stdout line so far (JSON log lines). */
-  stdout: string[];
-  stderr: string[];
-  /** Sends a signal and resolves with the exit code. */
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /** A free loopback port, for a process that must be told its port up front. */
@@ -34,62 +31,6 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-function collect(stream: NodeJS.ReadableStream | null, into: string[]): void {
-  let rest = '';
-  stream?.setEncoding('utf8');
-  stream?.on('data', (chunk: string) => {
-    const lines = (rest + chunk).split('\n');
-    rest = lines.pop() ?? '';
-    into.push(...lines);
-  });
-}
-
-export interface SpawnOptions {
-  cwd?: string;
-  env?: Record<string, string>;
-  /** The stdout line that says the process is up. */
-  waitFor: RegExp;
-  timeoutMs?: number;
-}
-
-/** Runs a command and waits until it prints `waitFor` on stdout (or exits, or times out). */
-export async function spawnUntil(
-  command: string,
-  args: string[],
-  options: SpawnOptions,
-): Promise<Omit<SpawnedServer, 'url' | 'port'>> {
-  const proc = spawn(command, args, {
-    cwd: options.cwd ?? WORK_DIR,
-    env: options.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  collect(proc.stdout, stdout);
-  collect(proc.stderr, stderr);
-  const exited = once(proc, 'exit').then(([code]) => code as number | null);
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
-  while (!stdout.some((l) => options.waitFor.test(l))) {
-    if (proc.exitCode !== null) {
-      throw new Error(`${command} exited ${proc.exitCode}: ${stderr.join('\n')}`);
-    }
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`${command} did not start: ${stderr.join('\n')}\n${stdout.join('\n')}`);
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return {
-    proc,
-    stdout,
-    stderr,
-    stop: async (signal = 'SIGTERM') => {
-      if (proc.exitCode === null) proc.kill(signal);
-      return exited;
-    },
-  };
-}
-
 /** Runs the built service (`node dist/src/server.js`) and waits until it listens. */
 export async function spawnServer(
   env: Record<string, string> = {},
@@ -97,6 +38,7 @@ export async function spawnServer(
 ): Promise<SpawnedServer> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const spawned = await spawnUntil(process.execPath, [SERVER_ENTRY], {
+    cwd: WORK_DIR,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',

@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { findSample, parseLabels } from '#library-tests/helpers/metrics.js';
+import { otlpReceiver } from '#library-tests/helpers/otlp-receiver.js';
 import { HTTP_DURATION } from '../helpers/app.js';
 import {
   freePort,
@@ -179,11 +180,6 @@ describe('service (spawned, real HTTP)', function () {
   });
 });
 
-interface Received {
-  metrics: Array<Record<string, unknown>>;
-  traces: Array<Record<string, unknown>>;
-}
-
 /** Every span in OTLP/JSON trace exports (`resourceSpans[].scopeSpans[].spans[]`). */
 function exportedSpans(exports: Array<Record<string, unknown>>): Array<{ traceId?: string }> {
   type Spans = {
@@ -200,27 +196,6 @@ function requestLogLines(stdout: string[]): Array<Record<string, unknown>> {
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>)
     .filter((l) => l.msg === 'request');
-}
-
-/** A minimal OTLP/HTTP (JSON) receiver, standing in for the Collector's otlp receiver. */
-async function otlpReceiver(): Promise<{ server: Server; url: string; received: Received }> {
-  const received: Received = { metrics: [], traces: [] };
-  const server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => {
-      body += c;
-    });
-    req.on('end', () => {
-      const json = JSON.parse(body || '{}') as Record<string, unknown>;
-      if (req.url === '/v1/metrics') received.metrics.push(json);
-      if (req.url === '/v1/traces') received.traces.push(json);
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  const port = await freePort();
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  return { server, url: `http://127.0.0.1:${port}`, received };
 }
 
 describe('OTLP push and graceful shutdown', function () {
@@ -245,14 +220,14 @@ describe('OTLP push and graceful shutdown', function () {
     expect(requestLogLines(server.stdout)).to.have.length(5);
     const probe = randomUUID();
     await get(`${server.url}/healthz?probe=${probe}`);
-    expect(receiver.received.metrics).to.have.length(0);
+    expect(receiver.pushes).to.have.length(0);
     const started = Date.now();
     const code = await server.stop('SIGTERM');
     expect(code).to.equal(0);
     expect(Date.now() - started).to.be.below(10_000);
-    receiver.server.close();
+    await receiver.close();
 
-    const metricsJson = JSON.stringify(receiver.received.metrics);
+    const metricsJson = JSON.stringify(receiver.pushes.map((p) => p.body));
     expect(metricsJson).to.include('"http.server.request.duration"');
     expect(metricsJson).to.include('"service.instance.id"');
     // The instrumentations record http.server.request.duration too; their meters are dropped,
@@ -261,7 +236,7 @@ describe('OTLP push and graceful shutdown', function () {
       [...metricsJson.matchAll(/"scope":\{"name":"([^"]+)"/g)].map((m) => m[1]),
     );
     expect([...scopes]).to.deep.equal(['carbonscope']);
-    const tracesJson = JSON.stringify(receiver.received.traces);
+    const tracesJson = JSON.stringify(receiver.traces);
     expect(tracesJson, 'a span from the koa instrumentation').to.include(
       '@opentelemetry/instrumentation-koa',
     );
@@ -275,7 +250,7 @@ describe('OTLP push and graceful shutdown', function () {
       .to.be.a('string')
       .and.match(/^[0-9a-f]{32}$/);
     // The log line's trace is the probe's: its http server span carries the unique query.
-    const traceSpans = exportedSpans(receiver.received.traces).filter(
+    const traceSpans = exportedSpans(receiver.traces).filter(
       (span) => span.traceId === line.trace_id,
     );
     expect(traceSpans).to.not.be.empty;

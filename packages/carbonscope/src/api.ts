@@ -46,7 +46,11 @@ export function snapshot(): EnergySnapshot | null {
   return startedDefault()?.snapshot() ?? null;
 }
 
-/** Takes a last sample, stops the meter and its sources. */
+/**
+ * Takes a last sample, stops the meter and its sources; under `--import carbonscope/register`
+ * also pushes the last figures through the SDK register started and stops it (what an
+ * application's SIGTERM handler awaits before it exits).
+ */
 export function stop(): Promise<void> {
   return stopDefault();
 }

@@ -6,7 +6,7 @@
 import { stderrLogger } from './log.js';
 import { attachToOtel } from './otel/attach.js';
 import { captureSpan } from './otel/spans.js';
-import { startDefault } from './runtime/default.js';
+import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
 
 const logger = stderrLogger();
 
@@ -17,8 +17,14 @@ async function register(): Promise<void> {
   // (100 ms after start): decide then whether to join it or start one.
   await cs.firstSample();
   const otel = await attachToOtel(cs, process.env, logger);
+  // The last figures are pushed when the application calls stop() (in its own SIGTERM handler,
+  // say) or when the process ends by itself. No signal handler here: how the application ends
+  // is its own business, and a handler would change it.
+  await atDefaultStop(cs, () => otel.shutdown());
   process.once('beforeExit', () => {
-    void cs.stop().then(() => otel.shutdown());
+    stopDefault().catch((err: unknown) => {
+      logger.error(`carbonscope/register: the last push failed: ${String(err)}`);
+    });
   });
 }
 

@@ -50,8 +50,10 @@ export async function attachToOtel(
   return {
     mode: 'own',
     shutdown: async () => {
-      detach();
+      // The provider's last push collects from the instruments: they are detached after it,
+      // or the push would carry nothing (detaching also forgets the local histograms).
       await own.shutdown();
+      detach();
     },
   };
 }

@@ -65,13 +65,24 @@ async function readerFor(
   histograms: LocalHistograms,
 ): Promise<Reader | undefined> {
   const metricProducers = [histograms];
-  const periodic = (exp: import('@opentelemetry/sdk-metrics').PushMetricExporter) =>
-    new sdk.PeriodicExportingMetricReader({
+  const periodic = (exp: import('@opentelemetry/sdk-metrics').PushMetricExporter) => {
+    const exportIntervalMillis = positive(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
+    const timeout = positive(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000);
+    // The SDK refuses a timeout over the interval. A short interval alone (the default 30 s
+    // timeout) is a usual setting, so the timeout becomes the interval, as NodeSDK does; only a
+    // timeout the user set over it is worth a warning.
+    if (timeout > exportIntervalMillis && env.OTEL_METRIC_EXPORT_TIMEOUT?.trim()) {
+      logger.warn(
+        `OTEL_METRIC_EXPORT_TIMEOUT (${timeout}) is over OTEL_METRIC_EXPORT_INTERVAL (${exportIntervalMillis}): the interval is used`,
+      );
+    }
+    return new sdk.PeriodicExportingMetricReader({
       exporter: exp,
       metricProducers,
-      exportIntervalMillis: positive(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000),
-      exportTimeoutMillis: positive(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000),
+      exportIntervalMillis,
+      exportTimeoutMillis: Math.min(timeout, exportIntervalMillis),
     });
+  };
   switch (exporter) {
     case 'prometheus': {
       const [prometheus] = await importAll<[typeof import('@opentelemetry/exporter-prometheus')]>(

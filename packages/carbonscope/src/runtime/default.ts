@@ -10,6 +10,8 @@ interface Slot {
   starting: Promise<Carbonscope>;
   /** Set once started, for the synchronous callers (track). */
   started?: Carbonscope;
+  /** Run after the last sample when it stops: register's own SDK pushes what it holds. */
+  atStop: Array<() => Promise<void>>;
 }
 const holder = globalThis as { [KEY]?: Slot };
 
@@ -17,7 +19,10 @@ const holder = globalThis as { [KEY]?: Slot };
 export function startDefault(options: CarbonscopeOptions = {}): Promise<Carbonscope> {
   const existing = holder[KEY];
   if (existing) return existing.starting;
-  const slot: Slot = { starting: Promise.resolve() as unknown as Promise<Carbonscope> };
+  const slot: Slot = {
+    starting: Promise.resolve() as unknown as Promise<Carbonscope>,
+    atStop: [],
+  };
   slot.starting = (async () => {
     const cs = await Carbonscope.create(options);
     await cs.start();
@@ -37,10 +42,21 @@ export function startedDefault(): Carbonscope | undefined {
   return holder[KEY]?.started;
 }
 
-/** Stops the default instance (a last sample) and forgets it. */
+/**
+ * Has `fn` run when `cs`, the default instance, is stopped, after its last sample; at once when
+ * `cs` is no longer the default one (it was stopped before this was asked).
+ */
+export async function atDefaultStop(cs: Carbonscope, fn: () => Promise<void>): Promise<void> {
+  const slot = holder[KEY];
+  if (slot?.started === cs) slot.atStop.push(fn);
+  else await fn();
+}
+
+/** Stops the default instance (a last sample), runs what waits for that, and forgets it. */
 export async function stopDefault(): Promise<void> {
   const slot = holder[KEY];
   holder[KEY] = undefined;
   const cs = await slot?.starting.catch(() => undefined);
   await cs?.stop();
+  for (const fn of slot?.atStop.splice(0) ?? []) await fn();
 }

@@ -35,10 +35,10 @@ export interface KeplerNode {
 
 const esc = (v: string) =>
   v.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
-const labelText = (labels: Record<string, string>) =>
-  `{${Object.entries(labels)
-    .map(([k, v]) => `${k}="${esc(v)}"`)
-    .join(',')}}`;
+const labelText = (labels: Record<string, string>) => {
+  const pairs = Object.entries(labels).map(([k, v]) => `${k}="${esc(v)}"`);
+  return pairs.length ? `{${pairs.join(',')}}` : '';
+};
 
 export interface ExpositionStyle {
   /** As Prometheus' /federate gives it: `instance` and `job` labels, and a timestamp per line. */
@@ -49,10 +49,11 @@ function line(
   name: string,
   labels: Record<string, string>,
   value: number,
-  node: KeplerNode,
+  target: Pick<KeplerNode, 'instance'>,
   style: ExpositionStyle,
+  job = 'kepler',
 ): string {
-  const all = style.federated ? { ...labels, instance: node.instance, job: 'kepler' } : labels;
+  const all = style.federated ? { ...labels, instance: target.instance, job } : labels;
   const ts = style.federated ? ` ${style.federated.timestampMs}` : '';
   return `${name}${labelText(all)} ${value}${ts}`;
 }
@@ -227,15 +228,26 @@ export interface ScaphandreProcess {
   container?: { id: string; podName: string; namespace: string };
 }
 
-/** Scaphandre's Prometheus exporter; container labels as `--containers` adds them. */
+/** The `instance` Prometheus gives a federated Scaphandre's series. */
+const SCAPHANDRE_TARGET = { instance: '10.0.0.1:8080' };
+
+/**
+ * Scaphandre's Prometheus exporter; container labels as `--containers` adds them. A host power
+ * of `undefined` leaves the host series out (Scaphandre could not read it).
+ */
 export function scaphandreExposition(
-  hostMicrowatts: number,
+  hostMicrowatts: number | undefined,
   procs: readonly ScaphandreProcess[],
+  style: ExpositionStyle = {},
 ): string {
+  const gauge = (name: string, labels: Record<string, string>, value: number) =>
+    line(name, labels, value, SCAPHANDRE_TARGET, style, 'scaphandre');
   const out = [
     '# HELP scaph_host_power_microwatts Power measurement on the whole host, in microwatts',
     '# TYPE scaph_host_power_microwatts gauge',
-    `scaph_host_power_microwatts ${hostMicrowatts}`,
+    ...(hostMicrowatts === undefined
+      ? []
+      : [gauge('scaph_host_power_microwatts', {}, hostMicrowatts)]),
     '# HELP scaph_process_power_consumption_microwatts Power consumption due to the process, measured on at the topology level, in microwatts',
     '# TYPE scaph_process_power_consumption_microwatts gauge',
   ];
@@ -250,7 +262,7 @@ export function scaphandreExposition(
         kubernetes_pod_namespace: p.container.namespace,
       });
     }
-    out.push(`scaph_process_power_consumption_microwatts${labelText(labels)} ${p.microwatts}`);
+    out.push(gauge('scaph_process_power_consumption_microwatts', labels, p.microwatts));
   }
   return `${out.join('\n')}\n`;
 }
@@ -260,6 +272,8 @@ export class ExporterServer {
   requests = 0;
   /** Path → what to answer; a function is called on each request. */
   routes = new Map<string, () => { status?: number; body: string; type?: string }>();
+  /** Paths whose requests are accepted and never answered (a hung exporter). */
+  readonly silent = new Set<string>();
   private server: Server | undefined;
 
   /** Listens on loopback, on `port` when given (an exporter coming back where it was). */
@@ -267,6 +281,7 @@ export class ExporterServer {
     this.server = createServer((req: IncomingMessage, res: ServerResponse) => {
       this.requests++;
       const path = (req.url ?? '/').split('?')[0] ?? '/';
+      if (this.silent.has(path)) return;
       const route = this.routes.get(path);
       if (!route) {
         res.writeHead(404).end('not found');
@@ -328,15 +343,19 @@ export function singleContainerNode(
   };
 }
 
-/** An exporter source that scrapes `url` only when the test calls refresh() (or probe()). */
+/**
+ * An exporter source that scrapes `url` only when the test calls refresh() (or probe()); one
+ * interval is 1 s of `clock`, so it hands over after 3 s without a good read.
+ */
 export function scrapedSource(
   spec: ExporterSpec,
   url: string,
   clock?: () => number,
+  timeoutMs = 1000,
 ): ExporterSource {
   return createExporterSource({
     spec,
-    read: () => fetchExposition(url, spec.wanted, { timeoutMs: 1000, maxBytes: 1 << 24 }),
+    read: () => fetchExposition(url, spec.wanted, { timeoutMs, maxBytes: 1 << 24 }),
     where: url,
     intervalMs: 1000,
     clock,

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { loadCatalog } from '../../src/llm/catalog.js';
 import { llmImpacts } from '../../src/llm/llm-impacts.js';
 import { METRICS } from '../../src/metrics/index.js';
 import { libraryRoot as projectRoot } from '../../src/paths.js';
+import { type OtlpMetric, otlpReceiver, stringAttribute, sumOf } from '../helpers/otlp-receiver.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -79,39 +79,18 @@ async function jsonRun(script: string): Promise<Report> {
   return JSON.parse(r.stdout) as Report;
 }
 
-/** The parts of an OTLP/JSON metrics request (ExportMetricsServiceRequest) the test reads. */
-interface OtlpAttribute {
-  key: string;
-  value: { stringValue?: string };
-}
-interface OtlpMetric {
-  name: string;
-  sum?: { dataPoints: Array<{ attributes: OtlpAttribute[]; asDouble?: number; asInt?: number }> };
-}
-interface OtlpMetricsRequest {
-  resourceMetrics: Array<{
-    resource: { attributes: OtlpAttribute[] };
-    scopeMetrics: Array<{ metrics: OtlpMetric[] }>;
-  }>;
-}
-
-function stringAttribute(attributes: OtlpAttribute[] | undefined, key: string) {
-  return attributes?.find((a) => a.key === key)?.value.stringValue;
-}
-
-/** The sum of a counter's points with scope=process (one per component and source). */
 /** The sum's points, all of them or those whose `carbonscope.scope` is `process`. */
 function processSum(metrics: OtlpMetric[], name: string, phase?: 'usage' | 'embodied'): number {
-  const metric = metrics.find((m) => m.name === name);
-  expect(metric?.sum, `${name} pushed as a sum`).to.not.equal(undefined);
-  return (metric?.sum?.dataPoints ?? [])
-    .filter(
-      (p) =>
-        !phase ||
-        (stringAttribute(p.attributes, 'carbonscope.scope') === 'process' &&
-          stringAttribute(p.attributes, 'carbonscope.phase') === phase),
-    )
-    .reduce((total, p) => total + Number(p.asDouble ?? p.asInt ?? 0), 0);
+  const total = sumOf(
+    metrics,
+    name,
+    (p) =>
+      !phase ||
+      (stringAttribute(p.attributes, 'carbonscope.scope') === 'process' &&
+        stringAttribute(p.attributes, 'carbonscope.phase') === phase),
+  );
+  expect(total, `${name} pushed as a sum`).to.not.equal(undefined);
+  return total ?? 0;
 }
 
 describe('carbonscope command line', function () {
@@ -311,30 +290,17 @@ describe('carbonscope command line', function () {
   });
 
   it('pushes the run metrics to an OTLP/HTTP collector', async () => {
-    const bodies: string[] = [];
-    const server = createServer((req: IncomingMessage, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => {
-        body += d;
-      });
-      req.on('end', () => {
-        if (req.url === '/v1/metrics') bodies.push(body);
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
+    const receiver = await otlpReceiver();
     try {
-      const r = await cli(['run', '--json', '--otlp', `http://127.0.0.1:${port}`, ...node(BUSY)], {
+      const r = await cli(['run', '--json', '--otlp', receiver.url, ...node(BUSY)], {
         env: { OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' },
       });
       expect(r.code, r.stderr).to.equal(0);
       const report = JSON.parse(r.stdout) as Report;
-      expect(bodies.length).to.be.greaterThan(0);
+      expect(receiver.pushes.map((p) => p.contentType)).to.include('application/json');
       // The last push is the final flush: cumulative sums over the whole run.
-      const last = JSON.parse(bodies[bodies.length - 1] as string) as OtlpMetricsRequest;
-      const [resource] = last.resourceMetrics;
+      const last = receiver.pushes.at(-1)?.body;
+      const [resource] = last?.resourceMetrics ?? [];
       expect(stringAttribute(resource?.resource.attributes, 'carbonscope.run_id')).to.equal(
         report.runId,
       );
@@ -352,7 +318,7 @@ describe('carbonscope command line', function () {
         report.embodied.grams * 1e-9,
       );
     } finally {
-      server.close();
+      await receiver.close();
     }
   });
 

@@ -132,6 +132,8 @@ export function createExporterSource(o: ExporterSourceOptions): ExporterSource {
       lastGoodMs !== undefined && now > lastGoodMs
         ? Math.min(1, Math.max(0, 1 - coveredMs / (now - lastGoodMs)))
         : 1;
+    // A gauge is the power now: one this read no longer gives has no value, not its old one.
+    gauges.clear();
     for (const f of figures) {
       const key = keyOf(f);
       if (f.unit === 'watts') {

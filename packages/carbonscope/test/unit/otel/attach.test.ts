@@ -2,11 +2,14 @@ import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
+import type { Logger } from '../../../src/log.js';
+import { METRICS } from '../../../src/metrics/index.js';
 import { attachToOtel } from '../../../src/otel/attach.js';
 import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { startDefault, stopDefault } from '../../../src/runtime/default.js';
 import { findSample } from '../../helpers/metrics.js';
+import { histogramPoint, metricsOf, otlpReceiver, sumOf } from '../../helpers/otlp-receiver.js';
 import {
   constantSource,
   intensityReading,
@@ -17,6 +20,7 @@ import {
   StubGrid,
   testConfig,
 } from '../energy/scripted.js';
+import { waitFor } from '../energy/sources/helpers.js';
 
 /**
  * A meter provider whose readings the test can scrape, serialized as an application's own JS
@@ -111,6 +115,84 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       await attached.shutdown();
       await cs.stop();
     }
+  });
+
+  describe('its own provider pushing OTLP', () => {
+    /**
+     * attachToOtel with `env`, which the OTLP exporter reads from process.env when it is made
+     * (inside attachToOtel, as register passes process.env itself).
+     */
+    const attachWith = async (cs: Carbonscope, env: Record<string, string>, logger: Logger) => {
+      const before = { ...process.env };
+      Object.assign(process.env, env);
+      try {
+        return await attachToOtel(cs, env, logger);
+      } finally {
+        for (const key of Object.keys(env)) {
+          if (before[key] === undefined) delete process.env[key];
+          else process.env[key] = before[key];
+        }
+      }
+    };
+    /** One operation, `job`, settled by the next sample. */
+    const oneJob = (cs: Awaited<ReturnType<typeof scripted>>) => {
+      cs.track('job', () => 42);
+      cs.clock.advance(1000);
+      cs.cpu.interval(1, 0.5, 0.5);
+      cs.meter.sampleNow();
+    };
+
+    it('pushes what was counted when it shuts down, with no periodic push due', async () => {
+      const receiver = await otlpReceiver();
+      const cs = await scripted();
+      const env = {
+        OTEL_METRICS_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_METRIC_EXPORT_INTERVAL: '600000',
+      };
+      try {
+        const attached = await attachWith(cs, env, memoryLogger().logger);
+        expect(attached.mode).to.equal('own');
+        oneJob(cs);
+        await attached.shutdown();
+        expect(receiver.pushes).to.have.length(1);
+        const push = receiver.pushes[0]?.body;
+        const job = histogramPoint(
+          push,
+          METRICS.operationEnergy.name,
+          'carbonscope.operation',
+          'job',
+        );
+        expect(job?.count).to.equal(1);
+        expect(sumOf(metricsOf(push), METRICS.hostEnergy.name)).to.equal(20);
+      } finally {
+        await cs.stop();
+        await receiver.close();
+      }
+    });
+
+    it('takes an export interval under the default 30 s timeout, the timeout then being the interval (as NodeSDK does)', async () => {
+      const receiver = await otlpReceiver();
+      const cs = await scripted();
+      const log = memoryLogger();
+      const env = {
+        OTEL_METRICS_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_METRIC_EXPORT_INTERVAL: '200',
+      };
+      const attached = await attachWith(cs, env, log.logger);
+      try {
+        expect(attached.mode).to.equal('own');
+        oneJob(cs);
+        await waitFor(() => receiver.pushes.length >= 2, 5000);
+        // Only a timeout the user set above the interval is worth a warning.
+        expect(log.lines.filter((l) => Number(l.level) >= 40)).to.deep.equal([]);
+      } finally {
+        await attached.shutdown();
+        await cs.stop();
+        await receiver.close();
+      }
+    });
   });
 
   it('the instrumentation binds to the provider it is given, and detaches on disable()', async () => {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { EmissionsTracker, measure, snapshot, start, stop, track } from '../../../src/api.js';
 import { libraryRoot } from '../../../src/paths.js';
+import { atDefaultStop } from '../../../src/runtime/default.js';
 
 const ENV = { ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' } as const;
 
@@ -45,6 +46,24 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
     const rate = cs.snapshot().embodied?.gramsPerSecond ?? 0;
     expect(footprint.embodiedGrams).to.be.greaterThan(0);
     expect(footprint.embodiedGrams).to.be.at.most(rate * footprint.durationSeconds * (1 + 1e-9));
+  });
+
+  it("stop() runs what waits for the last sample (register's last push) after it, once", async () => {
+    const cs = await start({ env: ENV });
+    const seen: string[] = [];
+    cs.meter.onSample(() => seen.push('sample'));
+    await atDefaultStop(cs, async () => {
+      seen.push('push');
+    });
+    await stop();
+    await stop();
+    expect(seen.slice(-2)).to.deep.equal(['sample', 'push']);
+    expect(seen.filter((s) => s === 'push')).to.have.length(1);
+    // Asked for an instance already stopped: it runs at once.
+    await atDefaultStop(cs, async () => {
+      seen.push('late');
+    });
+    expect(seen.at(-1)).to.equal('late');
   });
 
   it('never keeps a process alive: a script that starts and never stops exits on its own', () => {

@@ -235,37 +235,49 @@ describe('energy/sources/select', () => {
       );
     });
 
-    it('ENERGY_SOURCE=kepler that does not answer yet: the estimate covers, Kepler is used once it answers', async () => {
-      const url = server.url('/kepler');
-      await server.stop();
-      const { logger, warnings } = captureLogger();
-      const r = keep(
-        await selectSources({
-          config: config({
-            ENERGY_SOURCE: 'kepler',
-            KEPLER_METRICS_URL: url,
-            POD_NAME: 'web-1',
-            POD_NAMESPACE: 'shop',
-            ENERGY_EXPORTER_INTERVAL_MS: '100',
+    // Kepler finds its container by the pod's name, Scaphandre this process by its pid.
+    const exporters = [
+      [
+        'kepler',
+        (url: string) => ({ KEPLER_METRICS_URL: url, POD_NAME: 'web-1', POD_NAMESPACE: 'shop' }),
+      ],
+      ['scaphandre', (url: string) => ({ SCAPHANDRE_METRICS_URL: url })],
+    ] as const;
+    for (const [exporter, env] of exporters) {
+      it(`ENERGY_SOURCE=${exporter} that does not answer yet: the estimate covers, ${exporter} is used once it answers`, async () => {
+        const url = server.url(`/${exporter}`);
+        await server.stop();
+        const { logger, warnings } = captureLogger();
+        const r = keep(
+          await selectSources({
+            config: config({
+              ENERGY_SOURCE: exporter,
+              ENERGY_EXPORTER_INTERVAL_MS: '100',
+              ...env(url),
+            }),
+            logger,
+            platform: 'linux',
+            binaries: noGpu(),
+            readCgroup: noCgroup,
           }),
-          logger,
-          platform: 'linux',
-          binaries: noGpu(),
-          readCgroup: noCgroup,
-        }),
-      );
-      expect(r.host.name).to.equal('estimate');
-      expect(warnings()[0]?.msg).to.match(
-        /^energy: kepler \(measured\) cannot be used yet \(http:\/\/127\.0\.0\.1:\d+\/kepler: ECONNREFUSED\); estimate covers until it can$/,
-      );
-      const routes = server.routes;
-      server = await new ExporterServer().start(Number(new URL(url).port));
-      server.routes = routes;
-      await waitFor(() => server.requests > 0, 3000);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      r.host.sample({ nowMs: performance.now(), elapsedMs: 100, hostCpu: NO_CPU });
-      expect([r.host.name, r.host.estimated]).to.deep.equal(['kepler', false]);
-    });
+        );
+        expect(r.host.name).to.equal('estimate');
+        expect(warnings()[0]?.msg).to.equal(
+          `energy: ${exporter} (measured) cannot be used yet (${url}: ECONNREFUSED); estimate covers until it can`,
+        );
+        const routes = server.routes;
+        server = await new ExporterServer().start(Number(new URL(url).port));
+        server.routes = routes;
+        await waitFor(() => server.requests > 0, 3000);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        r.host.sample({ nowMs: performance.now(), elapsedMs: 100, hostCpu: NO_CPU });
+        expect([r.host.name, r.host.estimated, r.host.scope]).to.deep.equal([
+          exporter,
+          false,
+          'process',
+        ]);
+      });
+    }
 
     it('auto with a Scaphandre URL measures this process by its pid', async () => {
       const { logger } = captureLogger();

@@ -1,0 +1,79 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// An empty working directory unless the caller names one: nothing of the developer's there.
+const WORK_DIR = mkdtempSync(join(tmpdir(), 'carbonscope-spawn-'));
+
+export interface Spawned {
+  proc: ChildProcess;
+  /** Every stdout line so far. */
+  stdout: string[];
+  stderr: string[];
+  /** How the process ended: its exit code, or the signal that ended it. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Sends a signal (unless it has exited) and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+function collect(stream: NodeJS.ReadableStream | null, into: string[]): void {
+  let rest = '';
+  stream?.setEncoding('utf8');
+  stream?.on('data', (chunk: string) => {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop() ?? '';
+    into.push(...lines);
+  });
+}
+
+export interface SpawnOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  /** The stdout line that says the process is up. */
+  waitFor: RegExp;
+  timeoutMs?: number;
+}
+
+/** Runs a command and waits until it prints `waitFor` on stdout (or exits, or times out). */
+export async function spawnUntil(
+  command: string,
+  args: string[],
+  options: SpawnOptions,
+): Promise<Spawned> {
+  const proc = spawn(command, args, {
+    cwd: options.cwd ?? WORK_DIR,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  collect(proc.stdout, stdout);
+  collect(proc.stderr, stderr);
+  const exited = once(proc, 'exit').then(([code, signal]) => ({
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
+  }));
+  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  while (!stdout.some((l) => options.waitFor.test(l))) {
+    if (proc.exitCode !== null) {
+      throw new Error(`${command} exited ${proc.exitCode}: ${stderr.join('\n')}`);
+    }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`${command} did not start: ${stderr.join('\n')}\n${stdout.join('\n')}`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return {
+    proc,
+    stdout,
+    stderr,
+    exited,
+    stop: async (signal = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return (await exited).code;
+    },
+  };
+}

@@ -1,0 +1,158 @@
+import { dirname, join } from 'node:path';
+import { expect } from 'chai';
+import { METRICS } from '../../src/metrics/index.js';
+import { libraryRoot } from '../../src/paths.js';
+import {
+  histogramPoint,
+  metricsOf,
+  type OtlpMetricsRequest,
+  type OtlpReceiver,
+  otlpReceiver,
+  stringAttribute,
+  sumOf,
+} from '../helpers/otlp-receiver.js';
+import { type Spawned, spawnUntil } from '../helpers/spawn.js';
+import { waitFor } from '../unit/energy/sources/helpers.js';
+
+/** A plain node:http service naming its routes with setRoute; see its comment for ON_SIGTERM. */
+const SERVER = join(libraryRoot, 'test', 'fixtures', 'register', 'server.js');
+
+interface App extends Spawned {
+  base: string;
+}
+
+/**
+ * `node --import carbonscope/register server.js`, resolved as a user's would be (the package
+ * by its name, here from inside it), pushing OTLP to `receiver` as the standard variables say.
+ * The protocol is left unset: the spec's default, http/protobuf.
+ */
+async function startApp(receiver: OtlpReceiver, env: Record<string, string>): Promise<App> {
+  const app = await spawnUntil(process.execPath, ['--import', 'carbonscope/register', SERVER], {
+    cwd: dirname(SERVER),
+    env: {
+      PATH: process.env.PATH ?? '',
+      OTEL_METRICS_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_SERVICE_NAME: 'some-name',
+      ENERGY_SOURCE: 'estimate',
+      CARBON_INTENSITY: '300',
+      ENERGY_SAMPLE_INTERVAL_MS: '200',
+      // For the line that says register has started its SDK.
+      CARBONSCOPE_LOG_LEVEL: 'info',
+      ...env,
+    },
+    waitFor: /^listening \d+$/,
+  });
+  const port = /^listening (\d+)$/.exec(app.stdout.find((l) => l.startsWith('listening')) ?? '');
+  // register starts beside the application and tracks requests once it has: as a user's
+  // traffic would, the test's comes after (the examples test waits for the metrics likewise).
+  await waitFor(
+    () => app.stderr.some((l) => l.includes("metrics exported by carbonscope's own SDK: otlp")),
+    15_000,
+  ).catch(() => {
+    throw new Error(`register did not start its SDK: ${app.stderr.join('\n')}`);
+  });
+  return { ...app, base: `http://127.0.0.1:${port?.[1]}` };
+}
+
+/** Three requests to /users/:id, one to /hello, one no route names. */
+async function traffic(base: string): Promise<void> {
+  for (const id of ['1', '2', 'abc']) {
+    expect((await fetch(`${base}/users/${id}`)).status).to.equal(200);
+  }
+  expect((await fetch(`${base}/hello`)).status).to.equal(200);
+  expect((await fetch(`${base}/no/such/${Math.random()}`)).status).to.equal(404);
+}
+
+/** carbonscope.operation.energy's point for one operation in a push (cumulative). */
+const operationPoint = (push: OtlpMetricsRequest | undefined, operation: string) =>
+  histogramPoint(push, METRICS.operationEnergy.name, 'carbonscope.operation', operation);
+
+/** The process's energy so far in a push, all components and sources together. */
+const processJoules = (push: OtlpMetricsRequest | undefined) =>
+  sumOf(metricsOf(push), METRICS.processEnergy.name);
+
+/** Every operation the app served, as the pushed histogram counts them. */
+const SERVED = { '/users/:id': 3, '/hello': 1, unmatched: 1 };
+
+const allServed = (push: OtlpMetricsRequest | undefined) =>
+  Object.entries(SERVED).every(([operation, n]) => operationPoint(push, operation)?.count === n);
+
+function expectServed(push: OtlpMetricsRequest | undefined): void {
+  for (const [operation, count] of Object.entries(SERVED)) {
+    const point = operationPoint(push, operation);
+    expect(point?.count, operation).to.equal(count);
+    expect(point?.sum, operation).to.be.greaterThan(0);
+  }
+}
+
+describe('--import carbonscope/register pushing OTLP (its own SDK)', function () {
+  this.timeout(60_000);
+  let receiver: OtlpReceiver;
+  let app: App | undefined;
+
+  beforeEach(async () => {
+    receiver = await otlpReceiver();
+  });
+  afterEach(async () => {
+    await app?.stop('SIGKILL');
+    app = undefined;
+    await receiver.close();
+  });
+
+  it('pushes each route’s operation energy as http/protobuf, under OTEL_SERVICE_NAME', async () => {
+    app = await startApp(receiver, { OTEL_METRIC_EXPORT_INTERVAL: '300' });
+    await traffic(app.base);
+    // Operations are settled at the meter's next sample, then pushed at the next export.
+    await waitFor(() => allServed(receiver.pushes.at(-1)?.body), 15_000).catch(() => {
+      throw new Error(
+        `no push counted every request (${receiver.pushes.length} pushes; ${receiver.failures.join('; ')}; stderr: ${app?.stderr.join('\n')})`,
+      );
+    });
+    const last = receiver.pushes.at(-1);
+    expect(last?.contentType).to.equal('application/x-protobuf');
+    expectServed(last?.body);
+    const [resource] = last?.body.resourceMetrics ?? [];
+    expect(stringAttribute(resource?.resource.attributes, 'service.name')).to.equal('some-name');
+    expect(processJoules(last?.body)).to.be.greaterThan(0);
+    // The template, never the raw path, is the operation.
+    const operations = metricsOf(last?.body)
+      .flatMap((m) => m.histogram?.dataPoints ?? [])
+      .map((p) => stringAttribute(p.attributes, 'carbonscope.operation'));
+    expect([...new Set(operations)].sort()).to.deep.equal(['/hello', '/users/:id', 'unmatched']);
+    expect(app.stderr.join('\n')).to.not.match(/error/i);
+  });
+
+  describe('SIGTERM, with no push due before it', () => {
+    // Longer than the test: whatever arrives was pushed at the process's end.
+    const env = { OTEL_METRIC_EXPORT_INTERVAL: '600000' };
+
+    it('left to Node (register adds no signal handler): the process ends at once, unflushed', async () => {
+      app = await startApp(receiver, env);
+      await traffic(app.base);
+      app.proc.kill('SIGTERM');
+      expect(await app.exited).to.deep.equal({ code: null, signal: 'SIGTERM' });
+      // What was counted since the last push is lost: the README says so and how to keep it.
+      expect(receiver.pushes).to.deep.equal([]);
+    });
+
+    for (const onSigterm of ['close', 'stop'] as const) {
+      const how =
+        onSigterm === 'close'
+          ? 'closes its server and lets the process end'
+          : 'awaits stop() and exits';
+      it(`an app that ${how} on SIGTERM gets every counted request pushed`, async () => {
+        app = await startApp(receiver, { ...env, ON_SIGTERM: onSigterm });
+        // The signal follows the last response at once: the last sample, taken at the end,
+        // settles what no sample has yet.
+        await traffic(app.base);
+        app.proc.kill('SIGTERM');
+        expect(await app.exited).to.deep.equal({ code: 0, signal: null });
+        expect(receiver.failures).to.deep.equal([]);
+        expect(receiver.pushes, app.stderr.join('\n')).to.have.length(1);
+        expectServed(receiver.pushes[0]?.body);
+        expect(processJoules(receiver.pushes[0]?.body)).to.be.greaterThan(0);
+      });
+    }
+  });
+});
