@@ -45,6 +45,12 @@ export interface AssembleOptions {
   histograms?: LocalHistograms;
   metricsText: MetricsText;
   readiness: Readiness;
+  /**
+   * Spans are recorded: each operation captures the span active where it began, so its figure
+   * lands there. Without tracing nothing is captured (a request listener and a lookup less per
+   * request).
+   */
+  tracing?: boolean;
 }
 
 export interface AssembledService {
@@ -66,7 +72,7 @@ export async function assembleService(options: AssembleOptions): Promise<Assembl
   const carbonscope = await Carbonscope.create({
     settings: config,
     logger,
-    captureContext: captureSpan,
+    captureContext: options.tracing === false ? undefined : captureSpan,
   });
   bindMetrics(meter, carbonscope, { http: true, histograms: options.histograms });
   readiness.waitFor(
@@ -131,6 +137,7 @@ export async function runService(config: Config, telemetry: Telemetry): Promise<
     histograms: telemetry.histograms,
     metricsText: telemetry.metricsText,
     readiness,
+    tracing: telemetry.tracing,
   });
   const flush: Closable = { name: 'telemetry', close: () => telemetry.shutdown() };
   const app = createApp(deps);

@@ -255,6 +255,8 @@ describe('OTLP push and graceful shutdown', function () {
     );
     expect(traceSpans).to.not.be.empty;
     expect(JSON.stringify(traceSpans)).to.include(probe);
+    // With tracing on, the request's energy reaches its trace (settled at the last sample).
+    expect(JSON.stringify(traceSpans)).to.include('"carbonscope.energy_joules"');
   });
 });
 
