@@ -12,6 +12,7 @@ import {
   ScriptedClock,
   ScriptedCpu,
   StubGrid,
+  scriptedCarbonscope,
   testConfig,
 } from '#library-tests/unit/energy/scripted.js';
 import { createApp } from '../../src/app.js';
@@ -25,22 +26,17 @@ describe('request tracking and GET /energy', () => {
     const clock = new ScriptedClock(0);
     const cpu = new ScriptedCpu();
     const metrics = createTestMetrics();
-    const meter = await Carbonscope.create({
+    const meter = await scriptedCarbonscope({
+      clock,
+      cpu,
       // Embodied: 31,557.6 kg over one year is 1 g/s for the host (2 of its 2 vCPUs).
-      settings: testConfig({
+      env: {
         ENERGY_SAMPLE_INTERVAL_MS: '60000',
         EMBODIED_KGCO2E: '31557.6',
         EMBODIED_LIFETIME_YEARS: '1',
         EMBODIED_HOST_VCPUS: '2',
         EMBODIED_RESERVED_VCPUS: '2',
-      }),
-      logger: memoryLogger().logger,
-      grid: new StubGrid(intensityReading('DE', 250)),
-      sources: { host: constantSource(8, { name: 'estimate', component: 'cpu' }), gpus: [] },
-      clock: clock.now,
-      timer: new ManualTimer(),
-      hostCpu: cpu.hostCpu,
-      processCpu: cpu.processCpu,
+      },
     });
     bindMetrics(metrics.meter, meter);
     await meter.start();

@@ -1,15 +1,12 @@
-import { bindMetrics, Carbonscope } from 'carbonscope';
+import { bindMetrics } from 'carbonscope';
 import { expect } from 'chai';
 import { createTestMetrics } from '#library-tests/helpers/metrics.js';
 import {
-  constantSource,
   intensityReading,
-  ManualTimer,
-  memoryLogger,
   ScriptedClock,
   ScriptedCpu,
   StubGrid,
-  testConfig,
+  scriptedCarbonscope,
 } from '#library-tests/unit/energy/scripted.js';
 import {
   CAR_GRAMS_CO2_PER_METRE,
@@ -25,15 +22,11 @@ async function setUp(historyMinutes = 60) {
   const cpu = new ScriptedCpu();
   const metrics = createTestMetrics();
   const grid = new StubGrid(intensityReading('DE', 250));
-  const meter = await Carbonscope.create({
-    settings: testConfig({ ENERGY_SAMPLE_INTERVAL_MS: '60000' }),
-    logger: memoryLogger().logger,
+  const meter = await scriptedCarbonscope({
+    clock,
+    cpu,
+    env: { ENERGY_SAMPLE_INTERVAL_MS: '60000' },
     grid,
-    sources: { host: constantSource(8, { name: 'estimate', component: 'cpu' }), gpus: [] },
-    clock: clock.now,
-    timer: new ManualTimer(),
-    hostCpu: cpu.hostCpu,
-    processCpu: cpu.processCpu,
   });
   bindMetrics(metrics.meter, meter);
   const dashboard: Dashboard = createDashboard({

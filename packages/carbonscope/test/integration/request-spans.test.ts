@@ -20,17 +20,8 @@ import type KoaType from 'koa';
 import type { OperationFootprint } from '../../src/energy/index.js';
 import { setRoute } from '../../src/http/index.js';
 import { captureSpan, SPAN_ATTRIBUTES } from '../../src/otel/spans.js';
-import { Carbonscope } from '../../src/runtime/carbonscope.js';
-import {
-  constantSource,
-  intensityReading,
-  ManualTimer,
-  memoryLogger,
-  ScriptedClock,
-  ScriptedCpu,
-  StubGrid,
-  testConfig,
-} from '../unit/energy/scripted.js';
+import type { Carbonscope } from '../../src/runtime/carbonscope.js';
+import { ScriptedClock, ScriptedCpu, scriptedCarbonscope } from '../unit/energy/scripted.js';
 
 const require = createRequire(import.meta.url);
 
@@ -172,15 +163,10 @@ describe('operation figures on spans (@opentelemetry/instrumentation-http, every
 
       before(async () => {
         exporter.reset();
-        cs = await Carbonscope.create({
-          settings: testConfig({ ENERGY_OPERATION_ATTRIBUTION: 'wall' }),
-          logger: memoryLogger().logger,
-          grid: new StubGrid(intensityReading('DE', 250)),
-          sources: { host: constantSource(8, { name: 'estimate', component: 'cpu' }), gpus: [] },
-          clock: clock.now,
-          timer: new ManualTimer(),
-          hostCpu: cpu.hostCpu,
-          processCpu: cpu.processCpu,
+        cs = await scriptedCarbonscope({
+          clock,
+          cpu,
+          env: { ENERGY_OPERATION_ATTRIBUTION: 'wall' },
           captureContext: captureSpan,
         });
         cs.onEnd((f) => settled.push(f));

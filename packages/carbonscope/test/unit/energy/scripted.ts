@@ -13,6 +13,7 @@ import type {
 } from '../../../src/energy/index.js';
 import type { GridIntensity, IntensityReading } from '../../../src/grid/index.js';
 import type { Logger } from '../../../src/log.js';
+import { Carbonscope, type CarbonscopeOptions } from '../../../src/runtime/carbonscope.js';
 import { loadSettings } from '../../../src/settings.js';
 
 /**
@@ -220,4 +221,32 @@ export class ManualTimer implements Timer {
       },
     };
   }
+}
+
+export interface ScriptedCarbonscopeOptions {
+  clock: ScriptedClock;
+  cpu: ScriptedCpu;
+  /** Settings over testConfig()'s. */
+  env?: Record<string, string>;
+  grid?: GridIntensity;
+  captureContext?: CarbonscopeOptions['captureContext'];
+}
+
+/**
+ * carbonscope on scripted time and CPU, as the tests that follow one request through it use:
+ * an 8 W estimated host, DE at 250 gCO2e/kWh, samples only when the test takes them.
+ */
+export function scriptedCarbonscope(options: ScriptedCarbonscopeOptions): Promise<Carbonscope> {
+  const { clock, cpu } = options;
+  return Carbonscope.create({
+    settings: testConfig(options.env),
+    logger: memoryLogger().logger,
+    grid: options.grid ?? new StubGrid(intensityReading('DE', 250)),
+    sources: { host: constantSource(8, { name: 'estimate', component: 'cpu' }), gpus: [] },
+    clock: clock.now,
+    timer: new ManualTimer(),
+    hostCpu: cpu.hostCpu,
+    processCpu: cpu.processCpu,
+    captureContext: options.captureContext,
+  });
 }
