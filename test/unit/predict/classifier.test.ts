@@ -80,10 +80,16 @@ describe('predict classifier', () => {
     });
   });
 
+  // As the app runs it: the inference duration in carbonscope's local histograms (the SDK's
+  // own histogram is the path of test/integration/predict.test.ts).
   describe('the committed model', () => {
     const { tracker, ended, settle } = poweredTracker(10, 1e-4);
-    const metrics = createTestMetrics();
-    const classifier = new OnnxActivityClassifier({ tracker, meter: metrics.meter });
+    const metrics = createTestMetrics({ local: true });
+    const classifier = new OnnxActivityClassifier({
+      tracker,
+      meter: metrics.meter,
+      histograms: metrics.histograms,
+    });
 
     before(() => classifier.load());
     after(async () => {

@@ -1,7 +1,9 @@
 import type { Meter } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
+import { LocalHistograms } from '../../src/otel/local-histograms.js';
 import { withPrometheusNames } from '../../src/otel/prometheus-names.js';
+import { SCOPE } from '../../src/otel/scope.js';
 
 /** A private meter whose instruments can be read back in Prometheus text, for unit tests. */
 export interface TestMetrics {
@@ -14,10 +16,16 @@ export interface TestMetrics {
    */
   value(name: string, labels?: Record<string, string>): Promise<number | undefined>;
   shutdown(): Promise<void>;
+  /** Local histograms the reader exports, when asked for (what carbonscope's own SDK uses). */
+  histograms?: LocalHistograms;
 }
 
-export function createTestMetrics(): TestMetrics {
-  const reader = new PrometheusExporter({ preventServerStart: true });
+export function createTestMetrics(options: { local?: boolean } = {}): TestMetrics {
+  const histograms = options.local ? new LocalHistograms(sdkMetrics, SCOPE) : undefined;
+  const reader = new PrometheusExporter({
+    preventServerStart: true,
+    metricProducers: histograms ? [histograms] : [],
+  });
   const provider = new sdkMetrics.MeterProvider({ readers: [reader] });
   const serializer = new PrometheusSerializer();
   const scrape = async () => {
@@ -29,6 +37,7 @@ export function createTestMetrics(): TestMetrics {
     scrape,
     value: async (name, labels = {}) => findSample(await scrape(), name, labels),
     shutdown: () => provider.shutdown(),
+    histograms,
   };
 }
 
