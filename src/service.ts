@@ -50,7 +50,7 @@ export interface AssembleOptions {
    * lands there. Without tracing nothing is captured (a request listener and a lookup less per
    * request).
    */
-  tracing?: boolean;
+  tracing: boolean;
 }
 
 export interface AssembledService {
@@ -72,7 +72,7 @@ export async function assembleService(options: AssembleOptions): Promise<Assembl
   const carbonscope = await Carbonscope.create({
     settings: config,
     logger,
-    captureContext: options.tracing === false ? undefined : captureSpan,
+    captureContext: options.tracing ? captureSpan : undefined,
   });
   bindMetrics(meter, carbonscope, { http: true, histograms: options.histograms });
   readiness.waitFor(

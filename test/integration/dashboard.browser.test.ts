@@ -47,6 +47,7 @@ async function startService(): Promise<Running & { metrics: TestMetrics; stop():
     meter: metrics.meter,
     metricsText: metrics.scrape,
     readiness,
+    tracing: false,
   });
   await waitUntilReady(readiness);
   const listening = await listen(createApp(service.deps));
