@@ -54,6 +54,17 @@ async function requestAll(base: string, paths: string[], ended: OperationFootpri
 const PATHS = ['/users/42', '/api/v1/items/abc', '/hello', `/no/such/${Date.now()}`];
 const EXPECTED = ['/users/:id 200', '/api/v1/items/:item 200', '/hello 200', 'unmatched 404'];
 
+/** Serves PATHS from `server` with request tracking on: each is counted under its template. */
+async function expectRouteTemplates(server: Server): Promise<void> {
+  const { cs, ended } = await tracked(server);
+  try {
+    expect(await requestAll(await listening(server), PATHS, ended)).to.deep.equal(EXPECTED);
+  } finally {
+    server.close();
+    await cs.stop();
+  }
+}
+
 describe('http: every request of a server is one operation named by its route template', () => {
   it('Express 5: req.route with the mount path of nested routers', async () => {
     const app = express();
@@ -73,13 +84,7 @@ describe('http: every request of a server is one operation named by its route te
       res.send('hi');
     });
     const server = createServer(app);
-    const { cs, ended } = await tracked(server);
-    try {
-      expect(await requestAll(await listening(server), PATHS, ended)).to.deep.equal(EXPECTED);
-    } finally {
-      server.close();
-      await cs.stop();
-    }
+    await expectRouteTemplates(server);
   });
 
   it('Fastify 5: the route its own diagnostics channel names', async () => {
@@ -119,13 +124,7 @@ describe('http: every request of a server is one operation named by its route te
     app.use(router.routes());
     app.use(v1.routes());
     const server = createServer(app.callback());
-    const { cs, ended } = await tracked(server);
-    try {
-      expect(await requestAll(await listening(server), PATHS, ended)).to.deep.equal(EXPECTED);
-    } finally {
-      server.close();
-      await cs.stop();
-    }
+    await expectRouteTemplates(server);
   });
 
   it('plain node:http: the handler names its route with setRoute, never the raw path', async () => {
@@ -137,13 +136,7 @@ describe('http: every request of a server is one operation named by its route te
       else res.statusCode = 404;
       res.end('ok');
     });
-    const { cs, ended } = await tracked(server);
-    try {
-      expect(await requestAll(await listening(server), PATHS, ended)).to.deep.equal(EXPECTED);
-    } finally {
-      server.close();
-      await cs.stop();
-    }
+    await expectRouteTemplates(server);
   });
 
   it('a request the client abandons still ends, on the next sample', async () => {
