@@ -20,8 +20,8 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { predictRoutes } from './routes/predict.js';
 
-/** The Prometheus exposition text, collected when called. */
-export type MetricsText = () => Promise<string>;
+/** The Prometheus exposition, collected when called: text, or the bytes the service sends. */
+export type MetricsText = () => Promise<string | Buffer>;
 
 /**
  * Everything the app needs from outside itself. Tests pass stubs for what lies outside the

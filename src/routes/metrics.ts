@@ -11,9 +11,9 @@ const EXPOSITION_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export function metricsRoute(metricsText: MetricsText): Router {
   const router = new Router();
   router.get('/metrics', async (ctx) => {
-    const text = await metricsText();
+    const exposition = await metricsText();
     ctx.type = EXPOSITION_TYPE;
-    ctx.body = text;
+    ctx.body = exposition;
   });
   return router;
 }

@@ -22,8 +22,8 @@ export interface Telemetry {
   meter: Meter;
   /** carbonscope's histograms, exported by every reader (bindMetrics records into them). */
   histograms: LocalHistograms;
-  /** The Prometheus exposition, collected now; served at /metrics on the app's port. */
-  metricsText(): Promise<string>;
+  /** The Prometheus exposition as UTF-8, collected now; served at /metrics on the app's port. */
+  metricsText(): Promise<Buffer>;
   /** True when a periodic OTLP reader pushes metrics to a collector. */
   otlpMetrics: boolean;
   /** True when spans are recorded (trace ids in logs, span attributes for operations). */
@@ -52,12 +52,12 @@ function packageVersion(): string {
  * Collector gives the same metrics (unit words). Rejects when the collection fails, so
  * /metrics answers 500 instead of an empty 200.
  */
-function exposition(reader: PrometheusExporter, serializer: PrometheusText): () => Promise<string> {
+function exposition(reader: PrometheusExporter, serializer: PrometheusText): () => Promise<Buffer> {
   return async () => {
     const { resourceMetrics, errors } = await reader.collect();
     // A callback that threw loses only its own series; the rest are still worth serving.
     if (errors.length) diag.error('metrics collection errors', ...errors);
-    return serializer.serialize(resourceMetrics);
+    return serializer.encode(resourceMetrics);
   };
 }
 

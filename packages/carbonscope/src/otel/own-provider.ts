@@ -26,7 +26,7 @@ function positive(env: Env, name: string, fallback: number): number {
  * tracked requests (they are not the application's work). Only `/metrics` is served, with the
  * names the OTel Collector would give (PrometheusText); it never keeps the process alive.
  */
-function prometheusServer(exposition: () => Promise<string>, env: Env, logger: Logger): Server {
+function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: Logger): Server {
   // The 3.x exporter no longer reads its variables itself, so they are read here, with the
   // spec's defaults (localhost:9464).
   const host = env.OTEL_EXPORTER_PROMETHEUS_HOST?.trim() || 'localhost';
@@ -38,9 +38,10 @@ function prometheusServer(exposition: () => Promise<string>, env: Env, logger: L
       return;
     }
     exposition().then(
-      (text) => {
+      (body) => {
         res.setHeader('content-type', 'text/plain; version=0.0.4; charset=utf-8');
-        res.end(text);
+        res.setHeader('content-length', body.length);
+        res.end(body);
       },
       (err: unknown) => {
         logger.error({ err: String(err) }, 'Prometheus endpoint: metrics collection failed');
@@ -96,7 +97,7 @@ async function readerFor(
       const serializer = new PrometheusText(sdk);
       const exposition = async () => {
         const { resourceMetrics } = await reader.collect();
-        return serializer.serialize(resourceMetrics);
+        return serializer.encode(resourceMetrics);
       };
       servers.push(prometheusServer(exposition, env, logger));
       return reader;

@@ -65,9 +65,24 @@ export class PrometheusText {
   }
 
   serialize(collected: ResourceMetrics): string {
-    let body = '';
-    for (const scope of collected.scopeMetrics) body += this.scope(scope);
-    return this.targetInfo(collected.resource.attributes) + (body || '# no registered metrics');
+    return this.families(collected).join('');
+  }
+
+  /**
+   * The same exposition as UTF-8 bytes, what a server sends. Built family by family: one string
+   * of ~230 KB would go to V8's large-object space and then be measured and encoded whole
+   * twice on its way out (Content-Length, then the socket write), ~0.5 ms per scrape here.
+   */
+  encode(collected: ResourceMetrics): Buffer {
+    return Buffer.concat(this.families(collected).map((family) => Buffer.from(family)));
+  }
+
+  /** target_info, then one string per metric (its HELP, UNIT, TYPE and samples). */
+  private families(collected: ResourceMetrics): string[] {
+    const out = [this.targetInfo(collected.resource.attributes)];
+    for (const scope of collected.scopeMetrics) this.scope(scope, out);
+    if (out.length === 1) out.push('# no registered metrics');
+    return out;
   }
 
   private targetInfo(attributes: Attributes): string {
@@ -75,7 +90,7 @@ export class PrometheusText {
     return `# HELP target_info Target metadata\n# TYPE target_info gauge\ntarget_info${labels} 1\n`;
   }
 
-  private scope(scope: ScopeMetrics): string {
+  private scope(scope: ScopeMetrics, out: string[]): void {
     const { name, version, schemaUrl } = scope.scope;
     const extra = this.scopeLabels
       ? labelPairs({
@@ -84,9 +99,10 @@ export class PrometheusText {
           ...(version ? { otel_scope_version: version } : {}),
         })
       : '';
-    let text = '';
-    for (const metric of scope.metrics) text += this.metric(metric, extra);
-    return text;
+    for (const metric of scope.metrics) {
+      const text = this.metric(metric, extra);
+      if (text) out.push(text);
+    }
   }
 
   private typeOf(metric: MetricData): 'counter' | 'gauge' | 'histogram' | 'untyped' {

@@ -48,6 +48,7 @@ function population() {
   const attributeSets = [
     { 'http.route': '/a', 'http.response.status_code': 200 },
     { 'http.route': 'quote " back \\ line \n end', flag: true, list: ['a', 'b'] },
+    { 'http.route': '/café/µs/☕' },
     {},
   ];
   return {
@@ -80,6 +81,8 @@ describe('PrometheusText (the exposition /metrics serves)', () => {
         const expected = theirs.serialize(withPrometheusNames(collected, sdk));
         expect(expected).to.include('hw_host_energy_joules_total');
         expect(ours.serialize(collected)).to.equal(expected);
+        // What a server sends: the same text as UTF-8, multi-byte label values included.
+        expect(ours.encode(collected).equals(Buffer.from(expected, 'utf8'))).to.equal(true);
       }
       await app.shutdown();
     });
@@ -92,6 +95,7 @@ describe('PrometheusText (the exposition /metrics serves)', () => {
     const text = new PrometheusText(sdk).serialize(resourceMetrics);
     expect(text).to.equal(new PrometheusSerializer().serialize(resourceMetrics));
     expect(text).to.match(/# no registered metrics$/);
+    expect(new PrometheusText(sdk).encode(resourceMetrics).toString('utf8')).to.equal(text);
     await provider.shutdown();
   });
 });
