@@ -17,6 +17,11 @@ const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** `text/html`, with or without parameters; a prefix test where type-is parsed the header. */
+function isHtml(contentType: string): boolean {
+  return contentType.slice(0, 9).toLowerCase() === 'text/html';
+}
+
 /**
  * Every answer says its content type is what it declares (nosniff); HTML pages also carry a
  * Content-Security-Policy and refuse to be framed (X-Frame-Options for browsers without CSP).
@@ -28,7 +33,7 @@ export function securityHeaders(): Middleware {
       await next();
     } finally {
       ctx.set('X-Content-Type-Options', 'nosniff');
-      if (ctx.response.is('html')) {
+      if (isHtml(ctx.response.get('Content-Type'))) {
         ctx.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
         ctx.set('X-Frame-Options', 'DENY');
         ctx.set('Referrer-Policy', 'same-origin');

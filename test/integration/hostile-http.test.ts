@@ -229,6 +229,7 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     }
     const json = await fetch(`${served.url}/healthz`);
     expect(json.headers.get('x-content-type-options')).to.equal('nosniff');
+    expect(json.headers.get('content-security-policy'), 'a page header on JSON').to.equal(null);
   });
 
   for (const [what, headers] of [

@@ -1,0 +1,51 @@
+import { expect } from 'chai';
+import Koa from 'koa';
+import { requestLog } from '../../../src/http/request-log.js';
+import { captureLogger } from '../../helpers/log.js';
+
+/** Runs one request through requestLog with `handler` as the rest of the app. */
+async function serve(level: string, handler: Koa.Middleware) {
+  const { logger, lines } = captureLogger(level);
+  const app = new Koa();
+  app.silent = true;
+  app.use(requestLog(logger));
+  app.use(handler);
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as { port: number };
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/some/path?x=1`);
+    await res.arrayBuffer();
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+  return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe('request log', () => {
+  it('writes one info line per request at info level, with path, status and duration', async () => {
+    const lines = await serve('info', (ctx) => {
+      ctx.body = { ok: true };
+    });
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.include({ msg: 'request', level: 30, method: 'GET', path: '/some/path' });
+    expect(lines[0]).to.include({ status: 200 });
+    expect(lines[0].durationMs).to.be.a('number');
+  });
+
+  it('writes nothing for a successful request at warn level', async () => {
+    const lines = await serve('warn', (ctx) => {
+      ctx.body = { ok: true };
+    });
+    expect(lines).to.deep.equal([]);
+  });
+
+  it('still writes a 5xx at warn level, as an error line', async () => {
+    const lines = await serve('warn', (ctx) => {
+      ctx.status = 503;
+      ctx.body = { error: 'unavailable' };
+    });
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.include({ msg: 'request', level: 50, status: 503 });
+  });
+});
