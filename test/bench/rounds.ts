@@ -19,6 +19,8 @@ export interface Contender {
   url: string;
   pid: number;
   requests: LoadRequest[];
+  /** Run before each of its loads (warm-up included): a switch in the server, say. */
+  before?: () => Promise<void>;
 }
 
 export interface RoundResult extends LoadResult {
@@ -60,6 +62,7 @@ export async function alternatingRounds(
   const count = (c: Contender, r: LoadResult) =>
     answered.set(c.key, (answered.get(c.key) ?? 0) + r.status2xx);
   for (const c of contenders) {
+    await c.before?.();
     const r = await load(c, plan, plan.warmupSeconds);
     assertAllOk(c, r);
     count(c, r);
@@ -67,6 +70,8 @@ export async function alternatingRounds(
   for (let round = 0; round < plan.rounds; round++) {
     const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]);
     for (const c of order) {
+      // Before the CPU is read: a switch's own work is not the load's.
+      await c.before?.();
       const cpu0 = cpuSeconds(c.pid, true);
       const r = await load(c, plan, plan.seconds);
       const cpuMicrosPerRequest = ((cpuSeconds(c.pid, true) - cpu0) * 1e6) / r.total;
