@@ -26,9 +26,17 @@ export interface HistogramSeries {
 export class LocalHistogram {
   private readonly boundaries: readonly number[];
   readonly series: HistogramSeries[] = [];
+  /** The same object at every collection, as the SDK's are: exporters may cache by it. */
+  readonly descriptor: HistogramMetricData['descriptor'];
 
   constructor(readonly spec: MetricSpec) {
     this.boundaries = spec.buckets ?? [];
+    this.descriptor = {
+      name: spec.name,
+      description: spec.description,
+      unit: spec.unit,
+      valueType: ValueType.DOUBLE,
+    };
   }
 
   /** A new series for `attributes` (the caller keeps it and records into it). */
@@ -94,14 +102,11 @@ export class LocalHistograms implements MetricProducer {
     const endTime = hrNow();
     const metrics = this.histograms
       .filter((h) => h.series.length > 0)
-      .map(
-        (h): HistogramMetricData => ({
-          descriptor: {
-            name: h.spec.name,
-            description: h.spec.description,
-            unit: h.spec.unit,
-            valueType: ValueType.DOUBLE,
-          },
+      .map((h): HistogramMetricData => {
+        // One copy per histogram, shared by its points, as the SDK's own histograms do.
+        const boundaries = [...(h.spec.buckets ?? [])];
+        return {
+          descriptor: h.descriptor,
           aggregationTemporality: sdk.AggregationTemporality.CUMULATIVE,
           dataPointType: sdk.DataPointType.HISTOGRAM,
           dataPoints: h.series.map((s) => ({
@@ -109,15 +114,15 @@ export class LocalHistograms implements MetricProducer {
             startTime: s.startTime,
             endTime,
             value: {
-              buckets: { boundaries: [...(h.spec.buckets ?? [])], counts: Array.from(s.counts) },
+              buckets: { boundaries, counts: Array.from(s.counts) },
               sum: s.sum,
               count: s.count,
               min: s.count > 0 ? s.min : undefined,
               max: s.count > 0 ? s.max : undefined,
             },
           })),
-        }),
-      );
+        };
+      });
     return {
       resourceMetrics: {
         // A reader keeps its own resource and appends only a producer's scope metrics.
