@@ -1,8 +1,9 @@
 /**
- * The app without carbonscope, for the overhead benchmark: createApp and createHttpServer exactly
- * as src/service.ts uses them (request log, security headers, errors, same-origin writes, body
- * parsing, the routes of /healthz, /readyz, /carbon_intensity and /predict with the same ONNX
- * model), and nothing of carbonscope: no energy meter, no request tracking, no instruments. The
+ * The app without carbonscope, for the overhead benchmark: createApp, createHttpServer and
+ * installShutdown exactly as src/service.ts uses them (request log, security headers, errors,
+ * same-origin writes, body parsing, the routes of /healthz, /readyz, /carbon_intensity and
+ * /predict with the same ONNX model, the graceful shutdown's tracking of requests in flight),
+ * and nothing of carbonscope: no energy meter, no request tracking, no instruments. The
  * classifier gets a tracker that does nothing and the API's meter (a no-op unless bare-server.ts
  * started the app's SDK for a tracing variant). Loaded by bare-server.ts.
  */
@@ -19,6 +20,7 @@ import { createHttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
 import { OnnxActivityClassifier } from '../../src/predict/classifier.js';
 import { Readiness } from '../../src/readiness.js';
+import { installShutdown } from '../../src/shutdown.js';
 
 const noFootprint = (operation: string): OperationFootprint => ({
   operation,
@@ -61,4 +63,10 @@ const app = createApp({
 });
 const server = createHttpServer(app.callback());
 server.listen(config.port, config.host);
-process.once('SIGTERM', () => server.close(() => process.exit(0)));
+const shutdown = installShutdown({
+  server,
+  parts: [{ name: 'model', close: () => predict.close() }],
+  flush: { name: 'telemetry', close: async () => {} },
+  logger,
+});
+process.once('SIGTERM', () => void shutdown.stop('SIGTERM'));
