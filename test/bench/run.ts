@@ -586,12 +586,17 @@ async function sameProcessSwitch(): Promise<void> {
       );
     }
     const added = pairedAdded(of('on'), of('off'));
+    const noise = pairedAdded(of('onAgain'), of('on'));
+    // A figure inside a noise larger than the budget shows nothing either way: not a pass.
+    const resolved = Math.abs(noise) <= BUDGET.addedCpuMicros;
     row(
       `overhead ${name}`,
       "carbonscope's request path, tracking on vs off in the same process: CPU added per request (median of per-round differences)",
-      `${fmt(added, 1)} µs`,
-      `<= ${BUDGET.addedCpuMicros} µs`,
-      check(added <= BUDGET.addedCpuMicros),
+      resolved
+        ? `${fmt(added, 1)} µs`
+        : `${fmt(added, 1)} µs, not resolved: this method's noise floor here is ${fmt(noise, 1)} µs`,
+      `<= ${BUDGET.addedCpuMicros} µs, resolved`,
+      check(resolved && added <= BUDGET.addedCpuMicros),
     );
     row(
       `overhead ${name}`,
@@ -601,7 +606,7 @@ async function sameProcessSwitch(): Promise<void> {
     row(
       `overhead ${name}`,
       "noise floor of this method: tracking on vs on, CPU 'added' per request",
-      `${fmt(pairedAdded(of('onAgain'), of('on')), 1)} µs`,
+      `${fmt(noise, 1)} µs`,
     );
   } finally {
     await server.stop();
