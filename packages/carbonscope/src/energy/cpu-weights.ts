@@ -6,20 +6,50 @@ import type { OperationKind } from './types.js';
  */
 export const MAX_CALIBRATED_NAMES = 256;
 
+/** Whole operations a name needs in a window before its CPU is fitted against duration. */
+export const MIN_FITTED_OPERATIONS = 4;
+/** ...and how much their durations must differ (coefficient of variation) to tell a slope. */
+export const MIN_DURATION_SPREAD = 0.05;
+
 interface Tally {
   busyMs: number;
   wallMs: number;
   /** Only operations seen whole (begun and ended in the window) count once there is one. */
   whole: boolean;
+  /** Whole operations only: their count and the sums a least-squares line needs. */
+  n: number;
+  sumD: number;
+  sumC: number;
+  sumDD: number;
+  sumDC: number;
 }
 
 /**
- * Each operation name's CPU density: milliseconds of CPU per millisecond of running, as the
- * latest calibration window measured it. Between windows an operation's CPU is estimated as its
- * name's density × the time it ran.
+ * What a window measured of a name: its density (CPU ms per ms of running), for operations
+ * still running at a sample, and, when operations of it were seen whole, the CPU of a whole
+ * operation as `base + slope × duration`.
+ */
+interface Model {
+  density: number;
+  base: number;
+  slope: number;
+  whole: boolean;
+}
+
+/**
+ * Each operation name's CPU, as the latest calibration window measured it. Between windows an
+ * ended operation is charged its name's CPU for an operation of its duration; one still running
+ * at a sample, its name's density × the time it ran.
+ *
+ * Why a line and not only the density: an operation's wall time moves with what it waits for
+ * (an upstream's latency, a queue behind other requests, a response's last write) while its CPU
+ * mostly does not. Density × time charges a request whose upstream slowed down, or which waited
+ * behind a burst, for CPU it never used. The fit says how much of a name's CPU grows with its
+ * duration: about none for a request that waits (its base), about all of it for work that is
+ * CPU from end to end (its slope).
  */
 export class CpuWeights {
-  private readonly density = new Map<string, number>();
+  private readonly models = new Map<string, Model>();
   private readonly kindDensity = new Map<OperationKind, number>();
   private readonly tally = new Map<string, Tally>();
   private readonly kindTally = new Map<OperationKind, Tally>();
@@ -28,11 +58,21 @@ export class CpuWeights {
 
   /** The name's density; its kind's for a name no window saw; undefined before any window. */
   of(name: string, kind: OperationKind): number | undefined {
-    return this.density.get(name) ?? this.kindDensity.get(kind);
+    return this.models.get(name)?.density ?? this.kindDensity.get(kind);
+  }
+
+  /**
+   * The CPU (ms) of a whole operation of the name lasting `durationMs`; undefined when no window
+   * saw one of its operations whole (then its density stands).
+   */
+  cpuOf(name: string, durationMs: number): number | undefined {
+    const model = this.models.get(name);
+    if (!model?.whole) return undefined;
+    return model.base + model.slope * durationMs;
   }
 
   known(name: string): boolean {
-    return this.density.has(name);
+    return this.models.has(name);
   }
 
   /**
@@ -44,16 +84,16 @@ export class CpuWeights {
   observe(name: string, kind: OperationKind, busyMs: number, wallMs: number, whole: boolean): void {
     if (!(wallMs > 0) || !(busyMs >= 0)) return;
     add(this.kindTally, kind, busyMs, wallMs, whole);
-    if (this.tally.has(name) || this.density.has(name) || this.density.size < this.maxNames) {
+    if (this.tally.has(name) || this.models.has(name) || this.models.size < this.maxNames) {
       add(this.tally, name, busyMs, wallMs, whole);
     }
   }
 
-  /** Ends a window: every name (and kind) it saw takes the density measured in it. */
+  /** Ends a window: every name (and kind) it saw takes what was measured in it. */
   commit(): void {
     for (const [name, t] of this.tally) {
-      if (this.density.has(name) || this.density.size < this.maxNames) {
-        this.density.set(name, densityOf(t));
+      if (this.models.has(name) || this.models.size < this.maxNames) {
+        this.models.set(name, modelOf(t));
       }
     }
     for (const [kind, t] of this.kindTally) this.kindDensity.set(kind, densityOf(t));
@@ -63,21 +103,57 @@ export class CpuWeights {
 
   /** The calibrated densities, for the snapshot and the log. */
   entries(): Array<[string, number]> {
-    return [...this.density];
+    return [...this.models].map(([name, model]) => [name, model.density]);
   }
 }
 
+function emptyTally(whole: boolean): Tally {
+  return { busyMs: 0, wallMs: 0, whole, n: 0, sumD: 0, sumC: 0, sumDD: 0, sumDC: 0 };
+}
+
 function add<K>(map: Map<K, Tally>, key: K, busyMs: number, wallMs: number, whole: boolean) {
-  const t = map.get(key);
+  let t = map.get(key);
   if (!t || (whole && !t.whole)) {
-    map.set(key, { busyMs, wallMs, whole });
-  } else if (whole || !t.whole) {
-    t.busyMs += busyMs;
-    t.wallMs += wallMs;
+    t = emptyTally(whole);
+    map.set(key, t);
+  } else if (!whole && t.whole) {
+    return;
+  }
+  t.busyMs += busyMs;
+  t.wallMs += wallMs;
+  if (whole) {
+    t.n++;
+    t.sumD += wallMs;
+    t.sumC += busyMs;
+    t.sumDD += wallMs * wallMs;
+    t.sumDC += wallMs * busyMs;
   }
 }
 
 function densityOf(t: Tally): number {
   // Above 1 where the CPU of other threads (a native library's pool) came with its callbacks.
   return Math.max(0, t.busyMs / t.wallMs);
+}
+
+/**
+ * The least-squares line of CPU against duration over the window's whole operations, kept
+ * non-negative at both ends (a negative slope means no growth: the mean; a negative base means
+ * none: the density). With too few operations, or durations too alike to show a slope, each
+ * is charged the mean: what varied least in the window is the best guess of what they used.
+ */
+function modelOf(t: Tally): Model {
+  const density = densityOf(t);
+  if (!t.whole || t.n === 0) return { density, base: 0, slope: density, whole: false };
+  const meanD = t.sumD / t.n;
+  const meanC = Math.max(0, t.sumC / t.n);
+  const varD = t.sumDD / t.n - meanD * meanD;
+  const spread = meanD > 0 && varD > 0 ? Math.sqrt(varD) / meanD : 0;
+  if (t.n < MIN_FITTED_OPERATIONS || spread < MIN_DURATION_SPREAD) {
+    return { density, base: meanC, slope: 0, whole: true };
+  }
+  const slope = (t.sumDC / t.n - meanD * meanC) / varD;
+  if (!(slope > 0)) return { density, base: meanC, slope: 0, whole: true };
+  const base = meanC - slope * meanD;
+  if (base < 0) return { density, base: 0, slope: density, whole: true };
+  return { density, base, slope, whole: true };
 }

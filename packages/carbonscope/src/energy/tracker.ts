@@ -276,6 +276,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
         op?.measured ? op.busyMs - op.busyAtSample : Number.NaN,
         overlap(ended.startMs[i], from, Math.min(ended.endMs[i], now)),
         ended.shareEnd[i] - ended.shareFrom[i],
+        ended.endMs[i] - ended.startMs[i],
       );
       ended.weight[i] = w;
       total += w;
@@ -377,6 +378,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
         op.measured ? op.busyMs - op.busyAtSample : Number.NaN,
         overlap(op.startMs, from, op.endMs),
         op.shareEnd - op.shareFrom,
+        op.endMs - op.startMs,
       ) + overhead;
     const last = weight * this.price;
     return {
@@ -462,10 +464,11 @@ export class EnergyTracker implements OperationTracker, OperationHost {
 
   /**
    * An operation's CPU in an interval, from what is known of it there: `busy` measured in its
-   * callbacks (NaN if not measured), the time it ran there, and its equal share of that time
-   * with the other running operations. Measured CPU (`exact`); the time × its name's calibrated
-   * density (`calibrated`); else its equal share (`wall`, and an operation whose CPU nothing
-   * measured or calibrated).
+   * callbacks (NaN if not measured), the time it ran there, its equal share of that time with
+   * the other running operations, and (once it ended) how long it lasted. Measured CPU
+   * (`exact`); in `calibrated`, an ended operation's calibrated CPU for its duration, in the
+   * part of its time that fell in the interval, and a running one's time × its name's density;
+   * else its equal share (`wall`, and an operation whose CPU nothing measured or calibrated).
    */
   private weigh(
     name: string,
@@ -473,10 +476,15 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     busy: number,
     ran: number,
     equalShare: number,
+    durationMs = Number.NaN,
   ): number {
     if (this.attribution === 'exact' && !Number.isNaN(busy)) return Math.max(busy, 0);
     if (this.attribution === 'calibrated') {
       if (!this.weights.known(name)) this.uncalibrated = true;
+      if (durationMs >= 0) {
+        const cpu = this.weights.cpuOf(name, durationMs);
+        if (cpu !== undefined) return durationMs > 0 ? (cpu * ran) / durationMs : cpu;
+      }
       const density = this.weights.of(name, kind);
       if (density !== undefined) return ran * density;
     }

@@ -280,18 +280,48 @@ describe('operation tracker', () => {
     expect(Object.fromEntries(tracker.cpuDensities())).to.deep.equal({ cpu: 1, io: 0.01 });
     ended.length = 0;
 
-    // Between windows nothing is measured: a 'cpu' and an 'io' running side by side for
-    // 100 ms are told apart by their names' densities, 100 : 1.
-    const a = tracker.begin('cpu');
-    const b = tracker.begin('io');
-    clock.advance(100);
-    a.end();
-    b.end();
-    clock.idle(900);
-    sample(10.1);
+    // Between windows nothing is measured: each ended operation is charged its name's CPU,
+    // 10 ms for a 'cpu' and 1 ms for an 'io', even where the 'io' waited twice as long for its
+    // upstream (by density × time it would have been charged 2 ms).
+    const io = tracker.begin('io');
+    tracker.track('cpu', () => clock.advance(10));
+    clock.idle(190);
+    io.end();
+    clock.idle(800);
+    sample(11);
     const byName = joulesByName(ended);
     expect(byName.cpu).to.be.closeTo(10, 1e-12);
-    expect(byName.io).to.be.closeTo(0.1, 1e-12);
+    expect(byName.io).to.be.closeTo(1, 1e-12);
+  });
+
+  it('fits CPU against duration when the operations of a name vary: a longer job costs more', () => {
+    const { clock, tracker, ended, sample } = setup('calibrated');
+    clock.advance(1000);
+    sample(1); // the window opens
+    // Jobs whose CPU is 2 ms plus half their duration (then they wait).
+    for (const d of [10, 20, 30, 40]) {
+      const job = tracker.begin('job');
+      job.run(() => clock.advance(2 + d / 2));
+      clock.idle(d / 2 - 2);
+      job.end();
+    }
+    clock.idle(900);
+    sample(1);
+    expect(tracker.measuringCpu).to.equal(false);
+    ended.length = 0;
+
+    // A 60 ms job is charged 2 + 30 = 32 ms of CPU, an 8 ms one 6 ms: 32 : 6.
+    const long = tracker.begin('job');
+    clock.advance(60);
+    long.end();
+    const short = tracker.begin('job');
+    clock.advance(8);
+    short.end();
+    clock.idle(932);
+    sample(38);
+    const jobs = ended.filter((f) => f.operation === 'job').map((f) => f.joules);
+    expect(jobs[0]).to.be.closeTo(32, 1e-9);
+    expect(jobs[1]).to.be.closeTo(6, 1e-9);
   });
 
   it('calibrates from operations seen whole: one cut by the window looks denser than it is', () => {
