@@ -294,6 +294,26 @@ describe('operation tracker', () => {
     expect(byName.io).to.be.closeTo(1, 1e-12);
   });
 
+  it('weighs the interval a window measured by what it measured, as exact does', () => {
+    const { clock, tracker, ended, sample } = setup('calibrated');
+    clock.advance(1000);
+    sample(1); // the first window opens; no name is calibrated yet
+    const cheap = tracker.begin('cheap');
+    const costly = tracker.begin('costly');
+    cheap.run(() => clock.advance(1));
+    costly.run(() => clock.advance(10));
+    clock.idle(89);
+    cheap.end();
+    costly.end();
+    clock.idle(900);
+    ended.length = 0;
+    sample(11);
+    // Measured 1 : 10 in the window; by time (what no calibration knew yet) it was 1 : 1.
+    const byName = joulesByName(ended);
+    expect(byName.cheap).to.be.closeTo(1, 1e-9);
+    expect(byName.costly).to.be.closeTo(10, 1e-9);
+  });
+
   it('fits CPU against duration when the operations of a name vary: a longer job costs more', () => {
     const { clock, tracker, ended, sample } = setup('calibrated');
     clock.advance(1000);
