@@ -89,6 +89,9 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
     try {
       for (let i = 0; i < 3; i++) {
         const request = meter.begin('request', 'request');
+        // The request's own work (reading it, answering), then its inference: nested, the
+        // inference's CPU is not the request's.
+        request.run(() => clock.advance(10));
         await meter.track('inference', async () => {
           clock.advance(100);
         });
@@ -117,8 +120,8 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
         1e-15,
       );
       expect(d.endpoints).to.deep.equal([{ key: 'rps:/predict', endpoint: '/predict' }]);
-      // 3 requests in a sample interval of 1.3 s (3 × 100 ms of inference, then the 1 s tick).
-      expect(d.columns['rps:/predict'].at(-1)).to.be.closeTo(3 / 1.3, 1e-12);
+      // 3 requests in a sample interval of 1.33 s (3 × 110 ms, then the 1 s tick).
+      expect(d.columns['rps:/predict'].at(-1)).to.be.closeTo(3 / 1.33, 1e-12);
     } finally {
       dashboard.close();
       await meter.stop();

@@ -132,24 +132,28 @@ describe('operation tracker', () => {
     expect(job.joules / 13.9).to.be.greaterThan(0.99);
   });
 
-  it('splits by measured CPU, not by wall time (exact)', () => {
-    const { clock, tracker, ended, sample } = setup('exact');
-    clock.idle(1000);
-    sample(0);
-    const cpu = tracker.begin('cpu');
-    const io = tracker.begin('io');
-    cpu.run(() => clock.advance(30));
-    io.run(() => clock.advance(3));
-    clock.idle(100); // io waits for its upstream
-    io.run(() => clock.advance(2));
-    cpu.end();
-    io.end();
-    clock.idle(865);
-    sample(7);
-    const byName = joulesByName(ended);
-    expect(byName.cpu).to.be.closeTo(6, 1e-12);
-    expect(byName.io).to.be.closeTo(1, 1e-12);
-  });
+  // `calibrated` weighs the interval a window measured (its first sample opens one) by what it
+  // measured, as `exact` does: weighed by time, since no name is calibrated yet, it was 1 : 1.
+  for (const mode of ['exact', 'calibrated'] as const) {
+    it(`splits by measured CPU, not by wall time (${mode}${mode === 'calibrated' ? ", in a window's interval" : ''})`, () => {
+      const { clock, tracker, ended, sample } = setup(mode);
+      clock.idle(1000);
+      sample(0);
+      const cpu = tracker.begin('cpu');
+      const io = tracker.begin('io');
+      cpu.run(() => clock.advance(30));
+      io.run(() => clock.advance(3));
+      clock.idle(100); // io waits for its upstream
+      io.run(() => clock.advance(2));
+      cpu.end();
+      io.end();
+      clock.idle(865);
+      sample(7);
+      const byName = joulesByName(ended);
+      expect(byName.cpu).to.be.closeTo(6, 1e-12);
+      expect(byName.io).to.be.closeTo(1, 1e-12);
+    });
+  }
 
   it('splits the CPU no callback held equally among the requests that ended (exact)', () => {
     const { clock, tracker, ended, sample } = setup('exact');
@@ -292,26 +296,6 @@ describe('operation tracker', () => {
     const byName = joulesByName(ended);
     expect(byName.cpu).to.be.closeTo(10, 1e-12);
     expect(byName.io).to.be.closeTo(1, 1e-12);
-  });
-
-  it('weighs the interval a window measured by what it measured, as exact does', () => {
-    const { clock, tracker, ended, sample } = setup('calibrated');
-    clock.advance(1000);
-    sample(1); // the first window opens; no name is calibrated yet
-    const cheap = tracker.begin('cheap');
-    const costly = tracker.begin('costly');
-    cheap.run(() => clock.advance(1));
-    costly.run(() => clock.advance(10));
-    clock.idle(89);
-    cheap.end();
-    costly.end();
-    clock.idle(900);
-    ended.length = 0;
-    sample(11);
-    // Measured 1 : 10 in the window; by time (what no calibration knew yet) it was 1 : 1.
-    const byName = joulesByName(ended);
-    expect(byName.cheap).to.be.closeTo(1, 1e-9);
-    expect(byName.costly).to.be.closeTo(10, 1e-9);
   });
 
   it('fits CPU against duration when the operations of a name vary: a longer job costs more', () => {
