@@ -70,8 +70,9 @@ const SHORT_STRETCH_MS = 1;
  * the event loop was busy in that interval while at least one operation ran (B_ops) and while
  * none ran (B_idle), from Node's loop idle time read when that changes. Operations get
  * E × B_ops / (B_ops + B_idle) together, split by their CPU in the interval: measured in
- * their callbacks (`exact`), or estimated as their name's calibrated CPU density × the time
- * they ran in it (`calibrated`), or their equal share of the time with the others running
+ * their callbacks (`exact`), or estimated from their name's calibration (`calibrated`: an
+ * ended operation its name's CPU for its duration, in proportion to its time in the interval;
+ * a running one its name's density × that time), or their equal share of the time with the others running
  * (`wall`); where that CPU is measured or estimated, the process's CPU while they ran that it
  * leaves out is split equally among the requests that ended (spreadOverhead). So over any
  * interval the shares add up to at most E, and to E when operations ran all the time. An operation is settled at
@@ -514,9 +515,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   }
 
   /**
-   * `calibrated`: a window is one sample interval in which CPU is measured per operation. When
-   * it ends, each name seen in it takes the CPU density its operations showed there (those
-   * begun in the window and measured: their time in it). The next opens every calibrationIntervalMs, or
+   * `calibrated`: a window is one sample interval in which CPU is measured per operation (and
+   * the interval is weighed by what was measured). When it ends, each name seen in it takes
+   * what its operations showed there (CpuWeights: those begun in the window and measured). The next opens every calibrationIntervalMs, or
    * sooner (not within MIN_CALIBRATION_GAP_MS) when an operation name no window has seen ran.
    */
   private calibrate(now: number): void {
