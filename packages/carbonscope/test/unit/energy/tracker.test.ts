@@ -298,6 +298,44 @@ describe('operation tracker', () => {
     expect(byName.io).to.be.closeTo(1, 1e-12);
   });
 
+  it('counts the windows before the last, halved at each: one window alone is a noisy measure', () => {
+    const { clock, tracker, ended, sample } = setup('calibrated');
+    const window = (ops: Array<[string, number]>) => {
+      sample(1); // opens a window
+      for (const [name, cpuMs] of ops) {
+        const op = tracker.begin(name);
+        op.run(() => clock.advance(cpuMs));
+        clock.idle(100 - cpuMs);
+        op.end();
+      }
+      clock.idle(600);
+      sample(1); // and closes it
+    };
+    clock.advance(1000);
+    window([
+      ['io', 1],
+      ['io', 1],
+    ]);
+    clock.idle(120_000); // the default interval later
+    window([
+      ['io', 3],
+      ['io', 3],
+      ['fixed', 7],
+    ]);
+    ended.length = 0;
+    // 'io': (2 × 3 + ½ × 2 × 1) ms over 2 + ½ × 2 operations = 7/3 ms; 'fixed' only saw one.
+    const io = tracker.begin('io');
+    const fixed = tracker.begin('fixed');
+    clock.advance(10);
+    io.end();
+    fixed.end();
+    clock.idle(990);
+    sample(7 / 3 + 7);
+    const byName = joulesByName(ended);
+    expect(byName.io).to.be.closeTo(7 / 3, 1e-9);
+    expect(byName.fixed).to.be.closeTo(7, 1e-9);
+  });
+
   it('fits CPU against duration when the operations of a name vary: a longer job costs more', () => {
     const { clock, tracker, ended, sample } = setup('calibrated');
     clock.advance(1000);
