@@ -24,6 +24,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
+import { findSample } from '#library-tests/helpers/metrics.js';
 import { projectRoot } from '../../src/paths.js';
 import { freePort } from '../helpers/spawn-server.js';
 import { FULL_PLAN, QUICK_PLAN, runAttribution } from './attribution.bench.js';
@@ -524,13 +525,11 @@ const SWITCH_ENTRY = join(projectRoot, 'dist', 'test', 'bench', 'tracking-switch
 async function checkSwitched(options: StartOptions, answered: Map<string, number>): Promise<void> {
   await sleep(1500); // the last requests settle at the next sample
   const port = options.env?.OTEL_EXPORTER_PROMETHEUS_PORT;
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = text
-    .split('\n')
-    .find(
-      (l) => l.startsWith('carbonscope_operation_energy_joules_count{') && l.includes('"/hello"'),
-    );
-  const counted = Number(line?.split(' ').at(-1));
+  const text = await scrape(`http://127.0.0.1:${port}`);
+  const counted =
+    findSample(text, 'carbonscope_operation_energy_joules_count', {
+      carbonscope_operation: '/hello',
+    }) ?? Number.NaN;
   const total = [...answered.values()].reduce((a, b) => a + b, 0);
   const off = answered.get('off') ?? 0;
   // Half the off rounds' requests of slack: the readiness probes were tracked, and a request

@@ -72,9 +72,10 @@ const SHORT_STRETCH_MS = 1;
  * E × B_ops / (B_ops + B_idle) together, split by their CPU in the interval: measured in
  * their callbacks (`exact`), or estimated from their name's calibration (`calibrated`: an
  * ended operation its name's CPU for its duration, in proportion to its time in the interval;
- * a running one its name's density × that time), or their equal share of the time with the others running
- * (`wall`); where that CPU is measured or estimated, the process's CPU while they ran that it
- * leaves out is split equally among the requests that ended (spreadOverhead). So over any
+ * a running one its name's density × that time; measured while a window is open), or their
+ * equal share of the time with the others running (`wall`); where that CPU is measured or
+ * estimated, the process's CPU while they ran that it leaves out is split equally among the
+ * requests that ended (spreadOverhead). So over any
  * interval the shares add up to at most E, and to E when operations ran all the time. An operation is settled at
  * the first sample after it ends (so a blocking job is charged against the interval it ran
  * in); until then `end()` gives a provisional figure, its last part priced at the previous
@@ -133,8 +134,6 @@ export class EnergyTracker implements OperationTracker, OperationHost {
 
   private window = 0;
   private windowOpen = false;
-  /** True while update() weighs the interval a window measured. */
-  private measuredInterval = false;
   private lastWindowMs = Number.NEGATIVE_INFINITY;
   private uncalibrated = false;
 
@@ -271,11 +270,6 @@ export class EnergyTracker implements OperationTracker, OperationHost {
 
     let total = 0;
     this.byTime = false;
-    // The interval a calibration window just measured is weighed by what it measured, as in
-    // `exact`: the hooks' own cost is then charged with the callbacks it came with. Weighed by
-    // the calibrated figures instead, that cost (~0.1 ms per request at 32 connections here)
-    // went to the per-request overhead, split alike over cheap and costly requests.
-    this.measuredInterval = this.windowOpen;
     for (let i = 0; i < ended.length; i++) {
       const op = ended.op[i];
       const w = this.weigh(
@@ -290,7 +284,6 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       total += w;
     }
     for (let op = this.head; op; op = op.next) total += this.weighRunning(op, from, now);
-    this.measuredInterval = false;
     this.overheadEach = 0;
     if (total > 0 && !this.byTime) {
       const cpuWithOps = (sample.processCpuSeconds * 1000 * withOps) / busy;
@@ -487,7 +480,11 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     equalShare: number,
     durationMs = Number.NaN,
   ): number {
-    if ((this.attribution === 'exact' || this.measuredInterval) && !Number.isNaN(busy)) {
+    // While a calibration window is open its interval is weighed by what it measured, as in
+    // `exact`: the hooks' own cost is then charged with the callbacks it came with. Weighed by
+    // the calibrated figures instead, that cost (~0.1 ms per request at 32 connections here)
+    // went to the per-request overhead, split alike over cheap and costly requests.
+    if ((this.attribution === 'exact' || this.windowOpen) && !Number.isNaN(busy)) {
       return Math.max(busy, 0);
     }
     if (this.attribution === 'calibrated') {
@@ -517,8 +514,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   /**
    * `calibrated`: a window is one sample interval in which CPU is measured per operation (and
    * the interval is weighed by what was measured). When it ends, each name seen in it takes
-   * what its operations showed there (CpuWeights: those begun in the window and measured). The next opens every calibrationIntervalMs, or
-   * sooner (not within MIN_CALIBRATION_GAP_MS) when an operation name no window has seen ran.
+   * what its operations showed there (CpuWeights: those begun in the window and measured).
+   * The next opens every calibrationIntervalMs, or sooner (not within MIN_CALIBRATION_GAP_MS)
+   * when an operation name no window has seen ran.
    */
   private calibrate(now: number): void {
     const cpu = this.cpu;
