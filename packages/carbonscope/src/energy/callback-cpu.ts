@@ -3,6 +3,9 @@ import { type AsyncHook, AsyncLocalStorage, createHook } from 'node:async_hooks'
 /** What the callback clock charges: the CPU of one operation's callbacks. */
 export interface CpuAccount {
   busyMs: number;
+  /** Its callbacks while measuring, and how many of them took over from another owner. */
+  callbacks: number;
+  takeovers: number;
   /** Ended: its callbacks no longer count as a running operation's (see CallbackCpu). */
   readonly ended: boolean;
   /** Settled: charged nothing more, not even by run(). */
@@ -62,7 +65,18 @@ export class CallbackCpu {
   private endedWall = Number.NaN;
   private endedIdle = 0;
 
-  constructor(private readonly clocks: CpuClocks) {
+  /** What the measuring itself costs, per callback and per change of owner (ms). */
+  private cost: HookCost | undefined;
+  private costing = false;
+
+  /**
+   * `netOfHooks`: measure the hooks' own cost at the first start(), for hookCostOf(). A
+   * calibration window measures operations to charge them when the hooks are off.
+   */
+  constructor(
+    private readonly clocks: CpuClocks,
+    private readonly netOfHooks = false,
+  ) {
     this.hook = createHook({ before: () => this.before(), after: () => this.after() });
   }
 
@@ -80,8 +94,61 @@ export class CallbackCpu {
     this.runs = 0;
     this.lent = false;
     this.endedWall = Number.NaN;
+    if (this.netOfHooks && !this.costing) {
+      this.costing = true;
+      void this.measureCost(this.storage);
+    } else {
+      this.hook.enable();
+    }
     this.mark(this.clocks.cpu(), this.clocks.wall(), 0);
+  }
+
+  /**
+   * The CPU the hooks added to `account`'s callbacks (ms): its callbacks × their cost, and its
+   * takeovers × the CPU reading each one costs. An operation has about as many callbacks with
+   * the hooks off: what they cost it only while measured.
+   */
+  hookCostOf(account: CpuAccount): number {
+    const cost = this.cost;
+    if (!cost) return 0;
+    return account.callbacks * cost.perCallback + account.takeovers * cost.perTakeover;
+  }
+
+  /**
+   * Times awaits (the callbacks a Koa or Express request runs most), with the hooks off, then
+   * on with one owner, then on with two owners taking turns; the least of a few rounds after a
+   * warm-up (a round an interrupt hit is slower). Runs in the microtasks right after start(),
+   * before any other callback, and leaves the hooks on: a few ms, once.
+   */
+  private async measureCost(storage: AsyncLocalStorage<CpuAccount>): Promise<void> {
+    // The wall clock: nothing else runs in these microtasks, and the CPU clock's steps are
+    // coarse next to a round.
+    const { wall } = this.clocks;
+    const time = async (owners: number) => {
+      let least = Number.POSITIVE_INFINITY;
+      for (let round = 0; round <= COST_ROUNDS; round++) {
+        const t0 = wall();
+        const loops = [];
+        for (let k = 0; k < owners; k++) loops.push(storage.run(costAccount(), awaitMany));
+        await Promise.all(loops);
+        // Round 0 warms the code up.
+        if (round > 0) least = Math.min(least, (wall() - t0) / (owners * COST_AWAITS));
+      }
+      return least;
+    };
+    const off = await time(1);
     this.hook.enable();
+    const one = await time(1);
+    const two = await time(2);
+    this.cost = {
+      perCallback: Math.max(0, one - off),
+      perTakeover: Math.max(0, two - one),
+    };
+    this.current = undefined;
+    this.outer.length = 0;
+    this.endedWall = Number.NaN;
+    if (this.storage !== storage) this.hook.disable();
+    else this.mark(this.clocks.cpu(), wall(), 0);
   }
 
   stop(): void {
@@ -135,6 +202,7 @@ export class CallbackCpu {
       }
       this.endedWall = Number.NaN;
     }
+    if (owner) owner.callbacks++;
     this.switchTo(owner, gap, running(owner));
   }
 
@@ -166,6 +234,7 @@ export class CallbackCpu {
     const elapsed = wall > this.lastWall ? wall - this.lastWall : 0;
     const spent = Math.min(cpu, elapsed);
     this.current = owner;
+    if (owner) owner.takeovers++;
     if (this.lent) {
       if (!chargeable) return; // still no one's: it keeps accruing
       (owner as CpuAccount).busyMs += spent;
@@ -196,6 +265,22 @@ export class CallbackCpu {
     this.current = undefined;
     this.mark(this.clocks.cpu(), this.clocks.wall(), 0);
   }
+}
+
+interface HookCost {
+  perCallback: number;
+  perTakeover: number;
+}
+
+const COST_AWAITS = 300;
+const COST_ROUNDS = 3;
+
+async function awaitMany(): Promise<void> {
+  for (let i = 0; i < COST_AWAITS; i++) await null;
+}
+
+function costAccount(): CpuAccount {
+  return { busyMs: 0, callbacks: 0, takeovers: 0, ended: false, closed: false };
 }
 
 /** A running operation: its callbacks are its own. */

@@ -47,6 +47,9 @@ export class TrackedOperation implements ActiveOperation, CpuAccount {
   busyMs = 0;
   /** busyMs at the last sample. */
   busyAtSample = 0;
+  /** Its callbacks while measured, and how many took over from another owner (CpuAccount). */
+  callbacks = 0;
+  takeovers = 0;
   /** True once its CPU was measured: it ran under run() (or, a request, began) while measuring. */
   measured = false;
   /** The calibration window it began in; 0 for none. */

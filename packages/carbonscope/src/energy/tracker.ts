@@ -146,11 +146,14 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.calibrationIntervalMs = options.calibrationIntervalMs ?? DEFAULT_CALIBRATION_INTERVAL_MS;
     if (this.attribution !== 'wall') {
       const { clock, loopIdle } = this;
-      this.cpu = new CallbackCpu({
-        cpu: options.cpuClock ?? (() => clock() - loopIdle()),
-        wall: clock,
-        loopIdle,
-      });
+      this.cpu = new CallbackCpu(
+        {
+          cpu: options.cpuClock ?? (() => clock() - loopIdle()),
+          wall: clock,
+          loopIdle,
+        },
+        this.attribution === 'calibrated',
+      );
     }
     if (this.attribution === 'exact') this.cpu?.start();
     this.createdMs = this.clock();
@@ -545,8 +548,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   }
 
   private observe(op: TrackedOperation, to: number, whole: boolean): void {
-    if (op.measured && op.window === this.window) {
-      this.weights.observe(op.name, op.kind, op.busyMs, to - op.startMs, whole);
+    if (op.measured && op.window === this.window && this.cpu) {
+      // What the hooks cost it is not what it costs between windows, where they are off.
+      const busy = Math.max(0, op.busyMs - this.cpu.hookCostOf(op));
+      this.weights.observe(op.name, op.kind, busy, to - op.startMs, whole);
     }
   }
 

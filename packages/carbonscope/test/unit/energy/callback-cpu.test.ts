@@ -1,0 +1,59 @@
+import { performance } from 'node:perf_hooks';
+import { expect } from 'chai';
+import { CallbackCpu, type CpuAccount } from '../../../src/energy/callback-cpu.js';
+
+const clocks = {
+  cpu: () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000;
+  },
+  wall: () => performance.now(),
+  loopIdle: () => performance.eventLoopUtilization().idle,
+};
+
+function account(): CpuAccount {
+  return { busyMs: 0, callbacks: 0, takeovers: 0, ended: false, closed: false };
+}
+
+const AWAITS = 100;
+async function awaits(): Promise<void> {
+  for (let i = 0; i < AWAITS; i++) await null;
+}
+
+describe('callback CPU clock', () => {
+  it("counts each operation's callbacks and takeovers: what the hooks cost it is told apart", async () => {
+    const cpu = new CallbackCpu(clocks, true);
+    cpu.start();
+    // The hooks' own cost is measured in the microtasks right after start().
+    await new Promise((resolve) => setImmediate(resolve));
+    const a = account();
+    const b = account();
+    try {
+      await Promise.all([cpu.run(a, awaits), cpu.run(b, awaits)]);
+    } finally {
+      cpu.stop();
+    }
+    // Each await resumes in a callback of its operation, taking over from the other's.
+    for (const x of [a, b]) {
+      expect(x.callbacks).to.be.within(AWAITS, AWAITS + 2);
+      expect(x.takeovers).to.be.within(AWAITS - 1, AWAITS + 3);
+      const hooks = cpu.hookCostOf(x);
+      expect(Number.isFinite(hooks)).to.equal(true);
+      expect(hooks).to.be.at.least(0);
+    }
+    expect(cpu.hookCostOf(account())).to.equal(0);
+  });
+
+  it('measures no cost of its own unless asked (exact charges what the hooks cost)', async () => {
+    const cpu = new CallbackCpu(clocks);
+    cpu.start();
+    const a = account();
+    try {
+      await cpu.run(a, awaits);
+    } finally {
+      cpu.stop();
+    }
+    expect(a.callbacks).to.be.within(AWAITS, AWAITS + 2);
+    expect(cpu.hookCostOf(a)).to.equal(0);
+  });
+});
