@@ -45,8 +45,14 @@ type Mode = (typeof MODES)[number];
 export interface AttributionPlan {
   modes: readonly Mode[];
   levels: readonly number[];
-  aloneSeconds: number;
   warmSeconds: number;
+  /**
+   * Each phase measured lasts a whole number of calibration windows' periods (the bench sets
+   * ENERGY_CALIBRATION_INTERVAL_MS=5000): a window's hooks add ~50 µs to an /io request for
+   * its second, and 4 s alone held one window or none (/io alone at 8 connections: 395 to
+   * 773 µs between runs).
+   */
+  aloneSeconds: number;
   mixSeconds: number;
   /**
    * Each route as fast as it answers, before the first level: at one connection an I/O-bound
@@ -60,7 +66,7 @@ export interface AttributionPlan {
 export const FULL_PLAN: AttributionPlan = {
   modes: MODES,
   levels: [1, 8, 32],
-  aloneSeconds: 4,
+  aloneSeconds: 10,
   warmSeconds: 7,
   mixSeconds: 10,
   jitWarmSeconds: 4,
