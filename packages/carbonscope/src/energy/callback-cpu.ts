@@ -115,40 +115,52 @@ export class CallbackCpu {
   }
 
   /**
-   * Times awaits (the callbacks a Koa or Express request runs most), with the hooks off, then
-   * on with one owner, then on with two owners taking turns; the least of a few rounds after a
-   * warm-up (a round an interrupt hit is slower). Runs in the microtasks right after start(),
-   * before any other callback, and leaves the hooks on: a few ms, once.
+   * Times awaits (the callbacks a Koa or Express request runs most) with the hooks off, on with
+   * one owner and on with two owners taking turns, in alternation so that each is timed with
+   * its code as warm as the others'; the median of a few rounds' differences after warm-up
+   * rounds (an interrupt or a GC makes one round's figure an outlier). A round runs in
+   * microtasks, so no other callback runs inside it; between rounds the hooks are on. Once, at
+   * the first window: 9 rounds, the longest (cold) holding the loop 20-45 ms here.
    */
   private async measureCost(storage: AsyncLocalStorage<CpuAccount>): Promise<void> {
     // The wall clock: nothing else runs in these microtasks, and the CPU clock's steps are
     // coarse next to a round.
     const { wall } = this.clocks;
-    const time = async (owners: number) => {
-      let least = Number.POSITIVE_INFINITY;
-      for (let round = 0; round <= COST_ROUNDS; round++) {
-        const t0 = wall();
-        const loops = [];
-        for (let k = 0; k < owners; k++) loops.push(storage.run(costAccount(), awaitMany));
-        await Promise.all(loops);
-        // Round 0 warms the code up.
-        if (round > 0) least = Math.min(least, (wall() - t0) / (owners * COST_AWAITS));
+    const timed = async (owners: number) => {
+      const t0 = wall();
+      const loops = [];
+      for (let k = 0; k < owners; k++) loops.push(storage.run(costAccount(), awaitMany));
+      await Promise.all(loops);
+      return (wall() - t0) / (owners * COST_AWAITS);
+    };
+    const perCallback: number[] = [];
+    const perTakeover: number[] = [];
+    for (let round = -COST_WARMUP; round < COST_ROUNDS; round++) {
+      if (this.storage !== storage) {
+        // The window closed meanwhile (stop() left the hooks off): the next one measures.
+        this.costing = false;
+        return;
       }
-      return least;
-    };
-    const off = await time(1);
-    this.hook.enable();
-    const one = await time(1);
-    const two = await time(2);
+      this.hook.disable();
+      const offNow = await timed(1);
+      this.hook.enable();
+      this.outer.length = 0; // the callback the hooks were turned off in ends unseen
+      const oneNow = await timed(1);
+      const twoNow = await timed(2);
+      // What the round cost is no one's.
+      this.current = undefined;
+      this.lent = false;
+      this.mark(this.clocks.cpu(), wall(), 0);
+      // Other callbacks run between rounds: the loop is held ~10 ms at a time, not for all.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (round < 0) continue; // warms the code up: cold hooks cost several times more
+      perCallback.push(oneNow - offNow);
+      perTakeover.push(twoNow - oneNow);
+    }
     this.cost = {
-      perCallback: Math.max(0, one - off),
-      perTakeover: Math.max(0, two - one),
+      perCallback: Math.max(0, median(perCallback)),
+      perTakeover: Math.max(0, median(perTakeover)),
     };
-    this.current = undefined;
-    this.outer.length = 0;
-    this.endedWall = Number.NaN;
-    if (this.storage !== storage) this.hook.disable();
-    else this.mark(this.clocks.cpu(), wall(), 0);
   }
 
   stop(): void {
@@ -272,11 +284,17 @@ interface HookCost {
   perTakeover: number;
 }
 
-const COST_AWAITS = 300;
-const COST_ROUNDS = 3;
+const COST_AWAITS = 200;
+const COST_WARMUP = 4;
+const COST_ROUNDS = 5;
 
 async function awaitMany(): Promise<void> {
   for (let i = 0; i < COST_AWAITS; i++) await null;
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 function costAccount(): CpuAccount {
