@@ -123,8 +123,8 @@ export class CallbackCpu {
    * the first window: 9 rounds, the longest (cold) holding the loop 20-45 ms here.
    */
   private async measureCost(storage: AsyncLocalStorage<CpuAccount>): Promise<void> {
-    // The wall clock: nothing else runs in these microtasks, and the CPU clock's steps are
-    // coarse next to a round.
+    // The wall clock: the CPU clock's steps are coarse next to a round. Other code's microtasks
+    // landing in a round make it an outlier, which the median leaves out.
     const { wall } = this.clocks;
     const timed = async (owners: number) => {
       const t0 = wall();
@@ -135,24 +135,30 @@ export class CallbackCpu {
     };
     const perCallback: number[] = [];
     const perTakeover: number[] = [];
+    // Other code's microtasks run between these awaits: stop() may come in any of them, and
+    // the hooks must then stay off.
+    const stopped = () => {
+      if (this.storage === storage) return false;
+      if (!this.storage) this.hook.disable(); // a newer window keeps them on
+      this.costing = false; // the next window measures
+      return true;
+    };
     for (let round = -COST_WARMUP; round < COST_ROUNDS; round++) {
-      if (this.storage !== storage) {
-        // The window closed meanwhile (stop() left the hooks off): the next one measures.
-        this.costing = false;
-        return;
-      }
       this.hook.disable();
       const offNow = await timed(1);
+      if (stopped()) return;
       this.hook.enable();
       this.outer.length = 0; // the callback the hooks were turned off in ends unseen
       const oneNow = await timed(1);
       const twoNow = await timed(2);
+      if (stopped()) return;
       // What the round cost is no one's.
       this.current = undefined;
       this.lent = false;
       this.mark(this.clocks.cpu(), wall(), 0);
       // Other callbacks run between rounds: the loop is held ~10 ms at a time, not for all.
       await new Promise((resolve) => setImmediate(resolve));
+      if (stopped()) return;
       if (round < 0) continue; // warms the code up: cold hooks cost several times more
       perCallback.push(oneNow - offNow);
       perTakeover.push(twoNow - oneNow);

@@ -44,6 +44,23 @@ describe('callback CPU clock', () => {
     expect(cpu.hookCostOf(account())).to.equal(0);
   });
 
+  it('leaves the hooks off when stopped while it times them', async () => {
+    const cpu = new CallbackCpu(clocks, true);
+    let calls = 0;
+    const spied = cpu as unknown as { before: () => void };
+    const before = spied.before.bind(cpu);
+    spied.before = () => {
+      calls++;
+      before();
+    };
+    cpu.start();
+    cpu.stop(); // before the timing, which runs in the microtasks and immediates after start()
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    calls = 0;
+    await awaits();
+    expect(calls).to.equal(0);
+  });
+
   it('measures no cost of its own unless asked (exact charges what the hooks cost)', async () => {
     const cpu = new CallbackCpu(clocks);
     cpu.start();
