@@ -7,7 +7,10 @@
  * CPU-bound route (/cpu), an I/O-bound one (/io: awaits a mock upstream, 50 ms) and a mixed one
  * (/mixed: some CPU, then the upstream, 20 ms). At each concurrency (1, 8, 32 connections):
  *   - alone: each route on its own, as fast as it answers; the server's CPU per request
- *     (/proc, all threads);
+ *     (/proc, all threads), less what the server spends with no request at all (measured once
+ *     per server, idle: the meter's samples, its calibration windows, timers; 0-3 ms a second
+ *     here, up to ~160 µs of each /io request at one connection's ~19 a second, a cost the mix
+ *     spreads over six times as many requests);
  *   - mix: the three at once, each asked at a set rate (an open loop, as traffic comes: the
  *     CPU-bound route as fast as it answers would starve the others) over that many
  *     connections; after a warm-up long enough for a calibration window (the bench sets
@@ -21,6 +24,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../src/paths.js';
@@ -61,6 +65,8 @@ export interface AttributionPlan {
    * 1.35-1.46 ms), a reference the mix, which runs warm code, never sees.
    */
   jitWarmSeconds: number;
+  /** The server idle, for the CPU it spends with no request. */
+  idleSeconds: number;
 }
 
 export const FULL_PLAN: AttributionPlan = {
@@ -70,6 +76,7 @@ export const FULL_PLAN: AttributionPlan = {
   warmSeconds: 7,
   mixSeconds: 10,
   jitWarmSeconds: 4,
+  idleSeconds: 10,
 };
 export const QUICK_PLAN: AttributionPlan = {
   modes: ['calibrated', 'wall'],
@@ -78,6 +85,7 @@ export const QUICK_PLAN: AttributionPlan = {
   warmSeconds: 7,
   mixSeconds: 4,
   jitWarmSeconds: 2,
+  idleSeconds: 4,
 };
 
 export interface AttributionRow {
@@ -111,7 +119,9 @@ interface Ratio {
 
 interface LevelResult {
   connections: number;
+  /** Net of the server's CPU with no request (idleCpuMsPerSecond). */
   cpuMicrosAlone: Record<Route, number>;
+  idleCpuMsPerSecond: number;
   mix: Record<Route, { requests: number; errors: number; millijoulesPerRequest: number }>;
   ratios: Ratio[];
   densities: Record<string, number>;
@@ -150,9 +160,19 @@ function load(
   });
 }
 
+/** The server's CPU with no request at all, in ms per second. */
+async function idleCpu(server: RunningServer, seconds: number): Promise<number> {
+  await sleep(1000); // the last responses written
+  const cpu0 = cpuSeconds(server.pid);
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  return ((cpuSeconds(server.pid) - cpu0) * 1e6) / (performance.now() - t0);
+}
+
 async function level(
   server: RunningServer,
   connections: number,
+  idle: number,
   plan: AttributionPlan,
   log: (m: string) => void,
 ): Promise<LevelResult> {
@@ -160,11 +180,13 @@ async function level(
   for (const route of ROUTES) {
     await load(server, route, connections, 1, false); // warm-up, untimed
     const cpu0 = cpuSeconds(server.pid);
+    const t0 = performance.now();
     const r = clean(
       `${route} alone`,
       await load(server, route, connections, plan.aloneSeconds, false),
     );
-    alone[route] = ((cpuSeconds(server.pid) - cpu0) * 1e6) / r.total;
+    const cpuMs = (cpuSeconds(server.pid) - cpu0) * 1000 - idle * ((performance.now() - t0) / 1000);
+    alone[route] = (cpuMs * 1000) / r.total;
   }
   log(`c=${connections} alone: ${ROUTES.map((r) => `${r} ${fmt(alone[r], 0)} µs`).join(', ')}`);
 
@@ -201,7 +223,14 @@ async function level(
   log(
     `c=${connections} mix: ${ratios.map((q) => `${q.pair} energy ${fmt(q.energy)} / CPU ${fmt(q.cpu)} = ${fmt(q.quotient)}`).join('; ')}`,
   );
-  return { connections, cpuMicrosAlone: alone, mix, ratios, densities: stats.densities };
+  return {
+    connections,
+    cpuMicrosAlone: alone,
+    idleCpuMsPerSecond: idle,
+    mix,
+    ratios,
+    densities: stats.densities,
+  };
 }
 
 interface JobResult {
@@ -284,8 +313,10 @@ export async function runAttribution(
       const levels: LevelResult[] = [];
       try {
         for (const route of ROUTES) await load(server, route, 32, plan.jitWarmSeconds, false);
+        const idle = await idleCpu(server, plan.idleSeconds);
+        log(`${mode} idle: ${fmt(idle)} ms of CPU a second`);
         for (const c of plan.levels)
-          levels.push(await level(server, c, plan, (m) => log(`${mode} ${m}`)));
+          levels.push(await level(server, c, idle, plan, (m) => log(`${mode} ${m}`)));
       } finally {
         await server.stop();
       }
@@ -308,7 +339,7 @@ export async function runAttribution(
             verdict,
           });
         row(
-          `CPU per request alone (${ROUTES.join(', ')})`,
+          `CPU per request alone (${ROUTES.join(', ')}), less the idle server's ${fmt(l.idleCpuMsPerSecond, 1)} ms/s`,
           ROUTES.map((r) => `${fmt(l.cpuMicrosAlone[r], 0)} µs`).join(', '),
         );
         row(
