@@ -51,10 +51,10 @@ export interface AttributionPlan {
   levels: readonly number[];
   warmSeconds: number;
   /**
-   * Each phase measured lasts a whole number of calibration windows' periods (the bench sets
+   * The full plan measures each route alone over two calibration periods (the bench sets
    * ENERGY_CALIBRATION_INTERVAL_MS=5000): a window's hooks add ~50 µs to an /io request for
    * its second, and 4 s alone held one window or none (/io alone at 8 connections: 395 to
-   * 773 µs between runs).
+   * 773 µs between runs). The quick plan checks the harness, not the figures.
    */
   aloneSeconds: number;
   mixSeconds: number;
