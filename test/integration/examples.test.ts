@@ -201,11 +201,14 @@ cs.measure('job', () => 42).then(({ result, footprint }) => {
               findSample(text, `${mode.names.operation}_count`, {
                 carbonscope_operation: operation,
               });
-            await until('three /users/:id operations', async () => {
+            // A request is counted at the sample after it ends, so the five may land in two
+            // samples: wait for all of them, not only for the first route's.
+            await until('three /users/:id operations, one /hello, one unmatched', async () => {
               text = await scrape(metricsPort);
               const unmatched = count('unmatched') ?? 0;
               return (
                 count('/users/:id') === 3 &&
+                count('/hello') !== undefined &&
                 (mode.scrapesCounted ? unmatched >= 1 : unmatched === 1)
               );
             });
