@@ -88,6 +88,40 @@ describe('PrometheusText (the exposition /metrics serves)', () => {
     });
   }
 
+  it('writes every number as the OTel serializer does, and a shared attributes object once per metric', async () => {
+    const reader = new PrometheusExporter({ preventServerStart: true });
+    const provider = new sdk.MeterProvider({ readers: [reader] });
+    const meter = provider.getMeter('edges');
+    const values = [0, -0, 1.5, -3, 7, 2 ** 53 + 2, 1e21, 1e-7, -2.5e-9, 123456789012, NaN];
+    values.push(Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.MAX_VALUE);
+    meter.createObservableGauge('edge.values').addCallback((result) => {
+      values.forEach((value, i) => {
+        result.observe(value, { i });
+      });
+    });
+    // One attributes object for two instruments: each metric writes its own lines for it.
+    const shared = { route: '/same' };
+    const sizes = meter.createHistogram('edge.sizes', {
+      unit: 'By',
+      advice: { explicitBucketBoundaries: [0.5, 1e3, 2 ** 40] },
+    });
+    const counts = meter.createCounter('edge.counts');
+    const ours = new PrometheusText(sdk);
+    for (let round = 1; round <= 2; round++) {
+      sizes.record(0.25 * round, shared);
+      sizes.record(3e12, shared);
+      counts.add(2 ** 52 * round, shared);
+      const { resourceMetrics } = await reader.collect();
+      const expected = new PrometheusSerializer().serialize(
+        withPrometheusNames(resourceMetrics, sdk),
+      );
+      expect(expected).to.include('edge_values{i="5",otel_scope_name="edges"} 9007199254740994');
+      expect(expected).to.include('edge_sizes_bytes_bucket{route="/same",');
+      expect(ours.encode(resourceMetrics).toString('utf8')).to.equal(expected);
+    }
+    await provider.shutdown();
+  });
+
   it('says so when nothing is registered, as the OTel serializer does', async () => {
     const reader = new PrometheusExporter({ preventServerStart: true });
     const provider = new sdk.MeterProvider({ readers: [reader] });
