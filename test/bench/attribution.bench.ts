@@ -6,8 +6,12 @@
  * equal split by time) a server built with the library (attribution-server.ts) serves a
  * CPU-bound route (/cpu), an I/O-bound one (/io: awaits a mock upstream, 50 ms) and a mixed one
  * (/mixed: some CPU, then the upstream, 20 ms). At each concurrency (1, 8, 32 connections):
- *   - alone: each route on its own, as fast as it answers; the server's CPU per request
- *     (/proc, all threads), less what the server spends with no request at all (measured once
+ *   - alone: each route on its own, at the rate the mix asks of it over as many connections
+ *     (as fast as it answers, a CPU-bound route kept the loop saturated and cost less per
+ *     request than between the idle waits it has in the mix, while an I/O-bound one still
+ *     woke an idle loop for each event: the mix's /cpu:/io energy ratio came out 10-20 % above
+ *     that CPU ratio in every method, exact included); the server's CPU per request
+ *     (process.cpuUsage(), all threads, read by the server: /proc's 10 ms ticks were too coarse), less what the server spends with no request at all (measured once
  *     per server, idle: the meter's samples, its calibration windows, timers; 0-3 ms a second
  *     here, up to ~160 µs of each /io request at one connection's ~19 a second, a cost the mix
  *     spreads over six times as many requests);
@@ -29,7 +33,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../src/paths.js';
 import { type LoadResult, runLoad, sleep } from './load.js';
-import { cpuSeconds, type RunningServer, startServer } from './servers.js';
+import { type RunningServer, startServer } from './servers.js';
 
 const BENCH_DIR = join(projectRoot, 'dist', 'test', 'bench');
 const ROUTES = ['/cpu', '/io', '/mixed'] as const;
@@ -57,6 +61,14 @@ export interface AttributionPlan {
    * 773 µs between runs). The quick plan checks the harness, not the figures.
    */
   aloneSeconds: number;
+  /**
+   * ...in this many slices per route, the routes taking turns. Two runs of the same bench
+   * with each route's 10 s in one piece read /io alone at one connection as 1,375 and
+   * 1,587 µs, /mixed at eight as 1,783 and 2,033 µs: the machine's other load moved the CPU
+   * per request by 15 % between one route's measurement and the next one's. A slice of the
+   * full plan is one calibration period long, so each holds about one window.
+   */
+  aloneSlices: number;
   mixSeconds: number;
   /**
    * Each route as fast as it answers, before the first level: at one connection an I/O-bound
@@ -73,6 +85,7 @@ export const FULL_PLAN: AttributionPlan = {
   modes: MODES,
   levels: [1, 8, 32],
   aloneSeconds: 10,
+  aloneSlices: 2,
   warmSeconds: 7,
   mixSeconds: 10,
   jitWarmSeconds: 4,
@@ -82,6 +95,7 @@ export const QUICK_PLAN: AttributionPlan = {
   modes: ['calibrated', 'wall'],
   levels: [1, 32],
   aloneSeconds: 2,
+  aloneSlices: 1,
   warmSeconds: 7,
   mixSeconds: 4,
   jitWarmSeconds: 2,
@@ -160,13 +174,24 @@ function load(
   });
 }
 
+/**
+ * The attribution server's CPU time (all threads) in ms, as it reads it itself. /proc counts
+ * in 10 ms ticks: 20 ms of rounding on ~130 ms was ±15 % of one connection's /io slice, and
+ * the idle server read 1, 2 or 3 ms a second and nothing between. Each reading's own request
+ * (~0.2 ms) falls in the span it closes.
+ */
+export async function serverCpuMs(server: RunningServer): Promise<number> {
+  const { microseconds } = (await control(server, '/process-cpu')) as { microseconds: number };
+  return microseconds / 1000;
+}
+
 /** The server's CPU with no request at all, in ms per second. */
 async function idleCpu(server: RunningServer, seconds: number): Promise<number> {
   await sleep(1000); // the last responses written
-  const cpu0 = cpuSeconds(server.pid);
+  const cpu0 = await serverCpuMs(server);
   const t0 = performance.now();
   await sleep(seconds * 1000);
-  return ((cpuSeconds(server.pid) - cpu0) * 1e6) / (performance.now() - t0);
+  return ((await serverCpuMs(server)) - cpu0) / ((performance.now() - t0) / 1000);
 }
 
 async function level(
@@ -176,18 +201,24 @@ async function level(
   plan: AttributionPlan,
   log: (m: string) => void,
 ): Promise<LevelResult> {
-  const alone = {} as Record<Route, number>;
-  for (const route of ROUTES) {
-    await load(server, route, connections, 1, false); // warm-up, untimed
-    const cpu0 = cpuSeconds(server.pid);
-    const t0 = performance.now();
-    const r = clean(
-      `${route} alone`,
-      await load(server, route, connections, plan.aloneSeconds, false),
-    );
-    const cpuMs = (cpuSeconds(server.pid) - cpu0) * 1000 - idle * ((performance.now() - t0) / 1000);
-    alone[route] = (cpuMs * 1000) / r.total;
+  // The routes take turns, slice by slice, in reverse order every other slice: a drift in
+  // what the machine's other load does to the CPU per request then weighs on every route
+  // alike (on average, each is measured at the same time), and the check reads their ratios.
+  const cpuMs = { '/cpu': 0, '/io': 0, '/mixed': 0 } as Record<Route, number>;
+  const requests = { '/cpu': 0, '/io': 0, '/mixed': 0 } as Record<Route, number>;
+  for (let slice = 0; slice < plan.aloneSlices; slice++) {
+    for (const route of slice % 2 ? [...ROUTES].reverse() : ROUTES) {
+      await load(server, route, connections, 1, true); // warm-up, untimed
+      const cpu0 = await serverCpuMs(server);
+      const t0 = performance.now();
+      const seconds = plan.aloneSeconds / plan.aloneSlices;
+      const r = clean(`${route} alone`, await load(server, route, connections, seconds, true));
+      cpuMs[route] += (await serverCpuMs(server)) - cpu0 - idle * ((performance.now() - t0) / 1000);
+      requests[route] += r.total;
+    }
   }
+  const alone = {} as Record<Route, number>;
+  for (const route of ROUTES) alone[route] = (cpuMs[route] * 1000) / requests[route];
   log(`c=${connections} alone: ${ROUTES.map((r) => `${r} ${fmt(alone[r], 0)} µs`).join(', ')}`);
 
   const phase = `mix-${connections}`;
@@ -339,7 +370,7 @@ export async function runAttribution(
             verdict,
           });
         row(
-          `CPU per request alone (${ROUTES.join(', ')}), less the idle server's ${fmt(l.idleCpuMsPerSecond, 1)} ms/s`,
+          `CPU per request alone at the mix's rates (${ROUTES.join(', ')}), less the idle server's ${fmt(l.idleCpuMsPerSecond, 1)} ms/s`,
           ROUTES.map((r) => `${fmt(l.cpuMicrosAlone[r], 0)} µs`).join(', '),
         );
         row(
