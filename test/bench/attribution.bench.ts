@@ -11,10 +11,11 @@
  *     request than between the idle waits it has in the mix, while an I/O-bound one still
  *     woke an idle loop for each event: the mix's /cpu:/io energy ratio came out 10-20 % above
  *     that CPU ratio in every method, exact included); the server's CPU per request
- *     (process.cpuUsage(), all threads, read by the server: /proc's 10 ms ticks were too coarse), less what the server spends with no request at all (measured once
- *     per server, idle: the meter's samples, its calibration windows, timers; 0-3 ms a second
- *     here, up to ~160 µs of each /io request at one connection's ~19 a second, a cost the mix
- *     spreads over six times as many requests);
+ *     (process.cpuUsage(), all threads, read by the server: see serverCpuMs), less what the
+ *     server spends with no request at all (measured once per server, idle: the meter's
+ *     samples, its calibration windows, timers; ~1 ms a second here, ~50 µs of each /io
+ *     request at one connection's ~19 a second, a cost the mix spreads over six times as many
+ *     requests);
  *   - mix: the three at once, each asked at a set rate (an open loop, as traffic comes: the
  *     CPU-bound route as fast as it answers would starve the others) over that many
  *     connections; after a warm-up long enough for a calibration window (the bench sets

@@ -200,7 +200,12 @@ export class PrometheusText {
    * the metric) and the cumulative count: a series keeps one start, not one line per bucket,
    * which kept the bytes a scrape reads small enough to stay in cache.
    */
-  private histogram(lines: SeriesBytes, ends: BucketEnds, value: Histogram, out: ExpositionBuffer) {
+  private histogram(
+    lines: SeriesBytes,
+    ends: BucketEnds,
+    value: Histogram,
+    out: ExpositionBuffer,
+  ): void {
     out.bytes(lines.first);
     out.number(value.count);
     out.newline();
