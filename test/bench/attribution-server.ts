@@ -8,8 +8,8 @@
  * Each request's settled footprint is added to the phase current when its handler started
  * (through captureContext, the tracker's own hook): POST /phase?name=… switches the phase, GET
  * /stats answers the totals per phase and route, the process's energy and CPU, and the
- * calibrated CPU densities, GET /process-cpu the process's CPU time. /readyz answers once the
- * meter has its first sample.
+ * calibrated CPU densities, GET /process-cpu the process's CPU time, GET /compute the CPU of
+ * each route's own loop (µs). /readyz answers once the meter has its first sample.
  */
 import { Agent, get } from 'node:http';
 import Router from '@koa/router';
@@ -97,6 +97,21 @@ router.get('/stats', (ctx) => {
 router.get('/process-cpu', (ctx) => {
   const cpu = process.cpuUsage();
   ctx.body = { microseconds: cpu.user + cpu.system };
+});
+// The CPU of each route's own loop, without the request around it: the least of a few runs
+// (a run the machine preempted only reads longer). The loop is the same instructions wherever
+// it runs, so the bench holds it fixed when it scales a route's CPU alone to the mix's.
+router.get('/compute', (ctx) => {
+  const least = (iterations: number) => {
+    let best = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 15; i++) {
+      const t0 = performance.now();
+      burn(iterations);
+      best = Math.min(best, performance.now() - t0);
+    }
+    return best * 1000;
+  };
+  ctx.body = { '/cpu': least(cpuIterations), '/io': 0, '/mixed': least(mixedIterations) };
 });
 router.get('/readyz', (ctx) => {
   ctx.status = cs.meter.latest() ? 200 : 503;
