@@ -32,13 +32,20 @@ const finish = channel('http.server.response.finish');
 
 const socket = new Socket();
 const server = {};
-const POOL = 1000;
-const requests = Array.from({ length: POOL }, () => {
+
+/**
+ * A new request and response every time, as Node makes them (the baseline makes them too). The
+ * bench used to cycle through a pool of 1,000, which a server never does: objects that are new
+ * each time cost what they cost in a server (their first identity hash, their first added
+ * property, the young generation they fill). With the pool the path read ~0.84 µs; with new
+ * objects 0.85-1.4 µs over four runs of the same code.
+ */
+function message() {
   const request = new IncomingMessage(socket);
   request.url = '/hello';
   const response = new ServerResponse(request);
   return { request, response, socket, server };
-});
+}
 
 /**
  * Requests between two meter samples. A sample settles the requests that ended since the last
@@ -56,10 +63,10 @@ function measure(sample?: () => void): number {
   for (let round = 0; round < ROUNDS + 2; round++) {
     const t0 = process.cpuUsage();
     for (let i = 0; i < N; i++) {
-      const message = requests[i % POOL];
-      start.publish(message);
-      setRoute(message.request, '/hello');
-      finish.publish(message);
+      const m = message();
+      start.publish(m);
+      setRoute(m.request, '/hello');
+      finish.publish(m);
       if (sample && i % REQUESTS_PER_SAMPLE === REQUESTS_PER_SAMPLE - 1) sample();
     }
     const t = process.cpuUsage(t0);
