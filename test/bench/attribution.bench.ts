@@ -22,7 +22,9 @@
  *     ENERGY_CALIBRATION_INTERVAL_MS=5000; the default 2 min would need two-minute phases),
  *     each route's settled energy per request.
  * The check: for each pair of routes, (energy ratio under the mix) ÷ (CPU ratio alone) within
- * 20 % of 1; and the default's energy ratios against the exact method's. Then the blocking-job
+ * 20 % of 1; and the default's energy ratios against the exact method's. Beside it, with no
+ * verdict: the mix's own CPU against what its requests cost alone, and the check's ratios
+ * against the reference scaled to that (cpuAgainstAlone, scaledToMix). Then the blocking-job
  * scenario (blocking-job.ts) for each method. Writes bench-results/attribution.json.
  */
 import { execFile } from 'node:child_process';
@@ -154,7 +156,7 @@ interface LevelResult {
 /**
  * The mix's measured CPU ÷ the CPU its requests would have used alone (each route's requests
  * × its CPU per request alone). 1 when a route's CPU per request is a property of the route;
- * here the routes cost 9-20 % less together than apart (a busier process spends less per
+ * here the routes cost 10-17 % less together than apart (a busier process spends less per
  * request on what surrounds the handlers), so the reference the check divides by is itself
  * off by about that much, and how the saving splits among the routes is not measured.
  */
