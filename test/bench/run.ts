@@ -274,10 +274,6 @@ function variantRows(name: string, group: Variant[], results: Map<string, Measur
   }
 }
 
-/**
- * `subject` against `base`: the CPU it adds per request and its throughput ratio, with the
- * budgets where this comparison carries them.
- */
 /** A second, identical baseline measured in the same rounds: what noise alone makes of a delta. */
 interface NoiseFloor {
   addedMicros: number;
@@ -289,8 +285,12 @@ function floorOf(again: Measured[], base: Measured[]): NoiseFloor {
 }
 
 // Unresolved: the floor, or the figure on the side nothing real reaches, is beyond the budget.
-const unresolved = (r: Resolved, floor: string) =>
-  r.resolved ? '' : `, not resolved (noise floor here ${floor}; beyond the budget, noise)`;
+const unresolved = (r: Resolved, floor: string | undefined) => {
+  if (r.resolved) return '';
+  return floor === undefined
+    ? ', not resolved (beyond the budget on the side nothing real reaches: noise)'
+    : `, not resolved (noise floor here ${floor}; beyond the budget, noise)`;
+};
 
 /**
  * `subject` against `base`: the CPU it adds per request and its throughput ratio, with the
@@ -313,7 +313,7 @@ function deltaRows(
   row(
     `overhead ${name}`,
     `${label}: CPU added per request`,
-    `${fmt(added, 1)} µs (${fmt((cpuOf(subject) / cpuOf(base) - 1) * 100, 0)} %)${cpu ? unresolved(cpu, `${fmt(floor?.addedMicros ?? 0, 1)} µs`) : ''}`,
+    `${fmt(added, 1)} µs (${fmt((cpuOf(subject) / cpuOf(base) - 1) * 100, 0)} %)${cpu ? unresolved(cpu, floor && `${fmt(floor.addedMicros, 1)} µs`) : ''}`,
     budget.cpuMicros === undefined ? '' : `<= ${budget.cpuMicros} µs${floor ? ', resolved' : ''}`,
     cpu ? check(cpu.ok) : '',
   );
@@ -323,7 +323,7 @@ function deltaRows(
   row(
     `overhead ${name}`,
     `${label}: throughput ratio (median of per-round ratios)`,
-    `${fmt(ratio * 100, 1)} %${share ? unresolved(share, `${fmt((floor?.ratio ?? 1) * 100, 1)} %`) : ''}`,
+    `${fmt(ratio * 100, 1)} %${share ? unresolved(share, floor && `${fmt(floor.ratio * 100, 1)} %`) : ''}`,
     budget.ratio === undefined ? '' : `>= ${budget.ratio * 100} %${floor ? ', resolved' : ''}`,
     share ? check(share.ok) : '',
   );
