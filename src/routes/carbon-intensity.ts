@@ -56,7 +56,7 @@ async function serve(
 
 /** The zone asked for, normalised; invalid shapes are refused here with the expected format. */
 function zoneParam(ctx: Context, fallback: string): string {
-  // No query string (most requests): parsing an empty one still cost ~1-3 µs.
+  // No query string (most requests): Koa would still parse it and cache the empty result.
   if (ctx.querystring === '') return fallback;
   const raw = ctx.query.zone;
   if (raw === undefined) return fallback;

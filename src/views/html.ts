@@ -79,20 +79,19 @@ ${body}
 }
 
 /**
- * An Accept header under which HTML cannot win over JSON: absent, or naming neither html, nor a
- * text/ range, nor a wildcard (a wildcard with json at q=0 prefers html). API clients send such
- * headers; negotiating them cost ~5 µs a request (a Negotiator and two MIME lookups).
+ * What an Accept header must name for HTML to win over JSON: html, a text/ range, or a wildcard
+ * (a wildcard with json at q=0 prefers html). API clients' headers name none of them, and
+ * negotiating those cost 1.5-5 µs a request (a Negotiator and two MIME lookups). A regular
+ * expression rather than a lower-cased copy: nothing is allocated for the header.
  */
-function cannotPreferHtml(accept: string): boolean {
-  return !accept.includes('html') && !accept.includes('text/') && !accept.includes('*');
-}
+const HTML_MAY_WIN = /html|text\/|\*/i;
 
 /** True when the client prefers an HTML page over JSON (a browser, not an API client). */
 export function wantsHtml(ctx: {
   get(field: string): string;
   accepts(...types: string[]): string | false;
 }): boolean {
-  if (cannotPreferHtml(ctx.get('Accept').toLowerCase())) return false;
+  if (!HTML_MAY_WIN.test(ctx.get('Accept'))) return false;
   return ctx.accepts('json', 'html') === 'html';
 }
 

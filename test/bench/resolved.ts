@@ -6,7 +6,10 @@
  */
 export interface Resolved {
   ok: boolean;
-  /** Whether the noise floor is within the budget's own margin. */
+  /**
+   * Whether the figure says anything: the noise floor (if measured) within the budget's margin,
+   * and the figure not beyond the budget on the side nothing real reaches.
+   */
   resolved: boolean;
 }
 
