@@ -18,7 +18,7 @@
  */
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,7 @@ import { FULL_PLAN, QUICK_PLAN, runAttribution } from './attribution.bench.js';
 import { codecarbonSideBySide } from './codecarbon.js';
 import { fmt, fmtInt } from './format.js';
 import { type LoadRequest, median, percentile, sleep } from './load.js';
+import { ownCodeCost } from './own-code.js';
 import { addedWithin, type Resolved, ratioWithin } from './resolved.js';
 import { alternatingRounds, type RoundResult } from './rounds.js';
 import {
@@ -516,6 +517,83 @@ async function requestPathCosts(): Promise<void> {
   }
 }
 
+// --- carbonscope's own code over HTTP, sampled by perf ---------------------------------------
+
+const OWN_DIR = realpathSync(join(projectRoot, 'packages', 'carbonscope', 'dist'));
+
+/** Where its own code is sampled: the app's cheapest route and the Express example's. */
+const ownCodeCases = (
+  metricsPort: number,
+): Array<{ label: string; options: StartOptions; path: string; budget: boolean }> => [
+  {
+    label: 'app GET /healthz',
+    options: carbonscope('own-healthz', false),
+    path: '/healthz',
+    budget: true,
+  },
+  {
+    label: 'app GET /carbon_intensity',
+    options: carbonscope('own-intensity', false),
+    path: '/carbon_intensity',
+    budget: false,
+  },
+  {
+    label: 'Express GET /hello + register',
+    options: express('own-express', metricsPort),
+    path: '/hello',
+    budget: true,
+  },
+];
+
+/**
+ * carbonscope's own CPU per request in a server under load (own-code.ts): the figure the
+ * 3 µs budget is about, measured where the code runs, in one process, so it needs no second
+ * process to subtract (the rows above show why that cannot resolve 3 µs here).
+ */
+async function ownCodeCosts(): Promise<void> {
+  const group = "carbonscope's own code (perf)";
+  const { warmupSeconds, seconds } = PLAN;
+  const plan = { warmupSeconds, seconds, connections: CONNECTIONS, frequency: 999 };
+  const results: Record<string, unknown> = {};
+  for (const c of ownCodeCases(await freePort())) {
+    try {
+      const r = await ownCodeCost(
+        c.options,
+        [{ path: c.path, headers: { accept: 'application/json' } }],
+        plan,
+        OWN_DIR,
+      );
+      results[c.label] = { ...r, functions: r.functions.slice(0, 20) };
+      row(
+        group,
+        `${c.label}: CPU per request in carbonscope's code (its samples ÷ the process's × the process's CPU per request)`,
+        `${fmt(r.ownMicrosPerRequest, 2)} µs (${fmtInt(r.own)} of ${fmtInt(r.total)} samples × ${fmt(r.cpuMicrosPerRequest, 1)} µs)`,
+        c.budget ? `<= ${BUDGET.addedCpuMicros} µs` : '',
+        c.budget ? check(r.ownMicrosPerRequest <= BUDGET.addedCpuMicros) : '',
+      );
+      const top = r.functions
+        .slice(0, 5)
+        .map(
+          ([name, n]) =>
+            `${name.replace(/:\d+:\d+$/, '')} ${fmt((n / r.total) * r.cpuMicrosPerRequest, 2)}`,
+        )
+        .join('; ');
+      row(group, `${c.label}: where, µs per request`, top);
+      log(`own code, ${c.label}: ${fmt(r.ownMicrosPerRequest, 2)} µs per request`);
+    } catch (err) {
+      const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+      row(
+        group,
+        `${c.label}: CPU per request in carbonscope's code`,
+        `not measured: ${message}`,
+        'measured',
+        'FAIL',
+      );
+    }
+  }
+  raw.ownCode = results;
+}
+
 // --- CodeCarbon side by side --------------------------------------------------------------
 
 async function codecarbonSide(): Promise<void> {
@@ -736,6 +814,9 @@ async function main(): Promise<void> {
   await meterCosts();
   await requestPathCosts();
   log('meter and request path measured');
+
+  await ownCodeCosts();
+  log("carbonscope's own code measured");
 
   await codecarbonSide();
   log('CodeCarbon side by side measured');

@@ -17,7 +17,7 @@ export const BARE_ENTRY = join(projectRoot, 'dist', 'test', 'bench', 'bare-serve
 
 const READY_TIMEOUT_MS = 30_000;
 // An empty working directory, so a developer's .env cannot change what is measured.
-const WORK_DIR = mkdtempSync(join(tmpdir(), 'carbonscope-bench-'));
+export const WORK_DIR = mkdtempSync(join(tmpdir(), 'carbonscope-bench-'));
 
 export interface RunningServer {
   name: string;

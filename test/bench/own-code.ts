@@ -1,0 +1,148 @@
+/**
+ * carbonscope's own code in a server under load, sampled by Linux perf: its share of the server
+ * process's CPU samples, times the process's CPU per request. Two processes (with and without
+ * carbonscope) differ here by more than the whole 3 µs budget even when identical (see
+ * run.ts's noise floors), and a loop in one process keeps the code hot in caches a server does
+ * not; sampling the one process that serves real requests measures the code where it runs.
+ *
+ * A lower bound: a carbonscope function the JIT inlined into one of Node's (a diagnostics
+ * channel's publish, say) is counted as Node's, and what its work costs Node's own code
+ * elsewhere (the objects Node builds for the channels' messages) is not counted at all.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { type LoadRequest, runLoad } from './load.js';
+import { countOwnSamples, type OwnSamples } from './perf-samples.js';
+import { cpuSeconds, type StartOptions, startServer, WORK_DIR } from './servers.js';
+
+export interface OwnCodePlan {
+  warmupSeconds: number;
+  seconds: number;
+  connections: number;
+  /** perf's sampling frequency (Hz). */
+  frequency: number;
+}
+
+export interface OwnCodeResult extends OwnSamples {
+  requests: number;
+  cpuMicrosPerRequest: number;
+  /** own / total × cpuMicrosPerRequest. */
+  ownMicrosPerRequest: number;
+}
+
+/** Throws one line naming what is missing when perf cannot sample here. */
+export async function assertPerf(): Promise<void> {
+  try {
+    await promisify(execFile)('perf', ['--version']);
+  } catch {
+    throw new Error('perf is not installed (Debian: apt-get install linux-perf)');
+  }
+}
+
+/** perf record on `pid` for `seconds`, into `file`; resolves when it has written it. */
+async function record(pid: number, seconds: number, frequency: number, file: string) {
+  const perf = spawn(
+    'perf',
+    [
+      'record',
+      '-F',
+      String(frequency),
+      '-g',
+      '-o',
+      file,
+      '-p',
+      String(pid),
+      '--',
+      'sleep',
+      String(seconds),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  perf.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const [code] = (await once(perf, 'exit')) as [number | null];
+  if (code !== 0)
+    throw new Error(`perf record exited with ${code}: ${stderr.trim().split('\n')[0]}`);
+}
+
+async function script(file: string, out: string): Promise<string> {
+  const fd = openSync(out, 'w');
+  try {
+    const perf = spawn('perf', ['script', '-i', file], { stdio: ['ignore', fd, 'ignore'] });
+    const [code] = (await once(perf, 'exit')) as [number | null];
+    if (code !== 0) throw new Error(`perf script exited with ${code}`);
+  } finally {
+    closeSync(fd);
+  }
+  return readFileSync(out, 'utf8');
+}
+
+/**
+ * Starts the server with node's perf map, loads it for the warm-up, then for `seconds` while
+ * perf samples it, and counts the samples of the code under `ownDir`.
+ */
+export async function ownCodeCost(
+  options: StartOptions,
+  requests: LoadRequest[],
+  plan: OwnCodePlan,
+  ownDir: string,
+): Promise<OwnCodeResult> {
+  await assertPerf();
+  const dir = mkdtempSync(join(tmpdir(), 'carbonscope-perf-'));
+  const server = await startServer({
+    ...options,
+    nodeArgs: [
+      ...(options.nodeArgs ?? []),
+      '--perf-basic-prof',
+      '--interpreted-frames-native-stack',
+    ],
+  });
+  try {
+    const load = (seconds: number) =>
+      runLoad({
+        url: server.url,
+        connections: plan.connections,
+        durationSeconds: seconds,
+        requests,
+      });
+    await load(plan.warmupSeconds);
+    const file = join(dir, 'perf.data');
+    const cpu0 = cpuSeconds(server.pid);
+    const [, run] = await Promise.all([
+      record(server.pid, plan.seconds, plan.frequency, file),
+      load(plan.seconds),
+    ]);
+    const cpuMicrosPerRequest = ((cpuSeconds(server.pid) - cpu0) * 1e6) / run.total;
+    if (run.status2xx === 0 || run.errors + run.status5xx > 0) {
+      throw new Error(
+        `${options.name}: ${run.status2xx} 2xx, ${run.status5xx} 5xx, ${run.errors} errors`,
+      );
+    }
+    const samples = countOwnSamples(await script(file, join(dir, 'perf.txt')), ownDir);
+    if (samples.total === 0) throw new Error(`perf recorded no samples of ${options.name}`);
+    return {
+      ...samples,
+      requests: run.total,
+      cpuMicrosPerRequest,
+      ownMicrosPerRequest: (samples.own / samples.total) * cpuMicrosPerRequest,
+    };
+  } finally {
+    const pid = server.pid;
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+    // node writes its map where perf looks (/tmp/perf-PID.map) and V8 a log in the working
+    // directory (the Express example's is in the repository); neither is removed by them.
+    rmSync(`/tmp/perf-${pid}.map`, { force: true });
+    const cwd = options.cwd ?? WORK_DIR;
+    for (const f of readdirSync(cwd)) {
+      if (f.startsWith('isolate-') && f.endsWith(`-${pid}-v8.log`))
+        rmSync(join(cwd, f), { force: true });
+    }
+  }
+}
