@@ -127,6 +127,56 @@ describe('request tracking and GET /energy', () => {
     }
   });
 
+  it('counts each request under its own route and status when they change from one to the next', async () => {
+    const metrics = createTestMetrics();
+    const meter = await Carbonscope.create({
+      settings: testConfig({ ENERGY_SAMPLE_INTERVAL_MS: '60000' }),
+      logger: memoryLogger().logger,
+      grid: new StubGrid(intensityReading('DE', 250)),
+      sources: { host: constantSource(8), gpus: [] },
+      timer: new ManualTimer(),
+    });
+    bindMetrics(metrics.meter, meter, { http: true });
+    const app = new Koa();
+    const router = new Router();
+    router.get('/a', (ctx) => {
+      ctx.status = ctx.query.fail ? 500 : 200;
+      ctx.body = 'a';
+    });
+    router.post('/b', (ctx) => {
+      ctx.body = 'b';
+    });
+    app.use(router.routes());
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    meter.trackRequests({ servers: [server] });
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const sent: Array<[string, string]> = [
+        ['GET', '/a'],
+        ['GET', '/a'],
+        ['GET', '/a?fail=1'],
+        ['POST', '/b'],
+        ['GET', '/a'],
+        ['GET', '/a?fail=1'],
+      ];
+      for (const [method, path] of sent) await (await fetch(`${base}${path}`, { method })).text();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const counts = parseSamples(await metrics.scrape())
+        .filter((s) => s.name === 'http_server_request_duration_seconds_count')
+        .map((s) => {
+          const { http_route, http_request_method, http_response_status_code } = s.labels;
+          return `${http_request_method} ${http_route} ${http_response_status_code} ${s.value}`;
+        })
+        .sort();
+      expect(counts).to.deep.equal(['GET /a 200 3', 'GET /a 500 2', 'POST /b 200 1']);
+    } finally {
+      server.close();
+      await meter.stop();
+      await metrics.shutdown();
+    }
+  });
+
   it('counts a request whose client left before any response without a status (none was sent)', async () => {
     const metrics = createTestMetrics();
     const clock = new ScriptedClock(0);

@@ -21,6 +21,8 @@ export type {
   EmbodiedProfileFigures,
   EmbodiedSettings,
   EmissionsFigure,
+  EndedRequest,
+  EndedRequestListener,
   EnergyReading,
   EnergySample,
   EnergySnapshot,

@@ -3,6 +3,28 @@ import type { HttpRequestFacts, OperationContext, OperationKind } from './types.
 
 const INITIAL_CAPACITY = 1024;
 
+// An operation's numbers side by side, and its references side by side: a push writes one or
+// two cache lines of each instead of one line in each of fifteen arrays (in a server, whose
+// other work evicts them between requests, the fifteen lines cost ~0.5 µs per request).
+const START = 0;
+const END = 1;
+const SHARE_FROM = 2;
+const SHARE_END = 3;
+const JOULES = 4;
+const GRAMS = 5;
+const EMBODIED = 6;
+const WEIGHT = 7;
+const ESTIMATED = 8;
+const NUMBERS = 9;
+
+const NAME = 0;
+const KIND = 1;
+const STATUS = 2;
+const HTTP = 3;
+const CONTEXT = 4;
+const OP = 5;
+const REFERENCES = 6;
+
 /**
  * The operations that ended since the last sample, waiting for it: what settling and reporting
  * them needs, copied into arrays allocated once and reused every interval (grown by doubling
@@ -13,75 +35,123 @@ const INITIAL_CAPACITY = 1024;
  */
 export class EndedOperations {
   length = 0;
-  readonly name: string[] = [];
-  readonly kind: OperationKind[] = [];
-  readonly status: Array<number | undefined> = [];
-  readonly http: Array<HttpRequestFacts | undefined> = [];
-  readonly context: Array<OperationContext | undefined> = [];
-  /** The operation where it is still needed (see above), else undefined. */
-  readonly op: Array<TrackedOperation | undefined> = [];
-  startMs = new Float64Array(INITIAL_CAPACITY);
-  endMs = new Float64Array(INITIAL_CAPACITY);
-  shareFrom = new Float64Array(INITIAL_CAPACITY);
-  shareEnd = new Float64Array(INITIAL_CAPACITY);
-  /** Joules, grams and embodied grams it was given at earlier samples, then at this one. */
-  joules = new Float64Array(INITIAL_CAPACITY);
-  grams = new Float64Array(INITIAL_CAPACITY);
-  embodied = new Float64Array(INITIAL_CAPACITY);
-  /** Its share of the interval being settled. */
-  weight = new Float64Array(INITIAL_CAPACITY);
-  estimated = new Uint8Array(INITIAL_CAPACITY);
+  private numbers = new Float64Array(INITIAL_CAPACITY * NUMBERS);
+  private readonly references: unknown[] = new Array(INITIAL_CAPACITY * REFERENCES).fill(undefined);
 
   /** Copies what settling `op` needs; returns its index. */
   push(op: TrackedOperation, keep: boolean): number {
     const i = this.length;
-    if (i === this.startMs.length) this.grow();
-    this.name[i] = op.name;
-    this.kind[i] = op.kind;
-    this.status[i] = op.status;
-    this.http[i] = op.http;
-    this.context[i] = op.context;
-    this.op[i] = keep ? op : undefined;
-    this.startMs[i] = op.startMs;
-    this.endMs[i] = op.endMs;
-    this.shareFrom[i] = op.shareFrom;
-    this.shareEnd[i] = op.shareEnd;
-    this.joules[i] = op.joules;
-    this.grams[i] = op.grams;
-    this.embodied[i] = op.embodiedGrams;
-    this.weight[i] = 0;
-    this.estimated[i] = op.estimated ? 1 : 0;
+    if ((i + 1) * NUMBERS > this.numbers.length) this.grow();
+    const n = this.numbers;
+    const at = i * NUMBERS;
+    n[at + START] = op.startMs;
+    n[at + END] = op.endMs;
+    n[at + SHARE_FROM] = op.shareFrom;
+    n[at + SHARE_END] = op.shareEnd;
+    n[at + JOULES] = op.joules;
+    n[at + GRAMS] = op.grams;
+    n[at + EMBODIED] = op.embodiedGrams;
+    n[at + WEIGHT] = 0;
+    n[at + ESTIMATED] = op.estimated ? 1 : 0;
+    const r = this.references;
+    const ref = i * REFERENCES;
+    r[ref + NAME] = op.name;
+    r[ref + KIND] = op.kind;
+    r[ref + STATUS] = op.status;
+    r[ref + HTTP] = op.http;
+    r[ref + CONTEXT] = op.context;
+    r[ref + OP] = keep ? op : undefined;
     this.length = i + 1;
     return i;
   }
 
+  name(i: number): string {
+    return this.references[i * REFERENCES + NAME] as string;
+  }
+
+  kind(i: number): OperationKind {
+    return this.references[i * REFERENCES + KIND] as OperationKind;
+  }
+
+  status(i: number): number | undefined {
+    return this.references[i * REFERENCES + STATUS] as number | undefined;
+  }
+
+  http(i: number): HttpRequestFacts | undefined {
+    return this.references[i * REFERENCES + HTTP] as HttpRequestFacts | undefined;
+  }
+
+  context(i: number): OperationContext | undefined {
+    return this.references[i * REFERENCES + CONTEXT] as OperationContext | undefined;
+  }
+
+  /** The operation where it is still needed (see above), else undefined. */
+  op(i: number): TrackedOperation | undefined {
+    return this.references[i * REFERENCES + OP] as TrackedOperation | undefined;
+  }
+
+  startMs(i: number): number {
+    return this.numbers[i * NUMBERS + START];
+  }
+
+  endMs(i: number): number {
+    return this.numbers[i * NUMBERS + END];
+  }
+
+  /** Its equal share of the time it ran (the tracker's integral from its start to its end). */
+  share(i: number): number {
+    const at = i * NUMBERS;
+    return this.numbers[at + SHARE_END] - this.numbers[at + SHARE_FROM];
+  }
+
+  /** Joules, grams and embodied grams it was given at earlier samples, then at this one. */
+  joules(i: number): number {
+    return this.numbers[i * NUMBERS + JOULES];
+  }
+
+  grams(i: number): number {
+    return this.numbers[i * NUMBERS + GRAMS];
+  }
+
+  embodied(i: number): number {
+    return this.numbers[i * NUMBERS + EMBODIED];
+  }
+
+  estimated(i: number): boolean {
+    return this.numbers[i * NUMBERS + ESTIMATED] === 1;
+  }
+
+  /** Its share of the interval being settled. */
+  weight(i: number): number {
+    return this.numbers[i * NUMBERS + WEIGHT];
+  }
+
+  setWeight(i: number, weight: number): void {
+    this.numbers[i * NUMBERS + WEIGHT] = weight;
+  }
+
+  /** Adds this sample's part: its energy, emissions and embodied emissions. */
+  settle(i: number, joules: number, grams: number, embodied: number, estimated: boolean): void {
+    const n = this.numbers;
+    const at = i * NUMBERS;
+    n[at + JOULES] += joules;
+    n[at + GRAMS] += grams;
+    n[at + EMBODIED] += embodied;
+    if (estimated) n[at + ESTIMATED] = 1;
+  }
+
   /** Empties it; the references it held are dropped, the arrays kept. */
   clear(): void {
-    for (let i = 0; i < this.length; i++) {
-      this.context[i] = undefined;
-      this.op[i] = undefined;
-      this.http[i] = undefined;
-    }
+    this.references.fill(undefined, 0, this.length * REFERENCES);
     this.length = 0;
   }
 
   private grow(): void {
-    const size = this.startMs.length * 2;
-    const wider = (a: Float64Array) => {
-      const b = new Float64Array(size);
-      b.set(a);
-      return b;
-    };
-    this.startMs = wider(this.startMs);
-    this.endMs = wider(this.endMs);
-    this.shareFrom = wider(this.shareFrom);
-    this.shareEnd = wider(this.shareEnd);
-    this.joules = wider(this.joules);
-    this.grams = wider(this.grams);
-    this.embodied = wider(this.embodied);
-    this.weight = wider(this.weight);
-    const estimated = new Uint8Array(size);
-    estimated.set(this.estimated);
-    this.estimated = estimated;
+    const numbers = new Float64Array(this.numbers.length * 2);
+    numbers.set(this.numbers);
+    this.numbers = numbers;
+    const size = this.references.length;
+    this.references.length = size * 2;
+    this.references.fill(undefined, size);
   }
 }

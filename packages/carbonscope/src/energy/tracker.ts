@@ -6,6 +6,7 @@ import { measureWith, trackWith } from './track.js';
 import { type OperationHost, TrackedOperation } from './tracked-operation.js';
 import type {
   ActiveOperation,
+  EndedRequestListener,
   EnergySample,
   Measured,
   MeasureOptions,
@@ -95,6 +96,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private readonly calibrationIntervalMs: number;
   private readonly listeners: OperationListener[] = [];
   private readonly finishListeners: OperationListener[] = [];
+  private readonly requestListeners: EndedRequestListener[] = [];
   private readonly weights = new CpuWeights();
   private readonly cpu: CallbackCpu | undefined;
 
@@ -204,6 +206,15 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     return subscribe(this.finishListeners, listener);
   }
 
+  /**
+   * Calls `listener` as each request ends, with the request itself rather than a footprint:
+   * request counts and latency need no energy, and a footprint per request is an object to
+   * build on the hot path. Returns its unsubscribe.
+   */
+  onRequestEnd(listener: EndedRequestListener): () => void {
+    return subscribe(this.requestListeners, listener);
+  }
+
   begin(operation: string, kind: OperationKind = 'operation'): ActiveOperation {
     const now = this.clock();
     if (this.runningCount === 0) this.mark(now);
@@ -274,16 +285,16 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     let total = 0;
     this.byTime = false;
     for (let i = 0; i < ended.length; i++) {
-      const op = ended.op[i];
+      const op = ended.op(i);
       const w = this.weigh(
-        ended.name[i],
-        ended.kind[i],
+        ended.name(i),
+        ended.kind(i),
         op?.measured ? op.busyMs - op.busyAtSample : Number.NaN,
-        overlap(ended.startMs[i], from, Math.min(ended.endMs[i], now)),
-        ended.shareEnd[i] - ended.shareFrom[i],
-        ended.endMs[i] - ended.startMs[i],
+        overlap(ended.startMs(i), from, Math.min(ended.endMs(i), now)),
+        ended.share(i),
+        ended.endMs(i) - ended.startMs(i),
       );
-      ended.weight[i] = w;
+      ended.setWeight(i, w);
       total += w;
     }
     for (let op = this.head; op; op = op.next) total += this.weighRunning(op, from, now);
@@ -294,8 +305,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     } else if (!(total > 0)) {
       // No CPU told the operations apart (none measured, or all calibrated at 0): by time.
       for (let i = 0; i < ended.length; i++) {
-        ended.weight[i] = Math.max(ended.shareEnd[i] - ended.shareFrom[i], 0);
-        total += ended.weight[i];
+        ended.setWeight(i, Math.max(ended.share(i), 0));
+        total += ended.weight(i);
       }
       for (let op = this.head; op; op = op.next) {
         op.weight = Math.max(this.shared - op.shareFrom, 0);
@@ -307,12 +318,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const perJoule = sample.gramsPerJoule;
     const estimated = sample.totals.process.estimated;
     for (let i = 0; i < ended.length; i++) {
-      const weight = ended.weight[i];
+      const weight = ended.weight(i);
       const piece = weight * price;
-      ended.joules[i] += piece;
-      ended.grams[i] += piece * perJoule;
-      ended.embodied[i] += weight * embodiedPrice;
-      if (estimated) ended.estimated[i] = 1;
+      ended.settle(i, piece, piece * perJoule, weight * embodiedPrice, estimated);
     }
     for (let op = this.head; op; op = op.next) {
       const piece = op.weight * price;
@@ -369,6 +377,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     // Kept for settled(), or where its CPU is still read.
     else this.ended.push(op, kept || op.measured);
     for (const listener of this.finishListeners) listener(footprint as OperationFootprint);
+    if (op.kind === 'request') for (const listener of this.requestListeners) listener(op);
     return footprint;
   }
 
@@ -451,11 +460,11 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const { ended } = this;
     if (!(overhead > 0)) return 0;
     let requests = 0;
-    for (let i = 0; i < ended.length; i++) if (ended.kind[i] === 'request') requests++;
+    for (let i = 0; i < ended.length; i++) if (ended.kind(i) === 'request') requests++;
     if (requests === 0) return 0;
     this.overheadEach = overhead / requests;
     for (let i = 0; i < ended.length; i++) {
-      if (ended.kind[i] === 'request') ended.weight[i] += this.overheadEach;
+      if (ended.kind(i) === 'request') ended.setWeight(i, ended.weight(i) + this.overheadEach);
     }
     return overhead;
   }
@@ -527,7 +536,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     if (this.windowOpen) {
       const { ended } = this;
       for (let i = 0; i < ended.length; i++) {
-        const op = ended.op[i];
+        const op = ended.op(i);
         if (op) this.observe(op, op.endMs, true);
       }
       for (let op = this.head; op; op = op.next) this.observe(op, now, false);
@@ -564,26 +573,27 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     let failure: { err: unknown } | undefined;
     const listening = this.listeners.length > 0;
     for (let i = 0; i < ended.length; i++) {
-      const op = ended.op[i];
-      if (!listening && !op && !ended.context[i]) continue; // no one to tell
+      const op = ended.op(i);
+      const context = ended.context(i);
+      if (!listening && !op && !context) continue; // no one to tell
       const footprint =
         provisional && op?.atEnd
           ? op.atEnd
           : {
-              operation: ended.name[i],
-              kind: ended.kind[i],
-              durationSeconds: (ended.endMs[i] - ended.startMs[i]) / 1000,
-              joules: ended.joules[i],
-              grams: ended.grams[i],
-              embodiedGrams: ended.embodied[i],
-              estimated: ended.estimated[i] === 1,
+              operation: ended.name(i),
+              kind: ended.kind(i),
+              durationSeconds: (ended.endMs(i) - ended.startMs(i)) / 1000,
+              joules: ended.joules(i),
+              grams: ended.grams(i),
+              embodiedGrams: ended.embodied(i),
+              estimated: ended.estimated(i),
               provisional,
-              context: ended.context[i],
-              status: ended.status[i],
-              http: ended.http[i],
+              context,
+              status: ended.status(i),
+              http: ended.http(i),
             };
       try {
-        this.report(ended.context[i], op, footprint);
+        this.report(context, op, footprint);
       } catch (err) {
         failure ??= { err };
       }
@@ -616,7 +626,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   }
 }
 
-function subscribe(listeners: OperationListener[], listener: OperationListener): () => void {
+function subscribe<L>(listeners: L[], listener: L): () => void {
   listeners.push(listener);
   return () => {
     const i = listeners.indexOf(listener);

@@ -211,4 +211,21 @@ export interface Measured<T> {
 }
 
 export type OperationListener = (footprint: OperationFootprint) => void;
+
+/**
+ * A request as it ends, for what needs no energy figure (its count and duration): the tracker's
+ * own record of it, lent for the call (nothing is built for it), so read it there and keep none
+ * of it.
+ */
+export interface EndedRequest {
+  /** Its operation name: the route template, or `unmatched`. */
+  readonly name: string;
+  readonly status: number | undefined;
+  readonly http: HttpRequestFacts | undefined;
+  /** Monotonic milliseconds (the tracker's clock). */
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
+export type EndedRequestListener = (request: EndedRequest) => void;
 export type SampleListener = (sample: EnergySample) => void;

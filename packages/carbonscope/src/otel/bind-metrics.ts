@@ -9,9 +9,9 @@ import type {
 import type {
   Component,
   EmissionsFigure,
+  EndedRequest,
   EnergySample,
   HttpRequestFacts,
-  OperationFootprint,
   PowerFigure,
   Scope,
 } from '../energy/index.js';
@@ -218,13 +218,7 @@ export function bindMetrics(
       series.embodied(footprint.embodiedGrams);
     }),
   );
-  if (recordHttp) {
-    detach.push(
-      cs.onFinish((footprint) => {
-        if (footprint.kind === 'request') recordHttp(footprint);
-      }),
-    );
-  }
+  if (recordHttp) detach.push(cs.onRequestEnd(recordHttp));
   return () => {
     for (const off of detach.splice(0)) off();
     local?.clear();
@@ -314,37 +308,52 @@ class SeriesAttributes {
 
 /**
  * `http.server.request.duration{http.route, http.request.method, http.response.status_code,
- * url.scheme, error.type}` from request footprints; its `_count` is the request count. Every
+ * url.scheme, error.type}` from ended requests; its `_count` is the request count. Every
  * label is bounded: routes are the operations' bounded set, methods a fixed list or `_OTHER`,
  * schemes two, and a status is a number Node accepted (100-999). Each attribute set's recorder
- * is made once; a request then costs three map lookups.
+ * is made once; a request then costs three map lookups, or none when it repeats the last one's.
  */
 function httpRecorder(
   meter: Meter,
   local: LocalHistograms | undefined,
   routes: BoundedLabelSet,
-): (footprint: OperationFootprint) => void {
+): (request: EndedRequest) => void {
   const make = histogramOf(meter, METRICS.httpDuration, local);
   const byRoute = new Map<string, Map<number, Map<HttpRequestFacts | undefined, Recorder>>>();
-  return (footprint) => {
-    const route = routes.label(footprint.operation);
+  const find = (name: string, status: number | undefined, http: HttpRequestFacts | undefined) => {
+    const route = routes.label(name);
     let byStatus = byRoute.get(route);
     if (!byStatus) {
       byStatus = new Map();
       byRoute.set(route, byStatus);
     }
-    const status = footprint.status ?? 0;
-    let byFacts = byStatus.get(status);
+    let byFacts = byStatus.get(status ?? 0);
     if (!byFacts) {
       byFacts = new Map();
-      byStatus.set(status, byFacts);
+      byStatus.set(status ?? 0, byFacts);
     }
-    let recorder = byFacts.get(footprint.http);
+    let recorder = byFacts.get(http);
     if (!recorder) {
-      recorder = make(httpAttributes(route, footprint.status, footprint.http));
-      byFacts.set(footprint.http, recorder);
+      recorder = make(httpAttributes(route, status, http));
+      byFacts.set(http, recorder);
     }
-    recorder(footprint.durationSeconds);
+    return recorder;
+  };
+  // The last request's series: requests come in runs of one route and status, and a repeat
+  // costs three comparisons instead of a label lookup and three map lookups.
+  let lastName: string | undefined;
+  let lastStatus: number | undefined;
+  let lastHttp: HttpRequestFacts | undefined;
+  let last: Recorder | undefined;
+  return (request) => {
+    const { name, status, http } = request;
+    if (last === undefined || name !== lastName || status !== lastStatus || http !== lastHttp) {
+      last = find(name, status, http);
+      lastName = name;
+      lastStatus = status;
+      lastHttp = http;
+    }
+    last((request.endMs - request.startMs) / 1000);
   };
 }
 

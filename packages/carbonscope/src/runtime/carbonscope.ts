@@ -3,6 +3,7 @@ import {
   type ActiveOperation,
   type Clock,
   createHostCpuReader,
+  type EndedRequestListener,
   EnergyMeter,
   type EnergySnapshot,
   EnergyTracker,
@@ -230,6 +231,11 @@ export class Carbonscope implements OperationTracker {
   /** Every operation's provisional footprint, as it ends (see EnergyTracker.onFinish). */
   onFinish(listener: OperationListener): () => void {
     return this.tracker.onFinish(listener);
+  }
+
+  /** Every request as it ends, lent for the call (see EnergyTracker.onRequestEnd). */
+  onRequestEnd(listener: EndedRequestListener): () => void {
+    return this.tracker.onRequestEnd(listener);
   }
 
   /**

@@ -11,6 +11,7 @@ import type {
   OperationContext,
   OperationFootprint,
 } from '../../../src/energy/index.js';
+import { close } from '../../../src/energy/track.js';
 import { EnergyTracker, MAX_UNSETTLED } from '../../../src/energy/tracker.js';
 import { captureSpan, SPAN_ATTRIBUTES } from '../../../src/otel/spans.js';
 import { ScriptedClock, sampleAt } from './scripted.js';
@@ -114,6 +115,23 @@ describe('operation tracker', () => {
     expect(ended[0].durationSeconds).to.equal(0.5);
     expect(await op.settled()).to.equal(ended[0]);
     expect(tracker.pending).to.equal(0);
+  });
+
+  it('lends each request to onRequestEnd as it ends, with its route, status and times', () => {
+    const { clock, tracker } = setup('calibrated');
+    const seen: string[] = [];
+    const off = tracker.onRequestEnd((r) =>
+      seen.push(`${r.name} ${r.status} ${r.http?.method} ${r.endMs - r.startMs}`),
+    );
+    const request = tracker.begin('request', 'request');
+    const job = tracker.begin('job');
+    clock.advance(40);
+    job.end();
+    close(request, '/users/:id', 201, { method: 'POST', scheme: 'http' });
+    expect(seen).to.deep.equal(['/users/:id 201 POST 40']);
+    off();
+    close(tracker.begin('request', 'request'), '/x', 200);
+    expect(seen).to.have.length(1);
   });
 
   it('charges a 2 s blocking job what the process used while it ran, not the idle rate before', () => {
