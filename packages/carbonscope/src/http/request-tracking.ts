@@ -1,7 +1,8 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { type ActiveOperation, close, type OperationTracker } from '../energy/index.js';
+import { close, type OperationTracker } from '../energy/index.js';
 import { installRouteResolvers } from './frameworks/index.js';
+import { type OpenRequest, OpenRequests } from './open-requests.js';
 import { httpFactsReader } from './request-facts.js';
 import { namedRoute, routeOf } from './route.js';
 
@@ -64,25 +65,34 @@ export function trackHttpRequests(
   installRouteResolvers();
   const servers = options.servers ? new Set(options.servers) : undefined;
   const ignored = new WeakSet<Server>();
-  // Ended on finish, or by the sweep when the response closed first; a Map rather than a
-  // property on the response, so a Node object's shape is never changed per request.
-  const open = new Map<ServerResponse, ActiveOperation>();
+  const open = new OpenRequests();
   const factsOf = httpFactsReader(options.knownMethods);
   // Servers given a `request` listener that captures the request's context.
   const capturing = new Set<Server>();
-  const onRequest = (_req: IncomingMessage, res: ServerResponse) => open.get(res)?.captureContext();
+  const onRequest = (_req: IncomingMessage, res: ServerResponse) =>
+    open.peek(res)?.op.captureContext();
+  // The last server asked about and the answer: a process serves from one server or two, and
+  // a set and a weak set asked per request are two hash lookups where one comparison does.
+  let lastServer: Server | undefined;
+  let lastTracked = false;
+  const tracked = (server: Server) => {
+    if (server !== lastServer) {
+      lastServer = server;
+      lastTracked = !(servers && !servers.has(server)) && !ignored.has(server);
+    }
+    return lastTracked;
+  };
 
   // `status` only for a response that finished: one that closed first (its client went away)
   // delivered none, whatever the framework's default (Koa's 404, Node's 200) or a head written
   // to the closed socket says.
-  const end = (req: IncomingMessage, res: ServerResponse, op: ActiveOperation, status?: number) => {
-    open.delete(res);
-    close(op, routeOf(req), status, factsOf(req));
+  const end = (entry: OpenRequest, status?: number) => {
+    close(entry.op, routeOf(entry.req), status, factsOf(entry.req));
   };
   const onStart = (message: unknown) => {
-    const { response, server } = message as ServerMessage;
-    if ((servers && !servers.has(server)) || ignored.has(server)) return;
-    open.set(response, tracker.begin(REQUEST_OPERATION, 'request'));
+    const { request, response, server } = message as ServerMessage;
+    if (!tracked(server)) return;
+    open.add(tracker.begin(REQUEST_OPERATION, 'request'), request, response);
     if (options.captureContext && !capturing.has(server)) {
       // Node emits `request` right after publishing the start, inside the instrumentation's
       // context for this request; a listener added now runs for this request too.
@@ -91,9 +101,9 @@ export function trackHttpRequests(
     }
   };
   const onFinish = (message: unknown) => {
-    const { request, response } = message as ServerMessage;
-    const op = open.get(response);
-    if (op) end(request, response, op, response.statusCode);
+    const { response } = message as ServerMessage;
+    const entry = open.take(response);
+    if (entry) end(entry, response.statusCode);
   };
   subscribe(REQUEST_START, onStart);
   subscribe(RESPONSE_FINISH, onFinish);
@@ -104,23 +114,28 @@ export function trackHttpRequests(
     },
     ignore(server) {
       ignored.add(server);
+      lastServer = undefined;
     },
     sweep() {
-      for (const [res, op] of open) {
-        if (res.destroyed || res.closed) {
-          end(res.req, res, op);
-          continue;
+      open.forEach((entry) => {
+        if (entry.res.destroyed || entry.res.closed) {
+          open.take(entry.res);
+          end(entry);
+          return;
         }
-        const route = namedRoute(res.req);
-        if (route !== undefined) op.rename(route);
-      }
+        const route = namedRoute(entry.req);
+        if (route !== undefined) entry.op.rename(route);
+      });
     },
     stop() {
       unsubscribe(REQUEST_START, onStart);
       unsubscribe(RESPONSE_FINISH, onFinish);
       for (const server of capturing) server.off('request', onRequest);
       capturing.clear();
-      for (const [res, op] of open) end(res.req, res, op);
+      open.forEach((entry) => {
+        open.take(entry.res);
+        end(entry);
+      });
     },
   };
 }

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Router from '@koa/router';
 import { expect } from 'chai';
@@ -32,6 +32,10 @@ async function tracked(server: Server): Promise<{ cs: Carbonscope; ended: Operat
   cs.onFinish((f) => ended.push(f));
   cs.trackRequests({ servers: [server] });
   return { cs, ended };
+}
+
+async function waitFor(ok: () => boolean): Promise<void> {
+  for (let t = 0; t < 100 && !ok(); t++) await new Promise((r) => setTimeout(r, 5));
 }
 
 async function listening(server: Server): Promise<string> {
@@ -162,6 +166,30 @@ describe('http: every request of a server is one operation named by its route te
       release();
     } finally {
       server.close();
+      await cs.stop();
+    }
+  });
+  it('tracks only the servers it was given, and stops at ignoreServer, whichever asked last', async () => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
+      setRoute(req, '/x');
+      res.end('x');
+    };
+    const kept = createServer(handler);
+    const other = createServer(handler);
+    const { cs, ended } = await tracked(kept);
+    try {
+      const [a, b] = [await listening(kept), await listening(other)];
+      const get = async (base: string) => (await fetch(`${base}/x`)).arrayBuffer();
+      for (const base of [a, b, a, b, a]) await get(base);
+      await waitFor(() => ended.length >= 3);
+      expect(ended).to.have.length(3);
+      cs.ignoreServer(kept);
+      await get(a);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(ended).to.have.length(3);
+    } finally {
+      kept.close();
+      other.close();
       await cs.stop();
     }
   });
