@@ -92,6 +92,7 @@ export async function ownCodeCost(
   requests: LoadRequest[],
   plan: OwnCodePlan,
   ownDir: string,
+  alsoOwn: readonly string[] = [],
 ): Promise<OwnCodeResult> {
   await assertPerf();
   const dir = mkdtempSync(join(tmpdir(), 'carbonscope-perf-'));
@@ -124,7 +125,7 @@ export async function ownCodeCost(
         `${options.name}: ${run.status2xx} 2xx, ${run.status5xx} 5xx, ${run.errors} errors`,
       );
     }
-    const samples = countOwnSamples(await script(file, join(dir, 'perf.txt')), ownDir);
+    const samples = countOwnSamples(await script(file, join(dir, 'perf.txt')), ownDir, alsoOwn);
     if (samples.total === 0) throw new Error(`perf recorded no samples of ${options.name}`);
     return {
       ...samples,

@@ -29,10 +29,15 @@ function innermostJs(frames: readonly string[]): string | undefined {
 
 /**
  * `ownDir` is the package's directory as frames name it (an ESM frame's `file://` URL or a CJS
- * path both contain it). A sample is a header line, its frames (leaf first, one per line,
- * indented) and a blank line.
+ * path both contain it). `alsoOwn`: frames, by how they begin (`publish node:diagnostics_channel:`),
+ * that run only for the package, where the JIT may have inlined its functions. A sample is a
+ * header line, its frames (leaf first, one per line, indented) and a blank line.
  */
-export function countOwnSamples(script: string, ownDir: string): OwnSamples {
+export function countOwnSamples(
+  script: string,
+  ownDir: string,
+  alsoOwn: readonly string[] = [],
+): OwnSamples {
   const marker = ownDir.endsWith('/') ? ownDir : `${ownDir}/`;
   const byFunction = new Map<string, number>();
   let total = 0;
@@ -45,11 +50,14 @@ export function countOwnSamples(script: string, ownDir: string): OwnSamples {
     total++;
     const js = innermostJs(frames);
     frames = [];
-    if (!js?.includes(marker)) return;
+    if (js === undefined) return;
+    const inPackage = js.includes(marker);
+    if (!inPackage && !alsoOwn.some((prefix) => js.startsWith(prefix))) return;
     own++;
     const space = js.indexOf(' ');
     const name = (space > 0 ? js.slice(0, space) : '') || '(anonymous)';
-    const key = `${name} ${js.slice(js.indexOf(marker) + marker.length)}`;
+    const where = inPackage ? js.slice(js.indexOf(marker) + marker.length) : js.slice(space + 1);
+    const key = `${name} ${where}`;
     byFunction.set(key, (byFunction.get(key) ?? 0) + 1);
   };
   for (const line of script.split('\n')) {
