@@ -25,7 +25,9 @@ describe('http: the open requests, found from their response', () => {
     expect(open.peek(a.res)).to.equal(undefined);
     expect(open.size).to.equal(1);
     const left: string[] = [];
-    open.forEach((e) => left.push((e.op as unknown as { name: string }).name));
+    open.forEach((e) => {
+      left.push((e.op as unknown as { name: string }).name);
+    });
     expect(left).to.deep.equal(['b']);
   });
 
