@@ -4,7 +4,7 @@ import { close, type OperationTracker } from '../energy/index.js';
 import { installRouteResolvers } from './frameworks/index.js';
 import { type OpenRequest, OpenRequests } from './open-requests.js';
 import { httpFactsReader } from './request-facts.js';
-import { namedRoute, routeOf } from './route.js';
+import { namedRoute, reserveRoute, routeOf } from './route.js';
 
 /** Node publishes these for every request of every `node:http` server (Node 18.7+). */
 const REQUEST_START = 'http.server.request.start';
@@ -92,6 +92,7 @@ export function trackHttpRequests(
   const onStart = (message: unknown) => {
     const { request, response, server } = message as ServerMessage;
     if (!tracked(server)) return;
+    reserveRoute(request);
     open.add(tracker.begin(REQUEST_OPERATION, 'request'), request, response);
     if (options.captureContext && !capturing.has(server)) {
       // Node emits `request` right after publishing the start, inside the instrumentation's

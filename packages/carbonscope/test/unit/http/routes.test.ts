@@ -91,6 +91,27 @@ describe('http: every request of a server is one operation named by its route te
     await expectRouteTemplates(server);
   });
 
+  it("Express: a route the handler names with setRoute wins over Express's own", async () => {
+    const app = express();
+    app.get('/files/*path', (req, res) => {
+      setRoute(req, '/files/:kind');
+      res.send('file');
+    });
+    app.get('/hello', (_req, res) => {
+      res.send('hi');
+    });
+    const server = createServer(app);
+    const { cs, ended } = await tracked(server);
+    try {
+      const base = await listening(server);
+      const names = await requestAll(base, ['/files/a/b.txt', '/hello'], ended);
+      expect(names).to.deep.equal(['/files/:kind 200', '/hello 200']);
+    } finally {
+      server.close();
+      await cs.stop();
+    }
+  });
+
   it('Fastify 5: the route its own diagnostics channel names', async () => {
     const app = Fastify();
     app.get('/users/:id', async () => ({ ok: true }));
