@@ -5,13 +5,17 @@
 // a failure is one line on stderr and the application runs unmetered.
 import { stderrLogger } from './log.js';
 import { attachToOtel } from './otel/attach.js';
-import { captureSpan } from './otel/spans.js';
+import { captureSpan, contextPropagates } from './otel/spans.js';
 import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
 
 const logger = stderrLogger();
 
 async function register(): Promise<void> {
-  const cs = await startDefault({ logger, captureContext: captureSpan });
+  const cs = await startDefault({
+    logger,
+    captureContext: captureSpan,
+    contextActive: contextPropagates,
+  });
   cs.trackRequests();
   // The application's SDK, if it has one, is started by the time the first sample is taken
   // (100 ms after start): decide then whether to join it or start one.

@@ -33,9 +33,12 @@ export interface RequestTrackingOptions {
   /**
    * Have each request capture its context (ActiveOperation.captureContext) when its handler
    * starts, where a tracing instrumentation has made the request's span active: one more
-   * `request` listener per server. Carbonscope sets it when its tracker captures contexts.
+   * `request` listener per server. Carbonscope sets it when its tracker captures contexts. A
+   * function says whether a context can be active now: asked at a server's first request and,
+   * while it says no, at each sweep, so that until an SDK registers a context manager the
+   * requests pay nothing for it.
    */
-  captureContext?: boolean;
+  captureContext?: boolean | (() => boolean);
 }
 
 export interface RequestTracking {
@@ -71,6 +74,18 @@ export function trackHttpRequests(
   const capturing = new Set<Server>();
   const onRequest = (_req: IncomingMessage, res: ServerResponse) =>
     open.peek(res)?.op.captureContext();
+  const contextActive =
+    typeof options.captureContext === 'function'
+      ? options.captureContext
+      : () => options.captureContext === true;
+  // Servers that capture nothing yet because no context could be active: asked at each sweep.
+  const waiting = new Set<Server>();
+  // The server of the last request, already capturing or waiting: one comparison per request.
+  let lastCaptureServer: Server | undefined;
+  const capture = (server: Server) => {
+    capturing.add(server);
+    server.on('request', onRequest);
+  };
   // The last server asked about and the answer: a process serves from one server or two, and
   // a set and a weak set asked per request are two hash lookups where one comparison does.
   let lastServer: Server | undefined;
@@ -94,11 +109,14 @@ export function trackHttpRequests(
     if (!tracked(server)) return;
     reserveRoute(request);
     open.add(tracker.begin(REQUEST_OPERATION, 'request'), request, response);
-    if (options.captureContext && !capturing.has(server)) {
-      // Node emits `request` right after publishing the start, inside the instrumentation's
-      // context for this request; a listener added now runs for this request too.
-      capturing.add(server);
-      server.on('request', onRequest);
+    if (options.captureContext && server !== lastCaptureServer) {
+      lastCaptureServer = server;
+      if (!capturing.has(server) && !waiting.has(server)) {
+        // Node emits `request` right after publishing the start, inside the instrumentation's
+        // context for this request; a listener added now runs for this request too.
+        if (contextActive()) capture(server);
+        else waiting.add(server);
+      }
     }
   };
   const onFinish = (message: unknown) => {
@@ -118,6 +136,10 @@ export function trackHttpRequests(
       lastServer = undefined;
     },
     sweep() {
+      if (waiting.size > 0 && contextActive()) {
+        for (const server of waiting) capture(server);
+        waiting.clear();
+      }
       open.forEach((entry) => {
         if (entry.res.destroyed || entry.res.closed) {
           open.take(entry.res);
@@ -133,6 +155,8 @@ export function trackHttpRequests(
       unsubscribe(RESPONSE_FINISH, onFinish);
       for (const server of capturing) server.off('request', onRequest);
       capturing.clear();
+      waiting.clear();
+      lastCaptureServer = undefined;
       open.forEach((entry) => {
         open.take(entry.res);
         end(entry);

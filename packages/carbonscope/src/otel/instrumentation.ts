@@ -5,7 +5,7 @@ import { startDefault } from '../runtime/default.js';
 import { VERSION } from '../version.js';
 import { SCOPE_NAME } from './attach.js';
 import { type BindMetricsOptions, bindMetrics } from './bind-metrics.js';
-import { captureSpan } from './spans.js';
+import { captureSpan, contextPropagates } from './spans.js';
 
 export interface CarbonscopeInstrumentationConfig
   extends Omit<CarbonscopeOptions, 'captureContext'>,
@@ -41,6 +41,7 @@ export class CarbonscopeInstrumentation {
       ...this.config,
       logger: this.logger,
       captureContext: captureSpan,
+      contextActive: contextPropagates,
     })
       .then((cs) => {
         this.cs = cs;

@@ -1,4 +1,4 @@
-import { SpanKind, trace } from '@opentelemetry/api';
+import { context, createContextKey, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
 import type { OperationContext, OperationKind } from '../energy/index.js';
 import { VERSION } from '../version.js';
 import { SCOPE_NAME } from './attach.js';
@@ -6,6 +6,19 @@ import { OperationSpan } from './operation-span.js';
 import { RequestSpan } from './request-span.js';
 
 export { annotateSpan, SPAN_ATTRIBUTES } from './span-attributes.js';
+
+const PROBE = createContextKey('carbonscope.contextProbe');
+const PROBED = ROOT_CONTEXT.setValue(PROBE, true);
+
+/**
+ * Whether a context can be active in this process now: true once a context manager is
+ * registered (an SDK started). Without one no span is ever active, so asking for the active
+ * span per request would find nothing, at a cost; request tracking asks this instead, once per
+ * server and then at each sample until it says yes.
+ */
+export function contextPropagates(): boolean {
+  return context.with(PROBED, () => context.active() === PROBED);
+}
 
 /**
  * The tracker's captureContext for OpenTelemetry: where a recording span is active, a request's

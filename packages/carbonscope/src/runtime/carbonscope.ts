@@ -72,6 +72,12 @@ export interface CarbonscopeOptions {
   timer?: Timer;
   /** See TrackerOptions.captureContext (the OTel layer passes `captureSpan`). */
   captureContext?: (operation: string, kind: OperationKind) => OperationContext | undefined;
+  /**
+   * With captureContext: whether a context can be active now (the OTel layer passes
+   * `contextPropagates`). Request tracking asks it before a server's requests capture theirs,
+   * so a process where none can be active pays nothing per request for it.
+   */
+  contextActive?: () => boolean;
 }
 
 /**
@@ -91,6 +97,7 @@ export class Carbonscope implements OperationTracker {
     readonly grid: GridService | GridIntensity,
     readonly meter: EnergyMeter,
     readonly tracker: EnergyTracker,
+    private readonly contextActive?: () => boolean,
   ) {
     // Requests are named (or ended, if their client left) before the interval is settled.
     this.unsubscribe.push(
@@ -136,7 +143,7 @@ export class Carbonscope implements OperationTracker {
       attribution: settings.energy.operationAttribution,
       calibrationIntervalMs: settings.energy.calibrationIntervalMs,
     });
-    return new Carbonscope(settings, logger, grid, meter, tracker);
+    return new Carbonscope(settings, logger, grid, meter, tracker, options.contextActive);
   }
 
   /** Starts the meter; resolves once its baseline is set (work after it is measured). */
@@ -158,7 +165,7 @@ export class Carbonscope implements OperationTracker {
     if (!this.requests) {
       const requests = trackHttpRequests(this.tracker, {
         knownMethods: this.settings.http.knownMethods,
-        captureContext: this.tracker.capturesContext,
+        captureContext: this.tracker.capturesContext && (this.contextActive ?? true),
         ...options,
       });
       for (const server of this.ignoredServers) requests.ignore(server);

@@ -214,4 +214,40 @@ describe('http: every request of a server is one operation named by its route te
       await cs.stop();
     }
   });
+  it('adds the context-capturing listener only once a context can be active, then at a sample', async () => {
+    let active = false;
+    const server = createServer((req, res) => {
+      setRoute(req, '/x');
+      res.end('x');
+    });
+    const cs = await Carbonscope.create({
+      settings: testConfig(),
+      logger: memoryLogger().logger,
+      grid: new StubGrid(intensityReading('DE', 300)),
+      sources: { host: constantSource(5), gpus: [] },
+      timer: new ManualTimer(),
+      captureContext: () => undefined,
+      contextActive: () => active,
+    });
+    const requests = cs.trackRequests({ servers: [server] });
+    try {
+      const base = await listening(server);
+      const listeners = () => server.listenerCount('request');
+      const before = listeners();
+      for (let i = 0; i < 3; i++) await (await fetch(`${base}/x`)).arrayBuffer();
+      requests.sweep();
+      expect(listeners()).to.equal(before);
+      active = true;
+      await (await fetch(`${base}/x`)).arrayBuffer();
+      expect(listeners()).to.equal(before);
+      requests.sweep();
+      expect(listeners()).to.equal(before + 1);
+      requests.sweep();
+      expect(listeners()).to.equal(before + 1);
+    } finally {
+      server.close();
+      await cs.stop();
+    }
+    expect(server.listenerCount('request')).to.equal(1);
+  });
 });
