@@ -8,7 +8,7 @@ import Fastify from 'fastify';
 import Koa from 'koa';
 import type { OperationFootprint } from '../../../src/energy/index.js';
 import { setRoute } from '../../../src/http/index.js';
-import { Carbonscope } from '../../../src/runtime/carbonscope.js';
+import { Carbonscope, type CarbonscopeOptions } from '../../../src/runtime/carbonscope.js';
 import {
   constantSource,
   intensityReading,
@@ -18,15 +18,21 @@ import {
   testConfig,
 } from '../energy/scripted.js';
 
-/** carbonscope tracking only `server`'s requests; the operations it ended, in order. */
-async function tracked(server: Server): Promise<{ cs: Carbonscope; ended: OperationFootprint[] }> {
-  const cs = await Carbonscope.create({
+/** A carbonscope on a constant source and a manual timer (`extra`: context capture). */
+function scripted(extra: Partial<CarbonscopeOptions> = {}): Promise<Carbonscope> {
+  return Carbonscope.create({
     settings: testConfig(),
     logger: memoryLogger().logger,
     grid: new StubGrid(intensityReading('DE', 300)),
     sources: { host: constantSource(5), gpus: [] },
     timer: new ManualTimer(),
+    ...extra,
   });
+}
+
+/** carbonscope tracking only `server`'s requests; the operations it ended, in order. */
+async function tracked(server: Server): Promise<{ cs: Carbonscope; ended: OperationFootprint[] }> {
+  const cs = await scripted();
   const ended: OperationFootprint[] = [];
   // As each request ends (its route and status are known then; its energy at the next sample).
   cs.onFinish((f) => ended.push(f));
@@ -220,15 +226,7 @@ describe('http: every request of a server is one operation named by its route te
       setRoute(req, '/x');
       res.end('x');
     });
-    const cs = await Carbonscope.create({
-      settings: testConfig(),
-      logger: memoryLogger().logger,
-      grid: new StubGrid(intensityReading('DE', 300)),
-      sources: { host: constantSource(5), gpus: [] },
-      timer: new ManualTimer(),
-      captureContext: () => undefined,
-      contextActive: () => active,
-    });
+    const cs = await scripted({ captureContext: () => undefined, contextActive: () => active });
     const requests = cs.trackRequests({ servers: [server] });
     try {
       const base = await listening(server);
