@@ -36,7 +36,7 @@ const REFERENCES = 6;
 export class EndedOperations {
   length = 0;
   private numbers = new Float64Array(INITIAL_CAPACITY * NUMBERS);
-  private readonly references: unknown[] = new Array(INITIAL_CAPACITY * REFERENCES).fill(undefined);
+  private readonly references: unknown[] = extended([], INITIAL_CAPACITY * REFERENCES);
 
   /** Copies what settling `op` needs; returns its index. */
   push(op: TrackedOperation, keep: boolean): number {
@@ -150,8 +150,16 @@ export class EndedOperations {
     const numbers = new Float64Array(this.numbers.length * 2);
     numbers.set(this.numbers);
     this.numbers = numbers;
-    const size = this.references.length;
-    this.references.length = size * 2;
-    this.references.fill(undefined, size);
+    extended(this.references, this.references.length);
   }
+}
+
+/**
+ * `array` with `count` more undefined slots, pushed one by one: an array made with
+ * `new Array(n)` or grown by setting its length has holes to V8 for good (HOLEY elements,
+ * a hole check on every read), even once filled.
+ */
+function extended(array: unknown[], count: number): unknown[] {
+  for (let i = 0; i < count; i++) array.push(undefined);
+  return array;
 }
