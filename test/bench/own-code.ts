@@ -32,6 +32,8 @@ export interface OwnCodeResult extends OwnSamples {
   cpuMicrosPerRequest: number;
   /** own / total × cpuMicrosPerRequest. */
   ownMicrosPerRequest: number;
+  /** Two standard errors of that figure from sampling alone (own counted as Poisson). */
+  samplingErrorMicros: number;
 }
 
 /** Throws one line naming what is missing when perf cannot sample here. */
@@ -132,6 +134,7 @@ export async function ownCodeCost(
       requests: run.total,
       cpuMicrosPerRequest,
       ownMicrosPerRequest: (samples.own / samples.total) * cpuMicrosPerRequest,
+      samplingErrorMicros: ((2 * Math.sqrt(samples.own)) / samples.total) * cpuMicrosPerRequest,
     };
   } finally {
     const pid = server.pid;

@@ -95,6 +95,13 @@ function row(group: string, measure: string, value: string, budget = '', verdict
 
 const check = (ok: boolean): Verdict => (ok ? 'pass' : 'FAIL');
 
+/** Not measured is a failure to see, never a row quietly left out: a FAIL row and a log line. */
+function notMeasured(group: string, measure: string, err: unknown): void {
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+  log(`${group}: ${measure} not measured: ${message}`);
+  row(group, measure, `not measured: ${message}`, 'measured', 'FAIL');
+}
+
 function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
@@ -574,7 +581,7 @@ async function ownCodeCosts(): Promise<void> {
       row(
         group,
         `${c.label}: CPU per request in carbonscope's code (its samples ÷ the process's × the process's CPU per request)`,
-        `${fmt(r.ownMicrosPerRequest, 2)} µs (${fmtInt(r.own)} of ${fmtInt(r.total)} samples × ${fmt(r.cpuMicrosPerRequest, 1)} µs)`,
+        `${fmt(r.ownMicrosPerRequest, 2)} ± ${fmt(r.samplingErrorMicros, 2)} µs (${fmtInt(r.own)} of ${fmtInt(r.total)} samples × ${fmt(r.cpuMicrosPerRequest, 1)} µs)`,
         c.budget ? `<= ${BUDGET.addedCpuMicros} µs` : '',
         c.budget ? check(r.ownMicrosPerRequest <= BUDGET.addedCpuMicros) : '',
       );
@@ -588,14 +595,7 @@ async function ownCodeCosts(): Promise<void> {
       row(group, `${c.label}: where, µs per request`, top);
       log(`own code, ${c.label}: ${fmt(r.ownMicrosPerRequest, 2)} µs per request`);
     } catch (err) {
-      const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-      row(
-        group,
-        `${c.label}: CPU per request in carbonscope's code`,
-        `not measured: ${message}`,
-        'measured',
-        'FAIL',
-      );
+      notMeasured(group, `${c.label}: CPU per request in carbonscope's code`, err);
     }
   }
   raw.ownCode = results;
@@ -612,10 +612,7 @@ async function codecarbonSide(): Promise<void> {
     for (const r of result.rows) row(group, r.measure, r.value);
     raw.codecarbon = result.raw;
   } catch (err) {
-    // Not measured is a failure to see, never a row quietly left out.
-    const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-    log(`CodeCarbon side by side not measured: ${message}`);
-    row(group, 'CodeCarbon side by side', `not measured: ${message}`, 'measured', 'FAIL');
+    notMeasured(group, 'CodeCarbon side by side', err);
   }
 }
 

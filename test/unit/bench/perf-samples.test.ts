@@ -60,6 +60,7 @@ describe("bench: carbonscope's own samples in perf script output", () => {
     const sibling = `JS:*finish file://${OWN}-old/src/energy/tracker.js:1:1+0x1 ${MAP}`;
     expect(countOwnSamples(sample(sibling), OWN)).to.deep.include({ total: 1, own: 0 });
   });
+
   it('counts frames that run only for the package (a publish its subscribers were inlined into)', () => {
     const publish = `JS:*publish node:diagnostics_channel:144:10+0x2c ${MAP}`;
     const text = [sample(publish, koa), sample(builtin, publish)].join('\n');

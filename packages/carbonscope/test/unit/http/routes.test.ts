@@ -196,6 +196,7 @@ describe('http: every request of a server is one operation named by its route te
       await cs.stop();
     }
   });
+
   it('tracks only the servers it was given, and stops at ignoreServer, whichever asked last', async () => {
     const handler = (req: IncomingMessage, res: ServerResponse) => {
       setRoute(req, '/x');
@@ -220,6 +221,7 @@ describe('http: every request of a server is one operation named by its route te
       await cs.stop();
     }
   });
+
   it('adds the context-capturing listener only once a context can be active, then at a sample', async () => {
     let active = false;
     const server = createServer((req, res) => {
