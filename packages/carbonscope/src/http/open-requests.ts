@@ -1,11 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ActiveOperation } from '../energy/index.js';
+import type { ActiveOperation, HttpRequestFacts } from '../energy/index.js';
+import { lookUp } from './look-up.js';
 
 /** One tracked request between its start and its end: a node of the list below. */
 export interface OpenRequest {
   readonly op: ActiveOperation;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  /** Its method and scheme, read as it arrived. */
+  readonly http: HttpRequestFacts;
+  /** False once taken: the response keeps its entry (see take). */
+  open: boolean;
   prev: OpenRequest | undefined;
   next: OpenRequest | undefined;
 }
@@ -16,8 +21,11 @@ type Carrier = ServerResponse & Record<symbol, OpenRequest | undefined>;
  * The requests being tracked, found from their response in one property read. A Map keyed by
  * the response cost about a microsecond per request in a server (its hash, then a set and a
  * delete that grow and shrink the table), several times what the rest of the start did. Each
- * list has its own symbol, so two trackers in one process never read each other's entries; the
- * property is cleared, never deleted (a delete would turn the response into a dictionary).
+ * list has its own symbol, so two trackers in one process never read each other's entries. The
+ * entry is written as the request arrives, when the response is still Node's own; it is read at
+ * the end with lookUp, since a framework may have reshaped the response by then; and it is
+ * never cleared or deleted, only marked taken: a write to a reshaped response costs what a
+ * read does, and a delete would turn the response into a dictionary.
  */
 export class OpenRequests {
   private readonly key = Symbol('carbonscope.openRequest');
@@ -28,8 +36,13 @@ export class OpenRequests {
     return this.count;
   }
 
-  add(op: ActiveOperation, req: IncomingMessage, res: ServerResponse): void {
-    const entry: OpenRequest = { op, req, res, prev: undefined, next: this.head };
+  add(
+    op: ActiveOperation,
+    req: IncomingMessage,
+    res: ServerResponse,
+    http: HttpRequestFacts,
+  ): void {
+    const entry: OpenRequest = { op, req, res, http, open: true, prev: undefined, next: this.head };
     if (this.head) this.head.prev = entry;
     this.head = entry;
     this.count++;
@@ -38,13 +51,14 @@ export class OpenRequests {
 
   /** The response's entry, left on the list; undefined when it is not open. */
   peek(res: ServerResponse): OpenRequest | undefined {
-    return (res as Carrier)[this.key];
+    const entry = (res as Carrier)[this.key];
+    return entry?.open ? entry : undefined;
   }
 
   /** The response's entry, taken off the list; undefined when it is not (or no longer) open. */
   take(res: ServerResponse): OpenRequest | undefined {
-    const entry = (res as Carrier)[this.key];
-    if (!entry) return undefined;
+    const entry = lookUp<OpenRequest>(res, this.key);
+    if (!entry?.open) return undefined;
     this.remove(entry);
     return entry;
   }
@@ -59,7 +73,7 @@ export class OpenRequests {
   }
 
   private remove(entry: OpenRequest): void {
-    (entry.res as Carrier)[this.key] = undefined;
+    entry.open = false;
     if (entry.prev) entry.prev.next = entry.next;
     else this.head = entry.next;
     if (entry.next) entry.next.prev = entry.prev;

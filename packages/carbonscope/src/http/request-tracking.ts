@@ -2,6 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { close, type OperationTracker } from '../energy/index.js';
 import { installRouteResolvers } from './frameworks/index.js';
+import { lookUp } from './look-up.js';
 import { type OpenRequest, OpenRequests } from './open-requests.js';
 import { httpFactsReader } from './request-facts.js';
 import { namedRoute, reserveRoute, routeOf } from './route.js';
@@ -102,13 +103,15 @@ export function trackHttpRequests(
   // delivered none, whatever the framework's default (Koa's 404, Node's 200) or a head written
   // to the closed socket says.
   const end = (entry: OpenRequest, status?: number) => {
-    close(entry.op, routeOf(entry.req), status, factsOf(entry.req));
+    close(entry.op, routeOf(entry.req), status, entry.http);
   };
   const onStart = (message: unknown) => {
     const { request, response, server } = message as ServerMessage;
     if (!tracked(server)) return;
     reserveRoute(request);
-    open.add(tracker.begin(REQUEST_OPERATION, 'request'), request, response);
+    // The method as it arrived (an app may rewrite it to route: method-override), read while
+    // the request is still Node's own and every request alike (see lookUp).
+    open.add(tracker.begin(REQUEST_OPERATION, 'request'), request, response, factsOf(request));
     if (options.captureContext && server !== lastCaptureServer) {
       lastCaptureServer = server;
       if (!capturing.has(server) && !waiting.has(server)) {
@@ -122,7 +125,7 @@ export function trackHttpRequests(
   const onFinish = (message: unknown) => {
     const { response } = message as ServerMessage;
     const entry = open.take(response);
-    if (entry) end(entry, response.statusCode);
+    if (entry) end(entry, lookUp<number>(response, 'statusCode'));
   };
   subscribe(REQUEST_START, onStart);
   subscribe(RESPONSE_FINISH, onFinish);

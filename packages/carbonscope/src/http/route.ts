@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { expressRouteOf } from './frameworks/express.js';
+import { lookUp } from './look-up.js';
 
 /** Where a request's route template is kept once a framework (or the app) named it. */
 const ROUTE = Symbol.for('carbonscope.http.route');
@@ -37,9 +38,12 @@ export function routeOf(req: IncomingMessage): string {
   return namedRoute(req) ?? UNMATCHED_ROUTE;
 }
 
-/** The route template of `req` if one was named yet (Express's is read off the request). */
+/**
+ * The route template of `req` if one was named yet (Express's is read off the request). Read as
+ * the request ends, when a framework may have reshaped it: see lookUp.
+ */
 export function namedRoute(req: IncomingMessage): string | undefined {
-  const route = (req as Routed)[ROUTE] ?? expressRouteOf(req);
+  const route = lookUp<string>(req, ROUTE) ?? expressRouteOf(req);
   if (route === undefined) return undefined;
   return route.length > MAX_ROUTE_LENGTH ? route.slice(0, MAX_ROUTE_LENGTH) : route;
 }

@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-
-type ExpressRequest = IncomingMessage & { route?: { path?: unknown }; baseUrl?: unknown };
+import { lookUp } from '../look-up.js';
 
 function pathOf(path: unknown): string | undefined {
   if (typeof path === 'string') return path;
@@ -16,8 +15,9 @@ function pathOf(path: unknown): string | undefined {
  * what matched. Nothing of Express is patched; a request Express never routed has no `route`.
  */
 export function expressRouteOf(req: IncomingMessage): string | undefined {
-  const express = req as ExpressRequest;
-  const path = pathOf(express.route?.path);
+  // Each Express request has a map of its own, so these reads go around V8's caches (lookUp).
+  const path = pathOf(lookUp<{ path?: unknown }>(req, 'route')?.path);
   if (path === undefined) return undefined;
-  return typeof express.baseUrl === 'string' ? express.baseUrl + path : path;
+  const baseUrl = lookUp<unknown>(req, 'baseUrl');
+  return typeof baseUrl === 'string' ? baseUrl + path : path;
 }

@@ -9,6 +9,8 @@ function exchange(): { req: IncomingMessage; res: ServerResponse } {
   return { req, res: new ServerResponse(req) };
 }
 
+const FACTS = { method: 'GET', scheme: 'http' } as const;
+
 const op = (name: string) => ({ name }) as unknown as ActiveOperation;
 
 describe('http: the open requests, found from their response', () => {
@@ -16,8 +18,8 @@ describe('http: the open requests, found from their response', () => {
     const open = new OpenRequests();
     const a = exchange();
     const b = exchange();
-    open.add(op('a'), a.req, a.res);
-    open.add(op('b'), b.req, b.res);
+    open.add(op('a'), a.req, a.res, FACTS);
+    open.add(op('b'), b.req, b.res, FACTS);
     expect(open.size).to.equal(2);
     expect(open.peek(a.res)?.op).to.deep.equal(op('a'));
     expect(open.take(a.res)?.req).to.equal(a.req);
@@ -34,7 +36,7 @@ describe('http: the open requests, found from their response', () => {
   it('lets forEach take every entry as it goes (the sweep, stop)', () => {
     const open = new OpenRequests();
     const all = [exchange(), exchange(), exchange()];
-    for (const [i, x] of all.entries()) open.add(op(String(i)), x.req, x.res);
+    for (const [i, x] of all.entries()) open.add(op(String(i)), x.req, x.res, FACTS);
     const seen: string[] = [];
     open.forEach((e) => {
       seen.push((e.op as unknown as { name: string }).name);
@@ -49,9 +51,9 @@ describe('http: the open requests, found from their response', () => {
     const first = new OpenRequests();
     const second = new OpenRequests();
     const x = exchange();
-    first.add(op('first'), x.req, x.res);
+    first.add(op('first'), x.req, x.res, FACTS);
     expect(second.take(x.res)).to.equal(undefined);
-    second.add(op('second'), x.req, x.res);
+    second.add(op('second'), x.req, x.res, FACTS);
     expect(first.take(x.res)?.op).to.deep.equal(op('first'));
     expect(second.take(x.res)?.op).to.deep.equal(op('second'));
   });

@@ -118,6 +118,34 @@ describe('http: every request of a server is one operation named by its route te
     }
   });
 
+  it('labels a request by the method it arrived with, whatever the app rewrites it to', async () => {
+    // method-override and similar middleware rewrite req.method for routing: the semantic
+    // conventions' http.request.method is the method on the wire.
+    const app = express();
+    app.use((req, _res, next) => {
+      if (req.get('x-http-method-override') === 'DELETE') req.method = 'DELETE';
+      next();
+    });
+    app.delete('/items/:id', (_req, res) => {
+      res.send('gone');
+    });
+    const server = createServer(app);
+    const cs = await scripted();
+    const methods: string[] = [];
+    cs.onRequestEnd((r) => methods.push(`${r.http?.method} ${r.name}`));
+    cs.trackRequests({ servers: [server] });
+    try {
+      const base = await listening(server);
+      const init = { method: 'POST', headers: { 'x-http-method-override': 'DELETE' } };
+      await (await fetch(`${base}/items/7`, init)).arrayBuffer();
+      await waitFor(() => methods.length >= 1);
+      expect(methods).to.deep.equal(['POST /items/:id']);
+    } finally {
+      server.close();
+      await cs.stop();
+    }
+  });
+
   it('Fastify 5: the route its own diagnostics channel names', async () => {
     const app = Fastify();
     app.get('/users/:id', async () => ({ ok: true }));
