@@ -8,6 +8,12 @@
  * A lower bound: a carbonscope function the JIT inlined into one of Node's (a diagnostics
  * channel's publish, say) is counted as Node's, and what its work costs Node's own code
  * elsewhere (the objects Node builds for the channels' messages) is not counted at all.
+ *
+ * JIT frames are named from node's jitdump (--perf-prof, then `perf inject --jit`), not its perf
+ * map (--perf-basic-prof): the map lists every code object V8 ever put at an address, and perf
+ * names a sample after the first, so code made later where GC freed older code took the older
+ * code's name. A run whose map named OTel's zipkin exporter and b3 propagator among the hot
+ * functions of a server that never loaded them showed it.
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -45,40 +51,54 @@ export async function assertPerf(): Promise<void> {
   }
 }
 
-/** perf record on `pid` for `seconds`, into `file`; resolves when it has written it. */
-async function record(pid: number, seconds: number, frequency: number, file: string) {
-  const perf = spawn(
-    'perf',
-    [
-      'record',
-      '-F',
-      String(frequency),
-      '-g',
-      '-o',
-      file,
-      '-p',
-      String(pid),
-      '--',
-      'sleep',
-      String(seconds),
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+/**
+ * Runs perf with `args` in `dir`; resolves when it exits 0, else throws its first error line.
+ * Its build-id cache (~/.debug by default, 1.6 GB after ten runs here) goes in `dir` too.
+ */
+async function perf(dir: string, args: string[], stdout: number | 'ignore' = 'ignore') {
+  const child = spawn('perf', ['--buildid-dir', join(dir, 'buildid'), ...args], {
+    cwd: dir,
+    stdio: ['ignore', stdout, 'pipe'],
+  });
   let stderr = '';
-  perf.stderr.on('data', (d: Buffer) => {
+  child.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
-  const [code] = (await once(perf, 'exit')) as [number | null];
-  if (code !== 0)
-    throw new Error(`perf record exited with ${code}: ${stderr.trim().split('\n')[0]}`);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) {
+    throw new Error(`perf ${args[0]} exited with ${code}: ${stderr.trim().split('\n')[0]}`);
+  }
 }
 
-async function script(file: string, out: string): Promise<string> {
+/**
+ * perf record on `pid` for `seconds`, into `file` (on the monotonic clock, which node's jitdump
+ * stamps its code with); resolves when it has written it.
+ */
+async function record(dir: string, pid: number, seconds: number, frequency: number, file: string) {
+  await perf(dir, [
+    'record',
+    '-k',
+    'mono',
+    '-F',
+    String(frequency),
+    '-g',
+    '-o',
+    file,
+    '-p',
+    String(pid),
+    '--',
+    'sleep',
+    String(seconds),
+  ]);
+}
+
+/** Names the JIT frames of `file` from the jitdump, then prints its samples into `out`. */
+async function script(dir: string, file: string, out: string): Promise<string> {
+  const injected = `${file}.jit`;
+  await perf(dir, ['inject', '--jit', '-i', file, '-o', injected]);
   const fd = openSync(out, 'w');
   try {
-    const perf = spawn('perf', ['script', '-i', file], { stdio: ['ignore', fd, 'ignore'] });
-    const [code] = (await once(perf, 'exit')) as [number | null];
-    if (code !== 0) throw new Error(`perf script exited with ${code}`);
+    await perf(dir, ['script', '-i', injected], fd);
   } finally {
     closeSync(fd);
   }
@@ -86,7 +106,7 @@ async function script(file: string, out: string): Promise<string> {
 }
 
 /**
- * Starts the server with node's perf map, loads it for the warm-up, then for `seconds` while
+ * Starts the server with node's jitdump, loads it for the warm-up, then for `seconds` while
  * perf samples it, and counts the samples of the code under `ownDir`.
  */
 export async function ownCodeCost(
@@ -100,11 +120,7 @@ export async function ownCodeCost(
   const dir = mkdtempSync(join(tmpdir(), 'carbonscope-perf-'));
   const server = await startServer({
     ...options,
-    nodeArgs: [
-      ...(options.nodeArgs ?? []),
-      '--perf-basic-prof',
-      '--interpreted-frames-native-stack',
-    ],
+    nodeArgs: [...(options.nodeArgs ?? []), '--perf-prof', '--interpreted-frames-native-stack'],
   });
   try {
     const load = (seconds: number) =>
@@ -118,7 +134,7 @@ export async function ownCodeCost(
     const file = join(dir, 'perf.data');
     const cpu0 = cpuSeconds(server.pid);
     const [, run] = await Promise.all([
-      record(server.pid, plan.seconds, plan.frequency, file),
+      record(dir, server.pid, plan.seconds, plan.frequency, file),
       load(plan.seconds),
     ]);
     const cpuMicrosPerRequest = ((cpuSeconds(server.pid) - cpu0) * 1e6) / run.total;
@@ -127,7 +143,7 @@ export async function ownCodeCost(
         `${options.name}: ${run.status2xx} 2xx, ${run.status5xx} 5xx, ${run.errors} errors`,
       );
     }
-    const samples = countOwnSamples(await script(file, join(dir, 'perf.txt')), ownDir, alsoOwn);
+    const samples = countOwnSamples(await script(dir, file, join(dir, 'perf.txt')), ownDir, alsoOwn);
     if (samples.total === 0) throw new Error(`perf recorded no samples of ${options.name}`);
     return {
       ...samples,
@@ -140,13 +156,14 @@ export async function ownCodeCost(
     const pid = server.pid;
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
-    // node writes its map where perf looks (/tmp/perf-PID.map) and V8 a log in the working
-    // directory (the Express example's is in the repository); neither is removed by them.
-    rmSync(`/tmp/perf-${pid}.map`, { force: true });
+    // V8 writes its jitdump and a log in the server's working directory (the Express
+    // example's is in the repository), and perf inject an object per JIT function beside the
+    // dump; none of them removes its files.
     const cwd = options.cwd ?? WORK_DIR;
-    for (const f of readdirSync(cwd)) {
-      if (f.startsWith('isolate-') && f.endsWith(`-${pid}-v8.log`))
-        rmSync(join(cwd, f), { force: true });
-    }
+    const mine = (f: string) =>
+      f === `jit-${pid}.dump` ||
+      f.startsWith(`jitted-${pid}-`) ||
+      (f.startsWith('isolate-') && f.endsWith(`-${pid}-v8.log`));
+    for (const f of readdirSync(cwd)) if (mine(f)) rmSync(join(cwd, f), { force: true });
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Reads `perf script` output (samples with call stacks, JIT frames named through node's
- * `--perf-basic-prof` map) and counts the samples whose innermost JavaScript frame belongs to
+ * jitdump or its perf map) and counts the samples whose innermost JavaScript frame belongs to
  * one package: the CPU that package's own code used, with the V8 builtins, runtime and GC it
  * called into, and without the application code it calls (a `track(fn)`'s fn is the
  * application's).
@@ -15,8 +15,13 @@ export interface OwnSamples {
   functions: Array<[string, number]>;
 }
 
-/** A JIT frame in node's perf map: `JS:*name url:line:column+0xoffset (/tmp/perf-PID.map)`. */
-const JS_FRAME = /^\s*[0-9a-f]+ JS:[*^~+]?(.*?)(\+0x[0-9a-f]+)? \(\/tmp\/perf-\d+\.map\)$/;
+/**
+ * A JIT frame: `JS:*name url:line:column+0xoffset (where)`, where is node's perf map
+ * (`/tmp/perf-PID.map`, --perf-basic-prof) or the object `perf inject --jit` made of its jitdump
+ * (`.../jitted-PID-N.so`, --perf-prof).
+ */
+const JS_FRAME =
+  /^\s*[0-9a-f]+ JS:[*^~+]?(.*?)(\+0x[0-9a-f]+)? \((?:\/tmp\/perf-\d+\.map|\/.*\/jitted-\d+-\d+\.so)\)$/;
 
 /** The sample's innermost JavaScript frame (its function and where), if it has one. */
 function innermostJs(frames: readonly string[]): string | undefined {

@@ -69,4 +69,17 @@ describe("bench: carbonscope's own samples in perf script output", () => {
     expect(r.own).to.equal(2);
     expect(r.functions).to.deep.equal([['publish node:diagnostics_channel:144:10', 2]]);
   });
+
+  it('reads the frames perf inject --jit names from node\'s jitdump, as it reads the map\'s', () => {
+    // A perf map keeps every code object V8 ever made at an address, so code made later at a
+    // freed address is named after the first: jitdump records when each was made.
+    const so = (n: number) => `(/tmp/carbonscope-perf-x/jitted-4242-${n}.so)`;
+    const text = [
+      sample(`JS:*finish file://${OWN}/src/energy/tracker.js:281:11+0x1a4 ${so(812)}`, koa),
+      sample(builtin, `JS:^respond /work/app/node_modules/koa/lib/application.js:1:1+0x9 ${so(9)}`),
+    ].join('\n');
+    const r = countOwnSamples(text, OWN);
+    expect(r).to.deep.include({ total: 2, own: 1 });
+    expect(r.functions).to.deep.equal([['finish src/energy/tracker.js:281:11', 1]]);
+  });
 });
