@@ -143,7 +143,11 @@ export async function ownCodeCost(
         `${options.name}: ${run.status2xx} 2xx, ${run.status5xx} 5xx, ${run.errors} errors`,
       );
     }
-    const samples = countOwnSamples(await script(dir, file, join(dir, 'perf.txt')), ownDir, alsoOwn);
+    const samples = countOwnSamples(
+      await script(dir, file, join(dir, 'perf.txt')),
+      ownDir,
+      alsoOwn,
+    );
     if (samples.total === 0) throw new Error(`perf recorded no samples of ${options.name}`);
     return {
       ...samples,

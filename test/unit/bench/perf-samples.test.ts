@@ -70,7 +70,7 @@ describe("bench: carbonscope's own samples in perf script output", () => {
     expect(r.functions).to.deep.equal([['publish node:diagnostics_channel:144:10', 2]]);
   });
 
-  it('reads the frames perf inject --jit names from node\'s jitdump, as it reads the map\'s', () => {
+  it("reads the frames perf inject --jit names from node's jitdump, as it reads the map's", () => {
     // A perf map keeps every code object V8 ever made at an address, so code made later at a
     // freed address is named after the first: jitdump records when each was made.
     const so = (n: number) => `(/tmp/carbonscope-perf-x/jitted-4242-${n}.so)`;
