@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ActiveOperation, HttpRequestFacts } from '../energy/index.js';
-import { lookUp } from './look-up.js';
+import { lookUp, plainResponse } from './look-up.js';
 
 /** One tracked request between its start and its end: a node of the list below. */
 export interface OpenRequest {
@@ -57,7 +57,9 @@ export class OpenRequests {
 
   /** The response's entry, taken off the list; undefined when it is not (or no longer) open. */
   take(res: ServerResponse): OpenRequest | undefined {
-    const entry = lookUp<OpenRequest>(res, this.key);
+    const entry = plainResponse(res)
+      ? (res as Carrier)[this.key]
+      : lookUp<OpenRequest>(res, this.key);
     if (!entry?.open) return undefined;
     this.remove(entry);
     return entry;

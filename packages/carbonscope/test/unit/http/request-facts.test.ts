@@ -18,6 +18,18 @@ describe('HTTP request facts (http.request.method, url.scheme)', () => {
     }
   });
 
+  it('answers each request by its own method when methods alternate or repeat', () => {
+    const factsOf = httpFactsReader();
+    const methods = ['GET', 'GET', 'POST', 'PROPFIND', 'PROPFIND', 'GET', 'DELETE', 'GET'];
+    const got = methods.map((m, i) => factsOf(request(m, i % 3 === 0)));
+    expect(got.map((f) => f.method)).to.deep.equal(
+      methods.map((m) => (m === 'PROPFIND' ? '_OTHER' : m)),
+    );
+    expect(got.map((f) => f.scheme)).to.deep.equal(
+      methods.map((_m, i) => (i % 3 === 0 ? 'https' : 'http')),
+    );
+  });
+
   it('answers from a fixed set of objects: a request allocates nothing', () => {
     const factsOf = httpFactsReader();
     expect(factsOf(request('POST'))).to.equal(factsOf(request('POST')));
