@@ -49,17 +49,18 @@ export class OpenRequests {
     (res as Carrier)[this.key] = entry;
   }
 
-  /** The response's entry, left on the list; undefined when it is not open. */
+  /**
+   * The response's entry, left on the list; undefined when it is not open. Asked from a `request`
+   * listener, which runs after the application's: Express has reshaped the response by then.
+   */
   peek(res: ServerResponse): OpenRequest | undefined {
-    const entry = (res as Carrier)[this.key];
+    const entry = this.entryOf(res);
     return entry?.open ? entry : undefined;
   }
 
   /** The response's entry, taken off the list; undefined when it is not (or no longer) open. */
   take(res: ServerResponse): OpenRequest | undefined {
-    const entry = plainResponse(res)
-      ? (res as Carrier)[this.key]
-      : lookUp<OpenRequest>(res, this.key);
+    const entry = this.entryOf(res);
     if (!entry?.open) return undefined;
     this.remove(entry);
     return entry;
@@ -72,6 +73,10 @@ export class OpenRequests {
       fn(entry);
       entry = next;
     }
+  }
+
+  private entryOf(res: ServerResponse): OpenRequest | undefined {
+    return plainResponse(res) ? (res as Carrier)[this.key] : lookUp<OpenRequest>(res, this.key);
   }
 
   private remove(entry: OpenRequest): void {

@@ -57,4 +57,18 @@ describe('http: the open requests, found from their response', () => {
     expect(first.take(x.res)?.op).to.deep.equal(op('first'));
     expect(second.take(x.res)?.op).to.deep.equal(op('second'));
   });
+
+  it("finds a response's entry after a framework reshaped it (Express's prototypes)", () => {
+    const open = new OpenRequests();
+    const x = exchange();
+    open.add(op('x'), x.req, x.res, FACTS);
+    // What Express does to every response once its app handles the request.
+    Object.setPrototypeOf(x.res, Object.create(ServerResponse.prototype, { app: { value: {} } }));
+    Object.assign(x.res, { locals: {} });
+    expect(open.peek(x.res)?.op).to.deep.equal(op('x'));
+    expect(open.take(x.res)?.op).to.deep.equal(op('x'));
+    expect(open.peek(x.res)).to.equal(undefined);
+    expect(open.take(x.res)).to.equal(undefined);
+    expect(open.size).to.equal(0);
+  });
 });
