@@ -1,6 +1,6 @@
 /**
  * Reads `perf script` output (samples with call stacks, JIT frames named through node's
- * jitdump or its perf map) and counts the samples whose innermost JavaScript frame belongs to
+ * jitdump) and counts the samples whose innermost JavaScript frame belongs to
  * one package: the CPU that package's own code used, with the V8 builtins, runtime and GC it
  * called into, and without the application code it calls (a `track(fn)`'s fn is the
  * application's).
@@ -16,12 +16,10 @@ export interface OwnSamples {
 }
 
 /**
- * A JIT frame: `JS:*name url:line:column+0xoffset (where)`, where is node's perf map
- * (`/tmp/perf-PID.map`, --perf-basic-prof) or the object `perf inject --jit` made of its jitdump
- * (`.../jitted-PID-N.so`, --perf-prof).
+ * A JIT frame as `perf inject --jit` names it from node's jitdump (--perf-prof):
+ * `JS:*name url:line:column+0xoffset (.../jitted-PID-N.so)`.
  */
-const JS_FRAME =
-  /^\s*[0-9a-f]+ JS:[*^~+]?(.*?)(\+0x[0-9a-f]+)? \((?:\/tmp\/perf-\d+\.map|\/.*\/jitted-\d+-\d+\.so)\)$/;
+const JS_FRAME = /^\s*[0-9a-f]+ JS:[*^~+]?(.*?)(\+0x[0-9a-f]+)? \(\/.*\/jitted-\d+-\d+\.so\)$/;
 
 /** The sample's innermost JavaScript frame (its function and where), if it has one. */
 function innermostJs(frames: readonly string[]): string | undefined {

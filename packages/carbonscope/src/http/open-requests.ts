@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ActiveOperation, HttpRequestFacts } from '../energy/index.js';
-import { lookUp, plainResponse } from './look-up.js';
+import { lookUp } from './look-up.js';
 
 /** One tracked request between its start and its end: a node of the list below. */
 export interface OpenRequest {
@@ -54,13 +54,13 @@ export class OpenRequests {
    * listener, which runs after the application's: Express has reshaped the response by then.
    */
   peek(res: ServerResponse): OpenRequest | undefined {
-    const entry = this.entryOf(res);
+    const entry = lookUp<OpenRequest>(res, this.key);
     return entry?.open ? entry : undefined;
   }
 
   /** The response's entry, taken off the list; undefined when it is not (or no longer) open. */
   take(res: ServerResponse): OpenRequest | undefined {
-    const entry = this.entryOf(res);
+    const entry = lookUp<OpenRequest>(res, this.key);
     if (!entry?.open) return undefined;
     this.remove(entry);
     return entry;
@@ -73,10 +73,6 @@ export class OpenRequests {
       fn(entry);
       entry = next;
     }
-  }
-
-  private entryOf(res: ServerResponse): OpenRequest | undefined {
-    return plainResponse(res) ? (res as Carrier)[this.key] : lookUp<OpenRequest>(res, this.key);
   }
 
   private remove(entry: OpenRequest): void {

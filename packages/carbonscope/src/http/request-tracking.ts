@@ -2,7 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { close, type OperationTracker } from '../energy/index.js';
 import { installRouteResolvers } from './frameworks/index.js';
-import { lookUp, plainResponse } from './look-up.js';
+import { lookUp } from './look-up.js';
 import { type OpenRequest, OpenRequests } from './open-requests.js';
 import { httpFactsReader } from './request-facts.js';
 import { namedRoute, reserveRoute, routeOf } from './route.js';
@@ -125,9 +125,7 @@ export function trackHttpRequests(
   const onFinish = (message: unknown) => {
     const { response } = message as ServerMessage;
     const entry = open.take(response);
-    if (entry) {
-      end(entry, plainResponse(response) ? response.statusCode : lookUp(response, 'statusCode'));
-    }
+    if (entry) end(entry, lookUp<number>(response, 'statusCode'));
   };
   subscribe(REQUEST_START, onStart);
   subscribe(RESPONSE_FINISH, onFinish);
