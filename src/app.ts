@@ -4,11 +4,9 @@ import Koa from 'koa';
 import type { Config } from './config.js';
 import type { Dashboard } from './dashboard/index.js';
 import { parseBodies } from './http/body-parser.js';
-import { errorHandler } from './http/errors.js';
-import { requestLog } from './http/request-log.js';
+import { envelope } from './http/envelope.js';
 import { noteRoute } from './http/route-of.js';
 import { sameOriginWrites } from './http/same-origin.js';
-import { securityHeaders } from './http/security-headers.js';
 import type { Logger } from './logger.js';
 import type { ActivityClassifier } from './predict/classifier.js';
 import type { Readiness } from './readiness.js';
@@ -48,7 +46,7 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.proxy = false;
-  // Errors are answered and logged by errorHandler; Koa's default would print stacks to stderr.
+  // Errors are answered and logged by the envelope; Koa's default would print stacks to stderr.
   app.silent = true;
 
   const router = new Router();
@@ -60,9 +58,7 @@ export function createApp(deps: AppDeps): Koa {
   if (deps.predict) router.use(predictRoutes(deps.predict).routes());
   if (deps.dashboard) router.use(dashboardRoutes(deps.dashboard).routes());
 
-  app.use(requestLog(deps.logger));
-  app.use(securityHeaders());
-  app.use(errorHandler(deps.logger, deps.config.bodyLimitBytes));
+  app.use(envelope(deps.logger, deps.config.bodyLimitBytes));
   const note = (ctx: Koa.Context) => noteRoute(router, ctx);
   app.use(sameOriginWrites(note));
   app.use(parseBodies(deps.config.bodyLimitBytes, note));

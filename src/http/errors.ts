@@ -1,4 +1,4 @@
-import type { Context, Middleware } from 'koa';
+import type { Context } from 'koa';
 import type { Logger } from '../logger.js';
 
 const CODES: Record<number, string> = {
@@ -92,7 +92,7 @@ export function clientError(caught: unknown): ClientError | undefined {
  * 501 for a method it does not implement, such as TRACE or PROPFIND) for a known path, with the
  * methods it does allow.
  */
-function answerUnrouted(ctx: Context): void {
+export function answerUnrouted(ctx: Context): void {
   const path = ctx.path.slice(0, 200);
   const allow = ctx.response.get('Allow');
   if (ctx.status === 404 || (ctx.status === 501 && !allow)) {
@@ -105,31 +105,29 @@ function answerUnrouted(ctx: Context): void {
 }
 
 /**
- * Turns every thrown error into `{error, message}` JSON with the right status. Client errors
- * say what was wrong; server errors say only that something failed (the details, stack
- * included, go to the log, never to the client).
+ * Turns a thrown error into `{error, message}` JSON with the right status. Client errors say
+ * what was wrong; server errors say only that something failed (the details, stack included,
+ * go to the log, never to the client).
  */
-export function errorHandler(logger: Logger, bodyLimitBytes: number): Middleware {
-  return async (ctx, next) => {
-    try {
-      await next();
-      if (ctx.body == null) answerUnrouted(ctx);
-    } catch (caught) {
-      const err = (caught ?? {}) as HttpLikeError;
-      const client = clientError(err);
-      if (client) {
-        const message =
-          err.type === 'entity.too.large'
-            ? `request body is larger than the limit of ${bodyLimitBytes} bytes`
-            : client.message;
-        ctx.status = client.status;
-        ctx.body = errorBody(client.status, message, client.code);
-      } else {
-        logger.error({ err: caught, path: ctx.path }, 'request failed');
-        ctx.status = statusOf(err);
-        ctx.body = errorBody(ctx.status, 'internal error: the failure was logged');
-      }
-      ctx.set('Cache-Control', 'no-store');
+export function errorAnswer(
+  logger: Logger,
+  bodyLimitBytes: number,
+): (ctx: Context, caught: unknown) => void {
+  return (ctx, caught) => {
+    const err = (caught ?? {}) as HttpLikeError;
+    const client = clientError(err);
+    if (client) {
+      const message =
+        err.type === 'entity.too.large'
+          ? `request body is larger than the limit of ${bodyLimitBytes} bytes`
+          : client.message;
+      ctx.status = client.status;
+      ctx.body = errorBody(client.status, message, client.code);
+    } else {
+      logger.error({ err: caught, path: ctx.path }, 'request failed');
+      ctx.status = statusOf(err);
+      ctx.body = errorBody(ctx.status, 'internal error: the failure was logged');
     }
+    ctx.set('Cache-Control', 'no-store');
   };
 }

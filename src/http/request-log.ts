@@ -1,8 +1,13 @@
 import { routeOf } from 'carbonscope';
-import type { Context, Middleware } from 'koa';
+import type { Context } from 'koa';
 import type { Logger } from '../logger.js';
 
-function logRequest(logger: Logger, ctx: Context, start: number): void {
+/**
+ * One line per request, `start` its performance.now() on arrival. The trace id (`trace_id`) is
+ * added by the OTel pino instrumentation, which injects the active span's context into every
+ * line logged inside a request.
+ */
+export function logRequest(logger: Logger, ctx: Context, start: number): void {
   const status = ctx.status;
   const level = status >= 500 ? 'error' : 'info';
   // At the services' usual warn level the line is never written: not building it saves its
@@ -16,19 +21,4 @@ function logRequest(logger: Logger, ctx: Context, start: number): void {
     durationMs: Math.round((performance.now() - start) * 1000) / 1000,
   };
   logger[level](line, 'request');
-}
-
-/**
- * One line per request. The trace id (`trace_id`) is added by the OTel pino instrumentation,
- * which injects the active span's context into every line logged inside a request.
- */
-export function requestLog(logger: Logger): Middleware {
-  return async (ctx, next) => {
-    const start = performance.now();
-    try {
-      await next();
-    } finally {
-      logRequest(logger, ctx, start);
-    }
-  };
 }

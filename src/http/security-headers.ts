@@ -1,4 +1,4 @@
-import type { Middleware } from 'koa';
+import type { Context } from 'koa';
 import { PAGE_STYLE_SOURCE } from '../views/html.js';
 
 /**
@@ -25,19 +25,13 @@ function isHtml(contentType: string): boolean {
 /**
  * Every answer says its content type is what it declares (nosniff); HTML pages also carry a
  * Content-Security-Policy and refuse to be framed (X-Frame-Options for browsers without CSP).
- * Set after the response is decided, so error pages are covered too.
+ * Called after the response is decided, so error pages are covered too.
  */
-export function securityHeaders(): Middleware {
-  return async (ctx, next) => {
-    try {
-      await next();
-    } finally {
-      ctx.set('X-Content-Type-Options', 'nosniff');
-      if (isHtml(ctx.response.get('Content-Type'))) {
-        ctx.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-        ctx.set('X-Frame-Options', 'DENY');
-        ctx.set('Referrer-Policy', 'same-origin');
-      }
-    }
-  };
+export function addSecurityHeaders(ctx: Context): void {
+  ctx.set('X-Content-Type-Options', 'nosniff');
+  if (isHtml(ctx.response.get('Content-Type'))) {
+    ctx.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+    ctx.set('X-Frame-Options', 'DENY');
+    ctx.set('Referrer-Policy', 'same-origin');
+  }
 }

@@ -1,14 +1,14 @@
 import { expect } from 'chai';
 import Koa from 'koa';
-import { requestLog } from '../../../src/http/request-log.js';
+import { envelope } from '../../../src/http/envelope.js';
 import { captureLogger } from '../../helpers/log.js';
 
-/** Runs one request through requestLog with `handler` as the rest of the app. */
+/** Runs one request through the envelope (which writes the log line) with `handler` as the rest of the app. */
 async function serve(level: string, handler: Koa.Middleware) {
   const { logger, lines } = captureLogger(level);
   const app = new Koa();
   app.silent = true;
-  app.use(requestLog(logger));
+  app.use(envelope(logger, 1024));
   app.use(handler);
   const server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));

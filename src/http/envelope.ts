@@ -1,0 +1,31 @@
+import type { Middleware } from 'koa';
+import type { Logger } from '../logger.js';
+import { answerUnrouted, errorAnswer } from './errors.js';
+import { logRequest } from './request-log.js';
+import { addSecurityHeaders } from './security-headers.js';
+
+/**
+ * What every request passes through first and last, as one Koa layer: an error or a request no
+ * route answered gets its JSON answer, then every answer its security headers, then the request
+ * its log line. One layer rather than three: each layer is an async frame, a promise and
+ * koa-compose's bound dispatch on every request (perf, the app without carbonscope on
+ * /carbon_intensity: the three layers and koa-compose 3.6-4.6 µs of each request, this one
+ * 2.8-3.3 µs).
+ */
+export function envelope(logger: Logger, bodyLimitBytes: number): Middleware {
+  const answerError = errorAnswer(logger, bodyLimitBytes);
+  return async (ctx, next) => {
+    const start = performance.now();
+    try {
+      try {
+        await next();
+        if (ctx.body == null) answerUnrouted(ctx);
+      } catch (caught) {
+        answerError(ctx, caught);
+      }
+    } finally {
+      addSecurityHeaders(ctx);
+      logRequest(logger, ctx, start);
+    }
+  };
+}
