@@ -102,8 +102,11 @@ const baseline = measure();
 console.log(`baseline: ${baseline.toFixed(0)} ns per request (the two messages, no subscriber)`);
 for (const [mode, label] of [
   ['tracking', 'request tracking only'],
-  ['local', 'tracking + metrics, local histograms (carbonscope SDK, the app)'],
-  ['sdk', "tracking + metrics, the SDK's histograms (a joined provider)"],
+  [
+    'local',
+    "tracking + metrics, local histograms (carbonscope's SDK, the app, or your SDK with its producer in a reader)",
+  ],
+  ['sdk', "tracking + metrics, the SDK's histograms (your SDK without carbonscope's producer)"],
 ] as const) {
   const cs = await carbonscopeWith(mode);
   const ns = measure(() => cs.meter.sampleNow()) - baseline;

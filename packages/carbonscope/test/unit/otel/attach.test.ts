@@ -1,11 +1,14 @@
 import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import * as sdkMetrics from '@opentelemetry/sdk-metrics';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import type { Logger } from '../../../src/log.js';
 import { METRICS } from '../../../src/metrics/index.js';
 import { attachToOtel } from '../../../src/otel/attach.js';
 import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
+import { LocalHistograms } from '../../../src/otel/local-histograms.js';
+import { SCOPE } from '../../../src/otel/scope.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { startDefault, stopDefault } from '../../../src/runtime/default.js';
 import { findSample } from '../../helpers/metrics.js';
@@ -26,8 +29,8 @@ import { waitFor } from '../energy/sources/helpers.js';
  * A meter provider whose readings the test can scrape, serialized as an application's own JS
  * Prometheus exporter does: no unit word in the names (`hw_host_energy_total`).
  */
-function provider() {
-  const reader = new PrometheusExporter({ preventServerStart: true });
+function provider(metricProducers: sdkMetrics.MetricProducer[] = []) {
+  const reader = new PrometheusExporter({ preventServerStart: true, metricProducers });
   const mp = new MeterProvider({ readers: [reader] });
   const serializer = new PrometheusSerializer();
   return {
@@ -221,6 +224,41 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
         });
       expect(count('before')).to.equal(1);
       expect(count('after')).to.equal(undefined);
+    } finally {
+      instrumentation.disable();
+      await stopDefault();
+      await mp.shutdown();
+    }
+  });
+
+  it("records its histograms in place when its producer is in the application's reader (the README's recipe)", async () => {
+    const histograms = new LocalHistograms(sdkMetrics, SCOPE);
+    const { mp, scrape } = provider([histograms]);
+    const instrumentation = new CarbonscopeInstrumentation({
+      settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+      logger: memoryLogger().logger,
+      histograms,
+    });
+    try {
+      instrumentation.setMeterProvider(mp);
+      await instrumentation.ready();
+      const cs = await startDefault();
+      cs.track('resize', () => 1);
+      cs.track('resize', () => 2);
+      cs.meter.sampleNow();
+      // The producer holds the series (the SDK's histograms would hash attributes per record).
+      const collected = (await histograms.collect()).resourceMetrics.scopeMetrics[0]?.metrics;
+      const energy = collected?.find((m) => m.descriptor.name === 'carbonscope.operation.energy');
+      expect(energy?.dataPoints.map((p) => p.attributes)).to.deep.include({
+        'carbonscope.operation': 'resize',
+        'carbonscope.estimated': true,
+      });
+      const text = await scrape();
+      expect(
+        findSample(text, 'carbonscope_operation_energy_count', { carbonscope_operation: 'resize' }),
+      ).to.equal(2);
+      // Exported once: through the producer, not also through the SDK's own histogram.
+      expect(text.match(/^# TYPE carbonscope_operation_energy histogram$/gm)).to.have.length(1);
     } finally {
       instrumentation.disable();
       await stopDefault();
