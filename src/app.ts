@@ -7,6 +7,7 @@ import { parseBodies } from './http/body-parser.js';
 import { envelope } from './http/envelope.js';
 import { noteRoute } from './http/route-of.js';
 import { sameOriginWrites } from './http/same-origin.js';
+import { writesOnly } from './http/writes-only.js';
 import type { Logger } from './logger.js';
 import type { ActivityClassifier } from './predict/classifier.js';
 import type { Readiness } from './readiness.js';
@@ -60,8 +61,7 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(envelope(deps.logger, deps.config.bodyLimitBytes));
   const note = (ctx: Koa.Context) => noteRoute(router, ctx);
-  app.use(sameOriginWrites(note));
-  app.use(parseBodies(deps.config.bodyLimitBytes, note));
+  app.use(writesOnly(sameOriginWrites(note), parseBodies(deps.config.bodyLimitBytes, note)));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -1,7 +1,6 @@
 import type { Context, Middleware } from 'koa';
 import { errorBody } from './errors.js';
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+import { SAFE_METHODS } from './writes-only.js';
 
 /** True when the browser says the request comes from a page of another origin. */
 function crossOrigin(ctx: Context): boolean {
