@@ -54,8 +54,8 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
   const connections = new Set<Socket>();
   let stopping: Promise<void> | undefined;
 
-  const closeAfterAnswer = (res: ServerResponse | undefined) => {
-    if (res && !res.headersSent) res.setHeader('Connection', 'close');
+  const closeAfterAnswer = (res: ServerResponse) => {
+    if (!res.headersSent) res.setHeader('Connection', 'close');
   };
   const inFlight = () => {
     const responses: ServerResponse[] = [];

@@ -60,9 +60,8 @@ export class OpenRequests {
 
   /** The response's entry, taken off the list; undefined when it is not (or no longer) open. */
   take(res: ServerResponse): OpenRequest | undefined {
-    const entry = lookUp<OpenRequest>(res, this.key);
-    if (!entry?.open) return undefined;
-    this.remove(entry);
+    const entry = this.peek(res);
+    if (entry) this.remove(entry);
     return entry;
   }
 
