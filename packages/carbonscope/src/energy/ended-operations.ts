@@ -48,11 +48,12 @@ export class EndedOperations {
     n[at + END] = op.endMs;
     n[at + SHARE_FROM] = op.shareFrom;
     n[at + SHARE_END] = op.shareEnd;
-    n[at + JOULES] = op.joules;
-    n[at + GRAMS] = op.grams;
-    n[at + EMBODIED] = op.embodiedGrams;
+    const accrued = op.accrued;
+    n[at + JOULES] = accrued ? accrued.joules : 0;
+    n[at + GRAMS] = accrued ? accrued.grams : 0;
+    n[at + EMBODIED] = accrued ? accrued.embodiedGrams : 0;
     n[at + WEIGHT] = 0;
-    n[at + ESTIMATED] = op.estimated ? 1 : 0;
+    n[at + ESTIMATED] = accrued?.estimated ? 1 : 0;
     const r = this.references;
     const ref = i * REFERENCES;
     r[ref + NAME] = op.name;

@@ -1,4 +1,5 @@
-import type { CpuAccount } from './callback-cpu.js';
+import type { Accrued } from './accrued.js';
+import type { CpuOwner, OperationCpu } from './operation-cpu.js';
 import type {
   ActiveOperation,
   HttpRequestFacts,
@@ -20,41 +21,26 @@ export interface OperationHost {
 
 /**
  * One operation's state, kept by its tracker: a node of the tracker's list of running
- * operations, what it was given at the samples it ran across, and what the callback clock
- * measured of it. Its fields are the tracker's; users see it as an ActiveOperation.
+ * operations, and its times. What only some operations need (what samples gave it while it
+ * ran, what the callback clock measured) hangs off it, made when needed: this object and its
+ * numbers are allocated for every request. Its fields are the tracker's; users see it as an
+ * ActiveOperation.
  */
-export class TrackedOperation implements ActiveOperation, CpuAccount {
+export class TrackedOperation implements ActiveOperation, CpuOwner {
   prev: TrackedOperation | null = null;
   next: TrackedOperation | null = null;
   /** NaN while it runs. */
   endMs = Number.NaN;
   status: number | undefined;
   http: HttpRequestFacts | undefined;
-  /** Energy and emissions (operational and embodied) settled so far, from the samples it ran across. */
-  joules = 0;
-  grams = 0;
-  embodiedGrams = 0;
-  estimated = false;
-  /** Its share of the interval being settled (scratch for the tracker). */
-  weight = 0;
   /** The tracker's equal-share integral at its last sample (or start), and at its end. */
   shareFrom = 0;
   shareEnd = 0;
-  /**
-   * CPU ms measured in its callbacks (exact mode, calibration windows), until it is settled:
-   * the callbacks it scheduled count after its end too.
-   */
-  busyMs = 0;
-  /** busyMs at the last sample. */
-  busyAtSample = 0;
-  /** Its callbacks while measured, and how many took over from another owner (CpuAccount). */
-  callbacks = 0;
-  takeovers = 0;
-  /** True once its CPU was measured: it ran under run() (or, a request, began) while measuring. */
-  measured = false;
-  /** The calibration window it began in; 0 for none. */
-  window = 0;
   context: OperationContext | undefined;
+  /** What samples gave it while it ran; none crossed it yet when undefined. */
+  accrued: Accrued | undefined;
+  /** What the callback clock measured; nothing when undefined. */
+  cpu: OperationCpu | undefined;
   /** The provisional footprint end() returned. */
   atEnd: OperationFootprint | undefined;
   /** The settled footprint, where the tracker kept the operation for it. */

@@ -1,6 +1,8 @@
+import { Accrued } from './accrued.js';
 import { CallbackCpu } from './callback-cpu.js';
 import { CpuWeights } from './cpu-weights.js';
 import { EndedOperations } from './ended-operations.js';
+import { OperationCpu } from './operation-cpu.js';
 import type { Clock } from './probes.js';
 import { measureWith, trackWith } from './track.js';
 import { type OperationHost, TrackedOperation } from './tracked-operation.js';
@@ -60,6 +62,8 @@ export const MIN_CALIBRATION_GAP_MS = 5_000;
 export const MAX_UNSETTLED = 65_536;
 
 const NEVER_IDLE = (): number => 0;
+/** What an operation no sample crossed has accrued. */
+const NOTHING_ACCRUED: Readonly<Accrued> = new Accrued();
 /** See EnergyTracker.mark. */
 const SHORT_STRETCH_MS = 1;
 
@@ -227,12 +231,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.head = op;
     const cpu = this.cpu;
     if (cpu?.measuring) {
-      op.window = this.window;
-      if (kind === 'request') {
-        // A request is announced where Node parses it: it owns the rest of that callback.
-        op.measured = true;
-        cpu.enter(op);
-      }
+      // A request is announced where Node parses it: it owns the rest of that callback.
+      const request = kind === 'request';
+      op.cpu = new OperationCpu(op, this.window, request);
+      if (request) cpu.enter(op.cpu);
     }
     if (this.captureContext && kind !== 'request') {
       op.context = this.captureContext(operation, kind);
@@ -285,11 +287,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     let total = 0;
     this.byTime = false;
     for (let i = 0; i < ended.length; i++) {
-      const op = ended.op(i);
       const w = this.weigh(
         ended.name(i),
         ended.kind(i),
-        op?.measured ? op.busyMs - op.busyAtSample : Number.NaN,
+        ended.op(i)?.cpu?.sinceSample() ?? Number.NaN,
         overlap(ended.startMs(i), from, Math.min(ended.endMs(i), now)),
         ended.share(i),
         ended.endMs(i) - ended.startMs(i),
@@ -309,8 +310,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
         total += ended.weight(i);
       }
       for (let op = this.head; op; op = op.next) {
-        op.weight = Math.max(this.shared - op.shareFrom, 0);
-        total += op.weight;
+        const accrued = op.accrued as Accrued; // weighRunning made it
+        accrued.weight = Math.max(this.shared - op.shareFrom, 0);
+        total += accrued.weight;
       }
     }
     const price = total > 0 ? opsJoules / total : 0;
@@ -323,12 +325,13 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       ended.settle(i, piece, piece * perJoule, weight * embodiedPrice, estimated);
     }
     for (let op = this.head; op; op = op.next) {
-      const piece = op.weight * price;
-      op.joules += piece;
-      op.grams += piece * perJoule;
-      op.embodiedGrams += op.weight * embodiedPrice;
-      if (estimated) op.estimated = true;
-      op.busyAtSample = op.busyMs;
+      const accrued = op.accrued as Accrued;
+      const piece = accrued.weight * price;
+      accrued.joules += piece;
+      accrued.grams += piece * perJoule;
+      accrued.embodiedGrams += accrued.weight * embodiedPrice;
+      if (estimated) accrued.estimated = true;
+      if (op.cpu) op.cpu.busyAtSample = op.cpu.busyMs;
       op.shareFrom = this.shared;
     }
 
@@ -375,7 +378,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       kept || atOnce || this.finishListeners.length > 0 ? this.provisional(op) : undefined;
     if (atOnce) this.report(op.context, op, footprint as OperationFootprint);
     // Kept for settled(), or where its CPU is still read.
-    else this.ended.push(op, kept || op.measured);
+    else this.ended.push(op, kept || op.cpu?.measured === true);
     for (const listener of this.finishListeners) listener(footprint as OperationFootprint);
     if (op.kind === 'request') for (const listener of this.requestListeners) listener(op);
     return footprint;
@@ -389,20 +392,21 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       this.weigh(
         op.name,
         op.kind,
-        op.measured ? op.busyMs - op.busyAtSample : Number.NaN,
+        op.cpu?.sinceSample() ?? Number.NaN,
         overlap(op.startMs, from, op.endMs),
         op.shareEnd - op.shareFrom,
         op.endMs - op.startMs,
       ) + overhead;
     const last = weight * this.price;
+    const earlier = op.accrued ?? NOTHING_ACCRUED;
     return {
       operation: op.name,
       kind: op.kind,
       durationSeconds: (op.endMs - op.startMs) / 1000,
-      joules: op.joules + last,
-      grams: op.grams + last * this.gramsPerJoule,
-      embodiedGrams: op.embodiedGrams + weight * this.embodiedPrice,
-      estimated: op.estimated || this.estimated,
+      joules: earlier.joules + last,
+      grams: earlier.grams + last * this.gramsPerJoule,
+      embodiedGrams: earlier.embodiedGrams + weight * this.embodiedPrice,
+      estimated: earlier.estimated || this.estimated,
       provisional: true,
       context: op.context,
       status: op.status,
@@ -414,8 +418,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   runIn<T>(op: TrackedOperation, fn: () => T): T {
     const cpu = this.cpu;
     if (!cpu?.measuring) return fn();
-    op.measured = true;
-    return cpu.run(op, fn);
+    op.cpu ??= new OperationCpu(op, 0, true);
+    op.cpu.measured = true;
+    return cpu.run(op.cpu, fn);
   }
 
   /** @internal */
@@ -513,14 +518,15 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   }
 
   private weighRunning(op: TrackedOperation, from: number, now: number): number {
-    op.weight = this.weigh(
+    op.accrued ??= new Accrued();
+    op.accrued.weight = this.weigh(
       op.name,
       op.kind,
-      op.measured ? op.busyMs - op.busyAtSample : Number.NaN,
+      op.cpu?.sinceSample() ?? Number.NaN,
       overlap(op.startMs, from, now),
       this.shared - op.shareFrom,
     );
-    return op.weight;
+    return op.accrued.weight;
   }
 
   /**
@@ -557,9 +563,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   }
 
   private observe(op: TrackedOperation, to: number, whole: boolean): void {
-    if (op.measured && op.window === this.window && this.cpu) {
+    const measured = op.cpu;
+    if (measured?.measured && measured.window === this.window && this.cpu) {
       // What the hooks cost it is not what it costs between windows, where they are off.
-      const busy = Math.max(0, op.busyMs - this.cpu.hookCostOf(op));
+      const busy = Math.max(0, measured.busyMs - this.cpu.hookCostOf(measured));
       this.weights.observe(op.name, op.kind, busy, to - op.startMs, whole);
     }
   }

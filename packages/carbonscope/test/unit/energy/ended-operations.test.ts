@@ -14,10 +14,7 @@ function ended(i: number): TrackedOperation {
     endMs: i + 0.5,
     shareFrom: i,
     shareEnd: i + 0.25,
-    joules: i / 10,
-    grams: i / 100,
-    embodiedGrams: i / 1000,
-    estimated: i % 5 === 0,
+    accrued: { joules: i / 10, grams: i / 100, embodiedGrams: i / 1000, estimated: i % 5 === 0 },
   } as unknown as TrackedOperation;
 }
 

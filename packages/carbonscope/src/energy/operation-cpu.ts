@@ -1,0 +1,45 @@
+import type { CpuAccount } from './callback-cpu.js';
+
+/** The operation an OperationCpu measures: whether it still runs, and whether it is settled. */
+export interface CpuOwner {
+  readonly ended: boolean;
+  readonly closed: boolean;
+}
+
+/**
+ * What the callback clock measured of one operation. Made only for an operation begun while
+ * CPU is measured (`exact`, a calibration window) or run() then: between windows no operation
+ * carries these numbers, each of which V8 would box on every operation it creates.
+ */
+export class OperationCpu implements CpuAccount {
+  /** CPU ms measured in its callbacks until it is settled (those it scheduled count after its end). */
+  busyMs = 0;
+  /** busyMs at the last sample. */
+  busyAtSample = 0;
+  callbacks = 0;
+  takeovers = 0;
+
+  /**
+   * `window`: the calibration window it began in (0 for none). `measured`: its CPU is read
+   * (a request begun while measuring, or an operation run() while measuring); an operation
+   * begun in a window but not yet run is not.
+   */
+  constructor(
+    private readonly owner: CpuOwner,
+    readonly window: number,
+    public measured: boolean,
+  ) {}
+
+  get ended(): boolean {
+    return this.owner.ended;
+  }
+
+  get closed(): boolean {
+    return this.owner.closed;
+  }
+
+  /** CPU ms since the last sample, or NaN when its CPU is not read. */
+  sinceSample(): number {
+    return this.measured ? this.busyMs - this.busyAtSample : Number.NaN;
+  }
+}
