@@ -3,7 +3,8 @@
  *   - overhead: the app without carbonscope vs the carbonscope app as shipped, each also with
  *     OTel tracing on (so OTel's own cost and carbonscope's additions are told apart); the app
  *     vs a minimal Koa app serving the same cached JSON; an Express hello world with and
- *     without `--import carbonscope/register`; autocannon against each in alternating rounds;
+ *     without `--import carbonscope/register`; autocannon against each in alternating rounds,
+ *     a second identical baseline beside the app's and Express's (the noise floor of the delta);
  *   - /predict throughput and latency at a fixed concurrency;
  *   - /metrics scrape time with every instrument populated;
  *   - the meter's own costs (test/bench/meter.bench.ts) and carbonscope's per-request path
@@ -182,6 +183,11 @@ function variants(sinkPort: number, metricsPort: number): Variant[] {
   return [
     { key: 'bare', label: 'app without carbonscope', options: bare('bare') },
     {
+      key: 'bareAgain',
+      label: 'app without carbonscope, a second identical server',
+      options: bare('bare-again'),
+    },
+    {
       key: 'default',
       label: 'carbonscope app, default config',
       options: withProfile(carbonscope('default', false)),
@@ -228,7 +234,7 @@ const INTENSITY_REQUESTS: LoadRequest[] = [
 const COMPARISONS: Array<{ name: string; keys: string[]; requests: LoadRequest[] }> = [
   {
     name: 'GET /healthz',
-    keys: ['bare', 'default', 'bareTracing', 'tracing'],
+    keys: ['bare', 'default', 'bareTracing', 'tracing', 'bareAgain'],
     requests: [{ path: '/healthz' }],
   },
   {
@@ -349,6 +355,7 @@ function overheadRows(name: string, group: Variant[], results: Map<string, Measu
       runs('default'),
       runs('bare'),
       cheapest ? { cpuMicros: BUDGET.addedCpuMicros, ratio: BUDGET.overheadRatio } : {},
+      results.has('bareAgain') ? floorOf(runs('bareAgain'), runs('bare')) : undefined,
     );
   }
   if (results.has('bareTracing')) {
@@ -383,6 +390,15 @@ function overheadRows(name: string, group: Variant[], results: Map<string, Measu
       runs('express'),
       { cpuMicros: BUDGET.addedCpuMicros, ratio: BUDGET.overheadRatio },
       results.has('expressAgain') ? floorOf(runs('expressAgain'), runs('express')) : undefined,
+    );
+  }
+  if (results.has('bareAgain')) {
+    // As for Express below: two identical app servers, what noise alone makes of the delta.
+    deltaRows(
+      name,
+      'noise floor: a second identical app without carbonscope vs the first',
+      runs('bareAgain'),
+      runs('bare'),
     );
   }
   if (results.has('expressAgain')) {
