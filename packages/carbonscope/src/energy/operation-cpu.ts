@@ -12,7 +12,10 @@ export interface CpuOwner {
  * carries these numbers, each of which V8 would box on every operation it creates.
  */
 export class OperationCpu implements CpuAccount {
-  /** CPU ms measured in its callbacks until it is settled (those it scheduled count after its end). */
+  /**
+   * CPU ms measured in its callbacks until it is settled: the callbacks it scheduled count after
+   * its end too.
+   */
   busyMs = 0;
   /** busyMs at the last sample. */
   busyAtSample = 0;
