@@ -117,6 +117,22 @@ describe('operation tracker', () => {
     expect(tracker.pending).to.equal(0);
   });
 
+  it('end() after a sample that found the operation running counts what that sample gave it', () => {
+    const { clock, tracker, ended, sample } = setup();
+    const op = tracker.begin('long');
+    clock.advance(1000);
+    sample(4, 0.5); // it ran alone: all 4 J (2 g) are its, at 4 mJ per ms
+    clock.advance(250);
+    const provisional = op.end();
+    // The 4 J already given, and its last 250 ms at the last interval's price.
+    expect(provisional).to.include({ joules: 5, grams: 2.5, provisional: true });
+    clock.idle(750);
+    sample(3, 0.5); // the loop was busy only while it ran: the 3 J are its too
+    expect(ended.map((f) => [f.operation, f.joules, f.provisional])).to.deep.equal([
+      ['long', 7, false],
+    ]);
+  });
+
   it('lends each request to onRequestEnd as it ends, with its route, status and times', () => {
     const { clock, tracker } = setup('calibrated');
     const seen: string[] = [];
