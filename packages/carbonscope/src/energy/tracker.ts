@@ -563,10 +563,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   }
 
   private observe(op: TrackedOperation, to: number, whole: boolean): void {
-    const measured = op.cpu;
-    if (measured?.measured && measured.window === this.window && this.cpu) {
+    const account = op.cpu;
+    if (account?.measured && account.window === this.window && this.cpu) {
       // What the hooks cost it is not what it costs between windows, where they are off.
-      const busy = Math.max(0, measured.busyMs - this.cpu.hookCostOf(measured));
+      const busy = Math.max(0, account.busyMs - this.cpu.hookCostOf(account));
       this.weights.observe(op.name, op.kind, busy, to - op.startMs, whole);
     }
   }
