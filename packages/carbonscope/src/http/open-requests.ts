@@ -1,6 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, ServerResponse } from 'node:http';
 import type { ActiveOperation, HttpRequestFacts } from '../energy/index.js';
-import { lookUp } from './look-up.js';
+import { lookUp, nodeShaped } from './look-up.js';
 
 /** One tracked request between its start and its end: a node of the list below. */
 export interface OpenRequest {
@@ -54,7 +54,9 @@ export class OpenRequests {
    * listener, which runs after the application's: Express has reshaped the response by then.
    */
   peek(res: ServerResponse): OpenRequest | undefined {
-    const entry = lookUp<OpenRequest>(res, this.key);
+    const entry = nodeShaped(res, ServerResponse.prototype)
+      ? (res as Carrier)[this.key]
+      : lookUp<OpenRequest>(res, this.key);
     return entry?.open ? entry : undefined;
   }
 

@@ -1,8 +1,8 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import { close, type OperationTracker } from '../energy/index.js';
 import { installRouteResolvers } from './frameworks/index.js';
-import { lookUp } from './look-up.js';
+import { lookUp, nodeShaped } from './look-up.js';
 import { type OpenRequest, OpenRequests } from './open-requests.js';
 import { httpFactsReader } from './request-facts.js';
 import { namedRoute, reserveRoute, routeOf } from './route.js';
@@ -125,7 +125,11 @@ export function trackHttpRequests(
   const onFinish = (message: unknown) => {
     const { response } = message as ServerMessage;
     const entry = open.take(response);
-    if (entry) end(entry, lookUp<number>(response, 'statusCode'));
+    if (!entry) return;
+    const status = nodeShaped(response, ServerResponse.prototype)
+      ? response.statusCode
+      : lookUp<number>(response, 'statusCode');
+    end(entry, status);
   };
   subscribe(REQUEST_START, onStart);
   subscribe(RESPONSE_FINISH, onFinish);

@@ -1,6 +1,6 @@
-import type { IncomingMessage } from 'node:http';
+import { IncomingMessage } from 'node:http';
 import { expressRouteOf } from './frameworks/express.js';
-import { lookUp } from './look-up.js';
+import { lookUp, nodeShaped } from './look-up.js';
 
 /** Where a request's route template is kept once a framework (or the app) named it. */
 const ROUTE = Symbol.for('carbonscope.http.route');
@@ -43,7 +43,10 @@ export function routeOf(req: IncomingMessage): string {
  * the request ends, when a framework may have reshaped it: see lookUp.
  */
 export function namedRoute(req: IncomingMessage): string | undefined {
-  const route = lookUp<string>(req, ROUTE) ?? expressRouteOf(req);
+  const own = nodeShaped(req, IncomingMessage.prototype)
+    ? (req as Routed)[ROUTE]
+    : lookUp<string>(req, ROUTE);
+  const route = own ?? expressRouteOf(req);
   if (route === undefined) return undefined;
   return route.length > MAX_ROUTE_LENGTH ? route.slice(0, MAX_ROUTE_LENGTH) : route;
 }
