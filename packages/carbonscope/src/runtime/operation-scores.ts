@@ -19,13 +19,22 @@ interface Tally {
 /**
  * Every operation name's settled figures since the start (the bounded set of names the metrics
  * use, the rest as `other`), for the snapshot: per operation, E × I, M and the SCI. A settled
- * operation costs a map lookup and a few additions.
+ * operation costs a map lookup and a few additions, none when it repeats the last one's name.
  */
 export class OperationScores {
   private readonly names = operationLabels();
   private readonly byName = new Map<string, Tally>();
 
+  /** The last name recorded and its tally: settled operations come in runs of one name. */
+  private lastName: string | undefined;
+  private lastTally: Tally | undefined;
+
   record(footprint: OperationFootprint): void {
+    const tally = footprint.operation === this.lastName ? this.lastTally : undefined;
+    this.add(tally ?? this.find(footprint), footprint);
+  }
+
+  private find(footprint: OperationFootprint): Tally {
     let tally = this.byName.get(footprint.operation);
     if (!tally) {
       const operation = this.names.label(footprint.operation);
@@ -43,6 +52,12 @@ export class OperationScores {
         this.byName.set(operation, tally);
       }
     }
+    this.lastName = footprint.operation;
+    this.lastTally = tally;
+    return tally;
+  }
+
+  private add(tally: Tally, footprint: OperationFootprint): void {
     tally.count++;
     tally.joules += footprint.joules;
     tally.grams += footprint.grams;

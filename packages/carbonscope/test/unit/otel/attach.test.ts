@@ -231,6 +231,37 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
     }
   });
 
+  it('records each settled operation under its own name when names alternate, in the histograms and the scores', async () => {
+    const histograms = new LocalHistograms(sdkMetrics, SCOPE);
+    const { mp, scrape } = provider([histograms]);
+    const instrumentation = new CarbonscopeInstrumentation({
+      settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+      logger: memoryLogger().logger,
+      histograms,
+    });
+    try {
+      instrumentation.setMeterProvider(mp);
+      await instrumentation.ready();
+      const cs = await startDefault();
+      // Runs of one name and changes of name, as a sample settles them: the listeners keep the
+      // last name's series, which must not take the next name's operations.
+      for (const name of ['a', 'a', 'b', 'a', 'c', 'c', 'c', 'b', 'a']) cs.track(name, () => 1);
+      cs.meter.sampleNow();
+      const text = await scrape();
+      const count = (operation: string) =>
+        findSample(text, 'carbonscope_operation_energy_count', {
+          carbonscope_operation: operation,
+        });
+      expect([count('a'), count('b'), count('c')]).to.deep.equal([4, 2, 3]);
+      const scores = new Map(cs.snapshot().operations.map((o) => [o.operation, o.count]));
+      expect([scores.get('a'), scores.get('b'), scores.get('c')]).to.deep.equal([4, 2, 3]);
+    } finally {
+      instrumentation.disable();
+      await stopDefault();
+      await mp.shutdown();
+    }
+  });
+
   it("records its histograms in place when its producer is in the application's reader (the README's recipe)", async () => {
     const histograms = new LocalHistograms(sdkMetrics, SCOPE);
     const { mp, scrape } = provider([histograms]);
