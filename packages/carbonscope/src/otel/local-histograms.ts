@@ -7,16 +7,23 @@ type MetricProducer = import('@opentelemetry/sdk-metrics').MetricProducer;
 type HistogramMetricData = import('@opentelemetry/sdk-metrics').HistogramMetricData;
 type Resource = CollectionResult['resourceMetrics']['resource'];
 
-/** One attribute set's running histogram: what a data point needs, kept in place. */
+/**
+ * One attribute set's running histogram: what a data point needs, kept in place. Its numbers
+ * are one array (the bucket counts, then sum, count, min and max) so that a record writes one
+ * run of memory: as fields, each double was a box of its own, one more cache line a record
+ * touched in a server whose other work evicts them between requests.
+ */
 export interface HistogramSeries {
   readonly attributes: Attributes;
-  readonly counts: Float64Array;
-  sum: number;
-  count: number;
-  min: number;
-  max: number;
+  readonly values: Float64Array;
   readonly startTime: HrTime;
 }
+
+/** Where each figure sits after the bucket counts. */
+const SUM = 0;
+const COUNT = 1;
+const MIN = 2;
+const MAX = 3;
 
 /**
  * Where carbonscope records a histogram. With the SDK's histograms each record hashes its
@@ -25,12 +32,15 @@ export interface HistogramSeries {
  */
 export class LocalHistogram {
   private readonly boundaries: readonly number[];
+  /** The index of the sum in a series' values: the bucket counts come first. */
+  private readonly stats: number;
   readonly series: HistogramSeries[] = [];
   /** The same object at every collection, as the SDK's are: exporters may cache by it. */
   readonly descriptor: HistogramMetricData['descriptor'];
 
   constructor(readonly spec: MetricSpec) {
     this.boundaries = spec.buckets ?? [];
+    this.stats = this.boundaries.length + 1;
     this.descriptor = {
       name: spec.name,
       description: spec.description,
@@ -41,15 +51,10 @@ export class LocalHistogram {
 
   /** A new series for `attributes` (the caller keeps it and records into it). */
   open(attributes: Attributes): HistogramSeries {
-    const series: HistogramSeries = {
-      attributes,
-      counts: new Float64Array(this.boundaries.length + 1),
-      sum: 0,
-      count: 0,
-      min: Number.POSITIVE_INFINITY,
-      max: Number.NEGATIVE_INFINITY,
-      startTime: hrNow(),
-    };
+    const values = new Float64Array(this.stats + 4);
+    values[this.stats + MIN] = Number.POSITIVE_INFINITY;
+    values[this.stats + MAX] = Number.NEGATIVE_INFINITY;
+    const series: HistogramSeries = { attributes, values, startTime: hrNow() };
     this.series.push(series);
     return series;
   }
@@ -60,11 +65,30 @@ export class LocalHistogram {
     const b = this.boundaries;
     let i = 0;
     while (i < b.length && value > b[i]) i++;
-    series.counts[i]++;
-    series.sum += value;
-    series.count++;
-    if (value < series.min) series.min = value;
-    if (value > series.max) series.max = value;
+    const v = series.values;
+    const at = this.stats;
+    v[i]++;
+    v[at + SUM] += value;
+    v[at + COUNT]++;
+    if (value < v[at + MIN]) v[at + MIN] = value;
+    if (value > v[at + MAX]) v[at + MAX] = value;
+  }
+
+  /** A series' figures as an SDK data point's value. */
+  point(
+    series: HistogramSeries,
+    boundaries: number[],
+  ): HistogramMetricData['dataPoints'][number]['value'] {
+    const v = series.values;
+    const at = this.stats;
+    const count = v[at + COUNT];
+    return {
+      buckets: { boundaries, counts: Array.from(v.subarray(0, at)) },
+      sum: v[at + SUM],
+      count,
+      min: count > 0 ? v[at + MIN] : undefined,
+      max: count > 0 ? v[at + MAX] : undefined,
+    };
   }
 }
 
@@ -113,13 +137,7 @@ export class LocalHistograms implements MetricProducer {
             attributes: s.attributes,
             startTime: s.startTime,
             endTime,
-            value: {
-              buckets: { boundaries, counts: Array.from(s.counts) },
-              sum: s.sum,
-              count: s.count,
-              min: s.count > 0 ? s.min : undefined,
-              max: s.count > 0 ? s.max : undefined,
-            },
+            value: h.point(s, boundaries),
           })),
         };
       });
