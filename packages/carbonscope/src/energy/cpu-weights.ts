@@ -70,11 +70,18 @@ export class CpuWeights {
   private readonly tally = new Map<string, Tally>();
   private readonly kindTally = new Map<OperationKind, Tally>();
 
+  /**
+   * The last name asked about and its model: a sample weighs the operations that ended in it in
+   * the order they ended, in runs of one name, two or three questions each.
+   */
+  private lastName: string | undefined;
+  private lastModel: Model | undefined;
+
   constructor(private readonly maxNames = MAX_CALIBRATED_NAMES) {}
 
   /** The name's density; its kind's for a name no window saw; undefined before any window. */
   of(name: string, kind: OperationKind): number | undefined {
-    return this.models.get(name)?.density ?? this.kindDensity.get(kind);
+    return this.model(name)?.density ?? this.kindDensity.get(kind);
   }
 
   /**
@@ -82,13 +89,13 @@ export class CpuWeights {
    * saw one of its operations whole (then its density stands).
    */
   cpuOf(name: string, durationMs: number): number | undefined {
-    const model = this.models.get(name);
+    const model = this.model(name);
     if (!model?.whole) return undefined;
     return model.base + model.slope * durationMs;
   }
 
   known(name: string): boolean {
-    return this.models.has(name);
+    return this.model(name) !== undefined;
   }
 
   /**
@@ -117,6 +124,15 @@ export class CpuWeights {
     for (const [kind, t] of this.kindTally) this.kindDensity.set(kind, densityOf(t));
     this.tally.clear();
     this.kindTally.clear();
+    this.lastName = undefined; // its model may have changed, or been made
+  }
+
+  private model(name: string): Model | undefined {
+    if (name !== this.lastName) {
+      this.lastName = name;
+      this.lastModel = this.models.get(name);
+    }
+    return this.lastModel;
   }
 
   /** The calibrated densities, for the snapshot and the log. */
