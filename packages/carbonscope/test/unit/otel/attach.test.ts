@@ -39,6 +39,35 @@ function provider(metricProducers: sdkMetrics.MetricProducer[] = []) {
   };
 }
 
+/**
+ * The README's recipe: carbonscope's local histograms in the instrumentation and in the
+ * application's reader. Runs `fn` with the default Carbonscope started on it, then stops both.
+ */
+async function withRecipe(
+  fn: (
+    cs: Carbonscope,
+    scrape: () => Promise<string>,
+    histograms: LocalHistograms,
+  ) => Promise<void>,
+): Promise<void> {
+  const histograms = new LocalHistograms(sdkMetrics, SCOPE);
+  const { mp, scrape } = provider([histograms]);
+  const instrumentation = new CarbonscopeInstrumentation({
+    settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+    logger: memoryLogger().logger,
+    histograms,
+  });
+  try {
+    instrumentation.setMeterProvider(mp);
+    await instrumentation.ready();
+    await fn(await startDefault(), scrape, histograms);
+  } finally {
+    instrumentation.disable();
+    await stopDefault();
+    await mp.shutdown();
+  }
+}
+
 async function scripted() {
   const clock = new ScriptedClock(0);
   const cpu = new ScriptedCpu();
@@ -232,17 +261,7 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
   });
 
   it('records each settled operation under its own name when names alternate, in the histograms and the scores', async () => {
-    const histograms = new LocalHistograms(sdkMetrics, SCOPE);
-    const { mp, scrape } = provider([histograms]);
-    const instrumentation = new CarbonscopeInstrumentation({
-      settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
-      logger: memoryLogger().logger,
-      histograms,
-    });
-    try {
-      instrumentation.setMeterProvider(mp);
-      await instrumentation.ready();
-      const cs = await startDefault();
+    await withRecipe(async (cs, scrape) => {
       // Runs of one name and changes of name, as a sample settles them: the listeners keep the
       // last name's series, which must not take the next name's operations.
       for (const name of ['a', 'a', 'b', 'a', 'c', 'c', 'c', 'b', 'a']) cs.track(name, () => 1);
@@ -255,25 +274,11 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       expect([count('a'), count('b'), count('c')]).to.deep.equal([4, 2, 3]);
       const scores = new Map(cs.snapshot().operations.map((o) => [o.operation, o.count]));
       expect([scores.get('a'), scores.get('b'), scores.get('c')]).to.deep.equal([4, 2, 3]);
-    } finally {
-      instrumentation.disable();
-      await stopDefault();
-      await mp.shutdown();
-    }
+    });
   });
 
   it("records its histograms in place when its producer is in the application's reader (the README's recipe)", async () => {
-    const histograms = new LocalHistograms(sdkMetrics, SCOPE);
-    const { mp, scrape } = provider([histograms]);
-    const instrumentation = new CarbonscopeInstrumentation({
-      settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
-      logger: memoryLogger().logger,
-      histograms,
-    });
-    try {
-      instrumentation.setMeterProvider(mp);
-      await instrumentation.ready();
-      const cs = await startDefault();
+    await withRecipe(async (cs, scrape, histograms) => {
       cs.track('resize', () => 1);
       cs.track('resize', () => 2);
       cs.meter.sampleNow();
@@ -290,10 +295,6 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       ).to.equal(2);
       // Exported once: through the producer, not also through the SDK's own histogram.
       expect(text.match(/^# TYPE carbonscope_operation_energy histogram$/gm)).to.have.length(1);
-    } finally {
-      instrumentation.disable();
-      await stopDefault();
-      await mp.shutdown();
-    }
+    });
   });
 });
