@@ -53,16 +53,20 @@ export class OpenRequests {
    * The response's entry, left on the list; undefined when it is not open. Asked from a `request`
    * listener, which runs after the application's: Express has reshaped the response by then.
    */
-  peek(res: ServerResponse): OpenRequest | undefined {
-    const entry = nodeShaped(res, ServerResponse.prototype)
-      ? (res as Carrier)[this.key]
-      : lookUp<OpenRequest>(res, this.key);
+  peek(
+    res: ServerResponse,
+    plain = nodeShaped(res, ServerResponse.prototype),
+  ): OpenRequest | undefined {
+    const entry = plain ? (res as Carrier)[this.key] : lookUp<OpenRequest>(res, this.key);
     return entry?.open ? entry : undefined;
   }
 
-  /** The response's entry, taken off the list; undefined when it is not (or no longer) open. */
-  take(res: ServerResponse): OpenRequest | undefined {
-    const entry = this.peek(res);
+  /**
+   * The response's entry, taken off the list; undefined when it is not (or no longer) open.
+   * `plain`: whether the response is still Node-shaped, where the caller asked already.
+   */
+  take(res: ServerResponse, plain?: boolean): OpenRequest | undefined {
+    const entry = this.peek(res, plain);
     if (entry) this.remove(entry);
     return entry;
   }

@@ -124,12 +124,10 @@ export function trackHttpRequests(
   };
   const onFinish = (message: unknown) => {
     const { response } = message as ServerMessage;
-    const entry = open.take(response);
-    if (!entry) return;
-    const status = nodeShaped(response, ServerResponse.prototype)
-      ? response.statusCode
-      : lookUp<number>(response, 'statusCode');
-    end(entry, status);
+    // Asked once for both reads: the check is a call into V8's runtime.
+    const plain = nodeShaped(response, ServerResponse.prototype);
+    const entry = open.take(response, plain);
+    if (entry) end(entry, plain ? response.statusCode : lookUp<number>(response, 'statusCode'));
   };
   subscribe(REQUEST_START, onStart);
   subscribe(RESPONSE_FINISH, onFinish);
