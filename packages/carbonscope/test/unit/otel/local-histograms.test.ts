@@ -52,6 +52,10 @@ describe('local histograms (recorded in place, exported by the reader)', () => {
     const series = histogram.open({ operation: 'job' });
     for (const v of [-1, Number.NaN, Number.POSITIVE_INFINITY]) histogram.record(series, v);
     expect(histogram.point(series, []).count).to.equal(0);
+    // A series starts with nothing seen: its first values set min and max, not a zero it began at.
+    for (const v of [0.3, 0.7]) histogram.record(series, v);
+    expect(histogram.point(series, [])).to.include({ count: 2, min: 0.3, max: 0.7 });
+    expect(histogram.point(series, []).sum).to.be.closeTo(1, 1e-12);
     local.histogram(METRICS.httpDuration); // never opened: no empty metric
     const { resourceMetrics } = await local.collect();
     const [scope] = resourceMetrics.scopeMetrics;
