@@ -2,6 +2,8 @@
 const DIGITS = new Uint8Array(16);
 const ZERO = 0x30;
 const MINUS = 0x2d;
+/** Up to this many bytes, a loop copies faster than `TypedArray.prototype.set`. */
+const SHORT_BYTES = 16;
 
 /**
  * The bytes of one exposition, written in place: the serializer copies each series' unchanging
@@ -26,9 +28,18 @@ export class ExpositionBuffer {
 
   /** Bytes encoded once and reused. */
   bytes(bytes: Uint8Array): void {
-    this.reserve(bytes.length);
-    this.buf.set(bytes, this.length);
-    this.length += bytes.length;
+    const n = bytes.length;
+    this.reserve(n);
+    // A bucket line's end (`0.5"} `) is a few bytes: copied here, as `set`'s own cost per call
+    // is that of copying ~16 bytes one by one (45 vs 14 ns for 6 bytes here).
+    if (n <= SHORT_BYTES) {
+      const buf = this.buf;
+      let at = this.length;
+      for (let i = 0; i < n; i++) buf[at++] = bytes[i] as number;
+    } else {
+      this.buf.set(bytes, this.length);
+    }
+    this.length += n;
   }
 
   /** A sample's value as the OTel serializer writes it (`${value}`, infinities as ±Inf). */

@@ -82,8 +82,11 @@ export class LocalHistogram {
     const v = series.values;
     const at = this.stats;
     const count = v[at + COUNT];
+    // A loop, not Array.from(subarray): its iterator took ~12 % of a scrape of the service.
+    const counts = new Array<number>(at);
+    for (let i = 0; i < at; i++) counts[i] = v[i] as number;
     return {
-      buckets: { boundaries, counts: Array.from(v.subarray(0, at)) },
+      buckets: { boundaries, counts },
       sum: v[at + SUM],
       count,
       min: count > 0 ? v[at + MIN] : undefined,

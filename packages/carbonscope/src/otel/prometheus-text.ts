@@ -7,6 +7,7 @@ type ResourceMetrics = import('@opentelemetry/sdk-metrics').ResourceMetrics;
 type ScopeMetrics = import('@opentelemetry/sdk-metrics').ScopeMetrics;
 type MetricData = import('@opentelemetry/sdk-metrics').MetricData;
 type Histogram = import('@opentelemetry/sdk-metrics').Histogram;
+type MetricDescriptor = import('@opentelemetry/sdk-metrics').MetricDescriptor;
 
 export interface PrometheusTextOptions {
   /** `otel_scope_name` / `otel_scope_version` on every line (the OTel exporter's default). */
@@ -50,12 +51,6 @@ interface SeriesBytes {
   readonly bucket?: Uint8Array;
 }
 
-/** What is kept of one attributes object: its label text, and its lines in each metric. */
-interface SeriesCache {
-  readonly labels: string;
-  readonly metrics: Map<string, SeriesBytes>;
-}
-
 /**
  * How a histogram's bucket lines end before their count (`0.5"} `), for its bounds: the bounds'
  * and then +Inf, unless a bound is +Inf already (as the OTel serializer writes them).
@@ -63,6 +58,22 @@ interface SeriesCache {
 interface BucketEnds {
   readonly boundaries: readonly number[];
   readonly ends: Uint8Array[];
+}
+
+type PrometheusType = 'counter' | 'gauge' | 'histogram' | 'untyped';
+
+/** What one metric's lines share, made at its first collection. */
+interface MetricLines {
+  readonly type: PrometheusType;
+  /** The scope's labels, as every line of the metric carries them (or ''). */
+  readonly extra: string;
+  /** Undefined when its name cannot be written: left out, as the OTel serializer leaves it. */
+  readonly name: string | undefined;
+  /** Its `# HELP`, `# UNIT` and `# TYPE` lines. */
+  readonly head: Uint8Array;
+  /** Each series' bytes in this metric: one attributes object may serve several metrics. */
+  readonly series: WeakMap<Attributes, SeriesBytes>;
+  ends?: BucketEnds;
 }
 
 /** Bytes of the series' lines are carved from slabs this size. */
@@ -75,12 +86,14 @@ const SLAB_BYTES = 16 * 1024;
  * scrape of the service's ~1,500 series took 10-13 ms. Here what a series' lines say before their
  * values is encoded once per attributes object and metric (the SDK and LocalHistograms keep the
  * same object for a series from one collection to the next), and each collection copies those
- * bytes and writes the numbers between them (ExpositionBuffer).
+ * bytes and writes the numbers between them (ExpositionBuffer). A metric's name and header are
+ * made once per descriptor object: the SDK keeps one per instrument and makes a new one when
+ * the instrument's description changes, so a descriptor's fields never change under the cache.
  */
 export class PrometheusText {
-  private readonly series = new WeakMap<Attributes, SeriesCache>();
-  /** Per histogram (name and scope): its bucket lines' ends. As many as there are histograms. */
-  private readonly ends = new Map<string, BucketEnds>();
+  private readonly metrics = new WeakMap<MetricDescriptor, MetricLines>();
+  /** Each attributes object's label text, shared by the metrics it appears in. */
+  private readonly labels = new WeakMap<Attributes, string>();
   private readonly sdk: Pick<SdkMetrics, 'DataPointType'>;
   private readonly scopeLabels: boolean;
   /**
@@ -130,7 +143,7 @@ export class PrometheusText {
     for (const metric of scope.metrics) this.metric(metric, extra, out);
   }
 
-  private typeOf(metric: MetricData): 'counter' | 'gauge' | 'histogram' | 'untyped' {
+  private typeOf(metric: MetricData): PrometheusType {
     const { DataPointType } = this.sdk;
     switch (metric.dataPointType) {
       case DataPointType.SUM:
@@ -166,33 +179,47 @@ export class PrometheusText {
   }
 
   private metric(metric: MetricData, extra: string, out: ExpositionBuffer): void {
-    const type = this.typeOf(metric);
-    const name = this.metricName(metric, type);
-    if (name === undefined) return;
-    const { description, unit } = metric.descriptor;
-    let head = `# HELP ${name} ${escapeText(description || 'description missing')}\n`;
-    if (unit) head += `# UNIT ${name} ${escapeText(unit)}\n`;
-    out.text(`${head}# TYPE ${name} ${type}\n`);
-    // A series' lines differ by metric and scope: one attributes object may serve several.
-    const key = `${name}\u0000${extra}`;
+    const lines = this.metricLines(metric, extra);
+    if (lines.name === undefined) return;
+    out.bytes(lines.head);
     const { DataPointType } = this.sdk;
     if (metric.dataPointType === DataPointType.HISTOGRAM) {
       for (const point of metric.dataPoints) {
-        const lines = this.lines(point.attributes, key, name, extra, true);
-        this.histogram(lines, this.bucketEnds(key, point.value), point.value, out);
+        const series = this.seriesBytes(lines, point.attributes, true);
+        this.histogram(series, this.bucketEnds(lines, point.value), point.value, out);
       }
     } else if (
       metric.dataPointType === DataPointType.SUM ||
       metric.dataPointType === DataPointType.GAUGE
     ) {
       for (const point of metric.dataPoints) {
-        out.bytes(this.lines(point.attributes, key, name, extra, false).first);
+        out.bytes(this.seriesBytes(lines, point.attributes, false).first);
         out.number(point.value);
         out.newline();
       }
     } else {
-      diag.error(`Unrecognizable DataPointType: ${metric.dataPointType} for metric "${name}"`);
+      diag.error(
+        `Unrecognizable DataPointType: ${metric.dataPointType} for metric "${lines.name}"`,
+      );
     }
+  }
+
+  /** The metric's name and header, made at its descriptor's first collection in this scope. */
+  private metricLines(metric: MetricData, extra: string): MetricLines {
+    const type = this.typeOf(metric);
+    const known = this.metrics.get(metric.descriptor);
+    if (known !== undefined && known.type === type && known.extra === extra) return known;
+    const name = this.metricName(metric, type);
+    const { description, unit } = metric.descriptor;
+    let head = '';
+    if (name !== undefined) {
+      head = `# HELP ${name} ${escapeText(description || 'description missing')}\n`;
+      if (unit) head += `# UNIT ${name} ${escapeText(unit)}\n`;
+      head += `# TYPE ${name} ${type}\n`;
+    }
+    const made: MetricLines = { type, extra, name, head: this.utf8(head), series: new WeakMap() };
+    this.metrics.set(metric.descriptor, made);
+    return made;
   }
 
   /**
@@ -227,39 +254,36 @@ export class PrometheusText {
   }
 
   /** The series' bytes in this metric, made at its first collection. */
-  private lines(
+  private seriesBytes(
+    metric: MetricLines,
     attributes: Attributes,
-    key: string,
-    name: string,
-    extra: string,
     histogram: boolean,
   ): SeriesBytes {
-    let entry = this.series.get(attributes);
-    if (entry === undefined) {
-      entry = { labels: labelPairs(attributes), metrics: new Map() };
-      this.series.set(attributes, entry);
+    const known = metric.series.get(attributes);
+    if (known !== undefined) return known;
+    let labels = this.labels.get(attributes);
+    if (labels === undefined) {
+      labels = labelPairs(attributes);
+      this.labels.set(attributes, labels);
     }
-    let lines = entry.metrics.get(key);
-    if (lines === undefined) {
-      const labels = entry.labels;
-      const own = braces(labels, extra);
-      lines = histogram
-        ? {
-            first: this.utf8(`${name}_count${own} `),
-            sum: this.utf8(`${name}_sum${own} `),
-            bucket: this.utf8(
-              `${name}_bucket{${labels ? `${labels},` : ''}${extra ? `${extra},` : ''}le="`,
-            ),
-          }
-        : { first: this.utf8(`${name}${own} `) };
-      entry.metrics.set(key, lines);
-    }
-    return lines;
+    const { name, extra } = metric;
+    const own = braces(labels, extra);
+    const made = histogram
+      ? {
+          first: this.utf8(`${name}_count${own} `),
+          sum: this.utf8(`${name}_sum${own} `),
+          bucket: this.utf8(
+            `${name}_bucket{${labels ? `${labels},` : ''}${extra ? `${extra},` : ''}le="`,
+          ),
+        }
+      : { first: this.utf8(`${name}${own} `) };
+    metric.series.set(attributes, made);
+    return made;
   }
 
-  private bucketEnds(key: string, value: Histogram): BucketEnds {
+  private bucketEnds(metric: MetricLines, value: Histogram): BucketEnds {
     const { boundaries, counts } = value.buckets;
-    const known = this.ends.get(key);
+    const known = metric.ends;
     if (known && sameBounds(known.boundaries, boundaries)) return known;
     const ends: Uint8Array[] = [];
     let infinityBound = false;
@@ -272,7 +296,7 @@ export class PrometheusText {
       );
     }
     const made = { boundaries: [...boundaries], ends };
-    this.ends.set(key, made);
+    metric.ends = made;
     return made;
   }
 

@@ -122,6 +122,25 @@ describe('PrometheusText (the exposition /metrics serves)', () => {
     await provider.shutdown();
   });
 
+  it("follows an instrument's description when the SDK lengthens it", async () => {
+    const reader = new PrometheusExporter({ preventServerStart: true });
+    const provider = new sdk.MeterProvider({ readers: [reader] });
+    const meter = provider.getMeter('described');
+    const attributes = { route: '/a' };
+    meter.createCounter('described.requests', { description: 'short' }).add(1, attributes);
+    const ours = new PrometheusText(sdk);
+    const first = (await reader.collect()).resourceMetrics;
+    expect(ours.serialize(first)).to.include('# HELP described_requests_total short\n');
+    // The same instrument again with a longer description: the SDK keeps the storage and gives
+    // it a new descriptor, so the lines cached for the first must not be written for it.
+    meter.createCounter('described.requests', { description: 'a longer one' }).add(2, attributes);
+    const second = (await reader.collect()).resourceMetrics;
+    const expected = new PrometheusSerializer().serialize(second);
+    expect(expected).to.include('# HELP described_requests_total a longer one\n');
+    expect(ours.serialize(second)).to.equal(expected);
+    await provider.shutdown();
+  });
+
   it('says so when nothing is registered, as the OTel serializer does', async () => {
     const reader = new PrometheusExporter({ preventServerStart: true });
     const provider = new sdk.MeterProvider({ readers: [reader] });
