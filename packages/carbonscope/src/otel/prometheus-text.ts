@@ -87,11 +87,18 @@ const SLAB_BYTES = 16 * 1024;
  * values is encoded once per attributes object and metric (the SDK and LocalHistograms keep the
  * same object for a series from one collection to the next), and each collection copies those
  * bytes and writes the numbers between them (ExpositionBuffer). A metric's name and header are
- * made once per descriptor object: the SDK keeps one per instrument and makes a new one when
- * the instrument's description changes, so a descriptor's fields never change under the cache.
+ * made once per instrument and found from its descriptor object: the SDK keeps one per
+ * instrument and makes a new one when the instrument's description changes, so a descriptor's
+ * fields never change under the cache.
  */
 export class PrometheusText {
   private readonly metrics = new WeakMap<MetricDescriptor, MetricLines>();
+  /**
+   * The same lines by the descriptor's fields, for a producer that makes a new descriptor at
+   * each collection (a bridge converting another library's metrics, say): its series' bytes are
+   * still made once. One entry per distinct instrument.
+   */
+  private readonly metricsByFields = new Map<string, MetricLines>();
   /** Each attributes object's label text, shared by the metrics it appears in. */
   private readonly labels = new WeakMap<Attributes, string>();
   private readonly sdk: Pick<SdkMetrics, 'DataPointType'>;
@@ -204,21 +211,27 @@ export class PrometheusText {
     }
   }
 
-  /** The metric's name and header, made at its descriptor's first collection in this scope. */
+  /** The metric's name and header, made at its first collection in this scope. */
   private metricLines(metric: MetricData, extra: string): MetricLines {
     const type = this.typeOf(metric);
-    const known = this.metrics.get(metric.descriptor);
+    const { descriptor } = metric;
+    const known = this.metrics.get(descriptor);
     if (known !== undefined && known.type === type && known.extra === extra) return known;
-    const name = this.metricName(metric, type);
-    const { description, unit } = metric.descriptor;
-    let head = '';
-    if (name !== undefined) {
-      head = `# HELP ${name} ${escapeText(description || 'description missing')}\n`;
-      if (unit) head += `# UNIT ${name} ${escapeText(unit)}\n`;
-      head += `# TYPE ${name} ${type}\n`;
+    const { name: otelName, description, unit } = descriptor;
+    const fields = [otelName, description, unit, metric.dataPointType, type, extra].join('\u0000');
+    let made = this.metricsByFields.get(fields);
+    if (made === undefined) {
+      const name = this.metricName(metric, type);
+      let head = '';
+      if (name !== undefined) {
+        head = `# HELP ${name} ${escapeText(description || 'description missing')}\n`;
+        if (unit) head += `# UNIT ${name} ${escapeText(unit)}\n`;
+        head += `# TYPE ${name} ${type}\n`;
+      }
+      made = { type, extra, name, head: this.utf8(head), series: new WeakMap() };
+      this.metricsByFields.set(fields, made);
     }
-    const made: MetricLines = { type, extra, name, head: this.utf8(head), series: new WeakMap() };
-    this.metrics.set(metric.descriptor, made);
+    this.metrics.set(descriptor, made);
     return made;
   }
 

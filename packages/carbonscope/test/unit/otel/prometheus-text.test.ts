@@ -141,6 +141,41 @@ describe('PrometheusText (the exposition /metrics serves)', () => {
     await provider.shutdown();
   });
 
+  it('finds a metric by its fields where a producer makes a new descriptor each time', () => {
+    const resource = resourceFromAttributes({ 'service.name': 'bridge' });
+    // The series' attributes are kept from one collection to the next, the descriptor is not.
+    const attributes = { route: '/b' };
+    const collected = (description: string, value: number): sdk.ResourceMetrics => ({
+      resource,
+      scopeMetrics: [
+        {
+          scope: { name: 'bridge' },
+          metrics: [
+            {
+              descriptor: { name: 'bridged.requests', description, unit: '', valueType: 1 },
+              aggregationTemporality: sdk.AggregationTemporality.CUMULATIVE,
+              dataPointType: sdk.DataPointType.SUM,
+              isMonotonic: true,
+              dataPoints: [{ attributes, startTime: [0, 0], endTime: [1, 0], value }],
+            },
+          ],
+        },
+      ],
+    });
+    const ours = new PrometheusText(sdk);
+    const rounds: Array<[string, number]> = [
+      ['short', 1],
+      ['short', 2],
+      ['a longer one', 3],
+    ];
+    for (const [description, value] of rounds) {
+      const metrics = collected(description, value);
+      const expected = new PrometheusSerializer().serialize(metrics);
+      expect(expected).to.include(`# HELP bridged_requests_total ${description}\n`);
+      expect(ours.serialize(metrics)).to.equal(expected);
+    }
+  });
+
   it('says so when nothing is registered, as the OTel serializer does', async () => {
     const reader = new PrometheusExporter({ preventServerStart: true });
     const provider = new sdk.MeterProvider({ readers: [reader] });
