@@ -7,7 +7,6 @@ type ResourceMetrics = import('@opentelemetry/sdk-metrics').ResourceMetrics;
 type ScopeMetrics = import('@opentelemetry/sdk-metrics').ScopeMetrics;
 type MetricData = import('@opentelemetry/sdk-metrics').MetricData;
 type Histogram = import('@opentelemetry/sdk-metrics').Histogram;
-type MetricDescriptor = import('@opentelemetry/sdk-metrics').MetricDescriptor;
 
 export interface PrometheusTextOptions {
   /** `otel_scope_name` / `otel_scope_version` on every line (the OTel exporter's default). */
@@ -64,7 +63,6 @@ type PrometheusType = 'counter' | 'gauge' | 'histogram' | 'untyped';
 
 /** What one metric's lines share, made at its first collection. */
 interface MetricLines {
-  readonly type: PrometheusType;
   /** The scope's labels, as every line of the metric carries them (or ''). */
   readonly extra: string;
   /** Undefined when its name cannot be written: left out, as the OTel serializer leaves it. */
@@ -87,18 +85,13 @@ const SLAB_BYTES = 16 * 1024;
  * values is encoded once per attributes object and metric (the SDK and LocalHistograms keep the
  * same object for a series from one collection to the next), and each collection copies those
  * bytes and writes the numbers between them (ExpositionBuffer). A metric's name and header are
- * made once per instrument and found from its descriptor object: the SDK keeps one per
- * instrument and makes a new one when the instrument's description changes, so a descriptor's
- * fields never change under the cache.
+ * made once per instrument, found by what they are made of (the descriptor's name, description
+ * and unit, the point type and the scope's labels): a lengthened description or a producer that
+ * makes a new descriptor at each collection finds the right lines either way.
  */
 export class PrometheusText {
-  private readonly metrics = new WeakMap<MetricDescriptor, MetricLines>();
-  /**
-   * The same lines by the descriptor's fields, for a producer that makes a new descriptor at
-   * each collection (a bridge converting another library's metrics, say): its series' bytes are
-   * still made once. One entry per distinct instrument.
-   */
-  private readonly metricsByFields = new Map<string, MetricLines>();
+  /** One entry per distinct instrument and scope. */
+  private readonly metrics = new Map<string, MetricLines>();
   /** Each attributes object's label text, shared by the metrics it appears in. */
   private readonly labels = new WeakMap<Attributes, string>();
   private readonly sdk: Pick<SdkMetrics, 'DataPointType'>;
@@ -214,24 +207,20 @@ export class PrometheusText {
   /** The metric's name and header, made at its first collection in this scope. */
   private metricLines(metric: MetricData, extra: string): MetricLines {
     const type = this.typeOf(metric);
-    const { descriptor } = metric;
-    const known = this.metrics.get(descriptor);
-    if (known !== undefined && known.type === type && known.extra === extra) return known;
-    const { name: otelName, description, unit } = descriptor;
-    const fields = [otelName, description, unit, metric.dataPointType, type, extra].join('\u0000');
-    let made = this.metricsByFields.get(fields);
-    if (made === undefined) {
-      const name = this.metricName(metric, type);
-      let head = '';
-      if (name !== undefined) {
-        head = `# HELP ${name} ${escapeText(description || 'description missing')}\n`;
-        if (unit) head += `# UNIT ${name} ${escapeText(unit)}\n`;
-        head += `# TYPE ${name} ${type}\n`;
-      }
-      made = { type, extra, name, head: this.utf8(head), series: new WeakMap() };
-      this.metricsByFields.set(fields, made);
+    const { name: otelName, description, unit } = metric.descriptor;
+    // A few dozen metrics per scrape: one short key each is nothing beside their series.
+    const key = [otelName, description, unit, metric.dataPointType, type, extra].join('\u0000');
+    const known = this.metrics.get(key);
+    if (known !== undefined) return known;
+    const name = this.metricName(metric, type);
+    let head = '';
+    if (name !== undefined) {
+      head = `# HELP ${name} ${escapeText(description || 'description missing')}\n`;
+      if (unit) head += `# UNIT ${name} ${escapeText(unit)}\n`;
+      head += `# TYPE ${name} ${type}\n`;
     }
-    this.metrics.set(descriptor, made);
+    const made: MetricLines = { extra, name, head: this.utf8(head), series: new WeakMap() };
+    this.metrics.set(key, made);
     return made;
   }
 

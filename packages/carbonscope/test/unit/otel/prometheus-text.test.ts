@@ -141,7 +141,7 @@ describe('PrometheusText (the exposition /metrics serves)', () => {
     await provider.shutdown();
   });
 
-  it('finds a metric by its fields where a producer makes a new descriptor each time', () => {
+  it('writes what the OTel serializer writes where a producer makes a new descriptor each time', () => {
     const resource = resourceFromAttributes({ 'service.name': 'bridge' });
     // The series' attributes are kept from one collection to the next, the descriptor is not.
     const attributes = { route: '/b' };
