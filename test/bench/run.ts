@@ -20,7 +20,7 @@
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -32,7 +32,7 @@ import { FULL_PLAN, QUICK_PLAN, runAttribution } from './attribution.bench.js';
 import { codecarbonSideBySide } from './codecarbon.js';
 import { fmt, fmtInt } from './format.js';
 import { type LoadRequest, median, percentile, sleep } from './load.js';
-import { ownCodeCost } from './own-code.js';
+import { type OwnCodePlan, ownCodeCost } from './own-code.js';
 import { addedWithin, type Resolved, ratioWithin } from './resolved.js';
 import { alternatingRounds, type RoundResult } from './rounds.js';
 import {
@@ -173,8 +173,19 @@ interface Variant {
   idleRss?: number;
 }
 
-/** Spans go to this OTLP sink in the tracing variants: received and dropped, in this process. */
-let traceSink: Server | undefined;
+/**
+ * Spans go to this OTLP sink in the tracing variants: received and dropped, in this process.
+ * Resolves to its port; `close()` stops it.
+ */
+async function startTraceSink(): Promise<{ port: number; close: () => void }> {
+  const sink = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+  });
+  sink.listen(0, '127.0.0.1');
+  await once(sink, 'listening');
+  return { port: (sink.address() as { port: number }).port, close: () => sink.close() };
+}
 
 function tracingEnv(sinkPort: number): Record<string, string> {
   return {
@@ -182,17 +193,6 @@ function tracingEnv(sinkPort: number): Record<string, string> {
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${sinkPort}/v1/traces`,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
   };
-}
-
-async function startTraceSink(): Promise<number> {
-  const sink = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
-  });
-  sink.listen(0, '127.0.0.1');
-  await once(sink, 'listening');
-  traceSink = sink;
-  return (sink.address() as { port: number }).port;
 }
 
 function variants(sinkPort: number, metricsPort: number): Variant[] {
@@ -592,13 +592,24 @@ const OWN_DIR = realpathSync(join(projectRoot, 'packages', 'carbonscope', 'dist'
  */
 const ALSO_OWN = ['publish node:diagnostics_channel:'];
 
-/** Where its own code is sampled: the app's cheapest route and the Express example's. */
+/**
+ * Where its own code is sampled: the app's cheapest route, traced too (carbonscope's additions
+ * to OTel's tracing, which two processes cannot resolve beside tracing's own ~250-400 µs), and
+ * the Express example's.
+ */
 const ownCodeCases = (
   metricsPort: number,
+  sinkPort: number,
 ): Array<{ label: string; options: StartOptions; path: string; budget: boolean }> => [
   {
     label: 'app GET /healthz',
     options: carbonscope('own-healthz', false),
+    path: '/healthz',
+    budget: true,
+  },
+  {
+    label: 'app GET /healthz + OTel tracing',
+    options: carbonscope('own-tracing', true, tracingEnv(sinkPort)),
     path: '/healthz',
     budget: true,
   },
@@ -622,11 +633,25 @@ const ownCodeCases = (
  * process to subtract (the rows above show why that cannot resolve 3 µs here).
  */
 async function ownCodeCosts(): Promise<void> {
-  const group = "carbonscope's own code (perf)";
   const { warmupSeconds, seconds } = PLAN;
   const plan = { warmupSeconds, seconds, connections: CONNECTIONS, frequency: 999 };
   const results: Record<string, unknown> = {};
-  for (const c of ownCodeCases(await freePort())) {
+  const traceSink = await startTraceSink();
+  try {
+    await sampleOwnCode(plan, results, traceSink.port);
+  } finally {
+    traceSink.close();
+  }
+  raw.ownCode = results;
+}
+
+async function sampleOwnCode(
+  plan: OwnCodePlan,
+  results: Record<string, unknown>,
+  sinkPort: number,
+): Promise<void> {
+  const group = "carbonscope's own code (perf)";
+  for (const c of ownCodeCases(await freePort(), sinkPort)) {
     try {
       const r = await ownCodeCost(
         c.options,
@@ -656,7 +681,6 @@ async function ownCodeCosts(): Promise<void> {
       notMeasured(group, `${c.label}: CPU per request in carbonscope's code`, err);
     }
   }
-  raw.ownCode = results;
 }
 
 // --- CodeCarbon side by side --------------------------------------------------------------
@@ -827,7 +851,8 @@ async function main(): Promise<void> {
   await startup();
   log('start-up measured');
 
-  const all = variants(await startTraceSink(), await freePort());
+  const traceSink = await startTraceSink();
+  const all = variants(traceSink.port, await freePort());
   try {
     for (const v of all) v.server = await startServer(v.options);
     await sleep(2000);
@@ -867,7 +892,7 @@ async function main(): Promise<void> {
     );
   } finally {
     for (const v of all) await v.server?.stop();
-    traceSink?.close();
+    traceSink.close();
   }
 
   await sameProcessSwitch();
