@@ -72,6 +72,8 @@ interface MetricLines {
   /** Each series' bytes in this metric: one attributes object may serve several metrics. */
   readonly series: WeakMap<Attributes, SeriesBytes>;
   ends?: BucketEnds;
+  /** The last collection that had the metric (PrometheusText's count of them). */
+  seen: number;
 }
 
 /** Bytes of the series' lines are carved from slabs this size. */
@@ -87,11 +89,19 @@ const SLAB_BYTES = 16 * 1024;
  * bytes and writes the numbers between them (ExpositionBuffer). A metric's name and header are
  * made once per instrument, found by what they are made of (the descriptor's name, description
  * and unit, the point type and the scope's labels): a lengthened description or a producer that
- * makes a new descriptor at each collection finds the right lines either way.
+ * makes a new descriptor at each collection finds the right lines either way, and the lines of a
+ * metric the latest collection did not have are dropped.
  */
 export class PrometheusText {
-  /** One entry per distinct instrument and scope. */
+  /**
+   * One entry per distinct instrument and scope of the latest collection: a metric the
+   * collection no longer has is dropped after it, so a producer that describes a metric anew at
+   * each collection cannot grow this without bound.
+   */
   private readonly metrics = new Map<string, MetricLines>();
+  /** Collections so far, and how many of the entries above the latest one used. */
+  private collections = 0;
+  private used = 0;
   /** Each attributes object's label text, shared by the metrics it appears in. */
   private readonly labels = new WeakMap<Attributes, string>();
   private readonly sdk: Pick<SdkMetrics, 'DataPointType'>;
@@ -120,10 +130,26 @@ export class PrometheusText {
     const out = new ExpositionBuffer(this.sizeHint + (this.sizeHint >> 3));
     out.text(this.targetInfo(collected.resource.attributes));
     const before = out.size;
+    this.collections++;
+    this.used = 0;
     for (const scope of collected.scopeMetrics) this.scope(scope, out);
     if (out.size === before) out.text('# no registered metrics');
     this.sizeHint = out.size;
+    this.forgetUnused();
     return out.done();
+  }
+
+  /** @internal the metrics whose lines are kept, for tests. */
+  get keptMetrics(): number {
+    return this.metrics.size;
+  }
+
+  /** Drops the lines of metrics this collection did not have; nothing to do when it had all. */
+  private forgetUnused(): void {
+    if (this.metrics.size === this.used) return;
+    for (const [key, lines] of this.metrics) {
+      if (lines.seen !== this.collections) this.metrics.delete(key);
+    }
   }
 
   private targetInfo(attributes: Attributes): string {
@@ -211,7 +237,14 @@ export class PrometheusText {
     // A few dozen metrics per scrape: one short key each is nothing beside their series.
     const key = [otelName, description, unit, metric.dataPointType, type, extra].join('\u0000');
     const known = this.metrics.get(key);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      // One metric twice in a collection (two scopes alike) counts once.
+      if (known.seen !== this.collections) {
+        known.seen = this.collections;
+        this.used++;
+      }
+      return known;
+    }
     const name = this.metricName(metric, type);
     let head = '';
     if (name !== undefined) {
@@ -219,8 +252,15 @@ export class PrometheusText {
       if (unit) head += `# UNIT ${name} ${escapeText(unit)}\n`;
       head += `# TYPE ${name} ${type}\n`;
     }
-    const made: MetricLines = { extra, name, head: this.utf8(head), series: new WeakMap() };
+    const made: MetricLines = {
+      extra,
+      name,
+      head: this.utf8(head),
+      series: new WeakMap(),
+      seen: this.collections,
+    };
     this.metrics.set(key, made);
+    this.used++;
     return made;
   }
 

@@ -176,6 +176,53 @@ describe('PrometheusText (the exposition /metrics serves)', () => {
     }
   });
 
+  it("keeps only the latest collection's metrics: a description changed at every collection does not grow it", () => {
+    const resource = resourceFromAttributes({ 'service.name': 'bridge' });
+    const attributes = { route: '/c' };
+    const point = {
+      attributes,
+      startTime: [0, 0] as [number, number],
+      endTime: [1, 0] as [number, number],
+    };
+    const collected = (description: string, value: number): sdk.ResourceMetrics => ({
+      resource,
+      scopeMetrics: [
+        {
+          scope: { name: 'bridge' },
+          metrics: [
+            {
+              descriptor: { name: 'bridged.moving', description, unit: '', valueType: 1 },
+              aggregationTemporality: sdk.AggregationTemporality.CUMULATIVE,
+              dataPointType: sdk.DataPointType.SUM,
+              isMonotonic: true,
+              dataPoints: [{ ...point, value }],
+            },
+            {
+              descriptor: { name: 'bridged.steady', description: 'steady', unit: '', valueType: 1 },
+              aggregationTemporality: sdk.AggregationTemporality.CUMULATIVE,
+              dataPointType: sdk.DataPointType.GAUGE,
+              dataPoints: [{ ...point, value }],
+            },
+          ],
+        },
+      ],
+    });
+    const ours = new PrometheusText(sdk);
+    for (let i = 1; i <= 1_000; i++) {
+      const metrics = collected(`moved ${i} times`, i);
+      const text = ours.serialize(metrics);
+      if (i % 250 === 0) expect(text).to.equal(new PrometheusSerializer().serialize(metrics));
+    }
+    expect(ours.keptMetrics).to.equal(2);
+    // A metric missing from one collection is made again when it comes back, as it was.
+    const steadyOnly = collected('gone', 1);
+    steadyOnly.scopeMetrics[0]?.metrics.shift();
+    ours.serialize(steadyOnly);
+    expect(ours.keptMetrics).to.equal(1);
+    const back = collected('back', 2);
+    expect(ours.serialize(back)).to.equal(new PrometheusSerializer().serialize(back));
+  });
+
   it('says so when nothing is registered, as the OTel serializer does', async () => {
     const reader = new PrometheusExporter({ preventServerStart: true });
     const provider = new sdk.MeterProvider({ readers: [reader] });
