@@ -48,6 +48,7 @@ const schema = {
   MOCK_LLM_PORT: integer(0, 65535).default(8002),
   MOCK_LLM_LATENCY_MS: integer(0, 60_000).default(50),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  TRACE_KOA_MIDDLEWARE: z.enum(['true', 'false']).default('false'),
   // The OTel variables the service reads (the SDK would ignore or misread a malformed one
   // silently). Metrics are pushed over OTLP/HTTP only: grpc is refused for them.
   OTEL_EXPORTER_OTLP_ENDPOINT: url.optional(),
@@ -82,6 +83,8 @@ export interface Config extends Settings {
   otel: {
     /** True when an OTLP endpoint is configured, so a periodic OTLP reader is added. */
     otlpMetricsEnabled: boolean;
+    /** With tracing on, a span for each of the app's Koa middleware too (TRACE_KOA_MIDDLEWARE). */
+    koaMiddlewareSpans: boolean;
   };
 }
 
@@ -116,6 +119,7 @@ export function loadConfig(env: Env = process.env): Config {
       otlpMetricsEnabled: Boolean(
         env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT,
       ),
+      koaMiddlewareSpans: s.TRACE_KOA_MIDDLEWARE === 'true',
     },
   };
 }

@@ -30,7 +30,10 @@ async function main(): Promise<void> {
   }
   let telemetry: Telemetry;
   try {
-    telemetry = await startTelemetry({ otlpMetricsEnabled: config.otel.otlpMetricsEnabled });
+    telemetry = await startTelemetry({
+      otlpMetricsEnabled: config.otel.otlpMetricsEnabled,
+      koaMiddlewareSpans: config.otel.koaMiddlewareSpans,
+    });
   } catch (err) {
     fail(`telemetry could not start: ${err instanceof Error ? err.message : String(err)}`);
   }

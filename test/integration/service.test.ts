@@ -180,10 +180,15 @@ describe('service (spawned, real HTTP)', function () {
   });
 });
 
+interface ExportedSpan {
+  traceId?: string;
+  name?: string;
+}
+
 /** Every span in OTLP/JSON trace exports (`resourceSpans[].scopeSpans[].spans[]`). */
-function exportedSpans(exports: Array<Record<string, unknown>>): Array<{ traceId?: string }> {
+function exportedSpans(exports: Array<Record<string, unknown>>): ExportedSpan[] {
   type Spans = {
-    resourceSpans?: Array<{ scopeSpans?: Array<{ spans?: Array<{ traceId?: string }> }> }>;
+    resourceSpans?: Array<{ scopeSpans?: Array<{ spans?: ExportedSpan[] }> }>;
   };
   return (exports as Spans[]).flatMap((e) =>
     (e.resourceSpans ?? []).flatMap((r) => (r.scopeSpans ?? []).flatMap((s) => s.spans ?? [])),
@@ -255,8 +260,31 @@ describe('OTLP push and graceful shutdown', function () {
     );
     expect(traceSpans).to.not.be.empty;
     expect(JSON.stringify(traceSpans)).to.include(probe);
+    // The server span and the router's, which names the route; no span per app middleware
+    // (TRACE_KOA_MIDDLEWARE is off by default).
+    expect(traceSpans.map((span) => span.name).sort()).to.deep.equal([
+      'GET /healthz',
+      'router - /healthz',
+    ]);
     // With tracing on, the request's energy reaches its trace (settled at the last sample).
     expect(JSON.stringify(traceSpans)).to.include('"carbonscope.energy_joules"');
+  });
+
+  it('traces each app middleware too with TRACE_KOA_MIDDLEWARE=true', async () => {
+    const receiver = await otlpReceiver();
+    const server = await spawnServer({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_METRIC_EXPORT_INTERVAL: '600000',
+      OTEL_BSP_SCHEDULE_DELAY: '600000',
+      TRACE_KOA_MIDDLEWARE: 'true',
+    });
+    await get(`${server.url}/healthz`);
+    expect(await server.stop('SIGTERM')).to.equal(0);
+    await receiver.close();
+    const names = exportedSpans(receiver.traces).map((span) => span.name ?? '');
+    expect(names).to.include.members(['GET /healthz', 'router - /healthz']);
+    expect(names.filter((name) => name.startsWith('middleware - '))).to.not.be.empty;
   });
 });
 

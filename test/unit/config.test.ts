@@ -13,6 +13,7 @@ describe('config', () => {
     expect(c.energy.powercapRoot).to.equal('/sys/class/powercap');
     expect(c.logLevel).to.equal('info');
     expect(c.otel.otlpMetricsEnabled).to.equal(false);
+    expect(c.otel.koaMiddlewareSpans).to.equal(false);
   });
 
   for (const [variable, value] of [
@@ -37,6 +38,7 @@ describe('config', () => {
     ['CARBON_ZONE', 'germany'],
     ['ENERGY_SOURCE', 'magic'],
     ['LOG_LEVEL', 'loud'],
+    ['TRACE_KOA_MIDDLEWARE', 'yes'],
     ['ELECTRICITY_MAPS_BASE_URL', 'not a url'],
     ['CARBON_INTENSITY', 'x'],
   ] as const) {
@@ -81,6 +83,11 @@ describe('config', () => {
     expect(
       loadConfig({ ELECTRICITY_MAP_API_KEY: 'old', ELECTRICITY_MAPS_API_KEY: 'new' }).grid.apiKey,
     ).to.equal('new');
+  });
+
+  it('traces each Koa middleware only when TRACE_KOA_MIDDLEWARE=true', () => {
+    expect(loadConfig({ TRACE_KOA_MIDDLEWARE: 'true' }).otel.koaMiddlewareSpans).to.equal(true);
+    expect(loadConfig({ TRACE_KOA_MIDDLEWARE: 'false' }).otel.koaMiddlewareSpans).to.equal(false);
   });
 
   it('turns the OTLP reader on for either endpoint variable', () => {
