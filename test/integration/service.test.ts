@@ -203,18 +203,25 @@ function requestLogLines(stdout: string[]): Array<Record<string, unknown>> {
     .filter((l) => l.msg === 'request');
 }
 
+/**
+ * Settings that push metrics and spans over OTLP/JSON to `url`, at intervals longer than a test:
+ * whatever arrives came from the final export at shutdown.
+ */
+function pushingAtShutdown(url: string): Record<string, string> {
+  return {
+    OTEL_EXPORTER_OTLP_ENDPOINT: url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_METRIC_EXPORT_INTERVAL: '600000',
+    OTEL_BSP_SCHEDULE_DELAY: '600000',
+  };
+}
+
 describe('OTLP push and graceful shutdown', function () {
   this.timeout(60_000);
 
   it('pushes http.server.request.duration and koa spans, logs each request with its trace id; SIGTERM gives a final export and exit 0', async () => {
     const receiver = await otlpReceiver();
-    const server = await spawnServer({
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      // Longer than the test: whatever arrives came from the final export at shutdown.
-      OTEL_METRIC_EXPORT_INTERVAL: '600000',
-      OTEL_BSP_SCHEDULE_DELAY: '600000',
-    });
+    const server = await spawnServer(pushingAtShutdown(receiver.url));
     for (let i = 0; i < 5; i++) await get(`${server.url}/healthz`);
     // This test is the server's only client: once the five lines above have arrived (stdout is
     // a pipe, they may trail their responses), every request line after them is the probe's.
@@ -273,10 +280,7 @@ describe('OTLP push and graceful shutdown', function () {
   it('traces each app middleware too with TRACE_KOA_MIDDLEWARE=true', async () => {
     const receiver = await otlpReceiver();
     const server = await spawnServer({
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      OTEL_METRIC_EXPORT_INTERVAL: '600000',
-      OTEL_BSP_SCHEDULE_DELAY: '600000',
+      ...pushingAtShutdown(receiver.url),
       TRACE_KOA_MIDDLEWARE: 'true',
     });
     await get(`${server.url}/healthz`);

@@ -1,3 +1,4 @@
+import { type Attributes, type HrTime, ValueType } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import * as sdk from '@opentelemetry/sdk-metrics';
@@ -67,6 +68,31 @@ function population() {
     collect: async () => (await reader.collect()).resourceMetrics,
     shutdown: () => provider.shutdown(),
   };
+}
+
+const BRIDGE = resourceFromAttributes({ 'service.name': 'bridge' });
+
+/** One scope's metrics as a producer (a bridge from another library) hands them over. */
+function bridged(...metrics: sdk.MetricData[]): sdk.ResourceMetrics {
+  return { resource: BRIDGE, scopeMetrics: [{ scope: { name: 'bridge' }, metrics }] };
+}
+
+/** A cumulative counter's or a gauge's metric with one point. */
+function pointOf(
+  type: sdk.DataPointType.SUM | sdk.DataPointType.GAUGE,
+  name: string,
+  description: string,
+  attributes: Attributes,
+  value: number,
+): sdk.MetricData {
+  const common = {
+    descriptor: { name, description, unit: '', valueType: ValueType.DOUBLE },
+    aggregationTemporality: sdk.AggregationTemporality.CUMULATIVE,
+    dataPoints: [{ attributes, startTime: [0, 0] as HrTime, endTime: [1, 0] as HrTime, value }],
+  };
+  return type === sdk.DataPointType.SUM
+    ? { ...common, dataPointType: type, isMonotonic: true }
+    : { ...common, dataPointType: type };
 }
 
 describe('PrometheusText (the exposition /metrics serves)', () => {
@@ -142,26 +168,8 @@ describe('PrometheusText (the exposition /metrics serves)', () => {
   });
 
   it('writes what the OTel serializer writes where a producer makes a new descriptor each time', () => {
-    const resource = resourceFromAttributes({ 'service.name': 'bridge' });
     // The series' attributes are kept from one collection to the next, the descriptor is not.
     const attributes = { route: '/b' };
-    const collected = (description: string, value: number): sdk.ResourceMetrics => ({
-      resource,
-      scopeMetrics: [
-        {
-          scope: { name: 'bridge' },
-          metrics: [
-            {
-              descriptor: { name: 'bridged.requests', description, unit: '', valueType: 1 },
-              aggregationTemporality: sdk.AggregationTemporality.CUMULATIVE,
-              dataPointType: sdk.DataPointType.SUM,
-              isMonotonic: true,
-              dataPoints: [{ attributes, startTime: [0, 0], endTime: [1, 0], value }],
-            },
-          ],
-        },
-      ],
-    });
     const ours = new PrometheusText(sdk);
     const rounds: Array<[string, number]> = [
       ['short', 1],
@@ -169,7 +177,9 @@ describe('PrometheusText (the exposition /metrics serves)', () => {
       ['a longer one', 3],
     ];
     for (const [description, value] of rounds) {
-      const metrics = collected(description, value);
+      const metrics = bridged(
+        pointOf(sdk.DataPointType.SUM, 'bridged.requests', description, attributes, value),
+      );
       const expected = new PrometheusSerializer().serialize(metrics);
       expect(expected).to.include(`# HELP bridged_requests_total ${description}\n`);
       expect(ours.serialize(metrics)).to.equal(expected);
@@ -177,49 +187,22 @@ describe('PrometheusText (the exposition /metrics serves)', () => {
   });
 
   it("keeps only the latest collection's metrics: a description changed at every collection does not grow it", () => {
-    const resource = resourceFromAttributes({ 'service.name': 'bridge' });
     const attributes = { route: '/c' };
-    const point = {
-      attributes,
-      startTime: [0, 0] as [number, number],
-      endTime: [1, 0] as [number, number],
-    };
-    const collected = (description: string, value: number): sdk.ResourceMetrics => ({
-      resource,
-      scopeMetrics: [
-        {
-          scope: { name: 'bridge' },
-          metrics: [
-            {
-              descriptor: { name: 'bridged.moving', description, unit: '', valueType: 1 },
-              aggregationTemporality: sdk.AggregationTemporality.CUMULATIVE,
-              dataPointType: sdk.DataPointType.SUM,
-              isMonotonic: true,
-              dataPoints: [{ ...point, value }],
-            },
-            {
-              descriptor: { name: 'bridged.steady', description: 'steady', unit: '', valueType: 1 },
-              aggregationTemporality: sdk.AggregationTemporality.CUMULATIVE,
-              dataPointType: sdk.DataPointType.GAUGE,
-              dataPoints: [{ ...point, value }],
-            },
-          ],
-        },
-      ],
-    });
+    const moving = (description: string, value: number) =>
+      pointOf(sdk.DataPointType.SUM, 'bridged.moving', description, attributes, value);
+    const steady = (value: number) =>
+      pointOf(sdk.DataPointType.GAUGE, 'bridged.steady', 'steady', attributes, value);
     const ours = new PrometheusText(sdk);
     for (let i = 1; i <= 1_000; i++) {
-      const metrics = collected(`moved ${i} times`, i);
+      const metrics = bridged(moving(`moved ${i} times`, i), steady(i));
       const text = ours.serialize(metrics);
       if (i % 250 === 0) expect(text).to.equal(new PrometheusSerializer().serialize(metrics));
     }
     expect(ours.keptMetrics).to.equal(2);
     // A metric missing from one collection is made again when it comes back, as it was.
-    const steadyOnly = collected('gone', 1);
-    steadyOnly.scopeMetrics[0]?.metrics.shift();
-    ours.serialize(steadyOnly);
+    ours.serialize(bridged(steady(1)));
     expect(ours.keptMetrics).to.equal(1);
-    const back = collected('back', 2);
+    const back = bridged(moving('back', 2), steady(2));
     expect(ours.serialize(back)).to.equal(new PrometheusSerializer().serialize(back));
   });
 
