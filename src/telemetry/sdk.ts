@@ -152,8 +152,8 @@ async function instrumentations(koaMiddlewareSpans: boolean) {
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   const env = options.env ?? process.env;
   // Every series comes from carbonscope's own meter (the instrumentations' record nothing, see
-  // recordNothing), so the otel_scope_* labels would repeat one value on every line: leaving them out
-  // halves the exposition and the scrape time.
+  // recordNothing), so the otel_scope_* labels would repeat one value on every line: leaving
+  // them out halves the exposition and the scrape time.
   // carbonscope's histograms are kept by the library and handed to every reader at collection.
   const histograms = new LocalHistograms(sdkMetrics, SCOPE);
   const metricProducers = [histograms];

@@ -597,7 +597,7 @@ const ALSO_OWN = ['publish node:diagnostics_channel:'];
 
 /**
  * Where its own code is sampled: the app's cheapest route, traced too (carbonscope's additions
- * to OTel's tracing, which two processes cannot resolve beside tracing's own ~250-400 µs), and
+ * to OTel's tracing, which two processes cannot resolve beside tracing's own ~200-430 µs), and
  * the Express example's.
  */
 const ownCodeCases = (

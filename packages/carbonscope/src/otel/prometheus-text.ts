@@ -99,9 +99,8 @@ export class PrometheusText {
    * each collection cannot grow this without bound.
    */
   private readonly metrics = new Map<string, MetricLines>();
-  /** Collections so far, and how many of the entries above the latest one used. */
+  /** Collections so far: an entry's `seen` says which one last had it. */
   private collections = 0;
-  private used = 0;
   /** Each attributes object's label text, shared by the metrics it appears in. */
   private readonly labels = new WeakMap<Attributes, string>();
   private readonly sdk: Pick<SdkMetrics, 'DataPointType'>;
@@ -131,7 +130,6 @@ export class PrometheusText {
     out.text(this.targetInfo(collected.resource.attributes));
     const before = out.size;
     this.collections++;
-    this.used = 0;
     for (const scope of collected.scopeMetrics) this.scope(scope, out);
     if (out.size === before) out.text('# no registered metrics');
     this.sizeHint = out.size;
@@ -144,9 +142,8 @@ export class PrometheusText {
     return this.metrics.size;
   }
 
-  /** Drops the lines of metrics this collection did not have; nothing to do when it had all. */
+  /** Drops the lines of metrics this collection did not have (a walk of a few dozen entries). */
   private forgetUnused(): void {
-    if (this.metrics.size === this.used) return;
     for (const [key, lines] of this.metrics) {
       if (lines.seen !== this.collections) this.metrics.delete(key);
     }
@@ -238,11 +235,7 @@ export class PrometheusText {
     const key = [otelName, description, unit, metric.dataPointType, type, extra].join('\u0000');
     const known = this.metrics.get(key);
     if (known !== undefined) {
-      // One metric twice in a collection (two scopes alike) counts once.
-      if (known.seen !== this.collections) {
-        known.seen = this.collections;
-        this.used++;
-      }
+      known.seen = this.collections;
       return known;
     }
     const name = this.metricName(metric, type);
@@ -260,7 +253,6 @@ export class PrometheusText {
       seen: this.collections,
     };
     this.metrics.set(key, made);
-    this.used++;
     return made;
   }
 
