@@ -77,7 +77,12 @@ export interface AttributionPlan {
    * Each route as fast as it answers, before the first level: at one connection an I/O-bound
    * route gets ~20 requests a second, too few for V8 to optimize its code, and measured alone on
    * a fresh server it cost twice its CPU per request once warm (/io: 2.6-3.2 ms against
-   * 1.35-1.46 ms), a reference the mix, which runs warm code, never sees.
+   * 1.35-1.46 ms), a reference the mix, which runs warm code, never sees. Each call of a
+   * function counts toward its optimization, not the time: 4 s per route (~2,400 /io requests)
+   * still left 41-42 % of a plain Koa /io server's JavaScript samples at one connection in
+   * unoptimized (Sparkplug) code, 15 s 29-31 %; and in two alternating runs of this scenario
+   * the mix's CPU at one connection came to 0.87-0.88 of what its requests cost alone after
+   * 4 s, 0.97-0.98 after 15 s.
    */
   jitWarmSeconds: number;
   /** The server idle, for the CPU it spends with no request. */
@@ -91,7 +96,7 @@ export const FULL_PLAN: AttributionPlan = {
   aloneSlices: 2,
   warmSeconds: 7,
   mixSeconds: 10,
-  jitWarmSeconds: 4,
+  jitWarmSeconds: 15,
   idleSeconds: 10,
 };
 export const QUICK_PLAN: AttributionPlan = {
