@@ -113,15 +113,15 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private readonly createdMs: number;
   private intervalStartMs: number | undefined;
   /** Loop time of the interval so far, while operations ran and while none did. */
-  private markMs: number;
-  private markIdle: number;
+  private markMs = 0;
+  private markIdle = 0;
   private busyWithOps = 0;
   private busyWithout = 0;
   private wallWithOps = 0;
   private wallWithout = 0;
   /** ∫ 1 / (operations running) dt: what each running operation has had of the time. */
   private shared = 0;
-  private sharedAt: number;
+  private sharedAt = 0;
 
   /** Joules per unit of weight in the last interval: the price of provisional figures. */
   private price = 0;
