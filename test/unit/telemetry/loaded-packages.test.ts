@@ -1,0 +1,64 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { projectRoot } from '../../../src/paths.js';
+
+const TELEMETRY = pathToFileURL(join(projectRoot, 'dist', 'src', 'telemetry', 'sdk.js')).href;
+
+/**
+ * Starts the app's telemetry in a child process with `env` and lists the OTel packages it
+ * loaded, each as the directory it was loaded from. The OTel packages are CommonJS (no
+ * `exports`, a CJS `main`), so every one the app loads is in the CJS module cache.
+ */
+async function loadedOtelPackages(env: Record<string, string>): Promise<string[]> {
+  const script = `
+    import { createRequire } from 'node:module';
+    const { startTelemetry } = await import(${JSON.stringify(TELEMETRY)});
+    const telemetry = await startTelemetry({ otlpMetricsEnabled: false });
+    const dirs = new Set();
+    for (const file of Object.keys(createRequire(import.meta.url).cache)) {
+      const m = /^(.*node_modules[\\\\/]@opentelemetry[\\\\/][^\\\\/]+)[\\\\/]/.exec(file);
+      if (m) dirs.add(m[1]);
+    }
+    await telemetry.shutdown();
+    process.stdout.write(JSON.stringify([...dirs]));
+  `;
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--input-type=module', '-e', script],
+    {
+      cwd: projectRoot,
+      env: { PATH: process.env.PATH ?? '', OTEL_SDK_DISABLED: '', ...env },
+      timeout: 20_000,
+    },
+  );
+  return (JSON.parse(stdout) as string[]).map((dir) => dir.slice(projectRoot.length));
+}
+
+const nameOf = (dir: string) => dir.slice(dir.lastIndexOf('@opentelemetry'));
+
+function copiesByName(dirs: string[]): Map<string, string[]> {
+  const byName = new Map<string, string[]>();
+  for (const dir of dirs) byName.set(nameOf(dir), [...(byName.get(nameOf(dir)) ?? []), dir]);
+  return byName;
+}
+
+describe('the OTel packages the app loads', function () {
+  this.timeout(40_000);
+
+  for (const [label, env] of [
+    ['tracing off (the default)', { OTEL_TRACES_EXPORTER: 'none' }],
+    ['tracing on', { OTEL_TRACES_EXPORTER: 'console' }],
+  ] as const) {
+    it(`loads one copy of each, ${label}`, async () => {
+      const dirs = await loadedOtelPackages(env);
+      expect(dirs.length).to.be.greaterThan(3);
+      // A package nested under another's node_modules is a second copy of its code (another
+      // version): the app loaded five copies of sdk-metrics and fifteen of core this way.
+      const twice = [...copiesByName(dirs)].filter(([, copies]) => copies.length > 1);
+      expect(twice).to.deep.equal([]);
+    });
+  }
+});
