@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import {
   type ContextManager,
   createNoopMeter,
+  DiagConsoleLogger,
+  DiagLogLevel,
   diag,
   type Meter,
   type MeterProvider,
@@ -10,14 +12,18 @@ import {
   ROOT_CONTEXT,
 } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  detectResources,
+  envDetector,
+  type Resource,
+  resourceFromAttributes,
+} from '@opentelemetry/resources';
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
 import {
   type IMetricReader,
   type MetricProducer,
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
-import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { LocalHistograms, otlpMetricExporter, PrometheusText, SCOPE } from 'carbonscope';
 import type { Env } from '../config.js';
@@ -144,33 +150,60 @@ async function instrumentations(koaMiddlewareSpans: boolean) {
   });
 }
 
-/**
- * Starts the OTel SDK: one meter provider with a Prometheus reader (pulled at /metrics) and,
- * when an OTLP endpoint is set, a periodic OTLP reader; a tracer provider; the
- * auto-instrumentations. Must run before koa or http are imported so they can be patched.
- */
-export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
-  const env = options.env ?? process.env;
-  // Every series comes from carbonscope's own meter (the instrumentations' record nothing, see
-  // recordNothing), so the otel_scope_* labels would repeat one value on every line: leaving
-  // them out halves the exposition and the scrape time.
-  // carbonscope's histograms are kept by the library and handed to every reader at collection.
-  const histograms = new LocalHistograms(sdkMetrics, SCOPE);
-  const metricProducers = [histograms];
-  const prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers });
-  const serializer = new PrometheusText(sdkMetrics, { scopeLabels: false });
-  const readers: IMetricReader[] = [prometheus];
-  if (options.otlpMetricsEnabled) readers.push(await otlpReader(env, metricProducers));
+/** `true`, in any case, as the SDK reads its boolean variables. */
+const envTrue = (value: string | undefined) => value?.trim().toLowerCase() === 'true';
 
+/**
+ * NodeSDK is for spans and logs: with neither (and the SDK not disabled, whose meaning is
+ * NodeSDK's) the meter provider is all the app needs, and importing sdk-node, which loads every
+ * trace and log exporter and propagator it can configure, cost ~0.4 s and ~7 MiB of heap at
+ * start-up here for nothing.
+ */
+function needsNodeSdk(env: Env, tracesOff: boolean): boolean {
+  const logs = env.OTEL_LOGS_EXPORTER?.trim();
+  return (
+    !tracesOff ||
+    (logs !== undefined && logs !== '' && logs !== 'none') ||
+    envTrue(env.OTEL_SDK_DISABLED)
+  );
+}
+
+/**
+ * What NodeSDK does for metrics alone: OTEL_LOG_LEVEL's diagnostic logger, the resource with
+ * OTEL_RESOURCE_ATTRIBUTES merged in, one global meter provider. No context manager or
+ * propagator is registered: the API's defaults keep no context, as rootOnlyContext does.
+ */
+function startMetricsOnly(
+  env: Env,
+  resource: Resource,
+  readers: IMetricReader[],
+): () => Promise<void> {
+  const logLevel = env.OTEL_LOG_LEVEL?.trim().toUpperCase();
+  if (logLevel) {
+    diag.setLogger(new DiagConsoleLogger(), {
+      logLevel: DiagLogLevel[logLevel as keyof typeof DiagLogLevel] ?? DiagLogLevel.INFO,
+    });
+  }
+  const provider = new sdkMetrics.MeterProvider({
+    resource: resource.merge(detectResources({ detectors: [envDetector] })),
+    readers,
+  });
+  metrics.setGlobalMeterProvider(provider);
+  return () => provider.shutdown();
+}
+
+/** NodeSDK with the readers, and with tracing on the tracer, the propagator and the spans. */
+async function startNodeSdk(
+  env: Env,
+  resource: Resource,
+  readers: IMetricReader[],
+  koaMiddlewareSpans: boolean,
+): Promise<() => Promise<void>> {
   const tracesOff = !tracingEnabled(env);
-  const loaded = tracesOff ? [] : await instrumentations(options.koaMiddlewareSpans ?? false);
-  const version = packageVersion();
+  const loaded = tracesOff ? [] : await instrumentations(koaMiddlewareSpans);
+  const { NodeSDK } = await import('@opentelemetry/sdk-node');
   const sdk = new NodeSDK({
-    resource: resourceFromAttributes({
-      [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME || 'carbonscope',
-      [ATTR_SERVICE_VERSION]: version,
-      [ATTR_SERVICE_INSTANCE_ID]: randomUUID(),
-    }),
+    resource,
     // Only OTEL_RESOURCE_ATTRIBUTES on top of the attributes above: the default host and
     // process detectors put the host name, the user and the whole command line on target_info,
     // which /metrics serves to whoever can reach it.
@@ -189,6 +222,37 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   sdk.start();
   // After start(): the SDK hands every instrumentation its meter provider there.
   for (const instrumentation of loaded) instrumentation.setMeterProvider(recordNothing);
+  return () => sdk.shutdown();
+}
+
+/**
+ * Starts the OTel SDK: one meter provider with a Prometheus reader (pulled at /metrics) and,
+ * when an OTLP endpoint is set, a periodic OTLP reader; with tracing on (or a log exporter),
+ * NodeSDK with a tracer provider and the auto-instrumentations. Must run before koa or http
+ * are imported so they can be patched.
+ */
+export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
+  const env = options.env ?? process.env;
+  // Every series comes from carbonscope's own meter (the instrumentations' record nothing, see
+  // recordNothing), so the otel_scope_* labels would repeat one value on every line: leaving
+  // them out halves the exposition and the scrape time.
+  // carbonscope's histograms are kept by the library and handed to every reader at collection.
+  const histograms = new LocalHistograms(sdkMetrics, SCOPE);
+  const metricProducers = [histograms];
+  const prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers });
+  const serializer = new PrometheusText(sdkMetrics, { scopeLabels: false });
+  const readers: IMetricReader[] = [prometheus];
+  if (options.otlpMetricsEnabled) readers.push(await otlpReader(env, metricProducers));
+
+  const tracesOff = !tracingEnabled(env);
+  const resource = resourceFromAttributes({
+    [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME || 'carbonscope',
+    [ATTR_SERVICE_VERSION]: packageVersion(),
+    [ATTR_SERVICE_INSTANCE_ID]: randomUUID(),
+  });
+  const shutdown = needsNodeSdk(env, tracesOff)
+    ? await startNodeSdk(env, resource, readers, options.koaMiddlewareSpans ?? false)
+    : startMetricsOnly(env, resource, readers);
 
   return {
     meter: metrics.getMeter(SCOPE.name, SCOPE.version),
@@ -196,6 +260,6 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     metricsText: exposition(prometheus, serializer),
     otlpMetrics: options.otlpMetricsEnabled,
     tracing: !tracesOff,
-    shutdown: () => sdk.shutdown(),
+    shutdown,
   };
 }

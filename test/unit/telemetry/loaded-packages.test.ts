@@ -61,4 +61,32 @@ describe('the OTel packages the app loads', function () {
       expect(twice).to.deep.equal([]);
     });
   }
+
+  // NodeSDK loads every trace and log exporter and propagator it can configure (zipkin, b3,
+  // jaeger, OTLP over gRPC...): ~0.4 s and ~7 MiB of heap at start-up for a service that sends
+  // no spans.
+  const tracingPackages = [
+    '@opentelemetry/sdk-node',
+    '@opentelemetry/sdk-trace-base',
+    '@opentelemetry/exporter-zipkin',
+    '@opentelemetry/sdk-logs',
+  ];
+
+  it('loads no tracing or logs SDK with tracing off', async () => {
+    const names = (await loadedOtelPackages({ OTEL_TRACES_EXPORTER: 'none' })).map(nameOf);
+    expect(names).to.include('@opentelemetry/sdk-metrics');
+    expect(names.filter((n) => tracingPackages.includes(n))).to.deep.equal([]);
+  });
+
+  it('loads NodeSDK with tracing on, or a log exporter, or OTEL_SDK_DISABLED', async () => {
+    const envs: Array<Record<string, string>> = [
+      { OTEL_TRACES_EXPORTER: 'console' },
+      { OTEL_TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'console' },
+      { OTEL_TRACES_EXPORTER: 'none', OTEL_SDK_DISABLED: 'true' },
+    ];
+    for (const env of envs) {
+      const names = (await loadedOtelPackages(env)).map(nameOf);
+      expect(names, JSON.stringify(env)).to.include('@opentelemetry/sdk-node');
+    }
+  });
 });
