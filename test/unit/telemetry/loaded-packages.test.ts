@@ -1,40 +1,24 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { projectRoot } from '../../../src/paths.js';
-
-const TELEMETRY = pathToFileURL(join(projectRoot, 'dist', 'src', 'telemetry', 'sdk.js')).href;
+import { inTelemetryChild } from '../../helpers/telemetry-child.js';
 
 /**
- * Starts the app's telemetry in a child process with `env` and lists the OTel packages it
- * loaded, each as the directory it was loaded from. The OTel packages are CommonJS (no
- * `exports`, a CJS `main`), so every one the app loads is in the CJS module cache.
+ * The OTel packages the app's telemetry loaded with `env`, each as the directory it was loaded
+ * from. The OTel packages are CommonJS (no `exports`, a CJS `main`), so every one the app loads
+ * is in the CJS module cache.
  */
 async function loadedOtelPackages(env: Record<string, string>): Promise<string[]> {
-  const script = `
-    import { createRequire } from 'node:module';
-    const { startTelemetry } = await import(${JSON.stringify(TELEMETRY)});
-    const telemetry = await startTelemetry({ otlpMetricsEnabled: false });
-    const dirs = new Set();
-    for (const file of Object.keys(createRequire(import.meta.url).cache)) {
-      const m = /^(.*node_modules[\\\\/]@opentelemetry[\\\\/][^\\\\/]+)[\\\\/]/.exec(file);
-      if (m) dirs.add(m[1]);
-    }
-    await telemetry.shutdown();
-    process.stdout.write(JSON.stringify([...dirs]));
-  `;
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--input-type=module', '-e', script],
-    {
-      cwd: projectRoot,
-      env: { PATH: process.env.PATH ?? '', OTEL_SDK_DISABLED: '', ...env },
-      timeout: 20_000,
-    },
+  const dirs = await inTelemetryChild<string[]>(
+    env,
+    `const { createRequire } = await import('node:module');
+     const dirs = new Set();
+     for (const file of Object.keys(createRequire(import.meta.url).cache)) {
+       const m = /^(.*node_modules[\\/]@opentelemetry[\\/][^\\/]+)[\\/]/.exec(file);
+       if (m) dirs.add(m[1]);
+     }
+     return [...dirs];`,
   );
-  return (JSON.parse(stdout) as string[]).map((dir) => dir.slice(projectRoot.length));
+  return dirs.map((dir) => dir.slice(projectRoot.length));
 }
 
 const nameOf = (dir: string) => dir.slice(dir.lastIndexOf('@opentelemetry'));
