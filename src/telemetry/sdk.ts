@@ -187,6 +187,8 @@ function startMetricsOnly(
   const provider = new sdkMetrics.MeterProvider({
     resource: resource.merge(detectResources({ detectors: [envDetector] })),
     readers,
+    // The SDK's own metrics (experimental, opt-in), as NodeSDK passes them.
+    sdkMetricsEnabled: envTrue(env.OTEL_NODE_EXPERIMENTAL_SDK_METRICS),
   });
   metrics.setGlobalMeterProvider(provider);
   return () => provider.shutdown();

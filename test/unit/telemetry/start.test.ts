@@ -1,0 +1,53 @@
+import { expect } from 'chai';
+import { inTelemetryChild } from '../../helpers/telemetry-child.js';
+
+/** The lines of the app's /metrics exposition, its telemetry started with `env`. */
+function exposition(env: Record<string, string>): Promise<string[]> {
+  return inTelemetryChild<string[]>(
+    env,
+    `await telemetry.metricsText();
+     return (await telemetry.metricsText()).toString('utf8').split('\\n');`,
+  );
+}
+
+describe("the app's telemetry, started with NodeSDK or its own meter provider", function () {
+  this.timeout(40_000);
+
+  // The metrics-only start must describe the service as NodeSDK did: its name, version and
+  // instance, and OTEL_RESOURCE_ATTRIBUTES on top.
+  for (const [label, tracing] of [
+    ['tracing off (a meter provider of its own)', 'none'],
+    ['tracing on (NodeSDK)', 'console'],
+  ] as const) {
+    it(`names the service and merges OTEL_RESOURCE_ATTRIBUTES, ${label}`, async () => {
+      const lines = await exposition({
+        OTEL_TRACES_EXPORTER: tracing,
+        OTEL_SERVICE_NAME: 'checkout',
+        OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=staging',
+      });
+      const info = lines.find((l) => l.startsWith('target_info{')) ?? '';
+      expect(info).to.include('service_name="checkout"');
+      expect(info).to.match(/service_version="\d+\.\d+\.\d+"/);
+      expect(info).to.include('service_instance_id=');
+      expect(info).to.include('deployment_environment_name="staging"');
+      expect(info).not.to.include('host_name');
+    });
+  }
+
+  for (const [label, tracing] of [
+    ['tracing off', 'none'],
+    ['tracing on', 'console'],
+  ] as const) {
+    it(`records the SDK's own metrics only when OTEL_NODE_EXPERIMENTAL_SDK_METRICS asks, ${label}`, async () => {
+      const sdkTypes = async (asked: string) =>
+        (
+          await exposition({
+            OTEL_TRACES_EXPORTER: tracing,
+            OTEL_NODE_EXPERIMENTAL_SDK_METRICS: asked,
+          })
+        ).filter((l) => l.startsWith('# TYPE otel_sdk_'));
+      expect(await sdkTypes('true')).to.have.length.greaterThan(0);
+      expect(await sdkTypes('false')).to.deep.equal([]);
+    });
+  }
+});
