@@ -199,9 +199,9 @@ async function startNodeSdk(
   env: Env,
   resource: Resource,
   readers: IMetricReader[],
+  tracesOff: boolean,
   koaMiddlewareSpans: boolean,
 ): Promise<() => Promise<void>> {
-  const tracesOff = !tracingEnabled(env);
   const loaded = tracesOff ? [] : await instrumentations(koaMiddlewareSpans);
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
   const sdk = new NodeSDK({
@@ -253,7 +253,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     [ATTR_SERVICE_INSTANCE_ID]: randomUUID(),
   });
   const shutdown = needsNodeSdk(env, tracesOff)
-    ? await startNodeSdk(env, resource, readers, options.koaMiddlewareSpans ?? false)
+    ? await startNodeSdk(env, resource, readers, tracesOff, options.koaMiddlewareSpans ?? false)
     : startMetricsOnly(env, resource, readers);
 
   return {

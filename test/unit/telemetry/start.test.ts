@@ -1,7 +1,10 @@
 import { expect } from 'chai';
 import { inTelemetryChild } from '../../helpers/telemetry-child.js';
 
-/** The lines of the app's /metrics exposition, its telemetry started with `env`. */
+/**
+ * The lines of the app's /metrics exposition, its telemetry started with `env`: the second
+ * collection's, since the SDK records a collection's own duration only once it is over.
+ */
 function exposition(env: Record<string, string>): Promise<string[]> {
   return inTelemetryChild<string[]>(
     env,
