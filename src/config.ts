@@ -30,6 +30,18 @@ const exporterList = (allowed: readonly string[]) =>
       `expected a comma-separated list of ${allowed.join(', ')}`,
     );
 
+/** Probes and scrapes: asked every few seconds, the same every time, noise in a trace store. */
+const DEFAULT_IGNORED_PATHS = '/healthz,/readyz,/metrics';
+
+/** `a, b,,c` → [a, b, c]; `none` (an empty variable is unset, as everywhere) traces every path. */
+const pathList = (list: string) =>
+  list === 'none'
+    ? []
+    : list
+        .split(',')
+        .map((p) => p.trim())
+        .filter((p) => p !== '');
+
 /** The app's own settings; carbonscope's (CARBON_*, ENERGY_*, PUE, GRID_*) come from the library. */
 const schema = {
   PORT: integer(0, 65535).default(8001),
@@ -49,6 +61,14 @@ const schema = {
   MOCK_LLM_LATENCY_MS: integer(0, 60_000).default(50),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   TRACE_KOA_MIDDLEWARE: z.enum(['true', 'false']).default('false'),
+  TRACE_IGNORED_PATHS: z
+    .string()
+    .default(DEFAULT_IGNORED_PATHS)
+    .transform(pathList)
+    .refine(
+      (paths) => paths.length <= 64 && paths.every((p) => /^\/[^\s?#]{0,199}$/.test(p)),
+      'expected none or up to 64 comma-separated paths, each starting with / (no query)',
+    ),
   // The OTel variables the service reads (the SDK would ignore or misread a malformed one
   // silently). Metrics are pushed over OTLP/HTTP only: grpc is refused for them.
   OTEL_EXPORTER_OTLP_ENDPOINT: url.optional(),
@@ -85,6 +105,8 @@ export interface Config extends Settings {
     otlpMetricsEnabled: boolean;
     /** With tracing on, a span for each of the app's Koa middleware too (TRACE_KOA_MIDDLEWARE). */
     koaMiddlewareSpans: boolean;
+    /** With tracing on, requests to these paths (exact, without the query) get no span. */
+    untracedPaths: readonly string[];
   };
 }
 
@@ -120,6 +142,7 @@ export function loadConfig(env: Env = process.env): Config {
         env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT,
       ),
       koaMiddlewareSpans: s.TRACE_KOA_MIDDLEWARE === 'true',
+      untracedPaths: s.TRACE_IGNORED_PATHS,
     },
   };
 }

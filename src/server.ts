@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     telemetry = await startTelemetry({
       otlpMetricsEnabled: config.otel.otlpMetricsEnabled,
       koaMiddlewareSpans: config.otel.koaMiddlewareSpans,
+      untracedPaths: config.otel.untracedPaths,
     });
   } catch (err) {
     fail(`telemetry could not start: ${err instanceof Error ? err.message : String(err)}`);

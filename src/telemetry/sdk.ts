@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import {
   type ContextManager,
   createNoopMeter,
@@ -48,6 +49,14 @@ export interface TelemetryOptions {
   otlpMetricsEnabled: boolean;
   /** With tracing on, a span for each Koa middleware as well as the router's (false). */
   koaMiddlewareSpans?: boolean;
+  /** With tracing on, requests to these paths (exact, the query aside) get no span (none). */
+  untracedPaths?: readonly string[];
+}
+
+/** What the instrumentations are asked to trace. */
+interface TraceScope {
+  koaMiddlewareSpans: boolean;
+  untracedPaths: readonly string[];
 }
 
 // `service.instance.id` is semconv "development"; its key is stable across versions.
@@ -129,13 +138,14 @@ const rootOnlyContext: ContextManager = {
  * Loaded only when tracing is on: the package pulls in about 48 instrumentation packages, which
  * OTEL_TRACES_EXPORTER=none should not pay for at start-up.
  */
-async function instrumentations(koaMiddlewareSpans: boolean) {
+async function instrumentations({ koaMiddlewareSpans, untracedPaths }: TraceScope) {
   const { getNodeAutoInstrumentations } = await import('@opentelemetry/auto-instrumentations-node');
   const { KoaLayerType } = await import('@opentelemetry/instrumentation-koa');
   // http and koa give the request spans and the semconv HTTP metrics; undici covers outgoing
   // fetch calls (Electricity Maps, the LLM). The rest are off: fs and dns alone would emit a
   // span for every file read and lookup, and the others instrument libraries we do not use.
   return getNodeAutoInstrumentations({
+    '@opentelemetry/instrumentation-http': { ignoreIncomingRequestHook: ignoring(untracedPaths) },
     '@opentelemetry/instrumentation-fs': { enabled: false },
     '@opentelemetry/instrumentation-dns': { enabled: false },
     '@opentelemetry/instrumentation-net': { enabled: false },
@@ -148,6 +158,19 @@ async function instrumentations(koaMiddlewareSpans: boolean) {
       ignoreLayersType: koaMiddlewareSpans ? [] : [KoaLayerType.MIDDLEWARE],
     },
   });
+}
+
+/**
+ * Whether a request's path is one of `paths`. The instrumentation then runs the request with
+ * tracing suppressed: no server span, no router span under it, no span for what it calls.
+ */
+function ignoring(paths: readonly string[]): ((request: IncomingMessage) => boolean) | undefined {
+  if (paths.length === 0) return undefined;
+  const ignored = new Set(paths);
+  return ({ url = '' }) => {
+    const query = url.indexOf('?');
+    return ignored.has(query === -1 ? url : url.slice(0, query));
+  };
 }
 
 /** `true`, in any case, as the SDK reads its boolean variables. */
@@ -200,9 +223,9 @@ async function startNodeSdk(
   resource: Resource,
   readers: IMetricReader[],
   tracesOff: boolean,
-  koaMiddlewareSpans: boolean,
+  scope: TraceScope,
 ): Promise<() => Promise<void>> {
-  const loaded = tracesOff ? [] : await instrumentations(koaMiddlewareSpans);
+  const loaded = tracesOff ? [] : await instrumentations(scope);
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
   const sdk = new NodeSDK({
     resource,
@@ -253,7 +276,10 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     [ATTR_SERVICE_INSTANCE_ID]: randomUUID(),
   });
   const shutdown = needsNodeSdk(env, tracesOff)
-    ? await startNodeSdk(env, resource, readers, tracesOff, options.koaMiddlewareSpans ?? false)
+    ? await startNodeSdk(env, resource, readers, tracesOff, {
+        koaMiddlewareSpans: options.koaMiddlewareSpans ?? false,
+        untracedPaths: options.untracedPaths ?? [],
+      })
     : startMetricsOnly(env, resource, readers);
 
   return {

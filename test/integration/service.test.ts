@@ -222,7 +222,7 @@ describe('OTLP push and graceful shutdown', function () {
   it('pushes http.server.request.duration and koa spans, logs each request with its trace id; SIGTERM gives a final export and exit 0', async () => {
     const receiver = await otlpReceiver();
     const server = await spawnServer(pushingAtShutdown(receiver.url));
-    for (let i = 0; i < 5; i++) await get(`${server.url}/healthz`);
+    for (let i = 0; i < 5; i++) await get(`${server.url}/energy`);
     // This test is the server's only client: once the five lines above have arrived (stdout is
     // a pipe, they may trail their responses), every request line after them is the probe's.
     const deadline = Date.now() + 5_000;
@@ -231,7 +231,7 @@ describe('OTLP push and graceful shutdown', function () {
     }
     expect(requestLogLines(server.stdout)).to.have.length(5);
     const probe = randomUUID();
-    await get(`${server.url}/healthz?probe=${probe}`);
+    await get(`${server.url}/energy?probe=${probe}`);
     expect(receiver.pushes).to.have.length(0);
     const started = Date.now();
     const code = await server.stop('SIGTERM');
@@ -256,7 +256,7 @@ describe('OTLP push and graceful shutdown', function () {
     const probeLines = requestLogLines(server.stdout).slice(5);
     expect(probeLines).to.have.length(1);
     const [line] = probeLines;
-    expect(line).to.include({ method: 'GET', path: '/healthz', endpoint: '/healthz', status: 200 });
+    expect(line).to.include({ method: 'GET', path: '/energy', endpoint: '/energy', status: 200 });
     expect(line.durationMs).to.be.a('number');
     expect(line.trace_id)
       .to.be.a('string')
@@ -270,8 +270,8 @@ describe('OTLP push and graceful shutdown', function () {
     // The server span and the router's, which names the route; no span per app middleware
     // (TRACE_KOA_MIDDLEWARE is off by default).
     expect(traceSpans.map((span) => span.name).sort()).to.deep.equal([
-      'GET /healthz',
-      'router - /healthz',
+      'GET /energy',
+      'router - /energy',
     ]);
     // With tracing on, the request's energy reaches its trace (settled at the last sample).
     expect(JSON.stringify(traceSpans)).to.include('"carbonscope.energy_joules"');
@@ -283,12 +283,31 @@ describe('OTLP push and graceful shutdown', function () {
       ...pushingAtShutdown(receiver.url),
       TRACE_KOA_MIDDLEWARE: 'true',
     });
-    await get(`${server.url}/healthz`);
+    await get(`${server.url}/energy`);
     expect(await server.stop('SIGTERM')).to.equal(0);
     await receiver.close();
     const names = exportedSpans(receiver.traces).map((span) => span.name ?? '');
-    expect(names).to.include.members(['GET /healthz', 'router - /healthz']);
+    expect(names).to.include.members(['GET /energy', 'router - /energy']);
     expect(names.filter((name) => name.startsWith('middleware - '))).to.not.be.empty;
+  });
+
+  /** The names of the spans a server exported for one request to each path, then SIGTERM. */
+  async function spanNames(paths: string[], env: Record<string, string> = {}): Promise<string[]> {
+    const receiver = await otlpReceiver();
+    const server = await spawnServer({ ...pushingAtShutdown(receiver.url), ...env });
+    for (const path of paths) await get(`${server.url}${path}`);
+    expect(await server.stop('SIGTERM')).to.equal(0);
+    await receiver.close();
+    return exportedSpans(receiver.traces).map((span) => span.name ?? '');
+  }
+
+  it('leaves health probes and metric scrapes out of the traces, unless TRACE_IGNORED_PATHS is set', async () => {
+    const paths = ['/healthz', '/readyz?x=1', '/metrics', '/energy'];
+    const byDefault = await spanNames(paths);
+    expect(byDefault).to.include.members(['GET /energy', 'router - /energy']);
+    expect(byDefault.filter((name) => /healthz|readyz|metrics/.test(name))).to.deep.equal([]);
+    const everyPath = await spanNames(paths, { TRACE_IGNORED_PATHS: 'none' });
+    expect(everyPath).to.include.members(['GET /healthz', 'GET /readyz', 'GET /metrics']);
   });
 });
 

@@ -39,6 +39,9 @@ describe('config', () => {
     ['ENERGY_SOURCE', 'magic'],
     ['LOG_LEVEL', 'loud'],
     ['TRACE_KOA_MIDDLEWARE', 'yes'],
+    ['TRACE_IGNORED_PATHS', 'healthz'],
+    ['TRACE_IGNORED_PATHS', '/healthz?probe=1'],
+    ['TRACE_IGNORED_PATHS', '/a b'],
     ['ELECTRICITY_MAPS_BASE_URL', 'not a url'],
     ['CARBON_INTENSITY', 'x'],
   ] as const) {
@@ -88,6 +91,18 @@ describe('config', () => {
   it('traces each Koa middleware only when TRACE_KOA_MIDDLEWARE=true', () => {
     expect(loadConfig({ TRACE_KOA_MIDDLEWARE: 'true' }).otel.koaMiddlewareSpans).to.equal(true);
     expect(loadConfig({ TRACE_KOA_MIDDLEWARE: 'false' }).otel.koaMiddlewareSpans).to.equal(false);
+  });
+
+  it('leaves probes and scrapes out of traces unless TRACE_IGNORED_PATHS lists other paths', () => {
+    expect(loadConfig({}).otel.untracedPaths).to.deep.equal(['/healthz', '/readyz', '/metrics']);
+    expect(loadConfig({ TRACE_IGNORED_PATHS: 'none' }).otel.untracedPaths).to.deep.equal([]);
+    expect(
+      loadConfig({ TRACE_IGNORED_PATHS: ' /livez , /metrics,,' }).otel.untracedPaths,
+    ).to.deep.equal(['/livez', '/metrics']);
+    const many = Array.from({ length: 65 }, (_, i) => `/p${i}`).join(',');
+    expect(() => loadConfig({ TRACE_IGNORED_PATHS: many }))
+      .to.throw(ConfigError)
+      .with.property('variable', 'TRACE_IGNORED_PATHS');
   });
 
   it('turns the OTLP reader on for either endpoint variable', () => {
