@@ -3,20 +3,21 @@
  *   - load: every endpoint, good and bad inputs (400, 404, 405, 413, 415), and one request in ten
  *     drawn anew: random paths, random zones (real, made-up, thousands of characters), random
  *     model names (real, made-up, long) and long values (query strings, headers, paths);
- *   - bounds: zero 5xx and zero connection errors; RSS growth under 10 % after warm-up, judged on
- *     its floors after major GCs (the load goes on, up to 4 min more, until RSS has fallen
- *     twice; else on the levels of the first and last third); the set of series in /metrics
- *     unchanged after warm-up and its size within 10 %; still ready at the end; and (when it
- *     spawned the server) RSS at most 1.3 times the app's without carbonscope, each a fresh
- *     server under the part of the mix both answer alike (30 s + 30 s each, after the soak).
+ *   - bounds: zero 5xx and zero connection errors; memory growth under 10 % after warm-up, on
+ *     V8's heap after each full collection (the spawned server runs with --trace-gc; the load
+ *     goes on, up to 4 min more, until six ran), else on RSS (medians of the first and last
+ *     third); the set of series in /metrics unchanged after warm-up and its size within 10 %;
+ *     still ready at the end; and (when it spawned the server) RSS at most 1.3 times the app's
+ *     without carbonscope, each a fresh server under the part of the mix both answer alike (30 s
+ *     + 30 s each, after the soak).
  * Spawns the built server (default configuration, info logs to a file) unless --url is given;
- * with --url, RSS is checked only when --pid names the server's process.
+ * with --url, memory is checked, on RSS, only when --pid names the server's process.
  * Flags: --seconds=N measured after --warmup=N (defaults 60 and 60), --connections=N (16),
  * --url=http://127.0.0.1:PORT, --pid=N. Exits 1 when a bound breaks.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { assertLoopback, type LoadResult, median, runLoad, sleep } from './load.js';
-import { rssFloors, rssGrowth } from './rss-trend.js';
+import { FULL_GCS_NEEDED, heapAfterFullGcs, memoryGrowth } from './memory-growth.js';
 import {
   bare,
   carbonscope,
@@ -49,8 +50,8 @@ const SECONDS = Math.min(3600, Math.max(10, Number(flag('seconds') ?? 60)));
 const WARMUP_SECONDS = Math.min(600, Math.max(2, Number(flag('warmup') ?? 60)));
 const RSS_EVERY_MS = 2000;
 const CONNECTIONS = Math.min(256, Math.max(1, Number(flag('connections') ?? 16)));
-const RSS_GROWTH_LIMIT = 0.1;
-/** How long the measured load may go on past --seconds for RSS to fall twice. */
+const GROWTH_LIMIT = 0.1;
+/** How long the measured load may go on past --seconds for enough full collections. */
 const MORE_SECONDS_AT_MOST = 240;
 /** carbonscope's RSS under the soak against the app's without it, under the same soak. */
 const RSS_VS_BARE = 1.3;
@@ -104,14 +105,23 @@ interface SoakRun {
   load: LoadResult;
   /** RSS every 2 s under the measured load (empty without a pid). */
   trend: number[];
+  /** The heap (MB) after each full collection under the measured load (empty without a trace). */
+  heaps: number[];
   rss0: number;
   rss1: number;
   text0: string;
   text1: string;
 }
 
-/** Every request of the mix once, the warm-up, then the measured load with RSS sampled. */
-async function soak(url: string, pid: number | undefined): Promise<SoakRun> {
+/**
+ * Every request of the mix once, the warm-up, then the measured load with RSS sampled and, where
+ * `gcTrace` names the spawned server's output (run with --trace-gc), its full collections read.
+ */
+async function soak(
+  url: string,
+  pid: number | undefined,
+  gcTrace: string | undefined,
+): Promise<SoakRun> {
   const models = await chatModels(url);
   const pick = mixPicker(models);
   // Every request of the mix once and every model once, so each label set exists before the
@@ -129,10 +139,13 @@ async function soak(url: string, pid: number | undefined): Promise<SoakRun> {
   console.log(
     `after warm-up: RSS ${rss0.toFixed(1)} MiB, ${seriesOf(text0).length} series, /metrics ${kb(text0)} KB`,
   );
-  // RSS every 2 s under load. Judged on its floors after major GCs (rss-trend.ts), so the
-  // measured load goes on past --seconds, 30 s at a time, until RSS has fallen twice.
+  // RSS every 2 s under load, and the heap after each full collection from here on. The load
+  // goes on past --seconds, 30 s at a time, until enough full collections ran to judge the heap.
   const trend: number[] = [];
   const sampler = pid ? setInterval(() => trend.push(rssMiB(pid)), RSS_EVERY_MS) : undefined;
+  const from = gcTrace ? statSync(gcTrace).size : 0;
+  const heaps = () =>
+    gcTrace ? heapAfterFullGcs(readFileSync(gcTrace).subarray(from).toString('utf8')) : [];
   const measure = (durationSeconds: number) =>
     runLoad({
       url,
@@ -145,8 +158,12 @@ async function soak(url: string, pid: number | undefined): Promise<SoakRun> {
   let seconds = SECONDS;
   try {
     load = await measure(SECONDS);
-    while (pid && rssFloors(trend).length < 2 && seconds < SECONDS + MORE_SECONDS_AT_MOST) {
-      console.log(`RSS fell ${rssFloors(trend).length} time(s) in ${seconds} s: 30 s more`);
+    while (
+      gcTrace &&
+      heaps().length < FULL_GCS_NEEDED &&
+      seconds < SECONDS + MORE_SECONDS_AT_MOST
+    ) {
+      console.log(`${heaps().length} full collections in ${seconds} s: 30 s more`);
       load = add(load, await measure(30));
       seconds += 30;
     }
@@ -154,11 +171,10 @@ async function soak(url: string, pid: number | undefined): Promise<SoakRun> {
     clearInterval(sampler);
   }
   const every10s = trend.filter((_, i) => i % 5 === 4).map((r) => r.toFixed(0));
-  if (trend.length) {
-    const floors = rssFloors(trend).map((r) => r.toFixed(0));
-    console.log(
-      `RSS under load every 10 s: ${every10s.join(', ')} MiB; floors ${floors.join(', ')}`,
-    );
+  if (trend.length) console.log(`RSS under load every 10 s: ${every10s.join(', ')} MiB`);
+  const after = heaps();
+  if (after.length) {
+    console.log(`heap after each full collection: ${after.map((h) => h.toFixed(0)).join(', ')} MB`);
   }
   totals = add(totals, load);
   const rss1 = await settledRss(pid);
@@ -167,7 +183,7 @@ async function soak(url: string, pid: number | undefined): Promise<SoakRun> {
     `after load: RSS ${rss1.toFixed(1)} MiB, ${seriesOf(text1).length} series, /metrics ${kb(text1)} KB, ` +
       `${Math.round(load.requestsPerSecond)} req/s, p99 ${load.p99Ms} ms`,
   );
-  return { totals, load, trend, rss0, rss1, text0, text1 };
+  return { totals, load, trend, heaps: after, rss0, rss1, text0, text1 };
 }
 
 /** Seconds of each warm-up and measured run of the comparison with the bare app. */
@@ -228,7 +244,11 @@ async function main(): Promise<void> {
   if (givenUrl) assertLoopback(givenUrl);
   const server = givenUrl
     ? undefined
-    : await startServer(carbonscope('soak', true, { LOG_LEVEL: 'info' }));
+    : // --trace-gc: its full collections, in the server's output, say what the heap keeps.
+      await startServer({
+        ...carbonscope('soak', true, { LOG_LEVEL: 'info' }),
+        nodeArgs: ['--trace-gc'],
+      });
   const url = givenUrl ?? (server as RunningServer).url;
   const pid = server?.pid ?? (flag('pid') ? Number(flag('pid')) : undefined);
   console.log(
@@ -240,7 +260,7 @@ async function main(): Promise<void> {
   const checks: Check[] = [];
   let trend: number[] = [];
   try {
-    const run = await soak(url, pid);
+    const run = await soak(url, pid, server?.logFile);
     totals = run.totals;
     trend = run.trend;
     const { rss0, rss1, text0, text1 } = run;
@@ -257,20 +277,23 @@ async function main(): Promise<void> {
       ok: totals.errors === 0,
       detail: `${totals.errors}`,
     });
-    if (trend.length >= 6) {
-      const { judgedOn, early, late, growth } = rssGrowth(trend);
+    if (trend.length >= 6 || run.heaps.length >= FULL_GCS_NEEDED) {
+      const { judgedOn, early, late, growth } = memoryGrowth(trend, run.heaps);
       const on =
-        judgedOn === 'floors'
-          ? `first floor after a fall ${early.toFixed(1)} -> last ${late.toFixed(1)} MiB`
-          : `median of first third ${early.toFixed(1)} -> last third ${late.toFixed(1)} MiB ` +
-            '(RSS fell fewer than twice)';
+        judgedOn === 'heap'
+          ? `heap after ${run.heaps.length} full collections, median of first third ` +
+            `${early.toFixed(1)} -> last third ${late.toFixed(1)} MB`
+          : `RSS (fewer than ${FULL_GCS_NEEDED} full collections), median of first third ` +
+            `${early.toFixed(1)} -> last third ${late.toFixed(1)} MiB`;
       checks.push({
-        name: `RSS growth after warm-up < ${RSS_GROWTH_LIMIT * 100} %`,
-        ok: growth < RSS_GROWTH_LIMIT,
-        detail: `${on} (${(growth * 100).toFixed(2)} %); settled ${rss0.toFixed(1)} -> ${rss1.toFixed(1)} MiB`,
+        name: `memory growth after warm-up < ${GROWTH_LIMIT * 100} %`,
+        ok: growth < GROWTH_LIMIT,
+        detail: `${on} (${(growth * 100).toFixed(2)} %); RSS settled ${rss0.toFixed(1)} -> ${rss1.toFixed(1)} MiB`,
       });
     } else {
-      console.log('RSS not checked: no pid for the server (pass --pid with --url), or too short');
+      console.log(
+        'memory not checked: no pid for the server (pass --pid with --url), or too short',
+      );
     }
     const added = [...series1].filter((s) => !series0.has(s));
     const removed = [...series0].filter((s) => !series1.has(s));
