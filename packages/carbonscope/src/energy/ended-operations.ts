@@ -3,6 +3,9 @@ import type { HttpRequestFacts, OperationContext, OperationKind } from './types.
 
 const INITIAL_CAPACITY = 1024;
 
+/** In an operation's slot: ended with end(), its footprint wanted after the sample, not held. */
+const KEPT = Symbol('kept');
+
 // An operation's numbers side by side, and its references side by side: a push writes one or
 // two cache lines of each instead of one line in each of fifteen arrays (in a server, whose
 // other work evicts them between requests, the fifteen lines cost ~0.5 µs per request).
@@ -31,15 +34,20 @@ const REFERENCES = 6;
  * when a busier interval needs more). The operations themselves are not kept, so the
  * garbage collector never carries a request's objects across a sample interval, except where
  * the operation is needed still: its CPU is measured (exact, a calibration window), or its
- * caller may ask for its settled figure (`end()` rather than the internal `close()`).
+ * caller waits for its settled figure. One ended with `end()` is marked for its figure, which
+ * a SettlementBatch keeps for it.
  */
 export class EndedOperations {
   length = 0;
   private numbers = new Float64Array(INITIAL_CAPACITY * NUMBERS);
   private readonly references: unknown[] = extended([], INITIAL_CAPACITY * REFERENCES);
 
-  /** Copies what settling `op` needs; returns its index. */
-  push(op: TrackedOperation, keep: boolean): number {
+  /**
+   * Copies what settling `op` needs; returns its index. `hold`: the operation itself is kept
+   * (its CPU is read still, or someone waits for its settled figure); `kept`: its settled
+   * figure is wanted for a SettlementBatch, but the operation is not held.
+   */
+  push(op: TrackedOperation, hold: boolean, kept: boolean): number {
     const i = this.length;
     if ((i + 1) * NUMBERS > this.numbers.length) this.grow();
     const n = this.numbers;
@@ -61,7 +69,7 @@ export class EndedOperations {
     r[ref + STATUS] = op.status;
     r[ref + HTTP] = op.http;
     r[ref + CONTEXT] = op.context;
-    r[ref + OP] = keep ? op : undefined;
+    r[ref + OP] = hold ? op : kept ? KEPT : undefined;
     this.length = i + 1;
     return i;
   }
@@ -86,9 +94,20 @@ export class EndedOperations {
     return this.references[i * REFERENCES + CONTEXT] as OperationContext | undefined;
   }
 
-  /** The operation where it is still needed (see above), else undefined. */
+  /** The operation where it is held (see push), else undefined. */
   op(i: number): TrackedOperation | undefined {
-    return this.references[i * REFERENCES + OP] as TrackedOperation | undefined;
+    const op = this.references[i * REFERENCES + OP];
+    return op === KEPT ? undefined : (op as TrackedOperation | undefined);
+  }
+
+  /** True where its settled figure is wanted without the operation held (see push). */
+  kept(i: number): boolean {
+    return this.references[i * REFERENCES + OP] === KEPT;
+  }
+
+  /** Holds the operation at `i` from now on: someone waits for its settled figure. */
+  hold(i: number, op: TrackedOperation): void {
+    this.references[i * REFERENCES + OP] = op;
   }
 
   startMs(i: number): number {

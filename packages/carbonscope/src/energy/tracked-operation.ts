@@ -1,5 +1,6 @@
 import type { Accrued } from './accrued.js';
 import type { CpuOwner, OperationCpu } from './operation-cpu.js';
+import type { SettlementBatch } from './settlement-batch.js';
 import type {
   ActiveOperation,
   HttpRequestFacts,
@@ -15,6 +16,8 @@ export interface OperationHost {
    * settled, for settled(); else (close()) neither.
    */
   finish(op: TrackedOperation, kept: boolean): OperationFootprint | undefined;
+  /** Someone waits for the settled figure of `op`, ended and not settled: hold it till then. */
+  hold(op: TrackedOperation): void;
   runIn<T>(op: TrackedOperation, fn: () => T): T;
   capture(op: TrackedOperation): void;
 }
@@ -43,8 +46,14 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
   cpu: OperationCpu | undefined;
   /** The provisional footprint end() returned. */
   atEnd: OperationFootprint | undefined;
-  /** The settled footprint, where the tracker kept the operation for it. */
+  /** The settled footprint, once known. */
   atSettlement: OperationFootprint | undefined;
+  /**
+   * Where its settled footprint will be, by `index`, when the tracker does not hold it (ended
+   * with end(), and no one waited for the figure before its end).
+   */
+  batch: SettlementBatch | undefined;
+  index = -1;
   private waiters: Array<(footprint: OperationFootprint) => void> | undefined;
 
   constructor(
@@ -59,7 +68,12 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
   }
 
   get closed(): boolean {
-    return this.atSettlement !== undefined;
+    return this.atSettlement !== undefined || this.batch?.settled === true;
+  }
+
+  /** True while someone waits for its settled figure. */
+  get awaited(): boolean {
+    return this.waiters !== undefined;
   }
 
   /** Idempotent: a second call returns the first result and reports nothing. */
@@ -99,10 +113,12 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
   }
 
   settled(): Promise<OperationFootprint> {
+    this.atSettlement ??= this.batch?.footprintOf(this.index);
     if (this.atSettlement) return Promise.resolve(this.atSettlement);
     return new Promise((resolve) => {
       this.waiters ??= [];
       this.waiters.push(resolve);
+      if (this.ended) this.host.hold(this);
     });
   }
 

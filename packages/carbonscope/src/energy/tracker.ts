@@ -4,6 +4,7 @@ import { CpuWeights } from './cpu-weights.js';
 import { EndedOperations } from './ended-operations.js';
 import { OperationCpu } from './operation-cpu.js';
 import type { Clock } from './probes.js';
+import { SettlementBatch } from './settlement-batch.js';
 import { measureWith, trackWith } from './track.js';
 import { type OperationHost, TrackedOperation } from './tracked-operation.js';
 import type {
@@ -109,6 +110,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private runningCount = 0;
   /** Ended since the last sample, waiting for it. */
   private readonly ended = new EndedOperations();
+  /** Where the settled figures of those ended with end() go, for settled(). */
+  private batch = new SettlementBatch();
 
   private readonly createdMs: number;
   private intervalStartMs: number | undefined;
@@ -377,40 +380,94 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const footprint =
       kept || atOnce || this.finishListeners.length > 0 ? this.provisional(op) : undefined;
     if (atOnce) this.report(op.context, op, footprint as OperationFootprint);
-    // Kept for settled(), or where its CPU is still read.
-    else this.ended.push(op, kept || op.cpu?.measured === true);
+    else this.pend(op, kept);
     for (const listener of this.finishListeners) listener(footprint as OperationFootprint);
     if (op.kind === 'request') for (const listener of this.requestListeners) listener(op);
     return footprint;
   }
 
+  /**
+   * Waits for the next sample. The operation itself is held where its CPU is read still or
+   * someone waits for its figure; one ended with end() otherwise gets its settled figure in the
+   * interval's batch, where it finds it, and nothing holds it: its caller most often drops it.
+   */
+  private pend(op: TrackedOperation, kept: boolean): void {
+    const hold = op.cpu?.measured === true || op.awaited;
+    const index = this.ended.push(op, hold, kept && !hold);
+    if (kept && !hold) {
+      op.batch = this.batch;
+      op.index = index;
+      this.batch.kept++;
+    }
+  }
+
+  /** @internal someone now waits for the settled figure of an ended operation. */
+  hold(op: TrackedOperation): void {
+    if (op.batch === this.batch && !op.closed) this.ended.hold(op.index, op);
+  }
+
   /** Its figure now: what earlier samples gave it, and its last part at the last price. */
   private provisional(op: TrackedOperation): OperationFootprint {
-    const from = this.intervalStartMs ?? op.startMs;
-    const overhead = op.kind === 'request' ? this.overheadEach : 0;
+    return this.provisionalOf(
+      op.name,
+      op.kind,
+      op.cpu?.sinceSample() ?? Number.NaN,
+      op.startMs,
+      op.endMs,
+      op.shareEnd - op.shareFrom,
+      op.accrued ?? NOTHING_ACCRUED,
+      op,
+    );
+  }
+
+  /** The same for the ended operation at `i`, from what the list kept of it. */
+  private provisionalAt(i: number): OperationFootprint {
+    const { ended } = this;
+    return this.provisionalOf(
+      ended.name(i),
+      ended.kind(i),
+      Number.NaN,
+      ended.startMs(i),
+      ended.endMs(i),
+      ended.share(i),
+      {
+        joules: ended.joules(i),
+        grams: ended.grams(i),
+        embodiedGrams: ended.embodied(i),
+        estimated: ended.estimated(i),
+      },
+      { context: ended.context(i), status: ended.status(i), http: ended.http(i) },
+    );
+  }
+
+  private provisionalOf(
+    name: string,
+    kind: OperationKind,
+    cpuMs: number,
+    startMs: number,
+    endMs: number,
+    share: number,
+    earlier: Readonly<Pick<Accrued, 'joules' | 'grams' | 'embodiedGrams' | 'estimated'>>,
+    about: Pick<OperationFootprint, 'context' | 'status' | 'http'>,
+  ): OperationFootprint {
+    const from = this.intervalStartMs ?? startMs;
+    const overhead = kind === 'request' ? this.overheadEach : 0;
     const weight =
-      this.weigh(
-        op.name,
-        op.kind,
-        op.cpu?.sinceSample() ?? Number.NaN,
-        overlap(op.startMs, from, op.endMs),
-        op.shareEnd - op.shareFrom,
-        op.endMs - op.startMs,
-      ) + overhead;
+      this.weigh(name, kind, cpuMs, overlap(startMs, from, endMs), share, endMs - startMs) +
+      overhead;
     const last = weight * this.price;
-    const earlier = op.accrued ?? NOTHING_ACCRUED;
     return {
-      operation: op.name,
-      kind: op.kind,
-      durationSeconds: (op.endMs - op.startMs) / 1000,
+      operation: name,
+      kind,
+      durationSeconds: (endMs - startMs) / 1000,
       joules: earlier.joules + last,
       grams: earlier.grams + last * this.gramsPerJoule,
       embodiedGrams: earlier.embodiedGrams + weight * this.embodiedPrice,
       estimated: earlier.estimated || this.estimated,
       provisional: true,
-      context: op.context,
-      status: op.status,
-      http: op.http,
+      context: about.context,
+      status: about.status,
+      http: about.http,
     };
   }
 
@@ -576,29 +633,33 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * then empties the list; rethrows the first listener error after.
    */
   private reportEnded(provisional: boolean): void {
-    const { ended } = this;
+    const { ended, batch } = this;
     let failure: { err: unknown } | undefined;
     const listening = this.listeners.length > 0;
     for (let i = 0; i < ended.length; i++) {
       const op = ended.op(i);
+      const kept = ended.kept(i);
       const context = ended.context(i);
-      if (!listening && !op && !context) continue; // no one to tell
+      if (!listening && !op && !context && !kept) continue; // no one to tell
       const footprint =
         provisional && op?.atEnd
           ? op.atEnd
-          : {
-              operation: ended.name(i),
-              kind: ended.kind(i),
-              durationSeconds: (ended.endMs(i) - ended.startMs(i)) / 1000,
-              joules: ended.joules(i),
-              grams: ended.grams(i),
-              embodiedGrams: ended.embodied(i),
-              estimated: ended.estimated(i),
-              provisional,
-              context,
-              status: ended.status(i),
-              http: ended.http(i),
-            };
+          : provisional && kept
+            ? this.provisionalAt(i)
+            : {
+                operation: ended.name(i),
+                kind: ended.kind(i),
+                durationSeconds: (ended.endMs(i) - ended.startMs(i)) / 1000,
+                joules: ended.joules(i),
+                grams: ended.grams(i),
+                embodiedGrams: ended.embodied(i),
+                estimated: ended.estimated(i),
+                provisional,
+                context,
+                status: ended.status(i),
+                http: ended.http(i),
+              };
+      if (kept) batch.set(i, footprint);
       try {
         this.report(context, op, footprint);
       } catch (err) {
@@ -606,6 +667,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       }
     }
     ended.clear();
+    if (batch.kept > 0) {
+      batch.close();
+      this.batch = new SettlementBatch();
+    }
     if (failure) throw failure.err;
   }
 

@@ -22,8 +22,8 @@ describe('ended operations (settlement arrays)', () => {
   it('keeps every operation its own fields across growth, and settles each in place', () => {
     const list = new EndedOperations();
     const n = 5000; // past the initial 1,024 slots, twice grown
-    for (let i = 0; i < n; i++) expect(list.push(ended(i), i === 4321)).to.equal(i);
-    for (const i of [0, 1023, 1024, 2047, 4321, n - 1]) {
+    for (let i = 0; i < n; i++) expect(list.push(ended(i), i === 4321, i === 1234)).to.equal(i);
+    for (const i of [0, 1023, 1024, 1234, 2047, 4321, n - 1]) {
       const seen = [list.name(i), list.kind(i), list.status(i), list.startMs(i), list.endMs(i)];
       expect(seen).to.deep.equal([
         `op${i}`,
@@ -38,8 +38,12 @@ describe('ended operations (settlement arrays)', () => {
         i % 5 === 0,
         0,
       ]);
+      // Held, or marked for its settled figure without being held.
       expect(list.op(i) !== undefined).to.equal(i === 4321);
+      expect(list.kept(i)).to.equal(i === 1234);
     }
+    list.hold(1234, ended(1234));
+    expect([list.op(1234)?.name, list.kept(1234)]).to.deep.equal(['op1234', false]);
     list.setWeight(2047, 3);
     list.settle(2047, 1, 2, 3, true);
     expect([
@@ -57,7 +61,8 @@ describe('ended operations (settlement arrays)', () => {
 
   it('drops its references when cleared and starts again at 0', () => {
     const list = new EndedOperations();
-    list.push(ended(1), true);
+    list.push(ended(1), true, false);
+    list.push(ended(2), false, true);
     list.clear();
     expect(list.length).to.equal(0);
     expect([list.op(0), list.http(0), list.name(0)]).to.deep.equal([
@@ -65,7 +70,7 @@ describe('ended operations (settlement arrays)', () => {
       undefined,
       undefined,
     ]);
-    expect(list.push(ended(7), false)).to.equal(0);
-    expect(list.name(0)).to.equal('op7');
+    expect(list.push(ended(7), false, false)).to.equal(0);
+    expect([list.name(0), list.kept(0), list.kept(1)]).to.deep.equal(['op7', false, false]);
   });
 });

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
@@ -7,6 +9,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import type {
+  ActiveOperation,
   OperationAttribution,
   OperationContext,
   OperationFootprint,
@@ -87,6 +90,10 @@ function joulesByName(ended: readonly OperationFootprint[]): Record<string, numb
   return Object.fromEntries(ended.map((f) => [f.operation, f.joules]));
 }
 
+// A full collection on demand, to see what the tracker keeps alive.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
 /** Lets promise continuations (an async fn's end, measure()'s) run. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -115,6 +122,42 @@ describe('operation tracker', () => {
     expect(ended[0].durationSeconds).to.equal(0.5);
     expect(await op.settled()).to.equal(ended[0]);
     expect(tracker.pending).to.equal(0);
+  });
+
+  it('keeps nothing of an operation ended with end() that no one holds, and still reports it', async () => {
+    const { clock, tracker, ended, sample } = setup();
+    sample(0);
+    let op: ActiveOperation | undefined = tracker.begin('dropped');
+    clock.advance(10);
+    const provisional = op.end();
+    const held = new WeakRef(op);
+    op = undefined;
+    // A WeakRef's target lives to the end of the job that made it.
+    await settle();
+    collectGarbage();
+    expect(held.deref(), 'the operation, before its sample').to.equal(undefined);
+    clock.idle(10);
+    sample(2);
+    expect(ended).to.have.length(1);
+    expect(ended[0]).to.include({ operation: 'dropped', joules: 2, provisional: false });
+    expect(provisional).to.include({ operation: 'dropped', provisional: true });
+  });
+
+  it('settles what asked for settled() between end() and the sample, held by nothing else', async () => {
+    const { clock, tracker, ended, sample } = setup();
+    sample(0);
+    const waiting = (() => {
+      const op = tracker.begin('awaited');
+      clock.advance(10);
+      op.end();
+      return op.settled();
+    })();
+    await settle();
+    collectGarbage();
+    clock.idle(10);
+    sample(2);
+    expect(await waiting).to.equal(ended[0]);
+    expect(ended[0]).to.include({ operation: 'awaited', joules: 2, provisional: false });
   });
 
   it('end() after a sample that found the operation running counts what that sample gave it', () => {
