@@ -401,9 +401,12 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     }
   }
 
-  /** @internal someone now waits for the settled figure of an ended operation. */
+  /**
+   * @internal someone now waits for the settled figure of an ended operation. Only one of the
+   * current interval needs holding: an earlier batch is settled, and settled() found it there.
+   */
   hold(op: TrackedOperation): void {
-    if (op.batch === this.batch && !op.closed) this.ended.hold(op.index, op);
+    if (op.batch === this.batch) this.ended.hold(op.index, op);
   }
 
   /** Its figure now: what earlier samples gave it, and its last part at the last price. */
