@@ -1,6 +1,12 @@
 import type { Server } from 'node:http';
 import type { Meter } from '@opentelemetry/api';
-import { bindMetrics, Carbonscope, captureSpan, type LocalHistograms } from 'carbonscope';
+import {
+  bindMetrics,
+  Carbonscope,
+  captureSpan,
+  type LocalHistograms,
+  releaseHeldSpans,
+} from 'carbonscope';
 import { type AppDeps, createApp, type MetricsText } from './app.js';
 import { type Config, redactConfig, secretsOf } from './config.js';
 import { createDashboard, type Dashboard } from './dashboard/index.js';
@@ -73,6 +79,7 @@ export async function assembleService(options: AssembleOptions): Promise<Assembl
     settings: config,
     logger,
     captureContext: options.tracing ? captureSpan : undefined,
+    releaseContexts: options.tracing ? releaseHeldSpans : undefined,
   });
   bindMetrics(meter, carbonscope, { http: true, histograms: options.histograms });
   readiness.waitFor(

@@ -142,7 +142,7 @@ export { MissingSdkError, otlpMetricExporter } from './otel/optional-sdk.js';
 export { withPrometheusNames } from './otel/prometheus-names.js';
 export { PrometheusText, type PrometheusTextOptions } from './otel/prometheus-text.js';
 export { SCOPE } from './otel/scope.js';
-export { annotateSpan, captureSpan, SPAN_ATTRIBUTES } from './otel/spans.js';
+export { annotateSpan, captureSpan, releaseHeldSpans, SPAN_ATTRIBUTES } from './otel/spans.js';
 export { parseRetryAfter } from './retry-after.js';
 export { Carbonscope, type CarbonscopeOptions } from './runtime/carbonscope.js';
 export {

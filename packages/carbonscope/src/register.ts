@@ -5,7 +5,7 @@
 // a failure is one line on stderr and the application runs unmetered.
 import { stderrLogger } from './log.js';
 import { attachToOtel } from './otel/attach.js';
-import { captureSpan, contextPropagates } from './otel/spans.js';
+import { captureSpan, contextPropagates, releaseHeldSpans } from './otel/spans.js';
 import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
 
 const logger = stderrLogger();
@@ -15,6 +15,7 @@ async function register(): Promise<void> {
     logger,
     captureContext: captureSpan,
     contextActive: contextPropagates,
+    releaseContexts: releaseHeldSpans,
   });
   cs.trackRequests();
   // The application's SDK, if it has one, is started by the time the first sample is taken

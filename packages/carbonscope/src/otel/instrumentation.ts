@@ -5,10 +5,10 @@ import { startDefault } from '../runtime/default.js';
 import { VERSION } from '../version.js';
 import { SCOPE_NAME } from './attach.js';
 import { type BindMetricsOptions, bindMetrics } from './bind-metrics.js';
-import { captureSpan, contextPropagates } from './spans.js';
+import { captureSpan, contextPropagates, releaseHeldSpans } from './spans.js';
 
 export interface CarbonscopeInstrumentationConfig
-  extends Omit<CarbonscopeOptions, 'captureContext'>,
+  extends Omit<CarbonscopeOptions, 'captureContext' | 'contextActive' | 'releaseContexts'>,
     BindMetricsOptions {
   /** As every OTel instrumentation: false leaves it off until enable(). */
   enabled?: boolean;
@@ -42,6 +42,7 @@ export class CarbonscopeInstrumentation {
       logger: this.logger,
       captureContext: captureSpan,
       contextActive: contextPropagates,
+      releaseContexts: releaseHeldSpans,
     })
       .then((cs) => {
         this.cs = cs;

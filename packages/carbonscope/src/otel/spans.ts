@@ -4,8 +4,20 @@ import { VERSION } from '../version.js';
 import { SCOPE_NAME } from './attach.js';
 import { OperationSpan } from './operation-span.js';
 import { RequestSpan } from './request-span.js';
+import { SpanRelease } from './span-release.js';
 
 export { annotateSpan, SPAN_ATTRIBUTES } from './span-attributes.js';
+
+/** Ends the spans of settled operations: one for the process, as the SDK's processors are. */
+const held = new SpanRelease();
+
+/**
+ * Ends at once every span of a settled operation still paced (see SpanRelease): at stop, before
+ * the SDK shuts down. Carbonscope.stop() calls it when given as `releaseContexts`.
+ */
+export function releaseHeldSpans(): void {
+  held.releaseAll();
+}
 
 const PROBE = createContextKey('carbonscope.contextProbe');
 const PROBED = ROOT_CONTEXT.setValue(PROBE, true);
@@ -30,8 +42,8 @@ export function contextPropagates(): boolean {
 export function captureSpan(operation: string, kind: OperationKind): OperationContext | undefined {
   const active = trace.getActiveSpan();
   if (!active?.isRecording()) return undefined;
-  if (kind === 'request') return new RequestSpan(active);
+  if (kind === 'request') return new RequestSpan(active, held);
   // Asked each time: the global provider may have changed (a test, an SDK started late).
   const tracer = trace.getTracer(SCOPE_NAME, VERSION);
-  return new OperationSpan(tracer.startSpan(operation, { kind: SpanKind.INTERNAL }));
+  return new OperationSpan(tracer.startSpan(operation, { kind: SpanKind.INTERNAL }), held);
 }

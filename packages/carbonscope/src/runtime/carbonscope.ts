@@ -78,6 +78,11 @@ export interface CarbonscopeOptions {
    * so a process where none can be active pays nothing per request for it.
    */
   contextActive?: () => boolean;
+  /**
+   * With captureContext: called at stop(), after the last figures are settled, to hand on at
+   * once what the contexts still hold back (the OTel layer passes `releaseHeldSpans`).
+   */
+  releaseContexts?: () => void;
 }
 
 /**
@@ -98,6 +103,7 @@ export class Carbonscope implements OperationTracker {
     readonly meter: EnergyMeter,
     readonly tracker: EnergyTracker,
     private readonly contextActive?: () => boolean,
+    private readonly releaseContexts?: () => void,
   ) {
     // Requests are named (or ended, if their client left) before the interval is settled.
     this.unsubscribe.push(
@@ -143,7 +149,15 @@ export class Carbonscope implements OperationTracker {
       attribution: settings.energy.operationAttribution,
       calibrationIntervalMs: settings.energy.calibrationIntervalMs,
     });
-    return new Carbonscope(settings, logger, grid, meter, tracker, options.contextActive);
+    return new Carbonscope(
+      settings,
+      logger,
+      grid,
+      meter,
+      tracker,
+      options.contextActive,
+      options.releaseContexts,
+    );
   }
 
   /** Starts the meter; resolves once its baseline is set (work after it is measured). */
@@ -253,6 +267,7 @@ export class Carbonscope implements OperationTracker {
     this.untrackRequests();
     await this.meter.stop();
     this.tracker.stop();
+    this.releaseContexts?.();
     for (const off of this.unsubscribe.splice(0)) off();
   }
 }

@@ -230,6 +230,7 @@ export interface ScriptedCarbonscopeOptions {
   env?: Record<string, string>;
   grid?: GridIntensity;
   captureContext?: CarbonscopeOptions['captureContext'];
+  releaseContexts?: CarbonscopeOptions['releaseContexts'];
 }
 
 /**
@@ -248,5 +249,6 @@ export function scriptedCarbonscope(options: ScriptedCarbonscopeOptions): Promis
     hostCpu: cpu.hostCpu,
     processCpu: cpu.processCpu,
     captureContext: options.captureContext,
+    releaseContexts: options.releaseContexts,
   });
 }

@@ -1,0 +1,104 @@
+import { performance } from 'node:perf_hooks';
+import type { Span, TimeInput } from '@opentelemetry/api';
+
+/**
+ * Spans a settlement ends at once before it paces the rest: well inside the SDK's default
+ * BatchSpanProcessor queue (2,048), which also takes every other span meanwhile.
+ */
+const AT_ONCE = 256;
+/** How often paced spans are looked at (ms). */
+const TICK_MS = 10;
+/** Spans paced at most; beyond, a span ends at once, so what is held stays bounded. */
+const MAX_PACED = 65_536;
+
+/**
+ * Ends the spans carbonscope held back until their operations' energy was settled, at the
+ * pace the instrumentation ended them. A sample settles a whole interval's operations in one
+ * call; ending their spans there handed the SDK's BatchSpanProcessor an interval's spans at
+ * once, and past its queue (2,048 by default) it drops them: at 5,000 requests a second, more
+ * than half of a traced service's server spans were lost. So each settlement's spans after the
+ * first AT_ONCE are ended as long after the settlement as they were ended after its first one,
+ * which is the flow the SDK would have had with no carbonscope, one interval later. Each span
+ * keeps the end time the instrumentation gave it.
+ */
+export class SpanRelease {
+  private readonly spans: Array<Span | undefined> = [];
+  private readonly times: TimeInput[] = [];
+  private readonly due: number[] = [];
+  private head = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** Set for the synchronous run that calls end(): one settlement (the tracker's loop). */
+  private settling = false;
+  /** This settlement's delay: from its first span's end to the settlement (ms). */
+  private delayMs = 0;
+  private atOnce = 0;
+
+  /** Ends `span` at `time`, now or later; `endedMs` is when it was ended (performance.now()). */
+  end(span: Span, time: TimeInput, endedMs: number): void {
+    if (!this.settling) {
+      // A settlement's loop can pause (a collection: 20 ms seen); its spans share one delay.
+      this.settling = true;
+      queueMicrotask(this.settled);
+      this.delayMs = Math.max(0, performance.now() - endedMs);
+      this.atOnce = AT_ONCE;
+    }
+    const paced = this.spans.length - this.head;
+    if (paced === 0 && this.atOnce > 0) {
+      this.atOnce--;
+      span.end(time);
+      return;
+    }
+    if (paced >= MAX_PACED) {
+      span.end(time);
+      return;
+    }
+    this.spans.push(span);
+    this.times.push(time);
+    this.due.push(endedMs + this.delayMs);
+    this.timer ??= setTimeout(this.tick, TICK_MS).unref();
+  }
+
+  /** Ends every paced span now (at stop, before the SDK shuts down). */
+  releaseAll(): void {
+    this.release(Number.POSITIVE_INFINITY);
+  }
+
+  private readonly settled = (): void => {
+    this.settling = false;
+  };
+
+  private readonly tick = (): void => {
+    this.timer = undefined;
+    this.release(performance.now());
+  };
+
+  private release(until: number): void {
+    try {
+      while (this.head < this.spans.length && this.due[this.head] <= until) {
+        const i = this.head++;
+        const span = this.spans[i];
+        this.spans[i] = undefined; // collectable once ended
+        span?.end(this.times[i]);
+      }
+    } finally {
+      this.compact();
+      if (this.head < this.spans.length) this.timer ??= setTimeout(this.tick, TICK_MS).unref();
+      else if (this.timer) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
+    }
+  }
+
+  /** Drops the ended entries once none is left or they are most, in place. */
+  private compact(): void {
+    const { head } = this;
+    const left = this.spans.length - head;
+    if (head === 0 || (left > 0 && head < left)) return;
+    for (const list of [this.spans, this.times, this.due] as unknown[][]) {
+      list.copyWithin(0, head);
+      list.length = left;
+    }
+    this.head = 0;
+  }
+}

@@ -1,0 +1,122 @@
+import { context, SpanKind, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { ExportResultCode } from '@opentelemetry/core';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  type ReadableSpan,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-base';
+import { expect } from 'chai';
+import { captureSpan, releaseHeldSpans, SPAN_ATTRIBUTES } from '../../../src/otel/spans.js';
+import type { Carbonscope } from '../../../src/runtime/carbonscope.js';
+import { ScriptedClock, ScriptedCpu, scriptedCarbonscope } from '../energy/scripted.js';
+
+/** An exporter that answers a few milliseconds later, as one sending over a network does. */
+class SlowExporter implements SpanExporter {
+  readonly spans: ReadableSpan[] = [];
+  export(spans: ReadableSpan[], done: (result: { code: ExportResultCode }) => void): void {
+    setTimeout(() => {
+      this.spans.push(...spans);
+      done({ code: ExportResultCode.SUCCESS });
+    }, 3);
+  }
+  async shutdown(): Promise<void> {}
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A traced service's server spans are held until their requests' energy is settled, so one
+ * sample ends a whole interval's spans. Ended at once, a busy interval's spans overflowed the
+ * SDK's BatchSpanProcessor (2,048 spans queued by default) and were dropped; released at the
+ * pace they ended, they all reach the exporter.
+ */
+describe('held spans, released at the pace they ended', () => {
+  const exporter = new SlowExporter();
+  // The SDK's defaults: 2,048 queued, 512 a batch; a short delay only to end the test sooner.
+  const provider = new BasicTracerProvider({
+    spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 50 })],
+  });
+  const tracer = provider.getTracer('test');
+  const clock = new ScriptedClock(0);
+  const cpu = new ScriptedCpu();
+  let cs: Carbonscope;
+  let stopped = false;
+
+  before(async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    trace.setGlobalTracerProvider(provider);
+    cs = await scriptedCarbonscope({
+      clock,
+      cpu,
+      env: { ENERGY_OPERATION_ATTRIBUTION: 'wall' },
+      captureContext: captureSpan,
+      releaseContexts: releaseHeldSpans,
+    });
+    await cs.start();
+    clock.advance(1000);
+    cpu.interval(1, 1, 2);
+    cs.meter.sampleNow();
+  });
+
+  after(async () => {
+    if (!stopped) await cs.stop();
+    await provider.shutdown();
+    trace.disable();
+    context.disable();
+  });
+
+  /** `count` requests over `ms` of real time, each in a server span the "instrumentation" ends. */
+  async function serve(count: number, ms: number): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      const span = tracer.startSpan('GET /items/:id', { kind: SpanKind.SERVER });
+      context.with(trace.setSpan(context.active(), span), () => {
+        const op = cs.begin('GET /items/:id', 'request');
+        op.captureContext();
+        clock.advance(0.1);
+        span.end();
+        op.end();
+      });
+      if (i % 100 === 99) await sleep(ms / (count / 100));
+    }
+  }
+
+  const servers = () => exporter.spans.filter((s) => s.kind === SpanKind.SERVER);
+
+  it("exports every span of a busy interval, with its request's figures", async function () {
+    this.timeout(20_000);
+    const count = 6000;
+    await serve(count, 600);
+    expect(servers(), 'held until settled').to.have.length(0);
+    clock.advance(1000);
+    cpu.interval(1, 1, 2);
+    cs.meter.sampleNow();
+    // Released over about as long as they took to end (600 ms), not all at once.
+    for (let waited = 0; waited < 5000 && servers().length < count; waited += 100) {
+      await sleep(100);
+      await provider.forceFlush();
+    }
+    expect(servers()).to.have.length(count);
+    for (const span of servers()) {
+      expect(span.attributes[SPAN_ATTRIBUTES.energy]).to.be.a('number').above(0);
+      expect(span.attributes[SPAN_ATTRIBUTES.provisional]).to.equal(undefined);
+    }
+  });
+
+  it('ends what it still holds back when carbonscope stops, before the SDK shuts down', async function () {
+    this.timeout(20_000);
+    exporter.spans.length = 0;
+    const count = 1500;
+    await serve(count, 300);
+    clock.advance(1000);
+    cpu.interval(1, 1, 2);
+    cs.meter.sampleNow();
+    await provider.forceFlush();
+    expect(servers().length, 'ended at the sample').to.be.below(count);
+    await cs.stop();
+    stopped = true;
+    await provider.forceFlush();
+    expect(servers()).to.have.length(count);
+  });
+});
