@@ -18,9 +18,7 @@
  * --cpu-prof (the carbonscope servers write .cpuprofile files to bench-results/profiles/).
  */
 import { execFile } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -34,7 +32,7 @@ import { fmt, fmtInt } from './format.js';
 import { type LoadRequest, median, percentile, sleep } from './load.js';
 import { type OwnCodePlan, ownCodeCost } from './own-code.js';
 import { addedWithin, type Resolved, ratioWithin } from './resolved.js';
-import { alternatingRounds, type RoundResult } from './rounds.js';
+import { alternatingRounds, type RoundResult, type RoundsOutcome } from './rounds.js';
 import {
   bare,
   carbonscope,
@@ -48,6 +46,7 @@ import {
   seriesOf,
   startServer,
 } from './servers.js';
+import { startTraceSink, type TraceSink } from './trace-sink.js';
 import { ACTIVITIES, chatModels, everyRequest, sendEach } from './traffic-mix.js';
 
 const args = new Set(process.argv.slice(2));
@@ -173,31 +172,17 @@ interface Variant {
   idleRss?: number;
 }
 
-/**
- * Spans go to this OTLP sink in the tracing variants: received and dropped, in this process.
- * Resolves to its port; `close()` stops it.
- */
-async function startTraceSink(): Promise<{ port: number; close: () => void }> {
-  const sink = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
-  });
-  sink.listen(0, '127.0.0.1');
-  await once(sink, 'listening');
-  return { port: (sink.address() as { port: number }).port, close: () => sink.close() };
-}
-
 /** Tracing on, every path traced: the traced rows measure `/healthz`, a probe path. */
-function tracingEnv(sinkPort: number): Record<string, string> {
+function tracingEnv(sink: TraceSink, key: string): Record<string, string> {
   return {
     TRACE_IGNORED_PATHS: 'none',
     OTEL_TRACES_EXPORTER: 'otlp',
-    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `http://127.0.0.1:${sinkPort}/v1/traces`,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: sink.endpoint(key),
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
   };
 }
 
-function variants(sinkPort: number, metricsPort: number): Variant[] {
+function variants(sink: TraceSink, metricsPort: number): Variant[] {
   return [
     { key: 'bare', label: 'app without carbonscope', options: bare('bare') },
     {
@@ -213,12 +198,12 @@ function variants(sinkPort: number, metricsPort: number): Variant[] {
     {
       key: 'bareTracing',
       label: 'app without carbonscope + OTel tracing',
-      options: bare('bare-tracing', tracingEnv(sinkPort)),
+      options: bare('bare-tracing', tracingEnv(sink, 'bareTracing')),
     },
     {
       key: 'tracing',
       label: 'carbonscope app + OTel tracing',
-      options: withProfile(carbonscope('tracing', true, tracingEnv(sinkPort))),
+      options: withProfile(carbonscope('tracing', true, tracingEnv(sink, 'tracing'))),
     },
     { key: 'minimalKoa', label: 'minimal Koa app (cached JSON)', options: minimalKoa('minimal') },
     { key: 'express', label: 'Express hello world', options: express('express') },
@@ -279,15 +264,14 @@ async function compare(
   name: string,
   group: Variant[],
   requests: LoadRequest[],
-): Promise<Map<string, Measured[]>> {
+): Promise<RoundsOutcome> {
   const contenders = group.map((v) => {
     const server = v.server as RunningServer;
     return { key: v.key, label: v.label, url: server.url, pid: server.pid, requests };
   });
   const { warmupSeconds, rounds, seconds } = PLAN;
   const plan = { warmupSeconds, rounds, seconds, connections: CONNECTIONS };
-  const { runs } = await alternatingRounds(contenders, plan, (m) => log(`${name} ${m}`));
-  return runs;
+  return alternatingRounds(contenders, plan, (m) => log(`${name} ${m}`));
 }
 
 const cpuOf = (runs: Measured[]) => median(runs.map((r) => r.cpuMicrosPerRequest));
@@ -429,6 +413,37 @@ function overheadRows(name: string, group: Variant[], results: Map<string, Measu
       runs('express'),
     );
   }
+}
+
+/** The variants the traced comparison sets side by side. */
+const TRACED = ['bareTracing', 'tracing'] as const;
+/** Enough for every span of the last round to be exported (batches go every 5 s; a hold, 1 s). */
+const SPANS_EXPORTED_MS = 8000;
+
+/**
+ * Whether the traced variants exported every span they made on `/healthz` (their spans per
+ * response alike): a variant that dropped some (its SDK's queue full) did less work, and the
+ * CPU it adds over the other says nothing. Before its spans were paced, the carbonscope app's
+ * traced /healthz read 7 µs cheaper than the app without it.
+ */
+async function spanRows(
+  sink: TraceSink,
+  before: readonly number[],
+  answered: ReadonlyMap<string, number>,
+): Promise<void> {
+  await sleep(SPANS_EXPORTED_MS);
+  const perResponse = TRACED.map(
+    (key, i) => (sink.spans(key) - before[i]) / (answered.get(key) ?? Number.NaN),
+  );
+  raw.spansPerResponse = Object.fromEntries(TRACED.map((key, i) => [key, perResponse[i]]));
+  const [bareSpans, spans] = perResponse;
+  row(
+    'overhead GET /healthz',
+    'spans exported per response, traced: the app without carbonscope; the carbonscope app',
+    `${fmt(bareSpans, 3)}; ${fmt(spans, 3)}`,
+    'alike (± 1 %): no span dropped',
+    check(Math.abs(spans / bareSpans - 1) <= 0.01),
+  );
 }
 
 function predictRows(results: Map<string, Measured[]>): void {
@@ -604,7 +619,7 @@ const ALSO_OWN = ['publish node:diagnostics_channel:'];
  */
 const ownCodeCases = (
   metricsPort: number,
-  sinkPort: number,
+  sink: TraceSink,
 ): Array<{ label: string; options: StartOptions; path: string; budget: boolean }> => [
   {
     label: 'app GET /healthz',
@@ -614,7 +629,7 @@ const ownCodeCases = (
   },
   {
     label: 'app GET /healthz + OTel tracing',
-    options: carbonscope('own-tracing', true, tracingEnv(sinkPort)),
+    options: carbonscope('own-tracing', true, tracingEnv(sink, 'own-tracing')),
     path: '/healthz',
     budget: true,
   },
@@ -642,20 +657,17 @@ async function ownCodeCosts(): Promise<void> {
   const plan = { warmupSeconds, seconds, connections: CONNECTIONS, frequency: 999 };
   const traceSink = await startTraceSink();
   try {
-    raw.ownCode = await sampleOwnCode(plan, traceSink.port);
+    raw.ownCode = await sampleOwnCode(plan, traceSink);
   } finally {
     traceSink.close();
   }
 }
 
 /** Each case's perf figures (its top functions), by label; adds their rows. */
-async function sampleOwnCode(
-  plan: OwnCodePlan,
-  sinkPort: number,
-): Promise<Record<string, unknown>> {
+async function sampleOwnCode(plan: OwnCodePlan, sink: TraceSink): Promise<Record<string, unknown>> {
   const group = "carbonscope's own code (perf)";
   const results: Record<string, unknown> = {};
-  for (const c of ownCodeCases(await freePort(), sinkPort)) {
+  for (const c of ownCodeCases(await freePort(), sink)) {
     try {
       const r = await ownCodeCost(
         c.options,
@@ -857,7 +869,7 @@ async function main(): Promise<void> {
   log('start-up measured');
 
   const traceSink = await startTraceSink();
-  const all = variants(traceSink.port, await freePort());
+  const all = variants(traceSink, await freePort());
   try {
     for (const v of all) v.server = await startServer(v.options);
     await sleep(2000);
@@ -866,7 +878,15 @@ async function main(): Promise<void> {
     const results: Record<string, Record<string, Measured[]>> = {};
     for (const comparison of COMPARISONS) {
       const group = comparison.keys.map((k) => all.find((v) => v.key === k) as Variant);
-      const measured = await compare(comparison.name, group, comparison.requests);
+      const spansBefore = TRACED.map((key) => traceSink.spans(key));
+      const { runs: measured, answered } = await compare(
+        comparison.name,
+        group,
+        comparison.requests,
+      );
+      if (comparison.name === 'GET /healthz') {
+        await spanRows(traceSink, spansBefore, answered);
+      }
       results[comparison.name] = Object.fromEntries(measured);
       overheadRows(comparison.name, group, measured);
       if (comparison.name === 'POST /predict') predictRows(measured);
