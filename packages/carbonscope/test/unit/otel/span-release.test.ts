@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -89,6 +90,7 @@ describe('held spans, released at the pace they ended', () => {
     const count = 6000;
     await serve(count, 600);
     expect(servers(), 'held until settled').to.have.length(0);
+    const settledAt = performance.timeOrigin + performance.now();
     clock.advance(1000);
     cpu.interval(1, 1, 2);
     cs.meter.sampleNow();
@@ -101,6 +103,8 @@ describe('held spans, released at the pace they ended', () => {
     for (const span of servers()) {
       expect(span.attributes[SPAN_ATTRIBUTES.energy]).to.be.a('number').above(0);
       expect(span.attributes[SPAN_ATTRIBUTES.provisional]).to.equal(undefined);
+      // Each at the time its "instrumentation" ended it, not when it was handed on.
+      expect(span.endTime[0] * 1000 + span.endTime[1] / 1e6).to.be.at.most(settledAt);
     }
   });
 
