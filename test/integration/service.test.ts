@@ -183,6 +183,7 @@ describe('service (spawned, real HTTP)', function () {
 interface ExportedSpan {
   traceId?: string;
   name?: string;
+  attributes?: Array<{ key: string }>;
 }
 
 /** Every span in OTLP/JSON trace exports (`resourceSpans[].scopeSpans[].spans[]`). */
@@ -289,6 +290,26 @@ describe('OTLP push and graceful shutdown', function () {
     const names = exportedSpans(receiver.traces).map((span) => span.name ?? '');
     expect(names).to.include.members(['GET /energy', 'router - /energy']);
     expect(names.filter((name) => name.startsWith('middleware - '))).to.not.be.empty;
+  });
+
+  it('exports at SIGTERM the server span of every request its last sample had not settled, with its figures', async () => {
+    const receiver = await otlpReceiver();
+    const server = await spawnServer(pushingAtShutdown(receiver.url));
+    // Many requests inside one sample interval: their spans are paced when settled (past the
+    // first 256), and the stop settles them just before the SDK's last export.
+    const requests = 600;
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, worker) => {
+        for (let i = worker; i < requests; i += 8) await get(`${server.url}/energy?n=${i}`);
+      }),
+    );
+    expect(await server.stop('SIGTERM')).to.equal(0);
+    await receiver.close();
+    const served = exportedSpans(receiver.traces).filter((span) => span.name === 'GET /energy');
+    expect(served).to.have.length(requests);
+    for (const span of served) {
+      expect(span.attributes?.map((a) => a.key)).to.include('carbonscope.energy_joules');
+    }
   });
 
   /** The names of the spans a server exported for one request to each path, then SIGTERM. */
