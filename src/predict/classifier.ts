@@ -8,6 +8,8 @@ import type {
   SciScore,
 } from 'carbonscope';
 import { createInstrument, histogramOf, sciOf } from 'carbonscope';
+// Before onnxruntime-node: its telemetry is decided when it starts (see the module).
+import './ort-telemetry-off.js';
 import * as ort from 'onnxruntime-node';
 import { APP_METRICS } from '../metrics.js';
 import { sourceAsset } from '../paths.js';

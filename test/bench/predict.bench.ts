@@ -12,6 +12,8 @@ import { performance } from 'node:perf_hooks';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { createInstrument, EnergyTracker, ESTIMATED, METRICS } from 'carbonscope';
+// Before onnxruntime-node: its telemetry is decided when it starts (see the module).
+import '../../src/predict/ort-telemetry-off.js';
 import * as ort from 'onnxruntime-node';
 import { sampleAt } from '#library-tests/unit/energy/scripted.js';
 import { sourceAsset } from '../../src/paths.js';

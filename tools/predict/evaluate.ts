@@ -1,3 +1,5 @@
+// Before onnxruntime-node: its telemetry is decided when it starts (see the module).
+import '../../src/predict/ort-telemetry-off.js';
 import * as ort from 'onnxruntime-node';
 import { argmax } from '../../src/predict/argmax.js';
 import { LABELS, type Label } from '../../src/predict/labels.js';

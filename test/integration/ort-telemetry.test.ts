@@ -1,0 +1,55 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { type SpawnedServer, spawnServer } from '../helpers/spawn-server.js';
+
+/** Every file under `dir`, relative to it. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' });
+}
+
+async function ready(url: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${url}/readyz`);
+    await res.arrayBuffer();
+    if (res.status === 200) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the service was not ready within 20 s');
+}
+
+/**
+ * ONNX Runtime 1.29 and later report usage to Microsoft from Linux and macOS unless told not to:
+ * at the first session they write a device id and an event database under
+ * `$HOME/.cache/Microsoft/DeveloperTools/.onnxruntime`, a `mat-debug-<pid>.log` in the temporary
+ * folder, and try to upload to mobile.events.data.microsoft.com (seen here as DNS queries every
+ * few seconds, with backoff). The service makes no call its operator did not configure, so those
+ * files are the trace this looks for.
+ */
+describe('ONNX Runtime telemetry (spawned service, its own HOME and TMPDIR)', function () {
+  this.timeout(60_000);
+  let server: SpawnedServer | undefined;
+  const home = mkdtempSync(join(tmpdir(), 'carbonscope-home-'));
+  const temp = mkdtempSync(join(tmpdir(), 'carbonscope-tmp-'));
+
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('is off: a /predict leaves no device id, event store or telemetry log behind', async () => {
+    server = await spawnServer({ HOME: home, TMPDIR: temp, OTEL_TRACES_EXPORTER: 'none' });
+    await ready(server.url);
+    const res = await fetch(`${server.url}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ activity: 'driving 10 hours' }),
+    });
+    expect(res.status).to.equal(200);
+    await res.arrayBuffer();
+    expect(await server.stop()).to.equal(0);
+    expect(filesUnder(home)).to.deep.equal([]);
+    expect(filesUnder(temp).filter((f) => /mat-debug|\.ses/.test(f))).to.deep.equal([]);
+  });
+});
