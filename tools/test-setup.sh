@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs before `npm test` (the pretest script): makes sure the outside tools the suites run are
 # here, so the README's test command works alone on a fresh machine.
-#   - Debian's prometheus (prometheus and promtool) and chromium: installed with apt-get when
-#     missing and this runs as root (one apt-get update, then one install); set
+#   - Debian's prometheus (prometheus and promtool), chromium and strace: installed with apt-get
+#     when missing and this runs as root (one apt-get update, then one install); set
 #     CARBONSCOPE_NO_APT=1 to only check.
 #   - the OpenTelemetry Collector: built with Go from otel-collector/ when not cached
 #     (tools/otelcol.sh).
@@ -18,11 +18,11 @@ fail() {
 }
 
 # Debian package -> the commands the suites run from it.
-declare -A commands=([prometheus]="prometheus promtool" [chromium]="chromium")
+declare -A commands=([prometheus]="prometheus promtool" [chromium]="chromium" [strace]="strace")
 
 missing_packages() {
   local package command
-  for package in prometheus chromium; do
+  for package in prometheus chromium strace; do
     for command in ${commands[$package]}; do
       if ! command -v "$command" >/dev/null 2>&1; then
         echo "$package"
