@@ -38,6 +38,9 @@ export function contextPropagates(): boolean {
  * span of its own, a child of the active one, so an inner operation (an inference inside a
  * request) never overwrites its request's figures. Both spans are ended once the operation is
  * settled, at their own end times. With no recording span active it costs one lookup.
+ * Wired by hand into `Carbonscope.create()`, it goes with `releaseContexts: releaseHeldSpans`:
+ * without it, spans still paced at stop() are ended after the SDK has shut down, and lost
+ * (`register` and the instrumentation pass both).
  */
 export function captureSpan(operation: string, kind: OperationKind): OperationContext | undefined {
   const active = trace.getActiveSpan();
