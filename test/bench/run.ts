@@ -29,6 +29,7 @@ import { freePort } from '../helpers/spawn-server.js';
 import { FULL_PLAN, QUICK_PLAN, runAttribution } from './attribution.bench.js';
 import { codecarbonSideBySide } from './codecarbon.js';
 import { fmt, fmtInt } from './format.js';
+import { settledRss } from './idle-rss.js';
 import { type LoadRequest, median, percentile, sleep } from './load.js';
 import { type OwnCodePlan, ownCodeCost } from './own-code.js';
 import { addedWithin, type Resolved, ratioWithin } from './resolved.js';
@@ -74,6 +75,11 @@ const PLAN = QUICK
       meterOps: 500_000,
     };
 const CONNECTIONS = 20;
+/**
+ * Idle servers are read every second for 30 s after the last one started (idle-rss.ts): long
+ * enough for V8's memory reducer to have run in each (16 s after start in the carbonscope app).
+ */
+const IDLE_WINDOW = QUICK ? { windowMs: 3000, everyMs: 1000 } : { windowMs: 30_000, everyMs: 1000 };
 
 const BUDGET = {
   /** carbonscope's own CPU per request, on the cheapest route (issue: nearly free). */
@@ -888,8 +894,13 @@ async function main(): Promise<void> {
   const all = variants(traceSink, await freePort());
   try {
     for (const v of all) v.server = await startServer(v.options);
-    await sleep(2000);
-    for (const v of all) v.idleRss = rssMiB((v.server as RunningServer).pid);
+    const idle = await settledRss(
+      all.map((v) => (v.server as RunningServer).pid),
+      IDLE_WINDOW,
+    );
+    all.forEach((v, i) => {
+      v.idleRss = idle[i];
+    });
 
     const results: Record<string, Record<string, Measured[]>> = {};
     for (const comparison of COMPARISONS) {
@@ -918,12 +929,12 @@ async function main(): Promise<void> {
       const server = v.server as RunningServer;
       row(
         'memory',
-        `${v.label}: RSS idle / after load`,
+        `${v.label}: RSS idle (least of 30 s of readings) / after load`,
         `${fmt(v.idleRss ?? Number.NaN, 1)} MiB / ${fmt(rssMiB(server.pid), 1)} MiB`,
       );
     }
-    const idle = (key: string) => all.find((v) => v.key === key)?.idleRss ?? Number.NaN;
-    const ratio = idle('default') / idle('bare');
+    const idleOf = (key: string) => all.find((v) => v.key === key)?.idleRss ?? Number.NaN;
+    const ratio = idleOf('default') / idleOf('bare');
     row(
       'memory',
       'carbonscope app idle RSS / the app without carbonscope',
