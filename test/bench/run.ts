@@ -929,7 +929,7 @@ async function main(): Promise<void> {
       const server = v.server as RunningServer;
       row(
         'memory',
-        `${v.label}: RSS idle (least of 30 s of readings) / after load`,
+        `${v.label}: RSS idle (least of ${IDLE_WINDOW.windowMs / 1000} s of readings) / after load`,
         `${fmt(v.idleRss ?? Number.NaN, 1)} MiB / ${fmt(rssMiB(server.pid), 1)} MiB`,
       );
     }

@@ -31,6 +31,18 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Polls `GET /readyz` until it answers 200 (the model loaded, the first sample taken). */
+export async function untilReady(url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${url}/readyz`).catch(() => undefined);
+    await res?.arrayBuffer();
+    if (res?.status === 200) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the service at ${url} was not ready within ${timeoutMs / 1000} s`);
+}
+
 /** Runs the built service (`node dist/src/server.js`) and waits until it listens. */
 export async function spawnServer(
   env: Record<string, string> = {},

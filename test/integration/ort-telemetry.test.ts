@@ -2,22 +2,11 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { type SpawnedServer, spawnServer } from '../helpers/spawn-server.js';
+import { type SpawnedServer, spawnServer, untilReady } from '../helpers/spawn-server.js';
 
 /** Every file under `dir`, relative to it. */
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' });
-}
-
-async function ready(url: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const res = await fetch(`${url}/readyz`);
-    await res.arrayBuffer();
-    if (res.status === 200) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('the service was not ready within 20 s');
 }
 
 /**
@@ -40,7 +29,7 @@ describe('ONNX Runtime telemetry (spawned service, its own HOME and TMPDIR)', fu
 
   it('is off: a /predict leaves no device id, event store or telemetry log behind', async () => {
     server = await spawnServer({ HOME: home, TMPDIR: temp, OTEL_TRACES_EXPORTER: 'none' });
-    await ready(server.url);
+    await untilReady(server.url);
     const res = await fetch(`${server.url}/predict`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { type Spawned, spawnUntil } from '#library-tests/helpers/spawn.js';
-import { freePort, SERVER_ENTRY } from '../helpers/spawn-server.js';
+import { freePort, SERVER_ENTRY, untilReady } from '../helpers/spawn-server.js';
 
 // strace sees every connection the process opens, native code's included (a library's own DNS
 // lookups never pass through Node's net or dns modules).
@@ -28,17 +28,6 @@ function remoteAddresses(log: string): Array<{ address: string; port: number }> 
 
 const isLoopback = (address: string) =>
   /^127\./.test(address) || address === '::1' || /^::ffff:127\./.test(address);
-
-async function ready(url: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const res = await fetch(`${url}/readyz`).catch(() => undefined);
-    await res?.arrayBuffer();
-    if (res?.status === 200) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the service was not ready within 30 s');
-}
 
 /** The traced process's pid: strace's only child. */
 function tracee(strace: Spawned): number {
@@ -95,7 +84,7 @@ describe('outbound connections (spawned service under strace)', function () {
       },
     );
     try {
-      await ready(url);
+      await untilReady(url);
       const json = { 'content-type': 'application/json', accept: 'application/json' };
       const answers = await Promise.all([
         fetch(`${url}/predict`, {
