@@ -150,6 +150,9 @@ export class CallbackCpu {
       this.hook.enable();
       this.outer.length = 0; // the callback the hooks were turned off in ends unseen
       const oneNow = await timed(1);
+      // run() turns a disabled storage back on, and an enabled one keeps Node's init hook on
+      // for every promise of the process: no round may start after a stop.
+      if (stopped()) return;
       const twoNow = await timed(2);
       if (stopped()) return;
       // What the round cost is no one's.

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import { expect } from 'chai';
 import { CallbackCpu, type CpuAccount } from '../../../src/energy/callback-cpu.js';
@@ -61,6 +62,37 @@ describe('callback CPU clock', () => {
     calls = 0;
     await awaits();
     expect(calls).to.equal(0);
+  });
+
+  it("never turns a stopped window's storage back on while it times the hooks", async () => {
+    // An enabled AsyncLocalStorage (Node 20) keeps an init hook on: every promise and tick of
+    // the process pays for it. The cost rounds run the window's storage, and run() turns a
+    // disabled storage back on, so a stop that lands inside a round must end the timing.
+    const enabled = new Map<AsyncLocalStorage<unknown>, boolean>();
+    const proto = AsyncLocalStorage.prototype as AsyncLocalStorage<unknown>;
+    const { run, disable } = proto;
+    const cpu = new CallbackCpu(clocks, true);
+    let runs = 0;
+    proto.run = function (this: AsyncLocalStorage<unknown>, ...args: Parameters<typeof run>) {
+      enabled.set(this, true);
+      // The second run() is the first round's with the hooks on: stop from a microtask in it.
+      if (++runs === 2) queueMicrotask(() => cpu.stop());
+      return run.apply(this, args);
+    } as typeof run;
+    proto.disable = function (this: AsyncLocalStorage<unknown>) {
+      enabled.set(this, false);
+      return disable.call(this);
+    };
+    try {
+      cpu.start();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    } finally {
+      proto.run = run;
+      proto.disable = disable;
+      cpu.stop();
+    }
+    expect(runs).to.be.at.least(2);
+    expect([...enabled.values()]).to.deep.equal([false]);
   });
 
   it('measures no cost of its own unless asked (exact charges what the hooks cost)', async () => {
