@@ -127,6 +127,9 @@ export class CallbackCpu {
     // landing in a round make it an outlier, which the median leaves out.
     const { wall } = this.clocks;
     const timed = async (owners: number) => {
+      // run() turns a disabled storage back on, and an enabled one keeps Node's init hook on
+      // for every promise of the process: a window's storage is never run after its stop.
+      if (this.storage !== storage) return Number.NaN;
       const t0 = wall();
       const loops = [];
       for (let k = 0; k < owners; k++) loops.push(storage.run(costAccount(), awaitMany));
@@ -150,9 +153,6 @@ export class CallbackCpu {
       this.hook.enable();
       this.outer.length = 0; // the callback the hooks were turned off in ends unseen
       const oneNow = await timed(1);
-      // run() turns a disabled storage back on, and an enabled one keeps Node's init hook on
-      // for every promise of the process: no round may start after a stop.
-      if (stopped()) return;
       const twoNow = await timed(2);
       if (stopped()) return;
       // What the round cost is no one's.

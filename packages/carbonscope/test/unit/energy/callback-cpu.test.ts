@@ -83,6 +83,7 @@ describe('callback CPU clock', () => {
       enabled.set(this, false);
       return disable.call(this);
     };
+    let leftOn: AsyncLocalStorage<unknown>[] = [];
     try {
       cpu.start();
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -90,9 +91,14 @@ describe('callback CPU clock', () => {
       proto.run = run;
       proto.disable = disable;
       cpu.stop();
+      leftOn = [...enabled].filter(([, on]) => on).map(([storage]) => storage);
+      // A failure must not leave the hook on for the tests after this one.
+      for (const storage of leftOn) storage.disable();
     }
-    expect(runs).to.be.at.least(2);
-    expect([...enabled.values()]).to.deep.equal([false]);
+    // The timing ended at the stop: no storage run after it, and none left on.
+    expect(runs).to.equal(2);
+    expect(enabled.size).to.equal(1);
+    expect(leftOn).to.have.length(0);
   });
 
   it('measures no cost of its own unless asked (exact charges what the hooks cost)', async () => {
