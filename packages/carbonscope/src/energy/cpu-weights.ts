@@ -23,29 +23,13 @@ export const MIN_EXPLAINED = 0.5;
  * also counts the windows before it, halved at each.
  */
 export const EARLIER_WINDOW_WEIGHT = 0.5;
-/**
- * A window counts as one estimate of its name's CPU, less when it saw few operations: one of
- * this many operations counts half as much as one of many (`n / (n + this)`). Counted by
- * operations instead, a busy window outweighed the quiet ones after it for many windows: ~600
- * `/io` requests a window at 32 connections, then ~19 at one connection, where each cost
- * twice as much, and the name still read half its CPU four windows later. At one connection
- * here a window's operations spread about as much (sd 0.09-0.23 ms) as its mean moved from one
- * window to the next (0.06-0.13 ms), which puts the half-way point at one to three operations.
- */
-export const HALF_WEIGHT_OPERATIONS = 4;
 
 interface Tally {
   busyMs: number;
   wallMs: number;
   /** Only operations seen whole (begun and ended in the window) count once there is one. */
   whole: boolean;
-  /** The operations behind it (whole ones once there is one), earlier windows' decayed. */
-  operations: number;
-  /**
-   * Whole operations only: the weight of the sums a least-squares line needs. In a window, its
-   * count of operations; merged with earlier windows, each window's sums are scaled to its
-   * weight (see HALF_WEIGHT_OPERATIONS), as are busyMs and wallMs (to its weight in wallMs).
-   */
+  /** Whole operations only: their count and the sums a least-squares line needs. */
   n: number;
   sumD: number;
   sumC: number;
@@ -158,18 +142,7 @@ export class CpuWeights {
 }
 
 function emptyTally(whole: boolean): Tally {
-  return {
-    busyMs: 0,
-    wallMs: 0,
-    whole,
-    operations: 0,
-    n: 0,
-    sumD: 0,
-    sumC: 0,
-    sumDD: 0,
-    sumDC: 0,
-    sumCC: 0,
-  };
+  return { busyMs: 0, wallMs: 0, whole, n: 0, sumD: 0, sumC: 0, sumDD: 0, sumDC: 0, sumCC: 0 };
 }
 
 function add<K>(map: Map<K, Tally>, key: K, busyMs: number, wallMs: number, whole: boolean) {
@@ -182,7 +155,6 @@ function add<K>(map: Map<K, Tally>, key: K, busyMs: number, wallMs: number, whol
   }
   t.busyMs += busyMs;
   t.wallMs += wallMs;
-  t.operations++;
   if (whole) {
     t.n++;
     t.sumD += wallMs;
@@ -194,48 +166,24 @@ function add<K>(map: Map<K, Tally>, key: K, busyMs: number, wallMs: number, whol
 }
 
 /**
- * This window's sums, scaled to its weight, plus the earlier windows' at EARLIER_WINDOW_WEIGHT.
- * Whole operations outrank cut ones as within a window: a window that saw only cut ones leaves
- * an earlier whole-operation fit as it was, and one that saw whole ones replaces cut-only sums.
+ * This window's sums plus the earlier windows' at EARLIER_WINDOW_WEIGHT. Whole operations
+ * outrank cut ones as within a window: a window that saw only cut ones leaves an earlier
+ * whole-operation fit as it was, and one that saw whole ones replaces cut-only sums.
  */
-function withEarlier(window: Tally, earlier: Tally | undefined): Tally {
-  if (earlier?.whole && !window.whole) return earlier;
-  const t = weighted(window);
-  if (!earlier || earlier.whole !== t.whole) return t;
+function withEarlier(t: Tally, earlier: Tally | undefined): Tally {
+  if (earlier?.whole && !t.whole) return earlier;
+  if (!earlier || earlier.whole !== t.whole) return { ...t };
   const w = EARLIER_WINDOW_WEIGHT;
   return {
     busyMs: t.busyMs + w * earlier.busyMs,
     wallMs: t.wallMs + w * earlier.wallMs,
     whole: t.whole,
-    operations: t.operations + w * earlier.operations,
     n: t.n + w * earlier.n,
     sumD: t.sumD + w * earlier.sumD,
     sumC: t.sumC + w * earlier.sumC,
     sumDD: t.sumDD + w * earlier.sumDD,
     sumDC: t.sumDC + w * earlier.sumDC,
     sumCC: t.sumCC + w * earlier.sumCC,
-  };
-}
-
-/**
- * A window's sums scaled to its weight as one estimate (see HALF_WEIGHT_OPERATIONS): the means
- * and spreads they give are the window's own, their weight in a merge no longer its count.
- */
-function weighted(t: Tally): Tally {
-  const weight = t.operations / (t.operations + HALF_WEIGHT_OPERATIONS);
-  const line = t.n > 0 ? weight / t.n : 0;
-  const time = t.wallMs > 0 ? weight / t.wallMs : 0;
-  return {
-    busyMs: t.busyMs * time,
-    wallMs: t.wallMs * time,
-    whole: t.whole,
-    operations: t.operations,
-    n: t.n * line,
-    sumD: t.sumD * line,
-    sumC: t.sumC * line,
-    sumDD: t.sumDD * line,
-    sumDC: t.sumDC * line,
-    sumCC: t.sumCC * line,
   };
 }
 
@@ -257,7 +205,7 @@ function modelOf(t: Tally): Model {
   const meanC = Math.max(0, t.sumC / t.n);
   const varD = t.sumDD / t.n - meanD * meanD;
   const spread = meanD > 0 && varD > 0 ? Math.sqrt(varD) / meanD : 0;
-  if (t.operations < MIN_FITTED_OPERATIONS || spread < MIN_DURATION_SPREAD) {
+  if (t.n < MIN_FITTED_OPERATIONS || spread < MIN_DURATION_SPREAD) {
     return { density, base: meanC, slope: 0, whole: true };
   }
   const covDC = t.sumDC / t.n - meanD * meanC;

@@ -31,24 +31,4 @@ describe('CPU weights (what calibration windows measured per operation name)', (
     expect(answers(asked)).to.deep.equal(answers(quiet));
     expect(asked.of('/a', 'request')).to.be.above(0.1);
   });
-
-  it('follows the latest windows when traffic drops: a window counts as one estimate, however many operations it saw', () => {
-    // At 32 connections a window sees ~600 requests of a route that waits on an upstream, at
-    // one connection ~19, and each costs more there (an idle loop wakes up for every event).
-    const weights = new CpuWeights();
-    const busy = (cpuMs: number, count: number) => {
-      for (let i = 0; i < count; i++) weights.observe('/io', 'request', cpuMs, 51, true);
-      weights.commit();
-    };
-    busy(0.3, 600);
-    for (let w = 0; w < 3; w++) busy(0.9, 19);
-    // Three quiet windows: 0.9 ms each time. Summing operations, the busy window's 600 (at 1/8
-    // after three halvings) still outweighed their 33 and the name read 0.48 ms.
-    const cpu = weights.cpuOf('/io', 51) as number;
-    expect(cpu).to.be.closeTo(0.9, 0.9 * 0.15);
-    expect(weights.of('/io', 'request')).to.be.closeTo(0.9 / 51, (0.9 / 51) * 0.15);
-    // A window of one operation is one noisy reading: it moves the figure, not all of it.
-    busy(4.5, 1);
-    expect(weights.cpuOf('/io', 51)).to.be.within(cpu, 0.9 * 2.5);
-  });
 });
