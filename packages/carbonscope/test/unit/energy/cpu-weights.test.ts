@@ -68,4 +68,3 @@ describe('CPU weights (what calibration windows measured per operation name)', (
     expect(weights.of('/a', 'request')).to.be.closeTo(expected, 1e-9);
   });
 });
-
