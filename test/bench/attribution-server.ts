@@ -9,13 +9,16 @@
  * (through captureContext, the tracker's own hook): POST /phase?name=… switches the phase, GET
  * /stats answers the totals per phase and route, the process's energy and CPU, and the
  * calibrated CPU densities, GET /process-cpu the process's CPU time, GET /compute the CPU of
- * each route's own loop (µs). /readyz answers once the meter has its first sample.
+ * each route's own loop (µs). /readyz answers once the meter has its first sample. Each total
+ * also splits its requests by the side of a calibration window they were charged on
+ * (window-timeline.ts): what a window measured, what the calibration estimated between windows.
  */
 import { Agent, get } from 'node:http';
 import Router from '@koa/router';
 import { Carbonscope, type OperationContext, type OperationFootprint } from 'carbonscope';
 import Koa from 'koa';
 import { burn } from './cpu-work.js';
+import { type WindowSide, WindowTimeline } from './window-timeline.js';
 
 const env = process.env;
 const upstream = env.UPSTREAM_URL ?? 'http://127.0.0.1:8002';
@@ -26,27 +29,45 @@ interface Totals {
   count: number;
   joules: number;
   provisional: number;
+  sides: Record<WindowSide, { count: number; joules: number }>;
 }
 const phases = new Map<string, Map<string, Totals>>();
 let phase = 'start';
+const windows = new WindowTimeline();
 
-/** A request's context: the phase it began in, told its settled footprint. */
+const emptyTotals = (): Totals => ({
+  count: 0,
+  joules: 0,
+  provisional: 0,
+  sides: {
+    measured: { count: 0, joules: 0 },
+    estimated: { count: 0, joules: 0 },
+    mixed: { count: 0, joules: 0 },
+  },
+});
+
+/** A request's context: the phase and window it began in, told its settled footprint. */
 function inPhase(): OperationContext {
   const mine = phase;
+  const startMs = performance.now();
+  const window = windows.observe(startMs, cs.tracker.measuringCpu);
   return {
     settle(f: OperationFootprint) {
       const byRoute = phases.get(mine) ?? new Map<string, Totals>();
       phases.set(mine, byRoute);
-      const t = byRoute.get(f.operation) ?? { count: 0, joules: 0, provisional: 0 };
+      const t = byRoute.get(f.operation) ?? emptyTotals();
       t.count++;
       t.joules += f.joules;
       if (f.provisional) t.provisional++;
+      const side = t.sides[windows.sideOf(window, startMs, startMs + f.durationSeconds * 1000)];
+      side.count++;
+      side.joules += f.joules;
       byRoute.set(f.operation, t);
     },
   };
 }
 
-const cs = await Carbonscope.create({ env, captureContext: inPhase });
+const cs: Carbonscope = await Carbonscope.create({ env, captureContext: inPhase });
 await cs.start();
 
 // node:http with a keep-alive agent: an I/O-bound route should spend little CPU on its call

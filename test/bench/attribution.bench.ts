@@ -24,7 +24,10 @@
  * The check: for each pair of routes, (energy ratio under the mix) ÷ (CPU ratio alone) within
  * 20 % of 1; and the default's energy ratios against the exact method's. Beside it, with no
  * verdict: the mix's own CPU against what its requests cost alone, and the check's ratios
- * against the reference scaled to that (cpuAgainstAlone, scaledToMix). Then the blocking-job
+ * against the reference scaled to that (cpuAgainstAlone, scaledToMix), and for the default the
+ * energy ratios of the requests charged between windows against those charged in one
+ * (inWindows: the estimate against what the windows measured, without the reference's drift).
+ * Then the blocking-job
  * scenario (blocking-job.ts) for each method. Writes bench-results/attribution.json.
  */
 import { execFile } from 'node:child_process';
@@ -37,6 +40,7 @@ import { promisify } from 'node:util';
 import { projectRoot } from '../../src/paths.js';
 import { type LoadResult, runLoad, sleep } from './load.js';
 import { type RunningServer, startServer } from './servers.js';
+import type { WindowSide } from './window-timeline.js';
 
 const BENCH_DIR = join(projectRoot, 'dist', 'test', 'bench');
 const ROUTES = ['/cpu', '/io', '/mixed'] as const;
@@ -118,10 +122,16 @@ export interface AttributionRow {
   verdict: 'pass' | 'FAIL' | '';
 }
 
+interface SideTotals {
+  count: number;
+  joules: number;
+}
 interface Totals {
   count: number;
   joules: number;
   provisional: number;
+  /** By the side of a calibration window the requests were charged on (window-timeline.ts). */
+  sides?: Record<WindowSide, SideTotals>;
 }
 interface Stats {
   mode: string;
@@ -156,6 +166,48 @@ interface LevelResult {
   cpuMicrosScaled: Record<Route, number>;
   /** The energy ratios against cpuMicrosScaled. */
   scaledRatios: Ratio[];
+  /** calibrated: the energy ratios between windows against those in windows (see inWindows). */
+  windowSides?: WindowRatio[];
+}
+
+export interface WindowRatio {
+  pair: string;
+  /** The pair's energy ratio over the requests charged what a window measured... */
+  measured: number;
+  /** ...over those charged what the calibration estimated between windows... */
+  estimated: number;
+  /** ...and estimated ÷ measured: 1 when the estimate splits energy as the windows measured. */
+  quotient: number;
+  /** The fewest requests of either route on either side. */
+  fewest: number;
+}
+
+/**
+ * The default method's estimate against its own measurements, in one server under one mix: each
+ * pair's energy ratio over the requests charged between windows, divided by the same ratio over
+ * the requests charged in a window. A window's requests are few (one sample interval in five in
+ * the bench), so `fewest` says what each ratio rests on; NaN where a side has none.
+ */
+export function inWindows(
+  byRoute: Readonly<Record<string, Pick<Totals, 'sides'>>>,
+  pairs: ReadonlyArray<readonly [string, string]>,
+): WindowRatio[] {
+  const perRequest = (route: string, side: WindowSide) => {
+    const t = byRoute[route]?.sides?.[side];
+    return t && t.count > 0 ? t.joules / t.count : Number.NaN;
+  };
+  const count = (route: string, side: WindowSide) => byRoute[route]?.sides?.[side].count ?? 0;
+  return pairs.map(([a, b]): WindowRatio => {
+    const measured = perRequest(a, 'measured') / perRequest(b, 'measured');
+    const estimated = perRequest(a, 'estimated') / perRequest(b, 'estimated');
+    const fewest = Math.min(
+      count(a, 'measured'),
+      count(b, 'measured'),
+      count(a, 'estimated'),
+      count(b, 'estimated'),
+    );
+    return { pair: `${a}:${b}`, measured, estimated, quotient: estimated / measured, fewest };
+  });
 }
 
 /**
@@ -330,8 +382,9 @@ async function level(
   const compute = (await control(server, '/compute')) as Record<Route, number>;
   const scaled = scaledToMix(mixCpuMs, mixRequests, alone, compute) as Record<Route, number>;
   const scaledRatios = ratiosOf(mix, scaled);
+  const windowSides = stats.mode === 'calibrated' ? inWindows(byRoute, PAIRS) : undefined;
   log(
-    `c=${connections} mix: ${ratios.map((q) => `${q.pair} energy ${fmt(q.energy)} / CPU ${fmt(q.cpu)} = ${fmt(q.quotient)}`).join('; ')}; CPU ÷ alone ${fmt(mixCpuVsAlone)}; scaled: ${scaledRatios.map((q) => fmt(q.quotient)).join(' ')}`,
+    `c=${connections} mix: ${ratios.map((q) => `${q.pair} energy ${fmt(q.energy)} / CPU ${fmt(q.cpu)} = ${fmt(q.quotient)}`).join('; ')}; CPU ÷ alone ${fmt(mixCpuVsAlone)}; scaled: ${scaledRatios.map((q) => fmt(q.quotient)).join(' ')}${windowSides ? `; between ÷ in windows: ${windowSides.map((w) => `${fmt(w.quotient)} (${w.fewest})`).join(' ')}` : ''}`,
   );
   return {
     connections,
@@ -345,6 +398,7 @@ async function level(
     computeMicros: compute,
     cpuMicrosScaled: scaled,
     scaledRatios,
+    windowSides,
   };
 }
 
@@ -471,6 +525,14 @@ export async function runAttribution(
             .map((q) => `${fmt(q.energy)}/${fmt(q.cpu)} = ${fmt(q.quotient)}`)
             .join(', '),
         );
+        if (l.windowSides) {
+          row(
+            `energy ratio between windows ÷ in windows, one server, one mix (the fewest requests on a side: ${Math.min(...l.windowSides.map((w) => w.fewest))}; no verdict)`,
+            l.windowSides
+              .map((w) => `${fmt(w.estimated)}/${fmt(w.measured)} = ${fmt(w.quotient)}`)
+              .join(', '),
+          );
+        }
         row(
           'energy per request under the mix',
           ROUTES.map((r) => `${fmt(l.mix[r].millijoulesPerRequest, 3)} mJ`).join(', '),

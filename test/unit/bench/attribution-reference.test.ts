@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { cpuAgainstAlone, scaledToMix } from '../../bench/attribution.bench.js';
+import { cpuAgainstAlone, inWindows, scaledToMix } from '../../bench/attribution.bench.js';
 
 describe('bench: the mix measured against what its requests cost alone', () => {
   const alone = { '/cpu': 3_800, '/io': 1_600, '/mixed': 2_400 }; // µs per request
@@ -55,5 +55,40 @@ describe("bench: each route's CPU alone scaled to the mix's", () => {
     const scaled = scaledToMix(1_000, requests, alone, { ...compute, '/io': 5_000 });
     expect(scaled['/io']).to.equal(1_600); // all of it counted as its loop
     expect(scaled['/cpu']).to.equal(2_800); // the mix spent less than the loops alone
+  });
+});
+
+describe('bench: the estimate between calibration windows against what the windows measured', () => {
+  const side = (count: number, joules: number) => ({ count, joules });
+  const totals = (measured: [number, number], estimated: [number, number]) => ({
+    sides: {
+      measured: side(...measured),
+      estimated: side(...estimated),
+      mixed: side(3, 1),
+    },
+  });
+
+  it('divides each pair’s ratio between windows by its ratio in windows, per request', () => {
+    const byRoute = {
+      // In windows /cpu cost 4× /io per request (0.8 against 0.2 J); between, 5× (1.0 / 0.2).
+      '/cpu': totals([10, 8], [40, 40]),
+      '/io': totals([20, 4], [100, 20]),
+    };
+    const [r] = inWindows(byRoute, [['/cpu', '/io']]);
+    expect(r?.pair).to.equal('/cpu:/io');
+    expect(r?.measured).to.be.closeTo(4, 1e-12);
+    expect(r?.estimated).to.be.closeTo(5, 1e-12);
+    expect(r?.quotient).to.be.closeTo(1.25, 1e-12);
+    expect(r?.fewest).to.equal(10); // the requests on the sides split across a window count for nothing
+  });
+
+  it('is not a number where a side saw none of a route, and says so with fewest 0', () => {
+    const byRoute = { '/cpu': totals([0, 0], [40, 40]), '/io': totals([20, 4], [100, 20]) };
+    const [r] = inWindows(byRoute, [['/cpu', '/io']]);
+    expect(r?.quotient).to.be.NaN;
+    expect(r?.fewest).to.equal(0);
+    const [missing] = inWindows({ '/io': totals([20, 4], [100, 20]) }, [['/cpu', '/io']]);
+    expect(missing?.quotient).to.be.NaN;
+    expect(missing?.fewest).to.equal(0);
   });
 });
