@@ -18,7 +18,7 @@ import Router from '@koa/router';
 import { Carbonscope, type OperationContext, type OperationFootprint } from 'carbonscope';
 import Koa from 'koa';
 import { burn } from './cpu-work.js';
-import { type WindowSide, WindowTimeline } from './window-timeline.js';
+import { emptySides, type SideTotals, WindowTimeline } from './window-timeline.js';
 
 const env = process.env;
 const upstream = env.UPSTREAM_URL ?? 'http://127.0.0.1:8002';
@@ -29,22 +29,13 @@ interface Totals {
   count: number;
   joules: number;
   provisional: number;
-  sides: Record<WindowSide, { count: number; joules: number }>;
+  sides: SideTotals;
 }
 const phases = new Map<string, Map<string, Totals>>();
 let phase = 'start';
 const windows = new WindowTimeline();
 
-const emptyTotals = (): Totals => ({
-  count: 0,
-  joules: 0,
-  provisional: 0,
-  sides: {
-    measured: { count: 0, joules: 0 },
-    estimated: { count: 0, joules: 0 },
-    mixed: { count: 0, joules: 0 },
-  },
-});
+const emptyTotals = (): Totals => ({ count: 0, joules: 0, provisional: 0, sides: emptySides() });
 
 /** A request's context: the phase and window it began in, told its settled footprint. */
 function inPhase(): OperationContext {

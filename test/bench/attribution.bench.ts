@@ -27,8 +27,8 @@
  * against the reference scaled to that (cpuAgainstAlone, scaledToMix), and for the default the
  * energy ratios of the requests charged between windows against those charged in one
  * (inWindows: the estimate against what the windows measured, without the reference's drift).
- * Then the blocking-job
- * scenario (blocking-job.ts) for each method. Writes bench-results/attribution.json.
+ * Then the blocking-job scenario (blocking-job.ts) for each method. Writes
+ * bench-results/attribution.json.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -40,7 +40,7 @@ import { promisify } from 'node:util';
 import { projectRoot } from '../../src/paths.js';
 import { type LoadResult, runLoad, sleep } from './load.js';
 import { type RunningServer, startServer } from './servers.js';
-import type { WindowSide } from './window-timeline.js';
+import { emptySides, type SideTotals, type WindowSide } from './window-timeline.js';
 
 const BENCH_DIR = join(projectRoot, 'dist', 'test', 'bench');
 const ROUTES = ['/cpu', '/io', '/mixed'] as const;
@@ -122,16 +122,12 @@ export interface AttributionRow {
   verdict: 'pass' | 'FAIL' | '';
 }
 
-interface SideTotals {
-  count: number;
-  joules: number;
-}
 interface Totals {
   count: number;
   joules: number;
   provisional: number;
   /** By the side of a calibration window the requests were charged on (window-timeline.ts). */
-  sides?: Record<WindowSide, SideTotals>;
+  sides: SideTotals;
 }
 interface Stats {
   mode: string;
@@ -193,10 +189,10 @@ export function inWindows(
   pairs: ReadonlyArray<readonly [string, string]>,
 ): WindowRatio[] {
   const perRequest = (route: string, side: WindowSide) => {
-    const t = byRoute[route]?.sides?.[side];
+    const t = byRoute[route]?.sides[side];
     return t && t.count > 0 ? t.joules / t.count : Number.NaN;
   };
-  const count = (route: string, side: WindowSide) => byRoute[route]?.sides?.[side].count ?? 0;
+  const count = (route: string, side: WindowSide) => byRoute[route]?.sides[side].count ?? 0;
   return pairs.map(([a, b]): WindowRatio => {
     const measured = perRequest(a, 'measured') / perRequest(b, 'measured');
     const estimated = perRequest(a, 'estimated') / perRequest(b, 'estimated');
@@ -369,7 +365,7 @@ async function level(
   const byRoute = stats.phases[phase] ?? {};
   const mix = {} as LevelResult['mix'];
   ROUTES.forEach((route, i) => {
-    const t = byRoute[route] ?? { count: 0, joules: 0, provisional: 0 };
+    const t = byRoute[route] ?? { count: 0, joules: 0, provisional: 0, sides: emptySides() };
     mix[route] = {
       requests: t.count,
       errors: results[i].errors,

@@ -11,6 +11,15 @@
  */
 export type WindowSide = 'measured' | 'estimated' | 'mixed';
 
+/** What the server adds up on each side, per phase and route; the bench reads it back. */
+export type SideTotals = Record<WindowSide, { count: number; joules: number }>;
+
+export const emptySides = (): SideTotals => ({
+  measured: { count: 0, joules: 0 },
+  estimated: { count: 0, joules: 0 },
+  mixed: { count: 0, joules: 0 },
+});
+
 /** No window: what `observe` returns between windows. */
 export const BETWEEN = 0;
 
