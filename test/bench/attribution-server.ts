@@ -8,7 +8,8 @@
  * Each request's settled footprint is added to the phase current when its handler started
  * (through captureContext, the tracker's own hook): POST /phase?name=… switches the phase, GET
  * /stats answers the totals per phase and route, the process's energy and CPU, and the
- * calibrated CPU densities, GET /process-cpu the process's CPU time, GET /compute the CPU of
+ * calibrated CPU densities, GET /process-cpu the process's CPU time
+ * and how many major collections it has had (major-gcs.ts), GET /compute the CPU of
  * each route's own loop (µs). /readyz answers once the meter has its first sample. Each total
  * also splits its requests by the side of a calibration window they were charged on
  * (window-timeline.ts): what a window measured, what the calibration estimated between windows.
@@ -18,6 +19,7 @@ import Router from '@koa/router';
 import { Carbonscope, type OperationContext, type OperationFootprint } from 'carbonscope';
 import Koa from 'koa';
 import { burn } from './cpu-work.js';
+import { majorGcCounter } from './major-gcs.js';
 import { emptySides, type SideTotals, WindowTimeline } from './window-timeline.js';
 
 const env = process.env;
@@ -34,6 +36,7 @@ interface Totals {
 const phases = new Map<string, Map<string, Totals>>();
 let phase = 'start';
 const windows = new WindowTimeline();
+const majorGcs = majorGcCounter();
 
 const emptyTotals = (): Totals => ({ count: 0, joules: 0, provisional: 0, sides: emptySides() });
 
@@ -108,7 +111,7 @@ router.get('/stats', (ctx) => {
 // counts in 10 ms ticks (~27 ms of CPU a second for /io at one connection).
 router.get('/process-cpu', (ctx) => {
   const cpu = process.cpuUsage();
-  ctx.body = { microseconds: cpu.user + cpu.system };
+  ctx.body = { microseconds: cpu.user + cpu.system, majorGcs: majorGcs.count() };
 });
 // The CPU of each route's own loop, without the request around it: the least of a few runs
 // (a run the machine preempted only reads longer). The loop is the same instructions wherever

@@ -150,6 +150,8 @@ interface LevelResult {
   /** Net of the server's CPU with no request (idleCpuMsPerSecond). */
   cpuMicrosAlone: Record<Route, number>;
   idleCpuMsPerSecond: number;
+  /** Major collections in each route's alone slices and in the mix's measured seconds. */
+  majorGcs: { alone: Record<Route, number>; mix: number };
   mix: Record<Route, { requests: number; errors: number; millijoulesPerRequest: number }>;
   ratios: Ratio[];
   densities: Record<string, number>;
@@ -254,6 +256,11 @@ export function scaledToMix(
   return scaled;
 }
 
+interface ServerClock {
+  cpuMs: number;
+  majorGcs: number;
+}
+
 const fmt = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
 
 async function control(server: RunningServer, path: string, method = 'GET'): Promise<unknown> {
@@ -288,14 +295,21 @@ function load(
 }
 
 /**
- * The attribution server's CPU time (all threads) in ms, as it reads it itself. /proc counts
- * in 10 ms ticks: 20 ms of rounding on ~130 ms was ±15 % of one connection's /io slice, and
- * the idle server read 1, 2 or 3 ms a second and nothing between. Each reading's own request
- * (~0.2 ms) falls in the span it closes.
+ * The attribution server's CPU time (all threads) in ms, as it reads it itself, and how many
+ * major collections it has had. /proc counts in 10 ms ticks: 20 ms of rounding on ~130 ms was
+ * ±15 % of one connection's /io slice, and the idle server read 1, 2 or 3 ms a second and
+ * nothing between. Each reading's own request (~0.2 ms) falls in the span it closes.
  */
+export async function serverClock(server: RunningServer): Promise<ServerClock> {
+  const { microseconds, majorGcs } = (await control(server, '/process-cpu')) as {
+    microseconds: number;
+    majorGcs: number;
+  };
+  return { cpuMs: microseconds / 1000, majorGcs };
+}
+
 export async function serverCpuMs(server: RunningServer): Promise<number> {
-  const { microseconds } = (await control(server, '/process-cpu')) as { microseconds: number };
-  return microseconds / 1000;
+  return (await serverClock(server)).cpuMs;
 }
 
 /** The server's CPU with no request at all, in ms per second. */
@@ -328,20 +342,25 @@ async function level(
   // alike (on average, each is measured at the same time), and the check reads their ratios.
   const cpuMs = { '/cpu': 0, '/io': 0, '/mixed': 0 } as Record<Route, number>;
   const requests = { '/cpu': 0, '/io': 0, '/mixed': 0 } as Record<Route, number>;
+  const aloneGcs = { '/cpu': 0, '/io': 0, '/mixed': 0 } as Record<Route, number>;
   for (let slice = 0; slice < plan.aloneSlices; slice++) {
     for (const route of slice % 2 ? [...ROUTES].reverse() : ROUTES) {
       await load(server, route, connections, 1, true); // warm-up, untimed
-      const cpu0 = await serverCpuMs(server);
+      const clock0 = await serverClock(server);
       const t0 = performance.now();
       const seconds = plan.aloneSeconds / plan.aloneSlices;
       const r = clean(`${route} alone`, await load(server, route, connections, seconds, true));
-      cpuMs[route] += (await serverCpuMs(server)) - cpu0 - idle * ((performance.now() - t0) / 1000);
+      const clock1 = await serverClock(server);
+      cpuMs[route] += clock1.cpuMs - clock0.cpuMs - idle * ((performance.now() - t0) / 1000);
+      aloneGcs[route] += clock1.majorGcs - clock0.majorGcs;
       requests[route] += r.total;
     }
   }
   const alone = {} as Record<Route, number>;
   for (const route of ROUTES) alone[route] = (cpuMs[route] * 1000) / requests[route];
-  log(`c=${connections} alone: ${ROUTES.map((r) => `${r} ${fmt(alone[r], 0)} µs`).join(', ')}`);
+  log(
+    `c=${connections} alone: ${ROUTES.map((r) => `${r} ${fmt(alone[r], 0)} µs`).join(', ')}; major GCs ${ROUTES.map((r) => aloneGcs[r]).join(', ')}`,
+  );
 
   const phase = `mix-${connections}`;
   await control(server, '/phase?name=warm', 'POST');
@@ -350,11 +369,11 @@ async function level(
   );
   await sleep(plan.warmSeconds * 1000);
   await control(server, `/phase?name=${phase}`, 'POST');
-  const mixCpu0 = await serverCpuMs(server);
+  const mixClock0 = await serverClock(server);
   const mixT0 = performance.now();
   await sleep(plan.mixSeconds * 1000);
-  const mixCpuMs =
-    (await serverCpuMs(server)) - mixCpu0 - idle * ((performance.now() - mixT0) / 1000);
+  const mixClock1 = await serverClock(server);
+  const mixCpuMs = mixClock1.cpuMs - mixClock0.cpuMs - idle * ((performance.now() - mixT0) / 1000);
   await control(server, '/phase?name=after', 'POST');
   const results = await Promise.all(loads);
   results.forEach((r, i) => {
@@ -380,12 +399,13 @@ async function level(
   const scaledRatios = ratiosOf(mix, scaled);
   const windowSides = stats.mode === 'calibrated' ? inWindows(byRoute, PAIRS) : undefined;
   log(
-    `c=${connections} mix: ${ratios.map((q) => `${q.pair} energy ${fmt(q.energy)} / CPU ${fmt(q.cpu)} = ${fmt(q.quotient)}`).join('; ')}; CPU ÷ alone ${fmt(mixCpuVsAlone)}; scaled: ${scaledRatios.map((q) => fmt(q.quotient)).join(' ')}${windowSides ? `; between ÷ in windows: ${windowSides.map((w) => `${fmt(w.quotient)} (${w.fewest})`).join(' ')}` : ''}`,
+    `c=${connections} mix: ${ratios.map((q) => `${q.pair} energy ${fmt(q.energy)} / CPU ${fmt(q.cpu)} = ${fmt(q.quotient)}`).join('; ')}; CPU ÷ alone ${fmt(mixCpuVsAlone)}; major GCs ${mixClock1.majorGcs - mixClock0.majorGcs}; scaled: ${scaledRatios.map((q) => fmt(q.quotient)).join(' ')}${windowSides ? `; between ÷ in windows: ${windowSides.map((w) => `${fmt(w.quotient)} (${w.fewest})`).join(' ')}` : ''}`,
   );
   return {
     connections,
     cpuMicrosAlone: alone,
     idleCpuMsPerSecond: idle,
+    majorGcs: { alone: aloneGcs, mix: mixClock1.majorGcs - mixClock0.majorGcs },
     mix,
     ratios,
     densities: stats.densities,
@@ -504,12 +524,12 @@ export async function runAttribution(
             verdict,
           });
         row(
-          `CPU per request alone at the mix's rates (${ROUTES.join(', ')}), less the idle server's ${fmt(l.idleCpuMsPerSecond, 1)} ms/s`,
-          ROUTES.map((r) => `${fmt(l.cpuMicrosAlone[r], 0)} µs`).join(', '),
+          `CPU per request alone at the mix's rates (${ROUTES.join(', ')}), less the idle server's ${fmt(l.idleCpuMsPerSecond, 1)} ms/s (major GCs in each route's slices)`,
+          `${ROUTES.map((r) => `${fmt(l.cpuMicrosAlone[r], 0)} µs`).join(', ')} (${ROUTES.map((r) => l.majorGcs.alone[r]).join(', ')})`,
         );
         row(
-          "the mix's CPU ÷ what its requests cost alone (the reference's own drift)",
-          `${fmt(l.mixCpuVsAlone)} (${fmt(l.mixCpuMs, 0)} ms)`,
+          "the mix's CPU ÷ what its requests cost alone (the reference's own drift; major GCs in the mix)",
+          `${fmt(l.mixCpuVsAlone)} (${fmt(l.mixCpuMs, 0)} ms; ${l.majorGcs.mix})`,
         );
         row(
           `CPU per request alone scaled to the mix's CPU: the routes' own loops (${ROUTES.map((r) => fmt(l.computeMicros[r], 0)).join(', ')} µs) fixed, the rest alike`,
