@@ -436,6 +436,20 @@ const SERVER_ENV = {
   ENERGY_CALIBRATION_INTERVAL_MS: '5000',
 };
 
+/**
+ * V8 settings of the attribution server: an old generation with room for the whole scenario and
+ * no memory reducer (which collects in full once a process falls idle), so that no major
+ * collection happens in it. Each one deoptimized the HTTP path's code (major-gcs.ts), and one
+ * falling in a route's alone slices and not in the mix, or the other way round, moved the check's
+ * reference far beyond its tolerance: /io alone at 32 connections, in 5 s slices of one server,
+ * read 257–671 µs with V8's defaults (671 in a slice with a collection, 1.2–1.5× the floor for the
+ * next 20 s and more), 240–384 µs with these settings, where none happened. A server lives about
+ * four minutes; its RSS stayed at 86–124 MiB. Both sides of the check get the same settings. They
+ * take out one cause of the reference's spread, not all: at eight connections /io alone still read
+ * 304–590 µs per slice in one server, with no collection.
+ */
+const SERVER_NODE_ARGS = ['--initial-old-space-size=1024', '--no-memory-reducer'];
+
 async function blockingJob(mode: Mode): Promise<JobResult> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
@@ -493,6 +507,7 @@ export async function runAttribution(
       const server = await startServer({
         name: `attribution-${mode}`,
         entry: join(BENCH_DIR, 'attribution-server.js'),
+        nodeArgs: SERVER_NODE_ARGS,
         env: { ...SERVER_ENV, ENERGY_OPERATION_ATTRIBUTION: mode, UPSTREAM_URL: upstream.url },
       });
       const levels: LevelResult[] = [];
