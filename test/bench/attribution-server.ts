@@ -8,11 +8,11 @@
  * Each request's settled footprint is added to the phase current when its handler started
  * (through captureContext, the tracker's own hook): POST /phase?name=… switches the phase, GET
  * /stats answers the totals per phase and route, the process's energy and CPU, and the
- * calibrated CPU densities, GET /process-cpu the process's CPU time
- * and how many major collections it has had (major-gcs.ts), GET /compute the CPU of
- * each route's own loop (µs). /readyz answers once the meter has its first sample. Each total
- * also splits its requests by the side of a calibration window they were charged on
- * (window-timeline.ts): what a window measured, what the calibration estimated between windows.
+ * calibrated CPU densities, GET /process-cpu the process's CPU time and how many major
+ * collections it has had (major-gcs.ts), GET /compute the CPU of each route's own loop (µs).
+ * /readyz answers once the meter has its first sample. Each total also splits its requests by
+ * the side of a calibration window they were charged on (window-timeline.ts): what a window
+ * measured, what the calibration estimated between windows.
  */
 import { Agent, get } from 'node:http';
 import Router from '@koa/router';

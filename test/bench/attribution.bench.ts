@@ -446,7 +446,7 @@ const SERVER_ENV = {
  * next 20 s and more), 240–384 µs with these settings, where none happened. A server lives about
  * four minutes; its RSS stayed at 86–124 MiB. Both sides of the check get the same settings. They
  * take out one cause of the reference's spread, not all: at eight connections /io alone still read
- * 304–590 µs per slice in one server, with no collection.
+ * 304–590 µs per slice in two servers, with no collection.
  */
 const SERVER_NODE_ARGS = ['--initial-old-space-size=1024', '--no-memory-reducer'];
 
