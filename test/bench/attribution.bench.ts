@@ -312,6 +312,23 @@ export async function serverCpuMs(server: RunningServer): Promise<number> {
   return (await serverClock(server)).cpuMs;
 }
 
+/**
+ * Runs `span` and measures the server over it: its CPU (ms) net of what the idle server spends
+ * in that time (`idle`, ms a second), and the major collections that fell in it.
+ */
+async function measured<T>(
+  server: RunningServer,
+  idle: number,
+  span: () => Promise<T>,
+): Promise<{ result: T; cpuMs: number; majorGcs: number }> {
+  const before = await serverClock(server);
+  const t0 = performance.now();
+  const result = await span();
+  const after = await serverClock(server);
+  const cpuMs = after.cpuMs - before.cpuMs - idle * ((performance.now() - t0) / 1000);
+  return { result, cpuMs, majorGcs: after.majorGcs - before.majorGcs };
+}
+
 /** The server's CPU with no request at all, in ms per second. */
 async function idleCpu(server: RunningServer, seconds: number): Promise<number> {
   await sleep(1000); // the last responses written
@@ -346,14 +363,13 @@ async function level(
   for (let slice = 0; slice < plan.aloneSlices; slice++) {
     for (const route of slice % 2 ? [...ROUTES].reverse() : ROUTES) {
       await load(server, route, connections, 1, true); // warm-up, untimed
-      const clock0 = await serverClock(server);
-      const t0 = performance.now();
       const seconds = plan.aloneSeconds / plan.aloneSlices;
-      const r = clean(`${route} alone`, await load(server, route, connections, seconds, true));
-      const clock1 = await serverClock(server);
-      cpuMs[route] += clock1.cpuMs - clock0.cpuMs - idle * ((performance.now() - t0) / 1000);
-      aloneGcs[route] += clock1.majorGcs - clock0.majorGcs;
-      requests[route] += r.total;
+      const span = await measured(server, idle, () =>
+        load(server, route, connections, seconds, true),
+      );
+      cpuMs[route] += span.cpuMs;
+      aloneGcs[route] += span.majorGcs;
+      requests[route] += clean(`${route} alone`, span.result).total;
     }
   }
   const alone = {} as Record<Route, number>;
@@ -369,11 +385,9 @@ async function level(
   );
   await sleep(plan.warmSeconds * 1000);
   await control(server, `/phase?name=${phase}`, 'POST');
-  const mixClock0 = await serverClock(server);
-  const mixT0 = performance.now();
-  await sleep(plan.mixSeconds * 1000);
-  const mixClock1 = await serverClock(server);
-  const mixCpuMs = mixClock1.cpuMs - mixClock0.cpuMs - idle * ((performance.now() - mixT0) / 1000);
+  const { cpuMs: mixCpuMs, majorGcs: mixGcs } = await measured(server, idle, () =>
+    sleep(plan.mixSeconds * 1000),
+  );
   await control(server, '/phase?name=after', 'POST');
   const results = await Promise.all(loads);
   results.forEach((r, i) => {
@@ -399,13 +413,13 @@ async function level(
   const scaledRatios = ratiosOf(mix, scaled);
   const windowSides = stats.mode === 'calibrated' ? inWindows(byRoute, PAIRS) : undefined;
   log(
-    `c=${connections} mix: ${ratios.map((q) => `${q.pair} energy ${fmt(q.energy)} / CPU ${fmt(q.cpu)} = ${fmt(q.quotient)}`).join('; ')}; CPU ÷ alone ${fmt(mixCpuVsAlone)}; major GCs ${mixClock1.majorGcs - mixClock0.majorGcs}; scaled: ${scaledRatios.map((q) => fmt(q.quotient)).join(' ')}${windowSides ? `; between ÷ in windows: ${windowSides.map((w) => `${fmt(w.quotient)} (${w.fewest})`).join(' ')}` : ''}`,
+    `c=${connections} mix: ${ratios.map((q) => `${q.pair} energy ${fmt(q.energy)} / CPU ${fmt(q.cpu)} = ${fmt(q.quotient)}`).join('; ')}; CPU ÷ alone ${fmt(mixCpuVsAlone)}; major GCs ${mixGcs}; scaled: ${scaledRatios.map((q) => fmt(q.quotient)).join(' ')}${windowSides ? `; between ÷ in windows: ${windowSides.map((w) => `${fmt(w.quotient)} (${w.fewest})`).join(' ')}` : ''}`,
   );
   return {
     connections,
     cpuMicrosAlone: alone,
     idleCpuMsPerSecond: idle,
-    majorGcs: { alone: aloneGcs, mix: mixClock1.majorGcs - mixClock0.majorGcs },
+    majorGcs: { alone: aloneGcs, mix: mixGcs },
     mix,
     ratios,
     densities: stats.densities,
