@@ -39,7 +39,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../src/paths.js';
 import { type LoadResult, runLoad, sleep } from './load.js';
-import { type RunningServer, startServer } from './servers.js';
+import { type RunningServer, STEADY_V8_ARGS, startServer } from './servers.js';
 import { emptySides, type SideTotals, type WindowSide } from './window-timeline.js';
 
 const BENCH_DIR = join(projectRoot, 'dist', 'test', 'bench');
@@ -450,10 +450,8 @@ const SERVER_ENV = {
   ENERGY_CALIBRATION_INTERVAL_MS: '5000',
 };
 
-/**
- * V8 settings of the attribution server: an old generation with room for the whole scenario and
- * no memory reducer (which collects in full once a process falls idle), so that no major
- * collection happens in it. Each one deoptimized the HTTP path's code (major-gcs.ts), and one
+/*
+ * The attribution server runs with STEADY_V8_ARGS (servers.ts): no major collection in it. One
  * falling in a route's alone slices and not in the mix, or the other way round, moved the check's
  * reference far beyond its tolerance: /io alone at 32 connections, in 5 s slices of one server,
  * read 257–671 µs with V8's defaults (671 in a slice with a collection, 1.2–1.5× the floor for the
@@ -462,7 +460,6 @@ const SERVER_ENV = {
  * take out one cause of the reference's spread, not all: at eight connections /io alone still read
  * 304–590 µs per slice in two servers, with no collection.
  */
-const SERVER_NODE_ARGS = ['--initial-old-space-size=1024', '--no-memory-reducer'];
 
 async function blockingJob(mode: Mode): Promise<JobResult> {
   const { stdout } = await promisify(execFile)(
@@ -521,7 +518,7 @@ export async function runAttribution(
       const server = await startServer({
         name: `attribution-${mode}`,
         entry: join(BENCH_DIR, 'attribution-server.js'),
-        nodeArgs: SERVER_NODE_ARGS,
+        nodeArgs: STEADY_V8_ARGS,
         env: { ...SERVER_ENV, ENERGY_OPERATION_ATTRIBUTION: mode, UPSTREAM_URL: upstream.url },
       });
       const levels: LevelResult[] = [];

@@ -6,7 +6,7 @@ import { constants, PerformanceObserver } from 'node:perf_hooks';
  * objects the optimized code had embedded were freed): an /io request cost up to 2.6 times its
  * CPU in the 5 s slice it fell in, and 1.2–1.5 times for 20 s and more after, at the bench's
  * rates, until the code was optimized again. The bench starts the server with room enough for
- * none to happen (SERVER_NODE_ARGS) and says how many fell in each measurement all the same.
+ * none to happen (STEADY_V8_ARGS) and says how many fell in each measurement all the same.
  * Entries arrive after the collection, on a later turn of the loop.
  */
 export function majorGcCounter(): { count(): number; stop(): void } {

@@ -52,7 +52,7 @@ function load(contender: Contender, plan: RoundsPlan, seconds: number): Promise<
   });
 }
 
-function assertAllOk(contender: Contender, r: LoadResult): void {
+export function assertAllOk(contender: Contender, r: LoadResult): void {
   if (r.status2xx === 0 || r.status4xx + r.status5xx + r.errors > 0) {
     throw new Error(
       `${contender.label}: ${r.status2xx} 2xx, ${r.status4xx} 4xx, ${r.status5xx} 5xx, ${r.errors} errors`,

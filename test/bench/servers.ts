@@ -35,12 +35,27 @@ export interface StartOptions {
   entry: string;
   env?: Record<string, string>;
   /** Extra node flags, e.g. --cpu-prof. */
-  nodeArgs?: string[];
+  nodeArgs?: readonly string[];
   /** Working directory (where `entry` resolves its packages); a fresh empty one by default. */
   cwd?: string;
   /** A GET that answers 200 once the server is ready; /readyz by default. */
   readyPath?: string;
 }
+
+/**
+ * V8 settings for a server measured against another: an old generation with room for a
+ * benchmark's few minutes and no memory reducer (which collects in full once a process falls
+ * idle), so that no major collection happens in it. Each one deoptimized some 80 functions of
+ * the HTTP path at once (major-gcs.ts), and the code took 20 s and more to be optimized again:
+ * which server had collected last decided which one was dearer. Two identical app servers
+ * measured at the same moments read 7 and 18 % apart with V8's defaults (the medians of two runs;
+ * the one that had served longer the dearer), 0.2–0.9 % with these (three runs). Memory is
+ * measured with V8's defaults.
+ */
+export const STEADY_V8_ARGS: readonly string[] = [
+  '--initial-old-space-size=1024',
+  '--no-memory-reducer',
+];
 
 /** Settings every measured server shares: loopback, warn-level logs, fast mock LLM. */
 export const QUIET_ENV: Record<string, string> = {

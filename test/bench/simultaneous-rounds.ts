@@ -1,0 +1,72 @@
+/**
+ * Simultaneous rounds: every contender under the same load at the same time, all of them on one
+ * CPU (affinity.ts), each round's CPU per request read from /proc around it. On this machine the
+ * CPU a request costs drifts by tens of percent within a minute (the host's other tenants):
+ * alternating rounds, 8 s apart, read two identical servers 0.66 to 1.32 apart round by round,
+ * where two identical servers measured at the same moments on one core read 0.98 to 1.01 apart in
+ * eight rounds. What
+ * one server costs more than another is then a per-round difference, which the drift leaves
+ * alone. The servers share the core, so each serves about 1/n of what it would alone: the
+ * absolute figures belong to alternatingRounds, the differences to this.
+ */
+
+import { median, runLoad } from './load.js';
+import { assertAllOk, type Contender, type RoundResult, type RoundsOutcome } from './rounds.js';
+import { cpuSeconds } from './servers.js';
+
+export interface SimultaneousPlan {
+  warmupSeconds: number;
+  rounds: number;
+  seconds: number;
+  /** Connections to each contender. */
+  connections: number;
+}
+
+function loadAll(contenders: readonly Contender[], plan: SimultaneousPlan, seconds: number) {
+  return Promise.all(
+    contenders.map((c) =>
+      runLoad({
+        url: c.url,
+        connections: plan.connections,
+        durationSeconds: seconds,
+        requests: c.requests,
+      }),
+    ),
+  );
+}
+
+export async function simultaneousRounds(
+  contenders: readonly Contender[],
+  plan: SimultaneousPlan,
+  log: (message: string) => void,
+): Promise<RoundsOutcome> {
+  const runs = new Map<string, RoundResult[]>(contenders.map((c) => [c.key, []]));
+  const answered = new Map<string, number>(contenders.map((c) => [c.key, 0]));
+  const count = (c: Contender, answers: number) =>
+    answered.set(c.key, (answered.get(c.key) ?? 0) + answers);
+  const warm = await loadAll(contenders, plan, plan.warmupSeconds);
+  contenders.forEach((c, i) => {
+    assertAllOk(c, warm[i]);
+    count(c, warm[i].status2xx);
+  });
+  for (let round = 0; round < plan.rounds; round++) {
+    const cpu0 = contenders.map((c) => cpuSeconds(c.pid, true));
+    const results = await loadAll(contenders, plan, plan.seconds);
+    contenders.forEach((c, i) => {
+      const r = results[i];
+      const cpuMicrosPerRequest = ((cpuSeconds(c.pid, true) - cpu0[i]) * 1e6) / r.total;
+      assertAllOk(c, r);
+      count(c, r.status2xx);
+      runs.get(c.key)?.push({ ...r, cpuMicrosPerRequest });
+    });
+    log(
+      `round ${round + 1}: ${contenders.map((c, i) => `${c.key} ${results[i].requestsPerSecond.toFixed(0)} req/s, ${runs.get(c.key)?.at(-1)?.cpuMicrosPerRequest.toFixed(1)} µs CPU`).join('; ')}`,
+    );
+  }
+  return { runs, answered };
+}
+
+/** The median over rounds of what `subject` cost more than `base` in the same round (µs). */
+export function addedInRounds(subject: readonly RoundResult[], base: readonly RoundResult[]) {
+  return median(subject.map((r, i) => r.cpuMicrosPerRequest - base[i].cpuMicrosPerRequest));
+}

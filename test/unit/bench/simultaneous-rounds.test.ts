@@ -1,0 +1,60 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { expect } from 'chai';
+import type { RoundResult } from '../../bench/rounds.js';
+import { addedInRounds, simultaneousRounds } from '../../bench/simultaneous-rounds.js';
+
+/** A server that notes when it answered: its first and last request. */
+async function timedServer(): Promise<{ server: Server; url: string; span: number[] }> {
+  const span: number[] = [];
+  const server = createServer((_req, res) => {
+    const now = performance.now();
+    span[0] ??= now;
+    span[1] = now;
+    res.end('ok');
+  }).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, span };
+}
+
+const round = (cpuMicrosPerRequest: number) => ({ cpuMicrosPerRequest }) as RoundResult;
+
+describe('bench: simultaneous rounds', function () {
+  this.timeout(20_000);
+
+  it('loads every contender at the same moments, not one after the other', async () => {
+    const a = await timedServer();
+    const b = await timedServer();
+    try {
+      const contender = (key: string, url: string) => ({
+        key,
+        label: key,
+        url,
+        pid: process.pid,
+        requests: [{ path: '/' }],
+      });
+      const { runs } = await simultaneousRounds(
+        [contender('a', a.url), contender('b', b.url)],
+        { warmupSeconds: 0.5, rounds: 2, seconds: 1, connections: 2 },
+        () => {},
+      );
+      expect(runs.get('a')).to.have.length(2);
+      expect(runs.get('b')?.every((r) => r.total > 0 && r.cpuMicrosPerRequest > 0)).to.equal(true);
+      // 2.5 s of load each: taking turns, their spans would overlap by 1 s at most.
+      const overlap = Math.min(a.span[1], b.span[1]) - Math.max(a.span[0], b.span[0]);
+      expect(overlap, `${a.span} and ${b.span}`).to.be.greaterThan(2000);
+    } finally {
+      a.server.close();
+      b.server.close();
+    }
+  });
+
+  it("takes what one costs more than the other round by round, whatever the machine's drift", () => {
+    // The machine's drift moves both alike from one round to the next.
+    const base = [10, 50, 30, 70, 20].map(round);
+    const subject = [13, 52, 31, 74, 22].map(round);
+    expect(addedInRounds(subject, base)).to.equal(2);
+  });
+});
