@@ -3,11 +3,10 @@
  * CPU (affinity.ts), each round's CPU per request read from /proc around it. On this machine the
  * CPU a request costs drifts by tens of percent within a minute (the host's other tenants):
  * alternating rounds, 8 s apart, read two identical servers 0.66 to 1.32 apart round by round,
- * where two identical servers measured at the same moments on one core read 0.98 to 1.01 apart in
- * eight rounds. What
- * one server costs more than another is then a per-round difference, which the drift leaves
- * alone. The servers share the core, so each serves about 1/n of what it would alone: the
- * absolute figures belong to alternatingRounds, the differences to this.
+ * where two identical servers measured at the same moments on one core read 0.98 to 1.01 apart
+ * in eight rounds. What one server costs more than another is then a per-round difference, which
+ * the drift leaves alone. The servers share the core, so each serves about 1/n of what it would
+ * alone: the absolute figures belong to alternatingRounds, the differences to this.
  */
 
 import { median, runLoad } from './load.js';
