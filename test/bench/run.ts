@@ -456,20 +456,21 @@ async function spanRows(
   sink: TraceSink,
   before: readonly number[],
   answered: ReadonlyMap<string, number>,
-): Promise<void> {
+  group = 'overhead GET /healthz',
+): Promise<Record<string, number>> {
   await sleep(SPANS_EXPORTED_MS);
   const perResponse = TRACED.map(
     (key, i) => (sink.spans(key) - before[i]) / (answered.get(key) ?? Number.NaN),
   );
-  raw.spansPerResponse = Object.fromEntries(TRACED.map((key, i) => [key, perResponse[i]]));
   const [bareSpans] = perResponse;
   row(
-    'overhead GET /healthz',
+    group,
     'spans exported per response, traced: the app without carbonscope; the carbonscope app; the second app without it',
     perResponse.map((n) => fmt(n, 3)).join('; '),
     'alike (± 1 %): no span dropped',
     check(perResponse.every((n) => Math.abs(n / bareSpans - 1) <= 0.01)),
   );
+  return Object.fromEntries(TRACED.map((key, i) => [key, perResponse[i]]));
 }
 
 function predictRows(results: Map<string, Measured[]>): void {
@@ -608,9 +609,16 @@ async function sideBySide(
       const server = servers[i];
       return { key, label: v.label, url: server.url, pid: server.pid, requests: group.requests };
     });
-    const { runs } = await simultaneousRounds(contenders, SIMULTANEOUS, (m) =>
+    const traced = group.keys.some((key) => (TRACED as readonly string[]).includes(key));
+    const spansBefore = TRACED.map((key) => sink.spans(key));
+    const { runs, answered } = await simultaneousRounds(contenders, SIMULTANEOUS, (m) =>
       log(`${group.name}, simultaneous ${m}`),
     );
+    if (traced) {
+      // As in the alternating rounds: a traced server that dropped spans did less work.
+      const rowGroup = `overhead simultaneous ${group.name}`;
+      raw.simultaneousSpansPerResponse = await spanRows(sink, spansBefore, answered, rowGroup);
+    }
     return runs;
   } finally {
     for (const server of servers) await server.stop();
@@ -1090,7 +1098,7 @@ async function main(): Promise<void> {
         comparison.requests,
       );
       if (comparison.name === 'GET /healthz') {
-        await spanRows(traceSink, spansBefore, answered);
+        raw.spansPerResponse = await spanRows(traceSink, spansBefore, answered);
       }
       results[comparison.name] = Object.fromEntries(measured);
       overheadRows(comparison.name, group, measured);

@@ -49,7 +49,7 @@ export interface StartOptions {
  * the HTTP path at once (major-gcs.ts), and the code took 20 s and more to be optimized again:
  * which server had collected last decided which one was dearer. Two identical app servers
  * measured at the same moments read 7 and 18 % apart with V8's defaults (the medians of two runs;
- * the one that had served longer the dearer), 0.2–0.9 % with these (three runs). Memory is
+ * the one that had served longer the dearer), 0.1–0.9 % with these (three runs). Memory is
  * measured with V8's defaults.
  */
 export const STEADY_V8_ARGS: readonly string[] = [
