@@ -43,7 +43,12 @@ export interface RoundsOutcome {
   answered: Map<string, number>;
 }
 
-function load(contender: Contender, plan: RoundsPlan, seconds: number): Promise<LoadResult> {
+/** `contender`'s requests over the plan's connections for `seconds`, as fast as it answers. */
+export function loadContender(
+  contender: Contender,
+  plan: RoundsPlan,
+  seconds: number,
+): Promise<LoadResult> {
   return runLoad({
     url: contender.url,
     connections: plan.connections,
@@ -60,18 +65,24 @@ export function assertAllOk(contender: Contender, r: LoadResult): void {
   }
 }
 
+/** An empty outcome for `contenders`, and how a load's 2xx answers are counted in it. */
+export function tally(contenders: readonly Contender[]) {
+  const runs = new Map<string, RoundResult[]>(contenders.map((c) => [c.key, []]));
+  const answered = new Map<string, number>(contenders.map((c) => [c.key, 0]));
+  const count = (c: Contender, r: LoadResult) =>
+    answered.set(c.key, (answered.get(c.key) ?? 0) + r.status2xx);
+  return { runs, answered, count };
+}
+
 export async function alternatingRounds(
   contenders: readonly Contender[],
   plan: RoundsPlan,
   log: (message: string) => void,
 ): Promise<RoundsOutcome> {
-  const runs = new Map<string, RoundResult[]>(contenders.map((c) => [c.key, []]));
-  const answered = new Map<string, number>(contenders.map((c) => [c.key, 0]));
-  const count = (c: Contender, r: LoadResult) =>
-    answered.set(c.key, (answered.get(c.key) ?? 0) + r.status2xx);
+  const { runs, answered, count } = tally(contenders);
   for (const c of contenders) {
     await c.before?.();
-    const r = await load(c, plan, plan.warmupSeconds);
+    const r = await loadContender(c, plan, plan.warmupSeconds);
     assertAllOk(c, r);
     count(c, r);
   }
@@ -81,12 +92,12 @@ export async function alternatingRounds(
       // Before the CPU is read: a switch's own work is not the load's, nor what it leaves.
       await c.before?.();
       if (c.settleSeconds) {
-        const settled = await load(c, plan, c.settleSeconds);
+        const settled = await loadContender(c, plan, c.settleSeconds);
         assertAllOk(c, settled);
         count(c, settled);
       }
       const cpu0 = cpuSeconds(c.pid, true);
-      const r = await load(c, plan, plan.seconds);
+      const r = await loadContender(c, plan, plan.seconds);
       const cpuMicrosPerRequest = ((cpuSeconds(c.pid, true) - cpu0) * 1e6) / r.total;
       assertAllOk(c, r);
       count(c, r);

@@ -501,13 +501,34 @@ const SIMULTANEOUS: SimultaneousPlan = QUICK
   ? { warmupSeconds: 3, rounds: 2, seconds: 2, connections: 10 }
   : { warmupSeconds: 15, rounds: 9, seconds: 6, connections: 10 };
 
+/** A subject against the base: its label, its budget, the second base that is its floor. */
+interface Delta {
+  subject: string;
+  label: string;
+  budget?: Budget;
+  floor?: string;
+}
+
 interface SideBySide {
   name: string;
   /** The variants measured together; the first is the base of every delta. */
   keys: string[];
   requests: LoadRequest[];
-  /** Each subject against the base: its label, its budget, the second base that is its floor. */
-  deltas: Array<{ subject: string; label: string; budget?: Budget; floor?: string }>;
+  deltas: Delta[];
+}
+
+/** `subject` with its budget beside `floor`, a second identical base, and the floor's own row. */
+function withFloor(
+  subject: string,
+  label: string,
+  budget: Budget,
+  floor: string,
+  floorLabel: string,
+): Delta[] {
+  return [
+    { subject, label, budget, floor },
+    { subject: floor, label: `noise floor: ${floorLabel}` },
+  ];
 }
 
 /**
@@ -519,32 +540,25 @@ const SIDE_BY_SIDE: SideBySide[] = [
     name: 'GET /healthz',
     keys: ['bare', 'default', 'bareAgain'],
     requests: [{ path: '/healthz' }],
-    deltas: [
-      {
-        subject: 'default',
-        label: "carbonscope's own cost (default config vs the app without it)",
-        budget: { cpuMicros: BUDGET.addedCpuMicros, ratio: BUDGET.overheadRatio },
-        floor: 'bareAgain',
-      },
-      { subject: 'bareAgain', label: 'noise floor: a second identical app without carbonscope' },
-    ],
+    deltas: withFloor(
+      'default',
+      "carbonscope's own cost (default config vs the app without it)",
+      { cpuMicros: BUDGET.addedCpuMicros, ratio: BUDGET.overheadRatio },
+      'bareAgain',
+      'a second identical app without carbonscope',
+    ),
   },
   {
     name: 'GET /healthz, traced',
     keys: ['bareTracing', 'tracing', 'bareTracingAgain'],
     requests: [{ path: '/healthz' }],
-    deltas: [
-      {
-        subject: 'tracing',
-        label: "carbonscope's additions with tracing on",
-        budget: { cpuMicros: BUDGET.addedCpuMicros },
-        floor: 'bareTracingAgain',
-      },
-      {
-        subject: 'bareTracingAgain',
-        label: 'noise floor: a second identical traced app without carbonscope',
-      },
-    ],
+    deltas: withFloor(
+      'tracing',
+      "carbonscope's additions with tracing on",
+      { cpuMicros: BUDGET.addedCpuMicros },
+      'bareTracingAgain',
+      'a second identical traced app without carbonscope',
+    ),
   },
   {
     name: 'POST /predict',
@@ -574,15 +588,13 @@ const SIDE_BY_SIDE: SideBySide[] = [
     name: 'Express GET /hello',
     keys: ['express', 'expressCarbonscope', 'expressAgain'],
     requests: [{ path: '/hello' }],
-    deltas: [
-      {
-        subject: 'expressCarbonscope',
-        label: 'Express + --import carbonscope/register vs Express alone',
-        budget: { cpuMicros: BUDGET.addedCpuMicros, ratio: BUDGET.overheadRatio },
-        floor: 'expressAgain',
-      },
-      { subject: 'expressAgain', label: 'noise floor: a second identical Express' },
-    ],
+    deltas: withFloor(
+      'expressCarbonscope',
+      'Express + --import carbonscope/register vs Express alone',
+      { cpuMicros: BUDGET.addedCpuMicros, ratio: BUDGET.overheadRatio },
+      'expressAgain',
+      'a second identical Express',
+    ),
   },
 ];
 

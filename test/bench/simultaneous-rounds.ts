@@ -9,29 +9,23 @@
  * alone: the absolute figures belong to alternatingRounds, the differences to this.
  */
 
-import { median, runLoad } from './load.js';
-import { assertAllOk, type Contender, type RoundResult, type RoundsOutcome } from './rounds.js';
+import { median } from './load.js';
+import {
+  assertAllOk,
+  type Contender,
+  loadContender,
+  type RoundResult,
+  type RoundsOutcome,
+  type RoundsPlan,
+  tally,
+} from './rounds.js';
 import { cpuSeconds } from './servers.js';
 
-export interface SimultaneousPlan {
-  warmupSeconds: number;
-  rounds: number;
-  seconds: number;
-  /** Connections to each contender. */
-  connections: number;
-}
+/** As alternating rounds' plan; `connections` go to each contender. */
+export type SimultaneousPlan = RoundsPlan;
 
 function loadAll(contenders: readonly Contender[], plan: SimultaneousPlan, seconds: number) {
-  return Promise.all(
-    contenders.map((c) =>
-      runLoad({
-        url: c.url,
-        connections: plan.connections,
-        durationSeconds: seconds,
-        requests: c.requests,
-      }),
-    ),
-  );
+  return Promise.all(contenders.map((c) => loadContender(c, plan, seconds)));
 }
 
 export async function simultaneousRounds(
@@ -39,14 +33,11 @@ export async function simultaneousRounds(
   plan: SimultaneousPlan,
   log: (message: string) => void,
 ): Promise<RoundsOutcome> {
-  const runs = new Map<string, RoundResult[]>(contenders.map((c) => [c.key, []]));
-  const answered = new Map<string, number>(contenders.map((c) => [c.key, 0]));
-  const count = (c: Contender, answers: number) =>
-    answered.set(c.key, (answered.get(c.key) ?? 0) + answers);
+  const { runs, answered, count } = tally(contenders);
   const warm = await loadAll(contenders, plan, plan.warmupSeconds);
   contenders.forEach((c, i) => {
     assertAllOk(c, warm[i]);
-    count(c, warm[i].status2xx);
+    count(c, warm[i]);
   });
   for (let round = 0; round < plan.rounds; round++) {
     const cpu0 = contenders.map((c) => cpuSeconds(c.pid, true));
@@ -55,7 +46,7 @@ export async function simultaneousRounds(
       const r = results[i];
       const cpuMicrosPerRequest = ((cpuSeconds(c.pid, true) - cpu0[i]) * 1e6) / r.total;
       assertAllOk(c, r);
-      count(c, r.status2xx);
+      count(c, r);
       runs.get(c.key)?.push({ ...r, cpuMicrosPerRequest });
     });
     log(
