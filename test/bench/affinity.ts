@@ -12,19 +12,13 @@ export interface CpuSplit {
   load: string;
   /** For the servers: the last CPU. */
   servers: string;
-  /** Every CPU, to give this process back when done. */
-  all: string;
 }
 
 /** How `count` CPUs are split; undefined with one CPU (nothing to split). */
 export function cpuSplit(count = cpus().length): CpuSplit | undefined {
   if (!(count >= 2)) return undefined;
   const last = count - 1;
-  return {
-    load: last === 1 ? '0' : `0-${last - 1}`,
-    servers: String(last),
-    all: `0-${last}`,
-  };
+  return { load: last === 1 ? '0' : `0-${last - 1}`, servers: String(last) };
 }
 
 /** The CPUs process `pid` may run on, as /proc lists them (`0-1`); undefined if unreadable. */

@@ -450,17 +450,6 @@ const SERVER_ENV = {
   ENERGY_CALIBRATION_INTERVAL_MS: '5000',
 };
 
-/*
- * The attribution server runs with STEADY_V8_ARGS (servers.ts): no major collection in it. One
- * falling in a route's alone slices and not in the mix, or the other way round, moved the check's
- * reference far beyond its tolerance: /io alone at 32 connections, in 5 s slices of one server,
- * read 257–671 µs with V8's defaults (671 in a slice with a collection, 1.2–1.5× the floor for the
- * next 20 s and more), 240–384 µs with these settings, where none happened. A server lives about
- * four minutes; its RSS stayed at 86–124 MiB. Both sides of the check get the same settings. They
- * take out one cause of the reference's spread, not all: at eight connections /io alone still read
- * 304–590 µs per slice in two servers, with no collection.
- */
-
 async function blockingJob(mode: Mode): Promise<JobResult> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
@@ -518,6 +507,13 @@ export async function runAttribution(
       const server = await startServer({
         name: `attribution-${mode}`,
         entry: join(BENCH_DIR, 'attribution-server.js'),
+        // No major collection in it (servers.ts). One falling in a route's alone slices and not
+        // in the mix, or the other way round, moved the check's reference far beyond its
+        // tolerance: /io alone at 32 connections, in 5 s slices of one server, read 257–671 µs
+        // with V8's defaults (671 in a slice with a collection, 1.2–1.5× the floor for the next
+        // 20 s and more), 240–384 µs with these settings. The server lives about four minutes;
+        // its RSS stayed at 86–124 MiB. They take out one cause of the reference's spread, not
+        // all: at eight connections /io alone still read 304–590 µs per slice, with none.
         nodeArgs: STEADY_V8_ARGS,
         env: { ...SERVER_ENV, ENERGY_OPERATION_ATTRIBUTION: mode, UPSTREAM_URL: upstream.url },
       });

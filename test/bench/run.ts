@@ -26,7 +26,7 @@ import { promisify } from 'node:util';
 import { findSample } from '#library-tests/helpers/metrics.js';
 import { projectRoot } from '../../src/paths.js';
 import { freePort } from '../helpers/spawn-server.js';
-import { type CpuSplit, cpuSplit, pin } from './affinity.js';
+import { allowedCpus, type CpuSplit, cpuSplit, pin } from './affinity.js';
 import { FULL_PLAN, QUICK_PLAN, runAttribution } from './attribution.bench.js';
 import { codecarbonSideBySide } from './codecarbon.js';
 import { fmt, fmtInt } from './format.js';
@@ -314,8 +314,9 @@ interface NoiseFloor {
 const addedAcross = (subject: Measured[], base: Measured[]) => cpuOf(subject) - cpuOf(base);
 type AddedOf = typeof addedAcross;
 
-function floorOf(again: Measured[], base: Measured[], addedOf: AddedOf = addedAcross): NoiseFloor {
-  return { addedMicros: addedOf(again, base), ratio: ratioOf(again, base) };
+/** A second identical base against the first, in the same simultaneous rounds. */
+function floorOf(again: Measured[], base: Measured[]): NoiseFloor {
+  return { addedMicros: addedInRounds(again, base), ratio: ratioOf(again, base) };
 }
 
 // Unresolved: the floor, or the figure on the side nothing real reaches, is beyond the budget.
@@ -605,21 +606,20 @@ async function sideBySide(
 ): Promise<Map<string, Measured[]>> {
   const all = variants(sink, await freePort());
   const servers: RunningServer[] = [];
+  const chosen = group.keys.map((key) => all.find((v) => v.key === key) as Variant);
   try {
-    for (const key of group.keys) {
-      const v = all.find((x) => x.key === key) as Variant;
-      const options = { ...v.options, name: `${v.options.name}-side-by-side` };
+    for (const { options } of chosen) {
       const server = await startServer({
         ...options,
+        name: `${options.name}-side-by-side`,
         nodeArgs: [...STEADY_V8_ARGS, ...(options.nodeArgs ?? [])],
       });
       servers.push(server);
       pin(server.pid, split.servers);
     }
-    const contenders = group.keys.map((key, i) => {
-      const v = all.find((x) => x.key === key) as Variant;
-      const server = servers[i];
-      return { key, label: v.label, url: server.url, pid: server.pid, requests: group.requests };
+    const contenders = chosen.map(({ key, label }, i) => {
+      const { url, pid } = servers[i];
+      return { key, label, url, pid, requests: group.requests };
     });
     const traced = group.keys.some((key) => (TRACED as readonly string[]).includes(key));
     const spansBefore = TRACED.map((key) => sink.spans(key));
@@ -647,7 +647,7 @@ function sideBySideRows(group: SideBySide, runs: Map<string, Measured[]>): void 
       of(d.subject),
       of(base),
       d.budget,
-      d.floor ? floorOf(of(d.floor), of(base), addedInRounds) : undefined,
+      d.floor ? floorOf(of(d.floor), of(base)) : undefined,
       addedInRounds,
     );
   }
@@ -664,6 +664,8 @@ async function simultaneousOverhead(sink: TraceSink): Promise<void> {
     return;
   }
   const results: Record<string, Record<string, Measured[]>> = {};
+  // Given back as they were: the bench may itself have been started on some CPUs only.
+  const own = allowedCpus(process.pid);
   try {
     pin(process.pid, split.load);
     for (const group of SIDE_BY_SIDE) {
@@ -675,7 +677,7 @@ async function simultaneousOverhead(sink: TraceSink): Promise<void> {
     notMeasured('simultaneous', 'side by side on one CPU', err);
   } finally {
     try {
-      pin(process.pid, split.all);
+      if (own) pin(process.pid, own);
     } catch {
       // taskset missing: nothing was pinned
     }

@@ -33,6 +33,9 @@ export async function simultaneousRounds(
   plan: SimultaneousPlan,
   log: (message: string) => void,
 ): Promise<RoundsOutcome> {
+  // A switch in the server (alternatingRounds' `before`) has no turn to run in here.
+  const switched = contenders.find((c) => c.before || c.settleSeconds);
+  if (switched) throw new Error(`${switched.label}: simultaneous rounds take no switch`);
   const { runs, answered, count } = tally(contenders);
   const warm = await loadAll(contenders, plan, plan.warmupSeconds);
   contenders.forEach((c, i) => {

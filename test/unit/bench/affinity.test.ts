@@ -5,8 +5,8 @@ import { allowedCpus, cpuSplit, pin } from '../../bench/affinity.js';
 
 describe('bench: CPU affinity', () => {
   it('gives the servers the last CPU and the load the others', () => {
-    expect(cpuSplit(2)).to.deep.equal({ load: '0', servers: '1', all: '0-1' });
-    expect(cpuSplit(8)).to.deep.equal({ load: '0-6', servers: '7', all: '0-7' });
+    expect(cpuSplit(2)).to.deep.equal({ load: '0', servers: '1' });
+    expect(cpuSplit(8)).to.deep.equal({ load: '0-6', servers: '7' });
     expect(cpuSplit(1)).to.equal(undefined);
   });
 

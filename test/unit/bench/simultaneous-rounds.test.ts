@@ -51,6 +51,28 @@ describe('bench: simultaneous rounds', function () {
     }
   });
 
+  it('refuses a contender that switches its server: there is no turn to switch it in', async () => {
+    const switching = {
+      key: 'switched',
+      label: 'a switched server',
+      url: 'http://127.0.0.1:9',
+      pid: process.pid,
+      requests: [{ path: '/' }],
+      before: async () => {},
+    };
+    let error: unknown;
+    try {
+      await simultaneousRounds(
+        [switching],
+        { warmupSeconds: 0.1, rounds: 1, seconds: 0.1, connections: 1 },
+        () => {},
+      );
+    } catch (err) {
+      error = err;
+    }
+    expect(String(error)).to.match(/a switched server: simultaneous rounds take no switch/);
+  });
+
   it("takes what one costs more than the other round by round, whatever the machine's drift", () => {
     // The machine's drift moves both alike from one round to the next.
     const base = [10, 50, 30, 70, 20].map(round);
