@@ -1,6 +1,5 @@
-import { performance } from 'node:perf_hooks';
 import type { Span, TimeInput } from '@opentelemetry/api';
-import type { OperationContext, OperationFootprint } from '../energy/index.js';
+import { monotonicClock, type OperationContext, type OperationFootprint } from '../energy/index.js';
 import { annotateSpan } from './span-attributes.js';
 import type { SpanRelease } from './span-release.js';
 
@@ -15,7 +14,7 @@ export class RequestSpan implements OperationContext {
   private readonly end: Span['end'];
   private readonly ownEnd: boolean;
   private endedAt: TimeInput | undefined;
-  /** When end() was called (performance.now()), whatever time it was given. */
+  /** When end() was called (on performance.now()'s scale), whatever time it was given. */
   private endCalledMs = 0;
   private settled = false;
 
@@ -28,8 +27,9 @@ export class RequestSpan implements OperationContext {
     span.end = (endTime?: TimeInput) => {
       if (this.settled) return this.end.call(span, endTime);
       if (this.endedAt !== undefined) return;
-      this.endCalledMs = performance.now();
-      // A performance.now() figure: the SDK reads it against the span's own clock.
+      // performance.now()'s scale, which the SDK reads against the span's own clock; read
+      // through the tracker's clock, which skips performance.now()'s per-call brand check.
+      this.endCalledMs = monotonicClock();
       this.endedAt = endTime ?? this.endCalledMs;
     };
   }

@@ -1,5 +1,5 @@
-import { performance } from 'node:perf_hooks';
 import type { Span, TimeInput } from '@opentelemetry/api';
+import { monotonicClock } from '../energy/index.js';
 
 /**
  * Spans a settlement ends at once before it paces the rest: well inside the SDK's default
@@ -33,13 +33,13 @@ export class SpanRelease {
   private delayMs = 0;
   private atOnce = 0;
 
-  /** Ends `span` at `time`, now or later; `endedMs` is when it was ended (performance.now()). */
+  /** Ends `span` at `time`, now or later; `endedMs` is when it was ended (monotonicClock). */
   end(span: Span, time: TimeInput, endedMs: number): void {
     if (!this.settling) {
       // A settlement's loop can pause (a collection: 20 ms seen); its spans share one delay.
       this.settling = true;
       queueMicrotask(this.settled);
-      this.delayMs = Math.max(0, performance.now() - endedMs);
+      this.delayMs = Math.max(0, monotonicClock() - endedMs);
       this.atOnce = AT_ONCE;
     }
     const paced = this.spans.length - this.head;
@@ -69,7 +69,7 @@ export class SpanRelease {
 
   private readonly tick = (): void => {
     this.timer = undefined;
-    this.release(performance.now());
+    this.release(monotonicClock());
   };
 
   private release(until: number): void {
