@@ -5,20 +5,46 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 
 export interface CpuSplit {
-  /** For the load generator (this process): every CPU but the last, e.g. `0-6`. */
+  /** For the load generator (this process): every allowed CPU but the last, e.g. `0-6`. */
   load: string;
-  /** For the servers: the last CPU. */
+  /** For the servers: the last allowed CPU. */
   servers: string;
 }
 
-/** How `count` CPUs are split; undefined with one CPU (nothing to split). */
-export function cpuSplit(count = cpus().length): CpuSplit | undefined {
-  if (!(count >= 2)) return undefined;
-  const last = count - 1;
-  return { load: last === 1 ? '0' : `0-${last - 1}`, servers: String(last) };
+/**
+ * How the CPUs in `allowed` (a list as /proc gives it: `0-7`, `2-3`, `0,2,4-5`) are split;
+ * undefined with fewer than two (nothing to split). The split is of what this process may use,
+ * not of the machine: in a container given CPUs 2-3, "the last CPU" is 3 and the load gets 2.
+ */
+export function cpuSplit(allowed: string | undefined): CpuSplit | undefined {
+  const listed = allowed ? cpusIn(allowed) : [];
+  if (listed.length < 2) return undefined;
+  const last = listed[listed.length - 1];
+  return { load: cpuList(listed.slice(0, -1)), servers: String(last) };
+}
+
+/** The CPU numbers of a list (`0,2,4-5`), ascending, each once. */
+function cpusIn(list: string): number[] {
+  const found = new Set<number>();
+  for (const part of list.split(',')) {
+    const [from, to = from] = part.split('-').map(Number);
+    for (let cpu = from; cpu <= to; cpu++) found.add(cpu);
+  }
+  return [...found].filter(Number.isInteger).sort((a, b) => a - b);
+}
+
+/** Ascending CPU numbers as /proc writes them (runs as `a-b`), so pin()'s check matches. */
+function cpuList(sorted: readonly number[]): string {
+  const runs: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    runs.push(j > i ? `${sorted[i]}-${sorted[j]}` : String(sorted[i]));
+    i = j + 1;
+  }
+  return runs.join(',');
 }
 
 /** The CPUs process `pid` may run on, as /proc lists them (`0-1`); undefined if unreadable. */

@@ -658,14 +658,15 @@ function sideBySideRows(group: SideBySide, runs: Map<string, Measured[]>): void 
  * CPU, this process (the load) on the others: what carbonscope adds, with its budgets.
  */
 async function simultaneousOverhead(sink: TraceSink): Promise<void> {
-  const split = cpuSplit();
+  // Given back as they were: the bench may itself have been started on some CPUs only.
+  const own = allowedCpus(process.pid);
+  const split = cpuSplit(own);
   if (!split) {
-    notMeasured('simultaneous', 'side by side on one CPU', new Error('one CPU: nothing to split'));
+    const why = own ? `one CPU allowed (${own}): nothing to split` : 'no CPU list in /proc';
+    notMeasured('simultaneous', 'side by side on one CPU', new Error(why));
     return;
   }
   const results: Record<string, Record<string, Measured[]>> = {};
-  // Given back as they were: the bench may itself have been started on some CPUs only.
-  const own = allowedCpus(process.pid);
   try {
     pin(process.pid, split.load);
     for (const group of SIDE_BY_SIDE) {

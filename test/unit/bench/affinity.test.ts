@@ -5,9 +5,18 @@ import { allowedCpus, cpuSplit, pin } from '../../bench/affinity.js';
 
 describe('bench: CPU affinity', () => {
   it('gives the servers the last CPU and the load the others', () => {
-    expect(cpuSplit(2)).to.deep.equal({ load: '0', servers: '1' });
-    expect(cpuSplit(8)).to.deep.equal({ load: '0-6', servers: '7' });
-    expect(cpuSplit(1)).to.equal(undefined);
+    expect(cpuSplit('0-1')).to.deep.equal({ load: '0', servers: '1' });
+    expect(cpuSplit('0-7')).to.deep.equal({ load: '0-6', servers: '7' });
+    expect(cpuSplit('0')).to.equal(undefined);
+    expect(cpuSplit(undefined)).to.equal(undefined);
+  });
+
+  it("splits the CPUs the process may use, not the machine's", () => {
+    // A container or a `taskset` may give the bench some CPUs only.
+    expect(cpuSplit('2-3')).to.deep.equal({ load: '2', servers: '3' });
+    expect(cpuSplit('0,2,4-5')).to.deep.equal({ load: '0,2,4', servers: '5' });
+    expect(cpuSplit('0-1,4-6')).to.deep.equal({ load: '0-1,4-5', servers: '6' });
+    expect(cpuSplit('5,3')).to.deep.equal({ load: '3', servers: '5' });
   });
 
   it('pins a process to the CPUs it is given', async () => {
