@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Span, TimeInput } from '@opentelemetry/api';
 import { monotonicClock } from '../energy/index.js';
 
@@ -32,8 +33,16 @@ export class SpanRelease {
   /** This settlement's delay: from its first span's end to the settlement (ms). */
   private delayMs = 0;
   private atOnce = 0;
+  /** The SDK's clock (performance.now()) as this settlement began. */
+  private sdkNowMs = 0;
 
-  /** Ends `span` at `time`, now or later; `endedMs` is when it was ended (monotonicClock). */
+  /**
+   * Ends `span` at `time`, now or later; `endedMs` is when it was ended (monotonicClock). A
+   * number is a time on performance.now()'s scale, as the SDK reads one no later than its own
+   * performance.now(); one read on the tracker's clock, whose origin is an estimate, could be a
+   * hair later, and the SDK would take it for milliseconds since 1970. It is held to the SDK's
+   * clock, read once per settlement.
+   */
   end(span: Span, time: TimeInput, endedMs: number): void {
     if (!this.settling) {
       // A settlement's loop can pause (a collection: 20 ms seen); its spans share one delay.
@@ -41,7 +50,9 @@ export class SpanRelease {
       queueMicrotask(this.settled);
       this.delayMs = Math.max(0, monotonicClock() - endedMs);
       this.atOnce = AT_ONCE;
+      this.sdkNowMs = performance.now();
     }
+    if (typeof time === 'number' && time > this.sdkNowMs) time = this.sdkNowMs;
     const paced = this.spans.length - this.head;
     if (paced === 0 && this.atOnce > 0) {
       this.atOnce--;

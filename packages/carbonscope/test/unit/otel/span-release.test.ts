@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { context, SpanKind, trace } from '@opentelemetry/api';
+import { context, type Span, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ExportResultCode } from '@opentelemetry/core';
 import {
@@ -10,6 +10,7 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
+import { SpanRelease } from '../../../src/otel/span-release.js';
 import { captureSpan, releaseHeldSpans, SPAN_ATTRIBUTES } from '../../../src/otel/spans.js';
 import type { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { ScriptedClock, ScriptedCpu, scriptedCarbonscope } from '../energy/scripted.js';
@@ -123,5 +124,35 @@ describe('held spans, released at the pace they ended', () => {
     stopped = true;
     await provider.forceFlush();
     expect(servers()).to.have.length(count);
+  });
+});
+
+describe('SpanRelease end times', () => {
+  /** A span that records the time each end() was given. */
+  const recording = () => {
+    const times: unknown[] = [];
+    const span = { end: (time?: unknown) => times.push(time) } as unknown as Span;
+    return { span, times };
+  };
+
+  it('never hands the SDK a number beyond its performance.now(), which it would read as epoch ms', async () => {
+    // A request's end is read on the tracker's clock (performance.now()'s origin, estimated at
+    // start-up): a hair ahead of the SDK's own reading must not turn into a date in 1970.
+    const release = new SpanRelease();
+    const { span, times } = recording();
+    const ahead = performance.now() + 5;
+    release.end(span, ahead, ahead);
+    await sleep(0);
+    expect(times).to.have.length(1);
+    expect(times[0] as number).to.be.below(ahead);
+  });
+
+  it('passes an end time the instrumentation gave as it is', async () => {
+    const release = new SpanRelease();
+    const { span, times } = recording();
+    const hrTime: [number, number] = [1, 2];
+    release.end(span, hrTime, performance.now());
+    await sleep(0);
+    expect(times).to.deep.equal([hrTime]);
   });
 });
