@@ -13,8 +13,13 @@ import type { SpanRelease } from './span-release.js';
 export class RequestSpan implements OperationContext {
   private readonly end: Span['end'];
   private readonly ownEnd: boolean;
-  private endedAt: TimeInput | undefined;
-  /** When end() was called (on performance.now()'s scale), whatever time it was given. */
+  private ended = false;
+  /** The time the instrumentation gave end(), if any. */
+  private givenEnd: TimeInput | undefined;
+  /**
+   * When end() was called, on performance.now()'s scale (the SDK reads it against the span's
+   * own clock), through the tracker's clock: it skips performance.now()'s per-call brand check.
+   */
   private endCalledMs = 0;
   private settled = false;
 
@@ -26,11 +31,10 @@ export class RequestSpan implements OperationContext {
     this.end = span.end;
     span.end = (endTime?: TimeInput) => {
       if (this.settled) return this.end.call(span, endTime);
-      if (this.endedAt !== undefined) return;
-      // performance.now()'s scale, which the SDK reads against the span's own clock; read
-      // through the tracker's clock, which skips performance.now()'s per-call brand check.
+      if (this.ended) return;
+      this.ended = true;
       this.endCalledMs = monotonicClock();
-      this.endedAt = endTime ?? this.endCalledMs;
+      this.givenEnd = endTime;
     };
   }
 
@@ -40,6 +44,8 @@ export class RequestSpan implements OperationContext {
     if (this.ownEnd) this.span.end = this.end;
     else Reflect.deleteProperty(this.span, 'end');
     annotateSpan(this.span, footprint);
-    if (this.endedAt !== undefined) this.release.end(this.span, this.endedAt, this.endCalledMs);
+    if (!this.ended) return;
+    const { givenEnd, endCalledMs } = this;
+    this.release.end(this.span, givenEnd ?? endCalledMs, endCalledMs, givenEnd === undefined);
   }
 }

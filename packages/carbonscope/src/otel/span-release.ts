@@ -37,13 +37,14 @@ export class SpanRelease {
   private sdkNowMs = 0;
 
   /**
-   * Ends `span` at `time`, now or later; `endedMs` is when it was ended (monotonicClock). A
-   * number is a time on performance.now()'s scale, as the SDK reads one no later than its own
-   * performance.now(); one read on the tracker's clock, whose origin is an estimate, could be a
-   * hair later, and the SDK would take it for milliseconds since 1970. It is held to the SDK's
-   * clock, read once per settlement.
+   * Ends `span` at `time`, now or later; `endedMs` is when it was ended (monotonicClock).
+   * `tracked`: `time` was read on the tracker's clock. The SDK reads a number as a time on
+   * performance.now()'s scale when it is no later than its own performance.now(), else as
+   * milliseconds since 1970; the tracker's clock has performance.now()'s origin by an estimate,
+   * so a reading of it could be a hair later, and is held to the SDK's clock (read once per
+   * settlement). A time the instrumentation gave passes as it is.
    */
-  end(span: Span, time: TimeInput, endedMs: number): void {
+  end(span: Span, time: TimeInput, endedMs: number, tracked = false): void {
     if (!this.settling) {
       // A settlement's loop can pause (a collection: 20 ms seen); its spans share one delay.
       this.settling = true;
@@ -52,7 +53,7 @@ export class SpanRelease {
       this.atOnce = AT_ONCE;
       this.sdkNowMs = performance.now();
     }
-    if (typeof time === 'number' && time > this.sdkNowMs) time = this.sdkNowMs;
+    if (tracked && typeof time === 'number' && time > this.sdkNowMs) time = this.sdkNowMs;
     const paced = this.spans.length - this.head;
     if (paced === 0 && this.atOnce > 0) {
       this.atOnce--;

@@ -141,18 +141,20 @@ describe('SpanRelease end times', () => {
     const release = new SpanRelease();
     const { span, times } = recording();
     const ahead = performance.now() + 5;
-    release.end(span, ahead, ahead);
+    release.end(span, ahead, ahead, true);
     await sleep(0);
     expect(times).to.have.length(1);
     expect(times[0] as number).to.be.below(ahead);
   });
 
-  it('passes an end time the instrumentation gave as it is', async () => {
+  it('passes an end time the instrumentation gave as it is: an HrTime, or epoch ms', async () => {
     const release = new SpanRelease();
     const { span, times } = recording();
     const hrTime: [number, number] = [1, 2];
+    const epochMs = Date.now();
     release.end(span, hrTime, performance.now());
+    release.end(span, epochMs, performance.now());
     await sleep(0);
-    expect(times).to.deep.equal([hrTime]);
+    expect(times).to.deep.equal([hrTime, epochMs]);
   });
 });
