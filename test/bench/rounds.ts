@@ -3,7 +3,7 @@
  * in an order that rotates every round so a drift in the machine's load hits each alike, with
  * the server process's CPU time per request read from /proc around every run.
  */
-import { type LoadRequest, type LoadResult, runLoad } from './load.js';
+import { type LoadRequest, type LoadResult, median, runLoad } from './load.js';
 import { cpuSeconds } from './servers.js';
 
 export interface RoundsPlan {
@@ -108,4 +108,12 @@ export async function alternatingRounds(
     }
   }
   return { runs, answered };
+}
+
+/**
+ * The median over rounds of what `subject` cost more than `base` in the same round (µs): the
+ * rounds' results taken in pairs, so that what moved both in a round cancels.
+ */
+export function addedInRounds(subject: readonly RoundResult[], base: readonly RoundResult[]) {
+  return median(subject.map((r, i) => r.cpuMicrosPerRequest - base[i].cpuMicrosPerRequest));
 }

@@ -34,7 +34,12 @@ import { settledRss } from './idle-rss.js';
 import { type LoadRequest, median, percentile, sleep } from './load.js';
 import { type OwnCodePlan, ownCodeCost } from './own-code.js';
 import { addedWithin, type Resolved, ratioWithin } from './resolved.js';
-import { alternatingRounds, type RoundResult, type RoundsOutcome } from './rounds.js';
+import {
+  addedInRounds,
+  alternatingRounds,
+  type RoundResult,
+  type RoundsOutcome,
+} from './rounds.js';
 import {
   bare,
   carbonscope,
@@ -49,7 +54,7 @@ import {
   seriesOf,
   startServer,
 } from './servers.js';
-import { addedInRounds, type SimultaneousPlan, simultaneousRounds } from './simultaneous-rounds.js';
+import { type SimultaneousPlan, simultaneousRounds } from './simultaneous-rounds.js';
 import { startTraceSink, type TraceSink } from './trace-sink.js';
 import { ACTIVITIES, chatModels, everyRequest, sendEach } from './traffic-mix.js';
 
@@ -1013,8 +1018,6 @@ async function sameProcessSwitch(): Promise<void> {
     await checkSwitched(options, answered);
     raw.sameProcessSwitch = Object.fromEntries(runs);
     const of = (key: string) => runs.get(key) ?? [];
-    const pairedAdded = (subject: Measured[], base: Measured[]) =>
-      median(subject.map((r, i) => r.cpuMicrosPerRequest - base[i].cpuMicrosPerRequest));
     for (const key of ['off', 'on']) {
       const r = of(key);
       row(
@@ -1023,8 +1026,8 @@ async function sameProcessSwitch(): Promise<void> {
         `${fmtInt(median(r.map((x) => x.requestsPerSecond)))} req/s, ${fmt(cpuOf(r), 1)} µs CPU`,
       );
     }
-    const added = pairedAdded(of('on'), of('off'));
-    const noise = pairedAdded(of('onAgain'), of('on'));
+    const added = addedInRounds(of('on'), of('off'));
+    const noise = addedInRounds(of('onAgain'), of('on'));
     const verdict = addedWithin(added, BUDGET.addedCpuMicros, noise);
     row(
       `overhead ${name}`,

@@ -9,12 +9,10 @@
  * alone: the absolute figures belong to alternatingRounds, the differences to this.
  */
 
-import { median } from './load.js';
 import {
   assertAllOk,
   type Contender,
   loadContender,
-  type RoundResult,
   type RoundsOutcome,
   type RoundsPlan,
   tally,
@@ -57,9 +55,4 @@ export async function simultaneousRounds(
     );
   }
   return { runs, answered };
-}
-
-/** The median over rounds of what `subject` cost more than `base` in the same round (µs). */
-export function addedInRounds(subject: readonly RoundResult[], base: readonly RoundResult[]) {
-  return median(subject.map((r, i) => r.cpuMicrosPerRequest - base[i].cpuMicrosPerRequest));
 }

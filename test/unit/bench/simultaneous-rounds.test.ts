@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { expect } from 'chai';
-import type { RoundResult } from '../../bench/rounds.js';
-import { addedInRounds, simultaneousRounds } from '../../bench/simultaneous-rounds.js';
+import { addedInRounds, type RoundResult } from '../../bench/rounds.js';
+import { simultaneousRounds } from '../../bench/simultaneous-rounds.js';
 
 /** A server that notes when it answered: its first and last request. */
 async function timedServer(): Promise<{ server: Server; url: string; span: number[] }> {
