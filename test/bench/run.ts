@@ -611,7 +611,11 @@ async function sideBySide(
 ): Promise<Map<string, Measured[]>> {
   const all = variants(sink, await freePort());
   const servers: RunningServer[] = [];
-  const chosen = group.keys.map((key) => all.find((v) => v.key === key) as Variant);
+  const chosen = group.keys.map((key) => {
+    const variant = all.find((v) => v.key === key);
+    if (!variant) throw new Error(`${group.name}: no variant '${key}'`);
+    return variant;
+  });
   try {
     for (const { options } of chosen) {
       const server = await startServer({
