@@ -110,10 +110,22 @@ export async function alternatingRounds(
   return { runs, answered };
 }
 
+/** What the rounds' arithmetic reads of a result. */
+type Cpu = Pick<RoundResult, 'cpuMicrosPerRequest'>;
+
 /**
  * The median over rounds of what `subject` cost more than `base` in the same round (µs): the
  * rounds' results taken in pairs, so that what moved both in a round cancels.
  */
-export function addedInRounds(subject: readonly RoundResult[], base: readonly RoundResult[]) {
+export function addedInRounds(subject: readonly Cpu[], base: readonly Cpu[]) {
   return median(subject.map((r, i) => r.cpuMicrosPerRequest - base[i].cpuMicrosPerRequest));
+}
+
+/**
+ * `added` (µs per request, however it was paired) as a percentage of `base`'s median CPU per
+ * request. Not the two medians' ratio: in paired rounds the medians can fall in different rounds,
+ * and the percentage then disagrees with the µs it is printed beside.
+ */
+export function addedPercent(added: number, base: readonly Cpu[]): number {
+  return (added / median(base.map((r) => r.cpuMicrosPerRequest))) * 100;
 }

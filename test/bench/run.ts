@@ -36,6 +36,7 @@ import { type OwnCodePlan, ownCodeCost } from './own-code.js';
 import { addedWithin, type Resolved, ratioWithin } from './resolved.js';
 import {
   addedInRounds,
+  addedPercent,
   alternatingRounds,
   type RoundResult,
   type RoundsOutcome,
@@ -359,7 +360,7 @@ function deltaRows(
   row(
     `overhead ${name}`,
     `${label}: CPU added per request`,
-    `${fmt(added, 1)} µs (${fmt((cpuOf(subject) / cpuOf(base) - 1) * 100, 0)} %)${cpu ? unresolved(cpu, floor && `${fmt(floor.addedMicros, 1)} µs`) : ''}`,
+    `${fmt(added, 1)} µs (${fmt(addedPercent(added, base), 0)} %)${cpu ? unresolved(cpu, floor && `${fmt(floor.addedMicros, 1)} µs`) : ''}`,
     budget.cpuMicros === undefined ? '' : `<= ${budget.cpuMicros} µs${floor ? ', resolved' : ''}`,
     cpu ? check(cpu.ok) : '',
   );
