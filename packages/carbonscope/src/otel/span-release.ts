@@ -107,10 +107,20 @@ export class SpanRelease {
     const { head } = this;
     const left = this.spans.length - head;
     if (head === 0 || (left > 0 && head < left)) return;
-    for (const list of [this.spans, this.times, this.due] as unknown[][]) {
-      list.copyWithin(0, head);
-      list.length = left;
-    }
+    moveDown(this.spans, head, left);
+    moveDown(this.times, head, left);
+    moveDown(this.due, head, left);
     this.head = 0;
   }
+}
+
+/**
+ * Moves `list`'s last `count` entries, from `from` on, to its start, and drops the rest. A loop,
+ * not copyWithin: V8 runs copyWithin as the specification's generic algorithm, element by
+ * element (60-100 ns each here, against a few for this loop), and about every paced span is
+ * moved once in each of the three lists: perf put 0.2 µs of a traced request there.
+ */
+function moveDown<T>(list: T[], from: number, count: number): void {
+  for (let k = 0; k < count; k++) list[k] = list[from + k];
+  list.length = count;
 }

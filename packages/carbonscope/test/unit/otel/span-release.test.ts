@@ -10,6 +10,7 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
+import { monotonicClock } from '../../../src/energy/index.js';
 import { SpanRelease } from '../../../src/otel/span-release.js';
 import { captureSpan, releaseHeldSpans, SPAN_ATTRIBUTES } from '../../../src/otel/spans.js';
 import type { Carbonscope } from '../../../src/runtime/carbonscope.js';
@@ -156,5 +157,32 @@ describe('SpanRelease end times', () => {
     release.end(span, epochMs, performance.now());
     await sleep(0);
     expect(times).to.deep.equal([hrTime, epochMs]);
+  });
+
+  it('ends every paced span once, in the order it ended, while later settlements add more', async () => {
+    // Two settlements of 1,000 spans, each ended over 100 ms, the second while the first is still
+    // being paced: the queue is compacted several times on the way.
+    const release = new SpanRelease();
+    const ended: number[] = [];
+    const spanOf = (id: number) =>
+      ({ end: (time?: unknown) => ended.push(id, time as number) }) as unknown as Span;
+    const settle = (from: number) => {
+      const now = monotonicClock();
+      for (let i = 0; i < 1000; i++) {
+        const endedMs = now - 100 + i / 10;
+        release.end(spanOf(from + i), from + i, endedMs);
+      }
+    };
+    settle(0);
+    await sleep(60);
+    settle(1000);
+    await sleep(250);
+    const ids = ended.filter((_, k) => k % 2 === 0);
+    const times = ended.filter((_, k) => k % 2 === 1);
+    expect(times).to.deep.equal(ids); // each span got its own time
+    expect([...ids].sort((a, b) => a - b)).to.deep.equal([...Array(2000).keys()]);
+    const inOrder = (xs: number[]) => xs.every((x, k) => k === 0 || x > xs[k - 1]);
+    expect(inOrder(ids.filter((id) => id < 1000))).to.equal(true);
+    expect(inOrder(ids.filter((id) => id >= 1000))).to.equal(true);
   });
 });
