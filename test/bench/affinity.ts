@@ -32,7 +32,7 @@ function cpusIn(list: string): number[] {
     const [from, to = from] = part.split('-').map(Number);
     for (let cpu = from; cpu <= to; cpu++) found.add(cpu);
   }
-  return [...found].filter(Number.isInteger).sort((a, b) => a - b);
+  return [...found].sort((a, b) => a - b);
 }
 
 /** Ascending CPU numbers as /proc writes them (runs as `a-b`), so pin()'s check matches. */

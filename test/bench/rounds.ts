@@ -127,5 +127,10 @@ export function addedInRounds(subject: readonly Cpu[], base: readonly Cpu[]) {
  * and the percentage then disagrees with the µs it is printed beside.
  */
 export function addedPercent(added: number, base: readonly Cpu[]): number {
-  return (added / median(base.map((r) => r.cpuMicrosPerRequest))) * 100;
+  return (added / medianCpu(base)) * 100;
+}
+
+/** The median over rounds of the CPU per request (µs). */
+export function medianCpu(runs: readonly Cpu[]): number {
+  return median(runs.map((r) => r.cpuMicrosPerRequest));
 }

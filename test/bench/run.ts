@@ -38,6 +38,7 @@ import {
   addedInRounds,
   addedPercent,
   alternatingRounds,
+  medianCpu,
   type RoundResult,
   type RoundsOutcome,
 } from './rounds.js';
@@ -294,7 +295,6 @@ async function compare(
   return alternatingRounds(contenders, plan, (m) => log(`${name} ${m}`));
 }
 
-const cpuOf = (runs: Measured[]) => median(runs.map((r) => r.cpuMicrosPerRequest));
 /** Each round's runs are back to back, so a per-round ratio cancels most machine noise. */
 const ratioOf = (runs: Measured[], base: Measured[]) =>
   median(runs.map((r, i) => r.requestsPerSecond / base[i].requestsPerSecond));
@@ -305,7 +305,7 @@ function variantRows(name: string, group: Variant[], results: Map<string, Measur
     row(
       `overhead ${name}`,
       `${v.label}: req/s, p99, server CPU per request`,
-      `${fmtInt(median(runs.map((r) => r.requestsPerSecond)))} req/s, p99 ${fmt(median(runs.map((r) => r.p99Ms)), 1)} ms, ${fmt(cpuOf(runs), 1)} µs CPU`,
+      `${fmtInt(median(runs.map((r) => r.requestsPerSecond)))} req/s, p99 ${fmt(median(runs.map((r) => r.p99Ms)), 1)} ms, ${fmt(medianCpu(runs), 1)} µs CPU`,
     );
   }
 }
@@ -317,7 +317,7 @@ interface NoiseFloor {
 }
 
 /** CPU added per request: each one's median over its rounds, the one less the other. */
-const addedAcross = (subject: Measured[], base: Measured[]) => cpuOf(subject) - cpuOf(base);
+const addedAcross = (subject: Measured[], base: Measured[]) => medianCpu(subject) - medianCpu(base);
 type AddedOf = typeof addedAcross;
 
 /** A second identical base against the first, in the same simultaneous rounds. */
@@ -1028,7 +1028,7 @@ async function sameProcessSwitch(): Promise<void> {
       row(
         `overhead ${name}`,
         `${key === 'on' ? 'request tracking on' : 'request tracking off'}: req/s, server CPU per request`,
-        `${fmtInt(median(r.map((x) => x.requestsPerSecond)))} req/s, ${fmt(cpuOf(r), 1)} µs CPU`,
+        `${fmtInt(median(r.map((x) => x.requestsPerSecond)))} req/s, ${fmt(medianCpu(r), 1)} µs CPU`,
       );
     }
     const added = addedInRounds(of('on'), of('off'));
