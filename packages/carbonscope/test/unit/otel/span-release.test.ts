@@ -86,12 +86,23 @@ describe('held spans, released at the pace they ended', () => {
 
   const servers = () => exporter.spans.filter((s) => s.kind === SpanKind.SERVER);
 
+  /**
+   * A span's end less its start (ms). The SDK dates a span's start from Date.now() and reads a
+   * number given to end() on the performance clock, shifted by the two clocks' difference at the
+   * start; so only the difference is on one clock. A bound on the end time itself, taken from the
+   * performance clock, broke when the wall clock stepped while the process ran (9.7 s in one CI
+   * run, as a VM resumed).
+   */
+  const durationMs = (span: ReadableSpan) =>
+    (span.endTime[0] - span.startTime[0]) * 1000 + (span.endTime[1] - span.startTime[1]) / 1e6;
+
   it("exports every span of a busy interval, with its request's figures", async function () {
     this.timeout(20_000);
     const count = 6000;
+    const servedFrom = performance.now();
     await serve(count, 600);
     expect(servers(), 'held until settled').to.have.length(0);
-    const settledAt = performance.timeOrigin + performance.now();
+    const settledAt = performance.now();
     clock.advance(1000);
     cpu.interval(1, 1, 2);
     cs.meter.sampleNow();
@@ -106,8 +117,41 @@ describe('held spans, released at the pace they ended', () => {
     for (const span of servers()) {
       expect(span.attributes[SPAN_ATTRIBUTES.energy]).to.be.a('number').above(0);
       expect(span.attributes[SPAN_ATTRIBUTES.provisional]).to.equal(undefined);
-      // Each at the time its "instrumentation" ended it, not when it was handed on.
-      expect(span.endTime[0] * 1000 + span.endTime[1] / 1e6).to.be.at.most(settledAt);
+      // Each at the time its "instrumentation" ended it, not when it was handed on: ended at
+      // its release, the first spans would have lasted longer than the whole run before it.
+      expect(durationMs(span))
+        .to.be.at.least(0)
+        .and.at.most(settledAt - servedFrom);
+    }
+  });
+
+  it('keeps the end times the instrumentation gave when the wall clock steps', async function () {
+    this.timeout(20_000);
+    exporter.spans.length = 0;
+    const count = 300;
+    // The wall clock 10 s ahead of the performance clock, as after a step, before the spans
+    // start: the SDK dates their starts by it and their ends by the performance clock.
+    const wallClock = Date.now;
+    Date.now = () => wallClock.call(Date) + 10_000;
+    try {
+      const servedFrom = performance.now();
+      await serve(count, 100);
+      const settledAt = performance.now();
+      clock.advance(1000);
+      cpu.interval(1, 1, 2);
+      cs.meter.sampleNow();
+      for (let waited = 0; waited < 5000 && servers().length < count; waited += 50) {
+        await sleep(50);
+        await provider.forceFlush();
+      }
+      expect(servers()).to.have.length(count);
+      for (const span of servers()) {
+        expect(durationMs(span))
+          .to.be.at.least(0)
+          .and.at.most(settledAt - servedFrom);
+      }
+    } finally {
+      Date.now = wallClock;
     }
   });
 
