@@ -150,17 +150,18 @@ export interface TrafficSummary {
 export async function runTraffic(options: TrafficOptions): Promise<TrafficSummary> {
   const random = options.random ?? Math.random;
   const gapMs = 1000 / options.ratePerSecond;
-  const deadline = Date.now() + options.durationMs;
+  // The monotonic clock: a step of the wall clock (a VM resuming) must not end or stretch a run.
+  const deadline = performance.now() + options.durationMs;
   const limit = options.maxRequests ?? Number.POSITIVE_INFINITY;
   const summary: TrafficSummary = { sent: 0, byStatus: {} };
-  while (summary.sent < limit && Date.now() < deadline && !options.signal?.aborted) {
-    const started = Date.now();
+  while (summary.sent < limit && performance.now() < deadline && !options.signal?.aborted) {
+    const started = performance.now();
     const result = await send(options.baseUrl, weightedPick(trafficPlan(random), random));
     summary.sent++;
     const key = String(result.status);
     summary.byStatus[key] = (summary.byStatus[key] ?? 0) + 1;
     options.onResult?.(result);
-    const wait = gapMs - (Date.now() - started);
+    const wait = gapMs - (performance.now() - started);
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
   return summary;

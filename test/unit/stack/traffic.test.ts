@@ -86,6 +86,24 @@ describe('stack: traffic generator', () => {
     expect(counted).to.equal(25);
   });
 
+  it('keeps its rate and its deadline when the wall clock steps', async () => {
+    // The wall clock jumps 10 s ahead 100 ms into a 500 ms run (a VM resuming from a pause): read
+    // on it, the run ended at that moment, and a step back would have stretched it past its bound.
+    const wallClock = Date.now;
+    const step = setTimeout(() => {
+      Date.now = () => wallClock.call(Date) + 10_000;
+    }, 100);
+    const started = performance.now();
+    try {
+      const summary = await runTraffic({ baseUrl, ratePerSecond: 20, durationMs: 500 });
+      expect(performance.now() - started).to.be.within(450, 2_000);
+      expect(summary.sent).to.be.within(8, 11);
+    } finally {
+      clearTimeout(step);
+      Date.now = wallClock;
+    }
+  });
+
   it('stops at the deadline and when aborted', async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
