@@ -36,12 +36,13 @@ export async function listen(app: Koa, options: HttpServerOptions = {}): Promise
 
 /** Resolves once every start-up task (model, first meter sample) has finished. */
 export async function waitUntilReady(readiness: Readiness, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   while (!readiness.ready) {
     const { failed } = readiness.status();
     if (Object.keys(failed).length > 0)
       throw new Error(`start-up failed: ${JSON.stringify(failed)}`);
-    if (Date.now() > deadline) throw new Error(`not ready: ${JSON.stringify(readiness.status())}`);
+    if (performance.now() > deadline)
+      throw new Error(`not ready: ${JSON.stringify(readiness.status())}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }

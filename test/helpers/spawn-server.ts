@@ -33,8 +33,8 @@ export async function freePort(): Promise<number> {
 
 /** Polls `GET /readyz` until it answers 200 (the model loaded, the first sample taken). */
 export async function untilReady(url: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
     const res = await fetch(`${url}/readyz`).catch(() => undefined);
     await res?.arrayBuffer();
     if (res?.status === 200) return;

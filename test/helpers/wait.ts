@@ -5,8 +5,8 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * counts as not yet. Resolves with whether it held, for a test that asserts on what it saw last.
  */
 export async function poll(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
     if (await check().catch(() => false)) return true;
     await sleep(200);
   }

@@ -105,8 +105,12 @@ describe('graceful shutdown (spawned service, SIGTERM)', function () {
         `npm is needed for this test and could not be run: ${(err as Error).message}`,
       );
     });
-    const deadline = Date.now() + 30_000;
-    while (!output.includes('listening on') && Date.now() < deadline && npm.exitCode === null) {
+    const deadline = performance.now() + 30_000;
+    while (
+      !output.includes('listening on') &&
+      performance.now() < deadline &&
+      npm.exitCode === null
+    ) {
       await Promise.race([new Promise((r) => setTimeout(r, 50)), spawnFailed]);
     }
     expect(output, 'npm start began serving').to.include('listening on');

@@ -55,12 +55,12 @@ export async function spawnUntil(
     code: code as number | null,
     signal: signal as NodeJS.Signals | null,
   }));
-  const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+  const deadline = performance.now() + (options.timeoutMs ?? 20_000);
   while (!stdout.some((l) => options.waitFor.test(l))) {
     if (proc.exitCode !== null) {
       throw new Error(`${command} exited ${proc.exitCode}: ${stderr.join('\n')}`);
     }
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       proc.kill('SIGKILL');
       throw new Error(`${command} did not start: ${stderr.join('\n')}\n${stdout.join('\n')}`);
     }

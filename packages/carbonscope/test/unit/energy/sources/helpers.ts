@@ -100,9 +100,9 @@ export function isAlive(pid: number): boolean {
 }
 
 export async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
+  const start = performance.now();
   while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
+    if (performance.now() - start > timeoutMs) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
   }
 }
