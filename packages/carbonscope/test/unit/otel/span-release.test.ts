@@ -129,14 +129,18 @@ describe('held spans, released at the pace they ended', () => {
     this.timeout(20_000);
     exporter.spans.length = 0;
     const count = 300;
-    // The wall clock 10 s ahead of the performance clock, as after a step, before the spans
-    // start: the SDK dates their starts by it and their ends by the performance clock.
+    // The wall clock steps 10 s ahead of the performance clock before the spans start (the SDK
+    // dates their starts by it), and 10 s more once the instrumentation has ended them: an end
+    // read on the wall clock at settlement, rather than the performance-clock time of that
+    // end() call, would make each span last 10 s.
     const wallClock = Date.now;
-    Date.now = () => wallClock.call(Date) + 10_000;
+    let stepMs = 10_000;
+    Date.now = () => wallClock.call(Date) + stepMs;
     try {
       const servedFrom = performance.now();
       await serve(count, 100);
       const settledAt = performance.now();
+      stepMs = 20_000;
       clock.advance(1000);
       cpu.interval(1, 1, 2);
       cs.meter.sampleNow();
