@@ -193,19 +193,28 @@ describe('operation figures on spans (@opentelemetry/instrumentation-http, every
 
       it("holds the server span until the request is settled, then ends it with the request's figures", async () => {
         const url = `http://127.0.0.1:${(served.server.address() as AddressInfo).port}/jobs/7`;
+        const sentAt = performance.now();
         const res = await fetch(url);
         expect(res.status).to.equal(200);
         expect(await res.json()).to.deep.equal({ id: '7' });
-        // The instrumentation has ended its server span (on the response's close), but the
-        // span waits for the energy: nothing is exported yet.
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        expect(finished(SpanKind.SERVER)).to.have.length(0);
-        const answeredAt = Date.now();
-        await new Promise((resolve) => setTimeout(resolve, 100));
-
-        clock.advance(60);
-        cpu.interval(0.1, 1, 0.2);
-        cs.meter.sampleNow();
+        // The wall clock steps back 10 s while the span is held (a VM resuming, NTP): the
+        // span's times must not move with it.
+        const wallClock = Date.now;
+        Date.now = () => wallClock.call(Date) - 10_000;
+        let answeredAt: number;
+        try {
+          // The instrumentation has ended its server span (on the response's close), but the
+          // span waits for the energy: nothing is exported yet.
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          expect(finished(SpanKind.SERVER)).to.have.length(0);
+          answeredAt = performance.now();
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          clock.advance(60);
+          cpu.interval(0.1, 1, 0.2);
+          cs.meter.sampleNow();
+        } finally {
+          Date.now = wallClock;
+        }
 
         const request = settled.find((f) => f.operation === '/jobs/:id');
         const job = settled.find((f) => f.operation === 'job');
@@ -225,9 +234,12 @@ describe('operation figures on spans (@opentelemetry/instrumentation-http, every
         if (framework.routeOnSpan) {
           expect(serverSpan.attributes['http.route']).to.equal('/jobs/:id');
         }
-        // It ended when the instrumentation ended it, not at the settlement 100 ms later.
-        const endedMs = serverSpan.endTime[0] * 1000 + serverSpan.endTime[1] / 1e6;
-        expect(endedMs).to.be.below(answeredAt);
+        // It ended when the instrumentation ended it, not at the settlement 100 ms later. Bounded
+        // by its duration, end less start, which the SDK keeps on the performance clock: its end
+        // alone is dated from the wall clock at its start.
+        const ms = ([seconds, nanos]: readonly [number, number]) => seconds * 1000 + nanos / 1e6;
+        const spanMs = ms(serverSpan.endTime) - ms(serverSpan.startTime);
+        expect(spanMs).to.be.below(answeredAt - sentAt);
 
         const jobSpans = exporter.getFinishedSpans().filter((s) => s.name === 'job');
         expect(jobSpans).to.have.length(1);
