@@ -17,9 +17,11 @@ export interface OwnSamples {
 
 /**
  * A JIT frame as `perf inject --jit` names it from node's jitdump (--perf-prof):
- * `JS:*name url:line:column+0xoffset (.../jitted-PID-N.so)`.
+ * `JS:*name url:line:column+0xoffset (.../jitted-PID-N.so)`. The mark before the name is V8's
+ * tier (`*` TurboFan, `^` Sparkplug, `~` the interpreter, `'` Maglev on Node 22 and later): left
+ * out, so a function keeps one name whichever tier ran it.
  */
-const JS_FRAME = /^\s*[0-9a-f]+ JS:[*^~+]?(.*?)(\+0x[0-9a-f]+)? \(\/.*\/jitted-\d+-\d+\.so\)$/;
+const JS_FRAME = /^\s*[0-9a-f]+ JS:[*^~+']?(.*?)(\+0x[0-9a-f]+)? \(\/.*\/jitted-\d+-\d+\.so\)$/;
 
 /** The sample's innermost JavaScript frame (its function and where), if it has one. */
 function innermostJs(frames: readonly string[]): string | undefined {

@@ -51,6 +51,12 @@ describe("bench: carbonscope's own samples in perf script output", () => {
     ]);
   });
 
+  it("names a function alike in every tier (Node 24's Maglev frames begin with ')", () => {
+    const maglevFinish = ownFinish.replace('JS:*', "JS:'");
+    const r = countOwnSamples([sample(maglevFinish), sample(ownFinish)].join('\n'), OWN);
+    expect(r.functions).to.deep.equal([['finish src/energy/tracker.js:281:11', 2]]);
+  });
+
   it('counts a sample with no stack, and one whose blank line is missing', () => {
     const header = 'node  4242 86089.5:     1001001 cpu-clock:ppp: ';
     const text = `${header}\n${header}\n\t    7faf ${ownFinish}\n`;
