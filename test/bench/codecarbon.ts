@@ -23,8 +23,9 @@ import { METRICS, prometheusName } from 'carbonscope';
 import { parseSamples } from '#library-tests/helpers/metrics.js';
 import { projectRoot } from '../../src/paths.js';
 import { freePort, spawnUntil } from '../helpers/spawn-server.js';
+import { waitFor } from '../helpers/wait.js';
 import { fmt, fmtInt } from './format.js';
-import { median, sleep } from './load.js';
+import { median } from './load.js';
 import { alternatingRounds, type Contender, type RoundResult, type RoundsPlan } from './rounds.js';
 import { rssMiB, scrape } from './servers.js';
 
@@ -157,14 +158,7 @@ async function start(spec: Spec): Promise<Server> {
   }
 }
 
-async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const until = (what: string, ok: () => Promise<boolean>) => waitFor(what, ok, 20_000, 100);
 
 /**
  * One request before the load. Concurrent first calls of `@track_emissions` race to create

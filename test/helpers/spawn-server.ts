@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Spawned, spawnUntil } from '#library-tests/helpers/spawn.js';
 import { projectRoot } from '../../src/paths.js';
+import { waitFor } from './wait.js';
 
 export const SERVER_ENTRY = join(projectRoot, 'dist', 'src', 'server.js');
 
@@ -33,14 +34,12 @@ export async function freePort(): Promise<number> {
 
 /** Polls `GET /readyz` until it answers 200 (the model loaded, the first sample taken). */
 export async function untilReady(url: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    const res = await fetch(`${url}/readyz`).catch(() => undefined);
-    await res?.arrayBuffer();
-    if (res?.status === 200) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the service at ${url} was not ready within ${timeoutMs / 1000} s`);
+  const ready = async () => {
+    const res = await fetch(`${url}/readyz`);
+    await res.arrayBuffer();
+    return res.status === 200;
+  };
+  await waitFor(`the service at ${url} to be ready`, ready, timeoutMs, 100);
 }
 
 /** Runs the built service (`node dist/src/server.js`) and waits until it listens. */

@@ -8,6 +8,7 @@ import { findSample } from '#library-tests/helpers/metrics.js';
 import { projectRoot } from '../../src/paths.js';
 import { installedPackages, node24, npmInstall, packLibrary } from '../helpers/packed-library.js';
 import { freePort, spawnUntil } from '../helpers/spawn-server.js';
+import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 
@@ -69,13 +70,7 @@ async function scrape(port: number): Promise<string> {
   }
 }
 
-async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 15_000) {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await ok())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = (what: string, ok: () => Promise<boolean>) => waitFor(what, ok, 15_000, 100);
 
 describe('the packed library in fresh projects (examples/)', function () {
   // npm installs from its cache (the registry for what it has not seen), then runs each example.
