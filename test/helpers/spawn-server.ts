@@ -42,13 +42,16 @@ export async function untilReady(url: string, timeoutMs = 30_000): Promise<void>
   await waitFor(`the service at ${url} to be ready`, ready, timeoutMs, 100);
 }
 
-/** Runs the built service (`node dist/src/server.js`) and waits until it listens. */
+/**
+ * Runs the built service (`node dist/src/server.js`) and waits until it listens; on the Node
+ * running the tests unless `options.node` names another binary.
+ */
 export async function spawnServer(
   env: Record<string, string> = {},
-  options: { waitFor?: RegExp; timeoutMs?: number } = {},
+  options: { waitFor?: RegExp; timeoutMs?: number; node?: string } = {},
 ): Promise<SpawnedServer> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
-  const spawned = await spawnUntil(process.execPath, [SERVER_ENTRY], {
+  const spawned = await spawnUntil(options.node ?? process.execPath, [SERVER_ENTRY], {
     cwd: WORK_DIR,
     env: {
       PATH: process.env.PATH ?? '',
