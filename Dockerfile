@@ -2,7 +2,10 @@
 # carbonscope: build with the dev dependencies, run with the production ones only.
 # The same image runs the app (default command) and the mock LLM (see docker-compose.yml).
 # Debian slim, not Alpine: onnxruntime-node's prebuilt binaries need glibc.
-ARG NODE_IMAGE=node:20.20-bookworm-slim
+# Node 24 (LTS): Node 20 reached its end of life on 2026-04-30. The suite runs the built service
+# on Node 24 (test/integration/node24-service.test.ts); the machine that builds it has Node 20,
+# and `engines` still allows 20.19 and later.
+ARG NODE_IMAGE=node:24.22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

