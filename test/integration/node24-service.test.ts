@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { findSample } from '#library-tests/helpers/metrics.js';
 import { node24 } from '../helpers/packed-library.js';
+import { postActivity } from '../helpers/predict-request.js';
 import { type SpawnedServer, spawnServer, untilReady } from '../helpers/spawn-server.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -33,11 +34,7 @@ describe('the service on Node 24 (the image runtime)', function () {
     // The process that serves is that binary (Linux names a process's executable in /proc).
     expect(readlinkSync(`/proc/${server.proc.pid}/exe`)).to.equal(realpathSync(node));
     await untilReady(server.url);
-    const res = await fetch(`${server.url}/predict`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ activity: 'driving 10 hours' }),
-    });
+    const res = await postActivity(server.url);
     expect(res.status).to.equal(200);
     const body = (await res.json()) as { label?: unknown; energyJoules?: unknown };
     expect(body.label).to.be.a('string');

@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { postActivity } from '../helpers/predict-request.js';
 import { type SpawnedServer, spawnServer, untilReady } from '../helpers/spawn-server.js';
 
 /** Every file under `dir`, relative to it. */
@@ -30,11 +31,7 @@ describe('ONNX Runtime telemetry (spawned service, its own HOME and TMPDIR)', fu
   it('is off: a /predict leaves no device id, event store or telemetry log behind', async () => {
     server = await spawnServer({ HOME: home, TMPDIR: temp, OTEL_TRACES_EXPORTER: 'none' });
     await untilReady(server.url);
-    const res = await fetch(`${server.url}/predict`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
-      body: JSON.stringify({ activity: 'driving 10 hours' }),
-    });
+    const res = await postActivity(server.url);
     expect(res.status).to.equal(200);
     await res.arrayBuffer();
     expect(await server.stop()).to.equal(0);

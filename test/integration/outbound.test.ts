@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { type Spawned, spawnUntil } from '#library-tests/helpers/spawn.js';
+import { postActivity } from '../helpers/predict-request.js';
 import { freePort, SERVER_ENTRY, untilReady } from '../helpers/spawn-server.js';
 
 // strace sees every connection the process opens, native code's included (a library's own DNS
@@ -87,11 +88,7 @@ describe('outbound connections (spawned service under strace)', function () {
       await untilReady(url);
       const json = { 'content-type': 'application/json', accept: 'application/json' };
       const answers = await Promise.all([
-        fetch(`${url}/predict`, {
-          method: 'POST',
-          headers: json,
-          body: JSON.stringify({ activity: 'driving 10 hours' }),
-        }),
+        postActivity(url),
         fetch(`${url}/chat`, {
           method: 'POST',
           headers: json,

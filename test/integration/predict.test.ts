@@ -5,6 +5,7 @@ import { OnnxActivityClassifier } from '../../src/predict/classifier.js';
 import { MAX_ACTIVITY_CHARS } from '../../src/routes/predict.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { nextSample, startEstimatedMeter } from '../helpers/energy.js';
+import { postActivity } from '../helpers/predict-request.js';
 
 const JSON_TYPE = 'application/json';
 const FORM_TYPE = 'application/x-www-form-urlencoded';
@@ -218,11 +219,7 @@ describe('POST/GET /predict (real app, committed model, real energy meter)', () 
     const loading = new OnnxActivityClassifier({ tracker: energy, meter: metrics.meter });
     const other = await startTestApp({ predict: loading });
     try {
-      const res = await fetch(`${other.url}/predict`, {
-        method: 'POST',
-        headers: { 'content-type': JSON_TYPE, accept: JSON_TYPE },
-        body: JSON.stringify({ activity: 'driving 10 hours' }),
-      });
+      const res = await postActivity(other.url);
       expect(res.headers.get('retry-after')).to.equal('1');
       await expectError(res, 503, /not loaded yet/);
     } finally {
