@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
+import { type SteppedWallClock, stepWallClock } from '#library-tests/helpers/wall-clock.js';
 import { randomPath, runTraffic, sweep, trafficPlan } from '../../../tools/traffic.js';
 
 describe('stack: traffic generator', () => {
@@ -89,9 +90,9 @@ describe('stack: traffic generator', () => {
   it('keeps its rate and its deadline when the wall clock steps', async () => {
     // The wall clock jumps 10 s ahead 100 ms into a 500 ms run (a VM resuming from a pause): read
     // on it, the run ended at that moment, and a step back would have stretched it past its bound.
-    const wallClock = Date.now;
+    let wall: SteppedWallClock | undefined;
     const step = setTimeout(() => {
-      Date.now = () => wallClock.call(Date) + 10_000;
+      wall = stepWallClock(10_000);
     }, 100);
     const started = performance.now();
     try {
@@ -101,7 +102,7 @@ describe('stack: traffic generator', () => {
       expect(summary.sent).to.be.within(5, 11);
     } finally {
       clearTimeout(step);
-      Date.now = wallClock;
+      wall?.restore();
     }
   });
 

@@ -21,6 +21,7 @@ import type { OperationFootprint } from '../../src/energy/index.js';
 import { setRoute } from '../../src/http/index.js';
 import { captureSpan, SPAN_ATTRIBUTES } from '../../src/otel/spans.js';
 import type { Carbonscope } from '../../src/runtime/carbonscope.js';
+import { stepWallClock } from '../helpers/wall-clock.js';
 import { ScriptedClock, ScriptedCpu, scriptedCarbonscope } from '../unit/energy/scripted.js';
 
 const require = createRequire(import.meta.url);
@@ -199,8 +200,7 @@ describe('operation figures on spans (@opentelemetry/instrumentation-http, every
         expect(await res.json()).to.deep.equal({ id: '7' });
         // The wall clock steps back 10 s while the span is held (a VM resuming, NTP): the
         // span's times must not move with it.
-        const wallClock = Date.now;
-        Date.now = () => wallClock.call(Date) - 10_000;
+        const wall = stepWallClock(-10_000);
         let answeredAt: number;
         try {
           // The instrumentation has ended its server span (on the response's close), but the
@@ -213,7 +213,7 @@ describe('operation figures on spans (@opentelemetry/instrumentation-http, every
           cpu.interval(0.1, 1, 0.2);
           cs.meter.sampleNow();
         } finally {
-          Date.now = wallClock;
+          wall.restore();
         }
 
         const request = settled.find((f) => f.operation === '/jobs/:id');
@@ -241,7 +241,9 @@ describe('operation figures on spans (@opentelemetry/instrumentation-http, every
         // turns into a duration of exactly 0.
         const ms = ([seconds, nanos]: readonly [number, number]) => seconds * 1000 + nanos / 1e6;
         const spanMs = ms(serverSpan.endTime) - ms(serverSpan.startTime);
-        expect(spanMs).to.be.above(0).and.below(answeredAt - sentAt);
+        expect(spanMs)
+          .to.be.above(0)
+          .and.below(answeredAt - sentAt);
 
         const jobSpans = exporter.getFinishedSpans().filter((s) => s.name === 'job');
         expect(jobSpans).to.have.length(1);

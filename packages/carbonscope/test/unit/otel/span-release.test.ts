@@ -14,6 +14,7 @@ import { monotonicClock } from '../../../src/energy/index.js';
 import { SpanRelease } from '../../../src/otel/span-release.js';
 import { captureSpan, releaseHeldSpans, SPAN_ATTRIBUTES } from '../../../src/otel/spans.js';
 import type { Carbonscope } from '../../../src/runtime/carbonscope.js';
+import { stepWallClock } from '../../helpers/wall-clock.js';
 import { ScriptedClock, ScriptedCpu, scriptedCarbonscope } from '../energy/scripted.js';
 
 /** An exporter that answers a few milliseconds later, as one sending over a network does. */
@@ -133,14 +134,12 @@ describe('held spans, released at the pace they ended', () => {
     // dates their starts by it), and 10 s more once the instrumentation has ended them: an end
     // read on the wall clock at settlement, rather than the performance-clock time of that
     // end() call, would make each span last 10 s.
-    const wallClock = Date.now;
-    let stepMs = 10_000;
-    Date.now = () => wallClock.call(Date) + stepMs;
+    const wall = stepWallClock(10_000);
     try {
       const servedFrom = performance.now();
       await serve(count, 100);
       const settledAt = performance.now();
-      stepMs = 20_000;
+      wall.set(20_000);
       clock.advance(1000);
       cpu.interval(1, 1, 2);
       cs.meter.sampleNow();
@@ -155,7 +154,7 @@ describe('held spans, released at the pace they ended', () => {
           .and.at.most(settledAt - servedFrom);
       }
     } finally {
-      Date.now = wallClock;
+      wall.restore();
     }
   });
 
