@@ -14,7 +14,9 @@ import {
   SERVER_ENTRY,
   type SpawnedServer,
   spawnServer,
+  untilReady,
 } from '../helpers/spawn-server.js';
+import { poll } from '../helpers/wait.js';
 
 async function get(url: string): Promise<Response> {
   const res = await fetch(url);
@@ -90,13 +92,8 @@ describe('service (spawned, real HTTP)', function () {
       expect(earlyBody.failed).to.deep.equal({});
     }
     expect((await get(`${server.url}/healthz`)).status).to.equal(200);
-    const deadline = performance.now() + 20_000;
-    let ready = await fetch(`${server.url}/readyz`);
-    while (ready.status !== 200 && performance.now() < deadline) {
-      await ready.arrayBuffer();
-      await new Promise((r) => setTimeout(r, 50));
-      ready = await fetch(`${server.url}/readyz`);
-    }
+    await untilReady(server.url, 20_000);
+    const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).to.equal(200);
     expect(await ready.json()).to.deep.equal({ ready: true, pending: [], failed: {} });
   });
@@ -226,10 +223,7 @@ describe('OTLP push and graceful shutdown', function () {
     for (let i = 0; i < 5; i++) await get(`${server.url}/energy`);
     // This test is the server's only client: once the five lines above have arrived (stdout is
     // a pipe, they may trail their responses), every request line after them is the probe's.
-    const deadline = performance.now() + 5_000;
-    while (requestLogLines(server.stdout).length < 5 && performance.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await poll(async () => requestLogLines(server.stdout).length >= 5, 5_000, 20);
     expect(requestLogLines(server.stdout)).to.have.length(5);
     const probe = randomUUID();
     await get(`${server.url}/energy?probe=${probe}`);
