@@ -109,7 +109,7 @@ export class Sampler {
     this.lastMs = nowMs;
     const seconds = elapsedMs / 1000;
 
-    const hostCpu = this.readHostCpu();
+    const hostCpu = this.hostCpuOver(seconds);
     const processCpuSeconds = this.processCpuDelta();
     const share = processShare(o.attribution, processCpuSeconds, hostCpu);
     // Idle power (a modelled constant) has no active part: `dynamic` gives the process none of
@@ -273,6 +273,18 @@ export class Sampler {
       this.o.onProbeError('host-cpu', err);
       return NO_HOST_CPU;
     }
+  }
+
+  /**
+   * The host's CPU time over an interval of `seconds`. /proc/stat counts in 10 ms ticks, so an
+   * interval shorter than that (stop() right after a timer sample) often shows none at all: read
+   * as is, it gave the process, and the operations that ended in it, no energy for CPU time the
+   * process did spend. The host's capacity over the interval is then its total.
+   */
+  private hostCpuOver(seconds: number): HostCpuDelta {
+    const delta = this.readHostCpu();
+    if (delta.totalSeconds > 0 || !(delta.cpus > 0)) return delta;
+    return { ...delta, totalSeconds: seconds * delta.cpus };
   }
 
   private readProcessCpu(): number | undefined {

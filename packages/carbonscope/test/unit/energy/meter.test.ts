@@ -301,6 +301,28 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
+  it("charges the process and its operations in an interval shorter than /proc/stat's 10 ms ticks", async () => {
+    // stop() samples whenever the application asks: right after a timer sample, /proc/stat
+    // often shows no host time at all (half of 3 ms intervals here), while the process's own
+    // CPU time, to the microsecond, shows what it did.
+    const r = await rig({ host: constantSource(10) });
+    await prime(r);
+    interval(r, 1000, 0.5, 0.25);
+    const op = r.cs.begin('/last', 'request');
+    r.clock.advance(3);
+    const before = r.cs.snapshot().totals.process.joules;
+    r.cpu.host = { activeSeconds: 0, totalSeconds: 0, cpus: 2 };
+    r.cpu.processSeconds += 0.002;
+    const settled = op.settled();
+    op.end();
+    await r.cs.stop();
+    // 2 ms of the interval's 6 CPU-ms (3 ms on 2 CPUs), of the 10 W source's 30 mJ.
+    const processJoules = r.cs.snapshot().totals.process.joules - before;
+    expect(processJoules).to.be.closeTo(0.01, 1e-12);
+    expect((await settled).joules).to.be.closeTo(processJoules, 1e-12);
+    await r.metrics.shutdown();
+  });
+
   it('drops NaN, negative, infinite and implausible readings; counters never decrease', async () => {
     const script: number[] = [5, Number.NaN, -3, Number.POSITIVE_INFINITY, 1e9, 7];
     const host = new ScriptedSource('rapl', 'host', false, () => {
