@@ -20,6 +20,7 @@ import { redactSecrets } from '../logger.js';
 import { boundedRetryFetch } from './bounded-retry-fetch.js';
 import { createLlmMetrics, type LlmMetrics } from './metrics.js';
 import { estimateTokens, implausibleUsage, MAX_REPORTED_TOKENS } from './tokens.js';
+import { unredirectedFetch } from './unredirected-fetch.js';
 
 export const CHAT_ROLES = ['system', 'developer', 'user', 'assistant'] as const;
 export type ChatRole = (typeof CHAT_ROLES)[number];
@@ -118,7 +119,7 @@ export function createChatService(options: ChatServiceOptions): ChatService {
     maxRetries: options.maxRetries ?? 1,
     // LLM_TIMEOUT_MS bounds the whole call (withDeadline below); a Retry-After beyond half of
     // it is not waited for at all, so no sleeping retry outlives the request.
-    fetch: boundedRetryFetch(options.timeoutMs / 2),
+    fetch: boundedRetryFetch(options.timeoutMs / 2, unredirectedFetch()),
     logLevel: 'off',
   });
   const metrics: LlmMetrics = createLlmMetrics(options.meter);
@@ -227,6 +228,14 @@ function upstreamError(
   }
   if (err instanceof APIError) {
     const status = err.status ?? 0;
+    if (status >= 300 && status < 400) {
+      logger.warn({ status }, 'LLM service answered with a redirect, not followed');
+      return new LlmError(
+        502,
+        'upstream_error',
+        `the LLM service answered with a redirect (status ${status}), not followed`,
+      );
+    }
     logger.warn({ status, reason: safe(err.message) }, 'LLM service answered with an error');
     // Client-side errors upstream (bad key, unknown model) carry a message worth passing on.
     const detail = status >= 400 && status < 500 ? `: ${safe(err.message)}` : '';

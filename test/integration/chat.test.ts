@@ -428,6 +428,28 @@ describe('/chat when the LLM service fails', () => {
     });
   });
 
+  it('a redirect is not followed: 502, and neither the key nor the prompt goes where it points', async () => {
+    // fetch drops Authorization on a hop to another origin, but would send the conversation on.
+    const elsewhere = await startStubUpstream(failWith(500));
+    try {
+      stub = await startStubUpstream((_req, res) => {
+        res.writeHead(307, { location: `${elsewhere.baseUrl}/chat/completions` });
+        res.end();
+      });
+      app = await startChatApp(stub.baseUrl);
+      const res = await postJson(app.url, ask);
+      expect(res.status).to.equal(502);
+      expect(await res.json()).to.deep.equal({
+        error: 'upstream_error',
+        message: 'the LLM service answered with a redirect (status 307), not followed',
+      });
+      expect(elsewhere.requests).to.equal(0);
+      expect(stub.requests).to.equal(1);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
   it('a 401 that echoes the key: 502, and the key is in neither the response nor the log', async () => {
     stub = await startStubUpstream(echoKeyIn401);
     app = await startChatApp(stub.baseUrl);
