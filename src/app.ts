@@ -50,18 +50,21 @@ export function createApp(deps: AppDeps): Koa {
   // Errors are answered and logged by the envelope; Koa's default would print stacks to stderr.
   app.silent = true;
 
+  // Only the routes that take a body read it: a write to a path or method no route takes is the
+  // router's 404/405, not the parser's 400 or 413 for a body nobody would use.
+  const readBody = parseBodies(deps.config.bodyLimitBytes);
   const router = new Router();
   router.use(healthRoutes(deps.readiness).routes());
   router.use(metricsRoute(deps.metricsText).routes());
   if (deps.grid) router.use(carbonIntensityRoutes(deps.grid).routes());
-  if (deps.chat) router.use(chatRoutes(deps.chat).routes());
+  if (deps.chat) router.use(chatRoutes(deps.chat, readBody).routes());
   if (deps.energy) router.use(energyRoutes(deps.energy).routes());
-  if (deps.predict) router.use(predictRoutes(deps.predict).routes());
+  if (deps.predict) router.use(predictRoutes(deps.predict, readBody).routes());
   if (deps.dashboard) router.use(dashboardRoutes(deps.dashboard).routes());
 
   app.use(envelope(deps.logger, deps.config.bodyLimitBytes));
   const note = (ctx: Koa.Context) => noteRoute(router, ctx);
-  app.use(writesOnly(sameOriginWrites(note), parseBodies(deps.config.bodyLimitBytes, note)));
+  app.use(writesOnly(sameOriginWrites(note)));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -1,5 +1,5 @@
 import { bodyParser } from '@koa/bodyparser';
-import type { Context, Middleware } from 'koa';
+import type { Middleware } from 'koa';
 
 /** zlib and brotli name their failures Z_* (Z_DATA_ERROR, Z_BUF_ERROR) and ERR__* / ERR_BROTLI*. */
 const DECODING_ERROR = /^(Z_|ERR__|ERR_BROTLI)/;
@@ -12,18 +12,18 @@ interface BodyError extends Error {
 }
 
 /**
- * JSON and form bodies up to `limitBytes`. A failure is the client's, said in its words: a body
- * that is not JSON is 400 `entity.parse.failed`, and a body that does not decompress under its
- * Content-Encoding (zlib answers with no status, which read as a 500 with a stack in the log)
- * is 400 too. `onError` runs before the router, so it is told the route for the metrics.
+ * JSON and form bodies up to `limitBytes`, as route middleware: only a route that reads a body
+ * runs it, so a write no route takes is the router's 404/405 whatever its body. A failure is the
+ * client's, said in its words: a body that is not JSON is 400 `entity.parse.failed`, and a body
+ * that does not decompress under its Content-Encoding (zlib answers with no status, which read
+ * as a 500 with a stack in the log) is 400 too.
  */
-export function parseBodies(limitBytes: number, onError: (ctx: Context) => void): Middleware {
+export function parseBodies(limitBytes: number): Middleware {
   return bodyParser({
     enableTypes: ['json', 'form'],
     jsonLimit: limitBytes,
     formLimit: limitBytes,
     onError: (err, ctx) => {
-      onError(ctx);
       const error = err as BodyError;
       if (typeof error.code === 'string' && DECODING_ERROR.test(error.code)) {
         const encoding = String(ctx.get('content-encoding')).slice(0, 40);

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 
 /**
  * Notes the template of the route that will serve the request (`/chat`) where the router would,
- * for an error thrown before the router ran (a body that does not parse): the request is then
+ * for an answer given before the router ran (a cross-origin write refused): the request is then
  * logged and counted under its route rather than as `unmatched`.
  */
 export function noteRoute(router: Router, ctx: Context): void {

@@ -1,15 +1,13 @@
 import type { Middleware } from 'koa';
 
-/** Methods that change nothing: no same-origin check, and no body the app reads. */
+/** Methods that change nothing: no same-origin check. */
 export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * `first`, then `second`, as one Koa layer, for a request whose method may change state; a GET,
- * HEAD or OPTIONS goes straight on (both would only have passed it on: the same-origin check
- * and the body parser). Most requests are reads, and each layer costs them an async frame, a
- * promise and koa-compose's bound dispatch.
+ * `middleware` for a request whose method may change state; a GET, HEAD or OPTIONS goes straight
+ * on (the same-origin check would only have passed it on). Most requests are reads, and an async
+ * middleware costs each of them an async frame and a promise.
  */
-export function writesOnly(first: Middleware, second: Middleware): Middleware {
-  return (ctx, next) =>
-    SAFE_METHODS.has(ctx.method) ? next() : first(ctx, () => second(ctx, next));
+export function writesOnly(middleware: Middleware): Middleware {
+  return (ctx, next) => (SAFE_METHODS.has(ctx.method) ? next() : middleware(ctx, next));
 }

@@ -5,7 +5,7 @@ import {
   type OperationFootprint,
   type OperationTracker,
 } from 'carbonscope';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { footprintView } from '../footprint.js';
 import { clientError, HttpError } from '../http/errors.js';
 import { CHAT_ROLES, type ChatMessage, type ChatResult, type ChatService } from '../llm/client.js';
@@ -158,7 +158,8 @@ ${extra}`;
   return page('Chat', body);
 }
 
-export function chatRoutes(deps: ChatRouteDeps): Router {
+/** GET /chat (page or model list) and POST /chat; `readBody` parses the body of the POST. */
+export function chatRoutes(deps: ChatRouteDeps, readBody: Middleware): Router {
   const { service, tracker } = deps;
   const maxChars = deps.maxContentChars ?? DEFAULT_MAX_CONTENT_CHARS;
   const router = new Router();
@@ -176,7 +177,7 @@ export function chatRoutes(deps: ChatRouteDeps): Router {
     };
   });
 
-  router.post('/chat', async (ctx) => {
+  router.post('/chat', readBody, async (ctx) => {
     const asHtml = wantsHtml(ctx);
     const formText = formMessage(ctx);
     try {

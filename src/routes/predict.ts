@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { clientError, HttpError } from '../http/errors.js';
 import {
   type ActivityClassifier,
@@ -88,8 +88,11 @@ ${extra}`,
   );
 }
 
-/** GET /predict (form page, or a JSON description) and POST /predict (JSON or form). */
-export function predictRoutes(classifier: ActivityClassifier): Router {
+/**
+ * GET /predict (form page, or a JSON description) and POST /predict (JSON or form), whose body
+ * `readBody` parses.
+ */
+export function predictRoutes(classifier: ActivityClassifier, readBody: Middleware): Router {
   const router = new Router();
 
   router.get('/predict', (ctx) => {
@@ -106,7 +109,7 @@ export function predictRoutes(classifier: ActivityClassifier): Router {
     };
   });
 
-  router.post('/predict', async (ctx) => {
+  router.post('/predict', readBody, async (ctx) => {
     const asHtml = wantsHtml(ctx);
     let activity: string;
     let prediction: Prediction;

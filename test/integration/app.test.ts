@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { createTestMetrics, findSample } from '#library-tests/helpers/metrics.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { parseBodies } from '../../src/http/body-parser.js';
 import { Readiness } from '../../src/readiness.js';
 import {
   HTTP_DURATION,
@@ -51,7 +52,8 @@ describe('error handling', () => {
     const metrics = createTestMetrics();
     const { logger, lines } = captureLogger();
     const router = new Router();
-    router.post('/echo', (ctx) => {
+    // The app's parser, as the app's own routes that take a body use it.
+    router.post('/echo', parseBodies(1024), (ctx) => {
       ctx.body = { got: (ctx.request as unknown as { body: unknown }).body };
     });
     router.get('/boom', () => {

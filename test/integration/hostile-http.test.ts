@@ -161,6 +161,35 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     });
   }
 
+  // The body is only read by a route that takes one: what no route takes is 404/405, whatever
+  // its body (malformed, or over the 64 KB limit).
+  for (const [method, path, body, status, error] of [
+    ['POST', '/no-such-path', '{', 404, 'not_found'],
+    ['PUT', '/no-such-path', '{', 404, 'not_found'],
+    ['PATCH', '/no-such-path', '{', 404, 'not_found'],
+    ['POST', '/no-such-path', JSON.stringify({ text: 'x'.repeat(70_000) }), 404, 'not_found'],
+    ['POST', '/healthz', '{', 405, 'method_not_allowed'],
+    ['PUT', '/chat', '{', 405, 'method_not_allowed'],
+    [
+      'PATCH',
+      '/dashboard',
+      JSON.stringify({ text: 'x'.repeat(70_000) }),
+      405,
+      'method_not_allowed',
+    ],
+  ] as const) {
+    it(`answers ${method} ${path} with a ${body.length}-byte JSON body ${status}, not the parser's answer`, async () => {
+      const res = await fetch(`${served.url}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      expect(res.status).to.equal(status);
+      expect(await res.json()).to.include({ error });
+      if (status === 405) expect(res.headers.get('allow')).to.match(/GET/);
+    });
+  }
+
   it('answers an unknown method on an unknown path with 404 JSON', async () => {
     const reply = await raw(
       served.url,
