@@ -1,5 +1,6 @@
 import { bodyParser } from '@koa/bodyparser';
 import type { Middleware } from 'koa';
+import { HttpError } from './errors.js';
 
 /** zlib and brotli name their failures Z_* (Z_DATA_ERROR, Z_BUF_ERROR) and ERR__* / ERR_BROTLI*. */
 const DECODING_ERROR = /^(Z_|ERR__|ERR_BROTLI)/;
@@ -9,14 +10,43 @@ interface BodyError extends Error {
   expose?: boolean;
   type?: string;
   code?: string;
+  /** co-body's: the text that did not parse. */
+  body?: unknown;
+}
+
+/** What co-body (strict mode) and its JSON.parse wrapper, bourne, say of JSON they refuse. */
+const NOT_OBJECT = 'invalid JSON, only supports object and array';
+const PROTO_KEY = 'Object contains forbidden prototype property';
+
+function isJson(text: unknown): boolean {
+  try {
+    JSON.parse(String(text));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why well-formed JSON was refused, or undefined when it was not well-formed. co-body's strict
+ * mode refuses anything but an object or array (`"text"`, `null`, `123`) with the same status
+ * as a syntax error, and bourne refuses a `__proto__` key (prototype poisoning).
+ */
+function refusedJson(error: BodyError): string | undefined {
+  if (error.message === PROTO_KEY) return 'request body has a forbidden key __proto__';
+  if (error.message === NOT_OBJECT && isJson(error.body)) {
+    return 'request body must be a JSON object';
+  }
+  return undefined;
 }
 
 /**
  * JSON and form bodies up to `limitBytes`, as route middleware: only a route that reads a body
  * runs it, so a write no route takes is the router's 404/405 whatever its body. A failure is the
- * client's, said in its words: a body that is not JSON is 400 `entity.parse.failed`, and a body
- * that does not decompress under its Content-Encoding (zlib answers with no status, which read
- * as a 500 with a stack in the log) is 400 too.
+ * client's, said in its words: a body that is not JSON is 400 `entity.parse.failed`, JSON that
+ * is not an object or has a `__proto__` key is 400 saying which, and a body that does not
+ * decompress under its Content-Encoding (zlib answers with no status, which read as a 500 with a
+ * stack in the log) is 400 too.
  */
 export function parseBodies(limitBytes: number): Middleware {
   return bodyParser({
@@ -34,9 +64,12 @@ export function parseBodies(limitBytes: number): Middleware {
         decoding.expose = true;
         throw decoding;
       }
+      if (error.status !== 400) throw error;
+      const refused = refusedJson(error);
+      if (refused !== undefined) throw new HttpError(400, refused);
       // co-body marks a malformed body only with status 400; name it so the error handler can
       // tell the client what was wrong instead of echoing the parser's message.
-      if (error.status === 400) error.type ??= 'entity.parse.failed';
+      error.type ??= 'entity.parse.failed';
       throw error;
     },
   });

@@ -281,6 +281,7 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
     ],
     ['malformed JSON', '{"messages": [', {}, 400, /not valid JSON/],
     ['a JSON array body', '[1,2]', {}, 400, /must be an object/],
+    ['a JSON string body', '"hi"', {}, 400, /^request body must be a JSON object$/],
     ['a non-JSON body', 'hello', { 'content-type': 'text/plain' }, 415, /send a JSON body/],
   ];
   for (const [what, body, headers, status, message] of bad) {

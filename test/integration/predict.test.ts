@@ -176,7 +176,33 @@ describe('POST/GET /predict (real app, committed model, real energy meter)', () 
 
     it('a JSON body that is not an object -> 400', async () => {
       await expectError(await postJson(['driving 10 hours']), 400, /must be an object/);
-      await expectError(await post('"driving"', JSON_TYPE), 400, /not valid JSON/);
+    });
+
+    // Valid JSON the parser refuses is not "not valid JSON": the client is told what to change.
+    for (const body of ['"driving 10 hours"', 'null', '123', ' true ']) {
+      it(`a JSON ${body.trim()} body -> 400 "must be a JSON object"`, async () => {
+        const res = await post(body, JSON_TYPE);
+        expect(res.status).to.equal(400);
+        expect(await res.json()).to.deep.equal({
+          error: 'bad_request',
+          message: 'request body must be a JSON object',
+        });
+      });
+    }
+
+    it('a JSON body with a __proto__ key, at any depth -> 400 naming the key', async () => {
+      for (const body of ['{"activity":"x","__proto__":{}}', '{"a":{"__proto__":{"b":1}}}']) {
+        const res = await post(body, JSON_TYPE);
+        expect(res.status).to.equal(400);
+        expect(await res.json()).to.deep.equal({
+          error: 'bad_request',
+          message: 'request body has a forbidden key __proto__',
+        });
+      }
+    });
+
+    it('text that is not JSON at all -> 400 "not valid JSON"', async () => {
+      await expectError(await post('driving 10 hours', JSON_TYPE), 400, /not valid JSON/);
     });
 
     it(`over ${MAX_ACTIVITY_CHARS} characters -> 400`, async () => {
