@@ -95,6 +95,9 @@ export function createHttpServer(
       requestTimeout,
       headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
       connectionsCheckingInterval: Math.min(1000, requestTimeout / 2),
+      // Node answers an HTTP/1.1 request without Host with a bare 400 the app never sees (and no
+      // clientError event); the app's envelope refuses it with JSON instead.
+      requireHostHeader: false,
     },
     listener,
   );

@@ -230,6 +230,24 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     });
   }
 
+  it('answers an HTTP/1.1 request without Host with 400 JSON, nosniff, logged', async () => {
+    const reply = await raw(served.url, 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expect(reply).to.match(/^HTTP\/1\.1 400 /);
+    expect(reply.toLowerCase()).to.include('content-type: application/json');
+    expect(reply.toLowerCase()).to.include('x-content-type-options: nosniff');
+    expect(bodyOf(reply)).to.deep.equal({
+      error: 'bad_request',
+      message: 'the request has no Host header, which HTTP/1.1 requires',
+    });
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged.some((l) => l.msg === 'request' && l.status === 400)).to.equal(true);
+  });
+
+  it('serves an HTTP/1.0 request without Host (Host is optional in 1.0)', async () => {
+    const reply = await raw(served.url, 'GET /healthz HTTP/1.0\r\n\r\n');
+    expect(reply).to.match(/^HTTP\/1\.1 200 /);
+  });
+
   it('cuts off a request whose body never completes within the request timeout', async () => {
     const started = performance.now();
     const reply = await raw(
