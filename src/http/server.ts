@@ -35,16 +35,27 @@ function rejection(err: NodeJS.ErrnoException): { status: number; message: strin
   }
 }
 
-function jsonResponse(status: number, message: string): string {
+/** The methods the service's routes take, for the Allow of a CONNECT, which names no path. */
+const SERVICE_METHODS = 'GET, HEAD, POST';
+
+function jsonResponse(status: number, message: string, extraHeaders = ''): string {
   const body = JSON.stringify(errorBody(status, message));
   return (
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
     'Content-Type: application/json; charset=utf-8\r\n' +
     `Content-Length: ${Buffer.byteLength(body)}\r\n` +
     'X-Content-Type-Options: nosniff\r\n' +
+    extraHeaders +
     'Connection: close\r\n\r\n' +
     body
   );
+}
+
+/** Writes a whole response on a socket no ServerResponse owns, then closes it. */
+function endSocket(socket: Duplex, response: string): void {
+  socket.end(response);
+  // end() only half-closes: a client that keeps sending must not hold the socket.
+  socket.once('finish', () => socket.destroy());
 }
 
 /**
@@ -59,9 +70,20 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     return;
   }
   const { status, message } = rejection(err);
-  socket.end(jsonResponse(status, message));
-  // end() only half-closes: a client that keeps sending must not hold the socket.
-  socket.once('finish', () => socket.destroy());
+  endSocket(socket, jsonResponse(status, message));
+}
+
+/**
+ * CONNECT asks for a tunnel, which this service (no proxy) does not offer; Node, with no
+ * `connect` listener, would close the socket without a word. 405 as for any method the service
+ * does not take, with the methods it does.
+ */
+function refuseConnect(_req: IncomingMessage, socket: Duplex): void {
+  // Node has taken its own error listener off a CONNECT's socket: a client's reset would
+  // otherwise be an uncaught error that ends the process.
+  socket.on('error', () => socket.destroy());
+  const message = `CONNECT is not allowed: this service is not a proxy; allowed: ${SERVICE_METHODS}`;
+  endSocket(socket, jsonResponse(405, message, `Allow: ${SERVICE_METHODS}\r\n`));
 }
 
 /** `Expect:` with anything but 100-continue: 417 as JSON (Node's own answer has no body). */
@@ -104,5 +126,6 @@ export function createHttpServer(
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.on('clientError', answerClientError);
   server.on('checkExpectation', answerExpectation);
+  server.on('connect', refuseConnect);
   return server;
 }

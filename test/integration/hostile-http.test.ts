@@ -230,6 +230,32 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     });
   }
 
+  it('answers CONNECT (this is no proxy) with 405 JSON and Allow, then closes', async () => {
+    const { host } = new URL(served.url);
+    const reply = await raw(served.url, `CONNECT ${host} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    expect(reply).to.match(/^HTTP\/1\.1 405 /);
+    expect(reply.toLowerCase()).to.include('content-type: application/json');
+    expect(reply.toLowerCase()).to.include('x-content-type-options: nosniff');
+    expect(reply).to.match(/\r\nallow: GET, HEAD, POST\r\n/i);
+    expect(bodyOf(reply)).to.deep.equal({
+      error: 'method_not_allowed',
+      message: 'CONNECT is not allowed: this service is not a proxy; allowed: GET, HEAD, POST',
+    });
+  });
+
+  it('survives a client that resets a CONNECT before the answer', async () => {
+    const { port, hostname, host } = new URL(served.url);
+    for (let i = 0; i < 20; i++) {
+      const socket = connect(Number(port), hostname);
+      socket.on('error', () => {});
+      socket.write(`CONNECT ${host} HTTP/1.1\r\nHost: ${host}\r\n\r\n`, () =>
+        socket.resetAndDestroy(),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await fetch(`${served.url}/healthz`)).status).to.equal(200);
+  });
+
   it('answers an HTTP/1.1 request without Host with 400 JSON, nosniff, logged', async () => {
     const reply = await raw(served.url, 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n');
     expect(reply).to.match(/^HTTP\/1\.1 400 /);
