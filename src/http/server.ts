@@ -94,9 +94,11 @@ function answerExpectation(req: IncomingMessage, res: ServerResponse): void {
       `Expect: ${String(req.headers.expect).slice(0, 40)} is not supported; send the request without it`,
     ),
   );
+  // Answered before the app, so without the envelope's headers: nosniff is added here.
   res.writeHead(417, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
+    'x-content-type-options': 'nosniff',
     connection: 'close',
   });
   res.end(body);

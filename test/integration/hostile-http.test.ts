@@ -220,10 +220,12 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
       'expectation_failed',
     ],
   ] as const) {
-    it(`answers ${what} with ${status} JSON {error, message}`, async () => {
+    it(`answers ${what} with ${status} JSON {error, message} and nosniff`, async () => {
       const reply = await raw(served.url, request);
       expect(reply).to.match(new RegExp(`^HTTP/1\\.1 ${status} `));
       expect(reply.toLowerCase()).to.include('content-type: application/json');
+      // Node answers these before the app, so its headers must be added there too.
+      expect(reply.toLowerCase()).to.include('x-content-type-options: nosniff');
       const body = bodyOf(reply) as { error: string; message: string };
       expect(body.error).to.equal(error);
       expect(body.message).to.be.a('string').and.not.be.empty;
