@@ -60,10 +60,16 @@ function dashboardPage(): string {
   return page('Dashboard', body, head);
 }
 
+/**
+ * The `since` cursor: 0 when absent, NaN unless it is one plain decimal whole number within the
+ * safe integers. Number() alone would also take `1e3`, `0x10`, ` ` and `1.0`, and a repeated
+ * `since` arrives as an array.
+ */
 function cursorOf(raw: unknown): number {
-  if (typeof raw !== 'string' || raw === '') return 0;
+  if (raw === undefined) return 0;
+  if (typeof raw !== 'string' || !/^[0-9]+$/.test(raw)) return Number.NaN;
   const n = Number(raw);
-  return Number.isSafeInteger(n) && n >= 0 ? n : Number.NaN;
+  return Number.isSafeInteger(n) ? n : Number.NaN;
 }
 
 /**

@@ -351,6 +351,41 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     expect(api.status).to.equal(200);
   });
 
+  for (const query of ['', '?since=0', '?since=7', '?since=007', '?since=9007199254740991']) {
+    it(`serves /dashboard/data${query}`, async () => {
+      const res = await fetch(`${served.url}/dashboard/data${query}`);
+      expect(res.status).to.equal(200);
+      expect(await res.json()).to.have.property('seq');
+    });
+  }
+
+  // Only a plain decimal whole number is a cursor: Number() would take all of these.
+  for (const since of [
+    '1e3',
+    '0x10',
+    '0b1',
+    '%20',
+    '%201',
+    '1%20',
+    '+1',
+    '-1',
+    '1.5',
+    '1.0',
+    '',
+    'abc',
+    '9007199254740992',
+    '1&since=2',
+  ]) {
+    it(`answers /dashboard/data?since=${since} with 400`, async () => {
+      const res = await fetch(`${served.url}/dashboard/data?since=${since}`);
+      expect(res.status).to.equal(400);
+      expect(await res.json()).to.deep.equal({
+        error: 'bad_request',
+        message: "'since' must be a whole number of samples, e.g. 0",
+      });
+    });
+  }
+
   it('answers an unknown dashboard asset 404 without echoing the path', async () => {
     const res = await fetch(`${served.url}/dashboard/assets/%3Cscript%3Ealert(1)%3C%2Fscript%3E`);
     expect(res.status).to.equal(404);
