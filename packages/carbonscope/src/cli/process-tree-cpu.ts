@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 import { USER_HZ } from '../energy/host-cpu.js';
 
 /** How the CPU time of a command's process tree is read, in words for the summary. */
 export type TreeCpuMethod = 'proc' | 'ps' | 'unavailable';
 
 export const TREE_CPU_METHOD_TEXT: Record<TreeCpuMethod, string> = {
-  proc: 'CPU time of the whole process tree from /proc (exited descendants included once reaped)',
+  proc: 'CPU time of the whole process tree from /proc (each process while in it; exited ones once reaped)',
   ps: 'CPU time of the process tree from ps; a descendant that exits between samples loses its last interval',
   unavailable:
     'no way to read a child process CPU time on this platform: process energy is not known',
@@ -20,28 +20,77 @@ export interface ProcStat {
   ownTicks: number;
   /** cutime + cstime: children it has waited for, with their own reaped children. */
   reapedChildrenTicks: number;
+  /** starttime, ticks after boot: with the pid, it names one process (pids are reused). */
+  startTime: number;
+}
+
+const SPACE = 32;
+const NEWLINE = 10;
+const OPEN_PAREN = 40;
+const CLOSE_PAREN = 41;
+const CHAR_0 = 48;
+const CHAR_9 = 57;
+// Field numbers of `man 5 proc`, /proc/<pid>/stat.
+const FIELD_PPID = 4;
+const FIELD_UTIME = 14;
+const FIELD_STIME = 15;
+const FIELD_CUTIME = 16;
+const FIELD_CSTIME = 17;
+const FIELD_STARTTIME = 22;
+
+/** Stores field `field` of a stat line into `out`; fields the reader does not need are skipped. */
+function setField(out: ProcStat, field: number, value: number): void {
+  if (field === FIELD_PPID) out.ppid = value;
+  else if (field === FIELD_UTIME) out.ownTicks = value;
+  else if (field === FIELD_STIME) out.ownTicks += value;
+  else if (field === FIELD_CUTIME) out.reapedChildrenTicks = value;
+  else if (field === FIELD_CSTIME) out.reapedChildrenTicks += value;
+  else if (field === FIELD_STARTTIME) out.startTime = value;
+}
+
+function isNeeded(field: number): boolean {
+  return (
+    field === FIELD_PPID ||
+    (field >= FIELD_UTIME && field <= FIELD_CSTIME) ||
+    field === FIELD_STARTTIME
+  );
 }
 
 /**
- * Parses `/proc/<pid>/stat`. The command name (field 2) sits in parentheses and may itself hold
- * spaces and parentheses, so the fields are counted from the LAST ')'.
+ * Parses `/proc/<pid>/stat` straight from bytes into `out` (no strings: it runs for every process
+ * on the host, every sample). The command name (field 2) sits in parentheses and may itself hold
+ * spaces and parentheses, so the fields are counted from the LAST ')'. False when malformed.
  */
+export function parseProcStatBytes(buf: Uint8Array, length: number, out: ProcStat): boolean {
+  let close = length - 1;
+  while (close > 0 && buf[close] !== CLOSE_PAREN) close--;
+  let i = 0;
+  let pid = 0;
+  while (i < close && buf[i] >= CHAR_0 && buf[i] <= CHAR_9) pid = pid * 10 + buf[i++] - CHAR_0;
+  if (i === 0 || buf[i] !== SPACE || buf[i + 1] !== OPEN_PAREN || i + 1 >= close) return false;
+  out.pid = pid;
+  let field = 3; // state, just after ") "
+  for (i = close + 2; field <= FIELD_STARTTIME && i < length; field++, i++) {
+    const start = i;
+    let value = 0;
+    let digits = true;
+    for (; i < length && buf[i] !== SPACE && buf[i] !== NEWLINE; i++) {
+      digits &&= buf[i] >= CHAR_0 && buf[i] <= CHAR_9;
+      value = value * 10 + buf[i] - CHAR_0;
+    }
+    if (i === start || (isNeeded(field) && !digits)) return false;
+    setField(out, field, value);
+  }
+  return field > FIELD_STARTTIME;
+}
+
+const encoder = new TextEncoder();
+
+/** parseProcStatBytes for a line already in a string (tests, a fake /proc). */
 export function parseProcStat(text: string): ProcStat | undefined {
-  const open = text.indexOf('(');
-  const close = text.lastIndexOf(')');
-  if (open < 0 || close < open) return undefined;
-  const pid = Number(text.slice(0, open).trim());
-  // After ") ": state(3) ppid(4) ... utime(14) stime(15) cutime(16) cstime(17)
-  const f = text
-    .slice(close + 2)
-    .trim()
-    .split(' ');
-  if (f.length < 15) return undefined;
-  const ppid = Number(f[1]);
-  const ownTicks = Number(f[11]) + Number(f[12]);
-  const reapedChildrenTicks = Number(f[13]) + Number(f[14]);
-  if (![pid, ppid, ownTicks, reapedChildrenTicks].every(Number.isFinite)) return undefined;
-  return { pid, ppid, ownTicks, reapedChildrenTicks };
+  const out: ProcStat = { pid: 0, ppid: 0, ownTicks: 0, reapedChildrenTicks: 0, startTime: 0 };
+  const bytes = encoder.encode(text);
+  return parseProcStatBytes(bytes, bytes.length, out) ? out : undefined;
 }
 
 /** Every PID reachable from `root` through ppid links (root included when present). */
@@ -66,23 +115,39 @@ export function descendantsOf(root: number, parents: ReadonlyMap<number, number>
 export interface ProcFs {
   /** PIDs listed in /proc. */
   pids(): number[];
-  /** The text of /proc/<pid>/stat, undefined when the process is gone. */
-  stat(pid: number | 'self'): string | undefined;
+  /** Reads /proc/<pid>/stat into `out`; false when the process is gone (or the line is bad). */
+  readStat(pid: number | 'self', out: ProcStat): boolean;
 }
 
-export const realProcFs: ProcFs = {
-  pids: () =>
-    readdirSync('/proc')
-      .filter((name) => name.charCodeAt(0) >= 48 && name.charCodeAt(0) <= 57)
-      .map(Number),
-  stat: (pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      return undefined; // exited between the listing and the read
-    }
-  },
-};
+// Field 22 ends within ~400 bytes even with a 64-byte name and 20-digit numbers.
+const STAT_BYTES = 1024;
+
+function createRealProcFs(): ProcFs {
+  const buf = new Uint8Array(STAT_BYTES);
+  return {
+    pids: () =>
+      readdirSync('/proc')
+        .filter((name) => name.charCodeAt(0) >= CHAR_0 && name.charCodeAt(0) <= CHAR_9)
+        .map(Number),
+    readStat: (pid, out) => {
+      let fd: number;
+      try {
+        fd = openSync(`/proc/${pid}/stat`, 'r');
+      } catch {
+        return false; // exited between the listing and the read
+      }
+      try {
+        return parseProcStatBytes(buf, readSync(fd, buf, 0, STAT_BYTES, 0), out);
+      } catch {
+        return false; // ESRCH: reaped between open and read
+      } finally {
+        closeSync(fd);
+      }
+    },
+  };
+}
+
+export const realProcFs: ProcFs = createRealProcFs();
 
 export interface TreeCpuReader {
   readonly method: TreeCpuMethod;
@@ -92,50 +157,300 @@ export interface TreeCpuReader {
   setRoot(pid: number): void;
 }
 
+/** Where a process seen in the previous read stands now. */
+enum Seen {
+  /** Still in the tree. */
+  Present,
+  /** Still running, outside the tree: re-parented to init or a subreaper. */
+  Left,
+  /** Gone from /proc (reaped), or its pid now names another process. */
+  Vanished,
+}
+
+/** A process of the tree as last read; times in ticks. */
+interface Tracked {
+  pid: number;
+  start: number;
+  ownTicks: number;
+  reapedChildrenTicks: number;
+  /** Its tree parent as last read; null for the root, whose parent is this process. */
+  parent: Tracked | null;
+  seen: Seen;
+  /** Ticks of vanished descendants counted already that its cutime/cstime will hold. */
+  credit: number;
+  /** The part of `credit` whose vanishing was seen after this process's stat was read. */
+  lateCredit: number;
+  /** Late credit its cutime/cstime did not show yet: taken from the next read's growth. */
+  carried: number;
+}
+
+/** Whether a process descends from the root, as far as this read has worked out. */
+enum Membership {
+  Unknown,
+  In,
+  Out,
+}
+
+/** A process's stat in one read of /proc. */
+interface Snap extends ProcStat {
+  /** When it was read (its place in the read order), for the races with reaping. */
+  readAt: number;
+  membership: Membership;
+}
+
+/** One read of /proc: the stat of every process, in read order; objects reused between reads. */
+class ProcSnapshot {
+  readonly stats = new Map<number, Snap>();
+  /** When a listed pid turned out to be gone. */
+  readonly missedAt = new Map<number, number>();
+  private readonly pool: Snap[] = [];
+  private used = 0;
+  private clock = 0;
+
+  constructor(private readonly fs: ProcFs) {}
+
+  load(): void {
+    this.stats.clear();
+    this.missedAt.clear();
+    this.used = 0;
+    this.clock = 0;
+    for (const pid of this.fs.pids()) this.read(pid);
+  }
+
+  /** (Re-)reads one pid; false when it is gone, and then it is out of `stats`. */
+  read(pid: number): boolean {
+    const out = this.stats.get(pid) ?? this.slot();
+    if (this.fs.readStat(pid, out)) {
+      out.readAt = this.clock++;
+      out.membership = Membership.Unknown;
+      this.stats.set(pid, out);
+      return true;
+    }
+    this.stats.delete(pid);
+    this.missedAt.set(pid, this.clock++);
+    return false;
+  }
+
+  /** Forgets which processes are in the tree: a re-read may have changed a ppid. */
+  forgetMembership(): void {
+    for (const s of this.stats.values()) s.membership = Membership.Unknown;
+  }
+
+  private slot(): Snap {
+    if (this.used === this.pool.length) {
+      this.pool.push({
+        pid: 0,
+        ppid: 0,
+        ownTicks: 0,
+        reapedChildrenTicks: 0,
+        startTime: 0,
+        readAt: 0,
+        membership: Membership.Unknown,
+      });
+    }
+    return this.pool[this.used++];
+  }
+}
+
 /**
  * The CPU time of a command and all its descendants, on Linux.
  *
- * Live processes of the tree count with utime+stime+cutime+cstime. When one exits and its parent
- * reaps it, its whole time moves into the parent's cutime/cstime, so nothing is lost or counted
- * twice. The command itself is reaped by this process, so its final time shows up in OUR
- * cutime/cstime: the reader adds the growth of ours since the root was set. (Both are read in one
- * synchronous call, and Node reaps children only from its event loop, so a reap cannot fall
- * between the two reads.) Orphans re-parented away from the tree leave it; their time after that
- * is not counted.
+ * Each process counts with the growth of utime+stime+cutime+cstime since it was last read (all
+ * of it when first seen), keyed by pid and start time. What was counted stays counted: a process
+ * that leaves the tree (re-parented to init, or reaped where nobody in the tree waits) keeps it,
+ * and its time after that is not counted. When a parent reaps a child, the kernel adds the child's
+ * whole time to the parent's cutime/cstime: the time counted for the child is then taken back from
+ * the parent's growth (never below zero), so only the child's last, unread part is added. The
+ * command itself is reaped by this process: its last part comes from OUR cutime/cstime, read once
+ * when it is gone (our cutime grows too when a power probe we spawned ends: that is not counted).
+ *
+ * Ordering: the kernel adds to the parent's cutime before the child leaves /proc. A parent's stat
+ * read before its child is found gone may lack the child: the credit waits one read. A child read
+ * before its parent (pids wrapped) is read again after it, so a reap in between is seen.
  */
-export function createProcTreeCpuReader(fs: ProcFs = realProcFs): TreeCpuReader {
-  const selfReaped = (): number => parseProcStat(fs.stat('self') ?? '')?.reapedChildrenTicks ?? 0;
-  let baseline = 0;
-  let root: number | undefined;
-  let highest = 0;
-  return {
-    method: 'proc',
-    setRoot(pid) {
-      // Taken here, not when the reader is made: the energy sources spawn their own probes
-      // (nvidia-smi, powermetrics) in between, and their reaped time is not the command's.
-      baseline = selfReaped();
-      root = pid;
-    },
-    read() {
-      if (root === undefined) return highest;
-      let ticks = selfReaped() - baseline;
-      const stats = new Map<number, ProcStat>();
-      const parents = new Map<number, number>();
-      for (const pid of fs.pids()) {
-        const stat = parseProcStat(fs.stat(pid) ?? '');
-        if (!stat) continue;
-        stats.set(pid, stat);
-        parents.set(pid, stat.ppid);
-      }
-      for (const pid of descendantsOf(root, parents)) {
-        const s = stats.get(pid);
-        if (s) ticks += s.ownTicks + s.reapedChildrenTicks;
-      }
-      // A tree member can vanish between the listing and its read; never report less than before.
-      highest = Math.max(highest, ticks / USER_HZ);
-      return highest;
-    },
+class ProcTreeCpuReader implements TreeCpuReader {
+  readonly method = 'proc' as const;
+  private ticks = 0;
+  private root: number | undefined;
+  private rootStart: number | undefined;
+  private rootGone = false;
+  private selfReaped = 0;
+  private selfCredit = 0;
+  private readonly tracked = new Map<number, Tracked>();
+  private readonly snapshot: ProcSnapshot;
+  private readonly scratch: ProcStat = {
+    pid: 0,
+    ppid: 0,
+    ownTicks: 0,
+    reapedChildrenTicks: 0,
+    startTime: 0,
   };
+
+  constructor(private readonly fs: ProcFs) {
+    this.snapshot = new ProcSnapshot(fs);
+  }
+
+  setRoot(pid: number): void {
+    // Taken here, not when the reader is made: the energy sources spawn their own probes
+    // (nvidia-smi, powermetrics) in between, and their reaped time is not the command's.
+    this.selfReaped = this.readSelfReaped() ?? 0;
+    this.root = pid;
+    this.rootStart = this.fs.readStat(pid, this.scratch) ? this.scratch.startTime : undefined;
+  }
+
+  read(): number {
+    if (this.root !== undefined && !this.rootGone) this.sample(this.root);
+    return this.ticks / USER_HZ;
+  }
+
+  private sample(root: number): void {
+    this.snapshot.load();
+    this.rereadChildrenReadBeforeParents();
+    // After the listing: a command found gone there has been reaped, into this cutime.
+    const selfReaped = this.readSelfReaped() ?? this.selfReaped;
+    this.selfCredit = 0;
+    this.classifyTracked();
+    for (const t of this.tracked.values()) if (t.seen === Seen.Vanished) this.creditAncestor(t);
+    for (const t of this.tracked.values()) if (t.seen === Seen.Present) this.countGrowth(t);
+    this.countNewcomers();
+    if (this.isInTree(root)) {
+      this.selfReaped = selfReaped;
+    } else {
+      this.ticks += Math.max(0, selfReaped - this.selfReaped - this.selfCredit);
+      this.rootGone = true; // its descendants left with it: nothing more is the command's
+    }
+    for (const [pid, t] of this.tracked)
+      if (t.seen !== Seen.Present || this.rootGone) this.tracked.delete(pid);
+  }
+
+  private readSelfReaped(): number | undefined {
+    return this.fs.readStat('self', this.scratch) ? this.scratch.reapedChildrenTicks : undefined;
+  }
+
+  /** Whether `pid` descends from the root, by ppid links; remembered for this read. */
+  private isInTree(pid: number): boolean {
+    const { stats } = this.snapshot;
+    let answer = false;
+    for (let p = pid, steps = 0; steps <= stats.size; steps++) {
+      const s = stats.get(p);
+      if (!s) break;
+      if (s.membership !== Membership.Unknown) {
+        answer = s.membership === Membership.In;
+        break;
+      }
+      if (p === this.root) {
+        answer = this.rootStart === undefined || s.startTime === this.rootStart;
+        break;
+      }
+      p = s.ppid;
+    }
+    // Walk again to remember the answer for every process on the way.
+    const membership = answer ? Membership.In : Membership.Out;
+    for (let s = stats.get(pid); s && s.membership === Membership.Unknown; s = stats.get(s.ppid)) {
+      s.membership = membership;
+      if (s.pid === this.root) break;
+    }
+    return answer;
+  }
+
+  /**
+   * A child read before its parent could have been reaped between the two reads, its time then
+   * in the parent's cutime and counted twice: reading it again after the parent settles which.
+   * A re-read child is then read after its own children: they are read again in the next pass.
+   */
+  private rereadChildrenReadBeforeParents(): void {
+    const { stats } = this.snapshot;
+    // Each pass re-reads a level deeper; the bound only guards against a snapshot gone wrong.
+    for (let changed = true, pass = 0; changed && pass <= stats.size; pass++) {
+      changed = false;
+      for (const [pid, s] of stats) {
+        const parent = stats.get(s.ppid);
+        if (pid === this.root || !parent || s.readAt > parent.readAt || !this.isInTree(pid)) {
+          continue;
+        }
+        this.snapshot.read(pid);
+        changed = true;
+      }
+      if (changed) this.snapshot.forgetMembership();
+    }
+  }
+
+  private classifyTracked(): void {
+    for (const t of this.tracked.values()) {
+      const s = this.snapshot.stats.get(t.pid);
+      if (!s || s.startTime !== t.start) t.seen = Seen.Vanished;
+      else t.seen = this.isInTree(t.pid) ? Seen.Present : Seen.Left;
+      t.credit = t.carried;
+      t.lateCredit = 0;
+      t.carried = 0;
+    }
+  }
+
+  /**
+   * A vanished process was reaped by its parent (or, through vanished ancestors, by theirs): the
+   * time counted for it is in the cutime of its nearest ancestor still here, and is taken back
+   * from that one's growth. (A parent that ignores SIGCHLD gets nothing in its cutime; the clamp
+   * at zero keeps that from taking anything else back.)
+   */
+  private creditAncestor(t: Tracked): void {
+    const counted = t.ownTicks + t.reapedChildrenTicks + t.credit;
+    let top = t;
+    let ancestor = t.parent;
+    while (ancestor && ancestor.seen === Seen.Vanished) {
+      top = ancestor;
+      ancestor = ancestor.parent;
+    }
+    if (ancestor === null) {
+      if (top.pid === this.root) this.selfCredit += counted; // the command, reaped by us
+      return;
+    }
+    if (ancestor.seen !== Seen.Present) return; // it left: its cutime is not counted any more
+    ancestor.credit += counted;
+    const missedAt = this.snapshot.missedAt.get(top.pid) ?? -1;
+    const ancestorReadAt = this.snapshot.stats.get(ancestor.pid)?.readAt ?? 0;
+    if (missedAt > ancestorReadAt) ancestor.lateCredit += counted;
+  }
+
+  private countGrowth(t: Tracked): void {
+    const s = this.snapshot.stats.get(t.pid) as Snap;
+    const reapedGrowth = Math.max(0, s.reapedChildrenTicks - t.reapedChildrenTicks);
+    const taken = Math.min(reapedGrowth, t.credit);
+    this.ticks += Math.max(0, s.ownTicks - t.ownTicks) + reapedGrowth - taken;
+    t.carried = Math.min(t.credit - taken, t.lateCredit);
+    t.ownTicks = s.ownTicks;
+    t.reapedChildrenTicks = s.reapedChildrenTicks;
+  }
+
+  /** Processes of the tree not seen before count whole; then every parent link is refreshed. */
+  private countNewcomers(): void {
+    const { stats } = this.snapshot;
+    for (const [pid, s] of stats) {
+      if (!this.isInTree(pid)) continue;
+      const known = this.tracked.get(pid);
+      if (known && known.start === s.startTime) continue;
+      if (pid === this.root) this.rootStart = s.startTime;
+      this.ticks += s.ownTicks + s.reapedChildrenTicks;
+      this.tracked.set(pid, {
+        pid,
+        start: s.startTime,
+        ownTicks: s.ownTicks,
+        reapedChildrenTicks: s.reapedChildrenTicks,
+        parent: null,
+        seen: Seen.Present,
+        credit: 0,
+        lateCredit: 0,
+        carried: 0,
+      });
+    }
+    for (const t of this.tracked.values()) {
+      if (t.seen !== Seen.Present || t.pid === this.root) continue;
+      t.parent = this.tracked.get((stats.get(t.pid) as Snap).ppid) ?? null;
+    }
+  }
+}
+
+export function createProcTreeCpuReader(fs: ProcFs = realProcFs): TreeCpuReader {
+  return new ProcTreeCpuReader(fs);
 }
 
 /**

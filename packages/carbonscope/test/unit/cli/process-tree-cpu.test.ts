@@ -1,3 +1,9 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import {
   createProcTreeCpuReader,
@@ -7,40 +13,79 @@ import {
   parseProcStat,
   parsePsTable,
   parsePsTime,
+  realProcFs,
 } from '../../../src/cli/process-tree-cpu.js';
 
 /** A /proc/<pid>/stat line in the kernel's layout (fields 1..17 and a few after). */
-function statLine(pid: number, comm: string, ppid: number, ticks: number[]): string {
+function statLine(pid: number, comm: string, ppid: number, ticks: number[], start = 4279): string {
   const [utime, stime, cutime, cstime] = ticks;
   // state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime
-  return `${pid} (${comm}) S ${ppid} ${pid} ${pid} 0 -1 4194304 100 0 0 0 ${utime} ${stime} ${cutime} ${cstime} 20 0 1 0 4279 3133440 393\n`;
+  // priority nice num_threads itrealvalue starttime vsize rss
+  return `${pid} (${comm}) S ${ppid} ${pid} ${pid} 0 -1 4194304 100 0 0 0 ${utime} ${stime} ${cutime} ${cstime} 20 0 1 0 ${start} 3133440 393\n`;
 }
 
-/** A fake /proc whose table the test edits between reads. */
+/** This process's pid in the fake /proc; the command is its child. */
+const SELF = 10;
+/** Where orphans go. */
+const INIT = 1;
+
+/** A fake /proc whose table the test edits between reads, or while one is under way. */
 function fakeProc(self: number[]) {
   const table = new Map<number, string>();
+  const afterRead = new Map<number, () => void>();
   let selfTicks = self;
   const fs: ProcFs = {
     pids: () => [...table.keys()],
-    stat: (pid) => (pid === 'self' ? statLine(1, 'carbonscope', 0, selfTicks) : table.get(pid)),
+    readStat: (pid, out) => {
+      const text = pid === 'self' ? statLine(SELF, 'carbonscope', INIT, selfTicks) : table.get(pid);
+      if (pid !== 'self') {
+        const then = afterRead.get(pid);
+        afterRead.delete(pid);
+        then?.();
+      }
+      const stat = parseProcStat(text ?? '');
+      if (stat) Object.assign(out, stat);
+      return stat !== undefined;
+    },
   };
   return {
     fs,
-    set: (pid: number, ppid: number, ticks: number[], comm = 'x') =>
-      table.set(pid, statLine(pid, comm, ppid, ticks)),
+    /** `start` is the start time (field 22): a reused pid has another one. */
+    set: (pid: number, ppid: number, ticks: number[], start = 1000) =>
+      table.set(pid, statLine(pid, 'x', ppid, ticks, start)),
     remove: (pid: number) => table.delete(pid),
     setSelf: (ticks: number[]) => {
       selfTicks = ticks;
     },
+    /** Changes the table right after the next read of `pid`'s stat: a race with the kernel. */
+    afterReadOf: (pid: number, change: () => void) => afterRead.set(pid, change),
   };
 }
 
 describe('process tree CPU time', () => {
   it('parses /proc/<pid>/stat even when the command name holds spaces and parentheses', () => {
     const stat = parseProcStat(statLine(4242, 'my (odd) name) S 1', 17, [150, 50, 30, 20]));
-    expect(stat).to.deep.equal({ pid: 4242, ppid: 17, ownTicks: 200, reapedChildrenTicks: 50 });
+    expect(stat).to.deep.equal({
+      pid: 4242,
+      ppid: 17,
+      ownTicks: 200,
+      reapedChildrenTicks: 50,
+      startTime: 4279,
+    });
     expect(parseProcStat('')).to.equal(undefined);
     expect(parseProcStat('12 (short) S 1 2')).to.equal(undefined);
+    expect(parseProcStat(statLine(5, 'x', 1, [150, 0, 0, 0]).replace(' 150 ', ' 1a0 '))).to.equal(
+      undefined,
+    );
+  });
+
+  it('reads the stat of this process from the real /proc', function () {
+    if (process.platform !== 'linux') this.skip();
+    const out = { pid: 0, ppid: 0, ownTicks: 0, reapedChildrenTicks: 0, startTime: 0 };
+    expect(realProcFs.readStat(process.pid, out)).to.equal(true);
+    expect(out).to.include({ pid: process.pid, ppid: process.ppid });
+    expect(out.startTime).to.be.greaterThan(0);
+    expect(realProcFs.readStat(2 ** 31 - 1, out)).to.equal(false); // beyond any pid_max
   });
 
   it('finds every descendant of a root through ppid links, and nothing else', () => {
@@ -61,13 +106,13 @@ describe('process tree CPU time', () => {
     const reader = createProcTreeCpuReader(proc.fs);
     expect(reader.read()).to.equal(0); // no root yet: nothing is measured
     reader.setRoot(100);
-    proc.set(100, 1, [100, 20, 0, 0]); // the command: 1.2 s
+    proc.set(100, SELF, [100, 20, 0, 0]); // the command: 1.2 s
     proc.set(101, 100, [200, 0, 0, 0]); // its child: 2 s
-    proc.set(200, 1, [9999, 0, 0, 0]); // a stranger: never counted
+    proc.set(200, INIT, [9999, 0, 0, 0]); // a stranger: never counted
     expect(reader.read()).to.be.closeTo(3.2, 1e-9);
     // The grandchild exits and the command reaps it: its time moves into the command's cutime.
     proc.remove(101);
-    proc.set(100, 1, [150, 20, 250, 0]);
+    proc.set(100, SELF, [150, 20, 250, 0]);
     expect(reader.read()).to.be.closeTo(4.2, 1e-9);
     // The command exits and we reap it: all of it (1.7 + 2.5 s) shows in our cutime instead.
     proc.remove(100);
@@ -83,7 +128,7 @@ describe('process tree CPU time', () => {
     proc.setSelf([0, 0, 800, 100]);
     expect(reader.read()).to.equal(0);
     reader.setRoot(100);
-    proc.set(100, 1, [100, 0, 0, 0]);
+    proc.set(100, SELF, [100, 0, 0, 0]);
     expect(reader.read()).to.be.closeTo(1, 1e-9);
     // The command exits and is reaped: only its 1 s is added to our cutime.
     proc.remove(100);
@@ -95,10 +140,193 @@ describe('process tree CPU time', () => {
     const proc = fakeProc([0, 0, 0, 0]);
     const reader = createProcTreeCpuReader(proc.fs);
     reader.setRoot(100);
-    proc.set(100, 1, [300, 0, 0, 0]);
+    proc.set(100, SELF, [300, 0, 0, 0]);
     expect(reader.read()).to.equal(3);
     proc.remove(100); // gone but not yet counted in our cutime
     expect(reader.read()).to.equal(3);
+  });
+
+  it('keeps the time of a descendant that exits without being reaped into the tree', () => {
+    const proc = fakeProc([0, 0, 0, 0]);
+    const reader = createProcTreeCpuReader(proc.fs);
+    reader.setRoot(100);
+    proc.set(100, SELF, [100, 0, 0, 0]);
+    proc.set(101, 100, [200, 0, 0, 0]);
+    expect(reader.read()).to.be.closeTo(3, 1e-9);
+    // 100 ignores SIGCHLD: the kernel reaps 101 itself and no cutime in the tree grows.
+    proc.remove(101);
+    proc.set(100, SELF, [150, 0, 0, 0]);
+    expect(reader.read()).to.be.closeTo(3.5, 1e-9);
+  });
+
+  it('keeps the time of a descendant re-parented away, and counts none of its time after', () => {
+    const proc = fakeProc([0, 0, 0, 0]);
+    const reader = createProcTreeCpuReader(proc.fs);
+    reader.setRoot(100);
+    proc.set(100, SELF, [100, 0, 0, 0]); // sh orphan.sh
+    proc.set(101, 100, [0, 0, 0, 0]); //      sh -c 'node busy & sleep 1.2'
+    proc.set(102, 101, [120, 0, 0, 0]); //    node busy
+    proc.set(103, 102, [30, 0, 0, 0]); //     a child of the busy node
+    expect(reader.read()).to.be.closeTo(2.5, 1e-9);
+    // 101 exits and 100 reaps it; 102 is orphaned to init with its child, and keeps working.
+    proc.remove(101);
+    proc.set(102, INIT, [170, 0, 0, 0]);
+    proc.set(103, 102, [60, 0, 0, 0]);
+    proc.set(104, 100, [80, 0, 0, 0]); //     node busy, the script's next step
+    expect(reader.read()).to.be.closeTo(3.3, 1e-9);
+    // The orphan exits (init reaps it); the script's step goes on.
+    proc.remove(102);
+    proc.remove(103);
+    proc.set(104, 100, [130, 0, 0, 0]);
+    expect(reader.read()).to.be.closeTo(3.8, 1e-9);
+  });
+
+  it('keeps an orphan that exits in the interval it left the tree in', () => {
+    const proc = fakeProc([0, 0, 0, 0]);
+    const reader = createProcTreeCpuReader(proc.fs);
+    reader.setRoot(100);
+    proc.set(100, SELF, [100, 0, 0, 0]);
+    proc.set(101, 100, [5, 0, 0, 0]);
+    proc.set(102, 101, [120, 0, 0, 0]);
+    expect(reader.read()).to.be.closeTo(2.25, 1e-9);
+    // Between two samples: 101 exits and 100 reaps it; 102, orphaned, exits and init reaps it;
+    // 100 starts the next step. (What 101 reaped is not told apart: had 101 reaped 102, 100's
+    // cutime would hold 102's time too. It is taken back from 100's cutime growth, never below 0.)
+    proc.remove(101);
+    proc.remove(102);
+    proc.set(100, SELF, [100, 0, 5, 0]);
+    proc.set(104, 100, [80, 0, 0, 0]);
+    expect(reader.read()).to.be.closeTo(3.05, 1e-9);
+  });
+
+  it('tells a reused pid from the process that had it', () => {
+    const proc = fakeProc([0, 0, 0, 0]);
+    const reader = createProcTreeCpuReader(proc.fs);
+    reader.setRoot(100);
+    proc.set(100, SELF, [100, 0, 0, 0]);
+    proc.set(101, 100, [200, 0, 0, 0], 5000);
+    expect(reader.read()).to.be.closeTo(3, 1e-9);
+    // 101 left (re-parented, then gone); a new process of the command got pid 101.
+    proc.set(101, 100, [50, 0, 0, 0], 6000);
+    expect(reader.read()).to.be.closeTo(3.5, 1e-9);
+    proc.set(101, 100, [80, 0, 0, 0], 6000);
+    expect(reader.read()).to.be.closeTo(3.8, 1e-9);
+    // The command exits and we reap it; a stranger then gets its pid.
+    proc.remove(101);
+    proc.remove(100);
+    proc.setSelf([0, 0, 100 + 80, 0]);
+    expect(reader.read()).to.be.closeTo(3.8, 1e-9);
+    proc.set(100, INIT, [9999, 0, 0, 0], 7000);
+    expect(reader.read()).to.be.closeTo(3.8, 1e-9);
+  });
+
+  it('counts a reaped child once when its time moves into its parent cutime', () => {
+    const proc = fakeProc([0, 0, 0, 0]);
+    const reader = createProcTreeCpuReader(proc.fs);
+    reader.setRoot(100);
+    proc.set(100, SELF, [100, 0, 0, 0]);
+    proc.set(101, 100, [200, 0, 0, 0]);
+    proc.set(102, 100, [100, 0, 0, 0]);
+    expect(reader.read()).to.be.closeTo(4, 1e-9);
+    // 101 ends at 2.5 s and 100 reaps it: its 2 s counted are not counted again, its last
+    // 0.5 s are. 102 is re-parented away in the same interval: its 1 s stays counted.
+    proc.remove(101);
+    proc.set(100, SELF, [100, 0, 250, 0]);
+    proc.set(102, INIT, [300, 0, 0, 0]);
+    expect(reader.read()).to.be.closeTo(4.5, 1e-9);
+    expect(reader.read()).to.be.closeTo(4.5, 1e-9);
+  });
+
+  it('counts a child and grandchild that both exit in one interval once, through the cutimes', () => {
+    const proc = fakeProc([0, 0, 0, 0]);
+    const reader = createProcTreeCpuReader(proc.fs);
+    reader.setRoot(100);
+    proc.set(100, SELF, [100, 0, 0, 0]); // make
+    proc.set(101, 100, [100, 0, 0, 0]); // gcc
+    proc.set(102, 101, [200, 0, 0, 0]); // cc1
+    expect(reader.read()).to.be.closeTo(4, 1e-9);
+    // cc1 ends at 2.5 s, gcc reaps it and ends at 1.2 s of its own; make reaps gcc.
+    proc.remove(102);
+    proc.remove(101);
+    proc.set(100, SELF, [100, 0, 120 + 250, 0]);
+    expect(reader.read()).to.be.closeTo(4.7, 1e-9);
+  });
+
+  it('does not count our own reaped children during the run (a probe) as the command', () => {
+    const proc = fakeProc([0, 0, 500, 0]);
+    const reader = createProcTreeCpuReader(proc.fs);
+    reader.setRoot(100);
+    proc.set(100, SELF, [100, 0, 0, 0]);
+    expect(reader.read()).to.be.closeTo(1, 1e-9);
+    proc.setSelf([0, 0, 800, 0]); // nvidia-smi ended and was reaped: 3 s that are not the command's
+    proc.set(100, SELF, [150, 0, 0, 0]);
+    expect(reader.read()).to.be.closeTo(1.5, 1e-9);
+    proc.remove(100);
+    proc.setSelf([0, 0, 800 + 170, 0]); // the command ends at 1.7 s and we reap it
+    expect(reader.read()).to.be.closeTo(1.7, 1e-9);
+  });
+
+  it('counts the command from our cutime when it ends before the first sample', () => {
+    const proc = fakeProc([0, 0, 500, 0]);
+    const reader = createProcTreeCpuReader(proc.fs);
+    reader.setRoot(100);
+    proc.setSelf([0, 0, 650, 0]);
+    expect(reader.read()).to.be.closeTo(1.5, 1e-9);
+  });
+
+  it('sees a reap that falls between reading the parent and reading the child', () => {
+    const proc = fakeProc([0, 0, 0, 0]);
+    const reader = createProcTreeCpuReader(proc.fs);
+    reader.setRoot(100);
+    proc.set(100, SELF, [100, 0, 0, 0]);
+    proc.set(101, 100, [200, 0, 0, 0]);
+    expect(reader.read()).to.be.closeTo(3, 1e-9);
+    // 101 is still listed, but it ends at 2.5 s and 100 reaps it just after 100's stat was read.
+    proc.afterReadOf(100, () => {
+      proc.remove(101);
+      proc.set(100, SELF, [100, 0, 250, 0]);
+    });
+    reader.read();
+    expect(reader.read()).to.be.closeTo(3.5, 1e-9);
+    expect(reader.read()).to.be.closeTo(3.5, 1e-9);
+  });
+
+  it('sees a reap that falls between reading a child and reading its parent (pids wrapped)', () => {
+    const proc = fakeProc([0, 0, 0, 0]);
+    const reader = createProcTreeCpuReader(proc.fs);
+    reader.setRoot(100);
+    proc.set(7, 100, [200, 0, 0, 0]); // listed first: the pid counter wrapped after 100 started
+    proc.set(100, SELF, [100, 0, 0, 0]);
+    expect(reader.read()).to.be.closeTo(3, 1e-9);
+    proc.set(7, 100, [250, 0, 0, 0]);
+    // 7 is read alive at 2.5 s, then ends at 2.6 s and 100 reaps it before 100's stat is read.
+    proc.afterReadOf(7, () => {
+      proc.remove(7);
+      proc.set(100, SELF, [100, 0, 260, 0]);
+    });
+    reader.read();
+    expect(reader.read()).to.be.closeTo(3.6, 1e-9);
+  });
+
+  it('reads a wrapped subtree again, level by level, until each child is read after its parent', () => {
+    const proc = fakeProc([0, 0, 0, 0]);
+    const reader = createProcTreeCpuReader(proc.fs);
+    reader.setRoot(100);
+    proc.set(5, 7, [200, 0, 0, 0]); // grandchild, listed first
+    proc.set(7, 100, [50, 0, 0, 0]); // child
+    proc.set(100, SELF, [100, 0, 0, 0]);
+    expect(reader.read()).to.be.closeTo(3.5, 1e-9);
+    // 5 is read again (after 7's first read) alive at 2.5 s; 7 reaps it at 2.6 s before 7's
+    // own second read, which then holds it in its cutime.
+    proc.set(5, 7, [250, 0, 0, 0]);
+    proc.afterReadOf(5, () =>
+      proc.afterReadOf(5, () => {
+        proc.remove(5);
+        proc.set(7, 100, [50, 0, 260, 0]);
+      }),
+    );
+    reader.read();
+    expect(reader.read()).to.be.closeTo(4.1, 1e-9);
   });
 
   it('reads the real /proc tree of this process', function () {
@@ -109,6 +337,52 @@ describe('process tree CPU time', () => {
     const t = performance.now();
     while (performance.now() - t < 150) {} // burn CPU in the root itself
     expect(reader.read() - before).to.be.greaterThan(0.05);
+  });
+
+  it('keeps what a real orphaned busy grandchild used in the tree, and counts the work after', async function () {
+    if (process.platform !== 'linux') this.skip();
+    this.timeout(30_000);
+    const mark = join(mkdtempSync(join(tmpdir(), 'carbonscope-orphan-')), 'orphan-pid');
+    // Budgets in CPU time, not wall time, so that a loaded machine changes nothing but how long.
+    const cpu =
+      'const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };';
+    // 0.8 s of CPU in the tree, then its parent exits and it goes on (to 2.5 s) under init.
+    const orphan = `${cpu} while (cpu() < 0.8) {} require('node:fs').writeFileSync(process.env.MARK, String(process.pid)); while (cpu() < 2.5) {}`;
+    const after = `${cpu} while (cpu() < 0.8) {}`;
+    const script = `sh -c '"$NODE" -e "$ORPHAN" & while [ ! -e "$MARK" ]; do sleep 0.02; done; sleep 0.3'; "$NODE" -e "$AFTER"`;
+    const env = {
+      ...process.env,
+      NODE: process.execPath,
+      ORPHAN: orphan,
+      AFTER: after,
+      MARK: mark,
+    };
+    const command = spawn('sh', ['-c', script], { env, stdio: 'ignore' });
+    const exited = once(command, 'exit');
+    const reader = createProcTreeCpuReader();
+    reader.setRoot(command.pid as number);
+    let running = true;
+    void exited.then(() => {
+      running = false;
+    });
+    try {
+      while (running) {
+        reader.read();
+        await sleep(50);
+      }
+      // At least the orphan's 0.8 s before it left plus the 0.8 s after; with its 1.7 s under
+      // init it would be over 3 s. Reading the tree's total without keeping it gave ~1.1 s.
+      expect(reader.read()).to.be.within(1.5, 2.4);
+    } finally {
+      const pid = Number(readFileSync(mark, 'utf8'));
+      if (pid > 0) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // it had finished
+        }
+      }
+    }
   });
 
   it('parses ps time formats of procps, macOS and the BSDs', () => {
