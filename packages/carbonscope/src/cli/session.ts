@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { settlesWithin } from '../deadline.js';
 import type { ProcessCpuReader } from '../energy/index.js';
-import { type Logger, stderrLogger } from '../log.js';
+import { type Logger, redactSecrets, stderrLogger } from '../log.js';
 import { bindMetrics } from '../otel/bind-metrics.js';
 import { importSdk, otlpMetricExporter } from '../otel/optional-sdk.js';
 import { Carbonscope } from '../runtime/carbonscope.js';
 import { type Env, loadSettings, type Settings, SettingsError } from '../settings.js';
+import { credentialsOf, withoutCredentials } from '../url-credentials.js';
 import { type CommonOptions, UsageError } from './args.js';
 
 /** The OTLP/HTTP metrics URL: a bare endpoint gets the standard `/v1/metrics` path. */
@@ -131,7 +132,8 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     runId,
     cpuUtilizationPercent: () => (sampledMs > 0 ? (busyMs / sampledMs) * 100 : null),
     async close() {
-      if (!provider) return;
+      const url = o.options.otlp;
+      if (!provider || url === undefined) return;
       let failure: string | undefined;
       const pushed = provider.forceFlush().catch((err: unknown) => {
         failure = err instanceof Error ? err.message : String(err);
@@ -140,8 +142,10 @@ export async function openSession(o: SessionOptions): Promise<Session> {
         failure = `no answer within ${PUSH_TIMEOUT_MS / 1000} s`;
       }
       if (failure !== undefined) {
+        // The URL may carry user:password (basic auth to the collector); the log must not.
+        const reason = redactSecrets(failure, credentialsOf(url));
         logger.error(
-          `could not push metrics to ${o.options.otlp} within ${PUSH_TIMEOUT_MS / 1000} s: ${failure}; this run's metrics were not delivered`,
+          `could not push metrics to ${withoutCredentials(url)} within ${PUSH_TIMEOUT_MS / 1000} s: ${reason}; this run's metrics were not delivered`,
         );
         // No shutdown: the reader's would push once more and hold the exit as long again.
         return;

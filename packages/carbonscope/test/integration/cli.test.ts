@@ -93,6 +93,20 @@ function processSum(metrics: OtlpMetric[], name: string, phase?: 'usage' | 'embo
   return total ?? 0;
 }
 
+/** Runs `body` with the port of a TCP server that accepts connections and never answers. */
+async function withSilentCollector(body: (port: number) => Promise<void>): Promise<void> {
+  const sockets: Socket[] = [];
+  const silent = createTcpServer((socket) => sockets.push(socket));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const address = silent.address();
+  try {
+    await body(typeof address === 'object' && address ? address.port : 0);
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    silent.close();
+  }
+}
+
 describe('carbonscope command line', function () {
   this.timeout(60_000);
   const dir = mkdtempSync(join(tmpdir(), 'carbonscope-cli-'));
@@ -323,12 +337,7 @@ describe('carbonscope command line', function () {
   });
 
   it('gives up on a collector that never answers within a few seconds, and says so', async () => {
-    const sockets: Socket[] = [];
-    const silent = createTcpServer((socket) => sockets.push(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const address = silent.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
-    try {
+    await withSilentCollector(async (port) => {
       const started = performance.now();
       const r = await cli(['run', '--otlp', `http://127.0.0.1:${port}`, ...node('1')]);
       const seconds = (performance.now() - started) / 1000;
@@ -337,10 +346,16 @@ describe('carbonscope command line', function () {
       expect(r.stderr).to.match(
         new RegExp(`could not push metrics to http://127.0.0.1:${port} within \\d+ s`),
       );
-    } finally {
-      for (const socket of sockets) socket.destroy();
-      silent.close();
-    }
+    });
+  });
+
+  it('never prints the password of an --otlp URL when the push fails', async () => {
+    await withSilentCollector(async (port) => {
+      const r = await cli(['run', '--otlp', `http://bob:s3cretPW@127.0.0.1:${port}`, '--', 'true']);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stderr).to.match(/could not push metrics to http:\/\/\S+@127\.0\.0\.1:\d+ /);
+      expect(r.stderr).to.not.contain('s3cretPW');
+    });
   });
 
   it('neutralises a spreadsheet formula in --project-name', async () => {
