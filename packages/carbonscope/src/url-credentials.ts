@@ -23,3 +23,12 @@ export function withoutCredentials(url: string): string {
     return url;
   }
 }
+
+/**
+ * Text meant as a URL, even one that does not parse, with everything before its last `@` (after
+ * any `scheme://`) replaced: a password may hold `/`, `@` or spaces, and the scheme may be
+ * missing, so hiding too much beats showing it.
+ */
+export function maskUserinfo(text: string): string {
+  return text.replace(/^(.*?\/\/)?.*@/s, '$1[redacted]@');
+}

@@ -1,5 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { ENERGY_SOURCES, ZONE_PATTERN } from '../settings.js';
+import { maskUserinfo } from '../url-credentials.js';
 
 /** A command-line mistake: the message and the usage go to stderr, the exit code is 2. */
 export class UsageError extends Error {
@@ -100,7 +101,7 @@ function common(values: Record<string, string | boolean | undefined>): CommonOpt
   const otlp = str('otlp');
   if (otlp !== undefined && !/^https?:\/\/[^\s]+$/.test(otlp)) {
     throw new UsageError(
-      `--otlp: expected an http(s) URL such as http://localhost:4318 (got "${otlp}")`,
+      `--otlp: expected an http(s) URL such as http://localhost:4318 (got "${maskUserinfo(otlp)}")`,
     );
   }
   const output = str('output');

@@ -80,6 +80,20 @@ describe('command-line arguments', () => {
     expect(() => parseMonitorArgs(['--duration', 'x'])).to.throw(UsageError, /--duration/);
   });
 
+  it('never echoes the password of a bad --otlp URL', () => {
+    for (const url of [
+      'http://bob:s3cretPW@ho st',
+      'http://bob:s3cret PW@host',
+      'ftp://bob:s3cretPW@host',
+      'bob:s3cretPW@host:4318',
+    ]) {
+      expect(() => parseRunArgs(['--otlp', url, 'true']), url)
+        .to.throw(UsageError, /--otlp: .*\(got "(\w+:\/\/)?\[redacted\]@ho ?st/)
+        .with.property('message')
+        .that.does.not.contain('s3cret');
+    }
+  });
+
   it('accepts --help without a command', () => {
     expect(parseRunArgs(['--help']).help).to.equal(true);
     expect(parseMonitorArgs(['-h']).help).to.equal(true);
