@@ -74,6 +74,16 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[]
   }
 }
 
+/** Throws a UsageError unless `text` is an http(s) URL that the exporter's URL parser takes. */
+function checkOtlpUrl(text: string): void {
+  // The regex alone lets through what `new URL` refuses (port 99999, an unclosed `[`), which
+  // would otherwise fail later with a TypeError and its stack.
+  if (/^https?:\/\/[^\s]+$/.test(text) && URL.canParse(text)) return;
+  throw new UsageError(
+    `--otlp: expected an http(s) URL such as http://localhost:4318 (got "${maskUserinfo(text)}")`,
+  );
+}
+
 function common(values: Record<string, string | boolean | undefined>): CommonOptions {
   const str = (name: string) => {
     const v = values[name];
@@ -99,11 +109,7 @@ function common(values: Record<string, string | boolean | undefined>): CommonOpt
     );
   }
   const otlp = str('otlp');
-  if (otlp !== undefined && !/^https?:\/\/[^\s]+$/.test(otlp)) {
-    throw new UsageError(
-      `--otlp: expected an http(s) URL such as http://localhost:4318 (got "${maskUserinfo(otlp)}")`,
-    );
-  }
+  if (otlp !== undefined) checkOtlpUrl(otlp);
   const output = str('output');
   if (output === '') throw new UsageError('--output: expected a file name');
   const projectName = str('project-name') ?? DEFAULT_PROJECT_NAME;

@@ -267,6 +267,7 @@ describe('carbonscope command line', function () {
       ['run', '--bogus', '--', 'true'],
       ['monitor', '--interval', 'often'],
       ['run', '--zone', 'nowhere', '--', 'true'],
+      ['run', '--otlp', 'http://u:p@[::1', '--', 'true'],
       ['frobnicate'],
     ]) {
       const r = await cli(args);

@@ -94,6 +94,15 @@ describe('command-line arguments', () => {
     }
   });
 
+  it('refuses an --otlp URL that the URL parser refuses, without its password', () => {
+    for (const url of ['http://bob:s3cretPW@host:99999', 'http://bob:s3cretPW@[::1']) {
+      expect(() => parseRunArgs(['--otlp', url, 'true']), url)
+        .to.throw(UsageError, /^--otlp: expected an http\(s\) URL/)
+        .with.property('message')
+        .that.does.not.contain('s3cret');
+    }
+  });
+
   it('accepts --help without a command', () => {
     expect(parseRunArgs(['--help']).help).to.equal(true);
     expect(parseMonitorArgs(['-h']).help).to.equal(true);
