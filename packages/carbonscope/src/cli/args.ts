@@ -159,6 +159,10 @@ export function parseRunArgs(args: string[]): RunOptions {
       'run: no command given (carbonscope run [options] -- <command> [args...])',
     );
   }
+  // spawn('') would throw a TypeError; `carbonscope run -- "$UNSET"` is a usage mistake.
+  if (!options.help && split.command[0] === '') {
+    throw new UsageError('run: the command name is empty (carbonscope run [options] -- <command>)');
+  }
   return { ...options, command: split.command };
 }
 

@@ -268,6 +268,7 @@ describe('carbonscope command line', function () {
       ['monitor', '--interval', 'often'],
       ['run', '--zone', 'nowhere', '--', 'true'],
       ['run', '--otlp', 'http://u:p@[::1', '--', 'true'],
+      ['run', '--', ''],
       ['frobnicate'],
     ]) {
       const r = await cli(args);

@@ -76,6 +76,7 @@ describe('command-line arguments', () => {
     expect(() => parseRunArgs(['--interval', '1ms', 'true'])).to.throw(UsageError, /--interval/);
     expect(() => parseRunArgs(['--otlp', 'localhost', 'true'])).to.throw(UsageError, /--otlp/);
     expect(() => parseRunArgs(['--json'])).to.throw(UsageError, /no command/);
+    expect(() => parseRunArgs(['--', ''])).to.throw(UsageError, /^run: the command name is empty/);
     expect(() => parseMonitorArgs(['extra'])).to.throw(UsageError, /unexpected argument/);
     expect(() => parseMonitorArgs(['--duration', 'x'])).to.throw(UsageError, /--duration/);
   });
