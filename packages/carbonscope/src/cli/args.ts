@@ -235,7 +235,7 @@ const COMMON_HELP = `Options:
       --project-name <name>  project_name column of the CSV (default: ${DEFAULT_PROJECT_NAME})
       --source <source>      power source: ${ENERGY_SOURCES.join(', ')} (default: ENERGY_SOURCE or auto)
       --interval <duration>  sampling interval, e.g. 500ms, 1s, 10s
-  -v, --verbose              log how sources and grid intensity were chosen
+  -v, --verbose              log how sources and grid intensity were chosen, and error stacks
   -h, --help                 show this help
 
 Settings from the environment: CARBON_ZONE, CARBON_INTENSITY (fixed gCO2e/kWh),

@@ -2,6 +2,7 @@
 import { MissingSdkError } from '../otel/optional-sdk.js';
 import { SettingsError } from '../settings.js';
 import { IMPACTS_HELP, MAIN_HELP, MONITOR_HELP, RUN_HELP, UsageError } from './args.js';
+import { asksVerbose, unexpectedErrorText } from './failure.js';
 
 /** Exit status of a usage error (bad option, missing command), as most Unix tools use. */
 export const USAGE_EXIT = 2;
@@ -46,9 +47,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`carbonscope: ${err.message}\n`);
       return USAGE_EXIT;
     }
-    process.stderr.write(
-      `carbonscope: error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
+    process.stderr.write(unexpectedErrorText(err, asksVerbose(command, rest)));
     return 1;
   }
 }

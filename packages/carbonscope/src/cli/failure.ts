@@ -1,0 +1,17 @@
+import { splitRunArgs } from './args.js';
+
+/**
+ * What main prints for an error no command expected (a bug, or a case nobody foresaw): one line,
+ * as for every other error; the stack only when asked for, since it means nothing to most users.
+ */
+export function unexpectedErrorText(err: unknown, verbose: boolean): string {
+  if (verbose && err instanceof Error && err.stack) return `carbonscope: error: ${err.stack}\n`;
+  const [first] = String(err).split('\n', 1);
+  return `carbonscope: error: ${first}\n`;
+}
+
+/** Whether `carbonscope <command> <rest>` asks for --verbose, read without parsing options. */
+export function asksVerbose(command: string | undefined, rest: string[]): boolean {
+  const options = command === 'run' ? splitRunArgs(rest).options : rest;
+  return options.some((arg) => arg === '-v' || arg === '--verbose');
+}
