@@ -7,7 +7,7 @@ import { formatSummary } from './summary.js';
 /**
  * The end of every measurement: the CSV row (a failure is reported, never fatal: the summary is
  * still printed), the human summary on stderr, the JSON on stdout, the last OTLP push.
- * Returns false when the CSV could not be written.
+ * Returns false when the CSV could not be written or the last push failed.
  */
 export async function finish(
   report: Report,
@@ -31,6 +31,6 @@ export async function finish(
   }
   process.stderr.write(formatSummary(report));
   if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  await session.close();
-  return written;
+  const pushed = await session.close();
+  return written && pushed;
 }

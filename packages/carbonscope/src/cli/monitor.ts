@@ -61,6 +61,6 @@ export async function monitorCommand(args: string[], env: Env = process.env): Pr
   });
 
   const report = await measured.close({ command: 'monitor', projectName: options.projectName });
-  const written = await finish(report, options, session);
-  return written ? 0 : 1;
+  const delivered = await finish(report, options, session);
+  return delivered ? 0 : 1;
 }

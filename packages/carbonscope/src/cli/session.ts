@@ -22,26 +22,87 @@ export function otlpMetricsUrl(endpoint: string): string {
  */
 export const PUSH_TIMEOUT_MS = 3_000;
 
-/** A meter provider whose periodic reader pushes to --otlp; the SDK is loaded only for this. */
-async function otlpProvider(
+type PushMetricExporter = import('@opentelemetry/sdk-metrics').PushMetricExporter;
+type ExportResult = Parameters<Parameters<PushMetricExporter['export']>[1]>[0];
+
+/** ExportResultCode.SUCCESS of @opentelemetry/core (the SDK's dependency, not carbonscope's). */
+const EXPORT_SUCCESS = 0;
+
+/** The meter provider of --otlp and the result of its exporter's latest export. */
+interface OtlpPush {
+  provider: import('@opentelemetry/sdk-metrics').MeterProvider;
+  outcome: { last?: ExportResult };
+}
+
+/**
+ * The exporter, keeping each export's result in `outcome`: the reader's forceFlush resolves even
+ * when the export failed (the SDK hands the error to its global handler, silent by default), so
+ * the result is the only word on whether the collector took the metrics.
+ */
+function keepingResults(
+  inner: PushMetricExporter,
+  outcome: OtlpPush['outcome'],
+): PushMetricExporter {
+  return {
+    export: (metrics, done) =>
+      inner.export(metrics, (result) => {
+        outcome.last = result;
+        done(result);
+      }),
+    forceFlush: () => inner.forceFlush(),
+    shutdown: () => inner.shutdown(),
+    // The reader takes the exporter's choices (OTLP's temporality preference) when it has them.
+    selectAggregationTemporality: inner.selectAggregationTemporality?.bind(inner),
+    selectAggregation: inner.selectAggregation?.bind(inner),
+  };
+}
+
+/** Why an export failed, in a few words (with the HTTP status when the collector sent one). */
+function failureOf(result: ExportResult): string | undefined {
+  if (result.code === EXPORT_SUCCESS) return undefined;
+  const err = result.error;
+  if (!err) return 'the exporter gave no reason';
+  const message = err.message || err.name;
+  return 'code' in err && typeof err.code === 'number' ? `${message} (HTTP ${err.code})` : message;
+}
+
+/**
+ * A meter provider whose periodic reader pushes to --otlp, and where its exports' results go;
+ * the SDK is loaded only for this.
+ */
+async function otlpPush(
   endpoint: string,
   env: Env,
   attributes: Record<string, string>,
   intervalMs: number,
-) {
+): Promise<OtlpPush> {
   const [sdk, resources] = await importSdk('--otlp');
-  const exporter = await otlpMetricExporter(
-    env,
-    '--otlp',
-    otlpMetricsUrl(endpoint),
-    PUSH_TIMEOUT_MS,
+  const outcome: OtlpPush['outcome'] = {};
+  const exporter = keepingResults(
+    await otlpMetricExporter(env, '--otlp', otlpMetricsUrl(endpoint), PUSH_TIMEOUT_MS),
+    outcome,
   );
-  return new sdk.MeterProvider({
+  const provider = new sdk.MeterProvider({
     resource: resources.resourceFromAttributes(attributes),
     readers: [
       new sdk.PeriodicExportingMetricReader({ exporter, exportIntervalMillis: intervalMs }),
     ],
   });
+  return { provider, outcome };
+}
+
+/** Pushes what the provider holds now: why that failed, or undefined when it was delivered. */
+async function finalPush({ provider, outcome }: OtlpPush): Promise<string | undefined> {
+  let thrown: string | undefined;
+  outcome.last = undefined;
+  const pushed = provider.forceFlush().catch((err: unknown) => {
+    thrown = err instanceof Error ? err.message : String(err);
+  });
+  const settled = await settlesWithin(pushed, PUSH_TIMEOUT_MS);
+  // A failure seen meanwhile (the periodic push it waits for, retried) says more than the clock.
+  const failure = thrown ?? (outcome.last && failureOf(outcome.last));
+  if (failure !== undefined || settled) return failure;
+  return `no answer within ${PUSH_TIMEOUT_MS / 1000} s`;
 }
 
 export interface Session {
@@ -52,8 +113,11 @@ export interface Session {
   runId: string;
   /** Host CPU busy share averaged over the samples so far, 0..100; null before any sample. */
   cpuUtilizationPercent(): number | null;
-  /** Pushes the last metrics (when --otlp) and releases the OTel provider. */
-  close(): Promise<void>;
+  /**
+   * Pushes the last metrics (when --otlp) and releases the OTel provider; false (and a line on
+   * stderr) when that push failed.
+   */
+  close(): Promise<boolean>;
 }
 
 export interface SessionOptions {
@@ -104,8 +168,8 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   const verbose = o.options.verbose;
   const logger = stderrLogger({ level: verbose ? 'info' : 'warn', fields: verbose });
   const runId = randomUUID();
-  const provider = o.options.otlp
-    ? await otlpProvider(
+  const otlp = o.options.otlp
+    ? await otlpPush(
         o.options.otlp,
         o.env,
         {
@@ -118,7 +182,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     : undefined;
   const meter = await Carbonscope.create({ settings: config, logger, processCpu: o.processCpu });
   // Only --otlp exports anything: the run's figures go out through the same instruments.
-  if (provider) bindMetrics(provider.getMeter('carbonscope'), meter);
+  if (otlp) bindMetrics(otlp.provider.getMeter('carbonscope'), meter);
   let busyMs = 0;
   let sampledMs = 0;
   meter.onSample((s) => {
@@ -133,24 +197,19 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     cpuUtilizationPercent: () => (sampledMs > 0 ? (busyMs / sampledMs) * 100 : null),
     async close() {
       const url = o.options.otlp;
-      if (!provider || url === undefined) return;
-      let failure: string | undefined;
-      const pushed = provider.forceFlush().catch((err: unknown) => {
-        failure = err instanceof Error ? err.message : String(err);
-      });
-      if (!(await settlesWithin(pushed, PUSH_TIMEOUT_MS))) {
-        failure = `no answer within ${PUSH_TIMEOUT_MS / 1000} s`;
+      if (!otlp || url === undefined) return true;
+      const failure = await finalPush(otlp);
+      if (failure === undefined) {
+        await otlp.provider.shutdown().catch(() => undefined);
+        return true;
       }
-      if (failure !== undefined) {
-        // The URL may carry user:password (basic auth to the collector); the log must not.
-        const reason = redactSecrets(failure, credentialsOf(url));
-        logger.error(
-          `could not push metrics to ${withoutCredentials(url)} within ${PUSH_TIMEOUT_MS / 1000} s: ${reason}; this run's metrics were not delivered`,
-        );
-        // No shutdown: the reader's would push once more and hold the exit as long again.
-        return;
-      }
-      await provider.shutdown().catch(() => undefined);
+      // The URL may carry user:password (basic auth to the collector); the log must not.
+      const reason = redactSecrets(failure, credentialsOf(url));
+      logger.error(
+        `could not push metrics to ${withoutCredentials(url)}: ${reason}; this run's metrics were not delivered`,
+      );
+      // No shutdown: the reader's would push once more and hold the exit as long again.
+      return false;
     },
   };
 }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer as createTcpServer, type Socket } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,14 +94,20 @@ function processSum(metrics: OtlpMetric[], name: string, phase?: 'usage' | 'embo
   return total ?? 0;
 }
 
+/** Starts `server` on a free loopback port and resolves with the port. */
+async function listenOnLoopback(server: Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
 /** Runs `body` with the port of a TCP server that accepts connections and never answers. */
 async function withSilentCollector(body: (port: number) => Promise<void>): Promise<void> {
   const sockets: Socket[] = [];
   const silent = createTcpServer((socket) => sockets.push(socket));
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-  const address = silent.address();
+  const port = await listenOnLoopback(silent);
   try {
-    await body(typeof address === 'object' && address ? address.port : 0);
+    await body(port);
   } finally {
     for (const socket of sockets) socket.destroy();
     silent.close();
@@ -346,7 +353,7 @@ describe('carbonscope command line', function () {
       expect(r.code, r.stderr).to.equal(0);
       expect(seconds, 's for a one-line command').to.be.below(9);
       expect(r.stderr).to.match(
-        new RegExp(`could not push metrics to http://127.0.0.1:${port} within \\d+ s`),
+        new RegExp(`could not push metrics to http://127.0.0.1:${port}: no answer within \\d+ s`),
       );
     });
   });
@@ -355,9 +362,44 @@ describe('carbonscope command line', function () {
     await withSilentCollector(async (port) => {
       const r = await cli(['run', '--otlp', `http://bob:s3cretPW@127.0.0.1:${port}`, '--', 'true']);
       expect(r.code, r.stderr).to.equal(0);
-      expect(r.stderr).to.match(/could not push metrics to http:\/\/\S+@127\.0\.0\.1:\d+ /);
+      expect(r.stderr).to.match(/could not push metrics to http:\/\/\S+@127\.0\.0\.1:\d+: /);
       expect(r.stderr).to.not.contain('s3cretPW');
     });
+  });
+
+  it('says so when the collector refuses the last push; run keeps the exit, monitor exits 1', async () => {
+    const refusing = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(401).end());
+    });
+    const port = await listenOnLoopback(refusing);
+    try {
+      const r = await cli([
+        'run',
+        '--otlp',
+        `http://bob:s3cretPW@127.0.0.1:${port}`,
+        ...node('process.exit(3)'),
+      ]);
+      expect(r.code, r.stderr).to.equal(3);
+      expect(r.stderr).to.match(
+        /could not push metrics to http:\/\/redacted@127\.0\.0\.1:\d+: Unauthorized \(HTTP 401\);/,
+      );
+      expect(r.stderr).to.not.contain('s3cretPW');
+    } finally {
+      refusing.close();
+    }
+    // Nothing listens there any more: the connection is refused.
+    const m = await cli([
+      'monitor',
+      '-d',
+      '1s',
+      '--interval',
+      '500ms',
+      '--otlp',
+      `http://127.0.0.1:${port}`,
+    ]);
+    expect(m.code, m.stderr).to.equal(1);
+    expect(m.stderr).to.match(/could not push metrics to http:\/\/127\.0\.0\.1:\d+: \S/);
   });
 
   it('neutralises a spreadsheet formula in --project-name', async () => {
