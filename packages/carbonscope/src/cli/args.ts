@@ -49,6 +49,9 @@ const MONITOR = { ...COMMON, duration: { type: 'string', short: 'd' } } as const
 export const DEFAULT_PROJECT_NAME = 'carbonscope';
 const MIN_INTERVAL_MS = 50;
 const MAX_INTERVAL_MS = 3_600_000;
+/** setTimeout's longest wait (2^31-1 ms, about 24.8 days): longer ones fire at once. */
+const MAX_DURATION_MS = 2 ** 31 - 1;
+const MAX_DURATION_TEXT = `${Math.floor(MAX_DURATION_MS / 3_600_000)}h`;
 
 const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
 
@@ -221,10 +224,11 @@ export function parseMonitorArgs(args: string[]): MonitorOptions {
     throw new UsageError(`monitor: unexpected argument "${positionals[0]}"`);
   }
   const duration = typeof values.duration === 'string' ? values.duration : undefined;
-  return {
-    ...common(values),
-    durationMs: duration === undefined ? undefined : parseDuration(duration, 'duration'),
-  };
+  const durationMs = duration === undefined ? undefined : parseDuration(duration, 'duration');
+  if (durationMs !== undefined && durationMs > MAX_DURATION_MS) {
+    throw new UsageError(`--duration: must be at most ${MAX_DURATION_TEXT} (got "${duration}")`);
+  }
+  return { ...common(values), durationMs };
 }
 
 const COMMON_HELP = `Options:

@@ -104,6 +104,16 @@ describe('command-line arguments', () => {
     }
   });
 
+  it('refuses a --duration longer than a timer can wait (about 24.8 days)', () => {
+    expect(parseMonitorArgs(['--duration', '596h']).durationMs).to.equal(596 * 3_600_000);
+    for (const d of ['597h', '600h', '9999999']) {
+      expect(() => parseMonitorArgs(['--duration', d]), d).to.throw(
+        UsageError,
+        /^--duration: must be at most 596h \(got "\w+"\)$/,
+      );
+    }
+  });
+
   it('accepts --help without a command', () => {
     expect(parseRunArgs(['--help']).help).to.equal(true);
     expect(parseMonitorArgs(['-h']).help).to.equal(true);
