@@ -23,6 +23,17 @@ export function formatMonitorLine(
   return `${time}  ${sample.hostWatts.toFixed(2)} W  · ${formatEnergy(totalJoules)} so far${grams}  · CPU ${(sample.hostUtilization * 100).toFixed(0)}%\n`;
 }
 
+/**
+ * Resolves when stdout or stderr can no longer be written (the reader of a pipe went away, as
+ * `| head` does): monitor then ends as on Ctrl-C. The listeners stay, so a later write (the
+ * summary) fails quietly instead of crashing with an unhandled 'error' event.
+ */
+function outputClosed(): Promise<void> {
+  return new Promise((resolve) => {
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => resolve());
+  });
+}
+
 /** `carbonscope monitor`: the whole machine until a signal or --duration. */
 export async function monitorCommand(args: string[], env: Env = process.env): Promise<number> {
   const options = parseMonitorArgs(args);
@@ -30,6 +41,7 @@ export async function monitorCommand(args: string[], env: Env = process.env): Pr
     process.stdout.write(MONITOR_HELP);
     return 0;
   }
+  const closed = outputClosed();
   const session = await openSession({
     options,
     env,
@@ -58,6 +70,7 @@ export async function monitorCommand(args: string[], env: Env = process.env): Pr
       resolve();
     }
     for (const signal of STOP_SIGNALS) process.on(signal, stop);
+    void closed.then(stop);
   });
 
   const report = await measured.close({ command: 'monitor', projectName: options.projectName });

@@ -263,6 +263,22 @@ describe('carbonscope command line', function () {
     expect(stderr).to.match(/carbonscope monitor: whole machine/);
   });
 
+  it('monitor ends quietly, summary and all, when the reader of its lines goes away', async () => {
+    const started = performance.now();
+    const args = ['monitor', '-d', '20s', '--interval', '100ms', '--json'];
+    const child = spawn(process.execPath, [MAIN, ...args], { env: ENV });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+    });
+    // As `carbonscope monitor 2>&1 | head -2` does: read a line or two, then close the pipe.
+    child.stderr.once('data', () => child.stderr.destroy());
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code, stdout).to.equal(0);
+    expect(performance.now() - started, 'ms: it stopped with the pipe').to.be.below(15_000);
+    expect((JSON.parse(stdout) as Report).command).to.equal('monitor');
+  });
+
   it('exits 127 with a clear message for an unknown command', async () => {
     const r = await cli(['run', '--', 'carbonscope-no-such-command-xyz', 'arg']);
     expect(r.code).to.equal(127);
