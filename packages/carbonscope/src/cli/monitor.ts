@@ -2,6 +2,7 @@ import type { EnergySample } from '../energy/index.js';
 import type { Env } from '../settings.js';
 import { MONITOR_HELP, parseMonitorArgs } from './args.js';
 import { finish } from './finish.js';
+import { outputClosed } from './output.js';
 import { openSession, startMeter } from './session.js';
 import { formatEnergy, formatGrams } from './summary.js';
 import { openWindow } from './window.js';
@@ -21,17 +22,6 @@ export function formatMonitorLine(
   const time = at.toISOString().slice(11, 19);
   const grams = sample.intensity ? ` · ${formatGrams(totalGrams)} CO2e` : '';
   return `${time}  ${sample.hostWatts.toFixed(2)} W  · ${formatEnergy(totalJoules)} so far${grams}  · CPU ${(sample.hostUtilization * 100).toFixed(0)}%\n`;
-}
-
-/**
- * Resolves when stdout or stderr can no longer be written (the reader of a pipe went away, as
- * `| head` does): monitor then ends as on Ctrl-C. The listeners stay, so a later write (the
- * summary) fails quietly instead of crashing with an unhandled 'error' event.
- */
-function outputClosed(): Promise<void> {
-  return new Promise((resolve) => {
-    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => resolve());
-  });
 }
 
 /** `carbonscope monitor`: the whole machine until a signal or --duration. */

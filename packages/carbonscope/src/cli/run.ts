@@ -3,6 +3,7 @@ import { constants } from 'node:os';
 import type { Env } from '../settings.js';
 import { parseRunArgs, RUN_HELP } from './args.js';
 import { finish } from './finish.js';
+import { outputClosed } from './output.js';
 import { createTreeCpuReader, TREE_CPU_METHOD_TEXT } from './process-tree-cpu.js';
 import { openSession, startMeter } from './session.js';
 import { openWindow } from './window.js';
@@ -51,6 +52,8 @@ export async function runCommand(args: string[], env: Env = process.env): Promis
     process.stdout.write(RUN_HELP);
     return 0;
   }
+  // Nothing to stop when nobody reads the summary: the command runs on, its exit code stands.
+  void outputClosed();
   const [file, ...rest] = options.command;
   const tree = createTreeCpuReader();
   const session = await openSession({ options, env, processCpu: () => tree.read() });

@@ -279,6 +279,16 @@ describe('carbonscope command line', function () {
     expect((JSON.parse(stdout) as Report).command).to.equal('monitor');
   });
 
+  it("run keeps the command's exit code when its own stderr reader goes away", async () => {
+    const child = spawn(process.execPath, [MAIN, 'run', ...node('setTimeout(() => {}, 500)')], {
+      env: ENV,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr.destroy(); // the summary is then written to a pipe nobody reads
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    expect(code).to.equal(0);
+  });
+
   it('exits 127 with a clear message for an unknown command', async () => {
     const r = await cli(['run', '--', 'carbonscope-no-such-command-xyz', 'arg']);
     expect(r.code).to.equal(127);
