@@ -4,7 +4,7 @@ import { MONITOR_HELP, parseMonitorArgs } from './args.js';
 import { finish } from './finish.js';
 import { outputClosed } from './output.js';
 import { openSession, startMeter } from './session.js';
-import { formatEnergy, formatGrams } from './summary.js';
+import { formatEnergy, formatGrams, intensityKind } from './summary.js';
 import { openWindow } from './window.js';
 
 /** CodeCarbon's `monitor` samples every 10 s by default; so does this one. */
@@ -12,7 +12,11 @@ export const DEFAULT_MONITOR_INTERVAL_MS = 10_000;
 
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
-/** One line per interval: time, whole-machine power, energy and emissions so far. */
+/**
+ * One line per interval: time, whole-machine power, energy and emissions so far. Figures that
+ * are estimates say so, as the summary does: the power of a model rather than a meter, and
+ * emissions at an estimated intensity (an annual average, or flagged so by the upstream).
+ */
 export function formatMonitorLine(
   at: Date,
   sample: EnergySample,
@@ -20,8 +24,13 @@ export function formatMonitorLine(
   totalGrams: number,
 ): string {
   const time = at.toISOString().slice(11, 19);
-  const grams = sample.intensity ? ` · ${formatGrams(totalGrams)} CO2e` : '';
-  return `${time}  ${sample.hostWatts.toFixed(2)} W  · ${formatEnergy(totalJoules)} so far${grams}  · CPU ${(sample.hostUtilization * 100).toFixed(0)}%\n`;
+  const power = `${sample.hostWatts.toFixed(2)} W${sample.totals.host.estimated ? ' (estimated)' : ''}`;
+  const i = sample.intensity;
+  const estimatedIntensity = i && intensityKind(i.source, i.isEstimated) === 'estimated';
+  const grams = i
+    ? ` · ${formatGrams(totalGrams)} CO2e${estimatedIntensity ? ` (${i.source}, estimated)` : ''}`
+    : '';
+  return `${time}  ${power}  · ${formatEnergy(totalJoules)} so far${grams}  · CPU ${(sample.hostUtilization * 100).toFixed(0)}%\n`;
 }
 
 /** `carbonscope monitor`: the whole machine until a signal or --duration. */

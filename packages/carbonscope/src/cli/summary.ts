@@ -79,6 +79,12 @@ function sciLines(report: Report): string[] {
   return lines;
 }
 
+/** What a grid intensity is: the user's own (CARBON_INTENSITY), an estimate, or live. */
+export function intensityKind(source: string | null, estimated: boolean): string {
+  if (source === 'fixed') return 'set by CARBON_INTENSITY';
+  return estimated ? 'estimated' : 'live';
+}
+
 /** The human summary printed on stderr at the end of `run` and `monitor`. */
 export function formatSummary(report: Report): string {
   const lines = [headline(report)];
@@ -107,9 +113,7 @@ export function formatSummary(report: Report): string {
   } else if (report.scope === 'process' && !energy.known) {
     lines.push('  emissions: unknown');
   } else {
-    const kind =
-      grid.source === 'fixed' ? 'set by CARBON_INTENSITY' : grid.estimated ? 'estimated' : 'live';
-    const flags = [kind, ...(grid.stale ? ['stale'] : [])];
+    const flags = [intensityKind(grid.source, grid.estimated), ...(grid.stale ? ['stale'] : [])];
     lines.push(
       `  emissions: ${formatGrams(emissions.grams)} CO2e (zone ${grid.zone}: ${sig(grid.carbonIntensity)} gCO2e/kWh from ${grid.source}, ${flags.join(', ')}; PUE ${report.pue})`,
     );

@@ -253,7 +253,7 @@ describe('carbonscope command line', function () {
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       stderr += d;
-      if (!sent && / W {2}·/.test(stderr)) {
+      if (!sent && / W( \(estimated\))? {2}·/.test(stderr)) {
         sent = true;
         child.kill('SIGINT');
       }
