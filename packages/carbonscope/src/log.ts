@@ -43,13 +43,28 @@ export function stderrLogger(options: StderrLoggerOptions = {}): Logger {
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
+const REDACTED = '[redacted]';
+
 /** Replaces every occurrence of each secret in free text (an upstream body, an error message). */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) {
-    if (secret.length > 0 && out.includes(secret)) out = out.split(secret).join('[redacted]');
+    if (secret.length > 0 && out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
   return out;
+}
+
+/**
+ * The first `max` characters of the text with its secrets redacted. Redacted before it is cut:
+ * a secret the cut splits would no longer match and half of it would be kept. A marker the cut
+ * would split is kept whole, so the excerpt may run up to one marker's length past `max`.
+ */
+export function redactedExcerpt(text: string, secrets: readonly string[], max: number): string {
+  const redacted = redactSecrets(text, secrets);
+  if (redacted.length <= max) return redacted;
+  const marker = redacted.lastIndexOf(REDACTED, max - 1);
+  const straddles = marker !== -1 && marker + REDACTED.length > max;
+  return redacted.slice(0, straddles ? marker + REDACTED.length : max);
 }
 
 /** Reads CARBONSCOPE_LOG_LEVEL leniently: the library never refuses to start over a log level. */

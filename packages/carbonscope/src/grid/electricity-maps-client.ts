@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
-import { redactSecrets } from '../log.js';
+import { redactedExcerpt } from '../log.js';
 import { parseRetryAfter } from '../retry-after.js';
 import { UpstreamError, type UpstreamErrorKind } from './errors.js';
 
@@ -144,7 +144,7 @@ export function createElectricityMapsClient(
       if (status >= 300 && status < 400) {
         throw new UpstreamError('rejected', zone, status, 'answered with a redirect, not followed');
       }
-      const detail = redactSecrets(text.slice(0, 200), secrets);
+      const detail = redactedExcerpt(text, secrets, 200);
       if (status === 401 || status === 403) {
         throw new UpstreamError(classifyAuth(text), zone, status, detail);
       }

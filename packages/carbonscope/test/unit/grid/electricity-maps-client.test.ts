@@ -117,6 +117,15 @@ describe('grid: Electricity Maps client', () => {
     expect(err.detail).to.include('[redacted]');
   });
 
+  it('redacts a key that straddles the 200-character cut, and keeps the marker whole', async () => {
+    // From a key cut in half (the whole key past the cut) to the marker cut in half.
+    for (let filler = 200 - KEY.length; filler < 200; filler++) {
+      stub.next({ status: 400, body: `${'y'.repeat(filler)}${KEY}` });
+      const err = await failure(client().latest('DE'));
+      expect(err.detail, `filler of ${filler}`).to.equal(`${'y'.repeat(filler)}[redacted]`);
+    }
+  });
+
   for (const status of [301, 302, 307, 308]) {
     it(`never follows a ${status} redirect with the key: the other host never sees auth-token`, async () => {
       const elsewhere = new StubElectricityMaps('another-key');
