@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { redactedExcerpt } from '../log.js';
 import { parseRetryAfter } from '../retry-after.js';
+import { credentialsOf } from '../url-credentials.js';
 import { UpstreamError, type UpstreamErrorKind } from './errors.js';
 
 /** One value as Electricity Maps gives it, checked and trimmed to what the service uses. */
@@ -84,7 +85,8 @@ export function createElectricityMapsClient(
   const sleep = options.sleep ?? ((ms: number) => delay(ms));
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
-  const secrets = [options.apiKey];
+  // fetch names the URL, user and password included, in the error for a URL that has them.
+  const secrets = [options.apiKey, ...credentialsOf(options.baseUrl)];
   // After a Retry-After longer than we wait, calls for that zone fail fast until then instead
   // of spending the (small) quota on answers we already know. Per zone and capped, so one
   // answer (Retry-After: 3600, or a date in 2099) cannot switch live data off for every zone,
@@ -138,7 +140,12 @@ export function createElectricityMapsClient(
           await sleep(backoff(attempt));
           continue;
         }
-        throw new UpstreamError('network', zone, undefined, causeOf(err));
+        throw new UpstreamError(
+          'network',
+          zone,
+          undefined,
+          redactedExcerpt(causeOf(err), secrets, 100),
+        );
       }
       if (status >= 200 && status < 300) return parseJson(text, zone);
       if (status >= 300 && status < 400) {
@@ -235,11 +242,12 @@ function isTimeout(err: unknown): boolean {
   return err instanceof Error && err.name === 'TimeoutError';
 }
 
+/** The error's code, or its whole message: it may hold secrets, so redact it before cutting. */
 function causeOf(err: unknown): string {
   const cause = err instanceof Error ? (err.cause ?? err) : err;
   if (cause instanceof Error) {
     const code = (cause as Error & { code?: unknown }).code;
-    return typeof code === 'string' ? code : cause.message.slice(0, 100);
+    return typeof code === 'string' ? code : cause.message;
   }
-  return String(cause).slice(0, 100);
+  return String(cause);
 }

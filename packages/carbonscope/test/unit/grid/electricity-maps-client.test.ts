@@ -236,6 +236,19 @@ describe('grid: Electricity Maps client', () => {
     expect(err.kind).to.equal('network');
   });
 
+  it('keeps the user and password of the base URL out of a network error', async () => {
+    // fetch refuses such a URL, naming it whole in its message; this password crosses the
+    // 100th character, where the message is cut.
+    const baseUrl = stub.url.replace('//', '//em-user:PW%2FSECRET9-0123456789abcdef@');
+    const err = await failure(client({ baseUrl, retry: { retries: 0 } }).latest('DE'));
+    expect(err.kind).to.equal('network');
+    const seen = `${err.message} ${err.detail ?? ''} ${JSON.stringify(err)}`;
+    for (const secret of ['em-user', 'PW%2FSECRET9', 'PW/SECRET9']) {
+      expect(seen, `${secret} in ${seen}`).not.to.include(secret);
+    }
+    expect(err.detail).to.include('[redacted]');
+  });
+
   it('times out a slow upstream after the configured timeout, without retrying', async () => {
     stub.next({ delayMs: 1500, body: fixture('latest.json') });
     const err = await failure(client({ timeoutMs: 100 }).latest('DE'));
