@@ -1,4 +1,7 @@
+import { redactSecrets } from 'carbonscope';
 import { type DestinationStream, type Logger, pino } from 'pino';
+
+export { redactSecrets } from 'carbonscope';
 
 export type { Logger } from 'pino';
 
@@ -42,13 +45,4 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     options.destination,
   );
-}
-
-/** Replaces every occurrence of each secret in free text. */
-export function redactSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length > 0 && out.includes(secret)) out = out.split(secret).join('[redacted]');
-  }
-  return out;
 }

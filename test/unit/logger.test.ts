@@ -39,4 +39,13 @@ describe('logger', () => {
     }
     expect(text).to.include('api.example/v3');
   });
+
+  it('masks a password that begins with the user name whole, not just its first part', () => {
+    const url = 'https://admin:admin-PW9SECRET@api.example/v3';
+    const config = loadConfig({ ELECTRICITY_MAPS_BASE_URL: url });
+    const { logger, lines } = captureLogger('info', secretsOf(config));
+    logger.warn({ reason: `cannot fetch ${url}` }, 'grid lookup failed');
+    expect(lines[0]).not.to.include('PW9SECRET');
+    expect(lines[0]).to.include('https://[redacted]:[redacted]@api.example/v3');
+  });
 });

@@ -45,10 +45,13 @@ export function stderrLogger(options: StderrLoggerOptions = {}): Logger {
 
 const REDACTED = '[redacted]';
 
-/** Replaces every occurrence of each secret in free text (an upstream body, an error message). */
+/**
+ * Replaces every occurrence of each secret in free text (an upstream body, an error message).
+ * The longest goes first: a user name that begins the password would leave the password's rest.
+ */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const secret of secrets) {
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
     if (secret.length > 0 && out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
   return out;

@@ -249,6 +249,13 @@ describe('grid: Electricity Maps client', () => {
     expect(err.detail).to.include('[redacted]');
   });
 
+  it('masks a password that begins with the user name whole, not just its first part', async () => {
+    const baseUrl = stub.url.replace('//', '//admin:admin-PW9SECRET@');
+    const err = await failure(client({ baseUrl, retry: { retries: 0 } }).latest('DE'));
+    expect(err.detail).not.to.include('-PW9');
+    expect(err.detail).to.include('//[redacted]:[redacted]@');
+  });
+
   it('times out a slow upstream after the configured timeout, without retrying', async () => {
     stub.next({ delayMs: 1500, body: fixture('latest.json') });
     const err = await failure(client({ timeoutMs: 100 }).latest('DE'));
