@@ -114,6 +114,23 @@ describe('config', () => {
     ).to.be.true;
   });
 
+  it('never echoes the user and password of a URL it refuses, even with / or @ unencoded', () => {
+    const refused = [
+      'https://em-user:pa/ss-SECRET9@api.example/v3', // the / ends the host: no URL
+      'ftp://em-user:pa@ss-SECRET9@api.example/v3', // not http(s)
+      'ftp://em-user:pass-SECRET9@api.example/v3',
+    ];
+    for (const variable of ['ELECTRICITY_MAPS_BASE_URL', 'LLM_BASE_URL']) {
+      for (const url of refused) {
+        expect(() => loadConfig({ [variable]: url }), `${variable}=${url}`)
+          .to.throw(ConfigError)
+          .with.property('message')
+          .that.matches(/\[redacted\]@api\.example/)
+          .and.does.not.match(/SECRET9|em-user/);
+      }
+    }
+  });
+
   it('redacts secrets but keeps their presence visible', () => {
     const c = loadConfig({ ELECTRICITY_MAPS_API_KEY: 'secret-em', LLM_API_KEY: 'secret-llm' });
     const text = JSON.stringify(redactConfig(c));

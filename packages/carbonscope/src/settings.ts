@@ -12,7 +12,7 @@ import {
 } from './energy/sources/estimate.js';
 import { DEFAULT_CALIBRATION_INTERVAL_MS } from './energy/tracker.js';
 import { MAX_ZONE_LENGTH, zoneKind } from './grid/zones.js';
-import { credentialsOf } from './url-credentials.js';
+import { credentialsOf, maskUserinfo } from './url-credentials.js';
 
 /** Thrown when a setting is malformed; `variable` names the environment variable to fix. */
 export class SettingsError extends Error {
@@ -200,7 +200,7 @@ export function parseEnv<S extends Record<string, z.ZodType>>(schema: S, env: En
     if (!result.success) {
       const reason = result.error.issues[0]?.message ?? 'invalid value';
       // A URL's user:password never goes into an error (which ends up in logs).
-      const shown = raw?.replace(/\/\/[^/@]*@/, '//[redacted]@');
+      const shown = raw === undefined ? raw : maskUserinfo(raw);
       throw new SettingsError(name, `${reason} (got ${JSON.stringify(shown)})`);
     }
     out[name] = result.data;
