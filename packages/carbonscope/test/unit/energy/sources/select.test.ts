@@ -317,6 +317,11 @@ describe('energy/sources/select', () => {
           { SCAPHANDRE_METRICS_URL: 'http://user:secret@a:8080/metrics' },
           /^SCAPHANDRE_METRICS_URL: credentials/,
         ],
+        // A URL parser reads a third slash as none: these are credentials too.
+        [
+          { KEPLER_PROMETHEUS_URL: 'http:///user:secret@p:9090' },
+          /^KEPLER_PROMETHEUS_URL: credentials.*\[redacted\]@p:9090/,
+        ],
         [{ KEPLER_CONTAINER_ID: 'web' }, /^KEPLER_CONTAINER_ID: expected a container id/],
         [{ POD_NAME: 'Web_1' }, /^POD_NAME: expected a Kubernetes name/],
       ];
