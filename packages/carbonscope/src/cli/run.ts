@@ -4,8 +4,8 @@ import type { Env } from '../settings.js';
 import { parseRunArgs, RUN_HELP } from './args.js';
 import { finish } from './finish.js';
 import { outputClosed } from './output.js';
-import { createTreeCpuReader, TREE_CPU_METHOD_TEXT } from './process-tree-cpu.js';
 import { openSession, startMeter } from './session.js';
+import { createTreeCpuReader, TREE_CPU_METHOD_TEXT } from './tree-cpu/index.js';
 import { openWindow } from './window.js';
 
 /** Signals passed on to the command. SIGUSR1 is left alone: Node reserves it for its inspector. */

@@ -14,7 +14,7 @@ import {
   parsePsTable,
   parsePsTime,
   realProcFs,
-} from '../../../src/cli/process-tree-cpu.js';
+} from '../../../src/cli/tree-cpu/index.js';
 
 /** A /proc/<pid>/stat line in the kernel's layout (fields 1..17 and a few after). */
 function statLine(pid: number, comm: string, ppid: number, ticks: number[], start = 4279): string {
