@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import {
   credentialsOf,
   type Env,
+  fetchableUrlSetting,
   integerSetting as integer,
   loadSettings,
   parseEnv,
@@ -47,7 +48,7 @@ const schema = {
   PORT: integer(0, 65535).default(8001),
   HOST: z.string().min(1).default('0.0.0.0'),
   BODY_LIMIT_KB: integer(1, 10_240).default(64),
-  LLM_BASE_URL: url.optional(),
+  LLM_BASE_URL: fetchableUrlSetting.optional(),
   LLM_API_KEY: z.string().min(1).optional(),
   LLM_PROVIDER: z.string().min(1).default('openai'),
   LLM_MODEL: z.string().min(1).default('gpt-4o-mini'),

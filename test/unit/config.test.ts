@@ -114,6 +114,23 @@ describe('config', () => {
     ).to.be.true;
   });
 
+  it('refuses a base URL with a user or password at start: fetch would refuse every call', () => {
+    // The grid would fall back to annual averages and /chat answer 502 for good, for a setting
+    // that cannot work.
+    for (const variable of ['ELECTRICITY_MAPS_BASE_URL', 'LLM_BASE_URL']) {
+      for (const url of ['https://em-user:SECRET9@api.example/v3', 'http://em-user@api.example/']) {
+        expect(() => loadConfig({ [variable]: url }), `${variable}=${url}`)
+          .to.throw(ConfigError)
+          .with.property('message')
+          .that.matches(/credentials in the URL are not supported/)
+          .and.does.not.match(/SECRET9|em-user/);
+      }
+    }
+    // The OTLP exporters do not go through fetch: their endpoints are left as they were.
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://u:p@c:4318' }).otel.otlpMetricsEnabled)
+      .to.be.true;
+  });
+
   it('never echoes the user and password of a URL it refuses, even with / or @ unencoded', () => {
     const refused = [
       'https://em-user:pa/ss-SECRET9@api.example/v3', // the / ends the host: no URL

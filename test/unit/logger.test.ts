@@ -25,25 +25,11 @@ describe('logger', () => {
     expect(logged.config.llm).not.to.have.property('apiKey');
   });
 
-  it('never logs credentials written into a base URL', () => {
-    const config = loadConfig({
-      ELECTRICITY_MAPS_BASE_URL: 'https://em-user:em-pass@api.example/v3',
-      LLM_BASE_URL: 'http://llm-user:llm-pass@127.0.0.1:8002/v1',
-    });
-    const { logger, lines } = captureLogger('info', secretsOf(config));
-    logger.info({ config: redactConfig(config) }, 'starting carbonscope');
-    logger.info({ baseUrl: config.grid.baseUrl }, 'grid intensity from Electricity Maps');
-    const text = lines.join('\n');
-    for (const secret of ['em-pass', 'llm-pass', 'em-user', 'llm-user']) {
-      expect(text).not.to.include(secret);
-    }
-    expect(text).to.include('api.example/v3');
-  });
-
   it('masks a password that begins with the user name whole, not just its first part', () => {
+    // Base URLs with credentials are refused at start (config.test.ts); a user and password
+    // can still reach a line from elsewhere, an upstream's echo of them, say.
     const url = 'https://admin:admin-PW9SECRET@api.example/v3';
-    const config = loadConfig({ ELECTRICITY_MAPS_BASE_URL: url });
-    const { logger, lines } = captureLogger('info', secretsOf(config));
+    const { logger, lines } = captureLogger('info', ['admin', 'admin-PW9SECRET']);
     logger.warn({ reason: `cannot fetch ${url}` }, 'grid lookup failed');
     expect(lines[0]).not.to.include('PW9SECRET');
     expect(lines[0]).to.include('https://[redacted]:[redacted]@api.example/v3');

@@ -149,6 +149,7 @@ export {
   ENERGY_SOURCES,
   type EnergySettings,
   type Env,
+  fetchableUrlSetting,
   type GridSettings,
   integerSetting,
   loadSettings,

@@ -64,12 +64,16 @@ const zone = z
   .string()
   .max(MAX_ZONE_LENGTH, `expected a zone key of at most ${MAX_ZONE_LENGTH} characters`)
   .regex(ZONE_PATTERN, 'expected a zone key such as DE, FR or US-CAL-CISO');
-// Credentials in a URL would end up in logs and errors; an exporter's URL needs none.
-// Asked of the URL parser, which reads http:///user:pass@host as having them.
-const endpoint = url.refine(
+/**
+ * An http(s) URL that fetch can call: fetch refuses a URL with a user or password in it, so
+ * such a setting could never work, and the credentials would end up in logs and errors. Asked
+ * of the URL parser, which reads http:///user:pass@host as having them. For the app's too.
+ */
+export const fetchableUrlSetting = url.refine(
   (u) => credentialsOf(u).length === 0,
   'credentials in the URL are not supported',
 );
+const endpoint = fetchableUrlSetting;
 // Kubernetes names: DNS-1123 labels and subdomains, as the downward API gives them.
 const k8sName = z
   .string()
@@ -87,7 +91,7 @@ const k8sName = z
 const schema = {
   CARBON_ZONE: zone.default('DE'),
   ELECTRICITY_MAPS_API_KEY: z.string().min(1).optional(),
-  ELECTRICITY_MAPS_BASE_URL: url.default('https://api.electricitymaps.com/v3'),
+  ELECTRICITY_MAPS_BASE_URL: endpoint.default('https://api.electricitymaps.com/v3'),
   GRID_CACHE_TTL_SECONDS: integer(1, 86_400).default(300),
   GRID_TIMEOUT_MS: integer(100, 60_000).default(5000),
   CARBON_INTENSITY: number(0, 5000).optional(),
