@@ -271,6 +271,22 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     expect(logged.some((l) => l.msg === 'request' && l.status === 400)).to.equal(true);
   });
 
+  it('answers a request with two Host lines with 400 JSON, not as the first one names', async () => {
+    // RFC 9112 §3.2: a proxy may route by one Host and the service answer by the other.
+    for (const version of ['1.1', '1.0']) {
+      const reply = await raw(
+        served.url,
+        `GET /healthz HTTP/${version}\r\nHost: a.example\r\nhost: b.example\r\nConnection: close\r\n\r\n`,
+      );
+      expect(reply, version).to.match(/^HTTP\/1\.1 400 /);
+      expect(reply.toLowerCase()).to.include('x-content-type-options: nosniff');
+      expect(bodyOf(reply)).to.deep.equal({
+        error: 'bad_request',
+        message: 'the request has more than one Host header',
+      });
+    }
+  });
+
   it('serves an HTTP/1.0 request without Host (Host is optional in 1.0)', async () => {
     const reply = await raw(served.url, 'GET /healthz HTTP/1.0\r\n\r\n');
     expect(reply).to.match(/^HTTP\/1\.1 200 /);

@@ -1,0 +1,29 @@
+import type { IncomingMessage } from 'node:http';
+
+const HOST = 'host';
+
+/** Host field lines as the request sent them: Node keeps only the first in `headers`. */
+function hostLines(raw: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length === HOST.length && name.toLowerCase() === HOST) n++;
+  }
+  return n;
+}
+
+/**
+ * Why the request's Host makes it a bad request (RFC 9112 §3.2), or undefined. HTTP/1.1 must
+ * carry one; Node would refuse a request without it with a bare 400, so the service's server
+ * leaves that to the app (`requireHostHeader: false`) to give it the JSON answer, headers and
+ * log line of every client error. Two are refused in any version: a proxy may route by one and
+ * the service answer by the other.
+ */
+export function hostProblem(req: IncomingMessage): string | undefined {
+  if (req.headers.host === undefined) {
+    return req.httpVersionMajor === 1 && req.httpVersionMinor === 1
+      ? 'the request has no Host header, which HTTP/1.1 requires'
+      : undefined;
+  }
+  return hostLines(req.rawHeaders) > 1 ? 'the request has more than one Host header' : undefined;
+}
