@@ -1,4 +1,4 @@
-import { redactSecrets } from 'carbonscope';
+import { longestFirst, redactSecrets } from 'carbonscope';
 import { type DestinationStream, type Logger, pino } from 'pino';
 
 export { redactSecrets } from 'carbonscope';
@@ -27,7 +27,8 @@ const SECRET_PATHS = [
 ];
 
 export function createLogger(options: LoggerOptions): Logger {
-  const secrets = (options.secrets ?? []).filter((s) => s.length > 0);
+  // Ordered once here: the hook below runs for every line written.
+  const secrets = longestFirst((options.secrets ?? []).filter((s) => s.length > 0));
   return pino(
     {
       level: options.level,

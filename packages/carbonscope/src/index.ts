@@ -111,7 +111,14 @@ export * from './llm/format.js';
 export * from './llm/impacts.js';
 export * from './llm/llm-impacts.js';
 export * from './llm/status.js';
-export { type LogFn, type Logger, type LogLevel, redactSecrets, stderrLogger } from './log.js';
+export {
+  type LogFn,
+  type Logger,
+  type LogLevel,
+  longestFirst,
+  redactSecrets,
+  stderrLogger,
+} from './log.js';
 export {
   type Convention,
   createInstrument,

@@ -46,12 +46,26 @@ export function stderrLogger(options: StderrLoggerOptions = {}): Logger {
 const REDACTED = '[redacted]';
 
 /**
- * Replaces every occurrence of each secret in free text (an upstream body, an error message).
- * The longest goes first: a user name that begins the password would leave the password's rest.
+ * The secrets longest first, as redactSecrets needs them: a user name that begins the password
+ * would otherwise leave the password's rest. The list itself when it is in that order already.
+ */
+export function longestFirst(secrets: readonly string[]): readonly string[] {
+  for (let i = 1; i < secrets.length; i++) {
+    if (secrets[i].length > secrets[i - 1].length) {
+      return [...secrets].sort((a, b) => b.length - a.length);
+    }
+  }
+  return secrets;
+}
+
+/**
+ * Replaces every occurrence of each secret in free text (an upstream body, an error message),
+ * the longest first. A caller that redacts often (every log line) orders its list once with
+ * longestFirst: then nothing is allocated here unless a secret is found.
  */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
+  for (const secret of longestFirst(secrets)) {
     if (secret.length > 0 && out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
   return out;

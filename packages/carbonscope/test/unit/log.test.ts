@@ -1,0 +1,29 @@
+import { expect } from 'chai';
+import { longestFirst, redactedExcerpt, redactSecrets } from '../../src/log.js';
+
+describe('redaction', () => {
+  it('redacts the longest secret first, whatever order it is given in', () => {
+    const text = 'https://admin:admin-PW9SECRET@api.example';
+    for (const secrets of [
+      ['admin', 'admin-PW9SECRET'],
+      ['admin-PW9SECRET', 'admin'],
+    ]) {
+      expect(redactSecrets(text, secrets)).to.equal('https://[redacted]:[redacted]@api.example');
+    }
+  });
+
+  it('longestFirst hands back a list already in order as it is: the log hook allocates nothing', () => {
+    const ordered = ['admin-PW9SECRET', 'key-1234', 'admin'];
+    expect(longestFirst(ordered)).to.equal(ordered);
+    const unordered = ['admin', 'admin-PW9SECRET'];
+    expect(longestFirst(unordered)).to.deep.equal(['admin-PW9SECRET', 'admin']);
+    expect(unordered).to.deep.equal(['admin', 'admin-PW9SECRET']); // the caller's list untouched
+  });
+
+  it('cuts an excerpt after redacting, keeping a marker the cut would split whole', () => {
+    const text = `${'y'.repeat(195)}emkey-0123456789 and more`;
+    expect(redactedExcerpt(text, ['emkey-0123456789'], 200)).to.equal(
+      `${'y'.repeat(195)}[redacted]`,
+    );
+  });
+});
