@@ -62,6 +62,14 @@ function fakeProc(self: number[]) {
   };
 }
 
+/** A reader of a fake /proc whose command (pid 100, ours the child of SELF) is the root. */
+function commandTree() {
+  const proc = fakeProc([0, 0, 0, 0]);
+  const reader = createProcTreeCpuReader(proc.fs);
+  reader.setRoot(100);
+  return { proc, reader };
+}
+
 describe('process tree CPU time', () => {
   it('parses /proc/<pid>/stat even when the command name holds spaces and parentheses', () => {
     const stat = parseProcStat(statLine(4242, 'my (odd) name) S 1', 17, [150, 50, 30, 20]));
@@ -137,9 +145,7 @@ describe('process tree CPU time', () => {
   });
 
   it('never goes down when a process vanishes between listing and reading', () => {
-    const proc = fakeProc([0, 0, 0, 0]);
-    const reader = createProcTreeCpuReader(proc.fs);
-    reader.setRoot(100);
+    const { proc, reader } = commandTree();
     proc.set(100, SELF, [300, 0, 0, 0]);
     expect(reader.read()).to.equal(3);
     proc.remove(100); // gone but not yet counted in our cutime
@@ -147,9 +153,7 @@ describe('process tree CPU time', () => {
   });
 
   it('keeps the time of a descendant that exits without being reaped into the tree', () => {
-    const proc = fakeProc([0, 0, 0, 0]);
-    const reader = createProcTreeCpuReader(proc.fs);
-    reader.setRoot(100);
+    const { proc, reader } = commandTree();
     proc.set(100, SELF, [100, 0, 0, 0]);
     proc.set(101, 100, [200, 0, 0, 0]);
     expect(reader.read()).to.be.closeTo(3, 1e-9);
@@ -160,9 +164,7 @@ describe('process tree CPU time', () => {
   });
 
   it('keeps the time of a descendant re-parented away, and counts none of its time after', () => {
-    const proc = fakeProc([0, 0, 0, 0]);
-    const reader = createProcTreeCpuReader(proc.fs);
-    reader.setRoot(100);
+    const { proc, reader } = commandTree();
     proc.set(100, SELF, [100, 0, 0, 0]); // sh orphan.sh
     proc.set(101, 100, [0, 0, 0, 0]); //      sh -c 'node busy & sleep 1.2'
     proc.set(102, 101, [120, 0, 0, 0]); //    node busy
@@ -182,9 +184,7 @@ describe('process tree CPU time', () => {
   });
 
   it('keeps an orphan that exits in the interval it left the tree in', () => {
-    const proc = fakeProc([0, 0, 0, 0]);
-    const reader = createProcTreeCpuReader(proc.fs);
-    reader.setRoot(100);
+    const { proc, reader } = commandTree();
     proc.set(100, SELF, [100, 0, 0, 0]);
     proc.set(101, 100, [5, 0, 0, 0]);
     proc.set(102, 101, [120, 0, 0, 0]);
@@ -200,9 +200,7 @@ describe('process tree CPU time', () => {
   });
 
   it('tells a reused pid from the process that had it', () => {
-    const proc = fakeProc([0, 0, 0, 0]);
-    const reader = createProcTreeCpuReader(proc.fs);
-    reader.setRoot(100);
+    const { proc, reader } = commandTree();
     proc.set(100, SELF, [100, 0, 0, 0]);
     proc.set(101, 100, [200, 0, 0, 0], 5000);
     expect(reader.read()).to.be.closeTo(3, 1e-9);
@@ -221,9 +219,7 @@ describe('process tree CPU time', () => {
   });
 
   it('counts a reaped child once when its time moves into its parent cutime', () => {
-    const proc = fakeProc([0, 0, 0, 0]);
-    const reader = createProcTreeCpuReader(proc.fs);
-    reader.setRoot(100);
+    const { proc, reader } = commandTree();
     proc.set(100, SELF, [100, 0, 0, 0]);
     proc.set(101, 100, [200, 0, 0, 0]);
     proc.set(102, 100, [100, 0, 0, 0]);
@@ -238,9 +234,7 @@ describe('process tree CPU time', () => {
   });
 
   it('counts a child and grandchild that both exit in one interval once, through the cutimes', () => {
-    const proc = fakeProc([0, 0, 0, 0]);
-    const reader = createProcTreeCpuReader(proc.fs);
-    reader.setRoot(100);
+    const { proc, reader } = commandTree();
     proc.set(100, SELF, [100, 0, 0, 0]); // make
     proc.set(101, 100, [100, 0, 0, 0]); // gcc
     proc.set(102, 101, [200, 0, 0, 0]); // cc1
@@ -275,9 +269,7 @@ describe('process tree CPU time', () => {
   });
 
   it('sees a reap that falls between reading the parent and reading the child', () => {
-    const proc = fakeProc([0, 0, 0, 0]);
-    const reader = createProcTreeCpuReader(proc.fs);
-    reader.setRoot(100);
+    const { proc, reader } = commandTree();
     proc.set(100, SELF, [100, 0, 0, 0]);
     proc.set(101, 100, [200, 0, 0, 0]);
     expect(reader.read()).to.be.closeTo(3, 1e-9);
@@ -292,9 +284,7 @@ describe('process tree CPU time', () => {
   });
 
   it('sees a reap that falls between reading a child and reading its parent (pids wrapped)', () => {
-    const proc = fakeProc([0, 0, 0, 0]);
-    const reader = createProcTreeCpuReader(proc.fs);
-    reader.setRoot(100);
+    const { proc, reader } = commandTree();
     proc.set(7, 100, [200, 0, 0, 0]); // listed first: the pid counter wrapped after 100 started
     proc.set(100, SELF, [100, 0, 0, 0]);
     expect(reader.read()).to.be.closeTo(3, 1e-9);
@@ -309,9 +299,7 @@ describe('process tree CPU time', () => {
   });
 
   it('reads a wrapped subtree again, level by level, until each child is read after its parent', () => {
-    const proc = fakeProc([0, 0, 0, 0]);
-    const reader = createProcTreeCpuReader(proc.fs);
-    reader.setRoot(100);
+    const { proc, reader } = commandTree();
     proc.set(5, 7, [200, 0, 0, 0]); // grandchild, listed first
     proc.set(7, 100, [50, 0, 0, 0]); // child
     proc.set(100, SELF, [100, 0, 0, 0]);
