@@ -17,6 +17,8 @@ export type {
   AttributionMode,
   Clock,
   Component,
+  EarlyAnswer,
+  EarlyAnswerListener,
   EmbodiedProfile,
   EmbodiedProfileFigures,
   EmbodiedSettings,
@@ -84,6 +86,7 @@ export {
   registerGridMetrics,
 } from './grid/index.js';
 export {
+  httpMethodLabel,
   REQUEST_OPERATION,
   type RequestTracking,
   type RequestTrackingOptions,
@@ -151,7 +154,11 @@ export { PrometheusText, type PrometheusTextOptions } from './otel/prometheus-te
 export { SCOPE } from './otel/scope.js';
 export { annotateSpan, captureSpan, releaseHeldSpans, SPAN_ATTRIBUTES } from './otel/spans.js';
 export { parseRetryAfter } from './retry-after.js';
-export { Carbonscope, type CarbonscopeOptions } from './runtime/carbonscope.js';
+export {
+  Carbonscope,
+  type CarbonscopeOptions,
+  type EarlyAnswerOptions,
+} from './runtime/carbonscope.js';
 export {
   ENERGY_SOURCES,
   type EnergySettings,

@@ -36,6 +36,7 @@ export {
   EnergyTracker,
   MAX_UNSETTLED,
   MIN_CALIBRATION_GAP_MS,
+  subscribe,
   type TrackerOptions,
 } from './tracker.js';
 export type * from './types.js';

@@ -701,7 +701,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   }
 }
 
-function subscribe<L>(listeners: L[], listener: L): () => void {
+/** Adds `listener` to `listeners`; returns what takes it off again. */
+export function subscribe<L>(listeners: L[], listener: L): () => void {
   listeners.push(listener);
   return () => {
     const i = listeners.indexOf(listener);

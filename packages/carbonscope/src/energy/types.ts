@@ -228,4 +228,19 @@ export interface EndedRequest {
 }
 
 export type EndedRequestListener = (request: EndedRequest) => void;
+
+/**
+ * An HTTP answer a server gave before any request reached its handler: Node's parser rejected
+ * what arrived (400, 408, 413, 431), or the server refused a CONNECT. It is counted with the
+ * requests but is no operation: nothing ran that used energy of its own.
+ */
+export interface EarlyAnswer {
+  readonly status: number;
+  /** The method as the HTTP metrics label it: a known one Node parsed, else `_OTHER`. */
+  readonly http: HttpRequestFacts;
+  /** How long the answer took, as far as the server knows (0: answered as the bytes came). */
+  readonly seconds: number;
+}
+
+export type EarlyAnswerListener = (answer: EarlyAnswer) => void;
 export type SampleListener = (sample: EnergySample) => void;

@@ -1,4 +1,9 @@
-export { httpFactsReader, KNOWN_HTTP_METHODS, OTHER_HTTP_METHOD } from './request-facts.js';
+export {
+  httpFactsReader,
+  httpMethodLabel,
+  KNOWN_HTTP_METHODS,
+  OTHER_HTTP_METHOD,
+} from './request-facts.js';
 export {
   REQUEST_OPERATION,
   type RequestTracking,

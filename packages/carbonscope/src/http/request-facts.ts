@@ -21,6 +21,17 @@ export const KNOWN_HTTP_METHODS = [
 
 export const OTHER_HTTP_METHOD = '_OTHER';
 
+/**
+ * `http.request.method` of a method outside a request's hot path (an answer given before any
+ * request was made of it): the method when it is a known one, else `_OTHER`, as for requests.
+ */
+export function httpMethodLabel(
+  method: string | undefined,
+  knownMethods: readonly string[] = KNOWN_HTTP_METHODS,
+): string {
+  return method !== undefined && knownMethods.includes(method) ? method : OTHER_HTTP_METHOD;
+}
+
 type ByScheme = Readonly<Record<HttpRequestFacts['scheme'], HttpRequestFacts>>;
 
 function byScheme(method: string): ByScheme {

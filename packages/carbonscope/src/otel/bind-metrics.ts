@@ -8,6 +8,7 @@ import type {
 } from '@opentelemetry/api';
 import type {
   Component,
+  EarlyAnswer,
   EmissionsFigure,
   EndedRequest,
   EnergySample,
@@ -231,7 +232,9 @@ export function bindMetrics(
       series.embodied(footprint.embodiedGrams);
     }),
   );
-  if (recordHttp) detach.push(cs.onRequestEnd(recordHttp));
+  if (recordHttp) {
+    detach.push(cs.onRequestEnd(recordHttp.request), cs.onEarlyAnswer(recordHttp.early));
+  }
   return () => {
     for (const off of detach.splice(0)) off();
     local?.clear();
@@ -325,13 +328,26 @@ class SeriesAttributes {
  * label is bounded: routes are the operations' bounded set, methods a fixed list or `_OTHER`,
  * schemes two, and a status is a number Node accepted (100-999). Each attribute set's recorder
  * is made once; a request then costs three map lookups, or none when it repeats the last one's.
+ * An answer given before any request (`early`) goes to the same histogram with no route.
  */
 function httpRecorder(
   meter: Meter,
   local: LocalHistograms | undefined,
   routes: BoundedLabelSet,
-): (request: EndedRequest) => void {
+): { request: (request: EndedRequest) => void; early: (answer: EarlyAnswer) => void } {
   const make = histogramOf(meter, METRICS.httpDuration, local);
+  const byAnswer = new Map<string, Recorder>();
+  // Rare (what a parser rejects), so a key string is fine here, where a request's is not.
+  const early = (answer: EarlyAnswer) => {
+    const { status, http } = answer;
+    const key = `${status} ${http.method} ${http.scheme}`;
+    let recorder = byAnswer.get(key);
+    if (!recorder) {
+      recorder = make(httpAttributes(undefined, status, http));
+      byAnswer.set(key, recorder);
+    }
+    recorder(answer.seconds);
+  };
   const byRoute = new Map<string, Map<number, Map<HttpRequestFacts | undefined, Recorder>>>();
   const find = (name: string, status: number | undefined, http: HttpRequestFacts | undefined) => {
     const route = routes.label(name);
@@ -358,7 +374,7 @@ function httpRecorder(
   let lastStatus: number | undefined;
   let lastHttp: HttpRequestFacts | undefined;
   let last: Recorder | undefined;
-  return (request) => {
+  const ended = (request: EndedRequest) => {
     const { name, status, http } = request;
     if (last === undefined || name !== lastName || status !== lastStatus || http !== lastHttp) {
       last = find(name, status, http);
@@ -368,23 +384,24 @@ function httpRecorder(
     }
     last((request.endMs - request.startMs) / 1000);
   };
+  return { request: ended, early };
 }
 
 /**
- * As the semantic conventions say: a status only when one was sent; error.type for a 5xx (its
- * status), and `_OTHER`, their fallback, for a request that ended before any status was sent
- * (its client went away).
+ * As the semantic conventions say: a route only where there is one (an answer given before any
+ * request has none); a status only when one was sent; error.type for a 5xx (its status), and
+ * `_OTHER`, their fallback, for a request that ended before any status was sent (its client went
+ * away).
  */
 function httpAttributes(
-  route: string,
+  route: string | undefined,
   status: number | undefined,
   facts: HttpRequestFacts | undefined,
 ): Attributes {
-  const attributes: Attributes = {
-    'http.route': route,
-    'http.request.method': facts?.method ?? '_OTHER',
-    'url.scheme': facts?.scheme ?? 'http',
-  };
+  // The route first, where there is one: the order the labels are exposed in.
+  const attributes: Attributes = route === undefined ? {} : { 'http.route': route };
+  attributes['http.request.method'] = facts?.method ?? '_OTHER';
+  attributes['url.scheme'] = facts?.scheme ?? 'http';
   if (status) attributes['http.response.status_code'] = status;
   if (!status) attributes['error.type'] = '_OTHER';
   else if (status >= 500) attributes['error.type'] = String(status);

@@ -3,6 +3,8 @@ import {
   type ActiveOperation,
   type Clock,
   createHostCpuReader,
+  type EarlyAnswer,
+  type EarlyAnswerListener,
   type EndedRequestListener,
   EnergyMeter,
   type EnergySnapshot,
@@ -27,11 +29,13 @@ import {
   type SelectSourcesOptions,
   selectSources,
   snapshotOf,
+  subscribe,
   type Timer,
   unrefTimer,
 } from '../energy/index.js';
 import { createGridIntensity, type GridIntensity, type GridService } from '../grid/index.js';
 import {
+  httpMethodLabel,
   type RequestTracking,
   type RequestTrackingOptions,
   trackHttpRequests,
@@ -85,6 +89,15 @@ export interface CarbonscopeOptions {
   releaseContexts?: () => void;
 }
 
+export interface EarlyAnswerOptions {
+  /** The request's method, only where Node parsed one. */
+  method?: string;
+  /** Seconds the answer took, as far as known; 0 (answered on arrival) when absent. */
+  seconds?: number;
+  /** `https` for a TLS server's socket. */
+  scheme?: 'http' | 'https';
+}
+
 /**
  * One process's carbonscope: grid intensity → power sources → energy meter → operation tracker,
  * assembled the same way for the app, the CLI, `register`, the instrumentation and scripts.
@@ -95,6 +108,7 @@ export class Carbonscope implements OperationTracker {
   private readonly ignoredServers: Server[] = [];
   private readonly unsubscribe: Array<() => void> = [];
   private readonly scores = new OperationScores();
+  private readonly earlyListeners: EarlyAnswerListener[] = [];
 
   private constructor(
     readonly settings: Settings,
@@ -257,6 +271,34 @@ export class Carbonscope implements OperationTracker {
   /** Every request as it ends, lent for the call (see EnergyTracker.onRequestEnd). */
   onRequestEnd(listener: EndedRequestListener): () => void {
     return this.tracker.onRequestEnd(listener);
+  }
+
+  /**
+   * Counts an HTTP answer a server gave before any request reached its handler (see
+   * EarlyAnswer) in `http.server.request.duration` where bindMetrics records it: no
+   * `http.route`, `method` as Node parsed it if it did. No operation is begun for it. A status
+   * outside 100-599 is a RangeError.
+   */
+  answeredEarly(status: number, options: EarlyAnswerOptions = {}): void {
+    // Each status is a series of its own: only what can be one.
+    if (!Number.isInteger(status) || status < 100 || status > 599) {
+      throw new RangeError(`an HTTP status is a whole number from 100 to 599, not ${status}`);
+    }
+    if (this.earlyListeners.length === 0) return;
+    const answer: EarlyAnswer = {
+      status,
+      http: {
+        method: httpMethodLabel(options.method, this.settings.http.knownMethods),
+        scheme: options.scheme ?? 'http',
+      },
+      seconds: options.seconds ?? 0,
+    };
+    for (const listener of this.earlyListeners) listener(answer);
+  }
+
+  /** Every answer given before a request, as answeredEarly is told of it. */
+  onEarlyAnswer(listener: EarlyAnswerListener): () => void {
+    return subscribe(this.earlyListeners, listener);
   }
 
   /**
