@@ -10,6 +10,7 @@ import {
 import { type AppDeps, createApp, type MetricsText } from './app.js';
 import { type Config, redactConfig, secretsOf } from './config.js';
 import { createDashboard, type Dashboard } from './dashboard/index.js';
+import { reportEarlyAnswers } from './http/early-answers.js';
 import { createHttpServer } from './http/server.js';
 import { createLlm } from './llm/index.js';
 import { createLogger, type Logger } from './logger.js';
@@ -148,7 +149,9 @@ export async function runService(config: Config, telemetry: Telemetry): Promise<
   });
   const flush: Closable = { name: 'telemetry', close: () => telemetry.shutdown() };
   const app = createApp(deps);
-  const http = createHttpServer(app.callback());
+  const http = createHttpServer(app.callback(), {
+    onEarlyAnswer: reportEarlyAnswers(logger, carbonscope),
+  });
   // This server's requests only: the in-process mock LLM's are not the service's work.
   carbonscope.trackRequests({ servers: [http] });
   try {

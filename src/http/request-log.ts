@@ -22,3 +22,23 @@ export function logRequest(logger: Logger, ctx: Context, start: number): void {
   };
   logger[level](line, 'request');
 }
+
+/** The `msg` of the line for an answer the server gave before the app saw a request. */
+export const EARLY_ANSWER_MSG = 'answered before the app';
+
+/**
+ * One line for an answer the server gave before the app saw a request (what Node's parser
+ * rejected, a refused CONNECT or Expect), at the level of a request with its status. `method` is
+ * the metrics' label, as a client picks any; `reason` a code: the request's own bytes may hold
+ * credentials and are never logged.
+ */
+export function logEarlyAnswer(
+  logger: Logger,
+  status: number,
+  method: string,
+  reason: string,
+): void {
+  const level = status >= 500 ? 'error' : 'info';
+  if (!logger.isLevelEnabled(level)) return;
+  logger[level]({ method, status, reason }, EARLY_ANSWER_MSG);
+}

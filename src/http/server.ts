@@ -19,6 +19,27 @@ export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 export interface HttpServerOptions {
   /** REQUEST_TIMEOUT_MS by default; tests shorten it. */
   requestTimeoutMs?: number;
+  /** Told of every answer given before the app saw a request (the service logs and counts them). */
+  onEarlyAnswer?: (answer: EarlyAnswer) => void;
+}
+
+/** What the server answered before the app saw a request. */
+export interface EarlyAnswer {
+  status: number;
+  /** The method where Node parsed one, as it arrived (unbounded: label it before use). */
+  method: string | undefined;
+  /**
+   * Why, in a word: the parser's error code (HPE_INVALID_METHOD, ERR_HTTP_REQUEST_TIMEOUT) or
+   * the server's own; never the request's bytes, which may hold credentials.
+   */
+  reason: string;
+  /** How long it took, as far as the server knows: 0 for what is answered as it arrives. */
+  seconds: number;
+  /**
+   * Node made a request of it, which request tracking counts already (an Expect refused, a
+   * request cut off while the app read it): counted again it would be two.
+   */
+  counted: boolean;
 }
 
 /** What Node's parser rejected, in words for the client. */
@@ -58,19 +79,42 @@ function endSocket(socket: Duplex, response: string): void {
   socket.once('finish', () => socket.destroy());
 }
 
+type Report = (answer: EarlyAnswer) => void;
+
+/** What _httpMessage holds: the response to the request in flight on a socket, if any. */
+interface InFlight {
+  headersSent?: boolean;
+  req?: IncomingMessage;
+}
+
 /**
  * Node answers what its parser rejects (bad request line or header, headers too large, a request
  * that never completes) with a bare status line; this answers it as the app answers every client
- * error, `{error, message}` JSON, when nothing of a response has been written yet.
+ * error, `{error, message}` JSON, when nothing of a response has been written yet. A 408 took at
+ * least `timeoutSeconds` (the headers timeout, the shorter of the two that end in one).
  */
-function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+function answerClientError(
+  err: NodeJS.ErrnoException,
+  socket: Duplex,
+  report: Report,
+  timeoutSeconds: number,
+): void {
+  const inFlight = (socket as Duplex & { _httpMessage?: InFlight })._httpMessage;
+  // Nothing is answered, so nothing is reported: the client is gone, or has an answer begun.
   if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
     socket.destroy();
     return;
   }
   const { status, message } = rejection(err);
   endSocket(socket, jsonResponse(status, message));
+  report({
+    status,
+    // Node parses a method only for a request it makes (one in flight, the app reading it).
+    method: inFlight?.req?.method,
+    reason: err.code ?? 'UNKNOWN',
+    seconds: status === 408 ? timeoutSeconds : 0,
+    counted: inFlight !== undefined,
+  });
 }
 
 /**
@@ -78,16 +122,23 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
  * `connect` listener, would close the socket without a word. 405 as for any method the service
  * does not take, with the methods it does.
  */
-function refuseConnect(_req: IncomingMessage, socket: Duplex): void {
+function refuseConnect(req: IncomingMessage, socket: Duplex, report: Report): void {
   // Node has taken its own error listener off a CONNECT's socket: a client's reset would
   // otherwise be an uncaught error that ends the process.
   socket.on('error', () => socket.destroy());
   const message = `CONNECT is not allowed: this service is not a proxy; allowed: ${SERVICE_METHODS}`;
   endSocket(socket, jsonResponse(405, message, `Allow: ${SERVICE_METHODS}\r\n`));
+  report({
+    status: 405,
+    method: req.method,
+    reason: 'CONNECT_NOT_ALLOWED',
+    seconds: 0,
+    counted: false,
+  });
 }
 
 /** `Expect:` with anything but 100-continue: 417 as JSON (Node's own answer has no body). */
-function answerExpectation(req: IncomingMessage, res: ServerResponse): void {
+function answerExpectation(req: IncomingMessage, res: ServerResponse, report: Report): void {
   const body = JSON.stringify(
     errorBody(
       417,
@@ -102,22 +153,32 @@ function answerExpectation(req: IncomingMessage, res: ServerResponse): void {
     connection: 'close',
   });
   res.end(body);
+  // Node made a request of it (request tracking counts it), but the app never logs it.
+  report({
+    status: 417,
+    method: req.method,
+    reason: 'EXPECTATION_NOT_SUPPORTED',
+    seconds: 0,
+    counted: true,
+  });
 }
 
 /**
  * The service's HTTP server: bounded time to receive a request (a body that never completes
  * is cut off at REQUEST_TIMEOUT_MS, checked every second rather than Node's 30 s), and JSON
- * answers for what Node rejects before the app sees it.
+ * answers for what Node rejects before the app sees it, each told to `onEarlyAnswer`.
  */
 export function createHttpServer(
   listener: RequestListener,
   options: HttpServerOptions = {},
 ): Server {
   const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const headersTimeout = Math.min(HEADERS_TIMEOUT_MS, requestTimeout);
+  const report = options.onEarlyAnswer ?? (() => {});
   const server = createServer(
     {
       requestTimeout,
-      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
+      headersTimeout,
       connectionsCheckingInterval: Math.min(1000, requestTimeout / 2),
       // Node answers an HTTP/1.1 request without Host with a bare 400 the app never sees (and no
       // clientError event); the app's envelope refuses it with JSON instead.
@@ -126,8 +187,14 @@ export function createHttpServer(
     listener,
   );
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  server.on('clientError', answerClientError);
-  server.on('checkExpectation', answerExpectation);
-  server.on('connect', refuseConnect);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
+    answerClientError(err, socket, report, headersTimeout / 1000),
+  );
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
+    answerExpectation(req, res, report),
+  );
+  server.on('connect', (req: IncomingMessage, socket: Duplex) =>
+    refuseConnect(req, socket, report),
+  );
   return server;
 }

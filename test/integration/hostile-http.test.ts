@@ -11,11 +11,13 @@ import {
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createDashboard } from '../../src/dashboard/index.js';
+import { reportEarlyAnswers } from '../../src/http/early-answers.js';
+import { EARLY_ANSWER_MSG } from '../../src/http/request-log.js';
 import { REQUEST_TIMEOUT_MS } from '../../src/http/server.js';
 import { type MockLlm, startMockLlm } from '../../src/llm/mock-server.js';
 import { Readiness } from '../../src/readiness.js';
 import { HTTP_DURATION, type Listening, listen } from '../helpers/app.js';
-import { startEstimatedMeter } from '../helpers/energy.js';
+import { nextSample, startEstimatedMeter } from '../helpers/energy.js';
 import { defaultChatService } from '../helpers/llm-upstream.js';
 import { captureLogger } from '../helpers/log.js';
 
@@ -66,7 +68,10 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
       chat: { service: chat, tracker: meter },
       dashboard,
     });
-    served = await listen(app, { requestTimeoutMs: CUT_OFF_MS });
+    served = await listen(app, {
+      requestTimeoutMs: CUT_OFF_MS,
+      onEarlyAnswer: reportEarlyAnswers(log.logger, meter),
+    });
     meter.trackRequests({ servers: [served.server] });
   });
   after(async () => {
@@ -85,6 +90,29 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     }) ?? 0;
   const requests = (text: string, labels: Record<string, string>) =>
     findSample(text, `${HTTP_DURATION}_count`, labels);
+  /** Every request counted, by `status method route` (`-`: no route, an answer before the app). */
+  const counted = async () => {
+    const byLabels = new Map<string, number>();
+    for (const s of parseSamples(await metrics.scrape())) {
+      if (s.name !== `${HTTP_DURATION}_count`) continue;
+      const { http_response_status_code: status, http_request_method: method } = s.labels;
+      byLabels.set(`${status} ${method} ${s.labels.http_route ?? '-'}`, s.value);
+    }
+    return byLabels;
+  };
+  /** What was counted since `before`. */
+  const countedSince = async (before: Map<string, number>) => {
+    const added: Record<string, number> = {};
+    for (const [key, value] of await counted()) {
+      if (value !== (before.get(key) ?? 0)) added[key] = value - (before.get(key) ?? 0);
+    }
+    return added;
+  };
+  const earlyAnswerLines = () =>
+    lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === EARLY_ANSWER_MSG)
+      .map((l) => `${l.level} ${l.status} ${l.method} ${l.reason}`);
 
   for (const [encoding, corrupt] of [
     ['gzip', Buffer.from('not gzip at all')],
@@ -243,6 +271,69 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
       error: 'method_not_allowed',
       message: 'CONNECT is not allowed: this service is not a proxy; allowed: GET, HEAD, POST',
     });
+  });
+
+  it('counts and logs each answer given before the app once, never with the request bytes', async () => {
+    const before = await counted();
+    const secret = 'sk-test-4242-never-logged';
+    const { host } = new URL(served.url);
+    const replies = [
+      await raw(served.url, `GARBAGE /?token=${secret} HTTP/1.1\r\nHost: x\r\n\r\n`),
+      await raw(
+        served.url,
+        `GET /healthz HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${secret}\r\n` +
+          `X-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      ),
+      await raw(
+        served.url,
+        'POST /chat HTTP/1.1\r\nHost: x\r\nExpect: nonsense\r\nContent-Length: 2\r\n\r\n{}',
+      ),
+      await raw(served.url, `CONNECT ${host} HTTP/1.1\r\nHost: ${host}\r\n\r\n`),
+      // Headers that never end (slowloris): cut off at the request timeout.
+      await raw(served.url, `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Token: ${secret}\r\n`, 60_000),
+    ];
+    expect(replies.map((r) => r.slice(0, 12))).to.deep.equal(
+      ['400', '431', '417', '405', '408'].map((status) => `HTTP/1.1 ${status}`),
+    );
+    // Node made a request of the Expect, which request tracking counts: once, not twice.
+    expect(await countedSince(before)).to.deep.equal({
+      '400 _OTHER -': 1,
+      '431 _OTHER -': 1,
+      '417 POST unmatched': 1,
+      '405 CONNECT -': 1,
+      '408 _OTHER -': 1,
+    });
+    // At the request log's level for a 4xx (info).
+    expect(earlyAnswerLines()).to.deep.equal([
+      '30 400 _OTHER HPE_INVALID_METHOD',
+      '30 431 _OTHER HPE_HEADER_OVERFLOW',
+      '30 417 POST EXPECTATION_NOT_SUPPORTED',
+      '30 405 CONNECT CONNECT_NOT_ALLOWED',
+      '30 408 _OTHER ERR_HTTP_REQUEST_TIMEOUT',
+    ]);
+    const log = lines.join('\n');
+    expect(log).not.to.include(secret);
+    expect(log).not.to.include('rawPacket');
+  });
+
+  it('counts a request cut off while the app reads its body once, and logs its 408', async () => {
+    const before = await counted();
+    const reply = await raw(
+      served.url,
+      'POST /chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"m":',
+      60_000,
+    );
+    expect(reply).to.match(/^HTTP\/1\.1 408 /);
+    // The app had the request: request tracking ends it at its next sweep, as one whose answer
+    // never finished; the 408 is not counted a second time.
+    await nextSample(meter);
+    await nextSample(meter);
+    const added = await countedSince(before);
+    expect(
+      Object.values(added).reduce((a, b) => a + b, 0),
+      JSON.stringify(added),
+    ).to.equal(1);
+    expect(earlyAnswerLines()).to.deep.equal(['30 408 POST ERR_HTTP_REQUEST_TIMEOUT']);
   });
 
   it('survives a client that resets a CONNECT before the answer', async () => {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -174,6 +175,27 @@ describe('service (spawned, real HTTP)', function () {
     const added = [...after].filter((v) => !before.has(v));
     expect(added.length).to.be.at.most(1);
     expect(after.size).to.be.at.most(before.size + 1);
+  });
+
+  it("counts what Node's parser rejects before the app, with no route", async () => {
+    const { hostname, port } = new URL(server.url);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), hostname);
+      let text = '';
+      socket.on('data', (d) => {
+        text += d.toString('latin1');
+      });
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+      socket.write('GARBAGE\r\n\r\n');
+    });
+    expect(reply).to.match(/^HTTP\/1\.1 400 /);
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const early = samplesOf(text, `${HTTP_DURATION}_count`, {
+      http_request_method: '_OTHER',
+      http_response_status_code: '400',
+    }).filter((s) => s.labels.http_route === undefined);
+    expect(early.map((s) => s.value)).to.deep.equal([1]);
   });
 });
 
