@@ -129,11 +129,14 @@ function common(values: Record<string, string | boolean | undefined>): CommonOpt
   };
 }
 
-const VALUE_OPTIONS = new Set(
-  Object.entries(COMMON).flatMap(([name, o]) =>
-    o.type === 'string' ? [`--${name}`, ...('short' in o ? [`-${o.short}`] : [])] : [],
-  ),
-);
+/**
+ * How node:util reads `args` under `table`, without failing on a mistake (the strict parse that
+ * follows reports it): the same grouping of short options (`-hv`, `-vz DE`) and the same values.
+ */
+function looseTokens(args: string[], table: NonNullable<ParseArgsConfig['options']>) {
+  return parseArgs({ args, options: table, strict: false, allowPositionals: true, tokens: true })
+    .tokens;
+}
 
 /**
  * Splits `run`'s arguments into carbonscope's options and the command: at `--` when given,
@@ -141,16 +144,26 @@ const VALUE_OPTIONS = new Set(
  * `carbonscope run node app.js` works like `carbonscope run -- node app.js`.
  */
 export function splitRunArgs(args: string[]): { options: string[]; command: string[] } {
-  const dashes = args.indexOf('--');
-  for (let i = 0; i < (dashes < 0 ? args.length : dashes); i++) {
-    const arg = args[i];
-    if (!arg.startsWith('-') || arg === '-') {
-      return { options: args.slice(0, i), command: args.slice(i) };
-    }
-    if (VALUE_OPTIONS.has(arg)) i++;
+  for (const token of looseTokens(args, COMMON)) {
+    if (token.kind === 'option') continue;
+    // The command starts at the first positional, or right after a `--` written before one.
+    const start = token.kind === 'positional' ? token.index : token.index + 1;
+    return { options: args.slice(0, token.index), command: args.slice(start) };
   }
-  if (dashes < 0) return { options: args, command: [] };
-  return { options: args.slice(0, dashes), command: args.slice(dashes + 1) };
+  return { options: args, command: [] };
+}
+
+/**
+ * Whether `carbonscope <command> <rest>` turns on --verbose, grouped (`-hv`) or not, read as the
+ * command's parser reads it but without failing: for an error that came before or after parsing.
+ */
+export function asksVerboseOption(command: string | undefined, rest: string[]): boolean {
+  const table = command === 'run' ? COMMON : command === 'monitor' ? MONITOR : undefined;
+  if (!table) return false;
+  const args = command === 'run' ? splitRunArgs(rest).options : rest;
+  return looseTokens(args, table).some(
+    (t) => t.kind === 'option' && t.name === 'verbose' && t.value === undefined,
+  );
 }
 
 export function parseRunArgs(args: string[]): RunOptions {

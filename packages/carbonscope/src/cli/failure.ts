@@ -1,4 +1,4 @@
-import { splitRunArgs } from './args.js';
+import { asksVerboseOption } from './args.js';
 
 /**
  * What main prints for an error no command expected (a bug, or a case nobody foresaw): one line,
@@ -10,8 +10,11 @@ export function unexpectedErrorText(err: unknown, verbose: boolean): string {
   return `carbonscope: error: ${first}\n`;
 }
 
-/** Whether `carbonscope <command> <rest>` asks for --verbose, read without parsing options. */
+/** Whether `carbonscope <command> <rest>` asks for --verbose; never reads the command run's. */
 export function asksVerbose(command: string | undefined, rest: string[]): boolean {
-  const options = command === 'run' ? splitRunArgs(rest).options : rest;
-  return options.some((arg) => arg === '-v' || arg === '--verbose');
+  try {
+    return asksVerboseOption(command, rest);
+  } catch {
+    return false; // this is main's last word on an error: it must not throw one of its own
+  }
 }

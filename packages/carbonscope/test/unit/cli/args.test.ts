@@ -39,6 +39,22 @@ describe('command-line arguments', () => {
     ]);
   });
 
+  it('splits after a group of short options whose last one takes the next argument', () => {
+    // -vz DE is -v -z DE, as the option parser reads it: DE is the zone, not the command.
+    expect(splitRunArgs(['-vz', 'DE', 'node', 'app.js'])).to.deep.equal({
+      options: ['-vz', 'DE'],
+      command: ['node', 'app.js'],
+    });
+    expect(splitRunArgs(['-vo', 'x.csv', '--', 'true'])).to.deep.equal({
+      options: ['-vo', 'x.csv'],
+      command: ['true'],
+    });
+    // A value written into the group (-zDE, -vzDE) takes no next argument.
+    expect(splitRunArgs(['-vzDE', 'node']).command).to.deep.equal(['node']);
+    expect(parseRunArgs(['-vz', 'FR', 'node', '-v'])).to.include({ verbose: true, zone: 'FR' });
+    expect(parseRunArgs(['-vz', 'FR', 'node', '-v']).command).to.deep.equal(['node', '-v']);
+  });
+
   it('reads the common options', () => {
     const o = parseRunArgs([
       '--zone',

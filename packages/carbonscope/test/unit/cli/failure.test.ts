@@ -20,4 +20,18 @@ describe('unexpected errors on the command line', () => {
     expect(asksVerbose('run', ['grep', '--verbose'])).to.equal(false);
     expect(asksVerbose('impacts', ['-m', 'gpt-4o'])).to.equal(false);
   });
+
+  it('reads -v inside a group of short options, as the option parser does', () => {
+    expect(asksVerbose('monitor', ['-hv'])).to.equal(true);
+    expect(asksVerbose('monitor', ['-vd', '1s'])).to.equal(true);
+    expect(asksVerbose('run', ['-hv', '--', 'true'])).to.equal(true);
+    expect(asksVerbose('run', ['-vz', 'DE', '--', 'true'])).to.equal(true);
+    // After a short option that takes a value, the rest of the group is that value.
+    expect(asksVerbose('monitor', ['-dv'])).to.equal(false);
+    expect(asksVerbose('run', ['-ov', '--', 'true'])).to.equal(false);
+    // The command's own -v, grouped or not, is the command's.
+    expect(asksVerbose('run', ['--', 'node', '-v'])).to.equal(false);
+    expect(asksVerbose('run', ['-z', 'DE', '--', 'grep', '-iv', 'x'])).to.equal(false);
+    expect(asksVerbose('run', ['-z', 'DE', 'grep', '-iv', 'x'])).to.equal(false);
+  });
 });
