@@ -48,8 +48,13 @@ export interface Report {
     components: ComponentEnergy[];
     /** True when any part of the figure comes from a model rather than a meter. */
     estimated: boolean;
-    /** False when the command's CPU time could not be read: the figures are then 0, not real. */
+    /**
+     * False when the command's CPU time could not be read, or read 0 (less than the reader
+     * resolves): energy, emissions and the command's embodied share are then 0, not real.
+     */
     known: boolean;
+    /** Why `known` is false, in words. */
+    unknownReason?: string;
   };
   /** Whole-machine energy over the same time, for context (also set for `run`). */
   host: { joules: number; averageWatts: number; components: ComponentEnergy[] };
@@ -82,6 +87,8 @@ export interface Report {
     attribution?: string;
     /** How the command's CPU time was read (run only). */
     cpuTime?: string;
+    /** The command's CPU seconds as read (run only, where readable); 0: too little to count. */
+    commandCpuSeconds?: number;
     /** Things the user should know about the figures (GPU not attributed, and so on). */
     notes: string[];
   };
@@ -116,6 +123,20 @@ export interface ReportInput {
   cpuUtilizationPercent: number | null;
   cpuTime?: string;
   processEnergyKnown?: boolean;
+  /**
+   * The command's CPU seconds as read at its end (run only, where readable) and what 0 means
+   * there: less CPU than the reader resolves, not none.
+   */
+  processCpu?: { seconds: number; zeroMeans: string };
+}
+
+/** Why the command's energy is not known (run only), undefined when it is. */
+function processEnergyUnknown(input: ReportInput): string | undefined {
+  if (input.command !== 'run') return undefined;
+  if (input.processEnergyKnown === false) return 'its CPU time cannot be read here';
+  // Zero ticks is not zero CPU: a share of 0 would print 0 J as if measured.
+  if (input.processCpu?.seconds === 0) return input.processCpu.zeroMeans;
+  return undefined;
 }
 
 /** Folds the meter's final snapshot into the report of a run. */
@@ -142,7 +163,8 @@ export function buildReport(input: ReportInput): Report {
     );
   }
   const grams = totals.grams;
-  const energyKnown = input.processEnergyKnown !== false;
+  const unknownReason = processEnergyUnknown(input);
+  const energyKnown = unknownReason === undefined;
   const estimated =
     components.some((c) => c.estimated) || snapshot.sources.some((s) => s.estimated);
   const sci =
@@ -168,6 +190,7 @@ export function buildReport(input: ReportInput): Report {
       components,
       estimated,
       known: energyKnown,
+      ...(unknownReason === undefined ? {} : { unknownReason }),
     },
     host: {
       joules: snapshot.totals.host.joules,
@@ -193,6 +216,7 @@ export function buildReport(input: ReportInput): Report {
       reasons: snapshot.reasons,
       ...(scope === 'process' ? { attribution: snapshot.attribution.mode } : {}),
       ...(input.cpuTime ? { cpuTime: input.cpuTime } : {}),
+      ...(input.processCpu ? { commandCpuSeconds: input.processCpu.seconds } : {}),
       notes,
     },
     cpuUtilizationPercent: input.cpuUtilizationPercent,

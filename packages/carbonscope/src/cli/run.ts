@@ -5,7 +5,7 @@ import { parseRunArgs, RUN_HELP } from './args.js';
 import { finish } from './finish.js';
 import { outputClosed } from './output.js';
 import { openSession, startMeter } from './session.js';
-import { createTreeCpuReader, TREE_CPU_METHOD_TEXT } from './tree-cpu/index.js';
+import { createTreeCpuReader, TREE_CPU_METHOD_TEXT, TREE_CPU_ZERO_TEXT } from './tree-cpu/index.js';
 import { openWindow } from './window.js';
 
 /** Signals passed on to the command. SIGUSR1 is left alone: Node reserves it for its inspector. */
@@ -70,12 +70,17 @@ export async function runCommand(args: string[], env: Env = process.env): Promis
 
   const end = await ended;
   for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+  // The command is reaped by now, so its CPU time is final (what is left of its tree is orphaned).
+  const method = tree.method;
   const report = await measured.close({
     command: 'run',
     argv: options.command,
     projectName: options.projectName,
-    cpuTime: TREE_CPU_METHOD_TEXT[tree.method],
-    processEnergyKnown: tree.method !== 'unavailable',
+    cpuTime: TREE_CPU_METHOD_TEXT[method],
+    processEnergyKnown: method !== 'unavailable',
+    ...(method === 'unavailable'
+      ? {}
+      : { processCpu: { seconds: tree.read(), zeroMeans: TREE_CPU_ZERO_TEXT[method] } }),
   });
 
   if (end.kind === 'error') {

@@ -61,7 +61,10 @@ function sciLines(report: Report): string[] {
   const { embodied, sci } = report;
   const lines: string[] = [];
   const m = embodied.settings;
-  if (m && m.totalKg > 0) {
+  if (report.scope === 'process' && !report.energy.known) {
+    // The command's share of the hardware follows its CPU time, as its energy does.
+    lines.push("  embodied: unknown (the command's share follows its CPU time)");
+  } else if (m && m.totalKg > 0) {
     const whose = report.scope === 'process' ? "the command's share of" : 'the reserved share of';
     lines.push(
       `  embodied: ${formatGrams(embodied.grams)} CO2e (estimated: ${whose} ${sig(m.totalKg)} kgCO2e of hardware over ${sig(m.lifetimeYears)} years, ${m.reservedVcpus} of ${m.hostVcpus} vCPUs; ${m.source})`,
@@ -97,7 +100,7 @@ export function formatSummary(report: Report): string {
       );
       lines.push(...componentLines(energy.components));
     } else {
-      lines.push('  energy of the command: unknown (its CPU time cannot be read here)');
+      lines.push(`  energy of the command: unknown (${energy.unknownReason})`);
     }
     lines.push(
       `  whole machine meanwhile: ${formatEnergy(report.host.joules)} (${sig(report.host.averageWatts)} W average)`,

@@ -125,6 +125,8 @@ describe('carbonscope command line', function () {
     expect(busy.durationSeconds).to.be.within(1.4, 10);
     expect(idle.durationSeconds).to.be.within(1.4, 10);
     expect(busy.energy.joules).to.be.greaterThan(0);
+    expect(busy.energy.known).to.equal(true);
+    expect(busy.measurement.commandCpuSeconds).to.be.greaterThan(1);
     expect(busy.energy.joules).to.be.greaterThan(3 * idle.energy.joules);
     expect(busy.energy.estimated).to.equal(true);
     expect(busy.grid).to.include({ zone: 'DE', carbonIntensity: 300, source: 'fixed' });
@@ -141,6 +143,25 @@ describe('carbonscope command line', function () {
       estimated: true,
     });
     expect(busy.sci?.gramsPerUnit).to.equal(busy.emissions.grams + busy.embodied.grams);
+  });
+
+  it("says a command under /proc's 10 ms resolution is not measured instead of 0 J", async function () {
+    if (process.platform !== 'linux') this.skip();
+    const file = join(dir, 'below-resolution.csv');
+    const r = await cli(['run', '--json', '-o', file, '--', 'true']);
+    expect(r.code, r.stderr).to.equal(0);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.measurement.commandCpuSeconds).to.equal(0);
+    expect(report.energy.known).to.equal(false);
+    expect(report.energy.unknownReason).to.match(/under 10 ms of CPU: below \/proc's resolution/);
+    expect(report.sci).to.equal(null);
+    expect(r.stderr).to.contain(
+      "energy of the command: unknown (under 10 ms of CPU: below /proc's resolution, not measured)",
+    );
+    expect(r.stderr).to.not.match(/energy of the command: 0 J/);
+    const [row] = parseEmissionsCsv(readFileSync(file, 'utf8')).records;
+    expect(row.energy_consumed).to.equal('');
+    expect(row.emissions).to.equal('');
   });
 
   it('counts the CPU time of grandchildren', async () => {

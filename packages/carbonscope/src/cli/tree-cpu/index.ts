@@ -12,7 +12,12 @@ export {
 } from './proc-stat.js';
 export { createProcTreeCpuReader } from './proc-tree-cpu.js';
 export { createPsTreeCpuReader, descendantsOf, parsePsTable, parsePsTime } from './ps-tree-cpu.js';
-export { TREE_CPU_METHOD_TEXT, type TreeCpuMethod, type TreeCpuReader } from './tree-cpu-reader.js';
+export {
+  TREE_CPU_METHOD_TEXT,
+  TREE_CPU_ZERO_TEXT,
+  type TreeCpuMethod,
+  type TreeCpuReader,
+} from './tree-cpu-reader.js';
 
 /** A reader for platforms with neither: always 0, and the summary says process energy is unknown. */
 export function createUnavailableTreeCpuReader(): TreeCpuReader {

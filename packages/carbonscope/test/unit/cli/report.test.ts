@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { CODECARBON_COLUMNS } from '../../../src/cli/csv.js';
+import { TREE_CPU_ZERO_TEXT } from '../../../src/cli/process-tree-cpu.js';
 import {
   buildReport,
   codeCarbonTimestamp,
@@ -168,6 +169,41 @@ describe('run report and CSV row', () => {
     expect(row.cpu_energy).to.equal(undefined);
     expect(row.emissions).to.equal(undefined);
     expect(formatSummary(report)).to.match(/energy of the command: unknown/);
+  });
+
+  it("says a command CPU time below the reader's resolution is not measured, never 0 J", () => {
+    const zero = { seconds: 0, zeroMeans: TREE_CPU_ZERO_TEXT.proc };
+    const report = buildReport({ ...base, command: 'run', snapshot: snapshot(), processCpu: zero });
+    expect(report.energy.known).to.equal(false);
+    expect(report.energy.unknownReason).to.equal(
+      "under 10 ms of CPU: below /proc's resolution, not measured",
+    );
+    expect(report.measurement.commandCpuSeconds).to.equal(0);
+    expect(report.sci).to.equal(null);
+    const row = reportToRow(report, HOST, base.endedAt);
+    for (const column of ['energy_consumed', 'cpu_energy', 'cpu_power', 'emissions'] as const) {
+      expect(row[column], column).to.equal(undefined);
+    }
+    const text = formatSummary(report);
+    expect(text).to.contain(
+      "energy of the command: unknown (under 10 ms of CPU: below /proc's resolution, not measured)",
+    );
+    expect(text).to.match(/ {2}emissions: unknown\n/);
+    expect(text).to.match(/ {2}embodied: unknown \(/);
+    expect(text).to.not.match(/ 0 J/);
+    // One tick or more is a measurement: reported as before.
+    const ticked = { seconds: 0.01, zeroMeans: TREE_CPU_ZERO_TEXT.proc };
+    const measured = buildReport({
+      ...base,
+      command: 'run',
+      snapshot: snapshot(),
+      processCpu: ticked,
+    });
+    const plain = buildReport({ ...base, command: 'run', snapshot: snapshot() });
+    expect(measured.energy).to.deep.equal(plain.energy);
+    expect(measured.energy.known).to.equal(true);
+    expect(measured.sci).to.deep.equal(plain.sci);
+    expect(formatSummary(measured)).to.equal(formatSummary(plain));
   });
 
   it('leaves emissions empty when no grid intensity was known', () => {
