@@ -11,7 +11,15 @@ export {
   realProcFs,
 } from './proc-stat.js';
 export { createProcTreeCpuReader } from './proc-tree-cpu.js';
-export { createPsTreeCpuReader, descendantsOf, parsePsTable, parsePsTime } from './ps-tree-cpu.js';
+export {
+  createPsTreeCpuReader,
+  descendantsOf,
+  PS_COLUMNS,
+  type PsRow,
+  parsePsTable,
+  parsePsTime,
+  treeGrowth,
+} from './ps-tree-cpu.js';
 export {
   TREE_CPU_METHOD_TEXT,
   TREE_CPU_ZERO_TEXT,

@@ -36,46 +36,90 @@ export function parsePsTime(text: string): number | undefined {
   );
 }
 
-/** `pid ppid time` lines of `ps -A -o pid=,ppid=,time=` into a table. */
-export function parsePsTable(text: string): Map<number, { ppid: number; seconds: number }> {
-  const table = new Map<number, { ppid: number; seconds: number }>();
+/** One process as `ps -A -o pid=,ppid=,time=,lstart=` lists it. */
+export interface PsRow {
+  pid: number;
+  ppid: number;
+  /** CPU time, user + system. */
+  seconds: number;
+  /** Start time as ps prints it (the locale's date, kept as text): with the pid, who it is. */
+  started: string;
+}
+
+/** The columns `ps` is asked for: the start time last, as its text holds spaces. */
+export const PS_COLUMNS = 'pid=,ppid=,time=,lstart=';
+
+/** Lines of `ps -A -o pid=,ppid=,time=,lstart=` into a table by pid. */
+export function parsePsTable(text: string): Map<number, PsRow> {
+  const table = new Map<number, PsRow>();
   for (const line of text.split('\n')) {
-    const [pid, ppid, time] = line.trim().split(/\s+/);
-    const seconds = time === undefined ? undefined : parsePsTime(time);
-    if (seconds === undefined || !Number.isFinite(Number(pid))) continue;
-    table.set(Number(pid), { ppid: Number(ppid), seconds });
+    const m = /^\s*(\d+)\s+(\d+)\s+(\S+)\s+(\S.*?)\s*$/.exec(line);
+    const seconds = m ? parsePsTime(m[3]) : undefined;
+    if (!m || seconds === undefined) continue;
+    const started = m[4].replace(/\s+/g, ' ');
+    table.set(Number(m[1]), { pid: Number(m[1]), ppid: Number(m[2]), seconds, started });
   }
   return table;
 }
 
+/** A process across samples: its pid and its start time, since a pid is reused. */
+function processKey(row: PsRow): string {
+  return `${row.pid}@${row.started}`;
+}
+
 /**
- * Fallback for systems without /proc (macOS, the BSDs): one `ps` call per sample. A process's
- * last seen time is kept after it exits, so only its time after the last sample is lost.
+ * The CPU seconds the tree of `root` gained since the last sample, given each member's time then
+ * (`seen`, by pid and start time), and the members' times now. A process seen for the first time
+ * counts from its start; one that left the tree is dropped, its counted time kept by the caller.
+ */
+export function treeGrowth(
+  root: PsRow,
+  table: ReadonlyMap<number, PsRow>,
+  seen: ReadonlyMap<string, number>,
+): { seconds: number; seen: Map<string, number> } {
+  const parents = new Map([...table].map(([pid, row]) => [pid, row.ppid]));
+  const now = new Map<string, number>();
+  let seconds = 0;
+  for (const pid of descendantsOf(root.pid, parents)) {
+    const row = table.get(pid) as PsRow;
+    const key = processKey(row);
+    const before = seen.get(key) ?? 0;
+    seconds += Math.max(row.seconds - before, 0);
+    now.set(key, Math.max(row.seconds, before));
+  }
+  return { seconds, seen: now };
+}
+
+/**
+ * Fallback for systems without /proc (macOS, the BSDs): one `ps` call per sample. Each process is
+ * known by its pid and start time, so a pid reused by a new process counts that process from its
+ * start; the growth of each member is added up, so a process that exits keeps the time seen up to
+ * the last sample and only its time after that is lost.
  */
 export function createPsTreeCpuReader(
-  runPs: () => string = () =>
-    execFileSync('ps', ['-A', '-o', 'pid=,ppid=,time='], { encoding: 'utf8' }),
+  runPs: () => string = () => execFileSync('ps', ['-A', '-o', PS_COLUMNS], { encoding: 'utf8' }),
 ): TreeCpuReader {
-  let root: number | undefined;
-  const lastSeen = new Map<number, number>();
-  let highest = 0;
+  let rootPid: number | undefined;
+  /** The command's own row, once seen: a later process on its pid is not the command. */
+  let root: PsRow | undefined;
+  let seen = new Map<string, number>();
+  let total = 0;
   return {
     method: 'ps',
     setRoot(pid) {
-      root = pid;
+      rootPid = pid;
     },
     read() {
-      if (root === undefined) return highest;
+      if (rootPid === undefined) return total;
       const table = parsePsTable(runPs());
-      const parents = new Map([...table].map(([pid, row]) => [pid, row.ppid]));
-      for (const pid of descendantsOf(root, parents)) {
-        const seconds = table.get(pid)?.seconds ?? 0;
-        lastSeen.set(pid, Math.max(lastSeen.get(pid) ?? 0, seconds));
-      }
-      let sum = 0;
-      for (const seconds of lastSeen.values()) sum += seconds;
-      highest = Math.max(highest, sum);
-      return highest;
+      const row = table.get(rootPid);
+      root ??= row;
+      // Once the command has ended, what is left of its tree was orphaned: not the command's.
+      if (!root || !row || row.started !== root.started) return total;
+      const grown = treeGrowth(root, table, seen);
+      seen = grown.seen;
+      total += grown.seconds;
+      return total;
     },
   };
 }

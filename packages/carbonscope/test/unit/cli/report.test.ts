@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { CODECARBON_COLUMNS } from '../../../src/cli/csv.js';
-import { TREE_CPU_ZERO_TEXT } from '../../../src/cli/process-tree-cpu.js';
+import { TREE_CPU_ZERO_TEXT } from '../../../src/cli/tree-cpu/index.js';
 import {
   buildReport,
   codeCarbonTimestamp,

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,10 +10,13 @@ import {
   createPsTreeCpuReader,
   descendantsOf,
   type ProcFs,
+  PS_COLUMNS,
+  type PsRow,
   parseProcStat,
   parsePsTable,
   parsePsTime,
   realProcFs,
+  treeGrowth,
 } from '../../../src/cli/tree-cpu/index.js';
 
 /** A /proc/<pid>/stat line in the kernel's layout (fields 1..17 and a few after). */
@@ -68,6 +71,21 @@ function commandTree() {
   const reader = createProcTreeCpuReader(proc.fs);
   reader.setRoot(100);
   return { proc, reader };
+}
+
+/** Start times as `ps -o lstart` prints them (the C locale's %c). */
+const BOOT = 'Mon Dec  1 08:00:00 2025';
+const A = 'Wed Dec  3 22:36:18 2025';
+const B = 'Wed Dec  3 22:36:19 2025';
+
+/** `ps -A -o pid=,ppid=,time=,lstart=` output for [pid, ppid, time, lstart] rows. */
+function ps(rows: Array<[number, number, string, string]>): string {
+  return rows
+    .map(
+      ([pid, ppid, time, started]) =>
+        `${String(pid).padStart(5)} ${String(ppid).padStart(5)} ${time.padStart(8)} ${started}`,
+    )
+    .join('\n');
 }
 
 describe('process tree CPU time', () => {
@@ -382,12 +400,92 @@ describe('process tree CPU time', () => {
   });
 
   it('ps fallback: sums the tree and keeps the last time of a process that exited', () => {
-    let output = '  1     0 0:10.00\n 100     1 0:01.00\n 101   100 0:02.00\n 300     1 9:00.00\n';
+    let output = ps([
+      [1, 0, '0:10.00', BOOT],
+      [100, 1, '0:01.00', A],
+      [101, 100, '0:02.00', A],
+      [300, 1, '9:00.00', BOOT],
+    ]);
     const reader = createPsTreeCpuReader(() => output);
     reader.setRoot(100);
     expect(reader.read()).to.equal(3);
-    output = '  1     0 0:10.00\n 100     1 0:01.50\n';
+    output = ps([
+      [1, 0, '0:10.00', BOOT],
+      [100, 1, '0:01.50', A],
+    ]);
     expect(reader.read()).to.equal(3.5); // 101 left with its last seen 2 s
     expect(parsePsTable('garbage\n').size).to.equal(0);
+  });
+
+  it("ps fallback: reads this machine's ps with the columns it asks for", function () {
+    if (process.platform === 'win32') this.skip();
+    const table = parsePsTable(execFileSync('ps', ['-A', '-o', PS_COLUMNS], { encoding: 'utf8' }));
+    const self = table.get(process.pid);
+    expect(self?.ppid).to.equal(process.ppid);
+    expect(self?.started).to.match(/\d\d:\d\d:\d\d/);
+  });
+
+  it('ps fallback: a reused pid is a new process, its time counted from its start', () => {
+    let output = ps([
+      [100, 1, '0:01.00', A],
+      [101, 100, '0:05.00', A],
+    ]);
+    const reader = createPsTreeCpuReader(() => output);
+    reader.setRoot(100);
+    expect(reader.read()).to.equal(6);
+    // 101 exits and the command starts another child that gets pid 101 again.
+    output = ps([
+      [100, 1, '0:01.00', A],
+      [101, 100, '0:00.50', B],
+    ]);
+    expect(reader.read()).to.equal(6.5);
+    output = ps([
+      [100, 1, '0:01.00', A],
+      [101, 100, '0:02.00', B],
+    ]);
+    expect(reader.read()).to.equal(8);
+  });
+
+  it('ps fallback: keeps only the tree members of the last sample, by pid and start time', () => {
+    const first = parsePsTable(
+      ps([
+        [100, 1, '0:01.00', A],
+        [101, 100, '0:02.00', A],
+        [102, 101, '0:03.00', A],
+      ]),
+    );
+    const root = first.get(100) as PsRow;
+    const one = treeGrowth(root, first, new Map());
+    expect(one.seconds).to.equal(6);
+    expect([...one.seen.keys()].sort()).to.deep.equal([
+      `100@${A.replace(/ +/g, ' ')}`,
+      `101@${A.replace(/ +/g, ' ')}`,
+      `102@${A.replace(/ +/g, ' ')}`,
+    ]);
+    // 101 and 102 exit; 102 comes back as a new process (pid reused) under the command.
+    const second = parsePsTable(
+      ps([
+        [100, 1, '0:01.25', A],
+        [102, 100, '0:00.10', B],
+      ]),
+    );
+    const two = treeGrowth(root, second, one.seen);
+    expect(two.seconds).to.be.closeTo(0.35, 1e-9);
+    expect([...two.seen.keys()].sort()).to.deep.equal([
+      `100@${A.replace(/ +/g, ' ')}`,
+      `102@${B.replace(/ +/g, ' ')}`,
+    ]);
+  });
+
+  it('ps fallback: a new process on the pid of the command that ended is not its tree', () => {
+    let output = ps([[100, 1, '0:01.00', A]]);
+    const reader = createPsTreeCpuReader(() => output);
+    reader.setRoot(100);
+    expect(reader.read()).to.equal(1);
+    output = ps([
+      [100, 1, '0:30.00', B],
+      [150, 100, '0:40.00', B],
+    ]);
+    expect(reader.read()).to.equal(1);
   });
 });
