@@ -4,7 +4,12 @@
  * push decoded to the same shape, the OTLP/JSON one; traces it takes as http/json.
  */
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import protobuf from 'protobufjs';
@@ -101,6 +106,8 @@ export interface OtlpPush {
   /** `application/x-protobuf` or `application/json`, as the exporter sent it. */
   contentType: string;
   body: OtlpMetricsRequest;
+  /** The request's headers (authorization included), as the receiver got them. */
+  headers: IncomingHttpHeaders;
 }
 
 export interface OtlpReceiver {
@@ -144,7 +151,7 @@ export async function otlpReceiver(): Promise<OtlpReceiver> {
       .then((body) => {
         const json = contentType.startsWith('application/json');
         if (req.url === '/v1/metrics')
-          pushes.push({ contentType, body: decode(contentType, body) });
+          pushes.push({ contentType, body: decode(contentType, body), headers: req.headers });
         if (req.url === '/v1/traces') {
           if (!json) throw new Error('traces are read as http/json only');
           traces.push(JSON.parse(body.toString('utf8')) as Record<string, unknown>);

@@ -392,6 +392,42 @@ describe('carbonscope command line', function () {
     }
   });
 
+  it('sends the user and password of an --otlp URL as basic auth, and never prints them', async () => {
+    const receiver = await otlpReceiver();
+    // A password with characters a URL must escape: the header carries it decoded, as curl does.
+    const url = receiver.url.replace('//', '//bob:s3cr%40t%3APW@');
+    const basic = `Basic ${Buffer.from('bob:s3cr@t:PW').toString('base64')}`;
+    try {
+      const run = await cli(['run', '--otlp', url, ...node('1')], {
+        env: { OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=acme' },
+      });
+      expect(run.code, run.stderr).to.equal(0);
+      const monitor = await cli(['monitor', '-d', '1s', '--interval', '500ms', '--otlp', url], {
+        env: { OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' },
+      });
+      expect(monitor.code, monitor.stderr).to.equal(0);
+      expect(receiver.failures).to.deep.equal([]);
+      expect(receiver.pushes.length).to.be.greaterThan(1);
+      for (const push of receiver.pushes) expect(push.headers.authorization).to.equal(basic);
+      // Headers from the environment still go with it.
+      expect(receiver.pushes[0].headers['x-tenant']).to.equal('acme');
+      for (const text of [run.stdout, run.stderr, monitor.stdout, monitor.stderr]) {
+        expect(text).to.not.match(/s3cr|%40t/);
+      }
+      // An Authorization header set in the environment is taken over the URL's.
+      const pushed = receiver.pushes.length;
+      const bearer = await cli(['run', '--otlp', url, '--', 'true'], {
+        env: { OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Bearer t0ken' },
+      });
+      expect(bearer.code, bearer.stderr).to.equal(0);
+      const last = receiver.pushes.slice(pushed);
+      expect(last.map((p) => p.headers.authorization)).to.include('Bearer t0ken');
+      expect(last.map((p) => p.headers.authorization)).to.not.include(basic);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('gives up on a collector that never answers within a few seconds, and says so', async () => {
     await withSilentCollector(async (port) => {
       const started = performance.now();
