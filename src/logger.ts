@@ -1,4 +1,4 @@
-import { longestFirst, redactSecrets } from 'carbonscope';
+import { redactionList, redactSecrets } from 'carbonscope';
 import { type DestinationStream, type Logger, pino } from 'pino';
 
 export { redactSecrets } from 'carbonscope';
@@ -27,8 +27,8 @@ const SECRET_PATHS = [
 ];
 
 export function createLogger(options: LoggerOptions): Logger {
-  // Ordered once here: the hook below runs for every line written.
-  const secrets = longestFirst((options.secrets ?? []).filter((s) => s.length > 0));
+  // Built once here (ordered, with the forms JSON escapes): the hook runs for every line.
+  const secrets = redactionList(options.secrets ?? []);
   return pino(
     {
       level: options.level,

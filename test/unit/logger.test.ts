@@ -34,4 +34,18 @@ describe('logger', () => {
     expect(lines[0]).not.to.include('PW9SECRET');
     expect(lines[0]).to.include('https://[redacted]:[redacted]@api.example/v3');
   });
+
+  it('masks a secret holding a quote or a backslash in its JSON-escaped form too', () => {
+    // In a JSON line the secret is written escaped (\" and \\): the raw form never matches.
+    const secret = 'ab"c\\d-SECRET';
+    const { logger, lines } = captureLogger('info', [secret]);
+    logger.warn({ err: new Error(`upstream refused key ${secret}`) }, 'upstream failed');
+    logger.warn({ detail: `key=${secret}` }, `bad key ${secret}`);
+    const text = lines.join('\n');
+    expect(lines).to.have.length(2);
+    expect(text).not.to.include(secret);
+    expect(text).not.to.include(JSON.stringify(secret).slice(1, -1));
+    expect(text).not.to.include('d-SECRET');
+    expect(text.match(/\[redacted\]/g)).to.have.length.of.at.least(4);
+  });
 });

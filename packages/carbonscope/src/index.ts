@@ -119,6 +119,7 @@ export {
   type Logger,
   type LogLevel,
   longestFirst,
+  redactionList,
   redactSecrets,
   stderrLogger,
 } from './log.js';

@@ -59,6 +59,21 @@ export function longestFirst(secrets: readonly string[]): readonly string[] {
 }
 
 /**
+ * The list a logger redacts each line against, built once when it is created: the secrets
+ * longest first, with the JSON-escaped form of each where it differs: a JSON line writes a
+ * secret holding `"`, `\` or a control character escaped (`\"`), and its raw form never matches.
+ */
+export function redactionList(secrets: readonly string[]): readonly string[] {
+  const forms = new Set<string>();
+  for (const secret of secrets) {
+    if (secret.length === 0) continue;
+    forms.add(secret);
+    forms.add(JSON.stringify(secret).slice(1, -1));
+  }
+  return longestFirst([...forms]);
+}
+
+/**
  * Replaces every occurrence of each secret in free text (an upstream body, an error message),
  * the longest first. A caller that redacts often (every log line) orders its list once with
  * longestFirst: then nothing is allocated here unless a secret is found.
