@@ -118,7 +118,13 @@ describe('config', () => {
     // The grid would fall back to annual averages and /chat answer 502 for good, for a setting
     // that cannot work.
     for (const variable of ['ELECTRICITY_MAPS_BASE_URL', 'LLM_BASE_URL']) {
-      for (const url of ['https://em-user:SECRET9@api.example/v3', 'http://em-user@api.example/']) {
+      for (const url of [
+        'https://em-user:SECRET9@api.example/v3',
+        'http://em-user@api.example/',
+        // An escape that decodes to nothing (%zz, or %E0 alone) is still a password.
+        'https://em-user:SECRET9%zz@api.example/v3',
+        'https://em-user:SECRET9%E0@api.example/v3',
+      ]) {
         expect(() => loadConfig({ [variable]: url }), `${variable}=${url}`)
           .to.throw(ConfigError)
           .with.property('message')

@@ -1,13 +1,30 @@
 /** The user name and password written into a URL (`https://user:pass@host/`), decoded. */
 export function credentialsOf(url: string | undefined): string[] {
-  if (!url) return [];
+  const parsed = parsedUrl(url);
+  if (!parsed) return [];
+  return [parsed.username, parsed.password]
+    .filter((part) => part.length > 0)
+    .flatMap((part) => [part, decoded(part)]);
+}
+
+function parsedUrl(url: string | undefined): URL | undefined {
+  if (!url) return undefined;
   try {
-    const { username, password } = new URL(url);
-    return [username, password]
-      .filter((part) => part.length > 0)
-      .flatMap((part) => [part, decodeURIComponent(part)]);
+    return new URL(url);
   } catch {
-    return [];
+    return undefined;
+  }
+}
+
+/**
+ * The part percent-decoded, or as written when an escape decodes to nothing (`%zz`, a lone
+ * `%E0`): the URL parser keeps such a part, and a throw here would lose the credentials whole.
+ */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
   }
 }
 
