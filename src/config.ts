@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import {
-  credentialsOf,
   type Env,
   fetchableUrlSetting,
   integerSetting as integer,
@@ -10,6 +9,7 @@ import {
   SettingsError,
   secretsOf as settingsSecrets,
   urlSetting as url,
+  urlSecrets,
   withoutCredentials,
 } from 'carbonscope';
 import { parse as parseDotenv } from 'dotenv';
@@ -169,9 +169,7 @@ export function redactConfig(config: Config): Config {
 
 /** Every secret value of the config, for redaction of free text (errors, upstream bodies). */
 export function secretsOf(config: Config): string[] {
-  return [
-    ...settingsSecrets(config),
-    config.llm.apiKey,
-    ...credentialsOf(config.llm.baseUrl),
-  ].filter((s): s is string => Boolean(s));
+  return [...settingsSecrets(config), config.llm.apiKey, ...urlSecrets(config.llm.baseUrl)].filter(
+    (s): s is string => Boolean(s),
+  );
 }

@@ -48,4 +48,20 @@ describe('logger', () => {
     expect(text).not.to.include('d-SECRET');
     expect(text.match(/\[redacted\]/g)).to.have.length.of.at.least(4);
   });
+
+  it('masks a URL password but not a short user name inside ordinary words', () => {
+    // A user name is no secret; masked everywhere, `al` would mangle "total" on every line.
+    const config = loadConfig({});
+    const url = 'https://al:PWSECRET9@llm.example/v1';
+    const secrets = secretsOf({ ...config, llm: { ...config.llm, baseUrl: url } });
+    const { logger, lines } = captureLogger('info', secrets);
+    logger.info({ reason: `cannot fetch ${url}` }, 'total energy of all calls');
+    logger.info(`user al said PWSECRET9 and al:PWSECRET9 at http://al@llm.example/`);
+    expect(lines[0]).to.include('"msg":"total energy of all calls"');
+    expect(lines[0]).to.include('cannot fetch https://[redacted]@llm.example/v1');
+    expect(lines[1]).to.include(
+      'user al said [redacted] and [redacted] at http:[redacted]llm.example/',
+    );
+    expect(lines.join('\n')).not.to.include('PWSECRET9');
+  });
 });

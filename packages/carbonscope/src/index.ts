@@ -177,5 +177,5 @@ export {
   urlSetting,
   ZONE_PATTERN,
 } from './settings.js';
-export { credentialsOf, withoutCredentials } from './url-credentials.js';
+export { credentialsOf, urlSecrets, withoutCredentials } from './url-credentials.js';
 export { VERSION } from './version.js';

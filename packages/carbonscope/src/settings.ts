@@ -12,7 +12,7 @@ import {
 } from './energy/sources/estimate.js';
 import { DEFAULT_CALIBRATION_INTERVAL_MS } from './energy/tracker.js';
 import { MAX_ZONE_LENGTH, zoneKind } from './grid/zones.js';
-import { credentialsOf, maskUserinfo } from './url-credentials.js';
+import { credentialsOf, maskUserinfo, urlSecrets } from './url-credentials.js';
 
 /** Thrown when a setting is malformed; `variable` names the environment variable to fix. */
 export class SettingsError extends Error {
@@ -326,7 +326,7 @@ function embodiedSettings(s: Parsed<typeof schema>): EmbodiedSettings {
 
 /** Every secret value of the settings, for redaction of free text. */
 export function secretsOf(settings: Settings): string[] {
-  return [settings.grid.apiKey, ...credentialsOf(settings.grid.baseUrl)].filter((s): s is string =>
+  return [settings.grid.apiKey, ...urlSecrets(settings.grid.baseUrl)].filter((s): s is string =>
     Boolean(s),
   );
 }

@@ -1,10 +1,32 @@
-/** The user name and password written into a URL (`https://user:pass@host/`), decoded. */
+/**
+ * The user name and password written into a URL (`https://user:pass@host/`), as written and
+ * decoded: whether it has any. What to redact of them is urlSecrets'.
+ */
 export function credentialsOf(url: string | undefined): string[] {
   const parsed = parsedUrl(url);
   if (!parsed) return [];
   return [parsed.username, parsed.password]
     .filter((part) => part.length > 0)
     .flatMap((part) => [part, decoded(part)]);
+}
+
+/**
+ * What of a URL's credentials no log line, error or answer may show: the password and the
+ * `user:password` pair, as written and decoded, and the user name only as the URL's userinfo
+ * (`//user@`, `//user:`). A user name alone is an identity, not a secret; matched everywhere,
+ * a short one (`al`) would mask ordinary words ("total") on every line.
+ */
+export function urlSecrets(url: string | undefined): string[] {
+  const parsed = parsedUrl(url);
+  if (!parsed || (!parsed.username && !parsed.password)) return [];
+  const out = new Set<string>();
+  for (const form of [decoded, (part: string) => part]) {
+    const user = form(parsed.username);
+    const password = form(parsed.password);
+    if (password) out.add(password).add(`${user}:${password}`);
+    if (user) out.add(`//${user}@`).add(`//${user}:`);
+  }
+  return [...out];
 }
 
 function parsedUrl(url: string | undefined): URL | undefined {

@@ -6,7 +6,7 @@ import { bindMetrics } from '../otel/bind-metrics.js';
 import { importSdk, otlpMetricExporter } from '../otel/optional-sdk.js';
 import { Carbonscope } from '../runtime/carbonscope.js';
 import { type Env, loadSettings, type Settings, SettingsError } from '../settings.js';
-import { credentialsOf, withoutCredentials } from '../url-credentials.js';
+import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import { type CommonOptions, UsageError } from './args.js';
 
 /** The OTLP/HTTP metrics URL: a bare endpoint gets the standard `/v1/metrics` path. */
@@ -204,7 +204,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
         return true;
       }
       // The URL may carry user:password (basic auth to the collector); the log must not.
-      const reason = redactSecrets(failure, credentialsOf(url));
+      const reason = redactSecrets(failure, urlSecrets(url));
       logger.error(
         `could not push metrics to ${withoutCredentials(url)}: ${reason}; this run's metrics were not delivered`,
       );

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { longestFirst, redactedExcerpt, redactSecrets } from '../../src/log.js';
+import { urlSecrets } from '../../src/url-credentials.js';
 
 describe('redaction', () => {
   it('redacts the longest secret first, whatever order it is given in', () => {
@@ -25,5 +26,14 @@ describe('redaction', () => {
     expect(redactedExcerpt(text, ['emkey-0123456789'], 200)).to.equal(
       `${'y'.repeat(195)}[redacted]`,
     );
+  });
+
+  it("takes a URL's password and user:password, its user name only where it is userinfo", () => {
+    const secrets = urlSecrets('https://al:PW%2FSECRET9@collector.example:4318');
+    const text = 'total: al:PW/SECRET9, https://al:PW%2FSECRET9@collector.example, http://al@x/';
+    expect(redactSecrets(text, secrets)).to.equal(
+      'total: [redacted], https://[redacted]@collector.example, http:[redacted]x/',
+    );
+    expect(urlSecrets('https://collector.example/v1')).to.deep.equal([]);
   });
 });
