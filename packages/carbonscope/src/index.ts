@@ -170,6 +170,7 @@ export {
   loadSettings,
   numberSetting,
   OPERATION_ATTRIBUTION_MODES,
+  otlpSecretsOf,
   parseEnv,
   type Settings,
   SettingsError,

@@ -23,12 +23,17 @@ export interface StderrLoggerOptions {
   /** Also print the fields of each line as JSON (the CLI's --verbose). */
   fields?: boolean;
   write?: (line: string) => void;
+  /** Values no line may show (an API key, a URL's password): each is written `[redacted]`. */
+  secrets?: readonly string[];
 }
 
 /** A plain-text logger for stderr: `carbonscope: warning: <message>`. */
 export function stderrLogger(options: StderrLoggerOptions = {}): Logger {
   const min = RANK[options.level ?? logLevelFrom(process.env.CARBONSCOPE_LOG_LEVEL)];
-  const write = options.write ?? ((line: string) => process.stderr.write(line));
+  const write = redactingWrite(
+    options.write ?? ((line: string) => process.stderr.write(line)),
+    redactionList(options.secrets ?? []),
+  );
   const at = (level: Exclude<LogLevel, 'silent'>): LogFn =>
     ((fields: Record<string, unknown> | string, message?: string) => {
       if (RANK[level] < min) return;
@@ -41,6 +46,14 @@ export function stderrLogger(options: StderrLoggerOptions = {}): Logger {
       write(`carbonscope: ${tag}${text}${extra}\n`);
     }) as LogFn;
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** The writer as it is when there is nothing to redact: a line then costs what it did before. */
+function redactingWrite(
+  write: (line: string) => void,
+  secrets: readonly string[],
+): (line: string) => void {
+  return secrets.length ? (line) => write(redactSecrets(line, secrets)) : write;
 }
 
 const REDACTED = '[redacted]';

@@ -12,7 +12,7 @@ import {
 } from './energy/sources/estimate.js';
 import { DEFAULT_CALIBRATION_INTERVAL_MS } from './energy/tracker.js';
 import { MAX_ZONE_LENGTH, zoneKind } from './grid/zones.js';
-import { credentialsOf, maskUserinfo, urlSecrets } from './url-credentials.js';
+import { credentialsOf, maskUserinfo, percentDecoded, urlSecrets } from './url-credentials.js';
 
 /** Thrown when a setting is malformed; `variable` names the environment variable to fix. */
 export class SettingsError extends Error {
@@ -329,4 +329,33 @@ export function secretsOf(settings: Settings): string[] {
   return [settings.grid.apiKey, ...urlSecrets(settings.grid.baseUrl)].filter((s): s is string =>
     Boolean(s),
   );
+}
+
+const OTLP_SIGNALS = ['', 'METRICS_', 'TRACES_', 'LOGS_'];
+/** Shorter header values (a tenant id such as `1`) are no credentials; see otlpSecretsOf. */
+const MIN_HEADER_SECRET_LENGTH = 8;
+
+/**
+ * The secrets of the standard OTLP exporter variables, which are the exporters' and not
+ * settings: the credentials of each OTEL_EXPORTER_OTLP_*ENDPOINT, and each value of
+ * OTEL_EXPORTER_OTLP_*HEADERS (`key=value,...`) of 8 characters or more, as written, decoded and
+ * without its scheme (`Bearer `). Masked everywhere, a short value would mangle words and numbers.
+ */
+export function otlpSecretsOf(env: Env): string[] {
+  return OTLP_SIGNALS.flatMap((signal) => [
+    ...urlSecrets(env[`OTEL_EXPORTER_OTLP_${signal}ENDPOINT`]),
+    ...headerSecrets(env[`OTEL_EXPORTER_OTLP_${signal}HEADERS`]),
+  ]);
+}
+
+function headerSecrets(headers: string | undefined): string[] {
+  if (!headers) return [];
+  return headers.split(',').flatMap((entry) => {
+    const equals = entry.indexOf('=');
+    if (equals === -1) return [];
+    const raw = entry.slice(equals + 1).trim();
+    const value = percentDecoded(raw);
+    const credentials = value.slice(value.indexOf(' ') + 1).trim();
+    return [raw, value, credentials].filter((s) => s.length >= MIN_HEADER_SECRET_LENGTH);
+  });
 }

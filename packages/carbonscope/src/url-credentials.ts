@@ -7,7 +7,7 @@ export function credentialsOf(url: string | undefined): string[] {
   if (!parsed) return [];
   return [parsed.username, parsed.password]
     .filter((part) => part.length > 0)
-    .flatMap((part) => [part, decoded(part)]);
+    .flatMap((part) => [part, percentDecoded(part)]);
 }
 
 /**
@@ -20,7 +20,7 @@ export function urlSecrets(url: string | undefined): string[] {
   const parsed = parsedUrl(url);
   if (!parsed || (!parsed.username && !parsed.password)) return [];
   const out = new Set<string>();
-  for (const form of [decoded, (part: string) => part]) {
+  for (const form of [percentDecoded, (part: string) => part]) {
     const user = form(parsed.username);
     const password = form(parsed.password);
     if (password) out.add(password).add(`${user}:${password}`);
@@ -39,10 +39,10 @@ function parsedUrl(url: string | undefined): URL | undefined {
 }
 
 /**
- * The part percent-decoded, or as written when an escape decodes to nothing (`%zz`, a lone
+ * The text percent-decoded, or as written when an escape decodes to nothing (`%zz`, a lone
  * `%E0`): the URL parser keeps such a part, and a throw here would lose the credentials whole.
  */
-function decoded(part: string): string {
+export function percentDecoded(part: string): string {
   try {
     return decodeURIComponent(part);
   } catch {

@@ -1,11 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { settlesWithin } from '../deadline.js';
 import type { ProcessCpuReader } from '../energy/index.js';
-import { type Logger, redactSecrets, stderrLogger } from '../log.js';
+import { type Logger, stderrLogger } from '../log.js';
 import { bindMetrics } from '../otel/bind-metrics.js';
 import { importSdk, otlpMetricExporter } from '../otel/optional-sdk.js';
 import { Carbonscope } from '../runtime/carbonscope.js';
-import { type Env, loadSettings, type Settings, SettingsError } from '../settings.js';
+import {
+  type Env,
+  loadSettings,
+  otlpSecretsOf,
+  type Settings,
+  SettingsError,
+  secretsOf,
+} from '../settings.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import { type CommonOptions, UsageError } from './args.js';
 
@@ -159,6 +166,15 @@ function cliConfig(options: CommonOptions, env: Env, defaultIntervalMs?: number)
 }
 
 /**
+ * Every secret the CLI knows, for its logger to mask on every line (an upstream's error may
+ * echo any of them): the settings' (the Electricity Maps key), the --otlp URL's credentials and
+ * the OTLP exporter variables' (endpoints' credentials, header tokens).
+ */
+function cliSecrets(config: Settings, options: CommonOptions, env: Env): string[] {
+  return [...secretsOf(config), ...urlSecrets(options.otlp), ...otlpSecretsOf(env)];
+}
+
+/**
  * Everything a CLI measurement needs, built from the service's own settings (CARBON_ZONE,
  * ELECTRICITY_MAPS_API_KEY, PUE, ENERGY_*) with the command-line options on top. Throws
  * SettingsError for a bad setting.
@@ -166,7 +182,11 @@ function cliConfig(options: CommonOptions, env: Env, defaultIntervalMs?: number)
 export async function openSession(o: SessionOptions): Promise<Session> {
   const config = cliConfig(o.options, o.env, o.defaultIntervalMs);
   const verbose = o.options.verbose;
-  const logger = stderrLogger({ level: verbose ? 'info' : 'warn', fields: verbose });
+  const logger = stderrLogger({
+    level: verbose ? 'info' : 'warn',
+    fields: verbose,
+    secrets: cliSecrets(config, o.options, o.env),
+  });
   const runId = randomUUID();
   const otlp = o.options.otlp
     ? await otlpPush(
@@ -203,10 +223,9 @@ export async function openSession(o: SessionOptions): Promise<Session> {
         await otlp.provider.shutdown().catch(() => undefined);
         return true;
       }
-      // The URL may carry user:password (basic auth to the collector); the log must not.
-      const reason = redactSecrets(failure, urlSecrets(url));
+      // The reason may quote the URL's user:password or a header's token: the logger masks them.
       logger.error(
-        `could not push metrics to ${withoutCredentials(url)}: ${reason}; this run's metrics were not delivered`,
+        `could not push metrics to ${withoutCredentials(url)}: ${failure}; this run's metrics were not delivered`,
       );
       // No shutdown: the reader's would push once more and hold the exit as long again.
       return false;

@@ -450,6 +450,47 @@ describe('carbonscope command line', function () {
     });
   });
 
+  it('never prints a secret it knows, on whatever line an upstream echoes it', async () => {
+    const token = 'otlp-TOKEN-4f9a2c';
+    const emKey = 'em-KEY-0123456789';
+    // Both refuse, naming the credential they were sent: the collector in its status line,
+    // Electricity Maps in its body.
+    const echoing = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (req.url?.startsWith('/v1/metrics')) {
+          res.writeHead(401, `refused ${req.headers.authorization ?? 'no token'}`).end();
+        } else {
+          res
+            .writeHead(401)
+            .end(`{"message":"token ${String(req.headers['auth-token'])} invalid"}`);
+        }
+      });
+    });
+    const port = await listenOnLoopback(echoing);
+    try {
+      const r = await cli(
+        ['run', '-v', '--otlp', `http://al:PWSECRET9@127.0.0.1:${port}`, ...node('1')],
+        {
+          env: {
+            OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer%20${token}`,
+            CARBON_INTENSITY: '',
+            ELECTRICITY_MAPS_API_KEY: emKey,
+            ELECTRICITY_MAPS_BASE_URL: `http://127.0.0.1:${port}/v3`,
+          },
+        },
+      );
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stderr).to.match(
+        /could not push metrics to http:\/\/redacted@127\.0\.0\.1:\d+: refused \[redacted\] \(HTTP 401\)/,
+      );
+      expect(r.stderr).to.match(/grid: .*token \[redacted\] invalid/);
+      for (const secret of [token, emKey, 'PWSECRET9']) expect(r.stderr).not.to.contain(secret);
+    } finally {
+      echoing.close();
+    }
+  });
+
   it('says so when the collector refuses the last push; run keeps the exit, monitor exits 1', async () => {
     const refusing = createHttpServer((req, res) => {
       req.resume();

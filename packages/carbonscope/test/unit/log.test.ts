@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { longestFirst, redactedExcerpt, redactSecrets } from '../../src/log.js';
+import { longestFirst, redactedExcerpt, redactSecrets, stderrLogger } from '../../src/log.js';
+import { otlpSecretsOf } from '../../src/settings.js';
 import { urlSecrets } from '../../src/url-credentials.js';
 
 describe('redaction', () => {
@@ -35,5 +36,27 @@ describe('redaction', () => {
       'total: [redacted], https://[redacted]@collector.example, http:[redacted]x/',
     );
     expect(urlSecrets('https://collector.example/v1')).to.deep.equal([]);
+  });
+
+  it('stderrLogger masks its secrets in the message and, escaped or not, in the fields', () => {
+    const lines: string[] = [];
+    const secret = 'tok"en\\-SECRET';
+    const logger = stderrLogger({ fields: true, secrets: [secret], write: (l) => lines.push(l) });
+    logger.warn({ detail: `sent ${secret}` }, `refused ${secret} (HTTP 401)`);
+    expect(lines).to.deep.equal([
+      'carbonscope: warning: refused [redacted] (HTTP 401) {"detail":"sent [redacted]"}\n',
+    ]);
+  });
+
+  it("takes the OTLP variables' endpoint passwords and header tokens, not short header values", () => {
+    const secrets = otlpSecretsOf({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'https://al:PWSECRET9@collector.example',
+      OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'authorization=Bearer%20tok-0123456789,x-scope-orgid=1',
+    });
+    const text =
+      'total 1: https://al:PWSECRET9@collector.example, tok-0123456789, Bearer%20tok-0123456789';
+    expect(redactSecrets(text, longestFirst(secrets))).to.equal(
+      'total 1: https://[redacted]@collector.example, [redacted], [redacted]',
+    );
   });
 });
