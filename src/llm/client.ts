@@ -5,6 +5,7 @@ import {
   type Impacts,
   LlmError,
   llmImpacts,
+  redactionList,
   type StatusMessage,
   UnknownMixZoneError as UnknownZoneError,
   withDeadline,
@@ -111,7 +112,8 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       'no data-centre figures for this LLM provider: using the world mix',
     );
   }
-  const secrets = options.apiKey ? [options.apiKey] : [];
+  // With its JSON-escaped form: an upstream error without a message is quoted as its JSON.
+  const secrets = redactionList(options.apiKey ? [options.apiKey] : []);
   const client = new OpenAI({
     baseURL: options.baseUrl,
     apiKey: options.apiKey ?? NO_KEY,
@@ -206,7 +208,7 @@ export function createChatService(options: ChatServiceOptions): ChatService {
 function upstreamError(
   err: unknown,
   timeoutMs: number,
-  secrets: string[],
+  secrets: readonly string[],
   logger: Logger,
 ): LlmError {
   const safe = (text: string) => redactSecrets(text, secrets).slice(0, 300);

@@ -27,12 +27,12 @@ const ask = {
 function service(
   baseUrl: string,
   metrics: TestMetrics,
-  extra: { timeoutMs?: number; zone?: string } = {},
+  extra: { timeoutMs?: number; zone?: string; apiKey?: string } = {},
 ) {
   const log = captureLogger('debug');
   const svc = createChatService({
     baseUrl,
-    apiKey: KEY,
+    apiKey: extra.apiKey ?? KEY,
     provider: 'openai',
     defaultModel: 'gpt-4o-mini',
     electricityMixZone: extra.zone,
@@ -340,6 +340,24 @@ describe('llm chat client', () => {
       expect(err.message).not.to.include(KEY);
       expect(lines.length).to.be.greaterThan(0);
       expect(lines.join('\n')).not.to.include(KEY);
+    } finally {
+      await stub.close();
+    }
+  });
+
+  it('never lets out a key holding " or \\, echoed in an error without a message', async () => {
+    // Such an error's text is its JSON (openai's APIError): the key is in it escaped.
+    const key = 'sk-"quoted\\key-SECRET42';
+    const stub = await startStubUpstream((req, res) => {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { detail: `bad key: ${req.headers.authorization}` } }));
+    });
+    try {
+      const { svc: own, lines } = service(stub.baseUrl, metrics, { apiKey: key });
+      const err = await expectLlmError(own.complete(ask), 502, 'upstream_error');
+      expect(err.message).to.include('bad key: Bearer [redacted]');
+      const seen = `${err.message}\n${lines.join('\n')}`;
+      expect(seen).not.to.include('key-SECRET42');
     } finally {
       await stub.close();
     }
