@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
-import { redactedExcerpt } from '../log.js';
+import { redactedExcerpt, redactionList } from '../log.js';
 import { parseRetryAfter } from '../retry-after.js';
 import { urlSecrets } from '../url-credentials.js';
 import { UpstreamError, type UpstreamErrorKind } from './errors.js';
@@ -85,8 +85,9 @@ export function createElectricityMapsClient(
   const sleep = options.sleep ?? ((ms: number) => delay(ms));
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
-  // fetch names the URL, user and password included, in the error for a URL that has them.
-  const secrets = [options.apiKey, ...urlSecrets(options.baseUrl)];
+  // fetch names the URL, user and password included, in the error for a URL that has them; a
+  // JSON body echoes the key escaped (redactionList).
+  const secrets = redactionList([options.apiKey, ...urlSecrets(options.baseUrl)]);
   // After a Retry-After longer than we wait, calls for that zone fail fast until then instead
   // of spending the (small) quota on answers we already know. Per zone and capped, so one
   // answer (Retry-After: 3600, or a date in 2099) cannot switch live data off for every zone,

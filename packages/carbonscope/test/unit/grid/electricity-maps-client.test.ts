@@ -38,11 +38,16 @@ describe('grid: Electricity Maps client', () => {
   });
 
   function client(
-    options: { retry?: Partial<RetryPolicy>; timeoutMs?: number; baseUrl?: string } = {},
+    options: {
+      retry?: Partial<RetryPolicy>;
+      timeoutMs?: number;
+      baseUrl?: string;
+      apiKey?: string;
+    } = {},
   ): ElectricityMapsClient {
     return createElectricityMapsClient({
       baseUrl: options.baseUrl ?? stub.url,
-      apiKey: KEY,
+      apiKey: options.apiKey ?? KEY,
       timeoutMs: options.timeoutMs ?? 2000,
       retry: {
         retries: 2,
@@ -115,6 +120,13 @@ describe('grid: Electricity Maps client', () => {
     stub.next({ status: 401, body: `{"message":"The provided token ${KEY} is invalid."}` });
     const err = await failure(client().latest('DE'));
     expect(err.detail).to.include('[redacted]');
+  });
+
+  it('redacts a key holding " or \\ that a JSON error body echoes escaped', async () => {
+    const key = 'em-"quoted\\key-SECRET42';
+    stub.next({ status: 401, body: JSON.stringify({ message: `The token ${key} is invalid.` }) });
+    const err = await failure(client({ apiKey: key }).latest('DE'));
+    expect(err.detail).to.equal('{"message":"The token [redacted] is invalid."}');
   });
 
   it('redacts a key that straddles the 200-character cut, and keeps the marker whole', async () => {
