@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { CODECARBON_COLUMNS } from '../../../src/cli/csv.js';
-import { TREE_CPU_ZERO_TEXT } from '../../../src/cli/tree-cpu/index.js';
 import {
   buildReport,
   codeCarbonTimestamp,
@@ -9,6 +8,7 @@ import {
   reportToRow,
 } from '../../../src/cli/report.js';
 import { formatSummary } from '../../../src/cli/summary.js';
+import { TREE_CPU_ZERO_TEXT } from '../../../src/cli/tree-cpu/index.js';
 import type { EnergySnapshot } from '../../../src/energy/index.js';
 
 const HOST: HostFacts = {
