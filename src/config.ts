@@ -4,6 +4,7 @@ import {
   fetchableUrlSetting,
   integerSetting as integer,
   loadSettings,
+  otlpSecretsOf,
   parseEnv,
   type Settings,
   SettingsError,
@@ -167,9 +168,16 @@ export function redactConfig(config: Config): Config {
   };
 }
 
-/** Every secret value of the config, for redaction of free text (errors, upstream bodies). */
-export function secretsOf(config: Config): string[] {
-  return [...settingsSecrets(config), config.llm.apiKey, ...urlSecrets(config.llm.baseUrl)].filter(
-    (s): s is string => Boolean(s),
-  );
+/**
+ * Every secret value of the config, for redaction of free text (errors, upstream bodies), and
+ * those of the OTLP exporters' own variables in `env` (their endpoints' passwords, their headers'
+ * tokens), which the exporters read themselves and the config does not hold.
+ */
+export function secretsOf(config: Config, env: Env = {}): string[] {
+  return [
+    ...settingsSecrets(config),
+    config.llm.apiKey,
+    ...urlSecrets(config.llm.baseUrl),
+    ...otlpSecretsOf(env),
+  ].filter((s): s is string => Boolean(s));
 }

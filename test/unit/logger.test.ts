@@ -64,4 +64,19 @@ describe('logger', () => {
     );
     expect(lines.join('\n')).not.to.include('PWSECRET9');
   });
+  it("masks the OTLP exporters' endpoint passwords and header tokens", () => {
+    // The exporters read these variables themselves; they are no settings, yet secrets.
+    const env = {
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://push:OTLP-PW-42@collector.example:4318',
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer tok-HEADER-9f8e7d',
+    };
+    const { logger, lines } = captureLogger('info', secretsOf(loadConfig(env), env));
+    logger.warn(
+      { reason: 'refused Bearer tok-HEADER-9f8e7d' },
+      `push to ${env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT}`,
+    );
+    expect(lines[0]).not.to.include('OTLP-PW-42');
+    expect(lines[0]).not.to.include('tok-HEADER-9f8e7d');
+    expect(lines[0]).to.include('[redacted]');
+  });
 });

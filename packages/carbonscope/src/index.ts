@@ -164,6 +164,7 @@ export {
   ENERGY_SOURCES,
   type EnergySettings,
   type Env,
+  envSecretsOf,
   fetchableUrlSetting,
   type GridSettings,
   integerSetting,

@@ -331,6 +331,22 @@ export function secretsOf(settings: Settings): string[] {
   );
 }
 
+/**
+ * The secrets of the environment as it is, for a logger made before the settings are loaded
+ * (`register`, the instrumentation, `Carbonscope.create` without a logger of its own): the
+ * Electricity Maps key and base URL's credentials, and the OTLP exporters' (otlpSecretsOf). It
+ * reads the variables as written and never throws: a setting that fails to load is reported
+ * through that logger.
+ */
+export function envSecretsOf(env: Env): string[] {
+  const key = env.ELECTRICITY_MAPS_API_KEY || env.ELECTRICITY_MAP_API_KEY;
+  return [
+    ...(key ? [key] : []),
+    ...urlSecrets(env.ELECTRICITY_MAPS_BASE_URL),
+    ...otlpSecretsOf(env),
+  ];
+}
+
 const OTLP_SIGNALS = ['', 'METRICS_', 'TRACES_', 'LOGS_'];
 /** Shorter header values (a tenant id such as `1`) are no credentials; see otlpSecretsOf. */
 const MIN_HEADER_SECRET_LENGTH = 8;

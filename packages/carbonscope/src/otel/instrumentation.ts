@@ -1,7 +1,8 @@
 import { type MeterProvider, metrics, type TracerProvider } from '@opentelemetry/api';
-import { type Logger, stderrLogger } from '../log.js';
+import type { Logger } from '../log.js';
 import type { Carbonscope, CarbonscopeOptions } from '../runtime/carbonscope.js';
 import { startDefault } from '../runtime/default.js';
+import { defaultLogger } from '../runtime/default-logger.js';
 import { VERSION } from '../version.js';
 import { SCOPE_NAME } from './attach.js';
 import { type BindMetricsOptions, bindMetrics } from './bind-metrics.js';
@@ -32,7 +33,7 @@ export class CarbonscopeInstrumentation {
 
   constructor(config: CarbonscopeInstrumentationConfig = {}) {
     this.config = { enabled: true, ...config };
-    this.logger = config.logger ?? stderrLogger();
+    this.logger = config.logger ?? defaultLogger(config.env ?? process.env);
     if (this.config.enabled) this.enable();
   }
 

@@ -40,8 +40,9 @@ import {
   type RequestTrackingOptions,
   trackHttpRequests,
 } from '../http/index.js';
-import { type Logger, stderrLogger } from '../log.js';
+import type { Logger } from '../log.js';
 import { type Env, loadSettings, type Settings } from '../settings.js';
+import { defaultLogger } from './default-logger.js';
 import { OperationScores } from './operation-scores.js';
 
 /** A ref'd timer that only holds the event loop open; it never fires in practice. */
@@ -132,7 +133,7 @@ export class Carbonscope implements OperationTracker {
   /** Builds every part; probes the power sources (so it is async), starts nothing. */
   static async create(options: CarbonscopeOptions = {}): Promise<Carbonscope> {
     const settings = options.settings ?? loadSettings(options.env ?? process.env);
-    const logger = options.logger ?? stderrLogger();
+    const logger = options.logger ?? defaultLogger(options.env ?? process.env);
     const grid = options.grid ?? createGridIntensity({ config: settings, logger });
     const clock = options.clock ?? monotonicClock;
     const sources =

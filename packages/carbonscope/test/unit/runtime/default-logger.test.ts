@@ -1,0 +1,52 @@
+import { expect } from 'chai';
+import { defaultLogger } from '../../../src/runtime/default-logger.js';
+
+/** What `fn` writes to stderr, which the default logger writes to. */
+function stderrOf(fn: () => void): string {
+  const written: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    written.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    fn();
+  } finally {
+    process.stderr.write = write;
+  }
+  return written.join('');
+}
+
+describe('the default logger (register, the instrumentation, Carbonscope.create)', () => {
+  const env = {
+    ELECTRICITY_MAPS_API_KEY: 'em-KEY-5a1c9e',
+    ELECTRICITY_MAPS_BASE_URL: 'https://grid:GRID-PW-77@em.example/v3',
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://push:OTLP-PW-42@127.0.0.1:4318',
+    OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20tok-HEADER-9f8e7d,x-tenant=1',
+  };
+
+  it('masks every secret of the environment on every line', () => {
+    const text = stderrOf(() => {
+      const logger = defaultLogger(env);
+      logger.warn(`grid said: key em-KEY-5a1c9e refused at ${env.ELECTRICITY_MAPS_BASE_URL}`);
+      logger.error(
+        { url: env.OTEL_EXPORTER_OTLP_ENDPOINT },
+        'push refused Bearer tok-HEADER-9f8e7d',
+      );
+    });
+    expect(text).to.include('[redacted]');
+    for (const secret of ['em-KEY-5a1c9e', 'GRID-PW-77', 'OTLP-PW-42', 'tok-HEADER-9f8e7d']) {
+      expect(text).not.to.include(secret);
+    }
+  });
+
+  it('leaves ordinary words and short header values alone', () => {
+    const text = stderrOf(() => defaultLogger(env).warn('1 grid total of 1 push'));
+    expect(text).to.include('1 grid total of 1 push');
+  });
+
+  it('reads variables as written and never throws on a malformed one', () => {
+    const odd = { ELECTRICITY_MAPS_BASE_URL: 'not a url', OTEL_EXPORTER_OTLP_HEADERS: '=,,x' };
+    expect(() => defaultLogger(odd).warn('ok')).not.to.throw();
+  });
+});
