@@ -3,12 +3,16 @@
 // its route template, and the figures go out through the application's OTel SDK or, if it has
 // none, one configured by the standard OTEL_* variables. Nothing here may stop the application:
 // a failure is one line on stderr and the application runs unmetered.
+import { installRouteResolvers } from './http/frameworks/index.js';
 import { attachToOtel } from './otel/attach.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './otel/spans.js';
 import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
 import { defaultLogger } from './runtime/default-logger.js';
 
 const logger = defaultLogger(process.env);
+// Now, while the application's modules are still to load: Fastify 4 tells of each instance only
+// as it is built, and the meter starts later.
+installRouteResolvers();
 
 async function register(): Promise<void> {
   const cs = await startDefault({

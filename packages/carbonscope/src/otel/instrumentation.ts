@@ -1,4 +1,5 @@
 import { type MeterProvider, metrics, type TracerProvider } from '@opentelemetry/api';
+import { installRouteResolvers } from '../http/frameworks/index.js';
 import type { Logger } from '../log.js';
 import type { Carbonscope, CarbonscopeOptions } from '../runtime/carbonscope.js';
 import { startDefault } from '../runtime/default.js';
@@ -38,6 +39,8 @@ export class CarbonscopeInstrumentation {
   }
 
   enable(): void {
+    // At once, before the application builds its Fastify 4 instance (the meter starts later).
+    installRouteResolvers();
     this.starting ??= startDefault({
       ...this.config,
       logger: this.logger,

@@ -5,8 +5,10 @@ import Router from '@koa/router';
 import { expect } from 'chai';
 import express from 'express';
 import Fastify from 'fastify';
+import Fastify4 from 'fastify4';
 import Koa from 'koa';
 import type { OperationFootprint } from '../../../src/energy/index.js';
+import { installRouteResolvers } from '../../../src/http/frameworks/index.js';
 import { setRoute } from '../../../src/http/index.js';
 import { Carbonscope, type CarbonscopeOptions } from '../../../src/runtime/carbonscope.js';
 import {
@@ -156,6 +158,30 @@ describe('http: every request of a server is one operation named by its route te
       { prefix: '/api/v1' },
     );
     app.get('/hello', async () => 'hi');
+    await app.ready();
+    const { cs, ended } = await tracked(app.server);
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      expect(await requestAll(await listening(app.server), PATHS, ended)).to.deep.equal(EXPECTED);
+    } finally {
+      await app.close();
+      await cs.stop();
+    }
+  });
+
+  it('Fastify 4: the route each route names, from the instance carbonscope saw being built', async () => {
+    // Fastify 4 has no handler channel: what register and the instrumentation install as they
+    // load (before the application builds its Fastify) names every route of every instance.
+    installRouteResolvers();
+    const app = Fastify4();
+    app.get('/users/:id', async () => ({ ok: true }));
+    app.register(
+      async (v1) => {
+        v1.get('/items/:item', async () => 'item');
+      },
+      { prefix: '/api/v1' },
+    );
+    app.get('/hello', { onRequest: async () => undefined }, async () => 'hi');
     await app.ready();
     const { cs, ended } = await tracked(app.server);
     try {
