@@ -11,16 +11,26 @@ import { SCOPE } from './scope.js';
 export const SCOPE_NAME = SCOPE.name;
 
 export interface Attached {
-  /** `global` joined the application's SDK, `own` started one, `none` records nothing. */
-  mode: 'global' | 'own' | 'none';
+  /**
+   * `global` joined the application's SDK, `own` started one, `none` records nothing. `own`
+   * becomes `global` when the application registers a provider later (its SDK started late).
+   */
+  readonly mode: 'global' | 'own' | 'none';
   /** Detaches the instruments and, for `own`, flushes and stops the provider. */
   shutdown(): Promise<void>;
 }
 
+/** Binds carbonscope's instruments to the application's registered provider. */
+function joinGlobal(cs: Carbonscope, options: BindMetricsOptions): () => void {
+  return bindMetrics(metrics.getMeter(SCOPE_NAME, VERSION), cs, options);
+}
+
 /**
  * Gives carbonscope's figures to OpenTelemetry: when the application registered a meter
- * provider, carbonscope's instruments join it; otherwise carbonscope starts one as the standard
- * OTEL_* variables say, when the SDK packages are installed (they are optional peers).
+ * provider, carbonscope's instruments join it; otherwise carbonscope starts one of its own (never
+ * the global one) as the standard OTEL_* variables say, when the SDK packages are installed
+ * (they are optional peers), and moves to the application's at the first sample that finds one
+ * registered after all.
  */
 export async function attachToOtel(
   cs: Carbonscope,
@@ -29,7 +39,7 @@ export async function attachToOtel(
   options: BindMetricsOptions = {},
 ): Promise<Attached> {
   if (hasGlobalMeterProvider()) {
-    const detach = bindMetrics(metrics.getMeter(SCOPE_NAME, VERSION), cs, options);
+    const detach = joinGlobal(cs, options);
     return { mode: 'global', shutdown: async () => detach() };
   }
   let own: Awaited<ReturnType<typeof startOwnProvider>>;
@@ -41,19 +51,38 @@ export async function attachToOtel(
     return { mode: 'none', shutdown: async () => undefined };
   }
   if (!own) return { mode: 'none', shutdown: async () => undefined };
-  for (const server of own.servers) cs.ignoreServer(server);
-  const detach = bindMetrics(metrics.getMeter(SCOPE_NAME, VERSION), cs, {
+  const provider = own;
+  for (const server of provider.servers) cs.ignoreServer(server);
+  const detachOwn = bindMetrics(provider.provider.getMeter(SCOPE_NAME, VERSION), cs, {
     ...options,
-    histograms: own.histograms,
+    histograms: provider.histograms,
   });
-  logger.info(`metrics exported by carbonscope's own SDK: ${own.exporters.join(', ')}`);
+  logger.info(`metrics exported by carbonscope's own SDK: ${provider.exporters.join(', ')}`);
+  let detachGlobal: (() => void) | undefined;
+  // The provider's last push collects from the instruments: they are detached after it, or the
+  // push would carry nothing (detaching also forgets the local histograms). Once only.
+  let stopping: Promise<void> | undefined;
+  const stopOwn = () => {
+    stopping ??= provider.shutdown().finally(detachOwn);
+    return stopping;
+  };
+  const unwatch = cs.onSample(() => {
+    if (!hasGlobalMeterProvider()) return;
+    unwatch();
+    detachGlobal = joinGlobal(cs, options);
+    logger.info("the application registered a meter provider: carbonscope's metrics go there now");
+    stopOwn().catch((err: unknown) => {
+      logger.warn(`carbonscope's own SDK did not stop cleanly: ${String(err)}`);
+    });
+  });
   return {
-    mode: 'own',
+    get mode() {
+      return detachGlobal ? 'global' : 'own';
+    },
     shutdown: async () => {
-      // The provider's last push collects from the instruments: they are detached after it,
-      // or the push would carry nothing (detaching also forgets the local histograms).
-      await own.shutdown();
-      detach();
+      unwatch();
+      detachGlobal?.();
+      await stopOwn();
     },
   };
 }

@@ -9,6 +9,7 @@ import { SCOPE } from './scope.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
 type Reader = import('@opentelemetry/sdk-metrics').IMetricReader;
+type MeterProvider = import('@opentelemetry/sdk-metrics').MeterProvider;
 
 /** What `OTEL_METRICS_EXPORTER` asks for; the spec's default is `otlp`. */
 export function metricsExporters(env: Env): string[] {
@@ -114,6 +115,8 @@ async function readerFor(
 
 export interface OwnProvider {
   exporters: string[];
+  /** carbonscope's alone; never the global one. */
+  provider: MeterProvider;
   /** The HTTP servers it runs (the Prometheus endpoint), which are not the application's. */
   servers: Server[];
   /** carbonscope's histograms, exported by every reader of this provider. */
@@ -125,8 +128,8 @@ export interface OwnProvider {
 /**
  * Starts a meter provider configured by the standard OTel variables (OTEL_METRICS_EXPORTER,
  * OTEL_EXPORTER_PROMETHEUS_*, OTEL_EXPORTER_OTLP_*, OTEL_METRIC_EXPORT_INTERVAL,
- * OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES) and registers it as the global one. For a process
- * that has no SDK of its own; `none` starts nothing.
+ * OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES), for carbonscope's instruments only. For a
+ * process that has no SDK of its own; `none` starts nothing.
  */
 export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnProvider | undefined> {
   const exporters = metricsExporters(env);
@@ -143,10 +146,12 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
   const resource = resources
     .defaultResource()
     .merge(await resources.detectResources({ detectors: [resources.envDetector] }));
+  // Not registered as the global provider: an application whose SDK starts later would find
+  // the global taken, and its own metrics would go to carbonscope's exporters instead of its.
   const provider = new sdk.MeterProvider({ resource, readers });
-  metrics.setGlobalMeterProvider(provider);
   return {
     exporters,
+    provider,
     servers,
     histograms,
     shutdown: async () => {

@@ -149,6 +149,50 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
     }
   });
 
+  it("leaves the global meter provider to the application: an SDK started later keeps its own metrics, and carbonscope's move to it", async () => {
+    const cs = await scripted();
+    const port = 19_000 + Math.floor(Math.random() * 1000);
+    const env = {
+      OTEL_METRICS_EXPORTER: 'prometheus',
+      OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
+    };
+    const log = memoryLogger();
+    const attached = await attachToOtel(cs, env, log.logger);
+    const { mp, scrape } = provider();
+    try {
+      expect(attached.mode).to.equal('own');
+      // The application's SDK starts after carbonscope's first sample (a config loaded first):
+      // its registration must succeed, or its own metrics would go to carbonscope's exporter.
+      expect(metrics.setGlobalMeterProvider(mp)).to.equal(true);
+      metrics.getMeter('shop').createCounter('shop.orders').add(3);
+      cs.track('job', () => 1);
+      cs.clock.advance(1000);
+      cs.cpu.interval(1, 0.5, 0.5);
+      cs.meter.sampleNow();
+      await waitFor(() => attached.mode === 'global', 2000);
+      cs.track('job', () => 2);
+      cs.clock.advance(1000);
+      cs.cpu.interval(1, 0.5, 0.5);
+      cs.meter.sampleNow();
+      const text = await scrape();
+      expect(findSample(text, 'shop_orders_total', {})).to.equal(3);
+      expect(findSample(text, 'hw_host_energy_total', { hw_id: 'host' })).to.equal(30);
+      expect(
+        findSample(text, 'carbonscope_operation_energy_count', { carbonscope_operation: 'job' }),
+      ).to.be.at.least(1);
+      // Its own endpoint is closed: one place serves its figures.
+      const own = await fetch(`http://localhost:${port}/metrics`).then(
+        (r) => r.status,
+        () => 'closed',
+      );
+      expect(own).to.equal('closed');
+    } finally {
+      await attached.shutdown();
+      await cs.stop();
+      await mp.shutdown();
+    }
+  });
+
   describe('its own provider pushing OTLP', () => {
     /**
      * attachToOtel with `env`, which the OTLP exporter reads from process.env when it is made
