@@ -41,4 +41,6 @@ register().catch((err: unknown) => {
   logger.error(
     `carbonscope/register: ${err instanceof Error ? err.message : String(err)}; the application runs unmetered`,
   );
+  // Nothing would be exported: stop measuring, so the application's requests pay nothing for it.
+  stopDefault().catch(() => undefined);
 });

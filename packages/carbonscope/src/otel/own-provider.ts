@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import { metrics } from '@opentelemetry/api';
+import { z } from 'zod';
 import type { Logger } from '../log.js';
-import type { Env } from '../settings.js';
+import { type Env, integerSetting, parseEnv, urlSetting } from '../settings.js';
 import { LocalHistograms } from './local-histograms.js';
 import { importAll, importSdk, otlpMetricExporter, PROMETHEUS } from './optional-sdk.js';
 import { PrometheusText } from './prometheus-text.js';
@@ -17,9 +18,52 @@ export function metricsExporters(env: Env): string[] {
   return [...new Set(raw.split(',').map((e) => e.trim().toLowerCase()))].filter(Boolean);
 }
 
-function positive(env: Env, name: string, fallback: number): number {
-  const value = Number(env[name]);
-  return Number.isFinite(value) && value > 0 ? value : fallback;
+const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+const otlpProtocol = z.enum(OTLP_PROTOCOLS, {
+  error: 'expected http/protobuf or http/json (grpc is not supported for metrics)',
+});
+
+/**
+ * The variables each exporter reads, checked with the service's rules: the SDK would ignore a
+ * malformed one (or Node refuse it) without naming it, and metrics would go elsewhere or nowhere.
+ */
+const PERIODIC = {
+  OTEL_METRIC_EXPORT_INTERVAL: integerSetting(1, 86_400_000).optional(),
+  OTEL_METRIC_EXPORT_TIMEOUT: integerSetting(1, 600_000).optional(),
+};
+const SCHEMAS: Readonly<Record<string, Record<string, z.ZodType>>> = {
+  prometheus: {
+    OTEL_EXPORTER_PROMETHEUS_HOST: z.string().optional(),
+    OTEL_EXPORTER_PROMETHEUS_PORT: integerSetting(0, 65_535).optional(),
+  },
+  otlp: {
+    ...PERIODIC,
+    OTEL_EXPORTER_OTLP_ENDPOINT: urlSetting.optional(),
+    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: urlSetting.optional(),
+    OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: otlpProtocol.optional(),
+  },
+  console: PERIODIC,
+};
+
+/**
+ * Throws SettingsError naming the first malformed variable the exporters read. The general
+ * OTLP protocol is checked only where no metrics protocol overrides it (it may be grpc for
+ * traces).
+ */
+function checkVariables(exporters: readonly string[], env: Env): void {
+  for (const exporter of exporters) {
+    const schema = SCHEMAS[exporter];
+    if (schema) parseEnv(schema, env);
+  }
+  if (exporters.includes('otlp') && !env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL?.trim()) {
+    parseEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol.optional() }, env);
+  }
+}
+
+/** A variable checkVariables let through, or the spec's default when it is unset. */
+function whole(env: Env, name: string, fallback: number): number {
+  const value = env[name]?.trim();
+  return value ? Number(value) : fallback;
 }
 
 /**
@@ -31,7 +75,7 @@ function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: L
   // The 3.x exporter no longer reads its variables itself, so they are read here, with the
   // spec's defaults (localhost:9464).
   const host = env.OTEL_EXPORTER_PROMETHEUS_HOST?.trim() || 'localhost';
-  const port = positive(env, 'OTEL_EXPORTER_PROMETHEUS_PORT', 9464);
+  const port = whole(env, 'OTEL_EXPORTER_PROMETHEUS_PORT', 9464);
   const server = createServer((req, res) => {
     if (req.url?.split('?')[0] !== '/metrics') {
       res.statusCode = 404;
@@ -68,8 +112,8 @@ async function readerFor(
 ): Promise<Reader | undefined> {
   const metricProducers = [histograms];
   const periodic = (exp: import('@opentelemetry/sdk-metrics').PushMetricExporter) => {
-    const exportIntervalMillis = positive(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
-    const timeout = positive(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000);
+    const exportIntervalMillis = whole(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
+    const timeout = whole(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000);
     // The SDK refuses a timeout over the interval. A short interval alone (the default 30 s
     // timeout) is a usual setting, so the timeout becomes the interval, as NodeSDK does; only a
     // timeout the user set over it is worth a warning.
@@ -129,11 +173,13 @@ export interface OwnProvider {
  * Starts a meter provider configured by the standard OTel variables (OTEL_METRICS_EXPORTER,
  * OTEL_EXPORTER_PROMETHEUS_*, OTEL_EXPORTER_OTLP_*, OTEL_METRIC_EXPORT_INTERVAL,
  * OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES), for carbonscope's instruments only. For a
- * process that has no SDK of its own; `none` starts nothing.
+ * process that has no SDK of its own; `none` starts nothing. A malformed variable it reads
+ * throws SettingsError naming it.
  */
 export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnProvider | undefined> {
   const exporters = metricsExporters(env);
   if (exporters.includes('none')) return undefined;
+  checkVariables(exporters, env);
   const [sdk, resources] = await importSdk(`OTEL_METRICS_EXPORTER=${exporters.join(',')}`);
   const readers: Reader[] = [];
   const servers: Server[] = [];

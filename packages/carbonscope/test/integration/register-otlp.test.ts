@@ -123,6 +123,52 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
     expect(app.stderr.join('\n')).to.not.match(/error/i);
   });
 
+  for (const [variable, value] of [
+    ['OTEL_EXPORTER_PROMETHEUS_PORT', 'abc'],
+    ['OTEL_EXPORTER_PROMETHEUS_PORT', '99999'],
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc'],
+  ] as const) {
+    it(`${variable}=${value}: one line naming it, and the application serves, unmetered`, async () => {
+      const exporter = variable.startsWith('OTEL_EXPORTER_PROMETHEUS') ? 'prometheus' : 'otlp';
+      const started = await spawnUntil(
+        process.execPath,
+        ['--import', 'carbonscope/register', SERVER],
+        {
+          cwd: dirname(SERVER),
+          env: {
+            PATH: process.env.PATH ?? '',
+            OTEL_METRICS_EXPORTER: exporter,
+            OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+            ENERGY_SOURCE: 'estimate',
+            CARBON_INTENSITY: '300',
+            [variable]: value,
+          },
+          waitFor: /^listening \d+$/,
+        },
+      );
+      app = { ...started, base: '' };
+      const port = /^listening (\d+)$/.exec(started.stdout[0] ?? '')?.[1];
+      const base = `http://127.0.0.1:${port}`;
+      await waitFor(() => started.stderr.some((l) => l.includes(variable)), 15_000).catch(() => {
+        throw new Error(`no line names ${variable}: ${started.stderr.join('\n')}`);
+      });
+      expect(started.stderr.filter((l) => l !== '')).to.deep.equal([
+        started.stderr.find((l) => l.includes(variable)),
+      ]);
+      expect(started.stderr.join('\n')).to.match(
+        new RegExp(
+          `^carbonscope: error: carbonscope/register: ${variable}: .*; the application runs unmetered$`,
+        ),
+      );
+      expect((await fetch(`${base}/hello`)).status).to.equal(200);
+      // Nothing is exported, so nothing is measured: requests do not pay for it.
+      const metered = async () => (await (await fetch(`${base}/metered`)).json()).metered;
+      for (let i = 0; i < 100 && (await metered()); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(await metered()).to.equal(false);
+    });
+  }
+
   describe('SIGTERM, with no push due before it', () => {
     // Longer than the test: whatever arrives was pushed at the process's end.
     const env = { OTEL_METRIC_EXPORT_INTERVAL: '600000' };

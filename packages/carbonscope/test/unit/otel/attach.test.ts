@@ -11,6 +11,7 @@ import { LocalHistograms } from '../../../src/otel/local-histograms.js';
 import { SCOPE } from '../../../src/otel/scope.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { startDefault, stopDefault } from '../../../src/runtime/default.js';
+import { SettingsError } from '../../../src/settings.js';
 import { findSample } from '../../helpers/metrics.js';
 import { histogramPoint, metricsOf, otlpReceiver, sumOf } from '../../helpers/otlp-receiver.js';
 import {
@@ -193,6 +194,52 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
     }
   });
 
+  describe('the OTEL_* variables its own provider reads', () => {
+    const refused = async (env: Record<string, string>) => {
+      const cs = await scripted();
+      try {
+        await attachToOtel(cs, env, memoryLogger().logger);
+        return undefined;
+      } catch (err) {
+        return err;
+      } finally {
+        await cs.stop();
+      }
+    };
+    const cases: Array<[Record<string, string>, string, RegExp]> = [
+      [{ OTEL_EXPORTER_PROMETHEUS_PORT: 'abc' }, 'OTEL_EXPORTER_PROMETHEUS_PORT', /whole number/],
+      [{ OTEL_EXPORTER_PROMETHEUS_PORT: '99999' }, 'OTEL_EXPORTER_PROMETHEUS_PORT', /65535/],
+      [
+        { OTEL_METRICS_EXPORTER: 'otlp', OTEL_METRIC_EXPORT_INTERVAL: '5s' },
+        'OTEL_METRIC_EXPORT_INTERVAL',
+        /whole number/,
+      ],
+      [
+        { OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
+        'OTEL_EXPORTER_OTLP_PROTOCOL',
+        /grpc is not supported for metrics/,
+      ],
+      [
+        { OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' },
+        'OTEL_EXPORTER_OTLP_ENDPOINT',
+        /URL/,
+      ],
+      [
+        { OTEL_METRICS_EXPORTER: 'console', OTEL_METRIC_EXPORT_TIMEOUT: '-1' },
+        'OTEL_METRIC_EXPORT_TIMEOUT',
+        /whole number/,
+      ],
+    ];
+    for (const [vars, variable, reason] of cases) {
+      it(`refuses ${variable}=${Object.values(vars).at(-1)} naming it, rather than ignore or misread it`, async () => {
+        const err = await refused({ OTEL_METRICS_EXPORTER: 'prometheus', ...vars });
+        expect(err).to.be.instanceOf(SettingsError);
+        expect((err as SettingsError).variable).to.equal(variable);
+        expect((err as Error).message).to.match(reason);
+      });
+    }
+  });
+
   describe('its own provider pushing OTLP', () => {
     /**
      * attachToOtel with `env`, which the OTLP exporter reads from process.env when it is made
@@ -217,6 +264,27 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       cs.cpu.interval(1, 0.5, 0.5);
       cs.meter.sampleNow();
     };
+
+    it('reads only what it uses: grpc for traces, under a metrics protocol, is fine', async () => {
+      const receiver = await otlpReceiver();
+      const cs = await scripted();
+      const env = {
+        OTEL_METRICS_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+        OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/protobuf',
+        OTEL_EXPORTER_PROMETHEUS_PORT: 'not read without prometheus',
+      };
+      try {
+        const attached = await attachWith(cs, env, memoryLogger().logger);
+        expect(attached.mode).to.equal('own');
+        await attached.shutdown();
+        expect(receiver.pushes).to.have.length(1);
+      } finally {
+        await cs.stop();
+        await receiver.close();
+      }
+    });
 
     it('pushes what was counted when it shuts down, with no periodic push due', async () => {
       const receiver = await otlpReceiver();
