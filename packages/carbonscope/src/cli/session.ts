@@ -3,7 +3,13 @@ import { settlesWithin } from '../deadline.js';
 import type { ProcessCpuReader } from '../energy/index.js';
 import { type Logger, stderrLogger } from '../log.js';
 import { bindMetrics } from '../otel/bind-metrics.js';
-import { importSdk, otlpMetricExporter } from '../otel/optional-sdk.js';
+import {
+  type ExportResult,
+  failureOf,
+  importSdk,
+  otlpMetricExporter,
+  withResults,
+} from '../otel/optional-sdk.js';
 import { Carbonscope } from '../runtime/carbonscope.js';
 import {
   type Env,
@@ -29,48 +35,10 @@ export function otlpMetricsUrl(endpoint: string): string {
  */
 export const PUSH_TIMEOUT_MS = 3_000;
 
-type PushMetricExporter = import('@opentelemetry/sdk-metrics').PushMetricExporter;
-type ExportResult = Parameters<Parameters<PushMetricExporter['export']>[1]>[0];
-
-/** ExportResultCode.SUCCESS of @opentelemetry/core (the SDK's dependency, not carbonscope's). */
-const EXPORT_SUCCESS = 0;
-
 /** The meter provider of --otlp and the result of its exporter's latest export. */
 interface OtlpPush {
   provider: import('@opentelemetry/sdk-metrics').MeterProvider;
   outcome: { last?: ExportResult };
-}
-
-/**
- * The exporter, keeping each export's result in `outcome`: the reader's forceFlush resolves even
- * when the export failed (the SDK hands the error to its global handler, silent by default), so
- * the result is the only word on whether the collector took the metrics.
- */
-function keepingResults(
-  inner: PushMetricExporter,
-  outcome: OtlpPush['outcome'],
-): PushMetricExporter {
-  return {
-    export: (metrics, done) =>
-      inner.export(metrics, (result) => {
-        outcome.last = result;
-        done(result);
-      }),
-    forceFlush: () => inner.forceFlush(),
-    shutdown: () => inner.shutdown(),
-    // The reader takes the exporter's choices (OTLP's temporality preference) when it has them.
-    selectAggregationTemporality: inner.selectAggregationTemporality?.bind(inner),
-    selectAggregation: inner.selectAggregation?.bind(inner),
-  };
-}
-
-/** Why an export failed, in a few words (with the HTTP status when the collector sent one). */
-function failureOf(result: ExportResult): string | undefined {
-  if (result.code === EXPORT_SUCCESS) return undefined;
-  const err = result.error;
-  if (!err) return 'the exporter gave no reason';
-  const message = err.message || err.name;
-  return 'code' in err && typeof err.code === 'number' ? `${message} (HTTP ${err.code})` : message;
 }
 
 /**
@@ -85,9 +53,11 @@ async function otlpPush(
 ): Promise<OtlpPush> {
   const [sdk, resources] = await importSdk('--otlp');
   const outcome: OtlpPush['outcome'] = {};
-  const exporter = keepingResults(
+  const exporter = withResults(
     await otlpMetricExporter(env, '--otlp', otlpMetricsUrl(endpoint), PUSH_TIMEOUT_MS),
-    outcome,
+    (result) => {
+      outcome.last = result;
+    },
   );
   const provider = new sdk.MeterProvider({
     resource: resources.resourceFromAttributes(attributes),

@@ -82,3 +82,41 @@ export async function otlpMetricExporter(
   );
   return new exporter.OTLPMetricExporter(url || timeoutMillis ? { url, timeoutMillis } : undefined);
 }
+
+export type PushMetricExporter = import('@opentelemetry/sdk-metrics').PushMetricExporter;
+export type ExportResult = Parameters<Parameters<PushMetricExporter['export']>[1]>[0];
+
+/** ExportResultCode.SUCCESS of @opentelemetry/core (the SDK's dependency, not carbonscope's). */
+const EXPORT_SUCCESS = 0;
+
+/**
+ * The exporter, handing each export's result to `onResult`: the reader's forceFlush resolves
+ * even when the export failed (the SDK hands the error to its global handler, silent by
+ * default), so the result is the only word on whether the collector took the metrics.
+ */
+export function withResults(
+  inner: PushMetricExporter,
+  onResult: (result: ExportResult) => void,
+): PushMetricExporter {
+  return {
+    export: (metrics, done) =>
+      inner.export(metrics, (result) => {
+        onResult(result);
+        done(result);
+      }),
+    forceFlush: () => inner.forceFlush(),
+    shutdown: () => inner.shutdown(),
+    // The reader takes the exporter's choices (OTLP's temporality preference) when it has them.
+    selectAggregationTemporality: inner.selectAggregationTemporality?.bind(inner),
+    selectAggregation: inner.selectAggregation?.bind(inner),
+  };
+}
+
+/** Why an export failed, in a few words (with the HTTP status when the collector sent one). */
+export function failureOf(result: ExportResult): string | undefined {
+  if (result.code === EXPORT_SUCCESS) return undefined;
+  const err = result.error;
+  if (!err) return 'the exporter gave no reason';
+  const message = err.message || err.name;
+  return 'code' in err && typeof err.code === 'number' ? `${message} (HTTP ${err.code})` : message;
+}

@@ -1,10 +1,19 @@
 import { createServer, type Server } from 'node:http';
 import { metrics } from '@opentelemetry/api';
 import { z } from 'zod';
-import type { Logger } from '../log.js';
+import { type Logger, redactSecrets } from '../log.js';
 import { type Env, integerSetting, parseEnv, urlSetting } from '../settings.js';
+import { credentialsOf, withoutCredentials } from '../url-credentials.js';
 import { LocalHistograms } from './local-histograms.js';
-import { importAll, importSdk, otlpMetricExporter, PROMETHEUS } from './optional-sdk.js';
+import {
+  failureOf,
+  importAll,
+  importSdk,
+  otlpMetricExporter,
+  PROMETHEUS,
+  type PushMetricExporter,
+  withResults,
+} from './optional-sdk.js';
 import { PrometheusText } from './prometheus-text.js';
 import { SCOPE } from './scope.js';
 
@@ -102,6 +111,35 @@ function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: L
   return server;
 }
 
+/** Where the OTLP exporter pushes metrics, as it reads the standard variables. */
+function otlpMetricsTarget(env: Env): string {
+  const metrics = env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?.trim();
+  if (metrics) return metrics;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || 'http://localhost:4318';
+  return `${base.replace(/\/+$/, '')}/v1/metrics`;
+}
+
+/**
+ * The exporter, saying in one line when a push fails: the SDK hands the error to its global
+ * handler, silent unless the application set a diag logger, so a wrong endpoint or a refused
+ * key would lose every figure without a word. Once per failure: again only for another reason
+ * or after a push got through. The URL's user and password are never shown.
+ */
+function reportingFailures(exporter: PushMetricExporter, env: Env, logger: Logger) {
+  const target = otlpMetricsTarget(env);
+  const secrets = credentialsOf(target);
+  let reported: string | undefined;
+  return withResults(exporter, (result) => {
+    const failure = failureOf(result);
+    if (failure === reported) return;
+    reported = failure;
+    if (failure === undefined) return;
+    logger.warn(
+      `could not push metrics to ${withoutCredentials(target)}: ${redactSecrets(failure, secrets)}; the next export tries again`,
+    );
+  });
+}
+
 async function readerFor(
   exporter: string,
   env: Env,
@@ -147,8 +185,10 @@ async function readerFor(
       servers.push(prometheusServer(exposition, env, logger));
       return reader;
     }
-    case 'otlp':
-      return periodic(await otlpMetricExporter(env, 'OTEL_METRICS_EXPORTER=otlp'));
+    case 'otlp': {
+      const exporter = await otlpMetricExporter(env, 'OTEL_METRICS_EXPORTER=otlp');
+      return periodic(reportingFailures(exporter, env, logger));
+    }
     case 'console':
       return periodic(new sdk.ConsoleMetricExporter());
     default:

@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
@@ -283,6 +286,53 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       } finally {
         await cs.stop();
         await receiver.close();
+      }
+    });
+
+    it('says in one line when its pushes fail, and again for a new failure after one got through', async () => {
+      // A collector that refuses the credentials, then takes pushes, then refuses them again.
+      let status = 401;
+      let pushes = 0;
+      const collector = createServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+          pushes++;
+          res.writeHead(status, { 'content-type': 'application/x-protobuf' }).end();
+        });
+      });
+      collector.listen(0, '127.0.0.1');
+      await once(collector, 'listening');
+      const url = `http://user:hunter2@127.0.0.1:${(collector.address() as AddressInfo).port}`;
+      const cs = await scripted();
+      const log = memoryLogger();
+      const env = {
+        OTEL_METRICS_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: url,
+        OTEL_METRIC_EXPORT_INTERVAL: '50',
+      };
+      const warnings = () => log.lines.filter((l) => l.level === 40).map((l) => String(l.msg));
+      const attached = await attachWith(cs, env, log.logger);
+      try {
+        const pushed = async (n: number) => {
+          const until = pushes + n;
+          await waitFor(() => pushes >= until, 5000);
+        };
+        await pushed(3);
+        expect(warnings()).to.have.length(1);
+        expect(warnings()[0])
+          .to.match(/metrics/)
+          .and.to.match(/401/);
+        expect(warnings()[0]).to.include('127.0.0.1').and.not.include('hunter2');
+        status = 200;
+        await pushed(2);
+        status = 401;
+        await pushed(2);
+        expect(warnings()).to.have.length(2);
+      } finally {
+        status = 200;
+        await attached.shutdown();
+        await cs.stop();
+        collector.close();
       }
     });
 
