@@ -1,7 +1,7 @@
 // The application's own OpenTelemetry SDK, with carbonscope as one of its instrumentations.
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { CarbonscopeInstrumentation } from 'carbonscope';
+import { CarbonscopeInstrumentation, stop } from 'carbonscope';
 
 const sdk = new NodeSDK({
   // Port 9464 unless OTEL_EXPORTER_PROMETHEUS_PORT says otherwise.
@@ -11,4 +11,10 @@ const sdk = new NodeSDK({
   instrumentations: [new CarbonscopeInstrumentation()],
 });
 sdk.start();
-process.once('SIGTERM', () => sdk.shutdown().finally(() => process.exit(0)));
+// carbonscope's last sample first: it settles the requests since the one before, and the SDK's
+// shutdown then exports them.
+process.once('SIGTERM', () =>
+  stop()
+    .then(() => sdk.shutdown())
+    .finally(() => process.exit(0)),
+);

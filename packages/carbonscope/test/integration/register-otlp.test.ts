@@ -16,6 +16,8 @@ import { waitFor } from '../unit/energy/sources/helpers.js';
 
 /** A plain node:http service naming its routes with setRoute; see its comment for ON_SIGTERM. */
 const SERVER = join(libraryRoot, 'test', 'fixtures', 'register', 'server.js');
+/** The application's own NodeSDK pushing OTLP, with CarbonscopeInstrumentation. */
+const OWN_SDK = join(libraryRoot, 'test', 'fixtures', 'register', 'otel-sdk.js');
 
 interface App extends Spawned {
   base: string;
@@ -199,6 +201,43 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
         expectServed(receiver.pushes[0]?.body);
         expect(processJoules(receiver.pushes[0]?.body)).to.be.greaterThan(0);
       });
+    }
+  });
+});
+
+describe("the application's own NodeSDK with CarbonscopeInstrumentation, pushing OTLP", function () {
+  this.timeout(60_000);
+
+  it('a SIGTERM handled as the README says pushes every request counted, none left unsettled', async () => {
+    const receiver = await otlpReceiver();
+    const app = await spawnUntil(process.execPath, ['--import', OWN_SDK, SERVER], {
+      cwd: dirname(SERVER),
+      env: {
+        PATH: process.env.PATH ?? '',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_TRACES_EXPORTER: 'none',
+        OTEL_LOGS_EXPORTER: 'none',
+        ENERGY_SOURCE: 'estimate',
+        CARBON_INTENSITY: '300',
+        // No sample between the requests and the signal: only the last one settles them.
+        ENERGY_SAMPLE_INTERVAL_MS: '10000',
+        CARBONSCOPE_LOG_LEVEL: 'info',
+      },
+      waitFor: /^listening \d+$/,
+    });
+    try {
+      const port = /^listening (\d+)$/.exec(app.stdout[0] ?? '')?.[1];
+      // The instrumentation tracks requests once its meter has started.
+      await waitFor(() => app.stderr.some((l) => l.includes('energy meter started')), 15_000);
+      await traffic(`http://127.0.0.1:${port}`);
+      app.proc.kill('SIGTERM');
+      expect(await app.exited).to.deep.equal({ code: 0, signal: null });
+      expect(receiver.failures).to.deep.equal([]);
+      expect(receiver.pushes, app.stderr.join('\n')).to.have.length(1);
+      expectServed(receiver.pushes[0]?.body);
+    } finally {
+      await app.stop('SIGKILL');
+      await receiver.close();
     }
   });
 });
