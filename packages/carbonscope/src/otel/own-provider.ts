@@ -3,7 +3,7 @@ import { metrics } from '@opentelemetry/api';
 import { z } from 'zod';
 import { type Logger, redactSecrets } from '../log.js';
 import { type Env, integerSetting, parseEnv, urlSetting } from '../settings.js';
-import { credentialsOf, withoutCredentials } from '../url-credentials.js';
+import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import { LocalHistograms } from './local-histograms.js';
 import {
   failureOf,
@@ -127,7 +127,7 @@ function otlpMetricsTarget(env: Env): string {
  */
 function reportingFailures(exporter: PushMetricExporter, env: Env, logger: Logger) {
   const target = otlpMetricsTarget(env);
-  const secrets = credentialsOf(target);
+  const secrets = urlSecrets(target);
   let reported: string | undefined;
   return withResults(exporter, (result) => {
     const failure = failureOf(result);
