@@ -66,6 +66,27 @@ async function requestAll(base: string, paths: string[], ended: OperationFootpri
 const PATHS = ['/users/42', '/api/v1/items/abc', '/hello', `/no/such/${Date.now()}`];
 const EXPECTED = ['/users/:id 200', '/api/v1/items/:item 200', '/hello 200', 'unmatched 404'];
 
+/** What a Fastify instance of either line offers that serving PATHS needs. */
+interface FastifyLike {
+  readonly server: Server;
+  ready(): PromiseLike<unknown>;
+  listen(options: { port: number; host: string }): PromiseLike<unknown>;
+  close(): PromiseLike<unknown>;
+}
+
+/** Serves PATHS from a Fastify app whose routes are added, and expects each under its template. */
+async function expectFastifyRoutes(app: FastifyLike): Promise<void> {
+  await app.ready();
+  const { cs, ended } = await tracked(app.server);
+  try {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    expect(await requestAll(await listening(app.server), PATHS, ended)).to.deep.equal(EXPECTED);
+  } finally {
+    await app.close();
+    await cs.stop();
+  }
+}
+
 /** Serves PATHS from `server` with request tracking on: each is counted under its template. */
 async function expectRouteTemplates(server: Server): Promise<void> {
   const { cs, ended } = await tracked(server);
@@ -158,15 +179,7 @@ describe('http: every request of a server is one operation named by its route te
       { prefix: '/api/v1' },
     );
     app.get('/hello', async () => 'hi');
-    await app.ready();
-    const { cs, ended } = await tracked(app.server);
-    try {
-      await app.listen({ port: 0, host: '127.0.0.1' });
-      expect(await requestAll(await listening(app.server), PATHS, ended)).to.deep.equal(EXPECTED);
-    } finally {
-      await app.close();
-      await cs.stop();
-    }
+    await expectFastifyRoutes(app);
   });
 
   it('Fastify 4: the route each route names, from the instance carbonscope saw being built', async () => {
@@ -182,15 +195,7 @@ describe('http: every request of a server is one operation named by its route te
       { prefix: '/api/v1' },
     );
     app.get('/hello', { onRequest: async () => undefined }, async () => 'hi');
-    await app.ready();
-    const { cs, ended } = await tracked(app.server);
-    try {
-      await app.listen({ port: 0, host: '127.0.0.1' });
-      expect(await requestAll(await listening(app.server), PATHS, ended)).to.deep.equal(EXPECTED);
-    } finally {
-      await app.close();
-      await cs.stop();
-    }
+    await expectFastifyRoutes(app);
   });
 
   it('Koa 3 with @koa/router: ctx._matchedRoute, nested routers included', async () => {
