@@ -133,7 +133,7 @@ export class Carbonscope implements OperationTracker {
   /** Builds every part; probes the power sources (so it is async), starts nothing. */
   static async create(options: CarbonscopeOptions = {}): Promise<Carbonscope> {
     const settings = options.settings ?? loadSettings(options.env ?? process.env);
-    const logger = options.logger ?? defaultLogger(options.env ?? process.env);
+    const logger = options.logger ?? defaultLogger(options.env ?? process.env, settings);
     const grid = options.grid ?? createGridIntensity({ config: settings, logger });
     const clock = options.clock ?? monotonicClock;
     const sources =

@@ -1,5 +1,13 @@
 import { expect } from 'chai';
+import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { defaultLogger } from '../../../src/runtime/default-logger.js';
+import {
+  constantSource,
+  intensityReading,
+  ManualTimer,
+  StubGrid,
+  testConfig,
+} from '../energy/scripted.js';
 
 /** What `fn` writes to stderr, which the default logger writes to. */
 function stderrOf(fn: () => void): string {
@@ -48,5 +56,28 @@ describe('the default logger (register, the instrumentation, Carbonscope.create)
   it('reads variables as written and never throws on a malformed one', () => {
     const odd = { ELECTRICITY_MAPS_BASE_URL: 'not a url', OTEL_EXPORTER_OTLP_HEADERS: '=,,x' };
     expect(() => defaultLogger(odd).warn('ok')).not.to.throw();
+  });
+});
+
+describe('the default logger of settings given in code', () => {
+  it("Carbonscope.create masks the settings' own secrets, which the environment may not hold", async () => {
+    const settings = {
+      ...testConfig(),
+      grid: { ...testConfig().grid, apiKey: 'code-KEY-71c0ffee' },
+    };
+    const cs = await Carbonscope.create({
+      settings,
+      env: {},
+      grid: new StubGrid(intensityReading('DE', 300)),
+      sources: { host: constantSource(5), gpus: [] },
+      timer: new ManualTimer(),
+    });
+    try {
+      const text = stderrOf(() => cs.logger.warn('refused code-KEY-71c0ffee'));
+      expect(text).not.to.include('code-KEY-71c0ffee');
+      expect(text).to.include('[redacted]');
+    } finally {
+      await cs.stop();
+    }
   });
 });
