@@ -118,10 +118,23 @@ export function readDotenv(path = '.env'): Env {
   return parseDotenv(readFileSync(path));
 }
 
+/**
+ * The SDK refuses an export timeout over the interval, so a service set so would exit at start
+ * with the SDK's words; a timeout left at its default is bounded by the interval instead.
+ */
+function checkExportTimeout(interval: number | undefined, timeout: number | undefined): void {
+  if (timeout === undefined || timeout <= (interval ?? 60_000)) return;
+  throw new SettingsError(
+    'OTEL_METRIC_EXPORT_TIMEOUT',
+    `${timeout} ms is over OTEL_METRIC_EXPORT_INTERVAL (${interval ?? '60000, its default'}): a push may not outlast the interval between pushes`,
+  );
+}
+
 /** Validates every setting once; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const library = loadSettings(env);
   const s = parseEnv(schema, env);
+  checkExportTimeout(s.OTEL_METRIC_EXPORT_INTERVAL, s.OTEL_METRIC_EXPORT_TIMEOUT);
   return {
     port: s.PORT,
     host: s.HOST,

@@ -89,11 +89,17 @@ function numberFromEnv(env: Env, name: string, fallback: number): number {
 }
 
 async function otlpReader(env: Env, metricProducers: MetricProducer[]): Promise<IMetricReader> {
+  const exportIntervalMillis = numberFromEnv(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
   return new PeriodicExportingMetricReader({
     exporter: await otlpMetricExporter(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
     metricProducers,
-    exportIntervalMillis: numberFromEnv(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000),
-    exportTimeoutMillis: numberFromEnv(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000),
+    exportIntervalMillis,
+    // The SDK refuses a timeout over the interval, and the default timeout (30 s) is over a
+    // usual short interval; the config refuses one the user set over it.
+    exportTimeoutMillis: Math.min(
+      numberFromEnv(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000),
+      exportIntervalMillis,
+    ),
   });
 }
 

@@ -8,14 +8,18 @@ const TELEMETRY = pathToFileURL(join(projectRoot, 'dist', 'src', 'telemetry', 's
 
 /**
  * Starts the app's telemetry in a child process with `env` (and only PATH besides: nothing of
- * the test's own environment), runs `body` there with `telemetry` in scope, shuts it down and
+ * the test's own environment; an OTLP reader too with `otlpMetricsEnabled`), runs `body` there with `telemetry` in scope, shuts it down and
  * returns what `body` returned, as JSON. The telemetry registers global providers, which a test
  * process must not keep.
  */
-export async function inTelemetryChild<T>(env: Record<string, string>, body: string): Promise<T> {
+export async function inTelemetryChild<T>(
+  env: Record<string, string>,
+  body: string,
+  otlpMetricsEnabled = false,
+): Promise<T> {
   const script = `
     const { startTelemetry } = await import(${JSON.stringify(TELEMETRY)});
-    const telemetry = await startTelemetry({ otlpMetricsEnabled: false });
+    const telemetry = await startTelemetry({ otlpMetricsEnabled: ${otlpMetricsEnabled} });
     const result = await (async () => { ${body} })();
     await telemetry.shutdown();
     process.stdout.write(JSON.stringify(result));

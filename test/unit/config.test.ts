@@ -81,6 +81,16 @@ describe('config', () => {
     expect(loadConfig({ PORT: '08001' }).port).to.equal(8001);
   });
 
+  it('refuses an OTLP export timeout set over the export interval, naming both', () => {
+    expect(() =>
+      loadConfig({ OTEL_METRIC_EXPORT_INTERVAL: '5000', OTEL_METRIC_EXPORT_TIMEOUT: '10000' }),
+    )
+      .to.throw(ConfigError, /OTEL_METRIC_EXPORT_INTERVAL \(5000\)/)
+      .with.property('variable', 'OTEL_METRIC_EXPORT_TIMEOUT');
+    // The timeout's default is not the user's doing: the interval bounds it instead.
+    expect(() => loadConfig({ OTEL_METRIC_EXPORT_INTERVAL: '5000' })).not.to.throw();
+  });
+
   it('accepts the workshop spelling of the Electricity Maps key', () => {
     expect(loadConfig({ ELECTRICITY_MAP_API_KEY: 'k1' }).grid.apiKey).to.equal('k1');
     expect(

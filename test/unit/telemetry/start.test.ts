@@ -53,4 +53,25 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
       expect(await sdkTypes('false')).to.deep.equal([]);
     });
   }
+
+  // The SDK refuses an export timeout over the interval, and the timeout's default (30 s) is
+  // over a usual short interval: the service exited 1 at start with OTEL_METRIC_EXPORT_INTERVAL=5000.
+  for (const [label, tracing] of [
+    ['tracing off', 'none'],
+    ['tracing on', 'console'],
+  ] as const) {
+    it(`starts with an OTLP export interval under the default timeout, ${label}`, async () => {
+      const started = await inTelemetryChild<boolean>(
+        {
+          OTEL_TRACES_EXPORTER: tracing,
+          // Nothing listens there; the test ends before the first push.
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+          OTEL_METRIC_EXPORT_INTERVAL: '5000',
+        },
+        'return telemetry.otlpMetrics;',
+        true,
+      );
+      expect(started).to.equal(true);
+    });
+  }
 });
