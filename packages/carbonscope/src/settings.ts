@@ -217,7 +217,7 @@ export function parseEnv<S extends Record<string, z.ZodType>>(schema: S, env: En
 export function loadSettings(env: Env = process.env): Settings {
   const s = parseEnv(schema, {
     ...env,
-    ELECTRICITY_MAPS_API_KEY: env.ELECTRICITY_MAPS_API_KEY || env.ELECTRICITY_MAP_API_KEY,
+    ELECTRICITY_MAPS_API_KEY: electricityMapsKey(env),
   });
   // Without a fixed intensity an unknown zone would start and price every joule at nothing.
   if (s.CARBON_INTENSITY === undefined && zoneKind(s.CARBON_ZONE) === 'unknown') {
@@ -324,25 +324,30 @@ function embodiedSettings(s: Parsed<typeof schema>): EmbodiedSettings {
   };
 }
 
+/** The Electricity Maps key as written, under its name or the older ELECTRICITY_MAP_API_KEY. */
+function electricityMapsKey(env: Env): string | undefined {
+  return env.ELECTRICITY_MAPS_API_KEY || env.ELECTRICITY_MAP_API_KEY;
+}
+
+/** The grid's secrets: its API key and what of its base URL's credentials must not be shown. */
+function gridSecrets(apiKey: string | undefined, baseUrl: string | undefined): string[] {
+  return [...(apiKey ? [apiKey] : []), ...urlSecrets(baseUrl)];
+}
+
 /** Every secret value of the settings, for redaction of free text. */
 export function secretsOf(settings: Settings): string[] {
-  return [settings.grid.apiKey, ...urlSecrets(settings.grid.baseUrl)].filter((s): s is string =>
-    Boolean(s),
-  );
+  return gridSecrets(settings.grid.apiKey, settings.grid.baseUrl);
 }
 
 /**
  * The secrets of the environment as it is, for a logger made before the settings are loaded
- * (`register`, the instrumentation, `Carbonscope.create` without a logger of its own): the
- * Electricity Maps key and base URL's credentials, and the OTLP exporters' (otlpSecretsOf). It
- * reads the variables as written and never throws: a setting that fails to load is reported
- * through that logger.
+ * (`register`, the instrumentation, `Carbonscope.create` without a logger of its own): those
+ * secretsOf takes, read from the variables as written, and the OTLP exporters' (otlpSecretsOf).
+ * It never throws: a setting that fails to load is reported through that logger.
  */
 export function envSecretsOf(env: Env): string[] {
-  const key = env.ELECTRICITY_MAPS_API_KEY || env.ELECTRICITY_MAP_API_KEY;
   return [
-    ...(key ? [key] : []),
-    ...urlSecrets(env.ELECTRICITY_MAPS_BASE_URL),
+    ...gridSecrets(electricityMapsKey(env), env.ELECTRICITY_MAPS_BASE_URL),
     ...otlpSecretsOf(env),
   ];
 }

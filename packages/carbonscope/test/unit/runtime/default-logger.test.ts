@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { defaultLogger } from '../../../src/runtime/default-logger.js';
+import { envSecretsOf, loadSettings, otlpSecretsOf, secretsOf } from '../../../src/settings.js';
 import {
   constantSource,
   intensityReading,
@@ -51,6 +52,18 @@ describe('the default logger (register, the instrumentation, Carbonscope.create)
   it('leaves ordinary words and short header values alone', () => {
     const text = stderrOf(() => defaultLogger(env).warn('1 grid total of 1 push'));
     expect(text).to.include('1 grid total of 1 push');
+  });
+
+  it('takes from the environment what secretsOf takes of the settings loaded from it', () => {
+    // The older name of the key included: the two must not drift apart.
+    for (const vars of [
+      { ELECTRICITY_MAP_API_KEY: 'old-KEY-3b9d' },
+      { ELECTRICITY_MAPS_API_KEY: 'em-KEY-5a1c9e', ELECTRICITY_MAP_API_KEY: 'old-KEY-3b9d' },
+      { OTEL_EXPORTER_OTLP_HEADERS: env.OTEL_EXPORTER_OTLP_HEADERS },
+    ]) {
+      const loaded = [...secretsOf(loadSettings(vars)), ...otlpSecretsOf(vars)];
+      expect(envSecretsOf(vars), JSON.stringify(vars)).to.deep.equal(loaded);
+    }
   });
 
   it('reads variables as written and never throws on a malformed one', () => {
