@@ -60,7 +60,7 @@ describe('logger', () => {
     expect(lines[0]).to.include('"msg":"total energy of all calls"');
     expect(lines[0]).to.include('cannot fetch https://[redacted]@llm.example/v1');
     expect(lines[1]).to.include(
-      'user al said [redacted] and [redacted] at http:[redacted]llm.example/',
+      'user al said [redacted] and [redacted] at http://[redacted]@llm.example/',
     );
     expect(lines.join('\n')).not.to.include('PWSECRET9');
   });

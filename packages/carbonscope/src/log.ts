@@ -94,9 +94,20 @@ export function redactionList(secrets: readonly string[]): readonly string[] {
 export function redactSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of longestFirst(secrets)) {
-    if (secret.length > 0 && out.includes(secret)) out = out.split(secret).join(REDACTED);
+    if (secret.length > 0 && out.includes(secret)) out = out.split(secret).join(maskOf(secret));
   }
   return out;
+}
+
+// A URL's user name alone, as urlSecrets gives it: `//user@` or `//user:`.
+const USERINFO = /^\/\/.+[@:]$/s;
+
+/**
+ * What a secret is replaced with: `[redacted]`, but a URL's userinfo keeps its `//` and its
+ * delimiter, or `http://al@host` would read `http:[redacted]host`, no longer a URL.
+ */
+function maskOf(secret: string): string {
+  return USERINFO.test(secret) ? `//${REDACTED}${secret.at(-1)}` : REDACTED;
 }
 
 /**

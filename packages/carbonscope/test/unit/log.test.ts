@@ -33,7 +33,7 @@ describe('redaction', () => {
     const secrets = urlSecrets('https://al:PW%2FSECRET9@collector.example:4318');
     const text = 'total: al:PW/SECRET9, https://al:PW%2FSECRET9@collector.example, http://al@x/';
     expect(redactSecrets(text, secrets)).to.equal(
-      'total: [redacted], https://[redacted]@collector.example, http:[redacted]x/',
+      'total: [redacted], https://[redacted]@collector.example, http://[redacted]@x/',
     );
     expect(urlSecrets('https://collector.example/v1')).to.deep.equal([]);
   });

@@ -49,6 +49,16 @@ describe('the default logger (register, the instrumentation, Carbonscope.create)
     }
   });
 
+  it('masks the user name of an endpoint that has no password as userinfo, the URL still whole', () => {
+    const url = 'http://alice@127.0.0.1:4318/v1/metrics';
+    const text = stderrOf(() => {
+      defaultLogger({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: url }).warn(`push to ${url} failed`);
+    });
+    expect(text).to.equal(
+      'carbonscope: warning: push to http://[redacted]@127.0.0.1:4318/v1/metrics failed\n',
+    );
+  });
+
   it('leaves ordinary words and short header values alone', () => {
     const text = stderrOf(() => defaultLogger(env).warn('1 grid total of 1 push'));
     expect(text).to.include('1 grid total of 1 push');
