@@ -49,6 +49,18 @@ describe('logger', () => {
     expect(text.match(/\[redacted\]/g)).to.have.length.of.at.least(4);
   });
 
+  it('masks a secret an upstream echoed in JSON that another JSON error embeds', () => {
+    // The upstream escapes the key once, the gateway's error twice, the log line thrice.
+    const secret = 'ab"c\\d-SECRET';
+    const upstream = JSON.stringify({ message: `bad key ${secret}` });
+    const gateway = JSON.stringify({ error: upstream, status: 401 });
+    const { logger, lines } = captureLogger('info', [secret]);
+    logger.warn({ body: gateway, err: new Error(`upstream said ${gateway}`) }, 'upstream failed');
+    expect(lines).to.have.length(1);
+    expect(lines[0]).not.to.include('d-SECRET');
+    expect(lines[0].match(/\[redacted\]/g)).to.have.length.of.at.least(2);
+  });
+
   it('masks a URL password but not a short user name inside ordinary words', () => {
     // A user name is no secret; masked everywhere, `al` would mangle "total" on every line.
     const config = loadConfig({});

@@ -71,19 +71,40 @@ export function longestFirst(secrets: readonly string[]): readonly string[] {
   return secrets;
 }
 
+/** How many times a secret's JSON-escaped forms are escaped again; see redactionList. */
+const JSON_ESCAPES = 3;
+
 /**
  * The list a logger redacts each line against, built once when it is created: the secrets
- * longest first, with the JSON-escaped form of each where it differs: a JSON line writes a
- * secret holding `"`, `\` or a control character escaped (`\"`), and its raw form never matches.
+ * longest first, with each form a line may write them in where it differs. Percent-encoded, as
+ * a query string or a form carries a key with `/`, `+` or `=`. JSON-escaped (`\"`, `\\`, a
+ * control character) up to three times: a JSON log line of an error that embeds a gateway's JSON
+ * error that embeds the upstream's JSON body echoing the key. A key of letters, digits and
+ * `-_.~` has one form, so a line costs what it did.
  */
 export function redactionList(secrets: readonly string[]): readonly string[] {
   const forms = new Set<string>();
   for (const secret of secrets) {
     if (secret.length === 0) continue;
-    forms.add(secret);
-    forms.add(JSON.stringify(secret).slice(1, -1));
+    for (const written of new Set([secret, percentEncoded(secret)])) {
+      let form = written;
+      forms.add(form);
+      for (let level = 0; level < JSON_ESCAPES; level++) {
+        form = JSON.stringify(form).slice(1, -1);
+        forms.add(form);
+      }
+    }
   }
   return longestFirst([...forms]);
+}
+
+/** The secret percent-encoded, or as it is where it cannot be (a lone surrogate). */
+function percentEncoded(secret: string): string {
+  try {
+    return encodeURIComponent(secret);
+  } catch {
+    return secret;
+  }
 }
 
 /**

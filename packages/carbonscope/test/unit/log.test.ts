@@ -48,6 +48,29 @@ describe('redaction', () => {
     ]);
   });
 
+  it('stderrLogger masks a secret an upstream echoed in JSON that another JSON error embeds', () => {
+    // The upstream escapes the key once, the gateway's error twice, the logged field thrice.
+    const lines: string[] = [];
+    const secret = 'ab"c\\d-SECRET';
+    const upstream = JSON.stringify({ message: `bad key ${secret}` });
+    const gateway = JSON.stringify({ error: upstream, status: 401 });
+    const logger = stderrLogger({ fields: true, secrets: [secret], write: (l) => lines.push(l) });
+    logger.warn({ body: gateway }, `refused: ${gateway}`);
+    expect(lines).to.have.length(1);
+    expect(lines[0]).not.to.include('d-SECRET');
+    expect(lines[0].match(/\[redacted\]/g)).to.have.length(2);
+  });
+
+  it('stderrLogger masks a secret percent-encoded, as a query string or a form carries it', () => {
+    const lines: string[] = [];
+    const secret = 'k3y/AB+c9==';
+    const logger = stderrLogger({ secrets: [secret], write: (l) => lines.push(l) });
+    logger.warn(`GET /v3/latest?auth-token=${encodeURIComponent(secret)} refused`);
+    expect(lines).to.deep.equal([
+      'carbonscope: warning: GET /v3/latest?auth-token=[redacted] refused\n',
+    ]);
+  });
+
   it("takes the OTLP variables' endpoint passwords and header tokens, not short header values", () => {
     const secrets = otlpSecretsOf({
       OTEL_EXPORTER_OTLP_ENDPOINT: 'https://al:PWSECRET9@collector.example',

@@ -129,6 +129,16 @@ describe('grid: Electricity Maps client', () => {
     expect(err.detail).to.equal('{"message":"The token [redacted] is invalid."}');
   });
 
+  it('redacts such a key in a gateway error that embeds the JSON body echoing it', async () => {
+    const key = 'em-"quoted\\key-SECRET42';
+    const upstream = JSON.stringify({ message: `The token ${key} is invalid.` });
+    stub.next({ status: 502, body: JSON.stringify({ error: upstream }) });
+    const err = await failure(client({ apiKey: key, retry: { retries: 0 } }).latest('DE'));
+    expect(err.detail).to.equal(
+      JSON.stringify({ error: JSON.stringify({ message: 'The token [redacted] is invalid.' }) }),
+    );
+  });
+
   it('redacts a key that straddles the 200-character cut, and keeps the marker whole', async () => {
     // From a key cut in half (the whole key past the cut) to the marker cut in half.
     for (let filler = 200 - KEY.length; filler < 200; filler++) {
