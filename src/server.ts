@@ -2,7 +2,7 @@
 // the OTel SDK starts and registers its instrumentations, and only then is the rest of the
 // service imported, so that koa and http are loaded after they can be patched.
 import { register } from 'node:module';
-import { type Config, ConfigError, loadConfig, readDotenv } from './config.js';
+import { type Config, ConfigError, loadConfig, readDotenv, secretsOf } from './config.js';
 import { startTelemetry, type Telemetry, tracingEnabled } from './telemetry/sdk.js';
 
 function fail(message: string): never {
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
       otlpMetricsEnabled: config.otel.otlpMetricsEnabled,
       koaMiddlewareSpans: config.otel.koaMiddlewareSpans,
       untracedPaths: config.otel.untracedPaths,
+      secrets: secretsOf(config, process.env),
     });
   } catch (err) {
     fail(`telemetry could not start: ${err instanceof Error ? err.message : String(err)}`);

@@ -4,8 +4,6 @@ import type { IncomingMessage } from 'node:http';
 import {
   type ContextManager,
   createNoopMeter,
-  DiagConsoleLogger,
-  DiagLogLevel,
   diag,
   type Meter,
   type MeterProvider,
@@ -26,7 +24,14 @@ import {
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import { LocalHistograms, otlpMetricExporter, PrometheusText, SCOPE } from 'carbonscope';
+import {
+  envSecretsOf,
+  installMaskingDiag,
+  LocalHistograms,
+  otlpMetricExporter,
+  PrometheusText,
+  SCOPE,
+} from 'carbonscope';
 import type { Env } from '../config.js';
 import { sourceAsset } from '../paths.js';
 
@@ -51,6 +56,11 @@ export interface TelemetryOptions {
   koaMiddlewareSpans?: boolean;
   /** With tracing on, requests to these paths (exact, the query aside) get no span (none). */
   untracedPaths?: readonly string[];
+  /**
+   * What the SDK's own lines (OTEL_LOG_LEVEL) must not show: the config's secrets; by default
+   * those the environment holds as written (envSecretsOf: the grid's and the OTLP exporters').
+   */
+  secrets?: readonly string[];
 }
 
 /** What the instrumentations are asked to trace. */
@@ -198,7 +208,8 @@ function needsNodeSdk(env: Env, tracesOff: boolean): boolean {
 }
 
 /**
- * What NodeSDK does for metrics alone: OTEL_LOG_LEVEL's diagnostic logger, the resource with
+ * What NodeSDK does for metrics alone: OTEL_LOG_LEVEL's diagnostic logger (masked, see
+ * installMaskingDiag), the resource with
  * OTEL_RESOURCE_ATTRIBUTES merged in, one global meter provider. No context manager or
  * propagator is registered: the API's defaults keep no context, as rootOnlyContext does.
  */
@@ -206,13 +217,9 @@ function startMetricsOnly(
   env: Env,
   resource: Resource,
   readers: IMetricReader[],
+  secrets: readonly string[],
 ): () => Promise<void> {
-  const logLevel = env.OTEL_LOG_LEVEL?.trim().toUpperCase();
-  if (logLevel) {
-    diag.setLogger(new DiagConsoleLogger(), {
-      logLevel: DiagLogLevel[logLevel as keyof typeof DiagLogLevel] ?? DiagLogLevel.INFO,
-    });
-  }
+  installMaskingDiag(env, secrets);
   const provider = new sdkMetrics.MeterProvider({
     resource: resource.merge(detectResources({ detectors: [envDetector] })),
     readers,
@@ -230,6 +237,7 @@ async function startNodeSdk(
   readers: IMetricReader[],
   tracesOff: boolean,
   scope: TraceScope,
+  secrets: readonly string[],
 ): Promise<() => Promise<void>> {
   const loaded = tracesOff ? [] : await instrumentations(scope);
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
@@ -250,6 +258,9 @@ async function startNodeSdk(
     // (on Node 20 it costs async hooks on every promise) and no propagator.
     ...(tracesOff ? { contextManager: rootOnlyContext, textMapPropagator: null } : {}),
   });
+  // NodeSDK has installed the console's diag logger for OTEL_LOG_LEVEL, unmasked: an
+  // exporter's line may quote a collector's refusal naming the token it was sent.
+  installMaskingDiag(env, secrets, { replace: true });
   sdk.start();
   // After start(): the SDK hands every instrumentation its meter provider there.
   for (const instrumentation of loaded) instrumentation.setMeterProvider(recordNothing);
@@ -281,12 +292,20 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     [ATTR_SERVICE_VERSION]: packageVersion(),
     [ATTR_SERVICE_INSTANCE_ID]: randomUUID(),
   });
+  const secrets = options.secrets ?? envSecretsOf(env);
   const shutdown = needsNodeSdk(env, tracesOff)
-    ? await startNodeSdk(env, resource, readers, tracesOff, {
-        koaMiddlewareSpans: options.koaMiddlewareSpans ?? false,
-        untracedPaths: options.untracedPaths ?? [],
-      })
-    : startMetricsOnly(env, resource, readers);
+    ? await startNodeSdk(
+        env,
+        resource,
+        readers,
+        tracesOff,
+        {
+          koaMiddlewareSpans: options.koaMiddlewareSpans ?? false,
+          untracedPaths: options.untracedPaths ?? [],
+        },
+        secrets,
+      )
+    : startMetricsOnly(env, resource, readers, secrets);
 
   return {
     meter: metrics.getMeter(SCOPE.name, SCOPE.version),

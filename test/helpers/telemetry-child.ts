@@ -15,19 +15,31 @@ const TELEMETRY = pathToFileURL(join(projectRoot, 'dist', 'src', 'telemetry', 's
 export async function inTelemetryChild<T>(
   env: Record<string, string>,
   body: string,
-  otlpMetricsEnabled = false,
+  options?: string,
 ): Promise<T> {
+  const { stdout } = await telemetryChildOutput(env, body, options);
+  return JSON.parse(stdout) as T;
+}
+
+/**
+ * What such a child writes, stdout and stderr: what the SDK prints of itself, say. `options`
+ * is startTelemetry's, as source text.
+ */
+export async function telemetryChildOutput(
+  env: Record<string, string>,
+  body: string,
+  options = '{ otlpMetricsEnabled: false }',
+): Promise<{ stdout: string; stderr: string }> {
   const script = `
     const { startTelemetry } = await import(${JSON.stringify(TELEMETRY)});
-    const telemetry = await startTelemetry({ otlpMetricsEnabled: ${otlpMetricsEnabled} });
+    const telemetry = await startTelemetry(${options});
     const result = await (async () => { ${body} })();
     await telemetry.shutdown();
     process.stdout.write(JSON.stringify(result));
   `;
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--input-type=module', '-e', script],
-    { cwd: projectRoot, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 20_000 },
-  );
-  return JSON.parse(stdout) as T;
+  return promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: projectRoot,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    timeout: 20_000,
+  });
 }

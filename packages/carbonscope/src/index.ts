@@ -144,6 +144,7 @@ export {
   histogramOf,
   type Recorder,
 } from './otel/bind-metrics.js';
+export { diagLevelOf, installMaskingDiag, maskingDiagLogger } from './otel/diag.js';
 export {
   CarbonscopeInstrumentation,
   type CarbonscopeInstrumentationConfig,

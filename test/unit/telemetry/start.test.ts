@@ -1,5 +1,8 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { inTelemetryChild } from '../../helpers/telemetry-child.js';
+import { inTelemetryChild, telemetryChildOutput } from '../../helpers/telemetry-child.js';
 
 /**
  * The lines of the app's /metrics exposition, its telemetry started with `env`: the second
@@ -54,6 +57,46 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
     });
   }
 
+  for (const [label, tracing] of [
+    ['tracing off', 'none'],
+    ['tracing on', 'console'],
+  ] as const) {
+    it(`masks the OTLP secrets in the SDK's own lines (OTEL_LOG_LEVEL), ${label}`, async () => {
+      // The collector refuses, naming the token it was sent in its status line.
+      const collector = createServer((req, res) => {
+        req.resume();
+        req.on('end', () => res.writeHead(401, `refused ${req.headers['x-api-key']}`).end());
+      }).listen(0, '127.0.0.1');
+      await once(collector, 'listening');
+      const { port } = collector.address() as AddressInfo;
+      try {
+        const { stdout, stderr } = await telemetryChildOutput(
+          {
+            OTEL_TRACES_EXPORTER: tracing,
+            OTEL_LOG_LEVEL: 'info',
+            OTEL_EXPORTER_OTLP_ENDPOINT: `http://push:OTLP-PW-42@127.0.0.1:${port}`,
+            OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=tok-HEADER-9f8e7d',
+            OTEL_METRIC_EXPORT_INTERVAL: '300',
+            OTEL_METRIC_EXPORT_TIMEOUT: '300',
+            OTEL_EXPORTER_OTLP_TIMEOUT: '200',
+          },
+          `telemetry.meter.createCounter('pushed').add(1);
+           await new Promise((r) => setTimeout(r, 1000));
+           return 0;`,
+          '{ otlpMetricsEnabled: true }',
+        );
+        const output = `${stdout}\n${stderr}`;
+        expect(output).to.include('metrics export failed');
+        expect(output).to.include('refused [redacted]');
+        for (const secret of ['OTLP-PW-42', 'tok-HEADER-9f8e7d']) {
+          expect(output).not.to.include(secret);
+        }
+      } finally {
+        collector.close();
+      }
+    });
+  }
+
   // The SDK refuses an export timeout over the interval, and the timeout's default (30 s) is
   // over a usual short interval: the service exited 1 at start with OTEL_METRIC_EXPORT_INTERVAL=5000.
   for (const [label, tracing] of [
@@ -69,7 +112,7 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
           OTEL_METRIC_EXPORT_INTERVAL: '5000',
         },
         'return telemetry.otlpMetrics;',
-        true,
+        '{ otlpMetricsEnabled: true }',
       );
       expect(started).to.equal(true);
     });

@@ -2,8 +2,9 @@ import { createServer, type Server } from 'node:http';
 import { metrics } from '@opentelemetry/api';
 import { z } from 'zod';
 import { type Logger, redactSecrets } from '../log.js';
-import { type Env, integerSetting, parseEnv, urlSetting } from '../settings.js';
+import { type Env, envSecretsOf, integerSetting, parseEnv, urlSetting } from '../settings.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
+import { installMaskingDiag } from './diag.js';
 import { LocalHistograms } from './local-histograms.js';
 import {
   failureOf,
@@ -212,7 +213,8 @@ export interface OwnProvider {
 /**
  * Starts a meter provider configured by the standard OTel variables (OTEL_METRICS_EXPORTER,
  * OTEL_EXPORTER_PROMETHEUS_*, OTEL_EXPORTER_OTLP_*, OTEL_METRIC_EXPORT_INTERVAL,
- * OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES), for carbonscope's instruments only. For a
+ * OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_LOG_LEVEL where no diag logger is
+ * installed), for carbonscope's instruments only. For a
  * process that has no SDK of its own; `none` starts nothing. A malformed variable it reads
  * throws SettingsError naming it.
  */
@@ -221,6 +223,9 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
   if (exporters.includes('none')) return undefined;
   checkVariables(exporters, env);
   const [sdk, resources] = await importSdk(`OTEL_METRICS_EXPORTER=${exporters.join(',')}`);
+  // OTEL_LOG_LEVEL, as NodeSDK reads it, but masked: the exporters' lines may quote their URL,
+  // their headers or a collector's refusal. Before they are made, which may log already.
+  installMaskingDiag(env, envSecretsOf(env));
   const readers: Reader[] = [];
   const servers: Server[] = [];
   const histograms = new LocalHistograms(sdk, SCOPE);

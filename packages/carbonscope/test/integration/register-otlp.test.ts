@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { METRICS } from '../../src/metrics/index.js';
@@ -28,7 +30,10 @@ interface App extends Spawned {
  * by its name, here from inside it), pushing OTLP to `receiver` as the standard variables say.
  * The protocol is left unset: the spec's default, http/protobuf.
  */
-async function startApp(receiver: OtlpReceiver, env: Record<string, string>): Promise<App> {
+async function startApp(
+  receiver: Pick<OtlpReceiver, 'url'>,
+  env: Record<string, string>,
+): Promise<App> {
   const app = await spawnUntil(process.execPath, ['--import', 'carbonscope/register', SERVER], {
     cwd: dirname(SERVER),
     env: {
@@ -202,6 +207,69 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
         expect(processJoules(receiver.pushes[0]?.body)).to.be.greaterThan(0);
       });
     }
+  });
+});
+
+/** A loopback port nothing listens on: a push there is refused at once. */
+async function closedPort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+describe("OTEL_LOG_LEVEL under register: its own SDK's diagnostic lines", function () {
+  this.timeout(60_000);
+  const secrets = ['OTLP-PW-42', 'tok-HEADER-9f8e7d'];
+  let app: App | undefined;
+  let collector: Server | undefined;
+
+  afterEach(async () => {
+    await app?.stop('SIGKILL');
+    app = undefined;
+    collector?.close();
+    collector = undefined;
+  });
+
+  /** register pushing to `endpoint` with a password in its URL and a token in a header. */
+  const start = (endpoint: string) =>
+    startApp(
+      { url: endpoint.replace('//', '//push:OTLP-PW-42@') },
+      {
+        OTEL_LOG_LEVEL: 'info',
+        OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=tok-HEADER-9f8e7d',
+        OTEL_METRIC_EXPORT_INTERVAL: '500',
+        // The exporter gives up before the reader does, so the reader reports its error.
+        OTEL_EXPORTER_OTLP_TIMEOUT: '200',
+      },
+    );
+  const output = () => [...(app?.stdout ?? []), ...(app?.stderr ?? [])];
+  const failed = () => output().find((l) => l.includes('metrics export failed'));
+
+  it('writes them where a closed port refuses the push, without the password or the token', async () => {
+    app = await start(`http://127.0.0.1:${await closedPort()}`);
+    await waitFor(() => failed() !== undefined, 15_000).catch(() => {
+      throw new Error(`no diagnostic line of the failed push: ${output().join('\n')}`);
+    });
+    expect(failed()).to.include('ECONNREFUSED');
+    for (const secret of secrets) expect(output().join('\n')).not.to.include(secret);
+  });
+
+  it('masks the token a collector names in its refusal', async () => {
+    collector = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(401, `refused ${req.headers['x-api-key']}`).end());
+    }).listen(0, '127.0.0.1');
+    await once(collector, 'listening');
+    const { port } = collector.address() as { port: number };
+    app = await start(`http://127.0.0.1:${port}`);
+    await waitFor(() => failed() !== undefined, 15_000).catch(() => {
+      throw new Error(`no diagnostic line of the failed push: ${output().join('\n')}`);
+    });
+    expect(failed()).to.include('refused [redacted]');
+    for (const secret of secrets) expect(output().join('\n')).not.to.include(secret);
   });
 });
 

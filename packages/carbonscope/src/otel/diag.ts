@@ -1,0 +1,73 @@
+import { format } from 'node:util';
+import { DiagConsoleLogger, type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
+import { redactionList, redactSecrets } from '../log.js';
+import type { Env } from '../settings.js';
+
+/**
+ * A diag logger that writes where `to` does (the console, as the SDK's own DiagConsoleLogger
+ * does, by default), each line formatted as the console would format it and then masked: the
+ * SDK's lines quote what an exporter was told or answered (a URL, a collector's status text),
+ * and those may hold an endpoint's password or a header's token.
+ */
+export function maskingDiagLogger(
+  secrets: readonly string[],
+  to: DiagLogger = new DiagConsoleLogger(),
+): DiagLogger {
+  const list = redactionList(secrets);
+  const masked =
+    (method: keyof DiagLogger) =>
+    (message: string, ...args: unknown[]): void => {
+      to[method](redactSecrets(format(message, ...args), list));
+    };
+  return {
+    error: masked('error'),
+    warn: masked('warn'),
+    info: masked('info'),
+    debug: masked('debug'),
+    verbose: masked('verbose'),
+  };
+}
+
+// OTEL_LOG_LEVEL's values, in any case, as the SDK's diagLogLevelFromString reads them.
+const LEVELS: ReadonlyMap<string, DiagLogLevel> = new Map([
+  ['ALL', DiagLogLevel.ALL],
+  ['VERBOSE', DiagLogLevel.VERBOSE],
+  ['DEBUG', DiagLogLevel.DEBUG],
+  ['INFO', DiagLogLevel.INFO],
+  ['WARN', DiagLogLevel.WARN],
+  ['ERROR', DiagLogLevel.ERROR],
+  ['NONE', DiagLogLevel.NONE],
+]);
+
+/** OTEL_LOG_LEVEL's level: none when unset, INFO for a name it does not know, as the SDK does. */
+export function diagLevelOf(value: string | undefined): DiagLogLevel | undefined {
+  const name = value?.trim().toUpperCase();
+  if (!name) return undefined;
+  return LEVELS.get(name) ?? DiagLogLevel.INFO;
+}
+
+// The API keeps its registered diag logger here (its internal global-utils) and offers no way
+// to ask for it: setLogger would replace the application's, and calling diag would log.
+const API_GLOBAL = Symbol.for('opentelemetry.js.api.1');
+
+/** True when something (the application's SDK, say) has installed a diag logger. */
+export function hasDiagLogger(): boolean {
+  const registry = (globalThis as Record<symbol, { diag?: unknown } | undefined>)[API_GLOBAL];
+  return registry?.diag !== undefined;
+}
+
+/**
+ * Installs maskingDiagLogger at OTEL_LOG_LEVEL's level where that is set, as NodeSDK installs
+ * the console's, for an SDK carbonscope starts itself. A diag logger installed already is the
+ * application's and is kept, unless `replace` says it is the one carbonscope's own NodeSDK has
+ * just installed unmasked. True when it was installed.
+ */
+export function installMaskingDiag(
+  env: Env,
+  secrets: readonly string[],
+  options: { replace?: boolean } = {},
+): boolean {
+  const logLevel = diagLevelOf(env.OTEL_LOG_LEVEL);
+  if (logLevel === undefined || (!options.replace && hasDiagLogger())) return false;
+  return diag.setLogger(maskingDiagLogger(secrets), { logLevel, suppressOverrideMessage: true });
+}
