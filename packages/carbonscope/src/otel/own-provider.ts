@@ -178,7 +178,9 @@ async function readerFor(
         preventServerStart: true,
         metricProducers,
       });
-      const serializer = new PrometheusText(sdk);
+      // carbonscope's meter is the provider's only one, so the otel_scope_* labels would repeat
+      // one value on every line; without them the labels are the service's and the Collector's.
+      const serializer = new PrometheusText(sdk, { scopeLabels: false });
       const exposition = async () => {
         const { resourceMetrics } = await reader.collect();
         return serializer.encode(resourceMetrics);

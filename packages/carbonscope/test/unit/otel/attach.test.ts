@@ -146,6 +146,8 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       // carbonscope's own endpoint names as the OTel Collector does: with the unit word.
       const rapl = { hw_id: 'host', carbonscope_power_source: 'rapl' };
       expect(findSample(text, 'hw_host_power_watts', rapl)).to.equal(10);
+      // Its labels are the service's and the Collector's: one scope, so no otel_scope_* labels.
+      expect(text).not.to.include('otel_scope_');
       expect((await fetch(`http://localhost:${port}/other`)).status).to.equal(404);
     } finally {
       await attached.shutdown();
