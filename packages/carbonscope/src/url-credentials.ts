@@ -12,9 +12,10 @@ export function credentialsOf(url: string | undefined): string[] {
 
 /**
  * What of a URL's credentials no log line, error or answer may show: the password and the
- * `user:password` pair, as written and decoded, and the user name only as the URL's userinfo
- * (`//user@`, `//user:`). A user name alone is an identity, not a secret; matched everywhere,
- * a short one (`al`) would mask ordinary words ("total") on every line.
+ * `user:password` pair, as written and decoded, the pair base64-encoded as Node's http sends it
+ * (`Authorization: Basic`, which a refusing server may echo), and the user name only as the
+ * URL's userinfo (`//user@`, `//user:`). A user name alone is an identity, not a secret; matched
+ * everywhere, a short one (`al`) would mask ordinary words ("total") on every line.
  */
 export function urlSecrets(url: string | undefined): string[] {
   const parsed = parsedUrl(url);
@@ -23,7 +24,10 @@ export function urlSecrets(url: string | undefined): string[] {
   for (const form of [percentDecoded, (part: string) => part]) {
     const user = form(parsed.username);
     const password = form(parsed.password);
-    if (password) out.add(password).add(`${user}:${password}`);
+    if (password) {
+      const pair = `${user}:${password}`;
+      out.add(password).add(pair).add(Buffer.from(pair).toString('base64'));
+    }
     if (user) out.add(`//${user}@`).add(`//${user}:`);
   }
   return [...out];

@@ -257,10 +257,15 @@ describe("OTEL_LOG_LEVEL under register: its own SDK's diagnostic lines", functi
     for (const secret of secrets) expect(output().join('\n')).not.to.include(secret);
   });
 
-  it('masks the token a collector names in its refusal', async () => {
+  it('masks the credentials a collector names in its refusal', async () => {
+    // The token of the header, and the URL's user and password as http sends them (Basic).
+    const basic = Buffer.from('push:OTLP-PW-42').toString('base64');
     collector = createServer((req, res) => {
       req.resume();
-      req.on('end', () => res.writeHead(401, `refused ${req.headers['x-api-key']}`).end());
+      req.on('end', () => {
+        res.writeHead(401, `refused ${req.headers['x-api-key']} ${req.headers.authorization}`);
+        res.end();
+      });
     }).listen(0, '127.0.0.1');
     await once(collector, 'listening');
     const { port } = collector.address() as { port: number };
@@ -268,8 +273,8 @@ describe("OTEL_LOG_LEVEL under register: its own SDK's diagnostic lines", functi
     await waitFor(() => failed() !== undefined, 15_000).catch(() => {
       throw new Error(`no diagnostic line of the failed push: ${output().join('\n')}`);
     });
-    expect(failed()).to.include('refused [redacted]');
-    for (const secret of secrets) expect(output().join('\n')).not.to.include(secret);
+    expect(failed()).to.include('refused [redacted] Basic [redacted]');
+    for (const secret of [...secrets, basic]) expect(output().join('\n')).not.to.include(secret);
   });
 });
 

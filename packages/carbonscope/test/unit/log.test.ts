@@ -38,6 +38,13 @@ describe('redaction', () => {
     expect(urlSecrets('https://collector.example/v1')).to.deep.equal([]);
   });
 
+  it("takes the Basic credentials Node's http sends for a URL's user and password", () => {
+    // A collector that refuses a push may echo the Authorization header it was sent.
+    const basic = Buffer.from('al:PW/SECRET9').toString('base64');
+    const secrets = urlSecrets('https://al:PW%2FSECRET9@collector.example:4318');
+    expect(redactSecrets(`refused Basic ${basic}`, secrets)).to.equal('refused Basic [redacted]');
+  });
+
   it('stderrLogger masks its secrets in the message and, escaped or not, in the fields', () => {
     const lines: string[] = [];
     const secret = 'tok"en\\-SECRET';
