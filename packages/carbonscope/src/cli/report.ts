@@ -4,6 +4,7 @@ import countries from 'i18n-iso-countries';
 import { JOULES_PER_KWH } from '../energy/emissions.js';
 import { type EnergySnapshot, type SciScore, sciOf } from '../energy/index.js';
 import type { EmissionsRow } from './csv.js';
+import { treeCpuMeasured } from './tree-cpu/tree-cpu-reader.js';
 
 const require = createRequire(import.meta.url);
 countries.registerLocale(require('i18n-iso-countries/langs/en.json'));
@@ -49,8 +50,9 @@ export interface Report {
     /** True when any part of the figure comes from a model rather than a meter. */
     estimated: boolean;
     /**
-     * False when the command's CPU time could not be read, or read 0 (less than the reader
-     * resolves): energy, emissions and the command's embodied share are then 0, not real.
+     * False when the command's CPU time could not be read, or read one step of the reader's
+     * clock or less (too little to resolve): energy, emissions and the command's embodied share
+     * are then not real figures, whatever the numbers beside this say.
      */
     known: boolean;
     /** Why `known` is false, in words. */
@@ -87,8 +89,13 @@ export interface Report {
     attribution?: string;
     /** How the command's CPU time was read (run only). */
     cpuTime?: string;
-    /** The command's CPU seconds as read (run only, where readable); 0: too little to count. */
+    /**
+     * The command's CPU seconds as read (run only, where readable); one step of the clock
+     * (commandCpuResolutionSeconds) or less: too little to measure.
+     */
     commandCpuSeconds?: number;
+    /** The step of the clock the command's CPU time is read with, s (run only, where readable). */
+    commandCpuResolutionSeconds?: number;
     /** Things the user should know about the figures (GPU not attributed, and so on). */
     notes: string[];
   };
@@ -124,18 +131,20 @@ export interface ReportInput {
   cpuTime?: string;
   processEnergyKnown?: boolean;
   /**
-   * The command's CPU seconds as read at its end (run only, where readable) and what 0 means
-   * there: less CPU than the reader resolves, not none.
+   * The command's CPU seconds as read at its end (run only, where readable), the step of the
+   * clock that read them, and what a reading of one step or less means: too little to measure.
    */
-  processCpu?: { seconds: number; zeroMeans: string };
+  processCpu?: { seconds: number; resolutionSeconds: number; unmeasured: string };
 }
 
 /** Why the command's energy is not known (run only), undefined when it is. */
 function processEnergyUnknown(input: ReportInput): string | undefined {
   if (input.command !== 'run') return undefined;
   if (input.processEnergyKnown === false) return 'its CPU time cannot be read here';
-  // Zero ticks is not zero CPU: a share of 0 would print 0 J as if measured.
-  if (input.processCpu?.seconds === 0) return input.processCpu.zeroMeans;
+  // Zero ticks is not zero CPU, and one tick is not one tick's worth: a share from either
+  // would print a figure as if measured.
+  const cpu = input.processCpu;
+  if (cpu && !treeCpuMeasured(cpu.seconds, cpu.resolutionSeconds)) return cpu.unmeasured;
   return undefined;
 }
 
@@ -216,7 +225,12 @@ export function buildReport(input: ReportInput): Report {
       reasons: snapshot.reasons,
       ...(scope === 'process' ? { attribution: snapshot.attribution.mode } : {}),
       ...(input.cpuTime ? { cpuTime: input.cpuTime } : {}),
-      ...(input.processCpu ? { commandCpuSeconds: input.processCpu.seconds } : {}),
+      ...(input.processCpu
+        ? {
+            commandCpuSeconds: input.processCpu.seconds,
+            commandCpuResolutionSeconds: input.processCpu.resolutionSeconds,
+          }
+        : {}),
       notes,
     },
     cpuUtilizationPercent: input.cpuUtilizationPercent,

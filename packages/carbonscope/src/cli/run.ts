@@ -5,7 +5,12 @@ import { parseRunArgs, RUN_HELP } from './args.js';
 import { finish } from './finish.js';
 import { outputClosed } from './output.js';
 import { openSession, startMeter } from './session.js';
-import { createTreeCpuReader, TREE_CPU_METHOD_TEXT, TREE_CPU_ZERO_TEXT } from './tree-cpu/index.js';
+import {
+  createTreeCpuReader,
+  TREE_CPU_METHOD_TEXT,
+  TREE_CPU_RESOLUTION_SECONDS,
+  TREE_CPU_UNMEASURED_TEXT,
+} from './tree-cpu/index.js';
 import { openWindow } from './window.js';
 
 /** Signals passed on to the command. SIGUSR1 is left alone: Node reserves it for its inspector. */
@@ -80,7 +85,13 @@ export async function runCommand(args: string[], env: Env = process.env): Promis
     processEnergyKnown: method !== 'unavailable',
     ...(method === 'unavailable'
       ? {}
-      : { processCpu: { seconds: tree.read(), zeroMeans: TREE_CPU_ZERO_TEXT[method] } }),
+      : {
+          processCpu: {
+            seconds: tree.read(),
+            resolutionSeconds: TREE_CPU_RESOLUTION_SECONDS[method],
+            unmeasured: TREE_CPU_UNMEASURED_TEXT[method],
+          },
+        }),
   });
 
   if (end.kind === 'error') {

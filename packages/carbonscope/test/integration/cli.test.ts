@@ -145,18 +145,19 @@ describe('carbonscope command line', function () {
     expect(busy.sci?.gramsPerUnit).to.equal(busy.emissions.grams + busy.embodied.grams);
   });
 
-  it("says a command under /proc's 10 ms resolution is not measured instead of 0 J", async function () {
+  it("says a command within /proc's 10 ms resolution is not measured instead of 0 J", async function () {
     if (process.platform !== 'linux') this.skip();
     const file = join(dir, 'below-resolution.csv');
     const r = await cli(['run', '--json', '-o', file, '--', 'true']);
     expect(r.code, r.stderr).to.equal(0);
     const report = JSON.parse(r.stdout) as Report;
-    expect(report.measurement.commandCpuSeconds).to.equal(0);
+    // 0 or, about 1 run in 10, one tick: either is within the resolution.
+    expect(report.measurement.commandCpuSeconds).to.be.at.most(0.01);
     expect(report.energy.known).to.equal(false);
-    expect(report.energy.unknownReason).to.match(/under 10 ms of CPU: below \/proc's resolution/);
+    expect(report.energy.unknownReason).to.match(/at most 10 ms of CPU: within \/proc's 10 ms res/);
     expect(report.sci).to.equal(null);
     expect(r.stderr).to.contain(
-      "energy of the command: unknown (under 10 ms of CPU: below /proc's resolution, not measured)",
+      "energy of the command: unknown (at most 10 ms of CPU: within /proc's 10 ms resolution, not measured)",
     );
     expect(r.stderr).to.not.match(/energy of the command: 0 J/);
     const [row] = parseEmissionsCsv(readFileSync(file, 'utf8')).records;

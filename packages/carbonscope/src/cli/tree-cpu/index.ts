@@ -22,9 +22,12 @@ export {
 } from './ps-tree-cpu.js';
 export {
   TREE_CPU_METHOD_TEXT,
-  TREE_CPU_ZERO_TEXT,
+  TREE_CPU_RESOLUTION_SECONDS,
+  TREE_CPU_UNMEASURED_TEXT,
+  type TreeCpuClock,
   type TreeCpuMethod,
   type TreeCpuReader,
+  treeCpuMeasured,
 } from './tree-cpu-reader.js';
 
 /** A reader for platforms with neither: always 0, and the summary says process energy is unknown. */

@@ -10,14 +10,33 @@ export const TREE_CPU_METHOD_TEXT: Record<TreeCpuMethod, string> = {
     'no way to read a child process CPU time on this platform: process energy is not known',
 };
 
+/** The readers that read anything: the CPU time of a command is measured by one of these. */
+export type TreeCpuClock = Exclude<TreeCpuMethod, 'unavailable'>;
+
 /**
- * What a command CPU time of 0 means: less than the reader resolves, not none. /proc counts in
- * ticks of 1/USER_HZ s (10 ms); macOS and BSD ps print hundredths of a second, and never see a
- * command that starts and ends between two samples.
+ * The step of each reader's clock, in seconds: /proc counts in ticks of 1/USER_HZ s (10 ms);
+ * macOS and BSD ps print hundredths of a second.
  */
-export const TREE_CPU_ZERO_TEXT: Record<Exclude<TreeCpuMethod, 'unavailable'>, string> = {
-  proc: `under ${1000 / USER_HZ} ms of CPU: below /proc's resolution, not measured`,
-  ps: 'no CPU time seen by ps (under its 10 ms resolution, or ended between samples): not measured',
+export const TREE_CPU_RESOLUTION_SECONDS: Record<TreeCpuClock, number> = {
+  proc: 1 / USER_HZ,
+  ps: 0.01,
+};
+
+/**
+ * Whether a command's CPU time as read is a measurement: more than one step of the clock. Zero
+ * steps is less than the clock resolves, not none; one step is no better: the kernel's tick
+ * accounting hands a reaped child a whole tick for far less (about 1 run of `true` in 10 reads
+ * one), so the figure may be off by all of itself. Readings are whole steps: more than one step
+ * is two or more, and halfway between keeps float sums (0.01 + 0.01) on the right side.
+ */
+export function treeCpuMeasured(seconds: number, resolutionSeconds: number): boolean {
+  return seconds >= 1.5 * resolutionSeconds;
+}
+
+/** What a command CPU time of one step or less means: too little to measure, not none. */
+export const TREE_CPU_UNMEASURED_TEXT: Record<TreeCpuClock, string> = {
+  proc: `at most ${1000 / USER_HZ} ms of CPU: within /proc's ${1000 / USER_HZ} ms resolution, not measured`,
+  ps: 'at most 10 ms of CPU seen by ps (its resolution; a process that ended between samples is not seen): not measured',
 };
 
 export interface TreeCpuReader {

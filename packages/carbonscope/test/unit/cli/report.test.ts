@@ -8,7 +8,10 @@ import {
   reportToRow,
 } from '../../../src/cli/report.js';
 import { formatSummary } from '../../../src/cli/summary.js';
-import { TREE_CPU_ZERO_TEXT } from '../../../src/cli/tree-cpu/index.js';
+import {
+  TREE_CPU_RESOLUTION_SECONDS,
+  TREE_CPU_UNMEASURED_TEXT,
+} from '../../../src/cli/tree-cpu/index.js';
 import type { EnergySnapshot } from '../../../src/energy/index.js';
 
 const HOST: HostFacts = {
@@ -172,13 +175,19 @@ describe('run report and CSV row', () => {
   });
 
   it("says a command CPU time below the reader's resolution is not measured, never 0 J", () => {
-    const zero = { seconds: 0, zeroMeans: TREE_CPU_ZERO_TEXT.proc };
+    const reading = (seconds: number) => ({
+      seconds,
+      resolutionSeconds: TREE_CPU_RESOLUTION_SECONDS.proc,
+      unmeasured: TREE_CPU_UNMEASURED_TEXT.proc,
+    });
+    const zero = reading(0);
     const report = buildReport({ ...base, command: 'run', snapshot: snapshot(), processCpu: zero });
     expect(report.energy.known).to.equal(false);
     expect(report.energy.unknownReason).to.equal(
-      "under 10 ms of CPU: below /proc's resolution, not measured",
+      "at most 10 ms of CPU: within /proc's 10 ms resolution, not measured",
     );
     expect(report.measurement.commandCpuSeconds).to.equal(0);
+    expect(report.measurement.commandCpuResolutionSeconds).to.equal(0.01);
     expect(report.sci).to.equal(null);
     const row = reportToRow(report, HOST, base.endedAt);
     for (const column of ['energy_consumed', 'cpu_energy', 'cpu_power', 'emissions'] as const) {
@@ -186,18 +195,29 @@ describe('run report and CSV row', () => {
     }
     const text = formatSummary(report);
     expect(text).to.contain(
-      "energy of the command: unknown (under 10 ms of CPU: below /proc's resolution, not measured)",
+      "energy of the command: unknown (at most 10 ms of CPU: within /proc's 10 ms resolution, not measured)",
     );
     expect(text).to.match(/ {2}emissions: unknown\n/);
     expect(text).to.match(/ {2}embodied: unknown \(/);
     expect(text).to.not.match(/ 0 J/);
-    // One tick or more is a measurement: reported as before.
-    const ticked = { seconds: 0.01, zeroMeans: TREE_CPU_ZERO_TEXT.proc };
+    // One tick is within the clock's resolution too: a reaped child's time can read one tick
+    // for a command that used far less (about 1 run of `true` in 10), so it is not measured.
+    const ticked = buildReport({
+      ...base,
+      command: 'run',
+      snapshot: snapshot(),
+      processCpu: reading(0.01),
+    });
+    expect(ticked.energy.known).to.equal(false);
+    expect(ticked.sci).to.equal(null);
+    expect(ticked.measurement.commandCpuSeconds).to.equal(0.01);
+    expect(formatSummary(ticked)).to.not.match(/ 0\.\d+ J|216 J/);
+    // Two ticks or more is a measurement: reported as before.
     const measured = buildReport({
       ...base,
       command: 'run',
       snapshot: snapshot(),
-      processCpu: ticked,
+      processCpu: reading(0.01 + 0.01),
     });
     const plain = buildReport({ ...base, command: 'run', snapshot: snapshot() });
     expect(measured.energy).to.deep.equal(plain.energy);
