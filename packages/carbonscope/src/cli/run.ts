@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Env } from '../settings.js';
+import { withoutCredentials } from '../url-credentials.js';
 import { parseRunArgs, RUN_HELP } from './args.js';
 import { finish } from './finish.js';
 import { outputClosed } from './output.js';
@@ -10,6 +11,8 @@ import {
   TREE_CPU_METHOD_TEXT,
   TREE_CPU_RESOLUTION_SECONDS,
   TREE_CPU_UNMEASURED_TEXT,
+  type TreeCpuReader,
+  treeCpuMeasured,
 } from './tree-cpu/index.js';
 import { openWindow } from './window.js';
 
@@ -50,6 +53,23 @@ function startFailure(
   return { code: 126, message: `cannot run ${command}: ${error.message}` };
 }
 
+/**
+ * The tree's CPU time as the meter reads it, and whether the latest reading measures anything:
+ * more than one step of the reader's clock (never, where it reads nothing).
+ */
+function measuredCpu(tree: TreeCpuReader): { read: () => number; measured: () => boolean } {
+  let seconds = 0;
+  const method = tree.method;
+  return {
+    read: () => {
+      seconds = tree.read();
+      return seconds;
+    },
+    measured: () =>
+      method !== 'unavailable' && treeCpuMeasured(seconds, TREE_CPU_RESOLUTION_SECONDS[method]),
+  };
+}
+
 /** `carbonscope run`: returns the exit status for the process. */
 export async function runCommand(args: string[], env: Env = process.env): Promise<number> {
   const options = parseRunArgs(args);
@@ -61,7 +81,13 @@ export async function runCommand(args: string[], env: Env = process.env): Promis
   void outputClosed();
   const [file, ...rest] = options.command;
   const tree = createTreeCpuReader();
-  const session = await openSession({ options, env, processCpu: () => tree.read() });
+  const cpu = measuredCpu(tree);
+  const session = await openSession({
+    options,
+    env,
+    processCpu: cpu.read,
+    processMeasured: cpu.measured,
+  });
   await startMeter(session.meter);
 
   const measured = openWindow(session);
@@ -87,7 +113,7 @@ export async function runCommand(args: string[], env: Env = process.env): Promis
       ? {}
       : {
           processCpu: {
-            seconds: tree.read(),
+            seconds: cpu.read(),
             resolutionSeconds: TREE_CPU_RESOLUTION_SECONDS[method],
             unmeasured: TREE_CPU_UNMEASURED_TEXT[method],
           },
@@ -103,6 +129,12 @@ export async function runCommand(args: string[], env: Env = process.env): Promis
 
   const exitCode = exitCodeOf(end.code, end.signal);
   report.exit = { code: end.code, signal: end.signal, exitCode };
+  if (options.otlp && !report.energy.known) {
+    // The last push leaves them out as the earlier ones did (cpu.measured), rather than a 0.
+    report.measurement.notes.push(
+      `the command's energy and emissions are not pushed to ${withoutCredentials(options.otlp)} (not measured), only the host's`,
+    );
+  }
   await finish(report, options, session);
   return exitCode;
 }

@@ -102,6 +102,11 @@ export interface SessionOptions {
   env: Env;
   /** What the process scope measures (the command's tree for `run`). */
   processCpu: ProcessCpuReader;
+  /**
+   * Whether what processCpu read so far measures anything (see bindMetrics): until it does,
+   * --otlp pushes no process-scope series. Always, when not given.
+   */
+  processMeasured?: () => boolean;
   /** Sampling interval when neither --interval nor ENERGY_SAMPLE_INTERVAL_MS says. */
   defaultIntervalMs?: number;
 }
@@ -172,7 +177,11 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     : undefined;
   const meter = await Carbonscope.create({ settings: config, logger, processCpu: o.processCpu });
   // Only --otlp exports anything: the run's figures go out through the same instruments.
-  if (otlp) bindMetrics(otlp.provider.getMeter('carbonscope'), meter);
+  if (otlp) {
+    bindMetrics(otlp.provider.getMeter('carbonscope'), meter, {
+      ...(o.processMeasured ? { processMeasured: o.processMeasured } : {}),
+    });
+  }
   let busyMs = 0;
   let sampledMs = 0;
   meter.onSample((s) => {

@@ -41,6 +41,12 @@ export interface BindMetricsOptions {
    * through the API alone gets the API's histograms.
    */
   histograms?: LocalHistograms;
+  /**
+   * Whether the process scope's figures are measurements now. While false, its energy, power
+   * and emissions series are left out, not observed as 0: a backend would read a measured zero
+   * (the CLI's command with too little CPU time to resolve). Measured by default.
+   */
+  processMeasured?: () => boolean;
 }
 
 /** Where one histogram's values go for one attribute set: found once, then recorded into. */
@@ -175,8 +181,10 @@ export function bindMetrics(
   };
   const attributes = new SeriesAttributes();
   const latest = (): EnergySample | null => cs.meter.latest();
+  const measured = options.processMeasured ?? (() => true);
+  const shown = (scope: Scope) => scope === 'host' || measured();
   const figures = (scope: PowerFigure['scope']) =>
-    (latest()?.power ?? []).filter((f) => f.scope === scope);
+    shown(scope) ? (latest()?.power ?? []).filter((f) => f.scope === scope) : [];
 
   observe(createInstrument(meter, METRICS.hostEnergy), (result) => {
     for (const h of hostTotals(latest())) result.observe(h.joules, attributes.host(h));
@@ -201,10 +209,13 @@ export function bindMetrics(
   ) => {
     return (result: ObservableResult) => {
       const sample = latest();
-      for (const e of sample?.emissions ?? []) result.observe(e[usage], attributes.emissions(e));
+      for (const e of sample?.emissions ?? []) {
+        if (shown(e.scope)) result.observe(e[usage], attributes.emissions(e));
+      }
       if (!sample || !(sample.totals.host.embodiedGrams > 0)) return;
       for (const scope of SCOPES) {
-        result.observe(sample.totals[scope][embodied], attributes.embodied(scope));
+        if (shown(scope))
+          result.observe(sample.totals[scope][embodied], attributes.embodied(scope));
       }
     };
   };

@@ -12,7 +12,13 @@ import { loadCatalog } from '../../src/llm/catalog.js';
 import { llmImpacts } from '../../src/llm/llm-impacts.js';
 import { METRICS } from '../../src/metrics/index.js';
 import { libraryRoot as projectRoot } from '../../src/paths.js';
-import { type OtlpMetric, otlpReceiver, stringAttribute, sumOf } from '../helpers/otlp-receiver.js';
+import {
+  metricsOf,
+  type OtlpMetric,
+  otlpReceiver,
+  stringAttribute,
+  sumOf,
+} from '../helpers/otlp-receiver.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -92,6 +98,11 @@ function processSum(metrics: OtlpMetric[], name: string, phase?: 'usage' | 'embo
   );
   expect(total, `${name} pushed as a sum`).to.not.equal(undefined);
   return total ?? 0;
+}
+
+/** The points of sum `name` in a push; none when it is absent or has none. */
+function pointsOf(metrics: OtlpMetric[], name: string) {
+  return metrics.find((m) => m.name === name)?.sum?.dataPoints ?? [];
 }
 
 /** Starts `server` on a free loopback port and resolves with the port. */
@@ -387,6 +398,38 @@ describe('carbonscope command line', function () {
       expect(processSum(metrics, METRICS.emissions.name, 'embodied')).to.be.closeTo(
         report.embodied.grams,
         report.embodied.grams * 1e-9,
+      );
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('pushes no process energy or emissions for a command it could not measure, and says so', async () => {
+    const receiver = await otlpReceiver();
+    try {
+      // About 1 ms of CPU over 2 s: periodic pushes happen while it runs, the last at its end.
+      const r = await cli(['run', '--json', '--otlp', receiver.url, '--', 'sleep', '2'], {
+        env: { OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' },
+      });
+      expect(r.code, r.stderr).to.equal(0);
+      const report = JSON.parse(r.stdout) as Report;
+      expect(report.energy.known).to.equal(false);
+      expect(receiver.pushes.length).to.be.greaterThan(1);
+      for (const push of receiver.pushes) {
+        const metrics = metricsOf(push.body);
+        // A pushed 0 J would read as a measured zero in any backend: no series at all.
+        expect(pointsOf(metrics, METRICS.processEnergy.name), 'process energy').to.deep.equal([]);
+        expect(pointsOf(metrics, METRICS.processPower.name), 'process power').to.deep.equal([]);
+        const ofCommand = pointsOf(metrics, METRICS.emissions.name).filter(
+          (p) => stringAttribute(p.attributes, 'carbonscope.scope') === 'process',
+        );
+        expect(ofCommand, 'process emissions').to.deep.equal([]);
+      }
+      // The host's figures are measured all the same, and go.
+      const last = metricsOf(receiver.pushes.at(-1)?.body);
+      expect(sumOf(last, METRICS.hostEnergy.name)).to.be.greaterThan(0);
+      expect(r.stderr).to.match(
+        /note: the command's energy and emissions are not pushed to http:\/\/127\.0\.0\.1:\d+ \(not measured\), only the host's\n/,
       );
     } finally {
       await receiver.close();
