@@ -1,4 +1,18 @@
-import { asksVerboseOption } from './args.js';
+import { redactionList, redactSecrets } from '../log.js';
+import { MissingSdkError } from '../otel/optional-sdk.js';
+import { type Env, envSecretsOf, SettingsError } from '../settings.js';
+import { urlSecrets } from '../url-credentials.js';
+import {
+  asksVerboseOption,
+  IMPACTS_HELP,
+  MAIN_HELP,
+  MONITOR_HELP,
+  RUN_HELP,
+  UsageError,
+} from './args.js';
+
+/** Exit status of a usage error (bad option, missing command), as most Unix tools use. */
+export const USAGE_EXIT = 2;
 
 /**
  * What main prints for an error no command expected (a bug, or a case nobody foresaw): one line,
@@ -17,4 +31,57 @@ export function asksVerbose(command: string | undefined, rest: string[]): boolea
   } catch {
     return false; // this is main's last word on an error: it must not throw one of its own
   }
+}
+
+const HELPS = new Map([
+  ['run', RUN_HELP],
+  ['monitor', MONITOR_HELP],
+  ['impacts', IMPACTS_HELP],
+]);
+
+/**
+ * The credentials of any URL on a command line, `--otlp URL` and `--otlp=URL` alike. Those of
+ * the command run count too: a password is no less one for being the command's.
+ */
+export function argvSecrets(args: readonly string[]): string[] {
+  return args.flatMap((arg) => [
+    ...urlSecrets(arg),
+    ...(arg.includes('=') ? urlSecrets(arg.slice(arg.indexOf('=') + 1)) : []),
+  ]);
+}
+
+/**
+ * What main prints on stderr for an error a command threw, and the exit status. It is written
+ * outside any logger, so it is masked here as a log line is: an unexpected error's message or
+ * stack may quote a URL or a header it was given.
+ */
+export function failureOf(
+  err: unknown,
+  command: string | undefined,
+  rest: string[],
+  env: Env,
+): { text: string; code: number } {
+  const { text, code } = unmaskedFailureOf(err, command, rest);
+  // Without the settings' secrets, which may be what failed to load: the environment's are
+  // read as written (the Electricity Maps key, the OTLP exporter variables').
+  const secrets = redactionList([...envSecretsOf(env), ...argvSecrets(rest)]);
+  return { text: redactSecrets(text, secrets), code };
+}
+
+function unmaskedFailureOf(
+  err: unknown,
+  command: string | undefined,
+  rest: string[],
+): { text: string; code: number } {
+  if (err instanceof UsageError) {
+    const help = HELPS.get(command ?? '') ?? MAIN_HELP;
+    return { text: `carbonscope: ${err.message}\n\n${help}`, code: USAGE_EXIT };
+  }
+  if (err instanceof SettingsError) {
+    return { text: `carbonscope: bad setting ${err.message}\n`, code: USAGE_EXIT };
+  }
+  if (err instanceof MissingSdkError) {
+    return { text: `carbonscope: ${err.message}\n`, code: USAGE_EXIT };
+  }
+  return { text: unexpectedErrorText(err, asksVerbose(command, rest)), code: 1 };
 }

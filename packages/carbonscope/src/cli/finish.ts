@@ -26,11 +26,12 @@ export async function finish(
       written = false;
       const message = err instanceof Error ? err.message : String(err);
       report.output = { path: options.output, written: false, error: message };
-      process.stderr.write(`carbonscope: error: ${message}\n`);
+      process.stderr.write(session.redact(`carbonscope: error: ${message}\n`));
     }
   }
-  process.stderr.write(formatSummary(report));
-  if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  // Written outside the logger, they may quote a path or a command line that holds a secret.
+  process.stderr.write(session.redact(formatSummary(report)));
+  if (options.json) process.stdout.write(session.redact(`${JSON.stringify(report, null, 2)}\n`));
   const pushed = await session.close();
   return written && pushed;
 }

@@ -1,20 +1,9 @@
 #!/usr/bin/env node
-import { MissingSdkError } from '../otel/optional-sdk.js';
-import { SettingsError } from '../settings.js';
-import { IMPACTS_HELP, MAIN_HELP, MONITOR_HELP, RUN_HELP, UsageError } from './args.js';
-import { asksVerbose, unexpectedErrorText } from './failure.js';
-
-/** Exit status of a usage error (bad option, missing command), as most Unix tools use. */
-export const USAGE_EXIT = 2;
+import { MAIN_HELP, UsageError } from './args.js';
+import { failureOf, USAGE_EXIT } from './failure.js';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const helps = new Map([
-    ['run', RUN_HELP],
-    ['monitor', MONITOR_HELP],
-    ['impacts', IMPACTS_HELP],
-  ]);
-  const help = helps.get(command ?? '') ?? MAIN_HELP;
   try {
     switch (command) {
       // Each command loads only its own modules: `impacts` needs none of the meter, OTel SDK and
@@ -35,20 +24,9 @@ async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${command}" (expected run, monitor or impacts)`);
     }
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`carbonscope: ${err.message}\n\n${help}`);
-      return USAGE_EXIT;
-    }
-    if (err instanceof SettingsError) {
-      process.stderr.write(`carbonscope: bad setting ${err.message}\n`);
-      return USAGE_EXIT;
-    }
-    if (err instanceof MissingSdkError) {
-      process.stderr.write(`carbonscope: ${err.message}\n`);
-      return USAGE_EXIT;
-    }
-    process.stderr.write(unexpectedErrorText(err, asksVerbose(command, rest)));
-    return 1;
+    const failure = failureOf(err, command, rest, process.env);
+    process.stderr.write(failure.text);
+    return failure.code;
   }
 }
 

@@ -43,6 +43,7 @@ export async function monitorCommand(args: string[], env: Env = process.env): Pr
   const closed = outputClosed();
   const session = await openSession({
     options,
+    args,
     env,
     processCpu: () => 0, // the machine is measured, no process in particular
     defaultIntervalMs: DEFAULT_MONITOR_INTERVAL_MS,

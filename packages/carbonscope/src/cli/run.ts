@@ -84,6 +84,7 @@ export async function runCommand(args: string[], env: Env = process.env): Promis
   const cpu = measuredCpu(tree);
   const session = await openSession({
     options,
+    args,
     env,
     processCpu: cpu.read,
     processMeasured: cpu.measured,
@@ -122,7 +123,7 @@ export async function runCommand(args: string[], env: Env = process.env): Promis
 
   if (end.kind === 'error') {
     const failure = startFailure(file, end.error);
-    process.stderr.write(`carbonscope: ${failure.message}\n`);
+    process.stderr.write(session.redact(`carbonscope: ${failure.message}\n`));
     await session.close();
     return failure.code;
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { settlesWithin } from '../deadline.js';
 import type { ProcessCpuReader } from '../energy/index.js';
-import { type Logger, stderrLogger } from '../log.js';
+import { type Logger, redactionList, redactSecrets, stderrLogger } from '../log.js';
 import { bindMetrics } from '../otel/bind-metrics.js';
 import {
   type ExportResult,
@@ -21,6 +21,7 @@ import {
 } from '../settings.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import { type CommonOptions, UsageError } from './args.js';
+import { argvSecrets } from './failure.js';
 
 /** The OTLP/HTTP metrics URL: a bare endpoint gets the standard `/v1/metrics` path. */
 export function otlpMetricsUrl(endpoint: string): string {
@@ -85,6 +86,11 @@ async function finalPush({ provider, outcome }: OtlpPush): Promise<string | unde
 export interface Session {
   config: Settings;
   logger: Logger;
+  /**
+   * The text with every secret the logger masks masked: for what is written outside it (the
+   * summary, the JSON, an error line), which may quote a path or a command line holding one.
+   */
+  redact(text: string): string;
   /** The command's (or the machine's) carbonscope. */
   meter: Carbonscope;
   runId: string;
@@ -99,6 +105,8 @@ export interface Session {
 
 export interface SessionOptions {
   options: CommonOptions;
+  /** The command line as given (after the command name), whose URLs' credentials are masked. */
+  args: readonly string[];
   env: Env;
   /** What the process scope measures (the command's tree for `run`). */
   processCpu: ProcessCpuReader;
@@ -142,11 +150,17 @@ function cliConfig(options: CommonOptions, env: Env, defaultIntervalMs?: number)
 
 /**
  * Every secret the CLI knows, for its logger to mask on every line (an upstream's error may
- * echo any of them): the settings' (the Electricity Maps key), the --otlp URL's credentials and
- * the OTLP exporter variables' (endpoints' credentials, header tokens).
+ * echo any of them): the settings' (the Electricity Maps key), the --otlp URL's credentials,
+ * the OTLP exporter variables' (endpoints' credentials, header tokens) and those of any other
+ * URL on the command line (the command's own).
  */
-function cliSecrets(config: Settings, options: CommonOptions, env: Env): string[] {
-  return [...secretsOf(config), ...urlSecrets(options.otlp), ...otlpSecretsOf(env)];
+function cliSecrets(o: SessionOptions, config: Settings): string[] {
+  return [
+    ...secretsOf(config),
+    ...urlSecrets(o.options.otlp),
+    ...otlpSecretsOf(o.env),
+    ...argvSecrets(o.args),
+  ];
 }
 
 /**
@@ -157,11 +171,9 @@ function cliSecrets(config: Settings, options: CommonOptions, env: Env): string[
 export async function openSession(o: SessionOptions): Promise<Session> {
   const config = cliConfig(o.options, o.env, o.defaultIntervalMs);
   const verbose = o.options.verbose;
-  const logger = stderrLogger({
-    level: verbose ? 'info' : 'warn',
-    fields: verbose,
-    secrets: cliSecrets(config, o.options, o.env),
-  });
+  const secrets = cliSecrets(o, config);
+  const logger = stderrLogger({ level: verbose ? 'info' : 'warn', fields: verbose, secrets });
+  const redactions = redactionList(secrets);
   const runId = randomUUID();
   const otlp = o.options.otlp
     ? await otlpPush(
@@ -191,6 +203,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   return {
     config,
     logger,
+    redact: (text) => redactSecrets(text, redactions),
     meter,
     runId,
     cpuUtilizationPercent: () => (sampledMs > 0 ? (busyMs / sampledMs) * 100 : null),

@@ -535,6 +535,26 @@ describe('carbonscope command line', function () {
     }
   });
 
+  it('masks the secrets it knows in what it writes outside its logger too', async () => {
+    const key = 'em-KEY-0123456789';
+    const env = { ELECTRICITY_MAPS_API_KEY: key };
+    const otlp = 'http://al:PWSECRET9@127.0.0.1:1';
+    // A CSV path and a command line that quote them: the CSV error, the summary, the JSON.
+    const file = join(dir, `missing-${key}`, 'PWSECRET9.csv');
+    const ran = await cli(['run', '--json', '-o', file, '--', 'true', key, otlp], { env });
+    expect(ran.code, ran.stderr).to.equal(0);
+    expect(ran.stderr).to.contain('CSV: NOT written');
+    expect(ran.stderr).to.contain('`true [redacted]');
+    expect((JSON.parse(ran.stdout) as Report).argv?.[1]).to.equal('[redacted]');
+    // A command that cannot start, named by a path that holds one.
+    const missing = await cli(['run', '--otlp', otlp, '--', `./PWSECRET9-${key}`], { env });
+    expect(missing.code).to.equal(127);
+    expect(missing.stderr).to.contain('command not found: ./[redacted]-[redacted]');
+    for (const text of [ran.stdout, ran.stderr, missing.stdout, missing.stderr]) {
+      for (const secret of [key, 'PWSECRET9']) expect(text).to.not.contain(secret);
+    }
+  });
+
   it('says so when the collector refuses the last push; run keeps the exit, monitor exits 1', async () => {
     const refusing = createHttpServer((req, res) => {
       req.resume();

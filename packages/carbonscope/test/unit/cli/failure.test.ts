@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { asksVerbose, unexpectedErrorText } from '../../../src/cli/failure.js';
+import { UsageError } from '../../../src/cli/args.js';
+import { asksVerbose, failureOf, unexpectedErrorText } from '../../../src/cli/failure.js';
+import { SettingsError } from '../../../src/settings.js';
 
 describe('unexpected errors on the command line', () => {
   it('are one line without --verbose, the stack with it', () => {
@@ -33,5 +35,33 @@ describe('unexpected errors on the command line', () => {
     expect(asksVerbose('run', ['--', 'node', '-v'])).to.equal(false);
     expect(asksVerbose('run', ['-z', 'DE', '--', 'grep', '-iv', 'x'])).to.equal(false);
     expect(asksVerbose('run', ['-z', 'DE', 'grep', '-iv', 'x'])).to.equal(false);
+  });
+
+  it('never prints a secret it knows: not in the message, not in the stack', () => {
+    const env = {
+      ELECTRICITY_MAPS_API_KEY: 'em-KEY-0123456789',
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20otlp-TOKEN-4f9a2c',
+    };
+    const argv = ['-v', '--otlp', 'http://al:PW%40SECRET9@collector:4318', '--', 'true'];
+    // An upstream's error may quote anything it was given: the URL, a header, the key.
+    const quoting = new Error(
+      'request to http://al:PW@SECRET9@collector:4318 failed (em-KEY-0123456789)',
+    );
+    quoting.stack = `${quoting.message}\n    at send (Bearer otlp-TOKEN-4f9a2c)\n    at x`;
+    const printed = [
+      failureOf(quoting, 'run', argv, env).text,
+      failureOf(quoting, 'run', argv.slice(1), env).text,
+      failureOf(quoting, 'monitor', ['-v', '--otlp=http://al:PW%40SECRET9@c:4318'], env).text,
+      failureOf(new UsageError('got em-KEY-0123456789'), 'run', argv, env).text,
+      failureOf(new SettingsError('PUE', 'got em-KEY-0123456789'), 'run', argv, env).text,
+    ];
+    expect(printed[0]).to.match(/\n {4}at send \(\[redacted\]\)/);
+    for (const text of printed) {
+      for (const secret of ['PW@SECRET9', 'PW%40SECRET9', 'em-KEY-0123456789', 'otlp-TOKEN']) {
+        expect(text).to.not.contain(secret);
+      }
+    }
+    // What is no secret stays readable.
+    expect(printed[0]).to.contain('collector:4318 failed');
   });
 });
