@@ -46,6 +46,8 @@ export async function monitorCommand(args: string[], env: Env = process.env): Pr
     args,
     env,
     processCpu: () => 0, // the machine is measured, no process in particular
+    // So its process scope is no measurement: --otlp would push 0 J for it.
+    processMeasured: () => false,
     defaultIntervalMs: DEFAULT_MONITOR_INTERVAL_MS,
   });
   const { meter } = session;

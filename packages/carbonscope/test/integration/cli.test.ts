@@ -436,6 +436,25 @@ describe('carbonscope command line', function () {
     }
   });
 
+  it('monitor pushes the machine, and no process series (there is no command to measure)', async () => {
+    const receiver = await otlpReceiver();
+    try {
+      const r = await cli(['monitor', '-d', '1s', '--interval', '500ms', '--otlp', receiver.url], {
+        env: { OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json' },
+      });
+      expect(r.code, r.stderr).to.equal(0);
+      const last = metricsOf(receiver.pushes.at(-1)?.body);
+      expect(sumOf(last, METRICS.hostEnergy.name)).to.be.greaterThan(0);
+      expect(pointsOf(last, METRICS.processEnergy.name)).to.deep.equal([]);
+      const ofProcess = pointsOf(last, METRICS.emissions.name).filter(
+        (p) => stringAttribute(p.attributes, 'carbonscope.scope') === 'process',
+      );
+      expect(ofProcess).to.deep.equal([]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('sends the user and password of an --otlp URL as basic auth, and never prints them', async () => {
     const receiver = await otlpReceiver();
     // A password with characters a URL must escape: the header carries it decoded, as curl does.
