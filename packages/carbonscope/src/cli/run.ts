@@ -2,10 +2,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Env } from '../settings.js';
 import { withoutCredentials } from '../url-credentials.js';
-import { parseRunArgs, RUN_HELP } from './args.js';
+import { parseRunArgs, RUN_HELP, type RunOptions } from './args.js';
 import { finish } from './finish.js';
 import { outputClosed } from './output.js';
 import { openSession, startMeter } from './session.js';
+import {
+  processGroupOf,
+  type SignalWitness,
+  startSignalWitness,
+  WITNESS_WAIT_MS,
+} from './signal-witness.js';
 import {
   createTreeCpuReader,
   TREE_CPU_METHOD_TEXT,
@@ -70,6 +76,30 @@ function measuredCpu(tree: TreeCpuReader): { read: () => number; measured: () =>
   };
 }
 
+/**
+ * Passes each forwarded signal carbonscope gets on to the command, once: not when the witness
+ * got it too (it went to the whole process group, the command included, as Ctrl-C does), unless
+ * the command has left the group. Returns what stops the relay.
+ */
+function relaySignals(child: ChildProcess, witness: SignalWitness | undefined): () => void {
+  const ownGroup = processGroupOf('self');
+  const inOwnGroup = () => {
+    const its = child.pid === undefined ? undefined : processGroupOf(child.pid);
+    // Unknown: as spawned, in ours.
+    return ownGroup === undefined || its === undefined || its === ownGroup;
+  };
+  const relay = async (signal: NodeJS.Signals) => {
+    const sawToo = witness ? await witness.sawToo(signal, WITNESS_WAIT_MS) : false;
+    if (sawToo && inOwnGroup()) return;
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  };
+  const forward = (signal: NodeJS.Signals) => void relay(signal);
+  for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+  return () => {
+    for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+  };
+}
+
 /** `carbonscope run`: returns the exit status for the process. */
 export async function runCommand(args: string[], env: Env = process.env): Promise<number> {
   const options = parseRunArgs(args);
@@ -77,6 +107,22 @@ export async function runCommand(args: string[], env: Env = process.env): Promis
     process.stdout.write(RUN_HELP);
     return 0;
   }
+  // Started before the measured window: its traps set before the command can get a signal.
+  const witness = await startSignalWitness(FORWARDED_SIGNALS);
+  try {
+    return await runMeasured(options, args, env, witness);
+  } finally {
+    // Only now: ended sooner, it would be reaped into our cutime before the last tree read.
+    witness?.close();
+  }
+}
+
+async function runMeasured(
+  options: RunOptions,
+  args: string[],
+  env: Env,
+  witness: SignalWitness | undefined,
+): Promise<number> {
   // Nothing to stop when nobody reads the summary: the command runs on, its exit code stands.
   void outputClosed();
   const [file, ...rest] = options.command;
@@ -95,13 +141,10 @@ export async function runCommand(args: string[], env: Env = process.env): Promis
   const child = spawn(file, rest, { stdio: 'inherit', env: process.env });
   const ended = waitForEnd(child);
   if (child.pid !== undefined) tree.setRoot(child.pid);
-  const forward = (signal: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-  };
-  for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+  const stopRelay = relaySignals(child, witness);
 
   const end = await ended;
-  for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+  stopRelay();
   // The command is reaped by now, so its CPU time is final (what is left of its tree is orphaned).
   const method = tree.method;
   const report = await measured.close({

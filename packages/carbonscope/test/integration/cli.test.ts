@@ -49,6 +49,8 @@ interface CliOptions {
   env?: Record<string, string>;
   /** Called with the child once its stdout says `ready`. */
   onReady?: (pid: number) => void;
+  /** Runs it as the leader of its own process group (and session), whose id is its pid. */
+  detached?: boolean;
 }
 
 function cli(args: string[], o: CliOptions = {}): Promise<Result> {
@@ -56,6 +58,7 @@ function cli(args: string[], o: CliOptions = {}): Promise<Result> {
     const child = spawn(process.execPath, [MAIN, ...args], {
       env: { ...ENV, ...o.env },
       stdio: ['pipe', 'pipe', 'pipe'],
+      detached: o.detached ?? false,
     });
     let stdout = '';
     let stderr = '';
@@ -215,6 +218,30 @@ describe('carbonscope command line', function () {
     });
     expect(r.code).to.equal(130);
     expect(r.stderr).to.match(/was killed by SIGINT/);
+  });
+
+  it('gets a signal to the command once, whether sent to its process group or to carbonscope', async () => {
+    // Ctrl-C: the terminal signals the whole foreground group, carbonscope and the command.
+    // The command counts what it gets, and ends a while after the first with 40 + the count.
+    const counted = (file: string) =>
+      node(
+        `let n = 0; process.on('SIGINT', () => { require('node:fs').writeFileSync(${JSON.stringify(file)}, String(++n)); if (n === 1) setTimeout(() => process.exit(40 + n), 1500); }); console.log('ready'); setInterval(() => {}, 1000)`,
+      );
+    const toGroup = join(dir, 'sigint-group.txt');
+    const group = await cli(['run', ...counted(toGroup)], {
+      detached: true,
+      onReady: (pid) => process.kill(-pid, 'SIGINT'),
+    });
+    expect(readFileSync(toGroup, 'utf8'), 'SIGINTs the command got').to.equal('1');
+    expect(group.code, group.stderr).to.equal(41);
+    // `kill -INT` of carbonscope alone: the command gets it from carbonscope, once.
+    const toCli = join(dir, 'sigint-cli.txt');
+    const alone = await cli(['run', ...counted(toCli)], {
+      detached: true,
+      onReady: (pid) => process.kill(pid, 'SIGINT'),
+    });
+    expect(readFileSync(toCli, 'utf8'), 'SIGINTs the command got').to.equal('1');
+    expect(alone.code, alone.stderr).to.equal(41);
   });
 
   it('forwards stdin, stdout and stderr', async () => {
