@@ -57,6 +57,12 @@ export interface Report {
     known: boolean;
     /** Why `known` is false, in words. */
     unknownReason?: string;
+    /**
+     * True when the figure (and the emissions, embodied share and SCI from it) can only be
+     * short: the command's CPU time was read by ps, which misses what a process spends after
+     * the last sample before it ends. The notes say so too.
+     */
+    lowerBound: boolean;
   };
   /** Whole-machine energy over the same time, for context (also set for `run`). */
   host: { joules: number; averageWatts: number; components: ComponentEnergy[] };
@@ -134,7 +140,13 @@ export interface ReportInput {
    * The command's CPU seconds as read at its end (run only, where readable), the step of the
    * clock that read them, and what a reading of one step or less means: too little to measure.
    */
-  processCpu?: { seconds: number; resolutionSeconds: number; unmeasured: string };
+  processCpu?: {
+    seconds: number;
+    resolutionSeconds: number;
+    unmeasured: string;
+    /** Why the reading can only be short, where it can (ps). */
+    lowerBound?: string;
+  };
 }
 
 /** Why the command's energy is not known (run only), undefined when it is. */
@@ -174,6 +186,8 @@ export function buildReport(input: ReportInput): Report {
   const grams = totals.grams;
   const unknownReason = processEnergyUnknown(input);
   const energyKnown = unknownReason === undefined;
+  const lowerBound = scope === 'process' && energyKnown ? input.processCpu?.lowerBound : undefined;
+  if (lowerBound) notes.push(lowerBound);
   const estimated =
     components.some((c) => c.estimated) || snapshot.sources.some((s) => s.estimated);
   const sci =
@@ -200,6 +214,7 @@ export function buildReport(input: ReportInput): Report {
       estimated,
       known: energyKnown,
       ...(unknownReason === undefined ? {} : { unknownReason }),
+      lowerBound: lowerBound !== undefined,
     },
     host: {
       joules: snapshot.totals.host.joules,

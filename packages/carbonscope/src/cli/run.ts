@@ -14,6 +14,7 @@ import {
 } from './signal-witness.js';
 import {
   createTreeCpuReader,
+  TREE_CPU_LOWER_BOUND_TEXT,
   TREE_CPU_METHOD_TEXT,
   TREE_CPU_RESOLUTION_SECONDS,
   TREE_CPU_UNMEASURED_TEXT,
@@ -160,6 +161,7 @@ async function runMeasured(
             seconds: cpu.read(),
             resolutionSeconds: TREE_CPU_RESOLUTION_SECONDS[method],
             unmeasured: TREE_CPU_UNMEASURED_TEXT[method],
+            lowerBound: TREE_CPU_LOWER_BOUND_TEXT[method],
           },
         }),
   });

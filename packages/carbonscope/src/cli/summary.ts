@@ -67,7 +67,7 @@ function sciLines(report: Report): string[] {
   } else if (m && m.totalKg > 0) {
     const whose = report.scope === 'process' ? "the command's share of" : 'the reserved share of';
     lines.push(
-      `  embodied: ${formatGrams(embodied.grams)} CO2e (estimated: ${whose} ${sig(m.totalKg)} kgCO2e of hardware over ${sig(m.lifetimeYears)} years, ${m.reservedVcpus} of ${m.hostVcpus} vCPUs; ${m.source})`,
+      `  embodied: ${atLeast(report)}${formatGrams(embodied.grams)} CO2e (estimated: ${whose} ${sig(m.totalKg)} kgCO2e of hardware over ${sig(m.lifetimeYears)} years, ${m.reservedVcpus} of ${m.hostVcpus} vCPUs; ${m.source})`,
     );
   } else {
     lines.push('  embodied: left out (EMBODIED_KGCO2E=0)');
@@ -77,7 +77,7 @@ function sciLines(report: Report): string[] {
     return lines;
   }
   lines.push(
-    `  SCI: ${formatGrams(sci.gramsPerUnit)} CO2e per run = (E×I ${formatGrams(sci.operationalGrams)} + M ${formatGrams(sci.embodiedGrams)}) / R ${sci.units} run${sci.estimated ? ' (estimated)' : ''}`,
+    `  SCI: ${atLeast(report)}${formatGrams(sci.gramsPerUnit)} CO2e per run = (E×I ${formatGrams(sci.operationalGrams)} + M ${formatGrams(sci.embodiedGrams)}) / R ${sci.units} run${sci.estimated ? ' (estimated)' : ''}`,
   );
   return lines;
 }
@@ -88,6 +88,11 @@ export function intensityKind(source: string | null, estimated: boolean): string
   return estimated ? 'estimated' : 'live';
 }
 
+/** What goes before a figure of the command that can only be short (read by ps). */
+function atLeast(report: Report): string {
+  return report.energy.lowerBound ? 'at least ' : '';
+}
+
 /** The human summary printed on stderr at the end of `run` and `monitor`. */
 export function formatSummary(report: Report): string {
   const lines = [headline(report)];
@@ -96,7 +101,7 @@ export function formatSummary(report: Report): string {
   if (report.scope === 'process') {
     if (energy.known) {
       lines.push(
-        `  energy of the command: ${formatEnergy(energy.joules)} (${sig(energy.averageWatts)} W average, ${kind}, ${report.measurement.attribution ?? ''} share of the host)`,
+        `  energy of the command: ${atLeast(report)}${formatEnergy(energy.joules)} (${sig(energy.averageWatts)} W average, ${kind}, ${report.measurement.attribution ?? ''} share of the host)`,
       );
       lines.push(...componentLines(energy.components));
     } else {
@@ -118,7 +123,7 @@ export function formatSummary(report: Report): string {
   } else {
     const flags = [intensityKind(grid.source, grid.estimated), ...(grid.stale ? ['stale'] : [])];
     lines.push(
-      `  emissions: ${formatGrams(emissions.grams)} CO2e (zone ${grid.zone}: ${sig(grid.carbonIntensity)} gCO2e/kWh from ${grid.source}, ${flags.join(', ')}; PUE ${report.pue})`,
+      `  emissions: ${atLeast(report)}${formatGrams(emissions.grams)} CO2e (zone ${grid.zone}: ${sig(grid.carbonIntensity)} gCO2e/kWh from ${grid.source}, ${flags.join(', ')}; PUE ${report.pue})`,
     );
   }
   lines.push(...sciLines(report));

@@ -21,6 +21,7 @@ export {
   treeGrowth,
 } from './ps-tree-cpu.js';
 export {
+  TREE_CPU_LOWER_BOUND_TEXT,
   TREE_CPU_METHOD_TEXT,
   TREE_CPU_RESOLUTION_SECONDS,
   TREE_CPU_UNMEASURED_TEXT,

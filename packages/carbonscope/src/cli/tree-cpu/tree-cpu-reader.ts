@@ -39,6 +39,14 @@ export const TREE_CPU_UNMEASURED_TEXT: Record<TreeCpuClock, string> = {
   ps: 'at most 10 ms of CPU seen by ps (its resolution; a process that ended between samples is not seen): not measured',
 };
 
+/**
+ * Why a reader's figure is a lower bound, for the readers whose is: ps sees a process's time
+ * only while it is listed, so what one spends after the last sample before it ends is lost.
+ */
+export const TREE_CPU_LOWER_BOUND_TEXT: Partial<Record<TreeCpuClock, string>> = {
+  ps: "ps sees no CPU time a process spends after the last sample before it ends (the command's own included): the command's figures are lower bounds",
+};
+
 export interface TreeCpuReader {
   readonly method: TreeCpuMethod;
   /** Cumulative CPU seconds of the tree since its root was set (0 before); never goes down. */

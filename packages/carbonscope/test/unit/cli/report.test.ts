@@ -9,6 +9,7 @@ import {
 } from '../../../src/cli/report.js';
 import { formatSummary } from '../../../src/cli/summary.js';
 import {
+  TREE_CPU_LOWER_BOUND_TEXT,
   TREE_CPU_RESOLUTION_SECONDS,
   TREE_CPU_UNMEASURED_TEXT,
 } from '../../../src/cli/tree-cpu/index.js';
@@ -224,6 +225,41 @@ describe('run report and CSV row', () => {
     expect(measured.energy.known).to.equal(true);
     expect(measured.sci).to.deep.equal(plain.sci);
     expect(formatSummary(measured)).to.equal(formatSummary(plain));
+  });
+
+  it('says the figures are lower bounds where ps reads the CPU time', () => {
+    // ps sees a process's time only while it lives: what it spends after the last sample (the
+    // command's own last interval included) is never read, so the reading is a lower bound.
+    const fromPs = {
+      seconds: 1.5,
+      resolutionSeconds: TREE_CPU_RESOLUTION_SECONDS.ps,
+      unmeasured: TREE_CPU_UNMEASURED_TEXT.ps,
+      lowerBound: TREE_CPU_LOWER_BOUND_TEXT.ps,
+    };
+    const report = buildReport({
+      ...base,
+      command: 'run',
+      snapshot: snapshot(),
+      processCpu: fromPs,
+    });
+    expect(report.energy.known).to.equal(true);
+    expect(report.energy.lowerBound).to.equal(true);
+    const text = formatSummary(report);
+    expect(text).to.match(/ {2}energy of the command: at least 216 J \(/);
+    expect(text).to.match(/ {2}emissions: at least 28\.8 mg CO2e \(/);
+    expect(text).to.match(/ {2}embodied: at least 12 mg CO2e \(/);
+    expect(text).to.match(/ {2}SCI: at least 40\.8 mg CO2e per run/);
+    expect(text).to.contain(`note: ${TREE_CPU_LOWER_BOUND_TEXT.ps}`);
+    // /proc counts every process to its end: no bound, and the summary as it was.
+    const fromProc = { ...fromPs, resolutionSeconds: 0.01, unmeasured: '', lowerBound: undefined };
+    const exact = buildReport({
+      ...base,
+      command: 'run',
+      snapshot: snapshot(),
+      processCpu: fromProc,
+    });
+    expect(exact.energy.lowerBound).to.equal(false);
+    expect(formatSummary(exact)).to.not.contain('at least');
   });
 
   it('leaves emissions empty when no grid intensity was known', () => {
