@@ -1,7 +1,7 @@
 import { type Carbonscope, httpMethodLabel } from 'carbonscope';
 import type { Logger } from '../logger.js';
 import { logEarlyAnswer } from './request-log.js';
-import type { EarlyAnswer } from './server.js';
+import type { EarlyAnswerReport } from './server.js';
 
 /**
  * Logs and counts each answer the HTTP server gives before the app sees a request (a flood of
@@ -12,7 +12,7 @@ import type { EarlyAnswer } from './server.js';
 export function reportEarlyAnswers(
   logger: Logger,
   carbonscope: Pick<Carbonscope, 'answeredEarly' | 'settings'>,
-): (answer: EarlyAnswer) => void {
+): (answer: EarlyAnswerReport) => void {
   const knownMethods = carbonscope.settings.http.knownMethods;
   return (answer) => {
     if (!answer.counted) {

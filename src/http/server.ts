@@ -20,11 +20,15 @@ export interface HttpServerOptions {
   /** REQUEST_TIMEOUT_MS by default; tests shorten it. */
   requestTimeoutMs?: number;
   /** Told of every answer given before the app saw a request (the service logs and counts them). */
-  onEarlyAnswer?: (answer: EarlyAnswer) => void;
+  onEarlyAnswer?: (report: EarlyAnswerReport) => void;
 }
 
-/** What the server answered before the app saw a request. */
-export interface EarlyAnswer {
+/**
+ * The server's report of an answer it gave before the app saw a request: what the library's
+ * EarlyAnswer counts (status, method, seconds), and what only the service's log and its choice
+ * to count need (the reason, whether request tracking has the request already).
+ */
+export interface EarlyAnswerReport {
   status: number;
   /** The method where Node parsed one, as it arrived (unbounded: label it before use). */
   method: string | undefined;
@@ -79,7 +83,7 @@ function endSocket(socket: Duplex, response: string): void {
   socket.once('finish', () => socket.destroy());
 }
 
-type Report = (answer: EarlyAnswer) => void;
+type Report = (report: EarlyAnswerReport) => void;
 
 /** What _httpMessage holds: the response to the request in flight on a socket, if any. */
 interface InFlight {
