@@ -85,10 +85,43 @@ function endSocket(socket: Duplex, response: string): void {
 
 type Report = (report: EarlyAnswerReport) => void;
 
-/** What _httpMessage holds: the response to the request in flight on a socket, if any. */
-interface InFlight {
-  headersSent?: boolean;
-  req?: IncomingMessage;
+/** A server socket as Node keeps it: the response it is writing now, if any. */
+type ServerSocket = Duplex & { _httpMessage?: ServerResponse | null };
+
+/**
+ * Writes `{error, message}` JSON on a response, then closes its connection. Answered outside the
+ * app, so without the envelope's headers: nosniff is added here.
+ */
+function answerJson(res: ServerResponse, status: number, message: string): void {
+  const body = JSON.stringify(errorBody(status, message));
+  // Kept on the response, not only sent as writeHead's would be: the app, when it has the
+  // request, reads them after (the envelope, Content-Type; Koa 3's get is undefined without).
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.setHeader('x-content-type-options', 'nosniff');
+  res.setHeader('connection', 'close');
+  res.writeHead(status);
+  res.end(body);
+}
+
+/**
+ * Answers the request in flight (the app has it: its body stalled or broke while the app read
+ * it) through its own response, not around it on the socket: Node then publishes the response's
+ * finish with this status, so request tracking counts the request once, under its route, with
+ * what the client got; and the app, whose own answer Koa drops once a head is sent, logs it.
+ */
+function answerInFlight(
+  res: ServerResponse,
+  socket: Duplex,
+  status: number,
+  message: string,
+): void {
+  // What the app set before it was cut off is not part of this answer.
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  answerJson(res, status, message);
+  // Node feeds a request no more once its response finished, and never aborts it: an app
+  // reading the body would wait forever. Its read fails (aborted) once the socket is gone.
+  socket.once('close', () => res.req.destroy());
 }
 
 /**
@@ -103,20 +136,22 @@ function answerClientError(
   report: Report,
   timeoutSeconds: number,
 ): void {
-  const inFlight = (socket as Duplex & { _httpMessage?: InFlight })._httpMessage;
+  const inFlight = (socket as ServerSocket)._httpMessage ?? undefined;
   // Nothing is answered, so nothing is reported: the client is gone, or has an answer begun.
   if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
     socket.destroy();
     return;
   }
   const { status, message } = rejection(err);
-  endSocket(socket, jsonResponse(status, message));
+  if (inFlight) answerInFlight(inFlight, socket, status, message);
+  else endSocket(socket, jsonResponse(status, message));
   report({
     status,
     // Node parses a method only for a request it makes (one in flight, the app reading it).
-    method: inFlight?.req?.method,
+    method: inFlight?.req.method,
     reason: err.code ?? 'UNKNOWN',
     seconds: status === 408 ? timeoutSeconds : 0,
+    // Answered through its response: request tracking counts it.
     counted: inFlight !== undefined,
   });
 }
@@ -143,20 +178,8 @@ function refuseConnect(req: IncomingMessage, socket: Duplex, report: Report): vo
 
 /** `Expect:` with anything but 100-continue: 417 as JSON (Node's own answer has no body). */
 function answerExpectation(req: IncomingMessage, res: ServerResponse, report: Report): void {
-  const body = JSON.stringify(
-    errorBody(
-      417,
-      `Expect: ${String(req.headers.expect).slice(0, 40)} is not supported; send the request without it`,
-    ),
-  );
-  // Answered before the app, so without the envelope's headers: nosniff is added here.
-  res.writeHead(417, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-    'x-content-type-options': 'nosniff',
-    connection: 'close',
-  });
-  res.end(body);
+  const expectation = String(req.headers.expect).slice(0, 40);
+  answerJson(res, 417, `Expect: ${expectation} is not supported; send the request without it`);
   // Node made a request of it (request tracking counts it), but the app never logs it.
   report({
     status: 417,

@@ -316,25 +316,36 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     expect(log).not.to.include('rawPacket');
   });
 
-  it('counts a request cut off while the app reads its body once, and logs its 408', async () => {
-    const before = await counted();
-    const reply = await raw(
-      served.url,
-      'POST /chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"m":',
-      60_000,
-    );
-    expect(reply).to.match(/^HTTP\/1\.1 408 /);
-    // The app had the request: request tracking ends it at its next sweep, as one whose answer
-    // never finished; the 408 is not counted a second time.
-    await nextSample(meter);
-    await nextSample(meter);
-    const added = await countedSince(before);
-    expect(
-      Object.values(added).reduce((a, b) => a + b, 0),
-      JSON.stringify(added),
-    ).to.equal(1);
-    expect(earlyAnswerLines()).to.deep.equal(['30 408 POST ERR_HTTP_REQUEST_TIMEOUT']);
-  });
+  const chatHead = 'POST /chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n';
+  for (const [what, request, status, reason] of [
+    ['cut off', `${chatHead}Content-Length: 1000\r\n\r\n{"m":`, 408, 'ERR_HTTP_REQUEST_TIMEOUT'],
+    [
+      'broken',
+      `${chatHead}Transfer-Encoding: chunked\r\n\r\n5\r\n{"m":\r\nZZ\r\n`,
+      400,
+      'HPE_INVALID_CHUNK_SIZE',
+    ],
+  ] as const) {
+    it(`counts a request ${what} while the app reads its body once, as the ${status} the client got`, async () => {
+      const before = await counted();
+      const reply = await raw(served.url, request, 60_000);
+      expect(reply).to.match(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(reply.toLowerCase()).to.include('x-content-type-options: nosniff');
+      expect(bodyOf(reply)).to.have.property('error').that.is.a('string');
+      // The app had the request: request tracking counts it under its route, with the status
+      // the client got (not as an answer that never finished), and not a second time.
+      await nextSample(meter);
+      await nextSample(meter);
+      expect(await countedSince(before)).to.deep.equal({ [`${status} POST /chat`]: 1 });
+      expect(earlyAnswerLines()).to.deep.equal([`30 ${status} POST ${reason}`]);
+      // The app's own line says what the client got too, not the 400 of its aborted read.
+      const requestLines = lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => l.msg === 'request')
+        .map((l) => `${l.method} ${l.endpoint} ${l.status}`);
+      expect(requestLines).to.deep.equal([`POST /chat ${status}`]);
+    });
+  }
 
   it('survives a client that resets a CONNECT before the answer', async () => {
     const { port, hostname, host } = new URL(served.url);
