@@ -85,8 +85,24 @@ function endSocket(socket: Duplex, response: string): void {
 
 type Report = (report: EarlyAnswerReport) => void;
 
-/** A server socket as Node keeps it: the response it is writing now, if any. */
-type ServerSocket = Duplex & { _httpMessage?: ServerResponse | null };
+/**
+ * A server socket as Node keeps it: the response it is writing now, if any, and its parser's
+ * request, the last one whose head it parsed, until that request's body has been read.
+ */
+type ServerSocket = Duplex & {
+  _httpMessage?: ServerResponse | null;
+  parser?: { incoming?: IncomingMessage | null } | null;
+};
+
+/**
+ * The request Node made whose body the parser was reading when it failed, and whose response has
+ * finished already (the app answered without reading it: a 404, a 405): undefined when the
+ * failure is in bytes that follow a whole request, of which Node made none.
+ */
+function answeredUnread(socket: ServerSocket): IncomingMessage | undefined {
+  const incoming = socket.parser?.incoming ?? undefined;
+  return incoming?.complete === false ? incoming : undefined;
+}
 
 /**
  * Writes `{error, message}` JSON on a response, then closes its connection. Answered outside the
@@ -145,14 +161,16 @@ function answerClientError(
   const { status, message } = rejection(err);
   if (inFlight) answerInFlight(inFlight, socket, status, message);
   else endSocket(socket, jsonResponse(status, message));
+  // Request tracking counts a request Node made: answered through its response here, or by the
+  // app before its body failed to arrive. Only what came before any request is left to count.
+  const made = inFlight?.req ?? answeredUnread(socket as ServerSocket);
   report({
     status,
-    // Node parses a method only for a request it makes (one in flight, the app reading it).
-    method: inFlight?.req.method,
+    // Node parses a method only for a request it makes.
+    method: made?.method,
     reason: err.code ?? 'UNKNOWN',
     seconds: status === 408 ? timeoutSeconds : 0,
-    // Answered through its response: request tracking counts it.
-    counted: inFlight !== undefined,
+    counted: made !== undefined,
   });
 }
 

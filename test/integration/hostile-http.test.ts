@@ -347,6 +347,21 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     });
   }
 
+  it('counts a POST answered without reading its body once, when that body then stalls', async () => {
+    const before = await counted();
+    // Keep-alive: the app answers 405 at once, and Node goes on reading the body it never gets.
+    const reply = await raw(
+      served.url,
+      'POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"m":',
+      60_000,
+    );
+    expect(reply).to.match(/^HTTP\/1\.1 405 .*HTTP\/1\.1 408 /s);
+    await nextSample(meter);
+    // The request was counted as the app's answer: the 408 after it is logged, not counted.
+    expect(await countedSince(before)).to.deep.equal({ '405 POST unmatched': 1 });
+    expect(earlyAnswerLines()).to.deep.equal(['30 408 POST ERR_HTTP_REQUEST_TIMEOUT']);
+  });
+
   it('survives a client that resets a CONNECT before the answer', async () => {
     const { port, hostname, host } = new URL(served.url);
     for (let i = 0; i < 20; i++) {
