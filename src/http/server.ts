@@ -1,6 +1,7 @@
 import {
   createServer,
   type IncomingMessage,
+  METHODS,
   type RequestListener,
   type Server,
   type ServerResponse,
@@ -30,7 +31,10 @@ export interface HttpServerOptions {
  */
 export interface EarlyAnswerReport {
   status: number;
-  /** The method where Node parsed one, as it arrived (unbounded: label it before use). */
+  /**
+   * The method where Node parsed one, else the one the rejected bytes began with: one of the
+   * methods Node's parser takes (http.METHODS), never other bytes. Label it before use.
+   */
   method: string | undefined;
   /**
    * Why, in a word: the parser's error code (HPE_INVALID_METHOD, ERR_HTTP_REQUEST_TIMEOUT) or
@@ -140,6 +144,26 @@ function answerInFlight(
   socket.once('close', () => res.req.destroy());
 }
 
+/** What Node's parser says of a request it rejected: the bytes it failed on, among others. */
+type ParserError = NodeJS.ErrnoException & { rawPacket?: unknown };
+
+/** The longest method Node's parser takes, and the space after it. */
+const METHOD_SPAN = Math.max(...METHODS.map((m) => m.length)) + 1;
+
+/**
+ * The method a rejected request began with, where the bytes the parser failed on (the chunk it
+ * was reading) start with a method Node's parser takes and a space; else undefined. Node parses
+ * a method only for a request it makes; a client that sends a bad header would otherwise be
+ * `_OTHER` whatever its method. Only the method's span is read, and only a known method leaves.
+ */
+function methodOf(rawPacket: unknown): string | undefined {
+  if (!Buffer.isBuffer(rawPacket)) return undefined;
+  const head = rawPacket.toString('latin1', 0, METHOD_SPAN);
+  const space = head.indexOf(' ');
+  const token = space > 0 ? head.slice(0, space) : '';
+  return METHODS.includes(token) ? token : undefined;
+}
+
 /**
  * Node answers what its parser rejects (bad request line or header, headers too large, a request
  * that never completes) with a bare status line; this answers it as the app answers every client
@@ -147,7 +171,7 @@ function answerInFlight(
  * least `timeoutSeconds` (the headers timeout, the shorter of the two that end in one).
  */
 function answerClientError(
-  err: NodeJS.ErrnoException,
+  err: ParserError,
   socket: Duplex,
   report: Report,
   timeoutSeconds: number,
@@ -166,8 +190,7 @@ function answerClientError(
   const made = inFlight?.req ?? answeredUnread(socket as ServerSocket);
   report({
     status,
-    // Node parses a method only for a request it makes.
-    method: made?.method,
+    method: made ? made.method : methodOf(err.rawPacket),
     reason: err.code ?? 'UNKNOWN',
     seconds: status === 408 ? timeoutSeconds : 0,
     counted: made !== undefined,
@@ -232,7 +255,7 @@ export function createHttpServer(
     listener,
   );
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
+  server.on('clientError', (err: ParserError, socket: Duplex) =>
     answerClientError(err, socket, report, headersTimeout / 1000),
   );
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>

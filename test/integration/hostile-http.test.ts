@@ -298,7 +298,7 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     // Node made a request of the Expect, which request tracking counts: once, not twice.
     expect(await countedSince(before)).to.deep.equal({
       '400 _OTHER -': 1,
-      '431 _OTHER -': 1,
+      '431 GET -': 1,
       '417 POST unmatched': 1,
       '405 CONNECT -': 1,
       '408 _OTHER -': 1,
@@ -306,7 +306,7 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     // At the request log's level for a 4xx (info).
     expect(earlyAnswerLines()).to.deep.equal([
       '30 400 _OTHER HPE_INVALID_METHOD',
-      '30 431 _OTHER HPE_HEADER_OVERFLOW',
+      '30 431 GET HPE_HEADER_OVERFLOW',
       '30 417 POST EXPECTATION_NOT_SUPPORTED',
       '30 405 CONNECT CONNECT_NOT_ALLOWED',
       '30 408 _OTHER ERR_HTTP_REQUEST_TIMEOUT',
@@ -314,6 +314,37 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     const log = lines.join('\n');
     expect(log).not.to.include(secret);
     expect(log).not.to.include('rawPacket');
+  });
+
+  it('labels an answer before the app with the method its bytes began with, if a known one', async () => {
+    const before = await counted();
+    const secret = 'sk-test-4242-never-logged';
+    // Node parses a method only for a request it makes; these it rejects at a header or earlier.
+    const methods = ['POST', 'DELETE', 'PROPFIND', 'GETX', 'get', 'X'.repeat(5000)];
+    for (const method of methods) {
+      const reply = await raw(
+        served.url,
+        `${method} /?token=${secret} HTTP/1.1\r\nHost: x\r\nbroken header\r\n\r\n`,
+      );
+      expect(reply.slice(0, 12), method.slice(0, 20)).to.equal('HTTP/1.1 400');
+    }
+    // One Node parses but the HTTP conventions do not know (PROPFIND), or none at all: _OTHER.
+    expect(await countedSince(before)).to.deep.equal({
+      '400 POST -': 1,
+      '400 DELETE -': 1,
+      '400 _OTHER -': 4,
+    });
+    expect(earlyAnswerLines()).to.deep.equal([
+      '30 400 POST HPE_INVALID_HEADER_TOKEN',
+      '30 400 DELETE HPE_INVALID_HEADER_TOKEN',
+      '30 400 _OTHER HPE_INVALID_HEADER_TOKEN',
+      '30 400 _OTHER HPE_INVALID_METHOD',
+      '30 400 _OTHER HPE_INVALID_METHOD',
+      '30 400 _OTHER HPE_INVALID_METHOD',
+    ]);
+    const log = lines.join('\n');
+    expect(log).not.to.include(secret);
+    expect(log).not.to.include('XXXX');
   });
 
   const chatHead = 'POST /chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n';
