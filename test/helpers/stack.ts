@@ -34,11 +34,16 @@ export interface PanelQuery {
   panel: string;
   refId: string;
   expr: string;
+  /** Its series' name in the legend (`{{http_route}}`), empty when Grafana names them. */
+  legend: string;
 }
 
 interface DashboardJson {
   title: string;
-  panels: Array<{ title: string; targets?: Array<{ refId: string; expr: string }> }>;
+  panels: Array<{
+    title: string;
+    targets?: Array<{ refId: string; expr: string; legendFormat?: string }>;
+  }>;
   templating: { list?: Array<{ name: string; allValue?: string; includeAll?: boolean }> };
 }
 
@@ -58,6 +63,7 @@ export function panelQueries(): PanelQuery[] {
         panel: p.title,
         refId: t.refId,
         expr: t.expr,
+        legend: t.legendFormat ?? '',
       })),
     ),
   );
@@ -166,6 +172,7 @@ const PROMQL_WORDS = new Set([
   'topk',
   'bottomk',
   'label_values',
+  'label_replace',
   'clamp_min',
   'scalar',
   'time',

@@ -8,8 +8,21 @@ const RI = '$__rate_interval';
 const DURATION = PROM.httpDuration;
 const REQUESTS = `${DURATION}_count`;
 
+/**
+ * The route shown for answers the server gave before the app saw a request (Node's 400, 408 and
+ * 431, a refused CONNECT): they are counted with no http_route, which a legend shows as nothing.
+ */
+export const BEFORE_THE_APP = '(before the app)';
+
+/** `expr`'s series, those with no (an empty) http_route named BEFORE_THE_APP. */
+function namingBeforeTheApp(expr: string): string {
+  return `label_replace(${expr}, "http_route", "${BEFORE_THE_APP}", "http_route", "")`;
+}
+
 function quantile(q: number, selector = BY_ROUTE): string {
-  return `histogram_quantile(${q}, sum by (http_route, le) (rate(${DURATION}_bucket{${selector}}[${RI}])))`;
+  return namingBeforeTheApp(
+    `histogram_quantile(${q}, sum by (http_route, le) (rate(${DURATION}_bucket{${selector}}[${RI}])))`,
+  );
 }
 
 /** "Service": the request view every HTTP service needs — rate, errors, latency per route. */
@@ -77,7 +90,7 @@ export const serviceDashboard: DashboardSpec = {
       unit: 'reqps',
       queries: [
         {
-          expr: `sum by (http_route) (rate(${REQUESTS}{${BY_ROUTE}}[${RI}]))`,
+          expr: namingBeforeTheApp(`sum by (http_route) (rate(${REQUESTS}{${BY_ROUTE}}[${RI}]))`),
           legend: '{{http_route}}',
         },
       ],
@@ -99,11 +112,13 @@ export const serviceDashboard: DashboardSpec = {
       type: 'timeseries',
       title: 'Errors by route',
       description:
-        'Client (4xx) and server (5xx) errors per second by route and method; unmatched paths are http_route="unmatched".',
+        'Client (4xx) and server (5xx) errors per second by route and method; unmatched paths are http_route="unmatched", and what the server answered before the app (malformed requests, timeouts, oversized headers) has no http_route and shows as "(before the app)".',
       unit: 'reqps',
       queries: [
         {
-          expr: `sum by (http_route, http_request_method, http_response_status_code) (rate(${REQUESTS}{${BY_ROUTE}, http_response_status_code=~"[45].."}[${RI}]))`,
+          expr: namingBeforeTheApp(
+            `sum by (http_route, http_request_method, http_response_status_code) (rate(${REQUESTS}{${BY_ROUTE}, http_response_status_code=~"[45].."}[${RI}]))`,
+          ),
           legend: '{{http_request_method}} {{http_route}} {{http_response_status_code}}',
         },
       ],
@@ -126,7 +141,9 @@ export const serviceDashboard: DashboardSpec = {
       unit: 's',
       queries: [
         {
-          expr: `sum by (http_route) (rate(${DURATION}_sum{${BY_ROUTE}}[${RI}])) / sum by (http_route) (rate(${REQUESTS}{${BY_ROUTE}}[${RI}]))`,
+          expr: namingBeforeTheApp(
+            `sum by (http_route) (rate(${DURATION}_sum{${BY_ROUTE}}[${RI}])) / sum by (http_route) (rate(${REQUESTS}{${BY_ROUTE}}[${RI}]))`,
+          ),
           legend: '{{http_route}}',
         },
       ],
@@ -138,7 +155,7 @@ export const serviceDashboard: DashboardSpec = {
       unit: 's',
       queries: [
         {
-          expr: `http_route:${DURATION}:p95_1m{${BY_ROUTE}}`,
+          expr: namingBeforeTheApp(`http_route:${DURATION}:p95_1m{${BY_ROUTE}}`),
           legend: '{{http_route}}',
         },
       ],

@@ -1,11 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { projectRoot } from '../../../src/paths.js';
 import { renderDashboards } from '../../../tools/dashboards/generate.js';
 import { DATASOURCE_UID } from '../../../tools/dashboards/grafana.js';
 import { PROM } from '../../../tools/dashboards/names.js';
+import { BEFORE_THE_APP } from '../../../tools/dashboards/service.js';
 import {
   allValues,
   DASHBOARDS_DIR,
@@ -18,6 +21,22 @@ import {
 
 /** The metric table's Prometheus names: the only names a dashboard or rule may read. */
 const TABLE_METRICS = Object.values(PROM);
+
+/** Runs promtool in a scratch directory holding `files`; its output, or what it said failing. */
+function promtool(args: string[], files: Record<string, unknown>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'carbonscope-promtool-'));
+  try {
+    for (const [name, content] of Object.entries(files)) {
+      writeFileSync(join(dir, name), stringify(content));
+    }
+    return execFileSync('promtool', args, { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+  } catch (err) {
+    const { stdout, stderr } = err as { stdout?: string; stderr?: string };
+    throw new Error(`promtool ${args.join(' ')} failed:\n${stdout ?? ''}${stderr ?? ''}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe('stack: Grafana dashboards as code', () => {
   it('regenerating from tools/dashboards gives exactly the committed JSON', () => {
@@ -98,6 +117,71 @@ describe('stack: Grafana dashboards as code', () => {
       substituteGrafana('rate(x{e=~"$endpoint"}[$__rate_interval])', times, { endpoint: '.*' }),
     ).to.equal('rate(x{e=~".*"}[60s])');
     expect(() => substituteGrafana('x{a="$nope"}', times, {})).to.throw(/\$nope/);
+  });
+
+  it('names the route of answers given before the app, which have none, wherever a legend shows routes', () => {
+    const queries = panelQueries().filter((q) => q.legend.includes('{{http_route}}'));
+    expect(new Set(queries.map((q) => q.panel))).to.include.members([
+      'Request rate by route',
+      'Errors by route',
+      'Latency quantiles by route',
+      'Average latency by route',
+      'Latency p95 by route (1 m)',
+    ]);
+    const named = `, "http_route", "${BEFORE_THE_APP}", "http_route", "")`;
+    for (const q of queries) {
+      const ok = q.expr.startsWith('label_replace(') && q.expr.endsWith(named);
+      expect(ok, `${q.dashboard} / ${q.panel}: ${q.expr}`).to.equal(true);
+    }
+  });
+
+  it('every panel query is PromQL that promtool accepts, Grafana variables substituted', () => {
+    const times = { scrapeIntervalSeconds: 15, intervalSeconds: 15, rangeSeconds: 900 };
+    const values = allValues();
+    const rules = panelQueries().map((q, i) => ({
+      record: `panel:query:${i}`,
+      expr: substituteGrafana(q.expr, times, values),
+    }));
+    const out = promtool(['check', 'rules', 'panels.yml'], {
+      'panels.yml': { groups: [{ name: 'panels', rules }] },
+    });
+    expect(out).to.include(`SUCCESS: ${rules.length} rules found`);
+  });
+
+  it('Prometheus shows the answers before the app as a route of that name', () => {
+    const rate = panelQueries().find((q) => q.panel === 'Request rate by route');
+    if (!rate) throw new Error('no Request rate by route panel');
+    const times = { scrapeIntervalSeconds: 15, intervalSeconds: 15, rangeSeconds: 900 };
+    const expr = substituteGrafana(rate.expr, times, allValues());
+    // One request a second on /chat, and one answer a second before the app (no http_route).
+    const requests = `${PROM.httpDuration}_count`;
+    const status = 'http_response_status_code';
+    const out = promtool(['test', 'rules', 'test.yml'], {
+      'test.yml': {
+        rule_files: [],
+        evaluation_interval: '15s',
+        tests: [
+          {
+            interval: '15s',
+            input_series: [
+              { series: `${requests}{http_route="/chat", ${status}="200"}`, values: '0+15x40' },
+              { series: `${requests}{${status}="400"}`, values: '0+15x40' },
+            ],
+            promql_expr_test: [
+              {
+                expr,
+                eval_time: '5m',
+                exp_samples: [
+                  { labels: '{http_route="/chat"}', value: 1 },
+                  { labels: `{http_route="${BEFORE_THE_APP}"}`, value: 1 },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    });
+    expect(out).to.include('SUCCESS');
   });
 
   it('finds the metric names of a PromQL expression', () => {
