@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type {
+  EarlyAnswerListener,
   EnergySnapshot,
   GridIntensity,
   IntensitySource,
@@ -13,11 +14,15 @@ import { type EndpointStats, MAX_ENDPOINTS, RequestStats } from './request-stats
 
 export { CAR_GRAMS_CO2_PER_METRE } from './equivalence.js';
 
-/** What the dashboard needs of carbonscope: its samples and ended operations (Carbonscope has them). */
+/**
+ * What the dashboard needs of carbonscope: its samples, ended operations and the answers given
+ * before the app (Carbonscope has them).
+ */
 export interface DashboardMeter {
   snapshot(): EnergySnapshot;
   onSample(listener: SampleListener): () => void;
   onEnd(listener: OperationListener): () => void;
+  onEarlyAnswer(listener: EarlyAnswerListener): () => void;
 }
 
 export interface DashboardOptions {
@@ -98,6 +103,11 @@ export interface DashboardData {
     };
   };
   requests: Array<EndpointStats & { perSecond: number }>;
+  /**
+   * Requests the server answered before the app saw them (malformed, too slow, headers too
+   * large), since the start: no operation ran for them, so `requests` leaves them out.
+   */
+  answeredBeforeApp: number;
   recent: RecentOperation[];
   lastHour: {
     /** The span the figure covers: an hour, or less while the service is younger. */
@@ -140,6 +150,10 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const unsubscribeEnded = options.meter.onEnd((footprint) => {
     if (footprint.kind === 'request') requests.record(footprint);
     else recent.record(footprint);
+  });
+  let answeredBeforeApp = 0;
+  const unsubscribeEarly = options.meter.onEarlyAnswer(() => {
+    answeredBeforeApp++;
   });
 
   const onSample: SampleListener = (sample) => {
@@ -239,6 +253,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
           },
         },
         requests: requests.list().map((r) => ({ ...r, perSecond: perSecond(r.endpoint) })),
+        answeredBeforeApp,
         recent: recent.list(),
         lastHour: lastHour(snap),
       };
@@ -246,6 +261,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     close: () => {
       unsubscribe();
       unsubscribeEnded();
+      unsubscribeEarly();
     },
   };
 }

@@ -51,7 +51,8 @@ function dashboardPage(): string {
   <div class="chart" id="chart-requests"></div>
   <div class="table-wrap"><table id="endpoints"><caption>Footprint per request by endpoint (mean since start; requests/s over the last minute). SCI = (E × I + M) / R, R one request; M, the hardware's embodied emissions, is estimated</caption>
   <thead><tr><th scope="col">Endpoint</th><th scope="col">Requests</th><th scope="col">Requests/s</th><th scope="col">Energy per request</th><th scope="col">E × I per request (CO2e)</th><th scope="col">M per request (embodied)</th><th scope="col">SCI per request</th></tr></thead>
-  <tbody></tbody></table></div></section>
+  <tbody></tbody></table></div>
+  <p class="muted" id="before-app"></p></section>
 <section class="chart-panel"><h2>Recent predictions and chats</h2>
   <div class="table-wrap"><table id="recent"><caption>Newest first: the local energy each operation used while it ran, its emissions (E × I), its share of the embodied emissions (M, estimated) and its SCI</caption>
   <thead><tr><th scope="col">Ended</th><th scope="col">Operation</th><th scope="col">Duration</th><th scope="col">Energy</th><th scope="col">E × I (CO2e)</th><th scope="col">M (embodied)</th><th scope="col">SCI</th></tr></thead>

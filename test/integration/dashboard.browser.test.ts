@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Carbonscope, EnergySnapshot } from 'carbonscope';
 import { expect } from 'chai';
@@ -7,6 +8,7 @@ import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metr
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { Dashboard } from '../../src/dashboard/index.js';
+import { reportEarlyAnswers } from '../../src/http/early-answers.js';
 import { projectRoot } from '../../src/paths.js';
 import { Readiness } from '../../src/readiness.js';
 import { assembleService } from '../../src/service.js';
@@ -50,7 +52,9 @@ async function startService(): Promise<Running & { metrics: TestMetrics; stop():
     tracing: false,
   });
   await waitUntilReady(readiness);
-  const listening = await listen(createApp(service.deps));
+  const listening = await listen(createApp(service.deps), {
+    onEarlyAnswer: reportEarlyAnswers(logger, service.carbonscope),
+  });
   service.carbonscope.trackRequests({ servers: [listening.server] });
   return {
     ...listening,
@@ -82,6 +86,12 @@ async function traffic(url: string): Promise<void> {
     const res = await fetch(`${url}/carbon_intensity`, { headers: { accept: 'application/json' } });
     expect(res.status).to.equal(200);
   }
+  // One request Node's parser rejects: answered before the app, so no endpoint's.
+  const { port, hostname } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  socket.resume();
+  socket.end('GARBAGE\r\n\r\n');
+  await new Promise((resolve) => socket.on('close', resolve));
 }
 
 interface ChartCheck {
@@ -244,6 +254,10 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
         expect(recent).to.include('chat');
         const endpoints = await page.locator('#endpoints tbody th').allTextContents();
         expect(endpoints).to.include.members(['/predict', '/chat', '/carbon_intensity']);
+        // What the server answered before the app is said under the table (traffic sent one).
+        expect(await page.locator('#before-app').textContent()).to.match(
+          /^\d+ requests? (was|were) answered before the app \(not valid HTTP/,
+        );
         // E × I, M and SCI per request by endpoint: the last three columns, figures in grams.
         const headers = await page.locator('#endpoints thead th').allTextContents();
         expect(headers.slice(-3)).to.deep.equal([

@@ -164,6 +164,13 @@
       }),
     );
     if (d.requests.length === 0) endpoints.append(emptyRow(7, 'No requests yet.'));
+    // No endpoint ran for what the server answered before the app: said, so totals add up.
+    const early = d.answeredBeforeApp;
+    $('before-app').textContent =
+      early > 0
+        ? `${early} ${early === 1 ? 'request was' : 'requests were'} answered before the app ` +
+          '(not valid HTTP, too slow to arrive, or headers too large), outside this table.'
+        : '';
 
     const recent = $('recent').tBodies[0];
     recent.replaceChildren(

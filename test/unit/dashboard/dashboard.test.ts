@@ -129,6 +129,28 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
     }
   });
 
+  it('says how many requests were answered before the app, which the endpoints leave out', async () => {
+    const { dashboard, tick, meter, metrics } = await setUp();
+    try {
+      expect(dashboard.data(0).answeredBeforeApp).to.equal(0);
+      // What the service's HTTP server reports: Node's parser rejected them, the app never ran.
+      meter.answeredEarly(400);
+      meter.answeredEarly(408, { seconds: 10 });
+      meter.answeredEarly(405, { method: 'CONNECT' });
+      tick();
+      const d = dashboard.data(0);
+      expect(d.answeredBeforeApp).to.equal(3);
+      expect(d.requests).to.deep.equal([]);
+      dashboard.close();
+      meter.answeredEarly(400);
+      expect(dashboard.data(0).answeredBeforeApp, 'counted after close').to.equal(3);
+    } finally {
+      dashboard.close();
+      await meter.stop();
+      await metrics.shutdown();
+    }
+  });
+
   it('puts the emissions of the last hour in plain words with the car equivalence', async () => {
     const { dashboard, tick, meter, metrics } = await setUp(1);
     try {
