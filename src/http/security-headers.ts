@@ -18,8 +18,10 @@ const CONTENT_SECURITY_POLICY = [
 ].join('; ');
 
 /** `text/html`, with or without parameters; a prefix test where type-is parsed the header. */
-function isHtml(contentType: string): boolean {
-  return contentType.slice(0, 9).toLowerCase() === 'text/html';
+// Koa 3's response.get() gives undefined for a header not set (a 204, a 304), whatever its
+// types say.
+function isHtml(contentType: unknown): boolean {
+  return typeof contentType === 'string' && contentType.slice(0, 9).toLowerCase() === 'text/html';
 }
 
 /**
