@@ -6,51 +6,71 @@ import { setRoute } from '../route.js';
 const HANDLER_START = 'tracing:fastify.request.handler:start';
 /** Published by Fastify (4 and 5) as each instance is built, before any route is added. */
 const INITIALIZATION = 'fastify.initialization';
+/** The description of the symbol under which a Fastify request (4 and 5) keeps its route. */
+const ROUTE_CONTEXT = 'fastify.context';
 
 interface HandlerMessage {
   request?: { raw?: IncomingMessage; routeOptions?: { url?: unknown } };
   route?: { url?: unknown };
 }
 
-type Done = (err?: Error) => void;
-type OnRequest = (request: { raw: IncomingMessage }, reply: unknown, done: Done) => void;
-
-/** The part of a Fastify 4 instance and of its onRoute options that naming routes uses. */
-interface FastifyInstance {
-  version?: unknown;
-  addHook(name: 'onRoute', hook: (route: RouteOptions) => void): unknown;
+/** The part of a Fastify request (4 and 5) that naming its route reads. */
+interface FastifyRequest {
+  raw: IncomingMessage;
+  readonly routeOptions?: { url?: unknown };
+  [key: symbol]: { config?: { url?: unknown } } | undefined;
 }
-interface RouteOptions {
-  url?: unknown;
-  onRequest?: unknown;
+
+type Done = (err?: Error) => void;
+
+/** The part of a Fastify instance that naming routes uses. */
+interface FastifyInstance {
+  addHook(
+    name: 'onRequest',
+    hook: (request: FastifyRequest, reply: unknown, done: Done) => void,
+  ): unknown;
 }
 
 let installed = false;
+/** The symbol of a request's route context: undefined until a request was seen, null if none. */
+let routeContext: symbol | null | undefined;
 
 /**
- * Fastify 4 has no handler channel: each route it adds gets a first onRequest hook that names
- * it (made once per route, so a request allocates nothing). The template includes the prefix
- * of the plugin that added it, as Fastify 5's channel gives it.
+ * The template of the route `request` matched (with its plugins' prefixes), undefined for
+ * Fastify's 404 handler. Read where Fastify keeps it for its own `routeOptions` getter: that
+ * getter builds an object of a dozen fields per call. Found by its symbol's description, once;
+ * should a Fastify keep it elsewhere, the getter answers.
  */
-function nameEachRoute(fastify: FastifyInstance): void {
-  const major = Number.parseInt(String(fastify.version), 10);
-  if (!(major < 5)) return;
-  fastify.addHook('onRoute', (route) => {
-    const url = route.url;
-    if (typeof url !== 'string') return;
-    const name: OnRequest = (request, _reply, done) => {
-      setRoute(request.raw, url);
-      done();
-    };
-    const own = route.onRequest;
-    route.onRequest = own === undefined ? [name] : [name, ...(Array.isArray(own) ? own : [own])];
-  });
+function routeUrlOf(request: FastifyRequest): unknown {
+  if (routeContext === undefined) {
+    routeContext =
+      Object.getOwnPropertySymbols(request).find((s) => s.description === ROUTE_CONTEXT) ?? null;
+  }
+  const config = routeContext === null ? undefined : request[routeContext]?.config;
+  return config ? config.url : request.routeOptions?.url;
 }
 
 /**
- * Fastify names its route on its own diagnostics channel (5) or tells us of each instance it
- * builds (4): read them there. Must run before the application builds its Fastify 4 instance
- * (register and the instrumentation call it as they load).
+ * A request's first onRequest hook: it names the route before any hook of the application can
+ * answer the request (an auth hook's 401, any hook up to preHandler). Fastify 4 has no handler
+ * channel, and Fastify 5's is published only when the handler runs, so those requests were
+ * `unmatched`. Added to the instance as it is built, before the application adds anything, so
+ * it is first for every route of every plugin (a route's own hooks run after the instance's:
+ * one per route came too late). It costs one hook per request: no channel or hook Fastify
+ * offers names a route before its hooks run for less.
+ */
+const nameRoute = (request: FastifyRequest, _reply: unknown, done: Done): void => {
+  const url = routeUrlOf(request);
+  if (typeof url === 'string') setRoute(request.raw, url);
+  done();
+};
+
+/**
+ * Fastify tells of each instance it builds (4 and 5), which then names its routes (nameRoute),
+ * and Fastify 5 names the route on its handler channel too, which also covers an instance built
+ * before carbonscope loaded (but for the requests its hooks answer). Must run before the
+ * application builds its Fastify instance (register and the instrumentation call it as they
+ * load).
  */
 export function installFastifyRoutes(): void {
   if (installed) return;
@@ -63,6 +83,6 @@ export function installFastifyRoutes(): void {
   });
   subscribe(INITIALIZATION, (message) => {
     const fastify = (message as { fastify?: FastifyInstance }).fastify;
-    if (fastify && typeof fastify.addHook === 'function') nameEachRoute(fastify);
+    if (fastify && typeof fastify.addHook === 'function') fastify.addHook('onRequest', nameRoute);
   });
 }
