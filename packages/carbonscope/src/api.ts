@@ -18,8 +18,10 @@ export function start(options: StartOptions = {}): Promise<Carbonscope> {
 }
 
 /**
- * Runs fn (sync or async) as one operation and returns what fn returns. Before start() it runs
- * fn unmetered, so library code can be instrumented whether or not its host starts carbonscope.
+ * Runs fn (sync or async) as one operation and returns what fn returns; a thenable comes back
+ * as a native Promise of its result, then()ed once (the README's "Use it as a library"). Before
+ * start() it runs fn unmetered and returns what fn returned, so library code can be
+ * instrumented whether or not its host starts carbonscope.
  */
 export function track<T>(name: string, fn: () => T): T {
   const cs = startedDefault();

@@ -181,7 +181,10 @@ export interface ActiveOperation {
 /** What routes, middleware and library users need to meter their own work. */
 export interface OperationTracker {
   begin(operation: string, kind?: OperationKind): ActiveOperation;
-  /** Runs fn (sync or async) as one operation; returns what fn returns. */
+  /**
+   * Runs fn (sync or async) as one operation; returns what fn returns, but for a thenable: a
+   * native Promise of its result, then()ed once (its own methods are not on it).
+   */
   track<T>(operation: string, fn: () => T): T;
   /**
    * Runs fn (sync or async) as one operation; resolves to its result, its settled footprint

@@ -750,6 +750,29 @@ describe('operation tracker', () => {
     expect(byName.rejects.grams).to.equal(0.5);
   });
 
+  it('track() of a thenable returns a native Promise of its result, and then()s it once, awaited or not', async () => {
+    const { tracker } = setup();
+    // A lazy query builder: it runs when then() is called, each time it is called.
+    let runs = 0;
+    const builder = {
+      where: () => builder,
+      // biome-ignore lint/suspicious/noThenProperty: a thenable is what is under test
+      then<R>(resolve: (rows: string[]) => R): R {
+        runs++;
+        return resolve(['row']);
+      },
+    };
+    const tracked = tracker.track('query', () => builder) as unknown;
+    expect(tracked).to.be.instanceOf(Promise);
+    expect(tracked).to.not.have.property('where');
+    // Run by the promise's own resolution (a microtask later), awaited or not.
+    await Promise.resolve();
+    expect(runs).to.equal(1);
+    expect(await tracked).to.deep.equal(['row']);
+    expect(runs).to.equal(1);
+    expect(tracker.active).to.equal(0);
+  });
+
   it('measure() resolves to the result with its settled footprint, after the next sample', async () => {
     const { clock, tracker, ended, sample } = setup();
     clock.advance(1000);
