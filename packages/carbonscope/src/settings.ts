@@ -10,7 +10,7 @@ import {
   AWS_MIN_WATTS_PER_VCPU,
   RAM_WATTS_PER_GB,
 } from './energy/sources/estimate.js';
-import { DEFAULT_CALIBRATION_INTERVAL_MS } from './energy/tracker.js';
+import { DEFAULT_CALIBRATION_INTERVAL_MS, DEFAULT_MAX_OPERATION_AGE_MS } from './energy/tracker.js';
 import { MAX_ZONE_LENGTH, zoneKind } from './grid/zones.js';
 import { credentialsOf, maskUserinfo, percentDecoded, urlSecrets } from './url-credentials.js';
 
@@ -102,6 +102,8 @@ const schema = {
   ENERGY_ATTRIBUTION: z.enum(ATTRIBUTION_MODES).default('dynamic'),
   ENERGY_OPERATION_ATTRIBUTION: z.enum(OPERATION_ATTRIBUTION_MODES).default('calibrated'),
   ENERGY_CALIBRATION_INTERVAL_MS: integer(1000, 3_600_000).default(DEFAULT_CALIBRATION_INTERVAL_MS),
+  // A week at most: an operation that runs longer is no request or job the shares can follow.
+  ENERGY_OPERATION_MAX_AGE_MS: integer(1000, 604_800_000).default(DEFAULT_MAX_OPERATION_AGE_MS),
   ENERGY_CPU_MODEL: z.enum(['linear', 'tdp']).default('linear'),
   ENERGY_CPU_MIN_WATTS_PER_VCPU: number(0, 1000).default(AWS_MIN_WATTS_PER_VCPU),
   ENERGY_CPU_MAX_WATTS_PER_VCPU: number(0, 1000).default(AWS_MAX_WATTS_PER_VCPU),
@@ -162,6 +164,8 @@ export interface EnergySettings {
   operationAttribution: (typeof OPERATION_ATTRIBUTION_MODES)[number];
   /** `calibrated`: how often a calibration window opens. */
   calibrationIntervalMs: number;
+  /** How long an operation may run before it is dropped from sharing (see EnergyTracker.drop). */
+  operationMaxAgeMs: number;
   pue: number;
   cpuModel: 'linear' | 'tdp';
   cpuMinWattsPerVcpu: number;
@@ -266,6 +270,7 @@ export function loadSettings(env: Env = process.env): Settings {
       attribution: s.ENERGY_ATTRIBUTION,
       operationAttribution: s.ENERGY_OPERATION_ATTRIBUTION,
       calibrationIntervalMs: s.ENERGY_CALIBRATION_INTERVAL_MS,
+      operationMaxAgeMs: s.ENERGY_OPERATION_MAX_AGE_MS,
       pue: s.PUE,
       cpuModel: s.ENERGY_CPU_MODEL,
       cpuMinWattsPerVcpu: s.ENERGY_CPU_MIN_WATTS_PER_VCPU,

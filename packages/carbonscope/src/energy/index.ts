@@ -33,7 +33,9 @@ export { type Timer, type TimerHandle, unrefTimer } from './timer.js';
 export { close, measureWith, trackWith } from './track.js';
 export {
   DEFAULT_CALIBRATION_INTERVAL_MS,
+  DEFAULT_MAX_OPERATION_AGE_MS,
   EnergyTracker,
+  MAX_RUNNING,
   MAX_UNSETTLED,
   MIN_CALIBRATION_GAP_MS,
   subscribe,

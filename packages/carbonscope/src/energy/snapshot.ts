@@ -48,6 +48,11 @@ export interface EnergySnapshot {
   /** Energy used before any grid intensity was known: counted, but without emissions. */
   unpricedJoules: number;
   /**
+   * Operations dropped from sharing the process's energy while they ran, since the start: run
+   * longer than ENERGY_OPERATION_MAX_AGE_MS, or the oldest of too many (EnergyTracker.drop).
+   */
+  droppedOperations: number;
+  /**
    * Each operation's mean footprint and SCI (per operation: R = 1 each), since the start; empty
    * where no one collects them (a bare meter).
    */
@@ -91,6 +96,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 export function snapshotOf(
   meter: EnergyMeter,
   operations: readonly OperationScore[] = [],
+  droppedOperations = 0,
 ): EnergySnapshot {
   const last: EnergySample | null = meter.latest();
   const { sources, zone, attribution, pue, intervalMs, embodied } = meter.options;
@@ -128,6 +134,7 @@ export function snapshotOf(
     emissions: last?.emissions ?? [],
     droppedReadings: last?.droppedReadings ?? 0,
     unpricedJoules: last?.unpricedJoules ?? 0,
+    droppedOperations,
     operations,
   };
 }

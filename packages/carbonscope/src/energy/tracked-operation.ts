@@ -57,7 +57,8 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
   private waiters: Array<(footprint: OperationFootprint) => void> | undefined;
 
   constructor(
-    private readonly host: OperationHost,
+    /** The tracker; once the operation is dropped from sharing, what ends it as such. */
+    public host: OperationHost,
     public name: string,
     readonly kind: OperationKind,
     readonly startMs: number,

@@ -9,6 +9,8 @@ import { measureWith, trackWith } from './track.js';
 import { type OperationHost, TrackedOperation } from './tracked-operation.js';
 import type {
   ActiveOperation,
+  DroppedListener,
+  DroppedOperation,
   EndedRequestListener,
   EnergySample,
   Measured,
@@ -46,6 +48,10 @@ export interface TrackerOptions {
    * operation. Absent: the clock less the loop's idle time (busy time counts as CPU).
    */
   cpuClock?: () => number;
+  /** How long an operation may run before it is dropped (see drop); an hour by default. */
+  maxOperationAgeMs?: number;
+  /** Operations that may run at once; beyond, the oldest is dropped. MAX_RUNNING by default. */
+  maxRunning?: number;
 }
 
 /**
@@ -61,6 +67,10 @@ export const MIN_CALIBRATION_GAP_MS = 5_000;
  * tracker that no meter feeds must not grow without bound.
  */
 export const MAX_UNSETTLED = 65_536;
+/** How long an operation may run before it is dropped from sharing (see EnergyTracker.drop). */
+export const DEFAULT_MAX_OPERATION_AGE_MS = 3_600_000;
+/** Operations that may run at once; beyond, the oldest is dropped (see EnergyTracker.drop). */
+export const MAX_RUNNING = 65_536;
 
 const NEVER_IDLE = (): number => 0;
 /** What an operation no sample crossed has accrued. */
@@ -102,11 +112,19 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private readonly listeners: OperationListener[] = [];
   private readonly finishListeners: OperationListener[] = [];
   private readonly requestListeners: EndedRequestListener[] = [];
+  private readonly dropListeners: DroppedListener[] = [];
+  private readonly maxAgeMs: number;
+  private readonly maxRunning: number;
+  private droppedCount = 0;
   private readonly weights = new CpuWeights();
   private readonly cpu: CallbackCpu | undefined;
 
-  /** Running operations: a doubly linked list through the operations themselves. */
+  /**
+   * Running operations: a doubly linked list through the operations themselves, the latest
+   * begun at its head, the oldest at its tail.
+   */
   private head: TrackedOperation | null = null;
+  private tail: TrackedOperation | null = null;
   private runningCount = 0;
   /** Ended since the last sample, waiting for it. */
   private readonly ended = new EndedOperations();
@@ -153,6 +171,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.estimated = options.estimated ?? true;
     this.attribution = options.attribution ?? 'calibrated';
     this.calibrationIntervalMs = options.calibrationIntervalMs ?? DEFAULT_CALIBRATION_INTERVAL_MS;
+    this.maxAgeMs = options.maxOperationAgeMs ?? DEFAULT_MAX_OPERATION_AGE_MS;
+    this.maxRunning = Math.max(1, options.maxRunning ?? MAX_RUNNING);
     if (this.attribution !== 'wall') {
       const { clock, loopIdle } = this;
       this.cpu = new CallbackCpu(
@@ -179,6 +199,11 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   /** Ended operations waiting for the next sample to settle them. */
   get pending(): number {
     return this.ended.length;
+  }
+
+  /** Operations dropped from sharing since the start (see drop). */
+  get dropped(): number {
+    return this.droppedCount;
   }
 
   get mode(): OperationAttribution {
@@ -222,15 +247,23 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     return subscribe(this.requestListeners, listener);
   }
 
+  /** Calls `listener` with each operation dropped from sharing (see drop); returns its unsubscribe. */
+  onDrop(listener: DroppedListener): () => void {
+    return subscribe(this.dropListeners, listener);
+  }
+
   begin(operation: string, kind: OperationKind = 'operation'): ActiveOperation {
     const now = this.clock();
     if (this.runningCount === 0) this.mark(now);
     this.share(now);
+    if (this.runningCount >= this.maxRunning)
+      this.drop(this.tail as TrackedOperation, now, 'running');
     this.runningCount++;
     const op = new TrackedOperation(this, operation, kind, now);
     op.shareFrom = this.shared;
     op.next = this.head;
     if (this.head) this.head.prev = op;
+    else this.tail = op;
     this.head = op;
     const cpu = this.cpu;
     if (cpu?.measuring) {
@@ -348,6 +381,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.wallWithOps = 0;
     this.wallWithout = 0;
 
+    this.dropOld(now);
     this.calibrate(now);
     this.reportEnded(false);
   }
@@ -370,12 +404,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     if (this.runningCount === 1) this.mark(now);
     this.share(now);
     op.shareEnd = this.shared;
-    this.runningCount--;
-    if (op.prev) op.prev.next = op.next;
-    else this.head = op.next;
-    if (op.next) op.next.prev = op.prev;
-    op.prev = null;
-    op.next = null;
+    this.unlink(op);
     const atOnce = this.stopped || this.ended.length >= MAX_UNSETTLED;
     const footprint =
       kept || atOnce || this.finishListeners.length > 0 ? this.provisional(op) : undefined;
@@ -384,6 +413,83 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     for (const listener of this.finishListeners) listener(footprint as OperationFootprint);
     if (op.kind === 'request') for (const listener of this.requestListeners) listener(op);
     return footprint;
+  }
+
+  /** Takes a running operation out of the list (the number running drops). */
+  private unlink(op: TrackedOperation): void {
+    this.runningCount--;
+    if (op.prev) op.prev.next = op.next;
+    else this.head = op.next;
+    if (op.next) op.next.prev = op.prev;
+    else this.tail = op.prev;
+    op.prev = null;
+    op.next = null;
+  }
+
+  /**
+   * At a sample, after it settled the interval: drops every operation that has run
+   * maxOperationAgeMs or longer. The list is in the order they began, so the oldest are at its
+   * tail: this reads one operation more than it drops, whatever the number running.
+   */
+  private dropOld(now: number): void {
+    for (let op = this.tail; op && now - op.startMs >= this.maxAgeMs; op = this.tail) {
+      this.drop(op, now, 'age');
+    }
+  }
+
+  /**
+   * Stops sharing the process's energy with a running operation: too old, or the oldest of too
+   * many (most often begun with begin() and never ended, which would otherwise take a share of
+   * every interval, and a place in the list, for ever). It keeps what it got (at a sample: of
+   * that interval too; dropped between samples, the rest of its interval is the others'), so
+   * the operations never get more than the process used. The tracker keeps nothing of it: its
+   * end, if it comes, goes to droppedHost and reports it at once with what it got.
+   */
+  private drop(op: TrackedOperation, now: number, reason: DroppedOperation['reason']): void {
+    if (this.runningCount === 1) this.mark(now);
+    this.share(now);
+    this.unlink(op);
+    op.host = this.droppedHost;
+    this.droppedCount++;
+    const dropped: DroppedOperation = {
+      operation: op.name,
+      kind: op.kind,
+      ageMs: now - op.startMs,
+      reason,
+    };
+    for (const listener of this.dropListeners) listener(dropped);
+  }
+
+  /** Where a dropped operation's end and work go: it runs still, but in no list. */
+  private readonly droppedHost: OperationHost = {
+    finish: (op, kept) => this.finishDropped(op, kept),
+    // Never asked: a dropped operation ends with its figure settled, and settled() finds it.
+    hold: () => undefined,
+    runIn: (op, fn) => this.runIn(op, fn),
+    capture: (op) => this.capture(op),
+  };
+
+  /** The end of a dropped operation: settled at once, with what it got until it was dropped. */
+  private finishDropped(op: TrackedOperation, kept: boolean): OperationFootprint | undefined {
+    op.endMs = Math.max(this.clock(), op.startMs);
+    const got = op.accrued ?? NOTHING_ACCRUED;
+    const footprint: OperationFootprint = {
+      operation: op.name,
+      kind: op.kind,
+      durationSeconds: (op.endMs - op.startMs) / 1000,
+      joules: got.joules,
+      grams: got.grams,
+      embodiedGrams: got.embodiedGrams,
+      estimated: op.accrued ? got.estimated : this.estimated,
+      provisional: false,
+      context: op.context,
+      status: op.status,
+      http: op.http,
+    };
+    this.report(op.context, op, footprint);
+    for (const listener of this.finishListeners) listener(footprint);
+    if (op.kind === 'request') for (const listener of this.requestListeners) listener(op);
+    return kept ? footprint : undefined;
   }
 
   /**

@@ -233,6 +233,21 @@ export interface EndedRequest {
 export type EndedRequestListener = (request: EndedRequest) => void;
 
 /**
+ * An operation the tracker stopped sharing the process's energy with while it ran: older than
+ * the most an operation may run (`age`), or the oldest of more than the most that may run at
+ * once (`running`). Most often begun with begin() and never ended.
+ */
+export interface DroppedOperation {
+  readonly operation: string;
+  readonly kind: OperationKind;
+  /** How long it had run when dropped. */
+  readonly ageMs: number;
+  readonly reason: 'age' | 'running';
+}
+
+export type DroppedListener = (dropped: DroppedOperation) => void;
+
+/**
  * An HTTP answer a server gave before any request reached its handler: Node's parser rejected
  * what arrived (400, 408, 413, 431), or the server refused a CONNECT. It is counted with the
  * requests but is no operation: nothing ran that used energy of its own.

@@ -3,6 +3,7 @@ import {
   type ActiveOperation,
   type Clock,
   createHostCpuReader,
+  type DroppedOperation,
   type EarlyAnswer,
   type EarlyAnswerListener,
   type EndedRequestListener,
@@ -12,6 +13,7 @@ import {
   eventLoopIdle,
   FIRST_SAMPLE_MS,
   type HostCpuReader,
+  MAX_RUNNING,
   type Measured,
   type MeasureOptions,
   type MeterSources,
@@ -99,6 +101,9 @@ export interface EarlyAnswerOptions {
   scheme?: 'http' | 'https';
 }
 
+/** Operation names warned about when dropped from sharing; drops beyond are only counted. */
+const MAX_DROP_WARNINGS = 100;
+
 /**
  * One process's carbonscope: grid intensity → power sources → energy meter → operation tracker,
  * assembled the same way for the app, the CLI, `register`, the instrumentation and scripts.
@@ -110,6 +115,8 @@ export class Carbonscope implements OperationTracker {
   private readonly unsubscribe: Array<() => void> = [];
   private readonly scores = new OperationScores();
   private readonly earlyListeners: EarlyAnswerListener[] = [];
+  /** The operation names warnDropped warned about. */
+  private readonly droppedNames = new Set<string>();
 
   private constructor(
     readonly settings: Settings,
@@ -127,6 +134,24 @@ export class Carbonscope implements OperationTracker {
         tracker.update(sample);
       }),
       tracker.onEnd((footprint) => this.scores.record(footprint)),
+      tracker.onDrop((dropped) => this.warnDropped(dropped)),
+    );
+  }
+
+  /**
+   * One warning per operation name dropped from sharing (the first MAX_DROP_WARNINGS names: a
+   * name is code's, but a leak may make many); every drop is counted in the snapshot.
+   */
+  private warnDropped({ operation, ageMs, reason }: DroppedOperation): void {
+    const warned = this.droppedNames;
+    if (warned.has(operation) || warned.size >= MAX_DROP_WARNINGS) return;
+    warned.add(operation);
+    const why =
+      reason === 'age'
+        ? `still running after ${Math.round(ageMs / 1000)} s (ENERGY_OPERATION_MAX_AGE_MS=${this.settings.energy.operationMaxAgeMs})`
+        : `the oldest of more than ${MAX_RUNNING} operations running at once`;
+    this.logger.warn(
+      `operation "${operation}" dropped from energy sharing: ${why}; one begun with begin() needs end(), which then reports what it got until now; further drops of it are only counted (droppedOperations in the snapshot)`,
     );
   }
 
@@ -163,6 +188,7 @@ export class Carbonscope implements OperationTracker {
       estimated: sources.host.estimated,
       attribution: settings.energy.operationAttribution,
       calibrationIntervalMs: settings.energy.calibrationIntervalMs,
+      maxOperationAgeMs: settings.energy.operationMaxAgeMs,
     });
     return new Carbonscope(
       settings,
@@ -252,7 +278,7 @@ export class Carbonscope implements OperationTracker {
 
   /** What the meter knows now, with every operation's mean E × I, M and SCI since the start. */
   snapshot(): EnergySnapshot {
-    return snapshotOf(this.meter, this.scores.list());
+    return snapshotOf(this.meter, this.scores.list(), this.tracker.dropped);
   }
 
   onSample(listener: SampleListener): () => void {

@@ -92,6 +92,7 @@ function snapshot(overrides: Partial<EnergySnapshot> = {}): EnergySnapshot {
     emissions: [],
     droppedReadings: 0,
     unpricedJoules: 0,
+    droppedOperations: 0,
     operations: [],
     ...overrides,
   };

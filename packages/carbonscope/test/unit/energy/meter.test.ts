@@ -550,6 +550,28 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
+  it('warns once per operation name dropped from sharing, and counts every drop in the snapshot', async () => {
+    const r = await rig({ host: constantSource(10) }, { ENERGY_OPERATION_MAX_AGE_MS: '2000' });
+    await prime(r);
+    // Begun and never ended: two of one name, one of another.
+    r.cs.begin('leaky');
+    r.cs.begin('leaky');
+    r.cs.begin('forgotten');
+    const ok = r.cs.begin('ok');
+    interval(r, 1000, 0.5, 0.5);
+    ok.end();
+    interval(r, 1000, 0.5, 0.5); // 2 s old now: dropped
+    interval(r, 1000, 0.5, 0.5);
+    const warnings = r.lines.filter((l) => l.level === 40).map((l) => String(l.msg));
+    const about = (name: string) => warnings.filter((w) => w.includes(`"${name}"`));
+    expect(about('leaky')).to.have.length(1);
+    expect(about('forgotten')).to.have.length(1);
+    expect(about('ok')).to.have.length(0);
+    expect(about('leaky')[0]).to.include('ENERGY_OPERATION_MAX_AGE_MS').and.include('end()');
+    expect(r.cs.snapshot().droppedOperations).to.equal(3);
+    expect(r.cs.tracker.active).to.equal(0);
+  });
+
   it('measure() settles at once when the interval has run long enough, else at the next sample', async () => {
     const r = await rig({ host: constantSource(20) });
     await prime(r);

@@ -10,12 +10,13 @@ import {
 import { expect } from 'chai';
 import type {
   ActiveOperation,
+  DroppedOperation,
   OperationAttribution,
   OperationContext,
   OperationFootprint,
 } from '../../../src/energy/index.js';
 import { close } from '../../../src/energy/track.js';
-import { EnergyTracker, MAX_UNSETTLED } from '../../../src/energy/tracker.js';
+import { EnergyTracker, MAX_UNSETTLED, type TrackerOptions } from '../../../src/energy/tracker.js';
 import { captureSpan, SPAN_ATTRIBUTES } from '../../../src/otel/spans.js';
 import { ScriptedClock, sampleAt } from './scripted.js';
 
@@ -40,7 +41,8 @@ const trackers: EnergyTracker[] = [];
 
 function setup(
   attribution: OperationAttribution = 'wall',
-  captureContext?: ConstructorParameters<typeof EnergyTracker>[0]['captureContext'],
+  captureContext?: TrackerOptions['captureContext'],
+  options: Partial<TrackerOptions> = {},
 ): Setup {
   const clock = new ScriptedClock(0);
   const tracker = new EnergyTracker({
@@ -48,6 +50,7 @@ function setup(
     loopIdle: clock.loopIdle,
     attribution,
     captureContext,
+    ...options,
   });
   trackers.push(tracker);
   const ended: OperationFootprint[] = [];
@@ -886,6 +889,122 @@ describe('operation tracker', () => {
     expect(ended.map((f) => [f.operation, f.provisional])).to.deep.equal([['overflow', true]]);
     sample(1);
     expect(ended).to.have.length(MAX_UNSETTLED + 1);
+  });
+
+  it('drops from sharing an operation never ended once older than the maximum age; reports it at its end', async () => {
+    const { clock, tracker, ended, sample } = setup('wall', undefined, { maxOperationAgeMs: 2000 });
+    const drops: DroppedOperation[] = [];
+    tracker.onDrop((d) => drops.push(d));
+    clock.advance(1000);
+    sample(0);
+    const leaky = tracker.begin('leaky');
+    clock.advance(1000);
+    sample(4); // the leaky one alone, busy: its 4 J
+    const ok = tracker.begin('ok');
+    clock.advance(1000);
+    ok.end();
+    sample(4); // both all along: 2 J each. The leaky one is 2 s old now: dropped after this.
+    expect(drops).to.deep.equal([
+      { operation: 'leaky', kind: 'operation', ageMs: 2000, reason: 'age' },
+    ]);
+    expect(tracker.dropped).to.equal(1);
+    expect(tracker.active).to.equal(0);
+    const later = tracker.begin('later');
+    clock.advance(500);
+    later.end();
+    clock.advance(500); // busy, nothing running
+    sample(4);
+    // Half the interval ran an operation: 2 J, all the later one's. Had the leaky one still
+    // shared, the whole interval would have been the operations' and the later one had 1 J.
+    expect(joulesByName(ended)).to.deep.equal({ ok: 2, later: 2 });
+    clock.advance(1000);
+    sample(4);
+    // Its end, however late, reports it at once with what it had when dropped.
+    const footprint = leaky.end();
+    expect(footprint).to.include({
+      operation: 'leaky',
+      joules: 6,
+      durationSeconds: 4,
+      provisional: false,
+    });
+    expect(ended.at(-1)).to.equal(footprint);
+    expect(await leaky.settled()).to.equal(footprint);
+    expect(leaky.end()).to.equal(footprint);
+    // Conservation: the operations got 10 J of the 16 J, never more.
+    expect(ended.reduce((sum, f) => sum + f.joules, 0)).to.equal(10);
+    expect(drops).to.have.length(1);
+  });
+
+  for (const mode of ['wall', 'calibrated', 'exact'] as const) {
+    it(`conserves energy (${mode}) with operations left running and dropped by age or number`, () => {
+      const { clock, tracker, ended, sample } = setup(mode, undefined, {
+        maxOperationAgeMs: 3000,
+        maxRunning: 30,
+      });
+      const reasons = new Set<string>();
+      tracker.onDrop((d) => reasons.add(d.reason));
+      const random = lcg(mode.length * 31);
+      let total = 0;
+      const running: ActiveOperation[] = [];
+      const leaked: ActiveOperation[] = [];
+      for (let s = 0; s < 200; s++) {
+        for (let k = 0; k < 10; k++) {
+          const who = running[Math.floor(random() * running.length)];
+          if (random() < 0.3) clock.idle(100);
+          else if (who) who.run(() => clock.advance(100));
+          else clock.advance(100);
+          // One in ten is never ended (until the very end); a burst now and then.
+          const begun = random() < 0.01 ? 30 : 1;
+          for (let b = 0; b < begun; b++) {
+            const op = tracker.begin(random() < 0.5 ? 'a' : 'b');
+            (random() < 0.1 ? leaked : running).push(op);
+          }
+          if (running.length > 3) running.splice(Math.floor(random() * running.length), 1)[0].end();
+        }
+        const joules = random() * 5;
+        total += joules;
+        sample(joules);
+      }
+      for (const op of [...running, ...leaked]) op.end();
+      clock.advance(1);
+      sample(0);
+      expect([...reasons].sort()).to.deep.equal(['age', 'running']);
+      expect(tracker.dropped).to.be.greaterThan(10);
+      // Each reported once, the dropped ones with what they got until then: never more than E.
+      expect(ended).to.have.length(new Set(ended).size);
+      const settled = ended.reduce((sum, f) => sum + f.joules, 0);
+      expect(settled).to.be.greaterThan(total * 0.5);
+      expect(settled).to.be.at.most(total * (1 + 1e-12));
+    });
+  }
+
+  it('drops the oldest running operation beyond maxRunning, and keeps nothing of it', async () => {
+    const { clock, tracker, ended, sample } = setup('wall', undefined, { maxRunning: 3 });
+    const drops: DroppedOperation[] = [];
+    tracker.onDrop((d) => drops.push(d));
+    sample(0);
+    let leaked: ActiveOperation | undefined = tracker.begin('leaked');
+    const held = new WeakRef(leaked);
+    leaked = undefined;
+    clock.advance(1);
+    const kept = [tracker.begin('a'), tracker.begin('b')];
+    expect(drops).to.deep.equal([]);
+    clock.advance(1);
+    kept.push(tracker.begin('c'));
+    expect(drops).to.deep.equal([
+      { operation: 'leaked', kind: 'operation', ageMs: 2, reason: 'running' },
+    ]);
+    expect(tracker.active).to.equal(3);
+    // A WeakRef's target lives to the end of the job that made it.
+    await settle();
+    collectGarbage();
+    expect(held.deref(), 'the dropped operation').to.equal(undefined);
+    clock.advance(1);
+    for (const op of kept) op.end();
+    clock.advance(1);
+    sample(1);
+    expect(ended.map((f) => f.operation)).to.deep.equal(['a', 'b', 'c']);
+    expect(ended.reduce((sum, f) => sum + f.joules, 0)).to.be.at.most(1);
   });
 
   it('a listener that throws stops neither the others nor the next settlement', () => {
