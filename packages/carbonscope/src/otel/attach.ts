@@ -20,9 +20,14 @@ export interface Attached {
   shutdown(): Promise<void>;
 }
 
+/** carbonscope's meter of the application's registered provider. */
+function globalMeter() {
+  return metrics.getMeter(SCOPE_NAME, VERSION);
+}
+
 /** Binds carbonscope's instruments to the application's registered provider. */
 function joinGlobal(cs: Carbonscope, options: BindMetricsOptions): () => void {
-  return bindMetrics(metrics.getMeter(SCOPE_NAME, VERSION), cs, options);
+  return bindMetrics(globalMeter(), cs, options);
 }
 
 /**
@@ -66,12 +71,24 @@ export async function attachToOtel(
     stopping ??= provider.shutdown().finally(detachOwn);
     return stopping;
   };
+  // The application's SDK started late: what the own provider counted goes there, and it stops
+  // without pushing again (with nothing at its endpoint, that push was an error line). Its
+  // observed figures (energy, power, emissions) are totals since the start, which the
+  // application's provider observes too; its histograms are recorded there again (replay).
+  // This sample's operations were recorded before this listener runs: the tracker settles
+  // them in an earlier one.
+  const handOver = () => {
+    detachGlobal = joinGlobal(cs, options);
+    provider.histograms.replay(globalMeter());
+    detachOwn();
+    stopping ??= provider.handOver();
+    return stopping;
+  };
   const unwatch = cs.onSample(() => {
     if (!hasGlobalMeterProvider()) return;
     unwatch();
-    detachGlobal = joinGlobal(cs, options);
     logger.info("the application registered a meter provider: carbonscope's metrics go there now");
-    stopOwn().catch((err: unknown) => {
+    handOver().catch((err: unknown) => {
       logger.warn(`carbonscope's own SDK did not stop cleanly: ${String(err)}`);
     });
   });

@@ -1,5 +1,5 @@
-import { type Attributes, type HrTime, ValueType } from '@opentelemetry/api';
-import type { MetricSpec } from '../metrics/index.js';
+import { type Attributes, type HrTime, type Meter, ValueType } from '@opentelemetry/api';
+import { createInstrument, type MetricSpec } from '../metrics/index.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
 type CollectionResult = import('@opentelemetry/sdk-metrics').CollectionResult;
@@ -74,6 +74,69 @@ export class LocalHistogram {
     if (value > v[at + MAX]) v[at + MAX] = value;
   }
 
+  /**
+   * Hands `emit` values that give `series` again, recorded into any histogram with these
+   * boundaries: its count, bucket counts, min and max, and its sum to rounding. The min and the
+   * max once each, the others from the low end of their bucket raised toward its high end,
+   * in order, until they add up to the sum (the values recorded were in those bounds, so they
+   * can). Two passes, nothing kept: a series may hold millions.
+   */
+  replay(series: HistogramSeries, emit: (value: number) => void): void {
+    const v = series.values;
+    const at = this.stats;
+    const count = v[at + COUNT];
+    if (!(count > 0)) return;
+    const min = v[at + MIN];
+    const max = v[at + MAX];
+    const minBucket = this.bucketOf(min);
+    const maxBucket = this.bucketOf(max);
+    let rest = v[at + SUM] - min - (count > 1 ? max : 0);
+    this.forEachValue(v, minBucket, maxBucket, count, (low) => {
+      rest -= low;
+    });
+    emit(min);
+    if (count > 1) emit(max);
+    this.forEachValue(v, minBucket, maxBucket, count, (low, high) => {
+      const raise = rest > 0 ? Math.min(rest, high - low) : 0;
+      rest -= raise;
+      emit(low + raise);
+    });
+  }
+
+  /** The bucket a value falls in, as record() finds it. */
+  private bucketOf(value: number): number {
+    const b = this.boundaries;
+    let i = 0;
+    while (i < b.length && value > b[i]) i++;
+    return i;
+  }
+
+  /**
+   * Calls `fn` with the bounds of every value of a series but its min and max (replay emits
+   * those): the low end of its bucket (above the boundary below, not under the min) and the
+   * high end (the boundary, not over the max).
+   */
+  private forEachValue(
+    v: Float64Array,
+    minBucket: number,
+    maxBucket: number,
+    count: number,
+    fn: (low: number, high: number) => void,
+  ): void {
+    const b = this.boundaries;
+    const min = v[this.stats + MIN];
+    const max = v[this.stats + MAX];
+    for (let i = 0; i <= b.length; i++) {
+      let n = v[i];
+      if (i === minBucket) n--;
+      if (i === maxBucket && count > 1) n--;
+      if (!(n > 0)) continue;
+      const low = i === 0 ? min : Math.max(min, justAbove(b[i - 1]));
+      const high = i === b.length ? max : Math.min(max, b[i]);
+      for (let k = 0; k < n; k++) fn(low, high);
+    }
+  }
+
   /** A series' figures as an SDK data point's value. */
   point(
     series: HistogramSeries,
@@ -93,6 +156,11 @@ export class LocalHistogram {
       max: count > 0 ? v[at + MAX] : undefined,
     };
   }
+}
+
+/** The least number above `x` by a relative step (a value there falls in the bucket above x). */
+function justAbove(x: number): number {
+  return x + Math.max(Math.abs(x) * Number.EPSILON, Number.MIN_VALUE);
 }
 
 function hrNow(): HrTime {
@@ -117,6 +185,19 @@ export class LocalHistograms implements MetricProducer {
     const histogram = new LocalHistogram(spec);
     this.histograms.push(histogram);
     return histogram;
+  }
+
+  /**
+   * Records every series into `meter`'s histograms of the same names (LocalHistogram.replay):
+   * what carbonscope's own provider counted, carried to the application's SDK when that starts
+   * late, so that the own provider need not push it.
+   */
+  replay(meter: Meter): void {
+    for (const h of this.histograms) {
+      if (h.series.length === 0) continue;
+      const histogram = createInstrument(meter, { ...h.spec, kind: 'histogram' });
+      for (const s of h.series) h.replay(s, (value) => histogram.record(value, s.attributes));
+    }
   }
 
   /** Forgets every histogram (the instruments were detached). */

@@ -112,6 +112,24 @@ export function withResults(
   };
 }
 
+/**
+ * The exporter while `open()` says so; after, each export succeeds without going anywhere: a
+ * provider that is stopped pushes once more (its reader's last collection), which a provider
+ * whose figures were carried elsewhere must not.
+ */
+export function gated(inner: PushMetricExporter, open: () => boolean): PushMetricExporter {
+  return {
+    export: (metrics, done) => {
+      if (open()) inner.export(metrics, done);
+      else done({ code: EXPORT_SUCCESS });
+    },
+    forceFlush: () => inner.forceFlush(),
+    shutdown: () => inner.shutdown(),
+    selectAggregationTemporality: inner.selectAggregationTemporality?.bind(inner),
+    selectAggregation: inner.selectAggregation?.bind(inner),
+  };
+}
+
 /** Why an export failed, in a few words (with the HTTP status when the collector sent one). */
 export function failureOf(result: ExportResult): string | undefined {
   if (result.code === EXPORT_SUCCESS) return undefined;

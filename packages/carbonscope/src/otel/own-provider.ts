@@ -8,6 +8,7 @@ import { installMaskingDiag } from './diag.js';
 import { LocalHistograms } from './local-histograms.js';
 import {
   failureOf,
+  gated,
   importAll,
   importSdk,
   otlpMetricExporter,
@@ -148,9 +149,11 @@ async function readerFor(
   logger: Logger,
   servers: Server[],
   histograms: LocalHistograms,
+  open: () => boolean,
 ): Promise<Reader | undefined> {
   const metricProducers = [histograms];
-  const periodic = (exp: import('@opentelemetry/sdk-metrics').PushMetricExporter) => {
+  const periodic = (inner: import('@opentelemetry/sdk-metrics').PushMetricExporter) => {
+    const exp = gated(inner, open);
     const exportIntervalMillis = whole(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
     const timeout = whole(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000);
     // The SDK refuses a timeout over the interval. A short interval alone (the default 30 s
@@ -210,6 +213,11 @@ export interface OwnProvider {
   histograms: LocalHistograms;
   /** Pushes what is pending and stops the readers. */
   shutdown(): Promise<void>;
+  /**
+   * Stops the readers without pushing again: what it counted went to another provider (the
+   * application's, started late). Its Prometheus endpoint closes.
+   */
+  handOver(): Promise<void>;
 }
 
 /**
@@ -231,8 +239,10 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
   const readers: Reader[] = [];
   const servers: Server[] = [];
   const histograms = new LocalHistograms(sdk, SCOPE);
+  let handedOver = false;
+  const open = () => !handedOver;
   for (const exporter of exporters) {
-    const reader = await readerFor(exporter, env, sdk, logger, servers, histograms);
+    const reader = await readerFor(exporter, env, sdk, logger, servers, histograms, open);
     if (reader) readers.push(reader);
   }
   if (readers.length === 0) return undefined;
@@ -242,14 +252,19 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
   // Not registered as the global provider: an application whose SDK starts later would find
   // the global taken, and its own metrics would go to carbonscope's exporters instead of its.
   const provider = new sdk.MeterProvider({ resource, readers });
+  const shutdown = async () => {
+    for (const server of servers) server.close();
+    await provider.shutdown();
+  };
   return {
     exporters,
     provider,
     servers,
     histograms,
-    shutdown: async () => {
-      for (const server of servers) server.close();
-      await provider.shutdown();
+    shutdown,
+    handOver: () => {
+      handedOver = true;
+      return shutdown();
     },
   };
 }

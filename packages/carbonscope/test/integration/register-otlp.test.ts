@@ -20,6 +20,8 @@ import { waitFor } from '../unit/energy/sources/helpers.js';
 const SERVER = join(libraryRoot, 'test', 'fixtures', 'register', 'server.js');
 /** The application's own NodeSDK pushing OTLP, with CarbonscopeInstrumentation. */
 const OWN_SDK = join(libraryRoot, 'test', 'fixtures', 'register', 'otel-sdk.js');
+/** The application's own SDK, started on SIGUSR2 (after register's first sample). */
+const LATE_SDK = join(libraryRoot, 'test', 'fixtures', 'register', 'late-sdk.js');
 
 interface App extends Spawned {
   base: string;
@@ -33,8 +35,10 @@ interface App extends Spawned {
 async function startApp(
   receiver: Pick<OtlpReceiver, 'url'>,
   env: Record<string, string>,
+  imports: string[] = [],
 ): Promise<App> {
-  const app = await spawnUntil(process.execPath, ['--import', 'carbonscope/register', SERVER], {
+  const args = ['--import', 'carbonscope/register', ...imports.flatMap((i) => ['--import', i])];
+  const app = await spawnUntil(process.execPath, [...args, SERVER], {
     cwd: dirname(SERVER),
     env: {
       PATH: process.env.PATH ?? '',
@@ -128,6 +132,38 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
       .map((p) => stringAttribute(p.attributes, 'carbonscope.operation'));
     expect([...new Set(operations)].sort()).to.deep.equal(['/hello', '/users/:id', 'unmatched']);
     expect(app.stderr.join('\n')).to.not.match(/error/i);
+  });
+
+  it('hands over to an SDK the app starts late: its own pushes nothing more, the app gets all', async () => {
+    const appReceiver = await otlpReceiver();
+    try {
+      // Its own provider pushes to `receiver`, every 10 minutes: any push would be its last.
+      app = await startApp(receiver, { APP_OTLP_URL: `${appReceiver.url}/v1/metrics` }, [LATE_SDK]);
+      await traffic(app.base);
+      // Settled into its own provider (samples every 200 ms) before the application's SDK starts.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      app.proc.kill('SIGUSR2');
+      await waitFor(
+        () =>
+          app?.stderr.some((l) => l.includes('the application registered a meter provider')) ===
+          true,
+        15_000,
+      );
+      // One more of each after the handover.
+      await traffic(app.base);
+      app.proc.kill('SIGTERM');
+      expect(await app.exited).to.deep.equal({ code: 0, signal: null });
+      expect(receiver.pushes, 'pushes of its own provider').to.have.length(0);
+      expect(appReceiver.failures).to.deep.equal([]);
+      expect(appReceiver.pushes, app.stderr.join('\n')).to.have.length(1);
+      const push = appReceiver.pushes[0]?.body;
+      for (const [operation, count] of Object.entries(SERVED)) {
+        expect(operationPoint(push, operation)?.count, operation).to.equal(2 * count);
+      }
+      expect(app.stderr.join('\n')).to.not.match(/could not push|error/i);
+    } finally {
+      await appReceiver.close();
+    }
   });
 
   for (const [variable, value] of [

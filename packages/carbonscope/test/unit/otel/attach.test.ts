@@ -367,6 +367,52 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       }
     });
 
+    it('hands over to an SDK started late with no push of its own after, what it counted going there', async () => {
+      const receiver = await otlpReceiver();
+      const cs = await scripted();
+      const env = {
+        OTEL_METRICS_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_METRIC_EXPORT_INTERVAL: '600000',
+      };
+      const log = memoryLogger();
+      const attached = await attachWith(cs, env, log.logger);
+      const { mp, scrape } = provider();
+      const jobs: number[] = [];
+      cs.onEnd((f) => {
+        if (f.operation === 'job') jobs.push(f.joules);
+      });
+      try {
+        // Two jobs before the application's SDK starts, settled into carbonscope's own provider.
+        oneJob(cs);
+        oneJob(cs);
+        metrics.setGlobalMeterProvider(mp);
+        cs.clock.advance(1000);
+        cs.cpu.interval(1, 0.5, 0.5);
+        cs.meter.sampleNow();
+        await waitFor(() => attached.mode === 'global', 2000);
+        oneJob(cs);
+        // All three jobs are in the application's provider, their energy to the last joule.
+        const text = await scrape();
+        await attached.shutdown();
+        // Nothing more went out of its own provider (with no collector there, an error line).
+        expect(receiver.pushes).to.have.length(0);
+        expect(log.lines.filter((l) => Number(l.level) >= 40)).to.deep.equal([]);
+        const job = { carbonscope_operation: 'job', carbonscope_estimated: 'false' };
+        expect(jobs).to.have.length(3);
+        expect(findSample(text, 'carbonscope_operation_energy_count', job)).to.equal(3);
+        expect(findSample(text, 'carbonscope_operation_energy_sum', job)).to.be.closeTo(
+          jobs.reduce((a, b) => a + b, 0),
+          1e-12,
+        );
+        expect(findSample(text, 'hw_host_energy_total', { hw_id: 'host' })).to.equal(50);
+      } finally {
+        await cs.stop();
+        await mp.shutdown();
+        await receiver.close();
+      }
+    });
+
     it('takes an export interval under the default 30 s timeout, the timeout then being the interval (as NodeSDK does)', async () => {
       const receiver = await otlpReceiver();
       const cs = await scripted();

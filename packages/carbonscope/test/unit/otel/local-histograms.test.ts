@@ -46,6 +46,37 @@ describe('local histograms (recorded in place, exported by the reader)', () => {
     await viaLocal.shutdown();
   });
 
+  it('replay a series as values that give it again: count, buckets, min, max, and its sum', () => {
+    const local = new LocalHistograms(sdk, SCOPE);
+    const histogram = local.histogram(METRICS.operationEnergy);
+    let seed = 7;
+    const random = () => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const cases: number[][] = [
+      [0.5],
+      [3e-6, 3e-6, 3e-6],
+      [0, 1e-6, 1e-6, 2e-6, 1e4],
+      Array.from({ length: 5000 }, () => 10 ** (random() * 9 - 7)),
+    ];
+    for (const values of cases) {
+      const series = histogram.open({ operation: 'x' });
+      for (const v of values) histogram.record(series, v);
+      const again = histogram.open({ operation: 'again' });
+      histogram.replay(series, (v) => histogram.record(again, v));
+      const buckets = METRICS.operationEnergy.buckets.length + 1;
+      expect([...again.values.slice(0, buckets)]).to.deep.equal([
+        ...series.values.slice(0, buckets),
+      ]);
+      // Count, min and max exactly; the sum to rounding.
+      const [s0, c0, min0, max0] = series.values.slice(buckets);
+      const [s1, c1, min1, max1] = again.values.slice(buckets);
+      expect([c1, min1, max1]).to.deep.equal([c0, min0, max0]);
+      expect(s1).to.be.closeTo(s0, s0 * 1e-12);
+    }
+  });
+
   it('drop what cannot be a measurement (negative, NaN, infinite) and export nothing unused', async () => {
     const local = new LocalHistograms(sdk, SCOPE);
     const histogram = local.histogram(METRICS.operationEmissions);
