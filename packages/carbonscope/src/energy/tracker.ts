@@ -116,6 +116,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private readonly maxAgeMs: number;
   private readonly maxRunning: number;
   private droppedCount = 0;
+  /** The first error a drop listener threw since the last sample, which throws it. */
+  private dropFailure: { err: unknown } | undefined;
   private readonly weights = new CpuWeights();
   private readonly cpu: CallbackCpu | undefined;
 
@@ -384,6 +386,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.dropOld(now);
     this.calibrate(now);
     this.reportEnded(false);
+    const failure = this.dropFailure;
+    this.dropFailure = undefined;
+    if (failure) throw failure.err;
   }
 
   /**
@@ -457,7 +462,14 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       ageMs: now - op.startMs,
       reason,
     };
-    for (const listener of this.dropListeners) listener(dropped);
+    for (const listener of this.dropListeners) {
+      try {
+        listener(dropped);
+      } catch (err) {
+        // Thrown at the next sample's end: here it would fail the begin() of a request.
+        this.dropFailure ??= { err };
+      }
+    }
   }
 
   /** Where a dropped operation's end and work go: it runs still, but in no list. */

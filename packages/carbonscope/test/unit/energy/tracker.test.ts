@@ -1007,6 +1007,26 @@ describe('operation tracker', () => {
     expect(ended.reduce((sum, f) => sum + f.joules, 0)).to.be.at.most(1);
   });
 
+  it('a drop listener that throws stops neither begin() nor the settlement; the sample throws it', () => {
+    const { clock, tracker, ended, sample } = setup('wall', undefined, { maxRunning: 1 });
+    const drops: string[] = [];
+    tracker.onDrop(() => {
+      throw new Error('drop listener bug');
+    });
+    tracker.onDrop((d) => drops.push(d.operation));
+    sample(0);
+    tracker.begin('leaked');
+    clock.advance(10);
+    const op = tracker.begin('next'); // drops the leaked one
+    expect(drops).to.deep.equal(['leaked']);
+    op.end();
+    clock.advance(10);
+    expect(() => sample(1)).to.throw('drop listener bug');
+    expect(ended.map((f) => f.operation)).to.deep.equal(['next']);
+    clock.advance(10);
+    expect(() => sample(1)).to.not.throw();
+  });
+
   it('a listener that throws stops neither the others nor the next settlement', () => {
     const { clock, tracker, ended, sample } = setup();
     sample(0);
