@@ -19,7 +19,10 @@ import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { Readiness } from '../../src/readiness.js';
 import { energyRoutes } from '../../src/routes/energy.js';
+import { assembleService } from '../../src/service.js';
+import { listen, waitUntilReady } from '../helpers/app.js';
 import { captureLogger } from '../helpers/log.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('request tracking and GET /energy', () => {
   it('tracks each request as its route template and serves the snapshot', async () => {
@@ -302,6 +305,65 @@ describe('request tracking and GET /energy', () => {
       server.close();
       other.close();
       await meter.stop();
+      await metrics.shutdown();
+    }
+  });
+
+  it('the service exposes an operation dropped from sharing on /metrics, by name and kind', async () => {
+    // The service as src/service.ts composes it, on the real clock: an operation begun and
+    // never ended is dropped at the first sample a second after its start.
+    const config = loadConfig({
+      ENERGY_SOURCE: 'estimate',
+      ENERGY_SAMPLE_INTERVAL_MS: '100',
+      ENERGY_OPERATION_MAX_AGE_MS: '1000',
+    });
+    const metrics = createTestMetrics({ local: true });
+    const { logger, lines } = captureLogger('warn');
+    const readiness = new Readiness();
+    const service = await assembleService({
+      config,
+      logger,
+      meter: metrics.meter,
+      histograms: metrics.histograms,
+      metricsText: metrics.scrape,
+      readiness,
+      tracing: false,
+    });
+    const listening = await listen(createApp(service.deps));
+    try {
+      await waitUntilReady(readiness);
+      service.carbonscope.begin('nightly export');
+      await waitFor(
+        'the drop',
+        async () => service.carbonscope.snapshot().droppedOperations > 0,
+        10_000,
+        100,
+      );
+      const text = await (await fetch(`${listening.url}/metrics`)).text();
+      const dropped = parseSamples(text).filter(
+        (s) => s.name === 'carbonscope_operation_dropped_total',
+      );
+      const series = dropped.map(({ labels, value }) => ({
+        labels: {
+          carbonscope_operation: labels.carbonscope_operation,
+          carbonscope_operation_kind: labels.carbonscope_operation_kind,
+        },
+        value,
+      }));
+      expect(series).to.deep.equal([
+        {
+          labels: {
+            carbonscope_operation: 'nightly export',
+            carbonscope_operation_kind: 'operation',
+          },
+          value: 1,
+        },
+      ]);
+      expect(service.carbonscope.snapshot().droppedOperations).to.equal(1);
+      expect(lines.filter((l) => l.includes('nightly export\\" dropped'))).to.have.length(1);
+    } finally {
+      await listening.close();
+      for (const part of service.parts) await part.close();
       await metrics.shutdown();
     }
   });

@@ -171,6 +171,18 @@ export const METRICS = {
     convention: 'carbonscope',
     buckets: OPERATION_EMISSIONS_BUCKETS_GRAMS,
   },
+  operationDropped: {
+    name: 'carbonscope.operation.dropped',
+    // Counted in place as operations are dropped and read at collection: a total since the
+    // start, which a binding made later (the application's provider) observes too.
+    kind: 'observableCounter',
+    unit: '{operation}',
+    description:
+      "Operations dropped from sharing the process's energy while they ran (begun and never ended, or the oldest of too many), by name and kind",
+    // `operation_kind`, not `operation.kind`: an attribute name is never another's namespace.
+    attributes: ['carbonscope.operation', 'carbonscope.operation_kind'],
+    convention: 'carbonscope',
+  },
   llmTokens: {
     name: 'gen_ai.client.token.usage',
     kind: 'histogram',

@@ -27,6 +27,7 @@ import {
   PHASES,
 } from '../metrics/index.js';
 import type { Carbonscope } from '../runtime/carbonscope.js';
+import type { DropCount } from '../runtime/drop-counts.js';
 import type { HistogramSeries, LocalHistograms } from './local-histograms.js';
 
 export interface BindMetricsOptions {
@@ -234,6 +235,11 @@ export function bindMetrics(
   const seriesOf = operationRecorders(meter, local, operations);
   const recordHttp = options.http ? httpRecorder(meter, local, operations) : undefined;
 
+  // Drops are counted by the Carbonscope as they happen; only read here, at collection.
+  observe(createInstrument(meter, METRICS.operationDropped), (result) => {
+    for (const d of cs.dropCounts()) result.observe(d.count, attributes.dropped(d));
+  });
+
   // Energy is recorded settled; request counts and latency as requests end.
   detach.push(
     cs.onEnd((footprint) => {
@@ -321,6 +327,13 @@ class SeriesAttributes {
       'carbonscope.grid.zone': e.zone,
       [PHASE]: PHASES.usage,
       [ESTIMATED]: e.estimated,
+    }));
+  }
+
+  dropped(d: DropCount): Attributes {
+    return this.of(`d|${d.kind}|${d.operation}`, () => ({
+      'carbonscope.operation': d.operation,
+      'carbonscope.operation_kind': d.kind,
     }));
   }
 

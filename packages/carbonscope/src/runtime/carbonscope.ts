@@ -45,6 +45,7 @@ import {
 import type { Logger } from '../log.js';
 import { type Env, loadSettings, type Settings } from '../settings.js';
 import { defaultLogger } from './default-logger.js';
+import { type DropCount, DropCounts } from './drop-counts.js';
 import { OperationScores } from './operation-scores.js';
 
 /** A ref'd timer that only holds the event loop open; it never fires in practice. */
@@ -115,6 +116,7 @@ export class Carbonscope implements OperationTracker {
   private readonly unsubscribe: Array<() => void> = [];
   private readonly scores = new OperationScores();
   private readonly earlyListeners: EarlyAnswerListener[] = [];
+  private readonly drops = new DropCounts();
   /** The operation names warnDropped warned about. */
   private readonly droppedNames = new Set<string>();
 
@@ -134,7 +136,10 @@ export class Carbonscope implements OperationTracker {
         tracker.update(sample);
       }),
       tracker.onEnd((footprint) => this.scores.record(footprint)),
-      tracker.onDrop((dropped) => this.warnDropped(dropped)),
+      tracker.onDrop((dropped) => {
+        this.drops.record(dropped);
+        this.warnDropped(dropped);
+      }),
     );
   }
 
@@ -279,6 +284,11 @@ export class Carbonscope implements OperationTracker {
   /** What the meter knows now, with every operation's mean E × I, M and SCI since the start. */
   snapshot(): EnergySnapshot {
     return snapshotOf(this.meter, this.scores.list(), this.tracker.dropped);
+  }
+
+  /** Operations dropped from sharing since the start, per name (bounded) and kind. */
+  dropCounts(): IterableIterator<DropCount> {
+    return this.drops.list();
   }
 
   onSample(listener: SampleListener): () => void {

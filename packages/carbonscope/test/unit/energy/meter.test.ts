@@ -1,7 +1,8 @@
 import { expect } from 'chai';
+import { MAX_OPERATIONS } from '../../../src/labels/index.js';
 import { bindMetrics } from '../../../src/otel/bind-metrics.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
-import { createTestMetrics, type TestMetrics } from '../../helpers/metrics.js';
+import { createTestMetrics, parseSamples, type TestMetrics } from '../../helpers/metrics.js';
 import {
   constantSource,
   intensityReading,
@@ -570,6 +571,40 @@ describe('energy meter', () => {
     expect(about('leaky')[0]).to.include('ENERGY_OPERATION_MAX_AGE_MS').and.include('end()');
     expect(r.cs.snapshot().droppedOperations).to.equal(3);
     expect(r.cs.tracker.active).to.equal(0);
+  });
+
+  it('counts drops in carbonscope.operation.dropped by name and kind, names bounded as operations are', async () => {
+    const r = await rig({ host: constantSource(10) }, { ENERGY_OPERATION_MAX_AGE_MS: '1000' });
+    await prime(r);
+    const dropped = 'carbonscope_operation_dropped_total';
+    const ok = r.cs.begin('ok');
+    interval(r, 500, 0.5, 0.5);
+    ok.end();
+    interval(r, 500, 0.5, 0.5);
+    // No drop, no series: an alert on it fires on a leak only.
+    const series = async () =>
+      parseSamples(await r.metrics.scrape()).filter((s) => s.name === dropped);
+    expect(await series()).to.deep.equal([]);
+    r.cs.begin('leaky');
+    r.cs.begin('leaky');
+    r.cs.begin('GET /stuck', 'request');
+    // More names than a label set keeps: the first MAX_OPERATIONS are theirs, the rest `other`.
+    for (let i = 0; i < MAX_OPERATIONS; i++) r.cs.begin(`leak-${i}`);
+    interval(r, 1000, 0.5, 0.5); // 1 s old now: dropped
+    const count = (operation: string, kind: string) =>
+      r.metrics.value(dropped, {
+        carbonscope_operation: operation,
+        carbonscope_operation_kind: kind,
+      });
+    expect(await count('leaky', 'operation')).to.equal(2);
+    expect(await count('GET /stuck', 'request')).to.equal(1);
+    expect(await count('GET /stuck', 'operation')).to.equal(undefined);
+    expect(await count('leak-0', 'operation')).to.equal(1);
+    expect(await count('other', 'operation')).to.equal(2);
+    const all = await series();
+    expect(all).to.have.length(MAX_OPERATIONS + 1);
+    expect(all.reduce((sum, s) => sum + s.value, 0)).to.equal(r.cs.snapshot().droppedOperations);
+    await r.metrics.shutdown();
   });
 
   it('measure() settles at once when the interval has run long enough, else at the next sample', async () => {
