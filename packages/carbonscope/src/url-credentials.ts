@@ -54,14 +54,17 @@ export function percentDecoded(part: string): string {
   }
 }
 
-/** The URL with any user name and password replaced, safe to log. */
+/** The URL with any user name and password replaced by `[redacted]`, safe to log. */
 export function withoutCredentials(url: string): string {
   try {
     const parsed = new URL(url);
     if (!parsed.username && !parsed.password) return url;
-    parsed.username = 'redacted';
+    parsed.username = '';
     parsed.password = '';
-    return parsed.toString().replace(/\/$/, url.endsWith('/') ? '/' : '');
+    const bare = parsed.toString().replace(/\/$/, url.endsWith('/') ? '/' : '');
+    // Put in by hand: as the URL's user name, the brackets would be written `%5B`, `%5D`.
+    const scheme = `${parsed.protocol}//`;
+    return `${scheme}[redacted]@${bare.slice(scheme.length)}`;
   } catch {
     return url;
   }

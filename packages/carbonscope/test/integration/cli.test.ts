@@ -572,7 +572,7 @@ describe('carbonscope command line', function () {
       );
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stderr).to.match(
-        /could not push metrics to http:\/\/redacted@127\.0\.0\.1:\d+: refused \[redacted\] \(HTTP 401\)/,
+        /could not push metrics to http:\/\/\[redacted\]@127\.0\.0\.1:\d+: refused \[redacted\] \(HTTP 401\)/,
       );
       expect(r.stderr).to.match(/grid: .*token \[redacted\] invalid/);
       for (const secret of [token, emKey, 'PWSECRET9']) expect(r.stderr).not.to.contain(secret);
@@ -616,7 +616,7 @@ describe('carbonscope command line', function () {
       ]);
       expect(r.code, r.stderr).to.equal(3);
       expect(r.stderr).to.match(
-        /could not push metrics to http:\/\/redacted@127\.0\.0\.1:\d+: Unauthorized \(HTTP 401\);/,
+        /could not push metrics to http:\/\/\[redacted\]@127\.0\.0\.1:\d+: Unauthorized \(HTTP 401\);/,
       );
       expect(r.stderr).to.not.contain('s3cretPW');
     } finally {

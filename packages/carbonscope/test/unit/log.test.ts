@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { longestFirst, redactedExcerpt, redactSecrets, stderrLogger } from '../../src/log.js';
 import { otlpSecretsOf } from '../../src/settings.js';
-import { urlSecrets } from '../../src/url-credentials.js';
+import { urlSecrets, withoutCredentials } from '../../src/url-credentials.js';
 
 describe('redaction', () => {
   it('redacts the longest secret first, whatever order it is given in', () => {
@@ -36,6 +36,19 @@ describe('redaction', () => {
       'total: [redacted], https://[redacted]@collector.example, http://[redacted]@x/',
     );
     expect(urlSecrets('https://collector.example/v1')).to.deep.equal([]);
+  });
+
+  it("withoutCredentials writes a URL's userinfo `[redacted]`, as every other mask, not percent-encoded", () => {
+    const cases: Array<[string, string]> = [
+      ['http://al:PW%2FSECRET9@collector.example:4318', 'http://[redacted]@collector.example:4318'],
+      [
+        'https://al@collector.example/v1/metrics?a=1',
+        'https://[redacted]@collector.example/v1/metrics?a=1',
+      ],
+      ['https://:PW-SECRET9@collector.example/', 'https://[redacted]@collector.example/'],
+      ['https://collector.example:4318', 'https://collector.example:4318'],
+    ];
+    for (const [url, shown] of cases) expect(withoutCredentials(url), url).to.equal(shown);
   });
 
   it("takes the Basic credentials Node's http sends for a URL's user and password", () => {
