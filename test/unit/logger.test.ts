@@ -61,6 +61,18 @@ describe('logger', () => {
     expect(lines[0].match(/\[redacted\]/g)).to.have.length.of.at.least(2);
   });
 
+  it('masks a secret an upstream echoed percent-encoded, with upper or lowercase hex', () => {
+    const secret = 'k3y/AB+c9==';
+    const upper = encodeURIComponent(secret);
+    const lower = upper.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase());
+    const { logger, lines } = captureLogger('info', [secret]);
+    logger.warn({ url: `/v3/latest?auth-token=${upper}` }, `upstream echoed ${lower}`);
+    expect(lines).to.have.length(1);
+    expect(lines[0]).not.to.include('k3y');
+    expect(lines[0]).to.include('"msg":"upstream echoed [redacted]"');
+    expect(lines[0]).to.include('auth-token=[redacted]');
+  });
+
   it('masks a URL password but not a short user name inside ordinary words', () => {
     // A user name is no secret; masked everywhere, `al` would mangle "total" on every line.
     const config = loadConfig({});

@@ -77,16 +77,19 @@ const JSON_ESCAPES = 3;
 /**
  * The list a logger redacts each line against, built once when it is created: the secrets
  * longest first, with each form a line may write them in where it differs. Percent-encoded, as
- * a query string or a form carries a key with `/`, `+` or `=`. JSON-escaped (`\"`, `\\`, a
- * control character) up to three times: a JSON log line of an error that embeds a gateway's JSON
- * error that embeds the upstream's JSON body echoing the key. A key of letters, digits and
- * `-_.~` has one form, so a line costs what it did.
+ * a query string or a form carries a key with `/`, `+` or `=`, with uppercase hex escapes (`%2F`,
+ * what encodeURIComponent writes) or lowercase ones (`%2f`: the case is free, and an upstream
+ * may echo the key so). JSON-escaped (`\"`, `\\`, a control character) up to three times: a
+ * JSON log line of an error that embeds a gateway's JSON error that embeds the upstream's JSON
+ * body echoing the key. At most 3 × 4 forms a secret; a key of letters, digits and `-_.~` has
+ * one, so a line costs what it did.
  */
 export function redactionList(secrets: readonly string[]): readonly string[] {
   const forms = new Set<string>();
   for (const secret of secrets) {
     if (secret.length === 0) continue;
-    for (const written of new Set([secret, percentEncoded(secret)])) {
+    const encoded = percentEncoded(secret);
+    for (const written of new Set([secret, encoded, lowercaseEscapes(encoded)])) {
       let form = written;
       forms.add(form);
       for (let level = 0; level < JSON_ESCAPES; level++) {
@@ -105,6 +108,11 @@ function percentEncoded(secret: string): string {
   } catch {
     return secret;
   }
+}
+
+/** Percent-encoded text with its hex escapes in lowercase: `%2F` → `%2f`; the rest as it is. */
+function lowercaseEscapes(encoded: string): string {
+  return encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase());
 }
 
 /**

@@ -1,5 +1,11 @@
 import { expect } from 'chai';
-import { longestFirst, redactedExcerpt, redactSecrets, stderrLogger } from '../../src/log.js';
+import {
+  longestFirst,
+  redactedExcerpt,
+  redactionList,
+  redactSecrets,
+  stderrLogger,
+} from '../../src/log.js';
 import { otlpSecretsOf } from '../../src/settings.js';
 import { urlSecrets, withoutCredentials } from '../../src/url-credentials.js';
 
@@ -89,6 +95,28 @@ describe('redaction', () => {
     expect(lines).to.deep.equal([
       'carbonscope: warning: GET /v3/latest?auth-token=[redacted] refused\n',
     ]);
+  });
+
+  it('stderrLogger masks a secret an upstream echoes with lowercase hex escapes (%2f)', () => {
+    // RFC 3986 makes the escapes' case free: an upstream may echo the key it was sent as `%2f`.
+    const lines: string[] = [];
+    const secret = 'k3y/AB+c9==';
+    const lower = encodeURIComponent(secret).replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase());
+    expect(lower).to.equal('k3y%2fAB%2bc9%3d%3d');
+    const logger = stderrLogger({ secrets: [secret], write: (l) => lines.push(l) });
+    logger.warn(`upstream refused auth-token=${lower}`);
+    logger.warn(`in JSON: ${JSON.stringify({ token: lower })}`);
+    expect(lines).to.deep.equal([
+      'carbonscope: warning: upstream refused auth-token=[redacted]\n',
+      'carbonscope: warning: in JSON: {"token":"[redacted]"}\n',
+    ]);
+  });
+
+  it('redactionList adds the lowercase-hex form only where it differs', () => {
+    // Letters, digits and `-_.~`: one form, so a line costs what it did.
+    expect(redactionList(['Key-0123456789_abc.~'])).to.deep.equal(['Key-0123456789_abc.~']);
+    // An escape of letters only (`%2F`) has a lowercase form; one of digits only (`%20`) has not.
+    expect(redactionList(['a/b c'])).to.have.members(['a/b c', 'a%2Fb%20c', 'a%2fb%20c']);
   });
 
   it("takes the OTLP variables' endpoint passwords and header tokens, not short header values", () => {
