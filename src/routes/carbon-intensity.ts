@@ -61,10 +61,18 @@ function zoneParam(ctx: Context, fallback: string): string {
   const raw = ctx.query.zone;
   if (raw === undefined) return fallback;
   if (Array.isArray(raw)) throw new InvalidZoneError(raw.join(','));
-  const zone = raw.trim().toUpperCase();
+  const zone = asciiUpperCase(raw.trim());
   if (zone === '') return fallback;
   if (!ZONE_PATTERN.test(zone)) throw new InvalidZoneError(raw);
   return zone;
+}
+
+/**
+ * Upper-cases a-z only: toUpperCase() also maps some other letters onto ASCII ones (ſ → S,
+ * ı → I), which would let `?zone=ſe` through the ASCII zone pattern as SE.
+ */
+function asciiUpperCase(text: string): string {
+  return text.replace(/[a-z]+/g, (letters) => letters.toUpperCase());
 }
 
 const SOURCE_NAMES: Record<IntensityReading['source'], string> = {

@@ -137,6 +137,18 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
     expect(stub.calls).to.have.length(0);
   });
 
+  // JavaScript's toUpperCase() maps some non-ASCII letters to ASCII ones (ſ → S, ı → I): only
+  // a-z may be upper-cased, or `ſe` would be served as SE.
+  for (const zone of ['%C5%BFE', '%C4%B1T', 'd%C3%A9']) {
+    it(`refuses the non-ASCII ?zone=${zone} with 400, even where upper-casing makes it ASCII`, async () => {
+      const url = await start();
+      const res = await get(`${url}/carbon_intensity?zone=${zone}`);
+      expect(res.status).to.equal(400);
+      expect(JSON.parse(res.text)).to.include({ error: 'invalid_zone' });
+      expect(stub.calls).to.have.length(0);
+    });
+  }
+
   it('refuses a repeated zone parameter with 400', async () => {
     const url = await start();
     expect((await get(`${url}/carbon_intensity?zone=DE&zone=FR`)).status).to.equal(400);
