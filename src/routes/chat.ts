@@ -80,6 +80,10 @@ function readRequest(
 ): { messages: ChatMessage[]; model?: string } {
   const body = ctx.request.body as Record<string, unknown> | undefined;
   if (formText !== undefined) {
+    // A repeated field (or `message[]`) parses as an array or object: not an empty message.
+    if (body?.message !== undefined && typeof body.message !== 'string') {
+      throw new HttpError(400, "'message' must be one text field");
+    }
     return {
       messages: parseMessages([{ role: 'user', content: formText }], maxChars),
       model: parseModel(body?.model),

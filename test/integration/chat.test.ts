@@ -305,6 +305,30 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
     );
   });
 
+  // The form parser makes a repeated field an array (`message[]=` one too): that is no text,
+  // and no empty message either.
+  for (const form of ['message=hi&message=ho', 'message[]=hi', 'message[a]=hi']) {
+    it(`answers a form whose message is not one text (${form}) 400, saying so`, async () => {
+      const calls = async () =>
+        findSample(await app.metrics.scrape(), 'gen_ai_client_token_usage_count', {
+          gen_ai_token_type: 'input',
+        }) ?? 0;
+      const before = await calls();
+      const res = await fetch(`${app.url}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form,
+      });
+      expect(res.status).to.equal(400);
+      const json = (await res.json()) as { error: string; message: string };
+      expect(json).to.deep.equal({
+        error: 'bad_request',
+        message: "'message' must be one text field",
+      });
+      expect(await calls(), 'LLM calls').to.equal(before);
+    });
+  }
+
   it('the key never reaches a response or a log line on success', async () => {
     const res = await postJson(app.url, { messages: [{ role: 'user', content: 'hello' }] });
     expect(res.status).to.equal(200);
