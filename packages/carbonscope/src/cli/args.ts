@@ -72,8 +72,10 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[]
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: true });
   } catch (err) {
-    // node:util's messages already name the option ("Unknown option '--foo'").
-    throw new UsageError(err instanceof Error ? err.message : String(err));
+    // node:util's messages already name the option ("Unknown option '--foo'"); some span
+    // lines (a value that starts with a dash gets three), and an error is one line.
+    const message = err instanceof Error ? err.message : String(err);
+    throw new UsageError(message.replace(/\s*\n\s*/g, ' '));
   }
 }
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import {
   parseDuration,
+  parseImpactsArgs,
   parseMonitorArgs,
   parseRunArgs,
   splitRunArgs,
@@ -95,6 +96,20 @@ describe('command-line arguments', () => {
     expect(() => parseRunArgs(['--', ''])).to.throw(UsageError, /^run: the command name is empty/);
     expect(() => parseMonitorArgs(['extra'])).to.throw(UsageError, /unexpected argument/);
     expect(() => parseMonitorArgs(['--duration', 'x'])).to.throw(UsageError, /--duration/);
+  });
+
+  // node:util's parseArgs explains a value that starts with a dash in three lines; an error
+  // is one line on stderr, above the usage.
+  it('words the error for a value that starts with a dash in one line', () => {
+    for (const [parse, args, option] of [
+      [parseMonitorArgs, ['--interval', '-1s'], '--interval'],
+      [parseRunArgs, ['--project-name', '-x', '--', 'true'], '--project-name'],
+      [parseImpactsArgs, ['-m', 'gpt-4o', '--output-tokens', '-5'], '--output-tokens'],
+    ] as const) {
+      // Anchored, with no `m` flag: the whole message, and no line break in it.
+      const oneLine = new RegExp(`^[^\\n]*'${option}=-XYZ'[^\\n]*$`);
+      expect(() => parse([...args]), args.join(' ')).to.throw(UsageError, oneLine);
+    }
   });
 
   it('never echoes the password of a bad --otlp URL', () => {
