@@ -145,38 +145,66 @@ function answerInFlight(
 }
 
 /** What Node's parser says of a request it rejected: the bytes it failed on, among others. */
-type ParserError = NodeJS.ErrnoException & { rawPacket?: unknown };
+type ParserError = NodeJS.ErrnoException & { rawPacket?: unknown; bytesParsed?: unknown };
 
 /** The longest method Node's parser takes, and the space after it. */
 const METHOD_SPAN = Math.max(...METHODS.map((m) => m.length)) + 1;
 
 /**
- * The method a rejected request began with, where the bytes the parser failed on (the chunk it
- * was reading) start with a method Node's parser takes and a space; else undefined. Node parses
- * a method only for a request it makes; a client that sends a bad header would otherwise be
- * `_OTHER` whatever its method. Only the method's span is read, and only a known method leaves.
+ * The method a rejected request began with, where its bytes start with a method Node's parser
+ * takes and a space; else undefined. Node parses a method only for a request it makes; a client
+ * that sends a bad header would otherwise be `_OTHER` whatever its method. Its bytes start the
+ * chunk the parser failed in, unless they `follow` a whole request in it (pipelined, or a body
+ * longer than its Content-Length): then after the last head that ended before the failure. Only
+ * the method's span is read, and only a known method leaves.
  */
-function methodOf(rawPacket: unknown): string | undefined {
+function methodOf(err: ParserError, follow: boolean): string | undefined {
+  const { rawPacket, bytesParsed } = err;
   if (!Buffer.isBuffer(rawPacket)) return undefined;
-  const head = rawPacket.toString('latin1', 0, METHOD_SPAN);
+  const headEnd =
+    follow && typeof bytesParsed === 'number' && bytesParsed > 0
+      ? rawPacket.lastIndexOf('\r\n\r\n', bytesParsed - 1)
+      : -1;
+  const start = headEnd < 0 ? 0 : headEnd + 4;
+  const head = rawPacket.toString('latin1', start, start + METHOD_SPAN);
   const space = head.indexOf(' ');
   const token = space > 0 ? head.slice(0, space) : '';
   return METHODS.includes(token) ? token : undefined;
 }
 
 /**
+ * Sockets whose parser failed after a whole request still being answered: Node feeds the parser
+ * each later chunk, and each fails again, but one answer is enough.
+ */
+const waiting = new WeakSet<Duplex>();
+
+/**
  * Node answers what its parser rejects (bad request line or header, headers too large, a request
  * that never completes) with a bare status line; this answers it as the app answers every client
  * error, `{error, message}` JSON, when nothing of a response has been written yet. A 408 took at
  * least `timeoutSeconds` (the headers timeout, the shorter of the two that end in one).
+ * `followsRequest`: called again once the whole requests before the failure were answered.
  */
 function answerClientError(
   err: ParserError,
   socket: Duplex,
   report: Report,
   timeoutSeconds: number,
+  followsRequest = false,
 ): void {
+  if (waiting.has(socket)) return;
   const inFlight = (socket as ServerSocket)._httpMessage ?? undefined;
+  if (err.code !== 'ECONNRESET' && socket.writable && inFlight?.req.complete) {
+    // The failure is in bytes after a whole request (pipelined, or a body longer than its
+    // Content-Length): that request's answer, and those queued behind it, go first. Node
+    // attaches the next queued one before this one's close; the 400 waits for the last.
+    waiting.add(socket);
+    inFlight.once('close', () => {
+      waiting.delete(socket);
+      answerClientError(err, socket, report, timeoutSeconds, true);
+    });
+    return;
+  }
   // Nothing is answered, so nothing is reported: the client is gone, or has an answer begun.
   if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
     socket.destroy();
@@ -190,7 +218,7 @@ function answerClientError(
   const made = inFlight?.req ?? answeredUnread(socket as ServerSocket);
   report({
     status,
-    method: made ? made.method : methodOf(err.rawPacket),
+    method: made ? made.method : methodOf(err, followsRequest),
     reason: err.code ?? 'UNKNOWN',
     seconds: status === 408 ? timeoutSeconds : 0,
     counted: made !== undefined,

@@ -393,6 +393,34 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     expect(earlyAnswerLines()).to.deep.equal(['30 408 POST ERR_HTTP_REQUEST_TIMEOUT']);
   });
 
+  // Bad bytes after whole requests in one write: each request is the app's to answer, in order;
+  // the 400 is for the bytes, after them, and counted as their own (no route, no known method).
+  const chatBody = JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] });
+  for (const [what, request, statuses, expected] of [
+    [
+      'a body longer than its Content-Length',
+      `${chatHead}Content-Length: ${chatBody.length}\r\n\r\n${chatBody}{"more":1}`,
+      ['200', '400'],
+      { '200 POST /chat': 1, '400 _OTHER -': 1 },
+    ],
+    [
+      'pipelined requests, then a bad request line',
+      'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nowhere HTTP/1.1\r\nHost: x\r\n\r\nBAD\r\n\r\n',
+      ['200', '404', '400'],
+      { '200 GET /healthz': 1, '404 GET unmatched': 1, '400 _OTHER -': 1 },
+    ],
+  ] as const) {
+    it(`answers each whole request before the 400 for ${what}`, async () => {
+      const before = await counted();
+      const reply = await raw(served.url, request);
+      expect([...reply.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1])).to.deep.equal(statuses);
+      expect(reply.slice(reply.lastIndexOf('\r\n\r\n') + 4)).to.include('"error":"bad_request"');
+      await nextSample(meter);
+      expect(await countedSince(before)).to.deep.equal(expected);
+      expect(earlyAnswerLines()).to.deep.equal(['30 400 _OTHER HPE_INVALID_METHOD']);
+    });
+  }
+
   it('survives a client that resets a CONNECT before the answer', async () => {
     const { port, hostname, host } = new URL(served.url);
     for (let i = 0; i < 20; i++) {
