@@ -147,16 +147,22 @@ export class Carbonscope implements OperationTracker {
    * One warning per operation name dropped from sharing (the first MAX_DROP_WARNINGS names: a
    * name is code's, but a leak may make many); every drop is counted in the snapshot.
    */
-  private warnDropped({ operation, ageMs, reason }: DroppedOperation): void {
+  private warnDropped({ operation, kind, ageMs, reason }: DroppedOperation): void {
     const warned = this.droppedNames;
     if (warned.has(operation) || warned.size >= MAX_DROP_WARNINGS) return;
     warned.add(operation);
+    const request = kind === 'request';
     const why =
       reason === 'age'
-        ? `still running after ${Math.round(ageMs / 1000)} s (ENERGY_OPERATION_MAX_AGE_MS=${this.settings.energy.operationMaxAgeMs})`
+        ? `${request ? 'still open' : 'still running'} after ${Math.round(ageMs / 1000)} s (ENERGY_OPERATION_MAX_AGE_MS=${this.settings.energy.operationMaxAgeMs})`
         : `the oldest of more than ${MAX_RUNNING} operations running at once`;
+    // A request ends with its response, so no forgotten end() is to blame: a stream or a long
+    // poll outlived the setting.
+    const remedy = request
+      ? 'a stream or long poll meant to last longer needs a longer ENERGY_OPERATION_MAX_AGE_MS'
+      : 'one begun with begin() needs end(), which then reports what it got until now';
     this.logger.warn(
-      `operation "${operation}" dropped from energy sharing: ${why}; one begun with begin() needs end(), which then reports what it got until now; further drops of it are only counted (droppedOperations in the snapshot)`,
+      `${request ? 'request' : 'operation'} "${operation}" dropped from energy sharing: ${why}; ${remedy}; further drops of it are only counted (droppedOperations in the snapshot)`,
     );
   }
 

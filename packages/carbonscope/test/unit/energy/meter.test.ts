@@ -573,6 +573,18 @@ describe('energy meter', () => {
     expect(r.cs.tracker.active).to.equal(0);
   });
 
+  it('tells a request still open (a long-lived stream) from an operation whose end() was forgotten', async () => {
+    const r = await rig({ host: constantSource(10) }, { ENERGY_OPERATION_MAX_AGE_MS: '1000' });
+    await prime(r);
+    r.cs.begin('GET /events', 'request');
+    interval(r, 1000, 0.5, 0.5); // 1 s old now: dropped
+    const [warning] = r.lines.filter((l) => l.level === 40).map((l) => String(l.msg));
+    // A request ends when its response does: no begin() or end() of the user's to blame.
+    expect(warning).to.include('"GET /events"').and.include('still open');
+    expect(warning).not.to.include('begin()');
+    expect(warning).to.include('ENERGY_OPERATION_MAX_AGE_MS');
+  });
+
   it('counts drops in carbonscope.operation.dropped by name and kind, names bounded as operations are', async () => {
     const r = await rig({ host: constantSource(10) }, { ENERGY_OPERATION_MAX_AGE_MS: '1000' });
     await prime(r);
