@@ -1,6 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { ENERGY_SOURCES, ZONE_PATTERN } from '../settings.js';
-import { maskUserinfo } from '../url-credentials.js';
+import { maskUserinfo, urlSecrets } from '../url-credentials.js';
 
 /** A command-line mistake: the message and the usage go to stderr, the exit code is 2. */
 export class UsageError extends Error {
@@ -312,3 +312,14 @@ Options:
       --json                   print EcoLogits' output shape as JSON on stdout
   -h, --help                   show this help
 `;
+
+/**
+ * The credentials of any URL on a command line, `--otlp URL` and `--otlp=URL` alike. Those of
+ * the command run count too: a password is no less one for being the command's.
+ */
+export function argvSecrets(args: readonly string[]): string[] {
+  return args.flatMap((arg) => [
+    ...urlSecrets(arg),
+    ...(arg.includes('=') ? urlSecrets(arg.slice(arg.indexOf('=') + 1)) : []),
+  ]);
+}

@@ -1,8 +1,8 @@
 import { redactionList, redactSecrets } from '../log.js';
 import { MissingSdkError } from '../otel/optional-sdk.js';
 import { type Env, envSecretsOf, SettingsError } from '../settings.js';
-import { urlSecrets } from '../url-credentials.js';
 import {
+  argvSecrets,
   asksVerboseOption,
   IMPACTS_HELP,
   MAIN_HELP,
@@ -38,17 +38,6 @@ const HELPS = new Map([
   ['monitor', MONITOR_HELP],
   ['impacts', IMPACTS_HELP],
 ]);
-
-/**
- * The credentials of any URL on a command line, `--otlp URL` and `--otlp=URL` alike. Those of
- * the command run count too: a password is no less one for being the command's.
- */
-export function argvSecrets(args: readonly string[]): string[] {
-  return args.flatMap((arg) => [
-    ...urlSecrets(arg),
-    ...(arg.includes('=') ? urlSecrets(arg.slice(arg.indexOf('=') + 1)) : []),
-  ]);
-}
 
 /**
  * What main prints on stderr for an error a command threw, and the exit status. It is written

@@ -20,8 +20,7 @@ import {
   secretsOf,
 } from '../settings.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
-import { type CommonOptions, UsageError } from './args.js';
-import { argvSecrets } from './failure.js';
+import { argvSecrets, type CommonOptions, UsageError } from './args.js';
 
 /** The OTLP/HTTP metrics URL: a bare endpoint gets the standard `/v1/metrics` path. */
 export function otlpMetricsUrl(endpoint: string): string {
