@@ -252,3 +252,21 @@ export function scriptedCarbonscope(options: ScriptedCarbonscopeOptions): Promis
     releaseContexts: options.releaseContexts,
   });
 }
+
+/**
+ * carbonscope on a constant 5 W host and a manual timer, DE at 300 gCO2e/kWh: for the tests of
+ * what it counts and names (requests, routes, answers), not of the figures it gives them.
+ */
+export function steadyCarbonscope(
+  extra: Partial<CarbonscopeOptions> = {},
+  env: Record<string, string> = {},
+): Promise<Carbonscope> {
+  return Carbonscope.create({
+    settings: testConfig(env),
+    logger: memoryLogger().logger,
+    grid: new StubGrid(intensityReading('DE', 300)),
+    sources: { host: constantSource(5), gpus: [] },
+    timer: new ManualTimer(),
+    ...extra,
+  });
+}

@@ -2,29 +2,15 @@ import { expect } from 'chai';
 import type { OperationFootprint } from '../../../src/energy/index.js';
 import { METRICS, prometheusName } from '../../../src/metrics/index.js';
 import { bindMetrics } from '../../../src/otel/bind-metrics.js';
-import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { createTestMetrics, parseSamples, type TestMetrics } from '../../helpers/metrics.js';
-import {
-  constantSource,
-  intensityReading,
-  ManualTimer,
-  memoryLogger,
-  StubGrid,
-  testConfig,
-} from '../energy/scripted.js';
+import { steadyCarbonscope } from '../energy/scripted.js';
 
 const COUNT = `${prometheusName(METRICS.httpDuration)}_count`;
 const SUM = `${prometheusName(METRICS.httpDuration)}_sum`;
 
 /** carbonscope with `http.server.request.duration` on `metrics`, and the operations it ended. */
 async function bound(metrics: TestMetrics, env: Record<string, string> = {}) {
-  const cs = await Carbonscope.create({
-    settings: testConfig(env),
-    logger: memoryLogger().logger,
-    grid: new StubGrid(intensityReading('DE', 300)),
-    sources: { host: constantSource(5), gpus: [] },
-    timer: new ManualTimer(),
-  });
+  const cs = await steadyCarbonscope({}, env);
   bindMetrics(metrics.meter, cs, { http: true, histograms: metrics.histograms });
   const ended: OperationFootprint[] = [];
   cs.onFinish((f) => ended.push(f));

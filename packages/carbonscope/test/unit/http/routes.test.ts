@@ -10,26 +10,12 @@ import Koa from 'koa';
 import type { OperationFootprint } from '../../../src/energy/index.js';
 import { installRouteResolvers } from '../../../src/http/frameworks/index.js';
 import { setRoute } from '../../../src/http/index.js';
-import { Carbonscope, type CarbonscopeOptions } from '../../../src/runtime/carbonscope.js';
-import {
-  constantSource,
-  intensityReading,
-  ManualTimer,
-  memoryLogger,
-  StubGrid,
-  testConfig,
-} from '../energy/scripted.js';
+import type { Carbonscope, CarbonscopeOptions } from '../../../src/runtime/carbonscope.js';
+import { steadyCarbonscope } from '../energy/scripted.js';
 
 /** A carbonscope on a constant source and a manual timer (`extra`: context capture). */
 function scripted(extra: Partial<CarbonscopeOptions> = {}): Promise<Carbonscope> {
-  return Carbonscope.create({
-    settings: testConfig(),
-    logger: memoryLogger().logger,
-    grid: new StubGrid(intensityReading('DE', 300)),
-    sources: { host: constantSource(5), gpus: [] },
-    timer: new ManualTimer(),
-    ...extra,
-  });
+  return steadyCarbonscope(extra);
 }
 
 /** carbonscope tracking only `server`'s requests; the operations it ended, in order. */
