@@ -347,6 +347,7 @@ describe('request tracking and GET /energy', () => {
         labels: {
           carbonscope_operation: labels.carbonscope_operation,
           carbonscope_operation_kind: labels.carbonscope_operation_kind,
+          carbonscope_drop_reason: labels.carbonscope_drop_reason,
         },
         value,
       }));
@@ -355,6 +356,7 @@ describe('request tracking and GET /energy', () => {
           labels: {
             carbonscope_operation: 'nightly export',
             carbonscope_operation_kind: 'operation',
+            carbonscope_drop_reason: 'age',
           },
           value: 1,
         },

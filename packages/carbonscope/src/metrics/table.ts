@@ -178,9 +178,11 @@ export const METRICS = {
     kind: 'observableCounter',
     unit: '{operation}',
     description:
-      "Operations dropped from sharing the process's energy while they ran (begun and never ended, or the oldest of too many), by name and kind",
+      "Operations dropped from sharing the process's energy while they ran (begun and never ended, or the oldest of too many), by name, kind and reason",
     // `operation_kind`, not `operation.kind`: an attribute name is never another's namespace.
-    attributes: ['carbonscope.operation', 'carbonscope.operation_kind'],
+    // `drop_reason`: age (ran ENERGY_OPERATION_MAX_AGE_MS, a leak) or running (the oldest beyond
+    // MAX_RUNNING, a burst); two values, so the series stay bounded.
+    attributes: ['carbonscope.operation', 'carbonscope.operation_kind', 'carbonscope.drop_reason'],
     convention: 'carbonscope',
   },
   llmTokens: {

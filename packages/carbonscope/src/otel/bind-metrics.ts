@@ -331,9 +331,10 @@ class SeriesAttributes {
   }
 
   dropped(d: DropCount): Attributes {
-    return this.of(`d|${d.kind}|${d.operation}`, () => ({
+    return this.of(`d|${d.kind}|${d.reason}|${d.operation}`, () => ({
       'carbonscope.operation': d.operation,
       'carbonscope.operation_kind': d.kind,
+      'carbonscope.drop_reason': d.reason,
     }));
   }
 

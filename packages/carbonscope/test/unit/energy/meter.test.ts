@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { MAX_RUNNING } from '../../../src/energy/index.js';
 import { MAX_OPERATIONS } from '../../../src/labels/index.js';
 import { bindMetrics } from '../../../src/otel/bind-metrics.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
@@ -607,6 +608,7 @@ describe('energy meter', () => {
       r.metrics.value(dropped, {
         carbonscope_operation: operation,
         carbonscope_operation_kind: kind,
+        carbonscope_drop_reason: 'age',
       });
     expect(await count('leaky', 'operation')).to.equal(2);
     expect(await count('GET /stuck', 'request')).to.equal(1);
@@ -616,6 +618,28 @@ describe('energy meter', () => {
     const all = await series();
     expect(all).to.have.length(MAX_OPERATIONS + 1);
     expect(all.reduce((sum, s) => sum + s.value, 0)).to.equal(r.cs.snapshot().droppedOperations);
+    await r.metrics.shutdown();
+  });
+
+  it('tells drops of the too old from drops beyond MAX_RUNNING in carbonscope.drop_reason', async () => {
+    const r = await rig({ host: constantSource(10) }, { ENERGY_OPERATION_MAX_AGE_MS: '1000' });
+    await prime(r);
+    const dropped = 'carbonscope_operation_dropped_total';
+    const count = (operation: string, reason: string) =>
+      r.metrics.value(dropped, {
+        carbonscope_operation: operation,
+        carbonscope_operation_kind: 'operation',
+        carbonscope_drop_reason: reason,
+      });
+    // A burst: one more than may run at once drops the oldest, the first begun.
+    r.cs.begin('burst-first');
+    for (let i = 1; i <= MAX_RUNNING; i++) r.cs.begin('burst');
+    expect(await count('burst-first', 'running')).to.equal(1);
+    // A leak: the rest outlive ENERGY_OPERATION_MAX_AGE_MS.
+    interval(r, 1000, 0.5, 0.5);
+    expect(await count('burst', 'age')).to.equal(MAX_RUNNING);
+    expect(await count('burst', 'running')).to.equal(undefined);
+    expect(await count('burst-first', 'age')).to.equal(undefined);
     await r.metrics.shutdown();
   });
 
