@@ -290,6 +290,16 @@ export function hostFacts(): HostFacts {
 }
 
 /**
+ * CodeCarbon's `process` or `machine`. CodeCarbon's 38 columns are kept (a file with others is
+ * refused), so a figure that can only be short (ps sees a process only while it is listed) is
+ * marked in the column that says how it was tracked, not in a column of its own.
+ */
+function trackingMode(report: Report): string {
+  if (report.scope !== 'process') return 'machine';
+  return report.energy.lowerBound ? 'process-lower-bound' : 'process';
+}
+
+/**
  * The CodeCarbon row of a report. Only what was measured or modelled is filled: no water (no
  * WUE known), no cloud detection, no Python or CodeCarbon version, no GPU model, no location.
  * Power columns are averages over the run.
@@ -330,7 +340,7 @@ export function reportToRow(report: Report, host: HostFacts, endedAt: Date): Emi
     cpu_count: host.cpuCount,
     cpu_model: host.cpuModel,
     ram_total_size: host.ramTotalGb,
-    tracking_mode: report.scope === 'process' ? 'process' : 'machine',
+    tracking_mode: trackingMode(report),
     cpu_utilization_percent: report.cpuUtilizationPercent ?? undefined,
     ram_utilization_percent: host.ramUtilizationPercent,
     ram_used_gb: host.ramUsedGb,

@@ -263,6 +263,27 @@ describe('run report and CSV row', () => {
     expect(formatSummary(exact)).to.not.contain('at least');
   });
 
+  it('marks a ps reading a lower bound in the CSV row, where CodeCarbon says what was tracked', () => {
+    const fromPs = {
+      seconds: 1.5,
+      resolutionSeconds: TREE_CPU_RESOLUTION_SECONDS.ps,
+      unmeasured: TREE_CPU_UNMEASURED_TEXT.ps,
+      lowerBound: TREE_CPU_LOWER_BOUND_TEXT.ps,
+    };
+    const run = (processCpu: typeof fromPs | Omit<typeof fromPs, 'lowerBound'>) =>
+      reportToRow(
+        buildReport({ ...base, command: 'run', snapshot: snapshot(), processCpu }),
+        HOST,
+        base.endedAt,
+      );
+    const bounded = run(fromPs);
+    expect(bounded.tracking_mode).to.equal('process-lower-bound');
+    // The figures are still written: at least this much, not unknown.
+    expect(bounded.energy_consumed).to.be.greaterThan(0);
+    const { lowerBound: _, ...fromProc } = { ...fromPs, resolutionSeconds: 0.01 };
+    expect(run(fromProc).tracking_mode).to.equal('process');
+  });
+
   it('leaves emissions empty when no grid intensity was known', () => {
     const s = snapshot();
     const report = buildReport({
