@@ -107,6 +107,14 @@ const base = {
   cpuUtilizationPercent: 60,
 };
 
+/** The command's CPU time as ps reads it: a lower bound (see TREE_CPU_LOWER_BOUND_TEXT). */
+const FROM_PS = {
+  seconds: 1.5,
+  resolutionSeconds: TREE_CPU_RESOLUTION_SECONDS.ps,
+  unmeasured: TREE_CPU_UNMEASURED_TEXT.ps,
+  lowerBound: TREE_CPU_LOWER_BOUND_TEXT.ps,
+};
+
 describe('run report and CSV row', () => {
   it('turns a run into a CodeCarbon row in its units: kWh, kg, W, process scope', () => {
     const report = buildReport({ ...base, command: 'run', argv: ['x'], snapshot: snapshot() });
@@ -231,12 +239,7 @@ describe('run report and CSV row', () => {
   it('says the figures are lower bounds where ps reads the CPU time', () => {
     // ps sees a process's time only while it lives: what it spends after the last sample (the
     // command's own last interval included) is never read, so the reading is a lower bound.
-    const fromPs = {
-      seconds: 1.5,
-      resolutionSeconds: TREE_CPU_RESOLUTION_SECONDS.ps,
-      unmeasured: TREE_CPU_UNMEASURED_TEXT.ps,
-      lowerBound: TREE_CPU_LOWER_BOUND_TEXT.ps,
-    };
+    const fromPs = FROM_PS;
     const report = buildReport({
       ...base,
       command: 'run',
@@ -264,23 +267,17 @@ describe('run report and CSV row', () => {
   });
 
   it('marks a ps reading a lower bound in the CSV row, where CodeCarbon says what was tracked', () => {
-    const fromPs = {
-      seconds: 1.5,
-      resolutionSeconds: TREE_CPU_RESOLUTION_SECONDS.ps,
-      unmeasured: TREE_CPU_UNMEASURED_TEXT.ps,
-      lowerBound: TREE_CPU_LOWER_BOUND_TEXT.ps,
-    };
-    const run = (processCpu: typeof fromPs | Omit<typeof fromPs, 'lowerBound'>) =>
+    const run = (processCpu: typeof FROM_PS | Omit<typeof FROM_PS, 'lowerBound'>) =>
       reportToRow(
         buildReport({ ...base, command: 'run', snapshot: snapshot(), processCpu }),
         HOST,
         base.endedAt,
       );
-    const bounded = run(fromPs);
+    const bounded = run(FROM_PS);
     expect(bounded.tracking_mode).to.equal('process-lower-bound');
     // The figures are still written: at least this much, not unknown.
     expect(bounded.energy_consumed).to.be.greaterThan(0);
-    const { lowerBound: _, ...fromProc } = { ...fromPs, resolutionSeconds: 0.01 };
+    const { lowerBound: _, ...fromProc } = { ...FROM_PS, resolutionSeconds: 0.01 };
     expect(run(fromProc).tracking_mode).to.equal('process');
   });
 
