@@ -1,9 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { cpus as osCpus } from 'node:os';
+import { CHAR_0, CHAR_9, NEWLINE, SPACE, USER_HZ } from '../proc/index.js';
 import type { HostCpuDelta } from './sources/index.js';
-
-/** Clock ticks per second of /proc/stat: fixed at 100 by the Linux user-space ABI. */
-export const USER_HZ = 100;
 
 export const PROC_STAT_PATH = '/proc/stat';
 
@@ -15,9 +13,6 @@ interface CpuTimes {
 
 // The aggregate `cpu` line is the first one and holds ~10 numbers: 256 bytes always cover it.
 const HEAD_BYTES = 256;
-const CHAR_0 = 48;
-const CHAR_9 = 57;
-const NEWLINE = 10;
 
 /**
  * Parses the aggregate line `cpu  user nice system idle iowait irq softirq steal guest guest_nice`
@@ -25,7 +20,7 @@ const NEWLINE = 10;
  * inside user/nice, so they are not added again. Returns false when the line is not there.
  */
 export function parseProcStatHead(buf: Uint8Array, length: number, out: CpuTimes): boolean {
-  if (length < 4 || buf[0] !== 99 || buf[1] !== 112 || buf[2] !== 117 || buf[3] !== 32) {
+  if (length < 4 || buf[0] !== 99 || buf[1] !== 112 || buf[2] !== 117 || buf[3] !== SPACE) {
     return false; // not "cpu "
   }
   let field = 0;

@@ -1,3 +1,4 @@
+export { USER_HZ } from '../proc/index.js';
 export { type AttributionMode, processShare } from './attribution.js';
 export {
   EMBODIED_PROFILE_FIGURES,
@@ -9,7 +10,7 @@ export {
   SECONDS_PER_YEAR,
 } from './embodied.js';
 export { gramsPerJoule, JOULES_PER_KWH } from './emissions.js';
-export { createHostCpuReader, USER_HZ } from './host-cpu.js';
+export { createHostCpuReader } from './host-cpu.js';
 export {
   EnergyMeter,
   type EnergyMeterOptions,

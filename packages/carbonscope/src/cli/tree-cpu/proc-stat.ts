@@ -1,4 +1,5 @@
 import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
+import { CHAR_0, CHAR_9, CLOSE_PAREN, NEWLINE, OPEN_PAREN, SPACE } from '../../proc/index.js';
 
 /** One line of /proc/<pid>/stat, the fields the tree walk needs; times in ticks. */
 export interface ProcStat {
@@ -12,12 +13,6 @@ export interface ProcStat {
   startTime: number;
 }
 
-const SPACE = 32;
-const NEWLINE = 10;
-const OPEN_PAREN = 40;
-const CLOSE_PAREN = 41;
-const CHAR_0 = 48;
-const CHAR_9 = 57;
 // Field numbers of `man 5 proc`, /proc/<pid>/stat.
 const FIELD_PPID = 4;
 const FIELD_UTIME = 14;

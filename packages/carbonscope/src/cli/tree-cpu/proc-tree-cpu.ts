@@ -1,4 +1,4 @@
-import { USER_HZ } from '../../energy/host-cpu.js';
+import { USER_HZ } from '../../proc/index.js';
 import { Membership, ProcSnapshot, type Snap } from './proc-snapshot.js';
 import { type ProcFs, type ProcStat, realProcFs } from './proc-stat.js';
 import type { TreeCpuReader } from './tree-cpu-reader.js';

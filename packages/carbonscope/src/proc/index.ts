@@ -1,0 +1,2 @@
+export { CHAR_0, CHAR_9, CLOSE_PAREN, NEWLINE, OPEN_PAREN, SPACE } from './ascii.js';
+export { USER_HZ } from './user-hz.js';
