@@ -77,19 +77,18 @@ const JSON_ESCAPES = 3;
 /**
  * The list a logger redacts each line against, built once when it is created: the secrets
  * longest first, with each form a line may write them in where it differs. Percent-encoded, as
- * a query string or a form carries a key with `/`, `+` or `=`, with uppercase hex escapes (`%2F`,
- * what encodeURIComponent writes) or lowercase ones (`%2f`: the case is free, and an upstream
- * may echo the key so). JSON-escaped (`\"`, `\\`, a control character) up to three times: a
- * JSON log line of an error that embeds a gateway's JSON error that embeds the upstream's JSON
- * body echoing the key. At most 3 × 4 forms a secret; a key of letters, digits and `-_.~` has
- * one, so a line costs what it did.
+ * a query string or a form carries a key with `/`, `+` or `=` (`%2F`, what encodeURIComponent
+ * writes). JSON-escaped (`\"`, `\\`, a control character) up to three times: a JSON log line of
+ * an error that embeds a gateway's JSON error that embeds the upstream's JSON body echoing the
+ * key. Each form also as canonicalEscapes writes it, where that differs, for a line that
+ * redactSecrets reads in that form. At most 2 × 4 × 2 forms a secret; a key of letters, digits
+ * and `-_.~` has one, so a line costs what it did.
  */
 export function redactionList(secrets: readonly string[]): readonly string[] {
   const forms = new Set<string>();
   for (const secret of secrets) {
     if (secret.length === 0) continue;
-    const encoded = percentEncoded(secret);
-    for (const written of new Set([secret, encoded, lowercaseEscapes(encoded)])) {
+    for (const written of new Set([secret, percentEncoded(secret)])) {
       let form = written;
       forms.add(form);
       for (let level = 0; level < JSON_ESCAPES; level++) {
@@ -98,6 +97,7 @@ export function redactionList(secrets: readonly string[]): readonly string[] {
       }
     }
   }
+  for (const form of [...forms]) forms.add(canonicalEscapes(form));
   return longestFirst([...forms]);
 }
 
@@ -110,19 +110,57 @@ function percentEncoded(secret: string): string {
   }
 }
 
-/** Percent-encoded text with its hex escapes in lowercase: `%2F` → `%2f`; the rest as it is. */
-function lowercaseEscapes(encoded: string): string {
-  return encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase());
+/**
+ * An escape whose case or form the writer chose, where one secret may be written many ways: a
+ * percent escape with a lowercase hex digit (RFC 3986 makes the case free: `%2f`, `%2F` and both
+ * in one text), or a JSON `\u` escape (which some serializers write for non-ASCII characters,
+ * or for every one, in either case). Listing every mix would take 2^n forms a secret.
+ */
+const VARIABLE_ESCAPE = /%(?:[a-f][0-9A-Fa-f]|[0-9A-F][a-f])|\\u[0-9A-Fa-f]{4}/;
+const ESCAPES = /%[0-9A-Fa-f]{2}|(\\+)u([0-9A-Fa-f]{4})/g;
+/**
+ * The backslashes before a `u` that make it an escape at one to JSON_ESCAPES levels of JSON
+ * escaping: `\u00e9`, then `\\u00e9` once that is escaped, then `\\\\u00e9`.
+ */
+const ESCAPE_RUNS = new Set([1, 2, 4]);
+
+/**
+ * The text with its percent escapes uppercase and its `\u` escapes (at the levels ESCAPE_RUNS
+ * names) decoded where JSON would write the character as it is: what a URL or JSON parser reads
+ * the same. A quote, a backslash, a control character or half a surrogate pair stays escaped.
+ */
+function canonicalEscapes(text: string): string {
+  return text.replace(ESCAPES, (written: string, run: string | undefined, hex: string) => {
+    if (run === undefined) return written.toUpperCase();
+    if (!ESCAPE_RUNS.has(run.length)) return written;
+    const code = Number.parseInt(hex, 16);
+    const plain = code >= 0x20 && code !== 0x22 && code !== 0x5c;
+    return plain && (code < 0xd800 || code > 0xdfff) ? String.fromCharCode(code) : written;
+  });
 }
 
 /**
  * Replaces every occurrence of each secret in free text (an upstream body, an error message),
  * the longest first. A caller that redacts often (every log line) orders its list once with
- * longestFirst: then nothing is allocated here unless a secret is found.
+ * longestFirst: then nothing is allocated here unless a secret is found or the text holds an
+ * escape whose case or form varies. Such a text is also read with its escapes canonical
+ * (canonicalEscapes), against the canonical forms redactionList adds: where a secret is found
+ * so, the text is written in that form, the same to a URL or JSON parser; else as it was.
  */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
+  const ordered = longestFirst(secrets);
+  const out = replaceAll(text, ordered);
+  // Most lines hold neither character: two scans for one, cheaper than the pattern's.
+  if (!out.includes('%') && !out.includes('\\u')) return out;
+  if (!VARIABLE_ESCAPE.test(out)) return out;
+  const canonical = canonicalEscapes(out);
+  const redacted = replaceAll(canonical, ordered);
+  return redacted === canonical ? out : redacted;
+}
+
+function replaceAll(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const secret of longestFirst(secrets)) {
+  for (const secret of secrets) {
     if (secret.length > 0 && out.includes(secret)) out = out.split(secret).join(maskOf(secret));
   }
   return out;

@@ -112,11 +112,57 @@ describe('redaction', () => {
     ]);
   });
 
-  it('redactionList adds the lowercase-hex form only where it differs', () => {
+  it('stderrLogger masks a secret whose hex escapes mix cases (%2f and %2F in one text)', () => {
+    const lines: string[] = [];
+    const secret = 'k3y/AB+c9==';
+    const mixed = 'k3y%2fAB%2Bc9%3d%3D';
+    expect(decodeURIComponent(mixed)).to.equal(secret);
+    const logger = stderrLogger({ fields: true, secrets: [secret], write: (l) => lines.push(l) });
+    logger.warn(`upstream refused auth-token=${mixed}`);
+    logger.warn({ body: JSON.stringify({ token: mixed }) }, 'in JSON');
+    expect(lines).to.have.length(2);
+    expect(lines[0]).to.equal('carbonscope: warning: upstream refused auth-token=[redacted]\n');
+    expect(lines[1]).not.to.include('c9%3');
+    expect(lines[1]).to.include('[redacted]');
+  });
+
+  it('stderrLogger masks a secret written with JSON \\u escapes, for some characters or all', () => {
+    const lines: string[] = [];
+    const secret = 'clé-SECRET-ü';
+    // As a serializer that keeps its output ASCII writes it (Python's json.dumps), in either case.
+    const nonAscii = 'cl\\u00e9-SECRET-\\u00FC';
+    // As one that escapes every character.
+    const all = [...secret].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    expect(JSON.parse(`"${nonAscii}"`)).to.equal(secret);
+    expect(JSON.parse(`"${all.join('')}"`)).to.equal(secret);
+    const logger = stderrLogger({ fields: true, secrets: [secret], write: (l) => lines.push(l) });
+    logger.warn(`upstream said {"key":"${nonAscii}"}`);
+    logger.warn(`upstream said {"key":"${all.join('')}"}`);
+    // The field is escaped again in the line: `\\u00e9`.
+    logger.warn({ body: `{"key":"${nonAscii}"}` }, 'refused');
+    expect(lines.slice(0, 2)).to.deep.equal([
+      'carbonscope: warning: upstream said {"key":"[redacted]"}\n',
+      'carbonscope: warning: upstream said {"key":"[redacted]"}\n',
+    ]);
+    expect(lines[2]).not.to.include('SECRET');
+    expect(lines[2]).to.include('[redacted]');
+  });
+
+  it('leaves a line with escapes but no secret as it was', () => {
+    const lines: string[] = [];
+    const logger = stderrLogger({ secrets: ['k3y/AB+c9=='], write: (l) => lines.push(l) });
+    const text = 'GET /a%2fb?q=%2F \\u00e9 \\\\u0041';
+    logger.warn(text);
+    expect(lines).to.deep.equal([`carbonscope: warning: ${text}\n`]);
+  });
+
+  it('redactionList adds a form only where it differs, none per case of an escape', () => {
     // Letters, digits and `-_.~`: one form, so a line costs what it did.
     expect(redactionList(['Key-0123456789_abc.~'])).to.deep.equal(['Key-0123456789_abc.~']);
-    // An escape of letters only (`%2F`) has a lowercase form; one of digits only (`%20`) has not.
-    expect(redactionList(['a/b c'])).to.have.members(['a/b c', 'a%2Fb%20c', 'a%2fb%20c']);
+    // `%2f` and mixes of cases are read canonical (uppercase) by redactSecrets: no form of theirs.
+    expect(redactionList(['a/b c'])).to.have.members(['a/b c', 'a%2Fb%20c']);
+    // A secret that holds an escape itself is also listed as a canonical line reads it.
+    expect(redactionList(['x%2fy\\u00e9'])).to.include.members(['x%2fy\\u00e9', 'x%2Fyé']);
   });
 
   it("takes the OTLP variables' endpoint passwords and header tokens, not short header values", () => {
