@@ -2,6 +2,7 @@ import { annualAverage, createGridIntensity, registerGridMetrics } from 'carbons
 import { expect } from 'chai';
 import {
   fixture,
+  latestFor,
   StubElectricityMaps,
 } from '#library-tests/fixtures/grid/stub-electricity-maps.js';
 import { createTestMetrics, findSample, type TestMetrics } from '#library-tests/helpers/metrics.js';
@@ -189,6 +190,27 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
       carbonIntensity: annualAverage('DE')?.carbonIntensity,
     });
     expect(body.note).to.include('server error');
+  });
+
+  it("never serves another zone's value as the asked zone's, and caches none of it", async () => {
+    const url = await start();
+    stub.next({ body: JSON.stringify({ ...JSON.parse(latestFor('PL')), carbonIntensity: 777 }) });
+    const res = await get(`${url}/carbon_intensity?zone=DE`);
+    expect(res.status).to.equal(200);
+    const body = JSON.parse(res.text);
+    expect(body).to.include({
+      zone: 'DE',
+      source: 'annual-average',
+      carbonIntensity: annualAverage('DE')?.carbonIntensity,
+    });
+    expect(body.note).to.include('unexpected body');
+    const logged = lines
+      .map((l) => JSON.parse(l) as { msg?: string })
+      .find((l) => l.msg?.includes('"PL"'));
+    expect(logged?.msg, 'the log names both zones').to.include('zone DE');
+    clock += 30_000;
+    const next = JSON.parse((await get(`${url}/carbon_intensity?zone=DE`)).text);
+    expect(next).to.include({ source: 'electricity-maps', carbonIntensity: 322, stale: false });
   });
 
   it('degrades a slow upstream after the configured timeout', async () => {

@@ -181,6 +181,7 @@ export function createElectricityMapsClient(
     async latest(zone) {
       const body = point.safeParse(await getJson('/carbon-intensity/latest', zone));
       if (!body.success) throw malformed(zone, body.error);
+      checkZone(zone, body.data.zone, secrets);
       const value = toPoint(body.data, zone);
       if (!value) throw new UpstreamError('no-data', zone, 200);
       return value;
@@ -188,6 +189,8 @@ export function createElectricityMapsClient(
     async history(zone) {
       const body = historyBody.safeParse(await getJson('/carbon-intensity/history', zone));
       if (!body.success) throw malformed(zone, body.error);
+      checkZone(zone, body.data.zone, secrets);
+      for (const p of body.data.history) checkZone(zone, p.zone, secrets);
       return body.data.history
         .map((p) => toPoint(p, zone))
         .filter((p): p is UpstreamPoint => p !== undefined);
@@ -231,6 +234,23 @@ function parseJson(text: string, zone: string): unknown {
   } catch {
     throw new UpstreamError('malformed', zone, 200, 'body is not JSON');
   }
+}
+
+/**
+ * Refuses an answer that names a zone other than the one asked: a base URL or proxy pointing
+ * elsewhere, or a cache keyed on the path alone, would otherwise have another zone's value
+ * served and exported as this one's. Zone keys are upper case; the upstream's case is not
+ * trusted to match. An answer that names no zone is taken, as before.
+ */
+function checkZone(asked: string, answered: string | undefined, secrets: readonly string[]): void {
+  if (answered === undefined || asciiUpperCase(answered) === asked) return;
+  const named = JSON.stringify(redactedExcerpt(answered, secrets, 40));
+  throw new UpstreamError('malformed', asked, 200, `answered for zone ${named}`);
+}
+
+/** a-z only: toUpperCase() maps ſ to S, and an answer for "ſe" is not one for SE. */
+function asciiUpperCase(text: string): string {
+  return text.replace(/[a-z]+/g, (letters) => letters.toUpperCase());
 }
 
 function malformed(zone: string, error: z.ZodError): UpstreamError {

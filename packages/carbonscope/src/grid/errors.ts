@@ -38,7 +38,7 @@ export class UnknownZoneError extends Error {
  * - `server`: 5xx after the retries
  * - `network`: connection refused, reset, DNS, after the retries
  * - `timeout`: no complete answer within the configured timeout
- * - `malformed`: the body is not the documented shape
+ * - `malformed`: the body is not the documented shape, or is an answer for another zone
  * - `no-data`: a well-formed answer without a value (carbonIntensity null)
  * - `rejected`: any other 4xx
  */
@@ -73,13 +73,17 @@ export class UpstreamError extends Error {
     readonly zone: string,
     /** The upstream HTTP status, when there was an answer. */
     readonly upstreamStatus?: number,
-    /** A short, already redacted, upstream message for the logs. */
+    /**
+     * A short, already redacted, upstream message for the logs. For `malformed` it is this
+     * client's own words (which field, which zone), so the message says it too.
+     */
     readonly detail?: string,
     /** For `rate-limited`: how long the upstream asked us to wait. */
     readonly retryAfterMs?: number,
   ) {
+    const what = kind === 'malformed' && detail ? `: ${detail}` : '';
     super(
-      `${DESCRIPTIONS[kind]} (zone ${zone}${upstreamStatus ? `, HTTP ${upstreamStatus}` : ''})`,
+      `${DESCRIPTIONS[kind]} (zone ${zone}${upstreamStatus ? `, HTTP ${upstreamStatus}` : ''})${what}`,
     );
     this.name = 'UpstreamError';
   }

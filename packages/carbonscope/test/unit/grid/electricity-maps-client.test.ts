@@ -7,7 +7,12 @@ import {
 } from '../../../src/grid/electricity-maps-client.js';
 import { UpstreamError, type UpstreamErrorKind } from '../../../src/grid/errors.js';
 import { parseRetryAfter } from '../../../src/retry-after.js';
-import { fixture, StubElectricityMaps } from '../../fixtures/grid/stub-electricity-maps.js';
+import {
+  fixture,
+  historyFor,
+  latestFor,
+  StubElectricityMaps,
+} from '../../fixtures/grid/stub-electricity-maps.js';
 
 const KEY = 'em-client-key-7f3a9c';
 
@@ -324,6 +329,46 @@ describe('grid: Electricity Maps client', () => {
   it('rejects a history body without the history array', async () => {
     stub.next({ body: fixture('latest.json') });
     expect((await failure(client().history('DE'))).kind).to.equal('malformed');
+  });
+
+  // A proxy or base URL pointing elsewhere, or a cache keyed on the path alone, could hand back
+  // another zone's value: it would be shown and exported as the asked zone's.
+  it('rejects a latest value for another zone as malformed, naming both zones', async () => {
+    stub.next({ body: latestFor('FR') });
+    const err = await failure(client().latest('DE'));
+    expect(err.kind).to.equal('malformed');
+    expect(err.zone).to.equal('DE');
+    expect(err.message).to.include('zone DE').and.to.include('"FR"');
+    expect(stub.calls).to.have.length(1);
+  });
+
+  it('rejects a history for another zone, or with a point of another zone', async () => {
+    stub.next({ body: historyFor('FR') });
+    expect((await failure(client().history('DE'))).message).to.include('"FR"');
+    const body = JSON.parse(historyFor('DE')) as { history: Array<{ zone: string }> };
+    const [first] = body.history;
+    if (first) first.zone = 'PL';
+    stub.next({ body: JSON.stringify(body) });
+    const err = await failure(client().history('DE'));
+    expect(err.kind).to.equal('malformed');
+    expect(err.message).to.include('"PL"');
+  });
+
+  it('bounds and redacts the zone an answer names before saying it', async () => {
+    stub.next({ body: latestFor(`${KEY}${'X'.repeat(500)}`) });
+    const err = await failure(client().latest('DE'));
+    expect(err.message.length).to.be.below(200);
+    expect(err.message).to.include('[redacted]');
+  });
+
+  it('takes an answer that names the asked zone in other case, or names none', async () => {
+    stub.next({ body: latestFor('se-se3') });
+    expect((await client().latest('SE-SE3')).zone).to.equal('SE-SE3');
+    const { zone: _, ...unnamed } = JSON.parse(fixture('latest.json')) as Record<string, unknown>;
+    stub.next({ body: JSON.stringify(unnamed) });
+    expect((await client().latest('DE')).carbonIntensity).to.equal(322);
+    stub.next({ body: historyFor('de') });
+    expect(await client().history('DE')).to.have.length(2);
   });
 
   it('parses Retry-After as seconds or as an HTTP date', () => {
