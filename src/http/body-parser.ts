@@ -1,5 +1,5 @@
 import { bodyParser } from '@koa/bodyparser';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { HttpError } from './errors.js';
 
 /** zlib and brotli name their failures Z_* (Z_DATA_ERROR, Z_BUF_ERROR) and ERR__* / ERR_BROTLI*. */
@@ -40,16 +40,36 @@ function refusedJson(error: BodyError): string | undefined {
   return undefined;
 }
 
+const UTF8 = /^utf-?8$/i;
+
+/**
+ * Refuses a JSON or form body declared in a charset other than UTF-8, which the parser would
+ * read as UTF-8 all the same: UTF-16 as "not JSON", Latin-1 as text with U+FFFD in it, served
+ * as if the client had sent that. JSON between systems is UTF-8 (RFC 8259, 8.1) and the form
+ * parser decodes UTF-8 (browsers send no charset; an API client that names one means it).
+ */
+function refuseForeignCharset(ctx: Context): void {
+  // Koa's charset: the parameter's value, unquoted; '' when absent or the header does not parse.
+  const charset = ctx.request.charset;
+  if (charset === '' || UTF8.test(charset)) return;
+  const what = ctx.is('urlencoded') ? 'form' : ctx.is('json', '+json') ? 'JSON' : undefined;
+  if (what === undefined) return;
+  throw new HttpError(
+    415,
+    `request body charset ${JSON.stringify(charset.slice(0, 40))} is not supported: send the ${what} body as UTF-8 (charset=utf-8, or no charset)`,
+  );
+}
+
 /**
  * JSON and form bodies up to `limitBytes`, as route middleware: only a route that reads a body
  * runs it, so a write no route takes is the router's 404/405 whatever its body. A failure is the
  * client's, said in its words: a body that is not JSON is 400 `entity.parse.failed`, JSON that
- * is not an object or has a `__proto__` key is 400 saying which, and a body that does not
+ * is not an object or has a `__proto__` key is 400 saying which, a body that does not
  * decompress under its Content-Encoding (zlib answers with no status, which read as a 500 with a
- * stack in the log) is 400 too.
+ * stack in the log) is 400 too, and one declared in a charset other than UTF-8 is 415.
  */
 export function parseBodies(limitBytes: number): Middleware {
-  return bodyParser({
+  const parse = bodyParser({
     enableTypes: ['json', 'form'],
     jsonLimit: limitBytes,
     formLimit: limitBytes,
@@ -73,4 +93,8 @@ export function parseBodies(limitBytes: number): Middleware {
       throw error;
     },
   });
+  return (ctx, next) => {
+    refuseForeignCharset(ctx);
+    return parse(ctx, next);
+  };
 }

@@ -158,6 +158,67 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     }
   });
 
+  // RFC 8259 (section 8.1): JSON between systems is UTF-8. Bytes declared as another charset
+  // would be read as UTF-8 all the same: UTF-16 as "not JSON", Latin-1 as text with U+FFFD in it.
+  const chatJson = JSON.stringify({ messages: [{ role: 'user', content: 'café' }] });
+  for (const [charset, body] of [
+    ['utf-16', Buffer.from(`\ufeff${chatJson}`, 'utf16le')],
+    ['UTF-16LE', Buffer.from(chatJson, 'utf16le')],
+    ['iso-8859-1', Buffer.from(chatJson, 'latin1')],
+    ['latin1', Buffer.from(chatJson, 'latin1')],
+    ['"windows-1252"', Buffer.from(chatJson, 'latin1')],
+  ] as const) {
+    it(`answers JSON declared as charset=${charset} with 415 naming it, counted under its route`, async () => {
+      const before = await counted();
+      const tokens = await promptTokens();
+      const res = await fetch(`${served.url}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': `application/json; charset=${charset}` },
+        body,
+      });
+      expect(res.status).to.equal(415);
+      const answer = (await res.json()) as { error: string; message: string };
+      expect(answer.error).to.equal('unsupported_media_type');
+      expect(answer.message).to.include(charset.replaceAll('"', '')).and.to.include('UTF-8');
+      expect(await promptTokens(), 'no chat reached the LLM').to.equal(tokens);
+      await nextSample(meter);
+      expect(await countedSince(before)).to.deep.equal({ '415 POST /chat': 1 });
+    });
+  }
+
+  it('answers a form declared as charset=iso-8859-1 with 415 too, not as mojibake', async () => {
+    const res = await fetch(`${served.url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=iso-8859-1' },
+      body: 'message=caf%E9',
+    });
+    expect(res.status).to.equal(415);
+    expect(((await res.json()) as { message: string }).message).to.include('iso-8859-1');
+  });
+
+  it('reads JSON and forms declared as UTF-8 in any spelling, or with no charset', async () => {
+    for (const type of [
+      'application/json',
+      'application/json; charset=utf-8',
+      'application/json; charset=UTF-8',
+      'application/json;charset=utf8',
+      'application/json; charset="utf-8"',
+    ]) {
+      const res = await fetch(`${served.url}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': type, accept: 'application/json' },
+        body: chatJson,
+      });
+      expect(res.status, type).to.equal(200);
+    }
+    const form = await fetch(`${served.url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' },
+      body: 'message=caf%C3%A9',
+    });
+    expect(form.status).to.equal(200);
+  });
+
   it('counts a malformed JSON body under its route, not "unmatched"', async () => {
     const res = await fetch(`${served.url}/chat`, {
       method: 'POST',
