@@ -7,6 +7,7 @@ import { parseBodies } from './http/body-parser.js';
 import { envelope } from './http/envelope.js';
 import { noteRoute } from './http/route-of.js';
 import { sameOriginWrites } from './http/same-origin.js';
+import { understoodTransferCodings } from './http/transfer-coding.js';
 import { writesOnly } from './http/writes-only.js';
 import type { Logger } from './logger.js';
 import type { ActivityClassifier } from './predict/classifier.js';
@@ -64,7 +65,7 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(envelope(deps.logger, deps.config.bodyLimitBytes));
   const note = (ctx: Koa.Context) => noteRoute(router, ctx);
-  app.use(writesOnly(sameOriginWrites(note)));
+  app.use(understoodTransferCodings(note, writesOnly(sameOriginWrites(note))));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -439,6 +439,91 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     });
   }
 
+  const chatBody = JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] });
+
+  /** One POST /chat with a chunked body, sent with Connection: close under `te`. */
+  function chunkedChat(te: string, body: Buffer, connection = 'close'): Buffer {
+    const head = `POST /chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: ${connection}\r\nTransfer-Encoding: ${te}\r\n\r\n`;
+    return Buffer.concat([
+      Buffer.from(`${head}${body.length.toString(16)}\r\n`),
+      body,
+      Buffer.from('\r\n0\r\n\r\n'),
+    ]);
+  }
+
+  // Node's parser de-chunks and decodes nothing else: the app would get the gzip bytes as the
+  // body. RFC 9112 6.1: a transfer coding the server does not understand is a 501. `identity` is
+  // no transfer coding since RFC 7230.
+  for (const te of [
+    'gzip, chunked',
+    'deflate, chunked',
+    'identity, chunked',
+    'x-custom;q=1, chunked',
+  ]) {
+    it(`answers Transfer-Encoding: ${te} with 501 naming the coding, counted under its route`, async () => {
+      const before = await counted();
+      const tokens = await promptTokens();
+      const reply = await raw(served.url, chunkedChat(te, gzipSync(chatBody)));
+      expect(reply).to.match(/^HTTP\/1\.1 501 /);
+      const answer = bodyOf(reply) as { error: string; message: string };
+      expect(answer.error).to.equal('not_implemented');
+      expect(answer.message)
+        .to.include(`"${te.split(',')[0]}"`)
+        .and.to.include('chunked');
+      expect(reply.toLowerCase()).to.include('x-content-type-options: nosniff');
+      expect(await promptTokens(), 'no chat reached the LLM').to.equal(tokens);
+      await nextSample(meter);
+      expect(await countedSince(before)).to.deep.equal({ '501 POST /chat': 1 });
+      expect(lines.join('\n')).not.to.match(/"stack"|\bat \w+ \(/);
+    });
+  }
+
+  it('serves the next request on the connection after a 501 for a transfer coding', async () => {
+    const before = await counted();
+    const reply = await raw(
+      served.url,
+      Buffer.concat([
+        chunkedChat('gzip, chunked', gzipSync(chatBody), 'keep-alive'),
+        Buffer.from('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      ]),
+    );
+    expect([...reply.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1])).to.deep.equal([
+      '501',
+      '200',
+    ]);
+    await nextSample(meter);
+    expect(await countedSince(before)).to.deep.equal({
+      '501 POST /chat': 1,
+      '200 GET /healthz': 1,
+    });
+  });
+
+  it('answers a transfer coding on a GET or an unknown path with 501 too', async () => {
+    const before = await counted();
+    const get = await raw(
+      served.url,
+      'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: br, chunked\r\n\r\n0\r\n\r\n',
+    );
+    expect(get).to.match(/^HTTP\/1\.1 501 /);
+    const nowhere = await raw(
+      served.url,
+      'POST /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n',
+    );
+    expect(nowhere).to.match(/^HTTP\/1\.1 501 /);
+    await nextSample(meter);
+    expect(await countedSince(before)).to.deep.equal({
+      '501 GET /healthz': 1,
+      '501 POST unmatched': 1,
+    });
+  });
+
+  it("reads a chunked body, in any case of the coding's name", async () => {
+    for (const te of ['chunked', 'Chunked', 'CHUNKED']) {
+      const reply = await raw(served.url, chunkedChat(te, Buffer.from(chatBody)));
+      expect(reply, te).to.match(/^HTTP\/1\.1 200 /);
+    }
+  });
+
   it('counts a POST answered without reading its body once, when that body then stalls', async () => {
     const before = await counted();
     // Keep-alive: the app answers 405 at once, and Node goes on reading the body it never gets.
@@ -456,7 +541,6 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
 
   // Bad bytes after whole requests in one write: each request is the app's to answer, in order;
   // the 400 is for the bytes, after them, and counted as their own (no route, no known method).
-  const chatBody = JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] });
   for (const [what, request, statuses, expected] of [
     [
       'a body longer than its Content-Length',
