@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import type { Dashboard } from './dashboard/index.js';
 import { parseBodies } from './http/body-parser.js';
 import { envelope } from './http/envelope.js';
-import { noteRoute } from './http/route-of.js';
+import { notePathRoute, noteRoute } from './http/route-of.js';
 import { sameOriginWrites } from './http/same-origin.js';
 import { understoodTransferCodings } from './http/transfer-coding.js';
 import { writesOnly } from './http/writes-only.js';
@@ -67,6 +67,12 @@ export function createApp(deps: AppDeps): Koa {
   const note = (ctx: Koa.Context) => noteRoute(router, ctx);
   app.use(understoodTransferCodings(note, writesOnly(sameOriginWrites(note))));
   app.use(router.routes());
+  // Reached only when no route took path and method: what allowedMethods answered for a path
+  // that matched (405, OPTIONS) is counted under that path's route.
+  app.use(async (ctx, next) => {
+    await next();
+    if (ctx.status !== 404) notePathRoute(ctx);
+  });
   app.use(router.allowedMethods());
   return app;
 }

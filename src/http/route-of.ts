@@ -14,3 +14,24 @@ export function noteRoute(router: Router, ctx: Context): void {
   const template = layers[layers.length - 1]?.path;
   if (typeof template === 'string') routed._matchedRoute = template;
 }
+
+type Layer = { path: unknown; methods: readonly string[] };
+
+/**
+ * Notes the template of the route whose path matched where none took the method: the router's
+ * 405, and its answer to OPTIONS (an Allow). The path matched, so the request is counted under
+ * its route, the status telling what was wrong. Only a template the router has (the layers it
+ * matched on the path, `ctx.matched`) is noted, so the label stays bounded; a 404 matched none.
+ */
+export function notePathRoute(ctx: Context): void {
+  const routed = ctx as Context & { _matchedRoute?: string | RegExp; matched?: Layer[] };
+  if (routed._matchedRoute !== undefined || !routed.matched) return;
+  for (let i = routed.matched.length - 1; i >= 0; i--) {
+    const layer = routed.matched[i];
+    // Middleware layers take every method and name no route.
+    if (layer && layer.methods.length > 0 && typeof layer.path === 'string') {
+      routed._matchedRoute = layer.path;
+      return;
+    }
+  }
+}

@@ -232,6 +232,32 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     );
   });
 
+  // The path matched, only the method did not: counted under the path's template (a label the
+  // router bounds), as a 404 is not.
+  for (const [method, path, status] of [
+    ['DELETE', '/chat', 405],
+    ['OPTIONS', '/healthz', 200],
+    ['DELETE', '/no-such-path', 404],
+  ] as const) {
+    it(`counts ${method} ${path} (${status}) under ${status === 404 ? 'unmatched' : path}`, async () => {
+      const res = await fetch(`${served.url}${path}`, { method });
+      expect(res.status).to.equal(status);
+      await res.arrayBuffer();
+      const route = status === 404 ? 'unmatched' : path;
+      const labels = { http_request_method: method, http_response_status_code: String(status) };
+      const text = await metrics.scrape();
+      expect(requests(text, { ...labels, http_route: route })).to.be.above(0);
+      const other = route === 'unmatched' ? path : 'unmatched';
+      expect(requests(text, { ...labels, http_route: other })).to.equal(undefined);
+      // Its energy is the same route's: the operation is named where the request is counted.
+      await nextSample(meter);
+      const energy = 'carbonscope_operation_energy_joules_count';
+      expect(
+        findSample(await metrics.scrape(), energy, { carbonscope_operation: route }),
+      ).to.be.above(0);
+    });
+  }
+
   for (const method of ['DELETE', 'PUT', 'TRACE', 'PROPFIND', 'MKCOL', 'LOCK']) {
     it(`answers ${method} on a known path with 405 JSON and an Allow header`, async () => {
       const reply = await raw(
@@ -535,7 +561,7 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     expect(reply).to.match(/^HTTP\/1\.1 405 .*HTTP\/1\.1 408 /s);
     await nextSample(meter);
     // The request was counted as the app's answer: the 408 after it is logged, not counted.
-    expect(await countedSince(before)).to.deep.equal({ '405 POST unmatched': 1 });
+    expect(await countedSince(before)).to.deep.equal({ '405 POST /healthz': 1 });
     expect(earlyAnswerLines()).to.deep.equal(['30 408 POST ERR_HTTP_REQUEST_TIMEOUT']);
   });
 
