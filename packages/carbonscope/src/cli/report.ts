@@ -65,7 +65,13 @@ export interface Report {
     lowerBound: boolean;
   };
   /** Whole-machine energy over the same time, for context (also set for `run`). */
-  host: { joules: number; averageWatts: number; components: ComponentEnergy[] };
+  host: {
+    joules: number;
+    averageWatts: number;
+    components: ComponentEnergy[];
+    /** Whether any of the machine's figures is a model's, not a reading. */
+    estimated: boolean;
+  };
   emissions: {
     grams: number;
     kg: number;
@@ -220,6 +226,10 @@ export function buildReport(input: ReportInput): Report {
       joules: snapshot.totals.host.joules,
       averageWatts: seconds > 0 ? snapshot.totals.host.joules / seconds : 0,
       components: hostComponents,
+      estimated:
+        snapshot.totals.host.estimated ||
+        hostComponents.some((c) => c.estimated) ||
+        snapshot.sources.some((s) => s.estimated),
     },
     emissions: {
       grams,

@@ -108,7 +108,7 @@ export function formatSummary(report: Report): string {
       lines.push(`  energy of the command: unknown (${energy.unknownReason})`);
     }
     lines.push(
-      `  whole machine meanwhile: ${formatEnergy(report.host.joules)} (${sig(report.host.averageWatts)} W average)`,
+      `  whole machine meanwhile: ${formatEnergy(report.host.joules)} (${sig(report.host.averageWatts)} W average, ${report.host.estimated ? 'estimated' : 'measured'})`,
     );
   } else {
     lines.push(

@@ -301,6 +301,25 @@ describe('run report and CSV row', () => {
     expect(text).to.match(/zone DE: 400 gCO2e\/kWh from electricity-maps, live; PUE 1.2/);
   });
 
+  it('labels the whole machine figure of a run measured or estimated, as its source is', () => {
+    const measured = formatSummary(buildReport({ ...base, command: 'run', snapshot: snapshot() }));
+    expect(measured).to.contain('whole machine meanwhile: 1260 J (126 W average, measured)');
+    const { totals, power } = snapshot();
+    const modelled = snapshot({
+      sources: [{ name: 'estimate', kind: 'host', estimated: true }],
+      power: power.map((figure) => ({ ...figure, source: 'estimate', estimated: true })),
+      totals: {
+        host: { ...totals.host, estimated: true },
+        process: { ...totals.process, estimated: true },
+      },
+    });
+    const report = buildReport({ ...base, command: 'run', snapshot: modelled });
+    expect(report.host.estimated).to.equal(true);
+    expect(formatSummary(report)).to.contain(
+      'whole machine meanwhile: 1260 J (126 W average, estimated)',
+    );
+  });
+
   it("prints the command's SCI with its parts, one run being the unit; the CSV keeps CodeCarbon's columns", () => {
     const report = buildReport({ ...base, command: 'run', argv: ['x'], snapshot: snapshot() });
     // E × I 0.0288 g and the command's M 0.012 g, for R = 1 run.
