@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { lookUp } from '../look-up.js';
+import { mountTemplateOf } from './express-mounts.js';
 
 function pathOf(path: unknown): string | undefined {
   if (typeof path === 'string') return path;
@@ -10,14 +11,19 @@ function pathOf(path: unknown): string | undefined {
 
 /**
  * The route template Express (4 and 5, and what is built on it, e.g. Nest) matched: `req.route`
- * with the mount path of the router that matched it in `req.baseUrl`. Read when the response
- * finishes: a router that handled the request never restores its baseUrl, so both still say
- * what matched. Nothing of Express is patched; a request Express never routed has no `route`.
+ * under the templates of the routers it is mounted in. Read when the response finishes: a router
+ * that handled the request never restores its baseUrl, so it still says what matched. baseUrl
+ * itself is the client's text (`/API/v7` for `app.use('/api/:version', …)`), so the mounts are
+ * read off the app's routers; where they cannot be (Express 4), the route path stands alone.
+ * Nothing of Express is patched; a request Express never routed has no `route`.
  */
 export function expressRouteOf(req: IncomingMessage): string | undefined {
   // Each Express request has a map of its own, so these reads go around V8's caches (lookUp).
-  const path = pathOf(lookUp<{ path?: unknown }>(req, 'route')?.path);
-  if (path === undefined) return undefined;
+  const route = lookUp<{ path?: unknown }>(req, 'route');
+  const path = pathOf(route?.path);
+  if (route === undefined || path === undefined) return undefined;
   const baseUrl = lookUp<unknown>(req, 'baseUrl');
-  return typeof baseUrl === 'string' ? baseUrl + path : path;
+  if (typeof baseUrl !== 'string' || baseUrl === '') return path;
+  const mounts = mountTemplateOf(req, route, baseUrl);
+  return mounts === undefined ? path : mounts + path;
 }

@@ -106,6 +106,49 @@ describe('http: every request of a server is one operation named by its route te
     await expectRouteTemplates(server);
   });
 
+  it('Express 5: a mount path is its template, whatever letters or values the client sent', async () => {
+    const app = express();
+    const users = express.Router();
+    users.get('/users/:id', (_req, res) => {
+      res.send('user');
+    });
+    const versions = express.Router();
+    versions.use('/:version', users);
+    app.use('/api', versions);
+    const admin = express.Router();
+    admin.get('/stats', (_req, res) => {
+      res.send('stats');
+    });
+    app.use(['/admin', '/staff'], admin);
+    const shop = express();
+    shop.get('/cart/:id', (_req, res) => {
+      res.send('cart');
+    });
+    app.use('/:store', shop);
+    const server = createServer(app);
+    const { cs, ended } = await tracked(server);
+    try {
+      const base = await listening(server);
+      const paths = [
+        '/api/v1/users/1',
+        '/API/v2/users/2',
+        '/aPi/x9/users/3',
+        '/STAFF/stats',
+        '/acme/cart/7',
+      ];
+      expect(await requestAll(base, paths, ended)).to.deep.equal([
+        '/api/:version/users/:id 200',
+        '/api/:version/users/:id 200',
+        '/api/:version/users/:id 200',
+        '/staff/stats 200',
+        '/:store/cart/:id 200',
+      ]);
+    } finally {
+      server.close();
+      await cs.stop();
+    }
+  });
+
   it("Express: a route the handler names with setRoute wins over Express's own", async () => {
     const app = express();
     app.get('/files/*path', (req, res) => {

@@ -1,0 +1,110 @@
+import { lookUp } from '../look-up.js';
+
+/** What of an Express (router 2.3+) layer the walk reads; anything else is left alone. */
+interface MountLayer {
+  handle?: { stack?: unknown; name?: unknown };
+  route?: unknown;
+  match?: (path: string) => unknown;
+  rawPath?: unknown;
+}
+
+interface Matched {
+  path: string;
+  pattern: unknown;
+}
+
+/** Routers nested deeper than this are not walked: the request keeps no mount template. */
+const MAX_DEPTH = 16;
+/** Mount paths remembered per route; past it each is walked again (a parameter's values). */
+const MAX_CACHED = 64;
+
+const cache = new WeakMap<object, Map<string, string | null>>();
+
+function templateOf(pattern: unknown): string | undefined {
+  if (typeof pattern === 'string') return pattern.endsWith('/') ? pattern.slice(0, -1) : pattern;
+  if (pattern instanceof RegExp) return String(pattern);
+  return undefined;
+}
+
+function matched(layer: MountLayer, rest: string): Matched | undefined {
+  // Before router 2.3 a layer keeps no pattern, and its match() writes onto the layer itself.
+  if (typeof layer.match !== 'function' || !('rawPath' in layer)) return undefined;
+  const m = layer.match(rest) as Partial<Matched> | boolean | undefined;
+  // Express 4's layers answer true or false and keep no pattern: nothing to read.
+  if (typeof m !== 'object' || m === null || typeof m.path !== 'string') return undefined;
+  return { path: m.path, pattern: m.pattern };
+}
+
+/** The stack of the app the walk enters next through a mounted sub-app, if that is this layer. */
+function subAppStack(layer: MountLayer, apps: readonly object[], at: number): unknown {
+  if (layer.handle?.name !== 'mounted_app' || at + 1 >= apps.length) return undefined;
+  return lookUp<{ stack?: unknown }>(apps[at + 1] as object, 'router')?.stack;
+}
+
+/**
+ * The mount templates that lead from `stack` down `rest` (a part of req.baseUrl) to the stack
+ * that holds `route`, joined; undefined when no chain of mounts does.
+ */
+function walk(
+  stack: unknown,
+  rest: string,
+  route: object,
+  apps: readonly object[],
+  at: number,
+  depth: number,
+): string | undefined {
+  if (!Array.isArray(stack) || depth > MAX_DEPTH) return undefined;
+  if (rest === '' && at === apps.length - 1 && stack.some((l) => l?.route === route)) return '';
+  for (const layer of stack as MountLayer[]) {
+    if (layer?.route !== undefined) continue;
+    const inner = Array.isArray(layer?.handle?.stack) ? layer.handle.stack : undefined;
+    const next = inner === undefined ? subAppStack(layer, apps, at) : undefined;
+    if (inner === undefined && next === undefined) continue;
+    const m = matched(layer, rest);
+    if (!m) continue;
+    const removed = m.path.endsWith('/') ? m.path.slice(0, -1) : m.path;
+    const template = templateOf(m.pattern);
+    if (template === undefined || !rest.startsWith(removed)) continue;
+    const below = walk(
+      inner ?? next,
+      rest.slice(removed.length),
+      route,
+      apps,
+      inner === undefined ? at + 1 : at,
+      depth + 1,
+    );
+    if (below !== undefined) return (template === '/' ? '' : template) + below;
+  }
+  return undefined;
+}
+
+/** The request's app and the apps it is mounted in, outermost first. */
+function appsOf(app: object): object[] {
+  const apps: object[] = [];
+  for (let a: object | undefined = app; a && apps.length < MAX_DEPTH; ) {
+    apps.unshift(a);
+    a = lookUp<object>(a, 'parent');
+  }
+  return apps;
+}
+
+/**
+ * The templates of the mounts (`app.use('/api/:version', router)`) whose matched text is
+ * `baseUrl`, read off the app's routers. baseUrl is the client's text: its parameters' values
+ * and, Express matching without regard to case, its letters as sent, so it is no label. Express
+ * 4 and router before 2.3 keep no mount pattern to read: undefined there, and for a route no
+ * walk finds.
+ */
+export function mountTemplateOf(req: object, route: object, baseUrl: string): string | undefined {
+  const known = cache.get(route) ?? new Map<string, string | null>();
+  const hit = known.get(baseUrl);
+  if (hit !== undefined) return hit ?? undefined;
+  const app = lookUp<object>(req, 'app');
+  if (typeof app !== 'function' && (typeof app !== 'object' || app === null)) return undefined;
+  const apps = appsOf(app);
+  const stack = lookUp<{ stack?: unknown }>(apps[0] as object, 'router')?.stack;
+  const template = walk(stack, baseUrl, route, apps, 0, 0) ?? null;
+  if (known.size === 0) cache.set(route, known);
+  if (known.size < MAX_CACHED) known.set(baseUrl, template);
+  return template ?? undefined;
+}
