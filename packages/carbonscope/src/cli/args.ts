@@ -269,7 +269,8 @@ Commands:
   monitor [options]                       sample the whole machine until Ctrl-C or --duration
   impacts --model M --output-tokens N     estimate one LLM request's impacts (EcoLogits method)
 
-Run "carbonscope <command> --help" for the options of a command.
+Run "carbonscope <command> --help" for the options of a command, "carbonscope --version" for
+the version.
 `;
 
 export const RUN_HELP = `Usage: carbonscope run [options] -- <command> [args...]

@@ -14,6 +14,10 @@ async function main(argv: string[]): Promise<number> {
         return await (await import('./monitor.js')).monitorCommand(rest);
       case 'impacts':
         return await (await import('./impacts.js')).impactsCommand(rest);
+      case '--version':
+      case '-V':
+        process.stdout.write(`${(await import('../version.js')).VERSION}\n`);
+        return 0;
       case undefined:
       case '-h':
       case '--help':

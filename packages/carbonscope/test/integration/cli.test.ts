@@ -385,6 +385,17 @@ describe('carbonscope command line', function () {
     expect(r.stderr).to.contain('CSV: NOT written');
   });
 
+  it('prints its version for --version and -V, as Node tools do', async () => {
+    const { version } = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    for (const flag of ['--version', '-V']) {
+      const r = await cli([flag]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.equal(`${version}\n`);
+    }
+  });
+
   it('has --help for each command', async () => {
     for (const [args, text] of [
       [['--help'], 'Usage: carbonscope <command>'],
