@@ -4,6 +4,7 @@ import type {
   MeasureOptions,
   OperationFootprint,
 } from './energy/index.js';
+import { checkedOperationName } from './operation-name.js';
 import type { Carbonscope, CarbonscopeOptions } from './runtime/carbonscope.js';
 import { startDefault, startedDefault, stopDefault } from './runtime/default.js';
 
@@ -24,6 +25,7 @@ export function start(options: StartOptions = {}): Promise<Carbonscope> {
  * instrumented whether or not its host starts carbonscope.
  */
 export function track<T>(name: string, fn: () => T): T {
+  checkedOperationName(name, 'track()');
   const cs = startedDefault();
   return cs ? cs.track(name, fn) : fn();
 }
@@ -39,6 +41,7 @@ export async function measure<T>(
   fn: () => T | PromiseLike<T>,
   options?: MeasureOptions<T>,
 ): Promise<Measured<T>> {
+  checkedOperationName(name, 'measure()');
   const cs = startedDefault() ?? (await startDefault());
   return cs.measure(name, fn, options);
 }

@@ -32,6 +32,29 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
     expect(snapshot()?.sources[0]).to.include({ name: 'estimate', estimated: true });
   });
 
+  it('refuses an operation name that is no text, at the call and before start() too', async () => {
+    const untyped = (name: unknown) => name as string;
+    let ran = 0;
+    const fn = () => ++ran;
+    for (const name of [undefined, 42, '']) {
+      expect(() => track(untyped(name), fn)).to.throw(
+        TypeError,
+        /^track\(\): the operation name must be a non-empty string \(got /,
+      );
+    }
+    await start({ env: ENV });
+    for (const name of [undefined, 42, '']) {
+      expect(() => track(untyped(name), fn)).to.throw(TypeError, /^track\(\): /);
+      const refused = await measure(untyped(name), fn).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(refused).to.be.instanceOf(TypeError);
+      expect((refused as Error).message).to.match(/^measure\(\): the operation name must be/);
+    }
+    expect(ran).to.equal(0);
+  });
+
   it('EmissionsTracker.stop() gives the process footprint over the window, sampled at both ends', async () => {
     const tracker = new EmissionsTracker('window', { env: ENV });
     await tracker.start();
