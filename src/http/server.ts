@@ -120,7 +120,8 @@ function answerJson(res: ServerResponse, status: number, message: string): void 
   res.setHeader('content-length', Buffer.byteLength(body));
   res.setHeader('x-content-type-options', 'nosniff');
   res.setHeader('connection', 'close');
-  res.writeHead(status);
+  // Named, not left to writeHead: a status the app set first (a 501) left its reason phrase.
+  res.writeHead(status, STATUS_CODES[status] ?? '');
   res.end(body);
 }
 

@@ -543,6 +543,23 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     });
   });
 
+  // RFC 9112 6.3: a request whose last coding is not chunked has no knowable length, a 400 that
+  // Node's parser gives after the app saw the head and chose its own 501: the status line must
+  // not keep that 501's reason phrase.
+  for (const te of ['gzip', 'identity']) {
+    it(`answers Transfer-Encoding: ${te} (no chunked) with 400 Bad Request, not a 501's reason`, async () => {
+      const reply = await raw(
+        served.url,
+        `GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ${te}\r\n\r\n`,
+      );
+      expect(reply.slice(0, reply.indexOf('\r\n'))).to.equal('HTTP/1.1 400 Bad Request');
+      expect(bodyOf(reply)).to.deep.equal({
+        error: 'bad_request',
+        message: 'the request is not valid HTTP/1.1',
+      });
+    });
+  }
+
   it("reads a chunked body, in any case of the coding's name", async () => {
     for (const te of ['chunked', 'Chunked', 'CHUNKED']) {
       const reply = await raw(served.url, chunkedChat(te, Buffer.from(chatBody)));
