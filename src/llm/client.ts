@@ -183,13 +183,17 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       impacts,
     );
     const { zone: usedZone, warnings: estimateWarnings, errors: _, ...figures } = impacts;
+    // Text fields pass on only as text, and never with the key: a gateway that echoes request
+    // headers would otherwise hand it to every /chat client.
+    const text = (value: unknown) =>
+      typeof value === 'string' ? redactSecrets(value, secrets) : '';
     return {
-      id: response.id,
+      id: text(response.id),
       provider: entry.provider,
       model: entry.name,
-      upstreamModel: response.model,
-      message: { role: 'assistant', content },
-      finishReason: choice.finish_reason ?? null,
+      upstreamModel: text(response.model),
+      message: { role: 'assistant', content: text(content) },
+      finishReason: typeof choice.finish_reason === 'string' ? text(choice.finish_reason) : null,
       usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens },
       latencySeconds,
       impacts: { ...figures, zone: usedZone, warnings: [...(estimateWarnings ?? []), ...warnings] },

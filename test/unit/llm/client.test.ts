@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   LlmError,
   llmImpacts,
@@ -340,6 +341,61 @@ describe('llm chat client', () => {
       expect(err.message).not.to.include(KEY);
       expect(lines.length).to.be.greaterThan(0);
       expect(lines.join('\n')).not.to.include(KEY);
+    } finally {
+      await stub.close();
+    }
+  });
+
+  /** A 200 completion with the id, model, finish reason and content `fields(req)` gives. */
+  function completionOf(fields: (req: IncomingMessage) => Record<string, unknown>) {
+    return (req: IncomingMessage, res: ServerResponse) => {
+      const f = fields(req);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          id: f.id,
+          object: 'chat.completion',
+          created: 1,
+          model: f.model,
+          choices: [
+            {
+              index: 0,
+              finish_reason: f.finish,
+              message: { role: 'assistant', content: f.content },
+            },
+          ],
+          usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
+        }),
+      );
+    };
+  }
+
+  it('never lets the key out in a completion that echoes it', async () => {
+    const stub = await startStubUpstream(
+      completionOf((req) => {
+        const echo = `seen ${req.headers.authorization}`;
+        return { id: echo, model: echo, finish: echo, content: echo };
+      }),
+    );
+    try {
+      const result = await service(stub.baseUrl, metrics).svc.complete(ask);
+      const answer = JSON.stringify(result);
+      expect(answer).not.to.include(KEY);
+      expect(result.message.content).to.equal('seen Bearer [redacted]');
+    } finally {
+      await stub.close();
+    }
+  });
+
+  it('answers text fields that are no text upstream as text, not as what was sent', async () => {
+    const stub = await startStubUpstream(
+      completionOf(() => ({ id: { a: 1 }, model: ['x'], finish: 7, content: 'ok' })),
+    );
+    try {
+      const result = await service(stub.baseUrl, metrics).svc.complete(ask);
+      expect(result.id).to.equal('');
+      expect(result.upstreamModel).to.equal('');
+      expect(result.finishReason).to.equal(null);
     } finally {
       await stub.close();
     }
