@@ -43,6 +43,7 @@ import {
   trackHttpRequests,
 } from '../http/index.js';
 import type { Logger } from '../log.js';
+import { checkedOperationName } from '../operation-name.js';
 import { type Env, loadSettings, type Settings } from '../settings.js';
 import { defaultLogger } from './default-logger.js';
 import { type DropCount, DropCounts } from './drop-counts.js';
@@ -252,12 +253,14 @@ export class Carbonscope implements OperationTracker {
     this.requests = undefined;
   }
 
+  // The names are checked here, where an application calls in, not in the tracker: request
+  // tracking begins an operation per request there, with names it made itself.
   begin(operation: string, kind?: OperationKind): ActiveOperation {
-    return this.tracker.begin(operation, kind);
+    return this.tracker.begin(checkedOperationName(operation, 'begin()'), kind);
   }
 
   track<T>(operation: string, fn: () => T): T {
-    return this.tracker.track(operation, fn);
+    return this.tracker.track(checkedOperationName(operation, 'track()'), fn);
   }
 
   /**
@@ -267,12 +270,13 @@ export class Carbonscope implements OperationTracker {
    * regular one settles it. With the meter not sampling, nothing can settle it: the footprint
    * is the provisional one.
    */
-  measure<T>(
+  async measure<T>(
     operation: string,
     fn: () => T | PromiseLike<T>,
     options?: MeasureOptions<T>,
   ): Promise<Measured<T>> {
-    return measureWith(this.tracker, operation, fn, options, (op) => this.settle(op));
+    const name = checkedOperationName(operation, 'measure()');
+    return measureWith(this.tracker, name, fn, options, (op) => this.settle(op));
   }
 
   private settle(op: ActiveOperation): Promise<OperationFootprint> {

@@ -42,9 +42,17 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
         /^track\(\): the operation name must be a non-empty string \(got /,
       );
     }
-    await start({ env: ENV });
+    const cs = await start({ env: ENV });
     for (const name of [undefined, 42, '']) {
       expect(() => track(untyped(name), fn)).to.throw(TypeError, /^track\(\): /);
+      // The instance start() returns is the same API, one level down.
+      expect(() => cs.track(untyped(name), fn)).to.throw(TypeError, /^track\(\): /);
+      expect(() => cs.begin(untyped(name))).to.throw(TypeError, /^begin\(\): /);
+      const refusedByInstance = await cs.measure(untyped(name), fn).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect((refusedByInstance as Error).message).to.match(/^measure\(\): the operation name/);
       const refused = await measure(untyped(name), fn).then(
         () => undefined,
         (err: unknown) => err,
