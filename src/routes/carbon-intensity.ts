@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { GridIntensity, IntensityHistory, IntensityReading } from 'carbonscope';
-import { InvalidZoneError, ZONE_PATTERN } from 'carbonscope';
+import { InvalidZoneError, ZONE_PATTERN, zoneKeyCase } from 'carbonscope';
 import type { Context } from 'koa';
 import { clientError } from '../http/errors.js';
 import { html, page, type SafeHtml, wantsHtml } from '../views/html.js';
@@ -61,18 +61,10 @@ function zoneParam(ctx: Context, fallback: string): string {
   const raw = ctx.query.zone;
   if (raw === undefined) return fallback;
   if (Array.isArray(raw)) throw new InvalidZoneError(raw.join(','));
-  const zone = asciiUpperCase(raw.trim());
+  const zone = zoneKeyCase(raw.trim());
   if (zone === '') return fallback;
   if (!ZONE_PATTERN.test(zone)) throw new InvalidZoneError(raw);
   return zone;
-}
-
-/**
- * Upper-cases a-z only: toUpperCase() also maps some other letters onto ASCII ones (ſ → S,
- * ı → I), which would let `?zone=ſe` through the ASCII zone pattern as SE.
- */
-function asciiUpperCase(text: string): string {
-  return text.replace(/[a-z]+/g, (letters) => letters.toUpperCase());
 }
 
 const SOURCE_NAMES: Record<IntensityReading['source'], string> = {

@@ -84,6 +84,7 @@ export {
   IntensityService,
   type IntensitySource,
   registerGridMetrics,
+  zoneKeyCase,
 } from './grid/index.js';
 export {
   httpMethodLabel,

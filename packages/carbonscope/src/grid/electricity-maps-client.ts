@@ -4,6 +4,7 @@ import { redactedExcerpt, redactionList } from '../log.js';
 import { parseRetryAfter } from '../retry-after.js';
 import { urlSecrets } from '../url-credentials.js';
 import { UpstreamError, type UpstreamErrorKind } from './errors.js';
+import { zoneKeyCase } from './zones.js';
 
 /** One value as Electricity Maps gives it, checked and trimmed to what the service uses. */
 export interface UpstreamPoint {
@@ -243,14 +244,9 @@ function parseJson(text: string, zone: string): unknown {
  * trusted to match. An answer that names no zone is taken, as before.
  */
 function checkZone(asked: string, answered: string | undefined, secrets: readonly string[]): void {
-  if (answered === undefined || asciiUpperCase(answered) === asked) return;
+  if (answered === undefined || zoneKeyCase(answered) === asked) return;
   const named = JSON.stringify(redactedExcerpt(answered, secrets, 40));
   throw new UpstreamError('malformed', asked, 200, `answered for zone ${named}`);
-}
-
-/** a-z only: toUpperCase() maps ſ to S, and an answer for "ſe" is not one for SE. */
-function asciiUpperCase(text: string): string {
-  return text.replace(/[a-z]+/g, (letters) => letters.toUpperCase());
 }
 
 function malformed(zone: string, error: z.ZodError): UpstreamError {

@@ -18,7 +18,13 @@ export type {
   IntensityReading,
   IntensitySource,
 } from './types.js';
-export { electricityMapsZones, MAX_ZONE_LENGTH, type ZoneKind, zoneKind } from './zones.js';
+export {
+  electricityMapsZones,
+  MAX_ZONE_LENGTH,
+  type ZoneKind,
+  zoneKeyCase,
+  zoneKind,
+} from './zones.js';
 
 export interface GridIntensityOptions {
   config: Pick<Settings, 'grid'>;

@@ -4,6 +4,15 @@ import countries from 'i18n-iso-countries';
 /** The longest zone key accepted anywhere (Electricity Maps' longest is 12 characters). */
 export const MAX_ZONE_LENGTH = 32;
 
+/**
+ * A zone key as written by a client or an upstream, in the upper case zone keys use: a-z only,
+ * since toUpperCase() also maps other letters onto ASCII ones (ſ → S, ı → I), which would pass
+ * `ſe` off as SE.
+ */
+export function zoneKeyCase(text: string): string {
+  return text.replace(/[a-z]+/g, (letters) => letters.toUpperCase());
+}
+
 /** Every zone of the Electricity Maps yearly data @tgwf/co2 ships, every year together. */
 const LISTED: ReadonlySet<string> = new Set(
   Object.values(electricityMapsYearly).flatMap((table) => Object.keys(table.data)),
