@@ -2,6 +2,19 @@ import { routeOf } from 'carbonscope';
 import type { Context } from 'koa';
 import type { Logger } from '../logger.js';
 
+/** Requests whose 5xx the client caused: see markClientCaused. */
+const clientCaused = new WeakSet<Context>();
+
+/**
+ * Logs the request's 5xx at the level of a 4xx: the client asked for what the service does not
+ * implement (a transfer coding), which is no fault of the service, and an operator's alerts on
+ * error lines are not for a client to set off. Only the log line: the status, and the metrics'
+ * `error_type` the conventions give every 5xx, stay what they are.
+ */
+export function markClientCaused(ctx: Context): void {
+  clientCaused.add(ctx);
+}
+
 /**
  * One line per request, `start` its performance.now() on arrival. The trace id (`trace_id`) is
  * added by the OTel pino instrumentation, which injects the active span's context into every
@@ -9,7 +22,7 @@ import type { Logger } from '../logger.js';
  */
 export function logRequest(logger: Logger, ctx: Context, start: number): void {
   const status = ctx.status;
-  const level = status >= 500 ? 'error' : 'info';
+  const level = status >= 500 && !clientCaused.has(ctx) ? 'error' : 'info';
   // At the services' usual warn level the line is never written: not building it saves its
   // object, the path slice and the route lookup on every request.
   if (!logger.isLevelEnabled(level)) return;

@@ -1,5 +1,6 @@
 import type { Context, Middleware } from 'koa';
 import { errorBody } from './errors.js';
+import { markClientCaused } from './request-log.js';
 
 /**
  * The first transfer coding of a Transfer-Encoding value other than `chunked`, as sent, or
@@ -34,6 +35,7 @@ export function understoodTransferCodings(
     const coding = otherCoding(transferEncoding);
     if (coding === undefined) return middleware(ctx, next);
     onRefuse(ctx);
+    markClientCaused(ctx);
     ctx.status = 501;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = errorBody(

@@ -504,6 +504,17 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     });
   }
 
+  it('logs a 501 for a transfer coding at info, as a client error: no error line', async () => {
+    const reply = await raw(served.url, chunkedChat('gzip, chunked', gzipSync(chatBody)));
+    expect(reply).to.match(/^HTTP\/1\.1 501 /);
+    const logged = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .map((l) => `${l.level} ${l.msg} ${l.status ?? ''}`);
+    // The client asked for what the service does not implement: an operator's alert on error
+    // lines is not for a client to set off.
+    expect(logged).to.deep.equal(['30 request 501']);
+  });
+
   it('serves the next request on the connection after a 501 for a transfer coding', async () => {
     const before = await counted();
     const reply = await raw(
