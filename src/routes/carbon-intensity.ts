@@ -3,6 +3,7 @@ import type { GridIntensity, IntensityHistory, IntensityReading } from 'carbonsc
 import { InvalidZoneError, ZONE_PATTERN, zoneKeyCase } from 'carbonscope';
 import type { Context } from 'koa';
 import { clientError } from '../http/errors.js';
+import { queryParam } from '../http/query-param.js';
 import { html, page, type SafeHtml, wantsHtml } from '../views/html.js';
 
 /**
@@ -54,13 +55,13 @@ async function serve(
   }
 }
 
-/** The zone asked for, normalised; invalid shapes are refused here with the expected format. */
+/**
+ * The zone asked for, normalised; invalid shapes, and a zone given twice or as `zone[]`, are
+ * refused here with the expected format.
+ */
 function zoneParam(ctx: Context, fallback: string): string {
-  // No query string (most requests): Koa would still parse it and cache the empty result.
-  if (ctx.querystring === '') return fallback;
-  const raw = ctx.query.zone;
+  const raw = queryParam(ctx, 'zone');
   if (raw === undefined) return fallback;
-  if (Array.isArray(raw)) throw new InvalidZoneError(raw.join(','));
   const zone = zoneKeyCase(raw.trim());
   if (zone === '') return fallback;
   if (!ZONE_PATTERN.test(zone)) throw new InvalidZoneError(raw);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import Router from '@koa/router';
 import type { Dashboard } from '../dashboard/index.js';
+import { queryParam } from '../http/query-param.js';
 import { sourceAsset } from '../paths.js';
 import { html, page } from '../views/html.js';
 
@@ -63,12 +64,11 @@ function dashboardPage(): string {
 
 /**
  * The `since` cursor: 0 when absent, NaN unless it is one plain decimal whole number within the
- * safe integers. Number() alone would also take `1e3`, `0x10`, ` ` and `1.0`, and a repeated
- * `since` arrives as an array.
+ * safe integers. Number() alone would also take `1e3`, `0x10`, ` ` and `1.0`.
  */
-function cursorOf(raw: unknown): number {
+function cursorOf(raw: string | undefined): number {
   if (raw === undefined) return 0;
-  if (typeof raw !== 'string' || !/^[0-9]+$/.test(raw)) return Number.NaN;
+  if (!/^[0-9]+$/.test(raw)) return Number.NaN;
   const n = Number(raw);
   return Number.isSafeInteger(n) ? n : Number.NaN;
 }
@@ -91,9 +91,9 @@ export function dashboardRoutes(dashboard: Dashboard): Router {
     ctx.body = body;
   });
   router.get('/dashboard/data', (ctx) => {
-    const cursor = cursorOf(ctx.query.since);
+    const cursor = cursorOf(queryParam(ctx, 'since'));
     if (Number.isNaN(cursor)) ctx.throw(400, "'since' must be a whole number of samples, e.g. 0");
-    const boot = typeof ctx.query.boot === 'string' ? ctx.query.boot : undefined;
+    const boot = queryParam(ctx, 'boot');
     ctx.set('Cache-Control', 'no-store');
     ctx.body = dashboard.data(cursor, boot);
   });

@@ -150,9 +150,36 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
     });
   }
 
-  it('refuses a repeated zone parameter with 400', async () => {
-    const url = await start();
-    expect((await get(`${url}/carbon_intensity?zone=DE&zone=FR`)).status).to.equal(400);
+  // Node's querystring keeps `zone[]` and `zone[a]` under keys of their own: the route would
+  // serve the default zone to a client that asked for another.
+  for (const [query, said] of [
+    ['zone=DE&zone=FR', 'given 2 times'],
+    ['zone[]=FR', 'zone[]'],
+    ['zone%5B%5D=FR', 'zone[]'],
+    ['zone[a]=FR', 'zone[a]'],
+    ['zone=FR&zone[]=DE', 'zone[]'],
+  ]) {
+    for (const path of ['/carbon_intensity', '/carbon_intensity/history']) {
+      it(`refuses ${path}?${query} with 400 naming the parameter, not the default zone`, async () => {
+        const url = await start();
+        const res = await get(`${url}${path}?${query}`);
+        expect(res.status).to.equal(400);
+        const body = JSON.parse(res.text) as { error: string; message: string };
+        expect(body.error).to.equal('bad_request');
+        expect(body.message).to.include("query parameter 'zone'").and.to.include(said);
+        const page = await get(`${url}${path}?${query}`, 'text/html');
+        expect(page.status).to.equal(400);
+        expect(page.text).to.include('query parameter &#39;zone&#39;');
+        expect(stub.calls).to.have.length(0);
+      });
+    }
+  }
+
+  it('serves ?zone=FR beside parameters it does not read (a cache buster)', async () => {
+    const url = await start({ CARBON_INTENSITY: '300' });
+    const res = await get(`${url}/carbon_intensity?zone=FR&_=1&zones[]=DE`);
+    expect(res.status).to.equal(200);
+    expect(JSON.parse(res.text)).to.include({ zone: 'FR' });
   });
 
   it('answers 404 naming a made-up zone, without asking the upstream', async () => {

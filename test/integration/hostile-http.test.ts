@@ -765,7 +765,6 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     '',
     'abc',
     '9007199254740992',
-    '1&since=2',
   ]) {
     it(`answers /dashboard/data?since=${since} with 400`, async () => {
       const res = await fetch(`${served.url}/dashboard/data?since=${since}`);
@@ -774,6 +773,24 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
         error: 'bad_request',
         message: "'since' must be a whole number of samples, e.g. 0",
       });
+    });
+  }
+
+  // A repeated or bracketed cursor or boot would otherwise be read as none: all history again,
+  // or a cursor trusted across a restart.
+  for (const [query, name, said] of [
+    ['since=1&since=2', 'since', 'given 2 times'],
+    ['since[]=5', 'since', 'since[]'],
+    ['since[x]=5', 'since', 'since[x]'],
+    ['since=5&boot=a&boot=b', 'boot', 'given 2 times'],
+    ['since=5&boot[]=a', 'boot', 'boot[]'],
+  ]) {
+    it(`answers /dashboard/data?${query} with 400 naming '${name}'`, async () => {
+      const res = await fetch(`${served.url}/dashboard/data?${query}`);
+      expect(res.status).to.equal(400);
+      const body = (await res.json()) as { error: string; message: string };
+      expect(body.error).to.equal('bad_request');
+      expect(body.message).to.include(`query parameter '${name}'`).and.to.include(said);
     });
   }
 
