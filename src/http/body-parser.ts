@@ -1,5 +1,6 @@
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware } from 'koa';
+import { charsetOf, refuseDifferingContentTypes } from './content-type.js';
 import { HttpError } from './errors.js';
 
 /** zlib and brotli name their failures Z_* (Z_DATA_ERROR, Z_BUF_ERROR) and ERR__* / ERR_BROTLI*. */
@@ -42,21 +43,36 @@ function refusedJson(error: BodyError): string | undefined {
 
 const UTF8 = /^utf-?8$/i;
 
+/** The longest part of a malformed Content-Type echoed in an answer. */
+const SHOWN_TYPE_CHARS = 60;
+
 /**
- * Refuses a JSON or form body declared in a charset other than UTF-8, which the parser would
- * read as UTF-8 all the same: UTF-16 as "not JSON", Latin-1 as text with U+FFFD in it, served
- * as if the client had sent that. JSON between systems is UTF-8 (RFC 8259, 8.1) and the form
- * parser decodes UTF-8 (browsers send no charset; an API client that names one means it).
+ * Refuses a body route's request whose Content-Type is ambiguous or does not parse (400: the
+ * body would be read by a guess), and a JSON or form body declared in a charset other than
+ * UTF-8 (415), which the parser would read as UTF-8 all the same: UTF-16 as "not JSON", Latin-1
+ * as text with U+FFFD in it, served as if the client had sent that. JSON between systems is
+ * UTF-8 (RFC 8259, 8.1) and the form parser decodes UTF-8 (browsers send no charset; an API
+ * client that names one means it).
  */
-function refuseForeignCharset(ctx: Context): void {
-  // Koa's charset: the parameter's value, unquoted; '' when absent or the header does not parse.
-  const charset = ctx.request.charset;
-  if (charset === '' || UTF8.test(charset)) return;
+function checkContentType(ctx: Context): void {
+  refuseDifferingContentTypes(ctx.req);
+  const type = ctx.req.headers['content-type'];
+  if (type === undefined) return;
+  const charset = charsetOf(type);
+  if ('malformed' in charset) {
+    const shown = JSON.stringify(type.slice(0, SHOWN_TYPE_CHARS));
+    throw new HttpError(
+      400,
+      `Content-Type ${shown} is malformed: ${charset.malformed}; send e.g. application/json; charset=utf-8`,
+    );
+  }
+  const { value } = charset;
+  if (value === undefined || UTF8.test(value)) return;
   const what = ctx.is('urlencoded') ? 'form' : ctx.is('json', '+json') ? 'JSON' : undefined;
   if (what === undefined) return;
   throw new HttpError(
     415,
-    `request body charset ${JSON.stringify(charset.slice(0, 40))} is not supported: send the ${what} body as UTF-8 (charset=utf-8, or no charset)`,
+    `request body charset ${JSON.stringify(value.slice(0, 40))} is not supported: send the ${what} body as UTF-8 (charset=utf-8, or no charset)`,
   );
 }
 
@@ -66,7 +82,8 @@ function refuseForeignCharset(ctx: Context): void {
  * client's, said in its words: a body that is not JSON is 400 `entity.parse.failed`, JSON that
  * is not an object or has a `__proto__` key is 400 saying which, a body that does not
  * decompress under its Content-Encoding (zlib answers with no status, which read as a 500 with a
- * stack in the log) is 400 too, and one declared in a charset other than UTF-8 is 415.
+ * stack in the log) is 400 too, as is a Content-Type that does not parse or two that differ, and
+ * a body declared in a charset other than UTF-8 is 415.
  */
 export function parseBodies(limitBytes: number): Middleware {
   const parse = bodyParser({
@@ -94,7 +111,7 @@ export function parseBodies(limitBytes: number): Middleware {
     },
   });
   return (ctx, next) => {
-    refuseForeignCharset(ctx);
+    checkContentType(ctx);
     return parse(ctx, next);
   };
 }

@@ -219,6 +219,95 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     expect(form.status).to.equal(200);
   });
 
+  // A Content-Type whose parameters do not parse left Koa's charset empty: the body was read as
+  // UTF-8 whatever the client meant, even a Latin-1 body whose charset's quote was not closed.
+  for (const type of [
+    'application/json; charset',
+    'application/json; charset=',
+    'application/json; charset="utf-8',
+    'application/json; charset="iso-8859-1',
+    'application/json; charset=utf-8, text/plain',
+    'application/json; charset=utf-8; charset=latin1',
+    'text/plain; charset="utf-8',
+  ]) {
+    it(`answers Content-Type: ${type} with 400 saying it is malformed, counted under its route`, async () => {
+      const before = await counted();
+      const tokens = await promptTokens();
+      const res = await fetch(`${served.url}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': type, accept: 'application/json' },
+        body: chatJson,
+      });
+      expect(res.status).to.equal(400);
+      const answer = (await res.json()) as { error: string; message: string };
+      expect(answer.error).to.equal('bad_request');
+      expect(answer.message).to.include('Content-Type').and.to.include('malformed');
+      expect(await promptTokens(), 'no chat reached the LLM').to.equal(tokens);
+      await nextSample(meter);
+      expect(await countedSince(before)).to.deep.equal({ '400 POST /chat': 1 });
+    });
+  }
+
+  // RFC 9110 5.6.6: parameters = *( OWS ";" OWS [ parameter ] ), so an empty one is no error.
+  it('reads a Content-Type with empty parameters, and sees the charset among them', async () => {
+    for (const type of [
+      'application/json;',
+      'application/json;;',
+      'application/json; charset=utf-8;',
+      'application/json ; ; charset="utf\\-8" ;',
+    ]) {
+      const res = await fetch(`${served.url}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': type, accept: 'application/json' },
+        body: chatJson,
+      });
+      expect(res.status, type).to.equal(200);
+    }
+    // Koa's parser (RFC 7231's grammar) gave no charset for these: Latin-1 was read as UTF-8.
+    const latin1 = await fetch(`${served.url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=iso-8859-1;' },
+      body: Buffer.from(chatJson, 'latin1'),
+    });
+    expect(latin1.status).to.equal(415);
+  });
+
+  // Node keeps the first Content-Type and drops the rest: the body would be read by one and a
+  // proxy before the service may have read it by the other.
+  it('answers two differing Content-Type lines with 400, and two equal ones as one', async () => {
+    const before = await counted();
+    const tokens = await promptTokens();
+    const head = (types: string[]) =>
+      'POST /chat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n' +
+      types.map((t) => `Content-Type: ${t}\r\n`).join('') +
+      `Content-Length: ${Buffer.byteLength(chatJson)}\r\n\r\n${chatJson}`;
+    const two = await raw(served.url, head(['application/json', 'text/plain']));
+    expect(two).to.match(/^HTTP\/1\.1 400 /);
+    expect(bodyOf(two)).to.deep.equal({
+      error: 'bad_request',
+      message: 'the request has more than one Content-Type header, and they differ',
+    });
+    expect(await promptTokens(), 'no chat reached the LLM').to.equal(tokens);
+    const same = await raw(served.url, head(['application/json', 'application/json']));
+    expect(same).to.match(/^HTTP\/1\.1 200 /);
+    await nextSample(meter);
+    expect(await countedSince(before)).to.deep.equal({ '400 POST /chat': 1, '200 POST /chat': 1 });
+  });
+
+  // Node's parser refuses a second Content-Length itself, equal or not (RFC 9112 6.3).
+  for (const second of ['2', String(Buffer.byteLength(chatJson))]) {
+    it(`answers a second Content-Length (${second}) with 400 JSON before the app`, async () => {
+      const reply = await raw(
+        served.url,
+        'POST /chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+          `Content-Length: ${Buffer.byteLength(chatJson)}\r\nContent-Length: ${second}\r\n\r\n${chatJson}`,
+      );
+      expect(reply).to.match(/^HTTP\/1\.1 400 /);
+      expect(bodyOf(reply)).to.include({ error: 'bad_request' });
+      expect(earlyAnswerLines()).to.deep.equal(['30 400 POST HPE_UNEXPECTED_CONTENT_LENGTH']);
+    });
+  }
+
   it('counts a malformed JSON body under its route, not "unmatched"', async () => {
     const res = await fetch(`${served.url}/chat`, {
       method: 'POST',
