@@ -1,11 +1,12 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Router from '@koa/router';
-import type { EnergySnapshot, GridIntensity } from 'carbonscope';
+import { type EnergySnapshot, type GridIntensity, setRoute } from 'carbonscope';
 import Koa from 'koa';
 import type { Config } from './config.js';
 import type { Dashboard } from './dashboard/index.js';
 import { parseBodies } from './http/body-parser.js';
 import { envelope } from './http/envelope.js';
-import { notePathRoute, noteRoute } from './http/route-of.js';
+import { notePathRoute, noteRoute, routeTemplate } from './http/route-of.js';
 import { sameOriginWrites } from './http/same-origin.js';
 import { understoodTransferCodings } from './http/transfer-coding.js';
 import { writesOnly } from './http/writes-only.js';
@@ -45,7 +46,16 @@ export interface AppDeps {
   dashboard?: Dashboard;
 }
 
-export function createApp(deps: AppDeps): Koa {
+/**
+ * The app, and `nameRoute`: names on a request the app never sees (Node answers a refused
+ * Expect itself) the route that would have served it, for request tracking to count it under.
+ * The HTTP server calls it (HttpServerOptions.nameRoute).
+ */
+export type ServiceApp = Koa & {
+  nameRoute(req: IncomingMessage, res: ServerResponse): void;
+};
+
+export function createApp(deps: AppDeps): ServiceApp {
   const app = new Koa();
   app.proxy = false;
   // Errors are answered and logged by the envelope; Koa's default would print stacks to stderr.
@@ -74,5 +84,11 @@ export function createApp(deps: AppDeps): Koa {
     if (ctx.status !== 404) notePathRoute(ctx);
   });
   app.use(router.allowedMethods());
-  return app;
+  const nameRoute = (req: IncomingMessage, res: ServerResponse) => {
+    // Koa's own reading of the path (an absolute-form target's too), as the router would get it.
+    const ctx = app.createContext(req, res);
+    const template = routeTemplate(router, ctx.path, ctx.method);
+    if (template !== undefined) setRoute(req, template);
+  };
+  return Object.assign(app, { nameRoute });
 }

@@ -35,3 +35,20 @@ export function notePathRoute(ctx: Context): void {
     }
   }
 }
+
+/**
+ * The template of the route a request for `path` and `method` is counted under, for one the app
+ * never saw (Node refused its Expect): the route that takes both, else one whose path matched,
+ * as a 405 is counted; undefined for a path no route matches (a 404, `unmatched`). Only
+ * templates the router has, so the label stays bounded.
+ */
+export function routeTemplate(router: Router, path: string, method: string): string | undefined {
+  const { path: onPath, pathAndMethod } = router.match(path, method);
+  const taken = pathAndMethod[pathAndMethod.length - 1]?.path;
+  if (typeof taken === 'string') return taken;
+  for (let i = onPath.length - 1; i >= 0; i--) {
+    const layer = onPath[i] as Layer | undefined;
+    if (layer && layer.methods.length > 0 && typeof layer.path === 'string') return layer.path;
+  }
+  return undefined;
+}

@@ -22,6 +22,11 @@ export interface HttpServerOptions {
   requestTimeoutMs?: number;
   /** Told of every answer given before the app saw a request (the service logs and counts them). */
   onEarlyAnswer?: (report: EarlyAnswerReport) => void;
+  /**
+   * Names the route of a request Node made but the app never saw (a refused Expect), which
+   * request tracking counts: the app's ServiceApp.nameRoute. Without it, `unmatched`.
+   */
+  nameRoute?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 /**
@@ -246,8 +251,24 @@ function refuseConnect(req: IncomingMessage, socket: Duplex, report: Report): vo
   });
 }
 
-/** `Expect:` with anything but 100-continue: 417 as JSON (Node's own answer has no body). */
-function answerExpectation(req: IncomingMessage, res: ServerResponse, report: Report): void {
+type NameRoute = NonNullable<HttpServerOptions['nameRoute']>;
+
+/**
+ * `Expect:` with anything but 100-continue: 417 as JSON (Node's own answer has no body), counted
+ * under the route `nameRoute` names, as the app's own early answers (a 405) are.
+ */
+function answerExpectation(
+  req: IncomingMessage,
+  res: ServerResponse,
+  report: Report,
+  nameRoute: NameRoute,
+): void {
+  try {
+    nameRoute(req, res);
+  } catch {
+    // Only a label is lost (`unmatched`): thrown here, in Node's parser callback, it would be
+    // uncaught and end the process.
+  }
   const expectation = String(req.headers.expect).slice(0, 40);
   answerJson(res, 417, `Expect: ${expectation} is not supported; send the request without it`);
   // Node made a request of it (request tracking counts it), but the app never logs it.
@@ -272,6 +293,7 @@ export function createHttpServer(
   const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const headersTimeout = Math.min(HEADERS_TIMEOUT_MS, requestTimeout);
   const report = options.onEarlyAnswer ?? (() => {});
+  const nameRoute = options.nameRoute ?? (() => {});
   const server = createServer(
     {
       requestTimeout,
@@ -288,7 +310,7 @@ export function createHttpServer(
     answerClientError(err, socket, report, headersTimeout / 1000),
   );
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) =>
-    answerExpectation(req, res, report),
+    answerExpectation(req, res, report, nameRoute),
   );
   server.on('connect', (req: IncomingMessage, socket: Duplex) =>
     refuseConnect(req, socket, report),

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { type Carbonscope, METRICS, prometheusName } from 'carbonscope';
 import type Koa from 'koa';
 import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
-import { type AppDeps, createApp } from '../../src/app.js';
+import { type AppDeps, createApp, type ServiceApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createHttpServer, type HttpServerOptions } from '../../src/http/server.js';
 import { Readiness } from '../../src/readiness.js';
@@ -16,9 +16,16 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-/** Serves a Koa app on an ephemeral loopback port, on the same HTTP server as the service. */
-export async function listen(app: Koa, options: HttpServerOptions = {}): Promise<Listening> {
-  const server = createHttpServer(app.callback(), options);
+/**
+ * Serves a Koa app on an ephemeral loopback port, on the same HTTP server as the service, which
+ * names the routes of requests the app never sees as the service does when the app can.
+ */
+export async function listen(
+  app: Koa | ServiceApp,
+  options: HttpServerOptions = {},
+): Promise<Listening> {
+  const nameRoute = 'nameRoute' in app ? app.nameRoute : undefined;
+  const server = createHttpServer(app.callback(), { nameRoute, ...options });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();

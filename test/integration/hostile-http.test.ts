@@ -475,7 +475,7 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     expect(await countedSince(before)).to.deep.equal({
       '400 _OTHER -': 1,
       '431 GET -': 1,
-      '417 POST unmatched': 1,
+      '417 POST /chat': 1,
       '405 CONNECT -': 1,
       '408 _OTHER -': 1,
     });
@@ -491,6 +491,29 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     expect(log).not.to.include(secret);
     expect(log).not.to.include('rawPacket');
   });
+
+  // Node answers an Expect itself, but it made a request of it: counted under the route that
+  // would have served it, as a 405 is; an unknown path stays `unmatched`.
+  for (const [target, route] of [
+    ['GET /healthz', '/healthz'],
+    ['GET /dashboard/assets/uplot.js?x=1', '/dashboard/assets/:name'],
+    ['DELETE /chat', '/chat'],
+    ['GET /no-such-path', 'unmatched'],
+    ['GET /pr%65dict', 'unmatched'],
+    ['GET http://x/healthz', '/healthz'],
+  ]) {
+    it(`counts a refused Expect on ${target} under ${route}`, async () => {
+      const before = await counted();
+      const reply = await raw(
+        served.url,
+        `${target} HTTP/1.1\r\nHost: x\r\nExpect: nonsense\r\n\r\n`,
+      );
+      expect(reply).to.match(/^HTTP\/1\.1 417 /);
+      await nextSample(meter);
+      const method = target.split(' ')[0];
+      expect(await countedSince(before)).to.deep.equal({ [`417 ${method} ${route}`]: 1 });
+    });
+  }
 
   it('labels an answer before the app with the method its bytes began with, if a known one', async () => {
     const before = await counted();
