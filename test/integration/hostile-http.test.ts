@@ -906,6 +906,25 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     });
   }
 
+  // Routed as sent, not with %65 read as e: decoded, /m%65trics would pass a proxy rule that
+  // keeps /metrics private. Only a route's parameters are decoded.
+  it('answers /m%65trics and /pr%65dict 404 (unmatched), and decodes a route parameter', async () => {
+    const before = await counted();
+    for (const path of ['/m%65trics', '/pr%65dict', '/%64ashboard/data']) {
+      const res = await fetch(`${served.url}${path}`);
+      expect(res.status, path).to.equal(404);
+      expect(await res.json()).to.include({ error: 'not_found' });
+    }
+    const asset = await fetch(`${served.url}/dashboard/assets/uplot%2ejs`);
+    expect(asset.status).to.equal(200);
+    await asset.arrayBuffer();
+    await nextSample(meter);
+    expect(await countedSince(before)).to.deep.equal({
+      '404 GET unmatched': 3,
+      '200 GET /dashboard/assets/:name': 1,
+    });
+  });
+
   it('answers an unknown dashboard asset 404 without echoing the path', async () => {
     const res = await fetch(`${served.url}/dashboard/assets/%3Cscript%3Ealert(1)%3C%2Fscript%3E`);
     expect(res.status).to.equal(404);
