@@ -5,10 +5,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { tempDirUntilExit } from '#library-tests/helpers/temp-dir.js';
 import { projectRoot } from '../../src/paths.js';
 import { freePort, SERVER_ENTRY } from '../helpers/spawn-server.js';
 import { sleep } from './load.js';
@@ -16,8 +16,9 @@ import { sleep } from './load.js';
 export const BARE_ENTRY = join(projectRoot, 'dist', 'test', 'bench', 'bare-server.js');
 
 const READY_TIMEOUT_MS = 30_000;
-// An empty working directory, so a developer's .env cannot change what is measured.
-export const WORK_DIR = mkdtempSync(join(tmpdir(), 'carbonscope-bench-'));
+// An empty working directory, so a developer's .env cannot change what is measured; the servers'
+// logs go there too (a long run's are large), and all of it goes when the bench ends.
+export const WORK_DIR = tempDirUntilExit('carbonscope-bench-');
 
 export interface RunningServer {
   name: string;

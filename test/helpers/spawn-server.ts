@@ -1,17 +1,16 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Spawned, spawnUntil } from '#library-tests/helpers/spawn.js';
+import { tempDirUntilExit } from '#library-tests/helpers/temp-dir.js';
 import { projectRoot } from '../../src/paths.js';
 import { waitFor } from './wait.js';
 
 export const SERVER_ENTRY = join(projectRoot, 'dist', 'src', 'server.js');
 
 // An empty working directory, so a developer's own .env cannot change what tests see.
-const WORK_DIR = mkdtempSync(join(tmpdir(), 'carbonscope-test-'));
+const WORK_DIR = tempDirUntilExit('carbonscope-test-');
 
 export { spawnUntil };
 

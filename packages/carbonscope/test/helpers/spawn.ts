@@ -1,11 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { tempDirUntilExit } from './temp-dir.js';
 
 // An empty working directory unless the caller names one: nothing of the developer's there.
-const WORK_DIR = mkdtempSync(join(tmpdir(), 'carbonscope-spawn-'));
+const WORK_DIR = tempDirUntilExit('carbonscope-spawn-');
 
 export interface Spawned {
   proc: ChildProcess;
