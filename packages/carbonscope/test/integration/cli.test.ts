@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -131,6 +131,8 @@ async function withSilentCollector(body: (port: number) => Promise<void>): Promi
 describe('carbonscope command line', function () {
   this.timeout(60_000);
   const dir = mkdtempSync(join(tmpdir(), 'carbonscope-cli-'));
+
+  after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('gives a CPU-busy command clearly more energy than an idle one', async () => {
     const busy = await jsonRun(BUSY);

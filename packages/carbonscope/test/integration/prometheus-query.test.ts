@@ -39,7 +39,7 @@ async function freePort(): Promise<number> {
 describe('exporters through the Prometheus query API', function () {
   this.timeout(60_000);
   const dir = mkdtempSync(join(tmpdir(), 'carbonscope-exporters-prom-'));
-  let exporters: ExporterServer;
+  let exporters: ExporterServer | undefined;
   let prometheus: ChildProcess | undefined;
   let base = '';
   const nodes = shopCluster(WEB, containerId('sidecar'));
@@ -107,10 +107,14 @@ describe('exporters through the Prometheus query API', function () {
   });
 
   after(async () => {
-    prometheus?.kill('SIGTERM');
-    if (prometheus && prometheus.exitCode === null) await once(prometheus, 'exit');
-    await exporters.stop();
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      prometheus?.kill('SIGTERM');
+      if (prometheus && prometheus.exitCode === null) await once(prometheus, 'exit');
+      await exporters?.stop();
+    } finally {
+      // Also when the before hook failed half-way.
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   const kepler = async (identity: ContainerIdentity) => {

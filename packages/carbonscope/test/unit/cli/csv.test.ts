@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -19,6 +19,8 @@ const EXPECTED_HEADER =
 
 describe('emissions.csv', () => {
   const dir = mkdtempSync(join(tmpdir(), 'carbonscope-csv-'));
+
+  after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('has CodeCarbon 3.x columns in their order', () => {
     expect(CSV_HEADER).to.equal(EXPECTED_HEADER);

@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -86,6 +86,22 @@ function ps(rows: Array<[number, number, string, string]>): string {
         `${String(pid).padStart(5)} ${String(ppid).padStart(5)} ${time.padStart(8)} ${started}`,
     )
     .join('\n');
+}
+
+/** Ends the orphan that wrote its pid to `mark`, if it did and is still running. */
+function killOrphan(mark: string): void {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(mark, 'utf8'));
+  } catch {
+    return; // the test ended before the orphan wrote it: the test's own failure says why
+  }
+  if (!(pid > 0)) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // it had finished
+  }
 }
 
 describe('process tree CPU time', () => {
@@ -348,7 +364,8 @@ describe('process tree CPU time', () => {
   it('keeps what a real orphaned busy grandchild used in the tree, and counts the work after', async function () {
     if (process.platform !== 'linux') this.skip();
     this.timeout(30_000);
-    const mark = join(mkdtempSync(join(tmpdir(), 'carbonscope-orphan-')), 'orphan-pid');
+    const dir = mkdtempSync(join(tmpdir(), 'carbonscope-orphan-'));
+    const mark = join(dir, 'orphan-pid');
     // Budgets in CPU time, not wall time, so that a loaded machine changes nothing but how long.
     const cpu =
       'const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };';
@@ -380,14 +397,8 @@ describe('process tree CPU time', () => {
       // init it would be over 3 s. Reading the tree's total without keeping it gave ~1.1 s.
       expect(reader.read()).to.be.within(1.5, 2.4);
     } finally {
-      const pid = Number(readFileSync(mark, 'utf8'));
-      if (pid > 0) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // it had finished
-        }
-      }
+      killOrphan(mark);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
