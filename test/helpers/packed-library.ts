@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../src/paths.js';
@@ -10,9 +10,8 @@ const run = promisify(execFile);
 export const LIBRARY_DIR = join(projectRoot, 'packages', 'carbonscope');
 const NPM_QUIET = ['--no-audit', '--no-fund', '--loglevel=error'];
 
-/** `npm pack` of the library as built: the tarball a user would install. */
-export async function packLibrary(): Promise<string> {
-  const into = mkdtempSync(join(tmpdir(), 'carbonscope-pack-'));
+/** `npm pack` of the library as built into `into`: the tarball a user would install. */
+export async function packLibrary(into: string): Promise<string> {
   const { stdout } = await run('npm', ['pack', '--pack-destination', into, '--silent'], {
     cwd: LIBRARY_DIR,
   });

@@ -79,7 +79,7 @@ describe('the packed library in fresh projects (examples/)', function () {
   const work = mkdtempSync(join(tmpdir(), 'carbonscope-examples-'));
 
   before(async () => {
-    tarball = await packLibrary();
+    tarball = await packLibrary(work);
   });
   after(() => rmSync(work, { recursive: true, force: true }));
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -26,6 +26,7 @@ describe('ONNX Runtime telemetry (spawned service, its own HOME and TMPDIR)', fu
 
   after(async () => {
     await server?.stop();
+    for (const dir of [home, temp]) rmSync(dir, { recursive: true, force: true });
   });
 
   it('is off: a /predict leaves no device id, event store or telemetry log behind', async () => {

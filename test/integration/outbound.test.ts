@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -39,6 +39,10 @@ function tracee(strace: Spawned): number {
 
 describe('outbound connections (spawned service under strace)', function () {
   this.timeout(90_000);
+  // The service's working directory, HOME and TMPDIR, and strace's log.
+  const dir = mkdtempSync(join(tmpdir(), 'carbonscope-outbound-'));
+
+  after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('reads the lines strace writes for IPv4 and IPv6 peers', () => {
     const log = [
@@ -54,7 +58,6 @@ describe('outbound connections (spawned service under strace)', function () {
 
   it('with nothing configured, reaches no address beyond loopback (DNS included)', async () => {
     requireStrace();
-    const dir = mkdtempSync(join(tmpdir(), 'carbonscope-outbound-'));
     const log = join(dir, 'strace.log');
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -129,13 +129,9 @@ describe('service (spawned, real HTTP)', function () {
     expect(buckets.map((b) => b.labels.le)).to.deep.equal(LATENCY_LE);
     const inf = buckets[buckets.length - 1].value;
     expect(inf).to.equal(findSample(text, `${HTTP_DURATION}_count`, healthz));
-    const dir = mkdtempSync(join(tmpdir(), 'promtool-'));
-    writeFileSync(join(dir, 'metrics.txt'), text);
     // promtool reads the exposition from stdin and exits non-zero on a format error; lint
     // findings about naming style are printed but are not format errors.
-    const out = execFileSync('sh', ['-c', `promtool check metrics < ${join(dir, 'metrics.txt')}`], {
-      encoding: 'utf8',
-    });
+    const out = execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(out).not.to.match(/error/i);
   });
 
@@ -385,9 +381,11 @@ describe('start-up failures', function () {
 
 describe('a powercap root switches the service to measured RAPL figures', function () {
   this.timeout(60_000);
+  const root = mkdtempSync(join(tmpdir(), 'carbonscope-powercap-'));
+
+  after(() => rmSync(root, { recursive: true, force: true }));
 
   it('reports rapl power, not the estimate, on /energy and /metrics', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'powercap-'));
     const counters = { 'intel-rapl:0': 0, 'intel-rapl:0:0': 0 };
     // Written to a temporary file and renamed: a sysfs read never sees a half-written value.
     const write = () => {
