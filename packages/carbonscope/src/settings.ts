@@ -12,7 +12,7 @@ import {
 } from './energy/sources/estimate.js';
 import { DEFAULT_CALIBRATION_INTERVAL_MS, DEFAULT_MAX_OPERATION_AGE_MS } from './energy/tracker.js';
 import { MAX_ZONE_LENGTH, zoneKind } from './grid/zones.js';
-import { credentialsOf, maskUserinfo, percentDecoded, urlSecrets } from './url-credentials.js';
+import { credentialsOf, maskUrlText, percentDecoded, urlSecrets } from './url-credentials.js';
 
 /** Thrown when a setting is malformed; `variable` names the environment variable to fix. */
 export class SettingsError extends Error {
@@ -208,8 +208,8 @@ export function parseEnv<S extends Record<string, z.ZodType>>(schema: S, env: En
     const result = type.safeParse(value);
     if (!result.success) {
       const reason = result.error.issues[0]?.message ?? 'invalid value';
-      // A URL's user:password never goes into an error (which ends up in logs).
-      const shown = raw === undefined ? raw : maskUserinfo(raw);
+      // A URL's user:password, query values and fragment never go into an error (nor logs).
+      const shown = raw === undefined ? raw : maskUrlText(raw);
       throw new SettingsError(name, `${reason} (got ${JSON.stringify(shown)})`);
     }
     out[name] = result.data;

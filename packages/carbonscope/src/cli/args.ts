@@ -1,6 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { ENERGY_SOURCES, ZONE_PATTERN } from '../settings.js';
-import { maskUserinfo, urlSecrets } from '../url-credentials.js';
+import { maskUrlText, urlSecrets } from '../url-credentials.js';
 
 /** A command-line mistake: the message and the usage go to stderr, the exit code is 2. */
 export class UsageError extends Error {
@@ -85,7 +85,7 @@ function checkOtlpUrl(text: string): void {
   // would otherwise fail later with a TypeError and its stack.
   if (/^https?:\/\/[^\s]+$/.test(text) && URL.canParse(text)) return;
   throw new UsageError(
-    `--otlp: expected an http(s) URL such as http://localhost:4318 (got "${maskUserinfo(text)}")`,
+    `--otlp: expected an http(s) URL such as http://localhost:4318 (got "${maskUrlText(text)}")`,
   );
 }
 

@@ -553,6 +553,19 @@ describe('carbonscope command line', function () {
     });
   });
 
+  it("never prints an --otlp URL's query values or fragment, in -v, --json or the failure", async () => {
+    const refused = createTcpServer();
+    const port = await listenOnLoopback(refused);
+    await new Promise((resolve) => refused.close(resolve));
+    const url = `http://127.0.0.1:${port}/?api_key=SECRET1#SECRET2`;
+    const r = await cli(['run', '-v', '--json', '--otlp', url, ...node('1')]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.contain(
+      `could not push metrics to http://127.0.0.1:${port}/?api_key=[redacted]#[redacted]: `,
+    );
+    expect(`${r.stdout}${r.stderr}`).to.not.match(/SECRET/);
+  });
+
   it('never prints a secret it knows, on whatever line an upstream echoes it', async () => {
     const token = 'otlp-TOKEN-4f9a2c';
     const emKey = 'em-KEY-0123456789';

@@ -126,6 +126,19 @@ describe('command-line arguments', () => {
     }
   });
 
+  it('never echoes the query values or fragment of a bad --otlp URL', () => {
+    for (const url of [
+      'http://collector:99999/?api_key=SECRET1',
+      'ftp://collector/?api_key=SECRET1#SECRET2',
+      'collector:4318/#SECRET2',
+    ]) {
+      expect(() => parseRunArgs(['--otlp', url, 'true']), url)
+        .to.throw(UsageError, /^--otlp: expected an http\(s\) URL/)
+        .with.property('message')
+        .that.does.not.match(/SECRET/);
+    }
+  });
+
   it('refuses an --otlp URL that the URL parser refuses, without its password', () => {
     for (const url of ['http://bob:s3cretPW@host:99999', 'http://bob:s3cretPW@[::1']) {
       expect(() => parseRunArgs(['--otlp', url, 'true']), url)
