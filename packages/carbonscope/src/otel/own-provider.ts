@@ -1,22 +1,20 @@
 import { createServer, type Server } from 'node:http';
 import { metrics } from '@opentelemetry/api';
 import { z } from 'zod';
-import { type Logger, redactSecrets } from '../log.js';
+import type { Logger } from '../log.js';
 import { type Env, envSecretsOf, integerSetting, parseEnv, urlSetting } from '../settings.js';
-import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import { installMaskingDiag } from './diag.js';
 import { LocalHistograms } from './local-histograms.js';
 import {
-  failureOf,
   gated,
   importAll,
   importSdk,
   otlpMetricExporter,
   PROMETHEUS,
   type PushMetricExporter,
-  withResults,
 } from './optional-sdk.js';
 import { PrometheusText } from './prometheus-text.js';
+import { reportingFailures } from './push-failures.js';
 import { SCOPE } from './scope.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
@@ -42,6 +40,11 @@ const PERIODIC = {
   OTEL_METRIC_EXPORT_INTERVAL: integerSetting(1, 86_400_000).optional(),
   OTEL_METRIC_EXPORT_TIMEOUT: integerSetting(1, 600_000).optional(),
 };
+/** The OTLP exporter's own timeout, its requests' and retries' (10 s by default). */
+const OTLP_TIMEOUTS = {
+  OTEL_EXPORTER_OTLP_TIMEOUT: integerSetting(1, 600_000).optional(),
+  OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: integerSetting(1, 600_000).optional(),
+};
 const SCHEMAS: Readonly<Record<string, Record<string, z.ZodType>>> = {
   prometheus: {
     OTEL_EXPORTER_PROMETHEUS_HOST: z.string().optional(),
@@ -49,6 +52,7 @@ const SCHEMAS: Readonly<Record<string, Record<string, z.ZodType>>> = {
   },
   otlp: {
     ...PERIODIC,
+    ...OTLP_TIMEOUTS,
     OTEL_EXPORTER_OTLP_ENDPOINT: urlSetting.optional(),
     OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: urlSetting.optional(),
     OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: otlpProtocol.optional(),
@@ -121,25 +125,25 @@ function otlpMetricsTarget(env: Env): string {
   return `${base.replace(/\/+$/, '')}/v1/metrics`;
 }
 
+interface ReaderTimes {
+  exportIntervalMillis: number;
+  exportTimeoutMillis: number;
+}
+
 /**
- * The exporter, saying in one line when a push fails: the SDK hands the error to its global
- * handler, silent unless the application set a diag logger, so a wrong endpoint or a refused
- * key would lose every figure without a word. Once per failure: again only for another reason
- * or after a push got through. The URL's user and password are never shown.
+ * The periodic reader's interval and timeout. The SDK refuses a timeout over the interval. A
+ * short interval alone (the default 30 s timeout) is a usual setting, so the timeout becomes the
+ * interval, as NodeSDK does; only a timeout the user set over it is worth a warning.
  */
-function reportingFailures(exporter: PushMetricExporter, env: Env, logger: Logger) {
-  const target = otlpMetricsTarget(env);
-  const secrets = urlSecrets(target);
-  let reported: string | undefined;
-  return withResults(exporter, (result) => {
-    const failure = failureOf(result);
-    if (failure === reported) return;
-    reported = failure;
-    if (failure === undefined) return;
+function readerTimes(env: Env, logger: Logger): ReaderTimes {
+  const exportIntervalMillis = whole(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
+  const timeout = whole(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000);
+  if (timeout > exportIntervalMillis && env.OTEL_METRIC_EXPORT_TIMEOUT?.trim()) {
     logger.warn(
-      `could not push metrics to ${withoutCredentials(target)}: ${redactSecrets(failure, secrets)}; the next export tries again`,
+      `OTEL_METRIC_EXPORT_TIMEOUT (${timeout}) is over OTEL_METRIC_EXPORT_INTERVAL (${exportIntervalMillis}): the interval is used`,
     );
-  });
+  }
+  return { exportIntervalMillis, exportTimeoutMillis: Math.min(timeout, exportIntervalMillis) };
 }
 
 async function readerFor(
@@ -152,25 +156,12 @@ async function readerFor(
   open: () => boolean,
 ): Promise<Reader | undefined> {
   const metricProducers = [histograms];
-  const periodic = (inner: import('@opentelemetry/sdk-metrics').PushMetricExporter) => {
-    const exp = gated(inner, open);
-    const exportIntervalMillis = whole(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
-    const timeout = whole(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000);
-    // The SDK refuses a timeout over the interval. A short interval alone (the default 30 s
-    // timeout) is a usual setting, so the timeout becomes the interval, as NodeSDK does; only a
-    // timeout the user set over it is worth a warning.
-    if (timeout > exportIntervalMillis && env.OTEL_METRIC_EXPORT_TIMEOUT?.trim()) {
-      logger.warn(
-        `OTEL_METRIC_EXPORT_TIMEOUT (${timeout}) is over OTEL_METRIC_EXPORT_INTERVAL (${exportIntervalMillis}): the interval is used`,
-      );
-    }
-    return new sdk.PeriodicExportingMetricReader({
-      exporter: exp,
+  const periodic = (inner: PushMetricExporter, times: ReaderTimes) =>
+    new sdk.PeriodicExportingMetricReader({
+      exporter: gated(inner, open),
       metricProducers,
-      exportIntervalMillis,
-      exportTimeoutMillis: Math.min(timeout, exportIntervalMillis),
+      ...times,
     });
-  };
   switch (exporter) {
     case 'prometheus': {
       const [prometheus] = await importAll<[typeof import('@opentelemetry/exporter-prometheus')]>(
@@ -192,11 +183,21 @@ async function readerFor(
       return reader;
     }
     case 'otlp': {
-      const exporter = await otlpMetricExporter(env, 'OTEL_METRICS_EXPORTER=otlp');
-      return periodic(reportingFailures(exporter, env, logger));
+      // Given up by the exporter no later than by the reader: the reader's timeout goes to the
+      // SDK's silent error handler, and the exporter's own (10 s, retries included) would block
+      // the exports after it, so a refused push would go untold for as long.
+      const times = readerTimes(env, logger);
+      const own = whole(env, 'OTEL_EXPORTER_OTLP_TIMEOUT', 10_000);
+      const exporterTimeout = Math.min(
+        whole(env, 'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', own),
+        times.exportTimeoutMillis,
+      );
+      const what = 'OTEL_METRICS_EXPORTER=otlp';
+      const exporter = await otlpMetricExporter(env, what, undefined, exporterTimeout);
+      return periodic(reportingFailures(exporter, otlpMetricsTarget(env), logger), times);
     }
     case 'console':
-      return periodic(new sdk.ConsoleMetricExporter());
+      return periodic(new sdk.ConsoleMetricExporter(), readerTimes(env, logger));
     default:
       logger.warn(`OTEL_METRICS_EXPORTER: unknown exporter "${exporter}" ignored`);
       return undefined;

@@ -170,6 +170,7 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
     ['OTEL_EXPORTER_PROMETHEUS_PORT', 'abc'],
     ['OTEL_EXPORTER_PROMETHEUS_PORT', '99999'],
     ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc'],
+    ['OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', '5s'],
   ] as const) {
     it(`${variable}=${value}: one line naming it, and the application serves, unmetered`, async () => {
       const exporter = variable.startsWith('OTEL_EXPORTER_PROMETHEUS') ? 'prometheus' : 'otlp';
@@ -255,6 +256,62 @@ async function closedPort(): Promise<number> {
   await once(server, 'close');
   return port;
 }
+
+describe('register: a failing push is one warning, a recovery one line', function () {
+  this.timeout(60_000);
+  let app: App | undefined;
+  let collector: Server | undefined;
+
+  afterEach(async () => {
+    await app?.stop('SIGKILL');
+    app = undefined;
+    collector?.close();
+    collector = undefined;
+  });
+
+  const pushLines = () => (app?.stderr ?? []).filter((l) => / metrics (pushed )?to http:/.test(l));
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('warns within 5 s where a closed port refuses each 1 s export, once, its key masked', async () => {
+    const endpoint = `http://127.0.0.1:${await closedPort()}/?api_key=QUERY-SECRET-7`;
+    app = await startApp({ url: endpoint }, { OTEL_METRIC_EXPORT_INTERVAL: '1000' });
+    await waitFor(() => pushLines().length > 0, 5_000).catch(() => {
+      throw new Error(`no warning within 5 s: ${app?.stderr.join('\n')}`);
+    });
+    // Three more exports, refused as the first.
+    await sleep(3_000);
+    expect(pushLines()).to.have.length(1);
+    expect(pushLines()[0]).to.match(
+      /^carbonscope: warning: could not push metrics to http:\/\/127\.0\.0\.1:\d+\/\?api_key=\[redacted\]: .*ECONNREFUSED/,
+    );
+    expect(app.stderr.join('\n')).to.not.include('QUERY-SECRET');
+  });
+
+  it('says once that pushes get through again', async () => {
+    let refuse = true;
+    collector = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.statusCode = refuse ? 400 : 200;
+        res.end();
+      });
+    }).listen(0, '127.0.0.1');
+    await once(collector, 'listening');
+    const { port } = collector.address() as { port: number };
+    app = await startApp(
+      { url: `http://127.0.0.1:${port}` },
+      { OTEL_METRIC_EXPORT_INTERVAL: '300' },
+    );
+    await waitFor(() => pushLines().length === 1, 10_000);
+    refuse = false;
+    await waitFor(() => pushLines().length === 2, 10_000);
+    await sleep(1_000);
+    expect(pushLines()).to.deep.equal([
+      `carbonscope: warning: could not push metrics to http://127.0.0.1:${port}/v1/metrics: Bad Request (HTTP 400); the next export tries again`,
+      `carbonscope: metrics pushed to http://127.0.0.1:${port}/v1/metrics again`,
+    ]);
+  });
+});
 
 describe("OTEL_LOG_LEVEL under register: its own SDK's diagnostic lines", function () {
   this.timeout(60_000);

@@ -1,0 +1,41 @@
+import { type Logger, redactSecrets } from '../log.js';
+import { urlSecrets, withoutCredentials } from '../url-credentials.js';
+import { failureOf, type PushMetricExporter, withResults } from './optional-sdk.js';
+
+/** Within one run of failed pushes, a new reason is told no sooner than this after the last. */
+export const REASON_REPEAT_MS = 10 * 60_000;
+
+/**
+ * The exporter, saying in one warning line when pushes start to fail: the SDK hands the error
+ * to its global handler, silent unless the application set a diag logger, so a wrong endpoint
+ * or a refused key would lose every figure without a word. One line per run of failures, and
+ * one (info) when a push gets through again; a reason that changes within the run (a timeout,
+ * then a refusal, by turns) is told again only after REASON_REPEAT_MS, so no interval adds a
+ * line. The URL's user, password and query values are never shown.
+ */
+export function reportingFailures(
+  exporter: PushMetricExporter,
+  target: string,
+  logger: Logger,
+  now: () => number = () => performance.now(),
+): PushMetricExporter {
+  const shown = withoutCredentials(target);
+  const secrets = urlSecrets(target);
+  let reported: string | undefined;
+  let reportedAt = 0;
+  return withResults(exporter, (result) => {
+    const failure = failureOf(result);
+    if (failure === undefined) {
+      if (reported !== undefined) logger.info(`metrics pushed to ${shown} again`);
+      reported = undefined;
+      return;
+    }
+    const failing = reported !== undefined;
+    if (failing && (failure === reported || now() - reportedAt < REASON_REPEAT_MS)) return;
+    reported = failure;
+    reportedAt = now();
+    logger.warn(
+      `could not push metrics to ${shown}: ${redactSecrets(failure, secrets)}; the next export tries again`,
+    );
+  });
+}

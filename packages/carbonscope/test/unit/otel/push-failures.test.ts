@@ -1,0 +1,67 @@
+import { expect } from 'chai';
+import type { Logger } from '../../../src/log.js';
+import type { ExportResult, PushMetricExporter } from '../../../src/otel/optional-sdk.js';
+import { REASON_REPEAT_MS, reportingFailures } from '../../../src/otel/push-failures.js';
+
+/** An exporter whose exports end as `results` says, one by one. */
+function scriptedExporter(results: ExportResult[]): PushMetricExporter {
+  return {
+    export: (_metrics, done) => done(results.shift() ?? { code: 0 }),
+    forceFlush: async () => undefined,
+    shutdown: async () => undefined,
+  };
+}
+
+function recordingLogger(lines: string[]): Logger {
+  const at = (level: string) => (text: unknown) => lines.push(`${level}: ${String(text)}`);
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+const refused: ExportResult = { code: 1, error: new Error('connect ECONNREFUSED 127.0.0.1:1') };
+const timedOut: ExportResult = { code: 1, error: new Error('Request timed out') };
+const ok: ExportResult = { code: 0 };
+
+describe('otel: a failing OTLP push is told once, and its recovery once', () => {
+  it('one warning for a run of failures, whatever their reasons, then one line when one gets through', () => {
+    const lines: string[] = [];
+    let clock = 0;
+    const results = [refused, refused, timedOut, refused, timedOut, ok, ok, refused];
+    const exporter = reportingFailures(
+      scriptedExporter([...results]),
+      'http://al:PW-SECRET-1@collector:4318/v1/metrics?api_key=QUERY-SECRET-2',
+      recordingLogger(lines),
+      () => clock,
+    );
+    for (const _ of results) {
+      exporter.export({} as never, () => undefined);
+      clock += 1000;
+    }
+    expect(lines).to.deep.equal([
+      'warn: could not push metrics to http://[redacted]@collector:4318/v1/metrics?api_key=[redacted]: connect ECONNREFUSED 127.0.0.1:1; the next export tries again',
+      'info: metrics pushed to http://[redacted]@collector:4318/v1/metrics?api_key=[redacted] again',
+      'warn: could not push metrics to http://[redacted]@collector:4318/v1/metrics?api_key=[redacted]: connect ECONNREFUSED 127.0.0.1:1; the next export tries again',
+    ]);
+  });
+
+  it('a reason that changes within a long run of failures is told again, once per repeat period', () => {
+    const lines: string[] = [];
+    let clock = 0;
+    const exporter = reportingFailures(
+      scriptedExporter([refused, timedOut, refused, timedOut]),
+      'http://collector:4318/v1/metrics',
+      recordingLogger(lines),
+      () => clock,
+    );
+    exporter.export({} as never, () => undefined);
+    clock += REASON_REPEAT_MS - 1;
+    exporter.export({} as never, () => undefined);
+    clock += 1;
+    // The reason told last, then another: only the other is news.
+    exporter.export({} as never, () => undefined);
+    exporter.export({} as never, () => undefined);
+    expect(lines.map((l) => l.split(': ').slice(2).join(': '))).to.deep.equal([
+      'connect ECONNREFUSED 127.0.0.1:1; the next export tries again',
+      'Request timed out; the next export tries again',
+    ]);
+  });
+});
