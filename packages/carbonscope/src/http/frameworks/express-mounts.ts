@@ -15,7 +15,10 @@ interface Matched {
 
 /** Routers nested deeper than this are not walked: the request keeps no mount template. */
 const MAX_DEPTH = 16;
-/** Mount paths remembered per route; past it each is walked again (a parameter's values). */
+/**
+ * Mount paths (a parameter's values as sent) remembered per route; past it a new one takes the
+ * place of the oldest, so the values in use now are the cached ones, not the first 64 ever seen.
+ */
 const MAX_CACHED = 64;
 
 const cache = new WeakMap<object, Map<string, string | null>>();
@@ -105,6 +108,9 @@ export function mountTemplateOf(req: object, route: object, baseUrl: string): st
   const stack = lookUp<{ stack?: unknown }>(apps[0] as object, 'router')?.stack;
   const template = walk(stack, baseUrl, route, apps, 0, 0) ?? null;
   if (known.size === 0) cache.set(route, known);
-  if (known.size < MAX_CACHED) known.set(baseUrl, template);
+  // A Map iterates in insertion order: its first key is the oldest. Only a miss pays this (it
+  // has walked already); a hit is one get.
+  if (known.size >= MAX_CACHED) known.delete(known.keys().next().value as string);
+  known.set(baseUrl, template);
   return template ?? undefined;
 }
