@@ -24,6 +24,15 @@ export function setRoute(req: IncomingMessage, template: string): void {
 }
 
 /**
+ * True once something named `req`'s route (setRoute): a later namer of the same route, Fastify
+ * 5's handler channel after carbonscope's hook, can leave it, and an application's own name
+ * stands. A request Express reshaped is never asked.
+ */
+export function routeNamed(req: IncomingMessage): boolean {
+  return (req as Routed)[ROUTE] !== undefined;
+}
+
+/**
  * Gives `req` its route slot, empty, as tracking begins: reading it later is then an own
  * property. A property a request lacks is looked up through its prototype chain on every read,
  * and Express's requests inherit from `app.request`, whose dozens of accessors made that miss

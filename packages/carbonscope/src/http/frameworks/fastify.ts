@@ -1,6 +1,6 @@
 import { subscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
-import { setRoute } from '../route.js';
+import { routeNamed, setRoute } from '../route.js';
 
 /** Published by Fastify 5 before each route handler runs, with the matched route. */
 const HANDLER_START = 'tracing:fastify.request.handler:start';
@@ -67,8 +67,9 @@ const nameRoute = (request: FastifyRequest, _reply: unknown, done: Done): void =
 
 /**
  * Fastify tells of each instance it builds (4 and 5), which then names its routes (nameRoute),
- * and Fastify 5 names the route on its handler channel too, which also covers an instance built
- * before carbonscope loaded (but for the requests its hooks answer). Must run before the
+ * and Fastify 5 names the route on its handler channel too, which covers an instance built
+ * before carbonscope loaded (but for the requests its hooks answer); a request nameRoute named
+ * is left as it is there. Must run before the
  * application builds its Fastify instance (register and the instrumentation call it as they
  * load).
  */
@@ -77,9 +78,11 @@ export function installFastifyRoutes(): void {
   installed = true;
   subscribe(HANDLER_START, (message) => {
     const m = message as HandlerMessage;
-    const url = m.route?.url ?? m.request?.routeOptions?.url;
     const raw = m.request?.raw;
-    if (raw && typeof url === 'string') setRoute(raw, url);
+    // Named already by nameRoute (an instance built after this), or by the application.
+    if (!raw || routeNamed(raw)) return;
+    const url = m.route?.url ?? m.request?.routeOptions?.url;
+    if (typeof url === 'string') setRoute(raw, url);
   });
   subscribe(INITIALIZATION, (message) => {
     const fastify = (message as { fastify?: FastifyInstance }).fastify;

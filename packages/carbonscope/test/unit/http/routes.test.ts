@@ -211,6 +211,40 @@ describe('http: every request of a server is one operation named by its route te
     await expectFastifyRoutes(app);
   });
 
+  it('Fastify 5: names the route once per request, not again on its handler channel', async () => {
+    installRouteResolvers();
+    const app = Fastify();
+    app.get('/users/:id', async () => 'user');
+    await app.ready();
+    // Each name given to a request's route slot, in order: an accessor put on the slot before
+    // Fastify (and carbonscope's hook) sees the request.
+    const names: string[] = [];
+    app.server.prependListener('request', (req: IncomingMessage) => {
+      let value: unknown;
+      Object.defineProperty(req, Symbol.for('carbonscope.http.route'), {
+        configurable: true,
+        get: () => value,
+        set: (v: unknown) => {
+          if (v !== undefined) names.push(String(v));
+          value = v;
+        },
+      });
+    });
+    const { cs, ended } = await tracked(app.server);
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const base = await listening(app.server);
+      expect(await requestAll(base, ['/users/1', '/users/2'], ended)).to.deep.equal([
+        '/users/:id 200',
+        '/users/:id 200',
+      ]);
+      expect(names).to.deep.equal(['/users/:id', '/users/:id']);
+    } finally {
+      await app.close();
+      await cs.stop();
+    }
+  });
+
   // Fastify 4's instance has the methods the test uses, with the same signatures.
   const lines: Array<[string, () => FastifyInstance]> = [
     ['5', () => Fastify()],
