@@ -228,6 +228,13 @@ export function parseImpactsArgs(args: string[]): ImpactsOptions {
   ) {
     throw new UsageError(`--latency: expected seconds such as 2.5 (got "${latency}")`);
   }
+  // A measured request takes some time; at 0 s the method would give the server's share and
+  // the embodied impacts as 0 while the GPU's stays, an answer that reads as measured.
+  if (latencySeconds === 0) {
+    throw new UsageError(
+      `--latency: must be more than 0 s, or left out where not measured (got "${latency}")`,
+    );
+  }
   if (provider === '') throw new UsageError('--provider: expected a provider such as openai');
   if (zone === '') throw new UsageError('--zone: expected an alpha-3 zone such as FRA');
   return { help, provider, model, outputTokens, latencySeconds, zone, json };
@@ -307,8 +314,8 @@ Options:
                                (optional when --model is provider/model or a name one provider has)
   -m, --model <model>          the model, e.g. gpt-4o or openai/gpt-4o
   -n, --output-tokens <n>      tokens generated
-  -l, --latency <seconds>      measured request latency (default: none, i.e. infinite: the
-                               model's published speed or the latency model sets the time)
+  -l, --latency <seconds>      measured request latency, over 0 (default: none, i.e. infinite:
+                               the model's published speed or the latency model sets the time)
   -z, --zone <alpha3>          electricity mix, ISO 3166-1 alpha-3 or WOR (default: the provider's)
       --json                   print EcoLogits' output shape as JSON on stdout
   -h, --help                   show this help

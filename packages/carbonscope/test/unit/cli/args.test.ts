@@ -158,6 +158,17 @@ describe('command-line arguments', () => {
     }
   });
 
+  it('refuses an impacts --latency of 0 s, which no request takes, as it does a malformed one', () => {
+    const base = ['-m', 'openai/gpt-4o', '-n', '100'];
+    for (const latency of ['0', '0.0', '00.000']) {
+      expect(() => parseImpactsArgs([...base, '--latency', latency]), latency).to.throw(
+        UsageError,
+        /^--latency: must be more than 0 s, or left out where not measured \(got "/,
+      );
+    }
+    expect(parseImpactsArgs([...base, '--latency', '0.001']).latencySeconds).to.equal(0.001);
+  });
+
   it('accepts --help without a command', () => {
     expect(parseRunArgs(['--help']).help).to.equal(true);
     expect(parseMonitorArgs(['-h']).help).to.equal(true);
