@@ -10,6 +10,7 @@ import {
   RUN_HELP,
   UsageError,
 } from './args.js';
+import { printable } from './printable.js';
 
 /** Exit status of a usage error (bad option, missing command), as most Unix tools use. */
 export const USAGE_EXIT = 2;
@@ -64,10 +65,10 @@ function unmaskedFailureOf(
 ): { text: string; code: number } {
   if (err instanceof UsageError) {
     const help = HELPS.get(command ?? '') ?? MAIN_HELP;
-    return { text: `carbonscope: ${err.message}\n\n${help}`, code: USAGE_EXIT };
+    return { text: `carbonscope: ${printable(err.message)}\n\n${help}`, code: USAGE_EXIT };
   }
   if (err instanceof SettingsError) {
-    return { text: `carbonscope: bad setting ${err.message}\n`, code: USAGE_EXIT };
+    return { text: `carbonscope: bad setting ${printable(err.message)}\n`, code: USAGE_EXIT };
   }
   if (err instanceof MissingSdkError) {
     return { text: `carbonscope: ${err.message}\n`, code: USAGE_EXIT };

@@ -10,6 +10,7 @@ import {
   llmImpacts,
 } from '../llm/llm-impacts.js';
 import { IMPACTS_HELP, type ImpactsOptions, parseImpactsArgs, UsageError } from './args.js';
+import { printable } from './printable.js';
 import { sig } from './summary.js';
 
 /** Exit status when the model, provider or zone is unknown: the output's errors say which. */
@@ -110,7 +111,7 @@ export async function impactsCommand(
   if (options.json) process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
   if (output.errors) {
     for (const e of output.errors) {
-      process.stderr.write(`carbonscope impacts: ${e.code}: ${e.message}\n`);
+      process.stderr.write(`carbonscope impacts: ${e.code}: ${printable(e.message)}\n`);
     }
     return NO_ESTIMATE_EXIT;
   }

@@ -760,6 +760,23 @@ describe('carbonscope impacts (EcoLogits method, built CLI)', function () {
     expect(r.stdout).to.match(/Water \(WCF\), usage only +[\d.e-]+ L\n/);
   });
 
+  it('keeps each error one line, control characters of the arguments escaped', async () => {
+    const esc = '\u001b[2J';
+    const cases: Array<[string[], number, string]> = [
+      [['-m', `openai/x${esc}\nnext`, '-n', '10'], 1, 'model `x\\u001b[2J\\nnext`'],
+      [['-m', 'gpt-4o', '-n', '10', '-z', `F${esc}RA`], 1, '`F\\u001b[2JRA`'],
+      [['-m', 'gpt-4o', '-n', `1\n2${esc}`], 2, '(got "1\\n2\\u001b[2J")'],
+    ];
+    for (const [args, code, shown] of cases) {
+      const r = await cli(['impacts', ...args]);
+      expect(r.code, r.stderr).to.equal(code);
+      const [first] = r.stderr.split('\n');
+      expect(first, args.join(' ')).to.contain(shown);
+      expect(r.stderr).to.not.contain('\u001b');
+      if (code === 1) expect(r.stderr.trimEnd().split('\n'), r.stderr).to.have.length(1);
+    }
+  });
+
   it('exits 1 with EcoLogits errors for an unknown model, provider or zone', async () => {
     const cases: Array<[string[], string, string]> = [
       [
