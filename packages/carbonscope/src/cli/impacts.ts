@@ -103,7 +103,7 @@ export async function impactsCommand(
     catalog = loadCatalog({ modelsFile: env.LLM_MODELS_FILE || undefined });
   } catch (err) {
     if (!(err instanceof ModelDataError)) throw err;
-    process.stderr.write(`carbonscope: bad setting LLM_MODELS_FILE: ${err.message}\n`);
+    process.stderr.write(`carbonscope: bad setting LLM_MODELS_FILE: ${printable(err.message)}\n`);
     return 2;
   }
   const named = requestOf(catalog, options);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -775,6 +775,17 @@ describe('carbonscope impacts (EcoLogits method, built CLI)', function () {
       expect(r.stderr).to.not.contain('\u001b');
       if (code === 1) expect(r.stderr.trimEnd().split('\n'), r.stderr).to.have.length(1);
     }
+  });
+
+  it("escapes the control characters an LLM_MODELS_FILE's error quotes of it", async () => {
+    const file = join(dir, 'models.json');
+    writeFileSync(file, 'x\u001b[2J');
+    const r = await cli(['impacts', '-m', 'gpt-4o', '-n', '10'], {
+      env: { LLM_MODELS_FILE: file },
+    });
+    expect(r.code, r.stderr).to.equal(2);
+    expect(r.stderr).to.match(/^carbonscope: bad setting LLM_MODELS_FILE: .*x\\u001b\[2J/);
+    expect(r.stderr).to.not.contain('\u001b');
   });
 
   it('exits 1 with EcoLogits errors for an unknown model, provider or zone', async () => {
