@@ -49,6 +49,7 @@ export async function monitorCommand(args: string[], env: Env = process.env): Pr
     // So its process scope is no measurement: --otlp would push 0 J for it.
     processMeasured: () => false,
     defaultIntervalMs: DEFAULT_MONITOR_INTERVAL_MS,
+    pushWarnings: true,
   });
   const { meter } = session;
   meter.onSample((sample) => {

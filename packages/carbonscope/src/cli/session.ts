@@ -10,6 +10,7 @@ import {
   otlpMetricExporter,
   withResults,
 } from '../otel/optional-sdk.js';
+import { reportingFailures } from '../otel/push-failures.js';
 import { Carbonscope } from '../runtime/carbonscope.js';
 import {
   type Env,
@@ -43,22 +44,23 @@ interface OtlpPush {
 
 /**
  * A meter provider whose periodic reader pushes to --otlp, and where its exports' results go;
- * the SDK is loaded only for this.
+ * the SDK is loaded only for this. With `periodic`, pushes that fail while it runs are told
+ * there as register tells them (once, and the recovery): a monitor may run for hours.
  */
 async function otlpPush(
   endpoint: string,
   env: Env,
   attributes: Record<string, string>,
   intervalMs: number,
+  periodic: Logger | undefined,
 ): Promise<OtlpPush> {
   const [sdk, resources] = await importSdk('--otlp');
   const outcome: OtlpPush['outcome'] = {};
-  const exporter = withResults(
-    await otlpMetricExporter(env, '--otlp', otlpMetricsUrl(endpoint), PUSH_TIMEOUT_MS),
-    (result) => {
-      outcome.last = result;
-    },
-  );
+  const url = otlpMetricsUrl(endpoint);
+  const own = await otlpMetricExporter(env, '--otlp', url, PUSH_TIMEOUT_MS);
+  const exporter = withResults(periodic ? reportingFailures(own, url, periodic) : own, (result) => {
+    outcome.last = result;
+  });
   const provider = new sdk.MeterProvider({
     resource: resources.resourceFromAttributes(attributes),
     readers: [
@@ -116,6 +118,11 @@ export interface SessionOptions {
   processMeasured?: () => boolean;
   /** Sampling interval when neither --interval nor ENERGY_SAMPLE_INTERVAL_MS says. */
   defaultIntervalMs?: number;
+  /**
+   * Whether a failing --otlp push is told as it happens (monitor), not only by the last push's
+   * line at the end (run, whose end is near and whose command's output it would interrupt).
+   */
+  pushWarnings?: boolean;
 }
 
 /** The settings with --zone in place of CARBON_ZONE, so it is checked by the same rules. */
@@ -184,6 +191,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
           'carbonscope.run_id': runId,
         },
         Math.max(config.energy.sampleIntervalMs, 1000),
+        o.pushWarnings ? logger : undefined,
       )
     : undefined;
   const meter = await Carbonscope.create({ settings: config, logger, processCpu: o.processCpu });

@@ -476,6 +476,25 @@ describe('carbonscope command line', function () {
     }
   });
 
+  it('monitor says while it runs, once, that its pushes fail, not only at the end', async () => {
+    const refused = createTcpServer();
+    const port = await listenOnLoopback(refused);
+    await new Promise((resolve) => refused.close(resolve));
+    const url = `http://127.0.0.1:${port}`;
+    const r = await cli(['monitor', '-d', '4s', '--interval', '500ms', '--otlp', url]);
+    expect(r.code, r.stderr).to.equal(1);
+    const lines = r.stderr.split('\n');
+    const warned = lines.filter((l) =>
+      l.startsWith('carbonscope: warning: could not push metrics'),
+    );
+    expect(warned, r.stderr).to.have.length(1);
+    expect(warned[0]).to.contain(`to ${url}/v1/metrics: connect ECONNREFUSED`);
+    // Before the summary, which comes at the end.
+    expect(lines.indexOf(warned[0] ?? '')).to.be.below(
+      lines.findIndex((l) => l.startsWith('carbonscope monitor: whole machine')),
+    );
+  });
+
   it('monitor pushes the machine, and no process series (there is no command to measure)', async () => {
     const receiver = await otlpReceiver();
     try {
