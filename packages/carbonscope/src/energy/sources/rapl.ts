@@ -18,7 +18,7 @@ export interface RaplDomain {
   /** Zone folder, e.g. `intel-rapl:0:2`. */
   zone: string;
   energyPath: string;
-  /** Counter wraps to 0 at this value; undefined when unreadable. */
+  /** Counter wraps to 0 at this value; undefined when unreadable or 0. */
   maxRangeUj: number | undefined;
 }
 
@@ -40,13 +40,40 @@ export function parseMicrojoules(text: string): number | undefined {
 }
 
 /**
- * Microjoules spent between two readings of a counter that wraps to 0 at `maxRangeUj`. A drop
- * without a known range is treated as a reset from 0 (the smallest honest figure).
+ * Whether a counter that wraps to 0 at `maxRangeUj` rose, wrapped or was reset between two
+ * readings. A drop counts as a wrap only when the wrapped distance is at most half the range:
+ * the counter is read far more often than it wraps (a package's 262 kJ range lasts minutes at
+ * full power), so a longer one is a counter that restarted from 0 (suspend/resume, a VM moved
+ * to another host), whose wrap formula would add most of the range at once.
+ */
+export function counterStep(
+  prev: number,
+  cur: number,
+  maxRangeUj: number | undefined,
+): 'rise' | 'wrap' | 'reset' {
+  if (cur >= prev) return 'rise';
+  if (maxRangeUj !== undefined && maxRangeUj >= prev && maxRangeUj - prev + cur <= maxRangeUj / 2) {
+    return 'wrap';
+  }
+  return 'reset';
+}
+
+/**
+ * Microjoules spent between two readings: delta = (max_energy_range_uj − previous) + current
+ * after a wrap. A reset (or a drop without a known range) counts from 0, the smallest honest
+ * figure.
  */
 export function counterDeltaUj(prev: number, cur: number, maxRangeUj: number | undefined): number {
-  if (cur >= prev) return cur - prev;
-  if (maxRangeUj !== undefined && maxRangeUj >= prev) return maxRangeUj - prev + cur;
+  const step = counterStep(prev, cur, maxRangeUj);
+  if (step === 'rise') return cur - prev;
+  if (step === 'wrap' && maxRangeUj !== undefined) return maxRangeUj - prev + cur;
   return cur;
+}
+
+/** max_energy_range_uj as a wrap point: 0 (or no number) gives none. */
+function parseRange(text: string): number | undefined {
+  const value = parseMicrojoules(text);
+  return value === 0 ? undefined : value;
 }
 
 function errorCode(err: unknown): string | undefined {
@@ -94,7 +121,7 @@ export function discoverRaplDomains(root: string, read: ReadText = readText): Ra
   const domain = (z: Zone, device: string, component: Component): RaplDomain => {
     let maxRangeUj: number | undefined;
     try {
-      maxRangeUj = parseMicrojoules(read(join(root, z.dir, 'max_energy_range_uj')));
+      maxRangeUj = parseRange(read(join(root, z.dir, 'max_energy_range_uj')));
     } catch {
       maxRangeUj = undefined;
     }
@@ -161,6 +188,17 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
     } catch {
       return undefined;
     }
+  };
+
+  const warnReset = (d: RaplDomain, prev: number, cur: number) => {
+    const key = `reset ${d.zone}`;
+    if (warned.has(key) || counterStep(prev, cur, d.maxRangeUj) !== 'reset') return;
+    warned.add(key);
+    logger.warn(
+      { zone: d.zone, previousUj: prev, currentUj: cur, maxRangeUj: d.maxRangeUj },
+      `rapl: ${d.energyPath} went back from ${prev} to ${cur} µJ, too far for a wrap at ` +
+        `${d.maxRangeUj} µJ: counted as a reset from 0 (suspend/resume?)`,
+    );
   };
 
   return {
@@ -230,6 +268,7 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
         }
         last[i] = cur;
         if (prev === undefined) continue;
+        if (cur < prev && d.maxRangeUj !== undefined) warnReset(d, prev, cur);
         const joules = counterDeltaUj(prev, cur, d.maxRangeUj) / 1e6;
         out.push({
           component: d.component,

@@ -160,10 +160,54 @@ describe('energy/sources/rapl', () => {
     expect(microjoules(rapl.sample(tick(1000)))).to.deep.equal({ 'package-0': 300 });
   });
 
+  // Facts (/work/shared/facts/power-sources.md, Linux RAPL): other meters "turn it off silently
+  // when max_energy_range_uj is unreadable". A range of 0 gives no wrap point either.
+  it('max_energy_range_uj of 0 is an unknown range: said at probe, a drop counts from 0', async () => {
+    buildPowercapTree(dir, [{ dir: 'intel-rapl:0', name: 'package-0', energyUj: 900, maxUj: 0 }]);
+    const { logger, warnings } = captureLogger();
+    const rapl = createRaplSource({ root: dir, logger });
+    expect((await rapl.probe()).ok).to.equal(true);
+    expect(rapl.domains[0].maxRangeUj).to.equal(undefined);
+    expect(warnings().map((w) => w.msg)).to.deep.equal([
+      'rapl: intel-rapl:0/max_energy_range_uj unreadable; a counter drop will count from 0 (may undercount)',
+    ]);
+    setEnergy(dir, 'intel-rapl:0', 300);
+    expect(microjoules(rapl.sample(tick(1000)))).to.deep.equal({ 'package-0': 300 });
+  });
+
+  // Facts (power-sources.md): the wrap formula applies when the counter wrapped. A counter that
+  // restarts from 0 (a reset: suspend/resume, another host after a VM migration) also reads
+  // lower; taken as a wrap from far below max_energy_range_uj it would add most of the range
+  // (here ~162 kJ in 1 s, 162 kW on one package). A counter read far more often than it wraps
+  // moves less than half its range between reads.
+  it('a drop too far for a wrap is a reset: counted from 0, said once, wraps still counted', async () => {
+    buildPowercapTree(dir, [
+      { dir: 'intel-rapl:0', name: 'package-0', energyUj: 100_000_000_000, maxUj: MAX },
+    ]);
+    const { logger, warnings } = captureLogger();
+    const rapl = createRaplSource({ root: dir, logger });
+    expect((await rapl.probe()).ok).to.equal(true);
+    setEnergy(dir, 'intel-rapl:0', 5_000_000);
+    expect(microjoules(rapl.sample(tick(1000)))).to.deep.equal({ 'package-0': 5_000_000 });
+    const resets = () => warnings().filter((w) => String(w.msg).includes('reset'));
+    expect(resets()).to.have.length(1);
+    expect(resets()[0].msg).to.include(join(dir, 'intel-rapl:0', 'energy_uj'));
+    // A real wrap near the top of the range is still (max − previous) + current.
+    setEnergy(dir, 'intel-rapl:0', MAX - 1_000_000);
+    rapl.sample(tick(1000));
+    setEnergy(dir, 'intel-rapl:0', 2_000_000);
+    expect(microjoules(rapl.sample(tick(1000)))).to.deep.equal({ 'package-0': 3_000_000 });
+    setEnergy(dir, 'intel-rapl:0', 1_000);
+    expect(microjoules(rapl.sample(tick(1000)))).to.deep.equal({ 'package-0': 1_000 });
+    expect(resets()).to.have.length(1);
+  });
+
   it('counterDeltaUj covers the plain, wrapped and unknown-range cases', () => {
     expect(counterDeltaUj(10, 25, 100)).to.equal(15);
     expect(counterDeltaUj(90, 5, 100)).to.equal(15);
     expect(counterDeltaUj(90, 5, undefined)).to.equal(5);
+    // Back from 40 % of the range to 5 %: 65 % of the range as a wrap, so a reset.
+    expect(counterDeltaUj(40, 5, 100)).to.equal(5);
   });
 
   it('unreadable energy_uj (EACCES, simulated by an injected reader since tests run as root): one reason with the fix', async () => {
