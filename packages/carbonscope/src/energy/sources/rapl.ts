@@ -228,7 +228,11 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
         try {
           value = parseMicrojoules(read(d.energyPath));
         } catch (err) {
-          return { ok: false, reason: unreadableReason(d.energyPath, errorCode(err), root) };
+          const code = errorCode(err);
+          const reason = unreadableReason(d.energyPath, code, root);
+          return code === 'EACCES' || code === 'EPERM'
+            ? { ok: false, reason, fixable: true }
+            : { ok: false, reason };
         }
         if (value === undefined)
           return { ok: false, reason: unreadableReason(d.energyPath, undefined, root) };

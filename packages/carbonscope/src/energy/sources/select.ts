@@ -88,7 +88,7 @@ export interface SelectedSources {
 
 type Tried =
   | { source: PowerSource; detail: string; reason?: undefined }
-  | { source?: undefined; reason: string };
+  | { source?: undefined; reason: string; fixable?: boolean };
 
 async function tryProbe(make: Maker): Promise<Tried> {
   const source = make();
@@ -96,7 +96,7 @@ async function tryProbe(make: Maker): Promise<Tried> {
     const result = await source.probe();
     if (result.ok) return { source, detail: result.detail };
     await source.close();
-    return { reason: result.reason };
+    return { reason: result.reason, fixable: result.fixable };
   } catch (err) {
     await source.close().catch(() => undefined);
     return { reason: err instanceof Error ? err.message : String(err) };
@@ -167,7 +167,17 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
       if (tried.source) {
         host = tried.source;
         notes.push(`measured: ${tried.detail}`);
-      } else notes.push(tried.reason);
+      } else {
+        // No powercap (a VM) is normal; RAPL this process may not read is a fix to make. On
+        // Linux the estimate is what is left (with an exporter, it covers the exporter's gaps).
+        if (tried.fixable) {
+          logger.warn(
+            { source: 'rapl', reason: tried.reason },
+            `energy: RAPL is here but cannot be read (${tried.reason}); falling back to estimate`,
+          );
+        }
+        notes.push(tried.reason);
+      }
     } else {
       notes.push('rapl: not Linux');
     }

@@ -54,7 +54,17 @@ export interface EnergyReading {
   idle?: boolean;
 }
 
-export type ProbeResult = { ok: true; detail: string } | { ok: false; reason: string };
+export type ProbeResult =
+  | { ok: true; detail: string }
+  | {
+      ok: false;
+      reason: string;
+      /**
+       * True when the meter is there but this process may not read it (RAPL's root-only
+       * energy_uj): the user can fix it, so even auto selection says it as a warning.
+       */
+      fixable?: boolean;
+    };
 
 export interface PowerSource {
   readonly name: SourceName;

@@ -98,6 +98,46 @@ describe('energy/sources/select', () => {
     expect(r.reasons.join('; ')).to.include('rapl: not Linux');
   });
 
+  // Facts (/work/shared/facts/power-sources.md): since CVE-2020-8694 energy_uj is readable only by
+  // root on most kernels; "a meter should say this once, clearly, and fall back". In auto mode
+  // a machine with RAPL it cannot read is worth a warning; one without powercap is not.
+  it('auto on Linux with RAPL readable only by root: one warning naming the file and the fix', async () => {
+    const root = join(dir, 'powercap');
+    buildPowercapTree(root, [
+      { dir: 'intel-rapl:0', name: 'package-0', energyUj: 1, maxUj: 1_000_000 },
+    ]);
+    const { logger, warnings } = captureLogger();
+    const r = keep(
+      await selectSources({
+        config: config(),
+        logger,
+        platform: 'linux',
+        binaries: noGpu(),
+        make: {
+          // Tests run as root, where chmod 000 does not stop reads: simulate EACCES instead.
+          rapl: () =>
+            createRaplSource({
+              root,
+              logger,
+              read: (p) => {
+                if (p.endsWith('/energy_uj')) {
+                  throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+                }
+                return p.endsWith('/name') ? 'package-0\n' : '1000000\n';
+              },
+            }),
+        },
+      }),
+    );
+    expect(r.host.name).to.equal('estimate');
+    expect(warnings()).to.have.length(1);
+    const msg = String(warnings()[0].msg);
+    expect(msg).to.include(join(root, 'intel-rapl:0', 'energy_uj'));
+    expect(msg).to.include('permission denied');
+    expect(msg).to.include('sudo chmod a+r');
+    expect(msg).to.include('estimate');
+  });
+
   it('ENERGY_SOURCE=rapl that cannot be read: warns why, falls back to the estimate, no crash', async () => {
     buildPowercapTree(join(dir, 'powercap'), [
       { dir: 'intel-rapl:0', name: 'package-0', energyUj: 1, maxUj: 1_000_000 },
