@@ -34,6 +34,20 @@ interface GpuState {
   joules: number;
   seconds: number;
   partial: boolean;
+  /** True while the GPU has printed nothing for longer than the stall limit (said once). */
+  stalled: boolean;
+}
+
+export interface GpuEnergyIntegratorOptions {
+  /** Called the first time a GPU prints N/A (or similar) for its power. */
+  onUnreadable?: (device: string, name: string) => void;
+  /**
+   * A GPU that printed no line for longer than this is not being read (a hung driver): its
+   * readings are partial until it prints again, and that gap adds no energy. Default: never.
+   */
+  stallMs?: number;
+  /** Called once per stall, when drain() first finds it. */
+  onStall?: (device: string, name: string, silentMs: number) => void;
 }
 
 /**
@@ -44,8 +58,11 @@ interface GpuState {
  */
 export class GpuEnergyIntegrator {
   private readonly gpus = new Map<number, GpuState>();
+  private readonly stallMs: number;
 
-  constructor(private readonly onUnreadable?: (device: string, name: string) => void) {}
+  constructor(private readonly options: GpuEnergyIntegratorOptions = {}) {
+    this.stallMs = options.stallMs ?? Number.POSITIVE_INFINITY;
+  }
 
   add(line: NvidiaGpuLine, nowMs: number): void {
     let g = this.gpus.get(line.index);
@@ -58,13 +75,17 @@ export class GpuEnergyIntegrator {
         joules: 0,
         seconds: 0,
         partial: false,
+        stalled: false,
       };
       this.gpus.set(line.index, g);
     }
-    if (line.watts === undefined) this.onUnreadable?.(g.device, g.name);
+    if (line.watts === undefined) this.options.onUnreadable?.(g.device, g.name);
+    g.stalled = false;
     if (g.lastMs !== undefined && nowMs > g.lastMs) {
       const dt = (nowMs - g.lastMs) / 1000;
-      if (g.lastWatts !== undefined && line.watts !== undefined) {
+      // Power across a silence is unknown: its two ends say nothing of what came between.
+      const gap = nowMs - g.lastMs > this.stallMs;
+      if (!gap && g.lastWatts !== undefined && line.watts !== undefined) {
         g.joules += ((g.lastWatts + line.watts) / 2) * dt;
         g.seconds += dt;
       } else {
@@ -75,10 +96,20 @@ export class GpuEnergyIntegrator {
     g.lastWatts = line.watts;
   }
 
-  /** Energy per GPU since the previous drain; GPUs with nothing integrated and no gap are left out. */
-  drain(): EnergyReading[] {
+  /**
+   * Energy per GPU since the previous drain; GPUs with nothing integrated and no gap are left
+   * out. A GPU silent past the stall limit at `nowMs` is a partial reading of what it has.
+   */
+  drain(nowMs = Number.NEGATIVE_INFINITY): EnergyReading[] {
     const out: EnergyReading[] = [];
     for (const g of this.gpus.values()) {
+      if (g.lastMs !== undefined && nowMs - g.lastMs > this.stallMs) {
+        g.partial = true;
+        if (!g.stalled) {
+          g.stalled = true;
+          this.options.onStall?.(g.device, g.name, nowMs - g.lastMs);
+        }
+      }
       if (g.seconds === 0 && !g.partial) continue;
       const reading: EnergyReading = {
         component: 'gpu',
@@ -108,6 +139,8 @@ export interface NvidiaSmiOptions {
   /** Monotonic milliseconds; performance.now() by default. */
   clock?: () => number;
   probeTimeoutMs?: number;
+  /** Silence after which a GPU counts as not read (a hung driver); default 5 intervals, ≥ 10 s. */
+  stallMs?: number;
 }
 
 export const NVIDIA_SMI_QUERY = [
@@ -126,13 +159,27 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
   const clock = options.clock ?? (() => performance.now());
   const args = [...NVIDIA_SMI_QUERY, '-lms', String(intervalMs)];
   const warned = new Set<string>();
-  const integrator = new GpuEnergyIntegrator((device, name) => {
-    if (warned.has(device)) return;
-    warned.add(device);
-    logger.warn(
-      { device },
-      `nvidia-smi: ${device} (${name}) reports power.draw as N/A; intervals without a value add no energy`,
-    );
+  const integrator = new GpuEnergyIntegrator({
+    onUnreadable(device, name) {
+      if (warned.has(device)) return;
+      warned.add(device);
+      logger.warn(
+        { device },
+        `nvidia-smi: ${device} (${name}) reports power.draw as N/A; intervals without a value add no energy`,
+      );
+    },
+    // A few missed intervals are a slow query or a busy event loop; this is a hung driver.
+    stallMs: options.stallMs ?? Math.max(5 * intervalMs, 10_000),
+    onStall(device, name, silentMs) {
+      const key = `stall ${device}`;
+      if (warned.has(key)) return;
+      warned.add(key);
+      logger.warn(
+        { device, silentMs: Math.round(silentMs) },
+        `nvidia-smi: no power.draw line for ${device} (${name}) in ${Math.round(silentMs)} ms ` +
+          '(a hung driver?); its energy is left out until it prints again',
+      );
+    },
   });
   let child: LineChild | undefined;
   let started = false;
@@ -197,7 +244,7 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
     },
 
     sample(_tick: SampleTick): EnergyReading[] {
-      return integrator.drain();
+      return integrator.drain(clock());
     },
 
     async close(): Promise<void> {

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { expect } from 'chai';
 import {
   createNvidiaSmiSource,
@@ -40,7 +41,7 @@ describe('energy/sources/nvidia-smi', () => {
 
   it('integrates two GPUs with the trapezoid rule; intervals touching N/A add nothing and are flagged', () => {
     const unreadable: string[] = [];
-    const integ = new GpuEnergyIntegrator((device) => unreadable.push(device));
+    const integ = new GpuEnergyIntegrator({ onUnreadable: (device) => unreadable.push(device) });
     const all = lines().map((l) => parseNvidiaSmiLine(l));
     // Rounds of two lines, one second apart.
     all.forEach((line, i) => {
@@ -86,7 +87,14 @@ setInterval(round, interval);
       );
       let now = 0;
       const { logger, warnings } = captureLogger();
-      const source = createNvidiaSmiSource({ logger, intervalMs: 40, binary, clock: () => now });
+      const source = createNvidiaSmiSource({
+        logger,
+        intervalMs: 40,
+        binary,
+        clock: () => now,
+        // The scripted clock runs 1 s per 20 ms poll: a slow round here is no hung driver.
+        stallMs: Number.POSITIVE_INFINITY,
+      });
       expect(source.kind).to.equal('gpu');
       now = 0;
       const probe = await source.probe();
@@ -111,6 +119,68 @@ setInterval(round, interval);
       await source.close();
       await waitFor(() => !isAlive(pid));
       expect(warnings()).to.deep.equal([]);
+    });
+
+    // Facts (/work/shared/facts/power-sources.md, NVIDIA GPUs): nvidia-smi -lms prints one CSV
+    // line per GPU per interval. A driver that hangs prints none: that GPU must show as not read
+    // (partial, one warning), and the silence must not be filled in from the readings around it.
+    it('a GPU silent for many intervals (a hung driver): partial, said once, the gap not interpolated', async () => {
+      const rows = `${dir}/rows`;
+      const binary = writeFakeBinary(
+        dir,
+        'nvidia-smi',
+        `
+const fs = require('node:fs');
+const row = '0, GPU-3f1c2a4e-9b7d-4c21-8e55-0a1b2c3d4e5f, NVIDIA A100-SXM4-40GB, 100.00\\n';
+process.stdout.write(row);
+// Prints a round only when the test asks for one: in between it is a hung driver.
+setInterval(() => {
+  if (!fs.existsSync(${JSON.stringify(rows)})) return;
+  fs.unlinkSync(${JSON.stringify(rows)});
+  process.stdout.write(row);
+}, 10);
+`,
+      );
+      let now = 0;
+      let calls = 0;
+      const clock = () => {
+        calls++;
+        return now;
+      };
+      const emit = async (at: number) => {
+        now = at;
+        const before = calls;
+        writeFileSync(rows, '1');
+        // sample() is not called meanwhile, so a clock call is the line arriving.
+        await waitFor(() => calls > before);
+      };
+      const { logger, warnings } = captureLogger();
+      const source = createNvidiaSmiSource({ logger, intervalMs: 1000, binary, clock });
+      expect((await source.probe()).ok).to.equal(true);
+      await emit(1000);
+      expect(source.sample(tick(1000))).to.deep.equal([
+        { component: 'gpu', device: 'gpu0', joules: 100, watts: 100 },
+      ]);
+
+      now = 30_000;
+      const stalled = { component: 'gpu', device: 'gpu0', joules: 0, watts: 0, partial: true };
+      expect(source.sample(tick(29_000))).to.deep.equal([stalled]);
+      now = 31_000;
+      expect(source.sample(tick(1000))).to.deep.equal([stalled]);
+      expect(warnings()).to.have.length(1);
+      expect(warnings()[0].msg).to.include('gpu0');
+      expect(warnings()[0].msg).to.include('no power.draw line');
+
+      await emit(40_000);
+      await emit(41_000);
+      // 40 s → 41 s at 100 W; 1 s → 40 s is a gap, not 3,900 J guessed from its two ends.
+      expect(source.sample(tick(10_000))).to.deep.equal([
+        { component: 'gpu', device: 'gpu0', joules: 100, watts: 100, partial: true },
+      ]);
+      now = 42_000;
+      expect(source.sample(tick(1000))).to.deep.equal([]);
+      expect(warnings()).to.have.length(1);
+      await source.close();
     });
 
     it('absent binary: the probe fails with a short reason and no log line', async () => {
