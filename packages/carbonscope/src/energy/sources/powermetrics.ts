@@ -169,9 +169,16 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
   /** True once probe() succeeded: an exit after that is worth a warning. */
   let started = false;
   let onFirstBlock: (() => void) | undefined;
+  /** Blocks that held no power line: a sampler that reports nothing here measures nothing. */
+  let emptyBlocks = 0;
 
   const add = (block: PowermetricsBlock) => {
-    for (const part of blockPower(block)) {
+    const parts = blockPower(block);
+    if (parts.length === 0) {
+      emptyBlocks++;
+      return;
+    }
+    for (const part of parts) {
       let a = acc.get(part.device);
       if (!a) {
         a = { component: part.component, device: part.device, mj: 0, ms: 0 };
@@ -207,10 +214,13 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
             reason: `${binary} ${NOT_ROOT}: run carbonscope as root (e.g. sudo) to read Apple's power counters`,
           });
         const timeoutMs = options.probeTimeoutMs ?? intervalMs * 3 + 2000;
-        const timer = setTimeout(
-          () => settle({ ok: false, reason: `${binary} printed no sample within ${timeoutMs} ms` }),
-          timeoutMs,
-        );
+        const timer = setTimeout(() => {
+          const printed =
+            emptyBlocks > 0
+              ? `${emptyBlocks} sample${emptyBlocks === 1 ? '' : 's'} without a power line`
+              : 'no sample';
+          settle({ ok: false, reason: `${binary} printed ${printed} within ${timeoutMs} ms` });
+        }, timeoutMs);
         timer.unref();
         onFirstBlock = () =>
           settle({ ok: true, detail: `${binary} ${args.join(' ')} (pid ${child?.pid})` });

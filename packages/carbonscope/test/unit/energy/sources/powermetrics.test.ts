@@ -167,6 +167,37 @@ describe('energy/sources/powermetrics', () => {
       await source.close();
     });
 
+    // Facts (/work/shared/facts/power-sources.md, macOS powermetrics): each block starts with the
+    // `*** Sampled system activity ... ***` line and holds the power lines. Blocks without any
+    // (a sampler that reports nothing here) measure nothing: not a source, and not 0 W measured.
+    it('blocks without any power line: the probe fails saying so, not a measured 0 W', async () => {
+      const block =
+        '*** Sampled system activity (Mon Oct 23 16:51:12 2023 +0200) (1012.07ms elapsed) ***\n\n' +
+        '**** Processor usage ****\n\nE-Cluster HW active frequency: 1105 MHz\n' +
+        'E-Cluster idle residency:  61.98%\n\n';
+      const binary = writeFakeBinary(
+        dir,
+        'powermetrics',
+        `const block = ${JSON.stringify(block)};
+process.stdout.write(block);
+setInterval(() => process.stdout.write(block), Number(args[args.indexOf('-i') + 1]));`,
+      );
+      const source = createPowermetricsSource({
+        logger: captureLogger().logger,
+        intervalMs: 50,
+        binary,
+        probeTimeoutMs: 500,
+      });
+      const probe = await source.probe();
+      expect(probe.ok).to.equal(false);
+      expect(probe.ok ? '' : probe.reason).to.match(
+        new RegExp(`^${binary} printed \\d+ samples? without a power line within 500 ms$`),
+      );
+      expect(source.sample(tick(1000))).to.deep.equal([]);
+      await waitFor(() => !isAlive(fakePid(dir, 'powermetrics')));
+      await source.close();
+    });
+
     it('absent binary: the probe fails saying so', async () => {
       const source = createPowermetricsSource({
         logger: captureLogger().logger,
