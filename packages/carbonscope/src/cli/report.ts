@@ -301,12 +301,15 @@ export function hostFacts(): HostFacts {
 
 /**
  * CodeCarbon's `process` or `machine`. CodeCarbon's 38 columns are kept (a file with others is
- * refused), so a figure that can only be short (ps sees a process only while it is listed) is
- * marked in the column that says how it was tracked, not in a column of its own.
+ * refused), so a figure that can only be short (ps sees a process only while it is listed) or
+ * that comes from the power model, not a meter, is marked in the column that says how it was
+ * tracked, not in a column of its own.
  */
 function trackingMode(report: Report): string {
-  if (report.scope !== 'process') return 'machine';
-  return report.energy.lowerBound ? 'process-lower-bound' : 'process';
+  const estimated = report.scope === 'process' ? report.energy.estimated : report.host.estimated;
+  const suffix = estimated ? '-estimated' : '';
+  if (report.scope !== 'process') return `machine${suffix}`;
+  return `${report.energy.lowerBound ? 'process-lower-bound' : 'process'}${suffix}`;
 }
 
 /**

@@ -276,7 +276,8 @@ describe('carbonscope command line', function () {
       expect(row.run_id).to.match(/^[0-9a-f-]{36}$/);
       expect(row.timestamp).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
       expect(row).to.include({
-        tracking_mode: 'process',
+        // The estimate source (ENV above): the row says the energy is modelled.
+        tracking_mode: 'process-estimated',
         country_iso_code: 'DEU',
         pue: '1',
         python_version: '',

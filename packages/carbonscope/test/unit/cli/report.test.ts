@@ -281,6 +281,36 @@ describe('run report and CSV row', () => {
     expect(run(fromProc).tracking_mode).to.equal('process');
   });
 
+  // Facts (/work/shared/facts/power-sources.md, Estimation): every reading the model produces is
+  // labelled as an estimate. The CSV keeps CodeCarbon's columns, so the row says it where it
+  // says how the energy was tracked.
+  it('marks energy from the estimate in the CSV row, for run and monitor', () => {
+    const { totals, power } = snapshot();
+    const modelled = snapshot({
+      sources: [{ name: 'estimate', kind: 'host', estimated: true }],
+      power: power.map((figure) => ({ ...figure, source: 'estimate', estimated: true })),
+      totals: {
+        host: { ...totals.host, estimated: true },
+        process: { ...totals.process, estimated: true },
+      },
+    });
+    const row = (command: 'run' | 'monitor', processCpu?: typeof FROM_PS) =>
+      reportToRow(
+        buildReport({
+          ...base,
+          command,
+          snapshot: modelled,
+          ...(processCpu ? { processCpu } : {}),
+        }),
+        HOST,
+        base.endedAt,
+      );
+    expect(row('run').tracking_mode).to.equal('process-estimated');
+    expect(row('monitor').tracking_mode).to.equal('machine-estimated');
+    expect(row('run', FROM_PS).tracking_mode).to.equal('process-lower-bound-estimated');
+    expect(row('run').energy_consumed).to.be.closeTo(216 / 3.6e6, 1e-15);
+  });
+
   it('leaves emissions empty when no grid intensity was known', () => {
     const s = snapshot();
     const report = buildReport({
