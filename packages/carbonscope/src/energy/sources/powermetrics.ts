@@ -110,7 +110,9 @@ export interface ComponentPower {
  * Splits a block into non-overlapping parts whose sum is the host power. Intel Macs: the
  * package line. Apple Silicon: CPU (or its clusters), GPU, DRAM as printed, and `package` for
  * the rest of the printed total (Combined, else Package) — the Neural Engine on recent macOS.
- * With no total line, the ANE line is that rest. A total below its parts counts as the parts.
+ * Package Power is the SoC without its memory (25 mW beside 19 mW of DRAM and 10 mW of CPU),
+ * so DRAM is added to it, not taken out. With no total line, the ANE line is that rest. A
+ * total below its parts counts as the parts.
  */
 export function blockPower(block: PowermetricsBlock): ComponentPower[] {
   if (block.intelPackageMw !== undefined) {
@@ -125,7 +127,7 @@ export function blockPower(block: PowermetricsBlock): ComponentPower[] {
   if (block.combinedMw !== undefined) {
     rest = block.combinedMw - (cpu ?? 0) - (block.gpuMw ?? 0);
   } else if (block.packageMw !== undefined) {
-    rest = block.packageMw - (cpu ?? 0) - (block.gpuMw ?? 0) - (block.dramMw ?? 0);
+    rest = block.packageMw - (cpu ?? 0) - (block.gpuMw ?? 0);
   } else {
     rest = block.aneMw;
   }

@@ -61,20 +61,43 @@ describe('energy/sources/powermetrics', () => {
     it('Apple Silicon without the Combined line: clusters, DRAM and Package Power', () => {
       const blocks = parsePowermetrics(fixtureText('powermetrics-apple-legacy.txt'));
       expect(blocks.map((b) => b.elapsedMs)).to.deep.equal([1004.5, 995.5]);
-      // CPU line wins over its clusters; package = 40 - 10 - 3 - 19
+      // CPU line wins over its clusters; package = 40 - 10 - 3, DRAM beside it
       expect(mw(blocks[0])).to.deep.equal({
         'cpu:cpu': 10,
         'gpu:gpu': 3,
         'dram:dram': 19,
-        'package:package': 8,
+        'package:package': 27,
       });
-      // No CPU line: the clusters (120 + 2880) stand for it; package = 3300 - 3000 - 50 - 150
+      // No CPU line: the clusters (120 + 2880) stand for it; package = 3300 - 3000 - 50
       expect(mw(blocks[1])).to.deep.equal({
         'cpu:cpu': 3000,
         'gpu:gpu': 50,
         'dram:dram': 150,
-        'package:package': 100,
+        'package:package': 250,
       });
+    });
+
+    // Facts (/work/shared/facts/power-sources.md, macOS powermetrics), older macOS on Apple
+    // Silicon: `E-Cluster Power: 6 mW`, `P-Cluster Power: 4 mW`, `DRAM Power: 19 mW`,
+    // `Package Power: 25 mW`. A package of 25 mW beside 19 mW of DRAM and 10 mW of CPU is the
+    // SoC without its memory (as users measured on Apple's forum, thread 709276): the host is
+    // package + DRAM, not a package that already holds the DRAM.
+    it('older Apple Silicon: DRAM is outside Package Power and added to it', () => {
+      const text = [
+        '*** Sampled system activity (Mon Oct 23 16:51:12 2023 +0200) (1012.07ms elapsed) ***',
+        'E-Cluster Power: 6 mW',
+        'P-Cluster Power: 4 mW',
+        'DRAM Power: 19 mW',
+        'Package Power: 25 mW',
+      ].join('\n');
+      const [block] = parsePowermetrics(text);
+      expect(mw(block)).to.deep.equal({
+        'cpu:cpu': 10,
+        'dram:dram': 19,
+        'package:package': 15,
+      });
+      const host = blockPower(block).reduce((sum, p) => sum + p.mw, 0);
+      expect(host).to.equal(25 + 19);
     });
 
     it('Intel Mac: the energy-model package line (W without a space)', () => {
@@ -87,7 +110,8 @@ describe('energy/sources/powermetrics', () => {
     });
 
     it('a total below its parts counts as the parts (never a negative rest)', () => {
-      expect(mw({ elapsedMs: 1000, cpuMw: 10, gpuMw: 3, dramMw: 19, packageMw: 25 })).to.deep.equal(
+      // Lines sampled a moment apart: a package line below its CPU and GPU lines.
+      expect(mw({ elapsedMs: 1000, cpuMw: 10, gpuMw: 3, dramMw: 19, packageMw: 12 })).to.deep.equal(
         {
           'cpu:cpu': 10,
           'gpu:gpu': 3,
