@@ -159,6 +159,8 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
   const clock = options.clock ?? (() => performance.now());
   const args = [...NVIDIA_SMI_QUERY, '-lms', String(intervalMs)];
   const warned = new Set<string>();
+  /** True once the child has ended: no line will come again. */
+  let ended = false;
   const integrator = new GpuEnergyIntegrator({
     onUnreadable(device, name) {
       if (warned.has(device)) return;
@@ -172,7 +174,8 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
     stallMs: options.stallMs ?? Math.max(5 * intervalMs, 10_000),
     onStall(device, name, silentMs) {
       const key = `stall ${device}`;
-      if (warned.has(key)) return;
+      // After the child ended, its warning has said why every GPU is silent.
+      if (ended || warned.has(key)) return;
       warned.add(key);
       logger.warn(
         { device, silentMs: Math.round(silentMs) },
@@ -225,6 +228,7 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
             );
           },
           onExit(code, signal, error) {
+            ended = true;
             if (burst) clearTimeout(burst);
             if (error) {
               const why = error.code === 'ENOENT' ? 'not found' : error.message;

@@ -183,6 +183,28 @@ setInterval(() => {
       await source.close();
     });
 
+    it('a child that ends mid-run: one warning, its GPUs partial from then on, no hung-driver guess', async () => {
+      const binary = writeFakeBinary(
+        dir,
+        'nvidia-smi',
+        `process.stdout.write('0, GPU-3f1c2a4e-9b7d-4c21-8e55-0a1b2c3d4e5f, NVIDIA A100-SXM4-40GB, 100.00\\n');
+setTimeout(() => process.exit(1), 200);`,
+      );
+      let now = 0;
+      const { logger, warnings } = captureLogger();
+      const source = createNvidiaSmiSource({ logger, intervalMs: 1000, binary, clock: () => now });
+      expect((await source.probe()).ok).to.equal(true);
+      await waitFor(() => warnings().length > 0);
+      now = 30_000;
+      expect(source.sample(tick(30_000))).to.deep.equal([
+        { component: 'gpu', device: 'gpu0', joules: 0, watts: 0, partial: true },
+      ]);
+      expect(warnings().map((w) => w.msg)).to.deep.equal([
+        'nvidia-smi: child ended; no more GPU readings',
+      ]);
+      await source.close();
+    });
+
     it('absent binary: the probe fails with a short reason and no log line', async () => {
       const { logger, lines: logged } = captureLogger();
       const source = createNvidiaSmiSource({
