@@ -315,7 +315,9 @@ function trackingMode(report: Report): string {
 /**
  * The CodeCarbon row of a report. Only what was measured or modelled is filled: no water (no
  * WUE known), no cloud detection, no Python or CodeCarbon version, no GPU model, no location.
- * Power columns are averages over the run.
+ * Power columns are averages over the run. CodeCarbon multiplies every energy and power column
+ * by the PUE, so that emissions = energy_consumed × intensity holds in its file; the row does the
+ * same, while the report (summary, --json) keeps the meter's IT energy.
  */
 export function reportToRow(report: Report, host: HostFacts, endedAt: Date): EmissionsRow {
   const byColumn: Record<CsvComponent, number> = { cpu: 0, gpu: 0, ram: 0 };
@@ -326,10 +328,11 @@ export function reportToRow(report: Report, host: HostFacts, endedAt: Date): Emi
     present.add(column);
   }
   const seconds = report.durationSeconds;
+  const pue = report.pue;
   const kwh = (column: CsvComponent) =>
-    known && present.has(column) ? byColumn[column] / JOULES_PER_KWH : undefined;
+    known && present.has(column) ? (byColumn[column] * pue) / JOULES_PER_KWH : undefined;
   const watts = (column: CsvComponent) =>
-    known && present.has(column) && seconds > 0 ? byColumn[column] / seconds : undefined;
+    known && present.has(column) && seconds > 0 ? (byColumn[column] * pue) / seconds : undefined;
   const country = countryOfZone(report.grid.zone);
   const known = report.energy.known;
   const priced = known && report.grid.carbonIntensity !== null;
@@ -346,7 +349,7 @@ export function reportToRow(report: Report, host: HostFacts, endedAt: Date): Emi
     cpu_energy: kwh('cpu'),
     gpu_energy: kwh('gpu'),
     ram_energy: kwh('ram'),
-    energy_consumed: known ? report.energy.kwh : undefined,
+    energy_consumed: known ? report.energy.kwh * pue : undefined,
     country_name: country.name,
     country_iso_code: country.iso3,
     os: host.os,

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
-import { CODECARBON_COLUMNS } from '../../../src/cli/csv.js';
+import { CODECARBON_COLUMNS, CSV_HEADER, parseEmissionsCsv } from '../../../src/cli/csv.js';
 import {
   buildReport,
   codeCarbonTimestamp,
@@ -13,7 +15,9 @@ import {
   TREE_CPU_RESOLUTION_SECONDS,
   TREE_CPU_UNMEASURED_TEXT,
 } from '../../../src/cli/tree-cpu/index.js';
+import { gramsPerJoule } from '../../../src/energy/emissions.js';
 import type { EnergySnapshot } from '../../../src/energy/index.js';
+import { libraryRoot } from '../../../src/paths.js';
 
 const HOST: HostFacts = {
   os: 'Linux-6.1-x86_64',
@@ -119,12 +123,15 @@ describe('run report and CSV row', () => {
   it('turns a run into a CodeCarbon row in its units: kWh, kg, W, process scope', () => {
     const report = buildReport({ ...base, command: 'run', argv: ['x'], snapshot: snapshot() });
     const row = reportToRow(report, HOST, base.endedAt);
-    expect(row.cpu_energy).to.be.closeTo(180 / 3.6e6, 1e-15); // package is CPU energy
-    expect(row.ram_energy).to.be.closeTo(36 / 3.6e6, 1e-15); // dram is RAM energy
-    expect(row.energy_consumed).to.be.closeTo(216 / 3.6e6, 1e-15);
-    expect(row.cpu_power).to.be.closeTo(18, 1e-9);
-    expect(row.ram_power).to.be.closeTo(3.6, 1e-9);
+    // Energy and power with the PUE (1.2), as CodeCarbon writes them.
+    expect(row.cpu_energy).to.be.closeTo((180 * 1.2) / 3.6e6, 1e-15); // package is CPU energy
+    expect(row.ram_energy).to.be.closeTo((36 * 1.2) / 3.6e6, 1e-15); // dram is RAM energy
+    expect(row.energy_consumed).to.be.closeTo((216 * 1.2) / 3.6e6, 1e-15);
+    expect(row.cpu_power).to.be.closeTo(18 * 1.2, 1e-9);
+    expect(row.ram_power).to.be.closeTo(3.6 * 1.2, 1e-9);
     expect(row.emissions).to.be.closeTo(0.0288 / 1000, 1e-15);
+    // 400 gCO2e/kWh: kg = kWh × 0.4.
+    expect(row.emissions).to.be.closeTo(Number(row.energy_consumed) * 0.4, 1e-15);
     expect(row.emissions_rate).to.be.closeTo(0.0288 / 1000 / 10, 1e-15);
     expect(row.tracking_mode).to.equal('process');
     expect(row).to.include({
@@ -165,8 +172,8 @@ describe('run report and CSV row', () => {
     const row = reportToRow(report, HOST, base.endedAt);
     expect(report.scope).to.equal('host');
     expect(row.tracking_mode).to.equal('machine');
-    expect(row.gpu_energy).to.be.closeTo(900 / 3.6e6, 1e-15);
-    expect(row.energy_consumed).to.be.closeTo(1260 / 3.6e6, 1e-15);
+    expect(row.gpu_energy).to.be.closeTo((900 * 1.2) / 3.6e6, 1e-15);
+    expect(row.energy_consumed).to.be.closeTo((1260 * 1.2) / 3.6e6, 1e-15);
     expect(row.emissions).to.be.closeTo(0.168 / 1000, 1e-15);
   });
 
@@ -400,5 +407,54 @@ describe('run report and CSV row', () => {
       name: 'United States of America',
     });
     expect(countryOfZone('ZZ')).to.deep.equal({});
+  });
+});
+
+/** Written by the real CodeCarbon 3.3.2 (tools/codecarbon/fixtures.py); read without Python. */
+const codecarbonFixture = (name: string) =>
+  readFileSync(join(libraryRoot, 'test', 'fixtures', 'codecarbon', name), 'utf8');
+
+describe('CSV row against CodeCarbon 3.3.2', () => {
+  // Its run: RAM forced to 10 W, PUE 1.5, 300 gCO2e/kWh, machine tracking.
+  const { header, records } = parseEmissionsCsv(codecarbonFixture('emissions-pue.csv'));
+  const theirs = records[0];
+  const num = (column: keyof typeof theirs) => Number(theirs[column]);
+
+  it("has the columns of CodeCarbon's own file, in its order", () => {
+    expect(header.join(',')).to.equal(CSV_HEADER);
+  });
+
+  it('applies the PUE to energy and power as CodeCarbon does: emissions = energy × intensity', () => {
+    const seconds = num('duration');
+    const joules = 10 * seconds; // the IT energy of 10 W, as CodeCarbon's forced RAM
+    const grams = joules * gramsPerJoule(300, 1.5);
+    const figure = { scope: 'host' as const, component: 'dram' as const, source: 'forced' };
+    const totals = { joules, watts: 10, grams, gramsPerSecond: grams / seconds };
+    const report = buildReport({
+      ...base,
+      durationSeconds: seconds,
+      command: 'monitor',
+      snapshot: snapshot({
+        pue: 1.5,
+        grid: { ...snapshot().grid, carbonIntensity: 300 },
+        power: [{ ...figure, estimated: false, watts: 10, joules }],
+        totals: {
+          host: { ...snapshot().totals.host, ...totals },
+          process: { ...snapshot().totals.process, ...totals },
+        },
+      }),
+    });
+    const row = reportToRow(report, HOST, base.endedAt);
+    expect(num('pue')).to.equal(1.5);
+    expect(row.ram_power).to.equal(num('ram_power'));
+    const intensity = (r: { emissions?: unknown; energy_consumed?: unknown }) =>
+      Number(r.emissions) / Number(r.energy_consumed);
+    expect(intensity(row)).to.be.closeTo(intensity(theirs), 1e-12);
+    expect(intensity(theirs)).to.be.closeTo(0.3, 1e-12);
+    expect(row.energy_consumed).to.be.closeTo((joules * 1.5) / 3.6e6, 1e-18);
+    expect(row.ram_energy).to.equal(row.energy_consumed);
+    expect(Number(row.emissions_rate) * seconds).to.be.closeTo(Number(row.emissions), 1e-18);
+    // The summary and --json keep the IT energy, as the meter's counters do.
+    expect(report.energy.joules).to.equal(joules);
   });
 });
