@@ -3,6 +3,7 @@ import { cpus, freemem, machine, release, totalmem, type } from 'node:os';
 import countries from 'i18n-iso-countries';
 import { JOULES_PER_KWH } from '../energy/emissions.js';
 import { type EnergySnapshot, type SciScore, sciOf } from '../energy/index.js';
+import { CODECARBON_COUNTRY_NAMES } from './codecarbon-country-names.js';
 import type { EmissionsRow } from './csv.js';
 import { treeCpuMeasured } from './tree-cpu/tree-cpu-reader.js';
 
@@ -273,7 +274,7 @@ export function countryOfZone(zone: string): { name?: string; iso3?: string } {
   const alpha2 = zone.slice(0, 2).toUpperCase();
   const iso3 = countries.alpha2ToAlpha3(alpha2);
   if (!iso3) return {};
-  return { iso3, name: countries.getName(alpha2, 'en') };
+  return { iso3, name: CODECARBON_COUNTRY_NAMES[iso3] ?? countries.getName(alpha2, 'en') };
 }
 
 export interface HostFacts {

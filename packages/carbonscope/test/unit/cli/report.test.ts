@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import countries from 'i18n-iso-countries';
 import { CODECARBON_COLUMNS, CSV_HEADER, parseEmissionsCsv } from '../../../src/cli/csv.js';
 import {
   buildReport,
@@ -404,7 +405,7 @@ describe('run report and CSV row', () => {
     expect(codeCarbonTimestamp(new Date(2024, 4, 14, 9, 5, 7))).to.equal('2024-05-14T09:05:07');
     expect(countryOfZone('US-CAL-CISO')).to.deep.equal({
       iso3: 'USA',
-      name: 'United States of America',
+      name: 'United States',
     });
     expect(countryOfZone('ZZ')).to.deep.equal({});
   });
@@ -456,5 +457,19 @@ describe('CSV row against CodeCarbon 3.3.2', () => {
     expect(Number(row.emissions_rate) * seconds).to.be.closeTo(Number(row.emissions), 1e-18);
     // The summary and --json keep the IT energy, as the meter's counters do.
     expect(report.energy.joules).to.equal(joules);
+  });
+
+  it("names every country as CodeCarbon's file does", () => {
+    const { names } = JSON.parse(codecarbonFixture('country-names.json')) as {
+      names: Record<string, string>;
+    };
+    const differ: string[] = [];
+    for (const [iso3, name] of Object.entries(names)) {
+      const alpha2 = countries.alpha3ToAlpha2(iso3);
+      const ours = alpha2 ? countryOfZone(alpha2) : {};
+      if (ours.iso3 !== iso3 || ours.name !== name) differ.push(`${iso3}: ${JSON.stringify(ours)}`);
+    }
+    expect(Object.keys(names)).to.have.length.above(200);
+    expect(differ).to.deep.equal([]);
   });
 });
