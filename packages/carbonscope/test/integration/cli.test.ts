@@ -701,6 +701,9 @@ describe('carbonscope command line', function () {
 describe('carbonscope impacts (EcoLogits method, built CLI)', function () {
   this.timeout(30_000);
   const catalog = loadCatalog();
+  const dir = mkdtempSync(join(tmpdir(), 'carbonscope-impacts-'));
+
+  after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('--json gives the figures of the Python package for a conformance vector', async () => {
     const vectors = JSON.parse(
