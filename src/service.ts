@@ -125,6 +125,7 @@ export async function assembleService(options: AssembleOptions): Promise<Assembl
 
 export async function runService(config: Config, telemetry: Telemetry): Promise<void> {
   const logger = createLogger({ level: config.logLevel, secrets: secretsOf(config, process.env) });
+  telemetry.warnTo(logger);
   logger.info(
     {
       config: redactConfig(config),

@@ -30,7 +30,10 @@ import {
   LocalHistograms,
   otlpMetricExporter,
   PrometheusText,
+  reportingPushFailures,
   SCOPE,
+  stderrLogger,
+  type Logger as WarningLogger,
 } from 'carbonscope';
 import type { Env } from '../config.js';
 import { sourceAsset } from '../paths.js';
@@ -47,6 +50,11 @@ export interface Telemetry {
   tracing: boolean;
   /** Flushes every reader (the final OTLP export) and stops the SDK. */
   shutdown(): Promise<void>;
+  /**
+   * Where the telemetry's own warnings (a push that failed) go from now on: the app's logger,
+   * which exists only after the SDK has started; until then stderr, secrets masked.
+   */
+  warnTo(logger: WarningLogger): void;
 }
 
 export interface TelemetryOptions {
@@ -98,10 +106,27 @@ function numberFromEnv(env: Env, name: string, fallback: number): number {
   return Number.isFinite(value) && value > 0 ? value : fallback;
 }
 
-async function otlpReader(env: Env, metricProducers: MetricProducer[]): Promise<IMetricReader> {
+/** A log function that writes through whatever logger `current` gives at the call. */
+function forwardTo(
+  current: () => WarningLogger,
+  level: keyof WarningLogger,
+): WarningLogger[typeof level] {
+  return ((first: Record<string, unknown> | string, message?: string) =>
+    typeof first === 'string'
+      ? current()[level](first)
+      : current()[level](first, message)) as WarningLogger[typeof level];
+}
+
+async function otlpReader(
+  env: Env,
+  metricProducers: MetricProducer[],
+  logger: WarningLogger,
+): Promise<IMetricReader> {
   const exportIntervalMillis = numberFromEnv(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
+  const exporter = await otlpMetricExporter(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
   return new PeriodicExportingMetricReader({
-    exporter: await otlpMetricExporter(env, 'OTEL_EXPORTER_OTLP_ENDPOINT'),
+    // The SDK's handler of a failed push is silent without OTEL_LOG_LEVEL: say it in the log.
+    exporter: reportingPushFailures(exporter, env, logger),
     metricProducers,
     exportIntervalMillis,
     // The SDK refuses a timeout over the interval, and the default timeout (30 s) is over a
@@ -283,8 +308,19 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   const metricProducers = [histograms];
   const prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers });
   const serializer = new PrometheusText(sdkMetrics, { scopeLabels: false });
+  const secrets = options.secrets ?? envSecretsOf(env);
+  let warnings: WarningLogger = stderrLogger({ secrets });
   const readers: IMetricReader[] = [prometheus];
-  if (options.otlpMetricsEnabled) readers.push(await otlpReader(env, metricProducers));
+  if (options.otlpMetricsEnabled) {
+    // Read at each line: warnTo swaps the logger once the app's exists.
+    const current: WarningLogger = {
+      debug: forwardTo(() => warnings, 'debug'),
+      info: forwardTo(() => warnings, 'info'),
+      warn: forwardTo(() => warnings, 'warn'),
+      error: forwardTo(() => warnings, 'error'),
+    };
+    readers.push(await otlpReader(env, metricProducers, current));
+  }
 
   const tracesOff = !tracingEnabled(env);
   const resource = resourceFromAttributes({
@@ -292,7 +328,6 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     [ATTR_SERVICE_VERSION]: packageVersion(),
     [ATTR_SERVICE_INSTANCE_ID]: randomUUID(),
   });
-  const secrets = options.secrets ?? envSecretsOf(env);
   const shutdown = needsNodeSdk(env, tracesOff)
     ? await startNodeSdk(
         env,
@@ -314,5 +349,8 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     otlpMetrics: options.otlpMetricsEnabled,
     tracing: !tracesOff,
     shutdown,
+    warnTo: (logger) => {
+      warnings = logger;
+    },
   };
 }

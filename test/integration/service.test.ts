@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { connect } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -288,6 +289,42 @@ describe('OTLP push and graceful shutdown', function () {
     ]);
     // With tracing on, the request's energy reaches its trace (settled at the last sample).
     expect(JSON.stringify(traceSpans)).to.include('"carbonscope.energy_joules"');
+  });
+
+  // The SDK hands a failed push to its global error handler, silent without OTEL_LOG_LEVEL: a
+  // collector that is down or refuses the key lost every figure without a word in the log.
+  it('says in one warning line when a push fails, its URL password and headers hidden', async () => {
+    const collector = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(401, `refused ${req.headers['x-api-key']}`).end());
+    }).listen(0, '127.0.0.1');
+    await once(collector, 'listening');
+    const { port } = collector.address() as AddressInfo;
+    const server = await spawnServer({
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://push:OTLP-PW-42@127.0.0.1:${port}`,
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=tok-HEADER-9f8e7d',
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_METRIC_EXPORT_INTERVAL: '200',
+    });
+    const failures = () => server.stdout.filter((l) => l.includes('could not push metrics'));
+    try {
+      await poll(async () => failures().length > 0, 10_000, 50);
+      // Several pushes fail for the same reason in this time; it is said once.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(failures()).to.have.length(1);
+      const line = JSON.parse(failures()[0]) as { level: number; msg: string };
+      expect(line.level).to.equal(40);
+      expect(line.msg).to.match(
+        /^could not push metrics to http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/v1\/metrics: .*\(HTTP 401\)/,
+      );
+      const output = [...server.stdout, ...server.stderr].join('\n');
+      for (const secret of ['OTLP-PW-42', 'tok-HEADER-9f8e7d']) {
+        expect(output).not.to.include(secret);
+      }
+    } finally {
+      await server.stop('SIGTERM');
+      collector.close();
+    }
   });
 
   it('traces each app middleware too with TRACE_KOA_MIDDLEWARE=true', async () => {

@@ -154,6 +154,7 @@ export { LocalHistograms } from './otel/local-histograms.js';
 export { MissingSdkError, otlpMetricExporter } from './otel/optional-sdk.js';
 export { withPrometheusNames } from './otel/prometheus-names.js';
 export { PrometheusText, type PrometheusTextOptions } from './otel/prometheus-text.js';
+export { reportingPushFailures } from './otel/push-failures.js';
 export { SCOPE } from './otel/scope.js';
 export { annotateSpan, captureSpan, releaseHeldSpans, SPAN_ATTRIBUTES } from './otel/spans.js';
 export { parseRetryAfter } from './retry-after.js';

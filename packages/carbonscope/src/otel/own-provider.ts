@@ -14,7 +14,7 @@ import {
   type PushMetricExporter,
 } from './optional-sdk.js';
 import { PrometheusText } from './prometheus-text.js';
-import { reportingFailures } from './push-failures.js';
+import { reportingPushFailures } from './push-failures.js';
 import { SCOPE } from './scope.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
@@ -117,14 +117,6 @@ function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: L
   return server;
 }
 
-/** Where the OTLP exporter pushes metrics, as it reads the standard variables. */
-function otlpMetricsTarget(env: Env): string {
-  const metrics = env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?.trim();
-  if (metrics) return metrics;
-  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || 'http://localhost:4318';
-  return `${base.replace(/\/+$/, '')}/v1/metrics`;
-}
-
 interface ReaderTimes {
   exportIntervalMillis: number;
   exportTimeoutMillis: number;
@@ -194,7 +186,7 @@ async function readerFor(
       );
       const what = 'OTEL_METRICS_EXPORTER=otlp';
       const exporter = await otlpMetricExporter(env, what, undefined, exporterTimeout);
-      return periodic(reportingFailures(exporter, otlpMetricsTarget(env), logger), times);
+      return periodic(reportingPushFailures(exporter, env, logger), times);
     }
     case 'console':
       return periodic(new sdk.ConsoleMetricExporter(), readerTimes(env, logger));

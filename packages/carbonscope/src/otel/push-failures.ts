@@ -1,4 +1,5 @@
 import { type Logger, redactSecrets } from '../log.js';
+import type { Env } from '../settings.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import { failureOf, type PushMetricExporter, withResults } from './optional-sdk.js';
 
@@ -38,4 +39,24 @@ export function reportingFailures(
       `could not push metrics to ${shown}: ${redactSecrets(failure, secrets)}; the next export tries again`,
     );
   });
+}
+
+/** Where the OTLP exporter pushes metrics, as it reads the standard variables. */
+function otlpMetricsTarget(env: Env): string {
+  const metrics = env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?.trim();
+  if (metrics) return metrics;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || 'http://localhost:4318';
+  return `${base.replace(/\/+$/, '')}/v1/metrics`;
+}
+
+/**
+ * reportingFailures for an OTLP exporter made from the standard variables (`register`, an
+ * application's own telemetry): the target is the one the exporter pushes to.
+ */
+export function reportingPushFailures(
+  exporter: PushMetricExporter,
+  env: Env,
+  logger: Logger,
+): PushMetricExporter {
+  return reportingFailures(exporter, otlpMetricsTarget(env), logger);
 }
