@@ -44,5 +44,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  // Settings checked against data only the service loads (the LLM models) fail here.
+  if (err instanceof ConfigError) fail(`invalid setting ${err.message}`);
   fail(`start-up failed: ${err instanceof Error ? err.message : String(err)}`);
 });

@@ -7,7 +7,6 @@ import {
   llmImpacts,
   redactionList,
   type StatusMessage,
-  UnknownMixZoneError as UnknownZoneError,
   withDeadline,
 } from 'carbonscope';
 import OpenAI, {
@@ -19,6 +18,7 @@ import OpenAI, {
 import type { Logger } from '../logger.js';
 import { redactSecrets } from '../logger.js';
 import { boundedRetryFetch } from './bounded-retry-fetch.js';
+import { checkLlmSettings } from './check-settings.js';
 import { createLlmMetrics, type LlmMetrics } from './metrics.js';
 import { estimateTokens, implausibleUsage, MAX_REPORTED_TOKENS } from './tokens.js';
 import { unredirectedFetch } from './unredirected-fetch.js';
@@ -103,9 +103,8 @@ const NO_KEY = 'no-key-configured';
 
 export function createChatService(options: ChatServiceOptions): ChatService {
   const { catalog, provider, logger, electricityMixZone: zone } = options;
-  // Fail at start-up, naming what is wrong, rather than on the first request.
-  const fallback = catalog.resolveModel(options.defaultModel, provider);
-  if (zone !== undefined && !catalog.findMix(zone)) throw new UnknownZoneError(zone);
+  // Fail at start-up, naming the setting that is wrong, rather than on the first request.
+  const fallback = checkLlmSettings(catalog, options);
   if (!catalog.hasProvider(fallback.provider)) {
     logger.warn(
       { provider: fallback.provider },

@@ -390,6 +390,10 @@ describe('start-up failures', function () {
     ['CARBON_ZONE', 'UK'],
     ['PORT', '0x1F41'],
     ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc'],
+    // Checked against the model data once the service is assembling, not by the config schema.
+    ['LLM_PROVIDER', 'opneai'],
+    ['LLM_MODEL', 'gpt-imaginary'],
+    ['LLM_ELECTRICITY_MIX_ZONE', 'XYZ'],
   ] as const) {
     it(`exits 1 naming ${variable} when ${variable}=${value}`, async () => {
       const { code, stderr } = await runToExit({ [variable]: value });

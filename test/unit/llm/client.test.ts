@@ -3,9 +3,9 @@ import {
   LlmError,
   llmImpacts,
   loadCatalog,
+  SettingsError,
   toRange,
   UnknownModelError,
-  UnknownMixZoneError as UnknownZoneError,
 } from 'carbonscope';
 import { expect } from 'chai';
 import {
@@ -278,12 +278,12 @@ describe('llm chat client', () => {
     }
   });
 
-  it('refuses at creation a default model or zone the data does not know', () => {
-    const make = (defaultModel: string, zone?: string) =>
+  it('refuses at creation a provider, default model or zone the data does not know, naming the setting', () => {
+    const make = (defaultModel: string, zone?: string, provider = 'openai') =>
       createChatService({
         baseUrl: 'http://127.0.0.1:9/v1',
         apiKey: undefined,
-        provider: 'openai',
+        provider,
         defaultModel,
         electricityMixZone: zone,
         timeoutMs: 1000,
@@ -291,8 +291,19 @@ describe('llm chat client', () => {
         meter: metrics.meter,
         logger: captureLogger().logger,
       });
-    expect(() => make('no-such-model')).to.throw(UnknownModelError, /no-such-model/);
-    expect(() => make('gpt-4o', 'ZZZ')).to.throw(UnknownZoneError, /ZZZ/);
+    expect(() => make('no-such-model')).to.throw(
+      SettingsError,
+      /^LLM_MODEL: unknown model "no-such-model"/,
+    );
+    expect(() => make('gpt-4o', 'ZZZ')).to.throw(
+      SettingsError,
+      /^LLM_ELECTRICITY_MIX_ZONE: unknown electricity mix zone "ZZZ"/,
+    );
+    // A typo'd provider would hand every bare name to whichever provider has it, silently.
+    expect(() => make('gpt-4o', undefined, 'opneai')).to.throw(
+      SettingsError,
+      /^LLM_PROVIDER: no model of provider "opneai" is known; the model data has .*openai/,
+    );
   });
 
   it('an upstream 500 becomes a 502, after at most one retry', async () => {
