@@ -44,6 +44,9 @@ describe('config', () => {
     ['TRACE_IGNORED_PATHS', '/a b'],
     ['ELECTRICITY_MAPS_BASE_URL', 'not a url'],
     ['CARBON_INTENSITY', 'x'],
+    // A CPU of 0 W: every figure of the estimate's CPU would be nothing, without a word.
+    ['ENERGY_CPU_TDP_WATTS', '0'],
+    ['ENERGY_CPU_MAX_WATTS_PER_VCPU', '0'],
   ] as const) {
     it(`rejects ${variable}=${value} naming the variable`, () => {
       expect(() => loadConfig({ [variable]: value }))
@@ -51,6 +54,13 @@ describe('config', () => {
         .with.property('variable', variable);
     });
   }
+
+  // Past 2^53 the check that the number is safe came first, naming 9007199254740991 as the limit.
+  it("names the setting's own limit for a whole number too long to hold exactly", () => {
+    expect(() => loadConfig({ BODY_LIMIT_KB: '99999999999999999999' }))
+      .to.throw(ConfigError, /^BODY_LIMIT_KB: .*10240/)
+      .with.property('variable', 'BODY_LIMIT_KB');
+  });
 
   for (const zone of ['UK', 'EU', 'XX', 'DE-X1', `DE-${'A'.repeat(40)}`]) {
     it(`stops at a well-formed zone no data knows: CARBON_ZONE=${zone.slice(0, 12)}`, () => {

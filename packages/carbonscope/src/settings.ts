@@ -47,14 +47,18 @@ export const integerSetting = (min: number, max: number) =>
     .string()
     .regex(/^\d+$/, 'expected a whole number in decimal digits')
     .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
-/** A decimal number within [min, max]; for the app's settings too. */
-export const numberSetting = (min: number, max = Number.POSITIVE_INFINITY) =>
+    // The range first: past 2^53 int() would fail too, and name 2^53 - 1 as the limit.
+    .pipe(z.number().min(min).max(max).int());
+const decimal = () =>
   z
     .string()
     .regex(/^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/, 'expected a decimal number')
-    .transform(Number)
-    .pipe(z.number().min(min).max(max));
+    .transform(Number);
+/** A decimal number within [min, max]; for the app's settings too. */
+export const numberSetting = (min: number, max = Number.POSITIVE_INFINITY) =>
+  decimal().pipe(z.number().min(min).max(max));
+/** A power over 0 W, at most max: a CPU of 0 W would price every figure of it at nothing. */
+const wattsSetting = (max: number) => decimal().pipe(z.number().gt(0).max(max));
 /** An http(s) URL; for the app's settings too. */
 export const urlSetting = z.url({ protocol: /^https?$/ });
 const integer = integerSetting;
@@ -106,8 +110,8 @@ const schema = {
   ENERGY_OPERATION_MAX_AGE_MS: integer(1000, 604_800_000).default(DEFAULT_MAX_OPERATION_AGE_MS),
   ENERGY_CPU_MODEL: z.enum(['linear', 'tdp']).default('linear'),
   ENERGY_CPU_MIN_WATTS_PER_VCPU: number(0, 1000).default(AWS_MIN_WATTS_PER_VCPU),
-  ENERGY_CPU_MAX_WATTS_PER_VCPU: number(0, 1000).default(AWS_MAX_WATTS_PER_VCPU),
-  ENERGY_CPU_TDP_WATTS: number(0, 10_000).optional(),
+  ENERGY_CPU_MAX_WATTS_PER_VCPU: wattsSetting(1000).default(AWS_MAX_WATTS_PER_VCPU),
+  ENERGY_CPU_TDP_WATTS: wattsSetting(10_000).optional(),
   ENERGY_RAM_WATTS_PER_GB: number(0, 100).default(RAM_WATTS_PER_GB),
   EMBODIED_PROFILE: z.enum(EMBODIED_PROFILES).default('server'),
   // TE and EL: the profile's when unset. TE 0 leaves embodied emissions out.
