@@ -82,6 +82,8 @@ const schema = {
   OTEL_EXPORTER_OTLP_TIMEOUT: integer(1, 600_000).optional(),
   OTEL_METRIC_EXPORT_INTERVAL: integer(1, 86_400_000).optional(),
   OTEL_METRIC_EXPORT_TIMEOUT: integer(1, 600_000).optional(),
+  // /metrics is always served on the app's port; only otlp adds a push.
+  OTEL_METRICS_EXPORTER: exporterList(['otlp', 'prometheus', 'none']).optional(),
   OTEL_TRACES_EXPORTER: exporterList(['otlp', 'zipkin', 'console', 'none']).optional(),
   OTEL_LOGS_EXPORTER: exporterList(['otlp', 'console', 'none']).optional(),
 } satisfies Record<string, z.ZodType>;
@@ -110,6 +112,15 @@ export interface Config extends Settings {
     /** With tracing on, requests to these paths (exact, without the query) get no span. */
     untracedPaths: readonly string[];
   };
+}
+
+/**
+ * Whether OTEL_METRICS_EXPORTER lets an OTLP endpoint push metrics: unset, it does (the spec's
+ * default is otlp); set, only when it names otlp, so an endpoint set for traces alone can keep
+ * metrics to the scrape of /metrics.
+ */
+function pushesMetrics(exporters: string | undefined): boolean {
+  return exporters === undefined || exporters.split(',').some((e) => e.trim() === 'otlp');
 }
 
 /** Reads `.env` (if present) without overriding what the environment already says. */
@@ -153,9 +164,9 @@ export function loadConfig(env: Env = process.env): Config {
       mockLatencyMs: s.MOCK_LLM_LATENCY_MS,
     },
     otel: {
-      otlpMetricsEnabled: Boolean(
-        env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT,
-      ),
+      otlpMetricsEnabled:
+        Boolean(env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT) &&
+        pushesMetrics(s.OTEL_METRICS_EXPORTER),
       koaMiddlewareSpans: s.TRACE_KOA_MIDDLEWARE === 'true',
       untracedPaths: s.TRACE_IGNORED_PATHS,
     },

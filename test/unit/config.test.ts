@@ -125,6 +125,21 @@ describe('config', () => {
       .with.property('variable', 'TRACE_IGNORED_PATHS');
   });
 
+  // An endpoint set for the traces' sake pushed metrics too, whatever OTEL_METRICS_EXPORTER said:
+  // Prometheus, scraping /metrics as well, got every series twice.
+  it('pushes no metrics where OTEL_METRICS_EXPORTER names no otlp, and refuses one it lacks', () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' };
+    const pushes = (exporters: string) =>
+      loadConfig({ ...endpoint, OTEL_METRICS_EXPORTER: exporters }).otel.otlpMetricsEnabled;
+    expect(pushes('none')).to.equal(false);
+    expect(pushes('prometheus')).to.equal(false);
+    expect(pushes('otlp')).to.equal(true);
+    expect(pushes('prometheus, otlp')).to.equal(true);
+    expect(() => loadConfig({ ...endpoint, OTEL_METRICS_EXPORTER: 'otlp,graphite' }))
+      .to.throw(ConfigError, /otlp, prometheus, none/)
+      .with.property('variable', 'OTEL_METRICS_EXPORTER');
+  });
+
   it('turns the OTLP reader on for either endpoint variable', () => {
     expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' }).otel.otlpMetricsEnabled).to
       .be.true;
