@@ -11,6 +11,7 @@ import { type AppDeps, createApp, type MetricsText } from './app.js';
 import { type Config, redactConfig, secretsOf } from './config.js';
 import { createDashboard, type Dashboard } from './dashboard/index.js';
 import { reportEarlyAnswers } from './http/early-answers.js';
+import { listenFailure } from './http/listen-failure.js';
 import { createHttpServer } from './http/server.js';
 import { createLlm } from './llm/index.js';
 import { createLogger, type Logger } from './logger.js';
@@ -18,20 +19,6 @@ import { OnnxActivityClassifier } from './predict/classifier.js';
 import { Readiness } from './readiness.js';
 import { type Closable, installShutdown } from './shutdown.js';
 import type { Telemetry } from './telemetry/sdk.js';
-
-/** What a failed listen means to the person who started the service. */
-export function listenFailure(err: NodeJS.ErrnoException, config: Config): string {
-  if (err.code === 'EADDRINUSE') {
-    return `port ${config.port} is in use: stop the other process or set PORT`;
-  }
-  if (err.code === 'EACCES') {
-    return `port ${config.port} needs privileges: choose a port above 1023 with PORT`;
-  }
-  if (err.code === 'EADDRNOTAVAIL') {
-    return `address ${config.host} is not available on this machine: set HOST`;
-  }
-  return `could not listen on ${config.host}:${config.port}: ${err.message}`;
-}
 
 function listen(server: Server, config: Config): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -159,7 +146,8 @@ export async function runService(config: Config, telemetry: Telemetry): Promise<
   try {
     await listen(http, config);
   } catch (err) {
-    process.stderr.write(`carbonscope: ${listenFailure(err as NodeJS.ErrnoException, config)}\n`);
+    const target = { host: config.host, port: config.port, portVariable: 'PORT' };
+    process.stderr.write(`carbonscope: ${listenFailure(err as NodeJS.ErrnoException, target)}\n`);
     for (const part of [...serviceParts, flush]) await part.close().catch(() => {});
     process.exit(1);
   }

@@ -246,17 +246,31 @@ export function startMockLlm(options: MockLlmOptions = {}): Promise<MockLlm> {
   });
 }
 
+/** Stops the start with one line, as the service's own start does. */
+function fail(message: string): never {
+  process.stderr.write(`carbonscope: ${message}\n`);
+  process.exit(1);
+}
+
 async function main(): Promise<void> {
-  const { loadConfig, readDotenv } = await import('../config.js');
+  const { ConfigError, loadConfig, readDotenv } = await import('../config.js');
   const { createLogger } = await import('../logger.js');
-  const config = loadConfig({ ...readDotenv(), ...process.env });
+  const { listenFailure } = await import('../http/listen-failure.js');
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig({ ...readDotenv(), ...process.env });
+  } catch (err) {
+    if (err instanceof ConfigError) fail(`invalid setting ${err.message}`);
+    throw err;
+  }
   const logger = createLogger({ level: config.logLevel });
+  const target = { host: config.host, port: config.llm.mockPort, portVariable: 'MOCK_LLM_PORT' };
   const mock = await startMockLlm({
-    host: config.host,
-    port: config.llm.mockPort,
+    host: target.host,
+    port: target.port,
     latencyMs: config.llm.mockLatencyMs,
     logger,
-  });
+  }).catch((err: NodeJS.ErrnoException) => fail(listenFailure(err, target)));
   const stop = () => {
     mock.close().then(() => process.exit(0));
   };
@@ -267,7 +281,6 @@ async function main(): Promise<void> {
 // Runs only as `node dist/src/llm/mock-server.js`, never on import.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
+    fail(`mock LLM start-up failed: ${err instanceof Error ? err.message : String(err)}`);
   });
 }

@@ -150,4 +150,34 @@ describe('mock LLM server', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
+
+  /** Runs the standalone mock expecting it to stop at start: its exit code and stderr. */
+  async function failedStart(env: Record<string, string>): Promise<[number | null, string]> {
+    const script = join(projectRoot, 'dist', 'src', 'llm', 'mock-server.js');
+    const child = spawn(process.execPath, [script], {
+      cwd: tmpdir(),
+      env: { PATH: process.env.PATH, HOST: '127.0.0.1', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    const [code] = await once(child, 'exit');
+    return [code as number | null, err];
+  }
+
+  // It printed the bare message (`MOCK_LLM_PORT: ...`, `listen EADDRINUSE: ...`), not the
+  // service's line that says what failed and what to do.
+  it('stops at a bad setting or a taken port with one line, as the service does', async () => {
+    const [badCode, bad] = await failedStart({ MOCK_LLM_PORT: 'abc' });
+    expect(badCode).to.equal(1);
+    expect(bad).to.match(/^carbonscope: invalid setting MOCK_LLM_PORT: .*"abc"\)\n$/);
+    const taken = new URL(mock.url).port;
+    const [takenCode, inUse] = await failedStart({ MOCK_LLM_PORT: taken });
+    expect(takenCode).to.equal(1);
+    expect(inUse).to.equal(
+      `carbonscope: port ${taken} is in use: stop the other process or set MOCK_LLM_PORT\n`,
+    );
+  });
 });

@@ -1,0 +1,21 @@
+/** Where a server was asked to listen, and the variable that sets its port. */
+export interface ListenTarget {
+  host: string;
+  port: number;
+  portVariable: string;
+}
+
+/** What a failed listen means to the person who started the service (or the mock LLM). */
+export function listenFailure(err: NodeJS.ErrnoException, target: ListenTarget): string {
+  const { host, port, portVariable } = target;
+  if (err.code === 'EADDRINUSE') {
+    return `port ${port} is in use: stop the other process or set ${portVariable}`;
+  }
+  if (err.code === 'EACCES') {
+    return `port ${port} needs privileges: choose a port above 1023 with ${portVariable}`;
+  }
+  if (err.code === 'EADDRNOTAVAIL') {
+    return `address ${host} is not available on this machine: set HOST`;
+  }
+  return `could not listen on ${host}:${port}: ${err.message}`;
+}
