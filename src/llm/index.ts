@@ -1,5 +1,5 @@
 import type { Meter } from '@opentelemetry/api';
-import { loadCatalog } from 'carbonscope';
+import { type Catalog, loadCatalog, ModelDataError, SettingsError } from 'carbonscope';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { type ChatService, createChatService } from './client.js';
@@ -11,6 +11,18 @@ export interface Llm {
   mockUrl: string | undefined;
   /** Stops the in-process mock, if any. */
   close(): Promise<void>;
+}
+
+/** The bundled model data plus LLM_MODELS_FILE's; a fault of that file names the variable. */
+function loadModelData(modelsFile: string | undefined): Catalog {
+  try {
+    return loadCatalog({ modelsFile });
+  } catch (err) {
+    if (err instanceof ModelDataError && modelsFile !== undefined && err.file === modelsFile) {
+      throw new SettingsError('LLM_MODELS_FILE', err.message);
+    }
+    throw err;
+  }
 }
 
 /**
@@ -25,7 +37,7 @@ export async function createLlm(options: {
 }): Promise<Llm> {
   const { llm } = options.config;
   const logger = options.logger.child({ component: 'llm' });
-  const catalog = loadCatalog({ modelsFile: llm.modelsFile });
+  const catalog = loadModelData(llm.modelsFile);
   const mock = llm.baseUrl
     ? undefined
     : await startMockLlm({ host: '127.0.0.1', port: 0, latencyMs: llm.mockLatencyMs, logger });

@@ -394,6 +394,7 @@ describe('start-up failures', function () {
     ['LLM_PROVIDER', 'opneai'],
     ['LLM_MODEL', 'gpt-imaginary'],
     ['LLM_ELECTRICITY_MIX_ZONE', 'XYZ'],
+    ['LLM_MODELS_FILE', '/nonexistent/models.json'],
   ] as const) {
     it(`exits 1 naming ${variable} when ${variable}=${value}`, async () => {
       const { code, stderr } = await runToExit({ [variable]: value });
