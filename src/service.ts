@@ -11,7 +11,7 @@ import { type AppDeps, createApp, type MetricsText } from './app.js';
 import { type Config, redactConfig, secretsOf } from './config.js';
 import { createDashboard, type Dashboard } from './dashboard/index.js';
 import { reportEarlyAnswers } from './http/early-answers.js';
-import { listenFailure } from './http/listen-failure.js';
+import { listenFailure, listenUrl } from './http/listen-messages.js';
 import { createHttpServer } from './http/server.js';
 import { createLlm } from './llm/index.js';
 import { createLogger, type Logger } from './logger.js';
@@ -153,7 +153,7 @@ export async function runService(config: Config, telemetry: Telemetry): Promise<
   }
   const address = http.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  logger.info({ port, host: config.host }, `listening on http://${config.host}:${port}`);
+  logger.info({ port, host: config.host }, `listening on ${listenUrl(config.host, port)}`);
   const shutdown = installShutdown({ server: http, parts: serviceParts, flush, logger });
   process.once('SIGTERM', () => void shutdown.stop('SIGTERM'));
   process.once('SIGINT', () => void shutdown.stop('SIGINT'));

@@ -255,7 +255,7 @@ function fail(message: string): never {
 async function main(): Promise<void> {
   const { ConfigError, loadConfig, readDotenv } = await import('../config.js');
   const { createLogger } = await import('../logger.js');
-  const { listenFailure } = await import('../http/listen-failure.js');
+  const { listenFailure } = await import('../http/listen-messages.js');
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig({ ...readDotenv(), ...process.env });

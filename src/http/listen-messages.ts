@@ -1,3 +1,5 @@
+import { isIPv6 } from 'node:net';
+
 /** Where a server was asked to listen, and the variable that sets its port. */
 export interface ListenTarget {
   host: string;
@@ -18,4 +20,10 @@ export function listenFailure(err: NodeJS.ErrnoException, target: ListenTarget):
     return `address ${host} is not available on this machine: set HOST`;
   }
   return `could not listen on ${host}:${port}: ${err.message}`;
+}
+
+/** The URL a server listening on `host` and `port` answers at, for the log. */
+export function listenUrl(host: string, port: number): string {
+  // An IPv6 address goes in brackets in a URL (RFC 3986), or its colons run into the port's.
+  return isIPv6(host) ? `http://[${host}]:${port}` : `http://${host}:${port}`;
 }
