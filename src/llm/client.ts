@@ -20,6 +20,7 @@ import { redactSecrets } from '../logger.js';
 import { boundedRetryFetch } from './bounded-retry-fetch.js';
 import { checkLlmSettings } from './check-settings.js';
 import { createLlmMetrics, type LlmMetrics } from './metrics.js';
+import { mockNotice } from './mock-fingerprint.js';
 import { estimateTokens, implausibleUsage, MAX_REPORTED_TOKENS } from './tokens.js';
 import { unredirectedFetch } from './unredirected-fetch.js';
 
@@ -152,6 +153,8 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       );
     }
     const warnings: StatusMessage[] = [];
+    const mock = mockNotice(response.system_fingerprint);
+    if (mock) warnings.push(mock);
     const believed = !implausibleUsage(response.usage);
     let promptTokens = believed ? tokenCount(response.usage?.prompt_tokens) : undefined;
     let completionTokens = believed ? tokenCount(response.usage?.completion_tokens) : undefined;

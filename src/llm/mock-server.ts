@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from '../logger.js';
+import { MOCK_FINGERPRINT } from './mock-fingerprint.js';
 import { CHARS_PER_TOKEN, estimateTokens } from './tokens.js';
 
 /**
@@ -121,7 +122,7 @@ function completion(body: unknown) {
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model,
-    system_fingerprint: 'fp_carbonscope_mock',
+    system_fingerprint: MOCK_FINGERPRINT,
     choices: [
       {
         index: 0,

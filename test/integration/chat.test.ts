@@ -135,9 +135,11 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
     }
     expect(body.impacts.embodied).to.deep.equal(expected.embodied);
     expect(body.impacts.energy.unit).to.equal('kWh');
+    // EcoLogits' own, then the bundled mock's word that no model ran.
     expect(body.impacts.warnings.map((w) => w.code)).to.deep.equal([
       'model-arch-not-released',
       'model-arch-multimodal',
+      'mock-llm',
     ]);
 
     expect(body.local.operation).to.equal('chat');

@@ -14,6 +14,7 @@ import {
   type TestMetrics,
 } from '#library-tests/helpers/metrics.js';
 import { type ChatService, createChatService } from '../../../src/llm/client.js';
+import { MOCK_FINGERPRINT, mockNotice } from '../../../src/llm/mock-fingerprint.js';
 import { type MockLlm, startMockLlm } from '../../../src/llm/mock-server.js';
 import { echoKeyIn401, failWith, startStubUpstream } from '../../helpers/llm-upstream.js';
 import { captureLogger } from '../../helpers/log.js';
@@ -75,6 +76,13 @@ describe('llm chat client', () => {
     await metrics.shutdown();
   });
 
+  // The compose stack runs the mock as its own service behind LLM_BASE_URL: its answers priced
+  // a model that never ran with nothing in the impacts to say so.
+  it('says in the impacts when the bundled mock answered, standalone as in compose', async () => {
+    const r = await svc.complete(ask);
+    expect(r.impacts.warnings.map((w) => w.code)).to.include('mock-llm');
+  });
+
   it('estimates token counts, and says so, when the upstream reports null or nonsense usage', async () => {
     const stub = await startStubUpstream((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -96,6 +104,8 @@ describe('llm chat client', () => {
       expect(r.usage.promptTokens).to.be.a('number').and.be.greaterThan(0);
       expect(r.usage.completionTokens).to.be.a('number').and.be.greaterThan(0);
       expect(r.impacts.warnings.map((w) => w.code)).to.include('usage-estimated');
+      // An upstream that is no mock: its figures need no word that no model ran.
+      expect(r.impacts.warnings.map((w) => w.code)).not.to.include('mock-llm');
     } finally {
       await stub.close();
     }
@@ -116,7 +126,11 @@ describe('llm chat client', () => {
     };
     const { errors, ...expected } = llmImpacts(catalog, estimate);
     expect(errors).to.equal(null);
-    expect(r.impacts).to.deep.equal({ ...expected, warnings: expected.warnings ?? [] });
+    // The EcoLogits method's own figures and warnings, then the mock's word that no model ran.
+    expect(r.impacts).to.deep.equal({
+      ...expected,
+      warnings: [...(expected.warnings ?? []), mockNotice(MOCK_FINGERPRINT)],
+    });
     expect(r.impacts.zone).to.equal('USA');
     expect(r.impacts.warnings.map((w) => w.code)).to.include('model-arch-not-released');
     // The mock answers in ~20 ms, far below the modelled generation time: latency caps ΔT,

@@ -39,6 +39,8 @@ describe('createLlm (service wiring from settings)', () => {
       const r = await llm.service.complete({ messages: [{ role: 'user', content: 'hi' }] });
       expect(r.model).to.equal('gpt-4o-mini');
       expect(toRange(r.impacts.energy.value).max).to.be.greaterThan(0);
+      // No model ran: the figures are what the named model would have cost, and say so.
+      expect(r.impacts.warnings.map((w) => w.code)).to.include('mock-llm');
       const own = await llm.service.complete({
         model: 'acme-chat-1',
         messages: [{ role: 'user', content: 'hi' }],
