@@ -19,6 +19,10 @@ export function listenFailure(err: NodeJS.ErrnoException, target: ListenTarget):
   if (err.code === 'EADDRNOTAVAIL') {
     return `address ${host} is not available on this machine: set HOST`;
   }
+  // A name (or a malformed address, 999.1.1.1) that the resolver finds nothing for.
+  if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
+    return `address ${host} cannot be resolved: set HOST to an address of this machine`;
+  }
   return `could not listen on ${host}:${port}: ${err.message}`;
 }
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { listenUrl } from '../../../src/http/listen-messages.js';
+import { listenFailure, listenUrl } from '../../../src/http/listen-messages.js';
 
 describe('listenUrl', () => {
   it('writes an IPv6 address in brackets, so the logged URL can be opened', () => {
@@ -12,5 +12,24 @@ describe('listenUrl', () => {
   it('leaves IPv4 addresses and names as they are', () => {
     expect(listenUrl('0.0.0.0', 8001)).to.equal('http://0.0.0.0:8001');
     expect(listenUrl('localhost', 8001)).to.equal('http://localhost:8001');
+  });
+});
+
+describe('listenFailure', () => {
+  const target = { host: 'nohost.invalid', port: 8001, portVariable: 'PORT' };
+  const failed = (code: string, message: string) =>
+    listenFailure(Object.assign(new Error(message), { code }), target);
+
+  // A HOST that names no address ended in Node's 'getaddrinfo ENOTFOUND', naming no setting.
+  it('names HOST when the host cannot be resolved', () => {
+    expect(failed('ENOTFOUND', 'getaddrinfo ENOTFOUND nohost.invalid')).to.equal(
+      'address nohost.invalid cannot be resolved: set HOST to an address of this machine',
+    );
+  });
+
+  it('names the port variable when the port is taken', () => {
+    expect(failed('EADDRINUSE', 'listen EADDRINUSE')).to.equal(
+      'port 8001 is in use: stop the other process or set PORT',
+    );
   });
 });
