@@ -80,7 +80,8 @@ const schema = {
   OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: z.enum(OTLP_PROTOCOLS).optional(),
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum([...OTLP_PROTOCOLS, 'grpc']).optional(),
   OTEL_EXPORTER_OTLP_TIMEOUT: integer(1, 600_000).optional(),
-  OTEL_METRIC_EXPORT_INTERVAL: integer(1, 86_400_000).optional(),
+  // 100 ms at least: a push every millisecond or so keeps a core busy and floods the collector.
+  OTEL_METRIC_EXPORT_INTERVAL: integer(100, 86_400_000).optional(),
   OTEL_METRIC_EXPORT_TIMEOUT: integer(1, 600_000).optional(),
   // /metrics is always served on the app's port; only otlp adds a push.
   OTEL_METRICS_EXPORTER: exporterList(['otlp', 'prometheus', 'none']).optional(),
