@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { createRaplSource } from '../../../../src/energy/sources/rapl.js';
 import { type SelectedSources, selectSources } from '../../../../src/energy/sources/select.js';
 import type { PowerSource } from '../../../../src/energy/sources/source.js';
+import type { Logger } from '../../../../src/log.js';
 import { loadSettings, SettingsError } from '../../../../src/settings.js';
 import {
   containerId,
@@ -27,6 +28,21 @@ const round = () => process.stdout.write('0, GPU-a, NVIDIA L4, 70.00\\n');
 round();
 setInterval(round, interval);
 `;
+
+/**
+ * A RAPL tree whose energy_uj only root may read. Tests run as root, where chmod 000 does not
+ * stop reads: EACCES is simulated instead.
+ */
+function rootOnlyRapl(root: string, logger: Logger) {
+  return createRaplSource({
+    root,
+    logger,
+    read: (p) => {
+      if (p.endsWith('/energy_uj')) throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+      return p.endsWith('/name') ? 'package-0\n' : '1000000\n';
+    },
+  });
+}
 
 describe('energy/sources/select', () => {
   let dir: string;
@@ -113,20 +129,7 @@ describe('energy/sources/select', () => {
         logger,
         platform: 'linux',
         binaries: noGpu(),
-        make: {
-          // Tests run as root, where chmod 000 does not stop reads: simulate EACCES instead.
-          rapl: () =>
-            createRaplSource({
-              root,
-              logger,
-              read: (p) => {
-                if (p.endsWith('/energy_uj')) {
-                  throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
-                }
-                return p.endsWith('/name') ? 'package-0\n' : '1000000\n';
-              },
-            }),
-        },
+        make: { rapl: () => rootOnlyRapl(root, logger) },
       }),
     );
     expect(r.host.name).to.equal('estimate');
@@ -149,20 +152,7 @@ describe('energy/sources/select', () => {
         config: config({ ENERGY_SOURCE: 'rapl' }),
         logger,
         binaries: noGpu(),
-        make: {
-          // Tests run as root, where chmod 000 does not stop reads: simulate EACCES instead.
-          rapl: () =>
-            createRaplSource({
-              root,
-              logger,
-              read: (p) => {
-                if (p.endsWith('/energy_uj')) {
-                  throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
-                }
-                return p.endsWith('/name') ? 'package-0\n' : '1000000\n';
-              },
-            }),
-        },
+        make: { rapl: () => rootOnlyRapl(root, logger) },
       }),
     );
     expect(r.host.name).to.equal('estimate');
