@@ -11,8 +11,11 @@ interface Answer {
   connection: string | undefined;
 }
 
-/** POST /chat over a keep-alive agent; resolves with the status and the Connection header. */
-function chat(url: string, agent: Agent): Promise<Answer> {
+/**
+ * POST /chat over a keep-alive agent; resolves with the status and the Connection header.
+ * `sent` resolves once the whole request has left for the server's socket.
+ */
+function chat(url: string, agent: Agent, sent: () => void = () => {}): Promise<Answer> {
   const body = JSON.stringify({ messages: [{ role: 'user', content: 'still there?' }] });
   return new Promise((resolve, reject) => {
     const req = request(
@@ -26,6 +29,7 @@ function chat(url: string, agent: Agent): Promise<Answer> {
       },
     );
     req.on('error', reject);
+    req.on('finish', sent);
     req.end(body);
   });
 }
@@ -38,8 +42,22 @@ describe('graceful shutdown (spawned service, SIGTERM)', function () {
     const server = await spawnServer({ OTEL_TRACES_EXPORTER: 'none', MOCK_LLM_LATENCY_MS: '1500' });
     const agent = new Agent({ keepAlive: true, maxSockets: 20 });
     try {
-      const answers = Promise.allSettled(Array.from({ length: 20 }, () => chat(server.url, agent)));
-      await new Promise((r) => setTimeout(r, 600));
+      let sent = 0;
+      let allSent: () => void = () => {};
+      const whenSent = new Promise<void>((r) => {
+        allSent = r;
+      });
+      const answers = Promise.allSettled(
+        Array.from({ length: 20 }, () =>
+          chat(server.url, agent, () => {
+            if (++sent === 20) allSent();
+          }),
+        ),
+      );
+      // Every request written, then time for the server to read them: a fixed 600 ms from the
+      // start left some unsent on a loaded machine, and SIGTERM then reset their connections.
+      await whenSent;
+      await new Promise((r) => setTimeout(r, 400));
       const exited = server.stop('SIGTERM');
       const settled = await answers;
       const failed = settled.filter((s) => s.status === 'rejected');
