@@ -145,6 +145,11 @@ export {
   histogramOf,
   type Recorder,
 } from './otel/bind-metrics.js';
+export {
+  currentGaugeTemporality,
+  type TemporalitySdk,
+  withCurrentGauges,
+} from './otel/current-gauges.js';
 export { diagLevelOf, installMaskingDiag, maskingDiagLogger } from './otel/diag.js';
 export {
   CarbonscopeInstrumentation,

@@ -3,6 +3,7 @@ import { settlesWithin } from '../deadline.js';
 import type { ProcessCpuReader } from '../energy/index.js';
 import { type Logger, redactionList, redactSecrets, stderrLogger } from '../log.js';
 import { bindMetrics } from '../otel/bind-metrics.js';
+import { withCurrentGauges } from '../otel/current-gauges.js';
 import {
   type ExportResult,
   failureOf,
@@ -64,7 +65,11 @@ async function otlpPush(
   const provider = new sdk.MeterProvider({
     resource: resources.resourceFromAttributes(attributes),
     readers: [
-      new sdk.PeriodicExportingMetricReader({ exporter, exportIntervalMillis: intervalMs }),
+      // A monitor's gauges push only what their callbacks observe now, as register's do.
+      withCurrentGauges(
+        sdk,
+        new sdk.PeriodicExportingMetricReader({ exporter, exportIntervalMillis: intervalMs }),
+      ),
     ],
   });
   return { provider, outcome };

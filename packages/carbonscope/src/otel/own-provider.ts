@@ -3,6 +3,7 @@ import { metrics } from '@opentelemetry/api';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
 import { type Env, envSecretsOf, integerSetting, parseEnv, urlSetting } from '../settings.js';
+import { withCurrentGauges } from './current-gauges.js';
 import { installMaskingDiag } from './diag.js';
 import { LocalHistograms } from './local-histograms.js';
 import {
@@ -236,7 +237,8 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
   const open = () => !handedOver;
   for (const exporter of exporters) {
     const reader = await readerFor(exporter, env, sdk, logger, servers, histograms, open);
-    if (reader) readers.push(reader);
+    // Its gauges export only what their callbacks observe now (a grid source that recovered).
+    if (reader) readers.push(withCurrentGauges(sdk, reader));
   }
   if (readers.length === 0) return undefined;
   const resource = resources

@@ -1,0 +1,72 @@
+import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
+import { stderrLogger } from '../../../src/log.js';
+import { startOwnProvider } from '../../../src/otel/own-provider.js';
+import { otlpReceiver, stringAttribute } from '../../helpers/otlp-receiver.js';
+
+/** A gauge on `provider` observing the one source `state.source` names at each collection. */
+function probe(provider: import('@opentelemetry/api').MeterProvider) {
+  const state = { source: 'annual-average' };
+  provider
+    .getMeter('test')
+    .createObservableGauge('probe.intensity')
+    .addCallback((result) => result.observe(1, { source: state.source }));
+  return state;
+}
+
+const quiet = stderrLogger({ level: 'silent' });
+
+describe("register's own meter provider: a gauge's series are what its callback observes now", () => {
+  it('at its Prometheus endpoint', async () => {
+    const own = await startOwnProvider(
+      { OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_PORT: '0' },
+      quiet,
+    );
+    if (!own) throw new Error('no provider started');
+    try {
+      const [server] = own.servers;
+      if (!server) throw new Error('no Prometheus endpoint');
+      if (!server.listening) await new Promise((r) => server.once('listening', r));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+      const lines = async () =>
+        (await (await fetch(url)).text()).split('\n').filter((l) => l.startsWith('probe_'));
+      const state = probe(own.provider);
+      expect(await lines()).to.deep.equal(['probe_intensity{source="annual-average"} 1']);
+      state.source = 'electricity-maps';
+      expect(await lines()).to.deep.equal(['probe_intensity{source="electricity-maps"} 1']);
+    } finally {
+      await own.shutdown();
+    }
+  });
+
+  it('in its OTLP push', async () => {
+    const receiver = await otlpReceiver();
+    // The OTLP exporter reads its endpoint from the process's environment itself.
+    const saved = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
+    const own = await startOwnProvider(
+      { OTEL_METRICS_EXPORTER: 'otlp', OTEL_METRIC_EXPORT_INTERVAL: '3600000' },
+      quiet,
+    ).finally(() => {
+      if (saved === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+      else process.env.OTEL_EXPORTER_OTLP_ENDPOINT = saved;
+    });
+    if (!own) throw new Error('no provider started');
+    try {
+      const state = probe(own.provider);
+      await own.provider.forceFlush();
+      state.source = 'electricity-maps';
+      await own.provider.forceFlush();
+      const sources = receiver.pushes.map(({ body }) =>
+        body.resourceMetrics
+          .flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics))
+          .flatMap((m) => m.gauge?.dataPoints ?? [])
+          .map((p) => stringAttribute(p.attributes, 'source')),
+      );
+      expect(sources).to.deep.equal([['annual-average'], ['electricity-maps']]);
+    } finally {
+      await own.shutdown();
+      await receiver.close();
+    }
+  });
+});
