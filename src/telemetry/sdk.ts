@@ -34,6 +34,7 @@ import {
   SCOPE,
   stderrLogger,
   type Logger as WarningLogger,
+  withCurrentGauges,
 } from 'carbonscope';
 import type { Env } from '../config.js';
 import { sourceAsset } from '../paths.js';
@@ -124,7 +125,7 @@ async function otlpReader(
 ): Promise<IMetricReader> {
   const exportIntervalMillis = numberFromEnv(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
   const exporter = await otlpMetricExporter(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
-  return new PeriodicExportingMetricReader({
+  const reader = new PeriodicExportingMetricReader({
     // The SDK's handler of a failed push is silent without OTEL_LOG_LEVEL: say it in the log.
     exporter: reportingPushFailures(exporter, env, logger),
     metricProducers,
@@ -136,6 +137,7 @@ async function otlpReader(
       exportIntervalMillis,
     ),
   });
+  return withCurrentGauges(sdkMetrics, reader);
 }
 
 /**
@@ -306,7 +308,12 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   // carbonscope's histograms are kept by the library and handed to every reader at collection.
   const histograms = new LocalHistograms(sdkMetrics, SCOPE);
   const metricProducers = [histograms];
-  const prometheus = new PrometheusExporter({ preventServerStart: true, metricProducers });
+  // Each reader's observable gauges export only what their callbacks observe now: the grid
+  // intensity's fallback source is gone from /metrics and the push once the API answers.
+  const prometheus = withCurrentGauges(
+    sdkMetrics,
+    new PrometheusExporter({ preventServerStart: true, metricProducers }),
+  );
   const serializer = new PrometheusText(sdkMetrics, { scopeLabels: false });
   const secrets = options.secrets ?? envSecretsOf(env);
   let warnings: WarningLogger = stderrLogger({ secrets });

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
+import { otlpReceiver, stringAttribute } from '#library-tests/helpers/otlp-receiver.js';
 import { inTelemetryChild, telemetryChildOutput } from '../../helpers/telemetry-child.js';
 
 /**
@@ -93,6 +94,64 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
         }
       } finally {
         collector.close();
+      }
+    });
+  }
+
+  // A gauge's callback that stops observing a source (the grid intensity's `annual-average`
+  // once Electricity Maps answers) must drop its series: the SDK kept it, at its last value,
+  // in /metrics and in every push, and the fallback alert never cleared.
+  const probe = `let source = 'annual-average';
+     telemetry.meter.createObservableGauge('probe.intensity')
+       .addCallback((result) => result.observe(source === 'annual-average' ? 400 : 250, { source }));`;
+  for (const [label, tracing] of [
+    ['tracing off', 'none'],
+    ['tracing on', 'console'],
+  ] as const) {
+    it(`serves only the sources a gauge observes now at /metrics, ${label}`, async () => {
+      const scraped = await inTelemetryChild<string[][]>(
+        { OTEL_TRACES_EXPORTER: tracing },
+        `${probe}
+         const lines = async () => (await telemetry.metricsText()).toString('utf8')
+           .split('\\n').filter((l) => l.startsWith('probe_intensity'));
+         const before = await lines();
+         source = 'electricity-maps';
+         return [before, await lines()];`,
+      );
+      expect(scraped).to.deep.equal([
+        ['probe_intensity{source="annual-average"} 400'],
+        ['probe_intensity{source="electricity-maps"} 250'],
+      ]);
+    });
+
+    it(`pushes only the sources a gauge observes now over OTLP, ${label}`, async () => {
+      const receiver = await otlpReceiver();
+      try {
+        await inTelemetryChild<number>(
+          {
+            OTEL_TRACES_EXPORTER: tracing,
+            OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+            OTEL_METRIC_EXPORT_INTERVAL: '200',
+          },
+          `${probe}
+           await new Promise((r) => setTimeout(r, 700));
+           source = 'electricity-maps';
+           await new Promise((r) => setTimeout(r, 700));
+           return 0;`,
+          '{ otlpMetricsEnabled: true }',
+        );
+        const sources = receiver.pushes.map(({ body }) =>
+          body.resourceMetrics
+            .flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics))
+            .filter((m) => m.name === 'probe.intensity')
+            .flatMap((m) => m.gauge?.dataPoints ?? [])
+            .map((p) => stringAttribute(p.attributes, 'source')),
+        );
+        expect(sources[0]).to.deep.equal(['annual-average']);
+        expect(sources.at(-1)).to.deep.equal(['electricity-maps']);
+        expect(receiver.failures).to.deep.equal([]);
+      } finally {
+        await receiver.close();
       }
     });
   }
