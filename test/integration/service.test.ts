@@ -7,6 +7,7 @@ import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { StubElectricityMaps } from '#library-tests/fixtures/grid/stub-electricity-maps.js';
 import { findSample, parseLabels } from '#library-tests/helpers/metrics.js';
 import { otlpReceiver } from '#library-tests/helpers/otlp-receiver.js';
 import { HTTP_DURATION } from '../helpers/app.js';
@@ -484,6 +485,47 @@ describe('a powercap root switches the service to measured RAPL figures', functi
       expect(server.stdout.join('\n')).to.match(/energy source: rapl/);
     } finally {
       clearInterval(ticker);
+      await server.stop();
+    }
+  });
+});
+
+describe('a grid that recovers from its fallback', function () {
+  this.timeout(60_000);
+  const key = 'em-recovery-key-5b2c91';
+  const stub = new StubElectricityMaps(key);
+
+  before(() => stub.start());
+  after(() => stub.close());
+
+  // The gauge kept the fallback's series at its last value beside the API's, for good: the
+  // GridIntensityDegradedToFallback alert fired 15 min after a recovery and never cleared.
+  it('serves only the electricity-maps series on /metrics once Electricity Maps answers', async () => {
+    stub.next(...Array.from({ length: 200 }, () => ({ status: 500 })));
+    const server = await spawnServer({
+      ELECTRICITY_MAPS_API_KEY: key,
+      ELECTRICITY_MAPS_BASE_URL: stub.url,
+      CARBON_ZONE: 'DE',
+      // A failed lookup is held for the TTL (30 s at most) before the next one.
+      GRID_CACHE_TTL_SECONDS: '1',
+      OTEL_TRACES_EXPORTER: 'none',
+    });
+    const sources = async () =>
+      samplesOf(
+        await (await fetch(`${server.url}/metrics`)).text(),
+        'carbonscope_grid_carbon_intensity',
+        { carbonscope_grid_zone: 'DE' },
+      ).map((s) => s.labels.carbonscope_grid_source);
+    try {
+      expect(await poll(async () => (await sources()).includes('annual-average'), 20_000)).to.equal(
+        true,
+      );
+      stub.reset();
+      expect(
+        await poll(async () => (await sources()).includes('electricity-maps'), 20_000),
+      ).to.equal(true);
+      expect(await sources()).to.deep.equal(['electricity-maps']);
+    } finally {
       await server.stop();
     }
   });
