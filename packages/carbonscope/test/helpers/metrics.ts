@@ -1,6 +1,7 @@
 import type { Meter } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
+import { withCurrentGauges } from '../../src/otel/current-gauges.js';
 import { LocalHistograms } from '../../src/otel/local-histograms.js';
 import { withPrometheusNames } from '../../src/otel/prometheus-names.js';
 import { SCOPE } from '../../src/otel/scope.js';
@@ -22,10 +23,14 @@ export interface TestMetrics {
 
 export function createTestMetrics(options: { local?: boolean } = {}): TestMetrics {
   const histograms = options.local ? new LocalHistograms(sdkMetrics, SCOPE) : undefined;
-  const reader = new PrometheusExporter({
-    preventServerStart: true,
-    metricProducers: histograms ? [histograms] : [],
-  });
+  // As carbonscope's readers are: a gauge serves only what its callback observes now.
+  const reader = withCurrentGauges(
+    sdkMetrics,
+    new PrometheusExporter({
+      preventServerStart: true,
+      metricProducers: histograms ? [histograms] : [],
+    }),
+  );
   const provider = new sdkMetrics.MeterProvider({ readers: [reader] });
   const serializer = new PrometheusSerializer();
   const scrape = async () => {
