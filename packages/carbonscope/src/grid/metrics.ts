@@ -6,8 +6,10 @@ import { MAX_ZONE_LENGTH } from './zones.js';
 
 /**
  * The zones the gauge reports: the configured zone always, plus the first `capacity` other
- * zones requested over the process's life. First come and kept: the SDK keeps a gauge's series
- * for every zone it ever observed, so only a lifetime bound keeps the series bounded.
+ * zones requested over the process's life. First come and kept: carbonscope's readers export
+ * only the zones a collection observes (withCurrentGauges), but the SDK remembers every
+ * attribute set a gauge ever observed (memory, and its cardinality limit of 2,000), and a
+ * "most recent N" window would churn series; only a lifetime bound keeps both bounded.
  */
 export function gaugeZones(configured: string, capacity: number): BoundedLabelSet {
   return new BoundedLabelSet({ capacity, maxLength: MAX_ZONE_LENGTH, pinned: [configured] });
@@ -38,9 +40,11 @@ export function registerGridMetrics(
   grid: GridReadings,
 ): () => void {
   const gauge = createInstrument(meter, METRICS.gridIntensity);
-  // The attributes of every source a zone can be answered from, made once per zone. No
-  // measured/estimated flag: Electricity Maps flips its own from hour to hour, and the SDK keeps
-  // every attribute set a gauge ever observed, so the old value would stay on as a second series.
+  // The attributes of every source a zone can be answered from, made once per zone. When the
+  // source changes (a recovery from the annual average), the old series ends: carbonscope's
+  // readers export only what this callback observes now (withCurrentGauges). No
+  // measured/estimated flag: Electricity Maps flips its own from hour to hour, which would end
+  // one series and start another each time.
   const byZone = new AttributeCache(
     [zones],
     (zone): Record<IntensitySource, Attributes> => ({

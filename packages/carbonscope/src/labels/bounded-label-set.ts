@@ -16,8 +16,10 @@ export interface BoundedLabelSetOptions {
  * The values one metric label may take over the life of a process: the pinned ones, then the
  * first `capacity` distinct values seen, then only the overflow value. Nothing is ever evicted:
  * the OTel SDK keeps every attribute set an instrument has recorded or observed for as long as
- * the process lives (cumulative temporality), so a "most recent N" window would still add one
- * series per value ever seen. Admitting for good is what keeps the series count bounded.
+ * the process lives (counters and histograms export each for good, cumulative temporality; for
+ * gauges it still remembers each, though carbonscope's readers export only the current ones),
+ * so a "most recent N" window would still add one series per value ever seen. Admitting for
+ * good is what keeps the series count bounded.
  */
 export class BoundedLabelSet {
   readonly overflow: string;
