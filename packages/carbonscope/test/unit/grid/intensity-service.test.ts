@@ -382,6 +382,22 @@ describe('grid: intensity service (fallback chain)', () => {
       ).to.equal(322);
     });
 
+    // The annual average's series stayed beside the API's, at its last value, for good: the
+    // fallback alert fired after a recovery and never cleared.
+    it('serves only the electricity-maps series once the upstream recovers', async () => {
+      const grid = service();
+      stub.next({ status: 500 }, { status: 500 });
+      expect(await grid.current()).to.include({ source: 'annual-average' });
+      const sources = async () =>
+        [...(await metrics.scrape()).matchAll(/carbonscope_grid_source="([^"]+)"/g)].map(
+          (m) => m[1],
+        );
+      expect(await sources()).to.deep.equal(['annual-average']);
+      clock += 30_000;
+      expect(await grid.current()).to.include({ source: 'electricity-maps' });
+      expect(await sources()).to.deep.equal(['electricity-maps']);
+    });
+
     it('reports the configured zone plus the first zones requested, for good', async () => {
       const grid = service({ ELECTRICITY_MAPS_API_KEY: '' }, 2);
       for (const zone of ['FR', 'SE-SE3', 'US-CAL-CISO', 'GB']) await grid.current(zone);
