@@ -103,6 +103,21 @@ describe('config', () => {
     expect(() => loadConfig({ OTEL_METRIC_EXPORT_INTERVAL: '5000' })).not.to.throw();
   });
 
+  it('names the per-vCPU watts the user set, and the default it runs into', () => {
+    // Only the maximum set, under the minimum's default 0.74 W: the message named the minimum.
+    expect(() => loadConfig({ ENERGY_CPU_MAX_WATTS_PER_VCPU: '0.1' }))
+      .to.throw(ConfigError, /0\.1 W is under ENERGY_CPU_MIN_WATTS_PER_VCPU \(0\.74, its default\)/)
+      .with.property('variable', 'ENERGY_CPU_MAX_WATTS_PER_VCPU');
+    expect(() => loadConfig({ ENERGY_CPU_MIN_WATTS_PER_VCPU: '5' }))
+      .to.throw(ConfigError, /5 W is over ENERGY_CPU_MAX_WATTS_PER_VCPU \(3\.5, its default\)/)
+      .with.property('variable', 'ENERGY_CPU_MIN_WATTS_PER_VCPU');
+    expect(() =>
+      loadConfig({ ENERGY_CPU_MIN_WATTS_PER_VCPU: '2', ENERGY_CPU_MAX_WATTS_PER_VCPU: '1' }),
+    )
+      .to.throw(ConfigError, /2 W is over ENERGY_CPU_MAX_WATTS_PER_VCPU \(1\)/)
+      .with.property('variable', 'ENERGY_CPU_MIN_WATTS_PER_VCPU');
+  });
+
   it('accepts the workshop spelling of the Electricity Maps key', () => {
     expect(loadConfig({ ELECTRICITY_MAP_API_KEY: 'k1' }).grid.apiKey).to.equal('k1');
     expect(

@@ -221,6 +221,29 @@ export function parseEnv<S extends Record<string, z.ZodType>>(schema: S, env: En
   return out as Parsed<S>;
 }
 
+/**
+ * The per-vCPU minimum may not exceed the maximum. The error names the variable the user set
+ * (the minimum where both are), and the other's value, marked where it is the default: a user who
+ * set only the maximum is not told to fix a minimum they never wrote.
+ */
+function checkWattsPerVcpu(env: Env, min: number, max: number): void {
+  if (min <= max) return;
+  // As in parseEnv, a blank variable is unset.
+  const given = (name: string) => Boolean(env[name]?.trim());
+  const shown = (value: number, name: string) =>
+    given(name) ? `${value}` : `${value}, its default`;
+  if (!given('ENERGY_CPU_MIN_WATTS_PER_VCPU')) {
+    throw new SettingsError(
+      'ENERGY_CPU_MAX_WATTS_PER_VCPU',
+      `${max} W is under ENERGY_CPU_MIN_WATTS_PER_VCPU (${shown(min, 'ENERGY_CPU_MIN_WATTS_PER_VCPU')}): set the minimum too`,
+    );
+  }
+  throw new SettingsError(
+    'ENERGY_CPU_MIN_WATTS_PER_VCPU',
+    `${min} W is over ENERGY_CPU_MAX_WATTS_PER_VCPU (${shown(max, 'ENERGY_CPU_MAX_WATTS_PER_VCPU')})`,
+  );
+}
+
 /** carbonscope's settings from the environment (CARBON_*, ENERGY_*, PUE, GRID_*, Electricity Maps). */
 export function loadSettings(env: Env = process.env): Settings {
   const s = parseEnv(schema, {
@@ -234,12 +257,7 @@ export function loadSettings(env: Env = process.env): Settings {
       `unknown zone ${JSON.stringify(s.CARBON_ZONE)}: neither the Electricity Maps zone list nor the ISO country codes know it (GB, not UK; a country or a zone such as DE, FR, US-CAL-CISO), or set CARBON_INTENSITY`,
     );
   }
-  if (s.ENERGY_CPU_MIN_WATTS_PER_VCPU > s.ENERGY_CPU_MAX_WATTS_PER_VCPU) {
-    throw new SettingsError(
-      'ENERGY_CPU_MIN_WATTS_PER_VCPU',
-      'must not exceed ENERGY_CPU_MAX_WATTS_PER_VCPU',
-    );
-  }
+  checkWattsPerVcpu(env, s.ENERGY_CPU_MIN_WATTS_PER_VCPU, s.ENERGY_CPU_MAX_WATTS_PER_VCPU);
   for (const [name, metrics, prometheus] of [
     ['KEPLER', s.KEPLER_METRICS_URL, s.KEPLER_PROMETHEUS_URL],
     ['SCAPHANDRE', s.SCAPHANDRE_METRICS_URL, s.SCAPHANDRE_PROMETHEUS_URL],
