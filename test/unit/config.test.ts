@@ -46,6 +46,7 @@ describe('config', () => {
     ['TRACE_IGNORED_PATHS', '/a b'],
     ['ELECTRICITY_MAPS_BASE_URL', 'not a url'],
     ['CARBON_INTENSITY', 'x'],
+    ['CARBON_INTENSITY', '5001'],
     // A CPU of 0 W: every figure of the estimate's CPU would be nothing, without a word.
     ['ENERGY_CPU_TDP_WATTS', '0'],
     ['ENERGY_CPU_MAX_WATTS_PER_VCPU', '0'],

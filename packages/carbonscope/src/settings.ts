@@ -11,6 +11,7 @@ import {
   RAM_WATTS_PER_GB,
 } from './energy/sources/estimate.js';
 import { DEFAULT_CALIBRATION_INTERVAL_MS, DEFAULT_MAX_OPERATION_AGE_MS } from './energy/tracker.js';
+import { MAX_CARBON_INTENSITY } from './grid/intensity-bound.js';
 import { MAX_ZONE_LENGTH, zoneKind } from './grid/zones.js';
 import { credentialsOf, maskUrlText, percentDecoded, urlSecrets } from './url-credentials.js';
 
@@ -98,7 +99,7 @@ const schema = {
   ELECTRICITY_MAPS_BASE_URL: endpoint.default('https://api.electricitymaps.com/v3'),
   GRID_CACHE_TTL_SECONDS: integer(1, 86_400).default(300),
   GRID_TIMEOUT_MS: integer(100, 60_000).default(5000),
-  CARBON_INTENSITY: number(0, 5000).optional(),
+  CARBON_INTENSITY: number(0, MAX_CARBON_INTENSITY).optional(),
   PUE: number(1, 5).default(1.0),
   ENERGY_SOURCE: z.enum(ENERGY_SOURCES).default('auto'),
   ENERGY_SAMPLE_INTERVAL_MS: integer(50, 60_000).default(1000),

@@ -4,6 +4,7 @@ import { redactedExcerpt, redactionList } from '../log.js';
 import { parseRetryAfter } from '../retry-after.js';
 import { urlSecrets } from '../url-credentials.js';
 import { UpstreamError, type UpstreamErrorKind } from './errors.js';
+import { MAX_CARBON_INTENSITY } from './intensity-bound.js';
 import { zoneKeyCase } from './zones.js';
 
 /** One value as Electricity Maps gives it, checked and trimmed to what the service uses. */
@@ -69,7 +70,7 @@ const RATE_LIMITED = /rate.?limit|too many requests|quota/i;
 
 const point = z.object({
   zone: z.string().optional(),
-  carbonIntensity: z.number().min(0).max(100_000).nullable(),
+  carbonIntensity: z.number().min(0).max(MAX_CARBON_INTENSITY).nullable(),
   datetime: z.iso.datetime({ offset: true }),
   isEstimated: z.boolean().nullable().optional(),
   estimationMethod: z.string().nullable().optional(),

@@ -310,6 +310,12 @@ describe('grid: Electricity Maps client', () => {
       '{"zone":"DE","carbonIntensity":-5,"datetime":"2024-03-01T10:00:00Z"}',
       'malformed',
     ],
+    // Over 5000 g/kWh, the most CARBON_INTENSITY takes: no grid is anywhere near it.
+    [
+      'an intensity over the bound CARBON_INTENSITY has too',
+      '{"zone":"DE","carbonIntensity":5001,"datetime":"2024-03-01T10:00:00Z"}',
+      'malformed',
+    ],
     ['a missing datetime', '{"zone":"DE","carbonIntensity":300}', 'malformed'],
     ['an HTML page', '<html>maintenance</html>', 'malformed'],
     [
