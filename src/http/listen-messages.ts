@@ -23,11 +23,15 @@ export function listenFailure(err: NodeJS.ErrnoException, target: ListenTarget):
   if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
     return `address ${host} cannot be resolved: set HOST to an address of this machine`;
   }
-  return `could not listen on ${host}:${port}: ${err.message}`;
+  return `could not listen on ${hostPort(host, port)}: ${err.message}`;
 }
 
 /** The URL a server listening on `host` and `port` answers at, for the log. */
 export function listenUrl(host: string, port: number): string {
-  // An IPv6 address goes in brackets in a URL (RFC 3986), or its colons run into the port's.
-  return isIPv6(host) ? `http://[${host}]:${port}` : `http://${host}:${port}`;
+  return `http://${hostPort(host, port)}`;
+}
+
+/** `host:port`, an IPv6 host in brackets (RFC 3986), or its colons run into the port's. */
+function hostPort(host: string, port: number): string {
+  return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
 }

@@ -32,4 +32,15 @@ describe('listenFailure', () => {
       'port 8001 is in use: stop the other process or set PORT',
     );
   });
+
+  it('brackets an IPv6 host, so the port does not run into the address', () => {
+    const err = Object.assign(new Error('listen EINVAL: invalid argument'), { code: 'EINVAL' });
+    const target = { host: 'fe80::1', port: 8001, portVariable: 'PORT' };
+    expect(listenFailure(err, target)).to.equal(
+      'could not listen on [fe80::1]:8001: listen EINVAL: invalid argument',
+    );
+    expect(listenFailure(err, { ...target, host: '127.0.0.1' })).to.equal(
+      'could not listen on 127.0.0.1:8001: listen EINVAL: invalid argument',
+    );
+  });
 });
