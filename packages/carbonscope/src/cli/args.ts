@@ -195,6 +195,13 @@ export interface ImpactsOptions {
   json: boolean;
 }
 
+/**
+ * The most output tokens one request is priced for. Models stop at a few hundred thousand output
+ * tokens per request (128k is among the largest limits); 10 million leaves room for any to come,
+ * while 2^53 would price a single request at billions of kWh as if it were an estimate.
+ */
+const MAX_OUTPUT_TOKENS = 10_000_000;
+
 const IMPACTS = {
   help: { type: 'boolean', short: 'h' },
   provider: { type: 'string', short: 'p' },
@@ -220,6 +227,9 @@ export function parseImpactsArgs(args: string[]): ImpactsOptions {
   const outputTokens = Number(tokens);
   if (!/^\d+$/.test(tokens) || !Number.isSafeInteger(outputTokens)) {
     throw new UsageError(`--output-tokens: expected a whole number of tokens (got "${tokens}")`);
+  }
+  if (outputTokens > MAX_OUTPUT_TOKENS) {
+    throw new UsageError(`--output-tokens: at most ${MAX_OUTPUT_TOKENS} tokens (got "${tokens}")`);
   }
   const latencySeconds = latency === undefined ? undefined : Number(latency);
   if (
@@ -313,7 +323,7 @@ Options:
   -p, --provider <provider>    anthropic, cohere, google_genai, huggingface_hub, mistralai, openai
                                (optional when --model is provider/model or a name one provider has)
   -m, --model <model>          the model, e.g. gpt-4o or openai/gpt-4o
-  -n, --output-tokens <n>      tokens generated
+  -n, --output-tokens <n>      tokens generated, at most ${MAX_OUTPUT_TOKENS}
   -l, --latency <seconds>      measured request latency, over 0 (default: none, i.e. infinite:
                                the model's published speed or the latency model sets the time)
   -z, --zone <alpha3>          electricity mix, ISO 3166-1 alpha-3 or WOR (default: the provider's)

@@ -98,6 +98,17 @@ describe('command-line arguments', () => {
     expect(() => parseMonitorArgs(['--duration', 'x'])).to.throw(UsageError, /--duration/);
   });
 
+  // Up to 2^53 was taken: billions of kWh for one request, printed as if it were an estimate.
+  it('bounds --output-tokens at 10 million, far over any model output', () => {
+    const tokens = (n: string) => parseImpactsArgs(['-m', 'gpt-4o', '--output-tokens', n]);
+    expect(tokens('10000000').outputTokens).to.equal(10_000_000);
+    expect(() => tokens('10000001')).to.throw(
+      UsageError,
+      /^--output-tokens: at most 10000000 tokens \(got "10000001"\)$/,
+    );
+    expect(() => tokens('9007199254740991')).to.throw(UsageError, /at most 10000000/);
+  });
+
   // node:util's parseArgs explains a value that starts with a dash in three lines; an error
   // is one line on stderr, above the usage.
   it('words the error for a value that starts with a dash in one line', () => {
