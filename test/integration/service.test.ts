@@ -396,6 +396,8 @@ describe('start-up failures', function () {
     ['LLM_MODEL', 'gpt-imaginary'],
     ['LLM_ELECTRICITY_MIX_ZONE', 'XYZ'],
     ['LLM_MODELS_FILE', '/nonexistent/models.json'],
+    // Read whole, /dev/zero hung the start (it ended in an out-of-memory abort).
+    ['LLM_MODELS_FILE', '/dev/zero'],
   ] as const) {
     it(`exits 1 naming ${variable} when ${variable}=${value}`, async () => {
       const { code, stderr } = await runToExit({ [variable]: value });

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { z } from 'zod';
 import { ModelDataError } from './errors.js';
 import type { DataCenter, Deployment, ElectricityMix, ModelArchitecture } from './impacts.js';
@@ -142,10 +142,44 @@ function toModel(m: z.output<typeof modelSchema>): ModelEntry {
   return entry;
 }
 
+/**
+ * The largest data file read: the bundled data (every model EcoLogits knows) is 80 kB, so 16 MiB
+ * holds any hand-made or generated list many times over, and is read and parsed in well under a
+ * second at start-up.
+ */
+const MAX_DATA_FILE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The file's text, from a regular file of at most MAX_DATA_FILE_BYTES. Read whole, /dev/zero
+ * never ends and a FIFO without a writer never opens: start-up would hang. O_NONBLOCK lets a FIFO
+ * open at once, so fstat can refuse it; a regular file reads as usual.
+ */
+function readBounded(file: string): string {
+  const fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new Error('not a regular file');
+    const tooBig = () => new Error(`over 16 MiB (${stat.size} bytes)`);
+    if (stat.size > MAX_DATA_FILE_BYTES) throw tooBig();
+    // One byte more than fstat said, so a file that grew since is seen and refused too.
+    const buffer = Buffer.alloc(stat.size + 1);
+    let length = 0;
+    let n: number;
+    do {
+      n = readSync(fd, buffer, length, buffer.length - length, null);
+      length += n;
+    } while (n > 0 && length < buffer.length);
+    if (length > stat.size) throw new Error('grew while being read');
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function readDataFile(file: string): ParsedFile {
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    json = JSON.parse(readBounded(file));
   } catch (err) {
     const reason =
       (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;

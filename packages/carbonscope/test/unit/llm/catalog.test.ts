@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -287,6 +288,28 @@ describe('llm catalog (model, provider and mix data)', () => {
     expect(() => loadCatalog({ modelsFile: path })).to.throw(
       ModelDataError,
       /broken\.json: cannot read/,
+    );
+  });
+
+  // Read whole, /dev/zero never ended and a FIFO with no writer never opened: start-up hung.
+  it('refuses a models file that is not a regular file, without reading it', () => {
+    const fifo = join(dir, 'models.fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const path of ['/dev/zero', fifo, dir]) {
+      expect(() => loadCatalog({ modelsFile: path }), path).to.throw(
+        ModelDataError,
+        /: cannot read: not a regular file$/,
+      );
+    }
+  });
+
+  it('refuses a models file over 16 MiB, 200 times the bundled data (80 kB)', () => {
+    const path = join(dir, 'huge.json');
+    writeFileSync(path, '');
+    truncateSync(path, 16 * 1024 * 1024 + 1);
+    expect(() => loadCatalog({ modelsFile: path })).to.throw(
+      ModelDataError,
+      /huge\.json: cannot read: over 16 MiB \(16777217 bytes\)$/,
     );
   });
 });
