@@ -15,6 +15,7 @@ import {
 } from 'carbonscope';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
+import { checkOtelLists } from './otel-env.js';
 
 export type { Env };
 /** A malformed setting; `variable` names the environment variable (the library's own class). */
@@ -31,6 +32,9 @@ const exporterList = (allowed: readonly string[]) =>
       (list) => list.split(',').every((item) => allowed.includes(item.trim())),
       `expected a comma-separated list of ${allowed.join(', ')}`,
     );
+
+/** The spec's two values; the SDK warns of another only under OTEL_LOG_LEVEL, and sends plain. */
+const compression = z.enum(['gzip', 'none'], { message: 'expected gzip or none' }).optional();
 
 /** Probes and scrapes: asked every few seconds, the same every time, noise in a trace store. */
 const DEFAULT_IGNORED_PATHS = '/healthz,/readyz,/metrics';
@@ -80,6 +84,9 @@ const schema = {
   OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: z.enum(OTLP_PROTOCOLS).optional(),
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum([...OTLP_PROTOCOLS, 'grpc']).optional(),
   OTEL_EXPORTER_OTLP_TIMEOUT: integer(1, 600_000).optional(),
+  OTEL_EXPORTER_OTLP_COMPRESSION: compression,
+  OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: compression,
+  OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: compression,
   // 100 ms at least: a push every millisecond or so keeps a core busy and floods the collector.
   OTEL_METRIC_EXPORT_INTERVAL: integer(100, 86_400_000).optional(),
   OTEL_METRIC_EXPORT_TIMEOUT: integer(1, 600_000).optional(),
@@ -147,6 +154,7 @@ export function loadConfig(env: Env = process.env): Config {
   const library = loadSettings(env);
   const s = parseEnv(schema, env);
   checkExportTimeout(s.OTEL_METRIC_EXPORT_INTERVAL, s.OTEL_METRIC_EXPORT_TIMEOUT);
+  checkOtelLists(env);
   return {
     port: s.PORT,
     host: s.HOST,

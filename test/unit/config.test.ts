@@ -94,6 +94,74 @@ describe('config', () => {
     expect(loadConfig({ PORT: '08001' }).port).to.equal(8001);
   });
 
+  // The SDK ignored each of these without a word: no attributes, no header, no compression.
+  describe('the OTel SDK variables it would ignore when malformed', () => {
+    const refused = (env: Record<string, string>, variable: string, message: RegExp) =>
+      expect(() => loadConfig(env), JSON.stringify(env))
+        .to.throw(ConfigError, message)
+        .with.property('variable', variable);
+
+    for (const variable of [
+      'OTEL_EXPORTER_OTLP_HEADERS',
+      'OTEL_EXPORTER_OTLP_METRICS_HEADERS',
+      'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
+    ]) {
+      it(`refuses a malformed ${variable}, naming the item and key, never the value`, () => {
+        for (const [value, message] of [
+          // Without =, the whole item may be the token: only its position is named.
+          ['Bearer s3cretTOKEN', /: item 1 has no "=" \(expected key=value\)$/],
+          ['x-tenant=1,authorization', /: item 2 has no "="/],
+          ['x-tenant=1,=s3cretTOKEN', /: item 2 has an empty key$/],
+          ['authorization=', /: item 1 \(authorization\) has an empty value$/],
+          ['authorization=Bearer%ZZs3cretTOKEN', /: item 1 \(authorization\).*percent-encoding/],
+          ['authorization=Bearer s3cretTOKEN;x', /: item 1 \(authorization\).*%3B/],
+          ['authorization=Bearer%0D%0As3cretTOKEN', /: item 1 \(authorization\).*control/],
+          ['bad key=s3cretTOKEN', /: item 1 \("bad key"\) is not an HTTP header name$/],
+        ] as const) {
+          refused({ [variable]: value }, variable, message);
+          expect(() => loadConfig({ [variable]: value }))
+            .to.throw(ConfigError)
+            .with.property('message')
+            .that.does.not.contain('s3cret');
+        }
+      });
+    }
+
+    it('takes headers as the spec writes them, a base64 = and spaces in a value included', () => {
+      expect(() =>
+        loadConfig({
+          OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Basic dXNlcjpwYXNz==, x-tenant=1,',
+          OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'api-key=a%2Cb%3Dc',
+        }),
+      ).not.to.throw();
+    });
+
+    it('refuses a malformed OTEL_RESOURCE_ATTRIBUTES, which the SDK dropped whole', () => {
+      const variable = 'OTEL_RESOURCE_ATTRIBUTES';
+      refused({ [variable]: 'deployment.environment' }, variable, /: item 1 has no "="/);
+      refused({ [variable]: 'team=a,url=x=y' }, variable, /: item 2 \(url\).*%3D/);
+      refused({ [variable]: '=prod' }, variable, /: item 1 has an empty key$/);
+      refused({ [variable]: 'team=%E0%A4' }, variable, /: item 1 \(team\).*percent-encoding/);
+      refused({ [variable]: `team=${'x'.repeat(256)}` }, variable, /: item 1 \(team\).*255/);
+      expect(() =>
+        loadConfig({ [variable]: 'deployment.environment=prod, team=a%2Cb,empty=' }),
+      ).not.to.throw();
+    });
+
+    for (const variable of [
+      'OTEL_EXPORTER_OTLP_COMPRESSION',
+      'OTEL_EXPORTER_OTLP_METRICS_COMPRESSION',
+      'OTEL_EXPORTER_OTLP_TRACES_COMPRESSION',
+    ]) {
+      it(`takes gzip or none for ${variable}, and refuses another`, () => {
+        refused({ [variable]: 'gz' }, variable, /expected gzip or none/);
+        refused({ [variable]: 'br' }, variable, /expected gzip or none/);
+        expect(() => loadConfig({ [variable]: 'gzip' })).not.to.throw();
+        expect(() => loadConfig({ [variable]: 'none' })).not.to.throw();
+      });
+    }
+  });
+
   it('refuses an OTLP export timeout set over the export interval, naming both', () => {
     expect(() =>
       loadConfig({ OTEL_METRIC_EXPORT_INTERVAL: '5000', OTEL_METRIC_EXPORT_TIMEOUT: '10000' }),

@@ -1,0 +1,110 @@
+import { type Env, SettingsError } from 'carbonscope';
+
+// The OTel SDK reads these itself and drops a malformed one without a word (OTEL_LOG_LEVEL's
+// debug line at most): the service would run without its resource attributes or the collector's
+// token. The spec's form is a comma-separated `key=value` list with percent-encoded values.
+
+/** An HTTP header name (RFC 9110 token): Node refuses any other at every push. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** What Node refuses in a header value (its checkInvalidHeaderChar). */
+const HEADER_VALUE_FORBIDDEN = /[^\t\x20-\x7e\x80-\xff]/;
+/** The resource detector refuses a longer key or value, and then every attribute with it. */
+const MAX_ATTRIBUTE_LENGTH = 255;
+
+/** One `key=value` item: its 1-based position, its key and value as written (trimmed). */
+interface Item {
+  position: number;
+  key: string;
+  value: string;
+}
+
+/**
+ * The items of `raw`, empty ones skipped as the SDK does. The key ends at the first `=`. An
+ * error names the variable, the item's position and its key, never the value: a header's value
+ * is a credential. An item without `=` may be a bare token, so only its position is named.
+ */
+function itemsOf(variable: string, raw: string): Item[] {
+  const items: Item[] = [];
+  raw.split(',').forEach((entry, index) => {
+    const position = index + 1;
+    if (entry.trim() === '') return;
+    const equals = entry.indexOf('=');
+    if (equals === -1) {
+      throw new SettingsError(variable, `item ${position} has no "=" (expected key=value)`);
+    }
+    const key = entry.slice(0, equals).trim();
+    if (key === '') throw new SettingsError(variable, `item ${position} has an empty key`);
+    items.push({ position, key, value: entry.slice(equals + 1).trim() });
+  });
+  return items;
+}
+
+/** The key as an error shows it: bare when plain, quoted (escapes and all) otherwise. */
+function shownKey(key: string): string {
+  return /^[\w.:/-]+$/.test(key) ? key : JSON.stringify(key);
+}
+
+function decoded(variable: string, item: Item, text: string, what: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new SettingsError(
+      variable,
+      `item ${item.position} (${shownKey(item.key)}): the ${what} is not valid percent-encoding`,
+    );
+  }
+}
+
+/** OTEL_EXPORTER_OTLP_*HEADERS: the SDK drops an item it cannot read and cuts a value at `;`. */
+function checkHeaders(variable: string, raw: string): void {
+  for (const item of itemsOf(variable, raw)) {
+    const at = `item ${item.position} (${shownKey(item.key)})`;
+    if (!HEADER_NAME.test(decoded(variable, item, item.key, 'key'))) {
+      throw new SettingsError(variable, `${at} is not an HTTP header name`);
+    }
+    if (item.value === '') throw new SettingsError(variable, `${at} has an empty value`);
+    if (item.value.includes(';')) {
+      throw new SettingsError(
+        variable,
+        `${at}: write ";" in the value as %3B (the SDK cuts it there)`,
+      );
+    }
+    if (HEADER_VALUE_FORBIDDEN.test(decoded(variable, item, item.value, 'value'))) {
+      throw new SettingsError(variable, `${at}: the value holds a control character once decoded`);
+    }
+  }
+}
+
+/** OTEL_RESOURCE_ATTRIBUTES: one bad item and the SDK drops every attribute. */
+function checkResourceAttributes(variable: string, raw: string): void {
+  for (const item of itemsOf(variable, raw)) {
+    const at = `item ${item.position} (${shownKey(item.key)})`;
+    if (item.value.includes('=')) {
+      throw new SettingsError(variable, `${at}: write "=" in the value as %3D`);
+    }
+    const key = decoded(variable, item, item.key, 'key');
+    const value = decoded(variable, item, item.value, 'value');
+    if (key.length > MAX_ATTRIBUTE_LENGTH || value.length > MAX_ATTRIBUTE_LENGTH) {
+      throw new SettingsError(
+        variable,
+        `${at}: key and value may hold at most ${MAX_ATTRIBUTE_LENGTH} characters each`,
+      );
+    }
+  }
+}
+
+const HEADER_VARIABLES = [
+  'OTEL_EXPORTER_OTLP_HEADERS',
+  'OTEL_EXPORTER_OTLP_METRICS_HEADERS',
+  'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
+];
+
+/** Throws a SettingsError naming the first malformed variable of the OTel SDK's lists. */
+export function checkOtelLists(env: Env): void {
+  const attributes = env.OTEL_RESOURCE_ATTRIBUTES;
+  if (attributes?.trim()) checkResourceAttributes('OTEL_RESOURCE_ATTRIBUTES', attributes);
+  for (const variable of HEADER_VARIABLES) {
+    const headers = env[variable];
+    if (headers?.trim()) checkHeaders(variable, headers);
+  }
+}
