@@ -163,6 +163,7 @@ const PROMQL_WORDS = new Set([
   'vector',
   'absent',
   'absent_over_time',
+  'changes',
   'max_over_time',
   'min_over_time',
   'avg_over_time',

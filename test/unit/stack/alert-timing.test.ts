@@ -1,0 +1,89 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { parse, stringify } from 'yaml';
+import { RULES_FILE } from '../../helpers/stack.js';
+
+interface Alert {
+  alert: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+function alertRule(name: string): Alert {
+  const doc = parse(readFileSync(RULES_FILE, 'utf8')) as { groups: Array<{ rules: Alert[] }> };
+  const rule = doc.groups.flatMap((g) => g.rules).find((r) => r.alert === name);
+  if (!rule) throw new Error(`no alert ${name} in ${RULES_FILE}`);
+  return rule;
+}
+
+/** promtool test rules on rules.yml with `test`; its output, or what it said failing. */
+function promtoolTest(test: Record<string, unknown>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'carbonscope-alerts-'));
+  try {
+    const file = join(dir, 'test.yml');
+    writeFileSync(
+      file,
+      stringify({ rule_files: [RULES_FILE], evaluation_interval: '15s', tests: [test] }),
+    );
+    return execFileSync('promtool', ['test', 'rules', file], { encoding: 'utf8', stdio: 'pipe' });
+  } catch (err) {
+    const { stdout, stderr } = err as { stdout?: string; stderr?: string };
+    throw new Error(`promtool test rules failed:\n${stdout ?? ''}${stderr ?? ''}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// Series as Prometheus scrapes them every 15 s (the compose stack's interval); the app stops
+// at 10 min. Through the Collector its last values are exported on for metric_expiration
+// (5 min, otel-collector/config.yaml); a direct scrape of /metrics finds nothing at once.
+const MOVING = '0+1x40'; // 0 to 10 min, a new value at every scrape
+const PATHS = {
+  'through the Collector': `${MOVING} 40x20 _x60`,
+  'on a direct scrape of /metrics': `${MOVING} _x80`,
+};
+const APP_SERIES = [
+  'hw_host_energy_joules_total{hw_id="host", carbonscope_power_source="estimate"}',
+  'http_server_request_duration_seconds_count{http_route="/healthz"}',
+];
+
+describe('stack: when NoDataFromApp fires (promtool test rules)', () => {
+  const rule = alertRule('NoDataFromApp');
+  const firing = [{ exp_labels: rule.labels, exp_annotations: rule.annotations }];
+  const at = (evalTime: string, alerts: unknown[]) => ({
+    eval_time: evalTime,
+    alertname: rule.alert,
+    exp_alerts: alerts,
+  });
+
+  for (const [path, values] of Object.entries(PATHS)) {
+    // Behind the Collector it fired at 21 min, 11 min after the app stopped, not 5 or 6.
+    it(`fires 6 min after the app stops, ${path}, and stays firing`, () => {
+      const out = promtoolTest({
+        interval: '15s',
+        input_series: APP_SERIES.map((series) => ({ series, values })),
+        alert_rule_test: [
+          at('10m', []),
+          at('15m30s', []),
+          at('16m', firing),
+          // Past the Collector's expiration and after: the alert does not blink.
+          at('20m15s', firing),
+          at('30m', firing),
+        ],
+      });
+      expect(out).to.include('SUCCESS');
+    });
+  }
+
+  it('stays quiet while the app runs, however idle (no requests at all)', () => {
+    const out = promtoolTest({
+      interval: '15s',
+      input_series: [{ series: APP_SERIES[0], values: '0+1x120' }],
+      alert_rule_test: [at('20m', []), at('30m', [])],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+});
