@@ -398,6 +398,10 @@ describe('start-up failures', function () {
     ['LLM_MODELS_FILE', '/nonexistent/models.json'],
     // Read whole, /dev/zero hung the start (it ended in an out-of-memory abort).
     ['LLM_MODELS_FILE', '/dev/zero'],
+    // The OTel SDK dropped these silently.
+    ['OTEL_EXPORTER_OTLP_HEADERS', 'authorization'],
+    ['OTEL_RESOURCE_ATTRIBUTES', 'team=a=b'],
+    ['OTEL_EXPORTER_OTLP_COMPRESSION', 'gz'],
   ] as const) {
     it(`exits 1 naming ${variable} when ${variable}=${value}`, async () => {
       const { code, stderr } = await runToExit({ [variable]: value });
