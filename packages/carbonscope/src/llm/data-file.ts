@@ -159,8 +159,9 @@ function readBounded(file: string): string {
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw new Error('not a regular file');
-    const tooBig = () => new Error(`over 16 MiB (${stat.size} bytes)`);
-    if (stat.size > MAX_DATA_FILE_BYTES) throw tooBig();
+    if (stat.size > MAX_DATA_FILE_BYTES) {
+      throw new Error(`over ${MAX_DATA_FILE_BYTES / 2 ** 20} MiB (${stat.size} bytes)`);
+    }
     // One byte more than fstat said, so a file that grew since is seen and refused too.
     const buffer = Buffer.alloc(stat.size + 1);
     let length = 0;
