@@ -40,31 +40,46 @@ export function parseMicrojoules(text: string): number | undefined {
 }
 
 /**
+ * The most power one RAPL domain is taken to draw: twice the highest-TDP server CPUs' 500 W
+ * (Xeon 6980P, EPYC 9965). A wrap that would mean more over the time between two reads is no
+ * wrap.
+ */
+const MAX_DOMAIN_WATTS = 1000;
+
+/**
  * Whether a counter that wraps to 0 at `maxRangeUj` rose, wrapped or was reset between two
- * readings. A drop counts as a wrap only when the wrapped distance is at most half the range:
- * the counter is read far more often than it wraps (a package's 262 kJ range lasts minutes at
- * full power), so a longer one is a counter that restarted from 0 (suspend/resume, a VM moved
- * to another host), whose wrap formula would add most of the range at once.
+ * readings `seconds` apart. A drop counts as a reset when the wrapped distance is over half the
+ * range and would mean more than MAX_DOMAIN_WATTS: a counter that restarted from 0
+ * (suspend/resume, a VM moved to another host), whose wrap formula would add most of the range
+ * at once. Read seconds apart, a counter moves far less than half its range (a package's 262 kJ
+ * last minutes at full power); read an hour apart (`monitor --interval 1h`), a real wrap can
+ * move it further, and the time tells the two apart.
  */
 export function counterStep(
   prev: number,
   cur: number,
   maxRangeUj: number | undefined,
+  seconds: number,
 ): 'rise' | 'wrap' | 'reset' {
   if (cur >= prev) return 'rise';
-  if (maxRangeUj !== undefined && maxRangeUj >= prev && maxRangeUj - prev + cur <= maxRangeUj / 2) {
-    return 'wrap';
-  }
+  if (maxRangeUj === undefined || maxRangeUj < prev) return 'reset';
+  const wrappedUj = maxRangeUj - prev + cur;
+  if (wrappedUj <= maxRangeUj / 2 || wrappedUj <= MAX_DOMAIN_WATTS * 1e6 * seconds) return 'wrap';
   return 'reset';
 }
 
 /**
- * Microjoules spent between two readings: delta = (max_energy_range_uj − previous) + current
- * after a wrap. A reset (or a drop without a known range) counts from 0, the smallest honest
- * figure.
+ * Microjoules spent between two readings `seconds` apart: delta = (max_energy_range_uj −
+ * previous) + current after a wrap. A reset (or a drop without a known range) counts from 0,
+ * the smallest honest figure.
  */
-export function counterDeltaUj(prev: number, cur: number, maxRangeUj: number | undefined): number {
-  const step = counterStep(prev, cur, maxRangeUj);
+export function counterDeltaUj(
+  prev: number,
+  cur: number,
+  maxRangeUj: number | undefined,
+  seconds: number,
+): number {
+  const step = counterStep(prev, cur, maxRangeUj, seconds);
   if (step === 'rise') return cur - prev;
   if (step === 'wrap' && maxRangeUj !== undefined) return maxRangeUj - prev + cur;
   return cur;
@@ -190,9 +205,9 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
     }
   };
 
-  const warnReset = (d: RaplDomain, prev: number, cur: number) => {
+  const warnReset = (d: RaplDomain, prev: number, cur: number, seconds: number) => {
     const key = `reset ${d.zone}`;
-    if (warned.has(key) || counterStep(prev, cur, d.maxRangeUj) !== 'reset') return;
+    if (warned.has(key) || counterStep(prev, cur, d.maxRangeUj, seconds) !== 'reset') return;
     warned.add(key);
     logger.warn(
       { zone: d.zone, previousUj: prev, currentUj: cur, maxRangeUj: d.maxRangeUj },
@@ -272,8 +287,8 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
         }
         last[i] = cur;
         if (prev === undefined) continue;
-        if (cur < prev && d.maxRangeUj !== undefined) warnReset(d, prev, cur);
-        const joules = counterDeltaUj(prev, cur, d.maxRangeUj) / 1e6;
+        if (cur < prev && d.maxRangeUj !== undefined) warnReset(d, prev, cur, seconds);
+        const joules = counterDeltaUj(prev, cur, d.maxRangeUj, seconds) / 1e6;
         out.push({
           component: d.component,
           device: d.device,

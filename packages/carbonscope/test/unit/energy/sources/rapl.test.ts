@@ -202,12 +202,31 @@ describe('energy/sources/rapl', () => {
     expect(resets()).to.have.length(1);
   });
 
+  // `monitor --interval` goes up to 1 h: between two reads that far apart a package at 118 W
+  // spends 212 kJ, more than half its 262 kJ range, and a real wrap moves the counter that far.
+  // Taken as a reset it counted 50 kJ of the 212 and warned of a suspend that never was.
+  it('a drop past half the range over a long interval, at a power a CPU draws, is a wrap', async () => {
+    buildPowercapTree(dir, [
+      { dir: 'intel-rapl:0', name: 'package-0', energyUj: 100_000_000_000, maxUj: MAX },
+    ]);
+    const { logger, warnings } = captureLogger();
+    const rapl = createRaplSource({ root: dir, logger });
+    expect((await rapl.probe()).ok).to.equal(true);
+    setEnergy(dir, 'intel-rapl:0', 50_000_000_000);
+    const wrapped = MAX - 100_000_000_000 + 50_000_000_000;
+    expect(microjoules(rapl.sample(tick(1_800_000)))).to.deep.equal({ 'package-0': wrapped });
+    expect(warnings().filter((w) => String(w.msg).includes('reset'))).to.deep.equal([]);
+  });
+
   it('counterDeltaUj covers the plain, wrapped and unknown-range cases', () => {
-    expect(counterDeltaUj(10, 25, 100)).to.equal(15);
-    expect(counterDeltaUj(90, 5, 100)).to.equal(15);
-    expect(counterDeltaUj(90, 5, undefined)).to.equal(5);
-    // Back from 40 % of the range to 5 %: 65 % of the range as a wrap, so a reset.
-    expect(counterDeltaUj(40, 5, 100)).to.equal(5);
+    expect(counterDeltaUj(10, 25, 100, 1)).to.equal(15);
+    expect(counterDeltaUj(90, 5, 100, 1)).to.equal(15);
+    expect(counterDeltaUj(90, 5, undefined, 1)).to.equal(5);
+    // Back from 40 % of the range to 5 %: 65 % of it (170 kJ) as a wrap, 170 kW over 1 s, so a
+    // reset; over 10 min, 284 W, a wrap.
+    const [from, to] = [MAX * 0.4, MAX * 0.05];
+    expect(counterDeltaUj(from, to, MAX, 1)).to.equal(to);
+    expect(counterDeltaUj(from, to, MAX, 600)).to.equal(MAX - from + to);
   });
 
   it('unreadable energy_uj (EACCES, simulated by an injected reader since tests run as root): one reason with the fix', async () => {
