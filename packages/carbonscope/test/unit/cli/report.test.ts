@@ -103,6 +103,19 @@ function snapshot(overrides: Partial<EnergySnapshot> = {}): EnergySnapshot {
   };
 }
 
+/** The same run, its every figure from the estimate (no meter). */
+function modelledSnapshot(): EnergySnapshot {
+  const { totals, power } = snapshot();
+  return snapshot({
+    sources: [{ name: 'estimate', kind: 'host', estimated: true }],
+    power: power.map((figure) => ({ ...figure, source: 'estimate', estimated: true })),
+    totals: {
+      host: { ...totals.host, estimated: true },
+      process: { ...totals.process, estimated: true },
+    },
+  });
+}
+
 const base = {
   projectName: 'demo',
   runId: '00000000-0000-4000-8000-000000000000',
@@ -293,15 +306,7 @@ describe('run report and CSV row', () => {
   // labelled as an estimate. The CSV keeps CodeCarbon's columns, so the row says it where it
   // says how the energy was tracked.
   it('marks energy from the estimate in the CSV row, for run and monitor', () => {
-    const { totals, power } = snapshot();
-    const modelled = snapshot({
-      sources: [{ name: 'estimate', kind: 'host', estimated: true }],
-      power: power.map((figure) => ({ ...figure, source: 'estimate', estimated: true })),
-      totals: {
-        host: { ...totals.host, estimated: true },
-        process: { ...totals.process, estimated: true },
-      },
-    });
+    const modelled = modelledSnapshot();
     const row = (command: 'run' | 'monitor', processCpu?: typeof FROM_PS) =>
       reportToRow(
         buildReport({
@@ -342,15 +347,7 @@ describe('run report and CSV row', () => {
   it('labels the whole machine figure of a run measured or estimated, as its source is', () => {
     const measured = formatSummary(buildReport({ ...base, command: 'run', snapshot: snapshot() }));
     expect(measured).to.contain('whole machine meanwhile: 1260 J (126 W average, measured)');
-    const { totals, power } = snapshot();
-    const modelled = snapshot({
-      sources: [{ name: 'estimate', kind: 'host', estimated: true }],
-      power: power.map((figure) => ({ ...figure, source: 'estimate', estimated: true })),
-      totals: {
-        host: { ...totals.host, estimated: true },
-        process: { ...totals.process, estimated: true },
-      },
-    });
+    const modelled = modelledSnapshot();
     const report = buildReport({ ...base, command: 'run', snapshot: modelled });
     expect(report.host.estimated).to.equal(true);
     expect(formatSummary(report)).to.contain(
