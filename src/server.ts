@@ -2,11 +2,13 @@
 // the OTel SDK starts and registers its instrumentations, and only then is the rest of the
 // service imported, so that koa and http are loaded after they can be patched.
 import { register } from 'node:module';
+import { printable } from 'carbonscope';
 import { type Config, ConfigError, loadConfig, readDotenv, secretsOf } from './config.js';
 import { startTelemetry, type Telemetry, tracingEnabled } from './telemetry/sdk.js';
 
+// One line on stderr: the text of a setting quoted in it (a models file's) is shown, not run.
 function fail(message: string): never {
-  process.stderr.write(`carbonscope: ${message}\n`);
+  process.stderr.write(`carbonscope: ${printable(message)}\n`);
   process.exit(1);
 }
 

@@ -5,6 +5,7 @@ import {
   Carbonscope,
   captureSpan,
   type LocalHistograms,
+  printable,
   releaseHeldSpans,
 } from 'carbonscope';
 import { type AppDeps, createApp, type MetricsText } from './app.js';
@@ -147,7 +148,8 @@ export async function runService(config: Config, telemetry: Telemetry): Promise<
     await listen(http, config);
   } catch (err) {
     const target = { host: config.host, port: config.port, portVariable: 'PORT' };
-    process.stderr.write(`carbonscope: ${listenFailure(err as NodeJS.ErrnoException, target)}\n`);
+    const failure = listenFailure(err as NodeJS.ErrnoException, target);
+    process.stderr.write(`carbonscope: ${printable(failure)}\n`);
     for (const part of [...serviceParts, flush]) await part.close().catch(() => {});
     process.exit(1);
   }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { printable } from 'carbonscope';
 import type { Logger } from '../logger.js';
 import { MOCK_FINGERPRINT } from './mock-fingerprint.js';
 import { CHARS_PER_TOKEN, estimateTokens } from './tokens.js';
@@ -249,7 +250,7 @@ export function startMockLlm(options: MockLlmOptions = {}): Promise<MockLlm> {
 
 /** Stops the start with one line, as the service's own start does. */
 function fail(message: string): never {
-  process.stderr.write(`carbonscope: ${message}\n`);
+  process.stderr.write(`carbonscope: ${printable(message)}\n`);
   process.exit(1);
 }
 

@@ -412,6 +412,22 @@ describe('start-up failures', function () {
     });
   }
 
+  // The file's text is quoted in the error: an escape sequence in it is shown, not run.
+  it('writes control characters in a start-up error as escapes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'carbonscope-models-'));
+    try {
+      const file = join(dir, 'models.json');
+      writeFileSync(file, 'x\u001b[2J');
+      const { code, stderr } = await runToExit({ LLM_MODELS_FILE: file });
+      expect(code).to.equal(1);
+      expect(stderr).to.include('LLM_MODELS_FILE');
+      expect(stderr).to.include('x\\u001b[2J');
+      expect(stderr.replace(/\n$/, '')).not.to.match(/\p{Cc}/u);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('says what to do when the port is in use', async () => {
     const blocker = createServer();
     const port = await freePort();

@@ -11,6 +11,8 @@ export {
   stop,
   track,
 } from './api.js';
+// For a program's one-line errors that quote a user's text (the service's start-up failures).
+export { printable } from './cli/printable.js';
 export { DeadlineError, settlesWithin, withDeadline } from './deadline.js';
 export type {
   ActiveOperation,
