@@ -28,6 +28,7 @@ import {
   envSecretsOf,
   installMaskingDiag,
   LocalHistograms,
+  otlpExporterTimeout,
   otlpMetricExporter,
   PrometheusText,
   reportingPushFailures,
@@ -124,18 +125,24 @@ async function otlpReader(
   logger: WarningLogger,
 ): Promise<IMetricReader> {
   const exportIntervalMillis = numberFromEnv(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
-  const exporter = await otlpMetricExporter(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  // The SDK refuses a timeout over the interval, and the default timeout (30 s) is over a
+  // usual short interval; the config refuses one the user set over it.
+  const exportTimeoutMillis = Math.min(
+    numberFromEnv(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000),
+    exportIntervalMillis,
+  );
+  const exporter = await otlpMetricExporter(
+    env,
+    'OTEL_EXPORTER_OTLP_ENDPOINT',
+    undefined,
+    otlpExporterTimeout(env, exportTimeoutMillis),
+  );
   const reader = new PeriodicExportingMetricReader({
     // The SDK's handler of a failed push is silent without OTEL_LOG_LEVEL: say it in the log.
     exporter: reportingPushFailures(exporter, env, logger),
     metricProducers,
     exportIntervalMillis,
-    // The SDK refuses a timeout over the interval, and the default timeout (30 s) is over a
-    // usual short interval; the config refuses one the user set over it.
-    exportTimeoutMillis: Math.min(
-      numberFromEnv(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000),
-      exportIntervalMillis,
-    ),
+    exportTimeoutMillis,
   });
   return withCurrentGauges(sdkMetrics, reader);
 }

@@ -328,6 +328,25 @@ describe('OTLP push and graceful shutdown', function () {
     }
   });
 
+  // The exporter's own timeout (10 s, its retries included) outlasted the reader's: the reader
+  // gave up first, silently, and a refused connection went untold for 7.7 s at a 1 s interval.
+  it('warns of a collector that is down within a few intervals', async () => {
+    const closed = await freePort();
+    const server = await spawnServer({
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${closed}`,
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_METRIC_EXPORT_INTERVAL: '1000',
+    });
+    const listening = performance.now();
+    try {
+      const warned = () => server.stdout.some((l) => l.includes('could not push metrics'));
+      await poll(async () => warned(), 10_000, 50);
+      expect(performance.now() - listening).to.be.below(5_000);
+    } finally {
+      await server.stop('SIGTERM');
+    }
+  });
+
   it('traces each app middleware too with TRACE_KOA_MIDDLEWARE=true', async () => {
     const receiver = await otlpReceiver();
     const server = await spawnServer({

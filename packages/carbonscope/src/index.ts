@@ -153,6 +153,7 @@ export {
   withCurrentGauges,
 } from './otel/current-gauges.js';
 export { diagLevelOf, installMaskingDiag, maskingDiagLogger } from './otel/diag.js';
+export { MIN_EXPORT_INTERVAL_MS, otlpExporterTimeout } from './otel/export-times.js';
 export {
   CarbonscopeInstrumentation,
   type CarbonscopeInstrumentationConfig,

@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import { type Env, envSecretsOf, integerSetting, parseEnv, urlSetting } from '../settings.js';
 import { withCurrentGauges } from './current-gauges.js';
 import { installMaskingDiag } from './diag.js';
+import { otlpExporterTimeout } from './export-times.js';
 import { LocalHistograms } from './local-histograms.js';
 import {
   gated,
@@ -176,15 +177,8 @@ async function readerFor(
       return reader;
     }
     case 'otlp': {
-      // Given up by the exporter no later than by the reader: the reader's timeout goes to the
-      // SDK's silent error handler, and the exporter's own (10 s, retries included) would block
-      // the exports after it, so a refused push would go untold for as long.
       const times = readerTimes(env, logger);
-      const own = whole(env, 'OTEL_EXPORTER_OTLP_TIMEOUT', 10_000);
-      const exporterTimeout = Math.min(
-        whole(env, 'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', own),
-        times.exportTimeoutMillis,
-      );
+      const exporterTimeout = otlpExporterTimeout(env, times.exportTimeoutMillis);
       const what = 'OTEL_METRICS_EXPORTER=otlp';
       const exporter = await otlpMetricExporter(env, what, undefined, exporterTimeout);
       return periodic(reportingPushFailures(exporter, env, logger), times);
