@@ -4,6 +4,7 @@ import {
   fetchableUrlSetting,
   integerSetting as integer,
   loadSettings,
+  MIN_EXPORT_INTERVAL_MS,
   otlpSecretsOf,
   parseEnv,
   type Settings,
@@ -88,8 +89,7 @@ const schema = {
   OTEL_EXPORTER_OTLP_COMPRESSION: compression,
   OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: compression,
   OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: compression,
-  // 100 ms at least: a push every millisecond or so keeps a core busy and floods the collector.
-  OTEL_METRIC_EXPORT_INTERVAL: integer(100, 86_400_000).optional(),
+  OTEL_METRIC_EXPORT_INTERVAL: integer(MIN_EXPORT_INTERVAL_MS, 86_400_000).optional(),
   OTEL_METRIC_EXPORT_TIMEOUT: integer(1, 600_000).optional(),
   // /metrics is always served on the app's port; only otlp adds a push.
   OTEL_METRICS_EXPORTER: exporterList(['otlp', 'prometheus', 'none']).optional(),

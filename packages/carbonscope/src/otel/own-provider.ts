@@ -5,7 +5,7 @@ import type { Logger } from '../log.js';
 import { type Env, envSecretsOf, integerSetting, parseEnv, urlSetting } from '../settings.js';
 import { withCurrentGauges } from './current-gauges.js';
 import { installMaskingDiag } from './diag.js';
-import { otlpExporterTimeout } from './export-times.js';
+import { MIN_EXPORT_INTERVAL_MS, otlpExporterTimeout } from './export-times.js';
 import { LocalHistograms } from './local-histograms.js';
 import {
   gated,
@@ -39,7 +39,7 @@ const otlpProtocol = z.enum(OTLP_PROTOCOLS, {
  * malformed one (or Node refuse it) without naming it, and metrics would go elsewhere or nowhere.
  */
 const PERIODIC = {
-  OTEL_METRIC_EXPORT_INTERVAL: integerSetting(1, 86_400_000).optional(),
+  OTEL_METRIC_EXPORT_INTERVAL: integerSetting(MIN_EXPORT_INTERVAL_MS, 86_400_000).optional(),
   OTEL_METRIC_EXPORT_TIMEOUT: integerSetting(1, 600_000).optional(),
 };
 /** The OTLP exporter's own timeout, its requests' and retries' (10 s by default). */

@@ -219,6 +219,12 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
         'OTEL_METRIC_EXPORT_INTERVAL',
         /whole number/,
       ],
+      // 1 ms kept a core 96 % busy pushing; the service refuses it too.
+      [
+        { OTEL_METRICS_EXPORTER: 'otlp', OTEL_METRIC_EXPORT_INTERVAL: '1' },
+        'OTEL_METRIC_EXPORT_INTERVAL',
+        />=100/,
+      ],
       [
         { OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
         'OTEL_EXPORTER_OTLP_PROTOCOL',
@@ -310,7 +316,7 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       const env = {
         OTEL_METRICS_EXPORTER: 'otlp',
         OTEL_EXPORTER_OTLP_ENDPOINT: url,
-        OTEL_METRIC_EXPORT_INTERVAL: '50',
+        OTEL_METRIC_EXPORT_INTERVAL: '100',
       };
       const warnings = () => log.lines.filter((l) => l.level === 40).map((l) => String(l.msg));
       const attached = await attachWith(cs, env, log.logger);
