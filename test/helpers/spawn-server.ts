@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { childEnv } from '#library-tests/helpers/child-env.js';
 import { type Spawned, spawnUntil } from '#library-tests/helpers/spawn.js';
 import { tempDirUntilExit } from '#library-tests/helpers/temp-dir.js';
 import { projectRoot } from '../../src/paths.js';
@@ -41,6 +42,11 @@ export async function untilReady(url: string, timeoutMs = 30_000): Promise<void>
   await waitFor(`the service at ${url} to be ready`, ready, timeoutMs, 100);
 }
 
+/** What spawnServer gives the service: `env` over a few defaults, nothing of the developer's. */
+export function serviceEnv(env: Record<string, string> = {}): Record<string, string> {
+  return childEnv({ HOME: process.env.HOME ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env });
+}
+
 /**
  * Runs the built service (`node dist/src/server.js`) and waits until it listens; on the Node
  * running the tests unless `options.node` names another binary.
@@ -52,14 +58,7 @@ export async function spawnServer(
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const spawned = await spawnUntil(options.node ?? process.execPath, [SERVER_ENTRY], {
     cwd: WORK_DIR,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      ...env,
-      PORT: String(port),
-    },
+    env: { ...serviceEnv(env), PORT: String(port) },
     waitFor: options.waitFor ?? /listening on/,
     timeoutMs: options.timeoutMs,
   });
@@ -72,7 +71,7 @@ export async function runToExit(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const proc = spawn(process.execPath, [SERVER_ENTRY], {
     cwd: WORK_DIR,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', ...env },
+    env: childEnv({ HOST: '127.0.0.1', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { childEnv } from '#library-tests/helpers/child-env.js';
 import { projectRoot } from '../../src/paths.js';
 
 const TELEMETRY = pathToFileURL(join(projectRoot, 'dist', 'src', 'telemetry', 'sdk.js')).href;
@@ -39,7 +40,7 @@ export async function telemetryChildOutput(
   `;
   return promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
     cwd: projectRoot,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: childEnv(env),
     timeout: 20_000,
   });
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
+import { childEnv } from '#library-tests/helpers/child-env.js';
 import { findSample } from '#library-tests/helpers/metrics.js';
 import { projectRoot } from '../../src/paths.js';
 import { installedPackages, node24, npmInstall, packLibrary } from '../helpers/packed-library.js';
@@ -146,7 +147,7 @@ cs.measure('job', () => 42).then(({ result, footprint }) => {
     );
     const { stdout, stderr } = await run(process.execPath, ['require.cjs'], {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? '', ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' },
+      env: childEnv({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
     });
     expect(JSON.parse(stdout)).to.deep.equal({ start: 'function', result: 42, operation: 'job' });
     expect(stderr).to.equal('');
@@ -166,8 +167,7 @@ cs.measure('job', () => 42).then(({ result, footprint }) => {
           const [port, metricsPort] = [await freePort(), await freePort()];
           const app = await spawnUntil(node, ['--import', mode.importFlag, 'server.js'], {
             cwd: dir,
-            env: {
-              PATH: process.env.PATH ?? '',
+            env: childEnv({
               HOME: process.env.HOME ?? '',
               PORT: String(port),
               OTEL_METRICS_EXPORTER: 'prometheus',
@@ -177,7 +177,7 @@ cs.measure('job', () => 42).then(({ result, footprint }) => {
               CARBON_INTENSITY: '300',
               ENERGY_SOURCE: 'estimate',
               ENERGY_SAMPLE_INTERVAL_MS: '200',
-            },
+            }),
             waitFor: /^listening \d+/,
           });
           try {

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { Agent, request } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { expect } from 'chai';
+import { childEnv } from '#library-tests/helpers/child-env.js';
 import { projectRoot } from '../../src/paths.js';
 import { freePort, spawnServer } from '../helpers/spawn-server.js';
 
@@ -102,13 +103,12 @@ describe('graceful shutdown (spawned service, SIGTERM)', function () {
     const port = await freePort();
     const npm = spawn('npm', ['start', '--silent'], {
       cwd: projectRoot,
-      env: {
-        PATH: process.env.PATH ?? '',
+      env: childEnv({
         HOME: process.env.HOME ?? '',
         HOST: '127.0.0.1',
         PORT: String(port),
         OTEL_TRACES_EXPORTER: 'none',
-      },
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { METRICS, type MetricSpec, prometheusName } from 'carbonscope';
 import { expect } from 'chai';
 import { parse, stringify } from 'yaml';
+import { childEnv } from '#library-tests/helpers/child-env.js';
 import { findSample, parseSamples } from '#library-tests/helpers/metrics.js';
 import { APP_METRICS } from '../../../src/metrics.js';
 import { projectRoot } from '../../../src/paths.js';
@@ -154,13 +155,12 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
     // The LLM metrics come from chats against the mock; without it their queries have no data.
     const mockPort = await freePort();
     mock = spawn(process.execPath, [MOCK_LLM_ENTRY], {
-      env: {
-        PATH: process.env.PATH ?? '',
+      env: childEnv({
         HOST: '127.0.0.1',
         MOCK_LLM_PORT: String(mockPort),
         MOCK_LLM_LATENCY_MS: '5',
         LOG_LEVEL: 'warn',
-      },
+      }),
       stdio: 'ignore',
     });
     await waitFor('the mock LLM', async () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import OpenAI, { BadRequestError } from 'openai';
+import { childEnv } from '#library-tests/helpers/child-env.js';
 import { type MockLlm, startMockLlm } from '../../../src/llm/mock-server.js';
 import { projectRoot } from '../../../src/paths.js';
 
@@ -123,12 +124,11 @@ describe('mock LLM server', () => {
     const script = join(projectRoot, 'dist', 'src', 'llm', 'mock-server.js');
     const child = spawn(process.execPath, [script], {
       cwd: tmpdir(),
-      env: {
-        PATH: process.env.PATH,
+      env: childEnv({
         MOCK_LLM_PORT: '0',
         HOST: '127.0.0.1',
         MOCK_LLM_LATENCY_MS: '0',
-      },
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
@@ -156,7 +156,7 @@ describe('mock LLM server', () => {
     const script = join(projectRoot, 'dist', 'src', 'llm', 'mock-server.js');
     const child = spawn(process.execPath, [script], {
       cwd: tmpdir(),
-      env: { PATH: process.env.PATH, HOST: '127.0.0.1', ...env },
+      env: childEnv({ HOST: '127.0.0.1', ...env }),
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let err = '';

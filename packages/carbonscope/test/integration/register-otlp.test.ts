@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { METRICS } from '../../src/metrics/index.js';
 import { libraryRoot } from '../../src/paths.js';
+import { childEnv } from '../helpers/child-env.js';
 import {
   histogramPoint,
   metricsOf,
@@ -40,8 +41,7 @@ async function startApp(
   const args = ['--import', 'carbonscope/register', ...imports.flatMap((i) => ['--import', i])];
   const app = await spawnUntil(process.execPath, [...args, SERVER], {
     cwd: dirname(SERVER),
-    env: {
-      PATH: process.env.PATH ?? '',
+    env: childEnv({
       OTEL_METRICS_EXPORTER: 'otlp',
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_SERVICE_NAME: 'some-name',
@@ -51,7 +51,7 @@ async function startApp(
       // For the line that says register has started its SDK.
       CARBONSCOPE_LOG_LEVEL: 'info',
       ...env,
-    },
+    }),
     waitFor: /^listening \d+$/,
   });
   const port = /^listening (\d+)$/.exec(app.stdout.find((l) => l.startsWith('listening')) ?? '');
@@ -179,14 +179,13 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
         ['--import', 'carbonscope/register', SERVER],
         {
           cwd: dirname(SERVER),
-          env: {
-            PATH: process.env.PATH ?? '',
+          env: childEnv({
             OTEL_METRICS_EXPORTER: exporter,
             OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
             ENERGY_SOURCE: 'estimate',
             CARBON_INTENSITY: '300',
             [variable]: value,
-          },
+          }),
           waitFor: /^listening \d+$/,
         },
       );
@@ -378,8 +377,7 @@ describe("the application's own NodeSDK with CarbonscopeInstrumentation, pushing
     const receiver = await otlpReceiver();
     const app = await spawnUntil(process.execPath, ['--import', OWN_SDK, SERVER], {
       cwd: dirname(SERVER),
-      env: {
-        PATH: process.env.PATH ?? '',
+      env: childEnv({
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
         OTEL_TRACES_EXPORTER: 'none',
         OTEL_LOGS_EXPORTER: 'none',
@@ -388,7 +386,7 @@ describe("the application's own NodeSDK with CarbonscopeInstrumentation, pushing
         // No sample between the requests and the signal: only the last one settles them.
         ENERGY_SAMPLE_INTERVAL_MS: '10000',
         CARBONSCOPE_LOG_LEVEL: 'info',
-      },
+      }),
       waitFor: /^listening \d+$/,
     });
     try {

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { EmissionsTracker, measure, snapshot, start, stop, track } from '../../../src/api.js';
 import { libraryRoot } from '../../../src/paths.js';
 import { atDefaultStop } from '../../../src/runtime/default.js';
+import { childEnv } from '../../helpers/child-env.js';
 
 const ENV = { ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' } as const;
 
@@ -100,7 +101,7 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
   it('never keeps a process alive: a script that starts and never stops exits on its own', () => {
     const script = `import(${JSON.stringify(join(libraryRoot, 'dist/src/index.js'))}).then(async (cs) => { await cs.start(); console.log('started'); });`;
     const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      env: { PATH: process.env.PATH ?? '', ...ENV },
+      env: childEnv(ENV),
       timeout: 10_000,
       encoding: 'utf8',
     });
@@ -113,7 +114,7 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
     // the next sample, whose timer alone would not keep the process running.
     const script = `import(${JSON.stringify(join(libraryRoot, 'dist/src/index.js'))}).then(async (cs) => { const { result, footprint, sci } = await cs.measure('job', () => [1, 2, 3, 4], { units: (r) => r.length }); console.log(JSON.stringify({ result, provisional: footprint.provisional, units: sci.units, perUnit: sci.gramsPerUnit === (footprint.grams + footprint.embodiedGrams) / 4, embodied: footprint.embodiedGrams >= 0 })); await cs.stop(); });`;
     const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      env: { PATH: process.env.PATH ?? '', ...ENV },
+      env: childEnv(ENV),
       timeout: 10_000,
       encoding: 'utf8',
     });
