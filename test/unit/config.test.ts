@@ -34,6 +34,8 @@ describe('config', () => {
     // A push every millisecond kept a core busy (96 % CPU here) without a word.
     ['OTEL_METRIC_EXPORT_INTERVAL', '1'],
     ['OTEL_METRIC_EXPORT_TIMEOUT', '-1'],
+    // Read for the exporter's timeout, cut to the reader's: a malformed one would make it NaN.
+    ['OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', '5s'],
     ['OTEL_TRACES_EXPORTER', 'jaegr'],
     ['OTEL_LOGS_EXPORTER', 'loud'],
     ['PUE', '-1'],
