@@ -1,5 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/paths.js';
 import { freePort } from './spawn-server.js';
@@ -88,4 +90,17 @@ export async function startCollector(settings: string[] = []): Promise<RunningCo
     log: tail,
     stop,
   };
+}
+
+/**
+ * A collector that refuses every push with a 401 whose status line names the `x-api-key` it
+ * was sent: a hostile echo, for tests that the key never reaches a log line.
+ */
+export async function refusingCollector(): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(401, `refused ${req.headers['x-api-key']}`).end());
+  }).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: (server.address() as AddressInfo).port };
 }

@@ -11,6 +11,7 @@ import { StubElectricityMaps } from '#library-tests/fixtures/grid/stub-electrici
 import { findSample, parseLabels } from '#library-tests/helpers/metrics.js';
 import { otlpReceiver } from '#library-tests/helpers/otlp-receiver.js';
 import { HTTP_DURATION } from '../helpers/app.js';
+import { refusingCollector } from '../helpers/collector.js';
 import {
   freePort,
   runToExit,
@@ -295,12 +296,7 @@ describe('OTLP push and graceful shutdown', function () {
   // The SDK hands a failed push to its global error handler, silent without OTEL_LOG_LEVEL: a
   // collector that is down or refuses the key lost every figure without a word in the log.
   it('says in one warning line when a push fails, its URL password and headers hidden', async () => {
-    const collector = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => res.writeHead(401, `refused ${req.headers['x-api-key']}`).end());
-    }).listen(0, '127.0.0.1');
-    await once(collector, 'listening');
-    const { port } = collector.address() as AddressInfo;
+    const { server: collector, port } = await refusingCollector();
     const server = await spawnServer({
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://push:OTLP-PW-42@127.0.0.1:${port}`,
       OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=tok-HEADER-9f8e7d',

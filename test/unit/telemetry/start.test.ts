@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { otlpReceiver, stringAttribute } from '#library-tests/helpers/otlp-receiver.js';
+import { refusingCollector } from '../../helpers/collector.js';
 import { inTelemetryChild, telemetryChildOutput } from '../../helpers/telemetry-child.js';
 
 /**
@@ -64,12 +65,7 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
   ] as const) {
     it(`masks the OTLP secrets in the SDK's own lines (OTEL_LOG_LEVEL), ${label}`, async () => {
       // The collector refuses, naming the token it was sent in its status line.
-      const collector = createServer((req, res) => {
-        req.resume();
-        req.on('end', () => res.writeHead(401, `refused ${req.headers['x-api-key']}`).end());
-      }).listen(0, '127.0.0.1');
-      await once(collector, 'listening');
-      const { port } = collector.address() as AddressInfo;
+      const { server: collector, port } = await refusingCollector();
       try {
         const { stdout, stderr } = await telemetryChildOutput(
           {
