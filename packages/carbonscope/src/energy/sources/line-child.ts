@@ -16,7 +16,7 @@ export interface LineChildHandlers {
 
 /**
  * Runs a long-lived child and hands its stdout over line by line. The child is unref'd so it
- * never keeps the process alive on its own; stop() kills it.
+ * never keeps the process alive on its own; stop() kills it, holding the process until it ends.
  */
 export function spawnLineChild(
   binary: string,
@@ -65,13 +65,21 @@ export function spawnLineChild(
     },
     stop(graceMs = 1000): Promise<void> {
       if (exited || child.pid === undefined) return Promise.resolve();
+      // Whoever awaits this needs the exit to come: hold the loop until it does, or a process
+      // with nothing else to do (`monitor` at its end) ended with code 13 mid-await.
+      child.ref();
+      for (const stream of [child.stdout, child.stderr]) {
+        (stream as unknown as { ref?: () => void } | null)?.ref?.();
+      }
       return new Promise<void>((resolve) => {
-        exitWaiters.push(resolve);
-        child.kill('SIGTERM');
         const timer = setTimeout(() => {
           if (!exited) child.kill('SIGKILL');
         }, graceMs);
-        timer.unref();
+        exitWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.kill('SIGTERM');
       });
     },
   };

@@ -212,7 +212,9 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
             settle({ ok: false, reason: `${binary} printed no GPU line within ${timeoutMs} ms` }),
           timeoutMs,
         );
-        timer.unref();
+        // Held until the probe settles (first output or this timeout): the child and its pipes
+        // are unref'd, so without it a process awaiting the probe with nothing else to do
+        // (`monitor`, a script's `await tracker.start()`) ended with code 13 mid-await.
         child = spawnLineChild(binary, args, {
           onLine(line) {
             const gpu = parseNvidiaSmiLine(line);

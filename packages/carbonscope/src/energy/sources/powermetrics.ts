@@ -223,7 +223,7 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
               : 'no sample';
           settle({ ok: false, reason: `${binary} printed ${printed} within ${timeoutMs} ms` });
         }, timeoutMs);
-        timer.unref();
+        // Held until the probe settles, as in nvidia-smi.ts: the child and its pipes are unref'd.
         onFirstBlock = () =>
           settle({ ok: true, detail: `${binary} ${args.join(' ')} (pid ${child?.pid})` });
         child = spawnLineChild(binary, args, {
