@@ -24,7 +24,8 @@ async function register(): Promise<void> {
   cs.trackRequests();
   // The application's SDK, if it has one, is started by the time the first sample is taken
   // (100 ms after start): decide then whether to join it or start one.
-  await cs.firstSample();
+  // Without holding the process: a short script must end as it would without carbonscope.
+  await cs.meter.firstSample();
   const otel = await attachToOtel(cs, process.env, logger);
   // The last figures are pushed when the application calls stop() (in its own SIGTERM handler,
   // say) or when the process ends by itself. No signal handler here: how the application ends

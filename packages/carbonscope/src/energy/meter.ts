@@ -55,6 +55,9 @@ export class EnergyMeter {
   private lastIntensity: IntensityReading | undefined;
   private readonly warned = new Set<string>();
   private resolveFirstSample: () => void = () => undefined;
+  private sampledOnce = false;
+  /** Timers holding the process for callers of firstSample(true); stop() lets them go. */
+  private readonly holds = new Set<NodeJS.Timeout>();
   private readonly firstSampled = new Promise<void>((resolve) => {
     this.resolveFirstSample = resolve;
   });
@@ -107,9 +110,22 @@ export class EnergyMeter {
     return this.starting;
   }
 
-  /** Resolves after the first sample following start() (what readiness waits for). */
-  firstSample(): Promise<void> {
-    return this.firstSampled;
+  /**
+   * Resolves after the first sample following start() (what readiness waits for). With
+   * `holdProcess`, once started, the process is kept alive until then (100 ms after start, or
+   * stop()): the meter's timer never keeps it alive, and a script awaiting this with nothing
+   * else to do ended with code 13 mid-await. `register` waits without holding.
+   */
+  firstSample(holdProcess = false): Promise<void> {
+    if (!holdProcess || !this.starting || this.sampledOnce) return this.firstSampled;
+    const hold = setInterval(() => undefined, 1 << 30);
+    this.holds.add(hold);
+    return this.firstSampled.finally(() => this.release(hold));
+  }
+
+  private release(hold: NodeJS.Timeout): void {
+    clearInterval(hold);
+    this.holds.delete(hold);
   }
 
   private async begin(): Promise<void> {
@@ -145,6 +161,7 @@ export class EnergyMeter {
     const sample = this.sampler.sample();
     if (!sample) return null;
     this.last = sample;
+    this.sampledOnce = true;
     this.resolveFirstSample();
     for (const listener of this.listeners) {
       try {
@@ -170,6 +187,7 @@ export class EnergyMeter {
       this.timer = undefined;
       this.sampleNow();
     }
+    for (const hold of this.holds) this.release(hold);
     const { host, gpus } = this.o.sources;
     await Promise.allSettled([host, ...gpus].map((s) => s.close()));
   }

@@ -218,9 +218,12 @@ export class Carbonscope implements OperationTracker {
     return this.meter.start();
   }
 
-  /** Resolves after the first sample: from then on figures exist. */
+  /**
+   * Resolves after the first sample: from then on figures exist. Once started, it keeps the
+   * process alive until then (100 ms at most), so a script can await it with nothing else to do.
+   */
   firstSample(): Promise<void> {
-    return this.meter.firstSample();
+    return this.meter.firstSample(true);
   }
 
   /**

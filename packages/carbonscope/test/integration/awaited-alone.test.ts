@@ -35,7 +35,7 @@ function runNode(args: string[], env: Record<string, string>): Promise<Outcome> 
   });
 }
 
-describe('carbonscope on a machine with an NVIDIA GPU, with nothing else to wait for', () => {
+describe('carbonscope awaited in a process with nothing else to do (an NVIDIA GPU on PATH)', () => {
   let env: Record<string, string>;
   let cleanup: () => void;
   before(() => {
@@ -82,5 +82,21 @@ console.log(JSON.stringify({ operation: f.operation, joules: f.joules }));
     const f = JSON.parse(r.stdout) as { operation: string; joules: number };
     expect(f.operation).to.equal('job');
     expect(f.joules).to.be.greaterThan(0);
+  });
+
+  it("a script's await cs.firstSample() comes back (the meter's timer holds nothing)", async () => {
+    const script = `
+import { start, stop } from ${JSON.stringify(INDEX)};
+const cs = await start();
+await cs.firstSample();
+console.log(JSON.stringify({ sampled: cs.snapshot() !== null }));
+await stop();
+`;
+    const r = await runNode(['--input-type=module', '-e', script], {
+      ...env,
+      ENERGY_SOURCE: 'estimate',
+    });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(JSON.parse(r.stdout)).to.deep.equal({ sampled: true });
   });
 });
