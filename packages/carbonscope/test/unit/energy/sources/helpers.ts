@@ -106,3 +106,46 @@ export async function waitFor(check: () => boolean, timeoutMs = 5000): Promise<v
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** One line a paced fake prints, and when: milliseconds after the fake started. */
+export type PacedLine = readonly [atMs: number, text: string];
+
+/**
+ * A fake vendor binary that prints recorded lines at the times they were recorded, each at its
+ * own offset from the fake's start (so a slow line delays no later one), then stays silent
+ * until killed (the recording ends there; the tool had not). It exits 64
+ * when its arguments are not `expectedArgs`.
+ */
+export function writePacedBinary(
+  dir: string,
+  name: string,
+  lines: readonly PacedLine[],
+  expectedArgs: readonly string[],
+): string {
+  return writeFakeBinary(
+    dir,
+    name,
+    `
+if (args.join(' ') !== ${JSON.stringify(expectedArgs.join(' '))}) {
+  console.error('unexpected arguments: ' + args.join(' '));
+  process.exit(64);
+}
+const lines = ${JSON.stringify(lines)};
+const t0 = performance.now();
+let i = 0;
+const next = () => {
+  if (i === lines.length) {
+    setInterval(() => undefined, 60_000);
+    return;
+  }
+  const [at, text] = lines[i];
+  setTimeout(() => {
+    process.stdout.write(text + '\\n');
+    i++;
+    next();
+  }, Math.max(0, t0 + at - performance.now()));
+};
+next();
+`,
+  );
+}
