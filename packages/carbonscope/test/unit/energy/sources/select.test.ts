@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { NVIDIA_SMI_QUERY } from '../../../../src/energy/sources/nvidia-smi.js';
 import { createRaplSource } from '../../../../src/energy/sources/rapl.js';
 import { type SelectedSources, selectSources } from '../../../../src/energy/sources/select.js';
 import type { PowerSource } from '../../../../src/energy/sources/source.js';
@@ -16,10 +17,12 @@ import {
   buildPowercapTree,
   captureLogger,
   fixture,
+  fixtureText,
   NO_CPU,
   tempDir,
   waitFor,
   writeFakeBinary,
+  writePacedBinary,
 } from './helpers.js';
 
 const FAKE_NVIDIA = `
@@ -78,6 +81,48 @@ describe('energy/sources/select', () => {
     expect(r.reasons.join('; ')).to.equal(r.reasons.join('; '));
     const info = lines.find((l) => String(l.msg).startsWith('energy source:'));
     expect(info?.msg).to.equal(`energy source: estimate (${r.reasons.join('; ')})`);
+    expect(warnings()).to.deep.equal([]);
+  });
+
+  // The H200 machine (test/fixtures/energy/h200): a Firecracker VM with no /sys/class/powercap
+  // and one GPU. Its `run` logged this start-up line (run-auto.err); the same code, given an
+  // absent tree and a fake nvidia-smi printing that GPU's idle lines, must log it again.
+  it('auto on the H200 VM (no powercap tree, one GPU): the start-up line its run logged', async () => {
+    const captured = fixtureText('h200/call1/run-auto.err')
+      .split('\n')
+      .find((l) => l.startsWith('carbonscope: energy source:'));
+    if (!captured) throw new Error('run-auto.err has no energy source line');
+    const root = join(dir, 'powercap');
+    const here = (text: string) => text.replaceAll('/sys/class/powercap', root);
+    const brace = captured.indexOf(' {');
+    const expected = JSON.parse(here(captured.slice(brace + 1))) as Record<string, unknown>;
+    const idle = fixtureText('h200/call1/nvidia-smi-idle.csv').trimEnd().split('\n');
+    const nvidiaSmi = writePacedBinary(
+      dir,
+      'nvidia-smi',
+      idle.map((text, i) => [i * 250, text] as const),
+      [...NVIDIA_SMI_QUERY, '-lms', '250'],
+    );
+    const { logger, lines, warnings } = captureLogger();
+    const r = keep(
+      await selectSources({
+        config: config({ ENERGY_SAMPLE_INTERVAL_MS: '250' }),
+        logger,
+        platform: 'linux',
+        binaries: { nvidiaSmi },
+      }),
+    );
+    expect(r.host.name).to.equal('estimate');
+    expect(r.host.estimated).to.equal(true);
+    expect(r.gpus.map((g) => [g.name, g.estimated])).to.deep.equal([['nvidia-smi', false]]);
+    const info = lines.find((l) => String(l.msg).startsWith('energy source:'));
+    expect(info?.msg).to.equal(here(captured.slice('carbonscope: '.length, brace)));
+    expect({
+      source: info?.source,
+      estimated: info?.estimated,
+      gpus: info?.gpus,
+      reason: info?.reason,
+    }).to.deep.equal(expected);
     expect(warnings()).to.deep.equal([]);
   });
 
