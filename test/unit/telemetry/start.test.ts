@@ -1,6 +1,3 @@
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { otlpReceiver, stringAttribute } from '#library-tests/helpers/otlp-receiver.js';
 import { refusingCollector } from '../../helpers/collector.js';
