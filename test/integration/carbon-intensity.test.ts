@@ -2,6 +2,7 @@ import { annualAverage, createGridIntensity, registerGridMetrics } from 'carbons
 import { expect } from 'chai';
 import {
   fixture,
+  latestAt,
   latestFor,
   StubElectricityMaps,
 } from '#library-tests/fixtures/grid/stub-electricity-maps.js';
@@ -251,6 +252,8 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
 
   it('serves the last good value flagged stale when the upstream fails after the TTL', async () => {
     const url = await start({ GRID_CACHE_TTL_SECONDS: '60' });
+    // A value for this hour: the documented example's 2019 would be past any age limit.
+    stub.next({ body: latestAt('DE', '2024-03-01T12:00:00.000Z') });
     await get(`${url}/carbon_intensity`);
     clock += 90_000;
     stub.next({ status: 401, body: `{"message":"The provided token ${KEY} is invalid."}` });
@@ -264,6 +267,35 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
     });
     const page = await get(`${url}/carbon_intensity`, 'text/html');
     expect(page.text).to.include('stale: last good value, 90 s old');
+  });
+
+  it('answers the annual average, saying why, once the last good value is too old', async () => {
+    const url = await start({ GRID_STALE_MAX_AGE_SECONDS: '3600' });
+    stub.next({ body: latestAt('DE', '2024-03-01T11:30:00.000Z') });
+    await get(`${url}/carbon_intensity`);
+    stub.next(...Array.from({ length: 20 }, () => ({ status: 503 })));
+    clock = Date.parse('2024-03-01T12:30:01Z');
+    const res = await get(`${url}/carbon_intensity`);
+    const body = JSON.parse(res.text);
+    expect(body).to.include({
+      source: 'annual-average',
+      carbonIntensity: annualAverage('DE')?.carbonIntensity,
+      isEstimated: true,
+      stale: false,
+      datetime: null,
+    });
+    expect(body.note).to.include('2024-03-01T11:30:00.000Z').and.include('1 h');
+    const page = await get(`${url}/carbon_intensity`, 'text/html');
+    expect(page.text).to.include('annual average').and.include('estimated');
+    expect(page.text).not.to.include('stale');
+    expect(page.text).to.include('GRID_STALE_MAX_AGE_SECONDS');
+    const metrics = await get(`${url}/metrics`, 'text/plain');
+    expect(
+      findSample(metrics.text, 'carbonscope_grid_carbon_intensity', {
+        carbonscope_grid_zone: 'DE',
+        carbonscope_grid_source: 'annual-average',
+      }),
+    ).to.equal(annualAverage('DE')?.carbonIntensity);
   });
 
   it('answers the last 24 h as JSON and as a page', async () => {

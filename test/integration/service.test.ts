@@ -405,6 +405,7 @@ describe('start-up failures', function () {
     ['CARBON_ZONE', 'UK'],
     ['PORT', '0x1F41'],
     ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc'],
+    ['GRID_STALE_MAX_AGE_SECONDS', '3h'],
     // Checked against the model data once the service is assembling, not by the config schema.
     ['LLM_PROVIDER', 'opneai'],
     ['LLM_MODEL', 'gpt-imaginary'],

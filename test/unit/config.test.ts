@@ -24,6 +24,7 @@ describe('config', () => {
     ['PORT', '8001.0'],
     ['PORT', '+8001'],
     ['GRID_TIMEOUT_MS', '0b1010'],
+    ['GRID_STALE_MAX_AGE_SECONDS', '3h'],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318'],
     ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', 'ftp://c/v1/metrics'],
     ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'not a url'],

@@ -41,6 +41,15 @@ export const OPERATION_ATTRIBUTION_MODES = ['calibrated', 'exact', 'wall'] as co
 
 export type Env = Record<string, string | undefined>;
 
+/**
+ * How old (from its own `datetime`) the last good Electricity Maps value may be and still be
+ * served while the upstream fails: 3 h. Its values are hourly (its history is one value an
+ * hour), each dated by the hour it stands for, so a fresh one is already up to an hour old by
+ * that clock; 3 h lets one fetched late in its hour ride out about two missed hours. Longer,
+ * and the day's swing (solar, demand) has moved the mix on: the value says little about now.
+ */
+export const DEFAULT_STALE_MAX_AGE_SECONDS = 3 * 3600;
+
 // Plain decimal only: Number() would also take 0x1F41, 1e3, 0b1010 or Infinity.
 /** A whole number in decimal digits, within [min, max]; for the app's settings too. */
 export const integerSetting = (min: number, max: number) =>
@@ -99,6 +108,8 @@ const schema = {
   ELECTRICITY_MAPS_BASE_URL: endpoint.default('https://api.electricitymaps.com/v3'),
   GRID_CACHE_TTL_SECONDS: integer(1, 86_400).default(300),
   GRID_TIMEOUT_MS: integer(100, 60_000).default(5000),
+  // 0: never a stale value; a week at most, as ENERGY_OPERATION_MAX_AGE_MS.
+  GRID_STALE_MAX_AGE_SECONDS: integer(0, 604_800).default(DEFAULT_STALE_MAX_AGE_SECONDS),
   CARBON_INTENSITY: number(0, MAX_CARBON_INTENSITY).optional(),
   PUE: number(1, 5).default(1.0),
   ENERGY_SOURCE: z.enum(ENERGY_SOURCES).default('auto'),
@@ -157,6 +168,8 @@ export interface GridSettings {
   baseUrl: string;
   cacheTtlMs: number;
   timeoutMs: number;
+  /** The oldest a last good value, counted from its `datetime`, is served stale. */
+  maxStaleMs: number;
   fixedIntensity: number | undefined;
 }
 
@@ -284,6 +297,7 @@ export function loadSettings(env: Env = process.env): Settings {
       baseUrl: s.ELECTRICITY_MAPS_BASE_URL.replace(/\/+$/, ''),
       cacheTtlMs: s.GRID_CACHE_TTL_SECONDS * 1000,
       timeoutMs: s.GRID_TIMEOUT_MS,
+      maxStaleMs: s.GRID_STALE_MAX_AGE_SECONDS * 1000,
       fixedIntensity: s.CARBON_INTENSITY,
     },
     energy: {

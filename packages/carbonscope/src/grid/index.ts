@@ -67,6 +67,7 @@ export function createGridIntensity(options: GridIntensityOptions): GridService 
     fixedIntensity: grid.fixedIntensity,
     client,
     cacheTtlMs: grid.cacheTtlMs,
+    maxStaleMs: grid.maxStaleMs,
     now,
     logger,
     onZoneUsed: (zone) => zones.label(zone),
@@ -98,6 +99,7 @@ function logStartup(logger: Logger, service: IntensityService, grid: GridSetting
         baseUrl: withoutCredentials(grid.baseUrl),
         cacheTtlMs: grid.cacheTtlMs,
         timeoutMs: grid.timeoutMs,
+        maxStaleMs: grid.maxStaleMs,
       },
       'grid intensity from Electricity Maps, with annual averages as fallback',
     );

@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import { ZONE_PATTERN } from '../settings.js';
+import { DEFAULT_STALE_MAX_AGE_SECONDS, ZONE_PATTERN } from '../settings.js';
 import { type AnnualAverage, annualAverage } from './annual-averages.js';
 import { type Cached, CoalescingCache } from './cache.js';
 import {
@@ -23,7 +23,11 @@ export interface IntensityServiceOptions {
    * rejected key waits a whole TTL, a Retry-After is honoured).
    */
   errorHoldMs?: number;
-  /** The oldest last-good value still served when the upstream fails (default 24 h). */
+  /**
+   * The oldest a last good value may be, counted from its own `datetime` (from its fetch when
+   * that is later), and still be served when the upstream fails; past it the annual average
+   * answers (GRID_STALE_MAX_AGE_SECONDS, default 3 h).
+   */
   maxStaleMs?: number;
   /** How many zones are cached at most (default: every known zone, so each costs one call a TTL). */
   maxZones?: number;
@@ -35,12 +39,20 @@ export interface IntensityServiceOptions {
 
 const UNIT = 'gCO2e/kWh' as const;
 
+/**
+ * A history is the last 24 h: one last good longer ago than that has no point in that window,
+ * so it is not served stale whatever the current value's limit.
+ */
+const STALE_HISTORY_MAX_MS = 24 * 3600_000;
+
 /** The answer last given for a zone, with how long current() may give it again without I/O. */
 interface Memo {
   reading: IntensityReading;
   /** Epoch ms of the upstream fetch; ageSeconds is counted from it. */
   fetchedAtMs: number;
   validUntil: number;
+  /** A stale reading is served until then (its age limit); +Infinity for every other one. */
+  staleUntil: number;
 }
 
 /**
@@ -52,6 +64,12 @@ export class IntensityService implements GridIntensity {
   private readonly latest: CoalescingCache<UpstreamPoint>;
   private readonly histories: CoalescingCache<UpstreamPoint[]>;
   private readonly memos = new Map<string, Memo>();
+  /**
+   * Zones whose last good value went past its age limit and which have not had a live value
+   * since: the warning is said once per outage, and the recovery once. Only known zones get
+   * here, so it is bounded by them.
+   */
+  private readonly agedOut = new Set<string>();
   private readonly errorHoldMs: number;
   private readonly maxStaleMs: number;
   private readonly maxZones: number;
@@ -59,7 +77,7 @@ export class IntensityService implements GridIntensity {
   constructor(private readonly options: IntensityServiceOptions) {
     this.defaultZone = options.defaultZone;
     this.errorHoldMs = options.errorHoldMs ?? Math.min(30_000, options.cacheTtlMs);
-    this.maxStaleMs = options.maxStaleMs ?? 24 * 3600_000;
+    this.maxStaleMs = options.maxStaleMs ?? DEFAULT_STALE_MAX_AGE_SECONDS * 1000;
     this.maxZones = options.maxZones ?? KNOWN_ZONES_BOUND;
     const cacheOptions = {
       ttlMs: options.cacheTtlMs,
@@ -82,7 +100,7 @@ export class IntensityService implements GridIntensity {
     const now = this.options.now();
     if (memo !== undefined && now < memo.validUntil) {
       this.options.onZoneUsed?.(zone);
-      return this.aged(memo, now);
+      return this.served(zone, memo, now);
     }
     checkZone(zone);
     const reading = await this.lookup(zone);
@@ -99,7 +117,7 @@ export class IntensityService implements GridIntensity {
       if (expired && this.options.client && this.latest.needsRefresh(zone)) {
         if (isWellFormed(zone)) this.current(zone).catch(() => undefined);
       }
-      if (memo !== undefined) return this.aged(memo, now);
+      if (memo !== undefined) return this.served(zone, memo, now);
       if (!isWellFormed(zone)) return undefined;
       const average = annualAverage(zone);
       if (average === undefined) return undefined;
@@ -115,7 +133,7 @@ export class IntensityService implements GridIntensity {
   /** The last answer for a zone without starting any refresh (for metric callbacks). */
   lastReading(zone: string): IntensityReading | undefined {
     const memo = this.memos.get(zone);
-    return memo === undefined ? undefined : this.aged(memo, this.options.now());
+    return memo === undefined ? undefined : this.served(zone, memo, this.options.now());
   }
 
   async history(zone: string = this.defaultZone): Promise<IntensityHistory> {
@@ -140,7 +158,7 @@ export class IntensityService implements GridIntensity {
     );
     if (result.ok) return historyOf(zone, result.value, result.fetchedAt, false);
     const summary = summaryOf(result.error);
-    if (result.last && this.options.now() - result.last.fetchedAt <= this.maxStaleMs) {
+    if (result.last && this.options.now() - result.last.fetchedAt <= STALE_HISTORY_MAX_MS) {
       const out = historyOf(zone, result.last.value, result.last.fetchedAt, true);
       out.note = `${summary}; serving the last good history`;
       return out;
@@ -160,6 +178,7 @@ export class IntensityService implements GridIntensity {
     );
     if (result.ok) {
       const reading = upstreamReading(result.value, result.fetchedAt, false);
+      if (this.agedOut.delete(zone)) this.sayLiveAgain(reading);
       return this.remember(zone, reading, result.fetchedAt, this.options.cacheTtlMs);
     }
     // Every failure, an upstream 404 included, falls back: a zone on the bundled list has an
@@ -194,15 +213,66 @@ export class IntensityService implements GridIntensity {
   ): IntensityReading {
     const now = this.options.now();
     const summary = summaryOf(error);
-    if (last && now - last.fetchedAt <= this.maxStaleMs) {
-      const reading = upstreamReading(last.value, last.fetchedAt, true);
-      reading.ageSeconds = Math.floor((now - last.fetchedAt) / 1000);
-      reading.note = `${summary}; serving the last good value`;
-      // Held only as long as the error hold-down, then the upstream is asked again.
-      return this.remember(zone, reading, last.fetchedAt, retryAt - last.fetchedAt);
+    if (last === undefined) {
+      const reading = this.averageReading(zone, average, `${summary}; using ${average.basis}`);
+      return this.remember(zone, reading, now, retryAt - now);
     }
-    const reading = this.averageReading(zone, average, `${summary}; using ${average.basis}`);
+    const staleUntil = this.staleUntil(last);
+    if (now > staleUntil) {
+      return this.agedOutReading(zone, average, last.value.datetime, now, retryAt);
+    }
+    const reading = upstreamReading(last.value, last.fetchedAt, true);
+    reading.ageSeconds = Math.floor((now - last.fetchedAt) / 1000);
+    reading.note = `${summary}; serving the last good value until ${new Date(staleUntil).toISOString()}`;
+    // Held only as long as the error hold-down, then the upstream is asked again.
+    return this.remember(zone, reading, last.fetchedAt, retryAt - last.fetchedAt, staleUntil);
+  }
+
+  /**
+   * When the last good value stops being served: its age limit counted from its `datetime`,
+   * or from its fetch where that is earlier (a clock ahead of ours) or the datetime unreadable.
+   */
+  private staleUntil(last: Cached<UpstreamPoint>): number {
+    const datetime = Date.parse(last.value.datetime);
+    const since = Number.isFinite(datetime) ? Math.min(datetime, last.fetchedAt) : last.fetchedAt;
+    return since + this.maxStaleMs;
+  }
+
+  /**
+   * The average in place of a last good value past its age limit, held until the upstream is
+   * asked again (`retryAt`); the first of an outage is said once as a warning.
+   */
+  private agedOutReading(
+    zone: string,
+    average: AnnualAverage,
+    lastDatetime: string | null,
+    now: number,
+    retryAt: number,
+  ): IntensityReading {
+    const limit = `GRID_STALE_MAX_AGE_SECONDS (${durationText(this.maxStaleMs)})`;
+    const note = `the last good Electricity Maps value, for ${lastDatetime}, is older than ${limit}: using ${average.basis}`;
+    const reading = this.averageReading(zone, average, note);
+    if (!this.agedOut.has(zone)) {
+      this.agedOut.add(zone);
+      this.options.logger.warn(
+        {
+          zone,
+          datetime: lastDatetime,
+          carbonIntensity: reading.carbonIntensity,
+          source: reading.source,
+          staleMaxAgeSeconds: this.maxStaleMs / 1000,
+        },
+        `grid: zone ${zone}: ${note}, until Electricity Maps answers again`,
+      );
+    }
     return this.remember(zone, reading, now, retryAt - now);
+  }
+
+  private sayLiveAgain(reading: IntensityReading): void {
+    this.options.logger.info(
+      { zone: reading.zone, carbonIntensity: reading.carbonIntensity, datetime: reading.datetime },
+      `grid: zone ${reading.zone}: Electricity Maps answers again; its live values are used again`,
+    );
   }
 
   /**
@@ -268,6 +338,7 @@ export class IntensityService implements GridIntensity {
     reading: IntensityReading,
     fetchedAtMs: number,
     ttlMs: number,
+    staleUntil = Number.POSITIVE_INFINITY,
   ): IntensityReading {
     if (!this.memos.has(zone) && this.memos.size >= this.maxZones) {
       // Evict the oldest zone, never the default one the meter reads.
@@ -278,8 +349,19 @@ export class IntensityService implements GridIntensity {
         }
       }
     }
-    this.memos.set(zone, { reading, fetchedAtMs, validUntil: fetchedAtMs + ttlMs });
+    this.memos.set(zone, { reading, fetchedAtMs, validUntil: fetchedAtMs + ttlMs, staleUntil });
     return reading;
+  }
+
+  /**
+   * The memo's reading, unless it is a stale value that went past its age limit since it was
+   * remembered (a hold-down can outlast it): then the average, until the hold ends.
+   */
+  private served(zone: string, memo: Memo, now: number): IntensityReading {
+    if (now <= memo.staleUntil) return this.aged(memo, now);
+    const average = annualAverage(zone);
+    if (average === undefined) return this.aged(memo, now);
+    return this.agedOutReading(zone, average, memo.reading.datetime, now, memo.validUntil);
   }
 
   /** The memo's reading with its age brought up to date: a new object at most once a second. */
@@ -314,6 +396,14 @@ export class IntensityService implements GridIntensity {
       throw err;
     }
   }
+}
+
+/** A limit as the settings table would say it: whole hours, else minutes, else seconds. */
+function durationText(ms: number): string {
+  const s = ms / 1000;
+  if (s >= 3600 && s % 3600 === 0) return `${s / 3600} h`;
+  if (s >= 60 && s % 60 === 0) return `${s / 60} min`;
+  return `${s} s`;
 }
 
 function isWellFormed(zone: string): boolean {

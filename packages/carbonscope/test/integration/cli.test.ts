@@ -382,6 +382,13 @@ describe('carbonscope command line', function () {
     expect(r.stderr).to.match(/--zone: unknown zone "UK"/);
   });
 
+  it('refuses a malformed GRID_STALE_MAX_AGE_SECONDS before running anything (exit 2)', async () => {
+    const r = await cli(['run', '--', 'true'], { env: { GRID_STALE_MAX_AGE_SECONDS: '3h' } });
+    expect(r.code, r.stderr).to.equal(2);
+    expect(r.stderr).to.match(/^carbonscope: bad setting GRID_STALE_MAX_AGE_SECONDS: /);
+    expect(r.stderr.trimEnd().split('\n')).to.have.length(1);
+  });
+
   it('says the CSV cannot be written and still prints the summary', async () => {
     const file = join(dir, 'missing-folder', 'emissions.csv');
     const r = await cli(['run', '-o', file, ...node('1')]);

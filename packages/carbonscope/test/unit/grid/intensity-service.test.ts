@@ -10,8 +10,12 @@ import {
   registerGridMetrics,
 } from '../../../src/grid/index.js';
 import { METRICS, prometheusName } from '../../../src/metrics/index.js';
-import { loadSettings } from '../../../src/settings.js';
-import { fixture, StubElectricityMaps } from '../../fixtures/grid/stub-electricity-maps.js';
+import { loadSettings, SettingsError } from '../../../src/settings.js';
+import {
+  fixture,
+  latestAt,
+  StubElectricityMaps,
+} from '../../fixtures/grid/stub-electricity-maps.js';
 import { createTestMetrics, type TestMetrics } from '../../helpers/metrics.js';
 
 const KEY = 'em-service-key-51d0e2b8';
@@ -127,13 +131,15 @@ describe('grid: intensity service (fallback chain)', () => {
 
   it('keeps serving the last good value, flagged stale with its age, when the upstream fails', async () => {
     const grid = service();
+    // A value for this hour: the documented example's 2019 would be past any age limit.
+    stub.next({ body: latestAt('DE', '2024-03-01T12:00:00.000Z') });
     await grid.current();
     clock += (TTL_S + 60) * 1000;
     stub.next({ status: 500 }, { status: 500 });
     const r = await grid.current();
     expect(r).to.include({ source: 'electricity-maps', carbonIntensity: 322, stale: true });
     expect(r.ageSeconds).to.equal(TTL_S + 60);
-    expect(r.note).to.match(/server error.*last good value/);
+    expect(r.note).to.match(/server error.*last good value until 2024-03-01T15:00:00.000Z/);
     expect(stub.calls).to.have.length(3);
     // During the hold-down the broken upstream is not asked again.
     await grid.current();
@@ -250,6 +256,7 @@ describe('grid: intensity service (fallback chain)', () => {
 
   it('an upstream 404 for a zone that answered before keeps the last good value', async () => {
     const grid = service();
+    stub.next({ body: latestAt('FR', '2024-03-01T12:00:00.000Z') });
     expect((await grid.current('FR')).source).to.equal('electricity-maps');
     clock += TTL_S * 1000 + 1;
     stub.unknownZones.add('FR');
@@ -258,7 +265,7 @@ describe('grid: intensity service (fallback chain)', () => {
       expect(r).to.include({ source: 'electricity-maps', carbonIntensity: 322, stale: true });
       expect(r.note).to.include('does not know this zone').and.include('last good value');
       // Beyond the stale limit it is the annual average, never an unknown zone.
-      clock += 25 * 3600_000;
+      clock += 3 * 3600_000;
       const later = await grid.current('FR');
       expect(later).to.include({ source: 'annual-average', zone: 'FR' });
     } finally {
@@ -280,6 +287,146 @@ describe('grid: intensity service (fallback chain)', () => {
     expect(grid.peek()?.source).to.equal('fixed');
     expect((await grid.history()).note).to.include('fixed');
     expect(stub.calls).to.have.length(0);
+  });
+
+  describe('a last good value too old to trust (GRID_STALE_MAX_AGE_SECONDS)', () => {
+    // The hour the upstream's value stands for: the limit (3 h by default) counts from it.
+    const HOUR = '2024-03-01T11:00:00.000Z';
+    const LIMIT_MS = 3 * 3600_000;
+    const FETCHED = Date.parse('2024-03-01T11:20:00Z');
+    /** Every upstream call fails until stub.reset(). */
+    const outage = () => stub.next(...Array.from({ length: 1000 }, () => ({ status: 503 })));
+    /** The log lines since `from` whose message includes `text`, with their pino level. */
+    const said = (from: number, text: string) =>
+      lines
+        .slice(from)
+        .map((l) => JSON.parse(l) as { level: number; msg: string })
+        .filter((l) => l.msg.includes(text));
+
+    async function liveAt(env: Record<string, string> = {}): Promise<IntensityService> {
+      clock = FETCHED;
+      stub.next({ body: latestAt('DE', HOUR) });
+      const grid = service(env);
+      expect(await grid.current()).to.include({ source: 'electricity-maps', stale: false });
+      return grid;
+    }
+
+    it('is served stale up to the limit from its datetime, then the annual average, said once', async () => {
+      const grid = await liveAt();
+      outage();
+      const from = lines.length;
+      clock = Date.parse(HOUR) + LIMIT_MS;
+      expect(await grid.current()).to.include({
+        source: 'electricity-maps',
+        carbonIntensity: 322,
+        stale: true,
+      });
+      clock += 1000;
+      const average = annualAverage('DE');
+      expect(average?.source).to.equal('annual-average');
+      const r = await grid.current();
+      expect(r).to.include({
+        zone: 'DE',
+        source: 'annual-average',
+        carbonIntensity: average?.carbonIntensity,
+        isEstimated: true,
+        stale: false,
+        datetime: null,
+      });
+      expect(r.note).to.include(HOUR).and.include('GRID_STALE_MAX_AGE_SECONDS');
+      expect(grid.peek(), 'the meter prices with the same').to.deep.equal(r);
+      expect(
+        await metrics.value(GAUGE, {
+          carbonscope_grid_zone: 'DE',
+          carbonscope_grid_source: 'annual-average',
+        }),
+      ).to.equal(average?.carbonIntensity);
+      // An hour of samples and lookups through the outage: the average throughout, said once.
+      for (let i = 0; i < 120; i++) {
+        clock += 30_000;
+        grid.peek();
+        expect((await grid.current()).source).to.equal('annual-average');
+      }
+      const warned = said(from, 'is older than GRID_STALE_MAX_AGE_SECONDS');
+      expect(warned).to.have.length(1);
+      expect(warned[0]?.level, 'a warning').to.equal(40);
+    });
+
+    it('is not served past the limit by the meter’s peek either, while a rate limit holds', async () => {
+      const grid = await liveAt();
+      clock = Date.parse(HOUR) + LIMIT_MS - 60_000;
+      stub.next({ status: 429, headers: { 'retry-after': '300' } });
+      expect(await grid.current()).to.include({ source: 'electricity-maps', stale: true });
+      clock += 60_001;
+      expect(grid.peek()).to.include({ source: 'annual-average', stale: false });
+      expect(grid.lastReading('DE')).to.include({ source: 'annual-average' });
+      expect(stub.calls, 'the hold is kept: no call until it ends').to.have.length(2);
+    });
+
+    it('gives way to live values when Electricity Maps answers again, said once', async () => {
+      const grid = await liveAt();
+      outage();
+      const from = lines.length;
+      clock = Date.parse(HOUR) + LIMIT_MS + 1000;
+      expect((await grid.current()).source).to.equal('annual-average');
+      stub.reset();
+      const NEXT = '2024-03-01T14:00:00.000Z';
+      stub.next({ body: latestAt('DE', NEXT) });
+      clock += 30_000; // the error hold-down, min(30 s, TTL), is over
+      const live = await grid.current();
+      expect(live).to.include({ source: 'electricity-maps', stale: false, datetime: NEXT });
+      expect(grid.peek()).to.deep.equal(live);
+      clock += 1000;
+      await grid.current();
+      const recovered = said(from, 'live values are used again');
+      expect(recovered).to.have.length(1);
+      expect(recovered[0]?.level, 'an info line').to.equal(30);
+      // A later outage is another one: said again, once.
+      outage();
+      clock = Date.parse(NEXT) + LIMIT_MS + 1000;
+      expect((await grid.current()).source).to.equal('annual-average');
+      clock += 30_000;
+      expect((await grid.current()).source).to.equal('annual-average');
+      expect(said(from, 'is older than GRID_STALE_MAX_AGE_SECONDS')).to.have.length(2);
+    });
+
+    it('counts from the fetch when the datetime is later than it (a skewed clock)', async () => {
+      clock = Date.parse(HOUR) - 3600_000;
+      stub.next({ body: latestAt('DE', HOUR) });
+      const grid = service();
+      await grid.current();
+      outage();
+      clock += LIMIT_MS;
+      expect(await grid.current()).to.include({ source: 'electricity-maps', stale: true });
+      clock += 1000;
+      expect((await grid.current()).source).to.equal('annual-average');
+    });
+
+    it('follows the setting: 0 never serves a stale value, a day serves it for a day', async () => {
+      const never = await liveAt({ GRID_STALE_MAX_AGE_SECONDS: '0' });
+      clock += TTL_S * 1000;
+      outage();
+      expect((await never.current()).source).to.equal('annual-average');
+      stub.reset();
+      const day = await liveAt({ GRID_STALE_MAX_AGE_SECONDS: '86400' });
+      outage();
+      clock = Date.parse(HOUR) + 86_400_000;
+      expect(await day.current()).to.include({ source: 'electricity-maps', stale: true });
+      clock += 1000;
+      expect((await day.current()).source).to.equal('annual-average');
+    });
+
+    it('defaults to 3 h', () => {
+      expect(loadSettings({}).grid.maxStaleMs).to.equal(LIMIT_MS);
+    });
+
+    for (const value of ['3h', '-1', '1.5', '0x10', '1e4', '604801']) {
+      it(`refuses GRID_STALE_MAX_AGE_SECONDS=${value}, naming it`, () => {
+        expect(() => loadSettings({ GRID_STALE_MAX_AGE_SECONDS: value }))
+          .to.throw(SettingsError)
+          .with.property('variable', 'GRID_STALE_MAX_AGE_SECONDS');
+      });
+    }
   });
 
   describe('without a key', () => {
