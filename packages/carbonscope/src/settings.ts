@@ -236,6 +236,15 @@ export function parseEnv<S extends Record<string, z.ZodType>>(schema: S, env: En
 }
 
 /**
+ * A whole-number variable parseEnv already checked (integerSetting), or `fallback` when it is
+ * unset: for code that reads one where the parsed settings do not reach (the exporters' variables).
+ */
+export function checkedInteger(env: Env, name: string, fallback: number): number {
+  const value = env[name]?.trim();
+  return value ? Number(value) : fallback;
+}
+
+/**
  * The per-vCPU minimum may not exceed the maximum. The error names the variable the user set
  * (the minimum where both are), and the other's value, marked where it is the default: a user who
  * set only the maximum is not told to fix a minimum they never wrote.

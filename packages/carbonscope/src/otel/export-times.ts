@@ -1,4 +1,4 @@
-import type { Env } from '../settings.js';
+import { checkedInteger, type Env } from '../settings.js';
 
 /**
  * The shortest OTEL_METRIC_EXPORT_INTERVAL accepted: a push every millisecond or so keeps a core
@@ -9,12 +9,6 @@ export const MIN_EXPORT_INTERVAL_MS = 100;
 /** The OTLP exporter's default timeout, its requests' and retries' together. */
 const OTLP_TIMEOUT_MS = 10_000;
 
-/** A variable the caller checked (a whole number), or `fallback` when it is unset. */
-function millis(env: Env, name: string, fallback: number): number {
-  const value = env[name]?.trim();
-  return value ? Number(value) : fallback;
-}
-
 /**
  * The OTLP metric exporter's timeout, given up no later than the periodic reader's: the reader's
  * timeout goes to the SDK's silent error handler, and the exporter's own (10 s, retries included)
@@ -22,6 +16,6 @@ function millis(env: Env, name: string, fallback: number): number {
  * OTEL_EXPORTER_OTLP_METRICS_TIMEOUT, then OTEL_EXPORTER_OTLP_TIMEOUT, already checked.
  */
 export function otlpExporterTimeout(env: Env, readerTimeoutMs: number): number {
-  const own = millis(env, 'OTEL_EXPORTER_OTLP_TIMEOUT', OTLP_TIMEOUT_MS);
-  return Math.min(millis(env, 'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', own), readerTimeoutMs);
+  const own = checkedInteger(env, 'OTEL_EXPORTER_OTLP_TIMEOUT', OTLP_TIMEOUT_MS);
+  return Math.min(checkedInteger(env, 'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', own), readerTimeoutMs);
 }

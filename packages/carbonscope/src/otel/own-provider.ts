@@ -2,7 +2,14 @@ import { createServer, type Server } from 'node:http';
 import { metrics } from '@opentelemetry/api';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
-import { type Env, envSecretsOf, integerSetting, parseEnv, urlSetting } from '../settings.js';
+import {
+  checkedInteger,
+  type Env,
+  envSecretsOf,
+  integerSetting,
+  parseEnv,
+  urlSetting,
+} from '../settings.js';
 import { withCurrentGauges } from './current-gauges.js';
 import { installMaskingDiag } from './diag.js';
 import { MIN_EXPORT_INTERVAL_MS, otlpExporterTimeout } from './export-times.js';
@@ -77,12 +84,6 @@ function checkVariables(exporters: readonly string[], env: Env): void {
   }
 }
 
-/** A variable checkVariables let through, or the spec's default when it is unset. */
-function whole(env: Env, name: string, fallback: number): number {
-  const value = env[name]?.trim();
-  return value ? Number(value) : fallback;
-}
-
 /**
  * The Prometheus endpoint, on a server carbonscope owns so its scrapes can be left out of the
  * tracked requests (they are not the application's work). Only `/metrics` is served, with the
@@ -92,7 +93,7 @@ function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: L
   // The 3.x exporter no longer reads its variables itself, so they are read here, with the
   // spec's defaults (localhost:9464).
   const host = env.OTEL_EXPORTER_PROMETHEUS_HOST?.trim() || 'localhost';
-  const port = whole(env, 'OTEL_EXPORTER_PROMETHEUS_PORT', 9464);
+  const port = checkedInteger(env, 'OTEL_EXPORTER_PROMETHEUS_PORT', 9464);
   const server = createServer((req, res) => {
     if (req.url?.split('?')[0] !== '/metrics') {
       res.statusCode = 404;
@@ -130,8 +131,8 @@ interface ReaderTimes {
  * interval, as NodeSDK does; only a timeout the user set over it is worth a warning.
  */
 function readerTimes(env: Env, logger: Logger): ReaderTimes {
-  const exportIntervalMillis = whole(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
-  const timeout = whole(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000);
+  const exportIntervalMillis = checkedInteger(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
+  const timeout = checkedInteger(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000);
   if (timeout > exportIntervalMillis && env.OTEL_METRIC_EXPORT_TIMEOUT?.trim()) {
     logger.warn(
       `OTEL_METRIC_EXPORT_TIMEOUT (${timeout}) is over OTEL_METRIC_EXPORT_INTERVAL (${exportIntervalMillis}): the interval is used`,
