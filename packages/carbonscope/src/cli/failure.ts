@@ -12,7 +12,10 @@ import {
 } from './args.js';
 import { printable } from './printable.js';
 
-/** Exit status of a usage error (bad option, missing command), as most Unix tools use. */
+/**
+ * Exit status of a usage error (a bad option, a missing command, an invalid setting), as most
+ * Unix tools use.
+ */
 export const USAGE_EXIT = 2;
 
 /**
@@ -67,8 +70,10 @@ function unmaskedFailureOf(
     const help = HELPS.get(command ?? '') ?? MAIN_HELP;
     return { text: `carbonscope: ${printable(err.message)}\n\n${help}`, code: USAGE_EXIT };
   }
+  // The service's wording. A usage error's status, not a failure's (1): the environment is part
+  // of how the command was called, as --zone is of CARBON_ZONE, and nothing was measured yet.
   if (err instanceof SettingsError) {
-    return { text: `carbonscope: bad setting ${printable(err.message)}\n`, code: USAGE_EXIT };
+    return { text: `carbonscope: invalid setting ${printable(err.message)}\n`, code: USAGE_EXIT };
   }
   if (err instanceof MissingSdkError) {
     return { text: `carbonscope: ${err.message}\n`, code: USAGE_EXIT };

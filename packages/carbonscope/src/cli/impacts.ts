@@ -9,6 +9,7 @@ import {
   type ImpactsRequest,
   llmImpacts,
 } from '../llm/llm-impacts.js';
+import { SettingsError } from '../settings.js';
 import { IMPACTS_HELP, type ImpactsOptions, parseImpactsArgs, UsageError } from './args.js';
 import { printable } from './printable.js';
 import { sig } from './summary.js';
@@ -88,7 +89,10 @@ export function formatImpacts(request: ImpactsRequest, out: EstimatedImpacts): s
   return `${lines.join('\n')}\n`;
 }
 
-/** `carbonscope impacts`: returns the exit status for the process. */
+/**
+ * `carbonscope impacts`: returns the exit status for the process; throws SettingsError for a bad
+ * LLM_MODELS_FILE.
+ */
 export async function impactsCommand(
   args: string[],
   env: Record<string, string | undefined> = process.env,
@@ -103,8 +107,8 @@ export async function impactsCommand(
     catalog = loadCatalog({ modelsFile: env.LLM_MODELS_FILE || undefined });
   } catch (err) {
     if (!(err instanceof ModelDataError)) throw err;
-    process.stderr.write(`carbonscope: bad setting LLM_MODELS_FILE: ${printable(err.message)}\n`);
-    return 2;
+    // Told as run's and monitor's bad settings are (failureOf), in one wording and exit status.
+    throw new SettingsError('LLM_MODELS_FILE', err.message);
   }
   const named = requestOf(catalog, options);
   const output = 'output' in named ? named.output : llmImpacts(catalog, named.request);

@@ -385,8 +385,30 @@ describe('carbonscope command line', function () {
   it('refuses a malformed GRID_STALE_MAX_AGE_SECONDS before running anything (exit 2)', async () => {
     const r = await cli(['run', '--', 'true'], { env: { GRID_STALE_MAX_AGE_SECONDS: '3h' } });
     expect(r.code, r.stderr).to.equal(2);
-    expect(r.stderr).to.match(/^carbonscope: bad setting GRID_STALE_MAX_AGE_SECONDS: /);
+    expect(r.stderr).to.match(/^carbonscope: invalid setting GRID_STALE_MAX_AGE_SECONDS: /);
     expect(r.stderr.trimEnd().split('\n')).to.have.length(1);
+  });
+
+  // As the service words it; exit 2 as for a bad option: the command was called wrongly (its
+  // environment is part of the call) and nothing was measured. 1 is a failure while measuring.
+  it('names an invalid setting as the service does, exit 2 without the usage, in each command', async () => {
+    const cases: Array<[string[], Record<string, string>, string]> = [
+      [['run', ...node('console.log("ran")')], { PUE: 'abc' }, 'PUE: expected a decimal number'],
+      [['monitor', '-d', '1s'], { CARBON_ZONE: 'nowhere' }, 'CARBON_ZONE: '],
+      [
+        ['impacts', '-m', 'gpt-4o', '-n', '10'],
+        { LLM_MODELS_FILE: join(dir, 'no-such-models.json') },
+        'LLM_MODELS_FILE: ',
+      ],
+    ];
+    for (const [args, env, named] of cases) {
+      const r = await cli(args, { env });
+      expect(r.code, `${args[0]}: ${r.stderr}`).to.equal(2);
+      expect(r.stderr, args[0]).to.match(
+        new RegExp(`^carbonscope: invalid setting ${named}.*\\n$`),
+      );
+      expect(r.stdout, args[0]).to.equal('');
+    }
   });
 
   it('says the CSV cannot be written and still prints the summary', async () => {
@@ -817,7 +839,7 @@ describe('carbonscope impacts (EcoLogits method, built CLI)', function () {
       env: { LLM_MODELS_FILE: file },
     });
     expect(r.code, r.stderr).to.equal(2);
-    expect(r.stderr).to.match(/^carbonscope: bad setting LLM_MODELS_FILE: .*x\\u001b\[2J/);
+    expect(r.stderr).to.match(/^carbonscope: invalid setting LLM_MODELS_FILE: .*x\\u001b\[2J/);
     expect(r.stderr).to.not.contain('\u001b');
   });
 

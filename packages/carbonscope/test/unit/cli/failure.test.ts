@@ -37,6 +37,21 @@ describe('unexpected errors on the command line', () => {
     expect(asksVerbose('run', ['-z', 'DE', 'grep', '-iv', 'x'])).to.equal(false);
   });
 
+  it('words an invalid setting as the service does, exit 2 as a usage error, in each command', () => {
+    for (const command of ['run', 'monitor', 'impacts']) {
+      const failure = failureOf(
+        new SettingsError('PUE', 'expected a decimal number'),
+        command,
+        [],
+        {},
+      );
+      expect(failure, command).to.deep.equal({
+        text: 'carbonscope: invalid setting PUE: expected a decimal number\n',
+        code: 2,
+      });
+    }
+  });
+
   it('never prints a secret it knows: not in the message, not in the stack', () => {
     const env = {
       ELECTRICITY_MAPS_API_KEY: 'em-KEY-0123456789',
