@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Env } from '../settings.js';
-import { withoutCredentials } from '../url-credentials.js';
 import { parseRunArgs, RUN_HELP, type RunOptions } from './args.js';
 import { finish } from './finish.js';
 import { outputClosed } from './output.js';
@@ -175,10 +174,10 @@ async function runMeasured(
 
   const exitCode = exitCodeOf(end.code, end.signal);
   report.exit = { code: end.code, signal: end.signal, exitCode };
-  if (options.otlp && !report.energy.known) {
+  if (session.otlpTarget !== undefined && !report.energy.known) {
     // The last push leaves them out as the earlier ones did (cpu.measured), rather than a 0.
     report.measurement.notes.push(
-      `the command's energy and emissions are not pushed to ${withoutCredentials(options.otlp)} (not measured), only the host's`,
+      `the command's energy and emissions are not pushed to ${session.otlpTarget} (not measured), only the host's`,
     );
   }
   await finish(report, options, session);

@@ -41,6 +41,8 @@ export const PUSH_TIMEOUT_MS = 3_000;
 interface OtlpPush {
   provider: import('@opentelemetry/sdk-metrics').MeterProvider;
   outcome: { last?: ExportResult };
+  /** The URL pushed to, masked (withoutCredentials), as every line names it. */
+  shown: string;
 }
 
 /**
@@ -72,7 +74,7 @@ async function otlpPush(
       ),
     ],
   });
-  return { provider, outcome };
+  return { provider, outcome, shown: withoutCredentials(url) };
 }
 
 /** Pushes what the provider holds now: why that failed, or undefined when it was delivered. */
@@ -99,6 +101,11 @@ export interface Session {
   redact(text: string): string;
   /** The command's (or the machine's) carbonscope. */
   meter: Carbonscope;
+  /**
+   * The --otlp URL as every line names it: the one pushed to (a bare endpoint with its
+   * `/v1/metrics`), credentials and query values masked; undefined without --otlp.
+   */
+  otlpTarget: string | undefined;
   runId: string;
   /** Host CPU busy share averaged over the samples so far, 0..100; null before any sample. */
   cpuUtilizationPercent(): number | null;
@@ -217,11 +224,11 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     logger,
     redact: (text) => redactSecrets(text, redactions),
     meter,
+    otlpTarget: otlp?.shown,
     runId,
     cpuUtilizationPercent: () => (sampledMs > 0 ? (busyMs / sampledMs) * 100 : null),
     async close() {
-      const url = o.options.otlp;
-      if (!otlp || url === undefined) return true;
+      if (!otlp) return true;
       const failure = await finalPush(otlp);
       if (failure === undefined) {
         await otlp.provider.shutdown().catch(() => undefined);
@@ -229,7 +236,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       }
       // The reason may quote the URL's user:password or a header's token: the logger masks them.
       logger.error(
-        `could not push metrics to ${withoutCredentials(url)}: ${failure}; this run's metrics were not delivered`,
+        `could not push metrics to ${otlp.shown}: ${failure}; this run's metrics were not delivered`,
       );
       // No shutdown: the reader's would push once more and hold the exit as long again.
       return false;

@@ -502,7 +502,7 @@ describe('carbonscope command line', function () {
       const last = metricsOf(receiver.pushes.at(-1)?.body);
       expect(sumOf(last, METRICS.hostEnergy.name)).to.be.greaterThan(0);
       expect(r.stderr).to.match(
-        /note: the command's energy and emissions are not pushed to http:\/\/127\.0\.0\.1:\d+ \(not measured\), only the host's\n/,
+        /note: the command's energy and emissions are not pushed to http:\/\/127\.0\.0\.1:\d+\/v1\/metrics \(not measured\), only the host's\n/,
       );
     } finally {
       await receiver.close();
@@ -526,6 +526,22 @@ describe('carbonscope command line', function () {
     expect(lines.indexOf(warned[0] ?? '')).to.be.below(
       lines.findIndex((l) => l.startsWith('carbonscope monitor: whole machine')),
     );
+  });
+
+  it('monitor names the --otlp URL one way in its warning and its last line: as pushed, masked', async () => {
+    const refused = createTcpServer();
+    const port = await listenOnLoopback(refused);
+    await new Promise((resolve) => refused.close(resolve));
+    const url = `http://bob:s3cretPW@127.0.0.1:${port}?api_key=SECRET123`;
+    const r = await cli(['monitor', '-d', '2s', '--interval', '500ms', '--otlp', url]);
+    expect(r.code, r.stderr).to.equal(1);
+    const named = [...r.stderr.matchAll(/could not push metrics to (\S+): /g)].map((m) => m[1]);
+    expect(named, r.stderr).to.have.length(2);
+    expect(named).to.deep.equal([
+      `http://[redacted]@127.0.0.1:${port}/v1/metrics?api_key=[redacted]`,
+      `http://[redacted]@127.0.0.1:${port}/v1/metrics?api_key=[redacted]`,
+    ]);
+    expect(r.stderr).to.not.match(/s3cretPW|SECRET123/);
   });
 
   it('monitor pushes the machine, and no process series (there is no command to measure)', async () => {
@@ -591,7 +607,9 @@ describe('carbonscope command line', function () {
       expect(r.code, r.stderr).to.equal(0);
       expect(seconds, 's for a one-line command').to.be.below(9);
       expect(r.stderr).to.match(
-        new RegExp(`could not push metrics to http://127.0.0.1:${port}: no answer within \\d+ s`),
+        new RegExp(
+          `could not push metrics to http://127.0.0.1:${port}/v1/metrics: no answer within \\d+ s`,
+        ),
       );
     });
   });
@@ -600,7 +618,9 @@ describe('carbonscope command line', function () {
     await withSilentCollector(async (port) => {
       const r = await cli(['run', '--otlp', `http://bob:s3cretPW@127.0.0.1:${port}`, '--', 'true']);
       expect(r.code, r.stderr).to.equal(0);
-      expect(r.stderr).to.match(/could not push metrics to http:\/\/\S+@127\.0\.0\.1:\d+: /);
+      expect(r.stderr).to.match(
+        /could not push metrics to http:\/\/\S+@127\.0\.0\.1:\d+\/v1\/metrics: /,
+      );
       expect(r.stderr).to.not.contain('s3cretPW');
     });
   });
@@ -613,7 +633,7 @@ describe('carbonscope command line', function () {
     const r = await cli(['run', '-v', '--json', '--otlp', url, ...node('1')]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.contain(
-      `could not push metrics to http://127.0.0.1:${port}/?api_key=[redacted]#[redacted]: `,
+      `could not push metrics to http://127.0.0.1:${port}/v1/metrics?api_key=[redacted]#[redacted]: `,
     );
     expect(`${r.stdout}${r.stderr}`).to.not.match(/SECRET/);
   });
@@ -650,7 +670,7 @@ describe('carbonscope command line', function () {
       );
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stderr).to.match(
-        /could not push metrics to http:\/\/\[redacted\]@127\.0\.0\.1:\d+: refused \[redacted\] \(HTTP 401\)/,
+        /could not push metrics to http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/v1\/metrics: refused \[redacted\] \(HTTP 401\)/,
       );
       expect(r.stderr).to.match(/grid: .*token \[redacted\] invalid/);
       for (const secret of [token, emKey, 'PWSECRET9']) expect(r.stderr).not.to.contain(secret);
@@ -694,7 +714,7 @@ describe('carbonscope command line', function () {
       ]);
       expect(r.code, r.stderr).to.equal(3);
       expect(r.stderr).to.match(
-        /could not push metrics to http:\/\/\[redacted\]@127\.0\.0\.1:\d+: Unauthorized \(HTTP 401\);/,
+        /could not push metrics to http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/v1\/metrics: Unauthorized \(HTTP 401\);/,
       );
       expect(r.stderr).to.not.contain('s3cretPW');
     } finally {
@@ -711,7 +731,9 @@ describe('carbonscope command line', function () {
       `http://127.0.0.1:${port}`,
     ]);
     expect(m.code, m.stderr).to.equal(1);
-    expect(m.stderr).to.match(/could not push metrics to http:\/\/127\.0\.0\.1:\d+: \S/);
+    expect(m.stderr).to.match(
+      /could not push metrics to http:\/\/127\.0\.0\.1:\d+\/v1\/metrics: \S/,
+    );
   });
 
   it('neutralises a spreadsheet formula in --project-name', async () => {
