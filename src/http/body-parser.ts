@@ -1,6 +1,6 @@
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware } from 'koa';
-import { charsetOf, refuseDifferingContentTypes } from './content-type.js';
+import { charsetOf, mediaTypeProblem, refuseDifferingContentTypes } from './content-type.js';
 import { HttpError } from './errors.js';
 
 /** zlib and brotli name their failures Z_* (Z_DATA_ERROR, Z_BUF_ERROR) and ERR__* / ERR_BROTLI*. */
@@ -46,29 +46,44 @@ const UTF8 = /^utf-?8$/i;
 /** The longest part of a malformed Content-Type echoed in an answer. */
 const SHOWN_TYPE_CHARS = 60;
 
+/** The body the parser would read by its charset: a form, JSON, or none (a type it leaves). */
+function bodyKind(ctx: Context): 'form' | 'JSON' | undefined {
+  return ctx.is('urlencoded') ? 'form' : ctx.is('json', '+json') ? 'JSON' : undefined;
+}
+
+function malformed(type: string, problem: string): HttpError {
+  const shown = JSON.stringify(type.slice(0, SHOWN_TYPE_CHARS));
+  return new HttpError(
+    400,
+    `Content-Type ${shown} is malformed: ${problem}; send e.g. application/json; charset=utf-8`,
+  );
+}
+
 /**
- * Refuses a body route's request whose Content-Type is ambiguous or does not parse (400: the
- * body would be read by a guess), and a JSON or form body declared in a charset other than
- * UTF-8 (415), which the parser would read as UTF-8 all the same: UTF-16 as "not JSON", Latin-1
- * as text with U+FFFD in it, served as if the client had sent that. JSON between systems is
- * UTF-8 (RFC 8259, 8.1) and the form parser decodes UTF-8 (browsers send no charset; an API
- * client that names one means it).
+ * Refuses a body route's request whose Content-Type is ambiguous or does not parse as far as
+ * the service reads it (400: the body would be read by a guess), and a JSON or form body
+ * declared in a charset other than UTF-8 (415), which the parser would read as UTF-8 all the
+ * same: UTF-16 as "not JSON", Latin-1 as text with U+FFFD in it, served as if the client had sent
+ * that. JSON between systems is UTF-8 (RFC 8259, 8.1) and the form parser decodes UTF-8
+ * (browsers send no charset; an API client that names one means it). The media type is read
+ * first, and always; the parameters only of a JSON or form body: another type is read by nobody,
+ * and its route refuses it (415) however its parameters are written, as RFC 9110 2.2 allows.
  */
 function checkContentType(ctx: Context): void {
   refuseDifferingContentTypes(ctx.req);
   const type = ctx.req.headers['content-type'];
-  if (type === undefined) return;
+  // An empty field names no type, as no field does: the route answers both alike.
+  if (type === undefined || type === '') return;
+  const typeProblem = mediaTypeProblem(type);
+  if (typeProblem !== undefined) throw malformed(type, typeProblem);
   const charset = charsetOf(type);
   if ('malformed' in charset) {
-    const shown = JSON.stringify(type.slice(0, SHOWN_TYPE_CHARS));
-    throw new HttpError(
-      400,
-      `Content-Type ${shown} is malformed: ${charset.malformed}; send e.g. application/json; charset=utf-8`,
-    );
+    if (bodyKind(ctx) === undefined) return;
+    throw malformed(type, charset.malformed);
   }
   const { value } = charset;
   if (value === undefined || UTF8.test(value)) return;
-  const what = ctx.is('urlencoded') ? 'form' : ctx.is('json', '+json') ? 'JSON' : undefined;
+  const what = bodyKind(ctx);
   if (what === undefined) return;
   throw new HttpError(
     415,
@@ -82,8 +97,9 @@ function checkContentType(ctx: Context): void {
  * client's, said in its words: a body that is not JSON is 400 `entity.parse.failed`, JSON that
  * is not an object or has a `__proto__` key is 400 saying which, a body that does not
  * decompress under its Content-Encoding (zlib answers with no status, which read as a 500 with a
- * stack in the log) is 400 too, as is a Content-Type that does not parse or two that differ, and
- * a body declared in a charset other than UTF-8 is 415.
+ * stack in the log) is 400 too, as is a Content-Type that does not parse (its media type, or a
+ * JSON or form type's parameters) or two that differ, and a body declared in a charset other
+ * than UTF-8 is 415.
  */
 export function parseBodies(limitBytes: number): Middleware {
   const parse = bodyParser({

@@ -221,16 +221,20 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
 
   // A Content-Type whose parameters do not parse left Koa's charset empty: the body was read as
   // UTF-8 whatever the client meant, even a Latin-1 body whose charset's quote was not closed.
-  for (const type of [
-    'application/json; charset',
-    'application/json; charset=',
-    'application/json; charset="utf-8',
-    'application/json; charset="iso-8859-1',
-    'application/json; charset=utf-8, text/plain',
-    'application/json; charset=utf-8; charset=latin1',
-    'text/plain; charset="utf-8',
+  // One whose media type does not parse says nothing the service could go by.
+  for (const [type, problem] of [
+    ['application/json; charset', 'parameter charset has no value'],
+    ['application/json; charset=', 'parameter charset has no value'],
+    ['application/json; charset="utf-8', 'a quoted parameter value is not closed'],
+    ['application/json; charset="iso-8859-1', 'a quoted parameter value is not closed'],
+    ['application/json; charset=utf-8, text/plain', 'name=value pairs'],
+    ['application/json; charset=utf-8; charset=latin1', 'it names a charset twice'],
+    ['application/x-www-form-urlencoded; charset="utf-8', 'a quoted parameter value is not closed'],
+    ['json', 'its media type must be type/subtype'],
+    ['application/json garbage', 'its media type must be type/subtype'],
+    ['"utf-8', 'its media type must be type/subtype'],
   ]) {
-    it(`answers Content-Type: ${type} with 400 saying it is malformed, counted under its route`, async () => {
+    it(`answers Content-Type: ${type} with 400 saying why it is malformed, counted under its route`, async () => {
       const before = await counted();
       const tokens = await promptTokens();
       const res = await fetch(`${served.url}/chat`, {
@@ -241,12 +245,60 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
       expect(res.status).to.equal(400);
       const answer = (await res.json()) as { error: string; message: string };
       expect(answer.error).to.equal('bad_request');
-      expect(answer.message).to.include('Content-Type').and.to.include('malformed');
+      expect(answer.message).to.include(`Content-Type ${JSON.stringify(type)} is malformed: `);
+      expect(answer.message).to.include(problem);
       expect(await promptTokens(), 'no chat reached the LLM').to.equal(tokens);
       await nextSample(meter);
       expect(await countedSince(before)).to.deep.equal({ '400 POST /chat': 1 });
     });
   }
+
+  // RFC 9110 2.2 lets a recipient recover what it can of an invalid field: the media type comes
+  // before any parameter, so a type no route takes is 415 however its parameters are written,
+  // as plain text/plain is. The body is read by no guess: it is not read at all.
+  it('answers text/plain with 415 whatever its parameters, well-formed or not', async () => {
+    const before = await counted();
+    const answers = new Set<string>();
+    for (const type of [
+      'text/plain',
+      'text/plain; charset=utf-8',
+      'text/plain; charset="utf-8',
+      'text/plain; charset',
+      'text/plain; charset=',
+      'text/plain; charset=utf-8, application/json',
+      'text/plain; charset=utf-8; charset=latin1',
+      'TEXT/plain ; x="a',
+    ]) {
+      const res = await fetch(`${served.url}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': type, accept: 'application/json' },
+        body: chatJson,
+      });
+      expect(res.status, type).to.equal(415);
+      answers.add(await res.text());
+    }
+    expect([...answers]).to.deep.equal([
+      JSON.stringify({
+        error: 'unsupported_media_type',
+        message:
+          'send a JSON body {"messages": [{"role", "content"}], "model"} as application/json',
+      }),
+    ]);
+    await nextSample(meter);
+    expect(await countedSince(before)).to.deep.equal({ '415 POST /chat': 8 });
+  });
+
+  it('answers an empty Content-Type as it answers none: the route says what to send (415)', async () => {
+    for (const line of ['', 'Content-Type: \r\n', 'Content-Type:\r\n']) {
+      const reply = await raw(
+        served.url,
+        `POST /chat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${line}` +
+          `Content-Length: ${Buffer.byteLength(chatJson)}\r\n\r\n${chatJson}`,
+      );
+      expect(reply, JSON.stringify(line)).to.match(/^HTTP\/1\.1 415 /);
+      expect(bodyOf(reply)).to.include({ error: 'unsupported_media_type' });
+    }
+  });
 
   // RFC 9110 5.6.6: parameters = *( OWS ";" OWS [ parameter ] ), so an empty one is no error.
   it('reads a Content-Type with empty parameters, and sees the charset among them', async () => {
