@@ -33,7 +33,7 @@ export {
 
 /** A reader for platforms with neither: always 0, and the summary says process energy is unknown. */
 export function createUnavailableTreeCpuReader(): TreeCpuReader {
-  return { method: 'unavailable', setRoot() {}, read: () => 0 };
+  return { method: 'unavailable', setRoot() {}, read: () => 0, inTree: () => false };
 }
 
 /** The best reader for this platform: /proc, else ps, else none. */

@@ -55,6 +55,8 @@ class ProcTreeCpuReader implements TreeCpuReader {
   private selfReaped = 0;
   private selfCredit = 0;
   private readonly tracked = new Map<number, Tracked>();
+  /** The pids of the tree at the latest read, those found gone or gone out by it included. */
+  private readonly members = new Set<number>();
   private readonly snapshot: ProcSnapshot;
   private readonly scratch: ProcStat = {
     pid: 0,
@@ -81,6 +83,10 @@ class ProcTreeCpuReader implements TreeCpuReader {
     return this.ticks / USER_HZ;
   }
 
+  inTree(pid: number): boolean {
+    return this.members.has(pid);
+  }
+
   private sample(root: number): void {
     this.snapshot.load();
     this.rereadChildrenReadBeforeParents();
@@ -97,6 +103,8 @@ class ProcTreeCpuReader implements TreeCpuReader {
       this.ticks += Math.max(0, selfReaped - this.selfReaped - this.selfCredit);
       this.rootGone = true; // its descendants left with it: nothing more is the command's
     }
+    this.members.clear();
+    for (const pid of this.tracked.keys()) this.members.add(pid);
     for (const [pid, t] of this.tracked)
       if (t.seen !== Seen.Present || this.rootGone) this.tracked.delete(pid);
   }

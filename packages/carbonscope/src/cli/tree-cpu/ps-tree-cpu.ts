@@ -76,18 +76,19 @@ export function treeGrowth(
   root: PsRow,
   table: ReadonlyMap<number, PsRow>,
   seen: ReadonlyMap<string, number>,
-): { seconds: number; seen: Map<string, number> } {
+): { seconds: number; seen: Map<string, number>; members: Set<number> } {
   const parents = new Map([...table].map(([pid, row]) => [pid, row.ppid]));
   const now = new Map<string, number>();
   let seconds = 0;
-  for (const pid of descendantsOf(root.pid, parents)) {
+  const members = descendantsOf(root.pid, parents);
+  for (const pid of members) {
     const row = table.get(pid) as PsRow;
     const key = processKey(row);
     const before = seen.get(key) ?? 0;
     seconds += Math.max(row.seconds - before, 0);
     now.set(key, Math.max(row.seconds, before));
   }
-  return { seconds, seen: now };
+  return { seconds, seen: now, members };
 }
 
 /**
@@ -104,11 +105,14 @@ export function createPsTreeCpuReader(
   let root: PsRow | undefined;
   let seen = new Map<string, number>();
   let total = 0;
+  /** The tree at the latest read that found the command (ps lists no process that is gone). */
+  let members: ReadonlySet<number> = new Set();
   return {
     method: 'ps',
     setRoot(pid) {
       rootPid = pid;
     },
+    inTree: (pid) => members.has(pid),
     read() {
       if (rootPid === undefined) return total;
       const table = parsePsTable(runPs());
@@ -118,6 +122,7 @@ export function createPsTreeCpuReader(
       if (!root || !row || row.started !== root.started) return total;
       const grown = treeGrowth(root, table, seen);
       seen = grown.seen;
+      members = grown.members;
       total += grown.seconds;
       return total;
     },

@@ -53,4 +53,9 @@ export interface TreeCpuReader {
   read(): number;
   /** Which process is the root of the tree (set once the command is spawned). */
   setRoot(pid: number): void;
+  /**
+   * Whether `pid` was in the tree at the latest read(): there then, or found gone or gone out
+   * of it by that read (so what it did up to its end is still the command's).
+   */
+  inTree(pid: number): boolean;
 }

@@ -162,6 +162,45 @@ describe('process tree CPU time', () => {
     expect(reader.read()).to.be.closeTo(4.2, 1e-9);
   });
 
+  it('tells which pids the latest read found in the tree, those gone or gone out by it too', () => {
+    const { proc, reader } = commandTree();
+    proc.set(100, SELF, [100, 0, 0, 0]);
+    proc.set(101, 100, [10, 0, 0, 0]);
+    proc.set(102, 101, [10, 0, 0, 0]);
+    proc.set(200, INIT, [10, 0, 0, 0]); // a stranger
+    expect(reader.inTree(100)).to.equal(false); // nothing read yet
+    reader.read();
+    expect([100, 101, 102, 200].map((pid) => reader.inTree(pid))).to.deep.equal([
+      true,
+      true,
+      true,
+      false,
+    ]);
+    // 101 exits (100 reaps it) and 102 is orphaned: this read still names both, the next not.
+    proc.remove(101);
+    proc.set(102, INIT, [20, 0, 0, 0]);
+    reader.read();
+    expect([100, 101, 102].map((pid) => reader.inTree(pid))).to.deep.equal([true, true, true]);
+    reader.read();
+    expect([100, 101, 102].map((pid) => reader.inTree(pid))).to.deep.equal([true, false, false]);
+    // The command ends: the read that finds it gone still names it.
+    proc.remove(100);
+    reader.read();
+    expect(reader.inTree(100)).to.equal(true);
+  });
+
+  it('ps fallback: tells which pids the latest read found in the tree', () => {
+    const output = ps([
+      [100, 1, '0:01.00', A],
+      [101, 100, '0:02.00', A],
+      [200, 1, '0:03.00', A],
+    ]);
+    const reader = createPsTreeCpuReader(() => output);
+    reader.setRoot(100);
+    reader.read();
+    expect([100, 101, 200].map((pid) => reader.inTree(pid))).to.deep.equal([true, true, false]);
+  });
+
   it('takes the reaped-children baseline when the root is set, not when the reader is made', () => {
     const proc = fakeProc([0, 0, 500, 100]);
     const reader = createProcTreeCpuReader(proc.fs);
