@@ -1,0 +1,10 @@
+export type { GpuShareReader } from './gpu-share-reader.js';
+export {
+  feedPmon,
+  PMON_ARGS,
+  PMON_MAX_DEVICES,
+  type PmonFeedOptions,
+  pmonArgs,
+} from './pmon-feed.js';
+export { PmonParser, type PmonRow } from './pmon-parser.js';
+export { type GpuShareOutcome, PmonShares, type PmonSharesOptions } from './pmon-shares.js';

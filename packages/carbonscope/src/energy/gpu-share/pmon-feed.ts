@@ -1,0 +1,116 @@
+import { type LineChild, spawnLineChild } from '../sources/line-child.js';
+import { PmonParser } from './pmon-parser.js';
+import type { PmonShares } from './pmon-shares.js';
+
+/** nvidia-smi pmon watches at most this many GPUs per invocation (`nvidia-smi pmon -h`). */
+export const PMON_MAX_DEVICES = 4;
+
+/** One second, the shortest delay pmon takes (`-d 1..10`). */
+export const PMON_ARGS = ['pmon', '-s', 'u', '-d', '1'] as const;
+
+export interface PmonFeedOptions {
+  /** `nvidia-smi` on PATH by default. */
+  binary?: string;
+  /** The GPUs' indexes (`--query-gpu=index`); more than 4 are watched in `-i` groups of 4. */
+  gpus: readonly number[];
+  /** How long pmon may take to print its header; 5 s by default. */
+  startTimeoutMs?: number;
+}
+
+/** The argument lists of the pmon children that cover `gpus`: one, unless there are more than 4. */
+export function pmonArgs(gpus: readonly number[]): string[][] {
+  if (gpus.length <= PMON_MAX_DEVICES) return [[...PMON_ARGS]];
+  const groups: string[][] = [];
+  for (let i = 0; i < gpus.length; i += PMON_MAX_DEVICES) {
+    const ids = gpus.slice(i, i + PMON_MAX_DEVICES).join(',');
+    groups.push([...PMON_ARGS, '-i', ids]);
+  }
+  return groups;
+}
+
+/**
+ * Runs `nvidia-smi pmon -s u -d 1` (a child per group of 4 GPUs) into `shares`, and resolves
+ * once each has printed its header: then shares.begin(). A child that cannot start, ends, or
+ * says a GPU is not supported makes shares.fail() with the reason in words, and every child is
+ * stopped.
+ */
+export function feedPmon(shares: PmonShares, options: PmonFeedOptions): Promise<void> {
+  const binary = options.binary ?? 'nvidia-smi';
+  const timeoutMs = options.startTimeoutMs ?? 5000;
+  const children: LineChild[] = [];
+  let stopping = false;
+  const stopAll = async () => {
+    stopping = true;
+    await Promise.all(children.map((c) => c.stop()));
+  };
+  const failed = (reason: string) => {
+    if (stopping) return;
+    shares.fail(`nvidia-smi pmon ${reason}`);
+    void stopAll();
+  };
+  return new Promise<void>((resolve) => {
+    const groups = pmonArgs(options.gpus);
+    let waiting = groups.length;
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      failed(`printed no header within ${timeoutMs} ms`);
+      settle();
+    }, timeoutMs);
+    timer.unref();
+    for (const args of groups) {
+      const parser = new PmonParser();
+      let headed = false;
+      let firstOther = '';
+      let stderr = '';
+      const unsupported = (text: string) => {
+        const line = text.split('\n').find((l) => /not supported/i.test(l));
+        if (line === undefined) return false;
+        failed(`says: ${line.trim()}`);
+        settle();
+        return true;
+      };
+      children.push(
+        spawnLineChild(binary, args, {
+          onLine(line) {
+            const row = parser.line(line);
+            if (row) {
+              shares.add(row);
+              return;
+            }
+            const text = line.trim();
+            if (unsupported(text)) return;
+            if (!text.startsWith('#') && text && !firstOther) firstOther = text;
+            if (parser.ready && !headed) {
+              headed = true;
+              if (--waiting === 0 && !settled) {
+                shares.begin(stopAll);
+                settle();
+              }
+            }
+          },
+          onStderr(text) {
+            if (stderr.length < 500) stderr += text;
+            unsupported(text);
+          },
+          onExit(code, signal, error) {
+            if (error) {
+              failed(error.code === 'ENOENT' ? 'not found' : `cannot start: ${error.message}`);
+            } else {
+              const said = firstOther || stderr.trim().split('\n')[0] || '';
+              failed(
+                `ended (${code === null ? signal : `exit ${code}`}${said ? `: ${said}` : ''})`,
+              );
+            }
+            settle();
+          },
+        }),
+      );
+    }
+  });
+}

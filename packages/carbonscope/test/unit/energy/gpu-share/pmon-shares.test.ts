@@ -1,0 +1,148 @@
+import { expect } from 'chai';
+import { PmonParser, PmonShares } from '../../../../src/energy/gpu-share/index.js';
+import { h200Text, pipedBlocks, pipedLines } from './fixtures.js';
+
+/** Shares where the command is pid 574 of the capture (full duty), 575 (30 %) a neighbour. */
+function sharesOf574(o: { pidExists?: (pid: number) => boolean; staleMs?: number } = {}) {
+  let now = 0;
+  const shares = new PmonShares({
+    isCommand: (pid) => pid === 574,
+    pidExists: o.pidExists ?? (() => true),
+    clock: () => now,
+    ...(o.staleMs === undefined ? {} : { staleMs: o.staleMs }),
+  });
+  const parser = new PmonParser();
+  const feed = (lines: readonly string[]) => {
+    for (const line of lines) {
+      const row = parser.line(line);
+      if (row) shares.add(row);
+    }
+  };
+  return {
+    shares,
+    feed,
+    at: (ms: number) => {
+      now = ms;
+    },
+  };
+}
+
+describe('energy/gpu-share: the command share by SM utilization', () => {
+  it("gives pid 574 457/493 of the H200 over the capture's 5 samples in one interval", () => {
+    const { shares, feed, at } = sharesOf574();
+    shares.begin(async () => undefined);
+    shares.next(0);
+    feed(pipedLines('pmon-piped.txt'));
+    at(4300);
+    shares.next(4300);
+    expect(shares.share('gpu0')).to.equal(457 / 493);
+    expect(shares.share('gpu1')).to.equal(undefined); // a GPU pmon never named
+    expect(shares.outcome()).to.deep.equal({ read: true });
+  });
+
+  it('shares each interval by its own samples: 99/99, 74/98, 86/98, 99/99, 99/99', () => {
+    const { shares, feed, at } = sharesOf574();
+    shares.begin(async () => undefined);
+    shares.next(0);
+    const got: Array<number | undefined> = [];
+    pipedBlocks('pmon-piped.txt').forEach((block, i) => {
+      at(1000 * i + 50);
+      feed(block);
+      shares.next(1000 * i + 100);
+      got.push(shares.share('gpu0'));
+    });
+    expect(got).to.deep.equal([1, 74 / 98, 86 / 98, 1, 1]);
+  });
+
+  it('keeps the latest share through an interval pmon printed nothing in, until it is stale', () => {
+    const { shares, feed, at } = sharesOf574({ staleMs: 2500 });
+    shares.begin(async () => undefined);
+    shares.next(0);
+    const [, second] = pipedBlocks('pmon-piped.txt');
+    feed(pipedLines('pmon-piped.txt').slice(0, 2)); // the header
+    at(900);
+    feed(second);
+    shares.next(1000);
+    expect(shares.share('gpu0')).to.equal(74 / 98);
+    shares.next(1500); // the meter samples every 500 ms, pmon prints every second
+    expect(shares.share('gpu0')).to.equal(74 / 98);
+    shares.next(3400); // 2.5 s after that sample came
+    expect(shares.share('gpu0')).to.equal(74 / 98);
+    shares.next(3500); // pmon silent for longer: the share is not known
+    expect(shares.share('gpu0')).to.equal(undefined);
+  });
+
+  it('attributes nothing in an interval where no process used the SMs (idle GPU)', () => {
+    const { shares, feed } = sharesOf574();
+    shares.begin(async () => undefined);
+    shares.next(0);
+    feed(h200Text('idle.txt').split('\n'));
+    shares.next(1000);
+    expect(shares.share('gpu0')).to.equal(0);
+    feed(pipedLines('pmon-after.txt')); // after the loads ended
+    shares.next(2000);
+    expect(shares.share('gpu0')).to.equal(0);
+  });
+
+  it('reads no share when the busy pids are none of this pid namespace (a container)', () => {
+    const { shares, feed } = sharesOf574({ pidExists: () => false });
+    shares.begin(async () => undefined);
+    shares.next(0);
+    feed(pipedLines('pmon-piped.txt'));
+    shares.next(1000);
+    expect(shares.share('gpu0')).to.equal(undefined);
+    expect(shares.outcome()).to.deep.equal({
+      read: false,
+      fallback:
+        'nvidia-smi pmon names busy processes (pid 574, 575) none of which is in this pid namespace (a container?)',
+    });
+  });
+
+  it('reads shares when one busy pid is in this namespace, even if another is not', () => {
+    const { shares, feed } = sharesOf574({ pidExists: (pid) => pid === 575 });
+    shares.begin(async () => undefined);
+    shares.next(0);
+    feed(pipedLines('pmon-piped.txt'));
+    shares.next(1000);
+    expect(shares.share('gpu0')).to.equal(457 / 493);
+    expect(shares.outcome()).to.deep.equal({ read: true });
+  });
+
+  it('says why when pmon failed before it answered, and reads nothing', () => {
+    const { shares, feed } = sharesOf574();
+    shares.fail('nvidia-smi pmon not found');
+    shares.next(0);
+    feed(pipedLines('pmon-piped.txt'));
+    shares.next(1000);
+    expect(shares.share('gpu0')).to.equal(undefined);
+    expect(shares.outcome()).to.deep.equal({ read: false, fallback: 'nvidia-smi pmon not found' });
+  });
+
+  it('stops sharing when pmon ends during the run, and says the share covers the time before', () => {
+    const { shares, feed, at } = sharesOf574();
+    at(100);
+    shares.begin(async () => undefined);
+    shares.next(100);
+    feed(pipedLines('pmon-piped.txt'));
+    shares.next(1000);
+    expect(shares.share('gpu0')).to.equal(457 / 493);
+    at(3100);
+    shares.fail('nvidia-smi pmon ended (exit 1)');
+    shares.next(3200);
+    expect(shares.share('gpu0')).to.equal(undefined);
+    expect(shares.outcome()).to.deep.equal({
+      read: true,
+      fallback:
+        "nvidia-smi pmon ended (exit 1) after 3.0 s: the command's GPU energy covers only the time before",
+    });
+  });
+
+  it('is not tried until begun or failed: no outcome, no share', () => {
+    const { shares, feed } = sharesOf574();
+    shares.next(0);
+    feed(pipedLines('pmon-piped.txt'));
+    shares.next(1000);
+    expect(shares.share('gpu0')).to.equal(undefined);
+    expect(shares.outcome()).to.equal(undefined);
+  });
+});
