@@ -10,6 +10,7 @@ export {
   SECONDS_PER_YEAR,
 } from './embodied.js';
 export { gramsPerJoule, JOULES_PER_KWH } from './emissions.js';
+export * from './gpu-share/index.js';
 export { createHostCpuReader } from './host-cpu.js';
 export {
   EnergyMeter,

@@ -2,6 +2,7 @@ import type { GridIntensity, IntensityReading } from '../grid/index.js';
 import type { Logger } from '../log.js';
 import type { AttributionMode } from './attribution.js';
 import { type EmbodiedSettings, embodiedGramsPerSecond } from './embodied.js';
+import type { GpuShareReader } from './gpu-share/index.js';
 import type { Clock, HostCpuReader, ProcessCpuReader } from './probes.js';
 import { Sampler } from './sampler.js';
 import type { PowerSource } from './sources/index.js';
@@ -33,6 +34,8 @@ export interface EnergyMeterOptions {
   timer: Timer;
   hostCpu: HostCpuReader;
   processCpu: ProcessCpuReader;
+  /** The process's share of the GPUs' energy (SamplerOptions.gpuShares); closed at stop(). */
+  gpuShares?: GpuShareReader;
 }
 
 const MAX_DISTINCT_WARNINGS = 100;
@@ -75,6 +78,7 @@ export class EnergyMeter {
       intensity: () => this.intensity(),
       onSourceError: (source, err) => this.warnOnce(`source:${source.name}`, err, source.name),
       onProbeError: (what, err) => this.warnOnce(what, err, what),
+      ...(o.gpuShares ? { gpuShares: o.gpuShares } : {}),
     });
   }
 
@@ -179,7 +183,10 @@ export class EnergyMeter {
     return () => this.listeners.delete(listener);
   }
 
-  /** Takes a last sample (so energy up to now counts), stops the timer and closes the sources. */
+  /**
+   * Takes a last sample (so energy up to now counts), stops the timer and closes the sources
+   * (and the GPU share reader).
+   */
   async stop(): Promise<void> {
     if (this.running) {
       this.running = false;
@@ -189,7 +196,7 @@ export class EnergyMeter {
     }
     for (const hold of this.holds) this.release(hold);
     const { host, gpus } = this.o.sources;
-    await Promise.allSettled([host, ...gpus].map((s) => s.close()));
+    await Promise.allSettled([...[host, ...gpus].map((s) => s.close()), this.o.gpuShares?.close()]);
   }
 
   /** The intensity pricing the energy now: the grid's answer, or the last one it gave. */

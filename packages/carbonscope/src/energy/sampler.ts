@@ -1,6 +1,7 @@
 import type { IntensityReading } from '../grid/index.js';
 import { type AttributionMode, processShare } from './attribution.js';
 import { gramsPerJoule } from './emissions.js';
+import type { GpuShareReader } from './gpu-share/index.js';
 import type { Clock, HostCpuReader, ProcessCpuReader } from './probes.js';
 import {
   type EnergyReading,
@@ -60,6 +61,11 @@ export interface SamplerOptions {
   /** Called with the source and the error, for logging; the sample goes on without it. */
   onSourceError: (source: PowerSource, err: unknown) => void;
   onProbeError: (what: 'host-cpu' | 'process-cpu', err: unknown) => void;
+  /**
+   * The process's share of each GPU of one GPU source (`carbonscope run`: nvidia-smi pmon);
+   * without it, GPU energy is the host's only.
+   */
+  gpuShares?: GpuShareReader;
 }
 
 const NO_HOST_CPU: HostCpuDelta = { activeSeconds: 0, totalSeconds: 0, cpus: 0 };
@@ -97,6 +103,7 @@ export class Sampler {
     this.lastProcessCpu = this.readProcessCpu() ?? 0;
     const tick: SampleTick = { nowMs, elapsedMs: 0, hostCpu };
     for (const source of this.sources) this.readSource(source, tick);
+    this.o.gpuShares?.next(nowMs);
     this.lastMs = nowMs;
   }
 
@@ -116,6 +123,9 @@ export class Sampler {
     // it, `proportional` its busy-time share like every other joule.
     const attributesIdle = o.attribution !== 'dynamic';
     const tick: SampleTick = { nowMs, elapsedMs, hostCpu };
+    // After the process's CPU time: the tree it read is the one the GPU's pids are looked up in.
+    const gpuShares = o.gpuShares;
+    gpuShares?.next(nowMs);
 
     let hostJoules = 0;
     let processJoules = 0;
@@ -141,9 +151,19 @@ export class Sampler {
         }
         this.seriesOf('host', reading, source).tickJoules += joules;
         hostJoules += joules;
-        // Only CPU-side energy follows CPU time. GPU energy stays on the host, whichever source
-        // reports it (nvidia-smi, or powermetrics' Apple GPU line): no source gives per-process
-        // GPU energy, and CPU time says nothing about GPU use.
+        // GPU energy is the process's only by what the GPU says of its processes (gpuShares);
+        // otherwise it stays on the host, whichever source reports it (nvidia-smi, or
+        // powermetrics' Apple GPU line): CPU time says nothing about GPU use.
+        if (reading.component === 'gpu' && gpuShares && source.name === gpuShares.source) {
+          const gpuShare = gpuShares.share(reading.device);
+          if (gpuShare !== undefined) {
+            const mine = joules * gpuShare;
+            this.seriesOf('process', reading, source).tickJoules += mine;
+            processJoules += mine;
+          }
+          continue;
+        }
+        // Only CPU-side energy follows CPU time.
         if (
           !measuresProcess &&
           source.kind === 'host' &&
@@ -213,7 +233,7 @@ export class Sampler {
     const hostWatts = hostJoules / seconds;
     const processWatts = processJoules / seconds;
     // GPUs and a modelled host source make the host figure an estimate; the process figure
-    // follows only the host source (GPU energy is never the process's).
+    // follows only the host source (its GPU share, where read, is measured).
     const hostEstimated = this.sources.some((s) => s.estimated);
     const processEstimated = o.sources.host.estimated;
     return Object.freeze({

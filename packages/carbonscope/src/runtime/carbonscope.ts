@@ -12,6 +12,7 @@ import {
   EnergyTracker,
   eventLoopIdle,
   FIRST_SAMPLE_MS,
+  type GpuShareReader,
   type HostCpuReader,
   MAX_RUNNING,
   type Measured,
@@ -67,6 +68,11 @@ export interface CarbonscopeOptions {
   grid?: GridService | GridIntensity;
   /** What the process scope measures: this process by default (the CLI passes a child tree). */
   processCpu?: ProcessCpuReader;
+  /**
+   * The process's share of the GPUs' energy (`carbonscope run` passes nvidia-smi pmon's); GPU
+   * energy is the host's only without it.
+   */
+  gpuShares?: GpuShareReader;
   hostCpu?: HostCpuReader;
   /** Monotonic ms (tests script it). */
   clock?: Clock;
@@ -190,6 +196,7 @@ export class Carbonscope implements OperationTracker {
       timer: options.timer ?? unrefTimer,
       hostCpu: options.hostCpu ?? createHostCpuReader(),
       processCpu: options.processCpu ?? ownProcessCpu,
+      ...(options.gpuShares ? { gpuShares: options.gpuShares } : {}),
     });
     const tracker = new EnergyTracker({
       clock,

@@ -35,6 +35,7 @@ export type {
   PowerSource,
   ProbeResult,
   SampleTick,
+  SourceDevice,
   SourceName,
 } from './source.js';
 export { clamp01, hostUtilization } from './utilization.js';

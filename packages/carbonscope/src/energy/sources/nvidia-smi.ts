@@ -1,7 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../log.js';
 import { type LineChild, spawnLineChild } from './line-child.js';
-import type { EnergyReading, PowerSource, ProbeResult, SampleTick } from './source.js';
+import type {
+  EnergyReading,
+  PowerSource,
+  ProbeResult,
+  SampleTick,
+  SourceDevice,
+} from './source.js';
 
 /** One CSV line of `--query-gpu=index,uuid,name,power.draw --format=csv,noheader,nounits`. */
 export interface NvidiaGpuLine {
@@ -128,6 +134,11 @@ export class GpuEnergyIntegrator {
 
   get devices(): string[] {
     return [...this.gpus.values()].map((g) => `${g.device} ${g.name}`);
+  }
+
+  /** The GPUs read so far, by index. */
+  list(): SourceDevice[] {
+    return [...this.gpus.values()].map((g) => ({ device: g.device, name: g.name }));
   }
 }
 
@@ -257,5 +268,7 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
       closing = true;
       await child?.stop();
     },
+
+    devices: () => integrator.list(),
   };
 }

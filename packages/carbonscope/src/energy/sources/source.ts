@@ -66,6 +66,14 @@ export type ProbeResult =
       fixable?: boolean;
     };
 
+/** A device a source reads: `gpu0` and its model. */
+export interface SourceDevice {
+  /** As its readings name it: `gpu0`. */
+  device: string;
+  /** The model, as the vendor's tool prints it: `NVIDIA H200`. */
+  name: string;
+}
+
 export interface PowerSource {
   readonly name: SourceName;
   /** True when the readings are modelled, not measured. */
@@ -88,4 +96,6 @@ export interface PowerSource {
    */
   sample(tick: SampleTick): EnergyReading[];
   close(): Promise<void>;
+  /** The devices it has read so far (a GPU source's GPUs); not every source tells. */
+  devices?(): readonly SourceDevice[];
 }

@@ -1,9 +1,15 @@
 import { expect } from 'chai';
-import { MAX_RUNNING } from '../../../src/energy/index.js';
+import {
+  type GpuShareReader,
+  MAX_RUNNING,
+  PmonParser,
+  PmonShares,
+} from '../../../src/energy/index.js';
 import { MAX_OPERATIONS } from '../../../src/labels/index.js';
 import { bindMetrics } from '../../../src/otel/bind-metrics.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { createTestMetrics, parseSamples, type TestMetrics } from '../../helpers/metrics.js';
+import { pipedBlocks } from './gpu-share/fixtures.js';
 import {
   constantSource,
   intensityReading,
@@ -29,6 +35,7 @@ interface Rig {
 async function rig(
   sources: { host: ScriptedSource; gpus?: ScriptedSource[]; reasons?: string[] },
   env: Record<string, string> = {},
+  gpuShares?: GpuShareReader,
 ): Promise<Rig> {
   const clock = new ScriptedClock(10_000);
   const cpu = new ScriptedCpu();
@@ -46,6 +53,7 @@ async function rig(
     timer,
     hostCpu: cpu.hostCpu,
     processCpu: cpu.processCpu,
+    ...(gpuShares ? { gpuShares } : {}),
   });
   bindMetrics(metrics.meter, cs);
   return { cs, clock, cpu, timer, metrics, grid, lines };
@@ -370,6 +378,53 @@ describe('energy meter', () => {
       { name: 'nvidia-smi', kind: 'gpu', estimated: false },
     ]);
     expect(snap.reasons).to.have.length(2);
+    await r.metrics.shutdown();
+  });
+
+  it('gives the process its GPU share by SM utilization where nvidia-smi pmon is read (run)', async () => {
+    const clock = { ms: 0 };
+    const shares = new PmonShares({
+      isCommand: (pid) => pid === 574,
+      pidExists: () => true,
+      clock: () => clock.ms,
+    });
+    const r = await rig(
+      {
+        host: constantSource(10, { name: 'estimate', component: 'cpu' }),
+        gpus: [constantSource(500, { name: 'nvidia-smi', kind: 'gpu', component: 'gpu' })],
+      },
+      {},
+      shares,
+    );
+    let pmonStopped = false;
+    shares.begin(async () => {
+      pmonStopped = true;
+    });
+    await prime(r);
+    // The H200 capture's pmon samples, one per 1 s interval: pid 574 is the command.
+    const parser = new PmonParser();
+    for (const block of pipedBlocks('pmon-piped.txt')) {
+      for (const line of block) {
+        const row = parser.line(line);
+        if (row) shares.add(row);
+      }
+      interval(r, 1000, 1, 2);
+    }
+    const snap = r.cs.snapshot();
+    const gpu = snap.power.find((p) => p.scope === 'process' && p.component === 'gpu');
+    const share = 1 + 74 / 98 + 86 / 98 + 1 + 1;
+    expect(gpu).to.include({ source: 'nvidia-smi', estimated: false });
+    expect(gpu?.joules).to.be.closeTo(500 * share, 1e-9);
+    expect(snap.totals.process.joules).to.be.closeTo(5 * 10 + 500 * share, 1e-9);
+    expect(snap.totals.host.joules).to.equal(5 * 510);
+    // Its emissions are those of measured energy; the CPU's, of the estimate's.
+    const grams = (joules: number) => (joules * 400) / 3.6e6;
+    const emissions = (estimated: boolean) =>
+      snap.emissions.find((e) => e.scope === 'process' && e.estimated === estimated)?.grams;
+    expect(emissions(false)).to.be.closeTo(grams(500 * share), 1e-12);
+    expect(emissions(true)).to.be.closeTo(grams(50), 1e-12);
+    await r.cs.stop();
+    expect(pmonStopped, 'pmon stopped with the meter').to.equal(true);
     await r.metrics.shutdown();
   });
 

@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { feedPmon, PmonShares, pmonArgs } from '../../../../src/energy/gpu-share/index.js';
+import { fakePid, isAlive, tempDir, waitFor, writeFakeBinary } from '../sources/helpers.js';
+import { pipedLines } from './fixtures.js';
+
+/** A fake nvidia-smi whose `pmon` prints the H200 capture's lines, then `then` (JS). */
+function fakePmon(dir: string, then = 'setInterval(() => {}, 1000);'): string {
+  const lines = JSON.stringify(pipedLines('pmon-piped.txt').slice(0, -1));
+  return writeFakeBinary(
+    dir,
+    'nvidia-smi',
+    `require('node:fs').appendFileSync(${JSON.stringify(`${dir}/args`)}, args.join(' ') + '\\n');\n` +
+      `process.stdout.write(${lines}.join('\\n') + '\\n');\n${then}`,
+  );
+}
+
+function shares(): PmonShares {
+  return new PmonShares({ isCommand: (pid) => pid === 574, pidExists: () => true, clock: () => 0 });
+}
+
+describe('energy/gpu-share: running nvidia-smi pmon', () => {
+  it('asks for SM utilization every second, in -i groups of at most 4 GPUs', () => {
+    expect(pmonArgs([0])).to.deep.equal([['pmon', '-s', 'u', '-d', '1']]);
+    expect(pmonArgs([0, 1, 2, 3])).to.deep.equal([['pmon', '-s', 'u', '-d', '1']]);
+    expect(pmonArgs([0, 1, 2, 3, 4, 5, 6, 7, 8])).to.deep.equal([
+      ['pmon', '-s', 'u', '-d', '1', '-i', '0,1,2,3'],
+      ['pmon', '-s', 'u', '-d', '1', '-i', '4,5,6,7'],
+      ['pmon', '-s', 'u', '-d', '1', '-i', '8'],
+    ]);
+  });
+
+  it('begins once pmon prints its header, feeds its rows, and is stopped by close()', async () => {
+    const { dir, cleanup } = tempDir('pmon');
+    try {
+      const s = shares();
+      s.next(0);
+      await feedPmon(s, { binary: fakePmon(dir), gpus: [0] });
+      expect(s.outcome()).to.deep.equal({ read: true });
+      await waitFor(() => {
+        s.next(0);
+        return s.share('gpu0') !== undefined;
+      });
+      expect(s.share('gpu0')).to.equal(457 / 493);
+      const pid = fakePid(dir, 'nvidia-smi');
+      expect(isAlive(pid)).to.equal(true);
+      await s.close();
+      expect(isAlive(pid)).to.equal(false);
+      expect(s.outcome()).to.deep.equal({ read: true }); // stopping it is no failure
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('falls back, saying why, when nvidia-smi is not there', async () => {
+    const s = shares();
+    await feedPmon(s, { binary: '/nonexistent/nvidia-smi', gpus: [0] });
+    expect(s.outcome()).to.deep.equal({ read: false, fallback: 'nvidia-smi pmon not found' });
+  });
+
+  it('falls back when pmon says a GPU is not supported, and stops it', async () => {
+    const { dir, cleanup } = tempDir('pmon');
+    try {
+      const binary = writeFakeBinary(
+        dir,
+        'nvidia-smi',
+        "console.log('Failed to process command line: Not Supported'); setInterval(() => {}, 1000);",
+      );
+      const s = shares();
+      await feedPmon(s, { binary, gpus: [0] });
+      expect(s.outcome()).to.deep.equal({
+        read: false,
+        fallback: 'nvidia-smi pmon says: Failed to process command line: Not Supported',
+      });
+      await waitFor(() => !isAlive(fakePid(dir, 'nvidia-smi')));
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('falls back when pmon exits before its header, with what it said', async () => {
+    const { dir, cleanup } = tempDir('pmon');
+    try {
+      const binary = writeFakeBinary(
+        dir,
+        'nvidia-smi',
+        "console.error('NVIDIA-SMI has failed because it couldn\\'t communicate with the NVIDIA driver.'); process.exit(9);",
+      );
+      const s = shares();
+      await feedPmon(s, { binary, gpus: [0] });
+      expect(s.outcome()).to.deep.equal({
+        read: false,
+        fallback:
+          "nvidia-smi pmon ended (exit 9: NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.)",
+      });
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('stops sharing when pmon ends during the run', async () => {
+    const { dir, cleanup } = tempDir('pmon');
+    try {
+      const s = shares();
+      await feedPmon(s, {
+        binary: fakePmon(dir, 'setTimeout(() => process.exit(3), 200);'),
+        gpus: [0],
+      });
+      expect(s.outcome()?.read).to.equal(true);
+      await waitFor(() => s.outcome()?.fallback !== undefined);
+      expect(s.outcome()?.fallback).to.match(
+        /^nvidia-smi pmon ended \(exit 3\) after 0\.\d s: the command's GPU energy covers only the time before$/,
+      );
+      s.next(0);
+      expect(s.share('gpu0')).to.equal(undefined);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('runs one pmon per group of 4 GPUs, each with its -i list', async () => {
+    const { dir, cleanup } = tempDir('pmon');
+    try {
+      const s = shares();
+      await feedPmon(s, { binary: fakePmon(dir), gpus: [0, 1, 2, 3, 4] });
+      expect(s.outcome()).to.deep.equal({ read: true });
+      await s.close();
+      const runs = readFileSync(join(dir, 'args'), 'utf8').trim().split('\n').sort();
+      expect(runs).to.deep.equal(['pmon -s u -d 1 -i 0,1,2,3', 'pmon -s u -d 1 -i 4']);
+    } finally {
+      cleanup();
+    }
+  });
+});
