@@ -2,7 +2,13 @@ import { createRequire } from 'node:module';
 import { cpus, freemem, machine, release, totalmem, type } from 'node:os';
 import countries from 'i18n-iso-countries';
 import { JOULES_PER_KWH } from '../energy/emissions.js';
-import { type EnergySnapshot, type SciScore, sciOf } from '../energy/index.js';
+import {
+  type EnergySnapshot,
+  type GpuShareOutcome,
+  type SciScore,
+  type SourceDevice,
+  sciOf,
+} from '../energy/index.js';
 import { CODECARBON_COUNTRY_NAMES } from './codecarbon-country-names.js';
 import type { EmissionsRow } from './csv.js';
 import { treeCpuMeasured } from './tree-cpu/tree-cpu-reader.js';
@@ -72,6 +78,8 @@ export interface Report {
     components: ComponentEnergy[];
     /** Whether any of the machine's figures is a model's, not a reading. */
     estimated: boolean;
+    /** The GPUs the sources read (`gpu0`, `NVIDIA H200`); none when no GPU source runs. */
+    gpus: SourceDevice[];
   };
   emissions: {
     grams: number;
@@ -143,6 +151,13 @@ export interface ReportInput {
   cpuUtilizationPercent: number | null;
   cpuTime?: string;
   processEnergyKnown?: boolean;
+  /** The GPUs the sources read. */
+  gpus?: readonly SourceDevice[];
+  /**
+   * Whether the command's share of the GPUs was read (run, with nvidia-smi pmon), and why not
+   * where it was not; undefined where it was not tried.
+   */
+  gpuShare?: GpuShareOutcome;
   /**
    * The command's CPU seconds as read at its end (run only, where readable), the step of the
    * clock that read them, and what a reading of one step or less means: too little to measure.
@@ -167,20 +182,42 @@ function processEnergyUnknown(input: ReportInput): string | undefined {
   return undefined;
 }
 
+/**
+ * What the command's GPU figures are: its share by SM utilization where nvidia-smi pmon was
+ * read; otherwise (with why, where it was tried) that GPU energy is the host's only.
+ */
+function gpuNotes(
+  outcome: GpuShareOutcome | undefined,
+  host: readonly ComponentEnergy[],
+  command: readonly ComponentEnergy[],
+): string[] {
+  if (!host.some((c) => c.component === 'gpu')) return [];
+  if (outcome?.read && command.some((c) => c.component === 'gpu')) {
+    const notes = [
+      "the command's GPU energy is its share of each GPU's by SM utilization from nvidia-smi pmon (the SM % of its processes over that of all processes, per interval); GPU energy while no process used the SMs is in the host figures only",
+    ];
+    if (outcome.fallback) notes.push(outcome.fallback);
+    return notes;
+  }
+  const why = outcome?.fallback ? `; ${outcome.fallback}` : '';
+  return [
+    `GPU energy is the whole devices, not attributed to the command (no per-process GPU energy is read${why}); it is in the host figures only`,
+  ];
+}
+
 /** Folds the meter's final snapshot into the report of a run. */
 export function buildReport(input: ReportInput): Report {
   const { snapshot, durationSeconds: seconds } = input;
   const scope = input.command === 'run' ? 'process' : 'host';
   const totals = snapshot.totals[scope];
-  const components = componentsOf(snapshot, scope, seconds);
   const hostComponents = componentsOf(snapshot, 'host', seconds);
   const notes: string[] = [];
+  const components = componentsOf(snapshot, scope, seconds).filter(
+    // Shares read in another pid namespace are none (0 J): not a measurement of the command.
+    (c) => scope !== 'process' || c.component !== 'gpu' || input.gpuShare?.read !== false,
+  );
   if (scope === 'process') {
-    if (hostComponents.some((c) => c.component === 'gpu')) {
-      notes.push(
-        'GPU energy is the whole devices, not attributed to the command (no per-process GPU energy is read); it is in the host figures only',
-      );
-    }
+    notes.push(...gpuNotes(input.gpuShare, hostComponents, components));
     if (input.processEnergyKnown === false) {
       notes.push('the command CPU time could not be read here, so its energy is not known');
     }
@@ -231,6 +268,7 @@ export function buildReport(input: ReportInput): Report {
         snapshot.totals.host.estimated ||
         hostComponents.some((c) => c.estimated) ||
         snapshot.sources.some((s) => s.estimated),
+      gpus: [...(input.gpus ?? [])],
     },
     emissions: {
       grams,
@@ -314,8 +352,19 @@ function trackingMode(report: Report): string {
 }
 
 /**
+ * CodeCarbon's gpu_model: each model with its count, `2 x NVIDIA H200`, joined with nothing
+ * between them as its resource tracker does (`"".join(f"{i} x {name}" ...)`, codecarbon 3.3.2).
+ */
+export function codeCarbonGpuModel(gpus: readonly SourceDevice[]): string {
+  const counts = new Map<string, number>();
+  for (const gpu of gpus) counts.set(gpu.name, (counts.get(gpu.name) ?? 0) + 1);
+  return [...counts].map(([name, n]) => `${n} x ${name}`).join('');
+}
+
+/**
  * The CodeCarbon row of a report. Only what was measured or modelled is filled: no water (no
- * WUE known), no cloud detection, no Python or CodeCarbon version, no GPU model, no location.
+ * WUE known), no cloud detection, no Python or CodeCarbon version, no location; gpu_count and
+ * gpu_model only where a GPU source runs (a machine's GPUs nothing reads are not known).
  * Power columns are averages over the run. CodeCarbon multiplies every energy and power column
  * by the PUE, so that emissions = energy_consumed × intensity holds in its file; the row does the
  * same, while the report (summary, --json) keeps the meter's IT energy.
@@ -337,6 +386,7 @@ export function reportToRow(report: Report, host: HostFacts, endedAt: Date): Emi
   const country = countryOfZone(report.grid.zone);
   const known = report.energy.known;
   const priced = known && report.grid.carbonIntensity !== null;
+  const gpus = report.host.gpus;
   return {
     timestamp: codeCarbonTimestamp(endedAt),
     project_name: report.projectName,
@@ -356,6 +406,8 @@ export function reportToRow(report: Report, host: HostFacts, endedAt: Date): Emi
     os: host.os,
     cpu_count: host.cpuCount,
     cpu_model: host.cpuModel,
+    gpu_count: gpus.length > 0 ? gpus.length : undefined,
+    gpu_model: gpus.length > 0 ? codeCarbonGpuModel(gpus) : undefined,
     ram_total_size: host.ramTotalGb,
     tracking_mode: trackingMode(report),
     cpu_utilization_percent: report.cpuUtilizationPercent ?? undefined,

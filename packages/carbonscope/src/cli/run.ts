@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
+import { feedPmon, type GpuShareOutcome, monotonicClock, PmonShares } from '../energy/index.js';
 import type { Env } from '../settings.js';
 import { parseRunArgs, RUN_HELP, type RunOptions } from './args.js';
 import { finish } from './finish.js';
 import { outputClosed } from './output.js';
-import { openSession, startMeter } from './session.js';
+import { openSession, type Session, startMeter } from './session.js';
 import {
   processGroupOf,
   type SignalWitness,
@@ -100,6 +101,22 @@ function relaySignals(child: ChildProcess, witness: SignalWitness | undefined): 
   };
 }
 
+/**
+ * Starts nvidia-smi pmon when the meter reads GPUs with nvidia-smi, so the command gets the share
+ * of their energy its processes used; the meter stops it. Resolves once pmon answers or failed.
+ */
+async function watchGpuProcesses(session: Session, shares: PmonShares): Promise<void> {
+  const smi = session.meter.meter.sources.gpus.find((source) => source.name === 'nvidia-smi');
+  if (!smi) return;
+  const gpus = (smi.devices?.() ?? []).map((gpu) => Number(gpu.device.slice('gpu'.length)));
+  await feedPmon(shares, { gpus });
+}
+
+function withGpuShare(shares: PmonShares): { gpuShare?: GpuShareOutcome } {
+  const outcome = shares.outcome();
+  return outcome ? { gpuShare: outcome } : {};
+}
+
 /** `carbonscope run`: returns the exit status for the process. */
 export async function runCommand(args: string[], env: Env = process.env): Promise<number> {
   const options = parseRunArgs(args);
@@ -128,13 +145,19 @@ async function runMeasured(
   const [file, ...rest] = options.command;
   const tree = createTreeCpuReader();
   const cpu = measuredCpu(tree);
+  const gpuShares = new PmonShares({
+    isCommand: (pid) => tree.inTree(pid),
+    clock: monotonicClock,
+  });
   const session = await openSession({
     options,
     args,
     env,
     processCpu: cpu.read,
     processMeasured: cpu.measured,
+    gpuShares,
   });
+  if (tree.method !== 'unavailable') await watchGpuProcesses(session, gpuShares);
   await startMeter(session.meter);
 
   const measured = openWindow(session);
@@ -153,6 +176,7 @@ async function runMeasured(
     projectName: options.projectName,
     cpuTime: TREE_CPU_METHOD_TEXT[method],
     processEnergyKnown: method !== 'unavailable',
+    ...withGpuShare(gpuShares),
     ...(method === 'unavailable'
       ? {}
       : {

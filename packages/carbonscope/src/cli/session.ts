@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { settlesWithin } from '../deadline.js';
-import type { ProcessCpuReader } from '../energy/index.js';
+import type { GpuShareReader, ProcessCpuReader } from '../energy/index.js';
 import { type Logger, redactionList, redactSecrets, stderrLogger } from '../log.js';
 import { bindMetrics } from '../otel/bind-metrics.js';
 import { withCurrentGauges } from '../otel/current-gauges.js';
@@ -123,6 +123,8 @@ export interface SessionOptions {
   env: Env;
   /** What the process scope measures (the command's tree for `run`). */
   processCpu: ProcessCpuReader;
+  /** The command's share of the GPUs' energy (`run`: nvidia-smi pmon). */
+  gpuShares?: GpuShareReader;
   /**
    * Whether what processCpu read so far measures anything (see bindMetrics): until it does,
    * --otlp pushes no process-scope series. Always, when not given.
@@ -206,7 +208,12 @@ export async function openSession(o: SessionOptions): Promise<Session> {
         o.pushWarnings ? logger : undefined,
       )
     : undefined;
-  const meter = await Carbonscope.create({ settings: config, logger, processCpu: o.processCpu });
+  const meter = await Carbonscope.create({
+    settings: config,
+    logger,
+    processCpu: o.processCpu,
+    ...(o.gpuShares ? { gpuShares: o.gpuShares } : {}),
+  });
   // Only --otlp exports anything: the run's figures go out through the same instruments.
   if (otlp) {
     bindMetrics(otlp.provider.getMeter('carbonscope'), meter, {

@@ -110,6 +110,8 @@ export function formatSummary(report: Report): string {
     lines.push(
       `  whole machine meanwhile: ${formatEnergy(report.host.joules)} (${sig(report.host.averageWatts)} W average, ${report.host.estimated ? 'estimated' : 'measured'})`,
     );
+    // By component, as monitor's: a measured GPU is not hidden in one estimated total.
+    lines.push(...componentLines(report.host.components));
   } else {
     lines.push(
       `  energy: ${formatEnergy(energy.joules)} (${sig(energy.averageWatts)} W average, ${kind})`,

@@ -5,7 +5,13 @@ import type { Session } from './session.js';
 /** What the command adds to its report; the window and the meter give the rest. */
 export type CommandReportInput = Omit<
   ReportInput,
-  'runId' | 'startedAt' | 'endedAt' | 'durationSeconds' | 'snapshot' | 'cpuUtilizationPercent'
+  | 'runId'
+  | 'startedAt'
+  | 'endedAt'
+  | 'durationSeconds'
+  | 'snapshot'
+  | 'cpuUtilizationPercent'
+  | 'gpus'
 >;
 
 /** The measured time of a `run` or `monitor`, from the meter's baseline to the end. */
@@ -23,6 +29,7 @@ export function openWindow(session: Session): MeasuredWindow {
       const durationSeconds = (performance.now() - t0) / 1000;
       const endedAt = new Date();
       await session.meter.stop();
+      const { gpus } = session.meter.meter.sources;
       return buildReport({
         ...input,
         runId: session.runId,
@@ -31,6 +38,7 @@ export function openWindow(session: Session): MeasuredWindow {
         durationSeconds,
         snapshot: session.meter.snapshot(),
         cpuUtilizationPercent: session.cpuUtilizationPercent(),
+        gpus: gpus.flatMap((source) => source.devices?.() ?? []),
       });
     },
   };

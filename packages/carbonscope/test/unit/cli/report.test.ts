@@ -5,6 +5,7 @@ import countries from 'i18n-iso-countries';
 import { CODECARBON_COLUMNS, CSV_HEADER, parseEmissionsCsv } from '../../../src/cli/csv.js';
 import {
   buildReport,
+  codeCarbonGpuModel,
   codeCarbonTimestamp,
   countryOfZone,
   type HostFacts,
@@ -179,6 +180,93 @@ describe('run report and CSV row', () => {
     ] as const) {
       expect(row[unknown], unknown).to.equal(undefined);
     }
+  });
+
+  it('gives the command its GPU share where pmon was read: component, note, CSV columns', () => {
+    const { power, totals } = snapshot();
+    // The command used 600 J of the GPU's 900 J (its SM share): 216 + 600 J in all.
+    const gpuShare = {
+      scope: 'process' as const,
+      component: 'gpu' as const,
+      source: 'nvidia-smi',
+      estimated: false,
+      watts: 60,
+      joules: 600,
+    };
+    const report = buildReport({
+      ...base,
+      command: 'run',
+      argv: ['python3', 'load.py'],
+      snapshot: snapshot({
+        power: [...power, gpuShare],
+        totals: { ...totals, process: { ...totals.process, joules: 816 } },
+      }),
+      gpus: [{ device: 'gpu0', name: 'NVIDIA H200' }],
+      gpuShare: { read: true },
+    });
+    expect(report.energy.components.find((c) => c.component === 'gpu')).to.deep.equal({
+      component: 'gpu',
+      source: 'nvidia-smi',
+      estimated: false,
+      joules: 600,
+      watts: 60,
+    });
+    const notes = report.measurement.notes.join('\n');
+    expect(notes).to.include(
+      "the command's GPU energy is its share of each GPU's by SM utilization from nvidia-smi pmon",
+    );
+    expect(notes).to.not.include('not attributed');
+    const row = reportToRow(report, HOST, base.endedAt);
+    expect(row.gpu_energy).to.be.closeTo((600 * 1.2) / 3.6e6, 1e-15);
+    expect(row.gpu_power).to.be.closeTo(60 * 1.2, 1e-9);
+    expect(row.energy_consumed).to.be.closeTo((816 * 1.2) / 3.6e6, 1e-15);
+    expect(row).to.include({ gpu_count: 1, gpu_model: '1 x NVIDIA H200' });
+    const summary = formatSummary(report);
+    expect(summary).to.match(/\n {4}gpu +600 J +60 W {2}nvidia-smi \(measured\)\n/);
+  });
+
+  it('falls back to the host figures, saying why, where pmon could not tell the command share', () => {
+    const { power } = snapshot();
+    const none = {
+      scope: 'process' as const,
+      component: 'gpu' as const,
+      source: 'nvidia-smi',
+      estimated: false,
+      watts: 0,
+      joules: 0,
+    };
+    const why =
+      'nvidia-smi pmon names busy processes (pid 574, 575) none of which is in this pid namespace (a container?)';
+    const report = buildReport({
+      ...base,
+      command: 'run',
+      snapshot: snapshot({ power: [...power, none] }),
+      gpus: [{ device: 'gpu0', name: 'NVIDIA H200' }],
+      gpuShare: { read: false, fallback: why },
+    });
+    expect(report.energy.components.map((c) => c.component)).to.deep.equal(['package', 'dram']);
+    expect(report.measurement.notes).to.include(
+      `GPU energy is the whole devices, not attributed to the command (no per-process GPU energy is read; ${why}); it is in the host figures only`,
+    );
+    const row = reportToRow(report, HOST, base.endedAt);
+    expect(row.gpu_energy).to.equal(undefined);
+    expect(row).to.include({ gpu_count: 1, gpu_model: '1 x NVIDIA H200' });
+  });
+
+  it('writes gpu_model as CodeCarbon 3.3.2 does: counts per model, joined with nothing', () => {
+    const h200 = { device: 'gpu0', name: 'NVIDIA H200' };
+    expect(codeCarbonGpuModel([h200])).to.equal('1 x NVIDIA H200');
+    expect(
+      codeCarbonGpuModel([h200, { ...h200, device: 'gpu1' }, { device: 'gpu2', name: 'Tesla T4' }]),
+    ).to.equal('2 x NVIDIA H2001 x Tesla T4');
+  });
+
+  it("lists the whole machine's components under the run's figures, each with its source", () => {
+    const report = buildReport({ ...base, command: 'run', argv: ['x'], snapshot: snapshot() });
+    const summary = formatSummary(report);
+    const machine = summary.slice(summary.indexOf('whole machine meanwhile'));
+    expect(machine).to.match(/\n {4}package +300 J +30 W {2}rapl \(measured\)\n/);
+    expect(machine).to.match(/\n {4}gpu +900 J +90 W {2}nvidia-smi \(measured\)\n/);
   });
 
   it('reports the whole machine for monitor, GPU included', () => {

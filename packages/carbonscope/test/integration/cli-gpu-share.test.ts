@@ -1,0 +1,210 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { parseEmissionsCsv } from '../../src/cli/csv.js';
+import type { Report } from '../../src/cli/report.js';
+import { libraryRoot } from '../../src/paths.js';
+import { tempDirUntilExit } from '../helpers/temp-dir.js';
+import { writeFakeBinary } from '../unit/energy/sources/helpers.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const H200 = join(libraryRoot, 'test', 'fixtures', 'energy', 'h200');
+
+/** A line of the real H200 under the bf16 load, as `--query-gpu=...,power.draw` printed it. */
+const LOADED = readFileSync(join(H200, 'call1', 'nvidia-smi-load.csv'), 'utf8')
+  .split('\n')
+  .find((line) => Number(line.split(',')[3]) > 600) as string;
+
+/** pmon's lines as the H200 printed them: header, units, pid 574 at 99 % SM, 575 at 24 %. */
+const PMON = readFileSync(join(H200, 'call2', 'pmon-piped.txt'), 'utf8')
+  .split('\n')
+  .map((line) => line.slice(line.indexOf('\t') + 1));
+const [HEADER, UNITS, ROW_574] = PMON;
+const ROW_575 = PMON[5];
+
+/** Pids no process here can have (above pid_max): another pid namespace's. */
+const PID_MAX = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
+
+/**
+ * A fake nvidia-smi on PATH: `--query-gpu ... -lms N` prints the loaded H200 line every N ms;
+ * `pmon` prints the H200's header, then every 250 ms pid 574's row (full duty) with the pid the
+ * command wrote to `cmd.pid`, once it has, and 575's row (24 % SM) with `foreignPid` (by default
+ * its own pid: a process here, outside the command's tree). `pmon` runs `pmonBody` instead when
+ * given.
+ */
+function fakeNvidiaSmi(dir: string, o: { pmonBody?: string; foreignPid?: string } = {}): void {
+  const pmon =
+    o.pmonBody ??
+    `const fs = require('node:fs');
+     const pidFile = ${JSON.stringify(join(dir, 'cmd.pid'))};
+     const foreign = ${o.foreignPid ?? 'String(process.pid)'};
+     console.log(${JSON.stringify(HEADER)});
+     console.log(${JSON.stringify(UNITS)});
+     const block = () => {
+       const lines = [];
+       if (fs.existsSync(pidFile)) {
+         lines.push(${JSON.stringify(ROW_574)}.replace(' 574 ', ' ' + fs.readFileSync(pidFile, 'utf8') + ' '));
+       }
+       lines.push(${JSON.stringify(ROW_575)}.replace(' 575 ', ' ' + foreign + ' '));
+       process.stdout.write(lines.join('\\n') + '\\n');
+     };
+     block();
+     setInterval(block, 250);`;
+  writeFakeBinary(
+    dir,
+    'nvidia-smi',
+    `if (args[0] === 'pmon') {
+       ${pmon}
+     } else {
+       const ms = Number(args[args.indexOf('-lms') + 1]);
+       const line = () => console.log(${JSON.stringify(LOADED)});
+       line();
+       setInterval(line, ms);
+     }`,
+  );
+}
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `carbonscope run --source nvidia-smi --json -o <dir>/emissions.csv -- node -e <script>`. */
+function runWithGpu(dir: string, script: string): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        MAIN,
+        'run',
+        '--source',
+        'nvidia-smi',
+        '--json',
+        '-o',
+        join(dir, 'emissions.csv'),
+        '--',
+        process.execPath,
+        '-e',
+        script,
+      ],
+      {
+        env: {
+          ...process.env,
+          PATH: `${dir}:${process.env.PATH}`,
+          CARBON_INTENSITY: '300',
+          CARBON_ZONE: 'DE',
+          ENERGY_SAMPLE_INTERVAL_MS: '250',
+          ELECTRICITY_MAPS_API_KEY: '',
+          ELECTRICITY_MAP_API_KEY: '',
+          LOG_LEVEL: '',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Writes its pid where the fake pmon reads it, then spends 2.5 s (some of it on the CPU). */
+function command(dir: string): string {
+  return `require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'cmd.pid'))}, String(process.pid));
+    const c = process.cpuUsage(); while (process.cpuUsage(c).user < 2e5);
+    setTimeout(() => {}, 2500);`;
+}
+
+const gpuOf = (components: Report['energy']['components']) =>
+  components.find((c) => c.component === 'gpu');
+
+describe("carbonscope run: the command's share of the GPU (nvidia-smi pmon)", function () {
+  this.timeout(60_000);
+
+  it('gives the command its SM share of the GPU energy: summary, JSON and CSV', async () => {
+    const dir = tempDirUntilExit('carbonscope-gpu-');
+    fakeNvidiaSmi(dir);
+    const r = await runWithGpu(dir, command(dir));
+    if (process.env.SHOW_SUMMARY) process.stderr.write(r.stderr);
+    expect(r.code, r.stderr).to.equal(0);
+    const report = JSON.parse(r.stdout) as Report;
+    const mine = gpuOf(report.energy.components);
+    const machine = gpuOf(report.host.components);
+    expect(mine, r.stderr).to.include({ source: 'nvidia-smi', estimated: false });
+    expect(machine).to.include({ source: 'nvidia-smi', estimated: false });
+    // Both rows busy: the command's share is 99 / (99 + 24) of each such interval; before its
+    // pid is written only the foreign row is, and the command gets none.
+    const share = (mine?.joules ?? 0) / (machine?.joules ?? 1);
+    expect(share, r.stderr).to.be.above(0.5 * (99 / 123));
+    expect(share).to.be.at.most(99 / 123 + 1e-9);
+    const cpu = report.energy.components.find((c) => c.component === 'cpu')?.joules ?? 0;
+    const ram = report.energy.components.find((c) => c.component === 'ram')?.joules ?? 0;
+    expect(report.energy.joules).to.be.closeTo(cpu + ram + (mine?.joules ?? 0), 1e-6);
+    const notes = report.measurement.notes.join('\n');
+    expect(notes).to.include(
+      "the command's GPU energy is its share of each GPU's by SM utilization from nvidia-smi pmon",
+    );
+    expect(notes).to.not.include('not attributed');
+    expect(report.host.gpus).to.deep.equal([{ device: 'gpu0', name: 'NVIDIA H200' }]);
+    // The summary lists the command's GPU and the machine's components.
+    expect(r.stderr).to.match(
+      /energy of the command: .*\n(?: {4}.*\n)* {4}gpu +.* nvidia-smi \(measured\)\n/,
+    );
+    expect(r.stderr).to.match(
+      /whole machine meanwhile: .*\n(?: {4}.*\n)* {4}gpu +.* nvidia-smi \(measured\)\n/,
+    );
+    // The CSV row: CodeCarbon's units (kWh, W), the command's share; PUE 1.
+    const { records } = parseEmissionsCsv(readFileSync(join(dir, 'emissions.csv'), 'utf8'));
+    const [row] = records;
+    expect(Number(row.gpu_energy)).to.be.closeTo((mine?.joules ?? 0) / 3.6e6, 1e-12);
+    expect(Number(row.gpu_power)).to.be.closeTo((mine?.joules ?? 0) / report.durationSeconds, 1e-6);
+    expect(Number(row.energy_consumed)).to.be.closeTo(report.energy.kwh, 1e-12);
+    expect(Number(row.energy_consumed) * 3.6e6).to.be.closeTo(
+      cpu + ram + (mine?.joules ?? 0),
+      1e-6,
+    );
+    expect(row.gpu_count).to.equal('1');
+    expect(row.gpu_model).to.equal('1 x NVIDIA H200');
+  });
+
+  it('falls back to the host figures, saying why, when pmon fails', async () => {
+    const dir = tempDirUntilExit('carbonscope-gpu-');
+    fakeNvidiaSmi(dir, {
+      pmonBody: "console.log('Failed to initialize pmon: Not Supported'); process.exit(1);",
+    });
+    const r = await runWithGpu(dir, command(dir));
+    expect(r.code, r.stderr).to.equal(0);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(gpuOf(report.energy.components)).to.equal(undefined);
+    expect(gpuOf(report.host.components)?.joules).to.be.above(0);
+    const notes = report.measurement.notes.filter((n) => n.includes('GPU'));
+    expect(notes).to.deep.equal([
+      'GPU energy is the whole devices, not attributed to the command (no per-process GPU energy is read; nvidia-smi pmon says: Failed to initialize pmon: Not Supported); it is in the host figures only',
+    ]);
+    const [row] = parseEmissionsCsv(readFileSync(join(dir, 'emissions.csv'), 'utf8')).records;
+    expect(row.gpu_energy).to.equal('');
+    expect(row.gpu_count).to.equal('1');
+  });
+
+  it('falls back when pmon names only pids of another pid namespace', async () => {
+    const dir = tempDirUntilExit('carbonscope-gpu-');
+    // The command's row never comes (its pid there is not ours); the busy one is not here.
+    fakeNvidiaSmi(dir, { foreignPid: `'${PID_MAX + 575}'` });
+    const r = await runWithGpu(dir, 'setTimeout(() => {}, 1500); let x = 0; while (x < 3e7) x++;');
+    expect(r.code, r.stderr).to.equal(0);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(gpuOf(report.energy.components)).to.equal(undefined);
+    expect(report.measurement.notes.filter((n) => n.includes('GPU'))).to.deep.equal([
+      `GPU energy is the whole devices, not attributed to the command (no per-process GPU energy is read; nvidia-smi pmon names busy processes (pid ${PID_MAX + 575}) none of which is in this pid namespace (a container?)); it is in the host figures only`,
+    ]);
+  });
+});
