@@ -62,7 +62,7 @@ export function feedPmon(shares: PmonShares, options: PmonFeedOptions): Promise<
       failed(`printed no header within ${timeoutMs} ms`);
       settle();
     }, timeoutMs);
-    timer.unref();
+    // Held, as a source's probe timer is: run awaits this with its children unref'd.
     for (const args of groups) {
       const parser = new PmonParser();
       let headed = false;
