@@ -38,6 +38,18 @@ function componentLines(components: ComponentEnergy[]): string[] {
   );
 }
 
+/**
+ * "measured", "estimated", or, where measured and modelled components add up to one total,
+ * which of them are estimates ("cpu and ram estimated"): on a GPU machine without RAPL a
+ * measured GPU is most of the figure, and one "estimated" undersold it.
+ */
+function energyKind(estimated: boolean, components: readonly ComponentEnergy[]): string {
+  if (!estimated) return 'measured';
+  const modelled = components.filter((c) => c.estimated).map((c) => c.component);
+  if (modelled.length === 0 || modelled.length === components.length) return 'estimated';
+  return `${modelled.join(' and ')} estimated`;
+}
+
 /** Quotes an argument for display the way a POSIX shell would need it. */
 export function shellQuote(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
@@ -97,7 +109,7 @@ function atLeast(report: Report): string {
 export function formatSummary(report: Report): string {
   const lines = [headline(report)];
   const { energy, emissions, grid } = report;
-  const kind = energy.estimated ? 'estimated' : 'measured';
+  const kind = energyKind(energy.estimated, energy.components);
   if (report.scope === 'process') {
     if (energy.known) {
       lines.push(
@@ -108,7 +120,7 @@ export function formatSummary(report: Report): string {
       lines.push(`  energy of the command: unknown (${energy.unknownReason})`);
     }
     lines.push(
-      `  whole machine meanwhile: ${formatEnergy(report.host.joules)} (${sig(report.host.averageWatts)} W average, ${report.host.estimated ? 'estimated' : 'measured'})`,
+      `  whole machine meanwhile: ${formatEnergy(report.host.joules)} (${sig(report.host.averageWatts)} W average, ${energyKind(report.host.estimated, report.host.components)})`,
     );
     // By component, as monitor's: a measured GPU is not hidden in one estimated total.
     lines.push(...componentLines(report.host.components));

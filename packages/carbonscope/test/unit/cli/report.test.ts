@@ -443,6 +443,22 @@ describe('run report and CSV row', () => {
     );
   });
 
+  it('names the estimated components where measured ones share a total (the H200 run beside a neighbour)', () => {
+    // The report `run --json` printed on the H200 (call3): its GPU measured, CPU and RAM modelled.
+    const file = join(libraryRoot, 'test/fixtures/energy/h200/call3/share-beside.json');
+    const report = JSON.parse(readFileSync(file, 'utf8')) as ReturnType<typeof buildReport>;
+    const text = formatSummary(report);
+    expect(text).to.contain(
+      'energy of the command: 1.64 Wh (421 W average, cpu estimated, dynamic share of the host)',
+    );
+    expect(text).to.contain(
+      'whole machine meanwhile: 2.54 Wh (652 W average, cpu and ram estimated)',
+    );
+    // Where every component is modelled, or none, the one word still says it.
+    const modelled = buildReport({ ...base, command: 'run', snapshot: modelledSnapshot() });
+    expect(formatSummary(modelled)).to.contain('(126 W average, estimated)');
+  });
+
   it("prints the command's SCI with its parts, one run being the unit; the CSV keeps CodeCarbon's columns", () => {
     const report = buildReport({ ...base, command: 'run', argv: ['x'], snapshot: snapshot() });
     // E × I 0.0288 g and the command's M 0.012 g, for R = 1 run.
