@@ -1,10 +1,10 @@
+import { FailureRun } from '../failure-run.js';
 import { type Logger, redactSecrets } from '../log.js';
 import type { Env } from '../settings.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import { failureOf, type PushMetricExporter, withResults } from './optional-sdk.js';
 
-/** Within one run of failed pushes, a new reason is told no sooner than this after the last. */
-export const REASON_REPEAT_MS = 10 * 60_000;
+export { REASON_REPEAT_MS } from '../failure-run.js';
 
 /**
  * The exporter, saying in one warning line when pushes start to fail: the SDK hands the error
@@ -22,19 +22,14 @@ export function reportingFailures(
 ): PushMetricExporter {
   const shown = withoutCredentials(target);
   const secrets = urlSecrets(target);
-  let reported: string | undefined;
-  let reportedAt = 0;
+  const run = new FailureRun();
   return withResults(exporter, (result) => {
     const failure = failureOf(result);
     if (failure === undefined) {
-      if (reported !== undefined) logger.info(`metrics pushed to ${shown} again`);
-      reported = undefined;
+      if (run.succeeded(now()) !== undefined) logger.info(`metrics pushed to ${shown} again`);
       return;
     }
-    const failing = reported !== undefined;
-    if (failing && (failure === reported || now() - reportedAt < REASON_REPEAT_MS)) return;
-    reported = failure;
-    reportedAt = now();
+    if (run.failed(failure, now()) === undefined) return;
     logger.warn(
       `could not push metrics to ${shown}: ${redactSecrets(failure, secrets)}; the next export tries again`,
     );
