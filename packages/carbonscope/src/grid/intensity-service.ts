@@ -9,6 +9,7 @@ import {
 } from './electricity-maps-client.js';
 import { InvalidZoneError, UnknownZoneError, UpstreamError } from './errors.js';
 import type { GridIntensity, IntensityHistory, IntensityReading } from './types.js';
+import { type LookupFailure, lookupFailure, UpstreamOutages } from './upstream-outages.js';
 import { KNOWN_ZONES_BOUND, MAX_ZONE_LENGTH, zoneKind } from './zones.js';
 
 export interface IntensityServiceOptions {
@@ -66,10 +67,13 @@ export class IntensityService implements GridIntensity {
   private readonly memos = new Map<string, Memo>();
   /**
    * Zones whose last good value went past its age limit and which have not had a live value
-   * since: the warning is said once per outage, and the recovery once. Only known zones get
-   * here, so it is bounded by them.
+   * since: the switch to the average is said once per outage. Only known zones get here, so it
+   * is bounded by them.
    */
   private readonly agedOut = new Set<string>();
+  /** Each endpoint's outages, said once per run, reminded, and their end said once. */
+  private readonly outages: UpstreamOutages;
+  private readonly historyOutages: UpstreamOutages;
   private readonly errorHoldMs: number;
   private readonly maxStaleMs: number;
   private readonly maxZones: number;
@@ -79,6 +83,8 @@ export class IntensityService implements GridIntensity {
     this.errorHoldMs = options.errorHoldMs ?? Math.min(30_000, options.cacheTtlMs);
     this.maxStaleMs = options.maxStaleMs ?? DEFAULT_STALE_MAX_AGE_SECONDS * 1000;
     this.maxZones = options.maxZones ?? KNOWN_ZONES_BOUND;
+    this.outages = new UpstreamOutages(options.logger, 'latest');
+    this.historyOutages = new UpstreamOutages(options.logger, 'history');
     const cacheOptions = {
       ttlMs: options.cacheTtlMs,
       errorHoldMs: (error: unknown) => this.holdFor(error),
@@ -156,13 +162,20 @@ export class IntensityService implements GridIntensity {
     const result = await this.histories.get(zone, () =>
       this.logged(zone, 'history', client.history(zone)),
     );
-    if (result.ok) return historyOf(zone, result.value, result.fetchedAt, false);
+    const now = this.options.now();
+    if (result.ok) {
+      this.historyOutages.recovered(zone, now);
+      return historyOf(zone, result.value, result.fetchedAt, false);
+    }
     const summary = summaryOf(result.error);
-    if (result.last && this.options.now() - result.last.fetchedAt <= STALE_HISTORY_MAX_MS) {
+    const failure = lookupFailure(result.error);
+    if (result.last && now - result.last.fetchedAt <= STALE_HISTORY_MAX_MS) {
       const out = historyOf(zone, result.last.value, result.last.fetchedAt, true);
       out.note = `${summary}; serving the last good history`;
+      this.historyOutages.failed(zone, failure, 'serving the last good history', now);
       return out;
     }
+    this.historyOutages.failed(zone, failure, `no history (${average.basis} has none)`, now);
     return noHistory(zone, average.source, `${summary}; ${average.basis} has no history`);
   }
 
@@ -178,7 +191,12 @@ export class IntensityService implements GridIntensity {
     );
     if (result.ok) {
       const reading = upstreamReading(result.value, result.fetchedAt, false);
-      if (this.agedOut.delete(zone)) this.sayLiveAgain(reading);
+      // One line ends the outage, the switch back from the average included.
+      this.agedOut.delete(zone);
+      this.outages.recovered(zone, this.options.now(), {
+        carbonIntensity: reading.carbonIntensity,
+        datetime: reading.datetime,
+      });
       return this.remember(zone, reading, result.fetchedAt, this.options.cacheTtlMs);
     }
     // Every failure, an upstream 404 included, falls back: a zone on the bundled list has an
@@ -213,17 +231,27 @@ export class IntensityService implements GridIntensity {
   ): IntensityReading {
     const now = this.options.now();
     const summary = summaryOf(error);
+    const failure = lookupFailure(error);
     if (last === undefined) {
-      const reading = this.averageReading(zone, average, `${summary}; using ${average.basis}`);
+      const standIn = `using ${average.basis}`;
+      this.outages.failed(zone, failure, standIn, now);
+      const reading = this.averageReading(zone, average, `${summary}; ${standIn}`);
       return this.remember(zone, reading, now, retryAt - now);
     }
     const staleUntil = this.staleUntil(last);
     if (now > staleUntil) {
-      return this.agedOutReading(zone, average, last.value.datetime, now, retryAt);
+      return this.agedOutReading(zone, average, last.value.datetime, now, retryAt, failure);
     }
+    const until = new Date(staleUntil).toISOString();
+    this.outages.failed(
+      zone,
+      failure,
+      `serving the last good value, for ${last.value.datetime}, until ${until}`,
+      now,
+    );
     const reading = upstreamReading(last.value, last.fetchedAt, true);
     reading.ageSeconds = Math.floor((now - last.fetchedAt) / 1000);
-    reading.note = `${summary}; serving the last good value until ${new Date(staleUntil).toISOString()}`;
+    reading.note = `${summary}; serving the last good value until ${until}`;
     // Held only as long as the error hold-down, then the upstream is asked again.
     return this.remember(zone, reading, last.fetchedAt, retryAt - last.fetchedAt, staleUntil);
   }
@@ -240,7 +268,9 @@ export class IntensityService implements GridIntensity {
 
   /**
    * The average in place of a last good value past its age limit, held until the upstream is
-   * asked again (`retryAt`); the first of an outage is said once as a warning.
+   * asked again (`retryAt`). The switch is said once per outage, as a warning: in the outage's
+   * own line when one is due (its first, a reminder), else alone; later reminders say only
+   * that the average is used. `failure` is absent when no lookup was made (a held-down memo).
    */
   private agedOutReading(
     zone: string,
@@ -248,12 +278,16 @@ export class IntensityService implements GridIntensity {
     lastDatetime: string | null,
     now: number,
     retryAt: number,
+    failure?: LookupFailure,
   ): IntensityReading {
     const limit = `GRID_STALE_MAX_AGE_SECONDS (${durationText(this.maxStaleMs)})`;
     const note = `the last good Electricity Maps value, for ${lastDatetime}, is older than ${limit}: using ${average.basis}`;
     const reading = this.averageReading(zone, average, note);
-    if (!this.agedOut.has(zone)) {
-      this.agedOut.add(zone);
+    const switched = !this.agedOut.has(zone);
+    if (switched) this.agedOut.add(zone);
+    const standIn = switched ? note : `using ${average.basis}`;
+    const told = failure !== undefined && this.outages.failed(zone, failure, standIn, now);
+    if (switched && !told) {
       this.options.logger.warn(
         {
           zone,
@@ -266,13 +300,6 @@ export class IntensityService implements GridIntensity {
       );
     }
     return this.remember(zone, reading, now, retryAt - now);
-  }
-
-  private sayLiveAgain(reading: IntensityReading): void {
-    this.options.logger.info(
-      { zone: reading.zone, carbonIntensity: reading.carbonIntensity, datetime: reading.datetime },
-      `grid: zone ${reading.zone}: Electricity Maps answers again; its live values are used again`,
-    );
   }
 
   /**
@@ -372,27 +399,16 @@ export class IntensityService implements GridIntensity {
     return memo.reading;
   }
 
-  /** Logs a failed upstream call once per attempt (not once per waiting caller). */
+  /**
+   * Each failed upstream call, once per attempt, at debug: an outage is told at warning level
+   * by `outages`, once per run and then at most every 10 min, not every 30 s hold-down.
+   */
   private async logged<T>(zone: string, endpoint: string, call: Promise<T>): Promise<T> {
     try {
       return await call;
     } catch (err) {
-      if (err instanceof UpstreamError) {
-        const level = err.kind === 'unauthorized' || err.kind === 'not-entitled' ? 'error' : 'warn';
-        this.options.logger[level](
-          {
-            zone,
-            endpoint,
-            kind: err.kind,
-            upstreamStatus: err.upstreamStatus,
-            detail: err.detail,
-            retryAfterMs: err.retryAfterMs,
-          },
-          `grid: ${err.message}`,
-        );
-      } else {
-        this.options.logger.error({ zone, endpoint, err }, 'grid: Electricity Maps lookup failed');
-      }
+      const failure = lookupFailure(err);
+      this.options.logger.debug({ zone, endpoint, ...failure.fields }, `grid: ${failure.reason}`);
       throw err;
     }
   }

@@ -41,6 +41,13 @@ function gaugeZones(exposition: string): string[] {
     .sort();
 }
 
+/** A pino line as the tests read it. */
+interface Logged {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
+}
+
 /** Lets a background refresh (started by peek) finish its loopback round trip. */
 async function settle(stub: StubElectricityMaps, calls: number): Promise<void> {
   for (let i = 0; i < 200 && stub.calls.length < calls; i++) {
@@ -68,6 +75,15 @@ describe('grid: intensity service (fallback chain)', () => {
     metrics = createTestMetrics();
   });
   afterEach(() => metrics.shutdown());
+
+  /** Every upstream call fails until stub.reset(). */
+  const outage = () => stub.next(...Array.from({ length: 1000 }, () => ({ status: 503 })));
+  /** The log lines since `from` whose message includes `text`, with their pino level. */
+  const said = (from: number, text: string) =>
+    lines
+      .slice(from)
+      .map((l) => JSON.parse(l) as Logged)
+      .filter((l) => l.msg.includes(text));
 
   function service(env: Record<string, string> = {}, metricZones?: number): IntensityService {
     const config = loadSettings({
@@ -294,14 +310,6 @@ describe('grid: intensity service (fallback chain)', () => {
     const HOUR = '2024-03-01T11:00:00.000Z';
     const LIMIT_MS = 3 * 3600_000;
     const FETCHED = Date.parse('2024-03-01T11:20:00Z');
-    /** Every upstream call fails until stub.reset(). */
-    const outage = () => stub.next(...Array.from({ length: 1000 }, () => ({ status: 503 })));
-    /** The log lines since `from` whose message includes `text`, with their pino level. */
-    const said = (from: number, text: string) =>
-      lines
-        .slice(from)
-        .map((l) => JSON.parse(l) as { level: number; msg: string })
-        .filter((l) => l.msg.includes(text));
 
     async function liveAt(env: Record<string, string> = {}): Promise<IntensityService> {
       clock = FETCHED;
@@ -390,6 +398,29 @@ describe('grid: intensity service (fallback chain)', () => {
       expect(said(from, 'is older than GRID_STALE_MAX_AGE_SECONDS')).to.have.length(2);
     });
 
+    it('an outage that starts past the limit is one warning, and its end one info line', async () => {
+      const grid = await liveAt({ GRID_STALE_MAX_AGE_SECONDS: '0' });
+      outage();
+      const from = lines.length;
+      clock += TTL_S * 1000;
+      expect((await grid.current()).source).to.equal('annual-average');
+      clock += 30_000;
+      await grid.current();
+      const warned = said(from, 'grid: ').filter((l) => l.level >= 40);
+      expect(warned, 'the failure and the switch to the average are one line').to.have.length(1);
+      expect(warned[0]?.msg)
+        .to.include('server error')
+        .and.include('is older than GRID_STALE_MAX_AGE_SECONDS');
+      stub.reset();
+      stub.next({ body: latestAt('DE', HOUR) });
+      clock += 30_000;
+      expect(await grid.current()).to.include({ source: 'electricity-maps', stale: false });
+      const ended = said(from, 'grid: ').filter((l) => l.level === 30);
+      expect(ended.map((l) => l.msg)).to.deep.equal([
+        'grid: zone DE: Electricity Maps answers again after 1 min; its live values are used again',
+      ]);
+    });
+
     it('counts from the fetch when the datetime is later than it (a skewed clock)', async () => {
       clock = Date.parse(HOUR) - 3600_000;
       stub.next({ body: latestAt('DE', HOUR) });
@@ -427,6 +458,103 @@ describe('grid: intensity service (fallback chain)', () => {
           .with.property('variable', 'GRID_STALE_MAX_AGE_SECONDS');
       });
     }
+  });
+
+  describe('an outage in the log: said when it starts, every 10 min while it lasts, and its end', () => {
+    /** The grid's warnings and errors since `from`. */
+    const warnings = (from: number) => said(from, 'grid: ').filter((l) => l.level >= 40);
+
+    it('an hour of failed lookups, one every 30 s, is 6 warnings, not one per attempt', async () => {
+      const grid = service();
+      outage();
+      const from = lines.length;
+      for (let i = 0; i < 120; i++) {
+        expect((await grid.current('FR')).source).to.equal('annual-average');
+        clock += 30_000; // the error hold-down: each lookup is a new attempt
+      }
+      expect(stub.callsTo('/latest'), '120 attempts, each retried once').to.have.length(240);
+      const warned = warnings(from);
+      expect(warned.map((l) => l.failingForSeconds)).to.deep.equal([
+        0, 600, 1200, 1800, 2400, 3000,
+      ]);
+      expect(warned[0]?.msg).to.equal(
+        `grid: zone FR: Electricity Maps had a server error (zone FR, HTTP 503); using ${annualAverage('FR')?.basis}`,
+      );
+      expect(warned[0]).to.include({ zone: 'FR', kind: 'server', upstreamStatus: 503, level: 40 });
+      for (const [i, line] of warned.slice(1).entries()) {
+        expect(line.msg).to.match(
+          new RegExp(`^grid: zone FR: still failing after ${(i + 1) * 10} min: .*server error`),
+        );
+      }
+    });
+
+    it('tells a new reason at the next reminder, not at once, with how long it has lasted', async () => {
+      const grid = service();
+      stub.next({ status: 503 }, { status: 503 });
+      const from = lines.length;
+      await grid.current('FR');
+      clock += 5 * 60_000;
+      stub.next({ body: '{"oops":' });
+      await grid.current('FR');
+      clock += 5 * 60_000;
+      stub.next({ body: '{"oops":' });
+      await grid.current('FR');
+      const warned = warnings(from);
+      expect(warned).to.have.length(2);
+      expect(warned[1]?.msg).to.match(
+        /^grid: zone FR: still failing after 10 min: Electricity Maps answered with an unexpected body/,
+      );
+      expect(warned[1]).to.include({ kind: 'malformed', failingForSeconds: 600 });
+    });
+
+    it('says the end once, at info, with how long it lasted', async () => {
+      const grid = service();
+      outage();
+      const from = lines.length;
+      await grid.current('FR');
+      clock += 25 * 60_000;
+      expect((await grid.current('FR')).source).to.equal('annual-average');
+      stub.reset();
+      const hour = '2024-03-01T12:00:00.000Z';
+      stub.next({ body: latestAt('FR', hour) }, { body: latestAt('FR', hour) });
+      clock += 30_000;
+      expect(await grid.current('FR')).to.include({ source: 'electricity-maps', stale: false });
+      clock += TTL_S * 1000;
+      expect(await grid.current('FR')).to.include({ source: 'electricity-maps' });
+      const ended = said(from, 'grid: ').filter((l) => l.level === 30);
+      expect(ended.map((l) => l.msg)).to.deep.equal([
+        'grid: zone FR: Electricity Maps answers again after 25 min; its live values are used again',
+      ]);
+      expect(ended[0]).to.include({ zone: 'FR', failedForSeconds: 1530 });
+    });
+
+    it('keeps no run for a zone that answers, and one per failing zone', async () => {
+      const grid = service();
+      stub.next({ status: 503 }, { status: 503 });
+      const from = lines.length;
+      await grid.current('FR');
+      expect((await grid.current('DE')).source).to.equal('electricity-maps');
+      stub.next({ status: 503 }, { status: 503 });
+      await grid.current('SE-SE3');
+      expect(warnings(from).map((l) => l.zone)).to.deep.equal(['FR', 'SE-SE3']);
+      expect(said(from, 'answers again'), 'DE never failed').to.have.length(0);
+    });
+
+    it('an hour of failed history lookups is 6 warnings too', async () => {
+      const grid = service();
+      outage();
+      const from = lines.length;
+      for (let i = 0; i < 120; i++) {
+        expect((await grid.history('DE')).history).to.deep.equal([]);
+        clock += 30_000;
+      }
+      const warned = warnings(from);
+      expect(warned.map((l) => l.failingForSeconds)).to.deep.equal([
+        0, 600, 1200, 1800, 2400, 3000,
+      ]);
+      expect(warned.map((l) => l.endpoint)).to.deep.equal(Array(6).fill('history'));
+      expect(warned[0]?.msg).to.match(/^grid: zone DE history: .*server error.*; no history/);
+    });
   });
 
   describe('without a key', () => {
