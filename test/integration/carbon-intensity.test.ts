@@ -22,7 +22,7 @@ interface Seen {
 }
 
 describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
-  const stub = new StubElectricityMaps(KEY);
+  const stub = new StubElectricityMaps(KEY, () => clock);
   // No secrets given to the logger: its last-line redaction must not hide a leak from the suite.
   const { logger, lines } = captureLogger('trace');
   const seen: string[] = [];
@@ -95,7 +95,7 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
       isEstimated: false,
       stale: false,
       ageSeconds: 0,
-      datetime: '2019-05-21T00:00:00.000Z',
+      datetime: '2024-03-01T12:00:00.000Z',
       fetchedAt: '2024-03-01T12:00:00.000Z',
     });
     expect(stub.calls).to.deep.equal([
@@ -118,7 +118,7 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
     expect(res.type).to.include('text/html');
     expect(res.text).to.include('<strong id="intensity">322</strong>');
     expect(res.text).to.include('Electricity Maps');
-    expect(res.text).to.include('2019-05-21T00:00:00.000Z');
+    expect(res.text).to.include('2024-03-01T12:00:00.000Z');
     expect(res.text).to.match(/<form method="get" action="\/carbon_intensity">/);
     expect(res.text).to.include('name="zone" value="DE"');
   });

@@ -30,7 +30,7 @@ async function failure(call: Promise<unknown>): Promise<UpstreamError> {
 }
 
 describe('grid: Electricity Maps client', () => {
-  const stub = new StubElectricityMaps(KEY);
+  const stub = new StubElectricityMaps(KEY, () => clock);
   let sleeps: number[];
   let clock: number;
 
@@ -74,7 +74,7 @@ describe('grid: Electricity Maps client', () => {
     expect(value).to.deep.equal({
       zone: 'DE',
       carbonIntensity: 322,
-      datetime: '2019-05-21T00:00:00.000Z',
+      datetime: '2024-03-01T12:00:00.000Z',
       isEstimated: false,
       estimationMethod: null,
     });

@@ -57,7 +57,7 @@ async function settle(stub: StubElectricityMaps, calls: number): Promise<void> {
 }
 
 describe('grid: intensity service (fallback chain)', () => {
-  const stub = new StubElectricityMaps(KEY);
+  const stub = new StubElectricityMaps(KEY, () => clock);
   const lines: string[] = [];
   // No `secrets` on purpose: the logger's last-line redaction must not hide a leak from the test.
   const logger = pino({ level: 'trace' }, { write: (s: string) => lines.push(s) });
@@ -114,7 +114,7 @@ describe('grid: intensity service (fallback chain)', () => {
       isEstimated: false,
       stale: false,
       ageSeconds: 0,
-      datetime: '2019-05-21T00:00:00.000Z',
+      datetime: '2024-03-01T12:00:00.000Z',
       fetchedAt: '2024-03-01T12:00:00.000Z',
     });
   });
