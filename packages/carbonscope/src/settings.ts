@@ -168,7 +168,7 @@ export interface GridSettings {
   baseUrl: string;
   cacheTtlMs: number;
   timeoutMs: number;
-  /** The oldest a last good value, counted from its `datetime`, is served stale. */
+  /** The oldest an Electricity Maps value, counted from its `datetime`, prices: stale, or late. */
   maxStaleMs: number;
   fixedIntensity: number | undefined;
 }

@@ -25,8 +25,9 @@ export interface IntensityServiceOptions {
    */
   errorHoldMs?: number;
   /**
-   * The oldest a last good value may be, counted from its own `datetime` (from its fetch when
-   * that is later), and still be served when the upstream fails; past it the annual average
+   * The oldest an Electricity Maps value may be, counted from its own `datetime` (from its
+   * fetch when that is later), and still be served: stale when the upstream fails, or live
+   * when it answers late (never less than the value's own hour); past it the annual average
    * answers (GRID_STALE_MAX_AGE_SECONDS, default 3 h).
    */
   maxStaleMs?: number;
@@ -46,13 +47,22 @@ const UNIT = 'gCO2e/kWh' as const;
  */
 const STALE_HISTORY_MAX_MS = 24 * 3600_000;
 
+/**
+ * Electricity Maps' values are hourly: the value for the hour now running is the current one
+ * whatever the age limit (0 included), or a limit under an hour would switch live data off.
+ */
+const VALUE_HOUR_MS = 3600_000;
+
 /** The answer last given for a zone, with how long current() may give it again without I/O. */
 interface Memo {
   reading: IntensityReading;
   /** Epoch ms of the upstream fetch; ageSeconds is counted from it. */
   fetchedAtMs: number;
   validUntil: number;
-  /** A stale reading is served until then (its age limit); +Infinity for every other one. */
+  /**
+   * An Electricity Maps value, live or stale, is served until then (its age limit); +Infinity
+   * for every other one.
+   */
   staleUntil: number;
 }
 
@@ -190,14 +200,30 @@ export class IntensityService implements GridIntensity {
       this.logged(zone, 'latest', client.latest(zone)),
     );
     if (result.ok) {
+      const now = this.options.now();
+      const validUntil = result.fetchedAt + this.options.cacheTtlMs;
+      const liveUntil = this.liveUntil(result);
+      if (now > liveUntil) {
+        // Delayed upstream: a good answer for an hour the limit says no value may price.
+        const datetime = result.value.datetime;
+        return this.agedOutReading(
+          zone,
+          average,
+          datetime,
+          now,
+          validUntil,
+          delayed(zone),
+          'latest',
+        );
+      }
       const reading = upstreamReading(result.value, result.fetchedAt, false);
       // One line ends the outage, the switch back from the average included.
       this.agedOut.delete(zone);
-      this.outages.recovered(zone, this.options.now(), {
+      this.outages.recovered(zone, now, {
         carbonIntensity: reading.carbonIntensity,
         datetime: reading.datetime,
       });
-      return this.remember(zone, reading, result.fetchedAt, this.options.cacheTtlMs);
+      return this.remember(zone, reading, result.fetchedAt, this.options.cacheTtlMs, liveUntil);
     }
     // Every failure, an upstream 404 included, falls back: a zone on the bundled list has an
     // average, and a zone that answered before keeps its last good value.
@@ -238,7 +264,7 @@ export class IntensityService implements GridIntensity {
       const reading = this.averageReading(zone, average, `${summary}; ${standIn}`);
       return this.remember(zone, reading, now, retryAt - now);
     }
-    const staleUntil = this.staleUntil(last);
+    const staleUntil = this.ageLimit(last, this.maxStaleMs);
     if (now > staleUntil) {
       return this.agedOutReading(zone, average, last.value.datetime, now, retryAt, failure);
     }
@@ -257,20 +283,30 @@ export class IntensityService implements GridIntensity {
   }
 
   /**
-   * When the last good value stops being served: its age limit counted from its `datetime`,
-   * or from its fetch where that is earlier (a clock ahead of ours) or the datetime unreadable.
+   * When a value stops being served: `limitMs` counted from its `datetime`, or from its fetch
+   * where that is earlier (a clock ahead of ours) or the datetime unreadable.
    */
-  private staleUntil(last: Cached<UpstreamPoint>): number {
-    const datetime = Date.parse(last.value.datetime);
-    const since = Number.isFinite(datetime) ? Math.min(datetime, last.fetchedAt) : last.fetchedAt;
-    return since + this.maxStaleMs;
+  private ageLimit(value: Cached<UpstreamPoint>, limitMs: number): number {
+    const datetime = Date.parse(value.value.datetime);
+    const since = Number.isFinite(datetime) ? Math.min(datetime, value.fetchedAt) : value.fetchedAt;
+    return since + limitMs;
   }
 
   /**
-   * The average in place of a last good value past its age limit, held until the upstream is
-   * asked again (`retryAt`). The switch is said once per outage, as a warning: in the outage's
-   * own line when one is due (its first, a reminder), else alone; later reminders say only
-   * that the average is used. `failure` is absent when no lookup was made (a held-down memo).
+   * When a good answer stops pricing: the same limit as a last good value's, so no value for an
+   * hour long gone prices because the upstream is late rather than down, but never within the
+   * value's own hour.
+   */
+  private liveUntil(value: Cached<UpstreamPoint>): number {
+    return this.ageLimit(value, Math.max(this.maxStaleMs, VALUE_HOUR_MS));
+  }
+
+  /**
+   * The average in place of an Electricity Maps value past its age limit, held until the
+   * upstream is asked again (`retryAt`). The switch is said once per outage, as a warning: in
+   * the outage's own line when one is due (its first, a reminder), else alone; later reminders
+   * say only that the average is used. `failure` is absent when a held-down stale memo aged
+   * out without a lookup; a live value (`latest`) past the limit is itself the failure.
    */
   private agedOutReading(
     zone: string,
@@ -279,9 +315,10 @@ export class IntensityService implements GridIntensity {
     now: number,
     retryAt: number,
     failure?: LookupFailure,
+    which: 'last good' | 'latest' = 'last good',
   ): IntensityReading {
     const limit = `GRID_STALE_MAX_AGE_SECONDS (${durationText(this.maxStaleMs)})`;
-    const note = `the last good Electricity Maps value, for ${lastDatetime}, is older than ${limit}: using ${average.basis}`;
+    const note = `the ${which} Electricity Maps value, for ${lastDatetime}, is older than ${limit}: using ${average.basis}`;
     const reading = this.averageReading(zone, average, note);
     const switched = !this.agedOut.has(zone);
     if (switched) this.agedOut.add(zone);
@@ -381,14 +418,27 @@ export class IntensityService implements GridIntensity {
   }
 
   /**
-   * The memo's reading, unless it is a stale value that went past its age limit since it was
-   * remembered (a hold-down can outlast it): then the average, until the hold ends.
+   * The memo's reading, unless it is an Electricity Maps value that went past its age limit
+   * since it was remembered (a hold-down, or a TTL, can outlast it): then the average, until the
+   * upstream is asked again.
    */
   private served(zone: string, memo: Memo, now: number): IntensityReading {
     if (now <= memo.staleUntil) return this.aged(memo, now);
     const average = annualAverage(zone);
     if (average === undefined) return this.aged(memo, now);
-    return this.agedOutReading(zone, average, memo.reading.datetime, now, memo.validUntil);
+    const datetime = memo.reading.datetime;
+    if (memo.reading.stale) {
+      return this.agedOutReading(zone, average, datetime, now, memo.validUntil);
+    }
+    return this.agedOutReading(
+      zone,
+      average,
+      datetime,
+      now,
+      memo.validUntil,
+      delayed(zone),
+      'latest',
+    );
   }
 
   /** The memo's reading with its age brought up to date: a new object at most once a second. */
@@ -435,6 +485,15 @@ function knownZone(zone: string): AnnualAverage {
   const average = annualAverage(zone);
   if (average === undefined) throw new UnknownZoneError(zone);
   return average;
+}
+
+/** A good answer too old to price with, as an outage's reason: the upstream is late, not down. */
+function delayed(zone: string): LookupFailure {
+  return {
+    reason: `Electricity Maps answers with a delayed value (zone ${zone})`,
+    level: 'warn',
+    fields: { kind: 'delayed' },
+  };
 }
 
 function summaryOf(error: unknown): string {

@@ -421,6 +421,82 @@ describe('grid: intensity service (fallback chain)', () => {
       ]);
     });
 
+    it('a live answer for an hour older than the limit (delayed upstream) prices with the average', async () => {
+      clock = Date.parse('2024-03-01T15:20:00Z'); // HOUR is 4 h 20 min old
+      stub.next(...Array.from({ length: 100 }, () => ({ body: latestAt('DE', HOUR) })));
+      const grid = service();
+      const from = lines.length;
+      const average = annualAverage('DE');
+      const r = await grid.current();
+      expect(r).to.include({
+        zone: 'DE',
+        source: 'annual-average',
+        carbonIntensity: average?.carbonIntensity,
+        isEstimated: true,
+        stale: false,
+        datetime: null,
+      });
+      expect(r.note)
+        .to.include(`latest Electricity Maps value, for ${HOUR}`)
+        .and.include('is older than GRID_STALE_MAX_AGE_SECONDS (3 h)');
+      expect(grid.peek(), 'the meter prices with the same').to.deep.equal(r);
+      expect(
+        await metrics.value(GAUGE, {
+          carbonscope_grid_zone: 'DE',
+          carbonscope_grid_source: 'annual-average',
+        }),
+        'the fallback alert sees it',
+      ).to.equal(average?.carbonIntensity);
+      // An hour of it: asked once a TTL, the average throughout, the switch said once.
+      for (let i = 0; i < 120; i++) {
+        clock += 30_000;
+        grid.peek();
+        expect((await grid.current()).source).to.equal('annual-average');
+      }
+      expect(stub.callsTo('/latest'), 'one call a TTL: the answers are good ones').to.have.length(
+        13,
+      );
+      expect(said(from, 'is older than GRID_STALE_MAX_AGE_SECONDS')).to.have.length(1);
+      const warned = said(from, 'grid: ').filter((l) => l.level >= 40);
+      expect(warned.map((l) => l.failingForSeconds)).to.deep.equal([
+        0, 600, 1200, 1800, 2400, 3000, 3600,
+      ]);
+      // The upstream catches up: live again, said in one line.
+      stub.reset();
+      const NOW = '2024-03-01T16:00:00.000Z';
+      stub.next({ body: latestAt('DE', NOW) });
+      clock += TTL_S * 1000;
+      expect(await grid.current()).to.include({
+        source: 'electricity-maps',
+        stale: false,
+        datetime: NOW,
+      });
+      expect(said(from, 'grid: ').filter((l) => l.level === 30)).to.have.length(1);
+      expect(said(from, 'live values are used again')).to.have.length(1);
+    });
+
+    it('a live value is not served past the limit while it is cached either', async () => {
+      clock = Date.parse('2024-03-01T13:58:00Z'); // HOUR is 2 h 58 min old: within 3 h
+      stub.next({ body: latestAt('DE', HOUR) });
+      const grid = service();
+      expect(await grid.current()).to.include({ source: 'electricity-maps', stale: false });
+      clock = Date.parse(HOUR) + LIMIT_MS + 1000; // within the TTL of the fetch
+      expect(grid.peek()).to.include({ source: 'annual-average', stale: false });
+      expect(grid.lastReading('DE')).to.include({ source: 'annual-average' });
+      expect(await grid.current()).to.include({ source: 'annual-average' });
+      expect(stub.calls, 'no call before the TTL ends').to.have.length(1);
+    });
+
+    it('a value for the hour now running is live whatever the limit, 0 included', async () => {
+      clock = Date.parse('2024-03-01T11:59:59Z');
+      stub.next({ body: latestAt('DE', HOUR) }, { body: latestAt('DE', HOUR) });
+      const grid = service({ GRID_STALE_MAX_AGE_SECONDS: '0' });
+      expect(await grid.current()).to.include({ source: 'electricity-maps', stale: false });
+      // An hour on, the value for 11:00 is no longer the hour's: past a limit of 0.
+      clock = Date.parse('2024-03-01T12:00:01Z') + TTL_S * 1000;
+      expect(await grid.current()).to.include({ source: 'annual-average' });
+    });
+
     it('counts from the fetch when the datetime is later than it (a skewed clock)', async () => {
       clock = Date.parse(HOUR) - 3600_000;
       stub.next({ body: latestAt('DE', HOUR) });
