@@ -75,3 +75,33 @@ export async function spawnUntil(
     },
   };
 }
+
+export interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to its end and resolves with its exit and everything it printed. */
+export function runToEnd(
+  command: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(command, args, { cwd: WORK_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.setEncoding('utf8');
+    proc.stderr.setEncoding('utf8');
+    proc.stdout.on('data', (d: string) => {
+      stdout += d;
+    });
+    proc.stderr.on('data', (d: string) => {
+      stderr += d;
+    });
+    proc.on('error', reject);
+    proc.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}

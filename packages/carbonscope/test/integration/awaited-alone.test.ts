@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { childEnv } from '../helpers/child-env.js';
+import { runToEnd } from '../helpers/spawn.js';
 import { tempDir, writeFakeBinary } from '../unit/energy/sources/helpers.js';
 
 // On a real H200, `carbonscope monitor` printed the grid line and nothing else, then exited
@@ -12,28 +12,6 @@ const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const INDEX = new URL('../../src/index.js', import.meta.url).href;
 
 const H200_LINE = '0, GPU-d8e27244-0719-2aa8-0140-8c7d084b3152, NVIDIA H200, 77.36\n';
-
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runNode(args: string[], env: Record<string, string>): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('carbonscope awaited in a process with nothing else to do (an NVIDIA GPU on PATH)', () => {
   let env: Record<string, string>;
@@ -58,7 +36,11 @@ setTimeout(() => { process.stdout.write(row); setInterval(() => process.stdout.w
   after(() => cleanup());
 
   it('monitor prints its lines and a summary with the GPU', async () => {
-    const r = await runNode([MAIN, 'monitor', '-d', '2s', '--interval', '500ms'], env);
+    const r = await runToEnd(
+      process.execPath,
+      [MAIN, 'monitor', '-d', '2s', '--interval', '500ms'],
+      env,
+    );
     expect(r.code, r.stderr).to.equal(0);
     const lines = r.stderr.split('\n').filter((l) => /^\d\d:\d\d:\d\d {2}[\d.]+ W/.test(l));
     expect(lines.length, r.stderr).to.be.at.least(3);
@@ -74,7 +56,7 @@ const c = process.cpuUsage(); for (;;) { const u = process.cpuUsage(c); if (u.us
 const f = await tracker.stop();
 console.log(JSON.stringify({ operation: f.operation, joules: f.joules }));
 `;
-    const r = await runNode(['--input-type=module', '-e', script], {
+    const r = await runToEnd(process.execPath, ['--input-type=module', '-e', script], {
       ...env,
       ENERGY_SOURCE: 'nvidia-smi',
     });
@@ -92,7 +74,7 @@ await cs.firstSample();
 console.log(JSON.stringify({ sampled: cs.snapshot() !== null }));
 await stop();
 `;
-    const r = await runNode(['--input-type=module', '-e', script], {
+    const r = await runToEnd(process.execPath, ['--input-type=module', '-e', script], {
       ...env,
       ENERGY_SOURCE: 'estimate',
     });

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { expect } from 'chai';
 import { childEnv } from '../../../helpers/child-env.js';
+import { type Finished, runToEnd } from '../../../helpers/spawn.js';
 import { fixture, tempDir, writeFakeBinary } from './helpers.js';
 
 // A probe awaited in a process with nothing else to do: `carbonscope monitor` and a script's
@@ -11,14 +11,8 @@ const SOURCES = new URL('../../../../src/energy/sources/index.js', import.meta.u
 
 const H200_LINE = '0, GPU-d8e27244-0719-2aa8-0140-8c7d084b3152, NVIDIA H200, 77.36';
 
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `await source.probe()` as a whole ES module and prints what it resolved to. */
-function probeAlone(create: string): Promise<Outcome> {
+function probeAlone(create: string): Promise<Finished> {
   const script = `
 import * as s from ${JSON.stringify(SOURCES)};
 const logger = { info() {}, warn() {}, error() {}, debug() {}, child() { return logger; } };
@@ -27,21 +21,7 @@ const result = await source.probe();
 console.log(JSON.stringify(result));
 await source.close?.();
 `;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      env: childEnv(),
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runToEnd(process.execPath, ['--input-type=module', '-e', script], childEnv());
 }
 
 describe('energy/sources: a probe awaited with nothing else alive', () => {
