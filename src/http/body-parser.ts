@@ -46,9 +46,12 @@ const UTF8 = /^utf-?8$/i;
 /** The longest part of a malformed Content-Type echoed in an answer. */
 const SHOWN_TYPE_CHARS = 60;
 
-/** The body the parser would read by its charset: a form, JSON, or none (a type it leaves). */
+/**
+ * The body a route reads, by its charset: a form, JSON, or none. Only application/json: Koa's
+ * parser would read more as JSON (application/csp-report, any +json), which no route takes.
+ */
 function bodyKind(ctx: Context): 'form' | 'JSON' | undefined {
-  return ctx.is('urlencoded') ? 'form' : ctx.is('json', '+json') ? 'JSON' : undefined;
+  return ctx.is('urlencoded') ? 'form' : ctx.is('json') ? 'JSON' : undefined;
 }
 
 function malformed(type: string, problem: string): HttpError {
@@ -128,6 +131,9 @@ export function parseBodies(limitBytes: number): Middleware {
   });
   return (ctx, next) => {
     checkContentType(ctx);
+    // A type no route reads is not read at all: the route answers 415 saying what to send,
+    // whatever the body holds (not JSON, over the limit). No type (null) is the parser's {}.
+    if (ctx.is('json', 'urlencoded') === false) return next();
     return parse(ctx, next);
   };
 }

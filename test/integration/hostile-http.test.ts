@@ -288,6 +288,39 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     expect(await countedSince(before)).to.deep.equal({ '415 POST /chat': 8 });
   });
 
+  // Koa's parser reads these as JSON (its default list, and any +json), but no route takes them:
+  // the body was read for nothing, and answered by what it held (400 not JSON, 413, a charset's
+  // 415 advising UTF-8, a parameter's 400) rather than by the route's 415 saying what to send.
+  it('answers a JSON type no route takes with 415 whatever its parameters or body', async () => {
+    const before = await counted();
+    const answers = new Set<string>();
+    for (const [type, body] of [
+      ['application/vnd.api+json', chatJson],
+      ['application/vnd.api+json', 'not JSON'],
+      ['application/vnd.api+json; charset=iso-8859-1', chatJson],
+      ['application/json-patch+json; charset="utf-8', chatJson],
+      ['application/csp-report', 'not JSON'],
+      ['application/scim+json', 'x'.repeat(200_000)],
+    ]) {
+      const res = await fetch(`${served.url}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': type, accept: 'application/json' },
+        body,
+      });
+      expect(res.status, `${type} ${body.slice(0, 20)}`).to.equal(415);
+      answers.add(await res.text());
+    }
+    expect([...answers]).to.deep.equal([
+      JSON.stringify({
+        error: 'unsupported_media_type',
+        message:
+          'send a JSON body {"messages": [{"role", "content"}], "model"} as application/json',
+      }),
+    ]);
+    await nextSample(meter);
+    expect(await countedSince(before)).to.deep.equal({ '415 POST /chat': 6 });
+  });
+
   it('answers an empty Content-Type as it answers none: the route says what to send (415)', async () => {
     for (const line of ['', 'Content-Type: \r\n', 'Content-Type:\r\n']) {
       const reply = await raw(
