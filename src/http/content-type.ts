@@ -37,6 +37,13 @@ export type Charset =
 
 const NO_CHARSET: Charset = { value: undefined };
 
+/** The most of a parameter's name a problem shows: the client's own text, up to 16 KiB. */
+const SHOWN_NAME_CHARS = 40;
+
+function shortened(name: string): string {
+  return name.length > SHOWN_NAME_CHARS ? `${name.slice(0, SHOWN_NAME_CHARS)}…` : name;
+}
+
 /**
  * Why the parameters stop parsing at `at`: right after a `;` (`parameter` is the one there), a
  * name with no value or a quote never closed are named; anything else, or text after a
@@ -46,7 +53,7 @@ function parameterProblem(contentType: string, at: number, parameter: boolean): 
   if (parameter) {
     NO_VALUE.lastIndex = at;
     const name = NO_VALUE.exec(contentType)?.[1];
-    if (name !== undefined) return `parameter ${name} has no value`;
+    if (name !== undefined) return `parameter ${shortened(name)} has no value`;
     UNCLOSED.lastIndex = at;
     if (UNCLOSED.test(contentType)) return 'a quoted parameter value is not closed';
   }

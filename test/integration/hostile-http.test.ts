@@ -253,6 +253,21 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     });
   }
 
+  // The type is shown cut to 60 characters; the parameter the problem names was shown whole, so
+  // a client could have a header's worth of its own text (up to Node's 16 KiB) sent back.
+  it('names a long parameter with no value cut short, as it shows the type', async () => {
+    const name = `p${'x'.repeat(8000)}`;
+    const res = await fetch(`${served.url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': `application/json; ${name}`, accept: 'application/json' },
+      body: chatJson,
+    });
+    expect(res.status).to.equal(400);
+    const { message } = (await res.json()) as { message: string };
+    expect(message).to.include(`: parameter ${name.slice(0, 40)}… has no value; `);
+    expect(message.length).to.be.below(250);
+  });
+
   // RFC 9110 2.2 lets a recipient recover what it can of an invalid field: the media type comes
   // before any parameter, so a type no route takes is 415 however its parameters are written,
   // as plain text/plain is. The body is read by no guess: it is not read at all.
