@@ -295,7 +295,7 @@ export const RUN_HELP = `Usage: carbonscope run [options] -- <command> [args...]
 Runs <command>, forwards stdin, stdout, stderr and signals to it, meters the CPU time of it and
 all its child processes, and prints a summary on stderr when it ends. Exits with the command's
 exit code; 128+N when the command was killed by signal N; 127 when the command is not found;
-126 when it cannot be executed; 2 for a usage error.
+126 when it cannot be executed; 2 for a usage error or an invalid setting.
 
 ${COMMON_HELP}
 `;
@@ -303,7 +303,8 @@ ${COMMON_HELP}
 export const MONITOR_HELP = `Usage: carbonscope monitor [options]
 
 Samples the power of the whole machine, prints a line per interval on stderr, and prints a
-summary when stopped (Ctrl-C, SIGTERM or --duration).
+summary when stopped (Ctrl-C, SIGTERM or --duration). Exits 0; 1 when the CSV cannot be written
+or the last --otlp push fails; 2 for a usage error or an invalid setting.
 
 ${COMMON_HELP}
   -d, --duration <duration>  stop by itself after this long, e.g. 30s, 5m (default: until Ctrl-C)
@@ -317,7 +318,7 @@ export const IMPACTS_HELP = `Usage: carbonscope impacts [--provider P] --model M
 Estimates the environmental impacts of one LLM API request with the EcoLogits 0.11 method and
 its data (every model EcoLogits 0.11.3 knows, plus LLM_MODELS_FILE): energy, GWP, ADPe, PE and
 water, usage and embodied. Exits 0 with impacts, 1 when the model, provider or zone is unknown
-(the errors say which), 2 for a usage error.
+(the errors say which), 2 for a usage error or an invalid setting (LLM_MODELS_FILE).
 
 Options:
   -p, --provider <provider>    anthropic, cohere, google_genai, huggingface_hub, mistralai, openai

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { UsageError } from '../../../src/cli/args.js';
+import { IMPACTS_HELP, MONITOR_HELP, RUN_HELP, UsageError } from '../../../src/cli/args.js';
 import { asksVerbose, failureOf, unexpectedErrorText } from '../../../src/cli/failure.js';
 import { SettingsError } from '../../../src/settings.js';
 
@@ -49,6 +49,19 @@ describe('unexpected errors on the command line', () => {
         text: 'carbonscope: invalid setting PUE: expected a decimal number\n',
         code: 2,
       });
+    }
+  });
+
+  // The README gave the invalid setting's exit 2 in all three; each --help said nothing of it.
+  it("says in each command's --help that an invalid setting exits 2", () => {
+    for (const [command, help] of [
+      ['run', RUN_HELP],
+      ['monitor', MONITOR_HELP],
+      ['impacts', IMPACTS_HELP],
+    ]) {
+      expect(help.replace(/\s+/g, ' '), command).to.include(
+        '2 for a usage error or an invalid setting',
+      );
     }
   });
 
