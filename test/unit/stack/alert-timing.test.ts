@@ -87,3 +87,60 @@ describe('stack: when NoDataFromApp fires (promtool test rules)', () => {
     expect(out).to.include('SUCCESS');
   });
 });
+
+// The gauge as the service exports it per zone: its source is a label, so a switch ends one
+// series and starts another. Electricity Maps for 30 min, then the annual average (an outage
+// past GRID_STALE_MAX_AGE_SECONDS, or a revoked key), 15 s apart.
+const LIVE =
+  'carbonscope_grid_carbon_intensity{carbonscope_grid_zone="DE", carbonscope_grid_source="electricity-maps"}';
+const AVERAGE =
+  'carbonscope_grid_carbon_intensity{carbonscope_grid_zone="DE", carbonscope_grid_source="annual-average"}';
+
+describe('stack: when GridIntensityDegradedToFallback fires (promtool test rules)', () => {
+  const rule = alertRule('GridIntensityDegradedToFallback');
+  const labels = {
+    ...rule.labels,
+    carbonscope_grid_zone: 'DE',
+    carbonscope_grid_source: 'annual-average',
+  };
+  const annotations = {
+    summary: 'Grid intensity for DE fell back to annual-average',
+    description: (rule.annotations.description ?? '').replace(
+      '{{ $labels.carbonscope_grid_source }}',
+      'annual-average',
+    ),
+  };
+  const at = (evalTime: string, alerts: unknown[]) => ({
+    eval_time: evalTime,
+    alertname: rule.alert,
+    exp_alerts: alerts,
+  });
+
+  it('fires 15 min after live values give way to the average, until 6 h after the last live one', () => {
+    const out = promtoolTest({
+      interval: '15s',
+      input_series: [
+        { series: LIVE, values: '320x119 _x1600' },
+        { series: AVERAGE, values: '_x120 342x1600' },
+      ],
+      alert_rule_test: [
+        at('29m', []),
+        at('44m45s', []),
+        at('45m15s', [{ exp_labels: labels, exp_annotations: annotations }]),
+        at('6h', [{ exp_labels: labels, exp_annotations: annotations }]),
+        // The last live value is 6 h old: nothing says the zone ever had better.
+        at('6h50m', []),
+      ],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+
+  it('stays quiet for a stack on the average from the start (no API key)', () => {
+    const out = promtoolTest({
+      interval: '15s',
+      input_series: [{ series: AVERAGE, values: '342x400' }],
+      alert_rule_test: [at('30m', []), at('1h30m', [])],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+});
