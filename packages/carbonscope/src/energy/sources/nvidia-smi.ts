@@ -150,6 +150,12 @@ export interface NvidiaSmiOptions {
   /** Monotonic milliseconds; performance.now() by default. */
   clock?: () => number;
   probeTimeoutMs?: number;
+  /**
+   * Whether the probe keeps the process alive until it settles (default true): a process that
+   * awaits it with nothing else to do needs that. `register` awaits nothing of its own: a short
+   * script must end as it would without carbonscope, however long nvidia-smi takes.
+   */
+  holdProcess?: boolean;
   /** Silence after which a GPU counts as not read (a hung driver); default 5 intervals, ≥ 10 s. */
   stallMs?: number;
 }
@@ -226,6 +232,7 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
         // Held until the probe settles (first output or this timeout): the child and its pipes
         // are unref'd, so without it a process awaiting the probe with nothing else to do
         // (`monitor`, a script's `await tracker.start()`) ended with code 13 mid-await.
+        if (options.holdProcess === false) timer.unref();
         child = spawnLineChild(binary, args, {
           onLine(line) {
             const gpu = parseNvidiaSmiLine(line);
@@ -235,10 +242,12 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
             }
             integrator.add(gpu, clock());
             // One interval's lines come in a burst: wait a moment so the detail names every GPU.
-            burst ??= setTimeout(
+            if (burst) return;
+            burst = setTimeout(
               () => settle({ ok: true, detail: integrator.devices.join(', ') }),
               Math.min(100, intervalMs / 2),
             );
+            if (options.holdProcess === false) burst.unref();
           },
           onExit(code, signal, error) {
             ended = true;

@@ -146,6 +146,8 @@ export interface PowermetricsOptions {
   binary?: string;
   /** How long probe() waits for the first block; default 3 intervals + 2 s. */
   probeTimeoutMs?: number;
+  /** Whether the probe keeps the process alive until it settles; NvidiaSmiOptions.holdProcess. */
+  holdProcess?: boolean;
 }
 
 interface Accumulated {
@@ -224,6 +226,7 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
           settle({ ok: false, reason: `${binary} printed ${printed} within ${timeoutMs} ms` });
         }, timeoutMs);
         // Held until the probe settles, as in nvidia-smi.ts: the child and its pipes are unref'd.
+        if (options.holdProcess === false) timer.unref();
         onFirstBlock = () =>
           settle({ ok: true, detail: `${binary} ${args.join(' ')} (pid ${child?.pid})` });
         child = spawnLineChild(binary, args, {

@@ -75,6 +75,11 @@ export interface SelectSourcesOptions {
   readCgroup?: () => string;
   /** The meter's monotonic clock, which paces exporter figures (performance.now by default). */
   clock?: () => number;
+  /**
+   * Whether the probes of nvidia-smi and powermetrics keep the process alive until they settle
+   * (default true); `register` passes false (NvidiaSmiOptions.holdProcess).
+   */
+  holdProcess?: boolean;
 }
 
 export interface SelectedSources {
@@ -126,12 +131,14 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
         logger,
         intervalMs: energy.sampleIntervalMs,
         binary: options.binaries?.powermetrics,
+        holdProcess: options.holdProcess,
       }),
     'nvidia-smi': () =>
       createNvidiaSmiSource({
         logger,
         intervalMs: energy.sampleIntervalMs,
         binary: options.binaries?.nvidiaSmi,
+        holdProcess: options.holdProcess,
       }),
     estimate: () => createEstimateSource({ settings: energy }),
     kepler: () => makeExporter('kepler', energy, options),

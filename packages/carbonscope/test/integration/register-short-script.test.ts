@@ -1,0 +1,115 @@
+import { spawn } from 'node:child_process';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { childEnv } from '../helpers/child-env.js';
+import { tempDir, writeFakeBinary } from '../unit/energy/sources/helpers.js';
+
+// `node --import carbonscope/register script.js` must end when the script does, as it would
+// without carbonscope: register waits for nothing of its own. An nvidia-smi on PATH is probed
+// at start-up; a driver without persistence mode takes a second or more before its first line,
+// a hung one never prints. The probe may keep a process alive that awaits it (monitor, a
+// script's `await tracker.start()`), never one that only registered carbonscope.
+const REGISTER = fileURLToPath(new URL('../../src/register.js', import.meta.url));
+const INDEX = new URL('../../src/index.js', import.meta.url).href;
+
+const H200_LINE = '0, GPU-d8e27244-0719-2aa8-0140-8c7d084b3152, NVIDIA H200, 77.36\n';
+
+interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function runNode(args: string[], env: Record<string, string>): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, args, { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, ms: performance.now() - t0 }));
+  });
+}
+
+describe('carbonscope/register in a short script', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => {
+    ({ dir, cleanup } = tempDir('register-short'));
+  });
+  afterEach(() => cleanup());
+
+  const envWith = (path: string) =>
+    childEnv({ PATH: path, CARBON_INTENSITY: '300', CARBON_ZONE: 'DE' });
+  const script = ['--input-type=module', '-e', 'console.log("done")'];
+
+  /** The same script without carbonscope, then with it: both times, and the second's outcome. */
+  async function compare(path: string): Promise<{ plain: number; registered: Outcome }> {
+    const plain = await runNode(script, envWith(path));
+    expect(plain.stdout).to.equal('done\n');
+    const registered = await runNode(['--import', REGISTER, ...script], envWith(path));
+    expect(registered.code, registered.stderr).to.equal(0);
+    expect(registered.stdout).to.equal('done\n');
+    return { plain: plain.ms, registered };
+  }
+
+  it('ends at once beside an nvidia-smi that never prints (a hung driver)', async () => {
+    // The probe waits 3 intervals + 2 s (5 s) for a line: the script must not.
+    writeFakeBinary(dir, 'nvidia-smi', 'setInterval(() => undefined, 60_000);');
+    const { plain, registered } = await compare(`${dir}:${process.env.PATH ?? ''}`);
+    expect(registered.ms - plain, `plain ${plain} ms, registered ${registered.ms} ms`).to.be.below(
+      1500,
+    );
+  });
+
+  it('ends at once beside an nvidia-smi that prints its first line 2 s after it starts', async () => {
+    writeFakeBinary(
+      dir,
+      'nvidia-smi',
+      `setTimeout(() => { process.stdout.write(${JSON.stringify(H200_LINE)}); setInterval(() => process.stdout.write(${JSON.stringify(H200_LINE)}), 1000); }, 2000);`,
+    );
+    const { plain, registered } = await compare(`${dir}:${process.env.PATH ?? ''}`);
+    expect(registered.ms - plain, `plain ${plain} ms, registered ${registered.ms} ms`).to.be.below(
+      1500,
+    );
+  });
+
+  it('ends at once without any nvidia-smi', async () => {
+    // Only node's own folder: no nvidia-smi, no powermetrics.
+    const { plain, registered } = await compare(dirname(process.execPath));
+    expect(registered.ms - plain, `plain ${plain} ms, registered ${registered.ms} ms`).to.be.below(
+      1500,
+    );
+  });
+
+  it("still keeps a script alive that awaits tracker.start() beside it (the probe's answer)", async () => {
+    writeFakeBinary(
+      dir,
+      'nvidia-smi',
+      `setTimeout(() => { process.stdout.write(${JSON.stringify(H200_LINE)}); setInterval(() => process.stdout.write(${JSON.stringify(H200_LINE)}), 200); }, 1000);`,
+    );
+    const awaiting = `
+import { EmissionsTracker } from ${JSON.stringify(INDEX)};
+const tracker = new EmissionsTracker('job');
+await tracker.start();
+const f = await tracker.stop();
+console.log(JSON.stringify({ operation: f.operation }));
+`;
+    const r = await runNode(['--import', REGISTER, '--input-type=module', '-e', awaiting], {
+      ...envWith(`${dir}:${process.env.PATH ?? ''}`),
+      // No collector here: register's own SDK would spend its last push's timeout on it.
+      OTEL_METRICS_EXPORTER: 'none',
+    });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(JSON.parse(r.stdout)).to.deep.equal({ operation: 'job' });
+  });
+});
