@@ -72,8 +72,12 @@ interface Result {
   stderr: string;
 }
 
-/** `carbonscope run --source nvidia-smi --json -o <dir>/emissions.csv -- node -e <script>`. */
-function runWithGpu(dir: string, script: string): Promise<Result> {
+/**
+ * `carbonscope run --source nvidia-smi --json -o <dir>/emissions.csv -- node -e <script>`.
+ * With `interruptAfterMs`, it runs in a process group of its own, as a shell's foreground job
+ * does, and the group gets SIGINT then, as Ctrl-C sends it.
+ */
+function runWithGpu(dir: string, script: string, interruptAfterMs?: number): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -102,8 +106,12 @@ function runWithGpu(dir: string, script: string): Promise<Result> {
           LOG_LEVEL: '',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
+        detached: interruptAfterMs !== undefined,
       },
     );
+    if (interruptAfterMs !== undefined) {
+      setTimeout(() => process.kill(-(child.pid as number), 'SIGINT'), interruptAfterMs);
+    }
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -174,6 +182,31 @@ describe("carbonscope run: the command's share of the GPU (nvidia-smi pmon)", fu
     );
     expect(row.gpu_count).to.equal('1');
     expect(row.gpu_model).to.equal('1 x NVIDIA H200');
+  });
+
+  it("Ctrl-C: the GPU readers outlive the signal, and the command's clean-up is measured", async () => {
+    const dir = tempDirUntilExit('carbonscope-gpu-');
+    fakeNvidiaSmi(dir);
+    // The command takes 1.5 s to end after SIGINT (a training loop saving a checkpoint): the
+    // GPU still draws, and it is still the command's.
+    const r = await runWithGpu(
+      dir,
+      `${command(dir)}
+      process.on('SIGINT', () => setTimeout(() => process.exit(130), 1500));
+      setTimeout(() => {}, 20_000);`,
+      3000,
+    );
+    expect(r.code, r.stderr).to.equal(130);
+    const report = JSON.parse(r.stdout) as Report;
+    const notes = report.measurement.notes.join('\n');
+    expect(notes, r.stderr).to.not.include('pmon ended');
+    expect(r.stderr).to.not.include('no more GPU readings');
+    // The fake prints its loaded line throughout: the whole run at that power, to the end.
+    const watts = Number(LOADED.split(',')[3]);
+    const machine = gpuOf(report.host.components)?.joules ?? 0;
+    expect(machine / report.durationSeconds, r.stderr).to.be.closeTo(watts, watts * 0.1);
+    const mine = gpuOf(report.energy.components)?.joules ?? 0;
+    expect(mine / machine, r.stderr).to.be.above(0.5 * (99 / 123));
   });
 
   it('falls back to the host figures, saying why, when pmon fails', async () => {

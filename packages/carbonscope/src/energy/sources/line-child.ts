@@ -17,6 +17,9 @@ export interface LineChildHandlers {
 /**
  * Runs a long-lived child and hands its stdout over line by line. The child is unref'd so it
  * never keeps the process alive on its own; stop() kills it, holding the process until it ends.
+ * It runs in a process group of its own: Ctrl-C signals the terminal's whole foreground group,
+ * and a reader ended by it (nvidia-smi, pmon) left the measured command's clean-up unread. Were
+ * this process to die first, the child ends at its next line, on the closed pipe (SIGPIPE).
  */
 export function spawnLineChild(
   binary: string,
@@ -33,7 +36,10 @@ export function spawnLineChild(
     handlers.onExit(code, signal, error as NodeJS.ErrnoException | undefined);
   };
 
-  const child: ChildProcess = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(binary, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   child.on('error', (err) => finish(null, null, err));
   child.on('close', (code, signal) => finish(code, signal));
   child.unref();
