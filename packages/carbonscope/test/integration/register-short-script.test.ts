@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { childEnv } from '../helpers/child-env.js';
-import { tempDir, writeFakeBinary } from '../unit/energy/sources/helpers.js';
+import { fakePid, tempDir, waitFor, writeFakeBinary } from '../unit/energy/sources/helpers.js';
 
 // `node --import carbonscope/register script.js` must end when the script does, as it would
 // without carbonscope: register waits for nothing of its own. An nvidia-smi on PATH is probed
@@ -14,6 +15,16 @@ const REGISTER = fileURLToPath(new URL('../../src/register.js', import.meta.url)
 const INDEX = new URL('../../src/index.js', import.meta.url).href;
 
 const H200_LINE = '0, GPU-d8e27244-0719-2aa8-0140-8c7d084b3152, NVIDIA H200, 77.36\n';
+
+/** Whether `pid` runs: a zombie has ended, whoever is yet to reap it (kill(pid, 0) says yes). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
 
 interface Outcome {
   code: number | null;
@@ -69,6 +80,23 @@ describe('carbonscope/register in a short script', function () {
     expect(registered.ms - plain, `plain ${plain} ms, registered ${registered.ms} ms`).to.be.below(
       1500,
     );
+  });
+
+  it('leaves no nvidia-smi behind that was still being probed when the script ended', async () => {
+    writeFakeBinary(dir, 'nvidia-smi', 'setInterval(() => undefined, 60_000);');
+    // Long enough for the probe to spawn it; it never prints, so no closed pipe would end it.
+    const r = await runNode(
+      ['--import', REGISTER, '--input-type=module', '-e', 'setTimeout(() => {}, 500)'],
+      envWith(`${dir}:${process.env.PATH ?? ''}`),
+    );
+    expect(r.code, r.stderr).to.equal(0);
+    expect(existsSync(join(dir, 'nvidia-smi.pid')), 'the probe spawned nvidia-smi').to.equal(true);
+    const pid = fakePid(dir, 'nvidia-smi');
+    try {
+      await waitFor(() => !running(pid), 2000);
+    } finally {
+      if (running(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('ends at once beside an nvidia-smi that prints its first line 2 s after it starts', async () => {

@@ -18,8 +18,9 @@ export interface LineChildHandlers {
  * Runs a long-lived child and hands its stdout over line by line. The child is unref'd so it
  * never keeps the process alive on its own; stop() kills it, holding the process until it ends.
  * It runs in a process group of its own: Ctrl-C signals the terminal's whole foreground group,
- * and a reader ended by it (nvidia-smi, pmon) left the measured command's clean-up unread. Were
- * this process to die first, the child ends at its next line, on the closed pipe (SIGPIPE).
+ * and a reader ended by it (nvidia-smi, pmon) left the measured command's clean-up unread. It
+ * is ended when this process exits; a process killed outright leaves it to end at its next
+ * line, on the closed pipe (SIGPIPE).
  */
 export function spawnLineChild(
   binary: string,
@@ -28,9 +29,16 @@ export function spawnLineChild(
 ): LineChild {
   let exited = false;
   let exitWaiters: (() => void)[] = [];
+  // A process that ends without stop() (a short script under `register` while the probe still
+  // waits) must not leave it running: a reader that prints nothing (a hung driver) never meets
+  // the closed pipe that would end it. Synchronous, as an exit listener must be.
+  const killAtExit = () => {
+    child.kill('SIGTERM');
+  };
   const finish = (code: number | null, signal: NodeJS.Signals | null, error?: Error) => {
     if (exited) return;
     exited = true;
+    process.off('exit', killAtExit);
     for (const w of exitWaiters) w();
     exitWaiters = [];
     handlers.onExit(code, signal, error as NodeJS.ErrnoException | undefined);
@@ -43,6 +51,7 @@ export function spawnLineChild(
   child.on('error', (err) => finish(null, null, err));
   child.on('close', (code, signal) => finish(code, signal));
   child.unref();
+  process.on('exit', killAtExit);
 
   let pending = '';
   child.stdout?.setEncoding('utf8');
