@@ -1,4 +1,5 @@
 import { type MeterProvider, metrics, type TracerProvider } from '@opentelemetry/api';
+import { heldUntilSettled } from '../hold.js';
 import { installRouteResolvers } from '../http/frameworks/index.js';
 import type { Logger } from '../log.js';
 import type { Carbonscope, CarbonscopeOptions } from '../runtime/carbonscope.js';
@@ -43,6 +44,9 @@ export class CarbonscopeInstrumentation {
     installRouteResolvers();
     this.starting ??= startDefault({
       ...this.config,
+      // As register: an application that only built the SDK ends when it would without
+      // carbonscope, not after the GPU probe; ready() holds for whoever awaits the start.
+      select: { holdProcess: false, ...this.config.select },
       logger: this.logger,
       captureContext: captureSpan,
       contextActive: contextPropagates,
@@ -68,9 +72,12 @@ export class CarbonscopeInstrumentation {
     this.starting = undefined;
   }
 
-  /** Resolves once enable() has started the meter and bound the instruments. */
+  /**
+   * Resolves once enable() has started the meter and bound the instruments, keeping the process
+   * alive until then (the start's own probes do not).
+   */
   ready(): Promise<void> {
-    return this.starting ?? Promise.resolve();
+    return this.starting ? heldUntilSettled(this.starting) : Promise.resolve();
   }
 
   setMeterProvider(meterProvider: MeterProvider): void {

@@ -1,3 +1,4 @@
+import { heldUntilSettled } from '../hold.js';
 import { Carbonscope, type CarbonscopeOptions } from './carbonscope.js';
 
 /**
@@ -15,25 +16,14 @@ interface Slot {
 }
 const holder = globalThis as { [KEY]?: Slot };
 
-/** A ref'd timer that only holds the event loop open; it never fires in practice. */
-const KEEP_ALIVE_MS = 2 ** 30;
-
-/**
- * `starting`, keeping the process alive until it settles: the first caller's probes may hold
- * nothing (`register`'s), and a script awaiting the same start with nothing else to do would
- * end with code 13 mid-await.
- */
-function held(starting: Promise<Carbonscope>): Promise<Carbonscope> {
-  const hold = setInterval(() => undefined, KEEP_ALIVE_MS);
-  return starting.finally(() => clearInterval(hold));
-}
-
 /** The started default instance: created and started on the first call, shared after that. */
 export function startDefault(options: CarbonscopeOptions = {}): Promise<Carbonscope> {
   const existing = holder[KEY];
   if (existing) {
     const holds = options.select?.holdProcess !== false && existing.started === undefined;
-    return holds ? held(existing.starting) : existing.starting;
+    // The first caller's probes may hold nothing (register's): a script awaiting the same start
+    // is held here.
+    return holds ? heldUntilSettled(existing.starting) : existing.starting;
   }
   const slot: Slot = {
     starting: Promise.resolve() as unknown as Promise<Carbonscope>,

@@ -141,3 +141,46 @@ console.log(JSON.stringify({ operation: f.operation }));
     expect(JSON.parse(r.stdout)).to.deep.equal({ operation: 'job' });
   });
 });
+
+describe('CarbonscopeInstrumentation in a short script', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => {
+    ({ dir, cleanup } = tempDir('instrumentation-short'));
+    // A hung driver: the probe would wait 5 s for a line.
+    writeFakeBinary(dir, 'nvidia-smi', 'setInterval(() => undefined, 60_000);');
+  });
+  afterEach(() => cleanup());
+
+  const env = () =>
+    childEnv({
+      PATH: `${dir}:${process.env.PATH ?? ''}`,
+      CARBON_INTENSITY: '300',
+      CARBON_ZONE: 'DE',
+    });
+  const withInstrumentation = (body: string) => [
+    '--input-type=module',
+    '-e',
+    `import { CarbonscopeInstrumentation } from ${JSON.stringify(INDEX)};
+const instrumentation = new CarbonscopeInstrumentation();
+${body}`,
+  ];
+
+  it('ends at once, as the script would without it, beside a hung nvidia-smi', async () => {
+    const plain = await runNode(['--input-type=module', '-e', 'console.log("done")'], env());
+    const r = await runNode(withInstrumentation('console.log("done");'), env());
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.equal('done\n');
+    expect(r.ms - plain.ms, `plain ${plain.ms} ms, instrumented ${r.ms} ms`).to.be.below(1500);
+  });
+
+  it('keeps a script alive that awaits ready() (the probe answers, after its timeout here)', async () => {
+    const r = await runNode(
+      withInstrumentation('await instrumentation.ready(); console.log("ready");'),
+      env(),
+    );
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.equal('ready\n');
+  });
+});
