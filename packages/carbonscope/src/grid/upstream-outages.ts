@@ -1,4 +1,12 @@
-import { FailureRun, REASON_REPEAT_MS } from '../failure-run.js';
+import { elapsedText } from '../elapsed-text.js';
+import {
+  type FailureNews,
+  FailureRun,
+  FLAP_WINDOW_MS,
+  REASON_REPEAT_MS,
+  spellText,
+  tallyText,
+} from '../failure-run.js';
 import type { Logger } from '../log.js';
 import { UpstreamError } from './errors.js';
 
@@ -33,9 +41,11 @@ export function lookupFailure(error: unknown): LookupFailure {
 
 /**
  * The log of one endpoint's outages, zone by zone: a line when a zone starts failing, the
- * reason again at most every OUTAGE_REMIND_MS while it lasts (FailureRun's policy, the one the
- * OTLP pushes follow), and one info line, with its length, when a good answer ends it. A zone is
- * kept only while it fails, and only known zones are ever asked, so the map is bounded by them.
+ * reason again at most every OUTAGE_REMIND_MS while it lasts, and one info line, with its
+ * length, when a good answer ends it. A zone that fails again within FLAP_WINDOW_MS of a
+ * recovery is flapping: one line at most per window with the counts, and its end once it held
+ * for a window (FailureRun's policy, the one the OTLP pushes follow). A zone is kept while it
+ * fails or flaps, and only known zones are ever asked, so the map is bounded by them.
  */
 export class UpstreamOutages {
   private readonly runs = new Map<string, FailureRun>();
@@ -57,30 +67,39 @@ export class UpstreamOutages {
     }
     const news = run.failed(failure.reason, now);
     if (news === undefined) return false;
-    const lasted = run.lastedAt(now);
-    const still = news === 'started' ? '' : `still failing after ${elapsedText(lasted)}: `;
+    const { lastedMs } = run.tally;
     this.logger[failure.level](
       {
         zone,
         endpoint: this.endpoint,
-        failingForSeconds: Math.floor(lasted / 1000),
+        failingForSeconds: Math.floor(lastedMs / 1000),
+        ...(news === 'flapping' ? tallyFields(run) : {}),
         ...failure.fields,
       },
-      `${this.prefix(zone)}${still}${failure.reason}; ${standIn}`,
+      `${this.prefix(zone)}${failingText(news, run)}${failure.reason}; ${standIn}`,
     );
     return true;
   }
 
-  /** A good answer at `now`: ends the zone's outage, if it had one, in one info line. */
+  /** A good answer at `now`: ends the zone's outage, or its flapping once held, in an info line. */
   recovered(zone: string, now: number, fields: object = {}): void {
     const run = this.runs.get(zone);
     if (run === undefined) return;
-    this.runs.delete(zone);
-    const lasted = run.succeeded(now) ?? 0;
+    const news = run.succeeded(now);
+    if (run.settled) this.runs.delete(zone);
+    if (news === undefined) return;
     const then = this.endpoint === 'latest' ? '; its live values are used again' : '';
+    const { lastedMs } = run.tally;
+    if (news === 'steady') {
+      this.logger.info(
+        { zone, endpoint: this.endpoint, ...tallyFields(run), ...fields },
+        `${this.prefix(zone)}Electricity Maps answers steadily again, no failure for ${elapsedText(FLAP_WINDOW_MS)} (${spellText(run.tally, 'lookups')})${then}`,
+      );
+      return;
+    }
     this.logger.info(
-      { zone, endpoint: this.endpoint, failedForSeconds: Math.floor(lasted / 1000), ...fields },
-      `${this.prefix(zone)}Electricity Maps answers again after ${elapsedText(lasted)}${then}`,
+      { zone, endpoint: this.endpoint, failedForSeconds: Math.floor(lastedMs / 1000), ...fields },
+      `${this.prefix(zone)}Electricity Maps answers again after ${elapsedText(lastedMs)}${then}`,
     );
   }
 
@@ -89,12 +108,15 @@ export class UpstreamOutages {
   }
 }
 
-/** How long something lasted, as a person says it: 45 s, 25 min, 1 h 5 min. */
-export function elapsedText(ms: number): string {
-  const s = Math.floor(Math.max(0, ms) / 1000);
-  if (s < 60) return `${s} s`;
-  const min = Math.floor(s / 60);
-  if (min < 60) return `${min} min`;
-  const rest = min % 60;
-  return rest === 0 ? `${Math.floor(min / 60)} h` : `${Math.floor(min / 60)} h ${rest} min`;
+/** What a line adds before the reason: nothing for a run's first, else how it goes on. */
+function failingText(news: FailureNews, run: FailureRun): string {
+  if (news === 'started') return '';
+  if (news === 'flapping') return `failing on and off, ${tallyText(run.tally, 'lookups')}: `;
+  return `still failing after ${elapsedText(run.tally.lastedMs)}: `;
+}
+
+/** A flapping line's counts, as fields. */
+function tallyFields(run: FailureRun): Record<string, number> {
+  const { failed, attempts, overMs } = run.tally;
+  return { failedLookups: failed, lookups: attempts, overSeconds: Math.floor(overMs / 1000) };
 }

@@ -1,10 +1,11 @@
-import { FailureRun } from '../failure-run.js';
+import { elapsedText } from '../elapsed-text.js';
+import { FailureRun, FLAP_WINDOW_MS, spellText, tallyText } from '../failure-run.js';
 import { type Logger, redactSecrets } from '../log.js';
 import type { Env } from '../settings.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import { failureOf, type PushMetricExporter, withResults } from './optional-sdk.js';
 
-export { REASON_REPEAT_MS } from '../failure-run.js';
+export { FLAP_WINDOW_MS, REASON_REPEAT_MS } from '../failure-run.js';
 
 /**
  * The exporter, saying in one warning line when pushes start to fail: the SDK hands the error
@@ -12,7 +13,10 @@ export { REASON_REPEAT_MS } from '../failure-run.js';
  * or a refused key would lose every figure without a word. One line per run of failures, and
  * one (info) when a push gets through again; a reason that changes within the run (a timeout,
  * then a refusal, by turns) is told again only after REASON_REPEAT_MS, so no interval adds a
- * line. The URL's user, password and query values are never shown.
+ * line. A collector that takes some pushes and refuses others (failures within FLAP_WINDOW_MS
+ * of a recovery) is told as flapping, with counts, at most once a window, and steady again once
+ * a window passed with none failing (FailureRun). The URL's user, password and query values
+ * are never shown.
  */
 export function reportingFailures(
   exporter: PushMetricExporter,
@@ -26,12 +30,21 @@ export function reportingFailures(
   return withResults(exporter, (result) => {
     const failure = failureOf(result);
     if (failure === undefined) {
-      if (run.succeeded(now()) !== undefined) logger.info(`metrics pushed to ${shown} again`);
+      const news = run.succeeded(now());
+      if (news === 'recovered') logger.info(`metrics pushed to ${shown} again`);
+      if (news === 'steady') {
+        logger.info(
+          `metrics pushed to ${shown} steadily again, none failed for ${elapsedText(FLAP_WINDOW_MS)} (${spellText(run.tally, 'pushes')})`,
+        );
+      }
       return;
     }
-    if (run.failed(failure, now()) === undefined) return;
+    const news = run.failed(failure, now());
+    if (news === undefined) return;
+    const reason = redactSecrets(failure, secrets);
+    const flapping = news === 'flapping' ? ` on and off, ${tallyText(run.tally, 'pushes')}` : '';
     logger.warn(
-      `could not push metrics to ${shown}: ${redactSecrets(failure, secrets)}; the next export tries again`,
+      `could not push metrics to ${shown}${flapping}: ${reason}; the next export tries again`,
     );
   });
 }

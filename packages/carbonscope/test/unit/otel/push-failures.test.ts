@@ -23,6 +23,7 @@ const ok: ExportResult = { code: 0 };
 
 describe('otel: a failing OTLP push is told once, and its recovery once', () => {
   it('one warning for a run of failures, whatever their reasons, then one line when one gets through', () => {
+    // The refusal 2 s after the recovery is no new run: the collector flaps, and says so.
     const lines: string[] = [];
     let clock = 0;
     const results = [refused, refused, timedOut, refused, timedOut, ok, ok, refused];
@@ -39,7 +40,7 @@ describe('otel: a failing OTLP push is told once, and its recovery once', () => 
     expect(lines).to.deep.equal([
       'warn: could not push metrics to http://[redacted]@collector:4318/v1/metrics?api_key=[redacted]: connect ECONNREFUSED 127.0.0.1:1; the next export tries again',
       'info: metrics pushed to http://[redacted]@collector:4318/v1/metrics?api_key=[redacted] again',
-      'warn: could not push metrics to http://[redacted]@collector:4318/v1/metrics?api_key=[redacted]: connect ECONNREFUSED 127.0.0.1:1; the next export tries again',
+      'warn: could not push metrics to http://[redacted]@collector:4318/v1/metrics?api_key=[redacted] on and off, failed 6 of the last 8 pushes in 7 s: connect ECONNREFUSED 127.0.0.1:1; the next export tries again',
     ]);
   });
 
@@ -63,5 +64,38 @@ describe('otel: a failing OTLP push is told once, and its recovery once', () => 
       'connect ECONNREFUSED 127.0.0.1:1; the next export tries again',
       'Request timed out; the next export tries again',
     ]);
+  });
+});
+
+describe('otel: a collector that takes every other push', () => {
+  /** An hour of exports 5 s apart through reportingFailures, failing where `fails(t)`. */
+  function anHour(fails: (t: number) => boolean): string[] {
+    const lines: string[] = [];
+    let clock = 0;
+    const exporter = reportingFailures(
+      { ...scriptedExporter([]), export: (_m, done) => done(fails(clock) ? refused : ok) },
+      'http://collector:4318/v1/metrics',
+      recordingLogger(lines),
+      () => clock,
+    );
+    for (; clock < 3_600_000; clock += 5000) exporter.export({} as never, () => undefined);
+    return lines;
+  }
+
+  it('is told in a handful of lines over an hour at a 5 s interval, not one pair per export', () => {
+    const lines = anHour((t) => t % 10_000 === 0);
+    // Before: 720 lines, a warning and a recovery per pair of exports.
+    expect(lines, lines.join('\n')).to.have.length(8);
+    expect(lines[3]).to.equal(
+      'warn: could not push metrics to http://collector:4318/v1/metrics on and off, failed 60 of the last 120 pushes in 10 min: connect ECONNREFUSED 127.0.0.1:1; the next export tries again',
+    );
+  });
+
+  it('says when it is steady again, once no push failed for 10 min', () => {
+    const lines = anHour((t) => t < 1_200_000 && t % 10_000 === 0);
+    expect(lines.at(-1)).to.equal(
+      'info: metrics pushed to http://collector:4318/v1/metrics steadily again, none failed for 10 min (120 of 359 pushes failed in 29 min)',
+    );
+    expect(lines).to.have.length(5);
   });
 });
