@@ -1,12 +1,17 @@
 // The application's own OpenTelemetry SDK, with carbonscope as one of its instrumentations.
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import * as sdkMetrics from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
-import { CarbonscopeInstrumentation, stop } from 'carbonscope';
+import { CarbonscopeInstrumentation, stop, withCurrentGauges } from 'carbonscope';
 
 const sdk = new NodeSDK({
   // Port 9464 unless OTEL_EXPORTER_PROMETHEUS_PORT says otherwise.
   metricReaders: [
-    new PrometheusExporter({ port: Number(process.env.OTEL_EXPORTER_PROMETHEUS_PORT) || 9464 }),
+    // A gauge exports only what it observes now: the grid's fallback series leaves at recovery.
+    withCurrentGauges(
+      sdkMetrics,
+      new PrometheusExporter({ port: Number(process.env.OTEL_EXPORTER_PROMETHEUS_PORT) || 9464 }),
+    ),
   ],
   instrumentations: [new CarbonscopeInstrumentation()],
 });

@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import type { Logger } from '../../../src/log.js';
 import { METRICS } from '../../../src/metrics/index.js';
 import { attachToOtel } from '../../../src/otel/attach.js';
+import { withCurrentGauges } from '../../../src/otel/current-gauges.js';
 import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
 import { LocalHistograms } from '../../../src/otel/local-histograms.js';
 import { SCOPE } from '../../../src/otel/scope.js';
@@ -34,7 +35,11 @@ import { waitFor } from '../energy/sources/helpers.js';
  * Prometheus exporter does: no unit word in the names (`hw_host_energy_total`).
  */
 function provider(metricProducers: sdkMetrics.MetricProducer[] = []) {
-  const reader = new PrometheusExporter({ preventServerStart: true, metricProducers });
+  // As the README's recipe has it (test/integration/readme-recipe runs the block itself).
+  const reader = withCurrentGauges(
+    sdkMetrics,
+    new PrometheusExporter({ preventServerStart: true, metricProducers }),
+  );
   const mp = new MeterProvider({ readers: [reader] });
   const serializer = new PrometheusSerializer();
   return {
