@@ -39,19 +39,20 @@ function gridSources(text: string): string[] {
 describe("the package README's recipe for an application's own SDK, run as written", function () {
   this.timeout(60_000);
   const stub = new StubElectricityMaps('recipe-key');
-  // Under dist (ignored, built output): `carbonscope` and the SDK resolve as a user's would.
-  const dir = mkdtempSync(join(libraryRoot, 'dist', 'recipe-'));
+  let dir: string | undefined;
   let app: Spawned | undefined;
 
   after(async () => {
     await app?.stop('SIGKILL');
     await stub.close();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   it('serves only the grid source that answers now: the fallback series leaves at recovery', async () => {
     await stub.start();
     stub.next(...Array.from({ length: 1000 }, () => ({ status: 503 })));
+    // Under dist (ignored, built output): `carbonscope` and the SDK resolve as a user's would.
+    dir = mkdtempSync(join(libraryRoot, 'dist', 'recipe-'));
     const file = join(dir, 'otel.mjs');
     writeFileSync(file, recipe());
     const port = await freePort();
