@@ -1,4 +1,5 @@
 export type { GpuShareReader } from './gpu-share-reader.js';
+export { MIG_QUERY_ARGS, type MigMode, parseMigModes, queryMigModes } from './mig-mode.js';
 export {
   feedPmon,
   PMON_ARGS,
@@ -7,4 +8,9 @@ export {
   pmonArgs,
 } from './pmon-feed.js';
 export { PmonParser, type PmonRow } from './pmon-parser.js';
-export { type GpuShareOutcome, PmonShares, type PmonSharesOptions } from './pmon-shares.js';
+export {
+  type GpuShareOutcome,
+  PmonShares,
+  type PmonSharesOptions,
+  type UnsharedGpu,
+} from './pmon-shares.js';

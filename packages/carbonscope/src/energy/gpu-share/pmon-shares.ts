@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { GpuShareReader } from './gpu-share-reader.js';
+import type { MigMode } from './mig-mode.js';
 import type { PmonRow } from './pmon-parser.js';
 
 /** One GPU's pmon rows of the interval in progress and its latest share. */
@@ -14,6 +15,19 @@ interface GpuRows {
   /** When that interval's last row came, ms. */
   shareAtMs: number;
   lastRowMs: number;
+  /** Whether pmon printed any row of it yet, and any with SM use. */
+  everRows: boolean;
+  everBusy: boolean;
+  /** Whether the power source reads it (watch()): only those are named when unread. */
+  watched: boolean;
+  mig: MigMode;
+}
+
+/** A GPU the power source reads whose share pmon never told, and why, in words. */
+export interface UnsharedGpu {
+  /** `gpu1`. */
+  device: string;
+  why: string;
 }
 
 /** Why the command's GPU share is not (or no longer) read; said once in the report. */
@@ -22,6 +36,11 @@ export interface GpuShareOutcome {
   read: boolean;
   /** Why not, or why not for the whole run: pmon failed or ended, or a foreign pid namespace. */
   fallback?: string;
+  /**
+   * Where shares were read: the GPUs among those read for power that pmon printed no SM
+   * utilization for (none at all, or none on a MIG-enabled GPU), whose energy stays the host's.
+   */
+  unshared?: UnsharedGpu[];
 }
 
 export interface PmonSharesOptions {
@@ -41,11 +60,25 @@ export interface PmonSharesOptions {
 /** Busy pids named in the foreign-namespace reason, at most. */
 const NAMED_PIDS = 5;
 
+/** What a GPU pmon printed no utilization for is said to be, by its MIG mode. */
+const UNREAD_WHY: Record<MigMode, string> = {
+  enabled: 'pmon printed no utilization for it (MIG mode is enabled: pmon reads none there)',
+  disabled: 'pmon printed no utilization for it',
+  unknown: 'pmon printed no utilization for it (MIG mode?)',
+};
+
 /**
  * The command's share of each GPU, by SM utilization: per meter interval and GPU, the SM % of
  * the command's pids over the SM % of all pids, summed over the pmon rows that came in the
  * interval. An interval whose rows show no SM use at all gives a share of 0 (the GPU's idle
- * energy stays the host's). Shares are read only between begin() and a failure.
+ * energy stays the host's). Shares are read only between begin() and a failure. A GPU in MIG
+ * mode gives none until pmon shows SM use on it: there its `-` says it cannot tell, not idle.
+ *
+ * Whether pmon's pids are this pid namespace's is decided over the whole run, not by the first
+ * busy pid: one is local as soon as any busy pid is in /proc here or in the command's tree; the
+ * run falls back (outcome()) only if busy pids came and none ever was. A busy pid can be gone
+ * from /proc by the time it is looked up (it ended after pmon's sample) or hidden there (hidepid),
+ * so a single absent pid proves nothing, and the shares are computed throughout meanwhile.
  */
 export class PmonShares implements GpuShareReader {
   readonly source = 'nvidia-smi' as const;
@@ -59,15 +92,28 @@ export class PmonShares implements GpuShareReader {
   /** Whether shares were read before a failure. */
   private wasOn = false;
   private why: string | undefined;
-  /** Whether any busy pid of the rows is in this pid namespace; undefined until one is busy. */
-  private local: boolean | undefined;
-  /** Busy pids seen that are not in this pid namespace (the first few, for the reason). */
-  private readonly foreign = new Set<number>();
+  /** Whether a busy pid of the rows was ever in /proc here or in the command's tree. */
+  private local = false;
+  /** Busy pids seen that /proc here did not show (the first few, for the reason). */
+  private readonly absent = new Set<number>();
   private readonly checked = new Set<number>();
 
   constructor(private readonly o: PmonSharesOptions) {
     this.staleMs = o.staleMs ?? 2500;
     this.pidExists = o.pidExists ?? ((pid) => existsSync(`/proc/${pid}`));
+  }
+
+  /**
+   * The GPUs the power source reads, with their MIG mode where nvidia-smi told it: those pmon
+   * printed no utilization for are named in outcome(), and a MIG-enabled one gives no share
+   * until pmon shows SM use on it.
+   */
+  watch(gpus: readonly number[], mig: ReadonlyMap<number, MigMode> = new Map()): void {
+    for (const index of gpus) {
+      const g = this.gpu(index);
+      g.watched = true;
+      g.mig = mig.get(index) ?? 'unknown';
+    }
   }
 
   /** pmon answers: shares are read from now on; `stop` ends it (close() calls it). */
@@ -94,10 +140,14 @@ export class PmonShares implements GpuShareReader {
     if (this.state === 'failed') return;
     const g = this.gpu(row.gpu);
     g.rows = true;
+    g.everRows = true;
     g.lastRowMs = this.o.clock();
     if (row.pid === undefined) return;
     g.smByPid.set(row.pid, (g.smByPid.get(row.pid) ?? 0) + row.sm);
-    if (row.sm > 0 && this.local !== true) this.checkNamespace(row.pid);
+    if (row.sm > 0) {
+      g.everBusy = true;
+      if (!this.local) this.checkNamespace(row.pid);
+    }
   }
 
   next(nowMs: number): void {
@@ -107,7 +157,10 @@ export class PmonShares implements GpuShareReader {
         let mine = 0;
         for (const [pid, sm] of g.smByPid) {
           all += sm;
-          if (this.o.isCommand(pid)) mine += sm;
+          if (!this.o.isCommand(pid)) continue;
+          mine += sm;
+          // The command's tree is this namespace's, whether or not /proc still shows the pid.
+          if (sm > 0) this.local = true;
         }
         g.share = all > 0 ? mine / all : 0;
         g.shareAtMs = g.lastRowMs;
@@ -120,24 +173,44 @@ export class PmonShares implements GpuShareReader {
   }
 
   share(device: string): number | undefined {
-    if (this.state !== 'on' || this.local === false) return undefined;
-    return this.byDevice.get(device)?.share;
+    if (this.state !== 'on') return undefined;
+    const g = this.byDevice.get(device);
+    if (!g || (g.mig === 'enabled' && !g.everBusy)) return undefined;
+    return g.share;
   }
 
   async close(): Promise<void> {
     await this.stop();
   }
 
+  /** Read it after the meter's last sample: that sample can still find the command's pids. */
   outcome(): GpuShareOutcome | undefined {
     if (this.state === 'off') return undefined;
-    if (this.local === false) {
-      const pids = [...this.foreign].join(', ');
+    if (!this.local && this.absent.size > 0) {
+      const pids = [...this.absent].join(', ');
       return {
         read: false,
-        fallback: `nvidia-smi pmon names busy processes (pid ${pids}) none of which is in this pid namespace (a container?)`,
+        fallback: `nvidia-smi pmon names busy processes (pid ${pids}) none of which this /proc shows or the command's tree holds (another pid namespace: a container? or /proc mounted with hidepid)`,
       };
     }
-    return this.why === undefined ? { read: true } : { read: this.wasOn, fallback: this.why };
+    const read = this.why === undefined || this.wasOn;
+    const unshared = read ? this.unshared() : [];
+    return {
+      read,
+      ...(this.why === undefined ? {} : { fallback: this.why }),
+      ...(unshared.length > 0 ? { unshared } : {}),
+    };
+  }
+
+  /** The watched GPUs pmon printed no utilization for, in index order. */
+  private unshared(): UnsharedGpu[] {
+    const unread: UnsharedGpu[] = [];
+    const byIndex = [...this.gpus].sort(([a], [b]) => a - b);
+    for (const [, g] of byIndex) {
+      if (!g.watched || (g.everRows && (g.mig !== 'enabled' || g.everBusy))) continue;
+      unread.push({ device: g.device, why: UNREAD_WHY[g.mig] });
+    }
+    return unread;
   }
 
   private gpu(index: number): GpuRows {
@@ -150,6 +223,10 @@ export class PmonShares implements GpuShareReader {
         share: undefined,
         shareAtMs: 0,
         lastRowMs: 0,
+        everRows: false,
+        everBusy: false,
+        watched: false,
+        mig: 'unknown',
       };
       this.gpus.set(index, g);
       this.byDevice.set(g.device, g);
@@ -158,8 +235,9 @@ export class PmonShares implements GpuShareReader {
   }
 
   /**
-   * A busy pid that is not in /proc here: pmon sees another pid namespace (carbonscope in a
-   * container, the driver on the host), whose pids say nothing of the command's tree.
+   * A busy pid in /proc here makes pmon's pids this namespace's. One that is not may be of
+   * another namespace (carbonscope in a container, the driver on the host), whose pids say
+   * nothing of the command's tree, or just ended or hidden: kept for the verdict at the end.
    */
   private checkNamespace(pid: number): void {
     if (this.checked.has(pid)) return;
@@ -168,7 +246,6 @@ export class PmonShares implements GpuShareReader {
       this.local = true;
       return;
     }
-    this.local = false;
-    if (this.foreign.size < NAMED_PIDS) this.foreign.add(pid);
+    if (this.absent.size < NAMED_PIDS) this.absent.add(pid);
   }
 }

@@ -3,10 +3,16 @@ import { PmonParser, PmonShares } from '../../../../src/energy/gpu-share/index.j
 import { h200Text, pipedBlocks, pipedLines } from './fixtures.js';
 
 /** Shares where the command is pid 574 of the capture (full duty), 575 (30 %) a neighbour. */
-function sharesOf574(o: { pidExists?: (pid: number) => boolean; staleMs?: number } = {}) {
+function sharesOf574(
+  o: {
+    pidExists?: (pid: number) => boolean;
+    staleMs?: number;
+    isCommand?: (pid: number) => boolean;
+  } = {},
+) {
   let now = 0;
   const shares = new PmonShares({
-    isCommand: (pid) => pid === 574,
+    isCommand: o.isCommand ?? ((pid) => pid === 574),
     pidExists: o.pidExists ?? (() => true),
     clock: () => now,
     ...(o.staleMs === undefined ? {} : { staleMs: o.staleMs }),
@@ -85,16 +91,18 @@ describe('energy/gpu-share: the command share by SM utilization', () => {
   });
 
   it('reads no share when the busy pids are none of this pid namespace (a container)', () => {
-    const { shares, feed } = sharesOf574({ pidExists: () => false });
+    // In a container the command's own pids are not the ones pmon names (the host's).
+    const { shares, feed } = sharesOf574({ pidExists: () => false, isCommand: () => false });
     shares.begin(async () => undefined);
     shares.next(0);
     feed(pipedLines('pmon-piped.txt'));
     shares.next(1000);
-    expect(shares.share('gpu0')).to.equal(undefined);
+    // Computed meanwhile (none of these pids is the command's), and dropped at the end.
+    expect(shares.share('gpu0')).to.equal(0);
     expect(shares.outcome()).to.deep.equal({
       read: false,
       fallback:
-        'nvidia-smi pmon names busy processes (pid 574, 575) none of which is in this pid namespace (a container?)',
+        "nvidia-smi pmon names busy processes (pid 574, 575) none of which this /proc shows or the command's tree holds (another pid namespace: a container? or /proc mounted with hidepid)",
     });
   });
 
@@ -104,6 +112,114 @@ describe('energy/gpu-share: the command share by SM utilization', () => {
     shares.next(0);
     feed(pipedLines('pmon-piped.txt'));
     shares.next(1000);
+    expect(shares.share('gpu0')).to.equal(457 / 493);
+    expect(shares.outcome()).to.deep.equal({ read: true });
+  });
+
+  it('reads shares from the first interval when the first busy pid is gone by its check', () => {
+    // The command's neighbour 574 exited between pmon's sample and the look in /proc (or /proc
+    // hides it: hidepid); 575, busy a second later, is here. The command (none of them) had 0.
+    const { shares, feed, at } = sharesOf574({
+      isCommand: () => false,
+      pidExists: (pid) => pid === 575,
+    });
+    shares.begin(async () => undefined);
+    shares.next(0);
+    const got: Array<number | undefined> = [];
+    pipedBlocks('pmon-piped.txt').forEach((block, i) => {
+      at(1000 * i + 50);
+      feed(block);
+      shares.next(1000 * i + 100);
+      got.push(shares.share('gpu0'));
+    });
+    expect(got).to.deep.equal([0, 0, 0, 0, 0]);
+    expect(shares.outcome()).to.deep.equal({ read: true });
+  });
+
+  it("takes a busy pid of the command's tree as this namespace's, though /proc no longer has it", () => {
+    // pid 574, the command, had ended when its last rows came: its tree still names it.
+    const { shares, feed, at } = sharesOf574({ pidExists: () => false });
+    shares.begin(async () => undefined);
+    shares.next(0);
+    const got: Array<number | undefined> = [];
+    pipedBlocks('pmon-piped.txt').forEach((block, i) => {
+      at(1000 * i + 50);
+      feed(block);
+      shares.next(1000 * i + 100);
+      got.push(shares.share('gpu0'));
+    });
+    expect(got).to.deep.equal([1, 74 / 98, 86 / 98, 1, 1]);
+    expect(shares.outcome()).to.deep.equal({ read: true });
+  });
+
+  it('decides the namespace at the end: a local busy pid after foreign ones leaves no gap', () => {
+    // 575 is not here, 574 (not the command) is; 575's row comes alone first (its 24 % row of
+    // the capture's second block): that interval is shared (0) like the ones after 574 shows.
+    const { shares, feed, at } = sharesOf574({
+      isCommand: () => false,
+      pidExists: (pid) => pid === 574,
+    });
+    shares.begin(async () => undefined);
+    shares.next(0);
+    const [, second, third] = pipedBlocks('pmon-piped.txt');
+    feed(pipedLines('pmon-piped.txt').slice(0, 2)); // the header
+    at(50);
+    feed([second[1]]);
+    shares.next(100);
+    expect(shares.share('gpu0')).to.equal(0);
+    at(1050);
+    feed(third);
+    shares.next(1100);
+    expect(shares.share('gpu0')).to.equal(0);
+    expect(shares.outcome()).to.deep.equal({ read: true });
+  });
+
+  it('names the GPUs pmon printed no utilization for, with their MIG mode where known', () => {
+    // Four GPUs draw power; pmon prints the capture's rows of gpu0 and, for gpu1 (MIG enabled),
+    // the `-` row it prints for a GPU whose utilization it cannot read. gpu2 (MIG disabled) and
+    // gpu3 (mode unknown) get no row at all; gpu4's `-` row is an idle GPU's.
+    const { shares, feed, at } = sharesOf574();
+    shares.watch(
+      [0, 1, 2, 3, 4],
+      new Map([
+        [0, 'disabled'],
+        [1, 'enabled'],
+        [2, 'disabled'],
+        [4, 'disabled'],
+      ]),
+    );
+    shares.begin(async () => undefined);
+    shares.next(0);
+    const [idleRow] = pipedLines('pmon-after.txt').slice(2);
+    feed(pipedLines('pmon-piped.txt'));
+    feed([idleRow.replace(/^( *)0/, '$11'), idleRow.replace(/^( *)0/, '$14')]);
+    at(4300);
+    shares.next(4300);
+    expect(shares.share('gpu0')).to.equal(457 / 493);
+    expect(shares.share('gpu4')).to.equal(0);
+    // Not 0: a `-` on a MIG-enabled GPU is not an idle one.
+    expect(shares.share('gpu1')).to.equal(undefined);
+    expect(shares.outcome()).to.deep.equal({
+      read: true,
+      unshared: [
+        {
+          device: 'gpu1',
+          why: 'pmon printed no utilization for it (MIG mode is enabled: pmon reads none there)',
+        },
+        { device: 'gpu2', why: 'pmon printed no utilization for it' },
+        { device: 'gpu3', why: 'pmon printed no utilization for it (MIG mode?)' },
+      ],
+    });
+  });
+
+  it('shares a MIG-enabled GPU as any other once pmon shows SM use on it', () => {
+    const { shares, feed, at } = sharesOf574();
+    shares.watch([0], new Map([[0, 'enabled']]));
+    shares.begin(async () => undefined);
+    shares.next(0);
+    feed(pipedLines('pmon-piped.txt'));
+    at(4300);
+    shares.next(4300);
     expect(shares.share('gpu0')).to.equal(457 / 493);
     expect(shares.outcome()).to.deep.equal({ read: true });
   });
