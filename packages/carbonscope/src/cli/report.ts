@@ -8,6 +8,7 @@ import {
   type SciScore,
   type SourceDevice,
   sciOf,
+  type UnsharedGpu,
 } from '../energy/index.js';
 import { CODECARBON_COUNTRY_NAMES } from './codecarbon-country-names.js';
 import type { EmissionsRow } from './csv.js';
@@ -182,9 +183,15 @@ function processEnergyUnknown(input: ReportInput): string | undefined {
   return undefined;
 }
 
+/** `gpu1: pmon printed no utilization for it (MIG mode?)`, each GPU's, joined. */
+function unsharedText(unshared: readonly UnsharedGpu[]): string {
+  return unshared.map((gpu) => `${gpu.device}: ${gpu.why}`).join('; ');
+}
+
 /**
  * What the command's GPU figures are: its share by SM utilization where nvidia-smi pmon was
- * read; otherwise (with why, where it was tried) that GPU energy is the host's only.
+ * read, and which GPUs it got none of and why; otherwise (with why, where it was tried) that GPU
+ * energy is the host's only.
  */
 function gpuNotes(
   outcome: GpuShareOutcome | undefined,
@@ -192,14 +199,25 @@ function gpuNotes(
   command: readonly ComponentEnergy[],
 ): string[] {
   if (!host.some((c) => c.component === 'gpu')) return [];
+  const unshared = outcome?.unshared ?? [];
   if (outcome?.read && command.some((c) => c.component === 'gpu')) {
     const notes = [
       "the command's GPU energy is its share of each GPU's by SM utilization from nvidia-smi pmon (the SM % of its processes over that of all processes, per interval); GPU energy while no process used the SMs is in the host figures only",
     ];
     if (outcome.fallback) notes.push(outcome.fallback);
+    if (unshared.length > 0) {
+      const which = unshared.length === 1 ? 'one GPU' : `${unshared.length} GPUs`;
+      notes.push(
+        `the command got no share of ${which}, whose energy is in the host figures only: ${unsharedText(unshared)}`,
+      );
+    }
     return notes;
   }
-  const why = outcome?.fallback ? `; ${outcome.fallback}` : '';
+  const whys = [
+    ...(outcome?.fallback ? [outcome.fallback] : []),
+    ...(unshared.length > 0 ? [unsharedText(unshared)] : []),
+  ];
+  const why = whys.map((w) => `; ${w}`).join('');
   return [
     `GPU energy is the whole devices, not attributed to the command (no per-process GPU energy is read${why}); it is in the host figures only`,
   ];

@@ -1,6 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { feedPmon, type GpuShareOutcome, monotonicClock, PmonShares } from '../energy/index.js';
+import {
+  feedPmon,
+  type GpuShareOutcome,
+  monotonicClock,
+  PmonShares,
+  queryMigModes,
+} from '../energy/index.js';
 import type { Env } from '../settings.js';
 import { parseRunArgs, RUN_HELP, type RunOptions } from './args.js';
 import { finish } from './finish.js';
@@ -101,15 +107,24 @@ function relaySignals(child: ChildProcess, witness: SignalWitness | undefined): 
   };
 }
 
+/** How long the one MIG mode query may take: pmon's own start is given 5 s. */
+const MIG_QUERY_TIMEOUT_MS = 5000;
+
 /**
  * Starts nvidia-smi pmon when the meter reads GPUs with nvidia-smi, so the command gets the share
- * of their energy its processes used; the meter stops it. Resolves once pmon answers or failed.
+ * of their energy its processes used; the meter stops it. Meanwhile asks once which GPUs are in
+ * MIG mode, where pmon reads no utilization, so the report can say why a GPU got no share.
+ * Resolves once pmon answers or failed, and the query answered.
  */
 async function watchGpuProcesses(session: Session, shares: PmonShares): Promise<void> {
   const smi = session.meter.meter.sources.gpus.find((source) => source.name === 'nvidia-smi');
   if (!smi) return;
   const gpus = (smi.devices?.() ?? []).map((gpu) => Number(gpu.device.slice('gpu'.length)));
-  await feedPmon(shares, { gpus });
+  const [mig] = await Promise.all([
+    queryMigModes('nvidia-smi', MIG_QUERY_TIMEOUT_MS),
+    feedPmon(shares, { gpus }),
+  ]);
+  shares.watch(gpus, mig);
 }
 
 function withGpuShare(shares: PmonShares): { gpuShare?: GpuShareOutcome } {
@@ -170,24 +185,27 @@ async function runMeasured(
   stopRelay();
   // The command is reaped by now, so its CPU time is final (what is left of its tree is orphaned).
   const method = tree.method;
-  const report = await measured.close({
-    command: 'run',
-    argv: options.command,
-    projectName: options.projectName,
-    cpuTime: TREE_CPU_METHOD_TEXT[method],
-    processEnergyKnown: method !== 'unavailable',
-    ...withGpuShare(gpuShares),
-    ...(method === 'unavailable'
-      ? {}
-      : {
-          processCpu: {
-            seconds: cpu.read(),
-            resolutionSeconds: TREE_CPU_RESOLUTION_SECONDS[method],
-            unmeasured: TREE_CPU_UNMEASURED_TEXT[method],
-            lowerBound: TREE_CPU_LOWER_BOUND_TEXT[method],
-          },
-        }),
-  });
+  const report = await measured.close(
+    {
+      command: 'run',
+      argv: options.command,
+      projectName: options.projectName,
+      cpuTime: TREE_CPU_METHOD_TEXT[method],
+      processEnergyKnown: method !== 'unavailable',
+      ...(method === 'unavailable'
+        ? {}
+        : {
+            processCpu: {
+              seconds: cpu.read(),
+              resolutionSeconds: TREE_CPU_RESOLUTION_SECONDS[method],
+              unmeasured: TREE_CPU_UNMEASURED_TEXT[method],
+              lowerBound: TREE_CPU_LOWER_BOUND_TEXT[method],
+            },
+          }),
+    },
+    // After the meter's last sample: a pmon failure or a pid of the tree it finds counts.
+    () => withGpuShare(gpuShares),
+  );
 
   if (end.kind === 'error') {
     const failure = startFailure(file, end.error);

@@ -28,13 +28,21 @@ const ROW_575 = PMON[5];
 const PID_MAX = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
 
 /**
- * A fake nvidia-smi on PATH: `--query-gpu ... -lms N` prints the loaded H200 line every N ms;
+ * A fake nvidia-smi on PATH: `--query-gpu ... -lms N` prints the loaded H200 line every N ms
+ * (for `gpus` GPUs, 1 by default: gpu1's line is gpu0's with its index);
+ * `--query-gpu=index,mig.mode.current` prints `mig` (`0, Disabled` by default) and exits;
  * `pmon` prints the H200's header, then every 250 ms pid 574's row (full duty) with the pid the
  * command wrote to `cmd.pid`, once it has, and 575's row (24 % SM) with `foreignPid` (by default
- * its own pid: a process here, outside the command's tree). `pmon` runs `pmonBody` instead when
- * given.
+ * its own pid: a process here, outside the command's tree), both on gpu0 only. `pmon` runs
+ * `pmonBody` instead when given.
  */
-function fakeNvidiaSmi(dir: string, o: { pmonBody?: string; foreignPid?: string } = {}): void {
+function fakeNvidiaSmi(
+  dir: string,
+  o: { pmonBody?: string; foreignPid?: string; gpus?: number; mig?: string } = {},
+): void {
+  const lines = Array.from({ length: o.gpus ?? 1 }, (_, i) =>
+    LOADED.replace(/^0, GPU-([^,]*)/, `${i}, GPU-$1${i === 0 ? '' : i}`),
+  );
   const pmon =
     o.pmonBody ??
     `const fs = require('node:fs');
@@ -45,7 +53,7 @@ function fakeNvidiaSmi(dir: string, o: { pmonBody?: string; foreignPid?: string 
      const block = () => {
        const lines = [];
        if (fs.existsSync(pidFile)) {
-         lines.push(${JSON.stringify(ROW_574)}.replace(' 574 ', ' ' + fs.readFileSync(pidFile, 'utf8') + ' '));
+         lines.push(${JSON.stringify(ROW_574)}.replace(' 574 ', ' ' + fs.readFileSync(pidFile, 'utf8').trim() + ' '));
        }
        lines.push(${JSON.stringify(ROW_575)}.replace(' 575 ', ' ' + foreign + ' '));
        process.stdout.write(lines.join('\\n') + '\\n');
@@ -57,9 +65,11 @@ function fakeNvidiaSmi(dir: string, o: { pmonBody?: string; foreignPid?: string 
     'nvidia-smi',
     `if (args[0] === 'pmon') {
        ${pmon}
+     } else if (args[0] === '--query-gpu=index,mig.mode.current') {
+       console.log(${JSON.stringify(o.mig ?? '0, Disabled')});
      } else {
        const ms = Number(args[args.indexOf('-lms') + 1]);
-       const line = () => console.log(${JSON.stringify(LOADED)});
+       const line = () => console.log(${JSON.stringify(lines.join('\n'))});
        line();
        setInterval(line, ms);
      }`,
@@ -237,7 +247,42 @@ describe("carbonscope run: the command's share of the GPU (nvidia-smi pmon)", fu
     const report = JSON.parse(r.stdout) as Report;
     expect(gpuOf(report.energy.components)).to.equal(undefined);
     expect(report.measurement.notes.filter((n) => n.includes('GPU'))).to.deep.equal([
-      `GPU energy is the whole devices, not attributed to the command (no per-process GPU energy is read; nvidia-smi pmon names busy processes (pid ${PID_MAX + 575}) none of which is in this pid namespace (a container?)); it is in the host figures only`,
+      `GPU energy is the whole devices, not attributed to the command (no per-process GPU energy is read; nvidia-smi pmon names busy processes (pid ${PID_MAX + 575}) none of which this /proc shows or the command's tree holds (another pid namespace: a container? or /proc mounted with hidepid)); it is in the host figures only`,
     ]);
+  });
+
+  it('names a GPU pmon printed nothing for, and why, once (MIG mode)', async () => {
+    const dir = tempDirUntilExit('carbonscope-gpu-');
+    // Two GPUs draw power; pmon prints rows for gpu0 only, as it does for a MIG-enabled GPU.
+    fakeNvidiaSmi(dir, { gpus: 2, mig: '0, Disabled\n1, Enabled' });
+    const r = await runWithGpu(dir, command(dir));
+    expect(r.code, r.stderr).to.equal(0);
+    const report = JSON.parse(r.stdout) as Report;
+    const machine = gpuOf(report.host.components)?.joules ?? 0;
+    const mine = gpuOf(report.energy.components)?.joules ?? 0;
+    // gpu1's half of the machine's GPU energy is not the command's (each GPU's energy is
+    // integrated on its own: within 1 % of half).
+    expect(mine / machine, r.stderr).to.be.at.most(0.5 * (99 / 123) * 1.01);
+    expect(mine / machine).to.be.above(0.25 * (99 / 123));
+    const notes = report.measurement.notes.filter((n) => n.includes('gpu1'));
+    expect(notes, r.stderr).to.deep.equal([
+      'the command got no share of one GPU, whose energy is in the host figures only: gpu1: pmon printed no utilization for it (MIG mode is enabled: pmon reads none there)',
+    ]);
+    expect(r.stderr.split('gpu1: pmon printed').length).to.equal(2); // said once
+  });
+
+  it('says MIG mode may be why where nvidia-smi cannot tell', async () => {
+    const dir = tempDirUntilExit('carbonscope-gpu-');
+    // A driver without the field: nvidia-smi says so; gpu1 is still named, with a question.
+    fakeNvidiaSmi(dir, {
+      gpus: 2,
+      mig: 'Field "mig.mode.current" is not a valid field to query.',
+    });
+    const r = await runWithGpu(dir, command(dir));
+    expect(r.code, r.stderr).to.equal(0);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.measurement.notes, r.stderr).to.include(
+      'the command got no share of one GPU, whose energy is in the host figures only: gpu1: pmon printed no utilization for it (MIG mode?)',
+    );
   });
 });

@@ -1,0 +1,58 @@
+import { expect } from 'chai';
+import { parseRunArgs } from '../../../src/cli/args.js';
+import { openSession, startMeter } from '../../../src/cli/session.js';
+import { openWindow } from '../../../src/cli/window.js';
+import {
+  type GpuShareOutcome,
+  monotonicClock,
+  PmonParser,
+  PmonShares,
+} from '../../../src/energy/index.js';
+import { pipedBlocks } from '../energy/gpu-share/fixtures.js';
+
+const ENV = {
+  CARBON_INTENSITY: '300',
+  CARBON_ZONE: 'DE',
+  ELECTRICITY_MAPS_API_KEY: '',
+  ELECTRICITY_MAP_API_KEY: '',
+  LOG_LEVEL: '',
+};
+
+describe('the measured window of run', () => {
+  it("reads what the meter's last sample can change after that sample: the GPU share's outcome", async () => {
+    // pmon named the command's pid 574 busy, but /proc no longer has it (it had ended when
+    // the row came) and the command's tree knows it only from the read at the last sample.
+    let treeRead = false;
+    const shares = new PmonShares({
+      isCommand: (pid) => pid === 574 && treeRead,
+      pidExists: () => false,
+      clock: monotonicClock,
+    });
+    const options = parseRunArgs(['--source', 'estimate', '--', 'true']);
+    const session = await openSession({
+      options,
+      args: [],
+      env: ENV,
+      processCpu: () => 0,
+      gpuShares: shares,
+    });
+    shares.begin(async () => undefined);
+    await startMeter(session.meter);
+    const window = openWindow(session);
+    const parser = new PmonParser();
+    for (const line of pipedBlocks('pmon-piped.txt')[0]) {
+      const row = parser.line(line);
+      if (row) shares.add(row);
+    }
+    treeRead = true; // the command ended: the last sample's tree read finds it
+    let told: GpuShareOutcome | undefined;
+    const report = await window.close({ command: 'run', projectName: 'demo' }, () => {
+      told = shares.outcome();
+      return told ? { gpuShare: told } : {};
+    });
+    await session.close();
+    // Read before the last sample, it was the fallback of a foreign pid namespace.
+    expect(told).to.deep.equal({ read: true });
+    expect(report.command).to.equal('run');
+  });
+});
