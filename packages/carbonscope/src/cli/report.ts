@@ -68,9 +68,17 @@ export interface Report {
     /**
      * True when the figure (and the emissions, embodied share and SCI from it) can only be
      * short: the command's CPU time was read by ps, which misses what a process spends after
-     * the last sample before it ends. The notes say so too.
+     * the last sample before it ends; or the figure is the command's GPU share alone
+     * (cpuUnmeasured). The notes say so too.
      */
     lowerBound: boolean;
+    /**
+     * Set where the command's CPU time read one step of the clock or less (too little to
+     * resolve) while its GPU share was measured: why, in words. The figure, its components and
+     * the emissions are then the GPU share alone (its CPU-side share is left out, lowerBound),
+     * the embodied share (which follows CPU time) is not real and `sci` is null.
+     */
+    cpuUnmeasured?: string;
   };
   /** Whole-machine energy over the same time, for context (also set for `run`). */
   host: {
@@ -223,6 +231,23 @@ function gpuNotes(
   ];
 }
 
+/**
+ * The command's figures when its CPU time resolves nothing but its GPU share was measured (a
+ * process that only waits on the GPU): the GPU components alone, and the emissions of their
+ * energy. The meter keeps emissions per scope, not per component, so they are the scope's at
+ * its average intensity per joule: exact at one intensity over the run, and the CPU-side
+ * energy they are taken from is at most one tick's worth.
+ */
+function gpuShareAlone(
+  components: readonly ComponentEnergy[],
+  totals: EnergySnapshot['totals']['process'],
+): { components: ComponentEnergy[]; joules: number; grams: number } | undefined {
+  const gpu = components.filter((c) => c.component === 'gpu');
+  const joules = gpu.reduce((sum, c) => sum + c.joules, 0);
+  if (!(joules > 0) || !(totals.joules > 0)) return undefined;
+  return { components: gpu, joules, grams: (totals.grams * joules) / totals.joules };
+}
+
 /** Folds the meter's final snapshot into the report of a run. */
 export function buildReport(input: ReportInput): Report {
   const { snapshot, durationSeconds: seconds } = input;
@@ -245,15 +270,28 @@ export function buildReport(input: ReportInput): Report {
       `${snapshot.unpricedJoules.toFixed(1)} J were used before a grid intensity was known and have no emissions figure`,
     );
   }
-  const grams = totals.grams;
-  const unknownReason = processEnergyUnknown(input);
+  const cpuReason = processEnergyUnknown(input);
+  // Unread CPU time is no figure; CPU time too small to resolve beside a measured GPU share is
+  // a figure that leaves out only what the CPU resolves nothing of.
+  const gpuAlone =
+    cpuReason !== undefined && input.processEnergyKnown !== false && input.gpuShare?.read
+      ? gpuShareAlone(components, totals)
+      : undefined;
+  const unknownReason = gpuAlone ? undefined : cpuReason;
+  const cpuUnmeasured = gpuAlone ? cpuReason : undefined;
+  const figure = gpuAlone ?? { components, joules: totals.joules, grams: totals.grams };
+  const grams = figure.grams;
   const energyKnown = unknownReason === undefined;
-  const lowerBound = scope === 'process' && energyKnown ? input.processCpu?.lowerBound : undefined;
+  let lowerBound = scope === 'process' && energyKnown ? input.processCpu?.lowerBound : undefined;
+  if (cpuUnmeasured) {
+    lowerBound = `the command's energy and emissions are its GPU share alone, at least what it used: its CPU time (${cpuUnmeasured}) gives no CPU-side share; its embodied share, which follows its CPU time, is not known`;
+  }
   if (lowerBound) notes.push(lowerBound);
-  const estimated =
-    components.some((c) => c.estimated) || snapshot.sources.some((s) => s.estimated);
+  const estimated = gpuAlone
+    ? gpuAlone.components.some((c) => c.estimated)
+    : components.some((c) => c.estimated) || snapshot.sources.some((s) => s.estimated);
   const sci =
-    energyKnown && snapshot.grid.carbonIntensity !== null
+    energyKnown && !cpuUnmeasured && snapshot.grid.carbonIntensity !== null
       ? {
           ...sciOf({ grams, embodiedGrams: totals.embodiedGrams, estimated }),
           unit: 'run' as const,
@@ -269,14 +307,15 @@ export function buildReport(input: ReportInput): Report {
     durationSeconds: seconds,
     scope,
     energy: {
-      joules: totals.joules,
-      kwh: totals.joules / JOULES_PER_KWH,
-      averageWatts: seconds > 0 ? totals.joules / seconds : 0,
-      components,
+      joules: figure.joules,
+      kwh: figure.joules / JOULES_PER_KWH,
+      averageWatts: seconds > 0 ? figure.joules / seconds : 0,
+      components: figure.components,
       estimated,
       known: energyKnown,
       ...(unknownReason === undefined ? {} : { unknownReason }),
       lowerBound: lowerBound !== undefined,
+      ...(cpuUnmeasured === undefined ? {} : { cpuUnmeasured }),
     },
     host: {
       joules: snapshot.totals.host.joules,

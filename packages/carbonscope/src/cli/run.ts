@@ -216,10 +216,12 @@ async function runMeasured(
 
   const exitCode = exitCodeOf(end.code, end.signal);
   report.exit = { code: end.code, signal: end.signal, exitCode };
-  if (session.otlpTarget !== undefined && !report.energy.known) {
-    // The last push leaves them out as the earlier ones did (cpu.measured), rather than a 0.
+  if (session.otlpTarget !== undefined && !cpu.measured()) {
+    // The last push leaves them out as the earlier ones did (cpu.measured), rather than a 0:
+    // a measured GPU share with an unmeasured CPU part too.
+    const why = report.energy.known ? 'its CPU part not measured' : 'not measured';
     report.measurement.notes.push(
-      `the command's energy and emissions are not pushed to ${session.otlpTarget} (not measured), only the host's`,
+      `the command's energy and emissions are not pushed to ${session.otlpTarget} (${why}), only the host's`,
     );
   }
   await finish(report, options, session);

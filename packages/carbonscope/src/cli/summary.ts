@@ -73,8 +73,10 @@ function sciLines(report: Report): string[] {
   const { embodied, sci } = report;
   const lines: string[] = [];
   const m = embodied.settings;
-  if (report.scope === 'process' && !report.energy.known) {
-    // The command's share of the hardware follows its CPU time, as its energy does.
+  const cpuUnknown =
+    report.scope === 'process' && (!report.energy.known || report.energy.cpuUnmeasured);
+  if (cpuUnknown) {
+    // The command's share of the hardware follows its CPU time, as its CPU-side energy does.
     lines.push("  embodied: unknown (the command's share follows its CPU time)");
   } else if (m && m.totalKg > 0) {
     const whose = report.scope === 'process' ? "the command's share of" : 'the reserved share of';
@@ -85,7 +87,11 @@ function sciLines(report: Report): string[] {
     lines.push('  embodied: left out (EMBODIED_KGCO2E=0)');
   }
   if (!sci) {
-    lines.push('  SCI: unknown (no operational emissions figure)');
+    lines.push(
+      report.energy.cpuUnmeasured && report.grid.carbonIntensity !== null
+        ? "  SCI: unknown (the command's embodied share is not known)"
+        : '  SCI: unknown (no operational emissions figure)',
+    );
     return lines;
   }
   lines.push(
@@ -112,8 +118,12 @@ export function formatSummary(report: Report): string {
   const kind = energyKind(energy.estimated, energy.components);
   if (report.scope === 'process') {
     if (energy.known) {
+      // The GPU share alone is pmon's, not the attribution's share of the host.
+      const whose = energy.cpuUnmeasured
+        ? 'its GPU share alone'
+        : `${report.measurement.attribution ?? ''} share of the host`;
       lines.push(
-        `  energy of the command: ${atLeast(report)}${formatEnergy(energy.joules)} (${sig(energy.averageWatts)} W average, ${kind}, ${report.measurement.attribution ?? ''} share of the host)`,
+        `  energy of the command: ${atLeast(report)}${formatEnergy(energy.joules)} (${sig(energy.averageWatts)} W average, ${kind}, ${whose})`,
       );
       lines.push(...componentLines(energy.components));
     } else {

@@ -88,6 +88,15 @@ interface Result {
  * does, and the group gets SIGINT then, as Ctrl-C sends it.
  */
 function runWithGpu(dir: string, script: string, interruptAfterMs?: number): Promise<Result> {
+  return runCommandWithGpu(dir, [process.execPath, '-e', script], interruptAfterMs);
+}
+
+/** The same, of any command line. */
+function runCommandWithGpu(
+  dir: string,
+  argv: readonly string[],
+  interruptAfterMs?: number,
+): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -100,9 +109,7 @@ function runWithGpu(dir: string, script: string, interruptAfterMs?: number): Pro
         '-o',
         join(dir, 'emissions.csv'),
         '--',
-        process.execPath,
-        '-e',
-        script,
+        ...argv,
       ],
       {
         env: {
@@ -284,5 +291,38 @@ describe("carbonscope run: the command's share of the GPU (nvidia-smi pmon)", fu
     expect(report.measurement.notes, r.stderr).to.include(
       'the command got no share of one GPU, whose energy is in the host figures only: gpu1: pmon printed no utilization for it (MIG mode?)',
     );
+  });
+
+  it('reports a command of little CPU by its measured GPU share, the CPU part left out', async () => {
+    const dir = tempDirUntilExit('carbonscope-gpu-');
+    fakeNvidiaSmi(dir);
+    // A shell that writes its pid and becomes sleep: well under /proc's 10 ms of CPU in all,
+    // while pmon says its pid keeps the SMs busy (a process that only waits on the GPU).
+    const r = await runCommandWithGpu(dir, [
+      'sh',
+      '-c',
+      `echo $$ > ${join(dir, 'cmd.pid')}; exec sleep 3`,
+    ]);
+    if (process.env.SHOW_SUMMARY) process.stderr.write(r.stderr);
+    expect(r.code, r.stderr).to.equal(0);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.measurement.commandCpuSeconds, r.stderr).to.be.at.most(0.01);
+    const mine = gpuOf(report.energy.components)?.joules ?? 0;
+    expect(mine, r.stderr).to.be.above(0);
+    expect(report.energy, r.stderr).to.include({ known: true, lowerBound: true, joules: mine });
+    expect(report.energy)
+      .to.have.property('cpuUnmeasured')
+      .that.matches(/within \/proc's 10 ms resolution/);
+    expect(report.energy.components.map((c) => c.component)).to.deep.equal(['gpu']);
+    expect(report.sci).to.equal(null);
+    expect(r.stderr).to.match(/energy of the command: at least [\d.]+ (?:J|Wh) \(/);
+    expect(r.stderr).to.match(/\n {2}emissions: at least /);
+    expect(r.stderr).to.match(/\n {2}embodied: unknown /);
+    const [row] = parseEmissionsCsv(readFileSync(join(dir, 'emissions.csv'), 'utf8')).records;
+    expect(Number(row.gpu_energy)).to.be.closeTo(mine / 3.6e6, 1e-12);
+    expect(Number(row.energy_consumed)).to.be.closeTo(mine / 3.6e6, 1e-12);
+    expect(row.cpu_energy).to.equal('');
+    expect(Number(row.emissions)).to.be.above(0);
+    expect(row.tracking_mode).to.match(/^process-lower-bound/);
   });
 });

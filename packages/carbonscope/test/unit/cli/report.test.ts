@@ -345,6 +345,103 @@ describe('run report and CSV row', () => {
     expect(formatSummary(measured)).to.equal(formatSummary(plain));
   });
 
+  it("reports a measured GPU share when the command's CPU time is below the clock's resolution", () => {
+    // A process that only waits on the GPU: 0 ticks of CPU, 600 J of the GPU's 900 J by pmon.
+    // Its CPU-side figures come from a reading that resolves nothing: left out, and the rest is
+    // what the command used at least. 400 g/kWh at PUE 1.2: 600 J are 80 mg.
+    const { power, totals } = snapshot();
+    const gpu = {
+      scope: 'process' as const,
+      component: 'gpu' as const,
+      source: 'nvidia-smi',
+      estimated: false,
+      watts: 60,
+      joules: 600,
+    };
+    const perJoule = totals.process.grams / totals.process.joules;
+    const withGpu = (joules: number) =>
+      snapshot({
+        power: [...power, { ...gpu, joules, watts: joules / 10 }],
+        totals: {
+          ...totals,
+          process: {
+            ...totals.process,
+            joules: 216 + joules,
+            grams: (216 + joules) * perJoule,
+          },
+        },
+      });
+    const reading = (seconds: number, how: 'proc' | 'ps' = 'proc') => ({
+      seconds,
+      resolutionSeconds: TREE_CPU_RESOLUTION_SECONDS[how],
+      unmeasured: TREE_CPU_UNMEASURED_TEXT[how],
+      ...(how === 'ps' ? { lowerBound: TREE_CPU_LOWER_BOUND_TEXT.ps } : {}),
+    });
+    const report = buildReport({
+      ...base,
+      command: 'run',
+      snapshot: withGpu(600),
+      gpus: [{ device: 'gpu0', name: 'NVIDIA H200' }],
+      gpuShare: { read: true },
+      processCpu: reading(0),
+    });
+    expect(report.energy).to.deep.include({
+      joules: 600,
+      kwh: 600 / 3.6e6,
+      averageWatts: 60,
+      estimated: false,
+      known: true,
+      lowerBound: true,
+      cpuUnmeasured: "at most 10 ms of CPU: within /proc's 10 ms resolution, not measured",
+    });
+    expect(report.energy).to.not.have.property('unknownReason');
+    expect(report.energy.components).to.deep.equal([
+      { component: 'gpu', source: 'nvidia-smi', estimated: false, joules: 600, watts: 60 },
+    ]);
+    expect(report.emissions.grams).to.be.closeTo(0.08, 1e-12);
+    expect(report.sci).to.equal(null);
+    expect(report.measurement.notes).to.include(
+      "the command's energy and emissions are its GPU share alone, at least what it used: its CPU time (at most 10 ms of CPU: within /proc's 10 ms resolution, not measured) gives no CPU-side share; its embodied share, which follows its CPU time, is not known",
+    );
+    const text = formatSummary(report);
+    if (process.env.SHOW_SUMMARY) process.stderr.write(text);
+    expect(text).to.match(
+      /\n {2}energy of the command: at least 600 J \(60 W average, measured, its GPU share alone\)\n {4}gpu +600 J +60 W {2}nvidia-smi \(measured\)\n {2}whole machine/,
+    );
+    expect(text).to.match(/\n {2}emissions: at least 80 mg CO2e \(/);
+    expect(text).to.contain("\n  embodied: unknown (the command's share follows its CPU time)\n");
+    expect(text).to.contain("\n  SCI: unknown (the command's embodied share is not known)\n");
+    const row = reportToRow(report, HOST, base.endedAt);
+    expect(row.gpu_energy).to.be.closeTo((600 * 1.2) / 3.6e6, 1e-15);
+    expect(row.gpu_power).to.be.closeTo(60 * 1.2, 1e-9);
+    expect(row.energy_consumed).to.be.closeTo((600 * 1.2) / 3.6e6, 1e-15);
+    for (const column of ['cpu_energy', 'cpu_power', 'ram_energy', 'ram_power'] as const) {
+      expect(row[column], column).to.equal(undefined);
+    }
+    expect(row.emissions).to.be.closeTo(0.08 / 1000, 1e-15);
+    expect(row.tracking_mode).to.equal('process-lower-bound');
+    // ps's hundredths the same way, without its own lower-bound note (no CPU part to be short).
+    const fromPs = buildReport({
+      ...base,
+      command: 'run',
+      snapshot: withGpu(600),
+      gpuShare: { read: true },
+      processCpu: reading(0.01, 'ps'),
+    });
+    expect(fromPs.energy).to.include({ known: true, lowerBound: true, joules: 600 });
+    expect(fromPs.measurement.notes).to.not.include(TREE_CPU_LOWER_BOUND_TEXT.ps);
+    // No GPU energy of the command to go by: unknown, as before.
+    const idle = buildReport({
+      ...base,
+      command: 'run',
+      snapshot: withGpu(0),
+      gpuShare: { read: true },
+      processCpu: reading(0),
+    });
+    expect(idle.energy.known).to.equal(false);
+    expect(formatSummary(idle)).to.contain('energy of the command: unknown (at most 10 ms');
+  });
+
   it('says the figures are lower bounds where ps reads the CPU time', () => {
     // ps sees a process's time only while it lives: what it spends after the last sample (the
     // command's own last interval included) is never read, so the reading is a lower bound.
