@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 W=/tmp/devcap4; rm -rf "$W"; mkdir -p "$W"; cd "$W"
 mkdir -p /tmp/cs && tar -xzf "$here/node.tgz" -C /tmp/cs && tar -xzf "$here/lib.tgz" -C /tmp/cs
 export PATH=/tmp/cs/node/bin:$PATH CARBON_ZONE=DE
-lib=/tmp/cs/lib/node_modules/carbonscope
+export lib=/tmp/cs/lib/node_modules/carbonscope
 cs() { node "$lib/dist/src/cli/main.js" "$@"; }
 step() { echo "== $(date -u +%T.%N | cut -c1-12) $*" | tee -a steps.txt; }
 step mig

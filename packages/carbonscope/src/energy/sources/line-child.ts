@@ -1,5 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 
+/**
+ * How long stop() lets a reader end on SIGTERM before SIGKILL. The real nvidia-smi (`-lms`,
+ * `pmon`) acts on SIGTERM only at its next tick, up to an interval later (~700 ms measured on
+ * an H200, a second at worst): that was most of what `run` added on a GPU machine, after the
+ * last sample. The readers only query; what they would print after stop() is not read.
+ */
+export const STOP_GRACE_MS = 150;
+
 export interface LineChild {
   readonly pid: number | undefined;
   /** Ends the child (SIGTERM, then SIGKILL after `graceMs`) and resolves once it has exited. */
@@ -78,7 +86,7 @@ export function spawnLineChild(
     get pid() {
       return child.pid;
     },
-    stop(graceMs = 1000): Promise<void> {
+    stop(graceMs = STOP_GRACE_MS): Promise<void> {
       if (exited || child.pid === undefined) return Promise.resolve();
       // Whoever awaits this needs the exit to come: hold the loop until it does, or a process
       // with nothing else to do (`monitor` at its end) ended with code 13 mid-await.
