@@ -1,4 +1,5 @@
 import type { GridIntensity, IntensityReading } from '../grid/index.js';
+import { heldUntilSettled } from '../hold.js';
 import type { Logger } from '../log.js';
 import type { AttributionMode } from './attribution.js';
 import { type EmbodiedSettings, embodiedGramsPerSecond } from './embodied.js';
@@ -58,9 +59,11 @@ export class EnergyMeter {
   private lastIntensity: IntensityReading | undefined;
   private readonly warned = new Set<string>();
   private resolveFirstSample: () => void = () => undefined;
-  private sampledOnce = false;
-  /** Timers holding the process for callers of firstSample(true); stop() lets them go. */
-  private readonly holds = new Set<NodeJS.Timeout>();
+  private resolveStopped: () => void = () => undefined;
+  /** Settles at stop(): a first sample that has not come by then lets go of the process. */
+  private readonly stopped = new Promise<void>((resolve) => {
+    this.resolveStopped = resolve;
+  });
   private readonly firstSampled = new Promise<void>((resolve) => {
     this.resolveFirstSample = resolve;
   });
@@ -121,15 +124,9 @@ export class EnergyMeter {
    * else to do ended with code 13 mid-await. `register` waits without holding.
    */
   firstSample(holdProcess = false): Promise<void> {
-    if (!holdProcess || !this.starting || this.sampledOnce) return this.firstSampled;
-    const hold = setInterval(() => undefined, 1 << 30);
-    this.holds.add(hold);
-    return this.firstSampled.finally(() => this.release(hold));
-  }
-
-  private release(hold: NodeJS.Timeout): void {
-    clearInterval(hold);
-    this.holds.delete(hold);
+    if (holdProcess && this.starting)
+      void heldUntilSettled(Promise.race([this.firstSampled, this.stopped]));
+    return this.firstSampled;
   }
 
   private async begin(): Promise<void> {
@@ -165,7 +162,6 @@ export class EnergyMeter {
     const sample = this.sampler.sample();
     if (!sample) return null;
     this.last = sample;
-    this.sampledOnce = true;
     this.resolveFirstSample();
     for (const listener of this.listeners) {
       try {
@@ -194,7 +190,7 @@ export class EnergyMeter {
       this.timer = undefined;
       this.sampleNow();
     }
-    for (const hold of this.holds) this.release(hold);
+    this.resolveStopped();
     const { host, gpus } = this.o.sources;
     await Promise.allSettled([...[host, ...gpus].map((s) => s.close()), this.o.gpuShares?.close()]);
   }
