@@ -21,9 +21,11 @@ import {
 } from './helpers.js';
 
 const H200_UUID = 'GPU-d8e27244-0719-2aa8-0140-8c7d084b3152';
+/** The H200 of call6: another task's machine, another board (its own uuid). */
+const SECOND_H200_UUID = 'GPU-79331736-3a85-084c-9038-e97433091e53';
 
-function h200Lines(file: string): string[] {
-  return fixtureText(`h200/call1/${file}`).trimEnd().split('\n');
+function h200Lines(file: string, call = 'call1'): string[] {
+  return fixtureText(`h200/${call}/${file}`).trimEnd().split('\n');
 }
 
 /**
@@ -67,6 +69,23 @@ describe('energy/sources/nvidia-smi on the H200 capture', () => {
         });
       }
     }
+  });
+
+  it("a second board's capture (call6) parses alike: its uuid, idle ~78 W, ~690 W under load", () => {
+    const idle = h200Lines('nvidia-smi-idle.csv', 'call6');
+    const load = h200Lines('nvidia-smi-load.csv', 'call6');
+    expect([idle.length, load.length]).to.deep.equal([20, 100]);
+    for (const line of [...idle, ...load]) {
+      expect(parseNvidiaSmiLine(line), line).to.deep.equal({
+        index: 0,
+        uuid: SECOND_H200_UUID,
+        name: 'NVIDIA H200',
+        watts: lastColumn(line),
+      });
+    }
+    const watts = (lines: string[]) => lines.map(lastColumn);
+    expect(Math.max(...watts(idle))).to.be.within(70, 100);
+    expect(Math.max(...watts(load))).to.be.within(600, 750);
   });
 
   describe('through a pipe, at the pace it was recorded', () => {
