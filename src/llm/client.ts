@@ -183,6 +183,7 @@ export function createChatService(options: ChatServiceOptions): ChatService {
       entry.name,
       { prompt: promptTokens, completion: completionTokens },
       impacts,
+      mock !== undefined,
     );
     const { zone: usedZone, warnings: estimateWarnings, errors: _, ...figures } = impacts;
     // Text fields pass on only as text, and never with the key: a gateway that echoes request

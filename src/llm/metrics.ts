@@ -8,6 +8,7 @@ import {
   type Impacts,
   JOULES_PER_KWH,
   METRICS,
+  MOCK_LLM,
   toRange,
 } from 'carbonscope';
 
@@ -20,14 +21,23 @@ export interface TokenCounts {
 }
 
 export interface LlmMetrics {
-  record(provider: string, model: string, tokens: TokenCounts, impacts: Impacts): void;
+  /** `fromMock`: the bundled mock answered, so the series say so (`carbonscope.mock`). */
+  record(
+    provider: string,
+    model: string,
+    tokens: TokenCounts,
+    impacts: Impacts,
+    fromMock: boolean,
+  ): void;
 }
 
 /**
  * Distinct providers and models labelled over the process's life; the rest are `other`. Each
  * model adds 18 series (token usage by type, five criteria by bound and phase), 22 lines of
  * /metrics (the token histogram is a sum, a count and one bucket): 16 models keep the LLM part
- * of /metrics under 400 lines however many of the catalog's 351 models are asked for.
+ * of /metrics under 400 lines however many of the catalog's 351 models are asked for. The mock's
+ * marker can double that at most, for an upstream that answers from both (one process has one
+ * LLM_BASE_URL, so it is the mock's or a provider's).
  */
 export const MAX_LABELLED_PROVIDERS = 8;
 export const MAX_LABELLED_MODELS = 16;
@@ -55,13 +65,50 @@ interface PairAttributes {
 }
 
 /**
+ * Makes every attributes object of one (provider, model), with `extra` on each: the mock's
+ * marker, or nothing for a real provider (whose series keep the label set they always had).
+ */
+function pairAttributes(extra: Attributes) {
+  return (provider: string, model: string): PairAttributes => {
+    const request = {
+      'gen_ai.provider.name': semconvProvider(provider),
+      'gen_ai.request.model': model,
+    };
+    const phase = (name: string) => ({
+      min: {
+        ...request,
+        'carbonscope.bound': 'min',
+        'carbonscope.phase': name,
+        [ESTIMATED]: true,
+        ...extra,
+      },
+      max: {
+        ...request,
+        'carbonscope.bound': 'max',
+        'carbonscope.phase': name,
+        [ESTIMATED]: true,
+        ...extra,
+      },
+    });
+    const chat = { ...request, 'gen_ai.operation.name': 'chat', ...extra };
+    return {
+      input: { ...chat, 'gen_ai.token.type': 'input' },
+      output: { ...chat, 'gen_ai.token.type': 'output' },
+      usage: phase('usage'),
+      embodied: phase('embodied'),
+    };
+  };
+}
+
+/**
  * Tokens go to the semantic conventions' `gen_ai.client.token.usage` histogram, one value per
  * request and token type. Impact ranges go to Prometheus as two monotonic series per phase,
  * `carbonscope.bound="min"` and `"max"`: each is a plain sum, so `rate()` works on it, and the
  * two rates draw a band in Grafana. An exact figure goes to both series. Every impact is an
- * EcoLogits estimate (`carbonscope.estimated=true`). Model names come from the catalog, but a
- * client picks among hundreds of them and a user's models file can add any number: both labels
- * are bounded sets, so the series are bounded whatever is asked for.
+ * EcoLogits estimate (`carbonscope.estimated=true`); the bundled mock's also carry
+ * `carbonscope.mock=true`, so no demo figure is summed as a provider's unawares. Model names come
+ * from the catalog, but a client picks among hundreds of them and a user's models file can add
+ * any number: both labels are bounded sets, so the series are bounded whatever is asked for.
  */
 export function createLlmMetrics(meter: Meter): LlmMetrics {
   const tokens = createInstrument(meter, METRICS.llmTokens);
@@ -72,39 +119,13 @@ export function createLlmMetrics(meter: Meter): LlmMetrics {
   // EcoLogits' own OTel output leaves water out; it is one of its five criteria all the same.
   const wcf = createInstrument(meter, METRICS.llmWcf);
 
-  const pairs = new AttributeCache(
-    [
-      new BoundedLabelSet({ capacity: MAX_LABELLED_PROVIDERS, maxLength: 64 }),
-      new BoundedLabelSet({ capacity: MAX_LABELLED_MODELS, maxLength: 128 }),
-    ],
-    (provider, model): PairAttributes => {
-      const request = {
-        'gen_ai.provider.name': semconvProvider(provider),
-        'gen_ai.request.model': model,
-      };
-      const phase = (name: string) => ({
-        min: {
-          ...request,
-          'carbonscope.bound': 'min',
-          'carbonscope.phase': name,
-          [ESTIMATED]: true,
-        },
-        max: {
-          ...request,
-          'carbonscope.bound': 'max',
-          'carbonscope.phase': name,
-          [ESTIMATED]: true,
-        },
-      });
-      const chat = { ...request, 'gen_ai.operation.name': 'chat' };
-      return {
-        input: { ...chat, 'gen_ai.token.type': 'input' },
-        output: { ...chat, 'gen_ai.token.type': 'output' },
-        usage: phase('usage'),
-        embodied: phase('embodied'),
-      };
-    },
-  );
+  const sets = [
+    new BoundedLabelSet({ capacity: MAX_LABELLED_PROVIDERS, maxLength: 64 }),
+    new BoundedLabelSet({ capacity: MAX_LABELLED_MODELS, maxLength: 128 }),
+  ] as const;
+  // Both caches share the bounded sets: a name is admitted (or made `other`) once, mock or not.
+  const pairs = new AttributeCache(sets, pairAttributes({}));
+  const mockPairs = new AttributeCache(sets, pairAttributes({ [MOCK_LLM]: true }));
 
   const addRange = (
     counter: Counter,
@@ -118,8 +139,8 @@ export function createLlmMetrics(meter: Meter): LlmMetrics {
   };
 
   return {
-    record(provider, model, counts, impacts) {
-      const { input, output, usage, embodied } = pairs.of(provider, model);
+    record(provider, model, counts, impacts, fromMock) {
+      const { input, output, usage, embodied } = (fromMock ? mockPairs : pairs).of(provider, model);
       tokens.record(counts.prompt, input);
       tokens.record(counts.completion, output);
       addRange(energy, impacts.usage.energy, JOULES_PER_KWH, usage);

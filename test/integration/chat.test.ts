@@ -1,12 +1,20 @@
 import { join } from 'node:path';
+import type { Meter } from '@opentelemetry/api';
 import { type Carbonscope, llmImpacts, loadCatalog, type SciScore, toRange } from 'carbonscope';
 import { expect } from 'chai';
-import { createTestMetrics, findSample, type TestMetrics } from '#library-tests/helpers/metrics.js';
+import {
+  createTestMetrics,
+  findSample,
+  parseSamples,
+  type TestMetrics,
+} from '#library-tests/helpers/metrics.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { type ChatResult, createChatService } from '../../src/llm/client.js';
+import { type ChatResult, type ChatService, createChatService } from '../../src/llm/client.js';
+import { createLlm } from '../../src/llm/index.js';
 import { semconvProvider } from '../../src/llm/metrics.js';
 import { type MockLlm, startMockLlm } from '../../src/llm/mock-server.js';
+import type { Logger } from '../../src/logger.js';
 import { projectRoot } from '../../src/paths.js';
 import { Readiness } from '../../src/readiness.js';
 import { type Listening, listen } from '../helpers/app.js';
@@ -27,12 +35,36 @@ interface ChatApp extends Listening {
   lines: string[];
 }
 
+/** Makes the chat service the app answers /chat with, recording into the app's meter. */
+type ServiceFactory = (
+  meter: Meter,
+  logger: Logger,
+) => Promise<{ service: ChatService; close(): Promise<void> }>;
+
 /** The real app, chat service and energy meter (estimate source, fixed grid intensity). */
 async function startChatApp(
   baseUrl: string,
   timeoutMs = 5000,
   chatCatalog = catalog,
 ): Promise<ChatApp & { meter: Carbonscope }> {
+  return startAppWith(async (meter, logger) => {
+    const { llm } = loadConfig({ LLM_API_KEY: KEY });
+    const service = createChatService({
+      baseUrl,
+      apiKey: llm.apiKey,
+      provider: llm.provider,
+      defaultModel: llm.model,
+      timeoutMs,
+      catalog: chatCatalog,
+      meter,
+      logger,
+    });
+    return { service, close: async () => {} };
+  });
+}
+
+/** The real app and energy meter (estimate source, fixed grid intensity) around any service. */
+async function startAppWith(make: ServiceFactory): Promise<ChatApp & { meter: Carbonscope }> {
   const config = loadConfig({
     ENERGY_SAMPLE_INTERVAL_MS: '50',
     CARBON_INTENSITY: '300',
@@ -41,22 +73,13 @@ async function startChatApp(
   const metrics = createTestMetrics();
   const { logger, lines } = captureLogger('debug');
   const meter = await startEstimatedMeter(metrics, {}, logger);
-  const service = createChatService({
-    baseUrl,
-    apiKey: config.llm.apiKey,
-    provider: config.llm.provider,
-    defaultModel: config.llm.model,
-    timeoutMs,
-    catalog: chatCatalog,
-    meter: metrics.meter,
-    logger,
-  });
+  const llm = await make(metrics.meter, logger);
   const app = createApp({
     config,
     logger,
     readiness: new Readiness(),
     metricsText: metrics.scrape,
-    chat: { service, tracker: meter },
+    chat: { service: llm.service, tracker: meter },
   });
   const listening = await listen(app);
   return {
@@ -66,6 +89,7 @@ async function startChatApp(
     meter,
     close: async () => {
       await listening.close();
+      await llm.close();
       await meter.stop();
       await metrics.shutdown();
     },
@@ -487,5 +511,86 @@ describe('/chat when the LLM service fails', () => {
     expect(text).not.to.include(KEY);
     expect(app.lines.some((l) => l.includes('LLM service answered with an error'))).to.equal(true);
     expect(app.lines.join('\n')).not.to.include(KEY);
+  });
+});
+
+describe("/chat metrics tell the bundled mock's figures from a provider's", () => {
+  /** Every LLM series /chat records: the five impact counters and the token histogram. */
+  const LLM_SERIES = [
+    'carbonscope_llm_energy_joules_total',
+    'carbonscope_llm_gwp_grams_total',
+    'carbonscope_llm_adpe_grams_total',
+    'carbonscope_llm_pe_joules_total',
+    'carbonscope_llm_wcf_L_total',
+    'gen_ai_client_token_usage_sum',
+    'gen_ai_client_token_usage_count',
+    'gen_ai_client_token_usage_bucket',
+  ];
+  const ask = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }] };
+  let app: ChatApp | undefined;
+  let stub: StubUpstream | undefined;
+  afterEach(async () => {
+    await app?.close();
+    await stub?.close();
+    app = stub = undefined;
+  });
+
+  /** One chat, then the LLM samples of /metrics, by name. */
+  async function chatAndScrape(on: ChatApp) {
+    const res = await postJson(on.url, ask);
+    expect(res.status).to.equal(200);
+    const body = (await res.json()) as ChatBody;
+    const samples = parseSamples(await (await fetch(`${on.url}/metrics`)).text());
+    const byName = new Map(
+      LLM_SERIES.map((name) => [name, samples.filter((s) => s.name === name)]),
+    );
+    for (const [name, found] of byName) expect(found, name).to.not.be.empty;
+    return { body, byName };
+  }
+
+  it('labels every LLM series of the in-process mock carbonscope_mock="true"', async () => {
+    app = await startAppWith(async (meter, logger) => {
+      const llm = await createLlm({
+        config: loadConfig({ MOCK_LLM_LATENCY_MS: '0' }),
+        logger,
+        meter,
+      });
+      return { service: llm.service, close: () => llm.close() };
+    });
+    const { body, byName } = await chatAndScrape(app);
+    expect(body.impacts.warnings.map((w) => w.code)).to.include('mock-llm');
+    for (const [name, found] of byName) {
+      for (const s of found) expect(s.labels, name).to.include({ carbonscope_mock: 'true' });
+    }
+  });
+
+  it('puts no mock label on the series of an upstream that is no mock', async () => {
+    stub = await startStubUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          id: 'chatcmpl-real',
+          object: 'chat.completion',
+          created: 0,
+          model: 'gpt-4o-2024-08-06',
+          system_fingerprint: 'fp_50cad350e4',
+          choices: [
+            { index: 0, finish_reason: 'stop', message: { role: 'assistant', content: 'Hi.' } },
+          ],
+          usage: { prompt_tokens: 8, completion_tokens: 2, total_tokens: 10 },
+        }),
+      );
+    });
+    app = await startChatApp(stub.baseUrl);
+    const { body, byName } = await chatAndScrape(app);
+    expect(body.impacts.warnings.map((w) => w.code)).not.to.include('mock-llm');
+    for (const [name, found] of byName) {
+      for (const s of found) expect(Object.keys(s.labels), name).not.to.include('carbonscope_mock');
+    }
+    expect(
+      findSample(await app.metrics.scrape(), 'gen_ai_client_token_usage_sum', {
+        gen_ai_token_type: 'input',
+      }),
+    ).to.equal(8);
   });
 });

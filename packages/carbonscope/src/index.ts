@@ -135,6 +135,7 @@ export {
   logBuckets,
   METRICS,
   type MetricSpec,
+  MOCK_LLM,
   prometheusBaseName,
   prometheusName,
   prometheusType,

@@ -49,6 +49,14 @@ export const ESTIMATED = 'carbonscope.estimated';
 export const PHASE = 'carbonscope.phase';
 export const PHASES = { usage: 'usage', embodied: 'embodied' } as const;
 
+/**
+ * Marks the LLM figures of an answer the bundled mock LLM gave (`true`): no model ran, so they are
+ * what the named model would have cost, a demonstration. Present only on the mock's series, never
+ * `false`: a real provider's series keep the label set they always had, and a query leaves the
+ * mock out with `carbonscope_mock!="true"`. One value, so it at most doubles the LLM series.
+ */
+export const MOCK_LLM = 'carbonscope.mock';
+
 /** The attributes of a power or energy figure: the component (semconv hw.*) and its source. */
 const COMPONENT = ['hw.type', 'hw.id', 'carbonscope.power.source', ESTIMATED] as const;
 const LLM_IMPACT = [
@@ -57,6 +65,7 @@ const LLM_IMPACT = [
   'carbonscope.bound',
   PHASE,
   ESTIMATED,
+  MOCK_LLM,
 ] as const;
 
 /** Every metric the library records. */
@@ -195,6 +204,7 @@ export const METRICS = {
       'gen_ai.provider.name',
       'gen_ai.request.model',
       'gen_ai.token.type',
+      MOCK_LLM,
     ],
     convention: 'semconv',
     buckets: TOKEN_BUCKETS,
