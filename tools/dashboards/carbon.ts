@@ -1,4 +1,4 @@
-import { band, type DashboardSpec, type PanelSpec } from './grafana.js';
+import { band, DASHED, type DashboardSpec, type PanelSpec } from './grafana.js';
 import { PROM } from './names.js';
 
 const RI = '$__rate_interval';
@@ -23,20 +23,33 @@ function sciPerOperation(selector: string): string {
 }
 
 /**
+ * `answered_by` on an LLM series grouped by `carbonscope_mock`: `mock` where the bundled mock
+ * answered (no model ran: a demonstration), `provider` on the rest, which have no such label. A
+ * legend needs a label on every series: Grafana shows a missing one as its name.
+ */
+function byAnswerer(expr: string): string {
+  const mock = `label_replace(${expr}, "answered_by", "mock", "carbonscope_mock", "true")`;
+  return `label_replace(${mock}, "answered_by", "provider", "carbonscope_mock", "")`;
+}
+
+/**
  * One LLM impact criterion as a min/max band. EcoLogits gives ranges, not points: the truth is
- * somewhere between the two lines, and the shaded width is the uncertainty.
+ * somewhere between the two lines, and the shaded width is the uncertainty. The bundled mock's
+ * figures are a band of their own, dashed, never added to the providers'.
  */
 function llmBand(title: string, counter: string, unit: string, description: string): PanelSpec {
+  const bound = (b: string) =>
+    byAnswerer(`sum by (carbonscope_mock) (rate(${counter}{carbonscope_bound="${b}"}[${RI}]))`);
   return {
     type: 'timeseries',
     title,
-    description,
+    description: `${description} The bundled mock LLM's figures (carbonscope_mock="true": no model ran, what the named model would have cost) are the dashed "mock" band, apart from the providers'.`,
     unit,
     width: 8,
-    overrides: band('min', 'max'),
+    overrides: [...band('provider min', 'provider max'), ...band('mock min', 'mock max', [DASHED])],
     queries: [
-      { expr: `sum(rate(${counter}{carbonscope_bound="min"}[${RI}]))`, legend: 'min' },
-      { expr: `sum(rate(${counter}{carbonscope_bound="max"}[${RI}]))`, legend: 'max' },
+      { expr: bound('min'), legend: '{{answered_by}} min' },
+      { expr: bound('max'), legend: '{{answered_by}} max' },
     ],
   };
 }
@@ -46,7 +59,7 @@ export const carbonDashboard: DashboardSpec = {
   uid: 'carbonscope-carbon',
   title: 'carbonscope · Carbon',
   description:
-    'Power by component and source, energy, emissions, grid intensity with its source, energy per request, inference and LLM impacts. carbonscope_estimated="true" marks what a model gave, not a meter.',
+    'Power by component and source, energy, emissions, grid intensity with its source, energy per request, inference and LLM impacts. carbonscope_estimated="true" marks what a model gave, not a meter; carbonscope_mock="true" the LLM figures of the bundled mock, where no model ran.',
   tags: ['carbonscope'],
   variables: [],
   panels: [
@@ -244,13 +257,15 @@ export const carbonDashboard: DashboardSpec = {
     {
       type: 'timeseries',
       title: 'LLM tokens',
-      description: `${PROM.llmTokens} (semconv gen_ai.client.token.usage) per model and type (input, output).`,
+      description: `${PROM.llmTokens} (semconv gen_ai.client.token.usage) per model and type (input, output), the bundled mock LLM's (carbonscope_mock="true") apart from the providers'.`,
       unit: 'suffix: tokens/s',
       width: 8,
       queries: [
         {
-          expr: `sum by (gen_ai_request_model, gen_ai_token_type) (rate(${PROM.llmTokens}_sum[${RI}]))`,
-          legend: '{{gen_ai_request_model}} {{gen_ai_token_type}}',
+          expr: byAnswerer(
+            `sum by (gen_ai_request_model, gen_ai_token_type, carbonscope_mock) (rate(${PROM.llmTokens}_sum[${RI}]))`,
+          ),
+          legend: '{{gen_ai_request_model}} {{gen_ai_token_type}} ({{answered_by}})',
         },
       ],
     },

@@ -188,10 +188,23 @@ export function dashboard(spec: DashboardSpec): Dashboard {
   return builder.build();
 }
 
-/** Shades the area between two series of one panel (an estimate's min and max). */
-export function band(lower: string, upper: string): FieldOverride[] {
+/**
+ * Shades the area between two series of one panel (an estimate's min and max); `style` goes on
+ * both lines (a dashed band beside a solid one).
+ */
+export function band(
+  lower: string,
+  upper: string,
+  style: DynamicConfigValue[] = [],
+): FieldOverride[] {
   return [
-    { name: upper, properties: [{ id: 'custom.fillBelowTo', value: lower }] },
-    { name: lower, properties: [{ id: 'custom.fillOpacity', value: 0 }] },
+    { name: upper, properties: [{ id: 'custom.fillBelowTo', value: lower }, ...style] },
+    { name: lower, properties: [{ id: 'custom.fillOpacity', value: 0 }, ...style] },
   ];
 }
+
+/** A dashed line: what a panel draws for figures that are a demonstration, not a measurement. */
+export const DASHED: DynamicConfigValue = {
+  id: 'custom.lineStyle',
+  value: { fill: 'dash', dash: [10, 10] },
+};

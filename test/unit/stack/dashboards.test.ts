@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse, stringify } from 'yaml';
 import { projectRoot } from '../../../src/paths.js';
+import { carbonDashboard } from '../../../tools/dashboards/carbon.js';
 import { renderDashboards } from '../../../tools/dashboards/generate.js';
 import { DATASOURCE_UID } from '../../../tools/dashboards/grafana.js';
 import { PROM } from '../../../tools/dashboards/names.js';
@@ -182,6 +183,73 @@ describe('stack: Grafana dashboards as code', () => {
       },
     });
     expect(out).to.include('SUCCESS');
+  });
+
+  it("Prometheus draws the bundled mock's LLM figures apart from the providers', as their own band", () => {
+    const times = { scrapeIntervalSeconds: 15, intervalSeconds: 15, rangeSeconds: 900 };
+    const model = 'gen_ai_request_model="gpt-4o"';
+    const energy = `${PROM.llmEnergy}{${model}, carbonscope_phase="usage", carbonscope_estimated="true"`;
+    const tokens = `${PROM.llmTokens}_sum{${model}, gen_ai_token_type="output"`;
+    // A provider's series carry no carbonscope_mock; the mock's carry "true". J/s and tokens/s:
+    // 2 and 20 from the provider, 5 and 50 from the mock.
+    const input_series = [
+      { series: `${energy}, carbonscope_bound="min"}`, values: '0+30x40' },
+      { series: `${energy}, carbonscope_bound="min", carbonscope_mock="true"}`, values: '0+75x40' },
+      { series: `${tokens}}`, values: '0+300x40' },
+      { series: `${tokens}, carbonscope_mock="true"}`, values: '0+750x40' },
+    ];
+    const query = (title: string, refId: string) => {
+      const q = panelQueries().find((p) => p.panel === title && p.refId === refId);
+      if (!q) throw new Error(`no ${title} / ${refId}`);
+      return substituteGrafana(q.expr, times, allValues());
+    };
+    const out = promtool(['test', 'rules', 'test.yml'], {
+      'test.yml': {
+        rule_files: [],
+        evaluation_interval: '15s',
+        tests: [
+          {
+            interval: '15s',
+            input_series,
+            promql_expr_test: [
+              {
+                expr: query('LLM energy (min–max)', 'A'),
+                eval_time: '5m',
+                exp_samples: [
+                  { labels: '{answered_by="provider"}', value: 2 },
+                  { labels: '{answered_by="mock", carbonscope_mock="true"}', value: 5 },
+                ],
+              },
+              {
+                expr: query('LLM tokens', 'A'),
+                eval_time: '5m',
+                exp_samples: [
+                  {
+                    labels: `{answered_by="provider", ${model}, gen_ai_token_type="output"}`,
+                    value: 20,
+                  },
+                  {
+                    labels: `{answered_by="mock", carbonscope_mock="true", ${model}, gen_ai_token_type="output"}`,
+                    value: 50,
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    });
+    expect(out).to.include('SUCCESS');
+    // Each band's shading joins the series its legends name: the providers' and the mock's.
+    for (const title of ['LLM energy (min–max)', 'LLM GWP (min–max)']) {
+      const p = carbonDashboard.panels.find((q) => q.title === title);
+      expect(
+        p?.queries.map((q) => q.legend),
+        title,
+      ).to.deep.equal(['{{answered_by}} min', '{{answered_by}} max']);
+      const shaded = (p?.overrides ?? []).map((o) => o.name).sort();
+      expect(shaded, title).to.deep.equal(['mock max', 'mock min', 'provider max', 'provider min']);
+    }
   });
 
   it('finds the metric names of a PromQL expression', () => {
