@@ -269,6 +269,22 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
     expect(page.text).to.include('stale: last good value, 90 s old');
   });
 
+  it('gives the age of the data, from its datetime, in the JSON and on the page', async () => {
+    const url = await start({ GRID_CACHE_TTL_SECONDS: '60' });
+    // Fetched at 12:00 for the hour from 11:30: already 30 min old when it came.
+    stub.next({ body: latestAt('DE', '2024-03-01T11:30:00.000Z') });
+    expect(JSON.parse((await get(`${url}/carbon_intensity`)).text)).to.include({
+      ageSeconds: 1800,
+      fetchedAt: '2024-03-01T12:00:00.000Z',
+    });
+    clock += 90_000;
+    stub.next({ status: 503 }, { status: 503 });
+    const stale = JSON.parse((await get(`${url}/carbon_intensity`)).text);
+    expect(stale).to.include({ stale: true, ageSeconds: 1890 });
+    const page = await get(`${url}/carbon_intensity`, 'text/html');
+    expect(page.text).to.include('stale: last good value, 1890 s old');
+  });
+
   it('answers the annual average, saying why, once the last good value is too old', async () => {
     const url = await start({ GRID_STALE_MAX_AGE_SECONDS: '3600' });
     stub.next({ body: latestAt('DE', '2024-03-01T11:30:00.000Z') });

@@ -56,8 +56,8 @@ const VALUE_HOUR_MS = 3600_000;
 /** The answer last given for a zone, with how long current() may give it again without I/O. */
 interface Memo {
   reading: IntensityReading;
-  /** Epoch ms of the upstream fetch; ageSeconds is counted from it. */
-  fetchedAtMs: number;
+  /** Epoch ms ageSeconds counts from: the value's own time (see ageFrom). */
+  ageFromMs: number;
   validUntil: number;
   /**
    * An Electricity Maps value, live or stale, is served until then (its age limit); +Infinity
@@ -216,14 +216,17 @@ export class IntensityService implements GridIntensity {
           'latest',
         );
       }
-      const reading = upstreamReading(result.value, result.fetchedAt, false);
+      const reading = upstreamReading(result, false, now);
       // One line ends the outage, the switch back from the average included.
       this.agedOut.delete(zone);
       this.outages.recovered(zone, now, {
         carbonIntensity: reading.carbonIntensity,
         datetime: reading.datetime,
       });
-      return this.remember(zone, reading, result.fetchedAt, this.options.cacheTtlMs, liveUntil);
+      return this.remember(zone, reading, result.fetchedAt, this.options.cacheTtlMs, {
+        ageFromMs: ageFrom(result),
+        staleUntil: liveUntil,
+      });
     }
     // Every failure, an upstream 404 included, falls back: a zone on the bundled list has an
     // average, and a zone that answered before keeps its last good value.
@@ -275,21 +278,18 @@ export class IntensityService implements GridIntensity {
       `serving the last good value, for ${last.value.datetime}, until ${until}`,
       now,
     );
-    const reading = upstreamReading(last.value, last.fetchedAt, true);
-    reading.ageSeconds = Math.floor((now - last.fetchedAt) / 1000);
+    const reading = upstreamReading(last, true, now);
     reading.note = `${summary}; serving the last good value until ${until}`;
     // Held only as long as the error hold-down, then the upstream is asked again.
-    return this.remember(zone, reading, last.fetchedAt, retryAt - last.fetchedAt, staleUntil);
+    return this.remember(zone, reading, last.fetchedAt, retryAt - last.fetchedAt, {
+      ageFromMs: ageFrom(last),
+      staleUntil,
+    });
   }
 
-  /**
-   * When a value stops being served: `limitMs` counted from its `datetime`, or from its fetch
-   * where that is earlier (a clock ahead of ours) or the datetime unreadable.
-   */
+  /** When a value stops being served: when its age (see ageFrom) passes `limitMs`. */
   private ageLimit(value: Cached<UpstreamPoint>, limitMs: number): number {
-    const datetime = Date.parse(value.value.datetime);
-    const since = Number.isFinite(datetime) ? Math.min(datetime, value.fetchedAt) : value.fetchedAt;
-    return since + limitMs;
+    return ageFrom(value) + limitMs;
   }
 
   /**
@@ -396,13 +396,16 @@ export class IntensityService implements GridIntensity {
     return 'Electricity Maps has not answered yet: using the annual average meanwhile';
   }
 
-  /** Stores the answer for peek() and for cheap repeat calls of current(). */
+  /**
+   * Stores the answer for peek() and for cheap repeat calls of current(), valid `ttlMs` from
+   * `fetchedAtMs`; an Electricity Maps value says where its age counts from and its age limit.
+   */
   private remember(
     zone: string,
     reading: IntensityReading,
     fetchedAtMs: number,
     ttlMs: number,
-    staleUntil = Number.POSITIVE_INFINITY,
+    upstream?: { ageFromMs: number; staleUntil: number },
   ): IntensityReading {
     if (!this.memos.has(zone) && this.memos.size >= this.maxZones) {
       // Evict the oldest zone, never the default one the meter reads.
@@ -413,7 +416,12 @@ export class IntensityService implements GridIntensity {
         }
       }
     }
-    this.memos.set(zone, { reading, fetchedAtMs, validUntil: fetchedAtMs + ttlMs, staleUntil });
+    this.memos.set(zone, {
+      reading,
+      ageFromMs: upstream?.ageFromMs ?? fetchedAtMs,
+      validUntil: fetchedAtMs + ttlMs,
+      staleUntil: upstream?.staleUntil ?? Number.POSITIVE_INFINITY,
+    });
     return reading;
   }
 
@@ -444,7 +452,7 @@ export class IntensityService implements GridIntensity {
   /** The memo's reading with its age brought up to date: a new object at most once a second. */
   private aged(memo: Memo, now: number): IntensityReading {
     if (memo.reading.source !== 'electricity-maps') return memo.reading;
-    const age = Math.floor((now - memo.fetchedAtMs) / 1000);
+    const age = ageSeconds(memo.ageFromMs, now);
     if (age !== memo.reading.ageSeconds) memo.reading = { ...memo.reading, ageSeconds: age };
     return memo.reading;
   }
@@ -500,11 +508,27 @@ function summaryOf(error: unknown): string {
   return error instanceof UpstreamError ? error.summary : 'Electricity Maps lookup failed';
 }
 
+/**
+ * Where a value's age counts from: its `datetime`, the time the data is about (the start of
+ * its hour), since that is what a user of the figure means by its age and what the age limit
+ * is about; its fetch where that is earlier (a clock ahead of ours, a slot not begun yet: data
+ * is never younger than when it came) or the datetime unreadable.
+ */
+function ageFrom(value: Cached<UpstreamPoint>): number {
+  const datetime = Date.parse(value.value.datetime);
+  return Number.isFinite(datetime) ? Math.min(datetime, value.fetchedAt) : value.fetchedAt;
+}
+
+function ageSeconds(fromMs: number, now: number): number {
+  return Math.max(0, Math.floor((now - fromMs) / 1000));
+}
+
 function upstreamReading(
-  point: UpstreamPoint,
-  fetchedAtMs: number,
+  value: Cached<UpstreamPoint>,
   stale: boolean,
+  now: number,
 ): IntensityReading {
+  const point = value.value;
   return {
     zone: point.zone,
     carbonIntensity: point.carbonIntensity,
@@ -512,9 +536,9 @@ function upstreamReading(
     source: 'electricity-maps',
     isEstimated: point.isEstimated,
     stale,
-    ageSeconds: 0,
+    ageSeconds: ageSeconds(ageFrom(value), now),
     datetime: point.datetime,
-    fetchedAt: new Date(fetchedAtMs).toISOString(),
+    fetchedAt: new Date(value.fetchedAt).toISOString(),
   };
 }
 

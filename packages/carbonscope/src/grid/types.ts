@@ -11,10 +11,15 @@ export interface IntensityReading {
   isEstimated: boolean;
   /** The last good upstream value, served because a fresh lookup failed. */
   stale: boolean;
-  /** Seconds since the value was fetched (0 for fixed and average sources). */
+  /**
+   * How old the data is, in seconds: since its `datetime` (the hour it stands for), or since its
+   * fetch when that is earlier (a datetime ahead of our clock) or the datetime unreadable; the
+   * age GRID_STALE_MAX_AGE_SECONDS limits. 0 for fixed and average sources.
+   */
   ageSeconds: number;
   /** The instant the value is valid for (upstream's `datetime`), null for averages. */
   datetime: string | null;
+  /** When the value was fetched from the upstream (when it was made, for the other sources). */
   fetchedAt: string;
   /**
    * Why this source answered when it is not the first choice (e.g. "Electricity Maps did not

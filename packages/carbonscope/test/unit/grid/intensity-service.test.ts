@@ -6,7 +6,7 @@ import { MAX_RATE_LIMIT_HOLD_MS } from '../../../src/grid/electricity-maps-clien
 import { InvalidZoneError, UnknownZoneError } from '../../../src/grid/errors.js';
 import {
   createGridIntensity,
-  type IntensityService,
+  IntensityService,
   registerGridMetrics,
 } from '../../../src/grid/index.js';
 import { METRICS, prometheusName } from '../../../src/metrics/index.js';
@@ -132,7 +132,7 @@ describe('grid: intensity service (fallback chain)', () => {
     expect(new Set(readings.map((r) => r.carbonIntensity))).to.deep.equal(new Set([322]));
   });
 
-  it('serves from cache within the TTL, counting the age, and asks again after it', async () => {
+  it('serves from cache within the TTL, counting the data’s age, and asks again after it', async () => {
     const grid = service();
     await grid.current();
     clock += 42_000;
@@ -141,7 +141,8 @@ describe('grid: intensity service (fallback chain)', () => {
     expect(stub.calls).to.have.length(1);
     clock += TTL_S * 1000;
     const fresh = await grid.current();
-    expect(fresh.ageSeconds).to.equal(0);
+    // Fetched anew at 12:05:42, the value is still the one for the hour from 12:00: as old.
+    expect(fresh).to.include({ ageSeconds: TTL_S + 42, fetchedAt: '2024-03-01T12:05:42.000Z' });
     expect(stub.calls).to.have.length(2);
   });
 
@@ -525,6 +526,69 @@ describe('grid: intensity service (fallback chain)', () => {
 
     it('defaults to 3 h', () => {
       expect(loadSettings({}).grid.maxStaleMs).to.equal(LIMIT_MS);
+    });
+
+    describe('ageSeconds: the age of the data, on the clock the limit runs on', () => {
+      it('counts from the value’s datetime, not its fetch, and reaches the limit when it does', async () => {
+        const grid = await liveAt(); // fetched at 11:20, for the hour from 11:00
+        expect(await grid.current()).to.include({
+          ageSeconds: 20 * 60,
+          datetime: HOUR,
+          fetchedAt: '2024-03-01T11:20:00.000Z',
+        });
+        clock += 42_000;
+        expect(grid.peek()).to.include({ ageSeconds: 20 * 60 + 42 });
+        expect(grid.lastReading('DE')).to.include({ ageSeconds: 20 * 60 + 42 });
+        outage();
+        clock = Date.parse(HOUR) + LIMIT_MS; // the last second it may be served
+        const last = await grid.current();
+        expect(last).to.include({ stale: true, ageSeconds: LIMIT_MS / 1000 });
+        expect(last.fetchedAt, 'the fetch stays visible').to.equal('2024-03-01T11:20:00.000Z');
+        expect(grid.peek()).to.include({ stale: true, ageSeconds: LIMIT_MS / 1000 });
+        clock += 1000;
+        expect(await grid.current()).to.include({ source: 'annual-average', ageSeconds: 0 });
+      });
+
+      it('a datetime later than the fetch (a clock ahead of ours) counts from the fetch: never negative', async () => {
+        clock = Date.parse(HOUR) - 3600_000;
+        stub.next({ body: latestAt('DE', HOUR) });
+        const grid = service();
+        expect(await grid.current()).to.include({ ageSeconds: 0, datetime: HOUR });
+        clock += 90_000;
+        expect(grid.lastReading('DE')).to.include({ ageSeconds: 90 });
+      });
+
+      it('an unreadable datetime counts from the fetch, for the age and the limit alike', async () => {
+        // The HTTP client refuses such a body (a malformed answer); another client may not.
+        let calls = 0;
+        const client = {
+          latest: async (zone: string) => {
+            calls += 1;
+            if (calls > 1) throw new Error('down');
+            return {
+              zone,
+              carbonIntensity: 322,
+              datetime: 'the 11 o’clock hour',
+              isEstimated: false,
+              estimationMethod: null,
+            };
+          },
+          history: async () => [],
+        };
+        clock = FETCHED;
+        const grid = new IntensityService({
+          defaultZone: 'DE',
+          client,
+          cacheTtlMs: TTL_S * 1000,
+          now: () => clock,
+          logger,
+        });
+        expect(await grid.current()).to.include({ source: 'electricity-maps', ageSeconds: 0 });
+        clock += LIMIT_MS;
+        expect(await grid.current()).to.include({ stale: true, ageSeconds: LIMIT_MS / 1000 });
+        clock += 1000;
+        expect((await grid.current()).source).to.equal('annual-average');
+      });
     });
 
     for (const value of ['3h', '-1', '1.5', '0x10', '1e4', '604801']) {
