@@ -64,6 +64,11 @@ interface Memo {
    * for every other one.
    */
   staleUntil: number;
+  /**
+   * The average a reader without a lookup (a scrape) sees once `staleUntil` passed, made once
+   * and never logged: the switch is the next lookup's to say.
+   */
+  standIn?: IntensityReading;
 }
 
 /**
@@ -116,7 +121,7 @@ export class IntensityService implements GridIntensity {
     const now = this.options.now();
     if (memo !== undefined && now < memo.validUntil) {
       this.options.onZoneUsed?.(zone);
-      return this.served(zone, memo, now);
+      return now > memo.staleUntil ? this.switched(zone, memo, now) : this.aged(memo, now);
     }
     checkZone(zone);
     const reading = await this.lookup(zone);
@@ -126,13 +131,13 @@ export class IntensityService implements GridIntensity {
 
   peek(zone: string = this.defaultZone): IntensityReading | undefined {
     try {
-      const memo = this.memos.get(zone);
       const now = this.options.now();
-      const expired = memo === undefined || now >= memo.validUntil;
-      // The meter calls this every sample: keep the value fresh without making it wait.
-      if (expired && this.options.client && this.latest.needsRefresh(zone)) {
-        if (isWellFormed(zone)) this.current(zone).catch(() => undefined);
+      // The meter calls this every sample: keep the value fresh without making it wait, and
+      // have a lookup say a switch to the average as the value ages out (at once: no I/O).
+      if (this.options.client && this.dueForLookup(zone, now) && isWellFormed(zone)) {
+        this.current(zone).catch(() => undefined);
       }
+      const memo = this.memos.get(zone);
       if (memo !== undefined) return this.served(zone, memo, now);
       if (!isWellFormed(zone)) return undefined;
       const average = annualAverage(zone);
@@ -146,10 +151,20 @@ export class IntensityService implements GridIntensity {
     }
   }
 
-  /** The last answer for a zone without starting any refresh (for metric callbacks). */
+  /**
+   * The last answer for a zone without starting any refresh or logging anything (for metric
+   * callbacks: a scrape's timing is not the data's).
+   */
   lastReading(zone: string): IntensityReading | undefined {
     const memo = this.memos.get(zone);
     return memo === undefined ? undefined : this.served(zone, memo, this.options.now());
+  }
+
+  /** The memo expired and the upstream may be asked, or its value aged out unsaid. */
+  private dueForLookup(zone: string, now: number): boolean {
+    const memo = this.memos.get(zone);
+    if (memo !== undefined && now > memo.staleUntil && now < memo.validUntil) return true;
+    return (memo === undefined || now >= memo.validUntil) && this.latest.needsRefresh(zone);
   }
 
   async history(zone: string = this.defaultZone): Promise<IntensityHistory> {
@@ -205,11 +220,10 @@ export class IntensityService implements GridIntensity {
       const liveUntil = this.liveUntil(result);
       if (now > liveUntil) {
         // Delayed upstream: a good answer for an hour the limit says no value may price.
-        const datetime = result.value.datetime;
         return this.agedOutReading(
           zone,
           average,
-          datetime,
+          { datetime: result.value.datetime, ageFromMs: ageFrom(result) },
           now,
           validUntil,
           delayed(zone),
@@ -269,7 +283,8 @@ export class IntensityService implements GridIntensity {
     }
     const staleUntil = this.ageLimit(last, this.maxStaleMs);
     if (now > staleUntil) {
-      return this.agedOutReading(zone, average, last.value.datetime, now, retryAt, failure);
+      const old = { datetime: last.value.datetime, ageFromMs: ageFrom(last) };
+      return this.agedOutReading(zone, average, old, now, retryAt, failure);
     }
     const until = new Date(staleUntil).toISOString();
     this.outages.failed(
@@ -306,29 +321,33 @@ export class IntensityService implements GridIntensity {
    * upstream is asked again (`retryAt`). The switch is said once per outage, as a warning: in
    * the outage's own line when one is due (its first, a reminder), else alone; later reminders
    * say only that the average is used. `failure` is absent when a held-down stale memo aged
-   * out without a lookup; a live value (`latest`) past the limit is itself the failure.
+   * out without a lookup; a live value (`latest`) past the limit is itself the failure. The
+   * switch's line gives the old value's age.
    */
   private agedOutReading(
     zone: string,
     average: AnnualAverage,
-    lastDatetime: string | null,
+    old: { datetime: string | null; ageFromMs: number },
     now: number,
     retryAt: number,
     failure?: LookupFailure,
     which: 'last good' | 'latest' = 'last good',
   ): IntensityReading {
-    const limit = `GRID_STALE_MAX_AGE_SECONDS (${durationText(this.maxStaleMs)})`;
-    const note = `the ${which} Electricity Maps value, for ${lastDatetime}, is older than ${limit}: using ${average.basis}`;
+    const note = this.agedOutText(which, old.datetime, average);
     const reading = this.averageReading(zone, average, note);
     const switched = !this.agedOut.has(zone);
     if (switched) this.agedOut.add(zone);
     const standIn = switched ? note : `using ${average.basis}`;
-    const told = failure !== undefined && this.outages.failed(zone, failure, standIn, now);
+    const age = { ageSeconds: ageSeconds(old.ageFromMs, now) };
+    const told =
+      failure !== undefined &&
+      this.outages.failed(zone, switched ? withFields(failure, age) : failure, standIn, now);
     if (switched && !told) {
       this.options.logger.warn(
         {
           zone,
-          datetime: lastDatetime,
+          datetime: old.datetime,
+          ...age,
           carbonIntensity: reading.carbonIntensity,
           source: reading.source,
           staleMaxAgeSeconds: this.maxStaleMs / 1000,
@@ -428,25 +447,42 @@ export class IntensityService implements GridIntensity {
   /**
    * The memo's reading, unless it is an Electricity Maps value that went past its age limit
    * since it was remembered (a hold-down, or a TTL, can outlast it): then the average, until the
-   * upstream is asked again.
+   * upstream is asked again. Says nothing: metric callbacks read through here.
    */
   private served(zone: string, memo: Memo, now: number): IntensityReading {
     if (now <= memo.staleUntil) return this.aged(memo, now);
     const average = annualAverage(zone);
     if (average === undefined) return this.aged(memo, now);
-    const datetime = memo.reading.datetime;
-    if (memo.reading.stale) {
-      return this.agedOutReading(zone, average, datetime, now, memo.validUntil);
-    }
-    return this.agedOutReading(
-      zone,
-      average,
-      datetime,
-      now,
-      memo.validUntil,
-      delayed(zone),
-      'latest',
-    );
+    memo.standIn ??= this.averageReading(zone, average, this.agedOutNote(memo.reading, average));
+    return memo.standIn;
+  }
+
+  /**
+   * A lookup's answer for a memo whose value went past its age limit before the memo expired:
+   * the average, said once, until the upstream is asked again. A stale value's outage is already
+   * told; a live one past the limit is itself the failure (the upstream is late).
+   */
+  private switched(zone: string, memo: Memo, now: number): IntensityReading {
+    const average = annualAverage(zone);
+    if (average === undefined) return this.aged(memo, now);
+    const old = { datetime: memo.reading.datetime, ageFromMs: memo.ageFromMs };
+    if (memo.reading.stale) return this.agedOutReading(zone, average, old, now, memo.validUntil);
+    return this.agedOutReading(zone, average, old, now, memo.validUntil, delayed(zone), 'latest');
+  }
+
+  /** Why the average answers for a value past its age limit (`reading`: that value). */
+  private agedOutNote(reading: IntensityReading, average: AnnualAverage): string {
+    const which = reading.stale ? 'last good' : 'latest';
+    return this.agedOutText(which, reading.datetime, average);
+  }
+
+  private agedOutText(
+    which: 'last good' | 'latest',
+    datetime: string | null,
+    average: AnnualAverage,
+  ): string {
+    const limit = `GRID_STALE_MAX_AGE_SECONDS (${durationText(this.maxStaleMs)})`;
+    return `the ${which} Electricity Maps value, for ${datetime}, is older than ${limit}: using ${average.basis}`;
   }
 
   /** The memo's reading with its age brought up to date: a new object at most once a second. */
@@ -502,6 +538,10 @@ function delayed(zone: string): LookupFailure {
     level: 'warn',
     fields: { kind: 'delayed' },
   };
+}
+
+function withFields(failure: LookupFailure, fields: Record<string, unknown>): LookupFailure {
+  return { ...failure, fields: { ...failure.fields, ...fields } };
 }
 
 function summaryOf(error: unknown): string {

@@ -366,9 +366,14 @@ describe('grid: intensity service (fallback chain)', () => {
       clock = Date.parse(HOUR) + LIMIT_MS - 60_000;
       stub.next({ status: 429, headers: { 'retry-after': '300' } });
       expect(await grid.current()).to.include({ source: 'electricity-maps', stale: true });
+      const from = lines.length;
       clock += 60_001;
-      expect(grid.peek()).to.include({ source: 'annual-average', stale: false });
+      for (let i = 0; i < 50; i++) {
+        expect(grid.peek()).to.include({ source: 'annual-average', stale: false });
+      }
       expect(grid.lastReading('DE')).to.include({ source: 'annual-average' });
+      // The lookup the meter's peek starts as the value ages out says it, once, at once.
+      expect(said(from, 'is older than GRID_STALE_MAX_AGE_SECONDS')).to.have.length(1);
       expect(stub.calls, 'the hold is kept: no call until it ends').to.have.length(2);
     });
 
@@ -526,6 +531,69 @@ describe('grid: intensity service (fallback chain)', () => {
 
     it('defaults to 3 h', () => {
       expect(loadSettings({}).grid.maxStaleMs).to.equal(LIMIT_MS);
+    });
+
+    describe('the switch is said by a lookup, never by a scrape', () => {
+      /** FR is reported by the gauge from lastReading() alone (DE, configured, is peeked). */
+      const frLines = (from: number) => said(from, 'grid: zone FR');
+      const frAverage = () =>
+        metrics.value(GAUGE, {
+          carbonscope_grid_zone: 'FR',
+          carbonscope_grid_source: 'annual-average',
+        });
+
+      it('a last good value past the limit: scrapes show the average and say nothing', async () => {
+        clock = FETCHED;
+        stub.next({ body: latestAt('FR', HOUR) });
+        const grid = service();
+        expect(await grid.current('FR')).to.include({ source: 'electricity-maps' });
+        clock = Date.parse(HOUR) + LIMIT_MS - 60_000;
+        stub.next({ status: 429, headers: { 'retry-after': '300' } });
+        expect(await grid.current('FR')).to.include({ stale: true });
+        const from = lines.length;
+        clock += 60_001; // past the limit, within the 5 min hold
+        for (let i = 0; i < 20; i++) {
+          expect(grid.lastReading('FR')).to.include({ source: 'annual-average' });
+          expect(await frAverage()).to.equal(annualAverage('FR')?.carbonIntensity);
+          clock += 10_000;
+        }
+        expect(frLines(from), 'scrapes say nothing').to.deep.equal([]);
+        // The next lookup, still within the hold (no call), says the switch, once.
+        expect((await grid.current('FR')).source).to.equal('annual-average');
+        clock += 10_000;
+        expect((await grid.current('FR')).source).to.equal('annual-average');
+        const told = frLines(from);
+        expect(told.map((l) => l.level)).to.deep.equal([40]);
+        expect(told[0]?.msg).to.include(`for ${HOUR}, is older than GRID_STALE_MAX_AGE_SECONDS`);
+        // The data's age when said: 3 h 3 min 20 s from its hour (the limit is 3 h).
+        expect(told[0]).to.include({
+          ageSeconds: LIMIT_MS / 1000 + 200,
+          staleMaxAgeSeconds: 10800,
+        });
+        expect(stub.callsTo('/latest').filter((c) => c.zone === 'FR')).to.have.length(2);
+      });
+
+      it('a live value delayed past the limit: scrapes are no lookups and tell no outage', async () => {
+        clock = Date.parse('2024-03-01T13:58:00Z'); // HOUR is 2 h 58 min old: within 3 h
+        stub.next({ body: latestAt('FR', HOUR) });
+        const grid = service();
+        expect(await grid.current('FR')).to.include({ source: 'electricity-maps', stale: false });
+        const from = lines.length;
+        clock = Date.parse(HOUR) + LIMIT_MS + 1000; // within the TTL of the fetch
+        for (let i = 0; i < 12; i++) {
+          expect(grid.lastReading('FR')).to.include({ source: 'annual-average' });
+          expect(await frAverage()).to.equal(annualAverage('FR')?.carbonIntensity);
+          clock += 10_000;
+        }
+        expect(frLines(from), 'scrapes say nothing').to.deep.equal([]);
+        expect((await grid.current('FR')).source).to.equal('annual-average');
+        const told = frLines(from);
+        expect(told.map((l) => [l.level, l.kind])).to.deep.equal([[40, 'delayed']]);
+        expect(told[0]).to.include({ ageSeconds: LIMIT_MS / 1000 + 121 });
+        expect(told[0]?.msg)
+          .to.include('answers with a delayed value')
+          .and.include('is older than GRID_STALE_MAX_AGE_SECONDS');
+      });
     });
 
     describe('ageSeconds: the age of the data, on the clock the limit runs on', () => {
