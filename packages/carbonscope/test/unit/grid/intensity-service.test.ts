@@ -696,6 +696,37 @@ describe('grid: intensity service (fallback chain)', () => {
       }
     });
 
+    it('reminds only with lookups: an hour of scrapes alone says nothing', async () => {
+      const grid = service();
+      outage();
+      const from = lines.length;
+      expect((await grid.current('FR')).source).to.equal('annual-average');
+      // FR is on the gauge (lastReading only): scrapes are no lookups.
+      for (let i = 0; i < 60; i++) {
+        clock += 60_000;
+        await metrics.scrape();
+      }
+      expect(warnings(from).filter((l) => l.zone === 'FR')).to.have.length(1);
+      // The next lookup finds the outage still on and says so, with its real length.
+      await grid.current('FR');
+      const fr = warnings(from).filter((l) => l.zone === 'FR');
+      expect(fr.map((l) => l.failingForSeconds)).to.deep.equal([0, 3600]);
+      expect(fr[1]?.msg).to.match(/^grid: zone FR: still failing after 1 h: .*server error/);
+    });
+
+    it('the meter’s peek alone is a lookup: its samples keep the reminders coming', async () => {
+      const grid = service();
+      outage();
+      const from = lines.length;
+      for (let i = 0; i <= 42; i++) {
+        expect(grid.peek()?.source).to.equal('annual-average');
+        await settle(stub, 2 * (i + 1)); // each refresh is a call and its retry
+        clock += 30_000;
+      }
+      expect(stub.callsTo('/latest'), 'one refresh per hold-down').to.have.length(86);
+      expect(warnings(from).map((l) => l.failingForSeconds)).to.deep.equal([0, 600, 1200]);
+    });
+
     it('tells a new reason at the next reminder, not at once, with how long it has lasted', async () => {
       const grid = service();
       stub.next({ status: 503 }, { status: 503 });
