@@ -278,6 +278,28 @@ describe('config', () => {
     }
   });
 
+  it('shows a refused URL and a zone as written where they hold no secret', () => {
+    expect(() => loadConfig({ LLM_BASE_URL: 'ftp://llm.example/v1?api-version=2024-06-01' }))
+      .to.throw(ConfigError)
+      .with.property('message')
+      .that.includes('(got "ftp://llm.example/v1?api-version=2024-06-01")');
+    expect(() => loadConfig({ CARBON_ZONE: 'US#CAL' }))
+      .to.throw(ConfigError)
+      .with.property('message')
+      .that.includes('(got "US#CAL")');
+  });
+
+  it('never echoes a secret-named query value of a URL it refuses', () => {
+    for (const variable of ['ELECTRICITY_MAPS_BASE_URL', 'LLM_BASE_URL']) {
+      const url = 'ftp://api.example/v3?api-version=1&ACCESS_TOKEN=tok-SECRET9#sig=SECRET8';
+      expect(() => loadConfig({ [variable]: url }), variable)
+        .to.throw(ConfigError)
+        .with.property('message')
+        .that.includes('?api-version=1&ACCESS_TOKEN=[redacted]#sig=[redacted]')
+        .and.does.not.match(/SECRET/);
+    }
+  });
+
   it('redacts secrets but keeps their presence visible', () => {
     const c = loadConfig({ ELECTRICITY_MAPS_API_KEY: 'secret-em', LLM_API_KEY: 'secret-llm' });
     const text = JSON.stringify(redactConfig(c));

@@ -88,6 +88,30 @@ describe('logger', () => {
     );
     expect(lines.join('\n')).not.to.include('PWSECRET9');
   });
+  it('keeps an LLM_BASE_URL whose query holds no secret, as configured and in log lines', () => {
+    // Azure OpenAI's base URL carries `api-version`: no credential, and the operator needs it.
+    const url = 'https://res.openai.azure.com/openai/deployments/gpt-4o?api-version=2024-06-01';
+    const config = loadConfig({ LLM_BASE_URL: url });
+    expect(redactConfig(config).llm.baseUrl).to.equal(url);
+    const { logger, lines } = captureLogger('info', secretsOf(config));
+    logger.warn({ reason: `cannot fetch ${url}` }, 'LLM call failed on 2024-06-01');
+    expect(lines[0]).to.include(`cannot fetch ${url}`);
+    expect(lines[0]).to.include('"msg":"LLM call failed on 2024-06-01"');
+    expect(lines[0]).not.to.include('[redacted]');
+  });
+
+  it('masks a secret-named query value of LLM_BASE_URL, in the config and in log lines', () => {
+    const url = 'https://llm.example/v1?api-version=2024-06-01&Api-Key=llm-QUERY-KEY-77';
+    const config = loadConfig({ LLM_BASE_URL: url });
+    expect(redactConfig(config).llm.baseUrl).to.equal(
+      'https://llm.example/v1?api-version=2024-06-01&Api-Key=[redacted]',
+    );
+    const { logger, lines } = captureLogger('info', secretsOf(config));
+    logger.warn({ reason: `cannot fetch ${url}` }, 'upstream echoed llm-QUERY-KEY-77');
+    expect(lines[0]).not.to.include('llm-QUERY-KEY-77');
+    expect(lines[0]).to.include('api-version=2024-06-01&Api-Key=[redacted]');
+  });
+
   it("masks the OTLP exporters' endpoint passwords and header tokens", () => {
     // The exporters read these variables themselves; they are no settings, yet secrets.
     const env = {

@@ -15,14 +15,15 @@ export function credentialsOf(url: string | undefined): string[] {
  * `user:password` pair, as written and decoded, the pair base64-encoded as Node's http sends it
  * (`Authorization: Basic`, which a refusing server may echo), and the user name only as the
  * URL's userinfo (`//user@`, `//user:`). A user name alone is an identity, not a secret; matched
- * everywhere, a short one (`al`) would mask ordinary words ("total") on every line. Its query
- * (`?api_key=...`) and fragment too, which some collectors take a key in: each whole, as the URL
- * writes it, and each value alone where it is long enough to be no ordinary word.
+ * everywhere, a short one (`al`) would mask ordinary words ("total") on every line. Of its query
+ * and fragment, the values of the parameters whose names say they are credentials
+ * (isSecretName: `?api_key=...`), which some collectors take a key in; the others (a
+ * tenant, `api-version`) are what tells an operator which endpoint it is, and stay.
  */
 export function urlSecrets(url: string | undefined): string[] {
   const parsed = parsedUrl(url);
   if (!parsed) return [];
-  const out = new Set<string>(querySecrets(parsed));
+  const out = new Set<string>(parameterSecrets(url ?? '', parsed));
   if (!parsed.username && !parsed.password) return [...out];
   for (const form of [percentDecoded, (part: string) => part]) {
     const user = form(parsed.username);
@@ -36,22 +37,83 @@ export function urlSecrets(url: string | undefined): string[] {
   return [...out];
 }
 
-/** Shorter query values (`v=1`, `format=json`) are no credentials; masked everywhere they'd mangle text. */
+/**
+ * Shorter values are masked only with their name (`key=ab`): alone, everywhere, they would
+ * mangle ordinary text. A longer one is masked alone too, where an upstream echoes it bare.
+ */
 const MIN_QUERY_SECRET_LENGTH = 8;
 
-function querySecrets(parsed: URL): string[] {
-  const whole = [parsed.search, parsed.hash].filter((part) => part.length > 1);
-  const values = [
-    ...parsed.search
-      .slice(1)
-      .split('&')
-      .map((pair) => pair.slice(pair.indexOf('=') + 1)),
-    parsed.hash.slice(1),
-  ];
-  const long = values
-    .flatMap((value) => [value, percentDecoded(value)])
-    .filter((value) => value.length >= MIN_QUERY_SECRET_LENGTH);
-  return [...whole, ...long];
+/**
+ * The secret parameters' values of the query and fragment, as the URL was written and as the
+ * parser writes it (it escapes a space, a quote): each value written and decoded where it is
+ * long enough, else the `name=value` pair in the same forms.
+ */
+function parameterSecrets(written: string, parsed: URL): string[] {
+  const out: string[] = [];
+  const parts = [written, `${parsed.search}${parsed.hash}`];
+  for (const { name, value } of parts.flatMap(parametersOf)) {
+    if (value === '' || !isSecretName(name)) continue;
+    for (const [n, v] of [
+      [name, value],
+      [percentDecoded(name), percentDecoded(value)],
+    ]) {
+      out.push(...(v.length >= MIN_QUERY_SECRET_LENGTH ? [v] : [`${n}=${v}`]));
+    }
+  }
+  return out;
+}
+
+interface Parameter {
+  name: string;
+  value: string;
+}
+
+/** The `name=value` parameters of a text's query (after its first `?`) and fragment (`#`). */
+function parametersOf(text: string): Parameter[] {
+  const { query, fragment } = splitUrlText(text);
+  return [query, fragment].flatMap((part) =>
+    part === undefined ? [] : part.split('&').flatMap(parameterOf),
+  );
+}
+
+function parameterOf(pair: string): Parameter[] {
+  const equals = pair.indexOf('=');
+  return equals === -1 ? [] : [{ name: pair.slice(0, equals), value: pair.slice(equals + 1) }];
+}
+
+/** A text's part before its query, its query (after the first `?`) and its fragment (`#`). */
+function splitUrlText(text: string): { body: string; query?: string; fragment?: string } {
+  const hash = text.indexOf('#');
+  const beforeHash = hash === -1 ? text : text.slice(0, hash);
+  const fragment = hash === -1 ? undefined : text.slice(hash + 1);
+  const question = beforeHash.indexOf('?');
+  if (question === -1) return { body: beforeHash, fragment };
+  return { body: beforeHash.slice(0, question), query: beforeHash.slice(question + 1), fragment };
+}
+
+/**
+ * Words that make a parameter's name a credential's: `token` (access_token, id_token), `key`
+ * (api_key, apikey, subscription-key), `secret`, `pass` (password, passwd), `pwd`, `auth`,
+ * `signature`, `credential`, `session`, `jwt`, `bearer`. Matched anywhere in the name: a name
+ * that holds one by chance (`keyword`) costs a masked value, a missed one a leaked key.
+ */
+const SECRET_WORDS = /token|key|secret|pass|pwd|auth|signature|credential|session|jwt|bearer/;
+/** Names too short to look for inside others: Azure's SAS signature, `sig`. */
+const SECRET_NAMES: ReadonlySet<string> = new Set(['sig']);
+/** Presigned URLs' parameters (S3, GCS), whose credential and signature go together. */
+const SECRET_PREFIXES = ['x-amz-', 'x-goog-'];
+
+/**
+ * Whether a name says its value is a credential: a query or fragment parameter's, in any case and
+ * percent-encoded or not (`%74oken` is `token` to the server), or a setting's (`LLM_API_KEY`).
+ */
+export function isSecretName(name: string): boolean {
+  const plain = percentDecoded(name).trim().toLowerCase();
+  return (
+    SECRET_WORDS.test(plain) ||
+    SECRET_NAMES.has(plain) ||
+    SECRET_PREFIXES.some((prefix) => plain.startsWith(prefix))
+  );
 }
 
 function parsedUrl(url: string | undefined): URL | undefined {
@@ -76,8 +138,8 @@ export function percentDecoded(part: string): string {
 }
 
 /**
- * The URL with any user name and password, each query value and the fragment replaced by
- * `[redacted]`, safe to log; the query's parameter names stay, to say which was set.
+ * The URL with any user name and password and the value of each secret parameter (isSecretName,
+ * in the query or the fragment) replaced by `[redacted]`, safe to log; the rest stays as written.
  */
 export function withoutCredentials(url: string): string {
   try {
@@ -104,32 +166,30 @@ function maskUserinfo(text: string): string {
 }
 
 /**
- * Text meant as a URL, even one that does not parse, with its userinfo (maskUserinfo), each
- * query value and its fragment masked: what an error may quote of a URL it refused.
+ * Text meant as a URL, even one that does not parse, with its userinfo (maskUserinfo) and its
+ * secret parameters' values masked: what an error may quote of a URL it refused.
  */
 export function maskUrlText(text: string): string {
   return maskQuery(maskUserinfo(text));
 }
 
 /**
- * The text with each value after its first `?` (a part with no `=` whole) and all after its
- * first `#` written `[redacted]`. Found by hand, not by URL: the text may not parse, and URL
- * would write the brackets percent-encoded.
+ * The text with the value of each secret parameter (isSecretName) of its query (after its
+ * first `?`) and fragment (after its first `#`) written `[redacted]`. Found by hand, not by URL:
+ * the text may not parse, and URL would write the brackets percent-encoded.
  */
 function maskQuery(text: string): string {
-  const hash = text.indexOf('#');
-  const body = hash === -1 ? text : text.slice(0, hash);
-  const rest = hash === -1 ? '' : hash === text.length - 1 ? '#' : '#[redacted]';
-  const question = body.indexOf('?');
-  if (question === -1) return body + rest;
-  const query = body
-    .slice(question + 1)
+  const { body, query, fragment } = splitUrlText(text);
+  const shownQuery = query === undefined ? '' : `?${maskParameters(query)}`;
+  return `${body}${shownQuery}${fragment === undefined ? '' : `#${maskParameters(fragment)}`}`;
+}
+
+function maskParameters(part: string): string {
+  return part
     .split('&')
-    .map((part) => {
-      const equals = part.indexOf('=');
-      if (equals === -1) return part === '' ? part : '[redacted]';
-      return `${part.slice(0, equals)}=[redacted]`;
+    .map((pair) => {
+      const [parameter] = parameterOf(pair);
+      return parameter && isSecretName(parameter.name) ? `${parameter.name}=[redacted]` : pair;
     })
     .join('&');
-  return `${body.slice(0, question + 1)}${query}${rest}`;
 }

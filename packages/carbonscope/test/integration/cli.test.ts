@@ -625,15 +625,15 @@ describe('carbonscope command line', function () {
     });
   });
 
-  it("never prints an --otlp URL's query values or fragment, in -v, --json or the failure", async () => {
+  it("never prints an --otlp URL's secret query or fragment values, in -v, --json or the failure", async () => {
     const refused = createTcpServer();
     const port = await listenOnLoopback(refused);
     await new Promise((resolve) => refused.close(resolve));
-    const url = `http://127.0.0.1:${port}/?api_key=SECRET1#SECRET2`;
+    const url = `http://127.0.0.1:${port}/?api_key=SECRET1&tenant=acme-7#access_token=SECRET2`;
     const r = await cli(['run', '-v', '--json', '--otlp', url, ...node('1')]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.contain(
-      `could not push metrics to http://127.0.0.1:${port}/v1/metrics?api_key=[redacted]#[redacted]: `,
+      `could not push metrics to http://127.0.0.1:${port}/v1/metrics?api_key=[redacted]&tenant=acme-7#access_token=[redacted]: `,
     );
     expect(`${r.stdout}${r.stderr}`).to.not.match(/SECRET/);
   });

@@ -49,7 +49,7 @@ describe('redaction', () => {
       ['http://al:PW%2FSECRET9@collector.example:4318', 'http://[redacted]@collector.example:4318'],
       [
         'https://al@collector.example/v1/metrics?a=1',
-        'https://[redacted]@collector.example/v1/metrics?a=[redacted]',
+        'https://[redacted]@collector.example/v1/metrics?a=1',
       ],
       ['https://:PW-SECRET9@collector.example/', 'https://[redacted]@collector.example/'],
       ['https://collector.example:4318', 'https://collector.example:4318'],
@@ -57,32 +57,33 @@ describe('redaction', () => {
     for (const [url, shown] of cases) expect(withoutCredentials(url), url).to.equal(shown);
   });
 
-  it('withoutCredentials masks each query value and the fragment, keeping the parameter names', () => {
+  it('withoutCredentials masks each secret-named query and fragment value, keeping the names', () => {
     const cases: Array<[string, string]> = [
       [
-        'http://collector:4318/?api_key=SECRET1&tenant=t-SECRET2#frag=SECRET3',
-        'http://collector:4318/?api_key=[redacted]&tenant=[redacted]#[redacted]',
+        'http://collector:4318/?api_key=SECRET1&tenant=t-2#frag=3&access_token=SECRET3',
+        'http://collector:4318/?api_key=[redacted]&tenant=t-2#frag=3&access_token=[redacted]',
       ],
-      ['http://al:PW@collector/v1?SECRET4', 'http://[redacted]@collector/v1?[redacted]'],
+      // A part without a name says nothing of being a credential: shown, as a tenant is.
+      ['http://al:PW@collector/v1?wsdl', 'http://[redacted]@collector/v1?wsdl'],
       ['https://collector.example/v1?', 'https://collector.example/v1?'],
     ];
     for (const [url, shown] of cases) expect(withoutCredentials(url), url).to.equal(shown);
   });
 
   it('maskUrlText masks the query and fragment of text that does not parse as a URL too', () => {
-    expect(maskUrlText('http://bob:PW@collector:99999/?key=SECRET5#SECRET6')).to.equal(
-      'http://[redacted]@collector:99999/?key=[redacted]#[redacted]',
+    expect(maskUrlText('http://bob:PW@collector:99999/?key=SECRET5#sig=SECRET6')).to.equal(
+      'http://[redacted]@collector:99999/?key=[redacted]#sig=[redacted]',
     );
     expect(maskUrlText('collector:4318/?key=SECRET7')).to.equal('collector:4318/?key=[redacted]');
     expect(maskUrlText('http://collector:4318')).to.equal('http://collector:4318');
   });
 
-  it("takes a URL's query values and fragment, whole and long ones alone, for free text", () => {
-    const url = 'http://collector:4318/v1?api_key=SECRET-0123%2B9&v=1#SECRET-frag';
+  it("takes a URL's secret-named query and fragment values, wherever they are, for free text", () => {
+    const url = 'http://collector:4318/v1?api_key=SECRET-0123%2B9&v=1#session=SECRET-frag';
     const secrets = urlSecrets(url);
     const text = `refused ${url}: bad key SECRET-0123+9, v=1, SECRET-0123%2B9, SECRET-frag`;
     expect(redactSecrets(text, secrets)).to.equal(
-      'refused http://collector:4318/v1[redacted][redacted]: bad key [redacted], v=1, [redacted], [redacted]',
+      'refused http://collector:4318/v1?api_key=[redacted]&v=1#session=[redacted]: bad key [redacted], v=1, [redacted], [redacted]',
     );
   });
 

@@ -137,17 +137,22 @@ describe('command-line arguments', () => {
     }
   });
 
-  it('never echoes the query values or fragment of a bad --otlp URL', () => {
+  it('never echoes the secret-named query or fragment values of a bad --otlp URL', () => {
     for (const url of [
       'http://collector:99999/?api_key=SECRET1',
-      'ftp://collector/?api_key=SECRET1#SECRET2',
-      'collector:4318/#SECRET2',
+      'ftp://collector/?api_key=SECRET1#access_token=SECRET2',
+      'collector:4318/#Token=SECRET2',
     ]) {
       expect(() => parseRunArgs(['--otlp', url, 'true']), url)
         .to.throw(UsageError, /^--otlp: expected an http\(s\) URL/)
         .with.property('message')
         .that.does.not.match(/SECRET/);
     }
+    // The rest says which collector it was.
+    expect(() => parseRunArgs(['--otlp', 'ftp://collector/?tenant=acme-7&key=SECRET1', 'true']))
+      .to.throw(UsageError)
+      .with.property('message')
+      .that.contains('(got "ftp://collector/?tenant=acme-7&key=[redacted]")');
   });
 
   it('refuses an --otlp URL that the URL parser refuses, without its password', () => {

@@ -1,0 +1,140 @@
+import { expect } from 'chai';
+import { UsageError } from '../../src/cli/args.js';
+import { failureOf } from '../../src/cli/failure.js';
+import { redactionList, redactSecrets } from '../../src/log.js';
+import { loadSettings, SettingsError } from '../../src/settings.js';
+import { maskUrlText, urlSecrets, withoutCredentials } from '../../src/url-credentials.js';
+
+/** Free text masked against a URL's secrets, as a logger built with them masks a line. */
+const maskedAgainst = (url: string, text: string) =>
+  redactSecrets(text, redactionList(urlSecrets(url)));
+
+// Parameter names that say their value is a credential, as collectors, clouds and APIs use them.
+const SECRET_NAMES = [
+  'token',
+  'TOKEN',
+  'key',
+  'api_key',
+  'API_KEY',
+  'apikey',
+  'Api-Key',
+  'access_token',
+  'refresh_token',
+  'auth',
+  'password',
+  'secret',
+  'client_secret',
+  'signature',
+  'sig',
+  'X-Amz-Signature',
+  'X-Amz-Credential',
+  'x-amz-security-token',
+  'X-Goog-Signature',
+  'subscription-key',
+  '%74oken', // `token`, its first letter percent-encoded
+  'api%5Fkey',
+];
+
+describe('URL masking: what is no secret stays visible', () => {
+  // A tenant, an API version, a fragment: what an operator needs to tell which endpoint it is.
+  const plain =
+    'https://llm.example/openai/deployments/gpt-4o?api-version=2024-06-01&tenant=acme-production#section-2';
+
+  it('withoutCredentials keeps the values of parameters whose names say no secret, and the fragment', () => {
+    expect(withoutCredentials(plain)).to.equal(plain);
+    expect(withoutCredentials('http://al:PW@collector:4318/v1?tenant=acme-production')).to.equal(
+      'http://[redacted]@collector:4318/v1?tenant=acme-production',
+    );
+  });
+
+  it('maskUrlText keeps them in text that does not parse as a URL, and text that is no URL', () => {
+    expect(maskUrlText('http://collector:99999/?tenant=acme-production#part')).to.equal(
+      'http://collector:99999/?tenant=acme-production#part',
+    );
+    expect(maskUrlText('US#CAL')).to.equal('US#CAL');
+  });
+
+  it('takes no secret from a URL whose parameters say none: their values stay in free text', () => {
+    expect(urlSecrets(plain)).to.deep.equal([]);
+    const text = `calling ${plain}: 404 for api-version 2024-06-01 of acme-production`;
+    expect(maskedAgainst(plain, text)).to.equal(text);
+  });
+
+  it('shows an invalid setting as written where it holds no URL secret (CARBON_ZONE=US#CAL)', () => {
+    expect(() => loadSettings({ CARBON_ZONE: 'US#CAL' }))
+      .to.throw(SettingsError)
+      .with.property('message')
+      .that.equals('CARBON_ZONE: expected a zone key such as DE, FR or US-CAL-CISO (got "US#CAL")');
+  });
+
+  it("keeps --help readable when the command's own URL has ordinary query values", () => {
+    // Masked everywhere, the command's `q=processes` took the word out of the help text.
+    const argv = ['--bogus', '--', 'curl', 'https://shop.example/search?q=processes'];
+    const { text } = failureOf(new UsageError('unknown option --bogus'), 'run', argv, {});
+    expect(text).to.not.contain('[redacted]');
+    expect(text).to.contain('all its child processes');
+  });
+});
+
+describe('URL masking: every secret stays masked', () => {
+  const value = 'SECRET-VALUE-0123';
+
+  it('withoutCredentials masks the value of each secret-named parameter, in any case, encoded too', () => {
+    for (const name of SECRET_NAMES) {
+      for (const url of [
+        `http://collector:4318/v1?tenant=t1&${name}=${value}`,
+        `http://collector:4318/v1?${name}=${value}&tenant=t1`,
+        `http://al:PW-SECRET@collector:4318/v1?${name}=${value}`,
+        `http://collector:4318/v1#${name}=${value}`,
+        `http://collector:4318/v1?${name}=ab`, // short: a credential still, where it is named
+      ]) {
+        const shown = withoutCredentials(url);
+        expect(shown, url).to.not.match(/SECRET|=ab\b/);
+        expect(shown, url).to.contain(`${name}=[redacted]`);
+      }
+    }
+  });
+
+  it('maskUrlText masks them in text that does not parse as a URL', () => {
+    for (const name of SECRET_NAMES) {
+      for (const text of [
+        `http://collector:99999/?${name}=${value}`,
+        `collector:4318/?a=1&${name}=${value}#x`,
+        `ftp://bob:PW-SECRET@collector/?${name}=${value}`,
+      ]) {
+        const shown = maskUrlText(text);
+        expect(shown, text).to.not.contain('SECRET');
+        expect(shown, text).to.contain(`${name}=[redacted]`);
+      }
+    }
+  });
+
+  it('takes each secret value for free text: written, decoded, and a short one with its name', () => {
+    for (const name of SECRET_NAMES) {
+      const url = `http://collector:4318/v1?v=1&${name}=${encodeURIComponent('SECRET/0123+x')}`;
+      const text = `refused ${url}: key SECRET/0123+x (SECRET%2F0123%2Bx), v=1`;
+      const masked = maskedAgainst(url, text);
+      expect(masked, name).to.not.contain('SECRET');
+      expect(masked, name).to.contain('v=1');
+      const short = `http://collector:4318/v1?${name}=ab1`;
+      expect(maskedAgainst(short, `refused ${short}`), name).to.not.contain('ab1');
+    }
+  });
+
+  it('takes a secret-named parameter of the fragment too', () => {
+    const url = `http://collector:4318/v1#access_token=${value}`;
+    expect(maskedAgainst(url, `refused ${url} (${value})`)).to.not.contain('SECRET');
+  });
+
+  it('never prints a secret-named query value in a usage error, its --help or an invalid setting', () => {
+    const otlp = `http://collector:4318/?tenant=t1&API_KEY=${value}`;
+    const argv = ['--otlp', otlp, '--', 'curl', `https://x.example/?%74oken=${value}2`];
+    const printed = [
+      failureOf(new UsageError(`bad ${otlp}`), 'run', argv, {}).text,
+      failureOf(new SettingsError('PUE', `got ${value} ${value}2`), 'run', argv, {}).text,
+      failureOf(new Error(`request to ${otlp} failed`), 'run', ['-v', ...argv], {}).text,
+    ];
+    for (const text of printed) expect(text).to.not.contain('SECRET');
+    expect(printed[0]).to.contain('Usage: carbonscope run');
+  });
+});
