@@ -13,7 +13,13 @@ import {
 import { DEFAULT_CALIBRATION_INTERVAL_MS, DEFAULT_MAX_OPERATION_AGE_MS } from './energy/tracker.js';
 import { MAX_CARBON_INTENSITY } from './grid/intensity-bound.js';
 import { MAX_ZONE_LENGTH, zoneKind } from './grid/zones.js';
-import { credentialsOf, maskUrlText, percentDecoded, urlSecrets } from './url-credentials.js';
+import {
+  credentialsOf,
+  isSecretName,
+  maskUrlText,
+  percentDecoded,
+  urlSecrets,
+} from './url-credentials.js';
 
 /** Thrown when a setting is malformed; `variable` names the environment variable to fix. */
 export class SettingsError extends Error {
@@ -214,6 +220,8 @@ export interface Settings {
   http: { knownMethods: readonly string[] | undefined };
 }
 
+const REDACTED = '[redacted]';
+
 /**
  * Validates each variable of `schema` in `env` (an empty value counts as unset); throws
  * SettingsError naming the first bad one. Shared with the app, whose own settings use it too.
@@ -226,8 +234,9 @@ export function parseEnv<S extends Record<string, z.ZodType>>(schema: S, env: En
     const result = type.safeParse(value);
     if (!result.success) {
       const reason = result.error.issues[0]?.message ?? 'invalid value';
-      // A URL's user:password, query values and fragment never go into an error (nor logs).
-      const shown = raw === undefined ? raw : maskUrlText(raw);
+      // A key never goes into an error (nor logs), nor a URL's user:password and secret
+      // parameters; the rest of a value is what the user has to see to fix it.
+      const shown = raw === undefined ? raw : isSecretName(name) ? REDACTED : maskUrlText(raw);
       throw new SettingsError(name, `${reason} (got ${JSON.stringify(shown)})`);
     }
     out[name] = result.data;

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
+import { z } from 'zod';
 import { UsageError } from '../../src/cli/args.js';
 import { failureOf } from '../../src/cli/failure.js';
 import { redactionList, redactSecrets } from '../../src/log.js';
-import { loadSettings, SettingsError } from '../../src/settings.js';
+import { loadSettings, parseEnv, SettingsError } from '../../src/settings.js';
 import { maskUrlText, urlSecrets, withoutCredentials } from '../../src/url-credentials.js';
 
 /** Free text masked against a URL's secrets, as a logger built with them masks a line. */
@@ -124,6 +125,14 @@ describe('URL masking: every secret stays masked', () => {
   it('takes a secret-named parameter of the fragment too', () => {
     const url = `http://collector:4318/v1#access_token=${value}`;
     expect(maskedAgainst(url, `refused ${url} (${value})`)).to.not.contain('SECRET');
+  });
+
+  it('never shows the value of an invalid setting whose name says it is a secret', () => {
+    const schema = { LLM_API_KEY: z.string().regex(/^sk-/, 'expected a key starting sk-') };
+    expect(() => parseEnv(schema, { LLM_API_KEY: 'SECRET-KEY-0123' }))
+      .to.throw(SettingsError)
+      .with.property('message')
+      .that.equals('LLM_API_KEY: expected a key starting sk- (got "[redacted]")');
   });
 
   it('never prints a secret-named query value in a usage error, its --help or an invalid setting', () => {
