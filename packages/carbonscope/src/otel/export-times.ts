@@ -1,4 +1,4 @@
-import { checkedInteger, type Env } from '../settings.js';
+import { type Env, integerSetting, parseEnv } from '../settings.js';
 
 /**
  * The shortest OTEL_METRIC_EXPORT_INTERVAL accepted: a push every millisecond or so keeps a core
@@ -10,12 +10,34 @@ export const MIN_EXPORT_INTERVAL_MS = 100;
 const OTLP_TIMEOUT_MS = 10_000;
 
 /**
+ * The OTLP exporter's own timeouts, checked as the service checks its settings: whole
+ * milliseconds, 1 to 600 000 (10 min, far under setTimeout's 2^31 - 1 ms, past which a timer
+ * fires at once). 0 is refused, not read as "none": a push with no timeout could hold a stop.
+ */
+export const OTLP_TIMEOUTS = {
+  OTEL_EXPORTER_OTLP_TIMEOUT: integerSetting(1, 600_000).optional(),
+  OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: integerSetting(1, 600_000).optional(),
+};
+
+/**
  * The OTLP metric exporter's timeout, given up no later than the periodic reader's: the reader's
  * timeout goes to the SDK's silent error handler, and the exporter's own (10 s, retries included)
  * would block the exports after it, so a refused push would go untold for as long. Reads
- * OTEL_EXPORTER_OTLP_METRICS_TIMEOUT, then OTEL_EXPORTER_OTLP_TIMEOUT, already checked.
+ * OTEL_EXPORTER_OTLP_METRICS_TIMEOUT, then OTEL_EXPORTER_OTLP_TIMEOUT (an empty one is unset, as
+ * the spec says); a malformed one throws SettingsError naming it, and a reader timeout that is
+ * no number of milliseconds, 1 or more, a RangeError: either would be a timeout of NaN, 0 (none)
+ * or one that fires at once. Whole milliseconds, a fractional reader timeout rounded down.
  */
 export function otlpExporterTimeout(env: Env, readerTimeoutMs: number): number {
-  const own = checkedInteger(env, 'OTEL_EXPORTER_OTLP_TIMEOUT', OTLP_TIMEOUT_MS);
-  return Math.min(checkedInteger(env, 'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', own), readerTimeoutMs);
+  if (!(readerTimeoutMs >= 1)) {
+    throw new RangeError(
+      `readerTimeoutMs: expected milliseconds, 1 or more (got ${readerTimeoutMs})`,
+    );
+  }
+  const timeouts = parseEnv(OTLP_TIMEOUTS, env);
+  const own =
+    timeouts.OTEL_EXPORTER_OTLP_METRICS_TIMEOUT ??
+    timeouts.OTEL_EXPORTER_OTLP_TIMEOUT ??
+    OTLP_TIMEOUT_MS;
+  return Math.floor(Math.min(own, readerTimeoutMs));
 }

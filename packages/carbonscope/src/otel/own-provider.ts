@@ -12,7 +12,7 @@ import {
 } from '../settings.js';
 import { withCurrentGauges } from './current-gauges.js';
 import { installMaskingDiag } from './diag.js';
-import { MIN_EXPORT_INTERVAL_MS, otlpExporterTimeout } from './export-times.js';
+import { MIN_EXPORT_INTERVAL_MS, OTLP_TIMEOUTS, otlpExporterTimeout } from './export-times.js';
 import { LocalHistograms } from './local-histograms.js';
 import {
   gated,
@@ -48,11 +48,6 @@ const otlpProtocol = z.enum(OTLP_PROTOCOLS, {
 const PERIODIC = {
   OTEL_METRIC_EXPORT_INTERVAL: integerSetting(MIN_EXPORT_INTERVAL_MS, 86_400_000).optional(),
   OTEL_METRIC_EXPORT_TIMEOUT: integerSetting(1, 600_000).optional(),
-};
-/** The OTLP exporter's own timeout, its requests' and retries' (10 s by default). */
-const OTLP_TIMEOUTS = {
-  OTEL_EXPORTER_OTLP_TIMEOUT: integerSetting(1, 600_000).optional(),
-  OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: integerSetting(1, 600_000).optional(),
 };
 const SCHEMAS: Readonly<Record<string, Record<string, z.ZodType>>> = {
   prometheus: {

@@ -1,0 +1,71 @@
+import { expect } from 'chai';
+import { otlpExporterTimeout } from '../../../src/index.js';
+import { SettingsError } from '../../../src/settings.js';
+
+/** The SettingsError otlpExporterTimeout throws for `env`, or a failure when it returns. */
+function refusal(env: Record<string, string>, readerTimeoutMs = 30_000): SettingsError {
+  let value: number | undefined;
+  try {
+    value = otlpExporterTimeout(env, readerTimeoutMs);
+  } catch (err) {
+    expect(err).to.be.instanceOf(SettingsError);
+    return err as SettingsError;
+  }
+  throw new Error(`no error: returned ${value}`);
+}
+
+describe('otlpExporterTimeout', () => {
+  it("is the exporter's 10 s default, cut to the reader's timeout", () => {
+    expect(otlpExporterTimeout({}, 30_000)).to.equal(10_000);
+    expect(otlpExporterTimeout({}, 5_000)).to.equal(5_000);
+  });
+
+  it('takes OTEL_EXPORTER_OTLP_METRICS_TIMEOUT over OTEL_EXPORTER_OTLP_TIMEOUT', () => {
+    const env = { OTEL_EXPORTER_OTLP_TIMEOUT: '2000', OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '3000' };
+    expect(otlpExporterTimeout(env, 30_000)).to.equal(3000);
+    expect(otlpExporterTimeout({ OTEL_EXPORTER_OTLP_TIMEOUT: ' 2000 ' }, 30_000)).to.equal(2000);
+  });
+
+  it('reads an empty or blank variable as unset (the spec): the next one, or the default', () => {
+    expect(otlpExporterTimeout({ OTEL_EXPORTER_OTLP_TIMEOUT: '' }, 30_000)).to.equal(10_000);
+    const env = { OTEL_EXPORTER_OTLP_TIMEOUT: '2000', OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '  ' };
+    expect(otlpExporterTimeout(env, 30_000)).to.equal(2000);
+  });
+
+  for (const variable of ['OTEL_EXPORTER_OTLP_TIMEOUT', 'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT']) {
+    // Each would be a timeout of NaN, 0 (none at all), a negative one (a RangeError at the first
+    // push) or one past setTimeout's 2^31 - 1 ms (which fires at once).
+    for (const [value, reason] of [
+      ['-5', 'expected a whole number in decimal digits'],
+      ['0', 'Too small'],
+      ['abc', 'expected a whole number in decimal digits'],
+      ['5s', 'expected a whole number in decimal digits'],
+      ['1.5', 'expected a whole number in decimal digits'],
+      ['1e3', 'expected a whole number in decimal digits'],
+      ['99999999999', 'Too big'],
+      ['4294967296000', 'Too big'],
+    ] as const) {
+      it(`${variable}=${value}: a SettingsError naming it, as register's start gives`, () => {
+        // A reader timeout over it, so that no cut hides the value.
+        const err = refusal({ [variable]: value }, Number.POSITIVE_INFINITY);
+        expect(err.variable).to.equal(variable);
+        expect(err.message).to.include(reason).and.include(JSON.stringify(value));
+      });
+    }
+  }
+
+  for (const bad of [Number.NaN, -1, 0, 0.5]) {
+    it(`readerTimeoutMs ${bad}: a RangeError, never a timeout of ${bad} ms`, () => {
+      expect(() => otlpExporterTimeout({}, bad)).to.throw(
+        RangeError,
+        `readerTimeoutMs: expected milliseconds, 1 or more (got ${bad})`,
+      );
+    });
+  }
+
+  it('takes a fractional reader timeout down to whole milliseconds, a huge one as no cut', () => {
+    expect(otlpExporterTimeout({}, 1500.7)).to.equal(1500);
+    expect(otlpExporterTimeout({}, 2 ** 40)).to.equal(10_000);
+    expect(otlpExporterTimeout({}, Number.POSITIVE_INFINITY)).to.equal(10_000);
+  });
+});
