@@ -90,6 +90,14 @@ export class FailureRun {
     return this.state === 'failing' || this.state === 'flapping';
   }
 
+  /**
+   * Whether the last attempt failed: the upstream is down now, as far as anyone knows (a last
+   * push at exit gets one short try, not the full wait).
+   */
+  get lastFailed(): boolean {
+    return this.state !== 'quiet' && !this.lastSucceeded;
+  }
+
   /** Whether nothing failed for a window: a caller may forget this run. */
   get settled(): boolean {
     return this.state === 'quiet';

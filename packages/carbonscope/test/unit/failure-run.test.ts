@@ -35,6 +35,20 @@ describe('failure run: what a run of failures is worth telling', () => {
       expect(run.failed('refused', t)).to.equal(undefined);
     }
   });
+
+  it('says whether the last attempt failed: an outage in progress, flapping or not', () => {
+    const run = new FailureRun();
+    expect(run.lastFailed, 'nothing failed yet').to.equal(false);
+    run.failed('refused', 0);
+    expect(run.lastFailed).to.equal(true);
+    run.succeeded(1000);
+    expect(run.lastFailed, 'recovered').to.equal(false);
+    run.failed('refused', 2000);
+    expect(run.lastFailed, 'flapping, this attempt failed').to.equal(true);
+    run.succeeded(3000);
+    expect(run.failing, 'still flapping').to.equal(true);
+    expect(run.lastFailed, 'flapping, this attempt got through').to.equal(false);
+  });
 });
 
 /** `run` fed an hour of outcomes `every` ms apart, failing where `fails(i, t)`: what it told. */
