@@ -88,6 +88,8 @@ export type ExportResult = Parameters<Parameters<PushMetricExporter['export']>[1
 
 /** ExportResultCode.SUCCESS of @opentelemetry/core (the SDK's dependency, not carbonscope's). */
 const EXPORT_SUCCESS = 0;
+/** ExportResultCode.FAILED, likewise. */
+export const EXPORT_FAILED = 1;
 
 /**
  * The exporter, handing each export's result to `onResult`: the reader's forceFlush resolves

@@ -13,6 +13,7 @@ import {
 import { withCurrentGauges } from './current-gauges.js';
 import { installMaskingDiag } from './diag.js';
 import { MIN_EXPORT_INTERVAL_MS, OTLP_TIMEOUTS, otlpExporterTimeout } from './export-times.js';
+import { type LastPush, lastPushWithin } from './last-push.js';
 import { LocalHistograms } from './local-histograms.js';
 import {
   gated,
@@ -23,7 +24,7 @@ import {
   type PushMetricExporter,
 } from './optional-sdk.js';
 import { PrometheusText } from './prometheus-text.js';
-import { reportingPushFailures } from './push-failures.js';
+import { otlpMetricsTarget, reportingPushFailures } from './push-failures.js';
 import { SCOPE } from './scope.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
@@ -142,6 +143,7 @@ async function readerFor(
   sdk: SdkMetrics,
   logger: Logger,
   servers: Server[],
+  lastPushes: LastPush[],
   histograms: LocalHistograms,
   open: () => boolean,
 ): Promise<Reader | undefined> {
@@ -176,8 +178,12 @@ async function readerFor(
       const times = readerTimes(env, logger);
       const exporterTimeout = otlpExporterTimeout(env, times.exportTimeoutMillis);
       const what = 'OTEL_METRICS_EXPORTER=otlp';
-      const exporter = await otlpMetricExporter(env, what, undefined, exporterTimeout);
-      return periodic(reportingPushFailures(exporter, env, logger), times);
+      const make = (ms: number) => otlpMetricExporter(env, what, undefined, ms);
+      const reporting = reportingPushFailures(await make(exporterTimeout), env, logger);
+      const target = otlpMetricsTarget(env);
+      const last = await lastPushWithin(reporting, make, target, logger, exporterTimeout);
+      lastPushes.push(last);
+      return periodic(last.exporter, times);
     }
     case 'console':
       return periodic(new sdk.ConsoleMetricExporter(), readerTimes(env, logger));
@@ -195,7 +201,10 @@ export interface OwnProvider {
   servers: Server[];
   /** carbonscope's histograms, exported by every reader of this provider. */
   histograms: LocalHistograms;
-  /** Pushes what is pending and stops the readers. */
+  /**
+   * Pushes what is pending and stops the readers; the OTLP push within a short deadline of its
+   * own (LastPush), what it could not deliver told in one line.
+   */
   shutdown(): Promise<void>;
   /**
    * Stops the readers without pushing again: what it counted went to another provider (the
@@ -222,11 +231,21 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
   installMaskingDiag(env, envSecretsOf(env));
   const readers: Reader[] = [];
   const servers: Server[] = [];
+  const lastPushes: LastPush[] = [];
   const histograms = new LocalHistograms(sdk, SCOPE);
   let handedOver = false;
   const open = () => !handedOver;
   for (const exporter of exporters) {
-    const reader = await readerFor(exporter, env, sdk, logger, servers, histograms, open);
+    const reader = await readerFor(
+      exporter,
+      env,
+      sdk,
+      logger,
+      servers,
+      lastPushes,
+      histograms,
+      open,
+    );
     // Its gauges export only what their callbacks observe now (a grid source that recovered).
     if (reader) readers.push(withCurrentGauges(sdk, reader));
   }
@@ -237,19 +256,21 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
   // Not registered as the global provider: an application whose SDK starts later would find
   // the global taken, and its own metrics would go to carbonscope's exporters instead of its.
   const provider = new sdk.MeterProvider({ resource, readers });
-  const shutdown = async () => {
+  const stopReaders = async () => {
     for (const server of servers) server.close();
     await provider.shutdown();
   };
+  // One OTLP reader at most (the exporters are distinct).
+  const [lastPush] = lastPushes;
   return {
     exporters,
     provider,
     servers,
     histograms,
-    shutdown,
+    shutdown: () => (lastPush ? lastPush.within(stopReaders) : stopReaders()),
     handOver: () => {
       handedOver = true;
-      return shutdown();
+      return stopReaders();
     },
   };
 }

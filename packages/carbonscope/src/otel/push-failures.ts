@@ -7,6 +7,12 @@ import { failureOf, type PushMetricExporter, withResults } from './optional-sdk.
 
 export { FLAP_WINDOW_MS, REASON_REPEAT_MS } from '../failure-run.js';
 
+/** An exporter that tells its failures, and says whether its last push failed. */
+export interface ReportingExporter extends PushMetricExporter {
+  /** The collector is down as far as is known: the last push failed (FailureRun.lastFailed). */
+  readonly lastFailed: boolean;
+}
+
 /**
  * The exporter, saying in one warning line when pushes start to fail: the SDK hands the error
  * to its global handler, silent unless the application set a diag logger, so a wrong endpoint
@@ -23,11 +29,11 @@ export function reportingFailures(
   target: string,
   logger: Logger,
   now: () => number = () => performance.now(),
-): PushMetricExporter {
+): ReportingExporter {
   const shown = withoutCredentials(target);
   const secrets = urlSecrets(target);
   const run = new FailureRun();
-  return withResults(exporter, (result) => {
+  const reporting = withResults(exporter, (result) => {
     const failure = failureOf(result);
     if (failure === undefined) {
       const news = run.succeeded(now());
@@ -47,10 +53,16 @@ export function reportingFailures(
       `could not push metrics to ${shown}${flapping}: ${reason}; the next export tries again`,
     );
   });
+  return {
+    ...reporting,
+    get lastFailed() {
+      return run.lastFailed;
+    },
+  };
 }
 
 /** Where the OTLP exporter pushes metrics, as it reads the standard variables. */
-function otlpMetricsTarget(env: Env): string {
+export function otlpMetricsTarget(env: Env): string {
   const metrics = env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?.trim();
   if (metrics) return metrics;
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || 'http://localhost:4318';
@@ -65,6 +77,6 @@ export function reportingPushFailures(
   exporter: PushMetricExporter,
   env: Env,
   logger: Logger,
-): PushMetricExporter {
+): ReportingExporter {
   return reportingFailures(exporter, otlpMetricsTarget(env), logger);
 }

@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTcpServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { METRICS } from '../../src/metrics/index.js';
@@ -310,6 +312,153 @@ describe('register: a failing push is one warning, a recovery one line', functio
       `carbonscope: metrics pushed to http://127.0.0.1:${port}/v1/metrics again`,
     ]);
   });
+});
+
+/** A script that runs one tracked job `delay` ms in (register has started its SDK by then). */
+const shortScript = (delayMs: number) => `import { track } from 'carbonscope';
+setTimeout(async () => {
+  await track('job', () => new Promise((resolve) => setTimeout(resolve, 200)));
+  console.log('done');
+}, ${delayMs});`;
+
+interface Ended {
+  code: number | null;
+  stdout: string[];
+  stderr: string[];
+  /** From the script's last line ("done") to the process's end: what register added. */
+  lagMs: number;
+}
+
+/** `node --import carbonscope/register` running shortScript to its own end. */
+function runShort(endpoint: string, env: Record<string, string> = {}, delayMs = 1500) {
+  return new Promise<Ended>((resolve, reject) => {
+    const args = ['--import', 'carbonscope/register', '--input-type=module', '-e'];
+    const proc = spawn(process.execPath, [...args, shortScript(delayMs)], {
+      cwd: dirname(SERVER),
+      env: childEnv({
+        OTEL_METRICS_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        ENERGY_SOURCE: 'estimate',
+        CARBON_INTENSITY: '300',
+        ...env,
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let doneAt: number | undefined;
+    proc.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      if (doneAt === undefined && stdout.includes('done\n')) doneAt = performance.now();
+    });
+    proc.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    proc.on('error', reject);
+    proc.on('close', (code) => {
+      const lines = (text: string) => text.split('\n').filter((l) => l !== '');
+      const lagMs = doneAt === undefined ? Number.NaN : performance.now() - doneAt;
+      resolve({ code, stdout: lines(stdout), stderr: lines(stderr), lagMs });
+    });
+  });
+}
+
+/** A collector that takes connections and never answers; its sockets are ended at close. */
+async function silentCollector(): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.resume();
+    socket.on('close', () => sockets.delete(socket));
+  }).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+/** The lines that say what the last push left undelivered. */
+const droppedLines = (r: Ended) => r.stderr.filter((l) => l.includes('could not push the last'));
+
+describe("register's last push when a short script ends by itself", function () {
+  this.timeout(60_000);
+  let silent: Awaited<ReturnType<typeof silentCollector>> | undefined;
+  afterEach(async () => {
+    await silent?.close();
+    silent = undefined;
+  });
+
+  it('a closed port: it ends about 1 s late, not 8, and one line says what was dropped', async () => {
+    const endpoint = `http://127.0.0.1:${await closedPort()}/?api_key=QUERY-SECRET-7`;
+    const r = await runShort(endpoint);
+    const all = r.stderr.join('\n');
+    expect(r.code, all).to.equal(0);
+    expect(r.stdout).to.deep.equal(['done']);
+    expect(r.lagMs, all).to.be.below(3_500);
+    expect(droppedLines(r), all).to.have.length(1);
+    expect(droppedLines(r)[0]).to.match(
+      /^carbonscope: warning: could not push the last metrics to http:\/\/127\.0\.0\.1:\d+\/\?api_key=\[redacted\] within 2 s: .*ECONNREFUSED.*; dropped \d+ data points of \d+ metrics \(what was counted since the last push that got through\)$/,
+    );
+    expect(all).to.not.include('QUERY-SECRET');
+    // There is no next export to try again.
+    expect(all).to.not.include('the next export tries again');
+  });
+
+  it('a collector that never answers: it ends about 2 s late, not 10', async () => {
+    silent = await silentCollector();
+    const r = await runShort(silent.url);
+    const all = r.stderr.join('\n');
+    expect(r.code, all).to.equal(0);
+    expect(r.lagMs, all).to.be.below(3_500);
+    expect(droppedLines(r), all).to.have.length(1);
+    expect(droppedLines(r)[0]).to.match(
+      /^carbonscope: warning: could not push the last metrics to http:\/\/127\.0\.0\.1:\d+\/v1\/metrics within 2 s: Request timed out; dropped \d+ data points of \d+ metrics/,
+    );
+  });
+
+  it('a collector already known down: one short try at the end, not the 2 s', async () => {
+    silent = await silentCollector();
+    // The first export (2.5 s in) times out at 5 s: the outage is known before the script ends.
+    const r = await runShort(silent.url, { OTEL_METRIC_EXPORT_INTERVAL: '2500' }, 5500);
+    const all = r.stderr.join('\n');
+    expect(r.code, all).to.equal(0);
+    expect(
+      r.stderr.filter((l) => l.includes('could not push metrics to')),
+      all,
+    ).to.have.length(1);
+    expect(r.lagMs, all).to.be.below(1_500);
+    expect(droppedLines(r), all).to.have.length(1);
+    expect(droppedLines(r)[0]).to.match(/ within 0\.5 s: Request timed out; dropped \d+ data/);
+  });
+
+  for (const protocol of ['http/protobuf', 'http/json']) {
+    it(`a collector that answers (${protocol}): the last push delivers all, at once`, async () => {
+      const receiver = await otlpReceiver();
+      try {
+        const r = await runShort(receiver.url, { OTEL_EXPORTER_OTLP_PROTOCOL: protocol });
+        const all = r.stderr.join('\n');
+        expect(r.code, all).to.equal(0);
+        expect(r.lagMs, all).to.be.below(1_500);
+        expect(receiver.failures).to.deep.equal([]);
+        expect(receiver.pushes, all).to.have.length(1);
+        const push = receiver.pushes[0];
+        expect(push?.contentType).to.equal(
+          protocol === 'http/json' ? 'application/json' : 'application/x-protobuf',
+        );
+        expect(operationPoint(push?.body, 'job')?.count).to.equal(1);
+        expect(processJoules(push?.body)).to.be.greaterThan(0);
+        expect(all).to.not.match(/could not push|warning|error/i);
+      } finally {
+        await receiver.close();
+      }
+    });
+  }
 });
 
 describe("OTEL_LOG_LEVEL under register: its own SDK's diagnostic lines", function () {

@@ -1,0 +1,137 @@
+import { settlesWithin } from '../deadline.js';
+import { type Logger, redactSecrets } from '../log.js';
+import { urlSecrets, withoutCredentials } from '../url-credentials.js';
+import { EXPORT_FAILED, failureOf, type PushMetricExporter } from './optional-sdk.js';
+import type { ReportingExporter } from './push-failures.js';
+
+type ResourceMetrics = Parameters<PushMetricExporter['export']>[0];
+
+/**
+ * How long the push at the stop may take, retries included, where the last push got through.
+ * It is the process's end (a script's, or a SIGTERM's) that waits: the exporter's own timeout
+ * (10 s, about 9 of them retrying a refused connection) made a short script end 8 to 10 s late
+ * with its collector down. A collector that is up answers far sooner: in milliseconds on
+ * loopback or beside the pod, a few hundred over TLS across a region. 2 s covers that twice
+ * over, and gives a refused push its first retry (the exporter's backoff: 1 s ± 20 %).
+ */
+export const LAST_PUSH_DEADLINE_MS = 2_000;
+
+/**
+ * Where the last push failed (FailureRun: the collector is down now, as far as is known): one
+ * try, long enough for a collector that is back (a TLS handshake), too short for a retry.
+ */
+export const LAST_PUSH_OUTAGE_DEADLINE_MS = 500;
+
+/** Past the deadline, for the exporter's own timeout to land with its reason first. */
+const GRACE_MS = 250;
+
+/** The push at the stop, bounded by a deadline of its own. */
+export interface LastPush {
+  /** For the periodic reader: the periodic exporter, and the last push's once the stop began. */
+  readonly exporter: PushMetricExporter;
+  /**
+   * Runs `stop` (the provider's shutdown, whose reader pushes once more) with the last push
+   * bounded; past the deadline it resolves, nothing more is pushed, and one warning says what
+   * was dropped. A push that fails within it is that one line too.
+   */
+  within(stop: () => Promise<void>): Promise<void>;
+}
+
+/** The data points and metrics of one export. */
+function countsOf(metrics: ResourceMetrics): { points: number; metrics: number } {
+  let points = 0;
+  let count = 0;
+  for (const scope of metrics.scopeMetrics) {
+    for (const metric of scope.metrics) {
+      count += 1;
+      points += metric.dataPoints.length;
+    }
+  }
+  return { points, metrics: count };
+}
+
+/**
+ * The last push of `periodic`'s reader, made by an exporter of its own: the OTLP exporter's
+ * timeout is fixed when it is made, and the periodic one's (up to 10 min) is no bound for an
+ * exit. `make(ms)` makes one that gives up, retries included, within `ms`; the deadline is
+ * LAST_PUSH_DEADLINE_MS, or LAST_PUSH_OUTAGE_DEADLINE_MS after a failed push, and never over
+ * `timeoutMs`, the periodic exporter's (the user's word on how long a push may take). Both are
+ * made now, beside the periodic one: an exporter reads its endpoint and headers from the
+ * environment as it is when made, which the application may have changed by its end.
+ *
+ * What does not get through is said in one line, with how much (the collector counted nothing
+ * since the last push that got through: OTLP's figures are cumulative, its last push has them
+ * all). A push already under way when the stop comes is the SDK's to await: the line is told
+ * at the deadline, but its socket or its retry keeps the process up to its own timeout.
+ */
+export async function lastPushWithin(
+  periodic: ReportingExporter,
+  make: (timeoutMs: number) => Promise<PushMetricExporter>,
+  target: string,
+  logger: Logger,
+  timeoutMs: number,
+): Promise<LastPush> {
+  const shown = withoutCredentials(target);
+  const secrets = urlSecrets(target);
+  const steadyMs = Math.min(LAST_PUSH_DEADLINE_MS, timeoutMs);
+  const outageMs = Math.min(LAST_PUSH_OUTAGE_DEADLINE_MS, timeoutMs);
+  const [steady, outage] = await Promise.all([make(steadyMs), make(outageMs)]);
+  let last: PushMetricExporter | undefined;
+  let over = false;
+  let pushing = false;
+  let told = false;
+  let deadlineMs = steadyMs;
+
+  const tell = (reason: string, counts: ReturnType<typeof countsOf> | undefined) => {
+    if (told) return;
+    told = true;
+    const since = 'since the last push that got through';
+    const what = counts
+      ? `dropped ${counts.points} data points of ${counts.metrics} metrics (what was counted ${since})`
+      : `dropped what was counted ${since}`;
+    const why = redactSecrets(reason, secrets);
+    logger.warn(
+      `could not push the last metrics to ${shown} within ${deadlineMs / 1000} s: ${why}; ${what}`,
+    );
+  };
+
+  const exporter: PushMetricExporter = {
+    export: (metrics, done) => {
+      if (!last) {
+        periodic.export(metrics, done);
+        return;
+      }
+      if (over) {
+        done({ code: EXPORT_FAILED, error: new Error('the last push is over') });
+        return;
+      }
+      const counts = countsOf(metrics);
+      pushing = true;
+      last.export(metrics, (result) => {
+        const failure = failureOf(result);
+        if (failure !== undefined) tell(failure, counts);
+        done(result);
+      });
+    },
+    forceFlush: async () => {
+      await Promise.all([periodic.forceFlush(), last?.forceFlush()]);
+    },
+    shutdown: async () => {
+      await Promise.all([periodic.shutdown(), steady.shutdown(), outage.shutdown()]);
+    },
+    selectAggregationTemporality: periodic.selectAggregationTemporality?.bind(periodic),
+    selectAggregation: periodic.selectAggregation?.bind(periodic),
+  };
+
+  return {
+    exporter,
+    within: async (stop) => {
+      deadlineMs = periodic.lastFailed ? outageMs : steadyMs;
+      last = periodic.lastFailed ? outage : steady;
+      const settled = await settlesWithin(stop(), deadlineMs + GRACE_MS);
+      over = true;
+      if (settled) return;
+      tell(pushing ? 'no answer' : 'the push before it was still under way', undefined);
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import { expect } from 'chai';
+import type { Logger } from '../../../src/log.js';
+import {
+  LAST_PUSH_DEADLINE_MS,
+  LAST_PUSH_OUTAGE_DEADLINE_MS,
+  lastPushWithin,
+} from '../../../src/otel/last-push.js';
+import type { ExportResult, PushMetricExporter } from '../../../src/otel/optional-sdk.js';
+import type { ReportingExporter } from '../../../src/otel/push-failures.js';
+
+const TARGET = 'http://al:PW-SECRET-1@collector:4318/v1/metrics?api_key=QUERY-SECRET-2';
+const SHOWN = 'http://[redacted]@collector:4318/v1/metrics?api_key=[redacted]';
+
+/** Three data points of two metrics. */
+const BATCH = {
+  resource: {},
+  scopeMetrics: [{ scope: { name: 's' }, metrics: [{ dataPoints: [1, 2] }, { dataPoints: [3] }] }],
+} as never;
+
+/** An exporter whose exports end with `result` (never, when undefined), counting them. */
+function fakeExporter(result: ExportResult | undefined, lastFailed = false) {
+  const exported: unknown[] = [];
+  const exporter: ReportingExporter = {
+    export: (metrics, done) => {
+      exported.push(metrics);
+      if (result) done(result);
+    },
+    forceFlush: async () => undefined,
+    shutdown: async () => undefined,
+    lastFailed,
+  };
+  return { exporter, exported };
+}
+
+function recordingLogger(lines: string[]): Logger {
+  const at = (level: string) => (text: unknown) => lines.push(`${level}: ${String(text)}`);
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+const refused: ExportResult = { code: 1, error: new Error('connect ECONNREFUSED 10.0.0.9:4318') };
+
+describe('otel: the last push, bounded by a deadline of its own', () => {
+  /** The deadline of the exporter that made the last push. */
+  async function deadlineFor(lastFailed: boolean, timeoutMs: number): Promise<number> {
+    const used: number[] = [];
+    const make = async (ms: number): Promise<PushMetricExporter> => ({
+      ...fakeExporter({ code: 0 }).exporter,
+      export: (_metrics, done) => {
+        used.push(ms);
+        done({ code: 0 });
+      },
+    });
+    const periodic = fakeExporter({ code: 0 }, lastFailed).exporter;
+    const push = await lastPushWithin(periodic, make, TARGET, recordingLogger([]), timeoutMs);
+    await push.within(async () => push.exporter.export(BATCH, () => undefined));
+    return used[0] ?? Number.NaN;
+  }
+
+  it('gives 2 s where the last push got through, 0.5 s where it failed, never over the timeout', async () => {
+    expect(await deadlineFor(false, 10_000)).to.equal(LAST_PUSH_DEADLINE_MS);
+    expect(await deadlineFor(true, 10_000)).to.equal(LAST_PUSH_OUTAGE_DEADLINE_MS);
+    expect(await deadlineFor(false, 300)).to.equal(300);
+  });
+
+  it('pushes through the periodic exporter until the stop, through the last one after', async () => {
+    const periodic = fakeExporter({ code: 0 });
+    const last = fakeExporter({ code: 0 });
+    const lines: string[] = [];
+    const push = await lastPushWithin(
+      periodic.exporter,
+      async () => last.exporter,
+      TARGET,
+      recordingLogger(lines),
+      10_000,
+    );
+    push.exporter.export(BATCH, () => undefined);
+    await push.within(async () => push.exporter.export(BATCH, () => undefined));
+    expect([periodic.exported.length, last.exported.length]).to.deep.equal([1, 1]);
+    expect(lines, 'delivered: nothing to say').to.deep.equal([]);
+  });
+
+  it('says in one line what a failed last push dropped, the URL masked', async () => {
+    const lines: string[] = [];
+    const push = await lastPushWithin(
+      fakeExporter(refused, true).exporter,
+      async () => fakeExporter(refused).exporter,
+      TARGET,
+      recordingLogger(lines),
+      10_000,
+    );
+    const results: ExportResult[] = [];
+    await push.within(async () => push.exporter.export(BATCH, (r) => results.push(r)));
+    expect(results).to.deep.equal([refused]);
+    expect(lines).to.deep.equal([
+      `warn: could not push the last metrics to ${SHOWN} within 0.5 s: connect ECONNREFUSED 10.0.0.9:4318; dropped 3 data points of 2 metrics (what was counted since the last push that got through)`,
+    ]);
+  });
+
+  it('ends at the deadline behind a push still under way, says so, and pushes nothing after', async () => {
+    const lines: string[] = [];
+    const last = fakeExporter({ code: 0 });
+    const push = await lastPushWithin(
+      fakeExporter(undefined).exporter,
+      async () => last.exporter,
+      TARGET,
+      recordingLogger(lines),
+      // The deadline: 50 ms, and 250 ms for the exporter's own timeout to land first.
+      50,
+    );
+    const t0 = performance.now();
+    let release: () => void = () => undefined;
+    // The SDK's reader awaits the periodic push under way before it collects the last time.
+    await push.within(() => new Promise<void>((resolve) => (release = resolve)));
+    expect(performance.now() - t0).to.be.within(250, 1_000);
+    expect(lines).to.deep.equal([
+      `warn: could not push the last metrics to ${SHOWN} within 0.05 s: the push before it was still under way; dropped what was counted since the last push that got through`,
+    ]);
+    // That push ends at last and the reader exports: too late, nothing goes, nothing more said.
+    release();
+    const results: ExportResult[] = [];
+    push.exporter.export(BATCH, (r) => results.push(r));
+    expect(results.map((r) => r.code)).to.deep.equal([1]);
+    expect(last.exported).to.deep.equal([]);
+    expect(lines).to.have.length(1);
+  });
+});
