@@ -159,6 +159,10 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
     ['zone%5B%5D=FR', 'zone[]'],
     ['zone[a]=FR', 'zone[a]'],
     ['zone=FR&zone[]=DE', 'zone[]'],
+    ['Zone=FR', '"Zone"'],
+    ['ZONE=FR', '"ZONE"'],
+    ['zone=FR&Zone=DE', '"Zone"'],
+    ['zOne%5B%5D=FR', '"zOne[]"'],
   ]) {
     for (const path of ['/carbon_intensity', '/carbon_intensity/history']) {
       it(`refuses ${path}?${query} with 400 naming the parameter, not the default zone`, async () => {

@@ -996,6 +996,8 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     ['since[x]=5', 'since', 'since[x]'],
     ['since=5&boot=a&boot=b', 'boot', 'given 2 times'],
     ['since=5&boot[]=a', 'boot', 'boot[]'],
+    ['Since=5', 'since', '"Since"'],
+    ['since=5&BOOT=a', 'boot', '"BOOT"'],
   ]) {
     it(`answers /dashboard/data?${query} with 400 naming '${name}'`, async () => {
       const res = await fetch(`${served.url}/dashboard/data?${query}`);
