@@ -39,6 +39,20 @@ function promtool(args: string[], files: Record<string, unknown>): string {
   }
 }
 
+/**
+ * promtool's unit test of panel queries against `input_series` scraped every 15 s: its output,
+ * which says SUCCESS when every expected sample came out.
+ */
+function queriesTest(input_series: unknown[], promql_expr_test: unknown[]): string {
+  return promtool(['test', 'rules', 'test.yml'], {
+    'test.yml': {
+      rule_files: [],
+      evaluation_interval: '15s',
+      tests: [{ interval: '15s', input_series, promql_expr_test }],
+    },
+  });
+}
+
 describe('stack: Grafana dashboards as code', () => {
   it('regenerating from tools/dashboards gives exactly the committed JSON', () => {
     const rendered = renderDashboards();
@@ -157,31 +171,22 @@ describe('stack: Grafana dashboards as code', () => {
     // One request a second on /chat, and one answer a second before the app (no http_route).
     const requests = `${PROM.httpDuration}_count`;
     const status = 'http_response_status_code';
-    const out = promtool(['test', 'rules', 'test.yml'], {
-      'test.yml': {
-        rule_files: [],
-        evaluation_interval: '15s',
-        tests: [
-          {
-            interval: '15s',
-            input_series: [
-              { series: `${requests}{http_route="/chat", ${status}="200"}`, values: '0+15x40' },
-              { series: `${requests}{${status}="400"}`, values: '0+15x40' },
-            ],
-            promql_expr_test: [
-              {
-                expr,
-                eval_time: '5m',
-                exp_samples: [
-                  { labels: '{http_route="/chat"}', value: 1 },
-                  { labels: `{http_route="${BEFORE_THE_APP}"}`, value: 1 },
-                ],
-              },
-            ],
-          },
-        ],
-      },
-    });
+    const out = queriesTest(
+      [
+        { series: `${requests}{http_route="/chat", ${status}="200"}`, values: '0+15x40' },
+        { series: `${requests}{${status}="400"}`, values: '0+15x40' },
+      ],
+      [
+        {
+          expr,
+          eval_time: '5m',
+          exp_samples: [
+            { labels: '{http_route="/chat"}', value: 1 },
+            { labels: `{http_route="${BEFORE_THE_APP}"}`, value: 1 },
+          ],
+        },
+      ],
+    );
     expect(out).to.include('SUCCESS');
   });
 
@@ -203,42 +208,30 @@ describe('stack: Grafana dashboards as code', () => {
       if (!q) throw new Error(`no ${title} / ${refId}`);
       return substituteGrafana(q.expr, times, allValues());
     };
-    const out = promtool(['test', 'rules', 'test.yml'], {
-      'test.yml': {
-        rule_files: [],
-        evaluation_interval: '15s',
-        tests: [
+    const out = queriesTest(input_series, [
+      {
+        expr: query('LLM energy (min–max)', 'A'),
+        eval_time: '5m',
+        exp_samples: [
+          { labels: '{answered_by="provider"}', value: 2 },
+          { labels: '{answered_by="mock", carbonscope_mock="true"}', value: 5 },
+        ],
+      },
+      {
+        expr: query('LLM tokens', 'A'),
+        eval_time: '5m',
+        exp_samples: [
           {
-            interval: '15s',
-            input_series,
-            promql_expr_test: [
-              {
-                expr: query('LLM energy (min–max)', 'A'),
-                eval_time: '5m',
-                exp_samples: [
-                  { labels: '{answered_by="provider"}', value: 2 },
-                  { labels: '{answered_by="mock", carbonscope_mock="true"}', value: 5 },
-                ],
-              },
-              {
-                expr: query('LLM tokens', 'A'),
-                eval_time: '5m',
-                exp_samples: [
-                  {
-                    labels: `{answered_by="provider", ${model}, gen_ai_token_type="output"}`,
-                    value: 20,
-                  },
-                  {
-                    labels: `{answered_by="mock", carbonscope_mock="true", ${model}, gen_ai_token_type="output"}`,
-                    value: 50,
-                  },
-                ],
-              },
-            ],
+            labels: `{answered_by="provider", ${model}, gen_ai_token_type="output"}`,
+            value: 20,
+          },
+          {
+            labels: `{answered_by="mock", carbonscope_mock="true", ${model}, gen_ai_token_type="output"}`,
+            value: 50,
           },
         ],
       },
-    });
+    ]);
     expect(out).to.include('SUCCESS');
     // Each band's shading joins the series its legends name: the providers' and the mock's.
     for (const title of ['LLM energy (min–max)', 'LLM GWP (min–max)']) {
