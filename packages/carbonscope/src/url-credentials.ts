@@ -68,11 +68,23 @@ interface Parameter {
   value: string;
 }
 
-/** The `name=value` parameters of a text's query (after its first `?`) and fragment (`#`). */
+/**
+ * The `name=value` parameters of a text's query (after its first `?`) and fragment (`#`): each
+ * between `&`s, and each between `&`s and `;`s too (`a=1;token=X`), which some servers (Go before
+ * 1.17, Rack 2, Python before 3.9.2) take as a separator: a server that does not reads the
+ * value of `a` as `1;token=X`, and one that does reads `token`'s as `X`.
+ */
 function parametersOf(text: string): Parameter[] {
   const { query, fragment } = splitUrlText(text);
   return [query, fragment].flatMap((part) =>
-    part === undefined ? [] : part.split('&').flatMap(parameterOf),
+    part === undefined
+      ? []
+      : part
+          .split('&')
+          .flatMap((pair) => [
+            ...parameterOf(pair),
+            ...(pair.includes(';') ? pair.split(';').flatMap(parameterOf) : []),
+          ]),
   );
 }
 
@@ -184,12 +196,27 @@ function maskQuery(text: string): string {
   return `${body}${shownQuery}${fragment === undefined ? '' : `#${maskParameters(fragment)}`}`;
 }
 
+/**
+ * A query's or fragment's secret values masked: a secret parameter's to the next `&`, any `;`
+ * with it, and else, between `;`s, one's that a server splitting there would read (parametersOf).
+ */
 function maskParameters(part: string): string {
   return part
     .split('&')
     .map((pair) => {
-      const [parameter] = parameterOf(pair);
-      return parameter && isSecretName(parameter.name) ? `${parameter.name}=[redacted]` : pair;
+      if (secretName(pair) !== undefined || !pair.includes(';')) return maskedPair(pair);
+      return pair.split(';').map(maskedPair).join(';');
     })
     .join('&');
+}
+
+function maskedPair(pair: string): string {
+  const name = secretName(pair);
+  return name === undefined ? pair : `${name}=[redacted]`;
+}
+
+/** The name of a `name=value` pair where it says the value is a secret (isSecretName). */
+function secretName(pair: string): string | undefined {
+  const [parameter] = parameterOf(pair);
+  return parameter && isSecretName(parameter.name) ? parameter.name : undefined;
 }
