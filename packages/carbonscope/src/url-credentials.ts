@@ -24,10 +24,14 @@ export function urlSecrets(url: string | undefined): string[] {
   const parsed = parsedUrl(url);
   if (!parsed) return [];
   const out = new Set<string>(parameterSecrets(url ?? '', parsed));
-  if (!parsed.username && !parsed.password) return [...out];
+  const stray = parsed.username || parsed.password ? undefined : strayUserinfo(url ?? '');
+  // The parser writes the port apart from the rest (`admin:1234/#pw@host/`): the rest alone too.
+  if (stray) out.add(stray.afterPort).add(percentDecoded(stray.afterPort));
+  const userinfo = stray ?? parsed;
+  if (!userinfo.username && !userinfo.password) return [...out];
   for (const form of [percentDecoded, (part: string) => part]) {
-    const user = form(parsed.username);
-    const password = form(parsed.password);
+    const user = form(userinfo.username);
+    const password = form(userinfo.password);
     if (password) {
       const pair = `${user}:${password}`;
       out.add(password).add(pair).add(Buffer.from(pair).toString('base64'));
@@ -128,6 +132,33 @@ export function isSecretName(name: string): boolean {
   );
 }
 
+/**
+ * An authority as written that ends `:` or `:digits` right before a `?` or `#`, with an `@`
+ * after: the userinfo of `https://admin:#pw@host/`, whose unescaped `#` ends the authority for
+ * the parser (host `admin`, fragment `#pw@host/`; digits before it read as a port).
+ */
+const STRAY_USERINFO = /^[a-z][a-z\d+.-]*:\/\/([^/\\?#@]*?):(\d*)([?#].*)@/is;
+
+/**
+ * The user name and password a URL's writer meant where the parser found none: a password's
+ * unescaped `#` or `?` (STRAY_USERINFO) leaves it in the fragment or query, shown as written.
+ * Taken to the last `@`, as maskUserinfo hides it. A URL with no path and an `@` in its query
+ * (`http://host:4318?mail=a@b`) reads so too: hiding too much beats showing a password.
+ */
+function strayUserinfo(url: string): StrayUserinfo | undefined {
+  const match = STRAY_USERINFO.exec(url);
+  if (!match) return undefined;
+  const [, username = '', port = '', afterPort = ''] = match;
+  return { username, password: `${port}${afterPort}`, afterPort };
+}
+
+interface StrayUserinfo {
+  username: string;
+  password: string;
+  /** The password from its `?` or `#` on, past what the parser took for a port. */
+  afterPort: string;
+}
+
 function parsedUrl(url: string | undefined): URL | undefined {
   if (!url) return undefined;
   try {
@@ -156,7 +187,9 @@ export function percentDecoded(part: string): string {
 export function withoutCredentials(url: string): string {
   try {
     const parsed = new URL(url);
-    if (!parsed.username && !parsed.password) return maskQuery(url);
+    if (!parsed.username && !parsed.password) {
+      return strayUserinfo(url) ? maskUrlText(url) : maskQuery(url);
+    }
     parsed.username = '';
     parsed.password = '';
     const bare = parsed.toString().replace(/\/$/, url.endsWith('/') ? '/' : '');

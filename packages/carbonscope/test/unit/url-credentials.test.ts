@@ -149,6 +149,29 @@ describe('URL masking: every secret stays masked', () => {
     );
   });
 
+  it('masks a password whose unescaped `#` or `?` the parser takes for a fragment or query', () => {
+    // `https://admin:#pw@host/` parses as host `admin` and fragment `#pw@host/`, and digits
+    // before the `#` as a port: no credentials to the parser, the writer's password all the same.
+    for (const url of [
+      'https://admin:#PW-SECRET@collector/',
+      'https://admin:?PW-SECRET@collector:4318/v1',
+      'https://admin:1234#PW-SECRET@collector/',
+      'https://admin:1234?PW/SECRET@collector/',
+      'https://admin:#pa/SECRET@collector/v1?tenant=t1',
+    ]) {
+      expect(withoutCredentials(url), url).to.not.contain('SECRET');
+      const text = `refused ${url} (${new URL(url).href}/v1/metrics)`;
+      expect(maskedAgainst(url, text), url).to.not.contain('SECRET');
+    }
+    expect(withoutCredentials('https://admin:#PW-SECRET@collector/v1')).to.equal(
+      'https://[redacted]@collector/v1',
+    );
+    // An `@` after the path's `/` is no userinfo's: it stays, and nothing is taken as a secret.
+    const mail = 'https://collector.example/v1?tenant=acme&contact=ops@acme.example';
+    expect(withoutCredentials(mail)).to.equal(mail);
+    expect(urlSecrets(mail)).to.deep.equal([]);
+  });
+
   it('takes a secret-named parameter of the fragment too', () => {
     const url = `http://collector:4318/v1#access_token=${value}`;
     expect(maskedAgainst(url, `refused ${url} (${value})`)).to.not.contain('SECRET');
