@@ -114,8 +114,12 @@ function splitUrlText(text: string): { body: string; query?: string; fragment?: 
  * that holds one by chance (`keyword`) costs a masked value, a missed one a leaked key.
  */
 const SECRET_WORDS = /token|key|secret|pass|pwd|auth|signature|credential|session|jwt|bearer/;
-/** Names too short to look for inside others: Azure's SAS signature, `sig`. */
-const SECRET_NAMES: ReadonlySet<string> = new Set(['sig']);
+/**
+ * Names too common to look for inside others: Azure's SAS signature, `sig`, and `code`, an Azure
+ * Functions function key (`/api/f?code=...`, which `carbonscope run -- curl` may be given) or an
+ * OAuth authorization code.
+ */
+const SECRET_NAMES: ReadonlySet<string> = new Set(['sig', 'code']);
 /** Presigned URLs' parameters (S3, GCS), whose credential and signature go together. */
 const SECRET_PREFIXES = ['x-amz-', 'x-goog-'];
 

@@ -27,6 +27,8 @@ const SECRET_NAMES = [
   'client_secret',
   'signature',
   'sig',
+  'code', // Azure Functions' function key (`?code=`), an OAuth authorization code
+  'Code',
   'X-Amz-Signature',
   'X-Amz-Credential',
   'x-amz-security-token',
