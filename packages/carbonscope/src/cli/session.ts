@@ -103,7 +103,7 @@ export interface Session {
   meter: Carbonscope;
   /**
    * The --otlp URL as every line names it: the one pushed to (a bare endpoint with its
-   * `/v1/metrics`), credentials and query values masked; undefined without --otlp.
+   * `/v1/metrics`), credentials and secret parameters masked; undefined without --otlp.
    */
   otlpTarget: string | undefined;
   runId: string;

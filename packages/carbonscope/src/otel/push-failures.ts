@@ -21,8 +21,8 @@ export interface ReportingExporter extends PushMetricExporter {
  * then a refusal, by turns) is told again only after REASON_REPEAT_MS, so no interval adds a
  * line. A collector that takes some pushes and refuses others (failures within FLAP_WINDOW_MS
  * of a recovery) is told as flapping, with counts, at most once a window, and steady again once
- * a window passed with none failing (FailureRun). The URL's user, password and query values
- * are never shown.
+ * a window passed with none failing (FailureRun). The URL's user, password and secret
+ * parameters' values (url-credentials.ts) are never shown.
  */
 export function reportingFailures(
   exporter: PushMetricExporter,
