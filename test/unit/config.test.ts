@@ -248,6 +248,10 @@ describe('config', () => {
         // An escape that decodes to nothing (%zz, or %E0 alone) is still a password.
         'https://em-user:SECRET9%zz@api.example/v3',
         'https://em-user:SECRET9%E0@api.example/v3',
+        // An unescaped # or ? in the password ends the authority for the parser (host em-user,
+        // the rest a fragment or query): fetch would call em-user, and the password is one still.
+        'https://em-user:#SECRET9@api.example/v3',
+        'https://em-user:12?SECRET9@api.example/v3',
       ]) {
         expect(() => loadConfig({ [variable]: url }), `${variable}=${url}`)
           .to.throw(ConfigError)

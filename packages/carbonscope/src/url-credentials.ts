@@ -1,13 +1,15 @@
 /**
  * The user name and password written into a URL (`https://user:pass@host/`), as written and
- * decoded: whether it has any. What to redact of them is urlSecrets'.
+ * decoded: whether it has any. What to redact of them is urlSecrets'. A password whose unescaped
+ * `#` or `?` the parser reads as a fragment or query (strayUserinfo) counts too: such a URL
+ * would be called at a host named after the user, with the password sent on as its query.
  */
 export function credentialsOf(url: string | undefined): string[] {
   const parsed = parsedUrl(url);
   if (!parsed) return [];
-  return [parsed.username, parsed.password]
-    .filter((part) => part.length > 0)
-    .flatMap((part) => [part, percentDecoded(part)]);
+  const stray = parsed.username || parsed.password || !url ? undefined : strayUserinfo(url);
+  const parts = stray ? [stray.username, stray.password] : [parsed.username, parsed.password];
+  return parts.filter((part) => part.length > 0).flatMap((part) => [part, percentDecoded(part)]);
 }
 
 /**
