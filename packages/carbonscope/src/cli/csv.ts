@@ -46,7 +46,8 @@ export type CodeCarbonColumn = (typeof CODECARBON_COLUMNS)[number];
 
 /**
  * One row. Units as CodeCarbon's: duration s, emissions kg CO2e, emissions_rate kg/s, power W,
- * energy kWh, ram sizes GB. A missing field is written empty: unknown, never invented.
+ * energy kWh, ram sizes GB. A missing field is written empty: unknown, never invented. Numbers
+ * are written as CodeCarbon's pandas writes them: counts as integers, the rest as Python floats.
  */
 export type EmissionsRow = Partial<Record<CodeCarbonColumn, string | number | boolean>>;
 
@@ -67,8 +68,35 @@ export function csvField(value: string | number | boolean | undefined | null): s
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
+/** The columns CodeCarbon 3.3.2 fills with Python ints (`2`, `0`); its other numbers are floats. */
+const INTEGER_COLUMNS: ReadonlySet<CodeCarbonColumn> = new Set(['cpu_count', 'gpu_count']);
+
+/**
+ * A float as Python's repr writes it (CodeCarbon's pandas writes floats so): the shortest digits
+ * that read back to it, as JavaScript's; `.0` on a whole number; an exponent below 1e-4 and from
+ * 1e16 on, with a sign and at least two digits (`2.5e-05`, `1e+16`), where JavaScript's is
+ * below 1e-6 and from 1e21 on (`2.5e-7`).
+ */
+export function pythonFloat(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  const [digits, exponentText] = value.toExponential().split('e');
+  const exponent = Number(exponentText);
+  if (exponent < -4 || exponent >= 16) {
+    const magnitude = String(Math.abs(exponent)).padStart(2, '0');
+    return `${digits}e${exponent < 0 ? '-' : '+'}${magnitude}`;
+  }
+  const fixed = Object.is(value, -0) ? '-0' : String(value);
+  return fixed.includes('.') ? fixed : `${fixed}.0`;
+}
+
+/** A field of `column`: its number as CodeCarbon writes that column's, anything else as text. */
+function columnField(column: CodeCarbonColumn, value: EmissionsRow[CodeCarbonColumn]): string {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return csvField(value);
+  return INTEGER_COLUMNS.has(column) ? String(Math.round(value)) : pythonFloat(value);
+}
+
 export function formatRow(row: EmissionsRow): string {
-  return CODECARBON_COLUMNS.map((column) => csvField(row[column])).join(',');
+  return CODECARBON_COLUMNS.map((column) => columnField(column, row[column])).join(',');
 }
 
 export class CsvOutputError extends Error {

@@ -418,15 +418,38 @@ export function codeCarbonGpuModel(gpus: readonly SourceDevice[]): string {
   return [...counts].map(([name, n]) => `${n} x ${name}`).join('');
 }
 
+export interface RowOptions {
+  /**
+   * Whether GPUs were looked for (nvidia-smi probed): not with `--source estimate`. Default true.
+   */
+  gpusSought?: boolean;
+}
+
+/**
+ * gpu_count and gpu_model: the GPUs a source reads; none (0 and '', as CodeCarbon 3.3.2 writes
+ * where it finds none) where GPUs were looked for and no GPU source runs; empty where they were
+ * not looked for, or a GPU source runs that listed none (how many there are is not known).
+ */
+function gpuColumns(report: Report, sought: boolean): EmissionsRow {
+  const gpus = report.host.gpus;
+  if (gpus.length > 0) return { gpu_count: gpus.length, gpu_model: codeCarbonGpuModel(gpus) };
+  const gpuSource = report.measurement.sources.some((s) => s.kind === 'gpu');
+  return sought && !gpuSource ? { gpu_count: 0, gpu_model: '' } : {};
+}
+
 /**
  * The CodeCarbon row of a report. Only what was measured or modelled is filled: no water (no
- * WUE known), no cloud detection, no Python or CodeCarbon version, no location; gpu_count and
- * gpu_model only where a GPU source runs (a machine's GPUs nothing reads are not known).
+ * WUE known), no cloud detection, no Python or CodeCarbon version, no location.
  * Power columns are averages over the run. CodeCarbon multiplies every energy and power column
  * by the PUE, so that emissions = energy_consumed × intensity holds in its file; the row does the
  * same, while the report (summary, --json) keeps the meter's IT energy.
  */
-export function reportToRow(report: Report, host: HostFacts, endedAt: Date): EmissionsRow {
+export function reportToRow(
+  report: Report,
+  host: HostFacts,
+  endedAt: Date,
+  options: RowOptions = {},
+): EmissionsRow {
   const byColumn: Record<CsvComponent, number> = { cpu: 0, gpu: 0, ram: 0 };
   const present = new Set<CsvComponent>();
   for (const c of report.energy.components) {
@@ -443,7 +466,6 @@ export function reportToRow(report: Report, host: HostFacts, endedAt: Date): Emi
   const country = countryOfZone(report.grid.zone);
   const known = report.energy.known;
   const priced = known && report.grid.carbonIntensity !== null;
-  const gpus = report.host.gpus;
   return {
     timestamp: codeCarbonTimestamp(endedAt),
     project_name: report.projectName,
@@ -463,8 +485,7 @@ export function reportToRow(report: Report, host: HostFacts, endedAt: Date): Emi
     os: host.os,
     cpu_count: host.cpuCount,
     cpu_model: host.cpuModel,
-    gpu_count: gpus.length > 0 ? gpus.length : undefined,
-    gpu_model: gpus.length > 0 ? codeCarbonGpuModel(gpus) : undefined,
+    ...gpuColumns(report, options.gpusSought ?? true),
     ram_total_size: host.ramTotalGb,
     tracking_mode: trackingMode(report),
     cpu_utilization_percent: report.cpuUtilizationPercent ?? undefined,

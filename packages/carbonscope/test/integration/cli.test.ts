@@ -282,11 +282,14 @@ describe('carbonscope command line', function () {
         // The estimate source (ENV above): the row says the energy is modelled.
         tracking_mode: 'process-estimated',
         country_iso_code: 'DEU',
-        pue: '1',
+        // A float, written as Python writes it (CodeCarbon's `1.0`).
+        pue: '1.0',
         python_version: '',
         codecarbon_version: '',
         water_consumed: '',
         gpu_energy: '',
+        // The estimate looks for no GPU: how many there are is not known.
+        gpu_count: '',
       });
     }
   });

@@ -12,6 +12,7 @@ import {
   parseCsv,
   parseEmissionsCsv,
 } from '../../../src/cli/csv.js';
+import { libraryRoot } from '../../../src/paths.js';
 
 /** The CodeCarbon 3.x header, as written in issue 10 (the contract with CodeCarbon tooling). */
 const EXPECTED_HEADER =
@@ -40,6 +41,70 @@ describe('emissions.csv', () => {
     expect(line.split(',')[4]).to.equal('1.5');
   });
 
+  it("writes each column's numbers as CodeCarbon 3.3.2's own file does", () => {
+    // Written by the real CodeCarbon (tools/codecarbon/fixtures.py emissions-formats.csv): floats
+    // as Python's repr (`7.530482832405209e-05`, `0.0`, `1.0`), counts as integers.
+    const text = readFileSync(
+      join(libraryRoot, 'test', 'fixtures', 'codecarbon', 'emissions-formats.csv'),
+      'utf8',
+    );
+    const theirs = parseEmissionsCsv(text).records[0];
+    // gpu_utilization_percent is left out: its `0` there is no float but the int CodeCarbon
+    // writes for a history with no GPU sample in it (`... if history else 0`).
+    const numeric = [
+      'duration',
+      'emissions',
+      'emissions_rate',
+      'cpu_power',
+      'gpu_power',
+      'ram_power',
+      'cpu_energy',
+      'gpu_energy',
+      'ram_energy',
+      'energy_consumed',
+      'water_consumed',
+      'cpu_count',
+      'gpu_count',
+      'ram_total_size',
+      'cpu_utilization_percent',
+      'ram_utilization_percent',
+      'ram_used_gb',
+      'pue',
+      'wue',
+    ] as const;
+    const row = Object.fromEntries(numeric.map((column) => [column, Number(theirs[column])]));
+    const ours = parseEmissionsCsv(`${CSV_HEADER}\n${formatRow(row)}\n`).records[0];
+    for (const column of numeric) expect(ours[column], column).to.equal(theirs[column]);
+    expect(theirs.emissions).to.match(/e-05$/);
+    expect(theirs.pue).to.equal('1.0');
+  });
+
+  it("writes floats as Python's repr writes them: shortest round trip, its exponent form", () => {
+    // Each value beside what Python 3.11's repr() printed for it.
+    const python: Array<[number, string]> = [
+      [0, '0.0'],
+      [-0, '-0.0'],
+      [1, '1.0'],
+      [0.1, '0.1'],
+      [100, '100.0'],
+      [1 / 3, '0.3333333333333333'],
+      [123456.789, '123456.789'],
+      [0.0001, '0.0001'],
+      [0.00009999999999999999, '9.999999999999999e-05'],
+      [1e-5, '1e-05'],
+      [-3.5e-7, '-3.5e-07'],
+      [5e-324, '5e-324'],
+      [9999999999999998, '9999999999999998.0'],
+      [1e16, '1e+16'],
+      [1.2345678901234568e17, '1.2345678901234568e+17'],
+      [1e22, '1e+22'],
+      [1.7976931348623157e308, '1.7976931348623157e+308'],
+    ];
+    for (const [value, repr] of python) {
+      expect(formatRow({ duration: value }).split(',')[4], repr).to.equal(repr);
+    }
+  });
+
   it('parses back what it writes, with commas, quotes and line breaks inside fields', () => {
     const row = { project_name: 'a, "b"\nc', cpu_model: 'AMD EPYC 7B13', duration: 2 };
     const parsed = parseCsv(`${CSV_HEADER}\r\n${formatRow(row)}\r\n`);
@@ -57,7 +122,7 @@ describe('emissions.csv', () => {
     const { header, records } = parseEmissionsCsv(text);
     expect(header).to.deep.equal([...CODECARBON_COLUMNS]);
     expect(records.map((r) => r.project_name)).to.deep.equal(['one', 'two']);
-    expect(records[1].duration).to.equal('2');
+    expect(records[1].duration).to.equal('2.0'); // a float, as Python writes it
     expect(records[1].water_consumed).to.equal('');
   });
 

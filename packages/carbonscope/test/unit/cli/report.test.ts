@@ -253,6 +253,25 @@ describe('run report and CSV row', () => {
     expect(row).to.include({ gpu_count: 1, gpu_model: '1 x NVIDIA H200' });
   });
 
+  it('writes gpu_count 0 as CodeCarbon 3.3.2 does where GPUs were looked for and none is read', () => {
+    // Only the host source ran: nvidia-smi was tried and read nothing (its own emissions-formats.csv
+    // of a machine without a GPU has `0` and an empty gpu_model).
+    const { power, totals } = snapshot();
+    const noGpu = snapshot({
+      sources: [{ name: 'rapl', kind: 'host', estimated: false }],
+      power: power.filter((p) => p.component !== 'gpu'),
+      totals: { ...totals, host: { ...totals.host, joules: 360 } },
+    });
+    const report = buildReport({ ...base, command: 'run', snapshot: noGpu, gpus: [] });
+    const row = reportToRow(report, HOST, base.endedAt);
+    expect(row.gpu_count).to.equal(0);
+    expect(row.gpu_model).to.equal('');
+    // `--source estimate` looks for no GPU: how many there are is not known.
+    const unsought = reportToRow(report, HOST, base.endedAt, { gpusSought: false });
+    expect(unsought.gpu_count).to.equal(undefined);
+    expect(unsought.gpu_model).to.equal(undefined);
+  });
+
   it('writes gpu_model as CodeCarbon 3.3.2 does: counts per model, joined with nothing', () => {
     const h200 = { device: 'gpu0', name: 'NVIDIA H200' };
     expect(codeCarbonGpuModel([h200])).to.equal('1 x NVIDIA H200');
