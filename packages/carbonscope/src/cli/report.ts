@@ -131,6 +131,11 @@ export interface Report {
   };
   /** Host CPU busy share over the run, 0..100. */
   cpuUtilizationPercent: number | null;
+  /**
+   * The GPUs' mean SM utilization over the run, all processes' (not the command's alone), 0..100:
+   * from nvidia-smi pmon (run only); null where it was not read.
+   */
+  gpuUtilizationPercent: number | null;
   /** The command's end (run only). */
   exit?: { code: number | null; signal: string | null; exitCode: number };
   output?: { path: string; written: boolean; error?: string };
@@ -167,6 +172,8 @@ export interface ReportInput {
    * where it was not; undefined where it was not tried.
    */
   gpuShare?: GpuShareOutcome;
+  /** The GPUs' mean SM utilization, all processes', where pmon read it (run). */
+  gpuUtilizationPercent?: number;
   /**
    * The command's CPU seconds as read at its end (run only, where readable), the step of the
    * clock that read them, and what a reading of one step or less means: too little to measure.
@@ -355,6 +362,7 @@ export function buildReport(input: ReportInput): Report {
       notes,
     },
     cpuUtilizationPercent: input.cpuUtilizationPercent,
+    gpuUtilizationPercent: input.gpuUtilizationPercent ?? null,
   };
 }
 
@@ -489,6 +497,8 @@ export function reportToRow(
     ram_total_size: host.ramTotalGb,
     tracking_mode: trackingMode(report),
     cpu_utilization_percent: report.cpuUtilizationPercent ?? undefined,
+    // As CodeCarbon's: every GPU's utilization (all processes), averaged over the run.
+    gpu_utilization_percent: report.gpuUtilizationPercent ?? undefined,
     ram_utilization_percent: host.ramUtilizationPercent,
     ram_used_gb: host.ramUsedGb,
     pue: report.pue,

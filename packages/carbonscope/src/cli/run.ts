@@ -127,9 +127,16 @@ async function watchGpuProcesses(session: Session, shares: PmonShares): Promise<
   shares.watch(gpus, mig);
 }
 
-function withGpuShare(shares: PmonShares): { gpuShare?: GpuShareOutcome } {
+function withGpuShare(shares: PmonShares): {
+  gpuShare?: GpuShareOutcome;
+  gpuUtilizationPercent?: number;
+} {
   const outcome = shares.outcome();
-  return outcome ? { gpuShare: outcome } : {};
+  const utilization = shares.utilizationPercent();
+  return {
+    ...(outcome ? { gpuShare: outcome } : {}),
+    ...(utilization === undefined ? {} : { gpuUtilizationPercent: utilization }),
+  };
 }
 
 /** `carbonscope run`: returns the exit status for the process. */

@@ -199,6 +199,11 @@ describe("carbonscope run: the command's share of the GPU (nvidia-smi pmon)", fu
     );
     expect(row.gpu_count).to.equal('1');
     expect(row.gpu_model).to.equal('1 x NVIDIA H200');
+    // The GPU's mean SM utilization, all processes': 24 % before the command's row, then
+    // 99 + 24, which the fake sums past 100 (a real GPU's does not): 100.
+    expect(report.gpuUtilizationPercent, r.stderr).to.be.within(24, 100);
+    expect(report.gpuUtilizationPercent).to.be.above(50);
+    expect(Number(row.gpu_utilization_percent)).to.equal(report.gpuUtilizationPercent);
   });
 
   it("Ctrl-C: the GPU readers outlive the signal, and the command's clean-up is measured", async () => {

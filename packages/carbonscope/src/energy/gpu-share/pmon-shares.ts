@@ -21,6 +21,13 @@ interface GpuRows {
   /** Whether the power source reads it (watch()): only those are named when unread. */
   watched: boolean;
   mig: MigMode;
+  /** The pids of pmon's sample in progress, and their SM % summed. */
+  readonly samplePids: Set<number>;
+  sampleSm: number;
+  sampleOpen: boolean;
+  /** Every sample's SM % of all processes (at most 100) summed since begin(), and how many. */
+  smTotal: number;
+  samples: number;
 }
 
 /** A GPU the power source reads whose share pmon never told, and why, in words. */
@@ -66,6 +73,32 @@ const UNREAD_WHY: Record<MigMode, string> = {
   disabled: 'pmon printed no utilization for it',
   unknown: 'pmon printed no utilization for it (MIG mode?)',
 };
+
+/** pmon -d 1 prints a sample every ~1.05 s on the H200 (call2/pmon-piped.txt), its rows at once. */
+const PMON_SAMPLE_GAP_MS = 500;
+
+/** Ends the GPU's pmon sample in progress, if any: its processes' SM % counts, at most 100. */
+function endSample(g: GpuRows): void {
+  if (!g.sampleOpen) return;
+  g.smTotal += Math.min(g.sampleSm, 100);
+  g.samples++;
+  g.sampleSm = 0;
+  g.samplePids.clear();
+  g.sampleOpen = false;
+}
+
+/**
+ * Counts a row into its pmon sample. pmon prints a sample's rows of a GPU together, one per
+ * process, or one `-` row where none runs; its lines carry no time, and a reader that lags gets
+ * several samples at once, so a pid already in the sample, or a `-` row, starts the next one too.
+ */
+function countSample(g: GpuRows, pid: number | undefined, sm: number): void {
+  if (pid === undefined || g.samplePids.has(pid)) endSample(g);
+  g.sampleOpen = true;
+  g.sampleSm += sm;
+  if (pid === undefined) endSample(g);
+  else g.samplePids.add(pid);
+}
 
 /**
  * The command's share of each GPU, by SM utilization: per meter interval and GPU, the SM % of
@@ -141,7 +174,11 @@ export class PmonShares implements GpuShareReader {
     const g = this.gpu(row.gpu);
     g.rows = true;
     g.everRows = true;
-    g.lastRowMs = this.o.clock();
+    const nowMs = this.o.clock();
+    // Rows further apart than half pmon's 1 s delay are of different samples.
+    if (nowMs - g.lastRowMs > PMON_SAMPLE_GAP_MS) endSample(g);
+    g.lastRowMs = nowMs;
+    if (this.state === 'on') countSample(g, row.pid, row.sm);
     if (row.pid === undefined) return;
     g.smByPid.set(row.pid, (g.smByPid.get(row.pid) ?? 0) + row.sm);
     if (row.sm > 0) {
@@ -181,6 +218,24 @@ export class PmonShares implements GpuShareReader {
 
   async close(): Promise<void> {
     await this.stop();
+  }
+
+  /**
+   * The GPUs' mean SM utilization of all processes since begin(), 0..100: each pmon sample of
+   * each GPU counts once, as CodeCarbon averages each GPU's utilization over its samples (its
+   * gpu_utilization_percent). A MIG-enabled GPU pmon showed no SM use on is left out (its `-`
+   * is no 0); undefined where pmon printed no sample it counts. Read it after the last sample.
+   */
+  utilizationPercent(): number | undefined {
+    let sm = 0;
+    let samples = 0;
+    for (const g of this.gpus.values()) {
+      if (g.mig === 'enabled' && !g.everBusy) continue;
+      endSample(g);
+      sm += g.smTotal;
+      samples += g.samples;
+    }
+    return samples > 0 ? sm / samples : undefined;
   }
 
   /** Read it after the meter's last sample: that sample can still find the command's pids. */
@@ -227,6 +282,11 @@ export class PmonShares implements GpuShareReader {
         everBusy: false,
         watched: false,
         mig: 'unknown',
+        samplePids: new Set(),
+        sampleSm: 0,
+        sampleOpen: false,
+        smTotal: 0,
+        samples: 0,
       };
       this.gpus.set(index, g);
       this.byDevice.set(g.device, g);

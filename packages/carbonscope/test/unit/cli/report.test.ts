@@ -225,6 +225,26 @@ describe('run report and CSV row', () => {
     expect(summary).to.match(/\n {4}gpu +600 J +60 W {2}nvidia-smi \(measured\)\n/);
   });
 
+  it("fills gpu_utilization_percent with the GPUs' mean SM utilization pmon read, as CodeCarbon's", () => {
+    // CodeCarbon 3.3.2 writes the mean of each GPU's utilization (NVML's, all processes) over
+    // its samples; pmon's SM % of all processes per sample is that figure here. The H200
+    // capture's 5 samples (call2/pmon-piped.txt): 493 / 5.
+    const input = {
+      ...base,
+      command: 'run' as const,
+      snapshot: snapshot(),
+      gpus: [{ device: 'gpu0', name: 'NVIDIA H200' }],
+      gpuShare: { read: true },
+    };
+    const report = buildReport({ ...input, gpuUtilizationPercent: 493 / 5 });
+    expect(report.gpuUtilizationPercent).to.equal(98.6);
+    expect(reportToRow(report, HOST, base.endedAt).gpu_utilization_percent).to.equal(98.6);
+    // Not read (no pmon, pmon failed, monitor): empty, never 0.
+    const unread = buildReport(input);
+    expect(unread.gpuUtilizationPercent).to.equal(null);
+    expect(reportToRow(unread, HOST, base.endedAt).gpu_utilization_percent).to.equal(undefined);
+  });
+
   it('falls back to the host figures, saying why, where pmon could not tell the command share', () => {
     const { power } = snapshot();
     const none = {

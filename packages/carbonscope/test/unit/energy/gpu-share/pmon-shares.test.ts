@@ -261,4 +261,46 @@ describe('energy/gpu-share: the command share by SM utilization', () => {
     expect(shares.share('gpu0')).to.equal(undefined);
     expect(shares.outcome()).to.equal(undefined);
   });
+
+  it("gives the GPU's mean SM utilization, all processes', over the H200 capture's 5 samples", () => {
+    // Per sample 99 + -, 74 + 24, 86 + 12, 99 + -, 99 + -: 493 / 5. Lines that came at once
+    // (a reader that lags) and each sample as it came give the same.
+    const all = sharesOf574();
+    all.shares.begin(async () => undefined);
+    all.feed(pipedLines('pmon-piped.txt'));
+    expect(all.shares.utilizationPercent()).to.equal(493 / 5);
+    const timed = sharesOf574();
+    timed.shares.begin(async () => undefined);
+    pipedBlocks('pmon-piped.txt').forEach((block, i) => {
+      timed.at(1000 * i);
+      timed.feed(block);
+    });
+    expect(timed.shares.utilizationPercent()).to.equal(493 / 5);
+    // The idle capture's two `-` samples: 0.
+    const idle = sharesOf574();
+    idle.shares.begin(async () => undefined);
+    idle.feed(h200Text('idle.txt').split('\n'));
+    expect(idle.shares.utilizationPercent()).to.equal(0);
+  });
+
+  it('averages the watched GPUs pmon read, not a MIG-enabled one it printed `-` for', () => {
+    const { shares, feed } = sharesOf574();
+    shares.watch([0, 1, 2], new Map([[1, 'enabled']]));
+    shares.begin(async () => undefined);
+    const [idleRow] = pipedLines('pmon-after.txt').slice(2);
+    feed(pipedLines('pmon-piped.txt'));
+    feed([idleRow.replace(/^( *)0/, '$11'), idleRow.replace(/^( *)0/, '$12')]);
+    // gpu0's 5 samples and gpu2's idle one, as CodeCarbon averages every GPU's every sample.
+    expect(shares.utilizationPercent()).to.equal(493 / 6);
+  });
+
+  it('has no utilization where pmon never answered', () => {
+    const failed = sharesOf574();
+    failed.shares.fail('nvidia-smi pmon not found');
+    failed.feed(pipedLines('pmon-piped.txt'));
+    expect(failed.shares.utilizationPercent()).to.equal(undefined);
+    const unbegun = sharesOf574();
+    unbegun.feed(pipedLines('pmon-piped.txt'));
+    expect(unbegun.shares.utilizationPercent()).to.equal(undefined);
+  });
 });
