@@ -126,6 +126,13 @@ export interface Report {
     commandCpuSeconds?: number;
     /** The step of the clock the command's CPU time is read with, s (run only, where readable). */
     commandCpuResolutionSeconds?: number;
+    /**
+     * Whether the command's share of the GPUs was read (run, with nvidia-smi pmon), and why not
+     * where it was not, as the notes say it: `reason` (pmon failed or ended, another pid
+     * namespace), `unshared` (the GPUs it got no share of, each with why: MIG mode). Absent
+     * where it was not tried (no nvidia-smi GPU, monitor).
+     */
+    gpuShare?: { read: boolean; reason?: string; unshared?: UnsharedGpu[] };
     /** Things the user should know about the figures (GPU not attributed, and so on). */
     notes: string[];
   };
@@ -196,6 +203,15 @@ function processEnergyUnknown(input: ReportInput): string | undefined {
   const cpu = input.processCpu;
   if (cpu && !treeCpuMeasured(cpu.seconds, cpu.resolutionSeconds)) return cpu.unmeasured;
   return undefined;
+}
+
+/** The outcome as --json gives it: its fallback is the reason the share is not (all) read. */
+function gpuShareField(outcome: GpuShareOutcome): NonNullable<Report['measurement']['gpuShare']> {
+  return {
+    read: outcome.read,
+    ...(outcome.fallback === undefined ? {} : { reason: outcome.fallback }),
+    ...(outcome.unshared === undefined ? {} : { unshared: outcome.unshared }),
+  };
 }
 
 /** `gpu1: pmon printed no utilization for it (MIG mode?)`, each GPU's, joined. */
@@ -359,6 +375,7 @@ export function buildReport(input: ReportInput): Report {
             commandCpuResolutionSeconds: input.processCpu.resolutionSeconds,
           }
         : {}),
+      ...(input.gpuShare ? { gpuShare: gpuShareField(input.gpuShare) } : {}),
       notes,
     },
     cpuUtilizationPercent: input.cpuUtilizationPercent,

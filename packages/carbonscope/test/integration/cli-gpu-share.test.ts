@@ -245,6 +245,10 @@ describe("carbonscope run: the command's share of the GPU (nvidia-smi pmon)", fu
     expect(notes).to.deep.equal([
       'GPU energy is the whole devices, not attributed to the command (no per-process GPU energy is read; nvidia-smi pmon says: Failed to initialize pmon: Not Supported); it is in the host figures only',
     ]);
+    expect(report.measurement.gpuShare).to.deep.equal({
+      read: false,
+      reason: 'nvidia-smi pmon says: Failed to initialize pmon: Not Supported',
+    });
     const [row] = parseEmissionsCsv(readFileSync(join(dir, 'emissions.csv'), 'utf8')).records;
     expect(row.gpu_energy).to.equal('');
     expect(row.gpu_count).to.equal('1');
@@ -281,6 +285,39 @@ describe("carbonscope run: the command's share of the GPU (nvidia-smi pmon)", fu
       'the command got no share of one GPU, whose energy is in the host figures only: gpu1: pmon printed no utilization for it (MIG mode is enabled: pmon reads none there)',
     ]);
     expect(r.stderr.split('gpu1: pmon printed').length).to.equal(2); // said once
+  });
+
+  it('says why the command got no share of its only GPU, in MIG mode: a note and a JSON field', async () => {
+    const dir = tempDirUntilExit('carbonscope-gpu-');
+    // pmon lists the command's pid on a MIG-enabled GPU, its SM column `-`: it cannot tell.
+    const pidFile = JSON.stringify(join(dir, 'cmd.pid'));
+    const unread = JSON.stringify(ROW_574.replace(/ C +99 +22 /, ' C     -      - '));
+    fakeNvidiaSmi(dir, {
+      mig: '0, Enabled',
+      pmonBody: `const fs = require('node:fs');
+        console.log(${JSON.stringify(HEADER)});
+        console.log(${JSON.stringify(UNITS)});
+        setInterval(() => {
+          if (!fs.existsSync(${pidFile})) return;
+          const pid = fs.readFileSync(${pidFile}, 'utf8').trim();
+          console.log(${unread}.replace(' 574 ', ' ' + pid + ' '));
+        }, 250);`,
+    });
+    const r = await runWithGpu(dir, command(dir));
+    expect(r.code, r.stderr).to.equal(0);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(gpuOf(report.energy.components), r.stderr).to.equal(undefined);
+    const why = 'pmon printed no utilization for it (MIG mode is enabled: pmon reads none there)';
+    expect(report.measurement.gpuShare).to.deep.equal({
+      read: true,
+      unshared: [{ device: 'gpu0', why }],
+    });
+    expect(r.stderr).to.contain(
+      `\n  note: GPU energy is the whole devices, not attributed to the command (no per-process GPU energy is read; gpu0: ${why}); it is in the host figures only\n`,
+    );
+    expect(report.gpuUtilizationPercent).to.equal(null);
+    const [row] = parseEmissionsCsv(readFileSync(join(dir, 'emissions.csv'), 'utf8')).records;
+    expect(row.gpu_utilization_percent).to.equal('');
   });
 
   it('says MIG mode may be why where nvidia-smi cannot tell', async () => {

@@ -250,11 +250,27 @@ export class PmonShares implements GpuShareReader {
     }
     const read = this.why === undefined || this.wasOn;
     const unshared = read ? this.unshared() : [];
+    const why = read ? this.why : this.withMigMode(this.why);
     return {
       read,
-      ...(this.why === undefined ? {} : { fallback: this.why }),
+      ...(why === undefined ? {} : { fallback: why }),
       ...(unshared.length > 0 ? { unshared } : {}),
     };
+  }
+
+  /**
+   * A failure's reason with the watched GPUs in MIG mode named: pmon reads no utilization there,
+   * which may be why it failed (watch() comes after pmon's start, so this is said at the end).
+   */
+  private withMigMode(reason: string | undefined): string | undefined {
+    if (reason === undefined) return undefined;
+    const mig = [...this.gpus]
+      .filter(([, g]) => g.watched && g.mig === 'enabled')
+      .sort(([a], [b]) => a - b);
+    if (mig.length === 0) return reason;
+    const which = mig.map(([, g]) => g.device).join(', ');
+    const are = mig.length === 1 ? 'is' : 'are';
+    return `${reason} (${which} ${are} in MIG mode, where pmon reads no utilization)`;
   }
 
   /** The watched GPUs pmon printed no utilization for, in index order. */

@@ -268,9 +268,34 @@ describe('run report and CSV row', () => {
     expect(report.measurement.notes).to.include(
       `GPU energy is the whole devices, not attributed to the command (no per-process GPU energy is read; ${why}); it is in the host figures only`,
     );
+    // --json says it in a field of its own too, as for every GPU share not read.
+    expect(report.measurement.gpuShare).to.deep.equal({ read: false, reason: why });
     const row = reportToRow(report, HOST, base.endedAt);
     expect(row.gpu_energy).to.equal(undefined);
     expect(row).to.include({ gpu_count: 1, gpu_model: '1 x NVIDIA H200' });
+  });
+
+  it('says in --json which GPUs got no share and why (MIG mode), as the note does', () => {
+    const unshared = [
+      {
+        device: 'gpu0',
+        why: 'pmon printed no utilization for it (MIG mode is enabled: pmon reads none there)',
+      },
+    ];
+    const report = buildReport({
+      ...base,
+      command: 'run',
+      snapshot: snapshot(),
+      gpus: [{ device: 'gpu0', name: 'NVIDIA H200' }],
+      gpuShare: { read: true, unshared },
+    });
+    expect(report.measurement.gpuShare).to.deep.equal({ read: true, unshared });
+    expect(formatSummary(report)).to.contain(
+      '\n  note: GPU energy is the whole devices, not attributed to the command (no per-process GPU energy is read; gpu0: pmon printed no utilization for it (MIG mode is enabled: pmon reads none there)); it is in the host figures only\n',
+    );
+    // Where it was not tried (monitor, no nvidia-smi), there is no field.
+    const plain = buildReport({ ...base, command: 'run', snapshot: snapshot() });
+    expect(plain.measurement).to.not.have.property('gpuShare');
   });
 
   it('writes gpu_count 0 as CodeCarbon 3.3.2 does where GPUs were looked for and none is read', () => {

@@ -234,6 +234,23 @@ describe('energy/gpu-share: the command share by SM utilization', () => {
     expect(shares.outcome()).to.deep.equal({ read: false, fallback: 'nvidia-smi pmon not found' });
   });
 
+  it('says a GPU is in MIG mode where pmon failed on it, as the likely why', () => {
+    const { shares } = sharesOf574();
+    shares.fail('nvidia-smi pmon says: Failed to initialize pmon: Not Supported');
+    shares.watch(
+      [0, 1],
+      new Map([
+        [0, 'disabled'],
+        [1, 'enabled'],
+      ]),
+    );
+    expect(shares.outcome()).to.deep.equal({
+      read: false,
+      fallback:
+        'nvidia-smi pmon says: Failed to initialize pmon: Not Supported (gpu1 is in MIG mode, where pmon reads no utilization)',
+    });
+  });
+
   it('stops sharing when pmon ends during the run, and says the share covers the time before', () => {
     const { shares, feed, at } = sharesOf574();
     at(100);
