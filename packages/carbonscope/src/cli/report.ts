@@ -259,17 +259,26 @@ function gpuNotes(
  * process that only waits on the GPU): the GPU components alone, and the emissions of their
  * energy. The meter keeps emissions per scope, not per component, so they are the scope's at
  * its average intensity per joule: exact at one intensity over the run, and the CPU-side
- * energy they are taken from is at most one tick's worth.
+ * energy they are taken from is at most one tick's worth. A share of 0 J is measured only where
+ * pmon showed the command on the SMs (`busy`); otherwise (a `sleep` beside a load) it says
+ * nothing of the command, whose figure stays unknown.
  */
 function gpuShareAlone(
   components: readonly ComponentEnergy[],
   totals: EnergySnapshot['totals']['process'],
+  busy: boolean,
 ): { components: ComponentEnergy[]; joules: number; grams: number } | undefined {
   const gpu = components.filter((c) => c.component === 'gpu');
   const joules = gpu.reduce((sum, c) => sum + c.joules, 0);
-  if (!(joules > 0) || !(totals.joules > 0)) return undefined;
-  return { components: gpu, joules, grams: (totals.grams * joules) / totals.joules };
+  if (joules > 0 && totals.joules > 0) {
+    return { components: gpu, joules, grams: (totals.grams * joules) / totals.joules };
+  }
+  return busy && gpu.length > 0 ? { components: gpu, joules: 0, grams: 0 } : undefined;
 }
+
+/** Why a GPU share of 0 J is still the command's measured figure (gpuShareAlone's `busy`). */
+const BUSY_ZERO_NOTE =
+  "the command's GPU share is 0 J though nvidia-smi pmon showed its processes on the SMs: no GPU power reading came while it did (pmon samples once a second)";
 
 /** Folds the meter's final snapshot into the report of a run. */
 export function buildReport(input: ReportInput): Report {
@@ -298,7 +307,7 @@ export function buildReport(input: ReportInput): Report {
   // a figure that leaves out only what the CPU resolves nothing of.
   const gpuAlone =
     cpuReason !== undefined && input.processEnergyKnown !== false && input.gpuShare?.read
-      ? gpuShareAlone(components, totals)
+      ? gpuShareAlone(components, totals, input.gpuShare.commandBusy === true)
       : undefined;
   const unknownReason = gpuAlone ? undefined : cpuReason;
   const cpuUnmeasured = gpuAlone ? cpuReason : undefined;
@@ -310,6 +319,7 @@ export function buildReport(input: ReportInput): Report {
     lowerBound = `the command's energy and emissions are its GPU share alone, at least what it used: its CPU time (${cpuUnmeasured}) gives no CPU-side share; its embodied share, which follows its CPU time, is not known`;
   }
   if (lowerBound) notes.push(lowerBound);
+  if (gpuAlone && gpuAlone.joules === 0) notes.push(BUSY_ZERO_NOTE);
   const estimated = gpuAlone
     ? gpuAlone.components.some((c) => c.estimated)
     : components.some((c) => c.estimated) || snapshot.sources.some((s) => s.estimated);

@@ -44,6 +44,11 @@ export interface GpuShareOutcome {
   /** Why not, or why not for the whole run: pmon failed or ended, or a foreign pid namespace. */
   fallback?: string;
   /**
+   * True when pmon showed the command's processes on the SMs (an interval's share above 0): its
+   * GPU share is a measurement then, even one that met no energy (0 J).
+   */
+  commandBusy?: boolean;
+  /**
    * Where shares were read: the GPUs among those read for power that pmon printed no SM
    * utilization for (none at all, or none on a MIG-enabled GPU), whose energy stays the host's.
    */
@@ -127,6 +132,8 @@ export class PmonShares implements GpuShareReader {
   private why: string | undefined;
   /** Whether a busy pid of the rows was ever in /proc here or in the command's tree. */
   private local = false;
+  /** Whether an interval's share, while shares were read, was above 0. */
+  private commandBusy = false;
   /** Busy pids seen that /proc here did not show (the first few, for the reason). */
   private readonly absent = new Set<number>();
   private readonly checked = new Set<number>();
@@ -200,6 +207,7 @@ export class PmonShares implements GpuShareReader {
           if (sm > 0) this.local = true;
         }
         g.share = all > 0 ? mine / all : 0;
+        if (mine > 0 && this.state === 'on') this.commandBusy = true;
         g.shareAtMs = g.lastRowMs;
         g.smByPid.clear();
         g.rows = false;
@@ -255,6 +263,7 @@ export class PmonShares implements GpuShareReader {
       read,
       ...(why === undefined ? {} : { fallback: why }),
       ...(unshared.length > 0 ? { unshared } : {}),
+      ...(this.commandBusy ? { commandBusy: true } : {}),
     };
   }
 

@@ -506,6 +506,50 @@ describe('run report and CSV row', () => {
     expect(formatSummary(idle)).to.contain('energy of the command: unknown (at most 10 ms');
   });
 
+  it('reports a GPU share of 0 J as measured where pmon showed the command on the SMs', () => {
+    // A command shorter than pmon's 1 s: its busy sample came after the GPU's last power line,
+    // so its share met no energy. Still a measured GPU share, and the CPU part the unmeasured one.
+    const { power, totals } = snapshot();
+    const gpu = {
+      scope: 'process' as const,
+      component: 'gpu' as const,
+      source: 'nvidia-smi',
+      estimated: false,
+      watts: 0,
+      joules: 0,
+    };
+    const report = buildReport({
+      ...base,
+      command: 'run',
+      snapshot: snapshot({ power: [...power, gpu], totals }),
+      gpus: [{ device: 'gpu0', name: 'NVIDIA H200' }],
+      gpuShare: { read: true, commandBusy: true },
+      processCpu: {
+        seconds: 0,
+        resolutionSeconds: TREE_CPU_RESOLUTION_SECONDS.proc,
+        unmeasured: TREE_CPU_UNMEASURED_TEXT.proc,
+      },
+    });
+    expect(report.energy).to.deep.include({
+      joules: 0,
+      known: true,
+      lowerBound: true,
+      cpuUnmeasured: "at most 10 ms of CPU: within /proc's 10 ms resolution, not measured",
+    });
+    expect(report.energy.components).to.deep.equal([
+      { component: 'gpu', source: 'nvidia-smi', estimated: false, joules: 0, watts: 0 },
+    ]);
+    expect(report.emissions.grams).to.equal(0);
+    expect(report.measurement.notes).to.include(
+      "the command's GPU share is 0 J though nvidia-smi pmon showed its processes on the SMs: no GPU power reading came while it did (pmon samples once a second)",
+    );
+    const text = formatSummary(report);
+    expect(text).to.contain(
+      'energy of the command: at least 0 J (0 W average, measured, its GPU share alone)',
+    );
+    expect(text).to.not.contain('energy of the command: unknown');
+  });
+
   it('says the figures are lower bounds where ps reads the CPU time', () => {
     // ps sees a process's time only while it lives: what it spends after the last sample (the
     // command's own last interval included) is never read, so the reading is a lower bound.

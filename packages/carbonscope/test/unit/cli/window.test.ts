@@ -52,7 +52,7 @@ describe('the measured window of run', () => {
     });
     await session.close();
     // Read before the last sample, it was the fallback of a foreign pid namespace.
-    expect(told).to.deep.equal({ read: true });
+    expect(told).to.deep.equal({ read: true, commandBusy: true });
     expect(report.command).to.equal('run');
   });
 });

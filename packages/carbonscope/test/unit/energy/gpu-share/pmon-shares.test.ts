@@ -43,7 +43,7 @@ describe('energy/gpu-share: the command share by SM utilization', () => {
     shares.next(4300);
     expect(shares.share('gpu0')).to.equal(457 / 493);
     expect(shares.share('gpu1')).to.equal(undefined); // a GPU pmon never named
-    expect(shares.outcome()).to.deep.equal({ read: true });
+    expect(shares.outcome()).to.deep.equal({ read: true, commandBusy: true });
   });
 
   it('shares each interval by its own samples: 99/99, 74/98, 86/98, 99/99, 99/99', () => {
@@ -113,7 +113,7 @@ describe('energy/gpu-share: the command share by SM utilization', () => {
     feed(pipedLines('pmon-piped.txt'));
     shares.next(1000);
     expect(shares.share('gpu0')).to.equal(457 / 493);
-    expect(shares.outcome()).to.deep.equal({ read: true });
+    expect(shares.outcome()).to.deep.equal({ read: true, commandBusy: true });
   });
 
   it('reads shares from the first interval when the first busy pid is gone by its check', () => {
@@ -149,7 +149,7 @@ describe('energy/gpu-share: the command share by SM utilization', () => {
       got.push(shares.share('gpu0'));
     });
     expect(got).to.deep.equal([1, 74 / 98, 86 / 98, 1, 1]);
-    expect(shares.outcome()).to.deep.equal({ read: true });
+    expect(shares.outcome()).to.deep.equal({ read: true, commandBusy: true });
   });
 
   it('decides the namespace at the end: a local busy pid after foreign ones leaves no gap', () => {
@@ -209,6 +209,7 @@ describe('energy/gpu-share: the command share by SM utilization', () => {
         { device: 'gpu2', why: 'pmon printed no utilization for it' },
         { device: 'gpu3', why: 'pmon printed no utilization for it (MIG mode?)' },
       ],
+      commandBusy: true,
     });
   });
 
@@ -221,7 +222,7 @@ describe('energy/gpu-share: the command share by SM utilization', () => {
     at(4300);
     shares.next(4300);
     expect(shares.share('gpu0')).to.equal(457 / 493);
-    expect(shares.outcome()).to.deep.equal({ read: true });
+    expect(shares.outcome()).to.deep.equal({ read: true, commandBusy: true });
   });
 
   it('says why when pmon failed before it answered, and reads nothing', () => {
@@ -232,6 +233,22 @@ describe('energy/gpu-share: the command share by SM utilization', () => {
     shares.next(1000);
     expect(shares.share('gpu0')).to.equal(undefined);
     expect(shares.outcome()).to.deep.equal({ read: false, fallback: 'nvidia-smi pmon not found' });
+  });
+
+  it("says whether pmon ever showed the command's processes on the SMs", () => {
+    const busy = sharesOf574();
+    busy.shares.begin(async () => undefined);
+    busy.shares.next(0);
+    busy.feed(pipedLines('pmon-piped.txt'));
+    busy.shares.next(4300);
+    expect(busy.shares.outcome()).to.deep.equal({ read: true, commandBusy: true });
+    // 575 is the command: its rows are `-` (no SM use) in 3 of the 5 samples, not in all.
+    const neighbour = sharesOf574({ isCommand: (pid) => pid === 575 });
+    neighbour.shares.begin(async () => undefined);
+    neighbour.shares.next(0);
+    neighbour.feed(pipedLines('pmon-piped.txt').slice(0, 4));
+    neighbour.shares.next(1000);
+    expect(neighbour.shares.outcome()).to.deep.equal({ read: true });
   });
 
   it('says a GPU is in MIG mode where pmon failed on it, as the likely why', () => {
@@ -267,6 +284,7 @@ describe('energy/gpu-share: the command share by SM utilization', () => {
       read: true,
       fallback:
         "nvidia-smi pmon ended (exit 1) after 3.0 s: the command's GPU energy covers only the time before",
+      commandBusy: true,
     });
   });
 
