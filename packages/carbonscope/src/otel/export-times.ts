@@ -9,14 +9,23 @@ export const MIN_EXPORT_INTERVAL_MS = 100;
 /** The OTLP exporter's default timeout, its requests' and retries' together. */
 const OTLP_TIMEOUT_MS = 10_000;
 
+/** The longest timeout accepted: 10 min, far under setTimeout's 2^31 - 1 ms (past it, at once). */
+export const MAX_TIMEOUT_MS = 600_000;
+
 /**
- * The OTLP exporter's own timeouts, checked as the service checks its settings: whole
- * milliseconds, 1 to 600 000 (10 min, far under setTimeout's 2^31 - 1 ms, past which a timer
- * fires at once). 0 is refused, not read as "none": a push with no timeout could hold a stop.
+ * A variable of the OTel spec's Timeout type, checked as the service checks its settings: whole
+ * milliseconds up to MAX_TIMEOUT_MS. 0 is the spec's "indefinite", which it lets an SDK read as a
+ * very long time: MAX_TIMEOUT_MS, cut like any value to the bound it is used under (the reader's
+ * timeout, the export interval). Never none at all: a push with no timeout could hold a stop.
+ * Refusing it would leave register's application unmetered for a value the spec allows.
  */
+export const timeoutSetting = () =>
+  integerSetting(0, MAX_TIMEOUT_MS).transform((ms) => ms || MAX_TIMEOUT_MS);
+
+/** The OTLP exporter's own timeouts. */
 export const OTLP_TIMEOUTS = {
-  OTEL_EXPORTER_OTLP_TIMEOUT: integerSetting(1, 600_000).optional(),
-  OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: integerSetting(1, 600_000).optional(),
+  OTEL_EXPORTER_OTLP_TIMEOUT: timeoutSetting().optional(),
+  OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: timeoutSetting().optional(),
 };
 
 /**
@@ -24,9 +33,10 @@ export const OTLP_TIMEOUTS = {
  * timeout goes to the SDK's silent error handler, and the exporter's own (10 s, retries included)
  * would block the exports after it, so a refused push would go untold for as long. Reads
  * OTEL_EXPORTER_OTLP_METRICS_TIMEOUT, then OTEL_EXPORTER_OTLP_TIMEOUT (an empty one is unset, as
- * the spec says); a malformed one throws SettingsError naming it, and a reader timeout that is
- * no number of milliseconds, 1 or more, a RangeError: either would be a timeout of NaN, 0 (none)
- * or one that fires at once. Whole milliseconds, a fractional reader timeout rounded down.
+ * the spec says; 0, indefinite, is timeoutSetting's); a malformed one throws SettingsError naming
+ * it, and a reader timeout that is no number of milliseconds, 1 or more, a RangeError: either
+ * would be a timeout of NaN, 0 (none) or one that fires at once. Whole milliseconds, a fractional
+ * reader timeout rounded down.
  */
 export function otlpExporterTimeout(env: Env, readerTimeoutMs: number): number {
   if (!(readerTimeoutMs >= 1)) {

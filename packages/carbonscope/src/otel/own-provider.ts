@@ -12,7 +12,12 @@ import {
 } from '../settings.js';
 import { withCurrentGauges } from './current-gauges.js';
 import { installMaskingDiag } from './diag.js';
-import { MIN_EXPORT_INTERVAL_MS, OTLP_TIMEOUTS, otlpExporterTimeout } from './export-times.js';
+import {
+  MIN_EXPORT_INTERVAL_MS,
+  OTLP_TIMEOUTS,
+  otlpExporterTimeout,
+  timeoutSetting,
+} from './export-times.js';
 import { type LastPush, lastPushWithin } from './last-push.js';
 import { LocalHistograms } from './local-histograms.js';
 import {
@@ -48,7 +53,7 @@ const otlpProtocol = z.enum(OTLP_PROTOCOLS, {
  */
 const PERIODIC = {
   OTEL_METRIC_EXPORT_INTERVAL: integerSetting(MIN_EXPORT_INTERVAL_MS, 86_400_000).optional(),
-  OTEL_METRIC_EXPORT_TIMEOUT: integerSetting(1, 600_000).optional(),
+  OTEL_METRIC_EXPORT_TIMEOUT: timeoutSetting().optional(),
 };
 const SCHEMAS: Readonly<Record<string, Record<string, z.ZodType>>> = {
   prometheus: {
@@ -128,7 +133,9 @@ interface ReaderTimes {
  */
 function readerTimes(env: Env, logger: Logger): ReaderTimes {
   const exportIntervalMillis = checkedInteger(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
-  const timeout = checkedInteger(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000);
+  const given = checkedInteger(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000);
+  // 0, the spec's indefinite: as long as the SDK allows, the interval, with nothing to warn of.
+  const timeout = given === 0 ? exportIntervalMillis : given;
   if (timeout > exportIntervalMillis && env.OTEL_METRIC_EXPORT_TIMEOUT?.trim()) {
     logger.warn(
       `OTEL_METRIC_EXPORT_TIMEOUT (${timeout}) is over OTEL_METRIC_EXPORT_INTERVAL (${exportIntervalMillis}): the interval is used`,

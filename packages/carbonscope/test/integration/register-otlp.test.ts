@@ -461,6 +461,30 @@ describe("register's last push when a short script ends by itself", function () 
   }
 });
 
+describe('register with the OTel spec\'s 0 timeouts ("indefinite")', function () {
+  this.timeout(60_000);
+
+  for (const variable of [
+    'OTEL_EXPORTER_OTLP_TIMEOUT',
+    'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT',
+    'OTEL_METRIC_EXPORT_TIMEOUT',
+  ]) {
+    it(`${variable}=0 is no bad setting: the script's figures are pushed`, async () => {
+      const receiver = await otlpReceiver();
+      try {
+        const r = await runShort(receiver.url, { [variable]: '0' });
+        const all = r.stderr.join('\n');
+        expect(r.code, all).to.equal(0);
+        expect(all).to.not.match(/warning|error/i);
+        expect(receiver.pushes, all).to.have.length(1);
+        expect(operationPoint(receiver.pushes[0]?.body, 'job')?.count).to.equal(1);
+      } finally {
+        await receiver.close();
+      }
+    });
+  }
+});
+
 describe("OTEL_LOG_LEVEL under register: its own SDK's diagnostic lines", function () {
   this.timeout(60_000);
   const secrets = ['OTLP-PW-42', 'tok-HEADER-9f8e7d'];

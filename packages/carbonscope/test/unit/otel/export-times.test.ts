@@ -32,12 +32,23 @@ describe('otlpExporterTimeout', () => {
     expect(otlpExporterTimeout(env, 30_000)).to.equal(2000);
   });
 
+  it("reads 0 as the spec's indefinite: 10 min at most, cut to the reader's timeout", () => {
+    expect(otlpExporterTimeout({ OTEL_EXPORTER_OTLP_TIMEOUT: '0' }, 30_000)).to.equal(30_000);
+    const env = { OTEL_EXPORTER_OTLP_TIMEOUT: '2000', OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: ' 0 ' };
+    expect(otlpExporterTimeout(env, 30_000)).to.equal(30_000);
+    // Never none at all, nor a timer past setTimeout's limit.
+    const uncut = otlpExporterTimeout(
+      { OTEL_EXPORTER_OTLP_TIMEOUT: '0' },
+      Number.POSITIVE_INFINITY,
+    );
+    expect(uncut).to.equal(600_000);
+  });
+
   for (const variable of ['OTEL_EXPORTER_OTLP_TIMEOUT', 'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT']) {
-    // Each would be a timeout of NaN, 0 (none at all), a negative one (a RangeError at the first
-    // push) or one past setTimeout's 2^31 - 1 ms (which fires at once).
+    // Each would be a timeout of NaN, a negative one (a RangeError at the first push) or one
+    // past setTimeout's 2^31 - 1 ms (which fires at once).
     for (const [value, reason] of [
       ['-5', 'expected a whole number in decimal digits'],
-      ['0', 'Too small'],
       ['abc', 'expected a whole number in decimal digits'],
       ['5s', 'expected a whole number in decimal digits'],
       ['1.5', 'expected a whole number in decimal digits'],
