@@ -31,8 +31,9 @@ export interface LastPush {
   readonly exporter: PushMetricExporter;
   /**
    * Runs `stop` (the provider's shutdown, whose reader pushes once more) with the last push
-   * bounded; past the deadline it resolves, nothing more is pushed, and one warning says what
-   * was dropped. A push that fails within it is that one line too.
+   * bounded; past the deadline (the last push's own, where it began late) it resolves, nothing
+   * more is pushed, and one warning says what was dropped. A push that fails within it is that
+   * one line too.
    */
   within(stop: () => Promise<void>): Promise<void>;
 }
@@ -61,8 +62,10 @@ function countsOf(metrics: ResourceMetrics): { points: number; metrics: number }
  *
  * What does not get through is said in one line, with how much (the collector counted nothing
  * since the last push that got through: OTLP's figures are cumulative, its last push has them
- * all). A push already under way when the stop comes is the SDK's to await: the line is told
- * at the deadline, but its socket or its retry keeps the process up to its own timeout.
+ * all). A push already under way when the stop comes is the SDK's to await: where it outlasts
+ * the deadline the line is told then, but its socket or its retry keeps the process up to its
+ * own timeout; where it ends sooner, the last push behind it has its deadline from its own
+ * start (the stop then waits twice the deadline at most).
  */
 export async function lastPushWithin(
   periodic: ReportingExporter,
@@ -78,7 +81,8 @@ export async function lastPushWithin(
   const [steady, outage] = await Promise.all([make(steadyMs), make(outageMs)]);
   let last: PushMetricExporter | undefined;
   let over = false;
-  let pushing = false;
+  /** When the last push began (performance.now()); undefined until it does. */
+  let pushedAt: number | undefined;
   let told = false;
   let deadlineMs = steadyMs;
 
@@ -106,7 +110,7 @@ export async function lastPushWithin(
         return;
       }
       const counts = countsOf(metrics);
-      pushing = true;
+      pushedAt = performance.now();
       last.export(metrics, (result) => {
         const failure = failureOf(result);
         if (failure !== undefined) tell(failure, counts);
@@ -128,10 +132,20 @@ export async function lastPushWithin(
     within: async (stop) => {
       deadlineMs = periodic.lastFailed ? outageMs : steadyMs;
       last = periodic.lastFailed ? outage : steady;
-      const settled = await settlesWithin(stop(), deadlineMs + GRACE_MS);
+      const stopping = stop();
+      let settled = await settlesWithin(stopping, deadlineMs + GRACE_MS);
+      // A last push that began late, behind a periodic one under way, has its deadline from its
+      // start, as its exporter does: cut at the stop's, one answered in time was told dropped.
+      if (!settled && pushedAt !== undefined) {
+        const left = pushedAt + deadlineMs + GRACE_MS - performance.now();
+        settled = await settlesWithin(stopping, left);
+      }
       over = true;
       if (settled) return;
-      tell(pushing ? 'no answer' : 'the push before it was still under way', undefined);
+      tell(
+        pushedAt === undefined ? 'the push before it was still under way' : 'no answer',
+        undefined,
+      );
     },
   };
 }

@@ -96,6 +96,64 @@ describe('otel: the last push, bounded by a deadline of its own', () => {
     ]);
   });
 
+  it('gives a last push that starts late, behind one under way, its own deadline from its start', async () => {
+    const lines: string[] = [];
+    // The collector answers each push in 200 ms: within the last push's 300 ms, but past the
+    // 550 ms (deadline and grace) since the stop, as the push before it took 400 ms.
+    const last = fakeExporter(undefined);
+    const slow: PushMetricExporter = {
+      ...last.exporter,
+      export: (_metrics, done) => {
+        setTimeout(() => done({ code: 0 }), 200);
+      },
+    };
+    const push = await lastPushWithin(
+      fakeExporter({ code: 0 }).exporter,
+      async () => slow,
+      TARGET,
+      recordingLogger(lines),
+      300,
+    );
+    const results: ExportResult[] = [];
+    const t0 = performance.now();
+    await push.within(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await new Promise<void>((resolve) =>
+        push.exporter.export(BATCH, (r) => {
+          results.push(r);
+          resolve();
+        }),
+      );
+    });
+    expect(performance.now() - t0).to.be.within(550, 1_000);
+    expect(
+      results.map((r) => r.code),
+      'delivered',
+    ).to.deep.equal([0]);
+    expect(lines, 'nothing was dropped').to.deep.equal([]);
+  });
+
+  it('still ends a late last push that gets no answer at its own deadline, and says so', async () => {
+    const lines: string[] = [];
+    const push = await lastPushWithin(
+      fakeExporter({ code: 0 }).exporter,
+      async () => fakeExporter(undefined).exporter,
+      TARGET,
+      recordingLogger(lines),
+      300,
+    );
+    const t0 = performance.now();
+    await push.within(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await new Promise<void>((resolve) => push.exporter.export(BATCH, () => resolve()));
+    });
+    // 400 ms behind the push before it, then its own 300 ms and 250 ms of grace.
+    expect(performance.now() - t0).to.be.within(900, 1_300);
+    expect(lines).to.deep.equal([
+      `warn: could not push the last metrics to ${SHOWN} within 0.3 s: no answer; dropped what was counted since the last push that got through`,
+    ]);
+  });
+
   it('ends at the deadline behind a push still under way, says so, and pushes nothing after', async () => {
     const lines: string[] = [];
     const last = fakeExporter({ code: 0 });
