@@ -84,13 +84,14 @@ const schema = {
   OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(OTLP_PROTOCOLS).optional(),
   OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: z.enum(OTLP_PROTOCOLS).optional(),
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum([...OTLP_PROTOCOLS, 'grpc']).optional(),
-  OTEL_EXPORTER_OTLP_TIMEOUT: integer(1, 600_000).optional(),
-  OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: integer(1, 600_000).optional(),
+  // 0 is the OTel spec's "indefinite", as register takes it: the longest the bounds allow.
+  OTEL_EXPORTER_OTLP_TIMEOUT: integer(0, 600_000).optional(),
+  OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: integer(0, 600_000).optional(),
   OTEL_EXPORTER_OTLP_COMPRESSION: compression,
   OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: compression,
   OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: compression,
   OTEL_METRIC_EXPORT_INTERVAL: integer(MIN_EXPORT_INTERVAL_MS, 86_400_000).optional(),
-  OTEL_METRIC_EXPORT_TIMEOUT: integer(1, 600_000).optional(),
+  OTEL_METRIC_EXPORT_TIMEOUT: integer(0, 600_000).optional(),
   // /metrics is always served on the app's port; only otlp adds a push.
   OTEL_METRICS_EXPORTER: exporterList(['otlp', 'prometheus', 'none']).optional(),
   OTEL_TRACES_EXPORTER: exporterList(['otlp', 'zipkin', 'console', 'none']).optional(),
@@ -143,7 +144,8 @@ export function readDotenv(path = '.env'): Env {
  * with the SDK's words; a timeout left at its default is bounded by the interval instead.
  */
 function checkExportTimeout(interval: number | undefined, timeout: number | undefined): void {
-  if (timeout === undefined || timeout <= (interval ?? 60_000)) return;
+  // 0, indefinite, is bounded by the interval as the default is.
+  if (timeout === undefined || timeout === 0 || timeout <= (interval ?? 60_000)) return;
   throw new SettingsError(
     'OTEL_METRIC_EXPORT_TIMEOUT',
     `${timeout} ms is over OTEL_METRIC_EXPORT_INTERVAL (${interval ?? '60000, its default'}): a push may not outlast the interval between pushes`,

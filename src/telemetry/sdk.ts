@@ -126,11 +126,12 @@ async function otlpReader(
 ): Promise<IMetricReader> {
   const exportIntervalMillis = numberFromEnv(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
   // The SDK refuses a timeout over the interval, and the default timeout (30 s) is over a
-  // usual short interval; the config refuses one the user set over it.
-  const exportTimeoutMillis = Math.min(
-    numberFromEnv(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000),
-    exportIntervalMillis,
-  );
+  // usual short interval; the config refuses one the user set over it. 0 (the spec's
+  // indefinite) is the longest a push may take: the interval.
+  const given = env.OTEL_METRIC_EXPORT_TIMEOUT?.trim() === '0';
+  const exportTimeoutMillis = given
+    ? exportIntervalMillis
+    : Math.min(numberFromEnv(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000), exportIntervalMillis);
   const exporter = await otlpMetricExporter(
     env,
     'OTEL_EXPORTER_OTLP_ENDPOINT',

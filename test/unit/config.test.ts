@@ -175,6 +175,20 @@ describe('config', () => {
     expect(() => loadConfig({ OTEL_METRIC_EXPORT_INTERVAL: '5000' })).not.to.throw();
   });
 
+  it("takes the OTel spec's 0 timeouts (indefinite), as register does: the service started not", () => {
+    for (const variable of [
+      'OTEL_EXPORTER_OTLP_TIMEOUT',
+      'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT',
+      'OTEL_METRIC_EXPORT_TIMEOUT',
+    ]) {
+      expect(() => loadConfig({ [variable]: '0' }), variable).not.to.throw();
+      // Indefinite is no timeout over the interval: the interval bounds it, as its default.
+      expect(() =>
+        loadConfig({ OTEL_METRIC_EXPORT_INTERVAL: '5000', [variable]: '0' }),
+      ).not.to.throw();
+    }
+  });
+
   it('names the per-vCPU watts the user set, and the default it runs into', () => {
     // Only the maximum set, under the minimum's default 0.74 W: the message named the minimum.
     expect(() => loadConfig({ ENERGY_CPU_MAX_WATTS_PER_VCPU: '0.1' }))
