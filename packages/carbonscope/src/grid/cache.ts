@@ -1,6 +1,7 @@
 /**
  * A small per-key cache made for a slow, quota-limited upstream:
- * - fresh for `ttlMs`, then the next lookup reloads;
+ * - fresh for `ttlMs`, or until the value says it ages out if sooner, then the next lookup
+ *   reloads;
  * - coalescing: concurrent lookups of one key share one load;
  * - stale-if-error: when a reload fails, the last good value is still returned, marked stale;
  * - error hold-down: after a failure the key is not reloaded for `errorHoldMs`, so a broken
@@ -11,12 +12,17 @@
  * the failure reason of each answer, and a synchronous peek, which its fetch() API hides.
  */
 
-export interface CacheOptions {
+export interface CacheOptions<V> {
   ttlMs: number;
   /** How long a failure keeps the key from reloading; may depend on the error. */
   errorHoldMs: (error: unknown) => number;
   maxEntries: number;
   now: () => number;
+  /**
+   * The last instant a value may be served as fresh, when that can come before its TTL ends
+   * (a value that ages out); absent, only the TTL counts.
+   */
+  freshUntil?: (value: Cached<V>) => number;
 }
 
 export interface Cached<V> {
@@ -39,13 +45,13 @@ interface Entry<V> {
 export class CoalescingCache<V> {
   private readonly entries = new Map<string, Entry<V>>();
 
-  constructor(private readonly options: CacheOptions) {}
+  constructor(private readonly options: CacheOptions<V>) {}
 
   /** The freshest answer: cached if still fresh, else one shared load for all callers. */
   get(key: string, load: () => Promise<V>): Promise<Lookup<V>> {
     const entry = this.touch(key);
     const now = this.options.now();
-    if (entry.good && now - entry.good.fetchedAt < this.options.ttlMs) {
+    if (entry.good && this.isFresh(entry.good, now)) {
       return Promise.resolve({ ok: true, ...entry.good, stale: false });
     }
     if (entry.inflight) return entry.inflight;
@@ -78,11 +84,21 @@ export class CoalescingCache<V> {
     if (entry.inflight) return false;
     const now = this.options.now();
     if (entry.error !== undefined && now < entry.holdUntil) return false;
-    return !entry.good || now - entry.good.fetchedAt >= this.options.ttlMs;
+    return !entry.good || !this.isFresh(entry.good, now);
+  }
+
+  /** True while a load for the key is in flight. */
+  loading(key: string): boolean {
+    return this.entries.get(key)?.inflight !== undefined;
   }
 
   get size(): number {
     return this.entries.size;
+  }
+
+  private isFresh(good: Cached<V>, now: number): boolean {
+    if (now - good.fetchedAt >= this.options.ttlMs) return false;
+    return this.options.freshUntil === undefined || now <= this.options.freshUntil(good);
   }
 
   private async load(entry: Entry<V>, load: () => Promise<V>): Promise<Lookup<V>> {

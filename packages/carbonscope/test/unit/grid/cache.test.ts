@@ -3,12 +3,19 @@ import { CoalescingCache } from '../../../src/grid/cache.js';
 
 describe('grid: coalescing cache', () => {
   let clock: number;
-  const cache = (options: { errorHoldMs?: number; maxEntries?: number } = {}) =>
+  const cache = (
+    options: {
+      errorHoldMs?: number;
+      maxEntries?: number;
+      freshUntil?: (value: { value: number; fetchedAt: number }) => number;
+    } = {},
+  ) =>
     new CoalescingCache<number>({
       ttlMs: 1000,
       errorHoldMs: () => options.errorHoldMs ?? 0,
       maxEntries: options.maxEntries ?? 16,
       now: () => clock,
+      freshUntil: options.freshUntil,
     });
 
   beforeEach(() => {
@@ -44,6 +51,34 @@ describe('grid: coalescing cache', () => {
     expect(c.needsRefresh('DE')).to.equal(true);
     expect(await c.get('DE', load)).to.include({ value: 2, fetchedAt: clock });
     expect(loads).to.equal(2);
+  });
+
+  it('reloads a value once it ages out, even within its TTL, with one load for all', async () => {
+    // Each value says it ages out 300 ms after its fetch.
+    const c = cache({ freshUntil: (v) => v.fetchedAt + 300 });
+    let loads = 0;
+    const load = async () => ++loads;
+    await c.get('DE', load);
+    clock += 300;
+    expect(c.needsRefresh('DE')).to.equal(false);
+    expect(await c.get('DE', load)).to.include({ value: 1 });
+    clock += 1;
+    expect(c.needsRefresh('DE')).to.equal(true);
+    const lookups = [c.get('DE', load), c.get('DE', load)];
+    expect(c.loading('DE'), 'the reload is in flight').to.equal(true);
+    expect(c.needsRefresh('DE'), 'not twice').to.equal(false);
+    expect((await Promise.all(lookups)).map((r) => r.ok && r.value)).to.deep.equal([2, 2]);
+    expect(c.loading('DE')).to.equal(false);
+    expect(loads).to.equal(2);
+  });
+
+  it('never keeps a value past its TTL, whatever it says', async () => {
+    const c = cache({ freshUntil: () => Number.POSITIVE_INFINITY });
+    let loads = 0;
+    await c.get('DE', async () => ++loads);
+    clock += 1000;
+    expect(c.needsRefresh('DE')).to.equal(true);
+    expect(await c.get('DE', async () => ++loads)).to.include({ value: 2 });
   });
 
   it('keeps the last good value when a reload fails (stale-if-error)', async () => {
