@@ -106,7 +106,11 @@ export class IntensityService implements GridIntensity {
       maxEntries: this.maxZones,
       now: options.now,
     };
-    this.latest = new CoalescingCache(cacheOptions);
+    // A value live when it came is asked for again as its limit passes, however fresh.
+    this.latest = new CoalescingCache({
+      ...cacheOptions,
+      freshUntil: (v) => this.askAgainAfter(v),
+    });
     this.histories = new CoalescingCache(cacheOptions);
   }
 
@@ -119,7 +123,7 @@ export class IntensityService implements GridIntensity {
   async current(zone: string = this.defaultZone): Promise<IntensityReading> {
     const memo = this.memos.get(zone);
     const now = this.options.now();
-    if (memo !== undefined && now < memo.validUntil) {
+    if (memo !== undefined && now < memo.validUntil && !asksAgain(memo, now)) {
       this.options.onZoneUsed?.(zone);
       return now > memo.staleUntil ? this.switched(zone, memo, now) : this.aged(memo, now);
     }
@@ -132,8 +136,9 @@ export class IntensityService implements GridIntensity {
   peek(zone: string = this.defaultZone): IntensityReading | undefined {
     try {
       const now = this.options.now();
-      // The meter calls this every sample: keep the value fresh without making it wait, and
-      // have a lookup say a switch to the average as the value ages out (at once: no I/O).
+      // The meter calls this every sample: keep the value fresh without making it wait, and as
+      // the value ages out have a lookup ask again (a live one) or say the switch to the
+      // average (a stale one, at once: no I/O).
       if (this.options.client && this.dueForLookup(zone, now) && isWellFormed(zone)) {
         this.current(zone).catch(() => undefined);
       }
@@ -160,11 +165,15 @@ export class IntensityService implements GridIntensity {
     return memo === undefined ? undefined : this.served(zone, memo, this.options.now());
   }
 
-  /** The memo expired and the upstream may be asked, or its value aged out unsaid. */
+  /**
+   * The memo expired and the upstream may be asked, or its live value aged out and the upstream
+   * is not being asked again yet, or its stale value aged out unsaid.
+   */
   private dueForLookup(zone: string, now: number): boolean {
     const memo = this.memos.get(zone);
-    if (memo !== undefined && now > memo.staleUntil && now < memo.validUntil) return true;
-    return (memo === undefined || now >= memo.validUntil) && this.latest.needsRefresh(zone);
+    if (memo === undefined || now >= memo.validUntil) return this.latest.needsRefresh(zone);
+    if (now <= memo.staleUntil) return false;
+    return asksAgain(memo, now) ? this.latest.needsRefresh(zone) : true;
   }
 
   async history(zone: string = this.defaultZone): Promise<IntensityHistory> {
@@ -317,6 +326,17 @@ export class IntensityService implements GridIntensity {
   }
 
   /**
+   * Until when the cache keeps a good answer: a value live when it came, until its limit (a
+   * healthy upstream has a newer one by then, so only its answer can say it is late); one
+   * already past it, its TTL (asking sooner would get the same delayed value again). So a value
+   * costs at most one call besides the TTL's.
+   */
+  private askAgainAfter(value: Cached<UpstreamPoint>): number {
+    const until = this.liveUntil(value);
+    return until >= value.fetchedAt ? until : Number.POSITIVE_INFINITY;
+  }
+
+  /**
    * The average in place of an Electricity Maps value past its age limit, held until the
    * upstream is asked again (`retryAt`). The switch is said once per outage, as a warning: in
    * the outage's own line when one is due (its first, a reminder), else alone; later reminders
@@ -447,10 +467,12 @@ export class IntensityService implements GridIntensity {
   /**
    * The memo's reading, unless it is an Electricity Maps value that went past its age limit
    * since it was remembered (a hold-down, or a TTL, can outlast it): then the average, until the
-   * upstream is asked again. Says nothing: metric callbacks read through here.
+   * upstream is asked again; a live one while it is being asked again, though, stays until the
+   * answer says whether the upstream is late. Says nothing: metric callbacks read through here.
    */
   private served(zone: string, memo: Memo, now: number): IntensityReading {
     if (now <= memo.staleUntil) return this.aged(memo, now);
+    if (isLive(memo) && this.latest.loading(zone)) return this.aged(memo, now);
     const average = annualAverage(zone);
     if (average === undefined) return this.aged(memo, now);
     memo.standIn ??= this.averageReading(zone, average, this.agedOutNote(memo.reading, average));
@@ -458,16 +480,15 @@ export class IntensityService implements GridIntensity {
   }
 
   /**
-   * A lookup's answer for a memo whose value went past its age limit before the memo expired:
-   * the average, said once, until the upstream is asked again. A stale value's outage is already
-   * told; a live one past the limit is itself the failure (the upstream is late).
+   * A lookup's answer for a memo whose stale value went past its age limit within its hold-down:
+   * the average, said once, until the upstream is asked again (its outage is already told). A
+   * live value past its limit never gets here: the upstream is asked again (asksAgain).
    */
   private switched(zone: string, memo: Memo, now: number): IntensityReading {
     const average = annualAverage(zone);
     if (average === undefined) return this.aged(memo, now);
     const old = { datetime: memo.reading.datetime, ageFromMs: memo.ageFromMs };
-    if (memo.reading.stale) return this.agedOutReading(zone, average, old, now, memo.validUntil);
-    return this.agedOutReading(zone, average, old, now, memo.validUntil, delayed(zone), 'latest');
+    return this.agedOutReading(zone, average, old, now, memo.validUntil);
   }
 
   /** Why the average answers for a value past its age limit (`reading`: that value). */
@@ -514,6 +535,19 @@ function durationText(ms: number): string {
   if (s >= 3600 && s % 3600 === 0) return `${s / 3600} h`;
   if (s >= 60 && s % 60 === 0) return `${s / 60} min`;
   return `${s} s`;
+}
+
+/**
+ * A live Electricity Maps value past its limit within its TTL: only a new answer can say whether
+ * the upstream is late, so the next lookup asks for one (the cache reloads it: askAgainAfter).
+ */
+function asksAgain(memo: Memo, now: number): boolean {
+  return now > memo.staleUntil && isLive(memo);
+}
+
+/** The memo holds a good Electricity Maps answer, not a last good value or an average. */
+function isLive(memo: Memo): boolean {
+  return memo.reading.source === 'electricity-maps' && !memo.reading.stale;
 }
 
 function isWellFormed(zone: string): boolean {

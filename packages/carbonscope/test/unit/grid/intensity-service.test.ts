@@ -2,13 +2,17 @@ import electricityMapsYearly from '@tgwf/co2/data/electricity-maps';
 import { expect } from 'chai';
 import { pino } from 'pino';
 import { annualAverage } from '../../../src/grid/annual-averages.js';
-import { MAX_RATE_LIMIT_HOLD_MS } from '../../../src/grid/electricity-maps-client.js';
+import {
+  type ElectricityMapsClient,
+  MAX_RATE_LIMIT_HOLD_MS,
+} from '../../../src/grid/electricity-maps-client.js';
 import { InvalidZoneError, UnknownZoneError } from '../../../src/grid/errors.js';
 import {
   createGridIntensity,
   IntensityService,
   registerGridMetrics,
 } from '../../../src/grid/index.js';
+import { gaugeZones as gaugeZoneSet } from '../../../src/grid/metrics.js';
 import { METRICS, prometheusName } from '../../../src/metrics/index.js';
 import { loadSettings, SettingsError } from '../../../src/settings.js';
 import {
@@ -481,16 +485,172 @@ describe('grid: intensity service (fallback chain)', () => {
       expect(said(from, 'live values are used again')).to.have.length(1);
     });
 
-    it('a live value is not served past the limit while it is cached either', async () => {
-      clock = Date.parse('2024-03-01T13:58:00Z'); // HOUR is 2 h 58 min old: within 3 h
-      stub.next({ body: latestAt('DE', HOUR) });
-      const grid = service();
-      expect(await grid.current()).to.include({ source: 'electricity-maps', stale: false });
-      clock = Date.parse(HOUR) + LIMIT_MS + 1000; // within the TTL of the fetch
-      expect(grid.peek()).to.include({ source: 'annual-average', stale: false });
-      expect(grid.lastReading('DE')).to.include({ source: 'annual-average' });
-      expect(await grid.current()).to.include({ source: 'annual-average' });
-      expect(stub.calls, 'no call before the TTL ends').to.have.length(1);
+    describe('a live value whose limit passes within its TTL: the upstream is asked again', () => {
+      const hourStart = (ms: number) => new Date(ms - (ms % 3600_000)).toISOString();
+      /** Lets a fake client's answer, a microtask away, reach the service. */
+      const flush = () => new Promise<void>((r) => setImmediate(r));
+
+      /** A healthy upstream: the value for the hour now running by the test's clock, counted. */
+      function healthyUpstream(): { client: ElectricityMapsClient; calledAt: number[] } {
+        const calledAt: number[] = [];
+        const client: ElectricityMapsClient = {
+          latest: async (zone) => {
+            calledAt.push(clock);
+            return {
+              zone,
+              carbonIntensity: 322,
+              datetime: hourStart(clock),
+              isEstimated: false,
+              estimationMethod: null,
+            };
+          },
+          history: async () => [],
+        };
+        return { client, calledAt };
+      }
+
+      // The reviewer's case: with a limit of 0 a healthy upstream was called delayed each hour,
+      // without being asked, and its recovery logged 2 min later; the gauge read the average.
+      it('limit 0, fetched at 11:57 for 11:00: no delayed warning, no average, bounded calls', async () => {
+        const { client, calledAt } = healthyUpstream();
+        clock = Date.parse('2024-03-01T11:57:00Z');
+        const grid = new IntensityService({
+          defaultZone: 'DE',
+          client,
+          cacheTtlMs: TTL_S * 1000,
+          maxStaleMs: 0,
+          now: () => clock,
+          logger,
+        });
+        registerGridMetrics(metrics.meter, 'DE', gaugeZoneSet('DE', 8), grid);
+        const from = lines.length;
+        expect(await grid.current()).to.include({ source: 'electricity-maps', datetime: HOUR });
+        const end = Date.parse('2024-03-01T14:02:00Z');
+        const seen = new Set<string>();
+        // The meter samples every 10 s; a request and a scrape come once a minute.
+        while (clock < end) {
+          clock += 10_000;
+          seen.add(`peek ${grid.peek()?.source}`);
+          await flush();
+          if (clock % 60_000 !== 0) continue;
+          seen.add(`current ${(await grid.current()).source}`);
+          const text = await metrics.scrape();
+          for (const m of text.matchAll(/carbonscope_grid_source="([^"]+)"/g)) {
+            seen.add(`gauge ${m[1]}`);
+          }
+        }
+        expect(said(from, 'delayed'), 'the upstream was never late').to.deep.equal([]);
+        expect(said(from, 'grid: zone DE'), 'nothing to say: no outage').to.deep.equal([]);
+        expect([...seen].sort()).to.deep.equal([
+          'current electricity-maps',
+          'gauge electricity-maps',
+          'peek electricity-maps',
+        ]);
+        // A call a TTL, and one more only as a value aged out before its TTL ended: never two
+        // within a TTL but at the first sample of an hour, and at most once an hour.
+        const early = calledAt.filter((t, i) => i > 0 && t - (calledAt[i - 1] ?? 0) < TTL_S * 1000);
+        for (const t of early) expect(t % 3600_000, new Date(t).toISOString()).to.equal(10_000);
+        expect(new Set(early.map(hourStart)).size).to.equal(early.length);
+        expect(early.length).to.be.within(1, 3);
+        expect(calledAt.length).to.be.at.most(
+          (end - Date.parse('2024-03-01T11:57:00Z')) / (TTL_S * 1000) + 1 + 3,
+        );
+      });
+
+      it('asks once; an answer still past the limit is a delayed value: the average, said once', async () => {
+        clock = Date.parse('2024-03-01T13:58:00Z'); // HOUR is 2 h 58 min old: within 3 h
+        stub.next({ body: latestAt('DE', HOUR) }, { body: latestAt('DE', HOUR) });
+        const grid = service();
+        expect(await grid.current()).to.include({ source: 'electricity-maps', stale: false });
+        const from = lines.length;
+        clock = Date.parse(HOUR) + LIMIT_MS + 1000; // within the TTL of the fetch
+        // The meter's sample asks again and, until the answer, keeps the value a second past.
+        expect(grid.peek()).to.include({ source: 'electricity-maps', ageSeconds: 10801 });
+        expect(grid.lastReading('DE')).to.include({ source: 'electricity-maps' });
+        await settle(stub, 2);
+        expect(grid.peek()).to.include({ source: 'annual-average', stale: false });
+        expect(grid.lastReading('DE')).to.include({ source: 'annual-average' });
+        expect(await grid.current()).to.include({ source: 'annual-average' });
+        // The rest of that answer's TTL: no other call, the switch said once, as a delay.
+        for (let i = 0; i < 29; i++) {
+          clock += 10_000;
+          expect(grid.peek()).to.include({ source: 'annual-average' });
+          expect((await grid.current()).source).to.equal('annual-average');
+        }
+        expect(stub.callsTo('/latest'), 'one more call, not one per sample').to.have.length(2);
+        const told = said(from, 'grid: zone DE');
+        expect(told.map((l) => [l.level, l.kind])).to.deep.equal([[40, 'delayed']]);
+        // Its TTL over, the upstream has caught up (the stub answers the hour now running).
+        clock += 10_000;
+        expect(await grid.current()).to.include({ source: 'electricity-maps', stale: false });
+        expect(said(from, 'live values are used again')).to.have.length(1);
+      });
+
+      it('a failed answer is an outage, not a delay: the average, with its reason, once', async () => {
+        clock = Date.parse('2024-03-01T13:58:00Z');
+        stub.next({ body: latestAt('DE', HOUR) }, { status: 503 }, { status: 503 });
+        const grid = service();
+        await grid.current();
+        const from = lines.length;
+        clock = Date.parse(HOUR) + LIMIT_MS + 1000;
+        const r = await grid.current();
+        expect(r).to.include({ source: 'annual-average' });
+        expect(r.note).to.include(`last good Electricity Maps value, for ${HOUR}`);
+        // The 30 s hold-down is kept: samples and lookups within it make no call.
+        for (let i = 0; i < 29; i++) {
+          clock += 1000;
+          expect(grid.peek()).to.include({ source: 'annual-average' });
+          expect((await grid.current()).source).to.equal('annual-average');
+        }
+        expect(stub.callsTo('/latest'), 'the fetch, the attempt and its retry').to.have.length(3);
+        const warned = said(from, 'grid: zone DE');
+        expect(warned).to.have.length(1);
+        expect(warned[0]?.msg)
+          .to.include('server error')
+          .and.include('is older than GRID_STALE_MAX_AGE_SECONDS')
+          .and.not.include('delayed');
+      });
+
+      // With no readable hour (a forecast ahead of our clock, an unreadable datetime), the age
+      // counts from the fetch: a TTL over an hour asks again an hour on, not every sample.
+      const cases: Array<[string, () => string]> = [
+        ['a forecast', () => hourStart(clock + 3600_000)], // the next hour's, always ahead
+        ['an unreadable datetime', () => 'the 11 o’clock hour'],
+      ];
+      for (const [what, datetimeNow] of cases) {
+        it(`${what}: asked again an hour after its fetch, once, and never called delayed`, async () => {
+          const calledAt: number[] = [];
+          const client: ElectricityMapsClient = {
+            latest: async (zone) => {
+              calledAt.push(clock);
+              const point = { carbonIntensity: 322, isEstimated: false, estimationMethod: null };
+              return { zone, datetime: datetimeNow(), ...point };
+            },
+            history: async () => [],
+          };
+          clock = Date.parse('2024-03-01T11:20:00Z');
+          const grid = new IntensityService({
+            defaultZone: 'DE',
+            client,
+            cacheTtlMs: 2 * 3600_000,
+            maxStaleMs: 0,
+            now: () => clock,
+            logger,
+          });
+          const from = lines.length;
+          await grid.current();
+          for (let i = 0; i < 360; i++) {
+            expect(grid.peek()).to.include({ source: 'electricity-maps' });
+            await flush();
+            clock += 60_000;
+          }
+          const start = Date.parse('2024-03-01T11:20:00Z');
+          expect(calledAt.map((t) => (t - start) / 60_000)).to.deep.equal([
+            0, 61, 122, 183, 244, 305,
+          ]);
+          expect(said(from, 'grid: zone DE')).to.deep.equal([]);
+        });
+      }
     });
 
     it('a value for the hour now running is live whatever the limit, 0 included', async () => {
@@ -578,6 +738,10 @@ describe('grid: intensity service (fallback chain)', () => {
         stub.next({ body: latestAt('FR', HOUR) });
         const grid = service();
         expect(await grid.current('FR')).to.include({ source: 'electricity-maps', stale: false });
+        // DE, the gauge's peeked zone, answered before FR's next answer is queued: a lookup
+        // asks again, and the upstream still answers that hour, so it is late.
+        expect(await grid.current('DE')).to.include({ source: 'electricity-maps' });
+        stub.next({ body: latestAt('FR', HOUR) });
         const from = lines.length;
         clock = Date.parse(HOUR) + LIMIT_MS + 1000; // within the TTL of the fetch
         for (let i = 0; i < 12; i++) {
@@ -586,7 +750,10 @@ describe('grid: intensity service (fallback chain)', () => {
           clock += 10_000;
         }
         expect(frLines(from), 'scrapes say nothing').to.deep.equal([]);
+        const frCalls = () => stub.callsTo('/latest').filter((c) => c.zone === 'FR');
+        expect(frCalls(), 'nor ask').to.have.length(1);
         expect((await grid.current('FR')).source).to.equal('annual-average');
+        expect(frCalls(), 'a lookup asks before it calls the upstream late').to.have.length(2);
         const told = frLines(from);
         expect(told.map((l) => [l.level, l.kind])).to.deep.equal([[40, 'delayed']]);
         expect(told[0]).to.include({ ageSeconds: LIMIT_MS / 1000 + 121 });
