@@ -461,20 +461,40 @@ export interface RowOptions {
 }
 
 /**
- * gpu_count and gpu_model: the GPUs a source reads; none (0 and '', as CodeCarbon 3.3.2 writes
- * where it finds none) where GPUs were looked for and no GPU source runs; empty where they were
- * not looked for, or a GPU source runs that listed none (how many there are is not known).
+ * Whether GPUs were looked for and none is read: no GPU source runs though one was tried (not
+ * `--source estimate`). A GPU source that runs but listed none is not this: how many there are
+ * is not known.
  */
-function gpuColumns(report: Report, sought: boolean): EmissionsRow {
+function noGpuFound(report: Report, sought: boolean): boolean {
+  if (!sought || report.host.gpus.length > 0) return false;
+  return !report.measurement.sources.some((s) => s.kind === 'gpu');
+}
+
+/**
+ * CodeCarbon 3.3.2's GPU columns where it finds no GPU (its own emissions-formats.csv): `0.0`
+ * power and energy, `0` GPUs and no model, and utilization `0`, the int its mean of an empty
+ * history is (`... if history else 0`), not a float as it writes a real mean. A string here, so
+ * the row writes it as it stands.
+ */
+const NO_GPU_COLUMNS: EmissionsRow = {
+  gpu_power: 0,
+  gpu_energy: 0,
+  gpu_count: 0,
+  gpu_model: '',
+  gpu_utilization_percent: '0',
+};
+
+/** gpu_count and gpu_model of the GPUs a source reads (none read: see noGpuFound). */
+function gpuColumns(report: Report): EmissionsRow {
   const gpus = report.host.gpus;
   if (gpus.length > 0) return { gpu_count: gpus.length, gpu_model: codeCarbonGpuModel(gpus) };
-  const gpuSource = report.measurement.sources.some((s) => s.kind === 'gpu');
-  return sought && !gpuSource ? { gpu_count: 0, gpu_model: '' } : {};
+  return {};
 }
 
 /**
  * The CodeCarbon row of a report. Only what was measured or modelled is filled: no water (no
- * WUE known), no cloud detection, no Python or CodeCarbon version, no location.
+ * WUE known; CodeCarbon's 0.0 is its WUE setting's default), no cloud detection, no Python or
+ * CodeCarbon version, no location. A GPU looked for and not found is CodeCarbon's zeros.
  * Power columns are averages over the run. CodeCarbon multiplies every energy and power column
  * by the PUE, so that emissions = energy_consumed × intensity holds in its file; the row does the
  * same, while the report (summary, --json) keeps the meter's IT energy.
@@ -520,7 +540,7 @@ export function reportToRow(
     os: host.os,
     cpu_count: host.cpuCount,
     cpu_model: host.cpuModel,
-    ...gpuColumns(report, options.gpusSought ?? true),
+    ...gpuColumns(report),
     ram_total_size: host.ramTotalGb,
     tracking_mode: trackingMode(report),
     cpu_utilization_percent: report.cpuUtilizationPercent ?? undefined,
@@ -529,5 +549,7 @@ export function reportToRow(
     ram_utilization_percent: host.ramUtilizationPercent,
     ram_used_gb: host.ramUsedGb,
     pue: report.pue,
+    // No GPU is 0 J of GPU energy, whatever else is known of the command.
+    ...(noGpuFound(report, options.gpusSought ?? true) ? NO_GPU_COLUMNS : {}),
   };
 }

@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import countries from 'i18n-iso-countries';
-import { CODECARBON_COLUMNS, CSV_HEADER, parseEmissionsCsv } from '../../../src/cli/csv.js';
+import {
+  CODECARBON_COLUMNS,
+  CSV_HEADER,
+  formatRow,
+  parseEmissionsCsv,
+} from '../../../src/cli/csv.js';
 import {
   buildReport,
   codeCarbonGpuModel,
@@ -763,6 +768,45 @@ describe('CSV row against CodeCarbon 3.3.2', () => {
     expect(Number(row.emissions_rate) * seconds).to.be.closeTo(Number(row.emissions), 1e-18);
     // The summary and --json keep the IT energy, as the meter's counters do.
     expect(report.energy.joules).to.equal(joules);
+  });
+
+  it("writes a machine without a GPU as CodeCarbon's own file does, where it looked for one", () => {
+    // Its 6 s run on a machine without a GPU (emissions-formats.csv): `0.0` GPU power and energy,
+    // `0` utilization (the int of an empty history), `0` GPUs and no model.
+    const formats = parseEmissionsCsv(codecarbonFixture('emissions-formats.csv')).records[0];
+    const { power, totals } = snapshot();
+    const noGpu = snapshot({
+      sources: [{ name: 'rapl', kind: 'host', estimated: false }],
+      power: power.filter((p) => p.component !== 'gpu'),
+      totals: { ...totals, host: { ...totals.host, joules: 360 } },
+    });
+    const gpuColumns = [
+      'gpu_power',
+      'gpu_energy',
+      'gpu_utilization_percent',
+      'gpu_count',
+      'gpu_model',
+    ] as const;
+    for (const command of ['run', 'monitor'] as const) {
+      const report = buildReport({ ...base, command, snapshot: noGpu, gpus: [] });
+      const ours = parseEmissionsCsv(
+        `${CSV_HEADER}\n${formatRow(reportToRow(report, HOST, base.endedAt))}\n`,
+      ).records[0];
+      for (const column of gpuColumns) {
+        expect(ours[column], `${command} ${column}`).to.equal(formats[column]);
+      }
+      // Its water is its WUE setting's (0 by default) times the energy, and its on_cloud `N` is
+      // its offline tracker's missing cloud_provider: neither is known here (see the README).
+      expect([formats.water_consumed, formats.wue, formats.on_cloud]).to.deep.equal([
+        '0.0',
+        '0.0',
+        'N',
+      ]);
+      expect([ours.water_consumed, ours.wue, ours.on_cloud]).to.deep.equal(['', '', '']);
+      // `--source estimate` looks for no GPU: none of its columns is known.
+      const unsought = reportToRow(report, HOST, base.endedAt, { gpusSought: false });
+      for (const column of gpuColumns) expect(unsought[column], column).to.equal(undefined);
+    }
   });
 
   it("names every country as CodeCarbon's file does", () => {
