@@ -6,6 +6,7 @@ import {
   type EnergySnapshot,
   type GpuShareOutcome,
   type SciScore,
+  type Scope,
   type SourceDevice,
   sciOf,
   type UnsharedGpu,
@@ -36,6 +37,20 @@ export interface ComponentEnergy {
   joules: number;
   /** Average over the run. */
   watts: number;
+}
+
+/** One grid intensity source's part in pricing the report's energy (run: the command's). */
+export interface PricedSource {
+  /** `electricity-maps`, `annual-average`, `world-average`, `fixed`. */
+  source: string;
+  estimated: boolean;
+  stale: boolean;
+  /** The energy it priced, J (IT energy, before the PUE). */
+  joules: number;
+  /** Its share of the priced energy, 0..1. */
+  share: number;
+  /** Its intensity averaged over the energy it priced, gCO2e/kWh. */
+  carbonIntensity: number;
 }
 
 /** What one `run` or `monitor` found: the summary, the --json output and the CSV row. */
@@ -111,7 +126,11 @@ export interface Report {
    * E × I is not known (no grid intensity, or the command's CPU time unreadable).
    */
   sci: (SciScore & { unit: 'run' }) | null;
-  grid: EnergySnapshot['grid'];
+  /**
+   * The grid intensity of the last sample (zone, value, source, flags), and `sources`: each that
+   * priced the energy, most energy first, with its share of it (empty where none was priced).
+   */
+  grid: EnergySnapshot['grid'] & { sources: PricedSource[] };
   pue: number;
   measurement: {
     sources: EnergySnapshot['sources'];
@@ -181,6 +200,8 @@ export interface ReportInput {
   gpuShare?: GpuShareOutcome;
   /** The GPUs' mean SM utilization, all processes', where pmon read it (run). */
   gpuUtilizationPercent?: number;
+  /** The grid sources that priced each scope's energy (IntensityMix); none where not given. */
+  pricedBy?: { of(scope: Scope): PricedSource[] };
   /**
    * The command's CPU seconds as read at its end (run only, where readable), the step of the
    * clock that read them, and what a reading of one step or less means: too little to measure.
@@ -372,7 +393,7 @@ export function buildReport(input: ReportInput): Report {
       settings: snapshot.embodied,
     },
     sci,
-    grid: { ...snapshot.grid },
+    grid: { ...snapshot.grid, sources: input.pricedBy?.of(scope) ?? [] },
     pue: snapshot.pue,
     measurement: {
       sources: snapshot.sources,

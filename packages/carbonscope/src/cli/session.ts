@@ -23,6 +23,7 @@ import {
 } from '../settings.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import { argvSecrets, type CommonOptions, UsageError } from './args.js';
+import { IntensityMix } from './intensity-mix.js';
 
 /** The OTLP/HTTP metrics URL: a bare endpoint gets the standard `/v1/metrics` path. */
 export function otlpMetricsUrl(endpoint: string): string {
@@ -109,6 +110,8 @@ export interface Session {
   runId: string;
   /** Host CPU busy share averaged over the samples so far, 0..100; null before any sample. */
   cpuUtilizationPercent(): number | null;
+  /** The grid sources that priced the energy so far, and how much of it each. */
+  intensityMix: IntensityMix;
   /**
    * Pushes the last metrics (when --otlp) and releases the OTel provider; false (and a line on
    * stderr) when that push failed.
@@ -222,9 +225,11 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   }
   let busyMs = 0;
   let sampledMs = 0;
+  const intensityMix = new IntensityMix();
   meter.onSample((s) => {
     busyMs += s.hostUtilization * s.elapsedMs;
     sampledMs += s.elapsedMs;
+    intensityMix.add(s);
   });
   return {
     config,
@@ -234,6 +239,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     otlpTarget: otlp?.shown,
     runId,
     cpuUtilizationPercent: () => (sampledMs > 0 ? (busyMs / sampledMs) * 100 : null),
+    intensityMix,
     async close() {
       if (!otlp) return true;
       const failure = await finalPush(otlp);

@@ -1,5 +1,5 @@
 import { JOULES_PER_KWH } from '../energy/emissions.js';
-import type { ComponentEnergy, Report } from './report.js';
+import type { ComponentEnergy, PricedSource, Report } from './report.js';
 
 /** Three significant digits, without exponent noise for everyday magnitudes. */
 export function sig(x: number): string {
@@ -106,6 +106,31 @@ export function intensityKind(source: string | null, estimated: boolean): string
   return estimated ? 'estimated' : 'live';
 }
 
+/** `live`, `estimated, stale`, `set by CARBON_INTENSITY`: what an intensity is, as shown. */
+function intensityFlags(source: string | null, estimated: boolean, stale: boolean): string {
+  return [intensityKind(source, estimated), ...(stale ? ['stale'] : [])].join(', ');
+}
+
+/** The intensity over all the priced energy: each source's weighed by the energy it priced. */
+function meanIntensity(sources: readonly PricedSource[]): number {
+  const joules = sources.reduce((sum, s) => sum + s.joules, 0);
+  return sources.reduce((sum, s) => sum + s.joules * s.carbonIntensity, 0) / joules;
+}
+
+/** A share in whole percent, never a 0 % or 100 % of a source that priced some, not all. */
+function percentText(share: number): string {
+  const percent = Math.round(share * 100);
+  if (percent === 0) return '<1 %';
+  if (percent === 100 && share < 1) return '>99 %';
+  return `${percent} %`;
+}
+
+/** `annual-average (38 %, estimated)`; the first, the largest, says what the share is of. */
+function pricedText(s: PricedSource, index: number): string {
+  const of = index === 0 ? ' of the energy' : '';
+  return `${s.source} (${percentText(s.share)}${of}, ${intensityFlags(s.source, s.estimated, s.stale)})`;
+}
+
 /** What goes before a figure of the command that can only be short (read by ps). */
 function atLeast(report: Report): string {
   return report.energy.lowerBound ? 'at least ' : '';
@@ -144,10 +169,15 @@ export function formatSummary(report: Report): string {
     lines.push(`  emissions: unknown (no grid intensity for zone ${grid.zone})`);
   } else if (report.scope === 'process' && !energy.known) {
     lines.push('  emissions: unknown');
-  } else {
-    const flags = [intensityKind(grid.source, grid.estimated), ...(grid.stale ? ['stale'] : [])];
+  } else if (grid.sources.length > 1) {
     lines.push(
-      `  emissions: ${atLeast(report)}${formatGrams(emissions.grams)} CO2e (zone ${grid.zone}: ${sig(grid.carbonIntensity)} gCO2e/kWh from ${grid.source}, ${flags.join(', ')}; PUE ${report.pue})`,
+      `  emissions: ${atLeast(report)}${formatGrams(emissions.grams)} CO2e (zone ${grid.zone}: ${sig(meanIntensity(grid.sources))} gCO2e/kWh on average; PUE ${report.pue})`,
+      `  intensity: ${grid.sources.map(pricedText).join(', ')}`,
+    );
+  } else {
+    const flags = intensityFlags(grid.source, grid.estimated, grid.stale);
+    lines.push(
+      `  emissions: ${atLeast(report)}${formatGrams(emissions.grams)} CO2e (zone ${grid.zone}: ${sig(grid.carbonIntensity)} gCO2e/kWh from ${grid.source}, ${flags}; PUE ${report.pue})`,
     );
   }
   lines.push(...sciLines(report));

@@ -12,6 +12,7 @@ export type CommandReportInput = Omit<
   | 'snapshot'
   | 'cpuUtilizationPercent'
   | 'gpus'
+  | 'pricedBy'
 >;
 
 /** The measured time of a `run` or `monitor`, from the meter's baseline to the end. */
@@ -43,6 +44,7 @@ export function openWindow(session: Session): MeasuredWindow {
         durationSeconds,
         snapshot: session.meter.snapshot(),
         cpuUtilizationPercent: session.cpuUtilizationPercent(),
+        pricedBy: session.intensityMix,
         gpus: gpus.flatMap((source) => source.devices?.() ?? []),
       });
     },

@@ -12,6 +12,7 @@ import { loadCatalog } from '../../src/llm/catalog.js';
 import { llmImpacts } from '../../src/llm/llm-impacts.js';
 import { METRICS } from '../../src/metrics/index.js';
 import { libraryRoot as projectRoot } from '../../src/paths.js';
+import { StubElectricityMaps } from '../fixtures/grid/stub-electricity-maps.js';
 import {
   metricsOf,
   type OtlpMetric,
@@ -39,6 +40,7 @@ const ENV = {
 const BUSY =
   'const c = process.cpuUsage(); for (;;) { const u = process.cpuUsage(c); if (u.user + u.system >= 1.5e6) break; }';
 const IDLE = 'setTimeout(() => {}, 1500)';
+const WAIT_4S = 'const t = Date.now(); while (Date.now() - t < 4000);';
 
 interface Result {
   code: number | null;
@@ -300,6 +302,52 @@ describe('carbonscope command line', function () {
     expect(report.command).to.equal('run');
     expect(report.exit).to.deep.equal({ code: 0, signal: null, exitCode: 0 });
     expect(report.runId).to.match(/^[0-9a-f-]{36}$/);
+  });
+
+  it('names every grid source that priced the run with its share of the energy, not the last alone', async () => {
+    // Electricity Maps fails the first two lookups (each with its two retries): the annual
+    // average prices the start, its live value the rest once a lookup after the 1 s TTL gets one.
+    const grid = new StubElectricityMaps('em-KEY-shares');
+    await grid.start();
+    grid.next(...Array.from({ length: 6 }, () => ({ status: 503, body: '{}' })));
+    try {
+      // 4 s of the clock, for the lookups after the TTL: two of them fail, the third answers.
+      const r = await cli(['run', '--json', ...node(WAIT_4S)], {
+        env: {
+          CARBON_INTENSITY: '',
+          ELECTRICITY_MAPS_API_KEY: 'em-KEY-shares',
+          ELECTRICITY_MAPS_BASE_URL: grid.url,
+          GRID_CACHE_TTL_SECONDS: '1',
+        },
+      });
+      expect(r.code, r.stderr).to.equal(0);
+      const report = JSON.parse(r.stdout) as Report;
+      // The last sample's source, as before.
+      expect(report.grid.source, r.stderr).to.equal('electricity-maps');
+      const sources = report.grid.sources;
+      expect(sources.map((s) => s.source).sort(), r.stderr).to.deep.equal([
+        'annual-average',
+        'electricity-maps',
+      ]);
+      const joules = sources.reduce((sum, s) => sum + s.joules, 0);
+      expect(joules).to.be.closeTo(report.energy.joules, 1e-9 * joules);
+      expect(sources.reduce((sum, s) => sum + s.share, 0)).to.be.closeTo(1, 1e-12);
+      // Each priced its own energy at its own intensity: together they are the emissions.
+      const grams = sources.reduce((sum, s) => sum + (s.joules * s.carbonIntensity) / 3.6e6, 0);
+      expect(grams * report.pue).to.be.closeTo(report.emissions.grams, 1e-9 * grams);
+      expect(sources.find((s) => s.source === 'electricity-maps')?.carbonIntensity).to.equal(322);
+      const percent = (s: (typeof sources)[number]) =>
+        `${Math.round(s.share * 100)} %${s.source === sources[0]?.source ? ' of the energy' : ''}`;
+      const kind = (s: (typeof sources)[number]) => (s.estimated ? 'estimated' : 'live');
+      expect(r.stderr).to.contain(
+        `\n  intensity: ${sources.map((s) => `${s.source} (${percent(s)}, ${kind(s)})`).join(', ')}\n`,
+      );
+      expect(r.stderr).to.match(
+        /\n {2}emissions: .* CO2e \(zone DE: \d+ gCO2e\/kWh on average; PUE 1\)\n/,
+      );
+    } finally {
+      await grid.close();
+    }
   });
 
   it('monitor --duration stops by itself with lines and a summary', async () => {

@@ -622,6 +622,60 @@ describe('run report and CSV row', () => {
     expect(row('run').energy_consumed).to.be.closeTo((216 * 1.2) / 3.6e6, 1e-15);
   });
 
+  it('names each grid source that priced the energy with its share; one source as before', () => {
+    const sources = [
+      {
+        source: 'electricity-maps',
+        estimated: false,
+        stale: false,
+        joules: 133.5,
+        share: 133.5 / 216,
+        carbonIntensity: 400,
+      },
+      {
+        source: 'annual-average',
+        estimated: true,
+        stale: false,
+        joules: 81.5,
+        share: 81.5 / 216,
+        carbonIntensity: 342,
+      },
+      {
+        source: 'electricity-maps',
+        estimated: false,
+        stale: true,
+        joules: 1,
+        share: 1 / 216,
+        carbonIntensity: 380,
+      },
+    ];
+    const mixed = buildReport({
+      ...base,
+      command: 'run',
+      argv: ['x'],
+      snapshot: snapshot(),
+      pricedBy: { of: (scope) => (scope === 'process' ? sources : []) },
+    });
+    expect(mixed.grid.sources).to.deep.equal(sources);
+    const text = formatSummary(mixed);
+    // (133.5 × 400 + 81.5 × 342 + 380) / 216 = 378.1 gCO2e/kWh over the run.
+    expect(text).to.contain(
+      '\n  emissions: 28.8 mg CO2e (zone DE: 378 gCO2e/kWh on average; PUE 1.2)\n  intensity: electricity-maps (62 % of the energy, live), annual-average (38 %, estimated), electricity-maps (<1 %, live, stale)\n',
+    );
+    const one = buildReport({
+      ...base,
+      command: 'run',
+      argv: ['x'],
+      snapshot: snapshot(),
+      pricedBy: { of: () => [{ ...sources[0], joules: 216, share: 1 } as (typeof sources)[0]] },
+    });
+    const single = formatSummary(one);
+    expect(single).to.contain(
+      '\n  emissions: 28.8 mg CO2e (zone DE: 400 gCO2e/kWh from electricity-maps, live; PUE 1.2)\n',
+    );
+    expect(single).to.not.contain('intensity:');
+  });
+
   it('leaves emissions empty when no grid intensity was known', () => {
     const s = snapshot();
     const report = buildReport({
@@ -656,7 +710,9 @@ describe('run report and CSV row', () => {
   it('names the estimated components where measured ones share a total (the H200 run beside a neighbour)', () => {
     // The report `run --json` printed on the H200 (call3): its GPU measured, CPU and RAM modelled.
     const file = join(libraryRoot, 'test/fixtures/energy/h200/call3/share-beside.json');
-    const report = JSON.parse(readFileSync(file, 'utf8')) as ReturnType<typeof buildReport>;
+    const captured = JSON.parse(readFileSync(file, 'utf8')) as ReturnType<typeof buildReport>;
+    // Captured before the report named every grid source that priced the run.
+    const report = { ...captured, grid: { ...captured.grid, sources: [] } };
     const text = formatSummary(report);
     expect(text).to.contain(
       'energy of the command: 1.64 Wh (421 W average, cpu estimated, dynamic share of the host)',
