@@ -119,11 +119,18 @@ function forwardTo(
       : current()[level](first, message)) as WarningLogger[typeof level];
 }
 
+/** The periodic OTLP reader, and `ending()` to call as the process's end begins. */
+interface OtlpReader {
+  reader: IMetricReader;
+  /** No next export comes: a last push that fails says what it dropped (ReportingExporter). */
+  ending(): void;
+}
+
 async function otlpReader(
   env: Env,
   metricProducers: MetricProducer[],
   logger: WarningLogger,
-): Promise<IMetricReader> {
+): Promise<OtlpReader> {
   const exportIntervalMillis = numberFromEnv(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
   // The SDK refuses a timeout over the interval, and the default timeout (30 s) is over a
   // usual short interval; the config refuses one the user set over it. 0 (the spec's
@@ -138,14 +145,18 @@ async function otlpReader(
     undefined,
     otlpExporterTimeout(env, exportTimeoutMillis),
   );
+  // The SDK's handler of a failed push is silent without OTEL_LOG_LEVEL: say it in the log.
+  const reporting = reportingPushFailures(exporter, env, logger);
   const reader = new PeriodicExportingMetricReader({
-    // The SDK's handler of a failed push is silent without OTEL_LOG_LEVEL: say it in the log.
-    exporter: reportingPushFailures(exporter, env, logger),
+    exporter: reporting,
     metricProducers,
     exportIntervalMillis,
     exportTimeoutMillis,
   });
-  return withCurrentGauges(sdkMetrics, reader);
+  return {
+    reader: withCurrentGauges(sdkMetrics, reader),
+    ending: () => reporting.ending(true),
+  };
 }
 
 /**
@@ -326,6 +337,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   const secrets = options.secrets ?? envSecretsOf(env);
   let warnings: WarningLogger = stderrLogger({ secrets });
   const readers: IMetricReader[] = [prometheus];
+  let otlp: OtlpReader | undefined;
   if (options.otlpMetricsEnabled) {
     // Read at each line: warnTo swaps the logger once the app's exists.
     const current: WarningLogger = {
@@ -334,7 +346,8 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       warn: forwardTo(() => warnings, 'warn'),
       error: forwardTo(() => warnings, 'error'),
     };
-    readers.push(await otlpReader(env, metricProducers, current));
+    otlp = await otlpReader(env, metricProducers, current);
+    readers.push(otlp.reader);
   }
 
   const tracesOff = !tracingEnabled(env);
@@ -343,7 +356,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     [ATTR_SERVICE_VERSION]: packageVersion(),
     [ATTR_SERVICE_INSTANCE_ID]: randomUUID(),
   });
-  const shutdown = needsNodeSdk(env, tracesOff)
+  const stop = needsNodeSdk(env, tracesOff)
     ? await startNodeSdk(
         env,
         resource,
@@ -363,7 +376,10 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     metricsText: exposition(prometheus, serializer),
     otlpMetrics: options.otlpMetricsEnabled,
     tracing: !tracesOff,
-    shutdown,
+    shutdown: () => {
+      otlp?.ending();
+      return stop();
+    },
     warnTo: (logger) => {
       warnings = logger;
     },

@@ -323,6 +323,28 @@ describe('OTLP push and graceful shutdown', function () {
     }
   });
 
+  // At the end no next export comes: a final push that fails says what it dropped, as
+  // register's last push does, not that the next export tries again.
+  it('says what a final push refused at shutdown dropped', async () => {
+    const { server: collector, port } = await refusingCollector();
+    const server = await spawnServer({
+      ...pushingAtShutdown(`http://127.0.0.1:${port}`),
+      OTEL_TRACES_EXPORTER: 'none',
+    });
+    try {
+      expect(await server.stop('SIGTERM')).to.equal(0);
+      const told = server.stdout
+        .filter((l) => l.includes('could not push'))
+        .map((l) => (JSON.parse(l) as { msg: string }).msg);
+      expect(told).to.have.length(1);
+      expect(told[0]).to.match(
+        /^could not push the last metrics to http:\/\/127\.0\.0\.1:\d+\/v1\/metrics: .*\(HTTP 401\); dropped \d+ data points of \d+ metrics \(what was counted since the last push that got through\)$/,
+      );
+    } finally {
+      collector.close();
+    }
+  });
+
   // The exporter's own timeout (10 s, its retries included) outlasted the reader's: the reader
   // gave up first, silently, and a refused connection went untold for 7.7 s at a 1 s interval.
   it('warns of a collector that is down within a few intervals', async () => {

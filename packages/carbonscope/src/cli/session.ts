@@ -4,6 +4,7 @@ import type { GpuShareReader, ProcessCpuReader } from '../energy/index.js';
 import { type Logger, redactionList, redactSecrets, stderrLogger } from '../log.js';
 import { bindMetrics } from '../otel/bind-metrics.js';
 import { withCurrentGauges } from '../otel/current-gauges.js';
+import { droppedText } from '../otel/dropped-metrics.js';
 import {
   type ExportResult,
   failureOf,
@@ -11,7 +12,7 @@ import {
   otlpMetricExporter,
   withResults,
 } from '../otel/optional-sdk.js';
-import { reportingFailures } from '../otel/push-failures.js';
+import { type ReportingExporter, reportingFailures } from '../otel/push-failures.js';
 import { Carbonscope } from '../runtime/carbonscope.js';
 import {
   type Env,
@@ -41,9 +42,12 @@ export const PUSH_TIMEOUT_MS = 3_000;
 /** The meter provider of --otlp and the result of its exporter's latest export. */
 interface OtlpPush {
   provider: import('@opentelemetry/sdk-metrics').MeterProvider;
-  outcome: { last?: ExportResult };
+  /** The latest export's result, and whether any push got through (the periodic ones count). */
+  outcome: { last?: ExportResult; delivered: boolean };
   /** The URL pushed to, masked (withoutCredentials), as every line names it. */
   shown: string;
+  /** Where pushes that fail are told as they happen (monitor). */
+  reporting?: ReportingExporter;
 }
 
 /**
@@ -59,11 +63,13 @@ async function otlpPush(
   periodic: Logger | undefined,
 ): Promise<OtlpPush> {
   const [sdk, resources] = await importSdk('--otlp');
-  const outcome: OtlpPush['outcome'] = {};
+  const outcome: OtlpPush['outcome'] = { delivered: false };
   const url = otlpMetricsUrl(endpoint);
   const own = await otlpMetricExporter(env, '--otlp', url, PUSH_TIMEOUT_MS);
-  const exporter = withResults(periodic ? reportingFailures(own, url, periodic) : own, (result) => {
+  const reporting = periodic ? reportingFailures(own, url, periodic) : undefined;
+  const exporter = withResults(reporting ?? own, (result) => {
     outcome.last = result;
+    if (failureOf(result) === undefined) outcome.delivered = true;
   });
   const provider = new sdk.MeterProvider({
     resource: resources.resourceFromAttributes(attributes),
@@ -75,11 +81,18 @@ async function otlpPush(
       ),
     ],
   });
-  return { provider, outcome, shown: withoutCredentials(url) };
+  return {
+    provider,
+    outcome,
+    shown: withoutCredentials(url),
+    ...(reporting ? { reporting } : {}),
+  };
 }
 
 /** Pushes what the provider holds now: why that failed, or undefined when it was delivered. */
-async function finalPush({ provider, outcome }: OtlpPush): Promise<string | undefined> {
+async function finalPush({ provider, outcome, reporting }: OtlpPush): Promise<string | undefined> {
+  // No next export comes: its failure is told by close(), in one line with what it dropped.
+  reporting?.ending(false);
   let thrown: string | undefined;
   outcome.last = undefined;
   const pushed = provider.forceFlush().catch((err: unknown) => {
@@ -248,9 +261,11 @@ export async function openSession(o: SessionOptions): Promise<Session> {
         return true;
       }
       // The reason may quote the URL's user:password or a header's token: the logger masks them.
-      logger.error(
-        `could not push metrics to ${otlp.shown}: ${failure}; this run's metrics were not delivered`,
-      );
+      // OTLP's figures are cumulative: a push that got through has all that was counted to then.
+      const dropped = otlp.outcome.delivered
+        ? droppedText(undefined)
+        : "this run's metrics were not delivered";
+      logger.error(`could not push metrics to ${otlp.shown}: ${failure}; ${dropped}`);
       // No shutdown: the reader's would push once more and hold the exit as long again.
       return false;
     },

@@ -1,10 +1,9 @@
 import { settlesWithin } from '../deadline.js';
 import { type Logger, redactSecrets } from '../log.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
+import { countsOf, droppedText, type ExportCounts } from './dropped-metrics.js';
 import { EXPORT_FAILED, failureOf, type PushMetricExporter } from './optional-sdk.js';
 import type { ReportingExporter } from './push-failures.js';
-
-type ResourceMetrics = Parameters<PushMetricExporter['export']>[0];
 
 /**
  * How long the push at the stop may take, retries included, where the last push got through.
@@ -36,19 +35,6 @@ export interface LastPush {
    * one line too.
    */
   within(stop: () => Promise<void>): Promise<void>;
-}
-
-/** The data points and metrics of one export. */
-function countsOf(metrics: ResourceMetrics): { points: number; metrics: number } {
-  let points = 0;
-  let count = 0;
-  for (const scope of metrics.scopeMetrics) {
-    for (const metric of scope.metrics) {
-      count += 1;
-      points += metric.dataPoints.length;
-    }
-  }
-  return { points, metrics: count };
 }
 
 /**
@@ -86,16 +72,12 @@ export async function lastPushWithin(
   let told = false;
   let deadlineMs = steadyMs;
 
-  const tell = (reason: string, counts: ReturnType<typeof countsOf> | undefined) => {
+  const tell = (reason: string, counts: ExportCounts | undefined) => {
     if (told) return;
     told = true;
-    const since = 'since the last push that got through';
-    const what = counts
-      ? `dropped ${counts.points} data points of ${counts.metrics} metrics (what was counted ${since})`
-      : `dropped what was counted ${since}`;
     const why = redactSecrets(reason, secrets);
     logger.warn(
-      `could not push the last metrics to ${shown} within ${deadlineMs / 1000} s: ${why}; ${what}`,
+      `could not push the last metrics to ${shown} within ${deadlineMs / 1000} s: ${why}; ${droppedText(counts)}`,
     );
   };
 
@@ -130,6 +112,8 @@ export async function lastPushWithin(
   return {
     exporter,
     within: async (stop) => {
+      // A periodic push under way that fails now has this last one behind it, which tells.
+      periodic.ending(false);
       deadlineMs = periodic.lastFailed ? outageMs : steadyMs;
       last = periodic.lastFailed ? outage : steady;
       const stopping = stop();

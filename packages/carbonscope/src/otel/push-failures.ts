@@ -3,7 +3,8 @@ import { FailureRun, FLAP_WINDOW_MS, spellText, tallyText } from '../failure-run
 import { type Logger, redactSecrets } from '../log.js';
 import type { Env } from '../settings.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
-import { failureOf, type PushMetricExporter, withResults } from './optional-sdk.js';
+import { countsOf, droppedText, type ExportCounts } from './dropped-metrics.js';
+import { failureOf, type PushMetricExporter } from './optional-sdk.js';
 
 export { FLAP_WINDOW_MS, REASON_REPEAT_MS } from '../failure-run.js';
 
@@ -11,6 +12,20 @@ export { FLAP_WINDOW_MS, REASON_REPEAT_MS } from '../failure-run.js';
 export interface ReportingExporter extends PushMetricExporter {
   /** The collector is down as far as is known: the last push failed (FailureRun.lastFailed). */
   readonly lastFailed: boolean;
+  /**
+   * The process's end began: no periodic export comes after the push under way (if any) and
+   * the last one, so no failure is told as one the next export tries again. The push under way
+   * that fails is not told (the last push comes behind it: the reader awaits it first); the
+   * last push that fails is told, once, as what it dropped where `tellsLast`, and not at all
+   * where the caller says it in its own words (lastPushWithin, the CLI's last push).
+   */
+  ending(tellsLast: boolean): void;
+}
+
+/** Where the end of the process stands: whether the last push is told here, and was. */
+interface End {
+  readonly tellsLast: boolean;
+  told: boolean;
 }
 
 /**
@@ -21,8 +36,9 @@ export interface ReportingExporter extends PushMetricExporter {
  * then a refusal, by turns) is told again only after REASON_REPEAT_MS, so no interval adds a
  * line. A collector that takes some pushes and refuses others (failures within FLAP_WINDOW_MS
  * of a recovery) is told as flapping, with counts, at most once a window, and steady again once
- * a window passed with none failing (FailureRun). The URL's user, password and secret
- * parameters' values (url-credentials.ts) are never shown.
+ * a window passed with none failing (FailureRun). Once the process's end began (`ending`), a
+ * failure says what is dropped instead, or nothing (see ReportingExporter.ending). The URL's
+ * user, password and secret parameters' values (url-credentials.ts) are never shown.
  */
 export function reportingFailures(
   exporter: PushMetricExporter,
@@ -33,18 +49,19 @@ export function reportingFailures(
   const shown = withoutCredentials(target);
   const secrets = urlSecrets(target);
   const run = new FailureRun();
-  const reporting = withResults(exporter, (result) => {
-    const failure = failureOf(result);
-    if (failure === undefined) {
-      const news = run.succeeded(now());
-      if (news === 'recovered') logger.info(`metrics pushed to ${shown} again`);
-      if (news === 'steady') {
-        logger.info(
-          `metrics pushed to ${shown} steadily again, none failed for ${elapsedText(FLAP_WINDOW_MS)} (${spellText(run.tally, 'pushes')})`,
-        );
-      }
-      return;
+  let end: End | undefined;
+
+  const succeeded = () => {
+    const news = run.succeeded(now());
+    if (news === 'recovered') logger.info(`metrics pushed to ${shown} again`);
+    if (news === 'steady') {
+      logger.info(
+        `metrics pushed to ${shown} steadily again, none failed for ${elapsedText(FLAP_WINDOW_MS)} (${spellText(run.tally, 'pushes')})`,
+      );
     }
+  };
+
+  const failedWhileRunning = (failure: string) => {
     const news = run.failed(failure, now());
     if (news === undefined) return;
     const reason = redactSecrets(failure, secrets);
@@ -52,11 +69,40 @@ export function reportingFailures(
     logger.warn(
       `could not push metrics to ${shown}${flapping}: ${reason}; the next export tries again`,
     );
-  });
+  };
+
+  /** A failure at the end: `last` is the push begun after the end began, with its counts. */
+  const failedAtEnd = (failure: string, last: ExportCounts | undefined) => {
+    run.failed(failure, now());
+    if (!end?.tellsLast || end.told || last === undefined) return;
+    end.told = true;
+    const reason = redactSecrets(failure, secrets);
+    logger.warn(`could not push the last metrics to ${shown}: ${reason}; ${droppedText(last)}`);
+  };
+
   return {
-    ...reporting,
+    export: (metrics, done) => {
+      const begunAtEnd = end !== undefined;
+      // Counted before the push: only for the line that says what a last push dropped.
+      const counts = end?.tellsLast ? countsOf(metrics) : undefined;
+      exporter.export(metrics, (result) => {
+        const failure = failureOf(result);
+        if (failure === undefined) succeeded();
+        else if (end === undefined) failedWhileRunning(failure);
+        else failedAtEnd(failure, begunAtEnd ? counts : undefined);
+        done(result);
+      });
+    },
+    forceFlush: () => exporter.forceFlush(),
+    shutdown: () => exporter.shutdown(),
+    // The reader takes the exporter's choices (OTLP's temporality preference) when it has them.
+    selectAggregationTemporality: exporter.selectAggregationTemporality?.bind(exporter),
+    selectAggregation: exporter.selectAggregation?.bind(exporter),
     get lastFailed() {
       return run.lastFailed;
+    },
+    ending(tellsLast) {
+      end ??= { tellsLast, told: false };
     },
   };
 }

@@ -56,6 +56,8 @@ interface CliOptions {
   onReady?: (pid: number) => void;
   /** Runs it as the leader of its own process group (and session), whose id is its pid. */
   detached?: boolean;
+  /** Called with all of its stderr so far, as each part comes. */
+  onStderr?: (stderr: string) => void;
 }
 
 function cli(args: string[], o: CliOptions = {}): Promise<Result> {
@@ -77,6 +79,7 @@ function cli(args: string[], o: CliOptions = {}): Promise<Result> {
     });
     child.stderr.on('data', (d: Buffer) => {
       stderr += d;
+      o.onStderr?.(stderr);
     });
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
@@ -579,12 +582,53 @@ describe('carbonscope command line', function () {
     );
   });
 
+  it('monitor says what its last push dropped where only that one fails, not that a next one tries', async () => {
+    // The collector takes every push until the summary is printed, then refuses: only the last
+    // push, at the end, fails.
+    let refusing = false;
+    const accepted: string[] = [];
+    const collector = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (refusing) res.writeHead(401).end();
+        else {
+          accepted.push(req.url ?? '');
+          res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+        }
+      });
+    });
+    const port = await listenOnLoopback(collector);
+    try {
+      const r = await cli(
+        ['monitor', '-d', '2s', '--interval', '500ms', '--otlp', `http://127.0.0.1:${port}`],
+        {
+          onStderr: (text) => {
+            refusing ||= text.includes('carbonscope monitor: whole machine');
+          },
+        },
+      );
+      expect(r.code, r.stderr).to.equal(1);
+      expect(accepted.length, r.stderr).to.be.above(0);
+      const end = r.stderr.slice(r.stderr.indexOf('carbonscope monitor: whole machine'));
+      expect(end).to.not.contain('tries again');
+      const told = end.split('\n').filter((l) => l.includes('could not push'));
+      expect(told).to.deep.equal([
+        `carbonscope: error: could not push metrics to http://127.0.0.1:${port}/v1/metrics: Unauthorized (HTTP 401); dropped what was counted since the last push that got through`,
+      ]);
+    } finally {
+      collector.closeAllConnections();
+      collector.close();
+    }
+  });
+
   it('monitor names the --otlp URL one way in its warning and its last line: as pushed, masked', async () => {
     const refused = createTcpServer();
     const port = await listenOnLoopback(refused);
     await new Promise((resolve) => refused.close(resolve));
     const url = `http://bob:s3cretPW@127.0.0.1:${port}?api_key=SECRET123`;
-    const r = await cli(['monitor', '-d', '2s', '--interval', '500ms', '--otlp', url]);
+    // Long enough for a push to fail while it runs (a push under way at the end is not told:
+    // the last push, behind it, is).
+    const r = await cli(['monitor', '-d', '4s', '--interval', '500ms', '--otlp', url]);
     expect(r.code, r.stderr).to.equal(1);
     const named = [...r.stderr.matchAll(/could not push metrics to (\S+): /g)].map((m) => m[1]);
     expect(named, r.stderr).to.have.length(2);

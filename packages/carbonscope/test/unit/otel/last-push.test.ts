@@ -6,7 +6,7 @@ import {
   lastPushWithin,
 } from '../../../src/otel/last-push.js';
 import type { ExportResult, PushMetricExporter } from '../../../src/otel/optional-sdk.js';
-import type { ReportingExporter } from '../../../src/otel/push-failures.js';
+import { type ReportingExporter, reportingFailures } from '../../../src/otel/push-failures.js';
 
 const TARGET = 'http://al:PW-SECRET-1@collector:4318/v1/metrics?api_key=QUERY-SECRET-2';
 const SHOWN = 'http://[redacted]@collector:4318/v1/metrics?api_key=[redacted]';
@@ -28,6 +28,7 @@ function fakeExporter(result: ExportResult | undefined, lastFailed = false) {
     forceFlush: async () => undefined,
     shutdown: async () => undefined,
     lastFailed,
+    ending: () => undefined,
   };
   return { exporter, exported };
 }
@@ -151,6 +152,34 @@ describe('otel: the last push, bounded by a deadline of its own', () => {
     expect(performance.now() - t0).to.be.within(900, 1_300);
     expect(lines).to.deep.equal([
       `warn: could not push the last metrics to ${SHOWN} within 0.3 s: no answer; dropped what was counted since the last push that got through`,
+    ]);
+  });
+
+  it('says nothing of a periodic push that fails once the stop began: the last push follows it', async () => {
+    const lines: string[] = [];
+    let fail: (result: ExportResult) => void = () => undefined;
+    const underWay: PushMetricExporter = {
+      ...fakeExporter(undefined).exporter,
+      export: (_metrics, done) => {
+        fail = done;
+      },
+    };
+    const periodic = reportingFailures(underWay, TARGET, recordingLogger(lines));
+    const push = await lastPushWithin(
+      periodic,
+      async () => fakeExporter(refused).exporter,
+      TARGET,
+      recordingLogger(lines),
+      10_000,
+    );
+    push.exporter.export(BATCH, () => undefined);
+    // The reader awaits the push under way, which fails now, then pushes the last time.
+    await push.within(async () => {
+      fail(refused);
+      push.exporter.export(BATCH, () => undefined);
+    });
+    expect(lines).to.deep.equal([
+      `warn: could not push the last metrics to ${SHOWN} within 2 s: connect ECONNREFUSED 10.0.0.9:4318; dropped 3 data points of 2 metrics (what was counted since the last push that got through)`,
     ]);
   });
 

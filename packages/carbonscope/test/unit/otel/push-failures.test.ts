@@ -67,6 +67,60 @@ describe('otel: a failing OTLP push is told once, and its recovery once', () => 
   });
 });
 
+describe('otel: a push that fails at the end of the process', () => {
+  /** Three data points of two metrics. */
+  const batch = {
+    resource: {},
+    scopeMetrics: [
+      { scope: { name: 's' }, metrics: [{ dataPoints: [1, 2] }, { dataPoints: [3] }] },
+    ],
+  } as never;
+
+  /** An exporter whose exports end when the test says, one by one. */
+  function heldExporter(): { exporter: PushMetricExporter; end(result: ExportResult): void } {
+    const pending: Array<(result: ExportResult) => void> = [];
+    return {
+      exporter: { ...scriptedExporter([]), export: (_metrics, done) => pending.push(done) },
+      end: (result) => pending.shift()?.(result),
+    };
+  }
+
+  it('says what the last push dropped, not that a next export tries again', () => {
+    const lines: string[] = [];
+    const held = heldExporter();
+    const exporter = reportingFailures(
+      held.exporter,
+      'http://collector:4318/v1/metrics',
+      recordingLogger(lines),
+    );
+    exporter.export(batch, () => undefined);
+    exporter.ending(true);
+    // The push under way fails: the reader's last push comes after it, and tells.
+    held.end(refused);
+    expect(lines).to.deep.equal([]);
+    exporter.export(batch, () => undefined);
+    held.end(refused);
+    exporter.export(batch, () => undefined);
+    held.end(timedOut);
+    expect(lines).to.deep.equal([
+      'warn: could not push the last metrics to http://collector:4318/v1/metrics: connect ECONNREFUSED 127.0.0.1:1; dropped 3 data points of 2 metrics (what was counted since the last push that got through)',
+    ]);
+  });
+
+  it('leaves the line to its caller where the caller tells the last push', () => {
+    const lines: string[] = [];
+    const exporter = reportingFailures(
+      scriptedExporter([refused, refused]),
+      'http://collector:4318/v1/metrics',
+      recordingLogger(lines),
+    );
+    exporter.ending(false);
+    exporter.export(batch, () => undefined);
+    exporter.export(batch, () => undefined);
+    expect(lines).to.deep.equal([]);
+  });
+});
+
 describe('otel: a collector that takes every other push', () => {
   /** An hour of exports 5 s apart through reportingFailures, failing where `fails(t)`. */
   function anHour(fails: (t: number) => boolean): string[] {
