@@ -4,20 +4,31 @@
  *     drawn anew: random paths, random zones (real, made-up, thousands of characters), random
  *     model names (real, made-up, long) and long values (query strings, headers, paths);
  *   - bounds: zero 5xx and zero connection errors; memory growth under 10 % after warm-up, on
- *     V8's heap after each full collection (the spawned server runs with --trace-gc; the load
- *     goes on, up to 4 min more, until six ran), else on RSS (medians of the first and last
- *     third); the set of series in /metrics unchanged after warm-up and its size within 10 %;
+ *     V8's heap after each full collection (the spawned server runs with --trace-gc): the 95 %
+ *     interval of its least-squares trend over the window all under 10 % (PASS), all over (FAIL),
+ *     else UNRESOLVED, and the load goes on 30 s at a time, up to 4 min more, until it is
+ *     resolved; else on RSS (medians of the first and last third); the set of series in /metrics
+ *     unchanged after warm-up and its size within 10 %;
  *     still ready at the end; and (when it spawned the server) RSS at most 1.3 times the app's
  *     without carbonscope, each a fresh server under the part of the mix both answer alike (30 s
  *     + 30 s each, after the soak).
  * Spawns the built server (default configuration, info logs to a file) unless --url is given;
  * with --url, memory is checked, on RSS, only when --pid names the server's process.
  * Flags: --seconds=N measured after --warmup=N (defaults 60 and 60), --connections=N (16),
- * --url=http://127.0.0.1:PORT, --pid=N. Exits 1 when a bound breaks.
+ * --url=http://127.0.0.1:PORT, --pid=N. Exits 1 when a bound breaks, else 3 when the memory growth
+ * is still unresolved at the end (too few full collections to tell), else 0.
  */
 import { readFileSync, statSync } from 'node:fs';
+import type { GrowthTrend, Reading, Verdict } from './growth-trend.js';
 import { assertLoopback, type LoadResult, median, runLoad, sleep } from './load.js';
-import { FULL_GCS_NEEDED, heapAfterFullGcs, memoryGrowth } from './memory-growth.js';
+import {
+  FULL_GCS_NEEDED,
+  GROWTH_LIMIT,
+  heapAfterFullGcs,
+  heapGrowth,
+  type MemoryGrowth,
+  memoryGrowth,
+} from './memory-growth.js';
 import {
   bare,
   carbonscope,
@@ -50,8 +61,7 @@ const SECONDS = Math.min(3600, Math.max(10, Number(flag('seconds') ?? 60)));
 const WARMUP_SECONDS = Math.min(600, Math.max(2, Number(flag('warmup') ?? 60)));
 const RSS_EVERY_MS = 2000;
 const CONNECTIONS = Math.min(256, Math.max(1, Number(flag('connections') ?? 16)));
-const GROWTH_LIMIT = 0.1;
-/** How long the measured load may go on past --seconds for enough full collections. */
+/** How long the measured load may go on past --seconds for the heap's growth to be resolved. */
 const MORE_SECONDS_AT_MOST = 240;
 /** carbonscope's RSS under the soak against the app's without it, under the same soak. */
 const RSS_VS_BARE = 1.3;
@@ -60,9 +70,11 @@ const kb = (text: string) => (Buffer.byteLength(text) / 1024).toFixed(1);
 
 interface Check {
   name: string;
-  ok: boolean;
+  verdict: Verdict;
   detail: string;
 }
+
+const verdict = (ok: boolean): Verdict => (ok ? 'PASS' : 'FAIL');
 
 function add(into: LoadResult | undefined, r: LoadResult): LoadResult {
   if (!into) return r;
@@ -106,7 +118,7 @@ interface SoakRun {
   /** RSS every 2 s under the measured load (empty without a pid). */
   trend: number[];
   /** The heap (MB) after each full collection under the measured load (empty without a trace). */
-  heaps: number[];
+  heaps: Reading[];
   rss0: number;
   rss1: number;
   text0: string;
@@ -140,7 +152,8 @@ async function soak(
     `after warm-up: RSS ${rss0.toFixed(1)} MiB, ${seriesOf(text0).length} series, /metrics ${kb(text0)} KB`,
   );
   // RSS every 2 s under load, and the heap after each full collection from here on. The load
-  // goes on past --seconds, 30 s at a time, until enough full collections ran to judge the heap.
+  // goes on past --seconds, 30 s at a time, until enough full collections ran to tell whether the
+  // heap grew 10 % (at the soak's noise a minute's 6–8 rarely can; see the README).
   const trend: number[] = [];
   const sampler = pid ? setInterval(() => trend.push(rssMiB(pid)), RSS_EVERY_MS) : undefined;
   const from = gcTrace ? statSync(gcTrace).size : 0;
@@ -160,10 +173,10 @@ async function soak(
     load = await measure(SECONDS);
     while (
       gcTrace &&
-      heaps().length < FULL_GCS_NEEDED &&
+      heapGrowth(heaps()).verdict === 'UNRESOLVED' &&
       seconds < SECONDS + MORE_SECONDS_AT_MOST
     ) {
-      console.log(`${heaps().length} full collections in ${seconds} s: 30 s more`);
+      console.log(`${heaps().length} full collections in ${seconds} s, unresolved: 30 s more`);
       load = add(load, await measure(30));
       seconds += 30;
     }
@@ -174,7 +187,8 @@ async function soak(
   if (trend.length) console.log(`RSS under load every 10 s: ${every10s.join(', ')} MiB`);
   const after = heaps();
   if (after.length) {
-    console.log(`heap after each full collection: ${after.map((h) => h.toFixed(0)).join(', ')} MB`);
+    const mb = after.map((h) => h.value.toFixed(1)).join(', ');
+    console.log(`heap after each full collection: ${mb} MB`);
   }
   totals = add(totals, load);
   const rss1 = await settledRss(pid);
@@ -186,6 +200,32 @@ async function soak(
       `(first ${SECONDS} s)`,
   );
   return { totals, load, trend, heaps: after, rss0, rss1, text0, text1 };
+}
+
+const percent = (f: number) => `${f >= 0 ? '+' : ''}${(f * 100).toFixed(1)} %`;
+
+function trendDetail(t: GrowthTrend): string {
+  return (
+    `heap after ${t.readings} full collections over ${t.windowSeconds.toFixed(0)} s, ` +
+    `least-squares trend ${t.start.toFixed(1)} MB ${t.perMinute >= 0 ? '+' : ''}` +
+    `${t.perMinute.toFixed(2)} MB/min: growth over the window ${percent(t.growth)} ` +
+    `(95 % interval ${percent(t.low)} to ${percent(t.high)})`
+  );
+}
+
+function memoryDetail(m: MemoryGrowth): string {
+  if (m.judgedOn === 'rss') {
+    return (
+      `RSS (fewer than ${FULL_GCS_NEEDED} full collections), median of first third ` +
+      `${m.early.toFixed(1)} -> last third ${m.late.toFixed(1)} MiB (${percent(m.growth)})`
+    );
+  }
+  const unresolved =
+    m.verdict === 'UNRESOLVED'
+      ? `: not resolved (too few collections: ${m.trend.readings}), the interval spans ` +
+        `${GROWTH_LIMIT * 100} %`
+      : '';
+  return trendDetail(m.trend) + unresolved;
 }
 
 /** Seconds of each warm-up and measured run of the comparison with the bare app. */
@@ -236,7 +276,7 @@ async function memoryAgainstBare(): Promise<Check> {
   const theirs = await rssUnderSharedMix(bare('soak-bare', { LOG_LEVEL: 'info' }));
   return {
     name: `RSS under the shared mix <= ${RSS_VS_BARE}x the app without carbonscope under the same load`,
-    ok: mine <= RSS_VS_BARE * theirs,
+    verdict: verdict(mine <= RSS_VS_BARE * theirs),
     detail: `median ${mine.toFixed(1)} MiB vs ${theirs.toFixed(1)} MiB (${(mine / theirs).toFixed(2)}x)`,
   };
 }
@@ -271,26 +311,20 @@ async function main(): Promise<void> {
 
     checks.push({
       name: 'no 5xx',
-      ok: totals.status5xx === 0,
+      verdict: verdict(totals.status5xx === 0),
       detail: `${totals.status5xx} of ${totals.total} responses`,
     });
     checks.push({
       name: 'no connection errors or timeouts',
-      ok: totals.errors === 0,
+      verdict: verdict(totals.errors === 0),
       detail: `${totals.errors}`,
     });
     if (trend.length >= 6 || run.heaps.length >= FULL_GCS_NEEDED) {
-      const { judgedOn, early, late, growth } = memoryGrowth(trend, run.heaps);
-      const on =
-        judgedOn === 'heap'
-          ? `heap after ${run.heaps.length} full collections, median of first third ` +
-            `${early.toFixed(1)} -> last third ${late.toFixed(1)} MB`
-          : `RSS (fewer than ${FULL_GCS_NEEDED} full collections), median of first third ` +
-            `${early.toFixed(1)} -> last third ${late.toFixed(1)} MiB`;
+      const memory = memoryGrowth(trend, run.heaps);
       checks.push({
         name: `memory growth after warm-up < ${GROWTH_LIMIT * 100} %`,
-        ok: growth < GROWTH_LIMIT,
-        detail: `${on} (${(growth * 100).toFixed(2)} %); RSS settled ${rss0.toFixed(1)} -> ${rss1.toFixed(1)} MiB`,
+        verdict: memory.verdict,
+        detail: `${memoryDetail(memory)}; RSS settled ${rss0.toFixed(1)} -> ${rss1.toFixed(1)} MiB`,
       });
     } else {
       console.log(
@@ -301,7 +335,7 @@ async function main(): Promise<void> {
     const removed = [...series0].filter((s) => !series1.has(s));
     checks.push({
       name: 'series unchanged after warm-up',
-      ok: added.length === 0 && removed.length === 0,
+      verdict: verdict(added.length === 0 && removed.length === 0),
       detail:
         `${series0.size} -> ${series1.size}` +
         (added.length ? `; added ${added.slice(0, 5).join(', ')}` : '') +
@@ -310,11 +344,15 @@ async function main(): Promise<void> {
     const growth = text1.length / text0.length - 1;
     checks.push({
       name: '/metrics size within 10 % after warm-up',
-      ok: growth < 0.1,
+      verdict: verdict(growth < 0.1),
       detail: `${kb(text0)} -> ${kb(text1)} KB (${(growth * 100).toFixed(1)} %)`,
     });
     const ready = await fetch(`${url}/readyz`);
-    checks.push({ name: 'still ready', ok: ready.status === 200, detail: `${ready.status}` });
+    checks.push({
+      name: 'still ready',
+      verdict: verdict(ready.status === 200),
+      detail: `${ready.status}`,
+    });
   } finally {
     await server?.stop();
   }
@@ -326,10 +364,18 @@ async function main(): Promise<void> {
   console.log(`responses: ${totals?.total ?? 0} (${statuses})`);
   const errors = logErrors(server);
   if (errors.length) console.log(`error log lines (first ${errors.length}):\n${errors.join('\n')}`);
-  for (const c of checks) console.log(`${c.ok ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`);
-  const failed = checks.filter((c) => !c.ok);
-  console.log(failed.length === 0 ? 'soak: PASS' : `soak: FAIL (${failed.length} bound broken)`);
-  process.exitCode = failed.length === 0 ? 0 : 1;
+  for (const c of checks) console.log(`${c.verdict}  ${c.name}: ${c.detail}`);
+  const failed = checks.filter((c) => c.verdict === 'FAIL');
+  const unresolved = checks.filter((c) => c.verdict === 'UNRESOLVED');
+  if (failed.length) console.log(`soak: FAIL (${failed.length} bound broken)`);
+  else if (unresolved.length) {
+    console.log(
+      `soak: UNRESOLVED (${unresolved.map((c) => c.name).join(', ')}): no bound broken, but not ` +
+        'a pass either; a longer soak (--seconds=600) reads more full collections',
+    );
+  } else console.log('soak: PASS');
+  // 3, not 0: an unresolved bound is not a pass; not 1: nothing was shown to break.
+  process.exitCode = failed.length ? 1 : unresolved.length ? 3 : 0;
 }
 
 main().catch((err: unknown) => {
