@@ -2,7 +2,7 @@ import type { PushMetricExporter } from './optional-sdk.js';
 
 type ResourceMetrics = Parameters<PushMetricExporter['export']>[0];
 
-/** The data points and metrics of one export. */
+/** How much one export carries, to say what a failed last push dropped. */
 export interface ExportCounts {
   points: number;
   metrics: number;
