@@ -9,6 +9,11 @@ interface Entry {
   joules: Record<Scope, number>;
   /** Σ joules × gCO2e/kWh, for the intensity averaged over the energy it priced. */
   weighted: Record<Scope, number>;
+  /**
+   * The one intensity it priced at, NaN once it priced at two: Σ J × I ÷ Σ J is I only to a
+   * rounding (321.99999999999994 for 322), and a source held at one value says that value.
+   */
+  only: number;
 }
 
 /**
@@ -25,6 +30,10 @@ export class IntensityMix {
     const reading = sample.intensity;
     if (reading === null) return;
     const entry = this.entryOf(reading.source, reading.isEstimated, reading.stale);
+    if (entry.only !== reading.carbonIntensity) {
+      entry.only =
+        entry.joules.host + entry.joules.process > 0 ? Number.NaN : reading.carbonIntensity;
+    }
     entry.joules.host += sample.hostJoules;
     entry.joules.process += sample.processJoules;
     entry.weighted.host += sample.hostJoules * reading.carbonIntensity;
@@ -46,7 +55,7 @@ export class IntensityMix {
         stale: e.stale,
         joules: e.joules[scope],
         share: e.joules[scope] / total,
-        carbonIntensity: e.weighted[scope] / e.joules[scope],
+        carbonIntensity: Number.isNaN(e.only) ? e.weighted[scope] / e.joules[scope] : e.only,
       }))
       .sort((a, b) => b.joules - a.joules);
   }
@@ -62,6 +71,7 @@ export class IntensityMix {
       stale,
       joules: { host: 0, process: 0 },
       weighted: { host: 0, process: 0 },
+      only: Number.NaN,
     };
     this.entries.push(entry);
     return entry;

@@ -50,6 +50,17 @@ describe('IntensityMix: which grid sources priced the energy', () => {
     expect(mix.of('host').map((s) => s.share)).to.deep.equal([0.5, 0.5]);
   });
 
+  it('gives a source that priced at one intensity that intensity exactly, whatever its energies', () => {
+    // Σ J × 322 ÷ Σ J came out 321.99999999999994 for such energies (CI, stop 55).
+    const mix = new IntensityMix();
+    const live = reading('electricity-maps', 322);
+    for (const joules of [0.1, 0.2, 0.7, 5.87, 0.3, 1.1]) mix.add(sample(joules, joules, live));
+    mix.add(sample(2.99, 2.99, reading('annual-average', 342, { estimated: true })));
+    for (const scope of ['host', 'process'] as const) {
+      expect(mix.of(scope).map((s) => s.carbonIntensity)).to.deep.equal([322, 342]);
+    }
+  });
+
   it('tells a stale value apart, leaves unpriced energy out, and shares nothing of nothing', () => {
     const mix = new IntensityMix();
     expect(mix.of('process')).to.deep.equal([]);
