@@ -31,6 +31,7 @@ import {
   otlpExporterTimeout,
   otlpMetricExporter,
   PrometheusText,
+  periodicTimes,
   reportingPushFailures,
   SCOPE,
   stderrLogger,
@@ -103,11 +104,6 @@ function exposition(reader: PrometheusExporter, serializer: PrometheusText): () 
   };
 }
 
-function numberFromEnv(env: Env, name: string, fallback: number): number {
-  const value = Number(env[name]);
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-}
-
 /** A log function that writes through whatever logger `current` gives at the call. */
 function forwardTo(
   current: () => WarningLogger,
@@ -131,14 +127,8 @@ async function otlpReader(
   metricProducers: MetricProducer[],
   logger: WarningLogger,
 ): Promise<OtlpReader> {
-  const exportIntervalMillis = numberFromEnv(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
-  // The SDK refuses a timeout over the interval, and the default timeout (30 s) is over a
-  // usual short interval; the config refuses one the user set over it. 0 (the spec's
-  // indefinite) is the longest a push may take: the interval.
-  const given = env.OTEL_METRIC_EXPORT_TIMEOUT?.trim() === '0';
-  const exportTimeoutMillis = given
-    ? exportIntervalMillis
-    : Math.min(numberFromEnv(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000), exportIntervalMillis);
+  // The config refused a timeout the user set over the interval; 0 and the default are cut to it.
+  const { exportIntervalMillis, exportTimeoutMillis } = periodicTimes(env);
   const exporter = await otlpMetricExporter(
     env,
     'OTEL_EXPORTER_OTLP_ENDPOINT',

@@ -154,7 +154,12 @@ export {
   withCurrentGauges,
 } from './otel/current-gauges.js';
 export { diagLevelOf, installMaskingDiag, maskingDiagLogger } from './otel/diag.js';
-export { MIN_EXPORT_INTERVAL_MS, otlpExporterTimeout } from './otel/export-times.js';
+export {
+  MIN_EXPORT_INTERVAL_MS,
+  otlpExporterTimeout,
+  type PeriodicTimes,
+  periodicTimes,
+} from './otel/export-times.js';
 export {
   CarbonscopeInstrumentation,
   type CarbonscopeInstrumentationConfig,

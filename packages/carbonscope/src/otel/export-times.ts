@@ -1,4 +1,4 @@
-import { type Env, integerSetting, parseEnv } from '../settings.js';
+import { checkedInteger, type Env, integerSetting, parseEnv } from '../settings.js';
 
 /**
  * The shortest OTEL_METRIC_EXPORT_INTERVAL accepted: a push every millisecond or so keeps a core
@@ -50,4 +50,31 @@ export function otlpExporterTimeout(env: Env, readerTimeoutMs: number): number {
     timeouts.OTEL_EXPORTER_OTLP_TIMEOUT ??
     OTLP_TIMEOUT_MS;
   return Math.floor(Math.min(own, readerTimeoutMs));
+}
+
+/** The periodic reader's interval and timeout, from settings already checked. */
+export interface PeriodicTimes {
+  exportIntervalMillis: number;
+  exportTimeoutMillis: number;
+  /** The user set a timeout over the interval: cut to it, worth a word. */
+  timeoutOverInterval: boolean;
+}
+
+/**
+ * OTEL_METRIC_EXPORT_INTERVAL and OTEL_METRIC_EXPORT_TIMEOUT as a periodic reader takes them:
+ * the SDK refuses a timeout over the interval, and a short interval alone (the default 30 s
+ * timeout) is a usual setting, so the timeout becomes the interval, as NodeSDK does. 0, the
+ * spec's indefinite, is as long as a push may take: the interval. For register's own provider
+ * and the service's SDK alike, so that one setting means one thing in both.
+ */
+export function periodicTimes(env: Env): PeriodicTimes {
+  const exportIntervalMillis = checkedInteger(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
+  const given = checkedInteger(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000);
+  const timeout = given === 0 ? exportIntervalMillis : given;
+  return {
+    exportIntervalMillis,
+    exportTimeoutMillis: Math.min(timeout, exportIntervalMillis),
+    timeoutOverInterval:
+      timeout > exportIntervalMillis && Boolean(env.OTEL_METRIC_EXPORT_TIMEOUT?.trim()),
+  };
 }

@@ -16,6 +16,8 @@ import {
   MIN_EXPORT_INTERVAL_MS,
   OTLP_TIMEOUTS,
   otlpExporterTimeout,
+  type PeriodicTimes,
+  periodicTimes,
   timeoutSetting,
 } from './export-times.js';
 import { type LastPush, lastPushWithin } from './last-push.js';
@@ -121,27 +123,15 @@ function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: L
   return server;
 }
 
-interface ReaderTimes {
-  exportIntervalMillis: number;
-  exportTimeoutMillis: number;
-}
-
-/**
- * The periodic reader's interval and timeout. The SDK refuses a timeout over the interval. A
- * short interval alone (the default 30 s timeout) is a usual setting, so the timeout becomes the
- * interval, as NodeSDK does; only a timeout the user set over it is worth a warning.
- */
-function readerTimes(env: Env, logger: Logger): ReaderTimes {
-  const exportIntervalMillis = checkedInteger(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
-  const given = checkedInteger(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000);
-  // 0, the spec's indefinite: as long as the SDK allows, the interval, with nothing to warn of.
-  const timeout = given === 0 ? exportIntervalMillis : given;
-  if (timeout > exportIntervalMillis && env.OTEL_METRIC_EXPORT_TIMEOUT?.trim()) {
+/** The periodic reader's times (periodicTimes), with a word where the user's timeout was cut. */
+function readerTimes(env: Env, logger: Logger): PeriodicTimes {
+  const times = periodicTimes(env);
+  if (times.timeoutOverInterval) {
     logger.warn(
-      `OTEL_METRIC_EXPORT_TIMEOUT (${timeout}) is over OTEL_METRIC_EXPORT_INTERVAL (${exportIntervalMillis}): the interval is used`,
+      `OTEL_METRIC_EXPORT_TIMEOUT (${env.OTEL_METRIC_EXPORT_TIMEOUT?.trim()}) is over OTEL_METRIC_EXPORT_INTERVAL (${times.exportIntervalMillis}): the interval is used`,
     );
   }
-  return { exportIntervalMillis, exportTimeoutMillis: Math.min(timeout, exportIntervalMillis) };
+  return times;
 }
 
 async function readerFor(
@@ -155,11 +145,12 @@ async function readerFor(
   open: () => boolean,
 ): Promise<Reader | undefined> {
   const metricProducers = [histograms];
-  const periodic = (inner: PushMetricExporter, times: ReaderTimes) =>
+  const periodic = (inner: PushMetricExporter, times: PeriodicTimes) =>
     new sdk.PeriodicExportingMetricReader({
       exporter: gated(inner, open),
       metricProducers,
-      ...times,
+      exportIntervalMillis: times.exportIntervalMillis,
+      exportTimeoutMillis: times.exportTimeoutMillis,
     });
   switch (exporter) {
     case 'prometheus': {

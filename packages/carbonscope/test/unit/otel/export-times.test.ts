@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { otlpExporterTimeout } from '../../../src/index.js';
+import { otlpExporterTimeout, periodicTimes } from '../../../src/index.js';
 import { SettingsError } from '../../../src/settings.js';
 
 /** The SettingsError otlpExporterTimeout throws for `env`, or a failure when it returns. */
@@ -78,5 +78,40 @@ describe('otlpExporterTimeout', () => {
     expect(otlpExporterTimeout({}, 1500.7)).to.equal(1500);
     expect(otlpExporterTimeout({}, 2 ** 40)).to.equal(10_000);
     expect(otlpExporterTimeout({}, Number.POSITIVE_INFINITY)).to.equal(10_000);
+  });
+});
+
+describe('periodicTimes: one reading of the reader settings, for register and the service', () => {
+  const times = (env: Record<string, string>) => periodicTimes(env);
+
+  it('defaults to 60 s and 30 s, and cuts the default timeout to a shorter interval unflagged', () => {
+    expect(times({})).to.deep.equal({
+      exportIntervalMillis: 60_000,
+      exportTimeoutMillis: 30_000,
+      timeoutOverInterval: false,
+    });
+    expect(times({ OTEL_METRIC_EXPORT_INTERVAL: '5000' })).to.deep.equal({
+      exportIntervalMillis: 5000,
+      exportTimeoutMillis: 5000,
+      timeoutOverInterval: false,
+    });
+  });
+
+  it("reads 0 (the spec's indefinite) as the interval, and flags only a timeout set over it", () => {
+    expect(
+      times({ OTEL_METRIC_EXPORT_INTERVAL: '5000', OTEL_METRIC_EXPORT_TIMEOUT: '0' }),
+    ).to.deep.equal({
+      exportIntervalMillis: 5000,
+      exportTimeoutMillis: 5000,
+      timeoutOverInterval: false,
+    });
+    expect(
+      times({ OTEL_METRIC_EXPORT_INTERVAL: '5000', OTEL_METRIC_EXPORT_TIMEOUT: '9000' }),
+    ).to.deep.equal({
+      exportIntervalMillis: 5000,
+      exportTimeoutMillis: 5000,
+      timeoutOverInterval: true,
+    });
+    expect(times({ OTEL_METRIC_EXPORT_TIMEOUT: ' 2000 ' }).exportTimeoutMillis).to.equal(2000);
   });
 });
