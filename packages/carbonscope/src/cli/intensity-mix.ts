@@ -10,10 +10,12 @@ interface Entry {
   /** Σ joules × gCO2e/kWh, for the intensity averaged over the energy it priced. */
   weighted: Record<Scope, number>;
   /**
-   * The one intensity it priced at, NaN once it priced at two: Σ J × I ÷ Σ J is I only to a
-   * rounding (321.99999999999994 for 322), and a source held at one value says that value.
+   * The lowest and highest intensity it priced at. Σ J × I ÷ Σ J lies between them, but only
+   * to a rounding (321.99999999999994 for a source held at 322): it is kept within them, and a
+   * source held at one value says that value.
    */
-  only: number;
+  lowest: number;
+  highest: number;
 }
 
 /**
@@ -30,10 +32,8 @@ export class IntensityMix {
     const reading = sample.intensity;
     if (reading === null) return;
     const entry = this.entryOf(reading.source, reading.isEstimated, reading.stale);
-    if (entry.only !== reading.carbonIntensity) {
-      entry.only =
-        entry.joules.host + entry.joules.process > 0 ? Number.NaN : reading.carbonIntensity;
-    }
+    entry.lowest = Math.min(entry.lowest, reading.carbonIntensity);
+    entry.highest = Math.max(entry.highest, reading.carbonIntensity);
     entry.joules.host += sample.hostJoules;
     entry.joules.process += sample.processJoules;
     entry.weighted.host += sample.hostJoules * reading.carbonIntensity;
@@ -55,7 +55,10 @@ export class IntensityMix {
         stale: e.stale,
         joules: e.joules[scope],
         share: e.joules[scope] / total,
-        carbonIntensity: Number.isNaN(e.only) ? e.weighted[scope] / e.joules[scope] : e.only,
+        carbonIntensity: Math.min(
+          e.highest,
+          Math.max(e.lowest, e.weighted[scope] / e.joules[scope]),
+        ),
       }))
       .sort((a, b) => b.joules - a.joules);
   }
@@ -71,7 +74,8 @@ export class IntensityMix {
       stale,
       joules: { host: 0, process: 0 },
       weighted: { host: 0, process: 0 },
-      only: Number.NaN,
+      lowest: Number.POSITIVE_INFINITY,
+      highest: Number.NEGATIVE_INFINITY,
     };
     this.entries.push(entry);
     return entry;
