@@ -7,6 +7,7 @@ import {
   MIN_EXPORT_INTERVAL_MS,
   otlpSecretsOf,
   parseEnv,
+  periodicTimes,
   type Settings,
   SettingsError,
   secretsOf as settingsSecrets,
@@ -143,12 +144,12 @@ export function readDotenv(path = '.env'): Env {
  * The SDK refuses an export timeout over the interval, so a service set so would exit at start
  * with the SDK's words; a timeout left at its default is bounded by the interval instead.
  */
-function checkExportTimeout(interval: number | undefined, timeout: number | undefined): void {
-  // 0, indefinite, is bounded by the interval as the default is.
-  if (timeout === undefined || timeout === 0 || timeout <= (interval ?? 60_000)) return;
+function checkExportTimeout(env: Env, interval: number | undefined): void {
+  // The reader's own reading (0, indefinite, and the default are bounded by the interval).
+  if (!periodicTimes(env).timeoutOverInterval) return;
   throw new SettingsError(
     'OTEL_METRIC_EXPORT_TIMEOUT',
-    `${timeout} ms is over OTEL_METRIC_EXPORT_INTERVAL (${interval ?? '60000, its default'}): a push may not outlast the interval between pushes`,
+    `${env.OTEL_METRIC_EXPORT_TIMEOUT?.trim()} ms is over OTEL_METRIC_EXPORT_INTERVAL (${interval ?? '60000, its default'}): a push may not outlast the interval between pushes`,
   );
 }
 
@@ -156,7 +157,7 @@ function checkExportTimeout(interval: number | undefined, timeout: number | unde
 export function loadConfig(env: Env = process.env): Config {
   const library = loadSettings(env);
   const s = parseEnv(schema, env);
-  checkExportTimeout(s.OTEL_METRIC_EXPORT_INTERVAL, s.OTEL_METRIC_EXPORT_TIMEOUT);
+  checkExportTimeout(env, s.OTEL_METRIC_EXPORT_INTERVAL);
   checkOtelLists(env);
   return {
     port: s.PORT,
