@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { childEnv } from '#library-tests/helpers/child-env.js';
 import { findSample } from '#library-tests/helpers/metrics.js';
+import type { Spawned } from '#library-tests/helpers/spawn.js';
 import { projectRoot } from '../../src/paths.js';
 import { installedPackages, node24, npmInstall, packLibrary } from '../helpers/packed-library.js';
 import { freePort, spawnUntil } from '../helpers/spawn-server.js';
@@ -62,16 +63,32 @@ const MODES = [
   },
 ];
 
+/**
+ * The endpoint's text. A refused connection or an error status throws, so that a wait that runs
+ * out says which it was (waitFor names the last check's error).
+ */
 async function scrape(port: number): Promise<string> {
+  let res: Response;
   try {
-    const res = await fetch(`http://127.0.0.1:${port}/metrics`);
-    return res.ok ? await res.text() : '';
-  } catch {
-    return '';
+    res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  } catch (err) {
+    const code = (err as { cause?: { code?: string } }).cause?.code;
+    throw new Error(`GET :${port}/metrics: ${code ?? String(err)}`);
   }
+  const body = await res.text();
+  if (!res.ok) throw new Error(`GET :${port}/metrics answered ${res.status}`);
+  return body;
 }
 
-const until = (what: string, ok: () => Promise<boolean>) => waitFor(what, ok, 15_000, 100);
+/**
+ * Waits up to 15 s; a wait that runs out carries the application's stderr, where carbonscope
+ * says why it exports nothing (a port it could not listen on, say).
+ */
+const until = (what: string, app: Spawned, ok: () => Promise<boolean>) =>
+  waitFor(what, ok, 15_000, 100).catch((err: unknown) => {
+    const stderr = app.stderr.join('\n').trim() || '(empty)';
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\napp stderr: ${stderr}`);
+  });
 
 describe('the packed library in fresh projects (examples/)', function () {
   // npm installs from its cache (the registry for what it has not seen), then runs each example.
@@ -182,7 +199,7 @@ cs.measure('job', () => 42).then(({ result, footprint }) => {
           });
           try {
             // Metrics exist once carbonscope has joined (or started) an SDK: after its first sample.
-            await until('carbonscope metrics', async () =>
+            await until('carbonscope metrics', app, async () =>
               (await scrape(metricsPort)).includes(mode.names.host),
             );
             const base = `http://127.0.0.1:${port}`;
@@ -198,7 +215,7 @@ cs.measure('job', () => 42).then(({ result, footprint }) => {
               });
             // A request is counted at the sample after it ends, so the five may land in two
             // samples: wait for all of them, not only for the first route's.
-            await until('three /users/:id operations, one /hello, one unmatched', async () => {
+            await until('three /users/:id operations, one /hello, one unmatched', app, async () => {
               text = await scrape(metricsPort);
               const unmatched = count('unmatched') ?? 0;
               return (
