@@ -1,0 +1,90 @@
+/**
+ * What `carbonscope run` wrote on a real NVIDIA H200 beside the real nvidia-smi and pmon
+ * (test/fixtures/energy/h200/call7, tools/device/go9.sh): its emissions.csv read back as a
+ * CodeCarbon user would, against the --json report of the same runs. The figures are real, so
+ * the checks are the relations between columns that must hold whatever the machine measured.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { parseEmissionsCsv } from '../../../src/cli/csv.js';
+import { libraryRoot } from '../../../src/paths.js';
+
+const JOULES_PER_KWH = 3.6e6;
+
+interface ComponentJson {
+  component: string;
+  source: string;
+  estimated: boolean;
+  joules: number;
+}
+
+interface RunJson {
+  runId: string;
+  durationSeconds: number;
+  energy: { joules: number; known: boolean; unknownReason?: string; components: ComponentJson[] };
+  host: { components: ComponentJson[]; gpus: Array<{ device: string; name: string }> };
+  grid: { zone: string; carbonIntensity: number };
+  measurement: { gpuShare?: { read: boolean } };
+}
+
+const fixture = (...parts: string[]) =>
+  readFileSync(join(libraryRoot, 'test', 'fixtures', ...parts), 'utf8');
+const runJson = (name: string): RunJson => JSON.parse(fixture('energy', 'h200', 'call7', name));
+const gpuJoules = (components: ComponentJson[]) =>
+  components.find((c) => c.component === 'gpu')?.joules;
+
+describe('run on a real H200: the CodeCarbon CSV beside the report (call7)', () => {
+  const csv = parseEmissionsCsv(fixture('energy', 'h200', 'call7', 'emissions.csv'));
+  const [loadRow, idleRow] = csv.records;
+  const load = runJson('load.json');
+  const idle = runJson('idle.json');
+
+  it("writes CodeCarbon 3.3.2's own header, one row per run, in the order they ran", () => {
+    const theirs = parseEmissionsCsv(fixture('codecarbon', 'emissions-formats.csv')).header;
+    expect(csv.header).to.deep.equal(theirs);
+    expect(csv.records.map((r) => r.run_id)).to.deep.equal([load.runId, idle.runId]);
+  });
+
+  it("a GPU load's row adds up: its parts, its report, its emissions and its power", () => {
+    const n = (column: string) => Number(loadRow?.[column]);
+    expect(load.energy.known).to.equal(true);
+    expect(n('duration')).to.equal(load.durationSeconds);
+    // A process's row has CPU and GPU; its RAM share is no column (CodeCarbon's process mode).
+    expect(loadRow?.ram_energy).to.equal('');
+    expect(n('energy_consumed')).to.be.closeTo(n('cpu_energy') + n('gpu_energy'), 1e-12);
+    expect(n('energy_consumed') * JOULES_PER_KWH).to.be.closeTo(load.energy.joules, 1e-6);
+    expect(n('pue')).to.equal(1);
+    expect(n('emissions')).to.be.closeTo(
+      (n('energy_consumed') * load.grid.carbonIntensity) / 1000,
+      1e-12,
+    );
+    expect(n('gpu_power')).to.be.closeTo((n('gpu_energy') * JOULES_PER_KWH) / n('duration'), 1e-9);
+    expect(n('emissions_rate')).to.be.closeTo(n('emissions') / n('duration'), 1e-15);
+  });
+
+  it("gives the command a share of the GPU's measured energy, never more than the GPU's", () => {
+    const command = gpuJoules(load.energy.components) ?? Number.NaN;
+    const whole = gpuJoules(load.host.components) ?? Number.NaN;
+    expect(load.measurement.gpuShare).to.deep.equal({ read: true });
+    expect(Number(loadRow?.gpu_energy) * JOULES_PER_KWH).to.be.closeTo(command, 1e-6);
+    // 8 s of matrix products inside 15.4 s of Python and CUDA start-up: most, not all.
+    expect(command / whole).to.be.within(0.5, 1);
+    expect(loadRow?.gpu_count).to.equal('1');
+    expect(loadRow?.gpu_model).to.equal('1 x NVIDIA H200');
+    expect(Number(loadRow?.gpu_utilization_percent)).to.be.within(1, 100);
+  });
+
+  it('an idle command: no energy figure written, the GPU still counted and idle', () => {
+    expect(idle.energy.known).to.equal(false);
+    expect(idle.energy.unknownReason).to.match(/10 ms/);
+    for (const column of ['emissions', 'energy_consumed', 'cpu_energy', 'gpu_energy']) {
+      expect(idleRow?.[column], column).to.equal('');
+    }
+    // pmon saw nothing of it on the SMs: its GPU share is a measured 0 J in the report.
+    expect(gpuJoules(idle.energy.components)).to.equal(0);
+    expect(gpuJoules(idle.host.components)).to.be.greaterThan(0);
+    expect(idleRow?.gpu_count).to.equal('1');
+    expect(idleRow?.gpu_utilization_percent).to.equal('0.0');
+  });
+});
