@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # After this stop's `run` changes (helper, run-edges): the CodeCarbon CSV's number format and
 # gpu_utilization_percent, and --json's measurement.gpuShare, against the real nvidia-smi/pmon.
-# Prepared in stop 55 and not yet run: no machine was lent for that call. Run it when one is.
+# Prepared in stop 55, when no machine was lent for it; ran in stop 56 (its output: call7 of
+# packages/carbonscope/test/fixtures/energy/h200). node.tgz and lib.tgz: a node binary and
+# `npm install --prefix lib` of the packed library, carried (git ignores them).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 W=/tmp/devcap9; rm -rf "$W"; mkdir -p "$W"; cd "$W"
