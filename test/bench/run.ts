@@ -25,7 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { findSample } from '#library-tests/helpers/metrics.js';
 import { projectRoot } from '../../src/paths.js';
-import { freePort } from '../helpers/spawn-server.js';
+import { freePort, freePorts } from '../helpers/spawn-server.js';
 import { allowedCpus, type CpuSplit, cpuSplit, pin } from './affinity.js';
 import { FULL_PLAN, QUICK_PLAN, runAttribution } from './attribution.bench.js';
 import { codecarbonSideBySide } from './codecarbon.js';
@@ -989,8 +989,8 @@ async function checkSwitched(options: StartOptions, answered: Map<string, number
 
 async function sameProcessSwitch(): Promise<void> {
   const name = 'Express GET /hello, one process';
-  const switchPort = await freePort();
-  const options = express('express-switch', await freePort());
+  const [switchPort, port] = (await freePorts(2)) as [number, number];
+  const options = express('express-switch', port);
   const server = await startServer({
     ...options,
     nodeArgs: [...(options.nodeArgs ?? []), '--import', SWITCH_ENTRY],

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/paths.js';
-import { freePort } from './spawn-server.js';
+import { freePorts } from './spawn-server.js';
 import { waitFor } from './wait.js';
 
 export const COLLECTOR_CONFIG = join(projectRoot, 'otel-collector', 'config.yaml');
@@ -44,12 +44,7 @@ export interface RunningCollector {
  * extension reports it ready.
  */
 export async function startCollector(settings: string[] = []): Promise<RunningCollector> {
-  const [grpc, http, exporter, health] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
+  const [grpc, http, exporter, health] = await freePorts(4);
   const set = [
     `receivers::otlp::protocols::grpc::endpoint=127.0.0.1:${grpc}`,
     `receivers::otlp::protocols::http::endpoint=127.0.0.1:${http}`,

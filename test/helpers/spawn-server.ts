@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { childEnv } from '#library-tests/helpers/child-env.js';
+import { freePort, freePorts } from '#library-tests/helpers/ports.js';
 import { type Spawned, spawnUntil } from '#library-tests/helpers/spawn.js';
 import { tempDirUntilExit } from '#library-tests/helpers/temp-dir.js';
 import { projectRoot } from '../../src/paths.js';
@@ -20,17 +20,7 @@ export interface SpawnedServer extends Spawned {
   port: number;
 }
 
-/** A free loopback port, for a process that must be told its port up front. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
+export { freePort, freePorts };
 
 /** Polls `GET /readyz` until it answers 200 (the model loaded, the first sample taken). */
 export async function untilReady(url: string, timeoutMs = 30_000): Promise<void> {

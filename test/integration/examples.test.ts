@@ -9,7 +9,7 @@ import { findSample } from '#library-tests/helpers/metrics.js';
 import type { Spawned } from '#library-tests/helpers/spawn.js';
 import { projectRoot } from '../../src/paths.js';
 import { installedPackages, node24, npmInstall, packLibrary } from '../helpers/packed-library.js';
-import { freePort, spawnUntil } from '../helpers/spawn-server.js';
+import { freePorts, spawnUntil } from '../helpers/spawn-server.js';
 import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
@@ -181,7 +181,7 @@ cs.measure('job', () => 42).then(({ result, footprint }) => {
       for (const mode of MODES) {
         it(`per-route energy under the route template, ${mode.name}`, async () => {
           const node = await example.node();
-          const [port, metricsPort] = [await freePort(), await freePort()];
+          const [port, metricsPort] = (await freePorts(2)) as [number, number];
           const app = await spawnUntil(node, ['--import', mode.importFlag, 'server.js'], {
             cwd: dir,
             env: childEnv({

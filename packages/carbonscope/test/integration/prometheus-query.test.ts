@@ -6,7 +6,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -24,17 +23,9 @@ import {
   scaphandreExposition,
   shopCluster,
 } from '../helpers/exporters.js';
+import { freePort } from '../helpers/ports.js';
 
 const WEB = containerId('web');
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as { port: number };
-  s.close();
-  await once(s, 'close');
-  return port;
-}
 
 describe('exporters through the Prometheus query API', function () {
   this.timeout(60_000);

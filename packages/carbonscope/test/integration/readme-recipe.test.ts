@@ -1,11 +1,10 @@
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { libraryRoot } from '../../src/paths.js';
 import { StubElectricityMaps } from '../fixtures/grid/stub-electricity-maps.js';
 import { childEnv } from '../helpers/child-env.js';
+import { freePort } from '../helpers/ports.js';
 import { type Spawned, spawnUntil } from '../helpers/spawn.js';
 
 /**
@@ -18,15 +17,6 @@ function recipe(): string {
   const block = blocks.find((b) => b.includes('new CarbonscopeInstrumentation({ histograms })'));
   if (block === undefined) throw new Error('the README has no recipe with local histograms');
   return block;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as { port: number };
-  s.close();
-  await once(s, 'close');
-  return port;
 }
 
 const GAUGE = /^carbonscope_grid_carbon_intensity\{[^}]*carbonscope_grid_source="([^"]+)"/gm;
