@@ -484,10 +484,11 @@ export interface RowOptions {
 /**
  * Whether GPUs were looked for and none is read: no GPU source runs though one was tried (not
  * `--source estimate`). A GPU source that runs but listed none is not this: how many there are
- * is not known.
+ * is not known; nor is a host source that reads a GPU (powermetrics' Apple GPU line).
  */
 function noGpuFound(report: Report, sought: boolean): boolean {
   if (!sought || report.host.gpus.length > 0) return false;
+  if (report.host.components.some((c) => c.component === 'gpu')) return false;
   return !report.measurement.sources.some((s) => s.kind === 'gpu');
 }
 

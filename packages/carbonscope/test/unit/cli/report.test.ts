@@ -322,6 +322,28 @@ describe('run report and CSV row', () => {
     expect(unsought.gpu_model).to.equal(undefined);
   });
 
+  it("keeps a host source's GPU energy (powermetrics' Apple GPU) where nvidia-smi found none", () => {
+    // macOS: no nvidia-smi, but powermetrics (a host source) reads the GPU's power.
+    const { power, totals } = snapshot();
+    const apple = snapshot({
+      sources: [{ name: 'powermetrics', kind: 'host', estimated: false }],
+      power: power.map((p) => ({ ...p, source: 'powermetrics' })),
+      totals,
+    });
+    const monitor = buildReport({ ...base, command: 'monitor', snapshot: apple, gpus: [] });
+    const row = reportToRow(monitor, HOST, base.endedAt);
+    // 900 J of GPU energy at PUE 1.2 over 10 s, not CodeCarbon's no-GPU zeros.
+    expect(row.gpu_energy).to.be.closeTo((900 * 1.2) / 3.6e6, 1e-12);
+    expect(row.gpu_power).to.be.closeTo(108, 1e-9);
+    expect(row.gpu_count).to.equal(undefined);
+    const parts = ['cpu_energy', 'gpu_energy', 'ram_energy'] as const;
+    const sum = parts.reduce((s, c) => s + Number(row[c] ?? 0), 0);
+    expect(sum).to.be.closeTo(Number(row.energy_consumed), 1e-15);
+    // run: the GPU is there but none of its energy is the command's: unknown, not 0.
+    const run = buildReport({ ...base, command: 'run', snapshot: apple, gpus: [] });
+    expect(reportToRow(run, HOST, base.endedAt).gpu_energy).to.equal(undefined);
+  });
+
   it('writes gpu_model as CodeCarbon 3.3.2 does: counts per model, joined with nothing', () => {
     const h200 = { device: 'gpu0', name: 'NVIDIA H200' };
     expect(codeCarbonGpuModel([h200])).to.equal('1 x NVIDIA H200');
