@@ -117,6 +117,18 @@ function meanIntensity(sources: readonly PricedSource[]): number {
   return sources.reduce((sum, s) => sum + s.joules * s.carbonIntensity, 0) / joules;
 }
 
+/**
+ * One source's intensity as the emissions used it: its average over the energy it priced where
+ * that moved during the run (Electricity Maps' hourly values over a long monitor), which the last
+ * sample's would not explain; the last sample's otherwise, as it is the same.
+ */
+function singleIntensityText(last: number, priced: PricedSource | undefined): string {
+  if (priced && sig(priced.carbonIntensity) !== sig(last)) {
+    return `${sig(priced.carbonIntensity)} gCO2e/kWh on average, from`;
+  }
+  return `${sig(last)} gCO2e/kWh from`;
+}
+
 /** A share in whole percent, never a 0 % or 100 % of a source that priced some, not all. */
 function percentText(share: number): string {
   const percent = Math.round(share * 100);
@@ -177,7 +189,7 @@ export function formatSummary(report: Report): string {
   } else {
     const flags = intensityFlags(grid.source, grid.estimated, grid.stale);
     lines.push(
-      `  emissions: ${atLeast(report)}${formatGrams(emissions.grams)} CO2e (zone ${grid.zone}: ${sig(grid.carbonIntensity)} gCO2e/kWh from ${grid.source}, ${flags}; PUE ${report.pue})`,
+      `  emissions: ${atLeast(report)}${formatGrams(emissions.grams)} CO2e (zone ${grid.zone}: ${singleIntensityText(grid.carbonIntensity, grid.sources[0])} ${grid.source}, ${flags}; PUE ${report.pue})`,
     );
   }
   lines.push(...sciLines(report));

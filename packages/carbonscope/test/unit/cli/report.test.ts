@@ -698,6 +698,29 @@ describe('run report and CSV row', () => {
     expect(single).to.not.contain('intensity:');
   });
 
+  it("gives one source's intensity over the run, not its last sample's, where it moved", () => {
+    // A long monitor on Electricity Maps: one source, its hourly value moving 400 -> 380. The
+    // emissions follow the average over the energy; the last sample's 400 would not explain them.
+    const moved = {
+      source: 'electricity-maps',
+      estimated: false,
+      stale: false,
+      joules: 216,
+      share: 1,
+      carbonIntensity: 391.25,
+    };
+    const report = buildReport({
+      ...base,
+      command: 'monitor',
+      snapshot: snapshot(),
+      pricedBy: { of: () => [moved] },
+    });
+    expect(report.grid.carbonIntensity).to.equal(400);
+    expect(formatSummary(report)).to.contain(
+      '(zone DE: 391 gCO2e/kWh on average, from electricity-maps, live; PUE 1.2)',
+    );
+  });
+
   it('leaves emissions empty when no grid intensity was known', () => {
     const s = snapshot();
     const report = buildReport({
