@@ -39,8 +39,8 @@ describe('graceful shutdown (spawned service, SIGTERM)', function () {
   this.timeout(60_000);
 
   it('answers every in-flight request, each with Connection: close, then exits 0', async () => {
-    // Each chat waits 1.5 s on the in-process mock LLM, so all 20 are in flight at SIGTERM.
-    const server = await spawnServer({ OTEL_TRACES_EXPORTER: 'none', MOCK_LLM_LATENCY_MS: '1500' });
+    // Each chat waits 2.5 s on the in-process mock LLM, so all 20 are in flight at SIGTERM.
+    const server = await spawnServer({ OTEL_TRACES_EXPORTER: 'none', MOCK_LLM_LATENCY_MS: '2500' });
     const agent = new Agent({ keepAlive: true, maxSockets: 20 });
     try {
       let sent = 0;
@@ -55,10 +55,14 @@ describe('graceful shutdown (spawned service, SIGTERM)', function () {
           }),
         ),
       );
-      // Every request written, then time for the server to read them: a fixed 600 ms from the
-      // start left some unsent on a loaded machine, and SIGTERM then reset their connections.
+      // Every request written, then read by the server before SIGTERM: a request still in the
+      // socket's buffer is an idle connection to Node, which the shutdown closes (a reset). A
+      // fixed wait (400 ms) was too short on a loaded machine: 6 of 20 reset. The barrier: one
+      // more request on a new connection, accepted after theirs; by its answer the server has
+      // read every socket that was readable with it, and the signal comes after.
       await whenSent;
-      await new Promise((r) => setTimeout(r, 400));
+      const barrier = await fetch(`${server.url}/healthz`);
+      await barrier.arrayBuffer();
       const exited = server.stop('SIGTERM');
       const settled = await answers;
       const failed = settled.filter((s) => s.status === 'rejected');
