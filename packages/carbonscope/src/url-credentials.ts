@@ -141,9 +141,11 @@ export function isSecretName(name: string): boolean {
 /**
  * An authority as written that ends `:` or `:digits` right before a `?` or `#`, with an `@`
  * after: the userinfo of `https://admin:#pw@host/`, whose unescaped `#` ends the authority for
- * the parser (host `admin`, fragment `#pw@host/`; digits before it read as a port).
+ * the parser (host `admin`, fragment `#pw@host/`; digits before it read as a port). Past blanks
+ * before the scheme and any run of `/` and `\` after it, which the parser skips as well
+ * (`http:///admin:#pw@host/` is host `admin` to it, and passes z.url).
  */
-const STRAY_USERINFO = /^[a-z][a-z\d+.-]*:\/\/([^/\\?#@]*?):(\d*)([?#].*)@/is;
+const STRAY_USERINFO = /^\s*[a-z][a-z\d+.-]*:[/\\]*([^/\\?#@]*?):(\d*)([?#].*)@/is;
 
 /**
  * The user name and password a URL's writer meant where the parser found none: a password's
@@ -152,7 +154,8 @@ const STRAY_USERINFO = /^[a-z][a-z\d+.-]*:\/\/([^/\\?#@]*?):(\d*)([?#].*)@/is;
  * (`http://host:4318?mail=a@b`) reads so too: hiding too much beats showing a password.
  */
 function strayUserinfo(url: string): StrayUserinfo | undefined {
-  const match = STRAY_USERINFO.exec(url);
+  // Read as the parser reads it, which drops every tab and line break first.
+  const match = STRAY_USERINFO.exec(url.replace(/[\t\n\r]/g, ''));
   if (!match) return undefined;
   const [, username = '', port = '', afterPort = ''] = match;
   return { username, password: `${port}${afterPort}`, afterPort };

@@ -4,7 +4,12 @@ import { UsageError } from '../../src/cli/args.js';
 import { failureOf } from '../../src/cli/failure.js';
 import { redactionList, redactSecrets } from '../../src/log.js';
 import { loadSettings, parseEnv, SettingsError } from '../../src/settings.js';
-import { maskUrlText, urlSecrets, withoutCredentials } from '../../src/url-credentials.js';
+import {
+  credentialsOf,
+  maskUrlText,
+  urlSecrets,
+  withoutCredentials,
+} from '../../src/url-credentials.js';
 
 /** Free text masked against a URL's secrets, as a logger built with them masks a line. */
 const maskedAgainst = (url: string, text: string) =>
@@ -172,6 +177,23 @@ describe('URL masking: every secret stays masked', () => {
     const mail = 'https://collector.example/v1?tenant=acme&contact=ops@acme.example';
     expect(withoutCredentials(mail)).to.equal(mail);
     expect(urlSecrets(mail)).to.deep.equal([]);
+  });
+
+  it('masks such a password behind extra slashes or leading blanks, as the parser reads them', () => {
+    // The parser skips any run of `/` and `\\` after `http:`, trims leading blanks and drops tabs:
+    // these too call host `admin`, port 1234, the rest of the password left in its fragment or query.
+    for (const url of [
+      'http:///admin:1234#PW-SECRET@collector/',
+      'https:////admin:#PW-SECRET@collector/v1',
+      'http://\\admin:1234?PW-SECRET@collector/',
+      ' http://admin:1234#PW-SECRET@collector/',
+      'http:\t//admin:1234#PW-SECRET@collector/',
+    ]) {
+      expect(withoutCredentials(url), url).to.not.contain('SECRET');
+      expect(credentialsOf(url), url).to.not.deep.equal([]);
+      const text = `refused ${url} (${new URL(url).href}/v1/metrics)`;
+      expect(maskedAgainst(url, text), url).to.not.contain('SECRET');
+    }
   });
 
   it('takes a secret-named parameter of the fragment too', () => {
