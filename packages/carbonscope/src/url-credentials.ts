@@ -127,10 +127,14 @@ const SECRET_PREFIXES = ['x-amz-', 'x-goog-'];
 
 /**
  * Whether a name says its value is a credential: a query or fragment parameter's, in any case and
- * percent-encoded or not (`%74oken` is `token` to the server), or a setting's (`LLM_API_KEY`).
+ * percent-encoded or not (`%74oken` is `token` to the server), a tab or line break in it or not,
+ * or a setting's (`LLM_API_KEY`).
  */
 export function isSecretName(name: string): boolean {
-  const plain = percentDecoded(name).trim().toLowerCase();
+  // The URL parser drops a tab or line break anywhere: `to<TAB>ken=` goes out as `token=`.
+  const plain = percentDecoded(name.replace(/[\t\n\r]/g, ''))
+    .trim()
+    .toLowerCase();
   return (
     SECRET_WORDS.test(plain) ||
     SECRET_NAMES.has(plain) ||

@@ -196,6 +196,18 @@ describe('URL masking: every secret stays masked', () => {
     }
   });
 
+  it('reads a parameter name as the parser does: a tab or line break in it is dropped', () => {
+    // `to<TAB>ken=` is sent as `token=`: the parser removes ASCII tabs and newlines everywhere.
+    for (const name of ['to\tken', 'api_\nkey', 's\r\nig']) {
+      for (const url of [`http://collector:4318/v1?${name}=${value}`, `http://c/v1?${name}=ab1`]) {
+        const shown = withoutCredentials(url);
+        expect(shown, url).to.not.match(/SECRET|ab1/);
+        expect(maskUrlText(url.replace('4318', '99999')), url).to.not.match(/SECRET|ab1/);
+        expect(maskedAgainst(url, `refused ${url}`), url).to.not.match(/SECRET|ab1/);
+      }
+    }
+  });
+
   it('takes a secret-named parameter of the fragment too', () => {
     const url = `http://collector:4318/v1#access_token=${value}`;
     expect(maskedAgainst(url, `refused ${url} (${value})`)).to.not.contain('SECRET');
