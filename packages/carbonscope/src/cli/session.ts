@@ -4,7 +4,7 @@ import type { GpuShareReader, ProcessCpuReader } from '../energy/index.js';
 import { type Logger, redactionList, redactSecrets, stderrLogger } from '../log.js';
 import { bindMetrics } from '../otel/bind-metrics.js';
 import { withCurrentGauges } from '../otel/current-gauges.js';
-import { droppedText } from '../otel/dropped-metrics.js';
+import { droppedText, SeenTemporality } from '../otel/dropped-metrics.js';
 import {
   type ExportResult,
   failureOf,
@@ -42,8 +42,11 @@ export const PUSH_TIMEOUT_MS = 3_000;
 /** The meter provider of --otlp and the result of its exporter's latest export. */
 interface OtlpPush {
   provider: import('@opentelemetry/sdk-metrics').MeterProvider;
-  /** The latest export's result, and whether any push got through (the periodic ones count). */
-  outcome: { last?: ExportResult; delivered: boolean };
+  /**
+   * The latest export's result, whether any push got through (the periodic ones count), and
+   * how the pushes expressed their figures (the exporter's temporality preference).
+   */
+  outcome: { last?: ExportResult; delivered: boolean; temporality: SeenTemporality };
   /** The URL pushed to, masked (withoutCredentials), as every line names it. */
   shown: string;
   /** Where pushes that fail are told as they happen (monitor). */
@@ -63,12 +66,13 @@ async function otlpPush(
   periodic: Logger | undefined,
 ): Promise<OtlpPush> {
   const [sdk, resources] = await importSdk('--otlp');
-  const outcome: OtlpPush['outcome'] = { delivered: false };
+  const outcome: OtlpPush['outcome'] = { delivered: false, temporality: new SeenTemporality() };
   const url = otlpMetricsUrl(endpoint);
   const own = await otlpMetricExporter(env, '--otlp', url, PUSH_TIMEOUT_MS);
   const reporting = periodic ? reportingFailures(own, url, periodic) : undefined;
-  const exporter = withResults(reporting ?? own, (result) => {
+  const exporter = withResults(reporting ?? own, (result, metrics) => {
     outcome.last = result;
+    outcome.temporality.see(metrics);
     if (failureOf(result) === undefined) outcome.delivered = true;
   });
   const provider = new sdk.MeterProvider({
@@ -261,9 +265,10 @@ export async function openSession(o: SessionOptions): Promise<Session> {
         return true;
       }
       // The reason may quote the URL's user:password or a header's token: the logger masks them.
-      // OTLP's figures are cumulative: a push that got through has all that was counted to then.
+      // Under cumulative temporality a push that got through has all that was counted to then;
+      // under delta, what was counted since the push before it.
       const dropped = otlp.outcome.delivered
-        ? droppedText(undefined)
+        ? droppedText(undefined, otlp.outcome.temporality.value)
         : "this run's metrics were not delivered";
       logger.error(`could not push metrics to ${otlp.shown}: ${failure}; ${dropped}`);
       // No shutdown: the reader's would push once more and hold the exit as long again.

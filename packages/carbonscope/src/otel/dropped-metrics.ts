@@ -1,6 +1,4 @@
-import type { PushMetricExporter } from './optional-sdk.js';
-
-type ResourceMetrics = Parameters<PushMetricExporter['export']>[0];
+import type { ResourceMetrics } from './optional-sdk.js';
 
 /** How much one export carries, to say what a failed last push dropped. */
 export interface ExportCounts {
@@ -22,12 +20,80 @@ export function countsOf(metrics: ResourceMetrics): ExportCounts {
 }
 
 /**
- * What a last push that does not get through drops, with how much where known: the collector
- * counted nothing since the last push that got through (OTLP's figures are cumulative, a last
- * push has them all).
+ * How the exports' sums and histograms are expressed: all cumulative (OTLP's default), all
+ * delta (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta), or some of each (lowmemory
+ * keeps up-down counters cumulative; carbonscope's own histograms are cumulative whatever the
+ * preference).
  */
-export function droppedText(counts: ExportCounts | undefined): string {
-  const since = 'since the last push that got through';
+export type Temporality = 'cumulative' | 'delta' | 'mixed';
+
+/**
+ * AggregationTemporality.DELTA and DataPointType.GAUGE of @opentelemetry/sdk-metrics (2.x and
+ * 3.x alike): an optional peer, not imported for two numbers.
+ */
+const DELTA = 0;
+const GAUGE = 2;
+
+/**
+ * The temporality the exports seen so far show. Read from the exports, not the preference: the
+ * reader may mix both. Gauges are no evidence (withCurrentGauges makes them delta under any
+ * preference), and what was seen once stays: an export may carry no sum that changed.
+ */
+export class SeenTemporality {
+  private delta = false;
+  private cumulative = false;
+
+  see(metrics: ResourceMetrics): void {
+    for (const scope of metrics.scopeMetrics) {
+      for (const metric of scope.metrics) {
+        if (metric.dataPointType === GAUGE) continue;
+        if (metric.aggregationTemporality === DELTA) this.delta = true;
+        else this.cumulative = true;
+      }
+    }
+  }
+
+  get value(): Temporality {
+    if (!this.delta) return 'cumulative';
+    return this.cumulative ? 'mixed' : 'delta';
+  }
+}
+
+/**
+ * What a failed push that a next export follows leaves: under cumulative temporality nothing
+ * (the next push carries the totals), under delta what it carried, for good.
+ */
+export function retryText(temporality: Temporality): string {
+  switch (temporality) {
+    case 'cumulative':
+      return 'the next export tries again';
+    case 'delta':
+      return 'what each failed push carried is lost (delta temporality)';
+    case 'mixed':
+      return 'what each failed push carried of its delta metrics is lost, the next export carries the others again';
+  }
+}
+
+/** Since when a last push that fails leaves the collector without what was counted. */
+function sinceText(temporality: Temporality): string {
+  switch (temporality) {
+    case 'cumulative':
+      // A cumulative push carries the totals: all since the last one the collector took.
+      return 'since the last push that got through';
+    case 'delta':
+      // A delta push carries what was counted since the push before it, taken or not.
+      return 'since the previous push';
+    case 'mixed':
+      return 'since the previous push, for cumulative metrics since the last push that got through';
+  }
+}
+
+/** What a last push that does not get through drops, with how much where known. */
+export function droppedText(
+  counts: ExportCounts | undefined,
+  temporality: Temporality = 'cumulative',
+): string {
+  const since = sinceText(temporality);
   return counts
     ? `dropped ${counts.points} data points of ${counts.metrics} metrics (what was counted ${since})`
     : `dropped what was counted ${since}`;

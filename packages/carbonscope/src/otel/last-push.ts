@@ -1,7 +1,7 @@
 import { settlesWithin } from '../deadline.js';
 import { type Logger, redactSecrets } from '../log.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
-import { countsOf, droppedText, type ExportCounts } from './dropped-metrics.js';
+import { countsOf, droppedText, type ExportCounts, SeenTemporality } from './dropped-metrics.js';
 import { EXPORT_FAILED, failureOf, type PushMetricExporter } from './optional-sdk.js';
 import type { ReportingExporter } from './push-failures.js';
 
@@ -46,9 +46,9 @@ export interface LastPush {
  * made now, beside the periodic one: an exporter reads its endpoint and headers from the
  * environment as it is when made, which the application may have changed by its end.
  *
- * What does not get through is said in one line, with how much (the collector counted nothing
- * since the last push that got through: OTLP's figures are cumulative, its last push has them
- * all). A push already under way when the stop comes is the SDK's to await: where it outlasts
+ * What does not get through is said in one line, with how much: under cumulative temporality
+ * (OTLP's default) the collector lacks what was counted since the last push that got through,
+ * under delta what was since the push before (droppedText). A push already under way when the stop comes is the SDK's to await: where it outlasts
  * the deadline the line is told then, but its socket or its retry keeps the process up to its
  * own timeout; where it ends sooner, the last push behind it has its deadline from its own
  * start (the stop then waits twice the deadline at most).
@@ -71,18 +71,20 @@ export async function lastPushWithin(
   let pushedAt: number | undefined;
   let told = false;
   let deadlineMs = steadyMs;
+  const temporality = new SeenTemporality();
 
   const tell = (reason: string, counts: ExportCounts | undefined) => {
     if (told) return;
     told = true;
     const why = redactSecrets(reason, secrets);
     logger.warn(
-      `could not push the last metrics to ${shown} within ${deadlineMs / 1000} s: ${why}; ${droppedText(counts)}`,
+      `could not push the last metrics to ${shown} within ${deadlineMs / 1000} s: ${why}; ${droppedText(counts, temporality.value)}`,
     );
   };
 
   const exporter: PushMetricExporter = {
     export: (metrics, done) => {
+      temporality.see(metrics);
       if (!last) {
         periodic.export(metrics, done);
         return;

@@ -91,19 +91,22 @@ const EXPORT_SUCCESS = 0;
 /** ExportResultCode.FAILED, likewise. */
 export const EXPORT_FAILED = 1;
 
+export type ResourceMetrics = Parameters<PushMetricExporter['export']>[0];
+
 /**
- * The exporter, handing each export's result to `onResult`: the reader's forceFlush resolves
- * even when the export failed (the SDK hands the error to its global handler, silent by
- * default), so the result is the only word on whether the collector took the metrics.
+ * The exporter, handing each export's result, with what it carried, to `onResult`: the
+ * reader's forceFlush resolves even when the export failed (the SDK hands the error to its
+ * global handler, silent by default), so the result is the only word on whether the collector
+ * took the metrics.
  */
 export function withResults(
   inner: PushMetricExporter,
-  onResult: (result: ExportResult) => void,
+  onResult: (result: ExportResult, metrics: ResourceMetrics) => void,
 ): PushMetricExporter {
   return {
     export: (metrics, done) =>
       inner.export(metrics, (result) => {
-        onResult(result);
+        onResult(result, metrics);
         done(result);
       }),
     forceFlush: () => inner.forceFlush(),

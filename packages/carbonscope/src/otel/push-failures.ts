@@ -3,7 +3,13 @@ import { FailureRun, FLAP_WINDOW_MS, spellText, tallyText } from '../failure-run
 import { type Logger, redactSecrets } from '../log.js';
 import type { Env } from '../settings.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
-import { countsOf, droppedText, type ExportCounts } from './dropped-metrics.js';
+import {
+  countsOf,
+  droppedText,
+  type ExportCounts,
+  retryText,
+  SeenTemporality,
+} from './dropped-metrics.js';
 import { failureOf, type PushMetricExporter } from './optional-sdk.js';
 
 export { FLAP_WINDOW_MS, REASON_REPEAT_MS } from '../failure-run.js';
@@ -15,9 +21,11 @@ export interface ReportingExporter extends PushMetricExporter {
   /**
    * The process's end began: no periodic export comes after the push under way (if any) and
    * the last one, so no failure is told as one the next export tries again. The push under way
-   * that fails is not told (the last push comes behind it: the reader awaits it first); the
-   * last push that fails is told, once, as what it dropped where `tellsLast`, and not at all
-   * where the caller says it in its own words (lastPushWithin, the CLI's last push).
+   * that fails is not told under cumulative temporality (the last push comes behind it with
+   * the totals: the reader awaits it first), and is under delta, as any failure while running
+   * (what it carried is lost); the last push that fails is told, once, as what it dropped where
+   * `tellsLast`, and not at all where the caller says it in its own words (lastPushWithin, the
+   * CLI's last push).
    */
   ending(tellsLast: boolean): void;
 }
@@ -36,7 +44,8 @@ interface End {
  * then a refusal, by turns) is told again only after REASON_REPEAT_MS, so no interval adds a
  * line. A collector that takes some pushes and refuses others (failures within FLAP_WINDOW_MS
  * of a recovery) is told as flapping, with counts, at most once a window, and steady again once
- * a window passed with none failing (FailureRun). Once the process's end began (`ending`), a
+ * a window passed with none failing (FailureRun). Under delta temporality a failed push's
+ * figures are lost, not carried by the next push, and the line says so (SeenTemporality). Once the process's end began (`ending`), a
  * failure says what is dropped instead, or nothing (see ReportingExporter.ending). The URL's
  * user, password and secret parameters' values (url-credentials.ts) are never shown.
  */
@@ -49,6 +58,7 @@ export function reportingFailures(
   const shown = withoutCredentials(target);
   const secrets = urlSecrets(target);
   const run = new FailureRun();
+  const temporality = new SeenTemporality();
   let end: End | undefined;
 
   const succeeded = () => {
@@ -67,29 +77,39 @@ export function reportingFailures(
     const reason = redactSecrets(failure, secrets);
     const flapping = news === 'flapping' ? ` on and off, ${tallyText(run.tally, 'pushes')}` : '';
     logger.warn(
-      `could not push metrics to ${shown}${flapping}: ${reason}; the next export tries again`,
+      `could not push metrics to ${shown}${flapping}: ${reason}; ${retryText(temporality.value)}`,
     );
   };
 
-  /** A failure at the end: `last` is the push begun after the end began, with its counts. */
-  const failedAtEnd = (failure: string, last: ExportCounts | undefined) => {
+  /**
+   * A failure at the end, of the last push (`last`: begun after the end began, with its counts
+   * where this tells it) or of the push under way.
+   */
+  const failedAtEnd = (failure: string, last: { counts?: ExportCounts } | undefined) => {
+    // Under delta the last push does not carry what the push under way did.
+    if (last === undefined && temporality.value !== 'cumulative') {
+      failedWhileRunning(failure);
+      return;
+    }
     run.failed(failure, now());
-    if (!end?.tellsLast || end.told || last === undefined) return;
+    if (!end?.tellsLast || end.told || last?.counts === undefined) return;
     end.told = true;
     const reason = redactSecrets(failure, secrets);
-    logger.warn(`could not push the last metrics to ${shown}: ${reason}; ${droppedText(last)}`);
+    const dropped = droppedText(last.counts, temporality.value);
+    logger.warn(`could not push the last metrics to ${shown}: ${reason}; ${dropped}`);
   };
 
   return {
     export: (metrics, done) => {
       const begunAtEnd = end !== undefined;
+      temporality.see(metrics);
       // Counted before the push: only for the line that says what a last push dropped.
       const counts = end?.tellsLast ? countsOf(metrics) : undefined;
       exporter.export(metrics, (result) => {
         const failure = failureOf(result);
         if (failure === undefined) succeeded();
         else if (end === undefined) failedWhileRunning(failure);
-        else failedAtEnd(failure, begunAtEnd ? counts : undefined);
+        else failedAtEnd(failure, begunAtEnd ? { counts } : undefined);
         done(result);
       });
     },

@@ -582,9 +582,11 @@ describe('carbonscope command line', function () {
     );
   });
 
-  it('monitor says what its last push dropped where only that one fails, not that a next one tries', async () => {
-    // The collector takes every push until the summary is printed, then refuses: only the last
-    // push, at the end, fails.
+  /**
+   * The lines from the summary on of `monitor --otlp` whose collector takes every push until the
+   * summary is printed, then refuses: only the last push, at the end, fails.
+   */
+  async function lastPushRefused(env: Record<string, string> = {}) {
     let refusing = false;
     const accepted: string[] = [];
     const collector = createHttpServer((req, res) => {
@@ -602,6 +604,7 @@ describe('carbonscope command line', function () {
       const r = await cli(
         ['monitor', '-d', '2s', '--interval', '500ms', '--otlp', `http://127.0.0.1:${port}`],
         {
+          env,
           onStderr: (text) => {
             refusing ||= text.includes('carbonscope monitor: whole machine');
           },
@@ -610,15 +613,30 @@ describe('carbonscope command line', function () {
       expect(r.code, r.stderr).to.equal(1);
       expect(accepted.length, r.stderr).to.be.above(0);
       const end = r.stderr.slice(r.stderr.indexOf('carbonscope monitor: whole machine'));
-      expect(end).to.not.contain('tries again');
-      const told = end.split('\n').filter((l) => l.includes('could not push'));
-      expect(told).to.deep.equal([
-        `carbonscope: error: could not push metrics to http://127.0.0.1:${port}/v1/metrics: Unauthorized (HTTP 401); dropped what was counted since the last push that got through`,
-      ]);
+      return { end, url: `http://127.0.0.1:${port}/v1/metrics` };
     } finally {
       collector.closeAllConnections();
       collector.close();
     }
+  }
+
+  it('monitor says what its last push dropped where only that one fails, not that a next one tries', async () => {
+    const { end, url } = await lastPushRefused();
+    expect(end).to.not.contain('tries again');
+    const told = end.split('\n').filter((l) => l.includes('could not push'));
+    expect(told).to.deep.equal([
+      `carbonscope: error: could not push metrics to ${url}: Unauthorized (HTTP 401); dropped what was counted since the last push that got through`,
+    ]);
+  });
+
+  it('monitor under delta temporality says its last push dropped what was counted since the one before', async () => {
+    const { end, url } = await lastPushRefused({
+      OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
+    });
+    const told = end.split('\n').filter((l) => l.includes('could not push'));
+    expect(told).to.deep.equal([
+      `carbonscope: error: could not push metrics to ${url}: Unauthorized (HTTP 401); dropped what was counted since the previous push`,
+    ]);
   });
 
   it('monitor names the --otlp URL one way in its warning and its last line: as pushed, masked', async () => {

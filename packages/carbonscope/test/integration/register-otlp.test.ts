@@ -314,6 +314,32 @@ describe('register: a failing push is one warning, a recovery one line', functio
   });
 });
 
+describe("register's push failures under delta temporality", function () {
+  this.timeout(30_000);
+  let app: App | undefined;
+  afterEach(async () => {
+    await app?.stop('SIGKILL');
+    app = undefined;
+  });
+
+  it('says what a failed push carried is lost, not that the next export tries again', async () => {
+    const endpoint = `http://127.0.0.1:${await closedPort()}`;
+    app = await startApp(
+      { url: endpoint },
+      {
+        OTEL_METRIC_EXPORT_INTERVAL: '500',
+        OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
+      },
+    );
+    const warned = () => (app?.stderr ?? []).filter((l) => l.includes('could not push metrics'));
+    await waitFor(() => warned().length > 0, 10_000);
+    expect(warned()[0]).to.match(
+      /ECONNREFUSED.*; what each failed push carried (of its delta metrics )?is lost/,
+    );
+    expect(app.stderr.join('\n')).to.not.include('the next export tries again');
+  });
+});
+
 /** A script that runs one tracked job `delay` ms in (register has started its SDK by then). */
 const shortScript = (delayMs: number) => `import { track } from 'carbonscope';
 setTimeout(async () => {
@@ -408,6 +434,20 @@ describe("register's last push when a short script ends by itself", function () 
     expect(all).to.not.include('QUERY-SECRET');
     // There is no next export to try again.
     expect(all).to.not.include('the next export tries again');
+  });
+
+  it('under delta temporality, the line says the last push dropped what was counted since the one before', async () => {
+    const endpoint = `http://127.0.0.1:${await closedPort()}`;
+    const r = await runShort(endpoint, {
+      OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
+    });
+    const all = r.stderr.join('\n');
+    expect(r.code, all).to.equal(0);
+    expect(droppedLines(r), all).to.have.length(1);
+    // Its counters are delta; carbonscope's own histograms stay cumulative.
+    expect(droppedLines(r)[0]).to.match(
+      /; dropped \d+ data points of \d+ metrics \(what was counted since the previous push, for cumulative metrics since the last push that got through\)$/,
+    );
   });
 
   it('a collector that never answers: it ends about 2 s late, not 10', async () => {

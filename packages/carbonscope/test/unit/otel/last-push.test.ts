@@ -17,6 +17,21 @@ const BATCH = {
   scopeMetrics: [{ scope: { name: 's' }, metrics: [{ dataPoints: [1, 2] }, { dataPoints: [3] }] }],
 } as never;
 
+/** BATCH as the SDK exports it under OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta. */
+const DELTA_BATCH = {
+  resource: {},
+  scopeMetrics: [
+    {
+      scope: { name: 's' },
+      // AggregationTemporality.DELTA (0) of a sum (DataPointType.SUM, 3) and a histogram (0).
+      metrics: [
+        { aggregationTemporality: 0, dataPointType: 3, dataPoints: [1, 2] },
+        { aggregationTemporality: 0, dataPointType: 0, dataPoints: [3] },
+      ],
+    },
+  ],
+} as never;
+
 /** An exporter whose exports end with `result` (never, when undefined), counting them. */
 function fakeExporter(result: ExportResult | undefined, lastFailed = false) {
   const exported: unknown[] = [];
@@ -94,6 +109,39 @@ describe('otel: the last push, bounded by a deadline of its own', () => {
     expect(results).to.deep.equal([refused]);
     expect(lines).to.deep.equal([
       `warn: could not push the last metrics to ${SHOWN} within 0.5 s: connect ECONNREFUSED 10.0.0.9:4318; dropped 3 data points of 2 metrics (what was counted since the last push that got through)`,
+    ]);
+  });
+
+  it('under delta, says a failed last push dropped what was counted since the previous push', async () => {
+    const lines: string[] = [];
+    const push = await lastPushWithin(
+      fakeExporter(refused, true).exporter,
+      async () => fakeExporter(refused).exporter,
+      TARGET,
+      recordingLogger(lines),
+      10_000,
+    );
+    await push.within(async () => push.exporter.export(DELTA_BATCH, () => undefined));
+    expect(lines).to.deep.equal([
+      `warn: could not push the last metrics to ${SHOWN} within 0.5 s: connect ECONNREFUSED 10.0.0.9:4318; dropped 3 data points of 2 metrics (what was counted since the previous push)`,
+    ]);
+  });
+
+  it('under delta, says so where the last push got no answer, from the pushes before it', async () => {
+    const lines: string[] = [];
+    const push = await lastPushWithin(
+      fakeExporter({ code: 0 }).exporter,
+      async () => fakeExporter(undefined).exporter,
+      TARGET,
+      recordingLogger(lines),
+      50,
+    );
+    push.exporter.export(DELTA_BATCH, () => undefined);
+    await push.within(
+      () => new Promise<void>((resolve) => push.exporter.export(DELTA_BATCH, () => resolve())),
+    );
+    expect(lines).to.deep.equal([
+      `warn: could not push the last metrics to ${SHOWN} within 0.05 s: no answer; dropped what was counted since the previous push`,
     ]);
   });
 

@@ -21,6 +21,33 @@ const refused: ExportResult = { code: 1, error: new Error('connect ECONNREFUSED 
 const timedOut: ExportResult = { code: 1, error: new Error('Request timed out') };
 const ok: ExportResult = { code: 0 };
 
+/** An export of `metrics` (aggregationTemporality and dataPointType: the SDK's enums' values). */
+function exportOf(...metrics: Array<{ aggregationTemporality: number; dataPointType: number }>) {
+  const withPoints = metrics.map((m) => ({ ...m, dataPoints: [1] }));
+  return { resource: {}, scopeMetrics: [{ scope: { name: 's' }, metrics: withPoints }] } as never;
+}
+const DELTA = 0;
+const CUMULATIVE = 1;
+const HISTOGRAM = 0;
+const GAUGE = 2;
+const SUM = 3;
+/** What the SDK exports under OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta. */
+const DELTA_EXPORT = exportOf(
+  { aggregationTemporality: DELTA, dataPointType: SUM },
+  { aggregationTemporality: DELTA, dataPointType: HISTOGRAM },
+);
+/** And with carbonscope's own histograms beside, which are cumulative whatever the preference. */
+const MIXED_EXPORT = exportOf(
+  { aggregationTemporality: DELTA, dataPointType: SUM },
+  { aggregationTemporality: CUMULATIVE, dataPointType: HISTOGRAM },
+);
+/** Gauges only: withCurrentGauges makes them delta under cumulative too, so no evidence. */
+const GAUGES_EXPORT = exportOf(
+  { aggregationTemporality: DELTA, dataPointType: GAUGE },
+  { aggregationTemporality: CUMULATIVE, dataPointType: GAUGE },
+);
+const EMPTY_EXPORT = exportOf();
+
 describe('otel: a failing OTLP push is told once, and its recovery once', () => {
   it('one warning for a run of failures, whatever their reasons, then one line when one gets through', () => {
     // The refusal 2 s after the recovery is no new run: the collector flaps, and says so.
@@ -34,7 +61,7 @@ describe('otel: a failing OTLP push is told once, and its recovery once', () => 
       () => clock,
     );
     for (const _ of results) {
-      exporter.export({} as never, () => undefined);
+      exporter.export(EMPTY_EXPORT, () => undefined);
       clock += 1000;
     }
     expect(lines).to.deep.equal([
@@ -53,17 +80,52 @@ describe('otel: a failing OTLP push is told once, and its recovery once', () => 
       recordingLogger(lines),
       () => clock,
     );
-    exporter.export({} as never, () => undefined);
+    exporter.export(EMPTY_EXPORT, () => undefined);
     clock += REASON_REPEAT_MS - 1;
-    exporter.export({} as never, () => undefined);
+    exporter.export(EMPTY_EXPORT, () => undefined);
     clock += 1;
     // The reason told last, then another: only the other is news.
-    exporter.export({} as never, () => undefined);
-    exporter.export({} as never, () => undefined);
+    exporter.export(EMPTY_EXPORT, () => undefined);
+    exporter.export(EMPTY_EXPORT, () => undefined);
     expect(lines.map((l) => l.split(': ').slice(2).join(': '))).to.deep.equal([
       'connect ECONNREFUSED 127.0.0.1:1; the next export tries again',
       'Request timed out; the next export tries again',
     ]);
+  });
+});
+
+describe('otel: a failing OTLP push under delta temporality', () => {
+  /** The warning for one failed push of `batch`, after one that got through with `before`. */
+  function warningFor(batch: never, before: never = EMPTY_EXPORT): string[] {
+    const lines: string[] = [];
+    const exporter = reportingFailures(
+      scriptedExporter([ok, refused]),
+      'http://collector:4318/v1/metrics',
+      recordingLogger(lines),
+    );
+    exporter.export(before, () => undefined);
+    exporter.export(batch, () => undefined);
+    return lines;
+  }
+
+  it('says what the failed pushes carried is lost, not that the next export tries again', () => {
+    expect(warningFor(DELTA_EXPORT)).to.deep.equal([
+      'warn: could not push metrics to http://collector:4318/v1/metrics: connect ECONNREFUSED 127.0.0.1:1; what each failed push carried is lost (delta temporality)',
+    ]);
+  });
+
+  it('says which part is lost where cumulative metrics go beside the delta ones', () => {
+    expect(warningFor(MIXED_EXPORT)).to.deep.equal([
+      'warn: could not push metrics to http://collector:4318/v1/metrics: connect ECONNREFUSED 127.0.0.1:1; what each failed push carried of its delta metrics is lost, the next export carries the others again',
+    ]);
+  });
+
+  it('remembers delta from an earlier export where the failed one carries no delta metric', () => {
+    expect(warningFor(GAUGES_EXPORT, DELTA_EXPORT)[0]).to.match(/lost \(delta temporality\)$/);
+  });
+
+  it('takes no gauge for evidence: current gauges are delta under cumulative too', () => {
+    expect(warningFor(GAUGES_EXPORT)[0]).to.match(/; the next export tries again$/);
   });
 });
 
@@ -107,6 +169,36 @@ describe('otel: a push that fails at the end of the process', () => {
     ]);
   });
 
+  it('under delta, says the last push dropped what was counted since the previous push', () => {
+    const lines: string[] = [];
+    const exporter = reportingFailures(
+      scriptedExporter([refused]),
+      'http://collector:4318/v1/metrics',
+      recordingLogger(lines),
+    );
+    exporter.ending(true);
+    exporter.export(DELTA_EXPORT, () => undefined);
+    expect(lines).to.deep.equal([
+      'warn: could not push the last metrics to http://collector:4318/v1/metrics: connect ECONNREFUSED 127.0.0.1:1; dropped 2 data points of 2 metrics (what was counted since the previous push)',
+    ]);
+  });
+
+  it('under delta, tells a push under way that fails at the end: the last push does not carry it', () => {
+    const lines: string[] = [];
+    const held = heldExporter();
+    const exporter = reportingFailures(
+      held.exporter,
+      'http://collector:4318/v1/metrics',
+      recordingLogger(lines),
+    );
+    exporter.export(DELTA_EXPORT, () => undefined);
+    exporter.ending(false);
+    held.end(refused);
+    expect(lines).to.deep.equal([
+      'warn: could not push metrics to http://collector:4318/v1/metrics: connect ECONNREFUSED 127.0.0.1:1; what each failed push carried is lost (delta temporality)',
+    ]);
+  });
+
   it('leaves the line to its caller where the caller tells the last push', () => {
     const lines: string[] = [];
     const exporter = reportingFailures(
@@ -132,7 +224,7 @@ describe('otel: a collector that takes every other push', () => {
       recordingLogger(lines),
       () => clock,
     );
-    for (; clock < 3_600_000; clock += 5000) exporter.export({} as never, () => undefined);
+    for (; clock < 3_600_000; clock += 5000) exporter.export(EMPTY_EXPORT, () => undefined);
     return lines;
   }
 
