@@ -134,16 +134,21 @@ function readerTimes(env: Env, logger: Logger): PeriodicTimes {
   return times;
 }
 
-async function readerFor(
-  exporter: string,
-  env: Env,
-  sdk: SdkMetrics,
-  logger: Logger,
-  servers: Server[],
-  lastPushes: LastPush[],
-  histograms: LocalHistograms,
-  open: () => boolean,
-): Promise<Reader | undefined> {
+/** What every reader of one own provider shares. */
+interface ReaderContext {
+  env: Env;
+  sdk: SdkMetrics;
+  logger: Logger;
+  servers: Server[];
+  lastPushes: LastPush[];
+  histograms: LocalHistograms;
+  open: () => boolean;
+  /** The periodic readers' times, read (and a cut timeout told) once for all of them. */
+  times: () => PeriodicTimes;
+}
+
+async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader | undefined> {
+  const { env, sdk, logger, servers, lastPushes, histograms, open } = ctx;
   const metricProducers = [histograms];
   const periodic = (inner: PushMetricExporter, times: PeriodicTimes) =>
     new sdk.PeriodicExportingMetricReader({
@@ -173,7 +178,7 @@ async function readerFor(
       return reader;
     }
     case 'otlp': {
-      const times = readerTimes(env, logger);
+      const times = ctx.times();
       const exporterTimeout = otlpExporterTimeout(env, times.exportTimeoutMillis);
       const what = 'OTEL_METRICS_EXPORTER=otlp';
       const make = (ms: number) => otlpMetricExporter(env, what, undefined, ms);
@@ -184,7 +189,7 @@ async function readerFor(
       return periodic(last.exporter, times);
     }
     case 'console':
-      return periodic(new sdk.ConsoleMetricExporter(), readerTimes(env, logger));
+      return periodic(new sdk.ConsoleMetricExporter(), ctx.times());
     default:
       logger.warn(`OTEL_METRICS_EXPORTER: unknown exporter "${exporter}" ignored`);
       return undefined;
@@ -232,18 +237,23 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
   const lastPushes: LastPush[] = [];
   const histograms = new LocalHistograms(sdk, SCOPE);
   let handedOver = false;
-  const open = () => !handedOver;
+  // Lazily: a Prometheus reader alone reads no export interval, and a malformed one is no error.
+  let times: PeriodicTimes | undefined;
+  const ctx: ReaderContext = {
+    env,
+    sdk,
+    logger,
+    servers,
+    lastPushes,
+    histograms,
+    open: () => !handedOver,
+    times: () => {
+      times ??= readerTimes(env, logger);
+      return times;
+    },
+  };
   for (const exporter of exporters) {
-    const reader = await readerFor(
-      exporter,
-      env,
-      sdk,
-      logger,
-      servers,
-      lastPushes,
-      histograms,
-      open,
-    );
+    const reader = await readerFor(exporter, ctx);
     // Its gauges export only what their callbacks observe now (a grid source that recovered).
     if (reader) readers.push(withCurrentGauges(sdk, reader));
   }

@@ -70,3 +70,25 @@ describe("register's own meter provider: a gauge's series are what its callback 
     }
   });
 });
+
+describe("register's own meter provider: its periodic readers' times", () => {
+  it('warns once of a timeout over the interval, not once per reader (otlp,console)', async () => {
+    const lines: string[] = [];
+    const at = (level: string) => (text: unknown) => lines.push(`${level}: ${String(text)}`);
+    const logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+    const own = await startOwnProvider(
+      {
+        OTEL_METRICS_EXPORTER: 'otlp,console',
+        OTEL_METRIC_EXPORT_INTERVAL: '300000',
+        OTEL_METRIC_EXPORT_TIMEOUT: '600000',
+      },
+      logger,
+    );
+    if (!own) throw new Error('no provider started');
+    // Stops the readers without a push: none goes anywhere.
+    await own.handOver();
+    expect(lines.filter((l) => l.startsWith('warn:'))).to.deep.equal([
+      'warn: OTEL_METRIC_EXPORT_TIMEOUT (600000) is over OTEL_METRIC_EXPORT_INTERVAL (300000): the interval is used',
+    ]);
+  });
+});
