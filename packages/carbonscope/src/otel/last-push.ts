@@ -48,10 +48,11 @@ export interface LastPush {
  *
  * What does not get through is said in one line, with how much: under cumulative temporality
  * (OTLP's default) the collector lacks what was counted since the last push that got through,
- * under delta what was since the push before (droppedText). A push already under way when the stop comes is the SDK's to await: where it outlasts
- * the deadline the line is told then, but its socket or its retry keeps the process up to its
- * own timeout; where it ends sooner, the last push behind it has its deadline from its own
- * start (the stop then waits twice the deadline at most).
+ * under delta what was since the push before (droppedText). A push already under way when the
+ * stop comes is the SDK's to await: where it outlasts the deadline the line is told then, but
+ * its socket or its retry keeps the process up to its own timeout; where it ends sooner, the
+ * last push behind it has its deadline from its own start (the stop then waits twice the
+ * deadline at most).
  */
 export async function lastPushWithin(
   periodic: ReportingExporter,

@@ -45,9 +45,10 @@ interface End {
  * line. A collector that takes some pushes and refuses others (failures within FLAP_WINDOW_MS
  * of a recovery) is told as flapping, with counts, at most once a window, and steady again once
  * a window passed with none failing (FailureRun). Under delta temporality a failed push's
- * figures are lost, not carried by the next push, and the line says so (SeenTemporality). Once the process's end began (`ending`), a
- * failure says what is dropped instead, or nothing (see ReportingExporter.ending). The URL's
- * user, password and secret parameters' values (url-credentials.ts) are never shown.
+ * figures are lost, not carried by the next push, and the line says so (SeenTemporality). Once
+ * the process's end began (`ending`), a failure says what is dropped instead, or nothing (see
+ * ReportingExporter.ending). The URL's user, password and secret parameters' values
+ * (url-credentials.ts) are never shown.
  */
 export function reportingFailures(
   exporter: PushMetricExporter,
