@@ -122,11 +122,12 @@ function meanIntensity(sources: readonly PricedSource[]): number {
  * that moved during the run (Electricity Maps' hourly values over a long monitor), which the last
  * sample's would not explain; the last sample's otherwise, as it is the same.
  */
-function singleIntensityText(last: number, priced: PricedSource | undefined): string {
+function singleIntensityText(grid: Report['grid'], last: number): string {
+  const priced = grid.sources[0];
   if (priced && sig(priced.carbonIntensity) !== sig(last)) {
-    return `${sig(priced.carbonIntensity)} gCO2e/kWh on average, from`;
+    return `${sig(priced.carbonIntensity)} gCO2e/kWh on average, from ${grid.source}`;
   }
-  return `${sig(last)} gCO2e/kWh from`;
+  return `${sig(last)} gCO2e/kWh from ${grid.source}`;
 }
 
 /** A share in whole percent, never a 0 % or 100 % of a source that priced some, not all. */
@@ -189,7 +190,7 @@ export function formatSummary(report: Report): string {
   } else {
     const flags = intensityFlags(grid.source, grid.estimated, grid.stale);
     lines.push(
-      `  emissions: ${atLeast(report)}${formatGrams(emissions.grams)} CO2e (zone ${grid.zone}: ${singleIntensityText(grid.carbonIntensity, grid.sources[0])} ${grid.source}, ${flags}; PUE ${report.pue})`,
+      `  emissions: ${atLeast(report)}${formatGrams(emissions.grams)} CO2e (zone ${grid.zone}: ${singleIntensityText(grid, grid.carbonIntensity)}, ${flags}; PUE ${report.pue})`,
     );
   }
   lines.push(...sciLines(report));
