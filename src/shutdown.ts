@@ -10,6 +10,15 @@ export const DRAIN_MS = 5_000;
 /** How often idle connections are closed while draining (a response just ended leaves one). */
 const IDLE_SWEEP_MS = 100;
 
+/**
+ * Resolves after the event loop's next poll phase: the check phase that runs after this one's
+ * poll (setImmediate) schedules a second, which runs only once another poll has read what the
+ * sockets hold.
+ */
+function pastNextPoll(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}
+
 export interface Closable {
   name: string;
   close(): Promise<void>;
@@ -35,9 +44,10 @@ export interface Shutdown {
 
 /**
  * Graceful shutdown within a fixed grace period:
- * 1. stop accepting; every response not yet sent carries `Connection: close`, so keep-alive
- *    clients leave after their answer instead of being reset later, and idle connections are
- *    closed at once (and again as responses end);
+ * 1. every response not yet sent carries `Connection: close`, so keep-alive clients leave after
+ *    their answer instead of being reset later; after one more poll of the event loop (which
+ *    reads requests already sent) the server stops accepting and idle connections are closed
+ *    (and again as responses end);
  * 2. in-flight requests get up to `drainMs` to finish, then whatever is left is cut;
  * 3. the parts close (LLM mock, dashboard, model, meter: a last sample);
  * 4. the final metric export gets what is left of `graceMs`; past that the process exits anyway
@@ -70,10 +80,14 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
     socket.once('close', () => connections.delete(socket));
   });
   const drain = async (): Promise<void> => {
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    // One that arrives from now on (on a kept-alive connection) is answered, then closed too.
-    server.on('request', (_req, res: ServerResponse) => closeAfterAnswer(res));
+    // One that arrives from now on (on a kept-alive connection) is answered, then closed too:
+    // before the application's listener, which may answer at once.
+    server.prependListener('request', (_req, res: ServerResponse) => closeAfterAnswer(res));
     for (const res of inFlight()) closeAfterAnswer(res);
+    // A request already in a kept-alive connection's socket buffer is read at the next poll;
+    // until then Node counts that connection idle, and close() would reset it, request and all.
+    await pastNextPoll();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
     sweep.unref();
