@@ -5,6 +5,9 @@ type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
 type CollectionResult = import('@opentelemetry/sdk-metrics').CollectionResult;
 type MetricProducer = import('@opentelemetry/sdk-metrics').MetricProducer;
 type HistogramMetricData = import('@opentelemetry/sdk-metrics').HistogramMetricData;
+type HistogramPoint = HistogramMetricData['dataPoints'][number];
+type AggregationTemporality = import('@opentelemetry/sdk-metrics').AggregationTemporality;
+type InstrumentType = import('@opentelemetry/sdk-metrics').InstrumentType;
 type Resource = CollectionResult['resourceMetrics']['resource'];
 
 /**
@@ -137,6 +140,37 @@ export class LocalHistogram {
     }
   }
 
+  /** Room for deltaPoint's `last`: a series' bucket counts, sum and count, all zero. */
+  emptyFigures(): Float64Array {
+    return new Float64Array(this.stats + 2);
+  }
+
+  /**
+   * What `series` recorded since `last` (its bucket counts, sum and count at a reader's
+   * previous collection) as a data point's value, undefined where it recorded nothing; `last`
+   * then takes the figures now. No min nor max: they cannot be derived from cumulative figures,
+   * and OTLP lets a point leave them out.
+   */
+  deltaPoint(
+    series: HistogramSeries,
+    last: Float64Array,
+    boundaries: number[],
+  ): HistogramPoint['value'] | undefined {
+    const v = series.values;
+    const at = this.stats;
+    const count = v[at + COUNT] - last[at + COUNT];
+    if (!(count > 0)) return undefined;
+    const counts = new Array<number>(at);
+    for (let i = 0; i < at; i++) {
+      counts[i] = v[i] - last[i];
+      last[i] = v[i];
+    }
+    const sum = v[at + SUM] - last[at + SUM];
+    last[at + SUM] = v[at + SUM];
+    last[at + COUNT] = v[at + COUNT];
+    return { buckets: { boundaries, counts }, sum, count };
+  }
+
   /** A series' figures as an SDK data point's value. */
   point(
     series: HistogramSeries,
@@ -169,15 +203,34 @@ function hrNow(): HrTime {
 }
 
 /**
+ * What says a reader's temporality for histograms: its exporter (OTLP's follows
+ * OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE), as PeriodicExportingMetricReader asks it.
+ */
+export interface TemporalitySource {
+  selectAggregationTemporality?(instrumentType: InstrumentType): AggregationTemporality;
+}
+
+/** One delta reader's state: each series' figures, and the time, at its previous collection. */
+interface DeltaState {
+  readonly last: WeakMap<HistogramSeries, Float64Array>;
+  endTime?: HrTime;
+}
+
+/**
  * The local histograms as an SDK MetricProducer: a reader given it (`metricProducers`) exports
- * them with everything else, cumulative, under carbonscope's scope. Built from the SDK module
- * the application loaded, so its enums are that SDK's (2.x or 3.x).
+ * them with everything else, cumulative, under carbonscope's scope; a reader given
+ * `producer(exporter)` exports them as its exporter asks (delta under OTLP's delta and
+ * lowmemory preferences). Built from the SDK module the application loaded, so its enums are
+ * that SDK's (2.x or 3.x).
  */
 export class LocalHistograms implements MetricProducer {
   private readonly histograms: LocalHistogram[] = [];
 
   constructor(
-    private readonly sdk: Pick<SdkMetrics, 'AggregationTemporality' | 'DataPointType'>,
+    private readonly sdk: Pick<
+      SdkMetrics,
+      'AggregationTemporality' | 'DataPointType' | 'InstrumentType'
+    >,
     private readonly scope: { name: string; version?: string },
   ) {}
 
@@ -200,31 +253,84 @@ export class LocalHistograms implements MetricProducer {
     }
   }
 
+  /**
+   * A producer for one reader, in `temporality` or the one `temporality`'s exporter selects for
+   * histograms (cumulative where it selects none, as the SDK's readers default). Cumulative is
+   * these histograms themselves, which any number of readers share. Delta keeps what its reader
+   * exported last, so each reader needs its own: a series that recorded nothing since is left
+   * out, as the SDK leaves out its own delta histograms' unchanged attribute sets.
+   */
+  producer(temporality?: AggregationTemporality | TemporalitySource): MetricProducer {
+    const { AggregationTemporality: T } = this.sdk;
+    const chosen =
+      typeof temporality === 'object'
+        ? temporality.selectAggregationTemporality?.(this.sdk.InstrumentType.HISTOGRAM)
+        : temporality;
+    if (chosen !== T.DELTA) return this;
+    const state: DeltaState = { last: new WeakMap() };
+    return { collect: async () => this.collectDelta(state) };
+  }
+
   /** Forgets every histogram (the instruments were detached). */
   clear(): void {
     this.histograms.length = 0;
   }
 
+  /** Every series' totals since it began (cumulative). */
   async collect(): Promise<CollectionResult> {
-    const { sdk } = this;
     const endTime = hrNow();
-    const metrics = this.histograms
-      .filter((h) => h.series.length > 0)
-      .map((h): HistogramMetricData => {
-        // One copy per histogram, shared by its points, as the SDK's own histograms do.
-        const boundaries = [...(h.spec.buckets ?? [])];
-        return {
-          descriptor: h.descriptor,
-          aggregationTemporality: sdk.AggregationTemporality.CUMULATIVE,
-          dataPointType: sdk.DataPointType.HISTOGRAM,
-          dataPoints: h.series.map((s) => ({
-            attributes: s.attributes,
-            startTime: s.startTime,
-            endTime,
-            value: h.point(s, boundaries),
-          })),
-        };
+    return this.result(this.sdk.AggregationTemporality.CUMULATIVE, (h, boundaries) =>
+      h.series.map((s) => ({
+        attributes: s.attributes,
+        startTime: s.startTime,
+        endTime,
+        value: h.point(s, boundaries),
+      })),
+    );
+  }
+
+  /**
+   * What each series recorded since `state`'s previous collection, from then (from the series'
+   * start where that collection did not see it).
+   */
+  private collectDelta(state: DeltaState): CollectionResult {
+    const endTime = hrNow();
+    const since = state.endTime;
+    state.endTime = endTime;
+    return this.result(this.sdk.AggregationTemporality.DELTA, (h, boundaries) => {
+      const points: HistogramPoint[] = [];
+      for (const s of h.series) {
+        let last = state.last.get(s);
+        const startTime = last !== undefined && since !== undefined ? since : s.startTime;
+        if (last === undefined) {
+          last = h.emptyFigures();
+          state.last.set(s, last);
+        }
+        const value = h.deltaPoint(s, last, boundaries);
+        if (value) points.push({ attributes: s.attributes, startTime, endTime, value });
+      }
+      return points;
+    });
+  }
+
+  /** A collection of the histograms whose `pointsOf` gives points, in `temporality`. */
+  private result(
+    temporality: AggregationTemporality,
+    pointsOf: (h: LocalHistogram, boundaries: number[]) => HistogramPoint[],
+  ): CollectionResult {
+    const metrics: HistogramMetricData[] = [];
+    for (const h of this.histograms) {
+      if (h.series.length === 0) continue;
+      // One copy per histogram, shared by its points, as the SDK's own histograms do.
+      const dataPoints = pointsOf(h, [...(h.spec.buckets ?? [])]);
+      if (dataPoints.length === 0) continue;
+      metrics.push({
+        descriptor: h.descriptor,
+        aggregationTemporality: temporality,
+        dataPointType: this.sdk.DataPointType.HISTOGRAM,
+        dataPoints,
       });
+    }
     return {
       resourceMetrics: {
         // A reader keeps its own resource and appends only a producer's scope metrics.

@@ -149,11 +149,12 @@ interface ReaderContext {
 
 async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader | undefined> {
   const { env, sdk, logger, servers, lastPushes, histograms, open } = ctx;
-  const metricProducers = [histograms];
+  // A pushing reader's histograms follow its exporter's temporality (OTLP's delta preference),
+  // as its counters do; each delta reader keeps what it pushed last, so each gets its own.
   const periodic = (inner: PushMetricExporter, times: PeriodicTimes) =>
     new sdk.PeriodicExportingMetricReader({
       exporter: gated(inner, open),
-      metricProducers,
+      metricProducers: [histograms.producer(inner)],
       exportIntervalMillis: times.exportIntervalMillis,
       exportTimeoutMillis: times.exportTimeoutMillis,
     });
@@ -163,9 +164,10 @@ async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader |
         [PROMETHEUS],
         'OTEL_METRICS_EXPORTER=prometheus',
       );
+      // Prometheus takes cumulative figures only.
       const reader = new prometheus.PrometheusExporter({
         preventServerStart: true,
-        metricProducers,
+        metricProducers: [histograms],
       });
       // carbonscope's meter is the provider's only one, so the otel_scope_* labels would repeat
       // one value on every line; without them the labels are the service's and the Collector's.

@@ -41,10 +41,14 @@ message NumberDataPoint {
 }
 message HistogramDataPoint {
   repeated KeyValue attributes = 9;
+  fixed64 start_time_unix_nano = 2;
+  fixed64 time_unix_nano = 3;
   fixed64 count = 4;
   optional double sum = 5;
   repeated fixed64 bucket_counts = 6;
   repeated double explicit_bounds = 7;
+  optional double min = 11;
+  optional double max = 12;
 }
 message Gauge { repeated NumberDataPoint data_points = 1; }
 message Sum {
@@ -82,17 +86,25 @@ export interface OtlpNumberPoint {
 }
 export interface OtlpHistogramPoint {
   attributes: OtlpAttribute[];
+  /** Nanoseconds since the epoch (a string in OTLP/JSON). */
+  startTimeUnixNano?: number | string;
+  timeUnixNano?: number | string;
   count: number;
   sum?: number;
   bucketCounts: number[];
   explicitBounds: number[];
+  min?: number;
+  max?: number;
 }
+/** OTLP's AggregationTemporality (AGGREGATION_TEMPORALITY_DELTA, _CUMULATIVE). */
+export const OTLP_DELTA = 1;
+export const OTLP_CUMULATIVE = 2;
 export interface OtlpMetric {
   name: string;
   unit?: string;
   gauge?: { dataPoints: OtlpNumberPoint[] };
   sum?: { dataPoints: OtlpNumberPoint[] };
-  histogram?: { dataPoints: OtlpHistogramPoint[] };
+  histogram?: { dataPoints: OtlpHistogramPoint[]; aggregationTemporality?: number };
 }
 /** An ExportMetricsServiceRequest, as far as the tests read it. */
 export interface OtlpMetricsRequest {

@@ -10,6 +10,7 @@ import { childEnv } from '../helpers/child-env.js';
 import {
   histogramPoint,
   metricsOf,
+  OTLP_DELTA,
   type OtlpMetricsRequest,
   type OtlpReceiver,
   otlpReceiver,
@@ -314,6 +315,75 @@ describe('register: a failing push is one warning, a recovery one line', functio
   });
 });
 
+describe('register pushing OTLP under delta temporality', function () {
+  this.timeout(60_000);
+  let receiver: OtlpReceiver;
+  let app: App | undefined;
+  beforeEach(async () => {
+    receiver = await otlpReceiver();
+  });
+  afterEach(async () => {
+    await app?.stop('SIGKILL');
+    app = undefined;
+    await receiver.close();
+  });
+
+  /** Each operation's count over every push so far (each push carries its interval's). */
+  const countsPushed = () => {
+    const counts: Record<string, number> = {};
+    for (const push of receiver.pushes) {
+      for (const operation of Object.keys(SERVED)) {
+        counts[operation] =
+          (counts[operation] ?? 0) + (operationPoint(push.body, operation)?.count ?? 0);
+      }
+    }
+    return counts;
+  };
+  const twice = Object.fromEntries(Object.entries(SERVED).map(([op, n]) => [op, 2 * n]));
+
+  for (const preference of ['delta', 'lowmemory']) {
+    it(`${preference}: its histograms are delta, and their counts over the pushes add up to the requests`, async () => {
+      app = await startApp(receiver, {
+        OTEL_METRIC_EXPORT_INTERVAL: '300',
+        OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: preference,
+      });
+      await traffic(app.base);
+      const same = (counts: Record<string, number>) =>
+        JSON.stringify(countsPushed()) === JSON.stringify(counts);
+      await waitFor(() => same(SERVED), 15_000).catch(() => {
+        throw new Error(`counts pushed: ${JSON.stringify(countsPushed())}`);
+      });
+      // Two more pushes go by: under cumulative they would carry the same counts again.
+      const pushed = receiver.pushes.length;
+      await waitFor(() => receiver.pushes.length >= pushed + 2, 15_000);
+      await traffic(app.base);
+      await waitFor(() => same(twice), 15_000).catch(() => {
+        throw new Error(`counts pushed: ${JSON.stringify(countsPushed())}`);
+      });
+      const settled = receiver.pushes.length;
+      await waitFor(() => receiver.pushes.length >= settled + 2, 15_000);
+      expect(receiver.failures).to.deep.equal([]);
+      expect(countsPushed()).to.deep.equal(twice);
+      const histograms = receiver.pushes.flatMap((p) =>
+        metricsOf(p.body).filter((m) => m.histogram),
+      );
+      const carrying = receiver.pushes.filter((p) => operationPoint(p.body, '/hello'));
+      expect(carrying, 'pushes that carried /hello').to.have.length(2);
+      expect(histograms.length).to.be.greaterThan(0);
+      for (const metric of histograms) {
+        expect(metric.histogram?.aggregationTemporality, metric.name).to.equal(OTLP_DELTA);
+        for (const point of metric.histogram?.dataPoints ?? []) {
+          // An interval with nothing recorded is no point; min and max are not derivable.
+          expect(point.count, metric.name).to.be.greaterThan(0);
+          expect([point.min, point.max], metric.name).to.deep.equal([undefined, undefined]);
+          expect(Number(point.startTimeUnixNano)).to.be.below(Number(point.timeUnixNano));
+        }
+      }
+      expect(app.stderr.join('\n')).to.not.match(/error/i);
+    });
+  }
+});
+
 describe("register's push failures under delta temporality", function () {
   this.timeout(30_000);
   let app: App | undefined;
@@ -444,9 +514,9 @@ describe("register's last push when a short script ends by itself", function () 
     const all = r.stderr.join('\n');
     expect(r.code, all).to.equal(0);
     expect(droppedLines(r), all).to.have.length(1);
-    // Its counters are delta; carbonscope's own histograms stay cumulative.
+    // Its counters and carbonscope's own histograms are all delta.
     expect(droppedLines(r)[0]).to.match(
-      /; dropped \d+ data points of \d+ metrics \(what was counted since the previous push, for cumulative metrics since the last push that got through\)$/,
+      /; dropped \d+ data points of \d+ metrics \(what was counted since the previous push\)$/,
     );
   });
 

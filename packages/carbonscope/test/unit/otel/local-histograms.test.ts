@@ -96,3 +96,126 @@ describe('local histograms (recorded in place, exported by the reader)', () => {
     ]);
   });
 });
+
+/** The one metric's points of a collection (none when it exported nothing). */
+async function pointsOf(producer: sdk.MetricProducer) {
+  const { resourceMetrics } = await producer.collect();
+  const metrics = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
+  expect(metrics.length).to.be.at.most(1);
+  const [metric] = metrics as sdk.HistogramMetricData[];
+  return { temporality: metric?.aggregationTemporality, points: metric?.dataPoints ?? [] };
+}
+
+/** A histogram with boundaries [1, 10] and one series `a`, recorded with `values`. */
+function recorded(values: number[]) {
+  const local = new LocalHistograms(sdk, SCOPE);
+  const histogram = local.histogram({ ...METRICS.operationEnergy, buckets: [1, 10] });
+  const series = histogram.open({ operation: 'a' });
+  const record = (vs: number[]) => {
+    for (const v of vs) histogram.record(series, v);
+  };
+  record(values);
+  return { local, histogram, record };
+}
+
+describe('local histograms under delta temporality (a reader of its own each)', () => {
+  const { DELTA, CUMULATIVE } = sdk.AggregationTemporality;
+
+  it('a delta view exports what was recorded since its previous collection, no min nor max', async () => {
+    const { local, record } = recorded([0.5, 2, 20]);
+    const delta = local.producer(DELTA);
+    const first = await pointsOf(delta);
+    expect(first.temporality).to.equal(DELTA);
+    expect(first.points[0].value).to.deep.include({ count: 3, sum: 22.5 });
+    expect(first.points[0].value.buckets.counts).to.deep.equal([1, 1, 1]);
+    record([3, 4]);
+    const second = await pointsOf(delta);
+    expect(second.temporality).to.equal(DELTA);
+    const [point] = second.points;
+    expect(point.value.buckets).to.deep.equal({ boundaries: [1, 10], counts: [0, 2, 0] });
+    expect(point.value).to.include({ count: 2, sum: 7 });
+    expect([point.value.min, point.value.max]).to.deep.equal([undefined, undefined]);
+    // The interval starts where the previous one ended.
+    expect(point.startTime).to.deep.equal(first.points[0].endTime);
+  });
+
+  it('a delta view leaves out a series that recorded nothing since (as the SDK does)', async () => {
+    const { local, record } = recorded([1]);
+    const delta = local.producer(DELTA);
+    expect((await pointsOf(delta)).points).to.have.length(1);
+    expect((await pointsOf(delta)).points).to.have.length(0);
+    expect((await local.producer(DELTA).collect()).resourceMetrics.scopeMetrics).to.have.length(1);
+    record([5]);
+    const [point] = (await pointsOf(delta)).points;
+    expect(point.value).to.include({ count: 1, sum: 5 });
+  });
+
+  it('a cumulative view, and the histograms themselves, export the totals at every collection', async () => {
+    const { local, record } = recorded([0.5, 2]);
+    for (const producer of [local, local.producer(CUMULATIVE), local.producer()]) {
+      const { temporality, points } = await pointsOf(producer);
+      expect(temporality).to.equal(CUMULATIVE);
+      expect(points[0].value).to.include({ count: 2, sum: 2.5, min: 0.5, max: 2 });
+    }
+    record([30]);
+    const { points } = await pointsOf(local.producer(CUMULATIVE));
+    expect(points[0].value).to.include({ count: 3, sum: 32.5, min: 0.5, max: 30 });
+    expect(points[0].value.buckets.counts).to.deep.equal([1, 1, 1]);
+  });
+
+  it('two readers, one delta and one cumulative, do not disturb each other', async () => {
+    const { local, record } = recorded([2]);
+    const delta = local.producer(DELTA);
+    const otherDelta = local.producer(DELTA);
+    const cumulative = local.producer(CUMULATIVE);
+    expect((await pointsOf(delta)).points[0].value.count).to.equal(1);
+    record([3, 4]);
+    expect((await pointsOf(cumulative)).points[0].value.count).to.equal(3);
+    expect((await pointsOf(delta)).points[0].value).to.include({ count: 2, sum: 7 });
+    // Its first collection: everything since the series began.
+    expect((await pointsOf(otherDelta)).points[0].value).to.include({ count: 3, sum: 9 });
+    record([5]);
+    expect((await pointsOf(otherDelta)).points[0].value).to.include({ count: 1, sum: 5 });
+    expect((await pointsOf(delta)).points[0].value).to.include({ count: 1, sum: 5 });
+    expect((await pointsOf(cumulative)).points[0].value).to.include({ count: 4, sum: 14 });
+  });
+
+  it("takes an exporter's temporality for histograms, and matches the SDK's own delta histogram", async () => {
+    const values = [[0.5, 2, 20], [3], [], [11, 0]];
+    const exporter = new sdk.InMemoryMetricExporter(DELTA);
+    const local = new LocalHistograms(sdk, SCOPE);
+    const reader = new sdk.PeriodicExportingMetricReader({
+      exporter,
+      metricProducers: [local.producer(exporter)],
+      exportIntervalMillis: 3_600_000,
+    });
+    const provider = new sdk.MeterProvider({ readers: [reader] });
+    const spec = { ...METRICS.operationEnergy, buckets: [1, 10] };
+    const viaSdk = provider.getMeter('sdk').createHistogram('via.sdk', {
+      advice: { explicitBucketBoundaries: spec.buckets },
+    });
+    const histogram = local.histogram(spec);
+    const series = histogram.open({ operation: 'a' });
+    for (const batch of values) {
+      for (const v of batch) {
+        viaSdk.record(v, { operation: 'a' });
+        histogram.record(series, v);
+      }
+      await reader.forceFlush();
+    }
+    const exported = exporter.getMetrics().map((r) => {
+      const metrics = r.scopeMetrics.flatMap((s) => s.metrics) as sdk.HistogramMetricData[];
+      const figures = (m: sdk.HistogramMetricData | undefined) => {
+        expect(m?.aggregationTemporality ?? DELTA).to.equal(DELTA);
+        return m?.dataPoints.map(({ value }) => [value.count, value.sum, value.buckets.counts]);
+      };
+      const local = metrics.find((m) => m.descriptor.name === spec.name);
+      return [figures(metrics.find((m) => m.descriptor.name === 'via.sdk')), figures(local)];
+    });
+    // The reader pushes nothing where nothing was recorded (the third batch).
+    expect(exported).to.have.length(3);
+    for (const [fromSdk, fromLocal] of exported) expect(fromLocal).to.deep.equal(fromSdk);
+    expect(exported[1][1]).to.deep.equal([[1, 3, [0, 1, 0]]]);
+    await provider.shutdown();
+  });
+});
