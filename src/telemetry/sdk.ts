@@ -18,11 +18,7 @@ import {
   resourceFromAttributes,
 } from '@opentelemetry/resources';
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
-import {
-  type IMetricReader,
-  type MetricProducer,
-  PeriodicExportingMetricReader,
-} from '@opentelemetry/sdk-metrics';
+import { type IMetricReader, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import {
   envSecretsOf,
@@ -124,7 +120,7 @@ interface OtlpReader {
 
 async function otlpReader(
   env: Env,
-  metricProducers: MetricProducer[],
+  histograms: LocalHistograms,
   logger: WarningLogger,
 ): Promise<OtlpReader> {
   // The config refused a timeout the user set over the interval; 0 and the default are cut to it.
@@ -139,7 +135,9 @@ async function otlpReader(
   const reporting = reportingPushFailures(exporter, env, logger);
   const reader = new PeriodicExportingMetricReader({
     exporter: reporting,
-    metricProducers,
+    // The histograms follow OTLP's temporality preference as the counters do (delta keeps
+    // what this reader pushed last: a view of its own).
+    metricProducers: [histograms.producer(reporting)],
     exportIntervalMillis,
     exportTimeoutMillis,
   });
@@ -314,14 +312,14 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   // Every series comes from carbonscope's own meter (the instrumentations' record nothing, see
   // recordNothing), so the otel_scope_* labels would repeat one value on every line: leaving
   // them out halves the exposition and the scrape time.
-  // carbonscope's histograms are kept by the library and handed to every reader at collection.
+  // carbonscope's histograms are kept by the library and handed to every reader at collection
+  // (to a delta one as a view of its own, see otlpReader).
   const histograms = new LocalHistograms(sdkMetrics, SCOPE);
-  const metricProducers = [histograms];
   // Each reader's observable gauges export only what their callbacks observe now: the grid
   // intensity's fallback source is gone from /metrics and the push once the API answers.
   const prometheus = withCurrentGauges(
     sdkMetrics,
-    new PrometheusExporter({ preventServerStart: true, metricProducers }),
+    new PrometheusExporter({ preventServerStart: true, metricProducers: [histograms] }),
   );
   const serializer = new PrometheusText(sdkMetrics, { scopeLabels: false });
   const secrets = options.secrets ?? envSecretsOf(env);
@@ -336,7 +334,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
       warn: forwardTo(() => warnings, 'warn'),
       error: forwardTo(() => warnings, 'error'),
     };
-    otlp = await otlpReader(env, metricProducers, current);
+    otlp = await otlpReader(env, histograms, current);
     readers.push(otlp.reader);
   }
 

@@ -1,5 +1,10 @@
 import { expect } from 'chai';
-import { otlpReceiver, stringAttribute } from '#library-tests/helpers/otlp-receiver.js';
+import {
+  metricsOf,
+  OTLP_DELTA,
+  otlpReceiver,
+  stringAttribute,
+} from '#library-tests/helpers/otlp-receiver.js';
 import { refusingCollector } from '../../helpers/collector.js';
 import { inTelemetryChild, telemetryChildOutput } from '../../helpers/telemetry-child.js';
 
@@ -148,6 +153,48 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
       }
     });
   }
+
+  // Under OTLP's delta preference the counters were delta and carbonscope's own histograms
+  // cumulative: a delta-only backend could not use them, or counted each push again.
+  it('pushes its local histograms in the temporality OTLP is asked for (delta)', async () => {
+    const receiver = await otlpReceiver();
+    try {
+      await inTelemetryChild<number>(
+        {
+          OTEL_TRACES_EXPORTER: 'none',
+          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+          OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
+          OTEL_METRIC_EXPORT_INTERVAL: '200',
+        },
+        `const h = telemetry.histograms.histogram({ name: 'probe.duration', kind: 'histogram',
+           unit: 's', description: '', attributes: [], convention: 'carbonscope', buckets: [1] });
+         const series = h.open({});
+         for (const batch of [[0.5, 2], [3], [0.1, 0.2, 4]]) {
+           for (const v of batch) h.record(series, v);
+           await new Promise((r) => setTimeout(r, 500));
+         }
+         return 0;`,
+        '{ otlpMetricsEnabled: true }',
+      );
+      const histograms = receiver.pushes.flatMap(({ body }) =>
+        metricsOf(body).filter((m) => m.name === 'probe.duration'),
+      );
+      expect(histograms.map((m) => m.histogram?.aggregationTemporality)).to.deep.equal([
+        OTLP_DELTA,
+        OTLP_DELTA,
+        OTLP_DELTA,
+      ]);
+      const points = histograms.flatMap((m) => m.histogram?.dataPoints ?? []);
+      expect(points.map((p) => [p.count, p.bucketCounts])).to.deep.equal([
+        [2, [1, 1]],
+        [1, [0, 1]],
+        [3, [2, 1]],
+      ]);
+      expect(receiver.failures).to.deep.equal([]);
+    } finally {
+      await receiver.close();
+    }
+  });
 
   // The SDK refuses an export timeout over the interval, and the timeout's default (30 s) is
   // over a usual short interval: the service exited 1 at start with OTEL_METRIC_EXPORT_INTERVAL=5000.
