@@ -22,8 +22,8 @@ export function countsOf(metrics: ResourceMetrics): ExportCounts {
 /**
  * How the exports' sums and histograms are expressed: all cumulative (OTLP's default), all
  * delta (OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta), or some of each (lowmemory
- * keeps up-down counters cumulative; carbonscope's own histograms are cumulative whatever the
- * preference).
+ * keeps observable and up-down counters cumulative; carbonscope's own histograms follow the
+ * preference, as the SDK's do).
  */
 export type Temporality = 'cumulative' | 'delta' | 'mixed';
 
