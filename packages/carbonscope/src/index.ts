@@ -164,7 +164,7 @@ export {
   CarbonscopeInstrumentation,
   type CarbonscopeInstrumentationConfig,
 } from './otel/instrumentation.js';
-export { LocalHistograms } from './otel/local-histograms.js';
+export { LocalHistograms, type TemporalitySource } from './otel/local-histograms.js';
 export { MissingSdkError, otlpMetricExporter } from './otel/optional-sdk.js';
 export { withPrometheusNames } from './otel/prometheus-names.js';
 export { PrometheusText, type PrometheusTextOptions } from './otel/prometheus-text.js';
