@@ -46,7 +46,15 @@ interface OtlpPush {
    * The latest export's result, whether any push got through (the periodic ones count), and
    * how the pushes expressed their figures (the exporter's temporality preference).
    */
-  outcome: { last?: ExportResult; delivered: boolean; temporality: SeenTemporality };
+  outcome: {
+    last?: ExportResult;
+    delivered: boolean;
+    temporality: SeenTemporality;
+    /** How many pushes failed; those before the last are told by no line without `reporting`. */
+    failed: number;
+    /** The pushes that failed before the last one, where no line told them. */
+    untold?: number;
+  };
   /** The URL pushed to, masked (withoutCredentials), as every line names it. */
   shown: string;
   /** Where pushes that fail are told as they happen (monitor). */
@@ -66,7 +74,11 @@ async function otlpPush(
   periodic: Logger | undefined,
 ): Promise<OtlpPush> {
   const [sdk, resources] = await importSdk('--otlp');
-  const outcome: OtlpPush['outcome'] = { delivered: false, temporality: new SeenTemporality() };
+  const outcome: OtlpPush['outcome'] = {
+    delivered: false,
+    temporality: new SeenTemporality(),
+    failed: 0,
+  };
   const url = otlpMetricsUrl(endpoint);
   const own = await otlpMetricExporter(env, '--otlp', url, PUSH_TIMEOUT_MS);
   const reporting = periodic ? reportingFailures(own, url, periodic) : undefined;
@@ -74,6 +86,7 @@ async function otlpPush(
     outcome.last = result;
     outcome.temporality.see(metrics);
     if (failureOf(result) === undefined) outcome.delivered = true;
+    else outcome.failed += 1;
   });
   const provider = new sdk.MeterProvider({
     resource: resources.resourceFromAttributes(attributes),
@@ -97,6 +110,8 @@ async function otlpPush(
 async function finalPush({ provider, outcome, reporting }: OtlpPush): Promise<string | undefined> {
   // No next export comes: its failure is told by close(), in one line with what it dropped.
   reporting?.ending(false);
+  // Under delta, what the pushes before that failed untold carried is lost too: close says it.
+  if (!reporting) outcome.untold = outcome.failed;
   let thrown: string | undefined;
   outcome.last = undefined;
   const pushed = provider.forceFlush().catch((err: unknown) => {
@@ -107,6 +122,18 @@ async function finalPush({ provider, outcome, reporting }: OtlpPush): Promise<st
   const failure = thrown ?? (outcome.last && failureOf(outcome.last));
   if (failure !== undefined || settled) return failure;
   return `no answer within ${PUSH_TIMEOUT_MS / 1000} s`;
+}
+
+/**
+ * Under delta temporality, what pushes that failed before the last one, told by no line,
+ * carried: no later push has it (under cumulative droppedText's "since the last push that got
+ * through" covers them).
+ */
+function untoldText({ temporality, untold }: OtlpPush['outcome']): string {
+  if (!untold || temporality.value === 'cumulative') return '';
+  const pushes = untold === 1 ? '1 earlier push' : `${untold} earlier pushes`;
+  const of = temporality.value === 'mixed' ? ' of delta metrics' : '';
+  return `, and${of} what ${pushes} that failed carried`;
 }
 
 export interface Session {
@@ -268,7 +295,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       // Under cumulative temporality a push that got through has all that was counted to then;
       // under delta, what was counted since the push before it.
       const dropped = otlp.outcome.delivered
-        ? droppedText(undefined, otlp.outcome.temporality.value)
+        ? `${droppedText(undefined, otlp.outcome.temporality.value)}${untoldText(otlp.outcome)}`
         : "this run's metrics were not delivered";
       logger.error(`could not push metrics to ${otlp.shown}: ${failure}; ${dropped}`);
       // No shutdown: the reader's would push once more and hold the exit as long again.

@@ -639,6 +639,48 @@ describe('carbonscope command line', function () {
     ]);
   });
 
+  it('run under delta temporality names, in its last line, the earlier pushes that failed untold', async () => {
+    // The second push is refused, then every push once the summary is printed: `run` tells no
+    // failure as it happens, and under delta the refused push's figures are not in the later.
+    let seen = 0;
+    let ended = false;
+    const collector = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        seen += 1;
+        if (ended || seen === 2) res.writeHead(401).end();
+        else res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      });
+    });
+    const port = await listenOnLoopback(collector);
+    try {
+      const r = await cli(
+        [
+          'run',
+          '--interval',
+          '500ms',
+          '--otlp',
+          `http://127.0.0.1:${port}`,
+          ...node('setTimeout(() => {}, 3600)'),
+        ],
+        {
+          env: { OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta' },
+          onStderr: (text) => {
+            ended ||= text.includes('exited with code');
+          },
+        },
+      );
+      expect(seen, r.stderr).to.be.at.least(4);
+      const told = r.stderr.split('\n').filter((l) => l.includes('could not push'));
+      expect(told).to.deep.equal([
+        `carbonscope: error: could not push metrics to http://127.0.0.1:${port}/v1/metrics: Unauthorized (HTTP 401); dropped what was counted since the previous push, and what 1 earlier push that failed carried`,
+      ]);
+    } finally {
+      collector.closeAllConnections();
+      collector.close();
+    }
+  });
+
   it('monitor names the --otlp URL one way in its warning and its last line: as pushed, masked', async () => {
     const refused = createTcpServer();
     const port = await listenOnLoopback(refused);
