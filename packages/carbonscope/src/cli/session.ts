@@ -125,15 +125,34 @@ async function finalPush({ provider, outcome, reporting }: OtlpPush): Promise<st
 }
 
 /**
- * Under delta temporality, what pushes that failed before the last one, told by no line,
- * carried: no later push has it (under cumulative droppedText's "since the last push that got
- * through" covers them).
+ * How many pushes failed before the last one, told by no line, whose figures no later push
+ * carries: only under delta temporality (a cumulative push carries the totals); 0 otherwise.
  */
-function untoldText({ temporality, untold }: OtlpPush['outcome']): string {
-  if (!untold || temporality.value === 'cumulative') return '';
-  const pushes = untold === 1 ? '1 earlier push' : `${untold} earlier pushes`;
-  const of = temporality.value === 'mixed' ? ' of delta metrics' : '';
-  return `, and${of} what ${pushes} that failed carried`;
+function lostUntold({ temporality, untold }: OtlpPush['outcome']): number {
+  return untold && temporality.value !== 'cumulative' ? untold : 0;
+}
+
+/** `1 push`, `3 earlier pushes`. */
+function pushesText(count: number, adjective = ''): string {
+  return `${count} ${adjective}${count === 1 ? 'push' : 'pushes'}`;
+}
+
+/** ` of delta metrics` where cumulative ones went beside them (their next push carried them). */
+function ofDelta(outcome: OtlpPush['outcome']): string {
+  return outcome.temporality.value === 'mixed' ? ' of delta metrics' : '';
+}
+
+/** What those pushes lost, where the last push got through. */
+function lostText(outcome: OtlpPush['outcome']): string {
+  const what = outcome.untold === 1 ? 'what it carried' : 'what they carried';
+  return `${what}${ofDelta(outcome)} is lost (delta temporality)`;
+}
+
+/** The same, after a last push that failed too: `, and what 1 earlier push that failed carried`. */
+function untoldText(outcome: OtlpPush['outcome']): string {
+  const lost = lostUntold(outcome);
+  if (lost === 0) return '';
+  return `, and${ofDelta(outcome)} what ${pushesText(lost, 'earlier ')} that failed carried`;
 }
 
 export interface Session {
@@ -289,6 +308,11 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       const failure = await finalPush(otlp);
       if (failure === undefined) {
         await otlp.provider.shutdown().catch(() => undefined);
+        const lost = lostUntold(otlp.outcome);
+        if (lost > 0) {
+          const pushes = pushesText(lost);
+          logger.warn(`could not deliver ${pushes} to ${otlp.shown}: ${lostText(otlp.outcome)}`);
+        }
         return true;
       }
       // The reason may quote the URL's user:password or a header's token: the logger masks them.

@@ -681,6 +681,42 @@ describe('carbonscope command line', function () {
     }
   });
 
+  it('run under delta temporality says so when an earlier push failed untold and the last got through', async () => {
+    // Only the second push is refused: the last one delivers, but not what the refused one carried.
+    let seen = 0;
+    const collector = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        seen += 1;
+        if (seen === 2) res.writeHead(401).end();
+        else res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      });
+    });
+    const port = await listenOnLoopback(collector);
+    try {
+      const r = await cli(
+        [
+          'run',
+          '--interval',
+          '500ms',
+          '--otlp',
+          `http://127.0.0.1:${port}`,
+          ...node('setTimeout(() => {}, 3600)'),
+        ],
+        { env: { OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta' } },
+      );
+      expect(r.code, r.stderr).to.equal(0);
+      expect(seen, r.stderr).to.be.at.least(3);
+      const told = r.stderr.split('\n').filter((l) => l.includes('could not'));
+      expect(told).to.deep.equal([
+        `carbonscope: warning: could not deliver 1 push to http://127.0.0.1:${port}/v1/metrics: what it carried is lost (delta temporality)`,
+      ]);
+    } finally {
+      collector.closeAllConnections();
+      collector.close();
+    }
+  });
+
   it('monitor names the --otlp URL one way in its warning and its last line: as pushed, masked', async () => {
     const refused = createTcpServer();
     const port = await listenOnLoopback(refused);
