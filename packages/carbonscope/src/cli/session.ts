@@ -152,7 +152,7 @@ function lostText(outcome: OtlpPush['outcome']): string {
 function untoldText(outcome: OtlpPush['outcome']): string {
   const lost = lostUntold(outcome);
   if (lost === 0) return '';
-  return `, and${ofDelta(outcome)} what ${pushesText(lost, 'earlier ')} that failed carried`;
+  return `, and what ${pushesText(lost, 'earlier ')} that failed carried${ofDelta(outcome)}`;
 }
 
 export interface Session {
