@@ -639,16 +639,20 @@ describe('carbonscope command line', function () {
     ]);
   });
 
-  it('run under delta temporality names, in its last line, the earlier pushes that failed untold', async () => {
-    // The second push is refused, then every push once the summary is printed: `run` tells no
-    // failure as it happens, and under delta the refused push's figures are not in the later.
-    let seen = 0;
+  /**
+   * `run --otlp` every 500 ms under delta temporality, of a 3.6 s command, against a collector
+   * that refuses (401) the pushes `refuses` names (by their number, from 1), else takes them.
+   */
+  async function runUnderDelta(
+    refuses: (push: number, ended: boolean) => boolean,
+  ): Promise<{ r: Result; pushes: number; url: string }> {
+    let pushes = 0;
     let ended = false;
     const collector = createHttpServer((req, res) => {
       req.resume();
       req.on('end', () => {
-        seen += 1;
-        if (ended || seen === 2) res.writeHead(401).end();
+        pushes += 1;
+        if (refuses(pushes, ended)) res.writeHead(401).end();
         else res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
       });
     });
@@ -670,51 +674,33 @@ describe('carbonscope command line', function () {
           },
         },
       );
-      expect(seen, r.stderr).to.be.at.least(3);
-      const told = r.stderr.split('\n').filter((l) => l.includes('could not push'));
-      expect(told).to.deep.equal([
-        `carbonscope: error: could not push metrics to http://127.0.0.1:${port}/v1/metrics: Unauthorized (HTTP 401); dropped what was counted since the previous push, and what 1 earlier push that failed carried`,
-      ]);
+      return { r, pushes, url: `http://127.0.0.1:${port}/v1/metrics` };
     } finally {
       collector.closeAllConnections();
       collector.close();
     }
+  }
+
+  it('run under delta temporality names, in its last line, the earlier pushes that failed untold', async () => {
+    // The second push is refused, then every push once the summary is printed: `run` tells no
+    // failure as it happens, and under delta the refused push's figures are not in the later.
+    const { r, pushes, url } = await runUnderDelta((push, ended) => ended || push === 2);
+    expect(pushes, r.stderr).to.be.at.least(3);
+    const told = r.stderr.split('\n').filter((l) => l.includes('could not push'));
+    expect(told).to.deep.equal([
+      `carbonscope: error: could not push metrics to ${url}: Unauthorized (HTTP 401); dropped what was counted since the previous push, and what 1 earlier push that failed carried`,
+    ]);
   });
 
   it('run under delta temporality says so when an earlier push failed untold and the last got through', async () => {
     // Only the second push is refused: the last one delivers, but not what the refused one carried.
-    let seen = 0;
-    const collector = createHttpServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        seen += 1;
-        if (seen === 2) res.writeHead(401).end();
-        else res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-      });
-    });
-    const port = await listenOnLoopback(collector);
-    try {
-      const r = await cli(
-        [
-          'run',
-          '--interval',
-          '500ms',
-          '--otlp',
-          `http://127.0.0.1:${port}`,
-          ...node('setTimeout(() => {}, 3600)'),
-        ],
-        { env: { OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta' } },
-      );
-      expect(r.code, r.stderr).to.equal(0);
-      expect(seen, r.stderr).to.be.at.least(3);
-      const told = r.stderr.split('\n').filter((l) => l.includes('could not'));
-      expect(told).to.deep.equal([
-        `carbonscope: warning: could not deliver 1 push to http://127.0.0.1:${port}/v1/metrics: what it carried is lost (delta temporality)`,
-      ]);
-    } finally {
-      collector.closeAllConnections();
-      collector.close();
-    }
+    const { r, pushes, url } = await runUnderDelta((push) => push === 2);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(pushes, r.stderr).to.be.at.least(3);
+    const told = r.stderr.split('\n').filter((l) => l.includes('could not'));
+    expect(told).to.deep.equal([
+      `carbonscope: warning: could not deliver 1 push to ${url}: what it carried is lost (delta temporality)`,
+    ]);
   });
 
   it('monitor names the --otlp URL one way in its warning and its last line: as pushed, masked', async () => {
