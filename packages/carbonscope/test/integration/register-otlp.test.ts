@@ -17,6 +17,7 @@ import {
   stringAttribute,
   sumOf,
 } from '../helpers/otlp-receiver.js';
+import { freePort } from '../helpers/ports.js';
 import { type Spawned, spawnUntil } from '../helpers/spawn.js';
 import { waitFor } from '../unit/energy/sources/helpers.js';
 
@@ -247,17 +248,68 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
       });
     }
   });
+
+  // The same receiver and app as above, under a delta preference.
+  describe('under delta temporality', () => {
+    /** Each operation's count over every push so far (each push carries its interval's). */
+    const countsPushed = () => {
+      const counts: Record<string, number> = {};
+      for (const push of receiver.pushes) {
+        for (const operation of Object.keys(SERVED)) {
+          counts[operation] =
+            (counts[operation] ?? 0) + (operationPoint(push.body, operation)?.count ?? 0);
+        }
+      }
+      return counts;
+    };
+    const twice = Object.fromEntries(Object.entries(SERVED).map(([op, n]) => [op, 2 * n]));
+
+    for (const preference of ['delta', 'lowmemory']) {
+      it(`${preference}: its histograms are delta, and their counts over the pushes add up to the requests`, async () => {
+        app = await startApp(receiver, {
+          OTEL_METRIC_EXPORT_INTERVAL: '300',
+          OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: preference,
+        });
+        await traffic(app.base);
+        const same = (counts: Record<string, number>) =>
+          JSON.stringify(countsPushed()) === JSON.stringify(counts);
+        await waitFor(() => same(SERVED), 15_000).catch(() => {
+          throw new Error(`counts pushed: ${JSON.stringify(countsPushed())}`);
+        });
+        // Two more pushes go by: under cumulative they would carry the same counts again.
+        const pushed = receiver.pushes.length;
+        await waitFor(() => receiver.pushes.length >= pushed + 2, 15_000);
+        await traffic(app.base);
+        await waitFor(() => same(twice), 15_000).catch(() => {
+          throw new Error(`counts pushed: ${JSON.stringify(countsPushed())}`);
+        });
+        const settled = receiver.pushes.length;
+        await waitFor(() => receiver.pushes.length >= settled + 2, 15_000);
+        expect(receiver.failures).to.deep.equal([]);
+        expect(countsPushed()).to.deep.equal(twice);
+        const histograms = receiver.pushes.flatMap((p) =>
+          metricsOf(p.body).filter((m) => m.histogram),
+        );
+        const carrying = receiver.pushes.filter((p) => operationPoint(p.body, '/hello'));
+        expect(carrying, 'pushes that carried /hello').to.have.length(2);
+        expect(histograms.length).to.be.greaterThan(0);
+        for (const metric of histograms) {
+          expect(metric.histogram?.aggregationTemporality, metric.name).to.equal(OTLP_DELTA);
+          for (const point of metric.histogram?.dataPoints ?? []) {
+            // An interval with nothing recorded is no point; min and max are not derivable.
+            expect(point.count, metric.name).to.be.greaterThan(0);
+            expect([point.min, point.max], metric.name).to.deep.equal([undefined, undefined]);
+            expect(Number(point.startTimeUnixNano)).to.be.below(Number(point.timeUnixNano));
+          }
+        }
+        expect(app.stderr.join('\n')).to.not.match(/error/i);
+      });
+    }
+  });
 });
 
 /** A loopback port nothing listens on: a push there is refused at once. */
-async function closedPort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
+const closedPort = freePort;
 
 describe('register: a failing push is one warning, a recovery one line', function () {
   this.timeout(60_000);
@@ -313,75 +365,6 @@ describe('register: a failing push is one warning, a recovery one line', functio
       `carbonscope: metrics pushed to http://127.0.0.1:${port}/v1/metrics again`,
     ]);
   });
-});
-
-describe('register pushing OTLP under delta temporality', function () {
-  this.timeout(60_000);
-  let receiver: OtlpReceiver;
-  let app: App | undefined;
-  beforeEach(async () => {
-    receiver = await otlpReceiver();
-  });
-  afterEach(async () => {
-    await app?.stop('SIGKILL');
-    app = undefined;
-    await receiver.close();
-  });
-
-  /** Each operation's count over every push so far (each push carries its interval's). */
-  const countsPushed = () => {
-    const counts: Record<string, number> = {};
-    for (const push of receiver.pushes) {
-      for (const operation of Object.keys(SERVED)) {
-        counts[operation] =
-          (counts[operation] ?? 0) + (operationPoint(push.body, operation)?.count ?? 0);
-      }
-    }
-    return counts;
-  };
-  const twice = Object.fromEntries(Object.entries(SERVED).map(([op, n]) => [op, 2 * n]));
-
-  for (const preference of ['delta', 'lowmemory']) {
-    it(`${preference}: its histograms are delta, and their counts over the pushes add up to the requests`, async () => {
-      app = await startApp(receiver, {
-        OTEL_METRIC_EXPORT_INTERVAL: '300',
-        OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: preference,
-      });
-      await traffic(app.base);
-      const same = (counts: Record<string, number>) =>
-        JSON.stringify(countsPushed()) === JSON.stringify(counts);
-      await waitFor(() => same(SERVED), 15_000).catch(() => {
-        throw new Error(`counts pushed: ${JSON.stringify(countsPushed())}`);
-      });
-      // Two more pushes go by: under cumulative they would carry the same counts again.
-      const pushed = receiver.pushes.length;
-      await waitFor(() => receiver.pushes.length >= pushed + 2, 15_000);
-      await traffic(app.base);
-      await waitFor(() => same(twice), 15_000).catch(() => {
-        throw new Error(`counts pushed: ${JSON.stringify(countsPushed())}`);
-      });
-      const settled = receiver.pushes.length;
-      await waitFor(() => receiver.pushes.length >= settled + 2, 15_000);
-      expect(receiver.failures).to.deep.equal([]);
-      expect(countsPushed()).to.deep.equal(twice);
-      const histograms = receiver.pushes.flatMap((p) =>
-        metricsOf(p.body).filter((m) => m.histogram),
-      );
-      const carrying = receiver.pushes.filter((p) => operationPoint(p.body, '/hello'));
-      expect(carrying, 'pushes that carried /hello').to.have.length(2);
-      expect(histograms.length).to.be.greaterThan(0);
-      for (const metric of histograms) {
-        expect(metric.histogram?.aggregationTemporality, metric.name).to.equal(OTLP_DELTA);
-        for (const point of metric.histogram?.dataPoints ?? []) {
-          // An interval with nothing recorded is no point; min and max are not derivable.
-          expect(point.count, metric.name).to.be.greaterThan(0);
-          expect([point.min, point.max], metric.name).to.deep.equal([undefined, undefined]);
-          expect(Number(point.startTimeUnixNano)).to.be.below(Number(point.timeUnixNano));
-        }
-      }
-      expect(app.stderr.join('\n')).to.not.match(/error/i);
-    });
-  }
 });
 
 describe("register's push failures under delta temporality", function () {
