@@ -4,8 +4,11 @@ export interface PmonRow {
   gpu: number;
   /** undefined for the `-` row of a GPU no process uses. */
   pid: number | undefined;
-  /** SM utilization over the sample, %; `-` (no sample for the process) reads as 0. */
-  sm: number;
+  /**
+   * SM utilization over the sample, %; undefined for `-` (pmon has no sample): what that means
+   * depends on the GPU (idle where pmon reads utilization, unknown in MIG mode), told later.
+   */
+  sm: number | undefined;
 }
 
 const INTEGER = /^\d+$/;
@@ -47,7 +50,7 @@ export class PmonParser {
     if (sm !== '-' && !INTEGER.test(sm)) return undefined;
     this.row.gpu = Number(gpu);
     this.row.pid = pid === '-' ? undefined : Number(pid);
-    this.row.sm = sm === '-' ? 0 : Number(sm);
+    this.row.sm = sm === '-' ? undefined : Number(sm);
     return this.row;
   }
 

@@ -8,8 +8,9 @@ interface GpuRows {
   readonly device: string;
   /** SM % per pid summed over the interval's rows (a pid-less `-` row adds nothing). */
   readonly smByPid: Map<number, number>;
-  /** Whether any row (even an idle `-` one) came in the interval. */
+  /** Whether any row (even an idle `-` one) came in the interval, and any with an SM number. */
   rows: boolean;
+  numbered: boolean;
   /** The share of the latest interval that had rows; undefined before. */
   share: number | undefined;
   /** When that interval's last row came, ms. */
@@ -21,13 +22,19 @@ interface GpuRows {
   /** Whether the power source reads it (watch()): only those are named when unread. */
   watched: boolean;
   mig: MigMode;
-  /** The pids of pmon's sample in progress, and their SM % summed. */
+  /** The pids of pmon's sample in progress, their SM % summed, and whether any had a number. */
   readonly samplePids: Set<number>;
   sampleSm: number;
   sampleOpen: boolean;
+  sampleNumbered: boolean;
   /** Every sample's SM % of all processes (at most 100) summed since begin(), and how many. */
   smTotal: number;
   samples: number;
+  /**
+   * Samples since begin() whose rows were all `-`: 0 % where pmon reads utilization, none at
+   * all in MIG mode. Kept apart because the mode is told (watch()) after pmon's first rows.
+   */
+  blankSamples: number;
 }
 
 /** A GPU the power source reads whose share pmon never told, and why, in words. */
@@ -85,11 +92,21 @@ const PMON_SAMPLE_GAP_MS = 500;
 /** Ends the GPU's pmon sample in progress, if any: its processes' SM % counts, at most 100. */
 function endSample(g: GpuRows): void {
   if (!g.sampleOpen) return;
-  g.smTotal += Math.min(g.sampleSm, 100);
-  g.samples++;
+  if (g.sampleNumbered) {
+    g.smTotal += Math.min(g.sampleSm, 100);
+    g.samples++;
+  } else {
+    g.blankSamples++;
+  }
   g.sampleSm = 0;
   g.samplePids.clear();
   g.sampleOpen = false;
+  g.sampleNumbered = false;
+}
+
+/** On a MIG-enabled GPU pmon reads no utilization: its `-` is no sample, not an idle 0 %. */
+function blankIsUnread(g: GpuRows): boolean {
+  return g.mig === 'enabled';
 }
 
 /**
@@ -97,10 +114,13 @@ function endSample(g: GpuRows): void {
  * process, or one `-` row where none runs; its lines carry no time, and a reader that lags gets
  * several samples at once, so a pid already in the sample, or a `-` row, starts the next one too.
  */
-function countSample(g: GpuRows, pid: number | undefined, sm: number): void {
+function countSample(g: GpuRows, pid: number | undefined, sm: number | undefined): void {
   if (pid === undefined || g.samplePids.has(pid)) endSample(g);
   g.sampleOpen = true;
-  g.sampleSm += sm;
+  if (sm !== undefined) {
+    g.sampleSm += sm;
+    g.sampleNumbered = true;
+  }
   if (pid === undefined) endSample(g);
   else g.samplePids.add(pid);
 }
@@ -110,7 +130,8 @@ function countSample(g: GpuRows, pid: number | undefined, sm: number): void {
  * the command's pids over the SM % of all pids, summed over the pmon rows that came in the
  * interval. An interval whose rows show no SM use at all gives a share of 0 (the GPU's idle
  * energy stays the host's). Shares are read only between begin() and a failure. A GPU in MIG
- * mode gives none until pmon shows SM use on it: there its `-` says it cannot tell, not idle.
+ * mode gives none until pmon shows SM use on it: there its `-` says it cannot tell, not idle,
+ * so an interval of only `-` rows there is one pmon printed nothing in.
  *
  * Whether pmon's pids are this pid namespace's is decided over the whole run, not by the first
  * busy pid: one is local as soon as any busy pid is in /proc here or in the command's tree; the
@@ -181,14 +202,16 @@ export class PmonShares implements GpuShareReader {
     const g = this.gpu(row.gpu);
     g.rows = true;
     g.everRows = true;
+    if (row.sm !== undefined) g.numbered = true;
     const nowMs = this.o.clock();
     // Rows further apart than half pmon's 1 s delay are of different samples.
     if (nowMs - g.lastRowMs > PMON_SAMPLE_GAP_MS) endSample(g);
     g.lastRowMs = nowMs;
     if (this.state === 'on') countSample(g, row.pid, row.sm);
     if (row.pid === undefined) return;
-    g.smByPid.set(row.pid, (g.smByPid.get(row.pid) ?? 0) + row.sm);
-    if (row.sm > 0) {
+    const sm = row.sm ?? 0;
+    g.smByPid.set(row.pid, (g.smByPid.get(row.pid) ?? 0) + sm);
+    if (sm > 0) {
       g.everBusy = true;
       if (!this.local) this.checkNamespace(row.pid);
     }
@@ -196,25 +219,28 @@ export class PmonShares implements GpuShareReader {
 
   next(nowMs: number): void {
     for (const g of this.gpus.values()) {
-      if (g.rows) {
-        let all = 0;
-        let mine = 0;
-        for (const [pid, sm] of g.smByPid) {
-          all += sm;
-          if (!this.o.isCommand(pid)) continue;
-          mine += sm;
-          // The command's tree is this namespace's, whether or not /proc still shows the pid.
-          if (sm > 0) this.local = true;
-        }
-        g.share = all > 0 ? mine / all : 0;
-        if (mine > 0 && this.state === 'on') this.commandBusy = true;
-        g.shareAtMs = g.lastRowMs;
-        g.smByPid.clear();
-        g.rows = false;
-      } else if (g.share !== undefined && nowMs - g.shareAtMs > this.staleMs) {
-        g.share = undefined;
-      }
+      if (g.rows && (g.numbered || !blankIsUnread(g))) this.shareInterval(g);
+      else if (g.share !== undefined && nowMs - g.shareAtMs > this.staleMs) g.share = undefined;
+      g.smByPid.clear();
+      g.rows = false;
+      g.numbered = false;
     }
+  }
+
+  /** The GPU's share of the interval just ended, from its rows. */
+  private shareInterval(g: GpuRows): void {
+    let all = 0;
+    let mine = 0;
+    for (const [pid, sm] of g.smByPid) {
+      all += sm;
+      if (!this.o.isCommand(pid)) continue;
+      mine += sm;
+      // The command's tree is this namespace's, whether or not /proc still shows the pid.
+      if (sm > 0) this.local = true;
+    }
+    g.share = all > 0 ? mine / all : 0;
+    if (mine > 0 && this.state === 'on') this.commandBusy = true;
+    g.shareAtMs = g.lastRowMs;
   }
 
   share(device: string): number | undefined {
@@ -231,17 +257,18 @@ export class PmonShares implements GpuShareReader {
   /**
    * The GPUs' mean SM utilization of all processes since begin(), 0..100: each pmon sample of
    * each GPU counts once, as CodeCarbon averages each GPU's utilization over its samples (its
-   * gpu_utilization_percent). A MIG-enabled GPU pmon showed no SM use on is left out (its `-`
-   * is no 0); undefined where pmon printed no sample it counts. Read it after the last sample.
+   * gpu_utilization_percent). A MIG-enabled GPU pmon showed no SM use on is left out, and one
+   * it did counts only its samples with a number (its `-` is no 0); undefined where pmon
+   * printed no sample it counts. Read it after the last sample.
    */
   utilizationPercent(): number | undefined {
     let sm = 0;
     let samples = 0;
     for (const g of this.gpus.values()) {
-      if (g.mig === 'enabled' && !g.everBusy) continue;
+      if (blankIsUnread(g) && !g.everBusy) continue;
       endSample(g);
       sm += g.smTotal;
-      samples += g.samples;
+      samples += g.samples + (blankIsUnread(g) ? 0 : g.blankSamples);
     }
     return samples > 0 ? sm / samples : undefined;
   }
@@ -300,6 +327,7 @@ export class PmonShares implements GpuShareReader {
         device: `gpu${index}`,
         smByPid: new Map(),
         rows: false,
+        numbered: false,
         share: undefined,
         shareAtMs: 0,
         lastRowMs: 0,
@@ -310,8 +338,10 @@ export class PmonShares implements GpuShareReader {
         samplePids: new Set(),
         sampleSm: 0,
         sampleOpen: false,
+        sampleNumbered: false,
         smTotal: 0,
         samples: 0,
+        blankSamples: 0,
       };
       this.gpus.set(index, g);
       this.byDevice.set(g.device, g);

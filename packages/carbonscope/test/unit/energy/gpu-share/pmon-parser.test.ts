@@ -13,24 +13,25 @@ function rows(lines: readonly string[]): PmonRow[] {
 }
 
 describe('energy/gpu-share: nvidia-smi pmon parser', () => {
-  it('reads gpu, pid and sm of the real H200 pmon, `-` as 0, skipping headers and junk', () => {
+  it('reads gpu, pid and sm of the real H200 pmon, `-` as no number, skipping headers and junk', () => {
     const parsed = rows(pipedLines('pmon-piped.txt'));
     expect(parsed).to.have.length(10);
     expect(parsed.slice(0, 4)).to.deep.equal([
       { gpu: 0, pid: 574, sm: 99 },
-      { gpu: 0, pid: 575, sm: 0 },
+      { gpu: 0, pid: 575, sm: undefined },
       { gpu: 0, pid: 574, sm: 74 },
       { gpu: 0, pid: 575, sm: 24 },
     ]);
     const sum = (pid: number) =>
-      parsed.filter((r) => r.pid === pid).reduce((total, r) => total + r.sm, 0);
+      parsed.filter((r) => r.pid === pid).reduce((total, r) => total + (r.sm ?? 0), 0);
     expect(sum(574)).to.equal(457);
     expect(sum(575)).to.equal(36);
   });
 
   it('finds sm by the header with `-s um` (fb and ccpm columns before the name)', () => {
     const parsed = rows(pipedLines('pmon-um-piped.txt'));
-    expect(parsed.map((r) => r.sm)).to.deep.equal([99, 0, 88, 11, 99, 0, 99, 0]);
+    const none = undefined; // pmon's `-`
+    expect(parsed.map((r) => r.sm)).to.deep.equal([99, none, 88, 11, 99, none, 99, none]);
     expect(parsed.every((r) => r.gpu === 0)).to.equal(true);
   });
 
@@ -38,8 +39,8 @@ describe('energy/gpu-share: nvidia-smi pmon parser', () => {
     // idle.txt holds the capture's own lines (`== idle pmon -c 2 -s u`, `rc 0`) around pmon's.
     const parsed = rows(h200Text('idle.txt').split('\n'));
     expect(parsed).to.deep.equal([
-      { gpu: 0, pid: undefined, sm: 0 },
-      { gpu: 0, pid: undefined, sm: 0 },
+      { gpu: 0, pid: undefined, sm: undefined },
+      { gpu: 0, pid: undefined, sm: undefined },
     ]);
   });
 

@@ -225,6 +225,29 @@ describe('energy/gpu-share: the command share by SM utilization', () => {
     expect(shares.outcome()).to.deep.equal({ read: true, commandBusy: true });
   });
 
+  it('takes an interval of only `-` rows on a MIG-enabled GPU as one pmon printed nothing in', () => {
+    // After pmon showed SM use there, a `-` is still no sample: not an idle 0 share, the
+    // latest share while it is fresh, then none.
+    const { shares, feed, at } = sharesOf574({ staleMs: 2500 });
+    shares.watch([0], new Map([[0, 'enabled']]));
+    shares.begin(async () => undefined);
+    shares.next(0);
+    const [first] = pipedBlocks('pmon-piped.txt');
+    const [idleRow] = pipedLines('pmon-after.txt').slice(2);
+    at(50);
+    feed(first);
+    shares.next(100);
+    expect(shares.share('gpu0')).to.equal(1);
+    const got: Array<number | undefined> = [];
+    for (const ms of [1050, 2050, 3050]) {
+      at(ms);
+      feed([idleRow]);
+      shares.next(ms + 50);
+      got.push(shares.share('gpu0'));
+    }
+    expect(got).to.deep.equal([1, 1, undefined]);
+  });
+
   it('says why when pmon failed before it answered, and reads nothing', () => {
     const { shares, feed } = sharesOf574();
     shares.fail('nvidia-smi pmon not found');
@@ -327,6 +350,32 @@ describe('energy/gpu-share: the command share by SM utilization', () => {
     feed([idleRow.replace(/^( *)0/, '$11'), idleRow.replace(/^( *)0/, '$12')]);
     // gpu0's 5 samples and gpu2's idle one, as CodeCarbon averages every GPU's every sample.
     expect(shares.utilizationPercent()).to.equal(493 / 6);
+  });
+
+  it("leaves a MIG-enabled GPU's `-` samples out of its mean once pmon showed SM use on it", () => {
+    // On MIG pmon's `-` is no sample, not 0 %. Its first `-` rows come before watch() tells the
+    // mode (run asks it while pmon starts), more after the busy ones: none may pull 493 / 5 down.
+    const { shares, feed } = sharesOf574();
+    shares.begin(async () => undefined);
+    const [idleRow] = pipedLines('pmon-after.txt').slice(2);
+    feed(pipedLines('pmon-after.txt').slice(0, 2)); // the header
+    feed([idleRow, idleRow]);
+    shares.watch([0], new Map([[0, 'enabled']]));
+    feed(pipedLines('pmon-piped.txt'));
+    feed([idleRow]);
+    expect(shares.utilizationPercent()).to.equal(493 / 5);
+  });
+
+  it('has no utilization of a MIG-enabled GPU whose every row since begin() is `-`', () => {
+    // Busy before begin() (the baseline), then only `-`: unknown, not a measured 0.
+    const { shares, feed } = sharesOf574();
+    shares.watch([0], new Map([[0, 'enabled']]));
+    const [first] = pipedBlocks('pmon-piped.txt');
+    feed(first);
+    shares.begin(async () => undefined);
+    const [idleRow] = pipedLines('pmon-after.txt').slice(2);
+    feed([idleRow, idleRow, idleRow]);
+    expect(shares.utilizationPercent()).to.equal(undefined);
   });
 
   it('has no utilization where pmon never answered', () => {
