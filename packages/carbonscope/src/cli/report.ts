@@ -75,7 +75,9 @@ export interface Report {
     /**
      * False when the command's CPU time could not be read, or read one step of the reader's
      * clock or less (too little to resolve): energy, emissions and the command's embodied share
-     * are then not real figures, whatever the numbers beside this say.
+     * are then not real figures, whatever the numbers beside this say. Its `gpu` components
+     * excepted, where measurement.gpuShare.read: the command's GPU share, measured (the CSV's
+     * gpu_energy too).
      */
     known: boolean;
     /** Why `known` is false, in words. */
@@ -506,6 +508,19 @@ const NO_GPU_COLUMNS: EmissionsRow = {
   gpu_utilization_percent: '0',
 };
 
+/**
+ * Whether a column's figure is known: every one where the command's energy is. Where it is not
+ * (its CPU time resolves nothing), the GPU columns still are where pmon measured its GPU share,
+ * as --json's gpu component says: a `sleep` beside an idle GPU got a measured 0 J, not an unknown.
+ */
+function columnKnown(report: Report, column: CsvComponent): boolean {
+  if (report.energy.known) return true;
+  if (column !== 'gpu' || report.measurement.gpuShare?.read !== true) return false;
+  return report.energy.components.some(
+    (c) => csvComponentOf(c.component) === 'gpu' && !c.estimated,
+  );
+}
+
 /** gpu_count and gpu_model of the GPUs a source reads (none read: see noGpuFound). */
 function gpuColumns(report: Report): EmissionsRow {
   const gpus = report.host.gpus;
@@ -536,10 +551,11 @@ export function reportToRow(
   }
   const seconds = report.durationSeconds;
   const pue = report.pue;
+  const filled = (column: CsvComponent) => present.has(column) && columnKnown(report, column);
   const kwh = (column: CsvComponent) =>
-    known && present.has(column) ? (byColumn[column] * pue) / JOULES_PER_KWH : undefined;
+    filled(column) ? (byColumn[column] * pue) / JOULES_PER_KWH : undefined;
   const watts = (column: CsvComponent) =>
-    known && present.has(column) && seconds > 0 ? (byColumn[column] * pue) / seconds : undefined;
+    filled(column) && seconds > 0 ? (byColumn[column] * pue) / seconds : undefined;
   const country = countryOfZone(report.grid.zone);
   const known = report.energy.known;
   const priced = known && report.grid.carbonIntensity !== null;

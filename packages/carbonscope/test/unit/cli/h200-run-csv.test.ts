@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { parseEmissionsCsv } from '../../../src/cli/csv.js';
+import { formatRow, parseEmissionsCsv } from '../../../src/cli/csv.js';
+import { type HostFacts, type Report, reportToRow } from '../../../src/cli/report.js';
 import { libraryRoot } from '../../../src/paths.js';
 
 const JOULES_PER_KWH = 3.6e6;
@@ -33,6 +34,27 @@ const fixture = (...parts: string[]) =>
 const runJson = (name: string): RunJson => JSON.parse(fixture('energy', 'h200', 'call7', name));
 const gpuJoules = (components: ComponentJson[]) =>
   components.find((c) => c.component === 'gpu')?.joules;
+
+/** The host columns of a written row, so the row can be written again from its report. */
+function hostOf(row: Record<string, string>): HostFacts {
+  return {
+    os: row.os ?? '',
+    cpuCount: Number(row.cpu_count),
+    cpuModel: row.cpu_model,
+    ramTotalGb: Number(row.ram_total_size),
+    ramUsedGb: Number(row.ram_used_gb),
+    ramUtilizationPercent: Number(row.ram_utilization_percent),
+  };
+}
+
+/** The row this carbonscope writes for a report of call7, as the CSV reads it back. */
+function rowNow(name: string, written: Record<string, string>): Record<string, string> {
+  const report = JSON.parse(fixture('energy', 'h200', 'call7', name)) as Report;
+  const text = formatRow(reportToRow(report, hostOf(written), new Date(report.endedAt)));
+  const [record = {}] = parseEmissionsCsv(`${Object.keys(written).join(',')}\n${text}\n`).records;
+  // Local time where it ran; the rest is the report's.
+  return { ...record, timestamp: written.timestamp ?? '' };
+}
 
 describe('run on a real H200: the CodeCarbon CSV beside the report (call7)', () => {
   const csv = parseEmissionsCsv(fixture('energy', 'h200', 'call7', 'emissions.csv'));
@@ -78,13 +100,27 @@ describe('run on a real H200: the CodeCarbon CSV beside the report (call7)', () 
   it('an idle command: no energy figure written, the GPU still counted and idle', () => {
     expect(idle.energy.known).to.equal(false);
     expect(idle.energy.unknownReason).to.match(/10 ms/);
-    for (const column of ['emissions', 'energy_consumed', 'cpu_energy', 'gpu_energy']) {
+    for (const column of ['emissions', 'energy_consumed', 'cpu_energy', 'cpu_power']) {
       expect(idleRow?.[column], column).to.equal('');
     }
-    // pmon saw nothing of it on the SMs: its GPU share is a measured 0 J in the report.
-    expect(gpuJoules(idle.energy.components)).to.equal(0);
     expect(gpuJoules(idle.host.components)).to.be.greaterThan(0);
     expect(idleRow?.gpu_count).to.equal('1');
     expect(idleRow?.gpu_utilization_percent).to.equal('0.0');
+  });
+
+  it("writes an idle command's measured 0 J GPU share as 0, as its report has it", () => {
+    // pmon saw nothing of it on the SMs: its GPU share is a measured 0 J in the report, though
+    // its CPU time resolves nothing. The row of 0231c0e left it empty with the unknown rest.
+    expect(idle.measurement.gpuShare).to.deep.equal({ read: true });
+    expect(gpuJoules(idle.energy.components)).to.equal(0);
+    const now = rowNow('idle.json', idleRow ?? {});
+    expect(now.gpu_energy).to.equal('0.0');
+    expect(now.gpu_power).to.equal('0.0');
+    // Every other column as written there: the unknown ones still empty.
+    expect({ ...now, gpu_energy: '', gpu_power: '' }).to.deep.equal(idleRow);
+  });
+
+  it("writes a GPU load's row again from its report as it was written", () => {
+    expect(rowNow('load.json', loadRow ?? {})).to.deep.equal(loadRow);
   });
 });
