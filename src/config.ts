@@ -88,6 +88,8 @@ const schema = {
   // 0 is the OTel spec's "indefinite", as register takes it: the longest the bounds allow.
   OTEL_EXPORTER_OTLP_TIMEOUT: integer(0, 600_000).optional(),
   OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: integer(0, 600_000).optional(),
+  // Read for the span exporter the service builds (telemetry/traces.ts), by the same rule.
+  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: integer(0, 600_000).optional(),
   OTEL_EXPORTER_OTLP_COMPRESSION: compression,
   OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: compression,
   OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: compression,

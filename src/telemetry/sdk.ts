@@ -36,6 +36,7 @@ import {
 } from 'carbonscope';
 import type { Env } from '../config.js';
 import { sourceAsset } from '../paths.js';
+import { traceSetup } from './traces.js';
 
 export interface Telemetry {
   meter: Meter;
@@ -274,6 +275,8 @@ async function startNodeSdk(
   secrets: readonly string[],
 ): Promise<() => Promise<void>> {
   const loaded = tracesOff ? [] : await instrumentations(scope);
+  // The OTLP span exporter with the timeout the service reads (0: indefinite, as for metrics).
+  const traces = tracesOff ? {} : await traceSetup(env);
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
   const sdk = new NodeSDK({
     resource,
@@ -288,6 +291,7 @@ async function startNodeSdk(
     // http.server.request.duration, at about half the throughput of a cheap route
     // (test/bench: bare Koa 11k req/s, instrumented 5k, not instrumented 10k).
     instrumentations: loaded,
+    ...traces,
     // Without tracing nothing reads the active context: no AsyncLocalStorage context manager
     // (on Node 20 it costs async hooks on every promise) and no propagator.
     ...(tracesOff ? { contextManager: rootOnlyContext, textMapPropagator: null } : {}),

@@ -37,6 +37,8 @@ describe('config', () => {
     ['OTEL_METRIC_EXPORT_TIMEOUT', '-1'],
     // Read for the exporter's timeout, cut to the reader's: a malformed one would make it NaN.
     ['OTEL_EXPORTER_OTLP_METRICS_TIMEOUT', '5s'],
+    // Read for the span exporter's timeout likewise (NodeSDK warned only under OTEL_LOG_LEVEL).
+    ['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', '5s'],
     ['OTEL_TRACES_EXPORTER', 'jaegr'],
     ['OTEL_LOGS_EXPORTER', 'loud'],
     ['PUE', '-1'],
@@ -179,6 +181,7 @@ describe('config', () => {
     for (const variable of [
       'OTEL_EXPORTER_OTLP_TIMEOUT',
       'OTEL_EXPORTER_OTLP_METRICS_TIMEOUT',
+      'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT',
       'OTEL_METRIC_EXPORT_TIMEOUT',
     ]) {
       expect(() => loadConfig({ [variable]: '0' }), variable).not.to.throw();

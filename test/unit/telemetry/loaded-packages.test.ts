@@ -35,6 +35,8 @@ describe('the OTel packages the app loads', function () {
   for (const [label, env] of [
     ['tracing off (the default)', { OTEL_TRACES_EXPORTER: 'none' }],
     ['tracing on', { OTEL_TRACES_EXPORTER: 'console' }],
+    // The OTLP span exporter is the app's own (its timeout), beside NodeSDK's: the same copy.
+    ['tracing on over OTLP', { OTEL_TRACES_EXPORTER: 'otlp,console' }],
   ] as const) {
     it(`loads one copy of each, ${label}`, async () => {
       const dirs = await loadedOtelPackages(env);

@@ -216,4 +216,45 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
       expect(started).to.equal(true);
     });
   }
+
+  // The timeouts the app's span exporters were built with, in its tracer provider's order (null
+  // for one without an OTLP delegate: the console's). The SDK's private fields: it has no
+  // public way to read an exporter's timeout.
+  const spanExporterTimeouts = `const { trace } = await import('@opentelemetry/api');
+     const provider = trace.getTracerProvider().getDelegate();
+     return provider._activeSpanProcessor._spanProcessors
+       .map((p) => p._exporter?._delegate?._timeout ?? null);`;
+
+  for (const [label, env, timeouts] of [
+    // 0, the spec's indefinite, as metrics read it: as long as the batch processor waits on
+    // an export (OTEL_BSP_EXPORT_TIMEOUT, 30 s by default). NodeSDK read it as invalid: 10 s.
+    ['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT=0', { OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '0' }, [30_000]],
+    [
+      'OTEL_EXPORTER_OTLP_TIMEOUT=0 over http/json, a batch timeout of 5 s',
+      {
+        OTEL_EXPORTER_OTLP_TIMEOUT: '0',
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+        OTEL_BSP_EXPORT_TIMEOUT: '5000',
+      },
+      [5000],
+    ],
+    [
+      'a per-signal 0 over a general 2 s, with the console too',
+      {
+        OTEL_TRACES_EXPORTER: 'otlp,console',
+        OTEL_EXPORTER_OTLP_TIMEOUT: '2000',
+        OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '0',
+      },
+      [30_000, null],
+    ],
+    ["none set: the exporter's 10 s", {}, [10_000]],
+  ] as const) {
+    it(`gives the OTLP span exporter the timeout metrics would get: ${label}`, async () => {
+      const got = await inTelemetryChild<Array<number | null>>(
+        { OTEL_TRACES_EXPORTER: 'otlp', ...env },
+        spanExporterTimeouts,
+      );
+      expect(got).to.deep.equal(timeouts);
+    });
+  }
 });

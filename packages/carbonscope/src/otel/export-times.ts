@@ -28,6 +28,22 @@ export const OTLP_TIMEOUTS = {
   OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: timeoutSetting().optional(),
 };
 
+/** The span exporter's, read by the same rule (the service's traces). */
+const OTLP_TRACES_TIMEOUTS = {
+  OTEL_EXPORTER_OTLP_TIMEOUT: timeoutSetting().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: timeoutSetting().optional(),
+};
+
+/** The signal-specific timeout variable, then OTEL_EXPORTER_OTLP_TIMEOUT; undefined if neither. */
+function ownTimeout(env: Env, signal: 'METRICS' | 'TRACES'): number | undefined {
+  if (signal === 'TRACES') {
+    const t = parseEnv(OTLP_TRACES_TIMEOUTS, env);
+    return t.OTEL_EXPORTER_OTLP_TRACES_TIMEOUT ?? t.OTEL_EXPORTER_OTLP_TIMEOUT;
+  }
+  const t = parseEnv(OTLP_TIMEOUTS, env);
+  return t.OTEL_EXPORTER_OTLP_METRICS_TIMEOUT ?? t.OTEL_EXPORTER_OTLP_TIMEOUT;
+}
+
 /**
  * The OTLP metric exporter's timeout, given up no later than the periodic reader's: the reader's
  * timeout goes to the SDK's silent error handler, and the exporter's own (10 s, retries included)
@@ -36,19 +52,21 @@ export const OTLP_TIMEOUTS = {
  * the spec says; 0, indefinite, is timeoutSetting's); a malformed one throws SettingsError naming
  * it, and a reader timeout that is no number of milliseconds, 1 or more, a RangeError: either
  * would be a timeout of NaN, 0 (none) or one that fires at once. Whole milliseconds, a fractional
- * reader timeout rounded down.
+ * reader timeout rounded down. `signal` TRACES reads OTEL_EXPORTER_OTLP_TRACES_TIMEOUT instead,
+ * for a span exporter under a batch processor's export timeout (`readerTimeoutMs`): NodeSDK
+ * reads that 0 as invalid and keeps 10 s, where metrics wait as long as their bound allows.
  */
-export function otlpExporterTimeout(env: Env, readerTimeoutMs: number): number {
+export function otlpExporterTimeout(
+  env: Env,
+  readerTimeoutMs: number,
+  signal: 'METRICS' | 'TRACES' = 'METRICS',
+): number {
   if (!(readerTimeoutMs >= 1)) {
     throw new RangeError(
       `readerTimeoutMs: expected milliseconds, 1 or more (got ${readerTimeoutMs})`,
     );
   }
-  const timeouts = parseEnv(OTLP_TIMEOUTS, env);
-  const own =
-    timeouts.OTEL_EXPORTER_OTLP_METRICS_TIMEOUT ??
-    timeouts.OTEL_EXPORTER_OTLP_TIMEOUT ??
-    OTLP_TIMEOUT_MS;
+  const own = ownTimeout(env, signal) ?? OTLP_TIMEOUT_MS;
   return Math.floor(Math.min(own, readerTimeoutMs));
 }
 

@@ -65,6 +65,30 @@ describe('otlpExporterTimeout', () => {
     }
   }
 
+  it('reads OTEL_EXPORTER_OTLP_TRACES_TIMEOUT for a span exporter, 0 as metrics read it', () => {
+    const traces = (env: Record<string, string>, boundMs = 30_000) =>
+      otlpExporterTimeout(env, boundMs, 'TRACES');
+    expect(traces({})).to.equal(10_000);
+    expect(traces({ OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '0' })).to.equal(30_000);
+    expect(traces({ OTEL_EXPORTER_OTLP_TIMEOUT: '0' }, 5000)).to.equal(5000);
+    const both = { OTEL_EXPORTER_OTLP_TIMEOUT: '2000', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '0' };
+    expect(traces(both)).to.equal(30_000);
+    expect(traces({ ...both, OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '3000' })).to.equal(3000);
+    // Each signal its own variable: a metrics one says nothing of spans, nor the reverse.
+    expect(traces({ OTEL_EXPORTER_OTLP_METRICS_TIMEOUT: '0' })).to.equal(10_000);
+    expect(otlpExporterTimeout({ OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '0' }, 30_000)).to.equal(
+      10_000,
+    );
+    let err: unknown;
+    try {
+      traces({ OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '5s' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(SettingsError);
+    expect((err as SettingsError).variable).to.equal('OTEL_EXPORTER_OTLP_TRACES_TIMEOUT');
+  });
+
   for (const bad of [Number.NaN, -1, 0, 0.5]) {
     it(`readerTimeoutMs ${bad}: a RangeError, never a timeout of ${bad} ms`, () => {
       expect(() => otlpExporterTimeout({}, bad)).to.throw(
