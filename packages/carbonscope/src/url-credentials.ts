@@ -17,10 +17,10 @@ export function credentialsOf(url: string | undefined): string[] {
  * `user:password` pair, as written and decoded, the pair base64-encoded as Node's http sends it
  * (`Authorization: Basic`, which a refusing server may echo), and the user name only as the
  * URL's userinfo (`//user@`, `//user:`). A user name alone is an identity, not a secret; matched
- * everywhere, a short one (`al`) would mask ordinary words ("total") on every line. Of its query
- * and fragment, the values of the parameters whose names say they are credentials
- * (isSecretName: `?api_key=...`), which some collectors take a key in; the others (a
- * tenant, `api-version`) are what tells an operator which endpoint it is, and stay.
+ * everywhere, a short one (`al`) would mask ordinary words ("total") on every line. Of its query,
+ * fragment and path (`;token=...`, PATH_PARAMETER), the values of the parameters whose names say
+ * they are credentials (isSecretName: `?api_key=...`), which some collectors take a key in; the
+ * others (a tenant, `api-version`) are what tells an operator which endpoint it is, and stay.
  */
 export function urlSecrets(url: string | undefined): string[] {
   const parsed = parsedUrl(url);
@@ -50,14 +50,18 @@ export function urlSecrets(url: string | undefined): string[] {
 const MIN_QUERY_SECRET_LENGTH = 8;
 
 /**
- * The secret parameters' values of the query and fragment, as the URL was written and as the
- * parser writes it (it escapes a space, a quote): each value written and decoded where it is
- * long enough, else the `name=value` pair in the same forms.
+ * The secret parameters' values of the query, the fragment and the path's segments (matrix
+ * parameters, `/v1;token=...`), as the URL was written and as the parser writes it (it escapes a
+ * space, a quote): each value written and decoded where it is long enough, else the
+ * `name=value` pair in the same forms.
  */
 function parameterSecrets(written: string, parsed: URL): string[] {
   const out: string[] = [];
-  const parts = [written, `${parsed.search}${parsed.hash}`];
-  for (const { name, value } of parts.flatMap(parametersOf)) {
+  const parameters = [
+    ...[written, `${parsed.search}${parsed.hash}`].flatMap(parametersOf),
+    ...[splitUrlText(written).body, parsed.pathname].flatMap(pathParametersOf),
+  ];
+  for (const { name, value } of parameters) {
     if (value === '' || !isSecretName(name)) continue;
     for (const [n, v] of [
       [name, value],
@@ -92,6 +96,17 @@ function parametersOf(text: string): Parameter[] {
             ...(pair.includes(';') ? pair.split(';').flatMap(parameterOf) : []),
           ]),
   );
+}
+
+/**
+ * A `;name=value` in a path segment, to the next `;` or the segment's end: a matrix parameter,
+ * which servlet containers (`;jsessionid=`) and Spring read. The parser counts a `\` as a `/`.
+ */
+const PATH_PARAMETER = /;([^;/\\=]*)=([^;/\\]*)/g;
+
+/** The matrix parameters (PATH_PARAMETER) of the text before a URL's query and fragment. */
+function pathParametersOf(body: string): Parameter[] {
+  return [...body.matchAll(PATH_PARAMETER)].map(([, name = '', value = '']) => ({ name, value }));
 }
 
 function parameterOf(pair: string): Parameter[] {
@@ -195,7 +210,8 @@ export function percentDecoded(part: string): string {
 
 /**
  * The URL with any user name and password and the value of each secret parameter (isSecretName,
- * in the query or the fragment) replaced by `[redacted]`, safe to log; the rest stays as written.
+ * in the query, the fragment or the path) replaced by `[redacted]`, safe to log; the rest stays
+ * as written.
  */
 export function withoutCredentials(url: string): string {
   try {
@@ -233,13 +249,18 @@ export function maskUrlText(text: string): string {
 
 /**
  * The text with the value of each secret parameter (isSecretName) of its query (after its
- * first `?`) and fragment (after its first `#`) written `[redacted]`. Found by hand, not by URL:
- * the text may not parse, and URL would write the brackets percent-encoded.
+ * first `?`), fragment (after its first `#`) and path (`;name=value`, PATH_PARAMETER) written
+ * `[redacted]`. Found by hand, not by URL: the text may not parse, and URL would write the
+ * brackets percent-encoded.
  */
 function maskQuery(text: string): string {
   const { body, query, fragment } = splitUrlText(text);
+  const shownBody = body.replace(PATH_PARAMETER, (written, name: string) =>
+    isSecretName(name) ? `;${name}=[redacted]` : written,
+  );
   const shownQuery = query === undefined ? '' : `?${maskParameters(query)}`;
-  return `${body}${shownQuery}${fragment === undefined ? '' : `#${maskParameters(fragment)}`}`;
+  const shownFragment = fragment === undefined ? '' : `#${maskParameters(fragment)}`;
+  return `${shownBody}${shownQuery}${shownFragment}`;
 }
 
 /**

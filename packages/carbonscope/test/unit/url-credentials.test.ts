@@ -233,3 +233,40 @@ describe('URL masking: every secret stays masked', () => {
     expect(printed[0]).to.contain('Usage: carbonscope run');
   });
 });
+
+describe('URL masking: matrix parameters, form encoding and control characters', () => {
+  const value = 'SECRET-VALUE-0123';
+
+  it('masks a secret-named matrix parameter of the path (`/v1/metrics;token=...`)', () => {
+    // Servlet containers and Spring read `;name=value` in a path segment as a parameter.
+    for (const name of ['token', 'api_key', 'sig', 'jsessionid', '%74oken', 'to\tken']) {
+      for (const url of [
+        `http://collector:4318/v1/metrics;${name}=${value}`,
+        `http://collector:4318/v1;${name}=${value}/metrics`,
+        `http://al:PW-SECRET@collector:4318/v1/metrics;v=2;${name}=${value}?tenant=t1`,
+        `http://collector:4318/v1/metrics;${name}=${value};v=2`,
+      ]) {
+        const shown = withoutCredentials(url);
+        expect(shown, url).to.not.contain('SECRET');
+        // The parser drops the tab of `to<TAB>ken` where it writes the URL anew (its userinfo masked).
+        expect(shown, url).to.match(/;[^;/]+=\[redacted\]/);
+        expect(maskUrlText(url.replace('4318', '99999')), url).to.not.contain('SECRET');
+        const parsed = new URL(url).href;
+        const text = `refused ${url} (${parsed}): ${value}`;
+        expect(maskedAgainst(url, text), url).to.not.contain('SECRET');
+      }
+      const short = `http://collector:4318/v1/metrics;${name}=ab1`;
+      expect(maskedAgainst(short, `refused ${short}`), name).to.not.contain('ab1');
+    }
+  });
+
+  it('keeps the path around a masked matrix parameter, and matrix parameters that say no secret', () => {
+    expect(withoutCredentials('http://c:4318/v1;jsessionid=A1B2C3D4E5/metrics?tenant=t1')).to.equal(
+      'http://c:4318/v1;jsessionid=[redacted]/metrics?tenant=t1',
+    );
+    const plain = 'http://c:4318/v1;v=2/metrics;format=proto?tenant=t1';
+    expect(withoutCredentials(plain)).to.equal(plain);
+    expect(maskUrlText(plain.replace('4318', '99999'))).to.equal(plain.replace('4318', '99999'));
+    expect(urlSecrets(plain)).to.deep.equal([]);
+  });
+});
