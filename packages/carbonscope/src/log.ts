@@ -78,17 +78,20 @@ const JSON_ESCAPES = 3;
  * The list a logger redacts each line against, built once when it is created: the secrets
  * longest first, with each form a line may write them in where it differs. Percent-encoded, as
  * a query string or a form carries a key with `/`, `+` or `=` (`%2F`, what encodeURIComponent
- * writes). JSON-escaped (`\"`, `\\`, a control character) up to three times: a JSON log line of
- * an error that embeds a gateway's JSON error that embeds the upstream's JSON body echoing the
+ * writes), and so with a space as `+` (what a form and URLSearchParams write: else a value
+ * `ab cd-0123` echoed `ab+cd-0123` would lose only the part a shorter form matched).
+ * JSON-escaped (`\"`, `\\`, a control character) up to three times: a JSON log line of an
+ * error that embeds a gateway's JSON error that embeds the upstream's JSON body echoing the
  * key. Each form also as canonicalEscapes writes it, where that differs, for a line that
- * redactSecrets reads in that form. At most 2 × 4 × 2 forms a secret; a key of letters, digits
+ * redactSecrets reads in that form. At most 3 × 4 × 2 forms a secret; a key of letters, digits
  * and `-_.~` has one, so a line costs what it did.
  */
 export function redactionList(secrets: readonly string[]): readonly string[] {
   const forms = new Set<string>();
   for (const secret of secrets) {
     if (secret.length === 0) continue;
-    for (const written of new Set([secret, percentEncoded(secret)])) {
+    const encoded = percentEncoded(secret);
+    for (const written of new Set([secret, encoded, encoded.replaceAll('%20', '+')])) {
       let form = written;
       forms.add(form);
       for (let level = 0; level < JSON_ESCAPES; level++) {

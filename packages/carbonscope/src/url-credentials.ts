@@ -52,8 +52,9 @@ const MIN_QUERY_SECRET_LENGTH = 8;
 /**
  * The secret parameters' values of the query, the fragment and the path's segments (matrix
  * parameters, `/v1;token=...`), as the URL was written and as the parser writes it (it escapes a
- * space, a quote): each value written and decoded where it is long enough, else the
- * `name=value` pair in the same forms.
+ * space, a quote): each value written, decoded and form-decoded (a `+` read as a space, as a
+ * form decoder reads a query) where it is long enough, else the `name=value` pair in the same
+ * forms.
  */
 function parameterSecrets(written: string, parsed: URL): string[] {
   const out: string[] = [];
@@ -66,11 +67,17 @@ function parameterSecrets(written: string, parsed: URL): string[] {
     for (const [n, v] of [
       [name, value],
       [percentDecoded(name), percentDecoded(value)],
+      [formDecoded(name), formDecoded(value)],
     ]) {
       out.push(...(v.length >= MIN_QUERY_SECRET_LENGTH ? [v] : [`${n}=${v}`]));
     }
   }
   return out;
+}
+
+/** A query's part as a form decoder reads it (URLSearchParams, most servers): `+` is a space. */
+function formDecoded(part: string): string {
+  return percentDecoded(part.replaceAll('+', ' '));
 }
 
 interface Parameter {

@@ -190,7 +190,7 @@ describe('redaction', () => {
     // Letters, digits and `-_.~`: one form, so a line costs what it did.
     expect(redactionList(['Key-0123456789_abc.~'])).to.deep.equal(['Key-0123456789_abc.~']);
     // `%2f` and mixes of cases are read canonical (uppercase) by redactSecrets: no form of theirs.
-    expect(redactionList(['a/b c'])).to.have.members(['a/b c', 'a%2Fb%20c']);
+    expect(redactionList(['a/b c'])).to.have.members(['a/b c', 'a%2Fb%20c', 'a%2Fb+c']);
     // A secret that holds an escape itself is also listed as a canonical line reads it.
     expect(redactionList(['x%2fy\\u00e9'])).to.include.members(['x%2fy\\u00e9', 'x%2Fyé']);
   });
@@ -205,5 +205,16 @@ describe('redaction', () => {
     expect(redactSecrets(text, longestFirst(secrets))).to.equal(
       'total 1: https://[redacted]@collector.example, [redacted], [redacted]',
     );
+  });
+
+  it('masks a header value with a space whole where a line writes it form-encoded (`+`)', () => {
+    for (const headers of ['x-api-key=abcd efghijkl', 'x-api-key=abcd%20efghijkl']) {
+      const secrets = redactionList(otlpSecretsOf({ OTEL_EXPORTER_OTLP_HEADERS: headers }));
+      for (const written of ['abcd efghijkl', 'abcd+efghijkl', 'abcd%20efghijkl']) {
+        expect(redactSecrets(`sent key=${written}`, secrets), written).to.equal(
+          'sent key=[redacted]',
+        );
+      }
+    }
   });
 });

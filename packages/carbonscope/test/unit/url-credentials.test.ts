@@ -269,4 +269,20 @@ describe('URL masking: matrix parameters, form encoding and control characters',
     expect(maskUrlText(plain.replace('4318', '99999'))).to.equal(plain.replace('4318', '99999'));
     expect(urlSecrets(plain)).to.deep.equal([]);
   });
+
+  it('masks a query value written with `+` or `%20` for a space whole, in each way it is written', () => {
+    // A form decoder reads `+` as a space; URLSearchParams writes a space back as `+`.
+    for (const url of [
+      'http://collector:4318/v1?password=abc+def+ghi+jkl&tenant=t1',
+      'http://collector:4318/v1?password=abc%20def%20ghi%20jkl&tenant=t1',
+      'http://collector:4318/v1;password=abc%20def%20ghi%20jkl/metrics',
+    ]) {
+      expect(withoutCredentials(url), url).to.not.match(/abc|def|ghi|jkl/);
+      for (const written of ['abc def ghi jkl', 'abc+def+ghi+jkl', 'abc%20def%20ghi%20jkl']) {
+        const text = `refused: password ${written} (${JSON.stringify({ password: written })})`;
+        const masked = maskedAgainst(url, text);
+        expect(masked, `${url}: ${written}`).to.not.match(/abc|def|ghi|jkl/);
+      }
+    }
+  });
 });
