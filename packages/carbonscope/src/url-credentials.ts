@@ -17,20 +17,36 @@ export function credentialsOf(url: string | undefined): string[] {
  * `user:password` pair, as written and decoded, the pair base64-encoded as Node's http sends it
  * (`Authorization: Basic`, which a refusing server may echo), and the user name only as the
  * URL's userinfo (`//user@`, `//user:`). A user name alone is an identity, not a secret; matched
- * everywhere, a short one (`al`) would mask ordinary words ("total") on every line. Of its query,
+ * everywhere, a short one (`al`) would mask ordinary words ("total") on every line. Each also as
+ * written where the parser drops a tab or line break in it (writtenUserinfo). Of its query,
  * fragment and path (`;token=...`, PATH_PARAMETER), the values of the parameters whose names say
  * they are credentials (isSecretName: `?api_key=...`), which some collectors take a key in; the
  * others (a tenant, `api-version`) are what tells an operator which endpoint it is, and stay.
  */
 export function urlSecrets(url: string | undefined): string[] {
   const parsed = parsedUrl(url);
-  if (!parsed) return [];
-  const out = new Set<string>(parameterSecrets(url ?? '', parsed));
-  const stray = parsed.username || parsed.password ? undefined : strayUserinfo(url ?? '');
+  if (!parsed || !url) return [];
+  const out = new Set<string>(parameterSecrets(url, parsed));
+  const hasUserinfo = parsed.username !== '' || parsed.password !== '';
+  const stray = hasUserinfo ? undefined : strayUserinfo(url);
   // The parser writes the port apart from the rest (`admin:1234/#pw@host/`): the rest alone too.
-  if (stray) out.add(stray.afterPort).add(percentDecoded(stray.afterPort));
-  const userinfo = stray ?? parsed;
-  if (!userinfo.username && !userinfo.password) return [...out];
+  for (const { afterPort } of stray ? [stray, stray.written] : []) {
+    out.add(afterPort).add(percentDecoded(afterPort));
+  }
+  const read = stray ?? parsed;
+  const written = stray ? stray.written : hasUserinfo ? writtenUserinfo(url) : undefined;
+  for (const userinfo of [read, written ?? read]) addUserinfo(out, userinfo);
+  return [...out];
+}
+
+interface Userinfo {
+  username: string;
+  password: string;
+}
+
+/** What urlSecrets masks of a user name and password, in the forms each may be written. */
+function addUserinfo(out: Set<string>, userinfo: Userinfo): void {
+  if (!userinfo.username && !userinfo.password) return;
   for (const form of [percentDecoded, (part: string) => part]) {
     const user = form(userinfo.username);
     const password = form(userinfo.password);
@@ -40,7 +56,6 @@ export function urlSecrets(url: string | undefined): string[] {
     }
     if (user) out.add(`//${user}@`).add(`//${user}:`);
   }
-  return [...out];
 }
 
 /**
@@ -171,7 +186,7 @@ export function isSecretName(name: string): boolean {
  * before the scheme and any run of `/` and `\` after it, which the parser skips as well
  * (`http:///admin:#pw@host/` is host `admin` to it, and passes z.url).
  */
-const STRAY_USERINFO = /^\s*[a-z][a-z\d+.-]*:[/\\]*([^/\\?#@]*?):(\d*)([?#].*)@/is;
+const STRAY_USERINFO = /^\s*[a-z][a-z\d+.-]*:[/\\]*([^/\\?#@]*?):(\d*)([?#].*)@/dis;
 
 /**
  * The user name and password a URL's writer meant where the parser found none: a password's
@@ -181,17 +196,62 @@ const STRAY_USERINFO = /^\s*[a-z][a-z\d+.-]*:[/\\]*([^/\\?#@]*?):(\d*)([?#].*)@/
  */
 function strayUserinfo(url: string): StrayUserinfo | undefined {
   // Read as the parser reads it, which drops every tab and line break first.
-  const match = STRAY_USERINFO.exec(url.replace(/[\t\n\r]/g, ''));
-  if (!match) return undefined;
-  const [, username = '', port = '', afterPort = ''] = match;
-  return { username, password: `${port}${afterPort}`, afterPort };
+  const read = readAsParsed(url);
+  const match = STRAY_USERINFO.exec(read.text);
+  if (!match?.indices) return undefined;
+  const [, user = [0, 0], port = [0, 0], rest = [0, 0]] = match.indices;
+  const forms = (slice: (start: number, end: number) => string): StrayParts => ({
+    username: slice(...user),
+    password: slice(port[0], rest[1]),
+    afterPort: slice(...rest),
+  });
+  return { ...forms((start, end) => read.text.slice(start, end)), written: forms(read.written) };
 }
 
-interface StrayUserinfo {
-  username: string;
-  password: string;
+interface StrayParts extends Userinfo {
   /** The password from its `?` or `#` on, past what the parser took for a port. */
   afterPort: string;
+}
+
+interface StrayUserinfo extends StrayParts {
+  /** The same parts as written, tabs and line breaks in them kept. */
+  written: StrayParts;
+}
+
+/**
+ * The userinfo of a URL that has one (`scheme://user:password@`), taken to the authority's last
+ * `@`, as the parser reads it once it has dropped every tab and line break.
+ */
+const USERINFO = /^[\0- ]*[a-z][a-z\d+.-]*:[/\\]*(([^/\\?#:]*):?([^/\\?#]*))@/dis;
+
+/**
+ * The user name and password of a URL that has them (parsed), as written: the parser drops a tab
+ * or line break (`http://user:pa<TAB>ss@host/` sends `user:pass`), and a line that quotes the
+ * URL as it was given holds it still. Undefined where the URL has none of those characters.
+ */
+function writtenUserinfo(url: string): Userinfo | undefined {
+  if (!/[\t\n\r]/.test(url)) return undefined;
+  const read = readAsParsed(url);
+  const [, , user, password] = USERINFO.exec(read.text)?.indices ?? [];
+  if (!user || !password) return undefined;
+  return { username: read.written(...user), password: read.written(...password) };
+}
+
+/**
+ * The URL without its tabs and line breaks, as the parser reads it, and `written`, which gives
+ * a part of that text (from `start` to `end`) as it was written, with those characters kept.
+ */
+function readAsParsed(url: string): {
+  text: string;
+  written: (start: number, end: number) => string;
+} {
+  const at: number[] = [];
+  for (let i = 0; i < url.length; i++) if (!'\t\n\r'.includes(url[i])) at.push(i);
+  const text = at.map((i) => url[i]).join('');
+  return {
+    text,
+    written: (start, end) => (start >= end ? '' : url.slice(at[start], at[end - 1] + 1)),
+  };
 }
 
 function parsedUrl(url: string | undefined): URL | undefined {

@@ -1,5 +1,5 @@
 import { settlesWithin } from '../deadline.js';
-import { type Logger, redactSecrets } from '../log.js';
+import { type Logger, redactionList, redactSecrets } from '../log.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import { countsOf, droppedText, type ExportCounts, SeenTemporality } from './dropped-metrics.js';
 import { EXPORT_FAILED, failureOf, type PushMetricExporter } from './optional-sdk.js';
@@ -62,7 +62,8 @@ export async function lastPushWithin(
   timeoutMs: number,
 ): Promise<LastPush> {
   const shown = withoutCredentials(target);
-  const secrets = urlSecrets(target);
+  // In each form a reason may write them: escaped in an echoed JSON body, percent-encoded.
+  const secrets = redactionList(urlSecrets(target));
   const steadyMs = Math.min(LAST_PUSH_DEADLINE_MS, timeoutMs);
   const outageMs = Math.min(LAST_PUSH_OUTAGE_DEADLINE_MS, timeoutMs);
   const [steady, outage] = await Promise.all([make(steadyMs), make(outageMs)]);

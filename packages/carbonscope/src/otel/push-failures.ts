@@ -1,6 +1,6 @@
 import { elapsedText } from '../elapsed-text.js';
 import { FailureRun, FLAP_WINDOW_MS, spellText, tallyText } from '../failure-run.js';
-import { type Logger, redactSecrets } from '../log.js';
+import { type Logger, redactionList, redactSecrets } from '../log.js';
 import type { Env } from '../settings.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import {
@@ -57,7 +57,8 @@ export function reportingFailures(
   now: () => number = () => performance.now(),
 ): ReportingExporter {
   const shown = withoutCredentials(target);
-  const secrets = urlSecrets(target);
+  // In each form a reason may write them: escaped in an echoed JSON body, percent-encoded.
+  const secrets = redactionList(urlSecrets(target));
   const run = new FailureRun();
   const temporality = new SeenTemporality();
   let end: End | undefined;

@@ -285,4 +285,30 @@ describe('URL masking: matrix parameters, form encoding and control characters',
       }
     }
   });
+
+  it('masks a password with a tab or a line break as written, which the parser drops', () => {
+    // `http://user:pa<TAB>ss@host/` is sent as `user:pass`; a line that quotes the URL as
+    // written (a setting's value, an argument) holds the tab, or `\t` where it is JSON.
+    for (const control of ['\t', '\n', '\r\n']) {
+      for (const url of [
+        `http://user:PW-${control}SECRET@collector:4318/v1`,
+        `http://us${control}er:PW-SECRET${control}9@collector:4318/v1`,
+        `https://admin:#PW-${control}SECRET@collector/`,
+        `https://admin:1234?PW-${control}SECRET@collector/`,
+      ]) {
+        expect(withoutCredentials(url), url).to.not.contain('SECRET');
+        expect(maskUrlText(url), url).to.not.contain('SECRET');
+        const text = `refused ${url} (${JSON.stringify(url)}, ${new URL(url).href})`;
+        const masked = maskedAgainst(url, text);
+        expect(masked, JSON.stringify(url)).to.not.contain('SECRET');
+      }
+    }
+  });
+
+  it('masks a password with another control character as written and as the parser escapes it', () => {
+    const url = 'http://user:PW-\u0001SECRET@collector:4318/v1';
+    const text = `refused ${url} (${JSON.stringify(url)}, ${new URL(url).href})`;
+    expect(maskedAgainst(url, text)).to.not.contain('SECRET');
+    expect(withoutCredentials(url)).to.equal('http://[redacted]@collector:4318/v1');
+  });
 });

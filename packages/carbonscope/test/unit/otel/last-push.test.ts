@@ -112,6 +112,29 @@ describe('otel: the last push, bounded by a deadline of its own', () => {
     ]);
   });
 
+  it('never shows a matrix token, a form-encoded password or a password with a tab', async () => {
+    for (const target of [
+      'http://collector:4318/v1/metrics;token=MATRIX-SECRET-1',
+      'http://collector:4318/v1/metrics?password=PART1-SECRET+PART2-SECRET',
+      'http://push:TAB-\tSECRET-3@collector:4318/v1/metrics',
+    ]) {
+      const lines: string[] = [];
+      const form = decodeURIComponent(target.replace(/\+/g, ' '));
+      const echoed = `401 for ${target} (${new URL(target).href}): ${JSON.stringify({ form })}`;
+      const failed: ExportResult = { code: 1, error: new Error(echoed) };
+      const push = await lastPushWithin(
+        fakeExporter(failed, true).exporter,
+        async () => fakeExporter(failed).exporter,
+        target,
+        recordingLogger(lines),
+        10_000,
+      );
+      await push.within(async () => push.exporter.export(BATCH, () => undefined));
+      expect(lines, target).to.have.length(1);
+      expect(lines[0], target).to.not.match(/SECRET|PART/);
+    }
+  });
+
   it('under delta, says a failed last push dropped what was counted since the previous push', async () => {
     const lines: string[] = [];
     const push = await lastPushWithin(

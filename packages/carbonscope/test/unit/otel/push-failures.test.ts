@@ -71,6 +71,37 @@ describe('otel: a failing OTLP push is told once, and its recovery once', () => 
     ]);
   });
 
+  it('never shows a matrix token, a form-encoded password or a password with a tab', () => {
+    for (const [target, shown] of [
+      [
+        'http://collector:4318/v1/metrics;token=MATRIX-SECRET-1',
+        'http://collector:4318/v1/metrics;token=[redacted]',
+      ],
+      [
+        'http://collector:4318/v1/metrics?password=PART1-SECRET+PART2-SECRET',
+        'http://collector:4318/v1/metrics?password=[redacted]',
+      ],
+      [
+        'http://push:TAB-\tSECRET-3@collector:4318/v1/metrics',
+        'http://[redacted]@collector:4318/v1/metrics',
+      ],
+    ]) {
+      const lines: string[] = [];
+      // A collector's refusal that echoes the URL as it was written, parsed and form-decoded.
+      const form = decodeURIComponent(target.replace(/\+/g, ' '));
+      const echoed = `401 for ${target} (${new URL(target).href}): ${JSON.stringify({ form })}`;
+      const exporter = reportingFailures(
+        scriptedExporter([{ code: 1, error: new Error(echoed) }]),
+        target,
+        recordingLogger(lines),
+      );
+      exporter.export(EMPTY_EXPORT, () => undefined);
+      expect(lines, target).to.have.length(1);
+      expect(lines[0], target).to.not.match(/SECRET|PART/);
+      expect(lines[0], target).to.contain(`could not push metrics to ${shown}: 401 for `);
+    }
+  });
+
   it('a reason that changes within a long run of failures is told again, once per repeat period', () => {
     const lines: string[] = [];
     let clock = 0;
