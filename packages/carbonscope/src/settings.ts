@@ -419,8 +419,8 @@ const MIN_HEADER_SECRET_LENGTH = 8;
 /**
  * The secrets of the standard OTLP exporter variables, which are the exporters' and not
  * settings: the credentials of each OTEL_EXPORTER_OTLP_*ENDPOINT, and each value of
- * OTEL_EXPORTER_OTLP_*HEADERS (`key=value,...`) of 8 characters or more, as written, decoded and
- * without its scheme (`Bearer `). Masked everywhere, a short value would mangle words and numbers.
+ * OTEL_EXPORTER_OTLP_*HEADERS (`key=value,...`) of 8 characters or more (headerSecrets).
+ * Masked everywhere, a short value would mangle words and numbers.
  */
 export function otlpSecretsOf(env: Env): string[] {
   return OTLP_SIGNALS.flatMap((signal) => [
@@ -429,14 +429,27 @@ export function otlpSecretsOf(env: Env): string[] {
   ]);
 }
 
+/**
+ * Each header's value as written, decoded, and as the SDK sends it, which reads the variable as
+ * baggage: decoded, and without what follows a `;` (metadata to it); each of those also without
+ * its scheme (`Bearer `), which ends at a space or a tab.
+ */
 function headerSecrets(headers: string | undefined): string[] {
   if (!headers) return [];
   return headers.split(',').flatMap((entry) => {
     const equals = entry.indexOf('=');
     if (equals === -1) return [];
     const raw = entry.slice(equals + 1).trim();
-    const value = percentDecoded(raw);
-    const credentials = value.slice(value.indexOf(' ') + 1).trim();
-    return [raw, value, credentials].filter((s) => s.length >= MIN_HEADER_SECRET_LENGTH);
+    const sent = percentDecoded(raw.split(';')[0].trim());
+    const values = [raw, percentDecoded(raw), sent];
+    return [...values, ...values.map(withoutScheme)].filter(
+      (s) => s.length >= MIN_HEADER_SECRET_LENGTH,
+    );
   });
+}
+
+/** A header value's credentials: what follows its first space or tab (`Bearer <token>`). */
+function withoutScheme(value: string): string {
+  const blank = value.search(/[ \t]/);
+  return blank === -1 ? value : value.slice(blank + 1).trim();
 }

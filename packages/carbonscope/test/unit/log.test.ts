@@ -207,6 +207,26 @@ describe('redaction', () => {
     );
   });
 
+  it('takes a header token after a tab, as the SDK sends it, and not only after a space', () => {
+    for (const headers of [
+      'authorization=Bearer\ttok-0123456789',
+      'authorization=Bearer%09tok-0123456789',
+    ]) {
+      const secrets = otlpSecretsOf({ OTEL_EXPORTER_OTLP_HEADERS: headers });
+      const text = 'refused: invalid token tok-0123456789';
+      expect(redactSecrets(text, redactionList(secrets)), headers).to.equal(
+        'refused: invalid token [redacted]',
+      );
+    }
+  });
+
+  it('takes a header value as the SDK sends it: decoded, without what follows a `;`', () => {
+    // The SDK reads OTEL_EXPORTER_OTLP_HEADERS as baggage: `;` starts metadata it does not send.
+    const secrets = otlpSecretsOf({ OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=tok-0123456789;v=1' });
+    const text = 'refused x-api-key tok-0123456789';
+    expect(redactSecrets(text, redactionList(secrets))).to.equal('refused x-api-key [redacted]');
+  });
+
   it('masks a header value with a space whole where a line writes it form-encoded (`+`)', () => {
     for (const headers of ['x-api-key=abcd efghijkl', 'x-api-key=abcd%20efghijkl']) {
       const secrets = redactionList(otlpSecretsOf({ OTEL_EXPORTER_OTLP_HEADERS: headers }));

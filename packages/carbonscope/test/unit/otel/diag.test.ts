@@ -6,6 +6,7 @@ import {
   installMaskingDiag,
   maskingDiagLogger,
 } from '../../../src/otel/diag.js';
+import { otlpSecretsOf } from '../../../src/settings.js';
 
 /** A diag logger that keeps each line as `level: text`. */
 function memoryDiag(): { logger: DiagLogger; lines: string[] } {
@@ -38,6 +39,25 @@ describe("carbonscope's diag logger (OTEL_LOG_LEVEL for an SDK it starts)", () =
     expect(lines).to.deep.equal([
       "error: export to http://push:[redacted]@127.0.0.1:4318 failed { headers: { 'x-api-key': '[redacted]' } }",
     ]);
+  });
+
+  it('masks matrix tokens, form-encoded query values, tabbed passwords and headers, as written', () => {
+    const env = {
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://collector:4318/v1/metrics;token=MATRIX-SECRET-1',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT:
+        'http://collector:4318/v1/traces?password=PART1-SECRET+PART2-SECRET',
+      OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'http://push:TAB-\tSECRET-3@collector:4318/v1/logs',
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer\tHEADER-SECRET-4',
+    };
+    const { logger, lines } = memoryDiag();
+    const masking = maskingDiagLogger(otlpSecretsOf(env), logger);
+    for (const url of Object.values(env)) {
+      masking.warn("Could not parse environment-provided export URL: '%s'", url);
+      masking.debug('config %o', { url, decoded: decodeURIComponent(url.replace(/\+/g, ' ')) });
+    }
+    masking.error('export failed: 401 invalid token HEADER-SECRET-4');
+    expect(lines).to.have.length(9);
+    for (const line of lines) expect(line).to.not.match(/SECRET|PART/);
   });
 
   it('reads OTEL_LOG_LEVEL as the SDK does: any case, INFO for a name it does not know', () => {
