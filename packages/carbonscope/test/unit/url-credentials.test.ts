@@ -312,3 +312,26 @@ describe('URL masking: matrix parameters, form encoding and control characters',
     expect(withoutCredentials(url)).to.equal('http://[redacted]@collector:4318/v1');
   });
 });
+
+describe('URL masking: text that is no URL with userinfo keeps its `@`', () => {
+  it('shows an invalid setting with an `@` as written where it cannot be a URL (CARBON_ZONE=US@CAL)', () => {
+    expect(() => loadSettings({ CARBON_ZONE: 'US@CAL' }))
+      .to.throw(SettingsError)
+      .with.property('message')
+      .that.equals('CARBON_ZONE: expected a zone key such as DE, FR or US-CAL-CISO (got "US@CAL")');
+    expect(maskUrlText('US@CAL')).to.equal('US@CAL');
+  });
+
+  it('still cuts what may be userinfo: a pair, a scheme, a port, a path or a domain after the `@`', () => {
+    for (const [text, shown] of [
+      ['bob:PW-SECRET@collector', '[redacted]@collector'],
+      ['http://tok-SECRET@collector:99999/', 'http://[redacted]@collector:99999/'],
+      ['tok-SECRET@collector:4318', '[redacted]@collector:4318'],
+      ['tok-SECRET@collector/v1', '[redacted]@collector/v1'],
+      ['tok-SECRET@collector.example', '[redacted]@collector.example'],
+      ['pa/SECRET@collector', '[redacted]@collector'],
+    ]) {
+      expect(maskUrlText(text), text).to.equal(shown);
+    }
+  });
+});
