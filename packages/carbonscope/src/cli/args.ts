@@ -263,19 +263,25 @@ export function parseMonitorArgs(args: string[]): MonitorOptions {
   return { ...common(values), durationMs };
 }
 
-const COMMON_HELP = `Options:
+/**
+ * The options run and monitor share, with the interval's default and `extra` (monitor's
+ * --duration) in the same list: a line after the settings paragraph reads as no option at all.
+ */
+function commonHelp(defaultInterval: string, extra = ''): string {
+  return `Options:
   -z, --zone <zone>          grid zone, e.g. DE, FR, US-CAL-CISO (default: CARBON_ZONE or DE)
   -o, --output <file>        append a CodeCarbon-compatible row to this CSV (header written once)
       --otlp <url>           push the run's metrics to an OTLP/HTTP collector, e.g. http://localhost:4318
       --json                 print the summary as JSON on stdout (the human summary stays on stderr)
       --project-name <name>  project_name column of the CSV (default: ${DEFAULT_PROJECT_NAME})
       --source <source>      power source: ${ENERGY_SOURCES.join(', ')} (default: ENERGY_SOURCE or auto)
-      --interval <duration>  sampling interval, e.g. 500ms, 1s, 10s
-  -v, --verbose              log how sources and grid intensity were chosen, and error stacks
+      --interval <duration>  sampling interval, e.g. 500ms, 1s (default: ENERGY_SAMPLE_INTERVAL_MS or ${defaultInterval})
+${extra}  -v, --verbose              log how sources and grid intensity were chosen, and error stacks
   -h, --help                 show this help
 
 Settings from the environment: CARBON_ZONE, CARBON_INTENSITY (fixed gCO2e/kWh),
-ELECTRICITY_MAPS_API_KEY (live intensity; annual averages without it), PUE, ENERGY_*.`;
+ELECTRICITY_MAPS_API_KEY (live intensity; annual averages without it), PUE, ENERGY_*, EMBODIED_*.`;
+}
 
 export const MAIN_HELP = `Usage: carbonscope <command> [options]
 
@@ -297,7 +303,7 @@ all its child processes, and prints a summary on stderr when it ends. Exits with
 exit code; 128+N when the command was killed by signal N; 127 when the command is not found;
 126 when it cannot be executed; 2 for a usage error or an invalid setting.
 
-${COMMON_HELP}
+${commonHelp('1s')}
 `;
 
 export const MONITOR_HELP = `Usage: carbonscope monitor [options]
@@ -306,10 +312,10 @@ Samples the power of the whole machine, prints a line per interval on stderr, an
 summary when stopped (Ctrl-C, SIGTERM or --duration). Exits 0; 1 when the CSV cannot be written
 or the last --otlp push fails; 2 for a usage error or an invalid setting.
 
-${COMMON_HELP}
-  -d, --duration <duration>  stop by itself after this long, e.g. 30s, 5m (default: until Ctrl-C)
-
-Default interval for monitor: 10s.
+${commonHelp(
+  '10s',
+  '  -d, --duration <duration>  stop by itself after this long, e.g. 30s, 5m (default: until Ctrl-C)\n',
+)}
 `;
 
 export const IMPACTS_HELP = `Usage: carbonscope impacts [--provider P] --model M --output-tokens N [--latency SECONDS]

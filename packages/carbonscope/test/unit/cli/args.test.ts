@@ -1,9 +1,11 @@
 import { expect } from 'chai';
 import {
+  MONITOR_HELP,
   parseDuration,
   parseImpactsArgs,
   parseMonitorArgs,
   parseRunArgs,
+  RUN_HELP,
   splitRunArgs,
   UsageError,
 } from '../../../src/cli/args.js';
@@ -189,6 +191,28 @@ describe('command-line arguments', () => {
     expect(parseRunArgs(['--help']).help).to.equal(true);
     expect(parseMonitorArgs(['-h']).help).to.equal(true);
     expect(parseMonitorArgs(['-d', '3s']).durationMs).to.equal(3000);
+  });
+
+  // monitor --help printed its --duration after the settings paragraph, apart from the options,
+  // and neither help gave --interval's default (1 s for run, 10 s for monitor).
+  it("lists each command's options together in its --help, with the interval's default", () => {
+    const common = ['zone', 'output', 'otlp', 'json', 'project-name', 'source', 'interval'];
+    for (const [help, options, interval] of [
+      [RUN_HELP, [...common, 'verbose', 'help'], '1s'],
+      [MONITOR_HELP, [...common, 'duration', 'verbose', 'help'], '10s'],
+    ] as const) {
+      const block = help.slice(
+        help.indexOf('Options:\n'),
+        help.indexOf('\n\n', help.indexOf('Options:')),
+      );
+      const listed = [...block.matchAll(/^ {2}(?:-\w, )? *--([\w-]+)/gm)].map((m) => m[1]);
+      expect(listed, help.split('\n')[0]).to.deep.equal(options);
+      expect(block).to.match(
+        new RegExp(`--interval .*\\(default: ENERGY_SAMPLE_INTERVAL_MS or ${interval}\\)`),
+      );
+      expect(help.slice(help.indexOf(block) + block.length)).to.match(/^\n\nSettings from/);
+      expect(help).to.include('EMBODIED_*');
+    }
   });
 
   it('maps a death by signal N to 128+N, as shells do', () => {
