@@ -29,11 +29,11 @@ export interface StderrLoggerOptions {
 
 /** A plain-text logger for stderr: `carbonscope: warning: <message>`. */
 export function stderrLogger(options: StderrLoggerOptions = {}): Logger {
-  const min = RANK[options.level ?? logLevelFrom(process.env.CARBONSCOPE_LOG_LEVEL)];
   const write = redactingWrite(
     options.write ?? ((line: string) => process.stderr.write(line)),
     redactionList(options.secrets ?? []),
   );
+  const min = RANK[options.level ?? envLogLevel(write)];
   const at = (level: Exclude<LogLevel, 'silent'>): LogFn =>
     ((fields: Record<string, unknown> | string, message?: string) => {
       if (RANK[level] < min) return;
@@ -191,6 +191,27 @@ export function redactedExcerpt(text: string, secrets: readonly string[], max: n
   const marker = redacted.lastIndexOf(REDACTED, max - 1);
   const straddles = marker !== -1 && marker + REDACTED.length > max;
   return redacted.slice(0, straddles ? marker + REDACTED.length : max);
+}
+
+/** The values of CARBONSCOPE_LOG_LEVEL already told to be unknown: each is told once a process. */
+const toldUnknownLevels = new Set<string>();
+
+/**
+ * CARBONSCOPE_LOG_LEVEL, leniently (the library never refuses to start over a log level), but
+ * a value it does not know is one warning naming the variable: ignored in silence, a typo reads
+ * as a setting that took.
+ */
+function envLogLevel(write: (line: string) => void): LogLevel {
+  const raw = process.env.CARBONSCOPE_LOG_LEVEL ?? '';
+  const level = logLevelFrom(raw);
+  const unknown = raw.trim() !== '' && !(raw.trim().toLowerCase() in RANK);
+  if (unknown && !toldUnknownLevels.has(raw)) {
+    toldUnknownLevels.add(raw);
+    write(
+      `carbonscope: warning: CARBONSCOPE_LOG_LEVEL: expected debug, info, warn, error or silent (got ${JSON.stringify(raw)}); ${level} is used\n`,
+    );
+  }
+  return level;
 }
 
 /** Reads CARBONSCOPE_LOG_LEVEL leniently: the library never refuses to start over a log level. */

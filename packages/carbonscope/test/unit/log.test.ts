@@ -238,3 +238,33 @@ describe('redaction', () => {
     }
   });
 });
+
+describe('CARBONSCOPE_LOG_LEVEL', () => {
+  const saved = process.env.CARBONSCOPE_LOG_LEVEL;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.CARBONSCOPE_LOG_LEVEL;
+    else process.env.CARBONSCOPE_LOG_LEVEL = saved;
+  });
+
+  // A typo ("verbose", "warning") was ignored without a word: the user saw no more lines and
+  // could not tell the setting was not read.
+  it('names a value it does not know in one warning, once, and logs at warn', () => {
+    process.env.CARBONSCOPE_LOG_LEVEL = 'verbose';
+    const lines: string[] = [];
+    const logger = stderrLogger({ write: (l) => lines.push(l) });
+    stderrLogger({ write: (l) => lines.push(l) });
+    logger.info('not shown');
+    logger.warn('shown');
+    expect(lines).to.deep.equal([
+      'carbonscope: warning: CARBONSCOPE_LOG_LEVEL: expected debug, info, warn, error or silent (got "verbose"); warn is used\n',
+      'carbonscope: warning: shown\n',
+    ]);
+  });
+
+  it('takes a known level in any case, with no word', () => {
+    process.env.CARBONSCOPE_LOG_LEVEL = ' Info ';
+    const lines: string[] = [];
+    stderrLogger({ write: (l) => lines.push(l) }).info('shown');
+    expect(lines).to.deep.equal(['carbonscope: shown\n']);
+  });
+});
