@@ -117,7 +117,12 @@ function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: L
     );
   });
   server.on('error', (err) => {
-    logger.error({ err: err.message }, `Prometheus endpoint could not listen on ${host}:${port}`);
+    // The reason in the text: the stderr logger prints no fields, and a port taken by another
+    // service on the host needs the variable that moves it.
+    logger.error(
+      { err: err.message },
+      `Prometheus endpoint could not listen on ${host}:${port} (OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT): ${err.message}`,
+    );
   });
   server.listen(port, host).unref();
   return server;

@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { expect } from 'chai';
 import { stderrLogger } from '../../../src/log.js';
 import { startOwnProvider } from '../../../src/otel/own-provider.js';
@@ -90,5 +90,40 @@ describe("register's own meter provider: its periodic readers' times", () => {
     expect(lines.filter((l) => l.startsWith('warn:'))).to.deep.equal([
       'warn: OTEL_METRIC_EXPORT_TIMEOUT (600000) is over OTEL_METRIC_EXPORT_INTERVAL (300000): the interval is used',
     ]);
+  });
+});
+
+describe("register's own meter provider: a Prometheus endpoint that cannot listen", () => {
+  // Two services on one host both on 9464: the line said "could not listen on localhost:9464"
+  // and no more, the reason (in the line's fields, which the stderr logger does not print) and
+  // the variable to change left out.
+  it('says why in its line, and which variables set the address', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as AddressInfo).port;
+    const lines: string[] = [];
+    const logger = stderrLogger({ level: 'warn', write: (l) => lines.push(l) });
+    const own = await startOwnProvider(
+      {
+        OTEL_METRICS_EXPORTER: 'prometheus',
+        OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+        OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
+      },
+      logger,
+    );
+    try {
+      for (let i = 0; i < 100 && lines.length === 0; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(
+        new RegExp(
+          `^carbonscope: error: Prometheus endpoint could not listen on 127\\.0\\.0\\.1:${port} ` +
+            '\\(OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT\\): .*EADDRINUSE',
+        ),
+      );
+    } finally {
+      await own?.shutdown();
+      taken.close();
+    }
   });
 });
