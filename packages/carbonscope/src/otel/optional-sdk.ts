@@ -1,4 +1,4 @@
-import type { Env } from '../settings.js';
+import { type Env, SettingsError } from '../settings.js';
 
 /**
  * The OpenTelemetry SDK packages carbonscope uses only when it must start a meter provider
@@ -64,10 +64,29 @@ export function otlpProtocol(env: Env): string {
   );
 }
 
+const TEMPORALITY = 'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE';
+const TEMPORALITIES = ['cumulative', 'delta', 'lowmemory'];
+
+/**
+ * Throws SettingsError for a temporality preference the exporter would not read: it takes a
+ * value it does not know as cumulative, with a diag line only OTEL_LOG_LEVEL shows, so a
+ * collector that asked for delta would get cumulative in silence. Checked as the exporter reads
+ * it: any case, untrimmed, empty as unset.
+ */
+export function checkTemporalityPreference(env: Env): void {
+  const raw = env[TEMPORALITY];
+  if (raw === undefined || raw.trim() === '' || TEMPORALITIES.includes(raw.toLowerCase())) return;
+  throw new SettingsError(
+    TEMPORALITY,
+    `expected cumulative, delta or lowmemory (got ${JSON.stringify(raw)})`,
+  );
+}
+
 /**
  * The OTLP/HTTP metric exporter for the configured protocol (protobuf by default, JSON for
  * `http/json`); it reads the standard OTEL_EXPORTER_OTLP_* variables; `url` overrides the
- * endpoint and `timeoutMillis` the timeout.
+ * endpoint and `timeoutMillis` the timeout. A temporality preference it would not read throws
+ * SettingsError.
  */
 export async function otlpMetricExporter(
   env: Env,
@@ -75,6 +94,7 @@ export async function otlpMetricExporter(
   url?: string,
   timeoutMillis?: number,
 ): Promise<import('@opentelemetry/sdk-metrics').PushMetricExporter> {
+  checkTemporalityPreference(env);
   const json = otlpProtocol(env) === 'http/json';
   const [exporter] = await importAll<[typeof import('@opentelemetry/exporter-metrics-otlp-proto')]>(
     [json ? OTLP_JSON : OTLP_PROTO],

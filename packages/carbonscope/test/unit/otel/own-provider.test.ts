@@ -2,6 +2,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { expect } from 'chai';
 import { stderrLogger } from '../../../src/log.js';
 import { startOwnProvider } from '../../../src/otel/own-provider.js';
+import { SettingsError } from '../../../src/settings.js';
 import { otlpReceiver, stringAttribute } from '../../helpers/otlp-receiver.js';
 
 /** A gauge on `provider` observing the one source `state.source` names at each collection. */
@@ -124,6 +125,46 @@ describe("register's own meter provider: a Prometheus endpoint that cannot liste
     } finally {
       await own?.shutdown();
       taken.close();
+    }
+  });
+});
+
+describe("register's own meter provider: OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", () => {
+  // The exporter reads a value it does not know ("deltas") as cumulative, with a diag line
+  // nobody sees without OTEL_LOG_LEVEL: a collector that wanted delta got cumulative in silence.
+  it('refuses a value the exporter would not read, naming the variable', async () => {
+    for (const value of ['deltas', 'low-memory', ' delta']) {
+      const started = startOwnProvider(
+        {
+          OTEL_METRICS_EXPORTER: 'otlp',
+          OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: value,
+        },
+        quiet,
+      );
+      const err = await started.then(
+        async (own) => {
+          await own?.handOver();
+          return undefined;
+        },
+        (e: unknown) => e,
+      );
+      expect(err, value).to.be.instanceOf(SettingsError);
+      expect((err as SettingsError).message).to.equal(
+        `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: expected cumulative, delta or lowmemory (got ${JSON.stringify(value)})`,
+      );
+    }
+  });
+
+  it('takes what the exporter takes: any case, and empty as unset', async () => {
+    for (const value of ['Delta', 'LOWMEMORY', 'cumulative', '', '  ']) {
+      const own = await startOwnProvider(
+        {
+          OTEL_METRICS_EXPORTER: 'otlp',
+          OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: value,
+        },
+        quiet,
+      );
+      await own?.handOver();
     }
   });
 });
