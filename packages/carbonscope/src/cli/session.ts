@@ -7,6 +7,7 @@ import { withCurrentGauges } from '../otel/current-gauges.js';
 import { droppedText, SeenTemporality } from '../otel/dropped-metrics.js';
 import {
   type ExportResult,
+  exporterPackages,
   failureOf,
   importSdk,
   otlpMetricExporter,
@@ -73,7 +74,7 @@ async function otlpPush(
   intervalMs: number,
   periodic: Logger | undefined,
 ): Promise<OtlpPush> {
-  const [sdk, resources] = await importSdk('--otlp');
+  const [sdk, resources] = await importSdk('--otlp', exporterPackages(['otlp'], env));
   const outcome: OtlpPush['outcome'] = {
     delivered: false,
     temporality: new SeenTemporality(),

@@ -50,9 +50,28 @@ export async function importAll<T extends unknown[]>(
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
 type Resources = typeof import('@opentelemetry/resources');
 
-/** The metrics SDK and the resources package. */
-export function importSdk(what: string): Promise<[SdkMetrics, Resources]> {
-  return importAll<[SdkMetrics, Resources]>([SDK_METRICS, RESOURCES], what);
+/**
+ * The metrics SDK and the resources package, imported with `exporters` (exporterPackages) so
+ * that one error names every package missing: one install, not one per start.
+ */
+export async function importSdk(
+  what: string,
+  exporters: readonly string[] = [],
+): Promise<[SdkMetrics, Resources]> {
+  const [sdk, resources] = await importAll<[SdkMetrics, Resources, ...unknown[]]>(
+    [SDK_METRICS, RESOURCES, ...exporters],
+    what,
+  );
+  return [sdk, resources];
+}
+
+/** The exporter packages `OTEL_METRICS_EXPORTER`'s exporters need (console is the SDK's). */
+export function exporterPackages(exporters: readonly string[], env: Env): string[] {
+  return exporters.flatMap((exporter) => {
+    if (exporter === 'prometheus') return [PROMETHEUS];
+    if (exporter === 'otlp') return [otlpProtocol(env) === 'http/json' ? OTLP_JSON : OTLP_PROTO];
+    return [];
+  });
 }
 
 /** OTEL_EXPORTER_OTLP_(METRICS_)PROTOCOL; the OTel spec reads an empty variable as unset. */

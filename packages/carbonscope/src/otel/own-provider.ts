@@ -23,6 +23,7 @@ import {
 import { type LastPush, lastPushWithin } from './last-push.js';
 import { LocalHistograms } from './local-histograms.js';
 import {
+  exporterPackages,
   gated,
   importAll,
   importSdk,
@@ -235,7 +236,10 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
   const exporters = metricsExporters(env);
   if (exporters.includes('none')) return undefined;
   checkVariables(exporters, env);
-  const [sdk, resources] = await importSdk(`OTEL_METRICS_EXPORTER=${exporters.join(',')}`);
+  const [sdk, resources] = await importSdk(
+    `OTEL_METRICS_EXPORTER=${exporters.join(',')}`,
+    exporterPackages(exporters, env),
+  );
   // OTEL_LOG_LEVEL, as NodeSDK reads it, but masked: the exporters' lines may quote their URL,
   // their headers or a collector's refusal. Before they are made, which may log already.
   installMaskingDiag(env, envSecretsOf(env));
