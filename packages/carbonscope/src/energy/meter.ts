@@ -219,7 +219,7 @@ export class EnergyMeter {
     this.warned.add(id);
     this.o.logger.warn(
       { err: message },
-      `energy meter: ${what} failed; sampling goes on without it`,
+      `energy meter: ${what} failed (${message}); sampling goes on without it`,
     );
   }
 }

@@ -262,7 +262,10 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
               reason: `${binary} ended: ${firstOther || `exit ${code ?? signal}`}`,
             });
             if (started && !closing) {
-              logger.warn({ code, signal }, 'nvidia-smi: child ended; no more GPU readings');
+              logger.warn(
+                { code, signal },
+                `nvidia-smi: child ended (${firstOther || `exit ${code ?? signal}`}); no more GPU readings`,
+              );
             }
           },
         });

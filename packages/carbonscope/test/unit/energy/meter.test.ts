@@ -519,6 +519,8 @@ describe('energy meter', () => {
     const warnings = r.lines.filter((l) => l.level === 40);
     expect(warnings).to.have.length(1);
     expect(warnings[0].err).to.equal('energy_uj vanished');
+    // The stderr logger prints the message alone: the reason must be in it.
+    expect(String(warnings[0].msg)).to.include('energy_uj vanished');
     await r.metrics.shutdown();
   });
 

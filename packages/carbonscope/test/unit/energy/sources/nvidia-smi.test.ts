@@ -200,7 +200,7 @@ setTimeout(() => process.exit(1), 200);`,
         { component: 'gpu', device: 'gpu0', joules: 0, watts: 0, partial: true },
       ]);
       expect(warnings().map((w) => w.msg)).to.deep.equal([
-        'nvidia-smi: child ended; no more GPU readings',
+        'nvidia-smi: child ended (exit 1); no more GPU readings',
       ]);
       await source.close();
     });
