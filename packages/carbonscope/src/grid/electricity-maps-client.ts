@@ -122,18 +122,22 @@ export function createElectricityMapsClient(
       let status: number;
       let text: string;
       let retryAfterMs: number | undefined;
+      const signal = AbortSignal.timeout(options.timeoutMs);
       try {
-        const res = await fetchImpl(url, {
-          headers: { 'auth-token': options.apiKey, accept: 'application/json' },
-          // A redirect is answered, never followed: fetch would send the auth-token header to
-          // wherever the Location points, another host included.
-          redirect: 'manual',
-          signal: AbortSignal.timeout(options.timeoutMs),
-        });
+        const res = await untilAborted(
+          fetchImpl(url, {
+            headers: { 'auth-token': options.apiKey, accept: 'application/json' },
+            // A redirect is answered, never followed: fetch would send the auth-token header to
+            // wherever the Location points, another host included.
+            redirect: 'manual',
+            signal,
+          }),
+          signal,
+        );
         status = res.status;
         const asked = parseRetryAfter(res.headers.get('retry-after'), now());
         retryAfterMs = asked === undefined ? undefined : Math.min(asked, MAX_RATE_LIMIT_HOLD_MS);
-        text = await readBody(res, zone);
+        text = await readBody(res, zone, signal);
       } catch (err) {
         if (err instanceof UpstreamError) throw err;
         // A timed-out upstream is not retried: a retry would only double the caller's wait,
@@ -217,17 +221,55 @@ function classifyAuth(body: string): UpstreamErrorKind {
   return 'unauthorized';
 }
 
-async function readBody(res: Response, zone: string): Promise<string> {
+/**
+ * The body as text, read chunk by chunk and refused as soon as it passes MAX_BODY_BYTES:
+ * `res.text()` held the whole of it first, 200 MB as readily as 1 KB (or a gzip body fetch
+ * inflates that far), enough to have the service killed for its memory.
+ */
+async function readBody(res: Response, zone: string, signal: AbortSignal): Promise<string> {
   const declared = Number(res.headers.get('content-length'));
   if (declared > MAX_BODY_BYTES) {
-    await res.body?.cancel();
+    res.body?.cancel().catch(() => undefined);
     throw new UpstreamError('malformed', zone, res.status, `body of ${declared} bytes`);
   }
-  const text = await res.text();
-  if (text.length > MAX_BODY_BYTES) {
-    throw new UpstreamError('malformed', zone, res.status, `body of ${text.length} characters`);
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  try {
+    for (;;) {
+      const { done, value } = await untilAborted(reader.read(), signal);
+      if (done) break;
+      bytes += value.byteLength;
+      if (bytes > MAX_BODY_BYTES) {
+        throw new UpstreamError('malformed', zone, res.status, `body over ${MAX_BODY_BYTES} bytes`);
+      }
+      chunks.push(value);
+    }
+  } catch (err) {
+    // Not awaited: a read that ignored the abort may ignore the cancel too.
+    reader.cancel().catch(() => undefined);
+    throw err;
   }
-  return text;
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
+/**
+ * `work`, or the signal's reason once it aborts, whichever comes first. Node 20's fetch can
+ * leave a body read unsettled when its signal aborts it while it inflates a gzip body; unsettled,
+ * the zone's coalesced lookup (and every request waiting on it) waited for good, live values
+ * never asked for again.
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
 }
 
 function parseJson(text: string, zone: string): unknown {

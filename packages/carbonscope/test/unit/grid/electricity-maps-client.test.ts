@@ -298,6 +298,49 @@ describe('grid: Electricity Maps client', () => {
     expect(stub.calls).to.have.length(1);
   });
 
+  // Node 20's fetch can leave a body read unsettled when its signal aborts it mid-decompression
+  // (a gzip body larger than the timeout lets it inflate): this body stands for it, ignoring
+  // every signal. The zone's coalesced lookup, and each request waiting on it, hung for good.
+  it('times out a body read that never settles, whatever fetch does with the signal', async () => {
+    const neverEnds = new ReadableStream<Uint8Array>({ pull: () => new Promise(() => {}) });
+    const em = createElectricityMapsClient({
+      baseUrl: stub.url,
+      apiKey: KEY,
+      timeoutMs: 100,
+      fetch: async () => new Response(neverEnds, { status: 200 }),
+    });
+    const outcome = await Promise.race([
+      failure(em.latest('DE')),
+      new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 2000).unref()),
+    ]);
+    expect(outcome).not.to.equal('hung');
+    expect((outcome as UpstreamError).kind).to.equal('timeout');
+  });
+
+  // A body of any size was read whole before its size was checked: 200 MB (or a gzip bomb of
+  // 200 KB that fetch inflates to it) took the service from 130 MB to 770 MB.
+  it('stops reading a body past its limit, without a Content-Length to refuse it by', async () => {
+    const chunk = new Uint8Array(64 * 1024).fill(0x20);
+    let pulled = 0;
+    const huge = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulled >= 50_000_000) return controller.close();
+        pulled += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    const em = createElectricityMapsClient({
+      baseUrl: stub.url,
+      apiKey: KEY,
+      timeoutMs: 2000,
+      fetch: async () => new Response(huge, { status: 200 }),
+    });
+    const err = await failure(em.latest('DE'));
+    expect(err.kind).to.equal('malformed');
+    expect(err.detail).to.equal('body over 1000000 bytes');
+    expect(pulled).to.be.at.most(1_000_000 + 3 * chunk.byteLength);
+  });
+
   for (const [name, body, kind] of [
     ['a body that is not JSON', '{"zone":"DE","carbonIntensity":', 'malformed'],
     [
