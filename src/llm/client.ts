@@ -18,6 +18,7 @@ import OpenAI, {
 import type { Logger } from '../logger.js';
 import { redactSecrets } from '../logger.js';
 import { boundedRetryFetch } from './bounded-retry-fetch.js';
+import { cappedBodyFetch, MAX_ANSWER_BYTES, OversizedAnswerError } from './capped-body-fetch.js';
 import { checkLlmSettings } from './check-settings.js';
 import { createLlmMetrics, type LlmMetrics } from './metrics.js';
 import { mockNotice } from './mock-fingerprint.js';
@@ -121,7 +122,10 @@ export function createChatService(options: ChatServiceOptions): ChatService {
     maxRetries: options.maxRetries ?? 1,
     // LLM_TIMEOUT_MS bounds the whole call (withDeadline below); a Retry-After beyond half of
     // it is not waited for at all, so no sleeping retry outlives the request.
-    fetch: boundedRetryFetch(options.timeoutMs / 2, unredirectedFetch()),
+    fetch: boundedRetryFetch(
+      options.timeoutMs / 2,
+      cappedBodyFetch(MAX_ANSWER_BYTES, unredirectedFetch()),
+    ),
     logLevel: 'off',
   });
   const metrics: LlmMetrics = createLlmMetrics(options.meter);
@@ -230,6 +234,13 @@ function upstreamError(
       'upstream_timeout',
       `the LLM service did not answer within ${timeoutMs} ms`,
     );
+  }
+  if (err instanceof OversizedAnswerError) {
+    logger.warn(
+      { maxBytes: err.maxBytes },
+      'LLM service answered with more than an answer may have',
+    );
+    return new LlmError(502, 'upstream_invalid', err.message);
   }
   if (err instanceof APIConnectionError) {
     logger.warn({ reason: safe(err.message) }, 'LLM service unreachable');

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { LlmError } from 'carbonscope';
 import { expect } from 'chai';
 import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
@@ -107,6 +108,32 @@ describe('llm chat client: an upstream that cannot be trusted', () => {
       const err = await failure(chat.complete(question));
       expect(err.status).to.equal(502);
       expect(err.code).to.equal('upstream_invalid');
+    });
+  }
+
+  // The openai client reads an answer whole: 200 MB of one (or a 200 KB gzip body that fetch
+  // inflates to it) took the service to 790 MB, past compose's 768 MB.
+  for (const [what, handler] of [
+    [
+      'a completion of 20 MB',
+      answer(200, completion({ role: 'assistant', content: 'y'.repeat(20 << 20) })),
+    ],
+    [
+      'a gzip body that inflates to 64 MB',
+      (_req: unknown, res: ServerResponse) => {
+        const inflated = completion({ role: 'assistant', content: ' '.repeat(64 << 20) });
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+        res.end(gzipSync(inflated));
+      },
+    ],
+    ['an error of 20 MB', answer(400, `{"error":{"message":"${'z'.repeat(20 << 20)}"}}`)],
+  ] as const) {
+    it(`answers 502 for ${what}, over the 8 MiB an answer may have`, async () => {
+      const chat = await chatWith(handler);
+      const err = await failure(chat.complete(question));
+      expect(err.status).to.equal(502);
+      expect(err.message).to.include('over 8 MiB');
+      expect(err.message.length).to.be.below(400);
     });
   }
 
