@@ -49,15 +49,21 @@ class MockHttpError extends Error {
   }
 }
 
-function contentText(content: unknown): string {
+function contentText(content: unknown, i: number): string {
   if (typeof content === 'string') return content;
-  // The array form: [{type: 'text', text}].
-  if (Array.isArray(content)) {
-    return content
-      .map((part) => (part && typeof part === 'object' && 'text' in part ? String(part.text) : ''))
-      .join('');
-  }
-  return '';
+  // The array form: [{type: 'text', text}]; other parts (images) carry no text.
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((part: unknown, j) => {
+      if (!part || typeof part !== 'object' || !('text' in part)) return '';
+      // As OpenAI does; String() of it threw on {"toString": 1}, a 500 for a bad request.
+      if (typeof part.text !== 'string') {
+        const param = `messages[${i}].content[${j}].text`;
+        throw new MockHttpError(400, `${param} must be a string`, param);
+      }
+      return part.text;
+    })
+    .join('');
 }
 
 function parseMessages(body: unknown): ChatMessage[] {
@@ -73,7 +79,7 @@ function parseMessages(body: unknown): ChatMessage[] {
     }
     return {
       role: (m as { role: string }).role,
-      content: contentText((m as { content?: unknown }).content),
+      content: contentText((m as { content?: unknown }).content, i),
     };
   });
 }
@@ -163,8 +169,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
+        // Not destroyed: the client would see its connection reset instead of the 413, which
+        // goes with Connection: close, Node dropping the rest of the body.
+        chunks.length = 0;
         reject(new MockHttpError(413, `request body is larger than ${limit} bytes`));
-        req.destroy();
         return;
       }
       chunks.push(chunk);
@@ -221,8 +229,10 @@ export function startMockLlm(options: MockLlmOptions = {}): Promise<MockLlm> {
   const logger = options.logger;
   const server = createServer((req, res) => {
     handle(req, res, latencyMs, limit).catch((err: unknown) => {
-      if (err instanceof MockHttpError) sendError(res, err.status, err.message, err.param);
-      else {
+      if (err instanceof MockHttpError) {
+        if (err.status === 413) res.setHeader('connection', 'close');
+        sendError(res, err.status, err.message, err.param);
+      } else {
         logger?.error({ err }, 'mock LLM failed');
         sendError(res, 500, 'mock LLM internal error');
       }

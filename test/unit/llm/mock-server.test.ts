@@ -105,6 +105,41 @@ describe('mock LLM server', () => {
     ).to.equal(404);
   });
 
+  // `String(part.text)` threw on {"toString": 1}: a 500 and an error line for a bad request.
+  for (const text of [{ toString: 1 }, {}, 7, null]) {
+    it(`refuses a content part whose text is ${JSON.stringify(text)}, not a string, with a 400`, async () => {
+      const res = await fetch(`${mock.url}/v1/chat/completions`, {
+        method: 'POST',
+        body: JSON.stringify({
+          messages: [{ role: 'user', content: [{ type: 'text', text }] }],
+        }),
+      });
+      expect(res.status).to.equal(400);
+      const body = (await res.json()) as { error: { type: string; param: string } };
+      expect(body.error).to.include({
+        type: 'invalid_request_error',
+        param: 'messages[0].content[0].text',
+      });
+    });
+  }
+
+  // The request was destroyed at the limit: the client saw its connection reset, not why.
+  it('answers a body over its limit with a 413, not a reset connection', async () => {
+    const small = await startMockLlm({ port: 0, latencyMs: 0, bodyLimitBytes: 1024 });
+    try {
+      const res = await fetch(`${small.url}/v1/chat/completions`, {
+        method: 'POST',
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'x'.repeat(256 * 1024) }] }),
+      });
+      expect(res.status).to.equal(413);
+      expect(((await res.json()) as { error: { message: string } }).error.message).to.include(
+        'larger than 1024 bytes',
+      );
+    } finally {
+      await small.close();
+    }
+  });
+
   it('waits the configured latency before answering', async () => {
     const slow = await startMockLlm({ port: 0, latencyMs: 300 });
     try {
