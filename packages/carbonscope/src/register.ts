@@ -3,8 +3,9 @@
 // its route template, and the figures go out through the application's OTel SDK or, if it has
 // none, one configured by the standard OTEL_* variables. Nothing here may stop the application:
 // a failure is one line on stderr and the application runs unmetered.
+import { heldUntilSettled } from './hold.js';
 import { installRouteResolvers } from './http/frameworks/index.js';
-import { attachToOtel } from './otel/attach.js';
+import { attachToOtel, exportsAnywhere } from './otel/attach.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './otel/spans.js';
 import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
 import { defaultLogger } from './runtime/default-logger.js';
@@ -13,6 +14,14 @@ const logger = defaultLogger(process.env);
 // Now, while the application's modules are still to load: Fastify 4 tells of each instance only
 // as it is built, and the meter starts later.
 installRouteResolvers();
+
+/** Settles when the process ends by itself before register has chosen where to export. */
+let endNow: () => void = () => undefined;
+const ending = new Promise<void>((resolve) => {
+  endNow = resolve;
+});
+let state: 'starting' | 'started' | 'failed' = 'starting';
+let toldProbing = false;
 
 async function register(): Promise<void> {
   const cs = await startDefault({
@@ -24,27 +33,61 @@ async function register(): Promise<void> {
     contextActive: contextPropagates,
     releaseContexts: releaseHeldSpans,
   });
+  state = 'started';
   cs.trackRequests();
   // The application's SDK, if it has one, is started by the time the first sample is taken
-  // (100 ms after start): decide then whether to join it or start one.
+  // (100 ms after start): decide then whether to join it or start one. A script that ends
+  // before then decides at its end: its figures are pushed as a longer one's are.
   // Without holding the process: a short script must end as it would without carbonscope.
-  await cs.meter.firstSample();
+  await Promise.race([cs.meter.firstSample(), ending]);
   const otel = await attachToOtel(cs, process.env, logger);
   // The last figures are pushed when the application calls stop() (in its own SIGTERM handler,
   // say) or when the process ends by itself. No signal handler here: how the application ends
   // is its own business, and a handler would change it.
   await atDefaultStop(cs, () => otel.shutdown());
-  process.once('beforeExit', () => {
-    stopDefault().catch((err: unknown) => {
-      logger.error(`carbonscope/register: the last push failed: ${String(err)}`);
-    });
-  });
 }
 
-register().catch((err: unknown) => {
-  logger.error(
-    `carbonscope/register: ${err instanceof Error ? err.message : String(err)}; the application runs unmetered`,
-  );
-  // Nothing would be exported: stop measuring, so the application's requests pay nothing for it.
-  stopDefault().catch(() => undefined);
-});
+const registered = register().then(
+  () => true,
+  (err: unknown) => {
+    state = 'failed';
+    logger.error(
+      `carbonscope/register: ${err instanceof Error ? err.message : String(err)}; the application runs unmetered`,
+    );
+    // Nothing would be exported: stop measuring, so the application's requests pay nothing for it.
+    stopDefault().catch(() => undefined);
+    return false;
+  },
+);
+
+/**
+ * The process ends by itself (`beforeExit`): a last sample, pushed. Armed before the first
+ * sample, so a script that ends sooner is pushed too: the choice of where to export is made now,
+ * and the process is held until the push is done (the last push's own deadline bounds it).
+ * Nothing is held where nothing is exported, nor while a power source is still being probed.
+ */
+function atEnd(): void {
+  if (state === 'failed') return;
+  const exporting = exportsAnywhere(process.env);
+  if (state === 'starting') {
+    // A slow nvidia-smi's probe (5 s for a hung driver) holds no script. The loop may yet go on
+    // (another beforeExit listener's work): then the next end is this one's.
+    if (exporting && !toldProbing) {
+      toldProbing = true;
+      logger.warn(
+        'carbonscope/register: the process ended while nvidia-smi or powermetrics was still being probed, before the meter started: nothing pushed',
+      );
+    }
+    process.once('beforeExit', atEnd);
+    return;
+  }
+  // With nothing to export, an end before the choice does nothing more: no last sample to take.
+  if (exporting) endNow();
+  const last = registered
+    .then((ok) => (ok ? stopDefault() : undefined))
+    .catch((err: unknown) => {
+      logger.error(`carbonscope/register: the last push failed: ${String(err)}`);
+    });
+  if (exporting) void heldUntilSettled(last);
+}
+process.once('beforeExit', atEnd);

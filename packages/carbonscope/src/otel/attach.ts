@@ -5,7 +5,7 @@ import type { Env } from '../settings.js';
 import { VERSION } from '../version.js';
 import { type BindMetricsOptions, bindMetrics } from './bind-metrics.js';
 import { MissingSdkError } from './optional-sdk.js';
-import { hasGlobalMeterProvider, startOwnProvider } from './own-provider.js';
+import { hasGlobalMeterProvider, metricsExporters, startOwnProvider } from './own-provider.js';
 import { SCOPE } from './scope.js';
 
 export const SCOPE_NAME = SCOPE.name;
@@ -18,6 +18,14 @@ export interface Attached {
   readonly mode: 'global' | 'own' | 'none';
   /** Detaches the instruments and, for `own`, flushes and stops the provider. */
   shutdown(): Promise<void>;
+}
+
+/**
+ * Whether attachToOtel would export anywhere now: to the application's registered provider, or
+ * through one of its own (`OTEL_METRICS_EXPORTER` other than `none`, the spec's `otlp` if unset).
+ */
+export function exportsAnywhere(env: Env): boolean {
+  return hasGlobalMeterProvider() || !metricsExporters(env).includes('none');
 }
 
 /** carbonscope's meter of the application's registered provider. */

@@ -410,9 +410,14 @@ interface Ended {
 
 /** `node --import carbonscope/register` running shortScript to its own end. */
 function runShort(endpoint: string, env: Record<string, string> = {}, delayMs = 1500) {
+  return runScript(shortScript(delayMs), endpoint, env);
+}
+
+/** `node --import carbonscope/register` running `script` (which prints "done") to its own end. */
+function runScript(script: string, endpoint: string, env: Record<string, string> = {}) {
   return new Promise<Ended>((resolve, reject) => {
     const args = ['--import', 'carbonscope/register', '--input-type=module', '-e'];
-    const proc = spawn(process.execPath, [...args, shortScript(delayMs)], {
+    const proc = spawn(process.execPath, [...args, script], {
       cwd: dirname(SERVER),
       env: childEnv({
         OTEL_METRICS_EXPORTER: 'otlp',
@@ -552,6 +557,80 @@ describe("register's last push when a short script ends by itself", function () 
       }
     });
   }
+});
+
+describe('register in a script that ends before the first sample (0.1 s)', function () {
+  this.timeout(60_000);
+  let receiver: OtlpReceiver;
+  beforeEach(async () => {
+    receiver = await otlpReceiver();
+  });
+  afterEach(async () => {
+    await receiver.close();
+  });
+
+  it("pushes its figures once, as a longer script's are, at once", async () => {
+    const r = await runScript('console.log("done")', receiver.url);
+    const all = r.stderr.join('\n');
+    expect(r.code, all).to.equal(0);
+    expect(r.stdout).to.deep.equal(['done']);
+    expect(r.lagMs, all).to.be.below(1_500);
+    expect(receiver.failures).to.deep.equal([]);
+    expect(receiver.pushes, all).to.have.length(1);
+    const push = receiver.pushes[0]?.body;
+    const scopes = (push?.resourceMetrics ?? []).flatMap((m) => m.scopeMetrics);
+    expect(scopes.map((s) => s.scope?.name)).to.deep.equal(['carbonscope']);
+    expect(processJoules(push)).to.be.greaterThan(0);
+    expect(all).to.not.match(/warning|error/i);
+  });
+
+  it("a collector down: one warning, within the last push's 2 s", async () => {
+    const r = await runScript('console.log("done")', `http://127.0.0.1:${await closedPort()}`);
+    const all = r.stderr.join('\n');
+    expect(r.code, all).to.equal(0);
+    expect(r.lagMs, all).to.be.below(3_500);
+    expect(droppedLines(r), all).to.have.length(1);
+    expect(droppedLines(r)[0]).to.match(/ within 2 s: .*ECONNREFUSED.*; dropped \d+ data points/);
+  });
+
+  it("an application's provider registered before the end gets the figures, not register's own", async () => {
+    const appReceiver = await otlpReceiver();
+    try {
+      // Flushed after carbonscope's last sample, which the end of the script takes.
+      const script = `import { metrics } from '@opentelemetry/api';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { start, track } from 'carbonscope';
+const exporter = new OTLPMetricExporter({ url: ${JSON.stringify(`${appReceiver.url}/v1/metrics`)} });
+const provider = new MeterProvider({
+  readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 600_000 })],
+});
+metrics.setGlobalMeterProvider(provider);
+await start();
+track('job', () => undefined);
+process.once('beforeExit', () => setTimeout(() => provider.shutdown(), 300));
+console.log('done');`;
+      const r = await runScript(script, receiver.url);
+      const all = r.stderr.join('\n');
+      expect(r.code, all).to.equal(0);
+      expect(receiver.pushes, 'pushes of its own provider').to.have.length(0);
+      expect(appReceiver.failures).to.deep.equal([]);
+      expect(appReceiver.pushes, all).to.have.length(1);
+      expect(operationPoint(appReceiver.pushes[0]?.body, 'job')?.count).to.equal(1);
+      expect(all).to.not.match(/warning|error/i);
+    } finally {
+      await appReceiver.close();
+    }
+  });
+
+  it('OTEL_METRICS_EXPORTER=none: nothing is pushed, nothing said', async () => {
+    const r = await runScript('console.log("done")', receiver.url, {
+      OTEL_METRICS_EXPORTER: 'none',
+    });
+    expect(r.code, r.stderr.join('\n')).to.equal(0);
+    expect(r.stderr).to.deep.equal([]);
+    expect(receiver.pushes).to.have.length(0);
+  });
 });
 
 describe('register with the OTel spec\'s 0 timeouts ("indefinite")', function () {

@@ -59,15 +59,23 @@ describe('carbonscope/register in a short script', function () {
   });
   afterEach(() => cleanup());
 
-  const envWith = (path: string) =>
-    childEnv({ PATH: path, CARBON_INTENSITY: '300', CARBON_ZONE: 'DE' });
+  // No OTEL_* variable: the spec's default exporter, OTLP to localhost:4318, where nothing
+  // listens. A script that ends before the meter started (a probe still running) pushes nothing.
+  const envWith = (path: string, env: Record<string, string> = {}) =>
+    childEnv({ PATH: path, CARBON_INTENSITY: '300', CARBON_ZONE: 'DE', ...env });
+  /** The line that says the script ended before the meter started, so nothing was pushed. */
+  const nothingPushed = (r: Outcome) =>
+    r.stderr.split('\n').filter((l) => l.includes('still being probed, before the meter started'));
   const script = ['--input-type=module', '-e', 'console.log("done")'];
 
   /** The same script without carbonscope, then with it: both times, and the second's outcome. */
-  async function compare(path: string): Promise<{ plain: number; registered: Outcome }> {
-    const plain = await runNode(script, envWith(path));
+  async function compare(
+    path: string,
+    env: Record<string, string> = {},
+  ): Promise<{ plain: number; registered: Outcome }> {
+    const plain = await runNode(script, envWith(path, env));
     expect(plain.stdout).to.equal('done\n');
-    const registered = await runNode(['--import', REGISTER, ...script], envWith(path));
+    const registered = await runNode(['--import', REGISTER, ...script], envWith(path, env));
     expect(registered.code, registered.stderr).to.equal(0);
     expect(registered.stdout).to.equal('done\n');
     return { plain: plain.ms, registered };
@@ -80,6 +88,7 @@ describe('carbonscope/register in a short script', function () {
     expect(registered.ms - plain, `plain ${plain} ms, registered ${registered.ms} ms`).to.be.below(
       1500,
     );
+    expect(nothingPushed(registered), registered.stderr).to.have.length(1);
   });
 
   it('leaves no nvidia-smi behind that was still being probed when the script ended', async () => {
@@ -111,12 +120,16 @@ describe('carbonscope/register in a short script', function () {
     );
   });
 
-  it('ends at once without any nvidia-smi', async () => {
-    // Only node's own folder: no nvidia-smi, no powermetrics.
-    const { plain, registered } = await compare(dirname(process.execPath));
+  it('ends at once without any nvidia-smi, with nothing to export', async () => {
+    // Only node's own folder: no nvidia-smi, no powermetrics. The meter has started when the
+    // script ends: with an exporter it would push (register-otlp's tests), so none here.
+    const { plain, registered } = await compare(dirname(process.execPath), {
+      OTEL_METRICS_EXPORTER: 'none',
+    });
     expect(registered.ms - plain, `plain ${plain} ms, registered ${registered.ms} ms`).to.be.below(
       1500,
     );
+    expect(registered.stderr).to.equal('');
   });
 
   it("still keeps a script alive that awaits tracker.start() beside it (the probe's answer)", async () => {
