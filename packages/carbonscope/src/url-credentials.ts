@@ -300,12 +300,12 @@ export function withoutCredentials(url: string): string {
 /**
  * Text meant as a URL, even one that does not parse, with everything before its last `@` (after
  * any `scheme://`) replaced: a password may hold `/`, `@` or spaces, and the scheme may be
- * missing, so hiding too much beats showing it. Text with no `:`, `/`, `\` or `.` is kept: it
- * has no scheme, port, path or domain, and no password, which only follows a `:` (`US@CAL`,
- * mistyped for a zone, is shown as typed).
+ * missing, so hiding too much beats showing it. Text with no `:`, `/`, `\`, `.` or `%` is kept:
+ * it has no scheme, port, path or domain, and no password, which only follows a `:`, written or
+ * escaped (`US@CAL`, mistyped for a zone, is shown as typed).
  */
 function maskUserinfo(text: string): string {
-  if (!/[:/\\.]/.test(text)) return text;
+  if (!/[:/\\.%]/.test(text)) return text;
   return text.replace(/^(.*?\/\/)?.*@/s, '$1[redacted]@');
 }
 

@@ -334,4 +334,14 @@ describe('URL masking: text that is no URL with userinfo keeps its `@`', () => {
       expect(maskUrlText(text), text).to.equal(shown);
     }
   });
+
+  it("still cuts a pair whose `:` (or `/`, `.`) is percent-encoded: the `@` may be a URL's", () => {
+    // `admin%3AS3CRET` is `admin:S3CRET` to whoever decodes the text (copied from a query).
+    for (const [text, shown] of [
+      ['http%3A%2F%2Fadmin%3AS3CRET@localhost', '[redacted]@localhost'],
+      ['admin%3aS3CRET@collector', '[redacted]@collector'],
+    ]) {
+      expect(maskUrlText(text), text).to.equal(shown);
+    }
+  });
 });
