@@ -299,15 +299,23 @@ export function withoutCredentials(url: string): string {
 
 /**
  * Text meant as a URL, even one that does not parse, with everything before its last `@` (after
- * any `scheme://`) replaced: a password may hold `/`, `@` or spaces, and the scheme may be
- * missing, so hiding too much beats showing it. Text with no `:`, `/`, `\`, `.` or `%` is kept:
- * it has no scheme, port, path or domain, and no password, which only follows a `:`, written or
- * escaped (`US@CAL`, mistyped for a zone, is shown as typed).
+ * a leading `scheme://` or `//`) replaced: a password may hold `/`, `@` or spaces, and the scheme
+ * may be missing, so hiding too much beats showing it. Only a scheme is kept before the cut: a
+ * `//` further on (a path's, a redirect's `http://`) may follow the pair. Text with no `:`, `/`,
+ * `\`, `.` or `%` is kept: it has no scheme, port, path or domain, and no password, which only
+ * follows a `:`, written or escaped (`US@CAL`, mistyped for a zone, is shown as typed). Found
+ * by index, not by a pattern that backtracks: a value of many `//` took seconds.
  */
 function maskUserinfo(text: string): string {
   if (!/[:/\\.%]/.test(text)) return text;
-  return text.replace(/^(.*?\/\/)?.*@/s, '$1[redacted]@');
+  const at = text.lastIndexOf('@');
+  if (at === -1) return text;
+  const scheme = LEADING_SCHEME.exec(text)?.[0] ?? '';
+  return `${scheme.length <= at ? scheme : ''}[redacted]@${text.slice(at + 1)}`;
 }
+
+/** A `scheme://` (or the `//` of a scheme-relative URL) that begins the text, blanks before. */
+const LEADING_SCHEME = /^\s*(?:[a-z][a-z\d+.-]*:)?\/\//i;
 
 /**
  * Text meant as a URL, even one that does not parse, with its userinfo (maskUserinfo) and its

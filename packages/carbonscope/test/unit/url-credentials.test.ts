@@ -345,3 +345,27 @@ describe('URL masking: text that is no URL with userinfo keeps its `@`', () => {
     }
   });
 });
+
+describe('URL masking: long text', () => {
+  it('masks text of many `//` and no `@` in linear time (a 100 KB value took seconds)', () => {
+    for (const text of ['/'.repeat(100_000), `http:${'//'.repeat(50_000)}x`]) {
+      const started = performance.now();
+      expect(maskUrlText(text)).to.equal(text);
+      expect(withoutCredentials(text)).to.equal(text);
+      expect(performance.now() - started, `${text.slice(0, 8)}...`).to.be.below(500);
+    }
+  });
+
+  it('keeps only a scheme before the cut userinfo, never a pair before a later `//`', () => {
+    for (const [text, shown] of [
+      // A `//` after the pair (a path's, a redirect's scheme) kept `bob:PW-SECRET@collector`.
+      ['bob:PW-SECRET@collector/?next=http://u@x', '[redacted]@x'],
+      ['bob:PW-SECRET@collector//v1@x', '[redacted]@x'],
+      ['http://bob:PW-SECRET@collector//v1@x', 'http://[redacted]@x'],
+      ['//bob:PW-SECRET@collector', '//[redacted]@collector'],
+      ['x@y//z', '[redacted]@y//z'],
+    ]) {
+      expect(maskUrlText(text), text).to.equal(shown);
+    }
+  });
+});
