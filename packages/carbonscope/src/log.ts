@@ -120,7 +120,8 @@ function percentEncoded(secret: string): string {
  * or for every one, in either case). Listing every mix would take 2^n forms a secret.
  */
 const VARIABLE_ESCAPE = /%(?:[a-f][0-9A-Fa-f]|[0-9A-F][a-f])|\\u[0-9A-Fa-f]{4}/;
-const ESCAPES = /%[0-9A-Fa-f]{2}|(\\+)u([0-9A-Fa-f]{4})/g;
+/** A run of backslashes is read from its first: a pattern that tried each of its ends was quadratic. */
+const ESCAPES = /%[0-9A-Fa-f]{2}|(?<!\\)(\\+)u([0-9A-Fa-f]{4})/g;
 /**
  * The backslashes before a `u` that make it an escape at one to JSON_ESCAPES levels of JSON
  * escaping: `\u00e9`, then `\\u00e9` once that is escaped, then `\\\\u00e9`.

@@ -178,6 +178,15 @@ describe('redaction', () => {
     expect(lines[2]).to.include('[redacted]');
   });
 
+  it('reads a line of many backslashes and an escape in linear time (100 K took seconds)', () => {
+    const secrets = redactionList(['k3y/AB+c9==']);
+    for (const line of [`${'\\'.repeat(100_000)}x \\u0041`, `${'\\'.repeat(100_000)}x %2f`]) {
+      const started = performance.now();
+      expect(redactSecrets(line, secrets)).to.equal(line);
+      expect(performance.now() - started).to.be.below(500);
+    }
+  });
+
   it('leaves a line with escapes but no secret as it was', () => {
     const lines: string[] = [];
     const logger = stderrLogger({ secrets: ['k3y/AB+c9=='], write: (l) => lines.push(l) });
