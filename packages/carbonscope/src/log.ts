@@ -116,31 +116,51 @@ function percentEncoded(secret: string): string {
 /**
  * An escape whose case or form the writer chose, where one secret may be written many ways: a
  * percent escape with a lowercase hex digit (RFC 3986 makes the case free: `%2f`, `%2F` and both
- * in one text), or a JSON `\u` escape (which some serializers write for non-ASCII characters,
- * or for every one, in either case). Listing every mix would take 2^n forms a secret.
+ * in one text), one of a character encodeURIComponent leaves as it is but a form encoder escapes
+ * (FORM_ESCAPED), or a JSON `\u` escape (which some serializers write for non-ASCII characters,
+ * or for every one, in either case) or `\/` (PHP's json_encode writes every `/` so). Listing
+ * every mix would take 2^n forms a secret.
  */
-const VARIABLE_ESCAPE = /%(?:[a-f][0-9A-Fa-f]|[0-9A-F][a-f])|\\u[0-9A-Fa-f]{4}/;
+const VARIABLE_ESCAPE = /%(?:[a-f][0-9A-Fa-f]|[0-9A-F][a-f]|2[1789A]|7E)|\\u[0-9A-Fa-f]{4}|\\\//;
 /** A run of backslashes is read from its first: a pattern that tried each of its ends was quadratic. */
-const ESCAPES = /%[0-9A-Fa-f]{2}|(?<!\\)(\\+)u([0-9A-Fa-f]{4})/g;
+const ESCAPES = /%[0-9A-Fa-f]{2}|(?<!\\)(\\+)(?:u([0-9A-Fa-f]{4})|\/)/g;
 /**
- * The backslashes before a `u` that make it an escape at one to JSON_ESCAPES levels of JSON
- * escaping: `\u00e9`, then `\\u00e9` once that is escaped, then `\\\\u00e9`.
+ * `!'()*~`: URLSearchParams escapes all of them, Python's quote_plus and Go's QueryEscape all but
+ * `~`, Java's URLEncoder all but `*`; encodeURIComponent, whose form redactionList lists, none.
+ */
+const FORM_ESCAPED = /^%(?:2[1789A]|7E)$/;
+/**
+ * The backslashes before a `u` or `/` that make it an escape at one to JSON_ESCAPES levels of
+ * JSON escaping: `\u00e9`, then `\\u00e9` once that is escaped, then `\\\\u00e9`.
  */
 const ESCAPE_RUNS = new Set([1, 2, 4]);
 
 /**
- * The text with its percent escapes uppercase and its `\u` escapes (at the levels ESCAPE_RUNS
- * names) decoded where JSON would write the character as it is: what a URL or JSON parser reads
- * the same. A quote, a backslash, a control character or half a surrogate pair stays escaped.
+ * The text with its percent escapes uppercase, those of FORM_ESCAPED decoded, and its `\u` and
+ * `\/` escapes (at the levels ESCAPE_RUNS names) decoded where JSON would write the character as
+ * it is: what a URL, form or JSON parser reads the same. A quote, a backslash, a control
+ * character or half a surrogate pair stays escaped.
  */
 function canonicalEscapes(text: string): string {
-  return text.replace(ESCAPES, (written: string, run: string | undefined, hex: string) => {
-    if (run === undefined) return written.toUpperCase();
-    if (!ESCAPE_RUNS.has(run.length)) return written;
-    const code = Number.parseInt(hex, 16);
-    const plain = code >= 0x20 && code !== 0x22 && code !== 0x5c;
-    return plain && (code < 0xd800 || code > 0xdfff) ? String.fromCharCode(code) : written;
-  });
+  return text.replace(
+    ESCAPES,
+    (written: string, run: string | undefined, hex: string | undefined) => {
+      if (run === undefined) return percentCanonical(written);
+      if (!ESCAPE_RUNS.has(run.length)) return written;
+      if (hex === undefined) return '/';
+      const code = Number.parseInt(hex, 16);
+      const plain = code >= 0x20 && code !== 0x22 && code !== 0x5c;
+      return plain && (code < 0xd800 || code > 0xdfff) ? String.fromCharCode(code) : written;
+    },
+  );
+}
+
+/** A percent escape uppercase, or its character where a form encoder alone escapes it. */
+function percentCanonical(written: string): string {
+  const upper = written.toUpperCase();
+  return FORM_ESCAPED.test(upper)
+    ? String.fromCharCode(Number.parseInt(upper.slice(1), 16))
+    : upper;
 }
 
 /**
@@ -154,8 +174,8 @@ function canonicalEscapes(text: string): string {
 export function redactSecrets(text: string, secrets: readonly string[]): string {
   const ordered = longestFirst(secrets);
   const out = replaceAll(text, ordered);
-  // Most lines hold neither character: two scans for one, cheaper than the pattern's.
-  if (!out.includes('%') && !out.includes('\\u')) return out;
+  // Most lines hold none of them: three scans for one, cheaper than the pattern's.
+  if (!out.includes('%') && !out.includes('\\u') && !out.includes('\\/')) return out;
   if (!VARIABLE_ESCAPE.test(out)) return out;
   const canonical = canonicalEscapes(out);
   const redacted = replaceAll(canonical, ordered);

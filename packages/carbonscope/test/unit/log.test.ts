@@ -178,6 +178,40 @@ describe('redaction', () => {
     expect(lines[2]).to.include('[redacted]');
   });
 
+  it("stderrLogger masks a secret as a form encoder writes it, `!'()*~` escaped too", () => {
+    // encodeURIComponent leaves them; URLSearchParams, Python's quote_plus, Java's URLEncoder and
+    // Go's QueryEscape escape some or all of them, in either case.
+    const lines: string[] = [];
+    const secret = "Pa(ss) w0rd!~'*";
+    const form = new URLSearchParams({ key: secret }).toString();
+    expect(form).to.equal('key=Pa%28ss%29+w0rd%21%7E%27*');
+    const quoted = encodeURIComponent(secret).replace(
+      /[!'()*~]/g,
+      (c) => `%${c.charCodeAt(0).toString(16)}`,
+    );
+    const logger = stderrLogger({ fields: true, secrets: [secret], write: (l) => lines.push(l) });
+    logger.warn(`sent ${form}`);
+    logger.warn(`sent key=${quoted}`);
+    logger.warn({ body: `key=${quoted}` }, 'refused');
+    expect(lines).to.deep.equal([
+      'carbonscope: warning: sent key=[redacted]\n',
+      'carbonscope: warning: sent key=[redacted]\n',
+      'carbonscope: warning: refused {"body":"key=[redacted]"}\n',
+    ]);
+  });
+
+  it("stderrLogger masks a secret whose `/` a JSON writer escapes (`\\/`, PHP's json_encode)", () => {
+    const lines: string[] = [];
+    const secret = 'k3y/AB+c9==';
+    const logger = stderrLogger({ fields: true, secrets: [secret], write: (l) => lines.push(l) });
+    logger.warn('upstream said {"key":"k3y\\/AB+c9=="}');
+    // The field is escaped again in the line: `k3y\\\\/AB`.
+    logger.warn({ body: '{"key":"k3y\\/AB+c9=="}' }, 'refused');
+    expect(lines[0]).to.equal('carbonscope: warning: upstream said {"key":"[redacted]"}\n');
+    expect(lines[1]).not.to.include('AB+c9');
+    expect(lines[1]).to.include('[redacted]');
+  });
+
   it('reads a line of many backslashes and an escape in linear time (100 K took seconds)', () => {
     const secrets = redactionList(['k3y/AB+c9==']);
     for (const line of [`${'\\'.repeat(100_000)}x \\u0041`, `${'\\'.repeat(100_000)}x %2f`]) {
