@@ -1,6 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import type { NodeSDKConfiguration } from '@opentelemetry/sdk-node';
-import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { BufferConfig, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { otlpExporterTimeout } from 'carbonscope';
 import type { Env } from '../config.js';
 
@@ -31,13 +31,31 @@ export function traceExporterNames(env: Env): string[] {
 }
 
 /**
+ * OTEL_BSP_* as NodeSDK reads them for the batch processors it builds, each given so the
+ * processor reads none itself: a value that is no number above 0 is the default (NodeSDK warns
+ * of it). The processor's own fallback takes 0 and negatives as they are: a queue of 0 drops
+ * every span, a delay of -1 spins.
+ */
+function batchConfig(env: Env): Required<BufferConfig> {
+  const read = (name: string, fallback: number) => {
+    const value = Number(envString(env, name));
+    return value > 0 ? value : fallback;
+  };
+  return {
+    maxQueueSize: read('OTEL_BSP_MAX_QUEUE_SIZE', 2048),
+    scheduledDelayMillis: read('OTEL_BSP_SCHEDULE_DELAY', 5000),
+    exportTimeoutMillis: read('OTEL_BSP_EXPORT_TIMEOUT', BSP_EXPORT_TIMEOUT_MS),
+    maxExportBatchSize: read('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 512),
+  };
+}
+
+/**
  * How long the batch processor waits on an export (its OTEL_BSP_EXPORT_TIMEOUT, 30 s unset):
- * the span exporter's bound, as the periodic reader's timeout is the metric exporter's. A
- * value that is no positive number of milliseconds bounds nothing here.
+ * the span exporter's bound, as the periodic reader's timeout is the metric exporter's; at
+ * least 1 ms, which the exporter's timeout takes.
  */
 function batchExportTimeout(env: Env): number {
-  const ms = Number(envString(env, 'OTEL_BSP_EXPORT_TIMEOUT') ?? BSP_EXPORT_TIMEOUT_MS);
-  return Number.isFinite(ms) && ms >= 1 ? ms : BSP_EXPORT_TIMEOUT_MS;
+  return Math.max(1, batchConfig(env).exportTimeoutMillis);
 }
 
 /**
@@ -62,21 +80,22 @@ async function otlpSpanExporter(env: Env): Promise<SpanExporter> {
 }
 
 /**
- * The processor NodeSDK would give each exporter it names, the OTLP one built here; none for a
- * name it does not know, which it passes over with a warning too.
+ * The processor NodeSDK would give each exporter it names, the OTLP one built here, a batch one
+ * with OTEL_BSP_* read as NodeSDK reads them (batchConfig); none for a name it does not know,
+ * which it passes over with a warning too.
  */
-async function spanProcessor(name: string, otlp: SpanExporter): Promise<SpanProcessor[]> {
+async function spanProcessor(name: string, otlp: SpanExporter, env: Env): Promise<SpanProcessor[]> {
   const { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor } = await import(
     '@opentelemetry/sdk-trace-base'
   );
   switch (name) {
     case 'otlp':
-      return [new BatchSpanProcessor(otlp)];
+      return [new BatchSpanProcessor(otlp, batchConfig(env))];
     case 'console':
       return [new SimpleSpanProcessor(new ConsoleSpanExporter())];
     case 'zipkin': {
       const { ZipkinExporter } = await import('@opentelemetry/exporter-zipkin');
-      return [new BatchSpanProcessor(new ZipkinExporter())];
+      return [new BatchSpanProcessor(new ZipkinExporter(), batchConfig(env))];
     }
     default:
       diag.warn(`Unrecognized OTEL_TRACES_EXPORTER value: ${name}.`);
@@ -98,6 +117,6 @@ export async function traceSetup(env: Env): Promise<TraceSetup> {
   if (!names.includes('otlp')) return {};
   const otlp = await otlpSpanExporter(env);
   if (names.length === 1) return { traceExporter: otlp };
-  const processors = await Promise.all(names.map((name) => spanProcessor(name, otlp)));
+  const processors = await Promise.all(names.map((name) => spanProcessor(name, otlp, env)));
   return { spanProcessors: processors.flat() };
 }

@@ -257,4 +257,51 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
       expect(got).to.deep.equal(timeouts);
     });
   }
+
+  // Each span processor of the app's tracer provider: its class, its exporter's and, for a
+  // batch one, the OTEL_BSP_* settings it was built with (the SDK's private fields). An empty
+  // list where no tracer provider was registered.
+  const spanProcessors = `const { trace } = await import('@opentelemetry/api');
+     const provider = trace.getTracerProvider().getDelegate();
+     return (provider._activeSpanProcessor?._spanProcessors ?? []).map((p) => [
+       p.constructor.name, p._exporter?.constructor.name,
+       p._maxQueueSize, p._scheduledDelayMillis, p._exportTimeoutMillis, p._maxExportBatchSize,
+     ]);`;
+
+  it('builds the batch processor beside the console as NodeSDK builds it alone: OTEL_BSP_* of 0 or less are the defaults', async () => {
+    const bsp = {
+      OTEL_BSP_MAX_QUEUE_SIZE: '0',
+      OTEL_BSP_SCHEDULE_DELAY: '-1',
+      OTEL_BSP_EXPORT_TIMEOUT: '0',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '0',
+    };
+    const defaults = ['BatchSpanProcessor', 'OTLPTraceExporter', 2048, 5000, 30_000, 512];
+    // Alone NodeSDK builds it from the environment: it reads each as invalid and keeps its default.
+    const alone = await inTelemetryChild<unknown[][]>(
+      { OTEL_TRACES_EXPORTER: 'otlp', ...bsp },
+      spanProcessors,
+    );
+    expect(alone).to.deep.equal([defaults]);
+    const beside = await inTelemetryChild<unknown[][]>(
+      { OTEL_TRACES_EXPORTER: 'otlp,console', ...bsp },
+      spanProcessors,
+    );
+    expect(beside[0]).to.deep.equal(defaults);
+    // Settings above 0 are taken, alone or beside.
+    const set = { OTEL_BSP_MAX_QUEUE_SIZE: '100', OTEL_BSP_SCHEDULE_DELAY: '250' };
+    for (const exporters of ['otlp', 'otlp,console']) {
+      const [first] = await inTelemetryChild<unknown[][]>(
+        { OTEL_TRACES_EXPORTER: exporters, ...set },
+        spanProcessors,
+      );
+      expect(first, exporters).to.deep.equal([
+        'BatchSpanProcessor',
+        'OTLPTraceExporter',
+        100,
+        250,
+        30_000,
+        100,
+      ]);
+    }
+  });
 });
