@@ -293,8 +293,11 @@ async function startNodeSdk(
     instrumentations: loaded,
     ...traces,
     // Without tracing nothing reads the active context: no AsyncLocalStorage context manager
-    // (on Node 20 it costs async hooks on every promise) and no propagator.
-    ...(tracesOff ? { contextManager: rootOnlyContext, textMapPropagator: null } : {}),
+    // (on Node 20 it costs async hooks on every promise) and no propagator. No span processor
+    // either: NodeSDK, started for a log exporter, reads an unset OTEL_TRACES_EXPORTER as otlp.
+    ...(tracesOff
+      ? { contextManager: rootOnlyContext, textMapPropagator: null, spanProcessors: [] }
+      : {}),
   });
   // NodeSDK has installed the console's diag logger for OTEL_LOG_LEVEL, unmasked: an
   // exporter's line may quote a collector's refusal naming the token it was sent.

@@ -304,4 +304,15 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
       ]);
     }
   });
+
+  it('builds no span exporter with tracing off where NodeSDK starts for a log exporter', async () => {
+    // NodeSDK reads an unset OTEL_TRACES_EXPORTER as otlp: it built an OTLP span exporter to
+    // localhost:4318 and a tracer provider, though tracing was off (no exporter, no endpoint).
+    const got = await inTelemetryChild<{ tracing: boolean; processors: unknown[][] }>(
+      { OTEL_LOGS_EXPORTER: 'console' },
+      `const processors = await (async () => { ${spanProcessors} })();
+       return { tracing: telemetry.tracing, processors };`,
+    );
+    expect(got).to.deep.equal({ tracing: false, processors: [] });
+  });
 });
