@@ -36,7 +36,7 @@ import {
 } from 'carbonscope';
 import type { Env } from '../config.js';
 import { sourceAsset } from '../paths.js';
-import { traceSetup } from './traces.js';
+import { traceExporterNames, traceSetup } from './traces.js';
 
 export interface Telemetry {
   meter: Meter;
@@ -150,14 +150,13 @@ async function otlpReader(
 
 /**
  * Spans are recorded only when they can go somewhere: a trace exporter (OTEL_TRACES_EXPORTER
- * other than `none`) or an OTLP endpoint is configured. Otherwise there is no context manager,
- * no instrumentation and no loader hook: recording spans nobody receives cost 140-160 µs per
- * request, only to put trace ids in log lines.
+ * naming one as NodeSDK reads it: not `none`, nor `none` first, where it builds none) or an
+ * OTLP endpoint is configured. Otherwise there is no context manager, no instrumentation and
+ * no loader hook: recording spans nobody receives cost 140-160 µs per request, only to put
+ * trace ids in log lines.
  */
 export function tracingEnabled(env: Env): boolean {
-  const exporter = env.OTEL_TRACES_EXPORTER?.trim();
-  if (exporter === 'none') return false;
-  if (exporter) return true;
+  if (env.OTEL_TRACES_EXPORTER?.trim()) return traceExporterNames(env).length > 0;
   return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
 }
 

@@ -5,6 +5,7 @@ import {
   otlpReceiver,
   stringAttribute,
 } from '#library-tests/helpers/otlp-receiver.js';
+import { tracingEnabled } from '../../../src/telemetry/sdk.js';
 import { refusingCollector } from '../../helpers/collector.js';
 import { inTelemetryChild, telemetryChildOutput } from '../../helpers/telemetry-child.js';
 
@@ -310,6 +311,29 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
     // localhost:4318 and a tracer provider, though tracing was off (no exporter, no endpoint).
     const got = await inTelemetryChild<{ tracing: boolean; processors: unknown[][] }>(
       { OTEL_LOGS_EXPORTER: 'console' },
+      `const processors = await (async () => { ${spanProcessors} })();
+       return { tracing: telemetry.tracing, processors };`,
+    );
+    expect(got).to.deep.equal({ tracing: false, processors: [] });
+  });
+
+  it('keeps tracing off where OTEL_TRACES_EXPORTER names none first, as NodeSDK reads it', async () => {
+    // NodeSDK builds no exporter for `none,otlp`: the instrumentations recorded spans for nothing.
+    for (const exporters of ['none,otlp', 'none, console', 'none,none']) {
+      expect(tracingEnabled({ OTEL_TRACES_EXPORTER: exporters }), exporters).to.equal(false);
+      expect(
+        tracingEnabled({
+          OTEL_TRACES_EXPORTER: exporters,
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318',
+        }),
+        exporters,
+      ).to.equal(false);
+    }
+    for (const exporters of ['otlp,none', 'console', 'otlp']) {
+      expect(tracingEnabled({ OTEL_TRACES_EXPORTER: exporters }), exporters).to.equal(true);
+    }
+    const got = await inTelemetryChild<{ tracing: boolean; processors: unknown[][] }>(
+      { OTEL_TRACES_EXPORTER: 'none,otlp' },
       `const processors = await (async () => { ${spanProcessors} })();
        return { tracing: telemetry.tracing, processors };`,
     );
