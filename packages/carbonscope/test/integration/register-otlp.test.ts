@@ -25,6 +25,8 @@ import { waitFor } from '../unit/energy/sources/helpers.js';
 const SERVER = join(libraryRoot, 'test', 'fixtures', 'register', 'server.js');
 /** The application's own NodeSDK pushing OTLP, with CarbonscopeInstrumentation. */
 const OWN_SDK = join(libraryRoot, 'test', 'fixtures', 'register', 'otel-sdk.js');
+/** The application's own NodeSDK, which register joins; APP_END says how it ends on SIGTERM. */
+const APP_SDK = join(libraryRoot, 'test', 'fixtures', 'register', 'app-sdk.js');
 /** The application's own SDK, started on SIGUSR2 (after register's first sample). */
 const LATE_SDK = join(libraryRoot, 'test', 'fixtures', 'register', 'late-sdk.js');
 
@@ -164,6 +166,8 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
       for (const [operation, count] of Object.entries(SERVED)) {
         expect(operationPoint(push, operation)?.count, operation).to.equal(2 * count);
       }
+      // Its SIGTERM handler stops carbonscope before its provider: the energy is still observed.
+      expect(processJoules(push), 'carbonscope.process.energy').to.be.greaterThan(0);
       expect(app.stderr.join('\n')).to.not.match(/could not push|error/i);
     } finally {
       await appReceiver.close();
@@ -712,6 +716,103 @@ describe("OTEL_LOG_LEVEL under register: its own SDK's diagnostic lines", functi
     });
     expect(failed()).to.include('refused [redacted] Basic [redacted]');
     for (const secret of [...secrets, basic]) expect(output().join('\n')).not.to.include(secret);
+  });
+});
+
+describe("register joined to the application's NodeSDK: its last push, whichever ends first", function () {
+  this.timeout(60_000);
+  let receiver: OtlpReceiver;
+  let appReceiver: OtlpReceiver;
+  beforeEach(async () => {
+    receiver = await otlpReceiver();
+    appReceiver = await otlpReceiver();
+  });
+  afterEach(async () => {
+    await receiver.close();
+    await appReceiver.close();
+  });
+
+  /** What the application's only push must carry: every request, and the process's energy. */
+  function expectAllPushed(pushes: OtlpReceiver['pushes'], output: string): void {
+    expect(receiver.pushes, "pushes of register's own provider").to.have.length(0);
+    expect(appReceiver.failures).to.deep.equal([]);
+    expect(pushes, output).to.have.length(1);
+    expectServed(pushes[0]?.body);
+    expect(processJoules(pushes[0]?.body), 'carbonscope.process.energy').to.be.greaterThan(0);
+  }
+
+  for (const end of ['stop-first', 'shutdown-first', 'shutdown'] as const) {
+    it(`a server whose SIGTERM handler ends as ${end} pushes every request and the energy`, async () => {
+      const app = await spawnUntil(
+        process.execPath,
+        ['--import', 'carbonscope/register', '--import', APP_SDK, SERVER],
+        {
+          cwd: dirname(SERVER),
+          env: childEnv({
+            OTEL_METRICS_EXPORTER: 'otlp',
+            OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+            OTEL_TRACES_EXPORTER: 'none',
+            OTEL_LOGS_EXPORTER: 'none',
+            APP_OTLP_URL: `${appReceiver.url}/v1/metrics`,
+            APP_END: end,
+            ENERGY_SOURCE: 'estimate',
+            CARBON_INTENSITY: '300',
+            // No sample between the requests and the signal: only the end can settle them.
+            ENERGY_SAMPLE_INTERVAL_MS: '10000',
+            CARBONSCOPE_LOG_LEVEL: 'info',
+          }),
+          waitFor: /^listening \d+$/,
+        },
+      );
+      try {
+        const port = /^listening (\d+)$/.exec(app.stdout[0] ?? '')?.[1];
+        // register joins the provider at its first sample, 100 ms after the meter starts.
+        await waitFor(() => app.stderr.some((l) => l.includes('energy meter started')), 15_000);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await traffic(`http://127.0.0.1:${port}`);
+        app.proc.kill('SIGTERM');
+        expect(await app.exited).to.deep.equal({ code: 0, signal: null });
+        expectAllPushed(appReceiver.pushes, app.stderr.join('\n'));
+      } finally {
+        await app.stop('SIGKILL');
+      }
+    });
+  }
+
+  it('a script whose last act is `await sdk.shutdown()` pushes its job and the energy', async () => {
+    const script = `import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { start, track } from 'carbonscope';
+const exporter = new OTLPMetricExporter({ url: ${JSON.stringify(`${appReceiver.url}/v1/metrics`)} });
+const sdk = new NodeSDK({
+  metricReaders: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 600_000 })],
+});
+sdk.start();
+await start();
+// 300 ms of CPU in slices, so the meter's first sample (register joins the SDK there) comes.
+const slice = () => { const end = Date.now() + 30; while (Date.now() < end); };
+await track('job', async () => {
+  for (let i = 0; i < 10; i++) {
+    slice();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+});
+await sdk.shutdown();
+console.log('done');`;
+    const r = await runScript(script, receiver.url, {
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_LOGS_EXPORTER: 'none',
+    });
+    const all = r.stderr.join('\n');
+    expect(r.code, all).to.equal(0);
+    expect(receiver.pushes, "pushes of register's own provider").to.have.length(0);
+    expect(appReceiver.pushes, all).to.have.length(1);
+    const push = appReceiver.pushes[0]?.body;
+    expect(operationPoint(push, 'job')?.count).to.equal(1);
+    expect(operationPoint(push, 'job')?.sum).to.be.greaterThan(0);
+    expect(processJoules(push), 'carbonscope.process.energy').to.be.greaterThan(0);
+    expect(all).to.not.match(/warning|error/i);
   });
 });
 
