@@ -16,7 +16,10 @@ export interface Attached {
    * becomes `global` when the application registers a provider later (its SDK started late).
    */
   readonly mode: 'global' | 'own' | 'none';
-  /** Detaches the instruments and, for `own`, flushes and stops the provider. */
+  /**
+   * For `own`, flushes and stops the provider, then detaches the instruments. The application's
+   * provider (`global`) keeps them: it pushes last when it shuts down, which may come after.
+   */
   shutdown(): Promise<void>;
 }
 
@@ -33,9 +36,14 @@ function globalMeter() {
   return metrics.getMeter(SCOPE_NAME, VERSION);
 }
 
-/** Binds carbonscope's instruments to the application's registered provider. */
-function joinGlobal(cs: Carbonscope, options: BindMetricsOptions): () => void {
-  return bindMetrics(globalMeter(), cs, options);
+/**
+ * Binds carbonscope's instruments to the application's registered provider, for good: the
+ * application owns its lifetime. Its last push may come after carbonscope's stop(), which leaves
+ * the last sample to observe, or before it (an application that shuts its SDK down first, or
+ * never stops carbonscope), and its collections settle what ended since the last sample.
+ */
+function joinGlobal(cs: Carbonscope, options: BindMetricsOptions): void {
+  bindMetrics(globalMeter(), cs, { ...options, settleAtCollection: true });
 }
 
 /**
@@ -52,8 +60,8 @@ export async function attachToOtel(
   options: BindMetricsOptions = {},
 ): Promise<Attached> {
   if (hasGlobalMeterProvider()) {
-    const detach = joinGlobal(cs, options);
-    return { mode: 'global', shutdown: async () => detach() };
+    joinGlobal(cs, options);
+    return { mode: 'global', shutdown: async () => undefined };
   }
   let own: Awaited<ReturnType<typeof startOwnProvider>>;
   try {
@@ -71,7 +79,7 @@ export async function attachToOtel(
     histograms: provider.histograms,
   });
   logger.info(`metrics exported by carbonscope's own SDK: ${provider.exporters.join(', ')}`);
-  let detachGlobal: (() => void) | undefined;
+  let joined = false;
   // The provider's last push collects from the instruments: they are detached after it, or the
   // push would carry nothing (detaching also forgets the local histograms). Once only.
   let stopping: Promise<void> | undefined;
@@ -86,7 +94,8 @@ export async function attachToOtel(
   // This sample's operations were recorded before this listener runs: the tracker settles
   // them in an earlier one.
   const handOver = () => {
-    detachGlobal = joinGlobal(cs, options);
+    joinGlobal(cs, options);
+    joined = true;
     provider.histograms.replay(globalMeter());
     detachOwn();
     stopping ??= provider.handOver();
@@ -102,11 +111,10 @@ export async function attachToOtel(
   });
   return {
     get mode() {
-      return detachGlobal ? 'global' : 'own';
+      return joined ? 'global' : 'own';
     },
     shutdown: async () => {
       unwatch();
-      detachGlobal?.();
       await stopOwn();
     },
   };

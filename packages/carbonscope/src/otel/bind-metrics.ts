@@ -48,6 +48,12 @@ export interface BindMetricsOptions {
    * (the CLI's command with too little CPU time to resolve). Measured by default.
    */
   processMeasured?: () => boolean;
+  /**
+   * Settle at each collection (a sample, if the last is 100 ms old): the collection then carries
+   * the operations ended since, and the energy up to it. For a provider whose last collection
+   * carbonscope is not told of (the application's, shut down before or without stop()).
+   */
+  settleAtCollection?: boolean;
 }
 
 /** Where one histogram's values go for one attribute set: found once, then recorded into. */
@@ -181,7 +187,13 @@ export function bindMetrics(
     detach.push(() => instrument.removeCallback(callback));
   };
   const attributes = new SeriesAttributes();
-  const latest = (): EnergySample | null => cs.meter.latest();
+  // The first callback of a collection samples; the others find that sample fresh. The SDK
+  // calls every callback before it reads the histograms, so what is settled here is read too.
+  const settle = options.settleAtCollection ? () => cs.settleNow() : () => undefined;
+  const latest = (): EnergySample | null => {
+    settle();
+    return cs.meter.latest();
+  };
   const measured = options.processMeasured ?? (() => true);
   const shown = (scope: Scope) => scope === 'host' || measured();
   const figures = (scope: PowerFigure['scope']) =>

@@ -289,11 +289,21 @@ export class Carbonscope implements OperationTracker {
     return measureWith(this.tracker, name, fn, options, (op) => this.settle(op));
   }
 
-  private settle(op: ActiveOperation): Promise<OperationFootprint> {
+  /**
+   * Takes a sample now if the meter samples and its last one is FIRST_SAMPLE_MS old or more (a
+   * shorter interval measures little): the operations ended since are settled, and reported.
+   */
+  settleNow(): void {
     const { meter } = this;
-    if (!meter.sampling) return Promise.resolve(op.end());
     const last = meter.latest();
-    if (last && meter.options.clock() - last.nowMs >= FIRST_SAMPLE_MS) meter.sampleNow();
+    if (meter.sampling && last && meter.options.clock() - last.nowMs >= FIRST_SAMPLE_MS) {
+      meter.sampleNow();
+    }
+  }
+
+  private settle(op: ActiveOperation): Promise<OperationFootprint> {
+    if (!this.meter.sampling) return Promise.resolve(op.end());
+    this.settleNow();
     const settled = op.settled();
     // The meter's timer never keeps the process alive, but a caller awaiting this figure does:
     // without this a script whose last act is measure() exits before its sample comes.
