@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
+import { BodyTooLargeError, readText, untilAborted } from '../fetch-body/index.js';
 import { redactedExcerpt, redactionList } from '../log.js';
 import { parseRetryAfter } from '../retry-after.js';
 import { urlSecrets } from '../url-credentials.js';
@@ -232,44 +233,14 @@ async function readBody(res: Response, zone: string, signal: AbortSignal): Promi
     res.body?.cancel().catch(() => undefined);
     throw new UpstreamError('malformed', zone, res.status, `body of ${declared} bytes`);
   }
-  const reader = res.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let bytes = 0;
   try {
-    for (;;) {
-      const { done, value } = await untilAborted(reader.read(), signal);
-      if (done) break;
-      bytes += value.byteLength;
-      if (bytes > MAX_BODY_BYTES) {
-        throw new UpstreamError('malformed', zone, res.status, `body over ${MAX_BODY_BYTES} bytes`);
-      }
-      chunks.push(value);
-    }
+    return await readText(res.body, { maxBytes: MAX_BODY_BYTES, signal });
   } catch (err) {
-    // Not awaited: a read that ignored the abort may ignore the cancel too.
-    reader.cancel().catch(() => undefined);
+    if (err instanceof BodyTooLargeError) {
+      throw new UpstreamError('malformed', zone, res.status, err.message);
+    }
     throw err;
   }
-  return new TextDecoder().decode(Buffer.concat(chunks));
-}
-
-/**
- * `work`, or the signal's reason once it aborts, whichever comes first. Node 20's fetch can
- * leave a body read unsettled when its signal aborts it while it inflates a gzip body; unsettled,
- * the zone's coalesced lookup (and every request waiting on it) waited for good, live values
- * never asked for again.
- */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    work.catch(() => undefined);
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => reject(signal.reason);
-    signal.addEventListener('abort', abort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
-  });
 }
 
 function parseJson(text: string, zone: string): unknown {

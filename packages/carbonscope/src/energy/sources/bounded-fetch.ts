@@ -1,3 +1,4 @@
+import { BodyTooLargeError, readChunks, untilAborted } from '../../fetch-body/index.js';
 import {
   ExpositionError,
   lineMetricName,
@@ -10,6 +11,8 @@ export interface BoundedFetchOptions {
   timeoutMs: number;
   /** A body larger than this is refused (an exporter of a huge node, or not an exporter). */
   maxBytes: number;
+  /** The global fetch by default; tests pass one whose body misbehaves. */
+  fetch?: typeof fetch;
 }
 
 /** Why an endpoint gave nothing usable, in words for the log (never the URL or its query). */
@@ -35,25 +38,34 @@ function causeOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-async function get(url: string, accept: string, o: BoundedFetchOptions): Promise<Response> {
+async function get(
+  url: string,
+  accept: string,
+  o: BoundedFetchOptions,
+  signal: AbortSignal,
+): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(url, {
-      headers: { accept },
-      // A redirect could carry the request somewhere the settings never named.
-      redirect: 'error',
-      signal: AbortSignal.timeout(o.timeoutMs),
-    });
+    res = await untilAborted(
+      (o.fetch ?? fetch)(url, {
+        headers: { accept },
+        // A redirect could carry the request somewhere the settings never named.
+        redirect: 'error',
+        signal,
+      }),
+      signal,
+    );
   } catch (err) {
     throw failureOf(err, o);
   }
   if (!res.ok) {
-    await res.body?.cancel().catch(() => undefined);
+    // Not awaited: a body that ignores its signal may ignore the cancel too.
+    res.body?.cancel().catch(() => undefined);
     throw new FetchFailure('status', `HTTP ${res.status}`);
   }
   const declared = Number(res.headers.get('content-length'));
   if (declared > o.maxBytes) {
-    await res.body?.cancel().catch(() => undefined);
+    res.body?.cancel().catch(() => undefined);
     throw new FetchFailure('too-large', `body of ${declared} bytes (limit ${o.maxBytes})`);
   }
   return res;
@@ -62,6 +74,7 @@ async function get(url: string, accept: string, o: BoundedFetchOptions): Promise
 function failureOf(err: unknown, o: BoundedFetchOptions): FetchFailure {
   if (err instanceof FetchFailure) return err;
   if (err instanceof ExpositionError) return new FetchFailure('malformed', err.message);
+  if (err instanceof BodyTooLargeError) return new FetchFailure('too-large', err.message);
   const name = (err as { name?: unknown }).name;
   if (name === 'TimeoutError' || name === 'AbortError') {
     return new FetchFailure('timeout', `no answer within ${o.timeoutMs} ms`);
@@ -69,29 +82,24 @@ function failureOf(err: unknown, o: BoundedFetchOptions): FetchFailure {
   return new FetchFailure('unreachable', causeOf(err));
 }
 
-/** Reads the body chunk by chunk, refusing it past maxBytes. */
+/**
+ * Hands the body on as text chunk by chunk, refusing it past maxBytes and giving up on it when
+ * `signal` aborts, whatever the stream does: a read that never settled (Node 20's fetch, a gzip
+ * body aborted mid-inflate) kept the exporter from ever being read again, one read at a time.
+ */
 async function eachChunk(
   res: Response,
   o: BoundedFetchOptions,
+  signal: AbortSignal,
   onText: (text: string) => void,
 ): Promise<void> {
-  const reader = res.body?.getReader();
-  if (!reader) return;
   const decoder = new TextDecoder();
-  let bytes = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      bytes += value.byteLength;
-      if (bytes > o.maxBytes) {
-        throw new FetchFailure('too-large', `body over ${o.maxBytes} bytes`);
-      }
-      onText(decoder.decode(value, { stream: true }));
-    }
+    await readChunks(res.body, { maxBytes: o.maxBytes, signal }, (chunk) =>
+      onText(decoder.decode(chunk, { stream: true })),
+    );
     onText(decoder.decode());
   } catch (err) {
-    await reader.cancel().catch(() => undefined);
     throw failureOf(err, o);
   }
 }
@@ -105,7 +113,8 @@ export async function fetchExposition(
   wanted: (name: string) => boolean,
   o: BoundedFetchOptions,
 ): Promise<SeriesSample[]> {
-  const res = await get(url, 'text/plain;version=0.0.4', o);
+  const signal = AbortSignal.timeout(o.timeoutMs);
+  const res = await get(url, 'text/plain;version=0.0.4', o, signal);
   const out: SeriesSample[] = [];
   let pending = '';
   let skipping = false;
@@ -117,7 +126,7 @@ export async function fetchExposition(
     }
     out.push(sample);
   };
-  await eachChunk(res, o, (text) => {
+  await eachChunk(res, o, signal, (text) => {
     let start = 0;
     let nl = text.indexOf('\n');
     while (nl !== -1) {
@@ -148,9 +157,10 @@ export async function fetchExposition(
 
 /** GETs a JSON body of at most maxBytes. */
 export async function fetchJson(url: string, o: BoundedFetchOptions): Promise<unknown> {
-  const res = await get(url, 'application/json', o);
+  const signal = AbortSignal.timeout(o.timeoutMs);
+  const res = await get(url, 'application/json', o, signal);
   let text = '';
-  await eachChunk(res, o, (chunk) => {
+  await eachChunk(res, o, signal, (chunk) => {
     text += chunk;
   });
   try {

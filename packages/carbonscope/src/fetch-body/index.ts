@@ -1,0 +1,1 @@
+export { BodyTooLargeError, type ReadLimits, readChunks, readText, untilAborted } from './read.js';
