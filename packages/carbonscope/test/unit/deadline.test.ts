@@ -31,6 +31,42 @@ describe('deadline', () => {
     }
   });
 
+  it("withDeadline gives up when the caller's signal aborts, with its reason, and aborts the work", async () => {
+    const caller = new AbortController();
+    const gone = new Error('the client went away');
+    let aborted: unknown;
+    const started = performance.now();
+    const running = withDeadline(
+      5000,
+      (signal) => {
+        signal.addEventListener('abort', () => {
+          aborted = signal.reason;
+        });
+        return new Promise((resolve) => setTimeout(resolve, 500));
+      },
+      caller.signal,
+    ).catch((err: unknown) => err);
+    setTimeout(() => caller.abort(gone), 20);
+    expect(await running).to.equal(gone);
+    expect(performance.now() - started).to.be.below(300);
+    expect(aborted).to.equal(gone);
+  });
+
+  it("withDeadline does not start what the caller's signal already cancelled", async () => {
+    const caller = new AbortController();
+    caller.abort(new Error('gone'));
+    let started = false;
+    const err = await withDeadline(
+      5000,
+      async () => {
+        started = true;
+      },
+      caller.signal,
+    ).catch((e: unknown) => e);
+    expect((err as Error).message).to.equal('gone');
+    expect(started).to.equal(false);
+  });
+
   it('settlesWithin says whether a promise settled in time and never rejects', async () => {
     expect(await settlesWithin(Promise.resolve(1), 100)).to.equal(true);
     expect(await settlesWithin(Promise.reject(new Error('x')), 100)).to.equal(true);
