@@ -15,6 +15,7 @@ const CODES: Record<number, string> = {
   422: 'unprocessable_entity',
   429: 'too_many_requests',
   431: 'request_header_fields_too_large',
+  499: 'client_closed_request',
   500: 'internal_error',
   501: 'not_implemented',
   502: 'bad_gateway',

@@ -40,6 +40,12 @@ export interface ChatRequest {
    * provider's that has it); sent upstream as written. The configured default when absent.
    */
   model?: string;
+  /**
+   * Aborted when the answer is no longer wanted (the request's client went away): the upstream
+   * call is cancelled and complete() rejects with the signal's reason. Nothing is recorded of
+   * a cancelled call: what it generated before the cancel is unknown.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ChatImpacts extends Impacts {
@@ -136,10 +142,21 @@ export function createChatService(options: ChatServiceOptions): ChatService {
     const started = performance.now();
     let response: OpenAI.Chat.Completions.ChatCompletion;
     try {
-      response = await withDeadline(options.timeoutMs, (signal) =>
-        client.chat.completions.create({ model, messages: request.messages }, { signal }),
+      response = await withDeadline(
+        options.timeoutMs,
+        (signal) =>
+          client.chat.completions.create({ model, messages: request.messages }, { signal }),
+        request.signal,
       );
     } catch (err) {
+      if (request.signal?.aborted) {
+        // The caller's doing, not the upstream's: no 504, and no line where alerts look.
+        logger.info(
+          { model, waitedMs: Math.round(performance.now() - started) },
+          'LLM call cancelled: the client went away',
+        );
+        throw request.signal.reason;
+      }
       throw upstreamError(err, options.timeoutMs, secrets, logger);
     }
     const latencySeconds = (performance.now() - started) / 1000;

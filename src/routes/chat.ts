@@ -7,6 +7,7 @@ import {
 } from 'carbonscope';
 import type { Context, Middleware } from 'koa';
 import { footprintView } from '../footprint.js';
+import { clientGoneSignal } from '../http/client-gone.js';
 import { clientError, HttpError } from '../http/errors.js';
 import { CHAT_ROLES, type ChatMessage, type ChatResult, type ChatService } from '../llm/client.js';
 import { formatNumber, html, page, type SafeHtml, wantsHtml } from '../views/html.js';
@@ -190,7 +191,8 @@ export function chatRoutes(deps: ChatRouteDeps, readBody: Middleware): Router {
       let result: ChatResult;
       try {
         // run(): the CPU of the call is the chat's, not its request's.
-        result = await op.run(() => service.complete(request));
+        const signal = clientGoneSignal(ctx);
+        result = await op.run(() => service.complete({ ...request, signal }));
       } catch (err) {
         op.end();
         throw err;

@@ -82,6 +82,8 @@ async function startAppWith(make: ServiceFactory): Promise<ChatApp & { meter: Ca
     chat: { service: llm.service, tracker: meter },
   });
   const listening = await listen(app);
+  // As the service does: each request is an operation, counted in http.server.request.duration.
+  meter.trackRequests({ servers: [listening.server] });
   return {
     ...listening,
     metrics,
@@ -592,5 +594,72 @@ describe("/chat metrics tell the bundled mock's figures from a provider's", () =
         gen_ai_token_type: 'input',
       }),
     ).to.equal(8);
+  });
+});
+
+describe('/chat whose client goes away before the LLM answers', () => {
+  const ask = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hello' }] };
+  let stub: StubUpstream | undefined;
+  let app: (ChatApp & { meter: Carbonscope }) | undefined;
+  afterEach(async () => {
+    await app?.close();
+    await stub?.close();
+    app = stub = undefined;
+  });
+
+  // The call ran on to LLM_TIMEOUT_MS, spending the upstream's quota on an answer nobody would
+  // read, and its request was logged as a 504 at error level, where alerts look.
+  it('cancels the upstream call, logs it at info, and counts no 5xx and no LLM impacts', async () => {
+    let asked!: () => void;
+    const reached = new Promise<void>((resolve) => {
+      asked = resolve;
+    });
+    let upstreamClosedAt: number | undefined;
+    stub = await startStubUpstream((_req, res) => {
+      // Never answers: the client gives up first.
+      res.on('close', () => {
+        upstreamClosedAt = performance.now();
+      });
+      asked();
+    });
+    app = await startChatApp(stub.baseUrl, 4000);
+    const client = new AbortController();
+    const request = fetch(`${app.url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(ask),
+      signal: client.signal,
+    }).catch((err: unknown) => err);
+    await reached;
+    const abortedAt = performance.now();
+    client.abort();
+    await request;
+    while (upstreamClosedAt === undefined && performance.now() - abortedAt < 3000) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(upstreamClosedAt, 'the upstream call was not cancelled').not.to.equal(undefined);
+    expect((upstreamClosedAt as number) - abortedAt).to.be.below(1000);
+    await new Promise((r) => setTimeout(r, 100));
+    await nextSample(app.meter);
+    await nextSample(app.meter);
+
+    const logged = app.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged.filter((l) => (l.level as number) >= 50)).to.deep.equal([]);
+    expect(logged.some((l) => l.msg === 'LLM call cancelled: the client went away')).to.equal(true);
+
+    const samples = parseSamples(await app.metrics.scrape());
+    const counted = samples
+      .filter((s) => s.name === 'http_server_request_duration_seconds_count')
+      .filter((s) => s.labels.http_route === '/chat')
+      .map((s) => `${s.labels.http_response_status_code ?? '-'} ${s.labels.error_type ?? '-'}`);
+    expect(counted).to.deep.equal(['- _OTHER']);
+    expect(samples.filter((s) => s.name.startsWith('gen_ai_client_token_usage'))).to.deep.equal([]);
+    expect(samples.filter((s) => s.name.startsWith('carbonscope_llm_'))).to.deep.equal([]);
+    // The energy spent on it stays counted: the chat's and its request's.
+    const footprints = samples
+      .filter((s) => s.name === 'carbonscope_operation_emissions_grams_count')
+      .filter((s) => s.labels.carbonscope_phase === 'usage')
+      .map((s) => `${s.labels.carbonscope_operation} ${s.value}`);
+    expect(footprints).to.have.members(['chat 1', '/chat 1']);
   });
 });
