@@ -61,6 +61,13 @@ export interface ElectricityMapsClientOptions {
 /** Zones remembered as rate limited at once; the oldest is forgotten first. */
 const MAX_BLOCKED_ZONES = 1024;
 
+/**
+ * How far ahead of this clock a value's `datetime` may be: the upstream's clock (or ours) a little
+ * off, a value for an hour just begun. Further ahead (a year 2999) it is no reading: taken, it
+ * was served as live with age 0, and no age limit would ever reach it.
+ */
+export const MAX_DATETIME_AHEAD_MS = 2 * 3600_000;
+
 /** Bodies this large are not what the documented endpoints return. */
 const MAX_BODY_BYTES = 1_000_000;
 
@@ -189,6 +196,7 @@ export function createElectricityMapsClient(
       const body = point.safeParse(await getJson('/carbon-intensity/latest', zone));
       if (!body.success) throw malformed(zone, body.error);
       checkZone(zone, body.data.zone, secrets);
+      checkNotAhead(zone, body.data.datetime, now());
       const value = toPoint(body.data, zone);
       if (!value) throw new UpstreamError('no-data', zone, 200);
       return value;
@@ -197,7 +205,11 @@ export function createElectricityMapsClient(
       const body = historyBody.safeParse(await getJson('/carbon-intensity/history', zone));
       if (!body.success) throw malformed(zone, body.error);
       checkZone(zone, body.data.zone, secrets);
-      for (const p of body.data.history) checkZone(zone, p.zone, secrets);
+      const at = now();
+      for (const p of body.data.history) {
+        checkZone(zone, p.zone, secrets);
+        checkNotAhead(zone, p.datetime, at);
+      }
       return body.data.history
         .map((p) => toPoint(p, zone))
         .filter((p): p is UpstreamPoint => p !== undefined);
@@ -261,6 +273,18 @@ function checkZone(asked: string, answered: string | undefined, secrets: readonl
   if (answered === undefined || zoneKeyCase(answered) === asked) return;
   const named = JSON.stringify(redactedExcerpt(answered, secrets, 40));
   throw new UpstreamError('malformed', asked, 200, `answered for zone ${named}`);
+}
+
+function checkNotAhead(zone: string, datetime: string, now: number): void {
+  const ahead = Date.parse(datetime) - now;
+  if (!(ahead > MAX_DATETIME_AHEAD_MS)) return;
+  const when = new Date(datetime).toISOString();
+  throw new UpstreamError(
+    'malformed',
+    zone,
+    200,
+    `datetime ${when} is more than ${MAX_DATETIME_AHEAD_MS / 3600_000} h ahead of this clock`,
+  );
 }
 
 function malformed(zone: string, error: z.ZodError): UpstreamError {

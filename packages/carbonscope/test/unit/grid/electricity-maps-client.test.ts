@@ -10,6 +10,7 @@ import { parseRetryAfter } from '../../../src/retry-after.js';
 import {
   fixture,
   historyFor,
+  latestAt,
   latestFor,
   StubElectricityMaps,
 } from '../../fixtures/grid/stub-electricity-maps.js';
@@ -401,6 +402,29 @@ describe('grid: Electricity Maps client', () => {
     const err = await failure(client().history('DE'));
     expect(err.kind).to.equal('malformed');
     expect(err.message).to.include('"PL"');
+  });
+
+  // A value for 2999 was taken as live, ageSeconds 0, and no age limit ever reached it. The
+  // upstream's clock may run somewhat ahead of ours, and a value stand for an hour just begun:
+  // up to 2 h ahead is taken, further is no reading.
+  it('rejects a value dated more than 2 h ahead of this clock as malformed, naming its datetime', async () => {
+    stub.next({ body: latestAt('DE', '2999-03-01T12:00:00Z') });
+    const err = await failure(client().latest('DE'));
+    expect(err.kind).to.equal('malformed');
+    expect(err.message).to.include('2999-03-01T12:00:00.000Z').and.to.include('ahead');
+    expect(stub.calls).to.have.length(1);
+    stub.next({ body: latestAt('DE', '2024-03-01T14:00:00Z') });
+    expect((await client().latest('DE')).datetime).to.equal('2024-03-01T14:00:00.000Z');
+  });
+
+  it('rejects a history with a point dated more than 2 h ahead', async () => {
+    const body = JSON.parse(historyFor('DE')) as { history: Array<{ datetime: string }> };
+    const [first] = body.history;
+    if (first) first.datetime = '2024-03-01T14:00:01Z';
+    stub.next({ body: JSON.stringify(body) });
+    const err = await failure(client().history('DE'));
+    expect(err.kind).to.equal('malformed');
+    expect(err.message).to.include('2024-03-01T14:00:01.000Z');
   });
 
   it('bounds and redacts the zone an answer names before saying it', async () => {

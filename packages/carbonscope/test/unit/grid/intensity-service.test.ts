@@ -784,6 +784,34 @@ describe('grid: intensity service (fallback chain)', () => {
         expect(await grid.current()).to.include({ source: 'annual-average', ageSeconds: 0 });
       });
 
+      // A datetime of 2999 was served as live, ageSeconds 0, and the age limit never came to it:
+      // a clock that far ahead is an upstream fault, not a value.
+      it('a datetime more than 2 h ahead is refused: the labelled average, or the last good value', async () => {
+        clock = FETCHED;
+        stub.next({ body: latestAt('DE', '2999-03-01T11:00:00.000Z') });
+        const from = lines.length;
+        const fresh = await service().current();
+        expect(fresh).to.include({ source: 'annual-average', isEstimated: true, datetime: null });
+        expect(fresh.note).to.include('unexpected body');
+        expect(said(from, '2999-03-01T11:00:00.000Z is more than 2 h ahead')).not.to.be.empty;
+        const grid = await liveAt();
+        clock += (TTL_S + 1) * 1000;
+        stub.next({ body: latestAt('DE', '2024-03-01T13:40:00.001Z') }); // 2 h and 1 ms ahead
+        const kept = await grid.current();
+        expect(kept).to.include({ source: 'electricity-maps', stale: true, datetime: HOUR });
+        expect(kept.note).to.include('unexpected body');
+      });
+
+      it('a datetime up to 2 h ahead is taken, its age counted from its fetch', async () => {
+        clock = FETCHED;
+        stub.next({ body: latestAt('DE', '2024-03-01T13:20:00.000Z') });
+        expect(await service().current()).to.include({
+          source: 'electricity-maps',
+          stale: false,
+          ageSeconds: 0,
+        });
+      });
+
       it('a datetime later than the fetch (a clock ahead of ours) counts from the fetch: never negative', async () => {
         clock = Date.parse(HOUR) - 3600_000;
         stub.next({ body: latestAt('DE', HOUR) });
