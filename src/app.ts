@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Router from '@koa/router';
 import { type EnergySnapshot, type GridIntensity, setRoute } from 'carbonscope';
 import Koa from 'koa';
 import type { Config } from './config.js';
@@ -7,6 +6,7 @@ import type { Dashboard } from './dashboard/index.js';
 import { parseBodies } from './http/body-parser.js';
 import { envelope } from './http/envelope.js';
 import { notePathRoute, noteRoute, routeTemplate } from './http/route-of.js';
+import { pathRouter } from './http/router.js';
 import { sameOriginWrites } from './http/same-origin.js';
 import { understoodTransferCodings } from './http/transfer-coding.js';
 import { writesOnly } from './http/writes-only.js';
@@ -64,7 +64,7 @@ export function createApp(deps: AppDeps): ServiceApp {
   // Only the routes that take a body read it: a write to a path or method no route takes is the
   // router's 404/405, not the parser's 400 or 413 for a body nobody would use.
   const readBody = parseBodies(deps.config.bodyLimitBytes);
-  const router = new Router();
+  const router = pathRouter();
   router.use(healthRoutes(deps.readiness).routes());
   router.use(metricsRoute(deps.metricsText).routes());
   if (deps.grid) router.use(carbonIntensityRoutes(deps.grid).routes());

@@ -1,9 +1,10 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type { GridIntensity, IntensityHistory, IntensityReading } from 'carbonscope';
 import { InvalidZoneError, ZONE_PATTERN, zoneKeyCase } from 'carbonscope';
 import type { Context } from 'koa';
 import { clientError } from '../http/errors.js';
 import { queryParam } from '../http/query-param.js';
+import { pathRouter } from '../http/router.js';
 import { html, page, type SafeHtml, wantsHtml } from '../views/html.js';
 
 /**
@@ -11,7 +12,7 @@ import { html, page, type SafeHtml, wantsHtml } from '../views/html.js';
  * with a zone form for browsers. Zone keys are upper-cased first, so `?zone=de` means DE.
  */
 export function carbonIntensityRoutes(grid: GridIntensity): Router {
-  const router = new Router();
+  const router = pathRouter();
 
   router.get('/carbon_intensity', (ctx) =>
     serve(ctx, grid.defaultZone, 'Grid carbon intensity', async (zone) => {

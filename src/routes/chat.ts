@@ -1,4 +1,4 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import {
   formatImpact,
   type Impact,
@@ -9,6 +9,7 @@ import type { Context, Middleware } from 'koa';
 import { footprintView } from '../footprint.js';
 import { clientGoneSignal } from '../http/client-gone.js';
 import { clientError, HttpError } from '../http/errors.js';
+import { pathRouter } from '../http/router.js';
 import { CHAT_ROLES, type ChatMessage, type ChatResult, type ChatService } from '../llm/client.js';
 import { formatNumber, html, page, type SafeHtml, wantsHtml } from '../views/html.js';
 
@@ -167,7 +168,7 @@ ${extra}`;
 export function chatRoutes(deps: ChatRouteDeps, readBody: Middleware): Router {
   const { service, tracker } = deps;
   const maxChars = deps.maxContentChars ?? DEFAULT_MAX_CONTENT_CHARS;
-  const router = new Router();
+  const router = pathRouter();
 
   router.get('/chat', (ctx) => {
     if (wantsHtml(ctx)) {

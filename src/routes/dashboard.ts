@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type { Dashboard } from '../dashboard/index.js';
 import { queryParam } from '../http/query-param.js';
+import { pathRouter } from '../http/router.js';
 import { sourceAsset } from '../paths.js';
 import { html, page } from '../views/html.js';
 
@@ -84,7 +85,7 @@ function cursorOf(raw: string | undefined): number {
 export function dashboardRoutes(dashboard: Dashboard): Router {
   const assets = loadAssets();
   const body = dashboardPage();
-  const router = new Router();
+  const router = pathRouter();
   router.get('/dashboard', (ctx) => {
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');

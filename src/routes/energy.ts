@@ -1,5 +1,6 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type { EnergySnapshot } from 'carbonscope';
+import { pathRouter } from '../http/router.js';
 
 /**
  * `GET /energy`: what the meter knows now — the sources and why they were chosen, power by
@@ -8,7 +9,7 @@ import type { EnergySnapshot } from 'carbonscope';
  * estimated.
  */
 export function energyRoutes(energy: { snapshot(): EnergySnapshot }): Router {
-  const router = new Router();
+  const router = pathRouter();
   router.get('/energy', (ctx) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.body = energy.snapshot();

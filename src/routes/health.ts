@@ -1,8 +1,9 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { pathRouter } from '../http/router.js';
 import type { Readiness } from '../readiness.js';
 
 export function healthRoutes(readiness: Readiness): Router {
-  const router = new Router();
+  const router = pathRouter();
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });

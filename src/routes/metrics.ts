@@ -1,5 +1,6 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type { MetricsText } from '../app.js';
+import { pathRouter } from '../http/router.js';
 
 const EXPOSITION_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -9,7 +10,7 @@ const EXPOSITION_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
  * collection throws to the error handler (a 500, logged) instead of an empty 200.
  */
 export function metricsRoute(metricsText: MetricsText): Router {
-  const router = new Router();
+  const router = pathRouter();
   router.get('/metrics', async (ctx) => {
     const exposition = await metricsText();
     ctx.type = EXPOSITION_TYPE;

@@ -1,6 +1,7 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { clientError, HttpError } from '../http/errors.js';
+import { pathRouter } from '../http/router.js';
 import {
   type ActivityClassifier,
   ModelNotLoadedError,
@@ -93,7 +94,7 @@ ${extra}`,
  * `readBody` parses.
  */
 export function predictRoutes(classifier: ActivityClassifier, readBody: Middleware): Router {
-  const router = new Router();
+  const router = pathRouter();
 
   router.get('/predict', (ctx) => {
     if (wantsHtml(ctx)) {

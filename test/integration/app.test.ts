@@ -1,17 +1,24 @@
 import Router from '@koa/router';
+import { type Carbonscope, createGridIntensity } from 'carbonscope';
 import { expect } from 'chai';
-import { createTestMetrics, findSample } from '#library-tests/helpers/metrics.js';
+import { createTestMetrics, findSample, type TestMetrics } from '#library-tests/helpers/metrics.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { createDashboard } from '../../src/dashboard/index.js';
 import { parseBodies } from '../../src/http/body-parser.js';
+import { HttpError } from '../../src/http/errors.js';
+import type { ChatService } from '../../src/llm/client.js';
+import { ModelNotLoadedError } from '../../src/predict/classifier.js';
 import { Readiness } from '../../src/readiness.js';
 import {
   HTTP_DURATION,
+  type Listening,
   listen,
   meterRequests,
   startTestApp,
   type TestApp,
 } from '../helpers/app.js';
+import { nextSample, startEstimatedMeter } from '../helpers/energy.js';
 import { captureLogger } from '../helpers/log.js';
 
 describe('app (in-process)', () => {
@@ -183,5 +190,96 @@ describe('/metrics', () => {
       await carbonscope.stop();
       await metrics.shutdown();
     }
+  });
+});
+
+// The README says a path is routed as sent: /m%65trics is a 404, as a proxy rule that keeps
+// /metrics private would let it through. The router ignored case all the same, so /METRICS, or
+// /CARBON_INTENSITY, was served, past the same rule (nginx's `location /metrics` is
+// case-sensitive too).
+describe('routing: paths as sent, case included', () => {
+  let served: Listening;
+  let meter: Carbonscope;
+  let metrics: TestMetrics;
+  before(async () => {
+    metrics = createTestMetrics();
+    const { logger } = captureLogger();
+    const config = loadConfig({ CARBON_INTENSITY: '300' });
+    meter = await startEstimatedMeter(metrics, {}, logger);
+    const chat: ChatService = {
+      provider: 'openai',
+      defaultModel: 'openai/gpt-4o-mini',
+      models: () => ['openai/gpt-4o-mini'],
+      complete: async () => {
+        throw new HttpError(503, 'no LLM in this test');
+      },
+    };
+    const app = createApp({
+      config,
+      logger,
+      readiness: new Readiness(),
+      metricsText: metrics.scrape,
+      grid: createGridIntensity({ config, logger }),
+      chat: { service: chat, tracker: meter },
+      energy: meter,
+      predict: {
+        model: 'stub@0',
+        classify: async () => {
+          throw new ModelNotLoadedError();
+        },
+      },
+      dashboard: createDashboard({ meter, sampleIntervalMs: 50 }),
+    });
+    served = await listen(app);
+    meter.trackRequests({ servers: [served.server] });
+  });
+  after(async () => {
+    await served.close();
+    await meter.stop();
+    await metrics.shutdown();
+  });
+
+  const PATHS = [
+    '/healthz',
+    '/readyz',
+    '/metrics',
+    '/carbon_intensity',
+    '/carbon_intensity/history',
+    '/chat',
+    '/energy',
+    '/predict',
+    '/dashboard',
+    '/dashboard/data',
+    '/dashboard/assets/uplot.js',
+  ];
+  const capitalized = (path: string) =>
+    path.replace(/\/([a-z])/g, (_all, first: string) => `/${first.toUpperCase()}`);
+
+  it('serves every route as written, and none in another case: 404, counted as unmatched', async () => {
+    for (const path of PATHS) {
+      const res = await fetch(`${served.url}${path}`);
+      await res.arrayBuffer();
+      expect(res.status, path).not.to.equal(404);
+    }
+    const before = findSample(await metrics.scrape(), `${HTTP_DURATION}_count`, {
+      http_route: 'unmatched',
+    });
+    let asked = 0;
+    for (const path of PATHS) {
+      for (const other of [path.toUpperCase(), capitalized(path)]) {
+        const res = await fetch(`${served.url}${other}`);
+        expect(res.status, other).to.equal(404);
+        expect(await res.json()).to.deep.equal({
+          error: 'not_found',
+          message: `no route for GET ${other}`,
+        });
+        asked++;
+      }
+    }
+    await nextSample(meter);
+    const after = findSample(await metrics.scrape(), `${HTTP_DURATION}_count`, {
+      http_route: 'unmatched',
+    });
+    expect((after ?? 0) - (before ?? 0)).to.equal(asked);
   });
 });

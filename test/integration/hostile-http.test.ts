@@ -600,6 +600,7 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     ['DELETE /chat', '/chat'],
     ['GET /no-such-path', 'unmatched'],
     ['GET /pr%65dict', 'unmatched'],
+    ['GET /HEALTHZ', 'unmatched'],
     ['GET http://x/healthz', '/healthz'],
   ]) {
     it(`counts a refused Expect on ${target} under ${route}`, async () => {
