@@ -5,7 +5,7 @@
 // a failure is one line on stderr and the application runs unmetered.
 import { heldUntilSettled } from './hold.js';
 import { installRouteResolvers } from './http/frameworks/index.js';
-import { attachToOtel, exportsAnywhere } from './otel/attach.js';
+import { attachToOtel, pushesAnywhere } from './otel/attach.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './otel/spans.js';
 import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
 import { defaultLogger } from './runtime/default-logger.js';
@@ -64,11 +64,12 @@ const registered = register().then(
  * The process ends by itself (`beforeExit`): a last sample, pushed. Armed before the first
  * sample, so a script that ends sooner is pushed too: the choice of where to export is made now,
  * and the process is held until the push is done (the last push's own deadline bounds it).
- * Nothing is held where nothing is exported, nor while a power source is still being probed.
+ * Nothing is held where nothing would be pushed (no exporter, Prometheus alone, the SDK
+ * disabled), nor while a power source is still being probed.
  */
 function atEnd(): void {
   if (state === 'failed') return;
-  const exporting = exportsAnywhere(process.env);
+  const exporting = pushesAnywhere(process.env);
   if (state === 'starting') {
     // A slow nvidia-smi's probe (5 s for a hung driver) holds no script. The loop may yet go on
     // (another beforeExit listener's work): then the next end is this one's.

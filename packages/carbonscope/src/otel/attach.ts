@@ -5,7 +5,7 @@ import type { Env } from '../settings.js';
 import { VERSION } from '../version.js';
 import { type BindMetricsOptions, bindMetrics } from './bind-metrics.js';
 import { MissingSdkError } from './optional-sdk.js';
-import { hasGlobalMeterProvider, metricsExporters, startOwnProvider } from './own-provider.js';
+import { hasGlobalMeterProvider, ownProviderPushes, startOwnProvider } from './own-provider.js';
 import { SCOPE } from './scope.js';
 
 export const SCOPE_NAME = SCOPE.name;
@@ -24,11 +24,12 @@ export interface Attached {
 }
 
 /**
- * Whether attachToOtel would export anywhere now: to the application's registered provider, or
- * through one of its own (`OTEL_METRICS_EXPORTER` other than `none`, the spec's `otlp` if unset).
+ * Whether attachToOtel, asked now, would leave anything for a last push: the application's
+ * registered provider, or one of its own with a pushing exporter (`otlp`, the spec's default,
+ * or `console`). A Prometheus endpoint alone has nobody to answer once the process ends.
  */
-export function exportsAnywhere(env: Env): boolean {
-  return hasGlobalMeterProvider() || !metricsExporters(env).includes('none');
+export function pushesAnywhere(env: Env): boolean {
+  return hasGlobalMeterProvider() || ownProviderPushes(env);
 }
 
 /** carbonscope's meter of the application's registered provider. */

@@ -39,6 +39,24 @@ type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
 type Reader = import('@opentelemetry/sdk-metrics').IMetricReader;
 type MeterProvider = import('@opentelemetry/sdk-metrics').MeterProvider;
 
+/**
+ * `OTEL_SDK_DISABLED=true` (any case, as the SDK reads its booleans): the spec's switch for the
+ * whole SDK, which carbonscope's own is too; the application's provider is its own business.
+ */
+export function sdkDisabled(env: Env): boolean {
+  return env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
+}
+
+/** The exporters that push (a periodic reader): Prometheus only answers scrapes. */
+const PUSHING = new Set(['otlp', 'console']);
+
+/** Whether an own provider started from `env` would push anything anywhere. */
+export function ownProviderPushes(env: Env): boolean {
+  if (sdkDisabled(env)) return false;
+  const exporters = metricsExporters(env);
+  return !exporters.includes('none') && exporters.some((e) => PUSHING.has(e));
+}
+
 /** What `OTEL_METRICS_EXPORTER` asks for; the spec's default is `otlp`. */
 export function metricsExporters(env: Env): string[] {
   const raw = env.OTEL_METRICS_EXPORTER?.trim() || 'otlp';
@@ -229,12 +247,13 @@ export interface OwnProvider {
  * OTEL_EXPORTER_PROMETHEUS_*, OTEL_EXPORTER_OTLP_*, OTEL_METRIC_EXPORT_INTERVAL,
  * OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_LOG_LEVEL where no diag logger is
  * installed), for carbonscope's instruments only. For a
- * process that has no SDK of its own; `none` starts nothing. A malformed variable it reads
+ * process that has no SDK of its own; `none`, or `OTEL_SDK_DISABLED=true`, starts nothing. A
+ * malformed variable it reads
  * throws SettingsError naming it.
  */
 export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnProvider | undefined> {
   const exporters = metricsExporters(env);
-  if (exporters.includes('none')) return undefined;
+  if (sdkDisabled(env) || exporters.includes('none')) return undefined;
   checkVariables(exporters, env);
   const [sdk, resources] = await importSdk(
     `OTEL_METRICS_EXPORTER=${exporters.join(',')}`,

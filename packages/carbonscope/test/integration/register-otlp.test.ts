@@ -635,6 +635,29 @@ console.log('done');`;
     expect(r.stderr).to.deep.equal([]);
     expect(receiver.pushes).to.have.length(0);
   });
+
+  // The spec's switch for the whole SDK: register's own SDK pushed all the same, and held the
+  // script's end for that push (1.1 s with nothing at the endpoint).
+  it('OTEL_SDK_DISABLED=true: nothing is pushed, nothing said', async () => {
+    const r = await runScript('console.log("done")', receiver.url, { OTEL_SDK_DISABLED: 'true' });
+    expect(r.code, r.stderr.join('\n')).to.equal(0);
+    expect(r.stderr).to.deep.equal([]);
+    expect(receiver.pushes).to.have.length(0);
+  });
+
+  // Nobody can scrape a process that is ending: its end built and stopped a provider, loaded
+  // the Prometheus exporter and opened an endpoint, holding the script for that (~45 ms here).
+  it('OTEL_METRICS_EXPORTER=prometheus: no provider built for a script that ends', async () => {
+    const r = await runScript('console.log("done")', receiver.url, {
+      OTEL_METRICS_EXPORTER: 'prometheus',
+      OTEL_EXPORTER_PROMETHEUS_PORT: String(await freePort()),
+      CARBONSCOPE_LOG_LEVEL: 'info',
+    });
+    const all = r.stderr.join('\n');
+    expect(r.code, all).to.equal(0);
+    expect(all).to.not.include("carbonscope's own SDK");
+    expect(all).to.not.match(/warning|error/i);
+  });
 });
 
 describe('register with the OTel spec\'s 0 timeouts ("indefinite")', function () {

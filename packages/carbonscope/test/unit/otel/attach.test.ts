@@ -138,6 +138,17 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
     await cs.stop();
   });
 
+  it('starts nothing with OTEL_SDK_DISABLED=true, whatever OTEL_METRICS_EXPORTER says', async () => {
+    const cs = await scripted();
+    const attached = await attachToOtel(
+      cs,
+      { OTEL_SDK_DISABLED: 'TRUE', OTEL_METRICS_EXPORTER: 'otlp' },
+      memoryLogger().logger,
+    );
+    expect(attached.mode).to.equal('none');
+    await cs.stop();
+  });
+
   it('starts its own provider from OTEL_* variables and serves /metrics on its own server', async () => {
     const cs = await scripted();
     const port = 19_000 + Math.floor(Math.random() * 1000);
