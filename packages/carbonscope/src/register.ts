@@ -3,6 +3,7 @@
 // its route template, and the figures go out through the application's OTel SDK or, if it has
 // none, one configured by the standard OTEL_* variables. Nothing here may stop the application:
 // a failure is one line on stderr and the application runs unmetered.
+import { isMainThread } from 'node:worker_threads';
 import { heldUntilSettled } from './hold.js';
 import { installRouteResolvers } from './http/frameworks/index.js';
 import { attachToOtel, pushesAnywhere } from './otel/attach.js';
@@ -11,9 +12,6 @@ import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
 import { defaultLogger } from './runtime/default-logger.js';
 
 const logger = defaultLogger(process.env);
-// Now, while the application's modules are still to load: Fastify 4 tells of each instance only
-// as it is built, and the meter starts later.
-installRouteResolvers();
 
 /** Settles when the process ends by itself before register has chosen where to export. */
 let endNow: () => void = () => undefined;
@@ -47,18 +45,18 @@ async function register(): Promise<void> {
   await atDefaultStop(cs, () => otel.shutdown());
 }
 
-const registered = register().then(
-  () => true,
-  (err: unknown) => {
-    state = 'failed';
-    logger.error(
-      `carbonscope/register: ${err instanceof Error ? err.message : String(err)}; the application runs unmetered`,
-    );
-    // Nothing would be exported: stop measuring, so the application's requests pay nothing for it.
-    stopDefault().catch(() => undefined);
-    return false;
-  },
-);
+/** Whether register started and chose where to export; false once it failed. */
+let registered: Promise<boolean> = Promise.resolve(false);
+
+function failed(err: unknown): false {
+  state = 'failed';
+  logger.error(
+    `carbonscope/register: ${err instanceof Error ? err.message : String(err)}; the application runs unmetered`,
+  );
+  // Nothing would be exported: stop measuring, so the application's requests pay nothing for it.
+  stopDefault().catch(() => undefined);
+  return false;
+}
 
 /**
  * The process ends by itself (`beforeExit`): a last sample, pushed. Armed before the first
@@ -91,4 +89,15 @@ function atEnd(): void {
     });
   if (exporting) void heldUntilSettled(last);
 }
-process.once('beforeExit', atEnd);
+
+// A worker thread inherits --import (its execArgv is the process's): there register would start
+// a second meter of the same process (a worker's CPU time is the whole process's), push that as
+// a copy of the main thread's figures and hold the worker's end for the push. The main thread's
+// meter measures the process, its workers included.
+if (isMainThread) {
+  // Now, while the application's modules are still to load: Fastify 4 tells of each instance
+  // only as it is built, and the meter starts later.
+  installRouteResolvers();
+  registered = register().then(() => true, failed);
+  process.once('beforeExit', atEnd);
+}

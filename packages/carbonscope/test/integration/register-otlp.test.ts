@@ -658,6 +658,21 @@ console.log('done');`;
     expect(all).to.not.include("carbonscope's own SDK");
     expect(all).to.not.match(/warning|error/i);
   });
+
+  // A worker inherits --import: its register started a second meter measuring the same process
+  // (its CPU time is the process's), pushed that as a copy of the figures and held the worker's
+  // end for the push (1.3 s with nothing at the endpoint).
+  it("a worker thread's end pushes nothing of its own: the main thread's meter is the process's", async () => {
+    const script = `import { Worker } from 'node:worker_threads';
+const worker = new Worker('1', { eval: true });
+worker.on('exit', () => console.log('done'));`;
+    const r = await runScript(script, receiver.url);
+    const all = r.stderr.join('\n');
+    expect(r.code, all).to.equal(0);
+    expect(r.stdout).to.deep.equal(['done']);
+    expect(receiver.failures).to.deep.equal([]);
+    expect(receiver.pushes, all).to.have.length(1);
+  });
 });
 
 describe('register with the OTel spec\'s 0 timeouts ("indefinite")', function () {
