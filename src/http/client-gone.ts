@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Context } from 'koa';
 
 /**
@@ -15,18 +16,47 @@ export class ClientGoneError extends Error {
   }
 }
 
+/** What waits on each connection's close: one listener per connection, however many requests. */
+const closeWatchers = new WeakMap<Socket, Set<() => void>>();
+
+/** Calls `fn` when `socket` closes; returns the function that stops waiting. */
+function atClose(socket: Socket, fn: () => void): () => void {
+  let watchers = closeWatchers.get(socket);
+  if (!watchers) {
+    const set = new Set<() => void>();
+    socket.once('close', () => {
+      for (const watcher of set) watcher();
+    });
+    closeWatchers.set(socket, set);
+    watchers = set;
+  }
+  const own = watchers;
+  own.add(fn);
+  return () => own.delete(fn);
+}
+
 /**
  * A signal that aborts, with a ClientGoneError, when the request's connection closes before its
  * response has been written: work for an answer nobody will read (an LLM call that spends the
  * upstream's quota) can then stop. A response that finished closes too, and aborts nothing.
+ * The connection is watched as well as the response: Node 20 closes only the response whose
+ * turn it is, never one pipelined behind it, which would then wait out its whole call.
  */
 export function clientGoneSignal(ctx: Context): AbortSignal {
   const controller = new AbortController();
-  const res = ctx.res;
+  const { res } = ctx;
+  const socket = ctx.req.socket;
   const gone = () => {
     if (!res.writableFinished) controller.abort(new ClientGoneError());
   };
-  if (res.closed || res.destroyed) gone();
-  else res.once('close', gone);
+  if (res.closed || res.destroyed || socket.destroyed) {
+    gone();
+    return controller.signal;
+  }
+  const unwatch = atClose(socket, gone);
+  res.once('close', () => {
+    unwatch();
+    gone();
+  });
   return controller.signal;
 }
