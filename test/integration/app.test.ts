@@ -282,4 +282,22 @@ describe('routing: paths as sent, case included', () => {
     });
     expect((after ?? 0) - (before ?? 0)).to.equal(asked);
   });
+
+  // The router's default took a trailing slash as no slash: /metrics/ was served as /metrics,
+  // past a proxy's exact rule for it (nginx's `location = /metrics`), as /METRICS was.
+  it('serves no route with a slash after it: 404, counted as unmatched', async () => {
+    const before = findSample(await metrics.scrape(), `${HTTP_DURATION}_count`, {
+      http_route: 'unmatched',
+    });
+    for (const path of PATHS) {
+      const res = await fetch(`${served.url}${path}/`);
+      expect(res.status, `${path}/`).to.equal(404);
+      await res.arrayBuffer();
+    }
+    await nextSample(meter);
+    const after = findSample(await metrics.scrape(), `${HTTP_DURATION}_count`, {
+      http_route: 'unmatched',
+    });
+    expect((after ?? 0) - (before ?? 0)).to.equal(PATHS.length);
+  });
 });
