@@ -4,10 +4,12 @@
 // none, one configured by the standard OTEL_* variables. Nothing here may stop the application:
 // a failure is one line on stderr and the application runs unmetered.
 import { isMainThread } from 'node:worker_threads';
+import type { OperationFootprint } from './energy/index.js';
 import { heldUntilSettled } from './hold.js';
 import { installRouteResolvers } from './http/frameworks/index.js';
 import { attachToOtel, pushesAnywhere } from './otel/attach.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './otel/spans.js';
+import type { Carbonscope } from './runtime/carbonscope.js';
 import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
 import { defaultLogger } from './runtime/default-logger.js';
 
@@ -21,6 +23,29 @@ const ending = new Promise<void>((resolve) => {
 let state: 'starting' | 'started' | 'failed' = 'starting';
 let toldProbing = false;
 
+/** At most this many footprints wait for register's binding (the first 0.1 s or so). */
+const MAX_SETTLED_EARLY = 10_000;
+
+/**
+ * The footprints settled until register binds its instruments: the first sample settles what
+ * ended before it, and register chooses where to export only after that sample's listeners ran.
+ * take() hands them over once and stops collecting.
+ */
+function settledUntilBound(cs: Carbonscope): { take(): OperationFootprint[] } {
+  let settled: OperationFootprint[] = [];
+  const off = cs.onEnd((footprint) => {
+    if (settled.length < MAX_SETTLED_EARLY) settled.push(footprint);
+  });
+  return {
+    take: () => {
+      off();
+      const taken = settled;
+      settled = [];
+      return taken;
+    },
+  };
+}
+
 async function register(): Promise<void> {
   const cs = await startDefault({
     // Nothing here holds the process: a short script must end as it would without carbonscope,
@@ -32,13 +57,16 @@ async function register(): Promise<void> {
     releaseContexts: releaseHeldSpans,
   });
   state = 'started';
+  const early = settledUntilBound(cs);
   cs.trackRequests();
   // The application's SDK, if it has one, is started by the time the first sample is taken
   // (100 ms after start): decide then whether to join it or start one. A script that ends
   // before then decides at its end: its figures are pushed as a longer one's are.
   // Without holding the process: a short script must end as it would without carbonscope.
   await Promise.race([cs.meter.firstSample(), ending]);
-  const otel = await attachToOtel(cs, process.env, logger);
+  const otel = await attachToOtel(cs, process.env, logger, { settledBefore: early.take });
+  // Exporting nowhere, nothing took them.
+  early.take();
   // The last figures are pushed when the application calls stop() (in its own SIGTERM handler,
   // say) or when the process ends by itself. No signal handler here: how the application ends
   // is its own business, and a handler would change it.

@@ -13,6 +13,7 @@ import type {
   EndedRequest,
   EnergySample,
   HttpRequestFacts,
+  OperationFootprint,
   PowerFigure,
   Scope,
 } from '../energy/index.js';
@@ -54,6 +55,11 @@ export interface BindMetricsOptions {
    * carbonscope is not told of (the application's, shut down before or without stop()).
    */
   settleAtCollection?: boolean;
+  /**
+   * The footprints settled before this binding, recorded first: register binds once it has
+   * chosen where to export, at the first sample, which settles what ended before it.
+   */
+  settledBefore?: () => readonly OperationFootprint[];
 }
 
 /** Where one histogram's values go for one attribute set: found once, then recorded into. */
@@ -253,14 +259,14 @@ export function bindMetrics(
   });
 
   // Energy is recorded settled; request counts and latency as requests end.
-  detach.push(
-    cs.onEnd((footprint) => {
-      const series = seriesOf(footprint.operation, footprint.estimated);
-      series.energy(footprint.joules);
-      series.usage(footprint.grams);
-      series.embodied(footprint.embodiedGrams);
-    }),
-  );
+  const record = (footprint: OperationFootprint) => {
+    const series = seriesOf(footprint.operation, footprint.estimated);
+    series.energy(footprint.joules);
+    series.usage(footprint.grams);
+    series.embodied(footprint.embodiedGrams);
+  };
+  for (const footprint of options.settledBefore?.() ?? []) record(footprint);
+  detach.push(cs.onEnd(record));
   if (recordHttp) {
     detach.push(cs.onRequestEnd(recordHttp.request), cs.onEarlyAnswer(recordHttp.early));
   }

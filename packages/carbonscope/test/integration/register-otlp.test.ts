@@ -636,6 +636,20 @@ console.log('done');`;
     expect(receiver.pushes).to.have.length(0);
   });
 
+  // register chose where to export at the first sample and bound its instruments after it: what
+  // that sample settled (all that ended in the first 0.1 s) had already gone by, unrecorded.
+  it('records an operation that ended before the first sample, in a script that ends after it', async () => {
+    const script = `import { start, track } from 'carbonscope';
+await start();
+track('job', () => undefined);
+setTimeout(() => console.log('done'), 400);`;
+    const r = await runScript(script, receiver.url);
+    const all = r.stderr.join('\n');
+    expect(r.code, all).to.equal(0);
+    expect(receiver.pushes, all).to.have.length(1);
+    expect(operationPoint(receiver.pushes[0]?.body, 'job')?.count).to.equal(1);
+  });
+
   // The spec's switch for the whole SDK: register's own SDK pushed all the same, and held the
   // script's end for that push (1.1 s with nothing at the endpoint).
   it('OTEL_SDK_DISABLED=true: nothing is pushed, nothing said', async () => {
