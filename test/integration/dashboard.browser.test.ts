@@ -161,6 +161,55 @@ function pageFigures(page: Page): Promise<{ samples: number; values: Record<stri
   });
 }
 
+interface Opened {
+  page: Page;
+  /** Console errors and warnings, page errors, failed requests and CSP violations. */
+  problems: string[];
+  /** How many times the page has asked for /dashboard/data so far. */
+  polls(): number;
+  close(): Promise<void>;
+}
+
+/** A fresh page on the dashboard, once it shows its first sample. */
+async function openDashboard(
+  browser: Browser,
+  url: string,
+  viewport = { width: 1280, height: 900 },
+): Promise<Opened> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  let polls = 0;
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' || msg.type() === 'warning')
+      problems.push(`console ${msg.type()}: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('request', (req) => {
+    if (new URL(req.url()).pathname === '/dashboard/data') polls++;
+  });
+  await page.goto(`${url}/dashboard`);
+  await page.waitForSelector('#status[data-samples]');
+  return { page, problems, polls: () => polls, close: () => context.close() };
+}
+
+/** How many lines the tallest figure of the process and host cards takes. */
+function tallestFigureLines(page: Page): Promise<{ lines: number; field: string }> {
+  return page.evaluate(() => {
+    let tallest = { lines: 0, field: '' };
+    for (const dd of document.querySelectorAll<HTMLElement>(
+      '#process-totals dd, #host-totals dd',
+    )) {
+      // The text's own line boxes: the box itself stretches to its row, a name's height.
+      const range = document.createRange();
+      range.selectNodeContents(dd);
+      const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+      if (lines > tallest.lines) tallest = { lines, field: dd.dataset.field ?? '' };
+    }
+    return tallest;
+  });
+}
+
 describe('GET /dashboard in a real browser (chromium via playwright-core)', function () {
   this.timeout(120_000);
   let service: Running & { metrics: TestMetrics; stop(): Promise<void> };
@@ -336,4 +385,19 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
       }
     });
   }
+
+  it('keeps every figure of the cards on one or two lines at any width from 320 to 1480 px', async () => {
+    const opened = await openDashboard(browser, service.url);
+    try {
+      const cramped: string[] = [];
+      for (let width = 320; width <= 1480; width += 40) {
+        await opened.page.setViewportSize({ width, height: 900 });
+        const { lines, field } = await tallestFigureLines(opened.page);
+        if (lines > 2) cramped.push(`${width} px: ${field} on ${lines} lines`);
+      }
+      expect(cramped, 'figures wrapped into a narrow column').to.deep.equal([]);
+    } finally {
+      await opened.close();
+    }
+  });
 });
