@@ -36,7 +36,7 @@ function dashboardPage(): string {
 <link rel="stylesheet" href="${ASSET_PREFIX}dashboard.css">
 <script src="${ASSET_PREFIX}uplot.js" defer></script>
 <script src="${ASSET_PREFIX}dashboard.js" defer></script>`;
-  const body = html`<p id="status" class="muted" role="status">Loading the first samples…</p>
+  const body = html`<p id="status" class="status muted" data-state="loading"><span id="connection" role="status">Loading the first samples…</span> <span id="sample"></span></p>
 <p id="plain" class="plain" data-testid="plain-words"></p>
 <section class="cards" aria-label="Energy and emissions so far">
   <div class="card"><h2>Process (this service)</h2><dl id="process-totals"></dl></div>

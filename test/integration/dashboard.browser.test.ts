@@ -210,6 +210,32 @@ function tallestFigureLines(page: Page): Promise<{ lines: number; field: string 
   });
 }
 
+/** What document.hidden says, and the event a browser sends when a tab is hidden or shown. */
+function setHidden(page: Page, hidden: boolean): Promise<void> {
+  return page.evaluate((h) => {
+    Object.defineProperty(document, 'hidden', { value: h, configurable: true });
+    Object.defineProperty(document, 'visibilityState', {
+      value: h ? 'hidden' : 'visible',
+      configurable: true,
+    });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+}
+
+/** The sample the page shows. */
+async function shownSample(page: Page): Promise<number> {
+  return Number(await page.locator('#status').getAttribute('data-samples'));
+}
+
+/** Waits until the page shows a sample after `sample`. */
+async function sampleAfter(page: Page, sample: number, timeout = 5000): Promise<void> {
+  await page.waitForFunction(
+    (n) => Number(document.getElementById('status')?.dataset.samples) > n,
+    sample,
+    { timeout },
+  );
+}
+
 describe('GET /dashboard in a real browser (chromium via playwright-core)', function () {
   this.timeout(120_000);
   let service: Running & { metrics: TestMetrics; stop(): Promise<void> };
@@ -396,6 +422,80 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
         if (lines > 2) cramped.push(`${width} px: ${field} on ${lines} lines`);
       }
       expect(cramped, 'figures wrapped into a narrow column').to.deep.equal([]);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('stops polling while the tab is hidden and catches up as soon as it is shown', async () => {
+    const opened = await openDashboard(browser, service.url);
+    try {
+      const { page } = opened;
+      await setHidden(page, true);
+      // A poll already on its way may still land.
+      await page.waitForTimeout(500);
+      const polls = opened.polls();
+      const sample = await shownSample(page);
+      await page.waitForTimeout(4000);
+      expect(opened.polls() - polls, 'polls while hidden').to.equal(0);
+      await setHidden(page, false);
+      await sampleAfter(page, sample, 1000);
+      expect(opened.problems).to.deep.equal([]);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('tells screen readers when its state changes, not at every sample', async () => {
+    const opened = await openDashboard(browser, service.url);
+    try {
+      const { page } = opened;
+      await page.evaluate(() => {
+        const changes: string[] = [];
+        (window as unknown as { liveChanges: string[] }).liveChanges = changes;
+        const live = '[role=status], [role=alert], [aria-live]:not([aria-live=off])';
+        new MutationObserver((records) => {
+          for (const record of records) {
+            const node = record.target;
+            const element = node instanceof Element ? node : node.parentElement;
+            const region = element?.closest(live);
+            if (region) changes.push(region.textContent ?? '');
+          }
+        }).observe(document.body, { subtree: true, childList: true, characterData: true });
+      });
+      const sample = await shownSample(page);
+      await sampleAfter(page, sample + 2);
+      const changes = await page.evaluate(
+        () => (window as unknown as { liveChanges: string[] }).liveChanges,
+      );
+      expect(changes, 'live-region updates while nothing but the sample changed').to.deep.equal([]);
+      // The sample is still on the page, outside the live region.
+      expect(await page.locator('#status').textContent()).to.match(/sample \d+ at/);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('says plainly when the service cannot be reached, retries less often, and recovers', async () => {
+    const opened = await openDashboard(browser, service.url);
+    try {
+      const { page } = opened;
+      await page.route('**/dashboard/data*', (route) => route.abort('connectionrefused'));
+      const status = page.locator('#status[data-state=offline]');
+      await status.waitFor({ timeout: 5000 });
+      expect(await status.textContent()).to.match(
+        /^Could not update: the service cannot be reached\. The figures and charts below are from .+; retrying\./,
+      );
+      const polls = opened.polls();
+      await page.waitForTimeout(7000);
+      // Backing off from 2 s: tries at about +2 s and +6 s, not every 2 s.
+      expect(opened.polls() - polls, 'tries in 7 s while unreachable').to.be.at.most(2);
+      await page.unroute('**/dashboard/data*');
+      const sample = await shownSample(page);
+      await page.locator('#status[data-state=live]').waitFor({ timeout: 12_000 });
+      await sampleAfter(page, sample);
+      const unexpected = opened.problems.filter((p) => !p.includes('ERR_CONNECTION_REFUSED'));
+      expect(unexpected).to.deep.equal([]);
     } finally {
       await opened.close();
     }

@@ -7,6 +7,8 @@
   const POLL_AFTER_SAMPLE_MS = 150;
   // Never poll faster than this, whatever the server says.
   const POLL_FLOOR_MS = 500;
+  // Longest wait between tries while the service cannot be reached.
+  const RETRY_MAX_MS = 10000;
   // Okabe–Ito palette (distinguishable with colour-vision deficiencies); every series also has
   // its own dash pattern and a legend label, so the charts read without colour too.
   const COLOURS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000'];
@@ -190,14 +192,32 @@
       recent.append(emptyRow(7, 'No predictions or chats yet: try /predict or /chat.'));
     }
 
-    const status = $('status');
-    status.textContent = `Live · sample ${d.energy.samples} at ${
-      d.energy.sampledAt ? new Date(d.energy.sampledAt).toLocaleTimeString() : '–'
-    } · updates every ${Math.round(pollMs(d) / 100) / 10} s`;
-    status.dataset.samples = String(d.energy.samples);
+    // Outside the live region: a screen reader would otherwise read it out at every sample.
+    $('sample').textContent = `· sample ${d.energy.samples} at ${sampleTime(d)} · updates every ${
+      Math.round(pollMs(d) / 100) / 10
+    } s`;
+    $('status').dataset.samples = String(d.energy.samples);
     $('memory').textContent = `History: up to ${d.capacity} samples (${fmt(
       (d.capacity * d.intervalMs) / 60000,
     )} minutes), held in ${fmt(d.memoryBytes / 1024)} KiB of fixed memory.`;
+  }
+
+  function sampleTime(d) {
+    return d.energy.sampledAt ? new Date(d.energy.sampledAt).toLocaleTimeString() : '–';
+  }
+
+  /**
+   * The state line: `live`, `offline` or `paused`. Its text is a live region, so it changes only
+   * when the state (or the reason it cannot update) does.
+   */
+  function setState(name, text) {
+    const status = $('status');
+    status.dataset.state = name;
+    status.classList.toggle('muted', name !== 'offline');
+    // "updates every 1 s" would be untrue while it is not updating.
+    if (name !== 'live') $('sample').textContent = '';
+    const connection = $('connection');
+    if (connection.textContent !== text) connection.textContent = text;
   }
 
   function emptyRow(span, text) {
@@ -340,24 +360,71 @@
     return Math.min(POLL_MAX_MS, Math.max(POLL_FLOOR_MS, d.nextSampleInMs + POLL_AFTER_SAMPLE_MS));
   }
 
-  async function poll() {
-    let next = POLL_MIN_MS;
+  /** Waits after the nth failure in a row: 2 s, 4 s, 8 s, then every 10 s. */
+  function retryDelay(failures) {
+    return Math.min(RETRY_MAX_MS, POLL_MAX_MS * 2 ** (failures - 1));
+  }
+
+  async function fetchData() {
+    const url = `/dashboard/data?since=${state.seq}${state.boot ? `&boot=${state.boot}` : ''}`;
+    let res;
     try {
-      const url = `/dashboard/data?since=${state.seq}${state.boot ? `&boot=${state.boot}` : ''}`;
-      const res = await fetch(url, { headers: { accept: 'application/json' }, cache: 'no-store' });
-      if (!res.ok) throw new Error(`the service answered ${res.status}`);
-      const d = await res.json();
+      res = await fetch(url, { headers: { accept: 'application/json' }, cache: 'no-store' });
+    } catch {
+      // fetch says only "Failed to fetch" (or the like) for a refused or dropped connection.
+      throw new Error('the service cannot be reached');
+    }
+    if (!res.ok) throw new Error(`the service answered ${res.status}`);
+    return res.json();
+  }
+
+  let timer = null;
+  let polling = false;
+  let failures = 0;
+
+  /** The next poll, unless the tab is hidden: it then catches up from its cursor when shown. */
+  function schedule(delay) {
+    clearTimeout(timer);
+    timer = null;
+    if (document.hidden) {
+      setState('paused', 'Paused while this tab is hidden.');
+      return;
+    }
+    timer = setTimeout(poll, delay);
+  }
+
+  async function poll() {
+    timer = null;
+    if (polling) return;
+    polling = true;
+    let next;
+    try {
+      const d = await fetchData();
       merge(d);
       state.latest = d;
       renderFigures(d);
       draw(d);
+      failures = 0;
+      setState('live', 'Live');
       next = nextPollDelay(d);
     } catch (err) {
-      $('status').textContent = `Could not update (${err.message}); retrying…`;
-      next = POLL_MAX_MS;
+      failures++;
+      const from = state.latest ? `are from ${sampleTime(state.latest)}` : 'are not loaded yet';
+      setState(
+        'offline',
+        `Could not update: ${err.message}. The figures and charts below ${from}; retrying.`,
+      );
+      next = retryDelay(failures);
+    } finally {
+      polling = false;
     }
-    setTimeout(poll, next);
+    schedule(next);
   }
+
+  document.addEventListener('visibilitychange', () => {
+    if (document.hidden) schedule(0);
+    else if (!polling) poll();
+  });
 
   let resizeTimer;
   window.addEventListener('resize', () => {
