@@ -500,4 +500,48 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
       await opened.close();
     }
   });
+
+  it('gives every chart a name and a table of its latest values, without hovering', async () => {
+    const opened = await openDashboard(browser, service.url);
+    try {
+      const { page } = opened;
+      await sampleAfter(page, (await shownSample(page)) + 1);
+      const titles = {
+        power: /^Power by component and source/,
+        emissions: /^Emissions rate/,
+        grid: /^Grid carbon intensity/,
+        requests: /^Requests per second by endpoint/,
+      };
+      for (const [name, title] of Object.entries(titles)) {
+        const chart = page.locator(`#chart-${name}`);
+        expect(await chart.getByRole('img', { name: title }).count(), `${name} named`).to.equal(1);
+        const values = await chart.locator('.u-legend .u-series td').allTextContents();
+        expect(values.length, `${name} legend rows`).to.be.at.least(2);
+        // Each series' newest value (none has a gap at the newest sample): never "–".
+        for (const value of values) expect(value, `${name}: ${values}`).to.match(/\d/);
+      }
+      // The legend's figure is the newest point's, to three digits, in the unit of the chart.
+      const { last, shown } = await page.evaluate(() => {
+        type Chart = {
+          data: Array<Array<number | null>>;
+          series: Array<{ label?: string }>;
+          root: HTMLElement;
+        };
+        const { charts } = (
+          window as unknown as {
+            carbonscopeDashboard: { charts: Record<string, { chart: Chart }> };
+          }
+        ).carbonscopeDashboard;
+        const { chart } = charts.power;
+        const i = chart.series.findIndex((s) => String(s.label).startsWith('host cpu'));
+        const rows = chart.root.querySelectorAll('.u-legend .u-series');
+        return { last: chart.data[i].at(-1), shown: rows[i]?.querySelector('td')?.textContent };
+      });
+      expect(shown).to.match(/^[\d.]+ W$/);
+      expect(Number.parseFloat(shown ?? '')).to.be.closeTo(Number(last), Number(last) * 0.006);
+      expect(opened.problems).to.deep.equal([]);
+    } finally {
+      await opened.close();
+    }
+  });
 });

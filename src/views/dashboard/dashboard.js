@@ -313,19 +313,46 @@
         { stroke: '#333', grid: { stroke: '#e5e5e5' }, size: 60, label: spec.unit },
       ],
       series: [
-        { label: 'time' },
+        { label: 'time', value: (u, v, _s, idx) => clock(idx === null ? newest(u.data[0]) : v) },
         ...spec.series.map((s, i) => ({
           label: s.label,
           stroke: COLOURS[i % COLOURS.length],
           dash: DASHES[i % DASHES.length],
           width: 2,
           spanGaps: false,
-          value: (_u, v) => (v === null || v === undefined ? '–' : `${fmt(v)} ${spec.unit}`),
+          // Away from the cursor the legend shows the newest values: the chart's text form.
+          value: (u, v, sidx, idx) => {
+            const shown = idx === null ? newest(u.data[sidx]) : v;
+            return shown === null || shown === undefined ? '–' : `${fmt(shown)} ${spec.unit}`;
+          },
         })),
       ],
     };
     const chart = new window.uPlot(opts, dataFor(spec), el);
+    describeChart(chart, el);
     state.charts[name] = { chart, signature: signature(spec), spec };
+  }
+
+  function newest(values) {
+    return values.length > 0 ? values[values.length - 1] : null;
+  }
+
+  function clock(seconds) {
+    return seconds === null || seconds === undefined
+      ? '–'
+      : new Date(seconds * 1000).toLocaleTimeString();
+  }
+
+  /** A canvas says nothing to a screen reader: name the plot, and its legend as the values. */
+  function describeChart(chart, el) {
+    const title = el.closest('section').querySelector('h2').textContent;
+    const plot = chart.root.querySelector('.u-wrap');
+    plot.setAttribute('role', 'img');
+    plot.setAttribute(
+      'aria-label',
+      `${title}: line chart over time; newest values in the table below.`,
+    );
+    chart.root.querySelector('.u-legend')?.setAttribute('aria-label', `${title}: newest values`);
   }
 
   function signature(spec) {
