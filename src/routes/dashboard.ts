@@ -21,6 +21,7 @@ function loadAssets(): Map<string, Asset> {
   const files: Array<[string, string, string]> = [
     ['uplot.js', require.resolve('uplot/dist/uPlot.iife.min.js'), js],
     ['uplot.css', require.resolve('uplot/dist/uPlot.min.css'), css],
+    ['format.js', sourceAsset('views', 'dashboard', 'format.js'), js],
     ['dashboard.js', sourceAsset('views', 'dashboard', 'dashboard.js'), js],
     ['dashboard.css', sourceAsset('views', 'dashboard', 'dashboard.css'), css],
   ];
@@ -35,6 +36,7 @@ function dashboardPage(): string {
 <link rel="stylesheet" href="${ASSET_PREFIX}uplot.css">
 <link rel="stylesheet" href="${ASSET_PREFIX}dashboard.css">
 <script src="${ASSET_PREFIX}uplot.js" defer></script>
+<script src="${ASSET_PREFIX}format.js" defer></script>
 <script src="${ASSET_PREFIX}dashboard.js" defer></script>`;
   const body = html`<p id="status" class="status muted" data-state="loading"><span id="connection" role="status">Loading the first samples…</span> <span id="sample"></span></p>
 <p id="plain" class="plain" data-testid="plain-words"></p>

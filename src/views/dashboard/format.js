@@ -1,0 +1,37 @@
+// carbonscope dashboard: how figures are written (units, significant digits). Its own file so the
+// unit tests can run it without a page; dashboard.js takes it from window.carbonscopeFormat.
+(() => {
+  function fmt(value, digits) {
+    if (value === null || value === undefined || !Number.isFinite(value)) return '–';
+    if (value === 0) return '0';
+    const abs = Math.abs(value);
+    if (abs >= 1000) return value.toLocaleString('en', { maximumFractionDigits: 0 });
+    const text = value.toPrecision(digits || 3);
+    if (text.includes('e') || !text.includes('.')) return text;
+    return text.replace(/0+$/, '').replace(/\.$/, '');
+  }
+
+  function grams(g) {
+    if (!Number.isFinite(g)) return '–';
+    if (g !== 0 && Math.abs(g) < 0.00001) return `${fmt(g * 1e6)} µg CO2e`;
+    if (g !== 0 && Math.abs(g) < 0.01) return `${fmt(g * 1000)} mg CO2e`;
+    if (Math.abs(g) >= 1000) return `${fmt(g / 1000)} kg CO2e`;
+    return `${fmt(g)} g CO2e`;
+  }
+
+  function joules(j) {
+    if (!Number.isFinite(j)) return '–';
+    if (Math.abs(j) >= 3600) return `${fmt(j / 3600)} Wh (${fmt(j)} J)`;
+    if (j !== 0 && Math.abs(j) < 0.01) return `${fmt(j * 1000)} mJ`;
+    return `${fmt(j)} J`;
+  }
+
+  function duration(seconds) {
+    if (seconds < 1) return `${fmt(seconds * 1000)} ms`;
+    if (seconds < 120) return `${fmt(seconds)} s`;
+    if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+    return `${fmt(seconds / 3600)} h`;
+  }
+
+  window.carbonscopeFormat = { fmt, grams, joules, duration };
+})();

@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { runInNewContext } from 'node:vm';
+import { expect } from 'chai';
+import { sourceAsset } from '../../../src/paths.js';
+
+interface DashboardFormat {
+  fmt(value: number | null | undefined, digits?: number): string;
+  grams(g: number): string;
+  joules(j: number): string;
+  duration(seconds: number): string;
+}
+
+/** The page's own script, run as the browser runs it: it leaves its functions on `window`. */
+function loadFormat(): DashboardFormat {
+  const window: { carbonscopeFormat?: DashboardFormat } = {};
+  runInNewContext(readFileSync(sourceAsset('views', 'dashboard', 'format.js'), 'utf8'), {
+    window,
+  });
+  if (!window.carbonscopeFormat) throw new Error('format.js left no window.carbonscopeFormat');
+  return window.carbonscopeFormat;
+}
+
+describe('dashboard figures (src/views/dashboard/format.js)', () => {
+  const { fmt, grams, joules, duration } = loadFormat();
+
+  it('writes three significant digits without trailing zeros, thousands with separators', () => {
+    expect(fmt(0)).to.equal('0');
+    expect(fmt(0.5)).to.equal('0.5');
+    expect(fmt(1.2345)).to.equal('1.23');
+    expect(fmt(10.0)).to.equal('10');
+    expect(fmt(0.000123456)).to.equal('0.000123');
+    expect(fmt(1234.5)).to.equal('1,235');
+    expect(fmt(12_345_678)).to.equal('12,345,678');
+    for (const missing of [null, undefined, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(fmt(missing)).to.equal('–');
+    }
+  });
+
+  it('chooses the unit of an emission: µg, mg, g, kg', () => {
+    expect(grams(0)).to.equal('0 g CO2e');
+    expect(grams(0.0000012)).to.equal('1.2 µg CO2e');
+    expect(grams(0.0012)).to.equal('1.2 mg CO2e');
+    expect(grams(1.2)).to.equal('1.2 g CO2e');
+    expect(grams(1200)).to.equal('1.2 kg CO2e');
+  });
+
+  it('chooses the unit of an energy: mJ, J, Wh with its joules', () => {
+    expect(joules(0.0012)).to.equal('1.2 mJ');
+    expect(joules(12)).to.equal('12 J');
+    expect(joules(7200)).to.equal('2 Wh (7,200 J)');
+  });
+
+  it('writes durations in ms, s, min or h', () => {
+    expect(duration(0.0123)).to.equal('12.3 ms');
+    expect(duration(12)).to.equal('12 s');
+    expect(duration(600)).to.equal('10 min');
+    expect(duration(36_000)).to.equal('10 h');
+  });
+});
