@@ -4,11 +4,11 @@
   function fmt(value, digits) {
     if (value === null || value === undefined || !Number.isFinite(value)) return '–';
     if (value === 0) return '0';
-    const abs = Math.abs(value);
-    if (abs >= 1000) return value.toLocaleString('en', { maximumFractionDigits: 0 });
-    const text = value.toPrecision(digits || 3);
-    if (text.includes('e') || !text.includes('.')) return text;
-    return text.replace(/0+$/, '').replace(/\.$/, '');
+    // Rounded before the unit is chosen: toPrecision(3) writes 999.7 as "1.00e+3".
+    const rounded = Number(value.toPrecision(digits || 3));
+    if (Math.abs(rounded) >= 1000) return value.toLocaleString('en', { maximumFractionDigits: 0 });
+    // String() drops trailing zeros, and writes exponent form only under a millionth.
+    return String(rounded);
   }
 
   function grams(g) {
@@ -21,6 +21,7 @@
 
   function joules(j) {
     if (!Number.isFinite(j)) return '–';
+    if (Math.abs(j) >= 3.6e6) return `${fmt(j / 3.6e6)} kWh (${fmt(j / 1e6)} MJ)`;
     if (Math.abs(j) >= 3600) return `${fmt(j / 3600)} Wh (${fmt(j)} J)`;
     if (j !== 0 && Math.abs(j) < 0.01) return `${fmt(j * 1000)} mJ`;
     return `${fmt(j)} J`;

@@ -56,4 +56,25 @@ describe('dashboard figures (src/views/dashboard/format.js)', () => {
     expect(duration(600)).to.equal('10 min');
     expect(duration(36_000)).to.equal('10 h');
   });
+
+  // toPrecision(3) writes 999.7 as "1.00e+3": a figure just under a thousand came out in exponent
+  // form, in every unit (999.7 W, 999.7 ms, 999.7 g).
+  it('rounds a figure just under a thousand to 1,000, not to exponent form', () => {
+    expect(fmt(999.7)).to.equal('1,000');
+    expect(fmt(-999.7)).to.equal('-1,000');
+    expect(fmt(999.4)).to.equal('999');
+    expect(grams(999.7)).to.equal('1,000 g CO2e');
+    expect(duration(0.9997)).to.equal('1,000 ms');
+  });
+
+  it('writes figures under a millionth without padded zeros', () => {
+    expect(fmt(5e-7)).to.equal('5e-7');
+    expect(fmt(1.23456e-8)).to.equal('1.23e-8');
+  });
+
+  it('writes a megajoule and more in kWh, with MJ', () => {
+    expect(joules(3_600_000)).to.equal('1 kWh (3.6 MJ)');
+    expect(joules(36_000_000)).to.equal('10 kWh (36 MJ)');
+    expect(joules(3_599_000)).to.equal('1,000 Wh (3,599,000 J)');
+  });
 });
