@@ -3,14 +3,16 @@ import { PAGE_STYLE_SOURCE } from '../views/html.js';
 
 /**
  * What a page may load: scripts and styles from this service only (the page's own inline style
- * by its hash), images from here or data: URLs (the empty favicon), forms posted here only, no
- * plugins, no <base>, and no framing by another site.
+ * by its hash), data: images only (the empty favicon), requests to this service only
+ * (the dashboard's polls), forms posted here only, no plugins, no <base>, and no framing by
+ * another site. Nothing else (frames, workers, fonts, media, manifests): no page uses them.
  */
 const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
+  "default-src 'none'",
   "script-src 'self'",
   `style-src 'self' ${PAGE_STYLE_SOURCE}`,
-  "img-src 'self' data:",
+  'img-src data:',
+  "connect-src 'self'",
   "object-src 'none'",
   "base-uri 'none'",
   "form-action 'self'",

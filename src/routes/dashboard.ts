@@ -31,9 +31,7 @@ function loadAssets(): Map<string, Asset> {
 const ASSET_PREFIX = '/dashboard/assets/';
 
 function dashboardPage(): string {
-  // The empty icon stops the browser asking for /favicon.ico (a 404 in every page load).
-  const head = html`<link rel="icon" href="data:,">
-<link rel="stylesheet" href="${ASSET_PREFIX}uplot.css">
+  const head = html`<link rel="stylesheet" href="${ASSET_PREFIX}uplot.css">
 <link rel="stylesheet" href="${ASSET_PREFIX}dashboard.css">
 <script src="${ASSET_PREFIX}uplot.js" defer></script>
 <script src="${ASSET_PREFIX}format.js" defer></script>

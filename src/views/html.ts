@@ -50,7 +50,10 @@ input,select,textarea,button{font:inherit;padding:.3rem} .muted{color:#555} .pre
 /** The CSP source for PAGE_STYLE: `'sha256-…'`. */
 export const PAGE_STYLE_SOURCE = `'sha256-${createHash('sha256').update(PAGE_STYLE.value).digest('base64')}'`;
 
-/** The shared page frame: no external resources, readable without styles or colour. */
+/**
+ * The shared page frame: no external resources, readable without styles or colour. Its empty
+ * icon stops the browser asking for /favicon.ico, a 404 at every page load.
+ */
 export function page(title: string, body: SafeHtml, head: SafeHtml = new SafeHtml('')): string {
   return html`<!doctype html>
 <html lang="en">
@@ -58,6 +61,7 @@ export function page(title: string, body: SafeHtml, head: SafeHtml = new SafeHtm
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · carbonscope</title>
+<link rel="icon" href="data:,">
 <style>${PAGE_STYLE}</style>
 ${head}
 </head>

@@ -170,6 +170,20 @@ interface Opened {
   close(): Promise<void>;
 }
 
+/** Adds each Content-Security-Policy violation the page reports to `problems`. */
+async function reportPolicyViolations(page: Page, problems: string[]): Promise<void> {
+  await page.exposeFunction('reportPolicyViolation', (text: string) =>
+    problems.push(`CSP violation: ${text}`),
+  );
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      const report = (window as unknown as { reportPolicyViolation(text: string): void })
+        .reportPolicyViolation;
+      report(`${e.effectiveDirective} blocked ${e.blockedURI}`);
+    });
+  });
+}
+
 /** A fresh page on the dashboard, once it shows its first sample. */
 async function openDashboard(
   browser: Browser,
@@ -185,6 +199,7 @@ async function openDashboard(
       problems.push(`console ${msg.type()}: ${msg.text()}`);
   });
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  await reportPolicyViolations(page, problems);
   page.on('request', (req) => {
     if (new URL(req.url()).pathname === '/dashboard/data') polls++;
   });
@@ -542,6 +557,38 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
       expect(opened.problems).to.deep.equal([]);
     } finally {
       await opened.close();
+    }
+  });
+
+  it('loads every page of the service under its policy, without a violation', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('console', (msg) => {
+        if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
+      });
+      await reportPolicyViolations(page, problems);
+      for (const path of ['/carbon_intensity?zone=FR', '/predict', '/chat', '/dashboard']) {
+        const res = await page.goto(`${service.url}${path}`);
+        expect(res?.status(), path).to.equal(200);
+        expect(res?.headers()['content-security-policy'], path).to.include("default-src 'none'");
+      }
+      await page.waitForSelector('#status[data-state=live]');
+      // A form posts to the service itself: form-action allows it.
+      await page.goto(`${service.url}/predict`);
+      await page
+        .locator('form input[name=activity], form textarea[name=activity]')
+        .first()
+        .fill('cycling');
+      await Promise.all([
+        page.waitForLoadState('load'),
+        page.locator('form [type=submit]').first().click(),
+      ]);
+      expect(await page.locator('main').textContent()).to.match(/carbon intensity/i);
+      expect(problems).to.deep.equal([]);
+    } finally {
+      await context.close();
     }
   });
 });

@@ -901,7 +901,7 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
       const res = await fetch(`${served.url}${path}`, { headers: { accept: 'text/html' } });
       expect(res.status, path).to.equal(200);
       const csp = res.headers.get('content-security-policy') ?? '';
-      expect(csp, path).to.include("default-src 'self'").and.include("frame-ancestors 'none'");
+      expect(csp, path).to.include("default-src 'none'").and.include("frame-ancestors 'none'");
       expect(csp).to.include("script-src 'self'").and.not.include('unsafe-inline');
       expect(res.headers.get('x-content-type-options')).to.equal('nosniff');
       expect(res.headers.get('x-frame-options')).to.equal('DENY');
