@@ -251,6 +251,18 @@ async function sampleAfter(page: Page, sample: number, timeout = 5000): Promise<
   );
 }
 
+/** WCAG 2 contrast ratio of two #rrggbb colours. */
+function contrast(a: string, b: string): number {
+  const luminance = (hex: string) => {
+    const [r, g, b] = [1, 3, 5]
+      .map((i) => Number.parseInt(hex.slice(i, i + 2), 16) / 255)
+      .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
 describe('GET /dashboard in a real browser (chromium via playwright-core)', function () {
   this.timeout(120_000);
   let service: Running & { metrics: TestMetrics; stop(): Promise<void> };
@@ -589,6 +601,53 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
       expect(problems).to.deep.equal([]);
     } finally {
       await context.close();
+    }
+  });
+
+  it('draws every series in a colour of at least 3:1 against the chart (WCAG 1.4.11)', async () => {
+    // Nine endpoints, so the requests chart uses every colour of the palette.
+    for (const path of [
+      '/energy',
+      '/metrics',
+      '/healthz',
+      '/predict',
+      '/chat',
+      '/carbon_intensity',
+    ]) {
+      const res = await fetch(`${service.url}${path}`, { headers: { accept: 'application/json' } });
+      expect(res.status, path).to.equal(200);
+    }
+    const opened = await openDashboard(browser, service.url);
+    try {
+      const { page } = opened;
+      await page.waitForFunction(
+        () => document.querySelectorAll('#chart-requests .u-legend .u-series').length >= 1 + 9,
+        undefined,
+        { timeout: 5000 },
+      );
+      const strokes = await page.evaluate(() => {
+        type Chart = { series: Array<{ label?: string; stroke?: unknown }> };
+        const { charts } = (
+          window as unknown as {
+            carbonscopeDashboard: { charts: Record<string, { chart: Chart }> };
+          }
+        ).carbonscopeDashboard;
+        return Object.entries(charts).flatMap(([name, { chart }]) =>
+          chart.series.slice(1).map((s) => ({
+            series: `${name}: ${s.label}`,
+            stroke: String(typeof s.stroke === 'function' ? s.stroke(chart, 1) : s.stroke),
+          })),
+        );
+      });
+      const colours = new Set(strokes.map((s) => s.stroke));
+      expect(colours.size, 'colours in use').to.be.at.least(7);
+      const faint = strokes
+        .map((s) => ({ ...s, ratio: contrast(s.stroke, '#ffffff') }))
+        .filter((s) => s.ratio < 3)
+        .map((s) => `${s.series} ${s.stroke} ${s.ratio.toFixed(2)}:1`);
+      expect(faint, 'series too faint on white').to.deep.equal([]);
+    } finally {
+      await opened.close();
     }
   });
 });
