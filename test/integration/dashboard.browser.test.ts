@@ -650,4 +650,69 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
       await opened.close();
     }
   });
+
+  it('shows every name as text, never markup, and holds at most `capacity` points', async () => {
+    const hostile = '<img src=x onerror=alert(1)>"><svg onload=alert(2)></script>\u202Eevil';
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('dialog', (d) => {
+        problems.push(`dialog: ${d.message()}`);
+        return d.dismiss();
+      });
+      page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+      await reportPolicyViolations(page, problems);
+      // Whatever a name could hold, as if the service passed it on: zone, sources, series,
+      // endpoints and operations.
+      await page.route('**/dashboard/data*', async (route) => {
+        const res = await route.fetch();
+        const d = await res.json();
+        d.capacity = 5;
+        d.energy.grid.zone = hostile;
+        d.energy.grid.source = hostile;
+        d.energy.grid.note = hostile;
+        d.energy.sources = d.energy.sources.map((s: object) => ({ ...s, name: hostile }));
+        d.power = d.power.map((p: object) => ({ ...p, component: hostile }));
+        d.endpoints = d.endpoints.map((e: object) => ({ ...e, endpoint: hostile }));
+        d.requests = d.requests.map((r: object) => ({ ...r, endpoint: hostile }));
+        d.recent = d.recent.map((o: object) => ({ ...o, operation: hostile }));
+        d.lastHour.equivalenceSource = hostile;
+        await route.fulfill({ response: res, json: d });
+      });
+      await page.goto(`${service.url}/dashboard`);
+      await page.waitForSelector('#status[data-samples]');
+      await sampleAfter(page, (await shownSample(page)) + 6, 10_000);
+      const seen = await page.evaluate(() => {
+        type Chart = { data: unknown[][] };
+        const state = (
+          window as unknown as {
+            carbonscopeDashboard: {
+              times: unknown[];
+              columns: Record<string, unknown[]>;
+              charts: Record<string, { chart: Chart }>;
+            };
+          }
+        ).carbonscopeDashboard;
+        return {
+          injected: document.querySelectorAll('main img, main svg, main script, main iframe')
+            .length,
+          zone: document.querySelector('[data-field=grid-zone]')?.textContent,
+          legend: document.querySelector('#chart-power .u-legend')?.textContent,
+          points: [
+            state.times.length,
+            ...Object.values(state.columns).map((c) => c.length),
+            ...Object.values(state.charts).flatMap(({ chart }) => chart.data.map((s) => s.length)),
+          ],
+        };
+      });
+      expect(seen.injected, 'elements made from a name').to.equal(0);
+      expect(seen.zone).to.equal(hostile);
+      expect(seen.legend).to.include(hostile);
+      expect(Math.max(...seen.points), 'points held').to.equal(5);
+      expect(problems).to.deep.equal([]);
+    } finally {
+      await context.close();
+    }
+  });
 });
