@@ -62,11 +62,28 @@ function statusOf(err: HttpLikeError): number {
   return Number.isInteger(status) && status >= 400 && status <= 599 ? status : 500;
 }
 
+/**
+ * Bidirectional formatting controls (embeddings, overrides, isolates, marks). A message quotes
+ * what the client sent (a zone, a model): one of these in it would reorder the rest of the
+ * message wherever it is shown, so a crafted link could make a page's error read otherwise.
+ */
+const BIDI_CONTROL = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** The message with each bidi control written as its escape (`\u202e`), so it is seen, not run. */
+function withBidiShown(message: string): string {
+  return message.replace(
+    BIDI_CONTROL,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 /** Messages raw-body/co-body give are written for developers; say what the client did wrong. */
 function clientMessage(err: HttpLikeError): string {
   if (err.type === 'entity.parse.failed') return 'request body is not valid JSON';
   if (err.type === 'encoding.unsupported') return 'unsupported request body encoding';
-  return typeof err.message === 'string' && err.message ? err.message : 'request failed';
+  return typeof err.message === 'string' && err.message
+    ? withBidiShown(err.message)
+    : 'request failed';
 }
 
 export interface ClientError {

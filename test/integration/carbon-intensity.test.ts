@@ -139,6 +139,25 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
     expect(stub.calls).to.have.length(0);
   });
 
+  // A right-to-left override in the zone reversed the rest of the quoting message on the page: a
+  // link could make it read "...it is valid for your country". Bidi controls are shown as escapes.
+  it('shows a bidi control quoted from the zone as an escape, as JSON and on the page', async () => {
+    const url = await start();
+    const zone = encodeURIComponent('\u202Eyrtnuoc ruoy rof dilav si ti\u2066');
+    for (const accept of ['application/json', 'text/html']) {
+      const res = await get(`${url}/carbon_intensity?zone=${zone}`, accept);
+      expect(res.status, accept).to.equal(400);
+      // On the page: the alert (the form's field keeps the zone as typed, for correcting it).
+      const message =
+        accept === 'text/html'
+          ? (/<p role="alert">(.*?)<\/p>/s.exec(res.text)?.[1] ?? '')
+          : JSON.parse(res.text).message;
+      expect(message, accept).to.include('\\u202eyrtnuoc');
+      expect(message, accept).to.include('si ti\\u2066');
+      expect(/[\u202a-\u202e\u2066-\u2069]/.test(message), accept).to.equal(false);
+    }
+  });
+
   // JavaScript's toUpperCase() maps some non-ASCII letters to ASCII ones (ſ → S, ı → I): only
   // a-z may be upper-cased, or `ſe` would be served as SE.
   for (const zone of ['%C5%BFE', '%C4%B1T', 'd%C3%A9']) {
