@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { metrics } from '@opentelemetry/api';
 import { z } from 'zod';
@@ -46,6 +47,17 @@ type MeterProvider = import('@opentelemetry/sdk-metrics').MeterProvider;
 export function sdkDisabled(env: Env): boolean {
   return env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
 }
+
+// `service.instance.id` is semconv "development"; its key is stable across versions.
+const SERVICE_INSTANCE_ID = 'service.instance.id';
+
+/**
+ * This process's instance of the service. Every process of an application runs register (a
+ * cluster's workers, a forked child inherit --import) and pushes its own figures under the same
+ * service.name: without an id of their own their cumulative series were one, written by several
+ * processes. Random, as the conventions recommend; OTEL_RESOURCE_ATTRIBUTES may set it.
+ */
+const INSTANCE_ID = randomUUID();
 
 /** The exporters that push (a periodic reader): Prometheus only answers scrapes. */
 const PUSHING = new Set(['otlp', 'console']);
@@ -290,6 +302,7 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
   if (readers.length === 0) return undefined;
   const resource = resources
     .defaultResource()
+    .merge(resources.resourceFromAttributes({ [SERVICE_INSTANCE_ID]: INSTANCE_ID }))
     .merge(await resources.detectResources({ detectors: [resources.envDetector] }));
   // Not registered as the global provider: an application whose SDK starts later would find
   // the global taken, and its own metrics would go to carbonscope's exporters instead of its.

@@ -689,6 +689,51 @@ worker.on('exit', () => console.log('done'));`;
   });
 });
 
+/** The service.instance.id of a push's resource. */
+const instanceOf = (push: OtlpMetricsRequest | undefined) =>
+  stringAttribute(push?.resourceMetrics[0]?.resource.attributes, 'service.instance.id');
+
+describe('register in every process of an application (cluster workers, forked children)', function () {
+  this.timeout(60_000);
+  let receiver: OtlpReceiver;
+  beforeEach(async () => {
+    receiver = await otlpReceiver();
+  });
+  afterEach(async () => {
+    await receiver.close();
+  });
+
+  // A cluster's workers (and a forked child) inherit --import and each pushes the figures of
+  // its own process, under the same service.name: with the same resource, their cumulative
+  // series were one series to the Collector and the backend, written by several processes,
+  // each push overwriting the last (a counter that went up and down).
+  it('each process pushes as an instance of its own: service.instance.id tells them apart', async () => {
+    const script = `import cluster from 'node:cluster';
+if (cluster.isPrimary) {
+  // What a worker of \`node --import carbonscope/register app.js\` inherits (-e is not passed on).
+  cluster.setupPrimary({ exec: 'short-worker.js', execArgv: ['--import', 'carbonscope/register'] });
+  for (let i = 0; i < 2; i++) cluster.fork();
+  let exited = 0;
+  cluster.on('exit', () => { if (++exited === 2) console.log('done'); });
+}`;
+    const r = await runScript(script, receiver.url);
+    const all = r.stderr.join('\n');
+    expect(r.code, all).to.equal(0);
+    expect(receiver.pushes, all).to.have.length(3);
+    const instances = receiver.pushes.map((p) => instanceOf(p.body));
+    for (const instance of instances) expect(instance, 'service.instance.id').to.be.a('string');
+    expect(new Set(instances).size, String(instances)).to.equal(3);
+  });
+
+  it("OTEL_RESOURCE_ATTRIBUTES's service.instance.id is the one pushed", async () => {
+    const r = await runScript('console.log("done")', receiver.url, {
+      OTEL_RESOURCE_ATTRIBUTES: 'service.instance.id=pod-7',
+    });
+    expect(r.code, r.stderr.join('\n')).to.equal(0);
+    expect(receiver.pushes.map((p) => instanceOf(p.body))).to.deep.equal(['pod-7']);
+  });
+});
+
 describe('register with the OTel spec\'s 0 timeouts ("indefinite")', function () {
   this.timeout(60_000);
 
