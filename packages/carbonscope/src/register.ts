@@ -29,20 +29,36 @@ const MAX_SETTLED_EARLY = 10_000;
 /**
  * The footprints settled until register binds its instruments: the first sample settles what
  * ended before it, and register chooses where to export only after that sample's listeners ran.
- * take() hands them over once and stops collecting.
+ * take() hands them over once, for recording, and stops collecting; discard() only stops. What
+ * was over the bound is said at take(): the pushed counts fall short of what the script did.
  */
-function settledUntilBound(cs: Carbonscope): { take(): OperationFootprint[] } {
+function settledUntilBound(cs: Carbonscope): {
+  take(): OperationFootprint[];
+  discard(): void;
+} {
   let settled: OperationFootprint[] = [];
+  let dropped = 0;
   const off = cs.onEnd((footprint) => {
     if (settled.length < MAX_SETTLED_EARLY) settled.push(footprint);
+    else dropped++;
   });
+  const discard = () => {
+    off();
+    settled = [];
+    dropped = 0;
+  };
   return {
     take: () => {
-      off();
       const taken = settled;
-      settled = [];
+      if (dropped > 0) {
+        logger.warn(
+          `carbonscope/register: ${dropped} operations that ended before the exporter was chosen are not in the metrics (the first ${MAX_SETTLED_EARLY} are)`,
+        );
+      }
+      discard();
       return taken;
     },
+    discard,
   };
 }
 
@@ -66,7 +82,7 @@ async function register(): Promise<void> {
   await Promise.race([cs.meter.firstSample(), ending]);
   const otel = await attachToOtel(cs, process.env, logger, { settledBefore: early.take });
   // Exporting nowhere, nothing took them.
-  early.take();
+  early.discard();
   // The last figures are pushed when the application calls stop() (in its own SIGTERM handler,
   // say) or when the process ends by itself. No signal handler here: how the application ends
   // is its own business, and a handler would change it.

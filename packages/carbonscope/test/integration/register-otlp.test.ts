@@ -650,6 +650,24 @@ setTimeout(() => console.log('done'), 400);`;
     expect(operationPoint(receiver.pushes[0]?.body, 'job')?.count).to.equal(1);
   });
 
+  // register keeps at most 10,000 footprints until it binds its instruments; the rest went by
+  // unrecorded without a word, the pushed counts short of what the script did.
+  it('says how many operations it could not keep until it bound its instruments', async () => {
+    const script = `import { start, track } from 'carbonscope';
+await start();
+for (let i = 0; i < 10_050; i++) track('job', () => i);
+setTimeout(() => console.log('done'), 400);`;
+    const r = await runScript(script, receiver.url);
+    const all = r.stderr.join('\n');
+    expect(r.code, all).to.equal(0);
+    expect(receiver.pushes, all).to.have.length(1);
+    expect(operationPoint(receiver.pushes[0]?.body, 'job')?.count).to.equal(10_000);
+    const told = r.stderr.filter((l) => l.includes('not in the metrics'));
+    expect(told, all).to.deep.equal([
+      'carbonscope: warning: carbonscope/register: 50 operations that ended before the exporter was chosen are not in the metrics (the first 10000 are)',
+    ]);
+  });
+
   // The spec's switch for the whole SDK: register's own SDK pushed all the same, and held the
   // script's end for that push (1.1 s with nothing at the endpoint).
   it('OTEL_SDK_DISABLED=true: nothing is pushed, nothing said', async () => {
