@@ -7,7 +7,7 @@ import { isMainThread } from 'node:worker_threads';
 import type { OperationFootprint } from './energy/index.js';
 import { heldUntilSettled } from './hold.js';
 import { installRouteResolvers } from './http/frameworks/index.js';
-import { attachToOtel, pushesAnywhere } from './otel/attach.js';
+import { type Attached, attachToOtel, pushesAnywhere } from './otel/attach.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './otel/spans.js';
 import type { Carbonscope } from './runtime/carbonscope.js';
 import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
@@ -75,18 +75,44 @@ async function register(): Promise<void> {
   state = 'started';
   const early = settledUntilBound(cs);
   cs.trackRequests();
-  // The application's SDK, if it has one, is started by the time the first sample is taken
-  // (100 ms after start): decide then whether to join it or start one. A script that ends
-  // before then decides at its end: its figures are pushed as a longer one's are.
-  // Without holding the process: a short script must end as it would without carbonscope.
-  await Promise.race([cs.meter.firstSample(), ending]);
+  // The last figures are pushed when the application calls stop() (in its own SIGTERM handler,
+  // say) or when the process ends by itself. No signal handler here: how the application ends
+  // is its own business, and a handler would change it. Asked for now, before the choice: a
+  // stop() that comes first (`await stop(); process.exit()` in a short script) then waits for
+  // the choice and its push, instead of resolving before either.
+  let stopped: () => void = () => undefined;
+  const stopping = new Promise<void>((resolve) => {
+    stopped = resolve;
+  });
+  const attaching = attachAtFirstSample(cs, early, stopping);
+  const pushed = atDefaultStop(cs, () => {
+    stopped();
+    return attaching.then(
+      (otel) => otel.shutdown(),
+      () => undefined,
+    );
+  });
+  await attaching;
+  await pushed;
+}
+
+/**
+ * The application's SDK, if it has one, is started by the time the first sample is taken (100 ms
+ * after start): decide then whether to join it or start one. A script that ends before then
+ * decides at its end, and one that stops carbonscope first at its stop(): its figures are pushed
+ * as a longer one's are. Without holding the process: a short script must end as it would
+ * without carbonscope.
+ */
+async function attachAtFirstSample(
+  cs: Carbonscope,
+  early: ReturnType<typeof settledUntilBound>,
+  stopping: Promise<void>,
+): Promise<Attached> {
+  await Promise.race([cs.meter.firstSample(), ending, stopping]);
   const otel = await attachToOtel(cs, process.env, logger, { settledBefore: early.take });
   // Exporting nowhere, nothing took them.
   early.discard();
-  // The last figures are pushed when the application calls stop() (in its own SIGTERM handler,
-  // say) or when the process ends by itself. No signal handler here: how the application ends
-  // is its own business, and a handler would change it.
-  await atDefaultStop(cs, () => otel.shutdown());
+  return otel;
 }
 
 /** Whether register started and chose where to export; false once it failed. */

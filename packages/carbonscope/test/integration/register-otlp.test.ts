@@ -650,6 +650,24 @@ setTimeout(() => console.log('done'), 400);`;
     expect(operationPoint(receiver.pushes[0]?.body, 'job')?.count).to.equal(1);
   });
 
+  // The README's way to end: `await stop()`, then process.exit(). stop() before register had
+  // chosen where to export (its first 0.1 s, and the SDK's import after) resolved at once, and
+  // the push it was to wait for came after, if the process was still there: none was.
+  it('`await stop(); process.exit()` in its first 0.1 s pushes what it did', async () => {
+    const script = `import { start, stop, track } from 'carbonscope';
+await start();
+track('job', () => undefined);
+await stop();
+console.log('done');
+process.exit(0);`;
+    const r = await runScript(script, receiver.url);
+    const all = r.stderr.join('\n');
+    expect(r.code, all).to.equal(0);
+    expect(r.stdout).to.deep.equal(['done']);
+    expect(receiver.pushes, all).to.have.length(1);
+    expect(operationPoint(receiver.pushes[0]?.body, 'job')?.count).to.equal(1);
+  });
+
   // register keeps at most 10,000 footprints until it binds its instruments; the rest went by
   // unrecorded without a word, the pushed counts short of what the script did.
   it('says how many operations it could not keep until it bound its instruments', async () => {
