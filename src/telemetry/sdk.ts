@@ -36,6 +36,7 @@ import {
 } from 'carbonscope';
 import type { Env } from '../config.js';
 import { sourceAsset } from '../paths.js';
+import { MetricsOffError } from './metrics-off-error.js';
 import { traceExporterNames, traceSetup } from './traces.js';
 
 export interface Telemetry {
@@ -99,6 +100,11 @@ function exposition(reader: PrometheusExporter, serializer: PrometheusText): () 
     if (errors.length) diag.error('metrics collection errors', ...errors);
     return serializer.encode(resourceMetrics);
   };
+}
+
+/** The collection under OTEL_SDK_DISABLED=true, where NodeSDK bound no reader. */
+async function metricsOff(): Promise<Buffer> {
+  throw new MetricsOffError();
 }
 
 /** A log function that writes through whatever logger `current` gives at the call. */
@@ -367,7 +373,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   return {
     meter: metrics.getMeter(SCOPE.name, SCOPE.version),
     histograms,
-    metricsText: exposition(prometheus, serializer),
+    metricsText: envTrue(env.OTEL_SDK_DISABLED) ? metricsOff : exposition(prometheus, serializer),
     otlpMetrics: options.otlpMetricsEnabled,
     tracing: !tracesOff,
     shutdown: () => {

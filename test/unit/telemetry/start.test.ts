@@ -339,4 +339,20 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
     );
     expect(got).to.deep.equal({ tracing: false, processors: [] });
   });
+  it('under OTEL_SDK_DISABLED=true, /metrics is a 404 that names the variable, not a 500', async () => {
+    // NodeSDK binds no reader when the SDK is disabled: each collection used to throw
+    // "MetricReader is not bound", a 500 and an error stack per scrape.
+    const answer = await inTelemetryChild<{ status: unknown; expose: unknown; message: string }>(
+      { OTEL_SDK_DISABLED: 'true' },
+      `try {
+         await telemetry.metricsText();
+         return { status: 'collected', expose: false, message: '' };
+       } catch (err) {
+         return { status: err.status, expose: err.expose, message: String(err.message) };
+       }`,
+    );
+    expect(answer.status).to.equal(404);
+    expect(answer.expose).to.equal(true);
+    expect(answer.message).to.include('OTEL_SDK_DISABLED');
+  });
 });
