@@ -225,7 +225,7 @@ const toldUnknownLevels = new Set<string>();
 function envLogLevel(write: (line: string) => void): LogLevel {
   const raw = process.env.CARBONSCOPE_LOG_LEVEL ?? '';
   const level = logLevelFrom(raw);
-  const unknown = raw.trim() !== '' && !(raw.trim().toLowerCase() in RANK);
+  const unknown = raw.trim() !== '' && knownLevel(raw) === undefined;
   if (unknown && !toldUnknownLevels.has(raw)) {
     toldUnknownLevels.add(raw);
     write(
@@ -237,6 +237,11 @@ function envLogLevel(write: (line: string) => void): LogLevel {
 
 /** Reads CARBONSCOPE_LOG_LEVEL leniently: the library never refuses to start over a log level. */
 export function logLevelFrom(value: string | undefined, fallback: LogLevel = 'warn'): LogLevel {
+  return knownLevel(value) ?? fallback;
+}
+
+/** The level a value names, any case; own keys only: `in` took `constructor` for one. */
+function knownLevel(value: string | undefined): LogLevel | undefined {
   const level = value?.trim().toLowerCase();
-  return level && level in RANK ? (level as LogLevel) : fallback;
+  return level && Object.hasOwn(RANK, level) ? (level as LogLevel) : undefined;
 }

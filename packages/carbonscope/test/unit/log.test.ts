@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import {
+  logLevelFrom,
   longestFirst,
   redactedExcerpt,
   redactionList,
@@ -309,5 +310,21 @@ describe('CARBONSCOPE_LOG_LEVEL', () => {
     const lines: string[] = [];
     stderrLogger({ write: (l) => lines.push(l) }).info('shown');
     expect(lines).to.deep.equal(['carbonscope: shown\n']);
+  });
+
+  // `in` reads the prototype too: `constructor` was a level, whose rank (a function) no level
+  // passed below, so every debug line was written, and the typo was not told.
+  it('takes no name of an object property for a level', () => {
+    for (const value of ['constructor', 'toString', '__proto__']) {
+      expect(logLevelFrom(value), value).to.equal('warn');
+      process.env.CARBONSCOPE_LOG_LEVEL = value;
+      const lines: string[] = [];
+      const logger = stderrLogger({ write: (l) => lines.push(l) });
+      logger.debug('not shown');
+      logger.info('not shown');
+      expect(lines, value).to.deep.equal([
+        `carbonscope: warning: CARBONSCOPE_LOG_LEVEL: expected debug, info, warn, error or silent (got "${value}"); warn is used\n`,
+      ]);
+    }
   });
 });
