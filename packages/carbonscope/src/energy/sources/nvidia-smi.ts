@@ -257,14 +257,12 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
               settle({ ok: false, reason: `${binary} ${why}` });
               return;
             }
-            settle({
-              ok: false,
-              reason: `${binary} ended: ${firstOther || `exit ${code ?? signal}`}`,
-            });
+            const why = firstOther || `exit ${code ?? signal}`;
+            settle({ ok: false, reason: `${binary} ended: ${why}` });
             if (started && !closing) {
               logger.warn(
                 { code, signal },
-                `nvidia-smi: child ended (${firstOther || `exit ${code ?? signal}`}); no more GPU readings`,
+                `nvidia-smi: child ended (${why}); no more GPU readings`,
               );
             }
           },
