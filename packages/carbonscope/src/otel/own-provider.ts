@@ -258,10 +258,9 @@ export interface OwnProvider {
  * Starts a meter provider configured by the standard OTel variables (OTEL_METRICS_EXPORTER,
  * OTEL_EXPORTER_PROMETHEUS_*, OTEL_EXPORTER_OTLP_*, OTEL_METRIC_EXPORT_INTERVAL,
  * OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_LOG_LEVEL where no diag logger is
- * installed), for carbonscope's instruments only. For a
- * process that has no SDK of its own; `none`, or `OTEL_SDK_DISABLED=true`, starts nothing. A
- * malformed variable it reads
- * throws SettingsError naming it.
+ * installed), for carbonscope's instruments only. For a process that has no SDK of its own;
+ * `none`, or `OTEL_SDK_DISABLED=true`, starts nothing. A malformed variable it reads throws
+ * SettingsError naming it.
  */
 export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnProvider | undefined> {
   const exporters = metricsExporters(env);
