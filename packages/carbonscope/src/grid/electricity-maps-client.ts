@@ -66,7 +66,7 @@ const MAX_BLOCKED_ZONES = 1024;
  * off, a value for an hour just begun. Further ahead (a year 2999) it is no reading: taken, it
  * was served as live with age 0, and no age limit would ever reach it.
  */
-export const MAX_DATETIME_AHEAD_MS = 2 * 3600_000;
+const MAX_DATETIME_AHEAD_MS = 2 * 3600_000;
 
 /** Bodies this large are not what the documented endpoints return. */
 const MAX_BODY_BYTES = 1_000_000;
