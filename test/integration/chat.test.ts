@@ -645,7 +645,10 @@ describe('/chat whose client goes away before the LLM answers', () => {
 
     const logged = app.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(logged.filter((l) => (l.level as number) >= 50)).to.deep.equal([]);
-    expect(logged.some((l) => l.msg === 'LLM call cancelled: the client went away')).to.equal(true);
+    const cancelled = logged.filter((l) => l.msg === 'LLM call cancelled: the client went away');
+    expect(cancelled.map((l) => l.level)).to.deep.equal([30]);
+    const requestLines = logged.filter((l) => l.msg === 'request' && l.path === '/chat');
+    expect(requestLines.map((l) => `${l.level} ${l.status}`)).to.deep.equal(['30 499']);
 
     const samples = parseSamples(await app.metrics.scrape());
     const counted = samples
