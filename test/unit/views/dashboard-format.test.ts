@@ -72,7 +72,7 @@ describe('dashboard figures (src/views/dashboard/format.js)', () => {
     expect(fmt(1.23456e-8)).to.equal('1.23e-8');
   });
 
-  it('writes a megajoule and more in kWh, with MJ', () => {
+  it('writes a kilowatt-hour (3.6 MJ) and more in kWh, with MJ', () => {
     expect(joules(3_600_000)).to.equal('1 kWh (3.6 MJ)');
     expect(joules(36_000_000)).to.equal('10 kWh (36 MJ)');
     expect(joules(3_599_000)).to.equal('1,000 Wh (3,599,000 J)');
