@@ -4,7 +4,8 @@
   function fmt(value, digits) {
     if (value === null || value === undefined || !Number.isFinite(value)) return '–';
     if (value === 0) return '0';
-    // Rounded before the unit is chosen: toPrecision(3) writes 999.7 as "1.00e+3".
+    // Rounded before the form (separators or digits) is chosen: toPrecision(3) writes 999.7 as
+    // "1.00e+3". The callers choose a unit on the value unrounded: 999.7 g is "1,000 g".
     const rounded = Number(value.toPrecision(digits || 3));
     if (Math.abs(rounded) >= 1000) return value.toLocaleString('en', { maximumFractionDigits: 0 });
     // String() drops trailing zeros, and writes exponent form only under a millionth.
