@@ -110,7 +110,7 @@ async function spanProcessor(name: string, otlp: SpanExporter, env: Env): Promis
  * exporter is named, it is built here: alone, NodeSDK still builds its batch processor from
  * the environment (with the SDK's own metrics where asked); beside others, every processor is
  * built here as NodeSDK would (the batch processors without the SDK's experimental metrics).
- * Without otlp NodeSDK reads the environment alone, as before.
+ * Without otlp nothing here differs from NodeSDK's own: it reads the environment alone.
  */
 export async function traceSetup(env: Env): Promise<TraceSetup> {
   const names = traceExporterNames(env);
