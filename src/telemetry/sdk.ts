@@ -35,8 +35,8 @@ import {
   withCurrentGauges,
 } from 'carbonscope';
 import type { Env } from '../config.js';
+import { HttpError } from '../http/errors.js';
 import { sourceAsset } from '../paths.js';
-import { MetricsOffError } from './metrics-off-error.js';
 import { traceExporterNames, traceSetup } from './traces.js';
 
 export interface Telemetry {
@@ -102,9 +102,15 @@ function exposition(reader: PrometheusExporter, serializer: PrometheusText): () 
   };
 }
 
-/** The collection under OTEL_SDK_DISABLED=true, where NodeSDK bound no reader. */
+/**
+ * The collection under OTEL_SDK_DISABLED=true, where NodeSDK bound no reader: a scrape gets a
+ * 404 that says why, not a 500 with a stack in the log each time.
+ */
 async function metricsOff(): Promise<Buffer> {
-  throw new MetricsOffError();
+  throw new HttpError(
+    404,
+    'metrics are off: OTEL_SDK_DISABLED=true turns the OpenTelemetry SDK off, /metrics too',
+  );
 }
 
 /** A log function that writes through whatever logger `current` gives at the call. */
