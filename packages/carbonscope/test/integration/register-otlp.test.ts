@@ -852,6 +852,19 @@ describe("OTEL_LOG_LEVEL under register: its own SDK's diagnostic lines", functi
   });
 });
 
+/**
+ * Metrics only, and no sample between a case's requests and its end: only what the end does
+ * settles them (the meter starts, the 10 s interval never comes).
+ */
+const SETTLED_AT_END = {
+  OTEL_TRACES_EXPORTER: 'none',
+  OTEL_LOGS_EXPORTER: 'none',
+  ENERGY_SOURCE: 'estimate',
+  CARBON_INTENSITY: '300',
+  ENERGY_SAMPLE_INTERVAL_MS: '10000',
+  CARBONSCOPE_LOG_LEVEL: 'info',
+};
+
 describe("register joined to the application's NodeSDK: its last push, whichever ends first", function () {
   this.timeout(60_000);
   let receiver: OtlpReceiver;
@@ -884,15 +897,9 @@ describe("register joined to the application's NodeSDK: its last push, whichever
           env: childEnv({
             OTEL_METRICS_EXPORTER: 'otlp',
             OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-            OTEL_TRACES_EXPORTER: 'none',
-            OTEL_LOGS_EXPORTER: 'none',
             APP_OTLP_URL: `${appReceiver.url}/v1/metrics`,
             APP_END: end,
-            ENERGY_SOURCE: 'estimate',
-            CARBON_INTENSITY: '300',
-            // No sample between the requests and the signal: only the end can settle them.
-            ENERGY_SAMPLE_INTERVAL_MS: '10000',
-            CARBONSCOPE_LOG_LEVEL: 'info',
+            ...SETTLED_AT_END,
           }),
           waitFor: /^listening \d+$/,
         },
@@ -958,13 +965,7 @@ describe("the application's own NodeSDK with CarbonscopeInstrumentation, pushing
       cwd: dirname(SERVER),
       env: childEnv({
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-        OTEL_TRACES_EXPORTER: 'none',
-        OTEL_LOGS_EXPORTER: 'none',
-        ENERGY_SOURCE: 'estimate',
-        CARBON_INTENSITY: '300',
-        // No sample between the requests and the signal: only the last one settles them.
-        ENERGY_SAMPLE_INTERVAL_MS: '10000',
-        CARBONSCOPE_LOG_LEVEL: 'info',
+        ...SETTLED_AT_END,
       }),
       waitFor: /^listening \d+$/,
     });
