@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { childEnv } from '#library-tests/helpers/child-env.js';
 import { findSample } from '#library-tests/helpers/metrics.js';
 import type { Spawned } from '#library-tests/helpers/spawn.js';
+import { tempDirUntilExit } from '#library-tests/helpers/temp-dir.js';
 import { projectRoot } from '../../src/paths.js';
 import { installedPackages, node24, npmInstall, packLibrary } from '../helpers/packed-library.js';
 import { freePorts, spawnUntil } from '../helpers/spawn-server.js';
@@ -94,7 +94,7 @@ describe('the packed library in fresh projects (examples/)', function () {
   // npm installs from its cache (the registry for what it has not seen), then runs each example.
   this.timeout(300_000);
   let tarball: string;
-  const work = mkdtempSync(join(tmpdir(), 'carbonscope-examples-'));
+  const work = tempDirUntilExit('carbonscope-examples-');
 
   before(async () => {
     tarball = await packLibrary(work);

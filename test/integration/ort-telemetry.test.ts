@@ -1,7 +1,6 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync, rmSync } from 'node:fs';
 import { expect } from 'chai';
+import { tempDirUntilExit } from '#library-tests/helpers/temp-dir.js';
 import { postActivity } from '../helpers/predict-request.js';
 import { type SpawnedServer, spawnServer, untilReady } from '../helpers/spawn-server.js';
 
@@ -21,8 +20,8 @@ function filesUnder(dir: string): string[] {
 describe('ONNX Runtime telemetry (spawned service, its own HOME and TMPDIR)', function () {
   this.timeout(60_000);
   let server: SpawnedServer | undefined;
-  const home = mkdtempSync(join(tmpdir(), 'carbonscope-home-'));
-  const temp = mkdtempSync(join(tmpdir(), 'carbonscope-tmp-'));
+  const home = tempDirUntilExit('carbonscope-home-');
+  const temp = tempDirUntilExit('carbonscope-tmp-');
 
   after(async () => {
     await server?.stop();

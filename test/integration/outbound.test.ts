@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { type Spawned, spawnUntil } from '#library-tests/helpers/spawn.js';
+import { tempDirUntilExit } from '#library-tests/helpers/temp-dir.js';
 import { postActivity } from '../helpers/predict-request.js';
 import { freePort, SERVER_ENTRY, untilReady } from '../helpers/spawn-server.js';
 
@@ -40,7 +40,7 @@ function tracee(strace: Spawned): number {
 describe('outbound connections (spawned service under strace)', function () {
   this.timeout(90_000);
   // The service's working directory, HOME and TMPDIR, and strace's log.
-  const dir = mkdtempSync(join(tmpdir(), 'carbonscope-outbound-'));
+  const dir = tempDirUntilExit('carbonscope-outbound-');
 
   after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import { StubElectricityMaps } from '#library-tests/fixtures/grid/stub-electricity-maps.js';
 import { findSample, parseLabels } from '#library-tests/helpers/metrics.js';
 import { otlpReceiver } from '#library-tests/helpers/otlp-receiver.js';
+import { tempDirUntilExit } from '#library-tests/helpers/temp-dir.js';
 import { HTTP_DURATION } from '../helpers/app.js';
 import { refusingCollector } from '../helpers/collector.js';
 import {
@@ -483,7 +484,7 @@ describe('start-up failures', function () {
 
 describe('a powercap root switches the service to measured RAPL figures', function () {
   this.timeout(60_000);
-  const root = mkdtempSync(join(tmpdir(), 'carbonscope-powercap-'));
+  const root = tempDirUntilExit('carbonscope-powercap-');
 
   after(() => rmSync(root, { recursive: true, force: true }));
 

@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
@@ -20,6 +19,7 @@ import {
   stringAttribute,
   sumOf,
 } from '../helpers/otlp-receiver.js';
+import { tempDirUntilExit } from '../helpers/temp-dir.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -138,7 +138,7 @@ async function withSilentCollector(body: (port: number) => Promise<void>): Promi
 
 describe('carbonscope command line', function () {
   this.timeout(60_000);
-  const dir = mkdtempSync(join(tmpdir(), 'carbonscope-cli-'));
+  const dir = tempDirUntilExit('carbonscope-cli-');
 
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -932,7 +932,7 @@ describe('carbonscope command line', function () {
 describe('carbonscope impacts (EcoLogits method, built CLI)', function () {
   this.timeout(30_000);
   const catalog = loadCatalog();
-  const dir = mkdtempSync(join(tmpdir(), 'carbonscope-impacts-'));
+  const dir = tempDirUntilExit('carbonscope-impacts-');
 
   after(() => rmSync(dir, { recursive: true, force: true }));
 

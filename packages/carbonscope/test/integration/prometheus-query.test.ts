@@ -5,8 +5,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { createExporterSource } from '../../src/energy/sources/exporter-source.js';
@@ -24,12 +23,13 @@ import {
   shopCluster,
 } from '../helpers/exporters.js';
 import { freePort } from '../helpers/ports.js';
+import { tempDirUntilExit } from '../helpers/temp-dir.js';
 
 const WEB = containerId('web');
 
 describe('exporters through the Prometheus query API', function () {
   this.timeout(60_000);
-  const dir = mkdtempSync(join(tmpdir(), 'carbonscope-exporters-prom-'));
+  const dir = tempDirUntilExit('carbonscope-exporters-prom-');
   let exporters: ExporterServer | undefined;
   let prometheus: ChildProcess | undefined;
   let base = '';
