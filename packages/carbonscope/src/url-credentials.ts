@@ -19,13 +19,16 @@ export function credentialsOf(url: string | undefined): string[] {
  * URL's userinfo (`//user@`, `//user:`). A user name alone is an identity, not a secret; matched
  * everywhere, a short one (`al`) would mask ordinary words ("total") on every line. Each also as
  * written where the parser drops a tab or line break in it (writtenUserinfo). Of its query,
- * fragment and path (`;token=...`, PATH_PARAMETER), the values of the parameters whose names say
- * they are credentials (isSecretName: `?api_key=...`), which some collectors take a key in; the
- * others (a tenant, `api-version`) are what tells an operator which endpoint it is, and stay.
+ * fragment and path (`;token=...`, PATH_PARAMETER; `%3Btoken=...`, DELIMITED_NAME), the values
+ * of the parameters whose names say they are credentials (isSecretName: `?api_key=...`), which
+ * some collectors take a key in; the others (a tenant, `api-version`) are what tells an operator
+ * which endpoint it is, and stay. Of text the parser refuses, the same as its writer meant them
+ * (unparsedSecrets): a command line or an error may quote it.
  */
 export function urlSecrets(url: string | undefined): string[] {
+  if (!url) return [];
   const parsed = parsedUrl(url);
-  if (!parsed || !url) return [];
+  if (!parsed) return unparsedSecrets(url);
   const out = new Set<string>(parameterSecrets(url, parsed));
   const hasUserinfo = parsed.username !== '' || parsed.password !== '';
   const stray = hasUserinfo ? undefined : strayUserinfo(url);
@@ -39,14 +42,43 @@ export function urlSecrets(url: string | undefined): string[] {
   return [...out];
 }
 
+/**
+ * What urlSecrets masks of text meant as a URL that the parser refuses (a port out of range, a
+ * broken IPv6 host), which an error or a command line may quote all the same: its secret
+ * parameters and the userinfo its writer meant (unparsedUserinfo).
+ */
+function unparsedSecrets(text: string): string[] {
+  const out = new Set<string>(parameterSecrets(text));
+  addUserinfo(out, unparsedUserinfo(text));
+  return [...out];
+}
+
+/** A `scheme:` and the slashes after it, or a leading `//`, blanks before: a URL's start. */
+const URL_START = /^\s*(?:[a-z][a-z\d+.-]*:[/\\]*|[/\\]{2,})/i;
+
+/**
+ * The user name and password of text meant as a URL that does not parse, as maskUserinfo cuts
+ * them: after its start (URL_START) to the end of its userinfo (userinfoEnd). Only text that
+ * starts as a URL: a bare `name@host` or `12:30@home` is more likely no URL at all.
+ */
+function unparsedUserinfo(text: string): Userinfo | undefined {
+  const start = URL_START.exec(text)?.[0].length;
+  const end = userinfoEnd(text);
+  if (start === undefined || end < start) return undefined;
+  const userinfo = text.slice(start, end);
+  const colon = userinfo.indexOf(':');
+  if (colon === -1) return { username: userinfo, password: '' };
+  return { username: userinfo.slice(0, colon), password: userinfo.slice(colon + 1) };
+}
+
 interface Userinfo {
   username: string;
   password: string;
 }
 
 /** What urlSecrets masks of a user name and password, in the forms each may be written. */
-function addUserinfo(out: Set<string>, userinfo: Userinfo): void {
-  if (!userinfo.username && !userinfo.password) return;
+function addUserinfo(out: Set<string>, userinfo: Userinfo | undefined): void {
+  if (!userinfo || (!userinfo.username && !userinfo.password)) return;
   for (const form of [percentDecoded, (part: string) => part]) {
     const user = form(userinfo.username);
     const password = form(userinfo.password);
@@ -71,20 +103,23 @@ const MIN_QUERY_SECRET_LENGTH = 8;
  * form decoder reads a query) where it is long enough, else the `name=value` pair in the same
  * forms.
  */
-function parameterSecrets(written: string, parsed: URL): string[] {
+function parameterSecrets(written: string, parsed?: URL): string[] {
   const out: string[] = [];
+  const reparsed = parsed ? [`${parsed.pathname}${parsed.search}${parsed.hash}`] : [];
   const parameters = [
-    ...[written, `${parsed.search}${parsed.hash}`].flatMap(parametersOf),
-    ...[splitUrlText(written).body, parsed.pathname].flatMap(pathParametersOf),
+    ...[written, ...(parsed ? [`${parsed.search}${parsed.hash}`] : [])].flatMap(parametersOf),
+    ...[splitUrlText(written).body, ...(parsed ? [parsed.pathname] : [])].flatMap(pathParametersOf),
+    ...[written, ...reparsed].flatMap(delimitedParametersOf),
   ];
-  for (const { name, value } of parameters) {
+  for (const { name, value, equals = '=' } of parameters) {
     if (value === '' || !isSecretName(name)) continue;
-    for (const [n, v] of [
-      [name, value],
-      [percentDecoded(name), percentDecoded(value)],
-      [formDecoded(name), formDecoded(value)],
+    for (const [n, v, eq] of [
+      [name, value, equals],
+      [percentDecoded(name), percentDecoded(value), '='],
+      [decodedFully(name), decodedFully(value), '='],
+      [formDecoded(name), formDecoded(value), '='],
     ]) {
-      out.push(...(v.length >= MIN_QUERY_SECRET_LENGTH ? [v] : [`${n}=${v}`]));
+      out.push(...(v.length >= MIN_QUERY_SECRET_LENGTH ? [v] : [`${n}${eq}${v}`]));
     }
   }
   return out;
@@ -98,6 +133,8 @@ function formDecoded(part: string): string {
 interface Parameter {
   name: string;
   value: string;
+  /** The `=` as written, where it is percent-encoded (`%3D`). */
+  equals?: string;
 }
 
 /**
@@ -129,6 +166,86 @@ const PATH_PARAMETER = /;([^;/\\=]*)=([^;/\\]*)/g;
 /** The matrix parameters (PATH_PARAMETER) of the text before a URL's query and fragment. */
 function pathParametersOf(body: string): Parameter[] {
   return [...body.matchAll(PATH_PARAMETER)].map(([, name = '', value = '']) => ({ name, value }));
+}
+
+/** `;`, `&`, `?` or `#` percent-encoded once or more (`%3B`, `%253b`: `%25` is `%`). */
+const ENCODED_DELIMITER = '%(?:25)*(?:3B|26|3F|23)';
+
+/**
+ * A parameter's start as a reader that decodes the text first finds it: a delimiter, raw or
+ * percent-encoded (ENCODED_DELIMITER), a name and an `=`, raw or encoded. `/v1%3Btoken=X` is
+ * `/v1;token=X`, a matrix parameter, behind a proxy that decodes the path before passing it on
+ * (nginx, proxy_pass with a URI), `%3F` a query's start to Apache's mod_rewrite, and in a query
+ * value they, `%26` and `%23` are a nested URL's (`?next=https%3A%2F%2Fidp%2Fcb%3Ftoken%3DX`),
+ * called once decoded; a raw `?` in a query starts one written unencoded
+ * (`?next=https://idp/cb?token=X`). Whatever the writer meant, only a name that says it is a
+ * secret (isSecretName) makes the value one: other path text stays as written. The name stops
+ * at any delimiter, raw or encoded, so the text is read once.
+ */
+const DELIMITED_NAME = new RegExp(
+  `([;&?]|${ENCODED_DELIMITER})((?:[^=;&?#/\\\\%]|%(?!(?:25)*(?:3B|26|3F|23|3D)))*)(=|%(?:25)*3D)`,
+  'gi',
+);
+
+/**
+ * Where a delimited parameter's value ends, as written: at the end of its path segment (`/`,
+ * `\`) or query parameter (`&`). Where the decoding reader splits it further is not known
+ * (`%3Btoken=X%3Bv=2`), and masking more beats masking less.
+ */
+const SEGMENT_END = /[/\\]/g;
+const PAIR_END = /&/g;
+/** Where a delimited parameter's value ends for a reader that splits at every delimiter. */
+const NEXT_DELIMITER = new RegExp(`[;&?#/\\\\]|${ENCODED_DELIMITER}`, 'gi');
+
+interface DelimitedParameter extends Parameter {
+  /** Where its value starts and, to the end of its segment or pair, ends. */
+  start: number;
+  end: number;
+}
+
+/**
+ * The secret-named parameters (isSecretName) of a part of a URL's text (its path, query or
+ * fragment) that DELIMITED_NAME finds, but those whose `;` or `&` and `=` are both raw, which
+ * PATH_PARAMETER and parametersOf read. Each value runs to `ends` (SEGMENT_END, PAIR_END).
+ */
+function delimitedParameters(part: string, ends: RegExp): DelimitedParameter[] {
+  const out: DelimitedParameter[] = [];
+  const names = new RegExp(DELIMITED_NAME);
+  for (let match = names.exec(part); match; match = names.exec(part)) {
+    const [whole, delimiter = '', name = '', equals = ''] = match;
+    const start = match.index + whole.length;
+    if ((delimiter === ';' || delimiter === '&') && equals === '=') continue;
+    if (!isSecretName(name)) continue;
+    const end = nextIndex(part, ends, start);
+    out.push({ name, equals, value: part.slice(start, end), start, end });
+    names.lastIndex = end;
+  }
+  return out;
+}
+
+/** Where `pattern` (global) next matches in the text from `from`, else the text's end. */
+function nextIndex(text: string, pattern: RegExp, from: number): number {
+  const search = new RegExp(pattern);
+  search.lastIndex = from;
+  return search.exec(text)?.index ?? text.length;
+}
+
+/**
+ * The delimited parameters of a URL's text (delimitedParameters), each value to the end of its
+ * segment or pair and, for free text, to the next delimiter too (`X` of `%3Btoken=X%3Bv=2`).
+ */
+function delimitedParametersOf(text: string): Parameter[] {
+  const { body, query, fragment } = splitUrlText(text);
+  const found = [
+    ...delimitedParameters(body, SEGMENT_END),
+    ...[query, fragment].flatMap((part) =>
+      part === undefined ? [] : delimitedParameters(part, PAIR_END),
+    ),
+  ];
+  return found.flatMap((parameter) => {
+    const tight = parameter.value.slice(0, nextIndex(parameter.value, NEXT_DELIMITER, 0));
+    return [parameter, { ...parameter, value: tight }];
+  });
 }
 
 function parameterOf(pair: string): Parameter[] {
@@ -169,7 +286,7 @@ const SECRET_PREFIXES = ['x-amz-', 'x-goog-'];
  */
 export function isSecretName(name: string): boolean {
   // The URL parser drops a tab or line break anywhere: `to<TAB>ken=` goes out as `token=`.
-  const plain = percentDecoded(name.replace(/[\t\n\r]/g, ''))
+  const plain = decodedFully(name.replace(/[\t\n\r]/g, ''))
     .trim()
     .toLowerCase();
   return (
@@ -191,13 +308,13 @@ const STRAY_USERINFO = /^\s*[a-z][a-z\d+.-]*:[/\\]*([^/\\?#@]*?):(\d*)([?#].*)@/
 /**
  * The user name and password a URL's writer meant where the parser found none: a password's
  * unescaped `#` or `?` (STRAY_USERINFO) leaves it in the fragment or query, shown as written.
- * Taken to the last `@`, as maskUserinfo hides it. A URL with no path and an `@` in its query
- * (`http://host:4318?mail=a@b`) reads so too: hiding too much beats showing a password.
+ * Taken to the end maskUserinfo hides (userinfoEnd): an e-mail address in the query of a URL
+ * with no path (`http://host:4318?mail=a@b`) is no password.
  */
 function strayUserinfo(url: string): StrayUserinfo | undefined {
   // Read as the parser reads it, which drops every tab and line break first.
   const read = readAsParsed(url);
-  const match = STRAY_USERINFO.exec(read.text);
+  const match = STRAY_USERINFO.exec(read.text.slice(0, userinfoEnd(read.text) + 1));
   if (!match?.indices) return undefined;
   const [, user = [0, 0], port = [0, 0], rest = [0, 0]] = match.indices;
   const forms = (slice: (start: number, end: number) => string): StrayParts => ({
@@ -276,6 +393,23 @@ export function percentDecoded(part: string): string {
 }
 
 /**
+ * The text percent-decoded as often as it holds escapes, up to MAX_DECODINGS times: a nested
+ * URL's `token` may be written `%2574oken` in a query value. Bounded, as each round reads the
+ * whole text: `%252525...` would take one round per `25`.
+ */
+function decodedFully(part: string): string {
+  let out = part;
+  for (let round = 0; round < MAX_DECODINGS && out.includes('%'); round++) {
+    const decoded = percentDecoded(out);
+    if (decoded === out) break;
+    out = decoded;
+  }
+  return out;
+}
+
+const MAX_DECODINGS = 4;
+
+/**
  * The URL with any user name and password and the value of each secret parameter (isSecretName,
  * in the query, the fragment or the path) replaced by `[redacted]`, safe to log; the rest stays
  * as written.
@@ -298,8 +432,9 @@ export function withoutCredentials(url: string): string {
 }
 
 /**
- * Text meant as a URL, even one that does not parse, with everything before its last `@` (after
- * a leading `scheme://` or `//`) replaced: a password may hold `/`, `@` or spaces, and the scheme
+ * Text meant as a URL, even one that does not parse, with everything before the end of its
+ * userinfo (its last `@` but one in the query that joins an e-mail address, userinfoEnd; after a
+ * leading `scheme://` or `//`) replaced: a password may hold `/`, `@` or spaces, and the scheme
  * may be missing, so hiding too much beats showing it. Only a scheme is kept before the cut: a
  * `//` further on (a path's, a redirect's `http://`) may follow the pair. Text with no `:`, `/`,
  * `\`, `.` or `%` is kept: it has no scheme, port, path or domain, and no password, which only
@@ -308,11 +443,43 @@ export function withoutCredentials(url: string): string {
  */
 function maskUserinfo(text: string): string {
   if (!/[:/\\.%]/.test(text)) return text;
-  const at = text.lastIndexOf('@');
+  const at = userinfoEnd(text);
   if (at === -1) return text;
   const scheme = LEADING_SCHEME.exec(text)?.[0] ?? '';
   return `${scheme.length <= at ? scheme : ''}[redacted]@${text.slice(at + 1)}`;
 }
+
+/**
+ * Where the userinfo of text meant as a URL ends, -1 where it has none: at its last `@`, for a
+ * password may hold `/`, `?`, `#` or `@` unescaped. But RFC 3986 ends the authority at the first
+ * `?` or `#`, and an `@` after it that joins an e-mail address in a parameter's value
+ * (MAILED_PARAMETER: `?mail=ops@acme.example`) is the query's: the userinfo then ends at the last
+ * `@` of another kind (`?next=http://u:pw@x`), or else at the last `@` before the `?` or `#`.
+ * A `?` or `#` right after a `:` is a password's all the same: no URL has an empty port before
+ * its query (`http://user:?pa=ss@host`). What is shown so may be a password that begins with
+ * digits and a `?` or `#` and holds an `=`, before a bare host (`http://user:12?pa=ss@host`),
+ * which reads exactly as the query of `http://host:4318?mail=a@b` does. Read once, pair by pair.
+ */
+function userinfoEnd(text: string): number {
+  const at = text.lastIndexOf('@');
+  const query = text.search(/[?#]/);
+  if (query === -1 || at < query || text.charAt(query - 1) === ':') return at;
+  let end = -1;
+  let start = query + 1;
+  for (let i = start; i <= text.length; i++) {
+    if (i < text.length && !'&;?#'.includes(text.charAt(i))) continue;
+    const pair = text.slice(start, i);
+    if (pair.includes('@') && !MAILED_PARAMETER.test(pair)) end = start + pair.lastIndexOf('@');
+    start = i + 1;
+  }
+  return end !== -1 ? end : text.lastIndexOf('@', query);
+}
+
+/**
+ * A query's `name=local@domain`: an e-mail address, no `:`, `/` or `\` in it, which a URL's
+ * userinfo and host would have (`http://u:pw@x`, `@host:4318/v1`).
+ */
+const MAILED_PARAMETER = /^[^=@]*=[^:/\\=@]*@[^:/\\=@]+$/;
 
 /** A `scheme://` (or the `//` of a scheme-relative URL) that begins the text, blanks before. */
 const LEADING_SCHEME = /^\s*(?:[a-z][a-z\d+.-]*:)?\/\//i;
@@ -333,12 +500,27 @@ export function maskUrlText(text: string): string {
  */
 function maskQuery(text: string): string {
   const { body, query, fragment } = splitUrlText(text);
-  const shownBody = body.replace(PATH_PARAMETER, (written, name: string) =>
-    isSecretName(name) ? `;${name}=[redacted]` : written,
+  const shownBody = maskDelimited(
+    body.replace(PATH_PARAMETER, (written, name: string) =>
+      isSecretName(name) ? `;${name}=[redacted]` : written,
+    ),
+    SEGMENT_END,
   );
-  const shownQuery = query === undefined ? '' : `?${maskParameters(query)}`;
-  const shownFragment = fragment === undefined ? '' : `#${maskParameters(fragment)}`;
+  const shown = (part: string) => maskDelimited(maskParameters(part), PAIR_END);
+  const shownQuery = query === undefined ? '' : `?${shown(query)}`;
+  const shownFragment = fragment === undefined ? '' : `#${shown(fragment)}`;
   return `${shownBody}${shownQuery}${shownFragment}`;
+}
+
+/** A part of a URL's text with the values of its delimited parameters (delimitedParameters) masked. */
+function maskDelimited(part: string, ends: RegExp): string {
+  let out = '';
+  let from = 0;
+  for (const { start, end } of delimitedParameters(part, ends)) {
+    out += `${part.slice(from, start)}[redacted]`;
+    from = end;
+  }
+  return out + part.slice(from);
 }
 
 /**

@@ -369,3 +369,145 @@ describe('URL masking: long text', () => {
     }
   });
 });
+
+describe('URL masking: percent-encoded delimiters', () => {
+  const value = 'SECRET-VALUE-0123';
+  // `%3B` is `;` to a proxy that decodes the path before passing it on (nginx with a URI in
+  // proxy_pass), `%3F` a `?` to Apache's mod_rewrite; in a query value they, `%26` and `%23`
+  // are a nested URL's (`?next=https%3A%2F%2Fidp%2Fcb%3Ftoken%3D...`), called once decoded.
+  const DELIMITERS = ['%3B', '%3b', '%26', '%3F', '%3f', '%23', '%253B', '%25253b', '%2526'];
+
+  it('masks a secret-named parameter after a percent-encoded `;`, `&`, `?` or `#`, once or more', () => {
+    for (const delimiter of DELIMITERS) {
+      for (const url of [
+        `http://collector:4318/${delimiter}token=${value}`,
+        `http://collector:4318/v1${delimiter}api_key=${value}/metrics`,
+        `http://collector:4318/v1${delimiter}token%3D${value}`,
+        `http://collector:4318/v1${delimiter}%2574oken%253D${value}`,
+        `http://collector:4318/v1?next=https%3A%2F%2Fidp.example%2Fcb${delimiter}sig%3D${value}&t=1`,
+        `http://collector:4318/v1#x${delimiter}access_token=${value}`,
+      ]) {
+        expect(withoutCredentials(url), url).to.not.contain('SECRET');
+        expect(maskUrlText(url.replace('4318', '99999')), url).to.not.contain('SECRET');
+        const text = `refused ${url} (${new URL(url).href}): ${value}`;
+        expect(maskedAgainst(url, text), url).to.not.contain('SECRET');
+      }
+      const short = `http://collector:4318/v1${delimiter}token=ab1`;
+      expect(maskedAgainst(short, `refused ${short}`), short).to.not.contain('ab1');
+    }
+  });
+
+  it('masks a secret-named parameter of a URL in a query value, written with its own `?`', () => {
+    const url = `http://collector:4318/login?next=https://idp.example/cb?token=${value}&tenant=t1`;
+    expect(withoutCredentials(url)).to.equal(
+      'http://collector:4318/login?next=https://idp.example/cb?token=[redacted]&tenant=t1',
+    );
+    expect(maskedAgainst(url, `refused ${url}: ${value}`)).to.not.contain('SECRET');
+  });
+
+  it('keeps what follows the value, and encoded delimiters whose names say no secret', () => {
+    for (const [url, shown] of [
+      [
+        `http://c:4318/v1%3Btoken=${value}/metrics?tenant=t1`,
+        'http://c:4318/v1%3Btoken=[redacted]/metrics?tenant=t1',
+      ],
+      [
+        `http://c:4318/v1?next=https%3A%2F%2Fidp%2Fcb%3Ftoken%3D${value}&tenant=t1`,
+        'http://c:4318/v1?next=https%3A%2F%2Fidp%2Fcb%3Ftoken%3D[redacted]&tenant=t1',
+      ],
+      [
+        'http://c:4318/files/a%3Bb=c/report%3Fq=processes%26page=2?tenant=t1#x%23y=1',
+        'http://c:4318/files/a%3Bb=c/report%3Fq=processes%26page=2?tenant=t1#x%23y=1',
+      ],
+    ]) {
+      expect(withoutCredentials(url), url).to.equal(shown);
+      expect(maskUrlText(url.replace('4318', '99999')), url).to.equal(
+        shown.replace('4318', '99999'),
+      );
+    }
+    expect(urlSecrets('http://c:4318/files/a%3Bb=c/report%3Fq=processes')).to.deep.equal([]);
+  });
+});
+
+describe('URL masking: userinfo of a URL that does not parse', () => {
+  const bad = [
+    'http://al:PW-SECRET@collector:99999/v1', // a port out of range
+    'http://al:PW-SECRET@[::1', // a broken IPv6 host
+    'http://al:PW-SECRET@[::1]:4318x/v1',
+    'https://al:PW@SECRET@collector:99999/', // an unescaped `@` in the password
+    'http://al:PW-SECRET@collector:99999?tenant=t1',
+    '//al:PW-SECRET@collector:99999/',
+  ];
+
+  it('takes the password of a URL the parser refuses, for free text that quotes it', () => {
+    for (const url of bad) {
+      expect(() => new URL(url), url).to.throw();
+      expect(withoutCredentials(url), url).to.not.contain('SECRET');
+      const password = url.includes('PW@') ? 'PW@SECRET' : 'PW-SECRET';
+      const text = `spawn curl ${url} failed; auth al:${password}, ${JSON.stringify({ url })}`;
+      expect(maskedAgainst(url, text), url).to.not.contain('SECRET');
+    }
+  });
+
+  it("masks it in carbonscope run's failure, which quotes the command line", () => {
+    for (const url of bad) {
+      const argv = ['--', 'curl', url];
+      const { text } = failureOf(new Error(`curl ${url}: exit 7`), 'run', ['-v', ...argv], {});
+      expect(text, url).to.not.contain('SECRET');
+    }
+  });
+
+  it('takes a parsed password with an unescaped `@`, written and as the parser escapes it', () => {
+    const url = 'http://al:PW@SECRET@collector/v1';
+    const text = `refused ${url} (${new URL(url).href}): PW@SECRET`;
+    expect(maskedAgainst(url, text)).to.not.contain('SECRET');
+    expect(withoutCredentials(url)).to.equal('http://[redacted]@collector/v1');
+  });
+
+  it('takes the secret-named parameters of a URL that does not parse', () => {
+    for (const url of [
+      `http://collector:99999/v1?token=SECRET-VALUE-0123`,
+      `http://collector:99999/v1;sig=SECRET-VALUE-0123`,
+      `http://collector:99999/v1%3Bsig=SECRET-VALUE-0123`,
+    ]) {
+      expect(maskedAgainst(url, `refused ${url}`), url).to.not.contain('SECRET');
+    }
+  });
+});
+
+describe('URL masking: an `@` in the query is no userinfo', () => {
+  it('keeps an e-mail address in the query or fragment of a URL with no path', () => {
+    // RFC 3986 ends the authority at the first `?` or `#`: `mail=a@b` is a query, not the
+    // password `4318?mail=a` of a user `h`.
+    for (const url of [
+      'http://h:4318?mail=a@b',
+      'http://collector:4318?tenant=t1&contact=ops@acme.example',
+      'http://collector:4318#contact=ops@acme.example',
+      'http://collector?a=x@y.example&b=z@w.example#c',
+    ]) {
+      expect(withoutCredentials(url), url).to.equal(url);
+      expect(maskUrlText(url), url).to.equal(url);
+      expect(urlSecrets(url), url).to.deep.equal([]);
+      expect(credentialsOf(url), url).to.deep.equal([]);
+      const unparsed = url.replace(/:4318|(?=\?)/, ':99999');
+      expect(maskUrlText(unparsed), unparsed).to.equal(unparsed);
+      expect(urlSecrets(unparsed), unparsed).to.deep.equal([]);
+    }
+  });
+
+  it('still masks a password cut by its `?` or `#` where what follows the `@` is a host', () => {
+    for (const url of [
+      'https://admin:?pa=SECRET@collector:4318/v1',
+      'https://admin:?pa=SECRET@collector', // no URL has an empty port before its query
+      'https://admin:#pa=SECRET@collector.example',
+      'https://admin:1234#pa=SECRET@collector/',
+      'http://h:4318?next=http://u:SECRET@x.example',
+      'http://h:4318?mail=a@b&next=http://u:SECRET@x',
+    ]) {
+      expect(withoutCredentials(url), url).to.not.contain('SECRET');
+      expect(maskUrlText(url), url).to.not.contain('SECRET');
+      const text = `refused ${url} (${new URL(url).href})`;
+      expect(maskedAgainst(url, text), url).to.not.contain('SECRET');
+    }
+  });
+});
