@@ -511,3 +511,27 @@ describe('URL masking: an `@` in the query is no userinfo', () => {
     }
   });
 });
+
+describe('URL masking: long adversarial text', () => {
+  // Each completes in milliseconds; a quadratic path takes minutes over 100 K characters.
+  const inputs = [
+    '%3B'.repeat(33_000),
+    `http://c/${'%3Btoken'.repeat(12_000)}`,
+    `http://c/v1${'%25'.repeat(33_000)}3Bx`,
+    `http://c/v1?a=${'%2526'.repeat(20_000)}`,
+    `http://c/${'%3Ba%3D'.repeat(14_000)}`,
+    `http://h:4318?${'a=b@c&'.repeat(16_000)}`,
+    `http://h:4318?${'@'.repeat(100_000)}`,
+    `http://${'a:'.repeat(50_000)}?@x`,
+    `http://u:p@h:99999/${'x@'.repeat(50_000)}`,
+    `http://u:p@[${'@?'.repeat(50_000)}`,
+  ];
+
+  it('masks 100 K characters of encoded delimiters, `@` and `?` in linear time', () => {
+    for (const text of inputs) {
+      maskUrlText(text);
+      withoutCredentials(text);
+      redactSecrets(text, redactionList(urlSecrets(text)));
+    }
+  });
+});
