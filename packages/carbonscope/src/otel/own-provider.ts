@@ -11,6 +11,12 @@ import {
   parseEnv,
   urlSetting,
 } from '../settings.js';
+import {
+  answerPrimary,
+  clusterExposition,
+  type Exposition,
+  isClusterWorker,
+} from './cluster-exposition.js';
 import { withCurrentGauges } from './current-gauges.js';
 import { installMaskingDiag } from './diag.js';
 import {
@@ -176,6 +182,8 @@ interface ReaderContext {
   sdk: SdkMetrics;
   logger: Logger;
   servers: Server[];
+  /** What else stops with the readers (a cluster worker's answers to its primary). */
+  closers: Array<() => void>;
   lastPushes: LastPush[];
   histograms: LocalHistograms;
   open: () => boolean;
@@ -184,7 +192,7 @@ interface ReaderContext {
 }
 
 async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader | undefined> {
-  const { env, sdk, logger, servers, lastPushes, histograms, open } = ctx;
+  const { env, sdk, logger, servers, closers, lastPushes, histograms, open } = ctx;
   // A pushing reader's histograms follow its exporter's temporality (OTLP's delta preference),
   // as its counters do; each delta reader keeps what it pushed last, so each gets its own.
   const periodic = (inner: PushMetricExporter, times: PeriodicTimes) =>
@@ -208,11 +216,21 @@ async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader |
       // carbonscope's meter is the provider's only one, so the otel_scope_* labels would repeat
       // one value on every line; without them the labels are the service's and the Collector's.
       const serializer = new PrometheusText(sdk, { scopeLabels: false });
-      const exposition = async () => {
+      const exposition = async (): Promise<Exposition & { body: Buffer }> => {
         const { resourceMetrics } = await reader.collect();
-        return serializer.encode(resourceMetrics);
+        const body = serializer.encode(resourceMetrics);
+        const instance = resourceMetrics.resource.attributes[SERVICE_INSTANCE_ID];
+        return {
+          body,
+          get text() {
+            return body.toString('utf8');
+          },
+          instance: instance === undefined ? undefined : String(instance),
+        };
       };
-      servers.push(prometheusServer(exposition, env, logger));
+      // A cluster's primary serves its workers' figures with its own (cluster-exposition.ts).
+      if (isClusterWorker()) closers.push(answerPrimary(exposition));
+      else servers.push(prometheusServer(clusterExposition(exposition), env, logger));
       return reader;
     }
     case 'otlp': {
@@ -275,6 +293,7 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
   installMaskingDiag(env, envSecretsOf(env));
   const readers: Reader[] = [];
   const servers: Server[] = [];
+  const closers: Array<() => void> = [];
   const lastPushes: LastPush[] = [];
   const histograms = new LocalHistograms(sdk, SCOPE);
   let handedOver = false;
@@ -285,6 +304,7 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
     sdk,
     logger,
     servers,
+    closers,
     lastPushes,
     histograms,
     open: () => !handedOver,
@@ -308,6 +328,7 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
   const provider = new sdk.MeterProvider({ resource, readers });
   const stopReaders = async () => {
     for (const server of servers) server.close();
+    for (const close of closers) close();
     await provider.shutdown();
   };
   // One OTLP reader at most (the exporters are distinct).

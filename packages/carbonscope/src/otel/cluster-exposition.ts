@@ -1,0 +1,204 @@
+// One Prometheus endpoint for a whole Node cluster (node:cluster, pm2's cluster mode with the
+// primary under register too). Every process runs register (workers inherit --import), but only
+// the primary listens: a worker's listen() goes through the primary, which held the port
+// already, so each worker failed to bind and the scrape showed the primary alone, which serves
+// no request. At a scrape the primary asks each worker over the cluster's IPC channel for its
+// exposition and serves them all, each worker's series under its own service_instance_id.
+import cluster, { type Worker } from 'node:cluster';
+
+/** The label that tells the processes' series apart, as the Collector's path names it. */
+export const INSTANCE_LABEL = 'service_instance_id';
+
+/**
+ * How long a scrape waits for one worker (all are asked at once). One that is stopped, stuck in
+ * a long synchronous task or gone is left out of that scrape: its series go stale for one scrape
+ * instead of the whole scrape failing, or lasting past Prometheus's scrape_timeout (10 s).
+ */
+export const WORKER_ANSWER_MS = 2_000;
+
+const ASK = 'carbonscope:prometheus-collect';
+const ANSWER = 'carbonscope:prometheus-exposition';
+
+/** One process's exposition and the service.instance.id of its resource. */
+export interface Exposition {
+  text: string;
+  instance: string | undefined;
+}
+
+interface Ask {
+  type: typeof ASK;
+  id: number;
+}
+
+interface Answer {
+  type: typeof ANSWER;
+  id: number;
+  text?: string;
+  instance?: string;
+}
+
+function isAsk(message: unknown): message is Ask {
+  const m = message as Partial<Ask> | null;
+  return typeof m === 'object' && m !== null && m.type === ASK && typeof m.id === 'number';
+}
+
+function isAnswer(message: unknown, id: number): message is Answer {
+  const m = message as Partial<Answer> | null;
+  return typeof m === 'object' && m !== null && m.type === ANSWER && m.id === id;
+}
+
+/** Whether this process is a cluster worker: its primary serves its figures. */
+export function isClusterWorker(): boolean {
+  return cluster.isWorker;
+}
+
+/**
+ * In a worker: answers the primary's collections with this process's exposition. Returns what
+ * stops answering. The channel already holds a cluster worker alive, so listening to it changes
+ * nothing in how the worker ends.
+ */
+export function answerPrimary(collect: () => Promise<Exposition>): () => void {
+  const reply = (answer: Answer) => {
+    // The primary gone (or going) mid-collection has nobody to read the answer.
+    if (process.connected) process.send?.(answer, undefined, {}, () => undefined);
+  };
+  const onMessage = (message: unknown) => {
+    if (!isAsk(message)) return;
+    collect().then(
+      // The text alone: JSON would write a Buffer beside it as an array of numbers.
+      ({ text, instance }) => reply({ type: ANSWER, id: message.id, text, instance }),
+      // Answered at once, without figures: the primary need not wait out its timeout.
+      () => reply({ type: ANSWER, id: message.id }),
+    );
+  };
+  process.on('message', onMessage);
+  return () => {
+    process.off('message', onMessage);
+  };
+}
+
+let nextAsk = 0;
+
+/** One worker's exposition; undefined when it has none, is gone or is late. */
+function askWorker(worker: Worker, id: number, timeoutMs: number): Promise<Exposition | undefined> {
+  return new Promise((resolve) => {
+    const done = (exposition: Exposition | undefined) => {
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      worker.off('disconnect', onGone);
+      resolve(exposition);
+    };
+    const onMessage = (message: unknown) => {
+      if (!isAnswer(message, id)) return;
+      done(
+        message.text === undefined ? undefined : { text: message.text, instance: message.instance },
+      );
+    };
+    const onGone = () => done(undefined);
+    const timer = setTimeout(onGone, timeoutMs);
+    worker.on('message', onMessage);
+    worker.once('disconnect', onGone);
+    try {
+      worker.send({ type: ASK, id } satisfies Ask, undefined, (err: Error | null) => {
+        if (err) onGone();
+      });
+    } catch {
+      onGone();
+    }
+  });
+}
+
+/** The connected workers' expositions, asked all at once; those that do not answer are left out. */
+export async function workersExpositions(
+  timeoutMs: number = WORKER_ANSWER_MS,
+): Promise<Exposition[]> {
+  if (!cluster.isPrimary) return [];
+  const workers = Object.values(cluster.workers ?? {}).filter(
+    (w): w is Worker => w?.isConnected() ?? false,
+  );
+  if (workers.length === 0) return [];
+  const id = ++nextAsk;
+  const answers = await Promise.all(workers.map((w) => askWorker(w, id, timeoutMs)));
+  return answers.filter((a): a is Exposition => a !== undefined);
+}
+
+/**
+ * The primary's exposition: its own, unchanged while it has never had a worker; once it has,
+ * its own and every answering worker's, each process's series labelled with its instance (the
+ * primary's too, so that its series do not change identity when its workers come and go).
+ */
+export function clusterExposition(
+  own: () => Promise<Exposition & { body: Buffer }>,
+  workers: () => Promise<Exposition[]> = workersExpositions,
+): () => Promise<Buffer> {
+  let clustered = false;
+  return async () => {
+    const [mine, theirs] = await Promise.all([own(), workers()]);
+    if (theirs.length > 0) clustered = true;
+    if (!clustered) return mine.body;
+    return Buffer.from(mergeExpositions([mine, ...theirs]), 'utf8');
+  };
+}
+
+interface Family {
+  head: string[];
+  samples: string[];
+}
+
+const HEADER = /^# (?:HELP|UNIT|TYPE) (\S+)/;
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
+
+function labelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+/** A sample line with the instance label first; one that has the label (target_info) keeps it. */
+export function withInstance(line: string, instance: string): string {
+  const name = METRIC_NAME.exec(line)?.[0];
+  if (name === undefined) return line;
+  const rest = line.slice(name.length);
+  const pair = `${INSTANCE_LABEL}="${labelValue(instance)}"`;
+  if (!rest.startsWith('{')) return `${name}{${pair}}${rest}`;
+  if (rest.startsWith(`{${INSTANCE_LABEL}="`) || rest.includes(`,${INSTANCE_LABEL}="`)) {
+    return line;
+  }
+  return `${name}{${pair}${rest.startsWith('{}') ? '' : ','}${rest.slice(1)}`;
+}
+
+/**
+ * Several processes' expositions as one: each metric family once (the text format allows no
+ * family in two places), its header as the first process that has it wrote it, then every
+ * process's samples, each labelled with its instance. Families in the order they first appear.
+ */
+export function mergeExpositions(sections: readonly Exposition[]): string {
+  const families = new Map<string, Family>();
+  for (const { text, instance } of sections) {
+    let name: string | undefined;
+    let family: Family = { head: [], samples: [] };
+    let writesHead = false;
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      if (line.startsWith('#')) {
+        const header = HEADER.exec(line)?.[1];
+        // `# no registered metrics`, or a comment: no family of its own.
+        if (header === undefined) continue;
+        if (header !== name) {
+          name = header;
+          const known = families.get(name);
+          writesHead = known === undefined;
+          family = known ?? { head: [], samples: [] };
+          families.set(name, family);
+        }
+        if (writesHead) family.head.push(line);
+        continue;
+      }
+      family.samples.push(instance === undefined ? line : withInstance(line, instance));
+    }
+  }
+  let out = '';
+  for (const { head, samples } of families.values()) {
+    for (const line of head) out += `${line}\n`;
+    for (const line of samples) out += `${line}\n`;
+  }
+  return out || '# no registered metrics\n';
+}

@@ -1,0 +1,171 @@
+import { request } from 'node:http';
+import { dirname, join } from 'node:path';
+import { expect } from 'chai';
+import { libraryRoot } from '../../src/paths.js';
+import { childEnv } from '../helpers/child-env.js';
+import { type ExposedSample, parseSamples } from '../helpers/metrics.js';
+import { freePort } from '../helpers/ports.js';
+import { type Spawned, spawnUntil } from '../helpers/spawn.js';
+
+/** A Node cluster (primary and WORKERS workers) serving server.js's routes on one port. */
+const CLUSTER = join(libraryRoot, 'test', 'fixtures', 'register', 'cluster.js');
+
+interface Cluster extends Spawned {
+  /** The workers' shared port. */
+  base: string;
+  workerPids: number[];
+  /** The primary's Prometheus endpoint. */
+  metricsUrl: string;
+}
+
+async function startCluster(): Promise<Cluster> {
+  const metricsPort = await freePort();
+  const app = await spawnUntil(process.execPath, ['--import', 'carbonscope/register', CLUSTER], {
+    cwd: dirname(CLUSTER),
+    env: childEnv({
+      OTEL_METRICS_EXPORTER: 'prometheus',
+      OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+      OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
+      OTEL_SERVICE_NAME: 'shop',
+      ENERGY_SOURCE: 'estimate',
+      CARBON_INTENSITY: '300',
+      ENERGY_SAMPLE_INTERVAL_MS: '200',
+      WORKERS: '2',
+    }),
+    waitFor: /^cluster listening \d+/,
+  });
+  const line = app.stdout.find((l) => l.startsWith('cluster listening')) ?? '';
+  const [, , port, ...pids] = line.split(' ');
+  return {
+    ...app,
+    base: `http://127.0.0.1:${port}`,
+    workerPids: pids.map(Number),
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+  };
+}
+
+/**
+ * GET on a connection of its own: the cluster's primary hands each connection to the next
+ * worker (round robin), so a run of these reaches every worker.
+ */
+function getAlone(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    request(url, { agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+async function scrape(url: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(url);
+  return { status: res.status, text: await res.text() };
+}
+
+/** Scrapes until `done` holds for the samples (or throws after `ms`); resolves with them. */
+async function scrapeUntil(
+  url: string,
+  done: (samples: ExposedSample[]) => boolean,
+  ms: number,
+): Promise<ExposedSample[]> {
+  const deadline = performance.now() + ms;
+  let samples: ExposedSample[] = [];
+  while (performance.now() < deadline) {
+    samples = parseSamples((await scrape(url).catch(() => ({ text: '' }))).text);
+    if (done(samples)) return samples;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no scrape as awaited within ${ms} ms; the last: ${JSON.stringify(samples)}`);
+}
+
+const OPERATION_COUNT = 'carbonscope_operation_energy_joules_count';
+
+/** The operation histogram's counts for `/users/:id`, one sample per process that served any. */
+const usersCounts = (samples: ExposedSample[]) =>
+  samples.filter(
+    (s) => s.name === OPERATION_COUNT && s.labels.carbonscope_operation === '/users/:id',
+  );
+
+const total = (samples: ExposedSample[]) => samples.reduce((sum, s) => sum + s.value, 0);
+
+/** The service_instance_id of every process in a scrape, as its target_info line says. */
+const instances = (samples: ExposedSample[]) =>
+  samples.filter((s) => s.name === 'target_info').map((s) => s.labels.service_instance_id);
+
+describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER=prometheus', function () {
+  this.timeout(60_000);
+  let app: Cluster | undefined;
+
+  afterEach(async () => {
+    for (const pid of app?.workerPids ?? []) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone already.
+      }
+    }
+    await app?.stop('SIGKILL');
+    app = undefined;
+  });
+
+  // Each worker's register opened the endpoint too, through the primary, which held the port
+  // already: one error line per worker, and the scrape showed the primary alone, which serves
+  // no request (the workers do all the HTTP work).
+  it("one scrape of the primary shows every process, each worker's series under its service_instance_id", async () => {
+    app = await startCluster();
+    const requests = 20;
+    for (let i = 0; i < requests; i++) {
+      expect(await getAlone(`${app.base}/users/${i}`)).to.equal(200);
+    }
+    const samples = await scrapeUntil(
+      app.metricsUrl,
+      (s) => total(usersCounts(s)) === requests,
+      15_000,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}; stderr: ${app?.stderr.join('\n')}`);
+    });
+    const ids = instances(samples);
+    expect(ids, 'target_info').to.have.length(3);
+    expect(new Set(ids).size, String(ids)).to.equal(3);
+    // Both workers served (round robin), each in a series of its own.
+    const served = usersCounts(samples).map((s) => s.labels.service_instance_id);
+    expect(new Set(served).size, String(served)).to.equal(2);
+    for (const id of served) expect(ids).to.include(id);
+    // Every process's own figures, told apart the same way.
+    const processEnergy = samples.filter(
+      (s) => s.name === 'carbonscope_process_energy_joules_total',
+    );
+    const energyIds = new Set(processEnergy.map((s) => s.labels.service_instance_id));
+    expect([...energyIds].sort()).to.deep.equal([...ids].sort());
+    // One family per metric, as the text format requires, whoever's samples are in it.
+    const { text } = await scrape(app.metricsUrl);
+    expect(text.match(/^# TYPE carbonscope_operation_energy_joules /gm)).to.have.length(1);
+    expect(text.match(/^# TYPE target_info /gm)).to.have.length(1);
+    expect(app.stderr.join('\n')).to.not.match(/error|warning/i);
+  });
+
+  it('a worker that does not answer holds the scrape back for its timeout alone; a dead one not at all', async () => {
+    app = await startCluster();
+    await scrapeUntil(app.metricsUrl, (s) => instances(s).length === 3, 15_000);
+    const [stopped, killed] = app.workerPids as [number, number];
+    process.kill(stopped, 'SIGSTOP');
+    try {
+      const started = performance.now();
+      const { status, text } = await scrape(app.metricsUrl);
+      const took = performance.now() - started;
+      expect(status).to.equal(200);
+      expect(instances(parseSamples(text))).to.have.length(2);
+      expect(took).to.be.below(4_000);
+    } finally {
+      process.kill(stopped, 'SIGCONT');
+    }
+    process.kill(killed, 'SIGKILL');
+    await scrapeUntil(app.metricsUrl, (s) => instances(s).length === 2, 5_000);
+    const started = performance.now();
+    const { status } = await scrape(app.metricsUrl);
+    expect(status).to.equal(200);
+    expect(performance.now() - started).to.be.below(1_000);
+  });
+});

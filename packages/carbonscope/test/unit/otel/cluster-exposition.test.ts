@@ -1,0 +1,98 @@
+import { expect } from 'chai';
+import {
+  clusterExposition,
+  type Exposition,
+  mergeExpositions,
+  withInstance,
+} from '../../../src/otel/cluster-exposition.js';
+import { parseSamples } from '../../helpers/metrics.js';
+
+/** One process's exposition as PrometheusText writes it: target_info, then its families. */
+function exposition(instance: string, count: number): string {
+  return [
+    '# HELP target_info Target metadata',
+    '# TYPE target_info gauge',
+    `target_info{service_instance_id="${instance}",service_name="shop"} 1`,
+    '# HELP carbonscope_operation_energy_joules Energy of each operation',
+    '# UNIT carbonscope_operation_energy_joules J',
+    '# TYPE carbonscope_operation_energy_joules histogram',
+    `carbonscope_operation_energy_joules_count{carbonscope_operation="/users/:id"} ${count}`,
+    `carbonscope_operation_energy_joules_bucket{carbonscope_operation="/users/:id",le="+Inf"} ${count}`,
+    '# HELP up_since Seconds',
+    '# TYPE up_since gauge',
+    'up_since 3',
+    '',
+  ].join('\n');
+}
+
+const section = (instance: string, count: number): Exposition => ({
+  text: exposition(instance, count),
+  instance,
+});
+
+describe("a cluster's one exposition: every process's, merged by the primary", () => {
+  it('puts the instance label first; a series without labels gets braces; one that has it keeps it', () => {
+    expect(withInstance('a_total{x="1"} 2', 'w1')).to.equal(
+      'a_total{service_instance_id="w1",x="1"} 2',
+    );
+    expect(withInstance('a_total 2', 'w1')).to.equal('a_total{service_instance_id="w1"} 2');
+    expect(withInstance('a_total{} 2', 'w1')).to.equal('a_total{service_instance_id="w1"} 2');
+    const info = 'target_info{service_instance_id="w1",service_name="shop"} 1';
+    expect(withInstance(info, 'w1')).to.equal(info);
+    // A value set in OTEL_RESOURCE_ATTRIBUTES is escaped as the text format says.
+    expect(withInstance('a 1', 'pod "7"\\')).to.equal('a{service_instance_id="pod \\"7\\"\\\\"} 1');
+  });
+
+  it('writes each family once, its header first, then every process’s samples', () => {
+    const text = mergeExpositions([section('p', 0), section('w1', 3), section('w2', 4)]);
+    for (const name of ['target_info', 'carbonscope_operation_energy_joules', 'up_since']) {
+      expect(text.match(new RegExp(`^# TYPE ${name} `, 'gm')), name).to.have.length(1);
+      expect(text.match(new RegExp(`^# HELP ${name} `, 'gm')), name).to.have.length(1);
+    }
+    expect(text.match(/^# UNIT /gm)).to.have.length(1);
+    const counts = parseSamples(text).filter(
+      (s) => s.name === 'carbonscope_operation_energy_joules_count',
+    );
+    expect(counts.map((s) => [s.labels.service_instance_id, s.value])).to.deep.equal([
+      ['p', 0],
+      ['w1', 3],
+      ['w2', 4],
+    ]);
+    // The families stay in order: a family's samples follow its own header.
+    const lines = text.split('\n');
+    const header = lines.indexOf('# TYPE up_since gauge');
+    expect(lines.slice(header + 1, header + 4)).to.deep.equal([
+      'up_since{service_instance_id="p"} 3',
+      'up_since{service_instance_id="w1"} 3',
+      'up_since{service_instance_id="w2"} 3',
+    ]);
+    expect(text.endsWith('\n')).to.equal(true);
+  });
+
+  it('takes a family only a worker has (a metric it recorded first) with that worker’s header', () => {
+    const worker = `${exposition('w1', 1)}# HELP only_here Worker's\n# TYPE only_here counter\nonly_here_total 5\n`;
+    const text = mergeExpositions([section('p', 0), { text: worker, instance: 'w1' }]);
+    expect(text).to.include(
+      '# TYPE only_here counter\nonly_here_total{service_instance_id="w1"} 5\n',
+    );
+  });
+
+  it('serves a process that never had a worker byte for byte as before; once it has, all are labelled', async () => {
+    const body = Buffer.from(exposition('p', 1));
+    let workers: Exposition[] = [];
+    const serve = clusterExposition(
+      async () => ({ body, text: body.toString('utf8'), instance: 'p' }),
+      async () => workers,
+    );
+    expect(await serve()).to.equal(body);
+    workers = [section('w1', 2)];
+    const merged = (await serve()).toString('utf8');
+    expect(merged).to.include('carbonscope_operation_energy_joules_count{service_instance_id="p",');
+    expect(merged).to.include(
+      'carbonscope_operation_energy_joules_count{service_instance_id="w1",',
+    );
+    // Its workers all gone (a rolling restart): its own series keep their label.
+    workers = [];
+    expect((await serve()).toString('utf8')).to.include('up_since{service_instance_id="p"} 3');
+  });
+});
