@@ -8,6 +8,8 @@ import type { OperationFootprint } from './energy/index.js';
 import { heldUntilSettled } from './hold.js';
 import { installRouteResolvers } from './http/frameworks/index.js';
 import { type Attached, attachToOtel, pushesAnywhere } from './otel/attach.js';
+import { announcePrimary } from './otel/cluster-exposition.js';
+import { ownProviderServesPrometheus } from './otel/own-provider.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './otel/spans.js';
 import type { Carbonscope } from './runtime/carbonscope.js';
 import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
@@ -168,6 +170,8 @@ if (isMainThread) {
   // Now, while the application's modules are still to load: Fastify 4 tells of each instance
   // only as it is built, and the meter starts later.
   installRouteResolvers();
+  // Before the application forks its cluster's workers: they inherit the word.
+  announcePrimary(process.env, ownProviderServesPrometheus(process.env));
   registered = register().then(() => true, failed);
   process.once('beforeExit', atEnd);
 }

@@ -5,6 +5,7 @@
 // no request. At a scrape the primary asks each worker over the cluster's IPC channel for its
 // exposition and serves them all, each worker's series under its own service_instance_id.
 import cluster, { type Worker } from 'node:cluster';
+import type { Env } from '../settings.js';
 
 /** The label that tells the processes' series apart, as the Collector's path names it. */
 export const INSTANCE_LABEL = 'service_instance_id';
@@ -47,9 +48,31 @@ function isAnswer(message: unknown, id: number): message is Answer {
   return typeof m === 'object' && m !== null && m.type === ANSWER && m.id === id;
 }
 
-/** Whether this process is a cluster worker: its primary serves its figures. */
+/**
+ * Set by a primary's register, before the application forks, to its pid: its workers inherit
+ * the environment and so know that their primary serves their figures. A worker whose primary
+ * does not run register (pm2's cluster mode, whose primary is pm2's daemon) opens its own
+ * endpoint as before.
+ */
+export const PRIMARY_SERVES = 'CARBONSCOPE_CLUSTER_PRIMARY';
+
+/**
+ * In a process that may fork cluster workers, tells them that it serves their figures. Only
+ * where its own endpoint would (the Prometheus exporter asked for), so that the variable is set
+ * in no other application.
+ */
+export function announcePrimary(env: Env, servesPrometheus: boolean): void {
+  if (cluster.isPrimary && servesPrometheus) env[PRIMARY_SERVES] = String(process.pid);
+}
+
+/** Whether this process is a cluster worker (whose primary may or may not serve its figures). */
 export function isClusterWorker(): boolean {
   return cluster.isWorker;
+}
+
+/** Whether this process is a cluster worker whose primary serves its figures. */
+export function primaryServesThisWorker(env: Env): boolean {
+  return cluster.isWorker && env[PRIMARY_SERVES] === String(process.ppid);
 }
 
 /**

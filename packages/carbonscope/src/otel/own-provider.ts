@@ -16,6 +16,7 @@ import {
   clusterExposition,
   type Exposition,
   isClusterWorker,
+  primaryServesThisWorker,
 } from './cluster-exposition.js';
 import { withCurrentGauges } from './current-gauges.js';
 import { installMaskingDiag } from './diag.js';
@@ -64,6 +65,12 @@ const SERVICE_INSTANCE_ID = 'service.instance.id';
  * processes. Random, as the conventions recommend; OTEL_RESOURCE_ATTRIBUTES may set it.
  */
 const INSTANCE_ID = randomUUID();
+
+/** Whether an own provider started from `env` would serve a Prometheus endpoint. */
+export function ownProviderServesPrometheus(env: Env): boolean {
+  const exporters = metricsExporters(env);
+  return !sdkDisabled(env) && !exporters.includes('none') && exporters.includes('prometheus');
+}
 
 /** The exporters that push (a periodic reader): Prometheus only answers scrapes. */
 const PUSHING = new Set(['otlp', 'console']);
@@ -229,8 +236,16 @@ async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader |
         };
       };
       // A cluster's primary serves its workers' figures with its own (cluster-exposition.ts).
-      if (isClusterWorker()) closers.push(answerPrimary(exposition));
-      else servers.push(prometheusServer(clusterExposition(exposition), env, logger));
+      if (primaryServesThisWorker(env)) {
+        closers.push(answerPrimary(exposition));
+        return reader;
+      }
+      if (isClusterWorker()) {
+        logger.warn(
+          "this cluster worker's primary does not run carbonscope/register: the workers share one Prometheus endpoint through it, and each scrape reads one worker's figures (run the primary with --import carbonscope/register too)",
+        );
+      }
+      servers.push(prometheusServer(clusterExposition(exposition), env, logger));
       return reader;
     }
     case 'otlp': {

@@ -18,9 +18,11 @@ interface Cluster extends Spawned {
   metricsUrl: string;
 }
 
-async function startCluster(): Promise<Cluster> {
+/** `primaryRegisters: false`: only the workers run register (pm2's cluster mode). */
+async function startCluster(primaryRegisters = true): Promise<Cluster> {
   const metricsPort = await freePort();
-  const app = await spawnUntil(process.execPath, ['--import', 'carbonscope/register', CLUSTER], {
+  const imports = primaryRegisters ? ['--import', 'carbonscope/register'] : [];
+  const app = await spawnUntil(process.execPath, [...imports, CLUSTER], {
     cwd: dirname(CLUSTER),
     env: childEnv({
       OTEL_METRICS_EXPORTER: 'prometheus',
@@ -31,6 +33,7 @@ async function startCluster(): Promise<Cluster> {
       CARBON_INTENSITY: '300',
       ENERGY_SAMPLE_INTERVAL_MS: '200',
       WORKERS: '2',
+      ...(primaryRegisters ? {} : { WORKER_IMPORT: 'carbonscope/register' }),
     }),
     waitFor: /^cluster listening \d+/,
   });
@@ -167,5 +170,20 @@ describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER
     const { status } = await scrape(app.metricsUrl);
     expect(status).to.equal(200);
     expect(performance.now() - started).to.be.below(1_000);
+  });
+
+  // pm2's daemon is its cluster's primary: nobody would serve the workers' figures. They open
+  // the endpoint as before (shared through the primary), and say what a scrape then reads.
+  it('a primary without register: the workers serve the endpoint as before, and say so once each', async () => {
+    app = await startCluster(false);
+    const samples = await scrapeUntil(app.metricsUrl, (s) => instances(s).length === 1, 15_000);
+    expect(
+      samples.some((s) => s.labels.service_instance_id !== undefined && s.name !== 'target_info'),
+    ).to.equal(false);
+    const all = app.stderr.join('\n');
+    expect(all).to.not.match(/error/i);
+    expect(
+      app.stderr.filter((l) => l.includes('primary does not run carbonscope/register')),
+    ).to.have.length(2);
   });
 });
