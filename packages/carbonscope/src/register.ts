@@ -4,6 +4,7 @@
 // none, one configured by the standard OTEL_* variables. Nothing here may stop the application:
 // a failure is one line on stderr and the application runs unmetered.
 import { isMainThread } from 'node:worker_threads';
+import { pushBeforeUnaskedDisconnect } from './cluster-worker-end.js';
 import type { OperationFootprint } from './energy/index.js';
 import { heldUntilSettled } from './hold.js';
 import { installRouteResolvers } from './http/frameworks/index.js';
@@ -162,6 +163,20 @@ function atEnd(): void {
   if (exporting) void heldUntilSettled(last);
 }
 
+/**
+ * The last push where Node gives no beforeExit (a cluster worker's unasked disconnect):
+ * undefined where nothing would be pushed, or register has not started.
+ */
+function pushNow(): Promise<void> | undefined {
+  if (state !== 'started' || !pushesAnywhere(process.env)) return undefined;
+  endNow();
+  return registered
+    .then((ok) => (ok ? stopDefault() : undefined))
+    .catch((err: unknown) => {
+      logger.error(`carbonscope/register: the last push failed: ${String(err)}`);
+    });
+}
+
 // A worker thread inherits --import (its execArgv is the process's): there register would start
 // a second meter of the same process (a worker's CPU time is the whole process's), push that as
 // a copy of the main thread's figures and hold the worker's end for the push. The main thread's
@@ -174,4 +189,5 @@ if (isMainThread) {
   announcePrimary(process.env, ownProviderServesPrometheus(process.env));
   registered = register().then(() => true, failed);
   process.once('beforeExit', atEnd);
+  pushBeforeUnaskedDisconnect(pushNow);
 }

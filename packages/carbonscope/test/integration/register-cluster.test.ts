@@ -1,9 +1,16 @@
+import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { libraryRoot } from '../../src/paths.js';
 import { childEnv } from '../helpers/child-env.js';
 import { type ExposedSample, parseSamples } from '../helpers/metrics.js';
+import {
+  histogramPoint,
+  type OtlpReceiver,
+  otlpReceiver,
+  stringAttribute,
+} from '../helpers/otlp-receiver.js';
 import { freePort } from '../helpers/ports.js';
 import { type Spawned, spawnUntil } from '../helpers/spawn.js';
 
@@ -185,5 +192,117 @@ describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER
     expect(
       app.stderr.filter((l) => l.includes('primary does not run carbonscope/register')),
     ).to.have.length(2);
+  });
+});
+
+/** A primary that forks one disconnect-worker.js under register, pushing OTLP to `receiver`. */
+const PRIMARY = `import cluster from 'node:cluster';
+cluster.setupPrimary({ exec: 'disconnect-worker.js', execArgv: ['--import', 'carbonscope/register'] });
+const worker = cluster.fork();
+worker.on('exit', (code) => console.log('worker exited ' + code));
+console.log('forked');`;
+
+/** Whether process `pid` still runs. */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(done: () => boolean, ms: number, what: () => string): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!done()) {
+    if (performance.now() > deadline) throw new Error(`not within ${ms} ms: ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('--import carbonscope/register in a cluster worker whose channel closes unasked (OTLP)', function () {
+  this.timeout(60_000);
+  let receiver: OtlpReceiver;
+  let pids: number[] = [];
+
+  beforeEach(async () => {
+    receiver = await otlpReceiver();
+  });
+  afterEach(async () => {
+    for (const pid of pids) if (running(pid)) process.kill(pid, 'SIGKILL');
+    pids = [];
+    await receiver.close();
+  });
+
+  /** The pushes that counted the worker's job. */
+  const jobPushes = () =>
+    receiver.pushes.filter(
+      (p) =>
+        histogramPoint(p.body, 'carbonscope.operation.energy', 'carbonscope.operation', 'job')
+          ?.count === 1,
+    );
+
+  /** Runs PRIMARY; resolves with it, its output so far and the worker's pid once it tracked. */
+  async function start(env: Record<string, string>) {
+    const proc = spawn(
+      process.execPath,
+      ['--import', 'carbonscope/register', '--input-type=module', '-e', PRIMARY],
+      {
+        cwd: dirname(CLUSTER),
+        env: childEnv({
+          OTEL_METRICS_EXPORTER: 'otlp',
+          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+          ENERGY_SOURCE: 'estimate',
+          CARBON_INTENSITY: '300',
+          ...env,
+        }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const out = { stdout: '', stderr: '' };
+    proc.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out.stdout += d;
+    });
+    proc.stderr.setEncoding('utf8').on('data', (d: string) => {
+      out.stderr += d;
+    });
+    if (proc.pid !== undefined) pids.push(proc.pid);
+    await until(
+      () => /worker \d+ tracked/.test(out.stdout),
+      15_000,
+      () => out.stdout + out.stderr,
+    );
+    const worker = Number(/worker (\d+) tracked/.exec(out.stdout)?.[1]);
+    pids.push(worker);
+    return { proc, out, worker };
+  }
+
+  // Node's own 'disconnect' listener calls process.exit(0): no beforeExit, so register's last
+  // push never ran, and what the worker counted since its last periodic push (60 s) was lost.
+  it('a bare process.disconnect(): the worker pushes its last figures, then ends with code 0', async () => {
+    const { out } = await start({ WORKER_END: 'disconnect' });
+    await until(
+      () => out.stdout.includes('worker exited'),
+      10_000,
+      () => out.stdout + out.stderr,
+    );
+    expect(out.stdout).to.include('worker exited 0');
+    expect(jobPushes(), out.stderr).to.have.length(1);
+    expect(out.stderr).to.not.match(/error|warning/i);
+  });
+
+  it('its primary gone (SIGKILL): the worker pushes its last figures before it ends', async () => {
+    const { proc, worker, out } = await start({});
+    proc.kill('SIGKILL');
+    await until(
+      () => !running(worker),
+      10_000,
+      () => out.stderr,
+    );
+    expect(jobPushes(), out.stderr).to.have.length(1);
+    const [push] = jobPushes();
+    expect(
+      stringAttribute(push?.body.resourceMetrics[0]?.resource.attributes, 'service.instance.id'),
+    ).to.be.a('string');
   });
 });
