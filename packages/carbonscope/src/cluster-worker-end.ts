@@ -13,8 +13,8 @@ const HOLD_MS = 5_000;
 /**
  * In a cluster worker: at a disconnect that was not asked for, `lastPush()` is called, and where
  * it gives a promise the worker ends once it settles (HOLD_MS at most), with the code Node gives
- * it (0). An asked-for one (cluster.worker.disconnect(), the primary's disconnect() or kill())
- * lets the worker end by itself, through beforeExit, and is left alone.
+ * it (0). An asked-for one (cluster.worker.disconnect(), the primary's worker.disconnect()) lets
+ * the worker end by itself, through beforeExit, and is left alone.
  */
 export function pushBeforeUnaskedDisconnect(lastPush: () => Promise<unknown> | undefined): void {
   const worker = cluster.isWorker ? cluster.worker : undefined;
