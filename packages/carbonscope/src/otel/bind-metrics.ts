@@ -29,7 +29,11 @@ import {
 } from '../metrics/index.js';
 import type { Carbonscope } from '../runtime/carbonscope.js';
 import type { DropCount } from '../runtime/drop-counts.js';
-import type { HistogramSeries, LocalHistograms } from './local-histograms.js';
+import {
+  type HistogramSeries,
+  type LocalHistograms,
+  settleBeforeCollect,
+} from './local-histograms.js';
 
 export interface BindMetricsOptions {
   /**
@@ -194,8 +198,9 @@ export function bindMetrics(
   };
   const attributes = new SeriesAttributes();
   // The first callback of a collection samples; the others find that sample fresh. The SDK
-  // calls every callback before it reads the histograms, so what is settled here is read too.
-  const settle = options.settleAtCollection ? () => cs.settleNow() : () => undefined;
+  // calls every callback before it reads its own histograms, so what is settled here is read
+  // too; local histograms are a producer, read beside that, and settle themselves first.
+  const settle = options.settleAtCollection ? () => cs.settleForCollection() : () => undefined;
   const latest = (): EnergySample | null => {
     settle();
     return cs.meter.latest();
@@ -248,6 +253,7 @@ export function bindMetrics(
   }
 
   const local = options.histograms;
+  if (local && options.settleAtCollection) detach.push(settleBeforeCollect(local, settle));
   // One set for operations and routes: the same names, the same bound.
   const operations = operationLabels();
   const seriesOf = operationRecorders(meter, local, operations);

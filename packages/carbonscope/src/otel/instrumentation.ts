@@ -101,6 +101,9 @@ export class CarbonscopeInstrumentation {
     this.detach?.();
     // Used without an SDK's registerInstrumentations, it joins the global provider.
     const provider = this.meterProvider ?? metrics.getMeterProvider();
-    this.detach = bindMetrics(provider.getMeter(SCOPE_NAME, VERSION), this.cs, this.config);
+    this.detach = bindMetrics(provider.getMeter(SCOPE_NAME, VERSION), this.cs, {
+      ...this.config,
+      settleAtCollection: true,
+    });
   }
 }

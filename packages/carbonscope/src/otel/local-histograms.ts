@@ -217,6 +217,32 @@ interface DeltaState {
 }
 
 /**
+ * What each LocalHistograms runs before it is read: the settling of the bindings that settle at
+ * collection. Kept here, not on the class, which is public: only bindMetrics adds to it.
+ */
+const beforeCollect = new WeakMap<LocalHistograms, Set<() => void>>();
+
+/**
+ * Has `histograms` run `settle` each time a reader collects it, before it is read, until the
+ * returned function is called. A reader reads its producers beside the SDK's own collection,
+ * whose observable callbacks settle too: the SDK does not say which it reads first.
+ */
+export function settleBeforeCollect(histograms: LocalHistograms, settle: () => void): () => void {
+  let settlers = beforeCollect.get(histograms);
+  if (!settlers) {
+    settlers = new Set();
+    beforeCollect.set(histograms, settlers);
+  }
+  const own = settlers;
+  // A Set keeps one entry per function: each binding gives its own closure.
+  const entry = () => settle();
+  own.add(entry);
+  return () => {
+    own.delete(entry);
+  };
+}
+
+/**
  * The local histograms as an SDK MetricProducer: a reader given it (`metricProducers`) exports
  * them with everything else, cumulative, under carbonscope's scope; a reader given
  * `producer(exporter)` exports them as its exporter asks (delta under OTLP's delta and
@@ -278,6 +304,7 @@ export class LocalHistograms implements MetricProducer {
 
   /** Every series' totals since it began (cumulative). */
   async collect(): Promise<CollectionResult> {
+    this.settle();
     const endTime = hrNow();
     return this.result(this.sdk.AggregationTemporality.CUMULATIVE, (h, boundaries) =>
       h.series.map((s) => ({
@@ -294,6 +321,7 @@ export class LocalHistograms implements MetricProducer {
    * start where that collection did not see it).
    */
   private collectDelta(state: DeltaState): CollectionResult {
+    this.settle();
     const endTime = hrNow();
     const since = state.endTime;
     state.endTime = endTime;
@@ -311,6 +339,11 @@ export class LocalHistograms implements MetricProducer {
       }
       return points;
     });
+  }
+
+  /** Records what ended since the last sample, as the collection's observed figures do. */
+  private settle(): void {
+    for (const settle of beforeCollect.get(this) ?? []) settle();
   }
 
   /** A collection of the histograms whose `pointsOf` gives points, in `temporality`. */

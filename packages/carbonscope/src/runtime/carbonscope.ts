@@ -301,6 +301,18 @@ export class Carbonscope implements OperationTracker {
     }
   }
 
+  /**
+   * Settles for a collection of the metrics, which may be the last one (an application's
+   * provider shut down before stop(), or without it): a sample when operations ended since the
+   * last one, whatever its age (they would never be pushed otherwise), or when the last is
+   * FIRST_SAMPLE_MS old (the energy up to now). A second collection at once finds nothing to do.
+   */
+  settleForCollection(): void {
+    const { meter } = this;
+    if (meter.sampling && meter.latest() && this.tracker.pending > 0) meter.sampleNow();
+    else this.settleNow();
+  }
+
   private settle(op: ActiveOperation): Promise<OperationFootprint> {
     if (!this.meter.sampling) return Promise.resolve(op.end());
     this.settleNow();

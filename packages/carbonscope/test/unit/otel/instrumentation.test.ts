@@ -1,0 +1,118 @@
+import * as sdkMetrics from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import { expect } from 'chai';
+import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
+import { LocalHistograms } from '../../../src/otel/local-histograms.js';
+import { SCOPE } from '../../../src/otel/scope.js';
+import { startDefault, stopDefault } from '../../../src/runtime/default.js';
+import { memoryLogger, testConfig } from '../energy/scripted.js';
+
+/** An application's own pushing provider: one push a test can read, at its shutdown. */
+function pushingProvider(temporality: AggregationTemporality, producers = false) {
+  const exporter = new InMemoryMetricExporter(temporality);
+  const histograms = new LocalHistograms(sdkMetrics, SCOPE);
+  const reader = new PeriodicExportingMetricReader({
+    exporter,
+    exportIntervalMillis: 600_000,
+    ...(producers ? { metricProducers: [histograms.producer(exporter)] } : {}),
+  });
+  const mp = new MeterProvider({ readers: [reader] });
+  return { mp, exporter, histograms: producers ? histograms : undefined };
+}
+
+/** The count each push carried of `operation`'s energy histogram. */
+function pushedCounts(exporter: InMemoryMetricExporter, operation: string): number[] {
+  return exporter.getMetrics().map((push) => {
+    let count = 0;
+    for (const scope of push.scopeMetrics) {
+      for (const metric of scope.metrics) {
+        if (metric.descriptor.name !== 'carbonscope.operation.energy') continue;
+        for (const point of metric.dataPoints) {
+          if (point.attributes['carbonscope.operation'] !== operation) continue;
+          count += (point.value as { count: number }).count;
+        }
+      }
+    }
+    return count;
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('CarbonscopeInstrumentation and the application shutting its SDK down first', function () {
+  this.timeout(20_000);
+
+  for (const [name, temporality, producers] of [
+    ["the SDK's histograms, cumulative", AggregationTemporality.CUMULATIVE, false],
+    ['local histograms in the reader, cumulative', AggregationTemporality.CUMULATIVE, true],
+    ['local histograms in the reader, delta', AggregationTemporality.DELTA, true],
+  ] as const) {
+    it(`pushes at shutdown the operations ended since the last sample (${name})`, async () => {
+      const { mp, exporter, histograms } = pushingProvider(temporality, producers);
+      const instrumentation = new CarbonscopeInstrumentation({
+        // No sample comes by itself within the test: only the shutdown's collection settles.
+        settings: testConfig({
+          ENERGY_SOURCE: 'estimate',
+          CARBON_INTENSITY: '300',
+          ENERGY_SAMPLE_INTERVAL_MS: '60000',
+        }),
+        logger: memoryLogger().logger,
+        ...(histograms ? { histograms } : {}),
+      });
+      try {
+        instrumentation.setMeterProvider(mp);
+        await instrumentation.ready();
+        const cs = await startDefault();
+        await cs.meter.firstSample();
+        for (let i = 0; i < 3; i++) cs.track('job', () => i);
+        await sleep(150);
+        // A periodic sample settles those; the application shuts down within the shortest
+        // interval a sample is taken for on its own (100 ms), two more having ended.
+        cs.meter.sampleNow();
+        for (let i = 0; i < 2; i++) cs.track('job', () => i);
+        await mp.shutdown();
+        expect(pushedCounts(exporter, 'job')).to.deep.equal([5]);
+      } finally {
+        instrumentation.disable();
+        await stopDefault();
+      }
+    });
+  }
+
+  it('its local histograms, read before the SDK collects anything, carry what ended since the last sample', async () => {
+    const { mp, histograms } = pushingProvider(AggregationTemporality.CUMULATIVE, true);
+    if (!histograms) throw new Error('no local histograms');
+    const instrumentation = new CarbonscopeInstrumentation({
+      settings: testConfig({
+        ENERGY_SOURCE: 'estimate',
+        CARBON_INTENSITY: '300',
+        ENERGY_SAMPLE_INTERVAL_MS: '60000',
+      }),
+      logger: memoryLogger().logger,
+      histograms,
+    });
+    try {
+      instrumentation.setMeterProvider(mp);
+      await instrumentation.ready();
+      const cs = await startDefault();
+      await cs.meter.firstSample();
+      cs.track('job', () => 1);
+      // A reader reads its producers beside the SDK's collection, in an order the SDK does not
+      // promise: the producer settles by itself.
+      const collected = (await histograms.collect()).resourceMetrics.scopeMetrics[0]?.metrics;
+      const energy = collected?.find((m) => m.descriptor.name === 'carbonscope.operation.energy');
+      expect(energy?.dataPoints.map((p) => (p.value as { count: number }).count)).to.deep.equal([
+        1,
+      ]);
+    } finally {
+      instrumentation.disable();
+      await stopDefault();
+      await mp.shutdown();
+    }
+  });
+});
