@@ -7,14 +7,32 @@ import { startDefault } from '../runtime/default.js';
 import { defaultLogger } from '../runtime/default-logger.js';
 import { VERSION } from '../version.js';
 import { SCOPE_NAME } from './attach.js';
-import { type BindMetricsOptions, bindMetrics } from './bind-metrics.js';
+import { bindMetrics } from './bind-metrics.js';
+import type { LocalHistograms } from './local-histograms.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './spans.js';
 
+/**
+ * What an application sets on the instrumentation: any of CarbonscopeOptions (settings, env,
+ * logger, sources...) but the span hooks, which it sets itself, and the fields below. How it
+ * binds to the SDK (it settles at each collection) is its own: bindMetrics' other options are
+ * for carbonscope's own entry points.
+ */
 export interface CarbonscopeInstrumentationConfig
-  extends Omit<CarbonscopeOptions, 'captureContext' | 'contextActive' | 'releaseContexts'>,
-    BindMetricsOptions {
+  extends Omit<CarbonscopeOptions, 'captureContext' | 'contextActive' | 'releaseContexts'> {
   /** As every OTel instrumentation: false leaves it off until enable(). */
   enabled?: boolean;
+  /**
+   * Also record `http.server.request.duration` for the requests it tracks. Off by default: the
+   * OTel HTTP instrumentation records the same.
+   */
+  http?: boolean;
+  /**
+   * carbonscope's own histograms (`new LocalHistograms(sdkMetrics, SCOPE)`), recorded in place
+   * instead of through the SDK's, which hash their attributes on every record. Exported only by
+   * a reader given them in its `metricProducers` (`histograms.producer(exporter)` for a pushing
+   * one); the SDK's views do not apply to them.
+   */
+  histograms?: LocalHistograms;
 }
 
 /**
@@ -101,8 +119,12 @@ export class CarbonscopeInstrumentation {
     this.detach?.();
     // Used without an SDK's registerInstrumentations, it joins the global provider.
     const provider = this.meterProvider ?? metrics.getMeterProvider();
+    // The application's provider may push last before stop(), or without it: its collections
+    // settle what ended since the last sample.
+    const { http, histograms } = this.config;
     this.detach = bindMetrics(provider.getMeter(SCOPE_NAME, VERSION), this.cs, {
-      ...this.config,
+      http,
+      histograms,
       settleAtCollection: true,
     });
   }

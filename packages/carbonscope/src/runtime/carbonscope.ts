@@ -57,6 +57,10 @@ const noop = () => undefined;
 export interface CarbonscopeOptions {
   /** carbonscope's settings; read from `env` (CARBON_*, ENERGY_*, PUE, GRID_*) when absent. */
   settings?: Settings;
+  /**
+   * The environment the settings (when `settings` is absent) and the default logger read;
+   * `process.env` by default.
+   */
   env?: Env;
   /** Where the library logs; warnings and errors to stderr when absent. */
   logger?: Logger;

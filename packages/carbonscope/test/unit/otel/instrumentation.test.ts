@@ -115,4 +115,25 @@ describe('CarbonscopeInstrumentation and the application shutting its SDK down f
       await mp.shutdown();
     }
   });
+
+  it("takes only what an application sets: bindMetrics' options for carbonscope's own entry points are not in its type", () => {
+    const internal: Array<() => unknown> = [
+      // @ts-expect-error: the instrumentation settles at collection itself
+      () => new CarbonscopeInstrumentation({ enabled: false, settleAtCollection: true }),
+      // @ts-expect-error: register's, for what settled before it bound
+      () => new CarbonscopeInstrumentation({ enabled: false, settledBefore: () => [] }),
+      // @ts-expect-error: the CLI's, for a child's CPU time
+      () => new CarbonscopeInstrumentation({ enabled: false, processMeasured: () => true }),
+    ];
+    expect(internal).to.have.length(3);
+    // What the READMEs tell an application to set stays.
+    const histograms = new LocalHistograms(sdkMetrics, SCOPE);
+    const config = new CarbonscopeInstrumentation({
+      enabled: false,
+      http: true,
+      histograms,
+    }).getConfig();
+    expect(config.http).to.equal(true);
+    expect(config.histograms).to.equal(histograms);
+  });
 });
