@@ -82,7 +82,7 @@ export async function attachToOtel(
   logger.info(`metrics exported by carbonscope's own SDK: ${provider.exporters.join(', ')}`);
   let joined = false;
   // The provider's last push collects from the instruments: they are detached after it, or the
-  // push would carry nothing (detaching also forgets the local histograms). Once only.
+  // push would carry none of the observed figures. Once only.
   let stopping: Promise<void> | undefined;
   const stopOwn = () => {
     stopping ??= provider.shutdown().finally(detachOwn);

@@ -102,7 +102,7 @@ export function histogramOf(
   let sdkHistogram: Histogram | undefined;
   return (attributes) => {
     if (ownHistogram) {
-      const series: HistogramSeries = ownHistogram.open(attributes);
+      const series: HistogramSeries = ownHistogram.seriesOf(attributes);
       return (value) => ownHistogram.record(series, value);
     }
     sdkHistogram ??= createInstrument(meter, spec);
@@ -276,9 +276,10 @@ export function bindMetrics(
   if (recordHttp) {
     detach.push(cs.onRequestEnd(recordHttp.request), cs.onEarlyAnswer(recordHttp.early));
   }
+  // Local histograms keep what they counted, as the SDK's do: a provider shut down after this
+  // (an application that disables the instrumentation first) still exports it.
   return () => {
     for (const off of detach.splice(0)) off();
-    local?.clear();
   };
 }
 

@@ -38,6 +38,7 @@ export class LocalHistogram {
   /** The index of the sum in a series' values: the bucket counts come first. */
   private readonly stats: number;
   readonly series: HistogramSeries[] = [];
+  private readonly byKey = new Map<string, HistogramSeries>();
   /** The same object at every collection, as the SDK's are: exporters may cache by it. */
   readonly descriptor: HistogramMetricData['descriptor'];
 
@@ -59,7 +60,18 @@ export class LocalHistogram {
     values[this.stats + MAX] = Number.NEGATIVE_INFINITY;
     const series: HistogramSeries = { attributes, values, startTime: hrNow() };
     this.series.push(series);
+    const key = attributesKey(attributes);
+    if (!this.byKey.has(key)) this.byKey.set(key, series);
     return series;
+  }
+
+  /**
+   * The series opened first for `attributes`, or a new one: instruments bound again (another
+   * meter provider, an instrumentation enabled again) go on counting where they left off.
+   */
+  seriesOf(attributes: Attributes): HistogramSeries {
+    // Once per attribute set and binding, never per record: a key string is fine here.
+    return this.byKey.get(attributesKey(attributes)) ?? this.open(attributes);
   }
 
   /** Allocation-free: the bucket is found by a scan of at most a couple dozen boundaries. */
@@ -192,6 +204,11 @@ export class LocalHistogram {
   }
 }
 
+/** One string per attribute set, whatever the order its keys were written in. */
+function attributesKey(attributes: Attributes): string {
+  return JSON.stringify(Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
 /** The least number above `x` by a relative step (a value there falls in the bucket above x). */
 function justAbove(x: number): number {
   return x + Math.max(Math.abs(x) * Number.EPSILON, Number.MIN_VALUE);
@@ -260,7 +277,14 @@ export class LocalHistograms implements MetricProducer {
     private readonly scope: { name: string; version?: string },
   ) {}
 
+  /**
+   * The histogram of `spec`, new or the one made before under its name: instruments bound again
+   * (another meter provider, an instrumentation enabled again) go on with the series they had,
+   * as the SDK's own histograms keep theirs.
+   */
   histogram(spec: MetricSpec): LocalHistogram {
+    const made = this.histograms.find((h) => h.spec.name === spec.name);
+    if (made) return made;
     const histogram = new LocalHistogram(spec);
     this.histograms.push(histogram);
     return histogram;
@@ -297,7 +321,7 @@ export class LocalHistograms implements MetricProducer {
     return { collect: async () => this.collectDelta(state) };
   }
 
-  /** Forgets every histogram (the instruments were detached). */
+  /** Forgets every histogram and what it counted. */
   clear(): void {
     this.histograms.length = 0;
   }

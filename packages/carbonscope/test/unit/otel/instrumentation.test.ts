@@ -136,4 +136,39 @@ describe('CarbonscopeInstrumentation and the application shutting its SDK down f
     expect(config.http).to.equal(true);
     expect(config.histograms).to.equal(histograms);
   });
+
+  it('keeps what its local histograms counted when disabled before the last push, or bound again', async () => {
+    const { mp, exporter, histograms } = pushingProvider(AggregationTemporality.CUMULATIVE, true);
+    const instrumentation = new CarbonscopeInstrumentation({
+      settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+      logger: memoryLogger().logger,
+      histograms,
+    });
+    try {
+      instrumentation.setMeterProvider(mp);
+      await instrumentation.ready();
+      const cs = await startDefault();
+      await cs.meter.firstSample();
+      cs.track('job', () => 1);
+      cs.meter.sampleNow();
+      // Given the same provider again (as registerInstrumentations does): one series still.
+      instrumentation.setMeterProvider(mp);
+      cs.track('job', () => 2);
+      cs.meter.sampleNow();
+      // The SDK's own histograms keep their figures when the instrumentation detaches: so do
+      // carbonscope's.
+      instrumentation.disable();
+      await mp.shutdown();
+      expect(pushedCounts(exporter, 'job')).to.deep.equal([2]);
+      const points = exporter
+        .getMetrics()[0]
+        ?.scopeMetrics.flatMap((m) => m.metrics)
+        .filter((m) => m.descriptor.name === 'carbonscope.operation.energy')
+        .flatMap((m) => m.dataPoints.map((p) => p.attributes));
+      expect(points).to.have.length(1);
+    } finally {
+      instrumentation.disable();
+      await stopDefault();
+    }
+  });
 });
