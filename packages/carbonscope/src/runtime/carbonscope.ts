@@ -308,12 +308,13 @@ export class Carbonscope implements OperationTracker {
   /**
    * Settles for a collection of the metrics, which may be the last one (an application's
    * provider shut down before stop(), or without it): a sample when operations ended since the
-   * last one, whatever its age (they would never be pushed otherwise), or when the last is
-   * FIRST_SAMPLE_MS old (the energy up to now). A second collection at once finds nothing to do.
+   * last one, whatever its age and even before the first (they would never be pushed
+   * otherwise), or when the last is FIRST_SAMPLE_MS old (the energy up to now). A second
+   * collection at once finds nothing to do.
    */
   settleForCollection(): void {
     const { meter } = this;
-    if (meter.sampling && meter.latest() && this.tracker.pending > 0) meter.sampleNow();
+    if (meter.sampling && this.tracker.pending > 0) meter.sampleNow();
     else this.settleNow();
   }
 

@@ -959,29 +959,39 @@ console.log('done');`;
 describe("the application's own NodeSDK with CarbonscopeInstrumentation, pushing OTLP", function () {
   this.timeout(60_000);
 
-  it('a SIGTERM handled as the README says pushes every request counted, none left unsettled', async () => {
-    const receiver = await otlpReceiver();
-    const app = await spawnUntil(process.execPath, ['--import', OWN_SDK, SERVER], {
-      cwd: dirname(SERVER),
-      env: childEnv({
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-        ...SETTLED_AT_END,
-      }),
-      waitFor: /^listening \d+$/,
+  for (const [order, env] of [
+    ['stop() then sdk.shutdown(), as the README says', {}],
+    ['sdk.shutdown() first', { SHUTDOWN_SDK_FIRST: '1' }],
+  ] as const)
+    it(`a SIGTERM handled by ${order} pushes every request counted, none left unsettled`, async () => {
+      await servedAndPushed(env);
     });
-    try {
-      const port = /^listening (\d+)$/.exec(app.stdout[0] ?? '')?.[1];
-      // The instrumentation tracks requests once its meter has started.
-      await waitFor(() => app.stderr.some((l) => l.includes('energy meter started')), 15_000);
-      await traffic(`http://127.0.0.1:${port}`);
-      app.proc.kill('SIGTERM');
-      expect(await app.exited).to.deep.equal({ code: 0, signal: null });
-      expect(receiver.failures).to.deep.equal([]);
-      expect(receiver.pushes, app.stderr.join('\n')).to.have.length(1);
-      expectServed(receiver.pushes[0]?.body);
-    } finally {
-      await app.stop('SIGKILL');
-      await receiver.close();
-    }
-  });
 });
+
+/** The own-SDK app serves, is sent SIGTERM and pushes once: every request it served is in it. */
+async function servedAndPushed(env: Record<string, string>): Promise<void> {
+  const receiver = await otlpReceiver();
+  const app = await spawnUntil(process.execPath, ['--import', OWN_SDK, SERVER], {
+    cwd: dirname(SERVER),
+    env: childEnv({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      ...SETTLED_AT_END,
+      ...env,
+    }),
+    waitFor: /^listening \d+$/,
+  });
+  try {
+    const port = /^listening (\d+)$/.exec(app.stdout[0] ?? '')?.[1];
+    // The instrumentation tracks requests once its meter has started.
+    await waitFor(() => app.stderr.some((l) => l.includes('energy meter started')), 15_000);
+    await traffic(`http://127.0.0.1:${port}`);
+    app.proc.kill('SIGTERM');
+    expect(await app.exited).to.deep.equal({ code: 0, signal: null });
+    expect(receiver.failures).to.deep.equal([]);
+    expect(receiver.pushes, app.stderr.join('\n')).to.have.length(1);
+    expectServed(receiver.pushes[0]?.body);
+  } finally {
+    await app.stop('SIGKILL');
+    await receiver.close();
+  }
+}

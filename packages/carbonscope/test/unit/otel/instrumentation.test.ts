@@ -84,6 +84,26 @@ describe('CarbonscopeInstrumentation and the application shutting its SDK down f
     });
   }
 
+  it('pushes at shutdown the operations of a process that ends before the first sample', async () => {
+    const { mp, exporter } = pushingProvider(AggregationTemporality.CUMULATIVE);
+    const instrumentation = new CarbonscopeInstrumentation({
+      settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+      logger: memoryLogger().logger,
+    });
+    try {
+      instrumentation.setMeterProvider(mp);
+      await instrumentation.ready();
+      const cs = await startDefault();
+      expect(cs.meter.latest(), 'the first sample comes 100 ms after the start').to.equal(null);
+      cs.track('job', () => 1);
+      await mp.shutdown();
+      expect(pushedCounts(exporter, 'job')).to.deep.equal([1]);
+    } finally {
+      instrumentation.disable();
+      await stopDefault();
+    }
+  });
+
   it('its local histograms, read before the SDK collects anything, carry what ended since the last sample', async () => {
     const { mp, histograms } = pushingProvider(AggregationTemporality.CUMULATIVE, true);
     if (!histograms) throw new Error('no local histograms');
