@@ -92,12 +92,13 @@ export async function attachToOtel(
   // without pushing again (with nothing at its endpoint, that push was an error line). Its
   // observed figures (energy, power, emissions) are totals since the start, which the
   // application's provider observes too; its histograms are recorded there again (replay).
+  // Both less what it pushed as deltas: a collector adds those to the application's.
   // This sample's operations were recorded before this listener runs: the tracker settles
   // them in an earlier one.
   const handOver = () => {
-    joinGlobal(cs, options);
+    joinGlobal(cs, { ...options, pushedBefore: provider.pushed });
     joined = true;
-    provider.histograms.replay(globalMeter());
+    provider.histograms.replay(globalMeter(), provider.pushed);
     detachOwn();
     stopping ??= provider.handOver();
     return stopping;

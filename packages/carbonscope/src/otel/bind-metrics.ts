@@ -34,6 +34,7 @@ import {
   type LocalHistograms,
   settleBeforeCollect,
 } from './local-histograms.js';
+import type { PushedBefore } from './pushed-deltas.js';
 
 export interface BindMetricsOptions {
   /**
@@ -64,6 +65,12 @@ export interface BindMetricsOptions {
    * chosen where to export, at the first sample, which settles what ended before it.
    */
   settledBefore?: () => readonly OperationFootprint[];
+  /**
+   * The deltas another provider pushed of these figures (carbonscope's own, before the
+   * application's SDK started): its counters observe their totals less these, or a collector,
+   * which adds deltas up, counted them twice.
+   */
+  pushedBefore?: PushedBefore;
 }
 
 /** Where one histogram's values go for one attribute set: found once, then recorded into. */
@@ -196,6 +203,18 @@ export function bindMetrics(
     instrument.addCallback(callback);
     detach.push(() => instrument.removeCallback(callback));
   };
+  const pushed = options.pushedBefore;
+  // A counter's totals, less what was pushed before; a gauge's values as they are.
+  const observeSpec = (spec: MetricSpec, callback: ObservableCallback) => {
+    const instrument = createInstrument(meter, spec) as Observable;
+    if (!pushed || spec.kind !== 'observableCounter') return observe(instrument, callback);
+    observe(instrument, (result) =>
+      callback({
+        observe: (value, attributes = {}) =>
+          result.observe(value - pushed.sum(spec.name, attributes), attributes),
+      }),
+    );
+  };
   const attributes = new SeriesAttributes();
   // The first callback of a collection samples; the others find that sample fresh. The SDK
   // calls every callback before it reads its own histograms, so what is settled here is read
@@ -210,10 +229,10 @@ export function bindMetrics(
   const figures = (scope: PowerFigure['scope']) =>
     shown(scope) ? (latest()?.power ?? []).filter((f) => f.scope === scope) : [];
 
-  observe(createInstrument(meter, METRICS.hostEnergy), (result) => {
+  observeSpec(METRICS.hostEnergy, (result) => {
     for (const h of hostTotals(latest())) result.observe(h.joules, attributes.host(h));
   });
-  observe(createInstrument(meter, METRICS.hostPower), (result) => {
+  observeSpec(METRICS.hostPower, (result) => {
     for (const h of hostTotals(latest())) result.observe(h.watts, attributes.host(h));
   });
   const byComponent = (value: 'joules' | 'watts', scope: PowerFigure['scope']) => {
@@ -221,10 +240,10 @@ export function bindMetrics(
       for (const f of figures(scope)) result.observe(f[value], attributes.component(f));
     };
   };
-  observe(createInstrument(meter, METRICS.energy), byComponent('joules', 'host'));
-  observe(createInstrument(meter, METRICS.power), byComponent('watts', 'host'));
-  observe(createInstrument(meter, METRICS.processEnergy), byComponent('joules', 'process'));
-  observe(createInstrument(meter, METRICS.processPower), byComponent('watts', 'process'));
+  observeSpec(METRICS.energy, byComponent('joules', 'host'));
+  observeSpec(METRICS.power, byComponent('watts', 'host'));
+  observeSpec(METRICS.processEnergy, byComponent('joules', 'process'));
+  observeSpec(METRICS.processPower, byComponent('watts', 'process'));
   // Usage emissions per zone and measured/estimated; embodied per scope, always estimated,
   // with no zone (the grid does not make hardware). None when embodied emissions are left out.
   const byPhase = (
@@ -243,11 +262,8 @@ export function bindMetrics(
       }
     };
   };
-  observe(createInstrument(meter, METRICS.emissions), byPhase('grams', 'embodiedGrams'));
-  observe(
-    createInstrument(meter, METRICS.emissionRate),
-    byPhase('gramsPerSecond', 'embodiedGramsPerSecond'),
-  );
+  observeSpec(METRICS.emissions, byPhase('grams', 'embodiedGrams'));
+  observeSpec(METRICS.emissionRate, byPhase('gramsPerSecond', 'embodiedGramsPerSecond'));
   if ('reportedZones' in cs.grid) {
     detach.push(registerGridMetrics(meter, cs.grid.defaultZone, cs.grid.reportedZones, cs.grid));
   }
@@ -260,7 +276,7 @@ export function bindMetrics(
   const recordHttp = options.http ? httpRecorder(meter, local, operations) : undefined;
 
   // Drops are counted by the Carbonscope as they happen; only read here, at collection.
-  observe(createInstrument(meter, METRICS.operationDropped), (result) => {
+  observeSpec(METRICS.operationDropped, (result) => {
     for (const d of cs.dropCounts()) result.observe(d.count, attributes.dropped(d));
   });
 

@@ -1,5 +1,6 @@
 import { type Attributes, type HrTime, type Meter, ValueType } from '@opentelemetry/api';
 import { createInstrument, type MetricSpec } from '../metrics/index.js';
+import type { PushedBefore, PushedHistogram } from './pushed-deltas.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
 type CollectionResult = import('@opentelemetry/sdk-metrics').CollectionResult;
@@ -116,6 +117,32 @@ export class LocalHistogram {
       rest -= raise;
       emit(low + raise);
     });
+  }
+
+  /**
+   * As replay, what `series` recorded beyond `less` (deltas already pushed): its count, bucket
+   * counts and sum to rounding. Its min and max are not known, so each value starts at the low
+   * end of its bucket and is raised toward the high end until they add up to the sum.
+   */
+  replayRest(series: HistogramSeries, less: PushedHistogram, emit: (value: number) => void): void {
+    const v = series.values;
+    const at = this.stats;
+    if (!(v[at + COUNT] - less.count > 0)) return;
+    const b = this.boundaries;
+    const min = v[at + MIN];
+    const max = v[at + MAX];
+    const low = (i: number) => (i === 0 ? min : Math.max(min, justAbove(b[i - 1])));
+    const high = (i: number) => (i === b.length ? max : Math.min(max, b[i]));
+    const left = (i: number) => v[i] - (less.counts[i] ?? 0);
+    let rest = v[at + SUM] - less.sum;
+    for (let i = 0; i <= b.length; i++) rest -= Math.max(0, left(i)) * low(i);
+    for (let i = 0; i <= b.length; i++) {
+      for (let k = 0; k < left(i); k++) {
+        const raise = rest > 0 ? Math.min(rest, high(i) - low(i)) : 0;
+        rest -= raise;
+        emit(low(i) + raise);
+      }
+    }
   }
 
   /** The bucket a value falls in, as record() finds it. */
@@ -293,13 +320,19 @@ export class LocalHistograms implements MetricProducer {
   /**
    * Records every series into `meter`'s histograms of the same names (LocalHistogram.replay):
    * what carbonscope's own provider counted, carried to the application's SDK when that starts
-   * late, so that the own provider need not push it.
+   * late, so that the own provider need not push it. Less what it pushed as deltas (`pushed`):
+   * a collector adds those to what the application's SDK pushes.
    */
-  replay(meter: Meter): void {
+  replay(meter: Meter, pushed?: PushedBefore): void {
     for (const h of this.histograms) {
       if (h.series.length === 0) continue;
       const histogram = createInstrument(meter, { ...h.spec, kind: 'histogram' });
-      for (const s of h.series) h.replay(s, (value) => histogram.record(value, s.attributes));
+      for (const s of h.series) {
+        const emit = (value: number) => histogram.record(value, s.attributes);
+        const less = pushed?.histogram(h.spec.name, s.attributes);
+        if (less) h.replayRest(s, less, emit);
+        else h.replay(s, emit);
+      }
     }
   }
 

@@ -41,6 +41,7 @@ import {
 } from './optional-sdk.js';
 import { PrometheusText } from './prometheus-text.js';
 import { otlpMetricsTarget, reportingPushFailures } from './push-failures.js';
+import { type PushedBefore, PushedDeltas } from './pushed-deltas.js';
 import { SCOPE } from './scope.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
@@ -193,18 +194,21 @@ interface ReaderContext {
   closers: Array<() => void>;
   lastPushes: LastPush[];
   histograms: LocalHistograms;
+  pushed: PushedDeltas;
   open: () => boolean;
   /** The periodic readers' times, read (and a cut timeout told) once for all of them. */
   times: () => PeriodicTimes;
 }
 
 async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader | undefined> {
-  const { env, sdk, logger, servers, closers, lastPushes, histograms, open } = ctx;
+  const { env, sdk, logger, servers, closers, lastPushes, histograms, pushed, open } = ctx;
   // A pushing reader's histograms follow its exporter's temporality (OTLP's delta preference),
   // as its counters do; each delta reader keeps what it pushed last, so each gets its own.
+  // What went out as deltas is kept (pushed): the application's SDK, started late, goes on
+  // from there. Behind the gate: what it drops after the hand-over went nowhere.
   const periodic = (inner: PushMetricExporter, times: PeriodicTimes) =>
     new sdk.PeriodicExportingMetricReader({
-      exporter: gated(inner, open),
+      exporter: gated(pushed.recording(inner), open),
       metricProducers: [histograms.producer(inner)],
       exportIntervalMillis: times.exportIntervalMillis,
       exportTimeoutMillis: times.exportTimeoutMillis,
@@ -275,6 +279,8 @@ export interface OwnProvider {
   servers: Server[];
   /** carbonscope's histograms, exported by every reader of this provider. */
   histograms: LocalHistograms;
+  /** The deltas its readers pushed, which a provider that takes over must not push again. */
+  pushed: PushedBefore;
   /**
    * Pushes what is pending and stops the readers; the OTLP push within a short deadline of its
    * own (LastPush), what it could not deliver told in one line.
@@ -311,6 +317,7 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
   const closers: Array<() => void> = [];
   const lastPushes: LastPush[] = [];
   const histograms = new LocalHistograms(sdk, SCOPE);
+  const pushed = new PushedDeltas(sdk);
   let handedOver = false;
   // Lazily: a Prometheus reader alone reads no export interval, and a malformed one is no error.
   let times: PeriodicTimes | undefined;
@@ -322,6 +329,7 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
     closers,
     lastPushes,
     histograms,
+    pushed,
     open: () => !handedOver,
     times: () => {
       times ??= readerTimes(env, logger);
@@ -353,6 +361,7 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
     provider,
     servers,
     histograms,
+    pushed,
     shutdown: () => (lastPush ? lastPush.within(stopReaders) : stopReaders()),
     handOver: () => {
       handedOver = true;

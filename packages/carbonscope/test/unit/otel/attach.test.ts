@@ -442,6 +442,89 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       }
     });
 
+    it('hands over under delta temporality with every figure exported once: what it pushed is not pushed again', async () => {
+      const receiver = await otlpReceiver();
+      const cs = await scripted();
+      const env = {
+        OTEL_METRICS_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
+        OTEL_METRIC_EXPORT_INTERVAL: '100',
+      };
+      const attached = await attachWith(cs, env, memoryLogger().logger);
+      // The application's SDK pushing deltas too, as the same variable tells its exporter.
+      const appExporter = new sdkMetrics.InMemoryMetricExporter(
+        sdkMetrics.AggregationTemporality.DELTA,
+      );
+      const appReader = new sdkMetrics.PeriodicExportingMetricReader({
+        exporter: appExporter,
+        exportIntervalMillis: 600_000,
+      });
+      const mp = new MeterProvider({ readers: [appReader] });
+      const jobs: number[] = [];
+      cs.onEnd((f) => {
+        if (f.operation === 'job') jobs.push(f.joules);
+      });
+      const pushedJobs = () =>
+        receiver.pushes.reduce(
+          (n, p) =>
+            n +
+            (histogramPoint(p.body, METRICS.operationEnergy.name, 'carbonscope.operation', 'job')
+              ?.count ?? 0),
+          0,
+        );
+      try {
+        oneJob(cs);
+        oneJob(cs);
+        // Pushed by its own provider before the application's SDK starts.
+        await waitFor(() => pushedJobs() === 2, 5000);
+        oneJob(cs);
+        metrics.setGlobalMeterProvider(mp);
+        cs.clock.advance(1000);
+        cs.cpu.interval(1, 0.5, 0.5);
+        cs.meter.sampleNow();
+        await waitFor(() => attached.mode === 'global', 2000);
+        oneJob(cs);
+        await attached.shutdown();
+        await appReader.forceFlush();
+        const own = receiver.pushes.map((p) => metricsOf(p.body));
+        const app = appExporter
+          .getMetrics()
+          .flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
+        const appPoints = (name: string): Array<sdkMetrics.DataPoint<unknown>> =>
+          app
+            .filter((m) => m.descriptor.name === name)
+            .flatMap((m): Array<sdkMetrics.DataPoint<unknown>> => m.dataPoints);
+        const appJobs = appPoints(METRICS.operationEnergy.name)
+          .filter((p) => p.attributes['carbonscope.operation'] === 'job')
+          .map((p) => p.value as { count: number; sum: number });
+        const ownJobs = receiver.pushes
+          .map((p) =>
+            histogramPoint(p.body, METRICS.operationEnergy.name, 'carbonscope.operation', 'job'),
+          )
+          .filter((p) => p !== undefined);
+        expect(jobs).to.have.length(4);
+        const count = [...ownJobs, ...appJobs].reduce((n, p) => n + Number(p.count), 0);
+        const sum = [...ownJobs, ...appJobs].reduce((n, p) => n + Number(p.sum), 0);
+        expect(count, 'operations exported').to.equal(4);
+        expect(sum, 'operation energy exported').to.be.closeTo(
+          jobs.reduce((a, b) => a + b, 0),
+          1e-9,
+        );
+        const ownEnergy = own.reduce((n, m) => n + (sumOf(m, METRICS.hostEnergy.name) ?? 0), 0);
+        const appEnergy = appPoints(METRICS.hostEnergy.name).reduce(
+          (n, p) => n + Number(p.value),
+          0,
+        );
+        // 10 W for 6 s: the start's sample, then five more, each a second later.
+        expect(ownEnergy + appEnergy, 'host energy exported').to.equal(60);
+      } finally {
+        await cs.stop();
+        await mp.shutdown();
+        await receiver.close();
+      }
+    });
+
     it('takes an export interval under the default 30 s timeout, the timeout then being the interval (as NodeSDK does)', async () => {
       const receiver = await otlpReceiver();
       const cs = await scripted();

@@ -77,6 +77,32 @@ describe('local histograms (recorded in place, exported by the reader)', () => {
     }
   });
 
+  it('replay what a series recorded beyond the deltas pushed: its count, buckets and sum', () => {
+    const local = new LocalHistograms(sdk, SCOPE);
+    const histogram = local.histogram(METRICS.operationEnergy);
+    const buckets = METRICS.operationEnergy.buckets.length + 1;
+    const series = histogram.open({ operation: 'x' });
+    for (const v of [1e-6, 0.02, 0.5, 3e3]) histogram.record(series, v);
+    // What a delta push carried, then what came after it.
+    const pushed = histogram.deltaPoint(series, histogram.emptyFigures(), []);
+    if (!pushed) throw new Error('nothing pushed');
+    const after = [2e-6, 0.03, 0.03, 9e3];
+    const rest = histogram.open({ operation: 'rest' });
+    for (const v of after) histogram.record(series, v);
+    for (const v of after) histogram.record(rest, v);
+    const again = histogram.open({ operation: 'again' });
+    histogram.replayRest(
+      series,
+      { counts: pushed.buckets.counts, sum: pushed.sum ?? 0, count: pushed.count },
+      (v) => histogram.record(again, v),
+    );
+    expect([...again.values.slice(0, buckets)]).to.deep.equal([...rest.values.slice(0, buckets)]);
+    const [s0, c0] = rest.values.slice(buckets);
+    const [s1, c1] = again.values.slice(buckets);
+    expect(c1).to.equal(c0);
+    expect(s1).to.be.closeTo(s0, s0 * 1e-12);
+  });
+
   it('drop what cannot be a measurement (negative, NaN, infinite) and export nothing unused', async () => {
     const local = new LocalHistograms(sdk, SCOPE);
     const histogram = local.histogram(METRICS.operationEmissions);
