@@ -1,4 +1,6 @@
 import { type Env, SettingsError } from '../settings.js';
+import { exportsWithin } from './export-deadline.js';
+import { MAX_TIMEOUT_MS, otlpExporterTimeout } from './export-times.js';
 
 /**
  * The OpenTelemetry SDK packages carbonscope uses only when it must start a meter provider
@@ -104,8 +106,8 @@ export function checkTemporalityPreference(env: Env): void {
 /**
  * The OTLP/HTTP metric exporter for the configured protocol (protobuf by default, JSON for
  * `http/json`); it reads the standard OTEL_EXPORTER_OTLP_* variables; `url` overrides the
- * endpoint and `timeoutMillis` the timeout. A temporality preference it would not read throws
- * SettingsError.
+ * endpoint and `timeoutMillis` the timeout, which bounds each export as a whole (exportsWithin).
+ * A temporality preference or a timeout it would not read throws SettingsError.
  */
 export async function otlpMetricExporter(
   env: Env,
@@ -119,7 +121,9 @@ export async function otlpMetricExporter(
     [json ? OTLP_JSON : OTLP_PROTO],
     what,
   );
-  return new exporter.OTLPMetricExporter(url || timeoutMillis ? { url, timeoutMillis } : undefined);
+  // Read here by the exporter's rule when not given: the whole export is bounded by it.
+  const timeout = timeoutMillis ?? otlpExporterTimeout(env, MAX_TIMEOUT_MS);
+  return exportsWithin(new exporter.OTLPMetricExporter({ url, timeoutMillis: timeout }), timeout);
 }
 
 export type PushMetricExporter = import('@opentelemetry/sdk-metrics').PushMetricExporter;
