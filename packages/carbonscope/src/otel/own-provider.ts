@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { metrics } from '@opentelemetry/api';
 import { z } from 'zod';
-import type { Logger } from '../log.js';
+import { type Logger, redactionList, redactSecrets } from '../log.js';
 import {
   checkedInteger,
   type Env,
@@ -142,6 +142,7 @@ function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: L
   // spec's defaults (localhost:9464).
   const host = env.OTEL_EXPORTER_PROMETHEUS_HOST?.trim() || 'localhost';
   const port = checkedInteger(env, 'OTEL_EXPORTER_PROMETHEUS_PORT', 9464);
+  const secrets = redactionList(envSecretsOf(env));
   const server = createServer((req, res) => {
     if (req.url?.split('?')[0] !== '/metrics') {
       res.statusCode = 404;
@@ -155,7 +156,9 @@ function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: L
         res.end(body);
       },
       (err: unknown) => {
-        logger.error({ err: String(err) }, 'Prometheus endpoint: metrics collection failed');
+        // The reason in the text, as below; masked: a callback's error may quote a setting.
+        const why = redactSecrets(err instanceof Error ? err.message : String(err), secrets);
+        logger.error({ err: why }, `Prometheus endpoint: metrics collection failed: ${why}`);
         res.statusCode = 500;
         res.end('metrics collection failed\n');
       },

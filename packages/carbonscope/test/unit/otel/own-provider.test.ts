@@ -40,6 +40,29 @@ describe("register's own meter provider: a gauge's series are what its callback 
     }
   });
 
+  it('says why a collection for its Prometheus endpoint failed, in the line stderr shows', async () => {
+    const lines: string[] = [];
+    const logger = stderrLogger({ level: 'error', write: (line) => lines.push(line) });
+    const own = await startOwnProvider(
+      { OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_PORT: '0' },
+      logger,
+    );
+    if (!own) throw new Error('no provider started');
+    try {
+      const [server] = own.servers;
+      if (!server) throw new Error('no Prometheus endpoint');
+      if (!server.listening) await new Promise((r) => server.once('listening', r));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+      // Its reader shut down under a server still listening: each collection is refused.
+      await own.provider.shutdown();
+      expect((await fetch(url)).status).to.equal(500);
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(/Prometheus endpoint: metrics collection failed: .*shut ?down/i);
+    } finally {
+      await own.shutdown();
+    }
+  });
+
   it('in its OTLP push', async () => {
     const receiver = await otlpReceiver();
     // The OTLP exporter reads its endpoint from the process's environment itself.
