@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import {
+  checkOtelLists,
   type Env,
   fetchableUrlSetting,
   integerSetting as integer,
@@ -17,7 +18,6 @@ import {
 } from 'carbonscope';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
-import { checkOtelLists } from './otel-env.js';
 
 export type { Env };
 /** A malformed setting; `variable` names the environment variable (the library's own class). */

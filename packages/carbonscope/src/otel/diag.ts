@@ -39,6 +39,11 @@ const LEVELS: ReadonlyMap<string, DiagLogLevel> = new Map([
   ['NONE', DiagLogLevel.NONE],
 ]);
 
+/** Whether `value` is one of OTEL_LOG_LEVEL's names (any case, around spaces). */
+export function isDiagLevelName(value: string): boolean {
+  return LEVELS.has(value.trim().toUpperCase());
+}
+
 /** OTEL_LOG_LEVEL's level: none when unset, INFO for a name it does not know, as the SDK does. */
 export function diagLevelOf(value: string | undefined): DiagLogLevel | undefined {
   const name = value?.trim().toUpperCase();

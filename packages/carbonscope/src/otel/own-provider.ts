@@ -20,6 +20,7 @@ import {
 } from './cluster-exposition.js';
 import { withCurrentGauges } from './current-gauges.js';
 import { installMaskingDiag } from './diag.js';
+import { malformedOtelVariables } from './env-lists.js';
 import {
   MIN_EXPORT_INTERVAL_MS,
   OTLP_TIMEOUTS,
@@ -308,6 +309,9 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
   const exporters = metricsExporters(env);
   if (sdkDisabled(env) || exporters.includes('none')) return undefined;
   checkVariables(exporters, env);
+  for (const line of malformedOtelVariables(env, { headers: exporters.includes('otlp') })) {
+    logger.warn(line);
+  }
   const [sdk, resources] = await importSdk(
     `OTEL_METRICS_EXPORTER=${exporters.join(',')}`,
     exporterPackages(exporters, env),

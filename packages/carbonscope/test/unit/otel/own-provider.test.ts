@@ -1,4 +1,5 @@
 import { type AddressInfo, createServer } from 'node:net';
+import { diag } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { stderrLogger } from '../../../src/log.js';
 import { startOwnProvider } from '../../../src/otel/own-provider.js';
@@ -60,6 +61,35 @@ describe("register's own meter provider: a gauge's series are what its callback 
       expect(lines[0]).to.match(/Prometheus endpoint: metrics collection failed: .*shut ?down/i);
     } finally {
       await own.shutdown();
+    }
+  });
+
+  it('says in one line each which variable the SDK reads itself is malformed, never a header value', async () => {
+    const receiver = await otlpReceiver();
+    const lines: string[] = [];
+    const logger = stderrLogger({ level: 'warn', write: (line) => lines.push(line) });
+    const own = await startOwnProvider(
+      {
+        OTEL_METRICS_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_METRIC_EXPORT_INTERVAL: '3600000',
+        OTEL_LOG_LEVEL: 'verbos',
+        OTEL_RESOURCE_ATTRIBUTES: 'service.name=shop,deployment.environment',
+        OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer sekrit-token;v2',
+      },
+      logger,
+    );
+    try {
+      if (!own) throw new Error('no provider started');
+      const named = (variable: string) => lines.filter((l) => l.includes(`${variable}:`));
+      expect(named('OTEL_LOG_LEVEL')).to.have.length(1);
+      expect(named('OTEL_RESOURCE_ATTRIBUTES')).to.have.length(1);
+      expect(named('OTEL_EXPORTER_OTLP_HEADERS')).to.have.length(1);
+      expect(lines.join('')).not.to.include('sekrit');
+    } finally {
+      diag.disable();
+      await own?.shutdown();
+      await receiver.close();
     }
   });
 

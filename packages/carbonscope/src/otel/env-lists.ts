@@ -1,4 +1,5 @@
-import { type Env, SettingsError } from 'carbonscope';
+import { type Env, SettingsError } from '../settings.js';
+import { isDiagLevelName } from './diag.js';
 
 // The OTel SDK reads these itself and drops a malformed one without a word (OTEL_LOG_LEVEL's
 // debug line at most): the service would run without its resource attributes or the collector's
@@ -107,4 +108,50 @@ export function checkOtelLists(env: Env): void {
     const headers = env[variable];
     if (headers?.trim()) checkHeaders(variable, headers);
   }
+}
+
+/** OTEL_LOG_LEVEL: the SDK takes a name it does not know as INFO, and says nothing of it. */
+function checkLogLevel(raw: string): void {
+  if (!isDiagLevelName(raw)) {
+    throw new SettingsError(
+      'OTEL_LOG_LEVEL',
+      `expected ALL, VERBOSE, DEBUG, INFO, WARN, ERROR or NONE (got ${JSON.stringify(raw.trim())}); INFO is used`,
+    );
+  }
+}
+
+/**
+ * What is malformed among the variables the OTel SDK reads itself (OTEL_LOG_LEVEL, the
+ * resource attributes, `headers` where an OTLP exporter is made): one line per variable,
+ * naming it and never a header's value. Said rather than refused: the SDK goes on with what it
+ * could read, and carbonscope's register must not stop the application.
+ */
+export function malformedOtelVariables(env: Env, options: { headers: boolean }): string[] {
+  const lines: string[] = [];
+  const check = (variable: string, fn: (raw: string) => void) => {
+    const raw = env[variable];
+    if (!raw?.trim()) return;
+    try {
+      fn(raw);
+    } catch (err) {
+      if (!(err instanceof SettingsError)) throw err;
+      lines.push(err.message);
+    }
+  };
+  check('OTEL_LOG_LEVEL', checkLogLevel);
+  check('OTEL_RESOURCE_ATTRIBUTES', (raw) => {
+    try {
+      checkResourceAttributes('OTEL_RESOURCE_ATTRIBUTES', raw);
+    } catch (err) {
+      if (!(err instanceof SettingsError)) throw err;
+      throw new SettingsError(
+        err.variable,
+        `${err.message.slice(err.variable.length + 2)}; the SDK drops every attribute it sets`,
+      );
+    }
+  });
+  if (options.headers) {
+    for (const variable of HEADER_VARIABLES) check(variable, (raw) => checkHeaders(variable, raw));
+  }
+  return lines;
 }
