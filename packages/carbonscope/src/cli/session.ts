@@ -5,6 +5,7 @@ import { type Logger, redactionList, redactSecrets, stderrLogger } from '../log.
 import { bindMetrics } from '../otel/bind-metrics.js';
 import { withCurrentGauges } from '../otel/current-gauges.js';
 import { droppedText, SeenTemporality } from '../otel/dropped-metrics.js';
+import { malformedOtelVariables } from '../otel/env-lists.js';
 import {
   type ExportResult,
   exporterPackages,
@@ -262,6 +263,12 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   const logger = stderrLogger({ level: verbose ? 'info' : 'warn', fields: verbose, secrets });
   const redactions = redactionList(secrets);
   const runId = randomUUID();
+  // The OTLP exporter reads its headers from the environment itself, and drops a bad one.
+  if (o.options.otlp) {
+    for (const line of malformedOtelVariables(o.env, { sdk: false, headers: true })) {
+      logger.warn(line);
+    }
+  }
   const otlp = o.options.otlp
     ? await otlpPush(
         o.options.otlp,

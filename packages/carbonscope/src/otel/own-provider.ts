@@ -309,7 +309,10 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
   const exporters = metricsExporters(env);
   if (sdkDisabled(env) || exporters.includes('none')) return undefined;
   checkVariables(exporters, env);
-  for (const line of malformedOtelVariables(env, { headers: exporters.includes('otlp') })) {
+  for (const line of malformedOtelVariables(env, {
+    sdk: true,
+    headers: exporters.includes('otlp'),
+  })) {
     logger.warn(line);
   }
   const [sdk, resources] = await importSdk(

@@ -531,6 +531,20 @@ describe('carbonscope command line', function () {
     }
   });
 
+  it('names a malformed OTLP headers variable with --otlp, never its value', async () => {
+    const receiver = await otlpReceiver();
+    try {
+      const r = await cli(['run', '--json', '--otlp', receiver.url, '--', 'true'], {
+        env: { OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'x-api-key=sekrit-token;v2' },
+      });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stderr).to.match(/OTEL_EXPORTER_OTLP_METRICS_HEADERS: item 1 \(x-api-key\)/);
+      expect(r.stderr).not.to.include('sekrit');
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('pushes no process energy or emissions for a command it could not measure, and says so', async () => {
     const receiver = await otlpReceiver();
     try {
