@@ -13,6 +13,9 @@ import { Readiness } from '../../src/readiness.js';
 import { type Listening, listen } from '../helpers/app.js';
 import { captureLogger } from '../helpers/log.js';
 
+/** Half a surrogate pair without its other half: text no UTF-8 can carry. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 const KEY = 'em-integration-key-0c4e77';
 
 interface Seen {
@@ -156,6 +159,19 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
       expect(message, accept).to.include('si ti\\u2066');
       expect(/[\u202a-\u202e\u2066-\u2069]/.test(message), accept).to.equal(false);
     }
+  });
+
+  // The zone is quoted cut to 40: cut in UTF-16 units, an emoji across the 40th unit left half a
+  // surrogate pair, which JSON.stringify wrote as the text \ud83d.
+  it('quotes a long invalid zone cut on a character boundary, not inside an emoji', async () => {
+    const url = await start();
+    const zone = `${'Z'.repeat(39)}\u{1F600}tail`;
+    const res = await get(`${url}/carbon_intensity?zone=${encodeURIComponent(zone)}`);
+    expect(res.status).to.equal(400);
+    const { message } = JSON.parse(res.text) as { message: string };
+    expect(message).to.include(`"${'Z'.repeat(39)}\u{1F600}"…`);
+    expect(message).not.to.match(/\\ud[89a-f]/i);
+    expect(LONE_SURROGATE.test(message), 'a lone surrogate').to.equal(false);
   });
 
   // JavaScript's toUpperCase() maps some non-ASCII letters to ASCII ones (ſ → S, ı → I): only

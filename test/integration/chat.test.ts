@@ -27,6 +27,9 @@ import {
 } from '../helpers/llm-upstream.js';
 import { captureLogger } from '../helpers/log.js';
 
+/** Half a surrogate pair without its other half: text no UTF-8 can carry. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 const KEY = 'sk-carbonscope-integration-secret-42';
 const catalog = loadCatalog();
 
@@ -320,6 +323,17 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
       expect(json.message).to.match(message);
     });
   }
+
+  // The role is quoted cut to 40: cut in UTF-16 units, an emoji across the 40th unit left half
+  // a surrogate pair in the message, which no UTF-8 text can hold.
+  it('quotes a long role cut on a character boundary, not inside an emoji', async () => {
+    const role = `${'r'.repeat(39)}\u{1F600}tail`;
+    const res = await postJson(app.url, { messages: [{ role, content: 'hi' }] });
+    expect(res.status).to.equal(400);
+    const { message } = (await res.json()) as { message: string };
+    expect(message).to.include(`"${'r'.repeat(39)}\u{1F600}"`);
+    expect(LONE_SURROGATE.test(message), 'a lone surrogate').to.equal(false);
+  });
 
   it('a browser posting an empty form gets the form back with the reason', async () => {
     const res = await fetch(`${app.url}/chat`, {

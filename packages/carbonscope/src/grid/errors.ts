@@ -5,14 +5,30 @@
  */
 import { MAX_ZONE_LENGTH } from './zones.js';
 
+/** How much of a refused zone its message quotes, in characters (code points). */
+const QUOTED_ZONE_CHARS = 40;
+
+/**
+ * The first `max` code points of `text`, and whether any were left out: cut in UTF-16 units, an
+ * emoji across the cut left half a surrogate pair, which JSON writes as the text `\ud83d`.
+ */
+function firstCodePoints(text: string, max: number): { kept: string; cut: boolean } {
+  let end = 0;
+  for (let n = 0; n < max && end < text.length; n++) {
+    end += (text.codePointAt(end) as number) > 0xffff ? 2 : 1;
+  }
+  return { kept: text.slice(0, end), cut: end < text.length };
+}
+
 /** The zone does not have the shape of a zone key; answered as 400. */
 export class InvalidZoneError extends Error {
   readonly status = 400;
   readonly expose = true;
   readonly code = 'invalid_zone';
   constructor(readonly zone: string) {
+    const { kept, cut } = firstCodePoints(zone, QUOTED_ZONE_CHARS);
     super(
-      `invalid zone ${JSON.stringify(zone.slice(0, 40))}${zone.length > 40 ? '…' : ''}: expected a zone key of at most ${MAX_ZONE_LENGTH} characters matching ^[A-Z]{2}(-[A-Z0-9]+)*$, such as DE, FR, SE-SE3 or US-CAL-CISO`,
+      `invalid zone ${JSON.stringify(kept)}${cut ? '…' : ''}: expected a zone key of at most ${MAX_ZONE_LENGTH} characters matching ^[A-Z]{2}(-[A-Z0-9]+)*$, such as DE, FR, SE-SE3 or US-CAL-CISO`,
     );
     this.name = 'InvalidZoneError';
   }
