@@ -69,8 +69,11 @@ function statusOf(err: HttpLikeError): number {
  */
 const BIDI_CONTROL = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
-/** The message with each bidi control written as its escape (`\u202e`), so it is seen, not run. */
-function withBidiShown(message: string): string {
+/**
+ * The text with each bidi control written as its escape (`\u202e`), so it is seen, not run: in
+ * a message, and wherever a page shows back what the client sent (a form's field).
+ */
+export function withBidiShown(message: string): string {
   return message.replace(
     BIDI_CONTROL,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type { GridIntensity, IntensityHistory, IntensityReading } from 'carbonscope';
 import { InvalidZoneError, ZONE_PATTERN, zoneKeyCase } from 'carbonscope';
 import type { Context } from 'koa';
-import { clientError } from '../http/errors.js';
+import { clientError, withBidiShown } from '../http/errors.js';
 import { queryParam } from '../http/query-param.js';
 import { pathRouter } from '../http/router.js';
 import { html, page, type SafeHtml, wantsHtml } from '../views/html.js';
@@ -76,9 +76,10 @@ const SOURCE_NAMES: Record<IntensityReading['source'], string> = {
   'world-average': 'world average',
 };
 
+/** The zone form, filled with `zone`: what was typed, its bidi controls shown as escapes. */
 function zoneForm(zone: string): SafeHtml {
   return html`<form method="get" action="/carbon_intensity">
-<label>Zone <input name="zone" value="${zone}" required pattern="[A-Za-z]{2}(-[A-Za-z0-9]+)*" title="a zone key such as DE, FR, SE-SE3 or US-CAL-CISO" size="14"></label>
+<label>Zone <input name="zone" value="${withBidiShown(zone)}" required pattern="[A-Za-z]{2}(-[A-Za-z0-9]+)*" title="a zone key such as DE, FR, SE-SE3 or US-CAL-CISO" size="14"></label>
 <button type="submit">Show</button>
 </form>`;
 }

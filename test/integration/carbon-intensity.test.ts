@@ -150,7 +150,7 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
     for (const accept of ['application/json', 'text/html']) {
       const res = await get(`${url}/carbon_intensity?zone=${zone}`, accept);
       expect(res.status, accept).to.equal(400);
-      // On the page: the alert (the form's field keeps the zone as typed, for correcting it).
+      // On the page: the alert.
       const message =
         accept === 'text/html'
           ? (/<p role="alert">(.*?)<\/p>/s.exec(res.text)?.[1] ?? '')
@@ -158,6 +158,13 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
       expect(message, accept).to.include('\\u202eyrtnuoc');
       expect(message, accept).to.include('si ti\\u2066');
       expect(/[\u202a-\u202e\u2066-\u2069]/.test(message), accept).to.equal(false);
+      if (accept !== 'text/html') continue;
+      // The form's field too: an override in it reversed what the field showed just the same.
+      const field = /name="zone" value="([^"]*)"/.exec(res.text)?.[1] ?? '';
+      expect(field).to.include('\\u202eyrtnuoc');
+      expect(/[\u202a-\u202e\u2066-\u2069]/.test(field), 'a bidi control in the field').to.equal(
+        false,
+      );
     }
   });
 
