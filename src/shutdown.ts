@@ -1,6 +1,8 @@
 import type { Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { settlesWithin } from 'carbonscope';
+import { markCutByShutdown, SHUTDOWN_CUT_MESSAGE } from './http/client-gone.js';
+import { answerInFlight } from './http/server.js';
 import type { Logger } from './logger.js';
 
 /** Compose's default stop grace is 10 s; the whole shutdown fits in this, with a margin. */
@@ -9,6 +11,8 @@ export const SHUTDOWN_GRACE_MS = 9_000;
 export const DRAIN_MS = 5_000;
 /** How often idle connections are closed while draining (a response just ended leaves one). */
 const IDLE_SWEEP_MS = 100;
+/** How long the 503s of the requests cut at the drain's end get to leave, out of the grace. */
+const CUT_ANSWER_MS = 1_000;
 
 /**
  * Resolves after the event loop's next poll phase: the check phase that runs after this one's
@@ -17,6 +21,22 @@ const IDLE_SWEEP_MS = 100;
  */
 function pastNextPoll(): Promise<void> {
   return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+}
+
+/**
+ * Cuts what the drain left running: a request whose answer has not begun is answered 503 with
+ * `Connection: close` (what a client of a draining server expects: it may send it again
+ * elsewhere), one whose answer has begun loses its connection. Each is marked first: the app's
+ * work for it is aborted as the shutdown's cut, not as its client's leaving.
+ */
+function cutInFlight(responses: ServerResponse[]): void {
+  for (const res of responses) {
+    markCutByShutdown(res);
+    const { socket } = res;
+    if (!socket) continue;
+    if (res.headersSent) socket.destroy();
+    else answerInFlight(res, socket, 503, SHUTDOWN_CUT_MESSAGE);
+  }
 }
 
 export interface Closable {
@@ -48,7 +68,8 @@ export interface Shutdown {
  *    their answer instead of being reset later; after one more poll of the event loop (which
  *    reads requests already sent) the server stops accepting and idle connections are closed
  *    (and again as responses end);
- * 2. in-flight requests get up to `drainMs` to finish, then whatever is left is cut;
+ * 2. in-flight requests get up to `drainMs` to finish, then whatever is left is cut: answered
+ *    503 where no answer had begun (which gets up to a second to leave), else closed;
  * 3. the parts close (LLM mock, dashboard, model, meter: a last sample);
  * 4. the final metric export gets what is left of `graceMs`; past that the process exits anyway
  *    and says that the metrics since the last export are lost.
@@ -94,11 +115,18 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
     const drained = await settlesWithin(closed, drainMs);
     clearInterval(sweep);
     if (!drained) {
+      const responses = inFlight();
+      // Before the cut: the requests' own lines (503, cut by the shutdown) follow this one.
       logger.warn(
-        { inFlight: inFlight().length, drainMs },
-        'requests still running at the end of the drain were cut',
+        {
+          cut: responses.length,
+          answered503: responses.filter((res) => !res.headersSent).length,
+          drainMs,
+        },
+        'requests still running at the end of the drain were cut: answered 503 where no answer had begun',
       );
-      server.closeAllConnections();
+      cutInFlight(responses);
+      if (!(await settlesWithin(closed, CUT_ANSWER_MS))) server.closeAllConnections();
     }
   };
 

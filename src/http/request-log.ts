@@ -1,6 +1,7 @@
 import { routeOf } from 'carbonscope';
 import type { Context } from 'koa';
 import type { Logger } from '../logger.js';
+import { wasCutByShutdown } from './client-gone.js';
 
 /** Requests whose 5xx the client caused: see markClientCaused. */
 const clientCaused = new WeakSet<Context>();
@@ -22,7 +23,9 @@ export function markClientCaused(ctx: Context): void {
  */
 export function logRequest(logger: Logger, ctx: Context, start: number): void {
   const status = ctx.status;
-  const level = status >= 500 && !clientCaused.has(ctx) ? 'error' : 'info';
+  // A cut at shutdown is the shutdown's, which warns of it once: no line where alerts look.
+  const cut = wasCutByShutdown(ctx.res);
+  const level = cut ? 'warn' : status >= 500 && !clientCaused.has(ctx) ? 'error' : 'info';
   // At the services' usual warn level the line is never written: not building it saves its
   // object, the path slice and the route lookup on every request.
   if (!logger.isLevelEnabled(level)) return;
@@ -33,7 +36,7 @@ export function logRequest(logger: Logger, ctx: Context, start: number): void {
     status,
     durationMs: Math.round((performance.now() - start) * 1000) / 1000,
   };
-  logger[level](line, 'request');
+  logger[level](cut ? { ...line, cutBy: 'shutdown' } : line, 'request');
 }
 
 /** The `msg` of the line for an answer the server gave before the app saw a request. */

@@ -132,11 +132,12 @@ function answerJson(res: ServerResponse, status: number, message: string): void 
 
 /**
  * Answers the request in flight (the app has it: its body stalled or broke while the app read
- * it) through its own response, not around it on the socket: Node then publishes the response's
- * finish with this status, so request tracking counts the request once, under its route, with
- * what the client got; and the app, whose own answer Koa drops once a head is sent, logs it.
+ * it, or the shutdown cut it) through its own response, not around it on the socket: Node then
+ * publishes the response's finish with this status, so request tracking counts the request
+ * once, under its route, with what the client got; and the app, whose own answer Koa drops once
+ * a head is sent, logs it.
  */
-function answerInFlight(
+export function answerInFlight(
   res: ServerResponse,
   socket: Duplex,
   status: number,

@@ -15,6 +15,7 @@ import OpenAI, {
   APIError,
   APIUserAbortError,
 } from 'openai';
+import { ShutdownCutError } from '../http/client-gone.js';
 import type { Logger } from '../logger.js';
 import { redactSecrets } from '../logger.js';
 import { boundedRetryFetch } from './bounded-retry-fetch.js';
@@ -41,9 +42,9 @@ export interface ChatRequest {
    */
   model?: string;
   /**
-   * Aborted when the answer is no longer wanted (the request's client went away): the upstream
-   * call is cancelled and complete() rejects with the signal's reason. Nothing is recorded of
-   * a cancelled call: what it generated before the cancel is unknown.
+   * Aborted when the answer is no longer wanted (the request's client went away, the shutdown
+   * cut it): the upstream call is cancelled and complete() rejects with the signal's reason.
+   * Nothing is recorded of a cancelled call: what it generated before the cancel is unknown.
    */
   signal?: AbortSignal;
 }
@@ -153,7 +154,9 @@ export function createChatService(options: ChatServiceOptions): ChatService {
         // The caller's doing, not the upstream's: no 504, and no line where alerts look.
         logger.info(
           { model, waitedMs: Math.round(performance.now() - started) },
-          'LLM call cancelled: the client went away',
+          request.signal.reason instanceof ShutdownCutError
+            ? 'LLM call cancelled: the shutdown cut the request'
+            : 'LLM call cancelled: the client went away',
         );
         throw request.signal.reason;
       }

@@ -35,6 +35,8 @@ export async function listen(
     server,
     close: async () => {
       server.closeAllConnections();
+      // Closed already (a test of the shutdown): its close event has been and gone.
+      if (!server.listening) return;
       server.close();
       await once(server, 'close');
     },

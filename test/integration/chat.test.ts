@@ -17,6 +17,7 @@ import { type MockLlm, startMockLlm } from '../../src/llm/mock-server.js';
 import type { Logger } from '../../src/logger.js';
 import { projectRoot } from '../../src/paths.js';
 import { Readiness } from '../../src/readiness.js';
+import { installShutdown } from '../../src/shutdown.js';
 import { type Listening, listen } from '../helpers/app.js';
 import { nextSample, startEstimatedMeter } from '../helpers/energy.js';
 import {
@@ -678,5 +679,84 @@ describe('/chat whose client goes away before the LLM answers', () => {
       .filter((s) => s.labels.carbonscope_phase === 'usage')
       .map((s) => `${s.labels.carbonscope_operation} ${s.value}`);
     expect(footprints).to.have.members(['chat 1', '/chat 1']);
+  });
+});
+
+describe('/chat cut by the shutdown', () => {
+  // The drain's end cut the chat's connection: the client got no answer (a reset), and the
+  // request was logged as a 499, "the client went away", which it had not.
+  it("answers 503 with Connection: close, and logs the cut as the shutdown's, not the client's", async () => {
+    let asked!: () => void;
+    const reached = new Promise<void>((resolve) => {
+      asked = resolve;
+    });
+    // Never answers: the drain ends first.
+    const stub = await startStubUpstream(() => asked());
+    const app = await startChatApp(stub.baseUrl, 10_000);
+    try {
+      // Installed as the service installs it, before the first connection: it tracks them.
+      const shutdownLog = captureLogger();
+      let exit!: (code: number) => void;
+      const exited = new Promise<number>((resolve) => {
+        exit = resolve;
+      });
+      const shutdown = installShutdown({
+        server: app.server,
+        parts: [],
+        flush: { name: 'flush', close: async () => undefined },
+        logger: shutdownLog.logger,
+        drainMs: 200,
+        graceMs: 5000,
+        exit,
+      });
+      const answer = fetch(`${app.url}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'still there?' }] }),
+      });
+      await reached;
+      void shutdown.stop('SIGTERM');
+      const res = await answer;
+      expect(res.status).to.equal(503);
+      expect(res.headers.get('connection')).to.equal('close');
+      const body = (await res.json()) as { error: string; message: string };
+      expect(body.error).to.equal('unavailable');
+      expect(body.message).to.match(/shutting down/);
+      expect(await exited).to.equal(0);
+      await new Promise((r) => setTimeout(r, 100));
+      await nextSample(app.meter);
+
+      // The shutdown's warning and the request's line tell one story: cut, answered 503.
+      const warned = shutdownLog.lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => l.level === 40);
+      expect(warned.map((l) => [l.msg, l.cut, l.answered503])).to.deep.equal([
+        [
+          'requests still running at the end of the drain were cut: answered 503 where no answer had begun',
+          1,
+          1,
+        ],
+      ]);
+      const logged = app.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      const requestLines = logged.filter((l) => l.msg === 'request' && l.path === '/chat');
+      expect(requestLines.map((l) => `${l.level} ${l.status} ${l.cutBy}`)).to.deep.equal([
+        '40 503 shutdown',
+      ]);
+      expect(logged.filter((l) => l.status === 499)).to.deep.equal([]);
+      expect(logged.filter((l) => /went away/.test(String(l.msg)))).to.deep.equal([]);
+      const cancelled = logged.filter((l) => String(l.msg).startsWith('LLM call cancelled'));
+      expect(cancelled.map((l) => l.msg)).to.deep.equal([
+        'LLM call cancelled: the shutdown cut the request',
+      ]);
+      const samples = parseSamples(await app.metrics.scrape());
+      const counted = samples
+        .filter((s) => s.name === 'http_server_request_duration_seconds_count')
+        .filter((s) => s.labels.http_route === '/chat')
+        .map((s) => `${s.labels.http_response_status_code ?? '-'} ${s.labels.error_type ?? '-'}`);
+      expect(counted).to.deep.equal(['503 503']);
+    } finally {
+      await app.close().catch(() => {});
+      await stub.close();
+    }
   });
 });
