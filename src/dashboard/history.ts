@@ -155,6 +155,49 @@ export class RingHistory {
     };
   }
 
+  /**
+   * Every row held, in at most `maxRows` rows (a chart a few hundred pixels wide draws no more):
+   * the older rows in runs of consecutive rows, each at the time of its last row, with the mean
+   * of each column's values in it, or its last value for the columns in `runningTotals` (a
+   * running total's mean is no total); the newest row alone, as it is, so that the newest
+   * figures read the same as in a full answer. Held rows that fit are sent as they are.
+   */
+  downsampled(maxRows: number, runningTotals: ReadonlySet<string>): HistorySlice {
+    const oldest = this.oldestSeq;
+    const older = this.size - 1;
+    if (this.size <= maxRows || maxRows < 2) return this.since(0);
+    const runs = maxRows - 1;
+    const times: number[] = [];
+    const columns: Record<string, Array<number | null>> = {};
+    for (const key of this.keys) columns[key] = [];
+    for (let run = 0; run < runs; run++) {
+      const first = oldest + Math.floor((run * older) / runs);
+      const last = oldest + Math.floor(((run + 1) * older) / runs) - 1;
+      times.push(this.times[this.slotOf(last)]);
+      this.keys.forEach((key, column) => {
+        columns[key].push(this.runValue(first, last, column, runningTotals.has(key)));
+      });
+    }
+    const newest = this.since(this.written - 1);
+    times.push(...newest.times);
+    for (const key of this.keys) columns[key].push(newest.columns[key][0]);
+    return { seq: this.written, from: oldest, truncated: false, times, columns };
+  }
+
+  /** The mean of a column's values in rows first..last, or its last value; null for none. */
+  private runValue(first: number, last: number, column: number, lastOnly: boolean): number | null {
+    let sum = 0;
+    let count = 0;
+    for (let seq = last; seq >= first; seq--) {
+      const value = this.values[this.slotOf(seq) * this.maxColumns + column];
+      if (Number.isNaN(value)) continue;
+      if (lastOnly) return value;
+      sum += value;
+      count++;
+    }
+    return count > 0 ? sum / count : null;
+  }
+
   private columnOf(key: string): number {
     const known = this.index.get(key);
     if (known !== undefined) return known;

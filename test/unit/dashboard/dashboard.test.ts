@@ -13,11 +13,12 @@ import {
   createDashboard,
   type Dashboard,
   historyMemoryBytes,
+  MAX_ANSWER_ROWS,
 } from '../../../src/dashboard/index.js';
 
 const EPOCH = Date.UTC(2026, 0, 1);
 
-async function setUp(historyMinutes = 60) {
+async function setUp(historyMinutes = 60, sampleIntervalMs = 1000) {
   const clock = new ScriptedClock(0);
   const cpu = new ScriptedCpu();
   const metrics = createTestMetrics();
@@ -32,14 +33,14 @@ async function setUp(historyMinutes = 60) {
   const dashboard: Dashboard = createDashboard({
     meter,
     grid,
-    sampleIntervalMs: 1000,
+    sampleIntervalMs,
     historyMinutes,
     now: () => EPOCH + clock.ms,
   });
   await meter.start();
   /** One second at 8 W host, the process busy half of it: 2 W for the process. */
   const tick = () => {
-    clock.advance(1000);
+    clock.advance(sampleIntervalMs);
     cpu.interval(1, 0.5, 0.5);
     meter.meter.sampleNow();
   };
@@ -77,6 +78,40 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
       expect(next.reset).to.equal(false);
       expect(next.times).to.have.length(1);
       expect(dashboard.data(first.seq, 'another-boot').reset).to.equal(true);
+    } finally {
+      dashboard.close();
+      await meter.stop();
+      await metrics.shutdown();
+    }
+  });
+
+  // At ENERGY_SAMPLE_INTERVAL_MS=50 the first answer was the whole history, 72,000 rows an hour:
+  // ~20 MB of JSON, and a batch the page's push(...values) could not take (Chromium's argument
+  // limit). Ten minutes (12,000 rows) here, to keep the test short.
+  it('answers a full history at a 50 ms interval in at most MAX_ANSWER_ROWS rows, newest as it is', async () => {
+    const { dashboard, tick, meter, metrics } = await setUp(10, 50);
+    try {
+      for (let i = 0; i < 12_050; i++) tick();
+      const first = dashboard.data(0);
+      expect(first.capacity).to.equal(12_000);
+      expect(first).to.include({ reset: true, seq: 12_051 });
+      expect(first.times).to.have.length(MAX_ANSWER_ROWS);
+      expect(MAX_ANSWER_ROWS).to.be.at.most(1000);
+      expect(JSON.stringify(first).length, 'bytes').to.be.below(500_000);
+      const snap = meter.snapshot();
+      expect(first.times.at(-1)).to.equal(dashboard.history.timeAt(12_051));
+      expect(first.columns.process_joules.at(-1)).to.equal(snap.totals.process.joules);
+      expect(first.columns.process_watts.every((w) => w === 2)).to.equal(true);
+      // Caught up, the page gets the new rows as they are.
+      tick();
+      const next = dashboard.data(first.seq, first.boot);
+      expect(next).to.deep.include({ reset: false, seq: 12_052 });
+      expect(next.times).to.have.length(1);
+      // A page that fell further behind (a hidden tab) starts again from the summed-up history.
+      for (let i = 0; i < MAX_ANSWER_ROWS + 1; i++) tick();
+      const behind = dashboard.data(next.seq, first.boot);
+      expect(behind.reset).to.equal(true);
+      expect(behind.times).to.have.length(MAX_ANSWER_ROWS);
     } finally {
       dashboard.close();
       await meter.stop();

@@ -17,6 +17,32 @@ function filled(capacity: number, rows: number, maxColumns = 2): RingHistory {
 }
 
 describe('dashboard history (ring buffer)', () => {
+  // The first answer of /dashboard/data was every row held: 72,000 at a 50 ms sample interval,
+  // 20-40 MB of JSON for a chart a few hundred pixels wide.
+  it('sums the rows up in at most `maxRows`: means, the last value of a running total, the newest row as it is', () => {
+    const h = filled(100, 103);
+    const slice = h.downsampled(4, new Set(['b']));
+    // Rows 4..103 held: 99 older ones in 3 runs of 33, then row 103 alone.
+    expect(slice).to.deep.include({ seq: 103, from: 4, truncated: false });
+    expect(slice.times).to.deep.equal([36_000, 69_000, 102_000, 103_000]);
+    expect(slice.columns.a).to.deep.equal([20, 53, 86, 103]);
+    expect(slice.columns.b).to.deep.equal([-36, -69, -102, -103]);
+  });
+
+  it('leaves a column empty in a run where it has no value, and sends fewer rows as they are', () => {
+    const h = new RingHistory({ capacity: 10, maxColumns: 2 });
+    for (let i = 1; i <= 9; i++) {
+      h.append(i);
+      if (i > 4) h.set('late', i);
+      else h.set('early', i);
+    }
+    const slice = h.downsampled(3, new Set());
+    expect(slice.times).to.deep.equal([4, 8, 9]);
+    expect(slice.columns.early).to.deep.equal([2.5, null, null]);
+    expect(slice.columns.late).to.deep.equal([null, 6.5, 9]);
+    expect(filled(10, 3).downsampled(3, new Set())).to.deep.equal(filled(10, 3).since(0));
+  });
+
   it('returns every row in order before it wraps', () => {
     const slice = filled(5, 3).since(0);
     expect(slice).to.deep.include({ seq: 3, from: 1, truncated: false });
