@@ -715,4 +715,87 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
       await context.close();
     }
   });
+
+  // The page appended a batch with push(...values), one argument a value: Chromium throws a
+  // RangeError somewhere between 72k and 125k of them, and the page stopped updating.
+  it('takes a batch of 130,000 rows without a page error, keeping at most `capacity` of them', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+      // The poll catches what merging a batch throws: the page says it could not update.
+      await page.exposeFunction('reportState', (text: string) => {
+        if (text.startsWith('Could not update')) problems.push(text);
+      });
+      await page.addInitScript(() => {
+        const report = (window as unknown as { reportState(text: string): void }).reportState;
+        document.addEventListener('DOMContentLoaded', () => {
+          const connection = document.getElementById('connection');
+          if (!connection) return;
+          new MutationObserver(() => report(connection.textContent ?? '')).observe(connection, {
+            childList: true,
+            characterData: true,
+            subtree: true,
+          });
+        });
+      });
+      let inflated = false;
+      await page.route('**/dashboard/data*', async (route) => {
+        const res = await route.fetch();
+        const d = await res.json();
+        if (!inflated && d.times.length > 0) {
+          inflated = true;
+          const rows = 130_000;
+          const last = d.times.at(-1) as number;
+          // Three sample intervals apart, as a summed-up history's rows are: the page keeps the
+          // span the service keeps, not `capacity` rows of three times that.
+          d.times = Array.from(
+            { length: rows },
+            (_, i) => last - (rows - 1 - i) * 3 * d.intervalMs,
+          );
+          for (const key of Object.keys(d.columns)) {
+            d.columns[key] = new Array(rows).fill(d.columns[key].at(-1));
+          }
+          d.reset = true;
+        }
+        await route.fulfill({ response: res, json: d });
+      });
+      await page.goto(`${service.url}/dashboard`);
+      await page.waitForSelector('#status[data-samples]');
+      await sampleAfter(page, await shownSample(page), 10_000);
+      const seen = await page.evaluate(() => {
+        const state = (
+          window as unknown as {
+            carbonscopeDashboard: {
+              capacity: number;
+              times: number[];
+              columns: Record<string, unknown[]>;
+            };
+          }
+        ).carbonscopeDashboard;
+        const { intervalMs } = (
+          window as unknown as { carbonscopeDashboard: { latest: { intervalMs: number } } }
+        ).carbonscopeDashboard.latest;
+        return {
+          spanSeconds: (state.times.at(-1) ?? 0) - (state.times[0] ?? 0),
+          keptSeconds: (state.capacity * intervalMs) / 1000,
+          capacity: state.capacity,
+          lengths: [state.times.length, ...Object.values(state.columns).map((c) => c.length)],
+          // Every row has its value: the batch's were lost when merging it threw.
+          empty: state.columns.host_watts.filter((v) => v === null).length,
+          state: document.getElementById('status')?.dataset.state,
+        };
+      });
+      expect(inflated, 'a batch was inflated').to.equal(true);
+      expect(problems).to.deep.equal([]);
+      expect(seen.state).to.equal('live');
+      expect(new Set(seen.lengths).size, 'columns aligned with the times').to.equal(1);
+      expect(seen.lengths[0]).to.be.at.most(seen.capacity).and.above(1000);
+      expect(seen.spanSeconds, 's on the chart').to.be.at.most(seen.keptSeconds);
+      expect(seen.empty, 'rows without their host watts').to.equal(0);
+    } finally {
+      await context.close();
+    }
+  });
 });

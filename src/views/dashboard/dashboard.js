@@ -218,17 +218,33 @@
         column = new Array(before).fill(null);
         state.columns[key] = column;
       }
-      column.push(...values);
+      // One value a push: push(...values) passes each as an argument, and Chromium throws a
+      // RangeError for a batch of some 100,000.
+      for (const value of values) column.push(value);
     }
     // Columns absent from this batch get gaps, so every column stays aligned with the times.
     for (const column of Object.values(state.columns)) {
       while (column.length < state.times.length) column.push(null);
     }
-    const excess = state.times.length - state.capacity;
+    const excess = excessRows(d);
     if (excess > 0) {
       state.times.splice(0, excess);
       for (const column of Object.values(state.columns)) column.splice(0, excess);
     }
+  }
+
+  /**
+   * How many of the oldest rows to drop: beyond `capacity` rows, or older than the span the
+   * service keeps (`capacity` samples): a first answer sums that span up in fewer rows, which
+   * the rows that follow it would otherwise keep on the chart past it.
+   */
+  function excessRows(d) {
+    const times = state.times;
+    let excess = Math.max(0, times.length - state.capacity);
+    if (times.length === 0) return excess;
+    const oldest = times[times.length - 1] - (d.capacity * d.intervalMs) / 1000;
+    while (excess < times.length && times[excess] < oldest) excess++;
+    return excess;
   }
 
   function column(key, scale) {
