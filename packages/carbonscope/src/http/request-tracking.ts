@@ -1,5 +1,6 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { type IncomingMessage, type Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { close, type OperationTracker } from '../energy/index.js';
 import { installRouteResolvers } from './frameworks/index.js';
 import { lookUp, nodeShaped } from './look-up.js';
@@ -46,9 +47,10 @@ export interface RequestTracking {
   /** Requests begun and not yet ended. */
   readonly inFlight: number;
   /**
-   * Ends the operations of responses that were closed without finishing (the client went away:
-   * Node publishes no finish for them), and names the others by their route if one is known
-   * yet. Called on every meter sample, before the tracker settles the interval.
+   * Ends the operations of responses that were closed without finishing and not ended when their
+   * connection closed (one pipelined behind another: Node publishes no finish for them), and
+   * names the others by their route if one is known yet. Called on every meter sample, before
+   * the tracker settles the interval.
    */
   sweep(): void;
   /** Leaves this server's requests out from now on (carbonscope's own /metrics server). */
@@ -105,10 +107,27 @@ export function trackHttpRequests(
   const end = (entry: OpenRequest, status?: number) => {
     close(entry.op, routeOf(entry.req), status, entry.http);
   };
+  // A response whose client left ends when its connection closes, not at the next sweep, which
+  // made its duration up to a sample interval longer. One listener per connection, not per
+  // response (see OpenRequests: per-request costs are what this file avoids). Node keeps the
+  // response whose turn it is on the socket; one pipelined behind it is left to the sweep.
+  const watched = new WeakSet<Socket>();
+  const onConnectionClose = function (this: Socket & { _httpMessage?: ServerResponse | null }) {
+    const res = this._httpMessage;
+    if (!res || res.writableFinished) return;
+    const entry = open.take(res);
+    if (entry) end(entry);
+  };
+  const watch = (socket: Socket | null) => {
+    if (!socket || watched.has(socket)) return;
+    watched.add(socket);
+    socket.once('close', onConnectionClose);
+  };
   const onStart = (message: unknown) => {
     const { request, response, server } = message as ServerMessage;
     if (!tracked(server)) return;
     reserveRoute(request);
+    watch(request.socket);
     // The method as it arrived (an app may rewrite it to route: method-override), read while
     // the request is still Node's own and every request alike (see lookUp).
     open.add(tracker.begin(REQUEST_OPERATION, 'request'), request, response, factsOf(request));
