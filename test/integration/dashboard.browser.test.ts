@@ -604,6 +604,123 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
     }
   });
 
+  // Only /predict's form was submitted in a browser: the chat and zone forms are what a visitor
+  // uses most, and what the page shows back (the answer, the field, the alert) went unchecked.
+  it('answers the chat form with the answer and its impacts, and a blank message with the reason', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('console', (msg) => {
+        // Chromium reports the deliberate 400 below as a resource that failed to load.
+        const refused = /status of 400 \(Bad Request\)/.test(msg.text());
+        if (msg.type() === 'error' && !refused) problems.push(`console: ${msg.text()}`);
+      });
+      await reportPolicyViolations(page, problems);
+      await page.goto(`${service.url}/chat`);
+      const message = 'How much energy does this question use?';
+      await page.locator('form textarea[name=message]').fill(message);
+      const model = await page.locator('form select[name=model] option:checked').textContent();
+      const [answered] = await Promise.all([
+        page.waitForResponse((r) => new URL(r.url()).pathname === '/chat'),
+        page.locator('form [type=submit]').click(),
+      ]);
+      await page.waitForLoadState('load');
+      expect(answered.status()).to.equal(200);
+      const answer = await page.locator('section h2 + p.pre').textContent();
+      // The bundled mock quotes the message back and counts its words.
+      expect(answer).to.include(`Your message had 7 words: "${message}"`);
+      const energy = await page
+        .locator('section table tr', { has: page.locator('th', { hasText: /^Energy$/ }) })
+        .locator('td')
+        .first()
+        .textContent();
+      expect(energy).to.match(/^[\d.e-]+ \[[\d.e-]+ – [\d.e-]+\] kWh$/);
+      expect(await page.locator('main').textContent()).to.match(
+        /Local energy of the call in this process: [\d.e-]+ J/,
+      );
+      // The form comes back with what was sent, the model still chosen.
+      expect(await page.locator('form textarea[name=message]').inputValue()).to.equal(message);
+      expect(await page.locator('form select[name=model] option:checked').textContent()).to.equal(
+        model,
+      );
+
+      // Only spaces: `required` lets them through, the service says why it refuses them.
+      await page.locator('form textarea[name=message]').fill('   ');
+      const [refused] = await Promise.all([
+        page.waitForResponse((r) => new URL(r.url()).pathname === '/chat'),
+        page.locator('form [type=submit]').click(),
+      ]);
+      await page.waitForLoadState('load');
+      expect(refused.status()).to.equal(400);
+      expect(await page.locator('[role=alert]').textContent()).to.match(/every message is empty/);
+      expect(await page.locator('section h2', { hasText: 'Answer' }).count()).to.equal(0);
+      expect(problems).to.deep.equal([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('answers the zone form with that zone, and keeps a malformed zone from being sent', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('console', (msg) => {
+        // Chromium reports the deliberate 400 below as a resource that failed to load.
+        const refused = /status of 400 \(Bad Request\)/.test(msg.text());
+        if (msg.type() === 'error' && !refused) problems.push(`console: ${msg.text()}`);
+      });
+      await reportPolicyViolations(page, problems);
+      await page.goto(`${service.url}/carbon_intensity`);
+      const zone = page.locator('form input[name=zone]');
+      // The default zone first, then another one typed in lower case.
+      expect(await zone.inputValue()).to.equal('DE');
+      await zone.fill('fr');
+      await Promise.all([
+        page.waitForURL(/\/carbon_intensity\?zone=fr$/),
+        page.locator('form [type=submit]').click(),
+      ]);
+      expect(await zone.inputValue()).to.equal('FR');
+      expect(await page.locator('main p strong').nth(1).textContent()).to.equal('FR');
+      expect(Number(await page.locator('#intensity').textContent())).to.be.above(0);
+      const expected = (await (
+        await fetch(`${service.url}/carbon_intensity?zone=FR`, {
+          headers: { accept: 'application/json' },
+        })
+      ).json()) as { carbonIntensity: number };
+      expect(Number(await page.locator('#intensity').textContent())).to.equal(
+        expected.carbonIntensity,
+      );
+
+      // The field's pattern holds a malformed zone back: nothing is sent.
+      await zone.fill('germany!');
+      let sent = 0;
+      page.on('request', (r) => {
+        if (new URL(r.url()).pathname === '/carbon_intensity') sent++;
+      });
+      await page.locator('form [type=submit]').click();
+      await page.waitForTimeout(300);
+      expect(sent, 'requests sent').to.equal(0);
+      expect(await zone.evaluate((el: HTMLInputElement) => el.validity.patternMismatch)).to.equal(
+        true,
+      );
+
+      // A zone the pattern cannot stop (a link): the alert and the field show its bidi control
+      // as an escape, not run.
+      const res = await page.goto(
+        `${service.url}/carbon_intensity?zone=${encodeURIComponent('\u202Eyrtnuoc')}`,
+      );
+      expect(res?.status()).to.equal(400);
+      expect(await page.locator('[role=alert]').textContent()).to.include('\\u202eyrtnuoc');
+      const field = await zone.inputValue();
+      expect(field).to.equal('\\u202eyrtnuoc');
+      expect(problems).to.deep.equal([]);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('draws every series in a colour of at least 3:1 against the chart (WCAG 1.4.11)', async () => {
     // Nine endpoints, so the requests chart uses every colour of the palette.
     for (const path of [
