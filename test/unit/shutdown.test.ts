@@ -4,6 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { expect } from 'chai';
 import { createLogger } from '../../src/logger.js';
 import { installShutdown } from '../../src/shutdown.js';
+import { captureLogger } from '../helpers/log.js';
 
 /** Reads from `socket` until `text` has arrived, or the socket ends; resolves with all read. */
 function readUntil(socket: Socket, text: string): Promise<string> {
@@ -61,5 +62,48 @@ describe('graceful shutdown (in process)', () => {
     expect(answer.toLowerCase()).to.contain('connection: close');
     expect(await exited).to.equal(0);
     socket.destroy();
+  });
+  // What the drain leaves running: no answer begun, a 503 that says why; an answer begun, which
+  // nothing can finish, its connection closed. The warning counts both.
+  it("answers 503 where no answer had begun at the drain's end, and closes one begun", async () => {
+    const stalled = createServer((req, res) => {
+      if (req.url === '/begun') res.writeHead(200, { 'content-length': '100' }).write('part');
+    });
+    stalled.listen(0, '127.0.0.1');
+    await once(stalled, 'listening');
+    const { logger, lines } = captureLogger();
+    let exit!: (code: number) => void;
+    const exited = new Promise<number>((resolve) => {
+      exit = resolve;
+    });
+    const shutdown = installShutdown({
+      server: stalled,
+      parts: [],
+      flush: { name: 'flush', close: async () => undefined },
+      logger,
+      drainMs: 200,
+      exit,
+    });
+    const { port } = stalled.address() as { port: number };
+    const ask = async (path: string) => {
+      const socket = connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      // A NUL is never sent: all that comes until the server closes.
+      const answer = readUntil(socket, '\u0000');
+      socket.write(GET(path));
+      return answer;
+    };
+    const waiting = ask('/waiting');
+    const begun = ask('/begun');
+    await new Promise((r) => setTimeout(r, 50));
+    void shutdown.stop('SIGTERM');
+    const [unanswered, partial] = await Promise.all([waiting, begun]);
+    expect(unanswered).to.match(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(unanswered.toLowerCase()).to.contain('connection: close');
+    expect(unanswered).to.contain('"error":"unavailable"');
+    expect(partial).to.match(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\npart$/);
+    expect(await exited).to.equal(0);
+    const warned = lines.map((l) => JSON.parse(l)).filter((l) => l.level === 40);
+    expect(warned.map((l) => [l.cut, l.answered503])).to.deep.equal([[2, 1]]);
   });
 });
