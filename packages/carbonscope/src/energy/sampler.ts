@@ -3,6 +3,7 @@ import { type AttributionMode, processShare } from './attribution.js';
 import { gramsPerJoule } from './emissions.js';
 import type { GpuShareReader } from './gpu-share/index.js';
 import type { Clock, HostCpuReader, ProcessCpuReader } from './probes.js';
+import { RateWindow } from './rate-window.js';
 import {
   type EnergyReading,
   type HostCpuDelta,
@@ -18,8 +19,16 @@ import type { Component, EmissionsFigure, EnergySample, PowerFigure, Scope } fro
  */
 export const MAX_PLAUSIBLE_WATTS = 100_000;
 
+/**
+ * The shortest span a rate (watts, grams per second) is read over: the meter's own shortest
+ * interval (its first, FIRST_SAMPLE_MS). A collection's sample may come any time after the last.
+ */
+export const RATE_WINDOW_MS = 100;
+
 /** The running state of one `{scope, component, source}` series (the sampler's own). */
 interface Series {
+  /** Its key in the sampler's series and rate window. */
+  readonly key: string;
   readonly scope: Scope;
   readonly component: Component;
   readonly source: string;
@@ -32,6 +41,8 @@ interface Series {
 
 /** The running state of one scope's emissions in one zone, of measured or of estimated energy. */
 interface Emissions {
+  /** Its key in the sampler's emissions and rate window. */
+  readonly key: string;
   readonly scope: Scope;
   readonly zone: string;
   readonly estimated: boolean;
@@ -88,6 +99,7 @@ export class Sampler {
   private lastMs = 0;
   private lastProcessCpu = 0;
   private readonly sources: readonly PowerSource[];
+  private readonly rates = new RateWindow(RATE_WINDOW_MS / 1000);
 
   constructor(private readonly o: SamplerOptions) {
     this.sources = [o.sources.host, ...o.sources.gpus];
@@ -115,6 +127,8 @@ export class Sampler {
     if (!(elapsedMs > 0)) return null;
     this.lastMs = nowMs;
     const seconds = elapsedMs / 1000;
+    const { rates } = this;
+    rates.begin(seconds);
 
     const hostCpu = this.hostCpuOver(seconds);
     const processCpuSeconds = this.processCpuDelta();
@@ -188,7 +202,8 @@ export class Sampler {
       if (s.estimated) part.estimated += s.tickJoules;
       else part.measured += s.tickJoules;
       s.joules += s.tickJoules;
-      s.watts = s.tickJoules / seconds;
+      rates.add(s.key, s.tickJoules);
+      s.watts = rates.rate(s.key);
       s.tickJoules = 0;
       power.push(Object.freeze(figureOf(s)));
     }
@@ -207,7 +222,7 @@ export class Sampler {
         const part = split[scope];
         for (const estimated of part.seen) {
           const joules = estimated ? part.estimated : part.measured;
-          this.addEmissions(scope, intensity.zone, estimated, joules * perJoule, seconds);
+          this.addEmissions(scope, intensity.zone, estimated, joules * perJoule);
         }
       }
     } else {
@@ -227,11 +242,14 @@ export class Sampler {
     const emissions: EmissionsFigure[] = [];
     const rate = { host: 0, process: 0 };
     for (const e of this.emissions.values()) {
-      emissions.push(Object.freeze({ ...e }));
+      emissions.push(Object.freeze(emissionsFigureOf(e)));
       rate[e.scope] += e.gramsPerSecond;
     }
-    const hostWatts = hostJoules / seconds;
-    const processWatts = processJoules / seconds;
+    rates.add('host', hostJoules);
+    rates.add('process', processJoules);
+    rates.add('process embodied', processEmbodied);
+    const hostWatts = rates.rate('host');
+    const processWatts = rates.rate('process');
     // GPUs and a modelled host source make the host figure an estimate; the process figure
     // follows only the host source (its GPU share, where read, is measured).
     const hostEstimated = this.sources.some((s) => s.estimated);
@@ -269,7 +287,7 @@ export class Sampler {
           watts: processWatts,
           gramsPerSecond: rate.process,
           estimated: processEstimated,
-          embodiedGramsPerSecond: processEmbodied / seconds,
+          embodiedGramsPerSecond: rates.rate('process embodied'),
         }),
       }),
       droppedReadings: this.dropped,
@@ -331,6 +349,7 @@ export class Sampler {
     let s = this.series.get(key);
     if (!s) {
       s = {
+        key,
         scope,
         component: reading.component,
         source: source.name,
@@ -344,21 +363,17 @@ export class Sampler {
     return s;
   }
 
-  private addEmissions(
-    scope: Scope,
-    zone: string,
-    estimated: boolean,
-    grams: number,
-    seconds: number,
-  ): void {
-    const key = `${scope}|${zone}|${estimated}`;
+  private addEmissions(scope: Scope, zone: string, estimated: boolean, grams: number): void {
+    // Apart from the power series' keys: the two share the rate window.
+    const key = `emissions|${scope}|${zone}|${estimated}`;
     let e = this.emissions.get(key);
     if (!e) {
-      e = { scope, zone, estimated, grams: 0, gramsPerSecond: 0 };
+      e = { key, scope, zone, estimated, grams: 0, gramsPerSecond: 0 };
       this.emissions.set(key, e);
     }
     e.grams += grams;
-    e.gramsPerSecond = grams / seconds;
+    this.rates.add(key, grams);
+    e.gramsPerSecond = this.rates.rate(key);
     // A zone no longer priced (the zone setting changed) must not keep showing its old rate.
     for (const other of this.emissions.values()) {
       if (other.scope === scope && other.estimated === estimated && other.zone !== zone) {
@@ -376,5 +391,15 @@ function figureOf(s: Series): PowerFigure {
     estimated: s.estimated,
     watts: s.watts,
     joules: s.joules,
+  };
+}
+
+function emissionsFigureOf(e: Emissions): EmissionsFigure {
+  return {
+    scope: e.scope,
+    zone: e.zone,
+    estimated: e.estimated,
+    grams: e.grams,
+    gramsPerSecond: e.gramsPerSecond,
   };
 }

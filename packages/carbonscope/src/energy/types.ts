@@ -13,7 +13,10 @@ export interface PowerFigure {
   readonly source: string;
   /** True when the figure comes from a model (the estimate source), not a meter. */
   readonly estimated: boolean;
-  /** Average power over the sample's interval. */
+  /**
+   * Average power over the sample's interval, or over it and the ones before it when it is
+   * shorter than RATE_WINDOW_MS (a collection's sample right after the last).
+   */
   readonly watts: number;
   /** Energy since the meter started (never decreases). */
   readonly joules: number;
@@ -27,7 +30,7 @@ export interface EmissionsFigure {
   readonly estimated: boolean;
   /** gCO2e since the meter started (never decreases). */
   readonly grams: number;
-  /** Over the sample's interval; 0 for a zone no longer priced. */
+  /** Over the sample's interval (at least RATE_WINDOW_MS, as watts); 0 for a zone no longer priced. */
   readonly gramsPerSecond: number;
 }
 
@@ -44,7 +47,7 @@ export interface ScopeTotals {
    * estimated; 0 when the embodied emissions are left out (EMBODIED_KGCO2E=0).
    */
   readonly embodiedGrams: number;
-  /** The same over the sample's interval, per second. */
+  /** The same over the sample's interval (at least RATE_WINDOW_MS, as watts), per second. */
   readonly embodiedGramsPerSecond: number;
 }
 
@@ -64,6 +67,7 @@ export interface EnergySample {
   /** Energy in this interval. */
   readonly hostJoules: number;
   readonly processJoules: number;
+  /** Over the interval, or at least RATE_WINDOW_MS with the ones before (PowerFigure.watts). */
   readonly hostWatts: number;
   readonly processWatts: number;
   readonly hostGrams: number;
