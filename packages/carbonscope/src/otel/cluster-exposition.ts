@@ -43,9 +43,9 @@ function isAsk(message: unknown): message is Ask {
   return typeof m === 'object' && m !== null && m.type === ASK && typeof m.id === 'number';
 }
 
-function isAnswer(message: unknown, id: number): message is Answer {
+function isAnswer(message: unknown): message is Answer {
   const m = message as Partial<Answer> | null;
-  return typeof m === 'object' && m !== null && m.type === ANSWER && m.id === id;
+  return typeof m === 'object' && m !== null && m.type === ANSWER && typeof m.id === 'number';
 }
 
 /**
@@ -102,31 +102,50 @@ export function answerPrimary(collect: () => Promise<Exposition>): () => void {
 
 let nextAsk = 0;
 
+type Settle = (exposition: Exposition | undefined) => void;
+
+/**
+ * Each worker's asks still unanswered, by id. One listener pair per worker for all its asks:
+ * one per ask piled up while a worker was slow, and from 11 scrapes at once Node printed a
+ * leak warning. An answer that comes after its ask timed out finds no id and is dropped.
+ */
+const pendingAsks = new WeakMap<Worker, Map<number, Settle>>();
+
+function asksOf(worker: Worker): Map<number, Settle> {
+  let asks = pendingAsks.get(worker);
+  if (asks) return asks;
+  const pending = new Map<number, Settle>();
+  worker.on('message', (message: unknown) => {
+    if (!isAnswer(message)) return;
+    const { text, instance } = message;
+    pending.get(message.id)?.(text === undefined ? undefined : { text, instance });
+  });
+  worker.once('disconnect', () => {
+    for (const settle of [...pending.values()]) settle(undefined);
+  });
+  asks = pending;
+  pendingAsks.set(worker, asks);
+  return asks;
+}
+
 /** One worker's exposition; undefined when it has none, is gone or is late. */
 function askWorker(worker: Worker, id: number, timeoutMs: number): Promise<Exposition | undefined> {
   return new Promise((resolve) => {
-    const done = (exposition: Exposition | undefined) => {
+    const asks = asksOf(worker);
+    const settle: Settle = (exposition) => {
       clearTimeout(timer);
-      worker.off('message', onMessage);
-      worker.off('disconnect', onGone);
+      asks.delete(id);
       resolve(exposition);
     };
-    const onMessage = (message: unknown) => {
-      if (!isAnswer(message, id)) return;
-      done(
-        message.text === undefined ? undefined : { text: message.text, instance: message.instance },
-      );
-    };
-    const onGone = () => done(undefined);
-    const timer = setTimeout(onGone, timeoutMs);
-    worker.on('message', onMessage);
-    worker.once('disconnect', onGone);
+    const gone = () => settle(undefined);
+    const timer = setTimeout(gone, timeoutMs);
+    asks.set(id, settle);
     try {
       worker.send({ type: ASK, id } satisfies Ask, undefined, (err: Error | null) => {
-        if (err) onGone();
+        if (err) gone();
       });
     } catch {
-      onGone();
+      gone();
     }
   });
 }

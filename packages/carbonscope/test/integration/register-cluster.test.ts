@@ -69,6 +69,21 @@ function getAlone(url: string): Promise<number> {
   });
 }
 
+/** A scrape on a connection of its own, as several scrapers' are. */
+function scrapeAlone(url: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    request(url, { agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => {
+        text += d;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
 async function scrape(url: string): Promise<{ status: number; text: string }> {
   const res = await fetch(url);
   return { status: res.status, text: await res.text() };
@@ -177,6 +192,33 @@ describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER
     const { status } = await scrape(app.metricsUrl);
     expect(status).to.equal(200);
     expect(performance.now() - started).to.be.below(1_000);
+  });
+
+  // Each scrape added a 'message' and a 'disconnect' listener to every worker until it was
+  // answered: 11 scrapes waiting on one worker (two Prometheus servers and a worker stuck for a
+  // while, a dashboard's refreshes) made Node print MaxListenersExceededWarning in the primary.
+  it('many scrapes waiting on a stopped worker: no listener warning, and its late answers land in no later scrape', async () => {
+    app = await startCluster();
+    await scrapeUntil(app.metricsUrl, (s) => instances(s).length === 3, 15_000);
+    const url = app.metricsUrl;
+    const [stopped] = app.workerPids as [number];
+    process.kill(stopped, 'SIGSTOP');
+    let scrapes: Array<{ status: number; text: string }>;
+    try {
+      scrapes = await Promise.all(Array.from({ length: 15 }, () => scrapeAlone(url)));
+    } finally {
+      process.kill(stopped, 'SIGCONT');
+    }
+    for (const { status, text } of scrapes) {
+      expect(status).to.equal(200);
+      expect(instances(parseSamples(text))).to.have.length(2);
+    }
+    const after = instances(parseSamples((await scrape(url)).text));
+    expect(after).to.have.length(3);
+    expect(new Set(after).size).to.equal(3);
+    // Node prints the warning on a later tick.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(app.stderr.join('\n')).to.not.match(/MaxListeners|warning/i);
   });
 
   // pm2's daemon is its cluster's primary: nobody would serve the workers' figures. They open
