@@ -24,6 +24,8 @@ const ANSWER = 'carbonscope:prometheus-exposition';
 export interface Exposition {
   text: string;
   instance: string | undefined;
+  /** A worker's pid, which tells it apart where its instance is another process's too. */
+  pid?: number;
 }
 
 interface Ask {
@@ -118,7 +120,8 @@ function asksOf(worker: Worker): Map<number, Settle> {
   worker.on('message', (message: unknown) => {
     if (!isAnswer(message)) return;
     const { text, instance } = message;
-    pending.get(message.id)?.(text === undefined ? undefined : { text, instance });
+    const pid = worker.process.pid;
+    pending.get(message.id)?.(text === undefined ? undefined : { text, instance, pid });
   });
   worker.once('disconnect', () => {
     for (const settle of [...pending.values()]) settle(undefined);
@@ -194,17 +197,39 @@ function labelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
-/** A sample line with the instance label first; one that has the label (target_info) keeps it. */
-export function withInstance(line: string, instance: string): string {
+/**
+ * A sample line with the instance label first. One that has the label already (target_info,
+ * from the resource) keeps it, its value `label` where that is not the resource's `instance`.
+ */
+export function withInstance(line: string, label: string, instance: string = label): string {
   const name = METRIC_NAME.exec(line)?.[0];
   if (name === undefined) return line;
   const rest = line.slice(name.length);
-  const pair = `${INSTANCE_LABEL}="${labelValue(instance)}"`;
+  const pair = `${INSTANCE_LABEL}="${labelValue(label)}"`;
   if (!rest.startsWith('{')) return `${name}{${pair}}${rest}`;
   if (rest.startsWith(`{${INSTANCE_LABEL}="`) || rest.includes(`,${INSTANCE_LABEL}="`)) {
-    return line;
+    return label === instance
+      ? line
+      : line.replace(`${INSTANCE_LABEL}="${labelValue(instance)}"`, pair);
   }
   return `${name}{${pair}${rest.startsWith('{}') ? '' : ','}${rest.slice(1)}`;
+}
+
+/**
+ * Each section's instance label: its instance, or, where an earlier section (the primary's,
+ * which comes first) has that instance too, the instance and the worker's pid. Every process
+ * inherits OTEL_RESOURCE_ATTRIBUTES, so a service.instance.id set there is every process's,
+ * and their series would be duplicates, of which Prometheus keeps the first.
+ */
+function instanceLabels(sections: readonly Exposition[]): Array<string | undefined> {
+  const taken = new Set<string>();
+  return sections.map(({ instance, pid }) => {
+    if (instance === undefined) return undefined;
+    const label = taken.has(instance) && pid !== undefined ? `${instance}-${pid}` : instance;
+    taken.add(instance);
+    taken.add(label);
+    return label;
+  });
 }
 
 /**
@@ -214,7 +239,9 @@ export function withInstance(line: string, instance: string): string {
  */
 export function mergeExpositions(sections: readonly Exposition[]): string {
   const families = new Map<string, Family>();
-  for (const { text, instance } of sections) {
+  const labels = instanceLabels(sections);
+  for (const [i, { text, instance }] of sections.entries()) {
+    const label = labels[i];
     let name: string | undefined;
     let family: Family = { head: [], samples: [] };
     let writesHead = false;
@@ -234,7 +261,9 @@ export function mergeExpositions(sections: readonly Exposition[]): string {
         if (writesHead) family.head.push(line);
         continue;
       }
-      family.samples.push(instance === undefined ? line : withInstance(line, instance));
+      family.samples.push(
+        label === undefined || instance === undefined ? line : withInstance(line, label, instance),
+      );
     }
   }
   let out = '';

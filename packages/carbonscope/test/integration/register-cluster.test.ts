@@ -26,7 +26,10 @@ interface Cluster extends Spawned {
 }
 
 /** `primaryRegisters: false`: only the workers run register (pm2's cluster mode). */
-async function startCluster(primaryRegisters = true): Promise<Cluster> {
+async function startCluster(
+  primaryRegisters = true,
+  env: Record<string, string> = {},
+): Promise<Cluster> {
   const metricsPort = await freePort();
   const imports = primaryRegisters ? ['--import', 'carbonscope/register'] : [];
   const app = await spawnUntil(process.execPath, [...imports, CLUSTER], {
@@ -41,6 +44,7 @@ async function startCluster(primaryRegisters = true): Promise<Cluster> {
       ENERGY_SAMPLE_INTERVAL_MS: '200',
       WORKERS: '2',
       ...(primaryRegisters ? {} : { WORKER_IMPORT: 'carbonscope/register' }),
+      ...env,
     }),
     waitFor: /^cluster listening \d+/,
   });
@@ -169,6 +173,24 @@ describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER
     expect(text.match(/^# TYPE carbonscope_operation_energy_joules /gm)).to.have.length(1);
     expect(text.match(/^# TYPE target_info /gm)).to.have.length(1);
     expect(app.stderr.join('\n')).to.not.match(/error|warning/i);
+  });
+
+  // Every process inherits OTEL_RESOURCE_ATTRIBUTES: with the pod's name as its
+  // service.instance.id, every family held each series three times, and Prometheus keeps the
+  // first, the primary's, which serves no request.
+  it('one service.instance.id for all (OTEL_RESOURCE_ATTRIBUTES): each worker is still a series of its own', async () => {
+    app = await startCluster(true, { OTEL_RESOURCE_ATTRIBUTES: 'service.instance.id=pod-7' });
+    const requests = 10;
+    for (let i = 0; i < requests; i++) await getAlone(`${app.base}/users/${i}`);
+    const samples = await scrapeUntil(
+      app.metricsUrl,
+      (s) => total(usersCounts(s)) === requests,
+      15_000,
+    );
+    const pids = app.workerPids.map((pid) => `pod-7-${pid}`);
+    expect(instances(samples).sort()).to.deep.equal(['pod-7', ...pids].sort());
+    const served = usersCounts(samples).map((s) => s.labels.service_instance_id);
+    expect(served.sort()).to.deep.equal([...pids].sort());
   });
 
   it('a worker that does not answer holds the scrape back for its timeout alone; a dead one not at all', async () => {

@@ -69,6 +69,32 @@ describe("a cluster's one exposition: every process's, merged by the primary", (
     expect(text.endsWith('\n')).to.equal(true);
   });
 
+  // OTEL_RESOURCE_ATTRIBUTES=service.instance.id=<pod name> (as Grafana's and the Operator's
+  // setups write it) is inherited by every worker: each family then held the same series once
+  // per process, and Prometheus keeps the first of a scrape's duplicates, the primary's, which
+  // serves no request. A worker that shares the primary's id is told apart by its pid.
+  it('tells apart a worker whose service.instance.id is the primary’s (one OTEL_RESOURCE_ATTRIBUTES for all)', () => {
+    const text = mergeExpositions([
+      section('pod-7', 0),
+      { ...section('pod-7', 3), pid: 41 },
+      { ...section('pod-7', 4), pid: 42 },
+    ]);
+    const samples = parseSamples(text);
+    const keys = samples.map((s) => `${s.name}${JSON.stringify(Object.entries(s.labels).sort())}`);
+    expect(new Set(keys).size, text).to.equal(keys.length);
+    const ids = (name: string) =>
+      samples.filter((s) => s.name === name).map((s) => s.labels.service_instance_id);
+    expect(ids('target_info')).to.deep.equal(['pod-7', 'pod-7-41', 'pod-7-42']);
+    expect(ids('carbonscope_operation_energy_joules_count')).to.deep.equal([
+      'pod-7',
+      'pod-7-41',
+      'pod-7-42',
+    ]);
+    // Ids of their own are left as they are.
+    const apart = mergeExpositions([section('p', 0), { ...section('w1', 3), pid: 41 }]);
+    expect(apart).to.include('target_info{service_instance_id="w1",');
+  });
+
   it('takes a family only a worker has (a metric it recorded first) with that worker’s header', () => {
     const worker = `${exposition('w1', 1)}# HELP only_here Worker's\n# TYPE only_here counter\nonly_here_total 5\n`;
     const text = mergeExpositions([section('p', 0), { text: worker, instance: 'w1' }]);
