@@ -19,6 +19,8 @@ export const WORKER_ANSWER_MS = 2_000;
 
 const ASK = 'carbonscope:prometheus-collect';
 const ANSWER = 'carbonscope:prometheus-exposition';
+/** A worker's word that it answers asks from now on (or, `answers: false`, no longer). */
+const ANSWERS = 'carbonscope:prometheus-answers';
 
 /** One process's exposition and the service.instance.id of its resource. */
 export interface Exposition {
@@ -38,6 +40,18 @@ interface Answer {
   id: number;
   text?: string;
   instance?: string;
+}
+
+interface Answers {
+  type: typeof ANSWERS;
+  answers: boolean;
+}
+
+function isAnswers(message: unknown): message is Answers {
+  const m = message as Partial<Answers> | null;
+  return (
+    typeof m === 'object' && m !== null && m.type === ANSWERS && typeof m.answers === 'boolean'
+  );
 }
 
 function isAsk(message: unknown): message is Ask {
@@ -64,8 +78,22 @@ export const PRIMARY_SERVES = 'CARBONSCOPE_CLUSTER_PRIMARY';
  * in no other application.
  */
 export function announcePrimary(env: Env, servesPrometheus: boolean): void {
-  if (cluster.isPrimary && servesPrometheus) env[PRIMARY_SERVES] = String(process.pid);
+  if (!cluster.isPrimary || !servesPrometheus) return;
+  env[PRIMARY_SERVES] = String(process.pid);
+  // From now, before any worker is forked: a worker says it answers once, as it starts.
+  cluster.on('message', (worker: Worker, message: unknown) => {
+    if (!isAnswers(message)) return;
+    if (message.answers) answering.add(worker);
+    else answering.delete(worker);
+  });
 }
+
+/**
+ * The workers that said they answer. Only they are asked: one that runs no register (its
+ * execArgv the application's own), or has not started it yet, or handed over to the
+ * application's SDK, would hold every scrape for WORKER_ANSWER_MS and answer nothing.
+ */
+const answering = new WeakSet<Worker>();
 
 /** Whether this process is a cluster worker (whose primary may or may not serve its figures). */
 export function isClusterWorker(): boolean {
@@ -97,8 +125,13 @@ export function answerPrimary(collect: () => Promise<Exposition>): () => void {
     );
   };
   process.on('message', onMessage);
+  const answers = (on: boolean) => {
+    if (process.connected) process.send?.({ type: ANSWERS, answers: on } satisfies Answers);
+  };
+  answers(true);
   return () => {
     process.off('message', onMessage);
+    answers(false);
   };
 }
 
@@ -159,7 +192,7 @@ export async function workersExpositions(
 ): Promise<Exposition[]> {
   if (!cluster.isPrimary) return [];
   const workers = Object.values(cluster.workers ?? {}).filter(
-    (w): w is Worker => w?.isConnected() ?? false,
+    (w): w is Worker => w?.isConnected() === true && answering.has(w),
   );
   if (workers.length === 0) return [];
   const id = ++nextAsk;

@@ -216,6 +216,22 @@ describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER
     expect(performance.now() - started).to.be.below(1_000);
   });
 
+  // Every connected worker was asked, whether or not it ran register: one that does not (its
+  // execArgv the application's own) held every scrape for the 2 s of its timeout, as did each
+  // new worker until its register had started. Only a worker that said it answers is asked.
+  it('workers without register: the scrape reads the primary at once', async () => {
+    app = await startCluster(true, { WORKERS_BARE: '1' });
+    const samples = await scrapeUntil(app.metricsUrl, (s) => instances(s).length === 1, 15_000);
+    expect(samples.length).to.be.above(0);
+    for (let i = 0; i < 3; i++) {
+      const started = performance.now();
+      const { status, text } = await scrape(app.metricsUrl);
+      expect(status).to.equal(200);
+      expect(instances(parseSamples(text))).to.have.length(1);
+      expect(performance.now() - started).to.be.below(1_000);
+    }
+  });
+
   // Each scrape added a 'message' and a 'disconnect' listener to every worker until it was
   // answered: 11 scrapes waiting on one worker (two Prometheus servers and a worker stuck for a
   // while, a dashboard's refreshes) made Node print MaxListenersExceededWarning in the primary.
