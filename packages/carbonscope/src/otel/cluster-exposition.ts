@@ -111,27 +111,25 @@ export function primaryServesThisWorker(env: Env): boolean {
  * nothing in how the worker ends.
  */
 export function answerPrimary(collect: () => Promise<Exposition>): () => void {
-  const reply = (answer: Answer) => {
-    // The primary gone (or going) mid-collection has nobody to read the answer.
-    if (process.connected) process.send?.(answer, undefined, {}, () => undefined);
+  const send = (message: Answer | Answers) => {
+    // The primary gone (or going) mid-collection has nobody to read the answer. With a
+    // callback: a failed send without one is an 'error' on process, uncaught.
+    if (process.connected) process.send?.(message, undefined, {}, () => undefined);
   };
   const onMessage = (message: unknown) => {
     if (!isAsk(message)) return;
     collect().then(
       // The text alone: JSON would write a Buffer beside it as an array of numbers.
-      ({ text, instance }) => reply({ type: ANSWER, id: message.id, text, instance }),
+      ({ text, instance }) => send({ type: ANSWER, id: message.id, text, instance }),
       // Answered at once, without figures: the primary need not wait out its timeout.
-      () => reply({ type: ANSWER, id: message.id }),
+      () => send({ type: ANSWER, id: message.id }),
     );
   };
   process.on('message', onMessage);
-  const answers = (on: boolean) => {
-    if (process.connected) process.send?.({ type: ANSWERS, answers: on } satisfies Answers);
-  };
-  answers(true);
+  send({ type: ANSWERS, answers: true });
   return () => {
     process.off('message', onMessage);
-    answers(false);
+    send({ type: ANSWERS, answers: false });
   };
 }
 
