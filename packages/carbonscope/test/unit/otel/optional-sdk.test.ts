@@ -1,5 +1,6 @@
+import { hasSubscribers } from 'node:diagnostics_channel';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
@@ -10,6 +11,7 @@ import {
   importSdk,
   MissingSdkError,
   otlpMetricExporter,
+  type PushMetricExporter,
 } from '../../../src/otel/optional-sdk.js';
 
 /** A reader that collects when asked, and only then. */
@@ -59,36 +61,121 @@ describe('the optional SDK packages', () => {
     ]);
   });
 
-  // The exporter's own timeout is its socket's idle timeout: each byte restarted it.
-  it("ends an OTLP export at its timeout as a whole, however the collector's answer trickles", async () => {
-    const trickling = new Set<NodeJS.Timeout>();
-    const collector = createServer((req, res) => {
+  /** A server answering 200 one byte per 100 ms, for `forMs` (for ever when undefined). */
+  async function trickling(forMs?: number) {
+    const timers = new Set<NodeJS.Timeout>();
+    const paths: string[] = [];
+    const server = createServer((req, res) => {
+      paths.push(req.url ?? '');
       req.resume();
       res.writeHead(200, { 'content-type': 'application/x-protobuf' });
       const timer = setInterval(() => res.write(' '), 100);
-      trickling.add(timer);
+      timers.add(timer);
+      if (forMs !== undefined) setTimeout(() => res.end(), forMs);
       res.on('close', () => clearInterval(timer));
     });
-    collector.listen(0, '127.0.0.1');
-    await once(collector, 'listening');
-    const url = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/metrics`;
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return {
+      origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      paths,
+      close() {
+        for (const timer of timers) clearInterval(timer);
+        server.closeAllConnections();
+        server.close();
+      },
+    };
+  }
+
+  /** One export, and how long it took; undefined if it had not ended within 3 s. */
+  async function timedExport(exporter: PushMetricExporter) {
+    const metrics = await someMetrics();
+    const started = performance.now();
+    const result = await Promise.race([
+      new Promise<ExportResult>((resolve) => exporter.export(metrics, resolve)),
+      new Promise<undefined>((resolve) => setTimeout(resolve, 3000)),
+    ]);
+    return { result, took: performance.now() - started };
+  }
+
+  /** A GET of `url`: its status and body, or the error that ended it. */
+  function get(url: string): Promise<{ status?: number; body?: string; error?: string }> {
+    return new Promise((resolve) => {
+      const req = request(url, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode, body }));
+        res.on('error', (err) => resolve({ error: err.message }));
+      });
+      req.on('error', (err) => resolve({ error: err.message }));
+      req.end();
+    });
+  }
+
+  // The exporter's own timeout is its socket's idle timeout: each byte restarted it.
+  it("ends an OTLP export at its timeout as a whole, however the collector's answer trickles", async () => {
+    const collector = await trickling();
     try {
-      const exporter = await otlpMetricExporter({}, 'test', url, 500);
-      const metrics = await someMetrics();
-      const started = performance.now();
-      const result = await Promise.race([
-        new Promise<ExportResult>((resolve) => exporter.export(metrics, resolve)),
-        new Promise<undefined>((resolve) => setTimeout(resolve, 3000)),
-      ]);
-      const took = performance.now() - started;
+      const exporter = await otlpMetricExporter({}, 'test', `${collector.origin}/v1/metrics`, 500);
+      const { result, took } = await timedExport(exporter);
       expect(result, 'the export ended').not.to.equal(undefined);
       expect(took).to.be.within(450, 1000);
       expect(failureOf(result as ExportResult)).to.equal('Request timed out');
       await exporter.shutdown();
     } finally {
-      for (const timer of trickling) clearInterval(timer);
-      collector.closeAllConnections();
       collector.close();
+    }
+  });
+
+  // The deadline takes the requests to the exporter's endpoint: the one it reads from the
+  // environment when given no URL, base endpoint and `v1/metrics`.
+  it('ends an export at its timeout to the endpoint the environment names', async () => {
+    const collector = await trickling();
+    const before = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `${collector.origin}/base`;
+    try {
+      const exporter = await otlpMetricExporter(process.env, 'test', undefined, 500);
+      const { result, took } = await timedExport(exporter);
+      expect(collector.paths).to.deep.equal(['/base/v1/metrics']);
+      expect(result, 'the export ended').not.to.equal(undefined);
+      expect(took).to.be.within(450, 1000);
+      await exporter.shutdown();
+    } finally {
+      if (before === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+      else process.env.OTEL_EXPORTER_OTLP_ENDPOINT = before;
+      collector.close();
+    }
+  });
+
+  // An export's deadline is no business of the application's own requests, even to the same
+  // path on the same host (another port); and between exports they pass no subscriber at all.
+  it("cuts none of the application's own requests, and watches none between exports", async () => {
+    const collector = await trickling();
+    const service = await trickling(900);
+    // Nothing else in these tests subscribes to it (the exporter used to, for good).
+    const watched = () => hasSubscribers('http.client.request.start');
+    try {
+      const exporter = await otlpMetricExporter({}, 'test', `${collector.origin}/v1/metrics`, 500);
+      expect(watched(), 'before the first export').to.equal(false);
+      const exporting = timedExport(exporter);
+      const own = get(`${service.origin}/v1/metrics`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(watched(), 'during an export').to.equal(true);
+      const { result, took } = await exporting;
+      expect(result, 'the export ended').not.to.equal(undefined);
+      expect(took).to.be.within(450, 1000);
+      expect(watched(), 'after it').to.equal(false);
+      const answered = await own;
+      expect(answered.error).to.equal(undefined);
+      expect(answered.status).to.equal(200);
+      expect(answered.body?.length).to.be.at.least(7);
+      await exporter.shutdown();
+    } finally {
+      collector.close();
+      service.close();
     }
   });
 });
