@@ -1,5 +1,5 @@
 import { type Env, SettingsError } from '../settings.js';
-import { exportsWithin } from './export-deadline.js';
+import { exportsWithin, otlpMetricsEndpoint } from './export-deadline.js';
 import { MAX_TIMEOUT_MS, otlpExporterTimeout } from './export-times.js';
 
 /**
@@ -123,7 +123,8 @@ export async function otlpMetricExporter(
   );
   // Read here by the exporter's rule when not given: the whole export is bounded by it.
   const timeout = timeoutMillis ?? otlpExporterTimeout(env, MAX_TIMEOUT_MS);
-  return exportsWithin(new exporter.OTLPMetricExporter({ url, timeoutMillis: timeout }), timeout);
+  const own = new exporter.OTLPMetricExporter({ url, timeoutMillis: timeout });
+  return exportsWithin(own, timeout, url ?? otlpMetricsEndpoint(env));
 }
 
 export type PushMetricExporter = import('@opentelemetry/sdk-metrics').PushMetricExporter;
