@@ -125,8 +125,10 @@ export interface OtlpPush {
 export interface OtlpReceiver {
   /** Its base URL, as OTEL_EXPORTER_OTLP_ENDPOINT and the CLI's --otlp take it. */
   url: string;
-  /** Every push to /v1/metrics so far, oldest first. */
+  /** Every push to /v1/metrics answered 2xx so far (each, by default), oldest first. */
   pushes: OtlpPush[];
+  /** Every push to /v1/metrics received so far, however it was answered, oldest first. */
+  received: OtlpPush[];
   /** Every push to /v1/traces so far (OTLP/JSON), oldest first. */
   traces: Array<Record<string, unknown>>;
   /** Why a push could not be read (answered 400), for a failing test's message. */
@@ -152,25 +154,41 @@ function decode(contentType: string, body: Buffer): OtlpMetricsRequest {
   }) as OtlpMetricsRequest;
 }
 
-/** Starts a receiver on a free loopback port; it answers every push with success. */
-export async function otlpReceiver(): Promise<OtlpReceiver> {
+export interface OtlpReceiverOptions {
+  /**
+   * The HTTP status a metrics push is answered with (200 by default); the answer waits for a
+   * promise (a push held in flight).
+   */
+  answer?: (push: OtlpPush) => number | Promise<number>;
+}
+
+/** Starts a receiver on a free loopback port; it answers every push with success by default. */
+export async function otlpReceiver(options: OtlpReceiverOptions = {}): Promise<OtlpReceiver> {
   const pushes: OtlpPush[] = [];
+  const received: OtlpPush[] = [];
   const traces: Array<Record<string, unknown>> = [];
   const failures: string[] = [];
   const server: Server = createServer((req, res) => {
     const contentType = req.headers['content-type'] ?? '';
     bodyOf(req)
-      .then((body) => {
+      .then(async (body) => {
         const json = contentType.startsWith('application/json');
-        if (req.url === '/v1/metrics')
-          pushes.push({ contentType, body: decode(contentType, body), headers: req.headers });
+        let status = 200;
+        if (req.url === '/v1/metrics') {
+          const push = { contentType, body: decode(contentType, body), headers: req.headers };
+          received.push(push);
+          status = (await options.answer?.(push)) ?? 200;
+          if (status < 300) pushes.push(push);
+        }
         if (req.url === '/v1/traces') {
           if (!json) throw new Error('traces are read as http/json only');
           traces.push(JSON.parse(body.toString('utf8')) as Record<string, unknown>);
         }
         // An empty ExportMetricsServiceResponse: full success, in the request's encoding.
         res
-          .writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' })
+          .writeHead(status, {
+            'content-type': json ? 'application/json' : 'application/x-protobuf',
+          })
           .end(json ? '{}' : '');
       })
       .catch((err: unknown) => {
@@ -183,6 +201,7 @@ export async function otlpReceiver(): Promise<OtlpReceiver> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     pushes,
+    received,
     traces,
     failures,
     close: async () => {

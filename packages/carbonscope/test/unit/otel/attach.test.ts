@@ -525,6 +525,173 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       }
     });
 
+    /** A histogram's figures, added up: its count, sum and bucket counts. */
+    interface Figures {
+      count: number;
+      sum: number;
+      buckets: number[];
+    }
+    const noFigures = (): Figures => ({ count: 0, sum: 0, buckets: [] });
+    const addTo = (f: Figures, count: number, sum: number, buckets: readonly number[]) => {
+      f.count += count;
+      f.sum += sum;
+      buckets.forEach((n, i) => {
+        f.buckets[i] = (f.buckets[i] ?? 0) + Number(n);
+      });
+    };
+
+    /**
+     * How the collector answers carbonscope's own pushes before the hand-over: `ok`; `failed`
+     * (each, with 400); `held, then failed` or `held, then ok` (the push carrying the first jobs
+     * is held in flight until the application's SDK took over).
+     */
+    type Answer = 'ok' | 'failed' | 'held, then failed' | 'held, then ok';
+
+    /**
+     * A hand-over to an application's SDK started late: what was counted, what carbonscope's own
+     * provider pushed as deltas that the collector took, and what the application's exporter
+     * got (added up when delta, its last figures when cumulative).
+     */
+    async function handOverCase(
+      own: 'delta' | 'cumulative',
+      app: 'delta' | 'cumulative',
+      answer: Answer,
+    ) {
+      const job = (push: { body: Parameters<typeof histogramPoint>[0] }, operation = 'job') =>
+        histogramPoint(push.body, METRICS.operationEnergy.name, 'carbonscope.operation', operation);
+      let release: ((status: number) => void) | undefined;
+      const held = answer.startsWith('held');
+      const receiver = await otlpReceiver({
+        answer: (push) => {
+          if (answer === 'failed') return 400;
+          if (!held || release || !job(push)) return 200;
+          return new Promise<number>((resolve) => {
+            release = resolve;
+          });
+        },
+      });
+      const cs = await scripted();
+      const env = {
+        OTEL_METRICS_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: own,
+        // Held: the push must still be in flight at the hand-over (its timeout is the interval).
+        OTEL_METRIC_EXPORT_INTERVAL: held ? '1000' : '100',
+      };
+      const attached = await attachWith(cs, env, memoryLogger().logger);
+      const appExporter = new sdkMetrics.InMemoryMetricExporter(
+        app === 'delta'
+          ? sdkMetrics.AggregationTemporality.DELTA
+          : sdkMetrics.AggregationTemporality.CUMULATIVE,
+      );
+      const appReader = new sdkMetrics.PeriodicExportingMetricReader({
+        exporter: appExporter,
+        exportIntervalMillis: 600_000,
+      });
+      const mp = new MeterProvider({ readers: [appReader] });
+      const counted = noFigures();
+      const boundaries = METRICS.operationEnergy.buckets;
+      cs.onEnd((f) => {
+        if (f.operation !== 'job') return;
+        const bucket = boundaries.findIndex((b) => f.joules <= b);
+        const buckets = boundaries.map(() => 0).concat(0);
+        buckets[bucket === -1 ? boundaries.length : bucket] = 1;
+        addTo(counted, 1, f.joules, buckets);
+      });
+      try {
+        oneJob(cs);
+        oneJob(cs);
+        await waitFor(() => receiver.received.some((p) => job(p)), 5000);
+        oneJob(cs);
+        metrics.setGlobalMeterProvider(mp);
+        cs.clock.advance(1000);
+        cs.cpu.interval(1, 0.5, 0.5);
+        cs.meter.sampleNow();
+        await waitFor(() => attached.mode === 'global', 2000);
+        release?.(answer === 'held, then failed' ? 400 : 200);
+        oneJob(cs);
+        // An operation the application's SDK sees first.
+        cs.track('late', () => 42);
+        cs.clock.advance(1000);
+        cs.cpu.interval(1, 0.5, 0.5);
+        cs.meter.sampleNow();
+        await attached.shutdown();
+        await appReader.forceFlush();
+        const ownJobs = noFigures();
+        let ownEnergy = 0;
+        // A collector adds deltas up; cumulative points it replaces (the application's go on).
+        if (own === 'delta') {
+          for (const push of receiver.pushes) {
+            const p = job(push);
+            if (p) addTo(ownJobs, Number(p.count), Number(p.sum), p.bucketCounts);
+            ownEnergy += sumOf(metricsOf(push.body), METRICS.hostEnergy.name) ?? 0;
+          }
+        }
+        const exports = appExporter.getMetrics();
+        const appMetrics = (app === 'delta' ? exports : exports.slice(-1)).flatMap((r) =>
+          r.scopeMetrics.flatMap((s) => s.metrics),
+        );
+        const appPoints = (name: string) =>
+          appMetrics
+            .filter((m) => m.descriptor.name === name)
+            .flatMap((m): Array<sdkMetrics.DataPoint<unknown>> => m.dataPoints);
+        const appHistogram = (operation: string) => {
+          const f = noFigures();
+          for (const p of appPoints(METRICS.operationEnergy.name)) {
+            if (p.attributes['carbonscope.operation'] !== operation) continue;
+            const v = p.value as sdkMetrics.Histogram;
+            addTo(f, v.count, v.sum ?? 0, v.buckets.counts);
+          }
+          return f;
+        };
+        const appEnergy = appPoints(METRICS.hostEnergy.name).reduce(
+          (n, p) => n + Number(p.value),
+          0,
+        );
+        return {
+          counted,
+          exported: { own: ownJobs, app: appHistogram('job') },
+          late: appHistogram('late').count,
+          energy: ownEnergy + appEnergy,
+        };
+      } finally {
+        release?.(200);
+        await cs.stop();
+        await mp.shutdown();
+        await receiver.close();
+      }
+    }
+
+    const cases: Array<['delta' | 'cumulative', 'delta' | 'cumulative', Answer]> = [
+      ['delta', 'delta', 'ok'],
+      ['delta', 'delta', 'failed'],
+      ['delta', 'delta', 'held, then failed'],
+      ['delta', 'delta', 'held, then ok'],
+      ['delta', 'cumulative', 'failed'],
+      ['delta', 'cumulative', 'held, then failed'],
+      ['cumulative', 'delta', 'ok'],
+      ['cumulative', 'cumulative', 'ok'],
+    ];
+    for (const [own, app, answer] of cases) {
+      it(`hands over (own ${own}, application ${app}, own pushes ${answer}): each operation and joule exported once`, async () => {
+        const { counted, exported, late, energy } = await handOverCase(own, app, answer);
+        expect(counted.count).to.equal(4);
+        const count = exported.own.count + exported.app.count;
+        const buckets = counted.buckets.map(
+          (_, i) => (exported.own.buckets[i] ?? 0) + (exported.app.buckets[i] ?? 0),
+        );
+        expect(count, 'operations exported').to.equal(4);
+        expect(buckets, 'their buckets').to.deep.equal(counted.buckets);
+        expect(exported.own.sum + exported.app.sum, 'their energy').to.be.closeTo(
+          counted.sum,
+          1e-9,
+        );
+        expect(late, 'an operation first seen after the hand-over').to.equal(1);
+        // 10 W for 7 s: the start's sample, then six more, each a second later.
+        expect(energy, 'host energy exported').to.equal(70);
+      });
+    }
+
     it('takes an export interval under the default 30 s timeout, the timeout then being the interval (as NodeSDK does)', async () => {
       const receiver = await otlpReceiver();
       const cs = await scripted();
