@@ -1,4 +1,10 @@
-import { type Attributes, type HrTime, type Meter, ValueType } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type Histogram,
+  type HrTime,
+  type Meter,
+  ValueType,
+} from '@opentelemetry/api';
 import { createInstrument, type MetricSpec } from '../metrics/index.js';
 import type { PushedBefore, PushedHistogram } from './pushed-deltas.js';
 
@@ -121,23 +127,52 @@ export class LocalHistogram {
 
   /**
    * As replay, what `series` recorded beyond `less` (deltas already pushed): its count, bucket
-   * counts and sum to rounding. Its min and max are not known, so each value starts at the low
-   * end of its bucket and is raised toward the high end until they add up to the sum.
+   * counts and sum to rounding (spread).
    */
   replayRest(series: HistogramSeries, less: PushedHistogram, emit: (value: number) => void): void {
     const v = series.values;
     const at = this.stats;
-    if (!(v[at + COUNT] - less.count > 0)) return;
+    const left = (i: number) => v[i] - (less.counts[i] ?? 0);
+    this.spread(series, left, v[at + COUNT] - less.count, v[at + SUM] - less.sum, emit);
+  }
+
+  /**
+   * As replay, a delta of `series` (one a push carried, which then failed): its count, bucket
+   * counts and sum to rounding (spread).
+   */
+  replayDelta(
+    series: HistogramSeries,
+    delta: PushedHistogram,
+    emit: (value: number) => void,
+  ): void {
+    this.spread(series, (i) => delta.counts[i] ?? 0, delta.count, delta.sum, emit);
+  }
+
+  /**
+   * Hands `emit` `countOf(i)` values in each bucket i of `series`, adding up to `sum` to
+   * rounding. Their own min and max are not known, so each value starts at the low end of its
+   * bucket (the series' min, at least) and is raised toward the high end (its max, at most)
+   * until they add up.
+   */
+  private spread(
+    series: HistogramSeries,
+    countOf: (bucket: number) => number,
+    count: number,
+    sum: number,
+    emit: (value: number) => void,
+  ): void {
+    if (!(count > 0)) return;
+    const v = series.values;
+    const at = this.stats;
     const b = this.boundaries;
     const min = v[at + MIN];
     const max = v[at + MAX];
     const low = (i: number) => (i === 0 ? min : Math.max(min, justAbove(b[i - 1])));
     const high = (i: number) => (i === b.length ? max : Math.min(max, b[i]));
-    const left = (i: number) => v[i] - (less.counts[i] ?? 0);
-    let rest = v[at + SUM] - less.sum;
-    for (let i = 0; i <= b.length; i++) rest -= Math.max(0, left(i)) * low(i);
+    let rest = sum;
+    for (let i = 0; i <= b.length; i++) rest -= Math.max(0, countOf(i)) * low(i);
     for (let i = 0; i <= b.length; i++) {
-      for (let k = 0; k < left(i); k++) {
+      for (let k = 0; k < countOf(i); k++) {
         const raise = rest > 0 ? Math.min(rest, high(i) - low(i)) : 0;
         rest -= raise;
         emit(low(i) + raise);
@@ -324,9 +359,11 @@ export class LocalHistograms implements MetricProducer {
    * a collector adds those to what the application's SDK pushes.
    */
   replay(meter: Meter, pushed?: PushedBefore): void {
+    const into = new Map<string, Histogram>();
     for (const h of this.histograms) {
       if (h.series.length === 0) continue;
       const histogram = createInstrument(meter, { ...h.spec, kind: 'histogram' });
+      into.set(h.spec.name, histogram);
       for (const s of h.series) {
         const emit = (value: number) => histogram.record(value, s.attributes);
         const less = pushed?.histogram(h.spec.name, s.attributes);
@@ -334,6 +371,13 @@ export class LocalHistograms implements MetricProducer {
         else h.replay(s, emit);
       }
     }
+    // A push in flight was taken as pushed: should it fail, what it carried is recorded too.
+    pushed?.onLost((name, attributes, delta) => {
+      const h = this.histograms.find((x) => x.spec.name === name);
+      const histogram = into.get(name);
+      if (!h || !histogram) return;
+      h.replayDelta(h.seriesOf(attributes), delta, (value) => histogram.record(value, attributes));
+    });
   }
 
   /**
