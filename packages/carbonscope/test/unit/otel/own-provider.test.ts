@@ -93,6 +93,39 @@ describe("register's own meter provider: a gauge's series are what its callback 
     }
   });
 
+  // A stderr line that wraps reads as two, the second with no `carbonscope:` to say whose.
+  it("says why a collection failed in one line, with the settings' secrets masked", async () => {
+    const lines: string[] = [];
+    const logger = stderrLogger({ level: 'error', write: (line) => lines.push(line) });
+    const key = 'em-secret-key-0123456789';
+    const own = await startOwnProvider(
+      {
+        OTEL_METRICS_EXPORTER: 'prometheus',
+        OTEL_EXPORTER_PROMETHEUS_PORT: '0',
+        ELECTRICITY_MAPS_API_KEY: key,
+      },
+      logger,
+    );
+    if (!own) throw new Error('no provider started');
+    try {
+      const [server] = own.servers;
+      if (!server) throw new Error('no Prometheus endpoint');
+      if (!server.listening) await new Promise((r) => server.once('listening', r));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+      // A producer the reader reads (carbonscope's histograms) failing, its reason on two lines.
+      own.histograms.collect = async () => {
+        throw new Error(`grid answered 401\r\nfor auth-token ${key}`);
+      };
+      expect((await fetch(url)).status).to.equal(500);
+      expect(lines).to.have.length(1);
+      expect(lines[0]?.trimEnd().split(/[\r\n]/)).to.have.length(1);
+      expect(lines[0]).to.include('grid answered 401');
+      expect(lines[0]).to.not.include(key);
+    } finally {
+      await own.shutdown();
+    }
+  });
+
   it('in its OTLP push', async () => {
     const receiver = await otlpReceiver();
     // The OTLP exporter reads its endpoint from the process's environment itself.
