@@ -157,8 +157,10 @@ function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: L
         res.end(body);
       },
       (err: unknown) => {
-        // The reason in the text, as below; masked: a callback's error may quote a setting.
-        const why = redactSecrets(err instanceof Error ? err.message : String(err), secrets);
+        // The reason in the text, as below; masked: a callback's error may quote a setting. On
+        // one line: a stderr line that wraps reads as two, the second nobody's.
+        const reason = err instanceof Error ? err.message : String(err);
+        const why = redactSecrets(reason, secrets).replace(/\s*[\r\n\u2028\u2029]+\s*/g, ' ');
         logger.error({ err: why }, `Prometheus endpoint: metrics collection failed: ${why}`);
         res.statusCode = 500;
         res.end('metrics collection failed\n');
