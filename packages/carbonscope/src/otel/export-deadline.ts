@@ -14,7 +14,7 @@ interface Flight {
  * The exports in flight, of every wrapped exporter. Node's request-start channel is subscribed
  * only while this holds one: the application's own requests pay nothing between exports. No
  * AsyncLocalStorage: on Node 20 its first run() turns on promise hooks for the whole process,
- * for good, which slowed a promise-heavy loop about 2.5 times.
+ * for good, which slowed a promise-heavy loop 3 times (1e6 awaits: 56 ms, then 180).
  */
 const flights = new Set<Flight>();
 
