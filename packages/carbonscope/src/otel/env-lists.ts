@@ -56,13 +56,26 @@ function decoded(variable: string, item: Item, text: string, what: string): stri
   }
 }
 
-/** OTEL_EXPORTER_OTLP_*HEADERS: the SDK drops an item it cannot read and cuts a value at `;`. */
+/**
+ * OTEL_EXPORTER_OTLP_*HEADERS: the SDK drops an item it cannot read and cuts a value at `;`.
+ * A comma in a credential splits it into items whose keys are pieces of it: a key is named only
+ * once it reads as a header name, which a piece of a credential rarely does.
+ */
 function checkHeaders(variable: string, raw: string): void {
   for (const item of itemsOf(variable, raw)) {
-    const at = `item ${item.position} (${shownKey(item.key)})`;
-    if (!HEADER_NAME.test(decoded(variable, item, item.key, 'key'))) {
-      throw new SettingsError(variable, `${at} is not an HTTP header name`);
+    let name: string;
+    try {
+      name = decodeURIComponent(item.key);
+    } catch {
+      throw new SettingsError(
+        variable,
+        `item ${item.position}: the key is not valid percent-encoding`,
+      );
     }
+    if (!HEADER_NAME.test(name)) {
+      throw new SettingsError(variable, `item ${item.position} is not an HTTP header name`);
+    }
+    const at = `item ${item.position} (${shownKey(item.key)})`;
     if (item.value === '') throw new SettingsError(variable, `${at} has an empty value`);
     if (item.value.includes(';')) {
       throw new SettingsError(
