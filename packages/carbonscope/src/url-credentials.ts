@@ -456,14 +456,16 @@ function maskUserinfo(text: string): string {
  * (MAILED_PARAMETER: `?mail=ops@acme.example`) is the query's: the userinfo then ends at the last
  * `@` of another kind (`?next=http://u:pw@x`), or else at the last `@` before the `?` or `#`.
  * A `?` or `#` right after a `:` is a password's all the same: no URL has an empty port before
- * its query (`http://user:?pa=ss@host`). What is shown so may be a password that begins with
- * digits and a `?` or `#` and holds an `=`, before a bare host (`http://user:12?pa=ss@host`),
- * which reads exactly as the query of `http://host:4318?mail=a@b` does. Read once, pair by pair.
+ * its query (`http://user:?pa=ss@host`), nor one whose port is not digits (`http://user:pa?ss=w@h`,
+ * noPortBefore). What is shown so may be a password that begins with digits and a `?` or `#`
+ * and holds an `=`, before a bare host (`http://user:12?pa=ss@host`), which reads exactly as the
+ * query of `http://host:4318?mail=a@b` does. Read once, pair by pair.
  */
 function userinfoEnd(text: string): number {
   const at = text.lastIndexOf('@');
   const query = text.search(/[?#]/);
   if (query === -1 || at < query || text.charAt(query - 1) === ':') return at;
+  if (noPortBefore(text, query)) return at;
   let end = -1;
   let start = query + 1;
   for (let i = start; i <= text.length; i++) {
@@ -473,6 +475,19 @@ function userinfoEnd(text: string): number {
     start = i + 1;
   }
   return end !== -1 ? end : text.lastIndexOf('@', query);
+}
+
+/**
+ * Whether the authority the text's `?` or `#` (at `query`) ends, after its scheme and slashes
+ * (URL_START), is `name:` and what cannot be a port (`admin:pa`): then no host precedes the
+ * query, and the `:` is a password's. An IPv6 host's colons are inside its brackets.
+ */
+function noPortBefore(text: string, query: number): boolean {
+  const start = URL_START.exec(text)?.[0].length ?? 0;
+  const authority = text.slice(start, query);
+  if (/[/\\@]/.test(authority)) return false;
+  const colon = authority.lastIndexOf(':');
+  return colon > authority.lastIndexOf(']') && !/^\d*$/.test(authority.slice(colon + 1));
 }
 
 /**

@@ -510,6 +510,21 @@ describe('URL masking: an `@` in the query is no userinfo', () => {
       expect(maskedAgainst(url, text), url).to.not.contain('SECRET');
     }
   });
+  it('still masks a password cut by its `?` or `#` where what precedes it is no port', () => {
+    // `admin:pa` is no host and port: the parser refuses it, and the `@` after the `?` or `#`
+    // ends a password, whatever reads as an e-mail address after it.
+    for (const url of [
+      'https://admin:pa#x=SECRET@collector',
+      'https://admin:pa?ss=SECRET@collector.example',
+      'https://admin:pa?SECRET=1@collector',
+      'http:admin:pa#x=SECRET@collector',
+      'http://admin:pa?ss=SECRET@collector?tenant=t1&mail=ops@acme.example',
+    ]) {
+      expect(withoutCredentials(url), url).to.not.contain('SECRET');
+      expect(maskUrlText(url), url).to.not.contain('SECRET');
+      expect(maskedAgainst(url, `refused ${url}`), url).to.not.contain('SECRET');
+    }
+  });
 });
 
 describe('URL masking: long adversarial text', () => {
