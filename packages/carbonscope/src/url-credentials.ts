@@ -178,12 +178,13 @@ const ENCODED_DELIMITER = '%(?:25)*(?:3B|26|3F|23)';
  * (nginx, proxy_pass with a URI), `%3F` a query's start to Apache's mod_rewrite, and in a query
  * value they, `%26` and `%23` are a nested URL's (`?next=https%3A%2F%2Fidp%2Fcb%3Ftoken%3DX`),
  * called once decoded; a raw `?` in a query starts one written unencoded
- * (`?next=https://idp/cb?token=X`). Whatever the writer meant, only a name that says it is a
+ * (`?next=https://idp/cb?token=X`), and a raw `#` in a fragment one's fragment (an identity
+ * provider appends `#access_token=X` to a redirect URI with a hash route, `/#/cb`). Whatever the writer meant, only a name that says it is a
  * secret (isSecretName) makes the value one: other path text stays as written. The name stops
  * at any delimiter, raw or encoded, so the text is read once.
  */
 const DELIMITED_NAME = new RegExp(
-  `([;&?]|${ENCODED_DELIMITER})((?:[^=;&?#/\\\\%]|%(?!(?:25)*(?:3B|26|3F|23|3D)))*)(=|%(?:25)*3D)`,
+  `([;&?#]|${ENCODED_DELIMITER})((?:[^=;&?#/\\\\%]|%(?!(?:25)*(?:3B|26|3F|23|3D)))*)(=|%(?:25)*3D)`,
   'gi',
 );
 

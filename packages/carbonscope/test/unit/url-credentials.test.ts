@@ -405,6 +405,21 @@ describe('URL masking: percent-encoded delimiters', () => {
     expect(maskedAgainst(url, `refused ${url}: ${value}`)).to.not.contain('SECRET');
   });
 
+  it("masks a secret-named parameter after a fragment's own `#` (a hash route's implicit grant)", () => {
+    // An identity provider appends `#access_token=...` to a redirect URI with a hash route.
+    for (const url of [
+      `https://app.example/#/callback#access_token=${value}`,
+      `http://collector:4318/v1#state=1#token=${value}&tenant=t1`,
+    ]) {
+      expect(withoutCredentials(url), url).to.not.contain('SECRET');
+      expect(maskUrlText(url), url).to.not.contain('SECRET');
+      expect(maskedAgainst(url, `refused ${url}: ${value}`), url).to.not.contain('SECRET');
+    }
+    expect(withoutCredentials(`https://app.example/#/callback#access_token=${value}&x=1`)).to.equal(
+      'https://app.example/#/callback#access_token=[redacted]&x=1',
+    );
+  });
+
   it('keeps what follows the value, and encoded delimiters whose names say no secret', () => {
     for (const [url, shown] of [
       [
