@@ -442,12 +442,12 @@ export function withoutCredentials(url: string): string {
  * follows a `:`, written or escaped (`US@CAL`, mistyped for a zone, is shown as typed). Found
  * by index, not by a pattern that backtracks: a value of many `//` took seconds.
  */
-function maskUserinfo(text: string): string {
-  if (!/[:/\\.%]/.test(text)) return text;
+function maskUserinfo(text: string): { shown: string; rest?: string } {
+  if (!/[:/\\.%]/.test(text)) return { shown: text };
   const at = userinfoEnd(text);
-  if (at === -1) return text;
+  if (at === -1) return { shown: text };
   const scheme = LEADING_SCHEME.exec(text)?.[0] ?? '';
-  return `${scheme.length <= at ? scheme : ''}[redacted]@${text.slice(at + 1)}`;
+  return { shown: `${scheme.length <= at ? scheme : ''}[redacted]@`, rest: text.slice(at + 1) };
 }
 
 /**
@@ -505,7 +505,16 @@ const LEADING_SCHEME = /^\s*(?:[a-z][a-z\d+.-]*:)?\/\//i;
  * secret parameters' values masked: what an error may quote of a URL it refused.
  */
 export function maskUrlText(text: string): string {
-  return maskQuery(maskUserinfo(text));
+  const { shown, rest } = maskUserinfo(text);
+  if (rest === undefined) return maskQuery(shown);
+  const masked = maskQuery(rest);
+  const query = text.search(/[?#]/);
+  if (query === -1 || query >= text.length - rest.length) return `${shown}${masked}`;
+  // Cut at an `@` after a `?` or `#` (`?next=http://a@b&token=X`), what follows up to its own
+  // `?` or `#` is a host and path, or the query's rest with no `?` left before it: read as both.
+  const end = masked.search(/[?#]/);
+  const head = end === -1 ? masked : masked.slice(0, end);
+  return `${shown}${maskQuery(`?${head}`).slice(1)}${masked.slice(head.length)}`;
 }
 
 /**

@@ -542,6 +542,25 @@ describe('URL masking: an `@` in the query is no userinfo', () => {
   });
 });
 
+describe('URL masking: userinfo cut inside the query', () => {
+  it("masks the query's secret parameters after an `@` in it that ends the userinfo", () => {
+    // maskUserinfo cuts to an `@` of the query (`next=http://a@b`): what follows it is the
+    // query's all the same, with no `?` of its own left before it.
+    for (const url of [
+      'http://c:99999/v1?next=http://a@b&token=SECRET-VALUE-0123',
+      'http://c/v1?next=http://a@b&token=SECRET-VALUE-0123',
+      'http://u:?pw@c/v1?mail=a@b&token=SECRET-VALUE-0123',
+      'http://h:4318?next=http://u:pw@x&api_key=SECRET-VALUE-0123#frag',
+    ]) {
+      expect(maskUrlText(url), url).to.not.contain('SECRET');
+      expect(withoutCredentials(url), url).to.not.contain('SECRET');
+    }
+    expect(maskUrlText('http://c:99999/v1?next=http://a@b&token=SECRET&tenant=t1')).to.equal(
+      'http://[redacted]@b&token=[redacted]&tenant=t1',
+    );
+  });
+});
+
 describe('URL masking: long adversarial text', () => {
   // Each completes in milliseconds; a quadratic path takes minutes over 100 K characters.
   const inputs = [
