@@ -182,24 +182,53 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
   return redacted === canonical ? out : redacted;
 }
 
+/**
+ * The text with each occurrence of each secret masked, all found in the text as given: replaced
+ * one after another, a longer secret that overlaps a shorter one (a password holding
+ * `?token=ab`, the token's value running on past it) took its part and left the rest shown.
+ * Overlapping occurrences are masked as one.
+ */
 function replaceAll(text: string, secrets: readonly string[]): string {
-  let out = text;
+  const spans: Span[] = [];
   for (const secret of secrets) {
-    if (secret.length > 0 && out.includes(secret)) out = out.split(secret).join(maskOf(secret));
+    if (secret.length > 0 && text.includes(secret)) addSpans(spans, text, secret);
   }
-  return out;
+  if (spans.length === 0) return text;
+  spans.sort((a, b) => a.start - b.start);
+  let out = '';
+  let shown = 0;
+  for (const { start, end } of spans) {
+    if (start < shown) {
+      // Overlaps the marker just written: extend what it hides.
+      shown = Math.max(shown, end);
+      continue;
+    }
+    out += `${text.slice(shown, start)}${REDACTED}`;
+    shown = end;
+  }
+  return out + text.slice(shown);
+}
+
+interface Span {
+  start: number;
+  end: number;
+}
+
+/**
+ * Adds where the secret occurs in the text, left to right without overlap as split finds it,
+ * one by one (a spread of 100 K occurrences overflows the stack): all of it, but of a URL's
+ * userinfo (`//al@`) only the user name, which keeps its `//` and its delimiter, or
+ * `http://al@host` would read `http:[redacted]host`, no longer a URL.
+ */
+function addSpans(spans: Span[], text: string, secret: string): void {
+  const [head, tail] = USERINFO.test(secret) ? [2, 1] : [0, 0];
+  for (let at = text.indexOf(secret); at !== -1; at = text.indexOf(secret, at + secret.length)) {
+    spans.push({ start: at + head, end: at + secret.length - tail });
+  }
 }
 
 // A URL's user name alone, as urlSecrets gives it: `//user@` or `//user:`.
 const USERINFO = /^\/\/.+[@:]$/s;
-
-/**
- * What a secret is replaced with: `[redacted]`, but a URL's userinfo keeps its `//` and its
- * delimiter, or `http://al@host` would read `http:[redacted]host`, no longer a URL.
- */
-function maskOf(secret: string): string {
-  return USERINFO.test(secret) ? `//${REDACTED}${secret.at(-1)}` : REDACTED;
-}
 
 /**
  * The first `max` characters of the text with its secrets redacted. Redacted before it is cut:

@@ -464,6 +464,18 @@ describe('URL masking: userinfo of a URL that does not parse', () => {
     }
   });
 
+  it('masks all of a password that holds a secret-named parameter, in free text', () => {
+    // The token's value runs on past the password: masked first, it left the password's start.
+    for (const url of [
+      'http://al:s3cr3t-PW?token=ab@collector:99999/v1/metrics',
+      'http://al:s3cr3t-PW#sig=abcdefgh1@collector:99999/x',
+      'http://al:1234?token=ab@collector/v1/metrics',
+    ]) {
+      const text = `curl: (7) ${url} failed`;
+      expect(maskedAgainst(url, text), url).to.not.match(/s3cr3t|1234/);
+    }
+  });
+
   it("masks it in carbonscope run's failure, which quotes the command line", () => {
     for (const url of bad) {
       const argv = ['--', 'curl', url];
