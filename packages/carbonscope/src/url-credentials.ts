@@ -76,6 +76,13 @@ interface Userinfo {
   password: string;
 }
 
+/**
+ * A password shorter than this is masked with its user (`u:p`, and so in its URL), not alone: alone,
+ * everywhere, `p` masked every `p` of a line (`carbonsco[redacted]e`), and one of a few letters
+ * guards nothing that its user does not name already.
+ */
+const MIN_BARE_PASSWORD_LENGTH = 3;
+
 /** What urlSecrets masks of a user name and password, in the forms each may be written. */
 function addUserinfo(out: Set<string>, userinfo: Userinfo | undefined): void {
   if (!userinfo || (!userinfo.username && !userinfo.password)) return;
@@ -84,7 +91,8 @@ function addUserinfo(out: Set<string>, userinfo: Userinfo | undefined): void {
     const password = form(userinfo.password);
     if (password) {
       const pair = `${user}:${password}`;
-      out.add(password).add(pair).add(Buffer.from(pair).toString('base64'));
+      if (password.length >= MIN_BARE_PASSWORD_LENGTH) out.add(password);
+      out.add(pair).add(Buffer.from(pair).toString('base64'));
     }
     if (user) out.add(`//${user}@`).add(`//${user}:`);
   }

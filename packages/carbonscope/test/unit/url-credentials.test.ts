@@ -476,6 +476,18 @@ describe('URL masking: userinfo of a URL that does not parse', () => {
     }
   });
 
+  it('keeps the words of a usage around a password of a letter or two, masked with its user', () => {
+    // `carbonscope run --otlp http://u:p@[::1`: masked alone, `p` took every `p` of the usage.
+    const url = 'http://u:p@[::1';
+    expect(maskedAgainst(url, `Usage: carbonscope run --otlp ${url} (dTpw)`)).to.equal(
+      'Usage: carbonscope run --otlp http://[redacted]@[::1 ([redacted])',
+    );
+    expect(maskedAgainst('http://u:pw@h/', 'pw pass http://u:pw@h/')).to.equal(
+      'pw pass http://[redacted]@h/',
+    );
+    expect(maskedAgainst('http://u:pass@h/', 'pass')).to.equal('[redacted]');
+  });
+
   it("masks it in carbonscope run's failure, which quotes the command line", () => {
     for (const url of bad) {
       const argv = ['--', 'curl', url];
