@@ -66,10 +66,11 @@ export async function monitorCommand(args: string[], env: Env = process.env): Pr
     // The meter's timer does not keep the process alive; this does, until the end.
     const keepAlive = setInterval(() => {}, 1 << 30);
     const timer = options.durationMs ? setTimeout(stop, options.durationMs) : undefined;
+    // Left in place once stopped: a second Ctrl-C while the row is written must not end the
+    // process by Node's default, which would lose it (and the last push).
     function stop() {
       clearInterval(keepAlive);
       if (timer) clearTimeout(timer);
-      for (const signal of STOP_SIGNALS) process.off(signal, stop);
       resolve();
     }
     for (const signal of STOP_SIGNALS) process.on(signal, stop);

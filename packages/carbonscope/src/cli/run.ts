@@ -86,9 +86,11 @@ function measuredCpu(tree: TreeCpuReader): { read: () => number; measured: () =>
 /**
  * Passes each forwarded signal carbonscope gets on to the command, once: not when the witness
  * got it too (it went to the whole process group, the command included, as Ctrl-C does), unless
- * the command has left the group. Returns what stops the relay.
+ * the command has left the group. Stays until carbonscope exits: once the command has ended, a
+ * signal (a second Ctrl-C) is let go, where Node's default would end carbonscope before its
+ * figures are written and with another status than the command's.
  */
-function relaySignals(child: ChildProcess, witness: SignalWitness | undefined): () => void {
+function relaySignals(child: ChildProcess, witness: SignalWitness | undefined): void {
   const ownGroup = processGroupOf('self');
   const inOwnGroup = () => {
     const its = child.pid === undefined ? undefined : processGroupOf(child.pid);
@@ -102,9 +104,6 @@ function relaySignals(child: ChildProcess, witness: SignalWitness | undefined): 
   };
   const forward = (signal: NodeJS.Signals) => void relay(signal);
   for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
-  return () => {
-    for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
-  };
 }
 
 /** How long the one MIG mode query may take: pmon's own start is given 5 s. */
@@ -186,10 +185,9 @@ async function runMeasured(
   const child = spawn(file, rest, { stdio: 'inherit', env: process.env });
   const ended = waitForEnd(child);
   if (child.pid !== undefined) tree.setRoot(child.pid);
-  const stopRelay = relaySignals(child, witness);
+  relaySignals(child, witness);
 
   const end = await ended;
-  stopRelay();
   // The command is reaped by now, so its CPU time is final (what is left of its tree is orphaned).
   const method = tree.method;
   const report = await measured.close(

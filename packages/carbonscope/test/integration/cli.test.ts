@@ -56,8 +56,8 @@ interface CliOptions {
   onReady?: (pid: number) => void;
   /** Runs it as the leader of its own process group (and session), whose id is its pid. */
   detached?: boolean;
-  /** Called with all of its stderr so far, as each part comes. */
-  onStderr?: (stderr: string) => void;
+  /** Called with all of its stderr so far, as each part comes, and its pid. */
+  onStderr?: (stderr: string, pid: number) => void;
 }
 
 function cli(args: string[], o: CliOptions = {}): Promise<Result> {
@@ -79,7 +79,7 @@ function cli(args: string[], o: CliOptions = {}): Promise<Result> {
     });
     child.stderr.on('data', (d: Buffer) => {
       stderr += d;
-      o.onStderr?.(stderr);
+      if (child.pid) o.onStderr?.(stderr, child.pid);
     });
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
@@ -381,6 +381,65 @@ describe('carbonscope command line', function () {
     const code = await new Promise((resolve) => child.on('close', resolve));
     expect(code).to.equal(0);
     expect(stderr).to.match(/carbonscope monitor: whole machine/);
+  });
+
+  it('monitor still writes its CSV row and ends as it should when Ctrl-C is pressed again', async () => {
+    await withSilentCollector(async (port) => {
+      const file = join(dir, 'monitor-again.csv');
+      rmSync(file, { force: true });
+      const args = [
+        'monitor',
+        '--interval',
+        '500ms',
+        '-o',
+        file,
+        '--otlp',
+        `http://127.0.0.1:${port}`,
+      ];
+      const child = spawn(process.execPath, [MAIN, ...args], { env: ENV });
+      let stderr = '';
+      let sent = 0;
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d;
+        if (sent === 0 && / W( \(estimated\))? {2}·/.test(stderr)) {
+          sent = 1;
+          // An impatient user: the second comes while the first is still being handled.
+          child.kill('SIGINT');
+          setTimeout(() => child.kill('SIGINT'), 5);
+        }
+        // And another while the last push waits on a collector that never answers.
+        if (sent === 1 && stderr.includes('CSV: ')) {
+          sent = 2;
+          setTimeout(() => child.kill('SIGINT'), 100);
+        }
+      });
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+        child.on('close', (c, s) => resolve([c, s])),
+      );
+      // 1: the push failed; the row was written all the same.
+      expect({ code, signal }, stderr).to.deep.equal({ code: 1, signal: null });
+      expect(parseEmissionsCsv(readFileSync(file, 'utf8')).records).to.have.length(1);
+    });
+  });
+
+  it("run keeps the command's exit code when a signal comes while it writes its figures", async () => {
+    await withSilentCollector(async (port) => {
+      let sent = false;
+      const r = await cli(
+        ['run', '--otlp', `http://127.0.0.1:${port}`, ...node('process.exit(3)')],
+        {
+          // The summary is out and the last push waits on a collector that never answers.
+          onStderr: (stderr, pid) => {
+            if (!sent && stderr.includes('power from:')) {
+              sent = true;
+              setTimeout(() => process.kill(pid, 'SIGINT'), 100);
+            }
+          },
+        },
+      );
+      expect({ code: r.code, signal: r.signal }, r.stderr).to.deep.equal({ code: 3, signal: null });
+      expect(r.stderr).to.match(/could not push metrics to /);
+    });
   });
 
   it('monitor ends quietly, summary and all, when the reader of its lines goes away', async () => {
