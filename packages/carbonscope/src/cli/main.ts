@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { MAIN_HELP, UsageError } from './args.js';
+import { type Ending, endProcess } from './ending.js';
 import { failureOf, USAGE_EXIT } from './failure.js';
 
-async function main(argv: string[]): Promise<number> {
+async function main(argv: string[]): Promise<number | Ending> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
@@ -34,9 +35,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-const code = await main(process.argv.slice(2));
+const result = await main(process.argv.slice(2));
+const ending = typeof result === 'number' ? { code: result } : result;
 // Leave with the command's status once stdout and stderr have drained (a pipe may be slow),
 // without waiting on anything still pending: an exporter still retrying a collector that never
 // answered would hold the exit for its own timeouts.
-process.exitCode = code;
-process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+process.exitCode = ending.code;
+process.stdout.write('', () => process.stderr.write('', () => endProcess(ending)));

@@ -9,6 +9,7 @@ import {
 } from '../energy/index.js';
 import type { Env } from '../settings.js';
 import { parseRunArgs, RUN_HELP, type RunOptions } from './args.js';
+import type { Ending } from './ending.js';
 import { finish } from './finish.js';
 import { outputClosed } from './output.js';
 import { openSession, type Session, startMeter } from './session.js';
@@ -43,6 +44,31 @@ export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): 
   if (code !== null) return code;
   const n = signal ? constants.signals[signal] : undefined;
   return n === undefined ? 1 : 128 + n;
+}
+
+/**
+ * Signals whose default action ends a process with no core dump: carbonscope ends by them as its
+ * command did. The others (SIGQUIT, SIGSEGV...) would dump carbonscope's core, SIGUSR1 would
+ * start Node's inspector: for those it exits 128+N, as `time` and `npx` do.
+ */
+const RAISED_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set<NodeJS.Signals>([
+  'SIGHUP',
+  'SIGINT',
+  'SIGKILL',
+  'SIGTERM',
+  'SIGALRM',
+  'SIGUSR2',
+  'SIGPIPE',
+  'SIGVTALRM',
+  'SIGPROF',
+]);
+
+/** How `run` ends for a command that ended so. */
+export function endingOf(code: number | null, signal: NodeJS.Signals | null): Ending {
+  const exitCode = exitCodeOf(code, signal);
+  return code === null && signal !== null && RAISED_SIGNALS.has(signal)
+    ? { code: exitCode, signal }
+    : { code: exitCode };
 }
 
 type Ended =
@@ -138,12 +164,12 @@ function withGpuShare(shares: PmonShares): {
   };
 }
 
-/** `carbonscope run`: returns the exit status for the process. */
-export async function runCommand(args: string[], env: Env = process.env): Promise<number> {
+/** `carbonscope run`: returns how the process is to end. */
+export async function runCommand(args: string[], env: Env = process.env): Promise<Ending> {
   const options = parseRunArgs(args);
   if (options.help) {
     process.stdout.write(RUN_HELP);
-    return 0;
+    return { code: 0 };
   }
   // Started before the measured window: its traps set before the command can get a signal.
   const witness = await startSignalWitness(FORWARDED_SIGNALS);
@@ -160,7 +186,7 @@ async function runMeasured(
   args: string[],
   env: Env,
   witness: SignalWitness | undefined,
-): Promise<number> {
+): Promise<Ending> {
   // Nothing to stop when nobody reads the summary: the command runs on, its exit code stands.
   void outputClosed();
   const [file, ...rest] = options.command;
@@ -216,11 +242,11 @@ async function runMeasured(
     const failure = startFailure(file, end.error);
     process.stderr.write(session.redact(`carbonscope: ${failure.message}\n`));
     await session.close();
-    return failure.code;
+    return { code: failure.code };
   }
 
-  const exitCode = exitCodeOf(end.code, end.signal);
-  report.exit = { code: end.code, signal: end.signal, exitCode };
+  const ending = endingOf(end.code, end.signal);
+  report.exit = { code: end.code, signal: end.signal, exitCode: ending.code };
   if (session.otlpTarget !== undefined && !cpu.measured()) {
     // The last push leaves them out as the earlier ones did (cpu.measured), rather than a 0:
     // a measured GPU share with an unmeasured CPU part too.
@@ -230,5 +256,5 @@ async function runMeasured(
     );
   }
   await finish(report, options, session);
-  return exitCode;
+  return ending;
 }

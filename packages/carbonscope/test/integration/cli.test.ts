@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -202,10 +202,39 @@ describe('carbonscope command line', function () {
     expect(r.stderr).to.match(/exited with code 7/);
   });
 
-  it('exits with 128+N when the command is killed by signal N', async () => {
+  it('ends by the signal that killed the command, which a shell reads as 128+N', async () => {
     const r = await cli(['run', ...node("process.kill(process.pid, 'SIGTERM')")]);
-    expect(r.code).to.equal(143);
+    expect({ code: r.code, signal: r.signal }).to.deep.equal({ code: null, signal: 'SIGTERM' });
     expect(r.stderr).to.match(/was killed by SIGTERM/);
+  });
+
+  it('exits 128+N for a signal that would dump core, without dumping one itself', async () => {
+    const r = await cli(['run', ...node("process.kill(process.pid, 'SIGQUIT')")]);
+    expect({ code: r.code, signal: r.signal }).to.deep.equal({ code: 131, signal: null });
+    expect(r.stderr).to.match(/was killed by SIGQUIT/);
+  });
+
+  it('lets Ctrl-C stop a script that runs it, as it stops one that runs the command itself', async function () {
+    if (!existsSync('/bin/bash')) this.skip();
+    // bash goes on after a command that Ctrl-C did not kill (it took the signal as handled), and
+    // stops after one it killed: carbonscope must end as its command did for the loop to stop.
+    const script = `"$0" "$1" run -- "$0" -e "console.log('ready'); setInterval(() => {}, 1000)"; echo after`;
+    const child = spawn('/bin/bash', ['-c', script, process.execPath, MAIN], {
+      env: ENV,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => {
+      const first = !stdout.includes('ready');
+      stdout += d;
+      if (first && stdout.includes('ready') && child.pid) process.kill(-child.pid, 'SIGINT');
+    });
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on('close', (c, s) => resolve([c, s])),
+    );
+    expect(stdout).to.not.include('after');
+    expect({ code, signal }).to.deep.equal({ code: null, signal: 'SIGINT' });
   });
 
   it('forwards a signal to the command: a command that handles it decides the exit', async () => {
@@ -222,11 +251,11 @@ describe('carbonscope command line', function () {
     );
   });
 
-  it('forwards a signal to the command: one that does not handle it dies, 128+N', async () => {
+  it('forwards a signal to the command: one that does not handle it dies, and so does run', async () => {
     const r = await cli(['run', ...node("console.log('ready'); setInterval(() => {}, 1000)")], {
       onReady: (pid) => process.kill(pid, 'SIGINT'),
     });
-    expect(r.code).to.equal(130);
+    expect({ code: r.code, signal: r.signal }).to.deep.equal({ code: null, signal: 'SIGINT' });
     expect(r.stderr).to.match(/was killed by SIGINT/);
   });
 

@@ -9,7 +9,7 @@ import {
   splitRunArgs,
   UsageError,
 } from '../../../src/cli/args.js';
-import { exitCodeOf } from '../../../src/cli/run.js';
+import { endingOf, exitCodeOf } from '../../../src/cli/run.js';
 import { otlpMetricsUrl } from '../../../src/cli/session.js';
 
 describe('command-line arguments', () => {
@@ -220,6 +220,18 @@ describe('command-line arguments', () => {
     expect(exitCodeOf(null, 'SIGTERM')).to.equal(143);
     expect(exitCodeOf(null, 'SIGKILL')).to.equal(137);
     expect(exitCodeOf(null, 'SIGINT')).to.equal(130);
+  });
+
+  it("ends by the command's signal where that dumps no core, else by 128+N", () => {
+    expect(endingOf(3, null)).to.deep.equal({ code: 3 });
+    expect(endingOf(null, 'SIGINT')).to.deep.equal({ code: 130, signal: 'SIGINT' });
+    expect(endingOf(null, 'SIGTERM')).to.deep.equal({ code: 143, signal: 'SIGTERM' });
+    expect(endingOf(null, 'SIGHUP')).to.deep.equal({ code: 129, signal: 'SIGHUP' });
+    expect(endingOf(null, 'SIGKILL')).to.deep.equal({ code: 137, signal: 'SIGKILL' });
+    // Raised in carbonscope they would dump its core; SIGUSR1 would start Node's inspector.
+    for (const signal of ['SIGQUIT', 'SIGSEGV', 'SIGABRT', 'SIGUSR1'] as const) {
+      expect(endingOf(null, signal), signal).to.not.have.property('signal');
+    }
   });
 
   it('adds the OTLP metrics path to a bare endpoint only', () => {

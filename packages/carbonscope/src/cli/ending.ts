@@ -1,0 +1,31 @@
+/**
+ * How carbonscope ends: with a status, or by a signal, that of the command `run` ran, so that
+ * whoever started carbonscope sees what it would have seen of the command itself.
+ */
+export interface Ending {
+  code: number;
+  /** Raised on carbonscope once its output has drained; `code` is the fallback. */
+  signal?: NodeJS.Signals;
+}
+
+/** How long a raised signal may take to end the process before `code` does. */
+const RAISE_FALLBACK_MS = 1000;
+
+/**
+ * Ends the process now. A signal is raised on it with its default action, as `timeout` does:
+ * bash goes on with a script after a command that exited 130 (it took Ctrl-C as handled) and
+ * stops after one that Ctrl-C killed.
+ */
+export function endProcess({ code, signal }: Ending): void {
+  if (signal === undefined) {
+    process.exit(code);
+    return;
+  }
+  process.exitCode = code;
+  // process.exit would run these; an end by signal skips them (a reader's cleanup).
+  process.emit('exit', code);
+  // With no listener left, Node restores the default action of the signal.
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
+  setTimeout(() => process.exit(code), RAISE_FALLBACK_MS);
+}
