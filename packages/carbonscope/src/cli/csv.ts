@@ -1,4 +1,13 @@
-import { appendFileSync, closeSync, openSync, readSync } from 'node:fs';
+import {
+  accessSync,
+  appendFileSync,
+  closeSync,
+  constants,
+  openSync,
+  readSync,
+  statSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
 
 /** CodeCarbon 3.x emissions.csv columns, in its order, so its tooling reads our files. */
 export const CODECARBON_COLUMNS = [
@@ -109,10 +118,16 @@ export class CsvOutputError extends Error {
   }
 }
 
-/** The first line of a file, '' when it is empty, undefined when it does not exist. */
+/**
+ * The first line of a file, '' when it is empty, undefined when it does not exist. A pipe, a
+ * terminal or a device (`-o /dev/stdout`) counts as empty: it has no first line to read back,
+ * and reading one would fail (ESPIPE) or wait on its input.
+ */
 function firstLine(path: string): string | undefined {
   let fd: number;
   try {
+    const stat = statSync(path);
+    if (!stat.isFile() && !stat.isDirectory()) return '';
     fd = openSync(path, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -129,6 +144,31 @@ function firstLine(path: string): string | undefined {
   }
 }
 
+/** Throws unless a file whose first line is `header` takes CodeCarbon rows. */
+function checkHeader(path: string, header: string | undefined): void {
+  if (header !== undefined && header !== '' && header.replace(/^\uFEFF/, '') !== CSV_HEADER) {
+    throw new CsvOutputError(
+      path,
+      'it exists with other columns than CodeCarbon 3.x emissions.csv; choose another --output file',
+    );
+  }
+}
+
+/** The CsvOutputError for what writing `path` threw, the reason in words. */
+function outputError(path: string, err: unknown): CsvOutputError {
+  if (err instanceof CsvOutputError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const reasons: Record<string, string> = {
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    ENOENT: 'its folder does not exist',
+    EISDIR: 'it is a folder',
+    ENOTDIR: 'a part of its path is a file, not a folder',
+    EROFS: 'its file system is read-only',
+  };
+  return new CsvOutputError(path, (e.code && reasons[e.code]) ?? e.message);
+}
+
 /**
  * Appends one row; writes the header first when the file is new or empty. A file whose header
  * is not this one (an older CodeCarbon layout, another CSV) is left untouched: appending would
@@ -137,26 +177,27 @@ function firstLine(path: string): string | undefined {
 export function appendEmissionsRow(path: string, row: EmissionsRow): void {
   try {
     const header = firstLine(path);
-    if (header !== undefined && header !== '' && header.replace(/^\uFEFF/, '') !== CSV_HEADER) {
-      throw new CsvOutputError(
-        path,
-        'it exists with other columns than CodeCarbon 3.x emissions.csv; choose another --output file',
-      );
-    }
+    checkHeader(path, header);
     const prefix = header === undefined || header === '' ? `${CSV_HEADER}\n` : '';
     appendFileSync(path, `${prefix}${formatRow(row)}\n`);
   } catch (err) {
-    if (err instanceof CsvOutputError) throw err;
-    const e = err as NodeJS.ErrnoException;
-    const reason =
-      e.code === 'EACCES' || e.code === 'EPERM'
-        ? 'permission denied'
-        : e.code === 'ENOENT'
-          ? 'its folder does not exist'
-          : e.code === 'EISDIR'
-            ? 'it is a folder'
-            : e.message;
-    throw new CsvOutputError(path, reason);
+    throw outputError(path, err);
+  }
+}
+
+/**
+ * Throws the CsvOutputError appendEmissionsRow would throw now, creating nothing: `run` and
+ * `monitor` check their --output before they measure, where finding out at the end would lose
+ * what they measured (a long run's) to a mistyped folder.
+ */
+export function checkAppendable(path: string): void {
+  try {
+    const header = firstLine(path);
+    checkHeader(path, header);
+    if (header === undefined) accessSync(dirname(path), constants.W_OK | constants.X_OK);
+    else accessSync(path, constants.W_OK);
+  } catch (err) {
+    throw outputError(path, err);
   }
 }
 

@@ -10,6 +10,7 @@ import {
   RUN_HELP,
   UsageError,
 } from './args.js';
+import { CsvOutputError } from './csv.js';
 import { printable } from './printable.js';
 
 /**
@@ -74,6 +75,10 @@ function unmaskedFailureOf(
   // of how the command was called, as --zone is of CARBON_ZONE, and nothing was measured yet.
   if (err instanceof SettingsError) {
     return { text: `carbonscope: invalid setting ${printable(err.message)}\n`, code: USAGE_EXIT };
+  }
+  // Found before anything was measured: a usage error's status, its own line without the usage.
+  if (err instanceof CsvOutputError) {
+    return { text: `carbonscope: --output: ${printable(err.message)}\n`, code: USAGE_EXIT };
   }
   if (err instanceof MissingSdkError) {
     return { text: `carbonscope: ${err.message}\n`, code: USAGE_EXIT };

@@ -26,6 +26,7 @@ import {
 } from '../settings.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import { argvSecrets, type CommonOptions, UsageError } from './args.js';
+import { checkAppendable } from './csv.js';
 import { IntensityMix } from './intensity-mix.js';
 
 /** The OTLP/HTTP metrics URL: a bare endpoint gets the standard `/v1/metrics` path. */
@@ -254,9 +255,10 @@ function cliSecrets(o: SessionOptions, config: Settings): string[] {
 /**
  * Everything a CLI measurement needs, built from the service's own settings (CARBON_ZONE,
  * ELECTRICITY_MAPS_API_KEY, PUE, ENERGY_*) with the command-line options on top. Throws
- * SettingsError for a bad setting.
+ * SettingsError for a bad setting, CsvOutputError for an --output it could not append to.
  */
 export async function openSession(o: SessionOptions): Promise<Session> {
+  if (o.options.output !== undefined) checkAppendable(o.options.output);
   const config = cliConfig(o.options, o.env, o.defaultIntervalMs);
   const verbose = o.options.verbose;
   const secrets = cliSecrets(o, config);

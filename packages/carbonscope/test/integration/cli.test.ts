@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -561,13 +561,52 @@ describe('carbonscope command line', function () {
     }
   });
 
-  it('says the CSV cannot be written and still prints the summary', async () => {
+  it('refuses a CSV it cannot write before measuring anything, in one line (exit 2)', async () => {
     const file = join(dir, 'missing-folder', 'emissions.csv');
-    const r = await cli(['run', '-o', file, ...node('1')]);
+    const ran = join(dir, 'ran-anyway');
+    for (const args of [
+      ['run', '-o', file, ...node(`require('node:fs').writeFileSync(${JSON.stringify(ran)}, '')`)],
+      ['monitor', '-o', file, '-d', '10s'],
+    ]) {
+      const r = await cli(args);
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr).to.equal(
+        `carbonscope: --output: cannot write ${file}: its folder does not exist\n`,
+      );
+    }
+    expect(existsSync(ran), 'the command ran').to.equal(false);
+    const folder = await cli(['run', '-o', dir, '--', 'true']);
+    expect(folder.code, folder.stderr).to.equal(2);
+    expect(folder.stderr).to.equal(`carbonscope: --output: cannot write ${dir}: it is a folder\n`);
+  });
+
+  it('says the CSV cannot be written at the end and still prints the summary', async () => {
+    const folder = join(dir, 'removed-folder');
+    mkdirSync(folder, { recursive: true });
+    const file = join(folder, 'emissions.csv');
+    // The folder was there at the start; the command removes it.
+    const remove = `require('node:fs').rmSync(${JSON.stringify(folder)}, { recursive: true })`;
+    const r = await cli(['run', '-o', file, ...node(remove)]);
     expect(r.code).to.equal(0); // the command's status, not the CSV's
     expect(r.stderr).to.contain(`cannot write ${file}: its folder does not exist`);
     expect(r.stderr).to.match(/energy of the command: /);
     expect(r.stderr).to.contain('CSV: NOT written');
+  });
+
+  it('writes the CSV to a pipe: -o /dev/stdout | ...', async function () {
+    if (!existsSync('/dev/stdout')) this.skip();
+    // A pipe, not the socket Node gives a child for 'pipe' (which /dev/stdout cannot open).
+    const script = '"$0" "$1" run -o /dev/stdout -- true | cat';
+    const r = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
+      const args = ['-c', script, process.execPath, MAIN];
+      execFile('/bin/sh', args, { env: ENV }, (_err, stdout, stderr) =>
+        resolve({ stdout, stderr }),
+      );
+    });
+    expect(r.stderr).to.contain('CSV: appended a row to /dev/stdout');
+    const { header, records } = parseEmissionsCsv(r.stdout);
+    expect(header.join(','), r.stderr).to.equal(CSV_HEADER);
+    expect(records).to.have.length(1);
   });
 
   it('prints its version for --version and -V, as Node tools do', async () => {
@@ -971,17 +1010,27 @@ describe('carbonscope command line', function () {
     const env = { ELECTRICITY_MAPS_API_KEY: key };
     const otlp = 'http://al:PWSECRET9@127.0.0.1:1';
     // A CSV path and a command line that quote them: the CSV error, the summary, the JSON.
-    const file = join(dir, `missing-${key}`, 'PWSECRET9.csv');
-    const ran = await cli(['run', '--json', '-o', file, '--', 'true', key, otlp], { env });
+    // The folder is there at the start (else nothing runs), and gone at the end.
+    const folder = join(dir, `gone-${key}`);
+    mkdirSync(folder, { recursive: true });
+    const file = join(folder, 'PWSECRET9.csv');
+    const remove = ['sh', '-c', 'rm -r "$0"', folder, key, otlp];
+    const ran = await cli(['run', '--json', '-o', file, '--', ...remove], { env });
     expect(ran.code, ran.stderr).to.equal(0);
     expect(ran.stderr).to.contain('CSV: NOT written');
-    expect(ran.stderr).to.contain('`true [redacted]');
-    expect((JSON.parse(ran.stdout) as Report).argv?.[1]).to.equal('[redacted]');
+    expect(ran.stderr).to.contain(
+      `\`sh -c 'rm -r "$0"' ${join(dir, 'gone-[redacted]')} [redacted]`,
+    );
+    expect((JSON.parse(ran.stdout) as Report).argv?.[4]).to.equal('[redacted]');
+    // Refused at the start, for a folder that is not there.
+    const refused = await cli(['run', '-o', file, '--', 'true', otlp], { env });
+    expect(refused.code, refused.stderr).to.equal(2);
+    expect(refused.stderr).to.contain('cannot write');
     // A command that cannot start, named by a path that holds one.
     const missing = await cli(['run', '--otlp', otlp, '--', `./PWSECRET9-${key}`], { env });
     expect(missing.code).to.equal(127);
     expect(missing.stderr).to.contain('command not found: ./[redacted]-[redacted]');
-    for (const text of [ran.stdout, ran.stderr, missing.stdout, missing.stderr]) {
+    for (const text of [ran.stdout, ran.stderr, missing.stdout, missing.stderr, refused.stderr]) {
       for (const secret of [key, 'PWSECRET9']) expect(text).to.not.contain(secret);
     }
   });

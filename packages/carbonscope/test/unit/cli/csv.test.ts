@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -7,6 +7,7 @@ import {
   CODECARBON_COLUMNS,
   CSV_HEADER,
   CsvOutputError,
+  checkAppendable,
   csvField,
   formatRow,
   parseCsv,
@@ -149,5 +150,27 @@ describe('emissions.csv', () => {
       /folder does not exist/,
     );
     expect(() => appendEmissionsRow(dir, {})).to.throw(CsvOutputError, /cannot write/);
+  });
+
+  it('tells beforehand whether a row could be appended, creating nothing', () => {
+    const fresh = join(dir, 'fresh.csv');
+    checkAppendable(fresh);
+    expect(existsSync(fresh), 'created').to.equal(false);
+    const existing = join(dir, 'existing.csv');
+    appendEmissionsRow(existing, { project_name: 'p' });
+    checkAppendable(existing);
+    const other = join(dir, 'other-columns.csv');
+    writeFileSync(other, 'a,b\n1,2\n');
+    expect(() => checkAppendable(other)).to.throw(CsvOutputError, /other columns/);
+    expect(readFileSync(other, 'utf8')).to.equal('a,b\n1,2\n');
+    expect(() => checkAppendable(join(dir, 'no', 'such.csv'))).to.throw(
+      CsvOutputError,
+      /: its folder does not exist$/,
+    );
+    expect(() => checkAppendable(dir)).to.throw(CsvOutputError, /: it is a folder$/);
+    expect(() => checkAppendable(join(other, 'x.csv'))).to.throw(
+      CsvOutputError,
+      /: a part of its path is a file, not a folder$/,
+    );
   });
 });
