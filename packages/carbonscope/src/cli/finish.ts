@@ -1,5 +1,6 @@
 import type { CommonOptions } from './args.js';
 import { appendEmissionsRow } from './csv.js';
+import { printable } from './printable.js';
 import { hostFacts, type Report, reportToRow } from './report.js';
 import type { Session } from './session.js';
 import { formatSummary } from './summary.js';
@@ -29,7 +30,7 @@ export async function finish(
       written = false;
       const message = err instanceof Error ? err.message : String(err);
       report.output = { path: options.output, written: false, error: message };
-      process.stderr.write(session.redact(`carbonscope: error: ${message}\n`));
+      process.stderr.write(session.redact(`carbonscope: error: ${printable(message)}\n`));
     }
   }
   // Written outside the logger, they may quote a path or a command line that holds a secret.

@@ -12,6 +12,7 @@ import { parseRunArgs, RUN_HELP, type RunOptions } from './args.js';
 import type { Ending } from './ending.js';
 import { finish } from './finish.js';
 import { outputClosed } from './output.js';
+import { printable } from './printable.js';
 import { openSession, type Session, startMeter } from './session.js';
 import {
   processGroupOf,
@@ -240,7 +241,7 @@ async function runMeasured(
 
   if (end.kind === 'error') {
     const failure = startFailure(file, end.error);
-    process.stderr.write(session.redact(`carbonscope: ${failure.message}\n`));
+    process.stderr.write(session.redact(`carbonscope: ${printable(failure.message)}\n`));
     await session.close();
     return { code: failure.code };
   }

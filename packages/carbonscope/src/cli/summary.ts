@@ -1,4 +1,5 @@
 import { JOULES_PER_KWH } from '../energy/emissions.js';
+import { printable } from './printable.js';
 import type { ComponentEnergy, PricedSource, Report } from './report.js';
 
 /** Three significant digits, without exponent noise for everyday magnitudes. */
@@ -50,9 +51,15 @@ function energyKind(estimated: boolean, components: readonly ComponentEnergy[]):
   return `${modelled.join(' and ')} estimated`;
 }
 
-/** Quotes an argument for display the way a POSIX shell would need it. */
+/**
+ * Quotes an argument for display the way a POSIX shell would need it. One with a control
+ * character gets bash's `$'...'` with it escaped (`$'a\nb'`): shown raw, an escape sequence
+ * would be run by the terminal and a line break would split the headline.
+ */
 export function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
+  if (/^[\w@%+=:,./-]+$/.test(arg)) return arg;
+  if (printable(arg) !== arg) return `$'${printable(arg.replace(/[\\']/g, '\\$&'))}'`;
+  return `'${arg.replaceAll("'", "'\\''")}'`;
 }
 
 function headline(report: Report): string {
@@ -205,8 +212,8 @@ export function formatSummary(report: Report): string {
   if (report.output) {
     lines.push(
       report.output.written
-        ? `  CSV: appended a row to ${report.output.path}`
-        : `  CSV: NOT written: ${report.output.error}`,
+        ? `  CSV: appended a row to ${printable(report.output.path)}`
+        : `  CSV: NOT written: ${printable(report.output.error ?? '')}`,
     );
   }
   return `${lines.join('\n')}\n`;

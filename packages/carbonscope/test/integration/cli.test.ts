@@ -501,6 +501,10 @@ describe('carbonscope command line', function () {
     const r = await cli(['run', '--', 'carbonscope-no-such-command-xyz', 'arg']);
     expect(r.code).to.equal(127);
     expect(r.stderr).to.contain('command not found: carbonscope-no-such-command-xyz');
+    // One line, an escape sequence in the name shown, not run by the terminal.
+    const odd = await cli(['run', '--', 'no-such\u001b[2J\ncommand']);
+    expect(odd.code).to.equal(127);
+    expect(odd.stderr).to.equal('carbonscope: command not found: no-such\\u001b[2J\\ncommand\n');
   });
 
   it('prints usage and exits 2 for a bad option', async () => {

@@ -140,6 +140,21 @@ const FROM_PS = {
 };
 
 describe('run report and CSV row', () => {
+  it('shows control characters of a command line or a CSV path escaped, never raw', () => {
+    const report = buildReport({
+      ...base,
+      command: 'run',
+      argv: ['printf', 'a\u001b[2Jb\nc', "it's\\"],
+      snapshot: snapshot(),
+    });
+    report.exit = { code: 0, signal: null, exitCode: 0 };
+    report.output = { path: 'x\u001b[2J\n.csv', written: true };
+    const summary = formatSummary(report);
+    expect(summary).to.contain("`printf $'a\\u001b[2Jb\\nc' 'it'\\''s\\'` exited with code 0");
+    expect(summary).to.contain('CSV: appended a row to x\\u001b[2J\\n.csv\n');
+    expect(summary).to.not.match(/\u001b/);
+  });
+
   it('turns a run into a CodeCarbon row in its units: kWh, kg, W, process scope', () => {
     const report = buildReport({ ...base, command: 'run', argv: ['x'], snapshot: snapshot() });
     const row = reportToRow(report, HOST, base.endedAt);
