@@ -349,3 +349,22 @@ export function argvSecrets(args: readonly string[]): string[] {
     ...(arg.includes('=') ? urlSecrets(arg.slice(arg.indexOf('=') + 1)) : []),
   ]);
 }
+
+/** The usage error's text for a command carbonscope does not have. */
+export function unknownCommand(command: string): string {
+  return `unknown command "${command}" (expected run, monitor or impacts)`;
+}
+
+/** Each command's --help. */
+export const COMMAND_HELPS: ReadonlyMap<string, string> = new Map([
+  ['run', RUN_HELP],
+  ['monitor', MONITOR_HELP],
+  ['impacts', IMPACTS_HELP],
+]);
+
+/** The --help of `command`; a UsageError for one carbonscope does not have. */
+export function commandHelp(command: string): string {
+  const help = COMMAND_HELPS.get(command);
+  if (help === undefined) throw new UsageError(unknownCommand(command));
+  return help;
+}

@@ -1,15 +1,7 @@
 import { redactionList, redactSecrets } from '../log.js';
 import { MissingSdkError } from '../otel/optional-sdk.js';
 import { type Env, envSecretsOf, SettingsError } from '../settings.js';
-import {
-  argvSecrets,
-  asksVerboseOption,
-  IMPACTS_HELP,
-  MAIN_HELP,
-  MONITOR_HELP,
-  RUN_HELP,
-  UsageError,
-} from './args.js';
+import { argvSecrets, asksVerboseOption, COMMAND_HELPS, MAIN_HELP, UsageError } from './args.js';
 import { CsvOutputError } from './csv.js';
 import { printable } from './printable.js';
 
@@ -38,12 +30,6 @@ export function asksVerbose(command: string | undefined, rest: string[]): boolea
   }
 }
 
-const HELPS = new Map([
-  ['run', RUN_HELP],
-  ['monitor', MONITOR_HELP],
-  ['impacts', IMPACTS_HELP],
-]);
-
 /**
  * What main prints on stderr for an error a command threw, and the exit status. It is written
  * outside any logger, so it is masked here as a log line is: an unexpected error's message or
@@ -68,7 +54,7 @@ function unmaskedFailureOf(
   rest: string[],
 ): { text: string; code: number } {
   if (err instanceof UsageError) {
-    const help = HELPS.get(command ?? '') ?? MAIN_HELP;
+    const help = COMMAND_HELPS.get(command ?? '') ?? MAIN_HELP;
     return { text: `carbonscope: ${printable(err.message)}\n\n${help}`, code: USAGE_EXIT };
   }
   // The service's wording. A usage error's status, not a failure's (1): the environment is part

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { MAIN_HELP, UsageError } from './args.js';
+import { commandHelp, MAIN_HELP, UsageError, unknownCommand } from './args.js';
 import { type Ending, endProcess } from './ending.js';
 import { failureOf, USAGE_EXIT } from './failure.js';
 
@@ -22,11 +22,14 @@ async function main(argv: string[]): Promise<number | Ending> {
       case undefined:
       case '-h':
       case '--help':
-      case 'help':
         process.stdout.write(MAIN_HELP);
         return command === undefined ? USAGE_EXIT : 0;
+      case 'help':
+        // `carbonscope help run`, as git and npm take it.
+        process.stdout.write(rest[0] === undefined ? MAIN_HELP : commandHelp(rest[0]));
+        return 0;
       default:
-        throw new UsageError(`unknown command "${command}" (expected run, monitor or impacts)`);
+        throw new UsageError(unknownCommand(command));
     }
   } catch (err) {
     const failure = failureOf(err, command, rest, process.env);

@@ -630,11 +630,18 @@ describe('carbonscope command line', function () {
       [['run', '--help'], 'Usage: carbonscope run'],
       [['monitor', '--help'], 'Usage: carbonscope monitor'],
       [['impacts', '--help'], 'Usage: carbonscope impacts'],
+      [['help'], 'Usage: carbonscope <command>'],
+      [['help', 'run'], 'Usage: carbonscope run'],
+      [['help', 'monitor'], 'Usage: carbonscope monitor'],
+      [['help', 'impacts'], 'Usage: carbonscope impacts'],
     ] as const) {
       const r = await cli([...args]);
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stdout).to.contain(text);
     }
+    const unknown = await cli(['help', 'rnu']);
+    expect(unknown.code).to.equal(2);
+    expect(unknown.stderr).to.match(/^carbonscope: unknown command "rnu"/);
   });
 
   it('pushes the run metrics to an OTLP/HTTP collector', async () => {
