@@ -24,7 +24,9 @@ export function endProcess({ code, signal }: Ending): void {
   process.exitCode = code;
   // process.exit would run these; an end by signal skips them (a reader's cleanup).
   process.emit('exit', code);
-  // With no listener left, Node restores the default action of the signal.
+  // Node restores a signal's default action once its last listener goes; one is added first
+  // for a signal Node ignores and never listened to (SIGPIPE), or it would stay ignored.
+  process.on(signal, () => undefined);
   process.removeAllListeners(signal);
   process.kill(process.pid, signal);
   setTimeout(() => process.exit(code), RAISE_FALLBACK_MS);

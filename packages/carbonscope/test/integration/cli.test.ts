@@ -208,6 +208,12 @@ describe('carbonscope command line', function () {
     expect(r.stderr).to.match(/was killed by SIGTERM/);
   });
 
+  it('ends by SIGPIPE when that killed the command (yes | head), though Node ignores it', async () => {
+    // Raised on a Node that ignores it, it came to nothing: 141, a second later.
+    const r = await cli(['run', '--', 'sh', '-c', 'kill -PIPE $$']);
+    expect({ code: r.code, signal: r.signal }).to.deep.equal({ code: null, signal: 'SIGPIPE' });
+  });
+
   it('exits 128+N for a signal that would dump core, without dumping one itself', async () => {
     const r = await cli(['run', ...node("process.kill(process.pid, 'SIGQUIT')")]);
     expect({ code: r.code, signal: r.signal }).to.deep.equal({ code: 131, signal: null });
