@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { constants } from 'node:os';
 import {
   feedPmon,
@@ -83,12 +84,25 @@ function waitForEnd(child: ChildProcess): Promise<Ended> {
   });
 }
 
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** Why the command could not start, with the shell's exit status for it. */
 function startFailure(
   command: string,
   error: NodeJS.ErrnoException,
 ): { code: number; message: string } {
   if (error.code === 'ENOENT') return { code: 127, message: `command not found: ${command}` };
+  // execvp says EACCES for a folder too, as for a file without its x bit. A bare name is looked
+  // up in PATH, not here.
+  if (error.code === 'EACCES' && command.includes('/') && isFolder(command)) {
+    return { code: 126, message: `cannot run ${command}: it is a folder` };
+  }
   if (error.code === 'EACCES') return { code: 126, message: `permission denied: ${command}` };
   return { code: 126, message: `cannot run ${command}: ${error.message}` };
 }

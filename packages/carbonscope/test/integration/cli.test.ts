@@ -513,6 +513,12 @@ describe('carbonscope command line', function () {
     expect(odd.stderr).to.equal('carbonscope: command not found: no-such\\u001b[2J\\ncommand\n');
   });
 
+  it('exits 126 for a command that is a folder, and says so', async () => {
+    const r = await cli(['run', '--', dir]);
+    expect(r.code).to.equal(126);
+    expect(r.stderr).to.equal(`carbonscope: cannot run ${dir}: it is a folder\n`);
+  });
+
   it('prints usage and exits 2 for a bad option', async () => {
     for (const args of [
       ['run', '--bogus', '--', 'true'],

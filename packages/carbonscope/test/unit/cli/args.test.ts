@@ -176,6 +176,16 @@ describe('command-line arguments', () => {
     }
   });
 
+  it('refuses a --duration shorter than a timer can wait (1 ms)', () => {
+    expect(parseMonitorArgs(['--duration', '1ms']).durationMs).to.equal(1);
+    for (const d of ['0.0001ms', '0.5ms', '0.0001']) {
+      expect(() => parseMonitorArgs(['--duration', d]), d).to.throw(
+        UsageError,
+        /^--duration: must be at least 1ms \(got "[\w.]+"\)$/,
+      );
+    }
+  });
+
   it('refuses an impacts --latency of 0 s, which no request takes, as it does a malformed one', () => {
     const base = ['-m', 'openai/gpt-4o', '-n', '100'];
     for (const latency of ['0', '0.0', '00.000']) {
