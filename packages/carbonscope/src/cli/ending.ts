@@ -26,8 +26,15 @@ export function endProcess({ code, signal }: Ending): void {
   process.emit('exit', code);
   // Node restores a signal's default action once its last listener goes; one is added first
   // for a signal Node ignores and never listened to (SIGPIPE), or it would stay ignored.
-  process.on(signal, () => undefined);
-  process.removeAllListeners(signal);
-  process.kill(process.pid, signal);
+  // SIGKILL takes no listener (EINVAL) and has its default action anyway.
+  try {
+    if (signal !== 'SIGKILL') {
+      process.on(signal, () => undefined);
+      process.removeAllListeners(signal);
+    }
+    process.kill(process.pid, signal);
+  } catch {
+    process.exit(code); // a signal this platform will not raise: the status says it
+  }
   setTimeout(() => process.exit(code), RAISE_FALLBACK_MS);
 }

@@ -203,9 +203,15 @@ describe('carbonscope command line', function () {
   });
 
   it('ends by the signal that killed the command, which a shell reads as 128+N', async () => {
-    const r = await cli(['run', ...node("process.kill(process.pid, 'SIGTERM')")]);
-    expect({ code: r.code, signal: r.signal }).to.deep.equal({ code: null, signal: 'SIGTERM' });
-    expect(r.stderr).to.match(/was killed by SIGTERM/);
+    const file = join(dir, 'killed.csv');
+    rmSync(file, { force: true });
+    for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+      const r = await cli(['run', '-o', file, '--', 'sh', '-c', `kill -${signal.slice(3)} $$`]);
+      expect({ code: r.code, signal: r.signal }, r.stderr).to.deep.equal({ code: null, signal });
+      expect(r.stderr).to.contain(`was killed by ${signal}`);
+    }
+    // Its figures are written first.
+    expect(parseEmissionsCsv(readFileSync(file, 'utf8')).records).to.have.length(2);
   });
 
   it('ends by SIGPIPE when that killed the command (yes | head), though Node ignores it', async () => {
