@@ -68,7 +68,25 @@ export function parseDuration(text: string, option: string): number {
   return ms;
 }
 
-function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
+/**
+ * `args` with a negative number after an option that takes a value joined to it (`-n -5` as
+ * `--output-tokens=-5`): node:util refuses it as a value that may be a forgotten one's option,
+ * and says to write `=-5`, which the option then refuses; joined, the option says what it takes.
+ * A grouped option (`-vz -1`) is left as it is.
+ */
+function withNegativeValues(args: string[], options: NonNullable<ParseArgsConfig['options']>) {
+  const joined = [...args];
+  for (const t of looseTokens(args, options).reverse()) {
+    if (t.kind !== 'option' || t.value === undefined || t.inlineValue) continue;
+    if (/^-[\d.]/.test(t.value) && args[t.index] === t.rawName) {
+      joined.splice(t.index, 2, `--${t.name}=${t.value}`);
+    }
+  }
+  return joined;
+}
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(given: string[], options: T) {
+  const args = withNegativeValues(given, options);
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: true });
   } catch (err) {

@@ -115,9 +115,9 @@ describe('command-line arguments', () => {
   // is one line on stderr, above the usage.
   it('words the error for a value that starts with a dash in one line', () => {
     for (const [parse, args, option] of [
-      [parseMonitorArgs, ['--interval', '-1s'], '--interval'],
+      [parseMonitorArgs, ['--interval', '-v'], '--interval'],
       [parseRunArgs, ['--project-name', '-x', '--', 'true'], '--project-name'],
-      [parseImpactsArgs, ['-m', 'gpt-4o', '--output-tokens', '-5'], '--output-tokens'],
+      [parseImpactsArgs, ['-m', 'gpt-4o', '--output-tokens', '--json'], '--output-tokens'],
     ] as const) {
       // Anchored, with no `m` flag: the whole message, and no line break in it.
       const oneLine = new RegExp(`^[^\\n]*'${option}=-XYZ'[^\\n]*$`);
@@ -174,6 +174,35 @@ describe('command-line arguments', () => {
         /^--duration: must be at most 596h \(got "\w+"\)$/,
       );
     }
+  });
+
+  it('says a negative number is one the option does not take, not that it looks like an option', () => {
+    for (const [parse, args, message] of [
+      [
+        parseRunArgs,
+        ['--interval', '-1', '--', 'true'],
+        /^--interval: expected a duration .*\(got "-1"\)$/,
+      ],
+      [parseMonitorArgs, ['-d', '-5s'], /^--duration: expected a duration .*\(got "-5s"\)$/],
+      [
+        parseImpactsArgs,
+        ['-m', 'x', '-n', '-5'],
+        /^--output-tokens: expected a whole number of tokens \(got "-5"\)$/,
+      ],
+      [
+        parseImpactsArgs,
+        ['-m', 'x', '-n', '5', '--latency', '-.5'],
+        /^--latency: expected seconds such as 2.5 \(got "-.5"\)$/,
+      ],
+    ] as const) {
+      expect(() => parse([...args]), args.join(' ')).to.throw(UsageError, message);
+    }
+    // A forgotten value stays one: --zone takes no option for its value.
+    expect(() => parseRunArgs(['--zone', '--json', '--', 'true'])).to.throw(
+      UsageError,
+      /ambiguous/,
+    );
+    expect(() => parseRunArgs(['-vz', '-1', '--', 'true'])).to.throw(UsageError, /ambiguous/);
   });
 
   it('refuses a --duration shorter than a timer can wait (1 ms)', () => {
