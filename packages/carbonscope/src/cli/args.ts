@@ -136,6 +136,10 @@ function common(values: Record<string, string | boolean | undefined>): CommonOpt
   const output = str('output');
   if (output === '') throw new UsageError('--output: expected a file name');
   const projectName = str('project-name') ?? DEFAULT_PROJECT_NAME;
+  // An empty project_name groups no run in CodeCarbon's tools (`"$PROJECT"` unset, most likely).
+  if (projectName.trim() === '') {
+    throw new UsageError('--project-name: expected a name, e.g. --project-name my-app');
+  }
   return {
     help: values.help === true,
     zone,

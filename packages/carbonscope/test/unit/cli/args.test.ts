@@ -88,6 +88,19 @@ describe('command-line arguments', () => {
     expect(parseRunArgs(['true']).projectName).to.equal('carbonscope');
   });
 
+  it('refuses an empty --project-name, as it does an empty --output or --zone', () => {
+    for (const name of ['', '  ']) {
+      expect(() => parseRunArgs(['--project-name', name, '--', 'true'])).to.throw(
+        UsageError,
+        /^--project-name: expected a name, e\.g\. --project-name my-app$/,
+      );
+      expect(() => parseMonitorArgs([`--project-name=${name}`])).to.throw(
+        UsageError,
+        /--project-name/,
+      );
+    }
+  });
+
   it('rejects bad options with a message that names them', () => {
     expect(() => parseRunArgs(['--bogus', '--', 'true'])).to.throw(UsageError, /--bogus/);
     expect(() => parseRunArgs(['--zone', 'germany', '--', 'true'])).to.throw(UsageError, /--zone/);
