@@ -13,8 +13,8 @@ export const DEFAULT_MONITOR_INTERVAL_MS = 10_000;
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /**
- * One line per interval: time, whole-machine power, energy and emissions so far. Figures that
- * are estimates say so, as the summary does: the power of a model rather than a meter, and
+ * One line per interval: local time, whole-machine power, energy and emissions so far. Figures
+ * that are estimates say so, as the summary does: the power of a model rather than a meter, and
  * emissions at an estimated intensity (an annual average, or flagged so by the upstream).
  */
 export function formatMonitorLine(
@@ -23,7 +23,10 @@ export function formatMonitorLine(
   totalJoules: number,
   totalGrams: number,
 ): string {
-  const time = at.toISOString().slice(11, 19);
+  // The machine's clock, as `date` and CodeCarbon's log lines: the line names no zone.
+  const time = [at.getHours(), at.getMinutes(), at.getSeconds()]
+    .map((n) => String(n).padStart(2, '0'))
+    .join(':');
   const power = `${sample.hostWatts.toFixed(2)} W${sample.totals.host.estimated ? ' (estimated)' : ''}`;
   const i = sample.intensity;
   const estimatedIntensity = i && intensityKind(i.source, i.isEstimated) === 'estimated';

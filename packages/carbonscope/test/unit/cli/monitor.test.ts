@@ -3,7 +3,8 @@ import { formatMonitorLine } from '../../../src/cli/monitor.js';
 import type { IntensityReading, IntensitySource } from '../../../src/grid/index.js';
 import { sampleAt } from '../energy/scripted.js';
 
-const AT = new Date('2025-01-01T20:14:03Z');
+/** 20:14:03 on the clock of the machine: local time, as `date` and CodeCarbon's logs show it. */
+const AT = new Date(2025, 0, 1, 20, 14, 3);
 
 function reading(source: IntensitySource, isEstimated: boolean): IntensityReading {
   return {
@@ -25,6 +26,20 @@ function sample(estimated: boolean, intensity: IntensityReading | null) {
 }
 
 describe('monitor lines', () => {
+  it('tell the time on the local clock, not UTC', () => {
+    const tz = process.env.TZ;
+    // Node reads TZ again when it is set: UTC+5:30 all year, a half hour no UTC time shares.
+    process.env.TZ = 'Asia/Kolkata';
+    try {
+      const at = new Date(2025, 0, 1, 9, 5, 7);
+      const line = formatMonitorLine(at, sample(false, null), 1, 0);
+      expect(line.slice(0, 8)).to.equal('09:05:07');
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+  });
+
   it('label estimated power and an estimated grid intensity as estimates', () => {
     const line = formatMonitorLine(
       AT,
