@@ -17,7 +17,9 @@ const RAISE_FALLBACK_MS = 1000;
  * stops after one that Ctrl-C killed.
  */
 export function endProcess({ code, signal }: Ending): void {
-  if (signal === undefined) {
+  // PID 1 (a container's, without --init) takes no default action of a signal: the raise would
+  // come to nothing and the status would come only after the fallback's wait.
+  if (signal === undefined || process.pid === 1) {
     process.exit(code);
     return;
   }

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
@@ -218,6 +218,31 @@ describe('carbonscope command line', function () {
     // Raised on a Node that ignores it, it came to nothing: 141, a second later.
     const r = await cli(['run', '--', 'sh', '-c', 'kill -PIPE $$']);
     expect({ code: r.code, signal: r.signal }).to.deep.equal({ code: null, signal: 'SIGPIPE' });
+  });
+
+  it('exits 128+N at once as PID 1 (a container without --init), where no signal can end it', async function () {
+    // PID 1 of a PID namespace: unshare needs root (or user namespaces) to make one.
+    const unshare = ['unshare', '-fp', '--mount-proc', process.execPath, MAIN];
+    const probe = spawnSync(unshare[0], [...unshare.slice(1), '--version'], { env: ENV });
+    if (probe.status !== 0) this.skip();
+    let summaryAt = 0;
+    const child = spawn(
+      unshare[0],
+      [...unshare.slice(1), 'run', '--', 'sh', '-c', 'kill -TERM $$'],
+      {
+        env: ENV,
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+      if (!summaryAt && stderr.includes('command CPU time')) summaryAt = performance.now();
+    });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    const tail = performance.now() - summaryAt;
+    expect(code, stderr).to.equal(143);
+    // Not after the wait for the raised signal, which PID 1 does not get.
+    expect(tail, 'ms from the summary to the exit').to.be.below(800);
   });
 
   it('exits 128+N for a signal that would dump core, without dumping one itself', async () => {
