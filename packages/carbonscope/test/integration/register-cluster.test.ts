@@ -259,6 +259,29 @@ describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER
     expect(app.stderr.join('\n')).to.not.match(/MaxListeners|warning/i);
   });
 
+  // The scrape went over the cluster's IPC channel: a worker whose handler looks up `m.cmd`
+  // (`handlers[m.cmd](m)`) died of a TypeError at every scrape, and the primary's
+  // cluster.on('message') handlers got every worker's whole exposition.
+  it("the application's own IPC handlers see none of carbonscope's messages, scrape after scrape", async () => {
+    app = await startCluster(true, { APP_IPC: '1' });
+    const messages = () => app?.stdout.filter((l) => l.startsWith('app message ')) ?? [];
+    await until(
+      () => messages().length >= 2,
+      10_000,
+      () => app?.stdout.join('\n') ?? '',
+    );
+    await scrapeUntil(app.metricsUrl, (s) => instances(s).length === 3, 15_000);
+    for (let i = 0; i < 3; i++) {
+      const { status, text } = await scrape(app.metricsUrl);
+      expect(status).to.equal(200);
+      expect(instances(parseSamples(text)), app.stderr.join('\n')).to.have.length(3);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(messages()).to.deep.equal(['app message {"cmd":"pong"}', 'app message {"cmd":"pong"}']);
+    expect(app.stdout.filter((l) => l.includes('exited'))).to.deep.equal([]);
+    expect(app.stderr.join('\n')).to.not.match(/TypeError|error|warning/i);
+  });
+
   // pm2's daemon is its cluster's primary: nobody would serve the workers' figures. They open
   // the endpoint as before (shared through the primary), and say what a scrape then reads.
   it('a primary without register: the workers serve the endpoint as before, and say so once each', async () => {
