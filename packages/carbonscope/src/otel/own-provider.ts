@@ -17,6 +17,7 @@ import {
   type Exposition,
   isClusterWorker,
   primaryServesThisWorker,
+  workersExpositions,
 } from './cluster-exposition.js';
 import { withCurrentGauges } from './current-gauges.js';
 import { installMaskingDiag } from './diag.js';
@@ -247,7 +248,7 @@ async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader |
       };
       // A cluster's primary serves its workers' figures with its own (cluster-exposition.ts).
       if (primaryServesThisWorker(env)) {
-        closers.push(answerPrimary(exposition));
+        closers.push(answerPrimary(exposition, logger));
         return reader;
       }
       if (isClusterWorker()) {
@@ -255,7 +256,9 @@ async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader |
           "this cluster worker's primary does not run carbonscope/register: the workers share one Prometheus endpoint through it, and each scrape reads one worker's figures (run the primary with --import carbonscope/register too)",
         );
       }
-      servers.push(prometheusServer(clusterExposition(exposition), env, logger));
+      servers.push(
+        prometheusServer(clusterExposition(exposition, workersExpositions(logger)), env, logger),
+      );
       return reader;
     }
     case 'otlp': {

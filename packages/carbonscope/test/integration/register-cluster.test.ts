@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { expect } from 'chai';
+import { socketFolder } from '../../src/otel/cluster-sockets.js';
 import { libraryRoot } from '../../src/paths.js';
 import { childEnv } from '../helpers/child-env.js';
 import { type ExposedSample, parseSamples } from '../helpers/metrics.js';
@@ -136,6 +138,9 @@ describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER
       }
     }
     await app?.stop('SIGKILL');
+    // Its workers' socket folder, which nobody removes after a SIGKILL.
+    if (app?.proc.pid !== undefined)
+      rmSync(socketFolder(app.proc.pid), { recursive: true, force: true });
     app = undefined;
   });
 
@@ -261,7 +266,8 @@ describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER
 
   // The scrape went over the cluster's IPC channel: a worker whose handler looks up `m.cmd`
   // (`handlers[m.cmd](m)`) died of a TypeError at every scrape, and the primary's
-  // cluster.on('message') handlers got every worker's whole exposition.
+  // cluster.on('message') handlers got every worker's whole exposition. (The fixture pings at
+  // each cluster 'listening': a worker's socket that went through the primary would ping twice.)
   it("the application's own IPC handlers see none of carbonscope's messages, scrape after scrape", async () => {
     app = await startCluster(true, { APP_IPC: '1' });
     const messages = () => app?.stdout.filter((l) => l.startsWith('app message ')) ?? [];
@@ -280,6 +286,17 @@ describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER
     expect(messages()).to.deep.equal(['app message {"cmd":"pong"}', 'app message {"cmd":"pong"}']);
     expect(app.stdout.filter((l) => l.includes('exited'))).to.deep.equal([]);
     expect(app.stderr.join('\n')).to.not.match(/TypeError|error|warning/i);
+    // The workers' sockets go with them, and the folder with the last (an unhandled SIGTERM
+    // gives the primary no exit of its own).
+    const folder = socketFolder(app.proc.pid ?? 0);
+    expect(existsSync(folder)).to.equal(true);
+    await app.stop('SIGTERM');
+    await until(
+      () => app?.workerPids.every((pid) => !running(pid)) === true,
+      10_000,
+      () => 'workers still running',
+    );
+    expect(existsSync(folder), folder).to.equal(false);
   });
 
   // pm2's daemon is its cluster's primary: nobody would serve the workers' figures. They open

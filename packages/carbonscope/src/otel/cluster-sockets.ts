@@ -1,0 +1,265 @@
+// How a cluster's primary reads its workers' expositions at a scrape: each worker that runs
+// register listens on a local socket of its own, and the primary connects to each live worker's,
+// reads what it writes and closes. Not the cluster's IPC channel, which the scrape used first:
+// every message on it reaches the application's own process.on('message') and
+// cluster.on('message') handlers (no documented Node API hides one), so a worker whose handler
+// did `handlers[m.cmd](m)` died of a TypeError at every scrape, and the primary's handlers got
+// every worker's whole exposition.
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  rmdirSync,
+  rmSync,
+  type Stats,
+  unlinkSync,
+} from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import { connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from '../log.js';
+
+/** One process's exposition and the service.instance.id of its resource. */
+export interface Exposition {
+  text: string;
+  instance: string | undefined;
+  /** A worker's pid, which tells it apart where its instance is another process's too. */
+  pid?: number;
+}
+
+const WINDOWS = process.platform === 'win32';
+
+/** How often a worker tries to listen where its folder goes as it does. */
+const LISTEN_TRIES = 3;
+
+/**
+ * The primary's folder of its workers' sockets. Named from its pid, which every worker knows
+ * (CARBONSCOPE_CLUSTER_PRIMARY), so that no message need say where a worker listens.
+ */
+export function socketFolder(primaryPid: number): string {
+  return join(tmpdir(), `carbonscope-cluster-${primaryPid}`);
+}
+
+/**
+ * Where worker `workerPid` listens. On Windows a named pipe, which has no folder and vanishes
+ * with its process.
+ */
+export function socketPath(primaryPid: number, workerPid: number): string {
+  if (WINDOWS) return `\\\\.\\pipe\\carbonscope-${primaryPid}-${workerPid}`;
+  return join(socketFolder(primaryPid), `${workerPid}.sock`);
+}
+
+/**
+ * Why a folder is not to be trusted with the sockets, or undefined where it is: a folder under
+ * the shared tmpdir that another user made first (or a link to one) would let them serve the
+ * primary figures of their own, or read the workers'.
+ */
+export function folderTrouble(stats: Stats, uid: number): string | undefined {
+  if (stats.isSymbolicLink() || !stats.isDirectory()) return 'it is not a folder';
+  if (stats.uid !== uid) return `it belongs to user ${stats.uid}, not to this process's ${uid}`;
+  if ((stats.mode & 0o077) !== 0) {
+    return `others may enter it (mode ${(stats.mode & 0o777).toString(8)}, not 700)`;
+  }
+  return undefined;
+}
+
+const ownUid = () => process.getuid?.() ?? 0;
+
+/** Creates the folder where missing (mode 0700); throws where it is not one to trust. */
+function preparedFolder(folder: string): void {
+  try {
+    mkdirSync(folder, { mode: 0o700 });
+  } catch (err) {
+    // Made by another worker of the same primary, or left by a primary of the same pid.
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const trouble = folderTrouble(lstatSync(folder), ownUid());
+  if (trouble !== undefined) throw new Error(`${folder}: ${trouble}`);
+}
+
+function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Gone already.
+  }
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the pid is another user's process now, which is running.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The folder, where only dead workers' sockets are left in it (a SIGKILL, or an unhandled
+ * SIGTERM as the primary's worker.kill() sends, leaves one behind).
+ */
+function removeFolderOfTheDead(folder: string): void {
+  try {
+    for (const name of readdirSync(folder)) {
+      const pid = /^(\d+)\.sock$/.exec(name)?.[1];
+      if (pid !== undefined && !running(Number(pid))) removeFile(join(folder, name));
+    }
+    rmdirSync(folder);
+  } catch {
+    // A live worker's socket still in it, or gone already.
+  }
+}
+
+/**
+ * Answers one connection: the exposition, after one JSON line of what goes with it. The
+ * primary may have given up on it (its timeout) and closed: an error then is nobody's.
+ */
+function answer(socket: Socket, collect: () => Promise<Exposition>): void {
+  socket.on('error', () => undefined);
+  // An answer under way does not hold a worker that is otherwise done.
+  socket.unref();
+  collect().then(
+    ({ text, instance }) =>
+      socket.end(`${JSON.stringify({ instance: instance ?? null })}\n${text}`),
+    // Closed without figures: the primary need not wait out its timeout.
+    () => socket.destroy(),
+  );
+}
+
+/**
+ * In a worker: serves this process's exposition on its socket to the primary of pid
+ * `primaryPid`. Returns what stops serving and removes the socket. A stale socket at its path
+ * (a dead worker's of the same pid) is replaced: nobody else may have its pid.
+ */
+export function serveThePrimary(
+  primaryPid: number,
+  collect: () => Promise<Exposition>,
+  logger: Logger,
+): () => void {
+  const path = socketPath(primaryPid, process.pid);
+  const cannot = (err: unknown) =>
+    logger.warn(
+      `this cluster worker cannot give its primary its figures, which its scrapes will lack: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  const server = createServer((socket) => answer(socket, collect));
+  // Its socket does not keep the worker alive; the cluster's channel does already.
+  server.unref();
+  const listen = () => {
+    try {
+      if (!WINDOWS) {
+        preparedFolder(socketFolder(primaryPid));
+        removeFile(path);
+      }
+      // Exclusive: a worker's listen() otherwise goes through the primary, which would listen
+      // on the path itself, hand each connection over the channel, and tell the application's
+      // cluster.on('listening') of a server that is not its.
+      server.listen({ path, exclusive: true });
+    } catch (err) {
+      cannot(err);
+    }
+  };
+  let tries = 1;
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    // The folder removed by the last worker to end (below) as this one made ready to listen.
+    if (err.code === 'ENOENT' && tries++ < LISTEN_TRIES) listen();
+    else cannot(err);
+  });
+  const removeSocket = () => {
+    if (WINDOWS) return;
+    removeFile(path);
+    // The last worker to end removes the folder: a primary that a signal ended (SIGTERM
+    // unhandled) had no exit of its own to remove it at.
+    removeFolderOfTheDead(socketFolder(primaryPid));
+  };
+  listen();
+  // process.exit() closes no server: the socket would stay behind.
+  process.on('exit', removeSocket);
+  return () => {
+    server.close();
+    process.off('exit', removeSocket);
+    removeSocket();
+  };
+}
+
+interface Header {
+  instance: string | null;
+}
+
+function isHeader(value: unknown): value is Header {
+  const h = value as Partial<Header> | null;
+  return (
+    typeof h === 'object' && h !== null && (h.instance === null || typeof h.instance === 'string')
+  );
+}
+
+/** What a worker wrote, or undefined where it is not an answer (closed without one). */
+function parsed(answer: string, pid: number): Exposition | undefined {
+  const end = answer.indexOf('\n');
+  if (end < 0) return undefined;
+  let header: unknown;
+  try {
+    header = JSON.parse(answer.slice(0, end));
+  } catch {
+    return undefined;
+  }
+  if (!isHeader(header)) return undefined;
+  return { text: answer.slice(end + 1), instance: header.instance ?? undefined, pid };
+}
+
+/**
+ * One worker's exposition, read from its socket; undefined where it has none (no register, not
+ * started yet, handed over: no socket, refused at once), or it is late (stopped, busy), or it
+ * closed without one.
+ */
+export function readWorker(
+  primaryPid: number,
+  workerPid: number,
+  timeoutMs: number,
+): Promise<Exposition | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const socket = connect(socketPath(primaryPid, workerPid));
+    const settle = (exposition: Exposition | undefined) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(exposition);
+    };
+    const timer = setTimeout(() => settle(undefined), timeoutMs);
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('end', () => settle(parsed(Buffer.concat(chunks).toString('utf8'), workerPid)));
+    socket.on('error', () => settle(undefined));
+    // Closed without an end (the worker destroyed it: no figures).
+    socket.on('close', () => settle(undefined));
+  });
+}
+
+/**
+ * Whether the primary's folder may be read, said in a line where it may not; undefined where
+ * it is missing (no worker serves yet). Always on Windows, which has no folder.
+ */
+export async function primaryFolder(primaryPid: number): Promise<{ trouble?: string } | undefined> {
+  if (WINDOWS) return {};
+  const folder = socketFolder(primaryPid);
+  let stats: Stats;
+  try {
+    stats = await lstat(folder);
+  } catch {
+    return undefined;
+  }
+  const trouble = folderTrouble(stats, ownUid());
+  return trouble === undefined ? {} : { trouble: `${folder}: ${trouble}` };
+}
+
+/** In the primary, at its exit: its workers' folder, where it is its own. */
+export function removeFolder(primaryPid: number): void {
+  if (WINDOWS) return;
+  const folder = socketFolder(primaryPid);
+  try {
+    if (folderTrouble(lstatSync(folder), ownUid()) !== undefined) return;
+    rmSync(folder, { recursive: true, force: true });
+  } catch {
+    // Missing: no worker served.
+  }
+}

@@ -1,0 +1,155 @@
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { expect } from 'chai';
+import type { Logger } from '../../../src/log.js';
+import {
+  type Exposition,
+  folderTrouble,
+  primaryFolder,
+  readWorker,
+  serveThePrimary,
+  socketFolder,
+  socketPath,
+} from '../../../src/otel/cluster-sockets.js';
+
+/** A primary pid no process has: the folder is this test's alone. */
+const PRIMARY = 900_000_000 + process.pid;
+const FOLDER = socketFolder(PRIMARY);
+
+function warningLogger(): { logger: Logger; warnings: string[] } {
+  const warnings: string[] = [];
+  const none = () => undefined;
+  const warn = (first: unknown, second?: string) => {
+    warnings.push(typeof first === 'string' ? first : String(second));
+  };
+  return { logger: { debug: none, info: none, warn, error: none }, warnings };
+}
+
+const listening = (path: string) =>
+  new Promise<void>((resolve, reject) => {
+    const deadline = Date.now() + 5_000;
+    const look = () => {
+      if (existsSync(path)) resolve();
+      else if (Date.now() > deadline) reject(new Error(`${path} never made`));
+      else setTimeout(look, 10);
+    };
+    look();
+  });
+
+describe("a cluster worker's socket, from which its primary reads its exposition", function () {
+  this.timeout(10_000);
+  if (process.platform === 'win32') return;
+  const path = socketPath(PRIMARY, process.pid);
+  let stop: (() => void) | undefined;
+
+  afterEach(() => {
+    stop?.();
+    stop = undefined;
+    rmSync(FOLDER, { recursive: true, force: true });
+  });
+
+  const serve = (collect: () => Promise<Exposition>, logger = warningLogger().logger) => {
+    stop = serveThePrimary(PRIMARY, collect, logger);
+  };
+
+  it('serves each connection the whole exposition and its instance, however long', async () => {
+    const text = `${'a_total{x="1"} 1\n'.repeat(60_000)}`;
+    serve(async () => ({ text, instance: 'w1' }));
+    await listening(path);
+    expect(statSync(FOLDER).mode & 0o777).to.equal(0o700);
+    const reads = await Promise.all(
+      Array.from({ length: 12 }, () => readWorker(PRIMARY, process.pid, 5_000)),
+    );
+    for (const read of reads)
+      expect(read).to.deep.equal({ text, instance: 'w1', pid: process.pid });
+    // A resource without service.instance.id.
+    stop?.();
+    serve(async () => ({ text: 'b 2\n', instance: undefined }));
+    await listening(path);
+    expect(await readWorker(PRIMARY, process.pid, 5_000)).to.deep.equal({
+      text: 'b 2\n',
+      instance: undefined,
+      pid: process.pid,
+    });
+  });
+
+  it('a worker without a socket, or whose collection failed, is nothing at once', async () => {
+    mkdirSync(FOLDER, { mode: 0o700 });
+    expect(await readWorker(PRIMARY, process.pid, 60_000)).to.equal(undefined);
+    serve(() => Promise.reject(new Error('not started')));
+    await listening(path);
+    expect(await readWorker(PRIMARY, process.pid, 60_000)).to.equal(undefined);
+  });
+
+  it('a worker that does not answer in time is nothing, and its connection is closed', async () => {
+    mkdirSync(FOLDER, { mode: 0o700 });
+    let closed = 0;
+    const silent: Server = createServer((socket) => socket.on('close', () => closed++));
+    await new Promise<void>((resolve) => silent.listen(path, resolve));
+    try {
+      expect(await readWorker(PRIMARY, process.pid, 100)).to.equal(undefined);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(closed).to.equal(1);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it("replaces a dead worker's stale socket of the same pid", async () => {
+    mkdirSync(FOLDER, { mode: 0o700 });
+    writeFileSync(path, 'stale');
+    serve(async () => ({ text: 'c 3\n', instance: 'w2' }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(lstatSync(path).isSocket()).to.equal(true);
+    expect((await readWorker(PRIMARY, process.pid, 5_000))?.text).to.equal('c 3\n');
+  });
+
+  it('stopped: its socket is gone, the folder too once empty, and no exit listener is left', async () => {
+    const exitListeners = process.listenerCount('exit');
+    serve(async () => ({ text: 'd 4\n', instance: 'w3' }));
+    await listening(path);
+    stop?.();
+    stop = undefined;
+    expect(existsSync(path)).to.equal(false);
+    expect(existsSync(FOLDER)).to.equal(false);
+    expect(process.listenerCount('exit')).to.equal(exitListeners);
+  });
+
+  it('a folder others may enter is not used by the worker nor read by the primary', async () => {
+    mkdirSync(FOLDER, { mode: 0o700 });
+    chmodSync(FOLDER, 0o777);
+    const { logger, warnings } = warningLogger();
+    serve(async () => ({ text: 'e 5\n', instance: 'w4' }), logger);
+    expect(existsSync(path)).to.equal(false);
+    expect(warnings).to.have.length(1);
+    expect(warnings[0]).to.include('cannot give its primary its figures').and.include('mode 777');
+    expect((await primaryFolder(PRIMARY))?.trouble).to.include('mode 777');
+  });
+
+  it("another user's folder, or a link, is not to be trusted", () => {
+    mkdirSync(FOLDER, { mode: 0o700 });
+    const uid = process.getuid?.() ?? 0;
+    expect(folderTrouble(lstatSync(FOLDER), uid)).to.equal(undefined);
+    expect(folderTrouble(lstatSync(FOLDER), uid + 1)).to.include(`belongs to user ${uid}`);
+    const link = `${FOLDER}-link`;
+    symlinkSync(FOLDER, link);
+    try {
+      expect(folderTrouble(lstatSync(link), uid)).to.equal('it is not a folder');
+    } finally {
+      rmSync(link);
+    }
+  });
+
+  it('the primary reads nothing where no worker made the folder', async () => {
+    expect(await primaryFolder(PRIMARY)).to.equal(undefined);
+  });
+});
