@@ -81,7 +81,7 @@ export function workersExpositions(
       .map((w) => w.process.pid)
       .filter((pid): pid is number => pid !== undefined);
     if (pids.length === 0) return [];
-    const folder = await primaryFolder(process.pid);
+    const folder = primaryFolder(process.pid);
     if (folder === undefined) return [];
     if (folder.trouble !== undefined) {
       if (!warned) logger?.warn(`the cluster's workers' figures are not read: ${folder.trouble}`);

@@ -14,7 +14,6 @@ import {
   type Stats,
   unlinkSync,
 } from 'node:fs';
-import { lstat } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -237,14 +236,15 @@ export function readWorker(
 
 /**
  * Whether the primary's folder may be read, said in a line where it may not; undefined where
- * it is missing (no worker serves yet). Always on Windows, which has no folder.
+ * it is missing (no worker serves yet). Always on Windows, which has no folder. A synchronous
+ * lstat: at each scrape, and a round through libuv's thread pool cost more than it does.
  */
-export async function primaryFolder(primaryPid: number): Promise<{ trouble?: string } | undefined> {
+export function primaryFolder(primaryPid: number): { trouble?: string } | undefined {
   if (WINDOWS) return {};
   const folder = socketFolder(primaryPid);
   let stats: Stats;
   try {
-    stats = await lstat(folder);
+    stats = lstatSync(folder);
   } catch {
     return undefined;
   }

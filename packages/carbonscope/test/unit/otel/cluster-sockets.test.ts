@@ -132,7 +132,7 @@ describe("a cluster worker's socket, from which its primary reads its exposition
     expect(existsSync(path)).to.equal(false);
     expect(warnings).to.have.length(1);
     expect(warnings[0]).to.include('cannot give its primary its figures').and.include('mode 777');
-    expect((await primaryFolder(PRIMARY))?.trouble).to.include('mode 777');
+    expect(primaryFolder(PRIMARY)?.trouble).to.include('mode 777');
   });
 
   it("another user's folder, or a link, is not to be trusted", () => {
@@ -149,7 +149,7 @@ describe("a cluster worker's socket, from which its primary reads its exposition
     }
   });
 
-  it('the primary reads nothing where no worker made the folder', async () => {
-    expect(await primaryFolder(PRIMARY)).to.equal(undefined);
+  it('the primary reads nothing where no worker made the folder', () => {
+    expect(primaryFolder(PRIMARY)).to.equal(undefined);
   });
 });
