@@ -42,7 +42,9 @@ export function socketFolder(primaryPid: number): string {
 
 /**
  * Where worker `workerPid` listens. On Windows a named pipe, which has no folder and vanishes
- * with its process.
+ * with its process; its namespace is the machine's, so a pipe of that name that another
+ * process holds first makes the worker's listen fail (a warning), and Node offers no check of
+ * who serves one.
  */
 export function socketPath(primaryPid: number, workerPid: number): string {
   if (WINDOWS) return `\\\\.\\pipe\\carbonscope-${primaryPid}-${workerPid}`;
