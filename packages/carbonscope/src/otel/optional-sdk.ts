@@ -1,6 +1,7 @@
 import { type Env, SettingsError } from '../settings.js';
 import { exportsWithin, otlpMetricsEndpoint } from './export-deadline.js';
 import { MAX_TIMEOUT_MS, otlpExporterTimeout } from './export-times.js';
+import type { AgentFactory } from './last-push-agent.js';
 
 /**
  * The OpenTelemetry SDK packages carbonscope uses only when it must start a meter provider
@@ -106,14 +107,16 @@ export function checkTemporalityPreference(env: Env): void {
 /**
  * The OTLP/HTTP metric exporter for the configured protocol (protobuf by default, JSON for
  * `http/json`); it reads the standard OTEL_EXPORTER_OTLP_* variables; `url` overrides the
- * endpoint and `timeoutMillis` the timeout, which bounds each export as a whole (exportsWithin).
- * A temporality preference or a timeout it would not read throws SettingsError.
+ * endpoint, `timeoutMillis` the timeout, which bounds each export as a whole (exportsWithin), and
+ * `agents` its HTTP agents. A temporality preference or a timeout it would not read throws
+ * SettingsError.
  */
 export async function otlpMetricExporter(
   env: Env,
   what: string,
   url?: string,
   timeoutMillis?: number,
+  agents?: AgentFactory,
 ): Promise<import('@opentelemetry/sdk-metrics').PushMetricExporter> {
   checkTemporalityPreference(env);
   const json = otlpProtocol(env) === 'http/json';
@@ -123,7 +126,9 @@ export async function otlpMetricExporter(
   );
   // Read here by the exporter's rule when not given: the whole export is bounded by it.
   const timeout = timeoutMillis ?? otlpExporterTimeout(env, MAX_TIMEOUT_MS);
-  const own = new exporter.OTLPMetricExporter({ url, timeoutMillis: timeout });
+  // Agents only when given: the exporter's own read the certificate variables.
+  const options = { url, timeoutMillis: timeout, ...(agents && { httpAgentOptions: agents }) };
+  const own = new exporter.OTLPMetricExporter(options);
   return exportsWithin(own, timeout, url ?? otlpMetricsEndpoint(env));
 }
 

@@ -31,6 +31,7 @@ import {
   timeoutSetting,
 } from './export-times.js';
 import { type LastPush, lastPushWithin } from './last-push.js';
+import { lastPushAgents } from './last-push-agent.js';
 import { LocalHistograms } from './local-histograms.js';
 import {
   exporterPackages,
@@ -268,7 +269,10 @@ async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader |
       const make = (ms: number) => otlpMetricExporter(env, what, undefined, ms);
       const reporting = reportingPushFailures(await make(exporterTimeout), env, logger);
       const target = otlpMetricsTarget(env);
-      const last = await lastPushWithin(reporting, make, target, logger, exporterTimeout);
+      // The last push's: a refused connection is not tried again a second later.
+      const makeLast = (ms: number) =>
+        otlpMetricExporter(env, what, undefined, ms, lastPushAgents(env, ms));
+      const last = await lastPushWithin(reporting, makeLast, target, logger, exporterTimeout);
       lastPushes.push(last);
       return periodic(last.exporter, times);
     }

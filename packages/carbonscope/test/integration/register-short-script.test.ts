@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
@@ -31,6 +32,20 @@ interface Outcome {
   stdout: string;
   stderr: string;
   ms: number;
+  /** From the script's first output to the process's end: what register added to its end. */
+  lagMs: number;
+}
+
+/** Whether something takes connections at localhost:`port` (a developer's own collector). */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, 'localhost');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 function runNode(args: string[], env: Record<string, string>): Promise<Outcome> {
@@ -39,14 +54,19 @@ function runNode(args: string[], env: Record<string, string>): Promise<Outcome> 
     const child = spawn(process.execPath, args, { env });
     let stdout = '';
     let stderr = '';
+    let printedAt = Number.NaN;
     child.stdout.on('data', (d: Buffer) => {
+      if (stdout === '') printedAt = performance.now();
       stdout += d;
     });
     child.stderr.on('data', (d: Buffer) => {
       stderr += d;
     });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr, ms: performance.now() - t0 }));
+    child.on('close', (code) => {
+      const now = performance.now();
+      resolve({ code, stdout, stderr, ms: now - t0, lagMs: now - printedAt });
+    });
   });
 }
 
@@ -130,6 +150,21 @@ describe('carbonscope/register in a short script', function () {
       1500,
     );
     expect(registered.stderr).to.equal('');
+  });
+
+  // No OTEL_* variable: the spec's default exporter, OTLP to localhost:4318, refused at once
+  // where nothing listens (any Node tool run under NODE_OPTIONS=--import carbonscope/register).
+  // The exporter tried again 1 s later: every such run ended a second late.
+  it("ends at once with the spec's default exporter and nothing at localhost:4318", async function () {
+    if (await listening(4318)) this.skip();
+    const r = await runNode(['--import', REGISTER, ...script], envWith(dirname(process.execPath)));
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.equal('done\n');
+    // Under the exporter's least retry back-off (1 s − 20 %).
+    expect(r.lagMs, r.stderr).to.be.below(700);
+    const told = r.stderr.split('\n').filter((l) => l !== '');
+    expect(told, r.stderr).to.have.length(1);
+    expect(told[0]).to.match(/could not push the last metrics to .*ECONNREFUSED/);
   });
 
   it("still keeps a script alive that awaits tracker.start() beside it (the probe's answer)", async () => {

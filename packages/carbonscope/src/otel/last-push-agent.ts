@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import type { Agent, ClientRequestArgs } from 'node:http';
+import { resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { Env } from '../settings.js';
+
+/**
+ * The OTLP exporter retries a refused connection after 1 s (± 20 %): for the last push, whose
+ * process is ending, that second was the whole of a short script's delay with nothing at the
+ * endpoint (the spec's default, localhost:4318, under `NODE_OPTIONS=--import
+ * carbonscope/register` for every npm or tsc run), and a collector that refuses now is no
+ * likelier to take the push a second later. The error keeps its message, without the code the
+ * exporter retries on.
+ */
+function final(err: Error): Error {
+  return new Error(err.message);
+}
+
+type Done = (err: Error | null, socket: Duplex) => void;
+
+/**
+ * `agent`, handing each request its socket once connected: a connection it could not make is
+ * then the request's error, made final where it was refused (the agent's documented callback
+ * form of createConnection). A connection not made within `connectMs` fails as the exporter's
+ * own timeout would, so a host that drops the handshake holds nothing past the last push.
+ */
+function connectingFirst<A extends Agent>(agent: A, connectMs: number): A {
+  // The agent's own: net's or tls's connect, with its session cache.
+  const create = agent.createConnection.bind(agent) as (options: ClientRequestArgs) => Duplex;
+  const deferred = (options: ClientRequestArgs, done: Done): undefined => {
+    const socket = create(options);
+    const timer = setTimeout(() => socket.destroy(new Error('Request timed out')), connectMs);
+    const failed = (err: Error & { code?: string }) => {
+      clearTimeout(timer);
+      done(err.code === 'ECONNREFUSED' ? final(err) : err, socket);
+    };
+    socket.once('error', failed);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', failed);
+      done(null, socket);
+    });
+    return undefined;
+  };
+  // The callback form returns nothing: the agent waits for `done`.
+  agent.createConnection = deferred as unknown as A['createConnection'];
+  return agent;
+}
+
+/**
+ * A TLS file the OTLP variables name, read as the exporter reads it (from the working
+ * directory); unreadable, it is left out, as the exporter leaves it (its periodic twin has said
+ * so through diag already).
+ */
+function tlsFile(env: Env, name: string): Buffer | undefined {
+  const path = env[`OTEL_EXPORTER_OTLP_METRICS_${name}`] || env[`OTEL_EXPORTER_OTLP_${name}`];
+  if (!path) return undefined;
+  try {
+    return readFileSync(resolve(process.cwd(), path));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The exporter's option `httpAgentOptions`: an agent factory. */
+export type AgentFactory = (protocol: string) => Promise<Agent>;
+
+/**
+ * The agents of the last push's exporter: the exporter's own (keep-alive, and for https the
+ * CA, client certificate and key the OTLP variables name, which a factory of one's own replaces),
+ * connecting before the request is sent so that a refusal is final (see `final`).
+ */
+export function lastPushAgents(env: Env, connectMs: number): AgentFactory {
+  return async (protocol) => {
+    if (protocol === 'http:') {
+      const { Agent: HttpAgent } = await import('node:http');
+      return connectingFirst(new HttpAgent({ keepAlive: true }), connectMs);
+    }
+    const { Agent: HttpsAgent } = await import('node:https');
+    const tls = {
+      ca: tlsFile(env, 'CERTIFICATE'),
+      cert: tlsFile(env, 'CLIENT_CERTIFICATE'),
+      key: tlsFile(env, 'CLIENT_KEY'),
+    };
+    return connectingFirst(new HttpsAgent({ keepAlive: true, ...tls }), connectMs);
+  };
+}
