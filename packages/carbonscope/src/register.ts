@@ -4,6 +4,7 @@
 // none, one configured by the standard OTEL_* variables. Nothing here may stop the application:
 // a failure is one line on stderr and the application runs unmetered.
 import { isMainThread } from 'node:worker_threads';
+import { appGoesOn, hideNextBeforeExit } from './before-exit.js';
 import { pushBeforeUnaskedDisconnect } from './cluster-worker-end.js';
 import type { OperationFootprint } from './energy/index.js';
 import { heldUntilSettled } from './hold.js';
@@ -136,23 +137,39 @@ function failed(err: unknown): false {
  * sample, so a script that ends sooner is pushed too: the choice of where to export is made now,
  * and the process is held until the push is done (the last push's own deadline bounds it).
  * Nothing is held where nothing would be pushed (no exporter, Prometheus alone, the SDK
- * disabled), nor while a power source is still being probed.
+ * disabled), nor while a power source is still being probed. Where the application's own
+ * listeners schedule more work from this end, it is not the end: that work is metered, and the
+ * next one is. The application's listeners are told of each end as they would be without
+ * register: not again of the one register's push prolonged.
  */
 function atEnd(): void {
   if (state === 'failed') return;
-  const exporting = pushesAnywhere(process.env);
   if (state === 'starting') {
     // A slow nvidia-smi's probe (5 s for a hung driver) holds no script. The loop may yet go on
     // (another beforeExit listener's work): then the next end is this one's.
-    if (exporting && !toldProbing) {
+    if (pushesAnywhere(process.env) && !toldProbing) {
       toldProbing = true;
       logger.warn(
         'carbonscope/register: the process ended while nvidia-smi or powermetrics was still being probed, before the meter started: nothing pushed',
       );
     }
-    process.once('beforeExit', atEnd);
+    process.prependOnceListener('beforeExit', atEnd);
     return;
   }
+  void appGoesOn().then((goesOn) => {
+    if (goesOn) {
+      // First again: the next end is looked at before the application's listeners run.
+      process.prependOnceListener('beforeExit', atEnd);
+      return;
+    }
+    hideNextBeforeExit();
+    pushLast();
+  });
+}
+
+/** The last sample, pushed, the process held for it; or only stopped, with nothing to push. */
+function pushLast(): void {
+  const exporting = pushesAnywhere(process.env);
   // With nothing to export, an end before the choice does nothing more: no last sample to take.
   if (exporting) endNow();
   const last = registered
@@ -188,6 +205,6 @@ if (isMainThread) {
   // Before the application forks its cluster's workers: they inherit the word.
   announcePrimary(process.env, ownProviderServesPrometheus(process.env));
   registered = register().then(() => true, failed);
-  process.once('beforeExit', atEnd);
+  process.prependOnceListener('beforeExit', atEnd);
   pushBeforeUnaskedDisconnect(pushNow);
 }

@@ -733,6 +733,75 @@ worker.on('exit', () => console.log('done'));`;
   });
 });
 
+// register holds the process for its last push at the first beforeExit: when the push was done
+// the loop was empty again, and Node told every listener of the end a second time. An
+// application's listener that ran once without register ran twice with it; one that scheduled
+// more work had it run after register had stopped metering and pushed.
+describe("register and the application's own beforeExit listeners", function () {
+  this.timeout(60_000);
+  let receiver: OtlpReceiver;
+  beforeEach(async () => {
+    receiver = await otlpReceiver();
+  });
+  afterEach(async () => {
+    await receiver.close();
+  });
+
+  /** Prints each beforeExit the application's listener sees; `then` is its script's body. */
+  const counting = (then: string) => `let ends = 0;
+process.on('beforeExit', () => console.log(\`beforeExit \${++ends}\`));
+${then}`;
+
+  for (const [when, body] of [
+    ['before the first sample', 'console.log("done");'],
+    ['after the first sample', 'setTimeout(() => console.log("done"), 300);'],
+  ] as const) {
+    it(`sees one beforeExit where it schedules nothing, as without register (ending ${when})`, async () => {
+      const r = await runScript(counting(body), receiver.url);
+      const all = r.stderr.join('\n');
+      expect(r.code, all).to.equal(0);
+      expect(r.stdout, all).to.deep.equal(['done', 'beforeExit 1']);
+      expect(receiver.pushes, all).to.have.length(1);
+    });
+  }
+
+  it('sees one beforeExit with nothing to export (no push to wait for)', async () => {
+    const r = await runScript(counting('console.log("done");'), receiver.url, {
+      OTEL_METRICS_EXPORTER: 'none',
+    });
+    expect(r.code, r.stderr.join('\n')).to.equal(0);
+    expect(r.stdout).to.deep.equal(['done', 'beforeExit 1']);
+  });
+
+  for (const [how, listener, first] of [
+    ['at once', '() => {', ''],
+    ['after awaits', 'async () => {', 'await null; await Promise.resolve();'],
+  ] as const) {
+    it(`what it schedules from beforeExit (${how}) is metered and pushed, and it sees the next end too`, async () => {
+      const script = `import { track } from 'carbonscope';
+let ends = 0;
+process.on('beforeExit', ${listener}
+  console.log(\`beforeExit \${++ends}\`);
+  if (ends > 1) return;
+  ${first}
+  const busy = () => { const end = Date.now() + 50; while (Date.now() < end); };
+  setTimeout(() => track('at-exit', busy), 20);
+});
+setTimeout(() => console.log('done'), 300);`;
+      const r = await runScript(script, receiver.url);
+      const all = r.stderr.join('\n');
+      expect(r.code, all).to.equal(0);
+      expect(r.stdout, all).to.deep.equal(['done', 'beforeExit 1', 'beforeExit 2']);
+      expect(receiver.failures).to.deep.equal([]);
+      expect(receiver.pushes, all).to.have.length(1);
+      const point = operationPoint(receiver.pushes[0]?.body, 'at-exit');
+      expect(point?.count, 'at-exit').to.equal(1);
+      expect(point?.sum, 'at-exit').to.be.greaterThan(0);
+      expect(all).to.not.match(/warning|error/i);
+    });
+  }
+});
+
 /** The service.instance.id of a push's resource. */
 const instanceOf = (push: OtlpMetricsRequest | undefined) =>
   stringAttribute(push?.resourceMetrics[0]?.resource.attributes, 'service.instance.id');

@@ -1,0 +1,63 @@
+// `beforeExit` as the application sees it, with register beside it. Node emits it each time the
+// loop runs empty: register's last push, made from it, keeps the loop going, and when the push is
+// done Node emits it again. Without care, an application's listener was told of one end twice,
+// and work it scheduled from it ran after register had stopped metering.
+
+/** How many resources of each kind keep the loop alive (process.getActiveResourcesInfo). */
+function activeResources(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const kind of process.getActiveResourcesInfo()) {
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Whether `after` holds more of some kind than `before`: something new keeps the loop alive. */
+function grew(before: Map<string, number>, after: Map<string, number>): boolean {
+  for (const [kind, n] of after) if (n > (before.get(kind) ?? 0)) return true;
+  return false;
+}
+
+/**
+ * How many microtasks the application's async listeners get to start their work (an await of a
+ * settled promise takes one to three): work that waits on I/O first has that I/O under way.
+ */
+const MICROTASK_HOPS = 64;
+
+/**
+ * Called from the first `beforeExit` listener (register's, prepended): resolves true where the
+ * listeners after it scheduled work from this end (a timer, a request, a file written), false
+ * where the process would end now without register. Looked at once their synchronous part has
+ * run, then after each microtask their chains may take, never across a turn of the loop, where
+ * carbonscope's own sampling could come (its timers, children and pipes are unref'd, so never
+ * listed, but its reads of /proc are). The loop was empty at the event: what is listed then (a
+ * ref'd stdio pipe) keeps nothing alive, and only what is added counts.
+ */
+export function appGoesOn(): Promise<boolean> {
+  // Node makes their handles at their first use: a listener's first line written is no work.
+  void process.stdout;
+  void process.stderr;
+  const atEnd = activeResources();
+  return new Promise((resolve) => {
+    let hops = MICROTASK_HOPS;
+    const look = () => {
+      if (grew(atEnd, activeResources())) resolve(true);
+      else if (--hops === 0) resolve(false);
+      else queueMicrotask(look);
+    };
+    process.nextTick(look);
+  });
+}
+
+/**
+ * The next `beforeExit` comes of register's own work alone (its last push): without register
+ * the process would have ended at the last one, which the application's listeners were told of. They are taken off for the next one and
+ * put back as it is emitted (Node calls the listeners it had when it began).
+ */
+export function hideNextBeforeExit(): void {
+  const theirs = process.rawListeners('beforeExit') as ((code: number) => void)[];
+  process.removeAllListeners('beforeExit');
+  process.once('beforeExit', () => {
+    for (const listener of theirs) process.on('beforeExit', listener);
+  });
+}
