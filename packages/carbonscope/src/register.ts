@@ -4,6 +4,7 @@
 // none, one configured by the standard OTEL_* variables. Nothing here may stop the application:
 // a failure is one line on stderr and the application runs unmetered.
 import { isMainThread } from 'node:worker_threads';
+import { metrics } from '@opentelemetry/api';
 import { appGoesOn, hideNextBeforeExit } from './before-exit.js';
 import { pushBeforeUnaskedDisconnect } from './cluster-worker-end.js';
 import type { OperationFootprint } from './energy/index.js';
@@ -116,7 +117,25 @@ async function attachAtFirstSample(
   const otel = await attachToOtel(cs, process.env, logger, { settledBefore: early.take });
   // Exporting nowhere, nothing took them.
   early.discard();
+  if (otel.mode === 'global' && globalProviderShutDown()) logger.warn(JOINED_TOO_LATE);
   return otel;
+}
+
+/**
+ * The application's provider had pushed for the last time before register could join it: a
+ * script that kept the loop busy from its start until it shut its SDK down gave the first sample
+ * no turn (nor any code of carbonscope's: the SDK's shutdown collects without one, so no later
+ * join can be made in time). Its own stop(), awaited first, joins at once.
+ */
+const JOINED_TOO_LATE =
+  "carbonscope/register: the application's meter provider was shut down before carbonscope joined it (at its first sample, 0.1 s after it started, which the application gave no turn of the event loop): carbonscope's metrics were not exported. `await stop()` from carbonscope before the SDK's shutdown() exports them";
+
+/**
+ * Whether the registered provider is shut down: the SDK's (1.x and 2.x) says so in `_shutdown`,
+ * and from then on hands out meters that record nothing.
+ */
+function globalProviderShutDown(): boolean {
+  return (metrics.getMeterProvider() as { _shutdown?: unknown })._shutdown === true;
 }
 
 /** Whether register started and chose where to export; false once it failed. */

@@ -1031,6 +1031,53 @@ console.log('done');`;
     expect(processJoules(push), 'carbonscope.process.energy').to.be.greaterThan(0);
     expect(all).to.not.match(/warning|error/i);
   });
+  // register joins the application's provider at the meter's first sample, 0.1 s in: a script
+  // that kept the loop busy from its start until it shut its SDK down never gave that sample a
+  // turn, and its shutdown pushed nothing of carbonscope's, without a word. No code of
+  // carbonscope's runs between the SDK's start and its shutdown's collection: one line says so,
+  // and what exports them.
+  const busyThenShutdown = (
+    end: string,
+  ) => `import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { stop } from 'carbonscope';
+const exporter = new OTLPMetricExporter({ url: ${JSON.stringify(`${appReceiver.url}/v1/metrics`)} });
+const sdk = new NodeSDK({
+  metricReaders: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 600_000 })],
+});
+sdk.start();
+const busyUntil = Date.now() + 300;
+while (Date.now() < busyUntil);
+${end}
+console.log('done');`;
+  const NO_TRACES = { OTEL_TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' };
+  const tooLate = (r: Ended) =>
+    r.stderr.filter((l) => l.includes('shut down before carbonscope joined it'));
+
+  it('a script busy from its start until `await sdk.shutdown()`: one line says nothing was exported', async () => {
+    const r = await runScript(busyThenShutdown('await sdk.shutdown();'), receiver.url, NO_TRACES);
+    const all = r.stderr.join('\n');
+    expect(r.code, all).to.equal(0);
+    expect(r.stdout).to.deep.equal(['done']);
+    expect(receiver.pushes, "pushes of register's own provider").to.have.length(0);
+    // The application has no metrics of its own: its provider had nothing to push.
+    expect(appReceiver.pushes, all).to.have.length(0);
+    expect(tooLate(r), all).to.deep.equal([
+      "carbonscope: warning: carbonscope/register: the application's meter provider was shut down before carbonscope joined it (at its first sample, 0.1 s after it started, which the application gave no turn of the event loop): carbonscope's metrics were not exported. `await stop()` from carbonscope before the SDK's shutdown() exports them",
+    ]);
+  });
+
+  it('a script busy from its start until `await stop(); await sdk.shutdown()` pushes the figures', async () => {
+    const end = 'await stop(); await sdk.shutdown();';
+    const r = await runScript(busyThenShutdown(end), receiver.url, NO_TRACES);
+    const all = r.stderr.join('\n');
+    expect(r.code, all).to.equal(0);
+    expect(receiver.pushes, "pushes of register's own provider").to.have.length(0);
+    expect(tooLate(r), all).to.deep.equal([]);
+    expect(appReceiver.pushes, all).to.have.length(1);
+    expect(processJoules(appReceiver.pushes[0]?.body), all).to.be.greaterThan(0);
+  });
 });
 
 describe("the application's own NodeSDK with CarbonscopeInstrumentation, pushing OTLP", function () {
