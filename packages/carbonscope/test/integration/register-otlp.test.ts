@@ -475,7 +475,7 @@ async function silentCollector(): Promise<{ url: string; close(): Promise<void> 
  * Under the least retry back-off of the OTLP exporter (1 s − 20 %): a script whose last push is
  * refused ends without waiting for a retry.
  */
-const REFUSED_LAG_MS = 700;
+const REFUSED_LAG_MS = 750;
 
 /** The lines that say what the last push left undelivered. */
 const droppedLines = (r: Ended) => r.stderr.filter((l) => l.includes('could not push the last'));
