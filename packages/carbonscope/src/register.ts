@@ -191,12 +191,17 @@ function pushLast(): void {
   const exporting = pushesAnywhere(process.env);
   // With nothing to export, an end before the choice does nothing more: no last sample to take.
   if (exporting) endNow();
-  const last = registered
+  const last = stopOnceRegistered();
+  if (exporting) void heldUntilSettled(last);
+}
+
+/** carbonscope stopped (its last push made) once register chose where to export. */
+function stopOnceRegistered(): Promise<void> {
+  return registered
     .then((ok) => (ok ? stopDefault() : undefined))
     .catch((err: unknown) => {
       logger.error(`carbonscope/register: the last push failed: ${String(err)}`);
     });
-  if (exporting) void heldUntilSettled(last);
 }
 
 /**
@@ -206,11 +211,7 @@ function pushLast(): void {
 function pushNow(): Promise<void> | undefined {
   if (state !== 'started' || !pushesAnywhere(process.env)) return undefined;
   endNow();
-  return registered
-    .then((ok) => (ok ? stopDefault() : undefined))
-    .catch((err: unknown) => {
-      logger.error(`carbonscope/register: the last push failed: ${String(err)}`);
-    });
+  return stopOnceRegistered();
 }
 
 // A worker thread inherits --import (its execArgv is the process's): there register would start
