@@ -48,7 +48,8 @@ export interface RequestTracking {
   readonly inFlight: number;
   /**
    * Ends the operations of responses that were closed without finishing and not ended when their
-   * connection closed (one pipelined behind another: Node publishes no finish for them), and
+   * connection closed, or whose connection is gone (one pipelined behind another, which Node 20
+   * never closes: Node publishes no finish for them), and
    * names the others by their route if one is known yet. Called on every meter sample, before
    * the tracker settles the interval.
    */
@@ -165,7 +166,9 @@ export function trackHttpRequests(
         waiting.clear();
       }
       open.forEach((entry) => {
-        if (entry.res.destroyed || entry.res.closed) {
+        // A response pipelined behind another has no socket yet, and Node 20 never closes it
+        // when the connection goes: its request's socket tells that its client left.
+        if (entry.res.destroyed || entry.res.closed || entry.req.socket?.destroyed) {
           open.take(entry.res);
           end(entry);
           return;

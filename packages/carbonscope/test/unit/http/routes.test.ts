@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import Router from '@koa/router';
 import { expect } from 'chai';
 import express from 'express';
@@ -370,6 +370,41 @@ describe('http: every request of a server is one operation named by its route te
       // Begun ~50 ms before the abort, ended within `seen` of it: not 200 ms later at the sample.
       expect(ended[0].durationSeconds).to.be.below((50 + seen + 100) / 1000);
       release();
+    } finally {
+      server.close();
+      await cs.stop();
+    }
+  });
+
+  // Node 20 never closes a response pipelined behind the one whose turn it is: when the client
+  // left, the sweep did not end it (its response is neither closed nor destroyed), and it stayed
+  // in flight for good, sharing every later interval's energy. Node 24 closes it.
+  it('a request pipelined behind another ends at the next sample once its client has left', async () => {
+    const releases: (() => void)[] = [];
+    const server = createServer((req, res) => {
+      setRoute(req, '/slow');
+      releases.push(() => res.end('late'));
+    });
+    const { cs, ended } = await tracked(server);
+    try {
+      const base = new URL(await listening(server));
+      const socket = connect(Number(base.port), base.hostname);
+      await once(socket, 'connect');
+      socket.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n');
+      await waitFor(() => releases.length === 2);
+      socket.destroy();
+      await waitFor(() => ended.length > 0);
+      cs.meter.sampleNow();
+      expect(cs.trackRequests().inFlight).to.equal(0);
+      expect(ended.map((f) => `${f.operation} ${f.status ?? '-'}`)).to.deep.equal([
+        '/slow -',
+        '/slow -',
+      ]);
+      // The app's late answers, to a connection that is gone, end nothing twice.
+      for (const release of releases) release();
+      await new Promise((r) => setTimeout(r, 50));
+      cs.meter.sampleNow();
+      expect(ended).to.have.length(2);
     } finally {
       server.close();
       await cs.stop();
