@@ -1,4 +1,4 @@
-import type { Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { settlesWithin } from 'carbonscope';
 import { markCutByShutdown, SHUTDOWN_CUT_MESSAGE } from './http/client-gone.js';
@@ -30,9 +30,11 @@ function pastNextPoll(): Promise<void> {
  * work for it is aborted as the shutdown's cut, not as its client's leaving.
  */
 function cutInFlight(responses: ServerResponse[]): void {
+  // All marked before any is answered: the 503's close loses those pipelined behind it.
+  for (const res of responses) markCutByShutdown(res);
   for (const res of responses) {
-    markCutByShutdown(res);
     const { socket } = res;
+    // One pipelined behind another has none yet: it goes with its connection, unanswered.
     if (!socket) continue;
     if (res.headersSent) socket.destroy();
     else answerInFlight(res, socket, 503, SHUTDOWN_CUT_MESSAGE);
@@ -83,28 +85,40 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
   // connection is paid once per keep-alive client. Node keeps a connection's response in flight
   // on the socket (the one whose turn it is to be written; pipelined ones queue behind it).
   const connections = new Set<Socket>();
+  // Responses pipelined behind the one whose turn it is, which Node keeps out of reach (the
+  // socket holds only that one): a Connection: close on any but the last loses them.
+  const pipelined = new WeakMap<Socket, ServerResponse[]>();
   let stopping: Promise<void> | undefined;
 
   const closeAfterAnswer = (res: ServerResponse) => {
     if (!res.headersSent) res.setHeader('Connection', 'close');
   };
-  const inFlight = () => {
-    const responses: ServerResponse[] = [];
-    for (const socket of connections) {
-      const res = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
-      if (res) responses.push(res);
-    }
-    return responses;
+  // Node gives a response its socket when its turn comes: one without is still behind another.
+  const waitingTurn = (socket: Socket) =>
+    (pipelined.get(socket) ?? []).filter((res) => res.socket === null);
+  /** A connection's responses not yet written, in the order they will be. */
+  const inLine = (socket: Socket) => {
+    const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    return res ? [res, ...waitingTurn(socket)] : [];
   };
+  const inFlight = () => [...connections].flatMap(inLine);
   server.on('connection', (socket: Socket) => {
     connections.add(socket);
     socket.once('close', () => connections.delete(socket));
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (res.socket !== null) return;
+    pipelined.set(req.socket, [...waitingTurn(req.socket), res]);
   });
   const drain = async (): Promise<void> => {
     // One that arrives from now on (on a kept-alive connection) is answered, then closed too:
     // before the application's listener, which may answer at once.
     server.prependListener('request', (_req, res: ServerResponse) => closeAfterAnswer(res));
-    for (const res of inFlight()) closeAfterAnswer(res);
+    // The last in line: the connection closes after it, not before those pipelined behind.
+    for (const socket of connections) {
+      const last = inLine(socket).at(-1);
+      if (last) closeAfterAnswer(last);
+    }
     // A request already in a kept-alive connection's socket buffer is read at the next poll;
     // until then Node counts that connection idle, and close() would reset it, request and all.
     await pastNextPoll();
@@ -120,7 +134,7 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
       logger.warn(
         {
           cut: responses.length,
-          answered503: responses.filter((res) => !res.headersSent).length,
+          answered503: responses.filter((res) => res.socket && !res.headersSent).length,
           drainMs,
         },
         'requests still running at the end of the drain were cut: answered 503 where no answer had begun',

@@ -1,7 +1,8 @@
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { expect } from 'chai';
+import { wasCutByShutdown } from '../../src/http/client-gone.js';
 import { createLogger } from '../../src/logger.js';
 import { installShutdown } from '../../src/shutdown.js';
 import { captureLogger } from '../helpers/log.js';
@@ -103,6 +104,80 @@ describe('graceful shutdown (in process)', () => {
     expect(unanswered).to.contain('"error":"unavailable"');
     expect(partial).to.match(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\npart$/);
     expect(await exited).to.equal(0);
+    const warned = lines.map((l) => JSON.parse(l)).filter((l) => l.level === 40);
+    expect(warned.map((l) => [l.cut, l.answered503])).to.deep.equal([[2, 1]]);
+  });
+
+  // Connection: close went on the response whose turn it was: a request pipelined behind it, on
+  // the same connection, lost its connection at that answer and got none, though the drain had
+  // time for it.
+  it('answers every request pipelined on a connection the drain closes, closing after the last', async () => {
+    const slow = createServer((req, res) => {
+      setTimeout(() => res.end(`answer to ${req.url}`), 100);
+    });
+    slow.listen(0, '127.0.0.1');
+    await once(slow, 'listening');
+    let exit!: (code: number) => void;
+    const exited = new Promise<number>((resolve) => {
+      exit = resolve;
+    });
+    const shutdown = installShutdown({
+      server: slow,
+      parts: [],
+      flush: { name: 'flush', close: async () => undefined },
+      logger: createLogger({ level: 'silent' }),
+      exit,
+    });
+    const { port } = slow.address() as { port: number };
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    const answers = readUntil(socket, '\u0000');
+    socket.write(GET('/first') + GET('/second'));
+    await new Promise((r) => setTimeout(r, 30));
+    void shutdown.stop('SIGTERM');
+    const got = await answers;
+    expect(got).to.contain('answer to /first');
+    expect(got).to.contain('answer to /second');
+    const heads = got.toLowerCase().split('http/1.1 200').slice(1);
+    expect(heads.map((h) => h.includes('connection: close'))).to.deep.equal([false, true]);
+    expect(await exited).to.equal(0);
+  });
+
+  // At the drain's end the 503 (Connection: close) of the response whose turn it is leaves the
+  // request pipelined behind it unanswered: the shutdown cut it too, though it was neither
+  // counted in the warning nor marked, so the app took its connection's close for its client's
+  // leaving (a 499).
+  it("counts and marks a request pipelined behind one cut at the drain's end as cut", async () => {
+    const seen: ServerResponse[] = [];
+    const stalled = createServer((_req, res) => {
+      seen.push(res);
+    });
+    stalled.listen(0, '127.0.0.1');
+    await once(stalled, 'listening');
+    const { logger, lines } = captureLogger();
+    let exit!: (code: number) => void;
+    const exited = new Promise<number>((resolve) => {
+      exit = resolve;
+    });
+    const shutdown = installShutdown({
+      server: stalled,
+      parts: [],
+      flush: { name: 'flush', close: async () => undefined },
+      logger,
+      drainMs: 200,
+      exit,
+    });
+    const { port } = stalled.address() as { port: number };
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    const answers = readUntil(socket, '\u0000');
+    socket.write(GET('/first') + GET('/second'));
+    await new Promise((r) => setTimeout(r, 50));
+    void shutdown.stop('SIGTERM');
+    const got = await answers;
+    expect(got).to.match(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(await exited).to.equal(0);
+    expect(seen.map((res) => wasCutByShutdown(res))).to.deep.equal([true, true]);
     const warned = lines.map((l) => JSON.parse(l)).filter((l) => l.level === 40);
     expect(warned.map((l) => [l.cut, l.answered503])).to.deep.equal([[2, 1]]);
   });
