@@ -3,9 +3,12 @@ import {
   appendFileSync,
   closeSync,
   constants,
+  fstatSync,
   openSync,
   readSync,
+  type Stats,
   statSync,
+  writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -170,6 +173,31 @@ function outputError(path: string, err: unknown): CsvOutputError {
 }
 
 /**
+ * The descriptor of stdout or stderr when `path` is the regular file it writes to
+ * (`-o /dev/stdout > file`, or the file named twice). Opened anew with O_APPEND, the row would
+ * go at the file's end while that descriptor's offset stayed before it, and the JSON or the
+ * summary written through it next would overwrite the row.
+ */
+function stdioFileOf(path: string): number | undefined {
+  let target: Stats;
+  try {
+    target = statSync(path);
+  } catch {
+    return undefined;
+  }
+  if (!target.isFile()) return undefined;
+  for (const fd of [1, 2]) {
+    try {
+      const stdio = fstatSync(fd);
+      if (stdio.isFile() && stdio.dev === target.dev && stdio.ino === target.ino) return fd;
+    } catch {
+      // Closed: nothing writes through it.
+    }
+  }
+  return undefined;
+}
+
+/**
  * Appends one row; writes the header first when the file is new or empty. A file whose header
  * is not this one (an older CodeCarbon layout, another CSV) is left untouched: appending would
  * put values under the wrong columns. Throws CsvOutputError with the reason in words.
@@ -179,7 +207,10 @@ export function appendEmissionsRow(path: string, row: EmissionsRow): void {
     const header = firstLine(path);
     checkHeader(path, header);
     const prefix = header === undefined || header === '' ? `${CSV_HEADER}\n` : '';
-    appendFileSync(path, `${prefix}${formatRow(row)}\n`);
+    const text = `${prefix}${formatRow(row)}\n`;
+    const fd = stdioFileOf(path);
+    if (fd === undefined) appendFileSync(path, text);
+    else writeSync(fd, text);
   } catch (err) {
     throw outputError(path, err);
   }

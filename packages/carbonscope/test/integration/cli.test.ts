@@ -656,6 +656,32 @@ describe('carbonscope command line', function () {
     expect(records).to.have.length(1);
   });
 
+  it('writes the CSV into the file its stdout or stderr goes to, not under what follows it', async function () {
+    if (!existsSync('/dev/stdout')) this.skip();
+    // Opened anew with O_APPEND, the row went to the file's end while the offset of the shell's
+    // descriptor stayed before it: the JSON or the summary written after it overwrote it.
+    for (const [option, redirect] of [
+      ['/dev/stdout', '>'],
+      ['/dev/stderr', '2>'],
+    ]) {
+      const file = join(dir, `shared-${option.slice('/dev/'.length)}.txt`);
+      const script = `"$0" "$1" run --json -o ${option} -- true ${redirect} "$2"`;
+      await new Promise<void>((resolve) => {
+        execFile('/bin/sh', ['-c', script, process.execPath, MAIN, file], { env: ENV }, () =>
+          resolve(),
+        );
+      });
+      const text = readFileSync(file, 'utf8');
+      const lines = text.split('\n');
+      expect(lines[0], `${option}: ${text}`).to.equal(CSV_HEADER);
+      const { records } = parseEmissionsCsv(lines.slice(0, 2).join('\n'));
+      expect(records, option).to.have.length(1);
+      const rest = lines.slice(2).join('\n');
+      if (option === '/dev/stdout') expect(JSON.parse(rest).command, text).to.equal('run');
+      else expect(rest).to.contain(`CSV: appended a row to ${option}`);
+    }
+  });
+
   it('prints its version for --version and -V, as Node tools do', async () => {
     const { version } = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as {
       version: string;
