@@ -327,8 +327,8 @@ export const RUN_HELP = `Usage: carbonscope run [options] -- <command> [args...]
 Runs <command>, forwards stdin, stdout, stderr and signals to it, meters the CPU time of it and
 all its child processes, and prints a summary on stderr when it ends. Exits with the command's
 exit code; when the command was killed by signal N, ends killed by N too (a shell reads 128+N),
-or exits 128+N where N would dump a core; 127 when the command is not found; 126 when it cannot
-be executed; 2 for a usage error or an invalid setting.
+or exits 128+N where N would dump a core, for SIGUSR1 and as PID 1; 127 when the command is not
+found; 126 when it cannot be executed; 2 for a usage error or an invalid setting.
 
 ${commonHelp('1s')}
 `;
