@@ -134,9 +134,11 @@ export function withInstance(line: string, label: string, instance: string = lab
   const pair = `${INSTANCE_LABEL}="${labelValue(label)}"`;
   if (!rest.startsWith('{')) return `${name}{${pair}}${rest}`;
   if (rest.startsWith(`{${INSTANCE_LABEL}="`) || rest.includes(`,${INSTANCE_LABEL}="`)) {
+    // A function, not the string: `$'`, `$&` in a replacement string are patterns, and an id
+    // may hold them.
     return label === instance
       ? line
-      : line.replace(`${INSTANCE_LABEL}="${labelValue(instance)}"`, pair);
+      : line.replace(`${INSTANCE_LABEL}="${labelValue(instance)}"`, () => pair);
   }
   return `${name}{${pair}${rest.startsWith('{}') ? '' : ','}${rest.slice(1)}`;
 }

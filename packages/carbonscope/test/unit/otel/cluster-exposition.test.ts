@@ -95,6 +95,18 @@ describe("a cluster's one exposition: every process's, merged by the primary", (
     expect(apart).to.include('target_info{service_instance_id="w1",');
   });
 
+  it("a shared service.instance.id with `$'` or `$&` in it is relabelled as it is, not as a replace pattern", () => {
+    // String.replace reads `$'` in its replacement as the rest of the line: the label value
+    // closed early and the line no longer parsed, which fails the whole scrape.
+    for (const id of ["pod$'7", 'pod$&7', 'pod$`7', 'pod$$7']) {
+      const text = mergeExpositions([section(id, 0), { ...section(id, 3), pid: 41 }]);
+      const ids = parseSamples(text)
+        .filter((s) => s.name === 'target_info')
+        .map((s) => s.labels.service_instance_id);
+      expect(ids, text).to.deep.equal([id, `${id}-41`]);
+    }
+  });
+
   it('takes a family only a worker has (a metric it recorded first) with that worker’s header', () => {
     const worker = `${exposition('w1', 1)}# HELP only_here Worker's\n# TYPE only_here counter\nonly_here_total 5\n`;
     const text = mergeExpositions([section('p', 0), { text: worker, instance: 'w1' }]);
