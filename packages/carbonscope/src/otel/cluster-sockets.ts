@@ -79,6 +79,15 @@ function preparedFolder(folder: string): void {
   if (trouble !== undefined) throw new Error(`${folder}: ${trouble}`);
 }
 
+/** Whether the folder is there and to be trusted now (see folderTrouble). */
+function ownFolder(folder: string): boolean {
+  try {
+    return folderTrouble(lstatSync(folder), ownUid()) === undefined;
+  } catch {
+    return false;
+  }
+}
+
 function removeFile(path: string): void {
   try {
     unlinkSync(path);
@@ -169,17 +178,23 @@ export function serveThePrimary(
   });
   const removeSocket = () => {
     if (WINDOWS) return;
+    const folder = socketFolder(primaryPid);
+    // Checked again: one refused at the listen, or a link another user planted where the
+    // primary removed its own at its exit, would have this worker remove names in their target.
+    if (!ownFolder(folder)) return;
     removeFile(path);
     // The last worker to end removes the folder: a primary that a signal ended (SIGTERM
     // unhandled) had no exit of its own to remove it at.
-    removeFolderOfTheDead(socketFolder(primaryPid));
+    removeFolderOfTheDead(folder);
   };
   listen();
   // process.exit() closes no server: the socket would stay behind.
   process.on('exit', removeSocket);
   return () => {
-    server.close();
     process.off('exit', removeSocket);
+    // A listening server's close unlinks its path (libuv), through whatever the folder is now:
+    // where it is no longer this user's own, the server is left listening (unref'd) instead.
+    if (WINDOWS || ownFolder(socketFolder(primaryPid))) server.close();
     removeSocket();
   };
 }
@@ -258,10 +273,10 @@ export function primaryFolder(primaryPid: number): { trouble?: string } | undefi
 export function removeFolder(primaryPid: number): void {
   if (WINDOWS) return;
   const folder = socketFolder(primaryPid);
+  if (!ownFolder(folder)) return;
   try {
-    if (folderTrouble(lstatSync(folder), ownUid()) !== undefined) return;
     rmSync(folder, { recursive: true, force: true });
   } catch {
-    // Missing: no worker served.
+    // At the primary's exit: an error here would be its last word, and nobody's.
   }
 }

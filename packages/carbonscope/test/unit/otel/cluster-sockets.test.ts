@@ -3,12 +3,14 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
+  readdirSync,
   rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Logger } from '../../../src/log.js';
 import {
@@ -59,6 +61,10 @@ describe("a cluster worker's socket, from which its primary reads its exposition
 
   const serve = (collect: () => Promise<Exposition>, logger = warningLogger().logger) => {
     stop = serveThePrimary(PRIMARY, collect, logger);
+  };
+  const halt = () => {
+    stop?.();
+    stop = undefined;
   };
 
   it('serves each connection the whole exposition and its instance, however long', async () => {
@@ -133,6 +139,39 @@ describe("a cluster worker's socket, from which its primary reads its exposition
     expect(warnings).to.have.length(1);
     expect(warnings[0]).to.include('cannot give its primary its figures').and.include('mode 777');
     expect(primaryFolder(PRIMARY)?.trouble).to.include('mode 777');
+  });
+
+  it('a worker removes nothing through a folder that is a link, at its stop or at its exit', async () => {
+    // Another user plants the folder's name as a link to a folder of this user's: the worker
+    // refused it, yet its stop removed `<pid>.sock` names in the link's target all the same.
+    const target = `${FOLDER}-target`;
+    mkdirSync(target, { mode: 0o700 });
+    const planted = () => {
+      writeFileSync(join(target, '999999999.sock'), 'not the worker’s');
+      writeFileSync(join(target, `${process.pid}.sock`), 'not the worker’s either');
+      symlinkSync(target, FOLDER);
+    };
+    try {
+      planted();
+      const { logger, warnings } = warningLogger();
+      serve(async () => ({ text: 'f 6\n', instance: 'w5' }), logger);
+      expect(warnings[0]).to.include('it is not a folder');
+      halt();
+      expect(readdirSync(target).sort()).to.deep.equal([`${process.pid}.sock`, '999999999.sock']);
+      // Served from a folder of its own, which the primary removed at its exit and another
+      // user then planted as a link.
+      rmSync(FOLDER);
+      rmSync(target, { recursive: true });
+      mkdirSync(target, { mode: 0o700 });
+      serve(async () => ({ text: 'f 6\n', instance: 'w5' }));
+      await listening(path);
+      rmSync(FOLDER, { recursive: true });
+      planted();
+      halt();
+      expect(readdirSync(target).sort()).to.deep.equal([`${process.pid}.sock`, '999999999.sock']);
+    } finally {
+      rmSync(target, { recursive: true, force: true });
+    }
   });
 
   it("another user's folder, or a link, is not to be trusted", () => {
