@@ -14,6 +14,7 @@ import {
   readWorker,
   removeFolder,
   serveThePrimary,
+  WORKER_ANSWER_BYTES,
 } from './cluster-sockets.js';
 
 export type { Exposition } from './cluster-sockets.js';
@@ -74,6 +75,7 @@ export function workersExpositions(
   timeoutMs: number = WORKER_ANSWER_MS,
 ): () => Promise<Exposition[]> {
   let warned = false;
+  let warnedLarge = false;
   return async () => {
     if (!cluster.isPrimary) return [];
     const pids = Object.values(cluster.workers ?? {})
@@ -88,7 +90,17 @@ export function workersExpositions(
       warned = true;
       return [];
     }
-    const answers = await Promise.all(pids.map((pid) => readWorker(process.pid, pid, timeoutMs)));
+    const tooLarge = () => {
+      if (!warnedLarge) {
+        logger?.warn(
+          `a cluster worker's exposition was over ${WORKER_ANSWER_BYTES / 1024 / 1024} MiB: its figures are left out of the scrape`,
+        );
+      }
+      warnedLarge = true;
+    };
+    const answers = await Promise.all(
+      pids.map((pid) => readWorker(process.pid, pid, timeoutMs, { tooLarge })),
+    );
     return answers.filter((a): a is Exposition => a !== undefined);
   };
 }

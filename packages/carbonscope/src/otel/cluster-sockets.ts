@@ -225,17 +225,32 @@ function parsed(answer: string, pid: number): Exposition | undefined {
 }
 
 /**
+ * The most a worker's answer may take, an exposition of some hundred thousand series. Unbounded,
+ * an answer over V8's longest string (~512 MiB) threw in the read's end listener and ended the
+ * primary, and the cluster with it; short of that, every worker's was held in memory at once.
+ */
+export const WORKER_ANSWER_BYTES = 64 * 1024 * 1024;
+
+export interface ReadLimits {
+  maxBytes?: number;
+  /** Told where an answer went over maxBytes (and was left out). */
+  tooLarge?: () => void;
+}
+
+/**
  * One worker's exposition, read from its socket; undefined where it has none (no register, not
  * started yet, handed over: no socket, refused at once), or it is late (stopped, busy), or it
- * closed without one.
+ * closed without one, or it is over `maxBytes`.
  */
 export function readWorker(
   primaryPid: number,
   workerPid: number,
   timeoutMs: number,
+  { maxBytes = WORKER_ANSWER_BYTES, tooLarge }: ReadLimits = {},
 ): Promise<Exposition | undefined> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
+    let bytes = 0;
     const socket = connect(socketPath(primaryPid, workerPid));
     const settle = (exposition: Exposition | undefined) => {
       clearTimeout(timer);
@@ -243,7 +258,14 @@ export function readWorker(
       resolve(exposition);
     };
     const timer = setTimeout(() => settle(undefined), timeoutMs);
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      chunks.push(chunk);
+      if (bytes <= maxBytes) return;
+      chunks.length = 0;
+      tooLarge?.();
+      settle(undefined);
+    });
     socket.on('end', () => settle(parsed(Buffer.concat(chunks).toString('utf8'), workerPid)));
     socket.on('error', () => settle(undefined));
     // Closed without an end (the worker destroyed it: no figures).

@@ -110,6 +110,39 @@ describe("a cluster worker's socket, from which its primary reads its exposition
     }
   });
 
+  it('an answer over the size limit is nothing, said once, and read no further', async () => {
+    // Unbounded, one over V8's longest string (~512 MiB) threw in the read's end listener and
+    // ended the primary, the whole cluster with it.
+    mkdirSync(FOLDER, { mode: 0o700 });
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+    let written = 0;
+    const flood: Server = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.write('{"instance":"w9"}\n');
+      const more = () => {
+        while (written < 64 * 1024 * 1024) {
+          written += chunk.length;
+          if (!socket.write(chunk)) return void socket.once('drain', more);
+        }
+        socket.end();
+      };
+      more();
+    });
+    await new Promise<void>((resolve) => flood.listen(path, resolve));
+    try {
+      let told = 0;
+      const read = await readWorker(PRIMARY, process.pid, 5_000, {
+        maxBytes: 1024 * 1024,
+        tooLarge: () => told++,
+      });
+      expect(read).to.equal(undefined);
+      expect(told).to.equal(1);
+      expect(written).to.be.below(16 * 1024 * 1024);
+    } finally {
+      flood.close();
+    }
+  });
+
   it("replaces a dead worker's stale socket of the same pid", async () => {
     mkdirSync(FOLDER, { mode: 0o700 });
     writeFileSync(path, 'stale');
