@@ -51,6 +51,21 @@ export function socketPath(primaryPid: number, workerPid: number): string {
   return join(socketFolder(primaryPid), `${workerPid}.sock`);
 }
 
+/** The longest path a local socket may have: sun_path's bytes, less its closing NUL. */
+const SOCKET_PATH_MAX = process.platform === 'linux' ? 107 : 103;
+
+/**
+ * Why `path` cannot be a socket's, or undefined where it can. Node 20 cut a longer one short, so
+ * that the socket went outside the checked folder (<TMPDIR>/carbonscope-cluste, the same for
+ * every cluster); later versions refuse it with a bare EINVAL.
+ */
+export function pathTrouble(path: string): string | undefined {
+  if (WINDOWS) return undefined;
+  const bytes = Buffer.byteLength(path);
+  if (bytes <= SOCKET_PATH_MAX) return undefined;
+  return `${path} is ${bytes} bytes, over the ${SOCKET_PATH_MAX} a local socket's path may have: give the application a shorter TMPDIR (now ${tmpdir()})`;
+}
+
 /**
  * Why a folder is not to be trusted with the sockets, or undefined where it is: a folder under
  * the shared tmpdir that another user made first (or a link to one) would let them serve the
@@ -158,6 +173,8 @@ export function serveThePrimary(
   server.unref();
   const listen = () => {
     try {
+      const tooLong = pathTrouble(path);
+      if (tooLong !== undefined) throw new Error(tooLong);
       if (!WINDOWS) {
         preparedFolder(socketFolder(primaryPid));
         removeFile(path);
@@ -248,10 +265,13 @@ export function readWorker(
   timeoutMs: number,
   { maxBytes = WORKER_ANSWER_BYTES, tooLarge }: ReadLimits = {},
 ): Promise<Exposition | undefined> {
+  const path = socketPath(primaryPid, workerPid);
+  // Its worker listened nowhere (and said so); what listens where the path is cut is not it.
+  if (pathTrouble(path) !== undefined) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
-    const socket = connect(socketPath(primaryPid, workerPid));
+    const socket = connect(path);
     const settle = (exposition: Exposition | undefined) => {
       clearTimeout(timer);
       socket.destroy();

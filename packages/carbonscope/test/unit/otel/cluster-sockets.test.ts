@@ -10,6 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Logger } from '../../../src/log.js';
@@ -204,6 +205,38 @@ describe("a cluster worker's socket, from which its primary reads its exposition
       expect(readdirSync(target).sort()).to.deep.equal([`${process.pid}.sock`, '999999999.sock']);
     } finally {
       rmSync(target, { recursive: true, force: true });
+    }
+  });
+
+  it('a TMPDIR too long for a socket path: said, and no socket made or read anywhere', async () => {
+    // Node 20 cut a path over sun_path's 107 bytes short: the socket went to
+    // <TMPDIR>/carbonscope-cluste, outside the checked folder, in the same name for every
+    // cluster, and the primary read whatever listened there.
+    const max = process.platform === 'linux' ? 107 : 103;
+    const before = process.env.TMPDIR;
+    const long = join(tmpdir(), `carbonscope-long-${process.pid}-${'x'.repeat(60)}`);
+    mkdirSync(long, { mode: 0o700 });
+    try {
+      process.env.TMPDIR = long;
+      const { logger, warnings } = warningLogger();
+      serve(async () => ({ text: 'g 7\n', instance: 'w6' }), logger);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(warnings).to.have.length(1);
+      expect(warnings[0]).to.include('TMPDIR').and.include(`${max}`);
+      expect(readdirSync(long)).to.deep.equal([]);
+      // Where something listens at the cut path all the same, the primary does not read it.
+      const cut = socketPath(PRIMARY, process.pid).slice(0, max);
+      const other: Server = createServer((socket) => socket.end('{"instance":"x"}\nh 8\n'));
+      await new Promise<void>((resolve) => other.listen(cut, resolve));
+      try {
+        expect(await readWorker(PRIMARY, process.pid, 1_000)).to.equal(undefined);
+      } finally {
+        other.close();
+      }
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+      rmSync(long, { recursive: true, force: true });
     }
   });
 
