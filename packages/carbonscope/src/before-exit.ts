@@ -19,19 +19,22 @@ function grew(before: Map<string, number>, after: Map<string, number>): boolean 
 }
 
 /**
- * How many microtasks the application's async listeners get to start their work (an await of a
- * settled promise takes one to three): work that waits on I/O first has that I/O under way.
+ * How many times the listeners' chains get to run until the microtask queue is empty, a
+ * `process.nextTick` between each (a stream's step, say): work that waits on I/O first has that
+ * I/O under way. A fixed count of single microtasks was not enough: an await of a chain of 100
+ * promises came after it, and its work went unmetered, its next end untold.
  */
-const MICROTASK_HOPS = 64;
+const DRAINS = 64;
 
 /**
  * Called from the first `beforeExit` listener (register's, prepended): resolves true where the
  * listeners after it scheduled work from this end (a timer, a request, a file written), false
  * where the process would end now without register. Looked at once their synchronous part has
- * run, then after each microtask their chains may take, never across a turn of the loop, where
- * carbonscope's own sampling could come (its timers, children and pipes are unref'd, so never
- * listed, but its reads of /proc are). The loop was empty at the event: what is listed then (a
- * ref'd stdio pipe) keeps nothing alive, and only what is added counts.
+ * run, then each time the microtask queue has run empty (a tick queued from a microtask runs
+ * only then), never across a turn of the loop, where carbonscope's own sampling could come (its
+ * timers, children and pipes are unref'd, so never listed, but its reads of /proc are). The loop
+ * was empty at the event: what is listed then (a ref'd stdio pipe) keeps nothing alive, and only
+ * what is added counts.
  */
 export function appGoesOn(): Promise<boolean> {
   // Node makes their handles at their first use: a listener's first line written is no work.
@@ -39,11 +42,11 @@ export function appGoesOn(): Promise<boolean> {
   void process.stderr;
   const atEnd = activeResources();
   return new Promise((resolve) => {
-    let hops = MICROTASK_HOPS;
+    let drains = DRAINS;
     const look = () => {
       if (grew(atEnd, activeResources())) resolve(true);
-      else if (--hops === 0) resolve(false);
-      else queueMicrotask(look);
+      else if (--drains === 0) resolve(false);
+      else queueMicrotask(() => process.nextTick(look));
     };
     process.nextTick(look);
   });

@@ -776,6 +776,12 @@ ${then}`;
   for (const [how, listener, first] of [
     ['at once', '() => {', ''],
     ['after awaits', 'async () => {', 'await null; await Promise.resolve();'],
+    // Longer than any fixed count of microtasks register could wait out one by one.
+    [
+      'after a chain of 200 promises',
+      'async () => {',
+      'let p = Promise.resolve(); for (let i = 0; i < 200; i++) p = p.then(() => undefined); await p;',
+    ],
   ] as const) {
     it(`what it schedules from beforeExit (${how}) is metered and pushed, and it sees the next end too`, async () => {
       const script = `import { track } from 'carbonscope';
