@@ -52,15 +52,25 @@ export function appGoesOn(): Promise<boolean> {
   });
 }
 
+type Emit = (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) => boolean;
+
 /**
  * The next `beforeExit` comes of register's own work alone (its last push): without register
- * the process would have ended at the last one, which the application's listeners were told of. They are taken off for the next one and
- * put back as it is emitted (Node calls the listeners it had when it began).
+ * the process would have ended at the last one, which the application's listeners were told of.
+ * That one emit is let through to none of them. Node emits it through `process.emit`, to the
+ * listeners it has then: taking the application's off until then missed those it added during
+ * the push (an unref'd timer of its own runs while the push holds the loop), and one it took off
+ * meanwhile was put back. Where another module wraps `process.emit` meanwhile (signal-exit), the
+ * wrapper is left in place, this one passing all on after its one emit.
  */
 export function hideNextBeforeExit(): void {
-  const theirs = process.rawListeners('beforeExit') as ((code: number) => void)[];
-  process.removeAllListeners('beforeExit');
-  process.once('beforeExit', () => {
-    for (const listener of theirs) process.on('beforeExit', listener);
-  });
+  const emit = process.emit as unknown as Emit;
+  let hidden = false;
+  const hiding: Emit = function (event, ...args) {
+    if (event !== 'beforeExit' || hidden) return emit.call(this, event, ...args);
+    hidden = true;
+    if ((process.emit as unknown) === hiding) process.emit = emit as unknown as typeof process.emit;
+    return false;
+  };
+  process.emit = hiding as unknown as typeof process.emit;
 }

@@ -773,6 +773,23 @@ ${then}`;
     expect(r.stdout).to.deep.equal(['done', 'beforeExit 1']);
   });
 
+  // register's push holds the loop, so an unref'd timer of the application's may run during it;
+  // a listener that adds then was told of the end that came of the push alone, which Node, with
+  // no push, never emits: register took off only the listeners it saw before the push.
+  it('a listener added during the push is not told of the end the push made', async () => {
+    const script = `process.on('beforeExit', () => {
+  console.log('beforeExit 1');
+  const add = () => process.on('beforeExit', () => console.log('added during the push'));
+  setTimeout(add, 1).unref();
+});
+console.log('done');`;
+    const r = await runScript(script, receiver.url);
+    const all = r.stderr.join('\n');
+    expect(r.code, all).to.equal(0);
+    expect(receiver.pushes, all).to.have.length(1);
+    expect(r.stdout, all).to.deep.equal(['done', 'beforeExit 1']);
+  });
+
   for (const [how, listener, first] of [
     ['at once', '() => {', ''],
     ['after awaits', 'async () => {', 'await null; await Promise.resolve();'],
