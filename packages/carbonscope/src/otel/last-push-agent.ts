@@ -13,7 +13,16 @@ import type { Env } from '../settings.js';
  * exporter retries on.
  */
 function final(err: Error): Error {
-  return new Error(err.message);
+  return new Error(err.message || attemptsOf(err));
+}
+
+/**
+ * A name of several addresses (`localhost`: ::1 and 127.0.0.1) that all refused: Node tries
+ * each and gives an AggregateError, whose message is empty; its attempts say what happened.
+ */
+function attemptsOf(err: Error): string {
+  const attempts = err instanceof AggregateError ? (err.errors as unknown[]) : [];
+  return attempts.map((e) => (e instanceof Error ? e.message : String(e))).join(', ') || err.name;
 }
 
 type Done = (err: Error | null, socket: Duplex) => void;
