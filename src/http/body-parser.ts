@@ -94,6 +94,38 @@ function checkContentType(ctx: Context): void {
   );
 }
 
+/** The content codings the parser decodes (inflation's), as Accept-Encoding lists them. */
+const READ_CODINGS = ['gzip', 'deflate', 'br'];
+const ACCEPT_ENCODING = READ_CODINGS.join(', ');
+const DECODED: ReadonlySet<string> = new Set([...READ_CODINGS, 'identity']);
+
+/** The longest part of an unsupported Content-Encoding echoed in an answer. */
+const SHOWN_CODING_CHARS = 40;
+
+/**
+ * Names the request's Content-Encoding as the parser's inflation matches it, case-sensitively:
+ * content codings are case-insensitive (RFC 9110 8.4.1) and x-gzip is gzip (8.4.1.3), yet
+ * `GZIP` or `x-gzip` was refused 415 as unsupported. Written back on the request because
+ * co-body reads it there. A coding it does not decode is refused here: inflation's 415 quoted
+ * the whole field (up to 16 KiB) and did not say what would be read (RFC 9110 15.5.16).
+ */
+function normalizeContentEncoding(ctx: Context): void {
+  const field = ctx.req.headers['content-encoding'];
+  if (field === undefined || field === '') return;
+  const lower = field.trim().toLowerCase();
+  const coding = lower === 'x-gzip' ? 'gzip' : lower;
+  if (DECODED.has(coding)) {
+    ctx.req.headers['content-encoding'] = coding;
+    return;
+  }
+  ctx.set('Accept-Encoding', ACCEPT_ENCODING);
+  const shown = JSON.stringify(field.slice(0, SHOWN_CODING_CHARS));
+  throw new HttpError(
+    415,
+    `Content-Encoding ${shown}${field.length > SHOWN_CODING_CHARS ? '…' : ''} is not supported: send the body compressed as gzip, deflate or br, or not at all`,
+  );
+}
+
 /**
  * JSON and form bodies up to `limitBytes`, as route middleware: only a route that reads a body
  * runs it, so a write no route takes is the router's 404/405 whatever its body. A failure is the
@@ -102,7 +134,7 @@ function checkContentType(ctx: Context): void {
  * decompress under its Content-Encoding (zlib answers with no status, which read as a 500 with a
  * stack in the log) is 400 too, as is a Content-Type that does not parse (its media type, or a
  * JSON or form type's parameters) or two that differ, and a body declared in a charset other
- * than UTF-8 is 415.
+ * than UTF-8 is 415, as is a Content-Encoding it does not decode (with Accept-Encoding).
  */
 export function parseBodies(limitBytes: number): Middleware {
   const parse = bodyParser({
@@ -134,6 +166,7 @@ export function parseBodies(limitBytes: number): Middleware {
     // A type no route reads is not read at all: the route answers 415 saying what to send,
     // whatever the body holds (not JSON, over the limit). No type (null) is the parser's {}.
     if (ctx.is('json', 'urlencoded') === false) return next();
+    normalizeContentEncoding(ctx);
     return parse(ctx, next);
   };
 }

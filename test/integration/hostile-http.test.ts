@@ -158,6 +158,49 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     }
   });
 
+  // RFC 9110 8.4.1: content codings are case-insensitive, and x-gzip is gzip (8.4.1.3).
+  it('reads a compressed body whose coding is named in any case, or as x-gzip', async () => {
+    const json = JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] });
+    for (const [encoding, body] of [
+      ['GZIP', gzipSync(json)],
+      ['Gzip', gzipSync(json)],
+      ['x-gzip', gzipSync(json)],
+      ['X-GZIP', gzipSync(json)],
+      ['DEFLATE', deflateSync(json)],
+      ['BR', brotliCompressSync(json)],
+      ['Identity', Buffer.from(json)],
+    ] as const) {
+      const res = await fetch(`${served.url}/chat`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-encoding': encoding,
+          accept: 'application/json',
+        },
+        body,
+      });
+      expect(res.status, `${encoding}: ${await res.text()}`).to.equal(200);
+    }
+  });
+
+  for (const encoding of ['zstd', 'gzip, gzip', `x${'z'.repeat(8000)}`]) {
+    it(`answers Content-Encoding: ${encoding.slice(0, 12)} (${encoding.length} chars) with 415, naming what it reads, quoting it cut short`, async () => {
+      const res = await fetch(`${served.url}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': encoding },
+        body: 'any bytes',
+      });
+      expect(res.status).to.equal(415);
+      // RFC 9110 15.5.16: a 415 for a content coding says, in Accept-Encoding, which it reads.
+      expect(res.headers.get('accept-encoding')).to.equal('gzip, deflate, br');
+      const body = (await res.json()) as { error: string; message: string };
+      expect(body.error).to.equal('unsupported_media_type');
+      expect(body.message).to.include(encoding.slice(0, 10));
+      expect(body.message).to.include('gzip, deflate or br');
+      expect(body.message.length).to.be.below(200);
+    });
+  }
+
   // RFC 8259 (section 8.1): JSON between systems is UTF-8. Bytes declared as another charset
   // would be read as UTF-8 all the same: UTF-16 as "not JSON", Latin-1 as text with U+FFFD in it.
   const chatJson = JSON.stringify({ messages: [{ role: 'user', content: 'café' }] });
