@@ -16,7 +16,7 @@ import { sourceAsset } from '../paths.js';
 import { argmax } from './argmax.js';
 import { LABELS, type Label } from './labels.js';
 import { MODEL_FILE, MODEL_NAME, modelVersion, ONNX_INPUT, ONNX_OUTPUT } from './model-info.js';
-import { encodeInto, TOKENIZER } from './tokenizer.js';
+import { encodeInto, hasFeatures, TOKENIZER } from './tokenizer.js';
 
 export const INFERENCE_OPERATION = 'inference';
 
@@ -146,6 +146,9 @@ export class OnnxActivityClassifier implements ActivityClassifier {
   async classify(activity: string): Promise<Prediction> {
     const session = this.session;
     if (!session) throw new ModelNotLoadedError();
+    // Before the operation begins: a refused text runs no inference, and counted as one it let
+    // any client inflate the inference count and dilute the energy per inference.
+    if (!hasFeatures(activity)) throw new NoFeaturesError();
     const slot = this.free.pop() ?? newSlot();
     const operation = this.options.tracker.begin(INFERENCE_OPERATION);
     const start = process.hrtime.bigint();
@@ -153,7 +156,7 @@ export class OnnxActivityClassifier implements ActivityClassifier {
     let seconds: number;
     let footprint: OperationFootprint;
     try {
-      if (encodeInto(activity, slot.features) === 0) throw new NoFeaturesError();
+      encodeInto(activity, slot.features);
       // run(): the CPU of the ONNX call is the inference's, not its request's.
       const result = await operation.run(() => session.run(slot.feeds));
       output = result[ONNX_OUTPUT].data as Float32Array;

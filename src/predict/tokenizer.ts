@@ -76,6 +76,17 @@ export function tokenize(text: string): string[] {
   return normal.match(TOKEN) ?? [];
 }
 
+/** What starts a token of TOKEN: one digit or letter is a token already. */
+const ANY_TOKEN = /\d|\p{L}/u;
+
+/**
+ * Whether the text has a token, and so a feature: exactly when encodeInto counts any. Cheaper
+ * than encoding, for refusing a text before an inference begins.
+ */
+export function hasFeatures(text: string): boolean {
+  return ANY_TOKEN.test(text.normalize('NFKC').toLowerCase());
+}
+
 /** Half-decade magnitude bucket of a numeric token; undefined for words. */
 function magnitude(token: string): number | undefined {
   const first = token.charCodeAt(0);

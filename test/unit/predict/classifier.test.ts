@@ -166,6 +166,19 @@ describe('predict classifier', () => {
       });
       expect(caught).to.be.instanceOf(NoFeaturesError);
     });
+
+    // A refused text ran no inference: counted as one, a client sending emoji could inflate the
+    // inference count and dilute the energy and SCI per inference the operation metrics give.
+    it('counts no inference operation for a text it refuses', async () => {
+      const inferences = () => ended.filter((f) => f.operation === 'inference').length;
+      settle();
+      const operations = inferences();
+      for (const text of ['!!! ???', '😀😀', ' ']) {
+        await classifier.classify(text).catch(() => undefined);
+      }
+      settle();
+      expect(inferences()).to.equal(operations);
+    });
   });
 
   it('refuses to classify before the model is loaded', async () => {

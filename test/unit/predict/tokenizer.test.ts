@@ -4,6 +4,7 @@ import {
   encodeSparse,
   fnv1a32,
   forEachFeature,
+  hasFeatures,
   TOKENIZER,
   tokenize,
 } from '../../../src/predict/tokenizer.js';
@@ -61,5 +62,25 @@ describe('predict tokenizer', () => {
       rebuilt[i] = sparse.value[k];
     });
     expect(Array.from(rebuilt)).to.deep.equal(Array.from(dense));
+  });
+
+  it('says a text has features exactly when encoding counts some', () => {
+    const out = new Float32Array(TOKENIZER.vocabSize);
+    for (const text of [
+      'driving 10 hours',
+      '7',
+      'é',
+      '\u2160', // Ⅰ, a roman numeral: NFKC makes it the letter I
+      '\u24b6', // Ⓐ: NFKC makes it A
+      '²',
+      '!!! ???',
+      '😀😀',
+      ' \t',
+      '\u0301',
+      '١٢', // Arabic-Indic digits
+      '',
+    ]) {
+      expect(hasFeatures(text), JSON.stringify(text)).to.equal(encodeInto(text, out) > 0);
+    }
   });
 });
