@@ -42,8 +42,9 @@ export interface IntensityServiceOptions {
 const UNIT = 'gCO2e/kWh' as const;
 
 /**
- * A history is the last 24 h: one last good longer ago than that has no point in that window,
- * so it is not served stale whatever the current value's limit.
+ * A history is the last 24 h: a point older than that is not served (historyOf), and one last
+ * good longer ago than that has no point in that window, so it is not served stale whatever the
+ * current value's limit.
  */
 const STALE_HISTORY_MAX_MS = 24 * 3600_000;
 
@@ -199,12 +200,12 @@ export class IntensityService implements GridIntensity {
     const now = this.options.now();
     if (result.ok) {
       this.historyOutages.recovered(zone, now);
-      return historyOf(zone, result.value, result.fetchedAt, false);
+      return historyOf(zone, result.value, result.fetchedAt, false, now);
     }
     const summary = summaryOf(result.error);
     const failure = lookupFailure(result.error);
     if (result.last && now - result.last.fetchedAt <= STALE_HISTORY_MAX_MS) {
-      const out = historyOf(zone, result.last.value, result.last.fetchedAt, true);
+      const out = historyOf(zone, result.last.value, result.last.fetchedAt, true, now);
       out.note = `${summary}; serving the last good history`;
       this.historyOutages.failed(zone, failure, 'serving the last good history', now);
       return out;
@@ -616,21 +617,29 @@ function upstreamReading(
   };
 }
 
+/**
+ * The points of the last 24 h by `now`: an upstream's far-past datetime is not part of it, nor
+ * are the older points of a last good history served stale hours after it was fetched.
+ */
 function historyOf(
   zone: string,
   points: UpstreamPoint[],
   fetchedAtMs: number,
   stale: boolean,
+  now: number,
 ): IntensityHistory {
+  const from = now - STALE_HISTORY_MAX_MS;
   return {
     zone,
     source: 'electricity-maps',
     unit: UNIT,
-    history: points.map((p) => ({
-      datetime: p.datetime,
-      carbonIntensity: p.carbonIntensity,
-      isEstimated: p.isEstimated,
-    })),
+    history: points
+      .filter((p) => Date.parse(p.datetime) >= from)
+      .map((p) => ({
+        datetime: p.datetime,
+        carbonIntensity: p.carbonIntensity,
+        isEstimated: p.isEstimated,
+      })),
     stale,
     fetchedAt: new Date(fetchedAtMs).toISOString(),
   };

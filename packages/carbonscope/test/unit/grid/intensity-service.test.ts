@@ -1046,6 +1046,34 @@ describe('grid: intensity service (fallback chain)', () => {
       expect(none.history).to.deep.equal([]);
       expect(none.note).to.include('server error');
     });
+
+    // A point older than 24 h is no part of the last 24 h: an upstream's far-past datetime, or
+    // the older points of a last good history served stale hours later.
+    it('serves only the points of the last 24 h, fresh or stale', async () => {
+      const at = (hoursAgo: number) => new Date(clock - hoursAgo * 3600_000).toISOString();
+      const point = (carbonIntensity: number, datetime: string) => ({
+        zone: 'DE',
+        carbonIntensity,
+        datetime,
+        isEstimated: false,
+      });
+      stub.next({
+        body: JSON.stringify({
+          zone: 'DE',
+          history: [point(1, '1970-01-01T00:00:00Z'), point(2, at(30)), point(3, at(23))],
+        }),
+      });
+      const grid = service();
+      expect((await grid.history('DE')).history.map((p) => p.carbonIntensity)).to.deep.equal([3]);
+
+      const stale = service();
+      await stale.history('FR'); // the fixture's points, at 08:00 and 10:00 with the clock at 12:00
+      clock += 21 * 3600_000;
+      stub.next({ status: 503 }, { status: 503 });
+      const later = await stale.history('FR');
+      expect(later.stale).to.equal(true);
+      expect(later.history.map((p) => p.carbonIntensity)).to.deep.equal([288]);
+    });
   });
 
   describe('peek (the meter’s hot path)', () => {
