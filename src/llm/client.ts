@@ -180,8 +180,11 @@ export function createChatService(options: ChatServiceOptions): ChatService {
     const mock = mockNotice(response.system_fingerprint);
     if (mock) warnings.push(mock);
     const believed = !implausibleUsage(response.usage);
-    let promptTokens = believed ? tokenCount(response.usage?.prompt_tokens) : undefined;
-    let completionTokens = believed ? tokenCount(response.usage?.completion_tokens) : undefined;
+    const reported = {
+      prompt: believed ? tokenCount(response.usage?.prompt_tokens) : undefined,
+      completion: believed ? tokenCount(response.usage?.completion_tokens) : undefined,
+    };
+    let { prompt: promptTokens, completion: completionTokens } = reported;
     if (promptTokens === undefined || completionTokens === undefined) {
       // Without usage the method still needs a token count: estimate it from the text, say so.
       promptTokens ??= request.messages.reduce((n, m) => n + estimateTokens(m.content), 0);
@@ -202,13 +205,8 @@ export function createChatService(options: ChatServiceOptions): ChatService {
     });
     // Unreachable: the model was resolved and the zone checked at start-up.
     if (impacts.errors) throw new LlmError(400, 'no_estimate', impacts.errors[0].message);
-    metrics.record(
-      entry.provider,
-      entry.name,
-      { prompt: promptTokens, completion: completionTokens },
-      impacts,
-      mock !== undefined,
-    );
+    // The token histogram gets only what the upstream counted; the impacts need a count, guessed or not.
+    metrics.record(entry.provider, entry.name, reported, impacts, mock !== undefined);
     const { zone: usedZone, warnings: estimateWarnings, errors: _, ...figures } = impacts;
     // Text fields pass on only as text, and never with the key: a gateway that echoes request
     // headers would otherwise hand it to every /chat client.

@@ -15,9 +15,14 @@ import {
 const GRAMS_PER_KG = 1000;
 const JOULES_PER_MJ = 1e6;
 
+/**
+ * The counts the upstream reported; undefined for one it did not (or not believably): the GenAI
+ * conventions say an instrumentation that cannot count tokens MUST NOT report them, and a
+ * ~4-characters guess summed with real counts would pass for one.
+ */
 export interface TokenCounts {
-  prompt: number;
-  completion: number;
+  prompt: number | undefined;
+  completion: number | undefined;
 }
 
 export interface LlmMetrics {
@@ -141,8 +146,8 @@ export function createLlmMetrics(meter: Meter): LlmMetrics {
   return {
     record(provider, model, counts, impacts, fromMock) {
       const { input, output, usage, embodied } = (fromMock ? mockPairs : pairs).of(provider, model);
-      tokens.record(counts.prompt, input);
-      tokens.record(counts.completion, output);
+      if (counts.prompt !== undefined) tokens.record(counts.prompt, input);
+      if (counts.completion !== undefined) tokens.record(counts.completion, output);
       addRange(energy, impacts.usage.energy, JOULES_PER_KWH, usage);
       addRange(gwp, impacts.usage.gwp, GRAMS_PER_KG, usage);
       addRange(gwp, impacts.embodied.gwp, GRAMS_PER_KG, embodied);

@@ -111,6 +111,54 @@ describe('llm chat client', () => {
     }
   });
 
+  // The GenAI conventions: without the upstream's count the instrumentation "MUST NOT report"
+  // gen_ai.client.token.usage. A ~4-characters guess summed with real counts, unlabelled, made
+  // the token series say the upstream used tokens it never reported.
+  for (const [what, usage, recorded] of [
+    ['no usage', undefined, { input: undefined, output: undefined }],
+    ['a nonsense completion count', { prompt_tokens: 5, completion_tokens: -7 }, { input: 5 }],
+    ['an implausible count', { prompt_tokens: 5, completion_tokens: 1e12 }, {}],
+  ] as const) {
+    it(`records in the token histogram only counts the upstream reported (${what})`, async () => {
+      const stub = await startStubUpstream((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const message = { role: 'assistant', content: 'a b c d' };
+        res.end(
+          JSON.stringify({
+            id: 'chatcmpl-guess',
+            object: 'chat.completion',
+            created: 0,
+            model: 'gpt-4o',
+            choices: [{ index: 0, finish_reason: 'stop', message }],
+            usage,
+          }),
+        );
+      });
+      const m = createTestMetrics();
+      try {
+        const r = await service(stub.baseUrl, m).svc.complete(ask);
+        expect(r.impacts.warnings.map((w) => w.code)).to.include('usage-estimated');
+        const at = { gen_ai_request_model: 'gpt-4o', gen_ai_operation_name: 'chat' };
+        for (const type of ['input', 'output'] as const) {
+          expect(
+            await m.value('gen_ai_client_token_usage_sum', { ...at, gen_ai_token_type: type }),
+            type,
+          ).to.equal((recorded as { input?: number; output?: number })[type]);
+        }
+        // The impacts still count: the estimate is theirs, and they say so.
+        const joules = await m.value('carbonscope_llm_energy_joules_total', {
+          gen_ai_request_model: 'gpt-4o',
+          carbonscope_bound: 'max',
+          carbonscope_phase: 'usage',
+        });
+        expect(joules).to.be.greaterThan(0);
+      } finally {
+        await stub.close();
+        await m.shutdown();
+      }
+    });
+  }
+
   it('calls the API, measures latency, and computes the impacts of what it generated', async () => {
     const r = await svc.complete(ask);
     expect(r.model).to.equal('gpt-4o');
