@@ -165,9 +165,7 @@ export function createChatService(options: ChatServiceOptions): ChatService {
     const latencySeconds = (performance.now() - started) / 1000;
     // The body is whatever the upstream sent, typed or not: null, a number, content that is no text.
     const choice = response?.choices?.[0];
-    if (!choice?.message) {
-      throw new LlmError(502, 'upstream_invalid', 'the LLM service answered without a completion');
-    }
+    if (!choice?.message) throw noCompletion(response, secrets, logger);
     const content: unknown = choice.message.content ?? '';
     if (typeof content !== 'string') {
       throw new LlmError(
@@ -233,6 +231,39 @@ export function createChatService(options: ChatServiceOptions): ChatService {
   };
 }
 
+/** Text from an upstream, fit to log or show: no key, and short. */
+const safeText = (text: string, secrets: readonly string[]) =>
+  redactSecrets(text, secrets).slice(0, 300);
+
+/** The message of OpenAI's error object (`{error: {message}}` or `{error: "..."}`), if the body has one. */
+function errorMessageOf(body: unknown): string | undefined {
+  const error: unknown = body && typeof body === 'object' ? Reflect.get(body, 'error') : undefined;
+  if (typeof error === 'string') return error;
+  const message: unknown =
+    error && typeof error === 'object' ? Reflect.get(error, 'message') : undefined;
+  return typeof message === 'string' ? message : undefined;
+}
+
+/**
+ * A 200 without a completion. Some gateways answer an upstream failure (quota, unknown model)
+ * with a 200 and OpenAI's error object: its message says more than "no completion" would, to the
+ * client as a 4xx's does and to the log as every upstream fault is.
+ */
+function noCompletion(body: unknown, secrets: readonly string[], logger: Logger): LlmError {
+  const message = errorMessageOf(body);
+  if (message === undefined) {
+    logger.warn('LLM service answered without a completion');
+    return new LlmError(502, 'upstream_invalid', 'the LLM service answered without a completion');
+  }
+  const reason = safeText(message, secrets);
+  logger.warn({ status: 200, reason }, 'LLM service answered with an error');
+  return new LlmError(
+    502,
+    'upstream_error',
+    `the LLM service answered status 200 with an error: ${reason}`,
+  );
+}
+
 /** Maps the openai client's errors to 502/504 with messages safe to show (no key, no body dump). */
 function upstreamError(
   err: unknown,
@@ -240,7 +271,7 @@ function upstreamError(
   secrets: readonly string[],
   logger: Logger,
 ): LlmError {
-  const safe = (text: string) => redactSecrets(text, secrets).slice(0, 300);
+  const safe = (text: string) => safeText(text, secrets);
   if (
     err instanceof APIConnectionTimeoutError ||
     err instanceof DeadlineError ||

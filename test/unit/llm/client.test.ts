@@ -419,6 +419,23 @@ describe('llm chat client', () => {
     }
   });
 
+  it('never lets the key out of an error object a 200 echoes it in', async () => {
+    const stub = await startStubUpstream((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: `bad key ${req.headers.authorization}` } }));
+    });
+    try {
+      const { svc: own, lines } = service(stub.baseUrl, metrics);
+      const err = await expectLlmError(own.complete(ask), 502, 'upstream_error');
+      expect(err.message).to.include('[redacted]');
+      expect(err.message).not.to.include(KEY);
+      expect(lines.join('\n')).to.include('[redacted]');
+      expect(lines.join('\n')).not.to.include(KEY);
+    } finally {
+      await stub.close();
+    }
+  });
+
   /** A 200 completion with the id, model, finish reason and content `fields(req)` gives. */
   function completionOf(fields: (req: IncomingMessage) => Record<string, unknown>) {
     return (req: IncomingMessage, res: ServerResponse) => {

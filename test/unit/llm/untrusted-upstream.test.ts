@@ -111,6 +111,30 @@ describe('llm chat client: an upstream that cannot be trusted', () => {
     });
   }
 
+  // Some gateways answer an upstream failure (quota, unknown model) with a 200 and OpenAI's error
+  // object: that was a 502 "without a completion" with no log line at all, the reason dropped.
+  it('passes on and logs the error object of a 200 that holds one, not a bare "no completion"', async () => {
+    const log = captureLogger('debug');
+    stub = await startStubUpstream(
+      answer(200, '{"error":{"message":"You exceeded your current quota","type":"quota"}}'),
+    );
+    const chat = defaultChatService(stub.baseUrl, metrics.meter, log.logger);
+    const err = await failure(chat.complete(question));
+    expect([err.status, err.code]).to.deep.equal([502, 'upstream_error']);
+    expect(err.message).to.include('You exceeded your current quota');
+    const warned = log.lines.map((l) => JSON.parse(l)).filter((l) => l.level === 40);
+    expect(warned.map((l) => l.reason)).to.deep.equal(['You exceeded your current quota']);
+  });
+
+  it('logs a 200 without a completion or an error, as any upstream fault is', async () => {
+    const log = captureLogger('debug');
+    stub = await startStubUpstream(answer(200, '{"id":"x","choices":[]}'));
+    const chat = defaultChatService(stub.baseUrl, metrics.meter, log.logger);
+    const err = await failure(chat.complete(question));
+    expect([err.status, err.code]).to.deep.equal([502, 'upstream_invalid']);
+    expect(log.lines.filter((l) => JSON.parse(l).level === 40)).to.have.length(1);
+  });
+
   // The openai client reads an answer whole: 200 MB of one (or a 200 KB gzip body that fetch
   // inflates to it) took the service to 790 MB, past compose's 768 MB.
   for (const [what, handler] of [
