@@ -91,10 +91,20 @@ function promptTokens(messages: ChatMessage[]): number {
   return n;
 }
 
+/**
+ * The first `units` UTF-16 units of `text`, one fewer where the cut would split a surrogate pair:
+ * half an emoji is no text UTF-8 can carry, and /chat passes the answer on to a page and JSON.
+ */
+function cutUnits(text: string, units: number): string {
+  const last = text.charCodeAt(units - 1);
+  const splits = units < text.length && last >= 0xd800 && last <= 0xdbff;
+  return text.slice(0, splits ? units - 1 : units);
+}
+
 function mockAnswer(messages: ChatMessage[]): string {
   const lastUser = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
   const words = lastUser.trim().split(/\s+/).filter(Boolean).length;
-  const excerpt = lastUser.length > 120 ? `${lastUser.slice(0, 117)}...` : lastUser;
+  const excerpt = lastUser.length > 120 ? `${cutUnits(lastUser, 117)}...` : lastUser;
   return [
     'This is a mock answer from the carbonscope mock LLM; no model was run.',
     `Your message had ${words} word${words === 1 ? '' : 's'}: "${excerpt}".`,
@@ -119,7 +129,7 @@ function completion(body: unknown) {
   let finishReason: 'stop' | 'length' = 'stop';
   const maxTokens = maxTokensOf(body);
   if (maxTokens !== undefined && estimateTokens(answer) > maxTokens) {
-    answer = answer.slice(0, maxTokens * CHARS_PER_TOKEN);
+    answer = cutUnits(answer, maxTokens * CHARS_PER_TOKEN);
     finishReason = 'length';
   }
   const prompt = promptTokens(messages);

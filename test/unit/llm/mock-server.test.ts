@@ -84,6 +84,32 @@ describe('mock LLM server', () => {
     expect(r.usage?.completion_tokens).to.equal(5);
   });
 
+  // Cut in UTF-16 units, an emoji across the cut left half a surrogate pair in the answer, which
+  // /chat then served: U+FFFD on its page, an escape strict JSON parsers refuse in its JSON.
+  it('never cuts an answer inside a surrogate pair (the excerpt, max_tokens)', async () => {
+    // Half a pair does not survive UTF-8: it comes back as U+FFFD.
+    const wellFormed = (text = '') => Buffer.from(text, 'utf8').toString('utf8') === text;
+    const ask = (content: string, max_tokens?: number) =>
+      client.chat.completions.create({
+        model: 'm',
+        max_tokens,
+        messages: [{ role: 'user', content }],
+      });
+    for (const lead of ['', 'a', 'ab', 'abc']) {
+      const content = lead + '😀'.repeat(100);
+      const full = (await ask(content)).choices[0].message.content ?? '';
+      expect(wellFormed(full), `excerpt after "${lead}"`).to.equal(true);
+      const high = [...full.matchAll(/[\uD800-\uDBFF]/g)].find((m) => (m.index + 1) % 4 === 0);
+      if (!high) continue;
+      const maxTokens = (high.index + 1) / 4;
+      const cut = await ask(content, maxTokens);
+      expect(wellFormed(cut.choices[0].message.content ?? ''), `max_tokens ${maxTokens}`).to.equal(
+        true,
+      );
+      expect(cut.usage?.completion_tokens).to.be.at.most(maxTokens);
+    }
+  });
+
   it('refuses empty messages with an OpenAI error the client recognises', async () => {
     try {
       await client.chat.completions.create({ model: 'm', messages: [] });
