@@ -5,7 +5,8 @@ several output-token counts and measured latencies (none = infinite; one that ca
 generation time of most models; one that caps only long generations), in its provider's zone,
 in the world zone and in one of the package's zones in turn (so every zone is used); then the
 error and edge cases: an unknown zone, a lower-case zone, an unknown model, an unknown provider,
-a model asked under another provider, zero tokens, a zero latency, a million tokens. Usage: vectors.py VERSION MODELS_JSON OUT_JSON
+a model asked under another provider, zero tokens, a zero, a nanosecond and an 11-day latency,
+a million tokens. Usage: vectors.py VERSION MODELS_JSON OUT_JSON
 """
 
 import json
@@ -82,6 +83,8 @@ def main() -> None:
         vectors.append(vector(provider, model, 100, None, "fra"))
         vectors.append(vector(provider, model, 0, None, None))
         vectors.append(vector(provider, model, 100, 0.0, None))
+        vectors.append(vector(provider, model, 100, 1e-9, None))
+        vectors.append(vector(provider, model, 100, 1e6, None))
         vectors.append(vector(provider, model, 1_000_000, None, None))
     vectors.append(vector("openai", "gpt-9000", 100, None, None))
     vectors.append(vector("acme", "gpt-4o", 100, None, None))
