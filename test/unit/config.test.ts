@@ -218,6 +218,20 @@ describe('config', () => {
     ).to.equal('new');
   });
 
+  // Every lookup sends the key in a header, which cannot carry these: each call then failed as
+  // a network error, and the service ran on annual averages with no word of why.
+  it('refuses an Electricity Maps key that no header can carry, never showing it', () => {
+    for (const key of ['ab\ncd-s3cret', 'ab\u0000cd-s3cret', 'ab cd-s3cret', 'abc€d-s3cret']) {
+      expect(() => loadConfig({ ELECTRICITY_MAPS_API_KEY: key }), JSON.stringify(key))
+        .to.throw(ConfigError, /ELECTRICITY_MAPS_API_KEY: .*visible ASCII/)
+        .with.property('message')
+        .that.does.not.contain('s3cret');
+    }
+    expect(loadConfig({ ELECTRICITY_MAPS_API_KEY: ' k-1_A.b~ \n' }).grid.apiKey).to.equal(
+      'k-1_A.b~',
+    );
+  });
+
   it('traces each Koa middleware only when TRACE_KOA_MIDDLEWARE=true', () => {
     expect(loadConfig({ TRACE_KOA_MIDDLEWARE: 'true' }).otel.koaMiddlewareSpans).to.equal(true);
     expect(loadConfig({ TRACE_KOA_MIDDLEWARE: 'false' }).otel.koaMiddlewareSpans).to.equal(false);

@@ -110,7 +110,14 @@ const k8sName = z
  */
 const schema = {
   CARBON_ZONE: zone.default('DE'),
-  ELECTRICITY_MAPS_API_KEY: z.string().min(1).optional(),
+  // Sent in a header at every lookup: one that cannot carry it made each lookup a network error.
+  ELECTRICITY_MAPS_API_KEY: z
+    .string()
+    .regex(
+      /^[\x21-\x7e]+$/,
+      'expected visible ASCII characters only (no space, line break or control)',
+    )
+    .optional(),
   ELECTRICITY_MAPS_BASE_URL: endpoint.default('https://api.electricitymaps.com/v3'),
   GRID_CACHE_TTL_SECONDS: integer(1, 86_400).default(300),
   GRID_TIMEOUT_MS: integer(100, 60_000).default(5000),
