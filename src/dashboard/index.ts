@@ -103,6 +103,11 @@ export interface DashboardData {
   memoryBytes: number;
   times: number[];
   columns: Record<string, Array<number | null>>;
+  /**
+   * The columns that are running totals: a run of rows summed up keeps their last value, not
+   * their mean (the page folds its older rows the same way).
+   */
+  runningTotals: string[];
   power: PowerColumn[];
   endpoints: Array<{ key: string; endpoint: string }>;
   energy: {
@@ -258,6 +263,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         memoryBytes: history.memoryBytes,
         times: slice.times,
         columns: slice.columns,
+        runningTotals: [...RUNNING_TOTALS],
         power: [...power.values()],
         endpoints: [...endpoints].map(([key, endpoint]) => ({ key, endpoint })),
         energy: {

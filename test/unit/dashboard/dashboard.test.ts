@@ -63,6 +63,13 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
       expect(first.columns.intensity).to.deep.equal([250, 250, 250]);
       const snap = meter.snapshot();
       expect(first.columns.process_joules.at(-1)).to.equal(snap.totals.process.joules);
+      // The page sums its older rows up as the service does: these keep their last value.
+      expect(first.runningTotals).to.have.members([
+        'host_joules',
+        'process_joules',
+        'host_grams',
+        'process_grams',
+      ]);
       expect(first.energy.totals).to.deep.equal(snap.totals);
       expect(first.power.map((p) => p.key).sort()).to.deep.equal([
         'power:host:cpu:estimate',
