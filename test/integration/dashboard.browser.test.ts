@@ -263,6 +263,70 @@ function contrast(a: string, b: string): number {
   return (hi + 0.05) / (lo + 0.05);
 }
 
+/** Rows the page holds: its own columns and each chart's series. */
+function heldRows(page: Page): Promise<number[]> {
+  return page.evaluate(() => {
+    const state = (
+      window as unknown as {
+        carbonscopeDashboard: {
+          times: unknown[];
+          columns: Record<string, unknown[]>;
+          charts: Record<string, { chart: { data: unknown[][] } }>;
+        };
+      }
+    ).carbonscopeDashboard;
+    return [
+      state.times.length,
+      ...Object.values(state.columns).map((c) => c.length),
+      ...Object.values(state.charts).flatMap(({ chart }) => chart.data.map((s) => s.length)),
+    ];
+  });
+}
+
+const TOTALS = ['host_joules', 'process_joules', 'host_grams', 'process_grams'];
+
+/**
+ * The history of a meter sampling every 50 ms from `startMs`, for an hour of capacity: sample n
+ * (from 1) at startMs + 50 n, a running total growing by 0.5 a sample, any other column a value
+ * that changes every sample; the intensity missing every fifth sample.
+ */
+function syntheticHistory(startMs: number) {
+  const intervalMs = 50;
+  const value = (key: string, n: number): number | null => {
+    if (TOTALS.includes(key)) return n * 0.5;
+    if (key === 'intensity') return n % 5 === 0 ? null : 300 + (n % 3);
+    return key.length + (n % 7) / 4;
+  };
+  return {
+    isTotal: (key: string) => TOTALS.includes(key),
+    /** The sample a page's row (its time in seconds) belongs to. */
+    sampleAt: (seconds: number) => Math.round((seconds * 1000 - startMs) / intervalMs),
+    /** What a row summing samples first..last up holds for `key`. */
+    summed(key: string, first: number, last: number): number | null {
+      if (TOTALS.includes(key)) return value(key, last);
+      const values: number[] = [];
+      for (let n = first; n <= last; n++) {
+        const v = value(key, n);
+        if (v !== null) values.push(v);
+      }
+      return values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length;
+    },
+    /** The history part of an answer: samples after `from` up to `to`, in `keys`' columns. */
+    answer(from: number, to: number, keys: string[]) {
+      const samples = Array.from({ length: to - from }, (_, i) => from + 1 + i);
+      return {
+        reset: from === 0,
+        seq: to,
+        intervalMs,
+        capacity: 72_000,
+        runningTotals: TOTALS,
+        times: samples.map((n) => startMs + n * intervalMs),
+        columns: Object.fromEntries(keys.map((k) => [k, samples.map((n) => value(k, n))])),
+      };
+    },
+  };
+}
+
 describe('GET /dashboard in a real browser (chromium via playwright-core)', function () {
   this.timeout(120_000);
   let service: Running & { metrics: TestMetrics; stop(): Promise<void> };
@@ -827,6 +891,84 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
       expect(seen.zone).to.equal(hostile);
       expect(seen.legend).to.include(hostile);
       expect(Math.max(...seen.points), 'points held').to.equal(5);
+      expect(problems).to.deep.equal([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  // An hour at a 50 ms interval is 72,000 rows of some 30 columns: the page held them all and
+  // drew each poll from them (a quarter of a second a poll). It now keeps this many at most.
+  const MAX_ROWS = 4000;
+  // The newest rows the page keeps as they came.
+  const EXACT_ROWS = 1000;
+
+  it('holds a bounded number of rows at a 50 ms interval: the newest as sent, older ones summed up', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+      // The service's answers, their history a 50 ms meter's: 1,000 new samples an answer,
+      // the most the service sends before it sums up instead.
+      const history = syntheticHistory(Date.now() - 3_600_000);
+      let sent = 0;
+      // The first answer's columns throughout: one that came later would have gaps before it.
+      let keys: string[] | undefined;
+      await page.route('**/dashboard/data*', async (route) => {
+        const res = await route.fetch();
+        const d = await res.json();
+        keys ??= Object.keys(d.columns);
+        Object.assign(d, history.answer(sent, sent + 1000, keys));
+        sent += 1000;
+        await route.fulfill({ response: res, json: d });
+      });
+      await page.goto(`${service.url}/dashboard`);
+      const held: number[] = [];
+      for (let n = 1000; n <= 9000; n += 1000) {
+        await page.waitForFunction(
+          (seq) =>
+            (window as unknown as { carbonscopeDashboard: { seq: number } }).carbonscopeDashboard
+              .seq >= seq,
+          n,
+          { timeout: 10_000 },
+        );
+        held.push(...(await heldRows(page)));
+      }
+      expect(Math.max(...held), `rows held after each answer: ${held}`).to.be.at.most(MAX_ROWS);
+
+      const rows = await page.evaluate(() => {
+        const state = (
+          window as unknown as {
+            carbonscopeDashboard: { times: number[]; columns: Record<string, unknown[]> };
+          }
+        ).carbonscopeDashboard;
+        return {
+          times: state.times,
+          columns: state.columns as Record<string, Array<number | null>>,
+        };
+      });
+      const samples = rows.times.map((t) => history.sampleAt(t));
+      expect(samples.at(-1), 'newest sample').to.equal(sent);
+      // The newest rows are the samples themselves, one a row.
+      const exact = samples.slice(-EXACT_ROWS);
+      expect(exact).to.deep.equal(exact.map((_, i) => sent - EXACT_ROWS + 1 + i));
+      expect(samples.length, 'older rows summed up').to.be.below(sent);
+      // Every row sums up the samples since the row before it, from the first sample on: a
+      // running total's last value, any other column's mean of the samples that have one.
+      let before = 0;
+      for (const [row, sample] of samples.entries()) {
+        for (const [key, values] of Object.entries(rows.columns)) {
+          const want = history.summed(key, before + 1, sample);
+          const got = values[row];
+          const where = `${key} at row ${row} (samples ${before + 1}..${sample})`;
+          if (want === null || history.isTotal(key)) expect(got, where).to.equal(want);
+          // Weighted by the time each row covers, from times in seconds since 1970: a
+          // difference of two of them is good to some 1e-6 of a 50 ms interval.
+          else expect(got, where).to.be.closeTo(want, Math.abs(want) * 1e-6);
+        }
+        before = sample;
+      }
       expect(problems).to.deep.equal([]);
     } finally {
       await context.close();
