@@ -66,10 +66,11 @@ export interface Shutdown {
 
 /**
  * Graceful shutdown within a fixed grace period:
- * 1. every response not yet sent carries `Connection: close`, so keep-alive clients leave after
- *    their answer instead of being reset later; after one more poll of the event loop (which
- *    reads requests already sent) the server stops accepting and idle connections are closed
- *    (and again as responses end);
+ * 1. each connection's last response not yet sent (after any pipelined behind the one being
+ *    answered), and every request that arrives from then on, carries `Connection: close`, so
+ *    keep-alive clients leave after their answers instead of being reset later; after one more
+ *    poll of the event loop (which reads requests already sent) the server stops accepting and
+ *    idle connections are closed (and again as responses end);
  * 2. in-flight requests get up to `drainMs` to finish, then whatever is left is cut: answered
  *    503 where no answer had begun (which gets up to a second to leave), else closed;
  * 3. the parts close (LLM mock, dashboard, model, meter: a last sample);
