@@ -104,10 +104,11 @@ const SHOWN_CODING_CHARS = 40;
 
 /**
  * Names the request's Content-Encoding as the parser's inflation matches it, case-sensitively:
- * content codings are case-insensitive (RFC 9110 8.4.1) and x-gzip is gzip (8.4.1.3), yet
- * `GZIP` or `x-gzip` was refused 415 as unsupported. Written back on the request because
- * co-body reads it there. A coding it does not decode is refused here: inflation's 415 quoted
- * the whole field (up to 16 KiB) and did not say what would be read (RFC 9110 15.5.16).
+ * content codings are case-insensitive (RFC 9110 8.4.1) and x-gzip is gzip (8.4.1.3), and
+ * inflation would refuse `GZIP` or `x-gzip` as unsupported. Written back on the request because
+ * co-body reads it there. A coding it does not decode is refused here, not by inflation, whose
+ * 415 quotes the whole field (up to 16 KiB) and does not say what would be read, as an
+ * Accept-Encoding does (RFC 9110 15.5.16).
  */
 function normalizeContentEncoding(ctx: Context): void {
   const field = ctx.req.headers['content-encoding'];
