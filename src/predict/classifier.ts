@@ -146,8 +146,8 @@ export class OnnxActivityClassifier implements ActivityClassifier {
   async classify(activity: string): Promise<Prediction> {
     const session = this.session;
     if (!session) throw new ModelNotLoadedError();
-    // Before the operation begins: a refused text runs no inference, and counted as one it let
-    // any client inflate the inference count and dilute the energy per inference.
+    // Before the operation begins: a refused text runs no inference, and counted as one it would
+    // let any client inflate the inference count and dilute the energy per inference.
     if (!hasFeatures(activity)) throw new NoFeaturesError();
     const slot = this.free.pop() ?? newSlot();
     const operation = this.options.tracker.begin(INFERENCE_OPERATION);
