@@ -1,10 +1,10 @@
 import { once } from 'node:events';
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { type AddressInfo, connect, type Socket } from 'node:net';
 import { expect } from 'chai';
 import { wasCutByShutdown } from '../../src/http/client-gone.js';
-import { createLogger } from '../../src/logger.js';
-import { installShutdown } from '../../src/shutdown.js';
+import { createLogger, type Logger } from '../../src/logger.js';
+import { installShutdown, type Shutdown } from '../../src/shutdown.js';
 import { captureLogger } from '../helpers/log.js';
 
 /** Reads from `socket` until `text` has arrived, or the socket ends; resolves with all read. */
@@ -22,6 +22,49 @@ function readUntil(socket: Socket, text: string): Promise<string> {
 }
 
 const GET = (path: string) => `GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`;
+
+/** A server on a free loopback port, answering with `handler`. */
+async function listening(handler: RequestListener): Promise<{ server: Server; port: number }> {
+  const server = createServer(handler);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+/** The shutdown of `server` as the service installs it; `exited` is the code it exits with. */
+function shutdownOf(
+  server: Server,
+  logger: Logger,
+  drainMs?: number,
+): { shutdown: Shutdown; exited: Promise<number> } {
+  let exit!: (code: number) => void;
+  const exited = new Promise<number>((resolve) => {
+    exit = resolve;
+  });
+  const shutdown = installShutdown({
+    server,
+    parts: [],
+    flush: { name: 'flush', close: async () => undefined },
+    logger,
+    drainMs,
+    exit,
+  });
+  return { shutdown, exited };
+}
+
+/** A connection to `port`, and all it reads until the server closes it (a NUL is never sent). */
+async function connected(port: number): Promise<{ socket: Socket; all: Promise<string> }> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  return { socket, all: readUntil(socket, '\u0000') };
+}
+
+/** The warnings' `cut` and `answered503` counts. */
+const cutCounts = (lines: string[]) =>
+  lines
+    .map((l) => JSON.parse(l))
+    .filter((l) => l.level === 40)
+    .map((l) => [l.cut, l.answered503]);
 
 describe('graceful shutdown (in process)', () => {
   let server: Server;
@@ -49,15 +92,8 @@ describe('graceful shutdown (in process)', () => {
     socket.removeAllListeners('data');
     const second = readUntil(socket, 'answer to /second');
     socket.write(GET('/second'));
-    const exited = new Promise<number>((resolve) => {
-      installShutdown({
-        server,
-        parts: [],
-        flush: { name: 'flush', close: async () => undefined },
-        logger: createLogger({ level: 'silent' }),
-        exit: resolve,
-      }).stop('SIGTERM');
-    });
+    const { shutdown, exited } = shutdownOf(server, createLogger({ level: 'silent' }));
+    void shutdown.stop('SIGTERM');
     const answer = await second;
     expect(answer).to.contain('answer to /second');
     expect(answer.toLowerCase()).to.contain('connection: close');
@@ -67,32 +103,15 @@ describe('graceful shutdown (in process)', () => {
   // What the drain leaves running: no answer begun, a 503 that says why; an answer begun, which
   // nothing can finish, its connection closed. The warning counts both.
   it("answers 503 where no answer had begun at the drain's end, and closes one begun", async () => {
-    const stalled = createServer((req, res) => {
+    const stalled = await listening((req, res) => {
       if (req.url === '/begun') res.writeHead(200, { 'content-length': '100' }).write('part');
     });
-    stalled.listen(0, '127.0.0.1');
-    await once(stalled, 'listening');
     const { logger, lines } = captureLogger();
-    let exit!: (code: number) => void;
-    const exited = new Promise<number>((resolve) => {
-      exit = resolve;
-    });
-    const shutdown = installShutdown({
-      server: stalled,
-      parts: [],
-      flush: { name: 'flush', close: async () => undefined },
-      logger,
-      drainMs: 200,
-      exit,
-    });
-    const { port } = stalled.address() as { port: number };
+    const { shutdown, exited } = shutdownOf(stalled.server, logger, 200);
     const ask = async (path: string) => {
-      const socket = connect(port, '127.0.0.1');
-      await once(socket, 'connect');
-      // A NUL is never sent: all that comes until the server closes.
-      const answer = readUntil(socket, '\u0000');
+      const { socket, all } = await connected(stalled.port);
       socket.write(GET(path));
-      return answer;
+      return all;
     };
     const waiting = ask('/waiting');
     const begun = ask('/begun');
@@ -104,38 +123,22 @@ describe('graceful shutdown (in process)', () => {
     expect(unanswered).to.contain('"error":"unavailable"');
     expect(partial).to.match(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\npart$/);
     expect(await exited).to.equal(0);
-    const warned = lines.map((l) => JSON.parse(l)).filter((l) => l.level === 40);
-    expect(warned.map((l) => [l.cut, l.answered503])).to.deep.equal([[2, 1]]);
+    expect(cutCounts(lines)).to.deep.equal([[2, 1]]);
   });
 
   // Connection: close went on the response whose turn it was: a request pipelined behind it, on
   // the same connection, lost its connection at that answer and got none, though the drain had
   // time for it.
   it('answers every request pipelined on a connection the drain closes, closing after the last', async () => {
-    const slow = createServer((req, res) => {
+    const slow = await listening((req, res) => {
       setTimeout(() => res.end(`answer to ${req.url}`), 100);
     });
-    slow.listen(0, '127.0.0.1');
-    await once(slow, 'listening');
-    let exit!: (code: number) => void;
-    const exited = new Promise<number>((resolve) => {
-      exit = resolve;
-    });
-    const shutdown = installShutdown({
-      server: slow,
-      parts: [],
-      flush: { name: 'flush', close: async () => undefined },
-      logger: createLogger({ level: 'silent' }),
-      exit,
-    });
-    const { port } = slow.address() as { port: number };
-    const socket = connect(port, '127.0.0.1');
-    await once(socket, 'connect');
-    const answers = readUntil(socket, '\u0000');
+    const { shutdown, exited } = shutdownOf(slow.server, createLogger({ level: 'silent' }));
+    const { socket, all } = await connected(slow.port);
     socket.write(GET('/first') + GET('/second'));
     await new Promise((r) => setTimeout(r, 30));
     void shutdown.stop('SIGTERM');
-    const got = await answers;
+    const got = await all;
     expect(got).to.contain('answer to /first');
     expect(got).to.contain('answer to /second');
     const heads = got.toLowerCase().split('http/1.1 200').slice(1);
@@ -149,36 +152,19 @@ describe('graceful shutdown (in process)', () => {
   // leaving (a 499).
   it("counts and marks a request pipelined behind one cut at the drain's end as cut", async () => {
     const seen: ServerResponse[] = [];
-    const stalled = createServer((_req, res) => {
+    const stalled = await listening((_req, res) => {
       seen.push(res);
     });
-    stalled.listen(0, '127.0.0.1');
-    await once(stalled, 'listening');
     const { logger, lines } = captureLogger();
-    let exit!: (code: number) => void;
-    const exited = new Promise<number>((resolve) => {
-      exit = resolve;
-    });
-    const shutdown = installShutdown({
-      server: stalled,
-      parts: [],
-      flush: { name: 'flush', close: async () => undefined },
-      logger,
-      drainMs: 200,
-      exit,
-    });
-    const { port } = stalled.address() as { port: number };
-    const socket = connect(port, '127.0.0.1');
-    await once(socket, 'connect');
-    const answers = readUntil(socket, '\u0000');
+    const { shutdown, exited } = shutdownOf(stalled.server, logger, 200);
+    const { socket, all } = await connected(stalled.port);
     socket.write(GET('/first') + GET('/second'));
     await new Promise((r) => setTimeout(r, 50));
     void shutdown.stop('SIGTERM');
-    const got = await answers;
+    const got = await all;
     expect(got).to.match(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
     expect(await exited).to.equal(0);
     expect(seen.map((res) => wasCutByShutdown(res))).to.deep.equal([true, true]);
-    const warned = lines.map((l) => JSON.parse(l)).filter((l) => l.level === 40);
-    expect(warned.map((l) => [l.cut, l.answered503])).to.deep.equal([[2, 1]]);
+    expect(cutCounts(lines)).to.deep.equal([[2, 1]]);
   });
 });
