@@ -91,8 +91,16 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
   const pipelined = new WeakMap<Socket, ServerResponse[]>();
   let stopping: Promise<void> | undefined;
 
+  // The responses the drain gave Connection: close, so that it takes back only its own.
+  const closing = new WeakSet<ServerResponse>();
   const closeAfterAnswer = (res: ServerResponse) => {
-    if (!res.headersSent) res.setHeader('Connection', 'close');
+    if (res.headersSent) return;
+    res.setHeader('Connection', 'close');
+    closing.add(res);
+  };
+  const keepOpenAfterAnswer = (res: ServerResponse) => {
+    if (res.headersSent || !closing.delete(res)) return;
+    res.removeHeader('Connection');
   };
   // Node gives a response its socket when its turn comes: one without is still behind another.
   const waitingTurn = (socket: Socket) =>
@@ -103,6 +111,12 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
     return res ? [res, ...waitingTurn(socket)] : [];
   };
   const inFlight = () => [...connections].flatMap(inLine);
+  /** Closes the connection after the last of `line`, its responses in the order they go. */
+  const closeAfterLast = (line: ServerResponse[]) => {
+    for (const res of line.slice(0, -1)) keepOpenAfterAnswer(res);
+    const last = line.at(-1);
+    if (last) closeAfterAnswer(last);
+  };
   server.on('connection', (socket: Socket) => {
     connections.add(socket);
     socket.once('close', () => connections.delete(socket));
@@ -112,14 +126,16 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
     pipelined.set(req.socket, [...waitingTurn(req.socket), res]);
   });
   const drain = async (): Promise<void> => {
-    // One that arrives from now on (on a kept-alive connection) is answered, then closed too:
-    // before the application's listener, which may answer at once.
-    server.prependListener('request', (_req, res: ServerResponse) => closeAfterAnswer(res));
+    // One that arrives from now on (on a kept-alive connection) is answered, then closed too,
+    // and one pipelined behind those answered before it (read at the next poll) is answered
+    // too: before the application's listener, which may answer at once. Before the listener
+    // that queues it as pipelined, too: a queued `res` is added here.
+    server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+      const line = inLine(req.socket);
+      closeAfterLast(line.includes(res) ? line : [...line, res]);
+    });
     // The last in line: the connection closes after it, not before those pipelined behind.
-    for (const socket of connections) {
-      const last = inLine(socket).at(-1);
-      if (last) closeAfterAnswer(last);
-    }
+    for (const socket of connections) closeAfterLast(inLine(socket));
     // A request already in a kept-alive connection's socket buffer is read at the next poll;
     // until then Node counts that connection idle, and close() would reset it, request and all.
     await pastNextPoll();

@@ -146,6 +146,27 @@ describe('graceful shutdown (in process)', () => {
     expect(await exited).to.equal(0);
   });
 
+  // A request pipelined on a busy connection, still in its socket's buffer when the stop came,
+  // is read at the next poll: the Connection: close already on the one being answered closed
+  // the connection at that answer, and the late one got none, though the drain had time for it.
+  it('answers a request pipelined on a busy connection after the stop came, closing after it', async () => {
+    const slow = await listening((req, res) => {
+      setTimeout(() => res.end(`answer to ${req.url}`), 100);
+    });
+    const { shutdown, exited } = shutdownOf(slow.server, createLogger({ level: 'silent' }));
+    const { socket, all } = await connected(slow.port);
+    socket.write(GET('/first'));
+    await new Promise((r) => setTimeout(r, 30));
+    void shutdown.stop('SIGTERM');
+    socket.write(GET('/second'));
+    const got = await all;
+    expect(got).to.contain('answer to /first');
+    expect(got).to.contain('answer to /second');
+    const heads = got.toLowerCase().split('http/1.1 200').slice(1);
+    expect(heads.map((h) => h.includes('connection: close'))).to.deep.equal([false, true]);
+    expect(await exited).to.equal(0);
+  });
+
   // At the drain's end the 503 (Connection: close) of the response whose turn it is leaves the
   // request pipelined behind it unanswered: the shutdown cut it too, though it was neither
   // counted in the warning nor marked, so the app took its connection's close for its client's
