@@ -138,30 +138,13 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     });
   }
 
-  it('still reads a well-formed compressed body', async () => {
+  // RFC 9110 8.4.1: content codings are case-insensitive, and x-gzip is gzip (8.4.1.3).
+  it('still reads a well-formed compressed body, its coding named in any case, or as x-gzip', async () => {
     const json = JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] });
     for (const [encoding, body] of [
       ['gzip', gzipSync(json)],
       ['deflate', deflateSync(json)],
       ['br', brotliCompressSync(json)],
-    ] as const) {
-      const res = await fetch(`${served.url}/chat`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'content-encoding': encoding,
-          accept: 'application/json',
-        },
-        body,
-      });
-      expect(res.status, encoding).to.equal(200);
-    }
-  });
-
-  // RFC 9110 8.4.1: content codings are case-insensitive, and x-gzip is gzip (8.4.1.3).
-  it('reads a compressed body whose coding is named in any case, or as x-gzip', async () => {
-    const json = JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] });
-    for (const [encoding, body] of [
       ['GZIP', gzipSync(json)],
       ['Gzip', gzipSync(json)],
       ['x-gzip', gzipSync(json)],
