@@ -109,6 +109,13 @@ const postJson = (url: string, body: unknown, headers: Record<string, string> = 
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 
+/** The /chat requests counted in the duration histogram, each as `status error_type` ('-' for none). */
+const chatRequestsCounted = (samples: ReturnType<typeof parseSamples>) =>
+  samples
+    .filter((s) => s.name === 'http_server_request_duration_seconds_count')
+    .filter((s) => s.labels.http_route === '/chat')
+    .map((s) => `${s.labels.http_response_status_code ?? '-'} ${s.labels.error_type ?? '-'}`);
+
 type ChatBody = ChatResult & {
   local: {
     operation: string;
@@ -666,11 +673,7 @@ describe('/chat whose client goes away before the LLM answers', () => {
     expect(requestLines.map((l) => `${l.level} ${l.status}`)).to.deep.equal(['30 499']);
 
     const samples = parseSamples(await app.metrics.scrape());
-    const counted = samples
-      .filter((s) => s.name === 'http_server_request_duration_seconds_count')
-      .filter((s) => s.labels.http_route === '/chat')
-      .map((s) => `${s.labels.http_response_status_code ?? '-'} ${s.labels.error_type ?? '-'}`);
-    expect(counted).to.deep.equal(['- _OTHER']);
+    expect(chatRequestsCounted(samples)).to.deep.equal(['- _OTHER']);
     expect(samples.filter((s) => s.name.startsWith('gen_ai_client_token_usage'))).to.deep.equal([]);
     expect(samples.filter((s) => s.name.startsWith('carbonscope_llm_'))).to.deep.equal([]);
     // The energy spent on it stays counted: the chat's and its request's.
@@ -749,11 +752,7 @@ describe('/chat cut by the shutdown', () => {
         'LLM call cancelled: the shutdown cut the request',
       ]);
       const samples = parseSamples(await app.metrics.scrape());
-      const counted = samples
-        .filter((s) => s.name === 'http_server_request_duration_seconds_count')
-        .filter((s) => s.labels.http_route === '/chat')
-        .map((s) => `${s.labels.http_response_status_code ?? '-'} ${s.labels.error_type ?? '-'}`);
-      expect(counted).to.deep.equal(['503 503']);
+      expect(chatRequestsCounted(samples)).to.deep.equal(['503 503']);
     } finally {
       await app.close().catch(() => {});
       await stub.close();
