@@ -34,11 +34,17 @@ function cutInFlight(responses: ServerResponse[]): void {
   for (const res of responses) markCutByShutdown(res);
   for (const res of responses) {
     const { socket } = res;
-    // One pipelined behind another has none yet: it goes with its connection, unanswered.
-    if (!socket) continue;
-    if (res.headersSent) socket.destroy();
-    else answerInFlight(res, socket, 503, SHUTDOWN_CUT_MESSAGE);
+    if (socket && gets503(res)) answerInFlight(res, socket, 503, SHUTDOWN_CUT_MESSAGE);
+    else socket?.destroy();
   }
+}
+
+/**
+ * Whether the cut answers `res` 503: its answer has not begun, and it has its connection (one
+ * pipelined behind another has none yet: it goes with its connection, unanswered).
+ */
+function gets503(res: ServerResponse): boolean {
+  return res.socket !== null && !res.headersSent;
 }
 
 export interface Closable {
@@ -151,7 +157,7 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
       logger.warn(
         {
           cut: responses.length,
-          answered503: responses.filter((res) => res.socket && !res.headersSent).length,
+          answered503: responses.filter(gets503).length,
           drainMs,
         },
         'requests still running at the end of the drain were cut: answered 503 where no answer had begun',
