@@ -1,8 +1,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { settlesWithin } from 'carbonscope';
-import { markCutByShutdown, SHUTDOWN_CUT_MESSAGE } from './http/client-gone.js';
 import { answerInFlight } from './http/server.js';
+import { markCutByShutdown, SHUTDOWN_CUT_MESSAGE } from './http/shutdown-cut.js';
 import type { Logger } from './logger.js';
 
 /** Compose's default stop grace is 10 s; the whole shutdown fits in this, with a margin. */

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Context } from 'koa';
+import { ShutdownCutError, wasCutByShutdown } from './shutdown-cut.js';
 
 /**
  * The client closed its connection before its answer was written (nginx's 499, "client closed
@@ -15,38 +16,6 @@ export class ClientGoneError extends Error {
     super('the client closed the connection before the answer');
     this.name = 'ClientGoneError';
   }
-}
-
-/** What the shutdown answers a request it cut before any answer had begun. */
-export const SHUTDOWN_CUT_MESSAGE =
-  'the service is shutting down: the request was cut before its answer; send it again';
-
-/**
- * The shutdown cut the request at the end of its drain: the server's doing, not the client's,
- * so a 503 (what the client was answered, if no answer had begun), not a 499. Exposed: the
- * reason is the client's to know.
- */
-export class ShutdownCutError extends Error {
-  readonly status = 503;
-  readonly expose = true;
-  readonly code = 'unavailable';
-  constructor() {
-    super('the shutdown cut the request');
-    this.name = 'ShutdownCutError';
-  }
-}
-
-/** Responses the shutdown cut: their close is not their client's leaving. */
-const cutByShutdown = new WeakSet<ServerResponse>();
-
-/** Marks `res` as cut by the shutdown, before its connection is answered or closed. */
-export function markCutByShutdown(res: ServerResponse): void {
-  cutByShutdown.add(res);
-}
-
-/** Whether the shutdown cut `res` (its request line says so, at warn). */
-export function wasCutByShutdown(res: ServerResponse): boolean {
-  return cutByShutdown.has(res);
 }
 
 /** What waits on each connection's close: one listener per connection, however many requests. */
@@ -82,7 +51,7 @@ export function clientGoneSignal(ctx: Context): AbortSignal {
   const socket = ctx.req.socket;
   const gone = () => {
     // The shutdown's 503 finishes the response: its work is still to stop.
-    if (cutByShutdown.has(res)) controller.abort(new ShutdownCutError());
+    if (wasCutByShutdown(res)) controller.abort(new ShutdownCutError());
     else if (!res.writableFinished) controller.abort(new ClientGoneError());
   };
   if (res.closed || res.destroyed || socket.destroyed) {

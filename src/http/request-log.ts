@@ -1,7 +1,7 @@
 import { routeOf } from 'carbonscope';
 import type { Context } from 'koa';
 import type { Logger } from '../logger.js';
-import { wasCutByShutdown } from './client-gone.js';
+import { wasCutByShutdown } from './shutdown-cut.js';
 
 /** Requests whose 5xx the client caused: see markClientCaused. */
 const clientCaused = new WeakSet<Context>();

@@ -15,7 +15,7 @@ import OpenAI, {
   APIError,
   APIUserAbortError,
 } from 'openai';
-import { ShutdownCutError } from '../http/client-gone.js';
+import { ShutdownCutError } from '../http/shutdown-cut.js';
 import type { Logger } from '../logger.js';
 import { redactSecrets } from '../logger.js';
 import { boundedRetryFetch } from './bounded-retry-fetch.js';

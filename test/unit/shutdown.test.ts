@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { expect } from 'chai';
-import { wasCutByShutdown } from '../../src/http/client-gone.js';
+import { wasCutByShutdown } from '../../src/http/shutdown-cut.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { installShutdown, type Shutdown } from '../../src/shutdown.js';
 import { captureLogger } from '../helpers/log.js';
