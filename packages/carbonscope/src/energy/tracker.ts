@@ -52,6 +52,12 @@ export interface TrackerOptions {
   maxOperationAgeMs?: number;
   /** Operations that may run at once; beyond, the oldest is dropped. MAX_RUNNING by default. */
   maxRunning?: number;
+  /**
+   * Where an error thrown by a listener (or a context) told of an operation outside a sample
+   * goes: as it ends (`onFinish`, `onRequestEnd`), or settled at once (after stop(), or beyond
+   * MAX_UNSETTLED). Absent: the next sample throws the first one, as it throws its own.
+   */
+  onListenerError?: (err: unknown) => void;
 }
 
 /**
@@ -116,8 +122,12 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private readonly maxAgeMs: number;
   private readonly maxRunning: number;
   private droppedCount = 0;
-  /** The first error a drop listener threw since the last sample, which throws it. */
-  private dropFailure: { err: unknown } | undefined;
+  /**
+   * The first error a listener threw outside a sample since the last one (a drop listener's,
+   * or one told of an operation as it ended without onListenerError), which the sample throws.
+   */
+  private heldFailure: { err: unknown } | undefined;
+  private readonly onListenerError: ((err: unknown) => void) | undefined;
   private readonly weights = new CpuWeights();
   private readonly cpu: CallbackCpu | undefined;
 
@@ -175,6 +185,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.calibrationIntervalMs = options.calibrationIntervalMs ?? DEFAULT_CALIBRATION_INTERVAL_MS;
     this.maxAgeMs = options.maxOperationAgeMs ?? DEFAULT_MAX_OPERATION_AGE_MS;
     this.maxRunning = Math.max(1, options.maxRunning ?? MAX_RUNNING);
+    this.onListenerError = options.onListenerError;
     if (this.attribution !== 'wall') {
       const { clock, loopIdle } = this;
       this.cpu = new CallbackCpu(
@@ -386,8 +397,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.dropOld(now);
     this.calibrate(now);
     this.reportEnded(false);
-    const failure = this.dropFailure;
-    this.dropFailure = undefined;
+    const failure = this.heldFailure;
+    this.heldFailure = undefined;
     if (failure) throw failure.err;
   }
 
@@ -399,7 +410,15 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     if (this.stopped) return;
     this.stopped = true;
     this.cpu?.stop();
-    this.reportEnded(true);
+    if (!this.onListenerError) {
+      this.reportEnded(true);
+      return;
+    }
+    try {
+      this.reportEnded(true);
+    } catch (err) {
+      this.listenerFailed(err);
+    }
   }
 
   /** @internal called once, by TrackedOperation.end or close */
@@ -413,11 +432,58 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const atOnce = this.stopped || this.ended.length >= MAX_UNSETTLED;
     const footprint =
       kept || atOnce || this.finishListeners.length > 0 ? this.provisional(op) : undefined;
-    if (atOnce) this.report(op.context, op, footprint as OperationFootprint);
+    if (atOnce) this.reportNow(op.context, op, footprint as OperationFootprint);
     else this.pend(op, kept);
-    for (const listener of this.finishListeners) listener(footprint as OperationFootprint);
-    if (op.kind === 'request') for (const listener of this.requestListeners) listener(op);
+    this.told(op, footprint);
     return footprint;
+  }
+
+  /**
+   * The onFinish and onRequestEnd listeners, as `op` ends. What they throw never fails its
+   * end(): that is the caller's code (a job's track(), a request's response), not theirs.
+   */
+  private told(op: TrackedOperation, footprint: OperationFootprint | undefined): void {
+    for (const listener of this.finishListeners) {
+      try {
+        listener(footprint as OperationFootprint);
+      } catch (err) {
+        this.listenerFailed(err);
+      }
+    }
+    if (op.kind !== 'request') return;
+    for (const listener of this.requestListeners) {
+      try {
+        listener(op);
+      } catch (err) {
+        this.listenerFailed(err);
+      }
+    }
+  }
+
+  /** report() as an operation ends, settled at once: a listener's error is held, not thrown. */
+  private reportNow(
+    context: OperationContext | undefined,
+    op: TrackedOperation,
+    footprint: OperationFootprint,
+  ): void {
+    try {
+      this.report(context, op, footprint);
+    } catch (err) {
+      this.listenerFailed(err);
+    }
+  }
+
+  /** A listener's error outside a sample: to onListenerError, else to the next sample. */
+  private listenerFailed(err: unknown): void {
+    if (!this.onListenerError) {
+      this.heldFailure ??= { err };
+      return;
+    }
+    try {
+      this.onListenerError(err);
+    } catch {
+      // Its own failure has nowhere left to go but the caller's end(), which it must not fail.
+    }
   }
 
   /** Takes a running operation out of the list (the number running drops). */
@@ -467,7 +533,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
         listener(dropped);
       } catch (err) {
         // Thrown at the next sample's end: here it would fail the begin() of a request.
-        this.dropFailure ??= { err };
+        this.heldFailure ??= { err };
       }
     }
   }
@@ -498,9 +564,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       status: op.status,
       http: op.http,
     };
-    this.report(op.context, op, footprint);
-    for (const listener of this.finishListeners) listener(footprint);
-    if (op.kind === 'request') for (const listener of this.requestListeners) listener(op);
+    this.reportNow(op.context, op, footprint);
+    this.told(op, footprint);
     return kept ? footprint : undefined;
   }
 

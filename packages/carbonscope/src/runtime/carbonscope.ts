@@ -115,6 +115,19 @@ export interface EarlyAnswerOptions {
 
 /** Operation names warned about when dropped from sharing; drops beyond are only counted. */
 const MAX_DROP_WARNINGS = 100;
+/** Distinct listener errors warned about; a listener failing for every operation warns once. */
+const MAX_LISTENER_WARNINGS = 100;
+
+/** One warning per distinct error message of `what`, the first MAX_LISTENER_WARNINGS of them. */
+function warnOnce(logger: Logger, what: string): (err: unknown) => void {
+  const warned = new Set<string>();
+  return (err) => {
+    const message = err instanceof Error ? err.message : String(err);
+    if (warned.has(message) || warned.size >= MAX_LISTENER_WARNINGS) return;
+    warned.add(message);
+    logger.warn({ err: message }, `${what} failed (${message}); the operation was counted`);
+  };
+}
 
 /**
  * One process's carbonscope: grid intensity → power sources → energy meter → operation tracker,
@@ -212,6 +225,7 @@ export class Carbonscope implements OperationTracker {
       attribution: settings.energy.operationAttribution,
       calibrationIntervalMs: settings.energy.calibrationIntervalMs,
       maxOperationAgeMs: settings.energy.operationMaxAgeMs,
+      onListenerError: warnOnce(logger, 'operation listener'),
     });
     return new Carbonscope(
       settings,

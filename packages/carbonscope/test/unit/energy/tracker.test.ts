@@ -1044,6 +1044,49 @@ describe('operation tracker', () => {
     expect(ended.map((f) => f.operation)).to.deep.equal(['a', 'b', 'c']);
   });
 
+  it('a listener that throws outside a sample never fails end() or track(): the next sample throws it', () => {
+    const { clock, tracker, ended, sample } = setup();
+    sample(0);
+    const finished: string[] = [];
+    tracker.onFinish(() => {
+      throw new Error('finish listener bug');
+    });
+    tracker.onFinish((f) => finished.push(f.operation));
+    tracker.onEnd(() => {
+      throw new Error('end listener bug');
+    });
+    const op = tracker.begin('a');
+    clock.advance(10);
+    const footprint = op.end();
+    expect(op.end(), 'idempotent, not "end() after close()"').to.equal(footprint);
+    expect(tracker.track('b', () => 7)).to.equal(7);
+    expect(finished).to.deep.equal(['a', 'b']);
+    expect(() => sample(1)).to.throw(/listener bug/);
+    expect(ended.map((f) => f.operation)).to.deep.equal(['a', 'b']);
+    // Stopped, every end is reported at once: the onEnd listener's error is held likewise.
+    tracker.stop();
+    const late = tracker.begin('late');
+    expect(() => late.end()).to.not.throw();
+    expect(tracker.track('later', () => 8)).to.equal(8);
+    expect(ended.map((f) => f.operation)).to.deep.equal(['a', 'b', 'late', 'later']);
+  });
+
+  it('with onListenerError, a listener error outside a sample goes there at once', async () => {
+    const errors: string[] = [];
+    const { tracker, ended } = setup('wall', undefined, {
+      onListenerError: (err) => errors.push((err as Error).message),
+    });
+    tracker.onEnd(() => {
+      throw new Error('end listener bug');
+    });
+    tracker.stop();
+    const op = tracker.begin('a');
+    const footprint = op.end();
+    expect(await op.settled()).to.equal(footprint);
+    expect(ended).to.deep.equal([footprint]);
+    expect(errors).to.deep.equal(['end listener bug']);
+  });
+
   it("tells an operation's context its settled footprint, before the listeners", () => {
     const told: string[] = [];
     const captured: string[] = [];

@@ -98,6 +98,32 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
     expect(seen.at(-1)).to.equal('late');
   });
 
+  it('an onEnd listener that throws fails neither stop(), its last push, nor an end() after it', async () => {
+    const warnings: string[] = [];
+    const warn = (fields: unknown, message?: string) =>
+      warnings.push(typeof fields === 'string' ? fields : (message ?? ''));
+    const logger = { debug: () => undefined, info: () => undefined, warn, error: warn };
+    const cs = await start({ env: ENV, logger });
+    await cs.firstSample();
+    cs.onEnd(() => {
+      throw new Error('listener bug');
+    });
+    let pushed = false;
+    await atDefaultStop(cs, async () => {
+      pushed = true;
+    });
+    const open = cs.begin('open-at-stop');
+    cs.begin('ended-before-stop').end();
+    await stop();
+    expect(pushed, "register's last push").to.equal(true);
+    const footprint = open.end();
+    expect(footprint).to.include({ operation: 'open-at-stop', provisional: true });
+    expect(await open.settled()).to.equal(footprint);
+    expect(cs.track('after-stop', () => 5)).to.equal(5);
+    // The sample's listener error, and the one as it ended after stop(): one line each.
+    expect(warnings.filter((w) => w.includes('listener bug'))).to.have.length(2);
+  });
+
   it('never keeps a process alive: a script that starts and never stops exits on its own', () => {
     const script = `import(${JSON.stringify(join(libraryRoot, 'dist/src/index.js'))}).then(async (cs) => { await cs.start(); console.log('started'); });`;
     const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
