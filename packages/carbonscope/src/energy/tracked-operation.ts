@@ -1,3 +1,4 @@
+import { checkedOperationName } from '../operation-name.js';
 import type { Accrued } from './accrued.js';
 import type { CpuOwner, OperationCpu } from './operation-cpu.js';
 import type { SettlementBatch } from './settlement-batch.js';
@@ -77,11 +78,15 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
     return this.waiters !== undefined;
   }
 
-  /** Idempotent: a second call returns the first result and reports nothing. */
+  /**
+   * Idempotent: a second call returns the first result and reports nothing. A new name is
+   * checked as begin()'s is: one that is no text failed later, in the listeners that label it,
+   * and the operation's figures were lost with it.
+   */
   end(operation?: string, status?: number, http?: HttpRequestFacts): OperationFootprint {
     if (this.atEnd) return this.atEnd;
     if (this.ended) throw new Error('end() after close()');
-    if (operation !== undefined) this.name = operation;
+    if (operation !== undefined) this.name = checkedOperationName(operation, 'end()');
     this.status = status;
     this.http = http;
     this.atEnd = this.host.finish(this, true) as OperationFootprint;
@@ -106,7 +111,8 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
   }
 
   rename(operation: string): void {
-    if (!this.ended) this.name = operation;
+    const name = checkedOperationName(operation, 'rename()');
+    if (!this.ended) this.name = name;
   }
 
   captureContext(): void {

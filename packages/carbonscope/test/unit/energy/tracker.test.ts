@@ -1087,6 +1087,24 @@ describe('operation tracker', () => {
     expect(errors).to.deep.equal(['end listener bug']);
   });
 
+  it('refuses a new name that is no text at end() and rename(), and the operation runs on', () => {
+    const { clock, tracker, ended, sample } = setup();
+    sample(0);
+    const untyped = (name: unknown) => name as string;
+    const op = tracker.begin('job');
+    for (const name of [null, 42, '', {}]) {
+      expect(() => op.rename(untyped(name))).to.throw(
+        TypeError,
+        /^rename\(\): the operation name must be a non-empty string \(got /,
+      );
+      expect(() => op.end(untyped(name))).to.throw(TypeError, /^end\(\): the operation name/);
+    }
+    expect(op.end(undefined, 200)).to.include({ operation: 'job', status: 200 });
+    clock.advance(10);
+    sample(1);
+    expect(ended.map((f) => f.operation)).to.deep.equal(['job']);
+  });
+
   it("tells an operation's context its settled footprint, before the listeners", () => {
     const told: string[] = [];
     const captured: string[] = [];
