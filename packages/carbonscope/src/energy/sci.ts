@@ -39,9 +39,9 @@ export function sciOf(parts: SciParts, units = 1): SciScore {
   };
 }
 
-/** Throws RangeError unless R is a positive finite number. */
+/** Throws RangeError unless R is a positive finite number (a string is not one: '2' > 0). */
 export function checkUnits(units: number): void {
-  if (!(units > 0) || units === Number.POSITIVE_INFINITY) {
+  if (typeof units !== 'number' || !(units > 0) || units === Number.POSITIVE_INFINITY) {
     throw new RangeError(`R (functional units) must be a positive number, got ${units}`);
   }
 }

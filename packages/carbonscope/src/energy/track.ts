@@ -58,6 +58,12 @@ export async function measureWith<T>(
 ): Promise<Measured<T>> {
   const { units = 1 } = options;
   if (typeof units === 'number') checkUnits(units);
+  else if (typeof units !== 'function') {
+    // A JavaScript caller's '3': found only after fn ran, as "units is not a function".
+    throw new TypeError(
+      `R (functional units) must be a number or a function of the result, got ${units === null ? 'null' : typeof units}`,
+    );
+  }
   const op = tracker.begin(operation);
   let result: T;
   try {

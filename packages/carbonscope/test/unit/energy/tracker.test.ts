@@ -15,6 +15,7 @@ import type {
   OperationContext,
   OperationFootprint,
 } from '../../../src/energy/index.js';
+import { sciOf } from '../../../src/energy/sci.js';
 import { close } from '../../../src/energy/track.js';
 import { EnergyTracker, MAX_UNSETTLED, type TrackerOptions } from '../../../src/energy/tracker.js';
 import { captureSpan, SPAN_ATTRIBUTES } from '../../../src/otel/spans.js';
@@ -856,6 +857,28 @@ describe('operation tracker', () => {
         /R \(functional units\) must be a positive number/,
       );
     }
+    // From JavaScript: units of another type, refused before fn runs too, and never coerced.
+    for (const units of ['3', null, {}]) {
+      const refused = await tracker
+        .measure(
+          'none',
+          () => {
+            ran = true;
+          },
+          { units: units as unknown as number },
+        )
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+      expect(refused, String(units)).to.be.instanceOf(TypeError);
+      expect((refused as Error).message).to.match(
+        /^R \(functional units\) must be a number or a function of the result, got /,
+      );
+    }
+    expect(() =>
+      sciOf({ grams: 1, embodiedGrams: 0, estimated: false }, '2' as unknown as number),
+    ).to.throw(RangeError, /must be a positive number, got 2/);
     expect(ran, 'fn never runs for a bad R').to.equal(false);
   });
 
