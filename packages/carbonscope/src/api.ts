@@ -4,6 +4,7 @@ import type {
   MeasureOptions,
   OperationFootprint,
 } from './energy/index.js';
+import { untracked } from './energy/track.js';
 import { checkedOperationName } from './operation-name.js';
 import type { Carbonscope, CarbonscopeOptions } from './runtime/carbonscope.js';
 import { startDefault, startedDefault, stopDefault } from './runtime/default.js';
@@ -21,13 +22,15 @@ export function start(options: StartOptions = {}): Promise<Carbonscope> {
 /**
  * Runs fn (sync or async) as one operation and returns what fn returns; a thenable comes back
  * as a native Promise of its result, then()ed once (the README's "Use it as a library"). Before
- * start() it runs fn unmetered and returns what fn returned, so library code can be
- * instrumented whether or not its host starts carbonscope.
+ * start() it runs fn unmetered and returns the same, so library code can be instrumented
+ * whether or not its host starts carbonscope, and sees one shape either way.
  */
+export function track<T>(name: string, fn: () => PromiseLike<T>): Promise<T>;
+export function track<T>(name: string, fn: () => T): T;
 export function track<T>(name: string, fn: () => T): T {
   checkedOperationName(name, 'track()');
   const cs = startedDefault();
-  return cs ? cs.track(name, fn) : fn();
+  return cs ? cs.track(name, fn) : untracked(fn);
 }
 
 /**

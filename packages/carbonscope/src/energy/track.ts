@@ -81,6 +81,15 @@ export async function measureWith<T>(
   };
 }
 
+/**
+ * Runs fn unmetered (no tracker to run it in), its value in the shape trackWith gives it: a
+ * thenable as a native Promise of its result, so a caller sees the same whatever its host does.
+ */
+export function untracked<T>(fn: () => T): T {
+  const result = fn();
+  return isThenable(result) ? (Promise.resolve(result) as T) : result;
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
     value !== null &&

@@ -291,6 +291,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     return op;
   }
 
+  track<T>(operation: string, fn: () => PromiseLike<T>): Promise<T>;
+  track<T>(operation: string, fn: () => T): T;
   track<T>(operation: string, fn: () => T): T {
     return trackWith(this, operation, fn);
   }

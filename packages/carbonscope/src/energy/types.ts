@@ -189,6 +189,7 @@ export interface OperationTracker {
    * Runs fn (sync or async) as one operation; returns what fn returns, but for a thenable: a
    * native Promise of its result, then()ed once (its own methods are not on it).
    */
+  track<T>(operation: string, fn: () => PromiseLike<T>): Promise<T>;
   track<T>(operation: string, fn: () => T): T;
   /**
    * Runs fn (sync or async) as one operation; resolves to its result, its settled footprint

@@ -287,6 +287,8 @@ export class Carbonscope implements OperationTracker {
     return this.tracker.begin(checkedOperationName(operation, 'begin()'), kind);
   }
 
+  track<T>(operation: string, fn: () => PromiseLike<T>): Promise<T>;
+  track<T>(operation: string, fn: () => T): T;
   track<T>(operation: string, fn: () => T): T {
     return this.tracker.track(checkedOperationName(operation, 'track()'), fn);
   }

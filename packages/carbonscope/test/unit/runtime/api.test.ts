@@ -22,6 +22,33 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
     expect(snapshot()).to.equal(null);
   });
 
+  it('track() of a thenable gives a native Promise before start() as after, and is typed so', async () => {
+    let runs = 0;
+    // A lazy query builder: it runs when then() is called, each time it is called.
+    const builder = {
+      where: () => builder,
+      // biome-ignore lint/suspicious/noThenProperty: a thenable is what is under test
+      then<A, B = never>(
+        resolve?: ((rows: string[]) => A | PromiseLike<A>) | null,
+      ): PromiseLike<A | B> {
+        runs++;
+        return Promise.resolve(['row']).then(resolve);
+      },
+    };
+    for (const started of [false, true]) {
+      if (started) await start({ env: ENV });
+      runs = 0;
+      // The type says what comes back: a Promise of the rows, not the builder.
+      const tracked: Promise<string[]> = track('query', () => builder);
+      expect(tracked, `started: ${started}`).to.be.instanceOf(Promise);
+      expect(tracked).to.not.have.property('where');
+      await Promise.resolve();
+      expect(runs).to.equal(1);
+      expect(await tracked).to.deep.equal(['row']);
+      expect(runs).to.equal(1);
+    }
+  });
+
   it('start() is shared; measure() returns the result with its footprint', async () => {
     const cs = await start({ env: ENV });
     expect(await start()).to.equal(cs);
