@@ -71,6 +71,7 @@ export function stop(): Promise<void> {
 export class EmissionsTracker {
   private cs: Carbonscope | undefined;
   private from: Mark | undefined;
+  private stopped = false;
 
   constructor(
     private readonly name = 'emissions-tracker',
@@ -80,13 +81,21 @@ export class EmissionsTracker {
   async start(): Promise<void> {
     this.cs = startedDefault() ?? (await startDefault(this.options));
     this.from = this.mark();
+    this.stopped = false;
   }
 
   async stop(): Promise<OperationFootprint> {
     const { cs, from } = this;
-    if (!cs || !from) throw new Error('EmissionsTracker.stop() before start()');
+    if (!cs || !from) {
+      throw new Error(
+        this.stopped
+          ? 'EmissionsTracker.stop() twice: its window ended at the first stop(); start() opens another'
+          : 'EmissionsTracker.stop() before start()',
+      );
+    }
     const to = this.mark();
     this.from = undefined;
+    this.stopped = true;
     const process = cs.meter.latest()?.totals.process;
     return {
       operation: this.name,

@@ -107,6 +107,21 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
     expect(footprint.embodiedGrams).to.be.at.most(rate * footprint.durationSeconds * (1 + 1e-9));
   });
 
+  it('EmissionsTracker.stop() without a window open says which mistake it is', async () => {
+    const tracker = new EmissionsTracker('window', { env: ENV });
+    const refusal = () =>
+      tracker.stop().then(
+        () => undefined,
+        (err: unknown) => (err as Error).message,
+      );
+    expect(await refusal()).to.equal('EmissionsTracker.stop() before start()');
+    await tracker.start();
+    await tracker.stop();
+    expect(await refusal()).to.equal(
+      'EmissionsTracker.stop() twice: its window ended at the first stop(); start() opens another',
+    );
+  });
+
   it("stop() runs what waits for the last sample (register's last push) after it, once", async () => {
     const cs = await start({ env: ENV });
     const seen: string[] = [];
