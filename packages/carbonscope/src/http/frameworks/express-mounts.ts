@@ -41,8 +41,35 @@ function matched(layer: MountLayer, rest: string): Matched | undefined {
 /** The stack of the app the walk enters next through a mounted sub-app, if that is this layer. */
 function subAppStack(layer: MountLayer, apps: readonly object[], at: number): unknown {
   if (layer.handle?.name !== 'mounted_app' || at + 1 >= apps.length) return undefined;
-  return lookUp<{ stack?: unknown }>(apps[at + 1] as object, 'router')?.stack;
+  return routerStackOf(apps[at + 1] as object);
 }
+
+/**
+ * An app's router stack. Express 4's `app.router` is a getter that throws (a 3.x relic), and a
+ * read from Node's finish channel that throws is the process's uncaught exception: an app whose
+ * router cannot be read has no mounts to walk (Express 4's layers keep no pattern anyway).
+ */
+function routerStackOf(app: object): unknown {
+  try {
+    return lookUp<{ stack?: unknown }>(app, 'router')?.stack;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How a walk knows the stack that holds the route. While the route's routers still hold the
+ * request its baseUrl is all mounts: nothing is left. Each router gives its part of baseUrl
+ * back as the request leaves it (the route's next(err) to the app's error handler, its next() to
+ * the final 404), and then the route's layer matches what is left of the path.
+ */
+type Holds = (stack: readonly MountLayer[], rest: string, route: object) => boolean;
+
+const handledHere: Holds = (stack, rest, route) =>
+  rest === '' && stack.some((l) => l?.route === route);
+
+const passedOn: Holds = (stack, rest, route) =>
+  stack.some((l) => l?.route === route && matched(l, rest) !== undefined);
 
 /**
  * The mount templates that lead from `stack` down `rest` (a part of req.baseUrl) to the stack
@@ -52,12 +79,13 @@ function walk(
   stack: unknown,
   rest: string,
   route: object,
+  holds: Holds,
   apps: readonly object[],
   at: number,
   depth: number,
 ): string | undefined {
   if (!Array.isArray(stack) || depth > MAX_DEPTH) return undefined;
-  if (rest === '' && at === apps.length - 1 && stack.some((l) => l?.route === route)) return '';
+  if (at === apps.length - 1 && holds(stack, rest, route)) return '';
   for (const layer of stack as MountLayer[]) {
     if (layer?.route !== undefined) continue;
     const inner = Array.isArray(layer?.handle?.stack) ? layer.handle.stack : undefined;
@@ -72,6 +100,7 @@ function walk(
       inner ?? next,
       rest.slice(removed.length),
       route,
+      holds,
       apps,
       inner === undefined ? at + 1 : at,
       depth + 1,
@@ -94,23 +123,50 @@ function appsOf(app: object): object[] {
 /**
  * The templates of the mounts (`app.use('/api/:version', router)`) whose matched text is
  * `baseUrl`, read off the app's routers. baseUrl is the client's text: its parameters' values
- * and, Express matching without regard to case, its letters as sent, so it is no label. Express
- * 4 and router before 2.3 keep no mount pattern to read: undefined there, and for a route no
- * walk finds.
+ * and, Express matching without regard to case, its letters as sent, so it is no label. Where
+ * the request has left the route's routers (baseUrl given back: see Holds), the mounts that lead
+ * to a route matching `path` (the rest of the path as routed, req.url's) are walked instead.
+ * Express 4 and router before 2.3 keep no mount pattern to read: undefined there, and for a
+ * route no walk finds.
  */
-export function mountTemplateOf(req: object, route: object, baseUrl: string): string | undefined {
+export function mountTemplateOf(
+  req: object,
+  route: object,
+  baseUrl: string,
+  path: () => string | undefined,
+): string | undefined {
   const known = cache.get(route) ?? new Map<string, string | null>();
-  const hit = known.get(baseUrl);
-  if (hit !== undefined) return hit ?? undefined;
-  const app = lookUp<object>(req, 'app');
-  if (typeof app !== 'function' && (typeof app !== 'object' || app === null)) return undefined;
-  const apps = appsOf(app);
-  const stack = lookUp<{ stack?: unknown }>(apps[0] as object, 'router')?.stack;
-  const template = walk(stack, baseUrl, route, apps, 0, 0) ?? null;
   if (known.size === 0) cache.set(route, known);
+  const inRouter = remembered(known, baseUrl, () => walkFrom(req, route, baseUrl, handledHere));
+  if (inRouter !== null) return inRouter;
+  const rest = path();
+  if (rest === undefined) return undefined;
+  // '?' starts no baseUrl: these keys are apart from those above.
+  const left = remembered(known, `?${baseUrl}${rest}`, () =>
+    walkFrom(req, route, baseUrl + rest, passedOn),
+  );
+  return left ?? undefined;
+}
+
+/** The walk's answer for `key`, walked only the first time (or once evicted). */
+function remembered(
+  known: Map<string, string | null>,
+  key: string,
+  walked: () => string | undefined,
+): string | null {
+  const hit = known.get(key);
+  if (hit !== undefined) return hit;
+  const template = walked() ?? null;
   // A Map iterates in insertion order: its first key is the oldest. Only a miss pays this (it
   // has walked already); a hit is one get.
   if (known.size >= MAX_CACHED) known.delete(known.keys().next().value as string);
-  known.set(baseUrl, template);
-  return template ?? undefined;
+  known.set(key, template);
+  return template;
+}
+
+function walkFrom(req: object, route: object, rest: string, holds: Holds): string | undefined {
+  const app = lookUp<object>(req, 'app');
+  if (typeof app !== 'function' && (typeof app !== 'object' || app === null)) return undefined;
+  const apps = appsOf(app);
+  return walk(routerStackOf(apps[0] as object), rest, route, holds, apps, 0, 0);
 }

@@ -14,7 +14,8 @@ function pathOf(path: unknown): string | undefined {
  * under the templates of the routers it is mounted in. Read when the response finishes: a router
  * that handled the request never restores its baseUrl, so it still says what matched. baseUrl
  * itself is the client's text (`/API/v7` for `app.use('/api/:version', …)`), so the mounts are
- * read off the app's routers; where they cannot be (Express 4), the route path stands alone.
+ * read off the app's routers, as they are for a route whose routers gave baseUrl back (its
+ * next(err) or next()); where they cannot be (Express 4), the route path stands alone.
  * Nothing of Express is patched; a request Express never routed has no `route`.
  */
 export function expressRouteOf(req: IncomingMessage): string | undefined {
@@ -22,8 +23,17 @@ export function expressRouteOf(req: IncomingMessage): string | undefined {
   const route = lookUp<{ path?: unknown }>(req, 'route');
   const path = pathOf(route?.path);
   if (route === undefined || path === undefined) return undefined;
-  const baseUrl = lookUp<unknown>(req, 'baseUrl');
-  if (typeof baseUrl !== 'string' || baseUrl === '') return path;
-  const mounts = mountTemplateOf(req, route, baseUrl);
+  // Undefined once the app's own router gave it back (the request left it for the final 404).
+  const baseUrl = lookUp<unknown>(req, 'baseUrl') ?? '';
+  if (typeof baseUrl !== 'string') return path;
+  const mounts = mountTemplateOf(req, route, baseUrl, () => pathnameOf(req));
   return mounts === undefined ? path : mounts + path;
+}
+
+/** req.url without its query: below baseUrl, the path as Express routes it. */
+function pathnameOf(req: IncomingMessage): string | undefined {
+  const url = lookUp<unknown>(req, 'url');
+  if (typeof url !== 'string') return undefined;
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
 }

@@ -4,6 +4,7 @@ import { type AddressInfo, connect } from 'node:net';
 import Router from '@koa/router';
 import { expect } from 'chai';
 import express from 'express';
+import express4 from 'express4';
 import Fastify, { type FastifyInstance } from 'fastify';
 import Fastify4 from 'fastify4';
 import Koa from 'koa';
@@ -142,6 +143,65 @@ describe('http: every request of a server is one operation named by its route te
         '/api/:version/users/:id 200',
         '/staff/stats 200',
         '/:store/cart/:id 200',
+      ]);
+    } finally {
+      server.close();
+      await cs.stop();
+    }
+  });
+
+  it('Express 5: a route that passes the request out of its routers keeps their mounts', async () => {
+    // Each router gives back the baseUrl it added as the request leaves it (next(err) to the
+    // app's error handler, next() to the final 404): req.route alone named `/err/:id`.
+    const app = express();
+    const users = express.Router();
+    users.get('/err/:id', (_req, _res, next) => next(new Error('boom')));
+    users.get('/pass/:id', (_req, _res, next) => next());
+    const versions = express.Router();
+    versions.use('/:version', users);
+    app.use('/users', users);
+    app.use('/api', versions);
+    app.get('/top/:id', (_req, _res, next) => next(new Error('boom')));
+    app.use((_err: Error, _req: express.Request, res: express.Response, _next: () => void) => {
+      res.status(500).send('error');
+    });
+    const server = createServer(app);
+    const { cs, ended } = await tracked(server);
+    try {
+      const base = await listening(server);
+      const paths = ['/users/err/1', '/users/pass/2', '/API/v3/err/3', '/top/4'];
+      expect(await requestAll(base, paths, ended)).to.deep.equal([
+        '/users/err/:id 500',
+        '/users/pass/:id 404',
+        '/api/:version/err/:id 500',
+        '/top/:id 500',
+      ]);
+    } finally {
+      server.close();
+      await cs.stop();
+    }
+  });
+
+  it('Express 4: a request through a mounted router is named by its route, never thrown on', async () => {
+    // Express 4's app.router is a getter that throws: read from Node's finish channel, its
+    // error was the process's uncaught exception at the first such request.
+    const app = express4();
+    const users = express4.Router();
+    users.get('/:id', (_req, res) => {
+      res.send('user');
+    });
+    app.use('/users', users);
+    app.get('/hello', (_req, res) => {
+      res.send('hi');
+    });
+    const server = createServer(app);
+    const { cs, ended } = await tracked(server);
+    try {
+      const base = await listening(server);
+      expect(await requestAll(base, ['/users/1', '/hello', '/none'], ended)).to.deep.equal([
+        '/:id 200',
+        '/hello 200',
+        'unmatched 404',
       ]);
     } finally {
       server.close();
