@@ -4,7 +4,37 @@ import { dirname, join } from 'node:path';
 import { setRoute } from '../route.js';
 
 const VALUE = Symbol('carbonscope.koa.matchedRoute');
-type KoaContext = { req?: IncomingMessage; [VALUE]?: unknown };
+/** What of a @koa/router layer naming reads: a route's layer has methods, a middleware's none. */
+interface RouterLayer {
+  path?: unknown;
+  methods?: unknown;
+}
+type KoaContext = { req?: IncomingMessage; matched?: unknown; [VALUE]?: unknown };
+
+/** A route's path as its label: a regex route's path is its RegExp, named as Express's are. */
+function templateOf(path: unknown): string | undefined {
+  if (typeof path === 'string') return path;
+  if (path instanceof RegExp) return String(path);
+  return undefined;
+}
+
+/**
+ * True when `path` is only a middleware's (`router.use(auth)`, under a prefix `/p(?:\/|$)`):
+ * @koa/router writes each layer's path as the layer runs, after it wrote the matched route's,
+ * and a middleware that answers (auth's 401) or calls a route that is none of this router's
+ * would otherwise leave its own path as the request's route. `matched` holds this request's
+ * layers; a path no layer there has (a write from elsewhere) stands.
+ */
+function middlewareOnly(matched: unknown, path: unknown): boolean {
+  if (!Array.isArray(matched)) return false;
+  let middleware = false;
+  for (const layer of matched as RouterLayer[]) {
+    if (layer?.path !== path) continue;
+    if (Array.isArray(layer.methods) && layer.methods.length > 0) return false;
+    middleware = true;
+  }
+  return middleware;
+}
 
 let installed = false;
 
@@ -24,7 +54,8 @@ function koaContextFile(): string | undefined {
 }
 
 /**
- * @koa/router writes the matched template to `ctx._matchedRoute`. Every Koa context inherits
+ * @koa/router writes the matched template to `ctx._matchedRoute` (and each layer's path as the
+ * layer runs: see middlewareOnly). Every Koa context inherits
  * from the module-level prototype in koa/lib/context.js, so an accessor there sees that write
  * (with the request at hand as `this.req`) for every Koa app of the process. Koa itself is not
  * imported for this: its context module is loaded from where the application would load it,
@@ -50,7 +81,9 @@ export function installKoaRoutes(): void {
     },
     set(this: KoaContext, route: unknown) {
       this[VALUE] = route;
-      if (typeof route === 'string' && this.req) setRoute(this.req, route);
+      const template = templateOf(route);
+      if (template === undefined || !this.req || middlewareOnly(this.matched, route)) return;
+      setRoute(this.req, template);
     },
   });
 }

@@ -390,6 +390,48 @@ describe('http: every request of a server is one operation named by its route te
     await expectRouteTemplates(server);
   });
 
+  it("Koa 3 with @koa/router: a regex route, and a router's middleware that answers first", async () => {
+    // @koa/router writes each layer's path to ctx._matchedRoute as the layer runs, its
+    // middleware's (`/p(?:\/|$)`) included, and a regex route's path is a RegExp.
+    installRouteResolvers();
+    const app = new Koa();
+    const router = new Router({ prefix: '/p' });
+    router.use(async (ctx, next) => {
+      if (ctx.get('authorization') === '') ctx.status = 401;
+      else await next();
+    });
+    router.get('/items/:id', (ctx) => {
+      ctx.body = 'item';
+    });
+    router.get(/^\/p\/re\/\d+$/, (ctx) => {
+      ctx.body = 're';
+    });
+    app.use(router.routes());
+    const server = createServer(app.callback());
+    const { cs, ended } = await tracked(server);
+    try {
+      const base = await listening(server);
+      const names: string[] = [];
+      for (const [path, authorization] of [
+        ['/p/items/1', 'x'],
+        ['/p/re/12', 'x'],
+        ['/p/items/2', ''],
+      ] as const) {
+        await (await fetch(`${base}${path}`, { headers: { authorization } })).arrayBuffer();
+        await waitFor(() => ended.length > names.length);
+        names.push(`${ended.at(-1)?.operation} ${ended.at(-1)?.status}`);
+      }
+      expect(names).to.deep.equal([
+        '/p/items/:id 200',
+        '/^\\/p\\/re\\/\\d+$/ 200',
+        '/p/items/:id 401',
+      ]);
+    } finally {
+      server.close();
+      await cs.stop();
+    }
+  });
+
   it('plain node:http: the handler names its route with setRoute, never the raw path', async () => {
     const server = createServer((req, res) => {
       const path = req.url ?? '';
