@@ -9,7 +9,34 @@ interface RouterLayer {
   path?: unknown;
   methods?: unknown;
 }
-type KoaContext = { req?: IncomingMessage; matched?: unknown; [VALUE]?: unknown };
+type KoaContext = {
+  req?: IncomingMessage;
+  matched?: unknown;
+  mountPath?: unknown;
+  originalUrl?: unknown;
+  path?: unknown;
+  [VALUE]?: unknown;
+};
+
+/**
+ * The koa-mount prefix the route lies under: koa-mount sets ctx.mountPath and gives downstream
+ * the rest of the path as ctx.path, so @koa/router's template lacks the prefix (`/v2` and `/v3`
+ * mounts of one router were both `/users/:id`). Only while ctx.path is that rest: koa-mount
+ * leaves mountPath set as the request goes back up to the app's own routes. A mount inside a
+ * mount sets only its own prefix: that rest is no suffix of the client's path, and no prefix
+ * is added.
+ */
+function mountPrefixOf(ctx: KoaContext): string {
+  const mount = ctx.mountPath;
+  if (typeof mount !== 'string' || mount === '' || mount === '/') return '';
+  const url = ctx.originalUrl;
+  const path = ctx.path;
+  if (typeof url !== 'string' || typeof path !== 'string') return '';
+  const query = url.indexOf('?');
+  const original = query === -1 ? url : url.slice(0, query);
+  if (!original.startsWith(mount)) return '';
+  return (original.slice(mount.length) || '/') === path ? mount.replace(/\/$/, '') : '';
+}
 
 /** A route's path as its label: a regex route's path is its RegExp, named as Express's are. */
 function templateOf(path: unknown): string | undefined {
@@ -83,7 +110,7 @@ export function installKoaRoutes(): void {
       this[VALUE] = route;
       const template = templateOf(route);
       if (template === undefined || !this.req || middlewareOnly(this.matched, route)) return;
-      setRoute(this.req, template);
+      setRoute(this.req, mountPrefixOf(this) + template);
     },
   });
 }

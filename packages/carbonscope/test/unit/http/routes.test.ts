@@ -432,6 +432,56 @@ describe('http: every request of a server is one operation named by its route te
     }
   });
 
+  it('Koa 3: a router under koa-mount is named with the mount prefix', async () => {
+    // What koa-mount (4) does: ctx.mountPath is its prefix, ctx.path the rest while downstream
+    // runs, and it leaves mountPath set when the request goes back up to the app's own routes.
+    const mount =
+      (prefix: string, mw: ReturnType<Router['routes']>): Koa.Middleware =>
+      async (ctx, upstream) => {
+        const prev = ctx.path;
+        if (!prev.startsWith(`${prefix}/`)) return upstream();
+        const rest = prev.slice(prefix.length);
+        ctx.mountPath = prefix;
+        ctx.path = rest;
+        try {
+          await mw(ctx as Parameters<typeof mw>[0], async () => {
+            ctx.path = prev;
+            await upstream();
+            ctx.path = rest;
+          });
+        } finally {
+          ctx.path = prev;
+        }
+      };
+    installRouteResolvers();
+    const users = new Router();
+    users.get('/users/:id', (ctx) => {
+      ctx.body = 'user';
+    });
+    const own = new Router();
+    own.get('/v2/legacy/:id', (ctx) => {
+      ctx.body = 'legacy';
+    });
+    const app = new Koa();
+    app.use(mount('/v2', users.routes()));
+    app.use(mount('/v3', users.routes()));
+    app.use(own.routes());
+    const server = createServer(app.callback());
+    const { cs, ended } = await tracked(server);
+    try {
+      const base = await listening(server);
+      const paths = ['/v2/users/1', '/v3/users/2?x=1', '/v2/legacy/3'];
+      expect(await requestAll(base, paths, ended)).to.deep.equal([
+        '/v2/users/:id 200',
+        '/v3/users/:id 200',
+        '/v2/legacy/:id 200',
+      ]);
+    } finally {
+      server.close();
+      await cs.stop();
+    }
+  });
+
   it('plain node:http: the handler names its route with setRoute, never the raw path', async () => {
     const server = createServer((req, res) => {
       const path = req.url ?? '';
