@@ -22,6 +22,11 @@ const MAX_DEPTH = 16;
 const MAX_CACHED = 64;
 
 const cache = new WeakMap<object, Map<string, string | null>>();
+/**
+ * Routes whose app has no router stack to walk (Express 4's app.router throws): asked once, not
+ * again per path (a throw each costs microseconds).
+ */
+const unwalkable = new WeakSet<object>();
 
 function templateOf(pattern: unknown): string | undefined {
   if (typeof pattern === 'string') return pattern.endsWith('/') ? pattern.slice(0, -1) : pattern;
@@ -138,7 +143,7 @@ export function mountTemplateOf(
   const known = cache.get(route) ?? new Map<string, string | null>();
   if (known.size === 0) cache.set(route, known);
   const inRouter = remembered(known, baseUrl, () => walkFrom(req, route, baseUrl, handledHere));
-  if (inRouter !== null) return inRouter;
+  if (inRouter !== null || unwalkable.has(route)) return inRouter ?? undefined;
   const rest = path();
   if (rest === undefined) return undefined;
   // '?' starts no baseUrl: these keys are apart from those above.
@@ -166,7 +171,12 @@ function remembered(
 
 function walkFrom(req: object, route: object, rest: string, holds: Holds): string | undefined {
   const app = lookUp<object>(req, 'app');
-  if (typeof app !== 'function' && (typeof app !== 'object' || app === null)) return undefined;
-  const apps = appsOf(app);
-  return walk(routerStackOf(apps[0] as object), rest, route, holds, apps, 0, 0);
+  const apps =
+    typeof app === 'function' || (typeof app === 'object' && app !== null) ? appsOf(app) : [];
+  const stack = apps.length > 0 ? routerStackOf(apps[0] as object) : undefined;
+  if (!Array.isArray(stack)) {
+    unwalkable.add(route);
+    return undefined;
+  }
+  return walk(stack, rest, route, holds, apps, 0, 0);
 }

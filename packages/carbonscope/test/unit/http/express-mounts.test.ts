@@ -47,3 +47,22 @@ describe('http: Express mount templates are cached per route', () => {
     expect(counter.walks).to.equal(200);
   });
 });
+
+describe('http: an app whose mounts cannot be walked is asked once', () => {
+  it('Express 4: app.router, a getter that throws, is read once, whatever the paths', () => {
+    let reads = 0;
+    const app = {};
+    Object.defineProperty(app, 'router', {
+      get() {
+        reads++;
+        throw new Error("'app.router' is deprecated!");
+      },
+    });
+    const route = { path: '/items/:id' };
+    for (let i = 0; i < 200; i++) {
+      const req = { app, route, baseUrl: '', url: `/items/${i}?q=${i}` };
+      expect(expressRouteOf(req as unknown as IncomingMessage)).to.equal('/items/:id');
+    }
+    expect(reads).to.equal(1);
+  });
+});
