@@ -398,11 +398,6 @@ export class LocalHistograms implements MetricProducer {
     return { collect: async () => this.collectDelta(state) };
   }
 
-  /** Forgets every histogram and what it counted. */
-  clear(): void {
-    this.histograms.length = 0;
-  }
-
   /** Every series' totals since it began (cumulative). */
   async collect(): Promise<CollectionResult> {
     this.settle();
