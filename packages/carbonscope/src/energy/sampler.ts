@@ -23,7 +23,7 @@ export const MAX_PLAUSIBLE_WATTS = 100_000;
  * The shortest span a rate (watts, grams per second) is read over: the meter's own shortest
  * interval (its first, FIRST_SAMPLE_MS). A collection's sample may come any time after the last.
  */
-export const RATE_WINDOW_MS = 100;
+const RATE_WINDOW_MS = 100;
 
 /** The running state of one `{scope, component, source}` series (the sampler's own). */
 interface Series {

@@ -20,14 +20,14 @@ import {
 export type { Exposition } from './cluster-sockets.js';
 
 /** The label that tells the processes' series apart, as the Collector's path names it. */
-export const INSTANCE_LABEL = 'service_instance_id';
+const INSTANCE_LABEL = 'service_instance_id';
 
 /**
  * How long a scrape waits for one worker (all are read at once). One that is stopped, stuck in
  * a long synchronous task or gone is left out of that scrape: its series go stale for one scrape
  * instead of the whole scrape failing, or lasting past Prometheus's scrape_timeout (10 s).
  */
-export const WORKER_ANSWER_MS = 2_000;
+const WORKER_ANSWER_MS = 2_000;
 
 /**
  * Set by a primary's register, before the application forks, to its pid: its workers inherit
@@ -35,7 +35,7 @@ export const WORKER_ANSWER_MS = 2_000;
  * their sockets. A worker whose primary does not run register (pm2's cluster mode, whose
  * primary is pm2's daemon) opens its own endpoint as before.
  */
-export const PRIMARY_SERVES = 'CARBONSCOPE_CLUSTER_PRIMARY';
+const PRIMARY_SERVES = 'CARBONSCOPE_CLUSTER_PRIMARY';
 
 /**
  * In a process that may fork cluster workers, tells them that it serves their figures. Only

@@ -59,7 +59,7 @@ const SOCKET_PATH_MAX = process.platform === 'linux' ? 107 : 103;
  * that the socket went outside the checked folder (<TMPDIR>/carbonscope-cluste, the same for
  * every cluster); later versions refuse it with a bare EINVAL.
  */
-export function pathTrouble(path: string): string | undefined {
+function pathTrouble(path: string): string | undefined {
   if (WINDOWS) return undefined;
   const bytes = Buffer.byteLength(path);
   if (bytes <= SOCKET_PATH_MAX) return undefined;
@@ -248,7 +248,7 @@ function parsed(answer: string, pid: number): Exposition | undefined {
  */
 export const WORKER_ANSWER_BYTES = 64 * 1024 * 1024;
 
-export interface ReadLimits {
+interface ReadLimits {
   maxBytes?: number;
   /** Told where an answer went over maxBytes (and was left out). */
   tooLarge?: () => void;
