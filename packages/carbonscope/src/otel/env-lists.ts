@@ -136,38 +136,34 @@ function checkLogLevel(raw: string): void {
 /**
  * What is malformed among the variables the OTel SDK reads itself (OTEL_LOG_LEVEL and the
  * resource attributes where carbonscope starts an SDK, `sdk`; the headers where it makes an
- * OTLP exporter, `headers`): one line per variable,
- * naming it and never a header's value. Said rather than refused: the SDK goes on with what it
- * could read, and carbonscope's register must not stop the application.
+ * OTLP exporter, `headers`): one line per variable, naming it and never a header's value. Said
+ * rather than refused: the SDK goes on with what it could read, and carbonscope's register must
+ * not stop the application.
  */
 export function malformedOtelVariables(
   env: Env,
   read: { sdk: boolean; headers: boolean },
 ): string[] {
   const lines: string[] = [];
-  const check = (variable: string, fn: (raw: string) => void) => {
+  /** `consequence`: what the SDK does with it, where the line does not say so already. */
+  const check = (variable: string, fn: (raw: string) => void, consequence?: string) => {
     const raw = env[variable];
     if (!raw?.trim()) return;
     try {
       fn(raw);
     } catch (err) {
       if (!(err instanceof SettingsError)) throw err;
-      lines.push(err.message);
+      lines.push(consequence === undefined ? err.message : `${err.message}; ${consequence}`);
     }
   };
-  if (read.sdk) check('OTEL_LOG_LEVEL', checkLogLevel);
-  if (read.sdk)
-    check('OTEL_RESOURCE_ATTRIBUTES', (raw) => {
-      try {
-        checkResourceAttributes('OTEL_RESOURCE_ATTRIBUTES', raw);
-      } catch (err) {
-        if (!(err instanceof SettingsError)) throw err;
-        throw new SettingsError(
-          err.variable,
-          `${err.message.slice(err.variable.length + 2)}; the SDK drops every attribute it sets`,
-        );
-      }
-    });
+  if (read.sdk) {
+    check('OTEL_LOG_LEVEL', checkLogLevel);
+    check(
+      'OTEL_RESOURCE_ATTRIBUTES',
+      (raw) => checkResourceAttributes('OTEL_RESOURCE_ATTRIBUTES', raw),
+      'the SDK drops every attribute it sets',
+    );
+  }
   if (read.headers) {
     for (const variable of HEADER_VARIABLES) check(variable, (raw) => checkHeaders(variable, raw));
   }

@@ -84,6 +84,9 @@ describe("register's own meter provider: a gauge's series are what its callback 
       const named = (variable: string) => lines.filter((l) => l.includes(`${variable}:`));
       expect(named('OTEL_LOG_LEVEL')).to.have.length(1);
       expect(named('OTEL_RESOURCE_ATTRIBUTES')).to.have.length(1);
+      expect(named('OTEL_RESOURCE_ATTRIBUTES')[0]).to.include(
+        'OTEL_RESOURCE_ATTRIBUTES: item 2 has no "=" (expected key=value); the SDK drops every attribute it sets',
+      );
       expect(named('OTEL_EXPORTER_OTLP_HEADERS')).to.have.length(1);
       expect(lines.join('')).not.to.include('sekrit');
     } finally {
