@@ -1,7 +1,7 @@
 // `beforeExit` as the application sees it, with register beside it. Node emits it each time the
 // loop runs empty: register's last push, made from it, keeps the loop going, and when the push is
-// done Node emits it again. Without care, an application's listener was told of one end twice,
-// and work it scheduled from it ran after register had stopped metering.
+// done Node emits it again. Without care, an application's listener would be told of one end
+// twice, and work it scheduled from it would run after register had stopped metering.
 
 /** How many resources of each kind keep the loop alive (process.getActiveResourcesInfo). */
 function activeResources(): Map<string, number> {
@@ -21,8 +21,8 @@ function grew(before: Map<string, number>, after: Map<string, number>): boolean 
 /**
  * How many times the listeners' chains get to run until the microtask queue is empty, a
  * `process.nextTick` between each (a stream's step, say): work that waits on I/O first has that
- * I/O under way. A fixed count of single microtasks was not enough: an await of a chain of 100
- * promises came after it, and its work went unmetered, its next end untold.
+ * I/O under way. Counted in drains, not in single microtasks: an await of a long promise chain
+ * (100 links) would outlast a count of those, its work go unmetered and its next end untold.
  */
 const DRAINS = 64;
 
@@ -57,11 +57,12 @@ type Emit = (this: NodeJS.Process, event: string | symbol, ...args: unknown[]) =
 /**
  * The next `beforeExit` comes of register's own work alone (its last push): without register
  * the process would have ended at the last one, which the application's listeners were told of.
- * That one emit is let through to none of them. Node emits it through `process.emit`, to the
- * listeners it has then: taking the application's off until then missed those it added during
- * the push (an unref'd timer of its own runs while the push holds the loop), and one it took off
- * meanwhile was put back. Where another module wraps `process.emit` meanwhile (signal-exit), the
- * wrapper is left in place, this one passing all on after its one emit.
+ * That one emit is let through to none of them. Held back in `process.emit`, through which Node
+ * emits it to the listeners it has then, rather than by taking the application's off until
+ * then: that would miss those it adds during the push (an unref'd timer of its own runs
+ * while the push holds the loop), and put back one it removes meanwhile. Where another module
+ * wraps `process.emit` meanwhile (signal-exit), the wrapper is left in place, this one passing
+ * all on after its one emit.
  */
 export function hideNextBeforeExit(): void {
   const emit = process.emit as unknown as Emit;

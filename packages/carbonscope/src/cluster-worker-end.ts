@@ -1,7 +1,7 @@
 // A cluster worker whose IPC channel closes unasked (a bare process.disconnect(), its primary
 // gone) is ended by Node at once: its own 'disconnect' listener calls process.exit(0), so there
-// is no beforeExit, and register's last push never ran. What the worker counted since its last
-// periodic push (up to OTEL_METRIC_EXPORT_INTERVAL, 60 s) was lost.
+// is no beforeExit for register's last push. Without a push here, what the worker counted since
+// its last periodic push (up to OTEL_METRIC_EXPORT_INTERVAL, 60 s) would be lost.
 import cluster from 'node:cluster';
 
 /**
