@@ -1,10 +1,10 @@
 // One Prometheus endpoint for a whole Node cluster (node:cluster, pm2's cluster mode with the
 // primary under register too). Every process runs register (workers inherit --import), but only
-// the primary listens: a worker's listen() goes through the primary, which held the port
-// already, so each worker failed to bind and the scrape showed the primary alone, which serves
-// no request. At a scrape the primary reads each worker's exposition from the worker's own
-// local socket (cluster-sockets.ts) and serves them all, each worker's series under its own
-// service_instance_id.
+// the primary listens: a worker's listen() goes through the primary, which holds the port
+// already, so each worker's own endpoint would fail to bind and the scrape show the primary
+// alone, which serves no request. At a scrape the primary reads each worker's exposition from
+// the worker's own local socket (cluster-sockets.ts) and serves them all, each worker's series
+// under its own service_instance_id.
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from '../log.js';
 import type { Env } from '../settings.js';
@@ -33,7 +33,7 @@ const WORKER_ANSWER_MS = 2_000;
  * Set by a primary's register, before the application forks, to its pid: its workers inherit
  * the environment and so know that their primary serves their figures, and where it looks for
  * their sockets. A worker whose primary does not run register (pm2's cluster mode, whose
- * primary is pm2's daemon) opens its own endpoint as before.
+ * primary is pm2's daemon) opens its own endpoint.
  */
 const PRIMARY_SERVES = 'CARBONSCOPE_CLUSTER_PRIMARY';
 

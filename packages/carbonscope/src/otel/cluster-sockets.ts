@@ -1,10 +1,9 @@
 // How a cluster's primary reads its workers' expositions at a scrape: each worker that runs
 // register listens on a local socket of its own, and the primary connects to each live worker's,
-// reads what it writes and closes. Not the cluster's IPC channel, which the scrape used first:
-// every message on it reaches the application's own process.on('message') and
-// cluster.on('message') handlers (no documented Node API hides one), so a worker whose handler
-// did `handlers[m.cmd](m)` died of a TypeError at every scrape, and the primary's handlers got
-// every worker's whole exposition.
+// reads what it writes and closes. Not the cluster's IPC channel: every message on it reaches
+// the application's own process.on('message') and cluster.on('message') handlers (no documented
+// Node API hides one), so a worker whose handler does `handlers[m.cmd](m)` would die of a
+// TypeError at every scrape, and the primary's handlers would get every worker's exposition.
 import {
   lstatSync,
   mkdirSync,
@@ -55,8 +54,8 @@ export function socketPath(primaryPid: number, workerPid: number): string {
 const SOCKET_PATH_MAX = process.platform === 'linux' ? 107 : 103;
 
 /**
- * Why `path` cannot be a socket's, or undefined where it can. Node 20 cut a longer one short, so
- * that the socket went outside the checked folder (<TMPDIR>/carbonscope-cluste, the same for
+ * Why `path` cannot be a socket's, or undefined where it can. Node 20 cuts a longer one short,
+ * so that the socket goes outside the checked folder (<TMPDIR>/carbonscope-cluste, the same for
  * every cluster); later versions refuse it with a bare EINVAL.
  */
 function pathTrouble(path: string): string | undefined {
@@ -243,8 +242,9 @@ function parsed(answer: string, pid: number): Exposition | undefined {
 
 /**
  * The most a worker's answer may take, an exposition of some hundred thousand series. Unbounded,
- * an answer over V8's longest string (~512 MiB) threw in the read's end listener and ended the
- * primary, and the cluster with it; short of that, every worker's was held in memory at once.
+ * an answer over V8's longest string (~512 MiB) would throw in the read's end listener and end
+ * the primary, and the cluster with it; short of that, every worker's would be held in memory at
+ * once.
  */
 export const WORKER_ANSWER_BYTES = 64 * 1024 * 1024;
 
