@@ -8,11 +8,11 @@ import type { ReportingExporter } from './push-failures.js';
 /**
  * How long the push at the stop may take, retries included, where the last push got through.
  * It is the process's end (a script's, or a SIGTERM's) that waits: the exporter's own timeout
- * (10 s, about 9 of them retrying a refused connection) made a short script end 8 to 10 s late
- * with its collector down. A collector that is up answers far sooner: in milliseconds on
- * loopback or beside the pod, a few hundred over TLS across a region. 2 s covers that twice
- * over, and gives a push the collector failed its first retry (the exporter's backoff: 1 s ± 20 %);
- * a refused connection is not retried (lastPushAgents).
+ * (10 s, most of them retrying) would make a short script end 8 to 10 s late with its collector
+ * down. A collector that is up answers far sooner: in milliseconds on loopback or beside the
+ * pod, a few hundred over TLS across a region. 2 s covers that twice over, and gives a push the
+ * collector failed its first retry (the exporter's backoff: 1 s ± 20 %); a refused connection
+ * is not retried (lastPushAgents).
  */
 export const LAST_PUSH_DEADLINE_MS = 2_000;
 
