@@ -49,9 +49,8 @@ export interface RequestTracking {
   /**
    * Ends the operations of responses that were closed without finishing and not ended when their
    * connection closed, or whose connection is gone (one pipelined behind another, which Node 20
-   * never closes: Node publishes no finish for them), and
-   * names the others by their route if one is known yet. Called on every meter sample, before
-   * the tracker settles the interval.
+   * never closes: Node publishes no finish for them), and names the others by their route if one
+   * is known yet. Called on every meter sample, before the tracker settles the interval.
    */
   sweep(): void;
   /** Leaves this server's requests out from now on (carbonscope's own /metrics server). */
@@ -109,9 +108,9 @@ export function trackHttpRequests(
     close(entry.op, routeOf(entry.req), status, entry.http);
   };
   // A response whose client left ends when its connection closes, not at the next sweep, which
-  // made its duration up to a sample interval longer. One listener per connection, not per
-  // response (see OpenRequests: per-request costs are what this file avoids). Node keeps the
-  // response whose turn it is on the socket; one pipelined behind it is left to the sweep.
+  // would make its duration up to a sample interval too long. One listener per connection, not
+  // per response (see OpenRequests: per-request costs are what this file avoids). Node keeps
+  // the response whose turn it is on the socket; one pipelined behind it is left to the sweep.
   const watched = new WeakSet<Socket>();
   const onConnectionClose = function (this: Socket & { _httpMessage?: ServerResponse | null }) {
     const res = this._httpMessage;
