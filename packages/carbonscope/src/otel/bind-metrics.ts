@@ -68,7 +68,7 @@ export interface BindMetricsOptions {
   /**
    * The deltas another provider pushed of these figures (carbonscope's own, before the
    * application's SDK started): its counters observe their totals less these, or a collector,
-   * which adds deltas up, counted them twice.
+   * which adds deltas up, would count them twice.
    */
   pushedBefore?: PushedBefore;
 }

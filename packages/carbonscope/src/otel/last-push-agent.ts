@@ -6,7 +6,7 @@ import type { Env } from '../settings.js';
 
 /**
  * The OTLP exporter retries a refused connection after 1 s (± 20 %): for the last push, whose
- * process is ending, that second was the whole of a short script's delay with nothing at the
+ * process is ending, that second would be the whole of a short script's delay with nothing at the
  * endpoint (the spec's default, localhost:4318, under `NODE_OPTIONS=--import
  * carbonscope/register` for every npm or tsc run), and a collector that refuses now is no
  * likelier to take the push a second later. The error keeps its message, without the code the

@@ -49,7 +49,7 @@ interface Carried {
 /**
  * The delta points an exporter was handed, added up per series. A collector adds deltas up, so
  * a provider that takes the figures over (the application's SDK, started late) must carry on
- * from there: pushing the totals again counted what was pushed twice. A push is counted when
+ * from there: pushing the totals again would count what was pushed twice. A push is counted when
  * it is handed over and given back if it fails: the collector never got it, and the SDK does
  * not push a delta again. Cumulative points are not kept: the next provider's totals replace
  * them. One entry per series pushed, as the SDK keeps for its own.
