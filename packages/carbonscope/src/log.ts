@@ -185,8 +185,8 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
 /**
  * The text with each occurrence of each secret masked, all found in the text as given: replaced
  * one after another, a longer secret that overlaps a shorter one (a password holding
- * `?token=ab`, the token's value running on past it) took its part and left the rest shown.
- * Overlapping occurrences are masked as one.
+ * `?token=ab`, the token's value running on past it) would find its part taken and the rest
+ * shown. Overlapping occurrences are masked as one.
  */
 function replaceAll(text: string, secrets: readonly string[]): string {
   const spans: Span[] = [];

@@ -77,9 +77,9 @@ interface Userinfo {
 }
 
 /**
- * A password shorter than this is masked with its user (`u:p`, and so in its URL), not alone: alone,
- * everywhere, `p` masked every `p` of a line (`carbonsco[redacted]e`), and one of a few letters
- * guards nothing that its user does not name already.
+ * A password shorter than this is masked with its user (`u:p`, and so in its URL), not alone:
+ * alone, everywhere, `p` would mask every `p` of a line (`carbonsco[redacted]e`), and one of a
+ * few letters guards nothing that its user does not name already.
  */
 const MIN_BARE_PASSWORD_LENGTH = 3;
 
@@ -187,9 +187,10 @@ const ENCODED_DELIMITER = '%(?:25)*(?:3B|26|3F|23)';
  * value they, `%26` and `%23` are a nested URL's (`?next=https%3A%2F%2Fidp%2Fcb%3Ftoken%3DX`),
  * called once decoded; a raw `?` in a query starts one written unencoded
  * (`?next=https://idp/cb?token=X`), and a raw `#` in a fragment one's fragment (an identity
- * provider appends `#access_token=X` to a redirect URI with a hash route, `/#/cb`). Whatever the writer meant, only a name that says it is a
- * secret (isSecretName) makes the value one: other path text stays as written. The name stops
- * at any delimiter, raw or encoded, so the text is read once.
+ * provider appends `#access_token=X` to a redirect URI with a hash route, `/#/cb`). Whatever
+ * the writer meant, only a name that says it is a secret (isSecretName) makes the value one:
+ * other path text stays as written. The name stops at any delimiter, raw or encoded, so the
+ * text is read once.
  */
 const DELIMITED_NAME = new RegExp(
   `([;&?#]|${ENCODED_DELIMITER})((?:[^=;&?#/\\\\%]|%(?!(?:25)*(?:3B|26|3F|23|3D)))*)(=|%(?:25)*3D)`,
@@ -545,7 +546,7 @@ function maskQuery(text: string): string {
   return `${shownBody}${shownQuery}${shownFragment}`;
 }
 
-/** A part of a URL's text with the values of its delimited parameters (delimitedParameters) masked. */
+/** A part of a URL's text with its delimited parameters' values masked (delimitedParameters). */
 function maskDelimited(part: string, ends: RegExp): string {
   let out = '';
   let from = 0;
