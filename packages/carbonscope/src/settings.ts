@@ -110,7 +110,7 @@ const k8sName = z
  */
 const schema = {
   CARBON_ZONE: zone.default('DE'),
-  // Sent in a header at every lookup: one that cannot carry it made each lookup a network error.
+  // Sent in a header at every lookup: one that cannot carry it would fail each as a network error.
   ELECTRICITY_MAPS_API_KEY: z
     .string()
     .regex(

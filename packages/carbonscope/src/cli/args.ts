@@ -282,7 +282,7 @@ export function parseMonitorArgs(args: string[]): MonitorOptions {
   if (durationMs !== undefined && durationMs > MAX_DURATION_MS) {
     throw new UsageError(`--duration: must be at most ${MAX_DURATION_TEXT} (got "${duration}")`);
   }
-  // A timer waits whole milliseconds: 0.0001ms ran 1 ms and was told as 1.0000000000000001e-7 s.
+  // A timer waits whole milliseconds: 0.0001ms would run 1 ms and be told as 1e-7 s.
   if (durationMs !== undefined && durationMs < 1) {
     throw new UsageError(`--duration: must be at least 1ms (got "${duration}")`);
   }

@@ -3,7 +3,7 @@
  * interval of any length. A collection samples whenever operations wait to settle, so an
  * interval may last a fraction of a millisecond: over it an energy counter that moves in steps
  * (RAPL's, about every millisecond) or /proc/stat's 10 ms CPU ticks read 0 or a whole step, and
- * a rate of that interval alone showed a 100 W package at 0 W or 500 W. A short interval is
+ * a rate of that interval alone would show a 100 W package at 0 W or 500 W. A short interval is
  * therefore read together with the window before it; the amounts themselves (the energy
  * counters) are untouched.
  */

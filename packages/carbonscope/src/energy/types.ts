@@ -30,7 +30,10 @@ export interface EmissionsFigure {
   readonly estimated: boolean;
   /** gCO2e since the meter started (never decreases). */
   readonly grams: number;
-  /** Over the sample's interval (at least RATE_WINDOW_MS, as watts); 0 for a zone no longer priced. */
+  /**
+   * Over the sample's interval (at least RATE_WINDOW_MS, as watts); 0 for a zone no longer
+   * priced.
+   */
   readonly gramsPerSecond: number;
 }
 
