@@ -6,6 +6,7 @@ import {
   ValueType,
 } from '@opentelemetry/api';
 import { createInstrument, type MetricSpec } from '../metrics/index.js';
+import { attributesKey } from './attributes-key.js';
 import type { PushedBefore, PushedHistogram } from './pushed-deltas.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
@@ -264,11 +265,6 @@ export class LocalHistogram {
       max: count > 0 ? v[at + MAX] : undefined,
     };
   }
-}
-
-/** One string per attribute set, whatever the order its keys were written in. */
-function attributesKey(attributes: Attributes): string {
-  return JSON.stringify(Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 /** The least number above `x` by a relative step (a value there falls in the bucket above x). */

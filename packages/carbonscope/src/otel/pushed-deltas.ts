@@ -1,4 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
+import { attributesKey } from './attributes-key.js';
 import { failureOf, type PushMetricExporter, type ResourceMetrics } from './optional-sdk.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
@@ -31,8 +32,7 @@ export interface PushedBefore {
 
 /** A series' key: its metric's name and its attributes, in any order. */
 function keyOf(name: string, attributes: Attributes): string {
-  const entries = Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `${name}\u0000${JSON.stringify(entries)}`;
+  return `${name}\u0000${attributesKey(attributes)}`;
 }
 
 /** What one push carried, per series: given back if it fails. */
