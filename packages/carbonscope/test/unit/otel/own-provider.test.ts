@@ -1,9 +1,9 @@
 import { type AddressInfo, createServer } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import { expect } from 'chai';
-import { stderrLogger } from '../../../src/log.js';
+import { type Logger, stderrLogger } from '../../../src/log.js';
 import { startOwnProvider } from '../../../src/otel/own-provider.js';
-import { SettingsError } from '../../../src/settings.js';
+import { type Env, SettingsError } from '../../../src/settings.js';
 import { otlpReceiver, stringAttribute } from '../../helpers/otlp-receiver.js';
 
 /** A gauge on `provider` observing the one source `state.source` names at each collection. */
@@ -18,18 +18,26 @@ function probe(provider: import('@opentelemetry/api').MeterProvider) {
 
 const quiet = stderrLogger({ level: 'silent' });
 
+/** register's own provider serving Prometheus on a free port, and its endpoint's URL. */
+async function prometheusProvider(logger: Logger, env: Env = {}) {
+  const own = await startOwnProvider(
+    { OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_PORT: '0', ...env },
+    logger,
+  );
+  if (!own) throw new Error('no provider started');
+  const [server] = own.servers;
+  if (!server) {
+    await own.shutdown();
+    throw new Error('no Prometheus endpoint');
+  }
+  if (!server.listening) await new Promise((r) => server.once('listening', r));
+  return { own, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics` };
+}
+
 describe("register's own meter provider: a gauge's series are what its callback observes now", () => {
   it('at its Prometheus endpoint', async () => {
-    const own = await startOwnProvider(
-      { OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_PORT: '0' },
-      quiet,
-    );
-    if (!own) throw new Error('no provider started');
+    const { own, url } = await prometheusProvider(quiet);
     try {
-      const [server] = own.servers;
-      if (!server) throw new Error('no Prometheus endpoint');
-      if (!server.listening) await new Promise((r) => server.once('listening', r));
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
       const lines = async () =>
         (await (await fetch(url)).text()).split('\n').filter((l) => l.startsWith('probe_'));
       const state = probe(own.provider);
@@ -44,16 +52,8 @@ describe("register's own meter provider: a gauge's series are what its callback 
   it('says why a collection for its Prometheus endpoint failed, in the line stderr shows', async () => {
     const lines: string[] = [];
     const logger = stderrLogger({ level: 'error', write: (line) => lines.push(line) });
-    const own = await startOwnProvider(
-      { OTEL_METRICS_EXPORTER: 'prometheus', OTEL_EXPORTER_PROMETHEUS_PORT: '0' },
-      logger,
-    );
-    if (!own) throw new Error('no provider started');
+    const { own, url } = await prometheusProvider(logger);
     try {
-      const [server] = own.servers;
-      if (!server) throw new Error('no Prometheus endpoint');
-      if (!server.listening) await new Promise((r) => server.once('listening', r));
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
       // Its reader shut down under a server still listening: each collection is refused.
       await own.provider.shutdown();
       expect((await fetch(url)).status).to.equal(500);
@@ -101,20 +101,8 @@ describe("register's own meter provider: a gauge's series are what its callback 
     const lines: string[] = [];
     const logger = stderrLogger({ level: 'error', write: (line) => lines.push(line) });
     const key = 'em-secret-key-0123456789';
-    const own = await startOwnProvider(
-      {
-        OTEL_METRICS_EXPORTER: 'prometheus',
-        OTEL_EXPORTER_PROMETHEUS_PORT: '0',
-        ELECTRICITY_MAPS_API_KEY: key,
-      },
-      logger,
-    );
-    if (!own) throw new Error('no provider started');
+    const { own, url } = await prometheusProvider(logger, { ELECTRICITY_MAPS_API_KEY: key });
     try {
-      const [server] = own.servers;
-      if (!server) throw new Error('no Prometheus endpoint');
-      if (!server.listening) await new Promise((r) => server.once('listening', r));
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
       // A producer the reader reads (carbonscope's histograms) failing, its reason on two lines.
       own.histograms.collect = async () => {
         throw new Error(`grid answered 401\r\nfor auth-token ${key}`);
