@@ -291,6 +291,13 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
         }
       }
     };
+    /** A collector, a scripted Carbonscope, and `env` with the variables that push there. */
+    const withCollector = async (env: Record<string, string>) => {
+      const receiver = await otlpReceiver();
+      const cs = await scripted();
+      const pushing = { OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
+      return { receiver, cs, env: { ...pushing, ...env } };
+    };
     /** One operation, `job`, settled by the next sample. */
     const oneJob = (cs: Awaited<ReturnType<typeof scripted>>) => {
       cs.track('job', () => 42);
@@ -300,15 +307,11 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
     };
 
     it('reads only what it uses: grpc for traces, under a metrics protocol, is fine', async () => {
-      const receiver = await otlpReceiver();
-      const cs = await scripted();
-      const env = {
-        OTEL_METRICS_EXPORTER: 'otlp',
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      const { receiver, cs, env } = await withCollector({
         OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
         OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/protobuf',
         OTEL_EXPORTER_PROMETHEUS_PORT: 'not read without prometheus',
-      };
+      });
       try {
         const attached = await attachWith(cs, env, memoryLogger().logger);
         expect(attached.mode).to.equal('own');
@@ -368,13 +371,7 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
     });
 
     it('pushes what was counted when it shuts down, with no periodic push due', async () => {
-      const receiver = await otlpReceiver();
-      const cs = await scripted();
-      const env = {
-        OTEL_METRICS_EXPORTER: 'otlp',
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-        OTEL_METRIC_EXPORT_INTERVAL: '600000',
-      };
+      const { receiver, cs, env } = await withCollector({ OTEL_METRIC_EXPORT_INTERVAL: '600000' });
       try {
         const attached = await attachWith(cs, env, memoryLogger().logger);
         expect(attached.mode).to.equal('own');
@@ -397,13 +394,7 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
     });
 
     it('hands over to an SDK started late with no push of its own after, what it counted going there', async () => {
-      const receiver = await otlpReceiver();
-      const cs = await scripted();
-      const env = {
-        OTEL_METRICS_EXPORTER: 'otlp',
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-        OTEL_METRIC_EXPORT_INTERVAL: '600000',
-      };
+      const { receiver, cs, env } = await withCollector({ OTEL_METRIC_EXPORT_INTERVAL: '600000' });
       const log = memoryLogger();
       const attached = await attachWith(cs, env, log.logger);
       const { mp, scrape } = provider();
@@ -443,14 +434,10 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
     });
 
     it('hands over under delta temporality with every figure exported once: what it pushed is not pushed again', async () => {
-      const receiver = await otlpReceiver();
-      const cs = await scripted();
-      const env = {
-        OTEL_METRICS_EXPORTER: 'otlp',
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      const { receiver, cs, env } = await withCollector({
         OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
         OTEL_METRIC_EXPORT_INTERVAL: '100',
-      };
+      });
       const attached = await attachWith(cs, env, memoryLogger().logger);
       // The application's SDK pushing deltas too, as the same variable tells its exporter.
       const appExporter = new sdkMetrics.InMemoryMetricExporter(
@@ -693,14 +680,8 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
     }
 
     it('takes an export interval under the default 30 s timeout, the timeout then being the interval (as NodeSDK does)', async () => {
-      const receiver = await otlpReceiver();
-      const cs = await scripted();
+      const { receiver, cs, env } = await withCollector({ OTEL_METRIC_EXPORT_INTERVAL: '200' });
       const log = memoryLogger();
-      const env = {
-        OTEL_METRICS_EXPORTER: 'otlp',
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-        OTEL_METRIC_EXPORT_INTERVAL: '200',
-      };
       const attached = await attachWith(cs, env, log.logger);
       try {
         expect(attached.mode).to.equal('own');
