@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
 import { LocalHistograms } from '../../../src/otel/local-histograms.js';
 import { SCOPE } from '../../../src/otel/scope.js';
+import type { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { startDefault, stopDefault } from '../../../src/runtime/default.js';
 import { memoryLogger, testConfig } from '../energy/scripted.js';
 
@@ -44,6 +45,33 @@ function pushedCounts(exporter: InMemoryMetricExporter, operation: string): numb
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** No periodic sample within a test's time: only a collection, or the test, takes one. */
+const SLOW_SAMPLES = { ENERGY_SAMPLE_INTERVAL_MS: '60000' };
+
+/**
+ * `fn` given carbonscope's default instance, measured by an instrumentation bound to `mp`
+ * (estimated energy at 300 g/kWh, `env` on top); both stopped after it.
+ */
+async function instrumented(
+  mp: MeterProvider,
+  { histograms, env }: { histograms?: LocalHistograms; env?: Record<string, string> },
+  fn: (cs: Carbonscope, instrumentation: CarbonscopeInstrumentation) => Promise<void>,
+): Promise<void> {
+  const instrumentation = new CarbonscopeInstrumentation({
+    settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300', ...env }),
+    logger: memoryLogger().logger,
+    ...(histograms ? { histograms } : {}),
+  });
+  try {
+    instrumentation.setMeterProvider(mp);
+    await instrumentation.ready();
+    await fn(await startDefault(), instrumentation);
+  } finally {
+    instrumentation.disable();
+    await stopDefault();
+  }
+}
+
 describe('CarbonscopeInstrumentation and the application shutting its SDK down first', function () {
   this.timeout(20_000);
 
@@ -54,20 +82,8 @@ describe('CarbonscopeInstrumentation and the application shutting its SDK down f
   ] as const) {
     it(`pushes at shutdown the operations ended since the last sample (${name})`, async () => {
       const { mp, exporter, histograms } = pushingProvider(temporality, producers);
-      const instrumentation = new CarbonscopeInstrumentation({
-        // No sample comes by itself within the test: only the shutdown's collection settles.
-        settings: testConfig({
-          ENERGY_SOURCE: 'estimate',
-          CARBON_INTENSITY: '300',
-          ENERGY_SAMPLE_INTERVAL_MS: '60000',
-        }),
-        logger: memoryLogger().logger,
-        ...(histograms ? { histograms } : {}),
-      });
-      try {
-        instrumentation.setMeterProvider(mp);
-        await instrumentation.ready();
-        const cs = await startDefault();
+      // No sample comes by itself within the test: only the shutdown's collection settles.
+      await instrumented(mp, { histograms, env: SLOW_SAMPLES }, async (cs) => {
         await cs.meter.firstSample();
         for (let i = 0; i < 3; i++) cs.track('job', () => i);
         await sleep(150);
@@ -77,61 +93,36 @@ describe('CarbonscopeInstrumentation and the application shutting its SDK down f
         for (let i = 0; i < 2; i++) cs.track('job', () => i);
         await mp.shutdown();
         expect(pushedCounts(exporter, 'job')).to.deep.equal([5]);
-      } finally {
-        instrumentation.disable();
-        await stopDefault();
-      }
+      });
     });
   }
 
   it('pushes at shutdown the operations of a process that ends before the first sample', async () => {
     const { mp, exporter } = pushingProvider(AggregationTemporality.CUMULATIVE);
-    const instrumentation = new CarbonscopeInstrumentation({
-      settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
-      logger: memoryLogger().logger,
-    });
-    try {
-      instrumentation.setMeterProvider(mp);
-      await instrumentation.ready();
-      const cs = await startDefault();
+    await instrumented(mp, {}, async (cs) => {
       expect(cs.meter.latest(), 'the first sample comes 100 ms after the start').to.equal(null);
       cs.track('job', () => 1);
       await mp.shutdown();
       expect(pushedCounts(exporter, 'job')).to.deep.equal([1]);
-    } finally {
-      instrumentation.disable();
-      await stopDefault();
-    }
+    });
   });
 
   it('its local histograms, read before the SDK collects anything, carry what ended since the last sample', async () => {
     const { mp, histograms } = pushingProvider(AggregationTemporality.CUMULATIVE, true);
     if (!histograms) throw new Error('no local histograms');
-    const instrumentation = new CarbonscopeInstrumentation({
-      settings: testConfig({
-        ENERGY_SOURCE: 'estimate',
-        CARBON_INTENSITY: '300',
-        ENERGY_SAMPLE_INTERVAL_MS: '60000',
-      }),
-      logger: memoryLogger().logger,
-      histograms,
-    });
     try {
-      instrumentation.setMeterProvider(mp);
-      await instrumentation.ready();
-      const cs = await startDefault();
-      await cs.meter.firstSample();
-      cs.track('job', () => 1);
-      // A reader reads its producers beside the SDK's collection, in an order the SDK does not
-      // promise: the producer settles by itself.
-      const collected = (await histograms.collect()).resourceMetrics.scopeMetrics[0]?.metrics;
-      const energy = collected?.find((m) => m.descriptor.name === 'carbonscope.operation.energy');
-      expect(energy?.dataPoints.map((p) => (p.value as { count: number }).count)).to.deep.equal([
-        1,
-      ]);
+      await instrumented(mp, { histograms, env: SLOW_SAMPLES }, async (cs) => {
+        await cs.meter.firstSample();
+        cs.track('job', () => 1);
+        // A reader reads its producers beside the SDK's collection, in an order the SDK does not
+        // promise: the producer settles by itself.
+        const collected = (await histograms.collect()).resourceMetrics.scopeMetrics[0]?.metrics;
+        const energy = collected?.find((m) => m.descriptor.name === 'carbonscope.operation.energy');
+        expect(energy?.dataPoints.map((p) => (p.value as { count: number }).count)).to.deep.equal([
+          1,
+        ]);
+      });
     } finally {
-      instrumentation.disable();
-      await stopDefault();
       await mp.shutdown();
     }
   });
@@ -159,15 +150,7 @@ describe('CarbonscopeInstrumentation and the application shutting its SDK down f
 
   it('keeps what its local histograms counted when disabled before the last push, or bound again', async () => {
     const { mp, exporter, histograms } = pushingProvider(AggregationTemporality.CUMULATIVE, true);
-    const instrumentation = new CarbonscopeInstrumentation({
-      settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
-      logger: memoryLogger().logger,
-      histograms,
-    });
-    try {
-      instrumentation.setMeterProvider(mp);
-      await instrumentation.ready();
-      const cs = await startDefault();
+    await instrumented(mp, { histograms }, async (cs, instrumentation) => {
       await cs.meter.firstSample();
       cs.track('job', () => 1);
       cs.meter.sampleNow();
@@ -186,9 +169,6 @@ describe('CarbonscopeInstrumentation and the application shutting its SDK down f
         .filter((m) => m.descriptor.name === 'carbonscope.operation.energy')
         .flatMap((m) => m.dataPoints.map((p) => p.attributes));
       expect(points).to.have.length(1);
-    } finally {
-      instrumentation.disable();
-      await stopDefault();
-    }
+    });
   });
 });
