@@ -733,10 +733,10 @@ worker.on('exit', () => console.log('done'));`;
   });
 });
 
-// register holds the process for its last push at the first beforeExit: when the push was done
-// the loop was empty again, and Node told every listener of the end a second time. An
-// application's listener that ran once without register ran twice with it; one that scheduled
-// more work had it run after register had stopped metering and pushed.
+// register holds the process for its last push at the first beforeExit: when the push is done
+// the loop is empty again, and Node tells every listener of the end a second time. Unguarded, an
+// application's listener that runs once without register would run twice with it, and one that
+// schedules more work would have it run after register had stopped metering and pushed.
 describe("register and the application's own beforeExit listeners", function () {
   this.timeout(60_000);
   let receiver: OtlpReceiver;
