@@ -15,6 +15,13 @@ import {
 const maskedAgainst = (url: string, text: string) =>
   redactSecrets(text, redactionList(urlSecrets(url)));
 
+/** `url` as each mask shows it, and `text` that quotes it, masked: none shows its SECRET. */
+function expectSecretHidden(url: string, text: string): void {
+  expect(withoutCredentials(url), url).to.not.contain('SECRET');
+  expect(maskUrlText(url), url).to.not.contain('SECRET');
+  expect(maskedAgainst(url, text), url).to.not.contain('SECRET');
+}
+
 // Parameter names that say their value is a credential, as collectors, clouds and APIs use them.
 const SECRET_NAMES = [
   'token',
@@ -411,9 +418,7 @@ describe('URL masking: percent-encoded delimiters', () => {
       `https://app.example/#/callback#access_token=${value}`,
       `http://collector:4318/v1#state=1#token=${value}&tenant=t1`,
     ]) {
-      expect(withoutCredentials(url), url).to.not.contain('SECRET');
-      expect(maskUrlText(url), url).to.not.contain('SECRET');
-      expect(maskedAgainst(url, `refused ${url}: ${value}`), url).to.not.contain('SECRET');
+      expectSecretHidden(url, `refused ${url}: ${value}`);
     }
     expect(withoutCredentials(`https://app.example/#/callback#access_token=${value}&x=1`)).to.equal(
       'https://app.example/#/callback#access_token=[redacted]&x=1',
@@ -543,10 +548,7 @@ describe('URL masking: an `@` in the query is no userinfo', () => {
       'http://h:4318?next=http://u:SECRET@x.example',
       'http://h:4318?mail=a@b&next=http://u:SECRET@x',
     ]) {
-      expect(withoutCredentials(url), url).to.not.contain('SECRET');
-      expect(maskUrlText(url), url).to.not.contain('SECRET');
-      const text = `refused ${url} (${new URL(url).href})`;
-      expect(maskedAgainst(url, text), url).to.not.contain('SECRET');
+      expectSecretHidden(url, `refused ${url} (${new URL(url).href})`);
     }
   });
   it('still masks a password cut by its `?` or `#` where what precedes it is no port', () => {
@@ -559,9 +561,7 @@ describe('URL masking: an `@` in the query is no userinfo', () => {
       'http:admin:pa#x=SECRET@collector',
       'http://admin:pa?ss=SECRET@collector?tenant=t1&mail=ops@acme.example',
     ]) {
-      expect(withoutCredentials(url), url).to.not.contain('SECRET');
-      expect(maskUrlText(url), url).to.not.contain('SECRET');
-      expect(maskedAgainst(url, `refused ${url}`), url).to.not.contain('SECRET');
+      expectSecretHidden(url, `refused ${url}`);
     }
   });
 });
