@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Context } from 'koa';
 import { ShutdownCutError, wasCutByShutdown } from './shutdown-cut.js';
