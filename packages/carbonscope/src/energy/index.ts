@@ -13,6 +13,13 @@ export { gramsPerJoule, JOULES_PER_KWH } from './emissions.js';
 export * from './gpu-share/index.js';
 export { createHostCpuReader } from './host-cpu.js';
 export {
+  type HttpFactsByScheme,
+  httpEndChecker,
+  internedHttpFacts,
+  KNOWN_HTTP_METHODS,
+  OTHER_HTTP_METHOD,
+} from './http-facts.js';
+export {
   EnergyMeter,
   type EnergyMeterOptions,
   FIRST_SAMPLE_MS,

@@ -21,6 +21,8 @@ export interface OperationHost {
   hold(op: TrackedOperation): void;
   runIn<T>(op: TrackedOperation, fn: () => T): T;
   capture(op: TrackedOperation): void;
+  /** end()'s status and facts, checked, the facts interned (see httpEndChecker). */
+  checkHttpEnd(status: unknown, facts: unknown): HttpRequestFacts | undefined;
 }
 
 /**
@@ -81,14 +83,19 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
   /**
    * Idempotent: a second call returns the first result and reports nothing. A new name is
    * checked as begin()'s is: one that is no text failed later, in the listeners that label it,
-   * and the operation's figures were lost with it.
+   * and the operation's figures were lost with it. The status and facts are checked too, all
+   * before anything changes (a refused call leaves the operation running as it was): each
+   * becomes a label, and the HTTP metrics keep an entry per facts object, so a caller's fresh
+   * literal is replaced by the interned one request tracking uses.
    */
   end(operation?: string, status?: number, http?: HttpRequestFacts): OperationFootprint {
     if (this.atEnd) return this.atEnd;
     if (this.ended) throw new Error('end() after close()');
-    if (operation !== undefined) this.name = checkedOperationName(operation, 'end()');
+    const name = operation === undefined ? this.name : checkedOperationName(operation, 'end()');
+    const facts = this.host.checkHttpEnd(status, http);
+    this.name = name;
     this.status = status;
-    this.http = http;
+    this.http = facts;
     this.atEnd = this.host.finish(this, true) as OperationFootprint;
     return this.atEnd;
   }
@@ -96,7 +103,8 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
   /**
    * @internal end() for carbonscope's own callers that drop the result (track(), request
    * tracking): no footprint is built for them, and the operation is not kept for settled()
-   * (no one else holds it), so it is garbage as soon as it ends.
+   * (no one else holds it), so it is garbage as soon as it ends. Nothing is checked: its
+   * callers' names are their own, and their facts interned already (a request's hot path).
    */
   close(operation?: string, status?: number, http?: HttpRequestFacts): void {
     if (this.ended) return;

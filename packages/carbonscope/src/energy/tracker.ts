@@ -2,6 +2,7 @@ import { Accrued } from './accrued.js';
 import { CallbackCpu } from './callback-cpu.js';
 import { CpuWeights } from './cpu-weights.js';
 import { EndedOperations } from './ended-operations.js';
+import { httpEndChecker } from './http-facts.js';
 import { OperationCpu } from './operation-cpu.js';
 import type { Clock } from './probes.js';
 import { SettlementBatch } from './settlement-batch.js';
@@ -58,6 +59,11 @@ export interface TrackerOptions {
    * MAX_UNSETTLED). Absent: the next sample throws the first one, as it throws its own.
    */
   onListenerError?: (err: unknown) => void;
+  /**
+   * The methods `http.request.method` names for end()'s facts (any other is `_OTHER`), as request
+   * tracking's are (OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS); KNOWN_HTTP_METHODS by default.
+   */
+  knownHttpMethods?: readonly string[];
 }
 
 /**
@@ -130,6 +136,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private readonly onListenerError: ((err: unknown) => void) | undefined;
   private readonly weights = new CpuWeights();
   private readonly cpu: CallbackCpu | undefined;
+  /** @internal OperationHost's: end()'s status and facts, checked and interned. */
+  readonly checkHttpEnd: OperationHost['checkHttpEnd'];
 
   /**
    * Running operations: a doubly linked list through the operations themselves, the latest
@@ -186,6 +194,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.maxAgeMs = options.maxOperationAgeMs ?? DEFAULT_MAX_OPERATION_AGE_MS;
     this.maxRunning = Math.max(1, options.maxRunning ?? MAX_RUNNING);
     this.onListenerError = options.onListenerError;
+    this.checkHttpEnd = httpEndChecker(options.knownHttpMethods);
     if (this.attribution !== 'wall') {
       const { clock, loopIdle } = this;
       this.cpu = new CallbackCpu(
@@ -547,6 +556,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     hold: () => undefined,
     runIn: (op, fn) => this.runIn(op, fn),
     capture: (op) => this.capture(op),
+    checkHttpEnd: (status, facts) => this.checkHttpEnd(status, facts),
   };
 
   /** The end of a dropped operation: settled at once, with what it got until it was dropped. */

@@ -225,6 +225,7 @@ export class Carbonscope implements OperationTracker {
       attribution: settings.energy.operationAttribution,
       calibrationIntervalMs: settings.energy.calibrationIntervalMs,
       maxOperationAgeMs: settings.energy.operationMaxAgeMs,
+      knownHttpMethods: settings.http.knownMethods,
       onListenerError: warnOnce(logger, 'operation listener'),
     });
     return new Carbonscope(
