@@ -164,8 +164,9 @@ export interface ActiveOperation {
   /**
    * Ends the operation and returns its provisional footprint; the settled one follows at the
    * next sample (`settled()`, `onEnd`). `operation` renames it when the name is known only at
-   * the end (a request's route template); `status` and `http` describe an HTTP request.
-   * Idempotent.
+   * the end (a request's route template); `status` and `http` describe an HTTP request: a
+   * status outside 100-599 is a RangeError, a scheme other than http/https a TypeError (the
+   * operation runs on), and a method outside the known ones is labelled `_OTHER`. Idempotent.
    */
   end(operation?: string, status?: number, http?: HttpRequestFacts): OperationFootprint;
   /**
