@@ -122,6 +122,53 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
     );
   });
 
+  it('stop() then start() builds a new instance, its totals from 0', async () => {
+    const first = await start({ env: ENV });
+    await first.firstSample();
+    busy(30);
+    await stop();
+    expect(first.snapshot().totals.process.joules).to.be.greaterThan(0);
+    const second = await start({ env: ENV });
+    expect(second).to.not.equal(first);
+    expect(second.snapshot()).to.deep.include({ samples: 0 });
+    expect(second.snapshot().totals.process.joules).to.equal(0);
+  });
+
+  it('after stop(), track() runs unmetered while measure() starts a new instance, from process.env', async () => {
+    const first = await start({ env: ENV });
+    await stop();
+    expect(track('after', () => 7)).to.equal(7);
+    expect(snapshot(), 'track() started nothing').to.equal(null);
+    const saved = { ...process.env };
+    Object.assign(process.env, ENV);
+    try {
+      const { result } = await measure('after', () => 8);
+      expect(result).to.equal(8);
+    } finally {
+      for (const key of Object.keys(ENV)) {
+        if (saved[key] === undefined) delete process.env[key];
+        else process.env[key] = saved[key];
+      }
+    }
+    expect(await start()).to.not.equal(first);
+  });
+
+  it('settled() of an operation never ended waits for its end(), after stop() too', async () => {
+    const cs = await start({ env: ENV });
+    const op = cs.begin('open');
+    let settled = false;
+    const figure = op.settled().then((f) => {
+      settled = true;
+      return f;
+    });
+    await cs.firstSample();
+    await stop();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(settled).to.equal(false);
+    const footprint = op.end();
+    expect(await figure).to.equal(footprint);
+  });
+
   it("stop() runs what waits for the last sample (register's last push) after it, once", async () => {
     const cs = await start({ env: ENV });
     const seen: string[] = [];
