@@ -126,47 +126,63 @@ function appsOf(app: object): object[] {
 }
 
 /**
- * The templates of the mounts (`app.use('/api/:version', router)`) whose matched text is
- * `baseUrl`, read off the app's routers. baseUrl is the client's text: its parameters' values
- * and, Express matching without regard to case, its letters as sent, so it is no label. Where
- * the request has left the route's routers (baseUrl given back: see Holds), the mounts that lead
- * to a route matching `path` (the rest of the path as routed, req.url's) are walked instead.
- * Express 4 and router before 2.3 keep no mount pattern to read: undefined there, and for a
- * route no walk finds.
+ * `path` (req.route's) under the templates of the mounts (`app.use('/api/:version', router)`)
+ * whose matched text is `baseUrl`, read off the app's routers; `path` alone where no walk finds
+ * them (Express 4 and router before 2.3 keep no mount pattern to read). baseUrl is the client's
+ * text: its parameters' values and, Express matching without regard to case, its letters as
+ * sent, so it is no label. Where the request has left the route's routers (baseUrl given back:
+ * see Holds), the mounts that lead to a route matching the rest of the path are walked instead.
+ * The joined template is what is cached, and no closure is made: a request that hits the cache
+ * allocates nothing.
  */
-export function mountTemplateOf(
+export function mountedTemplateOf(
   req: object,
   route: object,
+  path: string,
   baseUrl: string,
-  path: () => string | undefined,
-): string | undefined {
-  const known = cache.get(route) ?? new Map<string, string | null>();
-  if (known.size === 0) cache.set(route, known);
-  const inRouter = remembered(known, baseUrl, () => walkFrom(req, route, baseUrl, handledHere));
-  if (inRouter !== null || unwalkable.has(route)) return inRouter ?? undefined;
-  const rest = path();
-  if (rest === undefined) return undefined;
+): string {
+  let known = cache.get(route);
+  if (known === undefined) {
+    known = new Map<string, string | null>();
+    cache.set(route, known);
+  }
+  let inRouter = known.get(baseUrl);
+  if (inRouter === undefined) {
+    inRouter = joined(walkFrom(req, route, baseUrl, handledHere), path);
+    remember(known, baseUrl, inRouter);
+  }
+  if (inRouter !== null) return inRouter;
+  if (unwalkable.has(route)) return path;
+  const rest = pathnameOf(req);
+  if (rest === undefined) return path;
   // '?' starts no baseUrl: these keys are apart from those above.
-  const left = remembered(known, `?${baseUrl}${rest}`, () =>
-    walkFrom(req, route, baseUrl + rest, passedOn),
-  );
-  return left ?? undefined;
+  const key = `?${baseUrl}${rest}`;
+  let left = known.get(key);
+  if (left === undefined) {
+    left = joined(walkFrom(req, route, baseUrl + rest, passedOn), path);
+    remember(known, key, left);
+  }
+  return left ?? path;
 }
 
-/** The walk's answer for `key`, walked only the first time (or once evicted). */
-function remembered(
-  known: Map<string, string | null>,
-  key: string,
-  walked: () => string | undefined,
-): string | null {
-  const hit = known.get(key);
-  if (hit !== undefined) return hit;
-  const template = walked() ?? null;
+function joined(mounts: string | undefined, path: string): string | null {
+  return mounts === undefined ? null : mounts + path;
+}
+
+/** req.url without its query: below baseUrl, the path as Express routes it. */
+function pathnameOf(req: object): string | undefined {
+  const url = lookUp<unknown>(req, 'url');
+  if (typeof url !== 'string') return undefined;
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+/** Keeps a walk's answer for `key`, null where it found no mounts. */
+function remember(known: Map<string, string | null>, key: string, template: string | null): void {
   // A Map iterates in insertion order: its first key is the oldest. Only a miss pays this (it
   // has walked already); a hit is one get.
   if (known.size >= MAX_CACHED) known.delete(known.keys().next().value as string);
   known.set(key, template);
-  return template;
 }
 
 function walkFrom(req: object, route: object, rest: string, holds: Holds): string | undefined {

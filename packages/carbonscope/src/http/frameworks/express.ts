@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { lookUp } from '../look-up.js';
-import { mountTemplateOf } from './express-mounts.js';
+import { mountedTemplateOf } from './express-mounts.js';
 
 function pathOf(path: unknown): string | undefined {
   if (typeof path === 'string') return path;
@@ -26,14 +26,5 @@ export function expressRouteOf(req: IncomingMessage): string | undefined {
   // Undefined once the app's own router gave it back (the request left it for the final 404).
   const baseUrl = lookUp<unknown>(req, 'baseUrl') ?? '';
   if (typeof baseUrl !== 'string') return path;
-  const mounts = mountTemplateOf(req, route, baseUrl, () => pathnameOf(req));
-  return mounts === undefined ? path : mounts + path;
-}
-
-/** req.url without its query: below baseUrl, the path as Express routes it. */
-function pathnameOf(req: IncomingMessage): string | undefined {
-  const url = lookUp<unknown>(req, 'url');
-  if (typeof url !== 'string') return undefined;
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
+  return mountedTemplateOf(req, route, path, baseUrl);
 }
