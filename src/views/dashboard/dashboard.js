@@ -27,7 +27,6 @@
     boot: null,
     seq: 0,
     capacity: 3600,
-    maxRows: MAX_ROWS,
     times: [],
     columns: {},
     charts: {},
