@@ -897,8 +897,8 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
     }
   });
 
-  // An hour at a 50 ms interval is 72,000 rows of some 30 columns: the page held them all and
-  // drew each poll from them (a quarter of a second a poll). It now keeps this many at most.
+  // An hour at a 50 ms interval is 72,000 rows of some 30 columns: drawn whole, each poll would
+  // take a quarter of a second. The page keeps this many at most.
   const MAX_ROWS = 4000;
   // The newest rows the page keeps as they came.
   const EXACT_ROWS = 1000;
