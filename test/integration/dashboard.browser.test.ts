@@ -186,6 +186,21 @@ async function watchedPage(
   return { page, problems, close: () => context.close() };
 }
 
+/**
+ * A fresh page whose console errors and CSP violations are added to its problems too, but for a
+ * resource refused with a 400, where `refusals` is set: Chromium reports each as one that failed
+ * to load, and a test that sends a bad form asks for it.
+ */
+async function formPage(browser: Browser, refusals = false): Promise<Watched> {
+  const watched = await watchedPage(browser);
+  watched.page.on('console', (msg) => {
+    const refused = refusals && /status of 400 \(Bad Request\)/.test(msg.text());
+    if (msg.type() === 'error' && !refused) watched.problems.push(`console: ${msg.text()}`);
+  });
+  await reportPolicyViolations(watched.page, watched.problems);
+  return watched;
+}
+
 /** Adds each Content-Security-Policy violation the page reports to `problems`. */
 async function reportPolicyViolations(page: Page, problems: string[]): Promise<void> {
   await page.exposeFunction('reportPolicyViolation', (text: string) =>
@@ -653,14 +668,8 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
   });
 
   it('loads every page of the service under its policy, without a violation', async () => {
-    const context = await browser.newContext();
+    const { page, problems, close } = await formPage(browser);
     try {
-      const page = await context.newPage();
-      const problems: string[] = [];
-      page.on('console', (msg) => {
-        if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
-      });
-      await reportPolicyViolations(page, problems);
       for (const path of ['/carbon_intensity?zone=FR', '/predict', '/chat', '/dashboard']) {
         const res = await page.goto(`${service.url}${path}`);
         expect(res?.status(), path).to.equal(200);
@@ -680,23 +689,15 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
       expect(await page.locator('main').textContent()).to.match(/carbon intensity/i);
       expect(problems).to.deep.equal([]);
     } finally {
-      await context.close();
+      await close();
     }
   });
 
   // Only /predict's form was submitted in a browser: the chat and zone forms are what a visitor
   // uses most, and what the page shows back (the answer, the field, the alert) went unchecked.
   it('answers the chat form with the answer and its impacts, and a blank message with the reason', async () => {
-    const context = await browser.newContext();
+    const { page, problems, close } = await formPage(browser, true);
     try {
-      const page = await context.newPage();
-      const problems: string[] = [];
-      page.on('console', (msg) => {
-        // Chromium reports the deliberate 400 below as a resource that failed to load.
-        const refused = /status of 400 \(Bad Request\)/.test(msg.text());
-        if (msg.type() === 'error' && !refused) problems.push(`console: ${msg.text()}`);
-      });
-      await reportPolicyViolations(page, problems);
       await page.goto(`${service.url}/chat`);
       const message = 'How much energy does this question use?';
       await page.locator('form textarea[name=message]').fill(message);
@@ -737,21 +738,13 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
       expect(await page.locator('section h2', { hasText: 'Answer' }).count()).to.equal(0);
       expect(problems).to.deep.equal([]);
     } finally {
-      await context.close();
+      await close();
     }
   });
 
   it('answers the zone form with that zone, and keeps a malformed zone from being sent', async () => {
-    const context = await browser.newContext();
+    const { page, problems, close } = await formPage(browser, true);
     try {
-      const page = await context.newPage();
-      const problems: string[] = [];
-      page.on('console', (msg) => {
-        // Chromium reports the deliberate 400 below as a resource that failed to load.
-        const refused = /status of 400 \(Bad Request\)/.test(msg.text());
-        if (msg.type() === 'error' && !refused) problems.push(`console: ${msg.text()}`);
-      });
-      await reportPolicyViolations(page, problems);
       await page.goto(`${service.url}/carbon_intensity`);
       const zone = page.locator('form input[name=zone]');
       // The default zone first, then another one typed in lower case.
@@ -797,7 +790,7 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
       expect(field).to.equal('\\u202eyrtnuoc');
       expect(problems).to.deep.equal([]);
     } finally {
-      await context.close();
+      await close();
     }
   });
 
