@@ -23,6 +23,17 @@ const MAX_CACHED = 64;
 
 const cache = new WeakMap<object, Map<string, string | null>>();
 /**
+ * Per route, what a request it passed on is named (see Holds): the one chain of mounts that
+ * leads to it joined with its path, PER_PATH where more than one does (a router mounted twice:
+ * the path says which it came through) and those are walked per path, in `perPath`. Kept apart
+ * from `cache`, so that passed-on requests with ids of their own (`/users/1`, `/users/2`, …)
+ * neither walk each nor push out the entries the route's answered requests hit.
+ */
+const passedOnName = new WeakMap<object, string>();
+const perPath = new WeakMap<object, Map<string, string | null>>();
+/** Not a template: a template starts with '/', a RegExp's text too, or is empty. */
+const PER_PATH = '?';
+/**
  * Routes whose app has no router stack to walk (Express 4's app.router throws): asked once, not
  * again per path (a throw each costs microseconds).
  */
@@ -131,9 +142,10 @@ function appsOf(app: object): object[] {
  * them (Express 4 and router before 2.3 keep no mount pattern to read). baseUrl is the client's
  * text: its parameters' values and, Express matching without regard to case, its letters as
  * sent, so it is no label. Where the request has left the route's routers (baseUrl given back:
- * see Holds), the mounts that lead to a route matching the rest of the path are walked instead.
- * The joined template is what is cached, and no closure is made: a request that hits the cache
- * allocates nothing.
+ * see Holds), it is named by the one chain of mounts that leads to its route, found once per
+ * route; only where several do (a router mounted twice) is the path walked, as above. The joined
+ * template is what is cached, and no closure is made: a request that hits the cache allocates
+ * nothing (but the key of a path walked per path).
  */
 export function mountedTemplateOf(
   req: object,
@@ -153,16 +165,86 @@ export function mountedTemplateOf(
   }
   if (inRouter !== null) return inRouter;
   if (unwalkable.has(route)) return path;
+  let name = passedOnName.get(route);
+  if (name === undefined) {
+    name = nameWhenPassedOn(req, route, path);
+    passedOnName.set(route, name);
+  }
+  return name === PER_PATH ? walkedPerPath(req, route, path, baseUrl) : name;
+}
+
+/** The name of every request `route` passes on, or PER_PATH where the path must say. */
+function nameWhenPassedOn(req: object, route: object, path: string): string {
+  const apps = appsFor(req);
+  const stack = apps.length > 0 ? routerStackOf(apps[0] as object) : undefined;
+  if (!Array.isArray(stack)) return path;
+  const mounts = soleChain(stack, route, apps, 0, 0, new Map());
+  if (mounts === SEVERAL) return PER_PATH;
+  return mounts === undefined ? path : mounts + path;
+}
+
+function walkedPerPath(req: object, route: object, path: string, baseUrl: string): string {
   const rest = pathnameOf(req);
   if (rest === undefined) return path;
-  // '?' starts no baseUrl: these keys are apart from those above.
-  const key = `?${baseUrl}${rest}`;
+  let known = perPath.get(route);
+  if (known === undefined) {
+    known = new Map<string, string | null>();
+    perPath.set(route, known);
+  }
+  const key = baseUrl + rest;
   let left = known.get(key);
   if (left === undefined) {
-    left = joined(walkFrom(req, route, baseUrl + rest, passedOn), path);
+    left = joined(walkFrom(req, route, key, passedOn), path);
     remember(known, key, left);
   }
   return left ?? path;
+}
+
+/** More than one chain of mounts leads to the route. */
+const SEVERAL = null;
+type Chains = string | typeof SEVERAL | undefined;
+
+/** `found` with one more chain, `mounts`, counted in. */
+function plusChain(found: Chains, mounts: Chains): Chains {
+  return found === undefined ? mounts : SEVERAL;
+}
+
+/**
+ * The mount templates of the one chain of mounts from `stack` down to the stack that holds
+ * `route`, joined; undefined where none does, SEVERAL where more than one does or one's template
+ * cannot be read. Read off the routers' layers alone, whatever path: a request the route passed
+ * on came down one of these chains. `seen` holds each stack's answer (a router used in many
+ * places is counted once per place, not walked once per place it could lead from).
+ */
+function soleChain(
+  stack: unknown,
+  route: object,
+  apps: readonly object[],
+  at: number,
+  depth: number,
+  seen: Map<unknown, Chains>,
+): Chains {
+  if (!Array.isArray(stack) || depth > MAX_DEPTH) return undefined;
+  if (seen.has(stack)) return seen.get(stack);
+  // A router mounted inside itself leads nowhere new.
+  seen.set(stack, undefined);
+  let found: Chains =
+    at === apps.length - 1 && stack.some((l) => l?.route === route) ? '' : undefined;
+  for (const layer of stack as MountLayer[]) {
+    if (found === SEVERAL) break;
+    if (layer?.route !== undefined) continue;
+    const inner = Array.isArray(layer?.handle?.stack) ? layer.handle.stack : undefined;
+    const next = inner === undefined ? subAppStack(layer, apps, at) : undefined;
+    if (inner === undefined && next === undefined) continue;
+    const atBelow = inner === undefined ? at + 1 : at;
+    const below = soleChain(inner ?? next, route, apps, atBelow, depth + 1, seen);
+    if (below === undefined) continue;
+    const template = 'rawPath' in layer ? templateOf(layer.rawPath) : undefined;
+    const mounts = template === undefined || below === SEVERAL ? SEVERAL : template + below;
+    found = plusChain(found, mounts);
+  }
+  seen.set(stack, found);
+  return found;
 }
 
 function joined(mounts: string | undefined, path: string): string | null {
@@ -185,10 +267,13 @@ function remember(known: Map<string, string | null>, key: string, template: stri
   known.set(key, template);
 }
 
-function walkFrom(req: object, route: object, rest: string, holds: Holds): string | undefined {
+function appsFor(req: object): object[] {
   const app = lookUp<object>(req, 'app');
-  const apps =
-    typeof app === 'function' || (typeof app === 'object' && app !== null) ? appsOf(app) : [];
+  return typeof app === 'function' || (typeof app === 'object' && app !== null) ? appsOf(app) : [];
+}
+
+function walkFrom(req: object, route: object, rest: string, holds: Holds): string | undefined {
+  const apps = appsFor(req);
   const stack = apps.length > 0 ? routerStackOf(apps[0] as object) : undefined;
   if (!Array.isArray(stack)) {
     unwalkable.add(route);

@@ -66,3 +66,69 @@ describe('http: an app whose mounts cannot be walked is asked once', () => {
     expect(reads).to.equal(1);
   });
 });
+
+/** Counts the calls of a layer's match(): each is one step of a walk of the mounts. */
+function counted(layer: Layer): { calls: number } {
+  const counter = { calls: 0 };
+  const match = layer.match.bind(layer);
+  layer.match = (path: string) => {
+    counter.calls++;
+    return match(path);
+  };
+  return counter;
+}
+
+/**
+ * `/users/:id` (a route that answers some ids and calls next(err) for others) in a router mounted
+ * at `/users`, and again under `alsoUnder` where given. A request the route passed on has been
+ * given its baseUrl back and its url whole.
+ */
+function usersApp(alsoUnder?: string) {
+  const app = express();
+  const users = express.Router();
+  users.get('/:id', (req, res, next) => {
+    if (req.params.id === 'me') res.end();
+    else next(new Error('no such user'));
+  });
+  app.use('/users', users);
+  if (alsoUnder !== undefined) app.use(alsoUnder, users);
+  const mount = (app as unknown as { router: { stack: Layer[] } }).router.stack.find((l) =>
+    Array.isArray(l.handle?.stack),
+  );
+  if (!mount) throw new Error('no mount layer');
+  const route = (users.stack as unknown as Layer[])[0]?.route;
+  return {
+    walks: counted(mount),
+    answered: () => expressRouteOf({ app, route, baseUrl: '/users' } as unknown as IncomingMessage),
+    passedOn: (url: string) =>
+      expressRouteOf({ app, route, baseUrl: '', url } as unknown as IncomingMessage),
+  };
+}
+
+describe('http: requests passed on by their route are not cached per path', () => {
+  it('1,000 passed-on ids walk no more than one does, and evict no answered entry', () => {
+    const { walks, answered, passedOn } = usersApp();
+    expect(answered()).to.equal('/users/:id');
+    expect(passedOn('/users/0')).to.equal('/users/:id');
+    const once = walks.calls;
+    for (let i = 1; i <= 1000; i++) {
+      const url = i % 2 === 0 ? `/users/${i}` : `/users/${i}?q=${i}`;
+      expect(passedOn(url)).to.equal('/users/:id');
+    }
+    expect(walks.calls).to.equal(once);
+    expect(answered()).to.equal('/users/:id');
+    expect(walks.calls).to.equal(once);
+  });
+
+  it('a router mounted twice: its passed-on requests evict no answered entry', () => {
+    const { walks, answered, passedOn } = usersApp('/v/:version');
+    expect(answered()).to.equal('/users/:id');
+    for (let i = 0; i < 1000; i++) {
+      expect(passedOn(`/users/${i}`)).to.equal('/users/:id');
+      expect(passedOn(`/v/${i}/${i}`)).to.equal('/v/:version/:id');
+    }
+    const before = walks.calls;
+    expect(answered()).to.equal('/users/:id');
+    expect(walks.calls).to.equal(before);
+  });
+});
