@@ -56,7 +56,10 @@ export interface TrackerOptions {
   /**
    * Where an error thrown by a listener (or a context) told of an operation outside a sample
    * goes: as it ends (`onFinish`, `onRequestEnd`), or settled at once (after stop(), or beyond
-   * MAX_UNSETTLED). Absent: the next sample throws the first one, as it throws its own.
+   * MAX_UNSETTLED). Absent: the next sample throws the first one, as it throws its own; once
+   * stopped there is no next sample, so stop() throws none (a listener's bug must not fail the
+   * caller's shutdown) and the first one held or thrown from then on is a process warning
+   * (process.emitWarning; its cause the error) instead.
    */
   onListenerError?: (err: unknown) => void;
   /**
@@ -133,6 +136,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * or one told of an operation as it ended without onListenerError), which the sample throws.
    */
   private heldFailure: { err: unknown } | undefined;
+  /** Stopped without onListenerError: whether a listener's error was made a process warning. */
+  private warned = false;
   private readonly onListenerError: ((err: unknown) => void) | undefined;
   private readonly weights = new CpuWeights();
   private readonly cpu: CallbackCpu | undefined;
@@ -421,10 +426,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     if (this.stopped) return;
     this.stopped = true;
     this.cpu?.stop();
-    if (!this.onListenerError) {
-      this.reportEnded(true);
-      return;
-    }
+    const held = this.heldFailure;
+    this.heldFailure = undefined;
+    if (held) this.listenerFailed(held.err);
     try {
       this.reportEnded(true);
     } catch (err) {
@@ -484,10 +488,17 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     }
   }
 
-  /** A listener's error outside a sample: to onListenerError, else to the next sample. */
+  /**
+   * A listener's error outside a sample: to onListenerError, else to the next sample, or once
+   * stopped (no next sample) to a process warning.
+   */
   private listenerFailed(err: unknown): void {
     if (!this.onListenerError) {
-      this.heldFailure ??= { err };
+      if (!this.stopped) this.heldFailure ??= { err };
+      else if (!this.warned) {
+        this.warned = true;
+        process.emitWarning(stoppedListenerWarning(err));
+      }
       return;
     }
     try {
@@ -912,4 +923,15 @@ function nonNegative(x: number): number {
 function overlap(startMs: number, from: number, to: number): number {
   const start = Math.max(startMs, from);
   return to > start ? to - start : 0;
+}
+
+/** The warning for a listener's error that no sample is left to throw (see onListenerError). */
+function stoppedListenerWarning(err: unknown): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  const warning = new Error(
+    `an operation listener threw after the tracker's stop(), with no sample left to throw it (the first such; give onListenerError for each): ${message}`,
+    { cause: err },
+  );
+  warning.name = 'CarbonscopeListenerWarning';
+  return warning;
 }

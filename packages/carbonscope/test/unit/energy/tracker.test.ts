@@ -40,6 +40,21 @@ interface Setup {
 
 const trackers: EnergyTracker[] = [];
 
+/** What `fn` gave process.emitWarning, kept from the test's output. */
+function warningsOf(fn: () => void): unknown[] {
+  const warnings: unknown[] = [];
+  const emit = process.emitWarning;
+  process.emitWarning = (warning: string | Error) => {
+    warnings.push(warning);
+  };
+  try {
+    fn();
+  } finally {
+    process.emitWarning = emit;
+  }
+  return warnings;
+}
+
 function setup(
   attribution: OperationAttribution = 'wall',
   captureContext?: TrackerOptions['captureContext'],
@@ -1086,12 +1101,38 @@ describe('operation tracker', () => {
     expect(finished).to.deep.equal(['a', 'b']);
     expect(() => sample(1)).to.throw(/listener bug/);
     expect(ended.map((f) => f.operation)).to.deep.equal(['a', 'b']);
-    // Stopped, every end is reported at once: the onEnd listener's error is held likewise.
-    tracker.stop();
-    const late = tracker.begin('late');
-    expect(() => late.end()).to.not.throw();
-    expect(tracker.track('later', () => 8)).to.equal(8);
+    // Stopped, every end is reported at once: with no sample left, the first error is a warning.
+    const warnings = warningsOf(() => {
+      tracker.stop();
+      const late = tracker.begin('late');
+      expect(() => late.end()).to.not.throw();
+      expect(tracker.track('later', () => 8)).to.equal(8);
+    });
     expect(ended.map((f) => f.operation)).to.deep.equal(['a', 'b', 'late', 'later']);
+    expect(warnings.map((w) => ((w as Error).cause as Error).message)).to.deep.equal([
+      'finish listener bug',
+    ]);
+  });
+
+  it('without onListenerError, stop() never throws a listener error: no sample is left to, so it is a process warning', () => {
+    const bug = new Error('end listener bug');
+    const warnings = warningsOf(() => {
+      const { clock, tracker, ended, sample } = setup();
+      sample(0);
+      tracker.onEnd(() => {
+        throw bug;
+      });
+      tracker.begin('a').end();
+      clock.advance(10);
+      expect(() => tracker.stop()).to.not.throw();
+      expect(
+        ended.map((f) => f.operation),
+        'reported all the same',
+      ).to.deep.equal(['a']);
+      expect(() => tracker.begin('late').end()).to.not.throw();
+    });
+    expect(warnings.map((w) => (w as Error).cause)).to.deep.equal([bug]);
+    expect((warnings[0] as Error).message).to.match(/listener.*stop\(\).*onListenerError/);
   });
 
   it('with onListenerError, a listener error outside a sample goes there at once', async () => {
