@@ -74,15 +74,20 @@ async function expectFastifyRoutes(app: FastifyLike): Promise<void> {
   }
 }
 
-/** Serves PATHS from `server` with request tracking on: each is counted under its template. */
-async function expectRouteTemplates(server: Server): Promise<void> {
+/** The names the operations of `paths`, served by `server` with request tracking on, got. */
+async function namesServed(server: Server, paths: string[]): Promise<string[]> {
   const { cs, ended } = await tracked(server);
   try {
-    expect(await requestAll(await listening(server), PATHS, ended)).to.deep.equal(EXPECTED);
+    return await requestAll(await listening(server), paths, ended);
   } finally {
     server.close();
     await cs.stop();
   }
+}
+
+/** Serves PATHS from `server` with request tracking on: each is counted under its template. */
+async function expectRouteTemplates(server: Server): Promise<void> {
+  expect(await namesServed(server, PATHS)).to.deep.equal(EXPECTED);
 }
 
 describe('http: every request of a server is one operation named by its route template', () => {
@@ -126,28 +131,20 @@ describe('http: every request of a server is one operation named by its route te
       res.send('cart');
     });
     app.use('/:store', shop);
-    const server = createServer(app);
-    const { cs, ended } = await tracked(server);
-    try {
-      const base = await listening(server);
-      const paths = [
-        '/api/v1/users/1',
-        '/API/v2/users/2',
-        '/aPi/x9/users/3',
-        '/STAFF/stats',
-        '/acme/cart/7',
-      ];
-      expect(await requestAll(base, paths, ended)).to.deep.equal([
-        '/api/:version/users/:id 200',
-        '/api/:version/users/:id 200',
-        '/api/:version/users/:id 200',
-        '/staff/stats 200',
-        '/:store/cart/:id 200',
-      ]);
-    } finally {
-      server.close();
-      await cs.stop();
-    }
+    const paths = [
+      '/api/v1/users/1',
+      '/API/v2/users/2',
+      '/aPi/x9/users/3',
+      '/STAFF/stats',
+      '/acme/cart/7',
+    ];
+    expect(await namesServed(createServer(app), paths)).to.deep.equal([
+      '/api/:version/users/:id 200',
+      '/api/:version/users/:id 200',
+      '/api/:version/users/:id 200',
+      '/staff/stats 200',
+      '/:store/cart/:id 200',
+    ]);
   });
 
   it('Express 5: a route that passes the request out of its routers keeps their mounts', async () => {
@@ -165,21 +162,13 @@ describe('http: every request of a server is one operation named by its route te
     app.use((_err: Error, _req: express.Request, res: express.Response, _next: () => void) => {
       res.status(500).send('error');
     });
-    const server = createServer(app);
-    const { cs, ended } = await tracked(server);
-    try {
-      const base = await listening(server);
-      const paths = ['/users/err/1', '/users/pass/2', '/API/v3/err/3', '/top/4'];
-      expect(await requestAll(base, paths, ended)).to.deep.equal([
-        '/users/err/:id 500',
-        '/users/pass/:id 404',
-        '/api/:version/err/:id 500',
-        '/top/:id 500',
-      ]);
-    } finally {
-      server.close();
-      await cs.stop();
-    }
+    const paths = ['/users/err/1', '/users/pass/2', '/API/v3/err/3', '/top/4'];
+    expect(await namesServed(createServer(app), paths)).to.deep.equal([
+      '/users/err/:id 500',
+      '/users/pass/:id 404',
+      '/api/:version/err/:id 500',
+      '/top/:id 500',
+    ]);
   });
 
   it('Express 4: a request through a mounted router is named by its route, never thrown on', async () => {
@@ -194,19 +183,11 @@ describe('http: every request of a server is one operation named by its route te
     app.get('/hello', (_req, res) => {
       res.send('hi');
     });
-    const server = createServer(app);
-    const { cs, ended } = await tracked(server);
-    try {
-      const base = await listening(server);
-      expect(await requestAll(base, ['/users/1', '/hello', '/none'], ended)).to.deep.equal([
-        '/:id 200',
-        '/hello 200',
-        'unmatched 404',
-      ]);
-    } finally {
-      server.close();
-      await cs.stop();
-    }
+    expect(await namesServed(createServer(app), ['/users/1', '/hello', '/none'])).to.deep.equal([
+      '/:id 200',
+      '/hello 200',
+      'unmatched 404',
+    ]);
   });
 
   it("Express: a route the handler names with setRoute wins over Express's own", async () => {
@@ -218,16 +199,8 @@ describe('http: every request of a server is one operation named by its route te
     app.get('/hello', (_req, res) => {
       res.send('hi');
     });
-    const server = createServer(app);
-    const { cs, ended } = await tracked(server);
-    try {
-      const base = await listening(server);
-      const names = await requestAll(base, ['/files/a/b.txt', '/hello'], ended);
-      expect(names).to.deep.equal(['/files/:kind 200', '/hello 200']);
-    } finally {
-      server.close();
-      await cs.stop();
-    }
+    const names = await namesServed(createServer(app), ['/files/a/b.txt', '/hello']);
+    expect(names).to.deep.equal(['/files/:kind 200', '/hello 200']);
   });
 
   it('labels a request by the method it arrived with, whatever the app rewrites it to', async () => {
