@@ -291,6 +291,21 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
         }
       }
     };
+    /**
+     * The application's SDK registers `mp`: carbonscope joins it at its next sample, which the
+     * scripted clock takes here.
+     */
+    const appStarts = async (
+      cs: Awaited<ReturnType<typeof scripted>>,
+      attached: Awaited<ReturnType<typeof attachToOtel>>,
+      mp: MeterProvider,
+    ) => {
+      metrics.setGlobalMeterProvider(mp);
+      cs.clock.advance(1000);
+      cs.cpu.interval(1, 0.5, 0.5);
+      cs.meter.sampleNow();
+      await waitFor(() => attached.mode === 'global', 2000);
+    };
     /** A collector, a scripted Carbonscope, and `env` with the variables that push there. */
     const withCollector = async (env: Record<string, string>) => {
       const receiver = await otlpReceiver();
@@ -406,11 +421,7 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
         // Two jobs before the application's SDK starts, settled into carbonscope's own provider.
         oneJob(cs);
         oneJob(cs);
-        metrics.setGlobalMeterProvider(mp);
-        cs.clock.advance(1000);
-        cs.cpu.interval(1, 0.5, 0.5);
-        cs.meter.sampleNow();
-        await waitFor(() => attached.mode === 'global', 2000);
+        await appStarts(cs, attached, mp);
         oneJob(cs);
         // All three jobs are in the application's provider, their energy to the last joule.
         const text = await scrape();
@@ -466,11 +477,7 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
         // Pushed by its own provider before the application's SDK starts.
         await waitFor(() => pushedJobs() === 2, 5000);
         oneJob(cs);
-        metrics.setGlobalMeterProvider(mp);
-        cs.clock.advance(1000);
-        cs.cpu.interval(1, 0.5, 0.5);
-        cs.meter.sampleNow();
-        await waitFor(() => attached.mode === 'global', 2000);
+        await appStarts(cs, attached, mp);
         oneJob(cs);
         await attached.shutdown();
         await appReader.forceFlush();
@@ -590,11 +597,7 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
         oneJob(cs);
         await waitFor(() => receiver.received.some((p) => job(p)), 5000);
         oneJob(cs);
-        metrics.setGlobalMeterProvider(mp);
-        cs.clock.advance(1000);
-        cs.cpu.interval(1, 0.5, 0.5);
-        cs.meter.sampleNow();
-        await waitFor(() => attached.mode === 'global', 2000);
+        await appStarts(cs, attached, mp);
         release?.(answer === 'held, then failed' ? 400 : 200);
         oneJob(cs);
         // An operation the application's SDK sees first.
