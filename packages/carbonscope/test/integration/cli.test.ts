@@ -220,11 +220,11 @@ describe('carbonscope command line', function () {
     expect({ code: r.code, signal: r.signal }).to.deep.equal({ code: null, signal: 'SIGPIPE' });
   });
 
-  it('exits 128+N at once as PID 1 (a container without --init), where no signal can end it', async function () {
+  it('exits 128+N at once as PID 1 (a container without --init), where no signal can end it', async () => {
     // PID 1 of a PID namespace: unshare needs root (or user namespaces) to make one.
     const unshare = ['unshare', '-fp', '--mount-proc', process.execPath, MAIN];
     const probe = spawnSync(unshare[0], [...unshare.slice(1), '--version'], { env: ENV });
-    if (probe.status !== 0) this.skip();
+    expect(probe.status, 'this test needs `unshare -fp` (root or user namespaces)').to.equal(0);
     let summaryAt = 0;
     const child = spawn(
       unshare[0],
@@ -251,8 +251,8 @@ describe('carbonscope command line', function () {
     expect(r.stderr).to.match(/was killed by SIGQUIT/);
   });
 
-  it('lets Ctrl-C stop a script that runs it, as it stops one that runs the command itself', async function () {
-    if (!existsSync('/bin/bash')) this.skip();
+  it('lets Ctrl-C stop a script that runs it, as it stops one that runs the command itself', async () => {
+    expect(existsSync('/bin/bash'), 'this test needs /bin/bash').to.equal(true);
     // bash goes on after a command that Ctrl-C did not kill (it took the signal as handled), and
     // stops after one it killed: carbonscope must end as its command did for the loop to stop.
     const script = `"$0" "$1" run -- "$0" -e "console.log('ready'); setInterval(() => {}, 1000)"; echo after`;
@@ -640,8 +640,8 @@ describe('carbonscope command line', function () {
     expect(r.stderr).to.contain('CSV: NOT written');
   });
 
-  it('writes the CSV to a pipe: -o /dev/stdout | ...', async function () {
-    if (!existsSync('/dev/stdout')) this.skip();
+  it('writes the CSV to a pipe: -o /dev/stdout | ...', async () => {
+    expect(existsSync('/dev/stdout'), 'this test needs /dev/stdout').to.equal(true);
     // A pipe, not the socket Node gives a child for 'pipe' (which /dev/stdout cannot open).
     const script = '"$0" "$1" run -o /dev/stdout -- true | cat';
     const r = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
@@ -656,8 +656,8 @@ describe('carbonscope command line', function () {
     expect(records).to.have.length(1);
   });
 
-  it('writes the CSV into the file its stdout or stderr goes to, not under what follows it', async function () {
-    if (!existsSync('/dev/stdout')) this.skip();
+  it('writes the CSV into the file its stdout or stderr goes to, not under what follows it', async () => {
+    expect(existsSync('/dev/stdout'), 'this test needs /dev/stdout').to.equal(true);
     // Opened anew with O_APPEND, the row went to the file's end while the offset of the shell's
     // descriptor stayed before it: the JSON or the summary written after it overwrote it.
     for (const [option, redirect] of [
