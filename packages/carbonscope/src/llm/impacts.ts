@@ -198,17 +198,40 @@ function parameters(arch: ModelArchitecture): { active: ValueOrRange; total: Val
     : { active: arch.active, total: arch.total };
 }
 
+/** A value as a message quotes it: a string in quotes and so named, since '100' reads as 100. */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return `${JSON.stringify(value)} (a string)`;
+  if (typeof value === 'bigint') return `${value}n (a bigint)`;
+  if (typeof value === 'function') return 'a function';
+  if (value === null || typeof value !== 'object') return String(value);
+  return Array.isArray(value) ? 'an array' : 'an object';
+}
+
+/**
+ * The output token count, checked: a whole number, since past 2^53 counts are no longer exact
+ * and a count such as 1e306 prices a request at Infinity (null in JSON).
+ */
+function checkedTokens(tokens: unknown): number {
+  if (typeof tokens === 'number' && Number.isSafeInteger(tokens) && tokens >= 0) return tokens;
+  throw new RangeError(
+    `outputTokens: expected a whole number of tokens from 0 to ${Number.MAX_SAFE_INTEGER}, got ${shown(tokens)}`,
+  );
+}
+
+/** The measured latency, s: undefined or null (JSON's unknown) count as infinite. */
+function checkedLatency(latency: unknown): number {
+  if (latency === undefined || latency === null) return Number.POSITIVE_INFINITY;
+  // A string or object slipped through Math.min as NaN, and NaN into every figure.
+  if (typeof latency === 'number' && latency >= 0) return latency;
+  throw new RangeError(
+    `requestLatencySeconds: expected seconds from 0, or undefined when not measured, got ${shown(latency)}`,
+  );
+}
+
 /** The impacts of one request. */
 export function computeImpacts(input: ImpactInput): Impacts {
-  if (!Number.isFinite(input.outputTokens) || input.outputTokens < 0) {
-    throw new RangeError(
-      `output token count must be a non-negative number, got ${input.outputTokens}`,
-    );
-  }
-  const latency = input.requestLatencySeconds ?? Number.POSITIVE_INFINITY;
-  if (Number.isNaN(latency) || latency < 0) {
-    throw new RangeError(`request latency must be a non-negative number, got ${latency}`);
-  }
+  checkedTokens(input.outputTokens);
+  const latency = checkedLatency(input.requestLatencySeconds);
   const { active, total } = parameters(input.architecture);
   const { pue, wueOnsite } = input.dataCenter;
   const lo = computePoint(input, latency, {

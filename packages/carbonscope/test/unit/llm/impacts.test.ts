@@ -154,9 +154,43 @@ describe('llm impacts (EcoLogits 0.11 method)', () => {
     expect(i.gwp.value).to.equal(0);
     expect(() => computeImpacts({ ...base, outputTokens: -1 })).to.throw(
       RangeError,
-      /non-negative/,
+      /^outputTokens: /,
     );
     expect(() => computeImpacts({ ...base, outputTokens: Number.NaN })).to.throw(RangeError);
     expect(() => computeImpacts({ ...base, requestLatencySeconds: -1 })).to.throw(RangeError);
+  });
+
+  it('a token count is a whole number up to 2^53 - 1, named as outputTokens when it is not', () => {
+    // 1e306 tokens priced Infinity and NaN (null in JSON); past 2^53 counts are no longer exact.
+    for (const outputTokens of [1.5, 2 ** 53, 1e306, Number.POSITIVE_INFINITY]) {
+      expect(() => computeImpacts({ ...base, outputTokens }), String(outputTokens)).to.throw(
+        RangeError,
+        /^outputTokens: expected a whole number of tokens from 0 to 9007199254740991, got [\dI]/,
+      );
+    }
+    // A JavaScript caller's '100' read as the number 100 in the message, which hid the mistake.
+    const text = '100' as unknown as number;
+    expect(() => computeImpacts({ ...base, outputTokens: text })).to.throw(
+      RangeError,
+      'outputTokens: expected a whole number of tokens from 0 to 9007199254740991, got "100" (a string)',
+    );
+    expect(computeImpacts({ ...base, outputTokens: 2 ** 53 - 1 }).gwp.value).to.satisfy(
+      Number.isFinite,
+    );
+  });
+
+  it('a latency that is not a number is refused, not priced as NaN', () => {
+    for (const latency of ['abc', {}, '2', true]) {
+      const requestLatencySeconds = latency as unknown as number;
+      expect(() => computeImpacts({ ...base, requestLatencySeconds }), String(latency)).to.throw(
+        RangeError,
+        /^requestLatencySeconds: expected seconds from 0, or undefined when not measured, got /,
+      );
+    }
+    // null, as JSON writes an unknown latency, is unknown as undefined is.
+    const unknown = null as unknown as undefined;
+    expect(computeImpacts({ ...base, requestLatencySeconds: unknown })).to.deep.equal(
+      computeImpacts({ ...base, requestLatencySeconds: undefined }),
+    );
   });
 });
