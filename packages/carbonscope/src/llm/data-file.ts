@@ -36,15 +36,40 @@ export interface ParsedFile {
 /** An electricity-mix zone: ISO 3166-1 alpha-3, or WOR for the world. */
 export const ZONE_KEY = /^[A-Z]{3}$/;
 
-const positive = z.number().positive().finite();
-const range = z
-  .object({ min: positive, max: positive })
-  .strict()
-  .refine((r) => r.min <= r.max, 'min must not exceed max');
-const valueOrRange = z.union([positive, range]);
+/**
+ * Upper (and for a throughput lower) bounds, each far past any real figure (the bundled data's
+ * largest in brackets): within them every figure of a request of up to 2^53 - 1 tokens is a
+ * finite number, where 1e307 billion parameters or a throughput of 1e-300 priced it at Infinity.
+ */
+const LIMITS = {
+  /** Billions [5,400]: a million billion parameters. */
+  parameters: 1_000_000,
+  /** Tokens per second, at least [6]. */
+  minTps: 0.001,
+  /** Seconds [21.8]: an hour. */
+  ttft: 3600,
+  /** [1.2] */
+  pue: 10,
+  /** L/kWh [0.999] */
+  wueOnsite: 100,
+  /** Per kWh: kgCO2eq [1.31], kgSbeq [2.7e-7], MJ [23.3], L [18.6]. */
+  mix: { gwp: 10, adpe: 1, pe: 100, wue: 1000 },
+} as const;
+
+const bounded = (max: number) => z.number().positive().max(max);
+const rangeOf = (value: z.ZodNumber) =>
+  z
+    .object({ min: value, max: value })
+    .strict()
+    .refine((r) => r.min <= r.max, 'min must not exceed max');
+const orRange = (value: z.ZodNumber) => z.union([value, rangeOf(value)]);
+const valueOrRange = orRange(bounded(LIMITS.parameters));
 const warnings = z.array(z.enum(WARNING_CODES)).optional();
 const deployment = z
-  .object({ tps: positive.optional(), ttft: z.number().min(0).finite().optional() })
+  .object({
+    tps: z.number().min(LIMITS.minTps).finite().optional(),
+    ttft: z.number().min(0).max(LIMITS.ttft).optional(),
+  })
   .strict()
   .optional();
 
@@ -77,14 +102,15 @@ const providerSchema = z
   .object({
     name: z.string().min(1),
     zone: z.string().regex(ZONE_KEY, 'expected an alpha-3 mix zone such as USA'),
-    pue: valueOrRange.refine((v) => toRange(v).min >= 1, 'PUE must be at least 1'),
-    wueOnsite: z.union([z.number().min(0).finite(), range]),
+    pue: orRange(bounded(LIMITS.pue)).refine((v) => toRange(v).min >= 1, 'PUE must be at least 1'),
+    wueOnsite: orRange(z.number().min(0).max(LIMITS.wueOnsite)),
   })
   .strict();
 
-const factor = z.number().min(0).finite();
+const factor = (max: number) => z.number().min(0).max(max);
+const { gwp, adpe, pe, wue } = LIMITS.mix;
 const mixSchema = z
-  .object({ gwp: factor, adpe: factor, pe: factor, wue: factor, warnings })
+  .object({ gwp: factor(gwp), adpe: factor(adpe), pe: factor(pe), wue: factor(wue), warnings })
   .strict();
 
 const fileSchema = z.object({

@@ -270,6 +270,63 @@ describe('llm catalog (model, provider and mix data)', () => {
       /mixes\.fra/,
     ],
     ['not an object', 'hello', /expected \{"models"/],
+    // Figures finite but far past any real one, which priced a request at Infinity or NaN.
+    [
+      'a parameter count past 1,000,000 billion',
+      { models: [{ provider: 'acme', name: 'huge', architecture: 'dense', parameters: 1e307 }] },
+      /models\[0\] \(acme\/huge\): parameters.*1000000/,
+    ],
+    [
+      'a throughput under 0.001 tokens a second',
+      {
+        models: [
+          {
+            provider: 'acme',
+            name: 'slow',
+            architecture: 'dense',
+            parameters: 3,
+            deployment: { tps: 1e-300 },
+          },
+        ],
+      },
+      /models\[0\] \(acme\/slow\): deployment\.tps.*0\.001/,
+    ],
+    [
+      'a time to first token over an hour',
+      {
+        models: [
+          {
+            provider: 'acme',
+            name: 'late',
+            architecture: 'dense',
+            parameters: 3,
+            deployment: { ttft: 1e308 },
+          },
+        ],
+      },
+      /models\[0\] \(acme\/late\): deployment\.ttft.*3600/,
+    ],
+    [
+      'a PUE over 10',
+      {
+        mixes: { ATL: { gwp: 1, adpe: 1, pe: 1, wue: 1 } },
+        providers: [{ name: 'acme', zone: 'ATL', pue: 1e308, wueOnsite: 0.1 }],
+      },
+      /providers\[0\] \(acme\): pue.*10/,
+    ],
+    [
+      'an on-site WUE over 100 L/kWh',
+      {
+        mixes: { ATL: { gwp: 1, adpe: 1, pe: 1, wue: 1 } },
+        providers: [{ name: 'acme', zone: 'ATL', pue: 1.1, wueOnsite: { min: 1, max: 1e308 } }],
+      },
+      /providers\[0\] \(acme\): wueOnsite.*100/,
+    ],
+    [
+      'a mix GWP over 10 kgCO2eq/kWh',
+      { mixes: { ATL: { gwp: 1e308, adpe: 1, pe: 1, wue: 1 } } },
+      /mixes\.ATL.*gwp.*10/,
+    ],
   ];
   for (const [what, content, message] of badFiles) {
     it(`refuses a models file with ${what}, naming the entry`, () => {
