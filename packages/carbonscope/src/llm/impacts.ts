@@ -228,10 +228,66 @@ function checkedLatency(latency: unknown): number {
   );
 }
 
+/** Each figure of a number or range, by its path in the input. */
+function figuresOf(path: string, value: ValueOrRange | undefined): Array<[string, unknown]> {
+  if (value === undefined) return [];
+  if (value !== null && typeof value === 'object') {
+    return [
+      [`${path}.min`, value.min],
+      [`${path}.max`, value.max],
+    ];
+  }
+  return [[path, value]];
+}
+
+/**
+ * A caller's own model, data centre and mix figures, checked as the data files' are: a NaN or a
+ * string there came out as NaN in every figure, with nothing to say which input it was.
+ */
+function checkFigures(input: ImpactInput): void {
+  const a = input.architecture;
+  const params =
+    a.type === 'dense'
+      ? figuresOf('architecture.parameters', a.parameters)
+      : [
+          ...figuresOf('architecture.total', a.total),
+          ...figuresOf('architecture.active', a.active),
+        ];
+  const figures = [
+    ...params,
+    ...figuresOf('dataCenter.pue', input.dataCenter.pue),
+    ...figuresOf('dataCenter.wueOnsite', input.dataCenter.wueOnsite),
+    ...(['gwp', 'adpe', 'pe', 'wue'] as const).map((k): [string, unknown] => [
+      `mix.${k}`,
+      input.mix[k],
+    ]),
+    ...figuresOf('deployment.tps', input.deployment?.tps),
+    ...figuresOf('deployment.ttft', input.deployment?.ttft),
+  ];
+  for (const [path, value] of figures) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw new RangeError(`${path}: expected a finite number from 0, got ${shown(value)}`);
+    }
+  }
+}
+
+/** Every figure of a result, finite: inputs each finite can still overflow together. */
+function checkFinite(result: PointResult): void {
+  for (const [phase, figures] of Object.entries(result)) {
+    for (const [criterion, value] of Object.entries(figures)) {
+      if (Number.isFinite(value)) continue;
+      throw new RangeError(
+        `${phase} ${criterion} is not a finite number (${value}): the model, deployment, data-centre and mix figures are past any real ones`,
+      );
+    }
+  }
+}
+
 /** The impacts of one request. */
 export function computeImpacts(input: ImpactInput): Impacts {
   checkedTokens(input.outputTokens);
   const latency = checkedLatency(input.requestLatencySeconds);
+  checkFigures(input);
   const { active, total } = parameters(input.architecture);
   const { pue, wueOnsite } = input.dataCenter;
   const lo = computePoint(input, latency, {
@@ -246,6 +302,8 @@ export function computeImpacts(input: ImpactInput): Impacts {
     pue: upper(pue),
     wueOnsite: upper(wueOnsite),
   });
+  checkFinite(lo);
+  checkFinite(hi);
 
   // Which results are ranges: all of them for a parameter range; else those depending on a range.
   const ranged = isRange(active) || isRange(total);

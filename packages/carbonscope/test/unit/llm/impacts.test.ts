@@ -193,4 +193,26 @@ describe('llm impacts (EcoLogits 0.11 method)', () => {
       computeImpacts({ ...base, requestLatencySeconds: undefined }),
     );
   });
+
+  it("a caller's own figures that are not finite numbers are refused by name, not priced", () => {
+    const cases: Array<[string, Partial<ImpactInput>]> = [
+      ['architecture.parameters', { architecture: { type: 'dense', parameters: Number.NaN } }],
+      [
+        'architecture.active.max',
+        { architecture: { type: 'moe', total: 10, active: { min: 1, max: Number.NaN } } },
+      ],
+      ['dataCenter.pue', { dataCenter: { ...OPENAI, pue: '1.2' as unknown as number } }],
+      ['mix.gwp', { mix: { ...USA, gwp: Number.POSITIVE_INFINITY } }],
+      ['deployment.tps', { deployment: { tps: -1 } }],
+    ];
+    for (const [field, change] of cases) {
+      expect(() => computeImpacts({ ...base, ...change }), field).to.throw(
+        RangeError,
+        new RegExp(`^${field.replace(/\./g, '\\.')}: expected a finite number from 0`),
+      );
+    }
+    // Each finite, their product not: no figure of Infinity comes out.
+    const huge = { architecture: { type: 'dense', parameters: 1e307 } } as const;
+    expect(() => computeImpacts({ ...base, ...huge })).to.throw(RangeError, /not a finite number/);
+  });
 });
