@@ -42,6 +42,8 @@ export function sciOf(parts: SciParts, units = 1): SciScore {
 /** Throws RangeError unless R is a positive finite number (a string is not one: '2' > 0). */
 export function checkUnits(units: number): void {
   if (typeof units !== 'number' || !(units > 0) || units === Number.POSITIVE_INFINITY) {
-    throw new RangeError(`R (functional units) must be a positive number, got ${units}`);
+    // Quoted when a string: "got 2" for '2' read as if 2 were refused.
+    const got = typeof units === 'string' ? `${JSON.stringify(units)} (a string)` : String(units);
+    throw new RangeError(`R (functional units) must be a positive number, got ${got}`);
   }
 }

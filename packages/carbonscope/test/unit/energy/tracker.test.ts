@@ -893,7 +893,7 @@ describe('operation tracker', () => {
     }
     expect(() =>
       sciOf({ grams: 1, embodiedGrams: 0, estimated: false }, '2' as unknown as number),
-    ).to.throw(RangeError, /must be a positive number, got 2/);
+    ).to.throw(RangeError, /must be a positive number, got "2" \(a string\)$/);
     expect(ran, 'fn never runs for a bad R').to.equal(false);
   });
 
