@@ -1,5 +1,10 @@
-import { type Catalog, loadCatalog } from '../llm/catalog.js';
-import { AmbiguousModelError, ModelDataError, UnknownModelError } from '../llm/errors.js';
+import { type Catalog, DEFAULT_ZONE, loadCatalog } from '../llm/catalog.js';
+import {
+  AmbiguousModelError,
+  didYouMean,
+  ModelDataError,
+  UnknownModelError,
+} from '../llm/errors.js';
 import { formatImpact } from '../llm/format.js';
 import type { Impact } from '../llm/impacts.js';
 import {
@@ -9,6 +14,7 @@ import {
   type ImpactsRequest,
   llmImpacts,
 } from '../llm/llm-impacts.js';
+import type { StatusMessage } from '../llm/status.js';
 import { SettingsError } from '../settings.js';
 import { IMPACTS_HELP, type ImpactsOptions, parseImpactsArgs, UsageError } from './args.js';
 import { printable } from './printable.js';
@@ -53,6 +59,26 @@ export function requestOf(
       message: `Could not find model \`${o.model}\` for any provider.`,
     }),
   };
+}
+
+/**
+ * An error as its stderr line tells it: EcoLogits' code and message (the JSON keeps them as they
+ * are), then what a slip of case or space was probably meant to name, or what a zone looks like.
+ */
+export function errorLine(catalog: Catalog, o: ImpactsOptions, error: StatusMessage): string {
+  let hint = '';
+  if (error.code === 'model-not-registered') {
+    const ids = o.provider === undefined ? [o.model] : [`${o.provider}/${o.model}`, o.model];
+    const similar = didYouMean([...new Set(ids.flatMap((id) => catalog.similarModels(id)))]);
+    hint = similar && ` ${similar}`;
+  } else if (error.code === 'zone-not-registered' && o.zone !== undefined) {
+    const zone = catalog.similarZone(o.zone);
+    hint =
+      zone === undefined
+        ? ` Zones are ISO 3166-1 alpha-3 codes such as DEU or FRA, or ${DEFAULT_ZONE} for the world.`
+        : ` ${didYouMean([zone])}`;
+  }
+  return `${error.code}: ${error.message}${hint}`;
 }
 
 const ROWS = [
@@ -115,7 +141,7 @@ export async function impactsCommand(
   if (options.json) process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
   if (output.errors) {
     for (const e of output.errors) {
-      process.stderr.write(`carbonscope impacts: ${e.code}: ${printable(e.message)}\n`);
+      process.stderr.write(`carbonscope impacts: ${printable(errorLine(catalog, options, e))}\n`);
     }
     return NO_ESTIMATE_EXIT;
   }

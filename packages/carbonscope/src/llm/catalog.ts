@@ -36,6 +36,12 @@ const LISTED = 20;
 
 const idOf = (m: ModelEntry) => `${m.provider}/${m.name}`;
 
+/** How an id is compared for a suggestion: what a slip of case or of copied space leaves alike. */
+const loose = (id: string) => id.trim().toLowerCase();
+
+/** How many similar models a suggestion names. */
+const SUGGESTED = 5;
+
 /**
  * Models, providers' data centres and electricity mixes: the bundled data (exported from
  * EcoLogits) plus the user's own. A model is named `provider/model`, or by its bare name when
@@ -108,6 +114,22 @@ export class Catalog {
     return this.mixes.get(zone);
   }
 
+  /** `provider/model` ids that `id` names but for case or surrounding space, sorted. */
+  similarModels(id: string): string[] {
+    const wanted = loose(id);
+    return [...this.models.values()]
+      .filter((m) => loose(idOf(m)) === wanted || loose(m.name) === wanted)
+      .map(idOf)
+      .sort()
+      .slice(0, SUGGESTED);
+  }
+
+  /** The zone `zone` names but for case or surrounding space (`fra` for FRA). */
+  similarZone(zone: string): string | undefined {
+    const wanted = zone.trim().toUpperCase();
+    return this.mixes.has(wanted) ? wanted : undefined;
+  }
+
   /**
    * The model a client names: `provider/model` when the prefix is a provider that has that
    * model; else the bare name under the default provider; else the one provider that has the
@@ -116,6 +138,11 @@ export class Catalog {
    * providers have the name, or naming what is known when none has.
    */
   resolveModel(id: string, defaultProvider?: string): ModelEntry {
+    if (typeof id !== 'string') {
+      throw new TypeError(
+        `model: expected a model id such as openai/gpt-4o, got ${id === null ? 'null' : typeof id}`,
+      );
+    }
     const slash = id.indexOf('/');
     const prefix = slash > 0 ? id.slice(0, slash) : undefined;
     if (prefix !== undefined) {
@@ -134,7 +161,7 @@ export class Catalog {
     const known = provider === undefined ? [] : this.modelNames(provider);
     const listed = known.slice(0, LISTED).map((name) => `${provider}/${name}`);
     if (known.length > LISTED) listed.push(`and ${known.length - LISTED} more`);
-    throw new UnknownModelError(id, provider, listed);
+    throw new UnknownModelError(id, provider, listed, this.similarModels(id));
   }
 
   /** The provider's data centre; for a provider without figures, the world mix and the known envelope. */

@@ -15,19 +15,26 @@ export class LlmError extends Error {
   }
 }
 
+/** "Did you mean a or b?" for what a mistyped name was probably meant to be; '' for nothing. */
+export function didYouMean(similar: readonly string[]): string {
+  return similar.length ? `Did you mean ${similar.join(' or ')}?` : '';
+}
+
 /** A model the impact data does not know (400 on a request, a start-up error in settings). */
 export class UnknownModelError extends LlmError {
   constructor(
     readonly model: string,
     readonly provider: string | undefined,
     known: readonly string[],
+    /** Models the id names but for case or surrounding space. */
+    readonly similar: readonly string[] = [],
   ) {
     const where = provider === undefined ? '' : ` for provider "${provider}"`;
     const list = known.length ? `; known models include ${known.join(', ')}` : '';
     super(
       400,
       'unknown_model',
-      `unknown model "${model}"${where} or any other provider${list} (name it as provider/model)`,
+      `unknown model "${model}"${where} or any other provider${list} (name it as provider/model)${similar.length ? `. ${didYouMean(similar)}` : ''}`,
     );
     this.name = 'UnknownModelError';
   }

@@ -52,11 +52,31 @@ export function failed(error: StatusMessage): FailedImpacts {
 }
 
 /**
+ * A JavaScript caller's provider, model or zone that is not a string: told by name, where it
+ * read as the model "undefined" not found, or the zone 5.
+ */
+function checkNames(request: ImpactsRequest): void {
+  const names: Array<[string, unknown]> = [
+    ['provider', request.provider],
+    ['model', request.model],
+  ];
+  if (request.zone !== undefined) names.push(['zone', request.zone]);
+  for (const [field, value] of names) {
+    if (typeof value !== 'string') {
+      throw new TypeError(
+        `${field}: expected a string, got ${value === null ? 'null' : String(value)} (${typeof value})`,
+      );
+    }
+  }
+}
+
+/**
  * The impacts of one LLM request as EcoLogits' `llm_impacts` gives them: an unknown model
  * (or provider) or zone is an error in the output, not an exception; warnings come from the
  * model, then the provider when it has no figures of its own, then the mix, each code once.
  */
 export function llmImpacts(catalog: Catalog, request: ImpactsRequest): ImpactsOutput {
+  checkNames(request);
   const model = catalog.findModel(request.provider, request.model);
   if (!model) return failed(modelNotRegistered(request.provider, request.model));
   const dc = catalog.dataCenter(model.provider);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { ImpactsOptions } from '../../../src/cli/args.js';
 import { parseImpactsArgs, UsageError } from '../../../src/cli/args.js';
-import { formatImpacts, requestOf } from '../../../src/cli/impacts.js';
+import { errorLine, formatImpacts, requestOf } from '../../../src/cli/impacts.js';
 import { loadCatalog } from '../../../src/llm/catalog.js';
 import { llmImpacts } from '../../../src/llm/llm-impacts.js';
 
@@ -59,6 +59,30 @@ describe('cli: impacts', () => {
         },
       ]);
     }
+  });
+
+  it("an error's line says what a slip of case or space meant, and what zones look like", () => {
+    const line = (o: ImpactsOptions) => {
+      const named = requestOf(catalog, o);
+      const out = 'output' in named ? named.output : llmImpacts(catalog, named.request);
+      if (!out.errors) return expect.fail(`${o.model}: an estimate`);
+      return errorLine(catalog, o, out.errors[0]);
+    };
+    expect(line(options('GPT-4o'))).to.equal(
+      'model-not-registered: Could not find model `GPT-4o` for any provider. Did you mean openai/gpt-4o?',
+    );
+    expect(line(options(' gpt-4o', 'openai'))).to.equal(
+      'model-not-registered: Could not find model ` gpt-4o` for openai provider. Did you mean openai/gpt-4o?',
+    );
+    expect(line({ ...options('gpt-4o'), zone: 'fra' })).to.equal(
+      'zone-not-registered: Could not find electricity mix for `fra` zone. Did you mean FRA?',
+    );
+    expect(line({ ...options('gpt-4o'), zone: 'DE' })).to.equal(
+      'zone-not-registered: Could not find electricity mix for `DE` zone. Zones are ISO 3166-1 alpha-3 codes such as DEU or FRA, or WOR for the world.',
+    );
+    expect(line(options('gpt-9000'))).to.equal(
+      'model-not-registered: Could not find model `gpt-9000` for any provider.',
+    );
   });
 
   it('parses the options and refuses bad ones with a usage error', () => {

@@ -103,6 +103,23 @@ describe('llm catalog (model, provider and mix data)', () => {
         /unknown model "acme\/gpt-4o" for provider "mistralai".*and \d+ more/,
       );
     });
+    it('an unknown id that differs from a model only in case or surrounding space names it', () => {
+      for (const typed of ['GPT-4o', ' gpt-4o', 'gpt-4o\n', 'OpenAI/GPT-4o']) {
+        expect(() => catalog.resolveModel(typed), JSON.stringify(typed)).to.throw(
+          UnknownModelError,
+          /\. Did you mean openai\/gpt-4o\?$/,
+        );
+      }
+      expect(catalog.similarModels('gpt-9000')).to.deep.equal([]);
+    });
+    it('an id that is not a string is a TypeError naming it, not a crash in indexOf', () => {
+      for (const id of [undefined, 42, null]) {
+        expect(() => catalog.resolveModel(id as unknown as string), String(id)).to.throw(
+          TypeError,
+          /^model: expected a model id such as openai\/gpt-4o, got /,
+        );
+      }
+    });
     it('a bare name two providers have, the default not among them, is a 400 listing both', () => {
       const path = writeJson('twins.json', [
         { provider: 'acme', name: 'shared-7b', architecture: 'dense', parameters: 7 },
@@ -118,6 +135,20 @@ describe('llm catalog (model, provider and mix data)', () => {
       expect(id(twins.resolveModel('shared-7b', 'mistralai'))).to.equal('mistralai/shared-7b');
       expect(id(twins.resolveModel('acme/shared-7b', 'openai'))).to.equal('acme/shared-7b');
     });
+  });
+
+  it('llmImpacts refuses a provider, model or zone that is not a string, naming it', () => {
+    const request = { provider: 'openai', model: 'gpt-4o', outputTokens: 10 };
+    for (const [field, value] of [
+      ['provider', undefined],
+      ['model', 7],
+      ['zone', 5],
+    ] as const) {
+      expect(() => llmImpacts(catalog, { ...request, [field]: value }), field).to.throw(
+        TypeError,
+        new RegExp(`^${field}: expected a string, got ${value}`),
+      );
+    }
   });
 
   it('a provider without figures uses the world mix, with a warning, and the known providers envelope', () => {
