@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import {
+  EMBODIED_LIMITS,
   EMBODIED_PROFILE_FIGURES,
   EMBODIED_PROFILES,
   type EmbodiedSettings,
@@ -140,11 +141,20 @@ const schema = {
   ENERGY_RAM_WATTS_PER_GB: number(0, 100).default(RAM_WATTS_PER_GB),
   EMBODIED_PROFILE: z.enum(EMBODIED_PROFILES).default('server'),
   // TE and EL: the profile's when unset. TE 0 leaves embodied emissions out.
-  EMBODIED_KGCO2E: number(0, 1_000_000).optional(),
-  EMBODIED_LIFETIME_YEARS: number(0.1, 50).optional(),
+  EMBODIED_KGCO2E: number(EMBODIED_LIMITS.totalKg.min, EMBODIED_LIMITS.totalKg.max).optional(),
+  EMBODIED_LIFETIME_YEARS: number(
+    EMBODIED_LIMITS.lifetimeYears.min,
+    EMBODIED_LIMITS.lifetimeYears.max,
+  ).optional(),
   // ToR and RR: the profile's host, else the machine seen as the whole host.
-  EMBODIED_HOST_VCPUS: integer(1, 1_000_000).optional(),
-  EMBODIED_RESERVED_VCPUS: integer(1, 1_000_000).optional(),
+  EMBODIED_HOST_VCPUS: integer(
+    EMBODIED_LIMITS.hostVcpus.min,
+    EMBODIED_LIMITS.hostVcpus.max,
+  ).optional(),
+  EMBODIED_RESERVED_VCPUS: integer(
+    EMBODIED_LIMITS.reservedVcpus.min,
+    EMBODIED_LIMITS.reservedVcpus.max,
+  ).optional(),
   KEPLER_METRICS_URL: endpoint.optional(),
   KEPLER_PROMETHEUS_URL: endpoint.optional(),
   KEPLER_CONTAINER_ID: z

@@ -64,12 +64,51 @@ export interface EmbodiedSettings {
   source: string;
 }
 
+/** The bounds of TE, EL, ToR and RR, for the EMBODIED_* settings and a caller's own alike. */
+export const EMBODIED_LIMITS = {
+  totalKg: { min: 0, max: 1_000_000 },
+  lifetimeYears: { min: 0.1, max: 50 },
+  hostVcpus: { min: 1, max: 1_000_000 },
+  reservedVcpus: { min: 1, max: 1_000_000 },
+} as const;
+
+/**
+ * Throws a RangeError naming the figure of `s` that is not a number within its bounds (vCPUs
+ * whole), or RR over ToR: where they were taken as they came, a missing RR made M NaN (which
+ * sciOf reads as 0), an EL of 0 made it 0, and 1e-300 years past any real figure.
+ */
+function checkEmbodied(s: EmbodiedSettings): void {
+  for (const field of Object.keys(EMBODIED_LIMITS) as Array<keyof typeof EMBODIED_LIMITS>) {
+    const { min, max } = EMBODIED_LIMITS[field];
+    const value: unknown = s[field];
+    const whole = field === 'hostVcpus' || field === 'reservedVcpus';
+    const ok =
+      typeof value === 'number' &&
+      value >= min &&
+      value <= max &&
+      (!whole || Number.isInteger(value));
+    if (!ok) {
+      const got = typeof value === 'string' ? `${JSON.stringify(value)} (a string)` : String(value);
+      const kind = whole ? 'a whole number' : 'a number';
+      throw new RangeError(`embodied ${field}: expected ${kind} from ${min} to ${max}, got ${got}`);
+    }
+  }
+  if (s.reservedVcpus > s.hostVcpus) {
+    throw new RangeError(
+      `embodied reservedVcpus: expected at most the host's ${s.hostVcpus} vCPUs, got ${s.reservedVcpus}`,
+    );
+  }
+}
+
 /**
  * The rate at which the reserved share of the host embodies emissions: TE / EL × RR / ToR,
  * gCO2e per second. Over a time TiR it gives M; 0 when TE is 0 (embodied emissions left out).
+ * Throws a RangeError naming a figure out of its bounds.
  */
 export function embodiedGramsPerSecond(s: EmbodiedSettings): number {
-  if (!(s.totalKg > 0) || !(s.lifetimeYears > 0) || !(s.hostVcpus > 0)) return 0;
-  const share = Math.min(Math.max(s.reservedVcpus / s.hostVcpus, 0), 1);
-  return ((s.totalKg * 1000) / (s.lifetimeYears * SECONDS_PER_YEAR)) * share;
+  checkEmbodied(s);
+  if (s.totalKg === 0) return 0;
+  return (
+    ((s.totalKg * 1000) / (s.lifetimeYears * SECONDS_PER_YEAR)) * (s.reservedVcpus / s.hostVcpus)
+  );
 }

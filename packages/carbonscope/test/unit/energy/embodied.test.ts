@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { expect } from 'chai';
 import {
   EMBODIED_PROFILE_FIGURES,
+  type EmbodiedSettings,
   embodiedGramsPerSecond,
   SECONDS_PER_YEAR,
   sciOf,
@@ -72,6 +73,42 @@ describe('embodied emissions and SCI', () => {
     expect(() => settings({ EMBODIED_HOST_VCPUS: '4', EMBODIED_RESERVED_VCPUS: '8' }))
       .to.throw(SettingsError, /8 reserved vCPUs exceed the host's 4/)
       .with.property('variable', 'EMBODIED_RESERVED_VCPUS');
+  });
+
+  it("refuses a caller's own TE, EL, ToR or RR that would make M NaN, Infinity or 0 unasked", () => {
+    const own: EmbodiedSettings = {
+      profile: 'server',
+      totalKg: 1000,
+      lifetimeYears: 4,
+      hostVcpus: 4,
+      reservedVcpus: 2,
+      source: 'a test host',
+    };
+    // A reservedVcpus left out gave NaN, which sciOf then read as no embodied emissions at all;
+    // a lifetime of 0 or a host of 0 vCPUs gave 0, as if TE were 0.
+    const cases: Array<[keyof EmbodiedSettings, unknown]> = [
+      ['reservedVcpus', undefined],
+      ['reservedVcpus', Number.NaN],
+      ['reservedVcpus', 8],
+      ['reservedVcpus', 1.5],
+      ['hostVcpus', 0],
+      ['hostVcpus', '4'],
+      ['totalKg', Number.POSITIVE_INFINITY],
+      ['totalKg', -1],
+      ['lifetimeYears', 0],
+      ['lifetimeYears', 1e-300],
+    ];
+    for (const [field, value] of cases) {
+      expect(
+        () => embodiedGramsPerSecond({ ...own, [field]: value }),
+        `${field}=${String(value)}`,
+      ).to.throw(RangeError, new RegExp(`^embodied ${field}: expected `));
+    }
+    expect(embodiedGramsPerSecond({ ...own, totalKg: 0 })).to.equal(0);
+    expect(embodiedGramsPerSecond({ ...own, reservedVcpus: 4 })).to.be.closeTo(
+      1e6 / (4 * SECONDS_PER_YEAR),
+      1e-15,
+    );
   });
 
   it('scores (E × I + M) / R with its parts; M makes it an estimate', () => {
