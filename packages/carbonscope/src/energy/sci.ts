@@ -28,8 +28,9 @@ export interface SciParts {
  */
 export function sciOf(parts: SciParts, units = 1): SciScore {
   checkUnits(units);
-  const operational = Math.max(parts.grams, 0) || 0;
-  const embodied = Math.max(parts.embodiedGrams, 0) || 0;
+  // Below 0 only by a hair, as a difference of two totals can be; NaN is no figure at all.
+  const operational = Math.max(checkedGrams('grams', parts.grams), 0);
+  const embodied = Math.max(checkedGrams('embodiedGrams', parts.embodiedGrams), 0);
   return {
     operationalGrams: operational,
     embodiedGrams: embodied,
@@ -37,6 +38,13 @@ export function sciOf(parts: SciParts, units = 1): SciScore {
     gramsPerUnit: (operational + embodied) / units,
     estimated: parts.estimated || embodied > 0,
   };
+}
+
+/** A part of the score, unless it is not a finite number: NaN read as 0, Infinity stayed. */
+function checkedGrams(part: string, grams: number): number {
+  if (typeof grams === 'number' && Number.isFinite(grams)) return grams;
+  const got = typeof grams === 'string' ? `${JSON.stringify(grams)} (a string)` : String(grams);
+  throw new RangeError(`${part}: expected a finite number of grams, got ${got}`);
 }
 
 /** Throws RangeError unless R is a positive finite number (a string is not one: '2' > 0). */

@@ -123,6 +123,20 @@ describe('embodied emissions and SCI', () => {
       gramsPerUnit: 3,
       estimated: false,
     });
+    // A NaN part read as 0 (an SCI of E × I alone, "not estimated"); Infinity came out as is.
+    for (const part of ['grams', 'embodiedGrams'] as const) {
+      for (const value of [Number.NaN, Number.POSITIVE_INFINITY, '3']) {
+        const parts = { grams: 1, embodiedGrams: 1, estimated: false, [part]: value as number };
+        expect(() => sciOf(parts), `${part}=${String(value)}`).to.throw(
+          RangeError,
+          new RegExp(`^${part}: expected a finite number of grams, got `),
+        );
+      }
+    }
+    // A difference of two totals can be a hair under 0: that is 0, not a refusal.
+    expect(sciOf({ grams: -1e-18, embodiedGrams: 1, estimated: false }).operationalGrams).to.equal(
+      0,
+    );
     for (const units of [0, -2, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(() => sciOf({ grams: 1, embodiedGrams: 1, estimated: false }, units)).to.throw(
         RangeError,
