@@ -73,9 +73,15 @@ const deployment = z
   .strict()
   .optional();
 
+/** A model's or provider's name: printed as it is (the CLI's report, /chat), so no controls. */
+const label = z
+  .string()
+  .min(1)
+  .regex(/^\P{Cc}+$/u, 'expected no control characters');
+
 const common = {
-  provider: z.string().min(1),
-  name: z.string().min(1),
+  provider: label,
+  name: label,
   warnings,
   deployment,
 };
@@ -100,7 +106,7 @@ const modelSchema = z.discriminatedUnion('architecture', [
 
 const providerSchema = z
   .object({
-    name: z.string().min(1),
+    name: label,
     zone: z.string().regex(ZONE_KEY, 'expected an alpha-3 mix zone such as USA'),
     pue: orRange(bounded(LIMITS.pue)).refine((v) => toRange(v).min >= 1, 'PUE must be at least 1'),
     wueOnsite: orRange(z.number().min(0).max(LIMITS.wueOnsite)),

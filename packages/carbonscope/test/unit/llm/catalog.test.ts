@@ -301,6 +301,17 @@ describe('llm catalog (model, provider and mix data)', () => {
       /mixes\.fra/,
     ],
     ['not an object', 'hello', /expected \{"models"/],
+    // Printed as they are in `impacts`' report, where an escape sequence would run in the terminal.
+    [
+      'a control character in a model name',
+      { models: [{ provider: 'acme', name: 'x\u001b[2J', architecture: 'dense', parameters: 3 }] },
+      /models\[0\] \(acme\/x.*\): name: expected no control characters/,
+    ],
+    [
+      'a control character in a provider name',
+      { providers: [{ name: 'ac\nme', zone: 'USA', pue: 1.2, wueOnsite: 0.1 }] },
+      /providers\[0\][\s\S]*: name: expected no control characters/,
+    ],
     // Figures finite but far past any real one, which priced a request at Infinity or NaN.
     [
       'a parameter count past 1,000,000 billion',
