@@ -93,8 +93,10 @@ export {
   REQUEST_OPERATION,
   type RequestTracking,
   type RequestTrackingOptions,
+  type RoutableRequest,
   routeOf,
   setRoute,
+  type TrackableServer,
   UNMATCHED_ROUTE,
 } from './http/index.js';
 export {

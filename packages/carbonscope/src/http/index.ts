@@ -8,6 +8,13 @@ export {
   REQUEST_OPERATION,
   type RequestTracking,
   type RequestTrackingOptions,
+  type TrackableServer,
   trackHttpRequests,
 } from './request-tracking.js';
-export { MAX_ROUTE_LENGTH, routeOf, setRoute, UNMATCHED_ROUTE } from './route.js';
+export {
+  MAX_ROUTE_LENGTH,
+  type RoutableRequest,
+  routeOf,
+  setRoute,
+  UNMATCHED_ROUTE,
+} from './route.js';

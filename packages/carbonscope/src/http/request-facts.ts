@@ -22,6 +22,21 @@ export function httpMethodLabel(
 }
 
 /**
+ * An HTTP/2 request's method (its `:method`) and scheme (whether its session is TLS) as the HTTP
+ * metrics label them: the interned objects an HTTP/1 request of that method gets.
+ */
+export function methodFactsReader(
+  knownMethods: readonly string[] = KNOWN_HTTP_METHODS,
+): (method: string | undefined, encrypted: boolean) => HttpRequestFacts {
+  const known = new Map(knownMethods.map((m) => [m, internedHttpFacts(m)]));
+  const other = internedHttpFacts(OTHER_HTTP_METHOD);
+  return (method, encrypted) => {
+    const facts = known.get(method ?? '') ?? other;
+    return encrypted ? facts.https : facts.http;
+  };
+}
+
+/**
  * A request's method and scheme as the HTTP metrics label them. Every answer is one of the fixed
  * set of frozen objects energy/ interns, so a request allocates nothing for it.
  */

@@ -1,8 +1,10 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { type IncomingMessage, type Server, ServerResponse } from 'node:http';
+import type { Http2SecureServer, Http2Server } from 'node:http2';
 import type { Socket } from 'node:net';
 import { close, type OperationTracker } from '../energy/index.js';
 import { installRouteResolvers } from './frameworks/index.js';
+import { trackHttp2Streams } from './http2-streams.js';
 import { lookUp, nodeShaped } from './look-up.js';
 import { type OpenRequest, OpenRequests } from './open-requests.js';
 import { httpFactsReader } from './request-facts.js';
@@ -21,12 +23,15 @@ interface ServerMessage {
   server: Server;
 }
 
+/** A server whose requests can be tracked: `node:http`'s, `node:https`'s or `node:http2`'s. */
+export type TrackableServer = Server | Http2Server | Http2SecureServer;
+
 export interface RequestTrackingOptions {
   /**
    * Only requests of these servers are tracked (a service that also runs, say, a mock upstream
    * in the same process); every server of the process when absent.
    */
-  servers?: readonly Server[];
+  servers?: readonly TrackableServer[];
   /**
    * The methods `http.request.method` names; any other is `_OTHER`. RFC 9110's and PATCH when
    * absent (OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS through Carbonscope.trackRequests).
@@ -54,7 +59,7 @@ export interface RequestTracking {
    */
   sweep(): void;
   /** Leaves this server's requests out from now on (carbonscope's own /metrics server). */
-  ignore(server: Server): void;
+  ignore(server: TrackableServer): void;
   /** Stops tracking; requests in flight end now. */
   stop(): void;
 }
@@ -69,8 +74,8 @@ export function trackHttpRequests(
   options: RequestTrackingOptions = {},
 ): RequestTracking {
   installRouteResolvers();
-  const servers = options.servers ? new Set(options.servers) : undefined;
-  const ignored = new WeakSet<Server>();
+  const servers = options.servers ? new Set<object>(options.servers) : undefined;
+  const ignored = new WeakSet<object>();
   const open = new OpenRequests();
   const factsOf = httpFactsReader(options.knownMethods);
   // Servers given a `request` listener that captures the request's context.
@@ -150,14 +155,21 @@ export function trackHttpRequests(
   };
   subscribe(REQUEST_START, onStart);
   subscribe(RESPONSE_FINISH, onFinish);
+  // HTTP/2 has no such channels on Node 20: its servers' streams are tracked apart (see there).
+  const streams = trackHttp2Streams(tracker, {
+    servers,
+    knownMethods: options.knownMethods,
+    operation: REQUEST_OPERATION,
+  });
 
   return {
     get inFlight() {
-      return open.size;
+      return open.size + streams.inFlight;
     },
     ignore(server) {
       ignored.add(server);
       lastServer = undefined;
+      streams.ignore(server);
     },
     sweep() {
       if (waiting.size > 0 && contextActive()) {
@@ -175,6 +187,7 @@ export function trackHttpRequests(
         const route = namedRoute(entry.req);
         if (route !== undefined) entry.op.rename(route);
       });
+      streams.sweep();
     },
     stop() {
       unsubscribe(REQUEST_START, onStart);
@@ -187,6 +200,7 @@ export function trackHttpRequests(
         open.take(entry.res);
         end(entry);
       });
+      streams.stop();
     },
   };
 }

@@ -1,4 +1,5 @@
 import { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest, ServerHttp2Stream } from 'node:http2';
 import { expressRouteOf } from './frameworks/express.js';
 import { lookUp, nodeShaped } from './look-up.js';
 
@@ -14,11 +15,17 @@ export const MAX_ROUTE_LENGTH = 200;
 type Routed = IncomingMessage & { [ROUTE]?: string };
 
 /**
+ * What a route can be named on: a `node:http` request, an HTTP/2 compat request, or the stream
+ * of an HTTP/2 server's core API (`server.on('stream')`), which has no request object.
+ */
+export type RoutableRequest = IncomingMessage | Http2ServerRequest | ServerHttp2Stream;
+
+/**
  * Names the route template that served `req` (`/users/:id`), as the semconv `http.route`. The
  * framework resolvers call it; a plain `node:http` service can call it from its handler. Never
  * pass the raw path: the template is what keeps the operation names bounded.
  */
-export function setRoute(req: IncomingMessage, template: string): void {
+export function setRoute(req: RoutableRequest, template: string): void {
   (req as Routed)[ROUTE] =
     template.length > MAX_ROUTE_LENGTH ? template.slice(0, MAX_ROUTE_LENGTH) : template;
 }
@@ -56,6 +63,18 @@ export function namedRoute(req: IncomingMessage): string | undefined {
     ? (req as Routed)[ROUTE]
     : lookUp<string>(req, ROUTE);
   const route = own ?? expressRouteOf(req);
+  if (route === undefined) return undefined;
+  return route.length > MAX_ROUTE_LENGTH ? route.slice(0, MAX_ROUTE_LENGTH) : route;
+}
+
+/**
+ * The route template named (setRoute) on an HTTP/2 compat request or core stream, if one was:
+ * no Express serves HTTP/2, and these objects are never Node's IncomingMessage.
+ */
+export function namedHttp2Route(
+  target: Http2ServerRequest | ServerHttp2Stream,
+): string | undefined {
+  const route = lookUp<string>(target, ROUTE);
   if (route === undefined) return undefined;
   return route.length > MAX_ROUTE_LENGTH ? route.slice(0, MAX_ROUTE_LENGTH) : route;
 }

@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import {
   type ActiveOperation,
   type Clock,
@@ -41,6 +40,7 @@ import {
   httpMethodLabel,
   type RequestTracking,
   type RequestTrackingOptions,
+  type TrackableServer,
   trackHttpRequests,
 } from '../http/index.js';
 import type { Logger } from '../log.js';
@@ -136,7 +136,7 @@ function warnOnce(logger: Logger, what: string): (err: unknown) => void {
  */
 export class Carbonscope implements OperationTracker {
   private requests: RequestTracking | undefined;
-  private readonly ignoredServers: Server[] = [];
+  private readonly ignoredServers: TrackableServer[] = [];
   private readonly unsubscribe: Array<() => void> = [];
   private readonly scores = new OperationScores();
   private readonly earlyListeners: EarlyAnswerListener[] = [];
@@ -271,7 +271,7 @@ export class Carbonscope implements OperationTracker {
   }
 
   /** Leaves a server's requests out of request tracking, now and later (a metrics endpoint). */
-  ignoreServer(server: Server): void {
+  ignoreServer(server: TrackableServer): void {
     this.ignoredServers.push(server);
     this.requests?.ignore(server);
   }

@@ -1,0 +1,166 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type {
+  Http2SecureServer,
+  Http2Server,
+  Http2ServerRequest,
+  IncomingHttpHeaders,
+  ServerHttp2Stream,
+} from 'node:http2';
+import { Server as NetServer } from 'node:net';
+import {
+  type ActiveOperation,
+  close,
+  type HttpRequestFacts,
+  type OperationTracker,
+} from '../energy/index.js';
+import { methodFactsReader } from './request-facts.js';
+import { namedHttp2Route, UNMATCHED_ROUTE } from './route.js';
+
+/**
+ * Published by every `net.Server` (HTTP/2 ones included) as it starts to listen, on Node 20 and
+ * 24 alike. Node 20 publishes nothing per HTTP/2 request (Node 24's `http2.server.stream.*`
+ * channels are not on the line the library supports), so an HTTP/2 server is found here, once,
+ * and its requests come from its own `stream` event: no cost at all to a `node:http` server.
+ */
+const LISTEN = 'tracing:net.server.listen:asyncStart';
+
+/** The description of the symbol under which Node keeps a stream's compat request. */
+const COMPAT_REQUEST = 'request';
+
+type H2Server = Http2Server | Http2SecureServer;
+
+/** One tracked stream between its headers and its end. */
+interface OpenStream {
+  readonly op: ActiveOperation;
+  readonly stream: ServerHttp2Stream;
+  /** Its method and scheme, read as it arrived. */
+  readonly facts: HttpRequestFacts;
+}
+
+type Carrier = ServerHttp2Stream & Record<symbol, unknown>;
+
+export interface Http2Tracking {
+  readonly inFlight: number;
+  /** Names the streams in flight by their route, if one is known yet. */
+  sweep(): void;
+  ignore(server: object): void;
+  stop(): void;
+}
+
+export interface Http2TrackingOptions {
+  /** Only these servers' streams, when given (RequestTrackingOptions.servers). */
+  servers?: ReadonlySet<object>;
+  knownMethods?: readonly string[];
+  /** The name each operation is begun with (REQUEST_OPERATION). */
+  operation: string;
+}
+
+/** `node:http2` exports no server class to test against; `updateSettings` is HTTP/2's alone. */
+function isHttp2Server(server: unknown): server is H2Server {
+  return server instanceof NetServer && typeof Reflect.get(server, 'updateSettings') === 'function';
+}
+
+/** The symbol of a stream's compat request: undefined until a stream was seen, null if none. */
+let compatRequestKey: symbol | null | undefined;
+
+/**
+ * The compat-API request (`(req, res)` handlers, Fastify's `http2: true`) of `stream`, where
+ * a framework names the route; undefined for a stream of the core API. Node keeps it on the
+ * stream under a symbol of its own, found by its description once.
+ */
+function compatRequestOf(stream: Carrier): Http2ServerRequest | undefined {
+  if (compatRequestKey === undefined) {
+    compatRequestKey =
+      Object.getOwnPropertySymbols(stream).find((s) => s.description === COMPAT_REQUEST) ?? null;
+  }
+  if (compatRequestKey === null) return undefined;
+  const req = stream[compatRequestKey];
+  return req !== null && typeof req === 'object' ? (req as Http2ServerRequest) : undefined;
+}
+
+/** The route named on the stream's compat request, else on the stream itself (setRoute). */
+function streamRoute(stream: Carrier): string | undefined {
+  const req = compatRequestOf(stream);
+  return (req && namedHttp2Route(req)) ?? namedHttp2Route(stream);
+}
+
+/**
+ * Tracks each request (stream) of every HTTP/2 server that listens from now on, and of those of
+ * `options.servers` already listening, as one operation with the labels an HTTP/1 request gets.
+ * Its status is the `:status` it sent, for a stream whose response finished unreset; one the
+ * client reset, or whose connection went, ends without one, as an abandoned HTTP/1 request does.
+ * HTTP/1.1 requests of an `allowHTTP1` server come through `node:http`'s channels, not here.
+ */
+export function trackHttp2Streams(
+  tracker: OperationTracker,
+  options: Http2TrackingOptions,
+): Http2Tracking {
+  const key = Symbol('carbonscope.http2.stream');
+  const open = new Set<OpenStream>();
+  const attached = new Set<H2Server>();
+  const ignored = new WeakSet<object>();
+  const factsOf = methodFactsReader(options.knownMethods);
+
+  const end = (entry: OpenStream, status?: number) => {
+    open.delete(entry);
+    const stream = entry.stream as Carrier;
+    stream[key] = undefined;
+    close(entry.op, streamRoute(stream) ?? UNMATCHED_ROUTE, status, entry.facts);
+  };
+  // Shared by every stream (`this` is the stream): no closure per request.
+  function onFinish(this: Carrier) {
+    const entry = this[key] as OpenStream | undefined;
+    if (!entry) return;
+    const reset = this.rstCode !== undefined && this.rstCode !== 0;
+    const status = this.headersSent && !reset ? Number(this.sentHeaders[':status']) : undefined;
+    end(entry, Number.isInteger(status) ? status : undefined);
+  }
+  function onClose(this: Carrier) {
+    const entry = this[key] as OpenStream | undefined;
+    if (entry) end(entry);
+  }
+  const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    const method = headers[':method'];
+    const entry: OpenStream = {
+      op: tracker.begin(options.operation, 'request'),
+      stream,
+      facts: factsOf(method, stream.session?.encrypted === true),
+    };
+    open.add(entry);
+    (stream as Carrier)[key] = entry;
+    stream.once('finish', onFinish);
+    stream.once('close', onClose);
+  };
+  const attach = (server: unknown) => {
+    if (!isHttp2Server(server) || attached.has(server) || ignored.has(server)) return;
+    if (options.servers && !options.servers.has(server)) return;
+    attached.add(server);
+    // First, so that the operation is running while the application's handler does its work.
+    server.prependListener('stream', onStream);
+  };
+  const onListen = (message: unknown) => attach((message as { server?: unknown }).server);
+  subscribe(LISTEN, onListen);
+  for (const server of options.servers ?? []) attach(server);
+
+  return {
+    get inFlight() {
+      return open.size;
+    },
+    sweep() {
+      for (const entry of open) {
+        const route = streamRoute(entry.stream as Carrier);
+        if (route !== undefined) entry.op.rename(route);
+      }
+    },
+    ignore(server) {
+      ignored.add(server);
+      if (isHttp2Server(server) && attached.delete(server)) server.off('stream', onStream);
+    },
+    stop() {
+      unsubscribe(LISTEN, onListen);
+      for (const server of attached) server.off('stream', onStream);
+      attached.clear();
+      for (const entry of open) end(entry);
+    },
+  };
+}

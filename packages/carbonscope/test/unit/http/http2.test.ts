@@ -1,0 +1,227 @@
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import {
+  type ClientHttp2Session,
+  connect,
+  constants,
+  createSecureServer,
+  createServer,
+  type Http2SecureServer,
+  type Http2Server,
+} from 'node:http2';
+import { get } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import Fastify from 'fastify';
+import type { OperationFootprint } from '../../../src/energy/index.js';
+import { setRoute } from '../../../src/http/index.js';
+import type { Carbonscope } from '../../../src/runtime/carbonscope.js';
+import { tempDirUntilExit } from '../../helpers/temp-dir.js';
+import { steadyCarbonscope } from '../energy/scripted.js';
+
+/** carbonscope tracking requests (only `servers`' when given); the operations it ended. */
+async function tracking(
+  servers?: Array<Http2Server | Http2SecureServer>,
+): Promise<{ cs: Carbonscope; ended: OperationFootprint[] }> {
+  const cs = await steadyCarbonscope();
+  const ended: OperationFootprint[] = [];
+  cs.onFinish((f) => ended.push(f));
+  cs.trackRequests(servers ? { servers } : {});
+  return { cs, ended };
+}
+
+/** `operation status method scheme`, as the request metrics label each ended request. */
+function labels(ended: OperationFootprint[]): string[] {
+  return ended.map((f) => `${f.operation} ${f.status} ${f.http?.method} ${f.http?.scheme}`);
+}
+
+async function listen(server: Http2Server | Http2SecureServer): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+async function until(ok: () => boolean): Promise<void> {
+  for (let t = 0; t < 200 && !ok(); t++) await new Promise((r) => setTimeout(r, 5));
+}
+
+/** One HTTP/2 request on `session`, its body read; its `:status`, or the reset's code. */
+async function h2Request(
+  session: ClientHttp2Session,
+  path: string,
+  method = 'GET',
+): Promise<number | string> {
+  const req = session.request({ ':path': path, ':method': method }, { endStream: true });
+  let status: number | string = 'none';
+  req.on('response', (headers) => {
+    status = Number(headers[':status']);
+  });
+  req.on('error', () => {});
+  req.resume();
+  await once(req, 'close');
+  return req.rstCode ? `reset ${req.rstCode}` : status;
+}
+
+/** A self-signed certificate for 127.0.0.1, made by openssl (named when it is missing). */
+async function selfSigned(dir: string): Promise<{ key: Buffer; cert: Buffer }> {
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  const args = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1'];
+  args.push('-keyout', key, '-out', cert, '-subj', '/CN=127.0.0.1');
+  try {
+    await promisify(execFile)('openssl', args);
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new Error(
+      missing ? 'missing openssl: the HTTP/2 TLS test makes its certificate with it' : String(err),
+    );
+  }
+  return { key: await readFile(key), cert: await readFile(cert) };
+}
+
+describe('http: HTTP/2 requests are tracked as HTTP/1 ones are', () => {
+  it('h2c: compat handlers and core streams, each request counted once with its route', async () => {
+    const { cs, ended } = await tracking();
+    // The compat API, as frameworks use it; it names its route as a plain node:http one does.
+    const compat = createServer((req, res) => {
+      if (req.url?.startsWith('/users/')) setRoute(req, '/users/:id');
+      if (req.url === '/hang') return;
+      res.statusCode = req.url === '/missing' ? 404 : 200;
+      res.end('ok');
+    });
+    // The core API: a `stream` listener and no request objects at all.
+    const core = createServer();
+    core.on('stream', (stream, headers) => {
+      if (headers[':path'] === '/hang') return;
+      if (headers[':path'] === '/items/7') setRoute(stream, '/items/:id');
+      stream.respond({ ':status': headers[':method'] === 'POST' ? 201 : 204 }, { endStream: true });
+    });
+    const served: Array<number | string> = [];
+    try {
+      for (const server of [compat, core]) {
+        const session = connect(`http://127.0.0.1:${await listen(server)}`);
+        for (const path of ['/users/1', '/users/2', '/missing', '/items/7']) {
+          served.push(await h2Request(session, path));
+        }
+        served.push(await h2Request(session, '/users/3', 'POST'));
+        served.push(await h2Request(session, '/x', 'PROPFIND'));
+        // The client gives up on a request the server never answers: no status was delivered.
+        const hung = session.request({ ':path': '/hang' });
+        hung.on('error', () => {});
+        await until(() => cs.trackRequests().inFlight > 0);
+        hung.close(constants.NGHTTP2_CANCEL);
+        await once(hung, 'close');
+        served.push('cancelled');
+        await until(() => ended.length === served.length);
+        session.close();
+      }
+      expect(served).to.deep.equal([
+        ...[200, 200, 404, 200, 200, 200, 'cancelled'],
+        ...[204, 204, 204, 204, 201, 204, 'cancelled'],
+      ]);
+      expect(labels(ended)).to.deep.equal([
+        '/users/:id 200 GET http',
+        '/users/:id 200 GET http',
+        'unmatched 404 GET http',
+        'unmatched 200 GET http',
+        '/users/:id 200 POST http',
+        'unmatched 200 _OTHER http',
+        'unmatched undefined GET http',
+        'unmatched 204 GET http',
+        'unmatched 204 GET http',
+        'unmatched 204 GET http',
+        '/items/:id 204 GET http',
+        'unmatched 201 POST http',
+        'unmatched 204 _OTHER http',
+        'unmatched undefined GET http',
+      ]);
+      expect(cs.trackRequests().inFlight).to.equal(0);
+    } finally {
+      compat.close();
+      core.close();
+      await cs.stop();
+    }
+  });
+
+  it('TLS with allowHTTP1: HTTP/2 and HTTP/1.1 clients of one server, each counted once', async () => {
+    const dir = tempDirUntilExit('carbonscope-h2-');
+    const server = createSecureServer({ ...(await selfSigned(dir)), allowHTTP1: true });
+    server.on('request', (req, res) => {
+      setRoute(req, '/v/:version');
+      res.end(req.httpVersion);
+    });
+    const { cs, ended } = await tracking([server]);
+    try {
+      const port = await listen(server);
+      const session = connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
+      const h2 = [await h2Request(session, '/v/2'), await h2Request(session, '/v/2')];
+      session.close();
+      const h1 = await new Promise<string>((resolve, reject) => {
+        const options = { host: '127.0.0.1', port, path: '/v/1', rejectUnauthorized: false };
+        get(options, (res) => {
+          res.resume();
+          res.on('end', () => resolve(`${res.httpVersion} ${res.statusCode}`));
+        }).on('error', reject);
+      });
+      expect([...h2, h1]).to.deep.equal([200, 200, '1.1 200']);
+      await until(() => ended.length >= 3);
+      expect(labels(ended)).to.have.members([
+        '/v/:version 200 GET https',
+        '/v/:version 200 GET https',
+        '/v/:version 200 GET https',
+      ]);
+      expect(ended).to.have.length(3);
+    } finally {
+      server.close();
+      await cs.stop();
+    }
+  });
+
+  it('Fastify over HTTP/2 (h2c): the route it matched, its 404 unmatched', async () => {
+    const { cs, ended } = await tracking();
+    const app = Fastify({ http2: true });
+    app.get('/users/:id', async () => ({ ok: true }));
+    try {
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const port = (app.server.address() as AddressInfo).port;
+      const session = connect(`http://127.0.0.1:${port}`);
+      const served = [await h2Request(session, '/users/1'), await h2Request(session, '/nope')];
+      session.close();
+      expect(served).to.deep.equal([200, 404]);
+      await until(() => ended.length >= 2);
+      expect(labels(ended)).to.deep.equal(['/users/:id 200 GET http', 'unmatched 404 GET http']);
+    } finally {
+      await app.close();
+      await cs.stop();
+    }
+  });
+
+  it('leaves out an HTTP/2 server it was told to ignore, and stops with the tracking', async () => {
+    const { cs, ended } = await tracking();
+    const server = createServer((_req, res) => res.end('ok'));
+    cs.ignoreServer(server);
+    const other = createServer((_req, res) => res.end('ok'));
+    try {
+      const ignored = connect(`http://127.0.0.1:${await listen(server)}`);
+      const counted = connect(`http://127.0.0.1:${await listen(other)}`);
+      expect([await h2Request(ignored, '/'), await h2Request(counted, '/')]).to.deep.equal([
+        200, 200,
+      ]);
+      await until(() => ended.length >= 1);
+      expect(labels(ended)).to.deep.equal(['unmatched 200 GET http']);
+      cs.untrackRequests();
+      expect(await h2Request(counted, '/')).to.equal(200);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(ended).to.have.length(1);
+      ignored.close();
+      counted.close();
+    } finally {
+      server.close();
+      other.close();
+      await cs.stop();
+    }
+  });
+});
