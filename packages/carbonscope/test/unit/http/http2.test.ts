@@ -146,6 +146,32 @@ describe('http: HTTP/2 requests are tracked as HTTP/1 ones are', () => {
     }
   });
 
+  it('a connection that goes with requests in flight ends each once, with no status', async () => {
+    const { cs, ended } = await tracking();
+    const late: Array<() => void> = [];
+    const server = createServer((req, res) => {
+      setRoute(req, '/slow');
+      late.push(() => res.end('late'));
+    });
+    try {
+      const session = connect(`http://127.0.0.1:${await listen(server)}`);
+      for (let i = 0; i < 3; i++) session.request({ ':path': '/slow' }).on('error', () => {});
+      await until(() => late.length === 3);
+      expect(cs.trackRequests().inFlight).to.equal(3);
+      session.destroy();
+      await until(() => ended.length === 3);
+      // The application's answers, to streams that are gone, end nothing twice.
+      for (const answer of late) answer();
+      await new Promise((r) => setTimeout(r, 20));
+      cs.meter.sampleNow();
+      expect(labels(ended)).to.deep.equal(Array(3).fill('/slow undefined GET http'));
+      expect(cs.trackRequests().inFlight).to.equal(0);
+    } finally {
+      server.close();
+      await cs.stop();
+    }
+  });
+
   it('TLS with allowHTTP1: HTTP/2 and HTTP/1.1 clients of one server, each counted once', async () => {
     const dir = tempDirUntilExit('carbonscope-h2-');
     const server = createSecureServer({ ...(await selfSigned(dir)), allowHTTP1: true });
