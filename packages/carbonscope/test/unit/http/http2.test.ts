@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { createServer as createHttp1Server } from 'node:http';
 import {
   type ClientHttp2Session,
   connect,
@@ -221,6 +222,21 @@ describe('http: HTTP/2 requests are tracked as HTTP/1 ones are', () => {
       expect(labels(ended)).to.deep.equal(['/users/:id 200 GET http', 'unmatched 404 GET http']);
     } finally {
       await app.close();
+      await cs.stop();
+    }
+  });
+
+  it('adds nothing to a node:http server: its requests pay nothing for HTTP/2 tracking', async () => {
+    const { cs } = await tracking();
+    const server = createHttp1Server((_req, res) => res.end('ok'));
+    const before = server.eventNames().map((e) => `${String(e)} ${server.listenerCount(e)}`);
+    try {
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const after = server.eventNames();
+      expect(after.map((e) => `${String(e)} ${server.listenerCount(e)}`)).to.deep.equal(before);
+    } finally {
+      server.close();
       await cs.stop();
     }
   });
