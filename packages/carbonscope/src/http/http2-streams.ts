@@ -128,8 +128,9 @@ export function trackHttp2Streams(
     };
     open.add(entry);
     (stream as Carrier)[key] = entry;
-    stream.once('finish', onFinish);
-    stream.once('close', onClose);
+    // `on`, not `once`: once wraps its listener in a closure; an ended entry is gone anyway.
+    stream.on('finish', onFinish);
+    stream.on('close', onClose);
   };
   const attach = (server: unknown) => {
     if (!isHttp2Server(server) || attached.has(server) || ignored.has(server)) return;
