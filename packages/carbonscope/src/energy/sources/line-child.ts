@@ -8,6 +8,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
  */
 export const STOP_GRACE_MS = 150;
 
+/**
+ * The longest line handed over. Every reader prints lines of a few hundred characters at most;
+ * text past this without a newline is no line of theirs, and is dropped rather than held.
+ */
+export const MAX_LINE_CHARS = 64 * 1024;
+
 export interface LineChild {
   readonly pid: number | undefined;
   /** Ends the child (SIGTERM, then SIGKILL after `graceMs`) and resolves once it has exited. */
@@ -62,6 +68,8 @@ export function spawnLineChild(
   process.on('exit', killAtExit);
 
   let pending = '';
+  /** True while the rest of an overlong line is being skipped up to its newline. */
+  let skipping = false;
   child.stdout?.setEncoding('utf8');
   child.stdout?.on('data', (chunk: string) => {
     pending += chunk;
@@ -69,11 +77,16 @@ export function spawnLineChild(
     let nl = pending.indexOf('\n', start);
     while (nl !== -1) {
       const end = nl > start && pending.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      handlers.onLine(pending.slice(start, end));
+      if (!skipping && end - start <= MAX_LINE_CHARS) handlers.onLine(pending.slice(start, end));
+      skipping = false;
       start = nl + 1;
       nl = pending.indexOf('\n', start);
     }
     pending = pending.slice(start);
+    if (pending.length > MAX_LINE_CHARS) {
+      pending = '';
+      skipping = true;
+    }
   });
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => handlers.onStderr?.(chunk));

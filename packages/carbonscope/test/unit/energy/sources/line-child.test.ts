@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawnLineChild } from '../../../../src/energy/sources/line-child.js';
+import { MAX_LINE_CHARS, spawnLineChild } from '../../../../src/energy/sources/line-child.js';
 import { tempDir, writeFakeBinary } from './helpers.js';
 
 describe('energy/sources/line-child', () => {
@@ -34,5 +34,28 @@ setInterval(tick, 1000);`,
     const ms = performance.now() - t0;
     // The next tick is ~1 s away; the grace before SIGKILL is what bounds it.
     expect(ms, `stop took ${ms.toFixed(0)} ms`).to.be.below(600);
+  });
+
+  // A reader that prints without a newline (a binary dumping garbage, a wedged tool repeating a
+  // prompt) grew the pending text for as long as it ran: memory without bound, and at the end
+  // one huge "line" handed to the parser.
+  it('drops a line longer than MAX_LINE_CHARS without holding it, and reads on after it', async () => {
+    const binary = writeFakeBinary(
+      dir,
+      'reader',
+      `const chunk = 'x'.repeat(64 * 1024);
+let left = ${Math.ceil((MAX_LINE_CHARS * 4) / (64 * 1024))};
+const more = () => {
+  if (left-- > 0) return process.stdout.write(chunk, more);
+  process.stdout.write('\\nok\\n', () => process.exit(0));
+};
+more();`,
+    );
+    const lines: string[] = [];
+    await new Promise<void>((resolve) => {
+      spawnLineChild(binary, [], { onLine: (l) => lines.push(l), onExit: () => resolve() });
+    });
+    expect(lines.map((l) => l.length)).to.deep.equal([2]);
+    expect(lines).to.deep.equal(['ok']);
   });
 });
