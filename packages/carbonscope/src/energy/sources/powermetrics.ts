@@ -163,7 +163,7 @@ interface Accumulated {
  * added up; sample() drains what accumulated since the previous call.
  */
 export function createPowermetricsSource(options: PowermetricsOptions): PowerSource {
-  const { logger, intervalMs } = options;
+  const { intervalMs } = options;
   const binary = options.binary ?? 'powermetrics';
   const args = ['--samplers', 'cpu_power,gpu_power', '-i', String(intervalMs)];
   const parser = new PowermetricsParser();
@@ -175,6 +175,8 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
   let onFirstBlock: (() => void) | undefined;
   /** Blocks that held no power line: a sampler that reports nothing here measures nothing. */
   let emptyBlocks = 0;
+  /** Set when the child ended mid-run: why no reading will come again. */
+  let endedWhy: string | undefined;
 
   const add = (block: PowermetricsBlock) => {
     const parts = blockPower(block);
@@ -256,18 +258,18 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
             if (last) add(last);
             const detail = stderr.trim().split('\n')[0] || `exit ${code ?? signal}`;
             settle({ ok: false, reason: `${binary} ended: ${detail}` });
-            if (midRun) {
-              logger.warn(
-                { code, signal },
-                `powermetrics: child ended (${detail}); no more readings`,
-              );
-            }
+            // Said by sample() from now on, once, by whoever samples (the hand-over to the
+            // estimate, else the meter): a warning here as well said it twice.
+            if (midRun) endedWhy = `child ended (${detail}); no more readings`;
           },
         });
       });
     },
 
     sample(_tick: SampleTick): EnergyReading[] {
+      if (endedWhy !== undefined && [...acc.values()].every((a) => a.ms === 0)) {
+        throw Object.assign(new Error(endedWhy), { kind: 'ended' });
+      }
       const out: EnergyReading[] = [];
       for (const a of acc.values()) {
         if (a.ms === 0) continue;

@@ -176,6 +176,15 @@ export function unreadableReason(path: string, code: string | undefined, root: s
   return `cannot read ${path} (${code ?? 'not a counter'})`;
 }
 
+/** Why an interval has no RAPL reading; `kind` groups the hand-over's log lines. */
+function raplGap(unread: readonly RaplDomain[]): Error & { kind: string } {
+  const message =
+    unread.length > 0
+      ? `${unread.map((d) => d.energyPath).join(', ')} cannot be read`
+      : 'its counters read again after a gap: this interval only sets their new baseline';
+  return Object.assign(new Error(message), { kind: 'unreadable' });
+}
+
 export interface RaplOptions {
   /** config.energy.powercapRoot */
   root: string;
@@ -268,6 +277,8 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
     sample(tick: SampleTick): EnergyReading[] {
       const seconds = tick.elapsedMs / 1000;
       const out: EnergyReading[] = [];
+      const unread: RaplDomain[] = [];
+      let rebased = false;
       for (let i = 0; i < domains.length; i++) {
         const d = domains[i];
         const cur = readCounter(d);
@@ -276,17 +287,14 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
           // Skip this domain until it reads again, then start from its new value: a counter that
           // came back may have been reset, and a guess would be worse than a gap.
           last[i] = undefined;
-          if (!warned.has(d.zone)) {
-            warned.add(d.zone);
-            logger.warn(
-              { zone: d.zone },
-              `rapl: ${d.energyPath} cannot be read; ${d.device} is left out until it reads again`,
-            );
-          }
+          unread.push(d);
           continue;
         }
         last[i] = cur;
-        if (prev === undefined) continue;
+        if (prev === undefined) {
+          rebased = true;
+          continue;
+        }
         if (cur < prev && d.maxRangeUj !== undefined) warnReset(d, prev, cur, seconds);
         const joules = counterDeltaUj(prev, cur, d.maxRangeUj, seconds) / 1e6;
         out.push({
@@ -295,6 +303,17 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
           joules,
           watts: seconds > 0 ? joules / seconds : 0,
         });
+      }
+      // Nothing read at all is no 0 W: thrown, so whoever samples (the selection's hand-over to
+      // the estimate, else the meter) says it once and covers the interval.
+      if (out.length === 0 && (unread.length > 0 || rebased)) throw raplGap(unread);
+      for (const d of unread) {
+        if (warned.has(d.zone)) continue;
+        warned.add(d.zone);
+        logger.warn(
+          { zone: d.zone },
+          `rapl: ${d.energyPath} cannot be read; ${d.device} is left out until it reads again`,
+        );
       }
       return out;
     },

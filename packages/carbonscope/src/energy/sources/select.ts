@@ -204,6 +204,10 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
     host = make.estimate();
     const probe = await host.probe();
     if (probe.ok) notes.push(`model: ${probe.detail}`);
+  } else {
+    // A meter that stops answering mid-run (the powercap tree gone, powermetrics ended) is
+    // covered by the labelled estimate, never left at a measured 0 W.
+    host = withHandover({ primary: host, fallback: make.estimate(), logger });
   }
   if (exporter && !hasUrl(energy[exporter]) && !options.make?.[exporter]) {
     // The command line's --source skips the settings' check that a URL comes with it.

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { NVIDIA_SMI_QUERY } from '../../../../src/energy/sources/nvidia-smi.js';
@@ -20,6 +21,7 @@ import {
   fixtureText,
   NO_CPU,
   tempDir,
+  tick,
   waitFor,
   writeFakeBinary,
   writePacedBinary,
@@ -137,6 +139,70 @@ describe('energy/sources/select', () => {
     expect(r.host.name).to.equal('rapl');
     expect(r.host.estimated).to.equal(false);
     expect(r.reasons.join('; ')).to.include('measured: package-0 (intel-rapl:0)');
+  });
+
+  // A meter that stops answering mid-run (the powercap tree gone with a module unload, a
+  // container's sysfs remounted) left the host at 0 W, still labelled measured RAPL.
+  it('RAPL that cannot be read mid-run: the labelled estimate covers, said once, and RAPL comes back', async () => {
+    const root = join(dir, 'powercap');
+    const tree = () =>
+      buildPowercapTree(root, [
+        { dir: 'intel-rapl:0', name: 'package-0', energyUj: 1, maxUj: 1_000_000_000 },
+      ]);
+    tree();
+    const { logger, warnings } = captureLogger();
+    const r = keep(
+      await selectSources({ config: config(), logger, platform: 'linux', binaries: noGpu() }),
+    );
+    expect([r.host.name, r.host.estimated]).to.deep.equal(['rapl', false]);
+    expect(r.host.sample(tick(1000)).map((x) => x.device)).to.deep.equal(['package-0']);
+    rmSync(root, { recursive: true, force: true });
+    const busy = { activeSeconds: 1, totalSeconds: 2, cpus: 2 };
+    for (let i = 0; i < 3; i++) {
+      const covered = r.host.sample(tick(1000, busy));
+      expect([r.host.name, r.host.estimated]).to.deep.equal(['estimate', true]);
+      expect(covered.map((x) => x.device)).to.deep.equal(['cpu', 'ram']);
+      expect(covered[0].joules).to.be.above(0);
+    }
+    expect(warnings()).to.have.length(1);
+    expect(warnings()[0].msg).to.include('rapl (measured) cannot be used');
+    expect(warnings()[0].msg).to.include('estimate (estimated) covers until it can');
+    tree();
+    // The first read after the gap only sets the counter's new baseline: still covered.
+    r.host.sample(tick(1000, busy));
+    expect(r.host.sample(tick(1000, busy)).map((x) => x.device)).to.deep.equal(['package-0']);
+    expect([r.host.name, r.host.estimated]).to.deep.equal(['rapl', false]);
+    expect(warnings()).to.have.length(1);
+  });
+
+  it('powermetrics that ends mid-run: the labelled estimate covers from then on', async () => {
+    const powermetrics = writeFakeBinary(
+      dir,
+      'powermetrics',
+      `const t = require('node:fs').readFileSync(${JSON.stringify(fixture('powermetrics-intel.txt'))}, 'utf8');
+       process.stdout.write(t); setTimeout(() => process.exit(3), 100);`,
+    );
+    const { logger, warnings } = captureLogger();
+    const r = keep(
+      await selectSources({
+        config: config({ ENERGY_SAMPLE_INTERVAL_MS: '50' }),
+        logger,
+        platform: 'darwin',
+        binaries: { ...noGpu(), powermetrics },
+      }),
+    );
+    expect(r.host.name).to.equal('powermetrics');
+    await waitFor(() => {
+      r.host.sample(tick(1000));
+      return r.host.name === 'estimate';
+    });
+    expect(warnings().map((w) => w.msg)).to.deep.equal([
+      'energy: powermetrics (measured) cannot be used: child ended (exit 3); no more readings; ' +
+        'estimate (estimated) covers until it can',
+    ]);
+    const covered = r.host.sample(tick(1000, { activeSeconds: 1, totalSeconds: 2, cpus: 2 }));
+    expect([r.host.name, r.host.estimated]).to.deep.equal(['estimate', true]);
+    expect(covered.map((x) => x.device)).to.deep.equal(['cpu', 'ram']);
   });
 
   it('auto on macOS uses powermetrics when it runs', async () => {
