@@ -99,7 +99,7 @@ function errorCode(err: unknown): string | undefined {
 
 /**
  * Finds the zones to sum for the host: psys alone when present (it covers the whole platform),
- * else every package plus its dram. core/uncore sit inside their package and are never added.
+ * else every package (or each die of it, `package-N-die-M`) plus its dram. core/uncore sit inside their package and are never added.
  * intel-rapl-mmio duplicates the MSR zones of the same name: the MSR one is kept.
  */
 export function discoverRaplDomains(root: string, read: ReadText = readText): RaplDomain[] {
@@ -154,9 +154,10 @@ export function discoverRaplDomains(root: string, read: ReadText = readText): Ra
 
   const out: RaplDomain[] = [];
   for (const [key, z] of kept) {
-    const pkg = /^package-(\d+)$/.exec(key);
+    // A package of several dies has a zone per die: `package-0-die-1` (intel_rapl_common.c).
+    const pkg = /^package-(\d+(?:-die-\d+)?)$/.exec(key);
     if (pkg) out.push(domain(z, key, 'package'));
-    const dram = /^package-(\d+)\/dram$/.exec(key);
+    const dram = /^package-(\d+(?:-die-\d+)?)\/dram$/.exec(key);
     if (dram) out.push(domain(z, `dram-${dram[1]}`, 'dram'));
     // A dram zone at top level (some servers) counts once, beside the packages.
     if (key === 'dram') out.push(domain(z, 'dram', 'dram'));

@@ -110,6 +110,36 @@ describe('energy/sources/rapl', () => {
     expect(readings[0].watts).to.equal(17.654321 / 0.5);
   });
 
+  // The kernel names a package zone `package-%d-die-%d` where a package has several dies
+  // (intel_rapl_common.c, rapl_add_package: Cascade Lake-AP and later multi-die parts). Those
+  // zones were not recognised: no package found, RAPL dropped for the estimate.
+  it('multi-die packages (package-N-die-M): every die and its dram, not core', async () => {
+    buildPowercapTree(dir, [
+      { dir: 'intel-rapl:0', name: 'package-0-die-0', energyUj: 1_000, maxUj: MAX },
+      { dir: 'intel-rapl:0:0', name: 'dram', energyUj: 100, maxUj: MAX },
+      { dir: 'intel-rapl:0:1', name: 'core', energyUj: 100, maxUj: MAX },
+      { dir: 'intel-rapl:1', name: 'package-0-die-1', energyUj: 2_000, maxUj: MAX },
+      { dir: 'intel-rapl:1:0', name: 'dram', energyUj: 200, maxUj: MAX },
+    ]);
+    const rapl = createRaplSource({ root: dir, logger: captureLogger().logger });
+    expect((await rapl.probe()).ok).to.equal(true);
+    expect(rapl.domains.map((d) => [d.device, d.component, d.zone])).to.deep.equal([
+      ['package-0-die-0', 'package', 'intel-rapl:0'],
+      ['dram-0-die-0', 'dram', 'intel-rapl:0:0'],
+      ['package-0-die-1', 'package', 'intel-rapl:1'],
+      ['dram-0-die-1', 'dram', 'intel-rapl:1:0'],
+    ]);
+    setEnergy(dir, 'intel-rapl:0', 1_000 + 7_000_000);
+    setEnergy(dir, 'intel-rapl:0:1', 100 + 5_000_000);
+    setEnergy(dir, 'intel-rapl:1', 2_000 + 8_000_000);
+    expect(microjoules(rapl.sample(tick(1000)))).to.deep.equal({
+      'package-0-die-0': 7_000_000,
+      'dram-0-die-0': 0,
+      'package-0-die-1': 8_000_000,
+      'dram-0-die-1': 0,
+    });
+  });
+
   it('psys present: the platform zone alone, packages and dram left out', async () => {
     buildPowercapTree(dir, [
       { dir: 'intel-rapl:0', name: 'package-0', energyUj: 100, maxUj: MAX },
