@@ -47,7 +47,16 @@ export function spawnLineChild(
   // waits) must not leave it running: a reader that prints nothing (a hung driver) never meets
   // the closed pipe that would end it. Synchronous, as an exit listener must be.
   const killAtExit = () => {
-    child.kill('SIGTERM');
+    signalGroup('SIGTERM');
+  };
+  // The whole group (the child leads it, being detached): a reader that is a wrapper script
+  // leaves the tool it started holding the pipe, which then never closed.
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch {
+      child.kill(signal);
+    }
   };
   const finish = (code: number | null, signal: NodeJS.Signals | null, error?: Error) => {
     if (exited) return;
@@ -108,14 +117,21 @@ export function spawnLineChild(
         (stream as unknown as { ref?: () => void } | null)?.ref?.();
       }
       return new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          if (!exited) child.kill('SIGKILL');
+        let timer = setTimeout(() => {
+          if (exited) return;
+          signalGroup('SIGKILL');
+          // A process that left the group (setsid) may still hold the pipes: 'close' waits for
+          // them, so they are let go of and the stop stays bounded.
+          timer = setTimeout(() => {
+            child.stdout?.destroy();
+            child.stderr?.destroy();
+          }, graceMs);
         }, graceMs);
         exitWaiters.push(() => {
           clearTimeout(timer);
           resolve();
         });
-        child.kill('SIGTERM');
+        signalGroup('SIGTERM');
       });
     },
   };

@@ -1,6 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { MAX_LINE_CHARS, spawnLineChild } from '../../../../src/energy/sources/line-child.js';
-import { tempDir, writeFakeBinary } from './helpers.js';
+import { fakePid, isAlive, tempDir, waitFor, writeFakeBinary } from './helpers.js';
+
+function procStatus(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return '';
+  }
+}
 
 describe('energy/sources/line-child', () => {
   let dir: string;
@@ -57,5 +67,37 @@ more();`,
     });
     expect(lines.map((l) => l.length)).to.deep.equal([2]);
     expect(lines).to.deep.equal(['ok']);
+  });
+
+  // A reader that is a wrapper (a shell script around the vendor tool, without exec) leaves the
+  // tool as a grandchild holding stdout: SIGTERM and SIGKILL went to the wrapper alone, the pipe
+  // never closed, and stop() (so the meter's stop, and `run`'s end) waited for ever.
+  it('stop() ends a wrapper and the reader it started, which holds the pipe', async () => {
+    const binary = writeFakeBinary(
+      dir,
+      'wrapper',
+      `const { spawn } = require('node:child_process');
+const tool = spawn(process.execPath, ['-e', "require('node:fs').writeFileSync(process.argv[1], String(process.pid)); setInterval(() => process.stdout.write('line\\\\n'), 50);", ${JSON.stringify(join(dir, 'tool.pid'))}], { stdio: ['ignore', 'inherit', 'inherit'] });
+setInterval(() => undefined, 1000);`,
+    );
+    let first: () => void = () => undefined;
+    const lined = new Promise<void>((resolve) => {
+      first = resolve;
+    });
+    const child = spawnLineChild(binary, [], { onLine: () => first(), onExit: () => undefined });
+    await lined;
+    const tool = fakePid(dir, 'tool');
+    const stopped = await Promise.race([
+      child.stop().then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 3000)),
+    ]);
+    // Orphaned, it is reaped by whoever adopts it: a zombie until then, which is no reader.
+    const running = () => isAlive(tool) && !/^State:\s+Z/m.test(procStatus(tool));
+    const toolAlive = await waitFor(() => !running(), 1000).then(
+      () => false,
+      () => true,
+    );
+    if (toolAlive) process.kill(tool, 'SIGKILL');
+    expect({ stopped, toolAlive }).to.deep.equal({ stopped: true, toolAlive: false });
   });
 });
