@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../log.js';
 import { type LineChild, spawnLineChild } from './line-child.js';
 import type { Component, EnergyReading, PowerSource, ProbeResult, SampleTick } from './source.js';
@@ -148,6 +149,10 @@ export interface PowermetricsOptions {
   probeTimeoutMs?: number;
   /** Whether the probe keeps the process alive until it settles; NvidiaSmiOptions.holdProcess. */
   holdProcess?: boolean;
+  /** Monotonic milliseconds; performance.now() by default. */
+  clock?: () => number;
+  /** Silence after which the child counts as hung; default 5 intervals, at least 10 s. */
+  stallMs?: number;
 }
 
 interface Accumulated {
@@ -164,6 +169,11 @@ interface Accumulated {
  */
 export function createPowermetricsSource(options: PowermetricsOptions): PowerSource {
   const { intervalMs } = options;
+  const clock = options.clock ?? (() => performance.now());
+  // A few late blocks are a busy machine; this is a child that hung (as nvidia-smi's stall).
+  const stallMs = options.stallMs ?? Math.max(5 * intervalMs, 10_000);
+  /** When the latest block came (probe and after): its silence is timed from there. */
+  let lastBlockMs = 0;
   const binary = options.binary ?? 'powermetrics';
   const args = ['--samplers', 'cpu_power,gpu_power', '-i', String(intervalMs)];
   const parser = new PowermetricsParser();
@@ -177,8 +187,21 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
   let emptyBlocks = 0;
   /** Set when the child ended mid-run: why no reading will come again. */
   let endedWhy: string | undefined;
+  /**
+   * Time a stall left to whoever covers it (the estimate), not yet taken out of a block: the
+   * block that spans the silence (one far longer than an interval) counts only the rest.
+   */
+  let coveredMs = 0;
+  const uncovered = (block: PowermetricsBlock): PowermetricsBlock => {
+    if (coveredMs === 0 || block.elapsedMs <= 2 * intervalMs) return block;
+    const elapsedMs = Math.max(0, block.elapsedMs - coveredMs);
+    coveredMs = 0;
+    return { ...block, elapsedMs };
+  };
 
-  const add = (block: PowermetricsBlock) => {
+  const add = (raw: PowermetricsBlock) => {
+    lastBlockMs = clock();
+    const block = uncovered(raw);
     const parts = blockPower(block);
     if (parts.length === 0) {
       emptyBlocks++;
@@ -266,9 +289,19 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
       });
     },
 
-    sample(_tick: SampleTick): EnergyReading[] {
-      if (endedWhy !== undefined && [...acc.values()].every((a) => a.ms === 0)) {
-        throw Object.assign(new Error(endedWhy), { kind: 'ended' });
+    sample(tick: SampleTick): EnergyReading[] {
+      if ([...acc.values()].every((a) => a.ms === 0)) {
+        if (endedWhy !== undefined) throw Object.assign(new Error(endedWhy), { kind: 'ended' });
+        const silentMs = clock() - lastBlockMs;
+        if (started && silentMs > stallMs) {
+          coveredMs += Math.max(0, tick.elapsedMs);
+          throw Object.assign(
+            new Error(`printed no sample in ${Math.round(silentMs)} ms (hung?)`),
+            {
+              kind: 'stalled',
+            },
+          );
+        }
       }
       const out: EnergyReading[] = [];
       for (const a of acc.values()) {

@@ -1,9 +1,11 @@
+import { writeFileSync } from 'node:fs';
 import { expect } from 'chai';
 import {
   blockPower,
   createPowermetricsSource,
   parsePowermetrics,
 } from '../../../../src/energy/sources/powermetrics.js';
+import type { EnergyReading } from '../../../../src/energy/sources/source.js';
 import {
   captureLogger,
   fakePid,
@@ -257,6 +259,61 @@ setInterval(() => process.stdout.write(block), Number(args[args.indexOf('-i') + 
       // Stderr after the probe is not accumulated, but its latest chunk still says why.
       expect(why()).to.equal('child ended (IOReport channel gone); no more readings');
       // Whoever samples says it once (the hand-over to the estimate, else the meter).
+      expect(warnings()).to.deep.equal([]);
+      await source.close();
+    });
+
+    // nvidia-smi's hung driver is caught (a GPU silent past its stall limit); a powermetrics
+    // that hung left the host at a measured 0 W for as long as it stayed silent.
+    it('a child that hangs mid-run: past the stall limit sample() says so; its blocks count again', async () => {
+      const binary = writeFakeBinary(
+        dir,
+        'powermetrics',
+        `const fs = require('node:fs');
+const text = fs.readFileSync(${JSON.stringify(fixture('powermetrics-intel.txt'))}, 'utf8');
+const parts = text.split(/(?=\\*\\*\\* Sampled)/);
+// A block is complete when the next one's header comes: one block now, then silence.
+process.stdout.write(parts[0] + parts[1] + parts[2]);
+const go = ${JSON.stringify(`${dir}/go`)};
+const wait = setInterval(() => {
+  if (!fs.existsSync(go)) return;
+  clearInterval(wait);
+  // Its first block after the silence spans it: 20 s, of which the estimate covered 11.
+  process.stdout.write(parts[1].replace('1003.50ms', '20000.00ms') + parts[2]);
+}, 20);
+setInterval(() => undefined, 1000);`,
+      );
+      let now = 0;
+      const { logger, warnings } = captureLogger();
+      const source = createPowermetricsSource({
+        logger,
+        intervalMs: 1000,
+        binary,
+        clock: () => now,
+      });
+      expect((await source.probe()).ok).to.equal(true);
+      expect(source.sample(tick(1000)).length).to.equal(1);
+      now = 9_000;
+      expect(source.sample(tick(1000))).to.deep.equal([]);
+      now = 11_000;
+      expect(() => source.sample(tick(1000))).to.throw('printed no sample in 11000 ms (hung?)');
+      writeFileSync(`${dir}/go`, '');
+      now = 12_000;
+      let back: EnergyReading[] = [];
+      // Polled with empty ticks: a tick that throws is one the estimate covers.
+      await waitFor(() => {
+        try {
+          back = source.sample(tick(0));
+          return back.length > 0;
+        } catch {
+          return false;
+        }
+      });
+      // The block held from before the silence (12.1 W × 996.5 ms) counts whole; the one that
+      // spans the silence, all but the second the throw left to the estimate: 4.87 W × 19 s.
+      expect(back.map((r) => [r.device, Number(r.joules.toFixed(6))])).to.deep.equal([
+        ['package', 104.58765],
+      ]);
       expect(warnings()).to.deep.equal([]);
       await source.close();
     });
