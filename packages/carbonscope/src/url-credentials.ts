@@ -39,6 +39,7 @@ export function urlSecrets(url: string | undefined): string[] {
   const read = stray ?? parsed;
   const written = stray ? stray.written : hasUserinfo ? writtenUserinfo(url) : undefined;
   for (const userinfo of [read, written ?? read]) addUserinfo(out, userinfo);
+  addNestedUserinfo(out, [url, `${parsed.search}${parsed.hash}`]);
   return [...out];
 }
 
@@ -50,7 +51,105 @@ export function urlSecrets(url: string | undefined): string[] {
 function unparsedSecrets(text: string): string[] {
   const out = new Set<string>(parameterSecrets(text));
   addUserinfo(out, unparsedUserinfo(text));
+  addNestedUserinfo(out, [text]);
   return [...out];
+}
+
+/**
+ * What urlSecrets masks of the URLs nested in the query and fragment of each of the texts (a
+ * URL as written and as the parser writes it): their user names and passwords as written,
+ * escapes and all (`u%3APW`), and decoded.
+ */
+function addNestedUserinfo(out: Set<string>, texts: string[]): void {
+  for (const text of texts) {
+    const { query, fragment } = splitUrlText(text);
+    for (const part of [query ?? '', fragment ?? '']) {
+      for (const { start, end } of nestedUserinfos(part)) {
+        addWrittenUserinfo(out, part.slice(start, end));
+      }
+    }
+  }
+}
+
+/** A nested URL's userinfo as written (`u%3APW`): whole, and its parts written and decoded. */
+function addWrittenUserinfo(out: Set<string>, written: string): void {
+  const colon = unitsOf(written).find((unit) => unit.char === ':');
+  if (colon) out.add(written);
+  for (const [username, password] of [
+    colon ? [written.slice(0, colon.start), written.slice(colon.end)] : [written, ''],
+    splitAtColon(decodedFully(written)),
+  ]) {
+    addUserinfo(out, { username, password });
+  }
+}
+
+function splitAtColon(userinfo: string): [string, string] {
+  const colon = userinfo.indexOf(':');
+  return colon === -1 ? [userinfo, ''] : [userinfo.slice(0, colon), userinfo.slice(colon + 1)];
+}
+
+/** A character of a text as a reader that decodes it fully reads it, and where it is written. */
+interface Unit {
+  char: string;
+  start: number;
+  end: number;
+}
+
+/** A percent escape, once or more (`%40`, `%2540`: `%25` is `%`). */
+const ESCAPE = /%(?:25)*([\da-f]{2})/iy;
+
+/**
+ * The text's characters as a reader that decodes it as often as it holds escapes reads them: an
+ * escape is the byte it stands for (a byte of a longer UTF-8 character is no delimiter).
+ */
+function unitsOf(text: string): Unit[] {
+  const out: Unit[] = [];
+  for (let i = 0; i < text.length; ) {
+    ESCAPE.lastIndex = i;
+    const found = ESCAPE.exec(text);
+    const end = found ? i + found[0].length : i + 1;
+    const char = found ? String.fromCharCode(Number.parseInt(found[1], 16)) : text[i];
+    out.push({ char, start: i, end });
+    i = end;
+  }
+  return out;
+}
+
+const ENCODED_AT = /%(?:25)*40/;
+
+const isSlash = (unit: Unit | undefined) => unit?.char === '/' || unit?.char === '\\';
+
+/**
+ * The userinfo of each URL nested in a query's or fragment's text (`?next=http://u:pw@idp/`),
+ * raw or percent-encoded (`http%3A%2F%2Fu%3Apw%40idp`), where it starts and where its `@` is:
+ * after a `//` (and any more slashes, which the parser skips), to the last `@` before the
+ * nested authority ends, as a parser reading the decoded value finds its end, at a `/`, `\`,
+ * `?` or `#`, written or encoded, or at a raw `&`, which ends the outer parameter. An `@` that
+ * follows no `//` (`?to=a@b.c`) or that the nested path holds (`https://idp/@team`) is none.
+ * Each character is read at most twice, so the text is read in linear time.
+ */
+function nestedUserinfos(part: string): { start: number; end: number }[] {
+  // Most queries hold no `@`, written or encoded: nothing to read character by character.
+  if (!part.includes('@') && !ENCODED_AT.test(part)) return [];
+  const units = unitsOf(part);
+  const out: { start: number; end: number }[] = [];
+  for (let i = 0; i + 1 < units.length; i++) {
+    if (!isSlash(units[i]) || !isSlash(units[i + 1])) continue;
+    let from = i + 2;
+    while (isSlash(units[from])) from++;
+    let at = -1;
+    let j = from;
+    for (; j < units.length && !endsNestedAuthority(part, units[j]); j++) {
+      if (units[j].char === '@') at = j;
+    }
+    if (at > from) out.push({ start: units[from].start, end: units[at].start });
+    i = j - 1;
+  }
+  return out;
+}
+
+function endsNestedAuthority(part: string, unit: Unit): boolean {
+  return '/\\?#'.includes(unit.char) || part[unit.start] === '&';
 }
 
 /** A `scheme:` and the slashes after it, or a leading `//`, blanks before: a URL's start. */
@@ -540,10 +639,21 @@ function maskQuery(text: string): string {
     ),
     SEGMENT_END,
   );
-  const shown = (part: string) => maskDelimited(maskParameters(part), PAIR_END);
+  const shown = (part: string) => maskDelimited(maskParameters(maskNestedUserinfo(part)), PAIR_END);
   const shownQuery = query === undefined ? '' : `?${shown(query)}`;
   const shownFragment = fragment === undefined ? '' : `#${shown(fragment)}`;
   return `${shownBody}${shownQuery}${shownFragment}`;
+}
+
+/** A query's or fragment's text with the userinfo of each URL nested in it masked. */
+function maskNestedUserinfo(part: string): string {
+  let out = '';
+  let from = 0;
+  for (const { start, end } of nestedUserinfos(part)) {
+    out += `${part.slice(from, start)}[redacted]`;
+    from = end;
+  }
+  return out + part.slice(from);
 }
 
 /** A part of a URL's text with its delimited parameters' values masked (delimitedParameters). */

@@ -598,6 +598,8 @@ describe('URL masking: long adversarial text', () => {
     `http://${'a:'.repeat(50_000)}?@x`,
     `http://u:p@h:99999/${'x@'.repeat(50_000)}`,
     `http://u:p@[${'@?'.repeat(50_000)}`,
+    `http://c/v1?next=${'//a@'.repeat(25_000)}`,
+    `http://c/v1#${'%2F%2Fa%40'.repeat(10_000)}`,
   ];
 
   it('masks 100 K characters of encoded delimiters, `@` and `?` in linear time', () => {
@@ -605,6 +607,48 @@ describe('URL masking: long adversarial text', () => {
       maskUrlText(text);
       withoutCredentials(text);
       redactSecrets(text, redactionList(urlSecrets(text)));
+    }
+  });
+});
+
+describe('URL masking: userinfo of a URL nested in the query or fragment', () => {
+  // A redirect target (`?next=`, `#return=`) is a URL of its own: its password is one as well.
+  const nested = [
+    'https://app.example/cb?next=http://u:SECRET-PW@idp.example/',
+    'https://app.example/cb?next=http%3A%2F%2Fu%3ASECRET-PW%40idp.example%2F&tenant=t1',
+    'https://app.example/cb?next=http%253A%252F%252Fu%253ASECRET-PW%2540idp%252F',
+    'https://app.example/cb#next=http://u:SECRET-PW@idp.example/',
+    'https://app.example/#/cb#next=http%3A%2F%2Fu%3ASECRET-PW%40idp%2F',
+    'https://app.example/cb?a=1&next=//u:SECRET-PW@idp.example/x?mail=ops@acme.example',
+    'http://collector:99999/cb?next=http://u:SECRET-PW@idp.example/',
+  ];
+
+  it('masks the nested userinfo as shown, and its password in free text that quotes the URL', () => {
+    for (const url of nested) {
+      expectSecretHidden(url, `refused ${url}: SECRET-PW`);
+    }
+    expect(withoutCredentials(nested[0])).to.equal(
+      'https://app.example/cb?next=http://[redacted]@idp.example/',
+    );
+    expect(withoutCredentials(nested[1])).to.equal(
+      'https://app.example/cb?next=http%3A%2F%2F[redacted]%40idp.example%2F&tenant=t1',
+    );
+  });
+
+  it('masks a short nested password with its user, as written and encoded', () => {
+    const url = 'https://app.example/cb?next=http%3A%2F%2Fu%3APW%40idp%2F';
+    expect(maskedAgainst(url, `refused ${url} (u:PW)`)).to.not.match(/u%3APW|u:PW/);
+  });
+
+  it('keeps e-mail addresses and `@` of nested paths, which are no userinfo', () => {
+    for (const url of [
+      'https://app.example/cb?to=a@b.c',
+      'https://app.example/cb?next=https://idp.example/@team&to=ops@acme.example',
+      'https://app.example/cb?next=https%3A%2F%2Fidp%2F%3Fto%3Da%40b.c',
+      'https://app.example/cb?next=https://idp.example?to=a@b.c#x=//idp/@me',
+    ]) {
+      expect(withoutCredentials(url), url).to.equal(url);
+      expect(urlSecrets(url), url).to.deep.equal([]);
     }
   });
 });
