@@ -7,6 +7,7 @@ import { type BindMetricsOptions, bindMetrics } from './bind-metrics.js';
 import { MissingSdkError } from './optional-sdk.js';
 import { hasGlobalMeterProvider, ownProviderPushes, startOwnProvider } from './own-provider.js';
 import { SCOPE } from './scope.js';
+import { bindMetricsOnce } from './shared-binding.js';
 
 export const SCOPE_NAME = SCOPE.name;
 
@@ -43,8 +44,9 @@ function globalMeter() {
  * the last sample to observe, or before it (an application that shuts its SDK down first, or
  * never stops carbonscope), and its collections settle what ended since the last sample.
  */
-function joinGlobal(cs: Carbonscope, options: BindMetricsOptions): void {
-  bindMetrics(globalMeter(), cs, { ...options, settleAtCollection: true });
+function joinGlobal(cs: Carbonscope, options: BindMetricsOptions, logger: Logger): void {
+  const joined = { ...options, settleAtCollection: true };
+  bindMetricsOnce(globalMeter(), cs, joined, 'carbonscope/register (attachToOtel)', logger);
 }
 
 /**
@@ -61,7 +63,7 @@ export async function attachToOtel(
   options: BindMetricsOptions = {},
 ): Promise<Attached> {
   if (hasGlobalMeterProvider()) {
-    joinGlobal(cs, options);
+    joinGlobal(cs, options, logger);
     return { mode: 'global', shutdown: async () => undefined };
   }
   let own: Awaited<ReturnType<typeof startOwnProvider>>;
@@ -96,7 +98,7 @@ export async function attachToOtel(
   // This sample's operations were recorded before this listener runs: the tracker settles
   // them in an earlier one.
   const handOver = () => {
-    joinGlobal(cs, { ...options, pushedBefore: provider.pushed });
+    joinGlobal(cs, { ...options, pushedBefore: provider.pushed }, logger);
     joined = true;
     provider.histograms.replay(globalMeter(), provider.pushed);
     detachOwn();

@@ -7,8 +7,8 @@ import { startDefault } from '../runtime/default.js';
 import { defaultLogger } from '../runtime/default-logger.js';
 import { VERSION } from '../version.js';
 import { SCOPE_NAME } from './attach.js';
-import { bindMetrics } from './bind-metrics.js';
 import type { LocalHistograms } from './local-histograms.js';
+import { bindMetricsOnce } from './shared-binding.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './spans.js';
 
 /**
@@ -122,10 +122,14 @@ export class CarbonscopeInstrumentation {
     // The application's provider may push last before stop(), or without it: its collections
     // settle what ended since the last sample.
     const { http, histograms } = this.config;
-    this.detach = bindMetrics(provider.getMeter(SCOPE_NAME, VERSION), this.cs, {
-      http,
-      histograms,
-      settleAtCollection: true,
-    });
+    const meter = provider.getMeter(SCOPE_NAME, VERSION);
+    const options = { http, histograms, settleAtCollection: true };
+    this.detach = bindMetricsOnce(
+      meter,
+      this.cs,
+      options,
+      'CarbonscopeInstrumentation',
+      this.logger,
+    );
   }
 }

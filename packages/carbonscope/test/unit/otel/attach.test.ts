@@ -733,6 +733,55 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
     }
   });
 
+  describe('register and the instrumentation bound to the same provider (both documented ways in)', () => {
+    // `--import carbonscope/register` joins the registered provider (attachToOtel); NodeSDK
+    // hands the same one to CarbonscopeInstrumentation: both fed it every operation.
+    for (const first of ['instrumentation', 'register'] as const) {
+      it(`records each operation once, with one warning naming both (${first} bound first)`, async () => {
+        const { mp, scrape } = provider();
+        metrics.setGlobalMeterProvider(mp);
+        const told = memoryLogger();
+        const instrumentation = new CarbonscopeInstrumentation({
+          settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+          logger: told.logger,
+          enabled: false,
+        });
+        const env = { OTEL_METRICS_EXPORTER: 'prometheus' };
+        const bindInstrumentation = async () => {
+          instrumentation.setMeterProvider(mp);
+          instrumentation.enable();
+          await instrumentation.ready();
+        };
+        try {
+          if (first === 'instrumentation') await bindInstrumentation();
+          const cs = await startDefault({ settings: testConfig({ ENERGY_SOURCE: 'estimate' }) });
+          await attachToOtel(cs, env, told.logger);
+          if (first === 'register') await bindInstrumentation();
+          cs.track('resize', () => 1);
+          cs.track('resize', () => 2);
+          cs.meter.sampleNow();
+          const text = await scrape();
+          const operation = { carbonscope_operation: 'resize' };
+          expect(findSample(text, 'carbonscope_operation_energy_count', operation)).to.equal(2);
+          const warnings = told.lines.filter((l) => String(l.msg).includes('recorded once'));
+          expect(warnings.map((l) => l.msg)).to.have.length(1);
+          expect(warnings[0]?.msg).to.include('CarbonscopeInstrumentation');
+          expect(warnings[0]?.msg).to.include('carbonscope/register');
+          // The one binding stays while either still uses it.
+          instrumentation.disable();
+          cs.track('resize', () => 3);
+          cs.meter.sampleNow();
+          const after = await scrape();
+          expect(findSample(after, 'carbonscope_operation_energy_count', operation)).to.equal(3);
+        } finally {
+          instrumentation.disable();
+          await stopDefault();
+          await mp.shutdown();
+        }
+      });
+    }
+  });
+
   it('records each settled operation under its own name when names alternate, in the histograms and the scores', async () => {
     await withRecipe(async (cs, scrape) => {
       // Runs of one name and changes of name, as a sample settles them: the listeners keep the
