@@ -4,7 +4,7 @@ import type {
   MeasureOptions,
   OperationFootprint,
 } from './energy/index.js';
-import { untracked } from './energy/track.js';
+import { passedThrough, tooDeepToTrack, untracked } from './energy/track.js';
 import { checkedOperationName } from './operation-name.js';
 import type { Carbonscope, CarbonscopeOptions } from './runtime/carbonscope.js';
 import { startDefault, startedDefault, stopDefault } from './runtime/default.js';
@@ -30,7 +30,8 @@ export function track<T>(name: string, fn: () => T): T;
 export function track<T>(name: string, fn: () => T): T {
   checkedOperationName(name, 'track()');
   const cs = startedDefault();
-  return cs ? cs.track(name, fn) : untracked(fn);
+  if (!cs) return untracked(fn);
+  return tooDeepToTrack(cs.tracker) ? passedThrough(fn) : cs.track(name, fn);
 }
 
 /**

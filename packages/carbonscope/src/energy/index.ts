@@ -39,7 +39,7 @@ export { type SciParts, type SciScore, sciOf } from './sci.js';
 export { type EnergySnapshot, type OperationScore, snapshotOf } from './snapshot.js';
 export * from './sources/index.js';
 export { type Timer, type TimerHandle, unrefTimer } from './timer.js';
-export { close, measureWith, trackWith } from './track.js';
+export { close, measureWith, passedThrough, tooDeepToTrack, trackWith } from './track.js';
 export {
   DEFAULT_CALIBRATION_INTERVAL_MS,
   DEFAULT_MAX_OPERATION_AGE_MS,

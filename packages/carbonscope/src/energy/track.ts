@@ -8,24 +8,86 @@ import type {
   OperationFootprint,
 } from './types.js';
 
-type Begin = { begin(operation: string): ActiveOperation };
+type Begin = {
+  begin(operation: string): ActiveOperation;
+  /** Told once that track() calls were nested MAX_NESTED_TRACKS deep on one call stack. */
+  nestedTooDeep?(depth: number): void;
+};
+
+/**
+ * How many track() calls may be running on one call stack (a recursive function that tracks
+ * each level) before the deeper ones run untracked. Each tracked level costs about ten frames
+ * of carbonscope's own; run out of stack inside them, an operation was begun and never ended
+ * (counted as running until it aged out) and an async fn's rejected promise lost its handler,
+ * which ended the process. Deeper, track() is a plain call: the stack runs out where the
+ * application's own recursion would, in its code, and its work counts to the operations
+ * around it. Deeper nesting than this measures nothing anyone reads per level.
+ */
+export const MAX_NESTED_TRACKS = 256;
+
+/** The track() calls running on the call stack now (there is one stack: kept for all trackers). */
+let tracksOnStack = 0;
 
 /**
  * Runs fn (sync or async) as one operation of `tracker`: ended when fn returns, throws, or its
- * promise settles. Shared by every tracker so they all end operations the same way.
+ * promise settles. Shared by every tracker so they all end operations the same way. Nested
+ * deeper than MAX_NESTED_TRACKS on one call stack, fn runs untracked.
  */
 export function trackWith<T>(tracker: Begin, operation: string, fn: () => T): T {
+  if (tooDeepToTrack(tracker)) return passedThrough(fn);
   const op = tracker.begin(operation);
   let result: T;
+  tracksOnStack++;
   try {
     result = op.run(fn);
   } catch (err) {
     close(op);
     throw err;
+  } finally {
+    tracksOnStack--;
   }
-  if (isThenable(result)) return Promise.resolve(result).finally(() => close(op)) as T;
-  close(op);
+  try {
+    if (isThenable(result)) return Promise.resolve(result).finally(() => close(op)) as T;
+    close(op);
+  } catch {
+    outOfStack(() => close(op));
+  }
   return result;
+}
+
+/**
+ * Whether a track() now would be nested deeper than MAX_NESTED_TRACKS on this call stack, the
+ * tracker told if so. Asked by each caller of trackWith too (the API's track(), Carbonscope's):
+ * fn then runs under one frame of theirs, as deep as the application's own recursion would go.
+ */
+export function tooDeepToTrack(tracker: Begin): boolean {
+  if (tracksOnStack < MAX_NESTED_TRACKS) return false;
+  tracker.nestedTooDeep?.(tracksOnStack);
+  return true;
+}
+
+/** fn's value in the shape trackWith gives it (untracked's), safe where the stack runs out. */
+export function passedThrough<T>(fn: () => T): T {
+  const result = fn();
+  try {
+    return isThenable(result) ? (Promise.resolve(result) as T) : result;
+  } catch {
+    return result;
+  }
+}
+
+/**
+ * Where the stack ran out once fn had returned (the application's own recursion around a
+ * track()): fn's value goes back as it is, so that a rejection it carries reaches the caller.
+ * Thrown instead, it was left unhandled, which ended the process. What is left to do is tried
+ * once more, on the stack the throw unwound.
+ */
+function outOfStack(rest: () => void): void {
+  try {
+    rest();
+  } catch {
+    // Still none: the operation runs on until it is dropped for its age.
+  }
 }
 
 /**

@@ -67,6 +67,11 @@ export interface TrackerOptions {
    * tracking's are (OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS); KNOWN_HTTP_METHODS by default.
    */
   knownHttpMethods?: readonly string[];
+  /**
+   * Told, once, that track() was nested MAX_NESTED_TRACKS deep on one call stack, with that
+   * depth: the deeper ones run untracked (see trackWith).
+   */
+  onNestedTooDeep?: (depth: number) => void;
 }
 
 /**
@@ -139,6 +144,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   /** Stopped without onListenerError: whether a listener's error was made a process warning. */
   private warned = false;
   private readonly onListenerError: ((err: unknown) => void) | undefined;
+  private onNestedTooDeep: ((depth: number) => void) | undefined;
   private readonly weights = new CpuWeights();
   private readonly cpu: CallbackCpu | undefined;
   /** @internal OperationHost's: end()'s status and facts, checked and interned. */
@@ -199,6 +205,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.maxAgeMs = options.maxOperationAgeMs ?? DEFAULT_MAX_OPERATION_AGE_MS;
     this.maxRunning = Math.max(1, options.maxRunning ?? MAX_RUNNING);
     this.onListenerError = options.onListenerError;
+    this.onNestedTooDeep = options.onNestedTooDeep;
     this.checkHttpEnd = httpEndChecker(options.knownHttpMethods);
     if (this.attribution !== 'wall') {
       const { clock, loopIdle } = this;
@@ -309,6 +316,13 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   track<T>(operation: string, fn: () => T): T;
   track<T>(operation: string, fn: () => T): T {
     return trackWith(this, operation, fn);
+  }
+
+  /** @internal trackWith's: told once, whatever the depth later. */
+  nestedTooDeep(depth: number): void {
+    const tell = this.onNestedTooDeep;
+    this.onNestedTooDeep = undefined;
+    tell?.(depth);
   }
 
   measure<T>(

@@ -27,12 +27,14 @@ import {
   ownProcessCpu,
   ownProcessCpuMs,
   type ProcessCpuReader,
+  passedThrough,
   type SampleListener,
   type SelectSourcesOptions,
   selectSources,
   snapshotOf,
   subscribe,
   type Timer,
+  tooDeepToTrack,
   unrefTimer,
 } from '../energy/index.js';
 import { createGridIntensity, type GridIntensity, type GridService } from '../grid/index.js';
@@ -227,6 +229,10 @@ export class Carbonscope implements OperationTracker {
       maxOperationAgeMs: settings.energy.operationMaxAgeMs,
       knownHttpMethods: settings.http.knownMethods,
       onListenerError: warnOnce(logger, 'operation listener'),
+      onNestedTooDeep: (depth) =>
+        logger.warn(
+          `track() was nested ${depth} deep on one call stack (a recursive function that tracks each level): deeper calls run untracked, their work counted to the operations around them`,
+        ),
     });
     return new Carbonscope(
       settings,
@@ -291,7 +297,9 @@ export class Carbonscope implements OperationTracker {
   track<T>(operation: string, fn: () => PromiseLike<T>): Promise<T>;
   track<T>(operation: string, fn: () => T): T;
   track<T>(operation: string, fn: () => T): T {
-    return this.tracker.track(checkedOperationName(operation, 'track()'), fn);
+    const name = checkedOperationName(operation, 'track()');
+    if (tooDeepToTrack(this.tracker)) return passedThrough(fn);
+    return this.tracker.track(name, fn);
   }
 
   /**

@@ -16,7 +16,7 @@ import type {
   OperationFootprint,
 } from '../../../src/energy/index.js';
 import { sciOf } from '../../../src/energy/sci.js';
-import { close } from '../../../src/energy/track.js';
+import { close, MAX_NESTED_TRACKS } from '../../../src/energy/track.js';
 import { EnergyTracker, MAX_UNSETTLED, type TrackerOptions } from '../../../src/energy/tracker.js';
 import { captureSpan, SPAN_ATTRIBUTES } from '../../../src/otel/spans.js';
 import { ScriptedClock, sampleAt } from './scripted.js';
@@ -767,6 +767,68 @@ describe('operation tracker', () => {
     // 1,000 busy ms: async 250, rejects 500, the rest with no operation.
     expect(byName.async.joules).to.equal(0.5);
     expect(byName.rejects.grams).to.equal(0.5);
+  });
+
+  describe('track() nested deep on one call stack (a recursive function that tracks each level)', () => {
+    const DEPTH = 10_000;
+
+    it('sync: the caller gets its result or a RangeError, and nothing is left running', () => {
+      const { tracker } = setup('exact');
+      const deep = (n: number): number =>
+        n === 0 ? 0 : tracker.track('deep', () => 1 + deep(n - 1));
+      let outcome: unknown;
+      try {
+        outcome = deep(DEPTH);
+      } catch (err) {
+        outcome = err;
+      }
+      if (outcome !== DEPTH) expect(outcome).to.be.instanceOf(RangeError);
+      expect(tracker.active).to.equal(0);
+      expect(tracker.track('after', () => 1)).to.equal(1);
+      expect(tracker.active).to.equal(0);
+    });
+
+    it('async: no rejection is left unhandled (it ended the process), nothing left running', async () => {
+      const { tracker } = setup('exact');
+      const unhandled: unknown[] = [];
+      const onUnhandled = (err: unknown) => unhandled.push(err);
+      const listeners = process.listeners('unhandledRejection');
+      process.removeAllListeners('unhandledRejection');
+      process.on('unhandledRejection', onUnhandled);
+      const deep = (n: number): Promise<number> =>
+        n === 0 ? Promise.resolve(0) : tracker.track('deep', async () => 1 + (await deep(n - 1)));
+      try {
+        const outcome = await deep(DEPTH).catch((err: unknown) => err);
+        if (outcome !== DEPTH) expect(outcome).to.be.instanceOf(RangeError);
+        await settle();
+        await settle();
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+        for (const listener of listeners) process.on('unhandledRejection', listener);
+      }
+      expect(unhandled.map(String)).to.deep.equal([]);
+      expect(tracker.active).to.equal(0);
+    });
+
+    it('tracks the first MAX_NESTED_TRACKS levels; deeper ones run untracked, told once', async () => {
+      const told: number[] = [];
+      const { clock, tracker, ended, sample } = setup('wall', undefined, {
+        onNestedTooDeep: (depth) => told.push(depth),
+      });
+      const deep = (n: number): number =>
+        n === 0 ? 0 : tracker.track('deep', () => 1 + deep(n - 1));
+      expect(deep(MAX_NESTED_TRACKS + 50)).to.equal(MAX_NESTED_TRACKS + 50);
+      expect(deep(MAX_NESTED_TRACKS + 50)).to.equal(MAX_NESTED_TRACKS + 50);
+      expect(told).to.deep.equal([MAX_NESTED_TRACKS]);
+      clock.advance(1000);
+      sample(1);
+      expect(ended).to.have.length(2 * MAX_NESTED_TRACKS);
+      // Back at the top, tracking goes on as before.
+      expect(tracker.track('after', () => 2)).to.equal(2);
+      clock.advance(1000);
+      sample(1);
+      expect(ended.at(-1)?.operation).to.equal('after');
+    });
   });
 
   it('track() of a thenable returns a native Promise of its result, and then()s it once, awaited or not', async () => {
