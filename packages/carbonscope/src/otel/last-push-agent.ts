@@ -9,9 +9,20 @@ import type { Env } from '../settings.js';
  * process is ending, that second would be the whole of a short script's delay with nothing at the
  * endpoint (the spec's default, localhost:4318, under `NODE_OPTIONS=--import
  * carbonscope/register` for every npm or tsc run), and a collector that refuses now is no
- * likelier to take the push a second later. The error keeps its message, without the code the
- * exporter retries on.
+ * likelier to take the push a second later. So with a name that does not resolve (ENOTFOUND: a
+ * mistyped host, a collector's service name outside its cluster) and a host or network with no
+ * route to it (EHOSTUNREACH, ENETUNREACH): what says so now says it a second later. The
+ * resolver's EAI_AGAIN is its own "try again", and stays retried. The error keeps its message,
+ * without the code the exporter retries on.
  */
+const FINAL_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/** `err` made final: its message (each address's, where all of a name's failed), no code. */
 function final(err: Error): Error {
   return new Error(err.message || attemptsOf(err));
 }
@@ -29,7 +40,7 @@ type Done = (err: Error | null, socket: Duplex) => void;
 
 /**
  * `agent`, handing each request its socket once connected: a connection it could not make is
- * then the request's error, made final where it was refused (the agent's documented callback
+ * then the request's error, made final where retrying it is vain (the agent's documented callback
  * form of createConnection). A connection not made within `connectMs` fails as the exporter's
  * own timeout would, so a host that drops the handshake holds nothing past the last push.
  */
@@ -41,7 +52,7 @@ function connectingFirst<A extends Agent>(agent: A, connectMs: number): A {
     const timer = setTimeout(() => socket.destroy(new Error('Request timed out')), connectMs);
     const failed = (err: Error & { code?: string }) => {
       clearTimeout(timer);
-      done(err.code === 'ECONNREFUSED' ? final(err) : err, socket);
+      done(err.code !== undefined && FINAL_CODES.has(err.code) ? final(err) : err, socket);
     };
     socket.once('error', failed);
     socket.once('connect', () => {

@@ -1,6 +1,8 @@
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import { once } from 'node:events';
-import { type Agent, createServer, request } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
+import type { Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
 import { lastPushAgents } from '../../../src/otel/last-push-agent.js';
 import { freePort } from '../../helpers/ports.js';
@@ -23,6 +25,28 @@ function post(agent: Agent, port: number, lookup?: Lookup): Promise<number | Err
     req.on('error', resolve);
     req.end('x');
   });
+}
+
+/**
+ * A POST through a last-push agent whose sockets fail to connect with `code`, as the kernel
+ * fails one to an address it has no route to (which a test cannot reach on purpose).
+ */
+async function failingConnect(code: string): Promise<number | Error> {
+  const original = Agent.prototype.createConnection;
+  Agent.prototype.createConnection = () => {
+    const socket = new PassThrough();
+    const err = Object.assign(new Error(`connect ${code} 10.0.0.1:4318`), { code });
+    process.nextTick(() => socket.destroy(err));
+    return socket as unknown as Socket;
+  };
+  try {
+    const agent = await lastPushAgents({}, 1000)('http:');
+    const result = await post(agent, 4318);
+    agent.destroy();
+    return result;
+  } finally {
+    Agent.prototype.createConnection = original;
+  }
 }
 
 describe("the last push's agents", () => {
@@ -54,6 +78,38 @@ describe("the last push's agents", () => {
     expect(err.message).to.match(
       /^connect ECONNREFUSED 127\.0\.0\.1:\d+, connect ECONNREFUSED 127\.0\.0\.2:\d+$/,
     );
+    agent.destroy();
+  });
+
+  // A name that does not resolve, or a host or network with no route to it: a second later
+  // is no likelier to reach it, and the script's end waited for that second.
+  it('give a name that does not resolve as a final error too', async () => {
+    const unknown: Lookup = (host, _options, done) =>
+      done(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }), []);
+    const agent = await lastPushAgents({}, 1000)('http:');
+    const result = await post(agent, await freePort(), unknown);
+    expect(result).to.be.instanceOf(Error);
+    expect((result as Error & { code?: string }).code).to.equal(undefined);
+    expect((result as Error).message).to.equal('getaddrinfo ENOTFOUND localhost');
+    agent.destroy();
+  });
+
+  for (const code of ['EHOSTUNREACH', 'ENETUNREACH']) {
+    it(`give a connection that fails ${code} as a final error`, async () => {
+      const result = await failingConnect(code);
+      expect(result).to.be.instanceOf(Error);
+      expect((result as Error & { code?: string }).code).to.equal(undefined);
+      expect((result as Error).message).to.equal(`connect ${code} 10.0.0.1:4318`);
+    });
+  }
+
+  // The resolver's own "try again" (no answer from the DNS server in time): a retry may get one.
+  it('leave a temporary resolver failure (EAI_AGAIN) for the exporter to retry', async () => {
+    const later: Lookup = (host, _options, done) =>
+      done(Object.assign(new Error(`getaddrinfo EAI_AGAIN ${host}`), { code: 'EAI_AGAIN' }), []);
+    const agent = await lastPushAgents({}, 1000)('http:');
+    const result = await post(agent, await freePort(), later);
+    expect((result as Error & { code?: string }).code).to.equal('EAI_AGAIN');
     agent.destroy();
   });
 
