@@ -43,6 +43,7 @@ async function startApp(
   receiver: Pick<OtlpReceiver, 'url'>,
   env: Record<string, string>,
   imports: string[] = [],
+  ready = "metrics exported by carbonscope's own SDK: otlp",
 ): Promise<App> {
   const args = ['--import', 'carbonscope/register', ...imports.flatMap((i) => ['--import', i])];
   const app = await spawnUntil(process.execPath, [...args, SERVER], {
@@ -63,11 +64,8 @@ async function startApp(
   const port = /^listening (\d+)$/.exec(app.stdout.find((l) => l.startsWith('listening')) ?? '');
   // register starts beside the application and tracks requests once it has: as a user's
   // traffic would, the test's comes after (the examples test waits for the metrics likewise).
-  await waitFor(
-    () => app.stderr.some((l) => l.includes("metrics exported by carbonscope's own SDK: otlp")),
-    15_000,
-  ).catch(() => {
-    throw new Error(`register did not start its SDK: ${app.stderr.join('\n')}`);
+  await waitFor(() => app.stderr.some((l) => l.includes(ready)), 15_000).catch(() => {
+    throw new Error(`register did not say "${ready}": ${app.stderr.join('\n')}`);
   });
   return { ...app, base: `http://127.0.0.1:${port?.[1]}` };
 }
@@ -138,6 +136,21 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
       .map((p) => stringAttribute(p.attributes, 'carbonscope.operation'));
     expect([...new Set(operations)].sort()).to.deep.equal(['/hello', '/users/:id', 'unmatched']);
     expect(app.stderr.join('\n')).to.not.match(/error/i);
+  });
+
+  // Both documented ways in at once: register joins the provider NodeSDK hands the
+  // instrumentation. Each bound, every request was counted twice.
+  it('beside CarbonscopeInstrumentation in the same SDK: each request counted once, one warning', async () => {
+    app = await startApp(receiver, {}, [OWN_SDK], 'each operation is recorded once');
+    await traffic(app.base);
+    app.proc.kill('SIGTERM');
+    expect(await app.exited).to.deep.equal({ code: 0, signal: null });
+    expect(receiver.failures).to.deep.equal([]);
+    expect(receiver.pushes, app.stderr.join('\n')).to.have.length(1);
+    expectServed(receiver.pushes[0]?.body);
+    const told = app.stderr.filter((l) => l.includes('each operation is recorded once'));
+    expect(told, app.stderr.join('\n')).to.have.length(1);
+    expect(told[0]).to.include('CarbonscopeInstrumentation').and.include('carbonscope/register');
   });
 
   it('hands over to an SDK the app starts late: its own pushes nothing more, the app gets all', async () => {
