@@ -10,7 +10,8 @@ import { openWindow } from './window.js';
 /** CodeCarbon's `monitor` samples every 10 s by default; so does this one. */
 export const DEFAULT_MONITOR_INTERVAL_MS = 10_000;
 
-const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** What ends `monitor` with its summary: Ctrl-C, a `kill`, and the terminal closing. */
+export const MONITOR_STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /**
  * One line per interval: local time, whole-machine power, energy and emissions so far. Figures
@@ -76,7 +77,7 @@ export async function monitorCommand(args: string[], env: Env = process.env): Pr
       if (timer) clearTimeout(timer);
       resolve();
     }
-    for (const signal of STOP_SIGNALS) process.on(signal, stop);
+    for (const signal of MONITOR_STOP_SIGNALS) process.on(signal, stop);
     void closed.then(stop);
   });
 

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { formatMonitorLine } from '../../../src/cli/monitor.js';
+import { MONITOR_HELP } from '../../../src/cli/args.js';
+import { formatMonitorLine, MONITOR_STOP_SIGNALS } from '../../../src/cli/monitor.js';
 import type { IntensityReading, IntensitySource } from '../../../src/grid/index.js';
 import { sampleAt } from '../energy/scripted.js';
 
@@ -26,6 +27,15 @@ function sample(estimated: boolean, intensity: IntensityReading | null) {
 }
 
 describe('monitor lines', () => {
+  // The help said "Ctrl-C, SIGTERM or --duration" while SIGHUP (a closed terminal) stops it too,
+  // with its summary and row, as the README says.
+  it('--help names every signal that stops it with its summary', () => {
+    const said = MONITOR_HELP.slice(0, MONITOR_HELP.indexOf('Options:'));
+    for (const signal of MONITOR_STOP_SIGNALS) {
+      expect(said, signal).to.include(signal === 'SIGINT' ? 'Ctrl-C' : signal);
+    }
+  });
+
   it('tell the time on the local clock, not UTC', () => {
     const tz = process.env.TZ;
     // Node reads TZ again when it is set: UTC+5:30 all year, a half hour no UTC time shares.
