@@ -10,6 +10,10 @@ import type {
   OperationKind,
 } from './types.js';
 
+/** A ref'd timer that only holds the event loop open; it never fires in practice. */
+const KEEP_ALIVE_MS = 2 ** 30;
+const noop = () => undefined;
+
 /** What a tracked operation asks of its tracker. */
 export interface OperationHost {
   /**
@@ -58,6 +62,12 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
   batch: SettlementBatch | undefined;
   index = -1;
   private waiters: Array<(footprint: OperationFootprint) => void> | undefined;
+  /**
+   * The meter's timer never keeps the process alive, so a script awaiting settled() of an ended
+   * operation exited before the sample that settles it; this does, until then. One never ended
+   * holds nothing: it may never end.
+   */
+  private keepAlive: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     /** The tracker; once the operation is dropped from sharing, what ends it as such. */
@@ -97,6 +107,7 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
     this.status = status;
     this.http = facts;
     this.atEnd = this.host.finish(this, true) as OperationFootprint;
+    this.holdProcess();
     return this.atEnd;
   }
 
@@ -112,6 +123,7 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
     this.status = status;
     this.http = http;
     this.host.finish(this, false);
+    this.holdProcess();
   }
 
   run<T>(fn: () => T): T {
@@ -133,13 +145,22 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
     return new Promise((resolve) => {
       this.waiters ??= [];
       this.waiters.push(resolve);
-      if (this.ended) this.host.hold(this);
+      if (!this.ended) return;
+      this.host.hold(this);
+      this.holdProcess();
     });
+  }
+
+  /** While someone waits for the figure of this ended operation (settle() lets go). */
+  private holdProcess(): void {
+    if (this.waiters && !this.keepAlive) this.keepAlive = setInterval(noop, KEEP_ALIVE_MS);
   }
 
   /** @internal the tracker's, once: the settled footprint to whoever waits for it. */
   settle(footprint: OperationFootprint): void {
     this.atSettlement = footprint;
+    clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
     const waiters = this.waiters;
     this.waiters = undefined;
     if (waiters) for (const resolve of waiters) resolve(footprint);

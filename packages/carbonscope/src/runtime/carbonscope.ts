@@ -52,10 +52,6 @@ import { defaultLogger } from './default-logger.js';
 import { type DropCount, DropCounts } from './drop-counts.js';
 import { OperationScores } from './operation-scores.js';
 
-/** A ref'd timer that only holds the event loop open; it never fires in practice. */
-const KEEP_ALIVE_MS = 2 ** 30;
-const noop = () => undefined;
-
 export interface CarbonscopeOptions {
   /** carbonscope's settings; read from `env` (CARBON_*, ENERGY_*, PUE, GRID_*) when absent. */
   settings?: Settings;
@@ -346,11 +342,9 @@ export class Carbonscope implements OperationTracker {
   private settle(op: ActiveOperation): Promise<OperationFootprint> {
     if (!this.meter.sampling) return Promise.resolve(op.end());
     this.settleNow();
-    const settled = op.settled();
-    // The meter's timer never keeps the process alive, but a caller awaiting this figure does:
-    // without this a script whose last act is measure() exits before its sample comes.
-    const keepAlive = setInterval(noop, KEEP_ALIVE_MS);
-    return settled.finally(() => clearInterval(keepAlive));
+    // Its waiting holds the process (TrackedOperation): a script whose last act is measure()
+    // does not exit before its sample comes.
+    return op.settled();
   }
 
   /** What the meter knows now, with every operation's mean E × I, M and SCI since the start. */

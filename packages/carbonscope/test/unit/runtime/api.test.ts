@@ -224,6 +224,30 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
     expect(out.stdout.trim()).to.equal('started');
   });
 
+  // The package README: `op.settled()` waits for that end. A script whose last act awaited it
+  // exited with 13 (an unsettled top-level await) before the sample that settles it came.
+  it('keeps a script alive while settled() waits for an ended operation, not for one still open', () => {
+    const index = JSON.stringify(join(libraryRoot, 'dist/src/index.js'));
+    const run = (body: string) =>
+      spawnSync(
+        process.execPath,
+        ['--input-type=module', '-e', `const cs = await (await import(${index})).start();${body}`],
+        { env: childEnv(ENV), timeout: 10_000, encoding: 'utf8' },
+      );
+    for (const body of [
+      "const op = cs.begin('job'); op.end(); const f = await op.settled(); console.log(f.operation, f.provisional);",
+      "const op = cs.begin('job'); const s = op.settled(); op.end(); const f = await s; console.log(f.operation, f.provisional);",
+    ]) {
+      const out = run(body);
+      expect(out.status, out.stderr).to.equal(0);
+      expect(out.stdout.trim(), body).to.equal('job false');
+    }
+    // One never ended never settles, and holds nothing: the script ends as it would without it.
+    const open = run("cs.begin('open').settled().then(() => console.log('settled'));");
+    expect(open.status, open.stderr).to.equal(0);
+    expect(open.stdout).to.equal('');
+  });
+
   it('keeps a script alive while a measure() waits for the sample that settles it', () => {
     // measure() right after start: the interval is too short to sample at once, so it waits for
     // the next sample, whose timer alone would not keep the process running.
