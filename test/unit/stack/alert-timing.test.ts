@@ -144,3 +144,86 @@ describe('stack: when GridIntensityDegradedToFallback fires (promtool test rules
     expect(out).to.include('SUCCESS');
   });
 });
+
+// hw_host_power_watts as Prometheus stores it, every 15 s. Behind the Collector every replica
+// has the scrape's job and instance and its own service_instance_id, a new one at each start; a
+// direct scrape names a replica by its instance (on Kubernetes, the pod's address: new at each
+// start too). RAPL gives 40 W; the estimate 25 W; a source given up stays at 0 W.
+const COLLECTOR = 'job="otel-collector", instance="otel-collector:8889"';
+const hostPower = (identity: string, source: 'rapl' | 'estimate') =>
+  `hw_host_power_watts{${identity}, hw_id="host", carbonscope_power_source="${source}", carbonscope_estimated="${source === 'estimate'}"}`;
+
+describe('stack: when MeterOnEstimateWhenRaplExpected fires (promtool test rules)', () => {
+  const rule = alertRule('MeterOnEstimateWhenRaplExpected');
+  const at = (evalTime: string, alerts: unknown[]) => ({
+    eval_time: evalTime,
+    alertname: rule.alert,
+    exp_alerts: alerts,
+  });
+  const firing = (labels: Record<string, string>) => [
+    { exp_labels: { ...rule.labels, ...labels }, exp_annotations: rule.annotations },
+  ];
+
+  it('fires 5 min after RAPL gives way to the estimate in a running replica', () => {
+    const id = `${COLLECTOR}, service_instance_id="a"`;
+    const out = promtoolTest({
+      interval: '15s',
+      input_series: [
+        { series: hostPower(id, 'rapl'), values: '40x119 0x200' },
+        { series: hostPower(id, 'estimate'), values: '_x120 25x200' },
+      ],
+      alert_rule_test: [
+        at('29m', []),
+        at('34m45s', []),
+        at(
+          '35m15s',
+          firing({
+            job: 'otel-collector',
+            instance: 'otel-collector:8889',
+            service_instance_id: 'a',
+          }),
+        ),
+      ],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+
+  // The README's case: a reboot makes energy_uj root-only again, and the app, started anew at
+  // 30 min, has a new service_instance_id (a new pod address on a direct scrape). Through the
+  // Collector the old replica's last RAPL value is exported on for metric_expiration (5 min).
+  // Grouped by replica only, this never fired: no replica had both series.
+  it('fires when a restarted app finds RAPL unreadable, though its identity is new', () => {
+    const out = promtoolTest({
+      interval: '15s',
+      input_series: [
+        { series: hostPower(`${COLLECTOR}, service_instance_id="a"`, 'rapl'), values: '40x139' },
+        {
+          series: hostPower(`${COLLECTOR}, service_instance_id="b"`, 'estimate'),
+          values: '_x121 25x400',
+        },
+      ],
+      alert_rule_test: [
+        // The old replica's RAPL value: exported until 34m45s, seen until 39m45s; then the `for`.
+        at('44m30s', []),
+        at('45m', firing({ job: 'otel-collector' })),
+        at('2h', firing({ job: 'otel-collector' })),
+      ],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+
+  it('stays quiet for a replica that never had RAPL while another replica reads it', () => {
+    const out = promtoolTest({
+      interval: '15s',
+      input_series: [
+        { series: hostPower(`${COLLECTOR}, service_instance_id="a"`, 'rapl'), values: '40x400' },
+        {
+          series: hostPower(`${COLLECTOR}, service_instance_id="b"`, 'estimate'),
+          values: '25x400',
+        },
+      ],
+      alert_rule_test: [at('30m', []), at('1h30m', [])],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+});
