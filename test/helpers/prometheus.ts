@@ -43,6 +43,12 @@ export class PrometheusClient {
     return this.get('/api/v1/series', new URLSearchParams({ 'match[]': match }), match);
   }
 
+  /** The values `label` takes on the series of `metric`: what Grafana's label_values asks. */
+  async labelValues(label: string, metric: string): Promise<string[]> {
+    const params = new URLSearchParams({ 'match[]': metric });
+    return this.get(`/api/v1/label/${encodeURIComponent(label)}/values`, params, label);
+  }
+
   async alertRules(): Promise<Array<{ name: string; health: string; state: string }>> {
     const data = await this.get<{
       groups: Array<{ rules: Array<{ name: string; health: string; state: string }> }>;

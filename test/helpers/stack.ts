@@ -44,7 +44,39 @@ interface DashboardJson {
     title: string;
     targets?: Array<{ refId: string; expr: string; legendFormat?: string }>;
   }>;
-  templating: { list?: Array<{ name: string; allValue?: string; includeAll?: boolean }> };
+  templating: {
+    list?: Array<{
+      name: string;
+      allValue?: string;
+      includeAll?: boolean;
+      query?: string | { query?: string };
+    }>;
+  };
+}
+
+/** The label names a Grafana legend shows: `{{http_route}}` → http_route. */
+export function legendLabels(legend: string): string[] {
+  return [...legend.matchAll(/\{\{\s*([A-Za-z_]\w*)\s*\}\}/g)].map((m) => m[1] ?? '');
+}
+
+export interface VariableQuery {
+  dashboard: string;
+  name: string;
+  query: string;
+  metric: string;
+  label: string;
+}
+
+/** Every dashboard variable, which must be a `label_values(metric, label)` query. */
+export function variableQueries(): VariableQuery[] {
+  return readDashboards().flatMap((d) =>
+    (d.templating.list ?? []).map((v) => {
+      const query = typeof v.query === 'string' ? v.query : (v.query?.query ?? '');
+      const m = /^label_values\(\s*([^,]+?)\s*,\s*(\w+)\s*\)$/.exec(query);
+      if (!m?.[1] || !m[2]) throw new Error(`variable ${v.name} of ${d.title}: ${query}`);
+      return { dashboard: d.title, name: v.name, query, metric: m[1], label: m[2] };
+    }),
+  );
 }
 
 export function readDashboards(): DashboardJson[] {

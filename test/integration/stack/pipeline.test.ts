@@ -31,6 +31,7 @@ import {
 import {
   type PrometheusClient,
   type RunningPrometheus,
+  type Sample,
   startPrometheus,
 } from '../../helpers/prometheus.js';
 import { freePort, type SpawnedServer, spawnServer } from '../../helpers/spawn-server.js';
@@ -38,10 +39,12 @@ import {
   allValues,
   docQueries,
   labelNamesIn,
+  legendLabels,
   panelQueries,
   readRules,
   seriesNamesIn,
   substituteGrafana,
+  variableQueries,
 } from '../../helpers/stack.js';
 import { poll, sleep, waitFor } from '../../helpers/wait.js';
 
@@ -266,11 +269,13 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
     return substituteGrafana(expr, times, allValues());
   }
 
-  async function expectData(prom: PrometheusClient, expr: string): Promise<void> {
+  /** The result of `expr`, which must hold a finite value. */
+  async function expectData(prom: PrometheusClient, expr: string): Promise<Sample[]> {
     const result = await prom.query(expr);
     expect(result, `no data for: ${expr}`).to.not.be.empty;
     const finite = result.filter((s) => Number.isFinite(Number(s.value[1])));
     expect(finite, `only NaN/Inf for: ${expr}`).to.not.be.empty;
+    return result;
   }
 
   it('runs a Collector with exactly the components config.yaml uses', () => {
@@ -304,7 +309,21 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
     describe(`${path.name}: every dashboard panel query`, () => {
       for (const q of panelQueries()) {
         it(`${q.dashboard} / ${q.panel} (${q.refId})`, async () => {
-          await expectData(prom(), grafanaExpr(q.expr));
+          const result = await expectData(prom(), grafanaExpr(q.expr));
+          // A legend label no series carries draws as an empty name, the data unlabelled.
+          for (const label of legendLabels(q.legend)) {
+            const carried = result.some((s) => s.metric[label] !== undefined);
+            expect(carried, `${label} of the legend ${q.legend} on: ${q.expr}`).to.equal(true);
+          }
+        });
+      }
+    });
+
+    describe(`${path.name}: every dashboard variable`, () => {
+      for (const v of variableQueries()) {
+        it(`${v.dashboard} / $${v.name}: ${v.query}`, async () => {
+          const values = await prom().labelValues(v.label, v.metric);
+          expect(values, v.query).to.not.be.empty;
         });
       }
     });

@@ -13,11 +13,13 @@ import { BEFORE_THE_APP } from '../../../tools/dashboards/service.js';
 import {
   allValues,
   DASHBOARDS_DIR,
+  legendLabels,
   metricNamesIn,
   panelQueries,
   readDashboards,
   readRules,
   substituteGrafana,
+  variableQueries,
 } from '../../helpers/stack.js';
 
 /** The metric table's Prometheus names: the only names a dashboard or rule may read. */
@@ -243,6 +245,16 @@ describe('stack: Grafana dashboards as code', () => {
       const shaded = (p?.overrides ?? []).map((o) => o.name).sort();
       expect(shaded, title).to.deep.equal(['mock max', 'mock min', 'provider max', 'provider min']);
     }
+  });
+
+  it('finds the labels of a legend and the metric and label of each variable', () => {
+    expect(legendLabels('p95 {{http_route}} ({{ answered_by }})')).to.deep.equal([
+      'http_route',
+      'answered_by',
+    ]);
+    expect(variableQueries().map((v) => [v.name, v.metric, v.label])).to.deep.equal([
+      ['route', `${PROM.httpDuration}_count`, 'http_route'],
+    ]);
   });
 
   it('finds the metric names of a PromQL expression', () => {
