@@ -38,8 +38,9 @@ COPY --from=build /app/packages/carbonscope/data ./packages/carbonscope/data
 # e.g. the /predict model in src/predict/model/ (activity-mlp.onnx, committed; no download).
 COPY --from=build /app/src ./src
 # The node images ship an unprivileged user "node" (uid 1000); the files stay root-owned and
-# read-only to it.
-USER node
+# read-only to it. By number: Kubernetes' runAsNonRoot refuses to start an image whose USER is a
+# name ("cannot verify user is non-root").
+USER 1000:1000
 EXPOSE 8001 8002
 # No curl in slim images: Node's own fetch asks /healthz.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \

@@ -14,8 +14,18 @@ interface EnvVar {
   value?: string;
   valueFrom?: { fieldRef?: { fieldPath: string } };
 }
+interface SecurityContext {
+  runAsNonRoot?: boolean;
+  runAsUser?: number;
+  readOnlyRootFilesystem?: boolean;
+  allowPrivilegeEscalation?: boolean;
+  capabilities?: { drop?: string[]; add?: string[] };
+  seccompProfile?: { type: string };
+}
 interface Container {
   name: string;
+  securityContext?: SecurityContext;
+  volumeMounts?: Array<{ name: string; mountPath: string }>;
   ports: Array<{ name: string; containerPort: number }>;
   env: EnvVar[];
   readinessProbe: { httpGet: { path: string; port: string } };
@@ -27,7 +37,14 @@ interface Deployment {
   metadata: { name: string; namespace: string };
   spec: {
     selector: { matchLabels: Record<string, string> };
-    template: { metadata: { labels: Record<string, string> }; spec: { containers: Container[] } };
+    template: {
+      metadata: { labels: Record<string, string> };
+      spec: {
+        securityContext?: SecurityContext;
+        containers: Container[];
+        volumes?: Array<{ name: string; emptyDir?: Record<string, unknown> }>;
+      };
+    };
   };
 }
 
@@ -80,6 +97,28 @@ describe('examples/kubernetes/deployment.yaml', () => {
       uid: POD_FIELDS['metadata.uid'],
       containerName: container.name,
     });
+  });
+
+  // What the restricted Pod Security Standard asks, and what compose gives the app: a pod
+  // without it is refused in a namespace that enforces it.
+  it('runs as the restricted Pod Security Standard asks, read-only but for /tmp', () => {
+    const pod = doc.spec.template.spec;
+    const sc = { ...pod.securityContext, ...container.securityContext };
+    expect(sc.runAsNonRoot).to.equal(true);
+    expect(sc.allowPrivilegeEscalation).to.equal(false);
+    expect(sc.capabilities?.drop).to.deep.equal(['ALL']);
+    expect(sc.capabilities?.add ?? []).to.deep.equal([]);
+    expect(sc.seccompProfile?.type).to.equal('RuntimeDefault');
+    expect(sc.readOnlyRootFilesystem).to.equal(true);
+    const tmp = container.volumeMounts?.find((m) => m.mountPath === '/tmp');
+    const volume = pod.volumes?.find((v) => v.name === tmp?.name);
+    expect(volume?.emptyDir, '/tmp on an emptyDir, as compose gives it a tmpfs').to.be.an('object');
+    // The kubelet checks runAsNonRoot against the image's USER only when it is a number:
+    // "image has non-numeric user (node), cannot verify user is non-root" otherwise.
+    const user = /^USER (\S+)$/m.exec(readFileSync(join(projectRoot, 'Dockerfile'), 'utf8'))?.[1];
+    if (sc.runAsUser === undefined) {
+      expect(user, "the Dockerfile's USER, numeric").to.match(/^[1-9]\d*(:\d+)?$/);
+    }
   });
 
   it("probes the app's health routes", () => {

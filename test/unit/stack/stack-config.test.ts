@@ -289,7 +289,7 @@ describe('stack: Dockerfile and .dockerignore', () => {
     expect(dockerfile).to.match(/COPY package\.json package-lock\.json \.npmrc/);
     expect(dockerfile).to.match(/RUN npm ci /);
     expect(dockerfile).to.match(/npm run build && npm prune --omit=dev/);
-    expect(dockerfile).to.match(/^USER node$/m);
+    expect(dockerfile).to.match(/^USER 1000:1000$/m);
     expect(dockerfile).to.match(/^HEALTHCHECK .*\/healthz/ms);
     expect(dockerfile).to.match(/COPY --from=build \/app\/src \.\/src/);
     expect(dockerfile).to.match(/COPY --from=build \/app\/dist\/src \.\/dist\/src/);
