@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
@@ -99,6 +100,20 @@ describe('stack: Prometheus config and rules (promtool)', () => {
     expect(services).to.have.property(String(host));
     expect(Number(port)).to.equal(hostPort((collector.exporters.prometheus as Yaml).endpoint));
     expect(prom.scrape_configs.map((j) => j.job_name)).to.include('prometheus');
+  });
+});
+
+describe("stack: Grafana's datasource", () => {
+  // $__rate_interval is at least 4 scrape intervals as the datasource states it: a shorter
+  // one than Prometheus's leaves rate() windows with one sample, and gaps in every panel.
+  it("states Prometheus's scrape interval, which $__rate_interval is made of", () => {
+    const prom = readYaml('prometheus', 'prometheus.yml') as {
+      global: { scrape_interval: string };
+    };
+    const ds = readYaml('grafana', 'provisioning', 'datasources', 'prometheus.yml') as {
+      datasources: Array<{ jsonData?: { timeInterval?: string } }>;
+    };
+    expect(ds.datasources[0]?.jsonData?.timeInterval).to.equal(prom.global.scrape_interval);
   });
 });
 
@@ -310,5 +325,25 @@ describe('stack: Dockerfile and .dockerignore', () => {
     }
     expect(ignored).to.include.members(['.env', 'node_modules', 'dist']);
     expect(readFileSync(root('.npmrc'), 'utf8')).to.include('onnxruntime-node-install=skip');
+  });
+
+  // onnxruntime-node's postinstall reads npm_config_onnxruntime_node_install; without "skip"
+  // it fetches the CUDA provider libraries from NuGet (linux/x64) during npm ci. npm passes an
+  // .npmrc key it does not know on to scripts today, with a warning that a later major will not.
+  it('npm hands the .npmrc onnxruntime skip to install scripts, as the image build runs them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'carbonscope-npmrc-'));
+    try {
+      copyFileSync(root('.npmrc'), join(dir, '.npmrc'));
+      const script = 'node -p process.env.npm_config_onnxruntime_node_install';
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ scripts: { flag: script } }));
+      const out = execFileSync('npm', ['run', '--silent', 'flag'], {
+        cwd: dir,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      expect(out.trim()).to.equal('skip');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
