@@ -138,7 +138,7 @@ describe('stack: OTel Collector config', () => {
     expect(collector.service.pipelines.traces?.exporters).to.deep.equal(['debug']);
   });
 
-  it('listens on the ports of DESIGN.md, which compose publishes', () => {
+  it('listens on the ports of the README, which compose publishes', () => {
     const otlp = (collector.receivers.otlp as { protocols: Record<string, { endpoint: string }> })
       .protocols;
     const ports = [
@@ -197,7 +197,7 @@ describe('stack: docker compose', () => {
     expect([...versions].filter((v) => v !== release)[0]).to.match(/^1\.\d+\.\d+$/);
   });
 
-  it('publishes the ports of DESIGN.md and the app sends OTLP to the collector', () => {
+  it('publishes the ports of the README and the app sends OTLP to the collector', () => {
     expect(publishedPorts(services.app as ComposeService)).to.deep.equal([8001]);
     expect(publishedPorts(services['mock-llm'] as ComposeService)).to.deep.equal([8002]);
     expect(publishedPorts(services.prometheus as ComposeService)).to.deep.equal([9090]);
