@@ -80,6 +80,23 @@ describe('stack: Prometheus config and rules (promtool)', () => {
     expect(out).to.match(/SUCCESS: 8 rules found/);
   });
 
+  // An alert's description is what the person paged reads: a section it sends them to must be
+  // one they can find.
+  it('sends the reader of an alert to README sections that exist, by their title', () => {
+    const text = readFileSync(root('prometheus', 'rules.yml'), 'utf8');
+    const headings = new Set(
+      [...readFileSync(root('README.md'), 'utf8').matchAll(/^#+ (.+)$/gm)].map((m) => m[1]),
+    );
+    const cited = [...text.replace(/\s+/g, ' ').matchAll(/README's ([^.,)]*?) section/g)];
+    expect(
+      cited.map((m) => m[1]),
+      'cite a section as "Title" in the README',
+    ).to.deep.equal([]);
+    for (const m of text.replace(/\s+/g, ' ').matchAll(/"([^"]+)" in the README/g)) {
+      expect(headings, `README section "${m[1]}"`).to.include(m[1]);
+    }
+  });
+
   it('scrapes the collector at its compose name and exporter port, never honouring pushed labels', () => {
     const prom = readYaml('prometheus', 'prometheus.yml') as {
       scrape_configs: Array<{
