@@ -301,6 +301,9 @@ describe('stack: docker compose', () => {
     const example = readFileSync(root('.env.example'), 'utf8');
     const documented = new Set([...example.matchAll(/^(\w+)=/gm)].map((m) => m[1]));
     for (const name of used) expect(documented, `.env.example documents ${name}`).to.include(name);
+    // `:?` refuses only an empty value: a password filled in by the example would start
+    // Grafana with a login everyone who read the repository knows.
+    expect(/^GRAFANA_ADMIN_PASSWORD=(.*)$/m.exec(example)?.[1]).to.equal('');
     for (const service of Object.values(services)) {
       expect(service, 'no env_file: each service gets only its own variables').not.to.have.property(
         'env_file',
