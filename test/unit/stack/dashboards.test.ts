@@ -13,6 +13,7 @@ import { BEFORE_THE_APP } from '../../../tools/dashboards/service.js';
 import {
   allValues,
   DASHBOARDS_DIR,
+  docQueries,
   legendLabels,
   metricNamesIn,
   panelQueries,
@@ -119,6 +120,34 @@ describe('stack: Grafana dashboards as code', () => {
       }
       for (const m of expr.matchAll(/\b[a-z_]+:[a-z_0-9]+:[a-z_0-9]+\b/g)) {
         expect(records, `recording rule ${m[0]}`).to.include(m[0]);
+      }
+    }
+  });
+
+  // rate() and increase() need two samples in their window, and a scrape can be late or
+  // missed: a window under 4 scrape intervals (Grafana's own floor for $__rate_interval) draws
+  // gaps. Panels use $__rate_interval; rules and the README's examples write their windows.
+  it('gives every counter window in rules and README examples at least 4 scrape intervals', () => {
+    const prom = parse(readFileSync(join(projectRoot, 'prometheus', 'prometheus.yml'), 'utf8')) as {
+      global: { scrape_interval: string };
+    };
+    const seconds = (d: string) =>
+      Number.parseInt(d, 10) * ({ s: 1, m: 60, h: 3600 }[d.replace(/^\d+/, '')] ?? Number.NaN);
+    const floor = 4 * seconds(prom.global.scrape_interval);
+    const { recording, alerts } = readRules();
+    const exprs = [...recording, ...alerts].map((r) => r.expr).concat(docQueries());
+    const windows = exprs.flatMap((e) =>
+      [...e.matchAll(/\b(?:rate|increase|changes)\((?:[^()[]|\([^()]*\))*\[(\d+[smh])\]/g)].map(
+        (m) => ({ expr: e, window: m[1] ?? '' }),
+      ),
+    );
+    expect(windows.length).to.be.greaterThan(10);
+    for (const { expr, window } of windows) {
+      expect(seconds(window), `${window} in ${expr}`).to.be.at.least(floor);
+    }
+    for (const q of panelQueries()) {
+      for (const m of q.expr.replace(/"(?:[^"\\]|\\.)*"/g, '""').matchAll(/\[([^\]]+)\]/g)) {
+        expect(m[1], `${q.dashboard} / ${q.panel}`).to.be.oneOf(['$__rate_interval', '$__range']);
       }
     }
   });
