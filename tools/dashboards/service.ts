@@ -72,13 +72,13 @@ export const serviceDashboard: DashboardSpec = {
     {
       type: 'stat',
       title: 'Instances',
-      description:
-        'App instances reporting: distinct instance labels (a direct scrape of each app) or service_instance_id (apps behind the OTel Collector).',
+      description: `App instances running: distinct instance labels (a direct scrape of each app) or service_instance_id (apps behind the OTel Collector) whose ${PROM.hostEnergy} moved in the window. The counter moves while an app runs, with requests or none; behind the Collector a stopped app's last value is exported on for 5 min, unmoving.`,
       unit: 'none',
       width: 6,
       queries: [
         {
-          expr: `count(count by (instance, service_instance_id) (${REQUESTS}))`,
+          // Not the request count: an idle app has none, and a stopped one's stays exported.
+          expr: `count(count by (instance, service_instance_id) (changes(${PROM.hostEnergy}[${RI}]) > 0))`,
           legend: 'instances',
         },
       ],

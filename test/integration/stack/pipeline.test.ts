@@ -319,6 +319,13 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
       }
     });
 
+    it(`${path.name}: the Instances panel counts the two apps`, async () => {
+      const q = panelQueries().find((p) => p.panel === 'Instances');
+      if (!q) throw new Error('no Instances panel');
+      const [count] = await expectData(prom(), grafanaExpr(q.expr));
+      expect(Number(count?.value[1])).to.equal(apps.length);
+    });
+
     describe(`${path.name}: every dashboard variable`, () => {
       for (const v of variableQueries()) {
         it(`${v.dashboard} / $${v.name}: ${v.query}`, async () => {

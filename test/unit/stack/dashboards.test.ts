@@ -221,6 +221,38 @@ describe('stack: Grafana dashboards as code', () => {
     expect(out).to.include('SUCCESS');
   });
 
+  // Behind the Collector a stopped app's last values are exported on for metric_expiration
+  // (5 min), frozen; an idle app has served no request, so it has no request series at all.
+  it('counts the instances that run, not one stopped minutes ago, nor misses an idle one', () => {
+    const q = panelQueries().find((p) => p.panel === 'Instances');
+    if (!q) throw new Error('no Instances panel');
+    const times = { scrapeIntervalSeconds: 15, intervalSeconds: 15, rangeSeconds: 900 };
+    const at = 'job="otel-collector", instance="otel-collector:8889"';
+    const energy = (id: string) =>
+      `${PROM.hostEnergy}{${at}, service_instance_id="${id}", hw_id="host", carbonscope_power_source="estimate"}`;
+    const requests = (id: string) =>
+      `${PROM.httpDuration}_count{${at}, service_instance_id="${id}", http_route="/healthz"}`;
+    const out = queriesTest(
+      [
+        // "a" served requests and stopped at 10 min; "b", "c" and "d" run, "c" and "d" idle.
+        { series: energy('a'), values: '0+5x40 200x20' },
+        { series: requests('a'), values: '0+15x40 600x20' },
+        { series: energy('b'), values: '0+5x60' },
+        { series: requests('b'), values: '0+15x60' },
+        { series: energy('c'), values: '0+5x60' },
+        { series: energy('d'), values: '0+5x60' },
+      ],
+      [
+        {
+          expr: substituteGrafana(q.expr, times, allValues()),
+          eval_time: '13m',
+          exp_samples: [{ labels: '{}', value: 3 }],
+        },
+      ],
+    );
+    expect(out).to.include('SUCCESS');
+  });
+
   it("Prometheus draws the bundled mock's LLM figures apart from the providers', as their own band", () => {
     const times = { scrapeIntervalSeconds: 15, intervalSeconds: 15, rangeSeconds: 900 };
     const model = 'gen_ai_request_model="gpt-4o"';
