@@ -1,5 +1,5 @@
 import { band, DASHED, type DashboardSpec, type PanelSpec } from './grafana.js';
-import { PROM } from './names.js';
+import { ofRunningApps, PROM } from './names.js';
 
 const RI = '$__rate_interval';
 /** Requests are operations named by their route template, which starts with a slash. */
@@ -104,16 +104,16 @@ export const carbonDashboard: DashboardSpec = {
     {
       type: 'timeseries',
       title: 'Power by component and source',
-      description: `${PROM.power} (host components) and ${PROM.processPower} (the process's share): average power over the latest sample. carbonscope_estimated="true" is a model, not a measurement.`,
+      description: `${PROM.power} (host components) and ${PROM.processPower} (the process's share): average power over the latest sample, of the apps that run now. carbonscope_estimated="true" is a model, not a measurement.`,
       unit: 'watt',
       queries: [
         {
-          expr: `sum by (hw_type, hw_id, carbonscope_power_source, carbonscope_estimated) (${PROM.power})`,
+          expr: `sum by (hw_type, hw_id, carbonscope_power_source, carbonscope_estimated) ${ofRunningApps(PROM.power)}`,
           legend:
             'host {{hw_id}} ({{carbonscope_power_source}}, estimated={{carbonscope_estimated}})',
         },
         {
-          expr: `sum by (hw_type, hw_id, carbonscope_power_source, carbonscope_estimated) (${PROM.processPower})`,
+          expr: `sum by (hw_type, hw_id, carbonscope_power_source, carbonscope_estimated) ${ofRunningApps(PROM.processPower)}`,
           legend:
             'process {{hw_id}} ({{carbonscope_power_source}}, estimated={{carbonscope_estimated}})',
         },
@@ -142,7 +142,7 @@ export const carbonDashboard: DashboardSpec = {
       unit: 'suffix: gCO2e/s',
       queries: [
         {
-          expr: `sum by (carbonscope_scope, carbonscope_grid_zone, carbonscope_phase) (${PROM.emissionRate})`,
+          expr: `sum by (carbonscope_scope, carbonscope_grid_zone, carbonscope_phase) ${ofRunningApps(PROM.emissionRate)}`,
           legend: '{{carbonscope_scope}} {{carbonscope_phase}} {{carbonscope_grid_zone}}',
         },
       ],

@@ -14,3 +14,17 @@ function namesOf<T extends Record<string, MetricSpec>>(table: T): Names<T> {
  * the OTel Collector), so a rename in the table moves the dashboards with it.
  */
 export const PROM = { ...namesOf(METRICS), ...namesOf(APP_METRICS) };
+
+/**
+ * One series per app that runs now: its host energy counter moved within $__rate_interval, as
+ * it does while an app runs, with requests or none. Behind the Collector a stopped app's last
+ * values are exported on, frozen, for metric_expiration (5 min): a sum of gauges over apps would
+ * count it beside the app that replaced it. An app is its instance (a direct scrape) or its
+ * service_instance_id (behind the Collector).
+ */
+export const RUNNING_APPS = `max by (instance, service_instance_id) (changes(${PROM.hostEnergy}[$__rate_interval])) > 0`;
+
+/** `gauge`'s series of the apps that run now (RUNNING_APPS). */
+export function ofRunningApps(gauge: string): string {
+  return `(${gauge} and on (instance, service_instance_id) (${RUNNING_APPS}))`;
+}

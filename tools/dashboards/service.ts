@@ -1,5 +1,5 @@
 import type { DashboardSpec } from './grafana.js';
-import { PROM } from './names.js';
+import { PROM, RUNNING_APPS } from './names.js';
 
 /** `$route` is the dashboard variable; "All" is the regex `.*`. */
 const BY_ROUTE = 'http_route=~"$route"';
@@ -78,7 +78,7 @@ export const serviceDashboard: DashboardSpec = {
       queries: [
         {
           // Not the request count: an idle app has none, and a stopped one's stays exported.
-          expr: `count(count by (instance, service_instance_id) (changes(${PROM.hostEnergy}[${RI}]) > 0))`,
+          expr: `count(${RUNNING_APPS})`,
           legend: 'instances',
         },
       ],

@@ -32,14 +32,33 @@ function histogram(job: string, instance: string, route: string, count: number):
   ];
 }
 
-const EXPOSITION = [
-  '# TYPE http_server_request_duration_seconds histogram',
-  ...histogram('carbonscope', '3f1c-replica-a', '/healthz', 5),
-  ...histogram('carbonscope', '9b2e-replica-b', '/healthz', 7),
-  // A pusher that names itself after the prometheus job and its target.
-  ...histogram('prometheus', 'localhost:9090', '/forged', 1),
-  '',
-].join('\n');
+/** The host energy counter of each pusher: it moves at every scrape, as a running app's does. */
+function energy(scrape: number): string[] {
+  const pushers = [
+    ['carbonscope', '3f1c-replica-a'],
+    ['carbonscope', '9b2e-replica-b'],
+    ['prometheus', 'localhost:9090'],
+  ];
+  return [
+    '# TYPE hw_host_energy_joules_total counter',
+    ...pushers.map(
+      ([job, instance]) =>
+        `hw_host_energy_joules_total{job="${job}",instance="${instance}",hw_id="host"} ${scrape * 5}`,
+    ),
+  ];
+}
+
+function exposition(scrape: number): string {
+  return [
+    '# TYPE http_server_request_duration_seconds histogram',
+    ...histogram('carbonscope', '3f1c-replica-a', '/healthz', 5),
+    ...histogram('carbonscope', '9b2e-replica-b', '/healthz', 7),
+    // A pusher that names itself after the prometheus job and its target.
+    ...histogram('prometheus', 'localhost:9090', '/forged', 1),
+    ...energy(scrape),
+    '',
+  ].join('\n');
+}
 
 interface ScrapeJob {
   job_name: string;
@@ -54,8 +73,10 @@ describe('stack: the collector scrape keeps pushed labels out of job and instanc
   let prom: PrometheusClient;
 
   before(async () => {
+    let scrapes = 0;
     exporter = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(EXPOSITION);
+      scrapes += 1;
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(exposition(scrapes));
     });
     exporter.listen(0, '127.0.0.1');
     await once(exporter, 'listening');
@@ -95,7 +116,14 @@ describe('stack: the collector scrape keeps pushed labels out of job and instanc
     expect(ids).to.have.members(['3f1c-replica-a', '9b2e-replica-b']);
     const instances = panelQueries().find((q) => q.panel === 'Instances');
     expect(instances, 'the Instances panel').to.not.equal(undefined);
-    const [count] = await prom.query(instances?.expr ?? '');
+    // The 1 s scrape interval: $__rate_interval is then 4 s, as Grafana makes it.
+    await waitFor('two scrapes of the energy counters', async () => {
+      return (
+        (await prom.query('count_over_time(hw_host_energy_joules_total[4s]) >= 2')).length === 3
+      );
+    });
+    const expr = (instances?.expr ?? '').replaceAll('$__rate_interval', '4s');
+    const [count] = await prom.query(expr);
     expect(Number(count?.value[1])).to.equal(3);
   });
 });

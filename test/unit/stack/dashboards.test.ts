@@ -253,6 +253,45 @@ describe('stack: Grafana dashboards as code', () => {
     expect(out).to.include('SUCCESS');
   });
 
+  // The gauges' panels add up the apps: one stopped minutes ago behind the Collector (its last
+  // values exported on, frozen, for metric_expiration) must not count twice the app that
+  // replaced it, as a restart would have it for 5 min.
+  it('adds up the power and emission gauges of running apps only', () => {
+    const times = { scrapeIntervalSeconds: 15, intervalSeconds: 15, rangeSeconds: 900 };
+    const query = (title: string) => {
+      const q = panelQueries().find((p) => p.panel === title && p.refId === 'A');
+      if (!q) throw new Error(`no ${title}`);
+      return substituteGrafana(q.expr, times, allValues());
+    };
+    const at = (id: string) =>
+      `job="otel-collector", instance="otel-collector:8889", service_instance_id="${id}"`;
+    const cpu =
+      'hw_type="cpu", hw_id="cpu", carbonscope_power_source="estimate", carbonscope_estimated="true"';
+    const rate = 'carbonscope_scope="host", carbonscope_phase="usage", carbonscope_grid_zone="DE"';
+    // "a" stopped at 10 min; "b" replaced it at 9 min. Energy: the counter of a running app.
+    const app = (id: string, live: string) => [
+      { series: `${PROM.hostEnergy}{${at(id)}, hw_id="host"}`, values: live },
+      { series: `${PROM.power}{${at(id)}, ${cpu}}`, values: '40x60' },
+      { series: `${PROM.emissionRate}{${at(id)}, ${rate}}`, values: '0.001x60' },
+    ];
+    const out = queriesTest(
+      [...app('a', '0+5x40 200x20'), ...app('b', '_x36 0+5x24')],
+      [
+        {
+          expr: query('Power by component and source'),
+          eval_time: '13m',
+          exp_samples: [{ labels: `{${cpu}}`, value: 40 }],
+        },
+        {
+          expr: query('Emissions rate'),
+          eval_time: '13m',
+          exp_samples: [{ labels: `{${rate}}`, value: 0.001 }],
+        },
+      ],
+    );
+    expect(out).to.include('SUCCESS');
+  });
+
   it("Prometheus draws the bundled mock's LLM figures apart from the providers', as their own band", () => {
     const times = { scrapeIntervalSeconds: 15, intervalSeconds: 15, rangeSeconds: 900 };
     const model = 'gen_ai_request_model="gpt-4o"';
