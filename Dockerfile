@@ -14,6 +14,8 @@ WORKDIR /app
 # The library is an npm workspace: its package.json must be there before npm ci links it.
 COPY package.json package-lock.json .npmrc ./
 COPY packages/carbonscope/package.json ./packages/carbonscope/
+# npm links the `carbonscope` command only if its file is there when it installs.
+COPY packages/carbonscope/bin ./packages/carbonscope/bin
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json ./
 COPY packages/carbonscope ./packages/carbonscope
@@ -30,8 +32,10 @@ COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/tools ./dist/tools
-# node_modules/carbonscope links here: the library's compiled code, its data and package.json.
+# node_modules/carbonscope links here: the library's compiled code, its data, package.json and
+# the command's bin (`npx carbonscope impacts …` in the container).
 COPY --from=build /app/packages/carbonscope/package.json ./packages/carbonscope/
+COPY --from=build /app/packages/carbonscope/bin ./packages/carbonscope/bin
 COPY --from=build /app/packages/carbonscope/dist/src ./packages/carbonscope/dist/src
 COPY --from=build /app/packages/carbonscope/data ./packages/carbonscope/data
 # Models, data and static files are read from src/ at run time (sourceAsset), never from dist/:
