@@ -228,9 +228,8 @@ function checkedLatency(latency: unknown): number {
   );
 }
 
-/** Each figure of a number or range, by its path in the input. */
+/** Each figure of a number or range, by its path in the input; a missing one as undefined. */
 function figuresOf(path: string, value: ValueOrRange | undefined): Array<[string, unknown]> {
-  if (value === undefined) return [];
   if (value !== null && typeof value === 'object') {
     return [
       [`${path}.min`, value.min],
@@ -261,13 +260,20 @@ function checkFigures(input: ImpactInput): void {
       `mix.${k}`,
       input.mix[k],
     ]),
-    ...figuresOf('deployment.tps', input.deployment?.tps),
-    ...figuresOf('deployment.ttft', input.deployment?.ttft),
+    // Optional: a deployment figure left out is unknown, not missing.
+    ...(input.deployment?.ttft === undefined
+      ? []
+      : figuresOf('deployment.ttft', input.deployment.ttft)),
   ];
   for (const [path, value] of figures) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       throw new RangeError(`${path}: expected a finite number from 0, got ${shown(value)}`);
     }
+  }
+  // 1 / 0 s a token: Infinity, or NaN for no tokens, told as an overflow naming no input.
+  const tps: unknown = input.deployment?.tps;
+  if (tps !== undefined && !(typeof tps === 'number' && tps > 0 && Number.isFinite(tps))) {
+    throw new RangeError(`deployment.tps: expected a finite number over 0, got ${shown(tps)}`);
   }
 }
 

@@ -7,6 +7,7 @@ import {
   gpuCount,
   type ImpactInput,
   METHOD,
+  type ModelArchitecture,
   mean,
   toRange,
 } from '../../../src/llm/impacts.js';
@@ -203,12 +204,27 @@ describe('llm impacts (EcoLogits 0.11 method)', () => {
       ],
       ['dataCenter.pue', { dataCenter: { ...OPENAI, pue: '1.2' as unknown as number } }],
       ['mix.gwp', { mix: { ...USA, gwp: Number.POSITIVE_INFINITY } }],
-      ['deployment.tps', { deployment: { tps: -1 } }],
     ];
     for (const [field, change] of cases) {
       expect(() => computeImpacts({ ...base, ...change }), field).to.throw(
         RangeError,
         new RegExp(`^${field.replace(/\./g, '\\.')}: expected a finite number from 0`),
+      );
+    }
+    // A figure a JavaScript caller left out, or a throughput of 0 (1 / 0 tokens/s): they crashed
+    // on undefined.min, or came out as "usage energy is not a finite number" naming no input.
+    const missing: Array<[string, Partial<ImpactInput>]> = [
+      ['architecture.active', { architecture: { type: 'moe', total: 10 } as ModelArchitecture }],
+      ['architecture.parameters', { architecture: { type: 'dense' } as ModelArchitecture }],
+      ['dataCenter.pue', { dataCenter: { wueOnsite: 0.5 } as DataCenter }],
+      ['deployment.tps', { deployment: { tps: -1 } }],
+      ['deployment.tps', { deployment: { tps: 0 }, outputTokens: 0 }],
+      ['deployment.tps', { deployment: { tps: 0 }, requestLatencySeconds: 1, outputTokens: 0 }],
+    ];
+    for (const [field, change] of missing) {
+      expect(() => computeImpacts({ ...base, ...change }), field).to.throw(
+        RangeError,
+        new RegExp(`^${field.replace(/\./g, '\\.')}: expected a`),
       );
     }
     // Each finite, their product not: no figure of Infinity comes out.
