@@ -1,3 +1,5 @@
+import { shownValue } from '../shown-value.js';
+
 /**
  * Embodied emissions: the hardware's manufacturing emissions, amortised over its life and shared
  * by the resources a deployment reserves, as the Software Carbon Intensity specification (ISO/IEC
@@ -88,9 +90,10 @@ function checkEmbodied(s: EmbodiedSettings): void {
       value <= max &&
       (!whole || Number.isInteger(value));
     if (!ok) {
-      const got = typeof value === 'string' ? `${JSON.stringify(value)} (a string)` : String(value);
       const kind = whole ? 'a whole number' : 'a number';
-      throw new RangeError(`embodied ${field}: expected ${kind} from ${min} to ${max}, got ${got}`);
+      throw new RangeError(
+        `embodied ${field}: expected ${kind} from ${min} to ${max}, got ${shownValue(value)}`,
+      );
     }
   }
   if (s.reservedVcpus > s.hostVcpus) {

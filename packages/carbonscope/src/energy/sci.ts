@@ -1,3 +1,5 @@
+import { shownValue } from '../shown-value.js';
+
 /**
  * A Software Carbon Intensity score with its parts (GSF SCI, ISO/IEC 21031:2024):
  * SCI = (E × I + M) / R, gCO2e per functional unit.
@@ -43,15 +45,15 @@ export function sciOf(parts: SciParts, units = 1): SciScore {
 /** A part of the score, unless it is not a finite number: NaN read as 0, Infinity stayed. */
 function checkedGrams(part: string, grams: number): number {
   if (typeof grams === 'number' && Number.isFinite(grams)) return grams;
-  const got = typeof grams === 'string' ? `${JSON.stringify(grams)} (a string)` : String(grams);
-  throw new RangeError(`${part}: expected a finite number of grams, got ${got}`);
+  throw new RangeError(`${part}: expected a finite number of grams, got ${shownValue(grams)}`);
 }
 
 /** Throws RangeError unless R is a positive finite number (a string is not one: '2' > 0). */
 export function checkUnits(units: number): void {
   if (typeof units !== 'number' || !(units > 0) || units === Number.POSITIVE_INFINITY) {
     // Quoted when a string: "got 2" for '2' read as if 2 were refused.
-    const got = typeof units === 'string' ? `${JSON.stringify(units)} (a string)` : String(units);
-    throw new RangeError(`R (functional units) must be a positive number, got ${got}`);
+    throw new RangeError(
+      `R (functional units) must be a positive number, got ${shownValue(units)}`,
+    );
   }
 }

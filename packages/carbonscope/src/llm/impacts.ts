@@ -1,3 +1,5 @@
+import { shownValue } from '../shown-value.js';
+
 /**
  * The EcoLogits 0.11 estimate of one LLM API request's environmental impacts: energy, global
  * warming (GWP), abiotic resources (ADPe), primary energy (PE) and water (WCF), split into usage
@@ -198,15 +200,6 @@ function parameters(arch: ModelArchitecture): { active: ValueOrRange; total: Val
     : { active: arch.active, total: arch.total };
 }
 
-/** A value as a message quotes it: a string in quotes and so named, since '100' reads as 100. */
-function shown(value: unknown): string {
-  if (typeof value === 'string') return `${JSON.stringify(value)} (a string)`;
-  if (typeof value === 'bigint') return `${value}n (a bigint)`;
-  if (typeof value === 'function') return 'a function';
-  if (value === null || typeof value !== 'object') return String(value);
-  return Array.isArray(value) ? 'an array' : 'an object';
-}
-
 /**
  * The output token count, checked: a whole number, since past 2^53 counts are no longer exact
  * and a count such as 1e306 prices a request at Infinity (null in JSON).
@@ -214,7 +207,7 @@ function shown(value: unknown): string {
 function checkedTokens(tokens: unknown): number {
   if (typeof tokens === 'number' && Number.isSafeInteger(tokens) && tokens >= 0) return tokens;
   throw new RangeError(
-    `outputTokens: expected a whole number of tokens from 0 to ${Number.MAX_SAFE_INTEGER}, got ${shown(tokens)}`,
+    `outputTokens: expected a whole number of tokens from 0 to ${Number.MAX_SAFE_INTEGER}, got ${shownValue(tokens)}`,
   );
 }
 
@@ -224,7 +217,7 @@ function checkedLatency(latency: unknown): number {
   // A string or object slipped through Math.min as NaN, and NaN into every figure.
   if (typeof latency === 'number' && latency >= 0) return latency;
   throw new RangeError(
-    `requestLatencySeconds: expected seconds from 0, or undefined when not measured, got ${shown(latency)}`,
+    `requestLatencySeconds: expected seconds from 0, or undefined when not measured, got ${shownValue(latency)}`,
   );
 }
 
@@ -267,13 +260,13 @@ function checkFigures(input: ImpactInput): void {
   ];
   for (const [path, value] of figures) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new RangeError(`${path}: expected a finite number from 0, got ${shown(value)}`);
+      throw new RangeError(`${path}: expected a finite number from 0, got ${shownValue(value)}`);
     }
   }
   // 1 / 0 s a token: Infinity, or NaN for no tokens, told as an overflow naming no input.
   const tps: unknown = input.deployment?.tps;
   if (tps !== undefined && !(typeof tps === 'number' && tps > 0 && Number.isFinite(tps))) {
-    throw new RangeError(`deployment.tps: expected a finite number over 0, got ${shown(tps)}`);
+    throw new RangeError(`deployment.tps: expected a finite number over 0, got ${shownValue(tps)}`);
   }
 }
 

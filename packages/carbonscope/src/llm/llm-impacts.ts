@@ -1,3 +1,4 @@
+import { shownValue } from '../shown-value.js';
 import type { Catalog } from './catalog.js';
 import { computeImpacts, type Impacts } from './impacts.js';
 import { modelNotRegistered, type StatusMessage, warning, zoneNotRegistered } from './status.js';
@@ -64,7 +65,7 @@ function checkNames(request: ImpactsRequest): void {
   for (const [field, value] of names) {
     if (typeof value !== 'string') {
       throw new TypeError(
-        `${field}: expected a string, got ${value === null ? 'null' : String(value)} (${typeof value})`,
+        `${field}: expected a string, got ${shownValue(value)} (${typeof value})`,
       );
     }
   }
