@@ -61,7 +61,8 @@ function checkNames(request: ImpactsRequest): void {
     ['provider', request.provider],
     ['model', request.model],
   ];
-  if (request.zone !== undefined) names.push(['zone', request.zone]);
+  // null, JSON's "not set" (as for the latency), leaves the provider's own zone, as it always did.
+  if (request.zone !== undefined && request.zone !== null) names.push(['zone', request.zone]);
   for (const [field, value] of names) {
     if (typeof value !== 'string') {
       throw new TypeError(

@@ -151,6 +151,14 @@ describe('llm catalog (model, provider and mix data)', () => {
     }
   });
 
+  // null is JSON's "not set", as for the latency: a request read from JSON with "zone": null got
+  // the provider's own zone before names were checked, and must still.
+  it("llmImpacts reads a null zone as none given: the provider's own", () => {
+    const request = { provider: 'openai', model: 'gpt-4o', outputTokens: 10 };
+    const zone = null as unknown as undefined;
+    expect(llmImpacts(catalog, { ...request, zone })).to.deep.equal(llmImpacts(catalog, request));
+  });
+
   it('a provider without figures uses the world mix, with a warning, and the known providers envelope', () => {
     const dc = catalog.dataCenter('someone-else');
     expect(dc.zone).to.equal('WOR');
