@@ -263,10 +263,36 @@ function checkFigures(input: ImpactInput): void {
       throw new RangeError(`${path}: expected a finite number from 0, got ${shownValue(value)}`);
     }
   }
+  checkRanges(input);
   // 1 / 0 s a token: Infinity, or NaN for no tokens, told as an overflow naming no input.
   const tps: unknown = input.deployment?.tps;
   if (tps !== undefined && !(typeof tps === 'number' && tps > 0 && Number.isFinite(tps))) {
     throw new RangeError(`deployment.tps: expected a finite number over 0, got ${shownValue(tps)}`);
+  }
+}
+
+/**
+ * Ranges as the data files hold them: min not over max, and a MoE's active parameters not over
+ * its total. Taken as they came, they gave results whose min was over their max.
+ */
+function checkRanges(input: ImpactInput): void {
+  const a = input.architecture;
+  const ranges: Array<[string, ValueOrRange]> =
+    a.type === 'dense'
+      ? [['architecture.parameters', a.parameters]]
+      : [
+          ['architecture.total', a.total],
+          ['architecture.active', a.active],
+        ];
+  ranges.push(['dataCenter.pue', input.dataCenter.pue]);
+  ranges.push(['dataCenter.wueOnsite', input.dataCenter.wueOnsite]);
+  for (const [path, value] of ranges) {
+    if (isRange(value) && value.min > value.max) {
+      throw new RangeError(`${path}: expected min at most max, got ${value.min} to ${value.max}`);
+    }
+  }
+  if (a.type === 'moe' && (lower(a.active) > lower(a.total) || upper(a.active) > upper(a.total))) {
+    throw new RangeError('architecture.active: expected at most architecture.total');
   }
 }
 

@@ -227,6 +227,21 @@ describe('llm impacts (EcoLogits 0.11 method)', () => {
         new RegExp(`^${field.replace(/\./g, '\\.')}: expected a`),
       );
     }
+    // Ranges the data files refuse: they came out as result ranges with min over max.
+    const inverted: Array<[string, Partial<ImpactInput>]> = [
+      [
+        'architecture.parameters',
+        { architecture: { type: 'dense', parameters: { min: 70, max: 7 } } },
+      ],
+      ['dataCenter.pue', { dataCenter: { ...OPENAI, pue: { min: 1.5, max: 1.1 } } }],
+      ['architecture.active', { architecture: { type: 'moe', total: 10, active: 50 } }],
+    ];
+    for (const [field, change] of inverted) {
+      expect(() => computeImpacts({ ...base, ...change }), field).to.throw(
+        RangeError,
+        new RegExp(`^${field.replace(/\./g, '\\.')}: `),
+      );
+    }
     // Each finite, their product not: no figure of Infinity comes out.
     const huge = { architecture: { type: 'dense', parameters: 1e307 } } as const;
     expect(() => computeImpacts({ ...base, ...huge })).to.throw(RangeError, /not a finite number/);
