@@ -13,6 +13,20 @@ export const DRAIN_MS = 5_000;
 const IDLE_SWEEP_MS = 100;
 /** How long the 503s of the requests cut at the drain's end get to leave, out of the grace. */
 const CUT_ANSWER_MS = 1_000;
+/**
+ * How long a restarted service takes to answer again, in whole seconds: ready under 2 s after
+ * spawn (the bench's start-up budget; 1.1 s measured), the model's load included.
+ */
+export const RESTART_S = 2;
+
+/**
+ * The Retry-After of a cut request: the process is gone by the end of its grace, `leftMs` from
+ * now, and a restart (compose's `unless-stopped`, an orchestrator's) answers RESTART_S later.
+ * An upper bound, so that a client that waits as told does not meet the stopping server again.
+ */
+export function retryAfterSeconds(leftMs: number): number {
+  return Math.ceil(Math.max(0, leftMs) / 1000) + RESTART_S;
+}
 
 /**
  * Resolves after the event loop's next poll phase: the check phase that runs after this one's
@@ -29,12 +43,13 @@ function pastNextPoll(): Promise<void> {
  * elsewhere), one whose answer has begun loses its connection. Each is marked first: the app's
  * work for it is aborted as the shutdown's cut, not as its client's leaving.
  */
-function cutInFlight(responses: ServerResponse[]): void {
+function cutInFlight(responses: ServerResponse[], retryAfterS: number): void {
   // All marked before any is answered: the 503's close loses those pipelined behind it.
   for (const res of responses) markCutByShutdown(res);
+  const headers = { 'retry-after': String(retryAfterS) };
   for (const res of responses) {
     const { socket } = res;
-    if (socket && gets503(res)) answerInFlight(res, socket, 503, SHUTDOWN_CUT_MESSAGE);
+    if (socket && gets503(res)) answerInFlight(res, socket, 503, SHUTDOWN_CUT_MESSAGE, { headers });
     else socket?.destroy();
   }
 }
@@ -78,7 +93,8 @@ export interface Shutdown {
  *    poll of the event loop (which reads requests already sent) the server stops accepting and
  *    idle connections are closed (and again as responses end);
  * 2. in-flight requests get up to `drainMs` to finish, then whatever is left is cut: answered
- *    503 where no answer had begun (which gets up to a second to leave), else closed;
+ *    503 where no answer had begun (which gets up to a second to leave; its Retry-After: what
+ *    is left of the grace plus RESTART_S), else closed;
  * 3. the parts close (LLM mock, dashboard, model, meter: a last sample);
  * 4. the final metric export gets what is left of `graceMs`; past that the process exits anyway
  *    and says that the metrics since the last export are lost.
@@ -131,7 +147,7 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
     if (res.socket !== null) return;
     pipelined.set(req.socket, [...waitingTurn(req.socket), res]);
   });
-  const drain = async (): Promise<void> => {
+  const drain = async (started: number): Promise<void> => {
     // One that arrives from now on (on a kept-alive connection) is answered, then closed too,
     // and one pipelined behind those answered before it (read at the next poll) is answered
     // too: before the application's listener, which may answer at once. Before the listener
@@ -162,14 +178,14 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
         },
         'requests still running at the end of the drain were cut: answered 503 where no answer had begun',
       );
-      cutInFlight(responses);
+      cutInFlight(responses, retryAfterSeconds(graceMs - (performance.now() - started)));
       if (!(await settlesWithin(closed, CUT_ANSWER_MS))) server.closeAllConnections();
     }
   };
 
   const run = async (signal: string, started: number): Promise<void> => {
     logger.info({ signal, graceMs }, 'shutting down');
-    await drain();
+    await drain(started);
     for (const part of [...options.parts, options.flush]) {
       const left = graceMs - (performance.now() - started);
       const done = part

@@ -113,18 +113,35 @@ function answeredUnread(socket: ServerSocket): IncomingMessage | undefined {
   return incoming?.complete === false ? incoming : undefined;
 }
 
+/** What an answer given outside the app carries beyond its status and message. */
+export interface AnswerOptions {
+  /** Headers of its own (a Retry-After). */
+  headers?: Record<string, string>;
+  /**
+   * Keeps the connection open after it: answers already finished are queued behind it
+   * (pipelined), which its close would lose. Closed by default.
+   */
+  keepOpen?: boolean;
+}
+
 /**
- * Writes `{error, message}` JSON on a response, then closes its connection. Answered outside the
- * app, so without the envelope's headers: nosniff is added here.
+ * Writes `{error, message}` JSON on a response, then closes its connection (unless `keepOpen`).
+ * Answered outside the app, so without the envelope's headers: nosniff is added here.
  */
-function answerJson(res: ServerResponse, status: number, message: string): void {
+function answerJson(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  options: AnswerOptions = {},
+): void {
   const body = JSON.stringify(errorBody(status, message));
   // Kept on the response, not only sent as writeHead's would be: the app, when it has the
   // request, reads them after (the envelope, Content-Type; Koa 3's get is undefined without).
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('content-length', Buffer.byteLength(body));
   res.setHeader('x-content-type-options', 'nosniff');
-  res.setHeader('connection', 'close');
+  for (const [name, value] of Object.entries(options.headers ?? {})) res.setHeader(name, value);
+  if (!options.keepOpen) res.setHeader('connection', 'close');
   // Named, not left to writeHead: a status the app set first (a 501) left its reason phrase.
   res.writeHead(status, STATUS_CODES[status] ?? '');
   res.end(body);
@@ -142,10 +159,11 @@ export function answerInFlight(
   socket: Duplex,
   status: number,
   message: string,
+  options: AnswerOptions = {},
 ): void {
   // What the app set before it was cut off is not part of this answer.
   for (const name of res.getHeaderNames()) res.removeHeader(name);
-  answerJson(res, status, message);
+  answerJson(res, status, message, options);
   // Node feeds a request no more once its response finished, and never aborts it: an app
   // reading the body would wait forever. Its read fails (aborted) once the socket is gone.
   socket.once('close', () => res.req.destroy());

@@ -126,6 +126,23 @@ describe('graceful shutdown (in process)', () => {
     expect(cutCounts(lines)).to.deep.equal([[2, 1]]);
   });
 
+  // A 503 without Retry-After leaves a client to guess when to send again: at once (to a server
+  // still stopping) or never. The service is gone within its grace and ready again under 2 s
+  // after it starts, so what is left of the grace plus 2 s, in whole seconds.
+  it("says in Retry-After when to send again a request cut at the drain's end", async () => {
+    const stalled = await listening(() => {});
+    const { shutdown, exited } = shutdownOf(stalled.server, createLogger({ level: 'silent' }), 200);
+    const { socket, all } = await connected(stalled.port);
+    socket.write(GET('/waiting'));
+    await new Promise((r) => setTimeout(r, 50));
+    void shutdown.stop('SIGTERM');
+    const got = await all;
+    expect(got).to.match(/^HTTP\/1\.1 503 /);
+    // 9 s of grace less the 0.2 s drain, rounded up, plus 2 s to start again.
+    expect(got.toLowerCase()).to.match(/\r\nretry-after: 11\r\n/);
+    expect(await exited).to.equal(0);
+  });
+
   // Connection: close went on the response whose turn it was: a request pipelined behind it, on
   // the same connection, lost its connection at that answer and got none, though the drain had
   // time for it.
