@@ -37,30 +37,74 @@ function pastNextPoll(): Promise<void> {
   return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 
-/**
- * Cuts what the drain left running: a request whose answer has not begun is answered 503 with
- * `Connection: close` (what a client of a draining server expects: it may send it again
- * elsewhere), one whose answer has begun loses its connection. Each is marked first: the app's
- * work for it is aborted as the shutdown's cut, not as its client's leaving.
- */
-function cutInFlight(responses: ServerResponse[], retryAfterS: number): void {
-  // All marked before any is answered: the 503's close loses those pipelined behind it.
-  for (const res of responses) markCutByShutdown(res);
-  const headers = { 'retry-after': String(retryAfterS) };
-  for (const res of responses) {
-    const { socket } = res;
-    if (socket && gets503(res)) answerInFlight(res, socket, 503, SHUTDOWN_CUT_MESSAGE, { headers });
-    else socket?.destroy();
-  }
+/** What the cut does with one response of a connection: see planCut. */
+type Fate = 'answer503' | 'destroy' | 'lost' | 'deliver';
+
+interface Cut {
+  res: ServerResponse;
+  fate: Fate;
+  /** For a 503: answers the app finished are queued behind it, which its close would lose. */
+  keepOpen: boolean;
 }
 
 /**
- * Whether the cut answers `res` 503: its answer has not begun, and it has its connection (one
- * pipelined behind another has none yet: it goes with its connection, unanswered).
+ * What the cut does with each response of a connection's `line` (in the order they are written):
+ * one the app finished goes as it is when its turn comes; one whose answer has not begun is
+ * answered 503, keeping the connection open only for a finished one queued behind it; one whose
+ * answer has begun loses its connection, and with it all behind it (`lost`), as do those behind
+ * a 503 that closes.
  */
-function gets503(res: ServerResponse): boolean {
-  return res.socket !== null && !res.headersSent;
+function planCut(line: ServerResponse[]): Cut[] {
+  const lastFinished = line.findLastIndex((res) => res.writableEnded);
+  let open = true;
+  return line.map((res, i): Cut => {
+    if (!open) return { res, fate: 'lost', keepOpen: false };
+    if (res.writableEnded) return { res, fate: 'deliver', keepOpen: false };
+    open = i < lastFinished && !res.headersSent;
+    return { res, fate: res.headersSent ? 'destroy' : 'answer503', keepOpen: open };
+  });
 }
+
+/**
+ * Cuts `res` on `socket`, its turn come: answered 503 with a Retry-After (`Connection: close`
+ * unless `keepOpen`) where no answer has begun, else its connection closed. One the app finished
+ * since the plan goes as it is.
+ */
+function cutAtTurn(
+  res: ServerResponse,
+  socket: Socket,
+  keepOpen: boolean,
+  retryAfterS: number,
+): void {
+  if (res.writableEnded) return;
+  if (res.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const headers = { 'retry-after': String(retryAfterS) };
+  answerInFlight(res, socket, 503, SHUTDOWN_CUT_MESSAGE, { headers, keepOpen });
+}
+
+/**
+ * Cuts what the drain left running, as `planCut` says (a 503 is what a client of a draining
+ * server expects: it may send it again elsewhere); one pipelined behind another when its turn
+ * comes (Node gives it its socket then). Each cut is marked first: the app's work for it is
+ * aborted as the shutdown's cut, not as its client's leaving.
+ */
+function cutInFlight(plan: Cut[], retryAfterS: number): void {
+  // All marked before any is answered: a 503's close loses those pipelined behind it.
+  for (const { res, fate } of plan) if (fate !== 'deliver') markCutByShutdown(res);
+  for (const { res, fate, keepOpen } of plan) {
+    if (fate !== 'answer503' && fate !== 'destroy') continue;
+    const { socket } = res;
+    if (socket) cutAtTurn(res, socket as Socket, keepOpen, retryAfterS);
+    else res.once('socket', (turn: Socket) => cutAtTurn(res, turn, keepOpen, retryAfterS));
+  }
+}
+
+/** How many of `plan` fared one of `fates`, finished by the app or (by default) not. */
+const count = (plan: Cut[], fates: Fate[], finished = false) =>
+  plan.filter((c) => fates.includes(c.fate) && c.res.writableEnded === finished).length;
 
 export interface Closable {
   name: string;
@@ -94,7 +138,8 @@ export interface Shutdown {
  *    idle connections are closed (and again as responses end);
  * 2. in-flight requests get up to `drainMs` to finish, then whatever is left is cut: answered
  *    503 where no answer had begun (which gets up to a second to leave; its Retry-After: what
- *    is left of the grace plus RESTART_S), else closed;
+ *    is left of the grace plus RESTART_S; the connection kept for answers the app finished
+ *    that are queued behind it), else closed;
  * 3. the parts close (LLM mock, dashboard, model, meter: a last sample);
  * 4. the final metric export gets what is left of `graceMs`; past that the process exits anyway
  *    and says that the metrics since the last export are lost.
@@ -132,7 +177,6 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
     const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
     return res ? [res, ...waitingTurn(socket)] : [];
   };
-  const inFlight = () => [...connections].flatMap(inLine);
   /** Closes the connection after the last of `line`, its responses in the order they go. */
   const closeAfterLast = (line: ServerResponse[]) => {
     for (const res of line.slice(0, -1)) keepOpenAfterAnswer(res);
@@ -163,24 +207,26 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
     await pastNextPoll();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
+    // Kept through the cut: a connection whose last answer kept it alive is idle after it.
     const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
     sweep.unref();
-    const drained = await settlesWithin(closed, drainMs);
-    clearInterval(sweep);
-    if (!drained) {
-      const responses = inFlight();
+    if (!(await settlesWithin(closed, drainMs))) {
+      const plan = [...connections].flatMap((socket) => planCut(inLine(socket)));
       // Before the cut: the requests' own lines (503, cut by the shutdown) follow this one.
       logger.warn(
         {
-          cut: responses.length,
-          answered503: responses.filter(gets503).length,
+          cut: count(plan, ['answer503', 'destroy', 'lost']),
+          answered503: count(plan, ['answer503']),
+          // Their lines said what the app answered, but the client never gets it.
+          answersLost: count(plan, ['lost'], true),
           drainMs,
         },
         'requests still running at the end of the drain were cut: answered 503 where no answer had begun',
       );
-      cutInFlight(responses, retryAfterSeconds(graceMs - (performance.now() - started)));
+      cutInFlight(plan, retryAfterSeconds(graceMs - (performance.now() - started)));
       if (!(await settlesWithin(closed, CUT_ANSWER_MS))) server.closeAllConnections();
     }
+    clearInterval(sweep);
   };
 
   const run = async (signal: string, started: number): Promise<void> => {

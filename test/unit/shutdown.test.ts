@@ -205,4 +205,47 @@ describe('graceful shutdown (in process)', () => {
     expect(seen.map((res) => wasCutByShutdown(res))).to.deep.equal([true, true]);
     expect(cutCounts(lines)).to.deep.equal([[2, 1]]);
   });
+
+  // The answer to a request pipelined behind a slow one, finished (its line said 200) but queued
+  // behind the one whose turn it is, was lost with the connection the 503's close ended.
+  it("delivers an answer finished but queued behind one cut at the drain's end", async () => {
+    const seen: ServerResponse[] = [];
+    const stalled = await listening((req, res) => {
+      seen.push(res);
+      if (req.url === '/fast') res.end('answer to /fast');
+    });
+    const { logger, lines } = captureLogger();
+    const { shutdown, exited } = shutdownOf(stalled.server, logger, 200);
+    const { socket, all } = await connected(stalled.port);
+    socket.write(GET('/slow') + GET('/fast'));
+    await new Promise((r) => setTimeout(r, 50));
+    void shutdown.stop('SIGTERM');
+    const got = await all;
+    expect(got).to.match(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(got).to.match(/\r\n\r\nanswer to \/fast$/);
+    // The 503 keeps the connection for the answer behind it.
+    expect(got.split('HTTP/1.1 200')[0].toLowerCase()).not.to.contain('connection: close');
+    expect(await exited).to.equal(0);
+    expect(seen.map((res) => wasCutByShutdown(res))).to.deep.equal([true, false]);
+    expect(cutCounts(lines)).to.deep.equal([[1, 1]]);
+  });
+
+  // Behind an answer begun, which nothing can finish, a finished one goes with the connection:
+  // its line said 200, so the warning says how many answers were lost so.
+  it('counts an answer finished but queued behind one begun as lost', async () => {
+    const stalled = await listening((req, res) => {
+      if (req.url === '/begun') res.writeHead(200, { 'content-length': '100' }).write('part');
+      else res.end('answer to /fast');
+    });
+    const { logger, lines } = captureLogger();
+    const { shutdown, exited } = shutdownOf(stalled.server, logger, 200);
+    const { socket, all } = await connected(stalled.port);
+    socket.write(GET('/begun') + GET('/fast'));
+    await new Promise((r) => setTimeout(r, 50));
+    void shutdown.stop('SIGTERM');
+    expect(await all).not.to.contain('answer to /fast');
+    expect(await exited).to.equal(0);
+    const warning = lines.map((l) => JSON.parse(l)).find((l) => l.level === 40);
+    expect([warning.cut, warning.answered503, warning.answersLost]).to.deep.equal([1, 0, 1]);
+  });
 });
