@@ -10,3 +10,15 @@ export function firstCodePoints(text: string, max: number): string {
   }
   return text.slice(0, end);
 }
+
+/** Half a surrogate pair: a high one not followed by a low one, or a low one not after a high. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * `text` with each lone surrogate replaced by U+FFFD, as a UTF-8 encoder does: JSON may carry
+ * one (`"\ud800"`), and what is passed on as text (a JSON answer, a log line) would otherwise
+ * carry it escaped, which strict parsers refuse.
+ */
+export function wellFormed(text: string): string {
+  return text.replace(LONE_SURROGATE, '\uFFFD');
+}

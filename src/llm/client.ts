@@ -15,6 +15,7 @@ import OpenAI, {
   APIError,
   APIUserAbortError,
 } from 'openai';
+import { firstCodePoints, wellFormed } from '../http/quote.js';
 import { ShutdownCutError } from '../http/shutdown-cut.js';
 import type { Logger } from '../logger.js';
 import { redactSecrets } from '../logger.js';
@@ -206,10 +207,10 @@ export function createChatService(options: ChatServiceOptions): ChatService {
     // The token histogram gets only what the upstream counted; the impacts need a count, guessed or not.
     metrics.record(entry.provider, entry.name, reported, impacts, mock !== undefined);
     const { zone: usedZone, warnings: estimateWarnings, errors: _, ...figures } = impacts;
-    // Text fields pass on only as text, and never with the key: a gateway that echoes request
-    // headers would otherwise hand it to every /chat client.
+    // Text fields pass on only as well-formed text, and never with the key: a gateway that
+    // echoes request headers would otherwise hand it to every /chat client.
     const text = (value: unknown) =>
-      typeof value === 'string' ? redactSecrets(value, secrets) : '';
+      typeof value === 'string' ? wellFormed(redactSecrets(value, secrets)) : '';
     return {
       id: text(response.id),
       provider: entry.provider,
@@ -231,9 +232,9 @@ export function createChatService(options: ChatServiceOptions): ChatService {
   };
 }
 
-/** Text from an upstream, fit to log or show: no key, and short. */
+/** Text from an upstream, fit to log or show: no key, well-formed, and short (no pair cut). */
 const safeText = (text: string, secrets: readonly string[]) =>
-  redactSecrets(text, secrets).slice(0, 300);
+  firstCodePoints(wellFormed(redactSecrets(text, secrets)), 300);
 
 /** The message of OpenAI's error object (`{error: {message}}` or `{error: "..."}`), if the body has one. */
 function errorMessageOf(body: unknown): string | undefined {

@@ -11,6 +11,9 @@ import {
 } from '../../helpers/llm-upstream.js';
 import { captureLogger } from '../../helpers/log.js';
 
+/** Half a surrogate pair, which no UTF-8 text can hold. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /** What an OpenAI-compatible API could send that is not a usable chat completion. */
 const question = { model: 'gpt-4o', messages: [{ role: 'user' as const, content: 'Hi there' }] };
 
@@ -192,4 +195,33 @@ describe('llm chat client: an upstream that cannot be trusted', () => {
     const r = await chat.complete(question);
     expect(r.usage).to.include({ promptTokens: 120_000, completionTokens: 16_000 });
   });
+
+  // JSON lets an upstream send half a surrogate pair ("\ud800"): passed on, /chat's JSON said
+  // "\ud800" too, which strict parsers refuse, and no UTF-8 text can hold.
+  it('replaces the lone surrogates of an answer with U+FFFD', async () => {
+    const chat = await chatWith(
+      answer(200, completion({ role: 'assistant', content: 'a \ud800 b \udc00' }, undefined)),
+    );
+    const r = await chat.complete(question);
+    expect(r.message.content).to.equal('a \ufffd b \ufffd');
+    expect(JSON.stringify(r)).not.to.match(/\\ud[89a-f]/i);
+  });
+
+  for (const [what, reason, shown] of [
+    ['a lone surrogate', 'bad \ud800 key', '400 bad \ufffd key'],
+    // Cut at 300 UTF-16 units ("400 " and 295 before it), an emoji across the cut left half.
+    ['an emoji across the cut', `${'a'.repeat(295)}\u{1f600}`, `400 ${'a'.repeat(295)}\u{1f600}`],
+  ] as const) {
+    it(`passes on and logs an upstream error as well-formed text (${what})`, async () => {
+      const log = captureLogger('debug');
+      stub = await startStubUpstream(answer(400, JSON.stringify({ error: { message: reason } })));
+      const chat = defaultChatService(stub.baseUrl, metrics.meter, log.logger);
+      const err = await failure(chat.complete(question));
+      expect(err.message.endsWith(shown)).to.equal(true);
+      expect(err.message).not.to.match(LONE_SURROGATE);
+      const warned = log.lines.filter((l) => JSON.parse(l).level === 40);
+      expect(warned.map((l) => JSON.parse(l).reason)).to.deep.equal([shown]);
+      expect(warned.join('\n')).not.to.match(/\\ud[89a-f]/i);
+    });
+  }
 });
