@@ -108,6 +108,25 @@ function tokenCount(value: unknown): number | undefined {
     : undefined;
 }
 
+/**
+ * Why token counts were estimated: an implausible usage (none of it believed), none usable, or
+ * only one usable, named, since the answer's usage shows the other as reported.
+ */
+function usageWarning(
+  believed: boolean,
+  reported: { prompt: number | undefined; completion: number | undefined },
+): string {
+  const estimate = 'estimated at ~4 characters a token';
+  if (!believed) {
+    return `the LLM service reported an implausible token usage (over ${MAX_REPORTED_TOKENS} tokens): counts are ${estimate}`;
+  }
+  if (reported.prompt === undefined && reported.completion === undefined) {
+    return `the LLM service reported no token usage: counts are ${estimate}`;
+  }
+  const missing = reported.prompt === undefined ? 'prompt' : 'completion';
+  return `the LLM service reported no usable ${missing} token count: it is ${estimate}`;
+}
+
 /** Sent when no key is configured: the bundled mock ignores it, a real API rejects it clearly. */
 const NO_KEY = 'no-key-configured';
 
@@ -186,14 +205,10 @@ export function createChatService(options: ChatServiceOptions): ChatService {
     let { prompt: promptTokens, completion: completionTokens } = reported;
     if (promptTokens === undefined || completionTokens === undefined) {
       // Without usage the method still needs a token count: estimate it from the text, say so.
+      const warning = usageWarning(believed, reported);
       promptTokens ??= request.messages.reduce((n, m) => n + estimateTokens(m.content), 0);
       completionTokens ??= estimateTokens(content);
-      warnings.push({
-        code: 'usage-estimated',
-        message: believed
-          ? 'the LLM service reported no token usage: counts are estimated at ~4 characters a token'
-          : `the LLM service reported an implausible token usage (over ${MAX_REPORTED_TOKENS} tokens): counts are estimated at ~4 characters a token`,
-      });
+      warnings.push({ code: 'usage-estimated', message: warning });
     }
     const impacts = llmImpacts(catalog, {
       provider: entry.provider,

@@ -224,4 +224,30 @@ describe('llm chat client: an upstream that cannot be trusted', () => {
       expect(warned.join('\n')).not.to.match(/\\ud[89a-f]/i);
     });
   }
+
+  // With one count usable the warning said "reported no token usage", which the answer's own
+  // usage (one count as reported) contradicted: it names the count that was estimated.
+  for (const [usage, message] of [
+    [
+      { prompt_tokens: 5, completion_tokens: -7 },
+      'the LLM service reported no usable completion token count: it is estimated at ~4 characters a token',
+    ],
+    [
+      { prompt_tokens: null, completion_tokens: 3 },
+      'the LLM service reported no usable prompt token count: it is estimated at ~4 characters a token',
+    ],
+    [
+      undefined,
+      'the LLM service reported no token usage: counts are estimated at ~4 characters a token',
+    ],
+  ] as const) {
+    it(`says which token count it estimated (${JSON.stringify(usage)})`, async () => {
+      const chat = await chatWith(
+        answer(200, completion({ role: 'assistant', content: 'a b c d' }, usage)),
+      );
+      const r = await chat.complete(question);
+      const warning = r.impacts.warnings.find((w) => w.code === 'usage-estimated');
+      expect(warning?.message).to.equal(message);
+    });
+  }
 });
