@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { clientError, HttpError } from '../http/errors.js';
+import { clientError, HttpError, withBidiShown } from '../http/errors.js';
 import { pathRouter } from '../http/router.js';
 import {
   type ActivityClassifier,
@@ -130,7 +130,9 @@ export function predictRoutes(classifier: ActivityClassifier, readBody: Middlewa
     const model = classifier.model;
     if (asHtml) {
       ctx.type = 'html';
-      ctx.body = formPage(activity, resultSection(activity, model, prediction));
+      // As sent, a bidi control (an override) would reorder what the page shows of it.
+      const shown = withBidiShown(activity);
+      ctx.body = formPage(shown, resultSection(shown, model, prediction));
       return;
     }
     ctx.body = {

@@ -146,6 +146,20 @@ describe('POST/GET /predict (real app, committed model, real energy meter)', () 
     expect(json.headers.get('content-type')).to.match(/application\/json/);
   });
 
+  // An override in the activity reversed what the page showed of it (the result's quote, the
+  // field): a crafted form could make it read otherwise. Shown as escapes, as /carbon_intensity's.
+  it('shows the bidi controls of an activity as escapes on the page', async () => {
+    const activity = 'driving \u202e10 hours\u2066';
+    const res = await post(`activity=${encodeURIComponent(activity)}`, FORM_TYPE, 'text/html');
+    expect(res.status).to.equal(200);
+    const text = await res.text();
+    expect(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(text), 'a bidi control').to.equal(
+      false,
+    );
+    expect(text).to.include('“driving \\u202e10 hours\\u2066”');
+    expect(text).to.include('value="driving \\u202e10 hours\\u2066"');
+  });
+
   it('accepts exactly the maximum length', async () => {
     const activity = 'driving 10 hours '
       .repeat(40)
