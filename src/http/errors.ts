@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import type { Logger } from '../logger.js';
+import { wellFormed } from './quote.js';
 
 const CODES: Record<number, string> = {
   400: 'bad_request',
@@ -80,12 +81,15 @@ export function withBidiShown(message: string): string {
   );
 }
 
-/** Messages raw-body/co-body give are written for developers; say what the client did wrong. */
+/**
+ * Messages raw-body/co-body give are written for developers; say what the client did wrong. A
+ * message quoting what a JSON body held (`"\ud800"`) carries its lone surrogates as U+FFFD.
+ */
 function clientMessage(err: HttpLikeError): string {
   if (err.type === 'entity.parse.failed') return 'request body is not valid JSON';
   if (err.type === 'encoding.unsupported') return 'unsupported request body encoding';
   return typeof err.message === 'string' && err.message
-    ? withBidiShown(err.message)
+    ? withBidiShown(wellFormed(err.message))
     : 'request failed';
 }
 

@@ -9,7 +9,7 @@ import type { Context, Middleware } from 'koa';
 import { footprintView } from '../footprint.js';
 import { clientGoneSignal } from '../http/client-gone.js';
 import { clientError, HttpError } from '../http/errors.js';
-import { firstCodePoints, wellFormed } from '../http/quote.js';
+import { firstCodePoints } from '../http/quote.js';
 import { pathRouter } from '../http/router.js';
 import { CHAT_ROLES, type ChatMessage, type ChatResult, type ChatService } from '../llm/client.js';
 import { formatNumber, html, page, type SafeHtml, wantsHtml } from '../views/html.js';
@@ -38,8 +38,7 @@ function parseMessages(raw: unknown, maxChars: number): ChatMessage[] {
       throw new HttpError(400, `messages[${i}] must be an object {role, content}`);
     const { role, content } = m as { role?: unknown; content?: unknown };
     if (typeof role !== 'string' || !(CHAT_ROLES as readonly string[]).includes(role)) {
-      const shown =
-        typeof role === 'string' ? `"${firstCodePoints(wellFormed(role), 40)}"` : 'missing';
+      const shown = typeof role === 'string' ? `"${firstCodePoints(role, 40)}"` : 'missing';
       throw new HttpError(
         400,
         `messages[${i}].role is ${shown}; expected one of ${CHAT_ROLES.join(', ')}`,

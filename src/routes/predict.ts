@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { clientError, HttpError, withBidiShown } from '../http/errors.js';
+import { wellFormed } from '../http/quote.js';
 import { pathRouter } from '../http/router.js';
 import {
   type ActivityClassifier,
@@ -48,7 +49,8 @@ function readActivity(ctx: Context): string {
     );
   }
   if (typeof activity !== 'string') throw new HttpError(400, "'activity' must be a string");
-  const text = activity.trim();
+  // Echoed in the answer: half a surrogate pair (JSON's "\ud800") is no text UTF-8 can hold.
+  const text = wellFormed(activity.trim());
   if (text === '') throw new HttpError(400, "'activity' is empty: describe an activity");
   const length = characters(text);
   if (length > MAX_ACTIVITY_CHARS) {

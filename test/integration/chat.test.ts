@@ -344,12 +344,17 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
   });
 
   // JSON lets a client send half a pair ("\ud800"): quoted as sent, the answer carried it.
-  it('quotes a role with a lone surrogate as U+FFFD', async () => {
-    const res = await postJson(app.url, { messages: [{ role: 'r\ud800', content: 'hi' }] });
-    expect(res.status).to.equal(400);
-    const { message } = (await res.json()) as { message: string };
-    expect(message).to.include('"r\ufffd"');
-  });
+  for (const [what, body, quoted] of [
+    ['role', { messages: [{ role: 'r\ud800', content: 'hi' }] }, '"r\ufffd"'],
+    ['model', { messages: [{ role: 'user', content: 'hi' }], model: 'x\udc00' }, '"x\ufffd"'],
+  ] as const) {
+    it(`quotes a ${what} with a lone surrogate as U+FFFD`, async () => {
+      const res = await postJson(app.url, body);
+      expect(res.status).to.equal(400);
+      const { message } = (await res.json()) as { message: string };
+      expect(message).to.include(quoted);
+    });
+  }
 
   it('a browser posting an empty form gets the form back with the reason', async () => {
     const res = await fetch(`${app.url}/chat`, {

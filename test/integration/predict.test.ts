@@ -160,6 +160,15 @@ describe('POST/GET /predict (real app, committed model, real energy meter)', () 
     expect(text).to.include('value="driving \\u202e10 hours\\u2066"');
   });
 
+  // JSON lets a client send half a pair: echoed as sent, the answer's activity said "\ud800".
+  it('echoes an activity with a lone surrogate as U+FFFD', async () => {
+    const res = await postJson({ activity: '\ud800 driving 10 hours' });
+    expect(res.status).to.equal(200);
+    expect(((await res.json()) as { activity: string }).activity).to.equal(
+      '\ufffd driving 10 hours',
+    );
+  });
+
   it('accepts exactly the maximum length', async () => {
     const activity = 'driving 10 hours '
       .repeat(40)
