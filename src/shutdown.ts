@@ -2,7 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { settlesWithin } from 'carbonscope';
 import { answerInFlight } from './http/server.js';
-import { markCutByShutdown, SHUTDOWN_CUT_MESSAGE } from './http/shutdown-cut.js';
+import { appDone, markCutByShutdown, SHUTDOWN_CUT_MESSAGE } from './http/shutdown-cut.js';
 import type { Logger } from './logger.js';
 
 /** Compose's default stop grace is 10 s; the whole shutdown fits in this, with a margin. */
@@ -11,7 +11,10 @@ export const SHUTDOWN_GRACE_MS = 9_000;
 export const DRAIN_MS = 5_000;
 /** How often idle connections are closed while draining (a response just ended leaves one). */
 const IDLE_SWEEP_MS = 100;
-/** How long the 503s of the requests cut at the drain's end get to leave, out of the grace. */
+/**
+ * How long the 503s of the requests cut at the drain's end get to leave, and the app to write
+ * their lines, out of the grace.
+ */
 const CUT_ANSWER_MS = 1_000;
 /**
  * How long a restarted service takes to answer again, in whole seconds: ready under 2 s after
@@ -137,9 +140,9 @@ export interface Shutdown {
  *    poll of the event loop (which reads requests already sent) the server stops accepting and
  *    idle connections are closed (and again as responses end);
  * 2. in-flight requests get up to `drainMs` to finish, then whatever is left is cut: answered
- *    503 where no answer had begun (which gets up to a second to leave; its Retry-After: what
- *    is left of the grace plus RESTART_S; the connection kept for answers the app finished
- *    that are queued behind it), else closed;
+ *    503 where no answer had begun (its Retry-After: what is left of the grace plus RESTART_S;
+ *    the connection kept for answers the app finished that are queued behind it), else closed;
+ *    the 503s, and the app's line of each cut request, get up to a second;
  * 3. the parts close (LLM mock, dashboard, model, meter: a last sample);
  * 4. the final metric export gets what is left of `graceMs`; past that the process exits anyway
  *    and says that the metrics since the last export are lost.
@@ -224,7 +227,11 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
         'requests still running at the end of the drain were cut: answered 503 where no answer had begun',
       );
       cutInFlight(plan, retryAfterSeconds(graceMs - (performance.now() - started)));
-      if (!(await settlesWithin(closed, CUT_ANSWER_MS))) server.closeAllConnections();
+      // The app learns of a cut as its connection closes, and logs the request after it.
+      const logged = Promise.all(plan.map(({ res }) => appDone(res)));
+      if (!(await settlesWithin(Promise.all([closed, logged]), CUT_ANSWER_MS))) {
+        server.closeAllConnections();
+      }
     }
     clearInterval(sweep);
   };

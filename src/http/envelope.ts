@@ -4,6 +4,7 @@ import { answerUnrouted, errorAnswer, HttpError } from './errors.js';
 import { hostProblem } from './host-header.js';
 import { logRequest } from './request-log.js';
 import { addSecurityHeaders } from './security-headers.js';
+import { appBegins, appEnds } from './shutdown-cut.js';
 
 /**
  * What every request passes through first and last, as one Koa layer: an error or a request no
@@ -17,6 +18,7 @@ export function envelope(logger: Logger, bodyLimitBytes: number): Middleware {
   const answerError = errorAnswer(logger, bodyLimitBytes);
   return async (ctx, next) => {
     const start = performance.now();
+    appBegins(ctx.res);
     try {
       try {
         const badHost = hostProblem(ctx.req);
@@ -29,6 +31,7 @@ export function envelope(logger: Logger, bodyLimitBytes: number): Middleware {
     } finally {
       addSecurityHeaders(ctx);
       logRequest(logger, ctx, start);
+      appEnds(ctx.res);
     }
   };
 }

@@ -31,3 +31,29 @@ export function markCutByShutdown(res: ServerResponse): void {
 export function wasCutByShutdown(res: ServerResponse): boolean {
   return cutByShutdown.has(res);
 }
+
+/** Responses whose request the app is handling: from the envelope's start to its line. */
+const inApp = new WeakSet<ServerResponse>();
+/** What waits for the app to be done with a request: see appDone. */
+const waiting = new WeakMap<ServerResponse, () => void>();
+
+/** The app (its envelope) has begun to handle the request of `res`. */
+export function appBegins(res: ServerResponse): void {
+  inApp.add(res);
+}
+
+/** The app is done with the request of `res`: its line is logged. */
+export function appEnds(res: ServerResponse): void {
+  inApp.delete(res);
+  waiting.get(res)?.();
+}
+
+/**
+ * Resolves once the app is done with the request of `res` (at once if it is not handling it).
+ * The shutdown waits for those it cut: the app learns of a cut when the connection closes, and
+ * writes the request's line after that; a process that exits first writes none.
+ */
+export function appDone(res: ServerResponse): Promise<void> {
+  if (!inApp.has(res)) return Promise.resolve();
+  return new Promise((resolve) => waiting.set(res, resolve));
+}

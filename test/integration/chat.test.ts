@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Meter } from '@opentelemetry/api';
 import { type Carbonscope, llmImpacts, loadCatalog, type SciScore, toRange } from 'carbonscope';
@@ -766,6 +767,46 @@ describe('/chat cut by the shutdown', () => {
       ]);
       const samples = parseSamples(await app.metrics.scrape());
       expect(chatRequestsCounted(samples)).to.deep.equal(['503 503']);
+    } finally {
+      await app.close().catch(() => {});
+      await stub.close();
+    }
+  });
+
+  // Cut while the app read its body, the request's line came tens of ms after the connection
+  // closed, and the server's close let the process exit first: the service wrote no line of it.
+  it('logs the line of a request cut while its body was read before the process exits', async () => {
+    const stub = await startStubUpstream(() => {});
+    const app = await startChatApp(stub.baseUrl, 10_000);
+    try {
+      let linesAtExit: string[] = [];
+      const exited = new Promise<number>((resolve) => {
+        const shutdown = installShutdown({
+          server: app.server,
+          parts: [],
+          flush: { name: 'flush', close: async () => undefined },
+          logger: captureLogger().logger,
+          drainMs: 200,
+          graceMs: 5000,
+          exit: (code) => {
+            linesAtExit = [...app.lines];
+            resolve(code);
+          },
+        });
+        const socket = connect(Number(new URL(app.url).port), '127.0.0.1');
+        socket.on('data', () => {}).on('error', () => {});
+        socket.write(
+          'POST /chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mes',
+        );
+        setTimeout(() => void shutdown.stop('SIGTERM'), 50);
+      });
+      expect(await exited).to.equal(0);
+      const requestLines = linesAtExit
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => l.msg === 'request');
+      expect(requestLines.map((l) => `${l.level} ${l.status} ${l.cutBy}`)).to.deep.equal([
+        '40 503 shutdown',
+      ]);
     } finally {
       await app.close().catch(() => {});
       await stub.close();
