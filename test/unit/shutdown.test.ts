@@ -248,4 +248,24 @@ describe('graceful shutdown (in process)', () => {
     const warning = lines.map((l) => JSON.parse(l)).find((l) => l.level === 40);
     expect([warning.cut, warning.answered503, warning.answersLost]).to.deep.equal([1, 0, 1]);
   });
+
+  // One stalled behind the finished answer is answered 503 when its turn comes, and closes.
+  it('answers 503 one stalled behind an answer finished behind one cut, closing after it', async () => {
+    const stalled = await listening((req, res) => {
+      if (req.url === '/fast') res.end('answer to /fast');
+    });
+    const { logger, lines } = captureLogger();
+    const { shutdown, exited } = shutdownOf(stalled.server, logger, 200);
+    const { socket, all } = await connected(stalled.port);
+    socket.write(GET('/slow') + GET('/fast') + GET('/stalled'));
+    await new Promise((r) => setTimeout(r, 50));
+    void shutdown.stop('SIGTERM');
+    const got = await all;
+    const statuses = [...got.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => m[1]);
+    expect(statuses).to.deep.equal(['503', '200', '503']);
+    const heads = got.toLowerCase().split('http/1.1 ').slice(1);
+    expect(heads.map((h) => h.includes('connection: close'))).to.deep.equal([false, false, true]);
+    expect(await exited).to.equal(0);
+    expect(cutCounts(lines)).to.deep.equal([[2, 2]]);
+  });
 });
