@@ -223,9 +223,17 @@ function toPoint(p: Point, zone: string): UpstreamPoint | undefined {
     zone,
     carbonIntensity: p.carbonIntensity,
     datetime: new Date(p.datetime).toISOString(),
-    isEstimated: p.isEstimated === true,
+    isEstimated: isEstimated(p),
     estimationMethod: p.estimationMethod ?? null,
   };
+}
+
+/**
+ * Measured only when the upstream says so and names no estimation method: a value without the
+ * flag (null, absent) or with a method was labelled measured, though nothing said it was.
+ */
+function isEstimated(p: Point): boolean {
+  return p.isEstimated !== false || (p.estimationMethod ?? null) !== null;
 }
 
 function classifyAuth(body: string): UpstreamErrorKind {

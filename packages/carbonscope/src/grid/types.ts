@@ -7,7 +7,10 @@ export interface IntensityReading {
   carbonIntensity: number;
   unit: 'gCO2e/kWh';
   source: IntensitySource;
-  /** The upstream marked the value as estimated, or it is an annual/world average. */
+  /**
+   * The upstream did not mark the value measured (`isEstimated: false`, no estimation method),
+   * or it is an annual/world average.
+   */
   isEstimated: boolean;
   /** The last good upstream value, served because a fresh lookup failed. */
   stale: boolean;

@@ -92,6 +92,22 @@ describe('grid: Electricity Maps client', () => {
     expect(value.carbonIntensity).to.equal(41);
   });
 
+  for (const [name, flags] of [
+    ['a method without the flag', { estimationMethod: 'TIME_SLICER_AVERAGE' }],
+    ['a method with a flag that says false', { isEstimated: false, estimationMethod: 'X' }],
+    ['a null flag', { isEstimated: null, estimationMethod: null }],
+    ['no flag and no method', {}],
+  ] as const) {
+    it(`labels a value with ${name} estimated, never measured`, async () => {
+      const at = '2024-03-01T12:00:00.000Z';
+      stub.next({
+        body: JSON.stringify({ zone: 'DE', carbonIntensity: 300, datetime: at, ...flags }),
+      });
+      const value = await client().latest('DE');
+      expect(value.isEstimated).to.equal(true);
+    });
+  }
+
   it('reads the 24 h history shape, dropping points without a value', async () => {
     const points = await client().history('DE');
     expect(points.map((p) => p.carbonIntensity)).to.deep.equal([301, 288]);
