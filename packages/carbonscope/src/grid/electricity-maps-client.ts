@@ -18,7 +18,7 @@ export interface UpstreamPoint {
 }
 
 export interface ElectricityMapsClient {
-  /** `GET /carbon-intensity/latest?zone=` */
+  /** `GET /carbon-intensity/latest?zone=&emissionFactorType=lifecycle` */
   latest(zone: string): Promise<UpstreamPoint>;
   /** `GET /carbon-intensity/history?zone=` (the last 24 h); points without a value are dropped. */
   history(zone: string): Promise<UpstreamPoint[]>;
@@ -68,6 +68,9 @@ const MAX_BLOCKED_ZONES = 1024;
  */
 const MAX_DATETIME_AHEAD_MS = 2 * 3600_000;
 
+/** The emission factors asked for: those of the annual averages the fallback serves. */
+const FACTORS = 'lifecycle';
+
 /** Bodies this large are not what the documented endpoints return. */
 const MAX_BODY_BYTES = 1_000_000;
 
@@ -82,6 +85,7 @@ const point = z.object({
   datetime: z.iso.datetime({ offset: true }),
   isEstimated: z.boolean().nullable().optional(),
   estimationMethod: z.string().nullable().optional(),
+  emissionFactorType: z.string().nullable().optional(),
 });
 const historyBody = z.object({ zone: z.string().optional(), history: z.array(point) });
 
@@ -124,7 +128,7 @@ export function createElectricityMapsClient(
         throw new UpstreamError('rate-limited', zone, 429, undefined, until - now());
       blockedUntil.delete(zone);
     }
-    const url = `${options.baseUrl}${path}?zone=${encodeURIComponent(zone)}`;
+    const url = `${options.baseUrl}${path}?zone=${encodeURIComponent(zone)}&emissionFactorType=${FACTORS}`;
     for (let attempt = 0; ; attempt++) {
       const canRetry = attempt < policy.retries;
       let status: number;
@@ -196,6 +200,7 @@ export function createElectricityMapsClient(
       const body = point.safeParse(await getJson('/carbon-intensity/latest', zone));
       if (!body.success) throw malformed(zone, body.error);
       checkZone(zone, body.data.zone, secrets);
+      checkFactors(zone, body.data.emissionFactorType, secrets);
       checkNotAhead(zone, body.data.datetime, now());
       const value = toPoint(body.data, zone);
       if (!value) throw new UpstreamError('no-data', zone, 200);
@@ -208,6 +213,7 @@ export function createElectricityMapsClient(
       const at = now();
       for (const p of body.data.history) {
         checkZone(zone, p.zone, secrets);
+        checkFactors(zone, p.emissionFactorType, secrets);
         checkNotAhead(zone, p.datetime, at);
       }
       return body.data.history
@@ -281,6 +287,22 @@ function checkZone(asked: string, answered: string | undefined, secrets: readonl
   if (answered === undefined || zoneKeyCase(answered) === asked) return;
   const named = JSON.stringify(redactedExcerpt(answered, secrets, 40));
   throw new UpstreamError('malformed', asked, 200, `answered for zone ${named}`);
+}
+
+/**
+ * Refuses values of other emission factors than the lifecycle ones asked for (a proxy that drops
+ * the parameter, an account whose default differs): direct factors are far lower for nuclear and
+ * renewables, and would be served beside the lifecycle averages of the fallback as the same unit.
+ * An answer that names none is taken: lifecycle is the API's default.
+ */
+function checkFactors(
+  zone: string,
+  answered: string | null | undefined,
+  secrets: readonly string[],
+): void {
+  if (answered === undefined || answered === null || answered === FACTORS) return;
+  const named = JSON.stringify(redactedExcerpt(answered, secrets, 40));
+  throw new UpstreamError('malformed', zone, 200, `emission factors ${named}, not ${FACTORS}`);
 }
 
 function checkNotAhead(zone: string, datetime: string, now: number): void {

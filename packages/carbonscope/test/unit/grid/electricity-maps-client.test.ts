@@ -108,6 +108,37 @@ describe('grid: Electricity Maps client', () => {
     });
   }
 
+  it('asks for lifecycle factors by name, so an account default cannot change them', async () => {
+    const urls: string[] = [];
+    const c = createElectricityMapsClient({
+      baseUrl: stub.url,
+      apiKey: KEY,
+      timeoutMs: 2000,
+      fetch: (url, init) => {
+        urls.push(url);
+        return fetch(url, init);
+      },
+      now: () => clock,
+    });
+    await c.latest('DE');
+    await c.history('DE');
+    for (const url of urls) {
+      expect(new URL(url).searchParams.get('emissionFactorType')).to.equal('lifecycle');
+    }
+    expect(urls).to.have.length(2);
+  });
+
+  it('refuses direct emission factors as malformed: the averages it falls back to are lifecycle', async () => {
+    const at = '2024-03-01T12:00:00.000Z';
+    const direct = { zone: 'DE', carbonIntensity: 250, datetime: at, emissionFactorType: 'direct' };
+    stub.next({ body: JSON.stringify(direct) });
+    const err = await failure(client().latest('DE'));
+    expect(err.kind).to.equal('malformed');
+    expect(err.message).to.include('direct');
+    stub.next({ body: JSON.stringify({ zone: 'DE', history: [direct] }) });
+    expect((await failure(client().history('DE'))).kind).to.equal('malformed');
+  });
+
   it('reads the 24 h history shape, dropping points without a value', async () => {
     const points = await client().history('DE');
     expect(points.map((p) => p.carbonIntensity)).to.deep.equal([301, 288]);
