@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type { GridIntensity, IntensityHistory, IntensityReading } from 'carbonscope';
 import { InvalidZoneError, ZONE_PATTERN, zoneKeyCase } from 'carbonscope';
 import type { Context } from 'koa';
-import { clientError, withBidiShown } from '../http/errors.js';
+import { clientError, HttpError, withBidiShown } from '../http/errors.js';
 import { queryParam } from '../http/query-param.js';
 import { pathRouter } from '../http/router.js';
 import { html, page, type SafeHtml, wantsHtml } from '../views/html.js';
@@ -61,12 +61,43 @@ async function serve(
  * refused here with the expected format.
  */
 function zoneParam(ctx: Context, fallback: string): string {
+  refuseUpstreamParams(ctx);
   const raw = queryParam(ctx, 'zone');
   if (raw === undefined) return fallback;
   const zone = zoneKeyCase(raw.trim());
   if (zone === '') return fallback;
   if (!ZONE_PATTERN.test(zone)) throw new InvalidZoneError(raw);
   return zone;
+}
+
+/**
+ * Electricity Maps' own query parameters, lower-cased, which this route does not read: a client
+ * written for the API (a location, a past hour, direct factors) would otherwise get the default
+ * zone's latest lifecycle value at 200, without a word. Other unread parameters (a cache buster)
+ * are served.
+ */
+const UPSTREAM_PARAMS = new Set([
+  'lat',
+  'lon',
+  'datetime',
+  'start',
+  'end',
+  'emissionfactortype',
+  'disableestimations',
+  'temporalgranularity',
+]);
+
+/** Answers 400 for a parameter of UPSTREAM_PARAMS, in any case of its ASCII letters. */
+function refuseUpstreamParams(ctx: Context): void {
+  if (ctx.querystring === '') return;
+  for (const key in ctx.query) {
+    const folded = key.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+    if (!UPSTREAM_PARAMS.has(folded)) continue;
+    throw new HttpError(
+      400,
+      `query parameter '${key}' is not read here: this route answers the latest value (or the last 24 h) of one zone, in lifecycle factors; send zone=<zone key> alone`,
+    );
+  }
 }
 
 const SOURCE_NAMES: Record<IntensityReading['source'], string> = {

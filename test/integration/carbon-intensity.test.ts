@@ -222,6 +222,32 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
     }
   }
 
+  // Electricity Maps' own parameters: read as absent, a client asking for its location, a past
+  // hour or direct factors was served the default zone's latest lifecycle value at 200.
+  for (const [query, name] of [
+    ['lat=48.85&lon=2.35', 'lat'],
+    ['zone=FR&datetime=2024-01-01T00:00:00Z', 'datetime'],
+    ['datetime=garbage', 'datetime'],
+    ['zone=FR&emissionFactorType=direct', 'emissionFactorType'],
+    ['zone=FR&disableEstimations=true', 'disableEstimations'],
+    ['zone=FR&temporalGranularity=5_minutes', 'temporalGranularity'],
+    ['zone=FR&Lon=2', 'Lon'],
+  ]) {
+    for (const path of ['/carbon_intensity', '/carbon_intensity/history']) {
+      it(`refuses ${path}?${query} with 400 naming the parameter it does not read`, async () => {
+        const url = await start();
+        const res = await get(`${url}${path}?${query}`);
+        expect(res.status).to.equal(400);
+        const body = JSON.parse(res.text) as { error: string; message: string };
+        expect(body.error).to.equal('bad_request');
+        expect(body.message).to.include(`'${name}'`).and.to.include('zone=');
+        const page = await get(`${url}${path}?${query}`, 'text/html');
+        expect(page.status).to.equal(400);
+        expect(stub.calls).to.have.length(0);
+      });
+    }
+  }
+
   it('serves ?zone=FR beside parameters it does not read (a cache buster)', async () => {
     const url = await start({ CARBON_INTENSITY: '300' });
     const res = await get(`${url}/carbon_intensity?zone=FR&_=1&zones[]=DE`);
