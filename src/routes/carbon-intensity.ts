@@ -117,7 +117,8 @@ function zoneForm(zone: string): SafeHtml {
 
 function currentView(r: IntensityReading): SafeHtml {
   const flags = [
-    r.isEstimated ? 'estimated' : 'measured',
+    // isEstimated is false for a fixed value, which no one measured either.
+    r.source === 'fixed' ? 'a set value, not a reading' : r.isEstimated ? 'estimated' : 'measured',
     r.stale ? `stale: last good value, ${r.ageSeconds} s old` : '',
   ].filter(Boolean);
   return html`${zoneForm(r.zone)}

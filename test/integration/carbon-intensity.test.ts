@@ -126,6 +126,13 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
     expect(res.text).to.include('name="zone" value="DE"');
   });
 
+  it('never calls a fixed CARBON_INTENSITY value measured on the page', async () => {
+    const url = await start({ CARBON_INTENSITY: '300' });
+    const res = await get(`${url}/carbon_intensity?zone=DE`, 'text/html');
+    expect(res.text).to.include('<strong id="intensity">300</strong>');
+    expect(res.text).to.include('<tr><th>Quality</th><td>a set value, not a reading</td></tr>');
+  });
+
   it('refuses an invalid zone with 400 and the expected format, as JSON and as a page', async () => {
     const url = await start();
     const json = await get(`${url}/carbon_intensity?zone=germany!`);
