@@ -232,6 +232,21 @@ describe('config', () => {
     );
   });
 
+  it('names the workshop spelling when the key under it is the bad one', () => {
+    expect(() => loadConfig({ ELECTRICITY_MAP_API_KEY: 'ab cd-s3cret' }))
+      .to.throw(ConfigError, /^ELECTRICITY_MAP_API_KEY: .*visible ASCII/)
+      .with.property('variable', 'ELECTRICITY_MAP_API_KEY');
+  });
+
+  // A blank value counts as unset everywhere else: a blank new name hid the old one's key, and
+  // the service ran on annual averages.
+  it('takes the workshop spelling when the new name is set blank', () => {
+    for (const blank of ['', '  ', '\n']) {
+      const config = loadConfig({ ELECTRICITY_MAPS_API_KEY: blank, ELECTRICITY_MAP_API_KEY: 'k1' });
+      expect(config.grid.apiKey, JSON.stringify(blank)).to.equal('k1');
+    }
+  });
+
   it('traces each Koa middleware only when TRACE_KOA_MIDDLEWARE=true', () => {
     expect(loadConfig({ TRACE_KOA_MIDDLEWARE: 'true' }).otel.koaMiddlewareSpans).to.equal(true);
     expect(loadConfig({ TRACE_KOA_MIDDLEWARE: 'false' }).otel.koaMiddlewareSpans).to.equal(false);

@@ -295,10 +295,9 @@ function checkWattsPerVcpu(env: Env, min: number, max: number): void {
 
 /** carbonscope's settings from the environment (CARBON_*, ENERGY_*, PUE, GRID_*, Electricity Maps). */
 export function loadSettings(env: Env = process.env): Settings {
-  const s = parseEnv(schema, {
-    ...env,
-    ELECTRICITY_MAPS_API_KEY: electricityMapsKey(env),
-  });
+  const s = parseKeyAs(keyName(env), () =>
+    parseEnv(schema, { ...env, ELECTRICITY_MAPS_API_KEY: electricityMapsKey(env) }),
+  );
   // Without a fixed intensity an unknown zone would start and price every joule at nothing.
   if (s.CARBON_INTENSITY === undefined && zoneKind(s.CARBON_ZONE) === 'unknown') {
     throw new SettingsError(
@@ -401,9 +400,39 @@ function embodiedSettings(s: Parsed<typeof schema>): EmbodiedSettings {
   };
 }
 
+/** The Electricity Maps key's names, the older ELECTRICITY_MAP_API_KEY last. */
+const KEY_NAMES = ['ELECTRICITY_MAPS_API_KEY', 'ELECTRICITY_MAP_API_KEY'] as const;
+
+/** Not blank: a blank value counts as unset (parseEnv), so it must not hide the older name's. */
+function isSet(value: string | undefined): value is string {
+  return value !== undefined && value.trim() !== '';
+}
+
+/** The variable the key comes from: the first of KEY_NAMES not blank. */
+function keyName(env: Env): (typeof KEY_NAMES)[number] | undefined {
+  return KEY_NAMES.find((name) => isSet(env[name]));
+}
+
 /** The Electricity Maps key as written, under its name or the older ELECTRICITY_MAP_API_KEY. */
 function electricityMapsKey(env: Env): string | undefined {
-  return env.ELECTRICITY_MAPS_API_KEY || env.ELECTRICITY_MAP_API_KEY;
+  const name = keyName(env);
+  return name === undefined ? undefined : env[name];
+}
+
+/**
+ * Runs `parse`, its error about the key named after the variable the key came from: a key set as
+ * ELECTRICITY_MAP_API_KEY was refused under the other name, which the user never set.
+ */
+function parseKeyAs<T>(name: string | undefined, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    const own = 'ELECTRICITY_MAPS_API_KEY';
+    if (!(err instanceof SettingsError) || err.variable !== own || !name || name === own) {
+      throw err;
+    }
+    throw new SettingsError(name, err.message.slice(own.length + 2));
+  }
 }
 
 /** The grid's secrets: its API key and what of its base URL's credentials must not be shown. */
