@@ -25,7 +25,10 @@ export interface ElectricityMapsClient {
 }
 
 export interface RetryPolicy {
-  /** Extra attempts after the first, for network errors, 5xx and short 429s. */
+  /**
+   * Extra attempts after the first, for network errors and 5xx while the call's timeout leaves
+   * time, and for short 429s.
+   */
   retries: number;
   /** Backoff before retry n is between half and all of min(maxDelayMs, baseDelayMs * 2^n). */
   baseDelayMs: number;
@@ -129,12 +132,21 @@ export function createElectricityMapsClient(
       blockedUntil.delete(zone);
     }
     const url = `${options.baseUrl}${path}?zone=${encodeURIComponent(zone)}&emissionFactorType=${FACTORS}`;
+    // The attempts share one timeout (a Retry-After waited for extends it): each had its own, so
+    // an upstream failing slowly kept the caller three timeouts, a hung one only one.
+    let deadline = now() + options.timeoutMs;
+    const retryAfterBackoff = async (attempt: number): Promise<boolean> => {
+      const ms = backoff(attempt);
+      if (now() + ms >= deadline) return false;
+      await sleep(ms);
+      return true;
+    };
     for (let attempt = 0; ; attempt++) {
       const canRetry = attempt < policy.retries;
       let status: number;
       let text: string;
       let retryAfterMs: number | undefined;
-      const signal = AbortSignal.timeout(options.timeoutMs);
+      const signal = AbortSignal.timeout(Math.max(1, Math.ceil(deadline - now())));
       try {
         const res = await untilAborted(
           fetchImpl(url, {
@@ -155,10 +167,7 @@ export function createElectricityMapsClient(
         // A timed-out upstream is not retried: a retry would only double the caller's wait,
         // and the fallback chain has an answer now.
         if (isTimeout(err)) throw new UpstreamError('timeout', zone);
-        if (canRetry) {
-          await sleep(backoff(attempt));
-          continue;
-        }
+        if (canRetry && (await retryAfterBackoff(attempt))) continue;
         throw new UpstreamError(
           'network',
           zone,
@@ -178,6 +187,7 @@ export function createElectricityMapsClient(
       if (status === 429) {
         const wait = retryAfterMs ?? backoff(attempt);
         if (canRetry && wait <= policy.maxRetryAfterMs) {
+          deadline += wait;
           await sleep(wait);
           continue;
         }
@@ -185,10 +195,7 @@ export function createElectricityMapsClient(
         throw new UpstreamError('rate-limited', zone, status, detail, retryAfterMs);
       }
       if (status >= 500) {
-        if (canRetry) {
-          await sleep(backoff(attempt));
-          continue;
-        }
+        if (canRetry && (await retryAfterBackoff(attempt))) continue;
         throw new UpstreamError('server', zone, status, detail);
       }
       throw new UpstreamError('rejected', zone, status, detail);

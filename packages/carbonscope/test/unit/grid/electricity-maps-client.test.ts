@@ -290,6 +290,24 @@ describe('grid: Electricity Maps client', () => {
     expect(sleeps[1]).to.be.within(100, 200);
   });
 
+  // Each 503 came after 0.7 of the timeout, and each retry had a whole timeout of its own: the
+  // caller waited three timeouts, where a hung upstream costs one (a timeout is not retried).
+  it('bounds a slowly failing upstream by the timeout, its retries included', async () => {
+    const slow = { status: 503, delayMs: 700, body: 'busy' };
+    stub.next(slow, slow, slow);
+    const c = createElectricityMapsClient({
+      baseUrl: stub.url,
+      apiKey: KEY,
+      timeoutMs: 1000,
+      retry: { retries: 2, baseDelayMs: 10, maxDelayMs: 20 },
+    });
+    const started = performance.now();
+    const err = await failure(c.latest('DE'));
+    const took = performance.now() - started;
+    expect(err.kind).to.be.oneOf(['timeout', 'server']);
+    expect(took).to.be.below(1500);
+  });
+
   it('retries network errors and reports them as such', async () => {
     stub.next({ hangUp: true }, { hangUp: true }, { hangUp: true });
     const err = await failure(client().latest('DE'));
