@@ -264,16 +264,23 @@ async function readBody(res: Response, zone: string, signal: AbortSignal): Promi
   const declared = Number(res.headers.get('content-length'));
   if (declared > MAX_BODY_BYTES) {
     res.body?.cancel().catch(() => undefined);
-    throw new UpstreamError('malformed', zone, res.status, `body of ${declared} bytes`);
+    return tooLarge(res, zone, `body of ${declared} bytes`);
   }
   try {
     return await readText(res.body, { maxBytes: MAX_BODY_BYTES, signal });
   } catch (err) {
-    if (err instanceof BodyTooLargeError) {
-      throw new UpstreamError('malformed', zone, res.status, err.message);
-    }
+    if (err instanceof BodyTooLargeError) return tooLarge(res, zone, err.message);
     throw err;
   }
+}
+
+/**
+ * An answer's body over the limit: an unexpected body, or for an error status (a proxy's error
+ * page) only the error's detail, so that the status still says what failed and what is retried.
+ */
+function tooLarge(res: Response, zone: string, what: string): string {
+  if (res.ok) throw new UpstreamError('malformed', zone, res.status, what);
+  return what;
 }
 
 function parseJson(text: string, zone: string): unknown {

@@ -407,6 +407,18 @@ describe('grid: Electricity Maps client', () => {
     expect(pulled).to.be.at.most(1_000_000 + 3 * chunk.byteLength);
   });
 
+  // An error page is read for an excerpt only: one over the limit (a proxy's 2 MB page) made the
+  // 503 an unexpected body, not retried, and logged as one rather than as a server error.
+  it('reads an oversized error page as the error it is, retried as such', async () => {
+    const page = { status: 503, body: `<html>${' '.repeat(2_000_000)}</html>` };
+    stub.next(page, page, page);
+    const err = await failure(client().latest('DE'));
+    expect(err.kind).to.equal('server');
+    expect(err.upstreamStatus).to.equal(503);
+    expect(err.detail).to.equal('body over 1000000 bytes');
+    expect(stub.calls).to.have.length(3);
+  });
+
   for (const [name, body, kind] of [
     ['a body that is not JSON', '{"zone":"DE","carbonIntensity":', 'malformed'],
     [
