@@ -181,7 +181,11 @@ export function createElectricityMapsClient(
       }
       const detail = redactedExcerpt(text, secrets, 200);
       if (status === 401 || status === 403) {
-        throw new UpstreamError(classifyAuth(text), zone, status, detail);
+        const kind = classifyAuth(text);
+        if (kind !== 'rate-limited') throw new UpstreamError(kind, zone, status, detail);
+        // Not retried as a 429 is: the status says the key, and only the body the limit.
+        if (retryAfterMs !== undefined) block(zone, retryAfterMs);
+        throw new UpstreamError(kind, zone, status, detail, retryAfterMs);
       }
       if (status === 404) throw new UpstreamError('unknown-zone', zone, status, detail);
       if (status === 429) {

@@ -225,6 +225,24 @@ describe('grid: Electricity Maps client', () => {
     });
   }
 
+  // Users report the rate limit answered as 401: its Retry-After was dropped, so the zone was
+  // asked again after the 30 s hold-down, each time into the limit.
+  it('honours the Retry-After of a 401 that is really a rate limit, for its zone', async () => {
+    stub.next({
+      status: 401,
+      headers: { 'retry-after': '120' },
+      body: '{"message":"Rate limit exceeded"}',
+    });
+    const c = client();
+    const err = await failure(c.latest('DE'));
+    expect(err.kind).to.equal('rate-limited');
+    expect(err.retryAfterMs).to.equal(120_000);
+    expect((await failure(c.latest('DE'))).kind).to.equal('rate-limited');
+    expect(stub.calls, 'no call while blocked').to.have.length(1);
+    clock += 120_000;
+    expect((await c.latest('DE')).carbonIntensity).to.equal(322);
+  });
+
   it('treats 404 as an unknown zone', async () => {
     const err = await failure(client().latest('AQ-XX'));
     expect(err.kind).to.equal('unknown-zone');
