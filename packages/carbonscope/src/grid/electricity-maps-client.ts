@@ -175,7 +175,7 @@ export function createElectricityMapsClient(
           redactedExcerpt(causeOf(err), secrets, 100),
         );
       }
-      if (status >= 200 && status < 300) return parseJson(text, zone);
+      if (status >= 200 && status < 300) return parseJson(text, zone, status);
       if (status >= 300 && status < 400) {
         throw new UpstreamError('rejected', zone, status, 'answered with a redirect, not followed');
       }
@@ -287,11 +287,11 @@ function tooLarge(res: Response, zone: string, what: string): string {
   return what;
 }
 
-function parseJson(text: string, zone: string): unknown {
+function parseJson(text: string, zone: string, status: number): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new UpstreamError('malformed', zone, 200, 'body is not JSON');
+    throw new UpstreamError('malformed', zone, status, 'body is not JSON');
   }
 }
 

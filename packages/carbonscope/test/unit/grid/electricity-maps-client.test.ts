@@ -243,6 +243,14 @@ describe('grid: Electricity Maps client', () => {
     expect((await c.latest('DE')).carbonIntensity).to.equal(322);
   });
 
+  it('names the status of a 2xx answer without a body, not 200', async () => {
+    stub.next({ status: 204 });
+    const err = await failure(client().latest('DE'));
+    expect(err.kind).to.equal('malformed');
+    expect(err.upstreamStatus).to.equal(204);
+    expect(err.message).to.include('HTTP 204');
+  });
+
   it('treats 404 as an unknown zone', async () => {
     const err = await failure(client().latest('AQ-XX'));
     expect(err.kind).to.equal('unknown-zone');
