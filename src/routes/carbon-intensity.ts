@@ -57,15 +57,21 @@ async function serve(
 }
 
 /**
- * The zone asked for, normalised; invalid shapes, and a zone given twice or as `zone[]`, are
- * refused here with the expected format.
+ * The zone asked for, normalised; empty or invalid shapes, and a zone given twice or as `zone[]`,
+ * are refused here with the expected format.
  */
 function zoneParam(ctx: Context, fallback: string): string {
   refuseUpstreamParams(ctx);
   const raw = queryParam(ctx, 'zone');
   if (raw === undefined) return fallback;
   const zone = zoneKeyCase(raw.trim());
-  if (zone === '') return fallback;
+  if (zone === '') {
+    // Most often a client's unset variable: served the default, it would not know.
+    throw new HttpError(
+      400,
+      `query parameter 'zone' is empty: send a zone key, or no zone parameter for the default zone ${fallback}`,
+    );
+  }
   if (!ZONE_PATTERN.test(zone)) throw new InvalidZoneError(raw);
   return zone;
 }

@@ -255,6 +255,20 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
     }
   }
 
+  // A client whose zone variable is unset sends zone= and was served the default zone at 200.
+  for (const query of ['zone=', 'zone=%20%20', 'zone=%09']) {
+    it(`refuses an empty ?${query} with 400 naming the default it did not assume`, async () => {
+      const url = await start();
+      const res = await get(`${url}/carbon_intensity?${query}`);
+      expect(res.status).to.equal(400);
+      const body = JSON.parse(res.text) as { error: string; message: string };
+      expect(body.message).to.include("query parameter 'zone' is empty").and.to.include('DE');
+      const page = await get(`${url}/carbon_intensity/history?${query}`, 'text/html');
+      expect(page.status).to.equal(400);
+      expect(stub.calls).to.have.length(0);
+    });
+  }
+
   it('serves ?zone=FR beside parameters it does not read (a cache buster)', async () => {
     const url = await start({ CARBON_INTENSITY: '300' });
     const res = await get(`${url}/carbon_intensity?zone=FR&_=1&zones[]=DE`);
