@@ -8,7 +8,8 @@ export type ReadText = (path: string) => string;
 
 const readText: ReadText = (path) => readFileSync(path, 'latin1');
 
-const ZONE_DIR = /^intel-rapl(-mmio)?:(\d+)(?::(\d+))?$/;
+// Numbered in hex (powercap_sys.c names a zone `%s:%x`): the 11th package is intel-rapl:a.
+const ZONE_DIR = /^intel-rapl(-mmio)?:([0-9a-f]+)(?::([0-9a-f]+))?$/;
 
 /** One energy counter the host total is made of. */
 export interface RaplDomain {

@@ -140,6 +140,31 @@ describe('energy/sources/rapl', () => {
     });
   });
 
+  // powercap names a zone `<parent>:%x` (powercap_sys.c, powercap_register_zone): the 11th
+  // package is intel-rapl:a. Only decimal folders were read: on a 16-socket machine (HPE
+  // Superdome Flex) six packages and their dram went uncounted, with no word said.
+  it('zone folders numbered in hex (intel-rapl:a, intel-rapl:a:0) are read like the others', async () => {
+    const zones: ZoneSpec[] = [];
+    for (let n = 0; n < 12; n++) {
+      const id = n.toString(16);
+      zones.push({ dir: `intel-rapl:${id}`, name: `package-${n}`, energyUj: 1_000, maxUj: MAX });
+      zones.push({ dir: `intel-rapl:${id}:0`, name: 'dram', energyUj: 100, maxUj: MAX });
+    }
+    buildPowercapTree(dir, zones);
+    const rapl = createRaplSource({ root: dir, logger: captureLogger().logger });
+    expect((await rapl.probe()).ok).to.equal(true);
+    const devices = rapl.domains.map((d) => `${d.device}@${d.zone}`);
+    expect(devices).to.have.length(24);
+    expect(devices).to.include.members([
+      'package-10@intel-rapl:a',
+      'dram-10@intel-rapl:a:0',
+      'package-11@intel-rapl:b',
+      'dram-11@intel-rapl:b:0',
+    ]);
+    setEnergy(dir, 'intel-rapl:b', 1_000 + 9_000_000);
+    expect(microjoules(rapl.sample(tick(1000)))['package-11']).to.equal(9_000_000);
+  });
+
   it('psys present: the platform zone alone, packages and dram left out', async () => {
     buildPowercapTree(dir, [
       { dir: 'intel-rapl:0', name: 'package-0', energyUj: 100, maxUj: MAX },
