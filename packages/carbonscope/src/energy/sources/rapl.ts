@@ -98,12 +98,53 @@ function errorCode(err: unknown): string | undefined {
     : undefined;
 }
 
+/** The CPU's vendor_id in /proc/cpuinfo (`GenuineIntel`, `AuthenticAMD`); undefined unread. */
+function cpuinfoVendor(): string | undefined {
+  try {
+    return /^vendor_id\s*:\s*(\S+)/m.exec(readFileSync('/proc/cpuinfo', 'latin1'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Vendors whose package energy counter covers the whole package, whichever die reads it
+ * (intel_rapl_common.c, rapl_msrs_are_pkg_scope).
+ */
+const PACKAGE_SCOPE_VENDORS = new Set(['AuthenticAMD', 'HygonGenuine']);
+
+/**
+ * Where the package counter is the package's, a zone per die (`package-N-die-M`, as kernels
+ * with AMD's per-CCD topology but without the fix for it register) reads that one counter again:
+ * the first die's zone, and its children, stand for the package; the other dies are left out.
+ */
+function onePerPackage(kept: readonly [string, Zone][]): [string, Zone][] {
+  const firstDie = new Map<string, string>();
+  const out: [string, Zone][] = [];
+  for (const [key, z] of kept) {
+    const m = /^package-(\d+)-die-(\d+)(\/.*)?$/.exec(key);
+    if (!m) {
+      out.push([key, z]);
+      continue;
+    }
+    const die = firstDie.get(m[1]) ?? m[2];
+    firstDie.set(m[1], die);
+    if (die === m[2]) out.push([`package-${m[1]}${m[3] ?? ''}`, z]);
+  }
+  return out;
+}
+
 /**
  * Finds the zones to sum for the host: psys alone when present (it covers the whole platform),
- * else every package (or each die of it, `package-N-die-M`) plus its dram. core/uncore sit inside their package and are never added.
- * intel-rapl-mmio duplicates the MSR zones of the same name: the MSR one is kept.
+ * else every package (or each die of it, `package-N-die-M`) plus its dram. core/uncore sit
+ * inside their package and are never added. intel-rapl-mmio duplicates the MSR zones of the
+ * same name: the MSR one is kept. `packageScope` (AMD, Hygon): die zones are one package's.
  */
-export function discoverRaplDomains(root: string, read: ReadText = readText): RaplDomain[] {
+export function discoverRaplDomains(
+  root: string,
+  read: ReadText = readText,
+  packageScope = false,
+): RaplDomain[] {
   const zones = new Map<string, Zone>();
   for (const entry of readdirSync(root)) {
     const m = ZONE_DIR.exec(entry);
@@ -130,9 +171,10 @@ export function discoverRaplDomains(root: string, read: ReadText = readText): Ra
     const key = path(z);
     if (!byPath.has(key)) byPath.set(key, z);
   }
-  const kept = [...byPath.entries()].sort(([a], [b]) =>
+  const sorted = [...byPath.entries()].sort(([a], [b]) =>
     a.localeCompare(b, 'en', { numeric: true }),
   );
+  const kept = packageScope ? onePerPackage(sorted) : sorted;
 
   const domain = (z: Zone, device: string, component: Component): RaplDomain => {
     let maxRangeUj: number | undefined;
@@ -192,6 +234,8 @@ export interface RaplOptions {
   root: string;
   logger: Logger;
   read?: ReadText;
+  /** The CPU's vendor_id (`AuthenticAMD`); read from /proc/cpuinfo by default. */
+  cpuVendor?: () => string | undefined;
 }
 
 /**
@@ -203,6 +247,7 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
 } {
   const { root, logger } = options;
   const read = options.read ?? readText;
+  const cpuVendor = options.cpuVendor ?? cpuinfoVendor;
   let domains: RaplDomain[] = [];
   /** Last counter value per domain; undefined after a failed read (re-baseline on return). */
   let last: (number | undefined)[] = [];
@@ -237,7 +282,8 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
 
     async probe(): Promise<ProbeResult> {
       try {
-        domains = discoverRaplDomains(root, read);
+        const vendor = cpuVendor();
+        domains = discoverRaplDomains(root, read, PACKAGE_SCOPE_VENDORS.has(vendor ?? ''));
       } catch (err) {
         const code = errorCode(err);
         return {

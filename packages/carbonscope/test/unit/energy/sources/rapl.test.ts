@@ -121,7 +121,11 @@ describe('energy/sources/rapl', () => {
       { dir: 'intel-rapl:1', name: 'package-0-die-1', energyUj: 2_000, maxUj: MAX },
       { dir: 'intel-rapl:1:0', name: 'dram', energyUj: 200, maxUj: MAX },
     ]);
-    const rapl = createRaplSource({ root: dir, logger: captureLogger().logger });
+    const rapl = createRaplSource({
+      root: dir,
+      logger: captureLogger().logger,
+      cpuVendor: () => 'GenuineIntel',
+    });
     expect((await rapl.probe()).ok).to.equal(true);
     expect(rapl.domains.map((d) => [d.device, d.component, d.zone])).to.deep.equal([
       ['package-0-die-0', 'package', 'intel-rapl:0'],
@@ -163,6 +167,46 @@ describe('energy/sources/rapl', () => {
     ]);
     setEnergy(dir, 'intel-rapl:b', 1_000 + 9_000_000);
     expect(microjoules(rapl.sample(tick(1000)))['package-11']).to.equal(9_000_000);
+  });
+
+  // On AMD and Hygon the package energy counter is the package's (intel_rapl_common.c,
+  // rapl_msrs_are_pkg_scope). Kernels with AMD's CPUID 0x80000026 topology but before the fix
+  // (6.10, "powercap/intel_rapl: Fix the energy-pkg event for AMD CPUs") register a zone per
+  // CCD named package-N-die-M, each reading that same package counter: summed, a 2-socket
+  // 8-CCD Zen 4 counted each package 8 times.
+  it('AMD per-CCD zones (package-N-die-M on one package counter): each package once', async () => {
+    const zones: ZoneSpec[] = [];
+    for (let socket = 0; socket < 2; socket++) {
+      for (let ccd = 0; ccd < 8; ccd++) {
+        const id = (socket * 8 + ccd).toString(16);
+        const energyUj = 5_000_000 * (socket + 1);
+        zones.push({
+          dir: `intel-rapl:${id}`,
+          name: `package-${socket}-die-${ccd}`,
+          energyUj,
+          maxUj: MAX,
+        });
+        zones.push({ dir: `intel-rapl:${id}:0`, name: 'core', energyUj: 1_000, maxUj: MAX });
+      }
+    }
+    buildPowercapTree(dir, zones);
+    const rapl = createRaplSource({
+      root: dir,
+      logger: captureLogger().logger,
+      cpuVendor: () => 'AuthenticAMD',
+    });
+    expect((await rapl.probe()).ok).to.equal(true);
+    expect(rapl.domains.map((d) => `${d.device}@${d.zone}`)).to.deep.equal([
+      'package-0@intel-rapl:0',
+      'package-1@intel-rapl:8',
+    ]);
+    for (let i = 0; i < 16; i++) {
+      setEnergy(dir, `intel-rapl:${i.toString(16)}`, 5_000_000 * (i < 8 ? 1 : 2) + 3_000_000);
+    }
+    expect(microjoules(rapl.sample(tick(1000)))).to.deep.equal({
+      'package-0': 3_000_000,
+      'package-1': 3_000_000,
+    });
   });
 
   it('psys present: the platform zone alone, packages and dram left out', async () => {
