@@ -187,26 +187,42 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
   let emptyBlocks = 0;
   /** Set when the child ended mid-run: why no reading will come again. */
   let endedWhy: string | undefined;
-  /**
-   * Time a stall left to whoever covers it (the estimate), not yet taken out of a block: the
-   * block that spans the silence (one far longer than an interval) counts only the rest.
-   */
+  /** Time a stall left to whoever covers it (the estimate), not yet taken out of blocks. */
   let coveredMs = 0;
-  const uncovered = (block: PowermetricsBlock): PowermetricsBlock => {
-    if (coveredMs === 0 || block.elapsedMs <= 2 * intervalMs) return block;
-    const elapsedMs = Math.max(0, block.elapsedMs - coveredMs);
+  /**
+   * Blocks that ended a covered stall, held until sample(): they span the silence (one block
+   * far longer than an interval) or come late all together (our event loop blocked, a burst of
+   * buffered output), and the covered time is the newest part of it.
+   */
+  let afterStall: PowermetricsBlock[] = [];
+
+  /** Adds the blocks that ended a stall, the newest `coveredMs` of them taken off. */
+  const settleStall = () => {
+    let left = coveredMs;
+    for (let i = afterStall.length - 1; i >= 0 && left > 0; i--) {
+      const take = Math.min(afterStall[i].elapsedMs, left);
+      afterStall[i] = { ...afterStall[i], elapsedMs: afterStall[i].elapsedMs - take };
+      left -= take;
+    }
+    const blocks = afterStall;
+    afterStall = [];
     coveredMs = 0;
-    return { ...block, elapsedMs };
+    for (const block of blocks) accumulate(block);
   };
 
-  const add = (raw: PowermetricsBlock) => {
+  const add = (block: PowermetricsBlock) => {
     lastBlockMs = clock();
-    const block = uncovered(raw);
-    const parts = blockPower(block);
-    if (parts.length === 0) {
+    if (blockPower(block).length === 0) {
       emptyBlocks++;
       return;
     }
+    if (coveredMs > 0) afterStall.push(block);
+    else accumulate(block);
+    onFirstBlock?.();
+  };
+
+  const accumulate = (block: PowermetricsBlock) => {
+    const parts = blockPower(block);
     for (const part of parts) {
       let a = acc.get(part.device);
       if (!a) {
@@ -216,7 +232,6 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
       a.mj += (part.mw * block.elapsedMs) / 1000;
       a.ms += block.elapsedMs;
     }
-    onFirstBlock?.();
   };
 
   return {
@@ -290,6 +305,7 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
     },
 
     sample(tick: SampleTick): EnergyReading[] {
+      if (afterStall.length > 0) settleStall();
       if ([...acc.values()].every((a) => a.ms === 0)) {
         if (endedWhy !== undefined) throw Object.assign(new Error(endedWhy), { kind: 'ended' });
         const silentMs = clock() - lastBlockMs;

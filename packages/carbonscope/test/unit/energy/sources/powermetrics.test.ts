@@ -317,5 +317,62 @@ setInterval(() => undefined, 1000);`,
       expect(warnings()).to.deep.equal([]);
       await source.close();
     });
+
+    // Blocks can come late without any of them spanning the silence: our own event loop blocked
+    // past the stall limit (the tick runs before the pipe is read), or the child's stdout
+    // flushed in bursts. The ticks the estimate covered were counted again by those blocks, and
+    // the covered time, left over, was later taken off a long block that spanned no stall.
+    it('blocks that come late in a burst after a stall: the time the estimate covered counts once', async () => {
+      const binary = writeFakeBinary(
+        dir,
+        'powermetrics',
+        `const fs = require('node:fs');
+const text = fs.readFileSync(${JSON.stringify(fixture('powermetrics-intel.txt'))}, 'utf8');
+const parts = text.split(/(?=\\*\\*\\* Sampled)/);
+process.stdout.write(parts[0] + parts[1] + parts[2]);
+const steps = [
+  // Held back, then all at once: the 12.10 W block, then four of 4.87 W (1003.5 ms each).
+  () => process.stdout.write(parts[1].repeat(4) + parts[2]),
+  // Later, no stall: the 12.10 W block, and one of 4.87 W that spans 20 s.
+  () => process.stdout.write(parts[1].replace('1003.50ms', '20000.00ms') + parts[2]),
+];
+let step = 0;
+setInterval(() => {
+  if (step < steps.length && fs.existsSync(${JSON.stringify(`${dir}/go`)} + step)) steps[step++]();
+}, 20);`,
+      );
+      let now = 0;
+      const source = createPowermetricsSource({
+        logger: captureLogger().logger,
+        intervalMs: 1000,
+        binary,
+        clock: () => now,
+      });
+      expect((await source.probe()).ok).to.equal(true);
+      expect(source.sample(tick(1000)).length).to.equal(1);
+      // Three ticks of 1 s past the stall limit, covered by the estimate.
+      for (now = 11_000; now <= 13_000; now += 1000) {
+        expect(() => source.sample(tick(1000))).to.throw('hung?');
+      }
+      const drain = async (step: number): Promise<number> => {
+        writeFileSync(`${dir}/go${step}`, '');
+        let readings: EnergyReading[] = [];
+        await waitFor(() => {
+          try {
+            readings = source.sample(tick(0));
+            return readings.length > 0;
+          } catch {
+            return false;
+          }
+        });
+        return Number(readings.reduce((sum, r) => sum + r.joules, 0).toFixed(6));
+      };
+      // 5010.5 ms of blocks, of which the newest 3000 ms were the estimate's: 12.10 W × 996.5 ms
+      // + 4.87 W × 1014 ms are left. Counted whole, they made 31.60583 J.
+      expect(await drain(0)).to.equal(16.99583);
+      // 12.10 W × 996.5 ms + 4.87 W × 20 s, whole: the stall was settled by the burst.
+      expect(await drain(1)).to.equal(109.45765);
+      await source.close();
+    });
   });
 });
