@@ -14,6 +14,35 @@ export const STOP_GRACE_MS = 150;
  */
 export const MAX_LINE_CHARS = 64 * 1024;
 
+/**
+ * Cuts text that comes in chunks into lines (LF or CRLF, the ending left out) for `onLine`. A
+ * line over MAX_LINE_CHARS is dropped, and only its newest part is ever held.
+ */
+export function lineSplitter(onLine: (line: string) => void): (chunk: string) => void {
+  let pending = '';
+  /** True while the rest of an overlong line is being skipped up to its newline. */
+  let skipping = false;
+  return (chunk) => {
+    pending += chunk;
+    let start = 0;
+    let nl = pending.indexOf('\n', start);
+    while (nl !== -1) {
+      const end = nl > start && pending.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      if (!skipping && end - start <= MAX_LINE_CHARS) onLine(pending.slice(start, end));
+      skipping = false;
+      start = nl + 1;
+      nl = pending.indexOf('\n', start);
+    }
+    pending = pending.slice(start);
+    // A \r at the end may be half a CRLF, whose \n is in the next chunk: not the line's.
+    const held = pending.length - (pending.charCodeAt(pending.length - 1) === 13 ? 1 : 0);
+    if (held > MAX_LINE_CHARS) {
+      pending = '';
+      skipping = true;
+    }
+  };
+}
+
 export interface LineChild {
   readonly pid: number | undefined;
   /** Ends the child (SIGTERM, then SIGKILL after `graceMs`) and resolves once it has exited. */
@@ -76,27 +105,12 @@ export function spawnLineChild(
   child.unref();
   process.on('exit', killAtExit);
 
-  let pending = '';
-  /** True while the rest of an overlong line is being skipped up to its newline. */
-  let skipping = false;
+  // Decoded across chunks: a character cut between two reads comes whole.
   child.stdout?.setEncoding('utf8');
-  child.stdout?.on('data', (chunk: string) => {
-    pending += chunk;
-    let start = 0;
-    let nl = pending.indexOf('\n', start);
-    while (nl !== -1) {
-      const end = nl > start && pending.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      if (!skipping && end - start <= MAX_LINE_CHARS) handlers.onLine(pending.slice(start, end));
-      skipping = false;
-      start = nl + 1;
-      nl = pending.indexOf('\n', start);
-    }
-    pending = pending.slice(start);
-    if (pending.length > MAX_LINE_CHARS) {
-      pending = '';
-      skipping = true;
-    }
-  });
+  child.stdout?.on(
+    'data',
+    lineSplitter((line) => handlers.onLine(line)),
+  );
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => handlers.onStderr?.(chunk));
   // Pipes must not hold the event loop open either.

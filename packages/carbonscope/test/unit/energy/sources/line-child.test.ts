@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { MAX_LINE_CHARS, spawnLineChild } from '../../../../src/energy/sources/line-child.js';
+import {
+  lineSplitter,
+  MAX_LINE_CHARS,
+  spawnLineChild,
+} from '../../../../src/energy/sources/line-child.js';
 import { fakePid, isAlive, tempDir, waitFor, writeFakeBinary } from './helpers.js';
 
 function procStatus(pid: number): string {
@@ -67,6 +71,92 @@ more();`,
     });
     expect(lines.map((l) => l.length)).to.deep.equal([2]);
     expect(lines).to.deep.equal(['ok']);
+  });
+
+  describe('lineSplitter', () => {
+    const split = (chunks: readonly string[]): string[] => {
+      const lines: string[] = [];
+      const push = lineSplitter((l) => lines.push(l));
+      for (const c of chunks) push(c);
+      return lines;
+    };
+    const atLimit = 'a'.repeat(MAX_LINE_CHARS);
+
+    it('a line of exactly MAX_LINE_CHARS is handed over, one more is dropped, in one chunk or many', () => {
+      const over = `${atLimit}b`;
+      const text = `${atLimit}\n${over}\nok\n`;
+      expect(split([text]).map((l) => l.length)).to.deep.equal([MAX_LINE_CHARS, 2]);
+      const cuts = [1, MAX_LINE_CHARS, MAX_LINE_CHARS + 1, 2 * MAX_LINE_CHARS + 1, text.length - 2];
+      const chunks = cuts.map((c, i) => text.slice(i === 0 ? 0 : cuts[i - 1], c));
+      chunks.push(text.slice(cuts[cuts.length - 1]));
+      expect(chunks.join('')).to.equal(text);
+      expect(split(chunks).map((l) => l.length)).to.deep.equal([MAX_LINE_CHARS, 2]);
+    });
+
+    // A CRLF line at the limit whose \r ends one chunk and \n starts the next was held as one
+    // character over the limit, and dropped; the same line in one chunk was handed over.
+    it('a CRLF line of exactly MAX_LINE_CHARS is handed over when its \\r and \\n come apart', () => {
+      expect(split([`${atLimit}\r\nok\r\n`]).map((l) => l.length)).to.deep.equal([
+        MAX_LINE_CHARS,
+        2,
+      ]);
+      expect(split([`${atLimit}\r`, '\nok\r\n']).map((l) => l.length)).to.deep.equal([
+        MAX_LINE_CHARS,
+        2,
+      ]);
+    });
+  });
+
+  // setEncoding('utf8') decodes across chunks: a character cut between two writes is whole.
+  it('a multibyte character split between two writes comes whole', async () => {
+    const binary = writeFakeBinary(
+      dir,
+      'reader',
+      `const b = Buffer.from('€uro ☃\\n', 'utf8');
+process.stdout.write(b.subarray(0, 2), () => setTimeout(() => {
+  process.stdout.write(b.subarray(2, 6), () => setTimeout(() => {
+    process.stdout.write(b.subarray(6), () => process.exit(0));
+  }, 50));
+}, 50));`,
+    );
+    const lines: string[] = [];
+    await new Promise<void>((resolve) => {
+      spawnLineChild(binary, [], { onLine: (l) => lines.push(l), onExit: () => resolve() });
+    });
+    expect(lines).to.deep.equal(['€uro ☃']);
+  });
+
+  // A binary that cannot start has no pid: nothing may be signalled, least of all -undefined
+  // (NaN) or a group of ours (kill(0) and kill(-our pid) would end this very process's group).
+  it('a reader that cannot start: stop() and the exit hook signal nothing', async () => {
+    const kills: unknown[][] = [];
+    const kill = process.kill;
+    const exitHooksBefore = process.listeners('exit');
+    process.kill = ((...a: unknown[]) => {
+      kills.push(a);
+      return true;
+    }) as typeof process.kill;
+    try {
+      let ended: (e: unknown) => void = () => undefined;
+      const error = new Promise<unknown>((resolve) => {
+        ended = resolve;
+      });
+      const child = spawnLineChild(join(dir, 'no-such-reader'), [], {
+        onLine: () => undefined,
+        onExit: (_c, _s, err) => ended(err),
+      });
+      // Before the spawn error is told, as at a process exit right after the spawn.
+      const hook = process.listeners('exit').find((l) => !exitHooksBefore.includes(l));
+      expect(hook, 'an exit hook').to.be.a('function');
+      (hook as () => void)();
+      await child.stop();
+      expect(((await error) as NodeJS.ErrnoException).code).to.equal('ENOENT');
+      expect(child.pid).to.equal(undefined);
+      await child.stop();
+      expect(kills).to.deep.equal([]);
+    } finally {
+      process.kill = kill;
+    }
   });
 
   // A reader that is a wrapper (a shell script around the vendor tool, without exec) leaves the
