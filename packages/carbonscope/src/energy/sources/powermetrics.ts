@@ -183,6 +183,8 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
   /** True once probe() succeeded: an exit after that is worth a warning. */
   let started = false;
   let onFirstBlock: (() => void) | undefined;
+  /** While the probe waits: a block without a power line came. */
+  let onEmptyBlock: (() => void) | undefined;
   /** Blocks that held no power line: a sampler that reports nothing here measures nothing. */
   let emptyBlocks = 0;
   /** Set when the child ended mid-run: why no reading will come again. */
@@ -214,6 +216,7 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
     lastBlockMs = clock();
     if (blockPower(block).length === 0) {
       emptyBlocks++;
+      onEmptyBlock?.();
       return;
     }
     if (coveredMs > 0) afterStall.push(block);
@@ -248,6 +251,7 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
           settled = true;
           clearTimeout(timer);
           onFirstBlock = undefined;
+          onEmptyBlock = undefined;
           started = result.ok;
           if (!result.ok) void child?.stop();
           resolve(result);
@@ -258,13 +262,20 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
             reason: `${binary} ${NOT_ROOT}: run carbonscope as root (e.g. sudo) to read Apple's power counters`,
           });
         const timeoutMs = options.probeTimeoutMs ?? intervalMs * 3 + 2000;
-        const timer = setTimeout(() => {
+        const deadlineMs = clock() + timeoutMs;
+        const expire = () => {
           const printed =
             emptyBlocks > 0
               ? `${emptyBlocks} sample${emptyBlocks === 1 ? '' : 's'} without a power line`
               : 'no sample';
           settle({ ok: false, reason: `${binary} printed ${printed} within ${timeoutMs} ms` });
-        }, timeoutMs);
+        };
+        const timer = setTimeout(expire, timeoutMs);
+        // Also on the source's clock, so a test decides when the deadline is past, not the time
+        // a loaded machine takes to start the child.
+        onEmptyBlock = () => {
+          if (clock() >= deadlineMs) expire();
+        };
         // Held until the probe settles, as in nvidia-smi.ts: the child and its pipes are unref'd.
         if (options.holdProcess === false) timer.unref();
         onFirstBlock = () =>

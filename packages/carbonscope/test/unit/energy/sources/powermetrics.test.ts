@@ -208,16 +208,24 @@ describe('energy/sources/powermetrics', () => {
 process.stdout.write(block);
 setInterval(() => process.stdout.write(block), Number(args[args.indexOf('-i') + 1]));`,
       );
+      // The deadline is passed on the source's clock as soon as the probe starts: the first
+      // block settles it, however long the child takes to start. With a 500 ms timer alone,
+      // a loaded 2-core machine once started the child later than that ("no sample").
+      let now = 0;
       const source = createPowermetricsSource({
         logger: captureLogger().logger,
         intervalMs: 50,
         binary,
-        probeTimeoutMs: 500,
+        // The timer settles only if no block ever comes, within mocha's 30 s.
+        probeTimeoutMs: 20_000,
+        clock: () => now,
       });
-      const probe = await source.probe();
+      const probing = source.probe();
+      now = 20_000;
+      const probe = await probing;
       expect(probe.ok).to.equal(false);
       expect(probe.ok ? '' : probe.reason).to.match(
-        new RegExp(`^${binary} printed \\d+ samples? without a power line within 500 ms$`),
+        new RegExp(`^${binary} printed \\d+ samples? without a power line within 20000 ms$`),
       );
       expect(source.sample(tick(1000))).to.deep.equal([]);
       await waitFor(() => !isAlive(fakePid(dir, 'powermetrics')));
