@@ -175,6 +175,47 @@ describe('energy/sources/select', () => {
     expect(warnings()).to.have.length(1);
   });
 
+  // Each interval comes from one source: RAPL's last before the gap, the estimate's through it
+  // and for the tick that only re-bases, RAPL's again after; a counter that wrapped (or was
+  // reset) while away is no reading across the gap, neither a whole range nor a negative one.
+  it('RAPL back after a gap with a counter that wrapped meanwhile: every interval counted once', async () => {
+    const root = join(dir, 'powercap');
+    const MAX = 1_000_000_000;
+    const zone = (energyUj: number) =>
+      buildPowercapTree(root, [{ dir: 'intel-rapl:0', name: 'package-0', energyUj, maxUj: MAX }]);
+    zone(900_000_000);
+    const r = keep(
+      await selectSources({
+        config: config(),
+        logger: captureLogger().logger,
+        platform: 'linux',
+        binaries: noGpu(),
+      }),
+    );
+    const busy = { activeSeconds: 1, totalSeconds: 2, cpus: 2 };
+    const intervals: [string, number][] = [];
+    const step = (energyUj?: number) => {
+      if (energyUj === undefined) rmSync(root, { recursive: true, force: true });
+      else zone(energyUj);
+      const joules = r.host.sample(tick(1000, busy)).reduce((a, x) => a + x.joules, 0);
+      intervals.push([r.host.name, Number(joules.toFixed(6))]);
+    };
+    step(950_000_000);
+    step();
+    step();
+    step(20_000_000);
+    step(23_000_000);
+    const estimateJoules = intervals[1][1];
+    expect(estimateJoules).to.be.above(0);
+    expect(intervals).to.deep.equal([
+      ['rapl', 50],
+      ['estimate', estimateJoules],
+      ['estimate', estimateJoules],
+      ['estimate', estimateJoules],
+      ['rapl', 3],
+    ]);
+  });
+
   it('powermetrics that ends mid-run: the labelled estimate covers from then on', async () => {
     const powermetrics = writeFakeBinary(
       dir,
