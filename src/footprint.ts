@@ -1,4 +1,45 @@
-import { type OperationFootprint, type SciScore, sciOf } from 'carbonscope';
+import { type OperationFootprint, type SciParts, type SciScore, sciOf } from 'carbonscope';
+
+/** An SCI whose parts were no figures (a NaN, an Infinity): each figure unknown, null in JSON. */
+export interface UnknownSci {
+  readonly operationalGrams: null;
+  readonly embodiedGrams: null;
+  readonly units: number;
+  readonly gramsPerUnit: null;
+  readonly estimated: true;
+}
+
+/** What an answer shows of an SCI: the score, or that it is unknown. */
+export type ShownSci = SciScore | UnknownSci;
+
+let warnedUnknown = false;
+
+/**
+ * sciOf for an answer (/chat, /predict, the dashboard's lists): a part that is no finite number,
+ * which sciOf refuses with a RangeError, makes the score unknown instead of the answer a 500 (a
+ * /chat's after its LLM call was paid for; every /dashboard/data while it stayed in a total).
+ * Warned once per process: the meter gave a figure it should not have.
+ */
+export function shownSci(parts: SciParts, units = 1): ShownSci {
+  try {
+    return sciOf(parts, units);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    if (!warnedUnknown) {
+      warnedUnknown = true;
+      process.emitWarning(`an SCI is shown as unknown: ${err.message}`, {
+        code: 'CARBONSCOPE_SCI_UNKNOWN',
+      });
+    }
+    return {
+      operationalGrams: null,
+      embodiedGrams: null,
+      units,
+      gramsPerUnit: null,
+      estimated: true,
+    };
+  }
+}
 
 /** How the app's answers (/predict, /chat, the dashboard) show an operation's footprint. */
 export interface FootprintView {
@@ -10,7 +51,7 @@ export interface FootprintView {
   /** M: its share of the process's embodied emissions (always estimated). */
   embodiedGrams: number;
   /** (E × I + M) / R with R = 1: this operation's SCI, with its parts. */
-  sci: SciScore;
+  sci: ShownSci;
   estimated: boolean;
   /** True until the sample after the operation's end settles its figure. */
   provisional: boolean;
@@ -24,7 +65,7 @@ export function footprintView(f: OperationFootprint): FootprintView {
     energyJoules: f.joules,
     emissionsGrams: f.grams,
     embodiedGrams: f.embodiedGrams,
-    sci: sciOf(f),
+    sci: shownSci(f),
     estimated: f.estimated,
     provisional: f.provisional,
   };

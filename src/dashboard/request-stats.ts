@@ -1,4 +1,5 @@
-import { BoundedLabelSet, type OperationFootprint, sciOf } from 'carbonscope';
+import { BoundedLabelSet, type OperationFootprint } from 'carbonscope';
+import { shownSci } from '../footprint.js';
 
 /** Endpoints beyond this many share the row `other`, so the table and history stay bounded. */
 export const MAX_ENDPOINTS = 16;
@@ -22,7 +23,8 @@ export interface EndpointStats {
   joulesPerRequest: number;
   gramsPerRequest: number;
   embodiedGramsPerRequest: number;
-  sciGramsPerRequest: number;
+  /** Null when unknown: a total that is no finite number. */
+  sciGramsPerRequest: number | null;
   estimated: boolean;
 }
 
@@ -43,10 +45,17 @@ export class RequestStats {
     const totals = this.totalsOf(footprint.operation);
     totals.requests++;
     totals.pending++;
-    totals.joules += footprint.joules;
-    totals.grams += footprint.grams;
-    totals.embodiedGrams += footprint.embodiedGrams;
     totals.estimated = footprint.estimated;
+    // A figure that is no number would stay in the running totals, every mean after it NaN:
+    // that request's figure is left out (shownSci warns of it once).
+    const { joules, grams, embodiedGrams } = footprint;
+    if (![joules, grams, embodiedGrams].every(Number.isFinite)) {
+      shownSci(footprint);
+      return;
+    }
+    totals.joules += joules;
+    totals.grams += grams;
+    totals.embodiedGrams += embodiedGrams;
   }
 
   /** Requests per second of each endpoint since the previous call; resets the counts. */
@@ -67,7 +76,7 @@ export class RequestStats {
           joulesPerRequest: t.joules / requests,
           gramsPerRequest: t.grams / requests,
           embodiedGramsPerRequest: t.embodiedGrams / requests,
-          sciGramsPerRequest: sciOf(t, requests).gramsPerUnit,
+          sciGramsPerRequest: shownSci(t, requests).gramsPerUnit,
           estimated: t.estimated,
         };
       })

@@ -1,16 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { Attributes, Meter } from '@opentelemetry/api';
-import type {
-  LocalHistograms,
-  OperationFootprint,
-  OperationTracker,
-  Recorder,
-  SciScore,
-} from 'carbonscope';
-import { createInstrument, histogramOf, sciOf } from 'carbonscope';
+import type { LocalHistograms, OperationFootprint, OperationTracker, Recorder } from 'carbonscope';
+import { createInstrument, histogramOf } from 'carbonscope';
 // Before onnxruntime-node: its telemetry is decided when it starts (see the module).
 import './ort-telemetry-off.js';
 import * as ort from 'onnxruntime-node';
+import { type ShownSci, shownSci } from '../footprint.js';
 import { APP_METRICS } from '../metrics.js';
 import { sourceAsset } from '../paths.js';
 import { argmax } from './argmax.js';
@@ -31,8 +26,8 @@ export interface Prediction {
   emissionsGrams: number;
   /** M: its share of the process's embodied emissions (always estimated). */
   embodiedGrams: number;
-  /** The SCI of one inference (R = 1) with its parts. */
-  sci: SciScore;
+  /** The SCI of one inference (R = 1) with its parts; unknown where a part is no figure. */
+  sci: ShownSci;
   /** True when that energy comes from a CPU power model rather than a power meter. */
   energyEstimated: boolean;
   /**
@@ -180,7 +175,7 @@ export class OnnxActivityClassifier implements ActivityClassifier {
       energyJoules: footprint.joules,
       emissionsGrams: footprint.grams,
       embodiedGrams: footprint.embodiedGrams,
-      sci: sciOf(footprint),
+      sci: shownSci(footprint),
       energyEstimated: footprint.estimated,
       energyProvisional: footprint.provisional,
     };

@@ -71,7 +71,7 @@ function resultSection(activity: string, model: string, p: Prediction): SafeHtml
 <h2>Result</h2>
 <p>“${activity}” is <strong>${p.label}</strong> carbon intensity.</p>
 <table><thead><tr><th>Label</th><th>Probability</th></tr></thead><tbody>${rows}</tbody></table>
-<p class="muted">Model ${model} · ${formatNumber(p.durationMs)} ms · ${formatNumber(p.energyJoules)} J, ${formatNumber(p.emissionsGrams)} gCO2e for this inference${p.energyEstimated ? ' (estimated)' : ''}, plus ${formatNumber(p.embodiedGrams)} gCO2e of its hardware's manufacture (estimated): SCI ${formatNumber(p.sci.gramsPerUnit)} gCO2e per inference</p>
+<p class="muted">Model ${model} · ${formatNumber(p.durationMs)} ms · ${formatNumber(p.energyJoules)} J, ${formatNumber(p.emissionsGrams)} gCO2e for this inference${p.energyEstimated ? ' (estimated)' : ''}, plus ${formatNumber(p.embodiedGrams)} gCO2e of its hardware's manufacture (estimated): SCI ${p.sci.gramsPerUnit === null ? 'unknown' : `${formatNumber(p.sci.gramsPerUnit)} gCO2e`} per inference</p>
 </section>`;
 }
 

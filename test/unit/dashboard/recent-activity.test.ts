@@ -59,6 +59,17 @@ describe('dashboard recent activity', () => {
     expect(list[0]).to.include({ energyJoules: 5, emissionsGrams: 0.5, estimated: true });
     expect(list[0].endedAt).to.equal(new Date(t).toISOString());
   });
+
+  // sciOf throws on a part that is no number: thrown in the meter's ended-operation listener, the
+  // operation was missing from the list, and the same view answers /chat: a 500 after its LLM
+  // call was paid for. Its SCI reads unknown instead (null in JSON).
+  it('lists an operation whose emissions are no number with its SCI unknown', () => {
+    const recent = new RecentActivity(2);
+    recent.record({ ...footprint('chat', 1), grams: Number.NaN });
+    const [op] = recent.list();
+    expect(op.operation).to.equal('chat');
+    expect(op.sci).to.deep.include({ gramsPerUnit: null, operationalGrams: null, units: 1 });
+  });
 });
 
 describe('dashboard request stats', () => {
@@ -79,6 +90,19 @@ describe('dashboard request stats', () => {
     const [predict] = stats.list();
     expect(predict).to.include({ endpoint: '/predict', requests: 2, joulesPerRequest: 3 });
     expect(predict.gramsPerRequest).to.be.closeTo(0.3, 1e-12);
+  });
+
+  // A footprint whose emissions are no number went into the endpoint's running totals for
+  // good: sciOf threw on every list() after it, and /dashboard/data answered 500 until restart.
+  it("keeps an endpoint's figures when one request's emissions are no number", () => {
+    const stats = new RequestStats();
+    stats.record(footprint('/predict', 2));
+    stats.record({ ...footprint('/predict', 2), grams: Number.NaN });
+    stats.record(footprint('/predict', 2));
+    const [predict] = stats.list();
+    expect(predict.requests).to.equal(3);
+    expect(predict.gramsPerRequest).to.be.closeTo(0.4 / 3, 1e-12);
+    expect(predict.sciGramsPerRequest).to.be.closeTo((0.4 + 1.0) / 3, 1e-12);
   });
 
   it('folds endpoints beyond its cap into one row', () => {
