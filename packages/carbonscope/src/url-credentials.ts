@@ -93,6 +93,8 @@ interface Unit {
   char: string;
   start: number;
   end: number;
+  /** How often it is escaped: 0 written as it is, 1 for `%2F`, 2 for `%252F`. */
+  depth: number;
 }
 
 /** A percent escape, once or more (`%40`, `%2540`: `%25` is `%`). */
@@ -100,7 +102,8 @@ const ESCAPE = /%(?:25)*([\da-f]{2})/iy;
 
 /**
  * The text's characters as a reader that decodes it as often as it holds escapes reads them: an
- * escape is the byte it stands for (a byte of a longer UTF-8 character is no delimiter).
+ * escape is the byte it stands for (a byte of a longer UTF-8 character is no delimiter). A tab
+ * or line break written as it is is none: the URL parser drops it (`http:/<TAB>/` is `http://`).
  */
 function unitsOf(text: string): Unit[] {
   const out: Unit[] = [];
@@ -109,7 +112,8 @@ function unitsOf(text: string): Unit[] {
     const found = ESCAPE.exec(text);
     const end = found ? i + found[0].length : i + 1;
     const char = found ? String.fromCharCode(Number.parseInt(found[1], 16)) : text[i];
-    out.push({ char, start: i, end });
+    const depth = found ? (found[0].length - 3) / 2 + 1 : 0;
+    if (found || !'\t\n\r'.includes(char)) out.push({ char, start: i, end, depth });
     i = end;
   }
   return out;
@@ -123,8 +127,9 @@ const isSlash = (unit: Unit | undefined) => unit?.char === '/' || unit?.char ===
  * The userinfo of each URL nested in a query's or fragment's text (`?next=http://u:pw@idp/`),
  * raw or percent-encoded (`http%3A%2F%2Fu%3Apw%40idp`), where it starts and where its `@` is:
  * after a `//` (and any more slashes, which the parser skips), to the last `@` before the
- * nested authority ends, as a parser reading the decoded value finds its end, at a `/`, `\`,
- * `?` or `#`, written or encoded, or at a raw `&`, which ends the outer parameter. An `@` that
+ * nested authority ends, as a parser reading the value decoded as often as its `//` is finds its
+ * end, at a `/`, `\`, `?` or `#` escaped no more often than that (endsNestedAuthority), or at a
+ * raw `&`, which ends the outer parameter. An `@` that
  * follows no `//` (`?to=a@b.c`) or that the nested path holds (`https://idp/@team`) is none.
  * Each character is read at most twice, so the text is read in linear time.
  */
@@ -135,21 +140,50 @@ function nestedUserinfos(part: string): { start: number; end: number }[] {
   const out: { start: number; end: number }[] = [];
   for (let i = 0; i + 1 < units.length; i++) {
     if (!isSlash(units[i]) || !isSlash(units[i + 1])) continue;
+    const depth = Math.max(units[i].depth, units[i + 1].depth);
     let from = i + 2;
-    while (isSlash(units[from])) from++;
-    let at = -1;
-    let j = from;
-    for (; j < units.length && !endsNestedAuthority(part, units[j]); j++) {
-      if (units[j].char === '@') at = j;
-    }
+    while (isSlash(units[from]) && units[from].depth <= depth) from++;
+    const { at, end } = nestedUserinfoEnd(part, units, from, depth);
     if (at > from) out.push({ start: units[from].start, end: units[at].start });
-    i = j - 1;
+    i = end - 1;
   }
   return out;
 }
 
-function endsNestedAuthority(part: string, unit: Unit): boolean {
-  return '/\\?#'.includes(unit.char) || part[unit.start] === '&';
+/**
+ * Where the userinfo of a URL nested at `depth` from units[from] ends (`at`, its `@`; -1 where
+ * it has none) and where its authority does (`end`), read both as written (escapes deeper than
+ * its `//` are data: `u:p%2Fw@idp`) and as a server that decodes the value once more reads it
+ * (`http://idp%40x` is user `idp` to it, `http://idp%3Fto%3Da%40b.c` host `idp`): the userinfo
+ * either reading finds is masked, to the later `@`. Read once, left to right.
+ */
+function nestedUserinfoEnd(
+  part: string,
+  units: Unit[],
+  from: number,
+  depth: number,
+): { at: number; end: number } {
+  let at = -1;
+  let atOnceMore = -1;
+  let endedOnceMore = false;
+  let j = from;
+  for (; j < units.length && !endsNestedAuthority(part, units[j], depth); j++) {
+    const unit = units[j];
+    endedOnceMore ||= endsNestedAuthority(part, unit, depth + 1);
+    if (unit.char !== '@') continue;
+    if (unit.depth <= depth) at = j;
+    if (!endedOnceMore && unit.depth <= depth + 1) atOnceMore = j;
+  }
+  return { at: Math.max(at, atOnceMore), end: j };
+}
+
+/**
+ * Whether the unit ends the authority of a URL nested at `depth` (its `//`'s escapes). One
+ * escaped more often is the nested URL's own data (`u:p%2Fw@idp`, `u%3Ap%252Fw%40idp`): ended
+ * there, the rest of its password was shown.
+ */
+function endsNestedAuthority(part: string, unit: Unit, depth: number): boolean {
+  return ('/\\?#'.includes(unit.char) && unit.depth <= depth) || part[unit.start] === '&';
 }
 
 /** A `scheme:` and the slashes after it, or a leading `//`, blanks before: a URL's start. */

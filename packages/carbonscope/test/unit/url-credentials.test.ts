@@ -640,12 +640,42 @@ describe('URL masking: userinfo of a URL nested in the query or fragment', () =>
     expect(maskedAgainst(url, `refused ${url} (u:PW)`)).to.not.match(/u%3APW|u:PW/);
   });
 
+  it('masks a nested password holding an escaped `/`, `?`, `#` or `\\`, which ends no authority', () => {
+    // Escaped once more than the nested URL's `//`, such a character is the password's own
+    // (`p%2Fw` in a raw URL, `p%252Fw` in one encoded as a query value): only a parser that
+    // decoded it as often as the `//` reads it as a delimiter.
+    for (const url of [
+      'https://app.example/cb?next=http://u:SECRET%2FSECRET@idp.example/',
+      'https://app.example/cb?next=http://u:SECRET%3fSECRET@idp.example/',
+      'https://app.example/cb?next=http://u:SECRET%23SECRET@idp.example/',
+      'https://app.example/cb?next=http://u:SECRET%5CSECRET@idp.example/',
+      'https://app.example/cb?next=http%3A%2F%2Fu%3ASECRET%252FSECRET%40idp.example%2F',
+      'https://app.example/cb?next=http%3A%2F%2Fu%3ASECRET%2523SECRET%40idp.example%2F',
+      'https://app.example/cb#next=http%253A%252F%252Fu%253ASECRET%25252FSECRET%2540idp%252F',
+    ]) {
+      expectSecretHidden(url, `refused ${url}`);
+      expect(withoutCredentials(url), url).to.contain('idp');
+    }
+  });
+
+  it('masks a nested password the outer parser reads with its tab or line break dropped', () => {
+    // `http:/<TAB>/u:pw@idp/` goes out as `http://u:pw@idp/`: the URL as given is what is shown.
+    for (const url of [
+      'https://app.example/cb?next=http:/\t/u:SECRET-PW@idp.example/',
+      'https://app.example/cb?next=http%3A%2F\n%2Fu%3ASECRET-PW%40idp.example%2F',
+    ]) {
+      expectSecretHidden(url, `refused ${url}`);
+    }
+  });
+
   it('keeps e-mail addresses and `@` of nested paths, which are no userinfo', () => {
     for (const url of [
       'https://app.example/cb?to=a@b.c',
       'https://app.example/cb?next=https://idp.example/@team&to=ops@acme.example',
       'https://app.example/cb?next=https%3A%2F%2Fidp%2F%3Fto%3Da%40b.c',
       'https://app.example/cb?next=https://idp.example?to=a@b.c#x=//idp/@me',
+      'https://app.example/cb?next=https://idp.example%3Fto%3Da%40b.c',
+      'https://app.example/cb?next=https://idp.example%2F%40team',
     ]) {
       expect(withoutCredentials(url), url).to.equal(url);
       expect(urlSecrets(url), url).to.deep.equal([]);
