@@ -831,6 +831,77 @@ describe('operation tracker', () => {
     });
   });
 
+  describe('the nesting bound counts the call stack only, restored on every way out', () => {
+    // Each way out of a track() that leaves the count one level up would make every later
+    // track() untracked once enough of them had happened.
+    const nestedOnce = (tracker: EnergyTracker) => {
+      const deep = (n: number): number =>
+        n === 0 ? 0 : tracker.track('deep', () => 1 + deep(n - 1));
+      return deep(MAX_NESTED_TRACKS);
+    };
+
+    it('after 1,000 throwing, rejecting, never-settling and generator tracks, all levels are tracked', async () => {
+      const told: number[] = [];
+      const { clock, tracker, ended, sample } = setup('wall', undefined, {
+        onNestedTooDeep: (depth) => told.push(depth),
+      });
+      const rejections: Promise<unknown>[] = [];
+      for (let i = 0; i < 1_000; i++) {
+        expect(() =>
+          tracker.track('throws', () => {
+            throw new Error('sync');
+          }),
+        ).to.throw('sync');
+        rejections.push(
+          tracker.track('rejects', async () => Promise.reject(new Error('async'))).catch(() => 0),
+        );
+        // biome-ignore lint/suspicious/noThenProperty: a thenable that never settles, on purpose
+        tracker.track('never', () => ({ then: () => undefined }));
+        tracker.track('generator', function* () {
+          yield 1;
+        });
+      }
+      await Promise.all(rejections);
+      expect(nestedOnce(tracker)).to.equal(MAX_NESTED_TRACKS);
+      expect(told).to.deep.equal([]);
+      clock.advance(1000);
+      sample(1);
+      const deep = ended.filter((f) => f.operation === 'deep');
+      expect(deep).to.have.length(MAX_NESTED_TRACKS);
+    });
+
+    it('10,000 concurrent async tracks that each await are not nested: all are tracked', async () => {
+      const told: number[] = [];
+      const { clock, tracker, ended, sample } = setup('wall', undefined, {
+        onNestedTooDeep: (depth) => told.push(depth),
+      });
+      let open: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      const all = Array.from({ length: 10_000 }, (_, i) =>
+        tracker.track('concurrent', async () => {
+          await gate;
+          return i;
+        }),
+      );
+      // An async recursion that awaits before each level runs each on a stack of its own.
+      const awaited = async (n: number): Promise<number> => {
+        await settle();
+        return n === 0 ? 0 : tracker.track('awaited', async () => 1 + (await awaited(n - 1)));
+      };
+      const chain = awaited(MAX_NESTED_TRACKS + 50);
+      open();
+      expect((await Promise.all(all)).length).to.equal(10_000);
+      expect(await chain).to.equal(MAX_NESTED_TRACKS + 50);
+      clock.advance(1000);
+      sample(1);
+      expect(told).to.deep.equal([]);
+      expect(ended.filter((f) => f.operation === 'concurrent')).to.have.length(10_000);
+      expect(ended.filter((f) => f.operation === 'awaited')).to.have.length(MAX_NESTED_TRACKS + 50);
+    });
+  });
+
   it('track() of a thenable returns a native Promise of its result, and then()s it once, awaited or not', async () => {
     const { tracker } = setup();
     // A lazy query builder: it runs when then() is called, each time it is called.
