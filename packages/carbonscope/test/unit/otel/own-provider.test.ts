@@ -1,3 +1,4 @@
+import dns from 'node:dns';
 import { type AddressInfo, createServer } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import { expect } from 'chai';
@@ -144,6 +145,61 @@ describe("register's own meter provider: a gauge's series are what its callback 
       expect(sources).to.deep.equal([['annual-average'], ['electricity-maps']]);
     } finally {
       await own.shutdown();
+      await receiver.close();
+    }
+  });
+});
+
+describe("register's own meter provider: a collector whose name does not resolve for a moment", () => {
+  // ENOTFOUND is final for the last push alone (lastPushAgents): during the run, a name that does
+  // not resolve for a moment (a DNS record not yet there) is retried within the push, as the
+  // exporter retries it, and the push gets through.
+  it('retries a periodic push whose name did not resolve, and pushes last', async () => {
+    const receiver = await otlpReceiver();
+    const port = new URL(receiver.url).port;
+    let failures = 1;
+    const lookup = dns.lookup;
+    const patched = (host: string, options: unknown, done?: unknown) => {
+      const callback = (typeof options === 'function' ? options : done) as (
+        err: Error | null,
+        address?: unknown,
+        family?: number,
+      ) => void;
+      if (host !== 'collector.test') return Reflect.apply(lookup, dns, [host, options, done]);
+      const all = typeof options === 'object' && (options as { all?: boolean }).all;
+      process.nextTick(() => {
+        if (failures > 0) {
+          failures--;
+          const err = Object.assign(new Error('getaddrinfo ENOTFOUND collector.test'), {
+            code: 'ENOTFOUND',
+          });
+          callback(err);
+        } else if (all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
+        else callback(null, '127.0.0.1', 4);
+      });
+    };
+    dns.lookup = patched as typeof dns.lookup;
+    const saved = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://collector.test:${port}`;
+    const env = {
+      OTEL_METRICS_EXPORTER: 'otlp',
+      OTEL_METRIC_EXPORT_INTERVAL: '3600000',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '5000',
+    };
+    const own = await startOwnProvider(env, quiet).finally(() => {
+      if (saved === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+      else process.env.OTEL_EXPORTER_OTLP_ENDPOINT = saved;
+    });
+    try {
+      if (!own) throw new Error('no provider started');
+      probe(own.provider);
+      await own.provider.forceFlush();
+      expect(failures).to.equal(0);
+      expect(receiver.pushes).to.have.length(1);
+      await own.shutdown();
+      expect(receiver.pushes).to.have.length(2);
+    } finally {
+      dns.lookup = lookup;
       await receiver.close();
     }
   });
