@@ -46,7 +46,8 @@ function globalMeter() {
  */
 function joinGlobal(cs: Carbonscope, options: BindMetricsOptions, logger: Logger): void {
   const joined = { ...options, settleAtCollection: true };
-  bindMetricsOnce(globalMeter(), cs, joined, 'carbonscope/register (attachToOtel)', logger);
+  const provider = metrics.getMeterProvider();
+  bindMetricsOnce(provider, cs, joined, 'carbonscope/register (attachToOtel)', logger);
 }
 
 /**

@@ -122,10 +122,9 @@ export class CarbonscopeInstrumentation {
     // The application's provider may push last before stop(), or without it: its collections
     // settle what ended since the last sample.
     const { http, histograms } = this.config;
-    const meter = provider.getMeter(SCOPE_NAME, VERSION);
     const options = { http, histograms, settleAtCollection: true };
     this.detach = bindMetricsOnce(
-      meter,
+      provider,
       this.cs,
       options,
       'CarbonscopeInstrumentation',

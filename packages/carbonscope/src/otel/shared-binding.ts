@@ -1,7 +1,8 @@
-import type { Meter } from '@opentelemetry/api';
+import type { MeterProvider } from '@opentelemetry/api';
 import type { Logger } from '../log.js';
 import type { Carbonscope } from '../runtime/carbonscope.js';
 import { type BindMetricsOptions, bindMetrics } from './bind-metrics.js';
+import { SCOPE } from './scope.js';
 
 /** One binding of a Carbonscope's instruments to a meter, and who uses it. */
 interface Binding {
@@ -14,21 +15,23 @@ interface Binding {
 }
 
 /**
- * The bindings to the meters of providers an application owns, kept on globalThis as the default
+ * The bindings to the providers an application owns, kept on globalThis as the default
  * Carbonscope is: register from one copy of the package and the instrumentation from another
- * share both. Keyed by the meter: the SDK hands out one per provider, name and version.
+ * share both. Keyed by the provider, not its meter: two copies of two versions get two meters
+ * of one provider (the scope's version differs), and each operation was recorded under both.
+ * The key names Binding's shape: a copy that reads another shape must not find it.
  */
-const KEY = Symbol.for('carbonscope.shared-bindings');
-const holder = globalThis as { [KEY]?: WeakMap<Meter, Binding> };
+const KEY = Symbol.for('carbonscope.shared-bindings.v1');
+const holder = globalThis as { [KEY]?: WeakMap<MeterProvider, Binding> };
 
 /**
- * bindMetrics, but once per meter and Carbonscope: `--import carbonscope/register` joins the
+ * bindMetrics to the provider's carbonscope meter, but once per provider and Carbonscope: `--import carbonscope/register` joins the
  * registered provider, and NodeSDK hands the same one to CarbonscopeInstrumentation. Both are
  * documented ways in; bound twice, each operation was recorded twice. The second is told, once,
  * and shares the first's binding and its options; the binding stays until both detach.
  */
 export function bindMetricsOnce(
-  meter: Meter,
+  provider: MeterProvider,
   cs: Carbonscope,
   options: BindMetricsOptions,
   who: string,
@@ -36,24 +39,24 @@ export function bindMetricsOnce(
 ): () => void {
   holder[KEY] ??= new WeakMap();
   const bindings = holder[KEY];
-  const bound = bindings.get(meter);
+  const bound = bindings.get(provider);
   if (bound?.cs === cs && bound.users > 0) {
     bound.users++;
     if (!bound.told) {
       bound.told = true;
       logger.warn(sharedWarning(bound.by, who));
     }
-    return released(bindings, meter, bound);
+    return released(bindings, provider, bound);
   }
   const binding: Binding = {
     cs,
     by: who,
     users: 1,
-    detach: bindMetrics(meter, cs, options),
+    detach: bindMetrics(provider.getMeter(SCOPE.name, SCOPE.version), cs, options),
     told: false,
   };
-  bindings.set(meter, binding);
-  return released(bindings, meter, binding);
+  bindings.set(provider, binding);
+  return released(bindings, provider, binding);
 }
 
 function sharedWarning(first: string, second: string): string {
@@ -61,13 +64,17 @@ function sharedWarning(first: string, second: string): string {
 }
 
 /** A user's detach, once: the binding goes with its last user. */
-function released(bindings: WeakMap<Meter, Binding>, meter: Meter, binding: Binding): () => void {
+function released(
+  bindings: WeakMap<MeterProvider, Binding>,
+  provider: MeterProvider,
+  binding: Binding,
+): () => void {
   let done = false;
   return () => {
     if (done) return;
     done = true;
     if (--binding.users > 0) return;
     binding.detach();
-    if (bindings.get(meter) === binding) bindings.delete(meter);
+    if (bindings.get(provider) === binding) bindings.delete(provider);
   };
 }

@@ -1,6 +1,9 @@
 import { once } from 'node:events';
+import { cpSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
@@ -13,6 +16,7 @@ import { withCurrentGauges } from '../../../src/otel/current-gauges.js';
 import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
 import { LocalHistograms } from '../../../src/otel/local-histograms.js';
 import { SCOPE } from '../../../src/otel/scope.js';
+import { libraryRoot } from '../../../src/paths.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { startDefault, stopDefault } from '../../../src/runtime/default.js';
 import { SettingsError } from '../../../src/settings.js';
@@ -46,6 +50,23 @@ function provider(metricProducers: sdkMetrics.MetricProducer[] = []) {
     mp,
     scrape: async () => serializer.serialize((await reader.collect()).resourceMetrics),
   };
+}
+
+/**
+ * A second copy of the built package, as another package's node_modules would hold one, whose
+ * package.json says `version`: its own modules, its own state, the same globalThis.
+ */
+async function secondCopy(
+  version: string,
+): Promise<{ CarbonscopeInstrumentation: typeof CarbonscopeInstrumentation }> {
+  const built = fileURLToPath(new URL('../../../src/', import.meta.url));
+  const root = fileURLToPath(new URL(`../../../second-copy-${version}/`, import.meta.url));
+  rmSync(root, { recursive: true, force: true });
+  cpSync(built, join(root, 'dist', 'src'), { recursive: true });
+  symlinkSync(join(libraryRoot, 'data'), join(root, 'data'));
+  writeFileSync(join(root, 'package.json'), JSON.stringify({ version, type: 'module' }));
+  const url = pathToFileURL(join(root, 'dist', 'src', 'otel', 'instrumentation.js'));
+  return import(url.href);
 }
 
 /**
@@ -780,6 +801,90 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
         }
       });
     }
+  });
+
+  describe('register and the instrumentation bound to two providers', () => {
+    it('record each operation in each, with no warning; a provider shut down hands over to the next', async () => {
+      const global = provider();
+      const own = provider();
+      const next = provider();
+      metrics.setGlobalMeterProvider(global.mp);
+      const told = memoryLogger();
+      const instrumentation = new CarbonscopeInstrumentation({
+        settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+        logger: told.logger,
+        enabled: false,
+      });
+      const operation = { carbonscope_operation: 'resize' };
+      const count = async (scrape: () => Promise<string>) =>
+        findSample(await scrape(), 'carbonscope_operation_energy_count', operation);
+      try {
+        const cs = await startDefault({ settings: testConfig({ ENERGY_SOURCE: 'estimate' }) });
+        await attachToOtel(cs, { OTEL_METRICS_EXPORTER: 'prometheus' }, told.logger);
+        instrumentation.setMeterProvider(own.mp);
+        instrumentation.enable();
+        await instrumentation.ready();
+        cs.track('resize', () => 1);
+        cs.meter.sampleNow();
+        expect(await count(global.scrape)).to.equal(1);
+        expect(await count(own.scrape)).to.equal(1);
+        await own.mp.shutdown();
+        instrumentation.setMeterProvider(next.mp);
+        cs.track('resize', () => 2);
+        cs.meter.sampleNow();
+        expect(await count(global.scrape)).to.equal(2);
+        expect(await count(next.scrape)).to.equal(1);
+        expect(told.lines.filter((l) => String(l.msg).includes('recorded once'))).to.deep.equal([]);
+      } finally {
+        instrumentation.disable();
+        await stopDefault();
+        await global.mp.shutdown();
+        await next.mp.shutdown();
+      }
+    });
+  });
+
+  describe('register and the instrumentation from two copies of the package, of two versions', () => {
+    // An application's copy and a dependency's: they share the default Carbonscope, and their
+    // meters of one provider differ by the scope's version. Bound to each, every operation was
+    // recorded twice, once per scope version.
+    it('records each operation once, with one warning', async () => {
+      const other = await secondCopy('0.0.0-other');
+      const { mp, scrape } = provider();
+      metrics.setGlobalMeterProvider(mp);
+      const told = memoryLogger();
+      const instrumentation = new other.CarbonscopeInstrumentation({
+        settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+        logger: told.logger,
+        enabled: false,
+      });
+      try {
+        const cs = await startDefault({ settings: testConfig({ ENERGY_SOURCE: 'estimate' }) });
+        await attachToOtel(cs, { OTEL_METRICS_EXPORTER: 'prometheus' }, told.logger);
+        instrumentation.setMeterProvider(mp);
+        instrumentation.enable();
+        await instrumentation.ready();
+        cs.track('resize', () => 1);
+        cs.meter.sampleNow();
+        const text = await scrape();
+        const counts = text
+          .split('\n')
+          .filter((l) => l.startsWith('carbonscope_operation_energy_count{'))
+          .filter((l) => l.includes('carbonscope_operation="resize"'));
+        expect(counts, text).to.have.length(1);
+        expect(
+          findSample(text, 'carbonscope_operation_energy_count', {
+            carbonscope_operation: 'resize',
+          }),
+        ).to.equal(1);
+        const warnings = told.lines.filter((l) => String(l.msg).includes('recorded once'));
+        expect(warnings).to.have.length(1);
+      } finally {
+        instrumentation.disable();
+        await stopDefault();
+        await mp.shutdown();
+      }
+    });
   });
 
   it('records each settled operation under its own name when names alternate, in the histograms and the scores', async () => {
