@@ -129,7 +129,7 @@ const isSlash = (unit: Unit | undefined) => unit?.char === '/' || unit?.char ===
  * after a `//` (and any more slashes, which the parser skips), to the last `@` before the
  * nested authority ends, as a parser reading the value decoded as often as its `//` is finds its
  * end, at a `/`, `\`, `?` or `#` escaped no more often than that (endsNestedAuthority), or at a
- * raw `&`, which ends the outer parameter. An `@` that
+ * raw `&` that ends the outer parameter (passwordGoesOn). An `@` that
  * follows no `//` (`?to=a@b.c`) or that the nested path holds (`https://idp/@team`) is none.
  * Each character is read at most twice, so the text is read in linear time.
  */
@@ -166,10 +166,17 @@ function nestedUserinfoEnd(
   let at = -1;
   let atOnceMore = -1;
   let endedOnceMore = false;
+  // Where the last look past a raw `&` stopped, and whether a password went on past it.
+  let lookedTo = -1;
+  let goesOn = false;
   let j = from;
-  for (; j < units.length && !endsNestedAuthority(part, units[j], depth); j++) {
+  for (; j < units.length && !endsNestedAuthority(units[j], depth); j++) {
     const unit = units[j];
-    endedOnceMore ||= endsNestedAuthority(part, unit, depth + 1);
+    if (part[unit.start] === '&') {
+      if (j > lookedTo) ({ to: lookedTo, goesOn } = passwordGoesOn(units, j + 1, depth));
+      if (!goesOn) break;
+    }
+    endedOnceMore ||= endsNestedAuthority(unit, depth + 1);
     if (unit.char !== '@') continue;
     if (unit.depth <= depth) at = j;
     if (!endedOnceMore && unit.depth <= depth + 1) atOnceMore = j;
@@ -182,8 +189,27 @@ function nestedUserinfoEnd(
  * escaped more often is the nested URL's own data (`u:p%2Fw@idp`, `u%3Ap%252Fw%40idp`): ended
  * there, the rest of its password was shown.
  */
-function endsNestedAuthority(part: string, unit: Unit, depth: number): boolean {
-  return ('/\\?#'.includes(unit.char) && unit.depth <= depth) || part[unit.start] === '&';
+function endsNestedAuthority(unit: Unit, depth: number): boolean {
+  return '/\\?#'.includes(unit.char) && unit.depth <= depth;
+}
+
+/**
+ * Whether a raw `&` (before units[from]) is a nested password's, which RFC 3986 lets a userinfo
+ * hold (`?next=http://u:p&w@idp/`), and where the look stopped: it is where an `@` comes before
+ * any `=` and the authority's end; else it ends the outer parameter (`http://idp&cc=a@b.c`).
+ * Each `&` up to where it stopped has the same answer, so the text is read once.
+ */
+function passwordGoesOn(
+  units: Unit[],
+  from: number,
+  depth: number,
+): { to: number; goesOn: boolean } {
+  let j = from;
+  for (; j < units.length && !endsNestedAuthority(units[j], depth); j++) {
+    if (units[j].char === '@') return { to: j, goesOn: true };
+    if (units[j].char === '=') break;
+  }
+  return { to: j, goesOn: false };
 }
 
 /** A `scheme:` and the slashes after it, or a leading `//`, blanks before: a URL's start. */

@@ -600,6 +600,9 @@ describe('URL masking: long adversarial text', () => {
     `http://u:p@[${'@?'.repeat(50_000)}`,
     `http://c/v1?next=${'//a@'.repeat(25_000)}`,
     `http://c/v1#${'%2F%2Fa%40'.repeat(10_000)}`,
+    `http://c/v1?next=//${'&'.repeat(100_000)}`,
+    `http://c/v1?next=//${'a&'.repeat(50_000)}@x`,
+    `http://c/v1?next=//${'%2F'.repeat(33_000)}@x`,
   ];
 
   it('masks 100 K characters of encoded delimiters, `@` and `?` in linear time', () => {
@@ -666,6 +669,21 @@ describe('URL masking: userinfo of a URL nested in the query or fragment', () =>
     ]) {
       expectSecretHidden(url, `refused ${url}`);
     }
+  });
+
+  it("masks a nested password's raw `&`, which a userinfo may hold, where no parameter follows it", () => {
+    // RFC 3986 lets a userinfo hold `&`: pasted unencoded, `RET@idp/` reads as a parameter of
+    // its own, but one with no `=` before its `@` is the password's rest.
+    for (const url of [
+      'https://app.example/cb?next=http://u:SECRET&SECRET@idp.example/',
+      'https://app.example/cb?next=http://u:SECRET&&SECRET&x@idp.example/&tenant=t1',
+    ]) {
+      expectSecretHidden(url, `refused ${url}`);
+      expect(withoutCredentials(url), url).to.contain('@idp.example/');
+    }
+    expect(withoutCredentials('https://app.example/cb?next=http://idp.example&cc=a@b.c')).to.equal(
+      'https://app.example/cb?next=http://idp.example&cc=a@b.c',
+    );
   });
 
   it('keeps e-mail addresses and `@` of nested paths, which are no userinfo', () => {
