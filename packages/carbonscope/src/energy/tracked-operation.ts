@@ -23,6 +23,8 @@ export interface OperationHost {
   finish(op: TrackedOperation, kept: boolean): OperationFootprint | undefined;
   /** Someone waits for the settled figure of `op`, ended and not settled: hold it till then. */
   hold(op: TrackedOperation): void;
+  /** True while a sample that settles ended operations is to come (the meter samples). */
+  samples(): boolean;
   runIn<T>(op: TrackedOperation, fn: () => T): T;
   capture(op: TrackedOperation): void;
   /** end()'s status and facts, checked, the facts interned (see httpEndChecker). */
@@ -65,7 +67,8 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
   /**
    * The meter's timer never keeps the process alive, so a script awaiting settled() of an ended
    * operation exited before the sample that settles it; this does, until then. One never ended
-   * holds nothing: it may never end.
+   * holds nothing: it may never end; nor does one no sample is to come for (a meter never
+   * started), which would hold the process for ever.
    */
   private keepAlive: ReturnType<typeof setInterval> | undefined;
 
@@ -153,7 +156,8 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
 
   /** While someone waits for the figure of this ended operation (settle() lets go). */
   private holdProcess(): void {
-    if (this.waiters && !this.keepAlive) this.keepAlive = setInterval(noop, KEEP_ALIVE_MS);
+    if (!this.waiters || this.keepAlive || !this.host.samples()) return;
+    this.keepAlive = setInterval(noop, KEEP_ALIVE_MS);
   }
 
   /** @internal the tracker's, once: the settled footprint to whoever waits for it. */

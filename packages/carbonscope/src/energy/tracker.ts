@@ -72,6 +72,11 @@ export interface TrackerOptions {
    * depth: the deeper ones run untracked (see trackWith).
    */
   onNestedTooDeep?: (depth: number) => void;
+  /**
+   * True while samples come (the meter runs): an ended operation's settled() holds the process
+   * until its sample only then. Absent: never (a tracker sampled by hand holds nothing).
+   */
+  sampling?: () => boolean;
 }
 
 /**
@@ -93,6 +98,7 @@ export const DEFAULT_MAX_OPERATION_AGE_MS = 3_600_000;
 export const MAX_RUNNING = 65_536;
 
 const NEVER_IDLE = (): number => 0;
+const NEVER = (): boolean => false;
 /** What an operation no sample crossed has accrued. */
 const NOTHING_ACCRUED: Readonly<Accrued> = new Accrued();
 /** See EnergyTracker.mark. */
@@ -145,6 +151,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private warned = false;
   private readonly onListenerError: ((err: unknown) => void) | undefined;
   private onNestedTooDeep: ((depth: number) => void) | undefined;
+  private readonly sampling: () => boolean;
   private readonly weights = new CpuWeights();
   private readonly cpu: CallbackCpu | undefined;
   /** @internal OperationHost's: end()'s status and facts, checked and interned. */
@@ -206,6 +213,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.maxRunning = Math.max(1, options.maxRunning ?? MAX_RUNNING);
     this.onListenerError = options.onListenerError;
     this.onNestedTooDeep = options.onNestedTooDeep;
+    this.sampling = options.sampling ?? NEVER;
     this.checkHttpEnd = httpEndChecker(options.knownHttpMethods);
     if (this.attribution !== 'wall') {
       const { clock, loopIdle } = this;
@@ -579,6 +587,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     finish: (op, kept) => this.finishDropped(op, kept),
     // Never asked: a dropped operation ends with its figure settled, and settled() finds it.
     hold: () => undefined,
+    samples: () => false,
     runIn: (op, fn) => this.runIn(op, fn),
     capture: (op) => this.capture(op),
     checkHttpEnd: (status, facts) => this.checkHttpEnd(status, facts),
@@ -627,6 +636,11 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    */
   hold(op: TrackedOperation): void {
     if (op.batch === this.batch) this.ended.hold(op.index, op);
+  }
+
+  /** @internal whether a sample is to come: stop() settles what waits, and none comes after. */
+  samples(): boolean {
+    return !this.stopped && this.sampling();
   }
 
   /** Its figure now: what earlier samples gave it, and its last part at the last price. */

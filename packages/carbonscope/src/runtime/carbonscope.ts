@@ -224,6 +224,7 @@ export class Carbonscope implements OperationTracker {
       calibrationIntervalMs: settings.energy.calibrationIntervalMs,
       maxOperationAgeMs: settings.energy.operationMaxAgeMs,
       knownHttpMethods: settings.http.knownMethods,
+      sampling: () => meter.sampling,
       onListenerError: warnOnce(logger, 'operation listener'),
       onNestedTooDeep: (depth) =>
         logger.warn(

@@ -248,6 +248,21 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
     expect(open.stdout).to.equal('');
   });
 
+  // No sample will come to settle it (the meter never started, or it stopped): holding the
+  // process then held it for ever, where the script ended before.
+  it('holds no script whose ended operation waits on a meter that does not sample', () => {
+    const index = JSON.stringify(join(libraryRoot, 'dist/src/index.js'));
+    const script = `const { Carbonscope } = await import(${index}); const cs = await Carbonscope.create(); const op = cs.begin('job'); op.end(); op.settled().then(() => console.log('settled'));`;
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: childEnv(ENV),
+      timeout: 5_000,
+      encoding: 'utf8',
+    });
+    expect(out.signal, 'killed by the test timeout: the process hung').to.equal(null);
+    expect(out.status, out.stderr).to.equal(0);
+    expect(out.stdout).to.equal('');
+  });
+
   it('keeps a script alive while a measure() waits for the sample that settles it', () => {
     // measure() right after start: the interval is too short to sample at once, so it waits for
     // the next sample, whose timer alone would not keep the process running.
