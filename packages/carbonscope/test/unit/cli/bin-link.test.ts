@@ -11,6 +11,7 @@ const PACKAGE_DIR = fileURLToPath(new URL('../../../../', import.meta.url));
 interface Manifest {
   bin: Record<string, string>;
   files: string[];
+  scripts?: Record<string, string>;
 }
 
 const manifest = JSON.parse(readFileSync(`${PACKAGE_DIR}package.json`, 'utf8')) as Manifest;
@@ -24,6 +25,12 @@ describe('the carbonscope command as npm links it', () => {
     expect(bin).to.not.match(/^(\.\/)?dist\//);
     expect(existsSync(`${PACKAGE_DIR}${bin}`), `${bin} in the package`).to.equal(true);
     expect(manifest.files.some((f) => bin.startsWith(f.replace(/\/$/, '')))).to.equal(true);
+  });
+
+  it('is packed with the build it loads', () => {
+    // A tarball packed from a clone that was never built shipped the bin without dist/: its
+    // users were told to "run npm run build", which they cannot.
+    expect(manifest.scripts?.prepack ?? '').to.match(/\btsc -b\b/);
   });
 
   it('runs the built command line', async () => {
