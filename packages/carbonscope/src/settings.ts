@@ -413,10 +413,13 @@ function keyName(env: Env): (typeof KEY_NAMES)[number] | undefined {
   return KEY_NAMES.find((name) => isSet(env[name]));
 }
 
-/** The Electricity Maps key as written, under its name or the older ELECTRICITY_MAP_API_KEY. */
+/**
+ * The Electricity Maps key, under its name or the older ELECTRICITY_MAP_API_KEY, trimmed as
+ * parseEnv trims it: envSecretsOf masked `key\n` (a key read from a file), never the key sent.
+ */
 function electricityMapsKey(env: Env): string | undefined {
   const name = keyName(env);
-  return name === undefined ? undefined : env[name];
+  return name === undefined ? undefined : env[name]?.trim();
 }
 
 /**

@@ -69,6 +69,9 @@ describe('the default logger (register, the instrumentation, Carbonscope.create)
     for (const vars of [
       { ELECTRICITY_MAP_API_KEY: 'old-KEY-3b9d' },
       { ELECTRICITY_MAPS_API_KEY: 'em-KEY-5a1c9e', ELECTRICITY_MAP_API_KEY: 'old-KEY-3b9d' },
+      // A key from a file (a Kubernetes secret) ends in a line break, which loading trims.
+      { ELECTRICITY_MAPS_API_KEY: 'file-KEY-2e7f\n' },
+      { ELECTRICITY_MAPS_API_KEY: ' ', ELECTRICITY_MAP_API_KEY: '  old-KEY-3b9d\n' },
       { OTEL_EXPORTER_OTLP_HEADERS: env.OTEL_EXPORTER_OTLP_HEADERS },
     ]) {
       const loaded = [...secretsOf(loadSettings(vars)), ...otlpSecretsOf(vars)];
