@@ -4,7 +4,7 @@ import { BodyTooLargeError, readText, untilAborted } from '../fetch-body/index.j
 import { redactedExcerpt, redactionList } from '../log.js';
 import { parseRetryAfter } from '../retry-after.js';
 import { urlSecrets } from '../url-credentials.js';
-import { UpstreamError, type UpstreamErrorKind } from './errors.js';
+import { type HeldZone, UpstreamError, type UpstreamErrorKind } from './errors.js';
 import { MAX_CARBON_INTENSITY } from './intensity-bound.js';
 import { zoneKeyCase } from './zones.js';
 
@@ -109,14 +109,14 @@ export function createElectricityMapsClient(
   // of spending the (small) quota on answers we already know. Per zone and capped, so one
   // answer (Retry-After: 3600, or a date in 2099) cannot switch live data off for every zone,
   // or for longer than MAX_RATE_LIMIT_HOLD_MS.
-  const blockedUntil = new Map<string, number>();
-  const block = (zone: string, ms: number) => {
+  const blockedUntil = new Map<string, HeldZone>();
+  const block = (zone: string, ms: number, status: number) => {
     blockedUntil.delete(zone);
     if (blockedUntil.size >= MAX_BLOCKED_ZONES) {
       const oldest = blockedUntil.keys().next().value;
       if (oldest !== undefined) blockedUntil.delete(oldest);
     }
-    blockedUntil.set(zone, now() + ms);
+    blockedUntil.set(zone, { until: now() + ms, status });
   };
 
   const backoff = (attempt: number): number => {
@@ -125,10 +125,10 @@ export function createElectricityMapsClient(
   };
 
   async function getJson(path: string, zone: string): Promise<unknown> {
-    const until = blockedUntil.get(zone);
-    if (until !== undefined) {
-      if (now() < until)
-        throw new UpstreamError('rate-limited', zone, 429, undefined, until - now());
+    const held = blockedUntil.get(zone);
+    if (held !== undefined) {
+      const left = held.until - now();
+      if (left > 0) throw new UpstreamError('rate-limited', zone, undefined, undefined, left, held);
       blockedUntil.delete(zone);
     }
     const url = `${options.baseUrl}${path}?zone=${encodeURIComponent(zone)}&emissionFactorType=${FACTORS}`;
@@ -184,7 +184,7 @@ export function createElectricityMapsClient(
         const kind = classifyAuth(text);
         if (kind !== 'rate-limited') throw new UpstreamError(kind, zone, status, detail);
         // Not retried as a 429 is: the status says the key, and only the body the limit.
-        if (retryAfterMs !== undefined) block(zone, retryAfterMs);
+        if (retryAfterMs !== undefined) block(zone, retryAfterMs, status);
         throw new UpstreamError(kind, zone, status, detail, retryAfterMs);
       }
       if (status === 404) throw new UpstreamError('unknown-zone', zone, status, detail);
@@ -195,7 +195,7 @@ export function createElectricityMapsClient(
           await sleep(wait);
           continue;
         }
-        if (retryAfterMs !== undefined) block(zone, retryAfterMs);
+        if (retryAfterMs !== undefined) block(zone, retryAfterMs, status);
         throw new UpstreamError('rate-limited', zone, status, detail, retryAfterMs);
       }
       if (status >= 500) {

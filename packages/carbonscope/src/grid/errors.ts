@@ -83,6 +83,12 @@ const DESCRIPTIONS: Record<UpstreamErrorKind, string> = {
   rejected: 'Electricity Maps rejected the request',
 };
 
+/** A zone the client does not ask until `until` (epoch ms), after a rate limit of `status`. */
+export interface HeldZone {
+  until: number;
+  status: number;
+}
+
 export class UpstreamError extends Error {
   constructor(
     readonly kind: UpstreamErrorKind,
@@ -96,11 +102,14 @@ export class UpstreamError extends Error {
     readonly detail?: string,
     /** For `rate-limited`: how long the upstream asked us to wait. */
     readonly retryAfterMs?: number,
+    /**
+     * For `rate-limited` without a call: the zone is held after an earlier answer. Its message
+     * said that answer's "HTTP 429" as if the upstream had just given it.
+     */
+    readonly held?: HeldZone,
   ) {
     const what = kind === 'malformed' && detail ? `: ${detail}` : '';
-    super(
-      `${DESCRIPTIONS[kind]} (zone ${zone}${upstreamStatus ? `, HTTP ${upstreamStatus}` : ''})${what}`,
-    );
+    super(`${DESCRIPTIONS[kind]} (zone ${zone}${callText(upstreamStatus, held)})${what}`);
     this.name = 'UpstreamError';
   }
 
@@ -108,4 +117,13 @@ export class UpstreamError extends Error {
   get summary(): string {
     return DESCRIPTIONS[this.kind];
   }
+}
+
+/** What the message says of the call: its status, or that none was made and until when. */
+function callText(status: number | undefined, held: HeldZone | undefined): string {
+  if (held !== undefined) {
+    const until = new Date(held.until).toISOString();
+    return `, not asked until ${until} after its HTTP ${held.status}`;
+  }
+  return status ? `, HTTP ${status}` : '';
 }

@@ -35,6 +35,7 @@ export function lookupFailure(error: unknown): LookupFailure {
       upstreamStatus: error.upstreamStatus,
       detail: error.detail,
       retryAfterMs: error.retryAfterMs,
+      heldUntil: error.held === undefined ? undefined : new Date(error.held.until).toISOString(),
     },
   };
 }

@@ -243,6 +243,27 @@ describe('grid: Electricity Maps client', () => {
     expect((await c.latest('DE')).carbonIntensity).to.equal(322);
   });
 
+  // No call is made while a zone is held: its error said "HTTP 429", a status nobody answered.
+  for (const [status, body] of [
+    [429, '{"error":"Too many"}'],
+    [401, '{"message":"Rate limit exceeded"}'],
+  ] as const) {
+    it(`says a zone held after a ${status} rate limit is held until a time, with no status of its own`, async () => {
+      stub.next({ status, headers: { 'retry-after': '60' }, body });
+      const c = client();
+      await failure(c.latest('DE'));
+      clock += 15_000;
+      const held = await failure(c.latest('DE'));
+      expect(stub.calls).to.have.length(1);
+      expect(held.kind).to.equal('rate-limited');
+      expect(held.upstreamStatus).to.equal(undefined);
+      expect(held.retryAfterMs).to.equal(45_000);
+      expect(held.message).to.equal(
+        `Electricity Maps rate limit reached (zone DE, not asked until 2024-03-01T12:01:00.000Z after its HTTP ${status})`,
+      );
+    });
+  }
+
   it('names the status of a 2xx answer without a body, not 200', async () => {
     stub.next({ status: 204 });
     const err = await failure(client().latest('DE'));
