@@ -1,4 +1,9 @@
-import { annualAverage, createGridIntensity, registerGridMetrics } from 'carbonscope';
+import {
+  annualAverage,
+  createGridIntensity,
+  electricityMapsZones,
+  registerGridMetrics,
+} from 'carbonscope';
 import { expect } from 'chai';
 import {
   fixture,
@@ -420,6 +425,80 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
     const page = await get(`${url}/carbon_intensity/history?zone=DE`, 'text/html');
     expect(page.text).to.include('<td>2024-03-01T10:00:00.000Z</td><td>288</td>');
     expect(stub.callsTo('/carbon-intensity/history')).to.have.length(1);
+  });
+
+  // One client walking all listed zones made a call for each, every TTL: ~4,200 an hour against
+  // a free tier of tens, enough to have the configured zone rate-limited onto its average.
+  describe('a budget of upstream lookups for zones other than the configured one', () => {
+    const others = electricityMapsZones().filter((zone) => zone !== 'DE');
+
+    it('answers 429 with Retry-After past it, without a call, while the configured zone stays live', async () => {
+      const url = await start();
+      const answers = [];
+      for (const zone of others) {
+        const res = await fetch(`${url}/carbon_intensity?zone=${zone}`);
+        answers.push({ zone, status: res.status, retryAfter: res.headers.get('retry-after') });
+        await res.text();
+      }
+      const served = answers.filter((a) => a.status === 200).map((a) => a.zone);
+      expect(served).to.deep.equal(others.slice(0, 6));
+      expect(stub.callsTo('/latest'), 'one call for each zone served').to.have.length(6);
+      const refused = answers.filter((a) => a.status !== 200);
+      expect(refused).to.have.length(others.length - 6);
+      for (const a of refused) expect(a).to.include({ status: 429, retryAfter: '600' });
+
+      const limited = await get(`${url}/carbon_intensity?zone=${others[10]}`);
+      expect(JSON.parse(limited.text)).to.deep.equal({
+        error: 'grid_lookups_limited',
+        message: `Electricity Maps lookups for zones other than the configured DE are limited to 6 an hour (GRID_OTHER_ZONE_LOOKUPS_PER_HOUR): zone ${others[10]} can be looked up in 600 s`,
+      });
+      const history = await get(`${url}/carbon_intensity/history?zone=${others[10]}`);
+      expect(history.status).to.equal(429);
+      const page = await get(`${url}/carbon_intensity?zone=${others[10]}`, 'text/html');
+      expect(page.status).to.equal(429);
+      expect(page.text).to.include('limited to 6 an hour');
+
+      for (let i = 0; i < 20; i++) {
+        expect((await get(`${url}/carbon_intensity`)).status).to.equal(200);
+        clock += 300_000;
+      }
+      const de = stub.callsTo('/latest').filter((c) => c.zone === 'DE');
+      expect(de, 'the configured zone, once a TTL, never limited').to.have.length(20);
+    });
+
+    it('caches nothing for a refused zone: with budget again it gets a live value', async () => {
+      const url = await start({ GRID_OTHER_ZONE_LOOKUPS_PER_HOUR: '1' });
+      expect((await get(`${url}/carbon_intensity?zone=FR`)).status).to.equal(200);
+      const refused = await fetch(`${url}/carbon_intensity?zone=SE-SE3`);
+      expect(refused.status).to.equal(429);
+      expect(refused.headers.get('retry-after')).to.equal('3600');
+      clock += 1800_000;
+      const sooner = await fetch(`${url}/carbon_intensity?zone=SE-SE3`);
+      expect(sooner.headers.get('retry-after')).to.equal('1800');
+      clock += 1800_000;
+      const body = JSON.parse((await get(`${url}/carbon_intensity?zone=SE-SE3`)).text);
+      expect(body).to.include({ zone: 'SE-SE3', source: 'electricity-maps', stale: false });
+      expect(stub.calls.map((c) => c.zone)).to.deep.equal(['FR', 'SE-SE3']);
+    });
+
+    it('spends none of it on a cached zone, a country average or a made-up zone', async () => {
+      const url = await start({ GRID_OTHER_ZONE_LOOKUPS_PER_HOUR: '1' });
+      for (const zone of ['FR', 'FR', 'RU', 'DE-X1', 'FR'])
+        await get(`${url}/carbon_intensity?zone=${zone}`);
+      expect(stub.calls.map((c) => c.zone)).to.deep.equal(['FR']);
+    });
+
+    it('spends none of it on a zone held down after a failure, which answers its average', async () => {
+      const url = await start({ GRID_OTHER_ZONE_LOOKUPS_PER_HOUR: '2' });
+      stub.next({ status: 503 }, { status: 503 });
+      const failed = JSON.parse((await get(`${url}/carbon_intensity?zone=FR`)).text);
+      expect(failed.source).to.equal('annual-average');
+      clock += 10_000;
+      expect((await get(`${url}/carbon_intensity?zone=FR`)).status).to.equal(200);
+      expect(stub.calls, 'one lookup, retried once').to.have.length(2);
+      expect((await get(`${url}/carbon_intensity?zone=SE-SE3`)).status, 'one left').to.equal(200);
+      expect((await get(`${url}/carbon_intensity?zone=NO-NO2`)).status).to.equal(429);
+    });
   });
 
   it('publishes carbonscope.grid.carbon_intensity on /metrics', async () => {

@@ -25,6 +25,8 @@ describe('config', () => {
     ['PORT', '+8001'],
     ['GRID_TIMEOUT_MS', '0b1010'],
     ['GRID_STALE_MAX_AGE_SECONDS', '3h'],
+    // 0 would refuse every other zone for good: no Retry-After could say when to come back.
+    ['GRID_OTHER_ZONE_LOOKUPS_PER_HOUR', '0'],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318'],
     ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', 'ftp://c/v1/metrics'],
     ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'not a url'],

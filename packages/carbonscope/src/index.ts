@@ -75,7 +75,12 @@ export {
   unrefTimer,
 } from './energy/index.js';
 export { annualAverage } from './grid/annual-averages.js';
-export { InvalidZoneError, UnknownZoneError, UpstreamError } from './grid/errors.js';
+export {
+  InvalidZoneError,
+  LookupsLimitedError,
+  UnknownZoneError,
+  UpstreamError,
+} from './grid/errors.js';
 export {
   createGridIntensity,
   electricityMapsZones,

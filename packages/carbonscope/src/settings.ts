@@ -57,6 +57,14 @@ export type Env = Record<string, string | undefined>;
  */
 export const DEFAULT_STALE_MAX_AGE_SECONDS = 3 * 3600;
 
+/**
+ * Electricity Maps lookups an hour for zones other than CARBON_ZONE, which is never limited: 6.
+ * The free tier allows tens an hour, and CARBON_ZONE takes 12 of them at the default 5 min TTL
+ * (24 with its history); a client walking other zones would spend the rest and have it
+ * rate-limited onto its average. A paid plan's quota allows more.
+ */
+export const DEFAULT_OTHER_ZONE_LOOKUPS_PER_HOUR = 6;
+
 // Plain decimal only: Number() would also take 0x1F41, 1e3, 0b1010 or Infinity.
 /** A whole number in decimal digits, within [min, max]; for the app's settings too. */
 export const integerSetting = (min: number, max: number) =>
@@ -124,6 +132,9 @@ const schema = {
   GRID_TIMEOUT_MS: integer(100, 60_000).default(5000),
   // 0: never a stale value; a week at most, as ENERGY_OPERATION_MAX_AGE_MS.
   GRID_STALE_MAX_AGE_SECONDS: integer(0, 604_800).default(DEFAULT_STALE_MAX_AGE_SECONDS),
+  GRID_OTHER_ZONE_LOOKUPS_PER_HOUR: integer(1, 1_000_000).default(
+    DEFAULT_OTHER_ZONE_LOOKUPS_PER_HOUR,
+  ),
   CARBON_INTENSITY: number(0, MAX_CARBON_INTENSITY).optional(),
   PUE: number(1, 5).default(1.0),
   ENERGY_SOURCE: z.enum(ENERGY_SOURCES).default('auto'),
@@ -193,6 +204,8 @@ export interface GridSettings {
   timeoutMs: number;
   /** The oldest an Electricity Maps value, counted from its `datetime`, prices: stale, or late. */
   maxStaleMs: number;
+  /** Lookups an hour for zones other than `zone`, which is never limited. */
+  otherZoneLookupsPerHour: number;
   fixedIntensity: number | undefined;
 }
 
@@ -332,6 +345,7 @@ export function loadSettings(env: Env = process.env): Settings {
       cacheTtlMs: s.GRID_CACHE_TTL_SECONDS * 1000,
       timeoutMs: s.GRID_TIMEOUT_MS,
       maxStaleMs: s.GRID_STALE_MAX_AGE_SECONDS * 1000,
+      otherZoneLookupsPerHour: s.GRID_OTHER_ZONE_LOOKUPS_PER_HOUR,
       fixedIntensity: s.CARBON_INTENSITY,
     },
     energy: {

@@ -46,6 +46,31 @@ export class UnknownZoneError extends Error {
 }
 
 /**
+ * A zone other than the configured one would be looked up past the budget of such lookups
+ * (GRID_OTHER_ZONE_LOOKUPS_PER_HOUR); answered as 429 with Retry-After, and no call is made.
+ */
+export class LookupsLimitedError extends Error {
+  readonly status = 429;
+  readonly expose = true;
+  readonly code = 'grid_lookups_limited';
+  /** Whole seconds until a lookup may start, as a Retry-After header says it. */
+  readonly retryAfterSeconds: number;
+  constructor(
+    readonly zone: string,
+    defaultZone: string,
+    perHour: number,
+    waitMs: number,
+  ) {
+    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    super(
+      `Electricity Maps lookups for zones other than the configured ${defaultZone} are limited to ${perHour} an hour (GRID_OTHER_ZONE_LOOKUPS_PER_HOUR): zone ${zone} can be looked up in ${seconds} s`,
+    );
+    this.name = 'LookupsLimitedError';
+    this.retryAfterSeconds = seconds;
+  }
+}
+
+/**
  * Why a call to Electricity Maps failed.
  * - `unauthorized`: the key is missing, invalid or revoked (401/403 without an entitlement message)
  * - `not-entitled`: the key is valid but its plan does not cover this zone or endpoint

@@ -68,6 +68,7 @@ export function createGridIntensity(options: GridIntensityOptions): GridService 
     client,
     cacheTtlMs: grid.cacheTtlMs,
     maxStaleMs: grid.maxStaleMs,
+    otherZoneLookupsPerHour: grid.otherZoneLookupsPerHour,
     now,
     logger,
     onZoneUsed: (zone) => zones.label(zone),
@@ -100,6 +101,7 @@ function logStartup(logger: Logger, service: IntensityService, grid: GridSetting
         cacheTtlMs: grid.cacheTtlMs,
         timeoutMs: grid.timeoutMs,
         maxStaleMs: grid.maxStaleMs,
+        otherZoneLookupsPerHour: grid.otherZoneLookupsPerHour,
       },
       'grid intensity from Electricity Maps, with annual averages as fallback',
     );

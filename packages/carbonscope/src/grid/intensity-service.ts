@@ -1,5 +1,9 @@
 import type { Logger } from '../log.js';
-import { DEFAULT_STALE_MAX_AGE_SECONDS, ZONE_PATTERN } from '../settings.js';
+import {
+  DEFAULT_OTHER_ZONE_LOOKUPS_PER_HOUR,
+  DEFAULT_STALE_MAX_AGE_SECONDS,
+  ZONE_PATTERN,
+} from '../settings.js';
 import { type AnnualAverage, annualAverage } from './annual-averages.js';
 import { type Cached, CoalescingCache } from './cache.js';
 import {
@@ -7,7 +11,13 @@ import {
   MAX_RATE_LIMIT_HOLD_MS,
   type UpstreamPoint,
 } from './electricity-maps-client.js';
-import { InvalidZoneError, UnknownZoneError, UpstreamError } from './errors.js';
+import {
+  InvalidZoneError,
+  LookupsLimitedError,
+  UnknownZoneError,
+  UpstreamError,
+} from './errors.js';
+import { LookupBudget } from './lookup-budget.js';
 import type { GridIntensity, IntensityHistory, IntensityReading } from './types.js';
 import { type LookupFailure, lookupFailure, UpstreamOutages } from './upstream-outages.js';
 import { KNOWN_ZONES_BOUND, MAX_ZONE_LENGTH, zoneKind } from './zones.js';
@@ -33,6 +43,12 @@ export interface IntensityServiceOptions {
   maxStaleMs?: number;
   /** How many zones are cached at most (default: every known zone, so each costs one call a TTL). */
   maxZones?: number;
+  /**
+   * Upstream lookups an hour for zones other than `defaultZone`, which is never limited; past it
+   * current() and history() throw LookupsLimitedError without a call (default 6; see
+   * DEFAULT_OTHER_ZONE_LOOKUPS_PER_HOUR).
+   */
+  otherZoneLookupsPerHour?: number;
   now: () => number;
   logger: Logger;
   /** Called with each zone answered by current(), for bounded per-zone metrics. */
@@ -93,12 +109,17 @@ export class IntensityService implements GridIntensity {
   private readonly errorHoldMs: number;
   private readonly maxStaleMs: number;
   private readonly maxZones: number;
+  private readonly budget: LookupBudget;
 
   constructor(private readonly options: IntensityServiceOptions) {
     this.defaultZone = options.defaultZone;
     this.errorHoldMs = options.errorHoldMs ?? Math.min(30_000, options.cacheTtlMs);
     this.maxStaleMs = options.maxStaleMs ?? DEFAULT_STALE_MAX_AGE_SECONDS * 1000;
     this.maxZones = options.maxZones ?? KNOWN_ZONES_BOUND;
+    this.budget = new LookupBudget(
+      options.otherZoneLookupsPerHour ?? DEFAULT_OTHER_ZONE_LOOKUPS_PER_HOUR,
+      options.now,
+    );
     this.outages = new UpstreamOutages(options.logger, 'latest');
     this.historyOutages = new UpstreamOutages(options.logger, 'history');
     const cacheOptions = {
@@ -194,6 +215,7 @@ export class IntensityService implements GridIntensity {
         `${why}: ${average.basis} is used, which has no history`,
       );
     }
+    this.spend(zone, this.histories);
     const result = await this.histories.get(zone, () =>
       this.logged(zone, 'history', client.history(zone)),
     );
@@ -221,6 +243,7 @@ export class IntensityService implements GridIntensity {
     if (settled) return this.remember(zone, settled, now, Number.POSITIVE_INFINITY);
     const client = this.options.client;
     if (!client || !average) throw new Error('unreachable: no upstream and no settled reading');
+    this.spend(zone, this.latest);
     const result = await this.latest.get(zone, () =>
       this.logged(zone, 'latest', client.latest(zone)),
     );
@@ -255,6 +278,19 @@ export class IntensityService implements GridIntensity {
     // Every failure, an upstream 404 included, falls back: a zone on the bundled list has an
     // average, and a zone that answered before keeps its last good value.
     return this.fallback(zone, average, result.error, result.last, result.retryAt);
+  }
+
+  /**
+   * Takes a lookup of another zone than the configured one from the budget when `cache` would
+   * start one; throws LookupsLimitedError past it, before anything is asked or remembered. Called
+   * right before `cache.get`, with nothing awaited between, so the check is the load's.
+   */
+  private spend(zone: string, cache: Pick<CoalescingCache<unknown>, 'needsRefresh'>): void {
+    if (zone === this.defaultZone || !cache.needsRefresh(zone)) return;
+    const waitMs = this.budget.take();
+    if (waitMs > 0) {
+      throw new LookupsLimitedError(zone, this.defaultZone, this.budget.perHour, waitMs);
+    }
   }
 
   private holdFor(error: unknown): number {
