@@ -20,7 +20,10 @@ export interface UpstreamPoint {
 export interface ElectricityMapsClient {
   /** `GET /carbon-intensity/latest?zone=&emissionFactorType=lifecycle` */
   latest(zone: string): Promise<UpstreamPoint>;
-  /** `GET /carbon-intensity/history?zone=` (the last 24 h); points without a value are dropped. */
+  /**
+   * `GET /carbon-intensity/history?zone=&emissionFactorType=lifecycle` (the last 24 h); points
+   * without a value are dropped.
+   */
   history(zone: string): Promise<UpstreamPoint[]>;
 }
 
