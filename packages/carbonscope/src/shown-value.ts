@@ -8,13 +8,20 @@ const QUOTED = 40;
  * can hand out what it holds, or throws for a null prototype in place of the message.
  */
 export function shownValue(value: unknown): string {
-  if (typeof value === 'string') {
-    const cut = value.length > QUOTED ? `${value.slice(0, QUOTED)}…` : value;
-    return `${JSON.stringify(cut)} (a string)`;
-  }
+  if (typeof value === 'string') return `${quotedText(value, QUOTED)} (a string)`;
   if (typeof value === 'bigint') return `${value}n (a bigint)`;
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'symbol') return 'a symbol';
   if (value === null || typeof value !== 'object') return String(value);
   return Array.isArray(value) ? 'an array' : 'an object';
+}
+
+/**
+ * A name a caller gave, as a message quotes it: in JSON quotes (control characters escaped, so
+ * none runs in a terminal), cut at `max` UTF-16 units without halving a pair, `…` where cut.
+ */
+export function quotedText(text: string, max = 100): string {
+  if (text.length <= max) return JSON.stringify(text);
+  const end = /[\ud800-\udbff]/.test(text.charAt(max - 1)) ? max - 1 : max;
+  return JSON.stringify(`${text.slice(0, end)}…`);
 }

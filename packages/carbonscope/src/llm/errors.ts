@@ -1,3 +1,5 @@
+import { quotedText } from '../shown-value.js';
+
 /**
  * Errors of the LLM area. Each carries the HTTP status a route should answer with and a short
  * machine code; `expose` lets the app's error handler show the message, which is written for
@@ -29,12 +31,12 @@ export class UnknownModelError extends LlmError {
     /** Models the id names but for case or surrounding space. */
     readonly similar: readonly string[] = [],
   ) {
-    const where = provider === undefined ? '' : ` for provider "${provider}"`;
+    const where = provider === undefined ? '' : ` for provider ${quotedText(provider)}`;
     const list = known.length ? `; known models include ${known.join(', ')}` : '';
     super(
       400,
       'unknown_model',
-      `unknown model "${model}"${where} or any other provider${list} (name it as provider/model)${similar.length ? `. ${didYouMean(similar)}` : ''}`,
+      `unknown model ${quotedText(model)}${where} or any other provider${list} (name it as provider/model)${similar.length ? `. ${didYouMean(similar)}` : ''}`,
     );
     this.name = 'UnknownModelError';
   }
@@ -49,7 +51,7 @@ export class AmbiguousModelError extends LlmError {
     super(
       400,
       'ambiguous_model',
-      `model "${model}" is ambiguous: name one of ${candidates.join(', ')}`,
+      `model ${quotedText(model)} is ambiguous: name one of ${candidates.join(', ')}`,
     );
     this.name = 'AmbiguousModelError';
   }
@@ -61,7 +63,7 @@ export class UnknownZoneError extends LlmError {
     super(
       400,
       'unknown_zone',
-      `unknown electricity mix zone "${zone}"; zones are ISO 3166-1 alpha-3 codes such as FRA, or WOR for the world`,
+      `unknown electricity mix zone ${quotedText(zone)}; zones are ISO 3166-1 alpha-3 codes such as FRA, or WOR for the world`,
     );
     this.name = 'UnknownZoneError';
   }

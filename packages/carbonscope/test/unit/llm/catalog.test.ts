@@ -112,6 +112,20 @@ describe('llm catalog (model, provider and mix data)', () => {
       }
       expect(catalog.similarModels('gpt-9000')).to.deep.equal([]);
     });
+    it('an unknown id is quoted escaped and cut short: a library user may print the message', () => {
+      // The message quoted the id raw: an escape sequence ran in a terminal, a megabyte came
+      // back whole.
+      const typed = `\u001b[31mred${'x'.repeat(1_000_000)}`;
+      let message = '';
+      try {
+        catalog.resolveModel(typed);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).to.match(/^unknown model "\\u001b\[31mredx+…"/);
+      expect([...message].some((c) => c.charCodeAt(0) < 0x20)).to.equal(false);
+      expect(message.length).to.be.below(400);
+    });
     it('an id that is not a string is a TypeError naming it, not a crash in indexOf', () => {
       for (const id of [undefined, 42, null]) {
         expect(() => catalog.resolveModel(id as unknown as string), String(id)).to.throw(
