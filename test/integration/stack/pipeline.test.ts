@@ -56,6 +56,12 @@ const BATCH = `processors::batch::timeout=${SECONDS}s`;
 /** The labels that tell app replicas apart, one per path. */
 const REPLICA_LABELS = ['instance', 'service_instance_id'];
 
+/**
+ * Labels only the Collector's scrape has: a service is its job and service_name there (every
+ * service shares the Collector's job) and its job alone on a direct scrape.
+ */
+const COLLECTOR_LABELS = ['service_name'];
+
 interface Instance {
   server: SpawnedServer;
   protocol: string;
@@ -296,8 +302,8 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
   });
 
   const paths = [
-    { name: 'through the Collector', prom: () => viaCollector?.client },
-    { name: "from the app's /metrics", prom: () => direct?.client },
+    { name: 'through the Collector', prom: () => viaCollector?.client, absent: [] as string[] },
+    { name: "from the app's /metrics", prom: () => direct?.client, absent: COLLECTOR_LABELS },
   ];
   for (const path of paths) {
     const prom = (): PrometheusClient => {
@@ -362,10 +368,12 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
           for (const name of names) await expectData(prom(), `count(${name})`);
           const anyOf = names.map((n) => `count(${n}{LABEL!=""})`).join(' or ');
           // A replica is `instance` on a direct scrape and `service_instance_id` behind the
-          // Collector: a rule groups by both, and one of them arrives on each path.
+          // Collector: a rule groups by both, and one of them arrives on each path; so does a
+          // service's service_name, which only the Collector's scrape has.
           const labels = labelNamesIn(alert.expr);
           const identity = labels.filter((l) => REPLICA_LABELS.includes(l));
-          for (const label of labels.filter((l) => !REPLICA_LABELS.includes(l))) {
+          const arriving = labels.filter((l) => !path.absent.includes(l));
+          for (const label of arriving.filter((l) => !REPLICA_LABELS.includes(l))) {
             await expectData(prom(), anyOf.replaceAll('LABEL', label));
           }
           if (identity.length > 0) {

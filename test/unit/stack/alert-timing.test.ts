@@ -227,3 +227,67 @@ describe('stack: when MeterOnEstimateWhenRaplExpected fires (promtool test rules
     expect(out).to.include('SUCCESS');
   });
 });
+
+// Behind one Collector every service shares the scrape's job and instance: only service_name
+// (the Collector's exported_job) tells two services apart. `stale` is the marker Prometheus
+// writes when the Collector stops exporting a series (metric_expiration, 5 min after the stop).
+describe('stack: MeterOnEstimateWhenRaplExpected with two services behind one Collector', () => {
+  const rule = alertRule('MeterOnEstimateWhenRaplExpected');
+  const at = (evalTime: string, alerts: unknown[]) => ({
+    eval_time: evalTime,
+    alertname: rule.alert,
+    exp_alerts: alerts,
+  });
+  const replica = (service: string, id: string) =>
+    `${COLLECTOR}, service_name="${service}", service_instance_id="${id}"`;
+
+  it('stays quiet for a service that never had RAPL when another service stops', () => {
+    const out = promtoolTest({
+      interval: '15s',
+      input_series: [
+        // api reads RAPL on its host; it stops at 30 min (exported on until 35 min).
+        { series: hostPower(replica('api', 'a'), 'rapl'), values: '40x139 stale' },
+        // worker runs on a host without RAPL all along.
+        { series: hostPower(replica('worker', 'w'), 'estimate'), values: '25x400' },
+      ],
+      alert_rule_test: [at('45m', []), at('1h30m', [])],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+
+  it('stays quiet when a service restarts and reads RAPL again, or the Collector restarts', () => {
+    const out = promtoolTest({
+      interval: '15s',
+      input_series: [
+        // The Collector restarts at 20 min: every series is gone for a minute, then back.
+        { series: hostPower(replica('api', 'a'), 'rapl'), values: '40x79 stale _x3 40x39 stale' },
+        { series: hostPower(replica('api', 'b'), 'rapl'), values: '_x121 40x400' },
+        { series: hostPower(replica('worker', 'w'), 'estimate'), values: '25x79 stale _x3 25x400' },
+      ],
+      alert_rule_test: [at('25m', []), at('45m', []), at('1h30m', [])],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+
+  it("fires for a restarted service whose RAPL is gone though another service's is read", () => {
+    const out = promtoolTest({
+      interval: '15s',
+      input_series: [
+        { series: hostPower(replica('api', 'a'), 'rapl'), values: '40x400' },
+        // worker read RAPL until its host rebooted at 30 min; started anew, it estimates.
+        { series: hostPower(replica('worker', 'w1'), 'rapl'), values: '40x139 stale' },
+        { series: hostPower(replica('worker', 'w2'), 'estimate'), values: '_x121 25x400' },
+      ],
+      alert_rule_test: [
+        at('30m', []),
+        at('45m', [
+          {
+            exp_labels: { ...rule.labels, job: 'otel-collector', service_name: 'worker' },
+            exp_annotations: rule.annotations,
+          },
+        ]),
+      ],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+});
