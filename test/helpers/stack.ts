@@ -213,15 +213,16 @@ const PROMQL_WORDS = new Set([
 
 /**
  * The series names a PromQL expression selects, as written (`x_bucket`, `x_count`): identifiers
- * outside label matchers and strings that are not functions, keywords, grouping labels or
- * recording rules (which contain colons).
+ * outside label matchers and strings that are not functions, keywords, grouping labels, offsets
+ * or recording rules (which contain colons).
  */
 export function seriesNamesIn(expr: string): string[] {
   const stripped = expr
     .replace(/"(?:[^"\\]|\\.)*"/g, '""')
     .replace(/\{[^}]*\}/g, '')
     .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '')
-    .replace(/\[[^\]]*\]/g, '');
+    .replace(/\[[^\]]*\]/g, '')
+    .replace(/\boffset\s+-?\$?\w+/g, '');
   const names = new Set<string>();
   for (const m of stripped.matchAll(/[A-Za-z_:][\w:]*/g)) {
     const word = m[0];

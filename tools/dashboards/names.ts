@@ -15,14 +15,21 @@ function namesOf<T extends Record<string, MetricSpec>>(table: T): Names<T> {
  */
 export const PROM = { ...namesOf(METRICS), ...namesOf(APP_METRICS) };
 
+const ENERGY = PROM.hostEnergy;
+
 /**
- * One series per app that runs now: its host energy counter moved within $__rate_interval, as
- * it does while an app runs, with requests or none. Behind the Collector a stopped app's last
- * values are exported on, frozen, for metric_expiration (5 min): a sum of gauges over apps would
- * count it beside the app that replaced it. An app is its instance (a direct scrape) or its
- * service_instance_id (behind the Collector).
+ * One series per app that runs now: its host energy counter moved within about two
+ * $__rate_interval, as it does while an app runs, with requests or none. Behind the Collector a
+ * stopped app's last values are exported on, frozen, for metric_expiration (5 min): a sum of
+ * gauges over apps would count it beside the app that replaced it. changes() over one
+ * $__rate_interval (60 s at a 15 s scrape) alone sees a change in the last 45 s only: too short
+ * behind the Collector, where the SDK pushes every 60 s by default and a push that the
+ * Collector's batching puts past a scrape is seen 75 s after the one before. So the counter is
+ * also compared with its first value of the $__rate_interval before (offset, not a subquery,
+ * whose steps follow Prometheus's evaluation interval); a stopped app drops out within 2 min.
+ * An app is its instance (a direct scrape) or its service_instance_id (behind the Collector).
  */
-export const RUNNING_APPS = `max by (instance, service_instance_id) (changes(${PROM.hostEnergy}[$__rate_interval])) > 0`;
+export const RUNNING_APPS = `max by (instance, service_instance_id) (changes(${ENERGY}[$__rate_interval]) > 0 or ${ENERGY} != min_over_time(${ENERGY}[$__rate_interval] offset $__rate_interval))`;
 
 /** `gauge`'s series of the apps that run now (RUNNING_APPS). */
 export function ofRunningApps(gauge: string): string {

@@ -276,18 +276,59 @@ describe('stack: Grafana dashboards as code', () => {
     ];
     const out = queriesTest(
       [...app('a', '0+5x40 200x20'), ...app('b', '_x36 0+5x24')],
-      [
+      // Within 2 min of a's last push, as RUNNING_APPS says.
+      ['12m', '13m'].flatMap((eval_time) => [
         {
           expr: query('Power by component and source'),
-          eval_time: '13m',
+          eval_time,
           exp_samples: [{ labels: `{${cpu}}`, value: 40 }],
         },
         {
           expr: query('Emissions rate'),
-          eval_time: '13m',
+          eval_time,
           exp_samples: [{ labels: `{${rate}}`, value: 0.001 }],
         },
-      ],
+      ]),
+    );
+    expect(out).to.include('SUCCESS');
+  });
+
+  // The OTel SDK pushes every 60 s unless told (OTEL_METRIC_EXPORT_INTERVAL), and the Collector
+  // exports what it got last until the next push: Prometheus, scraping every 15 s, sees the
+  // counter step once a minute, or 75 s apart when the Collector's batching (up to 5 s) puts a
+  // push past a scrape. A running app must count at every scrape.
+  it('counts an app behind the Collector at every scrape while it pushes every 60 s', () => {
+    const times = { scrapeIntervalSeconds: 15, intervalSeconds: 15, rangeSeconds: 900 };
+    const query = (title: string) => {
+      const q = panelQueries().find((p) => p.panel === title && p.refId === 'A');
+      if (!q) throw new Error(`no ${title}`);
+      return substituteGrafana(q.expr, times, allValues());
+    };
+    const at = 'job="otel-collector", instance="otel-collector:8889", service_instance_id="a"';
+    const cpu =
+      'hw_type="cpu", hw_id="cpu", carbonscope_power_source="estimate", carbonscope_estimated="true"';
+    // 20 pushes, each scraped 4 times; the tenth is seen a scrape late, 75 s after the ninth.
+    const scrapesOf = (i: number) => (i === 9 ? 5 : i === 10 ? 3 : 4);
+    const steps = Array.from({ length: 20 }, (_, i) =>
+      Array(scrapesOf(i))
+        .fill(i * 60)
+        .join(' '),
+    );
+    const input = [
+      { series: `${PROM.hostEnergy}{${at}, hw_id="host"}`, values: steps.join(' ') },
+      { series: `${PROM.power}{${at}, ${cpu}}`, values: '40x80' },
+    ];
+    const evalTimes = ['10m', '10m15s', '10m30s', '10m45s'];
+    const out = queriesTest(
+      input,
+      evalTimes.flatMap((eval_time) => [
+        { expr: query('Instances'), eval_time, exp_samples: [{ labels: '{}', value: 1 }] },
+        {
+          expr: query('Power by component and source'),
+          eval_time,
+          exp_samples: [{ labels: `{${cpu}}`, value: 40 }],
+        },
+      ]),
     );
     expect(out).to.include('SUCCESS');
   });
