@@ -196,16 +196,20 @@ describe('stack: when MeterOnEstimateWhenRaplExpected fires (promtool test rules
     const out = promtoolTest({
       interval: '15s',
       input_series: [
-        { series: hostPower(`${COLLECTOR}, service_instance_id="a"`, 'rapl'), values: '40x139' },
+        // Exported until 34m45s; when the Collector drops it, the next scrape marks it stale.
+        {
+          series: hostPower(`${COLLECTOR}, service_instance_id="a"`, 'rapl'),
+          values: '40x139 stale',
+        },
         {
           series: hostPower(`${COLLECTOR}, service_instance_id="b"`, 'estimate'),
           values: '_x121 25x400',
         },
       ],
       alert_rule_test: [
-        // The old replica's RAPL value: exported until 34m45s, seen until 39m45s; then the `for`.
-        at('44m30s', []),
-        at('45m', firing({ job: 'otel-collector' })),
+        // No RAPL reading from 35m; then the `for`.
+        at('39m45s', []),
+        at('40m15s', firing({ job: 'otel-collector' })),
         at('2h', firing({ job: 'otel-collector' })),
       ],
     });
