@@ -84,6 +84,13 @@ function streamRoute(stream: Carrier): string | undefined {
   return (req && namedHttp2Route(req)) ?? namedHttp2Route(stream);
 }
 
+/** The `:status` a stream sent, unless it was reset (by either side): then none was delivered. */
+function sentStatus(stream: ServerHttp2Stream): number | undefined {
+  if (stream.rstCode !== undefined && stream.rstCode !== 0) return undefined;
+  const status = Number(stream.sentHeaders[':status']);
+  return Number.isInteger(status) ? status : undefined;
+}
+
 /**
  * Tracks each request (stream) of every HTTP/2 server that listens from now on, and of those of
  * `options.servers` already listening, as one operation with the labels an HTTP/1 request gets.
@@ -107,17 +114,16 @@ export function trackHttp2Streams(
     stream[key] = undefined;
     close(entry.op, streamRoute(stream) ?? UNMATCHED_ROUTE, status, entry.facts);
   };
-  // Shared by every stream (`this` is the stream): no closure per request.
+  // Shared by every stream (`this` is the stream): no closure per request. A response is done
+  // when its writable side finished after its headers went. Node ends a HEAD stream's writable
+  // side as it arrives, before any answer: such a stream ends at its close, answered or not.
   function onFinish(this: Carrier) {
     const entry = this[key] as OpenStream | undefined;
-    if (!entry) return;
-    const reset = this.rstCode !== undefined && this.rstCode !== 0;
-    const status = this.headersSent && !reset ? Number(this.sentHeaders[':status']) : undefined;
-    end(entry, Number.isInteger(status) ? status : undefined);
+    if (entry && this.headersSent) end(entry, sentStatus(this));
   }
   function onClose(this: Carrier) {
     const entry = this[key] as OpenStream | undefined;
-    if (entry) end(entry);
+    if (entry) end(entry, this.headersSent && this.writableFinished ? sentStatus(this) : undefined);
   }
   const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
     const method = headers[':method'];

@@ -173,6 +173,42 @@ describe('http: HTTP/2 requests are tracked as HTTP/1 ones are', () => {
     }
   });
 
+  it('a HEAD request ends when it is answered, with its status, though Node ends its body at once', async () => {
+    const { cs, ended } = await tracking();
+    // Node ends a HEAD stream's writable side as it arrives, long before the answer below.
+    const compat = createServer((req, res) => {
+      setTimeout(() => {
+        setRoute(req, '/h/:id');
+        res.statusCode = 202;
+        res.end();
+      }, 40);
+    });
+    const core = createServer();
+    core.on('stream', (stream) => {
+      setTimeout(() => {
+        setRoute(stream, '/s/:id');
+        stream.respond({ ':status': 203 }, { endStream: true });
+      }, 40);
+    });
+    try {
+      const served: Array<number | string> = [];
+      for (const server of [compat, core]) {
+        const session = connect(`http://127.0.0.1:${await listen(server)}`);
+        served.push(await h2Request(session, '/1', 'HEAD'));
+        await until(() => ended.length === served.length);
+        session.close();
+      }
+      expect(served).to.deep.equal([202, 203]);
+      expect(labels(ended)).to.deep.equal(['/h/:id 202 HEAD http', '/s/:id 203 HEAD http']);
+      for (const f of ended) expect(f.durationSeconds).to.be.at.least(0.03);
+      expect(cs.trackRequests().inFlight).to.equal(0);
+    } finally {
+      compat.close();
+      core.close();
+      await cs.stop();
+    }
+  });
+
   it('TLS with allowHTTP1: HTTP/2 and HTTP/1.1 clients of one server, each counted once', async () => {
     const dir = tempDirUntilExit('carbonscope-h2-');
     const server = createSecureServer({ ...(await selfSigned(dir)), allowHTTP1: true });
