@@ -138,12 +138,18 @@ export function trackHttp2Streams(
     stream.on('finish', onFinish);
     stream.on('close', onClose);
   };
+  // A server that closed is let go (it would be held until stop): found again if it listens.
+  function detach(this: H2Server) {
+    attached.delete(this);
+    this.off('stream', onStream);
+  }
   const attach = (server: unknown) => {
     if (!isHttp2Server(server) || attached.has(server) || ignored.has(server)) return;
     if (options.servers && !options.servers.has(server)) return;
     attached.add(server);
     // First, so that the operation is running while the application's handler does its work.
     server.prependListener('stream', onStream);
+    server.once('close', detach);
   };
   const onListen = (message: unknown) => attach((message as { server?: unknown }).server);
   subscribe(LISTEN, onListen);
@@ -161,11 +167,17 @@ export function trackHttp2Streams(
     },
     ignore(server) {
       ignored.add(server);
-      if (isHttp2Server(server) && attached.delete(server)) server.off('stream', onStream);
+      if (isHttp2Server(server) && attached.has(server)) {
+        server.off('close', detach);
+        detach.call(server);
+      }
     },
     stop() {
       unsubscribe(LISTEN, onListen);
-      for (const server of attached) server.off('stream', onStream);
+      for (const server of attached) {
+        server.off('close', detach);
+        server.off('stream', onStream);
+      }
       attached.clear();
       for (const entry of open) end(entry);
     },

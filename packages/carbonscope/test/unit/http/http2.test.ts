@@ -303,3 +303,28 @@ describe('http: HTTP/2 requests are tracked as HTTP/1 ones are', () => {
     }
   });
 });
+
+describe('http: HTTP/2 servers, as tracking starts and stops and they close', () => {
+  const listeners = (server: Http2Server) =>
+    server.eventNames().map((e) => `${String(e)} ${server.listenerCount(e)}`);
+
+  it('a server that closes keeps nothing of the tracking, and is found again as it listens', async () => {
+    const { cs, ended } = await tracking();
+    const server = createServer((_req, res) => res.end('ok'));
+    const before = listeners(server);
+    try {
+      for (let round = 0; round < 2; round++) {
+        const session = connect(`http://127.0.0.1:${await listen(server)}`);
+        expect(await h2Request(session, '/')).to.equal(200);
+        session.close();
+        server.close();
+        await once(server, 'close');
+        expect(listeners(server)).to.deep.equal(before);
+      }
+      await until(() => ended.length >= 2);
+      expect(ended).to.have.length(2);
+    } finally {
+      await cs.stop();
+    }
+  });
+});
