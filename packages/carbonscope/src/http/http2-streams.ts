@@ -64,6 +64,20 @@ function isHttp2Server(server: unknown): server is H2Server {
 let compatRequestKey: symbol | null | undefined;
 
 /**
+ * The HTTP/2 servers seen to start listening while a tracking was on, until each closes: a
+ * tracking started after another stopped finds them, as it finds `node:http` servers.
+ */
+const listening = new Set<H2Server>();
+function forget(this: H2Server) {
+  listening.delete(this);
+}
+function remember(server: H2Server): void {
+  if (listening.has(server)) return;
+  listening.add(server);
+  server.once('close', forget);
+}
+
+/**
  * The compat-API request (`(req, res)` handlers, Fastify's `http2: true`) of `stream`, where
  * a framework names the route; undefined for a stream of the core API. Node keeps it on the
  * stream under a symbol of its own, found by its description once.
@@ -92,9 +106,9 @@ function sentStatus(stream: ServerHttp2Stream): number | undefined {
 }
 
 /**
- * Tracks each request (stream) of every HTTP/2 server that listens from now on, and of those of
- * `options.servers` already listening, as one operation with the labels an HTTP/1 request gets.
- * Its status is the `:status` it sent, for a stream whose response finished unreset; one the
+ * Tracks each request (stream) of every HTTP/2 server that listens from now on or that a tracking
+ * before this one saw listen, and of those of `options.servers` already listening, as one
+ * operation with the labels an HTTP/1 request gets. Its status is the `:status` it sent, for a stream whose response finished unreset; one the
  * client reset, or whose connection went, ends without one, as an abandoned HTTP/1 request does.
  * HTTP/1.1 requests of an `allowHTTP1` server come through `node:http`'s channels, not here.
  */
@@ -143,17 +157,26 @@ export function trackHttp2Streams(
     attached.delete(this);
     this.off('stream', onStream);
   }
-  const attach = (server: unknown) => {
-    if (!isHttp2Server(server) || attached.has(server) || ignored.has(server)) return;
+  const attach = (server: H2Server) => {
+    if (attached.has(server) || ignored.has(server)) return;
     if (options.servers && !options.servers.has(server)) return;
     attached.add(server);
     // First, so that the operation is running while the application's handler does its work.
     server.prependListener('stream', onStream);
     server.once('close', detach);
   };
-  const onListen = (message: unknown) => attach((message as { server?: unknown }).server);
+  const onListen = (message: unknown) => {
+    const { server } = message as { server?: unknown };
+    if (!isHttp2Server(server)) return;
+    remember(server);
+    attach(server);
+  };
   subscribe(LISTEN, onListen);
-  for (const server of options.servers ?? []) attach(server);
+  for (const server of options.servers ?? listening) {
+    if (!isHttp2Server(server)) continue;
+    if (server.listening) remember(server);
+    attach(server);
+  }
 
   return {
     get inFlight() {

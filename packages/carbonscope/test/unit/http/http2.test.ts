@@ -308,6 +308,24 @@ describe('http: HTTP/2 servers, as tracking starts and stops and they close', ()
   const listeners = (server: Http2Server) =>
     server.eventNames().map((e) => `${String(e)} ${server.listenerCount(e)}`);
 
+  it('tracking started again finds the servers an earlier one found listening', async () => {
+    const { cs, ended } = await tracking();
+    const server = createServer((_req, res) => res.end('ok'));
+    try {
+      const session = connect(`http://127.0.0.1:${await listen(server)}`);
+      expect(await h2Request(session, '/')).to.equal(200);
+      cs.untrackRequests();
+      cs.trackRequests();
+      expect(await h2Request(session, '/')).to.equal(200);
+      await until(() => ended.length >= 2);
+      expect(labels(ended)).to.deep.equal(Array(2).fill('unmatched 200 GET http'));
+      session.close();
+    } finally {
+      server.close();
+      await cs.stop();
+    }
+  });
+
   it('a server that closes keeps nothing of the tracking, and is found again as it listens', async () => {
     const { cs, ended } = await tracking();
     const server = createServer((_req, res) => res.end('ok'));
