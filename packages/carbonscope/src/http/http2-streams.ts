@@ -98,6 +98,14 @@ function streamRoute(stream: Carrier): string | undefined {
   return (req && namedHttp2Route(req)) ?? namedHttp2Route(stream);
 }
 
+/**
+ * Whether Node is sending the stream a file: respondWithFD (respondWithFile's too) ends its
+ * writable side first, nulling `_final` so that ending sends nothing (Node 20 and 24 alike).
+ */
+function sendsFile(stream: ServerHttp2Stream): boolean {
+  return Reflect.get(stream, '_final') === null;
+}
+
 /** The `:status` a stream sent, unless it was reset (by either side): then none was delivered. */
 function sentStatus(stream: ServerHttp2Stream): number | undefined {
   if (stream.rstCode !== undefined && stream.rstCode !== 0) return undefined;
@@ -130,10 +138,11 @@ export function trackHttp2Streams(
   };
   // Shared by every stream (`this` is the stream): no closure per request. A response is done
   // when its writable side finished after its headers went. Node ends a HEAD stream's writable
-  // side as it arrives, before any answer: such a stream ends at its close, answered or not.
+  // side as it arrives, before any answer, and a file's (respondWithFile, respondWithFD) before
+  // sending it: such a stream ends at its close, with a status if it was not reset.
   function onFinish(this: Carrier) {
     const entry = this[key] as OpenStream | undefined;
-    if (entry && this.headersSent) end(entry, sentStatus(this));
+    if (entry && this.headersSent && !sendsFile(this)) end(entry, sentStatus(this));
   }
   function onClose(this: Carrier) {
     const entry = this[key] as OpenStream | undefined;

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer as createHttp1Server } from 'node:http';
 import {
   type ClientHttp2Session,
@@ -205,6 +205,42 @@ describe('http: HTTP/2 requests are tracked as HTTP/1 ones are', () => {
     } finally {
       compat.close();
       core.close();
+      await cs.stop();
+    }
+  });
+
+  it('a file sent with respondWithFile ends as it is sent: cancelled, with no status', async () => {
+    const { cs, ended } = await tracking();
+    const dir = tempDirUntilExit('carbonscope-h2-file-');
+    const file = join(dir, 'big.bin');
+    await writeFile(file, Buffer.alloc(8 << 20));
+    const server = createServer();
+    server.on('stream', (stream) => {
+      setRoute(stream, '/files/:name');
+      stream.respondWithFile(file);
+    });
+    try {
+      const session = connect(`http://127.0.0.1:${await listen(server)}`);
+      // Read to the end: the operation lasts until the last byte went.
+      expect(await h2Request(session, '/files/big.bin')).to.equal(200);
+      // Read a little, then cancel: Node ended the stream's writable side before sending any.
+      const req = session.request({ ':path': '/files/big.bin' });
+      req.on('error', () => {});
+      await once(req, 'data');
+      req.pause();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(cs.trackRequests().inFlight).to.equal(1);
+      req.close(constants.NGHTTP2_CANCEL);
+      await until(() => ended.length === 2);
+      session.close();
+      expect(labels(ended)).to.deep.equal([
+        '/files/:name 200 GET http',
+        '/files/:name undefined GET http',
+      ]);
+      expect(ended[1]?.durationSeconds).to.be.at.least(0.04);
+      expect(cs.trackRequests().inFlight).to.equal(0);
+    } finally {
+      server.close();
       await cs.stop();
     }
   });
