@@ -18,9 +18,9 @@ import { namedHttp2Route, UNMATCHED_ROUTE } from './route.js';
 
 /**
  * Published by every `net.Server` (HTTP/2 ones included) as it starts to listen, on Node 20 and
- * 24 alike. Node 20 publishes nothing per HTTP/2 request (Node 24's `http2.server.stream.*`
- * channels are not on the line the library supports), so an HTTP/2 server is found here, once,
- * and its requests come from its own `stream` event: no cost at all to a `node:http` server.
+ * 24 alike. Node 20, which the library supports too, publishes nothing per HTTP/2 request
+ * (Node 24's `http2.server.stream.*` channels are not there), so an HTTP/2 server is found here,
+ * once, and its requests come from its own `stream` event: no cost at all to a `node:http` one.
  */
 const LISTEN = 'tracing:net.server.listen:asyncStart';
 
