@@ -24,6 +24,9 @@ function kindOf(err: unknown): string {
  * scope follow whichever gave the latest readings, so every series and log line is labelled
  * by the source that measured it.
  *
+ * A fallback that throws costs nothing while the primary reads; when both throw, the
+ * fallback's error is thrown (the interval has no reading, and whoever samples says why).
+ *
  * Each hand-over and each return is logged with its reason: the first of each kind at warn,
  * repeats at debug, so an exporter that keeps failing the same way says so once.
  */
@@ -60,7 +63,15 @@ export function withHandover(o: HandoverOptions): PowerSource {
       return active.probe();
     },
     sample(tick: SampleTick): EnergyReading[] {
-      const covering = fallback.sample(tick);
+      // Sampled every tick, whichever is used, so its counters never span the primary's time;
+      // its failure must not cost the primary's readings of the tick.
+      let covering: EnergyReading[] | undefined;
+      let fallbackError: unknown;
+      try {
+        covering = fallback.sample(tick);
+      } catch (err) {
+        fallbackError = err;
+      }
       try {
         const readings = primary.sample(tick);
         if (active !== primary) {
@@ -75,6 +86,8 @@ export function withHandover(o: HandoverOptions): PowerSource {
       } catch (err) {
         if (active === primary) handOver(err);
         active = fallback;
+        // Neither can say: the fallback's reason goes to whoever samples (the meter says it).
+        if (covering === undefined) throw fallbackError;
         return covering;
       }
     },

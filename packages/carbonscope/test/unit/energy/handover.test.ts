@@ -20,6 +20,7 @@ import {
   memoryLogger,
   ScriptedClock,
   ScriptedCpu,
+  ScriptedSource,
   StubGrid,
   testConfig,
 } from './scripted.js';
@@ -94,6 +95,32 @@ describe('process-scope sources and the hand-over', () => {
     expect(ends[0]?.joules).to.be.closeTo(6, 1e-9);
     expect(ends[0]?.estimated).to.equal(false);
     await r.cs.stop();
+  });
+
+  // The fallback was sampled outside the try: a fallback that threw (RAPL's tree gone behind
+  // Kepler, a broken estimate) took the primary's good readings of that tick with it.
+  it('a fallback that throws loses none of the primary readings; a gap of both still throws', () => {
+    const log = memoryLogger();
+    let primaryFails = false;
+    const primary = new ScriptedSource('kepler', 'host', false, (t) => {
+      if (primaryFails) throw Object.assign(new Error('exporter unreachable'), { kind: 'fetch' });
+      return [{ component: 'package', device: 'package', joules: t.elapsedMs / 1000, watts: 1 }];
+    });
+    const fallback = new ScriptedSource('rapl', 'host', false, () => {
+      throw Object.assign(new Error('powercap tree gone'), { kind: 'unreadable' });
+    });
+    const host = withHandover({ primary, fallback, logger: log.logger });
+    const t = {
+      nowMs: 1000,
+      elapsedMs: 1000,
+      hostCpu: { activeSeconds: 0, totalSeconds: 0, cpus: 1 },
+    };
+    expect(host.sample(t).map((r) => r.joules)).to.deep.equal([1]);
+    expect(host.name).to.equal('kepler');
+    // Sampled every tick all the same, so its counters never span the primary's time.
+    expect(fallback.ticks).to.have.length(1);
+    primaryFails = true;
+    expect(() => host.sample(t)).to.throw('powercap tree gone');
   });
 
   describe('with Kepler behind it', () => {
