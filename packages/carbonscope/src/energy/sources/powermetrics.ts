@@ -155,6 +155,20 @@ export interface PowermetricsOptions {
   stallMs?: number;
 }
 
+/** Why sample() has no reading past the stall limit; `kind` groups the hand-over's lines. */
+function stalled(silentMs: number, emptyBlocks: number): Error & { kind: string } {
+  if (emptyBlocks === 0) {
+    return Object.assign(new Error(`printed no sample in ${silentMs} ms (hung?)`), {
+      kind: 'stalled',
+    });
+  }
+  const samples = `${emptyBlocks} sample${emptyBlocks === 1 ? '' : 's'}`;
+  return Object.assign(
+    new Error(`printed ${samples} without a power line in ${silentMs} ms; no power is measured`),
+    { kind: 'no power' },
+  );
+}
+
 interface Accumulated {
   component: Component;
   device: string;
@@ -172,8 +186,13 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
   const clock = options.clock ?? (() => performance.now());
   // A few late blocks are a busy machine; this is a child that hung (as nvidia-smi's stall).
   const stallMs = options.stallMs ?? Math.max(5 * intervalMs, 10_000);
-  /** When the latest block came (probe and after): its silence is timed from there. */
-  let lastBlockMs = 0;
+  /**
+   * When the latest block with a power line came: the silence is timed from there. Blocks
+   * without one measure nothing, and a run of them is no more a reading than silence.
+   */
+  let lastPowerMs = 0;
+  /** Blocks without a power line since the latest with one: what the stall says it saw. */
+  let emptySincePower = 0;
   const binary = options.binary ?? 'powermetrics';
   const args = ['--samplers', 'cpu_power,gpu_power', '-i', String(intervalMs)];
   const parser = new PowermetricsParser();
@@ -213,15 +232,20 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
   };
 
   const add = (block: PowermetricsBlock) => {
-    lastBlockMs = clock();
-    if (blockPower(block).length === 0) {
+    const empty = blockPower(block).length === 0;
+    if (empty) {
       emptyBlocks++;
+      emptySincePower++;
       onEmptyBlock?.();
-      return;
+    } else {
+      lastPowerMs = clock();
+      emptySincePower = 0;
     }
+    // Blocks without power after a covered stall hold part of its time all the same: the
+    // covered time is taken off the newest blocks, whether they measured anything or not.
     if (coveredMs > 0) afterStall.push(block);
-    else accumulate(block);
-    onFirstBlock?.();
+    else if (!empty) accumulate(block);
+    if (!empty) onFirstBlock?.();
   };
 
   const accumulate = (block: PowermetricsBlock) => {
@@ -319,15 +343,10 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
       if (afterStall.length > 0) settleStall();
       if ([...acc.values()].every((a) => a.ms === 0)) {
         if (endedWhy !== undefined) throw Object.assign(new Error(endedWhy), { kind: 'ended' });
-        const silentMs = clock() - lastBlockMs;
+        const silentMs = clock() - lastPowerMs;
         if (started && silentMs > stallMs) {
           coveredMs += Math.max(0, tick.elapsedMs);
-          throw Object.assign(
-            new Error(`printed no sample in ${Math.round(silentMs)} ms (hung?)`),
-            {
-              kind: 'stalled',
-            },
-          );
+          throw stalled(Math.round(silentMs), emptySincePower);
         }
       }
       const out: EnergyReading[] = [];

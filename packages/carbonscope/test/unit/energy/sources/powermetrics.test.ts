@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { expect } from 'chai';
 import {
   blockPower,
@@ -322,6 +322,72 @@ setInterval(() => undefined, 1000);`,
       expect(back.map((r) => [r.device, Number(r.joules.toFixed(6))])).to.deep.equal([
         ['package', 104.58765],
       ]);
+      expect(warnings()).to.deep.equal([]);
+      await source.close();
+    });
+
+    // A sampler that stops reporting power mid-run (a block with its header and no power line,
+    // every interval) timed the silence from each block: never stalled, so the host read as a
+    // measured 0 W for as long as it went on, where a silent child hands over to the estimate.
+    it('a child that keeps printing blocks without a power line mid-run: past the stall limit sample() says so', async () => {
+      const empty =
+        '*** Sampled system activity (Mon Oct 23 16:51:12 2023 +0200) (1000.00ms elapsed) ***\n\n' +
+        '**** Processor usage ****\n\nE-Cluster HW active frequency: 1105 MHz\n\n';
+      const binary = writeFakeBinary(
+        dir,
+        'powermetrics',
+        `const fs = require('node:fs');
+const text = fs.readFileSync(${JSON.stringify(fixture('powermetrics-intel.txt'))}, 'utf8');
+const parts = text.split(/(?=\\*\\*\\* Sampled)/);
+process.stdout.write(parts[0] + parts[1] + parts[2]);
+const empty = ${JSON.stringify(empty)};
+let written = 0;
+const wait = setInterval(() => {
+  if (!fs.existsSync(${JSON.stringify(`${dir}/go`)})) return;
+  // Counted once written: the test knows they are in the pipe.
+  process.stdout.write(empty, () => fs.writeFileSync(${JSON.stringify(`${dir}/written`)}, String(++written)));
+}, 20);`,
+      );
+      let now = 0;
+      const { logger, warnings } = captureLogger();
+      const source = createPowermetricsSource({
+        logger,
+        intervalMs: 1000,
+        binary,
+        clock: () => now,
+      });
+      expect((await source.probe()).ok).to.equal(true);
+      expect(source.sample(tick(1000)).length).to.equal(1);
+      now = 5_000;
+      writeFileSync(`${dir}/go`, '');
+      const written = () => {
+        try {
+          return Number(readFileSync(`${dir}/written`, 'utf8'));
+        } catch {
+          return 0;
+        }
+      };
+      // Blocks without power have come (and keep coming) while the clock reads 5 s ...
+      await waitFor(() => written() >= 3);
+      await new Promise((r) => setTimeout(r, 100));
+      // The first of them completed the block held from before (12.10 W × 996.5 ms).
+      expect(source.sample(tick(1000)).map((r) => Number(r.joules.toFixed(5)))).to.deep.equal([
+        12.05765,
+      ]);
+      // ... and past the limit, counted from the last block with power (completed at 5 s, by
+      // the first header after it), the estimate covers.
+      now = 16_000;
+      await new Promise((r) => setTimeout(r, 100));
+      let error: (Error & { kind?: string }) | undefined;
+      try {
+        source.sample(tick(1000));
+      } catch (err) {
+        error = err as Error & { kind?: string };
+      }
+      expect(error?.message).to.match(
+        /^printed \d+ samples? without a power line in 11000 ms; no power is measured$/,
+      );
+      expect(error?.kind).to.equal('no power');
       expect(warnings()).to.deep.equal([]);
       await source.close();
     });
