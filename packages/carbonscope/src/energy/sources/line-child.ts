@@ -45,7 +45,10 @@ export function lineSplitter(onLine: (line: string) => void): (chunk: string) =>
 
 export interface LineChild {
   readonly pid: number | undefined;
-  /** Ends the child (SIGTERM, then SIGKILL after `graceMs`) and resolves once it has exited. */
+  /**
+   * Ends the child (SIGTERM, then SIGKILL after `graceMs`) and resolves once it has exited, or
+   * after three graces in all when even SIGKILL does not end it (then it is let go of).
+   */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -55,7 +58,22 @@ export interface LineChildHandlers {
   onStderr?(text: string): void;
   /** The child ended or could not start (`error.code === 'ENOENT'` when the binary is absent). */
   onExit(code: number | null, signal: NodeJS.Signals | null, error?: NodeJS.ErrnoException): void;
+  /**
+   * stop() gave up on a child that did not end after SIGKILL (stuck in the kernel) and let go
+   * of it; a Node warning says so when this is not given.
+   */
+  onDetach?(pid: number): void;
 }
+
+/** How the child is started and signalled; tests hand a child that never ends. */
+export interface LineChildOptions {
+  spawn?: (binary: string, args: readonly string[]) => ChildProcess;
+  /** Signals a process (a negative pid: its group); process.kill by default. */
+  kill?: (pid: number, signal: NodeJS.Signals) => void;
+}
+
+const spawnDetached = (binary: string, args: readonly string[]): ChildProcess =>
+  spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
 
 /**
  * Runs a long-lived child and hands its stdout over line by line. The child is unref'd so it
@@ -69,8 +87,12 @@ export function spawnLineChild(
   binary: string,
   args: readonly string[],
   handlers: LineChildHandlers,
+  options: LineChildOptions = {},
 ): LineChild {
+  const kill = options.kill ?? ((pid, signal) => process.kill(pid, signal));
   let exited = false;
+  /** True once stop() gave up on a child that would not end. */
+  let detached = false;
   let exitWaiters: (() => void)[] = [];
   // A process that ends without stop() (a short script under `register` while the probe still
   // waits) must not leave it running: a reader that prints nothing (a hung driver) never meets
@@ -82,24 +104,41 @@ export function spawnLineChild(
   // leaves the tool it started holding the pipe, which then never closed.
   const signalGroup = (signal: NodeJS.Signals) => {
     try {
-      if (child.pid !== undefined) process.kill(-child.pid, signal);
+      if (child.pid !== undefined) kill(-child.pid, signal);
     } catch {
       child.kill(signal);
     }
   };
-  const finish = (code: number | null, signal: NodeJS.Signals | null, error?: Error) => {
-    if (exited) return;
-    exited = true;
+  const release = () => {
     process.off('exit', killAtExit);
     for (const w of exitWaiters) w();
     exitWaiters = [];
+  };
+  const finish = (code: number | null, signal: NodeJS.Signals | null, error?: Error) => {
+    if (exited) return;
+    exited = true;
+    release();
     handlers.onExit(code, signal, error as NodeJS.ErrnoException | undefined);
   };
+  /**
+   * Lets go of a child that outlived SIGKILL: stop() resolves, nothing holds the process for
+   * it. Signals stay queued for it; should it ever end, onExit is still told.
+   */
+  const detach = () => {
+    if (exited || detached) return;
+    detached = true;
+    child.unref();
+    release();
+    const pid = child.pid ?? 0;
+    if (handlers.onDetach) handlers.onDetach(pid);
+    else {
+      process.emitWarning(
+        `${binary} (pid ${pid}) did not end after SIGKILL (stuck in the kernel?); left behind`,
+      );
+    }
+  };
 
-  const child: ChildProcess = spawn(binary, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
+  const child = (options.spawn ?? spawnDetached)(binary, args);
   child.on('error', (err) => finish(null, null, err));
   child.on('close', (code, signal) => finish(code, signal));
   child.unref();
@@ -123,7 +162,7 @@ export function spawnLineChild(
       return child.pid;
     },
     stop(graceMs = STOP_GRACE_MS): Promise<void> {
-      if (exited || child.pid === undefined) return Promise.resolve();
+      if (exited || detached || child.pid === undefined) return Promise.resolve();
       // Whoever awaits this needs the exit to come: hold the loop until it does, or a process
       // with nothing else to do (`monitor` at its end) ended with code 13 mid-await.
       child.ref();
@@ -139,6 +178,8 @@ export function spawnLineChild(
           timer = setTimeout(() => {
             child.stdout?.destroy();
             child.stderr?.destroy();
+            // A child SIGKILL cannot end (stuck in the kernel, D state) never closes.
+            timer = setTimeout(detach, graceMs);
           }, graceMs);
         }, graceMs);
         exitWaiters.push(() => {

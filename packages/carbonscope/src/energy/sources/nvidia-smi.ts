@@ -249,6 +249,13 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
             );
             if (options.holdProcess === false) burst.unref();
           },
+          onDetach(pid) {
+            logger.warn(
+              { pid },
+              `nvidia-smi: ${binary} (pid ${pid}) did not end after SIGKILL (stuck in the kernel?); ` +
+                'left behind, its output no longer read',
+            );
+          },
           onExit(code, signal, error) {
             ended = true;
             if (burst) clearTimeout(burst);

@@ -320,6 +320,13 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
             stderr += text;
             if (stderr.includes(NOT_ROOT)) notRoot();
           },
+          onDetach(pid) {
+            options.logger.warn(
+              { pid },
+              `powermetrics: ${binary} (pid ${pid}) did not end after SIGKILL (stuck in the kernel?); ` +
+                'left behind, its output no longer read',
+            );
+          },
           onExit(code, signal, error) {
             const midRun = started && !closing;
             if (error) {
