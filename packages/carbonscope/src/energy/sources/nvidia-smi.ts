@@ -18,18 +18,43 @@ export interface NvidiaGpuLine {
   watts: number | undefined;
 }
 
-/** Parses one line; undefined when it is not a GPU line (a banner or an error message). */
-export function parseNvidiaSmiLine(line: string): NvidiaGpuLine | undefined {
-  const fields = line.split(',');
-  if (fields.length < 4) return undefined;
+/** nvidia-smi's CSV separator: a decimal comma (`77,34`) or a comma in a name holds no space. */
+const SEPARATOR = ', ';
+/** How a GPU line starts (its index and a separator), whatever follows. */
+const GPU_LINE_START = /^\s*\d+\s*,/;
+
+/**
+ * Parses one line; undefined when it is not a GPU line (a banner or an error message) or one
+ * that cannot be read, which `onBad` is told with why: a column shifted in silence would be a
+ * wrong figure labelled measured.
+ */
+export function parseNvidiaSmiLine(
+  line: string,
+  onBad?: (why: string) => void,
+): NvidiaGpuLine | undefined {
+  if (!GPU_LINE_START.test(line)) return undefined;
+  const fields = line.split(SEPARATOR);
+  if (fields.length < 4) {
+    onBad?.('no `, ` between its fields');
+    return undefined;
+  }
   const index = Number(fields[0].trim());
   const uuid = fields[1].trim();
-  if (!Number.isInteger(index) || index < 0 || uuid === '') return undefined;
-  // A name may itself hold a comma: it is everything between the uuid and the last field.
-  const name = fields.slice(2, -1).join(',').trim();
+  if (!Number.isInteger(index) || index < 0 || uuid === '') {
+    onBad?.('no GPU index and uuid');
+    return undefined;
+  }
+  // A name may itself hold the separator: it is everything between the uuid and the last field.
+  const name = fields.slice(2, -1).join(SEPARATOR).trim();
   const raw = fields[fields.length - 1].trim();
-  const value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : undefined;
-  return { index, uuid, name, watts: value };
+  if (/^\d+(\.\d+)?$/.test(raw)) return { index, uuid, name, watts: Number(raw) };
+  // `N/A`, `[N/A]`, `[Not Supported]`: no value this interval. A figure it cannot read is no
+  // missing value but a format this parser does not know.
+  if (/\d/.test(raw)) {
+    onBad?.(`power.draw \`${raw}\` is no number`);
+    return undefined;
+  }
+  return { index, uuid, name, watts: undefined };
 }
 
 interface GpuState {
@@ -235,7 +260,15 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
         if (options.holdProcess === false) timer.unref();
         child = spawnLineChild(binary, args, {
           onLine(line) {
-            const gpu = parseNvidiaSmiLine(line);
+            const gpu = parseNvidiaSmiLine(line, (why) => {
+              if (warned.has('unreadable line')) return;
+              warned.add('unreadable line');
+              logger.warn(
+                { line, why },
+                `nvidia-smi: skipped a line it cannot read (${why}): \`${line}\`; ` +
+                  'lines like it are skipped without a word',
+              );
+            });
             if (!gpu) {
               if (!firstOther && line.trim()) firstOther = line.trim();
               return;

@@ -20,7 +20,7 @@ const lines = () => fixtureText('nvidia-smi-two-gpus.csv').trim().split('\n');
 
 describe('energy/sources/nvidia-smi', () => {
   it('parses index, uuid, name and power; N/A and [N/A] give no value', () => {
-    const parsed = lines().map(parseNvidiaSmiLine);
+    const parsed = lines().map((l) => parseNvidiaSmiLine(l));
     expect(parsed[0]).to.deep.equal({
       index: 0,
       uuid: 'GPU-3f1c2a4e-9b7d-4c21-8e55-0a1b2c3d4e5f',
@@ -37,6 +37,28 @@ describe('energy/sources/nvidia-smi', () => {
         "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.",
       ),
     ).to.equal(undefined);
+  });
+
+  // Split on every comma, a decimal comma (`77,34`) made the name `NVIDIA L4, 77` and the power
+  // 34 W, read as measured; nvidia-smi's own separator is ", ", which neither holds.
+  it('splits on ", ": a name with a comma stays whole, a value it cannot read skips the line and says why', () => {
+    const bad: string[] = [];
+    const parse = (line: string) => parseNvidiaSmiLine(line, (why) => bad.push(why));
+    expect(parse('0, GPU-a, NVIDIA L4, 77,34')).to.equal(undefined);
+    expect(parse('0, GPU-a, NVIDIA L4, Rev 2, 70.5')).to.deep.equal({
+      index: 0,
+      uuid: 'GPU-a',
+      name: 'NVIDIA L4, Rev 2',
+      watts: 70.5,
+    });
+    expect(parse('1, GPU-b, NVIDIA L4,A, 30.25')?.name).to.equal('NVIDIA L4,A');
+    expect(parse('1, GPU-b, Tesla T4, [N/A]')?.watts).to.equal(undefined);
+    expect(parse('0,GPU-a,NVIDIA L4,77.34')).to.equal(undefined);
+    // Not a GPU line at all: said by the probe when it fails, not here.
+    expect(
+      parse("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver."),
+    ).to.equal(undefined);
+    expect(bad).to.deep.equal(['power.draw `77,34` is no number', 'no `, ` between its fields']);
   });
 
   it('integrates two GPUs with the trapezoid rule; intervals touching N/A add nothing and are flagged', () => {
@@ -201,6 +223,40 @@ setTimeout(() => process.exit(1), 200);`,
       ]);
       expect(warnings().map((w) => w.msg)).to.deep.equal([
         'nvidia-smi: child ended (exit 1); no more GPU readings',
+      ]);
+      await source.close();
+    });
+
+    it('lines it cannot read are skipped, with one warning that shows one', async () => {
+      const binary = writeFakeBinary(
+        dir,
+        'nvidia-smi',
+        `const rows = ['0, GPU-a, NVIDIA L4, 70.00', '1, GPU-b, NVIDIA L4, 30,50'];
+const round = () => process.stdout.write(rows.join('\\n') + '\\n');
+round();
+setInterval(round, 20);`,
+      );
+      let now = 0;
+      const { logger, warnings } = captureLogger();
+      const source = createNvidiaSmiSource({
+        logger,
+        intervalMs: 20,
+        binary,
+        clock: () => now,
+        stallMs: Number.POSITIVE_INFINITY,
+      });
+      expect(await source.probe()).to.deep.equal({ ok: true, detail: 'gpu0 NVIDIA L4' });
+      const devices = new Set<string>();
+      await waitFor(() => {
+        now += 1000;
+        for (const r of source.sample(tick(1000))) devices.add(r.device);
+        return devices.size > 0 && warnings().length > 0;
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      expect([...devices]).to.deep.equal(['gpu0']);
+      expect(warnings().map((w) => w.msg)).to.deep.equal([
+        'nvidia-smi: skipped a line it cannot read (power.draw `30,50` is no number): ' +
+          '`1, GPU-b, NVIDIA L4, 30,50`; lines like it are skipped without a word',
       ]);
       await source.close();
     });
