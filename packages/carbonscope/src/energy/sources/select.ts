@@ -80,6 +80,12 @@ export interface SelectSourcesOptions {
    * (default true); `register` passes false (NvidiaSmiOptions.holdProcess).
    */
   holdProcess?: boolean;
+  /**
+   * How long the probes of nvidia-smi and powermetrics wait for their first output (default 3
+   * intervals + 2 s); tests whose fake binary is a Node script, slow to start on a loaded
+   * machine, give more.
+   */
+  probeTimeoutMs?: number;
 }
 
 export interface SelectedSources {
@@ -132,6 +138,7 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
         intervalMs: energy.sampleIntervalMs,
         binary: options.binaries?.powermetrics,
         holdProcess: options.holdProcess,
+        probeTimeoutMs: options.probeTimeoutMs,
       }),
     'nvidia-smi': () =>
       createNvidiaSmiSource({
@@ -139,6 +146,7 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
         intervalMs: energy.sampleIntervalMs,
         binary: options.binaries?.nvidiaSmi,
         holdProcess: options.holdProcess,
+        probeTimeoutMs: options.probeTimeoutMs,
       }),
     estimate: () => createEstimateSource({ settings: energy }),
     kepler: () => makeExporter('kepler', energy, options),

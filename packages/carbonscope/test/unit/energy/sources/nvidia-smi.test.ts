@@ -112,6 +112,8 @@ setInterval(round, interval);
       const source = createNvidiaSmiSource({
         logger,
         intervalMs: 40,
+        // A Node fake can take longer to start than the default 3 intervals + 2 s.
+        probeTimeoutMs: 20_000,
         binary,
         clock: () => now,
         // The scripted clock runs 1 s per 20 ms poll: a slow round here is no hung driver.
@@ -241,6 +243,8 @@ setInterval(round, 20);`,
       const source = createNvidiaSmiSource({
         logger,
         intervalMs: 20,
+        // A Node fake can take longer to start than the default 3 intervals + 2 s.
+        probeTimeoutMs: 20_000,
         binary,
         clock: () => now,
         stallMs: Number.POSITIVE_INFINITY,

@@ -143,7 +143,13 @@ describe('energy/sources/powermetrics', () => {
         LOOPING_FAKE(fixture('powermetrics-intel.txt')),
       );
       const { logger, warnings } = captureLogger();
-      const source = createPowermetricsSource({ logger, intervalMs: 50, binary });
+      const source = createPowermetricsSource({
+        logger,
+        intervalMs: 50,
+        binary,
+        // A Node fake can take longer to start than the default 3 intervals + 2 s.
+        probeTimeoutMs: 20_000,
+      });
       const probe = await source.probe();
       expect(probe.ok, JSON.stringify(probe)).to.equal(true);
       const pid = fakePid(dir, 'powermetrics');
@@ -253,7 +259,13 @@ setInterval(() => process.stdout.write(block), Number(args[args.indexOf('-i') + 
         `${LOOPING_FAKE(fixture('powermetrics-apple-combined.txt'))}\nsetTimeout(() => process.stderr.write('IOReport channel gone\\n', () => process.exit(3)), 300);`,
       );
       const { logger, warnings } = captureLogger();
-      const source = createPowermetricsSource({ logger, intervalMs: 50, binary });
+      const source = createPowermetricsSource({
+        logger,
+        intervalMs: 50,
+        binary,
+        // A Node fake can take longer to start than the default 3 intervals + 2 s.
+        probeTimeoutMs: 20_000,
+      });
       expect((await source.probe()).ok).to.equal(true);
       const why = () => {
         try {

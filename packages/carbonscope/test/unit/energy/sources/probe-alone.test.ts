@@ -24,6 +24,8 @@ await source.close?.();
   return runToEnd(process.execPath, ['--input-type=module', '-e', script], childEnv());
 }
 
+// The successful probes wait up to 20 s: a loaded 2-core machine can take longer than the
+// default 2.6 s to start the fake (a Node script), and the line comes 300 ms after that.
 describe('energy/sources: a probe awaited with nothing else alive', () => {
   let dir: string;
   let cleanup: () => void;
@@ -39,7 +41,7 @@ describe('energy/sources: a probe awaited with nothing else alive', () => {
       `setTimeout(() => { process.stdout.write(${JSON.stringify(`${H200_LINE}\n`)}); setInterval(() => process.stdout.write(${JSON.stringify(`${H200_LINE}\n`)}), 200); }, 300);`,
     );
     const r = await probeAlone(
-      `s.createNvidiaSmiSource({ logger, intervalMs: 200, binary: ${JSON.stringify(binary)} })`,
+      `s.createNvidiaSmiSource({ logger, intervalMs: 200, probeTimeoutMs: 20000, binary: ${JSON.stringify(binary)} })`,
     );
     expect(r.code, r.stderr).to.equal(0);
     expect(JSON.parse(r.stdout)).to.deep.equal({ ok: true, detail: 'gpu0 NVIDIA H200' });
@@ -62,7 +64,7 @@ describe('energy/sources: a probe awaited with nothing else alive', () => {
 setTimeout(() => { process.stdout.write(text); setInterval(() => process.stdout.write(text), 200); }, 300);`,
     );
     const r = await probeAlone(
-      `s.createPowermetricsSource({ logger, intervalMs: 200, binary: ${JSON.stringify(binary)} })`,
+      `s.createPowermetricsSource({ logger, intervalMs: 200, probeTimeoutMs: 20000, binary: ${JSON.stringify(binary)} })`,
     );
     expect(r.code, r.stderr).to.equal(0);
     expect(JSON.parse(r.stdout)).to.deep.include({ ok: true });

@@ -27,6 +27,12 @@ import {
   writePacedBinary,
 } from './helpers.js';
 
+/**
+ * The probes' wait for a fake binary's first output: a Node script, which a loaded 2-core machine
+ * can take longer to start than the 2.15 s a 50 ms interval gives by default.
+ */
+const SLOW_START_MS = 20_000;
+
 const FAKE_NVIDIA = `
 const interval = Number(args[args.length - 1]);
 const round = () => process.stdout.write('0, GPU-a, NVIDIA L4, 70.00\\n');
@@ -112,6 +118,7 @@ describe('energy/sources/select', () => {
         logger,
         platform: 'linux',
         binaries: { nvidiaSmi },
+        probeTimeoutMs: SLOW_START_MS,
       }),
     );
     expect(r.host.name).to.equal('estimate');
@@ -230,6 +237,7 @@ describe('energy/sources/select', () => {
         logger,
         platform: 'darwin',
         binaries: { ...noGpu(), powermetrics },
+        probeTimeoutMs: SLOW_START_MS,
       }),
     );
     expect(r.host.name).to.equal('powermetrics');
@@ -260,6 +268,7 @@ describe('energy/sources/select', () => {
         logger,
         platform: 'darwin',
         binaries: { ...noGpu(), powermetrics },
+        probeTimeoutMs: SLOW_START_MS,
       }),
     );
     expect(r.host.name).to.equal('powermetrics');
@@ -341,6 +350,7 @@ describe('energy/sources/select', () => {
         logger,
         platform: 'linux',
         binaries: { nvidiaSmi },
+        probeTimeoutMs: SLOW_START_MS,
       }),
     );
     expect(auto.gpus.map((g) => [g.name, g.kind])).to.deep.equal([['nvidia-smi', 'gpu']]);
