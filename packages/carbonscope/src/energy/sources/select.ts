@@ -5,6 +5,7 @@ import { createEstimateSource } from './estimate.js';
 import { createExporterSource, type ExporterSpec } from './exporter-source.js';
 import { withHandover } from './handover.js';
 import { keplerSpec } from './kepler.js';
+import { withLateStart } from './late-start.js';
 import { createNvidiaSmiSource } from './nvidia-smi.js';
 import { ownContainer } from './own-container.js';
 import { createPowermetricsSource } from './powermetrics.js';
@@ -16,6 +17,9 @@ import type { PowerSource } from './source.js';
 type Maker = () => PowerSource;
 type SourceKey = 'rapl' | 'powermetrics' | 'nvidia-smi' | 'kepler' | 'scaphandre' | 'estimate';
 type Exporter = 'kepler' | 'scaphandre';
+
+/** How the warning about an unreadable RAPL ends: withLateStart tries it again. */
+const RETRIED = ' (tried again every minute)';
 
 /** An exposition past this is not one node's exporter (it is streamed, never held whole). */
 const MAX_EXPOSITION_BYTES = 64 * 1024 * 1024;
@@ -163,6 +167,8 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
   const requested = exporter ? 'auto' : energy.source;
   const notes: string[] = [];
   let host: PowerSource | undefined;
+  /** RAPL is there but not readable by this process: a fix made while it runs is picked up. */
+  let raplLater = false;
 
   if (requested === 'rapl' || requested === 'powermetrics') {
     const tried = await tryProbe(make[requested]);
@@ -170,9 +176,11 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
       host = tried.source;
       notes.push(`requested by ENERGY_SOURCE: ${tried.detail}`);
     } else {
+      raplLater = requested === 'rapl' && tried.fixable === true;
       logger.warn(
         { requested, reason: tried.reason },
-        `ENERGY_SOURCE=${requested} cannot be read (${tried.reason}); falling back to estimate`,
+        `ENERGY_SOURCE=${requested} cannot be read (${tried.reason}); falling back to estimate` +
+          (raplLater ? RETRIED : ''),
       );
       notes.push(`ENERGY_SOURCE=${requested} cannot be read: ${tried.reason}; fell back`);
     }
@@ -186,9 +194,10 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
         // No powercap (a VM) is normal; RAPL this process may not read is a fix to make. On
         // Linux the estimate is what is left (with an exporter, it covers the exporter's gaps).
         if (tried.fixable) {
+          raplLater = true;
           logger.warn(
             { source: 'rapl', reason: tried.reason },
-            `energy: RAPL is here but cannot be read (${tried.reason}); falling back to estimate`,
+            `energy: RAPL is here but cannot be read (${tried.reason}); falling back to estimate${RETRIED}`,
           );
         }
         notes.push(tried.reason);
@@ -212,6 +221,7 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
     host = make.estimate();
     const probe = await host.probe();
     if (probe.ok) notes.push(`model: ${probe.detail}`);
+    if (raplLater) host = withLateStart({ make: make.rapl, fallback: host, logger });
   } else {
     // A meter that stops answering mid-run (the powercap tree gone, powermetrics ended) is
     // covered by the labelled estimate, never left at a measured 0 W.

@@ -302,6 +302,67 @@ describe('energy/sources/select', () => {
     expect(msg).to.include('estimate');
   });
 
+  // Facts: the usual fixes for root-only energy_uj (chmod a+r, a udev rule, sysfsutils) are
+  // applied to a running machine. RAPL unreadable at start was never tried again: the service
+  // kept the estimate until restarted. It is tried once a minute (on the ticks' clock) and
+  // taken, with one info line, as soon as it reads.
+  it('RAPL readable only by root at start: tried again once a minute, and used once it reads', async () => {
+    const root = join(dir, 'powercap');
+    let readable = false;
+    let counterUj = 5_000_000;
+    const reads: string[] = [];
+    const rapl = () =>
+      createRaplSource({
+        root,
+        logger: captureLogger().logger,
+        cpuVendor: () => 'GenuineIntel',
+        read: (p) => {
+          reads.push(p);
+          if (p.endsWith('/name')) return 'package-0\n';
+          if (p.endsWith('/max_energy_range_uj')) return '262143328850\n';
+          if (!readable) throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+          return `${counterUj}\n`;
+        },
+      });
+    buildPowercapTree(root, [
+      { dir: 'intel-rapl:0', name: 'package-0', energyUj: 1, maxUj: 1_000_000 },
+    ]);
+    const { logger, lines, warnings } = captureLogger();
+    const r = keep(
+      await selectSources({
+        config: config(),
+        logger,
+        platform: 'linux',
+        binaries: noGpu(),
+        make: { rapl },
+      }),
+    );
+    const busy = { activeSeconds: 1, totalSeconds: 2, cpus: 2 };
+    const at = (nowMs: number) => {
+      const readings = r.host.sample(tick(1000, busy, nowMs));
+      return [r.host.name, readings.map((x) => x.device).join('+')];
+    };
+    expect(at(0)).to.deep.equal(['estimate', 'cpu+ram']);
+    readable = true; // sudo chmod a+r .../energy_uj
+    const before = reads.length;
+    expect(at(59_000)).to.deep.equal(['estimate', 'cpu+ram']);
+    // Nothing read between tries: a minute is the pace, not every tick.
+    expect(reads.length).to.equal(before);
+    expect(at(60_000)).to.deep.equal(['estimate', 'cpu+ram']);
+    await new Promise((resolve) => setImmediate(resolve));
+    counterUj += 30_000_000;
+    const measured = r.host.sample(tick(1000, busy, 61_000));
+    expect([r.host.name, r.host.estimated]).to.deep.equal(['rapl', false]);
+    expect(measured.map((x) => [x.device, x.joules])).to.deep.equal([['package-0', 30]]);
+    const infos = lines.filter((l) => l.level === 30 && String(l.msg).includes('can be read now'));
+    expect(infos.map((l) => l.msg)).to.deep.equal([
+      'energy: rapl can be read now (package-0 (intel-rapl:0)); its measured readings replace the estimate',
+    ]);
+    // The warning at start said it would look again.
+    expect(warnings()).to.have.length(1);
+    expect(warnings()[0].msg).to.include('tried again every minute');
+  });
+
   it('ENERGY_SOURCE=rapl that cannot be read: warns why, falls back to the estimate, no crash', async () => {
     buildPowercapTree(join(dir, 'powercap'), [
       { dir: 'intel-rapl:0', name: 'package-0', energyUj: 1, maxUj: 1_000_000 },
