@@ -14,6 +14,7 @@ import {
   readWorker,
   removeFolder,
   serveThePrimary,
+  socketFolder,
   WORKER_ANSWER_BYTES,
 } from './cluster-sockets.js';
 
@@ -31,11 +32,23 @@ const WORKER_ANSWER_MS = 2_000;
 
 /**
  * Set by a primary's register, before the application forks, to its pid: its workers inherit
- * the environment and so know that their primary serves their figures, and where it looks for
- * their sockets. A worker whose primary does not run register (pm2's cluster mode, whose
- * primary is pm2's daemon) opens its own endpoint.
+ * the environment and so know that their primary serves their figures. A worker whose primary
+ * does not run register (pm2's cluster mode, whose primary is pm2's daemon) opens its own
+ * endpoint.
  */
 const PRIMARY_SERVES = 'CARBONSCOPE_CLUSTER_PRIMARY';
+
+/**
+ * Set with PRIMARY_SERVES, to the folder where the primary looks for its workers' sockets: a
+ * worker that named it from its own TMPDIR, which the application may have given it (fork(env)),
+ * would listen where the primary never looks.
+ */
+const PRIMARY_FOLDER = 'CARBONSCOPE_CLUSTER_FOLDER';
+
+/** This primary's folder, as it told its workers; named once, whatever TMPDIR becomes. */
+let announcedFolder: string | undefined;
+
+const ownFolder = () => announcedFolder ?? socketFolder(process.pid);
 
 /**
  * In a process that may fork cluster workers, tells them that it serves their figures. Only
@@ -44,8 +57,11 @@ const PRIMARY_SERVES = 'CARBONSCOPE_CLUSTER_PRIMARY';
  */
 export function announcePrimary(env: Env, servesPrometheus: boolean): void {
   if (!cluster.isPrimary || !servesPrometheus) return;
+  announcedFolder = socketFolder(process.pid);
   env[PRIMARY_SERVES] = String(process.pid);
-  cluster.once('fork', () => process.once('exit', () => removeFolder(process.pid)));
+  env[PRIMARY_FOLDER] = announcedFolder;
+  const folder = announcedFolder;
+  cluster.once('fork', () => process.once('exit', () => removeFolder(folder)));
 }
 
 /** Whether this process is a cluster worker (whose primary may or may not serve its figures). */
@@ -59,11 +75,23 @@ export function primaryServesThisWorker(env: Env): boolean {
 }
 
 /**
- * In a worker whose primary serves its figures: serves them on this worker's socket. Returns
- * what stops serving.
+ * In a worker whose primary serves its figures: serves them on this worker's socket, in the
+ * folder its primary named. Returns what stops serving.
  */
-export function answerPrimary(collect: () => Promise<Exposition>, logger: Logger): () => void {
-  return serveThePrimary(process.ppid, collect, logger);
+export function answerPrimary(
+  env: Env,
+  collect: () => Promise<Exposition>,
+  logger: Logger,
+): () => void {
+  const folder = env[PRIMARY_FOLDER];
+  if (!folder) {
+    // The application's fork(env) or execve dropped it: where to listen is not known.
+    logger.warn(
+      `this cluster worker cannot give its primary its figures, which its scrapes will lack: ${PRIMARY_FOLDER} is not set (the primary sets it for its workers)`,
+    );
+    return () => undefined;
+  }
+  return serveThePrimary(folder, collect, logger);
 }
 
 /**
@@ -83,7 +111,8 @@ export function workersExpositions(
       .map((w) => w.process.pid)
       .filter((pid): pid is number => pid !== undefined);
     if (pids.length === 0) return [];
-    const folder = primaryFolder(process.pid);
+    const path = ownFolder();
+    const folder = primaryFolder(path);
     if (folder === undefined) return [];
     if (folder.trouble !== undefined) {
       if (!warned) logger?.warn(`the cluster's workers' figures are not read: ${folder.trouble}`);
@@ -99,7 +128,7 @@ export function workersExpositions(
       warnedLarge = true;
     };
     const answers = await Promise.all(
-      pids.map((pid) => readWorker(process.pid, pid, timeoutMs, { tooLarge })),
+      pids.map((pid) => readWorker(path, pid, timeoutMs, { tooLarge })),
     );
     return answers.filter((a): a is Exposition => a !== undefined);
   };

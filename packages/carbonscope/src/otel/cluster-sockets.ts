@@ -4,10 +4,12 @@
 // the application's own process.on('message') and cluster.on('message') handlers (no documented
 // Node API hides one), so a worker whose handler does `handlers[m.cmd](m)` would die of a
 // TypeError at every scrape, and the primary's handlers would get every worker's exposition.
+import { randomBytes } from 'node:crypto';
 import {
   lstatSync,
   mkdirSync,
   readdirSync,
+  readlinkSync,
   rmdirSync,
   rmSync,
   type Stats,
@@ -15,7 +17,7 @@ import {
 } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from '../log.js';
 
 /** One process's exposition and the service.instance.id of its resource. */
@@ -31,23 +33,53 @@ const WINDOWS = process.platform === 'win32';
 /** How often a worker tries to listen where its folder goes as it does. */
 const LISTEN_TRIES = 3;
 
+const FOLDER_PREFIX = 'carbonscope-cluster-';
+
 /**
- * The primary's folder of its workers' sockets. Named from its pid, which every worker knows
- * (CARBONSCOPE_CLUSTER_PRIMARY), so that no message need say where a worker listens.
+ * The inode of this process's pid namespace, where /proc says it (Linux): two live namespaces
+ * never share one, so with a pid it names one process on the machine, whatever containers share
+ * the folder. Elsewhere undefined.
  */
-export function socketFolder(primaryPid: number): string {
-  return join(tmpdir(), `carbonscope-cluster-${primaryPid}`);
+function readPidNamespace(): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    return /^pid:\[(\d+)\]$/.exec(readlinkSync('/proc/self/ns/pid'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+let namespaceToken: string | undefined | null = null;
+
+/** The pid namespace's inode (see readPidNamespace), read once. */
+export function pidNamespace(): string | undefined {
+  if (namespaceToken === null) namespaceToken = readPidNamespace();
+  return namespaceToken;
+}
+
+/** Where the namespace is unknown: random, so that two primaries of one pid still differ. */
+const RANDOM_TOKEN = `r${randomBytes(4).toString('hex')}`;
+
+/**
+ * The folder of the sockets of the workers of primary `primaryPid` (this process's, or a test's
+ * stand-in), under `dir`. A pid alone is not one process's: two containers that share /tmp each
+ * have their primary at pid 1, and their workers would replace each other's sockets. Only the
+ * primary names it: its workers are told it (CARBONSCOPE_CLUSTER_FOLDER), whatever their TMPDIR.
+ */
+export function socketFolder(primaryPid: number, dir: string = tmpdir()): string {
+  if (WINDOWS) return `\\\\.\\pipe\\carbonscope-${primaryPid}`;
+  return join(dir, `${FOLDER_PREFIX}${primaryPid}-${pidNamespace() ?? RANDOM_TOKEN}`);
 }
 
 /**
- * Where worker `workerPid` listens. On Windows a named pipe, which has no folder and vanishes
- * with its process; its namespace is the machine's, so a pipe of that name that another
- * process holds first makes the worker's listen fail (a warning), and Node offers no check of
- * who serves one.
+ * Where worker `workerPid` listens, for the primary of `folder`. On Windows a named pipe, which
+ * has no folder and vanishes with its process; its namespace is the machine's, so a pipe of that
+ * name that another process holds first makes the worker's listen fail (a warning), and Node
+ * offers no check of who serves one.
  */
-export function socketPath(primaryPid: number, workerPid: number): string {
-  if (WINDOWS) return `\\\\.\\pipe\\carbonscope-${primaryPid}-${workerPid}`;
-  return join(socketFolder(primaryPid), `${workerPid}.sock`);
+export function socketPath(folder: string, workerPid: number): string {
+  if (WINDOWS) return `${folder}-${workerPid}`;
+  return join(folder, `${workerPid}.sock`);
 }
 
 /** The longest path a local socket may have: sun_path's bytes, less its closing NUL. */
@@ -62,7 +94,9 @@ function pathTrouble(path: string): string | undefined {
   if (WINDOWS) return undefined;
   const bytes = Buffer.byteLength(path);
   if (bytes <= SOCKET_PATH_MAX) return undefined;
-  return `${path} is ${bytes} bytes, over the ${SOCKET_PATH_MAX} a local socket's path may have: give the application a shorter TMPDIR (now ${tmpdir()})`;
+  // The primary's TMPDIR, which named the folder: a worker's own may differ.
+  const dir = dirname(dirname(path));
+  return `${path} is ${bytes} bytes, over the ${SOCKET_PATH_MAX} a local socket's path may have: give the cluster's primary a shorter TMPDIR (now ${dir})`;
 }
 
 /**
@@ -153,16 +187,16 @@ function answer(socket: Socket, collect: () => Promise<Exposition>): void {
 }
 
 /**
- * In a worker: serves this process's exposition on its socket to the primary of pid
- * `primaryPid`. Returns what stops serving and removes the socket. A stale socket at its path
- * (a dead worker's of the same pid) is replaced: nobody else may have its pid.
+ * In a worker: serves this process's exposition on its socket in the primary's `folder`.
+ * Returns what stops serving and removes the socket. A stale socket at its path (a dead worker's
+ * of the same pid) is replaced: nobody else may have its pid.
  */
 export function serveThePrimary(
-  primaryPid: number,
+  folder: string,
   collect: () => Promise<Exposition>,
   logger: Logger,
 ): () => void {
-  const path = socketPath(primaryPid, process.pid);
+  const path = socketPath(folder, process.pid);
   const cannot = (err: unknown) =>
     logger.warn(
       `this cluster worker cannot give its primary its figures, which its scrapes will lack: ${err instanceof Error ? err.message : String(err)}`,
@@ -175,7 +209,7 @@ export function serveThePrimary(
       const tooLong = pathTrouble(path);
       if (tooLong !== undefined) throw new Error(tooLong);
       if (!WINDOWS) {
-        preparedFolder(socketFolder(primaryPid));
+        preparedFolder(folder);
         removeFile(path);
       }
       // Exclusive: a worker's listen() otherwise goes through the primary, which would listen
@@ -194,7 +228,6 @@ export function serveThePrimary(
   });
   const removeSocket = () => {
     if (WINDOWS) return;
-    const folder = socketFolder(primaryPid);
     // Checked again: one refused at the listen, or a link another user planted where the
     // primary removed its own at its exit, would have this worker remove names in their target.
     if (!ownFolder(folder)) return;
@@ -210,7 +243,7 @@ export function serveThePrimary(
     process.off('exit', removeSocket);
     // A listening server's close unlinks its path (libuv), through whatever the folder is now:
     // where it is no longer this user's own, the server is left listening (unref'd) instead.
-    if (WINDOWS || ownFolder(socketFolder(primaryPid))) server.close();
+    if (WINDOWS || ownFolder(folder)) server.close();
     removeSocket();
   };
 }
@@ -260,12 +293,12 @@ interface ReadLimits {
  * closed without one, or it is over `maxBytes`.
  */
 export function readWorker(
-  primaryPid: number,
+  folder: string,
   workerPid: number,
   timeoutMs: number,
   { maxBytes = WORKER_ANSWER_BYTES, tooLarge }: ReadLimits = {},
 ): Promise<Exposition | undefined> {
-  const path = socketPath(primaryPid, workerPid);
+  const path = socketPath(folder, workerPid);
   // Its worker listened nowhere (and said so); what listens where the path is cut is not it.
   if (pathTrouble(path) !== undefined) return Promise.resolve(undefined);
   return new Promise((resolve) => {
@@ -298,9 +331,8 @@ export function readWorker(
  * it is missing (no worker serves yet). Always on Windows, which has no folder. A synchronous
  * lstat: at each scrape, and a round through libuv's thread pool cost more than it does.
  */
-export function primaryFolder(primaryPid: number): { trouble?: string } | undefined {
+export function primaryFolder(folder: string): { trouble?: string } | undefined {
   if (WINDOWS) return {};
-  const folder = socketFolder(primaryPid);
   let stats: Stats;
   try {
     stats = lstatSync(folder);
@@ -312,9 +344,8 @@ export function primaryFolder(primaryPid: number): { trouble?: string } | undefi
 }
 
 /** In the primary, at its exit: its workers' folder, where it is its own. */
-export function removeFolder(primaryPid: number): void {
+export function removeFolder(folder: string): void {
   if (WINDOWS) return;
-  const folder = socketFolder(primaryPid);
   if (!ownFolder(folder)) return;
   try {
     rmSync(folder, { recursive: true, force: true });

@@ -249,7 +249,7 @@ async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader |
       };
       // A cluster's primary serves its workers' figures with its own (cluster-exposition.ts).
       if (primaryServesThisWorker(env)) {
-        closers.push(answerPrimary(exposition, logger));
+        closers.push(answerPrimary(env, exposition, logger));
         return reader;
       }
       if (isClusterWorker()) {

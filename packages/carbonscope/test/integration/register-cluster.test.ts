@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { expect } from 'chai';
-import { socketFolder } from '../../src/otel/cluster-sockets.js';
 import { libraryRoot } from '../../src/paths.js';
 import { childEnv } from '../helpers/child-env.js';
 import { type ExposedSample, parseSamples } from '../helpers/metrics.js';
@@ -15,6 +15,17 @@ import {
 } from '../helpers/otlp-receiver.js';
 import { freePort } from '../helpers/ports.js';
 import { type Spawned, spawnUntil } from '../helpers/spawn.js';
+import { tempDirUntilExit } from '../helpers/temp-dir.js';
+
+/**
+ * The socket folder of the cluster whose primary is `pid`, as it named it; undefined before its
+ * first worker made it. Found by its name, whose last part is the primary's own (random where
+ * its pid namespace is not known).
+ */
+function clusterFolder(pid: number | undefined): string | undefined {
+  const name = readdirSync(tmpdir()).find((n) => n.startsWith(`carbonscope-cluster-${pid}-`));
+  return name === undefined ? undefined : join(tmpdir(), name);
+}
 
 /** A Node cluster (primary and WORKERS workers) serving server.js's routes on one port. */
 const CLUSTER = join(libraryRoot, 'test', 'fixtures', 'register', 'cluster.js');
@@ -27,14 +38,19 @@ interface Cluster extends Spawned {
   metricsUrl: string;
 }
 
-/** `primaryRegisters: false`: only the workers run register (pm2's cluster mode). */
+/**
+ * `primaryRegisters: false`: only the workers run register (pm2's cluster mode). `wrapper`: the
+ * command that runs node, and its arguments (unshare, say).
+ */
 async function startCluster(
   primaryRegisters = true,
   env: Record<string, string> = {},
+  wrapper: string[] = [],
 ): Promise<Cluster> {
   const metricsPort = await freePort();
   const imports = primaryRegisters ? ['--import', 'carbonscope/register'] : [];
-  const app = await spawnUntil(process.execPath, [...imports, CLUSTER], {
+  const [command = process.execPath, ...args] = [...wrapper, process.execPath, ...imports, CLUSTER];
+  const app = await spawnUntil(command, args, {
     cwd: dirname(CLUSTER),
     env: childEnv({
       OTEL_METRICS_EXPORTER: 'prometheus',
@@ -139,8 +155,8 @@ describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER
     }
     await app?.stop('SIGKILL');
     // Its workers' socket folder, which nobody removes after a SIGKILL.
-    if (app?.proc.pid !== undefined)
-      rmSync(socketFolder(app.proc.pid), { recursive: true, force: true });
+    const folder = clusterFolder(app?.proc.pid);
+    if (folder !== undefined) rmSync(folder, { recursive: true, force: true });
     app = undefined;
   });
 
@@ -237,6 +253,21 @@ describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER
     }
   });
 
+  // Each worker made its socket under its own os.tmpdir(): one whose TMPDIR was not the
+  // primary's (the application's fork(env)) listened where the primary never looked, and its
+  // figures were missing from every scrape without a word.
+  it("workers whose TMPDIR is not the primary's: read all the same, nothing made in theirs", async () => {
+    const theirs = tempDirUntilExit('carbonscope-worker-tmp-');
+    app = await startCluster(true, { WORKER_TMPDIR: theirs });
+    await scrapeUntil(app.metricsUrl, (s) => instances(s).length === 3, 15_000).catch(
+      (err: unknown) => {
+        throw new Error(`${String(err)}; stderr: ${app?.stderr.join('\n')}`);
+      },
+    );
+    expect(readdirSync(theirs)).to.deep.equal([]);
+    expect(app.stderr.join('\n')).to.not.match(/error|warning/i);
+  });
+
   // Each scrape added a 'message' and a 'disconnect' listener to every worker until it was
   // answered: 11 scrapes waiting on one worker (two Prometheus servers and a worker stuck for a
   // while, a dashboard's refreshes) made Node print MaxListenersExceededWarning in the primary.
@@ -288,8 +319,8 @@ describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER
     expect(app.stderr.join('\n')).to.not.match(/TypeError|error|warning/i);
     // The workers' sockets go with them, and the folder with the last (an unhandled SIGTERM
     // gives the primary no exit of its own).
-    const folder = socketFolder(app.proc.pid ?? 0);
-    expect(existsSync(folder)).to.equal(true);
+    const folder = clusterFolder(app.proc.pid) ?? 'none';
+    expect(existsSync(folder), folder).to.equal(true);
     await app.stop('SIGTERM');
     await until(
       () => app?.workerPids.every((pid) => !running(pid)) === true,
@@ -318,6 +349,65 @@ describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(warned()).to.have.length(2);
     expect(app.stderr.join('\n')).to.not.match(/error/i);
+  });
+});
+
+/** Runs a command in a pid namespace of its own (its first process pid 1), or says why not. */
+const PID_NAMESPACE = [
+  'unshare',
+  '--user',
+  '--map-root-user',
+  '--pid',
+  '--fork',
+  '--mount-proc',
+  '--kill-child',
+];
+
+function pidNamespaceTrouble(): string | undefined {
+  if (process.platform !== 'linux') return 'not Linux';
+  const probe = spawnSync(PID_NAMESPACE[0] ?? '', [...PID_NAMESPACE.slice(1), 'true'], {
+    timeout: 5_000,
+  });
+  if (probe.error) return probe.error.message;
+  return probe.status === 0 ? undefined : probe.stderr.toString().trim();
+}
+
+describe('--import carbonscope/register, two clusters whose primaries are pid 1 (containers sharing /tmp)', function () {
+  this.timeout(60_000);
+  const apps: Cluster[] = [];
+
+  before(function () {
+    const trouble = pidNamespaceTrouble();
+    if (trouble !== undefined) {
+      console.log(`      (skipped: no pid namespace of its own: ${trouble})`);
+      this.skip();
+    }
+  });
+
+  afterEach(async () => {
+    // The workers' pids are their namespace's: never signalled from here. unshare's
+    // --kill-child takes the namespace's pid 1, and every process in it, with it.
+    for (const app of apps.splice(0)) await app.stop('SIGKILL');
+  });
+
+  // Both primaries made their workers' folder <TMPDIR>/carbonscope-cluster-1: each worker
+  // replaced the other cluster's socket of its pid, and each primary served the other's workers.
+  it("each primary serves its own workers' figures alone", async () => {
+    const tmp = tempDirUntilExit('carbonscope-ns-');
+    for (const name of ['shop-a', 'shop-b']) {
+      const env = { TMPDIR: tmp, OTEL_SERVICE_NAME: name };
+      apps.push(await startCluster(true, env, PID_NAMESPACE));
+    }
+    for (const [i, name] of ['shop-a', 'shop-b'].entries()) {
+      const url = apps[i]?.metricsUrl ?? '';
+      const infos = (s: ExposedSample[]) => s.filter((x) => x.name === 'target_info');
+      const samples = await scrapeUntil(url, (s) => infos(s).length >= 3, 15_000);
+      // Read again once both clusters' workers have all listened.
+      const again = infos(parseSamples((await scrape(url)).text));
+      const names = [...infos(samples), ...again].map((x) => x.labels.service_name);
+      expect(names, name).to.deep.equal(Array(6).fill(name));
+    }
+    expect(readdirSync(tmp)).to.have.length(2);
   });
 });
 

@@ -51,7 +51,7 @@ const listening = (path: string) =>
 describe("a cluster worker's socket, from which its primary reads its exposition", function () {
   this.timeout(10_000);
   if (process.platform === 'win32') return;
-  const path = socketPath(PRIMARY, process.pid);
+  const path = socketPath(FOLDER, process.pid);
   let stop: (() => void) | undefined;
 
   afterEach(() => {
@@ -60,8 +60,12 @@ describe("a cluster worker's socket, from which its primary reads its exposition
     rmSync(FOLDER, { recursive: true, force: true });
   });
 
-  const serve = (collect: () => Promise<Exposition>, logger = warningLogger().logger) => {
-    stop = serveThePrimary(PRIMARY, collect, logger);
+  const serve = (
+    collect: () => Promise<Exposition>,
+    logger = warningLogger().logger,
+    folder = FOLDER,
+  ) => {
+    stop = serveThePrimary(folder, collect, logger);
   };
   const halt = () => {
     stop?.();
@@ -74,7 +78,7 @@ describe("a cluster worker's socket, from which its primary reads its exposition
     await listening(path);
     expect(statSync(FOLDER).mode & 0o777).to.equal(0o700);
     const reads = await Promise.all(
-      Array.from({ length: 12 }, () => readWorker(PRIMARY, process.pid, 5_000)),
+      Array.from({ length: 12 }, () => readWorker(FOLDER, process.pid, 5_000)),
     );
     for (const read of reads)
       expect(read).to.deep.equal({ text, instance: 'w1', pid: process.pid });
@@ -82,7 +86,7 @@ describe("a cluster worker's socket, from which its primary reads its exposition
     stop?.();
     serve(async () => ({ text: 'b 2\n', instance: undefined }));
     await listening(path);
-    expect(await readWorker(PRIMARY, process.pid, 5_000)).to.deep.equal({
+    expect(await readWorker(FOLDER, process.pid, 5_000)).to.deep.equal({
       text: 'b 2\n',
       instance: undefined,
       pid: process.pid,
@@ -91,10 +95,10 @@ describe("a cluster worker's socket, from which its primary reads its exposition
 
   it('a worker without a socket, or whose collection failed, is nothing at once', async () => {
     mkdirSync(FOLDER, { mode: 0o700 });
-    expect(await readWorker(PRIMARY, process.pid, 60_000)).to.equal(undefined);
+    expect(await readWorker(FOLDER, process.pid, 60_000)).to.equal(undefined);
     serve(() => Promise.reject(new Error('not started')));
     await listening(path);
-    expect(await readWorker(PRIMARY, process.pid, 60_000)).to.equal(undefined);
+    expect(await readWorker(FOLDER, process.pid, 60_000)).to.equal(undefined);
   });
 
   it('a worker that does not answer in time is nothing, and its connection is closed', async () => {
@@ -103,7 +107,7 @@ describe("a cluster worker's socket, from which its primary reads its exposition
     const silent: Server = createServer((socket) => socket.on('close', () => closed++));
     await new Promise<void>((resolve) => silent.listen(path, resolve));
     try {
-      expect(await readWorker(PRIMARY, process.pid, 100)).to.equal(undefined);
+      expect(await readWorker(FOLDER, process.pid, 100)).to.equal(undefined);
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(closed).to.equal(1);
     } finally {
@@ -132,7 +136,7 @@ describe("a cluster worker's socket, from which its primary reads its exposition
     await new Promise<void>((resolve) => flood.listen(path, resolve));
     try {
       let told = 0;
-      const read = await readWorker(PRIMARY, process.pid, 5_000, {
+      const read = await readWorker(FOLDER, process.pid, 5_000, {
         maxBytes: 1024 * 1024,
         tooLarge: () => told++,
       });
@@ -150,7 +154,7 @@ describe("a cluster worker's socket, from which its primary reads its exposition
     serve(async () => ({ text: 'c 3\n', instance: 'w2' }));
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(lstatSync(path).isSocket()).to.equal(true);
-    expect((await readWorker(PRIMARY, process.pid, 5_000))?.text).to.equal('c 3\n');
+    expect((await readWorker(FOLDER, process.pid, 5_000))?.text).to.equal('c 3\n');
   });
 
   it('stopped: its socket is gone, the folder too once empty, and no exit listener is left', async () => {
@@ -172,7 +176,7 @@ describe("a cluster worker's socket, from which its primary reads its exposition
     expect(existsSync(path)).to.equal(false);
     expect(warnings).to.have.length(1);
     expect(warnings[0]).to.include('cannot give its primary its figures').and.include('mode 777');
-    expect(primaryFolder(PRIMARY)?.trouble).to.include('mode 777');
+    expect(primaryFolder(FOLDER)?.trouble).to.include('mode 777');
   });
 
   it('a worker removes nothing through a folder that is a link, at its stop or at its exit', async () => {
@@ -218,18 +222,19 @@ describe("a cluster worker's socket, from which its primary reads its exposition
     mkdirSync(long, { mode: 0o700 });
     try {
       process.env.TMPDIR = long;
+      const folder = socketFolder(PRIMARY);
       const { logger, warnings } = warningLogger();
-      serve(async () => ({ text: 'g 7\n', instance: 'w6' }), logger);
+      serve(async () => ({ text: 'g 7\n', instance: 'w6' }), logger, folder);
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(warnings).to.have.length(1);
-      expect(warnings[0]).to.include('TMPDIR').and.include(`${max}`);
+      expect(warnings[0]).to.include(`TMPDIR (now ${long})`).and.include(`${max}`);
       expect(readdirSync(long)).to.deep.equal([]);
       // Where something listens at the cut path all the same, the primary does not read it.
-      const cut = socketPath(PRIMARY, process.pid).slice(0, max);
+      const cut = socketPath(folder, process.pid).slice(0, max);
       const other: Server = createServer((socket) => socket.end('{"instance":"x"}\nh 8\n'));
       await new Promise<void>((resolve) => other.listen(cut, resolve));
       try {
-        expect(await readWorker(PRIMARY, process.pid, 1_000)).to.equal(undefined);
+        expect(await readWorker(folder, process.pid, 1_000)).to.equal(undefined);
       } finally {
         other.close();
       }
@@ -255,6 +260,6 @@ describe("a cluster worker's socket, from which its primary reads its exposition
   });
 
   it('the primary reads nothing where no worker made the folder', () => {
-    expect(primaryFolder(PRIMARY)).to.equal(undefined);
+    expect(primaryFolder(FOLDER)).to.equal(undefined);
   });
 });
