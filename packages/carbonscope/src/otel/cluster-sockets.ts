@@ -187,6 +187,21 @@ function answer(socket: Socket, collect: () => Promise<Exposition>): void {
 }
 
 /**
+ * One collection for every connection that comes while it runs: a worker resumed after a stop
+ * (SIGSTOP, a debugger) accepts at once every connection that waited in its backlog, those the
+ * primary gave up on among them, and collected once for each.
+ */
+function sharedCollection(collect: () => Promise<Exposition>): () => Promise<Exposition> {
+  let running: Promise<Exposition> | undefined;
+  return () => {
+    running ??= collect().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+}
+
+/**
  * In a worker: serves this process's exposition on its socket in the primary's `folder`.
  * Returns what stops serving and removes the socket. A stale socket at its path (a dead worker's
  * of the same pid) is replaced: nobody else may have its pid.
@@ -201,7 +216,8 @@ export function serveThePrimary(
     logger.warn(
       `this cluster worker cannot give its primary its figures, which its scrapes will lack: ${err instanceof Error ? err.message : String(err)}`,
     );
-  const server = createServer((socket) => answer(socket, collect));
+  const shared = sharedCollection(collect);
+  const server = createServer((socket) => answer(socket, shared));
   // Its socket does not keep the worker alive; the cluster's channel does already.
   server.unref();
   const listen = () => {

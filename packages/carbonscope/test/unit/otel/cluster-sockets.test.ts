@@ -148,6 +148,28 @@ describe("a cluster worker's socket, from which its primary reads its exposition
     }
   });
 
+  it('resumed after a stop, one collection for all the scrapes that gave up on it', async () => {
+    // A stopped worker's connections wait in its listen backlog; the primary gives up on each
+    // (its timeout), and at SIGCONT the worker accepted every one and ran a collection for each.
+    let collections = 0;
+    serve(async () => {
+      collections++;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return { text: 'c 3\n', instance: 'w2' };
+    });
+    await listening(path);
+    const reads = Array.from({ length: 6 }, () => readWorker(FOLDER, process.pid, 20));
+    // Stopped: nothing of this process runs, its connections queue.
+    const until = Date.now() + 100;
+    while (Date.now() < until);
+    expect(await Promise.all(reads)).to.deep.equal(Array(6).fill(undefined));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(collections).to.equal(1);
+    // Each collection after is a new one.
+    expect((await readWorker(FOLDER, process.pid, 5_000))?.text).to.equal('c 3\n');
+    expect(collections).to.equal(2);
+  });
+
   it("replaces a dead worker's stale socket of the same pid", async () => {
     mkdirSync(FOLDER, { mode: 0o700 });
     writeFileSync(path, 'stale');
