@@ -6,6 +6,7 @@
 // the worker's own local socket (cluster-sockets.ts) and serves them all, each worker's series
 // under its own service_instance_id.
 import cluster, { type Worker } from 'node:cluster';
+import { dirname } from 'node:path';
 import type { Logger } from '../log.js';
 import type { Env } from '../settings.js';
 import {
@@ -13,6 +14,7 @@ import {
   primaryFolder,
   readWorker,
   removeFolder,
+  removeStaleFolders,
   serveThePrimary,
   socketFolder,
   WORKER_ANSWER_BYTES,
@@ -53,7 +55,8 @@ const ownFolder = () => announcedFolder ?? socketFolder(process.pid);
 /**
  * In a process that may fork cluster workers, tells them that it serves their figures. Only
  * where its own endpoint would (the Prometheus exporter asked for), so that the variable is set
- * in no other application. Once it has forked, its workers' socket folder goes at its exit.
+ * in no other application. Once it has forked, the folders that dead primaries left go, and its
+ * workers' goes at its exit.
  */
 export function announcePrimary(env: Env, servesPrometheus: boolean): void {
   if (!cluster.isPrimary || !servesPrometheus) return;
@@ -61,7 +64,10 @@ export function announcePrimary(env: Env, servesPrometheus: boolean): void {
   env[PRIMARY_SERVES] = String(process.pid);
   env[PRIMARY_FOLDER] = announcedFolder;
   const folder = announcedFolder;
-  cluster.once('fork', () => process.once('exit', () => removeFolder(folder)));
+  cluster.once('fork', () => {
+    process.once('exit', () => removeFolder(folder));
+    void removeStaleFolders(process.pid, dirname(folder));
+  });
 }
 
 /** Whether this process is a cluster worker (whose primary may or may not serve its figures). */

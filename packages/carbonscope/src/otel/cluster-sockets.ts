@@ -15,6 +15,7 @@ import {
   type Stats,
   unlinkSync,
 } from 'node:fs';
+import { lstat, readdir, rm } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -367,5 +368,41 @@ export function removeFolder(folder: string): void {
     rmSync(folder, { recursive: true, force: true });
   } catch {
     // At the primary's exit: an error here would be its last word, and nobody's.
+  }
+}
+
+/**
+ * In a primary as it first forks: removes from `dir` the folders that primaries of this user
+ * and this pid namespace left there (a SIGKILL; a Ctrl-C to the process group, which lets no
+ * process exit through its 'exit'), where their primary runs no more. Only where the namespace is
+ * known: a pid of another one (a container that shares /tmp) says nothing of whether its primary
+ * runs, nor does one in a name without a namespace. A link, or a folder that is not this user's
+ * own (folderTrouble), is left as it is. Nor can it tell a namespace that is gone (a container
+ * restarted on a shared volume) from another one that runs: those folders stay. A dead primary's
+ * pid taken by a new primary between the check and the removal would lose its folder: the pid
+ * must come round again, and its first worker listen, within those milliseconds.
+ */
+export async function removeStaleFolders(ownPid: number, dir: string = tmpdir()): Promise<void> {
+  const ns = pidNamespace();
+  if (WINDOWS || ns === undefined) return;
+  const name = new RegExp(`^${FOLDER_PREFIX}(\\d+)-${ns}$`);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const entry of names) {
+    const pid = Number(name.exec(entry)?.[1]);
+    if (!Number.isSafeInteger(pid) || pid === ownPid || running(pid)) continue;
+    const folder = join(dir, entry);
+    try {
+      // lstat: a link is its own, whatever it points to.
+      if (folderTrouble(await lstat(folder), ownUid()) === undefined) {
+        await rm(folder, { recursive: true, force: true });
+      }
+    } catch {
+      // Removed by another primary sweeping too, or never to be.
+    }
   }
 }

@@ -1,9 +1,18 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { expect } from 'chai';
+import { pidNamespace } from '../../src/otel/cluster-sockets.js';
 import { libraryRoot } from '../../src/paths.js';
 import { childEnv } from '../helpers/child-env.js';
 import { type ExposedSample, parseSamples } from '../helpers/metrics.js';
@@ -266,6 +275,47 @@ describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER
     );
     expect(readdirSync(theirs)).to.deep.equal([]);
     expect(app.stderr.join('\n')).to.not.match(/error|warning/i);
+  });
+
+  // A SIGKILL, or a Ctrl-C to the process group without a SIGINT handler, left the folder and
+  // its sockets behind for good, one per run.
+  it('removes the folders that dead primaries of this pid namespace left, and no other', async function () {
+    const ns = pidNamespace();
+    if (ns === undefined) this.skip();
+    const tmp = tempDirUntilExit('carbonscope-stale-');
+    const folder = (pid: number, token = ns) => join(tmp, `carbonscope-cluster-${pid}-${token}`);
+    const made = (path: string, mode = 0o700) => {
+      mkdirSync(path, { mode });
+      writeFileSync(join(path, '12.sock'), '');
+      return path;
+    };
+    // 999999999 is over any Linux pid (PID_MAX_LIMIT, 2^22): its primary runs no more.
+    const stale = made(folder(999_999_999));
+    const kept = [
+      made(folder(process.pid)), // its primary runs
+      made(folder(999_999_998, '4026531111')), // another namespace's: its pid says nothing here
+      made(join(tmp, 'carbonscope-cluster-999999997')), // no namespace in its name
+      made(folder(999_999_996), 0o755), // not as this user makes them
+      join(tmp, 'target'),
+      folder(999_999_995), // a link
+    ];
+    mkdirSync(join(tmp, 'target'));
+    writeFileSync(join(tmp, 'target', '12.sock'), '');
+    symlinkSync(join(tmp, 'target'), folder(999_999_995));
+    if (process.getuid?.() === 0) {
+      // Another user's.
+      kept.push(made(folder(999_999_994)));
+      chownSync(folder(999_999_994), 4321, 4321);
+    }
+    app = await startCluster(true, { TMPDIR: tmp });
+    await until(
+      () => !existsSync(stale),
+      10_000,
+      () => `${stale} still there`,
+    );
+    await scrapeUntil(app.metricsUrl, (s) => instances(s).length === 3, 15_000);
+    for (const path of kept) expect(existsSync(path), path).to.equal(true);
+    expect(readdirSync(join(tmp, 'target'))).to.deep.equal(['12.sock']);
   });
 
   // Each scrape added a 'message' and a 'disconnect' listener to every worker until it was
