@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import {
+  answerPrimary,
   clusterExposition,
   type Exposition,
   mergeExpositions,
@@ -132,5 +133,24 @@ describe("a cluster's one exposition: every process's, merged by the primary", (
     // Its workers all gone (a rolling restart): its own series keep their label.
     workers = [];
     expect((await serve()).toString('utf8')).to.include('up_since{service_instance_id="p"} 3');
+  });
+});
+
+describe("a cluster worker told that its primary serves it, but not the primary's folder", () => {
+  it('says so once and serves nothing, rather than listen where the primary does not look', () => {
+    const warnings: string[] = [];
+    const none = () => undefined;
+    const warn = (first: unknown, second?: string) => {
+      warnings.push(typeof first === 'string' ? first : String(second));
+    };
+    const logger = { debug: none, info: none, error: none, warn };
+    const stop = answerPrimary(
+      { CARBONSCOPE_CLUSTER_PRIMARY: '1' },
+      () => Promise.reject(),
+      logger,
+    );
+    stop();
+    expect(warnings).to.have.length(1);
+    expect(warnings[0]).to.include('CARBONSCOPE_CLUSTER_FOLDER is not set');
   });
 });
