@@ -108,23 +108,42 @@ function tokenCount(value: unknown): number | undefined {
     : undefined;
 }
 
+type CountName = 'prompt' | 'completion';
+
+/** A count that is no count, as a warning quotes it: a number as it is, anything else by its type. */
+function shownCount(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
 /**
- * Why token counts were estimated: an implausible usage (none of it believed), none usable, or
- * only one usable, named, since the answer's usage shows the other as reported.
+ * Why token counts were estimated: an implausible usage (none of it believed), or, for each count
+ * not usable, whether it was missing or what it was instead (a fraction, a string), since "no
+ * token usage" misled where the upstream sent counts this could not use.
  */
 function usageWarning(
   believed: boolean,
-  reported: { prompt: number | undefined; completion: number | undefined },
+  sent: Record<CountName, unknown>,
+  reported: Record<CountName, number | undefined>,
 ): string {
   const estimate = 'estimated at ~4 characters a token';
   if (!believed) {
     return `the LLM service reported an implausible token usage (over ${MAX_REPORTED_TOKENS} tokens): counts are ${estimate}`;
   }
-  if (reported.prompt === undefined && reported.completion === undefined) {
-    return `the LLM service reported no token usage: counts are ${estimate}`;
-  }
-  const missing = reported.prompt === undefined ? 'prompt' : 'completion';
-  return `the LLM service reported no usable ${missing} token count: it is ${estimate}`;
+  const unusable = (['prompt', 'completion'] as const).filter((n) => reported[n] === undefined);
+  const estimated = unusable.length === 2 ? `counts are ${estimate}` : `it is ${estimate}`;
+  const missing = unusable.filter((n) => sent[n] === undefined || sent[n] === null);
+  if (missing.length === 2) return `the LLM service reported no token usage: ${estimated}`;
+  const wrong = unusable.filter((n) => !missing.includes(n));
+  const values = wrong.map((n) => shownCount(sent[n])).join(', ');
+  const parts = [
+    ...(wrong.length === 2
+      ? [`prompt and completion token counts that are not whole numbers (${values})`]
+      : wrong.map((n) => `a ${n} token count that is not a whole number (${values})`)),
+    ...missing.map((n) => `no ${n} token count`),
+  ];
+  return `the LLM service reported ${parts.join(' and ')}: ${estimated}`;
 }
 
 /** Sent when no key is configured: the bundled mock ignores it, a real API rejects it clearly. */
@@ -198,14 +217,19 @@ export function createChatService(options: ChatServiceOptions): ChatService {
     const mock = mockNotice(response.system_fingerprint);
     if (mock) warnings.push(mock);
     const believed = !implausibleUsage(response.usage);
+    // What the upstream sent, typed or not: a warning says what was wrong with a count.
+    const sent: Record<CountName, unknown> = {
+      prompt: response.usage?.prompt_tokens,
+      completion: response.usage?.completion_tokens,
+    };
     const reported = {
-      prompt: believed ? tokenCount(response.usage?.prompt_tokens) : undefined,
-      completion: believed ? tokenCount(response.usage?.completion_tokens) : undefined,
+      prompt: believed ? tokenCount(sent.prompt) : undefined,
+      completion: believed ? tokenCount(sent.completion) : undefined,
     };
     let { prompt: promptTokens, completion: completionTokens } = reported;
     if (promptTokens === undefined || completionTokens === undefined) {
       // Without usage the method still needs a token count: estimate it from the text, say so.
-      const warning = usageWarning(believed, reported);
+      const warning = usageWarning(believed, sent, reported);
       promptTokens ??= request.messages.reduce((n, m) => n + estimateTokens(m.content), 0);
       completionTokens ??= estimateTokens(content);
       warnings.push({ code: 'usage-estimated', message: warning });

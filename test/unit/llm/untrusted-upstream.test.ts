@@ -226,19 +226,33 @@ describe('llm chat client: an upstream that cannot be trusted', () => {
   }
 
   // With one count usable the warning said "reported no token usage", which the answer's own
-  // usage (one count as reported) contradicted: it names the count that was estimated.
+  // usage (one count as reported) contradicted: it names the count that was estimated, and
+  // what was wrong with each count it could not use.
   for (const [usage, message] of [
     [
       { prompt_tokens: 5, completion_tokens: -7 },
-      'the LLM service reported no usable completion token count: it is estimated at ~4 characters a token',
+      'the LLM service reported a completion token count that is not a whole number (-7): it is estimated at ~4 characters a token',
     ],
     [
       { prompt_tokens: null, completion_tokens: 3 },
-      'the LLM service reported no usable prompt token count: it is estimated at ~4 characters a token',
+      'the LLM service reported no prompt token count: it is estimated at ~4 characters a token',
     ],
     [
       undefined,
       'the LLM service reported no token usage: counts are estimated at ~4 characters a token',
+    ],
+    // Both counts there but fractional: "reported no token usage" said otherwise.
+    [
+      { prompt_tokens: 12.5, completion_tokens: 3.7 },
+      'the LLM service reported prompt and completion token counts that are not whole numbers (12.5, 3.7): counts are estimated at ~4 characters a token',
+    ],
+    [
+      { prompt_tokens: '12', completion_tokens: { n: 3 } },
+      'the LLM service reported prompt and completion token counts that are not whole numbers (a string, an object): counts are estimated at ~4 characters a token',
+    ],
+    [
+      { prompt_tokens: 2.5 },
+      'the LLM service reported a prompt token count that is not a whole number (2.5) and no completion token count: counts are estimated at ~4 characters a token',
     ],
   ] as const) {
     it(`says which token count it estimated (${JSON.stringify(usage)})`, async () => {
