@@ -13,18 +13,16 @@ import { projectRoot } from '../../src/paths.js';
 import { Readiness } from '../../src/readiness.js';
 import { assembleService } from '../../src/service.js';
 import { type Listening, listen, waitUntilReady } from '../helpers/app.js';
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  formPage,
+  reportPolicyViolations,
+  type Watched,
+  watchedPage,
+} from '../helpers/browser.js';
 import { captureLogger } from '../helpers/log.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-];
 const ARTIFACTS = join(projectRoot, 'test-artifacts');
 const CHARTS = ['power', 'emissions', 'grid', 'requests'];
 
@@ -161,58 +159,9 @@ function pageFigures(page: Page): Promise<{ samples: number; values: Record<stri
   });
 }
 
-interface Watched {
-  page: Page;
-  /** What went wrong in the page: here its uncaught errors; a caller adds what it watches. */
-  problems: string[];
-  /** Closes the page's context. */
-  close(): Promise<void>;
-}
-
 interface Opened extends Watched {
   /** How many times the page has asked for /dashboard/data so far. */
   polls(): number;
-}
-
-/** A fresh page in a context of its own, each uncaught error of its scripts in `problems`. */
-async function watchedPage(
-  browser: Browser,
-  viewport = { width: 1280, height: 720 },
-): Promise<Watched> {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  return { page, problems, close: () => context.close() };
-}
-
-/**
- * A fresh page whose console errors and CSP violations are added to its problems too, but for a
- * resource refused with a 400, where `refusals` is set: Chromium reports each as one that failed
- * to load, and a test that sends a bad form asks for it.
- */
-async function formPage(browser: Browser, refusals = false): Promise<Watched> {
-  const watched = await watchedPage(browser);
-  watched.page.on('console', (msg) => {
-    const refused = refusals && /status of 400 \(Bad Request\)/.test(msg.text());
-    if (msg.type() === 'error' && !refused) watched.problems.push(`console: ${msg.text()}`);
-  });
-  await reportPolicyViolations(watched.page, watched.problems);
-  return watched;
-}
-
-/** Adds each Content-Security-Policy violation the page reports to `problems`. */
-async function reportPolicyViolations(page: Page, problems: string[]): Promise<void> {
-  await page.exposeFunction('reportPolicyViolation', (text: string) =>
-    problems.push(`CSP violation: ${text}`),
-  );
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      const report = (window as unknown as { reportPolicyViolation(text: string): void })
-        .reportPolicyViolation;
-      report(`${e.effectiveDirective} blocked ${e.blockedURI}`);
-    });
-  });
 }
 
 /**
