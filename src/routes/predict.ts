@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { clientError, HttpError, withBidiShown } from '../http/errors.js';
+import { clientError, HttpError } from '../http/errors.js';
 import { wellFormed } from '../http/quote.js';
 import { pathRouter } from '../http/router.js';
 import {
@@ -9,7 +9,7 @@ import {
   type Prediction,
 } from '../predict/classifier.js';
 import { LABELS } from '../predict/labels.js';
-import { formatNumber, html, page, type SafeHtml, wantsHtml } from '../views/html.js';
+import { formatNumber, html, isolated, page, type SafeHtml, wantsHtml } from '../views/html.js';
 
 export const MAX_ACTIVITY_CHARS = 500;
 
@@ -69,7 +69,7 @@ function resultSection(activity: string, model: string, p: Prediction): SafeHtml
   );
   return html`<section>
 <h2>Result</h2>
-<p>“${activity}” is <strong>${p.label}</strong> carbon intensity.</p>
+<p>“${isolated(activity)}” is <strong>${p.label}</strong> carbon intensity.</p>
 <table><thead><tr><th>Label</th><th>Probability</th></tr></thead><tbody>${rows}</tbody></table>
 <p class="muted">Model ${model} · ${formatNumber(p.durationMs)} ms · ${formatNumber(p.energyJoules)} J, ${formatNumber(p.emissionsGrams)} gCO2e for this inference${p.energyEstimated ? ' (estimated)' : ''}, plus ${formatNumber(p.embodiedGrams)} gCO2e of its hardware's manufacture (estimated): SCI ${p.sci.gramsPerUnit === null ? 'unknown' : `${formatNumber(p.sci.gramsPerUnit)} gCO2e`} per inference</p>
 </section>`;
@@ -83,7 +83,7 @@ function formPage(activity: string, extra: SafeHtml | string = ''): string {
 network run by onnxruntime-node. The energy of each inference is measured by this service.</p>
 <form method="post" action="/predict">
 <label for="activity">Activity</label><br>
-<input id="activity" name="activity" maxlength="${MAX_ACTIVITY_CHARS}" size="50" required value="${activity}">
+<input id="activity" name="activity" dir="auto" maxlength="${MAX_ACTIVITY_CHARS}" size="50" required value="${activity}">
 <button type="submit">Classify</button>
 </form>
 <p class="muted">Try:</p><ul class="muted">${examples}</ul>
@@ -132,9 +132,8 @@ export function predictRoutes(classifier: ActivityClassifier, readBody: Middlewa
     const model = classifier.model;
     if (asHtml) {
       ctx.type = 'html';
-      // As sent, a bidi control (an override) would reorder what the page shows of it.
-      const shown = withBidiShown(activity);
-      ctx.body = formPage(shown, resultSection(shown, model, prediction));
+      // The field as sent, so the form sends it again; isolated (dir=auto, <bdi>) where shown.
+      ctx.body = formPage(activity, resultSection(activity, model, prediction));
       return;
     }
     ctx.body = {

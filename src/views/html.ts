@@ -105,3 +105,25 @@ export function formatNumber(n: number): string {
   const abs = Math.abs(n);
   return abs < 1e-3 || abs >= 1e6 ? n.toExponential(2) : String(Number(n.toPrecision(3)));
 }
+
+/** Isolate initiators (LRI, RLI, FSI) and their terminator (PDI). */
+const ISOLATE_CONTROL = /[\u2066-\u2069]/g;
+const PDI = '\u2069';
+
+/**
+ * User text inside a sentence of a page, in `<bdi>`: its direction is its own (an Arabic text
+ * that starts with a digit shows the digit at its right), and its overrides and marks end with
+ * it, so they are left as typed. Not its isolates: Chromium ends the `<bdi>` at a PDI that
+ * closes nothing in the text, and an isolate left open takes the rest of the sentence in, so
+ * such a PDI is dropped and each open isolate closed, as the text's own paragraph would do.
+ */
+export function isolated(text: string): SafeHtml {
+  let open = 0;
+  const balanced = text.replace(ISOLATE_CONTROL, (c) => {
+    if (c !== PDI) open++;
+    else if (open > 0) open--;
+    else return '';
+    return c;
+  });
+  return html`<bdi>${balanced}${PDI.repeat(open)}</bdi>`;
+}

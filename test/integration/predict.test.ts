@@ -10,6 +10,14 @@ import { postActivity } from '../helpers/predict-request.js';
 const JSON_TYPE = 'application/json';
 const FORM_TYPE = 'application/x-www-form-urlencoded';
 
+/** The activity field's value as a browser reads it from the page's markup. */
+function fieldValue(page: string): string {
+  const value = /<input id="activity"[^>]* value="([^"]*)"/.exec(page)?.[1];
+  if (value === undefined) throw new Error('no activity field in the page');
+  const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" };
+  return value.replace(/&(amp|lt|gt|quot|#39);/g, (_, e: string) => entities[e] ?? e);
+}
+
 describe('POST/GET /predict (real app, committed model, real energy meter)', () => {
   let app: TestApp;
   let energy: Carbonscope;
@@ -146,18 +154,30 @@ describe('POST/GET /predict (real app, committed model, real energy meter)', () 
     expect(json.headers.get('content-type')).to.match(/application\/json/);
   });
 
-  // An override in the activity reversed what the page showed of it (the result's quote, the
-  // field): a crafted form could make it read otherwise. Shown as escapes, as /carbon_intensity's.
-  it('shows the bidi controls of an activity as escapes on the page', async () => {
-    const activity = 'driving \u202e10 hours\u2066';
+  // An override in the activity reversed what the page showed of it; then shown as escapes,
+  // which widened the field past its maxlength (a 400 when the form was sent again) and turned
+  // the marks a right-to-left writer types into \u200f. Isolated instead: <bdi>, dir=auto.
+  it('quotes the activity in <bdi> and fills the field with it as sent', async () => {
+    const activity = 'driving \u202e10 hours\u2066 \u200fساعات';
     const res = await post(`activity=${encodeURIComponent(activity)}`, FORM_TYPE, 'text/html');
     expect(res.status).to.equal(200);
     const text = await res.text();
-    expect(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(text), 'a bidi control').to.equal(
-      false,
-    );
-    expect(text).to.include('“driving \\u202e10 hours\\u2066”');
-    expect(text).to.include('value="driving \\u202e10 hours\\u2066"');
+    // The isolate left open is closed within the <bdi>: the sentence after it stays out.
+    expect(text).to.include(`“<bdi>${activity}\u2069</bdi>”`);
+    expect(text).to.match(/<input id="activity" name="activity" dir="auto" [^>]*>/);
+    expect(fieldValue(text)).to.equal(activity);
+  });
+
+  it("takes its own form's field back, marks and all, at the maximum length", async () => {
+    // 34 right-to-left marks: as escapes (\u200f) the field held 670 characters.
+    const activity = '\u200fقيادة 10 ساعات'.repeat(34).slice(0, MAX_ACTIVITY_CHARS).trim();
+    const first = await post(`activity=${encodeURIComponent(activity)}`, FORM_TYPE, 'text/html');
+    expect(first.status).to.equal(200);
+    const again = fieldValue(await first.text());
+    const second = await post(`activity=${encodeURIComponent(again)}`, FORM_TYPE, 'text/html');
+    expect(second.status, 'the form sent again').to.equal(200);
+    expect(again).to.equal(activity);
+    expect(fieldValue(await second.text())).to.equal(activity);
   });
 
   // JSON lets a client send half a pair: echoed as sent, the answer's activity said "\ud800".

@@ -1,0 +1,193 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { expect } from 'chai';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
+import { createApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { Readiness } from '../../src/readiness.js';
+import { assembleService } from '../../src/service.js';
+import { type Listening, listen, waitUntilReady } from '../helpers/app.js';
+import { CHROMIUM, CHROMIUM_ARGS, formPage } from '../helpers/browser.js';
+import { type StubUpstream, startStubUpstream } from '../helpers/llm-upstream.js';
+import { captureLogger } from '../helpers/log.js';
+
+/** An activity in Arabic that starts with a number: "10 hours of driving". */
+const ARABIC = '10 ساعات قيادة';
+const ARABIC_WORD = 'ساعات';
+
+/** An OpenAI-compatible upstream that answers each chat with its last message, as sent. */
+function echo(req: IncomingMessage, res: ServerResponse): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    const { messages } = JSON.parse(Buffer.concat(chunks).toString()) as {
+      messages: Array<{ content: string }>;
+    };
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        id: 'echo',
+        object: 'chat.completion',
+        created: 0,
+        model: 'gpt-4o-mini',
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: messages.at(-1)?.content ?? '' },
+            finish_reason: 'stop',
+          },
+        ],
+        usage: { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 },
+      }),
+    );
+  });
+}
+
+/** The service as src/service.ts composes it, its LLM the echo above. */
+async function startService(
+  upstream: StubUpstream,
+): Promise<Listening & { metrics: TestMetrics; stop(): Promise<void> }> {
+  const config = loadConfig({ ENERGY_SOURCE: 'estimate', LLM_BASE_URL: upstream.baseUrl });
+  const metrics = createTestMetrics();
+  const { logger } = captureLogger('warn');
+  const readiness = new Readiness();
+  const service = await assembleService({
+    config,
+    logger,
+    meter: metrics.meter,
+    metricsText: metrics.scrape,
+    readiness,
+    tracing: false,
+  });
+  await waitUntilReady(readiness);
+  const listening = await listen(createApp(service.deps));
+  return {
+    ...listening,
+    metrics,
+    stop: async () => {
+      for (const part of service.parts) await part.close();
+    },
+  };
+}
+
+interface Box {
+  left: number;
+  right: number;
+}
+
+/** Where the browser drew `text` (its first occurrence in a text node under `selector`). */
+function boxOf(page: Page, selector: string, text: string): Promise<Box> {
+  return page.evaluate(
+    ([sel, wanted]) => {
+      const root = document.querySelector(sel);
+      if (!root) throw new Error(`no ${sel}`);
+      const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const at = (n as Text).data.indexOf(wanted);
+        if (at < 0) continue;
+        const range = document.createRange();
+        range.setStart(n, at);
+        range.setEnd(n, at + wanted.length);
+        const { left, right } = range.getBoundingClientRect();
+        return { left, right };
+      }
+      throw new Error(`no "${wanted}" in ${sel}`);
+    },
+    [selector, text] as const,
+  );
+}
+
+/** Asserts that the browser drew `texts`, found under `selector`, from left to right. */
+async function expectLeftToRight(page: Page, selector: string, texts: string[]): Promise<void> {
+  const boxes = await Promise.all(texts.map((t) => boxOf(page, selector, t)));
+  for (let i = 1; i < boxes.length; i++) {
+    expect(boxes[i].left, `"${texts[i]}" right of "${texts[i - 1]}"`).to.be.at.least(
+      boxes[i - 1].right - 0.5,
+    );
+  }
+}
+
+/** Sends the page's form as it stands and waits for the page it answers with. */
+async function submit(page: Page, path: string): Promise<number> {
+  const [answered] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === path),
+    page.locator('form [type=submit]').click(),
+  ]);
+  await page.waitForLoadState('load');
+  return answered.status();
+}
+
+/** Elements with a style attribute: the policy allows no inline style but the page's own. */
+function inlineStyles(page: Page): Promise<number> {
+  return page.evaluate(() => document.querySelectorAll('[style]').length);
+}
+
+describe('the pages with right-to-left text and bidi controls, in a real browser', function () {
+  this.timeout(120_000);
+  let upstream: StubUpstream;
+  let service: Listening & { metrics: TestMetrics; stop(): Promise<void> };
+  let browser: Browser;
+
+  before(async () => {
+    upstream = await startStubUpstream(echo);
+    service = await startService(upstream);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (service) {
+      await service.close();
+      await service.stop();
+      await service.metrics.shutdown();
+    }
+    await upstream?.close();
+  });
+
+  // Unisolated, the number of an Arabic activity that starts with one was drawn at its left,
+  // where a right-to-left reader reads its end.
+  it('/predict draws an Arabic activity right to left, in its field and its quote, and takes the form back', async () => {
+    const { page, problems, close } = await formPage(browser);
+    try {
+      await page.goto(`${service.url}/predict`);
+      const field = page.locator('form input[name=activity]');
+      await field.fill(ARABIC);
+      expect(await submit(page, '/predict')).to.equal(200);
+      const quote = 'main section p';
+      await expectLeftToRight(page, quote, [ARABIC_WORD, '10', '”', ' is ', 'carbon']);
+      expect(await field.inputValue()).to.equal(ARABIC);
+      expect(await field.evaluate((el) => getComputedStyle(el).direction)).to.equal('rtl');
+      // The page's own form, sent again as it came back.
+      expect(await submit(page, '/predict')).to.equal(200);
+      expect(await field.inputValue()).to.equal(ARABIC);
+      expect(await inlineStyles(page)).to.equal(0);
+      expect(problems).to.deep.equal([]);
+    } finally {
+      await close();
+    }
+  });
+
+  // A PDI that closes nothing ended the quote's isolation, and the override after it reversed
+  // the rest of the sentence; an isolate left open took the sentence in.
+  for (const [what, activity] of [
+    ['a stray PDI, then an override', 'driving\u2069\u202e 10 hours'],
+    ['an isolate left open', `\u2067${ARABIC}`],
+    ['an override and marks', `driving \u202e10\u200f hours\u200e`],
+  ] as const) {
+    it(`/predict keeps the sentence around the quote in its order (${what}), the field as sent`, async () => {
+      const { page, problems, close } = await formPage(browser);
+      try {
+        await page.goto(`${service.url}/predict`);
+        const field = page.locator('form input[name=activity]');
+        await field.fill(activity);
+        expect(await submit(page, '/predict')).to.equal(200);
+        await expectLeftToRight(page, 'main section p', ['“', '”', ' is ', 'carbon', 'intensity']);
+        expect(await field.inputValue()).to.equal(activity);
+        expect(await submit(page, '/predict')).to.equal(200);
+        expect(problems).to.deep.equal([]);
+      } finally {
+        await close();
+      }
+    });
+  }
+});
