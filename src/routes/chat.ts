@@ -129,7 +129,7 @@ function resultSection(r: ChatResult, local: OperationFootprint): SafeHtml {
   const warnings = r.impacts.warnings.map((w) => html`<li>${w.message}</li>`);
   return html`<section>
 <h2>Answer</h2>
-<p class="pre">${r.message.content}</p>
+<p class="pre" dir="auto">${r.message.content}</p>
 <p class="muted">${r.provider} / ${r.model} · ${r.usage.promptTokens} prompt + ${r.usage.completionTokens} completion tokens · ${formatNumber(r.latencySeconds)} s · electricity mix ${r.impacts.zone}</p>
 <h2>Estimated impacts of this request (EcoLogits method)</h2>
 ${impactsTable(r)}
@@ -156,9 +156,12 @@ function chatPage(
     ([provider, ids]) =>
       html`<optgroup label="${provider}">${ids.map((id) => html`<option value="${id}"${id === selected ? html` selected` : ''}>${id.slice(provider.length + 1)}</option>`)}</optgroup>`,
   );
+  // The newline after <textarea> is the one its parser drops, so a message's own first is kept.
+  // The message and the answer are the user's and the model's text: dir=auto, each its own.
   const body = html`<p class="muted">The answer comes from the configured LLM service (a bare model name means provider ${service.provider}'s); its impacts are estimated with the EcoLogits method from the model's size and published speed, the tokens generated and the measured latency.</p>
 <form method="post" action="/chat">
-<p><label>Message<br><textarea name="message" rows="4" cols="60" required>${text}</textarea></label></p>
+<p><label>Message<br><textarea name="message" dir="auto" rows="4" cols="60" required>
+${text}</textarea></label></p>
 <p><label>Model <select name="model">${options}</select></label> <button type="submit">Send</button></p>
 </form>
 ${extra}`;

@@ -40,11 +40,14 @@ function render(value: unknown): string {
   return escapeHtml(value);
 }
 
-/** Every page's own style; its hash is the only inline style the Content-Security-Policy allows. */
+/**
+ * Every page's own style; its hash is the only inline style the Content-Security-Policy allows.
+ * `.pre` holds text of many lines (a chat's answer): each line takes its own direction.
+ */
 const PAGE_STYLE = new SafeHtml(`
 body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:60rem;padding:1rem;color:#1b1b1b}
 nav{display:flex;flex-wrap:wrap;gap:.25rem 1rem} table{border-collapse:collapse} td,th{padding:.25rem .5rem;text-align:left}
-input,select,textarea,button{font:inherit;padding:.3rem} .muted{color:#555} .pre{white-space:pre-wrap}
+input,select,textarea,button{font:inherit;padding:.3rem} .muted{color:#555} .pre{white-space:pre-wrap;unicode-bidi:plaintext}
 `);
 
 /** The CSP source for PAGE_STYLE: `'sha256-…'`. */

@@ -1,4 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
@@ -8,7 +10,6 @@ import { Readiness } from '../../src/readiness.js';
 import { assembleService } from '../../src/service.js';
 import { type Listening, listen, waitUntilReady } from '../helpers/app.js';
 import { CHROMIUM, CHROMIUM_ARGS, formPage } from '../helpers/browser.js';
-import { type StubUpstream, startStubUpstream } from '../helpers/llm-upstream.js';
 import { captureLogger } from '../helpers/log.js';
 
 /** An activity in Arabic that starts with a number: "10 hours of driving". */
@@ -16,37 +17,45 @@ const ARABIC = '10 ساعات قيادة';
 const ARABIC_WORD = 'ساعات';
 
 /** An OpenAI-compatible upstream that answers each chat with its last message, as sent. */
-function echo(req: IncomingMessage, res: ServerResponse): void {
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => {
-    const { messages } = JSON.parse(Buffer.concat(chunks).toString()) as {
-      messages: Array<{ content: string }>;
-    };
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(
-      JSON.stringify({
-        id: 'echo',
-        object: 'chat.completion',
-        created: 0,
-        model: 'gpt-4o-mini',
-        choices: [
-          {
-            index: 0,
-            message: { role: 'assistant', content: messages.at(-1)?.content ?? '' },
-            finish_reason: 'stop',
-          },
-        ],
-        usage: { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 },
-      }),
-    );
+async function startEcho(): Promise<{ baseUrl: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const { messages } = JSON.parse(Buffer.concat(chunks).toString()) as {
+        messages: Array<{ content: string }>;
+      };
+      const content = messages.at(-1)?.content ?? '';
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          id: 'echo',
+          object: 'chat.completion',
+          created: 0,
+          model: 'gpt-4o-mini',
+          choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+          usage: { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 },
+        }),
+      );
+    });
   });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    close: async () => {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    },
+  };
 }
 
 /** The service as src/service.ts composes it, its LLM the echo above. */
-async function startService(
-  upstream: StubUpstream,
-): Promise<Listening & { metrics: TestMetrics; stop(): Promise<void> }> {
+async function startService(upstream: {
+  baseUrl: string;
+}): Promise<Listening & { metrics: TestMetrics; stop(): Promise<void> }> {
   const config = loadConfig({ ENERGY_SOURCE: 'estimate', LLM_BASE_URL: upstream.baseUrl });
   const metrics = createTestMetrics();
   const { logger } = captureLogger('warn');
@@ -124,12 +133,12 @@ function inlineStyles(page: Page): Promise<number> {
 
 describe('the pages with right-to-left text and bidi controls, in a real browser', function () {
   this.timeout(120_000);
-  let upstream: StubUpstream;
+  let upstream: Awaited<ReturnType<typeof startEcho>>;
   let service: Listening & { metrics: TestMetrics; stop(): Promise<void> };
   let browser: Browser;
 
   before(async () => {
-    upstream = await startStubUpstream(echo);
+    upstream = await startEcho();
     service = await startService(upstream);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   });
@@ -190,4 +199,70 @@ describe('the pages with right-to-left text and bidi controls, in a real browser
       }
     });
   }
+
+  /** Sends `message` with /chat's form; the page answered, its status. */
+  async function chat(page: Page, message: string): Promise<number> {
+    await page.goto(`${service.url}/chat`);
+    await page.locator('form textarea[name=message]').fill(message);
+    return submit(page, '/chat');
+  }
+
+  const direction = (page: Page, selector: string) =>
+    page.locator(selector).evaluate((el) => getComputedStyle(el).direction);
+
+  // The message box and the answer were drawn left to right whatever their text: an Arabic one
+  // that starts with a number had it at the wrong end.
+  it('/chat draws an Arabic message and answer right to left', async () => {
+    const { page, problems, close } = await formPage(browser);
+    try {
+      expect(await chat(page, ARABIC)).to.equal(200);
+      expect(await page.locator('form textarea[name=message]').inputValue()).to.equal(ARABIC);
+      expect(await direction(page, 'form textarea[name=message]')).to.equal('rtl');
+      expect(await direction(page, 'section h2 + p.pre')).to.equal('rtl');
+      await expectLeftToRight(page, 'section h2 + p.pre', [ARABIC_WORD, '10']);
+      expect(await inlineStyles(page)).to.equal(0);
+      expect(problems).to.deep.equal([]);
+    } finally {
+      await close();
+    }
+  });
+
+  // Each line of an answer takes its own direction: one in English, the next in Arabic.
+  it('/chat draws each line of a mixed answer in its own direction', async () => {
+    const { page, problems, close } = await formPage(browser);
+    try {
+      expect(await chat(page, `Driving, in Arabic:\n${ARABIC}`)).to.equal(200);
+      await expectLeftToRight(page, 'section h2 + p.pre', ['Driving', 'Arabic']);
+      await expectLeftToRight(page, 'section h2 + p.pre', [ARABIC_WORD, '10']);
+      expect(problems).to.deep.equal([]);
+    } finally {
+      await close();
+    }
+  });
+
+  // The parser drops a newline right after <textarea>: a message that began with one came back
+  // without it.
+  it('/chat gives the message box back as sent, a first empty line included', async () => {
+    const { page, problems, close } = await formPage(browser);
+    try {
+      const message = '\nfirst line empty';
+      expect(await chat(page, message)).to.equal(200);
+      expect(await page.locator('form textarea[name=message]').inputValue()).to.equal(message);
+      expect(problems).to.deep.equal([]);
+    } finally {
+      await close();
+    }
+  });
+
+  // Controls in the answer end with its block: the line under it stays in its order.
+  it('/chat keeps what follows an answer with bidi controls in its order', async () => {
+    const { page, problems, close } = await formPage(browser);
+    try {
+      expect(await chat(page, 'a\u2069\u202e b c \u2067d')).to.equal(200);
+      await expectLeftToRight(page, 'section h2 + p.pre + p', [' prompt + ', ' completion tokens']);
+      expect(problems).to.deep.equal([]);
+    } finally {
+      await close();
+    }
+  });
 });
