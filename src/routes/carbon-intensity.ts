@@ -5,7 +5,7 @@ import type { Context } from 'koa';
 import { clientError, HttpError, withBidiShown } from '../http/errors.js';
 import { queryParam } from '../http/query-param.js';
 import { pathRouter } from '../http/router.js';
-import { html, page, type SafeHtml, wantsHtml } from '../views/html.js';
+import { alertText, html, page, type SafeHtml, wantsHtml } from '../views/html.js';
 
 /**
  * `GET /carbon_intensity` and `GET /carbon_intensity/history`: JSON for API clients, a page
@@ -165,6 +165,6 @@ function renderError(ctx: Context, err: unknown, zone: string, title: string): v
   ctx.set('Cache-Control', 'no-store');
   ctx.body = page(
     title,
-    html`${zoneForm(zone)}<p role="alert"><strong>${shown.message}</strong></p>`,
+    html`${zoneForm(zone)}<p role="alert"><strong>${alertText(shown.message)}</strong></p>`,
   );
 }

@@ -12,7 +12,7 @@ import { clientError, HttpError } from '../http/errors.js';
 import { firstCodePoints } from '../http/quote.js';
 import { pathRouter } from '../http/router.js';
 import { CHAT_ROLES, type ChatMessage, type ChatResult, type ChatService } from '../llm/client.js';
-import { formatNumber, html, page, type SafeHtml, wantsHtml } from '../views/html.js';
+import { alertText, formatNumber, html, page, type SafeHtml, wantsHtml } from '../views/html.js';
 
 export interface ChatRouteDeps {
   service: ChatService;
@@ -221,7 +221,7 @@ export function chatRoutes(deps: ChatRouteDeps, readBody: Middleware): Router {
         service,
         typeof chosen === 'string' ? chosen : undefined,
         (formText ?? '').slice(0, maxChars),
-        html`<p role="alert"><strong>Error:</strong> ${shown.message}</p>`,
+        html`<p role="alert"><strong>Error:</strong> ${alertText(shown.message)}</p>`,
       );
     }
   });

@@ -9,7 +9,15 @@ import {
   type Prediction,
 } from '../predict/classifier.js';
 import { LABELS } from '../predict/labels.js';
-import { formatNumber, html, isolated, page, type SafeHtml, wantsHtml } from '../views/html.js';
+import {
+  alertText,
+  formatNumber,
+  html,
+  isolated,
+  page,
+  type SafeHtml,
+  wantsHtml,
+} from '../views/html.js';
 
 export const MAX_ACTIVITY_CHARS = 500;
 
@@ -126,7 +134,10 @@ export function predictRoutes(classifier: ActivityClassifier, readBody: Middlewa
       if (!shown) throw err;
       ctx.status = shown.status;
       ctx.type = 'html';
-      ctx.body = formPage('', html`<p role="alert"><strong>${shown.message}</strong></p>`);
+      ctx.body = formPage(
+        '',
+        html`<p role="alert"><strong>${alertText(shown.message)}</strong></p>`,
+      );
       return;
     }
     const model = classifier.model;

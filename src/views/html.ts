@@ -130,3 +130,21 @@ export function isolated(text: string): SafeHtml {
   });
   return html`<bdi>${balanced}${PDI.repeat(open)}</bdi>`;
 }
+
+/** A double-quoted part of a message: what it quotes of the request (a zone, a model). */
+const QUOTED = /"((?:[^"\\]|\\.)*)"/g;
+
+/**
+ * An error message for a page's alert, each double-quoted part isolated: a message quotes what
+ * was sent inside a sentence of its own, where an Arabic zone's number was drawn at its wrong end.
+ * Its bidi controls are already escapes (clientError), as the JSON answer gives them.
+ */
+export function alertText(message: string): SafeHtml {
+  const parts: SafeHtml[] = [];
+  let last = 0;
+  for (const quote of message.matchAll(QUOTED)) {
+    parts.push(html`${message.slice(last, quote.index)}"${isolated(quote[1] ?? '')}"`);
+    last = (quote.index ?? 0) + quote[0].length;
+  }
+  return html`${parts}${message.slice(last)}`;
+}

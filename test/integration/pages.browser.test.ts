@@ -265,4 +265,44 @@ describe('the pages with right-to-left text and bidi controls, in a real browser
       await close();
     }
   });
+
+  // An alert quotes what was sent in a sentence of its own: unisolated, the number of an Arabic
+  // zone (a link's) or model (a crafted form's) was drawn at its wrong end.
+  it('/carbon_intensity draws an Arabic zone its alert quotes right to left', async () => {
+    const { page, problems, close } = await formPage(browser, true);
+    try {
+      const res = await page.goto(
+        `${service.url}/carbon_intensity?zone=${encodeURIComponent(ARABIC)}`,
+      );
+      expect(res?.status()).to.equal(400);
+      await expectLeftToRight(page, '[role=alert]', [
+        'invalid zone',
+        ARABIC_WORD,
+        '10',
+        ': expected',
+      ]);
+      expect(await page.locator('[role=alert]').textContent()).to.include(`"${ARABIC}"`);
+      expect(problems).to.deep.equal([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('/chat draws an Arabic model its alert quotes right to left', async () => {
+    const { page, problems, close } = await formPage(browser, true);
+    try {
+      await page.goto(`${service.url}/chat`);
+      await page.locator('form textarea[name=message]').fill('hello');
+      await page
+        .locator('form select[name=model] option:checked')
+        .evaluate((option: HTMLOptionElement, model) => {
+          option.value = model;
+        }, ARABIC);
+      expect(await submit(page, '/chat')).to.equal(400);
+      await expectLeftToRight(page, '[role=alert]', ['unknown model', ARABIC_WORD, '10']);
+      expect(problems).to.deep.equal([]);
+    } finally {
+      await close();
+    }
+  });
 });

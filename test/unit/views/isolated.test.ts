@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { html, isolated } from '../../../src/views/html.js';
+import { alertText, html, isolated } from '../../../src/views/html.js';
 
 const PDI = '\u2069';
 const RLI = '\u2067';
@@ -27,5 +27,19 @@ describe('isolated: user text inside a sentence of a page', () => {
     expect(isolated(`a${PDI}${RLO}b`).value).to.equal(`<bdi>a${RLO}b</bdi>`);
     expect(isolated(`${PDI}${PDI}${LRI}a${PDI}${PDI}`).value).to.equal(`<bdi>${LRI}a${PDI}</bdi>`);
     expect(isolated(`${RLI}a${LRI}b`).value).to.equal(`<bdi>${RLI}a${LRI}b${PDI}${PDI}</bdi>`);
+  });
+});
+
+describe('alertText: an error message for a page, what it quotes isolated', () => {
+  it('isolates each double-quoted part, escaped, and leaves the rest as it is', () => {
+    expect(alertText('invalid zone "10 ساعات": expected "DE" or <FR>').value).to.equal(
+      'invalid zone "<bdi>10 ساعات</bdi>": expected "<bdi>DE</bdi>" or &lt;FR&gt;',
+    );
+  });
+
+  it('takes an escaped quote as part of the quote, and a lone quote as text', () => {
+    expect(alertText('model "a\\"b" and "c').value).to.equal(
+      'model "<bdi>a\\&quot;b</bdi>" and &quot;c',
+    );
   });
 });
