@@ -75,3 +75,39 @@ export function hideNextBeforeExit(): void {
   };
   process.emit = hiding as unknown as typeof process.emit;
 }
+
+/** Asked at each `beforeExit` before its listeners are; see holdAtLoopEnd. */
+const loopEndHolds = new Set<() => boolean>();
+let loopEndWrapped = false;
+
+/** Whether one of the holds kept the loop going: each is asked, so each can. */
+function heldAtLoopEnd(): boolean {
+  let held = false;
+  for (const hold of loopEndHolds) if (hold()) held = true;
+  return held;
+}
+
+/**
+ * Has `hold` asked each time the event loop runs empty, before any `beforeExit` listener is
+ * told (register's among them). Where it answers true it has scheduled the work that keeps the
+ * loop going (the sample an awaited settled() waits for), and the event is emitted to none: to
+ * the application and to register the loop did not run empty, as if a ref'd timer had held it.
+ * Returns what takes it off. `process.emit` is wrapped at the first call and stays so, passing
+ * all on while no hold is there: taking the wrapper off would drop one another module put over
+ * it meanwhile (register's hideNextBeforeExit, signal-exit).
+ */
+export function holdAtLoopEnd(hold: () => boolean): () => void {
+  loopEndHolds.add(hold);
+  if (!loopEndWrapped) {
+    loopEndWrapped = true;
+    const emit = process.emit as unknown as Emit;
+    const holding: Emit = function (event, ...args) {
+      if (event === 'beforeExit' && loopEndHolds.size > 0 && heldAtLoopEnd()) return false;
+      return emit.call(this, event, ...args);
+    };
+    process.emit = holding as unknown as typeof process.emit;
+  }
+  return () => {
+    loopEndHolds.delete(hold);
+  };
+}

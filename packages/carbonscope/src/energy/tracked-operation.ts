@@ -10,10 +10,6 @@ import type {
   OperationKind,
 } from './types.js';
 
-/** A ref'd timer that only holds the event loop open; it never fires in practice. */
-const KEEP_ALIVE_MS = 2 ** 30;
-const noop = () => undefined;
-
 /** What a tracked operation asks of its tracker. */
 export interface OperationHost {
   /**
@@ -23,8 +19,6 @@ export interface OperationHost {
   finish(op: TrackedOperation, kept: boolean): OperationFootprint | undefined;
   /** Someone waits for the settled figure of `op`, ended and not settled: hold it till then. */
   hold(op: TrackedOperation): void;
-  /** True while a sample that settles ended operations is to come (the meter samples). */
-  samples(): boolean;
   runIn<T>(op: TrackedOperation, fn: () => T): T;
   capture(op: TrackedOperation): void;
   /** end()'s status and facts, checked, the facts interned (see httpEndChecker). */
@@ -64,13 +58,6 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
   batch: SettlementBatch | undefined;
   index = -1;
   private waiters: Array<(footprint: OperationFootprint) => void> | undefined;
-  /**
-   * The meter's timer never keeps the process alive, so a script awaiting settled() of an ended
-   * operation exited before the sample that settles it; this does, until then. One never ended
-   * holds nothing: it may never end; nor does one no sample is to come for (a meter never
-   * started), which would hold the process for ever.
-   */
-  private keepAlive: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     /** The tracker; once the operation is dropped from sharing, what ends it as such. */
@@ -110,7 +97,9 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
     this.status = status;
     this.http = facts;
     this.atEnd = this.host.finish(this, true) as OperationFootprint;
-    this.holdProcess();
+    // Awaited before its end, and not settled at once: the tracker holds it (see pend), and
+    // someone waits on the next sample.
+    if (this.waiters) this.host.hold(this);
     return this.atEnd;
   }
 
@@ -126,7 +115,6 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
     this.status = status;
     this.http = http;
     this.host.finish(this, false);
-    this.holdProcess();
   }
 
   run<T>(fn: () => T): T {
@@ -148,23 +136,14 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
     return new Promise((resolve) => {
       this.waiters ??= [];
       this.waiters.push(resolve);
-      if (!this.ended) return;
-      this.host.hold(this);
-      this.holdProcess();
+      // One never ended waits for its end() (it may never come): the tracker is told then.
+      if (this.ended) this.host.hold(this);
     });
-  }
-
-  /** While someone waits for the figure of this ended operation (settle() lets go). */
-  private holdProcess(): void {
-    if (!this.waiters || this.keepAlive || !this.host.samples()) return;
-    this.keepAlive = setInterval(noop, KEEP_ALIVE_MS);
   }
 
   /** @internal the tracker's, once: the settled footprint to whoever waits for it. */
   settle(footprint: OperationFootprint): void {
     this.atSettlement = footprint;
-    clearInterval(this.keepAlive);
-    this.keepAlive = undefined;
     const waiters = this.waiters;
     this.waiters = undefined;
     if (waiters) for (const resolve of waiters) resolve(footprint);

@@ -73,10 +73,11 @@ export interface TrackerOptions {
    */
   onNestedTooDeep?: (depth: number) => void;
   /**
-   * True while samples come (the meter runs): an ended operation's settled() holds the process
-   * until its sample only then. Absent: never (a tracker sampled by hand holds nothing).
+   * Called when someone starts waiting on the next sample for the figure of an ended operation
+   * (settled()), none waiting since the last sample: Carbonscope then takes that sample when the
+   * event loop would otherwise run empty (see LoopEndSettler, and `awaited`).
    */
-  sampling?: () => boolean;
+  onAwaited?: () => void;
 }
 
 /**
@@ -98,7 +99,6 @@ export const DEFAULT_MAX_OPERATION_AGE_MS = 3_600_000;
 export const MAX_RUNNING = 65_536;
 
 const NEVER_IDLE = (): number => 0;
-const NEVER = (): boolean => false;
 /** What an operation no sample crossed has accrued. */
 const NOTHING_ACCRUED: Readonly<Accrued> = new Accrued();
 /** See EnergyTracker.mark. */
@@ -151,7 +151,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private warned = false;
   private readonly onListenerError: ((err: unknown) => void) | undefined;
   private onNestedTooDeep: ((depth: number) => void) | undefined;
-  private readonly sampling: () => boolean;
+  private readonly onAwaited: (() => void) | undefined;
+  /** Whether someone waits on the next sample for the figure of an ended operation. */
+  private awaitedNow = false;
   private readonly weights = new CpuWeights();
   private readonly cpu: CallbackCpu | undefined;
   /** @internal OperationHost's: end()'s status and facts, checked and interned. */
@@ -213,7 +215,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.maxRunning = Math.max(1, options.maxRunning ?? MAX_RUNNING);
     this.onListenerError = options.onListenerError;
     this.onNestedTooDeep = options.onNestedTooDeep;
-    this.sampling = options.sampling ?? NEVER;
+    this.onAwaited = options.onAwaited;
     this.checkHttpEnd = httpEndChecker(options.knownHttpMethods);
     if (this.attribution !== 'wall') {
       const { clock, loopIdle } = this;
@@ -241,6 +243,14 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   /** Ended operations waiting for the next sample to settle them. */
   get pending(): number {
     return this.ended.length;
+  }
+
+  /**
+   * True while someone waits on the next sample for the figure of an ended operation: every one
+   * awaited is of the interval that sample settles (an earlier one's figure is there already).
+   */
+  get awaited(): boolean {
+    return this.awaitedNow;
   }
 
   /** Operations dropped from sharing since the start (see drop). */
@@ -587,7 +597,6 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     finish: (op, kept) => this.finishDropped(op, kept),
     // Never asked: a dropped operation ends with its figure settled, and settled() finds it.
     hold: () => undefined,
-    samples: () => false,
     runIn: (op, fn) => this.runIn(op, fn),
     capture: (op) => this.capture(op),
     checkHttpEnd: (status, facts) => this.checkHttpEnd(status, facts),
@@ -636,11 +645,14 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    */
   hold(op: TrackedOperation): void {
     if (op.batch === this.batch) this.ended.hold(op.index, op);
+    this.waitedFor();
   }
 
-  /** @internal whether a sample is to come: stop() settles what waits, and none comes after. */
-  samples(): boolean {
-    return !this.stopped && this.sampling();
+  /** Someone waits on the next sample: told once per sample (see onAwaited). */
+  private waitedFor(): void {
+    if (this.awaitedNow) return;
+    this.awaitedNow = true;
+    this.onAwaited?.();
   }
 
   /** Its figure now: what earlier samples gave it, and its last part at the last price. */
@@ -904,6 +916,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       }
     }
     ended.clear();
+    this.awaitedNow = false;
     if (batch.kept > 0) {
       batch.close();
       this.batch = new SettlementBatch();

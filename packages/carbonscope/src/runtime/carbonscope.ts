@@ -50,6 +50,7 @@ import { checkedOperationName } from '../operation-name.js';
 import { type Env, loadSettings, type Settings } from '../settings.js';
 import { defaultLogger } from './default-logger.js';
 import { type DropCount, DropCounts } from './drop-counts.js';
+import { LoopEndSettler } from './loop-end-settle.js';
 import { OperationScores } from './operation-scores.js';
 
 export interface CarbonscopeOptions {
@@ -148,6 +149,7 @@ export class Carbonscope implements OperationTracker {
     readonly grid: GridService | GridIntensity,
     readonly meter: EnergyMeter,
     readonly tracker: EnergyTracker,
+    private readonly loopEnd: LoopEndSettler,
     private readonly contextActive?: () => boolean,
     private readonly releaseContexts?: () => void,
   ) {
@@ -213,6 +215,8 @@ export class Carbonscope implements OperationTracker {
       processCpu: options.processCpu ?? ownProcessCpu,
       ...(options.gpuShares ? { gpuShares: options.gpuShares } : {}),
     });
+    // Asks the tracker only at the loop's end, by when it exists.
+    const loopEnd = new LoopEndSettler(meter, () => tracker.awaited);
     const tracker = new EnergyTracker({
       clock,
       // A scripted clock (tests) comes with its own loop idle time, or none.
@@ -224,7 +228,7 @@ export class Carbonscope implements OperationTracker {
       calibrationIntervalMs: settings.energy.calibrationIntervalMs,
       maxOperationAgeMs: settings.energy.operationMaxAgeMs,
       knownHttpMethods: settings.http.knownMethods,
-      sampling: () => meter.sampling,
+      onAwaited: () => loopEnd.arm(),
       onListenerError: warnOnce(logger, 'operation listener'),
       onNestedTooDeep: (depth) =>
         logger.warn(
@@ -237,6 +241,7 @@ export class Carbonscope implements OperationTracker {
       grid,
       meter,
       tracker,
+      loopEnd,
       options.contextActive,
       options.releaseContexts,
     );
@@ -343,8 +348,8 @@ export class Carbonscope implements OperationTracker {
   private settle(op: ActiveOperation): Promise<OperationFootprint> {
     if (!this.meter.sampling) return Promise.resolve(op.end());
     this.settleNow();
-    // Its waiting holds the process (TrackedOperation): a script whose last act is measure()
-    // does not exit before its sample comes.
+    // A script whose last act is measure() has the sample taken when its loop runs empty
+    // (LoopEndSettler), rather than ending before it comes.
     return op.settled();
   }
 
@@ -413,6 +418,7 @@ export class Carbonscope implements OperationTracker {
     this.untrackRequests();
     await this.meter.stop();
     this.tracker.stop();
+    this.loopEnd.disarm();
     this.releaseContexts?.();
     for (const off of this.unsubscribe.splice(0)) off();
   }

@@ -803,6 +803,31 @@ console.log('done');`;
     expect(r.stdout, all).to.deep.equal(['done', 'beforeExit 1']);
   });
 
+  // settled() held the process with a timer until the meter's next sample, 30 s later here
+  // (10 s with ENERGY_SAMPLE_INTERVAL_MS=10000), where the script ended in 0.4 s before, at the
+  // sample register's last push took.
+  it('a script whose last act awaits settled() ends then: one beforeExit, one push', async () => {
+    const script = `import { start } from 'carbonscope';
+let ends = 0;
+process.on('beforeExit', () => console.log(\`beforeExit \${++ends}\`));
+const cs = await start();
+await cs.firstSample();
+const op = cs.begin('job');
+op.end();
+const footprint = await op.settled();
+console.log(footprint.provisional ? 'provisional' : 'settled');
+console.log('done');`;
+    const started = performance.now();
+    const r = await runScript(script, receiver.url, { ENERGY_SAMPLE_INTERVAL_MS: '30000' });
+    const ms = performance.now() - started;
+    const all = r.stderr.join('\n');
+    expect(r.code, all).to.equal(0);
+    expect(r.stdout, all).to.deep.equal(['settled', 'done', 'beforeExit 1']);
+    expect(ms, 'from spawn to exit').to.be.below(10_000);
+    expect(receiver.pushes, all).to.have.length(1);
+    expect(operationPoint(receiver.pushes[0]?.body, 'job')?.count).to.equal(1);
+  });
+
   for (const [how, listener, first] of [
     ['at once', '() => {', ''],
     ['after awaits', 'async () => {', 'await null; await Promise.resolve();'],

@@ -263,6 +263,52 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
     expect(out.stdout).to.equal('');
   });
 
+  /** `body` run after start() and the first sample, with ENERGY_SAMPLE_INTERVAL_MS at its most. */
+  const afterFirstSample = (body: string) => {
+    const index = JSON.stringify(join(libraryRoot, 'dist/src/index.js'));
+    const script = `const cs = await (await import(${index})).start(); await cs.firstSample();${body}`;
+    const started = performance.now();
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: childEnv({ ...ENV, ENERGY_SAMPLE_INTERVAL_MS: '60000' }),
+      timeout: 20_000,
+      encoding: 'utf8',
+    });
+    return { ...out, ms: performance.now() - started };
+  };
+
+  // The script waited for the meter's next regular sample with nothing else to do: a whole
+  // interval (60 s here, 10 s for a script that set 10 s) for each await, where measure()
+  // sampled at once.
+  it('settles what a script with nothing else to do awaits then, not a sample interval later', () => {
+    const out = afterFirstSample(
+      "for (let i = 0; i < 3; i++) { const op = cs.begin('job'); op.end(); const f = await op.settled(); console.log(f.operation, f.provisional); }",
+    );
+    expect(out.signal, 'killed: it waited for the regular samples').to.equal(null);
+    expect(out.status, out.stderr).to.equal(0);
+    expect(out.stdout.trim().split('\n')).to.deep.equal(['job false', 'job false', 'job false']);
+    expect(out.ms).to.be.below(10_000);
+  });
+
+  // Each awaited operation held the process with a timer of its own: 10,000 awaited, 10,000
+  // timers. Nothing holds it while the script has work of its own.
+  it('holds no timer per awaited operation', () => {
+    const out = afterFirstSample(
+      "const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length; const before = timers(); const all = []; for (let i = 0; i < 1000; i++) { const op = cs.begin('job'); op.end(); all.push(op.settled()); } console.log(timers() - before); await cs.stop(); console.log((await Promise.all(all)).length);",
+    );
+    expect(out.status, out.stderr).to.equal(0);
+    expect(out.stdout.trim().split('\n')).to.deep.equal(['0', '1000']);
+  });
+
+  // Waiting for a sample is work under way, as it was when a timer held the process for it: the
+  // application's beforeExit listeners are told of the script's own end alone.
+  it("tells the application's beforeExit listeners of the end, not of a wait for a sample", () => {
+    const out = afterFirstSample(
+      "process.on('beforeExit', () => console.log('beforeExit')); const op = cs.begin('job'); op.end(); await op.settled(); console.log('settled');",
+    );
+    expect(out.status, out.stderr).to.equal(0);
+    expect(out.stdout.trim().split('\n')).to.deep.equal(['settled', 'beforeExit']);
+  });
+
   it('keeps a script alive while a measure() waits for the sample that settles it', () => {
     // measure() right after start: the interval is too short to sample at once, so it waits for
     // the next sample, whose timer alone would not keep the process running.
