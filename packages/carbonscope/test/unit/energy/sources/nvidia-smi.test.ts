@@ -58,7 +58,7 @@ describe('energy/sources/nvidia-smi', () => {
     expect(
       parse("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver."),
     ).to.equal(undefined);
-    expect(bad).to.deep.equal(['power.draw `77,34` is no number', 'no `, ` between its fields']);
+    expect(bad).to.deep.equal(['power.draw "77,34" is no number', 'no `, ` between its fields']);
   });
 
   it('integrates two GPUs with the trapezoid rule; intervals touching N/A add nothing and are flagged', () => {
@@ -259,10 +259,47 @@ setInterval(round, 20);`,
       await new Promise((r) => setTimeout(r, 100));
       expect([...devices]).to.deep.equal(['gpu0']);
       expect(warnings().map((w) => w.msg)).to.deep.equal([
-        'nvidia-smi: skipped a line it cannot read (power.draw `30,50` is no number): ' +
-          '`1, GPU-b, NVIDIA L4, 30,50`; lines like it are skipped without a word',
+        'nvidia-smi: skipped a line it cannot read (power.draw "30,50" is no number): ' +
+          '"1, GPU-b, NVIDIA L4, 30,50"; lines like it are skipped without a word',
       ]);
       await source.close();
+    });
+
+    // The warning quoted the line and its value raw: an escape sequence in it ran in the
+    // terminal `run` and `monitor` log to, and a line of up to 64 KiB was written whole.
+    it('the warning quotes a line it cannot read escaped and cut short', async () => {
+      const binary = writeFakeBinary(
+        dir,
+        'nvidia-smi',
+        `const bad = '1, GPU-b, \\u001b[2J\\u009bNVIDIA L4, ' + '9'.repeat(5000) + ',5';
+const rows = ['0, GPU-a, NVIDIA L4, 70.00', bad];
+const round = () => process.stdout.write(rows.join('\\n') + '\\n');
+round();
+setInterval(round, 20);`,
+      );
+      let now = 0;
+      const { logger, warnings } = captureLogger();
+      const source = createNvidiaSmiSource({
+        logger,
+        intervalMs: 20,
+        probeTimeoutMs: 20_000,
+        binary,
+        clock: () => now,
+        stallMs: Number.POSITIVE_INFINITY,
+      });
+      expect(await source.probe()).to.deep.equal({ ok: true, detail: 'gpu0 NVIDIA L4' });
+      await waitFor(() => {
+        now += 1000;
+        source.sample(tick(1000));
+        return warnings().length > 0;
+      });
+      await source.close();
+      const [warning] = warnings();
+      const said = `${warning.msg} ${JSON.stringify(warning)}`;
+      expect(said).to.not.match(/\p{Cc}/u);
+      expect(warning.msg).to.include('\\u001b[2J\\u009bNVIDIA L4');
+      expect(warning.msg.length, warning.msg).to.be.below(500);
+      expect(JSON.stringify(warning).length).to.be.below(1000);
     });
 
     it('absent binary: the probe fails with a short reason and no log line', async () => {
