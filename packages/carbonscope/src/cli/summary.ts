@@ -156,6 +156,22 @@ function atLeast(report: Report): string {
   return report.energy.lowerBound ? 'at least ' : '';
 }
 
+/**
+ * The sources whose readings the figures hold, in the order they first gave one, then any other
+ * in use at the end: one that took over mid-run (RAPL made readable, a meter that stopped
+ * answering) does not hide the one that served before it.
+ */
+function servedSources(report: Report): { name: string; estimated: boolean }[] {
+  const served = new Map<string, { name: string; estimated: boolean }>();
+  const add = (name: string, estimated: boolean) => {
+    const key = `${name}|${estimated}`;
+    if (!served.has(key)) served.set(key, { name, estimated });
+  };
+  for (const c of report.host.components) add(c.source, c.estimated);
+  for (const s of report.measurement.sources) add(s.name, s.estimated);
+  return [...served.values()];
+}
+
 /** The human summary printed on stderr at the end of `run` and `monitor`. */
 export function formatSummary(report: Report): string {
   const lines = [headline(report)];
@@ -201,7 +217,7 @@ export function formatSummary(report: Report): string {
     );
   }
   lines.push(...sciLines(report));
-  const sources = report.measurement.sources
+  const sources = servedSources(report)
     .map((s) => `${s.name} (${s.estimated ? 'estimated' : 'measured'})`)
     .join(', ');
   lines.push(

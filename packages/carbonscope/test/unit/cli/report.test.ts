@@ -375,6 +375,32 @@ describe('run report and CSV row', () => {
     expect(machine).to.match(/\n {4}gpu +900 J +90 W {2}nvidia-smi \(measured\)\n/);
   });
 
+  // RAPL made readable mid-run (late-start.ts): the estimate served until then, RAPL after.
+  // The line named the source in use at the end alone, `rapl (measured)`, beside a reason
+  // saying RAPL could not be read and component lines priced by the estimate.
+  it('names every source that served in "power from", not only the one in use at the end', () => {
+    const { power } = snapshot();
+    const late = snapshot({
+      reasons: ['cannot read energy_uj: permission denied', 'model: 8 vCPUs'],
+      power: [
+        {
+          scope: 'host',
+          component: 'cpu',
+          source: 'estimate',
+          estimated: true,
+          watts: 5,
+          joules: 50,
+        },
+        ...power,
+      ],
+    });
+    const summary = formatSummary(buildReport({ ...base, command: 'monitor', snapshot: late }));
+    const line = summary.split('\n').find((l) => l.startsWith('  power from:'));
+    expect(line).to.match(
+      /^ {2}power from: estimate \(estimated\), rapl \(measured\), nvidia-smi \(measured\) — /,
+    );
+  });
+
   it('reports the whole machine for monitor, GPU included', () => {
     const report = buildReport({ ...base, command: 'monitor', snapshot: snapshot() });
     const row = reportToRow(report, HOST, base.endedAt);
