@@ -162,7 +162,7 @@ async function watchGpuProcesses(session: Session, shares: PmonShares): Promise<
   const gpus = (smi.devices?.() ?? []).map((gpu) => Number(gpu.device.slice('gpu'.length)));
   const [mig] = await Promise.all([
     queryMigModes('nvidia-smi', MIG_QUERY_TIMEOUT_MS),
-    feedPmon(shares, { gpus }),
+    feedPmon(shares, { gpus, logger: session.logger }),
   ]);
   shares.watch(gpus, mig);
 }

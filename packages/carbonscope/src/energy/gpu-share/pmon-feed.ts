@@ -1,4 +1,5 @@
-import { type LineChild, spawnLineChild } from '../sources/line-child.js';
+import type { Logger } from '../../log.js';
+import { type LineChild, type LineChildOptions, spawnLineChild } from '../sources/line-child.js';
 import { PmonParser } from './pmon-parser.js';
 import type { PmonShares } from './pmon-shares.js';
 
@@ -15,6 +16,13 @@ export interface PmonFeedOptions {
   gpus: readonly number[];
   /** How long pmon may take to print its header; 5 s by default. */
   startTimeoutMs?: number;
+  /**
+   * Says that a pmon child SIGKILL did not end was let go of, as the meter's own readers say it
+   * (`run` passes its logger); without it, a Node warning does.
+   */
+  logger?: Logger;
+  /** How the children are started and signalled (tests: a child that never ends). */
+  lineChild?: LineChildOptions;
 }
 
 /** The argument lists of the pmon children that cover `gpus`: one, unless there are more than 4. */
@@ -75,41 +83,55 @@ export function feedPmon(shares: PmonShares, options: PmonFeedOptions): Promise<
         settle();
         return true;
       };
+      const onDetach = options.logger
+        ? (pid: number) =>
+            options.logger?.warn(
+              { pid },
+              `nvidia-smi pmon (pid ${pid}) did not end after SIGKILL (stuck in the kernel?); ` +
+                'left behind, its GPU use no longer read',
+            )
+        : undefined;
       children.push(
-        spawnLineChild(binary, args, {
-          onLine(line) {
-            const row = parser.line(line);
-            if (row) {
-              shares.add(row);
-              return;
-            }
-            const text = line.trim();
-            if (unsupported(text)) return;
-            if (!text.startsWith('#') && text && !firstOther) firstOther = text;
-            if (parser.ready && !headed) {
-              headed = true;
-              if (--waiting === 0 && !settled) {
-                shares.begin(stopAll);
-                settle();
+        spawnLineChild(
+          binary,
+          args,
+          {
+            onDetach,
+            onLine(line) {
+              const row = parser.line(line);
+              if (row) {
+                shares.add(row);
+                return;
               }
-            }
+              const text = line.trim();
+              if (unsupported(text)) return;
+              if (!text.startsWith('#') && text && !firstOther) firstOther = text;
+              if (parser.ready && !headed) {
+                headed = true;
+                if (--waiting === 0 && !settled) {
+                  shares.begin(stopAll);
+                  settle();
+                }
+              }
+            },
+            onStderr(text) {
+              if (stderr.length < 500) stderr += text;
+              unsupported(text);
+            },
+            onExit(code, signal, error) {
+              if (error) {
+                failed(error.code === 'ENOENT' ? 'not found' : `cannot start: ${error.message}`);
+              } else {
+                const said = firstOther || stderr.trim().split('\n')[0] || '';
+                failed(
+                  `ended (${code === null ? signal : `exit ${code}`}${said ? `: ${said}` : ''})`,
+                );
+              }
+              settle();
+            },
           },
-          onStderr(text) {
-            if (stderr.length < 500) stderr += text;
-            unsupported(text);
-          },
-          onExit(code, signal, error) {
-            if (error) {
-              failed(error.code === 'ENOENT' ? 'not found' : `cannot start: ${error.message}`);
-            } else {
-              const said = firstOther || stderr.trim().split('\n')[0] || '';
-              failed(
-                `ended (${code === null ? signal : `exit ${code}`}${said ? `: ${said}` : ''})`,
-              );
-            }
-            settle();
-          },
-        }),
+          options.lineChild,
+        ),
       );
     }
   });

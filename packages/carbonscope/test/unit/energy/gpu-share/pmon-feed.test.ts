@@ -1,8 +1,18 @@
+import type { ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
 import { feedPmon, PmonShares, pmonArgs } from '../../../../src/energy/gpu-share/index.js';
-import { fakePid, isAlive, tempDir, waitFor, writeFakeBinary } from '../sources/helpers.js';
+import {
+  captureLogger,
+  fakePid,
+  isAlive,
+  tempDir,
+  waitFor,
+  writeFakeBinary,
+} from '../sources/helpers.js';
 import { pipedLines } from './fixtures.js';
 
 /** A fake nvidia-smi whose `pmon` prints the H200 capture's lines, then `then` (JS). */
@@ -50,6 +60,46 @@ describe('energy/gpu-share: running nvidia-smi pmon', () => {
       expect(s.outcome()).to.deep.equal({ read: true, commandBusy: true }); // stopped: no failure
     } finally {
       cleanup();
+    }
+  });
+
+  // A pmon stuck in the kernel is let go of at the stop (line-child.ts). Without onDetach that
+  // was a Node warning, `(node:PID) Warning: ...` and a --trace-warnings hint, among `run`'s
+  // `carbonscope: warning:` lines; the meter's own nvidia-smi says it through the logger.
+  it('a pmon child SIGKILL cannot end is said through the logger it is given', async () => {
+    const stdout = new PassThrough();
+    const stuck = Object.assign(new EventEmitter(), {
+      pid: 434343,
+      stdout,
+      stderr: new PassThrough(),
+      kill: () => true,
+      ref: () => undefined,
+      unref: () => undefined,
+    });
+    const { logger, warnings } = captureLogger();
+    const nodeWarnings: string[] = [];
+    const onWarning = (w: Error) => nodeWarnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const s = shares();
+      s.next(0);
+      const fed = feedPmon(s, {
+        gpus: [0],
+        logger,
+        lineChild: { spawn: () => stuck as unknown as ChildProcess, kill: () => undefined },
+      });
+      stdout.write(`${pipedLines('pmon-piped.txt').slice(0, 3).join('\n')}\n`);
+      await fed;
+      expect(s.outcome()).to.deep.equal({ read: true });
+      await s.close();
+      await new Promise((r) => setImmediate(r));
+      expect(warnings().map((w) => w.msg)).to.deep.equal([
+        'nvidia-smi pmon (pid 434343) did not end after SIGKILL (stuck in the kernel?); ' +
+          'left behind, its GPU use no longer read',
+      ]);
+      expect(nodeWarnings).to.deep.equal([]);
+    } finally {
+      process.off('warning', onWarning);
     }
   });
 
