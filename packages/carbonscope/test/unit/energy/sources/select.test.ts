@@ -363,6 +363,69 @@ describe('energy/sources/select', () => {
     expect(warnings()[0].msg).to.include('tried again every minute');
   });
 
+  // A try that reads, then a counter unreadable again at the next tick (the chmod undone, a
+  // udev rule racing): each interval is covered once, by the estimate or by RAPL, never both or
+  // neither, and RAPL's first reading after it reads again spans only its own interval.
+  it('RAPL that reads at its try and not at the next tick: the estimate covers, each interval once', async () => {
+    const root = join(dir, 'powercap');
+    let readable = false;
+    let counterUj = 5_000_000;
+    const rapl = () =>
+      createRaplSource({
+        root,
+        logger: captureLogger().logger,
+        cpuVendor: () => 'GenuineIntel',
+        read: (p) => {
+          if (p.endsWith('/name')) return 'package-0\n';
+          if (p.endsWith('/max_energy_range_uj')) return '262143328850\n';
+          if (!readable) throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+          return `${counterUj}\n`;
+        },
+      });
+    buildPowercapTree(root, [
+      { dir: 'intel-rapl:0', name: 'package-0', energyUj: 1, maxUj: 1_000_000 },
+    ]);
+    const { logger, lines } = captureLogger();
+    const r = keep(
+      await selectSources({
+        config: config(),
+        logger,
+        platform: 'linux',
+        binaries: noGpu(),
+        make: { rapl },
+      }),
+    );
+    const busy = { activeSeconds: 1, totalSeconds: 2, cpus: 2 };
+    const at = (nowMs: number) => {
+      const readings = r.host.sample(tick(1000, busy, nowMs));
+      return `${r.host.name} ${readings.map((x) => `${x.device}:${x.joules.toFixed(3)}`).join('+')}`;
+    };
+    const estimate = at(0);
+    expect(estimate).to.match(/^estimate cpu:[\d.]+\+ram:[\d.]+$/);
+    readable = true;
+    expect(at(60_000)).to.equal(estimate);
+    await new Promise((resolve) => setImmediate(resolve));
+    readable = false;
+    counterUj += 7_000_000;
+    expect(at(61_000)).to.equal(estimate);
+    readable = true;
+    counterUj += 3_000_000;
+    expect(at(62_000)).to.equal(estimate); // its new baseline
+    counterUj += 30_000_000;
+    expect(at(63_000)).to.equal('rapl package-0:30.000');
+    // After the start: one switch said, one hand-over back, one return; no line per tick.
+    const start = lines.findIndex((l) => String(l.msg).startsWith('energy source:'));
+    const said = lines.slice(start + 1).filter((l) => l.level >= 30);
+    const phrases = ['rapl can be read now', 'rapl (measured) cannot be used', 'used again'];
+    expect(
+      said.map((l) => [l.level, phrases.find((p) => String(l.msg).includes(p))]),
+    ).to.deep.equal([
+      [30, phrases[0]],
+      [40, phrases[1]],
+      [30, phrases[2]],
+    ]);
+  });
+
   it('ENERGY_SOURCE=rapl that cannot be read: warns why, falls back to the estimate, no crash', async () => {
     buildPowercapTree(join(dir, 'powercap'), [
       { dir: 'intel-rapl:0', name: 'package-0', energyUj: 1, maxUj: 1_000_000 },
