@@ -131,7 +131,7 @@ const JOINED_TOO_LATE =
   "carbonscope/register: the application's meter provider was shut down before carbonscope joined it (at its first sample, 0.1 s after it started, which the application gave no turn of the event loop): carbonscope's metrics were not exported. `await stop()` from carbonscope before the SDK's shutdown() exports them";
 
 /**
- * Whether the registered provider is shut down: the SDK's (1.x and 2.x) says so in `_shutdown`,
+ * Whether the registered provider is shut down: the SDK's (1.x to 3.1) says so in `_shutdown`,
  * and from then on hands out meters that record nothing.
  */
 function globalProviderShutDown(): boolean {
