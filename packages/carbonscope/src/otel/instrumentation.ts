@@ -8,6 +8,7 @@ import { defaultLogger } from '../runtime/default-logger.js';
 import { VERSION } from '../version.js';
 import { SCOPE_NAME } from './attach.js';
 import type { LocalHistograms } from './local-histograms.js';
+import { isNoopMeterProvider, metricsOff } from './own-provider.js';
 import { bindMetricsOnce } from './shared-binding.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './spans.js';
 
@@ -50,6 +51,7 @@ export class CarbonscopeInstrumentation {
   private starting: Promise<void> | undefined;
   private detach: (() => void) | undefined;
   private readonly logger: Logger;
+  private toldNowhere = false;
 
   constructor(config: CarbonscopeInstrumentationConfig = {}) {
     this.config = { enabled: true, ...config };
@@ -101,6 +103,22 @@ export class CarbonscopeInstrumentation {
   setMeterProvider(meterProvider: MeterProvider): void {
     this.meterProvider = meterProvider;
     this.bind();
+    // NodeSDK hands the API's no-op first and its own provider later in the same start(): what
+    // it holds a turn later is what it registered.
+    if (isNoopMeterProvider(meterProvider)) setImmediate(() => this.tellIfNowhere());
+  }
+
+  /**
+   * Once: bound to the API's no-op, carbonscope meters for nothing, and nothing else says so.
+   * NodeSDK registers no provider without a reader: sdk-node 0.200.0 has no `otlp` default, and
+   * 0.200 to 0.203 ignore `metricReaders` (they take one `metricReader`).
+   */
+  private tellIfNowhere(): void {
+    const provider = this.meterProvider;
+    if (this.toldNowhere || !provider || !isNoopMeterProvider(provider)) return;
+    if (metricsOff(this.config.env ?? process.env)) return;
+    this.toldNowhere = true;
+    this.logger.warn(NOWHERE);
   }
 
   /** Spans come from the global tracer: the operation's figures land on the span it began under. */
@@ -132,3 +150,6 @@ export class CarbonscopeInstrumentation {
     );
   }
 }
+
+const NOWHERE =
+  "CarbonscopeInstrumentation: the SDK handed it the OpenTelemetry API's no-op meter provider, so its metrics are not exported: the SDK registered no meter provider (NodeSDK registers one only with a metric reader; sdk-node 0.200 to 0.203 ignore `metricReaders`, pass one as `metricReader`; 0.200.0 builds none from an unset OTEL_METRICS_EXPORTER)";

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { metrics } from '@opentelemetry/api';
+import { type MeterProvider as MeterProviderApi, metrics } from '@opentelemetry/api';
 import { z } from 'zod';
 import { type Logger, redactionList, redactSecrets } from '../log.js';
 import {
@@ -391,5 +391,15 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
 
 /** True when the application (or an earlier --import) registered a real meter provider. */
 export function hasGlobalMeterProvider(): boolean {
-  return metrics.getMeterProvider().constructor.name !== 'NoopMeterProvider';
+  return !isNoopMeterProvider(metrics.getMeterProvider());
+}
+
+/** The API's stand-in for a provider nobody registered: its meters record nothing. */
+export function isNoopMeterProvider(provider: MeterProviderApi): boolean {
+  return provider.constructor.name === 'NoopMeterProvider';
+}
+
+/** Whether the application asked for no metrics: `OTEL_METRICS_EXPORTER=none`, or the SDK off. */
+export function metricsOff(env: Env): boolean {
+  return sdkDisabled(env) || metricsExporters(env).includes('none');
 }

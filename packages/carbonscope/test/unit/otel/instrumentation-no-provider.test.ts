@@ -1,0 +1,76 @@
+import { type MeterProvider as ApiMeterProvider, metrics } from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { expect } from 'chai';
+import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
+import { stopDefault } from '../../../src/runtime/default.js';
+import { memoryLogger, testConfig } from '../energy/scripted.js';
+
+/**
+ * What NodeSDK hands its instrumentations when it registers no meter provider: the API's no-op.
+ * sdk-node 0.200.0 registers none without a reader (no `otlp` default), and 0.200 to 0.203 ignore
+ * `metricReaders` (the README's recipe): carbonscope then metered for nothing, without a word.
+ */
+function noopProvider(): ApiMeterProvider {
+  metrics.disable();
+  return metrics.getMeterProvider();
+}
+
+/** A turn of the event loop: NodeSDK's start(), synchronous, has handed every provider by then. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The warnings an instrumentation logged while `steps` handed it providers, as an SDK does. */
+async function warningsOf(
+  steps: (instrumentation: CarbonscopeInstrumentation) => Promise<void> | void,
+  env: Record<string, string> = {},
+): Promise<string[]> {
+  const { logger, lines } = memoryLogger();
+  const instrumentation = new CarbonscopeInstrumentation({
+    settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+    env,
+    logger,
+  });
+  try {
+    await instrumentation.ready();
+    await steps(instrumentation);
+    await nextTurn();
+  } finally {
+    instrumentation.disable();
+    await stopDefault();
+  }
+  return lines.filter((l) => l.level === 40).map((l) => String(l.msg));
+}
+
+describe('CarbonscopeInstrumentation handed no meter provider', function () {
+  this.timeout(20_000);
+  afterEach(() => metrics.disable());
+
+  it('says once that its metrics go nowhere, naming the NodeSDK spellings that register none', async () => {
+    const warnings = await warningsOf(async (instrumentation) => {
+      instrumentation.setMeterProvider(noopProvider());
+      await nextTurn();
+      instrumentation.setMeterProvider(noopProvider());
+    });
+    expect(warnings).to.have.length(1);
+    expect(warnings[0]).to.match(/no-op meter provider/);
+    expect(warnings[0]).to.match(/metricReaders/);
+  });
+
+  it("says nothing when the SDK hands its own provider after the API's (NodeSDK's start)", async () => {
+    const warnings = await warningsOf((instrumentation) => {
+      instrumentation.setMeterProvider(noopProvider());
+      instrumentation.setMeterProvider(new MeterProvider());
+    });
+    expect(warnings).to.deep.equal([]);
+  });
+
+  it('says nothing where the application asked for no metrics', async () => {
+    const envs: Record<string, string>[] = [
+      { OTEL_METRICS_EXPORTER: 'none' },
+      { OTEL_SDK_DISABLED: 'TRUE' },
+    ];
+    for (const env of envs) {
+      const warnings = await warningsOf((i) => i.setMeterProvider(noopProvider()), env);
+      expect(warnings, JSON.stringify(env)).to.deep.equal([]);
+    }
+  });
+});
