@@ -11,11 +11,10 @@ import {
   readdirSync,
   readlinkSync,
   rmdirSync,
-  rmSync,
   type Stats,
   unlinkSync,
 } from 'node:fs';
-import { lstat, readdir, rm } from 'node:fs/promises';
+import { lstat, readdir, rmdir, unlink } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -155,20 +154,45 @@ function running(pid: number): boolean {
   }
 }
 
+/** A worker's socket's name in its folder: its pid. */
+const SOCKET_NAME = /^(\d+)\.sock$/;
+
+/**
+ * The sockets in `folder` of the workers `gone` says, then the folder where nothing else is left
+ * in it. Never a recursive removal: where another user swaps the folder for a link as it goes
+ * (a TMPDIR that is not sticky), Node's rm lists the link's target after it checked the folder,
+ * and removes all that is in it; here nothing but `<pid>.sock` names can go.
+ */
+function removeSockets(folder: string, gone: (pid: number) => boolean): void {
+  try {
+    for (const name of readdirSync(folder)) {
+      const pid = SOCKET_NAME.exec(name)?.[1];
+      if (pid !== undefined && gone(Number(pid))) removeFile(join(folder, name));
+    }
+    rmdirSync(folder);
+  } catch {
+    // A live worker's socket still in it, something not carbonscope's, or gone already.
+  }
+}
+
+/** removeSockets, every socket, without holding the event loop (the primary's first fork). */
+async function removeSocketsLater(folder: string): Promise<void> {
+  try {
+    for (const name of await readdir(folder)) {
+      if (SOCKET_NAME.test(name)) await unlink(join(folder, name)).catch(() => undefined);
+    }
+    await rmdir(folder);
+  } catch {
+    // Something not carbonscope's in it, removed by another primary sweeping too, or gone.
+  }
+}
+
 /**
  * The folder, where only dead workers' sockets are left in it (a SIGKILL, or an unhandled
  * SIGTERM as the primary's worker.kill() sends, leaves one behind).
  */
 function removeFolderOfTheDead(folder: string): void {
-  try {
-    for (const name of readdirSync(folder)) {
-      const pid = /^(\d+)\.sock$/.exec(name)?.[1];
-      if (pid !== undefined && !running(Number(pid))) removeFile(join(folder, name));
-    }
-    rmdirSync(folder);
-  } catch {
-    // A live worker's socket still in it, or gone already.
-  }
+  removeSockets(folder, (pid) => !running(pid));
 }
 
 /**
@@ -364,11 +388,8 @@ export function primaryFolder(folder: string): { trouble?: string } | undefined 
 export function removeFolder(folder: string): void {
   if (WINDOWS) return;
   if (!ownFolder(folder)) return;
-  try {
-    rmSync(folder, { recursive: true, force: true });
-  } catch {
-    // At the primary's exit: an error here would be its last word, and nobody's.
-  }
+  // Errors are left unsaid: at the primary's exit, they would be its last word, and nobody's.
+  removeSockets(folder, () => true);
 }
 
 /**
@@ -377,8 +398,9 @@ export function removeFolder(folder: string): void {
  * process exit through its 'exit'), where their primary runs no more. Only where the namespace is
  * known: a pid of another one (a container that shares /tmp) says nothing of whether its primary
  * runs, nor does one in a name without a namespace. A link, or a folder that is not this user's
- * own (folderTrouble), is left as it is. Nor can it tell a namespace that is gone (a container
- * restarted on a shared volume) from another one that runs: those folders stay. A dead primary's
+ * own (folderTrouble), is left as it is, and so is what is not a socket (removeSockets). Nor can
+ * it tell a namespace that is gone (a container restarted on a shared volume) from another one
+ * that runs: those folders stay. A dead primary's
  * pid taken by a new primary between the check and the removal would lose its folder: the pid
  * must come round again, and its first worker listen, within those milliseconds.
  */
@@ -399,10 +421,10 @@ export async function removeStaleFolders(ownPid: number, dir: string = tmpdir())
     try {
       // lstat: a link is its own, whatever it points to.
       if (folderTrouble(await lstat(folder), ownUid()) === undefined) {
-        await rm(folder, { recursive: true, force: true });
+        await removeSocketsLater(folder);
       }
     } catch {
-      // Removed by another primary sweeping too, or never to be.
+      // Removed by another primary sweeping too.
     }
   }
 }

@@ -3,6 +3,7 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   rmSync,
   statSync,
@@ -17,8 +18,11 @@ import type { Logger } from '../../../src/log.js';
 import {
   type Exposition,
   folderTrouble,
+  pidNamespace,
   primaryFolder,
   readWorker,
+  removeFolder,
+  removeStaleFolders,
   serveThePrimary,
   socketFolder,
   socketPath,
@@ -283,5 +287,61 @@ describe("a cluster worker's socket, from which its primary reads its exposition
 
   it('the primary reads nothing where no worker made the folder', () => {
     expect(primaryFolder(FOLDER)).to.equal(undefined);
+  });
+});
+
+describe("the removal of a primary's socket folder (at its exit, or a dead one's at a fork)", () => {
+  if (process.platform === 'win32') return;
+  let tmp = '';
+  beforeEach(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'carbonscope-removal-'));
+  });
+  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+  /** A folder as a primary's workers leave it: 0700, sockets named by their pids. */
+  const made = (name: string, extra?: (folder: string) => void) => {
+    const folder = join(tmp, name);
+    mkdirSync(folder, { mode: 0o700 });
+    writeFileSync(join(folder, '12.sock'), '');
+    writeFileSync(join(folder, '13.sock'), '');
+    extra?.(folder);
+    return folder;
+  };
+  // What no worker makes: a recursive removal took it, and through a link swapped in as it ran
+  // (a TMPDIR without the sticky bit), what the link's target holds.
+  const foreign = (folder: string) => {
+    mkdirSync(join(folder, 'keep'));
+    writeFileSync(join(folder, 'keep', 'file'), 'not carbonscope’s');
+    writeFileSync(join(folder, 'notes.txt'), 'nor this');
+  };
+
+  it("a dead primary's folder: its sockets and the folder go, anything else stays", async () => {
+    const ns = pidNamespace();
+    if (ns === undefined) {
+      if (process.platform === 'linux') throw new Error('this test needs /proc/self/ns/pid');
+      return;
+    }
+    // 999999999 is over any Linux pid (PID_MAX_LIMIT, 2^22): its primary runs no more.
+    const stale = made(`carbonscope-cluster-999999999-${ns}`);
+    const odd = made(`carbonscope-cluster-999999998-${ns}`, foreign);
+    await removeStaleFolders(process.pid, tmp);
+    expect(existsSync(stale)).to.equal(false);
+    expect(readdirSync(odd).sort()).to.deep.equal(['keep', 'notes.txt']);
+    expect(readdirSync(join(odd, 'keep'))).to.deep.equal(['file']);
+  });
+
+  it("the primary's own at its exit: its sockets and the folder go, anything else stays", () => {
+    const own = made('carbonscope-cluster-1-own');
+    removeFolder(own);
+    expect(existsSync(own)).to.equal(false);
+    const odd = made('carbonscope-cluster-2-own', foreign);
+    removeFolder(odd);
+    expect(readdirSync(odd).sort()).to.deep.equal(['keep', 'notes.txt']);
+  });
+
+  it('a folder it cannot read, or gone as it sweeps: no error, no word', async () => {
+    await removeStaleFolders(process.pid, join(tmp, 'missing'));
+    writeFileSync(join(tmp, 'a-file'), '');
+    await removeStaleFolders(process.pid, join(tmp, 'a-file'));
   });
 });
