@@ -18,19 +18,13 @@ import {
   serveThePrimary,
   socketFolder,
   WORKER_ANSWER_BYTES,
+  WORKER_ANSWER_MS,
 } from './cluster-sockets.js';
 
 export type { Exposition } from './cluster-sockets.js';
 
 /** The label that tells the processes' series apart, as the Collector's path names it. */
 const INSTANCE_LABEL = 'service_instance_id';
-
-/**
- * How long a scrape waits for one worker (all are read at once). One that is stopped, stuck in
- * a long synchronous task or gone is left out of that scrape: its series go stale for one scrape
- * instead of the whole scrape failing, or lasting past Prometheus's scrape_timeout (10 s).
- */
-const WORKER_ANSWER_MS = 2_000;
 
 /**
  * Set by a primary's register, before the application forks, to its pid: its workers inherit

@@ -30,6 +30,21 @@ export interface Exposition {
 
 const WINDOWS = process.platform === 'win32';
 
+/**
+ * How long a scrape waits for one worker (all are read at once). One that is stopped, stuck in
+ * a long synchronous task or gone is left out of that scrape: its series go stale for one scrape
+ * instead of the whole scrape failing, or lasting past Prometheus's scrape_timeout (10 s).
+ */
+export const WORKER_ANSWER_MS = 2_000;
+
+/**
+ * The most a worker's answer may take, an exposition of some hundred thousand series. Unbounded,
+ * an answer over V8's longest string (~512 MiB) would throw in the read's end listener and end
+ * the primary, and the cluster with it; short of that, every worker's would be held in memory at
+ * once.
+ */
+export const WORKER_ANSWER_BYTES = 64 * 1024 * 1024;
+
 /** How often a worker tries to listen where its folder goes as it does. */
 const LISTEN_TRIES = 3;
 
@@ -211,15 +226,31 @@ function answer(socket: Socket, collect: () => Promise<Exposition>): void {
   );
 }
 
+/** `promise`, or a rejection once `ms` have passed. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no exposition within ${ms} ms`)), ms);
+    // A collection under way does not hold a worker that is otherwise done.
+    timer.unref();
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 /**
  * One collection for every connection that comes while it runs: a worker resumed after a stop
  * (SIGSTOP, a debugger) accepts at once every connection that waited in its backlog, those the
- * primary gave up on among them, and collected once for each.
+ * primary gave up on among them, and collected once for each. Shared no longer than a primary
+ * waits for an answer (`answerMs`): one that never ends would hold every later scrape's
+ * connection, where unshared it held its own scrape's alone.
  */
-function sharedCollection(collect: () => Promise<Exposition>): () => Promise<Exposition> {
+function sharedCollection(
+  collect: () => Promise<Exposition>,
+  answerMs: number,
+): () => Promise<Exposition> {
   let running: Promise<Exposition> | undefined;
   return () => {
-    running ??= collect().finally(() => {
+    running ??= within(collect(), answerMs).finally(() => {
       running = undefined;
     });
     return running;
@@ -229,19 +260,21 @@ function sharedCollection(collect: () => Promise<Exposition>): () => Promise<Exp
 /**
  * In a worker: serves this process's exposition on its socket in the primary's `folder`.
  * Returns what stops serving and removes the socket. A stale socket at its path (a dead worker's
- * of the same pid) is replaced: nobody else may have its pid.
+ * of the same pid) is replaced: nobody else may have its pid. A collection not done within
+ * `answerMs` closes its connections without figures.
  */
 export function serveThePrimary(
   folder: string,
   collect: () => Promise<Exposition>,
   logger: Logger,
+  answerMs: number = WORKER_ANSWER_MS,
 ): () => void {
   const path = socketPath(folder, process.pid);
   const cannot = (err: unknown) =>
     logger.warn(
       `this cluster worker cannot give its primary its figures, which its scrapes will lack: ${err instanceof Error ? err.message : String(err)}`,
     );
-  const shared = sharedCollection(collect);
+  const shared = sharedCollection(collect, answerMs);
   const server = createServer((socket) => answer(socket, shared));
   // Its socket does not keep the worker alive; the cluster's channel does already.
   server.unref();
@@ -313,14 +346,6 @@ function parsed(answer: string, pid: number): Exposition | undefined {
   if (!isHeader(header)) return undefined;
   return { text: answer.slice(end + 1), instance: header.instance ?? undefined, pid };
 }
-
-/**
- * The most a worker's answer may take, an exposition of some hundred thousand series. Unbounded,
- * an answer over V8's longest string (~512 MiB) would throw in the read's end listener and end
- * the primary, and the cluster with it; short of that, every worker's would be held in memory at
- * once.
- */
-export const WORKER_ANSWER_BYTES = 64 * 1024 * 1024;
 
 interface ReadLimits {
   maxBytes?: number;

@@ -68,8 +68,9 @@ describe("a cluster worker's socket, from which its primary reads its exposition
     collect: () => Promise<Exposition>,
     logger = warningLogger().logger,
     folder = FOLDER,
+    ...shared: [number?]
   ) => {
-    stop = serveThePrimary(folder, collect, logger);
+    stop = serveThePrimary(folder, collect, logger, ...shared);
   };
   const halt = () => {
     stop?.();
@@ -171,6 +172,27 @@ describe("a cluster worker's socket, from which its primary reads its exposition
     expect(collections).to.equal(1);
     // Each collection after is a new one.
     expect((await readWorker(FOLDER, process.pid, 5_000))?.text).to.equal('c 3\n');
+    expect(collections).to.equal(2);
+  });
+
+  it('a collection that never ends: its waiters let go, and the next scrape collects anew', async () => {
+    // Shared, one that never settled held every later connection for good: the worker's figures
+    // were gone from every scrape after, where unshared only that scrape's were.
+    let collections = 0;
+    const hangsOnce = () =>
+      ++collections === 1
+        ? new Promise<Exposition>(() => undefined)
+        : Promise.resolve({ text: 'i 9\n', instance: 'w8' });
+    serve(hangsOnce, undefined, FOLDER, 200);
+    await listening(path);
+    const start = performance.now();
+    const waiting = [
+      readWorker(FOLDER, process.pid, 3_000),
+      readWorker(FOLDER, process.pid, 3_000),
+    ];
+    expect(await Promise.all(waiting)).to.deep.equal([undefined, undefined]);
+    expect(performance.now() - start).to.be.below(1_500);
+    expect((await readWorker(FOLDER, process.pid, 3_000))?.text).to.equal('i 9\n');
     expect(collections).to.equal(2);
   });
 
