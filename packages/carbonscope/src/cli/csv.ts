@@ -1,16 +1,20 @@
+import { randomUUID } from 'node:crypto';
 import {
   accessSync,
   appendFileSync,
   closeSync,
   constants,
   fstatSync,
+  linkSync,
   openSync,
   readSync,
   type Stats,
   statSync,
+  unlinkSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** CodeCarbon 3.x emissions.csv columns, in its order, so its tooling reads our files. */
 export const CODECARBON_COLUMNS = [
@@ -197,17 +201,73 @@ function stdioFileOf(path: string): number | undefined {
   return undefined;
 }
 
+/** Link errors of file systems without hard links (FAT, some network and FUSE mounts). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
+
+/**
+ * Creates `path` holding `text`, false when it exists. The text is written to a file beside it
+ * first and hard-linked into place, so no other run finds it empty, or without the header,
+ * and writes a header of its own. Without hard links, an exclusive create does the same but
+ * for the moment between creating and writing.
+ */
+function createWith(path: string, text: string): boolean {
+  const temporary = join(dirname(path), `.carbonscope-${process.pid}-${randomUUID()}.tmp`);
+  writeFileSync(temporary, text, { flag: 'wx' });
+  try {
+    linkSync(temporary, path);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') return false;
+    if (!NO_HARD_LINKS.has(code)) throw err;
+  } finally {
+    unlinkSync(temporary);
+  }
+  return createExclusively(path, text);
+}
+
+function createExclusively(path: string, text: string): boolean {
+  try {
+    writeFileSync(path, text, { flag: 'wx' });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
 /**
  * Appends one row; writes the header first when the file is new or empty. A file whose header
  * is not this one (an older CodeCarbon layout, another CSV) is left untouched: appending would
  * put values under the wrong columns. Throws CsvOutputError with the reason in words.
  */
 export function appendEmissionsRow(path: string, row: EmissionsRow): void {
+  let header: string | undefined;
   try {
-    const header = firstLine(path);
-    checkHeader(path, header);
-    const prefix = header === undefined || header === '' ? `${CSV_HEADER}\n` : '';
-    const text = `${prefix}${formatRow(row)}\n`;
+    header = firstLine(path);
+  } catch (err) {
+    throw outputError(path, err);
+  }
+  appendRowAfterReading(path, header, row);
+}
+
+/**
+ * appendEmissionsRow once `header` was read from `path` (undefined: it did not exist); exported
+ * so that a test can give a header that another run has made stale since.
+ */
+export function appendRowAfterReading(
+  path: string,
+  header: string | undefined,
+  row: EmissionsRow,
+): void {
+  try {
+    const line = formatRow(row);
+    if (header === undefined && createWith(path, `${CSV_HEADER}\n${line}\n`)) return;
+    // Another run made it meanwhile: its header, not the one seen before, is the file's.
+    const current = header === undefined ? firstLine(path) : header;
+    checkHeader(path, current);
+    const prefix = current === undefined || current === '' ? `${CSV_HEADER}\n` : '';
+    const text = `${prefix}${line}\n`;
     const fd = stdioFileOf(path);
     if (fd === undefined) appendFileSync(path, text);
     else writeSync(fd, text);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import {
   appendEmissionsRow,
+  appendRowAfterReading,
   CODECARBON_COLUMNS,
   CSV_HEADER,
   CsvOutputError,
@@ -125,6 +126,17 @@ describe('emissions.csv', () => {
     expect(records.map((r) => r.project_name)).to.deep.equal(['one', 'two']);
     expect(records[1].duration).to.equal('2.0'); // a float, as Python writes it
     expect(records[1].water_consumed).to.equal('');
+  });
+
+  it('writes no second header into a file another run created after it looked', () => {
+    // Two runs ending together on a new file (`-o emissions.csv` in parallel jobs) both find
+    // none; a second header would be a data row to pandas, turning every column into text.
+    const file = join(dir, 'raced.csv');
+    appendEmissionsRow(file, { project_name: 'first' });
+    appendRowAfterReading(file, undefined, { project_name: 'second' });
+    const { header, records } = parseEmissionsCsv(readFileSync(file, 'utf8'));
+    expect(header).to.deep.equal([...CODECARBON_COLUMNS]);
+    expect(records.map((r) => r.project_name)).to.deep.equal(['first', 'second']);
   });
 
   it('writes the header into an existing empty file', () => {
