@@ -111,8 +111,12 @@ function columnField(column: CodeCarbonColumn, value: EmissionsRow[CodeCarbonCol
   return INTEGER_COLUMNS.has(column) ? String(Math.round(value)) : pythonFloat(value);
 }
 
-export function formatRow(row: EmissionsRow): string {
-  return CODECARBON_COLUMNS.map((column) => columnField(column, row[column])).join(',');
+/** The row's fields in `columns`' order: CodeCarbon's, or a file's own order of them. */
+export function formatRow(
+  row: EmissionsRow,
+  columns: readonly CodeCarbonColumn[] = CODECARBON_COLUMNS,
+): string {
+  return columns.map((column) => columnField(column, row[column])).join(',');
 }
 
 export class CsvOutputError extends Error {
@@ -151,14 +155,23 @@ function firstLine(path: string): string | undefined {
   }
 }
 
-/** Throws unless a file whose first line is `header` takes CodeCarbon rows. */
-function checkHeader(path: string, header: string | undefined): void {
-  if (header !== undefined && header !== '' && header.replace(/^\uFEFF/, '') !== CSV_HEADER) {
+const SORTED_COLUMNS = [...CODECARBON_COLUMNS].sort().join(',');
+
+/**
+ * The columns, in its order, of a file whose first line is `header` (none yet: CodeCarbon's);
+ * throws unless they are CodeCarbon's. In any order, as CodeCarbon 3.3.2 takes them (it compares
+ * the sorted names and writes a row in the file's order), names quoted or not.
+ */
+function fileColumns(path: string, header: string | undefined): readonly CodeCarbonColumn[] {
+  if (header === undefined || header === '') return CODECARBON_COLUMNS;
+  const names = parseCsv(header.replace(/^\uFEFF/, ''))[0] ?? [];
+  if ([...names].sort().join(',') !== SORTED_COLUMNS) {
     throw new CsvOutputError(
       path,
       'it exists with other columns than CodeCarbon 3.x emissions.csv; choose another --output file',
     );
   }
+  return names as CodeCarbonColumn[];
 }
 
 /** The CsvOutputError for what writing `path` threw, the reason in words. */
@@ -261,13 +274,13 @@ export function appendRowAfterReading(
   row: EmissionsRow,
 ): void {
   try {
-    const line = formatRow(row);
-    if (header === undefined && createWith(path, `${CSV_HEADER}\n${line}\n`)) return;
+    const first = `${CSV_HEADER}\n${formatRow(row)}\n`;
+    if (header === undefined && createWith(path, first)) return;
     // Another run made it meanwhile: its header, not the one seen before, is the file's.
     const current = header === undefined ? firstLine(path) : header;
-    checkHeader(path, current);
+    const columns = fileColumns(path, current);
     const prefix = current === undefined || current === '' ? `${CSV_HEADER}\n` : '';
-    const text = `${prefix}${line}\n`;
+    const text = `${prefix}${formatRow(row, columns)}\n`;
     const fd = stdioFileOf(path);
     if (fd === undefined) appendFileSync(path, text);
     else writeSync(fd, text);
@@ -284,7 +297,7 @@ export function appendRowAfterReading(
 export function checkAppendable(path: string): void {
   try {
     const header = firstLine(path);
-    checkHeader(path, header);
+    fileColumns(path, header);
     if (header === undefined) accessSync(dirname(path), constants.W_OK | constants.X_OK);
     else accessSync(path, constants.W_OK);
   } catch (err) {

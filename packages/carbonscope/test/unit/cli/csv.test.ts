@@ -146,6 +146,30 @@ describe('emissions.csv', () => {
     expect(readFileSync(file, 'utf8').startsWith(`${EXPECTED_HEADER}\n`)).to.equal(true);
   });
 
+  it("appends under CodeCarbon's columns in another order, in the file's order, as it does", () => {
+    // CodeCarbon 3.3.2 compares the sorted names and writes its values in the file's order:
+    // a file re-saved with its columns sorted (pandas `df[sorted(df.columns)]`) stays usable.
+    const file = join(dir, 'sorted.csv');
+    const sorted = [...CODECARBON_COLUMNS].sort();
+    writeFileSync(file, `${sorted.map((c) => `"${c}"`).join(',')}\n`);
+    checkAppendable(file);
+    appendEmissionsRow(file, { project_name: 'p', duration: 2, cpu_count: 4 });
+    const { header, records } = parseEmissionsCsv(readFileSync(file, 'utf8'));
+    expect(header).to.deep.equal(sorted);
+    expect(records).to.have.length(1);
+    expect(records[0]).to.include({ project_name: 'p', duration: '2.0', cpu_count: '4' });
+  });
+
+  it('refuses a header with a CodeCarbon column twice or one missing', () => {
+    const twice = join(dir, 'twice.csv');
+    const columns = [...CODECARBON_COLUMNS];
+    writeFileSync(twice, `${[...columns.slice(1), columns[1]].join(',')}\n`);
+    expect(() => appendEmissionsRow(twice, {})).to.throw(CsvOutputError, /other columns/);
+    const missing = join(dir, 'missing.csv');
+    writeFileSync(missing, `${columns.slice(1).join(',')}\n`);
+    expect(() => checkAppendable(missing)).to.throw(CsvOutputError, /other columns/);
+  });
+
   it('refuses to append under a different header, leaving the file as it was', () => {
     const file = join(dir, 'other.csv');
     writeFileSync(file, 'timestamp,project_name\n1,2\n');
