@@ -439,12 +439,52 @@ export interface HostFacts {
   ramUtilizationPercent: number;
 }
 
+export interface PlatformParts {
+  system: string;
+  release: string;
+  machine: string;
+  /** Linux: `glibc2.36`, '' where no glibc is found (musl). */
+  libc?: string;
+}
+
+/**
+ * Python's platform.platform(), CodeCarbon's `os`, for Linux (`Linux-6.1.0-x86_64-with-glibc2.36`):
+ * the parts joined with `-`, its clean-up of characters and of `unknown`. Elsewhere Python names
+ * macOS by its marketing version, which Node does not know: system, release and machine only.
+ */
+export function pythonPlatform(parts: PlatformParts): string {
+  const args = [parts.system, parts.release, parts.machine];
+  if (parts.system === 'Linux') args.push('with', parts.libc ?? '');
+  let text = args
+    .filter((a) => a.length > 0)
+    .map((a) => a.trim())
+    .join('-')
+    .replaceAll(' ', '_')
+    .replace(/[/\\:;"()]/g, '-')
+    .replaceAll('unknown', '');
+  while (text.includes('--')) text = text.replaceAll('--', '-');
+  return text.replace(/-+$/, '');
+}
+
+/** `glibc2.36` of the running Node (the C library Python's libc_ver finds on the same host). */
+function glibc(): string {
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } };
+  const version = report?.header?.glibcVersionRuntime;
+  return version ? `glibc${version}` : '';
+}
+
 export function hostFacts(): HostFacts {
   const list = cpus();
   const total = totalmem();
   const used = total - freemem();
+  const system = type();
   return {
-    os: `${type()}-${release()}-${machine()}`,
+    os: pythonPlatform({
+      system,
+      release: release(),
+      machine: machine(),
+      libc: system === 'Linux' ? glibc() : undefined,
+    }),
     cpuCount: list.length,
     cpuModel: list[0]?.model?.trim() || undefined,
     ramTotalGb: total / BYTES_PER_GB,

@@ -14,6 +14,8 @@ import {
   codeCarbonTimestamp,
   countryOfZone,
   type HostFacts,
+  hostFacts,
+  pythonPlatform,
   reportToRow,
 } from '../../../src/cli/report.js';
 import { formatSummary } from '../../../src/cli/summary.js';
@@ -910,6 +912,31 @@ describe('CSV row against CodeCarbon 3.3.2', () => {
     expect(Number(row.emissions_rate) * seconds).to.be.closeTo(Number(row.emissions), 1e-18);
     // The summary and --json keep the IT energy, as the meter's counters do.
     expect(report.energy.joules).to.equal(joules);
+  });
+
+  it("writes os as CodeCarbon's does on Linux: Python's platform.platform(), its libc too", () => {
+    // Its file groups and filters runs by os; `Linux-…-x86_64` alone would be another value.
+    const formats = parseEmissionsCsv(codecarbonFixture('emissions-formats.csv')).records[0];
+    expect(formats.os).to.equal('Linux-6.18.44-fc-v1252-x86_64-with-glibc2.36');
+    expect(
+      pythonPlatform({
+        system: 'Linux',
+        release: '6.18.44-fc-v1252',
+        machine: 'x86_64',
+        libc: 'glibc2.36',
+      }),
+    ).to.equal(formats.os);
+    // Python's clean-up of a release string; no glibc found (musl): `-with` and nothing.
+    expect(
+      pythonPlatform({ system: 'Linux', release: '5.4 (x)', machine: 'aarch64', libc: '' }),
+    ).to.equal('Linux-5.4_-x-aarch64-with');
+    const header = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } };
+    const glibc = header?.header?.glibcVersionRuntime;
+    if (process.platform === 'linux' && glibc) {
+      expect(hostFacts().os).to.match(
+        new RegExp(`^Linux-.*-with-glibc${glibc.replaceAll('.', '\\.')}$`),
+      );
+    }
   });
 
   it("writes a machine without a GPU as CodeCarbon's own file does, where it looked for one", () => {
