@@ -72,7 +72,8 @@ describe('run on a real H200: the CodeCarbon CSV beside the report (call7)', () 
     const n = (column: string) => Number(loadRow?.[column]);
     expect(load.energy.known).to.equal(true);
     expect(n('duration')).to.equal(load.durationSeconds);
-    // A process's row has CPU and GPU; its RAM share is no column (CodeCarbon's process mode).
+    // A process's row has CPU and GPU; `dynamic` gives it no share of the estimate's idle RAM
+    // power, so no RAM column (CodeCarbon's process mode would model its memory's).
     expect(loadRow?.ram_energy).to.equal('');
     expect(n('energy_consumed')).to.be.closeTo(n('cpu_energy') + n('gpu_energy'), 1e-12);
     expect(n('energy_consumed') * JOULES_PER_KWH).to.be.closeTo(load.energy.joules, 1e-6);
