@@ -214,6 +214,24 @@ function stdioFileOf(path: string): number | undefined {
   return undefined;
 }
 
+/**
+ * Whether a regular file's last line has no line break (saved so by an editor): a row appended
+ * as it stands would run on from it.
+ */
+function lastLineOpen(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || stat.size === 0) return false;
+    const { size } = stat;
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    return last[0] !== 0x0a;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Link errors of file systems without hard links (FAT, some network and FUSE mounts). */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
 
@@ -279,7 +297,8 @@ export function appendRowAfterReading(
     // Another run made it meanwhile: its header, not the one seen before, is the file's.
     const current = header === undefined ? firstLine(path) : header;
     const columns = fileColumns(path, current);
-    const prefix = current === undefined || current === '' ? `${CSV_HEADER}\n` : '';
+    const fresh = current === undefined || current === '';
+    const prefix = fresh ? `${CSV_HEADER}\n` : lastLineOpen(path) ? '\n' : '';
     const text = `${prefix}${formatRow(row, columns)}\n`;
     const fd = stdioFileOf(path);
     if (fd === undefined) appendFileSync(path, text);

@@ -139,6 +139,22 @@ describe('emissions.csv', () => {
     expect(records.map((r) => r.project_name)).to.deep.equal(['first', 'second']);
   });
 
+  it('starts its row on a line of its own when the file does not end with a line break', () => {
+    // A file saved by an editor without its last line break: appended as it stands, the row
+    // would run on from the last one (75 fields to pandas, which then reads nothing at all).
+    const file = join(dir, 'no-last-break.csv');
+    writeFileSync(file, `${CSV_HEADER}\r\n${formatRow({ project_name: 'edited' })}`);
+    appendEmissionsRow(file, { project_name: 'p' });
+    const { records } = parseEmissionsCsv(readFileSync(file, 'utf8'));
+    expect(records.map((r) => r.project_name)).to.deep.equal(['edited', 'p']);
+    const headerOnly = join(dir, 'header-only.csv');
+    writeFileSync(headerOnly, CSV_HEADER);
+    appendEmissionsRow(headerOnly, { project_name: 'q' });
+    expect(readFileSync(headerOnly, 'utf8')).to.equal(
+      `${CSV_HEADER}\n${formatRow({ project_name: 'q' })}\n`,
+    );
+  });
+
   it('writes the header into an existing empty file', () => {
     const file = join(dir, 'empty.csv');
     writeFileSync(file, '');
