@@ -20,7 +20,7 @@ export async function finish(
     try {
       appendEmissionsRow(
         options.output,
-        reportToRow(report, hostFacts(), new Date(report.endedAt), {
+        reportToRow(report, hostFacts(session.ramUse()), new Date(report.endedAt), {
           // `estimate` probes no GPU (select.ts): how many there are is not known.
           gpusSought: session.config.energy.source !== 'estimate',
         }),

@@ -473,7 +473,37 @@ function glibc(): string {
   return version ? `glibc${version}` : '';
 }
 
-export function hostFacts(): HostFacts {
+export type RamUse = Pick<HostFacts, 'ramUsedGb' | 'ramUtilizationPercent'>;
+
+/**
+ * The memory in use (total less available, as psutil's `used` and `percent`), averaged over a
+ * run's samples by their length: CodeCarbon's ram_used_gb and ram_utilization_percent are the
+ * means of its samples, where a reading at the end would miss the command's, freed by then.
+ */
+export class RamUseMean {
+  private usedByteMs = 0;
+  private totalByteMs = 0;
+  private ms = 0;
+
+  add(elapsedMs: number, total = totalmem(), free = freemem()): void {
+    if (!(elapsedMs > 0) || !(total > 0)) return;
+    this.usedByteMs += (total - free) * elapsedMs;
+    this.totalByteMs += total * elapsedMs;
+    this.ms += elapsedMs;
+  }
+
+  /** null before any sample. */
+  mean(): RamUse | null {
+    if (this.ms === 0) return null;
+    return {
+      ramUsedGb: this.usedByteMs / this.ms / BYTES_PER_GB,
+      ramUtilizationPercent: (this.usedByteMs / this.totalByteMs) * 100,
+    };
+  }
+}
+
+/** The host's facts now; `ram` (a RamUseMean's) in place of the memory in use now. */
+export function hostFacts(ram: RamUse | null = null): HostFacts {
   const list = cpus();
   const total = totalmem();
   const used = total - freemem();
@@ -490,6 +520,7 @@ export function hostFacts(): HostFacts {
     ramTotalGb: total / BYTES_PER_GB,
     ramUsedGb: used / BYTES_PER_GB,
     ramUtilizationPercent: total > 0 ? (used / total) * 100 : 0,
+    ...ram,
   };
 }
 

@@ -28,6 +28,7 @@ import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import { argvSecrets, type CommonOptions, UsageError } from './args.js';
 import { checkAppendable } from './csv.js';
 import { IntensityMix } from './intensity-mix.js';
+import { type RamUse, RamUseMean } from './report.js';
 
 /** The OTLP/HTTP metrics URL: a bare endpoint gets the standard `/v1/metrics` path. */
 export function otlpMetricsUrl(endpoint: string): string {
@@ -176,6 +177,8 @@ export interface Session {
   runId: string;
   /** Host CPU busy share averaged over the samples so far, 0..100; null before any sample. */
   cpuUtilizationPercent(): number | null;
+  /** The host's memory in use averaged over the samples so far; null before any sample. */
+  ramUse(): RamUse | null;
   /** The grid sources that priced the energy so far, and how much of it each. */
   intensityMix: IntensityMix;
   /**
@@ -299,9 +302,11 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   let busyMs = 0;
   let sampledMs = 0;
   const intensityMix = new IntensityMix();
+  const ramUse = new RamUseMean();
   meter.onSample((s) => {
     busyMs += s.hostUtilization * s.elapsedMs;
     sampledMs += s.elapsedMs;
+    ramUse.add(s.elapsedMs);
     intensityMix.add(s);
   });
   return {
@@ -312,6 +317,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     otlpTarget: otlp?.shown,
     runId,
     cpuUtilizationPercent: () => (sampledMs > 0 ? (busyMs / sampledMs) * 100 : null),
+    ramUse: () => ramUse.mean(),
     intensityMix,
     async close() {
       if (!otlp) return true;

@@ -16,6 +16,7 @@ import {
   type HostFacts,
   hostFacts,
   pythonPlatform,
+  RamUseMean,
   reportToRow,
 } from '../../../src/cli/report.js';
 import { formatSummary } from '../../../src/cli/summary.js';
@@ -937,6 +938,22 @@ describe('CSV row against CodeCarbon 3.3.2', () => {
         new RegExp(`^Linux-.*-with-glibc${glibc.replaceAll('.', '\\.')}$`),
       );
     }
+  });
+
+  it('writes the RAM in use as the mean over the run, as CodeCarbon does, not at its end', () => {
+    // CodeCarbon 3.3.2 averages psutil's used (total - available) and percent over its samples;
+    // read once at the end, a command's memory is already freed when the row is written.
+    const mean = new RamUseMean();
+    expect(mean.mean()).to.equal(null);
+    const gb = 1024 ** 3;
+    mean.add(1000, 16 * gb, 12 * gb); // 4 GB used
+    mean.add(3000, 16 * gb, 4 * gb); // 12 GB used for three times as long
+    expect(mean.mean()).to.deep.equal({ ramUsedGb: 10, ramUtilizationPercent: 62.5 });
+    const host = hostFacts(mean.mean());
+    expect(host.ramUsedGb).to.equal(10);
+    expect(host.ramUtilizationPercent).to.equal(62.5);
+    // No sample (a run shorter than one): the end's, where CodeCarbon writes 0.
+    expect(hostFacts(null).ramUsedGb).to.be.above(0);
   });
 
   it("writes a machine without a GPU as CodeCarbon's own file does, where it looked for one", () => {
