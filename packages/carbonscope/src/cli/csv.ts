@@ -268,9 +268,9 @@ function createExclusively(path: string, text: string): boolean {
 }
 
 /**
- * Appends one row; writes the header first when the file is new or empty. A file whose header
- * is not this one (an older CodeCarbon layout, another CSV) is left untouched: appending would
- * put values under the wrong columns. Throws CsvOutputError with the reason in words.
+ * Appends one row; writes the header first when the file is new or empty. A file with other
+ * columns than CodeCarbon's (an older CodeCarbon layout, another CSV) is left untouched:
+ * appending would put values under the wrong columns. Throws CsvOutputError with the reason in words.
  */
 export function appendEmissionsRow(path: string, row: EmissionsRow): void {
   let header: string | undefined;
