@@ -21,7 +21,9 @@ export function shownValue(value: unknown): string {
  * none runs in a terminal), cut at `max` UTF-16 units without halving a pair, `…` where cut.
  */
 export function quotedText(text: string, max = 100): string {
-  if (text.length <= max) return JSON.stringify(text);
-  const end = /[\ud800-\udbff]/.test(text.charAt(max - 1)) ? max - 1 : max;
-  return JSON.stringify(`${text.slice(0, end)}…`);
+  // Half a pair is U+FFFD, as a client's is in the service's messages, not JSON's `\udc00`.
+  const whole = text.replace(/\p{Cs}/gu, '\ufffd');
+  if (whole.length <= max) return JSON.stringify(whole);
+  const end = /[\ud800-\udbff]/.test(whole.charAt(max - 1)) ? max - 1 : max;
+  return JSON.stringify(`${whole.slice(0, end)}…`);
 }
