@@ -112,17 +112,23 @@ export function formatNumber(n: number): string {
 /** Isolate initiators (LRI, RLI, FSI) and their terminator (PDI). */
 const ISOLATE_CONTROL = /[\u2066-\u2069]/g;
 const PDI = '\u2069';
+/** Paragraph separators (Bidi_Class B): each ends every isolate it is in, the <bdi>'s too. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: U+001C-1E are bidi paragraph separators.
+const PARAGRAPH_SEPARATOR = /[\n\r\u001c-\u001e\u0085\u2029]/g;
 
 /**
  * User text inside a sentence of a page, in `<bdi>`: its direction is its own (an Arabic text
  * that starts with a digit shows the digit at its right), and its overrides and marks end with
  * it, so they are left as typed. Not its isolates: Chromium ends the `<bdi>` at a PDI that
  * closes nothing in the text, and an isolate left open takes the rest of the sentence in, so
- * such a PDI is dropped and each open isolate closed, as the text's own paragraph would do.
+ * such a PDI is dropped and each open isolate closed, as the text's own paragraph would do. Nor
+ * its paragraph separators (U+2029, NEL): the rest of the text would be a paragraph of its own,
+ * outside the <bdi>, so each is shown as the space a quote on one line would have.
  */
 export function isolated(text: string): SafeHtml {
   let open = 0;
-  const balanced = text.replace(ISOLATE_CONTROL, (c) => {
+  const oneParagraph = text.replace(PARAGRAPH_SEPARATOR, ' ');
+  const balanced = oneParagraph.replace(ISOLATE_CONTROL, (c) => {
     if (c !== PDI) open++;
     else if (open > 0) open--;
     else return '';

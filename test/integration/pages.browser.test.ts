@@ -177,11 +177,14 @@ describe('the pages with right-to-left text and bidi controls, in a real browser
   });
 
   // A PDI that closes nothing ended the quote's isolation, and the override after it reversed
-  // the rest of the sentence; an isolate left open took the sentence in.
+  // the rest of the sentence; an isolate left open took the sentence in. A paragraph separator
+  // (U+2029, NEL) ended the quote's paragraph and its isolation with it.
   for (const [what, activity] of [
     ['a stray PDI, then an override', 'driving\u2069\u202e 10 hours'],
     ['an isolate left open', `\u2067${ARABIC}`],
     ['an override and marks', `driving \u202e10\u200f hours\u200e`],
+    ['a paragraph separator, then an override', 'driving\u2029\u202e 10 hours'],
+    ['a next line, then an override', 'driving\u0085\u202e 10 hours'],
   ] as const) {
     it(`/predict keeps the sentence around the quote in its order (${what}), the field as sent`, async () => {
       const { page, problems, close } = await formPage(browser);

@@ -28,6 +28,16 @@ describe('isolated: user text inside a sentence of a page', () => {
     expect(isolated(`${PDI}${PDI}${LRI}a${PDI}${PDI}`).value).to.equal(`<bdi>${LRI}a${PDI}</bdi>`);
     expect(isolated(`${RLI}a${LRI}b`).value).to.equal(`<bdi>${RLI}a${LRI}b${PDI}${PDI}</bdi>`);
   });
+
+  // Chromium: a paragraph separator in the text ended the <bdi>'s isolate with its paragraph, so
+  // an override after it reversed the rest of the sentence. A quote is one line: a space.
+  it('shows each paragraph separator as a space', () => {
+    for (const separator of ['\u2029', '\u0085', '\u001c', '\u001d', '\u001e', '\n', '\r']) {
+      expect(isolated(`a${separator}${RLO}b`).value, JSON.stringify(separator)).to.equal(
+        `<bdi>a ${RLO}b</bdi>`,
+      );
+    }
+  });
 });
 
 describe('alertText: an error message for a page, what it quotes isolated', () => {
