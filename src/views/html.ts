@@ -137,20 +137,33 @@ export function isolated(text: string): SafeHtml {
   return html`<bdi>${balanced}${PDI.repeat(open)}</bdi>`;
 }
 
-/** A double-quoted part of a message: what it quotes of the request (a zone, a model). */
-const QUOTED = /"((?:[^"\\]|\\.)*)"/g;
+/**
+ * Where the double quote that closes a quote opened before `from` is, a backslash escaping the
+ * character after it (JSON.stringify's quotes); -1 when none does.
+ */
+function closingQuote(text: string, from: number): number {
+  for (let i = from; i < text.length; i++) {
+    if (text[i] === '\\') i++;
+    else if (text[i] === '"') return i;
+  }
+  return -1;
+}
 
 /**
  * An error message for a page's alert, each double-quoted part isolated: a message quotes what
  * was sent inside a sentence of its own, where an Arabic zone's number was drawn at its wrong end.
- * Its bidi controls are already escapes (clientError), as the JSON answer gives them.
+ * Its bidi controls are already escapes (clientError), as the JSON answer gives them. A quote
+ * nothing closes ends the search: every later quote was inside it, escaped, so none closes
+ * either, and the message is read once (a regular expression searched to its end from each).
  */
 export function alertText(message: string): SafeHtml {
   const parts: SafeHtml[] = [];
   let last = 0;
-  for (const quote of message.matchAll(QUOTED)) {
-    parts.push(html`${message.slice(last, quote.index)}"${isolated(quote[1] ?? '')}"`);
-    last = (quote.index ?? 0) + quote[0].length;
+  for (let open = message.indexOf('"'); open >= 0; open = message.indexOf('"', last)) {
+    const close = closingQuote(message, open + 1);
+    if (close < 0) break;
+    parts.push(html`${message.slice(last, open)}"${isolated(message.slice(open + 1, close))}"`);
+    last = close + 1;
   }
   return html`${parts}${message.slice(last)}`;
 }
