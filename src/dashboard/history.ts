@@ -86,6 +86,15 @@ export class RingHistory {
   }
 
   /**
+   * Moves the time of every row held by `deltaMs`: the wall clock stepped back, and the rows are
+   * put on its new reading so the times stay in order and windows back from now stay whole.
+   */
+  shiftTimes(deltaMs: number): void {
+    for (let seq = this.oldestSeq; seq <= this.written; seq++)
+      this.times[this.slotOf(seq)] += deltaMs;
+  }
+
+  /**
    * Sets a column of the newest row. Returns false (and stores nothing) when the column would be
    * one more than `maxColumns`, or before the first row.
    */

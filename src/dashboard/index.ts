@@ -68,6 +68,12 @@ const RUNNING_TOTALS: ReadonlySet<string> = new Set([
 export const MAX_ANSWER_ROWS = 1000;
 const RATE_WINDOW_MS = 60_000;
 const HOUR_MS = 3_600_000;
+/**
+ * How far the wall clock may read behind the previous row plus the meter's (monotonic) time
+ * since it before the rows are moved onto its new reading: the rows' times must stay in order
+ * (the chart's x axis), and a step under a second between rows a second apart keeps them so.
+ */
+const STEP_BACK_TOLERANCE_MS = 1000;
 
 /** Rows kept for `minutes` of history at one row per sample. */
 export function historyCapacity(minutes: number, sampleIntervalMs: number): number {
@@ -177,9 +183,31 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     answeredBeforeApp++;
   });
 
+  // A wall clock stepped back (NTP, a VM restored from a snapshot) would put new rows before
+  // the older ones: the chart's times would go back, and the last hour and the requests/s
+  // window, read back from now, would cover the whole history. The rows held are moved by the
+  // step instead, and a page holding rows from before it is sent the history anew. A step
+  // forward is left as a gap: a suspend, when the monotonic clock stands still, looks alike.
+  let rebasedAtSeq = 0;
+  let shiftedMs = 0;
+  let lastClockMs: number | undefined;
+  const followStepBack = (wallMs: number, clockMs: number): void => {
+    const prevTime = history.timeAt(history.seq);
+    const elapsed = lastClockMs === undefined ? 0 : Math.max(0, clockMs - lastClockMs);
+    lastClockMs = clockMs;
+    if (prevTime === undefined) return;
+    const stepBack = prevTime + elapsed - wallMs;
+    if (!(stepBack > Math.min(STEP_BACK_TOLERANCE_MS, elapsed))) return;
+    history.shiftTimes(-stepBack);
+    shiftedMs -= stepBack;
+    rebasedAtSeq = history.seq;
+  };
+
   const onSample: SampleListener = (sample) => {
     const snap = options.meter.snapshot();
-    history.append(now());
+    const wallMs = now();
+    followStepBack(wallMs, sample.nowMs);
+    history.append(wallMs);
     const { host, process } = snap.totals;
     history.set('host_watts', host.watts);
     history.set('process_watts', process.watts);
@@ -208,7 +236,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     const at = now();
     const current = snap.totals.process.grams;
     let baseline = 0;
-    let since = snap.startedAt ? Date.parse(snap.startedAt) : at;
+    let since = snap.startedAt ? Date.parse(snap.startedAt) + shiftedMs : at;
     const hourAgo = history.seqAtOrBefore(at - HOUR_MS);
     if (hourAgo !== undefined) {
       baseline = history.valueAt(hourAgo, 'process_grams') ?? 0;
@@ -248,6 +276,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
         (clientBoot !== undefined && clientBoot !== boot) ||
         !(cursor > 0) ||
         cursor > history.seq ||
+        // The rows it holds were moved since: their times changed.
+        cursor <= rebasedAtSeq ||
         history.seq - cursor > MAX_ANSWER_ROWS;
       const slice = fresh
         ? history.downsampled(MAX_ANSWER_ROWS, RUNNING_TOTALS)

@@ -20,12 +20,16 @@ const EPOCH = Date.UTC(2026, 0, 1);
 
 async function setUp(historyMinutes = 60, sampleIntervalMs = 1000) {
   const clock = new ScriptedClock(0);
+  /** What the wall clock was stepped by (an NTP step, a VM restored from a snapshot). */
+  const wall = { stepMs: 0 };
   const cpu = new ScriptedCpu();
   const metrics = createTestMetrics();
   const grid = new StubGrid(intensityReading('DE', 250));
+  const wallClock = () => EPOCH + clock.ms + wall.stepMs;
   const meter = await scriptedCarbonscope({
     clock,
     cpu,
+    wallClock,
     env: { ENERGY_SAMPLE_INTERVAL_MS: '60000' },
     grid,
   });
@@ -35,7 +39,7 @@ async function setUp(historyMinutes = 60, sampleIntervalMs = 1000) {
     grid,
     sampleIntervalMs,
     historyMinutes,
-    now: () => EPOCH + clock.ms,
+    now: wallClock,
   });
   await meter.start();
   /** One second at 8 W host, the process busy half of it: 2 W for the process. */
@@ -45,7 +49,7 @@ async function setUp(historyMinutes = 60, sampleIntervalMs = 1000) {
     meter.meter.sampleNow();
   };
   tick();
-  return { clock, meter, dashboard, tick, metrics };
+  return { clock, meter, dashboard, tick, metrics, wall };
 }
 
 describe('dashboard state (real meter, scripted clock and source)', () => {
@@ -224,6 +228,54 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
       for (let i = 0; i < 10; i++) tick();
       const d = dashboard.data(0);
       expect(d.lastHour.grams).to.equal(meter.snapshot().totals.process.grams);
+    } finally {
+      dashboard.close();
+      await meter.stop();
+      await metrics.shutdown();
+    }
+  });
+
+  it('keeps the times in order, the last hour and requests/s whole, when the wall clock steps back an hour', async () => {
+    const { dashboard, tick, clock, meter, metrics, wall } = await setUp(60);
+    try {
+      for (let i = 0; i < 200; i++) tick();
+      const page = dashboard.data(0);
+      wall.stepMs = -3_600_000;
+      for (let i = 0; i < 5; i++) {
+        const request = meter.begin('request', 'request');
+        request.run(() => clock.advance(10));
+        request.end('/healthz');
+        tick();
+      }
+      const d = dashboard.data(0);
+      const increasing = d.times.every((t, i) => i === 0 || t > d.times[i - 1]);
+      expect(increasing, 'row times in order').to.equal(true);
+      // The newest row is at the wall clock's time, as the operations' end times are.
+      expect(d.times.at(-1)).to.equal(EPOCH + clock.ms + wall.stepMs);
+      // 206 samples of 2 W: the whole run is within the last hour, whatever the clock says.
+      expect(d.lastHour.windowSeconds).to.be.closeTo(206, 1);
+      expect(d.lastHour.grams).to.be.closeTo(meter.snapshot().totals.process.grams, 1e-12);
+      // 5 requests over the last minute of rows (60 rows of 1 s, 5 of them 1.01 s).
+      expect(d.requests[0].perSecond).to.be.closeTo(5 / 60, 0.01);
+      // A page that held rows from before the step starts again: their times moved.
+      expect(dashboard.data(page.seq, page.boot).reset).to.equal(true);
+    } finally {
+      dashboard.close();
+      await meter.stop();
+      await metrics.shutdown();
+    }
+  });
+
+  it('counts the rows after a forward step of the wall clock as what they are (a suspend looks alike)', async () => {
+    const { dashboard, tick, meter, metrics, wall } = await setUp(60);
+    try {
+      for (let i = 0; i < 10; i++) tick();
+      const page = dashboard.data(0);
+      wall.stepMs = 3_600_000;
+      tick();
+      const d = dashboard.data(page.seq, page.boot);
+      expect(d.reset).to.equal(false);
+      expect(d.times).to.have.length(1);
     } finally {
       dashboard.close();
       await meter.stop();

@@ -231,6 +231,8 @@ export interface ScriptedCarbonscopeOptions {
   grid?: GridIntensity;
   captureContext?: CarbonscopeOptions['captureContext'];
   releaseContexts?: CarbonscopeOptions['releaseContexts'];
+  /** The wall clock stamped on samples and the start; Date.now when absent. */
+  wallClock?: () => number;
 }
 
 /**
@@ -250,6 +252,7 @@ export function scriptedCarbonscope(options: ScriptedCarbonscopeOptions): Promis
     processCpu: cpu.processCpu,
     captureContext: options.captureContext,
     releaseContexts: options.releaseContexts,
+    ...(options.wallClock ? { wallClock: options.wallClock } : {}),
   });
 }
 
