@@ -26,6 +26,7 @@ export {
   type MeterSources,
 } from './meter.js';
 export {
+  bootClock,
   type Clock,
   eventLoopIdle,
   type HostCpuReader,

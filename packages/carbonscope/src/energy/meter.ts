@@ -30,6 +30,8 @@ export interface EnergyMeterOptions {
   intervalMs: number;
   logger: Logger;
   clock: Clock;
+  /** Time that goes on while suspended (SamplerOptions.bootClock); none when absent. */
+  bootClock?: Clock;
   /** Wall clock, epoch ms, stamped on each sample. */
   wallClock: () => number;
   timer: Timer;
@@ -75,6 +77,7 @@ export class EnergyMeter {
       pue: o.pue,
       embodiedGramsPerSecond: o.embodied ? embodiedGramsPerSecond(o.embodied) : 0,
       clock: o.clock,
+      ...(o.bootClock ? { bootClock: o.bootClock } : {}),
       wallClock: o.wallClock,
       hostCpu: o.hostCpu,
       processCpu: o.processCpu,

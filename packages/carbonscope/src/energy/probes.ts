@@ -1,3 +1,4 @@
+import { uptime } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { HostCpuDelta } from './sources/index.js';
 
@@ -47,6 +48,14 @@ const ORIGIN_MS = (() => {
  * `process` is an accessor, a call each time it is named.
  */
 export const monotonicClock: Clock = () => hrtimeMs() - ORIGIN_MS;
+
+/**
+ * Milliseconds since boot, suspended time included: on Linux os.uptime() reads /proc/uptime
+ * (CLOCK_BOOTTIME, 10 ms steps), which goes on while the monotonic clock stands still in a
+ * suspend. Elsewhere none: macOS's figure is whole seconds of the wall clock less the boot time.
+ */
+export const bootClock: Clock | undefined =
+  process.platform === 'linux' ? () => uptime() * 1000 : undefined;
 
 /**
  * Milliseconds the event loop has waited for I/O (idle) since it started: monotonicClock less

@@ -25,6 +25,12 @@ export const MAX_PLAUSIBLE_WATTS = 100_000;
  */
 const RATE_WINDOW_MS = 100;
 
+/**
+ * Time the boot clock ran beyond the monotonic one in an interval before the interval counts as
+ * spanning a suspend: /proc/uptime counts in 10 ms, and a suspend is seconds at the least.
+ */
+const MIN_SUSPEND_MS = 1000;
+
 /** The running state of one `{scope, component, source}` series (the sampler's own). */
 interface Series {
   /** Its key in the sampler's series and rate window. */
@@ -37,6 +43,8 @@ interface Series {
   watts: number;
   /** Joules of the tick in progress; turned into `watts` when the tick ends. */
   tickJoules: number;
+  /** Joules of the tick in progress spent while the machine was suspended: in no rate. */
+  asleepJoules: number;
 }
 
 /** The running state of one scope's emissions in one zone, of measured or of estimated energy. */
@@ -63,6 +71,11 @@ export interface SamplerOptions {
    */
   embodiedGramsPerSecond: number;
   clock: Clock;
+  /**
+   * Milliseconds that go on while the machine is suspended (Linux's CLOCK_BOOTTIME), which the
+   * monotonic clock does not count; without it no interval is taken to span a suspend.
+   */
+  bootClock?: Clock;
   hostCpu: HostCpuReader;
   processCpu: ProcessCpuReader;
   /** The intensity valid now, without I/O (GridIntensity.peek). */
@@ -97,6 +110,7 @@ export class Sampler {
   private unpricedJoules = 0;
   private seq = 0;
   private lastMs = 0;
+  private lastBootMs: number | undefined;
   private lastProcessCpu = 0;
   private readonly sources: readonly PowerSource[];
   private readonly rates = new RateWindow(RATE_WINDOW_MS / 1000);
@@ -117,6 +131,7 @@ export class Sampler {
     for (const source of this.sources) this.readSource(source, tick);
     this.o.gpuShares?.next(nowMs);
     this.lastMs = nowMs;
+    this.lastBootMs = this.readBootClock();
   }
 
   /** One sample; returns null when no time has passed since the previous one. */
@@ -129,6 +144,10 @@ export class Sampler {
     const seconds = elapsedMs / 1000;
     const { rates } = this;
     rates.begin(seconds);
+    // A counter read across a suspend (RAPL counts a laptop's suspend-to-idle) brings the
+    // suspended hour's energy into a tick of a second on the monotonic clock: 1,800 J read as
+    // 1,800 W, and charged to the process and its operations in flight by their CPU share.
+    const awakeFraction = this.awakeFraction(elapsedMs);
 
     const hostCpu = this.hostCpuOver(seconds);
     const processCpuSeconds = this.processCpuDelta();
@@ -142,6 +161,7 @@ export class Sampler {
     gpuShares?.next(nowMs);
 
     let hostJoules = 0;
+    let hostAsleepJoules = 0;
     let processJoules = 0;
     for (const source of this.sources) {
       const readings = this.readSource(source, tick);
@@ -152,7 +172,7 @@ export class Sampler {
         if (
           !(joules >= 0) ||
           joules === Number.POSITIVE_INFINITY ||
-          joules / seconds > MAX_PLAUSIBLE_WATTS
+          (joules * awakeFraction) / seconds > MAX_PLAUSIBLE_WATTS
         ) {
           this.dropped++;
           continue;
@@ -163,15 +183,25 @@ export class Sampler {
           processJoules += joules;
           continue;
         }
-        this.seriesOf('host', reading, source).tickJoules += joules;
+        const host = this.seriesOf('host', reading, source);
         hostJoules += joules;
+        // The rest of a reading beyond the power it drew before, over the time awake, is the
+        // suspend's: the host's energy, in no power figure and in none of the process's.
+        // A model's figure (the estimate) is over the tick's monotonic time: all of it awake.
+        const awake =
+          awakeFraction < 1 && !source.estimated
+            ? awakeJoules(host, joules, seconds, awakeFraction)
+            : joules;
+        host.tickJoules += awake;
+        host.asleepJoules += joules - awake;
+        hostAsleepJoules += joules - awake;
         // GPU energy is the process's only by what the GPU says of its processes (gpuShares);
         // otherwise it stays on the host, whichever source reports it (nvidia-smi, or
         // powermetrics' Apple GPU line): CPU time says nothing about GPU use.
         if (reading.component === 'gpu' && gpuShares && source.name === gpuShares.source) {
           const gpuShare = gpuShares.share(reading.device);
           if (gpuShare !== undefined) {
-            const mine = joules * gpuShare;
+            const mine = awake * gpuShare;
             this.seriesOf('process', reading, source).tickJoules += mine;
             processJoules += mine;
           }
@@ -184,7 +214,7 @@ export class Sampler {
           reading.component !== 'gpu' &&
           (attributesIdle || !reading.idle)
         ) {
-          const mine = joules * share;
+          const mine = awake * share;
           this.seriesOf('process', reading, source).tickJoules += mine;
           processJoules += mine;
         }
@@ -199,12 +229,13 @@ export class Sampler {
     for (const s of this.series.values()) {
       const part = split[s.scope];
       part.seen.add(s.estimated);
-      if (s.estimated) part.estimated += s.tickJoules;
-      else part.measured += s.tickJoules;
-      s.joules += s.tickJoules;
+      if (s.estimated) part.estimated += s.tickJoules + s.asleepJoules;
+      else part.measured += s.tickJoules + s.asleepJoules;
+      s.joules += s.tickJoules + s.asleepJoules;
       rates.add(s.key, s.tickJoules);
       s.watts = rates.rate(s.key);
       s.tickJoules = 0;
+      s.asleepJoules = 0;
       power.push(Object.freeze(figureOf(s)));
     }
 
@@ -218,11 +249,14 @@ export class Sampler {
       processGrams = processJoules * perJoule;
       // Emissions of measured and of estimated energy are separate series: a source that falls
       // back to the estimate starts a new one instead of relabelling grams a meter measured.
+      const asleepShare = hostJoules > 0 ? hostAsleepJoules / hostJoules : 0;
       for (const scope of ['host', 'process'] as const) {
         const part = split[scope];
         for (const estimated of part.seen) {
-          const joules = estimated ? part.estimated : part.measured;
-          this.addEmissions(scope, intensity.zone, estimated, joules * perJoule);
+          const grams = (estimated ? part.estimated : part.measured) * perJoule;
+          // The process's grams have no asleep part; the host's, spread over its series.
+          const ofRate = scope === 'host' ? grams * (1 - asleepShare) : grams;
+          this.addEmissions(scope, intensity.zone, estimated, grams, ofRate);
         }
       }
     } else {
@@ -245,7 +279,7 @@ export class Sampler {
       emissions.push(Object.freeze(emissionsFigureOf(e)));
       rate[e.scope] += e.gramsPerSecond;
     }
-    rates.add('host', hostJoules);
+    rates.add('host', hostJoules - hostAsleepJoules);
     rates.add('process', processJoules);
     rates.add('process embodied', processEmbodied);
     const hostWatts = rates.rate('host');
@@ -304,6 +338,28 @@ export class Sampler {
     }
   }
 
+  /**
+   * The part of an interval of `elapsedMs` (monotonic) the machine was awake, by the boot clock:
+   * 1 without one, or when it ran on by less than MIN_SUSPEND_MS.
+   */
+  private awakeFraction(elapsedMs: number): number {
+    const bootMs = this.readBootClock();
+    const last = this.lastBootMs;
+    this.lastBootMs = bootMs;
+    if (bootMs === undefined || last === undefined) return 1;
+    const suspendedMs = bootMs - last - elapsedMs;
+    return suspendedMs >= MIN_SUSPEND_MS ? elapsedMs / (elapsedMs + suspendedMs) : 1;
+  }
+
+  private readBootClock(): number | undefined {
+    try {
+      const ms = this.o.bootClock?.();
+      return ms !== undefined && Number.isFinite(ms) ? ms : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   private readHostCpu(): HostCpuDelta {
     try {
       return this.o.hostCpu();
@@ -357,13 +413,20 @@ export class Sampler {
         joules: 0,
         watts: 0,
         tickJoules: 0,
+        asleepJoules: 0,
       };
       this.series.set(key, s);
     }
     return s;
   }
 
-  private addEmissions(scope: Scope, zone: string, estimated: boolean, grams: number): void {
+  private addEmissions(
+    scope: Scope,
+    zone: string,
+    estimated: boolean,
+    grams: number,
+    ofRate: number,
+  ): void {
     // Apart from the power series' keys: the two share the rate window.
     const key = `emissions|${scope}|${zone}|${estimated}`;
     let e = this.emissions.get(key);
@@ -372,7 +435,7 @@ export class Sampler {
       this.emissions.set(key, e);
     }
     e.grams += grams;
-    this.rates.add(key, grams);
+    this.rates.add(key, ofRate);
     e.gramsPerSecond = this.rates.rate(key);
     // A zone no longer priced (the zone setting changed) must not keep showing its old rate.
     for (const other of this.emissions.values()) {
@@ -381,6 +444,16 @@ export class Sampler {
       }
     }
   }
+}
+
+/**
+ * Joules of a reading over an interval that spanned a suspend spent while awake: what the series
+ * drew before over the `seconds` awake, or, for a series with no power yet, the awake part of the
+ * interval's time.
+ */
+function awakeJoules(s: Series, joules: number, seconds: number, awakeFraction: number): number {
+  const before = s.watts > 0 ? s.watts * seconds : joules * awakeFraction;
+  return Math.min(joules, before);
 }
 
 function figureOf(s: Series): PowerFigure {

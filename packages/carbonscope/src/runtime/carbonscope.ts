@@ -1,5 +1,6 @@
 import {
   type ActiveOperation,
+  bootClock,
   type Clock,
   createHostCpuReader,
   type DroppedOperation,
@@ -86,6 +87,11 @@ export interface CarbonscopeOptions {
   loopIdle?: () => number;
   /** Epoch ms (tests script it). */
   wallClock?: () => number;
+  /**
+   * Milliseconds that go on while the machine is suspended (tests script it): Linux's boot
+   * clock with the default clock, none with a scripted one.
+   */
+  bootClock?: Clock;
   /** The meter's timer (tests and hosts with their own scheduler drive it). */
   timer?: Timer;
   /** See TrackerOptions.captureContext (the OTel layer passes `captureSpan`). */
@@ -118,6 +124,12 @@ const MAX_DROP_WARNINGS = 100;
 const MAX_LISTENER_WARNINGS = 100;
 
 /** One warning per distinct error message of `what`, the first MAX_LISTENER_WARNINGS of them. */
+/** The boot clock given, else Linux's with the default clock; none with a scripted clock. */
+function bootClockOf(options: CarbonscopeOptions): { bootClock?: Clock } {
+  const clock = options.bootClock ?? (options.clock ? undefined : bootClock);
+  return clock ? { bootClock: clock } : {};
+}
+
 function warnOnce(logger: Logger, what: string): (err: unknown) => void {
   const warned = new Set<string>();
   return (err) => {
@@ -209,6 +221,7 @@ export class Carbonscope implements OperationTracker {
       intervalMs: settings.energy.sampleIntervalMs,
       logger,
       clock,
+      ...bootClockOf(options),
       wallClock: options.wallClock ?? Date.now,
       timer: options.timer ?? unrefTimer,
       hostCpu: options.hostCpu ?? createHostCpuReader(),

@@ -36,6 +36,7 @@ async function rig(
   sources: { host: ScriptedSource; gpus?: ScriptedSource[]; reasons?: string[] },
   env: Record<string, string> = {},
   gpuShares?: GpuShareReader,
+  bootClock?: () => number,
 ): Promise<Rig> {
   const clock = new ScriptedClock(10_000);
   const cpu = new ScriptedCpu();
@@ -54,6 +55,7 @@ async function rig(
     hostCpu: cpu.hostCpu,
     processCpu: cpu.processCpu,
     ...(gpuShares ? { gpuShares } : {}),
+    ...(bootClock ? { bootClock } : {}),
   });
   bindMetrics(metrics.meter, cs);
   return { cs, clock, cpu, timer, metrics, grid, lines };
@@ -330,6 +332,44 @@ describe('energy meter', () => {
     const processJoules = r.cs.snapshot().totals.process.joules - before;
     expect(processJoules).to.be.closeTo(0.01, 1e-12);
     expect((await settled).joules).to.be.closeTo(processJoules, 1e-12);
+    await r.metrics.shutdown();
+  });
+
+  it('an interval spanning a suspend: the energy counted, but no power spike and none of it charged to the process', async () => {
+    // Linux's monotonic clock stops while suspended (a laptop lid); CLOCK_BOOTTIME does not, and
+    // RAPL counted the package's 0.5 W of suspend-to-idle for the hour: 1,800 J more in a tick
+    // of 1 s on the monotonic clock.
+    let suspendedJoules = 0;
+    const host = new ScriptedSource('rapl', 'host', false, (t) => {
+      const joules = (10 * t.elapsedMs) / 1000 + suspendedJoules;
+      suspendedJoules = 0;
+      return [{ component: 'package', device: 'package-0', joules, watts: joules }];
+    });
+    const boot = { ms: 5_000 };
+    const r = await rig({ host }, {}, undefined, () => boot.ms);
+    await prime(r);
+    const step = (suspendMs = 0) => {
+      boot.ms += 1000 + suspendMs;
+      interval(r, 1000, 0.5, 0.25);
+    };
+    step();
+    const op = r.cs.begin('/slow', 'request');
+    const settled = op.settled();
+    step();
+    suspendedJoules = 1800;
+    step(3_600_000);
+    const pkg = { hw_type: 'cpu', hw_id: 'package', carbonscope_power_source: 'rapl' };
+    // The host drew 10 W while awake: what the power figures go on saying.
+    expect(await r.metrics.value('hw_power_watts', pkg)).to.equal(10);
+    expect(r.cs.snapshot().totals.host.watts).to.equal(10);
+    op.end();
+    step();
+    // The counter's energy is the host's: it was spent.
+    expect(await r.metrics.value('hw_energy_joules_total', pkg)).to.equal(1840);
+    expect(r.cs.snapshot().totals.host.joules).to.equal(1840);
+    // The process ran 4 s at 1.25 W (its dynamic share): the hour frozen is none of its doing.
+    expect(r.cs.snapshot().totals.process.joules).to.be.closeTo(5, 1e-9);
+    expect((await settled).joules).to.be.closeTo(2.5, 1e-9);
     await r.metrics.shutdown();
   });
 

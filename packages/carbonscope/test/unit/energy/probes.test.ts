@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { expect } from 'chai';
-import { monotonicClock } from '../../../src/energy/index.js';
+import { bootClock, monotonicClock } from '../../../src/energy/index.js';
 
 describe('monotonicClock', () => {
   it('reads what performance.now() reads, to well under a millisecond', () => {
@@ -25,5 +25,20 @@ describe('monotonicClock', () => {
     }
     expect(backwards).to.equal(0);
     expect(smallest).to.be.below(0.001);
+  });
+});
+
+describe('bootClock', () => {
+  it('runs with the monotonic clock while awake, to its 10 ms steps (Linux), and is absent elsewhere', async function () {
+    if (process.platform !== 'linux') {
+      expect(bootClock).to.equal(undefined);
+      return this.skip();
+    }
+    const boot = bootClock as () => number;
+    const [boot0, mono0] = [boot(), monotonicClock()];
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const ran = boot() - boot0 - (monotonicClock() - mono0);
+    // Far under the sampler's 1 s: no interval awake is taken to span a suspend.
+    expect(Math.abs(ran)).to.be.below(30);
   });
 });
