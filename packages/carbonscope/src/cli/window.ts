@@ -25,14 +25,29 @@ export interface MeasuredWindow {
   close(input: CommandReportInput, afterStop?: () => Partial<CommandReportInput>): Promise<Report>;
 }
 
+/** The clocks of a window: epoch ms for its ends, monotonic ms for its duration. */
+export interface WindowClocks {
+  wall: () => number;
+  monotonic: () => number;
+}
+
+const SYSTEM_CLOCKS: WindowClocks = { wall: Date.now, monotonic: () => performance.now() };
+
 /** Opens the window now: call it once the meter's baseline is set (after startMeter). */
-export function openWindow(session: Session): MeasuredWindow {
-  const startedAt = new Date();
-  const t0 = performance.now();
+export function openWindow(session: Session, clocks: WindowClocks = SYSTEM_CLOCKS): MeasuredWindow {
+  const startMs = clocks.wall();
+  const t0 = clocks.monotonic();
   return {
     async close(input, afterStop) {
-      const durationSeconds = (performance.now() - t0) / 1000;
-      const endedAt = new Date();
+      const durationMs = clocks.monotonic() - t0;
+      const durationSeconds = durationMs / 1000;
+      const endMs = clocks.wall();
+      const endedAt = new Date(endMs);
+      // A wall clock stepped back while it ran (NTP) would end the run before it began: the
+      // clock now is taken as the right one, and the start as the end less the duration. One
+      // that went on further is kept: a suspend, which the monotonic clock does not count,
+      // looks alike.
+      const startedAt = new Date(endMs - startMs < durationMs ? endMs - durationMs : startMs);
       await session.meter.stop();
       const { gpus } = session.meter.meter.sources;
       return buildReport({

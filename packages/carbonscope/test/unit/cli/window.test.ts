@@ -55,4 +55,40 @@ describe('the measured window of run', () => {
     expect(told).to.deep.equal({ read: true, commandBusy: true });
     expect(report.command).to.equal('run');
   });
+
+  it('keeps the end after the start when the wall clock steps back an hour during the run', async () => {
+    const options = parseRunArgs(['--source', 'estimate', '--', 'true']);
+    const session = await openSession({ options, args: [], env: ENV, processCpu: () => 0 });
+    await startMeter(session.meter);
+    const clocks = { wall: Date.UTC(2026, 2, 29, 0, 30), monotonic: 1000 };
+    const window = openWindow(session, {
+      wall: () => clocks.wall,
+      monotonic: () => clocks.monotonic,
+    });
+    clocks.monotonic += 5000;
+    clocks.wall += 5000 - 3_600_000;
+    const report = await window.close({ command: 'run', projectName: 'demo' });
+    await session.close();
+    expect(report.durationSeconds).to.equal(5);
+    // The clock that stepped is taken to be the right one now: the start is the end less 5 s.
+    expect(report.endedAt).to.equal('2026-03-28T23:30:05.000Z');
+    expect(report.startedAt).to.equal('2026-03-28T23:30:00.000Z');
+  });
+
+  it('keeps both readings when the wall clock went on further than the run (a suspend looks alike)', async () => {
+    const options = parseRunArgs(['--source', 'estimate', '--', 'true']);
+    const session = await openSession({ options, args: [], env: ENV, processCpu: () => 0 });
+    await startMeter(session.meter);
+    const clocks = { wall: Date.UTC(2026, 2, 29, 0, 30), monotonic: 1000 };
+    const window = openWindow(session, {
+      wall: () => clocks.wall,
+      monotonic: () => clocks.monotonic,
+    });
+    clocks.monotonic += 5000;
+    clocks.wall += 5000 + 3_600_000;
+    const report = await window.close({ command: 'run', projectName: 'demo' });
+    await session.close();
+    expect(report.startedAt).to.equal('2026-03-29T00:30:00.000Z');
+    expect(report.endedAt).to.equal('2026-03-29T01:30:05.000Z');
+  });
 });
