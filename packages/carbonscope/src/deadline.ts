@@ -1,3 +1,27 @@
+/**
+ * setTimeout's longest wait (2^31 - 1 ms, about 24.8 days): past it Node warns and waits 1 ms,
+ * so a deadline of a month, or Infinity for none, expired at once.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Calls `fn` after `ms` (Infinity: never), in waits setTimeout takes; returns what cancels it.
+ * A negative or NaN `ms` is at once, as setTimeout has it.
+ */
+function after(ms: number, fn: () => void, unref = false): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (left: number) => {
+    if (left === Number.POSITIVE_INFINITY) return;
+    timer =
+      left > MAX_TIMER_MS
+        ? setTimeout(() => arm(left - MAX_TIMER_MS), MAX_TIMER_MS)
+        : setTimeout(fn, left);
+    if (unref) timer.unref();
+  };
+  arm(ms);
+  return () => clearTimeout(timer);
+}
+
 /** Work that did not finish within its deadline. */
 export class DeadlineError extends Error {
   constructor(readonly ms: number) {
@@ -20,14 +44,14 @@ export function withDeadline<T>(
 ): Promise<T> {
   if (cancel?.aborted) return Promise.reject(cancel.reason);
   const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
+  let cancelTimer = () => {};
   let unlisten = () => {};
   const expired = new Promise<never>((_resolve, reject) => {
     const stop = (reason: unknown) => {
       controller.abort(reason);
       reject(reason);
     };
-    timer = setTimeout(() => stop(new DeadlineError(ms)), ms);
+    cancelTimer = after(ms, () => stop(new DeadlineError(ms)));
     if (!cancel) return;
     const cancelled = () => stop(cancel.reason);
     cancel.addEventListener('abort', cancelled, { once: true });
@@ -36,7 +60,7 @@ export function withDeadline<T>(
   const running = work(controller.signal);
   running.catch(() => undefined);
   return Promise.race([running, expired]).finally(() => {
-    clearTimeout(timer);
+    cancelTimer();
     unlisten();
   });
 }
@@ -46,14 +70,13 @@ export function withDeadline<T>(
  * when the time ran out first. Never rejects; the timer does not keep the process alive.
  */
 export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
+  let cancelTimer = () => {};
   const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-    timer.unref();
+    cancelTimer = after(ms, () => resolve(false), true);
   });
   const settled = promise.then(
     () => true as const,
     () => true as const,
   );
-  return Promise.race([settled, late]).finally(() => clearTimeout(timer));
+  return Promise.race([settled, late]).finally(() => cancelTimer());
 }

@@ -72,4 +72,23 @@ describe('deadline', () => {
     expect(await settlesWithin(Promise.reject(new Error('x')), 100)).to.equal(true);
     expect(await settlesWithin(new Promise(() => undefined), 30)).to.equal(false);
   });
+
+  // setTimeout waits at most 2^31 - 1 ms (24.8 days): past it Node warns (TimeoutOverflowWarning)
+  // and waits 1 ms, so a deadline of a month, or Infinity for none, expired at once.
+  it("withDeadline and settlesWithin wait past setTimeout's 2^31 - 1 ms and for Infinity, not 1 ms", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const soon = () => new Promise<number>((resolve) => setTimeout(() => resolve(7), 20));
+      for (const ms of [2 ** 31, 30 * 86_400_000, Number.POSITIVE_INFINITY]) {
+        expect(await withDeadline(ms, soon), `withDeadline(${ms})`).to.equal(7);
+        expect(await settlesWithin(soon(), ms), `settlesWithin(${ms})`).to.equal(true);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).to.deep.equal([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });
