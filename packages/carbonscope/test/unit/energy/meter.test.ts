@@ -373,6 +373,21 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
+  it('an interval spanning a suspend on the estimate: the model counts the time awake only', async () => {
+    const boot = { ms: 5_000 };
+    const host = constantSource(8, { name: 'estimate', component: 'cpu' });
+    const r = await rig({ host }, {}, undefined, () => boot.ms);
+    await prime(r);
+    boot.ms += 3_601_000;
+    interval(r, 1000, 0.5, 0.25);
+    const { totals } = r.cs.snapshot();
+    // Not an hour of idle power for a process that was frozen, nor for the suspended host.
+    expect(totals.host.joules).to.equal(8);
+    expect(totals.host.watts).to.equal(8);
+    expect(totals.process.joules).to.equal(1);
+    await r.metrics.shutdown();
+  });
+
   it('drops NaN, negative, infinite and implausible readings; counters never decrease', async () => {
     const script: number[] = [5, Number.NaN, -3, Number.POSITIVE_INFINITY, 1e9, 7];
     const host = new ScriptedSource('rapl', 'host', false, () => {
