@@ -31,6 +31,9 @@ export interface WindowClocks {
   monotonic: () => number;
 }
 
+/** How much shorter than the run its wall-clock ends may be before the clock is taken to step. */
+const STEP_TOLERANCE_MS = 1000;
+
 const SYSTEM_CLOCKS: WindowClocks = { wall: Date.now, monotonic: () => performance.now() };
 
 /** Opens the window now: call it once the meter's baseline is set (after startMeter). */
@@ -47,7 +50,9 @@ export function openWindow(session: Session, clocks: WindowClocks = SYSTEM_CLOCK
       // clock now is taken as the right one, and the start as the end less the duration. One
       // that went on further is kept: a suspend, which the monotonic clock does not count,
       // looks alike.
-      const startedAt = new Date(endMs - startMs < durationMs ? endMs - durationMs : startMs);
+      // Within a second of the duration the two readings stand: Date.now() counts whole ms.
+      const stepped = endMs - startMs < Math.max(0, durationMs - STEP_TOLERANCE_MS);
+      const startedAt = new Date(stepped ? endMs - durationMs : startMs);
       await session.meter.stop();
       const { gpus } = session.meter.meter.sources;
       return buildReport({

@@ -91,4 +91,20 @@ describe('the measured window of run', () => {
     expect(report.startedAt).to.equal('2026-03-29T00:30:00.000Z');
     expect(report.endedAt).to.equal('2026-03-29T01:30:05.000Z');
   });
+
+  it('keeps the start read when the ends are short of the duration by whole-ms rounding only', async () => {
+    const options = parseRunArgs(['--source', 'estimate', '--', 'true']);
+    const session = await openSession({ options, args: [], env: ENV, processCpu: () => 0 });
+    await startMeter(session.meter);
+    const clocks = { wall: Date.UTC(2026, 2, 29, 0, 30), monotonic: 1000 };
+    const window = openWindow(session, {
+      wall: () => clocks.wall,
+      monotonic: () => clocks.monotonic,
+    });
+    clocks.monotonic += 5000.9;
+    clocks.wall += 5000;
+    const report = await window.close({ command: 'run', projectName: 'demo' });
+    await session.close();
+    expect(report.startedAt).to.equal('2026-03-29T00:30:00.000Z');
+  });
 });
