@@ -70,8 +70,9 @@ const RATE_WINDOW_MS = 60_000;
 const HOUR_MS = 3_600_000;
 /**
  * How far the wall clock may read behind the previous row plus the meter's (monotonic) time
- * since it before the rows are moved onto its new reading: the rows' times must stay in order
- * (the chart's x axis), and a step under a second between rows a second apart keeps them so.
+ * since it before the rows are moved onto its new reading. Less is Date.now()'s whole ms, or a
+ * slight step: the new row then takes the previous row's time at the least, so times stay in
+ * order (the chart's x axis) without sending every page the history anew.
  */
 const STEP_BACK_TOLERANCE_MS = 1000;
 
@@ -191,23 +192,23 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   let rebasedAtSeq = 0;
   let shiftedMs = 0;
   let lastClockMs: number | undefined;
-  const followStepBack = (wallMs: number, clockMs: number): void => {
+  /** The time of a new row at `wallMs`, the rows held moved first if the clock stepped back. */
+  const rowTime = (wallMs: number, clockMs: number): number => {
     const prevTime = history.timeAt(history.seq);
     const elapsed = lastClockMs === undefined ? 0 : Math.max(0, clockMs - lastClockMs);
     lastClockMs = clockMs;
-    if (prevTime === undefined) return;
+    if (prevTime === undefined) return wallMs;
     const stepBack = prevTime + elapsed - wallMs;
-    if (!(stepBack > Math.min(STEP_BACK_TOLERANCE_MS, elapsed))) return;
+    if (!(stepBack > STEP_BACK_TOLERANCE_MS)) return Math.max(wallMs, prevTime);
     history.shiftTimes(-stepBack);
     shiftedMs -= stepBack;
     rebasedAtSeq = history.seq;
+    return wallMs;
   };
 
   const onSample: SampleListener = (sample) => {
     const snap = options.meter.snapshot();
-    const wallMs = now();
-    followStepBack(wallMs, sample.nowMs);
-    history.append(wallMs);
+    history.append(rowTime(now(), sample.nowMs));
     const { host, process } = snap.totals;
     history.set('host_watts', host.watts);
     history.set('process_watts', process.watts);

@@ -266,6 +266,27 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
     }
   });
 
+  it('takes no step in whole-ms wall time between samples a fraction of a millisecond apart', async () => {
+    const { dashboard, clock, meter, metrics, wall } = await setUp(60);
+    try {
+      // Date.now() counts whole ms; a collection samples whenever operations wait to settle.
+      const page = dashboard.data(0);
+      for (let i = 0; i < 20; i++) {
+        clock.advance(0.05);
+        wall.stepMs = -((EPOCH + clock.ms) % 1);
+        meter.meter.sampleNow();
+      }
+      const d = dashboard.data(page.seq, page.boot);
+      expect(d.reset).to.equal(false);
+      expect(d.times).to.have.length(20);
+      expect(d.times.every((t, i) => i === 0 || t >= d.times[i - 1])).to.equal(true);
+    } finally {
+      dashboard.close();
+      await meter.stop();
+      await metrics.shutdown();
+    }
+  });
+
   it('counts the rows after a forward step of the wall clock as what they are (a suspend looks alike)', async () => {
     const { dashboard, tick, meter, metrics, wall } = await setUp(60);
     try {
