@@ -388,6 +388,31 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
+  it('a sample timer 30 s late (a blocked loop) gives one interval of 30 s, charged to the operation that blocked it', async () => {
+    const r = await rig({ host: constantSource(10) });
+    await prime(r);
+    const seen: number[] = [];
+    r.cs.meter.onSample((sample) => seen.push(sample.elapsedMs));
+    interval(r, 1000, 0.5, 0.25);
+    const blocking = r.cs.begin('blocking');
+    const blocked = blocking.settled();
+    r.clock.advance(30_000); // the loop is busy in it: no timer fires
+    blocking.end();
+    const next = r.cs.begin('next');
+    const after = next.settled();
+    r.clock.advance(10);
+    // The timer fires once when the loop is free again (setInterval does not catch up).
+    r.cpu.interval(30.01, 0.5, 30.01 * 0.5 * 2);
+    r.timer.fire();
+    next.end();
+    interval(r, 1000, 0.5, 0.25);
+    expect(seen.slice(0, 2)).to.deep.equal([1000, 30_010]);
+    const processJoules = 10 * 30.01 * 0.5; // dynamic: all of the busy half is the process's
+    expect((await blocked).joules).to.be.closeTo((processJoules * 30_000) / 30_010, 1e-9);
+    expect((await after).joules).to.be.closeTo((processJoules * 10) / 30_010, 1e-2);
+    await r.metrics.shutdown();
+  });
+
   it('drops NaN, negative, infinite and implausible readings; counters never decrease', async () => {
     const script: number[] = [5, Number.NaN, -3, Number.POSITIVE_INFINITY, 1e9, 7];
     const host = new ScriptedSource('rapl', 'host', false, () => {
