@@ -187,9 +187,10 @@ export class Sampler {
         hostJoules += joules;
         // The rest of a reading beyond the power it drew before, over the time awake, is the
         // suspend's: the host's energy, in no power figure and in none of the process's.
-        // A model's figure (the estimate) is over the tick's monotonic time: all of it awake.
+        // A model's figure (the estimate) is over the tick's monotonic time, and so is a GPU's
+        // (nvidia-smi's power lines, integrated between their monotonic times): all awake.
         const awake =
-          awakeFraction < 1 && !source.estimated
+          awakeFraction < 1 && !source.estimated && reading.component !== 'gpu'
             ? awakeJoules(host, joules, seconds, awakeFraction)
             : joules;
         host.tickJoules += awake;

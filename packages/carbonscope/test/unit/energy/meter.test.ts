@@ -373,6 +373,31 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
+  it("an interval spanning a suspend keeps a GPU's reading whole: nvidia-smi's power lines are read on the monotonic clock", async () => {
+    const boot = { ms: 5_000 };
+    let gpuWatts = 77;
+    const gpu = new ScriptedSource('nvidia-smi', 'gpu', false, (t) => [
+      {
+        component: 'gpu',
+        device: 'gpu0',
+        joules: (gpuWatts * t.elapsedMs) / 1000,
+        watts: gpuWatts,
+      },
+    ]);
+    const r = await rig({ host: constantSource(10), gpus: [gpu] }, {}, undefined, () => boot.ms);
+    await prime(r);
+    boot.ms += 1000;
+    interval(r, 1000, 0.5, 0.25);
+    // A load starts in the second awake after an hour suspended.
+    gpuWatts = 690;
+    boot.ms += 3_601_000;
+    interval(r, 1000, 0.5, 0.25);
+    const gpuSeries = r.cs.snapshot().power.find((p) => p.component === 'gpu');
+    expect(gpuSeries?.watts).to.equal(690);
+    expect(gpuSeries?.joules).to.equal(767);
+    await r.metrics.shutdown();
+  });
+
   it('an interval spanning a suspend on the estimate: the model counts the time awake only', async () => {
     const boot = { ms: 5_000 };
     const host = constantSource(8, { name: 'estimate', component: 'cpu' });
