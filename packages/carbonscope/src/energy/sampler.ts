@@ -250,14 +250,14 @@ export class Sampler {
       processGrams = processJoules * perJoule;
       // Emissions of measured and of estimated energy are separate series: a source that falls
       // back to the estimate starts a new one instead of relabelling grams a meter measured.
-      const asleepShare = hostJoules > 0 ? hostAsleepJoules / hostJoules : 0;
       for (const scope of ['host', 'process'] as const) {
         const part = split[scope];
         for (const estimated of part.seen) {
-          const grams = (estimated ? part.estimated : part.measured) * perJoule;
-          // The process's grams have no asleep part; the host's, spread over its series.
-          const ofRate = scope === 'host' ? grams * (1 - asleepShare) : grams;
-          this.addEmissions(scope, intensity.zone, estimated, grams, ofRate);
+          const joules = estimated ? part.estimated : part.measured;
+          // Only the host's measured energy has a suspend's part (the estimate's has none).
+          const asleep = scope === 'host' && !estimated ? hostAsleepJoules : 0;
+          const grams = joules * perJoule;
+          this.addEmissions(scope, intensity.zone, estimated, grams, (joules - asleep) * perJoule);
         }
       }
     } else {

@@ -362,6 +362,8 @@ describe('energy meter', () => {
     // The host drew 10 W while awake: what the power figures go on saying.
     expect(await r.metrics.value('hw_power_watts', pkg)).to.equal(10);
     expect(r.cs.snapshot().totals.host.watts).to.equal(10);
+    // 10 W at 400 g/kWh, not 1,810 W.
+    expect(r.cs.snapshot().totals.host.gramsPerSecond).to.be.closeTo((10 * 400) / 3.6e6, 1e-12);
     op.end();
     step();
     // The counter's energy is the host's: it was spent.
