@@ -13,6 +13,7 @@ import { installRouteResolvers } from './http/frameworks/index.js';
 import { type Attached, attachToOtel, pushesAnywhere } from './otel/attach.js';
 import { announcePrimary } from './otel/cluster-exposition.js';
 import { ownProviderServesPrometheus } from './otel/own-provider.js';
+import { markRegisterPresent } from './otel/register-present.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './otel/spans.js';
 import type { Carbonscope } from './runtime/carbonscope.js';
 import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
@@ -219,6 +220,8 @@ function pushNow(): Promise<void> | undefined {
 // a copy of the main thread's figures and hold the worker's end for the push. The main thread's
 // meter measures the process, its workers included.
 if (isMainThread) {
+  // Before any instrumentation can look: it leaves saying where the figures go to register.
+  markRegisterPresent();
   // Now, while the application's modules are still to load: Fastify 4 tells of each instance
   // only as it is built, and the meter starts later.
   installRouteResolvers();

@@ -9,6 +9,7 @@ import { VERSION } from '../version.js';
 import { SCOPE_NAME } from './attach.js';
 import type { LocalHistograms } from './local-histograms.js';
 import { isNoopMeterProvider, metricsOff } from './own-provider.js';
+import { registerPresent } from './register-present.js';
 import { bindMetricsOnce } from './shared-binding.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './spans.js';
 
@@ -51,7 +52,6 @@ export class CarbonscopeInstrumentation {
   private starting: Promise<void> | undefined;
   private detach: (() => void) | undefined;
   private readonly logger: Logger;
-  private toldNowhere = false;
 
   constructor(config: CarbonscopeInstrumentationConfig = {}) {
     this.config = { enabled: true, ...config };
@@ -103,21 +103,22 @@ export class CarbonscopeInstrumentation {
   setMeterProvider(meterProvider: MeterProvider): void {
     this.meterProvider = meterProvider;
     this.bind();
-    // NodeSDK hands the API's no-op first and its own provider later in the same start(): what
-    // it holds a turn later is what it registered.
-    if (isNoopMeterProvider(meterProvider)) setImmediate(() => this.tellIfNowhere());
   }
 
   /**
-   * Once: bound to the API's no-op, carbonscope meters for nothing, and nothing else says so.
-   * NodeSDK registers no provider without a reader: sdk-node 0.200.0 has no `otlp` default, and
-   * 0.200 to 0.203 ignore `metricReaders` (they take one `metricReader`).
+   * Once per Carbonscope (two instrumentations share one, and one line): bound to the API's
+   * no-op, it meters for nothing, and nothing else says so. NodeSDK registers no provider
+   * without a reader: sdk-node 0.200.0 has no `otlp` default, and 0.200 to 0.203 ignore
+   * `metricReaders` (they take one `metricReader`). Not while disabled (it records nothing), nor
+   * where register exports the figures through its own SDK and says so itself.
    */
-  private tellIfNowhere(): void {
+  private tellIfNowhere(cs: Carbonscope): void {
     const provider = this.meterProvider;
-    if (this.toldNowhere || !provider || !isNoopMeterProvider(provider)) return;
-    if (metricsOff(this.config.env ?? process.env)) return;
-    this.toldNowhere = true;
+    if (!this.detach || !provider || !isNoopMeterProvider(provider)) return;
+    if (registerPresent() || metricsOff(this.config.env ?? process.env)) return;
+    told[TOLD] ??= new WeakSet();
+    if (told[TOLD].has(cs)) return;
+    told[TOLD].add(cs);
     this.logger.warn(NOWHERE);
   }
 
@@ -148,8 +149,18 @@ export class CarbonscopeInstrumentation {
       'CarbonscopeInstrumentation',
       this.logger,
     );
+    // NodeSDK hands the API's no-op first and its own provider later in the same start(): what
+    // it holds a turn later is what it registered.
+    const cs = this.cs;
+    if (this.meterProvider && isNoopMeterProvider(this.meterProvider)) {
+      setImmediate(() => this.tellIfNowhere(cs));
+    }
   }
 }
 
+/** The Carbonscopes told, on globalThis: an instrumentation of another copy of the package too. */
+const TOLD = Symbol.for('carbonscope.instrumentation.told-nowhere.v1');
+const told = globalThis as { [TOLD]?: WeakSet<Carbonscope> };
+
 const NOWHERE =
-  "CarbonscopeInstrumentation: the SDK handed it the OpenTelemetry API's no-op meter provider, so its metrics are not exported: the SDK registered no meter provider (NodeSDK registers one only with a metric reader; sdk-node 0.200 to 0.203 ignore `metricReaders`, pass one as `metricReader`; 0.200.0 builds none from an unset OTEL_METRICS_EXPORTER)";
+  "CarbonscopeInstrumentation: the SDK handed it the OpenTelemetry API's no-op meter provider, so its metrics are not exported: the SDK registered no meter provider (NodeSDK registers one only with a metric reader; sdk-node 0.200 to 0.203 ignore `metricReaders`, pass one as `metricReader`; 0.200.0 builds none from an unset OTEL_METRICS_EXPORTER). OTEL_METRICS_EXPORTER=none says no metrics are wanted, and silences this";

@@ -2,6 +2,7 @@ import { type MeterProvider as ApiMeterProvider, metrics } from '@opentelemetry/
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
+import { clearRegisterPresent, markRegisterPresent } from '../../../src/otel/register-present.js';
 import { stopDefault } from '../../../src/runtime/default.js';
 import { memoryLogger, testConfig } from '../energy/scripted.js';
 
@@ -53,6 +54,8 @@ describe('CarbonscopeInstrumentation handed no meter provider', function () {
     expect(warnings).to.have.length(1);
     expect(warnings[0]).to.match(/no-op meter provider/);
     expect(warnings[0]).to.match(/metricReaders/);
+    // A service that exports traces alone on purpose has a way to say so.
+    expect(warnings[0]).to.match(/OTEL_METRICS_EXPORTER=none/);
   });
 
   it("says nothing when the SDK hands its own provider after the API's (NodeSDK's start)", async () => {
@@ -71,6 +74,61 @@ describe('CarbonscopeInstrumentation handed no meter provider', function () {
     for (const env of envs) {
       const warnings = await warningsOf((i) => i.setMeterProvider(noopProvider()), env);
       expect(warnings, JSON.stringify(env)).to.deep.equal([]);
+    }
+  });
+
+  it('says nothing where carbonscope/register exports the figures itself (its own SDK)', async () => {
+    markRegisterPresent();
+    try {
+      const warnings = await warningsOf((i) => i.setMeterProvider(noopProvider()));
+      expect(warnings).to.deep.equal([]);
+    } finally {
+      clearRegisterPresent();
+    }
+  });
+
+  it('says it once for two instrumentations handed the no-op, not once each', async () => {
+    const { logger, lines } = memoryLogger();
+    const make = () =>
+      new CarbonscopeInstrumentation({
+        settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+        env: {},
+        logger,
+      });
+    const both = [make(), make()];
+    try {
+      for (const i of both) await i.ready();
+      for (const i of both) i.setMeterProvider(noopProvider());
+      await nextTurn();
+    } finally {
+      for (const i of both) i.disable();
+      await stopDefault();
+    }
+    const nowhere = lines.filter((l) => /no-op meter provider/.test(String(l.msg)));
+    expect(nowhere).to.have.length(1);
+  });
+
+  it('says nothing while disabled, and says it once enabled again on the no-op', async () => {
+    const { logger, lines } = memoryLogger();
+    const instrumentation = new CarbonscopeInstrumentation({
+      settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+      env: {},
+      logger,
+    });
+    const warnings = () => lines.filter((l) => l.level === 40).map((l) => String(l.msg));
+    try {
+      await instrumentation.ready();
+      instrumentation.setMeterProvider(noopProvider());
+      instrumentation.disable();
+      await nextTurn();
+      expect(warnings()).to.deep.equal([]);
+      instrumentation.enable();
+      await instrumentation.ready();
+      await nextTurn();
+      expect(warnings()).to.have.length(1);
+    } finally {
+      instrumentation.disable();
+      await stopDefault();
     }
   });
 });
