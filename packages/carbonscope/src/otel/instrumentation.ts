@@ -62,7 +62,8 @@ export class CarbonscopeInstrumentation {
   enable(): void {
     // At once, before the application builds its Fastify 4 instance (the meter starts later).
     installRouteResolvers();
-    this.starting ??= startDefault({
+    if (this.starting) return;
+    const starting: Promise<void> = startDefault({
       ...this.config,
       // As register: an application that only built the SDK ends when it would without
       // carbonscope, not after the GPU probe; ready() holds for whoever awaits the start.
@@ -74,15 +75,18 @@ export class CarbonscopeInstrumentation {
     })
       .then((cs) => {
         this.cs = cs;
+        // disable() before the start ended: it stays off (no tracking, no binding) until enable().
+        if (this.starting !== starting) return;
         cs.trackRequests();
         this.bind();
       })
       .catch((err: unknown) => {
-        this.starting = undefined;
+        if (this.starting === starting) this.starting = undefined;
         this.logger.error(
           `carbonscope instrumentation: ${err instanceof Error ? err.message : String(err)}`,
         );
       });
+    this.starting = starting;
   }
 
   disable(): void {
@@ -134,7 +138,8 @@ export class CarbonscopeInstrumentation {
   }
 
   private bind(): void {
-    if (!this.cs) return;
+    // Disabled, it stays detached: a provider handed meanwhile is bound at enable().
+    if (!this.cs || !this.starting) return;
     this.detach?.();
     // Used without an SDK's registerInstrumentations, it joins the global provider.
     const provider = this.meterProvider ?? metrics.getMeterProvider();

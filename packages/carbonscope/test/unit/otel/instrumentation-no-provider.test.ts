@@ -131,4 +131,24 @@ describe('CarbonscopeInstrumentation handed no meter provider', function () {
       await stopDefault();
     }
   });
+
+  it('says nothing when disabled before its start ended (it stays off)', async () => {
+    const { logger, lines } = memoryLogger();
+    const instrumentation = new CarbonscopeInstrumentation({
+      settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+      env: {},
+      logger,
+    });
+    const starting = instrumentation.ready();
+    instrumentation.setMeterProvider(noopProvider());
+    instrumentation.disable();
+    try {
+      await starting;
+      await nextTurn();
+      expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).to.deep.equal([]);
+    } finally {
+      instrumentation.disable();
+      await stopDefault();
+    }
+  });
 });

@@ -172,3 +172,43 @@ describe('CarbonscopeInstrumentation and the application shutting its SDK down f
     });
   });
 });
+
+describe('CarbonscopeInstrumentation disabled', function () {
+  this.timeout(20_000);
+
+  class Reader extends sdkMetrics.MetricReader {
+    protected async onForceFlush(): Promise<void> {}
+    protected async onShutdown(): Promise<void> {}
+  }
+
+  /** How many of carbonscope's metrics a collection of `reader` holds. */
+  async function carbonscopeMetrics(reader: Reader): Promise<number> {
+    const { resourceMetrics } = await reader.collect();
+    return resourceMetrics.scopeMetrics
+      .filter((s) => s.scope.name === SCOPE.name)
+      .reduce((n, s) => n + s.metrics.length, 0);
+  }
+
+  it('binds neither at a start that ended after disable() nor a provider handed meanwhile', async () => {
+    const reader = new Reader();
+    const mp = new MeterProvider({ readers: [reader] });
+    const instrumentation = new CarbonscopeInstrumentation({
+      settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+      logger: memoryLogger().logger,
+    });
+    const starting = instrumentation.ready();
+    instrumentation.disable();
+    try {
+      await starting;
+      instrumentation.setMeterProvider(mp);
+      expect(await carbonscopeMetrics(reader)).to.equal(0);
+      instrumentation.enable();
+      await instrumentation.ready();
+      expect(await carbonscopeMetrics(reader)).to.be.above(0);
+    } finally {
+      instrumentation.disable();
+      await stopDefault();
+      await mp.shutdown();
+    }
+  });
+});
