@@ -61,3 +61,51 @@ export async function node24(): Promise<string> {
   }
   return bin;
 }
+
+/**
+ * npm's fetches where a registry does not answer: a refused connection fails in seconds, not after
+ * npm's retries (minutes), and a silent one after 20 s.
+ */
+const FAIL_FAST = [
+  '--fetch-retries=1',
+  '--fetch-retry-mintimeout=1000',
+  '--fetch-retry-maxtimeout=2000',
+  '--fetch-timeout=20000',
+];
+
+/**
+ * npmInstall for packages the repository's own install does not bring into npm's cache: where
+ * the cache lacks one and no registry answers, it fails within `timeoutMs` (under a test hook's
+ * time) with one line naming what npm could not fetch.
+ */
+export async function npmInstallOrSay(
+  dir: string,
+  packages: string[],
+  { timeoutMs = 90_000, env = process.env }: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<void> {
+  try {
+    await run('npm', ['install', '--prefer-offline', ...NPM_QUIET, ...FAIL_FAST, ...packages], {
+      cwd: dir,
+      timeout: timeoutMs,
+      env,
+    });
+  } catch (err) {
+    throw new Error(npmInstallFailure(err, packages, timeoutMs));
+  }
+}
+
+/** What npm could not do, on one line, and what would let it. */
+function npmInstallFailure(err: unknown, packages: string[], timeoutMs: number): string {
+  const wanted = packages.filter((p) => !p.endsWith('.tgz')).join(' ');
+  const fix = `put them in npm's cache (npm cache add) or let the registry answer: ${wanted}`;
+  const { killed, stderr } = err as { killed?: boolean; stderr?: unknown };
+  if (killed) return `npm install did not end within ${timeoutMs / 1000} s: ${fix}`;
+  const text = typeof stderr === 'string' && stderr ? stderr : String(err);
+  const fetch = /request to (\S+) failed[,:]\s*(?:reason: )?([^\n]*)/.exec(text);
+  const what = fetch
+    ? `could not fetch ${decodeURIComponent(new URL(fetch[1] ?? '').pathname.slice(1))} (${fetch[2]})`
+    : (text.split('\n').find((l) => /npm error (?!(code|errno|syscall) )/.test(l)) ?? text)
+        .split('\n')[0]
+        ?.trim();
+  return `npm install failed, ${what}: ${fix}`;
+}
