@@ -8,7 +8,7 @@ import { defaultLogger } from '../runtime/default-logger.js';
 import { VERSION } from '../version.js';
 import { SCOPE_NAME } from './attach.js';
 import type { LocalHistograms } from './local-histograms.js';
-import { isNoopMeterProvider, metricsOff } from './own-provider.js';
+import { metersForNothing, metricsOff } from './own-provider.js';
 import { registerPresent } from './register-present.js';
 import { bindMetricsOnce } from './shared-binding.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './spans.js';
@@ -118,10 +118,10 @@ export class CarbonscopeInstrumentation {
    */
   private tellIfNowhere(cs: Carbonscope): void {
     const provider = this.meterProvider;
-    if (!this.detach || !provider || !isNoopMeterProvider(provider)) return;
+    if (!this.detach || !provider) return;
     if (registerPresent() || metricsOff(this.config.env ?? process.env)) return;
     told[TOLD] ??= new WeakSet();
-    if (told[TOLD].has(cs)) return;
+    if (told[TOLD].has(cs) || !metersForNothing(provider)) return;
     told[TOLD].add(cs);
     this.logger.warn(NOWHERE);
   }
@@ -157,9 +157,7 @@ export class CarbonscopeInstrumentation {
     // NodeSDK hands the API's no-op first and its own provider later in the same start(): what
     // it holds a turn later is what it registered.
     const cs = this.cs;
-    if (this.meterProvider && isNoopMeterProvider(this.meterProvider)) {
-      setImmediate(() => this.tellIfNowhere(cs));
-    }
+    if (this.meterProvider) setImmediate(() => this.tellIfNowhere(cs));
   }
 }
 

@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { type MeterProvider as MeterProviderApi, metrics } from '@opentelemetry/api';
+import {
+  createNoopMeter,
+  type MeterProvider as MeterProviderApi,
+  metrics,
+} from '@opentelemetry/api';
 import { z } from 'zod';
 import { type Logger, redactionList, redactSecrets } from '../log.js';
 import {
@@ -394,9 +398,32 @@ export function hasGlobalMeterProvider(): boolean {
   return !isNoopMeterProvider(metrics.getMeterProvider());
 }
 
-/** The API's stand-in for a provider nobody registered: its meters record nothing. */
+/**
+ * The API's stand-in for a provider nobody registered: its meters record nothing. By class name,
+ * which another copy of the API (1.9 or 1.10) gives it too, where instanceof would not. A
+ * provider without a prototype (a Proxy that forwards getMeter alone) is none.
+ */
 export function isNoopMeterProvider(provider: MeterProviderApi): boolean {
-  return provider.constructor.name === 'NoopMeterProvider';
+  return (
+    (provider as { constructor?: { name?: unknown } }).constructor?.name === 'NoopMeterProvider'
+  );
+}
+
+/** The API's no-op meter class, of this copy: found under any name (a minified bundle's). */
+const NoopMeter = createNoopMeter().constructor;
+
+/**
+ * Whether carbonscope's meter of `provider` records nothing: the API's no-op provider, or a
+ * provider that hands out the API's no-op meter (one that delegates to the no-op provider). An
+ * SDK provider shut down hands it out too, but that is a shutdown, not a missing provider.
+ */
+export function metersForNothing(provider: MeterProviderApi): boolean {
+  if (isNoopMeterProvider(provider)) return true;
+  if ((provider as { _shutdown?: unknown })._shutdown === true) return false;
+  const meter = provider.getMeter(SCOPE.name, SCOPE.version) as {
+    constructor?: { name?: unknown };
+  };
+  return meter instanceof NoopMeter || meter.constructor?.name === 'NoopMeter';
 }
 
 /** Whether the application asked for no metrics: `OTEL_METRICS_EXPORTER=none`, or the SDK off. */

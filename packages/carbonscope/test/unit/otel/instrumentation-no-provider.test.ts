@@ -1,4 +1,8 @@
-import { type MeterProvider as ApiMeterProvider, metrics } from '@opentelemetry/api';
+import {
+  type MeterProvider as ApiMeterProvider,
+  createNoopMeter,
+  metrics,
+} from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
@@ -149,6 +153,39 @@ describe('CarbonscopeInstrumentation handed no meter provider', function () {
     } finally {
       instrumentation.disable();
       await stopDefault();
+    }
+  });
+
+  it("says it of a provider that hands out the API's no-op meter (one that delegates to the no-op)", async () => {
+    class DelegatingMeterProvider implements ApiMeterProvider {
+      constructor(private readonly inner: ApiMeterProvider) {}
+      getMeter(name: string, version?: string) {
+        return this.inner.getMeter(name, version);
+      }
+    }
+    // A minified bundle's no-op meter: the class renamed, the copy of the API the same.
+    const renamed = Object.create(createNoopMeter().constructor.prototype, {
+      constructor: { value: class t {} },
+    });
+    const providers: ApiMeterProvider[] = [
+      new DelegatingMeterProvider(noopProvider()),
+      { getMeter: () => renamed },
+    ];
+    for (const provider of providers) {
+      const warnings = await warningsOf((i) => i.setMeterProvider(provider));
+      expect(warnings, provider.constructor.name).to.have.length(1);
+    }
+  });
+
+  it('takes a provider without a prototype, and one the application shut down, as no no-op', async () => {
+    const bare = Object.assign(Object.create(null), {
+      getMeter: () => new MeterProvider().getMeter('x'),
+    });
+    const shut = new MeterProvider();
+    await shut.shutdown();
+    for (const provider of [bare, shut]) {
+      const warnings = await warningsOf((i) => i.setMeterProvider(provider));
+      expect(warnings).to.deep.equal([]);
     }
   });
 });
