@@ -28,7 +28,7 @@ export function formatMonitorLine(
   const time = [at.getHours(), at.getMinutes(), at.getSeconds()]
     .map((n) => String(n).padStart(2, '0'))
     .join(':');
-  const power = `${sample.hostWatts.toFixed(2)} W${sample.totals.host.estimated ? ' (estimated)' : ''}`;
+  const power = `${sample.hostWatts.toFixed(2)} W${sample.totals.host.wattsEstimated ? ' (estimated)' : ''}`;
   const i = sample.intensity;
   const estimatedIntensity = i && intensityKind(i.source, i.isEstimated) === 'estimated';
   const grams = i

@@ -11,7 +11,14 @@ import {
   type PowerSource,
   type SampleTick,
 } from './sources/index.js';
-import type { Component, EmissionsFigure, EnergySample, PowerFigure, Scope } from './types.js';
+import type {
+  Component,
+  EmissionsFigure,
+  EnergySample,
+  PowerFigure,
+  Scope,
+  ScopeTotals,
+} from './types.js';
 
 /**
  * A reading implying more than this is dropped as implausible (a counter glitch that slipped
@@ -103,8 +110,8 @@ export class Sampler {
   private readonly series = new Map<string, Series>();
   private readonly emissions = new Map<string, Emissions>();
   private readonly totals = {
-    host: { joules: 0, grams: 0, embodiedGrams: 0 },
-    process: { joules: 0, grams: 0, embodiedGrams: 0 },
+    host: { joules: 0, estimatedJoules: 0, grams: 0, embodiedGrams: 0 },
+    process: { joules: 0, estimatedJoules: 0, grams: 0, embodiedGrams: 0 },
   };
   private dropped = 0;
   private unpricedJoules = 0;
@@ -264,8 +271,10 @@ export class Sampler {
       this.unpricedJoules += hostJoules;
     }
     this.totals.host.joules += hostJoules;
+    this.totals.host.estimatedJoules += split.host.estimated;
     this.totals.host.grams += hostGrams;
     this.totals.process.joules += processJoules;
+    this.totals.process.estimatedJoules += split.process.estimated;
     this.totals.process.grams += processGrams;
     // The hardware ages whatever runs: the host's reserved share by time, the process's part of
     // it by the share that attributes the energy (its CPU time, as ENERGY_ATTRIBUTION says).
@@ -285,10 +294,10 @@ export class Sampler {
     rates.add('process embodied', processEmbodied);
     const hostWatts = rates.rate('host');
     const processWatts = rates.rate('process');
-    // GPUs and a modelled host source make the host figure an estimate; the process figure
-    // follows only the host source (its GPU share, where read, is measured).
-    const hostEstimated = this.sources.some((s) => s.estimated);
-    const processEstimated = o.sources.host.estimated;
+    // GPUs and a modelled host source make the host's power an estimate; the process's follows
+    // only the host source (its GPU share, where read, is measured).
+    const hostNow = this.sources.some((s) => s.estimated);
+    const processNow = o.sources.host.estimated;
     return Object.freeze({
       seq: ++this.seq,
       nowMs,
@@ -314,14 +323,14 @@ export class Sampler {
           ...this.totals.host,
           watts: hostWatts,
           gramsPerSecond: rate.host,
-          estimated: hostEstimated,
+          ...labels(hostNow, this.totals.host.estimatedJoules),
           embodiedGramsPerSecond: hostEmbodied / seconds,
         }),
         process: Object.freeze({
           ...this.totals.process,
           watts: processWatts,
           gramsPerSecond: rate.process,
-          estimated: processEstimated,
+          ...labels(processNow, this.totals.process.estimatedJoules),
           embodiedGramsPerSecond: rates.rate('process embodied'),
         }),
       }),
@@ -455,6 +464,18 @@ export class Sampler {
 function awakeJoules(s: Series, joules: number, seconds: number, awakeFraction: number): number {
   const before = s.watts > 0 ? s.watts * seconds : joules * awakeFraction;
   return Math.min(joules, before);
+}
+
+/**
+ * The totals' labels: the running totals are an estimate's in part once any source in use was
+ * one (a hand-over, a late start), whatever the sources are now; the current rates follow the
+ * sources in use now.
+ */
+export function labels(
+  estimatedNow: boolean,
+  estimatedJoules: number,
+): Pick<ScopeTotals, 'estimated' | 'wattsEstimated'> {
+  return { estimated: estimatedNow || estimatedJoules > 0, wattsEstimated: estimatedNow };
 }
 
 function figureOf(s: Series): PowerFigure {

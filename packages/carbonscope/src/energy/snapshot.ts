@@ -1,6 +1,7 @@
 import type { AttributionMode } from './attribution.js';
 import { type EmbodiedSettings, embodiedGramsPerSecond } from './embodied.js';
 import type { EnergyMeter } from './meter.js';
+import { labels } from './sampler.js';
 import type { SourceName } from './sources/index.js';
 import type {
   EmissionsFigure,
@@ -79,10 +80,12 @@ export interface OperationScore {
 
 const NO_TOTALS: ScopeTotals = {
   joules: 0,
+  estimatedJoules: 0,
   grams: 0,
   watts: 0,
   gramsPerSecond: 0,
   estimated: true,
+  wattsEstimated: true,
   embodiedGrams: 0,
   embodiedGramsPerSecond: 0,
 };
@@ -128,8 +131,8 @@ export function snapshotOf(
       : null,
     power: last?.power ?? [],
     totals: last?.totals ?? {
-      host: { ...NO_TOTALS, estimated: sources.host.estimated || gpus.some((g) => g.estimated) },
-      process: { ...NO_TOTALS, estimated: sources.host.estimated },
+      host: { ...NO_TOTALS, ...labels(sources.host.estimated || gpus.some((g) => g.estimated), 0) },
+      process: { ...NO_TOTALS, ...labels(sources.host.estimated, 0) },
     },
     emissions: last?.emissions ?? [],
     droppedReadings: last?.droppedReadings ?? 0,

@@ -415,7 +415,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const price = total > 0 ? opsJoules / total : 0;
     const embodiedPrice = total > 0 ? opsEmbodied / total : 0;
     const perJoule = sample.gramsPerJoule;
-    const estimated = sample.totals.process.estimated;
+    // The interval's energy is the sources' in use now; the totals' `estimated` is sticky.
+    const estimated = sample.totals.process.wattsEstimated;
     for (let i = 0; i < ended.length; i++) {
       const weight = ended.weight(i);
       const piece = weight * price;

@@ -39,11 +39,22 @@ export interface EmissionsFigure {
 
 export interface ScopeTotals {
   readonly joules: number;
+  /**
+   * Of `joules`, those an estimate gave (the estimate power source, or a model of GPUs): a
+   * source that handed over or started late can leave measured totals with estimated parts.
+   */
+  readonly estimatedJoules: number;
   /** Operational emissions (energy × PUE × grid intensity) since the meter started. */
   readonly grams: number;
   readonly watts: number;
   readonly gramsPerSecond: number;
+  /**
+   * True when any of the totals is an estimate's (estimatedJoules > 0), or the sources in use
+   * are: the figures are not all measured.
+   */
   readonly estimated: boolean;
+  /** True when `watts` and `gramsPerSecond` come from an estimate: the sources in use now. */
+  readonly wattsEstimated: boolean;
   /**
    * Embodied emissions since the meter started: the reserved share of the host's manufacturing
    * emissions over the time (host), and the process's share of those (process). Always

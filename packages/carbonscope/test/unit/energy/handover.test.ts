@@ -183,7 +183,9 @@ describe('process-scope sources and the hand-over', () => {
       const back = await interval(() => {
         web().zones = { package: 1.5, dram: 0.2 };
       });
-      expect(back?.totals.process.estimated).to.equal(false);
+      expect(back?.totals.process.wattsEstimated).to.equal(false);
+      // The estimate's joules of the reset interval are still in the totals.
+      expect(back?.totals.process.estimated).to.equal(true);
       expect(host.name).to.equal('kepler');
       expect(lines.filter((l) => l.level === 30).map((l) => l.msg)).to.include(
         'energy: kepler (measured) readings are used again',

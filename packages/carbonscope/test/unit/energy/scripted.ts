@@ -159,10 +159,13 @@ export function sampleAt(
   const processWatts = processJoules / (elapsedMs / 1000);
   const totals = {
     joules: 0,
+    estimatedJoules: 0,
     grams: 0,
     watts: processWatts,
     gramsPerSecond: 0,
     estimated,
+    // The interval's energy: the label its operations get (EnergyTracker.settle).
+    wattsEstimated: estimated,
     embodiedGrams: 0,
     embodiedGramsPerSecond: processEmbodiedGrams / (elapsedMs / 1000),
   };
@@ -272,4 +275,30 @@ export function steadyCarbonscope(
     timer: new ManualTimer(),
     ...extra,
   });
+}
+
+/**
+ * A host source that is the estimate until `measured` is set, then RAPL: what withLateStart and
+ * withHandover look like to the meter (name and label follow the source in use).
+ */
+export function switchingSource(watts: number): {
+  source: PowerSource;
+  state: { measured: boolean };
+} {
+  const state = { measured: false };
+  const source: PowerSource = {
+    get name(): SourceName {
+      return state.measured ? 'rapl' : 'estimate';
+    },
+    get estimated() {
+      return !state.measured;
+    },
+    kind: 'host',
+    probe: async () => ({ ok: true, detail: 'scripted' }),
+    sample: (t): EnergyReading[] => [
+      { component: 'package', device: 'package-0', joules: (watts * t.elapsedMs) / 1000, watts },
+    ],
+    close: async () => {},
+  };
+  return { source, state };
 }
