@@ -1,4 +1,4 @@
-import type { EnergySample } from '../energy/index.js';
+import type { EnergySample, ScopeTotals } from '../energy/index.js';
 import type { Env } from '../settings.js';
 import { MONITOR_HELP, parseMonitorArgs } from './args.js';
 import { finish } from './finish.js';
@@ -34,7 +34,19 @@ export function formatMonitorLine(
   const grams = i
     ? ` · ${formatGrams(totalGrams)} CO2e${estimatedIntensity ? ` (${i.source}, estimated)` : ''}`
     : '';
-  return `${time}  ${power}  · ${formatEnergy(totalJoules)} so far${grams}  · CPU ${(sample.hostUtilization * 100).toFixed(0)}%\n`;
+  const soFar = `${formatEnergy(totalJoules)} so far${estimatedPart(sample.totals.host, totalJoules)}`;
+  return `${time}  ${power}  · ${soFar}${grams}  · CPU ${(sample.hostUtilization * 100).toFixed(0)}%\n`;
+}
+
+/**
+ * How much of the energy so far an estimate gave, where the power's label does not say it: the
+ * estimate covered a gap, or served until a meter became readable.
+ */
+function estimatedPart(totals: ScopeTotals, totalJoules: number): string {
+  const estimated = totals.estimatedJoules;
+  if (!(estimated > 0)) return '';
+  if (estimated < totalJoules) return ` (${formatEnergy(estimated)} estimated)`;
+  return totals.wattsEstimated ? '' : ' (estimated)';
 }
 
 /** `carbonscope monitor`: the whole machine until a signal or --duration. */

@@ -69,4 +69,22 @@ describe('monitor lines', () => {
       );
     }
   });
+
+  // The power said nothing of the estimate's joules once a meter took over (a late RAPL).
+  it('say how much of the energy so far is an estimate once a meter took over', () => {
+    const measuredNow = sample(false, null);
+    const host = {
+      ...measuredNow.totals.host,
+      joules: 1.12,
+      estimatedJoules: 0.3,
+      estimated: true,
+    };
+    const line = formatMonitorLine(
+      AT,
+      { ...measuredNow, totals: { ...measuredNow.totals, host } },
+      1.12,
+      0,
+    );
+    expect(line).to.equal('20:14:03  10.97 W  · 1.12 J so far (0.3 J estimated)  · CPU 12%\n');
+  });
 });
