@@ -97,7 +97,6 @@ export class EmissionsTracker {
     const to = this.mark();
     this.from = undefined;
     this.stopped = true;
-    const process = cs.meter.latest()?.totals.process;
     return {
       operation: this.name,
       kind: 'operation',
@@ -105,7 +104,9 @@ export class EmissionsTracker {
       joules: to.joules - from.joules,
       grams: to.grams - from.grams,
       embodiedGrams: to.embodiedGrams - from.embodiedGrams,
-      estimated: process?.estimated ?? true,
+      // The window's own joules, not the totals': a source that handed over before the window
+      // left estimated joules in the totals that are none of the window's.
+      estimated: to.estimatedJoules > from.estimatedJoules || to.estimatedNow,
       // A sample at each end: the figure is the meter's, not extrapolated.
       provisional: false,
     };
@@ -120,6 +121,8 @@ export class EmissionsTracker {
       joules: totals?.joules ?? 0,
       grams: totals?.grams ?? 0,
       embodiedGrams: totals?.embodiedGrams ?? 0,
+      estimatedJoules: totals?.estimatedJoules ?? 0,
+      estimatedNow: totals?.wattsEstimated ?? true,
     };
   }
 }
@@ -130,4 +133,8 @@ interface Mark {
   joules: number;
   grams: number;
   embodiedGrams: number;
+  /** Of `joules`, those an estimate gave. */
+  estimatedJoules: number;
+  /** Whether the sources in use at this end are an estimate. */
+  estimatedNow: boolean;
 }
