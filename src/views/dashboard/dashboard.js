@@ -37,7 +37,7 @@
 
   const $ = (id) => document.getElementById(id);
 
-  const { fmt, grams, joules, duration } = window.carbonscopeFormat;
+  const { fmt, grams, joules, duration, figuresAre, wattsLabel } = window.carbonscopeFormat;
 
   /** A <dt>/<dd> pair; data-value keeps the raw number for tests and copy-paste. */
   function fields(dl, rows) {
@@ -68,7 +68,12 @@
   function renderFigures(d) {
     const t = d.energy.totals;
     const scopeRows = (scope) => [
-      ['Power now', `${scope}-watts`, `${fmt(t[scope].watts)} W`, t[scope].watts],
+      [
+        'Power now',
+        `${scope}-watts`,
+        `${fmt(t[scope].watts)} W${wattsLabel(t[scope])}`,
+        t[scope].watts,
+      ],
       ['Energy so far', `${scope}-joules`, joules(t[scope].joules), t[scope].joules],
       ['Emissions so far', `${scope}-grams`, grams(t[scope].grams), t[scope].grams],
       [
@@ -83,7 +88,7 @@
         `${grams(t[scope].gramsPerSecond * 3600)} per hour`,
         t[scope].gramsPerSecond,
       ],
-      ['Figures are', `${scope}-estimated`, t[scope].estimated ? 'estimated' : 'measured'],
+      ['Figures are', `${scope}-estimated`, figuresAre(t[scope])],
     ];
     fields($('process-totals'), scopeRows('process'));
     fields($('host-totals'), scopeRows('host'));

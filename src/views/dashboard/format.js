@@ -35,5 +35,25 @@
     return `${fmt(seconds / 3600)} h`;
   }
 
-  window.carbonscopeFormat = { fmt, grams, joules, duration };
+  /** Whether a scope's totals hold measured and estimated joules both (a meter took over). */
+  function partlyEstimated(t) {
+    return t.estimated && t.estimatedJoules > 0 && t.estimatedJoules < t.joules;
+  }
+
+  /**
+   * What a scope's figures are. The totals keep the estimate's joules after a meter took over
+   * (a late RAPL, a hand-over back): neither "measured" nor "estimated" says that.
+   */
+  function figuresAre(t) {
+    if (partlyEstimated(t)) return `${fmt((t.estimatedJoules / t.joules) * 100, 2)} % estimated`;
+    return t.estimated ? 'estimated' : 'measured';
+  }
+
+  /** The power now's own label, where the figures are partly estimated (see figuresAre). */
+  function wattsLabel(t) {
+    if (!partlyEstimated(t)) return '';
+    return t.wattsEstimated ? ' (estimated)' : ' (measured)';
+  }
+
+  window.carbonscopeFormat = { fmt, grams, joules, duration, figuresAre, wattsLabel };
 })();

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';
+import type { ScopeTotals } from 'carbonscope';
 import { expect } from 'chai';
 import { sourceAsset } from '../../../src/paths.js';
 
@@ -8,6 +9,12 @@ interface DashboardFormat {
   grams(g: number): string;
   joules(j: number): string;
   duration(seconds: number): string;
+  wattsLabel(
+    totals: Pick<ScopeTotals, 'joules' | 'estimatedJoules' | 'estimated' | 'wattsEstimated'>,
+  ): string;
+  figuresAre(
+    totals: Pick<ScopeTotals, 'joules' | 'estimatedJoules' | 'estimated' | 'wattsEstimated'>,
+  ): string;
 }
 
 /** The page's own script, run as the browser runs it: it leaves its functions on `window`. */
@@ -21,7 +28,7 @@ function loadFormat(): DashboardFormat {
 }
 
 describe('dashboard figures (src/views/dashboard/format.js)', () => {
-  const { fmt, grams, joules, duration } = loadFormat();
+  const { fmt, grams, joules, duration, figuresAre, wattsLabel } = loadFormat();
 
   it('writes three significant digits without trailing zeros, thousands with separators', () => {
     expect(fmt(0)).to.equal('0');
@@ -76,5 +83,20 @@ describe('dashboard figures (src/views/dashboard/format.js)', () => {
     expect(joules(3_600_000)).to.equal('1 kWh (3.6 MJ)');
     expect(joules(36_000_000)).to.equal('10 kWh (36 MJ)');
     expect(joules(3_599_000)).to.equal('1,000 Wh (3,599,000 J)');
+  });
+
+  // The card said "measured" over totals that held the estimate's joules, once RAPL took over.
+  it('says the figures are partly estimated when a meter took over from the estimate', () => {
+    const t = { joules: 20, estimatedJoules: 10, estimated: true, wattsEstimated: false };
+    expect(figuresAre(t)).to.equal('50 % estimated');
+    expect(wattsLabel(t)).to.equal(' (measured)');
+    expect(wattsLabel({ ...t, wattsEstimated: true })).to.equal(' (estimated)');
+    expect(figuresAre({ ...t, estimatedJoules: 0, estimated: false })).to.equal('measured');
+    expect(figuresAre({ ...t, estimatedJoules: 20, wattsEstimated: true })).to.equal('estimated');
+    // Where the one label says it all, the power has none of its own.
+    expect(wattsLabel({ ...t, estimatedJoules: 20, wattsEstimated: true })).to.equal('');
+    expect(figuresAre({ ...t, joules: 0, estimatedJoules: 0, wattsEstimated: true })).to.equal(
+      'estimated',
+    );
   });
 });
