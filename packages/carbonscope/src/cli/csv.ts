@@ -185,6 +185,7 @@ function outputError(path: string, err: unknown): CsvOutputError {
     EISDIR: 'it is a folder',
     ENOTDIR: 'a part of its path is a file, not a folder',
     EROFS: 'its file system is read-only',
+    ENOSPC: 'its file system is full',
   };
   return new CsvOutputError(path, (e.code && reasons[e.code]) ?? e.message);
 }
@@ -243,8 +244,8 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLI
  */
 function createWith(path: string, text: string): boolean {
   const temporary = join(dirname(path), `.carbonscope-${process.pid}-${randomUUID()}.tmp`);
-  writeFileSync(temporary, text, { flag: 'wx' });
   try {
+    writeFileSync(temporary, text, { flag: 'wx' });
     linkSync(temporary, path);
     return true;
   } catch (err) {
@@ -252,9 +253,21 @@ function createWith(path: string, text: string): boolean {
     if (code === 'EEXIST') return false;
     if (!NO_HARD_LINKS.has(code)) throw err;
   } finally {
-    unlinkSync(temporary);
+    removeQuietly(temporary);
   }
   return createExclusively(path, text);
+}
+
+/**
+ * Unlinks a file that may not exist (its write failed at the open). A failure is let go: once
+ * linked, the row is written, and a run that reported it lost would be told a wrong thing.
+ */
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Gone already, or the folder refuses: the row's outcome is what the run reports.
+  }
 }
 
 function createExclusively(path: string, text: string): boolean {

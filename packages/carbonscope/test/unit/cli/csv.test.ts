@@ -1,4 +1,13 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import fs, {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -137,6 +146,29 @@ describe('emissions.csv', () => {
     const { header, records } = parseEmissionsCsv(readFileSync(file, 'utf8'));
     expect(header).to.deep.equal([...CODECARBON_COLUMNS]);
     expect(records.map((r) => r.project_name)).to.deep.equal(['first', 'second']);
+  });
+
+  it('leaves no file of its own beside the output when the first row fails to be written', () => {
+    // A full disk fails the write of the file that is hard-linked into place: a run per
+    // failure left a `.carbonscope-*.tmp` in the user's folder.
+    const folder = join(dir, 'full');
+    mkdirSync(folder);
+    const original = fs.writeFileSync;
+    fs.writeFileSync = ((...args: Parameters<typeof fs.writeFileSync>) => {
+      original(args[0], '', args[2]);
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    }) as typeof fs.writeFileSync;
+    syncBuiltinESMExports();
+    try {
+      expect(() => appendEmissionsRow(join(folder, 'out.csv'), {})).to.throw(
+        CsvOutputError,
+        /file system is full/,
+      );
+    } finally {
+      fs.writeFileSync = original;
+      syncBuiltinESMExports();
+    }
+    expect(readdirSync(folder)).to.deep.equal([]);
   });
 
   it('starts its row on a line of its own when the file does not end with a line break', () => {
