@@ -466,11 +466,26 @@ export function pythonPlatform(parts: PlatformParts): string {
   return text.replace(/-+$/, '');
 }
 
-/** `glibc2.36` of the running Node (the C library Python's libc_ver finds on the same host). */
+/** Node 20.13's switch off the report's network part, newer than the @types/node in use. */
+type ProcessReportSwitches = NodeJS.ProcessReport & { excludeNetwork?: boolean };
+
+/**
+ * `glibc2.36` of the running Node (the C library Python's libc_ver finds on the same host). The
+ * report's network part is switched off while it is made: it resolves each open socket's
+ * endpoints by a blocking getnameinfo, seconds each where a DNS server does not answer.
+ */
 function glibc(): string {
-  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } };
-  const version = report?.header?.glibcVersionRuntime;
-  return version ? `glibc${version}` : '';
+  const reporter = process.report as ProcessReportSwitches | undefined;
+  if (!reporter) return '';
+  const excluded = reporter.excludeNetwork;
+  reporter.excludeNetwork = true;
+  try {
+    const report = reporter.getReport() as { header?: { glibcVersionRuntime?: string } };
+    const version = report?.header?.glibcVersionRuntime;
+    return version ? `glibc${version}` : '';
+  } finally {
+    reporter.excludeNetwork = excluded;
+  }
 }
 
 export type RamUse = Pick<HostFacts, 'ramUsedGb' | 'ramUtilizationPercent'>;
