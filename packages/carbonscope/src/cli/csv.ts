@@ -130,7 +130,8 @@ export class CsvOutputError extends Error {
 }
 
 /**
- * The first line of a file, '' when it is empty, undefined when it does not exist. A pipe, a
+ * The first line of a file but for a BOM and blank lines, '' when it has none, undefined when
+ * it does not exist. A pipe, a
  * terminal or a device (`-o /dev/stdout`) counts as empty: it has no first line to read back,
  * and reading one would fail (ESPIPE) or wait on its input.
  */
@@ -147,7 +148,11 @@ function firstLine(path: string): string | undefined {
   try {
     const buf = Buffer.alloc(4096);
     const n = readSync(fd, buf, 0, buf.length, 0);
-    const text = buf.subarray(0, n).toString('utf8');
+    // pandas, which reads these files, skips a BOM and blank lines before the header.
+    const text = buf
+      .subarray(0, n)
+      .toString('utf8')
+      .replace(/^\uFEFF?(?:\r?\n)*/, '');
     const end = text.search(/\r?\n/);
     return end < 0 ? text : text.slice(0, end);
   } finally {
@@ -164,7 +169,7 @@ const SORTED_COLUMNS = [...CODECARBON_COLUMNS].sort().join(',');
  */
 function fileColumns(path: string, header: string | undefined): readonly CodeCarbonColumn[] {
   if (header === undefined || header === '') return CODECARBON_COLUMNS;
-  const names = parseCsv(header.replace(/^\uFEFF/, ''))[0] ?? [];
+  const names = parseCsv(header)[0] ?? [];
   if ([...names].sort().join(',') !== SORTED_COLUMNS) {
     throw new CsvOutputError(
       path,

@@ -194,6 +194,31 @@ describe('emissions.csv', () => {
     expect(readFileSync(file, 'utf8').startsWith(`${EXPECTED_HEADER}\n`)).to.equal(true);
   });
 
+  it('writes the header once into a file with only a line break or a BOM in it', () => {
+    // `echo > emissions.csv` leaves a line break; Excel's "CSV UTF-8" of an empty sheet, a
+    // BOM. pandas skips the blank line and the BOM; read as the header, the empty line had
+    // every run write a header again (a data row to pandas), and the BOM was refused.
+    for (const [name, start] of [
+      ['blank.csv', '\n'],
+      ['blank-crlf.csv', '\r\n'],
+      ['bom.csv', '\uFEFF'],
+      ['bom-header-crlf.csv', `\uFEFF${CSV_HEADER}\r\n`],
+    ]) {
+      const file = join(dir, name);
+      writeFileSync(file, start);
+      for (const project of ['a', 'b']) {
+        checkAppendable(file);
+        appendEmissionsRow(file, { project_name: project });
+      }
+      const { header, records } = parseEmissionsCsv(readFileSync(file, 'utf8').trimStart());
+      expect(header, name).to.deep.equal([...CODECARBON_COLUMNS]);
+      expect(
+        records.map((r) => r.project_name),
+        name,
+      ).to.deep.equal(['a', 'b']);
+    }
+  });
+
   it("appends under CodeCarbon's columns in another order, in the file's order, as it does", () => {
     // CodeCarbon 3.3.2 compares the sorted names and writes its values in the file's order:
     // a file re-saved with its columns sorted (pandas `df[sorted(df.columns)]`) stays usable.
