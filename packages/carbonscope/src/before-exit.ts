@@ -78,7 +78,11 @@ export function hideNextBeforeExit(): void {
 
 /** Asked at each `beforeExit` before its listeners are; see holdAtLoopEnd. */
 const loopEndHolds = new Set<() => boolean>();
-let loopEndWrapped = false;
+let loopEndWatched = false;
+/** True while the wrapper passes a `beforeExit` on: its listener then has nothing to do. */
+let throughWrapper = false;
+/** True from a `beforeExit` until the loop goes on; see loopEnding. */
+let ending = false;
 
 /** Whether one of the holds kept the loop going: each is asked, so each can. */
 function heldAtLoopEnd(): boolean {
@@ -87,26 +91,77 @@ function heldAtLoopEnd(): boolean {
   return held;
 }
 
+function notEnding(): void {
+  ending = false;
+}
+
+/**
+ * Unref'd: it runs only where the loop goes on, at its next turn; where it does not, the process
+ * ends. Node looks whether it goes on once the listeners and the microtasks they queued have run.
+ */
+function markEnding(): void {
+  if (ending) return;
+  ending = true;
+  setImmediate(notEnding).unref();
+}
+
+/**
+ * Whether the event loop ran empty and Node is telling `beforeExit` listeners of it: work that
+ * is to hold the process must be scheduled now, before Node looks whether the loop goes on (a
+ * hold asked only at the next end would never be: there is none).
+ */
+export function loopEnding(): boolean {
+  return ending;
+}
+
+/**
+ * A `beforeExit` the wrapper did not see: another module's `process.emit` went past it
+ * (signal-exit calls the emit it found at its load, and puts it back at its unload). The holds
+ * are asked all the same, so what they wait for comes; the listeners are told of that end too.
+ */
+function missedByWrapper(): void {
+  if (throughWrapper) return;
+  markEnding();
+  heldAtLoopEnd();
+}
+
+/**
+ * Wraps `process.emit` (at the first call, for good) to see each `beforeExit` before its
+ * listeners are, with a listener of its own for one that goes past the wrapper. Made before
+ * anything awaits a figure, so that one first awaited from a `beforeExit` listener finds the
+ * end under way (loopEnding). While no hold is there, all is passed on as it came. The wrapper
+ * stays: taking it off would drop one another module put over it meanwhile (register's
+ * hideNextBeforeExit, signal-exit).
+ */
+export function watchLoopEnd(): void {
+  if (loopEndWatched) return;
+  loopEndWatched = true;
+  const emit = process.emit as unknown as Emit;
+  const holding: Emit = function (event, ...args) {
+    if (event !== 'beforeExit') return emit.call(this, event, ...args);
+    if (loopEndHolds.size > 0 && heldAtLoopEnd()) return false;
+    markEnding();
+    throughWrapper = true;
+    try {
+      return emit.call(this, event, ...args);
+    } finally {
+      throughWrapper = false;
+    }
+  };
+  process.emit = holding as unknown as typeof process.emit;
+  process.prependListener('beforeExit', missedByWrapper);
+}
+
 /**
  * Has `hold` asked each time the event loop runs empty, before any `beforeExit` listener is
  * told (register's among them). Where it answers true it has scheduled the work that keeps the
  * loop going (the sample an awaited settled() waits for), and the event is emitted to none: to
  * the application and to register the loop did not run empty, as if a ref'd timer had held it.
- * Returns what takes it off. `process.emit` is wrapped at the first call and stays so, passing
- * all on while no hold is there: taking the wrapper off would drop one another module put over
- * it meanwhile (register's hideNextBeforeExit, signal-exit).
+ * Returns what takes it off.
  */
 export function holdAtLoopEnd(hold: () => boolean): () => void {
+  watchLoopEnd();
   loopEndHolds.add(hold);
-  if (!loopEndWrapped) {
-    loopEndWrapped = true;
-    const emit = process.emit as unknown as Emit;
-    const holding: Emit = function (event, ...args) {
-      if (event === 'beforeExit' && loopEndHolds.size > 0 && heldAtLoopEnd()) return false;
-      return emit.call(this, event, ...args);
-    };
-    process.emit = holding as unknown as typeof process.emit;
-  }
   return () => {
     loopEndHolds.delete(hold);
   };

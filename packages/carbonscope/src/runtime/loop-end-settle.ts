@@ -1,4 +1,4 @@
-import { holdAtLoopEnd } from '../before-exit.js';
+import { holdAtLoopEnd, loopEnding, watchLoopEnd } from '../before-exit.js';
 import { type EnergyMeter, FIRST_SAMPLE_MS } from '../energy/index.js';
 
 /**
@@ -21,11 +21,16 @@ export class LoopEndSettler {
     private readonly meter: EnergyMeter,
     /** Whether someone waits on the next sample for the figure of an ended operation. */
     private readonly awaited: () => boolean,
-  ) {}
+  ) {
+    // Now, not at the first await: one from a beforeExit listener must find the end under way.
+    watchLoopEnd();
+  }
 
   /** Someone now waits on the next sample: looked at when the loop runs empty. */
   arm(): void {
     this.off ??= holdAtLoopEnd(() => this.atLoopEnd());
+    // Awaited from a beforeExit listener: Node looks whether the loop goes on before any other.
+    if (loopEnding()) this.atLoopEnd();
   }
 
   /** No sample is to come (stop()): nothing to hold for. */

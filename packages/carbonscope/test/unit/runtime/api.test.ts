@@ -289,6 +289,40 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
     expect(out.ms).to.be.below(10_000);
   });
 
+  // The sample was scheduled only at the next end of the loop: one awaited from a beforeExit
+  // listener (a script measuring its own flush at the end) came after Node had looked whether
+  // the loop went on, and the process ended mid-await with the figure lost, where a timer had
+  // held it before.
+  it('settles what a beforeExit listener awaits, at each end the listener measures', () => {
+    const out = afterFirstSample(
+      "let n = 0; process.on('beforeExit', async () => { if (++n > 3) return; const op = cs.begin('flush'); op.end(); const f = await op.settled(); console.log(n, f.provisional); });",
+    );
+    expect(out.status, out.stderr).to.equal(0);
+    expect(out.stdout.trim().split('\n')).to.deep.equal(['1 false', '2 false', '3 false']);
+    expect(out.ms).to.be.below(10_000);
+  });
+
+  // signal-exit keeps the process.emit it found when loaded and calls it from its own wrapper,
+  // put over carbonscope's at its first onExit(), or puts it back when its last one goes: the
+  // loop's end went past carbonscope's hook, and the script ended mid-await (code 13, or 0
+  // through signal-exit's exit hook), its figure lost.
+  for (const [how, body] of [
+    [
+      'a wrapper over it that calls the emit from before it',
+      'process.emit = function (ev, ...a) { return found.call(this, ev, ...a); };',
+    ],
+    ['the emit from before it put back', 'process.emit = found;'],
+  ]) {
+    it(`settles what a script awaits with ${how} (signal-exit)`, () => {
+      const out = afterFirstSample(
+        `const found = process.emit; const op = cs.begin('job'); op.end(); const p = op.settled(); ${body} const f = await p; console.log(f.provisional);`,
+      );
+      expect(out.status, out.stderr).to.equal(0);
+      expect(out.stdout.trim()).to.equal('false');
+      expect(out.ms).to.be.below(10_000);
+    });
+  }
+
   // Each awaited operation held the process with a timer of its own: 10,000 awaited, 10,000
   // timers. Nothing holds it while the script has work of its own.
   it('holds no timer per awaited operation', () => {
