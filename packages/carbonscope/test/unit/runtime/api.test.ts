@@ -263,10 +263,13 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
     expect(out.stdout).to.equal('');
   });
 
-  /** `body` run after start() and the first sample, with ENERGY_SAMPLE_INTERVAL_MS at its most. */
-  const afterFirstSample = (body: string) => {
+  /**
+   * `body` run after start() and the first sample (`before`, before start()), with
+   * ENERGY_SAMPLE_INTERVAL_MS at its most.
+   */
+  const afterFirstSample = (body: string, before = '') => {
     const index = JSON.stringify(join(libraryRoot, 'dist/src/index.js'));
-    const script = `const cs = await (await import(${index})).start(); await cs.firstSample();${body}`;
+    const script = `${before}const cs = await (await import(${index})).start(); await cs.firstSample();${body}`;
     const started = performance.now();
     const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
       env: childEnv({ ...ENV, ENERGY_SAMPLE_INTERVAL_MS: '60000' }),
@@ -302,10 +305,10 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
     expect(out.ms).to.be.below(10_000);
   });
 
-  // signal-exit keeps the process.emit it found when loaded and calls it from its own wrapper,
-  // put over carbonscope's at its first onExit(), or puts it back when its last one goes: the
-  // loop's end went past carbonscope's hook, and the script ended mid-await (code 13, or 0
-  // through signal-exit's exit hook), its figure lost.
+  // signal-exit, imported before start(), keeps the process.emit it found then and calls it from
+  // its own wrapper, put over carbonscope's at its first onExit(), or puts it back when its last
+  // one goes: the loop's end went past carbonscope's hook, and the script ended mid-await (code
+  // 13, or 0 through signal-exit's exit hook), its figure lost.
   for (const [how, body] of [
     [
       'a wrapper over it that calls the emit from before it',
@@ -315,7 +318,8 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
   ]) {
     it(`settles what a script awaits with ${how} (signal-exit)`, () => {
       const out = afterFirstSample(
-        `const found = process.emit; const op = cs.begin('job'); op.end(); const p = op.settled(); ${body} const f = await p; console.log(f.provisional);`,
+        `const op = cs.begin('job'); op.end(); const p = op.settled(); ${body} const f = await p; console.log(f.provisional);`,
+        'const found = process.emit;',
       );
       expect(out.status, out.stderr).to.equal(0);
       expect(out.stdout.trim()).to.equal('false');
