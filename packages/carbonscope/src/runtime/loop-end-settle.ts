@@ -10,8 +10,8 @@ import { type EnergyMeter, FIRST_SAMPLE_MS } from '../energy/index.js';
  * after the last one at the soonest, as measure()'s does (a shorter interval measures little),
  * one timer holding the process until then, whatever the number of operations awaited. Nothing
  * is held where no sample is to come (a meter never started, or stopped): the script ends as it
- * would without carbonscope. Asked only once someone waits (arm()), so a process where nobody
- * awaits a figure is left as it was.
+ * would without carbonscope. Asked only once someone waits (arm()): the hook, made with it,
+ * passes every end on until then, so a process where nobody awaits a figure is left as it was.
  */
 export class LoopEndSettler {
   private off: (() => void) | undefined;
