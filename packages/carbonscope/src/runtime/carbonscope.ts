@@ -123,13 +123,13 @@ const MAX_DROP_WARNINGS = 100;
 /** Distinct listener errors warned about; a listener failing for every operation warns once. */
 const MAX_LISTENER_WARNINGS = 100;
 
-/** One warning per distinct error message of `what`, the first MAX_LISTENER_WARNINGS of them. */
 /** The boot clock given, else Linux's with the default clock; none with a scripted clock. */
 function bootClockOf(options: CarbonscopeOptions): { bootClock?: Clock } {
   const clock = options.bootClock ?? (options.clock ? undefined : bootClock);
   return clock ? { bootClock: clock } : {};
 }
 
+/** One warning per distinct error message of `what`, the first MAX_LISTENER_WARNINGS of them. */
 function warnOnce(logger: Logger, what: string): (err: unknown) => void {
   const warned = new Set<string>();
   return (err) => {
