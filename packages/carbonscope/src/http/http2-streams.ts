@@ -17,12 +17,14 @@ import { methodFactsReader } from './request-facts.js';
 import { namedHttp2Route, UNMATCHED_ROUTE } from './route.js';
 
 /**
- * Published by every `net.Server` (HTTP/2 ones included) as it starts to listen, on Node 20 and
- * 24 alike. Node 20, which the library supports too, publishes nothing per HTTP/2 request
+ * Published by every `net.Server` (HTTP/2 ones included) once it listens, on Node 20 and 24
+ * alike. Node 20, which the library supports too, publishes nothing per HTTP/2 request
  * (Node 24's `http2.server.stream.*` channels are not there), so an HTTP/2 server is found here,
  * once, and its requests come from its own `stream` event: no cost at all to a `node:http` one.
+ * Not `asyncStart`, published as listen() is called: a server whose listen then failed
+ * (EADDRINUSE) never closes, and was held for the process's life.
  */
-const LISTEN = 'tracing:net.server.listen:asyncStart';
+const LISTEN = 'tracing:net.server.listen:asyncEnd';
 
 /** The description of the symbol under which Node keeps a stream's compat request. */
 const COMPAT_REQUEST = 'request';

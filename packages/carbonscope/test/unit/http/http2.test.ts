@@ -13,8 +13,11 @@ import {
 } from 'node:http2';
 import { get } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { expect } from 'chai';
 import Fastify from 'fastify';
 import type { OperationFootprint } from '../../../src/energy/index.js';
@@ -82,6 +85,10 @@ async function selfSigned(dir: string): Promise<{ key: Buffer; cert: Buffer }> {
   }
   return { key: await readFile(key), cert: await readFile(cert) };
 }
+
+// A full collection on demand, to see what the tracking keeps alive.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
 
 describe('http: HTTP/2 requests are tracked as HTTP/1 ones are', () => {
   it('h2c: compat handlers and core streams, each request counted once with its route', async () => {
@@ -378,6 +385,34 @@ describe('http: HTTP/2 servers, as tracking starts and stops and they close', ()
       await until(() => ended.length >= 2);
       expect(ended).to.have.length(2);
     } finally {
+      await cs.stop();
+    }
+  });
+
+  // Node publishes a listen's start as listen() is called, before it can fail: a server held
+  // from then was kept for the process's life (an application retrying with new servers).
+  it('keeps nothing of an HTTP/2 server whose listen failed', async () => {
+    const { cs } = await tracking();
+    const busy = createNetServer().listen(0, '127.0.0.1');
+    await once(busy, 'listening');
+    const { port } = busy.address() as AddressInfo;
+    let collected = 0;
+    const registry = new FinalizationRegistry(() => collected++);
+    try {
+      for (let i = 0; i < 20; i++) {
+        const server = createServer();
+        server.on('error', () => {});
+        server.listen(port, '127.0.0.1');
+        await once(server, 'error');
+        registry.register(server, i);
+      }
+      for (let round = 0; round < 10 && collected < 20; round++) {
+        collectGarbage();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(collected).to.be.at.least(19);
+    } finally {
+      busy.close();
       await cs.stop();
     }
   });
