@@ -403,7 +403,7 @@ export function hasGlobalMeterProvider(): boolean {
  * which another copy of the API (1.9 or 1.10) gives it too, where instanceof would not. A
  * provider without a prototype (a Proxy that forwards getMeter alone) is none.
  */
-export function isNoopMeterProvider(provider: MeterProviderApi): boolean {
+function isNoopMeterProvider(provider: MeterProviderApi): boolean {
   return (
     (provider as { constructor?: { name?: unknown } }).constructor?.name === 'NoopMeterProvider'
   );
