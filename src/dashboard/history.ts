@@ -86,12 +86,18 @@ export class RingHistory {
   }
 
   /**
-   * Moves the time of every row held by `deltaMs`: the wall clock stepped back, and the rows are
-   * put on its new reading so the times stay in order and windows back from now stay whole.
+   * Moves the time of every row held from `fromSeq` on by `deltaMs`: the wall clock stepped back,
+   * and the rows are put on its new reading so windows back from now stay whole. A row moved
+   * before the one ahead of it takes that one's time: times stay in order.
    */
-  shiftTimes(deltaMs: number): void {
-    for (let seq = this.oldestSeq; seq <= this.written; seq++)
-      this.times[this.slotOf(seq)] += deltaMs;
+  shiftTimes(deltaMs: number, fromSeq = this.oldestSeq): void {
+    const first = Math.max(fromSeq, this.oldestSeq);
+    for (let seq = first; seq <= this.written; seq++) {
+      const slot = this.slotOf(seq);
+      this.times[slot] += deltaMs;
+      const before = seq > this.oldestSeq ? this.times[this.slotOf(seq - 1)] : this.times[slot];
+      if (this.times[slot] < before) this.times[slot] = before;
+    }
   }
 
   /**

@@ -189,9 +189,22 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   // window, read back from now, would cover the whole history. The rows held are moved by the
   // step instead, and a page holding rows from before it is sent the history anew. A step
   // forward is left as a gap: a suspend, when the monotonic clock stands still, looks alike.
+  // A step back as large as the last gap forward undoes it (a clock set ahead by a bad NTP
+  // source, or by hand, then corrected): the rows from before the gap were on time and stay.
   let rebasedAtSeq = 0;
   let shiftedMs = 0;
   let lastClockMs: number | undefined;
+  /** The newest gap forward: the first row after it, and how far the clock jumped. */
+  let gap: { seq: number; ms: number } | undefined;
+  const stepBackBy = (stepMs: number): void => {
+    // Within a second: the two readings of one step are each off by the timers' lateness.
+    const undone = gap && Math.abs(stepMs - gap.ms) <= STEP_BACK_TOLERANCE_MS ? gap : undefined;
+    gap = undefined;
+    history.shiftTimes(-stepMs, undone?.seq);
+    // The start was read before any gap: on the rows' time unless they all moved.
+    if (!undone) shiftedMs -= stepMs;
+    rebasedAtSeq = history.seq;
+  };
   /** The time of a new row at `wallMs`, the rows held moved first if the clock stepped back. */
   const rowTime = (wallMs: number, clockMs: number): number => {
     const prevTime = history.timeAt(history.seq);
@@ -199,11 +212,10 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     lastClockMs = clockMs;
     if (prevTime === undefined) return wallMs;
     const stepBack = prevTime + elapsed - wallMs;
+    if (-stepBack > STEP_BACK_TOLERANCE_MS) gap = { seq: history.seq + 1, ms: -stepBack };
     if (!(stepBack > STEP_BACK_TOLERANCE_MS)) return Math.max(wallMs, prevTime);
-    history.shiftTimes(-stepBack);
-    shiftedMs -= stepBack;
-    rebasedAtSeq = history.seq;
-    return wallMs;
+    stepBackBy(stepBack);
+    return Math.max(wallMs, history.timeAt(history.seq) ?? wallMs);
   };
 
   const onSample: SampleListener = (sample) => {

@@ -304,6 +304,31 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
     }
   });
 
+  it('moves only the rows since a forward step when the clock steps back by it (a bad NTP source corrected)', async () => {
+    const { dashboard, tick, clock, meter, metrics, wall } = await setUp(60);
+    try {
+      for (let i = 0; i < 599; i++) tick();
+      const before = dashboard.data(0).times;
+      wall.stepMs = 3_600_000;
+      for (let i = 0; i < 300; i++) tick();
+      // Corrected: the step back read 4 ms longer than the one forward (the timers' lateness).
+      wall.stepMs = -4;
+      tick();
+      const d = dashboard.data(0);
+      // The rows before the forward step were on the right time all along: they stay there.
+      expect(d.times.slice(0, 600)).to.deep.equal(before);
+      expect(d.times.every((t, i) => i === 0 || t > d.times[i - 1])).to.equal(true);
+      expect(d.times.at(-1)).to.equal(EPOCH + clock.ms - 4);
+      // 901 s of 2 W, all within the last hour: not the 300 s since the forward step.
+      expect(d.lastHour.windowSeconds).to.be.closeTo(901, 1);
+      expect(d.lastHour.grams).to.be.closeTo(meter.snapshot().totals.process.grams, 1e-12);
+    } finally {
+      dashboard.close();
+      await meter.stop();
+      await metrics.shutdown();
+    }
+  });
+
   it('stops listening to the meter when closed', async () => {
     const { dashboard, tick, meter, metrics } = await setUp();
     dashboard.close();
