@@ -195,9 +195,11 @@ export class Sampler {
         // The rest of a reading beyond the power it drew before, over the time awake, is the
         // suspend's: the host's energy, in no power figure and in none of the process's.
         // A model's figure (the estimate) is over the tick's monotonic time, and so is a GPU's
-        // (nvidia-smi's power lines, integrated between their monotonic times): all awake.
+        // (nvidia-smi's power lines, integrated between their monotonic times): all awake. An
+        // exporter's gauges are too, and its counters are paced over the ticks after a step, so
+        // this tick does not hold a suspend's whole reading to take apart.
         const awake =
-          awakeFraction < 1 && !source.estimated && reading.component !== 'gpu'
+          awakeFraction < 1 && !source.estimated && reading.component !== 'gpu' && !measuresProcess
             ? awakeJoules(host, joules, seconds, awakeFraction)
             : joules;
         host.tickJoules += awake;

@@ -400,6 +400,44 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
+  it("an interval spanning a suspend keeps an exporter's host reading whole: its gauge is read over the monotonic clock", async () => {
+    const boot = { ms: 5_000 };
+    let nodeWatts = 10;
+    // Scaphandre's host power is a gauge: watts over the tick's monotonic time, all awake.
+    const exporter = Object.assign(
+      new ScriptedSource('scaphandre', 'host', false, (t) => [
+        {
+          scope: 'host',
+          component: 'package',
+          device: 'host',
+          joules: (nodeWatts * t.elapsedMs) / 1000,
+          watts: nodeWatts,
+        },
+        {
+          scope: 'process',
+          component: 'package',
+          device: 'process',
+          joules: t.elapsedMs / 1000,
+          watts: 1,
+        },
+      ]),
+      { scope: 'process' as const },
+    );
+    const r = await rig({ host: exporter }, {}, undefined, () => boot.ms);
+    await prime(r);
+    boot.ms += 1000;
+    interval(r, 1000, 0.5, 0.25);
+    // A load starts in the second awake after an hour suspended.
+    nodeWatts = 30;
+    boot.ms += 3_601_000;
+    interval(r, 1000, 0.5, 0.25);
+    const { totals } = r.cs.snapshot();
+    expect(totals.host.joules).to.equal(40);
+    expect(totals.host.watts).to.equal(30);
+    expect(totals.host.gramsPerSecond).to.be.closeTo((30 * 400) / 3.6e6, 1e-12);
+    await r.metrics.shutdown();
+  });
+
   it('an interval spanning a suspend on the estimate: the model counts the time awake only', async () => {
     const boot = { ms: 5_000 };
     const host = constantSource(8, { name: 'estimate', component: 'cpu' });
