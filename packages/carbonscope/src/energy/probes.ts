@@ -51,8 +51,9 @@ export const monotonicClock: Clock = () => hrtimeMs() - ORIGIN_MS;
 
 /**
  * Milliseconds since boot, suspended time included: on Linux os.uptime() reads /proc/uptime
- * (CLOCK_BOOTTIME, 10 ms steps), which goes on while the monotonic clock stands still in a
- * suspend. Elsewhere none: macOS's figure is whole seconds of the wall clock less the boot time.
+ * (CLOCK_BOOTTIME, 10 ms steps; whole seconds where it cannot be read), which goes on while the
+ * monotonic clock stands still in a suspend. Elsewhere none: macOS's figure is whole seconds of
+ * the wall clock less the boot time.
  */
 export const bootClock: Clock | undefined =
   process.platform === 'linux' ? () => uptime() * 1000 : undefined;

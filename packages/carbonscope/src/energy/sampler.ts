@@ -34,9 +34,11 @@ const RATE_WINDOW_MS = 100;
 
 /**
  * Time the boot clock ran beyond the monotonic one in an interval before the interval counts as
- * spanning a suspend: /proc/uptime counts in 10 ms, and a suspend is seconds at the least.
+ * spanning a suspend: /proc/uptime counts in 10 ms, but without it Node's os.uptime() gives
+ * CLOCK_BOOTTIME's whole seconds, which run up to 1 s beyond (plus the reads' skew), and a
+ * suspend is seconds at the least.
  */
-const MIN_SUSPEND_MS = 1000;
+const MIN_SUSPEND_MS = 2000;
 
 /** The running state of one `{scope, component, source}` series (the sampler's own). */
 interface Series {

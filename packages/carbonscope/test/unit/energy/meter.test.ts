@@ -438,6 +438,28 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
+  it('takes no suspend from a boot clock in whole seconds (os.uptime() without /proc/uptime) read a little late', async () => {
+    // Node falls back to CLOCK_BOOTTIME's whole seconds where /proc/uptime cannot be read. Read
+    // 20 µs later after the monotonic clock in one tick than in the one before (a GC, a
+    // preemption), a second's interval 5 µs short crosses two whole seconds of it.
+    let watts = 10;
+    const host = new ScriptedSource('rapl', 'host', false, (t) => {
+      const joules = (watts * t.elapsedMs) / 1000;
+      return [{ component: 'package', device: 'package-0', joules, watts }];
+    });
+    const late = { ms: 0 };
+    const r = await rig({ host }, {}, undefined, () => {
+      return Math.floor((r.clock.ms - 4_000.01 + late.ms) / 1000) * 1000;
+    });
+    await prime(r);
+    interval(r, 1000, 0.5, 0.25);
+    watts = 30;
+    late.ms = 0.02;
+    interval(r, 999.995, 0.5, 0.25);
+    expect(r.cs.snapshot().totals.host.watts).to.be.closeTo(30, 1e-9);
+    await r.metrics.shutdown();
+  });
+
   it('an interval spanning a suspend on the estimate: the model counts the time awake only', async () => {
     const boot = { ms: 5_000 };
     const host = constantSource(8, { name: 'estimate', component: 'cpu' });
