@@ -1,3 +1,5 @@
+import { printable } from './cli/printable.js';
+
 /**
  * The logger the library writes through. pino's Logger fits it as it is; without one, warnings
  * and errors go to stderr as `carbonscope: <message>`, so a host application needs no logger of
@@ -29,8 +31,12 @@ export interface StderrLoggerOptions {
 
 /** A plain-text logger for stderr: `carbonscope: warning: <message>`. */
 export function stderrLogger(options: StderrLoggerOptions = {}): Logger {
+  const out = options.write ?? ((line: string) => process.stderr.write(line));
+  // Masked before it is escaped, so a secret holding a control character still matches; then
+  // one line whose text a terminal shows and never acts on (an upstream's reason phrase may
+  // hold `\x1b[2J`, or a `\r\n` and a forged line after it).
   const write = redactingWrite(
-    options.write ?? ((line: string) => process.stderr.write(line)),
+    (body) => out(`${printable(body)}\n`),
     redactionList(options.secrets ?? []),
   );
   const min = RANK[options.level ?? envLogLevel(write)];
@@ -43,7 +49,7 @@ export function stderrLogger(options: StderrLoggerOptions = {}): Logger {
         options.fields && typeof fields === 'object' && Object.keys(fields).length
           ? ` ${JSON.stringify(fields)}`
           : '';
-      write(`carbonscope: ${tag}${text}${extra}\n`);
+      write(`carbonscope: ${tag}${text}${extra}`);
     }) as LogFn;
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
@@ -258,7 +264,7 @@ function envLogLevel(write: (line: string) => void): LogLevel {
   if (unknown && !toldUnknownLevels.has(raw)) {
     toldUnknownLevels.add(raw);
     write(
-      `carbonscope: warning: CARBONSCOPE_LOG_LEVEL: expected debug, info, warn, error or silent (got ${JSON.stringify(raw)}); ${level} is used\n`,
+      `carbonscope: warning: CARBONSCOPE_LOG_LEVEL: expected debug, info, warn, error or silent (got ${JSON.stringify(raw)}); ${level} is used`,
     );
   }
   return level;

@@ -118,6 +118,24 @@ describe('redaction', () => {
     ]);
   });
 
+  // A collector's reason phrase (`HTTP/1.1 400 Bad \x1b[2J`) reached the CLI's stderr as it was:
+  // whoever answered a push could clear the user's terminal, or forge lines with `\r\n`.
+  it('stderrLogger writes the control characters of a message or a field as escapes, one line', () => {
+    const lines: string[] = [];
+    const logger = stderrLogger({
+      fields: true,
+      secrets: ['k\x1bSECRET'],
+      write: (l) => lines.push(l),
+    });
+    logger.error(
+      { body: 'a\x7f\u009bb' },
+      'could not push: Bad \x1b[2J\x07\r\nk\x1bSECRET (HTTP 400)',
+    );
+    expect(lines).to.deep.equal([
+      'carbonscope: error: could not push: Bad \\u001b[2J\\u0007\\r\\n[redacted] (HTTP 400) {"body":"a\\u007f\\u009bb"}\n',
+    ]);
+  });
+
   it('stderrLogger masks a secret an upstream echoed in JSON that another JSON error embeds', () => {
     // The upstream escapes the key once, the gateway's error twice, the logged field thrice.
     const lines: string[] = [];
