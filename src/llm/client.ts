@@ -24,6 +24,7 @@ import { cappedBodyFetch, MAX_ANSWER_BYTES, OversizedAnswerError } from './cappe
 import { checkLlmSettings } from './check-settings.js';
 import { createLlmMetrics, type LlmMetrics } from './metrics.js';
 import { mockNotice } from './mock-fingerprint.js';
+import { scrubbedErrorFetch } from './scrubbed-error-fetch.js';
 import { estimateTokens, implausibleUsage, MAX_REPORTED_TOKENS } from './tokens.js';
 import { unredirectedFetch } from './unredirected-fetch.js';
 
@@ -146,6 +147,18 @@ function usageWarning(
   return `the LLM service reported ${parts.join(' and ')}: ${estimated}`;
 }
 
+/**
+ * The fetch the OpenAI client calls the upstream with. LLM_TIMEOUT_MS bounds the whole call
+ * (withDeadline); a Retry-After beyond half of it is not waited for at all, so no sleeping retry
+ * outlives the request.
+ */
+export function upstreamFetch(timeoutMs: number, secrets: readonly string[]): typeof fetch {
+  return boundedRetryFetch(
+    timeoutMs / 2,
+    scrubbedErrorFetch(secrets, cappedBodyFetch(MAX_ANSWER_BYTES, unredirectedFetch())),
+  );
+}
+
 /** Sent when no key is configured: the bundled mock ignores it, a real API rejects it clearly. */
 const NO_KEY = 'no-key-configured';
 
@@ -166,12 +179,7 @@ export function createChatService(options: ChatServiceOptions): ChatService {
     apiKey: options.apiKey ?? NO_KEY,
     timeout: options.timeoutMs,
     maxRetries: options.maxRetries ?? 1,
-    // LLM_TIMEOUT_MS bounds the whole call (withDeadline below); a Retry-After beyond half of
-    // it is not waited for at all, so no sleeping retry outlives the request.
-    fetch: boundedRetryFetch(
-      options.timeoutMs / 2,
-      cappedBodyFetch(MAX_ANSWER_BYTES, unredirectedFetch()),
-    ),
+    fetch: upstreamFetch(options.timeoutMs, secrets),
     logLevel: 'off',
   });
   const metrics: LlmMetrics = createLlmMetrics(options.meter);
