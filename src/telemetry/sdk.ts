@@ -33,6 +33,7 @@ import {
   stderrLogger,
   type Logger as WarningLogger,
   withCurrentGauges,
+  withoutCredentials,
 } from 'carbonscope';
 import type { Env } from '../config.js';
 import { HttpError } from '../http/errors.js';
@@ -207,7 +208,10 @@ async function instrumentations({ koaMiddlewareSpans, untracedPaths }: TraceScop
   // fetch calls (Electricity Maps, the LLM). The rest are off: fs and dns alone would emit a
   // span for every file read and lookup, and the others instrument libraries we do not use.
   return getNodeAutoInstrumentations({
-    '@opentelemetry/instrumentation-http': { ignoreIncomingRequestHook: ignoring(untracedPaths) },
+    '@opentelemetry/instrumentation-http': {
+      ignoreIncomingRequestHook: ignoring(untracedPaths),
+      startIncomingSpanHook: maskedQuery,
+    },
     '@opentelemetry/instrumentation-fs': { enabled: false },
     '@opentelemetry/instrumentation-dns': { enabled: false },
     '@opentelemetry/instrumentation-net': { enabled: false },
@@ -233,6 +237,20 @@ function ignoring(paths: readonly string[]): ((request: IncomingMessage) => bool
     const query = url.indexOf('?');
     return ignored.has(query === -1 ? url : url.slice(0, query));
   };
+}
+
+/**
+ * A request's url.query with the value of each secret-named parameter (`token`, `api_key`,
+ * `%74oken`: the library's isSecretName) written `[redacted]`, where it has one; the
+ * instrumentation's own list (redactedQueryParamsServer) takes exact names only, and by default
+ * a few presigned-URL ones. The hook's attributes replace the instrumentation's.
+ */
+function maskedQuery({ url = '' }: IncomingMessage): Record<string, string> {
+  const query = url.indexOf('?');
+  if (query === -1) return {};
+  // A base for the path alone: withoutCredentials reads whole URLs.
+  const masked = withoutCredentials(`http://h${url.slice(query)}`);
+  return masked.endsWith(url.slice(query)) ? {} : { 'url.query': masked.slice('http://h?'.length) };
 }
 
 /** `true`, in any case, as the SDK reads its boolean variables. */

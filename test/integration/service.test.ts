@@ -201,7 +201,7 @@ describe('service (spawned, real HTTP)', function () {
 interface ExportedSpan {
   traceId?: string;
   name?: string;
-  attributes?: Array<{ key: string }>;
+  attributes?: Array<{ key: string; value?: { stringValue?: string } }>;
 }
 
 /** Every span in OTLP/JSON trace exports (`resourceSpans[].scopeSpans[].spans[]`). */
@@ -408,6 +408,24 @@ describe('OTLP push and graceful shutdown', function () {
     await receiver.close();
     return exportedSpans(receiver.traces).map((span) => span.name ?? '');
   }
+
+  // The instrumentation masks a few presigned-URL names only: `?token=` and `?api_key=`, a
+  // client's own credentials, went to the trace store (and to stdout with the console exporter).
+  it("masks a request's secret-named query values in its span's url.query, keeping the rest", async () => {
+    const receiver = await otlpReceiver();
+    const server = await spawnServer(pushingAtShutdown(receiver.url));
+    await get(`${server.url}/energy?page=2&token=QTOK-1&API_KEY=QKEY-2&%74oken=QTOK-3&sig=QSIG-4`);
+    await get(`${server.url}/energy?page=3`);
+    expect(await server.stop('SIGTERM')).to.equal(0);
+    await receiver.close();
+    const queries = exportedSpans(receiver.traces)
+      .filter((span) => span.name === 'GET /energy')
+      .map((span) => span.attributes?.find((a) => a.key === 'url.query')?.value?.stringValue);
+    expect(queries).to.have.members([
+      'page=2&token=[redacted]&API_KEY=[redacted]&%74oken=[redacted]&sig=[redacted]',
+      'page=3',
+    ]);
+  });
 
   it('leaves health probes and metric scrapes out of the traces, unless TRACE_IGNORED_PATHS is set', async () => {
     const paths = ['/healthz', '/readyz?x=1', '/metrics', '/energy'];
