@@ -13,3 +13,8 @@ export function printable(text: string): string {
     (c) => SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
 }
+
+/** As printable, keeping the line feeds: text of many lines by nature (a stack, a diag dump). */
+export function printableLines(text: string): string {
+  return text.split('\n').map(printable).join('\n');
+}

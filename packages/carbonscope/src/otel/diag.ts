@@ -1,5 +1,6 @@
 import { format } from 'node:util';
 import { DiagConsoleLogger, type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
+import { printableLines } from '../cli/printable.js';
 import { redactionList, redactSecrets } from '../log.js';
 import type { Env } from '../settings.js';
 
@@ -7,7 +8,8 @@ import type { Env } from '../settings.js';
  * A diag logger that writes where `to` does (the console, as the SDK's own DiagConsoleLogger
  * does, by default), each line formatted as the console would format it and then masked: the
  * SDK's lines quote what an exporter was told or answered (a URL, a collector's status text),
- * and those may hold an endpoint's password or a header's token.
+ * and those may hold an endpoint's password or a header's token. Its control characters are
+ * then written as escapes, its line breaks kept: a collector's reason phrase is quoted as it came.
  */
 export function maskingDiagLogger(
   secrets: readonly string[],
@@ -17,7 +19,7 @@ export function maskingDiagLogger(
   const masked =
     (method: keyof DiagLogger) =>
     (message: string, ...args: unknown[]): void => {
-      to[method](redactSecrets(format(message, ...args), list));
+      to[method](printableLines(redactSecrets(format(message, ...args), list)));
     };
   return {
     error: masked('error'),

@@ -41,6 +41,17 @@ describe("carbonscope's diag logger (OTEL_LOG_LEVEL for an SDK it starts)", () =
     ]);
   });
 
+  // The SDK quotes a collector's reason phrase (`400 Bad \x1b[2J`) as it came: with
+  // OTEL_LOG_LEVEL set, whoever answered a push could clear the terminal or overwrite a line.
+  it("writes control characters as escapes, keeping a stack's line breaks", () => {
+    const { logger, lines } = memoryDiag();
+    const masking = maskingDiagLogger([], logger);
+    masking.error('Export failed: %s', 'Bad \x1b[2J\x07\r\x9b31m EVIL\n    at push');
+    expect(lines).to.deep.equal([
+      'error: Export failed: Bad \\u001b[2J\\u0007\\r\\u009b31m EVIL\n    at push',
+    ]);
+  });
+
   it('masks matrix tokens, form-encoded query values, tabbed passwords and headers, as written', () => {
     const env = {
       OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://collector:4318/v1/metrics;token=MATRIX-SECRET-1',
