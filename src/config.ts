@@ -56,7 +56,14 @@ const schema = {
   HOST: z.string().min(1).default('0.0.0.0'),
   BODY_LIMIT_KB: integer(1, 10_240).default(64),
   LLM_BASE_URL: fetchableUrlSetting.optional(),
-  LLM_API_KEY: z.string().min(1).optional(),
+  // Sent in a header: one that cannot carry it failed every call as a connection error.
+  LLM_API_KEY: z
+    .string()
+    .regex(
+      /^[\x21-\x7e]+$/,
+      'expected visible ASCII characters only (no space, line break or control)',
+    )
+    .optional(),
   LLM_PROVIDER: z.string().min(1).default('openai'),
   LLM_MODEL: z.string().min(1).default('gpt-4o-mini'),
   LLM_ELECTRICITY_MIX_ZONE: z

@@ -234,6 +234,18 @@ describe('config', () => {
     );
   });
 
+  // Taken as it was, such a key failed every /chat as "could not reach the LLM service": fetch
+  // refuses the header before a byte is sent, and the log said `Connection error.`
+  it('refuses an LLM key that no header can carry, never showing it', () => {
+    for (const key of ['sk-\x1b[2Js3cret', 'sk-ab cd-s3cret', 'sk-ab\ncd-s3cret', 'sk-€-s3cret']) {
+      expect(() => loadConfig({ LLM_API_KEY: key }), JSON.stringify(key))
+        .to.throw(ConfigError, /LLM_API_KEY: .*visible ASCII/)
+        .with.property('message')
+        .that.does.not.contain('s3cret');
+    }
+    expect(loadConfig({ LLM_API_KEY: ' sk-1_A.b~ \n' }).llm.apiKey).to.equal('sk-1_A.b~');
+  });
+
   it('names the workshop spelling when the key under it is the bad one', () => {
     expect(() => loadConfig({ ELECTRICITY_MAP_API_KEY: 'ab cd-s3cret' }))
       .to.throw(ConfigError, /^ELECTRICITY_MAP_API_KEY: .*visible ASCII/)
