@@ -1,4 +1,4 @@
-import { routeOf } from 'carbonscope';
+import { routeOf, withoutCredentials } from 'carbonscope';
 import type { Context } from 'koa';
 import type { Logger } from '../logger.js';
 import { wasCutByShutdown } from './shutdown-cut.js';
@@ -31,12 +31,27 @@ export function logRequest(logger: Logger, ctx: Context, start: number): void {
   if (!logger.isLevelEnabled(level)) return;
   const line = {
     method: ctx.method,
-    path: ctx.path.slice(0, 200),
+    path: loggedPath(ctx.path),
     endpoint: routeOf(ctx.req),
     status,
     durationMs: Math.round((performance.now() - start) * 1000) / 1000,
   };
   logger[level](cut ? { ...line, cutBy: 'shutdown' } : line, 'request');
+}
+
+/** The most of a path a line shows. */
+const MAX_LOGGED_PATH = 200;
+
+/**
+ * The path with the value of each secret-named matrix parameter (`;token=`, `;jsessionid=`,
+ * which servlet containers and Spring read) written `[redacted]`, as the library masks a URL
+ * everywhere else; cut to MAX_LOGGED_PATH after, so a cut never leaves half a value. Only a `;`
+ * starts one: a path without is shown as it came, at no cost.
+ */
+function loggedPath(path: string): string {
+  if (!path.includes(';')) return path.slice(0, MAX_LOGGED_PATH);
+  const base = 'http://h';
+  return withoutCredentials(`${base}${path}`).slice(base.length, base.length + MAX_LOGGED_PATH);
 }
 
 /** The `msg` of the line for an answer the server gave before the app saw a request. */

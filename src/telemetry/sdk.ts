@@ -210,7 +210,7 @@ async function instrumentations({ koaMiddlewareSpans, untracedPaths }: TraceScop
   return getNodeAutoInstrumentations({
     '@opentelemetry/instrumentation-http': {
       ignoreIncomingRequestHook: ignoring(untracedPaths),
-      startIncomingSpanHook: maskedQuery,
+      startIncomingSpanHook: maskedUrl,
     },
     '@opentelemetry/instrumentation-fs': { enabled: false },
     '@opentelemetry/instrumentation-dns': { enabled: false },
@@ -240,17 +240,25 @@ function ignoring(paths: readonly string[]): ((request: IncomingMessage) => bool
 }
 
 /**
- * A request's url.query with the value of each secret-named parameter (`token`, `api_key`,
+ * A request's url.query, and url.path where it has matrix parameters (`;token=`, which servlet
+ * containers read), with the value of each secret-named parameter (`token`, `api_key`,
  * `%74oken`: the library's isSecretName) written `[redacted]`, where it has one; the
  * instrumentation's own list (redactedQueryParamsServer) takes exact names only, and by default
  * a few presigned-URL ones. The hook's attributes replace the instrumentation's.
  */
-function maskedQuery({ url = '' }: IncomingMessage): Record<string, string> {
+function maskedUrl({ url = '' }: IncomingMessage): Record<string, string> {
   const query = url.indexOf('?');
-  if (query === -1) return {};
-  // A base for the path alone: withoutCredentials reads whole URLs.
-  const masked = withoutCredentials(`http://h${url.slice(query)}`);
-  return masked.endsWith(url.slice(query)) ? {} : { 'url.query': masked.slice('http://h?'.length) };
+  const path = query === -1 ? url : url.slice(0, query);
+  if (query === -1 && !path.includes(';')) return {};
+  // A base for the request target alone: withoutCredentials reads whole URLs.
+  const base = 'http://h';
+  const masked = withoutCredentials(`${base}${url}`).slice(base.length);
+  if (masked === url) return {};
+  const at = masked.indexOf('?');
+  const attributes: Record<string, string> = {};
+  if (path.includes(';')) attributes['url.path'] = at === -1 ? masked : masked.slice(0, at);
+  if (query !== -1 && at !== -1) attributes['url.query'] = masked.slice(at + 1);
+  return attributes;
 }
 
 /** `true`, in any case, as the SDK reads its boolean variables. */

@@ -411,16 +411,21 @@ describe('OTLP push and graceful shutdown', function () {
 
   // The instrumentation masks a few presigned-URL names only: `?token=` and `?api_key=`, a
   // client's own credentials, went to the trace store (and to stdout with the console exporter).
-  it("masks a request's secret-named query values in its span's url.query, keeping the rest", async () => {
+  it("masks a request's secret-named query and matrix values in its span, keeping the rest", async () => {
     const receiver = await otlpReceiver();
     const server = await spawnServer(pushingAtShutdown(receiver.url));
     await get(`${server.url}/energy?page=2&token=QTOK-1&API_KEY=QKEY-2&%74oken=QTOK-3&sig=QSIG-4`);
     await get(`${server.url}/energy?page=3`);
+    await get(`${server.url}/energy;token=QMTX-5?page=4`);
     expect(await server.stop('SIGTERM')).to.equal(0);
     await receiver.close();
     const queries = exportedSpans(receiver.traces)
       .filter((span) => span.name === 'GET /energy')
       .map((span) => span.attributes?.find((a) => a.key === 'url.query')?.value?.stringValue);
+    const spans = exportedSpans(receiver.traces);
+    expect(JSON.stringify(spans)).not.to.match(/QTOK|QKEY|QSIG|QMTX/);
+    const paths = spans.map((span) => span.attributes?.find((a) => a.key === 'url.path'));
+    expect(paths.map((a) => a?.value?.stringValue)).to.include('/energy;token=[redacted]');
     expect(queries).to.have.members([
       'page=2&token=[redacted]&API_KEY=[redacted]&%74oken=[redacted]&sig=[redacted]',
       'page=3',

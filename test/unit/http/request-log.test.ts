@@ -4,7 +4,7 @@ import { envelope } from '../../../src/http/envelope.js';
 import { captureLogger } from '../../helpers/log.js';
 
 /** Runs one request through the envelope (which writes the log line) with `handler` as the rest of the app. */
-async function serve(level: string, handler: Koa.Middleware) {
+async function serve(level: string, handler: Koa.Middleware, path = '/some/path?x=1') {
   const { logger, lines } = captureLogger(level);
   const app = new Koa();
   app.silent = true;
@@ -14,7 +14,7 @@ async function serve(level: string, handler: Koa.Middleware) {
   await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address() as { port: number };
   try {
-    const res = await fetch(`http://127.0.0.1:${port}/some/path?x=1`);
+    const res = await fetch(`http://127.0.0.1:${port}${path}`);
     await res.arrayBuffer();
   } finally {
     await new Promise((resolve) => server.close(resolve));
@@ -47,5 +47,19 @@ describe('request log', () => {
     });
     expect(lines).to.have.length(1);
     expect(lines[0]).to.include({ msg: 'request', level: 50, status: 503 });
+  });
+
+  // The library masks a URL's secret-named matrix parameters everywhere else (servlet
+  // containers and Spring read `;jsessionid=`, `;token=`): the request line showed them.
+  it('masks the value of a secret-named matrix parameter in the path, keeping the rest', async () => {
+    const lines = await serve(
+      'info',
+      (ctx) => {
+        ctx.body = { ok: true };
+      },
+      '/files;jsessionid=SESSION-s3cret/a;token=TOKEN-s3cret;v=2?x=1',
+    );
+    expect(lines).to.have.length(1);
+    expect(lines[0].path).to.equal('/files;jsessionid=[redacted]/a;token=[redacted];v=2');
   });
 });
