@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import type { Logger } from '../logger.js';
 import { wellFormed } from './quote.js';
+import { loggedPath } from './request-log.js';
 
 const CODES: Record<number, string> = {
   400: 'bad_request',
@@ -149,7 +150,7 @@ export function errorAnswer(
       ctx.status = client.status;
       ctx.body = errorBody(client.status, message, client.code);
     } else {
-      logger.error({ err: caught, path: ctx.path }, 'request failed');
+      logger.error({ err: caught, path: loggedPath(ctx.path) }, 'request failed');
       ctx.status = statusOf(err);
       ctx.body = errorBody(ctx.status, 'internal error: the failure was logged');
     }

@@ -48,7 +48,7 @@ const MAX_LOGGED_PATH = 200;
  * everywhere else; cut to MAX_LOGGED_PATH after, so a cut never leaves half a value. Only a `;`
  * starts one: a path without is shown as it came, at no cost.
  */
-function loggedPath(path: string): string {
+export function loggedPath(path: string): string {
   if (!path.includes(';')) return path.slice(0, MAX_LOGGED_PATH);
   const base = 'http://h';
   return withoutCredentials(`${base}${path}`).slice(base.length, base.length + MAX_LOGGED_PATH);

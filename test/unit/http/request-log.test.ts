@@ -62,4 +62,19 @@ describe('request log', () => {
     expect(lines).to.have.length(1);
     expect(lines[0].path).to.equal('/files;jsessionid=[redacted]/a;token=[redacted];v=2');
   });
+
+  it("masks them, and keeps the path short, in a failed request's error line too", async () => {
+    const lines = await serve(
+      'info',
+      () => {
+        throw new Error('boom');
+      },
+      `/x;token=TOKEN-s3cret/${'a'.repeat(5000)}`,
+    );
+    expect(lines.map((l) => l.msg)).to.deep.equal(['request failed', 'request']);
+    for (const line of lines) {
+      expect(line.path).to.have.length.at.most(200);
+      expect(line.path).to.match(/^\/x;token=\[redacted\]\/a+$/);
+    }
+  });
 });
