@@ -462,11 +462,13 @@ export class Sampler {
 
 /**
  * Joules of a reading over an interval that spanned a suspend spent while awake: what the series
- * drew before over the `seconds` awake, or, for a series with no power yet, the awake part of the
- * interval's time.
+ * drew before over the `seconds` awake, less what its earlier readings of the tick took (a series
+ * holds every package of its component: each is not the whole series' power), or, for a series
+ * with no power yet, the awake part of the interval's time.
  */
 function awakeJoules(s: Series, joules: number, seconds: number, awakeFraction: number): number {
-  const before = s.watts > 0 ? s.watts * seconds : joules * awakeFraction;
+  const before =
+    s.watts > 0 ? Math.max(0, s.watts * seconds - s.tickJoules) : joules * awakeFraction;
   return Math.min(joules, before);
 }
 

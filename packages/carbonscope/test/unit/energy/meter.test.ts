@@ -375,6 +375,35 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
+  it('an interval spanning a suspend on two packages: their time awake is counted once, not once a package', async () => {
+    // Two sockets at 10 W each: one series (host|package|rapl) at 20 W, read as two readings.
+    let suspendedJoules = 0;
+    const host = new ScriptedSource('rapl', 'host', false, (t) =>
+      ['package-0', 'package-1'].map((device) => {
+        const joules = (10 * t.elapsedMs) / 1000 + suspendedJoules;
+        return { component: 'package' as const, device, joules, watts: joules };
+      }),
+    );
+    const boot = { ms: 5_000 };
+    const r = await rig({ host }, {}, undefined, () => boot.ms);
+    await prime(r);
+    const step = (suspendMs = 0) => {
+      boot.ms += 1000 + suspendMs;
+      interval(r, 1000, 0.5, 0.25);
+    };
+    step();
+    suspendedJoules = 900;
+    step(3_600_000);
+    suspendedJoules = 0;
+    const { totals } = r.cs.snapshot();
+    expect(totals.host.joules).to.equal(1840);
+    // 20 W awake, not 40 W: each package's awake part is not the whole series' power.
+    expect(totals.host.watts).to.equal(20);
+    // 2 s at the process's 2.5 W.
+    expect(totals.process.joules).to.be.closeTo(5, 1e-9);
+    await r.metrics.shutdown();
+  });
+
   it("an interval spanning a suspend keeps a GPU's reading whole: nvidia-smi's power lines are read on the monotonic clock", async () => {
     const boot = { ms: 5_000 };
     let gpuWatts = 77;
