@@ -178,10 +178,17 @@ export class Sampler {
       const measuresProcess = source.scope === 'process';
       for (const reading of readings) {
         const joules = reading.joules;
+        // A model's figure (the estimate) is over the tick's monotonic time, and so is a GPU's
+        // (nvidia-smi's power lines, integrated between their monotonic times): all awake. An
+        // exporter's gauges are too, and its counters are paced over the ticks after a step, so
+        // its tick does not hold a suspend's whole reading to take apart. A counter's spans the
+        // suspend too.
+        const spansSuspend =
+          awakeFraction < 1 && !source.estimated && reading.component !== 'gpu' && !measuresProcess;
         if (
           !(joules >= 0) ||
           joules === Number.POSITIVE_INFINITY ||
-          (joules * awakeFraction) / seconds > MAX_PLAUSIBLE_WATTS
+          (joules * (spansSuspend ? awakeFraction : 1)) / seconds > MAX_PLAUSIBLE_WATTS
         ) {
           this.dropped++;
           continue;
@@ -196,14 +203,7 @@ export class Sampler {
         hostJoules += joules;
         // The rest of a reading beyond the power it drew before, over the time awake, is the
         // suspend's: the host's energy, in no power figure and in none of the process's.
-        // A model's figure (the estimate) is over the tick's monotonic time, and so is a GPU's
-        // (nvidia-smi's power lines, integrated between their monotonic times): all awake. An
-        // exporter's gauges are too, and its counters are paced over the ticks after a step, so
-        // this tick does not hold a suspend's whole reading to take apart.
-        const awake =
-          awakeFraction < 1 && !source.estimated && reading.component !== 'gpu' && !measuresProcess
-            ? awakeJoules(host, joules, seconds, awakeFraction)
-            : joules;
+        const awake = spansSuspend ? awakeJoules(host, joules, seconds, awakeFraction) : joules;
         host.tickJoules += awake;
         host.asleepJoules += joules - awake;
         hostAsleepJoules += joules - awake;

@@ -486,6 +486,25 @@ describe('energy meter', () => {
     late.ms = 0.02;
     interval(r, 999.995, 0.5, 0.25);
     expect(r.cs.snapshot().totals.host.watts).to.be.closeTo(30, 1e-9);
+  });
+
+  it("an interval spanning a suspend still drops a GPU's implausible reading: it is over the time awake", async () => {
+    const boot = { ms: 5_000 };
+    let gpuJoules = 77;
+    const gpu = new ScriptedSource('nvidia-smi', 'gpu', false, () => [
+      { component: 'gpu', device: 'gpu0', joules: gpuJoules, watts: gpuJoules },
+    ]);
+    const r = await rig({ host: constantSource(10), gpus: [gpu] }, {}, undefined, () => boot.ms);
+    await prime(r);
+    boot.ms += 1000;
+    interval(r, 1000, 0.5, 0.25);
+    // A glitch of 200 kJ in the 1 s awake after an hour suspended: 200 kW, not 56 W.
+    gpuJoules = 200_000;
+    boot.ms += 3_601_000;
+    interval(r, 1000, 0.5, 0.25);
+    const { droppedReadings, power } = r.cs.snapshot();
+    expect(droppedReadings).to.equal(1);
+    expect(power.find((p) => p.component === 'gpu')?.joules).to.equal(77);
     await r.metrics.shutdown();
   });
 
