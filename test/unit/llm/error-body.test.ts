@@ -1,9 +1,10 @@
+import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { redactionList } from 'carbonscope';
 import { expect } from 'chai';
 import OpenAI, { APIError } from 'openai';
 import { upstreamFetch } from '../../../src/llm/client.js';
-import { MAX_ERROR_BODY_CHARS } from '../../../src/llm/scrubbed-error-fetch.js';
+import { MAX_ERROR_BODY_CHARS, scrubbedErrorFetch } from '../../../src/llm/scrubbed-error-fetch.js';
 import { type StubUpstream, startStubUpstream } from '../../helpers/llm-upstream.js';
 
 const KEY = 'sk-test-KEY/SECRET+9';
@@ -12,12 +13,12 @@ const KEY = 'sk-test-KEY/SECRET+9';
  * The OpenAI client's error is what its instrumentation records as the span's status message,
  * which no log redaction sees: sent to the trace exporter (OTLP, or stdout for `console`) whole.
  */
-async function errorOf(stub: StubUpstream): Promise<APIError> {
+async function errorOf(stub: StubUpstream, key = KEY): Promise<APIError> {
   const client = new OpenAI({
     baseURL: stub.baseUrl,
-    apiKey: KEY,
+    apiKey: key,
     maxRetries: 0,
-    fetch: upstreamFetch(5000, redactionList([KEY])),
+    fetch: upstreamFetch(5000, redactionList([key])),
     logLevel: 'off',
   });
   try {
@@ -78,5 +79,47 @@ describe('llm upstream fetch: what the OpenAI client reads of an error answer', 
     const err = await errorOf(stub);
     expect(err.message).to.equal('404 no such model');
     expect(err.code).to.equal('nope');
+  });
+
+  // The whole body was awaited: one that dripped on held the request until LLM_TIMEOUT_MS, and
+  // its error then read as the abort, not as what the upstream said.
+  it('reads the start of an error body that never ends, and cancels the rest', async () => {
+    let closed: Promise<unknown> = new Promise(() => {});
+    stub = await startStubUpstream((_req, res) => {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.write(`overloaded ${'z'.repeat(16 * MAX_ERROR_BODY_CHARS)}`);
+      closed = once(res, 'close');
+    });
+    const started = performance.now();
+    const err = await errorOf(stub);
+    expect(performance.now() - started).to.be.below(2000);
+    expect(err.status).to.equal(500);
+    expect(err.message).to.include('overloaded zzz');
+    await Promise.race([
+      closed,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('body not cancelled')), 2000)),
+    ]);
+  });
+
+  // A bounded read ends mid-body: a key it cut in two would be matched by no form.
+  it('shows no part of a key that the read cut, however much masking shortened the rest', async () => {
+    const key = `sk-${'k'.repeat(60)}LONGKEYTAIL${'q'.repeat(60)}`;
+    const secrets = redactionList([key]);
+    for (let pad = 0; pad < key.length; pad += 7) {
+      const body = `${'p'.repeat(pad)}${key.repeat(2000)}`;
+      const chunks = body.match(/.{1,97}/gs) ?? [];
+      const stream = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          const chunk = chunks.shift();
+          if (chunk === undefined) controller.close();
+          else controller.enqueue(new TextEncoder().encode(chunk));
+        },
+      });
+      const inner = async () => new Response(stream, { status: 401 });
+      const res = await scrubbedErrorFetch(secrets, inner)('http://upstream/');
+      const text = await res.text();
+      expect(text).to.include('[redacted]');
+      expect(text, `pad ${pad}: ${text.slice(-160)}`).not.to.match(/kk|qq|LONG|TAIL|sk-/);
+    }
   });
 });
