@@ -171,7 +171,6 @@ describe('llm chat client: an upstream that cannot be trusted', () => {
     expect(err.message.length).to.be.below(1024);
   });
 
-
   for (const usage of [
     { prompt_tokens: 12, completion_tokens: 1e12, total_tokens: 1e12 + 12 },
     { prompt_tokens: 1e15, completion_tokens: 3, total_tokens: 1e15 + 3 },
