@@ -1,5 +1,7 @@
-// C0 controls, DEL and C1 controls: what a terminal acts on instead of showing.
-const CONTROL = /\p{Cc}/gu;
+// C0 controls, DEL and C1 controls: what a terminal acts on instead of showing. And the bidi
+// controls (ALM, LRM, RLM, the embeddings, overrides and isolates): a terminal that lays out
+// bidi text would draw the rest of the line reversed after one.
+const CONTROL = /[\p{Cc}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
 const SHORT: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 /**
