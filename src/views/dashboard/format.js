@@ -35,24 +35,31 @@
     return `${fmt(seconds / 3600)} h`;
   }
 
-  /** Whether a scope's totals hold measured and estimated joules both (a meter took over). */
-  function partlyEstimated(t) {
-    return t.estimated && t.estimatedJoules > 0 && t.estimatedJoules < t.joules;
+  /**
+   * What a scope's energy so far is: measured, estimated, or the share an estimate gave where a
+   * meter took over (a late RAPL, a hand-over back). With no energy yet, the sources in use say.
+   */
+  function figuresAre(t) {
+    if (!(t.joules > 0)) return t.wattsEstimated || t.estimated ? 'estimated' : 'measured';
+    if (!(t.estimatedJoules > 0)) return 'measured';
+    if (t.estimatedJoules >= t.joules) return 'estimated';
+    return `${share((t.estimatedJoules / t.joules) * 100)} % estimated`;
   }
 
   /**
-   * What a scope's figures are. The totals keep the estimate's joules after a meter took over
-   * (a late RAPL, a hand-over back): neither "measured" nor "estimated" says that.
+   * A share strictly between none and all, never rounded to either (99.7 is not "100"), and
+   * never in exponent form (a second of the estimate in a year of RAPL).
    */
-  function figuresAre(t) {
-    if (partlyEstimated(t)) return `${fmt((t.estimatedJoules / t.joules) * 100, 2)} % estimated`;
-    return t.estimated ? 'estimated' : 'measured';
+  function share(percent) {
+    if (percent < 0.01) return 'under 0.01';
+    const text = fmt(percent, 2);
+    return text === '100' ? 'over 99' : text;
   }
 
-  /** The power now's own label, where the figures are partly estimated (see figuresAre). */
+  /** The power now's own label, where it is not what the energy so far is (after a switch). */
   function wattsLabel(t) {
-    if (!partlyEstimated(t)) return '';
-    return t.wattsEstimated ? ' (estimated)' : ' (measured)';
+    const power = t.wattsEstimated ? 'estimated' : 'measured';
+    return figuresAre(t) === power ? '' : ` (${power})`;
   }
 
   window.carbonscopeFormat = { fmt, grams, joules, duration, figuresAre, wattsLabel };

@@ -99,4 +99,36 @@ describe('dashboard figures (src/views/dashboard/format.js)', () => {
       'estimated',
     );
   });
+
+  // 99.7 % rounded to "100 % estimated" beside a measured power, and a second of the estimate
+  // in a year of RAPL read "1e-7 % estimated": neither a share nor all of it.
+  it('never rounds a share to all or nothing, nor writes it in exponent form', () => {
+    const t = { joules: 1000, estimatedJoules: 997, estimated: true, wattsEstimated: false };
+    expect(figuresAre(t)).to.equal('over 99 % estimated');
+    expect(figuresAre({ ...t, estimatedJoules: 994 })).to.equal('99 % estimated');
+    expect(figuresAre({ ...t, estimatedJoules: 4 })).to.equal('0.4 % estimated');
+    expect(figuresAre({ ...t, estimatedJoules: 1e-6 })).to.equal('under 0.01 % estimated');
+    expect(figuresAre({ ...t, estimatedJoules: 0.5 })).to.equal('0.05 % estimated');
+  });
+
+  // The one label was the energy's and the power's both: after a switch they differ.
+  it('labels the power now where it is not what the energy so far is', () => {
+    const measuredSoFar = {
+      joules: 100,
+      estimatedJoules: 0,
+      estimated: true,
+      wattsEstimated: true,
+    };
+    expect(figuresAre(measuredSoFar)).to.equal('measured');
+    expect(wattsLabel(measuredSoFar)).to.equal(' (estimated)');
+    const estimatedSoFar = {
+      joules: 100,
+      estimatedJoules: 100,
+      estimated: true,
+      wattsEstimated: false,
+    };
+    expect(figuresAre(estimatedSoFar)).to.equal('estimated');
+    expect(wattsLabel(estimatedSoFar)).to.equal(' (measured)');
+    expect(wattsLabel({ ...estimatedSoFar, wattsEstimated: true })).to.equal('');
+  });
 });
