@@ -23,7 +23,20 @@ export function shownValue(value: unknown): string {
 export function quotedText(text: string, max = 100): string {
   // Half a pair is U+FFFD, as a client's is in the service's messages, not JSON's `\udc00`.
   const whole = text.replace(/\p{Cs}/gu, '\ufffd');
-  if (whole.length <= max) return JSON.stringify(whole);
+  if (whole.length <= max) return jsonQuoted(whole);
   const end = /[\ud800-\udbff]/.test(whole.charAt(max - 1)) ? max - 1 : max;
-  return JSON.stringify(`${whole.slice(0, end)}…`);
+  return jsonQuoted(`${whole.slice(0, end)}…`);
+}
+
+/**
+ * JSON.stringify escapes the C0 controls only: DEL, a C1 control (U+009B is a CSI to a terminal
+ * that takes them) and a bidi control (U+202E draws the rest of the line reversed) went out raw.
+ */
+const UNESCAPED_CONTROL = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+function jsonQuoted(text: string): string {
+  return JSON.stringify(text).replace(
+    UNESCAPED_CONTROL,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
