@@ -79,6 +79,30 @@ describe('the totals say what their joules are', () => {
     await cs.stop();
   });
 
+  // A guard, both ways across a switch: an operation holding any of the estimate's joules is
+  // estimated, whichever source its last interval had.
+  for (const [from, to] of [
+    [false, true],
+    [true, false],
+  ] as const) {
+    it(`an operation across a switch from ${from ? 'a meter' : 'the estimate'} is estimated`, async () => {
+      const { source, state } = switchingSource(10);
+      state.measured = from;
+      const { cs, interval } = await rig(source);
+      interval();
+      const ends: OperationFootprint[] = [];
+      cs.onEnd((f) => ends.push(f));
+      const op = cs.begin('work');
+      interval();
+      state.measured = to;
+      interval();
+      op.end();
+      interval();
+      expect(ends.map((f) => f.estimated)).to.deep.equal([true]);
+      await cs.stop();
+    });
+  }
+
   it('a meter throughout: nothing estimated', async () => {
     const { source, state } = switchingSource(10);
     state.measured = true;
