@@ -4,15 +4,10 @@ import { join } from 'node:path';
 import type { Carbonscope, EnergySnapshot } from 'carbonscope';
 import { expect } from 'chai';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
-import { createApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import type { TestMetrics } from '#library-tests/helpers/metrics.js';
 import type { Dashboard } from '../../src/dashboard/index.js';
-import { reportEarlyAnswers } from '../../src/http/early-answers.js';
 import { projectRoot } from '../../src/paths.js';
-import { Readiness } from '../../src/readiness.js';
-import { assembleService } from '../../src/service.js';
-import { type Listening, listen, waitUntilReady } from '../helpers/app.js';
+import type { Listening } from '../helpers/app.js';
 import {
   CHROMIUM,
   CHROMIUM_ARGS,
@@ -21,7 +16,7 @@ import {
   type Watched,
   watchedPage,
 } from '../helpers/browser.js';
-import { captureLogger } from '../helpers/log.js';
+import { startComposedService } from '../helpers/composed-service.js';
 
 const ARTIFACTS = join(projectRoot, 'test-artifacts');
 const CHARTS = ['power', 'emissions', 'grid', 'requests'];
@@ -37,31 +32,11 @@ interface Running extends Listening {
  * the bundled mock LLM, the ONNX classifier, and the dashboard fed by carbonscope's events.
  */
 async function startService(): Promise<Running & { metrics: TestMetrics; stop(): Promise<void> }> {
-  const config = loadConfig({ ENERGY_SOURCE: 'estimate', MOCK_LLM_LATENCY_MS: '20' });
-  const metrics = createTestMetrics();
-  const { logger } = captureLogger('warn');
-  const readiness = new Readiness();
-  const service = await assembleService({
-    config,
-    logger,
-    meter: metrics.meter,
-    metricsText: metrics.scrape,
-    readiness,
-    tracing: false,
-  });
-  await waitUntilReady(readiness);
-  const listening = await listen(createApp(service.deps), {
-    onEarlyAnswer: reportEarlyAnswers(logger, service.carbonscope),
-  });
-  service.carbonscope.trackRequests({ servers: [listening.server] });
+  const composed = await startComposedService({ MOCK_LLM_LATENCY_MS: '20' });
   return {
-    ...listening,
-    meter: service.carbonscope,
-    dashboard: service.dashboard,
-    metrics,
-    stop: async () => {
-      for (const part of service.parts) await part.close();
-    },
+    ...composed,
+    meter: composed.service.carbonscope,
+    dashboard: composed.service.dashboard,
   };
 }
 

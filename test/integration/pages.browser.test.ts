@@ -3,14 +3,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
-import { createApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { Readiness } from '../../src/readiness.js';
-import { assembleService } from '../../src/service.js';
-import { type Listening, listen, waitUntilReady } from '../helpers/app.js';
 import { CHROMIUM, CHROMIUM_ARGS, formPage } from '../helpers/browser.js';
-import { captureLogger } from '../helpers/log.js';
+import { type ComposedService, startComposedService } from '../helpers/composed-service.js';
 
 /** An activity in Arabic that starts with a number: "10 hours of driving". */
 const ARABIC = '10 ساعات قيادة';
@@ -53,30 +47,8 @@ async function startEcho(): Promise<{ baseUrl: string; close(): Promise<void> }>
 }
 
 /** The service as src/service.ts composes it, its LLM the echo above. */
-async function startService(upstream: {
-  baseUrl: string;
-}): Promise<Listening & { metrics: TestMetrics; stop(): Promise<void> }> {
-  const config = loadConfig({ ENERGY_SOURCE: 'estimate', LLM_BASE_URL: upstream.baseUrl });
-  const metrics = createTestMetrics();
-  const { logger } = captureLogger('warn');
-  const readiness = new Readiness();
-  const service = await assembleService({
-    config,
-    logger,
-    meter: metrics.meter,
-    metricsText: metrics.scrape,
-    readiness,
-    tracing: false,
-  });
-  await waitUntilReady(readiness);
-  const listening = await listen(createApp(service.deps));
-  return {
-    ...listening,
-    metrics,
-    stop: async () => {
-      for (const part of service.parts) await part.close();
-    },
-  };
+function startService(upstream: { baseUrl: string }): Promise<ComposedService> {
+  return startComposedService({ LLM_BASE_URL: upstream.baseUrl });
 }
 
 interface Box {
@@ -134,7 +106,7 @@ function inlineStyles(page: Page): Promise<number> {
 describe('the pages with right-to-left text and bidi controls, in a real browser', function () {
   this.timeout(120_000);
   let upstream: Awaited<ReturnType<typeof startEcho>>;
-  let service: Listening & { metrics: TestMetrics; stop(): Promise<void> };
+  let service: ComposedService;
   let browser: Browser;
 
   before(async () => {
