@@ -11,8 +11,6 @@ export {
   stop,
   track,
 } from './api.js';
-// For a program's one-line errors that quote a user's text (the service's start-up failures).
-export { printable } from './cli/printable.js';
 export { DeadlineError, settlesWithin, withDeadline } from './deadline.js';
 export type {
   ActiveOperation,
@@ -179,6 +177,8 @@ export { PrometheusText, type PrometheusTextOptions } from './otel/prometheus-te
 export { reportingPushFailures } from './otel/push-failures.js';
 export { SCOPE } from './otel/scope.js';
 export { annotateSpan, captureSpan, releaseHeldSpans, SPAN_ATTRIBUTES } from './otel/spans.js';
+// For a program's one-line errors that quote a user's text (the service's start-up failures).
+export { printable } from './printable.js';
 export { parseRetryAfter } from './retry-after.js';
 export {
   Carbonscope,

@@ -1,4 +1,4 @@
-import { printable } from './cli/printable.js';
+import { printable } from './printable.js';
 
 /**
  * The logger the library writes through. pino's Logger fits it as it is; without one, warnings

@@ -1,3 +1,5 @@
+import { printable } from './printable.js';
+
 /** The most characters of a refused string a message quotes. */
 const QUOTED = 40;
 
@@ -30,13 +32,9 @@ export function quotedText(text: string, max = 100): string {
 
 /**
  * JSON.stringify escapes the C0 controls only: DEL, a C1 control (U+009B is a CSI to a terminal
- * that takes them) and a bidi control (U+202E draws the rest of the line reversed) went out raw.
+ * that takes them) and a bidi control (U+202E draws the rest of the line reversed) would go out
+ * raw. printable writes those as JSON's own `\u` escapes, so the text stays JSON.
  */
-const UNESCAPED_CONTROL = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-
 function jsonQuoted(text: string): string {
-  return JSON.stringify(text).replace(
-    UNESCAPED_CONTROL,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return printable(JSON.stringify(text));
 }

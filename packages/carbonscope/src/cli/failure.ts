@@ -1,9 +1,9 @@
 import { redactionList, redactSecrets } from '../log.js';
 import { MissingSdkError } from '../otel/optional-sdk.js';
+import { printable } from '../printable.js';
 import { type Env, envSecretsOf, SettingsError } from '../settings.js';
 import { argvSecrets, asksVerboseOption, COMMAND_HELPS, MAIN_HELP, UsageError } from './args.js';
 import { CsvOutputError } from './csv.js';
-import { printable } from './printable.js';
 
 /**
  * Exit status of a usage error (a bad option, a missing command, an invalid setting), as most

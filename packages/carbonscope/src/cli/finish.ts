@@ -1,6 +1,6 @@
+import { printable } from '../printable.js';
 import type { CommonOptions } from './args.js';
 import { appendEmissionsRow } from './csv.js';
-import { printable } from './printable.js';
 import { hostFacts, type Report, reportToRow } from './report.js';
 import type { Session } from './session.js';
 import { formatSummary } from './summary.js';

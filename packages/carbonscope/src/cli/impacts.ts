@@ -15,9 +15,9 @@ import {
   llmImpacts,
 } from '../llm/llm-impacts.js';
 import type { StatusMessage } from '../llm/status.js';
+import { printable } from '../printable.js';
 import { SettingsError } from '../settings.js';
 import { IMPACTS_HELP, type ImpactsOptions, parseImpactsArgs, UsageError } from './args.js';
-import { printable } from './printable.js';
 import { sig } from './summary.js';
 
 /** Exit status when the model, provider or zone is unknown: the output's errors say which. */

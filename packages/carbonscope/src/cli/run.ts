@@ -8,12 +8,12 @@ import {
   PmonShares,
   queryMigModes,
 } from '../energy/index.js';
+import { printable } from '../printable.js';
 import type { Env } from '../settings.js';
 import { parseRunArgs, RUN_HELP, type RunOptions } from './args.js';
 import type { Ending } from './ending.js';
 import { finish } from './finish.js';
 import { outputClosed } from './output.js';
-import { printable } from './printable.js';
 import { openSession, type Session, startMeter } from './session.js';
 import {
   processGroupOf,

@@ -1,5 +1,5 @@
 import { JOULES_PER_KWH } from '../energy/emissions.js';
-import { printable } from './printable.js';
+import { printable } from '../printable.js';
 import type { ComponentEnergy, PricedSource, Report } from './report.js';
 
 /** Three significant digits, without exponent noise for everyday magnitudes. */

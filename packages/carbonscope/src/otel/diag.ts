@@ -1,7 +1,7 @@
 import { format } from 'node:util';
 import { DiagConsoleLogger, type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
-import { printableLines } from '../cli/printable.js';
 import { redactionList, redactSecrets } from '../log.js';
+import { printableLines } from '../printable.js';
 import type { Env } from '../settings.js';
 
 /**

@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import { printable } from '../../cli/printable.js';
 import type { Logger } from '../../log.js';
 import { quotedText } from '../../shown-value.js';
 import { type LineChild, spawnLineChild } from './line-child.js';
@@ -26,14 +25,6 @@ const SEPARATOR = ', ';
 const GPU_LINE_START = /^\s*\d+\s*,/;
 /** The most of a line a warning quotes: a GPU line is well under it, a garbled one may not be. */
 const QUOTED_LINE = 200;
-
-/**
- * The child's text as a warning quotes it: in JSON quotes, cut short, every control character
- * (C1 and DEL too) escaped, since the CLI writes warnings to a terminal as they are.
- */
-function quotedOutput(text: string, max: number): string {
-  return printable(quotedText(text, max));
-}
 
 /**
  * Parses one line; undefined when it is not a GPU line (a banner or an error message) or one
@@ -63,7 +54,7 @@ export function parseNvidiaSmiLine(
   // `N/A`, `[N/A]`, `[Not Supported]`: no value this interval. A figure it cannot read is no
   // missing value but a format this parser does not know.
   if (/\d/.test(raw)) {
-    onBad?.(`power.draw ${quotedOutput(raw, 40)} is no number`);
+    onBad?.(`power.draw ${quotedText(raw, 40)} is no number`);
     return undefined;
   }
   return { index, uuid, name, watts: undefined };
@@ -275,7 +266,7 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
             const gpu = parseNvidiaSmiLine(line, (why) => {
               if (warned.has('unreadable line')) return;
               warned.add('unreadable line');
-              const shown = quotedOutput(line, QUOTED_LINE);
+              const shown = quotedText(line, QUOTED_LINE);
               logger.warn(
                 { line: shown, why },
                 `nvidia-smi: skipped a line it cannot read (${why}): ${shown}; ` +

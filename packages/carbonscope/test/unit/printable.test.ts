@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { printable, printableLines } from '../../../src/cli/printable.js';
+import { printable, printableLines } from '../../src/printable.js';
 
 describe('printable: text quoted on a terminal', () => {
   it('writes control characters as escapes', () => {
