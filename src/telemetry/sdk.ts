@@ -239,6 +239,8 @@ function ignoring(paths: readonly string[]): ((request: IncomingMessage) => bool
   };
 }
 
+const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
+
 /**
  * A request's url.query, and url.path where it has matrix parameters (`;token=`, which servlet
  * containers read), with the value of each secret-named parameter (`token`, `api_key`,
@@ -246,14 +248,15 @@ function ignoring(paths: readonly string[]): ((request: IncomingMessage) => bool
  * instrumentation's own list (redactedQueryParamsServer) takes exact names only, and by default
  * a few presigned-URL ones. The hook's attributes replace the instrumentation's.
  */
-function maskedUrl({ url = '' }: IncomingMessage): Record<string, string> {
+function maskedUrl({ url = '' }: IncomingMessage): Readonly<Record<string, string>> {
   const query = url.indexOf('?');
+  // Most requests: nothing to mask, nothing allocated (the hook runs on every traced request).
+  if (query === -1 && !url.includes(';')) return NO_ATTRIBUTES;
   const path = query === -1 ? url : url.slice(0, query);
-  if (query === -1 && !path.includes(';')) return {};
   // A base for the request target alone: withoutCredentials reads whole URLs.
   const base = 'http://h';
   const masked = withoutCredentials(`${base}${url}`).slice(base.length);
-  if (masked === url) return {};
+  if (masked === url) return NO_ATTRIBUTES;
   const at = masked.indexOf('?');
   const attributes: Record<string, string> = {};
   if (path.includes(';')) attributes['url.path'] = at === -1 ? masked : masked.slice(0, at);
