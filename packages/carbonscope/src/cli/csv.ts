@@ -169,14 +169,19 @@ const SORTED_COLUMNS = [...CODECARBON_COLUMNS].sort().join(',');
  */
 function fileColumns(path: string, header: string | undefined): readonly CodeCarbonColumn[] {
   if (header === undefined || header === '') return CODECARBON_COLUMNS;
-  const names = parseCsv(header)[0] ?? [];
-  if ([...names].sort().join(',') !== SORTED_COLUMNS) {
+  if (!isCodeCarbonHeader(header)) {
     throw new CsvOutputError(
       path,
       'it exists with other columns than CodeCarbon 3.x emissions.csv; choose another --output file',
     );
   }
-  return names as CodeCarbonColumn[];
+  return (parseCsv(header)[0] ?? []) as CodeCarbonColumn[];
+}
+
+/** Whether `line` names CodeCarbon's columns, in any order (fileColumns would take it). */
+function isCodeCarbonHeader(line: string | undefined): boolean {
+  if (line === undefined || line === '') return false;
+  return [...(parseCsv(line)[0] ?? [])].sort().join(',') === SORTED_COLUMNS;
 }
 
 /** The CsvOutputError for what writing `path` threw, the reason in words. */
@@ -314,11 +319,14 @@ export function appendRowAfterReading(
     if (header === undefined && createWith(path, first)) return;
     // Another run made it meanwhile: its header, not the one seen before, is the file's.
     const current = header === undefined ? firstLine(path) : header;
-    const columns = fileColumns(path, current);
-    const fresh = current === undefined || current === '';
-    const prefix = fresh ? `${CSV_HEADER}\n` : lastLineOpen(path) ? '\n' : '';
-    const text = `${prefix}${formatRow(row, columns)}\n`;
     const fd = stdioFileOf(path);
+    // The file stdout or stderr goes to is a stream, as a pipe is: what the command wrote there
+    // since the start check (which refused other columns then) comes before a header of ours.
+    const stream = fd !== undefined && !isCodeCarbonHeader(current);
+    const columns = stream ? CODECARBON_COLUMNS : fileColumns(path, current);
+    const fresh = stream || current === undefined || current === '';
+    const open = current !== undefined && current !== '' && lastLineOpen(path);
+    const text = `${open ? '\n' : ''}${fresh ? `${CSV_HEADER}\n` : ''}${formatRow(row, columns)}\n`;
     if (fd === undefined) appendFileSync(path, text);
     else writeSync(fd, text);
   } catch (err) {

@@ -682,6 +682,35 @@ describe('carbonscope command line', function () {
     }
   });
 
+  it("writes the CSV after the command's own output in the file its stdout goes to", async () => {
+    expect(existsSync('/dev/stdout'), 'this test needs /dev/stdout').to.equal(true);
+    // The file was empty at the start, then held the command's text as its first line: the row
+    // was refused as going under other columns, "CSV: NOT written", and the run exited 0.
+    for (const [command, printed] of [
+      ['echo hello', 'hello\n'],
+      ['printf hello', 'hello\n'],
+      ['echo hello >&2', ''],
+    ]) {
+      const option = command.endsWith('>&2') ? '/dev/stderr' : '/dev/stdout';
+      const file = join(dir, 'command-output.txt');
+      const script = `"$0" "$1" run -o ${option} -- sh -c '${command}' >"$2" 2>"$2.err"`;
+      const stderr = await new Promise<string>((resolve) => {
+        execFile('/bin/sh', ['-c', script, process.execPath, MAIN, file], { env: ENV }, () =>
+          resolve(readFileSync(`${file}.err`, 'utf8')),
+        );
+      });
+      const text = option === '/dev/stdout' ? readFileSync(file, 'utf8') : stderr;
+      expect(stderr, command).to.contain(`CSV: appended a row to ${option}`);
+      expect(text.startsWith(`${printed}${CSV_HEADER}\n`), `${command}: ${text}`).to.equal(
+        option === '/dev/stdout',
+      );
+      if (option === '/dev/stderr') expect(text).to.contain(`hello\n${CSV_HEADER}\n`);
+      const start = text.indexOf(CSV_HEADER);
+      const { records } = parseEmissionsCsv(text.slice(start).split('\n').slice(0, 2).join('\n'));
+      expect(records, command).to.have.length(1);
+    }
+  });
+
   it('prints its version for --version and -V, as Node tools do', async () => {
     const { version } = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as {
       version: string;
