@@ -72,6 +72,8 @@ export interface Report {
     components: ComponentEnergy[];
     /** True when any part of the figure comes from a model rather than a meter. */
     estimated: boolean;
+    /** Of `joules`, those a model gave (its estimated components'); the rest were measured. */
+    estimatedJoules: number;
     /**
      * False when the command's CPU time could not be read, or read one step of the reader's
      * clock or less (too little to resolve): energy, emissions and the command's embodied share
@@ -104,6 +106,8 @@ export interface Report {
     components: ComponentEnergy[];
     /** Whether any of the machine's figures is a model's, not a reading. */
     estimated: boolean;
+    /** Of `joules`, those a model gave (its estimated components'); the rest were measured. */
+    estimatedJoules: number;
     /** The GPUs the sources read (`gpu0`, `NVIDIA H200`); none when no GPU source runs. */
     gpus: SourceDevice[];
   };
@@ -179,6 +183,14 @@ function componentsOf(snapshot: EnergySnapshot, scope: 'host' | 'process', secon
       joules: p.joules,
       watts: seconds > 0 ? p.joules / seconds : 0,
     }));
+}
+
+/**
+ * The joules of the estimated components: the meter's estimatedJoules, of the figure the report
+ * gives (where that is the GPU share alone, of it).
+ */
+function estimatedJoulesOf(components: readonly ComponentEnergy[]): number {
+  return components.reduce((sum, c) => (c.estimated ? sum + c.joules : sum), 0);
 }
 
 export interface ReportInput {
@@ -368,6 +380,7 @@ export function buildReport(input: ReportInput): Report {
       averageWatts: seconds > 0 ? figure.joules / seconds : 0,
       components: figure.components,
       estimated,
+      estimatedJoules: estimatedJoulesOf(figure.components),
       known: energyKnown,
       ...(unknownReason === undefined ? {} : { unknownReason }),
       lowerBound: lowerBound !== undefined,
@@ -381,6 +394,7 @@ export function buildReport(input: ReportInput): Report {
         snapshot.totals.host.estimated ||
         hostComponents.some((c) => c.estimated) ||
         snapshot.sources.some((s) => s.estimated),
+      estimatedJoules: estimatedJoulesOf(hostComponents),
       gpus: [...(input.gpus ?? [])],
     },
     emissions: {

@@ -408,6 +408,44 @@ describe('run report and CSV row', () => {
     );
   });
 
+  it('gives in --json how much of the energy an estimate gave, as the meter totals do', () => {
+    // The estimate served until RAPL became readable: `estimated: true` alone did not say that
+    // 70 J of the 1330 J were modelled and the rest measured.
+    const { power } = snapshot();
+    const handedOver = snapshot({
+      power: [
+        {
+          scope: 'host',
+          component: 'cpu',
+          source: 'estimate',
+          estimated: true,
+          watts: 5,
+          joules: 50,
+        },
+        {
+          scope: 'process',
+          component: 'cpu',
+          source: 'estimate',
+          estimated: true,
+          watts: 2,
+          joules: 20,
+        },
+        ...power,
+      ],
+    });
+    const run = JSON.parse(
+      JSON.stringify(buildReport({ ...base, command: 'run', snapshot: handedOver })),
+    ) as ReturnType<typeof buildReport>;
+    expect(run.energy.estimated).to.equal(true);
+    expect(run.energy.estimatedJoules).to.equal(20);
+    expect(run.host.estimatedJoules).to.equal(50);
+    const measured = buildReport({ ...base, command: 'monitor', snapshot: snapshot() });
+    expect(measured.energy.estimatedJoules).to.equal(0);
+    expect(measured.host.estimatedJoules).to.equal(0);
+    const modelled = buildReport({ ...base, command: 'run', snapshot: modelledSnapshot() });
+    expect(modelled.energy.estimatedJoules).to.equal(modelled.energy.joules);
+  });
+
   it('reports the whole machine for monitor, GPU included', () => {
     const report = buildReport({ ...base, command: 'monitor', snapshot: snapshot() });
     const row = reportToRow(report, HOST, base.endedAt);
