@@ -2,10 +2,14 @@ import { JOULES_PER_KWH } from '../energy/emissions.js';
 import { printable } from '../printable.js';
 import type { ComponentEnergy, PricedSource, Report } from './report.js';
 
+/** toFixed writes every digit from here on, in exponent notation (`1.2345678901234568e+21`). */
+const TO_FIXED_LIMIT = 1e21;
+
 /** Three significant digits, without exponent noise for everyday magnitudes. */
 export function sig(x: number): string {
   if (x === 0) return '0';
   const abs = Math.abs(x);
+  if (abs >= TO_FIXED_LIMIT) return x.toExponential(2);
   if (abs >= 1000) return x.toFixed(0);
   if (abs >= 0.001) return String(Number(x.toPrecision(3)));
   return x.toExponential(2);
