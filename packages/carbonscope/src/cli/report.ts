@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { cpus, freemem, machine, release, totalmem, type } from 'node:os';
 import countries from 'i18n-iso-countries';
@@ -19,6 +20,9 @@ const require = createRequire(import.meta.url);
 countries.registerLocale(require('i18n-iso-countries/langs/en.json'));
 
 const BYTES_PER_GB = 1024 ** 3;
+
+/** `uname -p` answers at once; a hung one must not hold the end of a run. */
+const UNAME_TIMEOUT_MS = 2000;
 
 /** CodeCarbon's three energy columns; the meter's components fold into them. */
 export type CsvComponent = 'cpu' | 'gpu' | 'ram';
@@ -459,6 +463,8 @@ export interface PlatformParts {
   machine: string;
   /** Linux: `glibc2.36`, '' where no glibc is found (musl). */
   libc?: string;
+  /** Linux: what `uname -p` prints (`unknown` on Debian, the CPU model on Gentoo). */
+  processor?: string;
 }
 
 /**
@@ -468,7 +474,7 @@ export interface PlatformParts {
  */
 export function pythonPlatform(parts: PlatformParts): string {
   const args = [parts.system, parts.release, parts.machine];
-  if (parts.system === 'Linux') args.push('with', parts.libc ?? '');
+  if (parts.system === 'Linux') args.push(pythonProcessor(parts), 'with', parts.libc ?? '');
   let text = args
     .filter((a) => a.length > 0)
     .map((a) => a.trim())
@@ -478,6 +484,25 @@ export function pythonPlatform(parts: PlatformParts): string {
     .replaceAll('unknown', '');
   while (text.includes('--')) text = text.replaceAll('--', '-');
   return text.replace(/-+$/, '');
+}
+
+/** uname().processor as platform.platform() takes it: none where `unknown` or the machine again. */
+function pythonProcessor({ processor = '', machine }: PlatformParts): string {
+  const text = processor.trim();
+  return text === 'unknown' || text === machine ? '' : text;
+}
+
+/**
+ * What `uname -p` prints, as Python's platform module runs it on Linux; '' where it fails. Run
+ * once per row: a CSV's end of a run can spare the few milliseconds.
+ */
+function unameProcessor(): string {
+  const result = spawnSync('uname', ['-p'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+    timeout: UNAME_TIMEOUT_MS,
+  });
+  return result.status === 0 ? result.stdout.trim() : '';
 }
 
 /** Node 20.13's switch off the report's network part, newer than the @types/node in use. */
@@ -543,6 +568,7 @@ export function hostFacts(ram: RamUse | null = null): HostFacts {
       release: release(),
       machine: machine(),
       libc: system === 'Linux' ? glibc() : undefined,
+      processor: system === 'Linux' ? unameProcessor() : undefined,
     }),
     cpuCount: list.length,
     cpuModel: list[0]?.model?.trim() || undefined,

@@ -973,6 +973,25 @@ describe('CSV row against CodeCarbon 3.3.2', () => {
     expect(
       pythonPlatform({ system: 'Linux', release: '5.4 (x)', machine: 'aarch64', libc: '' }),
     ).to.equal('Linux-5.4_-x-aarch64-with');
+    // Python adds `uname -p` after the machine where it says more (Gentoo's CPU model); not
+    // where it says `unknown` (Debian) or the machine again (Fedora, Ubuntu).
+    const gentoo = {
+      system: 'Linux',
+      release: '6.6.21-gentoo',
+      machine: 'x86_64',
+      libc: 'glibc2.38',
+    };
+    expect(
+      pythonPlatform({ ...gentoo, processor: 'Intel(R) Core(TM) i7-8700K CPU @ 3.70GHz' }),
+    ).to.equal(
+      // platform._platform's answer for these parts (Python 3.11).
+      'Linux-6.6.21-gentoo-x86_64-Intel-R-_Core-TM-_i7-8700K_CPU_@_3.70GHz-with-glibc2.38',
+    );
+    for (const processor of ['unknown', 'x86_64', '']) {
+      expect(pythonPlatform({ ...gentoo, processor })).to.equal(
+        'Linux-6.6.21-gentoo-x86_64-with-glibc2.38',
+      );
+    }
     const header = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } };
     const glibc = header?.header?.glibcVersionRuntime;
     if (process.platform === 'linux' && glibc) {
