@@ -342,6 +342,9 @@ export function appendRowAfterReading(
 export function checkAppendable(path: string): void {
   try {
     const header = firstLine(path);
+    // A stream, as at the end: the header and row follow what it holds, through the descriptor
+    // the shell opened for writing (`>> log`, where a previous run's command wrote first).
+    if (stdioFileOf(path) !== undefined) return;
     fileColumns(path, header);
     if (header === undefined) accessSync(dirname(path), constants.W_OK | constants.X_OK);
     else accessSync(path, constants.W_OK);

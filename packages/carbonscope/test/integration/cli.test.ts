@@ -711,6 +711,30 @@ describe('carbonscope command line', function () {
     }
   });
 
+  it('appends run after run to the file its stdout goes to: >> log', async () => {
+    expect(existsSync('/dev/stdout'), 'this test needs /dev/stdout').to.equal(true);
+    // The first run left its command's text first in the file: the second was refused at the
+    // start (exit 2, its command not run) as -o with other columns, though both wrote to stdout.
+    const file = join(dir, 'appended-runs.txt');
+    const codes: (number | null)[] = [];
+    for (const word of ['first', 'second']) {
+      const script = `"$0" "$1" run -o /dev/stdout -- echo ${word} >>"$2" 2>/dev/null`;
+      codes.push(
+        await new Promise<number | null>((resolve) => {
+          execFile('/bin/sh', ['-c', script, process.execPath, MAIN, file], { env: ENV }, (err) =>
+            resolve(err ? (err.code as number | null) : 0),
+          );
+        }),
+      );
+    }
+    const text = readFileSync(file, 'utf8');
+    expect(codes, text).to.deep.equal([0, 0]);
+    const blocks = text.split(/^(?:first|second)\n/m).slice(1);
+    expect(text.startsWith('first\n'), text).to.equal(true);
+    expect(blocks, text).to.have.length(2);
+    for (const block of blocks) expect(parseEmissionsCsv(block).records, text).to.have.length(1);
+  });
+
   it('prints its version for --version and -V, as Node tools do', async () => {
     const { version } = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as {
       version: string;
