@@ -8,6 +8,7 @@ import { shownValue } from '../shown-value.js';
 
 /** A year of 365.25 days: the unit of the expected lifetime EL. */
 export const SECONDS_PER_YEAR = 365.25 * 86_400;
+const HOURS_PER_YEAR = SECONDS_PER_YEAR / 3600;
 
 export const EMBODIED_PROFILES = ['server', 'laptop', 'cloud-vcpu'] as const;
 export type EmbodiedProfile = (typeof EMBODIED_PROFILES)[number];
@@ -39,7 +40,8 @@ export const EMBODIED_PROFILE_FIGURES: Readonly<Record<EmbodiedProfile, Embodied
   },
   laptop: {
     totalKg: 181,
-    lifetimeYears: 4,
+    // Boavizta gives hours, 4 years of 365 days: 4 years of 365.25 days would be 35,064 h.
+    lifetimeYears: 35_040 / HOURS_PER_YEAR,
     source: 'Boavizta (ADEME NegaOctet): a professional laptop, 181 kgCO2e, 35,040 h (4 years)',
   },
   'cloud-vcpu': {

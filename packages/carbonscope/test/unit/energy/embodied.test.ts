@@ -35,6 +35,13 @@ describe('embodied emissions and SCI', () => {
     expect(embodiedGramsPerSecond(embodied)).to.be.closeTo(perVcpuPerSecond * seen, 1e-15);
   });
 
+  it("laptop: Boavizta's 181 kgCO2e over its 35,040 hours, not 4 years of 365.25 days", () => {
+    const { embodied } = settings({ EMBODIED_PROFILE: 'laptop', EMBODIED_RESERVED_VCPUS: '1' });
+    const host = embodied.hostVcpus;
+    // 35,040 h is 4 × 365 days (archetypes/user_terminal.csv); 4 × 365.25 days is 35,064 h.
+    expect(embodiedGramsPerSecond(embodied) * host).to.be.closeTo(181e3 / (35_040 * 3600), 1e-15);
+  });
+
   it('takes TE, EL, ToR and RR as set over the profile, and says where they came from', () => {
     const { embodied } = settings({
       EMBODIED_PROFILE: 'laptop',
@@ -51,7 +58,7 @@ describe('embodied emissions and SCI', () => {
     });
     expect(embodied.source).to.match(/^EMBODIED_KGCO2E \/ EMBODIED_LIFETIME_YEARS as set/);
     expect(embodiedGramsPerSecond(embodied)).to.be.closeTo(
-      (250e3 / (4 * SECONDS_PER_YEAR)) * (8 / 64),
+      (250e3 / (35_040 * 3600)) * (8 / 64),
       1e-15,
     );
     expect(embodiedGramsPerSecond(settings({ EMBODIED_KGCO2E: '0' }).embodied)).to.equal(0);
