@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../log.js';
 import { quotedText } from '../../shown-value.js';
 import { type LineChild, spawnLineChild } from './line-child.js';
+import { probeTimeoutOf } from './probe-timeout.js';
 import type {
   EnergyReading,
   PowerSource,
@@ -177,6 +178,7 @@ export interface NvidiaSmiOptions {
   binary?: string;
   /** Monotonic milliseconds; performance.now() by default. */
   clock?: () => number;
+  /** How long probe() waits for the first GPU line (1 ms to 10 min); 3 intervals + 2 s. */
   probeTimeoutMs?: number;
   /**
    * Whether the probe keeps the process alive until it settles (default true): a process that
@@ -200,6 +202,7 @@ export const NVIDIA_SMI_QUERY = [
  */
 export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
   const { logger, intervalMs } = options;
+  const timeoutMs = probeTimeoutOf(options.probeTimeoutMs, intervalMs);
   const binary = options.binary ?? 'nvidia-smi';
   const clock = options.clock ?? (() => performance.now());
   const args = [...NVIDIA_SMI_QUERY, '-lms', String(intervalMs)];
@@ -251,7 +254,6 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
           if (!result.ok) void child?.stop();
           resolve(result);
         };
-        const timeoutMs = options.probeTimeoutMs ?? intervalMs * 3 + 2000;
         const timer = setTimeout(
           () =>
             settle({ ok: false, reason: `${binary} printed no GPU line within ${timeoutMs} ms` }),

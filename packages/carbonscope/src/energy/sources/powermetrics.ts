@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../log.js';
 import { type LineChild, spawnLineChild } from './line-child.js';
+import { probeTimeoutOf } from './probe-timeout.js';
 import type { Component, EnergyReading, PowerSource, ProbeResult, SampleTick } from './source.js';
 
 /** Power lines of one `*** Sampled system activity ... ***` block, in milliwatts. */
@@ -145,7 +146,7 @@ export interface PowermetricsOptions {
   intervalMs: number;
   /** Binary to run; a path or a name looked up on PATH. */
   binary?: string;
-  /** How long probe() waits for the first block; default 3 intervals + 2 s. */
+  /** How long probe() waits for the first block (1 ms to 10 min); 3 intervals + 2 s. */
   probeTimeoutMs?: number;
   /** Whether the probe keeps the process alive until it settles; NvidiaSmiOptions.holdProcess. */
   holdProcess?: boolean;
@@ -183,6 +184,7 @@ interface Accumulated {
  */
 export function createPowermetricsSource(options: PowermetricsOptions): PowerSource {
   const { intervalMs } = options;
+  const timeoutMs = probeTimeoutOf(options.probeTimeoutMs, intervalMs);
   const clock = options.clock ?? (() => performance.now());
   // A few late blocks are a busy machine; this is a child that hung (as nvidia-smi's stall).
   const stallMs = options.stallMs ?? Math.max(5 * intervalMs, 10_000);
@@ -285,7 +287,6 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
             ok: false,
             reason: `${binary} ${NOT_ROOT}: run carbonscope as root (e.g. sudo) to read Apple's power counters`,
           });
-        const timeoutMs = options.probeTimeoutMs ?? intervalMs * 3 + 2000;
         const deadlineMs = clock() + timeoutMs;
         const expire = () => {
           const printed =

@@ -9,6 +9,7 @@ import { withLateStart } from './late-start.js';
 import { createNvidiaSmiSource } from './nvidia-smi.js';
 import { ownContainer } from './own-container.js';
 import { createPowermetricsSource } from './powermetrics.js';
+import { checkProbeTimeout } from './probe-timeout.js';
 import { queryPrometheus } from './prometheus-query.js';
 import { createRaplSource } from './rapl.js';
 import { ownScaphandreTarget, scaphandreSpec } from './scaphandre.js';
@@ -87,7 +88,7 @@ export interface SelectSourcesOptions {
   /**
    * How long the probes of nvidia-smi and powermetrics wait for their first output (default 3
    * intervals + 2 s); tests whose fake binary is a Node script, slow to start on a loaded
-   * machine, give more.
+   * machine, give more. 1 ms to 10 minutes, else a RangeError before anything is probed.
    */
   probeTimeoutMs?: number;
 }
@@ -132,6 +133,8 @@ async function tryProbe(make: Maker): Promise<Tried> {
  */
 export async function selectSources(options: SelectSourcesOptions): Promise<SelectedSources> {
   const { config, logger } = options;
+  // Before any probe: a bad one would otherwise surface only where nvidia-smi is tried.
+  checkProbeTimeout(options.probeTimeoutMs);
   const energy = config.energy;
   const platform = options.platform ?? process.platform;
   const make: Record<SourceKey, Maker> = {
