@@ -20,6 +20,8 @@ export const MIG_QUERY_ARGS = [
 export function parseMigModes(text: string): Map<number, MigMode> {
   const modes = new Map<number, MigMode>();
   for (const line of text.split('\n')) {
+    // A bare comma, unlike the power loop's `, `: neither an index nor a mode holds one, no name
+    // is asked for, and an extra column after the mode is passed over either way.
     const [index, mode] = line.split(',').map((field) => field.trim());
     if (!/^\d+$/.test(index ?? '') || mode === undefined) continue;
     const lower = mode.toLowerCase();
