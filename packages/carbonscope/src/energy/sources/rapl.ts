@@ -139,11 +139,13 @@ function onePerPackage(kept: readonly [string, Zone][]): [string, Zone][] {
  * else every package (or each die of it, `package-N-die-M`) plus its dram. core/uncore sit
  * inside their package and are never added. intel-rapl-mmio duplicates the MSR zones of the
  * same name: the MSR one is kept. `packageScope` (AMD, Hygon): die zones are one package's.
+ * `withoutPsys`: the packages and dram even where psys is there (its counter cannot be read).
  */
 export function discoverRaplDomains(
   root: string,
   read: ReadText = readText,
   packageScope = false,
+  withoutPsys = false,
 ): RaplDomain[] {
   const zones = new Map<string, Zone>();
   for (const entry of readdirSync(root)) {
@@ -192,7 +194,7 @@ export function discoverRaplDomains(
     };
   };
 
-  const psys = kept.filter(([key]) => key === 'psys');
+  const psys = withoutPsys ? [] : kept.filter(([key]) => key === 'psys');
   if (psys.length > 0) return psys.map(([, z]) => domain(z, 'psys', 'system'));
 
   const out: RaplDomain[] = [];
@@ -208,8 +210,10 @@ export function discoverRaplDomains(
   return out;
 }
 
+const isPermission = (code: string | undefined) => code === 'EACCES' || code === 'EPERM';
+
 export function unreadableReason(path: string, code: string | undefined, root: string): string {
-  if (code === 'EACCES' || code === 'EPERM') {
+  if (isPermission(code)) {
     return (
       `cannot read ${path}: permission denied (energy_uj is readable only by root since ` +
       `CVE-2020-8694). Fix: \`sudo chmod a+r ${root}/intel-rapl:*/energy_uj ${root}/intel-rapl:*:*/energy_uj\` ` +
@@ -227,6 +231,38 @@ function raplGap(unread: readonly RaplDomain[]): Error & { kind: string } {
       ? `${unread.map((d) => d.energyPath).join(', ')} cannot be read`
       : 'its counters read again after a gap: this interval only sets their new baseline';
   return Object.assign(new Error(message), { kind: 'unreadable' });
+}
+
+interface FirstRead {
+  /** Each domain's counter, undefined where it could not be read. */
+  values: (number | undefined)[];
+  failed: { domain: RaplDomain; code: string | undefined }[];
+}
+
+/** Reads every domain's counter once: the baseline, and which cannot be read (and why). */
+function readAll(domains: readonly RaplDomain[], read: ReadText): FirstRead {
+  const out: FirstRead = { values: [], failed: [] };
+  for (const domain of domains) {
+    let value: number | undefined;
+    let code: string | undefined;
+    try {
+      value = parseMicrojoules(read(domain.energyPath));
+    } catch (err) {
+      code = errorCode(err);
+    }
+    out.values.push(value);
+    if (value === undefined) out.failed.push({ domain, code });
+  }
+  return out;
+}
+
+/** The package and dram domains of a tree whose psys cannot be read; none if it cannot list. */
+function packagesInstead(root: string, read: ReadText, packageScope: boolean): RaplDomain[] {
+  try {
+    return discoverRaplDomains(root, read, packageScope, true);
+  } catch {
+    return [];
+  }
 }
 
 export interface RaplOptions {
@@ -281,9 +317,10 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
     },
 
     async probe(): Promise<ProbeResult> {
+      const packageScope = PACKAGE_SCOPE_VENDORS.has(cpuVendor() ?? '');
+      let found: RaplDomain[];
       try {
-        const vendor = cpuVendor();
-        domains = discoverRaplDomains(root, read, PACKAGE_SCOPE_VENDORS.has(vendor ?? ''));
+        found = discoverRaplDomains(root, read, packageScope);
       } catch (err) {
         const code = errorCode(err);
         return {
@@ -292,25 +329,47 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
             code === 'ENOENT' ? `no powercap tree at ${root}` : `cannot list ${root} (${code})`,
         };
       }
-      if (domains.length === 0)
+      if (found.length === 0)
         return { ok: false, reason: `no RAPL package or psys zone under ${root}` };
-      const values: number[] = [];
-      for (const d of domains) {
-        let value: number | undefined;
-        try {
-          value = parseMicrojoules(read(d.energyPath));
-        } catch (err) {
-          const code = errorCode(err);
-          const reason = unreadableReason(d.energyPath, code, root);
-          return code === 'EACCES' || code === 'EPERM'
-            ? { ok: false, reason, fixable: true }
-            : { ok: false, reason };
+      let first = readAll(found, read);
+      const leftOut: string[] = [];
+      const psys = first.failed.find((f) => f.domain.component === 'system');
+      if (psys) {
+        // The packages and dram are what a machine without psys reads: measured, if narrower.
+        const instead = packagesInstead(root, read, packageScope);
+        if (instead.length > 0) {
+          const reason = unreadableReason(psys.domain.energyPath, psys.code, root);
+          logger.warn(
+            { zone: psys.domain.zone },
+            `rapl: ${reason}; the package and dram zones are read instead (what psys counts ` +
+              'beyond them, the rest of the platform, is left out)',
+          );
+          leftOut.push(`${psys.domain.device} (${psys.domain.zone}) left out: it cannot be read`);
+          found = instead;
+          first = readAll(found, read);
         }
-        if (value === undefined)
-          return { ok: false, reason: unreadableReason(d.energyPath, undefined, root) };
-        values.push(value);
       }
-      last = values;
+      // A package unread is a socket's whole energy missing, and the process may run on it: a
+      // measured figure without it would be wrong, not narrow. A dram zone is the smaller part.
+      const essential = first.failed.find((f) => f.domain.component !== 'dram');
+      if (essential) {
+        const reason = unreadableReason(essential.domain.energyPath, essential.code, root);
+        return isPermission(essential.code)
+          ? { ok: false, reason, fixable: true }
+          : { ok: false, reason };
+      }
+      domains = found;
+      last = first.values;
+      for (const { domain: d, code } of first.failed) {
+        // sample() would say it again on the first tick: said here, with the fix.
+        warned.add(d.zone);
+        logger.warn(
+          { zone: d.zone },
+          `rapl: ${unreadableReason(d.energyPath, code, root)}; ${d.device} is left out until ` +
+            'it can be read (the host figure is without it meanwhile)',
+        );
+        leftOut.push(`${d.device} (${d.zone}) left out: it cannot be read`);
+      }
       for (const d of domains) {
         if (d.maxRangeUj === undefined) {
           logger.warn(
@@ -319,7 +378,11 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
           );
         }
       }
-      return { ok: true, detail: domains.map((d) => `${d.device} (${d.zone})`).join(', ') };
+      const readable = domains.filter((_, i) => last[i] !== undefined);
+      return {
+        ok: true,
+        detail: [readable.map((d) => `${d.device} (${d.zone})`).join(', '), ...leftOut].join('; '),
+      };
     },
 
     sample(tick: SampleTick): EnergyReading[] {

@@ -349,6 +349,86 @@ describe('energy/sources/rapl', () => {
     expect(reason).to.include('udev');
   });
 
+  /** A reader that refuses (EACCES) the energy_uj of the zones named while `denied` holds them. */
+  const denying = (denied: Set<string>): ReadText => (path) => {
+    const zone = path.split('/').at(-2) ?? '';
+    if (path.endsWith('/energy_uj') && denied.has(zone)) {
+      throw Object.assign(new Error(`EACCES: permission denied, open '${path}'`), {
+        code: 'EACCES',
+      });
+    }
+    return readFileSync(path, 'latin1');
+  };
+
+  it('one dram zone unreadable: the packages are measured, that dram is left out and said, and read once it can be', async () => {
+    buildPowercapTree(dir, TWO_SOCKET_INTEL);
+    const denied = new Set(['intel-rapl:0:1']);
+    const { logger, warnings } = captureLogger();
+    const rapl = createRaplSource({ root: dir, logger, read: denying(denied) });
+    const probe = await rapl.probe();
+    expect(probe.ok).to.equal(true);
+    const detail = probe.ok ? probe.detail : '';
+    expect(detail).to.match(/^package-0 \(intel-rapl:0\), package-1 \(intel-rapl:1\), dram-1/);
+    expect(detail).to.match(/dram-0 \(intel-rapl:0:1\) left out: it cannot be read/);
+    const said = warnings().filter((w) => String(w.msg).includes('intel-rapl:0:1/energy_uj'));
+    expect(said).to.have.length(1);
+    expect(String(said[0].msg)).to.include('sudo chmod a+r');
+    expect(String(said[0].msg)).to.match(/dram-0 is left out until it can be read/);
+
+    setEnergy(dir, 'intel-rapl:0', 10_000_000 + 4_000_000);
+    setEnergy(dir, 'intel-rapl:1:1', 3_000_000 + 500_000);
+    expect(microjoules(rapl.sample(tick(1000)))).to.deep.equal({
+      'package-0': 4_000_000,
+      'package-1': 0,
+      'dram-1': 500_000,
+    });
+    // Said once, at the probe, not again on every tick.
+    rapl.sample(tick(1000));
+    expect(warnings().filter((w) => String(w.msg).includes('intel-rapl:0:1'))).to.have.length(1);
+
+    // chmod a+r while it runs: read from its next value on, never the time it was unread.
+    denied.clear();
+    setEnergy(dir, 'intel-rapl:0:1', 9_000_000);
+    expect(microjoules(rapl.sample(tick(1000)))).to.not.have.property('dram-0');
+    setEnergy(dir, 'intel-rapl:0:1', 9_000_000 + 250_000);
+    expect(microjoules(rapl.sample(tick(1000)))['dram-0']).to.equal(250_000);
+  });
+
+  it('a package unreadable while another is not: no half host as measured, the estimate (fixable)', async () => {
+    buildPowercapTree(dir, TWO_SOCKET_INTEL);
+    const read = denying(new Set(['intel-rapl:1']));
+    const probe = await createRaplSource({ root: dir, logger: captureLogger().logger, read }).probe();
+    expect(probe.ok).to.equal(false);
+    expect(probe).to.include({ fixable: true });
+    expect(probe.ok ? '' : probe.reason).to.include(join(dir, 'intel-rapl:1', 'energy_uj'));
+  });
+
+  it('psys unreadable, its packages readable: package and dram measured instead, and said', async () => {
+    buildPowercapTree(dir, [
+      { dir: 'intel-rapl:0', name: 'package-0', energyUj: 100, maxUj: MAX },
+      { dir: 'intel-rapl:0:0', name: 'core', energyUj: 100, maxUj: MAX },
+      { dir: 'intel-rapl:0:2', name: 'dram', energyUj: 100, maxUj: MAX },
+      { dir: 'intel-rapl:1', name: 'psys', energyUj: 7_000, maxUj: MAX },
+    ]);
+    const { logger, warnings } = captureLogger();
+    const read = denying(new Set(['intel-rapl:1']));
+    const rapl = createRaplSource({ root: dir, logger, read });
+    const probe = await rapl.probe();
+    expect(probe.ok).to.equal(true);
+    expect(probe.ok ? probe.detail : '').to.match(
+      /^package-0 \(intel-rapl:0\), dram-0 \(intel-rapl:0:2\); psys \(intel-rapl:1\) left out: it cannot be read/,
+    );
+    const said = warnings().filter((w) => String(w.msg).includes('intel-rapl:1/energy_uj'));
+    expect(said).to.have.length(1);
+    expect(String(said[0].msg)).to.match(/package and dram zones are read instead/);
+    setEnergy(dir, 'intel-rapl:0', 100 + 3_000_000);
+    setEnergy(dir, 'intel-rapl:0:2', 100 + 1_000_000);
+    expect(microjoules(rapl.sample(tick(1000)))).to.deep.equal({
+      'package-0': 3_000_000,
+      'dram-0': 1_000_000,
+    });
+  });
+
   it('unreadable energy_uj (a directory in place of the file): the probe fails and names it', async () => {
     buildPowercapTree(dir, [{ dir: 'intel-rapl:0', name: 'package-0', energyUj: 1, maxUj: MAX }]);
     const path = join(dir, 'intel-rapl:0', 'energy_uj');
