@@ -350,15 +350,17 @@ describe('energy/sources/rapl', () => {
   });
 
   /** A reader that refuses (EACCES) the energy_uj of the zones named while `denied` holds them. */
-  const denying = (denied: Set<string>): ReadText => (path) => {
-    const zone = path.split('/').at(-2) ?? '';
-    if (path.endsWith('/energy_uj') && denied.has(zone)) {
-      throw Object.assign(new Error(`EACCES: permission denied, open '${path}'`), {
-        code: 'EACCES',
-      });
-    }
-    return readFileSync(path, 'latin1');
-  };
+  const denying =
+    (denied: Set<string>): ReadText =>
+    (path) => {
+      const zone = path.split('/').at(-2) ?? '';
+      if (path.endsWith('/energy_uj') && denied.has(zone)) {
+        throw Object.assign(new Error(`EACCES: permission denied, open '${path}'`), {
+          code: 'EACCES',
+        });
+      }
+      return readFileSync(path, 'latin1');
+    };
 
   it('one dram zone unreadable: the packages are measured, that dram is left out and said, and read once it can be', async () => {
     buildPowercapTree(dir, TWO_SOCKET_INTEL);
@@ -397,7 +399,11 @@ describe('energy/sources/rapl', () => {
   it('a package unreadable while another is not: no half host as measured, the estimate (fixable)', async () => {
     buildPowercapTree(dir, TWO_SOCKET_INTEL);
     const read = denying(new Set(['intel-rapl:1']));
-    const probe = await createRaplSource({ root: dir, logger: captureLogger().logger, read }).probe();
+    const probe = await createRaplSource({
+      root: dir,
+      logger: captureLogger().logger,
+      read,
+    }).probe();
     expect(probe.ok).to.equal(false);
     expect(probe).to.include({ fixable: true });
     expect(probe.ok ? '' : probe.reason).to.include(join(dir, 'intel-rapl:1', 'energy_uj'));
