@@ -121,6 +121,8 @@ export class Sampler {
   private lastMs = 0;
   private lastBootMs: number | undefined;
   private lastProcessCpu = 0;
+  /** The host's CPU-side power (every series but the GPUs') over the latest tick's time awake. */
+  private cpuSideWatts = 0;
   private readonly sources: readonly PowerSource[];
   private readonly rates = new RateWindow(RATE_WINDOW_MS / 1000);
 
@@ -172,6 +174,41 @@ export class Sampler {
     let hostJoules = 0;
     let hostAsleepJoules = 0;
     let processJoules = 0;
+    /** Joules of the tick's CPU-side host readings taken as spent awake. */
+    let awakeSoFar = 0;
+    /** Readings across a suspend of series with no power of their own yet: split last. */
+    const unknownAwake: { reading: EnergyReading; source: PowerSource; host: Series }[] = [];
+    const book = (reading: EnergyReading, source: PowerSource, host: Series, awake: number) => {
+      const joules = reading.joules;
+      hostJoules += joules;
+      host.tickJoules += awake;
+      host.asleepJoules += joules - awake;
+      hostAsleepJoules += joules - awake;
+      if (reading.component !== 'gpu') awakeSoFar += awake;
+      // GPU energy is the process's only by what the GPU says of its processes (gpuShares);
+      // otherwise it stays on the host, whichever source reports it (nvidia-smi, or
+      // powermetrics' Apple GPU line): CPU time says nothing about GPU use.
+      if (reading.component === 'gpu' && gpuShares && source.name === gpuShares.source) {
+        const gpuShare = gpuShares.share(reading.device);
+        if (gpuShare !== undefined) {
+          const mine = awake * gpuShare;
+          this.seriesOf('process', reading, source).tickJoules += mine;
+          processJoules += mine;
+        }
+        return;
+      }
+      // Only CPU-side energy follows CPU time.
+      if (
+        source.scope !== 'process' &&
+        source.kind === 'host' &&
+        reading.component !== 'gpu' &&
+        (attributesIdle || !reading.idle)
+      ) {
+        const mine = awake * share;
+        this.seriesOf('process', reading, source).tickJoules += mine;
+        processJoules += mine;
+      }
+    };
     for (const source of this.sources) {
       const readings = this.readSource(source, tick);
       // Asked after sample(): a source that hands over says what these readings measure.
@@ -200,40 +237,35 @@ export class Sampler {
           continue;
         }
         const host = this.seriesOf('host', reading, source);
-        hostJoules += joules;
-        // The rest of a reading beyond the power it drew before, over the time awake, is the
-        // suspend's: the host's energy, in no power figure and in none of the process's.
-        const awake = spansSuspend ? awakeJoules(host, joules, seconds, awakeFraction) : joules;
-        host.tickJoules += awake;
-        host.asleepJoules += joules - awake;
-        hostAsleepJoules += joules - awake;
-        // GPU energy is the process's only by what the GPU says of its processes (gpuShares);
-        // otherwise it stays on the host, whichever source reports it (nvidia-smi, or
-        // powermetrics' Apple GPU line): CPU time says nothing about GPU use.
-        if (reading.component === 'gpu' && gpuShares && source.name === gpuShares.source) {
-          const gpuShare = gpuShares.share(reading.device);
-          if (gpuShare !== undefined) {
-            const mine = awake * gpuShare;
-            this.seriesOf('process', reading, source).tickJoules += mine;
-            processJoules += mine;
-          }
+        if (spansSuspend && !(host.watts > 0)) {
+          unknownAwake.push({ reading, source, host });
           continue;
         }
-        // Only CPU-side energy follows CPU time.
-        if (
-          !measuresProcess &&
-          source.kind === 'host' &&
-          reading.component !== 'gpu' &&
-          (attributesIdle || !reading.idle)
-        ) {
-          const mine = awake * share;
-          this.seriesOf('process', reading, source).tickJoules += mine;
-          processJoules += mine;
-        }
+        // The rest of a reading beyond the power it drew before, over the time awake, is the
+        // suspend's: the host's energy, in no power figure and in none of the process's.
+        book(
+          reading,
+          source,
+          host,
+          spansSuspend ? awakeJoules(host, joules, seconds, awakeFraction) : joules,
+        );
       }
+    }
+    // A series with no power of its own (a source read late, a zone readable again) takes for
+    // its time awake what the host drew before, whoever measured or modelled it, less what the
+    // other series took: the suspend's average (0.5 W for the 10 W drawn awake) made the first
+    // tick's power, and the process's share of it, a twentieth of what it was. With no power
+    // before at all (the first tick), that average is all there is.
+    let budget = Math.max(0, this.cpuSideWatts * seconds - awakeSoFar);
+    for (const { reading, source, host } of unknownAwake) {
+      const awake =
+        this.cpuSideWatts > 0 ? Math.min(reading.joules, budget) : reading.joules * awakeFraction;
+      budget -= awake;
+      book(reading, source, host, awake);
     }
 
     const power: PowerFigure[] = [];
+    let cpuSideWatts = 0;
     const split: Split = {
       host: { measured: 0, estimated: 0, seen: new Set() },
       process: { measured: 0, estimated: 0, seen: new Set() },
@@ -246,10 +278,12 @@ export class Sampler {
       s.joules += s.tickJoules + s.asleepJoules;
       rates.add(s.key, s.tickJoules);
       s.watts = rates.rate(s.key);
+      if (s.scope === 'host' && s.component !== 'gpu') cpuSideWatts += s.watts;
       s.tickJoules = 0;
       s.asleepJoules = 0;
       power.push(Object.freeze(figureOf(s)));
     }
+    this.cpuSideWatts = cpuSideWatts;
 
     const intensity = o.intensity() ?? null;
     let hostGrams = 0;

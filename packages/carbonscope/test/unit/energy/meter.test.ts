@@ -5,6 +5,8 @@ import {
   PmonParser,
   PmonShares,
 } from '../../../src/energy/index.js';
+import { withLateStart } from '../../../src/energy/sources/late-start.js';
+import type { PowerSource } from '../../../src/energy/sources/source.js';
 import { MAX_OPERATIONS } from '../../../src/labels/index.js';
 import { bindMetrics } from '../../../src/otel/bind-metrics.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
@@ -33,7 +35,7 @@ interface Rig {
 }
 
 async function rig(
-  sources: { host: ScriptedSource; gpus?: ScriptedSource[]; reasons?: string[] },
+  sources: { host: PowerSource; gpus?: ScriptedSource[]; reasons?: string[] },
   env: Record<string, string> = {},
   gpuShares?: GpuShareReader,
   bootClock?: () => number,
@@ -372,6 +374,43 @@ describe('energy meter', () => {
     // The process ran 4 s at 1.25 W (its dynamic share): the hour frozen is none of its doing.
     expect(r.cs.snapshot().totals.process.joules).to.be.closeTo(5, 1e-9);
     expect((await settled).joules).to.be.closeTo(2.5, 1e-9);
+    await r.metrics.shutdown();
+  });
+
+  it("a source's first reading spanning a suspend (RAPL read late): its time awake at the host's power before, not the hour's average", async () => {
+    // The estimate covered at 10 W until RAPL could be read; RAPL's first reading then spans an
+    // hour's suspend-to-idle. Its own power before is unknown: the hour's average (0.5 W) was
+    // taken for the awake second, where the host drew 10 W by every figure there was.
+    let suspendedJoules = 0;
+    const rapl = new ScriptedSource('rapl', 'host', false, (t) => {
+      const joules = (10 * t.elapsedMs) / 1000 + suspendedJoules;
+      suspendedJoules = 0;
+      return [{ component: 'package', device: 'package-0', joules, watts: joules }];
+    });
+    const estimate = constantSource(10, { name: 'estimate', component: 'cpu' });
+    const { logger } = memoryLogger();
+    const host = withLateStart({ make: () => rapl, fallback: estimate, logger, retryMs: 1000 });
+    const boot = { ms: 5_000 };
+    const r = await rig({ host }, {}, undefined, () => boot.ms);
+    await prime(r);
+    const step = (suspendMs = 0) => {
+      boot.ms += 1000 + suspendMs;
+      interval(r, 1000, 0.5, 0.25);
+    };
+    step();
+    step();
+    // The late try's probe settles between ticks.
+    await new Promise((resolve) => setImmediate(resolve));
+    suspendedJoules = 1800;
+    step(3_600_000);
+    expect(host.name).to.equal('rapl');
+    const { totals } = r.cs.snapshot();
+    expect(totals.host.joules).to.equal(1830);
+    expect(totals.host.watts).to.equal(10);
+    // Three awake seconds at the process's 1.25 W (dynamic share 0.125 of 10 W).
+    expect(totals.process.joules).to.be.closeTo(3.75, 1e-9);
+    step();
+    expect(r.cs.snapshot().totals.host.watts).to.equal(10);
     await r.metrics.shutdown();
   });
 
