@@ -158,8 +158,9 @@ const MIG_QUERY_TIMEOUT_MS = 5000;
  */
 async function watchGpuProcesses(session: Session, shares: PmonShares): Promise<void> {
   const smi = session.meter.meter.sources.gpus.find((source) => source.name === 'nvidia-smi');
-  if (!smi) return;
-  const gpus = (smi.devices?.() ?? []).map((gpu) => Number(gpu.device.slice('gpu'.length)));
+  const gpus = (smi?.devices?.() ?? []).map((gpu) => Number(gpu.device.slice('gpu'.length)));
+  // None read yet (nvidia-smi tried again later): pmon would watch no GPU the meter reads.
+  if (gpus.length === 0) return;
   const [mig] = await Promise.all([
     queryMigModes('nvidia-smi', MIG_QUERY_TIMEOUT_MS),
     feedPmon(shares, { gpus, logger: session.logger }),

@@ -2,7 +2,7 @@ import type { AttributionMode } from './attribution.js';
 import { type EmbodiedSettings, embodiedGramsPerSecond } from './embodied.js';
 import type { EnergyMeter } from './meter.js';
 import { labels } from './sampler.js';
-import type { SourceName } from './sources/index.js';
+import { readsGpus, type SourceName } from './sources/index.js';
 import type {
   EmissionsFigure,
   EnergySample,
@@ -115,7 +115,12 @@ export function snapshotOf(
       processShare: last?.processShare ?? 0,
       hostUtilization: last?.hostUtilization ?? 0,
     },
-    sources: [host, ...gpus].map((s) => ({ name: s.name, kind: s.kind, estimated: s.estimated })),
+    // A GPU source still tried again (nvidia-smi without its driver at start) reads nothing yet.
+    sources: [host, ...gpus.filter(readsGpus)].map((s) => ({
+      name: s.name,
+      kind: s.kind,
+      estimated: s.estimated,
+    })),
     reasons: [...reasons],
     grid: {
       zone: intensity?.zone ?? zone,

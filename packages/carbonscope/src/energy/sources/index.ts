@@ -14,6 +14,7 @@ export {
   type ExporterSpec,
 } from './exporter-source.js';
 export { parseExposition, parseExpositionLine, type SeriesSample } from './exposition.js';
+export { readsGpus, withLateGpu } from './gpu-late-start.js';
 export { withHandover } from './handover.js';
 export { KEPLER_METRICS, keplerSpec } from './kepler.js';
 export { createNvidiaSmiSource } from './nvidia-smi.js';

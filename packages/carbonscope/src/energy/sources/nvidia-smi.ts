@@ -256,7 +256,11 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
         };
         const timer = setTimeout(
           () =>
-            settle({ ok: false, reason: `${binary} printed no GPU line within ${timeoutMs} ms` }),
+            settle({
+              ok: false,
+              reason: `${binary} printed no GPU line within ${timeoutMs} ms`,
+              later: true,
+            }),
           timeoutMs,
         );
         // Held until the probe settles (first output or this timeout): the child and its pipes
@@ -304,7 +308,8 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
               return;
             }
             const why = firstOther || `exit ${code ?? signal}`;
-            settle({ ok: false, reason: `${binary} ended: ${why}` });
+            // It ran: a driver not loaded yet, or no GPU; a missing binary is no NVIDIA GPU.
+            settle({ ok: false, reason: `${binary} ended: ${why}`, later: true });
             if (started && !closing) {
               logger.warn(
                 { code, signal },

@@ -3,6 +3,7 @@ import type { EnergySettings, ExporterEndpoint, Settings } from '../../settings.
 import { fetchExposition, urlForLog } from './bounded-fetch.js';
 import { createEstimateSource } from './estimate.js';
 import { createExporterSource, type ExporterSpec } from './exporter-source.js';
+import { GPU_RETRY_FIRST_MS, readsGpus, withLateGpu } from './gpu-late-start.js';
 import { withHandover } from './handover.js';
 import { keplerSpec } from './kepler.js';
 import { withLateStart } from './late-start.js';
@@ -96,7 +97,10 @@ export interface SelectSourcesOptions {
 export interface SelectedSources {
   /** The one source for CPU/package/platform power. */
   host: PowerSource;
-  /** Sources that add GPU power (nvidia-smi, when present). */
+  /**
+   * Sources that add GPU power: nvidia-smi, when present (one that ran but read no GPU at start
+   * is tried again later, and names no device until it reads: readsGpus).
+   */
   gpus: PowerSource[];
   /** Why these were chosen, one entry per step (also logged at start-up, joined by `; `). */
   reasons: string[];
@@ -104,7 +108,7 @@ export interface SelectedSources {
 
 type Tried =
   | { source: PowerSource; detail: string; reason?: undefined }
-  | { source?: undefined; reason: string; fixable?: boolean };
+  | { source?: undefined; reason: string; fixable?: boolean; later?: boolean };
 
 async function tryProbe(make: Maker): Promise<Tried> {
   const source = make();
@@ -112,7 +116,7 @@ async function tryProbe(make: Maker): Promise<Tried> {
     const result = await source.probe();
     if (result.ok) return { source, detail: result.detail };
     await source.close();
-    return { reason: result.reason, fixable: result.fixable };
+    return { reason: result.reason, fixable: result.fixable, later: result.later };
   } catch (err) {
     await source.close().catch(() => undefined);
     return { reason: err instanceof Error ? err.message : String(err) };
@@ -122,9 +126,9 @@ async function tryProbe(make: Maker): Promise<Tried> {
 /**
  * Picks the power sources for ENERGY_SOURCE and probes them. auto: Kepler or Scaphandre when
  * its URL is set (Kepler first), then RAPL on Linux, else powermetrics on macOS, else the
- * estimate; NVIDIA GPUs are added when nvidia-smi answers. An explicit source that cannot be
- * read is logged with its reason and replaced by the estimate; this never throws for an
- * unreadable source. `nvidia-smi` means: the GPUs are required (a warning if absent), the host
+ * estimate; NVIDIA GPUs are added when nvidia-smi answers, or later where it ran but read none.
+ * An explicit source that cannot be read is logged with its reason and replaced by the
+ * estimate; this never throws for an unreadable source. `nvidia-smi` means: the GPUs are required (a warning if absent), the host
  * source as in auto. `estimate` means: the model only, no hardware probed.
  *
  * Kepler and Scaphandre measure this process's container (or process), not the host: the
@@ -261,6 +265,15 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
     if (tried.source) {
       gpus.push(tried.source);
       notes.push(`GPUs: ${tried.detail}`);
+    } else if (tried.later) {
+      gpus.push(withLateGpu({ name: 'nvidia-smi', make: make['nvidia-smi'], logger }));
+      const again = `tried again after ${GPU_RETRY_FIRST_MS / 60_000} min, then less often`;
+      // Where GPUs were asked for, a warning; nvidia-smi installed without a GPU is common.
+      logger[requested === 'nvidia-smi' ? 'warn' : 'info'](
+        { reason: tried.reason },
+        `energy: nvidia-smi reads no GPU yet (${tried.reason}); ${again}`,
+      );
+      notes.push(`GPUs: ${tried.reason}; ${again}`);
     } else if (requested === 'nvidia-smi') {
       logger.warn(
         { reason: tried.reason },
@@ -273,9 +286,10 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
   }
 
   const reason = notes.join('; ');
-  const gpuText = gpus.length ? ` + ${gpus.map((g) => g.name).join(' + ')}` : '';
+  const reading = gpus.filter(readsGpus);
+  const gpuText = reading.length ? ` + ${reading.map((g) => g.name).join(' + ')}` : '';
   logger.info(
-    { source: host.name, estimated: host.estimated, gpus: gpus.map((g) => g.name), reason },
+    { source: host.name, estimated: host.estimated, gpus: reading.map((g) => g.name), reason },
     `energy source: ${host.name}${gpuText} (${reason})`,
   );
   return { host, gpus, reasons: notes };

@@ -64,6 +64,11 @@ export type ProbeResult =
        * energy_uj): the user can fix it, so even auto selection says it as a warning.
        */
       fixable?: boolean;
+      /**
+       * True when the meter's tool is there and ran, but gave nothing to read yet (nvidia-smi
+       * before its driver is loaded, or slower than the probe waits): worth trying again later.
+       */
+      later?: boolean;
     };
 
 /** A device a source reads: `gpu0` and its model. */

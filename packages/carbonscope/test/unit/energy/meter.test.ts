@@ -5,6 +5,7 @@ import {
   PmonParser,
   PmonShares,
 } from '../../../src/energy/index.js';
+import { withLateGpu } from '../../../src/energy/sources/gpu-late-start.js';
 import { withLateStart } from '../../../src/energy/sources/late-start.js';
 import type { PowerSource } from '../../../src/energy/sources/source.js';
 import { MAX_OPERATIONS } from '../../../src/labels/index.js';
@@ -35,7 +36,7 @@ interface Rig {
 }
 
 async function rig(
-  sources: { host: PowerSource; gpus?: ScriptedSource[]; reasons?: string[] },
+  sources: { host: PowerSource; gpus?: PowerSource[]; reasons?: string[] },
   env: Record<string, string> = {},
   gpuShares?: GpuShareReader,
   bootClock?: () => number,
@@ -374,6 +375,40 @@ describe('energy meter', () => {
     // The process ran 4 s at 1.25 W (its dynamic share): the hour frozen is none of its doing.
     expect(r.cs.snapshot().totals.process.joules).to.be.closeTo(5, 1e-9);
     expect((await settled).joules).to.be.closeTo(2.5, 1e-9);
+    await r.metrics.shutdown();
+  });
+
+  it('a GPU source tried again later is no source in use until it reads a GPU', async () => {
+    let driverLoaded = false;
+    const make = () => {
+      const smi = Object.assign(
+        constantSource(70, { name: 'nvidia-smi', kind: 'gpu', component: 'gpu' }),
+        { devices: () => [{ device: 'gpu0', name: 'NVIDIA L4' }] },
+      );
+      smi.probe = async () =>
+        driverLoaded ? { ok: true, detail: 'gpu0 NVIDIA L4' } : { ok: false, reason: 'no driver' };
+      return smi;
+    };
+    const { logger } = memoryLogger();
+    const gpu = withLateGpu({ name: 'nvidia-smi', make, logger, firstRetryMs: 1000 });
+    const r = await rig({ host: constantSource(10), gpus: [gpu] });
+    await prime(r);
+    // Each try settles between ticks, as a probe does in the meter's idle time.
+    const step = async (ms: number) => {
+      interval(r, ms, 0.5, 0.25);
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    await step(1000);
+    await step(1000);
+    const names = () => r.cs.snapshot().sources.map((s) => s.name);
+    expect(names()).to.deep.equal(['rapl']);
+    expect(r.cs.snapshot().totals.host.joules).to.equal(20);
+    driverLoaded = true;
+    await step(2000);
+    await step(1000);
+    expect(names()).to.deep.equal(['rapl', 'nvidia-smi']);
+    // 5 s of the 10 W host, and the GPU's 70 W for the tick after it was found.
+    expect(r.cs.snapshot().totals.host.joules).to.equal(50 + 70);
     await r.metrics.shutdown();
   });
 

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { NVIDIA_SMI_QUERY } from '../../../../src/energy/sources/nvidia-smi.js';
@@ -489,6 +489,64 @@ describe('energy/sources/select', () => {
     );
     expect(estimate.host.name).to.equal('estimate');
     expect(estimate.gpus).to.deep.equal([]);
+  });
+
+  it('nvidia-smi there but without a GPU line at start (driver not loaded yet): its GPUs are read once it answers', async () => {
+    const driver = join(dir, 'driver-loaded');
+    const nvidiaSmi = writeFakeBinary(
+      dir,
+      'nvidia-smi',
+      `
+if (!require('node:fs').existsSync(${JSON.stringify(driver)})) {
+  console.log("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.");
+  process.exit(9);
+}
+${FAKE_NVIDIA}`,
+    );
+    const { logger, lines } = captureLogger();
+    const r = keep(
+      await selectSources({
+        config: config({ ENERGY_SAMPLE_INTERVAL_MS: '50' }),
+        logger,
+        platform: 'linux',
+        binaries: { nvidiaSmi },
+        probeTimeoutMs: SLOW_START_MS,
+      }),
+    );
+    expect(r.gpus.map((g) => [g.name, g.kind, g.estimated])).to.deep.equal([
+      ['nvidia-smi', 'gpu', false],
+    ]);
+    const gpu = r.gpus[0];
+    expect(gpu.devices?.()).to.deep.equal([]);
+    expect(r.reasons.join('; ')).to.match(
+      /GPUs: .*couldn't communicate with the NVIDIA driver.*; tried again after 1 min, then less often/,
+    );
+    // The start-up line names no GPU source while none is read.
+    const startLine = lines.find((l) => String(l.msg).startsWith('energy source:'));
+    expect(String(startLine?.msg)).to.match(/^energy source: estimate \(/);
+    expect(gpu.sample(tick(50, NO_CPU, 0))).to.deep.equal([]);
+
+    writeFileSync(driver, '');
+    // The tick clock is scripted: a minute on it is no minute waited.
+    expect(gpu.sample(tick(50, NO_CPU, 60_000))).to.deep.equal([]);
+    await waitFor(() => {
+      gpu.sample(tick(50, NO_CPU, 60_050));
+      return (gpu.devices?.() ?? []).length > 0;
+    }, SLOW_START_MS);
+    expect(gpu.devices?.()).to.deep.equal([{ device: 'gpu0', name: 'NVIDIA L4' }]);
+    await waitFor(() => gpu.sample(tick(50, NO_CPU, 60_100)).length > 0, SLOW_START_MS);
+  });
+
+  it('no nvidia-smi at all: no GPU source, and it is not looked for again', async () => {
+    const r = keep(
+      await selectSources({
+        config: config(),
+        logger: captureLogger().logger,
+        platform: 'linux',
+        binaries: noGpu(),
+      }),
+    );
+    expect(r.gpus).to.deep.equal([]);
   });
 
   it('ENERGY_SOURCE=nvidia-smi without a GPU: a warning, and the host source as in auto', async () => {
