@@ -338,13 +338,6 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
         // The packages and dram are what a machine without psys reads: measured, if narrower.
         const instead = packagesInstead(root, read, packageScope);
         if (instead.length > 0) {
-          const reason = unreadableReason(psys.domain.energyPath, psys.code, root);
-          logger.warn(
-            { zone: psys.domain.zone },
-            `rapl: ${reason}; the package and dram zones are read instead (what psys counts ` +
-              'beyond them, the rest of the platform, is left out)',
-          );
-          leftOut.push(`${psys.domain.device} (${psys.domain.zone}) left out: it cannot be read`);
           found = instead;
           first = readAll(found, read);
         }
@@ -357,6 +350,17 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
         return isPermission(essential.code)
           ? { ok: false, reason, fixable: true }
           : { ok: false, reason };
+      }
+      // Said only once the packages read: where they cannot either (all root-only, the usual
+      // case), the estimate is used and the late start probes again every minute.
+      if (psys && found[0]?.component !== 'system') {
+        logger.warn(
+          { zone: psys.domain.zone },
+          `rapl: ${unreadableReason(psys.domain.energyPath, psys.code, root)}; the package and ` +
+            'dram zones are read instead (what psys counts beyond them, the rest of the ' +
+            'platform, is left out)',
+        );
+        leftOut.push(`${psys.domain.device} (${psys.domain.zone}) left out: it cannot be read`);
       }
       domains = found;
       last = first.values;

@@ -435,6 +435,22 @@ describe('energy/sources/rapl', () => {
     });
   });
 
+  it('psys and packages all unreadable (root-only since the CVE): no word of reading the packages instead', async () => {
+    buildPowercapTree(dir, [
+      { dir: 'intel-rapl:0', name: 'package-0', energyUj: 100, maxUj: MAX },
+      { dir: 'intel-rapl:0:2', name: 'dram', energyUj: 100, maxUj: MAX },
+      { dir: 'intel-rapl:1', name: 'psys', energyUj: 7_000, maxUj: MAX },
+    ]);
+    const { logger, warnings } = captureLogger();
+    const read = denying(new Set(['intel-rapl:0', 'intel-rapl:0:2', 'intel-rapl:1']));
+    // The late start probes a fresh source every minute: a line here would come every minute.
+    for (let i = 0; i < 3; i++) {
+      const probe = await createRaplSource({ root: dir, logger, read }).probe();
+      expect(probe).to.include({ ok: false, fixable: true });
+    }
+    expect(warnings().map((w) => String(w.msg))).to.deep.equal([]);
+  });
+
   it('unreadable energy_uj (a directory in place of the file): the probe fails and names it', async () => {
     buildPowercapTree(dir, [{ dir: 'intel-rapl:0', name: 'package-0', energyUj: 1, maxUj: MAX }]);
     const path = join(dir, 'intel-rapl:0', 'energy_uj');
