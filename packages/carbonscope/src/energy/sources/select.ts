@@ -141,6 +141,16 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
   checkProbeTimeout(options.probeTimeoutMs);
   const energy = config.energy;
   const platform = options.platform ?? process.platform;
+  const nvidiaSmi =
+    (holdProcess: boolean | undefined): Maker =>
+    () =>
+      createNvidiaSmiSource({
+        logger,
+        intervalMs: energy.sampleIntervalMs,
+        binary: options.binaries?.nvidiaSmi,
+        holdProcess,
+        probeTimeoutMs: options.probeTimeoutMs,
+      });
   const make: Record<SourceKey, Maker> = {
     rapl: () => createRaplSource({ root: energy.powercapRoot, logger }),
     powermetrics: () =>
@@ -151,14 +161,7 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
         holdProcess: options.holdProcess,
         probeTimeoutMs: options.probeTimeoutMs,
       }),
-    'nvidia-smi': () =>
-      createNvidiaSmiSource({
-        logger,
-        intervalMs: energy.sampleIntervalMs,
-        binary: options.binaries?.nvidiaSmi,
-        holdProcess: options.holdProcess,
-        probeTimeoutMs: options.probeTimeoutMs,
-      }),
+    'nvidia-smi': nvidiaSmi(options.holdProcess),
     estimate: () => createEstimateSource({ settings: energy }),
     kepler: () => makeExporter('kepler', energy, options),
     scaphandre: () => makeExporter('scaphandre', energy, options),
@@ -266,7 +269,10 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
       gpus.push(tried.source);
       notes.push(`GPUs: ${tried.detail}`);
     } else if (tried.later) {
-      gpus.push(withLateGpu({ name: 'nvidia-smi', make: make['nvidia-smi'], logger }));
+      // No one awaits a try made on a tick, and the meter's timer keeps no process alive: nor
+      // may a try's wait for its first line (up to probeTimeoutMs, each time).
+      const later = options.make?.['nvidia-smi'] ?? nvidiaSmi(false);
+      gpus.push(withLateGpu({ name: 'nvidia-smi', make: later, logger }));
       const again = `tried again after ${GPU_RETRY_FIRST_MS / 60_000} min, then less often`;
       // Where GPUs were asked for, a warning; nvidia-smi installed without a GPU is common.
       logger[requested === 'nvidia-smi' ? 'warn' : 'info'](

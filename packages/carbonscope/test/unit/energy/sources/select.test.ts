@@ -537,6 +537,36 @@ ${FAKE_NVIDIA}`,
     await waitFor(() => gpu.sample(tick(50, NO_CPU, 60_100)).length > 0, SLOW_START_MS);
   });
 
+  it("nvidia-smi tried again later: that try's wait keeps no process alive (no one awaits it)", async () => {
+    const driver = join(dir, 'driver-loaded');
+    // No driver at start; then a first start slower than any probe waits.
+    const nvidiaSmi = writeFakeBinary(
+      dir,
+      'nvidia-smi',
+      `
+if (!require('node:fs').existsSync(${JSON.stringify(driver)})) process.exit(9);
+setInterval(() => undefined, 1000);
+`,
+    );
+    const r = keep(
+      await selectSources({
+        config: config({ ENERGY_SAMPLE_INTERVAL_MS: '50' }),
+        logger: captureLogger().logger,
+        platform: 'linux',
+        binaries: { nvidiaSmi },
+        probeTimeoutMs: SLOW_START_MS,
+      }),
+    );
+    const gpu = r.gpus[0];
+    gpu.sample(tick(50, NO_CPU, 0));
+    writeFileSync(driver, '');
+    const timers = () => process.getActiveResourcesInfo().filter((t) => t === 'Timeout').length;
+    const before = timers();
+    gpu.sample(tick(50, NO_CPU, 60_000));
+    // A meter's timer is unref'd: a try held for its 20 s wait would keep a finished script up.
+    expect(timers()).to.equal(before);
+  });
+
   it('no nvidia-smi at all: no GPU source, and it is not looked for again', async () => {
     const r = keep(
       await selectSources({
