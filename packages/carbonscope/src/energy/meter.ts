@@ -6,7 +6,7 @@ import { type EmbodiedSettings, embodiedGramsPerSecond } from './embodied.js';
 import type { GpuShareReader } from './gpu-share/index.js';
 import type { Clock, HostCpuReader, ProcessCpuReader } from './probes.js';
 import { Sampler } from './sampler.js';
-import type { PowerSource } from './sources/index.js';
+import { type PowerSource, readsGpus } from './sources/index.js';
 import type { Timer, TimerHandle } from './timer.js';
 import type { EnergySample, SampleListener } from './types.js';
 
@@ -141,7 +141,8 @@ export class EnergyMeter {
     this.o.logger.info(
       {
         host: host.name,
-        gpus: gpus.map((g) => g.name),
+        // A GPU source still tried again (nvidia-smi before its driver) reads none yet.
+        gpus: gpus.filter(readsGpus).map((g) => g.name),
         estimated: host.estimated,
         reasons,
         attribution: this.o.attribution,

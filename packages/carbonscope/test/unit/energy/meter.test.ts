@@ -402,6 +402,8 @@ describe('energy meter', () => {
     await step(1000);
     const names = () => r.cs.snapshot().sources.map((s) => s.name);
     expect(names()).to.deep.equal(['rapl']);
+    const started = r.lines.find((l) => String(l.msg).startsWith('energy meter started'));
+    expect(started?.gpus).to.deep.equal([]);
     expect(r.cs.snapshot().totals.host.joules).to.equal(20);
     driverLoaded = true;
     await step(2000);
