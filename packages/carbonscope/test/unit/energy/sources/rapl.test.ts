@@ -394,6 +394,11 @@ describe('energy/sources/rapl', () => {
     expect(microjoules(rapl.sample(tick(1000)))).to.not.have.property('dram-0');
     setEnergy(dir, 'intel-rapl:0:1', 9_000_000 + 250_000);
     expect(microjoules(rapl.sample(tick(1000)))['dram-0']).to.equal(250_000);
+    // Its wrap at its own max_energy_range_uj, read at the probe while energy_uj was not.
+    setEnergy(dir, 'intel-rapl:0:1', 65_532_610_987 - 100_000);
+    rapl.sample(tick(1000));
+    setEnergy(dir, 'intel-rapl:0:1', 150_000);
+    expect(microjoules(rapl.sample(tick(1000)))['dram-0']).to.equal(250_000);
   });
 
   it('a package unreadable while another is not: no half host as measured, the estimate (fixable)', async () => {
