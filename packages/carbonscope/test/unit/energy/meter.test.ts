@@ -7,7 +7,7 @@ import {
 } from '../../../src/energy/index.js';
 import { withLateGpu } from '../../../src/energy/sources/gpu-late-start.js';
 import { withLateStart } from '../../../src/energy/sources/late-start.js';
-import type { PowerSource } from '../../../src/energy/sources/source.js';
+import type { EnergyReading, PowerSource } from '../../../src/energy/sources/source.js';
 import { MAX_OPERATIONS } from '../../../src/labels/index.js';
 import { bindMetrics } from '../../../src/otel/bind-metrics.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
@@ -448,6 +448,48 @@ describe('energy meter', () => {
     expect(totals.process.joules).to.be.closeTo(3.75, 1e-9);
     step();
     expect(r.cs.snapshot().totals.host.watts).to.equal(10);
+    await r.metrics.shutdown();
+  });
+
+  it('a dram zone first read across a suspend beside a package read before: all its energy on the host, none awake', async () => {
+    let suspended = false;
+    let dram = false;
+    const rapl = new ScriptedSource('rapl', 'host', false, (t) => {
+      const awake = t.elapsedMs / 1000;
+      const readings: EnergyReading[] = [
+        { component: 'package', device: 'package-0', joules: 10 * awake, watts: 10 },
+      ];
+      if (dram)
+        readings.push({
+          component: 'dram',
+          device: 'dram-0',
+          joules: 2 * awake,
+          watts: 2,
+        });
+      if (suspended) {
+        readings[0].joules += 1800;
+        if (readings[1]) readings[1].joules += 360;
+      }
+      return readings;
+    });
+    const boot = { ms: 5_000 };
+    const r = await rig({ host: rapl }, {}, undefined, () => boot.ms);
+    await prime(r);
+    boot.ms += 1000;
+    interval(r, 1000, 0.5, 0.25);
+    dram = true;
+    suspended = true;
+    boot.ms += 1000 + 3_600_000;
+    interval(r, 1000, 0.5, 0.25);
+    const { totals, power } = r.cs.snapshot();
+    // Every joule read stays on the host: 10 + (10 + 1800) + (2 + 360).
+    expect(totals.host.joules).to.equal(2182);
+    // The package keeps its 10 W awake; the dram, with no power before, takes what is left: none.
+    expect(totals.host.watts).to.equal(10);
+    const dramPower = power.find((p) => p.scope === 'host' && p.component === 'dram');
+    expect(dramPower?.watts).to.equal(0);
+    // Two awake seconds of the package at the process's 1.25 W.
+    expect(totals.process.joules).to.be.closeTo(2.5, 1e-9);
     await r.metrics.shutdown();
   });
 
