@@ -31,7 +31,8 @@ export interface IntensityServiceOptions {
   cacheTtlMs: number;
   /**
    * After a failed lookup, how long a zone is not asked again (default min(30 s, TTL); a
-   * rejected key waits a whole TTL, a Retry-After is honoured).
+   * rejected key waits a whole TTL, a Retry-After is honoured up to 5 min, and a rate limit
+   * without one waits those 5 min).
    */
   errorHoldMs?: number;
   /**
@@ -307,6 +308,9 @@ export class IntensityService implements GridIntensity {
       if (error.retryAfterMs !== undefined) {
         return Math.max(this.errorHoldMs, Math.min(error.retryAfterMs, MAX_RATE_LIMIT_HOLD_MS));
       }
+      // A limit that names no wait (a 429 without Retry-After, a 401 saying the limit) is the
+      // key's hourly quota: asked again every 30 s it saw ten times the calls a TTL makes.
+      if (error.kind === 'rate-limited') return Math.max(this.errorHoldMs, MAX_RATE_LIMIT_HOLD_MS);
     }
     return this.errorHoldMs;
   }

@@ -219,6 +219,28 @@ describe('grid: intensity service (fallback chain)', () => {
     );
   });
 
+  // Held 30 s, a rate limit that named no wait was asked 120 times an hour, ten times the healthy
+  // TTL's rate, against a quota of tens an hour (per key): limited, the key stayed limited.
+  for (const [name, answer, attempts] of [
+    ['a 401 that is a rate limit', { status: 401, body: '{"message":"Rate limit exceeded"}' }, 1],
+    ['a 429', { status: 429 }, 2],
+  ] as const) {
+    it(`${name} without Retry-After holds the zone for the cap, not the 30 s of other failures`, async () => {
+      const grid = service();
+      stub.next(...Array.from({ length: attempts }, () => answer));
+      expect((await grid.current()).source).to.equal('annual-average');
+      const calls = stub.calls.length;
+      expect(calls).to.equal(attempts);
+      clock += 30_000;
+      expect((await grid.current()).source).to.equal('annual-average');
+      clock += MAX_RATE_LIMIT_HOLD_MS - 30_001;
+      await grid.current();
+      expect(stub.calls, 'not asked again within the cap').to.have.length(calls);
+      clock += 1;
+      expect((await grid.current()).source, 'asked again after it').to.equal('electricity-maps');
+    });
+  }
+
   it('refuses a made-up but well-formed zone without spending an upstream call', async () => {
     const grid = service();
     for (const zone of ['AQ-XX', 'DE-X1', 'FR-NOPE-2', 'UK', 'EU', 'XX']) {
