@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { GridIntensity, IntensityHistory, IntensityReading } from 'carbonscope';
-import { InvalidZoneError, LookupsLimitedError, ZONE_PATTERN, zoneKeyCase } from 'carbonscope';
+import { InvalidZoneError, ZONE_PATTERN, zoneKeyCase } from 'carbonscope';
 import type { Context } from 'koa';
 import { clientError, HttpError, withBidiShown } from '../http/errors.js';
 import { queryParam } from '../http/query-param.js';
@@ -50,8 +50,6 @@ async function serve(
       ctx.body = out.json;
     }
   } catch (err) {
-    // Past the budget of lookups for other zones: when one may be looked up again.
-    if (err instanceof LookupsLimitedError) ctx.set('Retry-After', `${err.retryAfterSeconds}`);
     if (!browser) throw err;
     const raw = typeof ctx.query.zone === 'string' ? ctx.query.zone : defaultZone;
     renderError(ctx, err, raw, title);

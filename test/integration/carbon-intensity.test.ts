@@ -432,31 +432,46 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
   describe('a budget of upstream lookups for zones other than the configured one', () => {
     const others = electricityMapsZones().filter((zone) => zone !== 'DE');
 
-    it('answers 429 with Retry-After past it, without a call, while the configured zone stays live', async () => {
+    // It answered 429 where the fallback chain had an answer: a client walking the zones got
+    // errors where the service serves averages when Electricity Maps itself refuses.
+    it('answers the average past it, labelled, without a call, while the configured zone stays live', async () => {
       const url = await start();
       const answers = [];
       for (const zone of others) {
         const res = await fetch(`${url}/carbon_intensity?zone=${zone}`);
-        answers.push({ zone, status: res.status, retryAfter: res.headers.get('retry-after') });
-        await res.text();
+        const body = JSON.parse(await res.text());
+        answers.push({ zone, status: res.status, source: body.source, note: body.note });
       }
-      const served = answers.filter((a) => a.status === 200).map((a) => a.zone);
-      expect(served).to.deep.equal(others.slice(0, 6));
-      expect(stub.callsTo('/latest'), 'one call for each zone served').to.have.length(6);
-      const refused = answers.filter((a) => a.status !== 200);
-      expect(refused).to.have.length(others.length - 6);
-      for (const a of refused) expect(a).to.include({ status: 429, retryAfter: '600' });
+      expect(answers.filter((a) => a.status !== 200)).to.deep.equal([]);
+      const live = answers.filter((a) => a.source === 'electricity-maps').map((a) => a.zone);
+      expect(live).to.deep.equal(others.slice(0, 6));
+      expect(stub.callsTo('/latest'), 'one call for each zone live').to.have.length(6);
+      for (const a of answers.slice(6)) {
+        expect(a.source).to.be.oneOf(['annual-average', 'world-average']);
+        expect(a.note).to.include(
+          `limited to 6 an hour (GRID_OTHER_ZONE_LOOKUPS_PER_HOUR): zone ${a.zone} can be looked up in 600 s; using `,
+        );
+      }
 
-      const limited = await get(`${url}/carbon_intensity?zone=${others[10]}`);
-      expect(JSON.parse(limited.text)).to.deep.equal({
-        error: 'grid_lookups_limited',
-        message: `Electricity Maps lookups for zones other than the configured DE are limited to 6 an hour (GRID_OTHER_ZONE_LOOKUPS_PER_HOUR): zone ${others[10]} can be looked up in 600 s`,
+      const zone = others[10];
+      const limited = JSON.parse((await get(`${url}/carbon_intensity?zone=${zone}`)).text);
+      expect(limited).to.include({
+        zone,
+        source: 'annual-average',
+        carbonIntensity: annualAverage(zone)?.carbonIntensity,
+        isEstimated: true,
+        stale: false,
       });
-      const history = await get(`${url}/carbon_intensity/history?zone=${others[10]}`);
-      expect(history.status).to.equal(429);
-      const page = await get(`${url}/carbon_intensity?zone=${others[10]}`, 'text/html');
-      expect(page.status).to.equal(429);
-      expect(page.text).to.include('limited to 6 an hour');
+      expect(limited.note).to.equal(
+        `Electricity Maps lookups for zones other than the configured DE are limited to 6 an hour (GRID_OTHER_ZONE_LOOKUPS_PER_HOUR): zone ${zone} can be looked up in 600 s; using ${annualAverage(zone)?.basis}`,
+      );
+      const history = await get(`${url}/carbon_intensity/history?zone=${zone}`);
+      expect(history.status).to.equal(200);
+      expect(JSON.parse(history.text)).to.include({ source: 'annual-average' });
+      const page = await get(`${url}/carbon_intensity?zone=${zone}`, 'text/html');
+      expect(page.status).to.equal(200);
+      expect(page.text).to.include('annual average').and.include('limited to 6 an hour');
+      expect(stub.callsTo('/latest')).to.have.length(6);
 
       for (let i = 0; i < 20; i++) {
         expect((await get(`${url}/carbon_intensity`)).status).to.equal(200);
@@ -466,15 +481,14 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
       expect(de, 'the configured zone, once a TTL, never limited').to.have.length(20);
     });
 
-    it('caches nothing for a refused zone: with budget again it gets a live value', async () => {
+    it('holds nothing back for a limited zone: with budget again it gets a live value', async () => {
       const url = await start({ GRID_OTHER_ZONE_LOOKUPS_PER_HOUR: '1' });
       expect((await get(`${url}/carbon_intensity?zone=FR`)).status).to.equal(200);
-      const refused = await fetch(`${url}/carbon_intensity?zone=SE-SE3`);
-      expect(refused.status).to.equal(429);
-      expect(refused.headers.get('retry-after')).to.equal('3600');
+      const limited = JSON.parse((await get(`${url}/carbon_intensity?zone=SE-SE3`)).text);
+      expect(limited.note).to.include('can be looked up in 3600 s');
       clock += 1800_000;
-      const sooner = await fetch(`${url}/carbon_intensity?zone=SE-SE3`);
-      expect(sooner.headers.get('retry-after')).to.equal('1800');
+      const sooner = JSON.parse((await get(`${url}/carbon_intensity?zone=SE-SE3`)).text);
+      expect(sooner.note).to.include('can be looked up in 1800 s');
       clock += 1800_000;
       const body = JSON.parse((await get(`${url}/carbon_intensity?zone=SE-SE3`)).text);
       expect(body).to.include({ zone: 'SE-SE3', source: 'electricity-maps', stale: false });
@@ -497,7 +511,9 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
       expect((await get(`${url}/carbon_intensity?zone=FR`)).status).to.equal(200);
       expect(stub.calls, 'one lookup, retried once').to.have.length(2);
       expect((await get(`${url}/carbon_intensity?zone=SE-SE3`)).status, 'one left').to.equal(200);
-      expect((await get(`${url}/carbon_intensity?zone=NO-NO2`)).status).to.equal(429);
+      const limited = JSON.parse((await get(`${url}/carbon_intensity?zone=NO-NO2`)).text);
+      expect(limited.note).to.include('limited to 2 an hour');
+      expect(stub.calls).to.have.length(3);
     });
   });
 

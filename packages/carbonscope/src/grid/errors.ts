@@ -46,8 +46,24 @@ export class UnknownZoneError extends Error {
 }
 
 /**
- * A zone other than the configured one would be looked up past the budget of such lookups
- * (GRID_OTHER_ZONE_LOOKUPS_PER_HOUR); answered as 429 with Retry-After, and no call is made.
+ * Why a zone other than the configured one is not looked up now: past the budget of such lookups
+ * (GRID_OTHER_ZONE_LOOKUPS_PER_HOUR), and when one may start.
+ */
+export function lookupsLimitedText(
+  zone: string,
+  defaultZone: string,
+  perHour: number,
+  waitMs: number,
+): string {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  return `Electricity Maps lookups for zones other than the configured ${defaultZone} are limited to ${perHour} an hour (GRID_OTHER_ZONE_LOOKUPS_PER_HOUR): zone ${zone} can be looked up in ${seconds} s`;
+}
+
+/**
+ * A zone other than the configured one would be looked up past the budget of such lookups.
+ * @deprecated Nothing throws it any more: past the budget the service answers the zone's last
+ * good value or its average, labelled (lookupsLimitedText). Kept so that code importing it
+ * still compiles.
  */
 export class LookupsLimitedError extends Error {
   readonly status = 429;
@@ -61,12 +77,9 @@ export class LookupsLimitedError extends Error {
     perHour: number,
     waitMs: number,
   ) {
-    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-    super(
-      `Electricity Maps lookups for zones other than the configured ${defaultZone} are limited to ${perHour} an hour (GRID_OTHER_ZONE_LOOKUPS_PER_HOUR): zone ${zone} can be looked up in ${seconds} s`,
-    );
+    super(lookupsLimitedText(zone, defaultZone, perHour, waitMs));
     this.name = 'LookupsLimitedError';
-    this.retryAfterSeconds = seconds;
+    this.retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000));
   }
 }
 

@@ -11,12 +11,7 @@ import {
   MAX_RATE_LIMIT_HOLD_MS,
   type UpstreamPoint,
 } from './electricity-maps-client.js';
-import {
-  InvalidZoneError,
-  LookupsLimitedError,
-  UnknownZoneError,
-  UpstreamError,
-} from './errors.js';
+import { InvalidZoneError, lookupsLimitedText, UnknownZoneError, UpstreamError } from './errors.js';
 import { LookupBudget } from './lookup-budget.js';
 import type { GridIntensity, IntensityHistory, IntensityReading } from './types.js';
 import { type LookupFailure, lookupFailure, UpstreamOutages } from './upstream-outages.js';
@@ -46,7 +41,8 @@ export interface IntensityServiceOptions {
   maxZones?: number;
   /**
    * Upstream lookups an hour for zones other than `defaultZone`, which is never limited; past it
-   * current() and history() throw LookupsLimitedError without a call (default 6; see
+   * current() and history() answer without a call, as for a failed lookup: the last good value
+   * stale, else the average, with a note saying when a lookup may start (default 6; see
    * DEFAULT_OTHER_ZONE_LOOKUPS_PER_HOUR).
    */
   otherZoneLookupsPerHour?: number;
@@ -216,7 +212,8 @@ export class IntensityService implements GridIntensity {
         `${why}: ${average.basis} is used, which has no history`,
       );
     }
-    this.spend(zone, this.histories);
+    const waitMs = this.budgetWait(zone, this.histories);
+    if (waitMs > 0) return this.limitedHistory(zone, average, waitMs);
     const result = await this.histories.get(zone, () =>
       this.logged(zone, 'history', client.history(zone)),
     );
@@ -244,7 +241,8 @@ export class IntensityService implements GridIntensity {
     if (settled) return this.remember(zone, settled, now, Number.POSITIVE_INFINITY);
     const client = this.options.client;
     if (!client || !average) throw new Error('unreachable: no upstream and no settled reading');
-    this.spend(zone, this.latest);
+    const waitMs = this.budgetWait(zone, this.latest);
+    if (waitMs > 0) return this.limitedReading(zone, average, waitMs);
     const result = await this.latest.get(zone, () =>
       this.logged(zone, 'latest', client.latest(zone)),
     );
@@ -283,15 +281,48 @@ export class IntensityService implements GridIntensity {
 
   /**
    * Takes a lookup of another zone than the configured one from the budget when `cache` would
-   * start one; throws LookupsLimitedError past it, before anything is asked or remembered. Called
-   * right before `cache.get`, with nothing awaited between, so the check is the load's.
+   * start one: 0 when it may, else how many ms until one may. Called right before `cache.get`,
+   * with nothing awaited between, so the check is the load's.
    */
-  private spend(zone: string, cache: Pick<CoalescingCache<unknown>, 'needsRefresh'>): void {
-    if (zone === this.defaultZone || !cache.needsRefresh(zone)) return;
-    const waitMs = this.budget.take();
-    if (waitMs > 0) {
-      throw new LookupsLimitedError(zone, this.defaultZone, this.budget.perHour, waitMs);
+  private budgetWait(zone: string, cache: Pick<CoalescingCache<unknown>, 'needsRefresh'>): number {
+    if (zone === this.defaultZone || !cache.needsRefresh(zone)) return 0;
+    return this.budget.take();
+  }
+
+  /**
+   * A zone past the budget, answered as a failed lookup is but without a call or an outage (the
+   * upstream is fine): its last good value within the age limit, else the average. Remembered
+   * for no time, so the next lookup asks the budget again.
+   */
+  private limitedReading(zone: string, average: AnnualAverage, waitMs: number): IntensityReading {
+    const now = this.options.now();
+    const why = lookupsLimitedText(zone, this.defaultZone, this.budget.perHour, waitMs);
+    const last = this.latest.peek(zone);
+    const staleUntil = last === undefined ? 0 : this.ageLimit(last, this.maxStaleMs);
+    if (last === undefined || now > staleUntil) {
+      return this.remember(
+        zone,
+        this.averageReading(zone, average, `${why}; using ${average.basis}`),
+        now,
+        0,
+      );
     }
+    const reading = upstreamReading(last, true, now);
+    reading.note = `${why}; serving the last good value until ${new Date(staleUntil).toISOString()}`;
+    return this.remember(zone, reading, now, 0, { ageFromMs: ageFrom(last), staleUntil });
+  }
+
+  /** A zone's history past the budget: the last good one within 24 h, else none, saying why. */
+  private limitedHistory(zone: string, average: AnnualAverage, waitMs: number): IntensityHistory {
+    const now = this.options.now();
+    const why = lookupsLimitedText(zone, this.defaultZone, this.budget.perHour, waitMs);
+    const last = this.histories.peek(zone);
+    if (last === undefined || now - last.fetchedAt > STALE_HISTORY_MAX_MS) {
+      return noHistory(zone, average.source, `${why}; ${average.basis} has no history`);
+    }
+    const out = historyOf(zone, last.value, last.fetchedAt, true, now);
+    out.note = `${why}; serving the last good history`;
+    return out;
   }
 
   private holdFor(error: unknown): number {

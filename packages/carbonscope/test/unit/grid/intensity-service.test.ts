@@ -885,6 +885,86 @@ describe('grid: intensity service (fallback chain)', () => {
     }
   });
 
+  // The budget answered 429 where the fallback chain had an answer, against GridIntensity's word
+  // that current() rejects only for an invalid or unknown zone: a client walking the zones (a
+  // dashboard, a scheduler) got errors where the service serves averages when Electricity Maps
+  // itself refuses.
+  describe('past the budget of lookups for other zones (GRID_OTHER_ZONE_LOOKUPS_PER_HOUR)', () => {
+    const limited = (zone: string, seconds: number) =>
+      `Electricity Maps lookups for zones other than the configured DE are limited to 1 an hour (GRID_OTHER_ZONE_LOOKUPS_PER_HOUR): zone ${zone} can be looked up in ${seconds} s`;
+
+    it('a zone never looked up answers its annual average, labelled, without a call', async () => {
+      const grid = service({ GRID_OTHER_ZONE_LOOKUPS_PER_HOUR: '1' });
+      await grid.current('FR');
+      const r = await grid.current('SE-SE3');
+      const avg = annualAverage('SE-SE3');
+      expect(r).to.include({
+        zone: 'SE-SE3',
+        source: 'annual-average',
+        carbonIntensity: avg?.carbonIntensity,
+        isEstimated: true,
+        stale: false,
+        datetime: null,
+      });
+      expect(r.note).to.equal(`${limited('SE-SE3', 3600)}; using ${avg?.basis}`);
+      expect(stub.calls.map((c) => c.zone)).to.deep.equal(['FR']);
+    });
+
+    it('a zone looked up before answers its last good value, stale, within the age limit', async () => {
+      const grid = service({ GRID_OTHER_ZONE_LOOKUPS_PER_HOUR: '1' });
+      stub.next({ body: latestAt('FR', '2024-03-01T12:00:00.000Z') });
+      await grid.current('FR');
+      clock += (TTL_S + 60) * 1000;
+      const r = await grid.current('FR');
+      expect(r).to.include({ source: 'electricity-maps', carbonIntensity: 322, stale: true });
+      expect(r.ageSeconds).to.equal(TTL_S + 60);
+      expect(r.note).to.equal(
+        `${limited('FR', 3240)}; serving the last good value until 2024-03-01T15:00:00.000Z`,
+      );
+      expect(stub.calls).to.have.length(1);
+    });
+
+    it('a last good value past the age limit gives way to the average', async () => {
+      const grid = service({
+        GRID_OTHER_ZONE_LOOKUPS_PER_HOUR: '1',
+        GRID_STALE_MAX_AGE_SECONDS: '0',
+      });
+      stub.next({ body: latestAt('FR', '2024-03-01T12:00:00.000Z') });
+      await grid.current('FR');
+      clock += (TTL_S + 60) * 1000;
+      const r = await grid.current('FR');
+      expect(r).to.include({ source: 'annual-average', stale: false });
+      expect(r.note).to.equal(`${limited('FR', 3240)}; using ${annualAverage('FR')?.basis}`);
+    });
+
+    it('holds nothing back: with budget again the zone gets a live value', async () => {
+      const grid = service({ GRID_OTHER_ZONE_LOOKUPS_PER_HOUR: '1' });
+      await grid.current('FR');
+      expect((await grid.current('SE-SE3')).source).to.equal('annual-average');
+      clock += 3600_000;
+      expect((await grid.current('SE-SE3')).source).to.equal('electricity-maps');
+      expect(stub.calls.map((c) => c.zone)).to.deep.equal(['FR', 'SE-SE3']);
+    });
+
+    it('history answers the last good history stale, else no history, saying why', async () => {
+      const grid = service({ GRID_OTHER_ZONE_LOOKUPS_PER_HOUR: '1' });
+      await grid.history('FR');
+      clock += (TTL_S + 60) * 1000;
+      const stale = await grid.history('FR');
+      expect(stale).to.include({ source: 'electricity-maps', stale: true });
+      expect(stale.note).to.equal(`${limited('FR', 3240)}; serving the last good history`);
+      const none = await grid.history('SE-SE3');
+      expect(none).to.deep.equal({
+        zone: 'SE-SE3',
+        source: 'annual-average',
+        unit: 'gCO2e/kWh',
+        history: [],
+        note: `${limited('SE-SE3', 3240)}; ${annualAverage('SE-SE3')?.basis} has no history`,
+      });
+      expect(stub.calls).to.have.length(1);
+    });
+  });
+
   describe('an outage in the log: said when it starts, every 10 min while it lasts, and its end', () => {
     /** The grid's warnings and errors since `from`. */
     const warnings = (from: number) => said(from, 'grid: ').filter((l) => l.level >= 40);
