@@ -49,6 +49,7 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
       config,
       logger,
       now: () => clock,
+      clock: () => clock,
       retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 2 },
     });
     registerGridMetrics(metrics.meter, grid.defaultZone, grid.reportedZones, grid);

@@ -17,26 +17,42 @@ export interface CacheOptions<V> {
   /** How long a failure keeps the key from reloading; may depend on the error. */
   errorHoldMs: (error: unknown) => number;
   maxEntries: number;
+  /** Epoch ms: when a value was fetched, as answers show it and freshUntil reads it. */
   now: () => number;
   /**
-   * The last instant a value may be served as fresh, when that can come before its TTL ends
-   * (a value that ages out); absent, only the TTL counts.
+   * Monotonic ms, for the TTL and the hold-down: on the wall clock a clock set back an hour kept
+   * a value fresh for an hour and its TTL.
+   */
+  clock: () => number;
+  /**
+   * The last instant (epoch ms) a value may be served as fresh, when that can come before its
+   * TTL ends (a value that ages out); absent, only the TTL counts.
    */
   freshUntil?: (value: Cached<V>) => number;
 }
 
 export interface Cached<V> {
   value: V;
+  /** Epoch ms. */
   fetchedAt: number;
+  /** The same instant on the monotonic clock, which the TTL counts from. */
+  loadedAt: number;
 }
 
 /** What a lookup gives: a value (maybe stale) and/or the error of the last load. */
 export type Lookup<V> =
-  | { ok: true; value: V; fetchedAt: number; stale: false }
-  | { ok: false; error: unknown; last: Cached<V> | undefined; retryAt: number };
+  | ({ ok: true; stale: false } & Cached<V>)
+  | {
+      ok: false;
+      error: unknown;
+      last: Cached<V> | undefined;
+      /** Monotonic ms: when the key may be loaded again. */
+      retryAt: number;
+    };
 
 interface Entry<V> {
   good: Cached<V> | undefined;
+  /** Monotonic ms. */
   holdUntil: number;
   error: unknown;
   inflight: Promise<Lookup<V>> | undefined;
@@ -50,7 +66,7 @@ export class CoalescingCache<V> {
   /** The freshest answer: cached if still fresh, else one shared load for all callers. */
   get(key: string, load: () => Promise<V>): Promise<Lookup<V>> {
     const entry = this.touch(key);
-    const now = this.options.now();
+    const now = this.options.clock();
     if (entry.good && this.isFresh(entry.good, now)) {
       return Promise.resolve({ ok: true, ...entry.good, stale: false });
     }
@@ -82,7 +98,7 @@ export class CoalescingCache<V> {
     const entry = this.entries.get(key);
     if (!entry) return true;
     if (entry.inflight) return false;
-    const now = this.options.now();
+    const now = this.options.clock();
     if (entry.error !== undefined && now < entry.holdUntil) return false;
     return !entry.good || !this.isFresh(entry.good, now);
   }
@@ -96,20 +112,22 @@ export class CoalescingCache<V> {
     return this.entries.size;
   }
 
+  /** `now`: monotonic ms; freshUntil is read against the wall clock, as it is about the data. */
   private isFresh(good: Cached<V>, now: number): boolean {
-    if (now - good.fetchedAt >= this.options.ttlMs) return false;
-    return this.options.freshUntil === undefined || now <= this.options.freshUntil(good);
+    if (now - good.loadedAt >= this.options.ttlMs) return false;
+    const freshUntil = this.options.freshUntil;
+    return freshUntil === undefined || this.options.now() <= freshUntil(good);
   }
 
   private async load(entry: Entry<V>, load: () => Promise<V>): Promise<Lookup<V>> {
     try {
       const value = await load();
-      entry.good = { value, fetchedAt: this.options.now() };
+      entry.good = { value, fetchedAt: this.options.now(), loadedAt: this.options.clock() };
       entry.error = undefined;
       return { ok: true, ...entry.good, stale: false };
     } catch (error) {
       entry.error = error ?? new Error('load failed');
-      entry.holdUntil = this.options.now() + this.options.errorHoldMs(entry.error);
+      entry.holdUntil = this.options.clock() + this.options.errorHoldMs(entry.error);
       return { ok: false, error: entry.error, last: entry.good, retryAt: entry.holdUntil };
     }
   }

@@ -61,7 +61,13 @@ export interface ElectricityMapsClientOptions {
   /** Waits between attempts; tests pass a fast one. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** Epoch ms: an HTTP-date Retry-After, how far ahead a datetime is, when a hold ends (shown). */
   now?: () => number;
+  /**
+   * Monotonic ms, for the call's timeout and how long a zone is held (performance.now by
+   * default): held until a wall-clock instant, a zone was held an hour more by a clock set back.
+   */
+  clock?: () => number;
 }
 
 /** Zones remembered as rate limited at once; the oldest is forgotten first. */
@@ -105,6 +111,7 @@ export function createElectricityMapsClient(
   const sleep = options.sleep ?? ((ms: number) => delay(ms));
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
+  const clock = options.clock ?? (() => performance.now());
   // fetch names the URL, user and password included, in the error for a URL that has them; a
   // JSON body echoes the key escaped (redactionList).
   const secrets = redactionList([options.apiKey, ...urlSecrets(options.baseUrl)]);
@@ -112,14 +119,15 @@ export function createElectricityMapsClient(
   // of spending the (small) quota on answers we already know. Per zone and capped, so one
   // answer (Retry-After: 3600, or a date in 2099) cannot switch live data off for every zone,
   // or for longer than MAX_RATE_LIMIT_HOLD_MS.
-  const blockedUntil = new Map<string, HeldZone>();
+  // `end`: the hold's end on the monotonic clock; `held.until` the same instant as shown.
+  const blockedUntil = new Map<string, { end: number; held: HeldZone }>();
   const block = (zone: string, ms: number, status: number) => {
     blockedUntil.delete(zone);
     if (blockedUntil.size >= MAX_BLOCKED_ZONES) {
       const oldest = blockedUntil.keys().next().value;
       if (oldest !== undefined) blockedUntil.delete(oldest);
     }
-    blockedUntil.set(zone, { until: now() + ms, status });
+    blockedUntil.set(zone, { end: clock() + ms, held: { until: now() + ms, status } });
   };
 
   const backoff = (attempt: number): number => {
@@ -128,19 +136,21 @@ export function createElectricityMapsClient(
   };
 
   async function getJson(path: string, zone: string): Promise<unknown> {
-    const held = blockedUntil.get(zone);
-    if (held !== undefined) {
-      const left = held.until - now();
-      if (left > 0) throw new UpstreamError('rate-limited', zone, undefined, undefined, left, held);
+    const blocked = blockedUntil.get(zone);
+    if (blocked !== undefined) {
+      const left = blocked.end - clock();
+      if (left > 0) {
+        throw new UpstreamError('rate-limited', zone, undefined, undefined, left, blocked.held);
+      }
       blockedUntil.delete(zone);
     }
     const url = `${options.baseUrl}${path}?zone=${encodeURIComponent(zone)}&emissionFactorType=${FACTORS}`;
     // The attempts share one timeout (a Retry-After waited for extends it): each had its own, so
     // an upstream failing slowly kept the caller three timeouts, a hung one only one.
-    let deadline = now() + options.timeoutMs;
+    let deadline = clock() + options.timeoutMs;
     const retryAfterBackoff = async (attempt: number): Promise<boolean> => {
       const ms = backoff(attempt);
-      if (now() + ms >= deadline) return false;
+      if (clock() + ms >= deadline) return false;
       await sleep(ms);
       return true;
     };
@@ -149,7 +159,7 @@ export function createElectricityMapsClient(
       let status: number;
       let text: string;
       let retryAfterMs: number | undefined;
-      const signal = AbortSignal.timeout(Math.max(1, Math.ceil(deadline - now())));
+      const signal = AbortSignal.timeout(Math.max(1, Math.ceil(deadline - clock())));
       try {
         const res = await untilAborted(
           fetchImpl(url, {

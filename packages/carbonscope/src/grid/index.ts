@@ -31,8 +31,13 @@ export interface GridIntensityOptions {
   logger: Logger;
   /** The HTTP client for Electricity Maps; global fetch by default. */
   fetch?: FetchLike;
-  /** Epoch milliseconds; tests move time forward to expire the cache. */
+  /** Epoch milliseconds: the data's age and the times answers show. */
   now?: () => number;
+  /**
+   * Monotonic milliseconds, for the TTL, hold-downs, the budget and timeouts (performance.now
+   * by default); tests move it, with `now`, to expire the cache.
+   */
+  clock?: () => number;
   /** Retry and backoff; tests shrink the delays. */
   retry?: Partial<RetryPolicy>;
   /** Waits between retries; tests pass a fast one. */
@@ -50,6 +55,7 @@ export function createGridIntensity(options: GridIntensityOptions): GridService 
   const { grid } = options.config;
   const logger = options.logger;
   const now = options.now ?? Date.now;
+  const clock = options.clock ?? (() => performance.now());
   const client = grid.apiKey
     ? createElectricityMapsClient({
         baseUrl: grid.baseUrl,
@@ -59,6 +65,7 @@ export function createGridIntensity(options: GridIntensityOptions): GridService 
         fetch: options.fetch,
         sleep: options.sleep,
         now,
+        clock,
       })
     : undefined;
   const zones = gaugeZones(grid.zone, options.metricZones ?? 8);
@@ -70,6 +77,7 @@ export function createGridIntensity(options: GridIntensityOptions): GridService 
     maxStaleMs: grid.maxStaleMs,
     otherZoneLookupsPerHour: grid.otherZoneLookupsPerHour,
     now,
+    clock,
     logger,
     onZoneUsed: (zone) => zones.label(zone),
   });

@@ -46,7 +46,13 @@ export interface IntensityServiceOptions {
    * DEFAULT_OTHER_ZONE_LOOKUPS_PER_HOUR).
    */
   otherZoneLookupsPerHour?: number;
+  /** Epoch ms: the data's age and the times answers show. */
   now: () => number;
+  /**
+   * Monotonic ms, for the TTL, hold-downs and the budget (performance.now by default): on the
+   * wall clock a clock set back an hour kept a value fresh 3,900 s.
+   */
+  clock?: () => number;
   logger: Logger;
   /** Called with each zone answered by current(), for bounded per-zone metrics. */
   onZoneUsed?: (zone: string) => void;
@@ -72,6 +78,7 @@ interface Memo {
   reading: IntensityReading;
   /** Epoch ms ageSeconds counts from: the value's own time (see ageFrom). */
   ageFromMs: number;
+  /** Monotonic ms: until then current() answers the memo without a lookup. */
   validUntil: number;
   /**
    * An Electricity Maps value, live or stale, is served until then (its age limit); +Infinity
@@ -107,15 +114,17 @@ export class IntensityService implements GridIntensity {
   private readonly maxStaleMs: number;
   private readonly maxZones: number;
   private readonly budget: LookupBudget;
+  private readonly clock: () => number;
 
   constructor(private readonly options: IntensityServiceOptions) {
+    this.clock = options.clock ?? (() => performance.now());
     this.defaultZone = options.defaultZone;
     this.errorHoldMs = options.errorHoldMs ?? Math.min(30_000, options.cacheTtlMs);
     this.maxStaleMs = options.maxStaleMs ?? DEFAULT_STALE_MAX_AGE_SECONDS * 1000;
     this.maxZones = options.maxZones ?? KNOWN_ZONES_BOUND;
     this.budget = new LookupBudget(
       options.otherZoneLookupsPerHour ?? DEFAULT_OTHER_ZONE_LOOKUPS_PER_HOUR,
-      options.now,
+      this.clock,
     );
     this.outages = new UpstreamOutages(options.logger, 'latest');
     this.historyOutages = new UpstreamOutages(options.logger, 'history');
@@ -124,6 +133,7 @@ export class IntensityService implements GridIntensity {
       errorHoldMs: (error: unknown) => this.holdFor(error),
       maxEntries: this.maxZones,
       now: options.now,
+      clock: this.clock,
     };
     // A value live when it came is asked for again as its limit passes, however fresh.
     this.latest = new CoalescingCache({
@@ -142,7 +152,7 @@ export class IntensityService implements GridIntensity {
   async current(zone: string = this.defaultZone): Promise<IntensityReading> {
     const memo = this.memos.get(zone);
     const now = this.options.now();
-    if (memo !== undefined && now < memo.validUntil && !asksAgain(memo, now)) {
+    if (memo !== undefined && this.clock() < memo.validUntil && !asksAgain(memo, now)) {
       this.options.onZoneUsed?.(zone);
       return now > memo.staleUntil ? this.switched(zone, memo, now) : this.aged(memo, now);
     }
@@ -167,9 +177,10 @@ export class IntensityService implements GridIntensity {
       const average = annualAverage(zone);
       if (average === undefined) return undefined;
       const settled = this.settledReading(zone, average);
-      if (settled) return this.remember(zone, settled, now, Number.POSITIVE_INFINITY);
+      if (settled) return this.remember(zone, settled, Number.POSITIVE_INFINITY);
       // Electricity Maps is being asked (above): the average stands in until it answers.
-      return this.remember(zone, this.averageReading(zone, average, this.waitingNote()), now, 0);
+      const waiting = this.averageReading(zone, average, this.waitingNote());
+      return this.remember(zone, waiting, this.clock());
     } catch {
       return undefined;
     }
@@ -190,7 +201,9 @@ export class IntensityService implements GridIntensity {
    */
   private dueForLookup(zone: string, now: number): boolean {
     const memo = this.memos.get(zone);
-    if (memo === undefined || now >= memo.validUntil) return this.latest.needsRefresh(zone);
+    if (memo === undefined || this.clock() >= memo.validUntil) {
+      return this.latest.needsRefresh(zone);
+    }
     if (now <= memo.staleUntil) return false;
     return asksAgain(memo, now) ? this.latest.needsRefresh(zone) : true;
   }
@@ -235,10 +248,9 @@ export class IntensityService implements GridIntensity {
   }
 
   private async lookup(zone: string): Promise<IntensityReading> {
-    const now = this.options.now();
     const average = this.options.fixedIntensity !== undefined ? undefined : knownZone(zone);
     const settled = this.settledReading(zone, average);
-    if (settled) return this.remember(zone, settled, now, Number.POSITIVE_INFINITY);
+    if (settled) return this.remember(zone, settled, Number.POSITIVE_INFINITY);
     const client = this.options.client;
     if (!client || !average) throw new Error('unreachable: no upstream and no settled reading');
     const waitMs = this.budgetWait(zone, this.latest);
@@ -248,7 +260,7 @@ export class IntensityService implements GridIntensity {
     );
     if (result.ok) {
       const now = this.options.now();
-      const validUntil = result.fetchedAt + this.options.cacheTtlMs;
+      const validUntil = result.loadedAt + this.options.cacheTtlMs;
       const liveUntil = this.liveUntil(result);
       if (now > liveUntil) {
         // Delayed upstream: a good answer for an hour the limit says no value may price.
@@ -269,7 +281,7 @@ export class IntensityService implements GridIntensity {
         carbonIntensity: reading.carbonIntensity,
         datetime: reading.datetime,
       });
-      return this.remember(zone, reading, result.fetchedAt, this.options.cacheTtlMs, {
+      return this.remember(zone, reading, validUntil, {
         ageFromMs: ageFrom(result),
         staleUntil: liveUntil,
       });
@@ -300,16 +312,12 @@ export class IntensityService implements GridIntensity {
     const last = this.latest.peek(zone);
     const staleUntil = last === undefined ? 0 : this.ageLimit(last, this.maxStaleMs);
     if (last === undefined || now > staleUntil) {
-      return this.remember(
-        zone,
-        this.averageReading(zone, average, `${why}; using ${average.basis}`),
-        now,
-        0,
-      );
+      const reading = this.averageReading(zone, average, `${why}; using ${average.basis}`);
+      return this.remember(zone, reading, this.clock());
     }
     const reading = upstreamReading(last, true, now);
     reading.note = `${why}; serving the last good value until ${new Date(staleUntil).toISOString()}`;
-    return this.remember(zone, reading, now, 0, { ageFromMs: ageFrom(last), staleUntil });
+    return this.remember(zone, reading, this.clock(), { ageFromMs: ageFrom(last), staleUntil });
   }
 
   /** A zone's history past the budget: the last good one within 24 h, else none, saying why. */
@@ -360,7 +368,7 @@ export class IntensityService implements GridIntensity {
       const standIn = `using ${average.basis}`;
       this.outages.failed(zone, failure, standIn, now);
       const reading = this.averageReading(zone, average, `${summary}; ${standIn}`);
-      return this.remember(zone, reading, now, retryAt - now);
+      return this.remember(zone, reading, retryAt);
     }
     const staleUntil = this.ageLimit(last, this.maxStaleMs);
     if (now > staleUntil) {
@@ -377,7 +385,7 @@ export class IntensityService implements GridIntensity {
     const reading = upstreamReading(last, true, now);
     reading.note = `${summary}; serving the last good value until ${until}`;
     // Held only as long as the error hold-down, then the upstream is asked again.
-    return this.remember(zone, reading, last.fetchedAt, retryAt - last.fetchedAt, {
+    return this.remember(zone, reading, retryAt, {
       ageFromMs: ageFrom(last),
       staleUntil,
     });
@@ -410,7 +418,7 @@ export class IntensityService implements GridIntensity {
 
   /**
    * The average in place of an Electricity Maps value past its age limit, held until the
-   * upstream is asked again (`retryAt`). The switch is said once per outage, as a warning: in
+   * upstream is asked again (`retryAt`, monotonic ms). The switch is said once per outage, as a warning: in
    * the outage's own line when one is due (its first, a reminder), else alone; later reminders
    * say only that the average is used. `failure` is absent when a stale value ages out within its
    * hold-down (its outage is told already); a live value (`latest`) past the limit is itself the
@@ -447,7 +455,7 @@ export class IntensityService implements GridIntensity {
         `grid: zone ${zone}: ${note}, until Electricity Maps answers again`,
       );
     }
-    return this.remember(zone, reading, now, retryAt - now);
+    return this.remember(zone, reading, retryAt);
   }
 
   /**
@@ -508,14 +516,14 @@ export class IntensityService implements GridIntensity {
   }
 
   /**
-   * Stores the answer for peek() and for cheap repeat calls of current(), valid `ttlMs` from
-   * `fetchedAtMs`; an Electricity Maps value says where its age counts from and its age limit.
+   * Stores the answer for peek() and for cheap repeat calls of current(), valid until
+   * `validUntil` (monotonic ms); an Electricity Maps value says where its age counts from and its
+   * age limit.
    */
   private remember(
     zone: string,
     reading: IntensityReading,
-    fetchedAtMs: number,
-    ttlMs: number,
+    validUntil: number,
     upstream?: { ageFromMs: number; staleUntil: number },
   ): IntensityReading {
     if (!this.memos.has(zone) && this.memos.size >= this.maxZones) {
@@ -529,8 +537,8 @@ export class IntensityService implements GridIntensity {
     }
     this.memos.set(zone, {
       reading,
-      ageFromMs: upstream?.ageFromMs ?? fetchedAtMs,
-      validUntil: fetchedAtMs + ttlMs,
+      ageFromMs: upstream?.ageFromMs ?? this.options.now(),
+      validUntil,
       staleUntil: upstream?.staleUntil ?? Number.POSITIVE_INFINITY,
     });
     return reading;

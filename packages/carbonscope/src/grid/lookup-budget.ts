@@ -11,6 +11,7 @@ export class LookupBudget {
 
   constructor(
     readonly perHour: number,
+    /** Monotonic ms: a wall clock set forward an hour refilled the whole budget. */
     private readonly now: () => number,
   ) {
     this.tokens = perHour;
@@ -29,7 +30,7 @@ export class LookupBudget {
 
   private refill(): void {
     const now = this.now();
-    // A clock set back adds nothing: it must not be read as a negative refill either.
+    // Monotonic, but a scripted clock may still go back: never a negative refill.
     const elapsed = Math.max(0, now - this.at);
     this.at = now;
     this.tokens = Math.min(this.perHour, this.tokens + (elapsed * this.perHour) / HOUR_MS);

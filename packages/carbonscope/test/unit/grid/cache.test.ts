@@ -15,6 +15,7 @@ describe('grid: coalescing cache', () => {
       errorHoldMs: () => options.errorHoldMs ?? 0,
       maxEntries: options.maxEntries ?? 16,
       now: () => clock,
+      clock: () => clock,
       freshUntil: options.freshUntil,
     });
 
@@ -93,8 +94,8 @@ describe('grid: coalescing cache', () => {
     expect(result.ok).to.equal(false);
     if (result.ok) return;
     expect(result.error).to.equal(boom);
-    expect(result.last).to.deep.equal({ value: 7, fetchedAt });
-    expect(c.peek('DE')).to.deep.equal({ value: 7, fetchedAt });
+    expect(result.last).to.deep.equal({ value: 7, fetchedAt, loadedAt: fetchedAt });
+    expect(c.peek('DE')).to.deep.equal({ value: 7, fetchedAt, loadedAt: fetchedAt });
   });
 
   it('does not reload a failed key during the hold-down, then does', async () => {

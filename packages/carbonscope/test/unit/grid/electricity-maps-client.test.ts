@@ -34,6 +34,8 @@ describe('grid: Electricity Maps client', () => {
   const stub = new StubElectricityMaps(KEY, () => clock);
   let sleeps: number[];
   let clock: number;
+  /** How far the wall clock was stepped from `clock`, which the monotonic clock follows. */
+  let wallStep: number;
 
   before(() => stub.start());
   after(() => stub.close());
@@ -41,6 +43,7 @@ describe('grid: Electricity Maps client', () => {
     stub.reset();
     sleeps = [];
     clock = Date.parse('2024-03-01T12:00:00Z');
+    wallStep = 0;
   });
 
   function client(
@@ -51,6 +54,7 @@ describe('grid: Electricity Maps client', () => {
       apiKey?: string;
     } = {},
   ): ElectricityMapsClient {
+    const clocks = { now: () => clock + wallStep, clock: () => clock };
     return createElectricityMapsClient({
       baseUrl: options.baseUrl ?? stub.url,
       apiKey: options.apiKey ?? KEY,
@@ -66,7 +70,7 @@ describe('grid: Electricity Maps client', () => {
         sleeps.push(ms);
         clock += ms;
       },
-      now: () => clock,
+      ...clocks,
     });
   }
 
@@ -240,6 +244,16 @@ describe('grid: Electricity Maps client', () => {
     expect((await failure(c.latest('DE'))).kind).to.equal('rate-limited');
     expect(stub.calls, 'no call while blocked').to.have.length(1);
     clock += 120_000;
+    expect((await c.latest('DE')).carbonIntensity).to.equal(322);
+  });
+
+  // Held until a wall-clock instant, a zone was held an hour more by a clock set back an hour.
+  it('holds a rate-limited zone for its Retry-After on the monotonic clock, whatever the wall clock does', async () => {
+    stub.next({ status: 429, headers: { 'retry-after': '60' } });
+    const c = client({ retry: { retries: 0 } });
+    await failure(c.latest('DE'));
+    wallStep = -3600_000;
+    clock += 60_000;
     expect((await c.latest('DE')).carbonIntensity).to.equal(322);
   });
 

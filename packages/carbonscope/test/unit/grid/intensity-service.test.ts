@@ -66,6 +66,8 @@ describe('grid: intensity service (fallback chain)', () => {
   // No `secrets` on purpose: the logger's last-line redaction must not hide a leak from the test.
   const logger = pino({ level: 'trace' }, { write: (s: string) => lines.push(s) });
   let clock: number;
+  /** How far the wall clock was stepped from `clock`, which the monotonic clock follows. */
+  let wallStep: number;
   let metrics: TestMetrics;
 
   before(() => stub.start());
@@ -76,6 +78,7 @@ describe('grid: intensity service (fallback chain)', () => {
   beforeEach(() => {
     stub.reset();
     clock = Date.parse('2024-03-01T12:00:00Z');
+    wallStep = 0;
     metrics = createTestMetrics();
   });
   afterEach(() => metrics.shutdown());
@@ -97,10 +100,11 @@ describe('grid: intensity service (fallback chain)', () => {
       GRID_TIMEOUT_MS: '200',
       ...env,
     });
+    const clocks = { now: () => clock + wallStep, clock: () => clock };
     const grid = createGridIntensity({
       config,
       logger,
-      now: () => clock,
+      ...clocks,
       retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 2 },
       metricZones,
     });
@@ -542,6 +546,7 @@ describe('grid: intensity service (fallback chain)', () => {
           cacheTtlMs: TTL_S * 1000,
           maxStaleMs: 0,
           now: () => clock,
+          clock: () => clock,
           logger,
         });
         registerGridMetrics(metrics.meter, 'DE', gaugeZoneSet('DE', 8), grid);
@@ -657,6 +662,7 @@ describe('grid: intensity service (fallback chain)', () => {
             cacheTtlMs: 2 * 3600_000,
             maxStaleMs: 0,
             now: () => clock,
+            clock: () => clock,
             logger,
           });
           const from = lines.length;
@@ -866,6 +872,7 @@ describe('grid: intensity service (fallback chain)', () => {
           client,
           cacheTtlMs: TTL_S * 1000,
           now: () => clock,
+          clock: () => clock,
           logger,
         });
         expect(await grid.current()).to.include({ source: 'electricity-maps', ageSeconds: 0 });
@@ -962,6 +969,40 @@ describe('grid: intensity service (fallback chain)', () => {
         note: `${limited('SE-SE3', 3240)}; ${annualAverage('SE-SE3')?.basis} has no history`,
       });
       expect(stub.calls).to.have.length(1);
+    });
+  });
+
+  // On the wall clock, a clock set back an hour kept a value fresh 3,900 s, a failed zone held
+  // 3,630 s, and one set forward an hour refilled the budget of other-zone lookups at once.
+  describe('durations run on the monotonic clock: a wall clock step changes none', () => {
+    const thisHour = { body: latestAt('DE', '2024-03-01T12:00:00.000Z') };
+
+    it('a value is fresh for its TTL, then asked again, with the wall clock set back an hour', async () => {
+      const grid = service();
+      stub.next(thisHour, thisHour);
+      await grid.current();
+      wallStep = -3600_000;
+      clock += TTL_S * 1000;
+      await grid.current();
+      expect(stub.calls).to.have.length(2);
+    });
+
+    it('a failed zone is held 30 s, then asked again, with the wall clock set back an hour', async () => {
+      const grid = service();
+      stub.next({ status: 503 }, { status: 503 });
+      expect((await grid.current('FR')).source).to.equal('annual-average');
+      wallStep = -3600_000;
+      clock += 30_000;
+      expect((await grid.current('FR')).source).to.equal('electricity-maps');
+      expect(stub.calls).to.have.length(3);
+    });
+
+    it('a wall clock set forward an hour refills no budget', async () => {
+      const grid = service({ GRID_OTHER_ZONE_LOOKUPS_PER_HOUR: '1' });
+      await grid.current('FR');
+      wallStep = 3600_000;
+      expect((await grid.current('SE-SE3')).source).to.equal('annual-average');
+      expect(stub.calls.map((c) => c.zone)).to.deep.equal(['FR']);
     });
   });
 
