@@ -70,9 +70,6 @@ export interface ElectricityMapsClientOptions {
   clock?: () => number;
 }
 
-/** Zones remembered as rate limited at once; the oldest is forgotten first. */
-const MAX_BLOCKED_ZONES = 1024;
-
 /**
  * How far ahead of this clock a value's `datetime` may be: the upstream's clock (or ours) a little
  * off, a value for an hour just begun. Further ahead (a year 2999) it is no reading: taken, it
@@ -115,19 +112,16 @@ export function createElectricityMapsClient(
   // fetch names the URL, user and password included, in the error for a URL that has them; a
   // JSON body echoes the key escaped (redactionList).
   const secrets = redactionList([options.apiKey, ...urlSecrets(options.baseUrl)]);
-  // After a Retry-After longer than we wait, calls for that zone fail fast until then instead
-  // of spending the (small) quota on answers we already know. Per zone and capped, so one
-  // answer (Retry-After: 3600, or a date in 2099) cannot switch live data off for every zone,
-  // or for longer than MAX_RATE_LIMIT_HOLD_MS.
+  // After a rate limit not waited for, every call fails fast until its Retry-After (or, with
+  // none, the cap) has passed instead of spending the (small) quota on answers we already know.
+  // For every zone: the quota is the key's, and held zone by zone each other zone and endpoint
+  // spent a call to hear the same 429. Capped, so one answer (Retry-After: 3600, or a date in
+  // 2099) cannot switch live data off for longer than MAX_RATE_LIMIT_HOLD_MS.
   // `end`: the hold's end on the monotonic clock; `held.until` the same instant as shown.
-  const blockedUntil = new Map<string, { end: number; held: HeldZone }>();
-  const block = (zone: string, ms: number, status: number) => {
-    blockedUntil.delete(zone);
-    if (blockedUntil.size >= MAX_BLOCKED_ZONES) {
-      const oldest = blockedUntil.keys().next().value;
-      if (oldest !== undefined) blockedUntil.delete(oldest);
-    }
-    blockedUntil.set(zone, { end: clock() + ms, held: { until: now() + ms, status } });
+  let hold: { end: number; held: HeldZone } | undefined;
+  const block = (zone: string, ms: number | undefined, status: number) => {
+    const wait = ms ?? MAX_RATE_LIMIT_HOLD_MS;
+    hold = { end: clock() + wait, held: { until: now() + wait, status, zone } };
   };
 
   const backoff = (attempt: number): number => {
@@ -136,13 +130,12 @@ export function createElectricityMapsClient(
   };
 
   async function getJson(path: string, zone: string): Promise<unknown> {
-    const blocked = blockedUntil.get(zone);
-    if (blocked !== undefined) {
-      const left = blocked.end - clock();
+    if (hold !== undefined) {
+      const left = hold.end - clock();
       if (left > 0) {
-        throw new UpstreamError('rate-limited', zone, undefined, undefined, left, blocked.held);
+        throw new UpstreamError('rate-limited', zone, undefined, undefined, left, hold.held);
       }
-      blockedUntil.delete(zone);
+      hold = undefined;
     }
     const url = `${options.baseUrl}${path}?zone=${encodeURIComponent(zone)}&emissionFactorType=${FACTORS}`;
     // The attempts share one timeout (a Retry-After waited for extends it): each had its own, so
@@ -197,7 +190,7 @@ export function createElectricityMapsClient(
         const kind = classifyAuth(text);
         if (kind !== 'rate-limited') throw new UpstreamError(kind, zone, status, detail);
         // Not retried as a 429 is: the status says the key, and only the body the limit.
-        if (retryAfterMs !== undefined) block(zone, retryAfterMs, status);
+        block(zone, retryAfterMs, status);
         throw new UpstreamError(kind, zone, status, detail, retryAfterMs);
       }
       if (status === 404) throw new UpstreamError('unknown-zone', zone, status, detail);
@@ -208,7 +201,7 @@ export function createElectricityMapsClient(
           await sleep(wait);
           continue;
         }
-        if (retryAfterMs !== undefined) block(zone, retryAfterMs, status);
+        block(zone, retryAfterMs, status);
         throw new UpstreamError('rate-limited', zone, status, detail, retryAfterMs);
       }
       if (status >= 500) {

@@ -121,10 +121,14 @@ const DESCRIPTIONS: Record<UpstreamErrorKind, string> = {
   rejected: 'Electricity Maps rejected the request',
 };
 
-/** A zone the client does not ask until `until` (epoch ms), after a rate limit of `status`. */
+/**
+ * The key is not used until `until` (epoch ms), after a rate limit of `status` answered for
+ * `zone`: the quota is the key's, so every zone waits.
+ */
 export interface HeldZone {
   until: number;
   status: number;
+  zone: string;
 }
 
 export class UpstreamError extends Error {
@@ -147,7 +151,7 @@ export class UpstreamError extends Error {
     readonly held?: HeldZone,
   ) {
     const what = kind === 'malformed' && detail ? `: ${detail}` : '';
-    super(`${DESCRIPTIONS[kind]} (zone ${zone}${callText(upstreamStatus, held)})${what}`);
+    super(`${DESCRIPTIONS[kind]} (zone ${zone}${callText(zone, upstreamStatus, held)})${what}`);
     this.name = 'UpstreamError';
   }
 
@@ -158,10 +162,12 @@ export class UpstreamError extends Error {
 }
 
 /** What the message says of the call: its status, or that none was made and until when. */
-function callText(status: number | undefined, held: HeldZone | undefined): string {
+function callText(zone: string, status: number | undefined, held: HeldZone | undefined): string {
   if (held !== undefined) {
     const until = new Date(held.until).toISOString();
-    return `, not asked until ${until} after its HTTP ${held.status}`;
+    const after = held.zone === zone ? 'its' : 'an';
+    const which = held.zone === zone ? '' : ` for zone ${held.zone}`;
+    return `, not asked until ${until} after ${after} HTTP ${held.status}${which}`;
   }
   return status ? `, HTTP ${status}` : '';
 }

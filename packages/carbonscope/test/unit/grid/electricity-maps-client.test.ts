@@ -231,7 +231,7 @@ describe('grid: Electricity Maps client', () => {
 
   // Users report the rate limit answered as 401: its Retry-After was dropped, so the zone was
   // asked again after the 30 s hold-down, each time into the limit.
-  it('honours the Retry-After of a 401 that is really a rate limit, for its zone', async () => {
+  it('honours the Retry-After of a 401 that is really a rate limit', async () => {
     stub.next({
       status: 401,
       headers: { 'retry-after': '120' },
@@ -316,18 +316,43 @@ describe('grid: Electricity Maps client', () => {
     expect(stub.calls).to.have.length(2);
   });
 
+  // The quota is the key's: a 429 for one zone, zone by zone, cost a futile call for each other
+  // zone and endpoint asked within its hold, each answered 429, into an hourly quota of tens.
   for (const retryAfter of ['3600', 'Fri, 01 Jan 2099 00:00:00 GMT']) {
-    it(`a Retry-After of ${retryAfter} blocks only its zone, and for at most the cap`, async () => {
+    it(`a Retry-After of ${retryAfter} holds every zone, the quota being the key's, for at most the cap`, async () => {
       stub.next({ status: 429, headers: { 'retry-after': retryAfter } });
       const c = client();
       const err = await failure(c.latest('FR'));
       expect(err.retryAfterMs).to.equal(MAX_RATE_LIMIT_HOLD_MS);
-      expect((await c.latest('DE')).carbonIntensity, 'another zone still live').to.equal(322);
-      expect((await failure(c.latest('FR'))).kind).to.equal('rate-limited');
-      expect(stub.calls).to.have.length(2);
+      const de = await failure(c.latest('DE'));
+      expect(de.kind).to.equal('rate-limited');
+      expect(de.message).to.equal(
+        'Electricity Maps rate limit reached (zone DE, not asked until 2024-03-01T12:05:00.000Z after an HTTP 429 for zone FR)',
+      );
+      expect((await failure(c.history('FR'))).kind).to.equal('rate-limited');
+      expect(stub.calls).to.have.length(1);
       clock += MAX_RATE_LIMIT_HOLD_MS;
+      expect((await c.latest('DE')).carbonIntensity).to.equal(322);
       expect((await c.latest('FR')).carbonIntensity).to.equal(322);
       expect(stub.calls).to.have.length(3);
+    });
+  }
+
+  for (const [status, body, attempts] of [
+    [429, '{"error":"Too many"}', 3],
+    [401, '{"message":"Rate limit exceeded"}', 1],
+  ] as const) {
+    it(`a ${status} rate limit without Retry-After holds every zone for the cap`, async () => {
+      stub.next(...Array.from({ length: attempts }, () => ({ status, body })));
+      const c = client();
+      const err = await failure(c.latest('FR'));
+      expect(err.kind).to.equal('rate-limited');
+      const calls = stub.calls.length;
+      const de = await failure(c.latest('DE'));
+      expect(de.retryAfterMs).to.equal(MAX_RATE_LIMIT_HOLD_MS);
+      expect(stub.calls).to.have.length(calls);
+      clock += MAX_RATE_LIMIT_HOLD_MS;
+      expect((await c.latest('DE')).carbonIntensity).to.equal(322);
     });
   }
 

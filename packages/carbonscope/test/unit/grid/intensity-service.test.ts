@@ -207,20 +207,24 @@ describe('grid: intensity service (fallback chain)', () => {
     });
   }
 
-  it('a 429 with a Retry-After of an hour holds back only its zone, for at most the cap', async () => {
+  it('a 429 with a Retry-After of an hour holds back every zone (the key is limited), for the cap', async () => {
     const grid = service();
     stub.next({ status: 429, headers: { 'retry-after': '3600' } });
     const fr = await grid.current('FR');
     expect(fr).to.include({ source: 'annual-average' });
     expect(fr.note).to.include('rate limit');
-    expect((await grid.current('DE')).source, 'other zones stay live').to.equal('electricity-maps');
+    const de = await grid.current('DE');
+    expect(de).to.include({ source: 'annual-average' });
+    expect(de.note).to.include('rate limit');
     clock += MAX_RATE_LIMIT_HOLD_MS - 1;
     expect((await grid.current('FR')).source).to.equal('annual-average');
-    expect(stub.callsTo('/latest').map((c) => c.zone)).to.deep.equal(['FR', 'DE']);
+    expect((await grid.current('DE')).source).to.equal('annual-average');
+    expect(stub.callsTo('/latest').map((c) => c.zone)).to.deep.equal(['FR']);
     clock += 1;
     expect((await grid.current('FR')).source, 'live again after the cap').to.equal(
       'electricity-maps',
     );
+    expect((await grid.current('DE')).source).to.equal('electricity-maps');
   });
 
   // Held 30 s, a rate limit that named no wait was asked 120 times an hour, ten times the healthy
