@@ -232,7 +232,7 @@ export class IntensityService implements GridIntensity {
     );
     const now = this.options.now();
     if (result.ok) {
-      this.historyOutages.recovered(zone, now);
+      this.historyOutages.recovered(zone, this.clock());
       return historyOf(zone, result.value, result.fetchedAt, false, now);
     }
     const summary = summaryOf(result.error);
@@ -240,10 +240,15 @@ export class IntensityService implements GridIntensity {
     if (result.last && now - result.last.fetchedAt <= STALE_HISTORY_MAX_MS) {
       const out = historyOf(zone, result.last.value, result.last.fetchedAt, true, now);
       out.note = `${summary}; serving the last good history`;
-      this.historyOutages.failed(zone, failure, 'serving the last good history', now);
+      this.historyOutages.failed(zone, failure, 'serving the last good history', this.clock());
       return out;
     }
-    this.historyOutages.failed(zone, failure, `no history (${average.basis} has none)`, now);
+    this.historyOutages.failed(
+      zone,
+      failure,
+      `no history (${average.basis} has none)`,
+      this.clock(),
+    );
     return noHistory(zone, average.source, `${summary}; ${average.basis} has no history`);
   }
 
@@ -277,7 +282,7 @@ export class IntensityService implements GridIntensity {
       const reading = upstreamReading(result, false, now);
       // One line ends the outage, the switch back from the average included.
       this.agedOut.delete(zone);
-      this.outages.recovered(zone, now, {
+      this.outages.recovered(zone, this.clock(), {
         carbonIntensity: reading.carbonIntensity,
         datetime: reading.datetime,
       });
@@ -366,7 +371,7 @@ export class IntensityService implements GridIntensity {
     const failure = lookupFailure(error);
     if (last === undefined) {
       const standIn = `using ${average.basis}`;
-      this.outages.failed(zone, failure, standIn, now);
+      this.outages.failed(zone, failure, standIn, this.clock());
       const reading = this.averageReading(zone, average, `${summary}; ${standIn}`);
       return this.remember(zone, reading, retryAt);
     }
@@ -380,7 +385,7 @@ export class IntensityService implements GridIntensity {
       zone,
       failure,
       `serving the last good value, for ${last.value.datetime}, until ${until}`,
-      now,
+      this.clock(),
     );
     const reading = upstreamReading(last, true, now);
     reading.note = `${summary}; serving the last good value until ${until}`;
@@ -441,7 +446,12 @@ export class IntensityService implements GridIntensity {
     const age = { ageSeconds: ageSeconds(old.ageFromMs, now) };
     const told =
       failure !== undefined &&
-      this.outages.failed(zone, switched ? withFields(failure, age) : failure, standIn, now);
+      this.outages.failed(
+        zone,
+        switched ? withFields(failure, age) : failure,
+        standIn,
+        this.clock(),
+      );
     if (switched && !told) {
       this.options.logger.warn(
         {

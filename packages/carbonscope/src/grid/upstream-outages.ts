@@ -57,8 +57,8 @@ export class UpstreamOutages {
   ) {}
 
   /**
-   * A failed lookup at `now`, and what answers instead (`standIn`): written when the policy
-   * says so. Returns whether it was.
+   * A failed lookup at `now` (monotonic ms: an outage's length and its reminders are durations),
+   * and what answers instead (`standIn`): written when the policy says so. Returns whether it was.
    */
   failed(zone: string, failure: LookupFailure, standIn: string, now: number): boolean {
     let run = this.runs.get(zone);

@@ -1001,6 +1001,24 @@ describe('grid: intensity service (fallback chain)', () => {
       expect(stub.calls).to.have.length(3);
     });
 
+    it('an outage is reminded of every 10 min, and its length said, with the wall clock set back an hour', async () => {
+      const grid = service();
+      outage();
+      const from = lines.length;
+      await grid.current();
+      wallStep = -3600_000;
+      for (let i = 0; i < 20; i++) {
+        clock += 30_000;
+        await grid.current();
+      }
+      const warned = said(from, 'grid: zone DE').filter((l) => l.level === 40);
+      expect(warned.map((l) => l.failingForSeconds)).to.deep.equal([0, 600]);
+      stub.reset();
+      clock += 30_000;
+      await grid.current();
+      expect(said(from, 'answers again after').map((l) => l.failedForSeconds)).to.deep.equal([630]);
+    });
+
     it('a wall clock set forward an hour refills no budget', async () => {
       const grid = service({ GRID_OTHER_ZONE_LOOKUPS_PER_HOUR: '1' });
       await grid.current('FR');
