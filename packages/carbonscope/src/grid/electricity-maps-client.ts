@@ -64,8 +64,8 @@ export interface ElectricityMapsClientOptions {
   /** Epoch ms: an HTTP-date Retry-After, how far ahead a datetime is, when a hold ends (shown). */
   now?: () => number;
   /**
-   * Monotonic ms, for the call's timeout and how long a zone is held (performance.now by
-   * default): held until a wall-clock instant, a zone was held an hour more by a clock set back.
+   * Monotonic ms, for the call's timeout and how long a rate limit holds the key (performance.now
+   * by default): held until a wall-clock instant, it was held an hour more by a clock set back.
    */
   clock?: () => number;
 }
@@ -121,7 +121,10 @@ export function createElectricityMapsClient(
   let hold: { end: number; held: HeldZone } | undefined;
   const block = (zone: string, ms: number | undefined, status: number) => {
     const wait = ms ?? MAX_RATE_LIMIT_HOLD_MS;
-    hold = { end: clock() + wait, held: { until: now() + wait, status, zone } };
+    const end = clock() + wait;
+    // A call in flight when the hold began may answer a shorter wait: the longer one stands.
+    if (hold !== undefined && hold.end >= end) return;
+    hold = { end, held: { until: now() + wait, status, zone } };
   };
 
   const backoff = (attempt: number): number => {

@@ -338,6 +338,18 @@ describe('grid: Electricity Maps client', () => {
     });
   }
 
+  it('keeps the longer of two holds, whichever answers last', async () => {
+    stub.next(
+      { status: 429, headers: { 'retry-after': '300' } },
+      { status: 429, headers: { 'retry-after': '60' }, delayMs: 50 },
+    );
+    const c = client({ retry: { retries: 0 } });
+    await Promise.all([failure(c.latest('FR')), failure(c.latest('DE'))]);
+    clock += 61_000;
+    expect((await failure(c.latest('DE'))).kind).to.equal('rate-limited');
+    expect(stub.calls).to.have.length(2);
+  });
+
   for (const [status, body, attempts] of [
     [429, '{"error":"Too many"}', 3],
     [401, '{"message":"Rate limit exceeded"}', 1],
