@@ -40,7 +40,10 @@ export interface RetryPolicy {
   maxRetryAfterMs: number;
 }
 
-/** The longest a rate limit holds a zone back, whatever Retry-After says (5 min). */
+/**
+ * The longest a rate limit holds the key back, whatever Retry-After says (5 min), and the hold of
+ * a limit that names no wait.
+ */
 export const MAX_RATE_LIMIT_HOLD_MS = 300_000;
 
 export const DEFAULT_RETRY: RetryPolicy = {
