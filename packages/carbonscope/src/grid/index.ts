@@ -1,7 +1,9 @@
+import { bootClock, type Clock, monotonicClock } from '../energy/probes.js';
 import type { BoundedLabelSet } from '../labels/index.js';
 import type { Logger } from '../log.js';
 import type { GridSettings, Settings } from '../settings.js';
 import { withoutCredentials } from '../url-credentials.js';
+import { suspendAwareClock } from './clock.js';
 import {
   createElectricityMapsClient,
   type FetchLike,
@@ -37,7 +39,13 @@ export interface GridIntensityOptions {
    * Monotonic milliseconds, for the TTL, hold-downs, the budget and timeouts (performance.now
    * by default); tests move it, with `now`, to expire the cache.
    */
-  clock?: () => number;
+  clock?: Clock;
+  /**
+   * Milliseconds that go on while the machine is suspended, added to `clock` for the TTL,
+   * hold-downs and the budget (see suspendAwareClock): Linux's boot clock with the default
+   * clock, none with a scripted one.
+   */
+  bootClock?: Clock;
   /** Retry and backoff; tests shrink the delays. */
   retry?: Partial<RetryPolicy>;
   /** Waits between retries; tests pass a fast one. */
@@ -55,7 +63,7 @@ export function createGridIntensity(options: GridIntensityOptions): GridService 
   const { grid } = options.config;
   const logger = options.logger;
   const now = options.now ?? Date.now;
-  const clock = options.clock ?? (() => performance.now());
+  const clock = gridClock(options);
   const client = grid.apiKey
     ? createElectricityMapsClient({
         baseUrl: grid.baseUrl,
@@ -83,6 +91,13 @@ export function createGridIntensity(options: GridIntensityOptions): GridService 
   });
   logStartup(logger, service, grid);
   return Object.assign(service, { reportedZones: zones });
+}
+
+/** The clock of the grid's durations: the monotonic one, with the time suspended where known. */
+function gridClock(options: GridIntensityOptions): Clock {
+  const monotonic = options.clock ?? monotonicClock;
+  const boot = options.bootClock ?? (options.clock ? undefined : bootClock);
+  return boot ? suspendAwareClock(monotonic, boot) : monotonic;
 }
 
 /** The grid service with the zones its gauge reports (the configured one and the first others). */

@@ -1019,6 +1019,52 @@ describe('grid: intensity service (fallback chain)', () => {
       expect(said(from, 'answers again after').map((l) => l.failedForSeconds)).to.deep.equal([630]);
     });
 
+    // The monotonic clock stands still while the machine is suspended: a value fetched before
+    // a 2 h suspend was served as fresh after it, for its TTL, and priced the meter's samples.
+    describe('across a suspend, which the boot clock counts and the monotonic one does not', () => {
+      let asleep: number;
+      beforeEach(() => {
+        asleep = 0;
+      });
+      function suspendable(env: Record<string, string> = {}): IntensityService {
+        const config = loadSettings({
+          ELECTRICITY_MAPS_API_KEY: KEY,
+          ELECTRICITY_MAPS_BASE_URL: stub.url,
+          GRID_CACHE_TTL_SECONDS: String(TTL_S),
+          GRID_TIMEOUT_MS: '200',
+          ...env,
+        });
+        return createGridIntensity({
+          config,
+          logger,
+          now: () => clock + asleep,
+          clock: () => clock,
+          bootClock: () => clock + asleep,
+          retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 2 },
+        });
+      }
+
+      it('a value fetched before a 2 h suspend is asked for again a second after waking', async () => {
+        const grid = suspendable();
+        stub.next(thisHour, { body: latestAt('DE', '2024-03-01T14:00:00.000Z') });
+        await grid.current();
+        asleep += 2 * 3600_000;
+        clock += 1000;
+        const r = await grid.current();
+        expect(stub.calls).to.have.length(2);
+        expect(r).to.include({ datetime: '2024-03-01T14:00:00.000Z', stale: false });
+      });
+
+      it('the budget of other-zone lookups comes back over an hour asleep', async () => {
+        const grid = suspendable({ GRID_OTHER_ZONE_LOOKUPS_PER_HOUR: '1' });
+        await grid.current('FR');
+        asleep += 3600_000;
+        clock += 1000;
+        expect((await grid.current('SE-SE3')).source).to.equal('electricity-maps');
+        expect(stub.calls.map((c) => c.zone)).to.deep.equal(['FR', 'SE-SE3']);
+      });
+    });
+
     it('a wall clock set forward an hour refills no budget', async () => {
       const grid = service({ GRID_OTHER_ZONE_LOOKUPS_PER_HOUR: '1' });
       await grid.current('FR');
