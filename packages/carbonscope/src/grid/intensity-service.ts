@@ -115,6 +115,8 @@ export class IntensityService implements GridIntensity {
   private readonly maxZones: number;
   private readonly budget: LookupBudget;
   private readonly clock: () => number;
+  /** The budget's refusal was logged, and no lookup was taken from it since. */
+  private budgetSpentSaid = false;
 
   constructor(private readonly options: IntensityServiceOptions) {
     this.clock = options.clock ?? (() => performance.now());
@@ -303,7 +305,31 @@ export class IntensityService implements GridIntensity {
    */
   private budgetWait(zone: string, cache: Pick<CoalescingCache<unknown>, 'needsRefresh'>): number {
     if (zone === this.defaultZone || !cache.needsRefresh(zone)) return 0;
-    return this.budget.take();
+    const waitMs = this.budget.take();
+    this.sayBudgetSpent(zone, waitMs);
+    return waitMs;
+  }
+
+  /**
+   * Says once per run of refused lookups that the budget is spent: its answers are 200s with a
+   * note (they were 429s, which the request log and the HTTP metrics showed), so without this
+   * line nothing told an operator to raise GRID_OTHER_ZONE_LOOKUPS_PER_HOUR.
+   */
+  private sayBudgetSpent(zone: string, waitMs: number): void {
+    if (waitMs === 0) {
+      this.budgetSpentSaid = false;
+      return;
+    }
+    if (this.budgetSpentSaid) return;
+    this.budgetSpentSaid = true;
+    this.options.logger.info(
+      {
+        zone,
+        otherZoneLookupsPerHour: this.budget.perHour,
+        retryAfterSeconds: Math.ceil(waitMs / 1000),
+      },
+      `grid: ${lookupsLimitedText(zone, this.defaultZone, this.budget.perHour, waitMs)}; other zones answer their last good value or average meanwhile`,
+    );
   }
 
   /**

@@ -974,6 +974,26 @@ describe('grid: intensity service (fallback chain)', () => {
       });
       expect(stub.calls).to.have.length(1);
     });
+
+    // Its answers are 200s now, not 429s the request log and HTTP metrics showed: without a
+    // line, nothing said the budget was too small for the zones asked.
+    it('a spent budget is said once per run of refused lookups, at info', async () => {
+      const grid = service({ GRID_OTHER_ZONE_LOOKUPS_PER_HOUR: '1' });
+      const from = lines.length;
+      await grid.current('FR');
+      for (const zone of ['SE-SE3', 'NO-NO2', 'DK-DK1']) await grid.current(zone);
+      const spent = () => said(from, 'grid: Electricity Maps lookups for zones other than');
+      expect(spent().map((l) => [l.level, l.zone, l.retryAfterSeconds])).to.deep.equal([
+        [30, 'SE-SE3', 3600],
+      ]);
+      expect(spent()[0]?.msg).to.include(
+        'limited to 1 an hour (GRID_OTHER_ZONE_LOOKUPS_PER_HOUR): zone SE-SE3 can be looked up in 3600 s; other zones answer their last good value or average meanwhile',
+      );
+      clock += 3600_000;
+      await grid.current('SE-SE3');
+      await grid.current('NO-NO2');
+      expect(spent().map((l) => l.zone)).to.deep.equal(['SE-SE3', 'NO-NO2']);
+    });
   });
 
   // On the wall clock, a clock set back an hour kept a value fresh 3,900 s, a failed zone held
