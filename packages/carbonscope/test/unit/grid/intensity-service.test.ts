@@ -921,6 +921,18 @@ describe('grid: intensity service (fallback chain)', () => {
       expect(stub.calls.map((c) => c.zone)).to.deep.equal(['FR']);
     });
 
+    // The budget's answers are fallbacks: bad input must stay refused, not get an average.
+    it('an unknown or malformed zone is still refused, not answered an average', async () => {
+      const grid = service({ GRID_OTHER_ZONE_LOOKUPS_PER_HOUR: '1' });
+      await grid.current('FR');
+      expect(await rejection(grid.current('ZZ'))).to.be.instanceOf(UnknownZoneError);
+      expect(await rejection(grid.current('DE-X1'))).to.be.instanceOf(UnknownZoneError);
+      expect(await rejection(grid.history('DE-X1'))).to.be.instanceOf(UnknownZoneError);
+      expect(await rejection(grid.current('germany'))).to.be.instanceOf(InvalidZoneError);
+      expect(grid.lastReading('ZZ')).to.equal(undefined);
+      expect(stub.calls.map((c) => c.zone)).to.deep.equal(['FR']);
+    });
+
     it('a zone looked up before answers its last good value, stale, within the age limit', async () => {
       const grid = service({ GRID_OTHER_ZONE_LOOKUPS_PER_HOUR: '1' });
       stub.next({ body: latestAt('FR', '2024-03-01T12:00:00.000Z') });
