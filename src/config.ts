@@ -74,7 +74,8 @@ const schema = {
   LLM_TIMEOUT_MS: integer(100, 600_000).default(30_000),
   MOCK_LLM_PORT: integer(0, 65535).default(8002),
   MOCK_LLM_LATENCY_MS: integer(0, 60_000).default(50),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  // Any case, as OTEL_LOG_LEVEL and CARBONSCOPE_LOG_LEVEL are read: pino knows lower case only.
+  LOG_LEVEL: z.string().toLowerCase().pipe(z.enum(LOG_LEVELS)).default('info'),
   TRACE_KOA_MIDDLEWARE: z.enum(['true', 'false']).default('false'),
   TRACE_IGNORED_PATHS: z
     .string()

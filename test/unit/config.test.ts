@@ -261,6 +261,15 @@ describe('config', () => {
     }
   });
 
+  // OTEL_LOG_LEVEL and CARBONSCOPE_LOG_LEVEL take any case: LOG_LEVEL=INFO stopped the service.
+  it('takes LOG_LEVEL in any case, as the other level variables', () => {
+    expect(loadConfig({ LOG_LEVEL: 'INFO' }).logLevel).to.equal('info');
+    expect(loadConfig({ LOG_LEVEL: ' Debug ' }).logLevel).to.equal('debug');
+    expect(() => loadConfig({ LOG_LEVEL: 'LOUD' }))
+      .to.throw(ConfigError, /LOUD/)
+      .with.property('variable', 'LOG_LEVEL');
+  });
+
   it('traces each Koa middleware only when TRACE_KOA_MIDDLEWARE=true', () => {
     expect(loadConfig({ TRACE_KOA_MIDDLEWARE: 'true' }).otel.koaMiddlewareSpans).to.equal(true);
     expect(loadConfig({ TRACE_KOA_MIDDLEWARE: 'false' }).otel.koaMiddlewareSpans).to.equal(false);
