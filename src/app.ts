@@ -3,6 +3,7 @@ import { type EnergySnapshot, type GridIntensity, setRoute } from 'carbonscope';
 import Koa from 'koa';
 import type { Config } from './config.js';
 import type { Dashboard } from './dashboard/index.js';
+import { warnUnknownSciTo } from './footprint.js';
 import { parseBodies } from './http/body-parser.js';
 import { envelope } from './http/envelope.js';
 import { notePathRoute, noteRoute, routeTemplate } from './http/route-of.js';
@@ -60,6 +61,8 @@ export function createApp(deps: AppDeps): ServiceApp {
   app.proxy = false;
   // Errors are answered and logged by the envelope; Koa's default would print stacks to stderr.
   app.silent = true;
+  // The answers' SCI (routes, dashboard, classifier) warns where the app logs, not on stderr.
+  warnUnknownSciTo(deps.logger);
 
   // Only the routes that take a body read it: a write to a path or method no route takes is the
   // router's 404/405, not the parser's 400 or 413 for a body nobody would use.
