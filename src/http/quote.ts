@@ -11,6 +11,16 @@ export function firstCodePoints(text: string, max: number): string {
   return text.slice(0, end);
 }
 
+/**
+ * At most `max` UTF-16 units of `text` (a limit counted as String length counts), one less where
+ * the cut would fall inside a surrogate pair: the emoji is dropped whole, not halved.
+ */
+export function firstCodeUnits(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const last = text.charCodeAt(max - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
+}
+
 /** ES2024's String methods, which Node 20 has and the ES2023 lib here does not declare. */
 type WellFormable = string & { toWellFormed(): string };
 

@@ -9,7 +9,7 @@ import type { Context, Middleware } from 'koa';
 import { footprintView } from '../footprint.js';
 import { clientGoneSignal } from '../http/client-gone.js';
 import { clientError, HttpError } from '../http/errors.js';
-import { firstCodePoints } from '../http/quote.js';
+import { firstCodePoints, firstCodeUnits } from '../http/quote.js';
 import { pathRouter } from '../http/router.js';
 import { CHAT_ROLES, type ChatMessage, type ChatResult, type ChatService } from '../llm/client.js';
 import { alertText, formatNumber, html, page, type SafeHtml, wantsHtml } from '../views/html.js';
@@ -220,7 +220,7 @@ export function chatRoutes(deps: ChatRouteDeps, readBody: Middleware): Router {
       ctx.body = chatPage(
         service,
         typeof chosen === 'string' ? chosen : undefined,
-        (formText ?? '').slice(0, maxChars),
+        firstCodeUnits(formText ?? '', maxChars),
         html`<p role="alert"><strong>Error:</strong> ${alertText(shown.message)}</p>`,
       );
     }

@@ -369,6 +369,21 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
     );
   });
 
+  // The form comes back cut to the limit: cut in UTF-16 units, an emoji across it left half a
+  // pair, which the page's UTF-8 showed as U+FFFD.
+  it('gives a message over the limit back cut before an emoji, not inside it', async () => {
+    const message = `${'x'.repeat(15_999)}\u{1F600}`;
+    const res = await fetch(`${app.url}/chat`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: new URLSearchParams({ message, model: 'gpt-4o' }).toString(),
+    });
+    expect(res.status).to.equal(413);
+    const page = await res.text();
+    expect(page).to.include(`\n${'x'.repeat(15_999)}</textarea>`);
+    expect(page).not.to.include('\ufffd');
+  });
+
   // The form parser makes a repeated field an array (`message[]=` one too): that is no text,
   // and no empty message either.
   for (const form of ['message=hi&message=ho', 'message[]=hi', 'message[a]=hi']) {

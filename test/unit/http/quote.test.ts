@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { firstCodePoints, wellFormed } from '../../../src/http/quote.js';
+import { firstCodePoints, firstCodeUnits, wellFormed } from '../../../src/http/quote.js';
 
 describe('quote: well-formed text', () => {
   it('replaces each lone surrogate with U+FFFD and keeps every pair', () => {
@@ -12,6 +12,13 @@ describe('quote: well-formed text', () => {
   it('cuts at 300 code points without halving a pair that straddles the cut', () => {
     const cut = firstCodePoints(wellFormed(`${'a'.repeat(299)}😀b`), 300);
     expect(cut).to.equal(`${'a'.repeat(299)}😀`);
+  });
+
+  it('cuts at most `max` UTF-16 units, before a pair that straddles the cut', () => {
+    expect(firstCodeUnits('ab😀', 3)).to.equal('ab');
+    expect(firstCodeUnits('ab😀', 4)).to.equal('ab😀');
+    expect(firstCodeUnits('abc😀', 3)).to.equal('abc');
+    expect(firstCodeUnits('😀', 0)).to.equal('');
   });
 
   // An upstream's answer may be up to 8 MB: JSON's "\ud800" escapes make it ~1.4 M lone
