@@ -22,6 +22,7 @@ import { redactSecrets } from '../logger.js';
 import { boundedRetryFetch } from './bounded-retry-fetch.js';
 import { cappedBodyFetch, MAX_ANSWER_BYTES, OversizedAnswerError } from './capped-body-fetch.js';
 import { checkLlmSettings } from './check-settings.js';
+import { labelledAnswerFetch } from './labelled-answer-fetch.js';
 import { createLlmMetrics, type LlmMetrics } from './metrics.js';
 import { mockNotice } from './mock-fingerprint.js';
 import { scrubbedErrorFetch } from './scrubbed-error-fetch.js';
@@ -155,7 +156,10 @@ function usageWarning(
 export function upstreamFetch(timeoutMs: number, secrets: readonly string[]): typeof fetch {
   return boundedRetryFetch(
     timeoutMs / 2,
-    scrubbedErrorFetch(secrets, cappedBodyFetch(MAX_ANSWER_BYTES, unredirectedFetch())),
+    scrubbedErrorFetch(
+      secrets,
+      labelledAnswerFetch(secrets, cappedBodyFetch(MAX_ANSWER_BYTES, unredirectedFetch())),
+    ),
   );
 }
 
