@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { clientError, HttpError } from '../http/errors.js';
-import { wellFormed } from '../http/quote.js';
+import { firstCodePoints, wellFormed } from '../http/quote.js';
 import { pathRouter } from '../http/router.js';
 import {
   type ActivityClassifier,
@@ -28,6 +28,13 @@ const EXAMPLES = [
   'running the heater for 8 hours',
   'buying a new laptop',
 ];
+
+/**
+ * The field's constraint, counted as the server counts: characters (code points, which a pattern
+ * matches one each), around spaces the server trims. maxlength counts UTF-16 units: 300 emoji,
+ * which the server takes, were cut to 250 as they were typed.
+ */
+const FIELD_PATTERN = `\\s*[\\s\\S]{1,${MAX_ACTIVITY_CHARS}}\\s*`;
 
 function characters(text: string): number {
   // Cheap for the usual short text; code points only when UTF-16 length could mislead.
@@ -70,6 +77,16 @@ function readActivity(ctx: Context): string {
   return text;
 }
 
+/**
+ * The activity a refused form sent, for its field: what the user wrote is not lost with the
+ * error. Cut to the limit (never inside an emoji), so the form sent again is not refused for it.
+ */
+function sentActivity(ctx: Context): string {
+  const activity = (ctx.request.body as { activity?: unknown } | undefined)?.activity;
+  if (typeof activity !== 'string') return '';
+  return firstCodePoints(wellFormed(activity.trim()), MAX_ACTIVITY_CHARS);
+}
+
 function resultSection(activity: string, model: string, p: Prediction): SafeHtml {
   const rows = LABELS.map(
     (l) =>
@@ -91,7 +108,7 @@ function formPage(activity: string, extra: SafeHtml | string = ''): string {
 network run by onnxruntime-node. The energy of each inference is measured by this service.</p>
 <form method="post" action="/predict">
 <label for="activity">Activity</label><br>
-<input id="activity" name="activity" dir="auto" maxlength="${MAX_ACTIVITY_CHARS}" size="50" required value="${activity}">
+<input id="activity" name="activity" dir="auto" pattern="${FIELD_PATTERN}" title="at most ${MAX_ACTIVITY_CHARS} characters" size="50" required value="${activity}">
 <button type="submit">Classify</button>
 </form>
 <p class="muted">Try:</p><ul class="muted">${examples}</ul>
@@ -135,7 +152,7 @@ export function predictRoutes(classifier: ActivityClassifier, readBody: Middlewa
       ctx.status = shown.status;
       ctx.type = 'html';
       ctx.body = formPage(
-        '',
+        sentActivity(ctx),
         html`<p role="alert"><strong>${alertText(shown.message)}</strong></p>`,
       );
       return;

@@ -175,6 +175,32 @@ describe('the pages with right-to-left text and bidi controls, in a real browser
     });
   }
 
+  // maxlength counts UTF-16 units: 300 bicycles (600 units) were cut to 250 as they were typed,
+  // though the server takes 500 characters, and counted as it counts, the page sent no more.
+  it('/predict takes in its field what the server takes: 500 characters, an emoji one', async () => {
+    const { page, problems, close } = await formPage(browser);
+    try {
+      await page.goto(`${service.url}/predict`);
+      const field = page.locator('form input[name=activity]');
+      const bicycles = `cycling ${'🚲'.repeat(300)}`;
+      await field.fill(bicycles);
+      expect(await field.inputValue()).to.equal(bicycles);
+      expect(await submit(page, '/predict')).to.equal(200);
+      expect(await field.inputValue()).to.equal(bicycles);
+      // Spaces around it are trimmed by the server, and not counted here either.
+      await field.fill(`  ${'a'.repeat(500)}  `);
+      expect(await field.evaluate((el: HTMLInputElement) => el.validity.valid)).to.equal(true);
+      await field.fill(`${'a'.repeat(499)}🚲🚲`);
+      const refused = await field.evaluate((el: HTMLInputElement) => el.validity.patternMismatch);
+      expect(refused).to.equal(true);
+      // The browser's bubble shows the title under its own "match the requested format".
+      expect(await field.getAttribute('title')).to.equal('at most 500 characters');
+      expect(problems).to.deep.equal([]);
+    } finally {
+      await close();
+    }
+  });
+
   /** Sends `message` with /chat's form; the page answered, its status. */
   async function chat(page: Page, message: string): Promise<number> {
     await page.goto(`${service.url}/chat`);

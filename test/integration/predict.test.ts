@@ -128,7 +128,9 @@ describe('POST/GET /predict (real app, committed model, real energy meter)', () 
     expect(page.headers.get('content-type')).to.match(/text\/html/);
     const text = await page.text();
     expect(text).to.include('<form method="post" action="/predict">');
-    expect(text).to.include(`maxlength="${MAX_ACTIVITY_CHARS}"`);
+    // The page counts as the server does: characters, not maxlength's UTF-16 units.
+    expect(text).to.include(`pattern="\\s*[\\s\\S]{1,${MAX_ACTIVITY_CHARS}}\\s*"`);
+    expect(text).not.to.include('maxlength');
     const api = await fetch(`${app.url}/predict`, { headers: { accept: JSON_TYPE } });
     const body = (await api.json()) as { labels: string[]; model: string };
     expect(body.labels).to.deep.equal(['low', 'middle', 'high']);
@@ -282,6 +284,21 @@ describe('POST/GET /predict (real app, committed model, real energy meter)', () 
       expect(text).to.include('role="alert"');
       expect(text).to.include('&#39;activity&#39; is empty');
     });
+
+    // The field came back empty: what the user wrote was lost with the 400.
+    it('gives the field back as sent with a 400, cut to the limit before an emoji', async () => {
+      const nothing = await post('activity=!!!+???', FORM_TYPE, 'text/html');
+      expect(nothing.status).to.equal(400);
+      expect(fieldValue(await nothing.text())).to.equal('!!! ???');
+      const long = `${'a'.repeat(MAX_ACTIVITY_CHARS - 1)}🚲🚲`;
+      const res = await post(`activity=${encodeURIComponent(long)}`, FORM_TYPE, 'text/html');
+      expect(res.status).to.equal(400);
+      const again = fieldValue(await res.text());
+      expect(again).to.equal(`${'a'.repeat(MAX_ACTIVITY_CHARS - 1)}🚲`);
+      // The page's own form, sent again as it came back.
+      const second = await post(`activity=${encodeURIComponent(again)}`, FORM_TYPE, 'text/html');
+      expect(second.status).to.equal(200);
+    });
   });
 
   it('answers 503 with Retry-After while the model is still loading', async () => {
@@ -291,6 +308,13 @@ describe('POST/GET /predict (real app, committed model, real energy meter)', () 
       const res = await postActivity(other.url);
       expect(res.headers.get('retry-after')).to.equal('1');
       await expectError(res, 503, /not loaded yet/);
+      const page = await fetch(`${other.url}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': FORM_TYPE, accept: 'text/html' },
+        body: 'activity=driving+10+hours',
+      });
+      expect(page.status).to.equal(503);
+      expect(fieldValue(await page.text()), 'the field to send again').to.equal('driving 10 hours');
     } finally {
       await other.close();
     }
