@@ -105,6 +105,23 @@ function cutInFlight(plan: Cut[], retryAfterS: number): void {
   }
 }
 
+/**
+ * Cuts `res`, which arrived after the cut was planned (its head was still arriving), unless the
+ * app answers it at once: marked, and answered 503 with `Connection: close` at its turn, as the
+ * plan would have. Unmarked, it was lost with its connection, and the app took that for its
+ * client's leaving.
+ */
+function cutLate(res: ServerResponse, retryAfterS: () => number): void {
+  // After the app's listener, which runs after this one, and the promises it settles at once.
+  setImmediate(() => {
+    if (res.writableEnded) return;
+    markCutByShutdown(res);
+    const { socket } = res;
+    if (socket) cutAtTurn(res, socket as Socket, false, retryAfterS());
+    else res.once('socket', (turn: Socket) => cutAtTurn(res, turn, false, retryAfterS()));
+  });
+}
+
 /** How many of `plan` fared one of `fates`, finished by the app or (by default) not. */
 const count = (plan: Cut[], fates: Fate[], finished = false) =>
   plan.filter((c) => fates.includes(c.fate) && c.res.writableEnded === finished).length;
@@ -195,11 +212,15 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
     pipelined.set(req.socket, [...waitingTurn(req.socket), res]);
   });
   const drain = async (started: number): Promise<void> => {
+    /** Set once the cut is planned: the Retry-After of a request cut then. */
+    let cutting: (() => number) | undefined;
     // One that arrives from now on (on a kept-alive connection) is answered, then closed too,
     // and one pipelined behind those answered before it (read at the next poll) is answered
     // too: before the application's listener, which may answer at once. Before the listener
-    // that queues it as pipelined, too: a queued `res` is added here.
+    // that queues it as pipelined, too: a queued `res` is added here. One that arrives after
+    // the cut was planned is cut as well.
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (cutting) cutLate(res, cutting);
       const line = inLine(req.socket);
       closeAfterLast(line.includes(res) ? line : [...line, res]);
     });
@@ -226,7 +247,8 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
         },
         'requests still running at the end of the drain were cut: answered 503 where no answer had begun',
       );
-      cutInFlight(plan, retryAfterSeconds(graceMs - (performance.now() - started)));
+      cutting = () => retryAfterSeconds(graceMs - (performance.now() - started));
+      cutInFlight(plan, cutting());
       // The app learns of a cut as its connection closes, and logs the request after it.
       const logged = Promise.all(plan.map(({ res }) => appDone(res)));
       if (!(await settlesWithin(Promise.all([closed, logged]), CUT_ANSWER_MS))) {

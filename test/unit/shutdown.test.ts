@@ -249,6 +249,52 @@ describe('graceful shutdown (in process)', () => {
     expect([warning.cut, warning.answered503, warning.answersLost]).to.deep.equal([1, 0, 1]);
   });
 
+  // A request whose head was still arriving when the drain ended reached the app after the cut
+  // was planned: neither answered nor marked, it was lost with the connection a second later,
+  // and the app took that for its client's leaving (a 499).
+  it('answers 503 and marks a request that arrives after the cut was planned', async () => {
+    const seen: ServerResponse[] = [];
+    const stalled = await listening((_req, res) => {
+      seen.push(res);
+    });
+    const { logger } = captureLogger();
+    const { shutdown, exited } = shutdownOf(stalled.server, logger, 200);
+    const { socket, all } = await connected(stalled.port);
+    const late = GET('/late');
+    socket.write(late.slice(0, -2));
+    await new Promise((r) => setTimeout(r, 50));
+    void shutdown.stop('SIGTERM');
+    await new Promise((r) => setTimeout(r, 400));
+    socket.write('\r\n');
+    const got = await all;
+    expect(got).to.match(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(got.toLowerCase()).to.contain('connection: close');
+    expect(await exited).to.equal(0);
+    expect(seen.map((res) => wasCutByShutdown(res))).to.deep.equal([true]);
+  });
+
+  it('delivers, unmarked, what the app answers at once of a request that arrives after it', async () => {
+    const seen: ServerResponse[] = [];
+    const quick = await listening((req, res) => {
+      seen.push(res);
+      if (req.url === '/late') res.end('answer to /late');
+    });
+    const { shutdown, exited } = shutdownOf(quick.server, captureLogger().logger, 200);
+    const { socket: busy } = await connected(quick.port);
+    busy.write(GET('/slow'));
+    const { socket, all } = await connected(quick.port);
+    socket.write(GET('/late').slice(0, -2));
+    await new Promise((r) => setTimeout(r, 50));
+    void shutdown.stop('SIGTERM');
+    await new Promise((r) => setTimeout(r, 400));
+    socket.write('\r\n');
+    const got = await all;
+    expect(got).to.match(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(got.toLowerCase()).to.contain('connection: close');
+    expect(await exited).to.equal(0);
+    expect(seen.map((res) => wasCutByShutdown(res))).to.deep.equal([true, false]);
+  });
+
   // One stalled behind the finished answer is answered 503 when its turn comes, and closes.
   it('answers 503 one stalled behind an answer finished behind one cut, closing after it', async () => {
     const stalled = await listening((req, res) => {
