@@ -73,13 +73,15 @@ export function boundedAnswer(text: string, secrets: readonly string[]): string 
  * The upstream's successful JSON answers with their naming fields bounded (boundedAnswer). The
  * OpenAI instrumentation sets gen_ai.response.model, .id and .finish_reasons on its span from
  * the object the client parses, and /chat's answer quotes them: an upstream's megabyte `model`,
- * or one echoing the key, went into both. The body is read when the client reads it, so a body
- * over MAX_ANSWER_BYTES fails there, as before.
+ * or one echoing the key, went into both. The body is read (through the cap) as it arrives: one
+ * over MAX_ANSWER_BYTES fails the client's read with OversizedAnswerError, as before.
  */
 export function labelledAnswerFetch(secrets: readonly string[], inner: Fetch): Fetch {
   return async (input, init) => {
     const res = await inner(input, init);
     if (!res.ok || !res.body || !res.headers.get('content-type')?.includes('json')) return res;
+    // The client reads a Content-Length of 0 as no answer, which dropping it would change.
+    if (res.headers.get('content-length') === '0') return res;
     const headers = new Headers(res.headers);
     // They described the body as it came, not this one.
     headers.delete('content-length');

@@ -91,6 +91,24 @@ describe('llm upstream fetch: the naming fields of an answer are bounded', () =>
     expect(r.message.content).to.equal('hi');
   });
 
+  // The client takes a JSON answer of Content-Length 0 for none: /chat's "without a completion".
+  // With the length dropped, it parsed the empty body and failed as "not a chat completion".
+  it('passes an empty answer on with its Content-Length, read as no completion', async () => {
+    stub = await startStubUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '0' });
+      res.end();
+    });
+    const res = await upstreamFetch(5000, [])(`${stub.baseUrl}/chat/completions`);
+    expect(res.headers.get('content-length')).to.equal('0');
+    const chat = defaultChatService(stub.baseUrl, metrics.meter, captureLogger('silent').logger);
+    const err: unknown = await chat.complete({ messages: [{ role: 'user', content: 'hi' }] }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(Error);
+    expect((err as Error).message).to.equal('the LLM service answered without a completion');
+  });
+
   it('passes an ordinary answer on as it came', async () => {
     const body = JSON.stringify({
       id: 'chatcmpl-1',
