@@ -6,6 +6,7 @@ import { wasCutByShutdown } from '../../src/http/shutdown-cut.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { installShutdown, type Shutdown } from '../../src/shutdown.js';
 import { captureLogger } from '../helpers/log.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Reads from `socket` until `text` has arrived, or the socket ends; resolves with all read. */
 function readUntil(socket: Socket, text: string): Promise<string> {
@@ -58,6 +59,10 @@ async function connected(port: number): Promise<{ socket: Socket; all: Promise<s
   await once(socket, 'connect');
   return { socket, all: readUntil(socket, '\u0000') };
 }
+
+/** Resolves once the drain's end has been logged: the cut is planned from then on. */
+const cutPlanned = (lines: string[]) =>
+  waitFor('the cut', async () => lines.some((l) => l.includes('at the end of the drain')), 5000, 5);
 
 /** The warnings' `cut` and `answered503` counts. */
 const cutCounts = (lines: string[]) =>
@@ -257,14 +262,14 @@ describe('graceful shutdown (in process)', () => {
     const stalled = await listening((_req, res) => {
       seen.push(res);
     });
-    const { logger } = captureLogger();
+    const { logger, lines } = captureLogger();
     const { shutdown, exited } = shutdownOf(stalled.server, logger, 200);
     const { socket, all } = await connected(stalled.port);
     const late = GET('/late');
     socket.write(late.slice(0, -2));
     await new Promise((r) => setTimeout(r, 50));
     void shutdown.stop('SIGTERM');
-    await new Promise((r) => setTimeout(r, 400));
+    await cutPlanned(lines);
     socket.write('\r\n');
     const got = await all;
     expect(got).to.match(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
@@ -279,14 +284,15 @@ describe('graceful shutdown (in process)', () => {
       seen.push(res);
       if (req.url === '/late') res.end('answer to /late');
     });
-    const { shutdown, exited } = shutdownOf(quick.server, captureLogger().logger, 200);
+    const { logger, lines } = captureLogger();
+    const { shutdown, exited } = shutdownOf(quick.server, logger, 200);
     const { socket: busy } = await connected(quick.port);
     busy.write(GET('/slow'));
     const { socket, all } = await connected(quick.port);
     socket.write(GET('/late').slice(0, -2));
     await new Promise((r) => setTimeout(r, 50));
     void shutdown.stop('SIGTERM');
-    await new Promise((r) => setTimeout(r, 400));
+    await cutPlanned(lines);
     socket.write('\r\n');
     const got = await all;
     expect(got).to.match(/^HTTP\/1\.1 200 OK\r\n/);
