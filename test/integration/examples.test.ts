@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
@@ -8,7 +8,13 @@ import { findSample } from '#library-tests/helpers/metrics.js';
 import type { Spawned } from '#library-tests/helpers/spawn.js';
 import { tempDirUntilExit } from '#library-tests/helpers/temp-dir.js';
 import { projectRoot } from '../../src/paths.js';
-import { installedPackages, node24, npmInstall, packLibrary } from '../helpers/packed-library.js';
+import {
+  installedPackages,
+  node24,
+  npmInstall,
+  npmInstallOrSay,
+  packLibrary,
+} from '../helpers/packed-library.js';
 import { freePorts, spawnUntil } from '../helpers/spawn-server.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -168,6 +174,46 @@ cs.measure('job', () => 42).then(({ result, footprint }) => {
     });
     expect(JSON.parse(stdout)).to.deep.equal({ start: 'function', result: 42, operation: 'job' });
     expect(stderr).to.equal('');
+  });
+
+  it('runs bundled by esbuild, ESM and CommonJS: code inlined, LLM data said to be missing', async () => {
+    const dir = join(work, 'bundled');
+    writeFileSync(join(work, 'package.json'), '{"name":"not-carbonscope","version":"9.9.9"}');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'bundled', private: true }));
+    await npmInstallOrSay(dir, [tarball, '@opentelemetry/api@1.9', 'esbuild@0.28']);
+    // The bundle lands one folder below the project, as dist/app.js would: carbonscope's files
+    // are not two levels above it, where its compiled modules look for them.
+    writeFileSync(
+      join(dir, 'app.js'),
+      `const cs = require('carbonscope');
+cs.measure('job', () => 42).then(({ result }) => {
+  let catalog;
+  try { cs.loadCatalog(); catalog = 'loaded'; } catch (err) { catalog = err.message; }
+  console.log(JSON.stringify({ version: cs.VERSION, result, catalog }));
+  return cs.stop();
+});`,
+    );
+    const { version } = JSON.parse(
+      readFileSync(join(projectRoot, 'packages/carbonscope/package.json'), 'utf8'),
+    );
+    for (const format of ['esm', 'cjs']) {
+      const out = join(dir, 'out', `app.${format === 'esm' ? 'mjs' : 'cjs'}`);
+      await run(
+        join(dir, 'node_modules', '.bin', 'esbuild'),
+        ['app.js', '--bundle', '--platform=node', `--format=${format}`, `--outfile=${out}`],
+        { cwd: dir },
+      );
+      const { stdout } = await run(process.execPath, [out], {
+        cwd: dir,
+        env: childEnv({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+      }).catch((err: { stderr?: string }) => {
+        throw new Error(`${format} bundle failed: ${err.stderr ?? String(err)}`);
+      });
+      const seen = JSON.parse(stdout);
+      expect(seen, format).to.deep.include({ version, result: 42 });
+      expect(seen.catalog, format).to.match(/bundl.*--external:carbonscope/);
+    }
   });
 
   for (const example of EXAMPLES) {

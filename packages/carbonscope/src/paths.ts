@@ -1,10 +1,16 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The library's package root: this module always runs compiled, from dist/src/paths.js. */
-export const libraryRoot = fileURLToPath(new URL('../..', import.meta.url));
+/** This module's URL; undefined where a bundler's CommonJS output emptied import.meta. */
+const moduleUrl: string | undefined = import.meta.url;
 
-/** A data file the package ships under data/ (model and mix tables). */
-export function dataFile(...segments: string[]): string {
-  return join(libraryRoot, 'data', ...segments);
+/**
+ * The library's package root: this module runs compiled, from dist/src/paths.js. Bundled, it is
+ * the bundle's grandparent folder (ESM) or '' (CommonJS), where data/ is not: see dataFile.
+ */
+export const libraryRoot = moduleUrl ? fileURLToPath(new URL('../..', moduleUrl)) : '';
+
+/** A data file the package ships under data/ (model and mix tables); undefined bundled as CommonJS. */
+export function dataFile(...segments: string[]): string | undefined {
+  return libraryRoot ? join(libraryRoot, 'data', ...segments) : undefined;
 }

@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { libraryRoot } from './paths.js';
-
-/** The library's version, as its package.json says (the meter's instrumentation scope version). */
-export const VERSION = (
-  JSON.parse(readFileSync(join(libraryRoot, 'package.json'), 'utf8')) as { version: string }
-).version;
+/**
+ * The library's version (the meter's instrumentation scope version): a constant, because a
+ * bundler that inlines the library leaves its package.json behind. A unit test keeps it equal to
+ * package.json's.
+ */
+export const VERSION = '0.2.0';

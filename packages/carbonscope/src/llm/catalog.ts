@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { dataFile } from '../paths.js';
 import {
   type MixEntry,
@@ -185,9 +186,23 @@ export class Catalog {
 
 const BUNDLED = ['models.json', 'providers.json', 'electricity-mixes.json'];
 
+/**
+ * Where a bundled table is. A bundler inlines the code and leaves data/ behind; without this its
+ * user read "file not found" about a path two folders above the bundle.
+ */
+function bundledFile(name: string): string {
+  const file = dataFile('llm', name);
+  if (file && existsSync(file)) return file;
+  throw new ModelDataError(
+    file ?? `carbonscope/data/llm/${name}`,
+    "not found: carbonscope reads its LLM tables from its package's data/ folder, which a bundler " +
+      'leaves behind: keep carbonscope out of the bundle (esbuild --external:carbonscope) and installed',
+  );
+}
+
 /** The bundled data plus, if given, the user's extra models file (validated, errors name the entry). */
 export function loadCatalog(options: { modelsFile?: string } = {}): Catalog {
-  const files = BUNDLED.map((name) => readDataFile(dataFile('llm', name)));
+  const files = BUNDLED.map((name) => readDataFile(bundledFile(name)));
   if (options.modelsFile) files.push(readDataFile(options.modelsFile));
   return new Catalog(files);
 }
