@@ -158,7 +158,7 @@ describe('the packed library in fresh projects (examples/)', function () {
     });
   }
 
-  it('works from CommonJS with require() on Node 20', async () => {
+  it('works from CommonJS with require() on Node 20, and preloaded with -r carbonscope/register', async () => {
     const dir = join(work, 'alone-1.9');
     writeFileSync(
       join(dir, 'require.cjs'),
@@ -168,18 +168,31 @@ cs.measure('job', () => 42).then(({ result, footprint }) => {
   return cs.stop();
 });`,
     );
-    const { stdout, stderr } = await run(process.execPath, ['require.cjs'], {
-      cwd: dir,
-      env: childEnv({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
-    });
-    expect(JSON.parse(stdout)).to.deep.equal({ start: 'function', result: 42, operation: 'job' });
-    expect(stderr).to.equal('');
+    // -r loads register with require(): top-level await in its graph would end the process there
+    // (ERR_REQUIRE_ASYNC_MODULE).
+    for (const preload of [[], ['-r', 'carbonscope/register']]) {
+      const { stdout, stderr } = await run(process.execPath, [...preload, 'require.cjs'], {
+        cwd: dir,
+        env: childEnv({
+          ENERGY_SOURCE: 'estimate',
+          CARBON_INTENSITY: '300',
+          OTEL_METRICS_EXPORTER: 'none',
+        }),
+      });
+      expect(JSON.parse(stdout), preload.join(' ')).to.deep.equal({
+        start: 'function',
+        result: 42,
+        operation: 'job',
+      });
+      expect(stderr).to.equal('');
+    }
   });
 
   it('runs bundled by esbuild, ESM and CommonJS: code inlined, LLM data said to be missing', async () => {
-    const dir = join(work, 'bundled');
-    writeFileSync(join(work, 'package.json'), '{"name":"not-carbonscope","version":"9.9.9"}');
-    mkdirSync(dir);
+    // The bundle's grandparent folder holds another package.json, as an application's would.
+    const dir = join(work, 'bundled', 'project');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(work, 'bundled', 'package.json'), '{"name":"app","version":"9.9.9"}');
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'bundled', private: true }));
     await npmInstallOrSay(dir, [tarball, '@opentelemetry/api@1.9', 'esbuild@0.28']);
     // The bundle lands one folder below the project, as dist/app.js would: carbonscope's files
