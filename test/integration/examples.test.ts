@@ -155,6 +155,26 @@ describe('the packed library in fresh projects (examples/)', function () {
         { cwd: offline, timeout: 120_000 },
       );
       expect(installedPackages(offline)).to.include('carbonscope');
+      // The command and its LLM tables come with the tarball, and need no optional peer.
+      const impacts = await run(
+        join(offline, 'node_modules', '.bin', 'carbonscope'),
+        ['impacts', '--model', 'openai/gpt-4o', '--output-tokens', '100', '--json'],
+        { cwd: offline, env: childEnv({}) },
+      );
+      expect(JSON.parse(impacts.stdout).energy.unit).to.equal('kWh');
+      // A table missing from the install is the install's fault, not LLM_MODELS_FILE's (unset).
+      rmSync(join(offline, 'node_modules', 'carbonscope', 'data', 'llm', 'providers.json'));
+      const broken = await run(
+        join(offline, 'node_modules', '.bin', 'carbonscope'),
+        ['impacts', '--model', 'openai/gpt-4o', '--output-tokens', '100'],
+        { cwd: offline, env: childEnv({}) },
+      ).then(
+        () => ({ code: 0, stderr: '' }),
+        (err: { code: number; stderr: string }) => err,
+      );
+      expect(broken.code).to.equal(1);
+      expect(broken.stderr).to.match(/data\/llm\/providers\.json: not found/);
+      expect(broken.stderr).to.not.include('LLM_MODELS_FILE');
     });
   }
 

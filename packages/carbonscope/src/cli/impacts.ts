@@ -129,10 +129,12 @@ export async function impactsCommand(
     return 0;
   }
   let catalog: Catalog;
+  const modelsFile = env.LLM_MODELS_FILE || undefined;
   try {
-    catalog = loadCatalog({ modelsFile: env.LLM_MODELS_FILE || undefined });
+    catalog = loadCatalog({ modelsFile });
   } catch (err) {
-    if (!(err instanceof ModelDataError)) throw err;
+    // A bundled table that cannot be read is a broken install, not the user's setting.
+    if (!(err instanceof ModelDataError) || err.file !== modelsFile) throw err;
     // Told as run's and monitor's bad settings are (failureOf), in one wording and exit status.
     throw new SettingsError('LLM_MODELS_FILE', err.message);
   }

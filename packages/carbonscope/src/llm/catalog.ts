@@ -195,8 +195,8 @@ function bundledFile(name: string): string {
   if (file && existsSync(file)) return file;
   throw new ModelDataError(
     file ?? `carbonscope/data/llm/${name}`,
-    "not found: carbonscope reads its LLM tables from its package's data/ folder, which a bundler " +
-      'leaves behind: keep carbonscope out of the bundle (esbuild --external:carbonscope) and installed',
+    "not found: carbonscope reads its LLM tables from its package's data/ folder (a bundler " +
+      'leaves it behind: keep carbonscope out of the bundle, esbuild --external:carbonscope)',
   );
 }
 
