@@ -128,6 +128,36 @@ describe('the packed library in fresh projects (examples/)', function () {
     expect(Object.keys(pkg.dependencies ?? {})).to.not.include('@opentelemetry/sdk-metrics');
   });
 
+  // npm hoists a package's undeclared imports into reach; pnpm's strict layout does not.
+  it('imports no package its package.json does not declare', async () => {
+    const { stdout } = await run('tar', ['-xzOf', tarball, '--wildcards', 'package/dist/src/*.js']);
+    const pkg = JSON.parse(
+      readFileSync(join(projectRoot, 'packages/carbonscope/package.json'), 'utf8'),
+    );
+    const declared = new Set([
+      ...Object.keys(pkg.dependencies ?? {}),
+      ...Object.keys(pkg.peerDependencies ?? {}),
+    ]);
+    // Static and literal dynamic imports, literal require()s, and the optional SDK packages it
+    // imports by name (kept in string constants).
+    const specifiers = [
+      ...stdout.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\(\s*)'([@\w][\w@./:-]*)'/g),
+      ...stdout.matchAll(/'(@opentelemetry\/[^']+)'/g),
+    ].map((m) => m[1] ?? '');
+    const packages = new Set(
+      specifiers
+        .filter((s) => !s.startsWith('node:'))
+        .map((s) =>
+          s
+            .split('/')
+            .slice(0, s.startsWith('@') ? 2 : 1)
+            .join('/'),
+        ),
+    );
+    expect(packages.size).to.be.greaterThan(3);
+    expect([...packages].filter((p) => !declared.has(p))).to.deep.equal([]);
+  });
+
   for (const api of ['1.9', '1.10']) {
     it(`installs alone beside @opentelemetry/api ${api}: few packages, no install scripts, offline`, async () => {
       const dir = join(work, `alone-${api}`);
