@@ -1,5 +1,6 @@
 import electricityMapsYearly from '@tgwf/co2/data/electricity-maps';
-import countries from 'i18n-iso-countries';
+// The codes only: the package's main entry also registers every locale's country names.
+import countries from 'i18n-iso-countries/index.js';
 
 /** The longest zone key accepted anywhere (Electricity Maps' longest is 12 characters). */
 export const MAX_ZONE_LENGTH = 32;
