@@ -208,7 +208,7 @@ describe('the packed library in fresh projects (examples/)', function () {
     });
   }
 
-  it('works from CommonJS with require() on Node 20, and preloaded with -r carbonscope/register', async () => {
+  it('works from CommonJS with require() on Node 20 and 24, and preloaded with -r carbonscope/register', async () => {
     const dir = join(work, 'alone-1.9');
     writeFileSync(
       join(dir, 'require.cjs'),
@@ -220,8 +220,11 @@ cs.measure('job', () => 42).then(({ result, footprint }) => {
     );
     // -r loads register with require(): top-level await in its graph would end the process there
     // (ERR_REQUIRE_ASYNC_MODULE).
-    for (const preload of [[], ['-r', 'carbonscope/register']]) {
-      const { stdout, stderr } = await run(process.execPath, [...preload, 'require.cjs'], {
+    const runs = [process.execPath, await node24()].flatMap((node) =>
+      [[], ['-r', 'carbonscope/register']].map((preload) => ({ node, preload })),
+    );
+    for (const { node, preload } of runs) {
+      const { stdout, stderr } = await run(node, [...preload, 'require.cjs'], {
         cwd: dir,
         env: childEnv({
           ENERGY_SOURCE: 'estimate',
@@ -229,7 +232,7 @@ cs.measure('job', () => 42).then(({ result, footprint }) => {
           OTEL_METRICS_EXPORTER: 'none',
         }),
       });
-      expect(JSON.parse(stdout), preload.join(' ')).to.deep.equal({
+      expect(JSON.parse(stdout), `${node} ${preload.join(' ')}`).to.deep.equal({
         start: 'function',
         result: 42,
         operation: 'job',
