@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { cpus, freemem, machine, release, totalmem, type } from 'node:os';
-import countries from 'i18n-iso-countries';
+// The codes only (the main entry registers all 78 locales' names); English is registered below.
+import countries from 'i18n-iso-countries/index.js';
 import { JOULES_PER_KWH } from '../energy/emissions.js';
 import {
   type EnergySnapshot,
