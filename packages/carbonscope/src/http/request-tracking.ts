@@ -3,7 +3,7 @@ import { type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import type { Http2SecureServer, Http2Server } from 'node:http2';
 import type { Socket } from 'node:net';
 import { close, type OperationTracker } from '../energy/index.js';
-import { installRouteResolvers } from './frameworks/index.js';
+import { installRouteResolvers, warnIfKoaUnreached } from './frameworks/index.js';
 import { trackHttp2Streams } from './http2-streams.js';
 import { lookUp, nodeShaped } from './look-up.js';
 import { type OpenRequest, OpenRequests } from './open-requests.js';
@@ -101,6 +101,7 @@ export function trackHttpRequests(
   const tracked = (server: Server) => {
     if (server !== lastServer) {
       lastServer = server;
+      warnIfKoaUnreached(server);
       lastTracked = !(servers && !servers.has(server)) && !ignored.has(server);
     }
     return lastTracked;

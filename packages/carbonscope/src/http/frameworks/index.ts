@@ -2,6 +2,7 @@ import { installFastifyRoutes } from './fastify.js';
 import { installKoaRoutes } from './koa.js';
 
 export { expressRouteOf } from './express.js';
+export { warnIfKoaUnreached } from './koa.js';
 
 /**
  * Teaches carbonscope where Fastify and @koa/router keep the matched route template (Express's

@@ -64,6 +64,8 @@ function middlewareOnly(matched: unknown, path: unknown): boolean {
 }
 
 let installed = false;
+/** The application.js of the Koa whose context installKoaRoutes reached; undefined: none. */
+let reachedApplication: string | undefined;
 
 /** Where Koa would be found by the application: beside its entry script, else the cwd. */
 function koaContextFile(): string | undefined {
@@ -99,6 +101,7 @@ export function installKoaRoutes(): void {
   } catch {
     return;
   }
+  reachedApplication = join(dirname(file), 'application.js');
   if (Object.getOwnPropertyDescriptor(proto, '_matchedRoute')) return;
   Object.defineProperty(proto, '_matchedRoute', {
     configurable: true,
@@ -113,4 +116,37 @@ export function installKoaRoutes(): void {
       setRoute(this.req, mountPrefixOf(this) + template);
     },
   });
+}
+
+/**
+ * Koa's request listener (app.callback()), inlined by a bundler or not: minifiers rename its
+ * variables but keep the names of the two methods it calls.
+ */
+function koaCallback(listener: unknown): boolean {
+  if (typeof listener !== 'function') return false;
+  const source = Function.prototype.toString.call(listener);
+  return source.includes('.createContext(') && source.includes('.handleRequest(');
+}
+
+const askedServers = new WeakSet<object>();
+let koaUnreachedTold = false;
+
+/**
+ * Says once when a server answers with a Koa app while the Koa installKoaRoutes reached is not
+ * loaded (a bundler inlined Koa, whose context is then a copy carbonscope cannot see): else
+ * every request of the app would be `unmatched` without a word. Asked at a server's first
+ * request. A second copy loaded beside the reached one goes unnoticed.
+ */
+export function warnIfKoaUnreached(server: { listeners(event: 'request'): unknown[] }): void {
+  if (koaUnreachedTold || askedServers.has(server)) return;
+  askedServers.add(server);
+  if (!server.listeners('request').some(koaCallback)) return;
+  if (reachedApplication && createRequire(reachedApplication).cache[reachedApplication]) return;
+  koaUnreachedTold = true;
+  process.emitWarning(
+    'a Koa app serves requests, but not the koa module carbonscope reads route templates from ' +
+      "(Koa inlined in a bundle?): its requests are counted as 'unmatched'. Keep koa out of the " +
+      'bundle (esbuild --external:koa) and installed beside it.',
+    { type: 'CarbonscopeWarning', code: 'CARBONSCOPE_KOA_UNREACHED' },
+  );
 }
