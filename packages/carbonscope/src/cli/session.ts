@@ -10,6 +10,7 @@ import {
   type ExportResult,
   exporterPackages,
   failureOf,
+  gated,
   importSdk,
   otlpMetricExporter,
   withResults,
@@ -63,6 +64,11 @@ interface OtlpPush {
   shown: string;
   /** Where pushes that fail are told as they happen (monitor). */
   reporting?: ReportingExporter;
+  /**
+   * Lets no more push out: the reader's shutdown flushes once more, which after a last push
+   * that got through sent the same figures a second time.
+   */
+  closeGate(): void;
 }
 
 /**
@@ -86,12 +92,14 @@ async function otlpPush(
   const url = otlpMetricsUrl(endpoint);
   const own = await otlpMetricExporter(env, '--otlp', url, PUSH_TIMEOUT_MS);
   const reporting = periodic ? reportingFailures(own, url, periodic) : undefined;
-  const exporter = withResults(reporting ?? own, (result, metrics) => {
+  let open = true;
+  const results = withResults(reporting ?? own, (result, metrics) => {
     outcome.last = result;
     outcome.temporality.see(metrics);
     if (failureOf(result) === undefined) outcome.delivered = true;
     else outcome.failed += 1;
   });
+  const exporter = gated(results, () => open);
   const provider = new sdk.MeterProvider({
     resource: resources.resourceFromAttributes(attributes),
     readers: [
@@ -107,6 +115,9 @@ async function otlpPush(
     outcome,
     shown: withoutCredentials(url),
     ...(reporting ? { reporting } : {}),
+    closeGate: () => {
+      open = false;
+    },
   };
 }
 
@@ -323,6 +334,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       if (!otlp) return true;
       const failure = await finalPush(otlp);
       if (failure === undefined) {
+        otlp.closeGate();
         await otlp.provider.shutdown().catch(() => undefined);
         const lost = lostUntold(otlp.outcome);
         if (lost > 0) {

@@ -799,6 +799,19 @@ describe('carbonscope command line', function () {
     }
   });
 
+  // Its end pushed once by the final flush, and once more by the provider's shutdown: the same
+  // cumulative figures twice, 28 ms apart, each a request to the collector.
+  it('a run shorter than the push interval pushes once, at its end', async () => {
+    const receiver = await otlpReceiver();
+    try {
+      const r = await cli(['run', '--json', '--otlp', receiver.url, '--', 'true']);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(receiver.pushes, r.stderr).to.have.length(1);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('names a malformed OTLP headers variable with --otlp, never its value', async () => {
     const receiver = await otlpReceiver();
     try {
