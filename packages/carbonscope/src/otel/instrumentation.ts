@@ -41,7 +41,8 @@ export interface CarbonscopeInstrumentationConfig
  * carbonscope as an OpenTelemetry instrumentation, for services that configure the SDK
  * themselves: `new NodeSDK({ instrumentations: [new CarbonscopeInstrumentation()] })`. The SDK
  * hands it its meter provider; enable() starts the meter and request tracking, disable() stops
- * tracking and detaches the instruments (the meter keeps the figures it has).
+ * the tracking it asked for (register's goes on) and detaches the instruments (the meter keeps
+ * the figures it has).
  */
 export class CarbonscopeInstrumentation {
   readonly instrumentationName = SCOPE_NAME;
@@ -51,6 +52,8 @@ export class CarbonscopeInstrumentation {
   private cs: Carbonscope | undefined;
   private starting: Promise<void> | undefined;
   private detach: (() => void) | undefined;
+  /** Whether this instrumentation's trackRequests() call is still to be released. */
+  private tracking = false;
   private readonly logger: Logger;
 
   constructor(config: CarbonscopeInstrumentationConfig = {}) {
@@ -78,6 +81,7 @@ export class CarbonscopeInstrumentation {
         // disable() before the start ended: it stays off (no tracking, no binding) until enable().
         if (this.starting !== starting) return;
         cs.trackRequests();
+        this.tracking = true;
         this.bind();
       })
       .catch((err: unknown) => {
@@ -92,7 +96,9 @@ export class CarbonscopeInstrumentation {
   disable(): void {
     this.detach?.();
     this.detach = undefined;
-    this.cs?.untrackRequests();
+    // Its own ask only: register shares the Carbonscope, and tracks the requests for its export.
+    if (this.tracking) this.cs?.releaseRequests();
+    this.tracking = false;
     this.starting = undefined;
   }
 

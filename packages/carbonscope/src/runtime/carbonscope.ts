@@ -147,6 +147,8 @@ function warnOnce(logger: Logger, what: string): (err: unknown) => void {
  */
 export class Carbonscope implements OperationTracker {
   private requests: RequestTracking | undefined;
+  /** The trackRequests() calls not yet released: register's and an instrumentation's share one. */
+  private requestAsks = 0;
   private readonly ignoredServers: TrackableServer[] = [];
   private readonly unsubscribe: Array<() => void> = [];
   private readonly scores = new OperationScores();
@@ -279,6 +281,7 @@ export class Carbonscope implements OperationTracker {
    * call's options stand.
    */
   trackRequests(options: RequestTrackingOptions = {}): RequestTracking {
+    this.requestAsks++;
     if (!this.requests) {
       const requests = trackHttpRequests(this.tracker, {
         knownMethods: this.settings.http.knownMethods,
@@ -297,8 +300,18 @@ export class Carbonscope implements OperationTracker {
     this.requests?.ignore(server);
   }
 
-  /** Stops tracking HTTP requests (the ones in flight end now). */
+  /**
+   * One trackRequests() call is done with it (an instrumentation's disable()): tracking stops
+   * with the last one, and goes on for a caller that still wants it (register).
+   */
+  releaseRequests(): void {
+    if (this.requestAsks > 0) this.requestAsks--;
+    if (this.requestAsks === 0) this.untrackRequests();
+  }
+
+  /** Stops tracking HTTP requests for every caller (the ones in flight end now). */
   untrackRequests(): void {
+    this.requestAsks = 0;
     this.requests?.stop();
     this.requests = undefined;
   }

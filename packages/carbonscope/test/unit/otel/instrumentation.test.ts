@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
 import {
   AggregationTemporality,
@@ -210,5 +213,70 @@ describe('CarbonscopeInstrumentation disabled', function () {
       await stopDefault();
       await mp.shutdown();
     }
+  });
+});
+
+/** Whether a request to a server of this process ends as an operation of `cs` (is tracked). */
+async function tracksRequests(cs: Carbonscope): Promise<boolean> {
+  const server = createServer((_req, res) => res.end('ok'));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  let finished = 0;
+  const off = cs.onFinish(() => {
+    finished++;
+  });
+  try {
+    const { port } = server.address() as AddressInfo;
+    await (await fetch(`http://127.0.0.1:${port}/`)).text();
+    // Its end is published as the response finishes, before the client has read it all.
+    await sleep(50);
+    return finished > 0;
+  } finally {
+    off();
+    server.closeAllConnections();
+    server.close();
+  }
+}
+
+// register and the instrumentation share the process's one Carbonscope: disable() stopped the
+// request tracking register had asked for too, and the application's requests went unmetered.
+describe('CarbonscopeInstrumentation beside register', function () {
+  this.timeout(20_000);
+
+  for (const first of ['register', 'the instrumentation'] as const) {
+    it(`disable() leaves register's request tracking on (${first} tracking first)`, async () => {
+      const mp = new MeterProvider();
+      const cs = await startDefault({
+        settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+        logger: memoryLogger().logger,
+      });
+      const instrumentation = new CarbonscopeInstrumentation({
+        logger: memoryLogger().logger,
+        enabled: false,
+      });
+      try {
+        if (first === 'register') cs.trackRequests();
+        instrumentation.setMeterProvider(mp);
+        instrumentation.enable();
+        await instrumentation.ready();
+        if (first !== 'register') cs.trackRequests();
+        instrumentation.disable();
+        expect(await tracksRequests(cs)).to.equal(true);
+      } finally {
+        instrumentation.disable();
+        await stopDefault();
+        await mp.shutdown();
+      }
+    });
+  }
+
+  it('disable() alone stops the tracking its enable() started', async () => {
+    const mp = new MeterProvider();
+    await instrumented(mp, {}, async (cs, instrumentation) => {
+      expect(await tracksRequests(cs)).to.equal(true);
+      instrumentation.disable();
+      expect(await tracksRequests(cs)).to.equal(false);
+    });
+    await mp.shutdown();
   });
 });
