@@ -54,6 +54,8 @@ export class CarbonscopeInstrumentation {
   private detach: (() => void) | undefined;
   /** Whether this instrumentation's trackRequests() call is still to be released. */
   private tracking = false;
+  /** Stops waiting for the operation whose loss the no-op warning tells. */
+  private unwatch: (() => void) | undefined;
   private readonly logger: Logger;
 
   constructor(config: CarbonscopeInstrumentationConfig = {}) {
@@ -96,6 +98,8 @@ export class CarbonscopeInstrumentation {
   disable(): void {
     this.detach?.();
     this.detach = undefined;
+    this.unwatch?.();
+    this.unwatch = undefined;
     // Its own ask only: register shares the Carbonscope, and tracks the requests for its export.
     if (this.tracking) this.cs?.releaseRequests();
     this.tracking = false;
@@ -160,10 +164,29 @@ export class CarbonscopeInstrumentation {
       'CarbonscopeInstrumentation',
       this.logger,
     );
-    // NodeSDK hands the API's no-op first and its own provider later in the same start(): what
-    // it holds a turn later is what it registered.
-    const cs = this.cs;
-    if (this.meterProvider) setImmediate(() => this.tellIfNowhere(cs));
+    if (this.meterProvider) this.watchNowhere(this.cs);
+  }
+
+  /**
+   * Looks at the provider when the next operation ends, whose figures it then records or loses.
+   * A turn later was soon enough for NodeSDK (the API's no-op first, its own provider later in
+   * the same start()), not for an application that calls registerInstrumentations before its
+   * provider exists and hands that by hand once its configuration is loaded: it was told its
+   * metrics went nowhere, and none was lost.
+   */
+  private watchNowhere(cs: Carbonscope): void {
+    this.unwatch?.();
+    let seen = false;
+    const off = cs.onFinish(() => {
+      if (seen) return;
+      seen = true;
+      // Not from inside the call: the tracker walks its listeners' array, and one removed
+      // there would skip the listener after it for this operation.
+      queueMicrotask(off);
+      this.unwatch = undefined;
+      this.tellIfNowhere(cs);
+    });
+    this.unwatch = off;
   }
 }
 

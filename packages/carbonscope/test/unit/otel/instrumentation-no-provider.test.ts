@@ -7,7 +7,7 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
 import { clearRegisterPresent, markRegisterPresent } from '../../../src/otel/register-present.js';
-import { stopDefault } from '../../../src/runtime/default.js';
+import { startDefault, stopDefault } from '../../../src/runtime/default.js';
 import { memoryLogger, testConfig } from '../energy/scripted.js';
 
 /**
@@ -23,6 +23,15 @@ function noopProvider(): ApiMeterProvider {
 /** A turn of the event loop: NodeSDK's start(), synchronous, has handed every provider by then. */
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/**
+ * An operation of the process's carbonscope ends, a turn later: its figures go to whatever the
+ * instrumentation is bound to, and where that is the no-op they are lost (the warning's moment).
+ */
+async function operationEnds(): Promise<void> {
+  (await startDefault()).track('job', () => undefined);
+  await nextTurn();
+}
+
 /** The warnings an instrumentation logged while `steps` handed it providers, as an SDK does. */
 async function warningsOf(
   steps: (instrumentation: CarbonscopeInstrumentation) => Promise<void> | void,
@@ -37,7 +46,7 @@ async function warningsOf(
   try {
     await instrumentation.ready();
     await steps(instrumentation);
-    await nextTurn();
+    await operationEnds();
   } finally {
     instrumentation.disable();
     await stopDefault();
@@ -68,6 +77,26 @@ describe('CarbonscopeInstrumentation handed no meter provider', function () {
       instrumentation.setMeterProvider(new MeterProvider());
     });
     expect(warnings).to.deep.equal([]);
+  });
+
+  // registerInstrumentations before the application's provider exists hands the API's no-op;
+  // the application hands its own by hand once its configuration is loaded, an await later.
+  it('says nothing to an application that hands its provider itself after an await', async () => {
+    const warnings = await warningsOf(async (instrumentation) => {
+      instrumentation.setMeterProvider(noopProvider());
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      instrumentation.setMeterProvider(new MeterProvider());
+    });
+    expect(warnings).to.deep.equal([]);
+  });
+
+  it('says it where an operation ended while it was still bound to the no-op', async () => {
+    const warnings = await warningsOf(async (instrumentation) => {
+      instrumentation.setMeterProvider(noopProvider());
+      await operationEnds();
+      instrumentation.setMeterProvider(new MeterProvider());
+    });
+    expect(warnings).to.have.length(1);
   });
 
   it('says nothing where the application asked for no metrics', async () => {
@@ -103,7 +132,7 @@ describe('CarbonscopeInstrumentation handed no meter provider', function () {
     try {
       for (const i of both) await i.ready();
       for (const i of both) i.setMeterProvider(noopProvider());
-      await nextTurn();
+      await operationEnds();
     } finally {
       for (const i of both) i.disable();
       await stopDefault();
@@ -124,11 +153,11 @@ describe('CarbonscopeInstrumentation handed no meter provider', function () {
       await instrumentation.ready();
       instrumentation.setMeterProvider(noopProvider());
       instrumentation.disable();
-      await nextTurn();
+      await operationEnds();
       expect(warnings()).to.deep.equal([]);
       instrumentation.enable();
       await instrumentation.ready();
-      await nextTurn();
+      await operationEnds();
       expect(warnings()).to.have.length(1);
     } finally {
       instrumentation.disable();
@@ -148,7 +177,7 @@ describe('CarbonscopeInstrumentation handed no meter provider', function () {
     instrumentation.disable();
     try {
       await starting;
-      await nextTurn();
+      await operationEnds();
       expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).to.deep.equal([]);
     } finally {
       instrumentation.disable();
