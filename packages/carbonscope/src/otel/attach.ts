@@ -95,13 +95,16 @@ export async function attachToOtel(
   // without pushing again (with nothing at its endpoint, that push was an error line). Its
   // observed figures (energy, power, emissions) are totals since the start, which the
   // application's provider observes too; its histograms are recorded there again (replay).
-  // Both less what it pushed as deltas: a collector adds those to the application's.
+  // Both less what it pushed as deltas: a collector adds those to the application's. And less
+  // its cumulative totals where the application's series are apart (its own resource): the
+  // collector keeps those at their last value, and a sum across both counted them twice.
   // This sample's operations were recorded before this listener runs: the tracker settles
   // them in an earlier one.
   const handOver = () => {
-    joinGlobal(cs, { ...options, pushedBefore: provider.pushed }, logger);
+    const pushedBefore = provider.pushedBefore(metrics.getMeterProvider());
+    joinGlobal(cs, { ...options, pushedBefore }, logger);
     joined = true;
-    provider.histograms.replay(globalMeter(), provider.pushed);
+    provider.histograms.replay(globalMeter(), pushedBefore);
     detachOwn();
     stopping ??= provider.handOver();
     return stopping;

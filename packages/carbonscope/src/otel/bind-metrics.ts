@@ -66,9 +66,9 @@ export interface BindMetricsOptions {
    */
   settledBefore?: () => readonly OperationFootprint[];
   /**
-   * The deltas another provider pushed of these figures (carbonscope's own, before the
-   * application's SDK started): its counters observe their totals less these, or a collector,
-   * which adds deltas up, would count them twice.
+   * What another provider pushed of these figures (carbonscope's own, before the application's
+   * SDK started): its counters observe their totals less these, or a collector, which adds
+   * deltas up (and keeps the other provider's series at their last totals), counts them twice.
    */
   pushedBefore?: PushedBefore;
 }

@@ -351,8 +351,8 @@ export class LocalHistograms implements MetricProducer {
   /**
    * Records every series into `meter`'s histograms of the same names (LocalHistogram.replay):
    * what carbonscope's own provider counted, carried to the application's SDK when that starts
-   * late, so that the own provider need not push it. Less what it pushed as deltas (`pushed`):
-   * a collector adds those to what the application's SDK pushes.
+   * late, so that the own provider need not push it. Less what it pushed before (`pushed`): a
+   * collector adds its deltas to what the application's SDK pushes, and keeps its series.
    */
   replay(meter: Meter, pushed?: PushedBefore): void {
     const into = new Map<string, Histogram>();

@@ -50,6 +50,7 @@ import { PrometheusText } from './prometheus-text.js';
 import { otlpMetricsTarget, reportingPushFailures } from './push-failures.js';
 import { type PushedBefore, PushedDeltas } from './pushed-deltas.js';
 import { SCOPE } from './scope.js';
+import { continuesSeries, SERVICE_INSTANCE_ID } from './series-identity.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
 type Reader = import('@opentelemetry/sdk-metrics').IMetricReader;
@@ -62,9 +63,6 @@ type MeterProvider = import('@opentelemetry/sdk-metrics').MeterProvider;
 export function sdkDisabled(env: Env): boolean {
   return env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
 }
-
-// `service.instance.id` is semconv "development"; its key is stable across versions.
-const SERVICE_INSTANCE_ID = 'service.instance.id';
 
 /**
  * This process's instance of the service. Every process of an application runs register (a
@@ -216,11 +214,12 @@ async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader |
   const { env, sdk, logger, servers, closers, lastPushes, histograms, pushed, open } = ctx;
   // A pushing reader's histograms follow its exporter's temporality (OTLP's delta preference),
   // as its counters do; each delta reader keeps what it pushed last, so each gets its own.
-  // What went out as deltas is kept (pushed): the application's SDK, started late, goes on
-  // from there. Behind the gate: what it drops after the hand-over went nowhere.
-  const periodic = (inner: PushMetricExporter, times: PeriodicTimes) =>
+  // What went to a collector is kept (pushed): the application's SDK, started late, goes on
+  // from there. Not the console's: no collector holds that. Behind the gate: what it drops
+  // after the hand-over went nowhere.
+  const periodic = (inner: PushMetricExporter, times: PeriodicTimes, collected: boolean) =>
     new sdk.PeriodicExportingMetricReader({
-      exporter: gated(pushed.recording(inner), open),
+      exporter: gated(collected ? pushed.recording(inner) : inner, open),
       metricProducers: [histograms.producer(inner)],
       exportIntervalMillis: times.exportIntervalMillis,
       exportTimeoutMillis: times.exportTimeoutMillis,
@@ -278,10 +277,10 @@ async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader |
         otlpMetricExporter(env, what, undefined, ms, lastPushAgents(env, ms));
       const last = await lastPushWithin(reporting, makeLast, target, logger, exporterTimeout);
       lastPushes.push(last);
-      return periodic(last.exporter, times);
+      return periodic(last.exporter, times, true);
     }
     case 'console':
-      return periodic(new sdk.ConsoleMetricExporter(), ctx.times());
+      return periodic(new sdk.ConsoleMetricExporter(), ctx.times(), false);
     default:
       logger.warn(`OTEL_METRICS_EXPORTER: unknown exporter "${exporter}" ignored`);
       return undefined;
@@ -296,8 +295,12 @@ export interface OwnProvider {
   servers: Server[];
   /** carbonscope's histograms, exported by every reader of this provider. */
   histograms: LocalHistograms;
-  /** The deltas its readers pushed, which a provider that takes over must not push again. */
-  pushed: PushedBefore;
+  /**
+   * What its readers pushed to a collector, which `provider`, taking over, must not push again:
+   * its deltas, and its totals where `provider`'s series are apart from its own (another
+   * service.instance.id), which the collector keeps at their last value until they go stale.
+   */
+  pushedBefore(provider: MeterProviderApi): PushedBefore;
   /**
    * Pushes what is pending and stops the readers; the OTLP push within a short deadline of its
    * own (LastPush), what it could not deliver told in one line.
@@ -365,10 +368,13 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
     if (reader) readers.push(withCurrentGauges(sdk, reader));
   }
   if (readers.length === 0) return undefined;
+  const fromEnv = await resources.detectResources({ detectors: [resources.envDetector] });
   const resource = resources
     .defaultResource()
     .merge(resources.resourceFromAttributes({ [SERVICE_INSTANCE_ID]: INSTANCE_ID }))
-    .merge(await resources.detectResources({ detectors: [resources.envDetector] }));
+    .merge(fromEnv);
+  const instance = String(resource.attributes[SERVICE_INSTANCE_ID]);
+  const pinned = instance !== INSTANCE_ID;
   // Not registered as the global provider: an application whose SDK starts later would find
   // the global taken, and its own metrics would go to carbonscope's exporters instead of its.
   const provider = new sdk.MeterProvider({ resource, readers });
@@ -384,7 +390,7 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
     provider,
     servers,
     histograms,
-    pushed,
+    pushedBefore: (app) => (continuesSeries(app, instance, pinned) ? pushed.deltasOnly() : pushed),
     shutdown: () => (lastPush ? lastPush.within(stopReaders) : stopReaders()),
     handOver: () => {
       handedOver = true;

@@ -1,6 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { attributesKey } from './attributes-key.js';
 import { failureOf, type PushMetricExporter, type ResourceMetrics } from './optional-sdk.js';
+import { PushedTotals } from './pushed-totals.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
 
@@ -35,15 +36,18 @@ function keyOf(name: string, attributes: Attributes): string {
   return `${name}\u0000${attributesKey(attributes)}`;
 }
 
+/** One histogram point a push carried. */
+interface CarriedHistogram {
+  key: string;
+  name: string;
+  attributes: Attributes;
+  value: PushedHistogram;
+}
+
 /** What one push carried, per series: given back if it fails. */
 interface Carried {
   readonly sums: Array<{ key: string; value: number }>;
-  readonly histograms: Array<{
-    key: string;
-    name: string;
-    attributes: Attributes;
-    value: PushedHistogram;
-  }>;
+  readonly histograms: CarriedHistogram[];
 }
 
 /**
@@ -51,13 +55,18 @@ interface Carried {
  * a provider that takes the figures over (the application's SDK, started late) must carry on
  * from there: pushing the totals again would count what was pushed twice. A push is counted when
  * it is handed over and given back if it fails: the collector never got it, and the SDK does
- * not push a delta again. Cumulative points are not kept: the next provider's totals replace
- * them. One entry per series pushed, as the SDK keeps for its own.
+ * not push a delta again. Cumulative points are kept too, as the totals the collector holds
+ * (PushedTotals): a provider that pushes under another resource starts series of its own, and
+ * carries on from those; one under the same resource continues them (deltasOnly). One entry
+ * per series pushed, as the SDK keeps for its own.
  */
 export class PushedDeltas implements PushedBefore {
   private readonly sums = new Map<string, number>();
   private readonly histograms = new Map<string, PushedHistogram>();
   private readonly lost: LostHistogram[] = [];
+  private readonly sumTotals = new PushedTotals<number>();
+  private readonly histogramTotals = new PushedTotals<CarriedHistogram>();
+  private readonly lostTotals: LostHistogram[] = [];
 
   constructor(private readonly sdk: Pick<SdkMetrics, 'AggregationTemporality' | 'DataPointType'>) {}
 
@@ -65,15 +74,19 @@ export class PushedDeltas implements PushedBefore {
   recording(inner: PushMetricExporter): PushMetricExporter {
     return {
       export: (metrics, done) => {
-        const carried = this.carried(metrics);
+        const carried = this.carried(metrics, this.sdk.AggregationTemporality.DELTA);
         this.add(carried, 1);
+        const totals = this.handTotals(metrics);
         try {
           inner.export(metrics, (result) => {
-            if (failureOf(result) !== undefined) this.giveBack(carried);
+            const ok = failureOf(result) === undefined;
+            if (!ok) this.giveBack(carried);
+            totals(ok);
             done(result);
           });
         } catch (err) {
           this.giveBack(carried);
+          totals(false);
           throw err;
         }
       },
@@ -85,24 +98,63 @@ export class PushedDeltas implements PushedBefore {
   }
 
   sum(name: string, attributes: Attributes): number {
-    return this.sums.get(keyOf(name, attributes)) ?? 0;
+    const key = keyOf(name, attributes);
+    return (this.sums.get(key) ?? 0) + (this.sumTotals.held(key) ?? 0);
   }
 
   histogram(name: string, attributes: Attributes): PushedHistogram | undefined {
-    return this.histograms.get(keyOf(name, attributes));
+    const key = keyOf(name, attributes);
+    return plus(this.histograms.get(key), this.histogramTotals.held(key)?.value);
   }
 
   onLost(lost: LostHistogram): void {
     this.lost.push(lost);
+    this.lostTotals.push(lost);
   }
 
-  /** The delta points of a push, per series. */
-  private carried(resourceMetrics: ResourceMetrics): Carried {
-    const { AggregationTemporality: T, DataPointType: P } = this.sdk;
+  /** The deltas alone: for a provider whose series continue the cumulative ones pushed. */
+  deltasOnly(): PushedBefore {
+    return {
+      sum: (name, attributes) => this.sums.get(keyOf(name, attributes)) ?? 0,
+      histogram: (name, attributes) => this.histograms.get(keyOf(name, attributes)),
+      onLost: (lost) => {
+        this.lost.push(lost);
+      },
+    };
+  }
+
+  /** The cumulative points of a push, handed: settle it with whether the push got through. */
+  private handTotals(metrics: ResourceMetrics): (ok: boolean) => void {
+    const { sums, histograms } = this.carried(metrics, this.sdk.AggregationTemporality.CUMULATIVE);
+    const sumPush = this.sumTotals.hand(sums);
+    const histogramPush = this.histogramTotals.hand(
+      histograms.map((h) => ({ key: h.key, value: h })),
+    );
+    return (ok) => {
+      this.sumTotals.settle(
+        sumPush,
+        sums.map((s) => s.key),
+        ok,
+      );
+      this.histogramTotals.settle(
+        histogramPush,
+        histograms.map((h) => h.key),
+        ok,
+        (_key, before, after) => {
+          const delta = minus(before.value, after?.value);
+          for (const lost of this.lostTotals) lost(before.name, before.attributes, delta);
+        },
+      );
+    };
+  }
+
+  /** The points of a push in `temporality`, per series. */
+  private carried(resourceMetrics: ResourceMetrics, temporality: number): Carried {
+    const { DataPointType: P } = this.sdk;
     const carried: Carried = { sums: [], histograms: [] };
     for (const scope of resourceMetrics.scopeMetrics) {
       for (const metric of scope.metrics) {
-        if (metric.aggregationTemporality !== T.DELTA) continue;
+        if (metric.aggregationTemporality !== temporality) continue;
         const name = metric.descriptor.name;
         if (metric.dataPointType === P.SUM) {
           for (const p of metric.dataPoints) {
@@ -111,7 +163,8 @@ export class PushedDeltas implements PushedBefore {
         } else if (metric.dataPointType === P.HISTOGRAM) {
           for (const { attributes, value } of metric.dataPoints) {
             const figures = {
-              counts: value.buckets.counts,
+              // A copy: the totals are kept past the push, and a producer may reuse its arrays.
+              counts: [...value.buckets.counts],
               sum: value.sum ?? 0,
               count: value.count,
             };
@@ -153,4 +206,24 @@ export class PushedDeltas implements PushedBefore {
       pushed.count += sign * value.count;
     }
   }
+}
+
+/** Two histograms' figures added up; either may be missing. */
+function plus(a: PushedHistogram | undefined, b: PushedHistogram | undefined) {
+  if (!a || !b) return a ?? b;
+  return {
+    counts: a.counts.map((n, i) => n + (b.counts[i] ?? 0)),
+    sum: a.sum + b.sum,
+    count: a.count + b.count,
+  };
+}
+
+/** `a` less `b` (none: nothing less). */
+function minus(a: PushedHistogram, b: PushedHistogram | undefined): PushedHistogram {
+  if (!b) return a;
+  return {
+    counts: a.counts.map((n, i) => n - (b.counts[i] ?? 0)),
+    sum: a.sum - b.sum,
+    count: a.count - b.count,
+  };
 }

@@ -187,6 +187,68 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
     }
   });
 
+  // Its own provider pushed cumulative totals before the application's SDK started, to the
+  // same collector. Each provider's series are apart (service.instance.id), and the older stays
+  // at its last value until it goes stale (5 min in the Collector's Prometheus exporter): the
+  // app's must carry on from there, or `sum` across them counts those operations twice.
+  describe('hand-over after its own provider pushed, cumulative, to the same collector', () => {
+    /** Each push's counts per operation, by the service.instance.id it was pushed under. */
+    const countsOf = (push: OtlpMetricsRequest | undefined) =>
+      Object.fromEntries(
+        Object.keys(SERVED).map((op) => [op, operationPoint(push, op)?.count ?? 0]),
+      );
+
+    /** The requests counted by the last push of each series, added up across them. */
+    function countedAcross(pushes: OtlpMetricsRequest[]): Record<string, number> {
+      const last = new Map<string | undefined, OtlpMetricsRequest>();
+      for (const push of pushes) last.set(instanceOf(push), push);
+      const total: Record<string, number> = {};
+      for (const push of last.values()) {
+        for (const [op, n] of Object.entries(countsOf(push))) total[op] = (total[op] ?? 0) + n;
+      }
+      return total;
+    }
+
+    async function handOver(env: Record<string, string>): Promise<OtlpMetricsRequest[]> {
+      app = await startApp(
+        receiver,
+        { OTEL_METRIC_EXPORT_INTERVAL: '200', APP_OTLP_URL: `${receiver.url}/v1/metrics`, ...env },
+        [LATE_SDK],
+      );
+      await traffic(app.base);
+      // Pushed by its own provider, before the application's SDK starts.
+      await waitFor(() => allServed(receiver.pushes.at(-1)?.body), 15_000);
+      app.proc.kill('SIGUSR2');
+      await waitFor(
+        () => app?.stderr.some((l) => l.includes('registered a meter provider')) === true,
+        15_000,
+      );
+      await traffic(app.base);
+      app.proc.kill('SIGTERM');
+      expect(await app.exited).to.deep.equal({ code: 0, signal: null });
+      expect(receiver.failures).to.deep.equal([]);
+      return receiver.pushes.map((p) => p.body);
+    }
+
+    const twice = Object.fromEntries(Object.entries(SERVED).map(([op, n]) => [op, 2 * n]));
+
+    it("the app's series counts what its own did not push: across both, each request once", async () => {
+      const pushes = await handOver({});
+      const ids = new Set(pushes.map(instanceOf));
+      expect(ids.size, 'two series, apart').to.equal(2);
+      expect(countedAcross(pushes), app?.stderr.join('\n')).to.deep.equal(twice);
+    });
+
+    it('under one pinned service.instance.id, one series: the app carries on with all', async () => {
+      const pushes = await handOver({
+        OTEL_RESOURCE_ATTRIBUTES: 'service.instance.id=pod-7',
+        APP_RESOURCE: 'env',
+      });
+      expect([...new Set(pushes.map(instanceOf))]).to.deep.equal(['pod-7']);
+      expect(countsOf(pushes.at(-1)), app?.stderr.join('\n')).to.deep.equal(twice);
+    });
+  });
+
   for (const [variable, value] of [
     ['OTEL_EXPORTER_PROMETHEUS_PORT', 'abc'],
     ['OTEL_EXPORTER_PROMETHEUS_PORT', '99999'],

@@ -630,13 +630,12 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
         await appReader.forceFlush();
         const ownJobs = noFigures();
         let ownEnergy = 0;
-        // A collector adds deltas up; cumulative points it replaces (the application's go on).
-        if (own === 'delta') {
-          for (const push of receiver.pushes) {
-            const p = job(push);
-            if (p) addTo(ownJobs, Number(p.count), Number(p.sum), p.bucketCounts);
-            ownEnergy += sumOf(metricsOf(push.body), METRICS.hostEnergy.name) ?? 0;
-          }
+        // A collector adds deltas up; of a cumulative series it keeps the last point, beside the
+        // application's (its resource has no service.instance.id, the own provider's has one).
+        for (const push of own === 'delta' ? receiver.pushes : receiver.pushes.slice(-1)) {
+          const p = job(push);
+          if (p) addTo(ownJobs, Number(p.count), Number(p.sum), p.bucketCounts);
+          ownEnergy += sumOf(metricsOf(push.body), METRICS.hostEnergy.name) ?? 0;
         }
         const exports = appExporter.getMetrics();
         const appMetrics = (app === 'delta' ? exports : exports.slice(-1)).flatMap((r) =>
@@ -682,6 +681,9 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       ['delta', 'cumulative', 'held, then failed'],
       ['cumulative', 'delta', 'ok'],
       ['cumulative', 'cumulative', 'ok'],
+      ['cumulative', 'delta', 'failed'],
+      ['cumulative', 'cumulative', 'held, then failed'],
+      ['cumulative', 'cumulative', 'held, then ok'],
     ];
     for (const [own, app, answer] of cases) {
       it(`hands over (own ${own}, application ${app}, own pushes ${answer}): each operation and joule exported once`, async () => {
