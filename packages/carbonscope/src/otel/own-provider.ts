@@ -368,11 +368,11 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
     if (reader) readers.push(withCurrentGauges(sdk, reader));
   }
   if (readers.length === 0) return undefined;
-  const fromEnv = await resources.detectResources({ detectors: [resources.envDetector] });
   const resource = resources
     .defaultResource()
     .merge(resources.resourceFromAttributes({ [SERVICE_INSTANCE_ID]: INSTANCE_ID }))
-    .merge(fromEnv);
+    .merge(await resources.detectResources({ detectors: [resources.envDetector] }));
+  // OTEL_RESOURCE_ATTRIBUTES may pin it, for the application's SDK too.
   const instance = String(resource.attributes[SERVICE_INSTANCE_ID]);
   const pinned = instance !== INSTANCE_ID;
   // Not registered as the global provider: an application whose SDK starts later would find
