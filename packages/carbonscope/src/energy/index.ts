@@ -45,10 +45,10 @@ export {
   DEFAULT_CALIBRATION_INTERVAL_MS,
   DEFAULT_MAX_OPERATION_AGE_MS,
   EnergyTracker,
+  Listeners,
   MAX_RUNNING,
   MAX_UNSETTLED,
   MIN_CALIBRATION_GAP_MS,
-  subscribe,
   type TrackerOptions,
 } from './tracker.js';
 export type * from './types.js';

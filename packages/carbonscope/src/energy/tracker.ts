@@ -135,10 +135,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private readonly captureContext: TrackerOptions['captureContext'];
   private readonly attribution: OperationAttribution;
   private readonly calibrationIntervalMs: number;
-  private readonly listeners: OperationListener[] = [];
-  private readonly finishListeners: OperationListener[] = [];
-  private readonly requestListeners: EndedRequestListener[] = [];
-  private readonly dropListeners: DroppedListener[] = [];
+  private readonly listeners = new Listeners<OperationListener>();
+  private readonly finishListeners = new Listeners<OperationListener>();
+  private readonly requestListeners = new Listeners<EndedRequestListener>();
+  private readonly dropListeners = new Listeners<DroppedListener>();
   private readonly maxAgeMs: number;
   private readonly maxRunning: number;
   private droppedCount = 0;
@@ -279,7 +279,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
 
   /** Calls `listener` with every operation's settled footprint; returns its unsubscribe. */
   onEnd(listener: OperationListener): () => void {
-    return subscribe(this.listeners, listener);
+    return this.listeners.add(listener);
   }
 
   /**
@@ -287,7 +287,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * wait for the energy (request counts, latency). Returns its unsubscribe.
    */
   onFinish(listener: OperationListener): () => void {
-    return subscribe(this.finishListeners, listener);
+    return this.finishListeners.add(listener);
   }
 
   /**
@@ -296,12 +296,12 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * build on the hot path. Returns its unsubscribe.
    */
   onRequestEnd(listener: EndedRequestListener): () => void {
-    return subscribe(this.requestListeners, listener);
+    return this.requestListeners.add(listener);
   }
 
   /** Calls `listener` with each operation dropped from sharing (see drop); returns its unsubscribe. */
   onDrop(listener: DroppedListener): () => void {
-    return subscribe(this.dropListeners, listener);
+    return this.dropListeners.add(listener);
   }
 
   begin(operation: string, kind: OperationKind = 'operation'): ActiveOperation {
@@ -479,7 +479,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.unlink(op);
     const atOnce = this.stopped || this.ended.length >= MAX_UNSETTLED;
     const footprint =
-      kept || atOnce || this.finishListeners.length > 0 ? this.provisional(op) : undefined;
+      kept || atOnce || this.finishListeners.all.length > 0 ? this.provisional(op) : undefined;
     if (atOnce) this.reportNow(op.context, op, footprint as OperationFootprint);
     else this.pend(op, kept);
     this.told(op, footprint);
@@ -491,7 +491,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * end(): that is the caller's code (a job's track(), a request's response), not theirs.
    */
   private told(op: TrackedOperation, footprint: OperationFootprint | undefined): void {
-    for (const listener of this.finishListeners) {
+    for (const listener of this.finishListeners.all) {
       try {
         listener(footprint as OperationFootprint);
       } catch (err) {
@@ -499,7 +499,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       }
     }
     if (op.kind !== 'request') return;
-    for (const listener of this.requestListeners) {
+    for (const listener of this.requestListeners.all) {
       try {
         listener(op);
       } catch (err) {
@@ -583,7 +583,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       ageMs: now - op.startMs,
       reason,
     };
-    for (const listener of this.dropListeners) {
+    for (const listener of this.dropListeners.all) {
       try {
         listener(dropped);
       } catch (err) {
@@ -885,7 +885,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private reportEnded(provisional: boolean): void {
     const { ended, batch } = this;
     let failure: { err: unknown } | undefined;
-    const listening = this.listeners.length > 0;
+    const listening = this.listeners.all.length > 0;
     for (let i = 0; i < ended.length; i++) {
       const op = ended.op(i);
       const kept = ended.kept(i);
@@ -938,7 +938,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     } catch (err) {
       failure = { err };
     }
-    for (const listener of this.listeners) {
+    for (const listener of this.listeners.all) {
       try {
         listener(footprint);
       } catch (err) {
@@ -949,13 +949,22 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   }
 }
 
-/** Adds `listener` to `listeners`; returns what takes it off again. */
-export function subscribe<L>(listeners: L[], listener: L): () => void {
-  listeners.push(listener);
-  return () => {
-    const i = listeners.indexOf(listener);
-    if (i >= 0) listeners.splice(i, 1);
-  };
+/**
+ * Listeners, copied on write: a call walks the array as it was when it began, so a listener
+ * that unsubscribes as it is called (one waiting for the first operation) no longer takes the
+ * next one's call, and calling them allocates nothing; subscribing is rare.
+ */
+export class Listeners<L> {
+  all: readonly L[] = [];
+
+  /** Adds `listener`; returns what takes it off again. */
+  add(listener: L): () => void {
+    this.all = [...this.all, listener];
+    return () => {
+      const i = this.all.indexOf(listener);
+      if (i >= 0) this.all = [...this.all.slice(0, i), ...this.all.slice(i + 1)];
+    };
+  }
 }
 
 function nonNegative(x: number): number {

@@ -14,6 +14,7 @@ import {
   FIRST_SAMPLE_MS,
   type GpuShareReader,
   type HostCpuReader,
+  Listeners,
   MAX_RUNNING,
   type Measured,
   type MeasureOptions,
@@ -33,7 +34,6 @@ import {
   type SelectSourcesOptions,
   selectSources,
   snapshotOf,
-  subscribe,
   type Timer,
   tooDeepToTrack,
   unrefTimer,
@@ -152,7 +152,7 @@ export class Carbonscope implements OperationTracker {
   private readonly ignoredServers: TrackableServer[] = [];
   private readonly unsubscribe: Array<() => void> = [];
   private readonly scores = new OperationScores();
-  private readonly earlyListeners: EarlyAnswerListener[] = [];
+  private readonly earlyListeners = new Listeners<EarlyAnswerListener>();
   private readonly drops = new DropCounts();
   /** The operation names warnDropped warned about. */
   private readonly droppedNames = new Set<string>();
@@ -419,7 +419,7 @@ export class Carbonscope implements OperationTracker {
     if (!Number.isInteger(status) || status < 100 || status > 599) {
       throw new RangeError(`an HTTP status is a whole number from 100 to 599, not ${status}`);
     }
-    if (this.earlyListeners.length === 0) return;
+    if (this.earlyListeners.all.length === 0) return;
     const answer: EarlyAnswer = {
       status,
       http: {
@@ -428,12 +428,12 @@ export class Carbonscope implements OperationTracker {
       },
       seconds: options.seconds ?? 0,
     };
-    for (const listener of this.earlyListeners) listener(answer);
+    for (const listener of this.earlyListeners.all) listener(answer);
   }
 
   /** Every answer given before a request, as answeredEarly is told of it. */
   onEarlyAnswer(listener: EarlyAnswerListener): () => void {
-    return subscribe(this.earlyListeners, listener);
+    return this.earlyListeners.add(listener);
   }
 
   /**

@@ -1198,6 +1198,35 @@ describe('operation tracker', () => {
     expect(() => sample(1)).to.not.throw();
   });
 
+  // A listener that unsubscribes as it is called (one that waits for the first operation) took
+  // itself out of the array being walked, and the listener after it missed that operation.
+  it('a listener that unsubscribes as it is called leaves the next one its call', () => {
+    const { clock, tracker, sample } = setup();
+    sample(0);
+    const calls: string[] = [];
+    const once = (name: string, on: (l: (f: OperationFootprint) => void) => () => void) => {
+      const off = on((f) => {
+        off();
+        calls.push(`${name} once ${f.operation}`);
+      });
+      on((f) => calls.push(`${name} next ${f.operation}`));
+    };
+    once('finish', (l) => tracker.onFinish(l));
+    once('end', (l) => tracker.onEnd(l));
+    tracker.begin('a').end();
+    tracker.begin('b').end();
+    clock.advance(10);
+    sample(1);
+    expect(calls).to.deep.equal([
+      'finish once a',
+      'finish next a',
+      'finish next b',
+      'end once a',
+      'end next a',
+      'end next b',
+    ]);
+  });
+
   it('a listener that throws stops neither the others nor the next settlement', () => {
     const { clock, tracker, ended, sample } = setup();
     sample(0);
