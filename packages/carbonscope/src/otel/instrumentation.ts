@@ -180,9 +180,7 @@ export class CarbonscopeInstrumentation {
     const off = cs.onFinish(() => {
       if (seen) return;
       seen = true;
-      // Not from inside the call: the tracker walks its listeners' array, and one removed
-      // there would skip the listener after it for this operation.
-      queueMicrotask(off);
+      off();
       this.unwatch = undefined;
       this.tellIfNowhere(cs);
     });
