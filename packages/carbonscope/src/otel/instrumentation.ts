@@ -101,7 +101,7 @@ export class CarbonscopeInstrumentation {
     this.unwatch?.();
     this.unwatch = undefined;
     // Its own ask only: register shares the Carbonscope, and tracks the requests for its export.
-    if (this.tracking) this.cs?.releaseRequests();
+    if (this.tracking && this.cs) releaseRequests(this.cs);
     this.tracking = false;
     this.starting = undefined;
   }
@@ -186,6 +186,17 @@ export class CarbonscopeInstrumentation {
     });
     this.unwatch = off;
   }
+}
+
+/**
+ * Gives back one trackRequests() call. The Carbonscope is shared on globalThis, and one an older
+ * copy of the package made has no releaseRequests(): stopped for all, as that copy's disable()
+ * did, rather than a TypeError out of disable().
+ */
+function releaseRequests(cs: Carbonscope): void {
+  const release: unknown = (cs as { releaseRequests?: unknown }).releaseRequests;
+  if (typeof release === 'function') cs.releaseRequests();
+  else cs.untrackRequests();
 }
 
 /** The Carbonscopes told, on globalThis: an instrumentation of another copy of the package too. */

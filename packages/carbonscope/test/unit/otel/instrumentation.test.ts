@@ -270,6 +270,23 @@ describe('CarbonscopeInstrumentation beside register', function () {
     });
   }
 
+  // The process's Carbonscope is shared on globalThis: an older copy of the package (register
+  // in the app, this instrumentation in a dependency) made it, without releaseRequests().
+  it("disable() stops the tracking on an older copy's Carbonscope, as that copy's did", async () => {
+    const mp = new MeterProvider();
+    await instrumented(mp, {}, async (cs, instrumentation) => {
+      const older = cs as { releaseRequests?: unknown };
+      older.releaseRequests = undefined;
+      try {
+        expect(() => instrumentation.disable()).to.not.throw();
+        expect(await tracksRequests(cs)).to.equal(false);
+      } finally {
+        delete older.releaseRequests;
+      }
+    });
+    await mp.shutdown();
+  });
+
   it('disable() alone stops the tracking its enable() started', async () => {
     const mp = new MeterProvider();
     await instrumented(mp, {}, async (cs, instrumentation) => {
