@@ -37,6 +37,8 @@ message InstrumentationScope { string name = 1; string version = 2; }
 
 message NumberDataPoint {
   repeated KeyValue attributes = 7;
+  fixed64 start_time_unix_nano = 2;
+  fixed64 time_unix_nano = 3;
   oneof value { double as_double = 4; sfixed64 as_int = 6; }
 }
 message HistogramDataPoint {
@@ -81,6 +83,9 @@ export interface OtlpAttribute {
 }
 export interface OtlpNumberPoint {
   attributes: OtlpAttribute[];
+  /** Nanoseconds since the epoch (a string in OTLP/JSON). */
+  startTimeUnixNano?: number | string;
+  timeUnixNano?: number | string;
   asDouble?: number;
   asInt?: number;
 }

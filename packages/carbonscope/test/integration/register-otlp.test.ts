@@ -239,6 +239,22 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
       expect(countedAcross(pushes), app?.stderr.join('\n')).to.deep.equal(twice);
     });
 
+    // A cumulative point counts from its start time: the app's series leave out what the own
+    // provider pushed, so they must not start before its last point (the process start would
+    // tell a backend that uses start times, or `_created`, that they hold everything since).
+    it("the app's series start after the own provider's last point, not at the process start", async () => {
+      const pushes = await handOver({});
+      const own = instanceOf(pushes[0]);
+      const ownEnd = Math.max(
+        ...pushes.filter((p) => instanceOf(p) === own).flatMap((p) => timesOf(p).map((t) => t.end)),
+      );
+      const appStarts = pushes
+        .filter((p) => instanceOf(p) !== own)
+        .flatMap((p) => timesOf(p).map((t) => t.start));
+      expect(appStarts).to.not.deep.equal([]);
+      expect(Math.min(...appStarts)).to.be.at.least(ownEnd);
+    });
+
     it('under one pinned service.instance.id, one series: the app carries on with all', async () => {
       const pushes = await handOver({
         OTEL_RESOURCE_ATTRIBUTES: 'service.instance.id=pod-7',
@@ -926,6 +942,16 @@ setTimeout(() => console.log('done'), 300);`;
 });
 
 /** The service.instance.id of a push's resource. */
+/** The start and end of every cumulative sum and histogram point of a push, in ns. */
+function timesOf(push: OtlpMetricsRequest): Array<{ start: number; end: number }> {
+  return metricsOf(push).flatMap((m) =>
+    [...(m.sum?.dataPoints ?? []), ...(m.histogram?.dataPoints ?? [])].map((p) => ({
+      start: Number(p.startTimeUnixNano),
+      end: Number(p.timeUnixNano),
+    })),
+  );
+}
+
 const instanceOf = (push: OtlpMetricsRequest | undefined) =>
   stringAttribute(push?.resourceMetrics[0]?.resource.attributes, 'service.instance.id');
 
