@@ -96,15 +96,15 @@ export async function attachToOtel(
   // observed figures (energy, power, emissions) are totals since the start, which the
   // application's provider observes too; its histograms are recorded there again (replay).
   // Both less what it pushed as deltas: a collector adds those to the application's. And less
-  // its cumulative totals where the application's series are apart (its own resource): the
-  // collector keeps those at their last value, and a sum across both counted them twice.
+  // its cumulative totals: the application's streams start now (their start time), and a
+  // collector keeps the own series at their last value (another service.instance.id), or a
+  // consumer that tells streams by start time takes a new one (the same): counted twice.
   // This sample's operations were recorded before this listener runs: the tracker settles
   // them in an earlier one.
   const handOver = () => {
-    const pushedBefore = provider.pushedBefore(metrics.getMeterProvider());
-    joinGlobal(cs, { ...options, pushedBefore }, logger);
+    joinGlobal(cs, { ...options, pushedBefore: provider.pushed }, logger);
     joined = true;
-    provider.histograms.replay(globalMeter(), pushedBefore);
+    provider.histograms.replay(globalMeter(), provider.pushed);
     detachOwn();
     stopping ??= provider.handOver();
     return stopping;

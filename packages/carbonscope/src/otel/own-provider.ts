@@ -50,7 +50,6 @@ import { PrometheusText } from './prometheus-text.js';
 import { otlpMetricsTarget, reportingPushFailures } from './push-failures.js';
 import { type PushedBefore, PushedDeltas } from './pushed-deltas.js';
 import { SCOPE } from './scope.js';
-import { continuesSeries, SERVICE_INSTANCE_ID } from './series-identity.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
 type Reader = import('@opentelemetry/sdk-metrics').IMetricReader;
@@ -63,6 +62,9 @@ type MeterProvider = import('@opentelemetry/sdk-metrics').MeterProvider;
 export function sdkDisabled(env: Env): boolean {
   return env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
 }
+
+// `service.instance.id` is semconv "development"; its key is stable across versions.
+const SERVICE_INSTANCE_ID = 'service.instance.id';
 
 /**
  * This process's instance of the service. Every process of an application runs register (a
@@ -296,11 +298,13 @@ export interface OwnProvider {
   /** carbonscope's histograms, exported by every reader of this provider. */
   histograms: LocalHistograms;
   /**
-   * What its readers pushed to a collector, which `provider`, taking over, must not push again:
-   * its deltas, and its totals where `provider`'s series are apart from its own (another
-   * service.instance.id), which the collector keeps at their last value until they go stale.
+   * What its readers pushed to a collector, which a provider taking over must not push again:
+   * its deltas, and its cumulative totals. That provider's streams begin when it takes over (their
+   * start time), under its own service.instance.id or this one's: counted from there, or a
+   * collector that keeps this one's series at their last value, or a consumer that tells streams
+   * by their start time, counts those totals twice.
    */
-  pushedBefore(provider: MeterProviderApi): PushedBefore;
+  pushed: PushedBefore;
   /**
    * Pushes what is pending and stops the readers; the OTLP push within a short deadline of its
    * own (LastPush), what it could not deliver told in one line.
@@ -372,9 +376,6 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
     .defaultResource()
     .merge(resources.resourceFromAttributes({ [SERVICE_INSTANCE_ID]: INSTANCE_ID }))
     .merge(await resources.detectResources({ detectors: [resources.envDetector] }));
-  // OTEL_RESOURCE_ATTRIBUTES may pin it, for the application's SDK too.
-  const instance = String(resource.attributes[SERVICE_INSTANCE_ID]);
-  const pinned = instance !== INSTANCE_ID;
   // Not registered as the global provider: an application whose SDK starts later would find
   // the global taken, and its own metrics would go to carbonscope's exporters instead of its.
   const provider = new sdk.MeterProvider({ resource, readers });
@@ -390,7 +391,7 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
     provider,
     servers,
     histograms,
-    pushedBefore: (app) => (continuesSeries(app, instance, pinned) ? pushed.deltasOnly() : pushed),
+    pushed,
     shutdown: () => (lastPush ? lastPush.within(stopReaders) : stopReaders()),
     handOver: () => {
       handedOver = true;

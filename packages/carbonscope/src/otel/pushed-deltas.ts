@@ -56,9 +56,9 @@ interface Carried {
  * from there: pushing the totals again would count what was pushed twice. A push is counted when
  * it is handed over and given back if it fails: the collector never got it, and the SDK does
  * not push a delta again. Cumulative points are kept too, as the totals the collector holds
- * (PushedTotals): a provider that pushes under another resource starts series of its own, and
- * carries on from those; one under the same resource continues them (deltasOnly). One entry
- * per series pushed, as the SDK keeps for its own.
+ * (PushedTotals): a provider that takes over starts streams of its own (a new start time, under
+ * any resource), and carries on from those. One entry per series pushed, as the SDK keeps for
+ * its own.
  */
 export class PushedDeltas implements PushedBefore {
   private readonly sums = new Map<string, number>();
@@ -110,17 +110,6 @@ export class PushedDeltas implements PushedBefore {
   onLost(lost: LostHistogram): void {
     this.lost.push(lost);
     this.lostTotals.push(lost);
-  }
-
-  /** The deltas alone: for a provider whose series continue the cumulative ones pushed. */
-  deltasOnly(): PushedBefore {
-    return {
-      sum: (name, attributes) => this.sums.get(keyOf(name, attributes)) ?? 0,
-      histogram: (name, attributes) => this.histograms.get(keyOf(name, attributes)),
-      onLost: (lost) => {
-        this.lost.push(lost);
-      },
-    };
   }
 
   /** The cumulative points of a push, handed: settle it with whether the push got through. */

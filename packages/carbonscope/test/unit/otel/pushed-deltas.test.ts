@@ -96,17 +96,4 @@ describe('PushedDeltas: cumulative pushes, as the totals a collector holds', () 
     answer(1, false);
     expect(lost).to.deep.equal([{ counts: [0, 1], sum: 1, count: 1 }]);
   });
-
-  it('deltasOnly leaves the totals out, for a provider whose series continue them', () => {
-    const pushed = new PushedDeltas(sdkMetrics);
-    const { exporter, answer } = heldExporter();
-    const recording = pushed.recording(exporter);
-    recording.export(push(5, 2), () => undefined);
-    recording.export(push(1, 1, AggregationTemporality.DELTA), () => undefined);
-    answer(0, true);
-    answer(1, true);
-    expect(pushed.sum('energy', JOB)).to.equal(6);
-    expect(pushed.deltasOnly().sum('energy', JOB)).to.equal(1);
-    expect(pushed.deltasOnly().histogram('op', JOB)?.count).to.equal(1);
-  });
 });
