@@ -39,7 +39,7 @@ export function urlSecrets(url: string | undefined): string[] {
   const read = stray ?? parsed;
   const written = stray ? stray.written : hasUserinfo ? writtenUserinfo(url) : undefined;
   for (const userinfo of [read, written ?? read]) addUserinfo(out, userinfo);
-  addNestedUserinfo(out, [url, `${parsed.search}${parsed.hash}`]);
+  addNestedUserinfo(out, [url, `${parsed.pathname}${parsed.search}${parsed.hash}`]);
   return [...out];
 }
 
@@ -56,19 +56,32 @@ function unparsedSecrets(text: string): string[] {
 }
 
 /**
- * What urlSecrets masks of the URLs nested in the query and fragment of each of the texts (a
- * URL as written and as the parser writes it): their user names and passwords as written,
- * escapes and all (`u%3APW`), and decoded.
+ * What urlSecrets masks of the URLs nested in the path, query and fragment of each of the texts
+ * (a URL as written and as the parser writes it, nestedRegion): their user names and passwords
+ * as written, escapes and all (`u%3APW`), and decoded.
  */
 function addNestedUserinfo(out: Set<string>, texts: string[]): void {
   for (const text of texts) {
-    const { query, fragment } = splitUrlText(text);
-    for (const part of [query ?? '', fragment ?? '']) {
-      for (const { start, end } of nestedUserinfos(part)) {
-        addWrittenUserinfo(out, part.slice(start, end));
-      }
+    const region = nestedRegion(text);
+    for (const { start, end } of nestedUserinfos(region.text, region.query)) {
+      addWrittenUserinfo(out, region.text.slice(start, end));
     }
   }
+}
+
+/**
+ * The part of a URL's text that may nest URLs, from its path on (`/redirect/http://u:pw@x/`,
+ * `/cb;next=...`, `?next=...`), read as one: a nested password's raw `#` or `?` would split it
+ * at a query or fragment (`?next=http://u:pa#ss@idp/`). The text before it is the URL's own
+ * scheme and authority; `query` is where the query or fragment starts in it.
+ */
+function nestedRegion(text: string): { offset: number; text: string; query: number } {
+  const start = URL_START.exec(text)?.[0].length ?? 0;
+  const authorityEnd = text.slice(start).search(/[/\\?#]/);
+  const offset = authorityEnd === -1 ? text.length : start + authorityEnd;
+  const region = text.slice(offset);
+  const query = region.search(/[?#]/);
+  return { offset, text: region, query: query === -1 ? region.length : query };
 }
 
 /** A nested URL's userinfo as written (`u%3APW`): whole, and its parts written and decoded. */
@@ -124,16 +137,19 @@ const ENCODED_AT = /%(?:25)*40/;
 const isSlash = (unit: Unit | undefined) => unit?.char === '/' || unit?.char === '\\';
 
 /**
- * The userinfo of each URL nested in a query's or fragment's text (`?next=http://u:pw@idp/`),
- * raw or percent-encoded (`http%3A%2F%2Fu%3Apw%40idp`), where it starts and where its `@` is:
+ * The userinfo of each URL nested in a path's, query's or fragment's text
+ * (`?next=http://u:pw@idp/`), raw or percent-encoded (`http%3A%2F%2Fu%3Apw%40idp`), where it
+ * starts and where its `@` is:
  * after a `//` (and any more slashes, which the parser skips), to the last `@` before the
  * nested authority ends, as a parser reading the value decoded as often as its `//` is finds its
  * end, at a `/`, `\`, `?` or `#` escaped no more often than that (endsNestedAuthority), or at a
  * raw `&` that ends the outer parameter (passwordGoesOn). An `@` that
  * follows no `//` (`?to=a@b.c`) or that the nested path holds (`https://idp/@team`) is none.
- * Each character is read at most twice, so the text is read in linear time.
+ * Before `query` (in a path, where `//` is also a sloppy join: `/img//logo@2x.png`), only a `//`
+ * after a scheme's `:` or before a userinfo with a password (`/r//u:pw@idp/`) counts. Each character is
+ * read at most three times, so the text is read in linear time.
  */
-function nestedUserinfos(part: string): { start: number; end: number }[] {
+function nestedUserinfos(part: string, query = 0): { start: number; end: number }[] {
   // Most queries hold no `@`, written or encoded: nothing to read character by character.
   if (!part.includes('@') && !ENCODED_AT.test(part)) return [];
   const units = unitsOf(part);
@@ -144,10 +160,17 @@ function nestedUserinfos(part: string): { start: number; end: number }[] {
     let from = i + 2;
     while (isSlash(units[from]) && units[from].depth <= depth) from++;
     const { at, end } = nestedUserinfoEnd(part, units, from, depth);
-    if (at > from) out.push({ start: units[from].start, end: units[at].start });
+    const urlLike =
+      units[i].start >= query || units[i - 1]?.char === ':' || hasPassword(units, from, at);
+    if (at > from && urlLike) out.push({ start: units[from].start, end: units[at].start });
     i = end - 1;
   }
   return out;
+}
+
+function hasPassword(units: Unit[], from: number, at: number): boolean {
+  for (let j = from; j < at; j++) if (units[j].char === ':') return true;
+  return false;
 }
 
 /**
@@ -169,9 +192,18 @@ function nestedUserinfoEnd(
   // Where the last look past a raw `&` stopped, and whether a password went on past it.
   let lookedTo = -1;
   let goesOn = false;
+  // Where a raw `?` or `#` read as the password's (strayAt) was, and whether the authority
+  // before it may be a host and port (`idp:8443?hint=a@b.c`): then a `=` ends it there.
+  let stray: { at: number; port: boolean } | undefined;
   let j = from;
-  for (; j < units.length && !endsNestedAuthority(units[j], depth); j++) {
+  for (; j < units.length; j++) {
     const unit = units[j];
+    if (endsNestedAuthority(unit, depth)) {
+      if (stray || at !== -1 || !'?#'.includes(unit.char)) break;
+      stray = strayAt(units, from, j);
+      if (!stray) break;
+    }
+    if (stray?.port && unit.char === '=') return { at: -1, end: stray.at };
     if (part[unit.start] === '&') {
       if (j > lookedTo) ({ to: lookedTo, goesOn } = passwordGoesOn(units, j + 1, depth));
       if (!goesOn) break;
@@ -182,6 +214,27 @@ function nestedUserinfoEnd(
     if (!endedOnceMore && unit.depth <= depth + 1) atOnceMore = j;
   }
   return { at: Math.max(at, atOnceMore), end: j };
+}
+
+/**
+ * Whether a raw `?` or `#` (units[end]) that ends a nested authority before any `@` is a
+ * password's, as strayUserinfo reads an outer one: where the authority is `name:` and what
+ * follows its `:` (`u:pa#ss@idp/`, `u:#pw@idp/`) can be no port, or (`port`) digits, where a
+ * `=` before the `@` says it was a host's port and query after all.
+ */
+function strayAt(
+  units: Unit[],
+  from: number,
+  end: number,
+): { at: number; port: boolean } | undefined {
+  let colon = -1;
+  for (let j = from; j < end; j++) {
+    if (units[j].char === ':') colon = j;
+    else if (units[j].char === ']') colon = -1;
+  }
+  if (colon === -1) return undefined;
+  const digits = units.slice(colon + 1, end).every((unit) => /\d/.test(unit.char));
+  return { at: end, port: digits && end > colon + 1 };
 }
 
 /**
@@ -692,28 +745,32 @@ export function maskUrlText(text: string): string {
  * brackets percent-encoded.
  */
 function maskQuery(text: string): string {
-  const { body, query, fragment } = splitUrlText(text);
+  const { body, query, fragment } = splitUrlText(maskNestedUserinfo(text));
   const shownBody = maskDelimited(
     body.replace(PATH_PARAMETER, (written, name: string) =>
       isSecretName(name) ? `;${name}=[redacted]` : written,
     ),
     SEGMENT_END,
   );
-  const shown = (part: string) => maskDelimited(maskParameters(maskNestedUserinfo(part)), PAIR_END);
+  const shown = (part: string) => maskDelimited(maskParameters(part), PAIR_END);
   const shownQuery = query === undefined ? '' : `?${shown(query)}`;
   const shownFragment = fragment === undefined ? '' : `#${shown(fragment)}`;
   return `${shownBody}${shownQuery}${shownFragment}`;
 }
 
-/** A query's or fragment's text with the userinfo of each URL nested in it masked. */
-function maskNestedUserinfo(part: string): string {
-  let out = '';
+/**
+ * A URL's text with the userinfo of each URL nested in its path, query or fragment masked
+ * (nestedRegion), before either is split: a nested password's raw `#` or `?` would split it.
+ */
+function maskNestedUserinfo(text: string): string {
+  const region = nestedRegion(text);
+  let out = text.slice(0, region.offset);
   let from = 0;
-  for (const { start, end } of nestedUserinfos(part)) {
-    out += `${part.slice(from, start)}[redacted]`;
+  for (const { start, end } of nestedUserinfos(region.text, region.query)) {
+    out += `${region.text.slice(from, start)}[redacted]`;
     from = end;
   }
-  return out + part.slice(from);
+  return out + region.text.slice(from);
 }
 
 /** A part of a URL's text with its delimited parameters' values masked (delimitedParameters). */

@@ -700,3 +700,44 @@ describe('URL masking: userinfo of a URL nested in the query or fragment', () =>
     }
   });
 });
+
+describe('URL masking: a nested password with a raw `#` or `?`, and URLs nested in the path', () => {
+  it("masks a nested password's raw `#` or `?`, which the outer parser takes for a delimiter", () => {
+    // `?next=http://u:pa#ss@idp/`: the outer parser ends the query at the `#`, but the nested
+    // authority `u:pa` can be no host and port, so the `#` is the password's, as the `@` says.
+    for (const url of [
+      'https://app.example/cb?next=http://u:SECRET#SECRET@idp.example/',
+      'https://app.example/cb?next=http://u:SECRET?SECRET@idp.example/&x=1',
+      'https://app.example/cb?next=http://u:#SECRET@idp.example/',
+      'https://app.example/cb#next=http://u:SECRET#SECRET@idp.example/',
+      'https://app.example/cb?next=http%3A%2F%2Fu%3ASECRET%23SECRET%40idp.example%2F',
+    ]) {
+      expectSecretHidden(url, `refused ${url}`);
+      expect(withoutCredentials(url), url).to.contain('https://app.example/cb').and.contain('idp');
+    }
+  });
+
+  it('masks the userinfo of a URL nested in the path, raw, encoded or after a matrix `;`', () => {
+    for (const url of [
+      'https://app.example/cb;next=http://u:SECRET-PW@idp.example/',
+      'https://app.example/redirect/http://u:SECRET-PW@idp.example/',
+      'https://app.example/redirect/http:\\\\u:SECRET-PW@idp.example/',
+      'https://app.example/redirect/http%3A%2F%2Fu%3ASECRET-PW%40idp.example%2F',
+      'https://app.example/redirect//u:SECRET-PW@idp.example/?a=1',
+      'https://app.example/r/http:/\t/u:SECRET-PW@idp.example/',
+    ]) {
+      expectSecretHidden(url, `refused ${url}`);
+      expect(withoutCredentials(url), url).to.contain('https://app.example/').and.contain('idp');
+    }
+    expect(withoutCredentials('https://app.example/redirect/http://u:SECRET-PW@idp/x')).to.equal(
+      'https://app.example/redirect/http://[redacted]@idp/x',
+    );
+  });
+
+  it('keeps a path `//` with no scheme before it and no password (`/img//logo@2x.png`)', () => {
+    for (const url of ['https://cdn.example/img//logo@2x.png', 'https://app.example/u/@alice']) {
+      expect(withoutCredentials(url), url).to.equal(url);
+      expect(urlSecrets(url), url).to.deep.equal([]);
+    }
+  });
+});
