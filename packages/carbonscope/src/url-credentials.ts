@@ -666,9 +666,30 @@ export function withoutCredentials(url: string): string {
 function maskUserinfo(text: string): { shown: string; rest?: string } {
   if (!/[:/\\.%]/.test(text)) return { shown: text };
   const at = userinfoEnd(text);
-  if (at === -1) return { shown: text };
+  if (at === -1 || noUserinfoAt(text, at)) return { shown: text };
   const scheme = LEADING_SCHEME.exec(text)?.[0] ?? '';
   return { shown: `${scheme.length <= at ? scheme : ''}[redacted]@`, rest: text.slice(at + 1) };
+}
+
+/**
+ * Whether the `@` at `at` of a URL with a scheme (`https://`) is past an authority that can hold
+ * no password, and ends no userinfo of it: the authority, to its first `/`, `\`, `?` or `#`,
+ * holds no `:` or `@` (raw or encoded), and either no `:` (raw or encoded) comes between it and
+ * the `@`, which then follows a path, not a user's password (`https://app/u/@alice`, sent so as
+ * the parser reads it, and so shown by withoutCredentials), or the `@` ends the userinfo of a URL
+ * nested in the path or query (`?next=http://u:pw@idp/`), which maskQuery masks itself. Without
+ * a scheme (`pa/SECRET@collector`), what precedes the `@` may be a token's.
+ */
+function noUserinfoAt(text: string, at: number): boolean {
+  const scheme = LEADING_SCHEME.exec(text)?.[0];
+  if (!scheme?.includes(':')) return false;
+  const region = nestedRegion(text);
+  const authority = text.slice(scheme.length, region.offset);
+  if (region.offset >= at || /[:@]|%(?:25)*(?:3A|40)/i.test(authority)) return false;
+  const between = text.slice(region.offset, at);
+  if (!/:|%(?:25)*3A/i.test(between)) return true;
+  const nestedAt = at - region.offset;
+  return nestedUserinfos(region.text, region.query).some(({ end }) => end === nestedAt);
 }
 
 /**

@@ -741,3 +741,26 @@ describe('URL masking: a nested password with a raw `#` or `?`, and URLs nested 
     }
   });
 });
+
+describe('URL masking: maskUrlText keeps a host that holds no userinfo', () => {
+  it("keeps the outer host of a URL whose only `@` is a nested URL's or its path's", () => {
+    expect(maskUrlText('https://a.example/?next=http://u:p&w@idp/&x=1')).to.equal(
+      'https://a.example/?next=http://[redacted]@idp/&x=1',
+    );
+    expect(maskUrlText('https://app.example/u/@alice')).to.equal('https://app.example/u/@alice');
+    expect(maskUrlText('https://a.example/redirect/http://u:SECRET@idp/')).to.equal(
+      'https://a.example/redirect/http://[redacted]@idp/',
+    );
+  });
+
+  it('still cuts to the last `@` where the authority holds a `:` that may begin a password', () => {
+    // `https://u:pa/ss@host/` is user `u`, password `pa/ss` to its writer.
+    for (const text of [
+      'https://u:pa/SECRET@host/',
+      'https://u:12/SECRET@host/',
+      'u:pa/SECRET@h',
+    ]) {
+      expect(maskUrlText(text), text).to.not.contain('SECRET');
+    }
+  });
+});
