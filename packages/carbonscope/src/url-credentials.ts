@@ -122,7 +122,8 @@ function unitsOf(text: string): Unit[] {
   const out: Unit[] = [];
   for (let i = 0; i < text.length; ) {
     ESCAPE.lastIndex = i;
-    const found = ESCAPE.exec(text);
+    // The pattern run at every character cost most of a long path's masking.
+    const found = text[i] === '%' ? ESCAPE.exec(text) : null;
     const end = found ? i + found[0].length : i + 1;
     const char = found ? String.fromCharCode(Number.parseInt(found[1], 16)) : text[i];
     const depth = found ? (found[0].length - 3) / 2 + 1 : 0;

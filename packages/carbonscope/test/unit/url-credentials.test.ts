@@ -603,6 +603,11 @@ describe('URL masking: long adversarial text', () => {
     `http://c/v1?next=//${'&'.repeat(100_000)}`,
     `http://c/v1?next=//${'a&'.repeat(50_000)}@x`,
     `http://c/v1?next=//${'%2F'.repeat(33_000)}@x`,
+    `http://c/${'h://a@'.repeat(16_000)}`,
+    `http://c/r/${'//a:1?b'.repeat(14_000)}=`,
+    `http://c/r//a:x?${'?#'.repeat(50_000)}@`,
+    `http://c/?n=//a:x#${'&b'.repeat(50_000)}@`,
+    `https://c/x${':@/'.repeat(33_000)}`,
   ];
 
   it('masks 100 K characters of encoded delimiters, `@` and `?` in linear time', () => {
