@@ -156,17 +156,53 @@ function nestedUserinfos(part: string, query = 0): { start: number; end: number 
   const units = unitsOf(part);
   const out: { start: number; end: number }[] = [];
   for (let i = 0; i + 1 < units.length; i++) {
-    if (!isSlash(units[i]) || !isSlash(units[i + 1])) continue;
+    const found = nestedStart(units, i);
+    if (!found) continue;
+    const { from, depth, schemed } = found;
+    const { at, end } = nestedUserinfoEnd(part, units, from, depth);
+    const urlLike = units[i].start >= query || schemed || hasPassword(units, from, at);
+    if (at > from && urlLike) out.push({ start: units[from].start, end: units[at].start });
+    i = Math.max(i, end - 1);
+  }
+  return out;
+}
+
+/**
+ * Where a nested URL's authority starts if units[i] starts one: a `//` (and any more slashes,
+ * which the parser skips), or the `:` of a special scheme (SPECIAL_SCHEMES), after which the
+ * parser skips one slash or none as well (`http:u:pw@idp/` is user `u` at host `idp`).
+ * `schemed`: a scheme comes before it.
+ */
+function nestedStart(
+  units: Unit[],
+  i: number,
+): { from: number; depth: number; schemed: boolean } | undefined {
+  if (isSlash(units[i]) && isSlash(units[i + 1])) {
     const depth = Math.max(units[i].depth, units[i + 1].depth);
     let from = i + 2;
     while (isSlash(units[from]) && units[from].depth <= depth) from++;
-    const { at, end } = nestedUserinfoEnd(part, units, from, depth);
-    const urlLike =
-      units[i].start >= query || units[i - 1]?.char === ':' || hasPassword(units, from, at);
-    if (at > from && urlLike) out.push({ start: units[from].start, end: units[at].start });
-    i = end - 1;
+    return { from, depth, schemed: units[i - 1]?.char === ':' };
   }
-  return out;
+  if (units[i].char !== ':' || !specialSchemeBefore(units, i)) return undefined;
+  // Two slashes or more: the `//` that follows is the start.
+  if (isSlash(units[i + 1]) && isSlash(units[i + 2])) return undefined;
+  const from = isSlash(units[i + 1]) ? i + 2 : i + 1;
+  return { from, depth: units[i].depth, schemed: true };
+}
+
+/** The schemes whose URLs the parser reads an authority of with any slashes after `:`, none too. */
+const SPECIAL_SCHEMES = ['http', 'https', 'ws', 'wss', 'ftp'];
+
+/** Whether a special scheme's name, not the end of a longer one (`xhttp`), ends before units[i]. */
+function specialSchemeBefore(units: Unit[], i: number): boolean {
+  return SPECIAL_SCHEMES.some((name) => {
+    const start = i - name.length;
+    if (start < 0) return false;
+    for (let k = 0; k < name.length; k++) {
+      if (units[start + k].char.toLowerCase() !== name[k]) return false;
+    }
+    return start === 0 || !/[a-z\d+.-]/i.test(units[start - 1].char);
+  });
 }
 
 function hasPassword(units: Unit[], from: number, at: number): boolean {
@@ -179,7 +215,12 @@ function hasPassword(units: Unit[], from: number, at: number): boolean {
  * it has none) and where its authority does (`end`), read both as written (escapes deeper than
  * its `//` are data: `u:p%2Fw@idp`) and as a server that decodes the value once more reads it
  * (`http://idp%40x` is user `idp` to it, `http://idp%3Fto%3Da%40b.c` host `idp`): the userinfo
- * either reading finds is masked, to the later `@`. Read once, left to right.
+ * either reading finds is masked, to the later `@`. An authority that ends, before any `@`, as
+ * `name:` and what can be no port (`u:pa/ss@idp`, `u:pa#ss@idp`, `u:pa&ss@idp`) makes a URL
+ * that does not parse: its writer meant a password that goes on, to the last `@`. Digits
+ * (`u:1234#ss@idp`) may be a port: a raw `?` or `#` after them is the password's all the same,
+ * but a `=` before the `@` says it was a host's port and query (`idp:8443?hint=a@b.c`). Read
+ * once, left to right.
  */
 function nestedUserinfoEnd(
   part: string,
@@ -193,49 +234,38 @@ function nestedUserinfoEnd(
   // Where the last look past a raw `&` stopped, and whether a password went on past it.
   let lookedTo = -1;
   let goesOn = false;
-  // Where a raw `?` or `#` read as the password's (strayAt) was, and whether the authority
-  // before it may be a host and port (`idp:8443?hint=a@b.c`): then a `=` ends it there.
+  // The authority's last `:` so far (outside an IPv6 host's brackets), and whether only digits
+  // follow it; then, where it ended before any `@` after such a `:`, whether a port's digits did.
+  let colon = -1;
+  let digits = true;
   let stray: { at: number; port: boolean } | undefined;
   let j = from;
   for (; j < units.length; j++) {
     const unit = units[j];
-    if (endsNestedAuthority(unit, depth)) {
-      if (stray || at !== -1 || !'?#'.includes(unit.char)) break;
-      stray = strayAt(units, from, j);
-      if (!stray) break;
+    const ends = endsNestedAuthority(unit, depth) || part[unit.start] === '&';
+    if (ends && !stray && at === -1 && colon !== -1) {
+      const port: boolean = digits && j > colon + 1;
+      if (!port || '?#'.includes(unit.char)) stray = { at: j, port };
     }
+    if (stray && !stray.port) {
+      if (unit.char === '@' && unit.depth <= depth + 1) at = j;
+      continue;
+    }
+    if (endsNestedAuthority(unit, depth) && j !== stray?.at) break;
     if (stray?.port && unit.char === '=') return { at: -1, end: stray.at };
     if (part[unit.start] === '&') {
       if (j > lookedTo) ({ to: lookedTo, goesOn } = passwordGoesOn(units, j + 1, depth));
       if (!goesOn) break;
     }
+    if (unit.char === ':') [colon, digits] = [j, true];
+    else if (unit.char === ']') colon = -1;
+    else digits &&= unit.char >= '0' && unit.char <= '9';
     endedOnceMore ||= endsNestedAuthority(unit, depth + 1);
     if (unit.char !== '@') continue;
     if (unit.depth <= depth) at = j;
     if (!endedOnceMore && unit.depth <= depth + 1) atOnceMore = j;
   }
   return { at: Math.max(at, atOnceMore), end: j };
-}
-
-/**
- * Whether a raw `?` or `#` (units[end]) that ends a nested authority before any `@` is a
- * password's, as strayUserinfo reads an outer one: where the authority is `name:` and what
- * follows its `:` (`u:pa#ss@idp/`, `u:#pw@idp/`) can be no port, or (`port`) digits, where a
- * `=` before the `@` says it was a host's port and query after all.
- */
-function strayAt(
-  units: Unit[],
-  from: number,
-  end: number,
-): { at: number; port: boolean } | undefined {
-  let colon = -1;
-  for (let j = from; j < end; j++) {
-    if (units[j].char === ':') colon = j;
-    else if (units[j].char === ']') colon = -1;
-  }
-  if (colon === -1) return undefined;
-  const digits = units.slice(colon + 1, end).every((unit) => /\d/.test(unit.char));
-  return { at: end, port: digits && end > colon + 1 };
 }
 
 /**

@@ -608,6 +608,9 @@ describe('URL masking: long adversarial text', () => {
     `http://c/r//a:x?${'?#'.repeat(50_000)}@`,
     `http://c/?n=//a:x#${'&b'.repeat(50_000)}@`,
     `https://c/x${':@/'.repeat(33_000)}`,
+    `http://c/?n=${'http:/'.repeat(16_000)}@`,
+    `http://c/?n=${'ws:a'.repeat(25_000)}@`,
+    `http://c/?n=//u:x${'/&?'.repeat(33_000)}@`,
   ];
 
   it('masks 100 K characters of encoded delimiters, `@` and `?` in linear time', () => {
@@ -767,5 +770,41 @@ describe('URL masking: maskUrlText keeps a host that holds no userinfo', () => {
     ]) {
       expect(maskUrlText(text), text).to.not.contain('SECRET');
     }
+  });
+});
+
+describe('URL masking: nested URLs the parser reads without `//` or with a password it cannot end', () => {
+  it('masks a nested URL of a special scheme written with one slash or none (`http:u:pw@idp`)', () => {
+    // For http, https, ws, wss and ftp the parser skips any slashes after the scheme, none too:
+    // `http:u:pw@idp/` is user `u`, password `pw`, host `idp`, and so is `http:／／u:pw@idp/`.
+    for (const url of [
+      'https://app.example/cb?next=http:u:SECRET-PW@idp.example/',
+      'https://app.example/cb?next=HTTPS:/u:SECRET-PW@idp.example/',
+      'https://app.example/cb?next=wss:\uff0f\uff0fu:SECRET-PW@idp.example/',
+      'https://app.example/cb?next=http%3Au%3ASECRET-PW%40idp.example',
+      'https://app.example/redirect/ftp:u:SECRET-PW@idp.example/',
+    ]) {
+      expectSecretHidden(url, `refused ${url}`);
+      expect(withoutCredentials(url), url).to.contain('https://app.example/').and.contain('idp');
+    }
+    // Not a special scheme: no authority, no userinfo.
+    const opaque = 'https://app.example/cb?to=mailto:ops@acme.example&next=urn:a:b@c';
+    expect(withoutCredentials(opaque)).to.equal(opaque);
+  });
+
+  it("masks a nested password's raw `/`, `\\` or `&` where what precedes it can be no port", () => {
+    // `http://u:pa/ss@idp/` does not parse with `pa` as a port: the `/` is the password's.
+    for (const url of [
+      'https://app.example/cb?next=http://u:SECRET/SECRET@idp.example/',
+      'https://app.example/cb?next=http://u:SECRET\\SECRET@idp.example/',
+      'https://app.example/cb?next=http://u:SECRET&x=SECRET@idp.example/',
+      'https://app.example/redirect/http://u:SECRET/SECRET@idp.example/',
+    ]) {
+      expectSecretHidden(url, `refused ${url}`);
+      expect(withoutCredentials(url), url).to.contain('https://app.example/').and.contain('idp');
+    }
+    // A port's digits and a path: the `@` is the nested path's.
+    const team = 'https://app.example/cb?next=https://idp.example:8443/@team';
+    expect(withoutCredentials(team)).to.equal(team);
   });
 });
