@@ -43,13 +43,20 @@ export function logRequest(logger: Logger, ctx: Context, start: number): void {
 const MAX_LOGGED_PATH = 200;
 
 /**
+ * An `@`, raw or percent-encoded (`%40`, `%2540`): what a path needs to hold the userinfo of a
+ * URL nested in it (`/redirect/http://u:pw@idp/`). A path without has none to mask.
+ */
+export const MAY_NEST_USERINFO = /@|%(?:25)*40/i;
+
+/**
  * The path with the value of each secret-named matrix parameter (`;token=`, `;jsessionid=`,
- * which servlet containers and Spring read) written `[redacted]`, as the library masks a URL
- * everywhere else; cut to MAX_LOGGED_PATH after, so a cut never leaves half a value. Only a `;`
- * starts one: a path without is shown as it came, at no cost.
+ * which servlet containers and Spring read) and the userinfo of each URL nested in it written
+ * `[redacted]`, as the library masks a URL everywhere else; cut to MAX_LOGGED_PATH after, so a
+ * cut never leaves half a value. Only a `;` or an `@` (MAY_NEST_USERINFO) starts one: a path
+ * without is shown as it came, at no cost.
  */
 export function loggedPath(path: string): string {
-  if (!path.includes(';')) return path.slice(0, MAX_LOGGED_PATH);
+  if (!path.includes(';') && !MAY_NEST_USERINFO.test(path)) return path.slice(0, MAX_LOGGED_PATH);
   const base = 'http://h';
   return withoutCredentials(`${base}${path}`).slice(base.length, base.length + MAX_LOGGED_PATH);
 }

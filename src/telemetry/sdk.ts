@@ -37,6 +37,7 @@ import {
 } from 'carbonscope';
 import type { Env } from '../config.js';
 import { HttpError } from '../http/errors.js';
+import { MAY_NEST_USERINFO } from '../http/request-log.js';
 import { sourceAsset } from '../paths.js';
 import { traceExporterNames, traceSetup } from './traces.js';
 
@@ -243,23 +244,26 @@ const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
  * A request's url.query, and url.path where it has matrix parameters (`;token=`, which servlet
- * containers read), with the value of each secret-named parameter (`token`, `api_key`,
+ * containers read) or an `@` (the userinfo of a URL nested in it, `/redirect/http://u:pw@idp/`,
+ * MAY_NEST_USERINFO), with the value of each secret-named parameter (`token`, `api_key`,
  * `%74oken`: the library's isSecretName) written `[redacted]`, where it has one; the
  * instrumentation's own list (redactedQueryParamsServer) takes exact names only, and by default
- * a few presigned-URL ones. The hook's attributes replace the instrumentation's.
+ * a few presigned-URL ones, and its userinfo masked. The hook's attributes replace the
+ * instrumentation's.
  */
-function maskedUrl({ url = '' }: IncomingMessage): Readonly<Record<string, string>> {
+export function maskedUrl({ url = '' }: IncomingMessage): Readonly<Record<string, string>> {
   const query = url.indexOf('?');
-  // Most requests: nothing to mask, nothing allocated (the hook runs on every traced request).
-  if (query === -1 && !url.includes(';')) return NO_ATTRIBUTES;
   const path = query === -1 ? url : url.slice(0, query);
+  const pathMasked = path.includes(';') || MAY_NEST_USERINFO.test(path);
+  // Most requests: nothing to mask, nothing allocated (the hook runs on every traced request).
+  if (query === -1 && !pathMasked) return NO_ATTRIBUTES;
   // A base for the request target alone: withoutCredentials reads whole URLs.
   const base = 'http://h';
   const masked = withoutCredentials(`${base}${url}`).slice(base.length);
   if (masked === url) return NO_ATTRIBUTES;
   const at = masked.indexOf('?');
   const attributes: Record<string, string> = {};
-  if (path.includes(';')) attributes['url.path'] = at === -1 ? masked : masked.slice(0, at);
+  if (pathMasked) attributes['url.path'] = at === -1 ? masked : masked.slice(0, at);
   if (query !== -1 && at !== -1) attributes['url.query'] = masked.slice(at + 1);
   return attributes;
 }

@@ -77,4 +77,23 @@ describe('request log', () => {
       expect(line.path).to.match(/^\/x;token=\[redacted\]\/a+$/);
     }
   });
+
+  // The library masks the userinfo of a URL nested in a path (`/redirect/http://u:pw@idp/`)
+  // everywhere else: the request line showed it, as only a `;` made the path be read.
+  it('masks the userinfo of a URL nested in the path, raw or encoded, keeping the rest', async () => {
+    for (const [path, shown] of [
+      ['/redirect/http://u:PW-s3cret@idp.example/x', '/redirect/http://[redacted]@idp.example/x'],
+      ['/r/http%3A%2F%2Fu%3APW-s3cret%40idp%2F', '/r/http%3A%2F%2F[redacted]%40idp%2F'],
+      ['/u/@alice', '/u/@alice'],
+    ]) {
+      const lines = await serve(
+        'info',
+        (ctx) => {
+          ctx.body = { ok: true };
+        },
+        path,
+      );
+      expect(lines[0].path, path).to.equal(shown);
+    }
+  });
 });
