@@ -326,19 +326,35 @@ interface Userinfo {
  */
 const MIN_BARE_PASSWORD_LENGTH = 3;
 
-/** What urlSecrets masks of a user name and password, in the forms each may be written. */
+/**
+ * What urlSecrets masks of a user name and password, in the forms each may be written. Node's
+ * http sends both decoded as `Authorization: Basic` of `user:password`, a user name alone as
+ * `user:` (a token as user name, `https://ghp_...@host/`): that base64 too, but of a short name. A user name whose
+ * `:` is escaped (`u%3APW`) is split there by the server reading the header: what follows is
+ * a password.
+ */
 function addUserinfo(out: Set<string>, userinfo: Userinfo | undefined): void {
   if (!userinfo || (!userinfo.username && !userinfo.password)) return;
   for (const form of [percentDecoded, (part: string) => part]) {
     const user = form(userinfo.username);
     const password = form(userinfo.password);
+    const pair = `${user}:${password}`;
+    // Of a user name of a letter or two, the base64 (`YWw6`) could be any base64's part.
+    if (password || user.length >= MIN_BARE_PASSWORD_LENGTH) {
+      out.add(Buffer.from(pair).toString('base64'));
+    }
     if (password) {
-      const pair = `${user}:${password}`;
       if (password.length >= MIN_BARE_PASSWORD_LENGTH) out.add(password);
-      out.add(pair).add(Buffer.from(pair).toString('base64'));
+      out.add(pair);
     }
     if (user) out.add(`//${user}@`).add(`//${user}:`);
   }
+  const decodedUser = percentDecoded(userinfo.username);
+  const colon = decodedUser.indexOf(':');
+  if (colon === -1) return;
+  const rest = decodedUser.slice(colon + 1);
+  if (rest.length >= MIN_BARE_PASSWORD_LENGTH) out.add(rest);
+  out.add(decodedUser);
 }
 
 /**

@@ -808,3 +808,23 @@ describe('URL masking: nested URLs the parser reads without `//` or with a passw
     expect(withoutCredentials(team)).to.equal(team);
   });
 });
+
+describe('URL masking: the Basic header a user name alone makes', () => {
+  const basic = (auth: string) => Buffer.from(auth).toString('base64');
+
+  it("masks a user name's escaped `:` as the password Node's http sends after it", () => {
+    // Node's http writes `Authorization: Basic` of the user name and password decoded, joined by
+    // a `:`: `u%3APW` goes out as user `u`, password `PW:`, which a refusing server may echo.
+    const url = 'http://u%3ASECRET-PW@collector.example/';
+    const line = `refused u:SECRET-PW (Basic ${basic('u:SECRET-PW:')})`;
+    expect(maskedAgainst(url, line))
+      .to.not.contain('SECRET')
+      .and.not.contain(basic('u:SECRET-PW:'));
+  });
+
+  it('masks the Basic header of a user name with no password (a token as user name)', () => {
+    const url = 'https://ghp_SECRETTOKEN@git.example/';
+    const line = `refused: Basic ${basic('ghp_SECRETTOKEN:')}`;
+    expect(maskedAgainst(url, line)).to.equal('refused: Basic [redacted]');
+  });
+});
