@@ -1,4 +1,5 @@
 import { BodyTooLargeError, readChunks, untilAborted } from '../../fetch-body/index.js';
+import { withoutCredentials } from '../../url-credentials.js';
 import {
   ExpositionError,
   lineMetricName,
@@ -170,11 +171,14 @@ export async function fetchJson(url: string, o: BoundedFetchOptions): Promise<un
   }
 }
 
-/** A URL as it may appear in a log line: origin and path, no query (it may hold a token). */
+/**
+ * A URL as it may appear in a log line: origin and path, no query (it may hold a token), and of
+ * the path what withoutCredentials shows (`;token=[redacted]`, a nested URL's userinfo).
+ */
 export function urlForLog(url: string): string {
   try {
     const u = new URL(url);
-    return `${u.origin}${u.pathname}`;
+    return withoutCredentials(`${u.origin}${u.pathname}`);
   } catch {
     return '(invalid URL)';
   }

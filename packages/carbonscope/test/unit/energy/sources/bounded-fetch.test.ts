@@ -8,6 +8,7 @@ import {
   FetchFailure,
   fetchExposition,
   fetchJson,
+  urlForLog,
 } from '../../../../src/energy/sources/bounded-fetch.js';
 import { createExporterSource } from '../../../../src/energy/sources/exporter-source.js';
 import { keplerSpec } from '../../../../src/energy/sources/kepler.js';
@@ -162,5 +163,18 @@ describe('energy/sources/bounded-fetch', () => {
     } finally {
       await source.close();
     }
+  });
+});
+
+describe('urlForLog', () => {
+  it("shows origin and path, with a path's secret matrix parameter and nested userinfo masked", () => {
+    // The query is left out (it may hold a token); the path may hold one as well.
+    expect(urlForLog('http://kepler:9102/metrics;token=SECRET-T?x=1')).to.equal(
+      'http://kepler:9102/metrics;token=[redacted]',
+    );
+    expect(urlForLog('http://prom:9090/r/http://u:SECRET-PW@idp/api/v1/query')).to.equal(
+      'http://prom:9090/r/http://[redacted]@idp/api/v1/query',
+    );
+    expect(urlForLog('http://kepler:9102/metrics')).to.equal('http://kepler:9102/metrics');
   });
 });
