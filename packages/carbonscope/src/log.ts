@@ -178,7 +178,8 @@ function percentCanonical(written: string): string {
  * so, the text is written in that form, the same to a URL or JSON parser; else as it was.
  */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
-  const ordered = longestFirst(secrets);
+  // The automaton of many takes them in any order: checking the order cost a pass over them all.
+  const ordered = secrets.length > MANY_SECRETS ? secrets : longestFirst(secrets);
   const out = replaceAll(text, ordered);
   // Most lines hold none of them: three scans for one, cheaper than the pattern's.
   if (!out.includes('%') && !out.includes('\\u') && !out.includes('\\/')) return out;
@@ -195,9 +196,11 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
  * shown. Overlapping occurrences are masked as one.
  */
 function replaceAll(text: string, secrets: readonly string[]): string {
-  const spans: Span[] = [];
-  for (const secret of secrets) {
-    if (secret.length > 0 && text.includes(secret)) addSpans(spans, text, secret);
+  const spans: Span[] = secrets.length > MANY_SECRETS ? matcherOf(secrets).spans(text) : [];
+  if (secrets.length <= MANY_SECRETS) {
+    for (const secret of secrets) {
+      if (secret.length > 0 && text.includes(secret)) addSpans(spans, text, secret);
+    }
   }
   if (spans.length === 0) return text;
   spans.sort((a, b) => a.start - b.start);
@@ -235,6 +238,105 @@ function addSpans(spans: Span[], text: string, secret: string): void {
 
 // A URL's user name alone, as urlSecrets gives it: `//user@` or `//user:`.
 const USERINFO = /^\/\/.+[@:]$/s;
+
+/**
+ * Past this many forms a line is read once against all of them (Matcher), not once for each: a
+ * command line or setting of n characters may make n/20 secrets, and a line quoting it was n²
+ * work (160 KB: 9 s). Fewer are looked for one by one, which costs less for the few a URL makes.
+ */
+const MANY_SECRETS = 256;
+
+/**
+ * An Aho-Corasick automaton of a list of secrets: every occurrence of any of them in a text, in
+ * one pass. At each end it reports the longest secret taken whole and the longest URL user name
+ * (USERINFO, its `//` and delimiter kept): the shorter ones ending there lie inside those.
+ */
+class Matcher {
+  /** The transitions on each UTF-16 code unit, by the state they leave. */
+  private readonly next = new Map<number, Map<number, number>>();
+  private readonly fail: Int32Array;
+  private readonly whole: Int32Array;
+  private readonly user: Int32Array;
+
+  constructor(secrets: readonly string[]) {
+    const parent = [0];
+    const unit = [0];
+    const depth = [0];
+    const whole = [0];
+    const user = [0];
+    for (const secret of secrets) {
+      let state = 0;
+      for (let i = 0; i < secret.length; i++) {
+        const code = secret.charCodeAt(i);
+        let on = this.next.get(code);
+        if (!on) {
+          on = new Map();
+          this.next.set(code, on);
+        }
+        let to = on.get(state);
+        if (to === undefined) {
+          to = parent.length;
+          on.set(state, to);
+          parent.push(state);
+          unit.push(code);
+          depth.push(i + 1);
+          whole.push(0);
+          user.push(0);
+        }
+        state = to;
+      }
+      if (secret.length > 0) (USERINFO.test(secret) ? user : whole)[state] = secret.length;
+    }
+    this.fail = new Int32Array(parent.length);
+    this.whole = Int32Array.from(whole);
+    this.user = Int32Array.from(user);
+    // Shallower states first, so that each one's fail state is done before it.
+    const order = [...parent.keys()].sort((a, b) => depth[a] - depth[b]);
+    for (const state of order) {
+      if (state === 0) continue;
+      const fall = parent[state] === 0 ? 0 : this.step(this.fail[parent[state]], unit[state]);
+      this.fail[state] = fall;
+      this.whole[state] ||= this.whole[fall];
+      this.user[state] ||= this.user[fall];
+    }
+  }
+
+  /** The state after `code` from `state`, falling back along fail links; 0 where none goes on. */
+  private step(state: number, code: number): number {
+    const on = this.next.get(code);
+    if (!on) return 0;
+    for (let at = state; ; at = this.fail[at]) {
+      const to = on.get(at);
+      if (to !== undefined) return to;
+      if (at === 0) return 0;
+    }
+  }
+
+  /** Where the secrets occur in the text, as addSpans gives them, overlapping ones too. */
+  spans(text: string): Span[] {
+    const out: Span[] = [];
+    let state = 0;
+    for (let i = 0; i < text.length; i++) {
+      state = this.step(state, text.charCodeAt(i));
+      const end = i + 1;
+      if (this.whole[state]) out.push({ start: end - this.whole[state], end });
+      if (this.user[state]) out.push({ start: end - this.user[state] + 2, end: end - 1 });
+    }
+    return out;
+  }
+}
+
+/** Each list's automaton, built once: a logger keeps its list for its life. */
+const matchers = new WeakMap<readonly string[], Matcher>();
+
+function matcherOf(secrets: readonly string[]): Matcher {
+  let matcher = matchers.get(secrets);
+  if (!matcher) {
+    matcher = new Matcher(secrets);
+    matchers.set(secrets, matcher);
+  }
+  return matcher;
+}
 
 /**
  * The first `max` characters of the text with its secrets redacted. Redacted before it is cut:
