@@ -193,17 +193,24 @@ function nestedStart(
 /** The schemes whose URLs the parser reads an authority of with any slashes after `:`, none too. */
 const SPECIAL_SCHEMES = ['http', 'https', 'ws', 'wss', 'ftp'];
 
-/** Whether a special scheme's name, not the end of a longer one (`xhttp`), ends before units[i]. */
+/**
+ * Whether a special scheme's name, not the end of a longer one (`xhttp`), ends before units[i].
+ * An escaped tab or line break in it (`ht%09tp:`) is none: decoded, the parser drops it.
+ */
 function specialSchemeBefore(units: Unit[], i: number): boolean {
-  return SPECIAL_SCHEMES.some((name) => {
-    const start = i - name.length;
-    if (start < 0) return false;
-    for (let k = 0; k < name.length; k++) {
-      if (units[start + k].char.toLowerCase() !== name[k]) return false;
-    }
-    return start === 0 || !/[a-z\d+.-]/i.test(units[start - 1].char);
-  });
+  let name = '';
+  let j = i - 1;
+  for (; j >= 0 && name.length <= LONGEST_SPECIAL_SCHEME; j--) {
+    const { char } = units[j];
+    if ('\t\n\r'.includes(char)) continue;
+    if (!SCHEME_CHAR.test(char)) break;
+    name = `${char.toLowerCase()}${name}`;
+  }
+  return SPECIAL_SCHEMES.includes(name);
 }
+
+const SCHEME_CHAR = /^[a-z\d+.-]$/i;
+const LONGEST_SPECIAL_SCHEME = 5;
 
 function hasPassword(units: Unit[], from: number, at: number): boolean {
   for (let j = from; j < at; j++) if (units[j].char === ':') return true;

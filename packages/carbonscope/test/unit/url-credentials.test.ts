@@ -783,6 +783,7 @@ describe('URL masking: nested URLs the parser reads without `//` or with a passw
       'https://app.example/cb?next=wss:\uff0f\uff0fu:SECRET-PW@idp.example/',
       'https://app.example/cb?next=http%3Au%3ASECRET-PW%40idp.example',
       'https://app.example/redirect/ftp:u:SECRET-PW@idp.example/',
+      'https://app.example/cb?next=ht%09tp:u:SECRET-PW@idp.example/',
     ]) {
       expectSecretHidden(url, `refused ${url}`);
       expect(withoutCredentials(url), url).to.contain('https://app.example/').and.contain('idp');
