@@ -140,15 +140,14 @@ const isSlash = (unit: Unit | undefined) => unit?.char === '/' || unit?.char ===
 /**
  * The userinfo of each URL nested in a path's, query's or fragment's text
  * (`?next=http://u:pw@idp/`), raw or percent-encoded (`http%3A%2F%2Fu%3Apw%40idp`), where it
- * starts and where its `@` is:
- * after a `//` (and any more slashes, which the parser skips), to the last `@` before the
- * nested authority ends, as a parser reading the value decoded as often as its `//` is finds its
- * end, at a `/`, `\`, `?` or `#` escaped no more often than that (endsNestedAuthority), or at a
- * raw `&` that ends the outer parameter (passwordGoesOn). An `@` that
- * follows no `//` (`?to=a@b.c`) or that the nested path holds (`https://idp/@team`) is none.
- * Before `query` (in a path, where `//` is also a sloppy join: `/img//logo@2x.png`), only a `//`
- * after a scheme's `:` or before a userinfo with a password (`/r//u:pw@idp/`) counts. Each character is
- * read at most three times, so the text is read in linear time.
+ * starts and where its `@` is: after a `//` or a special scheme's `:` (nestedStart), to the last
+ * `@` before the nested authority ends, as a parser reading the value decoded as often as its
+ * `//` is finds its end, at a `/`, `\`, `?` or `#` escaped no more often than that
+ * (endsNestedAuthority), or at a raw `&` that ends the outer parameter (passwordGoesOn). An `@`
+ * that follows no such start (`?to=a@b.c`) or that the nested path holds (`https://idp/@team`)
+ * is none. Before `query` (in a path, where `//` is also a sloppy join: `/img//logo@2x.png`),
+ * only a `//` after a scheme's `:` or before a userinfo with a password (`/r//u:pw@idp/`)
+ * counts. Each character is read at most three times, so the text is read in linear time.
  */
 function nestedUserinfos(part: string, query = 0): { start: number; end: number }[] {
   // Most queries hold no `@`, written or encoded: nothing to read character by character.
@@ -336,9 +335,9 @@ const MIN_BARE_PASSWORD_LENGTH = 3;
 /**
  * What urlSecrets masks of a user name and password, in the forms each may be written. Node's
  * http sends both decoded as `Authorization: Basic` of `user:password`, a user name alone as
- * `user:` (a token as user name, `https://ghp_...@host/`): that base64 too, but of a short name. A user name whose
- * `:` is escaped (`u%3APW`) is split there by the server reading the header: what follows is
- * a password.
+ * `user:` (a token as user name, `https://ghp_...@host/`): that base64 too, but not of a short
+ * name. A user name whose `:` is escaped (`u%3APW`) is split there by the server reading the
+ * header: what follows is a password.
  */
 function addUserinfo(out: Set<string>, userinfo: Userinfo | undefined): void {
   if (!userinfo || (!userinfo.username && !userinfo.password)) return;
