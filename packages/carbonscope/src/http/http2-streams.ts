@@ -26,6 +26,15 @@ import { namedHttp2Route, UNMATCHED_ROUTE } from './route.js';
  */
 const LISTEN = 'tracing:net.server.listen:asyncEnd';
 
+/**
+ * Published by every `net.Server` (TLS ones included) for each connection it accepts, after its
+ * `connection` listeners ran and before the connection's first byte is read: an HTTP/2 server
+ * that listened before the tracking started is found here, at its next connection, in time for
+ * that connection's first stream. One call per connection (not per request) for every server.
+ * Sessions opened before the tracking started are not seen until the server is found.
+ */
+const CONNECTION = 'net.server.socket';
+
 /** The description of the symbol under which Node keeps a stream's compat request. */
 const COMPAT_REQUEST = 'request';
 
@@ -116,8 +125,9 @@ function sentStatus(stream: ServerHttp2Stream): number | undefined {
 }
 
 /**
- * Tracks each request (stream) of every HTTP/2 server that listens from now on or that a tracking
- * before this one saw listen, and of those of `options.servers` already listening, as one
+ * Tracks each request (stream) of every HTTP/2 server that listens from now on, that a tracking
+ * before this one saw listen, or that accepts a connection from now on, and of those of
+ * `options.servers` already listening (their open sessions included), as one
  * operation with the labels an HTTP/1 request gets. Its status is the `:status` it sent, for a stream whose response finished unreset; one the
  * client reset, or whose connection went, ends without one, as an abandoned HTTP/1 request does.
  * HTTP/1.1 requests of an `allowHTTP1` server come through `node:http`'s channels, not here.
@@ -182,7 +192,15 @@ export function trackHttp2Streams(
     remember(server);
     attach(server);
   };
+  const onConnection = (message: unknown) => {
+    const { socket } = message as { socket?: { server?: unknown } };
+    const server = socket?.server;
+    if (!isHttp2Server(server) || attached.has(server)) return;
+    remember(server);
+    attach(server);
+  };
   subscribe(LISTEN, onListen);
+  subscribe(CONNECTION, onConnection);
   for (const server of options.servers ?? listening) {
     if (!isHttp2Server(server)) continue;
     if (server.listening) remember(server);
@@ -208,6 +226,7 @@ export function trackHttp2Streams(
     },
     stop() {
       unsubscribe(LISTEN, onListen);
+      unsubscribe(CONNECTION, onConnection);
       for (const server of attached) {
         server.off('close', detach);
         server.off('stream', onStream);

@@ -389,6 +389,47 @@ describe('http: HTTP/2 servers, as tracking starts and stops and they close', ()
     }
   });
 
+  // Found only as it listened: one listening before the tracking started (an SDK started after
+  // the application's listen) had none of its requests counted, for the process's life.
+  it('a server listening before tracking started is tracked from its next connection', async () => {
+    for (const secure of [false, true]) {
+      const tls = secure ? await selfSigned(tempDirUntilExit('carbonscope-h2-')) : undefined;
+      const server = tls ? createSecureServer(tls) : createServer();
+      server.on('request', (req, res) => {
+        setRoute(req, '/early');
+        res.end('ok');
+      });
+      const url = `${secure ? 'https' : 'http'}://127.0.0.1:${await listen(server)}`;
+      const { cs, ended } = await tracking();
+      try {
+        const session = connect(url, { rejectUnauthorized: false });
+        expect(await h2Request(session, '/')).to.equal(200);
+        await until(() => ended.length >= 1);
+        expect(labels(ended)).to.deep.equal([`/early 200 GET ${secure ? 'https' : 'http'}`]);
+        session.close();
+      } finally {
+        server.close();
+        await cs.stop();
+      }
+    }
+  });
+
+  it('a listening server named in `servers` is tracked at once, on sessions opened before', async () => {
+    const server = createServer((_req, res) => res.end('ok'));
+    const session = connect(`http://127.0.0.1:${await listen(server)}`);
+    expect(await h2Request(session, '/')).to.equal(200);
+    const { cs, ended } = await tracking([server]);
+    try {
+      expect(await h2Request(session, '/')).to.equal(200);
+      await until(() => ended.length >= 1);
+      expect(labels(ended)).to.deep.equal(['unmatched 200 GET http']);
+      session.close();
+    } finally {
+      server.close();
+      await cs.stop();
+    }
+  });
+
   // Node publishes a listen's start as listen() is called, before it can fail: a server held
   // from then was kept for the process's life (an application retrying with new servers).
   it('keeps nothing of an HTTP/2 server whose listen failed', async () => {
