@@ -13,6 +13,7 @@ import {
   type HttpRequestFacts,
   type OperationTracker,
 } from '../energy/index.js';
+import type { Logger } from '../log.js';
 import { methodFactsReader } from './request-facts.js';
 import { namedHttp2Route, UNMATCHED_ROUTE } from './route.js';
 
@@ -35,8 +36,14 @@ const LISTEN = 'tracing:net.server.listen:asyncEnd';
  */
 const CONNECTION = 'net.server.socket';
 
-/** The description of the symbol under which Node keeps a stream's compat request. */
+/**
+ * The description of the symbol under which Node keeps a stream's compat request: set on every
+ * stream as it is made (null on a core-API one), on Node 20 and 24 alike.
+ */
 const COMPAT_REQUEST = 'request';
+
+/** Said once per tracking where a stream has no such symbol: a Node that keeps it elsewhere. */
+const NO_COMPAT_REQUEST = `Node ${process.version} keeps no compat request on an HTTP/2 stream where carbonscope looks for it: the routes that (req, res) handlers and frameworks (Fastify's http2) name on an HTTP/2 request are not seen, and those requests are labelled unmatched; setRoute(req.stream, template) still names one`;
 
 type H2Server = Http2Server | Http2SecureServer;
 
@@ -64,15 +71,14 @@ export interface Http2TrackingOptions {
   knownMethods?: readonly string[];
   /** The name each operation is begun with (REQUEST_OPERATION). */
   operation: string;
+  /** Where a warning goes; none is said without it. */
+  logger?: Logger;
 }
 
 /** `node:http2` exports no server class to test against; `updateSettings` is HTTP/2's alone. */
 function isHttp2Server(server: unknown): server is H2Server {
   return server instanceof NetServer && typeof Reflect.get(server, 'updateSettings') === 'function';
 }
-
-/** The symbol of a stream's compat request: undefined until a stream was seen, null if none. */
-let compatRequestKey: symbol | null | undefined;
 
 /**
  * The HTTP/2 servers seen to start listening while a tracking was on, until each closes: a
@@ -88,24 +94,25 @@ function remember(server: H2Server): void {
   server.once('close', forget);
 }
 
+/** The symbol of the stream's compat request (see COMPAT_REQUEST), where it has one. */
+function compatRequestKeyOf(stream: Carrier): symbol | undefined {
+  return Object.getOwnPropertySymbols(stream).find((s) => s.description === COMPAT_REQUEST);
+}
+
 /**
  * The compat-API request (`(req, res)` handlers, Fastify's `http2: true`) of `stream`, where
- * a framework names the route; undefined for a stream of the core API. Node keeps it on the
- * stream under a symbol of its own, found by its description once.
+ * a framework names the route; undefined for a stream of the core API, or where `key` (Node's
+ * symbol, found on the first stream) is null.
  */
-function compatRequestOf(stream: Carrier): Http2ServerRequest | undefined {
-  if (compatRequestKey === undefined) {
-    compatRequestKey =
-      Object.getOwnPropertySymbols(stream).find((s) => s.description === COMPAT_REQUEST) ?? null;
-  }
-  if (compatRequestKey === null) return undefined;
-  const req = stream[compatRequestKey];
+function compatRequestOf(stream: Carrier, key: symbol | null): Http2ServerRequest | undefined {
+  if (key === null) return undefined;
+  const req = stream[key];
   return req !== null && typeof req === 'object' ? (req as Http2ServerRequest) : undefined;
 }
 
 /** The route named on the stream's compat request, else on the stream itself (setRoute). */
-function streamRoute(stream: Carrier): string | undefined {
-  const req = compatRequestOf(stream);
+function streamRoute(stream: Carrier, key: symbol | null): string | undefined {
+  const req = compatRequestOf(stream, key);
   return (req && namedHttp2Route(req)) ?? namedHttp2Route(stream);
 }
 
@@ -141,12 +148,18 @@ export function trackHttp2Streams(
   const attached = new Set<H2Server>();
   const ignored = new WeakSet<object>();
   const factsOf = methodFactsReader(options.knownMethods);
+  // Node's symbol for a stream's compat request: undefined until a stream came, null if none.
+  let compatKey: symbol | null | undefined;
+  const findCompatKey = (stream: Carrier) => {
+    compatKey = compatRequestKeyOf(stream) ?? null;
+    if (compatKey === null) options.logger?.warn(NO_COMPAT_REQUEST);
+  };
 
   const end = (entry: OpenStream, status?: number) => {
     open.delete(entry);
     const stream = entry.stream as Carrier;
     stream[key] = undefined;
-    close(entry.op, streamRoute(stream) ?? UNMATCHED_ROUTE, status, entry.facts);
+    close(entry.op, streamRoute(stream, compatKey ?? null) ?? UNMATCHED_ROUTE, status, entry.facts);
   };
   // Shared by every stream (`this` is the stream): no closure per request. A response is done
   // when its writable side finished after its headers went. Node ends a HEAD stream's writable
@@ -161,6 +174,7 @@ export function trackHttp2Streams(
     if (entry) end(entry, this.headersSent && this.writableFinished ? sentStatus(this) : undefined);
   }
   const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    if (compatKey === undefined) findCompatKey(stream as Carrier);
     const method = headers[':method'];
     const entry: OpenStream = {
       op: tracker.begin(options.operation, 'request'),
@@ -213,7 +227,7 @@ export function trackHttp2Streams(
     },
     sweep() {
       for (const entry of open) {
-        const route = streamRoute(entry.stream as Carrier);
+        const route = streamRoute(entry.stream as Carrier, compatKey ?? null);
         if (route !== undefined) entry.op.rename(route);
       }
     },

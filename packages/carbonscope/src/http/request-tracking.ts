@@ -3,6 +3,7 @@ import { type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import type { Http2SecureServer, Http2Server } from 'node:http2';
 import type { Socket } from 'node:net';
 import { close, type OperationTracker } from '../energy/index.js';
+import type { Logger } from '../log.js';
 import { installRouteResolvers, warnIfKoaUnreached } from './frameworks/index.js';
 import { trackHttp2Streams } from './http2-streams.js';
 import { lookUp, nodeShaped } from './look-up.js';
@@ -46,6 +47,8 @@ export interface RequestTrackingOptions {
    * requests pay nothing for it.
    */
   captureContext?: boolean | (() => boolean);
+  /** Where a warning goes (Carbonscope.trackRequests gives its own logger); none without it. */
+  logger?: Logger;
 }
 
 export interface RequestTracking {
@@ -161,6 +164,7 @@ export function trackHttpRequests(
     servers,
     knownMethods: options.knownMethods,
     operation: REQUEST_OPERATION,
+    logger: options.logger,
   });
 
   return {

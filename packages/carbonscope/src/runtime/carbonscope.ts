@@ -286,6 +286,7 @@ export class Carbonscope implements OperationTracker {
       const requests = trackHttpRequests(this.tracker, {
         knownMethods: this.settings.http.knownMethods,
         captureContext: this.tracker.capturesContext && (this.contextActive ?? true),
+        logger: this.logger,
         ...options,
       });
       for (const server of this.ignoredServers) requests.ignore(server);
