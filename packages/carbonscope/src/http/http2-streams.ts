@@ -138,6 +138,7 @@ function sentStatus(stream: ServerHttp2Stream): number | undefined {
  * operation with the labels an HTTP/1 request gets. Its status is the `:status` it sent, for a stream whose response finished unreset; one the
  * client reset, or whose connection went, ends without one, as an abandoned HTTP/1 request does.
  * HTTP/1.1 requests of an `allowHTTP1` server come through `node:http`'s channels, not here.
+ * A CONNECT stream (a tunnel: WebSocket over HTTP/2) begins no operation.
  */
 export function trackHttp2Streams(
   tracker: OperationTracker,
@@ -176,6 +177,10 @@ export function trackHttp2Streams(
   const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
     if (compatKey === undefined) findCompatKey(stream as Carrier);
     const method = headers[':method'];
+    // A tunnel (RFC 8441's WebSocket, RFC 7540's CONNECT) is no request, as an HTTP/1 CONNECT or
+    // upgrade is none (Node publishes no request for those): counted, it would last the tunnel's
+    // life, and take a share of the process's energy for all of it.
+    if (method === 'CONNECT') return;
     const entry: OpenStream = {
       op: tracker.begin(options.operation, 'request'),
       stream,

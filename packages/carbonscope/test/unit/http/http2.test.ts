@@ -331,6 +331,47 @@ describe('http: HTTP/2 requests are tracked as HTTP/1 ones are', () => {
     }
   });
 
+  // A tunnel is no request: HTTP/1 CONNECTs and upgrades begin no operation (Node publishes no
+  // request for them), while an HTTP/2 one (RFC 8441 WebSocket, RFC 7540 CONNECT) was counted
+  // as one request for the tunnel's life, its energy split over it.
+  it('a CONNECT stream (WebSocket over HTTP/2) begins no operation, as an HTTP/1 upgrade', async () => {
+    const { cs, ended } = await tracking();
+    const server = createServer({ settings: { enableConnectProtocol: true } });
+    server.on('stream', (stream, headers) => {
+      if (headers[':method'] !== 'CONNECT') {
+        stream.respond({ ':status': 200 }, { endStream: true });
+        return;
+      }
+      stream.respond({ ':status': 200 });
+      stream.on('data', (chunk) => stream.write(chunk));
+      stream.on('end', () => stream.end());
+    });
+    try {
+      const session = connect(`http://127.0.0.1:${await listen(server)}`);
+      await once(session, 'remoteSettings');
+      const tunnel = session.request(
+        { ':method': 'CONNECT', ':protocol': 'websocket', ':path': '/ws', ':scheme': 'http' },
+        { endStream: false },
+      );
+      tunnel.on('error', () => {});
+      const [headers] = (await once(tunnel, 'response')) as [Record<string, unknown>];
+      tunnel.write('ping');
+      await once(tunnel, 'data');
+      expect([headers[':status'], cs.trackRequests().inFlight]).to.deep.equal([200, 0]);
+      expect(await h2Request(session, '/plain')).to.equal(200);
+      tunnel.end();
+      await once(tunnel, 'close');
+      await until(() => ended.length >= 1);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(labels(ended)).to.deep.equal(['unmatched 200 GET http']);
+      expect(cs.trackRequests().inFlight).to.equal(0);
+      session.close();
+    } finally {
+      server.close();
+      await cs.stop();
+    }
+  });
+
   it('adds nothing to a node:http server: its requests pay nothing for HTTP/2 tracking', async () => {
     const { cs } = await tracking();
     const server = createHttp1Server((_req, res) => res.end('ok'));
