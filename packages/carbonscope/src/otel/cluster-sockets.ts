@@ -9,6 +9,7 @@ import {
   lstatSync,
   mkdirSync,
   readdirSync,
+  readFileSync,
   readlinkSync,
   rmdirSync,
   type Stats,
@@ -17,7 +18,7 @@ import {
 import { lstat, readdir, rmdir, unlink } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Logger } from '../log.js';
 
 /** One process's exposition and the service.instance.id of its resource. */
@@ -72,6 +73,36 @@ export function pidNamespace(): string | undefined {
   return namespaceToken;
 }
 
+/**
+ * This machine's boot, where Linux says it: boot_id's first 8 hex digits. A pid namespace's inode
+ * is one machine's alone: every host's first namespace has the same one (4026531836), so two
+ * hosts whose TMPDIR is one (NFS) would share a primary's folder, and sweep each other's. Shared
+ * by the containers of one host, which their namespaces tell apart.
+ */
+function readBootId(): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    return /^([0-9a-f]{8})-/.exec(readFileSync('/proc/sys/kernel/random/boot_id', 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+let hostToken: string | undefined | null = null;
+
+/**
+ * What names one primary's folder with its pid, where it can be known (Linux): its pid namespace
+ * and this machine's boot, read once. Undefined elsewhere.
+ */
+export function folderToken(): string | undefined {
+  if (hostToken === null) {
+    const ns = pidNamespace();
+    const boot = ns === undefined ? undefined : readBootId();
+    hostToken = boot === undefined ? undefined : `${ns}-${boot}`;
+  }
+  return hostToken;
+}
+
 /** Where the namespace is unknown: random, so that two primaries of one pid still differ. */
 const RANDOM_TOKEN = `r${randomBytes(4).toString('hex')}`;
 
@@ -80,10 +111,12 @@ const RANDOM_TOKEN = `r${randomBytes(4).toString('hex')}`;
  * stand-in), under `dir`. A pid alone is not one process's: two containers that share /tmp each
  * have their primary at pid 1, and their workers would replace each other's sockets. Only the
  * primary names it: its workers are told it (CARBONSCOPE_CLUSTER_FOLDER), whatever their TMPDIR.
+ * Absolute: a relative TMPDIR's would be looked for from a worker's own cwd (setupPrimary's
+ * `cwd`), and from the primary's at each scrape.
  */
 export function socketFolder(primaryPid: number, dir: string = tmpdir()): string {
   if (WINDOWS) return `\\\\.\\pipe\\carbonscope-${primaryPid}`;
-  return join(dir, `${FOLDER_PREFIX}${primaryPid}-${pidNamespace() ?? RANDOM_TOKEN}`);
+  return join(resolve(dir), `${FOLDER_PREFIX}${primaryPid}-${folderToken() ?? RANDOM_TOKEN}`);
 }
 
 /**
@@ -418,21 +451,23 @@ export function removeFolder(folder: string): void {
 }
 
 /**
- * In a primary as it first forks: removes from `dir` the folders that primaries of this user
- * and this pid namespace left there (a SIGKILL; a Ctrl-C to the process group, which lets no
- * process exit through its 'exit'), where their primary runs no more. Only where the namespace is
- * known: a pid of another one (a container that shares /tmp) says nothing of whether its primary
- * runs, nor does one in a name without a namespace. A link, or a folder that is not this user's
- * own (folderTrouble), is left as it is, and so is what is not a socket (removeSockets). Nor can
- * it tell a namespace that is gone (a container restarted on a shared volume) from another one
- * that runs: those folders stay. A dead primary's
- * pid taken by a new primary between the check and the removal would lose its folder: the pid
- * must come round again, and its first worker listen, within those milliseconds.
+ * In a primary as it first forks: removes from `dir` the folders that primaries of this user,
+ * this pid namespace and this host's boot left there (a SIGKILL; a Ctrl-C to the process group,
+ * which lets no process exit through its 'exit'), where their primary runs no more. Only where
+ * both are known: a pid of another namespace (a container that shares /tmp) or host (a TMPDIR on
+ * NFS) says nothing of whether its primary runs, nor does one in a name without them (an earlier
+ * version's, which named no host: this host's or another's, it stays). A link, or a folder that
+ * is not this user's own (folderTrouble), is left as it is, and so is what is not a socket
+ * (removeSockets). Nor can it tell a namespace that is gone (a container restarted on a shared
+ * volume), or a boot that is over (a TMPDIR that outlives a reboot), from another one that runs:
+ * those folders stay. A dead primary's pid taken by a new primary between the check and the
+ * removal would lose its folder: the pid must come round again, and its first worker listen,
+ * within those milliseconds.
  */
 export async function removeStaleFolders(ownPid: number, dir: string = tmpdir()): Promise<void> {
-  const ns = pidNamespace();
-  if (WINDOWS || ns === undefined) return;
-  const name = new RegExp(`^${FOLDER_PREFIX}(\\d+)-${ns}$`);
+  const token = folderToken();
+  if (WINDOWS || token === undefined) return;
+  const name = new RegExp(`^${FOLDER_PREFIX}(\\d+)-${token}$`);
   let names: string[];
   try {
     names = await readdir(dir);

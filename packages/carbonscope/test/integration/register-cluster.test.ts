@@ -10,9 +10,9 @@ import {
 } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { expect } from 'chai';
-import { pidNamespace } from '../../src/otel/cluster-sockets.js';
+import { folderToken, pidNamespace } from '../../src/otel/cluster-sockets.js';
 import { libraryRoot } from '../../src/paths.js';
 import { childEnv } from '../helpers/child-env.js';
 import { type ExposedSample, parseSamples } from '../helpers/metrics.js';
@@ -277,13 +277,34 @@ describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER
     expect(app.stderr.join('\n')).to.not.match(/error|warning/i);
   });
 
+  // A relative TMPDIR named a relative folder: workers with a cwd of their own looked for it from
+  // there (listening nowhere, each with a warning), and scrapes had the primary's series alone.
+  it('a relative TMPDIR, workers with a cwd of their own: read all the same', async () => {
+    const tmp = tempDirUntilExit('carbonscope-rel-tmp-');
+    // Deeper than the primary's cwd (the fixture's folder): there the relative TMPDIR names a
+    // folder that is not there, so a worker that looked from there made nothing.
+    const workerCwd = join(libraryRoot, 'dist', 'test', 'unit', 'http');
+    const relativeTmp = relative(dirname(CLUSTER), tmp);
+    app = await startCluster(true, { TMPDIR: relativeTmp, WORKER_CWD: workerCwd });
+    await scrapeUntil(app.metricsUrl, (s) => instances(s).length === 3, 15_000).catch(
+      (err: unknown) => {
+        throw new Error(`${String(err)}; stderr: ${app?.stderr.join('\n')}`);
+      },
+    );
+    expect(readdirSync(tmp)).to.have.length(1);
+    expect(app.stderr.join('\n')).to.not.match(/error|warning/i);
+  });
+
   // A SIGKILL, or a Ctrl-C to the process group without a SIGINT handler, left the folder and
   // its sockets behind for good, one per run.
   it('removes the folders that dead primaries of this pid namespace left, and no other', async () => {
     const ns = pidNamespace();
-    if (ns === undefined) throw new Error('this test needs /proc/self/ns/pid (Linux)');
+    const own = folderToken();
+    if (ns === undefined || own === undefined) {
+      throw new Error('this test needs /proc/self/ns/pid and /proc/sys/kernel/random/boot_id');
+    }
     const tmp = tempDirUntilExit('carbonscope-stale-');
-    const folder = (pid: number, token = ns) => join(tmp, `carbonscope-cluster-${pid}-${token}`);
+    const folder = (pid: number, token = own) => join(tmp, `carbonscope-cluster-${pid}-${token}`);
     const made = (path: string, mode = 0o700) => {
       mkdirSync(path, { mode });
       writeFileSync(join(path, '12.sock'), '');
@@ -293,7 +314,9 @@ describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER
     const stale = made(folder(999_999_999));
     const kept = [
       made(folder(process.pid)), // its primary runs
-      made(folder(999_999_998, '4026531111')), // another namespace's: its pid says nothing here
+      made(folder(999_999_998, own.replace(ns, '4026531111'))), // another namespace's
+      made(folder(999_999_993, `${ns}-00000000`)), // another host's (a TMPDIR on NFS)
+      made(folder(999_999_992, ns)), // no host in its name
       made(join(tmp, 'carbonscope-cluster-999999997')), // no namespace in its name
       made(folder(999_999_996), 0o755), // not as this user makes them
       join(tmp, 'target'),

@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { expect } from 'chai';
 import type { Logger } from '../../../src/log.js';
 import {
@@ -344,12 +344,41 @@ describe("the removal of a primary's socket folder (at its exit, or a dead one's
       return;
     }
     // 999999999 is over any Linux pid (PID_MAX_LIMIT, 2^22): its primary runs no more.
-    const stale = made(`carbonscope-cluster-999999999-${ns}`);
-    const odd = made(`carbonscope-cluster-999999998-${ns}`, foreign);
+    const stale = made(basename(socketFolder(999_999_999, tmp)));
+    const odd = made(basename(socketFolder(999_999_998, tmp)), foreign);
     await removeStaleFolders(process.pid, tmp);
     expect(existsSync(stale)).to.equal(false);
     expect(readdirSync(odd).sort()).to.deep.equal(['keep', 'notes.txt']);
     expect(readdirSync(join(odd, 'keep'))).to.deep.equal(['file']);
+  });
+
+  // A TMPDIR shared by hosts (NFS): every host's first pid namespace has the same inode, so a
+  // primary of one pid on two hosts shared a folder, and one host's sweep took the other's live
+  // workers' sockets, its primary's pid not running here.
+  it("another host's folder of a dead pid and the same namespace stays; so do old names", async () => {
+    const ns = pidNamespace();
+    if (ns === undefined) {
+      if (process.platform === 'linux') throw new Error('this test needs /proc/self/ns/pid');
+      return;
+    }
+    const own = basename(socketFolder(999_999_999, tmp));
+    expect(own).to.match(new RegExp(`^carbonscope-cluster-999999999-${ns}-[0-9a-f]{8}$`));
+    const otherHost = made(own.replace(/-[0-9a-f]{8}$/, '-00000000'));
+    // As a version before the host was in the name named it: this host's, or another's.
+    const unnamedHost = made(`carbonscope-cluster-999999999-${ns}`);
+    await removeStaleFolders(process.pid, tmp);
+    expect(readdirSync(otherHost).sort()).to.deep.equal(['12.sock', '13.sock']);
+    expect(readdirSync(unnamedHost).sort()).to.deep.equal(['12.sock', '13.sock']);
+  });
+
+  // A relative TMPDIR named a relative folder, which a worker with a cwd of its own
+  // (cluster.setupPrimary({ cwd })) looked for from there, and the primary from wherever its
+  // cwd was at each scrape.
+  it('a relative TMPDIR names a folder from where the primary was as it named it', () => {
+    const folder = socketFolder(999_999_999, 'rel-tmp');
+    expect(folder.startsWith(join(process.cwd(), 'rel-tmp', 'carbonscope-cluster-'))).to.equal(
+      true,
+    );
   });
 
   it("the primary's own at its exit: its sockets and the folder go, anything else stays", () => {
