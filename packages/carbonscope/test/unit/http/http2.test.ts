@@ -481,6 +481,32 @@ describe('http: HTTP/2 servers, as tracking starts and stops and they close', ()
     }
   });
 
+  // The READMEs said a session opened before the tracking stayed unseen unless `servers` named
+  // its server: the listener is the server's, so once found its every session's streams count.
+  it('once found at a new connection, the streams of its earlier sessions count too', async () => {
+    const server = createServer((_req, res) => res.end('ok'));
+    const url = `http://127.0.0.1:${await listen(server)}`;
+    const earlier = connect(url);
+    expect(await h2Request(earlier, '/')).to.equal(200);
+    const { cs, ended } = await tracking();
+    let later: ClientHttp2Session | undefined;
+    try {
+      expect(await h2Request(earlier, '/')).to.equal(200);
+      await new Promise((r) => setTimeout(r, 20));
+      const beforeFound = ended.length;
+      later = connect(url);
+      expect(await h2Request(later, '/')).to.equal(200);
+      expect(await h2Request(earlier, '/')).to.equal(200);
+      await until(() => ended.length >= 2);
+      expect([beforeFound, ended.length]).to.deep.equal([0, 2]);
+    } finally {
+      earlier.close();
+      later?.close();
+      server.close();
+      await cs.stop();
+    }
+  });
+
   it('a listening server named in `servers` is tracked at once, on sessions opened before', async () => {
     const server = createServer((_req, res) => res.end('ok'));
     const session = connect(`http://127.0.0.1:${await listen(server)}`);
