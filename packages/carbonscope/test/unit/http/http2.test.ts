@@ -507,6 +507,64 @@ describe('http: HTTP/2 servers, as tracking starts and stops and they close', ()
     }
   });
 
+  // Found at a connection, a server is attached as one found at its listen is: the same checks.
+  it('at its next connection, a server ignored or left out of `servers` stays untracked', async () => {
+    for (const how of ['ignored', 'not in servers'] as const) {
+      const server = createServer((_req, res) => res.end('ok'));
+      const named = createServer((_req, res) => res.end('ok'));
+      const url = `http://127.0.0.1:${await listen(server)}`;
+      await listen(named);
+      const { cs, ended } = await tracking(how === 'ignored' ? undefined : [named]);
+      if (how === 'ignored') cs.ignoreServer(server);
+      try {
+        const session = connect(url);
+        expect(await h2Request(session, '/')).to.equal(200);
+        await new Promise((r) => setTimeout(r, 20));
+        // One `stream` listener: Node's own, for the (req, res) handler.
+        expect([how, ended.length, server.listenerCount('stream')]).to.deep.equal([how, 0, 1]);
+        session.close();
+      } finally {
+        server.close();
+        named.close();
+        await cs.stop();
+      }
+    }
+  });
+
+  // Its HTTP/1.1 requests come through node:http's channels whether or not it was found: found at
+  // a connection, its HTTP/2 ones must not be counted on top, nor the HTTP/1.1 ones twice.
+  it('TLS with allowHTTP1, listening before tracking: each protocol counted once', async () => {
+    const server = createSecureServer({
+      ...(await selfSigned(tempDirUntilExit('carbonscope-h2-'))),
+      allowHTTP1: true,
+    });
+    server.on('request', (req, res) => {
+      setRoute(req, '/v/:version');
+      res.end(req.httpVersion);
+    });
+    const port = await listen(server);
+    const { cs, ended } = await tracking();
+    try {
+      const session = connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
+      const h2 = await h2Request(session, '/v/2');
+      session.close();
+      const h1 = await new Promise<string>((resolve, reject) => {
+        const options = { host: '127.0.0.1', port, path: '/v/1', rejectUnauthorized: false };
+        get(options, (res) => {
+          res.resume();
+          res.on('end', () => resolve(`${res.httpVersion} ${res.statusCode}`));
+        }).on('error', reject);
+      });
+      expect([h2, h1]).to.deep.equal([200, '1.1 200']);
+      await until(() => ended.length >= 2);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(labels(ended)).to.deep.equal(Array(2).fill('/v/:version 200 GET https'));
+    } finally {
+      server.close();
+      await cs.stop();
+    }
+  });
+
   it('a listening server named in `servers` is tracked at once, on sessions opened before', async () => {
     const server = createServer((_req, res) => res.end('ok'));
     const session = connect(`http://127.0.0.1:${await listen(server)}`);
