@@ -78,6 +78,56 @@ describe('stack: when NoDataFromApp fires (promtool test rules)', () => {
     });
   }
 
+  // Behind one Collector services differ only by service_name (a direct scrape: by job). One
+  // that went silent was hidden while another still reported: the rule summed over them.
+  const service = (name: string, id: string) =>
+    `hw_host_energy_joules_total{job="otel-collector", service_name="${name}", service_instance_id="${id}", hw_id="host", carbonscope_power_source="estimate"}`;
+
+  it('fires for one service that stops while another still reports', () => {
+    const out = promtoolTest({
+      interval: '15s',
+      input_series: [
+        { series: service('api', 'a'), values: PATHS['through the Collector'] },
+        { series: service('worker', 'w'), values: '0+1x160' },
+      ],
+      alert_rule_test: [
+        at('15m30s', []),
+        at('16m', [
+          {
+            exp_labels: { ...rule.labels, job: 'otel-collector', service_name: 'api' },
+            exp_annotations: rule.annotations,
+          },
+        ]),
+      ],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+
+  it('stays quiet over a rolling restart and for a service that has just started', () => {
+    const out = promtoolTest({
+      interval: '15s',
+      input_series: [
+        // a stops at 10 min (frozen behind the Collector), b replaces it at once.
+        { series: service('api', 'a'), values: PATHS['through the Collector'] },
+        { series: service('api', 'b'), values: '_x40 0+1x80' },
+        // A new service whose second push comes 90 s after its first (the SDK's 60 s plus a
+        // late batch) is not silent: it has not been seen for 5 min yet.
+        { series: service('worker', 'w'), values: '_x60 0x6 1+1x60' },
+      ],
+      alert_rule_test: [at('12m', []), at('16m', []), at('20m', []), at('25m', [])],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+
+  it('fires for a stack where no app ever reported', () => {
+    const out = promtoolTest({
+      interval: '15s',
+      input_series: [{ series: 'up{job="otel-collector"}', values: '1x40' }],
+      alert_rule_test: [at('30s', []), at('1m', firing)],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+
   it('stays quiet while the app runs, however idle (no requests at all)', () => {
     const out = promtoolTest({
       interval: '15s',
