@@ -195,6 +195,8 @@ const PROMQL_WORDS = new Set([
   'vector',
   'absent',
   'absent_over_time',
+  'present_over_time',
+  'group',
   'changes',
   'max_over_time',
   'min_over_time',

@@ -345,3 +345,74 @@ describe('stack: MeterOnEstimateWhenRaplExpected with two services behind one Co
     expect(out).to.include('SUCCESS');
   });
 });
+
+// Each replica's usage emission rate (gauge) and host energy counter, as Prometheus scrapes them
+// from the Collector every 15 s: a stopped replica's last values are exported on, frozen, for
+// metric_expiration (5 min).
+describe('stack: when EmissionsAboveBudget fires (promtool test rules)', () => {
+  const rule = alertRule('EmissionsAboveBudget');
+  const at = (evalTime: string, alerts: unknown[]) => ({
+    eval_time: evalTime,
+    alertname: rule.alert,
+    exp_alerts: alerts,
+  });
+  const replica = (service: string, id: string, gramsPerSecond: number, from = 0, runs = 400) => {
+    const labels = `${COLLECTOR}, service_name="${service}", service_instance_id="${id}"`;
+    const before = from > 0 ? `_x${from} ` : '';
+    return [
+      {
+        series: `hw_host_energy_joules_total{${labels}, hw_id="host", carbonscope_power_source="estimate"}`,
+        values: `${before}0+1x${runs - 1} ${runs - 1}x19`,
+      },
+      {
+        series: `carbonscope_emission_rate_grams_per_second{${labels}, carbonscope_scope="process", carbonscope_phase="usage", carbonscope_grid_zone="DE", carbonscope_estimated="true"}`,
+        values: `${before}${gramsPerSecond}x${runs + 19}`,
+      },
+    ];
+  };
+
+  it('fires for a service over the budget for 10 min, with its name', () => {
+    const out = promtoolTest({
+      interval: '15s',
+      input_series: replica('api', 'a', 0.0015),
+      alert_rule_test: [
+        at('10m', []),
+        at('11m', [
+          {
+            exp_labels: { ...rule.labels, job: 'otel-collector', service_name: 'api' },
+            exp_annotations: {
+              ...rule.annotations,
+              description: (rule.annotations.description ?? '').replace(
+                '{{ $value | humanize }}',
+                '1.5m',
+              ),
+            },
+          },
+        ]),
+      ],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+
+  // A crash loop: each replica runs 4 min and is replaced; behind the Collector the one
+  // before is exported on for 5 min, so the sum counted two replicas at all times.
+  it('does not add up replicas that stopped, whose last values the Collector exports on', () => {
+    const out = promtoolTest({
+      interval: '15s',
+      input_series: [0, 1, 2, 3, 4, 5, 6].flatMap((i) =>
+        replica('api', `r${i}`, 0.0007, 16 * i, 16),
+      ),
+      alert_rule_test: [at('20m', []), at('26m', [])],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+
+  it('takes each service behind one Collector against the budget on its own', () => {
+    const out = promtoolTest({
+      interval: '15s',
+      input_series: [...replica('api', 'a', 0.0007), ...replica('worker', 'w', 0.0007)],
+      alert_rule_test: [at('20m', [])],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+});

@@ -8,7 +8,11 @@ import { projectRoot } from '../../../src/paths.js';
 import { carbonDashboard } from '../../../tools/dashboards/carbon.js';
 import { renderDashboards } from '../../../tools/dashboards/generate.js';
 import { DATASOURCE_UID } from '../../../tools/dashboards/grafana.js';
-import { PROM } from '../../../tools/dashboards/names.js';
+import {
+  PROM,
+  RUNNING_APPS,
+  RUNNING_APPS_MAX_PUSH_SECONDS,
+} from '../../../tools/dashboards/names.js';
 import { BEFORE_THE_APP } from '../../../tools/dashboards/service.js';
 import {
   allValues,
@@ -17,6 +21,7 @@ import {
   legendLabels,
   metricNamesIn,
   panelQueries,
+  RULES_FILE,
   readDashboards,
   readRules,
   substituteGrafana,
@@ -331,6 +336,99 @@ describe('stack: Grafana dashboards as code', () => {
       ]),
     );
     expect(out).to.include('SUCCESS');
+  });
+
+  // The alerts and the README's examples take the running apps from a recording rule: the
+  // panels' definition at the shortest $__rate_interval (60 s at a 15 s scrape).
+  it("records the panels' running apps for the alerts and the README", () => {
+    const rule = readRules().recording.find(
+      (r) => r.record === 'instance_service_instance_id:hw_host_energy_joules_total:moved_2m',
+    );
+    const want = RUNNING_APPS.replaceAll('$__rate_interval', '1m').replace(/^max by/, 'group by');
+    expect(rule?.expr.trim()).to.equal(want);
+  });
+
+  // The README's sums of gauges over apps: behind the Collector a stopped app's last values
+  // are exported on, frozen, for 5 min, and counted twice the app that replaced it.
+  it("adds up the README examples' gauges of running apps only", () => {
+    const gauges = [PROM.hostPower, PROM.power, PROM.processPower, PROM.emissionRate];
+    const examples = docQueries().filter(
+      (q) => q.startsWith('sum') && gauges.some((g) => metricNamesIn(q).includes(g)),
+    );
+    expect(examples.length).to.be.at.least(4);
+    const at = (id: string) =>
+      `job="otel-collector", instance="otel-collector:8889", service_instance_id="${id}"`;
+    const labels =
+      'hw_type="cpu", hw_id="cpu", carbonscope_scope="host", carbonscope_grid_zone="DE"';
+    // "a" stopped at 10 min (exported on, frozen, until 15 min); "b" replaced it at 9 min.
+    const app = (id: string, live: string, gaugeValues: string) => [
+      { series: `${PROM.hostEnergy}{${at(id)}, hw_id="host"}`, values: live },
+      ...[PROM.hostPower, PROM.power, PROM.processPower].map((g) => ({
+        series: `${g}{${at(id)}, ${labels}}`,
+        values: gaugeValues,
+      })),
+      ...['usage', 'embodied'].map((phase) => ({
+        series: `${PROM.emissionRate}{${at(id)}, ${labels}, carbonscope_phase="${phase}"}`,
+        values: gaugeValues,
+      })),
+    ];
+    const out = promtool(['test', 'rules', 'test.yml'], {
+      'test.yml': {
+        rule_files: [RULES_FILE],
+        evaluation_interval: '15s',
+        tests: [
+          {
+            interval: '15s',
+            input_series: [
+              ...app('a', '0+5x40 200x20', '1x60'),
+              ...app('b', '_x36 0+5x24', '_x36 1x24'),
+            ],
+            promql_expr_test: ['12m', '13m'].flatMap((eval_time) =>
+              examples.map((expr) => ({
+                expr: `sum(${expr})`,
+                eval_time,
+                exp_samples: [{ labels: '{}', value: 1 }],
+              })),
+            ),
+          },
+        ],
+      },
+    });
+    expect(out).to.include('SUCCESS');
+  });
+
+  // A push is seen at the first scrape at least 5 s (the Collector's batch) after it.
+  const pushedEvery = (seconds: number, delays: number[]) => {
+    const seen = Array.from(
+      { length: 20 },
+      (_, i) => i * seconds + (delays[i % delays.length] ?? 0),
+    );
+    return Array.from({ length: 100 }, (_, k) => seen.filter((t) => t <= 15 * k).length).join(' ');
+  };
+  const runningAt = (values: string, evalTimes: string[], value: number | undefined) => {
+    const at = 'job="otel-collector", instance="otel-collector:8889", service_instance_id="a"';
+    const times = { scrapeIntervalSeconds: 15, intervalSeconds: 15, rangeSeconds: 900 };
+    const expr = substituteGrafana(`count(${RUNNING_APPS})`, times, {});
+    return queriesTest(
+      [{ series: `${PROM.hostEnergy}{${at}, hw_id="host"}`, values }],
+      evalTimes.map((eval_time) => ({
+        expr,
+        eval_time,
+        exp_samples: value === undefined ? [] : [{ labels: '{}', value }],
+      })),
+    );
+  };
+
+  it(`sees an app that pushes every ${RUNNING_APPS_MAX_PUSH_SECONDS} s at every scrape, the limit the README states`, () => {
+    // At each scrape and just before the next: Grafana's steps fall between scrapes.
+    const evalTimes = Array.from({ length: 41 }, (_, k) => [
+      `${300 + 15 * k}s`,
+      `${314 + 15 * k}s`,
+    ]).flat();
+    const values = pushedEvery(RUNNING_APPS_MAX_PUSH_SECONDS, [5, 0, 5, 1]);
+    expect(runningAt(values, evalTimes, 1)).to.include('SUCCESS');
+    // Past the limit, between two pushes 150 s apart (at 300 s and 450 s), the app is gone.
+    expect(runningAt(pushedEvery(150, [0]), ['435s'], undefined)).to.include('SUCCESS');
   });
 
   it("Prometheus draws the bundled mock's LLM figures apart from the providers', as their own band", () => {

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import { loadConfig } from '../../../src/config.js';
 import { projectRoot } from '../../../src/paths.js';
+import { RUNNING_APPS_MAX_PUSH_SECONDS } from '../../../tools/dashboards/names.js';
 import { node24 } from '../../helpers/packed-library.js';
 
 type Yaml = Record<string, unknown>;
@@ -77,7 +78,7 @@ describe('stack: Prometheus config and rules (promtool)', () => {
     const out = execFileSync('promtool', ['check', 'rules', root('prometheus', 'rules.yml')], {
       encoding: 'utf8',
     });
-    expect(out).to.match(/SUCCESS: 8 rules found/);
+    expect(out).to.match(/SUCCESS: 9 rules found/);
   });
 
   // An alert's description is what the person paged reads: a section it sends them to must be
@@ -185,6 +186,18 @@ describe('stack: docker compose', () => {
     }
     expect(services['mock-llm']?.command).to.deep.equal(['node', 'dist/src/llm/mock-server.js']);
     expect(services.traffic?.command?.slice(0, 2)).to.deep.equal(['node', 'dist/tools/traffic.js']);
+  });
+
+  // "Apps running now" (the panels' RUNNING_APPS, the alerts' recording rule) holds for pushes
+  // up to 100 s apart, given the Collector's 5 s batch and Prometheus's 15 s scrape.
+  it('pushes the app metrics as often as the running-apps definition needs', () => {
+    const interval = Number(services.app?.environment?.OTEL_METRIC_EXPORT_INTERVAL);
+    expect(interval).to.be.within(1, RUNNING_APPS_MAX_PUSH_SECONDS * 1000);
+    expect((collector.processors.batch as { timeout?: string }).timeout).to.equal('5s');
+    const prometheus = readYaml('prometheus', 'prometheus.yml') as {
+      global: { scrape_interval: string };
+    };
+    expect(prometheus.global.scrape_interval).to.equal('15s');
   });
 
   it('pins every outside image to a version', () => {
