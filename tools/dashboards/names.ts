@@ -18,6 +18,14 @@ export const PROM = { ...namesOf(METRICS), ...namesOf(APP_METRICS) };
 const ENERGY = PROM.hostEnergy;
 
 /**
+ * The longest push interval (OTEL_METRIC_EXPORT_INTERVAL, s) at which RUNNING_APPS, at its
+ * shortest window (60 s at a 15 s scrape), sees a running app at every scrape: a step of the
+ * counter is seen up to 5 s (the Collector's batch) and 15 s (the scrape) after its push, and
+ * must come within 120 s of the one before.
+ */
+export const RUNNING_APPS_MAX_PUSH_SECONDS = 100;
+
+/**
  * One series per app that runs now: its host energy counter moved within about two
  * $__rate_interval, as it does while an app runs, with requests or none. Behind the Collector a
  * stopped app's last values are exported on, frozen, for metric_expiration (5 min): a sum of
@@ -29,14 +37,6 @@ const ENERGY = PROM.hostEnergy;
  * whose steps follow Prometheus's evaluation interval); a stopped app drops out within 2 min.
  * An app is its instance (a direct scrape) or its service_instance_id (behind the Collector).
  */
-/**
- * The longest push interval (OTEL_METRIC_EXPORT_INTERVAL, s) at which RUNNING_APPS, at its
- * shortest window (60 s at a 15 s scrape), sees a running app at every scrape: a step of the
- * counter is seen up to 5 s (the Collector's batch) and 15 s (the scrape) after its push, and
- * must come within 120 s of the one before.
- */
-export const RUNNING_APPS_MAX_PUSH_SECONDS = 100;
-
 export const RUNNING_APPS = `max by (instance, service_instance_id) (changes(${ENERGY}[$__rate_interval]) > 0 or ${ENERGY} != min_over_time(${ENERGY}[$__rate_interval] offset $__rate_interval))`;
 
 /** `gauge`'s series of the apps that run now (RUNNING_APPS). */
