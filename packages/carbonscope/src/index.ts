@@ -135,6 +135,7 @@ export {
   type Convention,
   createInstrument,
   ESTIMATED,
+  HOST_IDENTITY,
   type InstrumentKind,
   LATENCY_BUCKETS_SECONDS,
   logBuckets,

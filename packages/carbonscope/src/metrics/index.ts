@@ -10,6 +10,7 @@ export {
 } from './spec.js';
 export {
   ESTIMATED,
+  HOST_IDENTITY,
   LATENCY_BUCKETS_SECONDS,
   METRICS,
   MOCK_LLM,

@@ -57,8 +57,19 @@ export const PHASES = { usage: 'usage', embodied: 'embodied' } as const;
  */
 export const MOCK_LLM = 'carbonscope.mock';
 
+/**
+ * The host a host-level series measures: every replica reports its whole host, so replicas on
+ * one host repeat the same figures and a query keeps one of each value before summing. Not
+ * semconv `host.id` (the machine's id): its fallback is the kernel's boot id, new at each
+ * reboot. Absent where nothing names the host (macOS, Windows). See otel/host-identity.ts.
+ */
+export const HOST_IDENTITY = 'carbonscope.host';
+const HOST = HOST_IDENTITY;
+
 /** The attributes of a power or energy figure: the component (semconv hw.*) and its source. */
 const COMPONENT = ['hw.type', 'hw.id', 'carbonscope.power.source', ESTIMATED] as const;
+const HOST_COMPONENT = [...COMPONENT, HOST] as const;
+const EMISSIONS = ['carbonscope.scope', 'carbonscope.grid.zone', PHASE, ESTIMATED, HOST] as const;
 const LLM_IMPACT = [
   'gen_ai.provider.name',
   'gen_ai.request.model',
@@ -90,7 +101,7 @@ export const METRICS = {
     kind: 'observableCounter',
     unit: 'J',
     description: 'Energy used by the host: every component the meter reads, by power source',
-    attributes: ['hw.id', 'carbonscope.power.source', ESTIMATED],
+    attributes: ['hw.id', 'carbonscope.power.source', ESTIMATED, HOST],
     convention: 'semconv',
   },
   hostPower: {
@@ -98,7 +109,7 @@ export const METRICS = {
     kind: 'observableGauge',
     unit: 'W',
     description: 'Average power of the host over the latest sample interval, by power source',
-    attributes: ['hw.id', 'carbonscope.power.source', ESTIMATED],
+    attributes: ['hw.id', 'carbonscope.power.source', ESTIMATED, HOST],
     convention: 'semconv',
   },
   energy: {
@@ -106,7 +117,7 @@ export const METRICS = {
     kind: 'observableCounter',
     unit: 'J',
     description: 'Energy used by each host component (CPU package, memory, GPU), by power source',
-    attributes: COMPONENT,
+    attributes: HOST_COMPONENT,
     convention: 'semconv',
   },
   power: {
@@ -114,7 +125,7 @@ export const METRICS = {
     kind: 'observableGauge',
     unit: 'W',
     description: 'Average power of each host component over the latest sample interval',
-    attributes: COMPONENT,
+    attributes: HOST_COMPONENT,
     convention: 'semconv',
   },
   processEnergy: {
@@ -139,7 +150,7 @@ export const METRICS = {
     unit: 'g',
     description:
       'CO2-equivalent emissions: of the energy used (usage: energy x PUE x grid intensity) and of the hardware (embodied, amortised)',
-    attributes: ['carbonscope.scope', 'carbonscope.grid.zone', PHASE, ESTIMATED],
+    attributes: EMISSIONS,
     convention: 'carbonscope',
   },
   emissionRate: {
@@ -147,7 +158,7 @@ export const METRICS = {
     kind: 'observableGauge',
     unit: 'g/s',
     description: 'CO2-equivalent emissions per second over the latest sample interval, by phase',
-    attributes: ['carbonscope.scope', 'carbonscope.grid.zone', PHASE, ESTIMATED],
+    attributes: EMISSIONS,
     convention: 'carbonscope',
   },
   gridIntensity: {

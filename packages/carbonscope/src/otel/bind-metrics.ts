@@ -22,6 +22,7 @@ import { type BoundedLabelSet, operationLabels } from '../labels/index.js';
 import {
   createInstrument,
   ESTIMATED,
+  HOST_IDENTITY,
   METRICS,
   type MetricSpec,
   PHASE,
@@ -29,6 +30,7 @@ import {
 } from '../metrics/index.js';
 import type { Carbonscope } from '../runtime/carbonscope.js';
 import type { DropCount } from '../runtime/drop-counts.js';
+import { currentHostIdentity } from './host-identity.js';
 import {
   type HistogramSeries,
   type LocalHistograms,
@@ -215,7 +217,7 @@ export function bindMetrics(
       }),
     );
   };
-  const attributes = new SeriesAttributes();
+  const attributes = new SeriesAttributes(currentHostIdentity());
   // The first callback of a collection samples; the others find that sample fresh. The SDK
   // calls every callback before it reads its own histograms, so what is settled here is read
   // too; local histograms are a producer, read beside that, and settle themselves first.
@@ -230,10 +232,10 @@ export function bindMetrics(
     shown(scope) ? (latest()?.power ?? []).filter((f) => f.scope === scope) : [];
 
   observeSpec(METRICS.hostEnergy, (result) => {
-    for (const h of hostTotals(latest())) result.observe(h.joules, attributes.host(h));
+    for (const h of hostTotals(latest())) result.observe(h.joules, attributes.hostTotal(h));
   });
   observeSpec(METRICS.hostPower, (result) => {
-    for (const h of hostTotals(latest())) result.observe(h.watts, attributes.host(h));
+    for (const h of hostTotals(latest())) result.observe(h.watts, attributes.hostTotal(h));
   });
   const byComponent = (value: 'joules' | 'watts', scope: PowerFigure['scope']) => {
     return (result: ObservableResult) => {
@@ -335,6 +337,16 @@ function hostTotals(sample: EnergySample | null): HostTotal[] {
 /** The attribute sets of the observed series, each made once and reused at every collection. */
 class SeriesAttributes {
   private readonly made = new Map<string, Attributes>();
+  /** On host-scope series only: the process's share is its own, never repeated by a replica. */
+  private readonly host: Attributes;
+
+  constructor(hostIdentity: string | undefined) {
+    this.host = hostIdentity === undefined ? {} : { [HOST_IDENTITY]: hostIdentity };
+  }
+
+  private ofScope(scope: Scope): Attributes {
+    return scope === 'host' ? this.host : {};
+  }
 
   private of(key: string, make: () => Attributes): Attributes {
     let attributes = this.made.get(key);
@@ -345,20 +357,22 @@ class SeriesAttributes {
     return attributes;
   }
 
-  host(h: HostTotal): Attributes {
+  hostTotal(h: HostTotal): Attributes {
     return this.of(`h|${h.source}`, () => ({
       'hw.id': HOST_HW_ID,
       'carbonscope.power.source': h.source,
       [ESTIMATED]: h.estimated,
+      ...this.host,
     }));
   }
 
   component(f: PowerFigure): Attributes {
-    return this.of(`c|${f.component}|${f.source}`, () => ({
+    return this.of(`c|${f.scope}|${f.component}|${f.source}`, () => ({
       'hw.type': HARDWARE[f.component].type,
       'hw.id': HARDWARE[f.component].id,
       'carbonscope.power.source': f.source,
       [ESTIMATED]: f.estimated,
+      ...this.ofScope(f.scope),
     }));
   }
 
@@ -368,6 +382,7 @@ class SeriesAttributes {
       'carbonscope.grid.zone': e.zone,
       [PHASE]: PHASES.usage,
       [ESTIMATED]: e.estimated,
+      ...this.ofScope(e.scope),
     }));
   }
 
@@ -384,6 +399,7 @@ class SeriesAttributes {
       'carbonscope.scope': scope,
       [PHASE]: PHASES.embodied,
       [ESTIMATED]: true,
+      ...this.ofScope(scope),
     }));
   }
 }
