@@ -1,5 +1,5 @@
 import { band, DASHED, type DashboardSpec, type PanelSpec } from './grafana.js';
-import { ofRunningApps, PROM } from './names.js';
+import { ofRunningApps, PROM, sumOfHosts } from './names.js';
 
 const RI = '$__rate_interval';
 /** Requests are operations named by their route template, which starts with a slash. */
@@ -70,7 +70,10 @@ export const carbonDashboard: DashboardSpec = {
       unit: 'joule',
       width: 8,
       queries: [
-        { expr: `sum(increase(${PROM.hostEnergy}[$__range]))`, legend: 'host' },
+        {
+          expr: sumOfHosts('', PROM.hostEnergy, (s) => `increase(${s}[$__range])`),
+          legend: 'host',
+        },
         { expr: `sum(increase(${PROM.processEnergy}[$__range]))`, legend: 'process' },
       ],
     },
@@ -82,7 +85,11 @@ export const carbonDashboard: DashboardSpec = {
       width: 8,
       queries: [
         {
-          expr: `sum by (carbonscope_scope, carbonscope_phase) (increase(${PROM.emissions}[$__range]))`,
+          expr: sumOfHosts(
+            'carbonscope_scope, carbonscope_phase',
+            PROM.emissions,
+            (s) => `increase(${s}[$__range])`,
+          ),
           legend: '{{carbonscope_scope}} {{carbonscope_phase}}',
         },
       ],
@@ -108,7 +115,11 @@ export const carbonDashboard: DashboardSpec = {
       unit: 'watt',
       queries: [
         {
-          expr: `sum by (hw_type, hw_id, carbonscope_power_source, carbonscope_estimated) ${ofRunningApps(PROM.power)}`,
+          expr: sumOfHosts(
+            'hw_type, hw_id, carbonscope_power_source, carbonscope_estimated',
+            PROM.power,
+            ofRunningApps,
+          ),
           legend:
             'host {{hw_id}} ({{carbonscope_power_source}}, estimated={{carbonscope_estimated}})',
         },
@@ -126,7 +137,7 @@ export const carbonDashboard: DashboardSpec = {
       unit: 'watt',
       queries: [
         {
-          expr: `sum by (carbonscope_power_source) (rate(${PROM.hostEnergy}[${RI}]))`,
+          expr: sumOfHosts('carbonscope_power_source', PROM.hostEnergy, (s) => `rate(${s}[${RI}])`),
           legend: 'host ({{carbonscope_power_source}})',
         },
         {
@@ -142,7 +153,11 @@ export const carbonDashboard: DashboardSpec = {
       unit: 'suffix: gCO2e/s',
       queries: [
         {
-          expr: `sum by (carbonscope_scope, carbonscope_grid_zone, carbonscope_phase) ${ofRunningApps(PROM.emissionRate)}`,
+          expr: sumOfHosts(
+            'carbonscope_scope, carbonscope_grid_zone, carbonscope_phase',
+            PROM.emissionRate,
+            ofRunningApps,
+          ),
           legend: '{{carbonscope_scope}} {{carbonscope_phase}} {{carbonscope_grid_zone}}',
         },
       ],

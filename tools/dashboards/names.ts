@@ -1,4 +1,4 @@
-import { METRICS, type MetricSpec, prometheusName } from 'carbonscope';
+import { HOST_IDENTITY, METRICS, type MetricSpec, prometheusName } from 'carbonscope';
 import { APP_METRICS } from '../../src/metrics.js';
 
 type Names<T> = { readonly [K in keyof T]: string };
@@ -42,4 +42,23 @@ export const RUNNING_APPS = `max by (instance, service_instance_id) (changes(${E
 /** `gauge`'s series of the apps that run now (RUNNING_APPS). */
 export function ofRunningApps(gauge: string): string {
   return `(${gauge} and on (instance, service_instance_id) (${RUNNING_APPS}))`;
+}
+
+/** The label naming the host a host-level series measures (the library's carbonscope.host). */
+export const HOST_LABEL = HOST_IDENTITY.replaceAll('.', '_');
+
+/**
+ * `sum by (by)` of `metric`'s series through `of`, each host once: every replica reports its whole
+ * host, so of the series of one host_label value one is kept (max); a series without it (a
+ * process's share, or an app where nothing names the host) is its own host.
+ */
+export function sumOfHosts(
+  by: string,
+  metric: string,
+  of: (selector: string) => string,
+  matchers = '',
+): string {
+  const selector = (host: string) => `${metric}{${matchers ? `${matchers}, ` : ''}${host}}`;
+  const keep = by ? `${by}, ${HOST_LABEL}` : HOST_LABEL;
+  return `sum by (${by}) (max by (${keep}) (${of(selector(`${HOST_LABEL}!=""`))}) or ${of(selector(`${HOST_LABEL}=""`))})`;
 }

@@ -9,6 +9,7 @@ import { carbonDashboard } from '../../../tools/dashboards/carbon.js';
 import { renderDashboards } from '../../../tools/dashboards/generate.js';
 import { DATASOURCE_UID } from '../../../tools/dashboards/grafana.js';
 import {
+  HOST_LABEL,
   PROM,
   RUNNING_APPS,
   RUNNING_APPS_MAX_PUSH_SECONDS,
@@ -296,6 +297,48 @@ describe('stack: Grafana dashboards as code', () => {
       ]),
     );
     expect(out).to.include('SUCCESS');
+  });
+
+  // Every replica reports its whole host: two pods on one node counted the node twice. One of
+  // each carbonscope_host is kept; an app where nothing names the host counts as its own.
+  it('counts each host once, however many replicas on it report it', () => {
+    const times = { scrapeIntervalSeconds: 15, intervalSeconds: 15, rangeSeconds: 900 };
+    const query = (title: string) => {
+      const q = panelQueries().find((p) => p.panel === title && p.refId === 'A');
+      if (!q) throw new Error(`no ${title}`);
+      return substituteGrafana(q.expr, times, allValues());
+    };
+    const cpu =
+      'hw_type="cpu", hw_id="cpu", carbonscope_power_source="estimate", carbonscope_estimated="true"';
+    const app = (id: string, host: string | undefined) => {
+      const at = `job="otel-collector", instance="otel-collector:8889", service_instance_id="${id}"${host ? `, ${HOST_LABEL}="${host}"` : ''}`;
+      return [
+        {
+          series: `${PROM.hostEnergy}{${at}, hw_id="host", carbonscope_power_source="estimate"}`,
+          values: '0+600x60',
+        },
+        { series: `${PROM.power}{${at}, ${cpu}}`, values: '40x60' },
+      ];
+    };
+    const power = (apps: ReturnType<typeof app>[], watts: number) =>
+      queriesTest(apps.flat(), [
+        {
+          expr: query('Power by component and source'),
+          eval_time: '10m',
+          exp_samples: [{ labels: `{${cpu}}`, value: watts }],
+        },
+        {
+          expr: query('Energy use rate'),
+          eval_time: '10m',
+          exp_samples: [{ labels: '{carbonscope_power_source="estimate"}', value: watts }],
+        },
+      ]);
+    expect(power([app('a', 'node-1'), app('b', 'node-1')], 40), 'one host').to.include('SUCCESS');
+    expect(power([app('a', 'node-1'), app('b', 'node-2')], 80), 'two hosts').to.include('SUCCESS');
+    expect(
+      power([app('a', 'node-1'), app('b', 'node-1'), app('c', undefined)], 80),
+      'unnamed',
+    ).to.include('SUCCESS');
   });
 
   // The OTel SDK pushes every 60 s unless told (OTEL_METRIC_EXPORT_INTERVAL), and the Collector
