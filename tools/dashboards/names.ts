@@ -60,5 +60,6 @@ export function sumOfHosts(
 ): string {
   const selector = (host: string) => `${metric}{${matchers ? `${matchers}, ` : ''}${host}}`;
   const keep = by ? `${by}, ${HOST_LABEL}` : HOST_LABEL;
-  return `sum by (${by}) (max by (${keep}) (${of(selector(`${HOST_LABEL}!=""`))}) or ${of(selector(`${HOST_LABEL}=""`))})`;
+  const sum = by ? `sum by (${by})` : 'sum';
+  return `${sum} (max by (${keep}) (${of(selector(`${HOST_LABEL}!=""`))}) or ${of(selector(`${HOST_LABEL}=""`))})`;
 }

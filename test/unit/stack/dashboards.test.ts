@@ -341,6 +341,46 @@ describe('stack: Grafana dashboards as code', () => {
     ).to.include('SUCCESS');
   });
 
+  it("counts each host once in the README examples' sums of host series", () => {
+    const examples = docQueries().filter((q) => q.includes(HOST_LABEL));
+    expect(examples.length).to.be.at.least(5);
+    const labels =
+      'hw_type="cpu", hw_id="cpu", carbonscope_power_source="estimate", carbonscope_scope="host", carbonscope_grid_zone="DE"';
+    // a and b on one node, c where nothing names the host: two hosts, 40 W (or 40 g/s) each.
+    const app = (id: string, host: string) => {
+      const at = `job="otel-collector", instance="otel-collector:8889", service_instance_id="${id}"${host ? `, ${HOST_LABEL}="${host}"` : ''}`;
+      return [
+        { series: `${PROM.hostEnergy}{${at}, ${labels}}`, values: '0+600x60' },
+        ...[PROM.hostPower, PROM.power].map((g) => ({
+          series: `${g}{${at}, ${labels}}`,
+          values: '40x60',
+        })),
+        ...['usage', 'embodied'].map((phase) => ({
+          series: `${PROM.emissionRate}{${at}, ${labels}, carbonscope_phase="${phase}"}`,
+          values: '40x60',
+        })),
+      ];
+    };
+    const out = promtool(['test', 'rules', 'test.yml'], {
+      'test.yml': {
+        rule_files: [RULES_FILE],
+        evaluation_interval: '15s',
+        tests: [
+          {
+            interval: '15s',
+            input_series: [...app('a', 'node-1'), ...app('b', 'node-1'), ...app('c', '')],
+            promql_expr_test: examples.map((expr) => ({
+              expr: `sum(${expr})`,
+              eval_time: '10m',
+              exp_samples: [{ labels: '{}', value: 80 }],
+            })),
+          },
+        ],
+      },
+    });
+    expect(out).to.include('SUCCESS');
+  });
+
   // The OTel SDK pushes every 60 s unless told (OTEL_METRIC_EXPORT_INTERVAL), and the Collector
   // exports what it got last until the next push: Prometheus, scraping every 15 s, sees the
   // counter step once a minute, or 75 s apart when the Collector's batching (up to 5 s) puts a
