@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { parseEmissionsCsv } from '../../src/cli/csv.js';
@@ -84,18 +85,29 @@ interface Result {
 
 /**
  * `carbonscope run --source nvidia-smi --json -o <dir>/emissions.csv -- node -e <script>`.
- * With `interruptAfterMs`, it runs in a process group of its own, as a shell's foreground job
- * does, and the group gets SIGINT then, as Ctrl-C sends it.
+ * With `interruptOnce`, it runs in a process group of its own, as a shell's foreground job
+ * does, and the group gets SIGINT, as Ctrl-C sends it, once that file exists: the command
+ * writes it when it is ready for the signal. (A fixed 3 s after the spawn came, on a loaded
+ * machine, before the command had set its handler, and the signal killed it.)
  */
-function runWithGpu(dir: string, script: string, interruptAfterMs?: number): Promise<Result> {
-  return runCommandWithGpu(dir, [process.execPath, '-e', script], interruptAfterMs);
+function runWithGpu(dir: string, script: string, interruptOnce?: string): Promise<Result> {
+  return runCommandWithGpu(dir, [process.execPath, '-e', script], interruptOnce);
+}
+
+/** Sends SIGINT to `pid`'s process group once `file` exists, unless `ended` says it ended. */
+async function interruptGroupOnce(pid: number, file: string, ended: () => boolean): Promise<void> {
+  while (!existsSync(file)) {
+    if (ended()) return;
+    await sleep(20);
+  }
+  process.kill(-pid, 'SIGINT');
 }
 
 /** The same, of any command line. */
 function runCommandWithGpu(
   dir: string,
   argv: readonly string[],
-  interruptAfterMs?: number,
+  interruptOnce?: string,
 ): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(
@@ -123,11 +135,15 @@ function runCommandWithGpu(
           LOG_LEVEL: '',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
-        detached: interruptAfterMs !== undefined,
+        detached: interruptOnce !== undefined,
       },
     );
-    if (interruptAfterMs !== undefined) {
-      setTimeout(() => process.kill(-(child.pid as number), 'SIGINT'), interruptAfterMs);
+    if (interruptOnce !== undefined) {
+      let ended = false;
+      child.on('exit', () => {
+        ended = true;
+      });
+      interruptGroupOnce(child.pid as number, interruptOnce, () => ended).catch(reject);
     }
     let stdout = '';
     let stderr = '';
@@ -210,13 +226,15 @@ describe("carbonscope run: the command's share of the GPU (nvidia-smi pmon)", fu
     const dir = tempDirUntilExit('carbonscope-gpu-');
     fakeNvidiaSmi(dir);
     // The command takes 1.5 s to end after SIGINT (a training loop saving a checkpoint): the
-    // GPU still draws, and it is still the command's.
+    // GPU still draws, and it is still the command's. Ctrl-C comes once it has done its work.
+    const ready = join(dir, 'ready');
     const r = await runWithGpu(
       dir,
-      `${command(dir)}
-      process.on('SIGINT', () => setTimeout(() => process.exit(130), 1500));
+      `process.on('SIGINT', () => setTimeout(() => process.exit(130), 1500));
+      ${command(dir)}
+      require('node:fs').writeFileSync(${JSON.stringify(ready)}, '');
       setTimeout(() => {}, 20_000);`,
-      3000,
+      ready,
     );
     expect(r.code, r.stderr).to.equal(130);
     const report = JSON.parse(r.stdout) as Report;
