@@ -21,17 +21,6 @@ export async function packLibrary(into: string): Promise<string> {
   return tarball;
 }
 
-/**
- * Installs `packages` into `dir` (its package.json decides the rest), from npm's cache where it
- * can: what a user's `npm install` does, minus the waiting.
- */
-export async function npmInstall(dir: string, packages: string[], timeoutMs = 180_000) {
-  await run('npm', ['install', '--prefer-offline', ...NPM_QUIET, ...packages], {
-    cwd: dir,
-    timeout: timeoutMs,
-  });
-}
-
 /** Packages in `dir`'s node_modules, scoped ones counted one by one. */
 export function installedPackages(dir: string): string[] {
   const root = join(dir, 'node_modules');
@@ -74,9 +63,10 @@ const FAIL_FAST = [
 ];
 
 /**
- * npmInstall for packages the repository's own install does not bring into npm's cache: where
- * the cache lacks one and no registry answers, it fails within `timeoutMs` (under a test hook's
- * time) with one line naming what npm could not fetch.
+ * Installs `packages` into `dir` (its package.json decides the rest), from npm's cache where it
+ * can: what a user's `npm install` does, minus the waiting. Where the cache lacks one and no
+ * registry answers, it fails within `timeoutMs` (under a test hook's time) with one line naming
+ * what npm could not fetch.
  */
 export async function npmInstallOrSay(
   dir: string,

@@ -11,7 +11,6 @@ import { projectRoot } from '../../src/paths.js';
 import {
   installedPackages,
   node24,
-  npmInstall,
   npmInstallOrSay,
   packLibrary,
 } from '../helpers/packed-library.js';
@@ -96,6 +95,12 @@ const until = (what: string, app: Spawned, ok: () => Promise<boolean>) =>
     throw new Error(`${err instanceof Error ? err.message : String(err)}\napp stderr: ${stderr}`);
   });
 
+/**
+ * An install from npm's cache, which a loaded 2-core machine stretches: within the hooks' 300 s,
+ * and a registry that does not answer fails fast, naming what npm could not fetch.
+ */
+const INSTALL = { timeoutMs: 180_000 };
+
 describe('the packed library in fresh projects (examples/)', function () {
   // npm installs from its cache (the registry for what it has not seen), then runs each example.
   this.timeout(300_000);
@@ -163,7 +168,7 @@ describe('the packed library in fresh projects (examples/)', function () {
       const dir = join(work, `alone-${api}`);
       cpSync(join(projectRoot, 'examples', 'http'), dir, { recursive: true });
       writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'fresh', private: true }));
-      await npmInstall(dir, [tarball, `@opentelemetry/api@${api}`]);
+      await npmInstallOrSay(dir, [tarball, `@opentelemetry/api@${api}`], INSTALL);
       const packages = installedPackages(dir);
       expect(packages).to.include.members(['carbonscope', '@opentelemetry/api']);
       expect(packages.length, packages.join(', ')).to.be.at.most(8);
@@ -247,7 +252,7 @@ cs.measure('job', () => 42).then(({ result, footprint }) => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(work, 'bundled', 'package.json'), '{"name":"app","version":"9.9.9"}');
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'bundled', private: true }));
-    await npmInstallOrSay(dir, [tarball, '@opentelemetry/api@1.9', 'esbuild@0.28']);
+    await npmInstallOrSay(dir, [tarball, '@opentelemetry/api@1.9', 'esbuild@0.28'], INSTALL);
     // The bundle lands one folder below the project, as dist/app.js would: carbonscope's files
     // are not two levels above it, where its compiled modules look for them.
     writeFileSync(
@@ -287,7 +292,7 @@ cs.measure('job', () => 42).then(({ result }) => {
       const dir = join(work, example.name);
       before(async () => {
         cpSync(join(projectRoot, 'examples', example.name), dir, { recursive: true });
-        await npmInstall(dir, [tarball]);
+        await npmInstallOrSay(dir, [tarball], INSTALL);
       });
 
       for (const mode of MODES) {
