@@ -1138,7 +1138,10 @@ describe("register joined to the application's NodeSDK: its last push, whichever
     it(`a server whose SIGTERM handler ends as ${end} pushes every request and the energy`, async () => {
       const app = await spawnUntil(
         process.execPath,
-        ['--import', 'carbonscope/register', '--import', APP_SDK, SERVER],
+        // The application's SDK first, as the README says: it is registered before register's
+        // first sample however slowly a loaded machine loads the rest. (After register, it was
+        // not always started by then, and register went to its own SDK: issue in the report.)
+        ['--import', APP_SDK, '--import', 'carbonscope/register', SERVER],
         {
           cwd: dirname(SERVER),
           env: childEnv({
@@ -1152,10 +1155,11 @@ describe("register joined to the application's NodeSDK: its last push, whichever
         },
       );
       try {
-        const port = /^listening (\d+)$/.exec(app.stdout[0] ?? '')?.[1];
-        // register joins the provider at its first sample, 100 ms after the meter starts.
-        await waitFor(() => app.stderr.some((l) => l.includes('energy meter started')), 15_000);
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        const listening = app.stdout.find((l) => l.startsWith('listening')) ?? '';
+        const port = /^listening (\d+)$/.exec(listening)?.[1];
+        // register joins the provider at its first sample, in the same turn: the app says when it
+        // has (a fixed 0.5 s after the meter's start was not always enough on a loaded machine).
+        await waitFor(() => app.stdout.includes('carbonscope sampled'), 15_000);
         await traffic(`http://127.0.0.1:${port}`);
         app.proc.kill('SIGTERM');
         expect(await app.exited).to.deep.equal({ code: 0, signal: null });
