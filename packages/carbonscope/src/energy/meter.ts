@@ -161,9 +161,12 @@ export class EnergyMeter {
     });
   }
 
-  /** Takes a sample now (the timer does this every interval; the CLI does it at a child's exit). */
-  sampleNow(): EnergySample | null {
-    const sample = this.sampler.sample();
+  /**
+   * Takes a sample now (the timer does this every interval; the CLI does it at a child's exit);
+   * `end` for stop()'s last.
+   */
+  sampleNow(edge?: 'end'): EnergySample | null {
+    const sample = this.sampler.sample(edge);
     if (!sample) return null;
     this.last = sample;
     this.resolveFirstSample();
@@ -192,7 +195,7 @@ export class EnergyMeter {
       this.running = false;
       this.timer?.cancel();
       this.timer = undefined;
-      this.sampleNow();
+      this.sampleNow('end');
     }
     this.resolveStopped();
     const { host, gpus } = this.o.sources;

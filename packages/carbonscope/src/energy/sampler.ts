@@ -138,15 +138,18 @@ export class Sampler {
     const nowMs = this.o.clock();
     const hostCpu = this.readHostCpu();
     this.lastProcessCpu = this.readProcessCpu() ?? 0;
-    const tick: SampleTick = { nowMs, elapsedMs: 0, hostCpu };
+    const tick: SampleTick = { nowMs, elapsedMs: 0, hostCpu, edge: 'start' };
     for (const source of this.sources) this.readSource(source, tick);
     this.o.gpuShares?.next(nowMs);
     this.lastMs = nowMs;
     this.lastBootMs = this.readBootClock();
   }
 
-  /** One sample; returns null when no time has passed since the previous one. */
-  sample(): EnergySample | null {
+  /**
+   * One sample; returns null when no time has passed since the previous one. `end`: the meter's
+   * last (SampleTick.edge).
+   */
+  sample(edge?: 'end'): EnergySample | null {
     const { o } = this;
     const nowMs = o.clock();
     const elapsedMs = nowMs - this.lastMs;
@@ -167,6 +170,7 @@ export class Sampler {
     // it, `proportional` its busy-time share like every other joule.
     const attributesIdle = o.attribution !== 'dynamic';
     const tick: SampleTick = { nowMs, elapsedMs, hostCpu };
+    if (edge) tick.edge = edge;
     // After the process's CPU time: the tree it read is the one the GPU's pids are looked up in.
     const gpuShares = o.gpuShares;
     gpuShares?.next(nowMs);

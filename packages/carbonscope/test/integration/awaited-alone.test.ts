@@ -44,7 +44,7 @@ setTimeout(() => { process.stdout.write(row); setInterval(() => process.stdout.w
     expect(r.code, r.stderr).to.equal(0);
     const lines = r.stderr.split('\n').filter((l) => /^\d\d:\d\d:\d\d {2}[\d.]+ W/.test(l));
     expect(lines.length, r.stderr).to.be.at.least(3);
-    expect(r.stderr).to.match(/\n {4}gpu +[\d.]+ J +77\.\d W +nvidia-smi \(measured\)\n/);
+    expect(r.stderr, r.stderr).to.match(/\n {4}gpu +[\d.]+ J +77\.\d W +nvidia-smi \(measured\)\n/);
   });
 
   it("a script's await tracker.start() and stop() come back", async () => {

@@ -68,6 +68,8 @@ interface GpuState {
   lastWatts: number | undefined;
   joules: number;
   seconds: number;
+  /** The meter's baseline, when it fell after lastMs: the next interval counts from there. */
+  fromMs: number | undefined;
   partial: boolean;
   /** True while the GPU has printed nothing for longer than the stall limit (said once). */
   stalled: boolean;
@@ -83,6 +85,20 @@ export interface GpuEnergyIntegratorOptions {
   stallMs?: number;
   /** Called once per stall, when drain() first finds it. */
   onStall?: (device: string, name: string, silentMs: number) => void;
+}
+
+/**
+ * The trapezoid between `g`'s last reading and one at `nowMs`, from `g.fromMs` on where the
+ * meter's window started inside it: the power there on the straight line between the two.
+ */
+function addTrapezoidFrom(g: GpuState, nowMs: number, watts: number): void {
+  const lastMs = g.lastMs ?? nowMs;
+  const lastWatts = g.lastWatts ?? watts;
+  const from = Math.min(nowMs, Math.max(lastMs, g.fromMs ?? lastMs));
+  const atFrom = lastWatts + ((watts - lastWatts) * (from - lastMs)) / (nowMs - lastMs);
+  const dt = (nowMs - from) / 1000;
+  g.joules += ((atFrom + watts) / 2) * dt;
+  g.seconds += dt;
 }
 
 /**
@@ -109,6 +125,7 @@ export class GpuEnergyIntegrator {
         lastWatts: undefined,
         joules: 0,
         seconds: 0,
+        fromMs: undefined,
         partial: false,
         stalled: false,
       };
@@ -117,16 +134,15 @@ export class GpuEnergyIntegrator {
     if (line.watts === undefined) this.options.onUnreadable?.(g.device, g.name);
     g.stalled = false;
     if (g.lastMs !== undefined && nowMs > g.lastMs) {
-      const dt = (nowMs - g.lastMs) / 1000;
       // Power across a silence is unknown: its two ends say nothing of what came between.
       const gap = nowMs - g.lastMs > this.stallMs;
       if (!gap && g.lastWatts !== undefined && line.watts !== undefined) {
-        g.joules += ((g.lastWatts + line.watts) / 2) * dt;
-        g.seconds += dt;
+        addTrapezoidFrom(g, nowMs, line.watts);
       } else {
         g.partial = true;
       }
     }
+    g.fromMs = undefined;
     g.lastMs = nowMs;
     g.lastWatts = line.watts;
   }
@@ -135,9 +151,15 @@ export class GpuEnergyIntegrator {
    * Energy per GPU since the previous drain; GPUs with nothing integrated and no gap are left
    * out. A GPU silent past the stall limit at `nowMs` is a partial reading of what it has.
    */
-  drain(nowMs = Number.NEGATIVE_INFINITY): EnergyReading[] {
+  drain(nowMs = Number.NEGATIVE_INFINITY, edge?: SampleTick['edge']): EnergyReading[] {
     const out: EnergyReading[] = [];
     for (const g of this.gpus.values()) {
+      // The window ends now, between two lines: the last power held to now, as no later line
+      // will say (up to a stall). Without it, the time since the last line was left out: up to
+      // an interval of nvidia-smi's, a third of a 3 s run at the default 1 s.
+      if (edge === 'end') this.holdToEnd(g, nowMs);
+      // The window starts now: the interval in progress counts from here on only.
+      if (edge === 'start') g.fromMs = nowMs;
       if (g.lastMs !== undefined && nowMs - g.lastMs > this.stallMs) {
         g.partial = true;
         if (!g.stalled) {
@@ -159,6 +181,15 @@ export class GpuEnergyIntegrator {
       g.partial = false;
     }
     return out;
+  }
+
+  private holdToEnd(g: GpuState, nowMs: number): void {
+    const from = Math.max(g.lastMs ?? nowMs, g.fromMs ?? Number.NEGATIVE_INFINITY);
+    if (g.lastWatts === undefined || !(nowMs > from) || nowMs - from > this.stallMs) return;
+    const dt = (nowMs - from) / 1000;
+    g.joules += g.lastWatts * dt;
+    g.seconds += dt;
+    g.fromMs = nowMs;
   }
 
   get devices(): string[] {
@@ -321,8 +352,8 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
       });
     },
 
-    sample(_tick: SampleTick): EnergyReading[] {
-      return integrator.drain(clock());
+    sample(tick: SampleTick): EnergyReading[] {
+      return integrator.drain(clock(), tick.edge);
     },
 
     async close(): Promise<void> {

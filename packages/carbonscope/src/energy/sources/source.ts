@@ -26,6 +26,13 @@ export interface SampleTick {
   /** Milliseconds since the previous tick. */
   elapsedMs: number;
   hostCpu: HostCpuDelta;
+  /**
+   * `start`: the meter's baseline (what is read is discarded; the window starts now); `end`: its
+   * last sample (the window ends now). A source whose readings come on a clock of its own (a
+   * GPU's lines) counts its energy from and up to these instants, not from the reading before
+   * or to the reading after.
+   */
+  edge?: 'start' | 'end';
 }
 
 /** Energy one device used since the previous sample. */

@@ -85,6 +85,42 @@ describe('energy/sources/nvidia-smi', () => {
     expect(integ.drain()).to.deep.equal([]);
   });
 
+  // A monitor of 2 s with lines every 500 ms read a steady 77.36 W GPU as 76.7 W when its end
+  // fell 100 ms after a line: the energy ran from the line before the start to the line before
+  // the end, whatever the window's edges. Under load they drifted apart; now they are the edges.
+  it("counts a GPU's energy from the meter's start to its end, between its lines", () => {
+    const integ = new GpuEnergyIntegrator();
+    const line = (watts: number) => ({ index: 0, uuid: 'GPU-a', name: 'H200', watts });
+    integ.add(line(100), 0);
+    // The baseline, 100 ms after the first line: what came before is not the window's.
+    expect(integ.drain(100, 'start')).to.deep.equal([]);
+    integ.add(line(200), 500);
+    integ.add(line(200), 1000);
+    // 100 -> 200 W on the line: 120 W at the start, (120 + 200) / 2 over 0.4 s, then 200 W.
+    expect(integ.drain(1000)[0]?.joules).to.be.closeTo(64 + 100, 1e-9);
+    integ.add(line(300), 1500);
+    // The end, 250 ms after the last line: its 300 W held to it.
+    const [end] = integ.drain(1750, 'end');
+    expect(end?.joules).to.be.closeTo(125 + 75, 1e-9);
+    expect(end?.watts).to.be.closeTo(200 / 0.75, 1e-9);
+  });
+
+  it('holds no power to the end across a stall, nor from an unreadable line', () => {
+    const integ = new GpuEnergyIntegrator({ stallMs: 1000 });
+    const line = (watts: number | undefined) => ({ index: 0, uuid: 'GPU-a', name: 'H200', watts });
+    integ.add(line(100), 0);
+    integ.add(line(100), 500);
+    expect(integ.drain(3000, 'end')).to.deep.equal([
+      { component: 'gpu', device: 'gpu0', joules: 50, watts: 100, partial: true },
+    ]);
+    const na = new GpuEnergyIntegrator();
+    na.add(line(100), 0);
+    na.add(line(undefined), 500);
+    expect(na.drain(800, 'end')).to.deep.equal([
+      { component: 'gpu', device: 'gpu0', joules: 0, watts: 0, partial: true },
+    ]);
+  });
+
   describe('child process', () => {
     let dir: string;
     let cleanup: () => void;
