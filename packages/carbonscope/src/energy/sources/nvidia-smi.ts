@@ -184,8 +184,10 @@ export class GpuEnergyIntegrator {
   }
 
   private holdToEnd(g: GpuState, nowMs: number): void {
-    const from = Math.max(g.lastMs ?? nowMs, g.fromMs ?? Number.NEGATIVE_INFINITY);
-    if (g.lastWatts === undefined || !(nowMs > from) || nowMs - from > this.stallMs) return;
+    const lastMs = g.lastMs ?? nowMs;
+    const from = Math.max(lastMs, g.fromMs ?? Number.NEGATIVE_INFINITY);
+    // A silence is timed from the last line, whenever the window started after it.
+    if (g.lastWatts === undefined || !(nowMs > from) || nowMs - lastMs > this.stallMs) return;
     const dt = (nowMs - from) / 1000;
     g.joules += g.lastWatts * dt;
     g.seconds += dt;

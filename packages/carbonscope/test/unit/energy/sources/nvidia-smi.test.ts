@@ -121,6 +121,18 @@ describe('energy/sources/nvidia-smi', () => {
     ]);
   });
 
+  // The stall runs from the GPU's last line, not from the meter's start after it: a GPU silent
+  // for 1.4 s (over the 1 s limit) had the 0.9 s since the start held at its last power, in a
+  // reading marked partial for that very silence.
+  it('holds no power to the end across a stall that began before the start', () => {
+    const integ = new GpuEnergyIntegrator({ stallMs: 1000 });
+    integ.add({ index: 0, uuid: 'GPU-a', name: 'H200', watts: 100 }, 0);
+    expect(integ.drain(500, 'start')).to.deep.equal([]);
+    expect(integ.drain(1400, 'end')).to.deep.equal([
+      { component: 'gpu', device: 'gpu0', joules: 0, watts: 0, partial: true },
+    ]);
+  });
+
   describe('child process', () => {
     let dir: string;
     let cleanup: () => void;
