@@ -355,7 +355,10 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
     },
 
     sample(tick: SampleTick): EnergyReading[] {
-      return integrator.drain(clock(), tick.edge);
+      // Once the child has ended, no line will come: its last power is no guess for the time
+      // since, whose energy is left out as a stall's is.
+      const edge = ended && tick.edge === 'end' ? undefined : tick.edge;
+      return integrator.drain(clock(), edge);
     },
 
     async close(): Promise<void> {

@@ -277,6 +277,27 @@ setTimeout(() => process.exit(1), 200);`,
       await source.close();
     });
 
+    // Its last power was held to the meter's end up to the stall limit (10 s at the default
+    // 1 s), however long before that the child had ended: 100 W for 4.9 s no line could show.
+    it('holds no power to the end past a child that ended', async () => {
+      const binary = writeFakeBinary(
+        dir,
+        'nvidia-smi',
+        `process.stdout.write('0, GPU-a, NVIDIA A100-SXM4-40GB, 100.00\\n');
+setTimeout(() => process.exit(1), 200);`,
+      );
+      let now = 0;
+      const { logger, warnings } = captureLogger();
+      const source = createNvidiaSmiSource({ logger, intervalMs: 1000, binary, clock: () => now });
+      expect((await source.probe()).ok).to.equal(true);
+      now = 100;
+      expect(source.sample({ ...tick(0), edge: 'start' })).to.deep.equal([]);
+      await waitFor(() => warnings().length > 0);
+      now = 5000;
+      expect(source.sample({ ...tick(4900), edge: 'end' })).to.deep.equal([]);
+      await source.close();
+    });
+
     it('lines it cannot read are skipped, with one warning that shows one', async () => {
       const binary = writeFakeBinary(
         dir,
