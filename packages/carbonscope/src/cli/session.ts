@@ -186,6 +186,11 @@ export interface Session {
    */
   otlpTarget: string | undefined;
   runId: string;
+  /**
+   * Monotonic ms the meter's samples cover, from its baseline to its latest: the time its totals
+   * are energy over. 0 before any sample.
+   */
+  sampledMs(): number;
   /** Host CPU busy share averaged over the samples so far, 0..100; null before any sample. */
   cpuUtilizationPercent(): number | null;
   /** The host's memory in use averaged over the samples so far; null before any sample. */
@@ -327,6 +332,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     meter,
     otlpTarget: otlp?.shown,
     runId,
+    sampledMs: () => sampledMs,
     cpuUtilizationPercent: () => (sampledMs > 0 ? (busyMs / sampledMs) * 100 : null),
     ramUse: () => ramUse.mean(),
     intensityMix,
