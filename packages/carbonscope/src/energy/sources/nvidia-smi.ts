@@ -209,7 +209,10 @@ export interface NvidiaSmiOptions {
   /** Loop interval passed as `-lms`; config.energy.sampleIntervalMs. */
   intervalMs: number;
   binary?: string;
-  /** Monotonic milliseconds; performance.now() by default. */
+  /**
+   * Monotonic milliseconds; performance.now() by default. The meter's (SampleTick.nowMs' clock):
+   * its start and end are placed among the lines by it.
+   */
   clock?: () => number;
   /** How long probe() waits for the first GPU line (1 ms to 10 min); 3 intervals + 2 s. */
   probeTimeoutMs?: number;
@@ -358,7 +361,9 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
       // Once the child has ended, no line will come: its last power is no guess for the time
       // since, whose energy is left out as a stall's is.
       const edge = ended && tick.edge === 'end' ? undefined : tick.edge;
-      return integrator.drain(clock(), edge);
+      // The window's edges are the meter's instants, read before the sources: this clock read now
+      // is later by what came between (the host's sources, under load 10 ms and more).
+      return integrator.drain(edge ? tick.nowMs : clock(), edge);
     },
 
     async close(): Promise<void> {

@@ -150,6 +150,7 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
         binary: options.binaries?.nvidiaSmi,
         holdProcess,
         probeTimeoutMs: options.probeTimeoutMs,
+        ...(options.clock ? { clock: options.clock } : {}),
       });
   const make: Record<SourceKey, Maker> = {
     rapl: () => createRaplSource({ root: energy.powercapRoot, logger }),

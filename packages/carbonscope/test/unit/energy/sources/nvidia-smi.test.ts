@@ -291,10 +291,33 @@ setTimeout(() => process.exit(1), 200);`,
       const source = createNvidiaSmiSource({ logger, intervalMs: 1000, binary, clock: () => now });
       expect((await source.probe()).ok).to.equal(true);
       now = 100;
-      expect(source.sample({ ...tick(0), edge: 'start' })).to.deep.equal([]);
+      expect(source.sample({ ...tick(0, undefined, 100), edge: 'start' })).to.deep.equal([]);
       await waitFor(() => warnings().length > 0);
       now = 5000;
-      expect(source.sample({ ...tick(4900), edge: 'end' })).to.deep.equal([]);
+      expect(source.sample({ ...tick(4900, undefined, 5000), edge: 'end' })).to.deep.equal([]);
+      await source.close();
+    });
+
+    // The sampler reads its clock, then the host's sources, then this one: under load 10 ms on.
+    // The window started there, 10 ms after the meter's baseline, and a steady GPU's power over
+    // the meter's time read 77.0 W for 77.36 W over a 2 s monitor.
+    it("counts from the meter's own instants at its start and end, not from when it is read", async () => {
+      const binary = writeFakeBinary(
+        dir,
+        'nvidia-smi',
+        `process.stdout.write('0, GPU-a, NVIDIA A100-SXM4-40GB, 100.00\\n');
+setInterval(() => {}, 1000);`,
+      );
+      let now = 0;
+      const { logger } = captureLogger();
+      const source = createNvidiaSmiSource({ logger, intervalMs: 1000, binary, clock: () => now });
+      expect((await source.probe()).ok).to.equal(true);
+      now = 110;
+      expect(source.sample({ ...tick(0, undefined, 100), edge: 'start' })).to.deep.equal([]);
+      now = 1005;
+      expect(source.sample({ ...tick(900, undefined, 1000), edge: 'end' })).to.deep.equal([
+        { component: 'gpu', device: 'gpu0', joules: 90, watts: 100 },
+      ]);
       await source.close();
     });
 
