@@ -4,6 +4,7 @@ import type { Carbonscope } from '../runtime/carbonscope.js';
 import type { Env } from '../settings.js';
 import { VERSION } from '../version.js';
 import { type BindMetricsOptions, bindMetrics } from './bind-metrics.js';
+import { onGlobalMeterProviderSet } from './global-registration.js';
 import { MissingSdkError } from './optional-sdk.js';
 import { hasGlobalMeterProvider, ownProviderPushes, startOwnProvider } from './own-provider.js';
 import { SCOPE } from './scope.js';
@@ -54,8 +55,7 @@ function joinGlobal(cs: Carbonscope, options: BindMetricsOptions, logger: Logger
  * Gives carbonscope's figures to OpenTelemetry: when the application registered a meter
  * provider, carbonscope's instruments join it; otherwise carbonscope starts one of its own (never
  * the global one) as the standard OTEL_* variables say, when the SDK packages are installed
- * (they are optional peers), and moves to the application's at the first sample that finds one
- * registered after all.
+ * (they are optional peers), and moves to the application's as soon as it registers one.
  */
 export async function attachToOtel(
   cs: Carbonscope,
@@ -76,6 +76,12 @@ export async function attachToOtel(
     return { mode: 'none', shutdown: async () => undefined };
   }
   if (!own) return { mode: 'none', shutdown: async () => undefined };
+  // The application registered while the SDK's packages loaded: the own one has counted nothing.
+  if (hasGlobalMeterProvider()) {
+    await own.handOver();
+    joinGlobal(cs, options, logger);
+    return { mode: 'global', shutdown: async () => undefined };
+  }
   const provider = own;
   for (const server of provider.servers) cs.ignoreServer(server);
   const detachOwn = bindMetrics(provider.provider.getMeter(SCOPE_NAME, VERSION), cs, {
@@ -99,8 +105,8 @@ export async function attachToOtel(
   // its cumulative totals: the application's streams start now (their start time), and a
   // collector keeps the own series at their last value (another service.instance.id), or a
   // consumer that tells streams by start time takes a new one (the same): counted twice.
-  // This sample's operations were recorded before this listener runs: the tracker settles
-  // them in an earlier one.
+  // What ended before now was recorded here if a sample settled it (a sample's listeners run
+  // after the tracker's), and is settled by the application's collections if not.
   const handOver = () => {
     joinGlobal(cs, { ...options, pushedBefore: provider.pushed }, logger);
     joined = true;
@@ -109,14 +115,23 @@ export async function attachToOtel(
     stopping ??= provider.handOver();
     return stopping;
   };
-  const unwatch = cs.onSample(() => {
-    if (!hasGlobalMeterProvider()) return;
+  // At once, inside the application's registration: an application may shut its provider down
+  // (and end) before the next sample, and its last push would carry nothing of carbonscope's.
+  // The samples look too, for a registration the watch cannot hear (after metrics.disable()).
+  const switchOver = () => {
+    if (joined || !hasGlobalMeterProvider()) return;
     unwatch();
     logger.info("the application registered a meter provider: carbonscope's metrics go there now");
     handOver().catch((err: unknown) => {
       logger.warn(`carbonscope's own SDK did not stop cleanly: ${String(err)}`);
     });
-  });
+  };
+  const offSample = cs.onSample(switchOver);
+  const offRegistration = onGlobalMeterProviderSet(switchOver);
+  const unwatch = () => {
+    offSample();
+    offRegistration();
+  };
   return {
     get mode() {
       return joined ? 'global' : 'own';

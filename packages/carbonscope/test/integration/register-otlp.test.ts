@@ -29,6 +29,8 @@ const OWN_SDK = join(libraryRoot, 'test', 'fixtures', 'register', 'otel-sdk.js')
 const APP_SDK = join(libraryRoot, 'test', 'fixtures', 'register', 'app-sdk.js');
 /** The application's own SDK, started on SIGUSR2 (after register's first sample). */
 const LATE_SDK = join(libraryRoot, 'test', 'fixtures', 'register', 'late-sdk.js');
+/** The application's own SDK, registered on SIGUSR2 (+300 ms), shut down 1 s later; then exit. */
+const BRIEF_SDK = join(libraryRoot, 'test', 'fixtures', 'register', 'brief-sdk.js');
 
 interface App extends Spawned {
   base: string;
@@ -185,6 +187,47 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
     } finally {
       await appReceiver.close();
     }
+  });
+
+  // An SDK slow to load (sdk-node on a loaded machine) registers after register's first sample,
+  // and the application shuts it down and exits before the next (10 s): joined at that sample,
+  // carbonscope's figures were in neither provider's last push, and nothing said so.
+  it('hands over when a late SDK registers, not at the next sample: its brief life gets all', async () => {
+    const env = childEnv({
+      OTEL_METRICS_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      // Both to the one collector: the figures must reach it once, not twice.
+      APP_OTLP_URL: `${receiver.url}/v1/metrics`,
+      ENERGY_SOURCE: 'estimate',
+      CARBON_INTENSITY: '300',
+      ENERGY_SAMPLE_INTERVAL_MS: '10000',
+      OTEL_METRIC_EXPORT_INTERVAL: '10000',
+      CARBONSCOPE_LOG_LEVEL: 'info',
+    });
+    app = {
+      ...(await spawnUntil(process.execPath, ['--import', 'carbonscope/register', BRIEF_SDK], {
+        cwd: dirname(BRIEF_SDK),
+        env,
+        waitFor: /^ready$/,
+      })),
+      base: '',
+    };
+    const started = "metrics exported by carbonscope's own SDK: otlp";
+    await waitFor(() => app?.stderr.some((l) => l.includes(started)) === true, 15_000);
+    app.proc.kill('SIGUSR2');
+    expect(await app.exited, app.stderr.join('\n')).to.deep.equal({ code: 0, signal: null });
+    const all = app.stderr.join('\n');
+    expect(receiver.failures).to.deep.equal([]);
+    const pushes = receiver.pushes.map((p) => p.body);
+    const counted = (op: string) =>
+      pushes.reduce((n, push) => n + (operationPoint(push, op)?.count ?? 0), 0);
+    expect({ before: counted('before'), after: counted('after') }, all).to.deep.equal({
+      before: 1,
+      after: 1,
+    });
+    expect(processJoules(pushes.at(-1)), 'carbonscope.process.energy').to.be.greaterThan(0);
+    expect(all).to.include('the application registered a meter provider');
+    expect(all).to.not.match(/warning|error/i);
   });
 
   // Its own provider pushed cumulative totals before the application's SDK started, to the

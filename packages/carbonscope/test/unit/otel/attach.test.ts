@@ -465,6 +465,61 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       }
     });
 
+    // An application may shut its provider down before carbonscope's next sample (10 s by
+    // default): joined only then, its last push carried none of carbonscope's figures.
+    it('hands over as the application registers, with no sample between: its collection gets all', async () => {
+      const { receiver, cs, env } = await withCollector({ OTEL_METRIC_EXPORT_INTERVAL: '600000' });
+      const log = memoryLogger();
+      const attached = await attachWith(cs, env, log.logger);
+      const { mp, scrape } = provider();
+      try {
+        // One settled into its own provider, one ended since that sample (not settled yet).
+        oneJob(cs);
+        cs.track('job', () => 42);
+        expect(attached.mode).to.equal('own');
+        metrics.setGlobalMeterProvider(mp);
+        expect(attached.mode, 'right after the registration').to.equal('global');
+        cs.track('job', () => 42);
+        // No sample: the application's collection settles the two that ended since the last.
+        cs.clock.advance(1000);
+        cs.cpu.interval(1, 0.5, 0.5);
+        const text = await scrape();
+        await attached.shutdown();
+        expect(receiver.pushes).to.have.length(0);
+        expect(log.lines.filter((l) => Number(l.level) >= 40)).to.deep.equal([]);
+        const job = { carbonscope_operation: 'job', carbonscope_estimated: 'false' };
+        expect(findSample(text, 'carbonscope_operation_energy_count', job)).to.equal(3);
+        expect(findSample(text, 'hw_host_energy_total', { hw_id: 'host' })).to.equal(30);
+      } finally {
+        await cs.stop();
+        await mp.shutdown();
+        await receiver.close();
+      }
+    });
+
+    it('joins an SDK registered while its own was loading: the own one pushes nothing', async () => {
+      const { receiver, cs, env } = await withCollector({ OTEL_METRIC_EXPORT_INTERVAL: '600000' });
+      const log = memoryLogger();
+      const { mp, scrape } = provider();
+      // Decided before the registration, which comes while the SDK's packages load.
+      const attaching = attachWith(cs, env, log.logger);
+      metrics.setGlobalMeterProvider(mp);
+      const attached = await attaching;
+      try {
+        expect(attached.mode).to.equal('global');
+        oneJob(cs);
+        const text = await scrape();
+        await attached.shutdown();
+        expect(receiver.pushes).to.have.length(0);
+        const job = { carbonscope_operation: 'job', carbonscope_estimated: 'false' };
+        expect(findSample(text, 'carbonscope_operation_energy_count', job)).to.equal(1);
+      } finally {
+        await cs.stop();
+        await mp.shutdown();
+        await receiver.close();
+      }
+    });
+
     it('hands over under delta temporality with every figure exported once: what it pushed is not pushed again', async () => {
       const { receiver, cs, env } = await withCollector({
         OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
