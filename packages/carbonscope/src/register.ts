@@ -4,7 +4,6 @@
 // none, one configured by the standard OTEL_* variables. Nothing here may stop the application:
 // a failure is one line on stderr and the application runs unmetered.
 import { isMainThread } from 'node:worker_threads';
-import { metrics } from '@opentelemetry/api';
 import { appGoesOn, hideNextBeforeExit } from './before-exit.js';
 import { pushBeforeUnaskedDisconnect } from './cluster-worker-end.js';
 import type { OperationFootprint } from './energy/index.js';
@@ -12,7 +11,7 @@ import { heldUntilSettled } from './hold.js';
 import { installRouteResolvers } from './http/frameworks/index.js';
 import { type Attached, attachToOtel, pushesAnywhere } from './otel/attach.js';
 import { announcePrimary } from './otel/cluster-exposition.js';
-import { ownProviderServesPrometheus } from './otel/own-provider.js';
+import { globalProviderShutDown, ownProviderServesPrometheus } from './otel/own-provider.js';
 import { markRegisterPresent } from './otel/register-present.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './otel/spans.js';
 import type { Carbonscope } from './runtime/carbonscope.js';
@@ -130,14 +129,6 @@ async function attachAtFirstSample(
  */
 const JOINED_TOO_LATE =
   "carbonscope/register: the application's meter provider was shut down before carbonscope joined it (at its first sample, 0.1 s after it started, which the application gave no turn of the event loop): carbonscope's metrics were not exported. `await stop()` from carbonscope before the SDK's shutdown() exports them";
-
-/**
- * Whether the registered provider is shut down: the SDK's (1.x to 3.1) says so in `_shutdown`,
- * and from then on hands out meters that record nothing.
- */
-function globalProviderShutDown(): boolean {
-  return (metrics.getMeterProvider() as { _shutdown?: unknown })._shutdown === true;
-}
 
 /** Whether register started and chose where to export; false once it failed. */
 let registered: Promise<boolean> = Promise.resolve(false);

@@ -6,7 +6,12 @@ import { VERSION } from '../version.js';
 import { type BindMetricsOptions, bindMetrics } from './bind-metrics.js';
 import { onGlobalMeterProviderSet } from './global-registration.js';
 import { MissingSdkError } from './optional-sdk.js';
-import { hasGlobalMeterProvider, ownProviderPushes, startOwnProvider } from './own-provider.js';
+import {
+  globalProviderShutDown,
+  hasGlobalMeterProvider,
+  ownProviderPushes,
+  startOwnProvider,
+} from './own-provider.js';
 import { SCOPE } from './scope.js';
 import { bindMetricsOnce } from './shared-binding.js';
 
@@ -118,8 +123,9 @@ export async function attachToOtel(
   // At once, inside the application's registration: an application may shut its provider down
   // (and end) before the next sample, and its last push would carry nothing of carbonscope's.
   // The samples look too, for a registration the watch cannot hear (after metrics.disable()).
+  // Not to one shut down already (its instruments would record nothing): the own one pushes.
   const switchOver = () => {
-    if (joined || !hasGlobalMeterProvider()) return;
+    if (joined || !hasGlobalMeterProvider() || globalProviderShutDown()) return;
     unwatch();
     logger.info("the application registered a meter provider: carbonscope's metrics go there now");
     handOver().catch((err: unknown) => {

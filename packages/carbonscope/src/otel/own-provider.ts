@@ -406,6 +406,14 @@ export function hasGlobalMeterProvider(): boolean {
 }
 
 /**
+ * Whether the registered provider is shut down: the SDK's (1.x to 3.1) says so in `_shutdown`,
+ * and from then on hands out meters that record nothing.
+ */
+export function globalProviderShutDown(): boolean {
+  return (metrics.getMeterProvider() as { _shutdown?: unknown })._shutdown === true;
+}
+
+/**
  * The API's stand-in for a provider nobody registered: its meters record nothing. By class name,
  * which another copy of the API (1.9 or 1.10) gives it too, where instanceof would not. A
  * provider without a prototype (a Proxy that forwards getMeter alone) is none.

@@ -773,11 +773,18 @@ describe('register in a script that ends before the first sample (0.1 s)', funct
     expect(droppedLines(r)[0]).to.match(/ within 2 s: .*ECONNREFUSED.*; dropped \d+ data points/);
   });
 
-  it("an application's provider registered before the end gets the figures, not register's own", async () => {
-    const appReceiver = await otlpReceiver();
-    try {
-      // Flushed after carbonscope's last sample, which the end of the script takes.
-      const script = `import { metrics } from '@opentelemetry/api';
+  // Under load the application's modules (the OTLP exporter's protobufjs) loaded past register's
+  // first sample: register started its own SDK, and joined the application's only at the next
+  // sample (10 s), after the script's end, whose push went to its own.
+  for (const [when, delayMs] of [
+    ['', 0],
+    [' after the first sample (its SDK slow to load)', 300],
+  ] as const) {
+    it(`an application's provider registered${when} before the end gets the figures, not register's own`, async () => {
+      const appReceiver = await otlpReceiver();
+      try {
+        // Flushed after carbonscope's last sample, which the end of the script takes.
+        const script = `import { metrics } from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { start, track } from 'carbonscope';
@@ -785,23 +792,25 @@ const exporter = new OTLPMetricExporter({ url: ${JSON.stringify(`${appReceiver.u
 const provider = new MeterProvider({
   readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 600_000 })],
 });
+if (${delayMs} > 0) await new Promise((resolve) => setTimeout(resolve, ${delayMs}));
 metrics.setGlobalMeterProvider(provider);
 await start();
 track('job', () => undefined);
 process.once('beforeExit', () => setTimeout(() => provider.shutdown(), 300));
 console.log('done');`;
-      const r = await runScript(script, receiver.url);
-      const all = r.stderr.join('\n');
-      expect(r.code, all).to.equal(0);
-      expect(receiver.pushes, 'pushes of its own provider').to.have.length(0);
-      expect(appReceiver.failures).to.deep.equal([]);
-      expect(appReceiver.pushes, all).to.have.length(1);
-      expect(operationPoint(appReceiver.pushes[0]?.body, 'job')?.count).to.equal(1);
-      expect(all).to.not.match(/warning|error/i);
-    } finally {
-      await appReceiver.close();
-    }
-  });
+        const r = await runScript(script, receiver.url);
+        const all = r.stderr.join('\n');
+        expect(r.code, all).to.equal(0);
+        expect(receiver.pushes, 'pushes of its own provider').to.have.length(0);
+        expect(appReceiver.failures).to.deep.equal([]);
+        expect(appReceiver.pushes, all).to.have.length(1);
+        expect(operationPoint(appReceiver.pushes[0]?.body, 'job')?.count).to.equal(1);
+        expect(all).to.not.match(/warning|error/i);
+      } finally {
+        await appReceiver.close();
+      }
+    });
+  }
 
   it('OTEL_METRICS_EXPORTER=none: nothing is pushed, nothing said', async () => {
     const r = await runScript('console.log("done")', receiver.url, {

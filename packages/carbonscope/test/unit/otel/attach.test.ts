@@ -497,6 +497,36 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       }
     });
 
+    // A registration the watch does not hear (after metrics.disable()) is found at a sample,
+    // the last one of stop() included: by then the application may have shut its provider down,
+    // and moving there lost what carbonscope counted, without a word.
+    it('does not move to a provider shut down before a sample found it: its own pushes all', async () => {
+      const { receiver, cs, env } = await withCollector({ OTEL_METRIC_EXPORT_INTERVAL: '600000' });
+      // The API's global object made, as any registration makes it: the watch is on its property.
+      metrics.setGlobalMeterProvider(new MeterProvider());
+      metrics.disable();
+      const log = memoryLogger();
+      const attached = await attachWith(cs, env, log.logger);
+      const mp = new MeterProvider();
+      try {
+        oneJob(cs);
+        // It takes the watched property away: the next registration is not heard.
+        metrics.disable();
+        expect(metrics.setGlobalMeterProvider(mp)).to.equal(true);
+        await mp.shutdown();
+        oneJob(cs);
+        expect(attached.mode).to.equal('own');
+        await attached.shutdown();
+        expect(receiver.pushes).to.have.length(1);
+        const push = receiver.pushes[0]?.body;
+        const name = METRICS.operationEnergy.name;
+        expect(histogramPoint(push, name, 'carbonscope.operation', 'job')?.count).to.equal(2);
+      } finally {
+        await cs.stop();
+        await receiver.close();
+      }
+    });
+
     it('joins an SDK registered while its own was loading: the own one pushes nothing', async () => {
       const { receiver, cs, env } = await withCollector({ OTEL_METRIC_EXPORT_INTERVAL: '600000' });
       const log = memoryLogger();
