@@ -313,8 +313,8 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       }
     };
     /**
-     * The application's SDK registers `mp`: carbonscope joins it at its next sample, which the
-     * scripted clock takes here.
+     * The application's SDK registers `mp`, which carbonscope joins as it registers, and a sample
+     * (the scripted clock's) settles what ended before it.
      */
     const appStarts = async (
       cs: Awaited<ReturnType<typeof scripted>>,
