@@ -69,7 +69,9 @@ function hookGlobal(): () => void {
  */
 function watch(target: Holder, key: PropertyKey, changed: () => void): () => void {
   const before = Object.getOwnPropertyDescriptor(target, key);
-  if (before && !before.configurable) return () => undefined;
+  if ((before && !before.configurable) || (!before && !Object.isExtensible(target))) {
+    return () => undefined;
+  }
   let value = before?.value;
   const get = function (this: unknown) {
     return before?.get ? before.get.call(this) : value;
@@ -79,7 +81,12 @@ function watch(target: Holder, key: PropertyKey, changed: () => void): () => voi
     else value = next;
     changed();
   };
-  Object.defineProperty(target, key, { configurable: true, enumerable: true, get, set });
+  try {
+    Object.defineProperty(target, key, { configurable: true, enumerable: true, get, set });
+  } catch {
+    // A frozen global object: the samples look instead.
+    return () => undefined;
+  }
   return () => {
     if (Object.getOwnPropertyDescriptor(target, key)?.get !== get) return;
     if (before?.get || before?.set) {

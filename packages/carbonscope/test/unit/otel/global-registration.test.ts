@@ -72,4 +72,19 @@ describe('onGlobalMeterProviderSet', () => {
       if (api) holder[API_KEY] = Object.assign(api, { metrics: made?.metrics });
     }
   });
+
+  it('watches nothing, and throws nothing, where the global object is frozen', () => {
+    const api = holder[API_KEY];
+    delete holder[API_KEY];
+    const frozen = Object.freeze({ version: '1.9.1' });
+    Object.defineProperty(globalThis, API_KEY, { value: frozen, configurable: true });
+    try {
+      const off = onGlobalMeterProviderSet(() => undefined);
+      off();
+      expect(Object.getOwnPropertyDescriptor(frozen, 'metrics')).to.equal(undefined);
+    } finally {
+      delete holder[API_KEY];
+      if (api) holder[API_KEY] = api;
+    }
+  });
 });
