@@ -110,6 +110,14 @@ export class CpuWeights {
   }
 
   /**
+   * True for a name no window has seen that one could still fit: there is room for it. Once the
+   * table holds maxNames, a new name keeps its kind's figure for good (commit admits none).
+   */
+  learnable(name: string): boolean {
+    return this.models.size < this.maxNames && !this.known(name);
+  }
+
+  /**
    * One operation of the window: its measured CPU over the time it ran in it, `whole` when it
    * also ended in it. An operation cut by the window's end is seen without its later part, so
    * one whose CPU comes first (work, then a wait) would look denser than it is: those count only

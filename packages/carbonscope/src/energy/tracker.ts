@@ -812,7 +812,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       return Math.max(busy, 0);
     }
     if (this.attribution === 'calibrated') {
-      if (!this.weights.known(name)) this.uncalibrated = true;
+      // A name beyond the table of names stays at its kind's figure: counted as uncalibrated, it
+      // brought a window (hooks on every callback) every MIN_CALIBRATION_GAP_MS for good.
+      if (this.weights.learnable(name)) this.uncalibrated = true;
       if (durationMs >= 0) {
         const cpu = this.weights.cpuOf(name, durationMs);
         if (cpu !== undefined) return durationMs > 0 ? (cpu * ran) / durationMs : cpu;

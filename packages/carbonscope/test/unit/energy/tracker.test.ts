@@ -8,6 +8,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
+import { MAX_CALIBRATED_NAMES } from '../../../src/energy/cpu-weights.js';
 import type {
   ActiveOperation,
   DroppedOperation,
@@ -528,6 +529,28 @@ describe('operation tracker', () => {
     expect([second(), second(), second()]).to.deep.equal([false, false, false]);
     // ...and 5 s after it the next one opens, early (the default period is 30 s).
     expect(second()).to.equal(true);
+  });
+
+  it('a name beyond the table of calibrated names brings no window forward: none would learn it', () => {
+    const { clock, tracker, sample } = setup('calibrated');
+    clock.advance(1000);
+    sample(1); // window 1 opens and sees as many names as the table holds
+    for (let i = 0; i < MAX_CALIBRATED_NAMES; i++) {
+      tracker.track(`known-${i}`, () => clock.advance(1));
+    }
+    clock.advance(1000 - MAX_CALIBRATED_NAMES);
+    sample(1);
+    expect(tracker.cpuDensities()).to.have.length(MAX_CALIBRATED_NAMES);
+    // Names built from input, a new one each second for a minute: each takes its kind's figure.
+    const windows = [];
+    for (let s = 0; s < 60; s++) {
+      tracker.track(`beyond-${s}`, () => clock.advance(10));
+      clock.advance(990);
+      sample(1);
+      if (tracker.measuringCpu) windows.push(s);
+    }
+    expect(windows).to.deep.equal([]);
+    expect(tracker.cpuDensities()).to.have.length(MAX_CALIBRATED_NAMES);
   });
 
   it('nested operations count nothing twice: an inference inside a request (exact)', () => {
