@@ -97,6 +97,18 @@ export function trackHttpRequests(
     capturing.add(server);
     server.on('request', onRequest);
   };
+  // A server that closed is let go, and found again if it listens: held until stop(), a process
+  // that makes a server per test (a test runner under register) kept each, with all it held.
+  function forget(this: Server) {
+    capturing.delete(this);
+    waiting.delete(this);
+    this.off('request', onRequest);
+    if (lastCaptureServer === this) lastCaptureServer = undefined;
+    if (lastServer === this) lastServer = undefined;
+  }
+  const remember = (server: Server) => {
+    if (!capturing.has(server) && !waiting.has(server)) server.once('close', forget);
+  };
   // The last server asked about and the answer: a process serves from one server or two, and
   // a set and a weak set asked per request are two hash lookups where one comparison does.
   let lastServer: Server | undefined;
@@ -143,6 +155,7 @@ export function trackHttpRequests(
     if (options.captureContext && server !== lastCaptureServer) {
       lastCaptureServer = server;
       if (!capturing.has(server) && !waiting.has(server)) {
+        remember(server);
         // Node emits `request` right after publishing the start, inside the instrumentation's
         // context for this request; a listener added now runs for this request too.
         if (contextActive()) capture(server);
@@ -198,6 +211,7 @@ export function trackHttpRequests(
       unsubscribe(REQUEST_START, onStart);
       unsubscribe(RESPONSE_FINISH, onFinish);
       for (const server of capturing) server.off('request', onRequest);
+      for (const server of [...capturing, ...waiting]) server.off('close', forget);
       capturing.clear();
       waiting.clear();
       lastCaptureServer = undefined;

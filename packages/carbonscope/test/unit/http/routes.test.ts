@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import Router from '@koa/router';
 import { expect } from 'chai';
 import express from 'express';
@@ -13,6 +15,9 @@ import { installRouteResolvers } from '../../../src/http/frameworks/index.js';
 import { setRoute } from '../../../src/http/index.js';
 import type { Carbonscope, CarbonscopeOptions } from '../../../src/runtime/carbonscope.js';
 import { steadyCarbonscope } from '../energy/scripted.js';
+
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
 
 /** A carbonscope on a constant source and a manual timer (`extra`: context capture). */
 function scripted(extra: Partial<CarbonscopeOptions> = {}): Promise<Carbonscope> {
@@ -588,5 +593,41 @@ describe('http: every request of a server is one operation named by its route te
       await cs.stop();
     }
     expect(server.listenerCount('request')).to.equal(1);
+  });
+
+  it('lets go of a server that closed, whose requests it captured the context of', async () => {
+    // A test runner that makes a server per test: each closed one was held until stop(), with
+    // everything its handler holds.
+    const cs = await scripted({ captureContext: () => undefined, contextActive: () => true });
+    cs.trackRequests();
+    const serve = () =>
+      createServer((req, res) => {
+        setRoute(req, '/x');
+        res.end('x');
+      });
+    try {
+      let server: Server | undefined = serve();
+      const before = server.listenerCount('request');
+      await (await fetch(`${await listening(server)}/x`)).arrayBuffer();
+      expect(server.listenerCount('request')).to.equal(before + 1);
+      server.close();
+      await once(server, 'close');
+      expect(server.listenerCount('request'), 'its context listener, once closed').to.equal(before);
+      // Listening again, it is captured again, once.
+      for (let i = 0; i < 2; i++) await (await fetch(`${await listening(server)}/x`)).arrayBuffer();
+      expect(server.listenerCount('request')).to.equal(before + 1);
+      server.close();
+      await once(server, 'close');
+      const held = new WeakRef(server);
+      server = undefined;
+      // Its listening handle lets go of it once its close has run in the loop.
+      for (let i = 0; i < 5 && held.deref(); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        collectGarbage();
+      }
+      expect(held.deref(), 'the closed server').to.equal(undefined);
+    } finally {
+      await cs.stop();
+    }
   });
 });
