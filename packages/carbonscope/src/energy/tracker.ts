@@ -5,7 +5,7 @@ import { EndedOperations } from './ended-operations.js';
 import { httpEndChecker } from './http-facts.js';
 import { OperationCpu } from './operation-cpu.js';
 import type { Clock } from './probes.js';
-import { SettlementBatch } from './settlement-batch.js';
+import { SETTLED_SLOTS, SettlementBatch } from './settlement-batch.js';
 import { measureWith, trackWith } from './track.js';
 import { type OperationHost, TrackedOperation } from './tracked-operation.js';
 import type {
@@ -168,8 +168,12 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private runningCount = 0;
   /** Ended since the last sample, waiting for it. */
   private readonly ended = new EndedOperations();
-  /** Where the settled figures of those ended with end() go, for settled(). */
-  private batch = new SettlementBatch();
+  /**
+   * Where the settled figures of those ended with end() go, for settled(): the interval's
+   * batches, the one at `j` for the ended operations from j × SETTLED_SLOTS on (none where no
+   * operation there was kept). An array reused from interval to interval.
+   */
+  private readonly batches: Array<SettlementBatch | undefined> = [];
 
   private readonly createdMs: number;
   private intervalStartMs: number | undefined;
@@ -634,9 +638,12 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const hold = op.cpu?.measured === true || op.awaited;
     const index = this.ended.push(op, hold, kept && !hold);
     if (kept && !hold) {
-      op.batch = this.batch;
+      const j = Math.floor(index / SETTLED_SLOTS);
+      while (this.batches.length <= j) this.batches.push(undefined);
+      const batch = (this.batches[j] ??= new SettlementBatch());
+      op.batch = batch;
       op.index = index;
-      this.batch.kept++;
+      batch.kept++;
     }
   }
 
@@ -645,7 +652,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * current interval needs holding: an earlier batch is settled, and settled() found it there.
    */
   hold(op: TrackedOperation): void {
-    if (op.batch === this.batch) this.ended.hold(op.index, op);
+    if (op.batch && !op.batch.settled) this.ended.hold(op.index, op);
     this.waitedFor();
   }
 
@@ -885,7 +892,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * then empties the list; rethrows the first listener error after.
    */
   private reportEnded(provisional: boolean): void {
-    const { ended, batch } = this;
+    const { ended, batches } = this;
     let failure: { err: unknown } | undefined;
     const listening = this.listeners.all.length > 0;
     for (let i = 0; i < ended.length; i++) {
@@ -911,7 +918,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
                 status: ended.status(i),
                 http: ended.http(i),
               };
-      if (kept) batch.set(i, footprint);
+      if (kept) batches[Math.floor(i / SETTLED_SLOTS)]?.set(i, footprint);
       try {
         this.report(context, op, footprint);
       } catch (err) {
@@ -920,10 +927,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     }
     ended.clear();
     this.awaitedNow = false;
-    if (batch.kept > 0) {
-      batch.close();
-      this.batch = new SettlementBatch();
-    }
+    for (const batch of batches) batch?.close();
+    batches.length = 0;
     if (failure) throw failure.err;
   }
 

@@ -17,6 +17,7 @@ import type {
   OperationFootprint,
 } from '../../../src/energy/index.js';
 import { sciOf } from '../../../src/energy/sci.js';
+import { SETTLED_SLOTS } from '../../../src/energy/settlement-batch.js';
 import { close, MAX_NESTED_TRACKS } from '../../../src/energy/track.js';
 import { EnergyTracker, MAX_UNSETTLED, type TrackerOptions } from '../../../src/energy/tracker.js';
 import { captureSpan, SPAN_ATTRIBUTES } from '../../../src/otel/spans.js';
@@ -142,6 +143,29 @@ describe('operation tracker', () => {
     expect(ended[0].durationSeconds).to.equal(0.5);
     expect(await op.settled()).to.equal(ended[0]);
     expect(tracker.pending).to.equal(0);
+  });
+
+  it('an operation held after its end keeps its own figure, not its whole interval', async () => {
+    const clock = new ScriptedClock(0);
+    const tracker = new EnergyTracker({ clock: clock.now, loopIdle: clock.loopIdle });
+    trackers.push(tracker);
+    const figures: WeakRef<OperationFootprint>[] = [];
+    tracker.onEnd((footprint) => figures.push(new WeakRef(footprint)));
+    // A job record that keeps its operation, among many others ended in the same interval.
+    const kept = tracker.begin('kept');
+    clock.advance(1);
+    kept.end();
+    for (let i = 0; i < 5000; i++) tracker.begin('other').end();
+    clock.advance(999);
+    tracker.update(sampleAt(clock.now(), 1, 0, false));
+    // A WeakRef's target lives to the end of the job that made it.
+    await settle();
+    collectGarbage();
+    const alive = figures.filter((f) => f.deref() !== undefined).length;
+    expect(alive, 'figures of the interval held by one kept operation').to.be.at.most(
+      SETTLED_SLOTS,
+    );
+    expect(await kept.settled()).to.include({ operation: 'kept', provisional: false });
   });
 
   it('keeps nothing of an operation ended with end() that no one holds, and still reports it', async () => {
