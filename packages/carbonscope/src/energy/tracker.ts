@@ -640,7 +640,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     if (kept && !hold) {
       const j = Math.floor(index / SETTLED_SLOTS);
       while (this.batches.length <= j) this.batches.push(undefined);
-      const batch = (this.batches[j] ??= new SettlementBatch());
+      this.batches[j] ??= new SettlementBatch();
+      const batch = this.batches[j];
       op.batch = batch;
       op.index = index;
       batch.kept++;
