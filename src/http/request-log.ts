@@ -1,6 +1,7 @@
-import { routeOf, withoutCredentials } from 'carbonscope';
+import { routeOf } from 'carbonscope';
 import type { Context } from 'koa';
 import type { Logger } from '../logger.js';
+import { maskedTarget, pathMayHoldCredentials } from './masked-target.js';
 import { wasCutByShutdown } from './shutdown-cut.js';
 
 /** Requests whose 5xx the client caused: see markClientCaused. */
@@ -43,22 +44,14 @@ export function logRequest(logger: Logger, ctx: Context, start: number): void {
 const MAX_LOGGED_PATH = 200;
 
 /**
- * An `@`, raw or percent-encoded (`%40`, `%2540`): what a path needs to hold the userinfo of a
- * URL nested in it (`/redirect/http://u:pw@idp/`). A path without has none to mask.
- */
-export const MAY_NEST_USERINFO = /@|%(?:25)*40/i;
-
-/**
- * The path with the value of each secret-named matrix parameter (`;token=`, `;jsessionid=`,
- * which servlet containers and Spring read) and the userinfo of each URL nested in it written
- * `[redacted]`, as the library masks a URL everywhere else; cut to MAX_LOGGED_PATH after, so a
- * cut never leaves half a value. Only a `;` or an `@` (MAY_NEST_USERINFO) starts one: a path
- * without is shown as it came, at no cost.
+ * The path with the value of each secret-named matrix parameter (`;token=`, `;jsessionid=`) and
+ * the userinfo of each URL nested in it written `[redacted]` (maskedTarget); cut to
+ * MAX_LOGGED_PATH after, so a cut never leaves half a value. A path that can hold neither
+ * (pathMayHoldCredentials) is shown as it came, at no cost.
  */
 export function loggedPath(path: string): string {
-  if (!path.includes(';') && !MAY_NEST_USERINFO.test(path)) return path.slice(0, MAX_LOGGED_PATH);
-  const base = 'http://h';
-  return withoutCredentials(`${base}${path}`).slice(base.length, base.length + MAX_LOGGED_PATH);
+  const shown = pathMayHoldCredentials(path) ? maskedTarget(path) : path;
+  return shown.slice(0, MAX_LOGGED_PATH);
 }
 
 /** The `msg` of the line for an answer the server gave before the app saw a request. */

@@ -33,11 +33,10 @@ import {
   stderrLogger,
   type Logger as WarningLogger,
   withCurrentGauges,
-  withoutCredentials,
 } from 'carbonscope';
 import type { Env } from '../config.js';
 import { HttpError } from '../http/errors.js';
-import { MAY_NEST_USERINFO } from '../http/request-log.js';
+import { maskedTarget, pathMayHoldCredentials } from '../http/masked-target.js';
 import { sourceAsset } from '../paths.js';
 import { traceExporterNames, traceSetup } from './traces.js';
 
@@ -245,7 +244,7 @@ const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
 /**
  * A request's url.query, and url.path where it has matrix parameters (`;token=`, which servlet
  * containers read) or an `@` (the userinfo of a URL nested in it, `/redirect/http://u:pw@idp/`,
- * MAY_NEST_USERINFO), with the value of each secret-named parameter (`token`, `api_key`,
+ * pathMayHoldCredentials), with the value of each secret-named parameter (`token`, `api_key`,
  * `%74oken`: the library's isSecretName) written `[redacted]`, where it has one; the
  * instrumentation's own list (redactedQueryParamsServer) takes exact names only, and by default
  * a few presigned-URL ones, and its userinfo masked. The hook's attributes replace the
@@ -254,12 +253,10 @@ const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
 export function maskedUrl({ url = '' }: IncomingMessage): Readonly<Record<string, string>> {
   const query = url.indexOf('?');
   const path = query === -1 ? url : url.slice(0, query);
-  const pathMasked = path.includes(';') || MAY_NEST_USERINFO.test(path);
+  const pathMasked = pathMayHoldCredentials(path);
   // Most requests: nothing to mask, nothing allocated (the hook runs on every traced request).
   if (query === -1 && !pathMasked) return NO_ATTRIBUTES;
-  // A base for the request target alone: withoutCredentials reads whole URLs.
-  const base = 'http://h';
-  const masked = withoutCredentials(`${base}${url}`).slice(base.length);
+  const masked = maskedTarget(url);
   if (masked === url) return NO_ATTRIBUTES;
   const at = masked.indexOf('?');
   const attributes: Record<string, string> = {};
