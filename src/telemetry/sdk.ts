@@ -242,12 +242,12 @@ function ignoring(paths: readonly string[]): ((request: IncomingMessage) => bool
 const NO_ATTRIBUTES: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
- * A request's url.query, and url.path where it has matrix parameters (`;token=`, which servlet
- * containers read) or an `@` (the userinfo of a URL nested in it, `/redirect/http://u:pw@idp/`,
- * pathMayHoldCredentials), with the value of each secret-named parameter (`token`, `api_key`,
- * `%74oken`: the library's isSecretName) written `[redacted]`, where it has one; the
- * instrumentation's own list (redactedQueryParamsServer) takes exact names only, and by default
- * a few presigned-URL ones, and its userinfo masked. The hook's attributes replace the
+ * A request's url.query, and its url.path where that may hold a credential (a matrix parameter,
+ * `;token=`, or a nested URL's userinfo, `/redirect/http://u:pw@idp/`: pathMayHoldCredentials),
+ * as maskedTarget writes them: each secret-named parameter's value (`token`, `api_key`,
+ * `%74oken`: the library's isSecretName) and each nested userinfo `[redacted]`. Only where it
+ * masked something: the instrumentation's own list (redactedQueryParamsServer) takes exact names
+ * only, and by default a few presigned-URL ones. The hook's attributes replace the
  * instrumentation's.
  */
 export function maskedUrl({ url = '' }: IncomingMessage): Readonly<Record<string, string>> {
