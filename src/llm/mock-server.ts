@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { printable } from 'carbonscope';
+import { firstCodeUnits } from '../http/quote.js';
 import type { Logger } from '../logger.js';
 import { MOCK_FINGERPRINT } from './mock-fingerprint.js';
 import { CHARS_PER_TOKEN, estimateTokens } from './tokens.js';
@@ -91,20 +92,11 @@ function promptTokens(messages: ChatMessage[]): number {
   return n;
 }
 
-/**
- * The first `units` UTF-16 units of `text`, one fewer where the cut would split a surrogate pair:
- * half an emoji is no text UTF-8 can carry, and /chat passes the answer on to a page and JSON.
- */
-function cutUnits(text: string, units: number): string {
-  const last = text.charCodeAt(units - 1);
-  const splits = units < text.length && last >= 0xd800 && last <= 0xdbff;
-  return text.slice(0, splits ? units - 1 : units);
-}
-
 function mockAnswer(messages: ChatMessage[]): string {
   const lastUser = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
   const words = lastUser.trim().split(/\s+/).filter(Boolean).length;
-  const excerpt = lastUser.length > 120 ? `${cutUnits(lastUser, 117)}...` : lastUser;
+  // Cut never inside an emoji: /chat passes the answer on to a page and JSON, as UTF-8.
+  const excerpt = lastUser.length > 120 ? `${firstCodeUnits(lastUser, 117)}...` : lastUser;
   return [
     'This is a mock answer from the carbonscope mock LLM; no model was run.',
     `Your message had ${words} word${words === 1 ? '' : 's'}: "${excerpt}".`,
@@ -129,7 +121,7 @@ function completion(body: unknown) {
   let finishReason: 'stop' | 'length' = 'stop';
   const maxTokens = maxTokensOf(body);
   if (maxTokens !== undefined && estimateTokens(answer) > maxTokens) {
-    answer = cutUnits(answer, maxTokens * CHARS_PER_TOKEN);
+    answer = firstCodeUnits(answer, maxTokens * CHARS_PER_TOKEN);
     finishReason = 'length';
   }
   const prompt = promptTokens(messages);
