@@ -47,7 +47,7 @@ const MAX_LOGGED_PATH = 200;
  * The path with the value of each secret-named matrix parameter (`;token=`, `;jsessionid=`) and
  * the userinfo of each URL nested in it written `[redacted]` (maskedTarget); cut to
  * MAX_LOGGED_PATH after, so a cut never leaves half a value. A path that can hold neither
- * (pathMayHoldCredentials) is shown as it came, at no cost.
+ * (pathMayHoldCredentials) is shown as it came, unparsed.
  */
 export function loggedPath(path: string): string {
   const shown = pathMayHoldCredentials(path) ? maskedTarget(path) : path;
