@@ -9,7 +9,6 @@ import {
   lstatSync,
   mkdirSync,
   readdirSync,
-  readFileSync,
   readlinkSync,
   rmdirSync,
   type Stats,
@@ -20,6 +19,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from '../log.js';
+import { readBootId } from '../proc/index.js';
 
 /** One process's exposition and the service.instance.id of its resource. */
 export interface Exposition {
@@ -73,31 +73,20 @@ export function pidNamespace(): string | undefined {
   return namespaceToken;
 }
 
-/**
- * This machine's boot, where Linux says it: boot_id's first 8 hex digits. A pid namespace's inode
- * is one machine's alone: every host's first namespace has the same one (4026531836), so two
- * hosts whose TMPDIR is one (NFS) would share a primary's folder, and sweep each other's. Shared
- * by the containers of one host, which their namespaces tell apart.
- */
-function readBootId(): string | undefined {
-  if (process.platform !== 'linux') return undefined;
-  try {
-    return /^([0-9a-f]{8})-/.exec(readFileSync('/proc/sys/kernel/random/boot_id', 'utf8'))?.[1];
-  } catch {
-    return undefined;
-  }
-}
-
 let hostToken: string | undefined | null = null;
 
 /**
  * What names one primary's folder with its pid, where it can be known (Linux): its pid namespace
- * and this machine's boot, read once. Undefined elsewhere.
+ * and this machine's boot (the boot id's first 8 hex digits), read once. Undefined elsewhere. A
+ * pid namespace's inode is one machine's alone: every host's first namespace has the same one
+ * (4026531836), so two hosts whose TMPDIR is one (NFS) would share a primary's folder, and sweep
+ * each other's. The boot is shared by the containers of one host, which their namespaces tell
+ * apart.
  */
 export function folderToken(): string | undefined {
   if (hostToken === null) {
     const ns = pidNamespace();
-    const boot = ns === undefined ? undefined : readBootId();
+    const boot = ns === undefined ? undefined : /^([0-9a-f]{8})-/.exec(readBootId() ?? '')?.[1];
     hostToken = boot === undefined ? undefined : `${ns}-${boot}`;
   }
   return hostToken;

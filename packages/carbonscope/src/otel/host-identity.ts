@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readBootId } from '../proc/index.js';
 
 export interface HostIdentityInputs {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -37,14 +37,6 @@ function resourceAttributes(raw: string): Map<string, string> {
     }
   }
   return out;
-}
-
-function readBootId(): string | undefined {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'latin1');
-  } catch {
-    return undefined;
-  }
 }
 
 let current: { value: string | undefined } | undefined;

@@ -1,2 +1,3 @@
 export { CHAR_0, CHAR_9, CLOSE_PAREN, NEWLINE, OPEN_PAREN, SPACE } from './ascii.js';
+export { readBootId } from './boot-id.js';
 export { USER_HZ } from './user-hz.js';
