@@ -6,6 +6,12 @@ import { LocalHistograms } from '../../src/otel/local-histograms.js';
 import { withPrometheusNames } from '../../src/otel/prometheus-names.js';
 import { SCOPE } from '../../src/otel/scope.js';
 
+/** A reader that collects when asked (collect()), and only then. */
+export class ManualReader extends sdkMetrics.MetricReader {
+  protected async onShutdown(): Promise<void> {}
+  protected async onForceFlush(): Promise<void> {}
+}
+
 /** A private meter whose instruments can be read back in Prometheus text, for unit tests. */
 export interface TestMetrics {
   meter: Meter;

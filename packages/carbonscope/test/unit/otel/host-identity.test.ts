@@ -1,4 +1,3 @@
-import * as sdkMetrics from '@opentelemetry/sdk-metrics';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { HOST_IDENTITY } from '../../../src/metrics/index.js';
@@ -6,6 +5,7 @@ import { currentHostIdentity, hostIdentity } from '../../../src/otel/host-identi
 import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
 import { SCOPE } from '../../../src/otel/scope.js';
 import { startDefault, stopDefault } from '../../../src/runtime/default.js';
+import { ManualReader } from '../../helpers/metrics.js';
 import { memoryLogger, testConfig } from '../energy/scripted.js';
 
 const BOOT = '82144c4b-593c-4cfb-aa40-585785a44f0a';
@@ -43,13 +43,8 @@ describe('the host identity on host-level series', () => {
 describe('carbonscope.host on the collected series', function () {
   this.timeout(20_000);
 
-  class Reader extends sdkMetrics.MetricReader {
-    protected async onForceFlush(): Promise<void> {}
-    protected async onShutdown(): Promise<void> {}
-  }
-
   it('is on every host-scope series and on no process-scope one', async () => {
-    const reader = new Reader();
+    const reader = new ManualReader();
     const mp = new MeterProvider({ readers: [reader] });
     const instrumentation = new CarbonscopeInstrumentation({
       settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),

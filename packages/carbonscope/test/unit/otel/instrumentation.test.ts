@@ -14,6 +14,7 @@ import { LocalHistograms } from '../../../src/otel/local-histograms.js';
 import { SCOPE } from '../../../src/otel/scope.js';
 import type { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { startDefault, stopDefault } from '../../../src/runtime/default.js';
+import { ManualReader } from '../../helpers/metrics.js';
 import { memoryLogger, testConfig } from '../energy/scripted.js';
 
 /** An application's own pushing provider: one push a test can read, at its shutdown. */
@@ -179,13 +180,8 @@ describe('CarbonscopeInstrumentation and the application shutting its SDK down f
 describe('CarbonscopeInstrumentation disabled', function () {
   this.timeout(20_000);
 
-  class Reader extends sdkMetrics.MetricReader {
-    protected async onForceFlush(): Promise<void> {}
-    protected async onShutdown(): Promise<void> {}
-  }
-
   /** How many of carbonscope's metrics a collection of `reader` holds. */
-  async function carbonscopeMetrics(reader: Reader): Promise<number> {
+  async function carbonscopeMetrics(reader: ManualReader): Promise<number> {
     const { resourceMetrics } = await reader.collect();
     return resourceMetrics.scopeMetrics
       .filter((s) => s.scope.name === SCOPE.name)
@@ -193,7 +189,7 @@ describe('CarbonscopeInstrumentation disabled', function () {
   }
 
   it('binds neither at a start that ended after disable() nor a provider handed meanwhile', async () => {
-    const reader = new Reader();
+    const reader = new ManualReader();
     const mp = new MeterProvider({ readers: [reader] });
     const instrumentation = new CarbonscopeInstrumentation({
       settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),

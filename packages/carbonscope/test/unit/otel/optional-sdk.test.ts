@@ -13,12 +13,7 @@ import {
   otlpMetricExporter,
   type PushMetricExporter,
 } from '../../../src/otel/optional-sdk.js';
-
-/** A reader that collects when asked, and only then. */
-class ManualReader extends sdkMetrics.MetricReader {
-  protected async onShutdown(): Promise<void> {}
-  protected async onForceFlush(): Promise<void> {}
-}
+import { ManualReader } from '../../helpers/metrics.js';
 
 /** One collection of a provider with one counter: something to export. */
 async function someMetrics() {
