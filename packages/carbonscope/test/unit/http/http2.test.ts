@@ -71,6 +71,16 @@ async function h2Request(
   return req.rstCode ? `reset ${req.rstCode}` : status;
 }
 
+/** An HTTP/1.1 GET over TLS (an `allowHTTP1` server): its version and status. */
+function h1Request(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path, rejectUnauthorized: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(`${res.httpVersion} ${res.statusCode}`));
+    }).on('error', reject);
+  });
+}
+
 /** A self-signed certificate for 127.0.0.1, made by openssl (named when it is missing). */
 async function selfSigned(dir: string): Promise<{ key: Buffer; cert: Buffer }> {
   const key = join(dir, 'key.pem');
@@ -267,13 +277,7 @@ describe('http: HTTP/2 requests are tracked as HTTP/1 ones are', () => {
       const session = connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
       const h2 = [await h2Request(session, '/v/2'), await h2Request(session, '/v/2')];
       session.close();
-      const h1 = await new Promise<string>((resolve, reject) => {
-        const options = { host: '127.0.0.1', port, path: '/v/1', rejectUnauthorized: false };
-        get(options, (res) => {
-          res.resume();
-          res.on('end', () => resolve(`${res.httpVersion} ${res.statusCode}`));
-        }).on('error', reject);
-      });
+      const h1 = await h1Request(port, '/v/1');
       expect([...h2, h1]).to.deep.equal([200, 200, '1.1 200']);
       await until(() => ended.length >= 3);
       expect(labels(ended)).to.have.members([
@@ -548,13 +552,7 @@ describe('http: HTTP/2 servers, as tracking starts and stops and they close', ()
       const session = connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
       const h2 = await h2Request(session, '/v/2');
       session.close();
-      const h1 = await new Promise<string>((resolve, reject) => {
-        const options = { host: '127.0.0.1', port, path: '/v/1', rejectUnauthorized: false };
-        get(options, (res) => {
-          res.resume();
-          res.on('end', () => resolve(`${res.httpVersion} ${res.statusCode}`));
-        }).on('error', reject);
-      });
+      const h1 = await h1Request(port, '/v/1');
       expect([h2, h1]).to.deep.equal([200, '1.1 200']);
       await until(() => ended.length >= 2);
       await new Promise((r) => setTimeout(r, 20));
