@@ -21,7 +21,11 @@ export function hostIdentity(inputs: HostIdentityInputs): string | undefined {
   return bootId && /^[0-9a-f-]{32,36}$/.test(bootId) ? bootId : undefined;
 }
 
-/** The items the SDK would read; a malformed one is skipped here (checkOtelLists names it). */
+/**
+ * The items, as the SDK decodes them. A malformed one is skipped, where the SDK drops every
+ * attribute (malformedOtelVariables says so): the host.id the deployer wrote is still this
+ * host's, and its replicas whose variable is well formed carry it.
+ */
 function resourceAttributes(raw: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const entry of raw.split(',')) {

@@ -25,7 +25,10 @@ describe('the host identity on host-level series', () => {
     expect(linux({ OTEL_RESOURCE_ATTRIBUTES: 'host.id=,host.name=node-7' })).to.equal('node-7');
   });
 
-  it('skips a malformed resource item as the SDK does, and falls back to the boot id', () => {
+  // The SDK drops every attribute for one bad item; the host is still the one its deployer named,
+  // as its replicas with a well-formed variable name it.
+  it('skips a malformed resource item, and falls back to the boot id where none is left', () => {
+    expect(linux({ OTEL_RESOURCE_ATTRIBUTES: 'host.id=i-1,a=%zz,broken' })).to.equal('i-1');
     expect(linux({ OTEL_RESOURCE_ATTRIBUTES: 'host.id=%zz,broken' })).to.equal(BOOT);
   });
 
