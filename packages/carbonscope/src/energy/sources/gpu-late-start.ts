@@ -1,4 +1,5 @@
 import type { Logger } from '../../log.js';
+import { type Probed, probeAgain } from './probe-again.js';
 import type {
   EnergyReading,
   PowerSource,
@@ -48,33 +49,20 @@ export function withLateGpu(o: LateGpuOptions): PowerSource {
   let probing: PowerSource | undefined;
   let trying: Promise<void> | undefined;
   /** Probed and read, taken at the next tick. */
-  let ready: { source: PowerSource; detail: string } | undefined;
-  let active: { source: PowerSource; detail: string } | undefined;
+  let ready: Probed | undefined;
+  let active: Probed | undefined;
   let closed = false;
 
   const attempt = () => {
     const source = o.make();
     probing = source;
-    trying = source
-      .probe()
-      .catch(
-        (err: unknown): ProbeResult => ({
-          ok: false,
-          reason: err instanceof Error ? err.message : String(err),
-        }),
-      )
-      .then(async (result) => {
-        if (result.ok && !closed) {
-          ready = { source, detail: result.detail };
-          return;
-        }
-        if (!result.ok) {
-          logger.debug(
-            { source: name, reason: result.reason },
-            `energy: ${name} still reads no GPU`,
-          );
-        }
-        await source.close().catch(() => undefined);
+    trying = probeAgain(
+      source,
+      () => !closed,
+      (reason) => logger.debug({ source: name, reason }, `energy: ${name} still reads no GPU`),
+    )
+      .then((probed) => {
+        if (probed) ready = probed;
       })
       .finally(() => {
         probing = undefined;

@@ -1,5 +1,6 @@
 import type { Logger } from '../../log.js';
 import { withHandover } from './handover.js';
+import { type Probed, probeAgain } from './probe-again.js';
 import type { EnergyReading, PowerSource, ProbeResult, SampleTick } from './source.js';
 
 /** How often a measured source that could not be read at start is tried again. */
@@ -31,32 +32,23 @@ export function withLateStart(o: LateStartOptions): PowerSource {
   let nextTryMs: number | undefined;
   let trying: Promise<void> | undefined;
   /** Probed and ready, taken at the next tick. */
-  let ready: { source: PowerSource; detail: string } | undefined;
+  let ready: Probed | undefined;
   let active: PowerSource | undefined;
   let closed = false;
 
   const attempt = () => {
     const source = o.make();
-    trying = source
-      .probe()
-      .catch(
-        (err: unknown): ProbeResult => ({
-          ok: false,
-          reason: err instanceof Error ? err.message : String(err),
-        }),
-      )
-      .then(async (result) => {
-        if (result.ok && !closed) {
-          ready = { source, detail: result.detail };
-          return;
-        }
-        if (!result.ok) {
-          logger.debug(
-            { source: source.name, reason: result.reason },
-            `energy: ${source.name} still cannot be read`,
-          );
-        }
-        await source.close().catch(() => undefined);
+    trying = probeAgain(
+      source,
+      () => !closed,
+      (reason) =>
+        logger.debug(
+          { source: source.name, reason },
+          `energy: ${source.name} still cannot be read`,
+        ),
+    )
+      .then((probed) => {
+        if (probed) ready = probed;
       })
       .finally(() => {
         trying = undefined;
