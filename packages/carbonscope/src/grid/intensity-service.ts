@@ -449,9 +449,9 @@ export class IntensityService implements GridIntensity {
 
   /**
    * The average in place of an Electricity Maps value past its age limit, held until the
-   * upstream is asked again (`retryAt`, monotonic ms). The switch is said once per outage, as a warning: in
-   * the outage's own line when one is due (its first, a reminder), else alone; later reminders
-   * say only that the average is used. `failure` is absent when a stale value ages out within its
+   * upstream is asked again (`retryAt`, monotonic ms). The switch is said once per outage, as a
+   * warning: in the outage's own line when one is due (its first, a reminder), else alone; later
+   * reminders say only that the average is used. `failure` is absent when a stale value ages out within its
    * hold-down (its outage is told already); a live value (`latest`) past the limit is itself the
    * failure. The switch's line gives the old value's age.
    */

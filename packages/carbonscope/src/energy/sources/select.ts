@@ -128,8 +128,9 @@ async function tryProbe(make: Maker): Promise<Tried> {
  * its URL is set (Kepler first), then RAPL on Linux, else powermetrics on macOS, else the
  * estimate; NVIDIA GPUs are added when nvidia-smi answers, or later where it ran but read none.
  * An explicit source that cannot be read is logged with its reason and replaced by the
- * estimate; this never throws for an unreadable source. `nvidia-smi` means: the GPUs are required (a warning if absent), the host
- * source as in auto. `estimate` means: the model only, no hardware probed.
+ * estimate; this never throws for an unreadable source. `nvidia-smi` means: the GPUs are
+ * required (a warning if absent), the host source as in auto. `estimate` means: the model only,
+ * no hardware probed.
  *
  * Kepler and Scaphandre measure this process's container (or process), not the host: the
  * source chosen as auto would choose without them covers whatever intervals they cannot
