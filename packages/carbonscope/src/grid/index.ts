@@ -1,9 +1,8 @@
-import { bootClock, type Clock, monotonicClock } from '../energy/probes.js';
+import { bootClock, type Clock, monotonicClock, suspendAwareClock } from '../clocks.js';
 import type { BoundedLabelSet } from '../labels/index.js';
 import type { Logger } from '../log.js';
 import type { GridSettings, Settings } from '../settings.js';
 import { withoutCredentials } from '../url-credentials.js';
-import { suspendAwareClock } from './clock.js';
 import {
   createElectricityMapsClient,
   type FetchLike,

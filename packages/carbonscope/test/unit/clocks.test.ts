@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { suspendAwareClock } from '../../../src/grid/clock.js';
+import { suspendAwareClock } from '../../src/clocks.js';
 
-describe('grid: suspendAwareClock', () => {
+describe('suspendAwareClock', () => {
   it('adds the time suspended, once a second of monotonic time has passed', () => {
     let mono = 5_000;
     let boot = 90_000;
