@@ -14,7 +14,6 @@ import {
   FIRST_SAMPLE_MS,
   type GpuShareReader,
   type HostCpuReader,
-  Listeners,
   MAX_RUNNING,
   type Measured,
   type MeasureOptions,
@@ -46,6 +45,7 @@ import {
   type TrackableServer,
   trackHttpRequests,
 } from '../http/index.js';
+import { Listeners } from '../listeners.js';
 import type { Logger } from '../log.js';
 import { checkedOperationName } from '../operation-name.js';
 import { type Env, loadSettings, type Settings } from '../settings.js';
