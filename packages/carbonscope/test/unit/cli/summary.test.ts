@@ -3,7 +3,7 @@ import { formatGrams, sig } from '../../../src/cli/summary.js';
 
 describe('summary number formatting', () => {
   it('gives three significant digits from 1e21 on too, where toFixed writes every digit', () => {
-    // toFixed turns to exponent notation from 1e21 on, with all 17 digits: `1.2345678901234568e+21`.
+    // toFixed turns to exponent notation from 1e21 on, all 17 digits: `1.2345678901234568e+21`.
     expect(sig(1.2345678901234568e21)).to.equal('1.23e+21');
     expect(sig(-3.3e25)).to.equal('-3.30e+25');
     expect(formatGrams(4.5678e24)).to.equal('4.57e+21 kg');
