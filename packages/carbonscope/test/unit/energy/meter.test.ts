@@ -75,6 +75,25 @@ function interval(r: Rig, ms: number, hostBusy: number, processCpuSeconds: numbe
   r.cs.meter.sampleNow();
 }
 
+/**
+ * RAPL's one package at 10 W, and `suspend(joules)`: what it counted while the machine slept,
+ * added to its next reading as the counter does.
+ */
+function suspendingPackage(): { source: ScriptedSource; suspend: (joules: number) => void } {
+  let asleep = 0;
+  const source = new ScriptedSource('rapl', 'host', false, (t) => {
+    const joules = (10 * t.elapsedMs) / 1000 + asleep;
+    asleep = 0;
+    return [{ component: 'package', device: 'package-0', joules, watts: joules }];
+  });
+  return {
+    source,
+    suspend: (joules) => {
+      asleep = joules;
+    },
+  };
+}
+
 describe('energy meter', () => {
   it('integrates host power and attributes the dynamic share to the process', async () => {
     const r = await rig({ host: constantSource(10) });
@@ -342,12 +361,7 @@ describe('energy meter', () => {
     // Linux's monotonic clock stops while suspended (a laptop lid); CLOCK_BOOTTIME does not, and
     // RAPL counted the package's 0.5 W of suspend-to-idle for the hour: 1,800 J more in a tick
     // of 1 s on the monotonic clock.
-    let suspendedJoules = 0;
-    const host = new ScriptedSource('rapl', 'host', false, (t) => {
-      const joules = (10 * t.elapsedMs) / 1000 + suspendedJoules;
-      suspendedJoules = 0;
-      return [{ component: 'package', device: 'package-0', joules, watts: joules }];
-    });
+    const { source: host, suspend } = suspendingPackage();
     const boot = { ms: 5_000 };
     const r = await rig({ host }, {}, undefined, () => boot.ms);
     await prime(r);
@@ -359,7 +373,7 @@ describe('energy meter', () => {
     const op = r.cs.begin('/slow', 'request');
     const settled = op.settled();
     step();
-    suspendedJoules = 1800;
+    suspend(1800);
     step(3_600_000);
     const pkg = { hw_type: 'cpu', hw_id: 'package', carbonscope_power_source: 'rapl' };
     // The host drew 10 W while awake: what the power figures go on saying.
@@ -418,12 +432,7 @@ describe('energy meter', () => {
     // The estimate covered at 10 W until RAPL could be read; RAPL's first reading then spans an
     // hour's suspend-to-idle. Its own power before is unknown: the hour's average (0.5 W) was
     // taken for the awake second, where the host drew 10 W by every figure there was.
-    let suspendedJoules = 0;
-    const rapl = new ScriptedSource('rapl', 'host', false, (t) => {
-      const joules = (10 * t.elapsedMs) / 1000 + suspendedJoules;
-      suspendedJoules = 0;
-      return [{ component: 'package', device: 'package-0', joules, watts: joules }];
-    });
+    const { source: rapl, suspend } = suspendingPackage();
     const estimate = constantSource(10, { name: 'estimate', component: 'cpu' });
     const { logger } = memoryLogger();
     const host = withLateStart({ make: () => rapl, fallback: estimate, logger, retryMs: 1000 });
@@ -438,7 +447,7 @@ describe('energy meter', () => {
     step();
     // The late try's probe settles between ticks.
     await new Promise((resolve) => setImmediate(resolve));
-    suspendedJoules = 1800;
+    suspend(1800);
     step(3_600_000);
     expect(host.name).to.equal('rapl');
     const { totals } = r.cs.snapshot();
