@@ -15,8 +15,6 @@ export const SETTLED_SLOTS = 64;
  * 200 kept, one an interval of 5,000, held 179 MB.
  */
 export class SettlementBatch {
-  /** Operations ended with end() in its range and not held by the tracker. */
-  kept = 0;
   private settledAt = false;
   private readonly footprints: Array<OperationFootprint | undefined> = [];
 

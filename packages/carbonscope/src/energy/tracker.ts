@@ -642,10 +642,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       const j = Math.floor(index / SETTLED_SLOTS);
       while (this.batches.length <= j) this.batches.push(undefined);
       this.batches[j] ??= new SettlementBatch();
-      const batch = this.batches[j];
-      op.batch = batch;
+      op.batch = this.batches[j];
       op.index = index;
-      batch.kept++;
     }
   }
 

@@ -168,6 +168,41 @@ describe('operation tracker', () => {
     expect(await kept.settled()).to.include({ operation: 'kept', provisional: false });
   });
 
+  it('finds each kept operation its own figure across batches, whatever ended between them', async () => {
+    const { clock, tracker, ended, sample } = setup();
+    sample(0);
+    // Begun in the first interval, ended in the second past a batch's end: settled there.
+    const across = tracker.begin('across');
+    clock.advance(10);
+    sample(1);
+    const kept: ActiveOperation[] = [];
+    let awaited: Promise<OperationFootprint> | undefined;
+    for (let i = 0; i < 3 * SETTLED_SLOTS + 5; i++) {
+      // Ended by close() (no figure kept) or by end(), one awaited after its end (held).
+      if (i % 3 === 0) tracker.track(`closed-${i}`, () => clock.advance(1));
+      const op = tracker.begin(`kept-${i}`);
+      clock.advance(1);
+      op.end();
+      kept.push(op);
+      if (i === SETTLED_SLOTS + 1) awaited = op.settled();
+      if (i === 2 * SETTLED_SLOTS) across.end();
+    }
+    clock.idle(10);
+    sample(3);
+    for (const [i, op] of kept.entries()) {
+      expect(await op.settled(), `kept-${i}`).to.include({
+        operation: `kept-${i}`,
+        provisional: false,
+      });
+    }
+    expect(await awaited).to.include({ operation: `kept-${SETTLED_SLOTS + 1}` });
+    const settledAcross = await across.settled();
+    expect(settledAcross.operation).to.equal('across');
+    expect(ended.filter((f) => f === settledAcross)).to.have.length(1);
+    // Nothing lost or counted twice: the two intervals' 4 J are the operations'.
+    expect(ended.reduce((sum, f) => sum + f.joules, 0)).to.be.closeTo(4, 1e-9);
+  });
+
   it('keeps nothing of an operation ended with end() that no one holds, and still reports it', async () => {
     const { clock, tracker, ended, sample } = setup();
     sample(0);
