@@ -67,4 +67,19 @@ describe('CPU weights (what calibration windows measured per operation name)', (
     const expected = (0.4 + 0.1 * (1 - 0.5 ** 6)) / (1 + (1 - 0.5 ** 6));
     expect(weights.of('/a', 'request')).to.be.closeTo(expected, 1e-9);
   });
+
+  it("gives a name beyond the table its kind's density, and says none could learn it", () => {
+    const weights = new CpuWeights(2);
+    expect(weights.learnable('/a')).to.equal(true);
+    weights.observe('/a', 'request', 1, 10, true);
+    weights.observe('/b', 'request', 3, 10, true);
+    weights.observe('/c', 'request', 8, 10, true); // seen, but the table is full
+    weights.commit();
+    expect(weights.learnable('/a')).to.equal(false); // known
+    expect(weights.learnable('/d')).to.equal(false); // no room
+    // Its kind's density over the window's three (12 ms of CPU in 30 ms), no line of its own.
+    expect(weights.known('/c')).to.equal(false);
+    expect(weights.cpuOf('/c', 10)).to.equal(undefined);
+    expect(weights.of('/c', 'request')).to.be.closeTo(0.4, 1e-9);
+  });
 });
