@@ -40,10 +40,12 @@ import {
 import { createGridIntensity, type GridIntensity, type GridService } from '../grid/index.js';
 import {
   httpMethodLabel,
+  REQUEST_OPERATION,
   type RequestTracking,
   type RequestTrackingOptions,
   type TrackableServer,
   trackHttpRequests,
+  UNMATCHED_ROUTE,
 } from '../http/index.js';
 import { Listeners } from '../listeners.js';
 import type { Logger } from '../log.js';
@@ -175,10 +177,22 @@ export class Carbonscope implements OperationTracker {
       }),
       tracker.onEnd((footprint) => this.scores.record(footprint)),
       tracker.onDrop((dropped) => {
-        this.drops.record(dropped);
-        this.warnDropped(dropped);
+        const named = this.asItWouldEnd(dropped);
+        this.drops.record(named);
+        this.warnDropped(named);
       }),
     );
+  }
+
+  /**
+   * A tracked request dropped before anything named its route is labelled as its end labels it,
+   * `unmatched`, not by the name it runs under till then: the sweep before each sample renames
+   * the ones whose route is known. Renaming them all `unmatched` as they begin would weigh them
+   * by the density of unmatched requests (most often cheap 404s) while they run.
+   */
+  private asItWouldEnd(dropped: DroppedOperation): DroppedOperation {
+    const placeholder = dropped.kind === 'request' && dropped.operation === REQUEST_OPERATION;
+    return placeholder && this.requests ? { ...dropped, operation: UNMATCHED_ROUTE } : dropped;
   }
 
   /**

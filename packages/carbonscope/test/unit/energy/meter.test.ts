@@ -1,7 +1,11 @@
+import { once } from 'node:events';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import {
   type GpuShareReader,
   MAX_RUNNING,
+  type OperationFootprint,
   PmonParser,
   PmonShares,
 } from '../../../src/energy/index.js';
@@ -983,6 +987,42 @@ describe('energy meter', () => {
     expect(warning).to.include('"GET /events"').and.include('still open');
     expect(warning).not.to.include('begin()');
     expect(warning).to.include('ENERGY_OPERATION_MAX_AGE_MS');
+  });
+
+  it('names a hung request no route named as its end will: unmatched, in the warning and the count', async () => {
+    const r = await rig({ host: constantSource(10) }, { ENERGY_OPERATION_MAX_AGE_MS: '1000' });
+    await prime(r);
+    r.cs.trackRequests();
+    let hung: ServerResponse | undefined;
+    const server = createServer((_req, res) => {
+      hung = res;
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const client = fetch(`http://127.0.0.1:${port}/anything`).then((res) => res.arrayBuffer());
+    try {
+      while (!hung) await new Promise((resolve) => setTimeout(resolve, 5));
+      const ended: OperationFootprint[] = [];
+      r.cs.tracker.onEnd((f) => ended.push(f));
+      interval(r, 1000, 0.5, 0.5); // 1 s old now: dropped
+      const [warning] = r.lines.filter((l) => l.level === 40).map((l) => String(l.msg));
+      expect(warning).to.include('request "unmatched"');
+      const dropped = await r.metrics.value('carbonscope_operation_dropped_total', {
+        carbonscope_operation: 'unmatched',
+        carbonscope_operation_kind: 'request',
+        carbonscope_drop_reason: 'age',
+      });
+      expect(dropped).to.equal(1);
+      hung.end('late');
+      await client;
+      expect(ended.map((f) => f.operation)).to.deep.equal(['unmatched']);
+    } finally {
+      hung?.end();
+      r.cs.untrackRequests();
+      server.close();
+      await r.metrics.shutdown();
+    }
   });
 
   it('counts drops in carbonscope.operation.dropped by name and kind, names bounded as operations are', async () => {
