@@ -212,7 +212,9 @@ export class Carbonscope implements OperationTracker {
     // poll outlived the setting.
     const remedy = request
       ? 'a stream or long poll meant to last longer needs a longer ENERGY_OPERATION_MAX_AGE_MS'
-      : 'one begun with begin() needs end(), which then reports what it got until now';
+      : 'one begun with begin() needs end(), which then reports what it got until now; one of ' +
+        'track() ends as its function returns or its promise settles, so a promise that never ' +
+        'settles (an await on nothing that resolves) keeps it running';
     this.logger.warn(
       `${request ? 'request' : 'operation'} "${operation}" dropped from energy sharing: ${why}; ${remedy}; further drops of it are only counted (droppedOperations in the snapshot)`,
     );

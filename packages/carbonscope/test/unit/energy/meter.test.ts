@@ -1025,6 +1025,16 @@ describe('energy meter', () => {
     }
   });
 
+  it("tells that an operation of track() ends when its promise settles, not at an end() of one's own", async () => {
+    const r = await rig({ host: constantSource(10) }, { ENERGY_OPERATION_MAX_AGE_MS: '1000' });
+    await prime(r);
+    void r.cs.track('never-settles', () => new Promise<void>(() => {}));
+    interval(r, 1000, 0.5, 0.5); // 1 s old now: dropped
+    const [warning] = r.lines.filter((l) => l.level === 40).map((l) => String(l.msg));
+    expect(warning).to.include('"never-settles"').and.include('track()');
+    expect(warning).to.match(/never settles/);
+  });
+
   it('counts drops in carbonscope.operation.dropped by name and kind, names bounded as operations are', async () => {
     const r = await rig({ host: constantSource(10) }, { ENERGY_OPERATION_MAX_AGE_MS: '1000' });
     await prime(r);
