@@ -6,7 +6,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Calls `fn` after `ms` (Infinity: never), in waits setTimeout takes; returns what cancels it.
- * A negative or NaN `ms` is at once, as setTimeout has it.
+ * A negative or NaN `ms` is at once: passed on as 0, since Node 23 and later print a warning
+ * (TimeoutNegativeWarning, TimeoutNaNWarning) on the application's stderr for either.
  */
 function after(ms: number, fn: () => void, unref = false): () => void {
   let timer: NodeJS.Timeout | undefined;
@@ -18,7 +19,8 @@ function after(ms: number, fn: () => void, unref = false): () => void {
         : setTimeout(fn, left);
     if (unref) timer.unref();
   };
-  arm(ms);
+  // Math.max alone keeps NaN.
+  arm(Number.isNaN(ms) ? 0 : Math.max(ms, 0));
   return () => clearTimeout(timer);
 }
 

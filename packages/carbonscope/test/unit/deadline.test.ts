@@ -91,4 +91,25 @@ describe('deadline', () => {
       process.off('warning', onWarning);
     }
   });
+
+  // Node 23 and later warn (TimeoutNegativeWarning, TimeoutNaNWarning) on a negative or NaN
+  // delay before waiting 1 ms: a deadline already past (the last push's, computed from a start
+  // long ago) printed a warning on the application's stderr at its exit.
+  it('withDeadline and settlesWithin take a deadline already past or NaN at once, without a warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const never = () => new Promise<never>(() => undefined);
+      for (const ms of [-1, -0.829, Number.NEGATIVE_INFINITY, Number.NaN]) {
+        const late = await withDeadline(ms, never).catch((err: unknown) => err);
+        expect(late, `withDeadline(${ms})`).to.be.instanceOf(DeadlineError);
+        expect(await settlesWithin(never(), ms), `settlesWithin(${ms})`).to.equal(false);
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).to.deep.equal([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });
