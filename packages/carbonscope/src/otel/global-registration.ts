@@ -42,16 +42,19 @@ type Holder = Record<PropertyKey, unknown>;
 
 /**
  * Watches `metrics` of the API's global object; where no copy of the API has made that object
- * yet, watches for it first (the API makes it at its first registration of anything).
+ * yet, watches for it first (the API makes it at its first registration of anything). That watch
+ * ends as the object is made: the API reads it at each call (context.active(), each span's start),
+ * through an accessor a call of carbonscope's each time.
  */
 function hookGlobal(): () => void {
   const holder = globalThis as unknown as Holder;
   const api = holder[API_KEY];
   if (typeof api === 'object' && api !== null) return watch(api as Holder, 'metrics', tell);
   let unhookApi: (() => void) | undefined;
-  const unhookHolder = watch(holder, API_KEY, () => {
+  const unhookHolder: () => void = watch(holder, API_KEY, () => {
     const made = holder[API_KEY];
     if (typeof made !== 'object' || made === null || unhookApi) return;
+    unhookHolder();
     unhookApi = watch(made as Holder, 'metrics', tell);
     // A provider in the object as it was made (one assigned whole) is a registration too.
     if ((made as Holder).metrics !== undefined) tell();

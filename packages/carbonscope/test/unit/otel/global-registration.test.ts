@@ -1,4 +1,4 @@
-import { metrics } from '@opentelemetry/api';
+import { DiagConsoleLogger, DiagLogLevel, diag, metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { onGlobalMeterProviderSet } from '../../../src/otel/global-registration.js';
@@ -69,6 +69,31 @@ describe('onGlobalMeterProviderSet', () => {
       const made = holder[API_KEY];
       expect(Object.getOwnPropertyDescriptor(globalThis, API_KEY)?.get).to.equal(undefined);
       // The diag logger and others that were registered before, back as they were.
+      if (api) holder[API_KEY] = Object.assign(api, { metrics: made?.metrics });
+    }
+  });
+
+  // The API reads the global object at each call: context.active(), every span's start. An
+  // accessor there for the process's life (an application tracing with no meter provider) made
+  // each such read a call, several times slower.
+  it('puts the global object back as a plain property once made, still hearing metrics', () => {
+    const api = holder[API_KEY];
+    delete holder[API_KEY];
+    const seen: unknown[] = [];
+    const off = onGlobalMeterProviderSet(() => seen.push(metrics.getMeterProvider()));
+    try {
+      // Made by another registration: a tracing SDK's context manager, its diag logger.
+      diag.setLogger(new DiagConsoleLogger(), DiagLogLevel.NONE);
+      const made = Object.getOwnPropertyDescriptor(globalThis, API_KEY);
+      expect(made?.get, 'an accessor on globalThis').to.equal(undefined);
+      expect(made?.value).to.have.property('diag');
+      const mp = new MeterProvider();
+      expect(metrics.setGlobalMeterProvider(mp)).to.equal(true);
+      expect(seen).to.deep.equal([mp]);
+    } finally {
+      off();
+      diag.disable();
+      const made = holder[API_KEY];
       if (api) holder[API_KEY] = Object.assign(api, { metrics: made?.metrics });
     }
   });
