@@ -125,11 +125,22 @@ export async function attachToOtel(
   // (and end) before the next sample, and its last push would carry nothing of carbonscope's.
   // The samples look too, for a registration the watch cannot hear (after metrics.disable()).
   // Not to one shut down already (its instruments would record nothing): the own one pushes.
+  // What the move throws is said here: inside the registration, the watch keeps it from the
+  // application and says nothing. The own one then goes on pushing; no other move is tried.
   const switchOver = () => {
     if (joined || !hasGlobalMeterProvider() || globalProviderShutDown()) return;
     unwatch();
+    let stopped: Promise<void>;
+    try {
+      stopped = handOver();
+    } catch (err) {
+      logger.warn(
+        `carbonscope's metrics stay with its own SDK: the application's meter provider failed: ${String(err)}`,
+      );
+      return;
+    }
     logger.info("the application registered a meter provider: carbonscope's metrics go there now");
-    handOver().catch((err: unknown) => {
+    stopped.catch((err: unknown) => {
       logger.warn(`carbonscope's own SDK did not stop cleanly: ${String(err)}`);
     });
   };

@@ -550,6 +550,34 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       }
     });
 
+    // The move runs inside the application's setGlobalMeterProvider, where what it throws is
+    // kept from the application: it said the metrics went there, and nothing of why they did not.
+    it('a provider it cannot move to: the registration stands, its own pushes, a warning says why', async () => {
+      const { receiver, cs, env } = await withCollector({ OTEL_METRIC_EXPORT_INTERVAL: '600000' });
+      const log = memoryLogger();
+      const attached = await attachWith(cs, env, log.logger);
+      const broken = new MeterProvider();
+      broken.getMeter = () => {
+        throw new Error('no meters here');
+      };
+      try {
+        expect(metrics.setGlobalMeterProvider(broken)).to.equal(true);
+        expect(attached.mode).to.equal('own');
+        oneJob(cs);
+        await attached.shutdown();
+        expect(receiver.pushes).to.have.length(1);
+        const push = receiver.pushes[0]?.body;
+        const name = METRICS.operationEnergy.name;
+        expect(histogramPoint(push, name, 'carbonscope.operation', 'job')?.count).to.equal(1);
+        const said = log.lines.filter((l) => Number(l.level) >= 30).map((l) => String(l.msg));
+        expect(said.filter((l) => l.includes('go there now'))).to.deep.equal([]);
+        expect(said.filter((l) => l.includes('no meters here'))).to.have.length(1);
+      } finally {
+        await cs.stop();
+        await receiver.close();
+      }
+    });
+
     // A short script's provider may register and be shut down while the SDK's packages load:
     // joined, carbonscope's figures went to meters that record nothing, and its own pushed none.
     it('does not join one registered and shut down while its own was loading: its own pushes', async () => {
