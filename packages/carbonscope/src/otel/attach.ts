@@ -82,8 +82,7 @@ export async function attachToOtel(
   }
   if (!own) return { mode: 'none', shutdown: async () => undefined };
   // The application registered while the SDK's packages loaded: the own one has counted nothing.
-  // Not one shut down since (a short script's): its meters record nothing, the own one pushes.
-  if (hasGlobalMeterProvider() && !globalProviderShutDown()) {
+  if (hasGlobalMeterProvider()) {
     await own.handOver();
     joinGlobal(cs, options, logger);
     return { mode: 'global', shutdown: async () => undefined };

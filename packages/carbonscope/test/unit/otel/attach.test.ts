@@ -578,29 +578,6 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       }
     });
 
-    // A short script's provider may register and be shut down while the SDK's packages load:
-    // joined, carbonscope's figures went to meters that record nothing, and its own pushed none.
-    it('does not join one registered and shut down while its own was loading: its own pushes', async () => {
-      const { receiver, cs, env } = await withCollector({ OTEL_METRIC_EXPORT_INTERVAL: '600000' });
-      const attaching = attachWith(cs, env, memoryLogger().logger);
-      const mp = new MeterProvider();
-      metrics.setGlobalMeterProvider(mp);
-      await mp.shutdown();
-      const attached = await attaching;
-      try {
-        expect(attached.mode).to.equal('own');
-        oneJob(cs);
-        await attached.shutdown();
-        expect(receiver.pushes).to.have.length(1);
-        const push = receiver.pushes[0]?.body;
-        const name = METRICS.operationEnergy.name;
-        expect(histogramPoint(push, name, 'carbonscope.operation', 'job')?.count).to.equal(1);
-      } finally {
-        await cs.stop();
-        await receiver.close();
-      }
-    });
-
     it('hands over under delta temporality with every figure exported once: what it pushed is not pushed again', async () => {
       const { receiver, cs, env } = await withCollector({
         OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
