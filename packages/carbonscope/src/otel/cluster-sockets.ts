@@ -4,7 +4,7 @@
 // the application's own process.on('message') and cluster.on('message') handlers (no documented
 // Node API hides one), so a worker whose handler does `handlers[m.cmd](m)` would die of a
 // TypeError at every scrape, and the primary's handlers would get every worker's exposition.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   lstatSync,
   mkdirSync,
@@ -76,18 +76,27 @@ export function pidNamespace(): string | undefined {
 let hostToken: string | undefined | null = null;
 
 /**
+ * Names a pid namespace of one host's boot in 10 characters: a socket's path has 107 bytes at
+ * most, and the namespace's inode and a part of the boot id side by side took 9 more than the
+ * inode alone, which left a TMPDIR of 47 to 55 bytes without sockets. 40 bits of a hash: two
+ * folders of one pid whose namespaces or boots differ share a name once in 2^40.
+ */
+export function folderTokenOf(namespace: string, bootId: string): string {
+  return createHash('sha256').update(`${namespace}\n${bootId.trim()}`).digest('hex').slice(0, 10);
+}
+
+/**
  * What names one primary's folder with its pid, where it can be known (Linux): its pid namespace
- * and this machine's boot (the boot id's first 8 hex digits), read once. Undefined elsewhere. A
- * pid namespace's inode is one machine's alone: every host's first namespace has the same one
- * (4026531836), so two hosts whose TMPDIR is one (NFS) would share a primary's folder, and sweep
- * each other's. The boot is shared by the containers of one host, which their namespaces tell
- * apart.
+ * and this machine's boot, read once (folderTokenOf). Undefined elsewhere. A pid namespace's
+ * inode is one machine's alone: every host's first namespace has the same one (4026531836), so
+ * two hosts whose TMPDIR is one (NFS) would share a primary's folder, and sweep each other's. The
+ * boot is shared by the containers of one host, which their namespaces tell apart.
  */
 export function folderToken(): string | undefined {
   if (hostToken === null) {
     const ns = pidNamespace();
-    const boot = ns === undefined ? undefined : /^([0-9a-f]{8})-/.exec(readBootId() ?? '')?.[1];
-    hostToken = boot === undefined ? undefined : `${ns}-${boot}`;
+    const boot = ns === undefined ? undefined : readBootId();
+    hostToken = ns === undefined || !boot?.trim() ? undefined : folderTokenOf(ns, boot);
   }
   return hostToken;
 }

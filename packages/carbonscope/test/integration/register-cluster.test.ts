@@ -12,7 +12,12 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { expect } from 'chai';
-import { folderToken, pidNamespace } from '../../src/otel/cluster-sockets.js';
+import { folderToken, folderTokenOf, pidNamespace } from '../../src/otel/cluster-sockets.js';
+import { readBootId } from '../../src/proc/index.js';
+
+/** A boot id no host has now: a host sharing this TMPDIR (NFS). */
+const OTHER_BOOT = '00000000-0000-0000-0000-000000000000';
+
 import { libraryRoot } from '../../src/paths.js';
 import { childEnv } from '../helpers/child-env.js';
 import { type ExposedSample, parseSamples } from '../helpers/metrics.js';
@@ -300,7 +305,8 @@ describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER
   it('removes the folders that dead primaries of this pid namespace left, and no other', async () => {
     const ns = pidNamespace();
     const own = folderToken();
-    if (ns === undefined || own === undefined) {
+    const boot = readBootId();
+    if (ns === undefined || own === undefined || boot === undefined) {
       throw new Error('this test needs /proc/self/ns/pid and /proc/sys/kernel/random/boot_id');
     }
     const tmp = tempDirUntilExit('carbonscope-stale-');
@@ -314,8 +320,8 @@ describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER
     const stale = made(folder(999_999_999));
     const kept = [
       made(folder(process.pid)), // its primary runs
-      made(folder(999_999_998, own.replace(ns, '4026531111'))), // another namespace's
-      made(folder(999_999_993, `${ns}-00000000`)), // another host's (a TMPDIR on NFS)
+      made(folder(999_999_998, folderTokenOf('4026531111', boot))), // another namespace's
+      made(folder(999_999_993, folderTokenOf(ns, OTHER_BOOT))), // another host's (a TMPDIR on NFS)
       made(folder(999_999_992, ns)), // no host in its name
       made(join(tmp, 'carbonscope-cluster-999999997')), // no namespace in its name
       made(folder(999_999_996), 0o755), // not as this user makes them

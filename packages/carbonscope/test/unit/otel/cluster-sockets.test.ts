@@ -17,6 +17,7 @@ import { expect } from 'chai';
 import type { Logger } from '../../../src/log.js';
 import {
   type Exposition,
+  folderTokenOf,
   folderTrouble,
   pidNamespace,
   primaryFolder,
@@ -27,6 +28,7 @@ import {
   socketFolder,
   socketPath,
 } from '../../../src/otel/cluster-sockets.js';
+import { readBootId } from '../../../src/proc/index.js';
 
 /** A primary pid no process has: the folder is this test's alone. */
 const PRIMARY = 900_000_000 + process.pid;
@@ -362,13 +364,25 @@ describe("the removal of a primary's socket folder (at its exit, or a dead one's
       return;
     }
     const own = basename(socketFolder(999_999_999, tmp));
-    expect(own).to.match(new RegExp(`^carbonscope-cluster-999999999-${ns}-[0-9a-f]{8}$`));
-    const otherHost = made(own.replace(/-[0-9a-f]{8}$/, '-00000000'));
+    expect(own).to.equal(`carbonscope-cluster-999999999-${folderTokenOf(ns, readBootId() ?? '')}`);
+    const otherHost = made(
+      `carbonscope-cluster-999999999-${folderTokenOf(ns, '00000000-0000-0000-0000-000000000000')}`,
+    );
     // As a version before the host was in the name named it: this host's, or another's.
     const unnamedHost = made(`carbonscope-cluster-999999999-${ns}`);
     await removeStaleFolders(process.pid, tmp);
     expect(readdirSync(otherHost).sort()).to.deep.equal(['12.sock', '13.sock']);
     expect(readdirSync(unnamedHost).sort()).to.deep.equal(['12.sock', '13.sock']);
+  });
+
+  // The namespace's inode and the boot id's first 8 hex digits, both in the name, made it 9 bytes
+  // longer: a TMPDIR of 47 to 55 bytes, which served before, left every worker without a socket
+  // (CI's fresh TMPDIR and a test's folder under it: 114 bytes).
+  it('the folder names its host in as many bytes as the namespace alone took', () => {
+    const name = basename(socketFolder(9_999_999, tmp));
+    expect(name).to.match(/^carbonscope-cluster-9999999-[0-9a-f]{10}$/);
+    expect(folderTokenOf('4026531836', 'a')).to.not.equal(folderTokenOf('4026531836', 'b'));
+    expect(folderTokenOf('4026531836', 'a')).to.not.equal(folderTokenOf('4026531837', 'a'));
   });
 
   // A relative TMPDIR named a relative folder, which a worker with a cwd of its own
