@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { childEnv } from '#library-tests/helpers/child-env.js';
@@ -286,6 +286,25 @@ cs.measure('job', () => 42).then(({ result }) => {
       expect(seen.catalog, format).to.match(/bundl.*--external:carbonscope/);
     }
   });
+
+  // npm on Node 22.15+ resolves an optional peer the app does not list to its newest version
+  // whose engines fit (an OTel 3.x exporter, api ^1.10) and fails ERESOLVE beside an SDK 2.x
+  // (npm/cli#8416): each 2.x example lists every optional peer at its own line.
+  for (const name of ['express', 'fastify', 'koa']) {
+    it(`examples/${name} installs fresh with Node 24's npm (SDK 2.x line)`, async () => {
+      const dir = join(work, `node24-${name}`);
+      cpSync(join(projectRoot, 'examples', name), dir, { recursive: true });
+      const path = `${dirname(await node24())}${delimiter}${process.env.PATH ?? ''}`;
+      await npmInstallOrSay(dir, [tarball], { ...INSTALL, env: { ...process.env, PATH: path } });
+      const exporter = JSON.parse(
+        readFileSync(
+          join(dir, 'node_modules/@opentelemetry/exporter-metrics-otlp-proto/package.json'),
+          'utf8',
+        ),
+      );
+      expect(exporter.version).to.match(/^0\.2\d\d\./);
+    });
+  }
 
   for (const example of EXAMPLES) {
     describe(`examples/${example.name}`, () => {
