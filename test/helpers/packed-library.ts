@@ -77,7 +77,9 @@ export async function npmInstallOrSay(
     await run('npm', ['install', '--prefer-offline', ...NPM_QUIET, ...FAIL_FAST, ...packages], {
       cwd: dir,
       timeout: timeoutMs,
-      env,
+      // npm on Node 22.1+ turns on Node's module compile cache and keeps it in the temporary
+      // folder (node-compile-cache), which npm test counts as a leftover of the suite.
+      env: { ...env, NODE_DISABLE_COMPILE_CACHE: '1' },
     });
   } catch (err) {
     throw new Error(npmInstallFailure(err, packages, timeoutMs));
