@@ -140,6 +140,9 @@ let koaUnreachedTold = false;
 export function warnIfKoaUnreached(server: { listeners(event: 'request'): unknown[] }): void {
   if (koaUnreachedTold || askedServers.has(server)) return;
   askedServers.add(server);
+  // Asked inside the request start's channel, where a throw is an uncaught exception: Node's
+  // servers are emitters, but anything may publish there (the bench's request path does).
+  if (typeof server.listeners !== 'function') return;
   if (!server.listeners('request').some(koaCallback)) return;
   if (reachedApplication && createRequire(reachedApplication).cache[reachedApplication]) return;
   koaUnreachedTold = true;

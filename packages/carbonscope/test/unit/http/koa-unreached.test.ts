@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
+import { warnIfKoaUnreached } from '../../../src/http/frameworks/index.js';
 import { libraryRoot } from '../../../src/paths.js';
 import { childEnv } from '../../helpers/child-env.js';
 
@@ -60,5 +61,13 @@ router.get('/users/:id', (ctx) => { ctx.body = 'u'; });
 app.use(router.routes());`;
     expect(await stderrServing(koa, 'app.callback()')).to.not.include(CODE);
     expect(await stderrServing('', "(req, res) => res.end('x')")).to.not.include(CODE);
+  });
+
+  // The check runs inside the request start's diagnostics channel, where a throw becomes an
+  // uncaught exception: the bench's request path, which publishes for a plain object, crashed
+  // the process (TypeError: server.listeners is not a function).
+  it('asks nothing of a server that is not an event emitter, and never throws', () => {
+    expect(() => warnIfKoaUnreached({} as never)).to.not.throw();
+    expect(() => warnIfKoaUnreached({ listeners: 'no' } as never)).to.not.throw();
   });
 });
