@@ -12,6 +12,25 @@ export function firstCodePoints(text: string, max: number): string {
 }
 
 /**
+ * The characters (code points) of `text`, as the routes' limits count them: an emoji is one, not
+ * the two UTF-16 units String length counts. A lone surrogate counts one.
+ */
+export function codePoints(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length - 1; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
+/**
  * At most `max` UTF-16 units of `text` (a limit counted as String length counts), one less where
  * the cut would fall inside a surrogate pair: the emoji is dropped whole, not halved.
  */

@@ -9,7 +9,7 @@ import type { Context, Middleware } from 'koa';
 import { footprintView } from '../footprint.js';
 import { clientGoneSignal } from '../http/client-gone.js';
 import { clientError, HttpError } from '../http/errors.js';
-import { firstCodePoints, firstCodeUnits } from '../http/quote.js';
+import { codePoints, firstCodePoints } from '../http/quote.js';
 import { pathRouter } from '../http/router.js';
 import { CHAT_ROLES, type ChatMessage, type ChatResult, type ChatService } from '../llm/client.js';
 import { alertText, formatNumber, html, page, type SafeHtml, wantsHtml } from '../views/html.js';
@@ -18,7 +18,7 @@ export interface ChatRouteDeps {
   service: ChatService;
   /** Tracks each chat as operation `chat`: the local energy spent waiting on the call. */
   tracker: OperationTracker;
-  /** Largest total message text accepted, characters. */
+  /** Largest total message text accepted, characters (code points, as /predict counts). */
   maxContentChars?: number;
 }
 
@@ -46,7 +46,7 @@ function parseMessages(raw: unknown, maxChars: number): ChatMessage[] {
     }
     if (typeof content !== 'string')
       throw new HttpError(400, `messages[${i}].content must be a string`);
-    chars += content.length;
+    chars += codePoints(content);
     return { role: role as ChatMessage['role'], content };
   });
   if (chars > maxChars) {
@@ -220,7 +220,7 @@ export function chatRoutes(deps: ChatRouteDeps, readBody: Middleware): Router {
       ctx.body = chatPage(
         service,
         typeof chosen === 'string' ? chosen : undefined,
-        firstCodeUnits(formText ?? '', maxChars),
+        firstCodePoints(formText ?? '', maxChars),
         html`<p role="alert"><strong>Error:</strong> ${alertText(shown.message)}</p>`,
       );
     }

@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { clientError, HttpError } from '../http/errors.js';
-import { firstCodePoints, wellFormed } from '../http/quote.js';
+import { codePoints, firstCodePoints, wellFormed } from '../http/quote.js';
 import { pathRouter } from '../http/router.js';
 import {
   type ActivityClassifier,
@@ -36,11 +36,6 @@ const EXAMPLES = [
  */
 const FIELD_PATTERN = `\\s*[\\s\\S]{1,${MAX_ACTIVITY_CHARS}}\\s*`;
 
-function characters(text: string): number {
-  // Cheap for the usual short text; code points only when UTF-16 length could mislead.
-  return text.length <= MAX_ACTIVITY_CHARS ? text.length : Array.from(text).length;
-}
-
 /** The activity from a JSON body `{activity}` or the page's form; throws HttpError. */
 function readActivity(ctx: Context): string {
   if (ctx.is('json', 'urlencoded') === false) {
@@ -67,7 +62,8 @@ function readActivity(ctx: Context): string {
   // Echoed in the answer: half a surrogate pair (JSON's "\ud800") is no text UTF-8 can hold.
   const text = wellFormed(activity.trim());
   if (text === '') throw new HttpError(400, "'activity' is empty: describe an activity");
-  const length = characters(text);
+  // UTF-16 length is never under the code points: the usual short text is not counted again.
+  const length = text.length <= MAX_ACTIVITY_CHARS ? text.length : codePoints(text);
   if (length > MAX_ACTIVITY_CHARS) {
     throw new HttpError(
       400,

@@ -369,10 +369,22 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
     );
   });
 
-  // The form comes back cut to the limit: cut in UTF-16 units, an emoji across it left half a
-  // pair, which the page's UTF-8 showed as U+FFFD.
-  it('gives a message over the limit back cut before an emoji, not inside it', async () => {
-    const message = `${'x'.repeat(15_999)}\u{1F600}`;
+  // The limit counts characters (code points), as /predict's does: counted in UTF-16 units, an
+  // emoji was two, and 16,000 emoji (the limit, as the 413 names it) were refused as 32,000.
+  it('takes 16,000 emoji, the limit in characters, and refuses 16,001 naming them', async () => {
+    const emoji = (n: number) => ({ messages: [{ role: 'user', content: '\u{1F600}'.repeat(n) }] });
+    expect((await postJson(app.url, emoji(16_000))).status).to.equal(200);
+    const over = await postJson(app.url, emoji(16_001));
+    expect(over.status).to.equal(413);
+    expect(((await over.json()) as { message: string }).message).to.equal(
+      'message content is 16001 characters, over the limit of 16000',
+    );
+  });
+
+  // The form comes back cut to the limit, in characters as the limit counts them, never inside
+  // an emoji: cut in UTF-16 units, the page's UTF-8 showed half a pair as U+FFFD.
+  it('gives a message over the limit back cut to the limit in characters', async () => {
+    const message = `${'\u{1F600}'.repeat(4)}${'x'.repeat(15_997)}`;
     const res = await fetch(`${app.url}/chat`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
@@ -380,7 +392,7 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
     });
     expect(res.status).to.equal(413);
     const page = await res.text();
-    expect(page).to.include(`\n${'x'.repeat(15_999)}</textarea>`);
+    expect(page).to.include(`\n${'\u{1F600}'.repeat(4)}${'x'.repeat(15_996)}</textarea>`);
     expect(page).not.to.include('\ufffd');
   });
 

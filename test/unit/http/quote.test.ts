@@ -1,5 +1,10 @@
 import { expect } from 'chai';
-import { firstCodePoints, firstCodeUnits, wellFormed } from '../../../src/http/quote.js';
+import {
+  codePoints,
+  firstCodePoints,
+  firstCodeUnits,
+  wellFormed,
+} from '../../../src/http/quote.js';
 
 describe('quote: well-formed text', () => {
   it('replaces each lone surrogate with U+FFFD and keeps every pair', () => {
@@ -12,6 +17,15 @@ describe('quote: well-formed text', () => {
   it('cuts at 300 code points without halving a pair that straddles the cut', () => {
     const cut = firstCodePoints(wellFormed(`${'a'.repeat(299)}😀b`), 300);
     expect(cut).to.equal(`${'a'.repeat(299)}😀`);
+  });
+
+  it('counts code points: a pair one, a lone surrogate one', () => {
+    expect(codePoints('')).to.equal(0);
+    expect(codePoints('a😀b')).to.equal(3);
+    expect(codePoints('😀'.repeat(3))).to.equal(3);
+    expect(codePoints('\ud800a\udc00')).to.equal(3);
+    expect(codePoints('\udc00\ud800')).to.equal(2);
+    expect(codePoints('a\ud83d')).to.equal(2);
   });
 
   it('cuts at most `max` UTF-16 units, before a pair that straddles the cut', () => {
