@@ -132,6 +132,8 @@ export interface Config extends Settings {
     koaMiddlewareSpans: boolean;
     /** With tracing on, requests to these paths (exact, without the query) get no span. */
     untracedPaths: readonly string[];
+    /** OTEL_METRIC_EXPORT_INTERVAL as set, ms; undefined where left to the SDK's 60 s. */
+    exportIntervalMs: number | undefined;
   };
 }
 
@@ -192,6 +194,7 @@ export function loadConfig(env: Env = process.env): Config {
         pushesMetrics(s.OTEL_METRICS_EXPORTER),
       koaMiddlewareSpans: s.TRACE_KOA_MIDDLEWARE === 'true',
       untracedPaths: s.TRACE_IGNORED_PATHS,
+      exportIntervalMs: s.OTEL_METRIC_EXPORT_INTERVAL,
     },
   };
 }
@@ -227,4 +230,35 @@ export function secretsOf(config: Config, env: Env = {}): string[] {
     ...urlSecrets(config.llm.baseUrl),
     ...otlpSecretsOf(env),
   ].filter((s): s is string => Boolean(s));
+}
+
+/**
+ * The longest OTLP push interval (OTEL_METRIC_EXPORT_INTERVAL, s) at which the dashboards' and
+ * alerts' running-apps test (prometheus/rules.yml, tools/dashboards) sees a running app at every
+ * scrape: a step of its energy counter is seen up to 5 s (the Collector's batch) and 15 s (the
+ * scrape) after its push, and must come within 120 s of the one before.
+ */
+export const RUNNING_APPS_MAX_PUSH_SECONDS = 100;
+
+/** A line to log at warn once the logger exists: its JSON fields and its message. */
+export interface StartWarning {
+  fields: Record<string, unknown>;
+  message: string;
+}
+
+/**
+ * A push interval the stack's dashboards and alerts cannot follow: they would count a running
+ * app as gone between its pushes. A warning, not a refusal: the figures pushed are still right,
+ * and a stack of one's own may not use these dashboards.
+ */
+export function pushIntervalWarning(config: Config): StartWarning | undefined {
+  const intervalMs = config.otel.exportIntervalMs;
+  const limitMs = RUNNING_APPS_MAX_PUSH_SECONDS * 1000;
+  if (!config.otel.otlpMetricsEnabled || intervalMs === undefined || intervalMs <= limitMs) {
+    return undefined;
+  }
+  return {
+    fields: { setting: 'OTEL_METRIC_EXPORT_INTERVAL', intervalMs, limitMs },
+    message: `OTEL_METRIC_EXPORT_INTERVAL is ${intervalMs} ms, over ${RUNNING_APPS_MAX_PUSH_SECONDS} s: the stack's dashboards and alerts count a running app by a push at least every ${RUNNING_APPS_MAX_PUSH_SECONDS} s, and lose it between longer ones`,
+  };
 }

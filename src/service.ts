@@ -9,7 +9,7 @@ import {
   releaseHeldSpans,
 } from 'carbonscope';
 import { type AppDeps, createApp, type MetricsText } from './app.js';
-import { type Config, redactConfig, secretsOf } from './config.js';
+import { type Config, pushIntervalWarning, redactConfig, secretsOf } from './config.js';
 import { createDashboard, type Dashboard } from './dashboard/index.js';
 import { reportEarlyAnswers } from './http/early-answers.js';
 import { listenFailure, listenUrl } from './http/listen-messages.js';
@@ -122,6 +122,8 @@ export async function runService(config: Config, telemetry: Telemetry): Promise<
     },
     'starting carbonscope',
   );
+  const slowPush = pushIntervalWarning(config);
+  if (slowPush) logger.warn(slowPush.fields, slowPush.message);
   const readiness = new Readiness();
   const {
     deps,

@@ -324,6 +324,32 @@ describe('OTLP push and graceful shutdown', function () {
     }
   });
 
+  // The dashboards and alerts see a running app by pushes at most 100 s apart: a longer
+  // interval is said once at the start, as a JSON line at warn level naming setting and limit.
+  it("warns once at the start of a push interval over the dashboards' 100 s", async () => {
+    const receiver = await otlpReceiver();
+    const server = await spawnServer({
+      ...pushingAtShutdown(receiver.url),
+      OTEL_METRIC_EXPORT_INTERVAL: '100001',
+      OTEL_TRACES_EXPORTER: 'none',
+    });
+    try {
+      const told = server.stdout
+        .filter((l) => l.includes('OTEL_METRIC_EXPORT_INTERVAL'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(told).to.have.length(1);
+      expect(told[0]).to.include({
+        level: 40,
+        setting: 'OTEL_METRIC_EXPORT_INTERVAL',
+        intervalMs: 100_001,
+        limitMs: 100_000,
+      });
+    } finally {
+      await server.stop('SIGTERM');
+      await receiver.close();
+    }
+  });
+
   // At the end no next export comes: a final push that fails says what it dropped, as
   // register's last push does, not that the next export tries again.
   it('says what a final push refused at shutdown dropped', async () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConfigError, loadConfig, redactConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, pushIntervalWarning, redactConfig } from '../../src/config.js';
 
 describe('config', () => {
   it('gives the documented defaults for an empty environment', () => {
@@ -383,5 +383,36 @@ describe('config', () => {
     expect(text).not.to.include('secret-em');
     expect(text).not.to.include('secret-llm');
     expect(text).to.include('[redacted]');
+  });
+
+  // The dashboards and alerts count a running app by its energy counter moving, which holds for
+  // pushes up to 100 s apart: a longer interval made running apps blink out, without a word.
+  describe('the push interval the dashboards assume', () => {
+    const pushing = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+    it('warns of an OTLP push interval over 100 s, naming the setting and the limit', () => {
+      const warning = pushIntervalWarning(
+        loadConfig({ ...pushing, OTEL_METRIC_EXPORT_INTERVAL: '100001' }),
+      );
+      expect(warning?.fields).to.deep.equal({
+        setting: 'OTEL_METRIC_EXPORT_INTERVAL',
+        intervalMs: 100_001,
+        limitMs: 100_000,
+      });
+      expect(warning?.message).to.match(/^OTEL_METRIC_EXPORT_INTERVAL is 100001 ms, over 100 s/);
+    });
+
+    for (const [what, env] of [
+      ['at the limit', { ...pushing, OTEL_METRIC_EXPORT_INTERVAL: '100000' }],
+      ['at the default, 60 s', pushing],
+      ['without a push (scraped only)', { OTEL_METRIC_EXPORT_INTERVAL: '600000' }],
+      [
+        'with the push turned off',
+        { ...pushing, OTEL_METRICS_EXPORTER: 'prometheus', OTEL_METRIC_EXPORT_INTERVAL: '600000' },
+      ],
+    ] as const) {
+      it(`says nothing ${what}`, () => {
+        expect(pushIntervalWarning(loadConfig(env))).to.equal(undefined);
+      });
+    }
   });
 });

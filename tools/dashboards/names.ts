@@ -17,13 +17,8 @@ export const PROM = { ...namesOf(METRICS), ...namesOf(APP_METRICS) };
 
 const ENERGY = PROM.hostEnergy;
 
-/**
- * The longest push interval (OTEL_METRIC_EXPORT_INTERVAL, s) at which RUNNING_APPS, at its
- * shortest window (60 s at a 15 s scrape), sees a running app at every scrape: a step of the
- * counter is seen up to 5 s (the Collector's batch) and 15 s (the scrape) after its push, and
- * must come within 120 s of the one before.
- */
-export const RUNNING_APPS_MAX_PUSH_SECONDS = 100;
+// The service warns at start of a push interval over it: one number for both.
+export { RUNNING_APPS_MAX_PUSH_SECONDS } from '../../src/config.js';
 
 /**
  * One series per app that runs now: its host energy counter moved within about two
