@@ -1,4 +1,4 @@
-import { bootClock, type Clock, monotonicClock, suspendAwareClock } from '../clocks.js';
+import { type Clock, durationClock } from '../clocks.js';
 import type { BoundedLabelSet } from '../labels/index.js';
 import type { Logger } from '../log.js';
 import type { GridSettings, Settings } from '../settings.js';
@@ -62,7 +62,7 @@ export function createGridIntensity(options: GridIntensityOptions): GridService 
   const { grid } = options.config;
   const logger = options.logger;
   const now = options.now ?? Date.now;
-  const clock = gridClock(options);
+  const clock = durationClock(options);
   const client = grid.apiKey
     ? createElectricityMapsClient({
         baseUrl: grid.baseUrl,
@@ -90,13 +90,6 @@ export function createGridIntensity(options: GridIntensityOptions): GridService 
   });
   logStartup(logger, service, grid);
   return Object.assign(service, { reportedZones: zones });
-}
-
-/** The clock of the grid's durations: the monotonic one, with the time suspended where known. */
-function gridClock(options: GridIntensityOptions): Clock {
-  const monotonic = options.clock ?? monotonicClock;
-  const boot = options.bootClock ?? (options.clock ? undefined : bootClock);
-  return boot ? suspendAwareClock(monotonic, boot) : monotonic;
 }
 
 /** The grid service with the zones its gauge reports (the configured one and the first others). */

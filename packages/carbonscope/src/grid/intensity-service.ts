@@ -1,3 +1,4 @@
+import { durationClock } from '../clocks.js';
 import type { Logger } from '../log.js';
 import {
   DEFAULT_OTHER_ZONE_LOOKUPS_PER_HOUR,
@@ -49,10 +50,16 @@ export interface IntensityServiceOptions {
   /** Epoch ms: the data's age and the times answers show. */
   now: () => number;
   /**
-   * Monotonic ms, for the TTL, hold-downs and the budget (performance.now by default): on the
-   * wall clock a clock set back an hour kept a value fresh 3,900 s.
+   * Monotonic ms, for the TTL, hold-downs and the budget (the monotonic clock by default, with
+   * the time suspended added, see `bootClock`): on the wall clock a clock set back an hour kept
+   * a value fresh 3,900 s.
    */
   clock?: () => number;
+  /**
+   * Milliseconds that go on while the machine is suspended, added to `clock` (see
+   * suspendAwareClock): Linux's boot clock with the default clock, none with a scripted one.
+   */
+  bootClock?: () => number;
   logger: Logger;
   /** Called with each zone answered by current(), for bounded per-zone metrics. */
   onZoneUsed?: (zone: string) => void;
@@ -119,7 +126,7 @@ export class IntensityService implements GridIntensity {
   private budgetSpentSaid = false;
 
   constructor(private readonly options: IntensityServiceOptions) {
-    this.clock = options.clock ?? (() => performance.now());
+    this.clock = durationClock(options);
     this.defaultZone = options.defaultZone;
     this.errorHoldMs = options.errorHoldMs ?? Math.min(30_000, options.cacheTtlMs);
     this.maxStaleMs = options.maxStaleMs ?? DEFAULT_STALE_MAX_AGE_SECONDS * 1000;

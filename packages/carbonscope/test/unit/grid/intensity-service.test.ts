@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { pino } from 'pino';
 import { annualAverage } from '../../../src/grid/annual-averages.js';
 import {
+  createElectricityMapsClient,
   type ElectricityMapsClient,
   MAX_RATE_LIMIT_HOLD_MS,
 } from '../../../src/grid/electricity-maps-client.js';
@@ -1085,6 +1086,32 @@ describe('grid: intensity service (fallback chain)', () => {
         const r = await grid.current();
         expect(stub.calls).to.have.length(2);
         expect(r).to.include({ datetime: '2024-03-01T14:00:00.000Z', stale: false });
+      });
+
+      // Built without createGridIntensity, the service kept the monotonic clock alone: the
+      // value was served as fresh after the suspend, for the rest of its TTL.
+      it('a service built directly counts the suspend too, by its boot clock', async () => {
+        const grid = new IntensityService({
+          defaultZone: 'DE',
+          client: createElectricityMapsClient({
+            baseUrl: stub.url,
+            apiKey: KEY,
+            timeoutMs: 200,
+            now: () => clock + asleep,
+            clock: () => clock,
+          }),
+          cacheTtlMs: TTL_S * 1000,
+          now: () => clock + asleep,
+          clock: () => clock,
+          bootClock: () => clock + asleep,
+          logger,
+        });
+        stub.next(thisHour, { body: latestAt('DE', '2024-03-01T14:00:00.000Z') });
+        await grid.current();
+        asleep += 2 * 3600_000;
+        clock += 1000;
+        expect((await grid.current()).datetime).to.equal('2024-03-01T14:00:00.000Z');
+        expect(stub.calls).to.have.length(2);
       });
 
       it('the budget of other-zone lookups comes back over an hour asleep', async () => {
