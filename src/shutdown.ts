@@ -111,11 +111,17 @@ function cutInFlight(plan: Cut[], retryAfterS: number): void {
  * plan would have. Unmarked, it was lost with its connection, and the app took that for its
  * client's leaving.
  */
-function cutLate(res: ServerResponse, retryAfterS: () => number): void {
+function cutLate(
+  res: ServerResponse,
+  retryAfterS: () => number,
+  logged: Array<Promise<void>>,
+): void {
   // After the app's listener, which runs after this one, and the promises it settles at once.
   setImmediate(() => {
     if (res.writableEnded) return;
     markCutByShutdown(res);
+    // Its line comes after its connection closes, as a planned cut's: awaited as theirs are.
+    logged.push(appDone(res));
     const { socket } = res;
     if (socket) cutAtTurn(res, socket as Socket, false, retryAfterS());
     else res.once('socket', (turn: Socket) => cutAtTurn(res, turn, false, retryAfterS()));
@@ -214,13 +220,15 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
   const drain = async (started: number): Promise<void> => {
     /** Set once the cut is planned: the Retry-After of a request cut then. */
     let cutting: (() => number) | undefined;
+    /** The app's lines of requests cut as they arrived after the plan. */
+    const lateLogged: Array<Promise<void>> = [];
     // One that arrives from now on (on a kept-alive connection) is answered, then closed too,
     // and one pipelined behind those answered before it (read at the next poll) is answered
     // too: before the application's listener, which may answer at once. Before the listener
     // that queues it as pipelined, too: a queued `res` is added here. One that arrives after
     // the cut was planned is cut as well.
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
-      if (cutting) cutLate(res, cutting);
+      if (cutting) cutLate(res, cutting, lateLogged);
       const line = inLine(req.socket);
       closeAfterLast(line.includes(res) ? line : [...line, res]);
     });
@@ -251,7 +259,9 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
       cutInFlight(plan, cutting());
       // The app learns of a cut as its connection closes, and logs the request after it.
       const logged = Promise.all(plan.map(({ res }) => appDone(res)));
-      if (!(await settlesWithin(Promise.all([closed, logged]), CUT_ANSWER_MS))) {
+      // A late one arrives on a connection still open, so all are cut once every one closed.
+      const allLogged = Promise.all([closed, logged]).then(() => Promise.all(lateLogged));
+      if (!(await settlesWithin(allLogged, CUT_ANSWER_MS))) {
         server.closeAllConnections();
       }
     }

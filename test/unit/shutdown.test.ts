@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { expect } from 'chai';
-import { wasCutByShutdown } from '../../src/http/shutdown-cut.js';
+import { appBegins, appEnds, wasCutByShutdown } from '../../src/http/shutdown-cut.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { installShutdown, type Shutdown } from '../../src/shutdown.js';
 import { captureLogger } from '../helpers/log.js';
@@ -276,6 +276,34 @@ describe('graceful shutdown (in process)', () => {
     expect(got.toLowerCase()).to.contain('connection: close');
     expect(await exited).to.equal(0);
     expect(seen.map((res) => wasCutByShutdown(res))).to.deep.equal([true]);
+  });
+
+  // The app logs a cut request after its connection closes. The shutdown waited for the lines
+  // of the requests its plan cut, not for one cut as it arrived later: it exited first, and
+  // that request's line (its 503) was never written.
+  it('exits only after the line of a request cut as it arrived after the plan', async () => {
+    const { logger, lines } = captureLogger();
+    const stalled = await listening((req, res) => {
+      appBegins(res);
+      res.once('close', () =>
+        setTimeout(() => {
+          logger.info({ path: req.url, status: res.statusCode }, 'request');
+          appEnds(res);
+        }, 50),
+      );
+    });
+    const { shutdown, exited } = shutdownOf(stalled.server, logger, 200);
+    const { socket, all } = await connected(stalled.port);
+    socket.write(GET('/late').slice(0, -2));
+    await new Promise((r) => setTimeout(r, 50));
+    void shutdown.stop('SIGTERM');
+    await cutPlanned(lines);
+    socket.write('\r\n');
+    expect(await all).to.match(/^HTTP\/1\.1 503 /);
+    expect(await exited).to.equal(0);
+    const logged = lines.map((l) => JSON.parse(l) as { msg: string; path?: string });
+    expect(logged.filter((l) => l.msg === 'request').map((l) => l.path)).to.deep.equal(['/late']);
+    expect(logged.at(-1)?.msg, 'the last line').to.equal('stopped');
   });
 
   it('delivers, unmarked, what the app answers at once of a request that arrives after it', async () => {
