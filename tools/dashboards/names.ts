@@ -21,22 +21,31 @@ const ENERGY = PROM.hostEnergy;
 export { RUNNING_APPS_MAX_PUSH_SECONDS } from '../../src/config.js';
 
 /**
- * One series per app that runs now: its host energy counter moved within about two
- * $__rate_interval, as it does while an app runs, with requests or none. Behind the Collector a
- * stopped app's last values are exported on, frozen, for metric_expiration (5 min): a sum of
- * gauges over apps would count it beside the app that replaced it. changes() over one
- * $__rate_interval (60 s at a 15 s scrape) alone sees a change in the last 45 s only: too short
- * behind the Collector, where the SDK pushes every 60 s by default and a push that the
- * Collector's batching puts past a scrape is seen 75 s after the one before. So the counter is
- * also compared with its first value of the $__rate_interval before (offset, not a subquery,
- * whose steps follow Prometheus's evaluation interval); a stopped app drops out within 2 min.
- * An app is its instance (a direct scrape) or its service_instance_id (behind the Collector).
+ * The running-apps test, as prometheus/rules.yml records it: one series per app that runs now,
+ * its host energy counter moved within about 2 min, as it does while an app runs, with requests
+ * or none. Behind the Collector a stopped app's last values are exported on, frozen, for
+ * metric_expiration (5 min): a sum of gauges over apps would count it beside the app that
+ * replaced it. changes() over 60 s alone sees a change in the last 45 s only: too short behind
+ * the Collector, where the SDK pushes every 60 s by default and a push that the Collector's
+ * batching puts past a scrape is seen 75 s after the one before. So the counter is also compared
+ * with its first value of the minute before (offset, not a subquery, whose steps follow
+ * Prometheus's evaluation interval); a stopped app drops out within 2 min. An app is its
+ * instance (a direct scrape) or its service_instance_id (behind the Collector); job and
+ * service_name are kept for the alerts, which tell services apart by them.
  */
-export const RUNNING_APPS = `max by (instance, service_instance_id) (changes(${ENERGY}[$__rate_interval]) > 0 or ${ENERGY} != min_over_time(${ENERGY}[$__rate_interval] offset $__rate_interval))`;
+export const RUNNING_APPS_EXPR = `group by (job, service_name, instance, service_instance_id) (changes(${ENERGY}[1m]) > 0 or ${ENERGY} != min_over_time(${ENERGY}[1m] offset 1m))`;
+
+/**
+ * The recording rule of RUNNING_APPS_EXPR: a panel reads it, evaluated once for every panel and
+ * alert, rather than the test itself (twice in a panel summing each host once). Its recorded
+ * series end at once (a stale marker) when an app stops moving, so a step of any width reads
+ * whether the app ran then.
+ */
+export const RUNNING_APPS = 'instance_service_instance_id:hw_host_energy_joules_total:moved_2m';
 
 /** `gauge`'s series of the apps that run now (RUNNING_APPS). */
 export function ofRunningApps(gauge: string): string {
-  return `(${gauge} and on (instance, service_instance_id) (${RUNNING_APPS}))`;
+  return `(${gauge} and on (instance, service_instance_id) ${RUNNING_APPS})`;
 }
 
 /** The label naming the host a host-level series measures (the library's carbonscope.host). */

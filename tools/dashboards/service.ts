@@ -72,7 +72,7 @@ export const serviceDashboard: DashboardSpec = {
     {
       type: 'stat',
       title: 'Instances',
-      description: `App instances running: distinct instance labels (a direct scrape of each app) or service_instance_id (apps behind the OTel Collector) whose ${PROM.hostEnergy} moved within about two $__rate_interval (so an app that pushes every 60 s, the OTel SDK's default, counts at every scrape). The counter moves while an app runs, with requests or none; behind the Collector a stopped app's last value is exported on for 5 min, unmoving, and drops out of this count 2 min after its last push.`,
+      description: `App instances running: distinct instance labels (a direct scrape of each app) or service_instance_id (apps behind the OTel Collector) whose ${PROM.hostEnergy} moved within about 2 min (the recording rule ${RUNNING_APPS}: an app that pushes every 60 s, the OTel SDK's default, counts at every scrape). The counter moves while an app runs, with requests or none; behind the Collector a stopped app's last value is exported on for 5 min, unmoving, and drops out of this count 2 min after its last push.`,
       unit: 'none',
       width: 6,
       queries: [
