@@ -119,6 +119,37 @@ describe('stack: when NoDataFromApp fires (promtool test rules)', () => {
     expect(out).to.include('SUCCESS');
   });
 
+  // Read from the running apps alone, a service seen but never moving was no silent service,
+  // and a stack whose first app had not moved yet (pushes 60 s apart) was a stack without data.
+  it('fires for a service whose counter never moved, beside one that runs', () => {
+    const out = promtoolTest({
+      interval: '15s',
+      input_series: [
+        { series: service('api', 'a'), values: '0+1x40' },
+        { series: service('worker', 'w'), values: '5x40' },
+      ],
+      alert_rule_test: [
+        at('6m15s', [
+          {
+            exp_labels: { ...rule.labels, job: 'otel-collector', service_name: 'worker' },
+            exp_annotations: rule.annotations,
+          },
+        ]),
+      ],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+
+  it("stays quiet on a new stack whose app's second push comes 60 s after its first", () => {
+    const out = promtoolTest({
+      interval: '15s',
+      // Seen from 45 s; the SDK's default interval moves the counter at 1m45s.
+      input_series: [{ series: service('api', 'a'), values: '_x3 0x4 1x4 2x4 3x4 4x4' }],
+      alert_rule_test: [at('1m', []), at('1m30s', []), at('2m', [])],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+
   it('fires for a stack where no app ever reported', () => {
     const out = promtoolTest({
       interval: '15s',
