@@ -80,7 +80,7 @@ export function suspendAwareClock(monotonic: Clock, boot: Clock): Clock {
  * The clock of the grid's durations as its options give it: `clock` (the monotonic one by
  * default) plus the time suspended where a boot clock tells it: `bootClock`, else Linux's with
  * the default clock. A scripted clock alone gets none, so a test drives it whole. The factory and
- * a service or client built directly get the same one.
+ * an IntensityService built directly get the same one (the factory hands its client this one).
  */
 export function durationClock(options: { clock?: Clock; bootClock?: Clock }): Clock {
   const monotonic = options.clock ?? monotonicClock;
