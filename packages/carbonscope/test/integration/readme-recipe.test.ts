@@ -1,22 +1,26 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { libraryRoot } from '../../src/paths.js';
 import { StubElectricityMaps } from '../fixtures/grid/stub-electricity-maps.js';
 import { childEnv } from '../helpers/child-env.js';
 import { freePort } from '../helpers/ports.js';
-import { type Spawned, spawnUntil } from '../helpers/spawn.js';
+import {
+  blockWith,
+  PACKAGE_README,
+  ROOT_README,
+  readmeBlocks,
+  withShapeChecks,
+} from '../helpers/readme-blocks.js';
+import { runToEnd, type Spawned, spawnUntil } from '../helpers/spawn.js';
 
 /**
  * The package README's recipe for an application's own SDK, as a user copies it: the first
  * code block that gives carbonscope its local histograms.
  */
 function recipe(): string {
-  const readme = readFileSync(join(libraryRoot, 'README.md'), 'utf8');
-  const blocks = [...readme.matchAll(/^```js\n([\s\S]*?)^```$/gm)].map((m) => m[1] ?? '');
-  const block = blocks.find((b) => b.includes('new CarbonscopeInstrumentation({ histograms })'));
-  if (block === undefined) throw new Error('the README has no recipe with local histograms');
-  return block;
+  return blockWith(readmeBlocks(PACKAGE_README), 'new CarbonscopeInstrumentation({ histograms })');
 }
 
 const GAUGE = /^carbonscope_grid_carbon_intensity\{[^}]*carbonscope_grid_source="([^"]+)"/gm;
@@ -80,3 +84,271 @@ describe("the package README's recipe for an application's own SDK, run as writt
     expect(recovered, 'a scrape after the recovery').to.deep.equal(['electricity-maps']);
   });
 });
+
+/**
+ * What a snippet leaves to the reader, written as a reader would: a job, an image and a
+ * training loop that each take some CPU.
+ */
+const JOB_STUBS = `const busy = (ms) => { const t = performance.now(); while (performance.now() - t < ms); };
+const runJob = async () => { busy(50); return [1, 2, 3]; };
+const resize = (image) => { busy(20); return \`\${image}-small\`; };
+const resizeAll = (images) => images.map(resize);
+const image = 'cat.png';
+const images = ['a.png', 'b.png'];
+const train = () => busy(50);
+`;
+
+/** Offline and the same on every machine: the estimate, a fixed grid intensity. */
+const OFFLINE = { ENERGY_SOURCE: 'estimate', CARBON_ZONE: 'DE', CARBON_INTENSITY: '300' };
+
+/** A folder under dist (ignored, built output): `carbonscope` resolves there as a user's would. */
+function snippetDir(): string {
+  return mkdtempSync(join(libraryRoot, 'dist', 'readme-'));
+}
+
+describe("the READMEs' code blocks, run as written", function () {
+  this.timeout(60_000);
+  const dirs: string[] = [];
+  const procs: Spawned[] = [];
+  const dir = () => {
+    const d = snippetDir();
+    dirs.push(d);
+    return d;
+  };
+
+  after(async () => {
+    await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  const scripts = [
+    { readme: 'package', code: () => blockWith(readmeBlocks(PACKAGE_README), "'training'") },
+    {
+      readme: 'root',
+      code: () => blockWith(readmeBlocks(ROOT_README, 'Use it as a library'), 'snapshot();'),
+    },
+  ];
+  for (const { readme, code } of scripts) {
+    it(`the ${readme} README's block for scripts and jobs runs, with the fields its comments name`, async () => {
+      const { code: checked, shapes } = withShapeChecks(code());
+      expect(shapes, 'comments that give fields').to.not.be.empty;
+      const file = join(dir(), 'job.mjs');
+      writeFileSync(file, JOB_STUBS + checked);
+      const out = await runToEnd(process.execPath, [file], childEnv(OFFLINE));
+      expect(out.code, out.stderr).to.equal(0);
+      expect(out.stderr, 'no warning').to.equal('');
+      const real = JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '{}') as Record<
+        string,
+        string[]
+      >;
+      for (const s of shapes) {
+        const keys = real[s.line] ?? [];
+        const where = `line ${s.line + 1} of the block`;
+        if (s.open) expect(keys, where).to.include.members(s.keys);
+        else expect([...keys].sort(), where).to.deep.equal([...s.keys].sort());
+      }
+    });
+  }
+
+  const sdkBlocks = [
+    {
+      readme: 'package',
+      code: () => blockWith(readmeBlocks(PACKAGE_README), 'new CarbonscopeInstrumentation()]'),
+    },
+    {
+      readme: 'root',
+      code: () =>
+        blockWith(readmeBlocks(ROOT_README, 'Use it as a library'), '/* CarbonscopeOptions */'),
+    },
+  ];
+  for (const { readme, code } of sdkBlocks) {
+    it(`the ${readme} README's NodeSDK block meters an Express route, under the SDK's names`, async () => {
+      const d = dir();
+      writeFileSync(join(d, 'otel.js'), code());
+      writeFileSync(join(d, 'app.js'), EXPRESS_APP);
+      const [appPort, metricsPort] = [await freePort(), await freePort()];
+      const app = await spawnUntil(process.execPath, ['--import', './otel.js', 'app.js'], {
+        cwd: d,
+        env: childEnv({
+          ...OFFLINE,
+          PORT: String(appPort),
+          OTEL_METRICS_EXPORTER: 'prometheus',
+          OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
+          OTEL_TRACES_EXPORTER: 'none',
+          OTEL_LOGS_EXPORTER: 'none',
+        }),
+        waitFor: /^up$/,
+      });
+      procs.push(app);
+      await getText(`http://127.0.0.1:${appPort}/users/42`);
+      // The application's own PrometheusExporter adds no unit word (examples/README.md).
+      const wanted = 'carbonscope_operation_energy_count{carbonscope_operation="/users/:id"';
+      const lines = await scrapeUntil(metricsPort, wanted, 1);
+      expect(lines).to.have.length(1);
+      expect(
+        app.stderr.filter((l) => l.includes('carbonscope')),
+        'warnings',
+      ).to.deep.equal([]);
+    });
+  }
+
+  const noCode = [
+    { readme: 'package', section: undefined, mark: 'grep carbonscope_operation_energy_joules\n' },
+    { readme: 'root', section: 'Use it as a library', mark: '_joules_sum' },
+    { readme: 'root', section: 'Use it as a library', mark: 'cluster.js' },
+  ];
+  for (const { readme, section, mark } of noCode) {
+    it(`the ${readme} README's \`--import carbonscope/register\` block (${mark.trim()}) shows what its grep says`, async () => {
+      const file = readme === 'package' ? PACKAGE_README : ROOT_README;
+      const block = parseNoCode(blockWith(readmeBlocks(file, section), mark));
+      const d = dir();
+      writeFileSync(join(d, block.app), block.app === 'cluster.js' ? CLUSTER_APP : EXPRESS_APP);
+      const [appPort, metricsPort] = [await freePort(), await freePort()];
+      const app = await spawnUntil(
+        process.execPath,
+        ['--import', 'carbonscope/register', block.app],
+        {
+          cwd: d,
+          // The block's variables, and a free port where it says 9464 (another test may hold it).
+          env: childEnv({
+            ...OFFLINE,
+            ...block.env,
+            PORT: String(appPort),
+            OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
+          }),
+          waitFor: /^up$/,
+        },
+      );
+      procs.push(app);
+      // New connections, so that a cluster's round robin hands them to each worker in turn.
+      for (let i = 0; i < 20; i++) await getText(`http://127.0.0.1:${appPort}/users/${i}`);
+      const lines = await scrapeUntil(metricsPort, block.grep, Math.max(1, block.sample.length));
+      if (block.sample.length > 0) {
+        expect(lines).to.have.length(block.sample.length);
+        for (const [i, line] of lines.entries()) {
+          expect(line).to.match(sampleShape(block.sample[i] ?? ''));
+        }
+      } else expect(lines).to.not.be.empty;
+      expect(
+        app.stderr.filter((l) => l.includes('carbonscope')),
+        'warnings',
+      ).to.deep.equal([]);
+    });
+  }
+
+  it("the root README's command-line synopsis names only options each command's --help has", async () => {
+    const synopsis = readmeBlocks(ROOT_README, 'Command line')[0]?.code ?? '';
+    const bin = join(libraryRoot, 'bin', 'carbonscope.js');
+    const help = new Map<string, string>();
+    for (const command of ['run', 'monitor', 'impacts']) {
+      const out = await runToEnd(process.execPath, [bin, command, '--help'], childEnv());
+      expect(out.code, out.stderr).to.equal(0);
+      help.set(command, out.stdout);
+    }
+    let last: string[] = [];
+    for (const line of synopsis.split('\n')) {
+      const text = line.split('#')[0] ?? '';
+      const command = /^carbonscope (\w+)/.exec(text)?.[1];
+      // "options:" and the line after it are run's and monitor's.
+      const commands = command ? [command] : text.trim() ? ['run', 'monitor'] : last;
+      last = commands;
+      for (const flag of text.match(/(?<![\w-])--?[a-z][\w-]*/g) ?? []) {
+        for (const c of commands) expect(help.get(c), `${flag} in ${c} --help`).to.include(flag);
+      }
+    }
+  });
+
+  it("the package README's `carbonscope impacts` line runs as written", async () => {
+    const text = readFileSync(PACKAGE_README, 'utf8').replace(/\n/g, ' ');
+    const line = /`carbonscope (impacts [^`]+)`/.exec(text)?.[1];
+    expect(line, 'an impacts command line').to.be.a('string');
+    const bin = join(libraryRoot, 'bin', 'carbonscope.js');
+    const out = await runToEnd(process.execPath, [bin, ...(line ?? '').split(/\s+/)], childEnv());
+    expect(out.code, out.stderr).to.equal(0);
+    expect(out.stdout).to.match(/^openai\/gpt-4o: 500 output tokens/);
+  });
+});
+
+/** An Express app with a route template, on PORT, that says `up` once it listens. */
+const EXPRESS_APP = `import express from 'express';
+const app = express();
+app.get('/users/:id', (req, res) => res.json({ id: req.params.id }));
+app.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('up'));
+`;
+
+/** The same app in two cluster workers: the primary says `up` once both listen. */
+const CLUSTER_APP = `import cluster from 'node:cluster';
+import express from 'express';
+if (cluster.isPrimary) {
+  let listening = 0;
+  cluster.on('listening', () => { if (++listening === 2) console.log('up'); });
+  for (let i = 0; i < 2; i++) cluster.fork();
+} else {
+  const app = express();
+  app.get('/users/:id', (req, res) => res.json({ id: req.params.id }));
+  app.listen(Number(process.env.PORT), '127.0.0.1');
+}
+`;
+
+interface NoCodeBlock {
+  env: Record<string, string>;
+  app: string;
+  /** What the block's `grep` keeps (a fixed string). */
+  grep: string;
+  /** The output the block shows after the command, as `# ` comment lines. */
+  sample: string[];
+}
+
+/** A shell block that starts an app under `register` and greps its endpoint. */
+function parseNoCode(code: string): NoCodeBlock {
+  const start = /^((?:\w+=\S+ )+)node --import carbonscope\/register (\S+)$/m.exec(code);
+  const grep = /^curl -s localhost:9464\/metrics \| grep '?([^'\n]+?)'?$/m.exec(code);
+  if (!start || !grep) throw new Error(`not a start-and-scrape block:\n${code}`);
+  const env = Object.fromEntries(
+    (start[1] ?? '')
+      .trim()
+      .split(' ')
+      .map((a) => a.split('=') as [string, string]),
+  );
+  const sample = code
+    .split('\n')
+    .filter((l) => l.startsWith('# '))
+    .map((l) => l.slice(2));
+  return { env, app: start[2] ?? '', grep: grep[1] ?? '', sample };
+}
+
+/** A sample line as a pattern: `…` stands for what varies, and so does the value. */
+function sampleShape(sample: string): RegExp {
+  const escaped = sample
+    .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    .replace(/"[^"]*…"/g, '"[^"]+"') // a label's value
+    .replace(/,…/g, '(,[^}]*)?'); // the labels after
+  return new RegExp(`^${escaped.replace(/ \d+$/, ' \\d+')}$`);
+}
+
+/** A GET on a connection of its own (no keep-alive), its body as text. */
+function getText(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
+
+/** The scrape's lines that contain `wanted`, once there are `count` of them (20 s at most). */
+async function scrapeUntil(port: number, wanted: string, count: number): Promise<string[]> {
+  const deadline = performance.now() + 20_000;
+  let lines: string[] = [];
+  while (performance.now() < deadline) {
+    const text = await getText(`http://127.0.0.1:${port}/metrics`).catch(() => '');
+    lines = text.split('\n').filter((l) => l.includes(wanted));
+    if (lines.length >= count) return lines;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${count} lines with ${wanted} wanted; saw:\n${lines.join('\n')}`);
+}
