@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { MONITOR_HELP } from '../../../src/cli/args.js';
 import { formatMonitorLine, MONITOR_STOP_SIGNALS } from '../../../src/cli/monitor.js';
 import type { IntensityReading, IntensitySource } from '../../../src/grid/index.js';
+import { ROOT_README } from '../../helpers/readme-blocks.js';
 import { sampleAt } from '../energy/scripted.js';
 
 /** 20:14:03 on the clock of the machine: local time, as `date` and CodeCarbon's logs show it. */
@@ -86,5 +88,31 @@ describe('monitor lines', () => {
       0,
     );
     expect(line).to.equal('20:14:03  10.97 W  · 1.12 J so far (0.3 J estimated)  · CPU 12%\n');
+  });
+  // The README showed `16.2 W (estimated)` and `1.12 Wh so far (0.3 Wh estimated)`: a line prints
+  // two decimals of watts, and 0.3 Wh (1080 J) as joules.
+  it("show the README's samples of a line as it prints them", () => {
+    const readme = readFileSync(ROOT_README, 'utf8');
+    const bullet =
+      /^- `monitor` prints a line per interval[\s\S]*?(?=^- )/m.exec(readme)?.[0] ?? '';
+    const samples = [...bullet.matchAll(/`([^`\n]*(?: W| so far|CO2e)[^`\n]*)`/g)].map((m) => m[1]);
+    expect(samples).to.have.length(3);
+    const measuredNow = sample(false, null);
+    const host = {
+      ...measuredNow.totals.host,
+      joules: 1.12,
+      estimatedJoules: 0.3,
+      estimated: true,
+    };
+    const lines = [
+      formatMonitorLine(AT, sample(true, reading('annual-average', true)), 1.12, 1.06e-4),
+      formatMonitorLine(AT, { ...measuredNow, totals: { ...measuredNow.totals, host } }, 1.12, 0),
+    ];
+    for (const piece of samples) {
+      expect(
+        lines.some((l) => l.includes(piece ?? '')),
+        `${piece}`,
+      ).to.equal(true);
+    }
   });
 });
