@@ -4,6 +4,7 @@ import { libraryRoot } from '../../src/paths.js';
 
 export const PACKAGE_README = join(libraryRoot, 'README.md');
 export const ROOT_README = join(libraryRoot, '..', '..', 'README.md');
+export const EXAMPLES_README = join(libraryRoot, '..', '..', 'examples', 'README.md');
 
 export interface Block {
   lang: string;

@@ -8,6 +8,7 @@ import { childEnv } from '../helpers/child-env.js';
 import { freePort } from '../helpers/ports.js';
 import {
   blockWith,
+  EXAMPLES_README,
   PACKAGE_README,
   ROOT_README,
   readmeBlocks,
@@ -256,6 +257,15 @@ describe("the READMEs' code blocks, run as written", function () {
         for (const c of commands) expect(help.get(c), `${flag} in ${c} --help`).to.include(flag);
       }
     }
+  });
+
+  // `npm version` moves the package, not this block: the install line would name no file.
+  it("the examples README's install block names the tarball npm pack writes", () => {
+    const block = blockWith(readmeBlocks(EXAMPLES_README), 'npm pack -w carbonscope');
+    const { version } = JSON.parse(readFileSync(join(libraryRoot, 'package.json'), 'utf8'));
+    const named = [...block.matchAll(/carbonscope-[\w.-]+?\.tgz/g)].map((m) => m[0]);
+    expect(named).to.have.length.above(0);
+    for (const name of named) expect(name).to.equal(`carbonscope-${version}.tgz`);
   });
 
   it("the package README's `carbonscope impacts` line runs as written", async () => {
