@@ -68,6 +68,9 @@ export function withShapeChecks(code: string): { code: string; shapes: Shape[] }
     if (named) {
       shapes.push(shape(line, named[2], named[3]));
       tail.push(`__shape(${line}, ${named[1]});`);
+    } else if (/\/\/.*\{/.test(text)) {
+      // A comment that gives fields in another form would go unchecked, and the test still pass.
+      throw new Error(`a comment's fields in a form not read: ${text.trim()}`);
     }
     return text;
   });

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { libraryRoot } from '../../src/paths.js';
 import { StubElectricityMaps } from '../fixtures/grid/stub-electricity-maps.js';
 import { childEnv } from '../helpers/child-env.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort, freePorts } from '../helpers/ports.js';
 import {
   blockWith,
   EXAMPLES_README,
@@ -117,8 +117,11 @@ describe("the READMEs' code blocks, run as written", function () {
     return d;
   };
 
-  after(async () => {
-    await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+  // Each test's apps end with it, passed or failed: left to the end they would all sample at once.
+  afterEach(async () => {
+    await Promise.all(procs.splice(0).map((p) => p.stop('SIGKILL')));
+  });
+  after(() => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
@@ -167,7 +170,7 @@ describe("the READMEs' code blocks, run as written", function () {
       const d = dir();
       writeFileSync(join(d, 'otel.js'), code());
       writeFileSync(join(d, 'app.js'), EXPRESS_APP);
-      const [appPort, metricsPort] = [await freePort(), await freePort()];
+      const [appPort, metricsPort] = (await freePorts(2)) as [number, number];
       const app = await spawnUntil(process.execPath, ['--import', './otel.js', 'app.js'], {
         cwd: d,
         env: childEnv({
@@ -204,7 +207,7 @@ describe("the READMEs' code blocks, run as written", function () {
       const block = parseNoCode(blockWith(readmeBlocks(file, section), mark));
       const d = dir();
       writeFileSync(join(d, block.app), block.app === 'cluster.js' ? CLUSTER_APP : EXPRESS_APP);
-      const [appPort, metricsPort] = [await freePort(), await freePort()];
+      const [appPort, metricsPort] = (await freePorts(2)) as [number, number];
       const app = await spawnUntil(
         process.execPath,
         ['--import', 'carbonscope/register', block.app],
@@ -238,7 +241,7 @@ describe("the READMEs' code blocks, run as written", function () {
   }
 
   it("the root README's command-line synopsis names only options each command's --help has", async () => {
-    const synopsis = readmeBlocks(ROOT_README, 'Command line')[0]?.code ?? '';
+    const synopsis = blockWith(readmeBlocks(ROOT_README, 'Command line'), 'carbonscope run [');
     const bin = join(libraryRoot, 'bin', 'carbonscope.js');
     const help = new Map<string, string>();
     for (const command of ['run', 'monitor', 'impacts']) {
@@ -247,16 +250,26 @@ describe("the READMEs' code blocks, run as written", function () {
       help.set(command, out.stdout);
     }
     let last: string[] = [];
+    const named = new Set<string>();
+    let flags = 0;
     for (const line of synopsis.split('\n')) {
       const text = line.split('#')[0] ?? '';
       const command = /^carbonscope (\w+)/.exec(text)?.[1];
+      if (command) named.add(command);
       // "options:" and the line after it are run's and monitor's.
       const commands = command ? [command] : text.trim() ? ['run', 'monitor'] : last;
       last = commands;
       for (const flag of text.match(/(?<![\w-])--?[a-z][\w-]*/g) ?? []) {
-        for (const c of commands) expect(help.get(c), `${flag} in ${c} --help`).to.include(flag);
+        flags++;
+        // A whole option: `-v` is no substring of `--verbose`'s to pass on.
+        const whole = new RegExp(`(?<![\\w-])${flag}(?![\\w-])`);
+        for (const c of commands) expect(help.get(c), `${flag} in ${c} --help`).to.match(whole);
       }
     }
+    expect([...named].sort(), 'the commands the synopsis names').to.deep.equal(
+      [...help.keys()].sort(),
+    );
+    expect(flags, 'options in the synopsis').to.be.above(10);
   });
 
   // `npm version` moves the package, not this block: the install line would name no file.
