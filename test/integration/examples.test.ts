@@ -246,6 +246,11 @@ cs.measure('job', () => 42).then(({ result, footprint }) => {
     }
   });
 
+  // esbuild's own answer for CommonJS packages (Express's) in an ESM bundle: its text goes in as
+  // it is, so a top-level createRequire of carbonscope's inlined code declared it twice.
+  const ESM_REQUIRE_BANNER =
+    "--banner:js=import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
   it('runs bundled by esbuild, ESM and CommonJS: code inlined, LLM data said to be missing', async () => {
     // The bundle's grandparent folder holds another package.json, as an application's would.
     const dir = join(work, 'bundled', 'project');
@@ -272,7 +277,14 @@ cs.measure('job', () => 42).then(({ result }) => {
       const out = join(dir, 'out', `app.${format === 'esm' ? 'mjs' : 'cjs'}`);
       await run(
         join(dir, 'node_modules', '.bin', 'esbuild'),
-        ['app.js', '--bundle', '--platform=node', `--format=${format}`, `--outfile=${out}`],
+        [
+          'app.js',
+          '--bundle',
+          '--platform=node',
+          `--format=${format}`,
+          `--outfile=${out}`,
+          ...(format === 'esm' ? [ESM_REQUIRE_BANNER] : []),
+        ],
         { cwd: dir },
       );
       const { stdout } = await run(process.execPath, [out], {

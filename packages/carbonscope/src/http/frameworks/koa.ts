@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import { createRequire } from 'node:module';
+// Under another name: an inlining bundler keeps this import as written, beside the ESM bundle's
+// usual banner (`import { createRequire } from 'module'`), which it would declare a second time.
+import { createRequire as requireFrom } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setRoute } from '../route.js';
 
@@ -73,7 +75,7 @@ function koaContextFile(): string | undefined {
   for (const dir of from) {
     if (!dir) continue;
     try {
-      const pkg = createRequire(join(dir, 'noop.js')).resolve('koa/package.json');
+      const pkg = requireFrom(join(dir, 'noop.js')).resolve('koa/package.json');
       return join(dirname(pkg), 'lib', 'context.js');
     } catch {
       // not there; try the next place
@@ -97,7 +99,7 @@ export function installKoaRoutes(): void {
   if (!file) return;
   let proto: object;
   try {
-    proto = createRequire(file)(file) as object;
+    proto = requireFrom(file)(file) as object;
   } catch {
     return;
   }
@@ -144,7 +146,7 @@ export function warnIfKoaUnreached(server: { listeners(event: 'request'): unknow
   // servers are emitters, but anything may publish there (the bench's request path does).
   if (typeof server.listeners !== 'function') return;
   if (!server.listeners('request').some(koaCallback)) return;
-  if (reachedApplication && createRequire(reachedApplication).cache[reachedApplication]) return;
+  if (reachedApplication && requireFrom(reachedApplication).cache[reachedApplication]) return;
   koaUnreachedTold = true;
   process.emitWarning(
     'a Koa app serves requests, but not the koa module carbonscope reads route templates from ' +
