@@ -125,6 +125,16 @@ function measuredCpu(tree: TreeCpuReader): { read: () => number; measured: () =>
 }
 
 /**
+ * A daemon the command started (a double fork, `setsid` in a subshell) or a child it left behind
+ * runs on outside the tree: the figures would otherwise pass for the whole of its work.
+ */
+export function leftRunningNote(count: number): string | undefined {
+  if (!(count > 0)) return undefined;
+  const [which, its] = count === 1 ? ['1 process', 'its'] : [`${count} processes`, 'their'];
+  return `${which} left the command's process tree still running (orphaned or daemonized): ${its} CPU time from then on is not counted, and run did not wait for ${count === 1 ? 'it' : 'them'}`;
+}
+
+/**
  * Passes each forwarded signal carbonscope gets on to the command, once: not when the witness
  * got it too (it went to the whole process group, the command included, as Ctrl-C does), unless
  * the command has left the group. Stays until carbonscope exits: once the command has ended, a
@@ -263,6 +273,8 @@ async function runMeasured(
 
   const ending = endingOf(end.code, end.signal);
   report.exit = { code: end.code, signal: end.signal, exitCode: ending.code };
+  const left = leftRunningNote(tree.leftRunning());
+  if (left) report.measurement.notes.push(left);
   if (session.otlpTarget !== undefined && !cpu.measured()) {
     // The last push leaves them out as the earlier ones did (cpu.measured), rather than a 0:
     // a measured GPU share with an unmeasured CPU part too.

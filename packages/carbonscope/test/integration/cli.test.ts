@@ -207,6 +207,23 @@ describe('carbonscope command line', function () {
     expect(viaChild.energy.joules).to.be.greaterThan(3 * idle.energy.joules);
   });
 
+  it('says when a process of the command outlived it outside the tree, not waited for', async () => {
+    // A child left behind as the command exits: re-parented away, its CPU after that not counted.
+    const script = `const c = require('node:child_process').spawn('sleep', ['5'], { stdio: 'ignore' });
+      process.stderr.write('orphan:' + c.pid + ';'); c.unref(); setTimeout(() => process.exit(0), 1500);`;
+    const r = await cli(['run', '--json', '--interval', '200ms', ...node(script)]);
+    const orphan = Number(/orphan:(\d+);/.exec(r.stderr)?.[1]);
+    try {
+      expect(r.code, r.stderr).to.equal(0);
+      const report = JSON.parse(r.stdout) as Report;
+      expect(report.measurement.notes).to.include.members([
+        "1 process left the command's process tree still running (orphaned or daemonized): its CPU time from then on is not counted, and run did not wait for it",
+      ]);
+    } finally {
+      if (orphan > 0) process.kill(orphan, 'SIGKILL');
+    }
+  });
+
   it('passes the exit code through', async () => {
     const r = await cli(['run', ...node('process.exit(7)')]);
     expect(r.code).to.equal(7);

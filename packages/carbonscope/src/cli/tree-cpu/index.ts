@@ -33,7 +33,13 @@ export {
 
 /** A reader for platforms with neither: always 0, and the summary says process energy is unknown. */
 export function createUnavailableTreeCpuReader(): TreeCpuReader {
-  return { method: 'unavailable', setRoot() {}, read: () => 0, inTree: () => false };
+  return {
+    method: 'unavailable',
+    setRoot() {},
+    read: () => 0,
+    inTree: () => false,
+    leftRunning: () => 0,
+  };
 }
 
 /** The best reader for this platform: /proc, else ps, else none. */

@@ -52,6 +52,7 @@ class ProcTreeCpuReader implements TreeCpuReader {
   private root: number | undefined;
   private rootStart: number | undefined;
   private rootGone = false;
+  private left = 0;
   private selfReaped = 0;
   private selfCredit = 0;
   private readonly tracked = new Map<number, Tracked>();
@@ -87,6 +88,10 @@ class ProcTreeCpuReader implements TreeCpuReader {
     return this.members.has(pid);
   }
 
+  leftRunning(): number {
+    return this.left;
+  }
+
   private sample(root: number): void {
     this.snapshot.load();
     this.rereadChildrenReadBeforeParents();
@@ -94,7 +99,10 @@ class ProcTreeCpuReader implements TreeCpuReader {
     const selfReaped = this.readSelfReaped() ?? this.selfReaped;
     this.selfCredit = 0;
     this.classifyTracked();
-    for (const t of this.tracked.values()) if (t.seen === Seen.Vanished) this.creditAncestor(t);
+    for (const t of this.tracked.values()) {
+      if (t.seen === Seen.Vanished) this.creditAncestor(t);
+      else if (t.seen === Seen.Left) this.left++;
+    }
     for (const t of this.tracked.values()) if (t.seen === Seen.Present) this.countGrowth(t);
     this.countNewcomers();
     if (this.isInTree(root)) {

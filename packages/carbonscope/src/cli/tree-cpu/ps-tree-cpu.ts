@@ -91,6 +91,21 @@ export function treeGrowth(
   return { seconds, seen: now, members };
 }
 
+/** The members of the tree before that are still listed, the same process, but not in it now. */
+function leftSince(
+  before: ReadonlySet<number>,
+  now: ReadonlySet<number>,
+  table: ReadonlyMap<number, PsRow>,
+  seen: ReadonlyMap<string, number>,
+): number {
+  let left = 0;
+  for (const pid of before) {
+    const row = table.get(pid);
+    if (row && !now.has(pid) && seen.has(processKey(row))) left++;
+  }
+  return left;
+}
+
 /**
  * Fallback for systems without /proc (macOS, the BSDs): one `ps` call per sample. Each process is
  * known by its pid and start time, so a pid reused by a new process counts that process from its
@@ -107,12 +122,14 @@ export function createPsTreeCpuReader(
   let total = 0;
   /** The tree at the latest read that found the command (ps lists no process that is gone). */
   let members: ReadonlySet<number> = new Set();
+  let left = 0;
   return {
     method: 'ps',
     setRoot(pid) {
       rootPid = pid;
     },
     inTree: (pid) => members.has(pid),
+    leftRunning: () => left,
     read() {
       if (rootPid === undefined) return total;
       const table = parsePsTable(runPs());
@@ -121,6 +138,7 @@ export function createPsTreeCpuReader(
       // Once the command has ended, what is left of its tree was orphaned: not the command's.
       if (!root || !row || row.started !== root.started) return total;
       const grown = treeGrowth(root, table, seen);
+      left += leftSince(members, grown.members, table, seen);
       seen = grown.seen;
       members = grown.members;
       total += grown.seconds;

@@ -58,4 +58,11 @@ export interface TreeCpuReader {
    * of it by that read (so what it did up to its end is still the command's).
    */
   inTree(pid: number): boolean;
+  /**
+   * How many processes of the tree were found outside it still running (re-parented: orphaned
+   * or daemonized), the command's own children left behind as it ended included: their CPU
+   * time from then on is not counted, and nothing waits for them. One that left and ended
+   * between two reads, or before the first, is not seen.
+   */
+  leftRunning(): number;
 }

@@ -256,6 +256,48 @@ describe('process tree CPU time', () => {
     expect(reader.read()).to.be.closeTo(3.8, 1e-9);
   });
 
+  it('counts the processes that left the tree still running (orphaned, daemonized)', () => {
+    const { proc, reader } = commandTree();
+    proc.set(100, SELF, [100, 0, 0, 0]); // sh daemon.sh
+    proc.set(101, 100, [0, 0, 0, 0]); //      ( setsid node daemon & )
+    proc.set(102, 101, [20, 0, 0, 0]); //     node daemon
+    proc.set(103, 100, [10, 0, 0, 0]); //     node early, reaped by the script
+    reader.read();
+    expect(reader.leftRunning()).to.equal(0);
+    proc.remove(101);
+    proc.remove(103);
+    proc.set(102, INIT, [70, 0, 0, 0]);
+    proc.set(100, SELF, [100, 0, 10, 0]);
+    reader.read();
+    expect(reader.leftRunning()).to.equal(1);
+    // The command ends (we reap it), leaving a background child of its own behind.
+    proc.set(104, 100, [5, 0, 0, 0]);
+    reader.read();
+    proc.remove(100);
+    proc.set(104, INIT, [9, 0, 0, 0]);
+    proc.setSelf([0, 0, 110, 0]);
+    reader.read();
+    expect(reader.leftRunning()).to.equal(2);
+  });
+
+  it('ps fallback: counts the processes that left the tree still running', () => {
+    let rows: Array<[number, number, string, string]> = [
+      [100, SELF, '0:01.00', A],
+      [101, 100, '0:00.00', A],
+      [102, 101, '0:00.20', B],
+    ];
+    const reader = createPsTreeCpuReader(() => ps(rows));
+    reader.setRoot(100);
+    reader.read();
+    expect(reader.leftRunning()).to.equal(0);
+    rows = [
+      [100, SELF, '0:01.00', A],
+      [102, INIT, '0:00.70', B],
+    ];
+    reader.read();
+    expect(reader.leftRunning()).to.equal(1);
+  });
+
   it('keeps an orphan that exits in the interval it left the tree in', () => {
     const { proc, reader } = commandTree();
     proc.set(100, SELF, [100, 0, 0, 0]);
