@@ -123,6 +123,7 @@ export function createPsTreeCpuReader(
   /** The tree at the latest read that found the command (ps lists no process that is gone). */
   let members: ReadonlySet<number> = new Set();
   let left = 0;
+  let ended = false;
   return {
     method: 'ps',
     setRoot(pid) {
@@ -136,7 +137,12 @@ export function createPsTreeCpuReader(
       const row = table.get(rootPid);
       root ??= row;
       // Once the command has ended, what is left of its tree was orphaned: not the command's.
-      if (!root || !row || row.started !== root.started) return total;
+      if (!root || !row || row.started !== root.started) {
+        // Counted once: the children it left behind, found at the first read without it.
+        if (root && !ended) left += leftSince(members, new Set(), table, seen);
+        ended = root !== undefined;
+        return total;
+      }
       const grown = treeGrowth(root, table, seen);
       left += leftSince(members, grown.members, table, seen);
       seen = grown.seen;

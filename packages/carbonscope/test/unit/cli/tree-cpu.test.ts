@@ -298,6 +298,25 @@ describe('process tree CPU time', () => {
     expect(reader.leftRunning()).to.equal(1);
   });
 
+  it('ps fallback: counts the children the command leaves behind as it ends, not a reused pid', () => {
+    let rows: Array<[number, number, string, string]> = [
+      [100, SELF, '0:01.00', A],
+      [101, 100, '0:00.10', A],
+      [102, 100, '0:00.10', A],
+    ];
+    const reader = createPsTreeCpuReader(() => ps(rows));
+    reader.setRoot(100);
+    reader.read();
+    // The command is reaped: 101 runs on under init, 102's pid names another process now.
+    rows = [
+      [101, INIT, '0:00.30', A],
+      [102, INIT, '0:00.00', B],
+    ];
+    reader.read();
+    reader.read();
+    expect(reader.leftRunning()).to.equal(1);
+  });
+
   it('keeps an orphan that exits in the interval it left the tree in', () => {
     const { proc, reader } = commandTree();
     proc.set(100, SELF, [100, 0, 0, 0]);
