@@ -157,6 +157,11 @@ export interface Report {
     /** The step of the clock the command's CPU time is read with, s (run only, where readable). */
     commandCpuResolutionSeconds?: number;
     /**
+     * How many processes of the command's tree a read found outside it still running (orphaned,
+     * daemonized): their CPU time after that is not counted (run only, where readable; 0 too).
+     */
+    commandProcessesLeftRunning?: number;
+    /**
      * Whether the command's share of the GPUs was read (run, with nvidia-smi pmon), and why not
      * where it was not, as the notes say it: `reason` (pmon failed or ended, another pid
      * namespace), `unshared` (the GPUs it got no share of, each with why: MIG mode). Absent

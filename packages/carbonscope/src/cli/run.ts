@@ -273,8 +273,12 @@ async function runMeasured(
 
   const ending = endingOf(end.code, end.signal);
   report.exit = { code: end.code, signal: end.signal, exitCode: ending.code };
-  const left = leftRunningNote(tree.leftRunning());
-  if (left) report.measurement.notes.push(left);
+  if (method !== 'unavailable') {
+    const count = tree.leftRunning();
+    report.measurement.commandProcessesLeftRunning = count;
+    const left = leftRunningNote(count);
+    if (left) report.measurement.notes.push(left);
+  }
   if (session.otlpTarget !== undefined && !cpu.measured()) {
     // The last push leaves them out as the earlier ones did (cpu.measured), rather than a 0:
     // a measured GPU share with an unmeasured CPU part too.

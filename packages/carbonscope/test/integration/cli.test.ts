@@ -216,6 +216,7 @@ describe('carbonscope command line', function () {
     try {
       expect(r.code, r.stderr).to.equal(0);
       const report = JSON.parse(r.stdout) as Report;
+      expect(report.measurement.commandProcessesLeftRunning).to.equal(1);
       expect(report.measurement.notes).to.include.members([
         "1 process left the command's process tree still running (orphaned or daemonized): its CPU time from then on is not counted, and run did not wait for it",
       ]);
