@@ -252,10 +252,16 @@ cs.measure('job', () => 42).then(({ result, footprint }) => {
     "--banner:js=import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
   it('runs bundled by esbuild, ESM and CommonJS: code inlined, LLM data said to be missing', async () => {
-    // The bundle's grandparent folder holds another package.json, as an application's would.
+    // The bundle's grandparent folder holds another package.json, as an application's would, and
+    // a data/llm/ of its own (valid tables: read, they would load): not carbonscope's to read.
     const dir = join(work, 'bundled', 'project');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(work, 'bundled', 'package.json'), '{"name":"app","version":"9.9.9"}');
+    cpSync(
+      join(projectRoot, 'packages/carbonscope/data/llm'),
+      join(work, 'bundled', 'data', 'llm'),
+      { recursive: true },
+    );
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'bundled', private: true }));
     await npmInstallOrSay(dir, [tarball, '@opentelemetry/api@1.9', 'esbuild@0.28'], INSTALL);
     // The bundle lands one folder below the project, as dist/app.js would: carbonscope's files

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,7 +11,29 @@ const moduleUrl: string | undefined = import.meta.url;
  */
 export const libraryRoot = moduleUrl ? fileURLToPath(new URL('../..', moduleUrl)) : '';
 
-/** A data file the package ships under data/ (model and mix tables); undefined bundled as CJS. */
+/**
+ * Whether `root` is carbonscope's own package folder. Bundled, libraryRoot is the application's
+ * folder (or one above it), and a data/ there is someone else's: read as our tables, an unrelated
+ * or hostile file would price every LLM call.
+ */
+export function isOwnPackage(root: string): boolean {
+  try {
+    const pkg: unknown = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    return typeof pkg === 'object' && pkg !== null && 'name' in pkg && pkg.name === 'carbonscope';
+  } catch {
+    return false;
+  }
+}
+
+/** Checked once, when a data file is first asked for: importing the library reads nothing. */
+let ownRoot: string | undefined | null = null;
+
+/**
+ * A data file the package ships under data/ (model and mix tables); undefined where this module
+ * is not in carbonscope's package (inlined by a bundler).
+ */
 export function dataFile(...segments: string[]): string | undefined {
-  return libraryRoot ? join(libraryRoot, 'data', ...segments) : undefined;
+  if (ownRoot === null)
+    ownRoot = libraryRoot && isOwnPackage(libraryRoot) ? libraryRoot : undefined;
+  return ownRoot === undefined ? undefined : join(ownRoot, 'data', ...segments);
 }
