@@ -60,6 +60,7 @@ export class ProcSnapshot {
         ownTicks: 0,
         reapedChildrenTicks: 0,
         startTime: 0,
+        zombie: false,
         readAt: 0,
         membership: Membership.Unknown,
       });

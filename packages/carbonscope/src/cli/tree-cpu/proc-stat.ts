@@ -11,15 +11,20 @@ export interface ProcStat {
   reapedChildrenTicks: number;
   /** starttime, ticks after boot: with the pid, it names one process (pids are reused). */
   startTime: number;
+  /** State Z (or X): it has ended and waits to be reaped; its times are final. */
+  zombie: boolean;
 }
 
 // Field numbers of `man 5 proc`, /proc/<pid>/stat.
+const FIELD_STATE = 3;
 const FIELD_PPID = 4;
 const FIELD_UTIME = 14;
 const FIELD_STIME = 15;
 const FIELD_CUTIME = 16;
 const FIELD_CSTIME = 17;
 const FIELD_STARTTIME = 22;
+const STATE_ZOMBIE = 0x5a; // 'Z'
+const STATE_DEAD = 0x58; // 'X', seen at most for an instant before the entry goes
 
 /** Stores field `field` of a stat line into `out`; fields the reader does not need are skipped. */
 function setField(out: ProcStat, field: number, value: number): void {
@@ -62,7 +67,9 @@ export function parseProcStatBytes(buf: Uint8Array, length: number, out: ProcSta
       value = value * 10 + buf[i] - CHAR_0;
     }
     if (i === start || (isNeeded(field) && !digits)) return false;
-    setField(out, field, value);
+    if (field === FIELD_STATE)
+      out.zombie = buf[start] === STATE_ZOMBIE || buf[start] === STATE_DEAD;
+    else setField(out, field, value);
   }
   return field > FIELD_STARTTIME;
 }
@@ -71,7 +78,14 @@ const encoder = new TextEncoder();
 
 /** parseProcStatBytes for a line already in a string (tests, a fake /proc). */
 export function parseProcStat(text: string): ProcStat | undefined {
-  const out: ProcStat = { pid: 0, ppid: 0, ownTicks: 0, reapedChildrenTicks: 0, startTime: 0 };
+  const out: ProcStat = {
+    pid: 0,
+    ppid: 0,
+    ownTicks: 0,
+    reapedChildrenTicks: 0,
+    startTime: 0,
+    zombie: false,
+  };
   const bytes = encoder.encode(text);
   return parseProcStatBytes(bytes, bytes.length, out) ? out : undefined;
 }

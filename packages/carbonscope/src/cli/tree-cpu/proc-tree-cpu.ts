@@ -9,6 +9,11 @@ enum Seen {
   Present,
   /** Still running, outside the tree: re-parented to init or a subreaper. */
   Left,
+  /**
+   * Outside the tree and ended, not yet reaped: a zombie where nothing reaps orphans (we are
+   * PID 1, or there is no init), or one init has not reaped yet. Its time is final: not running.
+   */
+  Ended,
   /** Gone from /proc (reaped), or its pid now names another process. */
   Vanished,
 }
@@ -65,6 +70,7 @@ class ProcTreeCpuReader implements TreeCpuReader {
     ownTicks: 0,
     reapedChildrenTicks: 0,
     startTime: 0,
+    zombie: false,
   };
 
   constructor(private readonly fs: ProcFs) {
@@ -173,7 +179,8 @@ class ProcTreeCpuReader implements TreeCpuReader {
     for (const t of this.tracked.values()) {
       const s = this.snapshot.stats.get(t.pid);
       if (!s || s.startTime !== t.start) t.seen = Seen.Vanished;
-      else t.seen = this.isInTree(t.pid) ? Seen.Present : Seen.Left;
+      else if (this.isInTree(t.pid)) t.seen = Seen.Present;
+      else t.seen = s.zombie ? Seen.Ended : Seen.Left;
       t.credit = t.carried;
       t.lateCredit = 0;
       t.carried = 0;

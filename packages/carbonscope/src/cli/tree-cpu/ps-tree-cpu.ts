@@ -36,10 +36,12 @@ export function parsePsTime(text: string): number | undefined {
   );
 }
 
-/** One process as `ps -A -o pid=,ppid=,time=,lstart=` lists it. */
+/** One process as `ps -A -o pid=,ppid=,state=,time=,lstart=` lists it. */
 export interface PsRow {
   pid: number;
   ppid: number;
+  /** State Z: it has ended and waits to be reaped; its time is final. */
+  zombie: boolean;
   /** CPU time, user + system. */
   seconds: number;
   /** Start time as ps prints it (the locale's date, kept as text): with the pid, who it is. */
@@ -47,17 +49,19 @@ export interface PsRow {
 }
 
 /** The columns `ps` is asked for: the start time last, as its text holds spaces. */
-export const PS_COLUMNS = 'pid=,ppid=,time=,lstart=';
+export const PS_COLUMNS = 'pid=,ppid=,state=,time=,lstart=';
 
-/** Lines of `ps -A -o pid=,ppid=,time=,lstart=` into a table by pid. */
+/** Lines of `ps -A -o pid=,ppid=,state=,time=,lstart=` into a table by pid. */
 export function parsePsTable(text: string): Map<number, PsRow> {
   const table = new Map<number, PsRow>();
   for (const line of text.split('\n')) {
-    const m = /^\s*(\d+)\s+(\d+)\s+(\S+)\s+(\S.*?)\s*$/.exec(line);
-    const seconds = m ? parsePsTime(m[3]) : undefined;
+    const m = /^\s*(\d+)\s+(\d+)\s+(\S+)\s+(\S+)\s+(\S.*?)\s*$/.exec(line);
+    const seconds = m ? parsePsTime(m[4]) : undefined;
     if (!m || seconds === undefined) continue;
-    const started = m[4].replace(/\s+/g, ' ');
-    table.set(Number(m[1]), { pid: Number(m[1]), ppid: Number(m[2]), seconds, started });
+    // procps prints the state alone (Z), macOS and the BSDs with flags after it (Z+, Ss).
+    const zombie = m[3].startsWith('Z');
+    const started = m[5].replace(/\s+/g, ' ');
+    table.set(Number(m[1]), { pid: Number(m[1]), ppid: Number(m[2]), zombie, seconds, started });
   }
   return table;
 }
@@ -91,7 +95,10 @@ export function treeGrowth(
   return { seconds, seen: now, members };
 }
 
-/** The members of the tree before that are still listed, the same process, but not in it now. */
+/**
+ * The members of the tree before that are still listed, the same process, running, but not in it
+ * now (a zombie has ended: nothing reaped it yet).
+ */
 function leftSince(
   before: ReadonlySet<number>,
   now: ReadonlySet<number>,
@@ -101,7 +108,7 @@ function leftSince(
   let left = 0;
   for (const pid of before) {
     const row = table.get(pid);
-    if (row && !now.has(pid) && seen.has(processKey(row))) left++;
+    if (row && !row.zombie && !now.has(pid) && seen.has(processKey(row))) left++;
   }
   return left;
 }

@@ -62,7 +62,8 @@ export interface TreeCpuReader {
    * How many processes of the tree were found outside it still running (re-parented: orphaned
    * or daemonized), the command's own children left behind as it ended included: their CPU
    * time from then on is not counted, and nothing waits for them. One that left and ended
-   * between two reads, or before the first, is not seen.
+   * between two reads, or before the first, is not seen; nor is a zombie (ended, not reaped by
+   * whoever it was re-parented to): it is not running.
    */
   leftRunning(): number;
 }

@@ -20,11 +20,18 @@ import {
 } from '../../../src/cli/tree-cpu/index.js';
 
 /** A /proc/<pid>/stat line in the kernel's layout (fields 1..17 and a few after). */
-function statLine(pid: number, comm: string, ppid: number, ticks: number[], start = 4279): string {
+function statLine(
+  pid: number,
+  comm: string,
+  ppid: number,
+  ticks: number[],
+  start = 4279,
+  state = 'S',
+): string {
   const [utime, stime, cutime, cstime] = ticks;
   // state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime
   // priority nice num_threads itrealvalue starttime vsize rss
-  return `${pid} (${comm}) S ${ppid} ${pid} ${pid} 0 -1 4194304 100 0 0 0 ${utime} ${stime} ${cutime} ${cstime} 20 0 1 0 ${start} 3133440 393\n`;
+  return `${pid} (${comm}) ${state} ${ppid} ${pid} ${pid} 0 -1 4194304 100 0 0 0 ${utime} ${stime} ${cutime} ${cstime} 20 0 1 0 ${start} 3133440 393\n`;
 }
 
 /** This process's pid in the fake /proc; the command is its child. */
@@ -54,8 +61,8 @@ function fakeProc(self: number[]) {
   return {
     fs,
     /** `start` is the start time (field 22): a reused pid has another one. */
-    set: (pid: number, ppid: number, ticks: number[], start = 1000) =>
-      table.set(pid, statLine(pid, 'x', ppid, ticks, start)),
+    set: (pid: number, ppid: number, ticks: number[], start = 1000, state = 'S') =>
+      table.set(pid, statLine(pid, 'x', ppid, ticks, start, state)),
     remove: (pid: number) => table.delete(pid),
     setSelf: (ticks: number[]) => {
       selfTicks = ticks;
@@ -78,12 +85,15 @@ const BOOT = 'Mon Dec  1 08:00:00 2025';
 const A = 'Wed Dec  3 22:36:18 2025';
 const B = 'Wed Dec  3 22:36:19 2025';
 
-/** `ps -A -o pid=,ppid=,time=,lstart=` output for [pid, ppid, time, lstart] rows. */
-function ps(rows: Array<[number, number, string, string]>): string {
+/** [pid, ppid, time, lstart, state]; the state 'S' (sleeping) unless given. */
+type Row = [number, number, string, string, string?];
+
+/** `ps -A -o pid=,ppid=,state=,time=,lstart=` output for the rows. */
+function ps(rows: Row[]): string {
   return rows
     .map(
-      ([pid, ppid, time, started]) =>
-        `${String(pid).padStart(5)} ${String(ppid).padStart(5)} ${time.padStart(8)} ${started}`,
+      ([pid, ppid, time, started, state = 'S']) =>
+        `${String(pid).padStart(5)} ${String(ppid).padStart(5)} ${state.padEnd(4)} ${time.padStart(8)} ${started}`,
     )
     .join('\n');
 }
@@ -113,6 +123,7 @@ describe('process tree CPU time', () => {
       ownTicks: 200,
       reapedChildrenTicks: 50,
       startTime: 4279,
+      zombie: false,
     });
     expect(parseProcStat('')).to.equal(undefined);
     expect(parseProcStat('12 (short) S 1 2')).to.equal(undefined);
@@ -123,9 +134,16 @@ describe('process tree CPU time', () => {
 
   it('reads the stat of this process from the real /proc', function () {
     if (process.platform !== 'linux') this.skip();
-    const out = { pid: 0, ppid: 0, ownTicks: 0, reapedChildrenTicks: 0, startTime: 0 };
+    const out = {
+      pid: 0,
+      ppid: 0,
+      ownTicks: 0,
+      reapedChildrenTicks: 0,
+      startTime: 0,
+      zombie: true,
+    };
     expect(realProcFs.readStat(process.pid, out)).to.equal(true);
-    expect(out).to.include({ pid: process.pid, ppid: process.ppid });
+    expect(out).to.include({ pid: process.pid, ppid: process.ppid, zombie: false });
     expect(out.startTime).to.be.greaterThan(0);
     expect(realProcFs.readStat(2 ** 31 - 1, out)).to.equal(false); // beyond any pid_max
   });
@@ -280,8 +298,47 @@ describe('process tree CPU time', () => {
     expect(reader.leftRunning()).to.equal(2);
   });
 
+  // A child nobody waited for stays a zombie once re-parented where nothing reaps it (carbonscope
+  // as PID 1, a container without init): it has ended, its CPU time is final.
+  it('does not count a zombie that left the tree as running', () => {
+    const { proc, reader } = commandTree();
+    proc.set(100, SELF, [100, 0, 0, 0]); // sh -c 'node a & node b & exit'
+    proc.set(101, 100, [10, 0, 0, 0]); //     node a, done and never waited for
+    proc.set(102, 100, [10, 0, 0, 0]); //     node b, still working
+    reader.read();
+    proc.remove(100);
+    proc.setSelf([0, 0, 100, 0]);
+    proc.set(101, SELF, [10, 0, 0, 0], 1000, 'Z');
+    proc.set(102, INIT, [20, 0, 0, 0]);
+    reader.read();
+    expect(reader.leftRunning()).to.equal(1);
+  });
+
+  it('reads the state of a /proc stat line: Z is a zombie', () => {
+    expect(parseProcStat(statLine(7, 'a) Z (b', 1, [0, 0, 0, 0], 1, 'Z'))?.zombie).to.equal(true);
+    expect(parseProcStat(statLine(7, 'a) Z (b', 1, [0, 0, 0, 0], 1, 'R'))?.zombie).to.equal(false);
+  });
+
+  it('ps fallback: does not count a zombie the command left behind as running', () => {
+    let rows: Row[] = [
+      [100, SELF, '0:01.00', A],
+      [101, 100, '0:00.10', A],
+      [102, 100, '0:00.10', A],
+    ];
+    const reader = createPsTreeCpuReader(() => ps(rows));
+    reader.setRoot(100);
+    reader.read();
+    // macOS prints the state with flags after it (Z, Z+, Ss): the first letter is the state.
+    rows = [
+      [101, SELF, '0:00.10', A, 'Z+'],
+      [102, INIT, '0:00.30', A, 'Ss'],
+    ];
+    reader.read();
+    expect(reader.leftRunning()).to.equal(1);
+  });
+
   it('ps fallback: counts the processes that left the tree still running', () => {
-    let rows: Array<[number, number, string, string]> = [
+    let rows: Row[] = [
       [100, SELF, '0:01.00', A],
       [101, 100, '0:00.00', A],
       [102, 101, '0:00.20', B],
@@ -299,7 +356,7 @@ describe('process tree CPU time', () => {
   });
 
   it('ps fallback: counts the children the command leaves behind as it ends, not a reused pid', () => {
-    let rows: Array<[number, number, string, string]> = [
+    let rows: Row[] = [
       [100, SELF, '0:01.00', A],
       [101, 100, '0:00.10', A],
       [102, 100, '0:00.10', A],
