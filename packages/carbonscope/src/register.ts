@@ -11,12 +11,18 @@ import { heldUntilSettled } from './hold.js';
 import { installRouteResolvers } from './http/frameworks/index.js';
 import { type Attached, attachToOtel, pushesAnywhere } from './otel/attach.js';
 import { announcePrimary } from './otel/cluster-exposition.js';
-import { globalProviderShutDown, ownProviderServesPrometheus } from './otel/own-provider.js';
+import {
+  globalProviderShutDown,
+  hasGlobalMeterProvider,
+  ownProviderPushes,
+  ownProviderServesPrometheus,
+} from './otel/own-provider.js';
 import { markRegisterPresent } from './otel/register-present.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './otel/spans.js';
 import type { Carbonscope } from './runtime/carbonscope.js';
 import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
 import { defaultLogger } from './runtime/default-logger.js';
+import { tellUnpushedAtExit } from './unpushed-exit.js';
 
 const logger = defaultLogger(process.env);
 
@@ -27,6 +33,10 @@ const ending = new Promise<void>((resolve) => {
 });
 let state: 'starting' | 'started' | 'failed' = 'starting';
 let toldProbing = false;
+/** Where register exports, once it chose; see unpushed. */
+let attached: Attached | undefined;
+/** True once the last push (the stop's) ended, delivered or not: its failure is told apart. */
+let lastPushEnded = false;
 
 /** At most this many footprints wait for register's binding (the first 0.1 s or so). */
 const MAX_SETTLED_EARLY = 10_000;
@@ -92,10 +102,14 @@ async function register(): Promise<void> {
   const attaching = attachAtFirstSample(cs, early, stopping);
   const pushed = atDefaultStop(cs, () => {
     stopped();
-    return attaching.then(
-      (otel) => otel.shutdown(),
-      () => undefined,
-    );
+    return attaching
+      .then(
+        (otel) => otel.shutdown(),
+        () => undefined,
+      )
+      .finally(() => {
+        lastPushEnded = true;
+      });
   });
   await attaching;
   await pushed;
@@ -115,6 +129,7 @@ async function attachAtFirstSample(
 ): Promise<Attached> {
   await Promise.race([cs.meter.firstSample(), ending, stopping]);
   const otel = await attachToOtel(cs, process.env, logger, { settledBefore: early.take });
+  attached = otel;
   // Exporting nowhere, nothing took them.
   early.discard();
   if (otel.mode === 'global' && globalProviderShutDown()) logger.warn(JOINED_TOO_LATE);
@@ -206,6 +221,17 @@ function pushNow(): Promise<void> | undefined {
   return stopOnceRegistered();
 }
 
+/**
+ * Whether the process ends now with figures register's own SDK would have pushed and did not: it
+ * started, and its last push has not ended. The application's provider, where register joined
+ * one, is the application's to push.
+ */
+function unpushed(): boolean {
+  if (state !== 'started' || lastPushEnded) return false;
+  const own = attached ? attached.mode === 'own' : !hasGlobalMeterProvider();
+  return own && ownProviderPushes(process.env);
+}
+
 // A worker thread inherits --import (its execArgv is the process's): there register would start
 // a second meter of the same process (a worker's CPU time is the whole process's), push that as
 // a copy of the main thread's figures and hold the worker's end for the push. The main thread's
@@ -221,4 +247,5 @@ if (isMainThread) {
   registered = register().then(() => true, failed);
   process.prependOnceListener('beforeExit', atEnd);
   pushBeforeUnaskedDisconnect(pushNow);
+  tellUnpushedAtExit(unpushed, logger);
 }

@@ -1,0 +1,237 @@
+// Every way a Node process ends, under `node --import carbonscope/register` pushing OTLP to a
+// loopback receiver: what was counted is pushed once where the process gives register a turn
+// after it (an end by itself, a handled signal), and said to be lost in one line where it gives
+// none (process.exit(), a crash); the process ends as it would without carbonscope, its code,
+// its signal and its crash message unchanged.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { METRICS } from '../../src/metrics/index.js';
+import { libraryRoot } from '../../src/paths.js';
+import { childEnv } from '../helpers/child-env.js';
+import {
+  histogramPoint,
+  metricsOf,
+  type OtlpReceiver,
+  otlpReceiver,
+  sumOf,
+} from '../helpers/otlp-receiver.js';
+
+/** The folder whose package.json lets `carbonscope` resolve to this package, as a user's does. */
+const APP_DIR = join(libraryRoot, 'test', 'fixtures', 'register');
+
+/** One tracked job once register has started its SDK (0.1 s), then `ending`. */
+const script = (ending: string) => `import { stop, track } from 'carbonscope';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+await sleep(300);
+track('job', () => { for (const t = Date.now(); Date.now() - t < 20;); });
+await sleep(300);
+${ending}
+console.log('ready');`;
+
+/** Keeps the process up until a signal the test sends: the app's listeners decide the rest. */
+const SERVING = 'const serving = setInterval(() => {}, 1000);';
+
+interface Ended {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string[];
+  stderr: string[];
+}
+
+function runApp(
+  body: string,
+  env: Record<string, string>,
+  signal?: NodeJS.Signals,
+): Promise<Ended> {
+  return new Promise((resolve, reject) => {
+    const args = ['--import', 'carbonscope/register', '--input-type=module', '-e', script(body)];
+    const proc = spawn(process.execPath, args, {
+      cwd: APP_DIR,
+      env: childEnv({
+        OTEL_METRICS_EXPORTER: 'otlp',
+        ENERGY_SOURCE: 'estimate',
+        CARBON_INTENSITY: '300',
+        // Longer than the test: whatever arrives was pushed at the end.
+        OTEL_METRIC_EXPORT_INTERVAL: '600000',
+        ...env,
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      if (signal && stdout.includes('ready') && proc.signalCode === null) {
+        proc.kill(signal);
+        signal = undefined;
+      }
+    });
+    proc.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const hung = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+    proc.on('error', reject);
+    proc.on('close', (code, ended) => {
+      clearTimeout(hung);
+      const lines = (text: string) => text.split('\n').filter((l) => l !== '');
+      resolve({ code, signal: ended, stdout: lines(stdout), stderr: lines(stderr) });
+    });
+  });
+}
+
+const carbonscopeLines = (r: Ended) => r.stderr.filter((l) => l.startsWith('carbonscope'));
+
+/** The job's count in each push: [1] is one push that carried it. */
+const jobsPushed = (receiver: OtlpReceiver) =>
+  receiver.pushes.map(
+    (p) =>
+      histogramPoint(p.body, METRICS.operationEnergy.name, 'carbonscope.operation', 'job')?.count ??
+      0,
+  );
+
+const LOST =
+  /^carbonscope: warning: carbonscope\/register: the process (exited with code \d+|ended on an uncaught exception|ended on an unhandled rejection) before its last push: what was counted since the last push is not exported/;
+
+describe('register and the ways a process ends', function () {
+  this.timeout(60_000);
+  let receiver: OtlpReceiver;
+  let env: Record<string, string>;
+  beforeEach(async () => {
+    receiver = await otlpReceiver();
+    env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
+  });
+  afterEach(async () => {
+    await receiver.close();
+  });
+
+  function expectPushedOnce(r: Ended): void {
+    const all = r.stderr.join('\n');
+    expect(receiver.failures, all).to.deep.equal([]);
+    expect(jobsPushed(receiver), all).to.deep.equal([1]);
+    expect(sumOf(metricsOf(receiver.pushes[0]?.body), METRICS.processEnergy.name)).to.be.above(0);
+    expect(carbonscopeLines(r), all).to.deep.equal([]);
+  }
+
+  describe('ends that give register a turn: one push, the code kept', () => {
+    it('the event loop runs empty', async () => {
+      const r = await runApp('', env);
+      expect([r.code, r.signal]).to.deep.equal([0, null]);
+      expectPushedOnce(r);
+    });
+
+    it('process.exitCode = 3, then the loop runs empty', async () => {
+      const r = await runApp('process.exitCode = 3;', env);
+      expect([r.code, r.signal]).to.deep.equal([3, null]);
+      expectPushedOnce(r);
+    });
+
+    it('`await stop()`, then process.exit(3)', async () => {
+      const r = await runApp('await stop(); process.exit(3);', env);
+      expect([r.code, r.signal]).to.deep.equal([3, null]);
+      expectPushedOnce(r);
+    });
+
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+      it(`${signal}, which the app handles by closing what it serves`, async () => {
+        const handler = `${SERVING} process.once('${signal}', () => clearInterval(serving));`;
+        const r = await runApp(handler, env, signal);
+        expect([r.code, r.signal]).to.deep.equal([0, null]);
+        expectPushedOnce(r);
+      });
+    }
+
+    it('an uncaught exception the app handles (its exitCode kept)', async () => {
+      const app = `process.on('uncaughtException', (e) => { console.log('caught', e.message); process.exitCode = 4; });
+setTimeout(() => { throw new Error('boom'); }, 10);`;
+      const r = await runApp(app, env);
+      expect([r.code, r.signal]).to.deep.equal([4, null]);
+      expect(r.stdout).to.include('caught boom');
+      expectPushedOnce(r);
+    });
+  });
+
+  describe('a signal nobody handles: Node ends the process by it, register adds no handler', () => {
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+      it(`${signal}: killed by it, nothing pushed (nothing of register runs)`, async () => {
+        const r = await runApp(SERVING, env, signal);
+        expect([r.code, r.signal]).to.deep.equal([null, signal]);
+        expect(receiver.pushes).to.deep.equal([]);
+        expect(carbonscopeLines(r)).to.deep.equal([]);
+      });
+    }
+
+    it('a SIGTERM the app handles without ending: the process runs on', async () => {
+      const app = `${SERVING} process.on('SIGTERM', () => { console.log('got'); setTimeout(() => { clearInterval(serving); }, 300); });`;
+      const r = await runApp(app, env, 'SIGTERM');
+      expect([r.code, r.signal]).to.deep.equal([0, null]);
+      expect(r.stdout).to.include('got');
+      expectPushedOnce(r);
+    });
+  });
+
+  describe('ends that give register no turn: nothing pushed, one line says so, the end unchanged', () => {
+    function expectLostAndTold(r: Ended, how: RegExp): void {
+      const all = r.stderr.join('\n');
+      expect(receiver.pushes, all).to.deep.equal([]);
+      const told = carbonscopeLines(r);
+      expect(told, all).to.have.length(1);
+      expect(told[0]).to.match(LOST);
+      expect(told[0]).to.match(how);
+    }
+
+    it('process.exit(3)', async () => {
+      const r = await runApp('process.exit(3);', env);
+      expect([r.code, r.signal]).to.deep.equal([3, null]);
+      expectLostAndTold(r, /exited with code 3 .*`await stop\(\)` from carbonscope before/);
+    });
+
+    it('a SIGTERM handler that calls process.exit(0) at once', async () => {
+      const r = await runApp(
+        `${SERVING} process.once('SIGTERM', () => process.exit(0));`,
+        env,
+        'SIGTERM',
+      );
+      expect([r.code, r.signal]).to.deep.equal([0, null]);
+      expectLostAndTold(r, /exited with code 0 /);
+    });
+
+    it('stop() not awaited before process.exit(0)', async () => {
+      const r = await runApp('void stop(); process.exit(0);', env);
+      expect([r.code, r.signal]).to.deep.equal([0, null]);
+      expectLostAndTold(r, /exited with code 0 /);
+    });
+
+    it('an uncaught exception: the same crash, its message first, code 1', async () => {
+      const r = await runApp(`setTimeout(() => { throw new Error('boom-7'); }, 10);`, env);
+      expect([r.code, r.signal]).to.deep.equal([1, null]);
+      expect(r.stderr.join('\n')).to.match(/^Error: boom-7$/m);
+      // Node emits `exit` before it prints its report: the line comes first, the report whole
+      // after it, to its last line, as without carbonscope.
+      expect(r.stderr[0]).to.match(LOST);
+      expect(r.stderr.at(-1)).to.match(/^Node\.js v\d+/);
+      expectLostAndTold(r, /uncaught exception/);
+    });
+
+    it('an unhandled rejection: the same crash, code 1', async () => {
+      const r = await runApp(`Promise.reject(new Error('boom-8'));`, env);
+      expect([r.code, r.signal]).to.deep.equal([1, null]);
+      expect(r.stderr.join('\n')).to.match(/^Error: boom-8$/m);
+      expectLostAndTold(r, /unhandled rejection/);
+    });
+  });
+
+  describe('where nothing would be pushed, nothing is said', () => {
+    for (const exporter of ['prometheus', 'none']) {
+      it(`OTEL_METRICS_EXPORTER=${exporter}: process.exit(3) ends as without carbonscope`, async () => {
+        const r = await runApp('process.exit(3);', {
+          ...env,
+          OTEL_METRICS_EXPORTER: exporter,
+          OTEL_EXPORTER_PROMETHEUS_PORT: '0',
+        });
+        expect([r.code, r.signal]).to.deep.equal([3, null]);
+        expect(carbonscopeLines(r), r.stderr.join('\n')).to.deep.equal([]);
+      });
+    }
+  });
+});
