@@ -349,6 +349,24 @@ describe('carbonscope command line', function () {
     expect(alone.code, alone.stderr).to.equal(41);
   });
 
+  it('Ctrl-C (SIGINT to the whole group): one summary, one CSV row, one report, then the signal', async () => {
+    const file = join(dir, 'ctrl-c.csv');
+    rmSync(file, { force: true });
+    const r = await cli(
+      ['run', '--json', '-o', file, ...node("console.log('ready'); setInterval(() => {}, 1000)")],
+      { detached: true, onReady: (pid) => process.kill(-pid, 'SIGINT') },
+    );
+    expect({ code: r.code, signal: r.signal }, r.stderr).to.deep.equal({
+      code: null,
+      signal: 'SIGINT',
+    });
+    expect(r.stderr.match(/was killed by SIGINT after/g), r.stderr).to.have.length(1);
+    expect(r.stderr.match(/CSV: appended a row/g), r.stderr).to.have.length(1);
+    expect(parseEmissionsCsv(readFileSync(file, 'utf8')).records).to.have.length(1);
+    const report = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as Report;
+    expect(report.exit).to.deep.include({ code: null, signal: 'SIGINT', exitCode: 130 });
+  });
+
   it('forwards stdin, stdout and stderr', async () => {
     const script =
       "let s=''; process.stdin.on('data', d => s += d); process.stdin.on('end', () => { process.stdout.write(s.toUpperCase()); process.stderr.write('to-stderr\\n'); })";
@@ -480,6 +498,33 @@ describe('carbonscope command line', function () {
     expect(code).to.equal(0);
     expect(stderr).to.match(/carbonscope monitor: whole machine/);
   });
+
+  for (const stopSignal of ['SIGTERM', 'SIGHUP'] as const) {
+    it(`monitor stops on ${stopSignal}: its last sample printed, one row, exit 0`, async () => {
+      const file = join(dir, `monitor-${stopSignal}.csv`);
+      rmSync(file, { force: true });
+      const args = ['monitor', '--interval', '500ms', '-o', file];
+      const child = spawn(process.execPath, [MAIN, ...args], { env: ENV });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        const lines = (stderr.match(/ so far /g) ?? []).length;
+        stderr += d;
+        // The second line: the stop's sample is then a third, not the first.
+        if (lines < 2 && (stderr.match(/ so far /g) ?? []).length >= 2) child.kill(stopSignal);
+      });
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+        child.on('close', (c, s) => resolve([c, s])),
+      );
+      expect({ code, signal }, stderr).to.deep.equal({ code: 0, signal: null });
+      // The stop takes a last sample and prints it: its total is the summary's.
+      const soFar = [...stderr.matchAll(/ {2}· (\S+ \S*Wh|\S+ k?J) so far/g)].map((m) => m[1]);
+      const total = /\n {2}energy: (\S+ \S*Wh|\S+ k?J) /.exec(stderr)?.[1];
+      expect(soFar.length, stderr).to.be.at.least(3);
+      expect(soFar.at(-1), stderr).to.equal(total);
+      expect(stderr.match(/CSV: appended a row/g), stderr).to.have.length(1);
+      expect(parseEmissionsCsv(readFileSync(file, 'utf8')).records).to.have.length(1);
+    });
+  }
 
   it('monitor still writes its CSV row and ends as it should when Ctrl-C is pressed again', async () => {
     await withSilentCollector(async (port) => {
