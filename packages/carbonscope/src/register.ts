@@ -19,6 +19,7 @@ import {
 } from './otel/own-provider.js';
 import { markRegisterPresent } from './otel/register-present.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './otel/spans.js';
+import { isOwnCli } from './own-cli.js';
 import type { Carbonscope } from './runtime/carbonscope.js';
 import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
 import { defaultLogger } from './runtime/default-logger.js';
@@ -227,7 +228,7 @@ function pushNow(): Promise<void> | undefined {
  * one, is the application's to push.
  */
 function unpushed(): boolean {
-  if (state !== 'started' || lastPushEnded) return false;
+  if (state !== 'started' || lastPushEnded || isOwnCli()) return false;
   const own = attached ? attached.mode === 'own' : !hasGlobalMeterProvider();
   return own && ownProviderPushes(process.env);
 }

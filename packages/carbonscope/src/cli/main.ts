@@ -1,7 +1,10 @@
 #!/usr/bin/env node
+import { markOwnCli } from '../own-cli.js';
 import { commandHelp, MAIN_HELP, UsageError, unknownCommand } from './args.js';
 import { type Ending, endProcess } from './ending.js';
 import { failureOf, USAGE_EXIT } from './failure.js';
+
+markOwnCli();
 
 async function main(argv: string[]): Promise<number | Ending> {
   const [command, ...rest] = argv;

@@ -221,6 +221,35 @@ setTimeout(() => { throw new Error('boom'); }, 10);`;
     });
   });
 
+  it("carbonscope's own command line under register: no line of its own end (it measures the command)", async () => {
+    const bin = join(libraryRoot, 'bin', 'carbonscope.js');
+    const r = await new Promise<Ended>((resolve, reject) => {
+      const args = ['--import', 'carbonscope/register', bin, 'run', '--', process.execPath];
+      const proc = spawn(process.execPath, [...args, '-e', 'setTimeout(() => {}, 300)'], {
+        cwd: APP_DIR,
+        env: childEnv({
+          OTEL_METRICS_EXPORTER: 'otlp',
+          ENERGY_SOURCE: 'estimate',
+          CARBON_INTENSITY: '300',
+          ...env,
+        }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      proc.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+      });
+      proc.on('error', reject);
+      proc.on('close', (code, signal) =>
+        resolve({ code, signal, stdout: [], stderr: stderr.split('\n') }),
+      );
+    });
+    const all = r.stderr.join('\n');
+    expect([r.code, r.signal], all).to.deep.equal([0, null]);
+    expect(all).to.match(/exited with code 0 after/);
+    expect(all).to.not.include('before its last push');
+  });
+
   describe('where nothing would be pushed, nothing is said', () => {
     for (const exporter of ['prometheus', 'none']) {
       it(`OTEL_METRICS_EXPORTER=${exporter}: process.exit(3) ends as without carbonscope`, async () => {
