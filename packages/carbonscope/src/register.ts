@@ -11,9 +11,11 @@ import { heldUntilSettled } from './hold.js';
 import { installRouteResolvers } from './http/frameworks/index.js';
 import { type Attached, attachToOtel, pushesAnywhere } from './otel/attach.js';
 import { announcePrimary } from './otel/cluster-exposition.js';
+import { sdkResolves } from './otel/optional-sdk.js';
 import {
   globalProviderShutDown,
   hasGlobalMeterProvider,
+  metricsExporters,
   ownProviderPushes,
   ownProviderServesPrometheus,
 } from './otel/own-provider.js';
@@ -229,8 +231,12 @@ function pushNow(): Promise<void> | undefined {
  */
 function unpushed(): boolean {
   if (state !== 'started' || lastPushEnded || isOwnCli()) return false;
-  const own = attached ? attached.mode === 'own' : !hasGlobalMeterProvider();
-  return own && ownProviderPushes(process.env);
+  if (attached) return attached.mode === 'own' && ownProviderPushes(process.env);
+  // Not chosen yet (the first 0.1 s): the choice would have made no provider without the SDK.
+  const env = process.env;
+  return (
+    !hasGlobalMeterProvider() && ownProviderPushes(env) && sdkResolves(metricsExporters(env), env)
+  );
 }
 
 // A worker thread inherits --import (its execArgv is the process's): there register would start

@@ -68,6 +68,22 @@ export async function importSdk(
   return [sdk, resources];
 }
 
+/**
+ * Whether the packages an own provider for `exporters` imports resolve, synchronously (the
+ * `exit` event allows nothing else): where one does not, no push was ever to come. Resolved
+ * from here, as importAll's imports are.
+ */
+export function sdkResolves(exporters: readonly string[], env: Env): boolean {
+  try {
+    for (const name of [SDK_METRICS, RESOURCES, ...exporterPackages(exporters, env)]) {
+      import.meta.resolve(name);
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The exporter packages `OTEL_METRICS_EXPORTER`'s exporters need (console is the SDK's). */
 export function exporterPackages(exporters: readonly string[], env: Env): string[] {
   return exporters.flatMap((exporter) => {

@@ -44,9 +44,19 @@ function runApp(
   env: Record<string, string>,
   signal?: NodeJS.Signals,
 ): Promise<Ended> {
+  return runNode(['--input-type=module', '-e', script(body)], env, signal);
+}
+
+/** `node --import carbonscope/register ...args`, after the modules `before` imports. */
+function runNode(
+  args: string[],
+  env: Record<string, string>,
+  signal?: NodeJS.Signals,
+  before: string[] = [],
+): Promise<Ended> {
   return new Promise((resolve, reject) => {
-    const args = ['--import', 'carbonscope/register', '--input-type=module', '-e', script(body)];
-    const proc = spawn(process.execPath, args, {
+    const imports = [...before, 'carbonscope/register'].flatMap((m) => ['--import', m]);
+    const proc = spawn(process.execPath, [...imports, ...args], {
       cwd: APP_DIR,
       env: childEnv({
         OTEL_METRICS_EXPORTER: 'otlp',
@@ -186,6 +196,12 @@ setTimeout(() => { throw new Error('boom'); }, 10);`;
       expectLostAndTold(r, /exited with code 3 .*`await stop\(\)` from carbonscope before/);
     });
 
+    it('process.exit(3) before the first sample (0.1 s), the SDK installed', async () => {
+      const r = await runNode(['-e', 'setTimeout(() => process.exit(3), 50)'], env);
+      expect([r.code, r.signal]).to.deep.equal([3, null]);
+      expectLostAndTold(r, /exited with code 3 /);
+    });
+
     it('a SIGTERM handler that calls process.exit(0) at once', async () => {
       const r = await runApp(
         `${SERVING} process.once('SIGTERM', () => process.exit(0));`,
@@ -251,6 +267,14 @@ setTimeout(() => { throw new Error('boom'); }, 10);`;
   });
 
   describe('where nothing would be pushed, nothing is said', () => {
+    // Before the first sample (0.1 s) register has not tried the SDK: at the exit it looks.
+    it('the SDK packages missing: process.exit(3) before the first sample', async () => {
+      const exitSoon = ['-e', 'setTimeout(() => process.exit(3), 50)'];
+      const r = await runNode(exitSoon, env, undefined, ['./no-sdk.js']);
+      expect([r.code, r.signal]).to.deep.equal([3, null]);
+      expect(carbonscopeLines(r), r.stderr.join('\n')).to.deep.equal([]);
+    });
+
     for (const exporter of ['prometheus', 'none']) {
       it(`OTEL_METRICS_EXPORTER=${exporter}: process.exit(3) ends as without carbonscope`, async () => {
         const r = await runApp('process.exit(3);', {
