@@ -41,6 +41,10 @@ export function tellUnpushedAtExit(unpushed: () => boolean, logger: Logger): voi
     if (crashes()) crash = origin;
   });
   process.on('exit', (code) => {
-    if (unpushed()) logger.warn(unpushedText(code, crash));
+    // What an exit listener throws is a crash of its own, with a stack of carbonscope's, in the
+    // middle of the application's end (its stderr closed, say): the line is not worth that.
+    try {
+      if (unpushed()) logger.warn(unpushedText(code, crash));
+    } catch {}
   });
 }

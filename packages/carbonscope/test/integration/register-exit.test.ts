@@ -202,6 +202,13 @@ setTimeout(() => { throw new Error('boom'); }, 10);`;
       expectLostAndTold(r, /exited with code 3 /);
     });
 
+    it("stderr's write throwing (the app's stream closed): the exit is the app's, no error of ours", async () => {
+      const app = `process.stderr.write = () => { throw new Error('closed'); }; process.exit(3);`;
+      const r = await runApp(app, env);
+      expect([r.code, r.signal]).to.deep.equal([3, null]);
+      expect(r.stderr, r.stderr.join('\n')).to.deep.equal([]);
+    });
+
     it('a SIGTERM handler that calls process.exit(0) at once', async () => {
       const r = await runApp(
         `${SERVING} process.once('SIGTERM', () => process.exit(0));`,
