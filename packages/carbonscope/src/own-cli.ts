@@ -1,3 +1,6 @@
+import { readFileSync, realpathSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
 /**
  * Set by carbonscope's command line in its own process, on globalThis so that a `register` of
  * another copy of the package (NODE_OPTIONS=--import carbonscope/register reaches every Node
@@ -13,4 +16,25 @@ export function markOwnCli(): void {
 
 export function isOwnCli(): boolean {
   return holder[KEY] === true;
+}
+
+/**
+ * Whether `main` (process.argv[1], known before any --import runs, while the CLI has not loaded
+ * yet) is carbonscope's command: its `bin/carbonscope.js`, of any copy of the package, reached
+ * by npm's link or named itself. Read from disk only for a file of that name.
+ */
+export function startsOwnCli(main: string | undefined = process.argv[1]): boolean {
+  if (!main || (basename(main) !== 'carbonscope' && basename(main) !== 'carbonscope.js')) {
+    return false;
+  }
+  try {
+    const file = realpathSync(main);
+    if (basename(file) !== 'carbonscope.js' || basename(dirname(file)) !== 'bin') return false;
+    const manifest = join(dirname(dirname(file)), 'package.json');
+    return (
+      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'carbonscope'
+    );
+  } catch {
+    return false;
+  }
 }

@@ -21,7 +21,7 @@ import {
 } from './otel/own-provider.js';
 import { markRegisterPresent } from './otel/register-present.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './otel/spans.js';
-import { isOwnCli } from './own-cli.js';
+import { isOwnCli, startsOwnCli } from './own-cli.js';
 import type { Carbonscope } from './runtime/carbonscope.js';
 import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
 import { defaultLogger } from './runtime/default-logger.js';
@@ -242,8 +242,10 @@ function unpushed(): boolean {
 // A worker thread inherits --import (its execArgv is the process's): there register would start
 // a second meter of the same process (a worker's CPU time is the whole process's), push that as
 // a copy of the main thread's figures and hold the worker's end for the push. The main thread's
-// meter measures the process, its workers included.
-if (isMainThread) {
+// meter measures the process, its workers included. carbonscope's own command line (under
+// NODE_OPTIONS) measures and reports its command: a meter of its own process there would push
+// a second series, of the CLI's waiting, beside the command's own register's.
+if (isMainThread && !startsOwnCli()) {
   // Before any instrumentation can look: it leaves saying where the figures go to register.
   markRegisterPresent();
   // Now, while the application's modules are still to load: Fastify 4 tells of each instance

@@ -4,6 +4,8 @@
 // none (process.exit(), a crash); the process ends as it would without carbonscope, its code,
 // its signal and its crash message unchanged.
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { METRICS } from '../../src/metrics/index.js';
@@ -271,6 +273,26 @@ setTimeout(() => { throw new Error('boom'); }, 10);`;
     expect([r.code, r.signal], all).to.deep.equal([0, null]);
     expect(all).to.match(/exited with code 0 after/);
     expect(all).to.not.include('before its last push');
+  });
+
+  it("carbonscope's own command line, by a link as npm installs it: register stands down there", async () => {
+    // Its figures are the command's, which it reports itself: a meter of the CLI's own process,
+    // pushed as a series of its own, would be a second and misleading one.
+    const dir = await mkdtemp(join(tmpdir(), 'cs-bin-'));
+    try {
+      const link = join(dir, 'carbonscope');
+      await symlink(join(libraryRoot, 'bin', 'carbonscope.js'), link);
+      const command = [link, 'run', '--', process.execPath, '-e', 'setTimeout(() => {}, 800)'];
+      // Pushes every 0.2 s where register meters the CLI: several during the command.
+      const r = await runNode(command, { ...env, OTEL_METRIC_EXPORT_INTERVAL: '200' });
+      const all = r.stderr.join('\n');
+      expect([r.code, r.signal], all).to.deep.equal([0, null]);
+      expect(all).to.match(/exited with code 0 after/);
+      expect(receiver.pushes, all).to.deep.equal([]);
+      expect(all).to.not.include('carbonscope/register');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   describe('where nothing would be pushed, nothing is said', () => {
