@@ -206,6 +206,42 @@ describe('PrometheusText (the exposition /metrics serves)', () => {
     expect(ours.serialize(back)).to.equal(new PrometheusSerializer().serialize(back));
   });
 
+  it('writes label names Prometheus parses: a leading digit gets key_, keys that make one name make one label', async () => {
+    const reader = new PrometheusExporter({ preventServerStart: true });
+    // As OTEL_RESOURCE_ATTRIBUTES may give them: a name twice, or a name that begins with a
+    // digit, failed the whole scrape in Prometheus (up 0), every series lost.
+    const provider = new sdk.MeterProvider({
+      resource: resourceFromAttributes({
+        'service.name': 'svc',
+        service_name: 'dup',
+        '1st': 'x',
+        'a.b': 1,
+        'a-b': 'q"uote',
+        '': 'nameless',
+      }),
+      readers: [reader],
+    });
+    const counter = provider.getMeter('m').createCounter('c');
+    counter.add(1, { 'http.route': '/a', http_route: '/b', '9lives': 'cat' });
+    const { resourceMetrics } = await reader.collect();
+    const text = new PrometheusText(sdk).serialize(resourceMetrics);
+    const names = (line: string) =>
+      [...line.matchAll(/(?:^|[{,])([^=,{]*)="(?:\\.|[^"\\])*"/g)].map((m) => m[1]);
+    for (const line of text.split('\n').filter((l) => l !== '' && !l.startsWith('#'))) {
+      const labels = names(line);
+      for (const name of labels) expect(name, line).to.match(/^[a-zA-Z_][a-zA-Z0-9_]*$/);
+      expect(new Set(labels).size, line).to.equal(labels.length);
+    }
+    const info = text.split('\n').find((l) => l.startsWith('target_info{')) ?? '';
+    // Joined with `;` in the order of the keys (the OTel spec's rule for a collision).
+    expect(info).to.include('service_name="svc;dup"').and.include('key_1st="x"');
+    expect(info).to.include('a_b="q\\"uote;1"').and.not.include('nameless');
+    expect(text).to.match(
+      /^c_total\{http_route="\/a;\/b",key_9lives="cat",otel_scope_name="m"\} 1$/m,
+    );
+    await provider.shutdown();
+  });
+
   it('says so when nothing is registered, as the OTel serializer does', async () => {
     const reader = new PrometheusExporter({ preventServerStart: true });
     const provider = new sdk.MeterProvider({ readers: [reader] });
