@@ -156,6 +156,13 @@ function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: L
       res.end('not found: metrics are at /metrics\n');
       return;
     }
+    // Only a read is a scrape: another method got the exposition, collected for nothing.
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.statusCode = 405;
+      res.setHeader('allow', 'GET, HEAD');
+      res.end('method not allowed: /metrics answers GET and HEAD\n');
+      return;
+    }
     exposition().then(
       (body) => {
         res.setHeader('content-type', 'text/plain; version=0.0.4; charset=utf-8');

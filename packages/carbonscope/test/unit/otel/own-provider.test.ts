@@ -150,6 +150,29 @@ describe("register's own meter provider: a gauge's series are what its callback 
   });
 });
 
+describe("register's own meter provider: its Prometheus endpoint's methods", () => {
+  it('answers GET and HEAD with the exposition, and another method 405 naming them', async () => {
+    const { own, url } = await prometheusProvider(quiet);
+    try {
+      const get = await fetch(url);
+      expect(get.headers.get('content-type')).to.equal('text/plain; version=0.0.4; charset=utf-8');
+      expect(await get.text()).to.include('# TYPE target_info gauge');
+      const head = await fetch(url, { method: 'HEAD' });
+      expect(head.status).to.equal(200);
+      expect(head.headers.get('content-type')).to.equal(get.headers.get('content-type'));
+      // A method that is no read is no scrape: the service's /metrics answers it 405 too.
+      for (const method of ['POST', 'PUT', 'DELETE']) {
+        const res = await fetch(url, { method, body: method === 'DELETE' ? undefined : 'x' });
+        expect(res.status, method).to.equal(405);
+        expect(res.headers.get('allow'), method).to.equal('GET, HEAD');
+        expect(await res.text(), method).not.to.include('target_info');
+      }
+    } finally {
+      await own.shutdown();
+    }
+  });
+});
+
 describe("register's own meter provider: a collector whose name does not resolve for a moment", () => {
   // ENOTFOUND is final for the last push alone (lastPushAgents): during the run, a name that does
   // not resolve for a moment (a DNS record not yet there) is retried within the push, as the
