@@ -44,7 +44,10 @@ function labelName(key: string): string {
   return first >= 0x30 && first <= 0x39 ? `key_${name}` : name;
 }
 
-function labelPairs(attributes: Attributes): string {
+/** Label names the exposition adds to a line itself, which an attribute's label must not take. */
+type Reserved = ReadonlySet<string> | undefined;
+
+function labelPairs(attributes: Attributes, reserved?: Reserved): string {
   let text = '';
   let names: Set<string> | undefined;
   for (const key in attributes) {
@@ -52,7 +55,9 @@ function labelPairs(attributes: Attributes): string {
     const name = labelName(key);
     names ??= new Set();
     // A name twice in one series is a parse error that fails the whole scrape.
-    if (name === '' || names.has(name)) return mergedLabelPairs(attributes);
+    if (name === '' || names.has(name) || reserved?.has(name)) {
+      return mergedLabelPairs(attributes, reserved);
+    }
     names.add(name);
     text += `${text ? ',' : ''}${name}="${labelValue(attributes[key])}"`;
   }
@@ -62,14 +67,16 @@ function labelPairs(attributes: Attributes): string {
 /**
  * The labels where two keys make one name (`service.name` and `service_name`) or a key none:
  * as the OTel spec asks, one label whose value is theirs joined with `;` in their keys' order,
- * at the place of the first; a key that makes no name is left out.
+ * at the place of the first; a key that makes no name is left out, and so is one that makes a
+ * name the line has already (`le`, `otel_scope_name`): the Collector's exporters let the
+ * exposition's own label win.
  */
-function mergedLabelPairs(attributes: Attributes): string {
+function mergedLabelPairs(attributes: Attributes, reserved: Reserved): string {
   const keys = new Map<string, string[]>();
   for (const key in attributes) {
     if (!Object.hasOwn(attributes, key)) continue;
     const name = labelName(key);
-    if (name === '') continue;
+    if (name === '' || reserved?.has(name)) continue;
     const same = keys.get(name);
     if (same) same.push(key);
     else keys.set(name, [key]);
@@ -83,6 +90,15 @@ function mergedLabelPairs(attributes: Attributes): string {
 }
 
 /** `{a="1",le="0.5"}`, or nothing when there are no labels. */
+/** Whether an attribute's key makes one of the reserved names (once per series and metric). */
+function takesReserved(attributes: Attributes, reserved: Reserved): boolean {
+  if (reserved === undefined) return false;
+  for (const key in attributes) {
+    if (Object.hasOwn(attributes, key) && reserved.has(labelName(key))) return true;
+  }
+  return false;
+}
+
 function braces(...parts: string[]): string {
   const joined = parts.filter(Boolean).join(',');
   return joined ? `{${joined}}` : '';
@@ -112,6 +128,8 @@ type PrometheusType = 'counter' | 'gauge' | 'histogram' | 'untyped';
 interface MetricLines {
   /** The scope's labels, as every line of the metric carries them (or ''). */
   readonly extra: string;
+  /** The names of those and of `le` in a histogram, none of which an attribute may take. */
+  readonly reserved: Reserved;
   /** Undefined when its name cannot be written: left out, as the OTel serializer leaves it. */
   readonly name: string | undefined;
   /** Its `# HELP`, `# UNIT` and `# TYPE` lines. */
@@ -204,14 +222,15 @@ export class PrometheusText {
 
   private scope(scope: ScopeMetrics, out: ExpositionBuffer): void {
     const { name, version, schemaUrl } = scope.scope;
-    const extra = this.scopeLabels
-      ? labelPairs({
+    const labels: Attributes = this.scopeLabels
+      ? {
           otel_scope_name: name,
           ...(schemaUrl ? { otel_scope_schema_url: schemaUrl } : {}),
           ...(version ? { otel_scope_version: version } : {}),
-        })
-      : '';
-    for (const metric of scope.metrics) this.metric(metric, extra, out);
+        }
+      : {};
+    const extra = labelPairs(labels);
+    for (const metric of scope.metrics) this.metric(metric, extra, Object.keys(labels), out);
   }
 
   private typeOf(metric: MetricData): PrometheusType {
@@ -249,8 +268,13 @@ export class PrometheusText {
     return name;
   }
 
-  private metric(metric: MetricData, extra: string, out: ExpositionBuffer): void {
-    const lines = this.metricLines(metric, extra);
+  private metric(
+    metric: MetricData,
+    extra: string,
+    extraNames: string[],
+    out: ExpositionBuffer,
+  ): void {
+    const lines = this.metricLines(metric, extra, extraNames);
     if (lines.name === undefined) return;
     out.bytes(lines.head);
     const { DataPointType } = this.sdk;
@@ -276,7 +300,7 @@ export class PrometheusText {
   }
 
   /** The metric's name and header, made at its first collection in this scope. */
-  private metricLines(metric: MetricData, extra: string): MetricLines {
+  private metricLines(metric: MetricData, extra: string, extraNames: string[]): MetricLines {
     const type = this.typeOf(metric);
     const { name: otelName, description, unit } = metric.descriptor;
     // A few dozen metrics per scrape: one short key each is nothing beside their series.
@@ -293,8 +317,10 @@ export class PrometheusText {
       if (unit) head += `# UNIT ${name} ${escapeText(unit)}\n`;
       head += `# TYPE ${name} ${type}\n`;
     }
+    const reserved = type === 'histogram' ? [...extraNames, 'le'] : extraNames;
     const made: MetricLines = {
       extra,
+      reserved: reserved.length > 0 ? new Set(reserved) : undefined,
       name,
       head: this.utf8(head),
       series: new WeakMap(),
@@ -348,7 +374,8 @@ export class PrometheusText {
       labels = labelPairs(attributes);
       this.labels.set(attributes, labels);
     }
-    const { name, extra } = metric;
+    const { name, extra, reserved } = metric;
+    if (takesReserved(attributes, reserved)) labels = labelPairs(attributes, reserved);
     const own = braces(labels, extra);
     const made = histogram
       ? {

@@ -242,6 +242,30 @@ describe('PrometheusText (the exposition /metrics serves)', () => {
     await provider.shutdown();
   });
 
+  it("leaves out an attribute named as a label the exposition adds (le, otel_scope_*), as the Collector's do", async () => {
+    const reader = new PrometheusExporter({ preventServerStart: true });
+    const provider = new sdk.MeterProvider({ readers: [reader] });
+    const meter = provider.getMeter('m', '1.0');
+    // Written twice in one line, either failed the whole scrape (promtool: a parse error).
+    meter
+      .createHistogram('h', { advice: { explicitBucketBoundaries: [1] } })
+      .record(0.5, { le: 'x', kept: 'k' });
+    meter.createCounter('c').add(1, { 'otel.scope.name': 'x', otel_scope_version: 'y', le: 'z' });
+    const { resourceMetrics } = await reader.collect();
+    const text = new PrometheusText(sdk).serialize(resourceMetrics);
+    const samples = text.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    expect(samples).to.include.members([
+      'h_count{kept="k",otel_scope_name="m",otel_scope_version="1.0"} 1',
+      'h_bucket{kept="k",otel_scope_name="m",otel_scope_version="1.0",le="1"} 1',
+      'c_total{le="z",otel_scope_name="m",otel_scope_version="1.0"} 1',
+    ]);
+    // Without the scope's labels, the attribute is the only one of its name: kept.
+    expect(new PrometheusText(sdk, { scopeLabels: false }).serialize(resourceMetrics)).to.match(
+      /^c_total\{otel_scope_name="x",otel_scope_version="y",le="z"\} 1$/m,
+    );
+    await provider.shutdown();
+  });
+
   it('says so when nothing is registered, as the OTel serializer does', async () => {
     const reader = new PrometheusExporter({ preventServerStart: true });
     const provider = new sdk.MeterProvider({ readers: [reader] });
