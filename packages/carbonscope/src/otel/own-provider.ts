@@ -157,10 +157,12 @@ function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: L
       return;
     }
     // Only a read is a scrape: another method got the exposition, collected for nothing.
+    // OPTIONS is told what is allowed, as the service's router tells it (200, no body).
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.statusCode = 405;
+      const options = req.method === 'OPTIONS';
+      res.statusCode = options ? 200 : 405;
       res.setHeader('allow', 'GET, HEAD');
-      res.end('method not allowed: /metrics answers GET and HEAD\n');
+      res.end(options ? '' : 'method not allowed: /metrics answers GET and HEAD\n');
       return;
     }
     exposition().then(

@@ -167,6 +167,12 @@ describe("register's own meter provider: its Prometheus endpoint's methods", () 
         expect(res.headers.get('allow'), method).to.equal('GET, HEAD');
         expect(await res.text(), method).not.to.include('target_info');
       }
+      // OPTIONS asks what the path takes: answered as the service's /metrics answers it (its
+      // router's 200 with Allow), not refused, and nothing is collected for it.
+      const options = await fetch(url, { method: 'OPTIONS' });
+      expect(options.status).to.equal(200);
+      expect(options.headers.get('allow')).to.equal('GET, HEAD');
+      expect(await options.text()).to.equal('');
     } finally {
       await own.shutdown();
     }
