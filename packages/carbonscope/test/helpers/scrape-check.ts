@@ -131,6 +131,13 @@ export async function prometheusScraping(url: string): Promise<ScrapingPrometheu
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
+  try {
+    await once(proc, 'spawn');
+  } catch (err) {
+    // Missing is a failure that says how to install it, never a skip nor a bare ENOENT.
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`prometheus: ${(err as Error).message} (bash tools/test-setup.sh)`);
+  }
   const log: string[] = [];
   proc.stderr?.setEncoding('utf8').on('data', (c: string) => log.push(c));
   const stop = async () => {
