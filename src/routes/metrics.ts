@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import type Router from '@koa/router';
 import type { MetricsText } from '../app.js';
 import { pathRouter } from '../http/router.js';
@@ -14,7 +15,15 @@ export function metricsRoute(metricsText: MetricsText): Router {
   router.get('/metrics', async (ctx) => {
     const exposition = await metricsText();
     ctx.type = EXPOSITION_TYPE;
-    ctx.body = exposition;
+    ctx.vary('Accept-Encoding');
+    // Prometheus asks for gzip on every scrape: level 1 makes the ~200 KB exposition ~10 KB
+    // for about a third of a millisecond of CPU (README); anyone else gets the bytes as written.
+    if (ctx.acceptsEncodings('gzip', 'identity') === 'gzip') {
+      ctx.set('Content-Encoding', 'gzip');
+      ctx.body = gzipSync(exposition, { level: 1 });
+    } else {
+      ctx.body = exposition;
+    }
   });
   return router;
 }

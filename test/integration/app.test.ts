@@ -1,3 +1,5 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import Router from '@koa/router';
 import { type Carbonscope, createGridIntensity } from 'carbonscope';
 import { expect } from 'chai';
@@ -156,6 +158,47 @@ describe('/metrics', () => {
       await served.close();
       await carbonscope.stop();
       await metrics.shutdown();
+    }
+  });
+
+  it('serves gzip to a scrape that asks for it (Prometheus does), plain bytes otherwise', async () => {
+    const exposition = '# TYPE a_total counter\na_total{x="é 🌍"} 1\n'.repeat(200);
+    const app = createApp({
+      config: loadConfig({}),
+      logger: captureLogger().logger,
+      readiness: new Readiness(),
+      metricsText: async () => Buffer.from(exposition),
+    });
+    const served = await listen(app);
+    // node:http, which (unlike fetch) neither asks for nor undoes an encoding.
+    const rawGet = async (headers: Record<string, string>, method = 'GET') => {
+      const res = await new Promise<IncomingMessage>((resolve, reject) =>
+        httpRequest(`${served.url}/metrics`, { method, headers }, resolve)
+          .on('error', reject)
+          .end(),
+      );
+      const chunks: Buffer[] = [];
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+      return { headers: res.headers, body: Buffer.concat(chunks) };
+    };
+    try {
+      const zipped = await rawGet({ 'accept-encoding': 'gzip' });
+      expect(zipped.headers['content-encoding']).to.equal('gzip');
+      expect(zipped.headers.vary).to.equal('Accept-Encoding');
+      expect(Number(zipped.headers['content-length'])).to.equal(zipped.body.length);
+      expect(gunzipSync(zipped.body).toString('utf8')).to.equal(exposition);
+      const head = await rawGet({ 'accept-encoding': 'gzip' }, 'HEAD');
+      expect(head.headers['content-encoding']).to.equal('gzip');
+      expect(head.headers['content-length']).to.equal(zipped.headers['content-length']);
+      const plainAsks: Record<string, string>[] = [{}, { 'accept-encoding': 'gzip;q=0, identity' }];
+      for (const headers of plainAsks) {
+        const plain = await rawGet(headers);
+        expect(plain.headers['content-encoding'], JSON.stringify(headers)).to.equal(undefined);
+        expect(plain.headers.vary).to.equal('Accept-Encoding');
+        expect(plain.body.toString('utf8')).to.equal(exposition);
+      }
+    } finally {
+      await served.close();
     }
   });
 

@@ -34,6 +34,7 @@ import {
   periodicTimes,
   timeoutSetting,
 } from './export-times.js';
+import { acceptsGzip, gzipExposition } from './exposition-encoding.js';
 import { type LastPush, lastPushWithin } from './last-push.js';
 import { lastPushAgents } from './last-push-agent.js';
 import { LocalHistograms } from './local-histograms.js';
@@ -168,8 +169,14 @@ function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: L
     exposition().then(
       (body) => {
         res.setHeader('content-type', 'text/plain; version=0.0.4; charset=utf-8');
-        res.setHeader('content-length', body.length);
-        res.end(body);
+        res.setHeader('vary', 'Accept-Encoding');
+        // Prometheus asks for gzip on every scrape: a twentieth of the bytes for a fraction of
+        // the scrape's CPU (gzipExposition); anyone else gets the bytes as written.
+        const gzip = acceptsGzip(req.headers['accept-encoding']);
+        const sent = gzip ? gzipExposition(body) : body;
+        if (gzip) res.setHeader('content-encoding', 'gzip');
+        res.setHeader('content-length', sent.length);
+        res.end(sent);
       },
       (err: unknown) => {
         // The reason in the text, as below; masked: a callback's error may quote a setting. On

@@ -1,5 +1,7 @@
 import dns from 'node:dns';
+import { get as httpGet, type IncomingMessage } from 'node:http';
 import { type AddressInfo, createServer } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import { diag } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { type Logger, stderrLogger } from '../../../src/log.js';
@@ -173,6 +175,38 @@ describe("register's own meter provider: its Prometheus endpoint's methods", () 
       expect(options.status).to.equal(200);
       expect(options.headers.get('allow')).to.equal('GET, HEAD');
       expect(await options.text()).to.equal('');
+    } finally {
+      await own.shutdown();
+    }
+  });
+});
+
+describe("register's own meter provider: its Prometheus endpoint's encoding", () => {
+  /** One GET with node:http, which (unlike fetch) neither asks for nor undoes an encoding. */
+  async function rawGet(url: string, headers: Record<string, string>) {
+    const res = await new Promise<IncomingMessage>((resolve, reject) =>
+      httpGet(url, { headers }, resolve).on('error', reject),
+    );
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    return { headers: res.headers, body: Buffer.concat(chunks) };
+  }
+
+  it('serves gzip to a scrape that asks for it (Prometheus does), plain bytes otherwise', async () => {
+    const { own, url } = await prometheusProvider(quiet);
+    try {
+      const zipped = await rawGet(url, { 'accept-encoding': 'gzip' });
+      expect(zipped.headers['content-encoding']).to.equal('gzip');
+      expect(zipped.headers.vary).to.equal('Accept-Encoding');
+      expect(Number(zipped.headers['content-length'])).to.equal(zipped.body.length);
+      const text = gunzipSync(zipped.body).toString('utf8');
+      expect(text).to.include('# TYPE target_info gauge');
+      const plain = await rawGet(url, {});
+      expect(plain.headers['content-encoding']).to.equal(undefined);
+      expect(plain.headers.vary).to.equal('Accept-Encoding');
+      expect(plain.body.toString('utf8')).to.include('# TYPE target_info gauge');
+      const refused = await rawGet(url, { 'accept-encoding': 'gzip;q=0, identity' });
+      expect(refused.headers['content-encoding']).to.equal(undefined);
     } finally {
       await own.shutdown();
     }
