@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import {
+  parseSamples,
   prometheusScraping,
   promtoolFindings,
   type ScrapingPrometheus,
@@ -79,6 +80,8 @@ describe('the service /metrics, checked by promtool and a real Prometheus', func
     const scrape = await scrapeAsPrometheus(`${server?.url}/metrics`);
     expect(scrape.status).to.equal(200);
     expect(scrape.contentType).to.equal(TEXT_FORMAT);
+    // Prometheus asks for gzip: it gets it (fetch undoes it here, as Prometheus does).
+    expect(scrape.contentEncoding).to.equal('gzip');
     for (const family of [
       'http_server_request_duration_seconds',
       'carbonscope_inference_duration_seconds',
@@ -104,5 +107,17 @@ describe('the service /metrics, checked by promtool and a real Prometheus', func
     expect(info?.metric).to.include({ service_name: 'carbonscope;dup', key_1st: 'x' });
     const stored = await prometheus.query('count({job="target"})');
     expect(stored[0]?.value).to.be.greaterThan(500);
+    // Read from the gzip it was sent: series that no longer move are stored as served.
+    const served = parseSamples((await scrapeAsPrometheus(`${server?.url}/metrics`)).text);
+    const PREDICTIONS = 'carbonscope_predictions_total';
+    const still = served.filter((s) => s.name === PREDICTIONS);
+    expect(still).to.have.length.of.at.least(1);
+    const kept = await prometheus.query(PREDICTIONS);
+    expect(kept).to.have.length(still.length);
+    for (const { metric, value } of kept) {
+      const { __name__, job, instance, ...labels } = metric;
+      const mine = still.find((s) => JSON.stringify(s.labels) === JSON.stringify(labels));
+      expect(value, JSON.stringify(labels)).to.equal(mine?.value);
+    }
   });
 });

@@ -83,6 +83,8 @@ describe("register's Prometheus endpoint, checked by promtool and a real Prometh
     expect(scrape.status).to.equal(200);
     // OpenMetrics is asked for first; the endpoint does not claim it, and says what it sends.
     expect(scrape.contentType).to.equal(TEXT_FORMAT);
+    // Prometheus asks for gzip: it gets it (fetch undoes it here, as Prometheus does).
+    expect(scrape.contentEncoding).to.equal('gzip');
     expect(scrape.text).not.to.include('# EOF');
     const samples = parseSamples(scrape.text);
     for (const operation of [...OPERATIONS, ROUTE, 'unmatched', '/fail']) {
