@@ -34,9 +34,11 @@ function sanitized(name: string): string {
 }
 
 /**
- * An attribute key as a label name, as the OTel Collector writes it: `key_` before a name that
- * begins with a digit, which no Prometheus parser takes (the OTel serializer leaves it, and one
- * such resource attribute in OTEL_RESOURCE_ATTRIBUTES, `1st=x`, failed every scrape: up 0).
+ * An attribute key as a label name, as the OTel serializer writes it (runs of `_` made one, which
+ * the Collector keeps), but for `key_` before a name that begins with a digit, as the Collector
+ * writes it: no Prometheus parser takes such a name (the OTel serializer leaves it, and one such
+ * resource attribute in OTEL_RESOURCE_ATTRIBUTES, `1st=x`, failed every scrape: up 0). A name
+ * with one leading `_` is left so (valid), where the Collector's default makes it `key_`.
  */
 function labelName(key: string): string {
   const name = sanitized(key);
