@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, dirname, join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { childEnv } from '#library-tests/helpers/child-env.js';
@@ -131,6 +131,25 @@ describe('the packed library in fresh projects (examples/)', function () {
     );
     expect(Object.keys(pkg.exports)).to.deep.equal(['.', './register', './package.json']);
     expect(Object.keys(pkg.dependencies ?? {})).to.not.include('@opentelemetry/sdk-metrics');
+  });
+
+  // Node's --enable-source-maps, webpack's source-map-loader and Vite read the comment and warn
+  // (or fail) where the map it names is not in the package.
+  it('names no source map that the tarball lacks', async () => {
+    const files = new Set((await run('tar', ['-tzf', tarball])).stdout.trim().split('\n'));
+    const unpacked = join(work, 'unpacked');
+    mkdirSync(unpacked, { recursive: true });
+    await run('tar', ['-xzf', tarball, '-C', unpacked]);
+    const missing: string[] = [];
+    for (const file of [...files].filter((f) => /\.[cm]?js$/.test(f))) {
+      const text = readFileSync(join(unpacked, file), 'utf8');
+      for (const [, url] of text.matchAll(/^\/\/[#@] sourceMappingURL=(\S+)\s*$/gm)) {
+        if (url?.startsWith('data:')) continue;
+        const map = posix.join(posix.dirname(file), url ?? '');
+        if (!files.has(map)) missing.push(`${file} -> ${url}`);
+      }
+    }
+    expect(missing).to.deep.equal([]);
   });
 
   // npm hoists a package's undeclared imports into reach; pnpm's strict layout does not.
