@@ -84,7 +84,9 @@ describe('the packed library type-checks in a consumer, every moduleResolution',
       const compilerOptions = { ...options, strict: true, noEmit: true, types: ['node'] };
       writeFileSync(join(work, config), JSON.stringify({ compilerOptions, files }));
       const tsc = join(work, 'node_modules', '.bin', 'tsc');
-      const errors = await run(tsc, ['-p', config], { cwd: work }).then(
+      // TypeScript 5.7+ turns on Node's compile cache (22.1+), kept in the temporary folder.
+      const env = { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1' };
+      const errors = await run(tsc, ['-p', config], { cwd: work, env }).then(
         () => '',
         (err: { stdout?: string }) => err.stdout ?? String(err),
       );
