@@ -134,14 +134,14 @@ describe('the packed library in fresh projects (examples/)', function () {
   });
 
   // Node's --enable-source-maps, webpack's source-map-loader and Vite read the comment and warn
-  // (or fail) where the map it names is not in the package.
+  // (or fail) where the map it names is not in the package; editors read the one in a .d.ts.
   it('names no source map that the tarball lacks', async () => {
     const files = new Set((await run('tar', ['-tzf', tarball])).stdout.trim().split('\n'));
     const unpacked = join(work, 'unpacked');
     mkdirSync(unpacked, { recursive: true });
     await run('tar', ['-xzf', tarball, '-C', unpacked]);
     const missing: string[] = [];
-    for (const file of [...files].filter((f) => /\.[cm]?js$/.test(f))) {
+    for (const file of [...files].filter((f) => /\.([cm]?js|d\.[cm]?ts)$/.test(f))) {
       const text = readFileSync(join(unpacked, file), 'utf8');
       for (const [, url] of text.matchAll(/^\/\/[#@] sourceMappingURL=(\S+)\s*$/gm)) {
         if (url?.startsWith('data:')) continue;
