@@ -31,7 +31,13 @@ interface FastifyInstance {
   ): unknown;
 }
 
-let installed = false;
+/**
+ * Set once per process, on globalThis: another copy of the package (a dependency's) subscribed
+ * again, and every request of every Fastify instance was named once per copy, one hook each.
+ * The copies name a route alike (setRoute's slot is Symbol.for), so the first one serves all.
+ */
+const INSTALLED = Symbol.for('carbonscope.fastify-routes.v1');
+const holder = globalThis as { [INSTALLED]?: boolean };
 /** The symbol of a request's route context: undefined until a request was seen, null if none. */
 let routeContext: symbol | null | undefined;
 
@@ -74,8 +80,8 @@ const nameRoute = (request: FastifyRequest, _reply: unknown, done: Done): void =
  * load).
  */
 export function installFastifyRoutes(): void {
-  if (installed) return;
-  installed = true;
+  if (holder[INSTALLED]) return;
+  holder[INSTALLED] = true;
   subscribe(HANDLER_START, (message) => {
     const m = message as HandlerMessage;
     const raw = m.request?.raw;

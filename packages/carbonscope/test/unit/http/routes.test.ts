@@ -249,13 +249,14 @@ describe('http: every request of a server is one operation named by its route te
     await expectFastifyRoutes(app);
   });
 
-  it('Fastify 5: names the route once per request, not again on its handler channel', async () => {
-    installRouteResolvers();
+  /**
+   * Each name given to the route slot of a Fastify 5 app's requests to /users/1 and /users/2, in
+   * order: an accessor put on the slot before Fastify (and carbonscope's hook) sees the request.
+   */
+  async function fastifyRouteNamings(): Promise<string[]> {
     const app = Fastify();
     app.get('/users/:id', async () => 'user');
     await app.ready();
-    // Each name given to a request's route slot, in order: an accessor put on the slot before
-    // Fastify (and carbonscope's hook) sees the request.
     const names: string[] = [];
     app.server.prependListener('request', (req: IncomingMessage) => {
       let value: unknown;
@@ -276,11 +277,25 @@ describe('http: every request of a server is one operation named by its route te
         '/users/:id 200',
         '/users/:id 200',
       ]);
-      expect(names).to.deep.equal(['/users/:id', '/users/:id']);
+      return names;
     } finally {
       await app.close();
       await cs.stop();
     }
+  }
+
+  it('Fastify 5: names the route once per request, not again on its handler channel', async () => {
+    installRouteResolvers();
+    expect(await fastifyRouteNamings()).to.deep.equal(['/users/:id', '/users/:id']);
+  });
+
+  it("Fastify: another copy of carbonscope in the process (a dependency's) names no route again", async () => {
+    installRouteResolvers();
+    // A module of its own, as another copy's is: its own state, the same diagnostics channels.
+    const copy = new URL('../../../src/http/frameworks/fastify.js?copy=second', import.meta.url);
+    const other: typeof import('../../../src/http/frameworks/fastify.js') = await import(copy.href);
+    other.installFastifyRoutes();
+    expect(await fastifyRouteNamings()).to.deep.equal(['/users/:id', '/users/:id']);
   });
 
   // Fastify 4's instance has the methods the test uses, with the same signatures.
