@@ -94,11 +94,11 @@ describe('stack: traffic generator', () => {
     const step = setTimeout(() => {
       wall = stepWallClock(10_000);
     }, 100);
-    const started = performance.now();
     try {
       const summary = await runTraffic({ baseUrl, ratePerSecond: 20, durationMs: 500 });
-      expect(performance.now() - started).to.be.within(450, 2_000);
-      // ~10 at 20 a second; ended by the step, it sent 2 or 3.
+      expect(wall, 'the wall clock stepped while it ran').to.not.equal(undefined);
+      // ~10 at 20 a second; ended by the step, it sent 2 or 3. Its rate, on the monotonic clock,
+      // makes the count the measure of the time it ran.
       expect(summary.sent).to.be.within(5, 11);
     } finally {
       clearTimeout(step);
@@ -109,14 +109,14 @@ describe('stack: traffic generator', () => {
   it('stops at the deadline and when aborted', async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
-    const started = performance.now();
+    // A deadline past mocha's timeout: only the abort can end this run in time.
     const summary = await runTraffic({
       baseUrl,
       ratePerSecond: 20,
-      durationMs: 60_000,
+      durationMs: 600_000,
       signal: controller.signal,
     });
-    expect(performance.now() - started).to.be.below(1_000);
+    expect(controller.signal.aborted).to.equal(true);
     expect(summary.sent).to.be.within(1, 4);
     const timed = await runTraffic({ baseUrl, ratePerSecond: 20, durationMs: 120 });
     expect(timed.sent).to.be.within(1, 4);
