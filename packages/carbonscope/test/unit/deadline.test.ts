@@ -4,19 +4,18 @@ import { DeadlineError, settlesWithin, withDeadline } from '../../src/deadline.j
 describe('deadline', () => {
   it('withDeadline rejects at the deadline even when the work ignores its signal, and aborts it', async () => {
     let aborted = false;
-    const started = performance.now();
     try {
+      // Work that never ends: only the deadline can settle the call.
       await withDeadline(50, (signal) => {
         signal.addEventListener('abort', () => {
           aborted = true;
         });
-        return new Promise((resolve) => setTimeout(resolve, 500));
+        return new Promise(() => {});
       });
       expect.fail('expected a DeadlineError');
     } catch (err) {
       expect(err).to.be.instanceOf(DeadlineError);
     }
-    expect(performance.now() - started).to.be.below(300);
     expect(aborted).to.equal(true);
   });
 
@@ -35,20 +34,19 @@ describe('deadline', () => {
     const caller = new AbortController();
     const gone = new Error('the client went away');
     let aborted: unknown;
-    const started = performance.now();
+    // Work that never ends, under a deadline past mocha's timeout: only the caller's abort ends it.
     const running = withDeadline(
-      5000,
+      600_000,
       (signal) => {
         signal.addEventListener('abort', () => {
           aborted = signal.reason;
         });
-        return new Promise((resolve) => setTimeout(resolve, 500));
+        return new Promise(() => {});
       },
       caller.signal,
     ).catch((err: unknown) => err);
     setTimeout(() => caller.abort(gone), 20);
     expect(await running).to.equal(gone);
-    expect(performance.now() - started).to.be.below(300);
     expect(aborted).to.equal(gone);
   });
 

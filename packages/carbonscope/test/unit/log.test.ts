@@ -245,11 +245,10 @@ describe('redaction', () => {
   });
 
   it('reads a line of many backslashes and an escape in linear time (100 K took seconds)', () => {
+    // 1 M: tens of ms read in linear time, minutes in quadratic, past mocha's timeout.
     const secrets = redactionList(['k3y/AB+c9==']);
-    for (const line of [`${'\\'.repeat(100_000)}x \\u0041`, `${'\\'.repeat(100_000)}x %2f`]) {
-      const started = performance.now();
+    for (const line of [`${'\\'.repeat(1_000_000)}x \\u0041`, `${'\\'.repeat(1_000_000)}x %2f`]) {
       expect(redactSecrets(line, secrets)).to.equal(line);
-      expect(performance.now() - started).to.be.below(500);
     }
   });
 

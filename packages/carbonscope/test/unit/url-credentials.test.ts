@@ -355,11 +355,10 @@ describe('URL masking: text that is no URL with userinfo keeps its `@`', () => {
 
 describe('URL masking: long text', () => {
   it('masks text of many `//` and no `@` in linear time (a 100 KB value took seconds)', () => {
-    for (const text of ['/'.repeat(100_000), `http:${'//'.repeat(50_000)}x`]) {
-      const started = performance.now();
+    // 1 MB: tens of ms read in linear time, minutes in quadratic, past mocha's timeout.
+    for (const text of ['/'.repeat(1_000_000), `http:${'//'.repeat(500_000)}x`]) {
       expect(maskUrlText(text)).to.equal(text);
       expect(withoutCredentials(text)).to.equal(text);
-      expect(performance.now() - started, `${text.slice(0, 8)}...`).to.be.below(500);
     }
   });
 

@@ -187,13 +187,12 @@ describe("a cluster worker's socket, from which its primary reads its exposition
         : Promise.resolve({ text: 'i 9\n', instance: 'w8' });
     serve(hangsOnce, undefined, FOLDER, 200);
     await listening(path);
-    const start = performance.now();
+    // Read timeouts past mocha's: only the worker's answer time (200 ms) lets them go.
     const waiting = [
-      readWorker(FOLDER, process.pid, 3_000),
-      readWorker(FOLDER, process.pid, 3_000),
+      readWorker(FOLDER, process.pid, 600_000),
+      readWorker(FOLDER, process.pid, 600_000),
     ];
     expect(await Promise.all(waiting)).to.deep.equal([undefined, undefined]);
-    expect(performance.now() - start).to.be.below(1_500);
     expect((await readWorker(FOLDER, process.pid, 3_000))?.text).to.equal('i 9\n');
     expect(collections).to.equal(2);
   });

