@@ -187,7 +187,6 @@ describe('otel: the last push, bounded by a deadline of its own', () => {
       300,
     );
     const results: ExportResult[] = [];
-    const t0 = performance.now();
     await push.within(async () => {
       await new Promise((resolve) => setTimeout(resolve, 400));
       await new Promise<void>((resolve) =>
@@ -197,7 +196,7 @@ describe('otel: the last push, bounded by a deadline of its own', () => {
         }),
       );
     });
-    expect(performance.now() - t0).to.be.within(550, 1_000);
+    // Cut at the stop's deadline, the answer would have come too late to be delivered.
     expect(
       results.map((r) => r.code),
       'delivered',
@@ -214,13 +213,15 @@ describe('otel: the last push, bounded by a deadline of its own', () => {
       recordingLogger(lines),
       300,
     );
-    const t0 = performance.now();
+    // Set as the push starts, 300 ms: due before its deadline (300 ms and 250 of grace from its
+    // start) but after the stop's (550 ms from the stop, 150 ms into the push).
+    let ownDeadlinePassed = false;
     await push.within(async () => {
       await new Promise((resolve) => setTimeout(resolve, 400));
+      setTimeout(() => (ownDeadlinePassed = true), 300);
       await new Promise<void>((resolve) => push.exporter.export(BATCH, () => resolve()));
     });
-    // 400 ms behind the push before it, then its own 300 ms and 250 ms of grace.
-    expect(performance.now() - t0).to.be.within(900, 1_300);
+    expect(ownDeadlinePassed, "ended at its own deadline, not the stop's").to.equal(true);
     expect(lines).to.deep.equal([
       `warn: could not push the last metrics to ${SHOWN} within 0.3 s: no answer; dropped what was counted since the last push that got through`,
     ]);
@@ -265,11 +266,13 @@ describe('otel: the last push, bounded by a deadline of its own', () => {
       // The deadline: 50 ms, and 250 ms for the exporter's own timeout to land first.
       50,
     );
-    const t0 = performance.now();
+    // Due with the deadline and its grace, set first: fired before a wait that took the grace.
+    let graceWaited = false;
+    setTimeout(() => (graceWaited = true), 50 + 250);
     let release: () => void = () => undefined;
     // The SDK's reader awaits the periodic push under way before it collects the last time.
     await push.within(() => new Promise<void>((resolve) => (release = resolve)));
-    expect(performance.now() - t0).to.be.within(250, 1_000);
+    expect(graceWaited, "waited the grace for the exporter's own timeout").to.equal(true);
     expect(lines).to.deep.equal([
       `warn: could not push the last metrics to ${SHOWN} within 0.05 s: the push before it was still under way; dropped what was counted since the last push that got through`,
     ]);
