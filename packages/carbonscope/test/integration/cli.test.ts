@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { CSV_HEADER, parseEmissionsCsv } from '../../src/cli/csv.js';
 import type { Report } from '../../src/cli/report.js';
+import { PUSH_TIMEOUT_MS } from '../../src/cli/session.js';
 import { loadCatalog } from '../../src/llm/catalog.js';
 import { llmImpacts } from '../../src/llm/llm-impacts.js';
 import { METRICS } from '../../src/metrics/index.js';
@@ -470,10 +471,9 @@ describe('carbonscope command line', function () {
   });
 
   it('monitor --duration stops by itself with lines and a summary', async () => {
-    const t0 = performance.now();
+    // One that did not stop would end at mocha's timeout; its own figure of 3 s is read below.
     const r = await cli(['monitor', '--duration', '3s', '--interval', '1s', '--json']);
     expect(r.code, r.stderr).to.equal(0);
-    expect(performance.now() - t0).to.be.below(20_000);
     const lines = r.stderr.split('\n').filter((l) => /^\d\d:\d\d:\d\d {2}[\d.]+ W/.test(l));
     expect(lines.length).to.be.within(3, 5);
     expect(r.stderr).to.match(/carbonscope monitor: whole machine for 3\.\d\d s/);
@@ -586,8 +586,8 @@ describe('carbonscope command line', function () {
   });
 
   it('monitor ends quietly, summary and all, when the reader of its lines goes away', async () => {
-    const started = performance.now();
-    const args = ['monitor', '-d', '20s', '--interval', '100ms', '--json'];
+    // A duration past mocha's timeout: only the closed pipe can end it in time.
+    const args = ['monitor', '-d', '10m', '--interval', '100ms', '--json'];
     const child = spawn(process.execPath, [MAIN, ...args], { env: ENV });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -597,7 +597,6 @@ describe('carbonscope command line', function () {
     child.stderr.once('data', () => child.stderr.destroy());
     const code = await new Promise((resolve) => child.on('close', resolve));
     expect(code, stdout).to.equal(0);
-    expect(performance.now() - started, 'ms: it stopped with the pipe').to.be.below(15_000);
     expect((JSON.parse(stdout) as Report).command).to.equal('monitor');
   });
 
@@ -1150,15 +1149,11 @@ describe('carbonscope command line', function () {
 
   it('gives up on a collector that never answers within a few seconds, and says so', async () => {
     await withSilentCollector(async (port) => {
-      const started = performance.now();
       const r = await cli(['run', '--otlp', `http://127.0.0.1:${port}`, ...node('1')]);
-      const seconds = (performance.now() - started) / 1000;
       expect(r.code, r.stderr).to.equal(0);
-      expect(seconds, 's for a one-line command').to.be.below(9);
-      expect(r.stderr).to.match(
-        new RegExp(
-          `could not push metrics to http://127.0.0.1:${port}/v1/metrics: no answer within \\d+ s`,
-        ),
+      // Its own deadline's word, not the exporter's timeout (10 s with its retries).
+      expect(r.stderr).to.include(
+        `could not push metrics to http://127.0.0.1:${port}/v1/metrics: no answer within ${PUSH_TIMEOUT_MS / 1000} s`,
       );
     });
   });

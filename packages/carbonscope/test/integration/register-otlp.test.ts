@@ -975,14 +975,13 @@ const op = cs.begin('job');
 op.end();
 const footprint = await op.settled();
 console.log(footprint.provisional ? 'provisional' : 'settled');
-console.log('done');`;
-    const started = performance.now();
+console.log('done');
+// Holds nothing itself: says whether something else held the process on, to the next sample.
+setTimeout(() => console.log('held'), 5000).unref();`;
     const r = await runScript(script, receiver.url, { ENERGY_SAMPLE_INTERVAL_MS: '30000' });
-    const ms = performance.now() - started;
     const all = r.stderr.join('\n');
     expect(r.code, all).to.equal(0);
     expect(r.stdout, all).to.deep.equal(['settled', 'done', 'beforeExit 1']);
-    expect(ms, 'from spawn to exit').to.be.below(10_000);
     expect(receiver.pushes, all).to.have.length(1);
     expect(operationPoint(receiver.pushes[0]?.body, 'job')?.count).to.equal(1);
   });
