@@ -677,15 +677,16 @@ describe('/chat whose client goes away before the LLM answers', () => {
     const reached = new Promise<void>((resolve) => {
       asked = resolve;
     });
-    let upstreamClosedAt: number | undefined;
+    let upstreamClosed = false;
     stub = await startStubUpstream((_req, res) => {
       // Never answers: the client gives up first.
       res.on('close', () => {
-        upstreamClosedAt = performance.now();
+        upstreamClosed = true;
       });
       asked();
     });
-    app = await startChatApp(stub.baseUrl, 4000);
+    // An LLM timeout past mocha's: only the cancellation can close the upstream call in time.
+    app = await startChatApp(stub.baseUrl, 600_000);
     const client = new AbortController();
     const request = fetch(`${app.url}/chat`, {
       method: 'POST',
@@ -697,11 +698,10 @@ describe('/chat whose client goes away before the LLM answers', () => {
     const abortedAt = performance.now();
     client.abort();
     await request;
-    while (upstreamClosedAt === undefined && performance.now() - abortedAt < 3000) {
+    while (!upstreamClosed && performance.now() - abortedAt < 3000) {
       await new Promise((r) => setTimeout(r, 20));
     }
-    expect(upstreamClosedAt, 'the upstream call was not cancelled').not.to.equal(undefined);
-    expect((upstreamClosedAt as number) - abortedAt).to.be.below(1000);
+    expect(upstreamClosed, 'the upstream call was not cancelled').to.equal(true);
     await new Promise((r) => setTimeout(r, 100));
     await nextSample(app.meter);
     await nextSample(app.meter);

@@ -907,14 +907,12 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
   });
 
   it('cuts off a request whose body never completes within the request timeout', async () => {
-    const started = performance.now();
+    // An idle timeout past mocha's: only the server's cut ends the read in time.
     const reply = await raw(
       served.url,
       'POST /chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"messages":',
       60_000,
     );
-    const seconds = (performance.now() - started) / 1000;
-    expect(seconds, 's held').to.be.below(CUT_OFF_MS / 1000 + 2);
     expect(reply === '' || /^HTTP\/1\.1 (400|408) /.test(reply), reply.slice(0, 80)).to.equal(true);
   });
 

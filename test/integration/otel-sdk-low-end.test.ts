@@ -80,7 +80,8 @@ describe('installing the low end where neither npm nor its cache has it', functi
 
   it('fails within seconds, in one line naming the package npm could not fetch', async () => {
     writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'x', private: true }));
-    const started = Date.now();
+    // npm's own retries would outlast mocha's timeout; the ECONNREFUSED is npm's failure, not
+    // a kill at npmInstallOrSay's timeout (which its message would name).
     const env = {
       ...process.env,
       // An empty cache and a registry that refuses: what a machine off the network without the
@@ -97,7 +98,6 @@ describe('installing the low end where neither npm nor its cache has it', functi
     expect(message.split('\n')).to.have.length(1);
     expect(message).to.include('@opentelemetry/sdk-metrics');
     expect(message).to.include('ECONNREFUSED');
-    expect(Date.now() - started).to.be.below(30_000);
   });
 });
 

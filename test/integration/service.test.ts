@@ -249,10 +249,10 @@ describe('OTLP push and graceful shutdown', function () {
     const probe = randomUUID();
     await get(`${server.url}/energy?probe=${probe}`);
     expect(receiver.pushes).to.have.length(0);
-    const started = performance.now();
     const code = await server.stop('SIGTERM');
     expect(code).to.equal(0);
-    expect(performance.now() - started).to.be.below(10_000);
+    // Within its grace: the shutdown says so of any part it had to give up on.
+    expect(server.stdout.filter((l) => l.includes('within the grace period'))).to.deep.equal([]);
     await receiver.close();
 
     const metricsJson = JSON.stringify(receiver.pushes.map((p) => p.body));

@@ -92,11 +92,12 @@ describe('graceful shutdown (spawned service, SIGTERM)', function () {
       const [socket] = Object.values(agent.freeSockets).flat() as Socket[];
       expect(socket, 'an idle keep-alive socket').to.not.equal(undefined);
       const closed = once(socket, 'close');
-      const started = performance.now();
       const exited = server.stop('SIGTERM');
       await closed;
-      expect(performance.now() - started, 'ms until the idle socket closed').to.be.below(1000);
       expect(await exited).to.equal(0);
+      // Waited for, it would have been cut at the end of the drain, which says so.
+      const cut = server.stdout.filter((l) => l.includes('at the end of the drain were cut'));
+      expect(cut, 'the idle connection held the drain').to.deep.equal([]);
     } finally {
       agent.destroy();
       await server.stop('SIGKILL');
@@ -165,12 +166,14 @@ describe('graceful shutdown (spawned service, SIGTERM)', function () {
       OTEL_METRIC_EXPORT_INTERVAL: '600000',
     });
     try {
-      const started = performance.now();
       const code = await server.stop('SIGTERM');
-      const seconds = (performance.now() - started) / 1000;
-      expect(seconds, 's from SIGTERM to exit').to.be.below(10);
       expect(code).to.equal(0);
+      // Cut at the grace it announced, one that fits in Compose's 10 s stop grace.
       expect(server.stdout.join('\n')).to.match(/final metric export did not finish/);
+      const announced = server.stdout
+        .map((l) => JSON.parse(l) as { msg?: string; graceMs?: number })
+        .find((l) => l.msg === 'shutting down');
+      expect(announced?.graceMs).to.be.a('number').at.most(10_000);
     } finally {
       await server.stop('SIGKILL');
       for (const s of sockets) s.destroy();
