@@ -35,6 +35,8 @@ interface FastifyInstance {
  * Set once per process, on globalThis: another copy of the package (a dependency's) subscribed
  * again, and every request of every Fastify instance was named once per copy, one hook each.
  * The copies name a route alike (setRoute's slot is Symbol.for), so the first one serves all.
+ * A version that names routes otherwise, or keeps them elsewhere, needs a key of its own (v2):
+ * under this one it would go unheard. Nothing unsubscribes, so no copy's stop unnames routes.
  */
 const INSTALLED = Symbol.for('carbonscope.fastify-routes.v1');
 const holder = globalThis as { [INSTALLED]?: boolean };
