@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 // Under another name: an inlining bundler keeps this import as written, beside the ESM bundle's
-// usual banner (`import { createRequire } from 'module'`), which it would declare a second time.
+// usual banner (which imports `createRequire` from Node's module package under that name): the
+// bundle would declare it a second time.
 import { createRequire as requireFrom } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setRoute } from '../route.js';
