@@ -1,10 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-// Under another name: an inlining bundler keeps this import as written, beside the ESM bundle's
-// usual banner (which imports `createRequire` from Node's module package under that name): the
-// bundle would declare it a second time.
-import { createRequire as requireFrom } from 'node:module';
 import { dirname, join } from 'node:path';
 import { setRoute } from '../route.js';
+import { appModuleLoaded, appPackageFile, loadAppModule } from './app-module.js';
 
 const VALUE = Symbol('carbonscope.koa.matchedRoute');
 /** What of a @koa/router layer naming reads: a route's layer has methods, a middleware's none. */
@@ -70,21 +67,6 @@ let installed = false;
 /** The application.js of the Koa whose context installKoaRoutes reached; undefined: none. */
 let reachedApplication: string | undefined;
 
-/** Where Koa would be found by the application: beside its entry script, else the cwd. */
-function koaContextFile(): string | undefined {
-  const from = [process.argv[1] ? dirname(process.argv[1]) : undefined, process.cwd()];
-  for (const dir of from) {
-    if (!dir) continue;
-    try {
-      const pkg = requireFrom(join(dir, 'noop.js')).resolve('koa/package.json');
-      return join(dirname(pkg), 'lib', 'context.js');
-    } catch {
-      // not there; try the next place
-    }
-  }
-  return undefined;
-}
-
 /**
  * @koa/router writes the matched template to `ctx._matchedRoute` (and each layer's path as the
  * layer runs: see middlewareOnly). Every Koa context inherits
@@ -96,11 +78,11 @@ function koaContextFile(): string | undefined {
 export function installKoaRoutes(): void {
   if (installed) return;
   installed = true;
-  const file = koaContextFile();
+  const file = appPackageFile('koa', join('lib', 'context.js'));
   if (!file) return;
   let proto: object;
   try {
-    proto = requireFrom(file)(file) as object;
+    proto = loadAppModule(file) as object;
   } catch {
     return;
   }
@@ -147,7 +129,7 @@ export function warnIfKoaUnreached(server: { listeners(event: 'request'): unknow
   // servers are emitters, but anything may publish there (the bench's request path does).
   if (typeof server.listeners !== 'function') return;
   if (!server.listeners('request').some(koaCallback)) return;
-  if (reachedApplication && requireFrom(reachedApplication).cache[reachedApplication]) return;
+  if (reachedApplication && appModuleLoaded(reachedApplication)) return;
   koaUnreachedTold = true;
   process.emitWarning(
     'a Koa app serves requests, but not the koa module carbonscope reads route templates from ' +

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { type AddressInfo, connect } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import Hapi from '@hapi/hapi';
 import Router from '@koa/router';
 import { expect } from 'chai';
 import express from 'express';
@@ -471,6 +472,49 @@ describe('http: every request of a server is one operation named by its route te
       ]);
     } finally {
       server.close();
+      await cs.stop();
+    }
+  });
+
+  it('hapi: request.route.path, plugin prefix included, from no code of the app', async () => {
+    // What register and the instrumentation install as they load: hapi offers no channel, and
+    // extensions only per server.
+    installRouteResolvers();
+    const server = Hapi.server({ port: 0, host: '127.0.0.1' });
+    server.route({ method: 'GET', path: '/users/{id}', handler: () => 'user' });
+    server.route({ method: 'GET', path: '/hello', handler: () => 'hi' });
+    server.route({
+      method: 'GET',
+      path: '/internal/{x}',
+      options: { isInternal: true },
+      handler: () => 'internal',
+    });
+    await server.register(
+      {
+        name: 'v1',
+        register: (v1) => {
+          v1.route({ method: 'GET', path: '/items/{item}', handler: () => 'item' });
+        },
+      },
+      { routes: { prefix: '/api/v1' } },
+    );
+    // An extension that answers after the route matched (auth's 401) leaves it named.
+    server.ext('onPreAuth', (request, h) =>
+      request.query.deny ? h.response('no').code(401).takeover() : h.continue,
+    );
+    const { cs, ended } = await tracked(server.listener);
+    try {
+      await server.start();
+      const paths = ['/users/42', '/api/v1/items/abc', '/hello?deny=1', '/internal/1', '/no/such'];
+      expect(await requestAll(await listening(server.listener), paths, ended)).to.deep.equal([
+        '/users/{id} 200',
+        '/api/v1/items/{item} 200',
+        '/hello 401',
+        'unmatched 404',
+        'unmatched 404',
+      ]);
+    } finally {
+      await server.stop();
       await cs.stop();
     }
   });
