@@ -240,6 +240,61 @@ describe("the READMEs' code blocks, run as written", function () {
     });
   }
 
+  const honoBlocks = [
+    { readme: 'package', code: () => blockWith(readmeBlocks(PACKAGE_README), 'c.env.incoming') },
+    {
+      readme: 'root',
+      code: () => blockWith(readmeBlocks(ROOT_README, 'Use it as a library'), 'c.env.incoming'),
+    },
+  ];
+  for (const { readme, code } of honoBlocks) {
+    it(`the ${readme} README's Hono middleware names routes, and no 404 after other middleware`, async () => {
+      const d = dir();
+      writeFileSync(join(d, 'app.mjs'), honoApp(code()));
+      const [appPort, metricsPort] = (await freePorts(2)) as [number, number];
+      const app = await spawnUntil(
+        process.execPath,
+        ['--import', 'carbonscope/register', 'app.mjs'],
+        {
+          cwd: d,
+          env: childEnv({
+            ...OFFLINE,
+            PORT: String(appPort),
+            OTEL_METRICS_EXPORTER: 'prometheus',
+            OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
+          }),
+          waitFor: /^up$/,
+        },
+      );
+      procs.push(app);
+      const paths = [
+        '/users/42',
+        '/users/0',
+        '/api/v1/items/x',
+        '/api/v1/admin',
+        '/api/nope',
+        '/no',
+      ];
+      for (const path of paths) await getText(`http://127.0.0.1:${appPort}${path}`);
+      const wanted = 'carbonscope_operation_energy_joules_count{carbonscope_operation="';
+      const lines = await scrapeUntil(metricsPort, wanted, 4);
+      const counts = Object.fromEntries(
+        lines.map((l) => [
+          /carbonscope_operation="([^"]*)"/.exec(l)?.[1],
+          Number(l.split(' ').at(-1)),
+        ]),
+      );
+      // A handler's own 404 and a route's own middleware's 401 keep their route; Hono's 404s,
+      // which end on the last app.use() middleware they passed, are unmatched.
+      expect(counts).to.deep.equal({
+        '/users/:id': 2,
+        '/api/v1/items/:item': 1,
+        '/api/v1/admin': 1,
+        unmatched: 2,
+      });
+    });
+  }
+
   it("the root README's command-line synopsis names only options each command's --help has", async () => {
     const synopsis = blockWith(readmeBlocks(ROOT_README, 'Command line'), 'carbonscope run [');
     const bin = join(libraryRoot, 'bin', 'carbonscope.js');
@@ -298,6 +353,29 @@ const app = express();
 app.get('/users/:id', (req, res) => res.json({ id: req.params.id }));
 app.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('up'));
 `;
+
+/**
+ * A Hono app on @hono/node-server around a README's middleware block (which uses `app`): later
+ * middleware of its own (a logger's, a path's), a sub-app, a route's own middleware and a
+ * handler that answers 404 itself; says `up` once it listens.
+ */
+function honoApp(block: string): string {
+  return `import { Hono } from 'hono';
+import { serve } from '@hono/node-server';
+const app = new Hono();
+${block}
+app.use(async (c, next) => { await next(); });
+app.use('/api/*', async (c, next) => { await next(); });
+app.get('/users/:id', (c) => (c.req.param('id') === '0' ? c.notFound() : c.text('user')));
+const v1 = new Hono();
+v1.get('/items/:item', (c) => c.text('item'));
+v1.get('/admin', (c) => c.text('no', 401), (c) => c.text('admin'));
+app.route('/api/v1', v1);
+serve({ fetch: app.fetch, port: Number(process.env.PORT), hostname: '127.0.0.1' }, () =>
+  console.log('up'),
+);
+`;
+}
 
 /** The same app in two cluster workers: the primary says `up` once both listen. */
 const CLUSTER_APP = `import cluster from 'node:cluster';
