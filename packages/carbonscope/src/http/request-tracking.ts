@@ -4,7 +4,11 @@ import type { Http2SecureServer, Http2Server } from 'node:http2';
 import type { Socket } from 'node:net';
 import { close, type OperationTracker } from '../energy/index.js';
 import type { Logger } from '../log.js';
-import { installRouteResolvers, warnIfKoaUnreached } from './frameworks/index.js';
+import {
+  installRouteResolvers,
+  nameHapiRoutesIfLoaded,
+  warnIfKoaUnreached,
+} from './frameworks/index.js';
 import { trackHttp2Streams } from './http2-streams.js';
 import { lookUp, nodeShaped } from './look-up.js';
 import { type OpenRequest, OpenRequests } from './open-requests.js';
@@ -117,6 +121,7 @@ export function trackHttpRequests(
     if (server !== lastServer) {
       lastServer = server;
       warnIfKoaUnreached(server);
+      nameHapiRoutesIfLoaded();
       lastTracked = !(servers && !servers.has(server)) && !ignored.has(server);
     }
     return lastTracked;

@@ -29,7 +29,21 @@ export function loadAppModule(file: string): unknown {
   return requireFrom(file)(file);
 }
 
+type Cache = ReturnType<typeof requireFrom>['cache'];
+/** require's one module cache, whichever file asks; got from the first file asked about. */
+let cache: Cache | undefined;
+
+function moduleCache(file: string): Cache {
+  cache ??= requireFrom(file).cache;
+  return cache;
+}
+
 /** True once the module at `file` (absolute) was loaded through require. */
 export function appModuleLoaded(file: string): boolean {
-  return requireFrom(file).cache[file] !== undefined;
+  return moduleCache(file)[file] !== undefined;
+}
+
+/** The exports of the module at `file` (absolute) if require loaded it yet; loads nothing. */
+export function loadedAppModule(file: string): unknown {
+  return moduleCache(file)[file]?.exports;
 }

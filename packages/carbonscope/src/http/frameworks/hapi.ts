@@ -1,11 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { setRoute } from '../route.js';
-import { appPackageFile, loadAppModule } from './app-module.js';
+import { appPackageFile, loadedAppModule } from './app-module.js';
 
 /** The method of hapi's own routes (its 404 and 400): a request left on one matched none. */
 const SPECIAL = '_special';
-const WRAPPED = Symbol.for('carbonscope.hapi.lookup');
+/** On the wrapped method, for every copy of carbonscope to see: hapi's Request has one. */
+const WRAPPED = Symbol.for('carbonscope.hapi-lookup.v1');
 
 /** What of a hapi request naming reads: its public route and the Node request beneath it. */
 interface HapiRequest {
@@ -16,6 +17,8 @@ interface HapiRequest {
 type Lookup = ((this: HapiRequest, ...args: unknown[]) => unknown) & { [WRAPPED]?: true };
 
 let installed = false;
+/** hapi's lib/request.js where the application would find it; undefined: none, or wrapped. */
+let requestFile: string | undefined;
 
 /**
  * Names a hapi request by the route it matched (`request.route.path`, plugin prefix included:
@@ -35,19 +38,29 @@ function nameRoute(request: HapiRequest): void {
  * Request class, `_lookup`, called once per request before its lifecycle: wrapping that on the
  * prototype (in the hapi the application's folder resolves, as Koa's context is found) names the
  * route of every hapi server of the process for one call more per request. A hapi without that
- * method is left alone, and its requests are `unmatched`.
+ * method is left alone, and its requests are `unmatched`. Only found here: wrapped by
+ * nameHapiRoutesIfLoaded once the application loaded hapi, as loading it here cost an
+ * application that has hapi installed 60 ms of each start, served by hapi or not.
  */
 export function installHapiRoutes(): void {
   if (installed) return;
   installed = true;
-  const file = appPackageFile('@hapi/hapi', join('lib', 'request.js'));
-  if (!file) return;
-  let proto: { _lookup?: Lookup } | undefined;
-  try {
-    proto = (loadAppModule(file) as { prototype?: { _lookup?: Lookup } }).prototype;
-  } catch {
-    return;
-  }
+  requestFile = appPackageFile('@hapi/hapi', join('lib', 'request.js'));
+  nameHapiRoutesIfLoaded();
+}
+
+/**
+ * Wraps hapi's `_lookup` if the application loaded hapi by now. Asked as carbonscope loads and
+ * at the first request of each server it tracks, before that request reaches hapi (the request
+ * start is published before the server's `request` listeners run): one cache lookup each until
+ * hapi is found.
+ */
+export function nameHapiRoutesIfLoaded(): void {
+  if (requestFile === undefined) return;
+  const request = loadedAppModule(requestFile) as { prototype?: { _lookup?: Lookup } } | undefined;
+  if (request === undefined) return;
+  requestFile = undefined;
+  const proto = request.prototype;
   const lookup = proto?._lookup;
   if (!proto || typeof lookup !== 'function' || lookup[WRAPPED]) return;
   const wrapped: Lookup = function (this: HapiRequest, ...args: unknown[]): unknown {

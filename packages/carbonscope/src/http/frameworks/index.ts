@@ -3,6 +3,7 @@ import { installHapiRoutes } from './hapi.js';
 import { installKoaRoutes } from './koa.js';
 
 export { expressRouteOf } from './express.js';
+export { nameHapiRoutesIfLoaded } from './hapi.js';
 export { warnIfKoaUnreached } from './koa.js';
 
 /**

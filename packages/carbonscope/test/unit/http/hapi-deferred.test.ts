@@ -1,0 +1,52 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { libraryRoot } from '../../../src/paths.js';
+import { childEnv } from '../../helpers/child-env.js';
+
+/**
+ * A process preloaded with register, from the library's folder (where @hapi/hapi resolves): says
+ * whether hapi's request module was loaded before the application imported hapi, and the route
+ * its first requests were named by.
+ */
+const SCRIPT = `import { createRequire } from 'node:module';
+const cache = createRequire(process.cwd() + '/x.js').cache;
+const before = Object.keys(cache).some((k) => k.includes('@hapi'));
+const { default: Hapi } = await import('@hapi/hapi');
+const server = Hapi.server({ port: 0, host: '127.0.0.1' });
+const ROUTE = Symbol.for('carbonscope.http.route');
+server.route({ method: 'GET', path: '/users/{id}', handler: (r) => String(r.raw.req[ROUTE]) });
+await server.start();
+const named = [];
+for (let i = 0; i < 3; i++) named.push(await (await fetch(server.info.uri + '/users/' + i)).text());
+await server.stop();
+console.log(JSON.stringify({ before, named }));
+process.exit(0);`;
+
+describe('http: hapi, for an application that has it installed', function () {
+  this.timeout(30_000);
+
+  // Loading hapi's request module (65 modules) took 56-77 ms of every start of an application
+  // with @hapi/hapi in its folder, whether it served with hapi or not (a dependency's).
+  it('loads none of hapi as carbonscope loads, and names the routes once the app loads it', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', join(libraryRoot, 'dist/src/register.js'), '--input-type=module', '-e', SCRIPT],
+      {
+        cwd: libraryRoot,
+        env: childEnv({
+          ENERGY_SOURCE: 'estimate',
+          CARBON_INTENSITY: '300',
+          OTEL_METRICS_EXPORTER: 'none',
+        }),
+      },
+    );
+    const seen = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {
+      before: boolean;
+      named: string[];
+    };
+    expect(seen.before, 'hapi loaded before the application imported it').to.equal(false);
+    expect(seen.named).to.deep.equal(['/users/{id}', '/users/{id}', '/users/{id}']);
+  });
+});
