@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
+import { installRouteResolvers } from '../../../src/http/frameworks/index.js';
 import { libraryRoot } from '../../../src/paths.js';
 import { childEnv } from '../../helpers/child-env.js';
 
@@ -48,5 +50,19 @@ describe('http: hapi, for an application that has it installed', function () {
     };
     expect(seen.before, 'hapi loaded before the application imported it').to.equal(false);
     expect(seen.named).to.deep.equal(['/users/{id}', '/users/{id}', '/users/{id}']);
+  });
+
+  it('is wrapped once where two copies of carbonscope load (a dependency brought its own)', async () => {
+    const request = createRequire(import.meta.url)('@hapi/hapi/lib/request.js') as {
+      prototype: { _lookup: unknown };
+    };
+    installRouteResolvers();
+    const once = request.prototype._lookup;
+    // The same file under another URL: a second module instance, its own state, as a copy's.
+    const copy = (await import(
+      new URL('../../../src/http/frameworks/hapi.js?copy', import.meta.url).href
+    )) as { installHapiRoutes(): void };
+    copy.installHapiRoutes();
+    expect(request.prototype._lookup).to.equal(once);
   });
 });
