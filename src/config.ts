@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import {
   checkOtelLists,
+  checkOtelSwitches,
   type Env,
   fetchableUrlSetting,
   integerSetting as integer,
@@ -171,6 +172,7 @@ export function loadConfig(env: Env = process.env): Config {
   const s = parseEnv(schema, env);
   checkExportTimeout(env, s.OTEL_METRIC_EXPORT_INTERVAL);
   checkOtelLists(env);
+  checkOtelSwitches(env);
   return {
     port: s.PORT,
     host: s.HOST,

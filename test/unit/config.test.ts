@@ -57,6 +57,11 @@ describe('config', () => {
     // A CPU of 0 W: every figure of the estimate's CPU would be nothing, without a word.
     ['ENERGY_CPU_TDP_WATTS', '0'],
     ['ENERGY_CPU_MAX_WATTS_PER_VCPU', '0'],
+    // NodeSDK reads a switch it does not know as false, and a level as INFO, without a word:
+    // OTEL_SDK_DISABLED=1 left the SDK on, OTEL_LOG_LEVEL=loud printed the SDK's info lines.
+    ['OTEL_SDK_DISABLED', '1'],
+    ['OTEL_SDK_DISABLED', 'yes'],
+    ['OTEL_LOG_LEVEL', 'loud'],
   ] as const) {
     it(`rejects ${variable}=${value} naming the variable`, () => {
       expect(() => loadConfig({ [variable]: value }))
@@ -85,6 +90,28 @@ describe('config', () => {
     expect(loadConfig({ CARBON_ZONE: 'XX', CARBON_INTENSITY: '100' }).grid.zone).to.equal('XX');
     expect(loadConfig({ CARBON_ZONE: 'US-CAL-CISO' }).grid.zone).to.equal('US-CAL-CISO');
     expect(loadConfig({ CARBON_ZONE: 'RU' }).grid.zone).to.equal('RU');
+  });
+
+  it('takes OTEL_SDK_DISABLED and OTEL_LOG_LEVEL in any case, as the SDK reads them', () => {
+    for (const env of [
+      { OTEL_SDK_DISABLED: 'TRUE' },
+      { OTEL_SDK_DISABLED: ' false ' },
+      { OTEL_LOG_LEVEL: 'debug' },
+      { OTEL_LOG_LEVEL: 'NONE' },
+    ]) {
+      expect(() => loadConfig(env), JSON.stringify(env)).not.to.throw();
+    }
+  });
+
+  it('names what OTEL_SDK_DISABLED and OTEL_LOG_LEVEL take when it refuses one', () => {
+    expect(() => loadConfig({ OTEL_SDK_DISABLED: '1' })).to.throw(
+      ConfigError,
+      /^OTEL_SDK_DISABLED: expected true or false \(got "1"\)$/,
+    );
+    expect(() => loadConfig({ OTEL_LOG_LEVEL: 'loud' })).to.throw(
+      ConfigError,
+      /^OTEL_LOG_LEVEL: expected ALL, VERBOSE, DEBUG, INFO, WARN, ERROR or NONE \(got "loud"\)$/,
+    );
   });
 
   it('accepts the OTEL_* values the service reads in their documented forms', () => {

@@ -160,7 +160,7 @@ export {
   withCurrentGauges,
 } from './otel/current-gauges.js';
 export { diagLevelOf, installMaskingDiag, maskingDiagLogger } from './otel/diag.js';
-export { checkOtelLists, malformedOtelVariables } from './otel/env-lists.js';
+export { checkOtelLists, checkOtelSwitches, malformedOtelVariables } from './otel/env-lists.js';
 export {
   MIN_EXPORT_INTERVAL_MS,
   otlpExporterTimeout,

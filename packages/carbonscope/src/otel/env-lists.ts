@@ -128,15 +128,43 @@ function checkLogLevel(raw: string): void {
   if (!isDiagLevelName(raw)) {
     throw new SettingsError(
       'OTEL_LOG_LEVEL',
-      `expected ALL, VERBOSE, DEBUG, INFO, WARN, ERROR or NONE (got ${JSON.stringify(raw.trim())}); INFO is used`,
+      `expected ALL, VERBOSE, DEBUG, INFO, WARN, ERROR or NONE (got ${JSON.stringify(raw.trim())})`,
     );
   }
 }
 
 /**
- * What is malformed among the variables the OTel SDK reads itself (OTEL_LOG_LEVEL and the
- * resource attributes where carbonscope starts an SDK, `sdk`; the headers where it makes an
- * OTLP exporter, `headers`): one line per variable, naming it and never a header's value. Said
+ * OTEL_SDK_DISABLED: the SDK reads `true` and `false` in any case, and anything else (`1`,
+ * `yes`) as false with a diag line only OTEL_LOG_LEVEL shows: the SDK meant off ran.
+ */
+function checkSdkDisabled(raw: string): void {
+  const value = raw.trim().toLowerCase();
+  if (value !== 'true' && value !== 'false') {
+    throw new SettingsError(
+      'OTEL_SDK_DISABLED',
+      `expected true or false (got ${JSON.stringify(raw.trim())})`,
+    );
+  }
+}
+
+/**
+ * Throws a SettingsError naming OTEL_LOG_LEVEL or OTEL_SDK_DISABLED where the SDK would read it
+ * as its default without a word (INFO, false): for a service that refuses to start on it.
+ */
+export function checkOtelSwitches(env: Env): void {
+  for (const [variable, check] of [
+    ['OTEL_LOG_LEVEL', checkLogLevel],
+    ['OTEL_SDK_DISABLED', checkSdkDisabled],
+  ] as const) {
+    const raw = env[variable];
+    if (raw?.trim()) check(raw);
+  }
+}
+
+/**
+ * What is malformed among the variables the OTel SDK reads itself (OTEL_LOG_LEVEL,
+ * OTEL_SDK_DISABLED and the resource attributes where carbonscope starts an SDK, `sdk`; the
+ * headers where it makes an OTLP exporter, `headers`): one line per variable, naming it and never a header's value. Said
  * rather than refused: the SDK goes on with what it could read, and carbonscope's register must
  * not stop the application.
  */
@@ -157,7 +185,8 @@ export function malformedOtelVariables(
     }
   };
   if (read.sdk) {
-    check('OTEL_LOG_LEVEL', checkLogLevel);
+    check('OTEL_LOG_LEVEL', checkLogLevel, 'INFO is used');
+    check('OTEL_SDK_DISABLED', checkSdkDisabled, 'false is used: the SDK runs');
     check(
       'OTEL_RESOURCE_ATTRIBUTES',
       (raw) => checkResourceAttributes('OTEL_RESOURCE_ATTRIBUTES', raw),
