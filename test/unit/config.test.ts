@@ -243,8 +243,19 @@ describe('config', () => {
   it('accepts the workshop spelling of the Electricity Maps key', () => {
     expect(loadConfig({ ELECTRICITY_MAP_API_KEY: 'k1' }).grid.apiKey).to.equal('k1');
     expect(
-      loadConfig({ ELECTRICITY_MAP_API_KEY: 'old', ELECTRICITY_MAPS_API_KEY: 'new' }).grid.apiKey,
-    ).to.equal('new');
+      loadConfig({ ELECTRICITY_MAP_API_KEY: 'same', ELECTRICITY_MAPS_API_KEY: 'same' }).grid.apiKey,
+    ).to.equal('same');
+  });
+
+  // The new name won in silence: a key left in .env under the old one, or the other way round,
+  // was never used, and nothing said which of the two keys the lookups sent.
+  it('refuses both names of the Electricity Maps key set to different keys, showing neither', () => {
+    expect(() =>
+      loadConfig({ ELECTRICITY_MAP_API_KEY: 'old-s3cret', ELECTRICITY_MAPS_API_KEY: 'new-s3cret' }),
+    )
+      .to.throw(ConfigError, /^ELECTRICITY_MAP_API_KEY: .*ELECTRICITY_MAPS_API_KEY/)
+      .with.property('message')
+      .that.does.not.match(/s3cret/);
   });
 
   // Every lookup sends the key in a header, which cannot carry these: each call then failed as

@@ -308,6 +308,7 @@ function checkWattsPerVcpu(env: Env, min: number, max: number): void {
 
 /** carbonscope's settings from the environment (CARBON_*, ENERGY_*, PUE, GRID_*, Electricity Maps). */
 export function loadSettings(env: Env = process.env): Settings {
+  checkKeyNames(env);
   const s = parseKeyAs(keyName(env), () =>
     parseEnv(schema, { ...env, ELECTRICITY_MAPS_API_KEY: electricityMapsKey(env) }),
   );
@@ -425,6 +426,20 @@ function isSet(value: string | undefined): value is string {
 /** The variable the key comes from: the first of KEY_NAMES not blank. */
 function keyName(env: Env): (typeof KEY_NAMES)[number] | undefined {
   return KEY_NAMES.find((name) => isSet(env[name]));
+}
+
+/**
+ * Both names set to different keys: one would be sent and the other never used, without a word
+ * of which (a key left in .env under the old name, say). Neither key is shown.
+ */
+function checkKeyNames(env: Env): void {
+  const [own, older] = KEY_NAMES.map((name) => env[name]?.trim());
+  if (own && older && own !== older) {
+    throw new SettingsError(
+      'ELECTRICITY_MAP_API_KEY',
+      'set either ELECTRICITY_MAPS_API_KEY or its older name ELECTRICITY_MAP_API_KEY, not both: they hold different keys',
+    );
+  }
 }
 
 /**

@@ -68,7 +68,8 @@ describe('the default logger (register, the instrumentation, Carbonscope.create)
     // The older name of the key included: the two must not drift apart.
     for (const vars of [
       { ELECTRICITY_MAP_API_KEY: 'old-KEY-3b9d' },
-      { ELECTRICITY_MAPS_API_KEY: 'em-KEY-5a1c9e', ELECTRICITY_MAP_API_KEY: 'old-KEY-3b9d' },
+      // Both names set to different keys stop the load; to one key, it is that one.
+      { ELECTRICITY_MAPS_API_KEY: 'em-KEY-5a1c9e', ELECTRICITY_MAP_API_KEY: 'em-KEY-5a1c9e\n' },
       // A key from a file (a Kubernetes secret) ends in a line break, which loading trims.
       { ELECTRICITY_MAPS_API_KEY: 'file-KEY-2e7f\n' },
       { ELECTRICITY_MAPS_API_KEY: ' ', ELECTRICITY_MAP_API_KEY: '  old-KEY-3b9d\n' },
