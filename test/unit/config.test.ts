@@ -240,6 +240,28 @@ describe('config', () => {
       .with.property('variable', 'ENERGY_CPU_MIN_WATTS_PER_VCPU');
   });
 
+  // Each was a figure of the other model, ignored in silence: a TDP of 65 W set, the estimate
+  // still linear at 0.74-3.5 W/vCPU.
+  it("refuses a CPU model's watts where ENERGY_CPU_MODEL chose the other model", () => {
+    expect(() => loadConfig({ ENERGY_CPU_TDP_WATTS: '65' }))
+      .to.throw(ConfigError, /needs ENERGY_CPU_MODEL=tdp \(the model is linear, its default\)/)
+      .with.property('variable', 'ENERGY_CPU_TDP_WATTS');
+    expect(() => loadConfig({ ENERGY_CPU_MODEL: 'linear', ENERGY_CPU_TDP_WATTS: '65' }))
+      .to.throw(ConfigError, /needs ENERGY_CPU_MODEL=tdp \(the model is linear\)/)
+      .with.property('variable', 'ENERGY_CPU_TDP_WATTS');
+    for (const variable of ['ENERGY_CPU_MIN_WATTS_PER_VCPU', 'ENERGY_CPU_MAX_WATTS_PER_VCPU']) {
+      expect(() => loadConfig({ ENERGY_CPU_MODEL: 'tdp', [variable]: '1' }))
+        .to.throw(ConfigError, /needs ENERGY_CPU_MODEL=linear \(the model is tdp\)/)
+        .with.property('variable', variable);
+    }
+    expect(
+      loadConfig({ ENERGY_CPU_MODEL: 'tdp', ENERGY_CPU_TDP_WATTS: '65' }).energy.cpuTdpWatts,
+    ).to.equal(65);
+    expect(loadConfig({ ENERGY_CPU_MAX_WATTS_PER_VCPU: '4' }).energy.cpuMaxWattsPerVcpu).to.equal(
+      4,
+    );
+  });
+
   it('accepts the workshop spelling of the Electricity Maps key', () => {
     expect(loadConfig({ ELECTRICITY_MAP_API_KEY: 'k1' }).grid.apiKey).to.equal('k1');
     expect(
