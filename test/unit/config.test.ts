@@ -70,6 +70,27 @@ describe('config', () => {
     });
   }
 
+  // "-1: expected a whole number in decimal digits" read wrong (-1 is one) and named no range,
+  // "Invalid URL" no scheme: each refusal now says what the setting takes.
+  for (const [env, message] of [
+    [{ PORT: '-1' }, 'PORT: expected a whole number in decimal digits, from 0 to 65535 (got "-1")'],
+    [{ PORT: '70000' }, 'PORT: expected a whole number in decimal digits, from 0 to 65535'],
+    [{ BODY_LIMIT_KB: '0' }, 'BODY_LIMIT_KB: expected a whole number in decimal digits, from 1 to'],
+    [{ PUE: '0' }, 'PUE: expected a decimal number, from 1 to 5 (got "0")'],
+    [{ PUE: 'NaN' }, 'PUE: expected a decimal number, from 1 to 5 (got "NaN")'],
+    [{ CARBON_INTENSITY: '-1' }, 'CARBON_INTENSITY: expected a decimal number, from 0 to 5000'],
+    [{ ENERGY_CPU_TDP_WATTS: '-1', ENERGY_CPU_MODEL: 'tdp' }, 'expected a decimal number, over 0'],
+    [{ LLM_BASE_URL: 'example.com/v1' }, 'LLM_BASE_URL: expected an http(s) URL'],
+    [{ ELECTRICITY_MAPS_BASE_URL: 'ftp://x' }, 'expected an http(s) URL'],
+  ] as const) {
+    it(`says what ${Object.keys(env)[0]} takes when it refuses ${Object.values(env)[0]}`, () => {
+      expect(() => loadConfig(env))
+        .to.throw(ConfigError)
+        .with.property('message')
+        .that.includes(message);
+    });
+  }
+
   // Past 2^53 the check that the number is safe came first, naming 9007199254740991 as the limit.
   it("names the setting's own limit for a whole number too long to hold exactly", () => {
     expect(() => loadConfig({ BODY_LIMIT_KB: '99999999999999999999' }))

@@ -67,25 +67,39 @@ export const DEFAULT_OTHER_ZONE_LOOKUPS_PER_HOUR = 6;
 
 // Plain decimal only: Number() would also take 0x1F41, 1e3, 0b1010 or Infinity.
 /** A whole number in decimal digits, within [min, max]; for the app's settings too. */
-export const integerSetting = (min: number, max: number) =>
+export const integerSetting = (min: number, max: number) => {
+  // One message for every refusal: `-1` is a whole number, and the range is what to fix.
+  const message = `expected a whole number in decimal digits, from ${min} to ${max}`;
+  return (
+    z
+      .string()
+      .regex(/^\d+$/, message)
+      .transform(Number)
+      // The range first: past 2^53 int() would fail too, and name 2^53 - 1 as the limit.
+      .pipe(z.number().min(min, message).max(max, message).int(message))
+  );
+};
+const decimal = (message: string) =>
   z
     .string()
-    .regex(/^\d+$/, 'expected a whole number in decimal digits')
-    .transform(Number)
-    // The range first: past 2^53 int() would fail too, and name 2^53 - 1 as the limit.
-    .pipe(z.number().min(min).max(max).int());
-const decimal = () =>
-  z
-    .string()
-    .regex(/^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/, 'expected a decimal number')
+    .regex(/^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/, message)
     .transform(Number);
 /** A decimal number within [min, max]; for the app's settings too. */
-export const numberSetting = (min: number, max = Number.POSITIVE_INFINITY) =>
-  decimal().pipe(z.number().min(min).max(max));
+export const numberSetting = (min: number, max = Number.POSITIVE_INFINITY) => {
+  const range = max === Number.POSITIVE_INFINITY ? `${min} or more` : `from ${min} to ${max}`;
+  const message = `expected a decimal number, ${range}`;
+  return decimal(message).pipe(z.number().min(min, message).max(max, message));
+};
 /** A power over 0 W, at most max: a CPU of 0 W would price every figure of it at nothing. */
-const wattsSetting = (max: number) => decimal().pipe(z.number().gt(0).max(max));
+const wattsSetting = (max: number) => {
+  const message = `expected a decimal number, over 0 and at most ${max}`;
+  return decimal(message).pipe(z.number().gt(0, message).max(max, message));
+};
 /** An http(s) URL; for the app's settings too. */
-export const urlSetting = z.url({ protocol: /^https?$/ });
+export const urlSetting = z.url({
+  protocol: /^https?$/,
+  message: 'expected an http(s) URL such as https://host:port/path',
+});
 const integer = integerSetting;
 const number = numberSetting;
 const url = urlSetting;
