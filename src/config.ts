@@ -102,6 +102,12 @@ const schema = {
   OTEL_EXPORTER_OTLP_COMPRESSION: compression,
   OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: compression,
   OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: compression,
+  // Read for the batch span processors the service builds (telemetry/traces.ts), which took a
+  // malformed one as the default in silence, and a delay past setTimeout's limit as 1 ms.
+  OTEL_BSP_SCHEDULE_DELAY: integer(1, 86_400_000).optional(),
+  OTEL_BSP_EXPORT_TIMEOUT: integer(1, 600_000).optional(),
+  OTEL_BSP_MAX_QUEUE_SIZE: integer(1, 1_000_000).optional(),
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: integer(1, 1_000_000).optional(),
   OTEL_METRIC_EXPORT_INTERVAL: integer(MIN_EXPORT_INTERVAL_MS, 86_400_000).optional(),
   OTEL_METRIC_EXPORT_TIMEOUT: integer(0, 600_000).optional(),
   // /metrics is always served on the app's port; only otlp adds a push.

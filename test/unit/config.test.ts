@@ -59,6 +59,16 @@ describe('config', () => {
     ['ENERGY_CPU_MAX_WATTS_PER_VCPU', '0'],
     // NodeSDK reads a switch it does not know as false, and a level as INFO, without a word:
     // OTEL_SDK_DISABLED=1 left the SDK on, OTEL_LOG_LEVEL=loud printed the SDK's info lines.
+    // Read for the batch span processors the service builds: a malformed one was the default
+    // in silence, and 1e308 ms a delay Node cut to 1 ms (a flush every millisecond).
+    ['OTEL_BSP_SCHEDULE_DELAY', '1e308'],
+    ['OTEL_BSP_SCHEDULE_DELAY', '5s'],
+    ['OTEL_BSP_SCHEDULE_DELAY', '-1'],
+    ['OTEL_BSP_EXPORT_TIMEOUT', '0'],
+    ['OTEL_BSP_EXPORT_TIMEOUT', 'NaN'],
+    ['OTEL_BSP_MAX_QUEUE_SIZE', '1.5'],
+    ['OTEL_BSP_MAX_QUEUE_SIZE', '0'],
+    ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', '99999999999'],
     ['OTEL_SDK_DISABLED', '1'],
     ['OTEL_SDK_DISABLED', 'yes'],
     ['OTEL_LOG_LEVEL', 'loud'],
@@ -144,6 +154,10 @@ describe('config', () => {
       OTEL_TRACES_EXPORTER: 'otlp,console',
       OTEL_LOGS_EXPORTER: 'none',
       OTEL_SERVICE_NAME: 'my-service',
+      OTEL_BSP_SCHEDULE_DELAY: '250',
+      OTEL_BSP_EXPORT_TIMEOUT: '5000',
+      OTEL_BSP_MAX_QUEUE_SIZE: '100',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '100',
     });
     expect(c.otel.otlpMetricsEnabled).to.equal(true);
     expect(loadConfig({ PORT: '08001' }).port).to.equal(8001);
