@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import {
   checkOtelLists,
   checkOtelSwitches,
@@ -153,10 +153,19 @@ function pushesMetrics(exporters: string | undefined): boolean {
   return exporters === undefined || exporters.split(',').some((e) => e.trim() === 'otlp');
 }
 
-/** Reads `.env` (if present) without overriding what the environment already says. */
+/**
+ * Reads `.env` (if present) without overriding what the environment already says. One that is
+ * no regular file is refused by name before it is opened: a folder failed as a bare EISDIR, and
+ * a FIFO would hang the start.
+ */
 export function readDotenv(path = '.env'): Env {
   if (!existsSync(path)) return {};
-  return parseDotenv(readFileSync(path));
+  try {
+    if (!statSync(path).isFile()) throw new Error('not a regular file');
+    return parseDotenv(readFileSync(path));
+  } catch (err) {
+    throw new Error(`cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 /**

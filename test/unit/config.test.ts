@@ -1,7 +1,28 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
-import { ConfigError, loadConfig, pushIntervalWarning, redactConfig } from '../../src/config.js';
+import {
+  ConfigError,
+  loadConfig,
+  pushIntervalWarning,
+  readDotenv,
+  redactConfig,
+} from '../../src/config.js';
 
 describe('config', () => {
+  // A folder named .env stopped the start with "EISDIR: illegal operation on a directory, read",
+  // naming no file; a FIFO there would have hung it.
+  it('names a .env it cannot read as a file, and reads none where there is none', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dotenv-'));
+    try {
+      expect(readDotenv(join(dir, '.env'))).to.deep.equal({});
+      expect(() => readDotenv(dir)).to.throw(/^cannot read .*dotenv-[^:]*: not a regular file$/);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
   it('gives the documented defaults for an empty environment', () => {
     const c = loadConfig({});
     expect(c.port).to.equal(8001);
