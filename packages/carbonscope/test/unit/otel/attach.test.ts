@@ -267,7 +267,7 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       [
         { OTEL_METRICS_EXPORTER: 'otlp', OTEL_METRIC_EXPORT_INTERVAL: '1' },
         'OTEL_METRIC_EXPORT_INTERVAL',
-        />=100/,
+        /from 100 to/,
       ],
       [
         { OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
