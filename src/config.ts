@@ -27,14 +27,19 @@ export { SettingsError as ConfigError };
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
-/** A comma-separated list whose every item is one of `allowed` (the OTel SDK's own lists). */
-const exporterList = (allowed: readonly string[]) =>
-  z
-    .string()
-    .refine(
-      (list) => list.split(',').every((item) => allowed.includes(item.trim())),
-      `expected a comma-separated list of ${allowed.join(', ')}`,
+/**
+ * A comma-separated list whose every item is one of `allowed` (the OTel SDK's own lists), with
+ * `none` alone: beside another name NodeSDK reads metrics and logs as none, traces as otlp.
+ */
+const exporterList = (allowed: readonly string[]) => {
+  const others = allowed.filter((e) => e !== 'none').join(', ');
+  return z.string().refine((list) => {
+    const items = new Set(list.split(',').map((item) => item.trim()));
+    return (
+      [...items].every((item) => allowed.includes(item)) && (items.size === 1 || !items.has('none'))
     );
+  }, `expected none alone, or a comma-separated list of ${others}`);
+};
 
 /** The spec's two values; the SDK warns of another only under OTEL_LOG_LEVEL, and sends plain. */
 const compression = z.enum(['gzip', 'none'], { message: 'expected gzip or none' }).optional();

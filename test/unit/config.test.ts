@@ -90,6 +90,11 @@ describe('config', () => {
     ['OTEL_BSP_MAX_QUEUE_SIZE', '1.5'],
     ['OTEL_BSP_MAX_QUEUE_SIZE', '0'],
     ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', '99999999999'],
+    // none beside another exporter: NodeSDK reads metrics and logs as none, traces as otlp; the
+    // service pushed metrics all the same.
+    ['OTEL_METRICS_EXPORTER', 'none,otlp'],
+    ['OTEL_TRACES_EXPORTER', 'console,none'],
+    ['OTEL_LOGS_EXPORTER', 'none,otlp'],
     ['OTEL_SDK_DISABLED', '1'],
     ['OTEL_SDK_DISABLED', 'yes'],
     ['OTEL_LOG_LEVEL', 'loud'],
@@ -413,8 +418,9 @@ describe('config', () => {
     expect(pushes('prometheus')).to.equal(false);
     expect(pushes('otlp')).to.equal(true);
     expect(pushes('prometheus, otlp')).to.equal(true);
+    expect(pushes('none,none')).to.equal(false);
     expect(() => loadConfig({ ...endpoint, OTEL_METRICS_EXPORTER: 'otlp,graphite' }))
-      .to.throw(ConfigError, /otlp, prometheus, none/)
+      .to.throw(ConfigError, /none alone, or a comma-separated list of otlp, prometheus/)
       .with.property('variable', 'OTEL_METRICS_EXPORTER');
   });
 

@@ -334,6 +334,18 @@ export interface OwnProvider {
 }
 
 /**
+ * `none` beside another exporter: NodeSDK reads the list as none, as register does, and says so
+ * only under OTEL_LOG_LEVEL; the endpoint the application asked for would never come up unsaid.
+ */
+function warnNoneBesideOthers(exporters: readonly string[], logger: Logger): void {
+  const others = exporters.filter((e) => e !== 'none');
+  if (others.length === 0) return;
+  logger.warn(
+    `OTEL_METRICS_EXPORTER: none beside ${others.join(', ')}: no metrics are exported, as NodeSDK reads it; set none alone, or leave it out`,
+  );
+}
+
+/**
  * Starts a meter provider configured by the standard OTel variables (OTEL_METRICS_EXPORTER,
  * OTEL_EXPORTER_PROMETHEUS_*, OTEL_EXPORTER_OTLP_*, OTEL_METRIC_EXPORT_INTERVAL,
  * OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_LOG_LEVEL where no diag logger is
@@ -343,7 +355,11 @@ export interface OwnProvider {
  */
 export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnProvider | undefined> {
   const exporters = metricsExporters(env);
-  if (sdkDisabled(env) || exporters.includes('none')) return undefined;
+  if (sdkDisabled(env)) return undefined;
+  if (exporters.includes('none')) {
+    warnNoneBesideOthers(exporters, logger);
+    return undefined;
+  }
   checkVariables(exporters, env);
   for (const line of malformedOtelVariables(env, {
     sdk: true,

@@ -364,3 +364,23 @@ describe("register's own meter provider: OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_
     }
   });
 });
+
+describe("register's own meter provider: none beside another exporter", () => {
+  // NodeSDK reads none anywhere in the list as no metrics, and so does register: the endpoint
+  // the application asked for beside it never came up, without a word.
+  it('starts nothing, as NodeSDK, and says so once naming what was left out', async () => {
+    const lines: string[] = [];
+    const logger = stderrLogger({ level: 'warn', write: (line) => lines.push(line) });
+    const own = await startOwnProvider(
+      { OTEL_METRICS_EXPORTER: 'none,prometheus', OTEL_EXPORTER_PROMETHEUS_PORT: '0' },
+      logger,
+    );
+    expect(own).to.equal(undefined);
+    expect(lines).to.deep.equal([
+      'carbonscope: warning: OTEL_METRICS_EXPORTER: none beside prometheus: no metrics are exported, as NodeSDK reads it; set none alone, or leave it out\n',
+    ]);
+    lines.length = 0;
+    expect(await startOwnProvider({ OTEL_METRICS_EXPORTER: 'none' }, logger)).to.equal(undefined);
+    expect(lines).to.be.empty;
+  });
+});
