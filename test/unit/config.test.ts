@@ -127,6 +127,22 @@ describe('config', () => {
     });
   }
 
+  // A value pasted whole (a file's contents, say) was echoed whole: a 100 kB line, which a pipe
+  // cut at 64 KiB with the process's exit, the line's end lost.
+  it('quotes a long refused value cut short, in one line', () => {
+    for (const [variable, value] of [
+      ['PUE', 'x'.repeat(100_000)],
+      ['PORT', '9'.repeat(100_000)],
+      ['OTEL_LOG_LEVEL', 'y'.repeat(100_000)],
+      ['OTEL_SDK_DISABLED', 'z'.repeat(100_000)],
+    ]) {
+      expect(() => loadConfig({ [variable]: value }))
+        .to.throw(ConfigError)
+        .with.property('message')
+        .that.matches(new RegExp(`^${variable}: [^\\n]{10,250}…"\\)$`));
+    }
+  });
+
   // Past 2^53 the check that the number is safe came first, naming 9007199254740991 as the limit.
   it("names the setting's own limit for a whole number too long to hold exactly", () => {
     expect(() => loadConfig({ BODY_LIMIT_KB: '99999999999999999999' }))

@@ -1,4 +1,5 @@
 import { printable } from './printable.js';
+import { quotedText } from './shown-value.js';
 
 /**
  * The logger the library writes through. pino's Logger fits it as it is; without one, warnings
@@ -366,7 +367,7 @@ function envLogLevel(write: (line: string) => void): LogLevel {
   if (unknown && !toldUnknownLevels.has(raw)) {
     toldUnknownLevels.add(raw);
     write(
-      `carbonscope: warning: CARBONSCOPE_LOG_LEVEL: expected debug, info, warn, error or silent (got ${JSON.stringify(raw)}); ${level} is used`,
+      `carbonscope: warning: CARBONSCOPE_LOG_LEVEL: expected debug, info, warn, error or silent (got ${quotedText(raw, 100)}); ${level} is used`,
     );
   }
   return level;

@@ -14,6 +14,7 @@ import {
 import { DEFAULT_CALIBRATION_INTERVAL_MS, DEFAULT_MAX_OPERATION_AGE_MS } from './energy/tracker.js';
 import { MAX_CARBON_INTENSITY } from './grid/intensity-bound.js';
 import { MAX_ZONE_LENGTH, zoneKind } from './grid/zones.js';
+import { quotedText } from './shown-value.js';
 import {
   credentialsOf,
   isSecretName,
@@ -281,11 +282,19 @@ export function parseEnv<S extends Record<string, z.ZodType>>(schema: S, env: En
       // A key never goes into an error (nor logs), nor a URL's user:password and secret
       // parameters; the rest of a value is what the user has to see to fix it.
       const shown = raw === undefined ? raw : isSecretName(name) ? REDACTED : maskUrlText(raw);
-      throw new SettingsError(name, `${reason} (got ${JSON.stringify(shown)})`);
+      throw new SettingsError(name, `${reason} (got ${quotedSetting(shown)})`);
     }
     out[name] = result.data;
   }
   return out as Parsed<S>;
+}
+
+/** The most characters of a refused setting a message quotes: a file pasted whole is no line. */
+const QUOTED_SETTING = 100;
+
+/** A refused value as a message quotes it: in JSON quotes, cut short; for the OTel checks too. */
+export function quotedSetting(value: string | undefined): string {
+  return value === undefined ? 'nothing' : quotedText(value, QUOTED_SETTING);
 }
 
 /**

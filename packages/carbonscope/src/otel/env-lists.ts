@@ -1,4 +1,4 @@
-import { type Env, SettingsError } from '../settings.js';
+import { type Env, quotedSetting, SettingsError } from '../settings.js';
 import { isDiagLevelName } from './diag.js';
 
 // The OTel SDK reads these itself and drops a malformed one without a word (OTEL_LOG_LEVEL's
@@ -128,7 +128,7 @@ function checkLogLevel(raw: string): void {
   if (!isDiagLevelName(raw)) {
     throw new SettingsError(
       'OTEL_LOG_LEVEL',
-      `expected ALL, VERBOSE, DEBUG, INFO, WARN, ERROR or NONE (got ${JSON.stringify(raw.trim())})`,
+      `expected ALL, VERBOSE, DEBUG, INFO, WARN, ERROR or NONE (got ${quotedSetting(raw.trim())})`,
     );
   }
 }
@@ -142,7 +142,7 @@ function checkSdkDisabled(raw: string): void {
   if (value !== 'true' && value !== 'false') {
     throw new SettingsError(
       'OTEL_SDK_DISABLED',
-      `expected true or false (got ${JSON.stringify(raw.trim())})`,
+      `expected true or false (got ${quotedSetting(raw.trim())})`,
     );
   }
 }

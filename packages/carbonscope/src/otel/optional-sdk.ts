@@ -1,4 +1,4 @@
-import { type Env, SettingsError } from '../settings.js';
+import { type Env, quotedSetting, SettingsError } from '../settings.js';
 import { exportsWithin, otlpMetricsEndpoint } from './export-deadline.js';
 import { MAX_TIMEOUT_MS, otlpExporterTimeout } from './export-times.js';
 import type { AgentFactory } from './last-push-agent.js';
@@ -116,7 +116,7 @@ export function checkTemporalityPreference(env: Env): void {
   if (raw === undefined || raw.trim() === '' || TEMPORALITIES.includes(raw.toLowerCase())) return;
   throw new SettingsError(
     TEMPORALITY,
-    `expected cumulative, delta or lowmemory (got ${JSON.stringify(raw)})`,
+    `expected cumulative, delta or lowmemory (got ${quotedSetting(raw)})`,
   );
 }
 

@@ -346,6 +346,17 @@ describe('CARBONSCOPE_LOG_LEVEL', () => {
     ]);
   });
 
+  // A value pasted whole was echoed whole: one warning line of 100 kB.
+  it('quotes a long unknown value cut short', () => {
+    process.env.CARBONSCOPE_LOG_LEVEL = `${'v'.repeat(100_000)}-long`;
+    const lines: string[] = [];
+    stderrLogger({ write: (l) => lines.push(l) });
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(
+      /^carbonscope: warning: CARBONSCOPE_LOG_LEVEL: .{10,250}…"\); warn is used\n$/,
+    );
+  });
+
   it('takes a known level in any case, with no word', () => {
     process.env.CARBONSCOPE_LOG_LEVEL = ' Info ';
     const lines: string[] = [];
