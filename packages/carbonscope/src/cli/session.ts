@@ -227,21 +227,47 @@ export interface SessionOptions {
   pushWarnings?: boolean;
 }
 
-/** The settings with --zone in place of CARBON_ZONE, so it is checked by the same rules. */
-function loadWithZone(options: CommonOptions, env: Env): Settings {
-  if (options.zone === undefined) return loadSettings(env);
+/**
+ * The settings with --zone in place of CARBON_ZONE and --source in place of ENERGY_SOURCE, so
+ * they are checked by the same rules (a Kepler URL --source never reads, say), each error
+ * naming the option where the option was given.
+ */
+function loadWithOptions(options: CommonOptions, env: Env): Settings {
+  const given: Env = {};
+  if (options.zone !== undefined) given.CARBON_ZONE = options.zone;
+  if (options.source !== undefined) given.ENERGY_SOURCE = options.source;
   try {
-    return loadSettings({ ...env, CARBON_ZONE: options.zone });
+    return loadSettings({ ...env, ...given });
   } catch (err) {
-    if (err instanceof SettingsError && err.variable === 'CARBON_ZONE') {
-      throw new UsageError(`--zone: ${err.message.slice('CARBON_ZONE: '.length)}`);
-    }
-    throw err;
+    if (!(err instanceof SettingsError)) throw err;
+    throw asOptionError(err, options);
   }
 }
 
+/** A SettingsError about a variable an option replaced, in the option's words. */
+function asOptionError(err: SettingsError, options: CommonOptions): Error {
+  const named = {
+    CARBON_ZONE: ['--zone', options.zone],
+    ENERGY_SOURCE: ['--source', options.source],
+  };
+  for (const [variable, [option, value]] of Object.entries(named)) {
+    if (value === undefined) continue;
+    if (err.variable === variable) {
+      return new UsageError(`${option}: ${err.message.slice(variable.length + 2)}`);
+    }
+    const written = `${variable}=${value}`;
+    if (err.message.includes(written)) {
+      return new SettingsError(
+        err.variable,
+        err.message.slice(err.variable.length + 2).replaceAll(written, `${option} ${value}`),
+      );
+    }
+  }
+  return err;
+}
+
 function cliConfig(options: CommonOptions, env: Env, defaultIntervalMs?: number): Settings {
-  const config = loadWithZone(options, env);
+  const config = loadWithOptions(options, env);
   const intervalMs =
     options.intervalMs ??
     (env.ENERGY_SAMPLE_INTERVAL_MS ? config.energy.sampleIntervalMs : defaultIntervalMs) ??

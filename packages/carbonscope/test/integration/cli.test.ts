@@ -658,6 +658,22 @@ describe('carbonscope command line', function () {
     expect(r.stderr).to.match(/--zone: unknown zone "UK"/);
   });
 
+  // --source was put in after the checks: a Kepler URL it never reads was ignored unsaid, and
+  // an ENERGY_SOURCE it replaced could still stop the run.
+  it('checks --source as ENERGY_SOURCE would be, naming the option (exit 2)', async () => {
+    const url = { KEPLER_METRICS_URL: 'http://node:28282/metrics' };
+    const unread = await cli(['run', '--source', 'estimate', '--', 'true'], { env: url });
+    expect(unread.code, unread.stderr).to.equal(2);
+    expect(unread.stderr).to.match(/KEPLER_METRICS_URL: --source estimate never reads it/);
+    const needs = await cli(['run', '--source', 'kepler', '--', 'true'], { env: {} });
+    expect(needs.code, needs.stderr).to.equal(2);
+    expect(needs.stderr).to.match(/^carbonscope: --source: kepler needs KEPLER_METRICS_URL/);
+    const replaced = await cli(['run', '--source', 'estimate', '--', 'true'], {
+      env: { ENERGY_SOURCE: 'kepler' },
+    });
+    expect(replaced.code, replaced.stderr).to.equal(0);
+  });
+
   it('refuses a malformed GRID_STALE_MAX_AGE_SECONDS before running anything (exit 2)', async () => {
     const r = await cli(['run', '--', 'true'], { env: { GRID_STALE_MAX_AGE_SECONDS: '3h' } });
     expect(r.code, r.stderr).to.equal(2);
