@@ -388,7 +388,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
 
   const tracesOff = !tracingEnabled(env);
   const resource = resourceFromAttributes({
-    [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME || 'carbonscope',
+    [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME?.trim() || 'carbonscope',
     [ATTR_SERVICE_VERSION]: packageVersion(),
     [ATTR_SERVICE_INSTANCE_ID]: randomUUID(),
   });

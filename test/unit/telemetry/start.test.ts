@@ -45,6 +45,19 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
     });
   }
 
+  // A blank name is unset, as every other variable: "  " was the service's name, kept as it
+  // was, where the SDK itself reads a blank one as unset.
+  it('names the service carbonscope where OTEL_SERVICE_NAME is unset or blank', async () => {
+    for (const name of [undefined, '  ']) {
+      const lines = await exposition({
+        OTEL_TRACES_EXPORTER: 'none',
+        ...(name === undefined ? {} : { OTEL_SERVICE_NAME: name }),
+      });
+      const info = lines.find((l) => l.startsWith('target_info{')) ?? '';
+      expect(info, JSON.stringify(name)).to.include('service_name="carbonscope"');
+    }
+  });
+
   for (const [label, tracing] of [
     ['tracing off', 'none'],
     ['tracing on', 'console'],

@@ -321,7 +321,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
         o.options.otlp,
         o.env,
         {
-          'service.name': o.env.OTEL_SERVICE_NAME || 'carbonscope-cli',
+          'service.name': o.env.OTEL_SERVICE_NAME?.trim() || 'carbonscope-cli',
           'carbonscope.project_name': o.options.projectName,
           'carbonscope.run_id': runId,
         },
