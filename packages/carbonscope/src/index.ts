@@ -187,6 +187,7 @@ export {
   type EarlyAnswerOptions,
 } from './runtime/carbonscope.js';
 export {
+  checkSettings,
   ENERGY_SOURCES,
   type EnergySettings,
   type Env,

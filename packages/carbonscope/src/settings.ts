@@ -14,7 +14,7 @@ import {
 import { DEFAULT_CALIBRATION_INTERVAL_MS, DEFAULT_MAX_OPERATION_AGE_MS } from './energy/tracker.js';
 import { MAX_CARBON_INTENSITY } from './grid/intensity-bound.js';
 import { MAX_ZONE_LENGTH, zoneKind } from './grid/zones.js';
-import { quotedText } from './shown-value.js';
+import { quotedText, shownValue } from './shown-value.js';
 import {
   credentialsOf,
   isSecretName,
@@ -295,6 +295,60 @@ const QUOTED_SETTING = 100;
 /** A refused value as a message quotes it: in JSON quotes, cut short; for the OTel checks too. */
 export function quotedSetting(value: string | undefined): string {
   return value === undefined ? 'nothing' : quotedText(value, QUOTED_SETTING);
+}
+
+/** A field of Settings that holds a variable's value as it is (no unit changed), and its type. */
+type FieldRule = readonly [keyof typeof schema, 'number' | 'string'];
+
+/**
+ * The fields of Settings checked by the rules of the variable each comes from; not the sample
+ * interval, which the CLI's --interval sets past ENERGY_SAMPLE_INTERVAL_MS's minute (to 1 h).
+ */
+const FIELD_VARIABLES = {
+  grid: {
+    zone: ['CARBON_ZONE', 'string'],
+    timeoutMs: ['GRID_TIMEOUT_MS', 'number'],
+    otherZoneLookupsPerHour: ['GRID_OTHER_ZONE_LOOKUPS_PER_HOUR', 'number'],
+    fixedIntensity: ['CARBON_INTENSITY', 'number'],
+  },
+  energy: {
+    source: ['ENERGY_SOURCE', 'string'],
+    attribution: ['ENERGY_ATTRIBUTION', 'string'],
+    operationAttribution: ['ENERGY_OPERATION_ATTRIBUTION', 'string'],
+    calibrationIntervalMs: ['ENERGY_CALIBRATION_INTERVAL_MS', 'number'],
+    operationMaxAgeMs: ['ENERGY_OPERATION_MAX_AGE_MS', 'number'],
+    pue: ['PUE', 'number'],
+    cpuModel: ['ENERGY_CPU_MODEL', 'string'],
+    cpuMinWattsPerVcpu: ['ENERGY_CPU_MIN_WATTS_PER_VCPU', 'number'],
+    cpuMaxWattsPerVcpu: ['ENERGY_CPU_MAX_WATTS_PER_VCPU', 'number'],
+    cpuTdpWatts: ['ENERGY_CPU_TDP_WATTS', 'number'],
+    ramWattsPerGb: ['ENERGY_RAM_WATTS_PER_GB', 'number'],
+  },
+} as const satisfies {
+  [G in 'grid' | 'energy']: Partial<Record<keyof Settings[G], FieldRule>>;
+};
+
+/**
+ * Throws a RangeError naming the first field of settings built in code that its variable's
+ * rules refuse: taken as they came, a PUE of NaN or an intensity of -300 priced every joule at
+ * 0 g without a word. An optional field left out is fine; embodied figures have their own check.
+ */
+export function checkSettings(settings: Settings): void {
+  for (const group of ['grid', 'energy'] as const) {
+    const values: Readonly<Record<string, unknown>> = { ...settings[group] };
+    for (const [field, [variable, type]] of Object.entries<FieldRule>(FIELD_VARIABLES[group])) {
+      const value = values[field];
+      if (value === undefined) continue;
+      // Written as the environment would: a string where a number belongs is refused as such.
+      const result = typeof value === type ? schema[variable].safeParse(String(value)) : undefined;
+      if (!result?.success) {
+        const reason = result?.error.issues[0]?.message ?? `expected a ${type}`;
+        throw new RangeError(
+          `settings.${group}.${field} (${variable}): ${reason} (got ${shownValue(value)})`,
+        );
+      }
+    }
+  }
 }
 
 /**

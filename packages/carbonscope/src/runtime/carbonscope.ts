@@ -50,7 +50,7 @@ import {
 import { Listeners } from '../listeners.js';
 import type { Logger } from '../log.js';
 import { checkedOperationName } from '../operation-name.js';
-import { type Env, loadSettings, type Settings } from '../settings.js';
+import { checkSettings, type Env, loadSettings, type Settings } from '../settings.js';
 import { defaultLogger } from './default-logger.js';
 import { type DropCount, DropCounts } from './drop-counts.js';
 import { LoopEndSettler } from './loop-end-settle.js';
@@ -222,6 +222,7 @@ export class Carbonscope implements OperationTracker {
 
   /** Builds every part; probes the power sources (so it is async), starts nothing. */
   static async create(options: CarbonscopeOptions = {}): Promise<Carbonscope> {
+    if (options.settings) checkSettings(options.settings);
     const settings = options.settings ?? loadSettings(options.env ?? process.env);
     const logger = options.logger ?? defaultLogger(options.env ?? process.env, settings);
     const grid = options.grid ?? createGridIntensity({ config: settings, logger });

@@ -1,0 +1,52 @@
+import { expect } from 'chai';
+import { Carbonscope } from '../../../src/runtime/carbonscope.js';
+import { checkSettings, loadSettings, type Settings } from '../../../src/settings.js';
+
+/** The settings loadSettings gives, one field of one group replaced. */
+function withField(group: 'grid' | 'energy', field: string, value: unknown): Settings {
+  const settings = loadSettings({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' });
+  return { ...settings, [group]: { ...settings[group], [field]: value } };
+}
+
+// Settings built in code were taken as they came: a PUE of NaN or -1 and an intensity of -300
+// priced every joule at 0 g without a word, where the same value in the environment stops.
+describe('settings given in code', () => {
+  for (const [group, field, value, message] of [
+    [
+      'energy',
+      'pue',
+      Number.NaN,
+      /^settings\.energy\.pue \(PUE\): expected a decimal number, from 1 to 5 \(got NaN\)$/,
+    ],
+    ['energy', 'pue', -1, /^settings\.energy\.pue \(PUE\): .*from 1 to 5/],
+    ['grid', 'fixedIntensity', -300, /^settings\.grid\.fixedIntensity \(CARBON_INTENSITY\): /],
+    ['energy', 'ramWattsPerGb', Number.NaN, /^settings\.energy\.ramWattsPerGb /],
+    ['energy', 'source', 'RAPL', /^settings\.energy\.source \(ENERGY_SOURCE\): .*"auto"/],
+    ['grid', 'zone', 'de', /^settings\.grid\.zone \(CARBON_ZONE\): /],
+    [
+      'grid',
+      'timeoutMs',
+      '5000',
+      /^settings\.grid\.timeoutMs \(GRID_TIMEOUT_MS\): .*\(got "5000" \(a string\)\)$/,
+    ],
+  ] as const) {
+    it(`refuses ${group}.${field} = ${String(value)}, naming the field and its variable`, () => {
+      expect(() => checkSettings(withField(group, field, value))).to.throw(RangeError, message);
+    });
+  }
+
+  it('takes what loadSettings gives, optional fields left out included', () => {
+    expect(() => checkSettings(loadSettings({}))).not.to.throw();
+    expect(() => checkSettings(withField('grid', 'fixedIntensity', undefined))).not.to.throw();
+  });
+
+  it('Carbonscope.create refuses them before it probes anything', async () => {
+    let thrown: unknown;
+    try {
+      await Carbonscope.create({ settings: withField('energy', 'pue', -1), env: {} });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).to.be.instanceOf(RangeError);
+  });
+});
