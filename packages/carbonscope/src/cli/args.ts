@@ -1,6 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { ENERGY_SOURCES, ZONE_PATTERN } from '../settings.js';
-import { quotedText } from '../shown-value.js';
 import { maskUrlText, urlSecrets } from '../url-credentials.js';
 
 /** A command-line mistake: the message and the usage go to stderr, the exit code is 2. */
@@ -86,34 +85,11 @@ function withNegativeValues(args: string[], options: NonNullable<ParseArgsConfig
   return joined;
 }
 
-/**
- * Throws a UsageError for an option given twice with different values: node:util keeps the
- * last, so `-z FR ... --zone DE` priced at DE without a word. The same value twice is let be.
- */
-function checkRepeated(args: string[], options: NonNullable<ParseArgsConfig['options']>): void {
-  // An --otlp URL's password is no more shown here than anywhere.
-  const shown = (value: string) => quotedText(maskUrlText(value), 40);
-  const seen = new Map<string, string>();
-  for (const t of looseTokens(args, options)) {
-    if (t.kind !== 'option' || t.value === undefined) continue;
-    const before = seen.get(t.name);
-    if (before !== undefined && before !== t.value) {
-      throw new UsageError(
-        `--${t.name}: given twice (${shown(before)}, then ${shown(t.value)}): give it once`,
-      );
-    }
-    seen.set(t.name, t.value);
-  }
-}
-
 function parse<T extends NonNullable<ParseArgsConfig['options']>>(given: string[], options: T) {
   const args = withNegativeValues(given, options);
   try {
-    const parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
-    checkRepeated(args, options);
-    return parsed;
+    return parseArgs({ args, options, strict: true, allowPositionals: true });
   } catch (err) {
-    if (err instanceof UsageError) throw err;
     // node:util's messages already name the option ("Unknown option '--foo'"); some span
     // lines (a value that starts with a dash gets three), and an error is one line.
     const message = err instanceof Error ? err.message : String(err);

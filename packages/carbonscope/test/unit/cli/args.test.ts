@@ -23,31 +23,6 @@ describe('command-line arguments', () => {
     expect(() => parseDuration('0s', 'duration')).to.throw(UsageError, /more than 0/);
   });
 
-  // The last of two took effect without a word: `-z FR ... --zone DE` priced at DE.
-  it('refuses an option given twice with different values, naming both', () => {
-    expect(() => parseRunArgs(['-z', 'FR', '--zone', 'DE', '--', 'true'])).to.throw(
-      UsageError,
-      /^--zone: given twice \("FR", then "DE"\): give it once$/,
-    );
-    expect(() => parseMonitorArgs(['--interval', '1s', '--interval=2s'])).to.throw(
-      UsageError,
-      /^--interval: given twice/,
-    );
-    expect(() => parseImpactsArgs(['-m', 'gpt-4o', '-n', '10', '--output-tokens', '20'])).to.throw(
-      UsageError,
-      /^--output-tokens: given twice \("10", then "20"\)/,
-    );
-    expect(parseRunArgs(['-z', 'FR', '--zone', 'FR', '-v', '-v', '--', 'true']).zone).to.equal(
-      'FR',
-    );
-    expect(() =>
-      parseRunArgs(['--otlp', 'http://u:Pw-0d2f@a:4318', '--otlp', 'http://b:4318', '--', 'true']),
-    )
-      .to.throw(UsageError, /^--otlp: given twice/)
-      .with.property('message')
-      .that.does.not.include('Pw-0d2f');
-  });
-
   it('splits run options from the command at -- or at the first non-option', () => {
     expect(splitRunArgs(['--json', '--', 'node', '-e', '1'])).to.deep.equal({
       options: ['--json'],
