@@ -306,7 +306,8 @@ ${extra}  -v, --verbose              log how sources and grid intensity were cho
   -h, --help                 show this help
 
 Settings from the environment: CARBON_ZONE, CARBON_INTENSITY (fixed gCO2e/kWh),
-ELECTRICITY_MAPS_API_KEY (live intensity; annual averages without it), PUE, ENERGY_*, EMBODIED_*.`;
+ELECTRICITY_MAPS_API_KEY (live intensity; annual averages without it), PUE, ENERGY_*, EMBODIED_*.
+An option given twice takes its last value (-z FR ... -z DE is DE).`;
 }
 
 export const MAIN_HELP = `Usage: carbonscope <command> [options]
@@ -319,7 +320,8 @@ Commands:
   impacts --model M --output-tokens N     estimate one LLM request's impacts (EcoLogits method)
 
 Run "carbonscope <command> --help" for the options of a command, "carbonscope --version" for
-the version.
+the version. An option given twice takes its last value, as in git or curl: an alias's -z FR
+gives way to a -z DE typed after it.
 `;
 
 export const RUN_HELP = `Usage: carbonscope run [options] -- <command> [args...]

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import {
+  MAIN_HELP,
   MONITOR_HELP,
   parseDuration,
   parseImpactsArgs,
@@ -21,6 +22,17 @@ describe('command-line arguments', () => {
     expect(parseDuration('1.5', 'interval')).to.equal(1500);
     expect(() => parseDuration('soon', 'duration')).to.throw(UsageError, /--duration/);
     expect(() => parseDuration('0s', 'duration')).to.throw(UsageError, /more than 0/);
+  });
+
+  // Aliases and wrapper scripts rely on the getopt convention: `alias cs='carbonscope run -z FR'`
+  // then `cs -z DE -- cmd` is DE. A usage error there would break them.
+  it('takes the last value of an option given twice, as getopt tools do', () => {
+    expect(parseRunArgs(['-z', 'FR', '--zone', 'DE', '--', 'true']).zone).to.equal('DE');
+    expect(parseMonitorArgs(['--interval', '1s', '--interval=2s']).intervalMs).to.equal(2000);
+    expect(parseImpactsArgs(['-m', 'gpt-4o', '-n', '10', '-n', '20']).outputTokens).to.equal(20);
+    for (const help of [MAIN_HELP, RUN_HELP, MONITOR_HELP]) {
+      expect(help).to.match(/option given twice takes its last value/);
+    }
   });
 
   it('splits run options from the command at -- or at the first non-option', () => {
