@@ -436,7 +436,6 @@ export function loadSettings(env: Env = process.env): Settings {
       );
     }
   }
-  checkExporterUrls(s);
   return {
     embodied: embodiedSettings(s),
     grid: {
@@ -485,43 +484,6 @@ export function loadSettings(env: Env = process.env): Settings {
     },
     http: { knownMethods: s.OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS },
   };
-}
-
-/** The exporter URL variables set, Kepler's first. */
-function exporterUrlsSet(s: Parsed<typeof schema>): string[] {
-  const urls = {
-    KEPLER_METRICS_URL: s.KEPLER_METRICS_URL,
-    KEPLER_PROMETHEUS_URL: s.KEPLER_PROMETHEUS_URL,
-    SCAPHANDRE_METRICS_URL: s.SCAPHANDRE_METRICS_URL,
-    SCAPHANDRE_PROMETHEUS_URL: s.SCAPHANDRE_PROMETHEUS_URL,
-  };
-  return Object.entries(urls)
-    .filter(([, url]) => url !== undefined)
-    .map(([name]) => name);
-}
-
-/**
- * An exporter URL the energy source never reads: auto took Kepler's over Scaphandre's, and a
- * source other than auto or the exporter's own reads neither, each without a word.
- */
-function checkExporterUrls(s: Parsed<typeof schema>): void {
-  const set = exporterUrlsSet(s);
-  const scaphandre = set.find((name) => name.startsWith('SCAPHANDRE_'));
-  if (set[0]?.startsWith('KEPLER_') && scaphandre) {
-    throw new SettingsError(
-      scaphandre,
-      `set the URL of Kepler or Scaphandre, not both: one exporter measures (auto took Kepler's, ${set[0]})`,
-    );
-  }
-  const source = s.ENERGY_SOURCE;
-  const unread = set.find((name) => source !== 'auto' && !name.startsWith(source.toUpperCase()));
-  if (unread) {
-    const own = unread.startsWith('KEPLER_') ? 'kepler' : 'scaphandre';
-    throw new SettingsError(
-      unread,
-      `ENERGY_SOURCE=${source} never reads it (${own} or auto does): set one of those, or unset ${unread}`,
-    );
-  }
 }
 
 /**

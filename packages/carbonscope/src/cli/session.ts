@@ -229,8 +229,8 @@ export interface SessionOptions {
 
 /**
  * The settings with --zone in place of CARBON_ZONE and --source in place of ENERGY_SOURCE, so
- * they are checked by the same rules (a Kepler URL --source never reads, say), each error
- * naming the option where the option was given.
+ * they are checked by the same rules (kepler without its URL, say), each error naming the
+ * option where the option was given.
  */
 function loadWithOptions(options: CommonOptions, env: Env): Settings {
   const given: Env = {};
@@ -251,16 +251,8 @@ function asOptionError(err: SettingsError, options: CommonOptions): Error {
     ENERGY_SOURCE: ['--source', options.source],
   };
   for (const [variable, [option, value]] of Object.entries(named)) {
-    if (value === undefined) continue;
-    if (err.variable === variable) {
+    if (value !== undefined && err.variable === variable) {
       return new UsageError(`${option}: ${err.message.slice(variable.length + 2)}`);
-    }
-    const written = `${variable}=${value}`;
-    if (err.message.includes(written)) {
-      return new SettingsError(
-        err.variable,
-        err.message.slice(err.variable.length + 2).replaceAll(written, `${option} ${value}`),
-      );
     }
   }
   return err;

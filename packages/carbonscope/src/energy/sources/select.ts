@@ -36,6 +36,43 @@ function configuredExporter(energy: EnergySettings): Exporter | undefined {
   return undefined;
 }
 
+/** The exporter URL variables set, Kepler's first. */
+function exporterUrlVariables(energy: EnergySettings): string[] {
+  return (['kepler', 'scaphandre'] as const).flatMap((which) => {
+    const { metricsUrl, prometheusUrl } = energy[which];
+    const prefix = which.toUpperCase();
+    return [
+      ...(metricsUrl ? [`${prefix}_METRICS_URL`] : []),
+      ...(prometheusUrl ? [`${prefix}_PROMETHEUS_URL`] : []),
+    ];
+  });
+}
+
+/**
+ * Says once that an exporter URL the source never reads is unused. Not refused: a template that
+ * always sets the URL and picks ENERGY_SOURCE per environment must still start, and auto's
+ * Kepler-first order is documented. The variables are named, never their URLs.
+ */
+function warnUnreadUrls(energy: EnergySettings, used: Exporter | undefined, logger: Logger): void {
+  const unread = exporterUrlVariables(energy).filter(
+    (name) => !used || !name.startsWith(used.toUpperCase()),
+  );
+  if (unread.length === 0) return;
+  const them = unread.length > 1 ? 'them' : 'it';
+  const readers = [...new Set(unread.map((name) => name.split('_')[0]?.toLowerCase()))];
+  // Under auto the unread URL is Scaphandre's beside Kepler's; only its own source reads it.
+  const who = used ? readers : [...readers, 'auto'];
+  const named = `${who.slice(0, -1).join(', ')}${who.length > 1 ? ' or ' : ''}${who.at(-1)}`;
+  const why =
+    energy.source === 'auto'
+      ? `auto takes Kepler's URL first (${named} reads ${them})`
+      : `the source is ${energy.source} (${named} reads ${them})`;
+  logger.warn(
+    { unread },
+    `energy: ${unread.join(' and ')} ${unread.length > 1 ? 'are' : 'is'} set but not read: ${why}`,
+  );
+}
+
 /** The exporter source for ENERGY_SOURCE=kepler|scaphandre: its spec, endpoint and timing. */
 function makeExporter(
   which: Exporter,
@@ -175,6 +212,7 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
       : energy.source === 'auto'
         ? configuredExporter(energy)
         : undefined;
+  warnUnreadUrls(energy, exporter, logger);
   // Behind an exporter, the host source is what auto would pick.
   const requested = exporter ? 'auto' : energy.source;
   const notes: string[] = [];
@@ -240,7 +278,7 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
     host = withHandover({ primary: host, fallback: make.estimate(), logger });
   }
   if (exporter && !hasUrl(energy[exporter]) && !options.make?.[exporter]) {
-    // The command line's --source skips the settings' check that a URL comes with it.
+    // Settings built in code (checkSettings does not pair sources with URLs) come without one.
     const reason = `${exporter} needs ${exporter.toUpperCase()}_METRICS_URL or ${exporter.toUpperCase()}_PROMETHEUS_URL`;
     logger.warn(
       { source: exporter, estimated: false, reason },

@@ -698,7 +698,7 @@ setInterval(() => undefined, 1000);
       expect(r.reasons[0]).to.include(`measured: pid ${process.pid}, host power from`);
     });
 
-    it('--source kepler without a URL (the command line skips the settings check): says so, no crash', async () => {
+    it('ENERGY_SOURCE=kepler without a URL in settings built in code: says so, no crash', async () => {
       const { logger, warnings } = captureLogger();
       const energy = { ...config().energy, source: 'kepler' as const };
       const r = keep(
@@ -708,6 +708,49 @@ setInterval(() => undefined, 1000);
       expect(warnings()[0]?.msg).to.equal(
         'energy: kepler needs KEPLER_METRICS_URL or KEPLER_PROMETHEUS_URL; estimate is used',
       );
+    });
+
+    // Refusing these stopped setups that worked: a template that always sets the URL and picks
+    // ENERGY_SOURCE per environment, or both URLs under auto, whose Kepler-first order is documented.
+    it('warns once that an exporter URL the energy source never reads is unused, and starts', async () => {
+      const kepler = { KEPLER_METRICS_URL: server.url('/kepler'), KEPLER_CONTAINER_ID: WEB };
+      const scaphandre = { SCAPHANDRE_PROMETHEUS_URL: server.url('/') };
+      const cases: Array<[Record<string, string>, string | undefined]> = [
+        [
+          { ...kepler, ENERGY_SOURCE: 'estimate' },
+          'energy: KEPLER_METRICS_URL is set but not read: the source is estimate (kepler or auto reads it)',
+        ],
+        [
+          { ...kepler, ...scaphandre, ENERGY_SOURCE: 'estimate' },
+          'energy: KEPLER_METRICS_URL and SCAPHANDRE_PROMETHEUS_URL are set but not read: the source is estimate (kepler, scaphandre or auto reads them)',
+        ],
+        [
+          { ...kepler, ...scaphandre, ENERGY_SOURCE: 'kepler' },
+          'energy: SCAPHANDRE_PROMETHEUS_URL is set but not read: the source is kepler (scaphandre reads it)',
+        ],
+        [
+          { ...kepler, ...scaphandre },
+          "energy: SCAPHANDRE_PROMETHEUS_URL is set but not read: auto takes Kepler's URL first (scaphandre reads it)",
+        ],
+        [{ ...scaphandre, ENERGY_SOURCE: 'scaphandre' }, undefined],
+      ];
+      for (const [env, warning] of cases) {
+        const { logger, warnings } = captureLogger();
+        keep(
+          await selectSources({
+            config: config(env),
+            logger,
+            platform: 'linux',
+            binaries: noGpu(),
+            readCgroup: noCgroup,
+          }),
+        );
+        const said = warnings().filter((w) => String(w.msg).includes('not read'));
+        expect(
+          said.map((w) => w.msg),
+          JSON.stringify(env),
+        ).to.deep.equal(warning ? [warning] : []);
+      }
     });
 
     it('refuses settings it cannot work with, naming the variable', () => {
