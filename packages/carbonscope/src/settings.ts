@@ -383,27 +383,6 @@ function checkWattsPerVcpu(env: Env, min: number, max: number): void {
   );
 }
 
-/** The estimate's CPU figures, by the model they belong to. */
-const CPU_MODEL_WATTS = {
-  linear: ['ENERGY_CPU_MIN_WATTS_PER_VCPU', 'ENERGY_CPU_MAX_WATTS_PER_VCPU'],
-  tdp: ['ENERGY_CPU_TDP_WATTS'],
-} as const;
-
-/**
- * A figure of the model ENERGY_CPU_MODEL did not choose would never be used: a TDP set with
- * the linear model (its default) left the estimate linear without a word.
- */
-function checkCpuModelWatts(env: Env, model: keyof typeof CPU_MODEL_WATTS): void {
-  const other = model === 'linear' ? 'tdp' : 'linear';
-  const set = CPU_MODEL_WATTS[other].find((name) => isSet(env[name]));
-  if (set === undefined) return;
-  const chosen = isSet(env.ENERGY_CPU_MODEL) ? model : `${model}, its default`;
-  throw new SettingsError(
-    set,
-    `needs ENERGY_CPU_MODEL=${other} (the model is ${chosen}): set the model, or unset ${set}`,
-  );
-}
-
 /** carbonscope's settings from the environment (CARBON_*, ENERGY_*, PUE, GRID_*, Electricity Maps). */
 export function loadSettings(env: Env = process.env): Settings {
   checkKeyNames(env);
@@ -417,7 +396,6 @@ export function loadSettings(env: Env = process.env): Settings {
       `unknown zone ${JSON.stringify(s.CARBON_ZONE)}: neither the Electricity Maps zone list nor the ISO country codes know it (GB, not UK; a country or a zone such as DE, FR, US-CAL-CISO), or set CARBON_INTENSITY`,
     );
   }
-  checkCpuModelWatts(env, s.ENERGY_CPU_MODEL);
   checkWattsPerVcpu(env, s.ENERGY_CPU_MIN_WATTS_PER_VCPU, s.ENERGY_CPU_MAX_WATTS_PER_VCPU);
   for (const [name, metrics, prometheus] of [
     ['KEPLER', s.KEPLER_METRICS_URL, s.KEPLER_PROMETHEUS_URL],

@@ -1,7 +1,11 @@
 import type { Logger } from '../../log.js';
 import type { EnergySettings, ExporterEndpoint, Settings } from '../../settings.js';
 import { fetchExposition, urlForLog } from './bounded-fetch.js';
-import { createEstimateSource } from './estimate.js';
+import {
+  AWS_MAX_WATTS_PER_VCPU,
+  AWS_MIN_WATTS_PER_VCPU,
+  createEstimateSource,
+} from './estimate.js';
 import { createExporterSource, type ExporterSpec } from './exporter-source.js';
 import { GPU_RETRY_FIRST_MS, readsGpus, withLateGpu } from './gpu-late-start.js';
 import { withHandover } from './handover.js';
@@ -70,6 +74,34 @@ function warnUnreadUrls(energy: EnergySettings, used: Exporter | undefined, logg
   logger.warn(
     { unread },
     `energy: ${unread.join(' and ')} ${unread.length > 1 ? 'are' : 'is'} set but not read: ${why}`,
+  );
+}
+
+/**
+ * Says once that a CPU figure of the model ENERGY_CPU_MODEL did not choose is unused. Not
+ * refused: the table gives each its model, so a shared .env with both started before. A
+ * per-vCPU figure equal to its default is not told apart from one left unset.
+ */
+function warnUnreadCpuFigures(energy: EnergySettings, logger: Logger): void {
+  const unread =
+    energy.cpuModel === 'linear'
+      ? energy.cpuTdpWatts === undefined
+        ? []
+        : ['ENERGY_CPU_TDP_WATTS']
+      : [
+          ...(energy.cpuMinWattsPerVcpu === AWS_MIN_WATTS_PER_VCPU
+            ? []
+            : ['ENERGY_CPU_MIN_WATTS_PER_VCPU']),
+          ...(energy.cpuMaxWattsPerVcpu === AWS_MAX_WATTS_PER_VCPU
+            ? []
+            : ['ENERGY_CPU_MAX_WATTS_PER_VCPU']),
+        ];
+  if (unread.length === 0) return;
+  const other = energy.cpuModel === 'linear' ? 'tdp' : 'linear';
+  const many = unread.length > 1;
+  logger.warn(
+    { unread },
+    `energy: ${unread.join(' and ')} ${many ? 'are' : 'is'} set but not read: the estimate's CPU model is ${energy.cpuModel} (ENERGY_CPU_MODEL=${other} reads ${many ? 'them' : 'it'})`,
   );
 }
 
@@ -213,6 +245,7 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
         ? configuredExporter(energy)
         : undefined;
   warnUnreadUrls(energy, exporter, logger);
+  warnUnreadCpuFigures(energy, logger);
   // Behind an exporter, the host source is what auto would pick.
   const requested = exporter ? 'auto' : energy.source;
   const notes: string[] = [];

@@ -491,6 +491,31 @@ describe('energy/sources/select', () => {
     expect(estimate.gpus).to.deep.equal([]);
   });
 
+  // Refused, this stopped a start that worked: each row of the table says which model reads it.
+  it('warns once that a CPU figure of the model ENERGY_CPU_MODEL did not choose is unused', async () => {
+    const cases: Array<[Record<string, string>, string | undefined]> = [
+      [
+        { ENERGY_CPU_TDP_WATTS: '65' },
+        "energy: ENERGY_CPU_TDP_WATTS is set but not read: the estimate's CPU model is linear (ENERGY_CPU_MODEL=tdp reads it)",
+      ],
+      [
+        { ENERGY_CPU_MODEL: 'tdp', ENERGY_CPU_MAX_WATTS_PER_VCPU: '4' },
+        "energy: ENERGY_CPU_MAX_WATTS_PER_VCPU is set but not read: the estimate's CPU model is tdp (ENERGY_CPU_MODEL=linear reads it)",
+      ],
+      [{ ENERGY_CPU_MODEL: 'tdp', ENERGY_CPU_TDP_WATTS: '65' }, undefined],
+      [{ ENERGY_CPU_MAX_WATTS_PER_VCPU: '4' }, undefined],
+    ];
+    for (const [env, warning] of cases) {
+      const { logger, warnings } = captureLogger();
+      keep(await selectSources({ config: config({ ...env, ENERGY_SOURCE: 'estimate' }), logger }));
+      const said = warnings().filter((w) => String(w.msg).includes('not read'));
+      expect(
+        said.map((w) => w.msg),
+        JSON.stringify(env),
+      ).to.deep.equal(warning ? [warning] : []);
+    }
+  });
+
   it('nvidia-smi there but without a GPU line at start (driver not loaded yet): its GPUs are read once it answers', async () => {
     const driver = join(dir, 'driver-loaded');
     const nvidiaSmi = writeFakeBinary(
