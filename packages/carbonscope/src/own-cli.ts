@@ -1,5 +1,6 @@
-import { readFileSync, realpathSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { isOwnPackage } from './paths.js';
 
 /**
  * Set by carbonscope's command line in its own process, on globalThis so that a `register` of
@@ -30,10 +31,7 @@ export function startsOwnCli(main: string | undefined = process.argv[1]): boolea
   try {
     const file = realpathSync(main);
     if (basename(file) !== 'carbonscope.js' || basename(dirname(file)) !== 'bin') return false;
-    const manifest = join(dirname(dirname(file)), 'package.json');
-    return (
-      (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'carbonscope'
-    );
+    return isOwnPackage(dirname(dirname(file)));
   } catch {
     return false;
   }

@@ -11,11 +11,7 @@ const moduleUrl: string | undefined = import.meta.url;
  */
 export const libraryRoot = moduleUrl ? fileURLToPath(new URL('../..', moduleUrl)) : '';
 
-/**
- * Whether `root` is carbonscope's own package folder. Bundled, libraryRoot is the application's
- * folder (or one above it), and a data/ there is someone else's: read as our tables, an unrelated
- * or hostile file would price every LLM call.
- */
+/** Whether `root` is the root of a copy of carbonscope's package: its package.json names it. */
 export function isOwnPackage(root: string): boolean {
   try {
     const pkg: unknown = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -25,7 +21,11 @@ export function isOwnPackage(root: string): boolean {
   }
 }
 
-/** Checked once, when a data file is first asked for: importing the library reads nothing. */
+/**
+ * Checked once, when a data file is first asked for: importing the library reads nothing.
+ * Bundled, libraryRoot is the application's folder (or one above it), and a data/ there is
+ * someone else's: read as our tables, an unrelated or hostile file would price every LLM call.
+ */
 let ownRoot: string | undefined | null = null;
 
 /**

@@ -91,7 +91,6 @@ function mergedLabelPairs(attributes: Attributes, reserved: Reserved): string {
   return text;
 }
 
-/** `{a="1",le="0.5"}`, or nothing when there are no labels. */
 /** Whether an attribute's key makes one of the reserved names (once per series and metric). */
 function takesReserved(attributes: Attributes, reserved: Reserved): boolean {
   if (reserved === undefined) return false;
@@ -101,6 +100,7 @@ function takesReserved(attributes: Attributes, reserved: Reserved): boolean {
   return false;
 }
 
+/** `{a="1",le="0.5"}`, or nothing when there are no labels. */
 function braces(...parts: string[]): string {
   const joined = parts.filter(Boolean).join(',');
   return joined ? `{${joined}}` : '';
