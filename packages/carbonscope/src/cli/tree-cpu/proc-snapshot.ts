@@ -1,4 +1,4 @@
-import type { ProcFs, ProcStat } from './proc-stat.js';
+import { blankProcStat, type ProcFs, type ProcStat } from './proc-stat.js';
 
 /** Whether a process descends from the root, as far as this read has worked out. */
 export enum Membership {
@@ -54,16 +54,7 @@ export class ProcSnapshot {
 
   private slot(): Snap {
     if (this.used === this.pool.length) {
-      this.pool.push({
-        pid: 0,
-        ppid: 0,
-        ownTicks: 0,
-        reapedChildrenTicks: 0,
-        startTime: 0,
-        zombie: false,
-        readAt: 0,
-        membership: Membership.Unknown,
-      });
+      this.pool.push({ ...blankProcStat(), readAt: 0, membership: Membership.Unknown });
     }
     return this.pool[this.used++];
   }

@@ -74,18 +74,16 @@ export function parseProcStatBytes(buf: Uint8Array, length: number, out: ProcSta
   return field > FIELD_STARTTIME;
 }
 
+/** A ProcStat for parseProcStatBytes to fill: one literal, so a new field is added once. */
+export function blankProcStat(): ProcStat {
+  return { pid: 0, ppid: 0, ownTicks: 0, reapedChildrenTicks: 0, startTime: 0, zombie: false };
+}
+
 const encoder = new TextEncoder();
 
 /** parseProcStatBytes for a line already in a string (tests, a fake /proc). */
 export function parseProcStat(text: string): ProcStat | undefined {
-  const out: ProcStat = {
-    pid: 0,
-    ppid: 0,
-    ownTicks: 0,
-    reapedChildrenTicks: 0,
-    startTime: 0,
-    zombie: false,
-  };
+  const out = blankProcStat();
   const bytes = encoder.encode(text);
   return parseProcStatBytes(bytes, bytes.length, out) ? out : undefined;
 }

@@ -1,6 +1,6 @@
 import { USER_HZ } from '../../proc/index.js';
 import { Membership, ProcSnapshot, type Snap } from './proc-snapshot.js';
-import { type ProcFs, type ProcStat, realProcFs } from './proc-stat.js';
+import { blankProcStat, type ProcFs, type ProcStat, realProcFs } from './proc-stat.js';
 import type { TreeCpuReader } from './tree-cpu-reader.js';
 
 /** Where a process seen in the previous read stands now. */
@@ -64,14 +64,7 @@ class ProcTreeCpuReader implements TreeCpuReader {
   /** The pids of the tree at the latest read, those found gone or gone out by it included. */
   private readonly members = new Set<number>();
   private readonly snapshot: ProcSnapshot;
-  private readonly scratch: ProcStat = {
-    pid: 0,
-    ppid: 0,
-    ownTicks: 0,
-    reapedChildrenTicks: 0,
-    startTime: 0,
-    zombie: false,
-  };
+  private readonly scratch: ProcStat = blankProcStat();
 
   constructor(private readonly fs: ProcFs) {
     this.snapshot = new ProcSnapshot(fs);
