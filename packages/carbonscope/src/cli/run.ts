@@ -128,7 +128,7 @@ function measuredCpu(tree: TreeCpuReader): { read: () => number; measured: () =>
  * A daemon the command started (a double fork, `setsid` in a subshell) or a child it left behind
  * runs on outside the tree: the figures would otherwise pass for the whole of its work.
  */
-export function leftRunningNote(count: number): string | undefined {
+function leftRunningNote(count: number): string | undefined {
   if (!(count > 0)) return undefined;
   const [which, its] = count === 1 ? ['1 process', 'its'] : [`${count} processes`, 'their'];
   return `${which} left the command's process tree still running (orphaned or daemonized): ${its} CPU time from then on is not counted, and run did not wait for ${count === 1 ? 'it' : 'them'}`;
