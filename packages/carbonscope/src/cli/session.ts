@@ -266,11 +266,7 @@ function cliConfig(options: CommonOptions, env: Env, defaultIntervalMs?: number)
     config.energy.sampleIntervalMs;
   return {
     ...config,
-    energy: {
-      ...config.energy,
-      source: options.source ?? config.energy.source,
-      sampleIntervalMs: intervalMs,
-    },
+    energy: { ...config.energy, sampleIntervalMs: intervalMs },
   };
 }
 
