@@ -32,7 +32,7 @@ function parseMessages(raw: unknown, maxChars: number): ChatMessage[] {
   if (raw.length > MAX_MESSAGES) {
     throw new HttpError(413, `too many messages: ${raw.length}, the limit is ${MAX_MESSAGES}`);
   }
-  let chars = 0;
+  let units = 0;
   const messages = raw.map((m: unknown, i): ChatMessage => {
     if (!m || typeof m !== 'object')
       throw new HttpError(400, `messages[${i}] must be an object {role, content}`);
@@ -46,9 +46,11 @@ function parseMessages(raw: unknown, maxChars: number): ChatMessage[] {
     }
     if (typeof content !== 'string')
       throw new HttpError(400, `messages[${i}].content must be a string`);
-    chars += codePoints(content);
+    units += content.length;
     return { role: role as ChatMessage['role'], content };
   });
+  // UTF-16 length is never under the code points: the usual text is not counted again.
+  const chars = units <= maxChars ? units : messages.reduce((n, m) => n + codePoints(m.content), 0);
   if (chars > maxChars) {
     throw new HttpError(
       413,
