@@ -34,7 +34,8 @@ export function traceExporterNames(env: Env): string[] {
  * OTEL_BSP_* as NodeSDK reads them for the batch processors it builds, each given so the
  * processor reads none itself: a value that is no number above 0 is the default (NodeSDK warns
  * of it). The processor's own fallback takes 0 and negatives as they are: a queue of 0 drops
- * every span, a delay of -1 spins.
+ * every span, a delay of -1 spins. The service's loadConfig refuses such a value before this
+ * runs (config.ts); this reading is NodeSDK's, for telemetry started without it.
  */
 function batchConfig(env: Env): Required<BufferConfig> {
   const read = (name: string, fallback: number) => {
