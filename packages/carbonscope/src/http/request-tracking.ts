@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import {
   installRouteResolvers,
   nameHapiRoutesIfLoaded,
+  nameKoaRoutesIfLoaded,
   warnIfKoaUnreached,
 } from './frameworks/index.js';
 import { trackHttp2Streams } from './http2-streams.js';
@@ -120,6 +121,8 @@ export function trackHttpRequests(
   const tracked = (server: Server) => {
     if (server !== lastServer) {
       lastServer = server;
+      // Before the warning: a Koa loaded by now is the one reached, not one left unreached.
+      nameKoaRoutesIfLoaded();
       warnIfKoaUnreached(server);
       nameHapiRoutesIfLoaded();
       lastTracked = !(servers && !servers.has(server)) && !ignored.has(server);

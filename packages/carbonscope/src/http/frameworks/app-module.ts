@@ -24,11 +24,6 @@ export function appPackageFile(name: string, file: string): string | undefined {
   return undefined;
 }
 
-/** The exports of the module at `file` (absolute), loaded as the application's require would. */
-export function loadAppModule(file: string): unknown {
-  return requireFrom(file)(file);
-}
-
 type Cache = ReturnType<typeof requireFrom>['cache'];
 /** require's one module cache, whichever file asks; got from the first file asked about. */
 let cache: Cache | undefined;

@@ -4,7 +4,7 @@ import { installKoaRoutes } from './koa.js';
 
 export { expressRouteOf } from './express.js';
 export { nameHapiRoutesIfLoaded } from './hapi.js';
-export { warnIfKoaUnreached } from './koa.js';
+export { nameKoaRoutesIfLoaded, warnIfKoaUnreached } from './koa.js';
 
 /**
  * Teaches carbonscope where Fastify, @koa/router and hapi keep the matched route template

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { dirname, join } from 'node:path';
 import { setRoute } from '../route.js';
-import { appModuleLoaded, appPackageFile, loadAppModule } from './app-module.js';
+import { appModuleLoaded, appPackageFile, loadedAppModule } from './app-module.js';
 
 const VALUE = Symbol('carbonscope.koa.matchedRoute');
 /** What of a @koa/router layer naming reads: a route's layer has methods, a middleware's none. */
@@ -64,7 +64,9 @@ function middlewareOnly(matched: unknown, path: unknown): boolean {
 }
 
 let installed = false;
-/** The application.js of the Koa whose context installKoaRoutes reached; undefined: none. */
+/** Koa's lib/context.js where the application would find it; undefined: none, or reached. */
+let contextFile: string | undefined;
+/** The application.js of the Koa whose context installKoaRoutes reaches; undefined: none. */
 let reachedApplication: string | undefined;
 
 /**
@@ -72,21 +74,31 @@ let reachedApplication: string | undefined;
  * layer runs: see middlewareOnly). Every Koa context inherits
  * from the module-level prototype in koa/lib/context.js, so an accessor there sees that write
  * (with the request at hand as `this.req`) for every Koa app of the process. Koa itself is not
- * imported for this: its context module is loaded from where the application would load it,
- * which is the same module instance the application uses.
+ * imported for this: its context module is the one the application would load, the same module
+ * instance it uses. Only found here: defined by nameKoaRoutesIfLoaded once the application
+ * loaded Koa, as loading it here cost an application in whose folder koa resolves 15-19 ms
+ * (21 modules) of each start, served by Koa or not.
  */
 export function installKoaRoutes(): void {
   if (installed) return;
   installed = true;
-  const file = appPackageFile('koa', join('lib', 'context.js'));
-  if (!file) return;
-  let proto: object;
-  try {
-    proto = loadAppModule(file) as object;
-  } catch {
-    return;
-  }
-  reachedApplication = join(dirname(file), 'application.js');
+  contextFile = appPackageFile('koa', join('lib', 'context.js'));
+  if (contextFile) reachedApplication = join(dirname(contextFile), 'application.js');
+  nameKoaRoutesIfLoaded();
+}
+
+/**
+ * Defines the accessor if the application loaded Koa by now (`import Koa from 'koa'` too: its
+ * ESM wrapper loads lib/application.js through require). Asked as carbonscope loads and at the
+ * first request of each server it tracks, before that request reaches Koa: one cache lookup
+ * each until Koa is found. Accessors on a prototype are found by contexts made before it.
+ */
+export function nameKoaRoutesIfLoaded(): void {
+  if (contextFile === undefined) return;
+  const proto = loadedAppModule(contextFile);
+  if (proto === undefined) return;
+  contextFile = undefined;
+  if (typeof proto !== 'object' || proto === null) return;
   if (Object.getOwnPropertyDescriptor(proto, '_matchedRoute')) return;
   Object.defineProperty(proto, '_matchedRoute', {
     configurable: true,

@@ -1,0 +1,73 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { libraryRoot } from '../../../src/paths.js';
+import { childEnv } from '../../helpers/child-env.js';
+
+/**
+ * A process preloaded with register, from the library's folder (where koa resolves): says
+ * whether Koa's context module was loaded before the application loaded koa (with `load`), and
+ * the route its first requests were named by.
+ */
+const script = (load: string) => `import { createRequire } from 'node:module';
+const require = createRequire(process.cwd() + '/x.js');
+const before = Object.keys(require.cache).some((k) => k.endsWith('/koa/lib/context.js'));
+${load}
+const Router = require('@koa/router');
+const app = new Koa();
+const router = new Router();
+const ROUTE = Symbol.for('carbonscope.http.route');
+router.get('/users/:id', (ctx) => { ctx.body = String(ctx.req[ROUTE]); });
+app.use(router.routes());
+const server = app.listen(0, '127.0.0.1');
+await new Promise((r) => server.once('listening', r));
+const named = [];
+for (let i = 0; i < 3; i++) {
+  named.push(await (await fetch('http://127.0.0.1:' + server.address().port + '/users/' + i)).text());
+}
+server.close();
+console.log(JSON.stringify({ before, named }));
+process.exit(0);`;
+
+async function run(load: string): Promise<{ before: boolean; named: string[] }> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [
+      '--import',
+      join(libraryRoot, 'dist/src/register.js'),
+      '--input-type=module',
+      '-e',
+      script(load),
+    ],
+    {
+      cwd: libraryRoot,
+      env: childEnv({
+        ENERGY_SOURCE: 'estimate',
+        CARBON_INTENSITY: '300',
+        OTEL_METRICS_EXPORTER: 'none',
+      }),
+    },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {
+    before: boolean;
+    named: string[];
+  };
+}
+
+describe('http: Koa, for an application that has it installed', function () {
+  this.timeout(30_000);
+
+  // Loading Koa's context module (21 modules) took 15-19 ms of every start of an application
+  // in whose folder koa resolves (a monorepo's hoisted koa), whether it served with Koa or not.
+  for (const [how, load] of [
+    ['imported (ESM wrapper)', "const { default: Koa } = await import('koa');"],
+    ['required', "const Koa = require('koa');"],
+  ] as const) {
+    it(`loads none of Koa as carbonscope loads, and names the first request once koa is ${how}`, async () => {
+      const seen = await run(load);
+      expect(seen.before, 'Koa loaded before the application loaded it').to.equal(false);
+      expect(seen.named).to.deep.equal(['/users/:id', '/users/:id', '/users/:id']);
+    });
+  }
+});
