@@ -198,6 +198,10 @@ export function trackHttpRequests(
       streams.ignore(server);
     },
     sweep() {
+      // A framework the app loads from inside a server that already served (a lazy import in
+      // its listener) is found here, for that server's later requests: one lookup a sample.
+      nameKoaRoutesIfLoaded();
+      nameHapiRoutesIfLoaded();
       if (waiting.size > 0 && contextActive()) {
         for (const server of waiting) capture(server);
         waiting.clear();

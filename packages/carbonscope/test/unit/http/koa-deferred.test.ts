@@ -5,32 +5,40 @@ import { expect } from 'chai';
 import { libraryRoot } from '../../../src/paths.js';
 import { childEnv } from '../../helpers/child-env.js';
 
+const SERVE_KOA = 'const server = createServer(koaApp().callback());';
+
 /**
  * A process preloaded with register, from the library's folder (where koa resolves): says
  * whether Koa's context module was loaded before the application loaded koa (with `load`), and
- * the route its first requests were named by.
+ * the route each request was named by: three, then one after a few samples.
  */
-const script = (load: string) => `import { createRequire } from 'node:module';
+const script = (load: string, serve: string) => `import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
 const require = createRequire(process.cwd() + '/x.js');
 const before = Object.keys(require.cache).some((k) => k.endsWith('/koa/lib/context.js'));
 ${load}
-const Router = require('@koa/router');
-const app = new Koa();
-const router = new Router();
 const ROUTE = Symbol.for('carbonscope.http.route');
-router.get('/users/:id', (ctx) => { ctx.body = String(ctx.req[ROUTE]); });
-app.use(router.routes());
-const server = app.listen(0, '127.0.0.1');
-await new Promise((r) => server.once('listening', r));
-const named = [];
-for (let i = 0; i < 3; i++) {
-  named.push(await (await fetch('http://127.0.0.1:' + server.address().port + '/users/' + i)).text());
+function koaApp() {
+  const Router = require('@koa/router');
+  const app = new Koa();
+  const router = new Router();
+  router.get('/users/:id', (ctx) => { ctx.body = String(ctx.req[ROUTE]); });
+  app.use(router.routes());
+  return app;
 }
+${serve}
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const get = async (i) =>
+  (await fetch('http://127.0.0.1:' + server.address().port + '/users/' + i)).text();
+const named = [];
+for (let i = 0; i < 3; i++) named.push(await get(i));
+await new Promise((r) => setTimeout(r, 400));
+named.push(await get(3));
 server.close();
 console.log(JSON.stringify({ before, named }));
 process.exit(0);`;
 
-async function run(load: string): Promise<{ before: boolean; named: string[] }> {
+async function run(load: string, serve = SERVE_KOA): Promise<{ before: boolean; named: string[] }> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
     [
@@ -38,12 +46,13 @@ async function run(load: string): Promise<{ before: boolean; named: string[] }> 
       join(libraryRoot, 'dist/src/register.js'),
       '--input-type=module',
       '-e',
-      script(load),
+      script(load, serve),
     ],
     {
       cwd: libraryRoot,
       env: childEnv({
         ENERGY_SOURCE: 'estimate',
+        ENERGY_SAMPLE_INTERVAL_MS: '100',
         CARBON_INTENSITY: '300',
         OTEL_METRICS_EXPORTER: 'none',
       }),
@@ -67,7 +76,23 @@ describe('http: Koa, for an application that has it installed', function () {
     it(`loads none of Koa as carbonscope loads, and names the first request once koa is ${how}`, async () => {
       const seen = await run(load);
       expect(seen.before, 'Koa loaded before the application loaded it').to.equal(false);
-      expect(seen.named).to.deep.equal(['/users/:id', '/users/:id', '/users/:id']);
+      expect(seen.named).to.deep.equal(Array(4).fill('/users/:id'));
     });
   }
+
+  // Koa loaded by a server's listener at its first request: the check is made at a server's
+  // first request only, and every request of that server was unmatched for the process's life.
+  it('names the requests after a sample where a server that already served loads Koa', async () => {
+    const lazy = `let listener;
+const server = createServer(async (req, res) => {
+  if (!listener) {
+    ({ default: Koa } = await import('koa'));
+    listener = koaApp().callback();
+  }
+  listener(req, res);
+});`;
+    const seen = await run('let Koa;', lazy);
+    expect(seen.before).to.equal(false);
+    expect(seen.named.at(-1)).to.equal('/users/:id');
+  });
 });
