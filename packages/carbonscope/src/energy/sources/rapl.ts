@@ -288,6 +288,10 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
   /** Last counter value per domain; undefined after a failed read (re-baseline on return). */
   let last: (number | undefined)[] = [];
   const warned = new Set<string>();
+  /** Zones said to be left out (at the probe or since): their return is said too. */
+  const lost = new Set<string>();
+  /** Zones read at least once: left out later, their gap is a partial reading, not silence. */
+  const everRead = new Set<string>();
 
   const readCounter = (d: RaplDomain): number | undefined => {
     try {
@@ -306,6 +310,28 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
       `rapl: ${d.energyPath} went back from ${prev} to ${cur} µJ, too far for a wrap at ` +
         `${d.maxRangeUj} µJ: counted as a reset from 0 (suspend/resume?)`,
     );
+  };
+
+  /**
+   * One line each time a zone stops being read and each time it reads again: a chmod or a
+   * hotplug mid-run changes what the host figure covers, and the power drop would say nothing.
+   */
+  const sayChanges = (newlyUnread: readonly RaplDomain[], back: readonly RaplDomain[]) => {
+    for (const d of newlyUnread) {
+      lost.add(d.zone);
+      logger.warn(
+        { zone: d.zone },
+        `rapl: ${d.energyPath} cannot be read; ${d.device} is left out until it reads again ` +
+          '(the host figure is partial meanwhile)',
+      );
+    }
+    for (const d of back) {
+      lost.delete(d.zone);
+      logger.warn(
+        { zone: d.zone },
+        `rapl: ${d.energyPath} reads again: ${d.device} is counted again from its next reading`,
+      );
+    }
   };
 
   return {
@@ -364,9 +390,10 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
       }
       domains = found;
       last = first.values;
+      for (const d of found) everRead.add(d.zone);
       for (const { domain: d, code } of first.failed) {
-        // sample() would say it again on the first tick: said here, with the fix.
-        warned.add(d.zone);
+        everRead.delete(d.zone);
+        lost.add(d.zone);
         logger.warn(
           { zone: d.zone },
           `rapl: ${unreadableReason(d.energyPath, code, root)}; ${d.device} is left out until ` +
@@ -393,6 +420,10 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
       const seconds = tick.elapsedMs / 1000;
       const out: EnergyReading[] = [];
       const unread: RaplDomain[] = [];
+      const newlyUnread: RaplDomain[] = [];
+      const back: RaplDomain[] = [];
+      /** Domains read before whose energy this tick is missing: the host figure is partial. */
+      const gaps: RaplDomain[] = [];
       let rebased = false;
       for (let i = 0; i < domains.length; i++) {
         const d = domains[i];
@@ -403,11 +434,16 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
           // came back may have been reset, and a guess would be worse than a gap.
           last[i] = undefined;
           unread.push(d);
+          if (!lost.has(d.zone)) newlyUnread.push(d);
+          if (everRead.has(d.zone)) gaps.push(d);
           continue;
         }
         last[i] = cur;
         if (prev === undefined) {
           rebased = true;
+          if (lost.has(d.zone)) back.push(d);
+          if (everRead.has(d.zone)) gaps.push(d);
+          everRead.add(d.zone);
           continue;
         }
         if (cur < prev && d.maxRangeUj !== undefined) warnReset(d, prev, cur, seconds);
@@ -422,13 +458,10 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
       // Nothing read at all is no 0 W: thrown, so whoever samples (the selection's hand-over to
       // the estimate, else the meter) says it once and covers the interval.
       if (out.length === 0 && (unread.length > 0 || rebased)) throw raplGap(unread);
-      for (const d of unread) {
-        if (warned.has(d.zone)) continue;
-        warned.add(d.zone);
-        logger.warn(
-          { zone: d.zone },
-          `rapl: ${d.energyPath} cannot be read; ${d.device} is left out until it reads again`,
-        );
+      sayChanges(newlyUnread, back);
+      // As a GPU's silent interval is (nvidia-smi.ts): a reading of what was read, 0 J, marked.
+      for (const d of gaps) {
+        out.push({ component: d.component, device: d.device, joules: 0, watts: 0, partial: true });
       }
       return out;
     },

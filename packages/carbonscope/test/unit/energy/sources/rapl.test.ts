@@ -491,16 +491,65 @@ describe('energy/sources/rapl', () => {
     setEnergy(dir, 'intel-rapl:0', 10_000_000 + 2_000_000);
     const during1 = microjoules(rapl.sample(tick(1000)));
     const during2 = microjoules(rapl.sample(tick(1000)));
-    expect(during1).to.deep.equal({ 'package-0': 2_000_000, 'dram-0': 0, 'dram-1': 0 });
-    expect(during2).to.deep.equal({ 'package-0': 0, 'dram-0': 0, 'dram-1': 0 });
+    // The vanished package is a 0 J partial reading: its energy is missing, and says so.
+    expect(during1).to.deep.equal({
+      'package-0': 2_000_000,
+      'package-1': 0,
+      'dram-0': 0,
+      'dram-1': 0,
+    });
+    expect(during2).to.deep.equal({ 'package-0': 0, 'package-1': 0, 'dram-0': 0, 'dram-1': 0 });
     const vanished = warnings().filter((w) => String(w.msg).includes('intel-rapl:1/energy_uj'));
     expect(vanished).to.have.length(1);
 
     // It comes back with a lower (reset) value: that tick only sets a new baseline, no guess.
     buildPowercapTree(dir, [{ dir: 'intel-rapl:1', name: 'package-1', energyUj: 50, maxUj: MAX }]);
-    expect(microjoules(rapl.sample(tick(1000)))).to.not.have.property('package-1');
+    expect(microjoules(rapl.sample(tick(1000)))['package-1']).to.equal(0);
     setEnergy(dir, 'intel-rapl:1', 50 + 777);
     expect(microjoules(rapl.sample(tick(1000)))['package-1']).to.equal(777);
+  });
+
+  it('a package that stops being readable mid-run (chmod): said once each way, partial meanwhile', async () => {
+    buildPowercapTree(dir, TWO_SOCKET_INTEL);
+    const { logger, warnings } = captureLogger();
+    let denied = false;
+    const read: ReadText = (path) => {
+      if (denied && path.includes('intel-rapl:1/')) {
+        throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+      }
+      return readFileSync(path, 'latin1');
+    };
+    const rapl = createRaplSource({ root: dir, logger, read });
+    expect((await rapl.probe()).ok).to.equal(true);
+    const said = () => warnings().map((w) => String(w.msg));
+    const lostDevice = (r: readonly EnergyReading[]) => r.find((x) => x.device === 'package-1');
+
+    setEnergy(dir, 'intel-rapl:1', 20_000_000 + 1_000_000);
+    const before = rapl.sample(tick(1000));
+    expect(lostDevice(before)).to.not.have.property('partial');
+
+    denied = true;
+    for (let i = 0; i < 3; i++) {
+      // Its energy is missing from the host figure: a 0 J reading that says so, not silence.
+      expect(lostDevice(rapl.sample(tick(1000)))).to.deep.include({ joules: 0, partial: true });
+    }
+    expect(said()).to.have.length(1);
+    expect(said()[0]).to.match(/intel-rapl:1\/energy_uj cannot be read.*package-1 is left out/);
+
+    denied = false;
+    // The tick it reads again only sets its new baseline: still partial, and said once.
+    expect(lostDevice(rapl.sample(tick(1000)))).to.deep.include({ joules: 0, partial: true });
+    expect(said()).to.have.length(2);
+    expect(said()[1]).to.match(/intel-rapl:1\/energy_uj reads again: package-1 is counted again/);
+    setEnergy(dir, 'intel-rapl:1', 21_000_000 + 500_000);
+    const after = rapl.sample(tick(1000));
+    expect(microjoules(after)['package-1']).to.equal(500_000);
+    expect(lostDevice(after)).to.not.have.property('partial');
+
+    // Lost again later: said again, not kept quiet because it was said the first time.
+    denied = true;
+    expect(lostDevice(rapl.sample(tick(1000)))).to.deep.include({ partial: true });
+    expect(said()).to.have.length(3);
   });
 
   it('an empty read (a file caught while rewritten) is a gap, not a reset to 0', async () => {
