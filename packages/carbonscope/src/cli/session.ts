@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clocks.js';
 import { settlesWithin } from '../deadline.js';
 import type { GpuShareReader, ProcessCpuReader } from '../energy/index.js';
 import { type Logger, redactionList, redactSecrets, stderrLogger } from '../log.js';
@@ -191,6 +192,11 @@ export interface Session {
    * are energy over. 0 before any sample.
    */
   sampledMs(): number;
+  /**
+   * Ms the machine was suspended within the samples so far: the monotonic clock stands still
+   * then, and a counter's joules go on (RAPL counts suspend-to-idle).
+   */
+  suspendedMs(): number;
   /** Host CPU busy share averaged over the samples so far, 0..100; null before any sample. */
   cpuUtilizationPercent(): number | null;
   /** The host's memory in use averaged over the samples so far; null before any sample. */
@@ -225,6 +231,8 @@ export interface SessionOptions {
    * line at the end (run, whose end is near and whose command's output it would interrupt).
    */
   pushWarnings?: boolean;
+  /** Time that goes on in a suspend (tests script it); Linux's boot clock by default. */
+  bootClock?: Clock;
 }
 
 /**
@@ -322,6 +330,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     logger,
     processCpu: o.processCpu,
     ...(o.gpuShares ? { gpuShares: o.gpuShares } : {}),
+    ...(o.bootClock ? { bootClock: o.bootClock } : {}),
   });
   // Only --otlp exports anything: the run's figures go out through the same instruments.
   if (otlp) {
@@ -331,11 +340,13 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   }
   let busyMs = 0;
   let sampledMs = 0;
+  let suspendedMs = 0;
   const intensityMix = new IntensityMix();
   const ramUse = new RamUseMean();
   meter.onSample((s) => {
     busyMs += s.hostUtilization * s.elapsedMs;
     sampledMs += s.elapsedMs;
+    suspendedMs += s.suspendedMs;
     ramUse.add(s.elapsedMs);
     intensityMix.add(s);
   });
@@ -347,6 +358,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     otlpTarget: otlp?.shown,
     runId,
     sampledMs: () => sampledMs,
+    suspendedMs: () => suspendedMs,
     cpuUtilizationPercent: () => (sampledMs > 0 ? (busyMs / sampledMs) * 100 : null),
     ramUse: () => ramUse.mean(),
     intensityMix,

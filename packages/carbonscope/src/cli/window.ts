@@ -57,7 +57,11 @@ export function openWindow(session: Session, clocks: WindowClocks = SYSTEM_CLOCK
       // it by. The window's own reads come after the one and before the other, 10-17 ms inside
       // under load, and a steady GPU's 77.36 W read 78.0 W over 2 s.
       const sampledMs = session.sampledMs();
-      const durationSeconds = (sampledMs > 0 ? sampledMs : durationMs) / 1000;
+      // A suspend is in the span too: the joules of a counter read across it include the time
+      // asleep, which the monotonic clock leaves out (1,800 J of an hour asleep over 10 s awake
+      // read 180 W). A process asleep spent nothing: the same span is its average's too.
+      const spanMs = sampledMs > 0 ? sampledMs + session.suspendedMs() : durationMs;
+      const durationSeconds = spanMs / 1000;
       const { gpus } = session.meter.meter.sources;
       return buildReport({
         ...input,

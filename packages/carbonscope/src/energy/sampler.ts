@@ -161,7 +161,8 @@ export class Sampler {
     // A counter read across a suspend (RAPL counts a laptop's suspend-to-idle) brings the
     // suspended hour's energy into a tick of a second on the monotonic clock: 1,800 J read as
     // 1,800 W, and charged to the process and its operations in flight by their CPU share.
-    const awakeFraction = this.awakeFraction(elapsedMs);
+    const suspendedMs = this.suspendedMs(elapsedMs);
+    const awakeFraction = elapsedMs / (elapsedMs + suspendedMs);
 
     const hostCpu = this.hostCpuOver(seconds);
     const processCpuSeconds = this.processCpuDelta();
@@ -345,6 +346,7 @@ export class Sampler {
       nowMs,
       wallMs: o.wallClock(),
       elapsedMs,
+      suspendedMs,
       hostJoules,
       processJoules,
       hostWatts,
@@ -391,16 +393,16 @@ export class Sampler {
   }
 
   /**
-   * The part of an interval of `elapsedMs` (monotonic) the machine was awake, by the boot clock:
-   * 1 without one, or when it ran on by less than MIN_SUSPEND_MS.
+   * How long the machine was suspended in an interval of `elapsedMs` (monotonic), by the boot
+   * clock: 0 without one, or when it ran on by less than MIN_SUSPEND_MS.
    */
-  private awakeFraction(elapsedMs: number): number {
+  private suspendedMs(elapsedMs: number): number {
     const bootMs = this.readBootClock();
     const last = this.lastBootMs;
     this.lastBootMs = bootMs;
-    if (bootMs === undefined || last === undefined) return 1;
+    if (bootMs === undefined || last === undefined) return 0;
     const suspendedMs = bootMs - last - elapsedMs;
-    return suspendedMs >= MIN_SUSPEND_MS ? elapsedMs / (elapsedMs + suspendedMs) : 1;
+    return suspendedMs >= MIN_SUSPEND_MS ? suspendedMs : 0;
   }
 
   private readBootClock(): number | undefined {

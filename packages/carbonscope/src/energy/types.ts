@@ -78,6 +78,11 @@ export interface EnergySample {
   /** Wall-clock epoch milliseconds at the end of the interval. */
   readonly wallMs: number;
   readonly elapsedMs: number;
+  /**
+   * Milliseconds the machine was suspended in this interval, by the boot clock: time elapsedMs
+   * (monotonic) does not count and a counter's joules do. 0 without a boot clock or a suspend.
+   */
+  readonly suspendedMs: number;
   /** Energy in this interval. */
   readonly hostJoules: number;
   readonly processJoules: number;

@@ -9,6 +9,7 @@ import {
   PmonShares,
 } from '../../../src/energy/index.js';
 import { pipedBlocks } from '../energy/gpu-share/fixtures.js';
+import { buildPowercapTree, setEnergy, tempDir } from '../energy/sources/helpers.js';
 
 const ENV = {
   CARBON_INTENSITY: '300',
@@ -80,6 +81,42 @@ describe('the measured window of run', () => {
     expect(sampledMs).to.be.greaterThan(0);
     expect(report.durationSeconds).to.be.closeTo(sampledMs / 1000, 1e-9);
     expect(report.host.averageWatts).to.be.closeTo(report.host.joules / (sampledMs / 1000), 1e-6);
+  });
+
+  // The monotonic clock stands still in a suspend; a RAPL counter does not. A run across an hour
+  // asleep divided the hour's joules by its seconds awake: 1,800 J over 10 s read 180 W.
+  it('divides the joules by the span they cover, a suspend included (the boot clock)', async () => {
+    const { dir, cleanup } = tempDir('window-suspend');
+    buildPowercapTree(dir, [
+      { dir: 'intel-rapl:0', name: 'package-0', energyUj: 1_000_000, maxUj: 262_143_328_850 },
+    ]);
+    const options = parseRunArgs(['--source', 'rapl', '--', 'true']);
+    let boot = 50_000;
+    const bootAt = monotonicClock();
+    const session = await openSession({
+      options,
+      args: [],
+      env: { ...ENV, ENERGY_POWERCAP_ROOT: dir },
+      processCpu: () => 0,
+      bootClock: () => boot + (monotonicClock() - bootAt),
+    });
+    let sampledMs = 0;
+    session.meter.onSample((s) => {
+      sampledMs += s.elapsedMs;
+    });
+    await startMeter(session.meter);
+    const window = openWindow(session);
+    // An hour asleep, which the monotonic clock does not count, at 0.5 W suspend-to-idle.
+    boot += 3_600_000;
+    setEnergy(dir, 'intel-rapl:0', 1_000_000 + 1_800_000_000);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const report = await window.close({ command: 'run', projectName: 'demo' });
+    await session.close();
+    cleanup();
+    const spanSeconds = sampledMs / 1000 + 3600;
+    expect(report.host.joules).to.equal(1800);
+    expect(report.durationSeconds).to.be.closeTo(spanSeconds, 0.05);
+    expect(report.host.averageWatts).to.be.closeTo(0.5, 0.001);
   });
 
   it('keeps the end after the start when the wall clock steps back an hour during the run', async () => {

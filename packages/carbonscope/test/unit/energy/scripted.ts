@@ -174,6 +174,7 @@ export function sampleAt(
     nowMs,
     wallMs: nowMs,
     elapsedMs,
+    suspendedMs: 0,
     hostJoules: 0,
     processJoules,
     hostWatts: 0,
