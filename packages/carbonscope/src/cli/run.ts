@@ -8,6 +8,7 @@ import {
   PmonShares,
   queryMigModes,
 } from '../energy/index.js';
+import type { SourceDevice } from '../energy/sources/index.js';
 import { printable } from '../printable.js';
 import type { Env } from '../settings.js';
 import { parseRunArgs, RUN_HELP, type RunOptions } from './args.js';
@@ -167,8 +168,7 @@ const MIG_QUERY_TIMEOUT_MS = 5000;
  * Resolves once pmon answers or failed, and the query answered.
  */
 async function watchGpuProcesses(session: Session, shares: PmonShares): Promise<void> {
-  const smi = session.meter.meter.sources.gpus.find((source) => source.name === 'nvidia-smi');
-  const gpus = (smi?.devices?.() ?? []).map((gpu) => Number(gpu.device.slice('gpu'.length)));
+  const gpus = smiGpus(session).map((gpu) => Number(gpu.device.slice('gpu'.length)));
   // None read yet (nvidia-smi tried again later): pmon would watch no GPU the meter reads.
   if (gpus.length === 0) return;
   const [mig] = await Promise.all([
@@ -178,11 +178,38 @@ async function watchGpuProcesses(session: Session, shares: PmonShares): Promise<
   shares.watch(gpus, mig);
 }
 
-function withGpuShare(shares: PmonShares): {
+/** The GPUs the meter's nvidia-smi reads now; none before a late start reads them. */
+function smiGpus(session: Session): readonly SourceDevice[] {
+  const smi = session.meter.meter.sources.gpus.find((source) => source.name === 'nvidia-smi');
+  return smi?.devices?.() ?? [];
+}
+
+/**
+ * pmon's outcome, or where nvidia-smi read its GPUs only after the start (gpu-late-start.ts),
+ * why there is none: pmon is started at the start only, and a note without a reason read as a
+ * failure to find.
+ */
+export function gpuShareOutcome(
+  outcome: GpuShareOutcome | undefined,
+  gpusRead: { atStart: boolean; now: boolean },
+): GpuShareOutcome | undefined {
+  if (outcome || gpusRead.atStart || !gpusRead.now) return outcome;
+  return {
+    read: false,
+    fallback:
+      'nvidia-smi read its GPUs only after the start, and pmon, which tells the share, is ' +
+      'started at the start only',
+  };
+}
+
+function withGpuShare(
+  shares: PmonShares,
+  gpusRead: { atStart: boolean; now: boolean },
+): {
   gpuShare?: GpuShareOutcome;
   gpuUtilizationPercent?: number;
 } {
-  const outcome = shares.outcome();
+  const outcome = gpuShareOutcome(shares.outcome(), gpusRead);
   const utilization = shares.utilizationPercent();
   return {
     ...(outcome ? { gpuShare: outcome } : {}),
@@ -230,6 +257,7 @@ async function runMeasured(
     processMeasured: cpu.measured,
     gpuShares,
   });
+  const gpusAtStart = smiGpus(session).length > 0;
   if (tree.method !== 'unavailable') await watchGpuProcesses(session, gpuShares);
   await startMeter(session.meter);
 
@@ -261,7 +289,7 @@ async function runMeasured(
           }),
     },
     // After the meter's last sample: a pmon failure or a pid of the tree it finds counts.
-    () => withGpuShare(gpuShares),
+    () => withGpuShare(gpuShares, { atStart: gpusAtStart, now: smiGpus(session).length > 0 }),
   );
 
   if (end.kind === 'error') {
