@@ -1,9 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort } from './spawn-server.js';
+import { readFileSync } from 'node:fs';
+import { launchPrometheus } from '#library-tests/helpers/prometheus.js';
 import { RULES_FILE } from './stack.js';
 import { waitFor } from './wait.js';
 
@@ -67,35 +63,14 @@ export interface RunningPrometheus {
 }
 
 /**
- * Runs Debian's prometheus on a free loopback port with the given config (YAML text, made by
- * `config(address)` once the port is known) and the repository's rules.yml beside it, in a
- * temporary folder that stop() removes. Resolves once /-/ready answers.
+ * launchPrometheus with the repository's rules.yml beside its config (`config(address)`);
+ * resolves once /-/ready answers.
  */
 export async function startPrometheus(
   config: (address: string) => string,
 ): Promise<RunningPrometheus> {
-  const dir = mkdtempSync(join(tmpdir(), 'carbonscope-prom-'));
-  copyFileSync(RULES_FILE, join(dir, 'rules.yml'));
-  const address = `127.0.0.1:${await freePort()}`;
-  writeFileSync(join(dir, 'prometheus.yml'), config(address));
-  const proc: ChildProcess = spawn(
-    'prometheus',
-    [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=${address}`,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  const log: string[] = [];
-  proc.stderr?.setEncoding('utf8').on('data', (c: string) => log.push(c));
-  const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGTERM');
-      await once(proc, 'exit');
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const rules = { 'rules.yml': readFileSync(RULES_FILE, 'utf8') };
+  const { proc, address, log, stop } = await launchPrometheus(config, rules);
   const client = new PrometheusClient(`http://${address}`);
   try {
     // An exit ends the wait at once; the check below reports it.
@@ -107,7 +82,7 @@ export async function startPrometheus(
     if (proc.exitCode !== null) throw new Error(`prometheus exited with ${proc.exitCode}`);
   } catch (err) {
     await stop();
-    throw new Error(`${(err as Error).message}\n${log.join('').slice(-2000)}`);
+    throw new Error(`${(err as Error).message}\n${log()}`);
   }
-  return { client, address, log: () => log.join('').slice(-2000), stop };
+  return { client, address, log, stop };
 }

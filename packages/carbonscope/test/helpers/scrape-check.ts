@@ -4,12 +4,8 @@
  * package, `bash tools/test-setup.sh`) whose stored series are read back through its HTTP API.
  * Shared by the library's endpoint (register) and the service's.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort } from './ports.js';
+import { type ChildProcess, spawnSync } from 'node:child_process';
+import { launchPrometheus } from './prometheus.js';
 
 /** The Accept header Prometheus 2.x sends (scrape_protocols' default order). */
 export const PROMETHEUS_ACCEPT =
@@ -118,35 +114,9 @@ async function scrapedOnce(
 /** Prometheus scraping `url` every second (job `target`), ready once it has scraped it once. */
 export async function prometheusScraping(url: string): Promise<ScrapingPrometheus> {
   const { host, pathname } = new URL(url);
-  const dir = mkdtempSync(join(tmpdir(), 'carbonscope-scrape-'));
   const config = `global: { scrape_interval: 1s, scrape_timeout: 1s }\nscrape_configs:\n  - { job_name: target, metrics_path: '${pathname}', static_configs: [{ targets: ['${host}'] }] }\n`;
-  writeFileSync(join(dir, 'prometheus.yml'), config);
-  const base = `http://127.0.0.1:${await freePort()}`;
-  const proc: ChildProcess = spawn(
-    'prometheus',
-    [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=${new URL(base).host}`,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  try {
-    await once(proc, 'spawn');
-  } catch (err) {
-    // Missing is a failure that says how to install it, never a skip nor a bare ENOENT.
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`prometheus: ${(err as Error).message} (bash tools/test-setup.sh)`);
-  }
-  const log: string[] = [];
-  proc.stderr?.setEncoding('utf8').on('data', (c: string) => log.push(c));
-  const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGTERM');
-      await once(proc, 'exit');
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const { proc, address, log, stop } = await launchPrometheus(() => config);
+  const base = `http://${address}`;
   const api = async <T>(path: string): Promise<T> => {
     const body = (await (await fetch(`${base}${path}`)).json()) as { data: T };
     return body.data;
@@ -159,7 +129,7 @@ export async function prometheusScraping(url: string): Promise<ScrapingPrometheu
   };
   if (!(await scrapedOnce(target, proc))) {
     await stop();
-    throw new Error(`Prometheus did not scrape ${url} in 30 s:\n${log.join('').slice(-2000)}`);
+    throw new Error(`Prometheus did not scrape ${url} in 30 s:\n${log()}`);
   }
   return {
     target,
@@ -169,7 +139,7 @@ export async function prometheusScraping(url: string): Promise<ScrapingPrometheu
       }>(`/api/v1/query?${new URLSearchParams({ query: expr })}`);
       return data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
     },
-    log: () => log.join('').slice(-2000),
+    log,
     stop,
   };
 }
