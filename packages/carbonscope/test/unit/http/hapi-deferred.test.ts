@@ -26,6 +26,50 @@ await server.stop();
 console.log(JSON.stringify({ before, named }));
 process.exit(0);`;
 
+/**
+ * A plain server whose listener loads hapi at its first request and hands it each request: the
+ * route each was named by, three at once and one after a few samples.
+ */
+const LAZY = `import { createServer } from 'node:http';
+const ROUTE = Symbol.for('carbonscope.http.route');
+let hapi;
+const server = createServer(async (req, res) => {
+  if (!hapi) {
+    const { default: Hapi } = await import('@hapi/hapi');
+    hapi = Hapi.server({ autoListen: false });
+    hapi.route({ method: 'GET', path: '/users/{id}', handler: (r) => String(r.raw.req[ROUTE]) });
+    await hapi.initialize();
+  }
+  hapi.listener.emit('request', req, res);
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const get = async (i) =>
+  (await fetch('http://127.0.0.1:' + server.address().port + '/users/' + i)).text();
+const named = [];
+for (let i = 0; i < 3; i++) named.push(await get(i));
+await new Promise((r) => setTimeout(r, 400));
+named.push(await get(3));
+server.close();
+console.log(JSON.stringify({ named }));
+process.exit(0);`;
+
+async function runScript(script: string, env: Record<string, string> = {}): Promise<unknown> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', join(libraryRoot, 'dist/src/register.js'), '--input-type=module', '-e', script],
+    {
+      cwd: libraryRoot,
+      env: childEnv({
+        ENERGY_SOURCE: 'estimate',
+        CARBON_INTENSITY: '300',
+        OTEL_METRICS_EXPORTER: 'none',
+        ...env,
+      }),
+    },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
+}
+
 describe('http: hapi, for an application that has it installed', function () {
   this.timeout(30_000);
 
@@ -50,6 +94,15 @@ describe('http: hapi, for an application that has it installed', function () {
     };
     expect(seen.before, 'hapi loaded before the application imported it').to.equal(false);
     expect(seen.named).to.deep.equal(['/users/{id}', '/users/{id}', '/users/{id}']);
+  });
+
+  // hapi loaded inside a server that already served: its first request was asked about before
+  // hapi was there, so only the sample's look names the later ones.
+  it('names the requests after a sample where a server that already served loads hapi', async () => {
+    const seen = (await runScript(LAZY, { ENERGY_SAMPLE_INTERVAL_MS: '100' })) as {
+      named: string[];
+    };
+    expect(seen.named.at(-1)).to.equal('/users/{id}');
   });
 
   it('is wrapped once where two copies of carbonscope load (a dependency brought its own)', async () => {
