@@ -1,5 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { elapsedText } from '../../elapsed-text.js';
+import { FailureRun, FLAP_WINDOW_MS, spellText, tallyText } from '../../failure-run.js';
 import type { Logger } from '../../log.js';
 import type { Component, EnergyReading, PowerSource, ProbeResult, SampleTick } from './source.js';
 
@@ -256,6 +258,10 @@ function readAll(domains: readonly RaplDomain[], read: ReadText): FirstRead {
   return out;
 }
 
+function backText(d: RaplDomain): string {
+  return `rapl: ${d.energyPath} reads again: ${d.device} is counted again from its next reading`;
+}
+
 /** The package and dram domains of a tree whose psys cannot be read; none if it cannot list. */
 function packagesInstead(root: string, read: ReadText, packageScope: boolean): RaplDomain[] {
   try {
@@ -288,8 +294,13 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
   /** Last counter value per domain; undefined after a failed read (re-baseline on return). */
   let last: (number | undefined)[] = [];
   const warned = new Set<string>();
-  /** Zones said to be left out (at the probe or since): their return is said too. */
-  const lost = new Set<string>();
+  /** Zones left out at the probe (said there): their first reading is said as their return. */
+  const lostAtProbe = new Set<string>();
+  /**
+   * Zones unreadable since the probe, while they fail or flap: kept until readable for a
+   * window, so a zone lost and back every sample is told as the OTLP pushes are (FailureRun).
+   */
+  const runs = new Map<string, FailureRun>();
   /** Zones read at least once: left out later, their gap is a partial reading, not silence. */
   const everRead = new Set<string>();
 
@@ -313,23 +324,46 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
   };
 
   /**
-   * One line each time a zone stops being read and each time it reads again: a chmod or a
-   * hotplug mid-run changes what the host figure covers, and the power drop would say nothing.
+   * A zone unread on a tick that returns readings: a chmod or a hotplug mid-run changes what the
+   * host figure covers, and the power drop would say nothing. Its loss is said, and flapping
+   * with its counts at most once a window.
    */
-  const sayChanges = (newlyUnread: readonly RaplDomain[], back: readonly RaplDomain[]) => {
-    for (const d of newlyUnread) {
-      lost.add(d.zone);
-      logger.warn(
-        { zone: d.zone },
-        `rapl: ${d.energyPath} cannot be read; ${d.device} is left out until it reads again ` +
-          '(the host figure is partial meanwhile)',
-      );
+  const unreadAt = (d: RaplDomain, nowMs: number) => {
+    if (lostAtProbe.has(d.zone)) return;
+    let run = runs.get(d.zone);
+    if (run === undefined) {
+      run = new FailureRun();
+      runs.set(d.zone, run);
     }
-    for (const d of back) {
-      lost.delete(d.zone);
-      logger.warn(
+    const news = run.failed('unreadable', nowMs);
+    if (news === undefined) return;
+    const how =
+      news === 'flapping'
+        ? ` on and off (${tallyText(run.tally, 'reads')}); ${d.device} is left out while it cannot`
+        : `; ${d.device} is left out until it reads again`;
+    logger.warn(
+      { zone: d.zone },
+      `rapl: ${d.energyPath} cannot be read${how} (the host's energy, and the process's and its ` +
+        "operations' shares of it, are short of it meanwhile)",
+    );
+  };
+
+  /** A zone read at `nowMs`: its return said, or a flapping spell's end once it held a window. */
+  const readAt = (d: RaplDomain, nowMs: number) => {
+    if (lostAtProbe.delete(d.zone)) {
+      logger.warn({ zone: d.zone }, backText(d));
+      return;
+    }
+    const run = runs.get(d.zone);
+    if (run === undefined) return;
+    const news = run.succeeded(nowMs);
+    if (run.settled) runs.delete(d.zone);
+    if (news === 'recovered') logger.warn({ zone: d.zone }, backText(d));
+    if (news === 'steady') {
+      logger.info(
         { zone: d.zone },
-        `rapl: ${d.energyPath} reads again: ${d.device} is counted again from its next reading`,
+        `rapl: ${d.energyPath} reads steadily again, none failed for ` +
+          `${elapsedText(FLAP_WINDOW_MS)} (${spellText(run.tally, 'reads')})`,
       );
     }
   };
@@ -393,7 +427,7 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
       for (const d of found) everRead.add(d.zone);
       for (const { domain: d, code } of first.failed) {
         everRead.delete(d.zone);
-        lost.add(d.zone);
+        lostAtProbe.add(d.zone);
         logger.warn(
           { zone: d.zone },
           `rapl: ${unreadableReason(d.energyPath, code, root)}; ${d.device} is left out until ` +
@@ -420,8 +454,6 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
       const seconds = tick.elapsedMs / 1000;
       const out: EnergyReading[] = [];
       const unread: RaplDomain[] = [];
-      const newlyUnread: RaplDomain[] = [];
-      const back: RaplDomain[] = [];
       /** Domains read before whose energy this tick is missing: the host figure is partial. */
       const gaps: RaplDomain[] = [];
       let rebased = false;
@@ -434,14 +466,15 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
           // came back may have been reset, and a guess would be worse than a gap.
           last[i] = undefined;
           unread.push(d);
-          if (!lost.has(d.zone)) newlyUnread.push(d);
           if (everRead.has(d.zone)) gaps.push(d);
           continue;
         }
         last[i] = cur;
+        // Said even on a tick thrown below (all its zones only rebased): else a zone lost before
+        // it came back unsaid, and stayed lost to the next loss's line.
+        if (lostAtProbe.size > 0 || runs.size > 0) readAt(d, tick.nowMs);
         if (prev === undefined) {
           rebased = true;
-          if (lost.has(d.zone)) back.push(d);
           if (everRead.has(d.zone)) gaps.push(d);
           everRead.add(d.zone);
           continue;
@@ -458,7 +491,9 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
       // Nothing read at all is no 0 W: thrown, so whoever samples (the selection's hand-over to
       // the estimate, else the meter) says it once and covers the interval.
       if (out.length === 0 && (unread.length > 0 || rebased)) throw raplGap(unread);
-      sayChanges(newlyUnread, back);
+      // Not on a thrown tick: the meter says that gap, and a zone still unread after it is said
+      // as lost on the next tick that reads any.
+      for (const d of unread) unreadAt(d, tick.nowMs);
       // As a GPU's silent interval is (nvidia-smi.ts): a reading of what was read, 0 J, marked.
       for (const d of gaps) {
         out.push({ component: d.component, device: d.device, joules: 0, watts: 0, partial: true });

@@ -552,6 +552,64 @@ describe('energy/sources/rapl', () => {
     expect(said()).to.have.length(3);
   });
 
+  // A zone flapping (a flaky hotplug, a chmod loop) said each flip: 2 lines a second at a 1 s
+  // interval. Told as the OTLP pushes and grid lookups are (FailureRun): a few lines an hour.
+  it('a zone unreadable every other sample is told as flapping, not one line per flip', async () => {
+    buildPowercapTree(dir, TWO_SOCKET_INTEL);
+    const { logger, warnings, lines: logged } = captureLogger();
+    const infos = () => logged.filter((l) => l.level === 30);
+    let denied = false;
+    const read: ReadText = (path) => {
+      if (denied && path.includes('intel-rapl:1/')) {
+        throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+      }
+      return readFileSync(path, 'latin1');
+    };
+    const rapl = createRaplSource({ root: dir, logger, read });
+    expect((await rapl.probe()).ok).to.equal(true);
+    // An hour at a 1 s interval, package-1 unreadable every other second.
+    for (let s = 1; s <= 3600; s++) {
+      denied = s % 2 === 1;
+      rapl.sample(tick(1000, undefined, s * 1000));
+    }
+    const lines = warnings().filter((w) => String(w.msg).includes('intel-rapl:1'));
+    expect(lines.length).to.be.within(3, 10);
+    expect(lines.map((w) => String(w.msg)).join('\n')).to.match(/on and off/);
+    // Readable for a window after: its end is told once.
+    denied = false;
+    for (let s = 3601; s <= 3601 + 660; s++) rapl.sample(tick(1000, undefined, s * 1000));
+    expect(infos().filter((w) => /steadily again/.test(String(w.msg)))).to.have.length(1);
+  });
+
+  // The tick all zones read again after all were lost is thrown (it only sets baselines): the
+  // return of a zone lost before it was never said, and its later loss was then kept quiet.
+  it('a zone whose return comes on a tick that reads nothing else is said back, and lost again', async () => {
+    buildPowercapTree(dir, TWO_SOCKET_INTEL);
+    const { logger, warnings } = captureLogger();
+    let denied: RegExp | undefined;
+    const read: ReadText = (path) => {
+      if (denied?.test(path)) throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+      return readFileSync(path, 'latin1');
+    };
+    const rapl = createRaplSource({ root: dir, logger, read });
+    expect((await rapl.probe()).ok).to.equal(true);
+    const said = () => warnings().map((w) => String(w.msg));
+    denied = /intel-rapl:1\//;
+    rapl.sample(tick(1000, undefined, 1000));
+    expect(said()).to.have.length(1);
+    denied = /intel-rapl:/;
+    expect(() => rapl.sample(tick(1000, undefined, 2000))).to.throw();
+    denied = undefined;
+    expect(() => rapl.sample(tick(1000, undefined, 3000))).to.throw(/baseline/);
+    expect(said().filter((m) => /intel-rapl:1\/energy_uj reads again/.test(m))).to.have.length(1);
+    rapl.sample(tick(1000, undefined, 4000));
+    // Lost again well after: a new loss, said.
+    denied = /intel-rapl:1\//;
+    rapl.sample(tick(1000, undefined, 4000 + 3_600_000));
+    const losses = said().filter((m) => /intel-rapl:1\/energy_uj cannot be read/.test(m));
+    expect(losses).to.have.length(2);
+  });
+
   it('an empty read (a file caught while rewritten) is a gap, not a reset to 0', async () => {
     buildPowercapTree(dir, [
       { dir: 'intel-rapl:0', name: 'package-0', energyUj: 1_000, maxUj: MAX },
