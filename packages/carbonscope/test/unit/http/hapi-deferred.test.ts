@@ -1,11 +1,7 @@
-import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { installRouteResolvers } from '../../../src/http/frameworks/index.js';
-import { libraryRoot } from '../../../src/paths.js';
-import { childEnv } from '../../helpers/child-env.js';
+import { lastJson, underRegister } from '../../helpers/under-register.js';
 
 /**
  * A process preloaded with register, from the library's folder (where @hapi/hapi resolves): says
@@ -54,20 +50,7 @@ console.log(JSON.stringify({ named }));
 process.exit(0);`;
 
 async function runScript(script: string, env: Record<string, string> = {}): Promise<unknown> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--import', join(libraryRoot, 'dist/src/register.js'), '--input-type=module', '-e', script],
-    {
-      cwd: libraryRoot,
-      env: childEnv({
-        ENERGY_SOURCE: 'estimate',
-        CARBON_INTENSITY: '300',
-        OTEL_METRICS_EXPORTER: 'none',
-        ...env,
-      }),
-    },
-  );
-  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
+  return lastJson((await underRegister(script, env)).stdout);
 }
 
 describe('http: hapi, for an application that has it installed', function () {
@@ -76,22 +59,9 @@ describe('http: hapi, for an application that has it installed', function () {
   // Loading hapi's request module (65 modules) took 56-77 ms of every start of an application
   // with @hapi/hapi in its folder, whether it served with hapi or not (a dependency's).
   it('loads none of hapi as carbonscope loads, and names the routes once the app loads it', async () => {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--import', join(libraryRoot, 'dist/src/register.js'), '--input-type=module', '-e', SCRIPT],
-      {
-        cwd: libraryRoot,
-        env: childEnv({
-          ENERGY_SOURCE: 'estimate',
-          CARBON_INTENSITY: '300',
-          OTEL_METRICS_EXPORTER: 'none',
-        }),
-      },
+    const seen = lastJson<{ before: boolean; named: string[] }>(
+      (await underRegister(SCRIPT)).stdout,
     );
-    const seen = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {
-      before: boolean;
-      named: string[];
-    };
     expect(seen.before, 'hapi loaded before the application imported it').to.equal(false);
     expect(seen.named).to.deep.equal(['/users/{id}', '/users/{id}', '/users/{id}']);
   });

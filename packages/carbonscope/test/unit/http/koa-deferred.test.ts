@@ -1,9 +1,5 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { libraryRoot } from '../../../src/paths.js';
-import { childEnv } from '../../helpers/child-env.js';
+import { lastJson, underRegister } from '../../helpers/under-register.js';
 
 const SERVE_KOA = 'const server = createServer(koaApp().callback());';
 
@@ -39,29 +35,8 @@ console.log(JSON.stringify({ before, named }));
 process.exit(0);`;
 
 async function run(load: string, serve = SERVE_KOA): Promise<{ before: boolean; named: string[] }> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [
-      '--import',
-      join(libraryRoot, 'dist/src/register.js'),
-      '--input-type=module',
-      '-e',
-      script(load, serve),
-    ],
-    {
-      cwd: libraryRoot,
-      env: childEnv({
-        ENERGY_SOURCE: 'estimate',
-        ENERGY_SAMPLE_INTERVAL_MS: '100',
-        CARBON_INTENSITY: '300',
-        OTEL_METRICS_EXPORTER: 'none',
-      }),
-    },
-  );
-  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {
-    before: boolean;
-    named: string[];
-  };
+  const { stdout } = await underRegister(script(load, serve), { ENERGY_SAMPLE_INTERVAL_MS: '100' });
+  return lastJson(stdout);
 }
 
 describe('http: Koa, for an application that has it installed', function () {

@@ -1,10 +1,6 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { warnIfKoaUnreached } from '../../../src/http/frameworks/index.js';
-import { libraryRoot } from '../../../src/paths.js';
-import { childEnv } from '../../helpers/child-env.js';
+import { underRegister } from '../../helpers/under-register.js';
 
 const CODE = 'CARBONSCOPE_KOA_UNREACHED';
 
@@ -22,18 +18,7 @@ for (let s = 0; s < 2; s++) {
   server.close();
 }
 setTimeout(() => process.exit(0), 50);`;
-  const { stderr } = await promisify(execFile)(
-    process.execPath,
-    ['--import', join(libraryRoot, 'dist/src/register.js'), '--input-type=module', '-e', script],
-    {
-      cwd: libraryRoot,
-      env: childEnv({
-        ENERGY_SOURCE: 'estimate',
-        CARBON_INTENSITY: '300',
-        OTEL_METRICS_EXPORTER: 'none',
-      }),
-    },
-  );
+  const { stderr } = await underRegister(script);
   return stderr;
 }
 

@@ -1,0 +1,33 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { libraryRoot } from '../../src/paths.js';
+import { childEnv } from './child-env.js';
+
+/**
+ * Runs an ESM `script` in a process preloaded with register, from the library's folder (where the
+ * frameworks under test resolve), on the estimate source with no exporter; `env` adds to that.
+ */
+export async function underRegister(
+  script: string,
+  env: Record<string, string> = {},
+): Promise<{ stdout: string; stderr: string }> {
+  return promisify(execFile)(
+    process.execPath,
+    ['--import', join(libraryRoot, 'dist/src/register.js'), '--input-type=module', '-e', script],
+    {
+      cwd: libraryRoot,
+      env: childEnv({
+        ENERGY_SOURCE: 'estimate',
+        CARBON_INTENSITY: '300',
+        OTEL_METRICS_EXPORTER: 'none',
+        ...env,
+      }),
+    },
+  );
+}
+
+/** The JSON of a script's last line of output (what the scripts above print as they end). */
+export function lastJson<T>(stdout: string): T {
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as T;
+}
