@@ -6,17 +6,19 @@ import { childEnv } from './child-env.js';
 
 /**
  * Runs an ESM `script` in a process preloaded with register, from the library's folder (where the
- * frameworks under test resolve), on the estimate source with no exporter; `env` adds to that.
+ * frameworks under test resolve) unless `cwd` names another, on the estimate source with no
+ * exporter; `env` adds to that.
  */
 export async function underRegister(
   script: string,
   env: Record<string, string> = {},
+  cwd: string = libraryRoot,
 ): Promise<{ stdout: string; stderr: string }> {
   return promisify(execFile)(
     process.execPath,
     ['--import', join(libraryRoot, 'dist/src/register.js'), '--input-type=module', '-e', script],
     {
-      cwd: libraryRoot,
+      cwd,
       env: childEnv({
         ENERGY_SOURCE: 'estimate',
         CARBON_INTENSITY: '300',
