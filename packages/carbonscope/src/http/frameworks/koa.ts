@@ -1,7 +1,15 @@
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { setRoute } from '../route.js';
-import { appModuleLoaded, appPackageFile, loadedAppModule } from './app-module.js';
+import {
+  appLookupFolders,
+  appModuleLoaded,
+  appPackageFile,
+  appPackageFolder,
+  loadedAppModule,
+  loadedAppModulesEndingWith,
+} from './app-module.js';
 
 const VALUE = Symbol('carbonscope.koa.matchedRoute');
 /** What of a @koa/router layer naming reads: a route's layer has methods, a middleware's none. */
@@ -68,6 +76,8 @@ let installed = false;
 let contextFile: string | undefined;
 /** The application.js of the Koa whose context installKoaRoutes reaches; undefined: none. */
 let reachedApplication: string | undefined;
+/** The folder of that Koa's package; undefined: none resolves. */
+let reachedPackage: string | undefined;
 
 /**
  * @koa/router writes the matched template to `ctx._matchedRoute` (and each layer's path as the
@@ -83,7 +93,10 @@ export function installKoaRoutes(): void {
   if (installed) return;
   installed = true;
   contextFile = appPackageFile('koa', join('lib', 'context.js'));
-  if (contextFile) reachedApplication = join(dirname(contextFile), 'application.js');
+  if (contextFile) {
+    reachedApplication = join(dirname(contextFile), 'application.js');
+    reachedPackage = dirname(dirname(contextFile));
+  }
   nameKoaRoutesIfLoaded();
 }
 
@@ -128,11 +141,75 @@ function koaCallback(listener: unknown): boolean {
 const askedServers = new WeakSet<object>();
 let koaUnreachedTold = false;
 
+/** Where carbonscope looked for koa, for the warning: the entry script's folder and the cwd. */
+function lookedIn(): string {
+  const { entry, cwd } = appLookupFolders();
+  return entry ? `the entry script's folder (${entry}) or the cwd (${cwd})` : `the cwd (${cwd})`;
+}
+
+/** A Koa whose context module require can load: lib/context.js there, in a CommonJS package. */
+function commonJsKoa(folder: string): boolean {
+  try {
+    const pkg: unknown = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8'));
+    if (typeof pkg === 'object' && pkg !== null && 'type' in pkg && pkg.type === 'module') {
+      return false;
+    }
+    readFileSync(join(folder, 'lib', 'context.js'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const UNMATCHED = "its requests are counted as 'unmatched'.";
+const KEEP_EXTERNAL = 'Keep koa out of the bundle (esbuild --external:koa) and installed beside it';
+
+/**
+ * The warning's text after "a Koa app serves requests": why the Koa serving is not the one
+ * reached, as far as the process tells. Another copy in require's cache (a monorepo's workspace
+ * the entry's folder and the cwd do not resolve), a resolved koa with no CommonJS context (ESM
+ * only: keeping it external changes nothing), none resolved, or the resolved one unloaded (a
+ * bundler inlined Koa). Only when the warning is said: it reads the disk and walks the cache.
+ */
+function unreachedCause(): string {
+  const copies = loadedAppModulesEndingWith(join(`${sep}koa`, 'lib', 'application.js'));
+  const copy = copies.find((file) => file !== reachedApplication);
+  if (copy) {
+    const reached = reachedPackage
+      ? `the one ${lookedIn()} resolves (${reachedPackage})`
+      : `one ${lookedIn()} resolves, and none does`;
+    return (
+      ` with the koa at ${dirname(dirname(copy))}, but carbonscope reads route templates from ` +
+      `${reached}: ${UNMATCHED} Start the process from the app's folder.`
+    );
+  }
+  const installed = reachedPackage ?? appPackageFolder('koa');
+  if (installed && !commonJsKoa(installed)) {
+    return (
+      `, but the koa at ${installed} has no CommonJS lib/context.js for carbonscope to read ` +
+      `route templates from (an ESM-only Koa?): ${UNMATCHED} carbonscope names the routes of ` +
+      'CommonJS Koa only.'
+    );
+  }
+  if (!installed) {
+    return (
+      `, but no koa resolves from ${lookedIn()} for carbonscope to read route templates from ` +
+      `(Koa inlined in a bundle, or installed elsewhere?): ${UNMATCHED} ${KEEP_EXTERNAL}, or ` +
+      "start the process from the app's folder."
+    );
+  }
+  return (
+    `, but not the koa carbonscope reads route templates from (${installed}; Koa inlined in a ` +
+    `bundle?): ${UNMATCHED} ${KEEP_EXTERNAL}.`
+  );
+}
+
 /**
  * Says once when a server answers with a Koa app while the Koa installKoaRoutes reached is not
- * loaded (a bundler inlined Koa, whose context is then a copy carbonscope cannot see): else
- * every request of the app would be `unmatched` without a word. Asked at a server's first
- * request. A second copy loaded beside the reached one goes unnoticed.
+ * loaded, with the cause unreachedCause tells (a bundler inlined Koa, whose context is then a
+ * copy carbonscope cannot see; another copy; an ESM-only Koa): else every request of the app
+ * would be `unmatched` without a word. Asked at a server's first request. A second copy loaded
+ * beside the reached one goes unnoticed.
  */
 export function warnIfKoaUnreached(server: { listeners(event: 'request'): unknown[] }): void {
   if (koaUnreachedTold || askedServers.has(server)) return;
@@ -143,10 +220,8 @@ export function warnIfKoaUnreached(server: { listeners(event: 'request'): unknow
   if (!server.listeners('request').some(koaCallback)) return;
   if (reachedApplication && appModuleLoaded(reachedApplication)) return;
   koaUnreachedTold = true;
-  process.emitWarning(
-    'a Koa app serves requests, but not the koa module carbonscope reads route templates from ' +
-      "(Koa inlined in a bundle?): its requests are counted as 'unmatched'. Keep koa out of the " +
-      'bundle (esbuild --external:koa) and installed beside it.',
-    { type: 'CarbonscopeWarning', code: 'CARBONSCOPE_KOA_UNREACHED' },
-  );
+  process.emitWarning(`a Koa app serves requests${unreachedCause()}`, {
+    type: 'CarbonscopeWarning',
+    code: 'CARBONSCOPE_KOA_UNREACHED',
+  });
 }

@@ -1,14 +1,42 @@
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { warnIfKoaUnreached } from '../../../src/http/frameworks/index.js';
+import { tempDirUntilExit } from '../../helpers/temp-dir.js';
 import { underRegister } from '../../helpers/under-register.js';
 
 const CODE = 'CARBONSCOPE_KOA_UNREACHED';
+
+/** The parts of Koa's application the warning recognises its callback by. */
+const APP_CLASS = `class Koa {
+  createContext(n, s) { return { res: s }; }
+  handleRequest(o) { o.res.end('x'); }
+  callback() { return (n, s) => { let o = this.createContext(n, s); return this.handleRequest(o, 0); }; }
+}`;
+
+/**
+ * Writes `files` (path under `root`: content) and returns `root`, as a real path: the one
+ * require's cache and the cwd name, where the temporary folder lies under a link (macOS's /var).
+ */
+function writeTree(dir: string, files: Record<string, string>): string {
+  const root = realpathSync(dir);
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), content);
+  }
+  return root;
+}
+
+/** The warning's line in stderr (the whole stderr where there is none, for the failure's text). */
+function warningLine(stderr: string): string {
+  return stderr.split('\n').find((line) => line.includes(CODE)) ?? stderr;
+}
 
 /**
  * stderr of a process preloaded with register whose two servers each answer two requests with
  * `handler`'s listener; from the library's folder, where the koa carbonscope reaches is found.
  */
-async function stderrServing(prelude: string, handler: string): Promise<string> {
+async function stderrServing(prelude: string, handler: string, cwd?: string): Promise<string> {
   const script = `import { createServer } from 'node:http';
 ${prelude}
 for (let s = 0; s < 2; s++) {
@@ -18,7 +46,7 @@ for (let s = 0; s < 2; s++) {
   server.close();
 }
 setTimeout(() => process.exit(0), 50);`;
-  const { stderr } = await underRegister(script);
+  const { stderr } = await underRegister(script, {}, cwd);
   return stderr;
 }
 
@@ -27,14 +55,53 @@ describe('http: a Koa carbonscope cannot reach', function () {
 
   it('is said once, where a bundler inlined Koa (its callback, not the installed koa)', async () => {
     // What esbuild leaves of Koa's app.callback(), minified: the two method names stay.
-    const inlined = `class A {
-  createContext(n, s) { return { res: s }; }
-  handleRequest(o) { o.res.end('x'); }
-  callback() { return (n, s) => { let o = this.createContext(n, s); return this.handleRequest(o, 0); }; }
-}`;
-    const stderr = await stderrServing(inlined, 'new A().callback()');
+    const stderr = await stderrServing(APP_CLASS, 'new Koa().callback()');
     expect(stderr.split(CODE).length - 1, stderr).to.equal(1);
     expect(stderr).to.include('--external:koa');
+    expect(warningLine(stderr)).to.include('inlined');
+  });
+
+  // A Koa published as ESM only has no CommonJS context module in require's cache to reach:
+  // its requests are unmatched as an inlined Koa's are, but keeping it external changes nothing.
+  // Its exports may hide package.json too, where require.resolve finds no koa at all.
+  for (const hidden of [false, true]) {
+    const exports = hidden
+      ? { '.': './lib/application.js' }
+      : { '.': './lib/application.js', './package.json': './package.json' };
+    it(`names an ESM-only koa as the cause, not a bundle (package.json hidden: ${hidden})`, async () => {
+      const root = writeTree(tempDirUntilExit('carbonscope-koa-esm-'), {
+        'node_modules/koa/package.json': JSON.stringify({ name: 'koa', type: 'module', exports }),
+        'node_modules/koa/lib/application.js': `export default ${APP_CLASS}`,
+        'node_modules/koa/lib/context.js': 'export default {};',
+      });
+      const line = warningLine(
+        await stderrServing("import Koa from 'koa';", 'new Koa().callback()', root),
+      );
+      expect(line).to.include(CODE);
+      expect(line).to.include('ESM');
+      expect(line).to.include(join(root, 'node_modules', 'koa'));
+      expect(line).to.not.include('bundle');
+    });
+  }
+
+  // A monorepo: the app's koa lies in its workspace's node_modules, and the process starts from
+  // the root, where no koa resolves; the copy the app loaded is named, so is where to start.
+  it('names the koa the app loaded where the entry folder and cwd find none', async () => {
+    const root = writeTree(tempDirUntilExit('carbonscope-koa-mono-'), {
+      'api/node_modules/koa/package.json': JSON.stringify({
+        name: 'koa',
+        main: 'lib/application.js',
+      }),
+      'api/node_modules/koa/lib/application.js': `module.exports = ${APP_CLASS}`,
+      'api/node_modules/koa/lib/context.js': 'module.exports = {};',
+    });
+    const prelude = `import { createRequire } from 'node:module';
+const Koa = createRequire(${JSON.stringify(join(root, 'api', 'server.js'))})('koa');`;
+    const line = warningLine(await stderrServing(prelude, 'new Koa().callback()', root));
+    expect(line).to.include(CODE);
+    expect(line).to.include(join(root, 'api', 'node_modules', 'koa'));
+    expect(line).to.include(`the cwd (${root})`);
+    expect(line).to.not.include('inlined');
   });
 
   it('is not said for the installed koa, nor for other servers', async () => {
