@@ -226,12 +226,15 @@ function pushNow(): Promise<void> | undefined {
 
 /**
  * Whether the process ends now with figures register's own SDK would have pushed and did not: it
- * started, and its last push has not ended. The application's provider, where register joined
+ * started, its last push has not ended, and something was counted since its last periodic push
+ * that arrived (an exit right after one loses nothing). The application's provider, where register joined
  * one, is the application's to push.
  */
 function unpushed(): boolean {
   if (state !== 'started' || lastPushEnded || isOwnCli()) return false;
-  if (attached) return attached.mode === 'own' && ownProviderPushes(process.env);
+  if (attached) {
+    return attached.mode === 'own' && ownProviderPushes(process.env) && attached.countedSincePush();
+  }
   // Not chosen yet (the first 0.1 s): the choice would have made no provider without the SDK.
   const env = process.env;
   return (

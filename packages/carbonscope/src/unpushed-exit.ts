@@ -1,8 +1,9 @@
 // A process that ends by process.exit() or by a crash gives nobody a turn of the event loop after
 // it: Node runs the `exit` listeners, synchronously, and ends. register's last push (a request to
 // the collector) cannot be made there, and what was counted since the push before it is lost.
-// Where register would have pushed, one line says so, written from the `exit` listener (stderr
-// is synchronous for files and pipes), so that the loss is not silent. Nothing here changes how
+// Where register would have pushed, and counted something since its last push that arrived, one
+// line says so, written from the `exit` listener (stderr is synchronous for files and pipes), so
+// that the loss is not silent; an exit right after a push loses nothing and says nothing. Nothing here changes how
 // the process ends: no `uncaughtException` listener (which would keep a crashed process alive and
 // take Node's report of it away), only the monitor Node provides for looking.
 import type { Logger } from './log.js';

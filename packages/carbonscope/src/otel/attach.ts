@@ -28,7 +28,16 @@ export interface Attached {
    * provider (`global`) keeps them: it pushes last when it shuts down, which may come after.
    */
   shutdown(): Promise<void>;
+  /**
+   * For `own`, whether it holds figures counted since its last periodic push that arrived (or
+   * none arrived yet): what a process that ends with no turn for a last push loses. False for
+   * `global` and `none`: their pushes are not carbonscope's.
+   */
+  countedSincePush(): boolean;
 }
+
+/** What `global` and `none` answer: carbonscope pushes nothing of its own there. */
+const NOTHING_OWN = { shutdown: async () => undefined, countedSincePush: () => false };
 
 /**
  * Whether attachToOtel, asked now, would leave anything for a last push: the application's
@@ -70,7 +79,7 @@ export async function attachToOtel(
 ): Promise<Attached> {
   if (hasGlobalMeterProvider()) {
     joinGlobal(cs, options, logger);
-    return { mode: 'global', shutdown: async () => undefined };
+    return { mode: 'global', ...NOTHING_OWN };
   }
   let own: Awaited<ReturnType<typeof startOwnProvider>>;
   try {
@@ -78,14 +87,14 @@ export async function attachToOtel(
   } catch (err) {
     if (!(err instanceof MissingSdkError)) throw err;
     logger.warn(`metrics are not exported: ${err.message}`);
-    return { mode: 'none', shutdown: async () => undefined };
+    return { mode: 'none', ...NOTHING_OWN };
   }
-  if (!own) return { mode: 'none', shutdown: async () => undefined };
+  if (!own) return { mode: 'none', ...NOTHING_OWN };
   // The application registered while the SDK's packages loaded: the own one has counted nothing.
   if (hasGlobalMeterProvider()) {
     await own.handOver();
     joinGlobal(cs, options, logger);
-    return { mode: 'global', shutdown: async () => undefined };
+    return { mode: 'global', ...NOTHING_OWN };
   }
   const provider = own;
   for (const server of provider.servers) cs.ignoreServer(server);
@@ -93,6 +102,7 @@ export async function attachToOtel(
     ...options,
     histograms: provider.histograms,
   });
+  provider.marks.markWith(() => cs.countedSince());
   logger.info(`metrics exported by carbonscope's own SDK: ${provider.exporters.join(', ')}`);
   let joined = false;
   // The provider's last push collects from the instruments: they are detached after it, or the
@@ -157,5 +167,6 @@ export async function attachToOtel(
       unwatch();
       await stopOwn();
     },
+    countedSincePush: () => !joined && provider.marks.unpushed(),
   };
 }

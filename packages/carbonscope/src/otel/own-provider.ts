@@ -49,6 +49,7 @@ import {
 } from './optional-sdk.js';
 import { PrometheusText } from './prometheus-text.js';
 import { otlpMetricsTarget, reportingPushFailures } from './push-failures.js';
+import { PushMarks } from './push-marks.js';
 import { type PushedBefore, PushedDeltas } from './pushed-deltas.js';
 import { SCOPE } from './scope.js';
 
@@ -223,25 +224,31 @@ interface ReaderContext {
   lastPushes: LastPush[];
   histograms: LocalHistograms;
   pushed: PushedDeltas;
+  marks: PushMarks;
   open: () => boolean;
   /** The periodic readers' times, read (and a cut timeout told) once for all of them. */
   times: () => PeriodicTimes;
 }
 
 async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader | undefined> {
-  const { env, sdk, logger, servers, closers, lastPushes, histograms, pushed, open } = ctx;
+  const { env, sdk, logger, servers, closers, lastPushes, histograms, pushed, marks, open } = ctx;
   // A pushing reader's histograms follow its exporter's temporality (OTLP's delta preference),
   // as its counters do; each delta reader keeps what it pushed last, so each gets its own.
   // What went to a collector is kept (pushed): the application's SDK, started late, goes on
   // from there. Not the console's: no collector holds that. Behind the gate: what it drops
   // after the hand-over went nowhere.
-  const periodic = (inner: PushMetricExporter, times: PeriodicTimes, collected: boolean) =>
-    new sdk.PeriodicExportingMetricReader({
-      exporter: gated(collected ? pushed.recording(inner) : inner, open),
+  // Each push's collection is marked (PushMarks): an exit with no turn left tells of a loss only
+  // where something was counted after the last push that arrived.
+  const periodic = (inner: PushMetricExporter, times: PeriodicTimes, collected: boolean) => {
+    const marked = marks.pushing(collected ? pushed.recording(inner) : inner);
+    const reader = new sdk.PeriodicExportingMetricReader({
+      exporter: gated(marked.exporter, open),
       metricProducers: [histograms.producer(inner)],
       exportIntervalMillis: times.exportIntervalMillis,
       exportTimeoutMillis: times.exportTimeoutMillis,
     });
+    return marked.watch(reader);
+  };
   switch (exporter) {
     case 'prometheus': {
       const [prometheus] = await importAll<[typeof import('@opentelemetry/exporter-prometheus')]>(
@@ -322,6 +329,12 @@ export interface OwnProvider {
    */
   pushed: PushedBefore;
   /**
+   * Whether its pushing readers pushed what was counted: markWith() gives the mark each
+   * collection takes, unpushed() tells whether anything was counted after the last push that
+   * arrived (or none arrived yet).
+   */
+  marks: Pick<PushMarks, 'markWith' | 'unpushed'>;
+  /**
    * Pushes what is pending and stops the readers; the OTLP push within a short deadline of its
    * own (LastPush), what it could not deliver told in one line.
    */
@@ -380,6 +393,7 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
   const lastPushes: LastPush[] = [];
   const histograms = new LocalHistograms(sdk, SCOPE);
   const pushed = new PushedDeltas(sdk);
+  const marks = new PushMarks();
   let handedOver = false;
   // Lazily: a Prometheus reader alone reads no export interval, and a malformed one is no error.
   let times: PeriodicTimes | undefined;
@@ -392,6 +406,7 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
     lastPushes,
     histograms,
     pushed,
+    marks,
     open: () => !handedOver,
     times: () => {
       times ??= readerTimes(env, logger);
@@ -424,6 +439,7 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
     servers,
     histograms,
     pushed,
+    marks,
     shutdown: () => (lastPush ? lastPush.within(stopReaders) : stopReaders()),
     handOver: () => {
       handedOver = true;

@@ -389,6 +389,19 @@ export class Carbonscope implements OperationTracker {
     else this.settleNow();
   }
 
+  /**
+   * A mark of what the metrics hold now; the function returned tells, later, whether anything
+   * was counted since: a sample (the energy totals, and the operations it settled), an operation
+   * dropped, or an ended one waiting for its sample (a collection carries none of those). Read
+   * from what the meter and the tracker keep anyway: nothing is added to a request's path.
+   */
+  countedSince(): () => boolean {
+    const { meter, tracker } = this;
+    const sample = meter.latest();
+    const dropped = tracker.dropped;
+    return () => tracker.pending > 0 || meter.latest() !== sample || tracker.dropped !== dropped;
+  }
+
   private settle(op: ActiveOperation): Promise<OperationFootprint> {
     if (!this.meter.sampling) return Promise.resolve(op.end());
     this.settleNow();

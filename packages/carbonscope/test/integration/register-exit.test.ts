@@ -317,3 +317,106 @@ setTimeout(() => { throw new Error('boom'); }, 10);`;
     }
   });
 });
+
+// The line is exact: an exit after a periodic push with nothing counted since loses nothing. The
+// test sends SIGUSR2 once a push has arrived (and its answer had time to get back); the app's
+// handler does what `onSignal` says, then exits. One sample only (the first, before the SDK
+// starts): a later one would be something counted since the push.
+describe('register: the exit line after a periodic push', function () {
+  this.timeout(60_000);
+
+  /** After `pushes` arrived at `receiver`, SIGUSR2 to an app that then runs `onSignal`. */
+  function exitAfterPushes(
+    receiver: OtlpReceiver,
+    onSignal: string,
+    pushes = 1,
+  ): Promise<Ended & { arrivedBeforeExit: number }> {
+    const app = `import { track } from 'carbonscope';
+setInterval(() => {}, 1000);
+process.once('SIGUSR2', () => { ${onSignal} process.exit(3); });`;
+    return new Promise((resolve, reject) => {
+      const proc = spawn(
+        process.execPath,
+        ['--import', 'carbonscope/register', '--input-type=module', '-e', app],
+        {
+          cwd: APP_DIR,
+          env: childEnv({
+            OTEL_METRICS_EXPORTER: 'otlp',
+            OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+            // Two seconds between pushes: the signal comes half a second after one arrived.
+            OTEL_METRIC_EXPORT_INTERVAL: '2000',
+            ENERGY_SAMPLE_INTERVAL_MS: '60000',
+            ENERGY_SOURCE: 'estimate',
+            CARBON_INTENSITY: '300',
+          }),
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+      let stderr = '';
+      proc.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+      });
+      let arrivedBeforeExit = 0;
+      const watch = setInterval(() => {
+        if (receiver.received.length < pushes) return;
+        clearInterval(watch);
+        setTimeout(() => {
+          arrivedBeforeExit = receiver.received.length;
+          proc.kill('SIGUSR2');
+        }, 500);
+      }, 20);
+      const hung = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+      proc.on('error', reject);
+      proc.on('close', (code, signal) => {
+        clearTimeout(hung);
+        clearInterval(watch);
+        const lines = stderr.split('\n').filter((l) => l !== '');
+        resolve({ code, signal, stdout: [], stderr: lines, arrivedBeforeExit });
+      });
+    });
+  }
+
+  it('nothing counted since the push: no line', async () => {
+    const receiver = await otlpReceiver();
+    try {
+      const r = await exitAfterPushes(receiver, '');
+      expect([r.code, r.signal]).to.deep.equal([3, null]);
+      expect(r.arrivedBeforeExit, 'one push before the exit').to.equal(1);
+      expect(carbonscopeLines(r), r.stderr.join('\n')).to.deep.equal([]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('one operation ended since the push: the line', async () => {
+    const receiver = await otlpReceiver();
+    try {
+      const r = await exitAfterPushes(receiver, "track('job', () => {});");
+      expect([r.code, r.signal]).to.deep.equal([3, null]);
+      expect(r.arrivedBeforeExit, 'one push before the exit').to.equal(1);
+      const told = carbonscopeLines(r);
+      expect(told, r.stderr.join('\n')).to.have.length(1);
+      expect(told[0]).to.match(LOST);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  // A push that failed did not export what it collected: under cumulative temporality the next
+  // push would have carried it again, so the exit loses it; the line counts from the last push
+  // that succeeded.
+  it('the push refused (HTTP 400), nothing counted since: the line', async () => {
+    const receiver = await otlpReceiver({ answer: () => 400 });
+    try {
+      const r = await exitAfterPushes(receiver, '');
+      expect([r.code, r.signal]).to.deep.equal([3, null]);
+      expect(r.arrivedBeforeExit, 'one push before the exit').to.equal(1);
+      expect(
+        carbonscopeLines(r).filter((l) => LOST.test(l)),
+        r.stderr.join('\n'),
+      ).to.have.length(1);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
