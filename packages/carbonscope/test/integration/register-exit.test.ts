@@ -325,11 +325,11 @@ setTimeout(() => { throw new Error('boom'); }, 10);`;
 describe('register: the exit line after a periodic push', function () {
   this.timeout(60_000);
 
-  /** After `pushes` arrived at `receiver`, SIGUSR2 to an app that then runs `onSignal`. */
+  /** After a push arrived at `receiver`, SIGUSR2 to an app that then runs `onSignal`. */
   function exitAfterPushes(
     receiver: OtlpReceiver,
     onSignal: string,
-    pushes = 1,
+    extra: Record<string, string> = {},
   ): Promise<Ended & { arrivedBeforeExit: number }> {
     const app = `import { track } from 'carbonscope';
 setInterval(() => {}, 1000);
@@ -348,6 +348,7 @@ process.once('SIGUSR2', () => { ${onSignal} process.exit(3); });`;
             ENERGY_SAMPLE_INTERVAL_MS: '60000',
             ENERGY_SOURCE: 'estimate',
             CARBON_INTENSITY: '300',
+            ...extra,
           }),
           stdio: ['ignore', 'ignore', 'pipe'],
         },
@@ -358,7 +359,7 @@ process.once('SIGUSR2', () => { ${onSignal} process.exit(3); });`;
       });
       let arrivedBeforeExit = 0;
       const watch = setInterval(() => {
-        if (receiver.received.length < pushes) return;
+        if (receiver.received.length === 0) return;
         clearInterval(watch);
         setTimeout(() => {
           arrivedBeforeExit = receiver.received.length;
@@ -392,6 +393,20 @@ process.once('SIGUSR2', () => { ${onSignal} process.exit(3); });`;
     const receiver = await otlpReceiver();
     try {
       const r = await exitAfterPushes(receiver, "track('job', () => {});");
+      expect([r.code, r.signal]).to.deep.equal([3, null]);
+      expect(r.arrivedBeforeExit, 'one push before the exit').to.equal(1);
+      const told = carbonscopeLines(r);
+      expect(told, r.stderr.join('\n')).to.have.length(1);
+      expect(told[0]).to.match(LOST);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('samples taken since the push (the energy grew): the line', async () => {
+    const receiver = await otlpReceiver();
+    try {
+      const r = await exitAfterPushes(receiver, '', { ENERGY_SAMPLE_INTERVAL_MS: '100' });
       expect([r.code, r.signal]).to.deep.equal([3, null]);
       expect(r.arrivedBeforeExit, 'one push before the exit').to.equal(1);
       const told = carbonscopeLines(r);
