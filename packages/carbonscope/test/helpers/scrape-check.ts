@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawnSync } from 'node:child_process';
 import { launchPrometheus } from './prometheus.js';
+import { waitFor } from './wait.js';
 
 /** The Accept header Prometheus 2.x sends (scrape_protocols' default order). */
 export const PROMETHEUS_ACCEPT =
@@ -97,18 +98,20 @@ export interface ScrapingPrometheus {
 
 const NEVER = '0001-01-01T00:00:00Z';
 
-/** Whether Prometheus has scraped its target once within 30 s (false: it exited, or no scrape). */
+/**
+ * Waits (30 s at most) until Prometheus has scraped its target once, or has exited; throws
+ * naming the target's last state when neither happens.
+ */
 async function scrapedOnce(
   target: () => Promise<ScrapeTarget>,
   proc: ChildProcess,
-): Promise<boolean> {
-  const deadline = performance.now() + 30_000;
-  while (proc.exitCode === null && performance.now() < deadline) {
-    const scraped = await target().catch(() => undefined);
-    if (scraped && scraped.lastScrape !== NEVER) return true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return false;
+): Promise<'scraped' | 'exited'> {
+  const seen = await waitFor(
+    "Prometheus's first scrape of its target",
+    async () => (proc.exitCode === null ? await target() : 'exited'),
+    { timeoutMs: 30_000, intervalMs: 200, until: (t) => t === 'exited' || t.lastScrape !== NEVER },
+  );
+  return seen === 'exited' ? 'exited' : 'scraped';
 }
 
 /** Prometheus scraping `url` every second (job `target`), ready once it has scraped it once. */
@@ -127,9 +130,10 @@ export async function prometheusScraping(url: string): Promise<ScrapingPrometheu
     if (!first) throw new Error('Prometheus has no target');
     return first;
   };
-  if (!(await scrapedOnce(target, proc))) {
+  const scraped = await scrapedOnce(target, proc).catch((e: Error) => e.message);
+  if (scraped !== 'scraped') {
     await stop();
-    throw new Error(`Prometheus did not scrape ${url} in 30 s:\n${log()}`);
+    throw new Error(`Prometheus did not scrape ${url} (${scraped}):\n${log()}`);
   }
   return {
     target,

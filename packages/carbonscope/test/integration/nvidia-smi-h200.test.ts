@@ -7,13 +7,13 @@
 import { expect } from 'chai';
 import { createNvidiaSmiSource, NVIDIA_SMI_QUERY } from '../../src/energy/sources/nvidia-smi.js';
 import type { EnergyReading } from '../../src/energy/sources/source.js';
+import { waitFor } from '../helpers/wait.js';
 import {
   captureLogger,
   fixtureText,
   type PacedLine,
   tempDir,
   tick,
-  waitFor,
   writePacedBinary,
 } from '../unit/energy/sources/helpers.js';
 
@@ -64,7 +64,7 @@ describe('nvidia-smi: the H200 load capture replayed at its pace', function () {
       // Drained as a meter would, once a second; every clock call outside sample() is a line.
       const timer = setInterval(drain, 1000);
       try {
-        await waitFor(() => arrivals >= rows.length, 45_000);
+        await waitFor('every recorded row to arrive', () => arrivals >= rows.length, 45_000);
       } finally {
         clearInterval(timer);
       }

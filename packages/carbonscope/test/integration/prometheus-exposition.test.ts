@@ -19,18 +19,23 @@ import {
   TEXT_FORMAT,
 } from '../helpers/scrape-check.js';
 import { type Spawned, spawnUntil } from '../helpers/spawn.js';
-import { waitFor } from '../unit/energy/sources/helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 const APP = join(libraryRoot, 'test', 'fixtures', 'register', 'exposition.js');
 const OPERATIONS = ['a"b\\c\nd', 'emoji 🌍 op', 'lone \ufffd surrogate', 'cr\rhere', 'tab\there'];
 const ROUTE = '/items/:id "quoted" \\ back\nslash 🌍';
 const COUNT = 'carbonscope_operation_energy_joules_count';
 
-/** Whether the endpoint has every operation's series, each counted twice (/ops ran twice). */
-async function everyOperationServed(url: string): Promise<boolean> {
+/** The endpoint's operation counts: operation and count. */
+async function operationCounts(url: string): Promise<Array<[string | undefined, number]>> {
   const counts = parseSamples((await scrapeAsPrometheus(url)).text).filter((s) => s.name === COUNT);
+  return counts.map((s) => [s.labels.carbonscope_operation, s.value]);
+}
+
+/** Whether every operation's series is there, each counted twice (/ops ran twice). */
+function everyOperationServed(counts: Array<[string | undefined, number]>): boolean {
   return OPERATIONS.every((operation) =>
-    counts.some((s) => s.labels.carbonscope_operation === operation && s.value === 2),
+    counts.some(([name, value]) => name === operation && value === 2),
   );
 }
 
@@ -60,6 +65,7 @@ describe("register's Prometheus endpoint, checked by promtool and a real Prometh
     });
     const base = `http://127.0.0.1:${/\d+$/.exec(app.stdout.find((l) => l.startsWith('listening')) ?? '')?.[0]}`;
     await waitFor(
+      "register's line that its own SDK serves prometheus",
       () => app?.stderr.some((l) => l.includes('own SDK: prometheus')) === true,
       15_000,
     );
@@ -67,10 +73,11 @@ describe("register's Prometheus endpoint, checked by promtool and a real Prometh
       await (await fetch(`${base}${path}`)).arrayBuffer();
     }
     // An operation's series appear at the sample after it ends (its energy settled).
-    const deadline = performance.now() + 15_000;
-    while (!(await everyOperationServed(metricsUrl)) && performance.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitFor('every operation counted twice', () => operationCounts(metricsUrl), {
+      timeoutMs: 15_000,
+      intervalMs: 200,
+      until: everyOperationServed,
+    });
   });
 
   after(async () => {

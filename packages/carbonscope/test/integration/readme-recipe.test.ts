@@ -15,6 +15,7 @@ import {
   withShapeChecks,
 } from '../helpers/readme-blocks.js';
 import { runToEnd, type Spawned, spawnUntil } from '../helpers/spawn.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * The package README's recipe for an application's own SDK, as a user copies it: the first
@@ -442,14 +443,13 @@ function getText(url: string): Promise<string> {
 }
 
 /** The scrape's lines that contain `wanted`, once there are `count` of them (20 s at most). */
-async function scrapeUntil(port: number, wanted: string, count: number): Promise<string[]> {
-  const deadline = performance.now() + 20_000;
-  let lines: string[] = [];
-  while (performance.now() < deadline) {
-    const text = await getText(`http://127.0.0.1:${port}/metrics`).catch(() => '');
-    lines = text.split('\n').filter((l) => l.includes(wanted));
-    if (lines.length >= count) return lines;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${count} lines with ${wanted} wanted; saw:\n${lines.join('\n')}`);
+function scrapeUntil(port: number, wanted: string, count: number): Promise<string[]> {
+  return waitFor(
+    `${count} lines with ${wanted} at :${port}/metrics`,
+    async () =>
+      (await getText(`http://127.0.0.1:${port}/metrics`))
+        .split('\n')
+        .filter((l) => l.includes(wanted)),
+    { timeoutMs: 20_000, intervalMs: 200, until: (lines) => lines.length >= count },
+  );
 }

@@ -19,7 +19,7 @@ import {
 } from '../helpers/otlp-receiver.js';
 import { freePort } from '../helpers/ports.js';
 import { type Spawned, spawnUntil } from '../helpers/spawn.js';
-import { waitFor } from '../unit/energy/sources/helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** A plain node:http service naming its routes with setRoute; see its comment for ON_SIGTERM. */
 const SERVER = join(libraryRoot, 'test', 'fixtures', 'register', 'server.js');
@@ -66,7 +66,11 @@ async function startApp(
   const port = /^listening (\d+)$/.exec(app.stdout.find((l) => l.startsWith('listening')) ?? '');
   // register starts beside the application and tracks requests once it has: as a user's
   // traffic would, the test's comes after (the examples test waits for the metrics likewise).
-  await waitFor(() => app.stderr.some((l) => l.includes(ready)), 15_000).catch(() => {
+  await waitFor(
+    `register to say ${ready}`,
+    () => app.stderr.some((l) => l.includes(ready)),
+    15_000,
+  ).catch(() => {
     throw new Error(`register did not say "${ready}": ${app.stderr.join('\n')}`);
   });
   return { ...app, base: `http://127.0.0.1:${port?.[1]}` };
@@ -121,7 +125,11 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
     app = await startApp(receiver, { OTEL_METRIC_EXPORT_INTERVAL: '300' });
     await traffic(app.base);
     // Operations are settled at the meter's next sample, then pushed at the next export.
-    await waitFor(() => allServed(receiver.pushes.at(-1)?.body), 15_000).catch(() => {
+    await waitFor(
+      'a push with every operation served',
+      () => allServed(receiver.pushes.at(-1)?.body),
+      15_000,
+    ).catch(() => {
       throw new Error(
         `no push counted every request (${receiver.pushes.length} pushes; ${receiver.failures.join('; ')}; stderr: ${app?.stderr.join('\n')})`,
       );
@@ -165,6 +173,7 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
       await new Promise((resolve) => setTimeout(resolve, 500));
       app.proc.kill('SIGUSR2');
       await waitFor(
+        'register to see the application register a meter provider',
         () =>
           app?.stderr.some((l) => l.includes('the application registered a meter provider')) ===
           true,
@@ -213,7 +222,11 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
       base: '',
     };
     const started = "metrics exported by carbonscope's own SDK: otlp";
-    await waitFor(() => app?.stderr.some((l) => l.includes(started)) === true, 15_000);
+    await waitFor(
+      `register to say ${started}`,
+      () => app?.stderr.some((l) => l.includes(started)) === true,
+      15_000,
+    );
     app.proc.kill('SIGUSR2');
     expect(await app.exited, app.stderr.join('\n')).to.deep.equal({ code: 0, signal: null });
     const all = app.stderr.join('\n');
@@ -260,9 +273,14 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
       );
       await traffic(app.base);
       // Pushed by its own provider, before the application's SDK starts.
-      await waitFor(() => allServed(receiver.pushes.at(-1)?.body), 15_000);
+      await waitFor(
+        'a push with every operation served',
+        () => allServed(receiver.pushes.at(-1)?.body),
+        15_000,
+      );
       app.proc.kill('SIGUSR2');
       await waitFor(
+        'register to see the application register a meter provider',
         () => app?.stderr.some((l) => l.includes('registered a meter provider')) === true,
         15_000,
       );
@@ -355,7 +373,11 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
       app = { ...started, base: '' };
       const port = /^listening (\d+)$/.exec(started.stdout[0] ?? '')?.[1];
       const base = `http://127.0.0.1:${port}`;
-      await waitFor(() => started.stderr.some((l) => l.includes(variable)), 15_000).catch(() => {
+      await waitFor(
+        `a line naming ${variable}`,
+        () => started.stderr.some((l) => l.includes(variable)),
+        15_000,
+      ).catch(() => {
         throw new Error(`no line names ${variable}: ${started.stderr.join('\n')}`);
       });
       expect(started.stderr.filter((l) => l !== '')).to.deep.equal([
@@ -432,18 +454,28 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
         await traffic(app.base);
         const same = (counts: Record<string, number>) =>
           JSON.stringify(countsPushed()) === JSON.stringify(counts);
-        await waitFor(() => same(SERVED), 15_000).catch(() => {
-          throw new Error(`counts pushed: ${JSON.stringify(countsPushed())}`);
-        });
+        await waitFor('the pushed counts to be the served ones', () => same(SERVED), 15_000).catch(
+          () => {
+            throw new Error(`counts pushed: ${JSON.stringify(countsPushed())}`);
+          },
+        );
         // Two more pushes go by: under cumulative they would carry the same counts again.
         const pushed = receiver.pushes.length;
-        await waitFor(() => receiver.pushes.length >= pushed + 2, 15_000);
+        await waitFor('two more pushes', () => receiver.pushes.length >= pushed + 2, 15_000);
         await traffic(app.base);
-        await waitFor(() => same(twice), 15_000).catch(() => {
+        await waitFor(
+          'the pushed counts to be twice the served ones',
+          () => same(twice),
+          15_000,
+        ).catch(() => {
           throw new Error(`counts pushed: ${JSON.stringify(countsPushed())}`);
         });
         const settled = receiver.pushes.length;
-        await waitFor(() => receiver.pushes.length >= settled + 2, 15_000);
+        await waitFor(
+          'two more pushes after the counts settled',
+          () => receiver.pushes.length >= settled + 2,
+          15_000,
+        );
         expect(receiver.failures).to.deep.equal([]);
         expect(countsPushed()).to.deep.equal(twice);
         const histograms = receiver.pushes.flatMap((p) =>
@@ -488,7 +520,7 @@ describe('register: a failing push is one warning, a recovery one line', functio
   it('warns within 5 s where a closed port refuses each 1 s export, once, its key masked', async () => {
     const endpoint = `http://127.0.0.1:${await closedPort()}/?api_key=QUERY-SECRET-7`;
     app = await startApp({ url: endpoint }, { OTEL_METRIC_EXPORT_INTERVAL: '1000' });
-    await waitFor(() => pushLines().length > 0, 5_000).catch(() => {
+    await waitFor('a warning of the failed push', () => pushLines().length > 0, 5_000).catch(() => {
       throw new Error(`no warning within 5 s: ${app?.stderr.join('\n')}`);
     });
     // Three more exports, refused as the first.
@@ -515,9 +547,9 @@ describe('register: a failing push is one warning, a recovery one line', functio
       { url: `http://127.0.0.1:${port}` },
       { OTEL_METRIC_EXPORT_INTERVAL: '300' },
     );
-    await waitFor(() => pushLines().length === 1, 10_000);
+    await waitFor('the first warning of a failed push', () => pushLines().length === 1, 10_000);
     refuse = false;
-    await waitFor(() => pushLines().length === 2, 10_000);
+    await waitFor('the second warning of a failed push', () => pushLines().length === 2, 10_000);
     await sleep(1_000);
     expect(pushLines()).to.deep.equal([
       `carbonscope: warning: could not push metrics to http://127.0.0.1:${port}/v1/metrics: Bad Request (HTTP 400); the next export tries again`,
@@ -544,7 +576,7 @@ describe("register's push failures under delta temporality", function () {
       },
     );
     const warned = () => (app?.stderr ?? []).filter((l) => l.includes('could not push metrics'));
-    await waitFor(() => warned().length > 0, 10_000);
+    await waitFor('a warning', () => warned().length > 0, 10_000);
     expect(warned()[0]).to.match(
       /ECONNREFUSED.*; what each failed push carried (of its delta metrics )?is lost/,
     );
@@ -1130,7 +1162,11 @@ describe("OTEL_LOG_LEVEL under register: its own SDK's diagnostic lines", functi
 
   it('writes them where a closed port refuses the push, without the password or the token', async () => {
     app = await start(`http://127.0.0.1:${await closedPort()}`);
-    await waitFor(() => failed() !== undefined, 15_000).catch(() => {
+    await waitFor(
+      'the diagnostic line of the failed push',
+      () => failed() !== undefined,
+      15_000,
+    ).catch(() => {
       throw new Error(`no diagnostic line of the failed push: ${output().join('\n')}`);
     });
     expect(failed()).to.include('ECONNREFUSED');
@@ -1150,7 +1186,11 @@ describe("OTEL_LOG_LEVEL under register: its own SDK's diagnostic lines", functi
     await once(collector, 'listening');
     const { port } = collector.address() as { port: number };
     app = await start(`http://127.0.0.1:${port}`);
-    await waitFor(() => failed() !== undefined, 15_000).catch(() => {
+    await waitFor(
+      'the diagnostic line of the failed push',
+      () => failed() !== undefined,
+      15_000,
+    ).catch(() => {
       throw new Error(`no diagnostic line of the failed push: ${output().join('\n')}`);
     });
     expect(failed()).to.include('refused [redacted] Basic [redacted]');
@@ -1218,7 +1258,11 @@ describe("register joined to the application's NodeSDK: its last push, whichever
         const port = /^listening (\d+)$/.exec(listening)?.[1];
         // register joins the provider at its first sample, in the same turn: the app says when it
         // has (a fixed 0.5 s after the meter's start was not always enough on a loaded machine).
-        await waitFor(() => app.stdout.includes('carbonscope sampled'), 15_000);
+        await waitFor(
+          'the app to print carbonscope sampled',
+          () => app.stdout.includes('carbonscope sampled'),
+          15_000,
+        );
         await traffic(`http://127.0.0.1:${port}`);
         app.proc.kill('SIGTERM');
         expect(await app.exited).to.deep.equal({ code: 0, signal: null });
@@ -1340,7 +1384,11 @@ async function servedAndPushed(env: Record<string, string>): Promise<void> {
   try {
     const port = /^listening (\d+)$/.exec(app.stdout[0] ?? '')?.[1];
     // The instrumentation tracks requests once its meter has started.
-    await waitFor(() => app.stderr.some((l) => l.includes('energy meter started')), 15_000);
+    await waitFor(
+      'register to say its energy meter started',
+      () => app.stderr.some((l) => l.includes('energy meter started')),
+      15_000,
+    );
     await traffic(`http://127.0.0.1:${port}`);
     app.proc.kill('SIGTERM');
     expect(await app.exited).to.deep.equal({ code: 0, signal: null });

@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { childEnv } from '../helpers/child-env.js';
-import { fakePid, tempDir, waitFor, writeFakeBinary } from '../unit/energy/sources/helpers.js';
+import { waitFor } from '../helpers/wait.js';
+import { fakePid, tempDir, writeFakeBinary } from '../unit/energy/sources/helpers.js';
 
 // `node --import carbonscope/register script.js` must end when the script does, as it would
 // without carbonscope: register waits for nothing of its own. An nvidia-smi on PATH is probed
@@ -112,7 +113,7 @@ describe('carbonscope/register in a short script', function () {
     expect(existsSync(join(dir, 'nvidia-smi.pid')), 'the probe spawned nvidia-smi').to.equal(true);
     const pid = fakePid(dir, 'nvidia-smi');
     try {
-      await waitFor(() => !running(pid), 2000);
+      await waitFor('the hung nvidia-smi probe to end', () => !running(pid), 2000);
     } finally {
       if (running(pid)) process.kill(pid, 'SIGKILL');
     }

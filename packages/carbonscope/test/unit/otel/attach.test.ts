@@ -22,6 +22,7 @@ import { startDefault, stopDefault } from '../../../src/runtime/default.js';
 import { SettingsError } from '../../../src/settings.js';
 import { findSample } from '../../helpers/metrics.js';
 import { histogramPoint, metricsOf, otlpReceiver, sumOf } from '../../helpers/otlp-receiver.js';
+import { waitFor } from '../../helpers/wait.js';
 import {
   constantSource,
   intensityReading,
@@ -32,7 +33,6 @@ import {
   StubGrid,
   testConfig,
 } from '../energy/scripted.js';
-import { waitFor } from '../energy/sources/helpers.js';
 
 /**
  * A meter provider whose readings the test can scrape, serialized as an application's own JS
@@ -219,7 +219,7 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       cs.clock.advance(1000);
       cs.cpu.interval(1, 0.5, 0.5);
       cs.meter.sampleNow();
-      await waitFor(() => attached.mode === 'global', 2000);
+      await waitFor('the global provider attached', () => attached.mode === 'global', 2000);
       cs.track('job', () => 2);
       cs.clock.advance(1000);
       cs.cpu.interval(1, 0.5, 0.5);
@@ -325,7 +325,7 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       cs.clock.advance(1000);
       cs.cpu.interval(1, 0.5, 0.5);
       cs.meter.sampleNow();
-      await waitFor(() => attached.mode === 'global', 2000);
+      await waitFor('the global provider attached', () => attached.mode === 'global', 2000);
     };
     /** A collector, a scripted Carbonscope, and `env` with the variables that push there. */
     const withCollector = async (env: Record<string, string>) => {
@@ -385,7 +385,7 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       try {
         const pushed = async (n: number) => {
           const until = pushes + n;
-          await waitFor(() => pushes >= until, 5000);
+          await waitFor(`${until} pushes`, () => pushes >= until, 5000);
         };
         await pushed(3);
         expect(warnings()).to.have.length(1);
@@ -609,7 +609,7 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
         oneJob(cs);
         oneJob(cs);
         // Pushed by its own provider before the application's SDK starts.
-        await waitFor(() => pushedJobs() === 2, 5000);
+        await waitFor('both jobs pushed', () => pushedJobs() === 2, 5000);
         oneJob(cs);
         await appStarts(cs, attached, mp);
         oneJob(cs);
@@ -729,7 +729,7 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       try {
         oneJob(cs);
         oneJob(cs);
-        await waitFor(() => receiver.received.some((p) => job(p)), 5000);
+        await waitFor('a push with the job', () => receiver.received.some((p) => job(p)), 5000);
         oneJob(cs);
         await appStarts(cs, attached, mp);
         release?.(answer === 'held, then failed' ? 400 : 200);
@@ -825,7 +825,7 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       try {
         expect(attached.mode).to.equal('own');
         oneJob(cs);
-        await waitFor(() => receiver.pushes.length >= 2, 5000);
+        await waitFor('two pushes', () => receiver.pushes.length >= 2, 5000);
         // Only a timeout the user set above the interval is worth a warning.
         expect(log.lines.filter((l) => Number(l.level) >= 40)).to.deep.equal([]);
       } finally {

@@ -5,14 +5,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
 import { feedPmon, PmonShares, pmonArgs } from '../../../../src/energy/gpu-share/index.js';
-import {
-  captureLogger,
-  fakePid,
-  isAlive,
-  tempDir,
-  waitFor,
-  writeFakeBinary,
-} from '../sources/helpers.js';
+import { waitFor } from '../../../helpers/wait.js';
+import { captureLogger, fakePid, isAlive, tempDir, writeFakeBinary } from '../sources/helpers.js';
 import { pipedLines } from './fixtures.js';
 
 /** A fake nvidia-smi whose `pmon` prints the H200 capture's lines, then `then` (JS). */
@@ -48,7 +42,7 @@ describe('energy/gpu-share: running nvidia-smi pmon', () => {
       s.next(0);
       await feedPmon(s, { binary: fakePmon(dir), gpus: [0] });
       expect(s.outcome()).to.deep.equal({ read: true });
-      await waitFor(() => {
+      await waitFor('a pmon sample', () => {
         s.next(0);
         return s.share('gpu0') !== undefined;
       });
@@ -123,7 +117,7 @@ describe('energy/gpu-share: running nvidia-smi pmon', () => {
         read: false,
         fallback: 'nvidia-smi pmon says: Failed to process command line: Not Supported',
       });
-      await waitFor(() => !isAlive(fakePid(dir, 'nvidia-smi')));
+      await waitFor('the fake nvidia-smi to end', () => !isAlive(fakePid(dir, 'nvidia-smi')));
     } finally {
       cleanup();
     }
@@ -158,7 +152,7 @@ describe('energy/gpu-share: running nvidia-smi pmon', () => {
         gpus: [0],
       });
       expect(s.outcome()?.read).to.equal(true);
-      await waitFor(() => s.outcome()?.fallback !== undefined);
+      await waitFor('the feed to fall back', () => s.outcome()?.fallback !== undefined);
       expect(s.outcome()?.fallback).to.match(
         /^nvidia-smi pmon ended \(exit 3\) after 0\.\d s: the command's GPU energy covers only the time before$/,
       );

@@ -9,7 +9,8 @@ import {
   MAX_LINE_CHARS,
   spawnLineChild,
 } from '../../../../src/energy/sources/line-child.js';
-import { fakePid, isAlive, tempDir, waitFor, writeFakeBinary } from './helpers.js';
+import { waitFor } from '../../../helpers/wait.js';
+import { fakePid, isAlive, tempDir, writeFakeBinary } from './helpers.js';
 
 function procStatus(pid: number): string {
   try {
@@ -231,7 +232,7 @@ setInterval(() => undefined, 1000);`,
     ]);
     // Orphaned, it is reaped by whoever adopts it: a zombie until then, which is no reader.
     const running = () => isAlive(tool) && !/^State:\s+Z/m.test(procStatus(tool));
-    const toolAlive = await waitFor(() => !running(), 1000).then(
+    const toolAlive = await waitFor('the tool to end', () => !running(), 1000).then(
       () => false,
       () => true,
     );

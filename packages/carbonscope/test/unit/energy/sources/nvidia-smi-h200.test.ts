@@ -10,13 +10,13 @@ import {
   parseNvidiaSmiLine,
 } from '../../../../src/energy/sources/nvidia-smi.js';
 import type { EnergyReading } from '../../../../src/energy/sources/source.js';
+import { waitFor } from '../../../helpers/wait.js';
 import {
   captureLogger,
   fixtureText,
   type PacedLine,
   tempDir,
   tick,
-  waitFor,
   writePacedBinary,
 } from './helpers.js';
 
@@ -117,7 +117,7 @@ describe('energy/sources/nvidia-smi on the H200 capture', () => {
       try {
         expect(await source.probe()).to.deep.equal({ ok: true, detail: 'gpu0 NVIDIA H200' });
         // sample() is not called until then, so every other clock call is a line arriving.
-        await waitFor(() => arrivals >= lines.length, 10_000);
+        await waitFor('every recorded line to arrive', () => arrivals >= lines.length, 10_000);
         sampling = true;
         const readings: EnergyReading[] = source.sample(tick(3000));
         expect(readings).to.have.length(1);

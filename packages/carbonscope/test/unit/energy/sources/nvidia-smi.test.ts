@@ -5,6 +5,7 @@ import {
   GpuEnergyIntegrator,
   parseNvidiaSmiLine,
 } from '../../../../src/energy/sources/nvidia-smi.js';
+import { waitFor } from '../../../helpers/wait.js';
 import {
   captureLogger,
   fakePid,
@@ -12,7 +13,6 @@ import {
   isAlive,
   tempDir,
   tick,
-  waitFor,
   writeFakeBinary,
 } from './helpers.js';
 
@@ -174,7 +174,7 @@ setInterval(round, interval);
       const pid = fakePid(dir, 'nvidia-smi');
       // Advance the scripted clock by 1 s for each round that arrives.
       const total: Record<string, number> = {};
-      await waitFor(() => {
+      await waitFor('a reading from the fake nvidia-smi', () => {
         now += 1000;
         for (const r of source.sample(tick(1000))) {
           total[r.device] = (total[r.device] ?? 0) + r.joules;
@@ -189,7 +189,7 @@ setInterval(round, interval);
       expect(seconds).to.be.closeTo(Math.round(seconds), 1e-9);
       expect(total.gpu1 / 30).to.be.closeTo(seconds, 1e-9);
       await source.close();
-      await waitFor(() => !isAlive(pid));
+      await waitFor('the fake nvidia-smi to end', () => !isAlive(pid));
       expect(warnings()).to.deep.equal([]);
     });
 
@@ -224,7 +224,7 @@ setInterval(() => {
         const before = calls;
         writeFileSync(rows, '1');
         // sample() is not called meanwhile, so a clock call is the line arriving.
-        await waitFor(() => calls > before);
+        await waitFor('another call of the fake', () => calls > before);
       };
       const { logger, warnings } = captureLogger();
       const source = createNvidiaSmiSource({ logger, intervalMs: 1000, binary, clock });
@@ -266,7 +266,7 @@ setTimeout(() => process.exit(1), 200);`,
       const { logger, warnings } = captureLogger();
       const source = createNvidiaSmiSource({ logger, intervalMs: 1000, binary, clock: () => now });
       expect((await source.probe()).ok).to.equal(true);
-      await waitFor(() => warnings().length > 0);
+      await waitFor('a warning', () => warnings().length > 0);
       now = 30_000;
       expect(source.sample(tick(30_000))).to.deep.equal([
         { component: 'gpu', device: 'gpu0', joules: 0, watts: 0, partial: true },
@@ -292,7 +292,7 @@ setTimeout(() => process.exit(1), 200);`,
       expect((await source.probe()).ok).to.equal(true);
       now = 100;
       expect(source.sample({ ...tick(0, undefined, 100), edge: 'start' })).to.deep.equal([]);
-      await waitFor(() => warnings().length > 0);
+      await waitFor('a warning', () => warnings().length > 0);
       now = 5000;
       expect(source.sample({ ...tick(4900, undefined, 5000), edge: 'end' })).to.deep.equal([]);
       await source.close();
@@ -343,7 +343,7 @@ setInterval(round, 20);`,
       });
       expect(await source.probe()).to.deep.equal({ ok: true, detail: 'gpu0 NVIDIA L4' });
       const devices = new Set<string>();
-      await waitFor(() => {
+      await waitFor('a reading from the fake nvidia-smi', () => {
         now += 1000;
         for (const r of source.sample(tick(1000))) devices.add(r.device);
         return devices.size > 0 && warnings().length > 0;
@@ -380,7 +380,7 @@ setInterval(round, 20);`,
         stallMs: Number.POSITIVE_INFINITY,
       });
       expect(await source.probe()).to.deep.equal({ ok: true, detail: 'gpu0 NVIDIA L4' });
-      await waitFor(() => {
+      await waitFor('a reading from the fake nvidia-smi', () => {
         now += 1000;
         source.sample(tick(1000));
         return warnings().length > 0;

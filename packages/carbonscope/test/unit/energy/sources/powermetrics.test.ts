@@ -6,6 +6,7 @@ import {
   parsePowermetrics,
 } from '../../../../src/energy/sources/powermetrics.js';
 import type { EnergyReading } from '../../../../src/energy/sources/source.js';
+import { waitFor } from '../../../helpers/wait.js';
 import {
   captureLogger,
   fakePid,
@@ -14,7 +15,6 @@ import {
   isAlive,
   tempDir,
   tick,
-  waitFor,
   writeFakeBinary,
 } from './helpers.js';
 
@@ -158,7 +158,7 @@ describe('energy/sources/powermetrics', () => {
       // Blocks alternate 4.87 W × 1003.5 ms and 12.10 W × 996.5 ms (their own elapsed times).
       const seen: number[] = [];
       let joules = 0;
-      await waitFor(() => {
+      await waitFor('a reading from the fake powermetrics', () => {
         for (const r of source.sample(tick(50))) {
           joules += r.joules;
           seen.push(r.watts);
@@ -174,7 +174,7 @@ describe('energy/sources/powermetrics', () => {
       expect(source.sample(tick(0)).length).to.be.at.most(1);
 
       await source.close();
-      await waitFor(() => !isAlive(pid));
+      await waitFor('the fake powermetrics to end', () => !isAlive(pid));
       expect(warnings()).to.deep.equal([]);
     });
 
@@ -195,7 +195,7 @@ describe('energy/sources/powermetrics', () => {
       expect(probe.ok).to.equal(false);
       expect(probe.ok ? '' : probe.reason).to.include('must be invoked as the superuser');
       expect(probe.ok ? '' : probe.reason).to.include('root');
-      await waitFor(() => !isAlive(fakePid(dir, 'powermetrics')));
+      await waitFor('the fake powermetrics to end', () => !isAlive(fakePid(dir, 'powermetrics')));
       await source.close();
     });
 
@@ -234,7 +234,7 @@ setInterval(() => process.stdout.write(block), Number(args[args.indexOf('-i') + 
         new RegExp(`^${binary} printed \\d+ samples? without a power line within 20000 ms$`),
       );
       expect(source.sample(tick(1000))).to.deep.equal([]);
-      await waitFor(() => !isAlive(fakePid(dir, 'powermetrics')));
+      await waitFor('the fake powermetrics to end', () => !isAlive(fakePid(dir, 'powermetrics')));
       await source.close();
     });
 
@@ -275,7 +275,7 @@ setInterval(() => process.stdout.write(block), Number(args[args.indexOf('-i') + 
           return (err as Error).message;
         }
       };
-      await waitFor(() => why() !== '');
+      await waitFor('a reason from powermetrics stderr', () => why() !== '');
       // Stderr after the probe is not accumulated, but its latest chunk still says why.
       expect(why()).to.equal('child ended (IOReport channel gone); no more readings');
       // Whoever samples says it once (the hand-over to the estimate, else the meter).
@@ -321,7 +321,7 @@ setInterval(() => undefined, 1000);`,
       now = 12_000;
       let back: EnergyReading[] = [];
       // Polled with empty ticks: a tick that throws is one the estimate covers.
-      await waitFor(() => {
+      await waitFor('a reading from the fake powermetrics', () => {
         try {
           back = source.sample(tick(0));
           return back.length > 0;
@@ -380,7 +380,7 @@ const wait = setInterval(() => {
         }
       };
       // Blocks without power have come (and keep coming) while the clock reads 5 s ...
-      await waitFor(() => written() >= 3);
+      await waitFor('three lines written', () => written() >= 3);
       await new Promise((r) => setTimeout(r, 100));
       // The first of them completed the block held from before (12.10 W × 996.5 ms).
       expect(source.sample(tick(1000)).map((r) => Number(r.joules.toFixed(5)))).to.deep.equal([
@@ -443,7 +443,7 @@ setInterval(() => {
       const drain = async (step: number): Promise<number> => {
         writeFileSync(`${dir}/go${step}`, '');
         let readings: EnergyReading[] = [];
-        await waitFor(() => {
+        await waitFor('a reading from the fake powermetrics', () => {
           try {
             readings = source.sample(tick(0));
             return readings.length > 0;

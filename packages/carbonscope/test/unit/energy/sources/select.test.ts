@@ -14,6 +14,7 @@ import {
   scaphandreExposition,
   singleContainerNode,
 } from '../../../helpers/exporters.js';
+import { waitFor } from '../../../helpers/wait.js';
 import {
   buildPowercapTree,
   captureLogger,
@@ -22,7 +23,6 @@ import {
   NO_CPU,
   tempDir,
   tick,
-  waitFor,
   writeFakeBinary,
   writePacedBinary,
 } from './helpers.js';
@@ -241,7 +241,7 @@ describe('energy/sources/select', () => {
       }),
     );
     expect(r.host.name).to.equal('powermetrics');
-    await waitFor(() => {
+    await waitFor('a host reading', () => {
       r.host.sample(tick(1000));
       return r.host.name === 'estimate';
     });
@@ -554,12 +554,20 @@ ${FAKE_NVIDIA}`,
     writeFileSync(driver, '');
     // The tick clock is scripted: a minute on it is no minute waited.
     expect(gpu.sample(tick(50, NO_CPU, 60_000))).to.deep.equal([]);
-    await waitFor(() => {
-      gpu.sample(tick(50, NO_CPU, 60_050));
-      return (gpu.devices?.() ?? []).length > 0;
-    }, SLOW_START_MS);
+    await waitFor(
+      'the GPU source to start',
+      () => {
+        gpu.sample(tick(50, NO_CPU, 60_050));
+        return (gpu.devices?.() ?? []).length > 0;
+      },
+      SLOW_START_MS,
+    );
     expect(gpu.devices?.()).to.deep.equal([{ device: 'gpu0', name: 'NVIDIA L4' }]);
-    await waitFor(() => gpu.sample(tick(50, NO_CPU, 60_100)).length > 0, SLOW_START_MS);
+    await waitFor(
+      'a GPU reading',
+      () => gpu.sample(tick(50, NO_CPU, 60_100)).length > 0,
+      SLOW_START_MS,
+    );
   });
 
   it("nvidia-smi tried again later: that try's wait keeps no process alive (no one awaits it)", async () => {
@@ -697,7 +705,7 @@ setInterval(() => undefined, 1000);
         const routes = server.routes;
         server = await new ExporterServer().start(Number(new URL(url).port));
         server.routes = routes;
-        await waitFor(() => server.requests > 0, 3000);
+        await waitFor('a request to the server', () => server.requests > 0, 3000);
         await new Promise((resolve) => setTimeout(resolve, 50));
         r.host.sample({ nowMs: performance.now(), elapsedMs: 100, hostCpu: NO_CPU });
         expect([r.host.name, r.host.estimated, r.host.scope]).to.deep.equal([
