@@ -83,25 +83,56 @@ export interface Finished {
   stderr: string;
 }
 
+export interface RunOptions {
+  /** The working directory; an empty one by default. */
+  cwd?: string;
+  /** A signal sent once stdout includes `after` (once: the process decides what it does next). */
+  signal?: { after: string; send: NodeJS.Signals };
+  /** SIGKILLs a process still up after this long (one that hangs ends its test, not the run). */
+  killAfterMs?: number;
+}
+
 /** Runs a command to its end and resolves with its exit and everything it printed. */
 export function runToEnd(
   command: string,
   args: readonly string[],
   env: Record<string, string>,
+  options: RunOptions = {},
 ): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(command, args, { cwd: WORK_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(command, args, {
+      cwd: options.cwd ?? WORK_DIR,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
+    let signal = options.signal;
     proc.stdout.setEncoding('utf8');
     proc.stderr.setEncoding('utf8');
     proc.stdout.on('data', (d: string) => {
       stdout += d;
+      if (signal && stdout.includes(signal.after) && proc.signalCode === null) {
+        proc.kill(signal.send);
+        signal = undefined;
+      }
     });
     proc.stderr.on('data', (d: string) => {
       stderr += d;
     });
+    const hung =
+      options.killAfterMs === undefined
+        ? undefined
+        : setTimeout(() => proc.kill('SIGKILL'), options.killAfterMs);
     proc.on('error', reject);
-    proc.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    proc.on('close', (code, ended) => {
+      clearTimeout(hung);
+      resolve({ code, signal: ended, stdout, stderr });
+    });
   });
+}
+
+/** A process's output as lines, the empty ones (the last newline's) left out. */
+export function linesOf(text: string): string[] {
+  return text.split('\n').filter((l) => l !== '');
 }

@@ -3,7 +3,6 @@
 // after it (an end by itself, a handled signal), and said to be lost in one line where it gives
 // none (process.exit(), a crash); the process ends as it would without carbonscope, its code,
 // its signal and its crash message unchanged.
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import {
   otlpReceiver,
   sumOf,
 } from '../helpers/otlp-receiver.js';
+import { linesOf, runToEnd } from '../helpers/spawn.js';
 
 /** The folder whose package.json lets `carbonscope` resolve to this package, as a user's does. */
 const APP_DIR = join(libraryRoot, 'test', 'fixtures', 'register');
@@ -50,46 +50,31 @@ function runApp(
 }
 
 /** `node --import carbonscope/register ...args`, after the modules `before` imports. */
-function runNode(
+async function runNode(
   args: string[],
   env: Record<string, string>,
   signal?: NodeJS.Signals,
   before: string[] = [],
 ): Promise<Ended> {
-  return new Promise((resolve, reject) => {
-    const imports = [...before, 'carbonscope/register'].flatMap((m) => ['--import', m]);
-    const proc = spawn(process.execPath, [...imports, ...args], {
+  const imports = [...before, 'carbonscope/register'].flatMap((m) => ['--import', m]);
+  const r = await runToEnd(
+    process.execPath,
+    [...imports, ...args],
+    childEnv({
+      OTEL_METRICS_EXPORTER: 'otlp',
+      ENERGY_SOURCE: 'estimate',
+      CARBON_INTENSITY: '300',
+      // Longer than the test: whatever arrives was pushed at the end.
+      OTEL_METRIC_EXPORT_INTERVAL: '600000',
+      ...env,
+    }),
+    {
       cwd: APP_DIR,
-      env: childEnv({
-        OTEL_METRICS_EXPORTER: 'otlp',
-        ENERGY_SOURCE: 'estimate',
-        CARBON_INTENSITY: '300',
-        // Longer than the test: whatever arrives was pushed at the end.
-        OTEL_METRIC_EXPORT_INTERVAL: '600000',
-        ...env,
-      }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-      if (signal && stdout.includes('ready') && proc.signalCode === null) {
-        proc.kill(signal);
-        signal = undefined;
-      }
-    });
-    proc.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const hung = setTimeout(() => proc.kill('SIGKILL'), 20_000);
-    proc.on('error', reject);
-    proc.on('close', (code, ended) => {
-      clearTimeout(hung);
-      const lines = (text: string) => text.split('\n').filter((l) => l !== '');
-      resolve({ code, signal: ended, stdout: lines(stdout), stderr: lines(stderr) });
-    });
-  });
+      signal: signal && { after: 'ready', send: signal },
+      killAfterMs: 20_000,
+    },
+  );
+  return { code: r.code, signal: r.signal, stdout: linesOf(r.stdout), stderr: linesOf(r.stderr) };
 }
 
 const carbonscopeLines = (r: Ended) => r.stderr.filter((l) => l.startsWith('carbonscope'));
@@ -248,27 +233,19 @@ setTimeout(() => { throw new Error('boom'); }, 10);`;
 
   it("carbonscope's own command line under register: no line of its own end (it measures the command)", async () => {
     const bin = join(libraryRoot, 'bin', 'carbonscope.js');
-    const r = await new Promise<Ended>((resolve, reject) => {
-      const args = ['--import', 'carbonscope/register', bin, 'run', '--', process.execPath];
-      const proc = spawn(process.execPath, [...args, '-e', 'setTimeout(() => {}, 300)'], {
-        cwd: APP_DIR,
-        env: childEnv({
-          OTEL_METRICS_EXPORTER: 'otlp',
-          ENERGY_SOURCE: 'estimate',
-          CARBON_INTENSITY: '300',
-          ...env,
-        }),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stderr = '';
-      proc.stderr.setEncoding('utf8').on('data', (d: string) => {
-        stderr += d;
-      });
-      proc.on('error', reject);
-      proc.on('close', (code, signal) =>
-        resolve({ code, signal, stdout: [], stderr: stderr.split('\n') }),
-      );
-    });
+    const args = ['--import', 'carbonscope/register', bin, 'run', '--', process.execPath];
+    const finished = await runToEnd(
+      process.execPath,
+      [...args, '-e', 'setTimeout(() => {}, 300)'],
+      childEnv({
+        OTEL_METRICS_EXPORTER: 'otlp',
+        ENERGY_SOURCE: 'estimate',
+        CARBON_INTENSITY: '300',
+        ...env,
+      }),
+      { cwd: APP_DIR },
+    );
+    const r = { ...finished, stderr: finished.stderr.split('\n') };
     const all = r.stderr.join('\n');
     expect([r.code, r.signal], all).to.deep.equal([0, null]);
     expect(all).to.match(/exited with code 0 after/);

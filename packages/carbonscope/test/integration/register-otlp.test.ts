@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
@@ -18,7 +17,7 @@ import {
   sumOf,
 } from '../helpers/otlp-receiver.js';
 import { freePort } from '../helpers/ports.js';
-import { type Spawned, spawnUntil } from '../helpers/spawn.js';
+import { linesOf, runToEnd, type Spawned, spawnUntil } from '../helpers/spawn.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** A plain node:http service naming its routes with setRoute; see its comment for ON_SIGTERM. */
@@ -603,34 +602,25 @@ function runShort(endpoint: string, env: Record<string, string> = {}, delayMs = 
 }
 
 /** `node --import carbonscope/register` running `script` (which prints "done") to its own end. */
-function runScript(script: string, endpoint: string, env: Record<string, string> = {}) {
-  return new Promise<Ended>((resolve, reject) => {
-    const args = ['--import', 'carbonscope/register', '--input-type=module', '-e'];
-    const proc = spawn(process.execPath, [...args, script], {
-      cwd: dirname(SERVER),
-      env: childEnv({
-        OTEL_METRICS_EXPORTER: 'otlp',
-        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
-        ENERGY_SOURCE: 'estimate',
-        CARBON_INTENSITY: '300',
-        ...env,
-      }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    proc.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    proc.on('error', reject);
-    proc.on('close', (code) => {
-      const lines = (text: string) => text.split('\n').filter((l) => l !== '');
-      resolve({ code, stdout: lines(stdout), stderr: lines(stderr) });
-    });
-  });
+async function runScript(
+  script: string,
+  endpoint: string,
+  env: Record<string, string> = {},
+): Promise<Ended> {
+  const args = ['--import', 'carbonscope/register', '--input-type=module', '-e'];
+  const r = await runToEnd(
+    process.execPath,
+    [...args, script],
+    childEnv({
+      OTEL_METRICS_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      ENERGY_SOURCE: 'estimate',
+      CARBON_INTENSITY: '300',
+      ...env,
+    }),
+    { cwd: dirname(SERVER) },
+  );
+  return { code: r.code, stdout: linesOf(r.stdout), stderr: linesOf(r.stderr) };
 }
 
 /** A collector that takes connections and never answers; its sockets are ended at close. */

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { childEnv } from '../helpers/child-env.js';
+import { type Finished, runToEnd } from '../helpers/spawn.js';
 import { waitFor } from '../helpers/wait.js';
 import { fakePid, tempDir, writeFakeBinary } from '../unit/energy/sources/helpers.js';
 
@@ -28,11 +28,7 @@ function running(pid: number): boolean {
   }
 }
 
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Outcome = Finished;
 
 /**
  * A script's last line, then `held` should anything keep the process up for a second after it:
@@ -53,20 +49,9 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
+/** `node ...args` to its end, in an empty folder (the scripts name what they import by path). */
 function runNode(args: string[], env: Record<string, string>): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runToEnd(process.execPath, args, env);
 }
 
 describe('carbonscope/register in a short script', function () {
