@@ -90,17 +90,83 @@ const jobsPushed = (receiver: OtlpReceiver) =>
 const LOST =
   /^carbonscope: warning: carbonscope\/register: the process (exited with code \d+|ended on an uncaught exception|ended on an unhandled rejection) before its last push: what was counted since the last push is not exported/;
 
+/** How many of the file's processes run at once: most of each one's time is its own sleeps. */
+const AT_ONCE = 3;
+
+/**
+ * Each test's process, started ahead, a few at a time, each pushing to a receiver of its own:
+ * the tests then assert in their order on what their own process did, as if each had run alone.
+ */
+function aheadOfTests() {
+  const starters: Array<() => void> = [];
+  const started: Array<Promise<unknown>> = [];
+  const receivers: OtlpReceiver[] = [];
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  async function inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    while (running >= AT_ONCE) await new Promise<void>((r) => waiting.push(r));
+    running++;
+    try {
+      return await fn();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  }
+  return {
+    /** A process to start with the others; the test's call resolves with its end and receiver. */
+    run(launch: (env: Record<string, string>) => Promise<Ended>) {
+      let ran: Promise<{ r: Ended; receiver: OtlpReceiver }> | undefined;
+      starters.push(() => {
+        ran = inTurn(async () => {
+          const receiver = await otlpReceiver();
+          receivers.push(receiver);
+          return { r: await launch({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }), receiver };
+        });
+        // The test awaits it; a failure is its test's, not an unhandled rejection before then.
+        started.push(ran.catch(() => undefined));
+      });
+      return () => {
+        if (!ran) throw new Error('the processes start in the before hook');
+        return ran;
+      };
+    },
+    startAll: () => {
+      for (const start of starters) start();
+    },
+    /** Waits for every process (one whose test was not run too) and closes the receivers. */
+    endAll: async () => {
+      await Promise.all(started);
+      await Promise.all(receivers.map((r) => r.close()));
+    },
+  };
+}
+
 describe('register and the ways a process ends', function () {
   this.timeout(60_000);
+  const processes = aheadOfTests();
+  before(() => processes.startAll());
+  after(() => processes.endAll());
+  /** The receiver of the process the current test awaited. */
   let receiver: OtlpReceiver;
-  let env: Record<string, string>;
-  beforeEach(async () => {
-    receiver = await otlpReceiver();
-    env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
-  });
-  afterEach(async () => {
-    await receiver.close();
-  });
+  /** A process started ahead with `launch`: the test's call sets `receiver` to its receiver. */
+  const ahead = (launch: (env: Record<string, string>) => Promise<Ended>) => {
+    const ran = processes.run(launch);
+    return async () => {
+      const run = await ran();
+      receiver = run.receiver;
+      return run.r;
+    };
+  };
+  /** A test of a process started ahead with `launch`, asserted on by `check` in its turn. */
+  const itEnds = (
+    title: string,
+    launch: (env: Record<string, string>) => Promise<Ended>,
+    check: (r: Ended) => Promise<void>,
+  ) => {
+    const ended = ahead(launch);
+    it(title, async () => check(await ended()));
+  };
 
   function expectPushedOnce(r: Ended): void {
     const all = r.stderr.join('\n');
@@ -111,60 +177,87 @@ describe('register and the ways a process ends', function () {
   }
 
   describe('ends that give register a turn: one push, the code kept', () => {
-    it('the event loop runs empty', async () => {
-      const r = await runApp('', env);
-      expect([r.code, r.signal]).to.deep.equal([0, null]);
-      expectPushedOnce(r);
-    });
-
-    it('process.exitCode = 3, then the loop runs empty', async () => {
-      const r = await runApp('process.exitCode = 3;', env);
-      expect([r.code, r.signal]).to.deep.equal([3, null]);
-      expectPushedOnce(r);
-    });
-
-    it('`await stop()`, then process.exit(3)', async () => {
-      const r = await runApp('await stop(); process.exit(3);', env);
-      expect([r.code, r.signal]).to.deep.equal([3, null]);
-      expectPushedOnce(r);
-    });
-
-    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-      it(`${signal}, which the app handles by closing what it serves`, async () => {
-        const handler = `${SERVING} process.once('${signal}', () => clearInterval(serving));`;
-        const r = await runApp(handler, env, signal);
+    itEnds(
+      'the event loop runs empty',
+      (env) => runApp('', env),
+      async (r) => {
         expect([r.code, r.signal]).to.deep.equal([0, null]);
         expectPushedOnce(r);
-      });
+      },
+    );
+
+    itEnds(
+      'process.exitCode = 3, then the loop runs empty',
+      (env) => runApp('process.exitCode = 3;', env),
+      async (r) => {
+        expect([r.code, r.signal]).to.deep.equal([3, null]);
+        expectPushedOnce(r);
+      },
+    );
+
+    itEnds(
+      '`await stop()`, then process.exit(3)',
+      (env) => runApp('await stop(); process.exit(3);', env),
+      async (r) => {
+        expect([r.code, r.signal]).to.deep.equal([3, null]);
+        expectPushedOnce(r);
+      },
+    );
+
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+      itEnds(
+        `${signal}, which the app handles by closing what it serves`,
+        (env) => {
+          const handler = `${SERVING} process.once('${signal}', () => clearInterval(serving));`;
+          return runApp(handler, env, signal);
+        },
+        async (r) => {
+          expect([r.code, r.signal]).to.deep.equal([0, null]);
+          expectPushedOnce(r);
+        },
+      );
     }
 
-    it('an uncaught exception the app handles (its exitCode kept)', async () => {
-      const app = `process.on('uncaughtException', (e) => { console.log('caught', e.message); process.exitCode = 4; });
+    itEnds(
+      'an uncaught exception the app handles (its exitCode kept)',
+      (env) => {
+        const app = `process.on('uncaughtException', (e) => { console.log('caught', e.message); process.exitCode = 4; });
 setTimeout(() => { throw new Error('boom'); }, 10);`;
-      const r = await runApp(app, env);
-      expect([r.code, r.signal]).to.deep.equal([4, null]);
-      expect(r.stdout).to.include('caught boom');
-      expectPushedOnce(r);
-    });
+        return runApp(app, env);
+      },
+      async (r) => {
+        expect([r.code, r.signal]).to.deep.equal([4, null]);
+        expect(r.stdout).to.include('caught boom');
+        expectPushedOnce(r);
+      },
+    );
   });
 
   describe('a signal nobody handles: Node ends the process by it, register adds no handler', () => {
     for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-      it(`${signal}: killed by it, nothing pushed (nothing of register runs)`, async () => {
-        const r = await runApp(SERVING, env, signal);
-        expect([r.code, r.signal]).to.deep.equal([null, signal]);
-        expect(receiver.pushes).to.deep.equal([]);
-        expect(carbonscopeLines(r)).to.deep.equal([]);
-      });
+      itEnds(
+        `${signal}: killed by it, nothing pushed (nothing of register runs)`,
+        (env) => runApp(SERVING, env, signal),
+        async (r) => {
+          expect([r.code, r.signal]).to.deep.equal([null, signal]);
+          expect(receiver.pushes).to.deep.equal([]);
+          expect(carbonscopeLines(r)).to.deep.equal([]);
+        },
+      );
     }
 
-    it('a SIGTERM the app handles without ending: the process runs on', async () => {
-      const app = `${SERVING} process.on('SIGTERM', () => { console.log('got'); setTimeout(() => { clearInterval(serving); }, 300); });`;
-      const r = await runApp(app, env, 'SIGTERM');
-      expect([r.code, r.signal]).to.deep.equal([0, null]);
-      expect(r.stdout).to.include('got');
-      expectPushedOnce(r);
-    });
+    itEnds(
+      'a SIGTERM the app handles without ending: the process runs on',
+      (env) => {
+        const app = `${SERVING} process.on('SIGTERM', () => { console.log('got'); setTimeout(() => { clearInterval(serving); }, 300); });`;
+        return runApp(app, env, 'SIGTERM');
+      },
+      async (r) => {
+        expect([r.code, r.signal]).to.deep.equal([0, null]);
+        expect(r.stdout).to.include('got');
+        expectPushedOnce(r);
+      },
+    );
   });
 
   describe('ends that give register no turn: nothing pushed, one line says so, the end unchanged', () => {
@@ -177,120 +270,158 @@ setTimeout(() => { throw new Error('boom'); }, 10);`;
       expect(told[0]).to.match(how);
     }
 
-    it('process.exit(3)', async () => {
-      const r = await runApp('process.exit(3);', env);
-      expect([r.code, r.signal]).to.deep.equal([3, null]);
-      expectLostAndTold(r, /exited with code 3 .*`await stop\(\)` from carbonscope before/);
-    });
-
-    it('process.exit(3) before the first sample (0.1 s), the SDK installed', async () => {
-      const r = await runNode(['-e', 'setTimeout(() => process.exit(3), 50)'], env);
-      expect([r.code, r.signal]).to.deep.equal([3, null]);
-      expectLostAndTold(r, /exited with code 3 /);
-    });
-
-    it("stderr's write throwing (the app's stream closed): the exit is the app's, no error of ours", async () => {
-      const app = `process.stderr.write = () => { throw new Error('closed'); }; process.exit(3);`;
-      const r = await runApp(app, env);
-      expect([r.code, r.signal]).to.deep.equal([3, null]);
-      expect(r.stderr, r.stderr.join('\n')).to.deep.equal([]);
-    });
-
-    it('a SIGTERM handler that calls process.exit(0) at once', async () => {
-      const r = await runApp(
-        `${SERVING} process.once('SIGTERM', () => process.exit(0));`,
-        env,
-        'SIGTERM',
-      );
-      expect([r.code, r.signal]).to.deep.equal([0, null]);
-      expectLostAndTold(r, /exited with code 0 /);
-    });
-
-    it('stop() not awaited before process.exit(0)', async () => {
-      const r = await runApp('void stop(); process.exit(0);', env);
-      expect([r.code, r.signal]).to.deep.equal([0, null]);
-      expectLostAndTold(r, /exited with code 0 /);
-    });
-
-    it('an uncaught exception: the same crash, its message first, code 1', async () => {
-      const r = await runApp(`setTimeout(() => { throw new Error('boom-7'); }, 10);`, env);
-      expect([r.code, r.signal]).to.deep.equal([1, null]);
-      expect(r.stderr.join('\n')).to.match(/^Error: boom-7$/m);
-      // Node emits `exit` before it prints its report: the line comes first, the report whole
-      // after it, to its last line, as without carbonscope.
-      expect(r.stderr[0]).to.match(LOST);
-      expect(r.stderr.at(-1)).to.match(/^Node\.js v\d+/);
-      expectLostAndTold(r, /uncaught exception/);
-    });
-
-    it('an unhandled rejection: the same crash, code 1', async () => {
-      const r = await runApp(`Promise.reject(new Error('boom-8'));`, env);
-      expect([r.code, r.signal]).to.deep.equal([1, null]);
-      expect(r.stderr.join('\n')).to.match(/^Error: boom-8$/m);
-      expectLostAndTold(r, /unhandled rejection/);
-    });
-  });
-
-  it("carbonscope's own command line under register: no line of its own end (it measures the command)", async () => {
-    const bin = join(libraryRoot, 'bin', 'carbonscope.js');
-    const args = ['--import', 'carbonscope/register', bin, 'run', '--', process.execPath];
-    const finished = await runToEnd(
-      process.execPath,
-      [...args, '-e', 'setTimeout(() => {}, 300)'],
-      childEnv({
-        OTEL_METRICS_EXPORTER: 'otlp',
-        ENERGY_SOURCE: 'estimate',
-        CARBON_INTENSITY: '300',
-        ...env,
-      }),
-      { cwd: APP_DIR },
+    itEnds(
+      'process.exit(3)',
+      (env) => runApp('process.exit(3);', env),
+      async (r) => {
+        expect([r.code, r.signal]).to.deep.equal([3, null]);
+        expectLostAndTold(r, /exited with code 3 .*`await stop\(\)` from carbonscope before/);
+      },
     );
-    const r = { ...finished, stderr: finished.stderr.split('\n') };
-    const all = r.stderr.join('\n');
-    expect([r.code, r.signal], all).to.deep.equal([0, null]);
-    expect(all).to.match(/exited with code 0 after/);
-    expect(all).to.not.include('before its last push');
+
+    itEnds(
+      'process.exit(3) before the first sample (0.1 s), the SDK installed',
+      (env) => runNode(['-e', 'setTimeout(() => process.exit(3), 50)'], env),
+      async (r) => {
+        expect([r.code, r.signal]).to.deep.equal([3, null]);
+        expectLostAndTold(r, /exited with code 3 /);
+      },
+    );
+
+    itEnds(
+      "stderr's write throwing (the app's stream closed): the exit is the app's, no error of ours",
+      (env) => {
+        const app = `process.stderr.write = () => { throw new Error('closed'); }; process.exit(3);`;
+        return runApp(app, env);
+      },
+      async (r) => {
+        expect([r.code, r.signal]).to.deep.equal([3, null]);
+        expect(r.stderr, r.stderr.join('\n')).to.deep.equal([]);
+      },
+    );
+
+    itEnds(
+      'a SIGTERM handler that calls process.exit(0) at once',
+      (env) => runApp(`${SERVING} process.once('SIGTERM', () => process.exit(0));`, env, 'SIGTERM'),
+      async (r) => {
+        expect([r.code, r.signal]).to.deep.equal([0, null]);
+        expectLostAndTold(r, /exited with code 0 /);
+      },
+    );
+
+    itEnds(
+      'stop() not awaited before process.exit(0)',
+      (env) => runApp('void stop(); process.exit(0);', env),
+      async (r) => {
+        expect([r.code, r.signal]).to.deep.equal([0, null]);
+        expectLostAndTold(r, /exited with code 0 /);
+      },
+    );
+
+    itEnds(
+      'an uncaught exception: the same crash, its message first, code 1',
+      (env) => runApp(`setTimeout(() => { throw new Error('boom-7'); }, 10);`, env),
+      async (r) => {
+        expect([r.code, r.signal]).to.deep.equal([1, null]);
+        expect(r.stderr.join('\n')).to.match(/^Error: boom-7$/m);
+        // Node emits `exit` before it prints its report: the line comes first, the report whole
+        // after it, to its last line, as without carbonscope.
+        expect(r.stderr[0]).to.match(LOST);
+        expect(r.stderr.at(-1)).to.match(/^Node\.js v\d+/);
+        expectLostAndTold(r, /uncaught exception/);
+      },
+    );
+
+    itEnds(
+      'an unhandled rejection: the same crash, code 1',
+      (env) => runApp(`Promise.reject(new Error('boom-8'));`, env),
+      async (r) => {
+        expect([r.code, r.signal]).to.deep.equal([1, null]);
+        expect(r.stderr.join('\n')).to.match(/^Error: boom-8$/m);
+        expectLostAndTold(r, /unhandled rejection/);
+      },
+    );
   });
 
-  it("carbonscope's own command line, by a link as npm installs it: register stands down there", async () => {
-    // Its figures are the command's, which it reports itself: a meter of the CLI's own process,
-    // pushed as a series of its own, would be a second and misleading one.
-    const dir = await mkdtemp(join(tmpdir(), 'cs-bin-'));
-    try {
-      const link = join(dir, 'carbonscope');
-      await symlink(join(libraryRoot, 'bin', 'carbonscope.js'), link);
-      const command = [link, 'run', '--', process.execPath, '-e', 'setTimeout(() => {}, 800)'];
-      // Pushes every 0.2 s where register meters the CLI: several during the command.
-      const r = await runNode(command, { ...env, OTEL_METRIC_EXPORT_INTERVAL: '200' });
+  itEnds(
+    "carbonscope's own command line under register: no line of its own end (it measures the command)",
+    async (env) => {
+      const bin = join(libraryRoot, 'bin', 'carbonscope.js');
+      const args = ['--import', 'carbonscope/register', bin, 'run', '--', process.execPath];
+      const finished = await runToEnd(
+        process.execPath,
+        [...args, '-e', 'setTimeout(() => {}, 300)'],
+        childEnv({
+          OTEL_METRICS_EXPORTER: 'otlp',
+          ENERGY_SOURCE: 'estimate',
+          CARBON_INTENSITY: '300',
+          ...env,
+        }),
+        { cwd: APP_DIR },
+      );
+      return { ...finished, stdout: [], stderr: finished.stderr.split('\n') };
+    },
+    async (r) => {
+      const all = r.stderr.join('\n');
+      expect([r.code, r.signal], all).to.deep.equal([0, null]);
+      expect(all).to.match(/exited with code 0 after/);
+      expect(all).to.not.include('before its last push');
+    },
+  );
+
+  itEnds(
+    "carbonscope's own command line, by a link as npm installs it: register stands down there",
+    async (env) => {
+      // Its figures are the command's, which it reports itself: a meter of the CLI's own process,
+      // pushed as a series of its own, would be a second and misleading one.
+      const dir = await mkdtemp(join(tmpdir(), 'cs-bin-'));
+      try {
+        const link = join(dir, 'carbonscope');
+        await symlink(join(libraryRoot, 'bin', 'carbonscope.js'), link);
+        const command = [link, 'run', '--', process.execPath, '-e', 'setTimeout(() => {}, 800)'];
+        // Pushes every 0.2 s where register meters the CLI: several during the command.
+        return await runNode(command, { ...env, OTEL_METRIC_EXPORT_INTERVAL: '200' });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    async (r) => {
       const all = r.stderr.join('\n');
       expect([r.code, r.signal], all).to.deep.equal([0, null]);
       expect(all).to.match(/exited with code 0 after/);
       expect(receiver.pushes, all).to.deep.equal([]);
       expect(all).to.not.include('carbonscope/register');
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 
   describe('where nothing would be pushed, nothing is said', () => {
     // Before the first sample (0.1 s) register has not tried the SDK: at the exit it looks.
-    it('the SDK packages missing: process.exit(3) before the first sample', async () => {
-      const exitSoon = ['-e', 'setTimeout(() => process.exit(3), 50)'];
-      const r = await runNode(exitSoon, env, undefined, ['./no-sdk.js']);
-      expect([r.code, r.signal]).to.deep.equal([3, null]);
-      expect(carbonscopeLines(r), r.stderr.join('\n')).to.deep.equal([]);
-    });
-
-    for (const exporter of ['prometheus', 'none']) {
-      it(`OTEL_METRICS_EXPORTER=${exporter}: process.exit(3) ends as without carbonscope`, async () => {
-        const r = await runApp('process.exit(3);', {
-          ...env,
-          OTEL_METRICS_EXPORTER: exporter,
-          OTEL_EXPORTER_PROMETHEUS_PORT: '0',
-        });
+    itEnds(
+      'the SDK packages missing: process.exit(3) before the first sample',
+      (env) => {
+        const exitSoon = ['-e', 'setTimeout(() => process.exit(3), 50)'];
+        return runNode(exitSoon, env, undefined, ['./no-sdk.js']);
+      },
+      async (r) => {
         expect([r.code, r.signal]).to.deep.equal([3, null]);
         expect(carbonscopeLines(r), r.stderr.join('\n')).to.deep.equal([]);
-      });
+      },
+    );
+
+    for (const exporter of ['prometheus', 'none']) {
+      itEnds(
+        `OTEL_METRICS_EXPORTER=${exporter}: process.exit(3) ends as without carbonscope`,
+        (env) =>
+          runApp('process.exit(3);', {
+            ...env,
+            OTEL_METRICS_EXPORTER: exporter,
+            OTEL_EXPORTER_PROMETHEUS_PORT: '0',
+          }),
+        async (r) => {
+          expect([r.code, r.signal]).to.deep.equal([3, null]);
+          expect(carbonscopeLines(r), r.stderr.join('\n')).to.deep.equal([]);
+        },
+      );
     }
   });
 });
