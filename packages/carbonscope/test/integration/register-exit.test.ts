@@ -3,6 +3,7 @@
 // after it (an end by itself, a handled signal), and said to be lost in one line where it gives
 // none (process.exit(), a crash); the process ends as it would without carbonscope, its code,
 // its signal and its crash message unchanged.
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
