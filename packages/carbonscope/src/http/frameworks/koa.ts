@@ -101,7 +101,7 @@ export function installKoaRoutes(): void {
 }
 
 /**
- * Defines the accessor if the application loaded Koa by now (`import Koa from 'koa'` too: its
+ * Defines the accessor if the application loaded Koa by now (an ESM import of Koa too: its
  * ESM wrapper loads lib/application.js through require). Asked as carbonscope loads and at the
  * first request of each server it tracks, before that request reaches Koa: one cache lookup
  * each until Koa is found. Accessors on a prototype are found by contexts made before it.
