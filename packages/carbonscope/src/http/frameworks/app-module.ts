@@ -58,11 +58,6 @@ function moduleCache(file: string): Cache {
   return cache;
 }
 
-/** True once the module at `file` (absolute) was loaded through require. */
-export function appModuleLoaded(file: string): boolean {
-  return moduleCache(file)[file] !== undefined;
-}
-
 /** The exports of the module at `file` (absolute) if require loaded it yet; loads nothing. */
 export function loadedAppModule(file: string): unknown {
   return moduleCache(file)[file]?.exports;

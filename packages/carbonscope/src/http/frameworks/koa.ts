@@ -4,7 +4,6 @@ import { dirname, join, sep } from 'node:path';
 import { setRoute } from '../route.js';
 import {
   appLookupFolders,
-  appModuleLoaded,
   appPackageFile,
   appPackageFolder,
   loadedAppModule,
@@ -218,7 +217,7 @@ export function warnIfKoaUnreached(server: { listeners(event: 'request'): unknow
   // servers are emitters, but anything may publish there (the bench's request path does).
   if (typeof server.listeners !== 'function') return;
   if (!server.listeners('request').some(koaCallback)) return;
-  if (reachedApplication && appModuleLoaded(reachedApplication)) return;
+  if (reachedApplication && loadedAppModule(reachedApplication) !== undefined) return;
   koaUnreachedTold = true;
   process.emitWarning(`a Koa app serves requests${unreachedCause()}`, {
     type: 'CarbonscopeWarning',
