@@ -6,7 +6,9 @@
 #      differs from 20 where the library reaches in (AsyncLocalStorage on AsyncContextFrame, the
 #      timer warnings); a minute more.
 # Each run ends with its own "tests: N passed, M failed" line; the last line sums them, in the
-# same shape, for CI (.ci/run) to read.
+# same shape, for CI (.ci/run) to read. Above it, each run's failures are printed again: where
+# only the end of the output is kept (a CI page), the Node 24 run's thousand lines would
+# otherwise push the name of a test that failed in the first run out of sight.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -17,6 +19,8 @@ passed=0
 failed=0
 skipped=0
 status=0
+failures="$(mktemp)"
+trap 'rm -f "$failures"' EXIT
 
 # Adds a run's closing line to the totals; a run that printed none (it crashed) is one failure.
 count() {
@@ -38,6 +42,7 @@ run() {
   bash tools/fresh-tmpdir.sh "$@" 2>&1 | tee "$log"
   ((PIPESTATUS[0] == 0)) || status=1
   count "$log"
+  bash tools/failures-in-log.sh "$log" >>"$failures"
   rm -f "$log"
 }
 
@@ -60,5 +65,10 @@ else
   status=1
 fi
 
+if [[ -s $failures ]]; then
+  echo
+  echo "what failed, from the runs above:"
+  cat "$failures"
+fi
 echo "tests: $passed passed, $failed failed$( ((skipped)) && echo ", $skipped skipped")"
 exit "$status"
