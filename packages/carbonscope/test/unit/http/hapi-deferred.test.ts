@@ -1,6 +1,9 @@
 import { createRequire } from 'node:module';
 import { expect } from 'chai';
-import { installRouteResolvers } from '../../../src/http/frameworks/index.js';
+import {
+  installRouteResolvers,
+  nameHapiRoutesIfLoaded,
+} from '../../../src/http/frameworks/index.js';
 import { lastJson, underRegister } from '../../helpers/under-register.js';
 
 /**
@@ -49,6 +52,9 @@ server.close();
 console.log(JSON.stringify({ named }));
 process.exit(0);`;
 
+/** The mark on a wrapped `_lookup`, as every copy of carbonscope sees it. */
+const HAPI_WRAPPED = Symbol.for('carbonscope.hapi-lookup.v1');
+
 async function runScript(script: string, env: Record<string, string> = {}): Promise<unknown> {
   return lastJson((await underRegister(script, env)).stdout);
 }
@@ -79,8 +85,13 @@ describe('http: hapi, for an application that has it installed', function () {
     const request = createRequire(import.meta.url)('@hapi/hapi/lib/request.js') as {
       prototype: { _lookup: unknown };
     };
+    // Installed and looked at now: an earlier file of the same mocha process (request-spans)
+    // installed the resolvers before hapi was loaded, and only a sample's or a first request's
+    // look wraps it then, which came or not as that file's timers ran (a CI failure).
     installRouteResolvers();
+    nameHapiRoutesIfLoaded();
     const once = request.prototype._lookup;
+    expect(once, 'wrapped by this copy').to.have.property(HAPI_WRAPPED, true);
     // The same file under another URL: a second module instance, its own state, as a copy's.
     const copy = (await import(
       new URL('../../../src/http/frameworks/hapi.js?copy', import.meta.url).href
