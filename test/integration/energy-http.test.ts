@@ -199,12 +199,17 @@ describe('request tracking and GET /energy', () => {
     const inHandler = new Promise<void>((resolve) => {
       reached = resolve;
     });
+    let left: () => void = () => {};
+    const serverSawLeave = new Promise<void>((resolve) => {
+      left = resolve;
+    });
     const app = new Koa();
     const router = new Router();
     // Never answers: the client gives up first. Koa's status is its default 404 meanwhile.
     router.get('/slow', async (ctx) => {
       reached();
       await new Promise((resolve) => ctx.res.once('close', resolve));
+      left();
     });
     app.use(router.routes());
     const server = app.listen(0, '127.0.0.1');
@@ -217,7 +222,9 @@ describe('request tracking and GET /energy', () => {
       await inHandler;
       client.abort();
       await request.catch(() => {});
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // The server learns of it at a later poll of the event loop: a 50 ms sleep fired first
+      // where the machine stalled the process past it (timers run before that poll).
+      await serverSawLeave;
       clock.advance(1000);
       meter.meter.sampleNow(); // the sample sweeps the responses that closed unfinished
       const samples = parseSamples(await metrics.scrape()).filter(
