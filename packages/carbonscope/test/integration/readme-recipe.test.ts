@@ -277,13 +277,16 @@ describe("the READMEs' code blocks, run as written", function () {
         '/no',
       ];
       for (const path of paths) await getText(`http://127.0.0.1:${appPort}${path}`);
-      const wanted = 'carbonscope_operation_energy_joules_count{carbonscope_operation="';
-      const lines = await scrapeUntil(metricsPort, wanted, 4);
-      const counts = Object.fromEntries(
-        lines.map((l) => [
-          /carbonscope_operation="([^"]*)"/.exec(l)?.[1],
-          Number(l.split(' ').at(-1)),
-        ]),
+      // A request is counted at the sample after it ends: read once every one is, not at the
+      // first scrape that names the four (a sample between the last two left the last out).
+      const counts = await waitFor(
+        `${paths.length} requests counted at :${metricsPort}/metrics`,
+        async () => operationCounts(await getText(`http://127.0.0.1:${metricsPort}/metrics`)),
+        {
+          timeoutMs: 20_000,
+          intervalMs: 200,
+          until: (c) => Object.values(c).reduce((a, b) => a + b, 0) >= paths.length,
+        },
       );
       // A handler's own 404 and a route's own middleware's 401 keep their route; Hono's 404s,
       // which end on the last app.use() middleware they passed, are unmatched.
@@ -440,6 +443,17 @@ function getText(url: string): Promise<string> {
       res.on('end', () => resolve(body));
     }).on('error', reject);
   });
+}
+
+/** Each operation's count in a scrape: its energy histogram's `_count`, by operation. */
+function operationCounts(scrape: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const m of scrape.matchAll(
+    /^carbonscope_operation_energy_joules_count\{[^}]*?carbonscope_operation="([^"]*)"[^}]*\} (\S+)/gm,
+  )) {
+    counts[m[1] ?? ''] = Number(m[2]);
+  }
+  return counts;
 }
 
 /** The scrape's lines that contain `wanted`, once there are `count` of them (20 s at most). */
