@@ -89,13 +89,20 @@ describe('carbonscope/register in a short script', function () {
 
   it('leaves no nvidia-smi behind that was still being probed when the script ended', async () => {
     writeFakeBinary(dir, 'nvidia-smi', 'setInterval(() => undefined, 60_000);');
-    // Long enough for the probe to spawn it; it never prints, so no closed pipe would end it.
+    // The script ends once the probe's nvidia-smi has started (its first line writes its pid),
+    // or 10 s on without one; not after a fixed time, which a loaded machine's start of that
+    // node may outlast. It never prints, so no closed pipe would end it.
+    const pidFile = join(dir, 'nvidia-smi.pid');
+    const untilSpawned = `import { readFileSync } from 'node:fs';
+const written = () => { try { return readFileSync(${JSON.stringify(pidFile)}, 'utf8') !== ''; } catch { return false; } };
+const t = setInterval(() => written() && clearInterval(t), 20);
+setTimeout(() => clearInterval(t), 10_000).unref();`;
     const r = await runNode(
-      ['--import', REGISTER, '--input-type=module', '-e', 'setTimeout(() => {}, 500)'],
+      ['--import', REGISTER, '--input-type=module', '-e', untilSpawned],
       envWith(`${dir}:${process.env.PATH ?? ''}`),
     );
     expect(r.code, r.stderr).to.equal(0);
-    expect(existsSync(join(dir, 'nvidia-smi.pid')), 'the probe spawned nvidia-smi').to.equal(true);
+    expect(existsSync(pidFile), 'the probe spawned nvidia-smi').to.equal(true);
     const pid = fakePid(dir, 'nvidia-smi');
     try {
       await waitFor('the hung nvidia-smi probe to end', () => !running(pid), 2000);
