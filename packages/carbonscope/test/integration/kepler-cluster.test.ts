@@ -16,6 +16,7 @@ import {
   keplerExposition,
   podUid,
 } from '../helpers/exporters.js';
+import { waitFor } from '../helpers/wait.js';
 import { memoryLogger } from '../unit/energy/scripted.js';
 
 const KEPLER_STEP_MS = 250; // Kepler's monitor interval, shortened
@@ -127,10 +128,21 @@ describe('carbonscope on Kepler in a two-node cluster', function () {
     );
 
     // A little CPU, then some waiting of varied length: requests overlap without ending in
-    // step, so some request is always in flight (the energy of a moment with none is no
-    // request's).
+    // step. The energy of a moment with none in flight is no request's: at load 10, the eight
+    // clients' timers, run late together, left 3 % of it so. One request more, held open from
+    // before the busy window until its last joule is read, keeps one in flight at every moment.
     let served = 0;
-    app = createServer((_req, res) => {
+    let heldArrived: () => void = () => undefined;
+    const arrived = new Promise<void>((resolve) => {
+      heldArrived = resolve;
+    });
+    let releaseHeld: () => void = () => undefined;
+    app = createServer((req, res) => {
+      if (req.url === '/held') {
+        releaseHeld = () => res.end('ok');
+        heldArrived();
+        return;
+      }
       const until = performance.now() + 1;
       while (performance.now() < until);
       setTimeout(() => res.end('ok'), 20 + ((served++ * 37) % 60));
@@ -143,8 +155,11 @@ describe('carbonscope on Kepler in a two-node cluster', function () {
     cs.onEnd((f) => footprints.push(f));
     await cs.start();
     await cs.firstSample();
+    const started = cs;
 
-    // Eight clients keep requests in flight at all times: the window is covered.
+    const held = fetch(`${url}held`).then((r) => r.text());
+    await arrived;
+    // Eight clients keep requests in flight beside it.
     let loading = true;
     const client = async () => {
       while (loading) await (await fetch(url)).text();
@@ -155,10 +170,20 @@ describe('carbonscope on Kepler in a two-node cluster', function () {
     await sleep(BUSY_MS);
     busy = false;
     // Until the last step is read and paced out, with requests still running.
-    await sleep(1200);
+    await waitFor(
+      "the container's every joule read",
+      () => started.snapshot().totals.process.joules,
+      {
+        timeoutMs: 15_000,
+        intervalMs: 50,
+        until: (joules) => Math.abs(joules - webIncrease) <= 1e-9 * webIncrease,
+      },
+    );
     clearInterval(kepler);
     loading = false;
     await Promise.all(clients);
+    releaseHeld();
+    await held;
     await cs.stop();
 
     const snap = cs.snapshot();
