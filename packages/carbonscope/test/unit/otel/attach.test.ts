@@ -703,8 +703,11 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
         OTEL_METRICS_EXPORTER: 'otlp',
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
         OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: own,
-        // Held: the push must still be in flight at the hand-over (its timeout is the interval).
-        OTEL_METRIC_EXPORT_INTERVAL: held ? '1000' : '100',
+        // The push's timeout is the interval: a held push must still be in flight at the
+        // hand-over, and one the collector took must be known to have arrived. At 100 ms, a
+        // loaded machine's answer came after it: the push timed out, its figures were handed
+        // to the application as unpushed, and the collector had them twice.
+        OTEL_METRIC_EXPORT_INTERVAL: '1000',
       };
       const attached = await attachWith(cs, env, memoryLogger().logger);
       const appExporter = new sdkMetrics.InMemoryMetricExporter(
