@@ -378,7 +378,9 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       const env = {
         OTEL_METRICS_EXPORTER: 'otlp',
         OTEL_EXPORTER_OTLP_ENDPOINT: url,
-        OTEL_METRIC_EXPORT_INTERVAL: '100',
+        // The push's timeout is the interval: at 100 ms a loaded machine's answer came after it,
+        // and the first line told of that timeout, not of the 401.
+        OTEL_METRIC_EXPORT_INTERVAL: '500',
       };
       const warnings = () => log.lines.filter((l) => l.level === 40).map((l) => String(l.msg));
       const attached = await attachWith(cs, env, log.logger);
@@ -581,7 +583,9 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
     it('hands over under delta temporality with every figure exported once: what it pushed is not pushed again', async () => {
       const { receiver, cs, env } = await withCollector({
         OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
-        OTEL_METRIC_EXPORT_INTERVAL: '100',
+        // The push's timeout is the interval: at 100 ms a loaded machine's answer came after it,
+        // and what the collector had taken went to the application again (see handOverCase).
+        OTEL_METRIC_EXPORT_INTERVAL: '500',
       });
       const attached = await attachWith(cs, env, memoryLogger().logger);
       // The application's SDK pushing deltas too, as the same variable tells its exporter.
@@ -707,7 +711,7 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
         // hand-over, and one the collector took must be known to have arrived. At 100 ms, a
         // loaded machine's answer came after it: the push timed out, its figures were handed
         // to the application as unpushed, and the collector had them twice.
-        OTEL_METRIC_EXPORT_INTERVAL: '1000',
+        OTEL_METRIC_EXPORT_INTERVAL: held ? '1000' : '500',
       };
       const attached = await attachWith(cs, env, memoryLogger().logger);
       const appExporter = new sdkMetrics.InMemoryMetricExporter(
