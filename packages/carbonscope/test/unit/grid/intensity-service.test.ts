@@ -22,9 +22,16 @@ import {
   StubElectricityMaps,
 } from '../../fixtures/grid/stub-electricity-maps.js';
 import { createTestMetrics, type TestMetrics } from '../../helpers/metrics.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const KEY = 'em-service-key-51d0e2b8';
 const TTL_S = 300;
+/**
+ * The upstream's timeout where a test waits for its answer: the stub is on loopback, but the
+ * process's first fetch loads undici, and at load 10 that alone outlasted 200 ms ("did not
+ * answer in time"). A test of the timeout itself sets a short one.
+ */
+const TIMEOUT_MS = 5000;
 
 async function rejection(call: Promise<unknown>): Promise<unknown> {
   try {
@@ -53,12 +60,19 @@ interface Logged {
   [field: string]: unknown;
 }
 
-/** Lets a background refresh (started by peek) finish its loopback round trip. */
-async function settle(stub: StubElectricityMaps, calls: number): Promise<void> {
-  for (let i = 0; i < 200 && stub.calls.length < calls; i++) {
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  await new Promise((r) => setTimeout(r, 20));
+/**
+ * Lets a background refresh (started by peek) finish its loopback round trip: `calls` upstream
+ * calls made, then, where given, until `done` (which must start nothing) says its answer was
+ * taken; a fixed 20 ms for that, at load 13, ended before it was (85 refreshes, not 86).
+ */
+async function settle(
+  stub: StubElectricityMaps,
+  calls: number,
+  done?: { what: string; check: () => boolean },
+): Promise<void> {
+  await waitFor(`${calls} upstream calls`, () => stub.calls.length >= calls, TIMEOUT_MS);
+  if (done) await waitFor(done.what, done.check, TIMEOUT_MS);
+  else await new Promise((r) => setTimeout(r, 20));
 }
 
 describe('grid: intensity service (fallback chain)', () => {
@@ -98,7 +112,7 @@ describe('grid: intensity service (fallback chain)', () => {
       ELECTRICITY_MAPS_API_KEY: KEY,
       ELECTRICITY_MAPS_BASE_URL: stub.url,
       GRID_CACHE_TTL_SECONDS: String(TTL_S),
-      GRID_TIMEOUT_MS: '200',
+      GRID_TIMEOUT_MS: String(TIMEOUT_MS),
       ...env,
     });
     const clocks = { now: () => clock + wallStep, clock: () => clock };
@@ -193,7 +207,10 @@ describe('grid: intensity service (fallback chain)', () => {
   ] as const) {
     it(`falls back to the annual average, saying why, on ${name} with no value cached`, async () => {
       stub.next(answer, answer);
-      const r = await service().current('FR');
+      // The timeout under the stub's delay of 1 s; the other answers are taken in time.
+      const timeout: Record<string, string> =
+        name === 'a timeout' ? { GRID_TIMEOUT_MS: '200' } : {};
+      const r = await service(timeout).current('FR');
       const avg = annualAverage('FR');
       expect(r).to.include({
         zone: 'FR',
@@ -599,7 +616,10 @@ describe('grid: intensity service (fallback chain)', () => {
         // The meter's sample asks again and, until the answer, keeps the value a second past.
         expect(grid.peek()).to.include({ source: 'electricity-maps', ageSeconds: 10801 });
         expect(grid.lastReading('DE')).to.include({ source: 'electricity-maps' });
-        await settle(stub, 2);
+        await settle(stub, 2, {
+          what: 'the delayed answer taken',
+          check: () => grid.lastReading('DE')?.source === 'annual-average',
+        });
         expect(grid.peek()).to.include({ source: 'annual-average', stale: false });
         expect(grid.lastReading('DE')).to.include({ source: 'annual-average' });
         expect(await grid.current()).to.include({ source: 'annual-average' });
@@ -1064,7 +1084,7 @@ describe('grid: intensity service (fallback chain)', () => {
           ELECTRICITY_MAPS_API_KEY: KEY,
           ELECTRICITY_MAPS_BASE_URL: stub.url,
           GRID_CACHE_TTL_SECONDS: String(TTL_S),
-          GRID_TIMEOUT_MS: '200',
+          GRID_TIMEOUT_MS: String(TIMEOUT_MS),
           ...env,
         });
         return createGridIntensity({
@@ -1096,7 +1116,7 @@ describe('grid: intensity service (fallback chain)', () => {
           client: createElectricityMapsClient({
             baseUrl: stub.url,
             apiKey: KEY,
-            timeoutMs: 200,
+            timeoutMs: TIMEOUT_MS,
             now: () => clock + asleep,
             clock: () => clock,
           }),
@@ -1184,9 +1204,15 @@ describe('grid: intensity service (fallback chain)', () => {
       const grid = service();
       outage();
       const from = lines.length;
+      const failedRefreshes = () =>
+        lines.slice(from).filter((l) => l.includes('"level":20')).length;
       for (let i = 0; i <= 42; i++) {
         expect(grid.peek()?.source).to.equal('annual-average');
-        await settle(stub, 2 * (i + 1)); // each refresh is a call and its retry
+        // Each refresh is a call and its retry, and its failure one line at debug.
+        await settle(stub, 2 * (i + 1), {
+          what: `refresh ${i + 1} failed`,
+          check: () => failedRefreshes() >= i + 1,
+        });
         clock += 30_000;
       }
       expect(stub.callsTo('/latest'), 'one refresh per hold-down').to.have.length(86);
@@ -1358,7 +1384,10 @@ describe('grid: intensity service (fallback chain)', () => {
       const grid = service();
       const first = grid.peek();
       expect(first?.source).to.equal('annual-average');
-      await settle(stub, 1);
+      await settle(stub, 1, {
+        what: 'the answer taken',
+        check: () => grid.lastReading('DE')?.source === 'electricity-maps',
+      });
       expect(stub.calls).to.have.length(1);
       const second = grid.peek();
       expect(second?.source).to.equal('electricity-maps');
