@@ -278,7 +278,7 @@ cs.measure('job', () => 42).then(({ result, footprint }) => {
   const ESM_REQUIRE_BANNER =
     "--banner:js=import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
-  it('runs bundled by esbuild, ESM and CommonJS: code inlined, LLM data said to be missing', async () => {
+  it('runs bundled by esbuild, ESM and CommonJS: code inlined, register too, LLM data said to be missing', async () => {
     // The bundle's grandparent folder holds another package.json, as an application's would, and
     // a data/llm/ of its own (valid tables: read, they would load): not carbonscope's to read.
     const dir = join(work, 'bundled', 'project');
@@ -329,6 +329,43 @@ cs.measure('job', () => 42).then(({ result }) => {
       const seen = JSON.parse(stdout);
       expect(seen, format).to.deep.include({ version, result: 42 });
       expect(seen.catalog, format).to.match(/bundl.*--external:carbonscope/);
+    }
+    // register inlined: the bundler takes its whole graph (the `module` condition, or `default`
+    // where custom conditions drop that one), not Node's entry, whose createRequire of the rest
+    // finds nothing beside a bundle (ESM) or no import.meta.url at all (CommonJS).
+    writeFileSync(
+      join(dir, 'registered.js'),
+      `require('carbonscope/register');
+console.log(JSON.stringify({ registered: globalThis[Symbol.for('carbonscope.register-present.v1')] }));`,
+    );
+    for (const [format, conditions] of [
+      ['esm', []],
+      ['cjs', []],
+      ['cjs', ['--conditions=production']],
+    ] as const) {
+      const out = join(
+        dir,
+        'out',
+        `registered-${conditions.length}.${format === 'esm' ? 'mjs' : 'cjs'}`,
+      );
+      const esbuild = [
+        'registered.js',
+        '--bundle',
+        '--platform=node',
+        `--format=${format}`,
+        `--outfile=${out}`,
+        ...conditions,
+        ...(format === 'esm' ? [ESM_REQUIRE_BANNER] : []),
+      ];
+      await run(join(dir, 'node_modules', '.bin', 'esbuild'), esbuild, { cwd: dir });
+      const { stdout, stderr } = await run(process.execPath, [out], {
+        cwd: dir,
+        env: childEnv({ ENERGY_SOURCE: 'estimate', OTEL_METRICS_EXPORTER: 'none' }),
+      }).catch((err: { stderr?: string }) => {
+        throw new Error(`${esbuild.join(' ')}: ${err.stderr ?? String(err)}`);
+      });
+      expect(JSON.parse(stdout), esbuild.join(' ')).to.deep.equal({ registered: true });
+      expect(stderr, esbuild.join(' ')).to.equal('');
     }
   });
 

@@ -1,0 +1,265 @@
+// `node --import carbonscope/register app.js`: carbonscope in any Node service with no code.
+// The meter starts with automatic source selection, every incoming HTTP request is tracked by
+// its route template, and the figures go out through the application's OTel SDK or, if it has
+// none, one configured by the standard OTEL_* variables. Nothing here may stop the application:
+// a failure is one line on stderr and the application runs unmetered.
+// This is the whole of register, loaded at once: the entry bundlers take (the `module` condition
+// of package.json's exports), and what register.ts loads on the main thread under Node.
+import { isMainThread } from 'node:worker_threads';
+import { appGoesOn, hideNextBeforeExit } from './before-exit.js';
+import { pushBeforeUnaskedDisconnect } from './cluster-worker-end.js';
+import type { OperationFootprint } from './energy/index.js';
+import { heldUntilSettled } from './hold.js';
+import { installRouteResolvers } from './http/frameworks/index.js';
+import { type Attached, attachToOtel, pushesAnywhere } from './otel/attach.js';
+import { announcePrimary } from './otel/cluster-exposition.js';
+import { sdkResolves } from './otel/optional-sdk.js';
+import {
+  globalProviderShutDown,
+  hasGlobalMeterProvider,
+  metricsExporters,
+  ownProviderPushes,
+  ownProviderServesPrometheus,
+} from './otel/own-provider.js';
+import { markRegisterPresent } from './otel/register-present.js';
+import { captureSpan, contextPropagates, releaseHeldSpans } from './otel/spans.js';
+import { isOwnCli, startsOwnCli } from './own-cli.js';
+import type { Carbonscope } from './runtime/carbonscope.js';
+import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
+import { defaultLogger } from './runtime/default-logger.js';
+import { tellUnpushedAtExit } from './unpushed-exit.js';
+
+const logger = defaultLogger(process.env);
+
+/** Settles when the process ends by itself before register has chosen where to export. */
+let endNow: () => void = () => undefined;
+const ending = new Promise<void>((resolve) => {
+  endNow = resolve;
+});
+let state: 'starting' | 'started' | 'failed' = 'starting';
+let toldProbing = false;
+/** Where register exports, once it chose; see unpushed. */
+let attached: Attached | undefined;
+/** True once the last push (the stop's) ended, delivered or not: its failure is told apart. */
+let lastPushEnded = false;
+
+/** At most this many footprints wait for register's binding (the first 0.1 s or so). */
+const MAX_SETTLED_EARLY = 10_000;
+
+/**
+ * The footprints settled until register binds its instruments: the first sample settles what
+ * ended before it, and register chooses where to export only after that sample's listeners ran.
+ * take() hands them over once, for recording, and stops collecting; discard() only stops. What
+ * was over the bound is said at take(): the pushed counts fall short of what the script did.
+ */
+function settledUntilBound(cs: Carbonscope): {
+  take(): OperationFootprint[];
+  discard(): void;
+} {
+  let settled: OperationFootprint[] = [];
+  let dropped = 0;
+  const off = cs.onEnd((footprint) => {
+    if (settled.length < MAX_SETTLED_EARLY) settled.push(footprint);
+    else dropped++;
+  });
+  const discard = () => {
+    off();
+    settled = [];
+    dropped = 0;
+  };
+  return {
+    take: () => {
+      const taken = settled;
+      if (dropped > 0) {
+        logger.warn(
+          `carbonscope/register: ${dropped} operations that ended before the exporter was chosen are not in the metrics (the first ${MAX_SETTLED_EARLY} are)`,
+        );
+      }
+      discard();
+      return taken;
+    },
+    discard,
+  };
+}
+
+async function register(): Promise<void> {
+  const cs = await startDefault({
+    // Nothing here holds the process: a short script must end as it would without carbonscope,
+    // however long nvidia-smi or powermetrics take to answer their probe.
+    select: { holdProcess: false },
+    logger,
+    captureContext: captureSpan,
+    contextActive: contextPropagates,
+    releaseContexts: releaseHeldSpans,
+  });
+  state = 'started';
+  const early = settledUntilBound(cs);
+  cs.trackRequests();
+  // The last figures are pushed when the application calls stop() (in its own SIGTERM handler,
+  // say) or when the process ends by itself. No signal handler here: how the application ends
+  // is its own business, and a handler would change it. Asked for now, before the choice: a
+  // stop() that comes first (`await stop(); process.exit()` in a short script) then waits for
+  // the choice and its push, instead of resolving before either.
+  let stopped: () => void = () => undefined;
+  const stopping = new Promise<void>((resolve) => {
+    stopped = resolve;
+  });
+  const attaching = attachAtFirstSample(cs, early, stopping);
+  const pushed = atDefaultStop(cs, () => {
+    stopped();
+    return attaching
+      .then(
+        (otel) => otel.shutdown(),
+        () => undefined,
+      )
+      .finally(() => {
+        lastPushEnded = true;
+      });
+  });
+  await attaching;
+  await pushed;
+}
+
+/**
+ * The application's SDK, if it has one, is started by the time the first sample is taken (100 ms
+ * after start): decide then whether to join it or start one. A script that ends before then
+ * decides at its end, and one that stops carbonscope first at its stop(): its figures are pushed
+ * as a longer one's are. Without holding the process: a short script must end as it would
+ * without carbonscope.
+ */
+async function attachAtFirstSample(
+  cs: Carbonscope,
+  early: ReturnType<typeof settledUntilBound>,
+  stopping: Promise<void>,
+): Promise<Attached> {
+  await Promise.race([cs.meter.firstSample(), ending, stopping]);
+  const otel = await attachToOtel(cs, process.env, logger, { settledBefore: early.take });
+  attached = otel;
+  // Exporting nowhere, nothing took them.
+  early.discard();
+  if (otel.mode === 'global' && globalProviderShutDown()) logger.warn(JOINED_TOO_LATE);
+  return otel;
+}
+
+/**
+ * The application's provider had pushed for the last time before register could join it: a
+ * script that kept the loop busy from its start until it shut its SDK down gave the first sample
+ * no turn (nor any code of carbonscope's: the SDK's shutdown collects without one, so no later
+ * join can be made in time). Its own stop(), awaited first, joins at once.
+ */
+const JOINED_TOO_LATE =
+  "carbonscope/register: the application's meter provider was shut down before carbonscope joined it (at its first sample, 0.1 s after it started, which the application gave no turn of the event loop): carbonscope's metrics were not exported. `await stop()` from carbonscope before the SDK's shutdown() exports them";
+
+/** Whether register started and chose where to export; false once it failed. */
+let registered: Promise<boolean> = Promise.resolve(false);
+
+function failed(err: unknown): false {
+  state = 'failed';
+  logger.error(
+    `carbonscope/register: ${err instanceof Error ? err.message : String(err)}; the application runs unmetered`,
+  );
+  // Nothing would be exported: stop measuring, so the application's requests pay nothing for it.
+  stopDefault().catch(() => undefined);
+  return false;
+}
+
+/**
+ * The process ends by itself (`beforeExit`): a last sample, pushed. Armed before the first
+ * sample, so a script that ends sooner is pushed too: the choice of where to export is made now,
+ * and the process is held until the push is done (the last push's own deadline bounds it).
+ * Nothing is held where nothing would be pushed (no exporter, Prometheus alone, the SDK
+ * disabled), nor while a power source is still being probed. Where the application's own
+ * listeners schedule more work from this end, it is not the end: that work is metered, and the
+ * next one is. The application's listeners are told of each end as they would be without
+ * register: not again of the one register's push prolonged.
+ */
+function atEnd(): void {
+  if (state === 'failed') return;
+  if (state === 'starting') {
+    // A slow nvidia-smi's probe (5 s for a hung driver) holds no script. The loop may yet go on
+    // (another beforeExit listener's work): then the next end is this one's.
+    if (pushesAnywhere(process.env) && !toldProbing) {
+      toldProbing = true;
+      logger.warn(
+        'carbonscope/register: the process ended while nvidia-smi or powermetrics was still being probed, before the meter started: nothing pushed',
+      );
+    }
+    process.prependOnceListener('beforeExit', atEnd);
+    return;
+  }
+  void appGoesOn().then((goesOn) => {
+    if (goesOn) {
+      // First again: the next end is looked at before the application's listeners run.
+      process.prependOnceListener('beforeExit', atEnd);
+      return;
+    }
+    hideNextBeforeExit();
+    pushLast();
+  });
+}
+
+/** The last sample, pushed, the process held for it; or only stopped, with nothing to push. */
+function pushLast(): void {
+  const exporting = pushesAnywhere(process.env);
+  // With nothing to export, an end before the choice does nothing more: no last sample to take.
+  if (exporting) endNow();
+  const last = stopOnceRegistered();
+  if (exporting) void heldUntilSettled(last);
+}
+
+/** carbonscope stopped (its last push made) once register chose where to export. */
+function stopOnceRegistered(): Promise<void> {
+  return registered
+    .then((ok) => (ok ? stopDefault() : undefined))
+    .catch((err: unknown) => {
+      logger.error(`carbonscope/register: the last push failed: ${String(err)}`);
+    });
+}
+
+/**
+ * The last push where Node gives no beforeExit (a cluster worker's unasked disconnect):
+ * undefined where nothing would be pushed, or register has not started.
+ */
+function pushNow(): Promise<void> | undefined {
+  if (state !== 'started' || !pushesAnywhere(process.env)) return undefined;
+  endNow();
+  return stopOnceRegistered();
+}
+
+/**
+ * Whether the process ends now with figures register's own SDK would have pushed and did not: it
+ * started, its last push has not ended, and something was counted since its last periodic push
+ * that arrived (an exit right after one loses nothing). The application's provider, where register joined
+ * one, is the application's to push.
+ */
+function unpushed(): boolean {
+  if (state !== 'started' || lastPushEnded || isOwnCli()) return false;
+  if (attached) {
+    return attached.mode === 'own' && ownProviderPushes(process.env) && attached.countedSincePush();
+  }
+  // Not chosen yet (the first 0.1 s): the choice would have made no provider without the SDK.
+  const env = process.env;
+  return (
+    !hasGlobalMeterProvider() && ownProviderPushes(env) && sdkResolves(metricsExporters(env), env)
+  );
+}
+
+// A worker thread inherits --import (its execArgv is the process's): there register would start
+// a second meter of the same process (a worker's CPU time is the whole process's), push that as
+// a copy of the main thread's figures and hold the worker's end for the push. The main thread's
+// meter measures the process, its workers included. carbonscope's own command line (under
+// NODE_OPTIONS) measures and reports its command: a meter of its own process there would push
+// a second series, of the CLI's waiting, beside the command's own register's.
+if (isMainThread && !startsOwnCli()) {
+  // Before any instrumentation can look: it leaves saying where the figures go to register.
+  markRegisterPresent();
+  // Now, while the application's modules are still to load: Fastify 4 tells of each instance
+  // only as it is built, and the meter starts later.
+  installRouteResolvers();
+  // Before the application forks its cluster's workers: they inherit the word.
+  announcePrimary(process.env, ownProviderServesPrometheus(process.env));
+  registered = register().then(() => true, failed);
+  process.prependOnceListener('beforeExit', atEnd);
+  pushBeforeUnaskedDisconnect(pushNow);
+  tellUnpushedAtExit(unpushed, logger);
+}
