@@ -10,4 +10,31 @@
 import { createRequire } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
 
-if (isMainThread) createRequire(import.meta.url)('./register-eager.js');
+if (isMainThread) loadRest();
+
+/**
+ * register-eager.js, loaded; a load that throws stops nothing (its missing files beside a bundle
+ * that took this entry, no import.meta.url in a CommonJS one, the rest failing as it evaluates):
+ * as register-eager says of its own failures, one line, and the application runs unmetered.
+ */
+function loadRest(): void {
+  try {
+    createRequire(import.meta.url)('./register-eager.js');
+  } catch (err) {
+    // MODULE_NOT_FOUND's message goes on with its require stack: the first line names the file.
+    const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    tell(`carbonscope/register: ${reason}; the application runs unmetered`);
+  }
+}
+
+/** Through register's logger (its level, its masking) where that loads; else stderr as it writes. */
+function tell(message: string): void {
+  try {
+    const { defaultLogger } = createRequire(import.meta.url)(
+      './runtime/default-logger.js',
+    ) as typeof import('./runtime/default-logger.js');
+    defaultLogger(process.env).error(message);
+  } catch {
+    process.stderr.write(`carbonscope: error: ${message}\n`);
+  }
+}

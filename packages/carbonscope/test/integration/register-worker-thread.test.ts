@@ -1,9 +1,12 @@
 import { execFile } from 'node:child_process';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { libraryRoot } from '../../src/paths.js';
 import { childEnv } from '../helpers/child-env.js';
+import { type Finished, linesOf, runToEnd } from '../helpers/spawn.js';
+import { tempDir } from '../unit/energy/sources/helpers.js';
 
 const PROBE = join(libraryRoot, 'test', 'fixtures', 'register', 'worker-loads.js');
 
@@ -58,5 +61,51 @@ describe('register in a worker thread', function () {
     const loaded = await workerLoads(['--import', eager]);
     expect(extra(loaded)).to.include.members(['http', 'cluster']);
     expect(loaded.commonjs.some((file) => file.includes('@opentelemetry/api'))).to.equal(true);
+  });
+});
+
+// Node's entry only loads the rest: where that load throws (the entry alone, as a bundle that
+// took the `module-sync` condition leaves it; the rest failing as it evaluates), register must
+// not stop the application, as it does not when it fails later: one line, and it runs unmetered.
+describe('register whose rest cannot load', function () {
+  this.timeout(60_000);
+  const APP = 'console.log("app ran")';
+  const env = () =>
+    childEnv({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300', OTEL_METRICS_EXPORTER: 'none' });
+  let dir: string;
+  let cleanup: () => void;
+  before(() => {
+    ({ dir, cleanup } = tempDir('register-alone'));
+    copyFileSync(join(libraryRoot, 'dist', 'src', 'register.js'), join(dir, 'register.mjs'));
+  });
+  after(() => cleanup());
+
+  /** The run's stderr is one line that names the failure: the application ran and ended well. */
+  function ranUnmetered(run: Finished, failure: RegExp): void {
+    expect(run.stdout, run.stderr).to.equal('app ran\n');
+    expect(run.code, run.stderr).to.equal(0);
+    expect(linesOf(run.stderr), run.stderr).to.have.length(1);
+    expect(run.stderr).to.match(/^carbonscope: error: carbonscope\/register: /);
+    expect(run.stderr)
+      .to.match(failure)
+      .and.match(/; the application runs unmetered\n$/);
+  }
+
+  for (const preload of ['--import', '-r']) {
+    it(`the entry alone (${preload}): one line, the application runs`, async () => {
+      const entry = join(dir, 'register.mjs');
+      const run = await runToEnd(process.execPath, [preload, entry, '-e', APP], env());
+      ranUnmetered(run, /register-eager\.js/);
+    });
+  }
+
+  it('the rest throws as it evaluates: one line, the application runs', async () => {
+    // register's first act on globalThis, made to throw (ES modules are strict).
+    const poison = `Object.defineProperty(globalThis, Symbol.for('carbonscope.register-present.v1'), { value: false })`;
+    const args = ['--import', `data:text/javascript,${poison}`, '--import', 'carbonscope/register'];
+    const run = await runToEnd(process.execPath, [...args, '-e', APP], env(), {
+      cwd: libraryRoot,
+    });
+    ranUnmetered(run, /read only property/);
   });
 });
