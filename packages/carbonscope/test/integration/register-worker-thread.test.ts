@@ -29,7 +29,7 @@ async function workerLoads(preload: string[]): Promise<Loaded> {
 }
 
 // A worker thread inherits --import and -r, and register does nothing there: loading its graph
-// (~250 modules) made each worker of a pool start in 0.35 s instead of 0.05. Asked of the modules
+// (~250 modules) made each worker of a pool start some 8 times slower. Asked of the modules
 // loaded, not of a time: the built-ins the graph takes (node:http, node:cluster...) and its
 // CommonJS packages (@opentelemetry/api, i18n-iso-countries).
 describe('register in a worker thread', function () {
