@@ -195,9 +195,10 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
     if (res.headersSent || !closing.delete(res)) return;
     res.removeHeader('Connection');
   };
-  // Node gives a response its socket when its turn comes: one without is still behind another.
+  // Node gives a response its socket when its turn comes: one without is still behind another,
+  // unless sent (Node takes the socket back then).
   const waitingTurn = (socket: Socket) =>
-    (pipelined.get(socket) ?? []).filter((res) => res.socket === null);
+    (pipelined.get(socket) ?? []).filter((res) => res.socket === null && !res.writableFinished);
   /** A connection's responses not yet written, in the order they will be. */
   const inLine = (socket: Socket) => {
     const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;

@@ -355,4 +355,35 @@ describe('graceful shutdown (in process)', () => {
     expect(await exited).to.equal(0);
     expect(cutCounts(lines)).to.deep.equal([[2, 2]]);
   });
+
+  // The connection's record of pipelined responses kept one already sent (Node takes its socket
+  // back once it is), so a request answered later on that connection was not the last in line:
+  // its 503 kept the connection open for an answer sent long before, and said no close.
+  it('closes after the 503 of a request sent after answers pipelined before it', async () => {
+    let arrived: () => void = () => {};
+    const stalledArrived = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const stalled = await listening((req, res) => {
+      if (req.url === '/stalled') arrived();
+      else res.end(`answer to ${req.url}`);
+    });
+    const { logger, lines } = captureLogger();
+    const { shutdown, exited } = shutdownOf(stalled.server, logger, 200);
+    const socket = connect(stalled.port, '127.0.0.1');
+    await once(socket, 'connect');
+    const answered = readUntil(socket, 'answer to /b');
+    socket.write(GET('/a') + GET('/b'));
+    await answered;
+    socket.removeAllListeners('data');
+    const all = readUntil(socket, '\u0000');
+    socket.write(GET('/stalled'));
+    await stalledArrived;
+    void shutdown.stop('SIGTERM');
+    const got = await all;
+    expect(got).to.match(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(got.toLowerCase()).to.contain('connection: close');
+    expect(await exited).to.equal(0);
+    expect(cutCounts(lines)).to.deep.equal([[1, 1]]);
+  });
 });
