@@ -606,8 +606,10 @@ async function runScript(
   script: string,
   endpoint: string,
   env: Record<string, string> = {},
+  preloaded: readonly string[] = [],
 ): Promise<Ended> {
-  const args = ['--import', 'carbonscope/register', '--input-type=module', '-e'];
+  const preloads = preloaded.flatMap((module) => ['--import', module]);
+  const args = [...preloads, '--import', 'carbonscope/register', '--input-type=module', '-e'];
   const r = await runToEnd(
     process.execPath,
     [...args, script],
@@ -1319,11 +1321,24 @@ while (Date.now() < busyUntil);
 ${end}
 console.log('done');`;
   const NO_TRACES = { OTEL_TRACES_EXPORTER: 'none', OTEL_LOGS_EXPORTER: 'none' };
+  // The script's modules, loaded before register: its top level then runs in the same turn as
+  // register's, before any sample can. Loaded by the script itself, they read their files
+  // asynchronously after register's meter started (0.15 s here unloaded): where that outlasted
+  // the 0.1 s, the first sample came first, register made its own provider and handed it to
+  // the SDK as it started, and the shutdown pushed carbonscope's figures (1 of 3 runs loaded).
+  const SCRIPT_MODULES = [
+    '@opentelemetry/exporter-metrics-otlp-proto',
+    '@opentelemetry/sdk-metrics',
+    '@opentelemetry/sdk-node',
+    'carbonscope',
+  ];
+  const runBusy = (end: string) =>
+    runScript(busyThenShutdown(end), receiver.url, NO_TRACES, SCRIPT_MODULES);
   const tooLate = (r: Ended) =>
     r.stderr.filter((l) => l.includes('shut down before carbonscope joined it'));
 
   it('a script busy from its start until `await sdk.shutdown()`: one line says nothing was exported', async () => {
-    const r = await runScript(busyThenShutdown('await sdk.shutdown();'), receiver.url, NO_TRACES);
+    const r = await runBusy('await sdk.shutdown();');
     const all = r.stderr.join('\n');
     expect(r.code, all).to.equal(0);
     expect(r.stdout).to.deep.equal(['done']);
@@ -1337,7 +1352,7 @@ console.log('done');`;
 
   it('a script busy from its start until `await stop(); await sdk.shutdown()` pushes the figures', async () => {
     const end = 'await stop(); await sdk.shutdown();';
-    const r = await runScript(busyThenShutdown(end), receiver.url, NO_TRACES);
+    const r = await runBusy(end);
     const all = r.stderr.join('\n');
     expect(r.code, all).to.equal(0);
     expect(receiver.pushes, "pushes of register's own provider").to.have.length(0);
