@@ -265,9 +265,12 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
     }
 
     async function handOver(env: Record<string, string>): Promise<OtlpMetricsRequest[]> {
+      // The push's timeout is the interval: at 200 ms a loaded machine's answer came after it, a
+      // push the collector had taken was given up, and its figures went to the application as
+      // unpushed, counted twice across the series (the same in attach.test.ts's hand-overs).
       app = await startApp(
         receiver,
-        { OTEL_METRIC_EXPORT_INTERVAL: '200', APP_OTLP_URL: `${receiver.url}/v1/metrics`, ...env },
+        { OTEL_METRIC_EXPORT_INTERVAL: '1000', APP_OTLP_URL: `${receiver.url}/v1/metrics`, ...env },
         [LATE_SDK],
       );
       await traffic(app.base);
@@ -542,9 +545,11 @@ describe('register: a failing push is one warning, a recovery one line', functio
     }).listen(0, '127.0.0.1');
     await once(collector, 'listening');
     const { port } = collector.address() as { port: number };
+    // The push's timeout is the interval: at 300 ms a loaded machine's answer could come after
+    // it, and a line told of that timeout, not of the 400 or of the recovery.
     app = await startApp(
       { url: `http://127.0.0.1:${port}` },
-      { OTEL_METRIC_EXPORT_INTERVAL: '300' },
+      { OTEL_METRIC_EXPORT_INTERVAL: '1000' },
     );
     await waitFor('the first warning of a failed push', () => pushLines().length === 1, 10_000);
     refuse = false;
