@@ -21,6 +21,26 @@ function exposition(env: Record<string, string>): Promise<string[]> {
   );
 }
 
+/**
+ * Child source that waits until the child wrote `text` to stdout or stderr (the SDK's diag lines
+ * go there), or `ms` passed: the test then reads what was written.
+ */
+function untilWritten(text: string, ms: number): string {
+  return `await new Promise((resolve) => {
+     const timer = setTimeout(resolve, ${ms});
+     for (const stream of [process.stdout, process.stderr]) {
+       const write = stream.write.bind(stream);
+       stream.write = (chunk, ...rest) => {
+         if (String(chunk).includes(${JSON.stringify(text)})) {
+           clearTimeout(timer);
+           resolve();
+         }
+         return write(chunk, ...rest);
+       };
+     }
+   });`;
+}
+
 describe("the app's telemetry, started with NodeSDK or its own meter provider", function () {
   this.timeout(40_000);
 
@@ -89,12 +109,15 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
             OTEL_LOG_LEVEL: 'info',
             OTEL_EXPORTER_OTLP_ENDPOINT: `http://push:OTLP-PW-42@127.0.0.1:${port}`,
             OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=tok-HEADER-9f8e7d',
-            OTEL_METRIC_EXPORT_INTERVAL: '300',
-            OTEL_METRIC_EXPORT_TIMEOUT: '300',
-            OTEL_EXPORTER_OTLP_TIMEOUT: '200',
+            // A push's answer needs the whole of its timeout on a loaded machine: at 200 ms every
+            // push within the second the child used to wait could time out, and no line told
+            // of the refusal.
+            OTEL_METRIC_EXPORT_INTERVAL: '1000',
+            OTEL_METRIC_EXPORT_TIMEOUT: '1000',
+            OTEL_EXPORTER_OTLP_TIMEOUT: '1000',
           },
           `telemetry.meter.createCounter('pushed').add(1);
-           await new Promise((r) => setTimeout(r, 1000));
+           ${untilWritten('refused', 15_000)}
            return 0;`,
           '{ otlpMetricsEnabled: true }',
         );
