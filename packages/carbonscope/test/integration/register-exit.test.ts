@@ -428,21 +428,35 @@ setTimeout(() => { throw new Error('boom'); }, 10);`;
 });
 
 // The line is exact: an exit after a periodic push with nothing counted since loses nothing. The
-// test sends SIGUSR2 once a push has arrived (and its answer had time to get back); the app's
+// test sends SIGUSR2 once the app has taken a push's answer (the exporter's line of its outcome,
+// OTEL_LOG_LEVEL=verbose: register marks what the push carried in the same turn); the app's
 // handler does what `onSignal` says, then exits. One sample only (the first, before the SDK
-// starts): a later one would be something counted since the push.
+// starts): a later one would be something counted since the push. The signal used to come a
+// fixed 0.5 s after the push arrived: an answer the app took later than that (700 ms) made the
+// push one it had not seen arrive, and the line was said where nothing was lost.
 describe('register: the exit line after a periodic push', function () {
   this.timeout(60_000);
 
-  /** After a push arrived at `receiver`, SIGUSR2 to an app that then runs `onSignal`. */
+  /** In the app's handler: a sample after the signal, so after the push's collection. */
+  const afterNextSample = `const before = snapshot()?.samples ?? 0;
+await new Promise((resolve) => {
+  const poll = setInterval(() => {
+    if ((snapshot()?.samples ?? 0) > before) resolve(clearInterval(poll));
+  }, 10);
+});`;
+
+  /** The exporter's lines (verbose, info) of a push's outcome. */
+  const PUSH_ENDED = /Export succeeded after|Export failed with non-retryable error/;
+
+  /** Once the app took a push's answer from `receiver`, SIGUSR2 to it; it then runs `onSignal`. */
   function exitAfterPushes(
     receiver: OtlpReceiver,
     onSignal: string,
     extra: Record<string, string> = {},
   ): Promise<Ended & { arrivedBeforeExit: number }> {
-    const app = `import { track } from 'carbonscope';
+    const app = `import { snapshot, track } from 'carbonscope';
 setInterval(() => {}, 1000);
-process.once('SIGUSR2', () => { ${onSignal} process.exit(3); });`;
+process.once('SIGUSR2', async () => { ${onSignal} process.exit(3); });`;
     return new Promise((resolve, reject) => {
       const proc = spawn(
         process.execPath,
@@ -452,34 +466,37 @@ process.once('SIGUSR2', () => { ${onSignal} process.exit(3); });`;
           env: childEnv({
             OTEL_METRICS_EXPORTER: 'otlp',
             OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-            // Two seconds between pushes: the signal comes half a second after one arrived.
+            // Two seconds between pushes: the signal comes after the first, before the second.
             OTEL_METRIC_EXPORT_INTERVAL: '2000',
             ENERGY_SAMPLE_INTERVAL_MS: '60000',
             ENERGY_SOURCE: 'estimate',
             CARBON_INTENSITY: '300',
+            OTEL_LOG_LEVEL: 'verbose',
             ...extra,
           }),
-          stdio: ['ignore', 'ignore', 'pipe'],
+          stdio: ['ignore', 'pipe', 'pipe'],
         },
       );
       let stderr = '';
+      let diag = '';
+      let arrivedBeforeExit = 0;
+      let signalled = false;
+      const read = (text: string) => {
+        diag += text;
+        if (signalled || !PUSH_ENDED.test(diag)) return;
+        signalled = true;
+        arrivedBeforeExit = receiver.received.length;
+        proc.kill('SIGUSR2');
+      };
+      proc.stdout.setEncoding('utf8').on('data', read);
       proc.stderr.setEncoding('utf8').on('data', (d: string) => {
         stderr += d;
+        read(d);
       });
-      let arrivedBeforeExit = 0;
-      const watch = setInterval(() => {
-        if (receiver.received.length === 0) return;
-        clearInterval(watch);
-        setTimeout(() => {
-          arrivedBeforeExit = receiver.received.length;
-          proc.kill('SIGUSR2');
-        }, 500);
-      }, 20);
       const hung = setTimeout(() => proc.kill('SIGKILL'), 20_000);
       proc.on('error', reject);
       proc.on('close', (code, signal) => {
         clearTimeout(hung);
-        clearInterval(watch);
         const lines = stderr.split('\n').filter((l) => l !== '');
         resolve({ code, signal, stdout: [], stderr: lines, arrivedBeforeExit });
       });
@@ -515,7 +532,10 @@ process.once('SIGUSR2', () => { ${onSignal} process.exit(3); });`;
   it('samples taken since the push (the energy grew): the line', async () => {
     const receiver = await otlpReceiver();
     try {
-      const r = await exitAfterPushes(receiver, '', { ENERGY_SAMPLE_INTERVAL_MS: '100' });
+      // The signal comes once the push's answer is taken, which can be before the next sample.
+      const r = await exitAfterPushes(receiver, afterNextSample, {
+        ENERGY_SAMPLE_INTERVAL_MS: '100',
+      });
       expect([r.code, r.signal]).to.deep.equal([3, null]);
       expect(r.arrivedBeforeExit, 'one push before the exit').to.equal(1);
       const told = carbonscopeLines(r);
