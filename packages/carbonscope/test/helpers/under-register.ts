@@ -33,3 +33,15 @@ export async function underRegister(
 export function lastJson<T>(stdout: string): T {
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as T;
 }
+
+/**
+ * Script source that waits for the meter's next sample (register's, read through carbonscope's
+ * snapshot()): what a sample does with what was loaded or done before this point (a framework
+ * a listener loaded, named at the sample's look) is done once it resolves. A fixed wait stood
+ * for "a few samples" and came before the sample where the samples ran late.
+ */
+export const NEXT_SAMPLE = `{
+  const { snapshot } = await import('carbonscope');
+  const before = snapshot()?.samples ?? 0;
+  while ((snapshot()?.samples ?? 0) <= before) await new Promise((r) => setTimeout(r, 10));
+}`;

@@ -4,7 +4,7 @@ import {
   installRouteResolvers,
   nameHapiRoutesIfLoaded,
 } from '../../../src/http/frameworks/index.js';
-import { lastJson, underRegister } from '../../helpers/under-register.js';
+import { lastJson, NEXT_SAMPLE, underRegister } from '../../helpers/under-register.js';
 
 /**
  * A process preloaded with register, from the library's folder (where @hapi/hapi resolves): says
@@ -27,7 +27,7 @@ process.exit(0);`;
 
 /**
  * A plain server whose listener loads hapi at its first request and hands it each request: the
- * route each was named by, three at once and one after a few samples.
+ * route each was named by, three at once and one after the next sample.
  */
 const LAZY = `import { createServer } from 'node:http';
 const ROUTE = Symbol.for('carbonscope.http.route');
@@ -46,7 +46,7 @@ const get = async (i) =>
   (await fetch('http://127.0.0.1:' + server.address().port + '/users/' + i)).text();
 const named = [];
 for (let i = 0; i < 3; i++) named.push(await get(i));
-await new Promise((r) => setTimeout(r, 400));
+${NEXT_SAMPLE}
 named.push(await get(3));
 server.close();
 console.log(JSON.stringify({ named }));

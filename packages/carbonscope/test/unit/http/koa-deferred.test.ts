@@ -1,12 +1,12 @@
 import { expect } from 'chai';
-import { lastJson, underRegister } from '../../helpers/under-register.js';
+import { lastJson, NEXT_SAMPLE, underRegister } from '../../helpers/under-register.js';
 
 const SERVE_KOA = 'const server = createServer(koaApp().callback());';
 
 /**
  * A process preloaded with register, from the library's folder (where koa resolves): says
  * whether Koa's context module was loaded before the application loaded koa (with `load`), and
- * the route each request was named by: three, then one after a few samples.
+ * the route each request was named by: three, then one after the next sample.
  */
 const script = (load: string, serve: string) => `import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -28,7 +28,7 @@ const get = async (i) =>
   (await fetch('http://127.0.0.1:' + server.address().port + '/users/' + i)).text();
 const named = [];
 for (let i = 0; i < 3; i++) named.push(await get(i));
-await new Promise((r) => setTimeout(r, 400));
+${NEXT_SAMPLE}
 named.push(await get(3));
 server.close();
 console.log(JSON.stringify({ before, named }));
