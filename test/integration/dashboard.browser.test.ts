@@ -401,19 +401,24 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
         expect(grid).to.match(/annual-average/);
         expect(grid).to.match(/gCO2e\/kWh/);
 
-        // The figures on the page are /energy's, within one sample.
+        // The figures on the page are /energy's, once it shows the same sample: never ahead,
+        // and behind by what the samples it has not polled yet add. How many that is depends on
+        // timers (the page polls 150 ms after the sample it expects): at most one was asserted,
+        // and a page that ran 2.5 s late (a loaded machine's browser) was 3 behind.
         let matched = false;
         for (let attempt = 0; attempt < 20 && !matched; attempt++) {
           const shown = await pageFigures(page);
           const energy = (await (await fetch(`${service.url}/energy`)).json()) as EnergySnapshot;
           const behind = energy.samples - shown.samples;
-          expect(behind, 'page lags /energy by at most one sample').to.be.within(0, 1);
+          expect(behind, 'samples /energy has that the page does not show').to.be.at.least(0);
           for (const scope of ['process', 'host'] as const) {
             const t = energy.totals[scope];
             const onPage = shown.values[`${scope}-joules`];
             expect(onPage).to.be.at.most(t.joules);
-            // One sample of energy at most (the interval at the current power, with slack).
-            expect(t.joules - onPage).to.be.at.most(behind * t.watts * 2 + 1e-9);
+            // One sample behind: the last interval's energy at most, at its power (with slack).
+            // Further behind, the earlier intervals' power is not /energy's: a stalled page saw
+            // 0.22 J where the latest power bounded 0.05.
+            if (behind === 1) expect(t.joules - onPage).to.be.at.most(t.watts * 2 + 1e-9);
             if (behind === 0) {
               expect(shown.values[`${scope}-joules`]).to.equal(t.joules);
               expect(shown.values[`${scope}-grams`]).to.equal(t.grams);
