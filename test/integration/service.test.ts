@@ -9,9 +9,10 @@ import { expect } from 'chai';
 import { StubElectricityMaps } from '#library-tests/fixtures/grid/stub-electricity-maps.js';
 import { findSample, parseLabels } from '#library-tests/helpers/metrics.js';
 import { otlpReceiver } from '#library-tests/helpers/otlp-receiver.js';
+import { silentCollector } from '#library-tests/helpers/silent-collector.js';
 import { tempDirUntilExit } from '#library-tests/helpers/temp-dir.js';
 import { HTTP_DURATION } from '../helpers/app.js';
-import { refusingCollector, silentCollector } from '../helpers/collector.js';
+import { refusingCollector } from '../helpers/collector.js';
 import {
   freePort,
   runToExit,

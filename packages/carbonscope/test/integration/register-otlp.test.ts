@@ -1,6 +1,5 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import { createServer as createTcpServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { METRICS } from '../../src/metrics/index.js';
@@ -17,6 +16,7 @@ import {
   sumOf,
 } from '../helpers/otlp-receiver.js';
 import { freePort } from '../helpers/ports.js';
+import { silentCollector } from '../helpers/silent-collector.js';
 import { linesOf, runToEnd, type Spawned, spawnUntil } from '../helpers/spawn.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -628,26 +628,6 @@ async function runScript(
     { cwd: dirname(SERVER) },
   );
   return { code: r.code, stdout: linesOf(r.stdout), stderr: linesOf(r.stderr) };
-}
-
-/** A collector that takes connections and never answers; its sockets are ended at close. */
-async function silentCollector(): Promise<{ url: string; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const server = createTcpServer((socket) => {
-    sockets.add(socket);
-    socket.resume();
-    socket.on('close', () => sockets.delete(socket));
-  }).listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-      await once(server, 'close');
-    },
-  };
 }
 
 /**
