@@ -588,16 +588,19 @@ describe('a powercap root switches the service to measured RAPL figures', functi
             joules: number;
           }>;
         };
-      const before = (await read()).samples;
+      await read();
       counters['intel-rapl:0'] = 6e6;
       counters['intel-rapl:0:0'] = 2e6;
       write();
-      // The sample under way may read one file before the step; the next reads both, and the
-      // one after finds them still.
+      // Counted from an answer asked after the step: a sample reads both files in one turn, so
+      // the next one reads the step and the one after finds the counters still. Counted from
+      // before it, the samples of a stall between that answer and the step (a loaded machine)
+      // were among the two, and the step was not read yet (0 J).
+      const after = (await read()).samples;
       let energy = await read();
-      await waitFor('three samples past the step', async () => {
+      await waitFor('two samples past the step', async () => {
         energy = await read();
-        return energy.samples >= before + 3;
+        return energy.samples >= after + 2;
       });
       expect(energy.sources[0]).to.include({ name: 'rapl', estimated: false });
       const host = (component: string) =>
