@@ -99,8 +99,9 @@ describe('stack: traffic generator', () => {
       const summary = await runTraffic({ baseUrl, ratePerSecond: 20, durationMs: 500 });
       const ranMs = performance.now() - started;
       expect(wall, 'the wall clock stepped while it ran').to.not.equal(undefined);
-      // Ended by the step, it ran ~100 ms. A floor, not a bound: no load makes it end sooner
-      // (a count's floor did: 5 sends in 500 ms failed where the machine stalled the loop).
+      // Its deadline read on the wall clock, the step ended it ~100 ms in. A floor, not a bound:
+      // no load makes it end sooner (a count's floor did: 5 sends in 500 ms failed where the
+      // machine stalled the loop).
       expect(ranMs, 'ms it ran, on the monotonic clock').to.be.at.least(500);
       // Its rate: at most one send a gap (50 ms) begins before the deadline, whatever the load.
       expect(summary.sent).to.be.within(1, 11);
