@@ -7,6 +7,7 @@ import { bindMetrics } from '../otel/bind-metrics.js';
 import { withCurrentGauges } from '../otel/current-gauges.js';
 import { droppedText, SeenTemporality } from '../otel/dropped-metrics.js';
 import { malformedOtelVariables } from '../otel/env-lists.js';
+import { EXPORT_TIMED_OUT } from '../otel/export-deadline.js';
 import {
   type ExportResult,
   exporterPackages,
@@ -138,13 +139,11 @@ async function finalPush({ provider, outcome, reporting }: OtlpPush): Promise<st
   const failure = thrown ?? (outcome.last && failureOf(outcome.last));
   // Except the exporter's own timeout, which is PUSH_TIMEOUT_MS too: the periodic push it waited
   // for, cut first, is the same end, said in the deadline's words whichever timer fired.
-  if (failure === EXPORTER_TIMED_OUT) return NO_ANSWER;
+  if (failure === EXPORT_TIMED_OUT) return NO_ANSWER;
   if (failure !== undefined || settled) return failure;
   return NO_ANSWER;
 }
 
-/** How the OTLP exporter (and exportsWithin) words an export cut at its timeout. */
-const EXPORTER_TIMED_OUT = 'Request timed out';
 const NO_ANSWER = `no answer within ${PUSH_TIMEOUT_MS / 1000} s`;
 
 /**

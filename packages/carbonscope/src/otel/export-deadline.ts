@@ -46,6 +46,12 @@ function earliestTo(endpoint: string): number | undefined {
   return earliest;
 }
 
+/**
+ * How the OTLP exporter words an export cut at its timeout: carbonscope's own cuts say the same,
+ * so that one reason reads one way whichever timer fires first.
+ */
+export const EXPORT_TIMED_OUT = 'Request timed out';
+
 /** Cuts a request to an exporter's endpoint at the earliest deadline of its exports. */
 function onRequestStart(message: unknown): void {
   const request = (message as { request: ClientRequest }).request;
@@ -53,8 +59,7 @@ function onRequestStart(message: unknown): void {
   if (at === undefined) return;
   const cut = setTimeout(
     () => {
-      // The exporter's own words for its timeout: one reason, whichever timer fires first.
-      request.destroy(new Error('Request timed out'));
+      request.destroy(new Error(EXPORT_TIMED_OUT));
     },
     Math.max(0, at - performance.now()),
   );
