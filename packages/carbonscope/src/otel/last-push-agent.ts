@@ -3,6 +3,7 @@ import type { Agent, ClientRequestArgs } from 'node:http';
 import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Env } from '../settings.js';
+import { EXPORT_TIMED_OUT } from './export-deadline.js';
 
 /**
  * The OTLP exporter retries a refused connection after 1 s (± 20 %): for the last push, whose
@@ -49,7 +50,7 @@ function connectingFirst<A extends Agent>(agent: A, connectMs: number): A {
   const create = agent.createConnection.bind(agent) as (options: ClientRequestArgs) => Duplex;
   const deferred = (options: ClientRequestArgs, done: Done): undefined => {
     const socket = create(options);
-    const timer = setTimeout(() => socket.destroy(new Error('Request timed out')), connectMs);
+    const timer = setTimeout(() => socket.destroy(new Error(EXPORT_TIMED_OUT)), connectMs);
     const failed = (err: Error & { code?: string }) => {
       clearTimeout(timer);
       done(err.code !== undefined && FINAL_CODES.has(err.code) ? final(err) : err, socket);
