@@ -35,14 +35,17 @@ count() {
   fi
 }
 
-# Runs one mocha command line in a fresh temporary folder, its output shown and counted.
+# Runs one mocha command line (after its name) in a fresh temporary folder, its output shown and
+# counted, its failures kept under its name.
 run() {
-  local log
+  local name="$1" log said
+  shift
   log="$(mktemp)"
   bash tools/fresh-tmpdir.sh "$@" 2>&1 | tee "$log"
   ((PIPESTATUS[0] == 0)) || status=1
   count "$log"
-  bash tools/failures-in-log.sh "$log" >>"$failures"
+  said="$(bash tools/failures-in-log.sh "$log")"
+  [[ -n $said ]] && printf '%s:\n%s\n' "$name" "$said" >>"$failures"
   rm -f "$log"
 }
 
@@ -50,13 +53,14 @@ run() {
 color=()
 [[ -t 1 ]] && color=(--color)
 
-run node_modules/.bin/mocha "${color[@]}"
+run "every suite on Node $(node --version)" node_modules/.bin/mocha "${color[@]}"
 
 if [[ -x "$node24" ]]; then
   echo
   echo "the library's unit suite on Node $("$node24" --version):"
   # Node 24 first on PATH too: what a test starts by name runs on it as well.
-  PATH="$(dirname "$node24"):$PATH" run "$node24" node_modules/.bin/mocha "${color[@]}" \
+  PATH="$(dirname "$node24"):$PATH" run "the library's unit suite on Node 24" \
+    "$node24" node_modules/.bin/mocha "${color[@]}" \
     --no-config --exit --timeout 30000 --require ./test/temp-leftovers.cjs \
     --reporter ./test/summary-reporter.cjs 'packages/carbonscope/dist/test/unit/**/*.test.js'
 else
