@@ -11,14 +11,21 @@ const moduleUrl: string | undefined = import.meta.url;
  */
 export const libraryRoot = moduleUrl ? fileURLToPath(new URL('../..', moduleUrl)) : '';
 
-/** Whether `root` is the root of a copy of carbonscope's package: its package.json names it. */
-export function isOwnPackage(root: string): boolean {
+/** The name the package.json in `root` gives; undefined where there is none to read. */
+export function packageNameAt(root: string): string | undefined {
   try {
     const pkg: unknown = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-    return typeof pkg === 'object' && pkg !== null && 'name' in pkg && pkg.name === 'carbonscope';
+    return typeof pkg === 'object' && pkg !== null && 'name' in pkg && typeof pkg.name === 'string'
+      ? pkg.name
+      : undefined;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** Whether `root` is the root of a copy of carbonscope's package: its package.json names it. */
+export function isOwnPackage(root: string): boolean {
+  return packageNameAt(root) === 'carbonscope';
 }
 
 /**

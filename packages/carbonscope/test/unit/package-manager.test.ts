@@ -1,0 +1,100 @@
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { expect } from 'chai';
+import { startsPackageManager } from '../../src/package-manager.js';
+
+describe("startsPackageManager: whether the main module is a package manager's own", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cs-pm-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A file at `path` (relative to the scratch folder), its folders made; returns its path. */
+  async function file(path: string, text = ''): Promise<string> {
+    const at = join(dir, path);
+    await mkdir(dirname(at), { recursive: true });
+    await writeFile(at, text);
+    return at;
+  }
+
+  /** A package `name` in folder `folder` with the file `bin` (relative to its root). */
+  async function pkg(folder: string, name: string, bin: string): Promise<string> {
+    await file(join(folder, 'package.json'), JSON.stringify({ name, bin: { x: bin } }));
+    return file(join(folder, bin));
+  }
+
+  /** A link named `name` to `target`, as npm's bin folder or corepack enable makes. */
+  async function link(name: string, target: string): Promise<string> {
+    const at = join(dir, '.bin', name);
+    await mkdir(dirname(at), { recursive: true });
+    await symlink(target, at);
+    return at;
+  }
+
+  it('npm and npx as installed here: the link on PATH and the file it leads to', () => {
+    for (const name of ['npm', 'npx']) {
+      const onPath = execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim();
+      expect(startsPackageManager(onPath), onPath).to.equal(true);
+    }
+    const npmCli = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin');
+    expect(startsPackageManager(join(npmCli, 'npm-cli.js'))).to.equal(true);
+    expect(startsPackageManager(join(npmCli, 'npx-cli.js'))).to.equal(true);
+  });
+
+  // Each package's bin as published (npm view <package> bin), reached by the link npm makes.
+  const published: Array<[string, string, string]> = [
+    ['npm', 'bin/npm-cli.js', 'npm'],
+    ['npm', 'bin/npx-cli.js', 'npx'],
+    ['yarn', 'bin/yarn.js', 'yarn'],
+    ['yarn', 'bin/yarn.js', 'yarnpkg'],
+    ['@yarnpkg/cli-dist', 'bin/yarn.js', 'yarn'],
+    ['pnpm', 'bin/pnpm.js', 'pnpm'],
+    ['pnpm', 'bin/pnpm.cjs', 'pnpm'],
+    ['pnpm', 'bin/pnpx.cjs', 'pnpx'],
+    ['pnpm', 'bin/pnpm.mjs', 'pn'],
+    ['pnpm', 'bin/pnpx.mjs', 'pnx'],
+    ['corepack', 'dist/corepack.js', 'corepack'],
+    ['corepack', 'dist/yarn.js', 'yarn'],
+    ['corepack', 'dist/pnpm.js', 'pnpm'],
+    ['corepack', 'dist/npx.js', 'npx'],
+  ];
+  for (const [name, bin, linkName] of published) {
+    it(`${name}'s ${bin}, named or by a link named ${linkName}`, async () => {
+      const program = await pkg(name.replace('/', '-'), name, bin);
+      expect(startsPackageManager(program)).to.equal(true);
+      expect(startsPackageManager(await link(linkName, program))).to.equal(true);
+    });
+  }
+
+  it("yarn 2+ as one file: a project's checked-in release, corepack's download", async () => {
+    expect(startsPackageManager(await file('app/.yarn/releases/yarn-4.5.0.cjs'))).to.equal(true);
+    const download = await file('corepack/v1/yarn/4.12.0/yarn.js');
+    await file('corepack/v1/yarn/4.12.0/.corepack', '{"locator":{"name":"yarn"},"bin":["yarn"]}');
+    expect(startsPackageManager(download)).to.equal(true);
+    expect(startsPackageManager(await link('yarn', download))).to.equal(true);
+  });
+
+  it('not an application whose own files are named like one, nor a link to it', async () => {
+    expect(startsPackageManager(await file('app/npm.js'))).to.equal(false);
+    expect(startsPackageManager(await pkg('app', 'app', 'bin/npm-cli.js'))).to.equal(false);
+    expect(startsPackageManager(await pkg('other', 'other', 'bin/yarn.js'))).to.equal(false);
+    expect(startsPackageManager(await pkg('nameless', '', 'bin/pnpm.cjs'))).to.equal(false);
+    expect(startsPackageManager(await file('loose/bin/pnpm.cjs'))).to.equal(false);
+    expect(startsPackageManager(await link('npm', await file('app/server.js')))).to.equal(false);
+    expect(startsPackageManager(await file('app/scripts/yarn-4.5.0.cjs'))).to.equal(false);
+    expect(startsPackageManager(await file('app/yarn/yarn.js'))).to.equal(false);
+    await file('app/y/.corepack', '{"locator":{"name":"pnpm"}}');
+    expect(startsPackageManager(await file('app/y/yarn.js'))).to.equal(false);
+  });
+
+  it('not a file that is not there, nor none (the REPL, -e)', () => {
+    expect(startsPackageManager(join(dir, 'npm'))).to.equal(false);
+    expect(startsPackageManager(undefined)).to.equal(false);
+    expect(startsPackageManager('')).to.equal(false);
+  });
+});
