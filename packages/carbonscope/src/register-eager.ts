@@ -24,6 +24,7 @@ import {
 import { markRegisterPresent } from './otel/register-present.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './otel/spans.js';
 import { isOwnCli, startsOwnCli } from './own-cli.js';
+import { startsPackageManager } from './package-manager.js';
 import type { Carbonscope } from './runtime/carbonscope.js';
 import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
 import { defaultLogger } from './runtime/default-logger.js';
@@ -249,8 +250,11 @@ function unpushed(): boolean {
 // a copy of the main thread's figures and hold the worker's end for the push. The main thread's
 // meter measures the process, its workers included. carbonscope's own command line (under
 // NODE_OPTIONS) measures and reports its command: a meter of its own process there would push
-// a second series, of the CLI's waiting, beside the command's own register's.
-if (isMainThread && !startsOwnCli()) {
+// a second series, of the CLI's waiting, beside the command's own register's. A package
+// manager's own process (`npm start` under NODE_OPTIONS) comes before the application's, which
+// inherits the variable: its meter would take the Prometheus port the application's endpoint
+// needs, or push a second series, of npm's waiting, beside the application's.
+if (isMainThread && !startsOwnCli() && !startsPackageManager()) {
   // Before any instrumentation can look: it leaves saying where the figures go to register.
   markRegisterPresent();
   // Now, while the application's modules are still to load: Fastify 4 tells of each instance

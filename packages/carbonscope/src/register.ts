@@ -19,11 +19,30 @@ if (isMainThread) loadRest();
  */
 function loadRest(): void {
   try {
-    createRequire(import.meta.url)('./register-eager.js');
+    const load = createRequire(import.meta.url);
+    if (!standsDown(load)) load('./register-eager.js');
   } catch (err) {
     // MODULE_NOT_FOUND's message goes on with its require stack: the first line names the file.
     const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
     tell(`carbonscope/register: ${reason}; the application runs unmetered`);
+  }
+}
+
+/**
+ * Where register-eager would do nothing (carbonscope's command, a package manager's own process
+ * before the application's), its load is not paid either: 0.15 s more at each `npm start`. Loaded
+ * here, not imported: a worker thread loads nothing but this file. Where these cannot load (the
+ * entry alone), register-eager's own load says what is missing.
+ */
+function standsDown(load: NodeJS.Require): boolean {
+  try {
+    const { startsOwnCli } = load('./own-cli.js') as typeof import('./own-cli.js');
+    const { startsPackageManager } = load(
+      './package-manager.js',
+    ) as typeof import('./package-manager.js');
+    return startsOwnCli() || startsPackageManager();
+  } catch {
+    return false;
   }
 }
 

@@ -1,0 +1,156 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { libraryRoot } from '../../src/paths.js';
+import { childEnv } from '../helpers/child-env.js';
+import { type OtlpReceiver, otlpReceiver } from '../helpers/otlp-receiver.js';
+import { freePort } from '../helpers/ports.js';
+import { parseSamples, scrapeAsPrometheus } from '../helpers/scrape-check.js';
+import { tempDirUntilExit } from '../helpers/temp-dir.js';
+import { waitFor } from '../helpers/wait.js';
+
+// `NODE_OPTIONS="--import carbonscope/register" npm start` (a Docker CMD's usual shape) reaches
+// npm's own Node process as well as the application's, which inherits the variable. Measured
+// there, npm's process took the Prometheus port first (the application's endpoint then failed
+// with EADDRINUSE and its figures were served nowhere) or pushed a second OTLP series of its own.
+// npm as installed on this machine, run as the user runs it: by its name on PATH.
+
+/** An application folder: a `start` script running an HTTP server, carbonscope linked in. */
+function appFolder(): string {
+  const dir = tempDirUntilExit('carbonscope-npm-app-');
+  mkdirSync(join(dir, 'node_modules'));
+  symlinkSync(libraryRoot, join(dir, 'node_modules', 'carbonscope'));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'app', private: true, scripts: { start: 'node server.js' } }),
+  );
+  writeFileSync(
+    join(dir, 'server.js'),
+    `const server = require('node:http').createServer((req, res) => res.end('ok'));
+server.listen(0, '127.0.0.1', () => console.log('port ' + server.address().port));
+`,
+  );
+  return dir;
+}
+
+interface Started {
+  proc: ChildProcess;
+  stderr: string[];
+  /** The application's port. */
+  port: number;
+}
+
+/** `npm start` in its own process group (npm, its shell, the application), up once it listens. */
+async function npmStart(dir: string, env: Record<string, string>): Promise<Started> {
+  const proc = spawn('npm', ['start'], {
+    cwd: dir,
+    env: childEnv({
+      NODE_OPTIONS: '--import carbonscope/register',
+      ENERGY_SOURCE: 'estimate',
+      CARBON_INTENSITY: '300',
+      ...env,
+    }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let stdout = '';
+  const stderr: string[] = [];
+  proc.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderr.push(...d.split('\n').filter((l) => l !== ''));
+  });
+  const port = await waitFor('the application listening', () => /port (\d+)/.exec(stdout)?.[1], {
+    timeoutMs: 30_000,
+  });
+  return { proc, stderr, port: Number(port) };
+}
+
+/** Ends npm's whole group: its shell may not pass a signal on to the application. */
+async function stopGroup(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null || proc.pid === undefined) return;
+  const exited = once(proc, 'exit');
+  process.kill(-proc.pid, 'SIGKILL');
+  await exited;
+}
+
+/** Three requests to the application, answered. */
+async function requests(port: number): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    expect(await (await fetch(`http://127.0.0.1:${port}/x`)).text()).to.equal('ok');
+  }
+}
+
+const instanceId = (attrs: Array<{ key: string; value: { stringValue?: string } }>) =>
+  attrs.find((a) => a.key === 'service.instance.id')?.value.stringValue ?? '';
+
+describe('carbonscope/register under NODE_OPTIONS, through npm start', function () {
+  this.timeout(60_000);
+  let started: Started | undefined;
+  let receiver: OtlpReceiver | undefined;
+  afterEach(async () => {
+    if (started) await stopGroup(started.proc);
+    started = undefined;
+    await receiver?.close();
+    receiver = undefined;
+  });
+
+  it("prometheus: the application's endpoint serves its requests; npm's process took no port", async () => {
+    const metricsPort = await freePort();
+    started = await npmStart(appFolder(), {
+      OTEL_METRICS_EXPORTER: 'prometheus',
+      OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
+    });
+    await requests(started.port);
+    const url = `http://127.0.0.1:${metricsPort}/metrics`;
+    const counted = await waitFor(
+      "the application's three requests on the endpoint",
+      async () =>
+        parseSamples((await scrapeAsPrometheus(url)).text).filter(
+          (s) => s.name === 'carbonscope_operation_energy_joules_count',
+        ),
+      { timeoutMs: 15_000, until: (s) => s.reduce((n, x) => n + x.value, 0) >= 3 },
+    );
+    expect(counted.reduce((n, x) => n + x.value, 0)).to.equal(3);
+    const targets = parseSamples((await scrapeAsPrometheus(url)).text).filter(
+      (s) => s.name === 'target_info',
+    );
+    expect(targets, 'one process on the endpoint').to.have.length(1);
+    expect(started.stderr.join('\n')).to.not.include('EADDRINUSE');
+  });
+
+  it('otlp: only the application pushes, one series under one service.instance.id', async () => {
+    receiver = await otlpReceiver();
+    started = await npmStart(appFolder(), {
+      OTEL_METRICS_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_METRIC_EXPORT_INTERVAL: '300',
+    });
+    await requests(started.port);
+    const got = receiver;
+    const ops = (ids: Set<string>) =>
+      got.pushes.some((p) =>
+        p.body.resourceMetrics.some(
+          (rm) =>
+            ids.has(instanceId(rm.resource.attributes)) &&
+            rm.scopeMetrics.some((sm) =>
+              sm.metrics.some((m) => m.name === 'carbonscope.operation.energy'),
+            ),
+        ),
+      );
+    const pushers = () =>
+      new Set(
+        got.pushes.flatMap((p) =>
+          p.body.resourceMetrics.map((rm) => instanceId(rm.resource.attributes)),
+        ),
+      );
+    await waitFor("the application's requests pushed", () => ops(pushers()), 15_000);
+    // Several intervals more: a second process's pushes would have come by now.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect([...pushers()], 'processes pushing').to.have.length(1);
+    expect(started.stderr.join('\n')).to.not.match(/carbonscope: (error|warn)/);
+  });
+});
