@@ -94,6 +94,42 @@ describe("startsPackageManager: whether the main module is a package manager's o
     expect(startsPackageManager(await file('app/y/yarn.js'))).to.equal(false);
   });
 
+  // Where the package's record cannot be read, the program is not taken for the manager's: the
+  // application runs measured, and nothing throws out of register's first lines.
+  it('not where its package.json cannot be read: a folder, not JSON, a name not a string', async () => {
+    await mkdir(join(dir, 'folder', 'package.json'), { recursive: true });
+    expect(startsPackageManager(await file('folder/bin/npm-cli.js'))).to.equal(false);
+    await file('broken/package.json', '{"name": "npm"');
+    expect(startsPackageManager(await file('broken/bin/npm-cli.js'))).to.equal(false);
+    await file('listed/package.json', '{"name": ["npm"]}');
+    expect(startsPackageManager(await file('listed/bin/npm-cli.js'))).to.equal(false);
+    await file('null/package.json', 'null');
+    expect(startsPackageManager(await file('null/bin/npm-cli.js'))).to.equal(false);
+    await file('corrupt/.corepack', '{"locator": null');
+    expect(startsPackageManager(await file('corrupt/yarn.js'))).to.equal(false);
+  });
+
+  it('not a dangling link, nor a loop of links, named npm', async () => {
+    expect(startsPackageManager(await link('npm', join(dir, 'gone', 'npm-cli.js')))).to.equal(
+      false,
+    );
+    await symlink(join(dir, '.bin', 'npx'), join(dir, 'loop'));
+    expect(startsPackageManager(await link('npx', join(dir, 'loop')))).to.equal(false);
+  });
+
+  // Out of this check's platforms, such a path is a name like any other: false, not a throw.
+  it('not a Windows path, by either separator', () => {
+    const win = 'C:\\Program Files\\nodejs\\node_modules\\npm\\bin\\npm-cli.js';
+    expect(startsPackageManager(win)).to.equal(false);
+    expect(startsPackageManager(win.replaceAll('\\', '/'))).to.equal(false);
+  });
+
+  // Read from disk only for a manager's own names: an application's file, whatever it leads to.
+  it("not an application's file by its own name, even one linked to npm's program", async () => {
+    const npm = await pkg('npm', 'npm', 'bin/npm-cli.js');
+    expect(startsPackageManager(await link('server.js', npm))).to.equal(false);
+  });
+
   it('not a file that is not there, nor none (the REPL, -e)', () => {
     expect(startsPackageManager(join(dir, 'npm'))).to.equal(false);
     expect(startsPackageManager(undefined)).to.equal(false);
