@@ -45,3 +45,17 @@ export const NEXT_SAMPLE = `{
   const before = snapshot()?.samples ?? 0;
   while ((snapshot()?.samples ?? 0) <= before) await new Promise((r) => setTimeout(r, 10));
 }`;
+
+/**
+ * A script's `server` (a node:http server, not yet listening) started, asked for `/users/0` to
+ * `/users/2`, then for `/users/3` after the next sample (NEXT_SAMPLE), and closed: `named` holds
+ * the four answers, each the route its request was named by.
+ */
+export const THREE_THEN_ONE_AFTER_A_SAMPLE = `await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const get = async (i) =>
+  (await fetch('http://127.0.0.1:' + server.address().port + '/users/' + i)).text();
+const named = [];
+for (let i = 0; i < 3; i++) named.push(await get(i));
+${NEXT_SAMPLE}
+named.push(await get(3));
+server.close();`;

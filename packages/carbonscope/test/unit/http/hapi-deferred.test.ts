@@ -4,7 +4,11 @@ import {
   installRouteResolvers,
   nameHapiRoutesIfLoaded,
 } from '../../../src/http/frameworks/index.js';
-import { lastJson, NEXT_SAMPLE, underRegister } from '../../helpers/under-register.js';
+import {
+  lastJson,
+  THREE_THEN_ONE_AFTER_A_SAMPLE,
+  underRegister,
+} from '../../helpers/under-register.js';
 
 /**
  * A process preloaded with register, from the library's folder (where @hapi/hapi resolves): says
@@ -41,14 +45,7 @@ const server = createServer(async (req, res) => {
   }
   hapi.listener.emit('request', req, res);
 });
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const get = async (i) =>
-  (await fetch('http://127.0.0.1:' + server.address().port + '/users/' + i)).text();
-const named = [];
-for (let i = 0; i < 3; i++) named.push(await get(i));
-${NEXT_SAMPLE}
-named.push(await get(3));
-server.close();
+${THREE_THEN_ONE_AFTER_A_SAMPLE}
 console.log(JSON.stringify({ named }));
 process.exit(0);`;
 

@@ -1,5 +1,9 @@
 import { expect } from 'chai';
-import { lastJson, NEXT_SAMPLE, underRegister } from '../../helpers/under-register.js';
+import {
+  lastJson,
+  THREE_THEN_ONE_AFTER_A_SAMPLE,
+  underRegister,
+} from '../../helpers/under-register.js';
 
 const SERVE_KOA = 'const server = createServer(koaApp().callback());';
 
@@ -23,14 +27,7 @@ function koaApp() {
   return app;
 }
 ${serve}
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const get = async (i) =>
-  (await fetch('http://127.0.0.1:' + server.address().port + '/users/' + i)).text();
-const named = [];
-for (let i = 0; i < 3; i++) named.push(await get(i));
-${NEXT_SAMPLE}
-named.push(await get(3));
-server.close();
+${THREE_THEN_ONE_AFTER_A_SAMPLE}
 console.log(JSON.stringify({ before, named }));
 process.exit(0);`;
 
