@@ -362,6 +362,22 @@ describe('energy/sources/rapl', () => {
       return readFileSync(path, 'latin1');
     };
 
+  /** A reader that refuses (EACCES) every file whose path `refused` matches, as it is set then. */
+  const refusing = () => {
+    const access: { refused: RegExp | undefined; read: ReadText } = {
+      refused: undefined,
+      read: (path) => {
+        if (access.refused?.test(path)) {
+          throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+        }
+        return readFileSync(path, 'latin1');
+      },
+    };
+    return access;
+  };
+  /** Socket 1's package and its subzones. */
+  const SOCKET_1 = /intel-rapl:1\//;
+
   it('one dram zone unreadable: the packages are measured, that dram is left out and said, and read once it can be', async () => {
     buildPowercapTree(dir, TWO_SOCKET_INTEL);
     const denied = new Set(['intel-rapl:0:1']);
@@ -512,14 +528,8 @@ describe('energy/sources/rapl', () => {
   it('a package that stops being readable mid-run (chmod): said once each way, partial meanwhile', async () => {
     buildPowercapTree(dir, TWO_SOCKET_INTEL);
     const { logger, warnings } = captureLogger();
-    let denied = false;
-    const read: ReadText = (path) => {
-      if (denied && path.includes('intel-rapl:1/')) {
-        throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
-      }
-      return readFileSync(path, 'latin1');
-    };
-    const rapl = createRaplSource({ root: dir, logger, read });
+    const access = refusing();
+    const rapl = createRaplSource({ root: dir, logger, read: access.read });
     expect((await rapl.probe()).ok).to.equal(true);
     const said = () => warnings().map((w) => String(w.msg));
     const lostDevice = (r: readonly EnergyReading[]) => r.find((x) => x.device === 'package-1');
@@ -528,7 +538,7 @@ describe('energy/sources/rapl', () => {
     const before = rapl.sample(tick(1000));
     expect(lostDevice(before)).to.not.have.property('partial');
 
-    denied = true;
+    access.refused = SOCKET_1;
     for (let i = 0; i < 3; i++) {
       // Its energy is missing from the host figure: a 0 J reading that says so, not silence.
       expect(lostDevice(rapl.sample(tick(1000)))).to.deep.include({ joules: 0, partial: true });
@@ -536,7 +546,7 @@ describe('energy/sources/rapl', () => {
     expect(said()).to.have.length(1);
     expect(said()[0]).to.match(/intel-rapl:1\/energy_uj cannot be read.*package-1 is left out/);
 
-    denied = false;
+    access.refused = undefined;
     // The tick it reads again only sets its new baseline: still partial, and said once.
     expect(lostDevice(rapl.sample(tick(1000)))).to.deep.include({ joules: 0, partial: true });
     expect(said()).to.have.length(2);
@@ -547,7 +557,7 @@ describe('energy/sources/rapl', () => {
     expect(lostDevice(after)).to.not.have.property('partial');
 
     // Lost again later: said again, not kept quiet because it was said the first time.
-    denied = true;
+    access.refused = SOCKET_1;
     expect(lostDevice(rapl.sample(tick(1000)))).to.deep.include({ partial: true });
     expect(said()).to.have.length(3);
   });
@@ -558,25 +568,19 @@ describe('energy/sources/rapl', () => {
     buildPowercapTree(dir, TWO_SOCKET_INTEL);
     const { logger, warnings, lines: logged } = captureLogger();
     const infos = () => logged.filter((l) => l.level === 30);
-    let denied = false;
-    const read: ReadText = (path) => {
-      if (denied && path.includes('intel-rapl:1/')) {
-        throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
-      }
-      return readFileSync(path, 'latin1');
-    };
-    const rapl = createRaplSource({ root: dir, logger, read });
+    const access = refusing();
+    const rapl = createRaplSource({ root: dir, logger, read: access.read });
     expect((await rapl.probe()).ok).to.equal(true);
     // An hour at a 1 s interval, package-1 unreadable every other second.
     for (let s = 1; s <= 3600; s++) {
-      denied = s % 2 === 1;
+      access.refused = s % 2 === 1 ? SOCKET_1 : undefined;
       rapl.sample(tick(1000, undefined, s * 1000));
     }
     const lines = warnings().filter((w) => String(w.msg).includes('intel-rapl:1'));
     expect(lines.length).to.be.within(3, 10);
     expect(lines.map((w) => String(w.msg)).join('\n')).to.match(/on and off/);
     // Readable for a window after: its end is told once.
-    denied = false;
+    access.refused = undefined;
     for (let s = 3601; s <= 3601 + 660; s++) rapl.sample(tick(1000, undefined, s * 1000));
     expect(infos().filter((w) => /steadily again/.test(String(w.msg)))).to.have.length(1);
   });
@@ -586,25 +590,21 @@ describe('energy/sources/rapl', () => {
   it('a zone whose return comes on a tick that reads nothing else is said back, and lost again', async () => {
     buildPowercapTree(dir, TWO_SOCKET_INTEL);
     const { logger, warnings } = captureLogger();
-    let denied: RegExp | undefined;
-    const read: ReadText = (path) => {
-      if (denied?.test(path)) throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
-      return readFileSync(path, 'latin1');
-    };
-    const rapl = createRaplSource({ root: dir, logger, read });
+    const access = refusing();
+    const rapl = createRaplSource({ root: dir, logger, read: access.read });
     expect((await rapl.probe()).ok).to.equal(true);
     const said = () => warnings().map((w) => String(w.msg));
-    denied = /intel-rapl:1\//;
+    access.refused = SOCKET_1;
     rapl.sample(tick(1000, undefined, 1000));
     expect(said()).to.have.length(1);
-    denied = /intel-rapl:/;
+    access.refused = /intel-rapl:/;
     expect(() => rapl.sample(tick(1000, undefined, 2000))).to.throw();
-    denied = undefined;
+    access.refused = undefined;
     expect(() => rapl.sample(tick(1000, undefined, 3000))).to.throw(/baseline/);
     expect(said().filter((m) => /intel-rapl:1\/energy_uj reads again/.test(m))).to.have.length(1);
     rapl.sample(tick(1000, undefined, 4000));
     // Lost again well after: a new loss, said.
-    denied = /intel-rapl:1\//;
+    access.refused = SOCKET_1;
     rapl.sample(tick(1000, undefined, 4000 + 3_600_000));
     const losses = said().filter((m) => /intel-rapl:1\/energy_uj cannot be read/.test(m));
     expect(losses).to.have.length(2);
