@@ -23,11 +23,11 @@ import {
 } from './otel/own-provider.js';
 import { markRegisterPresent } from './otel/register-present.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './otel/spans.js';
-import { isOwnCli, startsOwnCli } from './own-cli.js';
-import { startsPackageManager } from './package-manager.js';
+import { isOwnCli } from './own-cli.js';
 import type { Carbonscope } from './runtime/carbonscope.js';
 import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
 import { defaultLogger } from './runtime/default-logger.js';
+import { registerStandsDown } from './stands-down.js';
 import { tellUnpushedAtExit } from './unpushed-exit.js';
 
 const logger = defaultLogger(process.env);
@@ -254,7 +254,7 @@ function unpushed(): boolean {
 // manager's own process (`npm start` under NODE_OPTIONS) comes before the application's, which
 // inherits the variable: its meter would take the Prometheus port the application's endpoint
 // needs, or push a second series, of npm's waiting, beside the application's.
-if (isMainThread && !startsOwnCli() && !startsPackageManager()) {
+if (isMainThread && !registerStandsDown()) {
   // Before any instrumentation can look: it leaves saying where the figures go to register.
   markRegisterPresent();
   // Now, while the application's modules are still to load: Fastify 4 tells of each instance

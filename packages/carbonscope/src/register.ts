@@ -36,11 +36,8 @@ function loadRest(): void {
  */
 function standsDown(load: NodeJS.Require): boolean {
   try {
-    const { startsOwnCli } = load('./own-cli.js') as typeof import('./own-cli.js');
-    const { startsPackageManager } = load(
-      './package-manager.js',
-    ) as typeof import('./package-manager.js');
-    return startsOwnCli() || startsPackageManager();
+    const { registerStandsDown } = load('./stands-down.js') as typeof import('./stands-down.js');
+    return registerStandsDown();
   } catch {
     return false;
   }
