@@ -31,7 +31,10 @@ WORKDIR /app
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
-COPY --from=build /app/dist/tools ./dist/tools
+# Of the tools, only compose's traffic generator runs in the image; the rest (dashboards, model
+# training) import dev dependencies that npm prune removed.
+COPY --from=build /app/dist/tools/traffic.js ./dist/tools/
+COPY --from=build /app/dist/tools/predict/rng.js ./dist/tools/predict/
 # node_modules/carbonscope links here: the library's compiled code, its data, package.json and
 # the command's bin (`npx carbonscope impacts …` in the container).
 COPY --from=build /app/packages/carbonscope/package.json ./packages/carbonscope/
