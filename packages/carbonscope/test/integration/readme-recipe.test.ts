@@ -275,6 +275,7 @@ describe("the READMEs' code blocks, run as written", function () {
         '/api/v1/admin',
         '/api/nope',
         '/no',
+        '/any',
       ];
       for (const path of paths) await getText(`http://127.0.0.1:${appPort}${path}`);
       // A request is counted at the sample after it ends: read once every one is, not at the
@@ -288,12 +289,13 @@ describe("the READMEs' code blocks, run as written", function () {
           until: (c) => Object.values(c).reduce((a, b) => a + b, 0) >= paths.length,
         },
       );
-      // A handler's own 404 and a route's own middleware's 401 keep their route; Hono's 404s,
-      // which end on the last app.use() middleware they passed, are unmatched.
+      // A handler's own 404, a route's own middleware's 401 and an app.all() route keep their
+      // route; Hono's 404s, which end on the last app.use() middleware they passed, are unmatched.
       expect(counts).to.deep.equal({
         '/users/:id': 2,
         '/api/v1/items/:item': 1,
         '/api/v1/admin': 1,
+        '/any': 1,
         unmatched: 2,
       });
     });
@@ -360,8 +362,8 @@ app.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('up'));
 
 /**
  * A Hono app on @hono/node-server around a README's middleware block (which uses `app`): later
- * middleware of its own (a logger's, a path's), a sub-app, a route's own middleware and a
- * handler that answers 404 itself; says `up` once it listens.
+ * middleware of its own (a logger's, a path's), a sub-app, a route's own middleware, a handler
+ * that answers 404 itself and an app.all() route; says `up` once it listens.
  */
 function honoApp(block: string): string {
   return `import { Hono } from 'hono';
@@ -375,6 +377,7 @@ const v1 = new Hono();
 v1.get('/items/:item', (c) => c.text('item'));
 v1.get('/admin', (c) => c.text('no', 401), (c) => c.text('admin'));
 app.route('/api/v1', v1);
+app.all('/any', (c) => c.text('any'));
 serve({ fetch: app.fetch, port: Number(process.env.PORT), hostname: '127.0.0.1' }, () =>
   console.log('up'),
 );
