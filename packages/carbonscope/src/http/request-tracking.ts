@@ -8,6 +8,7 @@ import {
   installRouteResolvers,
   nameHapiRoutesIfLoaded,
   nameKoaRoutesIfLoaded,
+  warnIfHapiUnreached,
   warnIfKoaUnreached,
 } from './frameworks/index.js';
 import { trackHttp2Streams } from './http2-streams.js';
@@ -125,6 +126,7 @@ export function trackHttpRequests(
       nameKoaRoutesIfLoaded();
       warnIfKoaUnreached(server);
       nameHapiRoutesIfLoaded();
+      warnIfHapiUnreached(server);
       lastTracked = !(servers && !servers.has(server)) && !ignored.has(server);
     }
     return lastTracked;

@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setRoute } from '../route.js';
 import { appPackageFile, loadedAppModule } from './app-module.js';
+import { callsMethods, unreachedWarner } from './unreached.js';
 
 /** The method of hapi's own routes (its 404 and 400): a request left on one matched none. */
 const SPECIAL = '_special';
@@ -19,6 +20,8 @@ type Lookup = ((this: HapiRequest, ...args: unknown[]) => unknown) & { [WRAPPED]
 let installed = false;
 /** hapi's lib/request.js where the application would find it; undefined: none, or wrapped. */
 let requestFile: string | undefined;
+/** The folder of that hapi's package; undefined: none resolves. */
+let reachedPackage: string | undefined;
 
 /**
  * Names a hapi request by the route it matched (`request.route.path`, plugin prefix included:
@@ -46,6 +49,7 @@ export function installHapiRoutes(): void {
   if (installed) return;
   installed = true;
   requestFile = appPackageFile('@hapi/hapi', join('lib', 'request.js'));
+  if (requestFile) reachedPackage = dirname(dirname(requestFile));
   nameHapiRoutesIfLoaded();
 }
 
@@ -71,3 +75,28 @@ export function nameHapiRoutesIfLoaded(): void {
   wrapped[WRAPPED] = true;
   proto._lookup = wrapped;
 }
+
+/**
+ * hapi's request listener (its core's `_dispatch()`), inlined by a bundler or not: minifiers
+ * rename its variables but keep the names of the two methods it calls.
+ */
+function hapiDispatch(listener: unknown): boolean {
+  return callsMethods(listener, ['.generate(', '._execute()']);
+}
+
+/**
+ * Says once when a server answers with hapi while the hapi installHapiRoutes reached is not
+ * loaded, as for Koa: a bundler inlined hapi (whose Request is then a copy carbonscope cannot
+ * wrap) or the app loaded another copy, and every request would be `unmatched` without a word.
+ * Asked at a server's first request, after nameHapiRoutesIfLoaded.
+ */
+export const warnIfHapiUnreached = unreachedWarner(
+  {
+    serving: 'hapi server',
+    pkg: '@hapi/hapi',
+    file: join('lib', 'request.js'),
+    code: 'CARBONSCOPE_HAPI_UNREACHED',
+    serves: hapiDispatch,
+  },
+  () => reachedPackage,
+);

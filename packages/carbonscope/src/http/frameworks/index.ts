@@ -3,7 +3,7 @@ import { installHapiRoutes } from './hapi.js';
 import { installKoaRoutes } from './koa.js';
 
 export { expressRouteOf } from './express.js';
-export { nameHapiRoutesIfLoaded } from './hapi.js';
+export { nameHapiRoutesIfLoaded, warnIfHapiUnreached } from './hapi.js';
 export { nameKoaRoutesIfLoaded, warnIfKoaUnreached } from './koa.js';
 
 /**

@@ -1,14 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { dirname, join, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setRoute } from '../route.js';
-import {
-  appLookupFolders,
-  appPackageFile,
-  appPackageFolder,
-  loadedAppModule,
-  loadedAppModulesEndingWith,
-} from './app-module.js';
+import { appPackageFile, loadedAppModule } from './app-module.js';
+import { callsMethods, unreachedWarner } from './unreached.js';
 
 const VALUE = Symbol('carbonscope.koa.matchedRoute');
 /** What of a @koa/router layer naming reads: a route's layer has methods, a middleware's none. */
@@ -73,8 +68,6 @@ function middlewareOnly(matched: unknown, path: unknown): boolean {
 let installed = false;
 /** Koa's lib/context.js where the application would find it; undefined: none, or reached. */
 let contextFile: string | undefined;
-/** The application.js of the Koa whose context installKoaRoutes reaches; undefined: none. */
-let reachedApplication: string | undefined;
 /** The folder of that Koa's package; undefined: none resolves. */
 let reachedPackage: string | undefined;
 
@@ -92,10 +85,7 @@ export function installKoaRoutes(): void {
   if (installed) return;
   installed = true;
   contextFile = appPackageFile('koa', join('lib', 'context.js'));
-  if (contextFile) {
-    reachedApplication = join(dirname(contextFile), 'application.js');
-    reachedPackage = dirname(dirname(contextFile));
-  }
+  if (contextFile) reachedPackage = dirname(dirname(contextFile));
   nameKoaRoutesIfLoaded();
 }
 
@@ -132,18 +122,7 @@ export function nameKoaRoutesIfLoaded(): void {
  * variables but keep the names of the two methods it calls.
  */
 function koaCallback(listener: unknown): boolean {
-  if (typeof listener !== 'function') return false;
-  const source = Function.prototype.toString.call(listener);
-  return source.includes('.createContext(') && source.includes('.handleRequest(');
-}
-
-const askedServers = new WeakSet<object>();
-let koaUnreachedTold = false;
-
-/** Where carbonscope looked for koa, for the warning: the entry script's folder and the cwd. */
-function lookedIn(): string {
-  const { entry, cwd } = appLookupFolders();
-  return entry ? `the entry script's folder (${entry}) or the cwd (${cwd})` : `the cwd (${cwd})`;
+  return callsMethods(listener, ['.createContext(', '.handleRequest(']);
 }
 
 /** A Koa whose context module require can load: lib/context.js there, in a CommonJS package. */
@@ -160,67 +139,30 @@ function commonJsKoa(folder: string): boolean {
   }
 }
 
-const UNMATCHED = "its requests are counted as 'unmatched'.";
-const KEEP_EXTERNAL = 'Keep koa out of the bundle (esbuild --external:koa) and installed beside it';
-
-/**
- * The warning's text after "a Koa app serves requests": why the Koa serving is not the one
- * reached, as far as the process tells. Another copy in require's cache (a monorepo's workspace
- * the entry's folder and the cwd do not resolve), a resolved koa with no CommonJS context (ESM
- * only: keeping it external changes nothing), none resolved, or the resolved one unloaded (a
- * bundler inlined Koa). Only when the warning is said: it reads the disk and walks the cache.
- */
-function unreachedCause(): string {
-  const copies = loadedAppModulesEndingWith(join(`${sep}koa`, 'lib', 'application.js'));
-  const copy = copies.find((file) => file !== reachedApplication);
-  if (copy) {
-    const reached = reachedPackage
-      ? `the one ${lookedIn()} resolves (${reachedPackage})`
-      : `one ${lookedIn()} resolves, and none does`;
-    return (
-      ` with the koa at ${dirname(dirname(copy))}, but carbonscope reads route templates from ` +
-      `${reached}: ${UNMATCHED} Start the process from the app's folder.`
-    );
-  }
-  const installed = reachedPackage ?? appPackageFolder('koa');
-  if (installed && !commonJsKoa(installed)) {
-    return (
-      `, but the koa at ${installed} has no CommonJS lib/context.js for carbonscope to read ` +
-      `route templates from (an ESM-only Koa?): ${UNMATCHED} carbonscope names the routes of ` +
-      'CommonJS Koa only.'
-    );
-  }
-  if (!installed) {
-    return (
-      `, but no koa resolves from ${lookedIn()} for carbonscope to read route templates from ` +
-      `(Koa inlined in a bundle, or installed elsewhere?): ${UNMATCHED} ${KEEP_EXTERNAL}, or ` +
-      "start the process from the app's folder."
-    );
-  }
+/** A resolved koa with no CommonJS context (ESM only): keeping it external changes nothing. */
+function esmOnlyCause(folder: string, unmatched: string): string | undefined {
+  if (commonJsKoa(folder)) return undefined;
   return (
-    `, but not the koa carbonscope reads route templates from (${installed}; Koa inlined in a ` +
-    `bundle?): ${UNMATCHED} ${KEEP_EXTERNAL}.`
+    `, but the koa at ${folder} has no CommonJS lib/context.js for carbonscope to read ` +
+    `route templates from (an ESM-only Koa?): ${unmatched} carbonscope names the routes of ` +
+    'CommonJS Koa only.'
   );
 }
 
 /**
  * Says once when a server answers with a Koa app while the Koa installKoaRoutes reached is not
- * loaded, with the cause unreachedCause tells (a bundler inlined Koa, whose context is then a
- * copy carbonscope cannot see; another copy; an ESM-only Koa): else every request of the app
- * would be `unmatched` without a word. Asked at a server's first request. A second copy loaded
- * beside the reached one goes unnoticed.
+ * loaded, with the cause it can tell (a bundler inlined Koa, whose context is then a copy
+ * carbonscope cannot see; another copy; an ESM-only Koa): else every request of the app would
+ * be `unmatched` without a word. Asked at a server's first request.
  */
-export function warnIfKoaUnreached(server: { listeners(event: 'request'): unknown[] }): void {
-  if (koaUnreachedTold || askedServers.has(server)) return;
-  askedServers.add(server);
-  // Asked inside the request start's channel, where a throw is an uncaught exception: Node's
-  // servers are emitters, but anything may publish there (the bench's request path does).
-  if (typeof server.listeners !== 'function') return;
-  if (!server.listeners('request').some(koaCallback)) return;
-  if (reachedApplication && loadedAppModule(reachedApplication) !== undefined) return;
-  koaUnreachedTold = true;
-  process.emitWarning(`a Koa app serves requests${unreachedCause()}`, {
-    type: 'CarbonscopeWarning',
+export const warnIfKoaUnreached = unreachedWarner(
+  {
+    serving: 'Koa app',
+    pkg: 'koa',
+    file: join('lib', 'application.js'),
     code: 'CARBONSCOPE_KOA_UNREACHED',
-  });
-}
+    serves: koaCallback,
+    installedCause: esmOnlyCause,
+  },
+  () => reachedPackage,
+);

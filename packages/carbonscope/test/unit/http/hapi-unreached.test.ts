@@ -1,0 +1,104 @@
+import { cpSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { expect } from 'chai';
+import { warnIfHapiUnreached } from '../../../src/http/frameworks/index.js';
+import { tempDirUntilExit } from '../../helpers/temp-dir.js';
+import { underRegister } from '../../helpers/under-register.js';
+
+const CODE = 'CARBONSCOPE_HAPI_UNREACHED';
+
+/**
+ * What esbuild --minify leaves of hapi's request listener (its core's `_dispatch()`) where it
+ * inlines @hapi/hapi: the names of the two methods it calls stay.
+ */
+const INLINED = `const Ie = { generate(r, t, s) { return { _execute() { s.end('x'); } }; } };
+class Core {
+  constructor() { this.root = {}; }
+  _dispatch(e = {}) { return (t, s) => { let i = Ie.generate(this.root, t, s, e); i._execute(); }; }
+}`;
+
+/** The warning's line in stderr (the whole stderr where there is none, for the failure's text). */
+function warningLine(stderr: string): string {
+  return stderr.split('\n').find((line) => line.includes(CODE)) ?? stderr;
+}
+
+/**
+ * stderr of a process preloaded with register whose two servers each answer two requests with
+ * `handler`'s listener; from `cwd`, by default the library's folder, where @hapi/hapi resolves.
+ */
+async function stderrServing(prelude: string, handler: string, cwd?: string): Promise<string> {
+  const script = `import { createServer } from 'node:http';
+${prelude}
+for (let s = 0; s < 2; s++) {
+  const server = createServer(${handler});
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  for (let i = 0; i < 2; i++) await (await fetch('http://127.0.0.1:' + server.address().port + '/users/7')).text();
+  server.close();
+}
+setTimeout(() => process.exit(0), 50);`;
+  const { stderr } = await underRegister(script, {}, cwd);
+  return stderr;
+}
+
+/** Two hapi servers (the `Hapi` the prelude gave), each answering two requests. */
+const HAPI_SERVERS = `for (let s = 0; s < 2; s++) {
+  const server = Hapi.server({ port: 0, host: '127.0.0.1' });
+  server.route({ method: 'GET', path: '/users/{id}', handler: () => 'u' });
+  await server.start();
+  for (let i = 0; i < 2; i++) await (await fetch(server.info.uri + '/users/7')).text();
+  await server.stop();
+}
+setTimeout(() => process.exit(0), 50);`;
+
+describe('http: a hapi carbonscope cannot reach', function () {
+  this.timeout(30_000);
+
+  // A bundle that inlines hapi names every request `unmatched`: its Request is a copy that
+  // carbonscope never wraps. Koa's inlined case said so; hapi's said nothing.
+  it('is said once, where a bundler inlined hapi (its listener, not the installed hapi)', async () => {
+    const stderr = await stderrServing(INLINED, 'new Core()._dispatch()');
+    expect(stderr.split(CODE).length - 1, stderr).to.equal(1);
+    const line = warningLine(stderr);
+    expect(line).to.include('a hapi server serves requests');
+    expect(line).to.include('--external:@hapi/hapi');
+    expect(line).to.include('inlined');
+  });
+
+  // A monorepo: the app's hapi (the real one, copied) lies in its workspace's node_modules and
+  // the process starts from the root, where no hapi resolves; the copy loaded is named.
+  it('names the hapi the app loaded where the entry folder and cwd find none', async () => {
+    const root = realpathSync(tempDirUntilExit('carbonscope-hapi-mono-'));
+    // hapi's lib/index.js, in @hapi/hapi, in the node_modules that has every @hapi and mime-db.
+    const modules = dirname(
+      dirname(dirname(dirname(createRequire(import.meta.url).resolve('@hapi/hapi')))),
+    );
+    const into = join(root, 'api', 'node_modules');
+    cpSync(join(modules, '@hapi'), join(into, '@hapi'), { recursive: true });
+    cpSync(join(modules, 'mime-db'), join(into, 'mime-db'), { recursive: true });
+    const prelude = `import { createRequire } from 'node:module';
+const Hapi = createRequire(${JSON.stringify(join(root, 'api', 'server.js'))})('@hapi/hapi');`;
+    const { stderr } = await underRegister(`${prelude}\n${HAPI_SERVERS}`, {}, root);
+    expect(stderr.split(CODE).length - 1, stderr).to.equal(1);
+    const line = warningLine(stderr);
+    expect(line).to.include(join(into, '@hapi', 'hapi'));
+    expect(line).to.include(`the cwd (${root})`);
+    expect(line).to.not.include('inlined');
+  });
+
+  it('is not said for the installed hapi, nor for other servers', async () => {
+    const { stderr } = await underRegister(
+      `import Hapi from '@hapi/hapi';\n${HAPI_SERVERS}`,
+      {},
+      undefined,
+    );
+    expect(stderr).to.not.include(CODE);
+    expect(stderr).to.not.include('CarbonscopeWarning');
+    expect(await stderrServing('', "(req, res) => res.end('x')")).to.not.include(CODE);
+  });
+
+  it('asks nothing of a server that is not an event emitter, and never throws', () => {
+    expect(() => warnIfHapiUnreached({} as never)).to.not.throw();
+    expect(() => warnIfHapiUnreached({ listeners: 'no' } as never)).to.not.throw();
+  });
+});
