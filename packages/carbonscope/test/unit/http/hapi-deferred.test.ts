@@ -49,6 +49,35 @@ ${THREE_THEN_ONE_AFTER_A_SAMPLE}
 console.log(JSON.stringify({ named }));
 process.exit(0);`;
 
+/**
+ * Routes of one path on two vhosts and one route on none, asked with the vhosts' Host headers and
+ * a client's own: the route each request was named by as hapi answered (`none`: a 404).
+ */
+const VHOSTS = `import { request } from 'node:http';
+const { default: Hapi } = await import('@hapi/hapi');
+const server = Hapi.server({ port: 0, host: '127.0.0.1' });
+const ROUTE = Symbol.for('carbonscope.http.route');
+for (const vhost of ['a.example', 'b.example']) {
+  server.route({ method: 'GET', path: '/', vhost, handler: () => vhost });
+}
+server.route({ method: 'GET', path: '/users/{id}', handler: () => 'u' });
+const named = [];
+server.ext('onPreResponse', (r, h) => { named.push(r.raw.req[ROUTE] ?? 'none'); return h.continue; });
+await server.start();
+const get = (host, path) => new Promise((done, fail) => {
+  const req = request({ host: '127.0.0.1', port: server.info.port, path, headers: { host } }, (res) => {
+    res.resume();
+    res.on('end', done);
+  });
+  req.on('error', fail);
+  req.end();
+});
+const hosts = [['a.example', '/'], ['b.example', '/'], ['c.example', '/'], ['c.example', '/users/1'], ['b.example:1/x', '/']];
+for (const [host, path] of hosts) await get(host, path);
+await server.stop();
+console.log(JSON.stringify({ named }));
+process.exit(0);`;
+
 /** The mark on a wrapped `_lookup`, as every copy of carbonscope sees it. */
 const HAPI_WRAPPED = Symbol.for('carbonscope.hapi-lookup.v1');
 
@@ -76,6 +105,14 @@ describe('http: hapi, for an application that has it installed', function () {
       named: string[];
     };
     expect(seen.named.at(-1)).to.equal('/users/{id}');
+  });
+
+  // A route's vhost is the app's own, but the Host that picks it is the client's: the name stays
+  // the path template (semconv's http.route, as OTel's hapi instrumentation names it), so routes
+  // of one path on two vhosts share it, and no Host header makes a name of its own.
+  it('names a vhost route by its path, whatever Host the client sends', async () => {
+    const seen = lastJson<{ named: string[] }>((await underRegister(VHOSTS)).stdout);
+    expect(seen.named).to.deep.equal(['/', '/', 'none', '/users/{id}', 'none']);
   });
 
   it('is wrapped once where two copies of carbonscope load (a dependency brought its own)', async () => {
