@@ -77,11 +77,13 @@ export function nameHapiRoutesIfLoaded(): void {
 }
 
 /**
- * hapi's request listener (its core's `_dispatch()`), inlined by a bundler or not: minifiers
- * rename its variables but keep the names of the two methods it calls.
+ * hapi's request listener (its core's `_dispatch()`, the same in hapi 20 and 21), inlined by a
+ * bundler or not: minifiers rename its variables but keep the names of the two methods it calls
+ * and of the option it reads. The option, hapi's own, tells it from another listener that calls
+ * a generate() and an _execute(), names common enough (a job runner's) to warn falsely on.
  */
 function hapiDispatch(listener: unknown): boolean {
-  return callsMethods(listener, ['.generate(', '._execute()']);
+  return callsMethods(listener, ['.generate(', '._execute()', '.cleanStop']);
 }
 
 /**
