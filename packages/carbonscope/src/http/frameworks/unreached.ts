@@ -30,7 +30,7 @@ export interface ListeningServer {
   listeners(event: 'request'): unknown[];
 }
 
-export const UNMATCHED = "its requests are counted as 'unmatched'.";
+const UNMATCHED = "its requests are counted as 'unmatched'.";
 
 /** Where carbonscope looked for a framework, for a warning: the entry script's folder, the cwd. */
 function lookedIn(): string {
@@ -39,11 +39,11 @@ function lookedIn(): string {
 }
 
 /**
- * The warning's text after "a Koa app serves requests": why the copy serving is not the one
- * reached, as far as the process tells. Another copy in require's cache (a monorepo's workspace
- * the entry's folder and the cwd do not resolve), a cause of the framework's own, none resolved,
- * or the resolved one unloaded (a bundler inlined the framework). Only when the warning is said:
- * it reads the disk and walks the cache.
+ * The warning's text after "a Koa app serves requests" (or "a hapi server …"): why the copy
+ * serving is not the one reached, as far as the process tells. Another copy in require's cache
+ * (a monorepo's workspace the entry's folder and the cwd do not resolve), a cause of the
+ * framework's own, none resolved, or the resolved one unloaded (a bundler inlined it). Only when
+ * the warning is said: it reads the disk and walks the cache.
  */
 function unreachedCause(framework: ReachedFramework, reachedPackage: string | undefined): string {
   const { pkg } = framework;
