@@ -29,7 +29,7 @@ function loadRest(): void {
 }
 
 /**
- * Where register-eager would do nothing (carbonscope's command, a package manager's own process
+ * Where register-eager would do nothing (carbonscope's command, a package manager's or launcher's
  * before the application's), its load is not paid either: 0.15 s more at each `npm start`. Loaded
  * here, not imported: a worker thread loads nothing but this file. Where these cannot load (the
  * entry alone), register-eager's own load says what is missing.
