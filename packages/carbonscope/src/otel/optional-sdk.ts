@@ -33,12 +33,27 @@ function notFound(err: unknown, name: string): boolean {
   );
 }
 
+/**
+ * The module as the package gives it. These packages are CommonJS, whose export names Node reads
+ * from the source; where the application broke what that reading uses (pidtree 0.3 replaces
+ * String.prototype.startsWith), import() gives `default` alone, which holds them all.
+ */
+function withNames(namespace: Record<string, unknown>): unknown {
+  const only = Object.keys(namespace);
+  const cjs = namespace.default;
+  return only.length === 1 && only[0] === 'default' && typeof cjs === 'object' && cjs !== null
+    ? cjs
+    : namespace;
+}
+
 /** Imports every package or throws one MissingSdkError naming all that are missing. */
 export async function importAll<T extends unknown[]>(
   names: { [K in keyof T]: string },
   what: string,
 ): Promise<T> {
-  const results = await Promise.allSettled(names.map((name) => import(name)));
+  const results = await Promise.allSettled(
+    names.map(async (name) => withNames(await import(name))),
+  );
   const missing = names.filter((name, i) => {
     const r = results[i];
     return r.status === 'rejected' && notFound(r.reason, name);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { hasSubscribers } from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import { createServer, request } from 'node:http';
@@ -39,6 +40,25 @@ describe('the optional SDK packages', () => {
     expect((err as MissingSdkError).packages).to.deep.equal([
       '@opentelemetry/exporter-not-installed',
     ]);
+  });
+
+  // pidtree 0.3 (npm-run-all 4's) replaces String.prototype.startsWith with one that ignores its
+  // position; Node's reader of a CommonJS module's export names then finds none, and import() of
+  // the SDK gave `default` alone: register failed ("PrometheusExporter is not a constructor") in
+  // every application that had loaded it. In a fresh process: this one has the packages cached.
+  it("finds the packages' classes where the application broke String.prototype.startsWith", () => {
+    const optionalSdk = new URL('../../../src/otel/optional-sdk.js', import.meta.url).href;
+    const script = `
+      String.prototype.startsWith = function (s) { return this.substring(0, s.length) === s; };
+      const { importAll, importSdk } = await import(${JSON.stringify(optionalSdk)});
+      const [prometheus] = await importAll(['@opentelemetry/exporter-prometheus'], 'test');
+      const [sdk, resources] = await importSdk('test');
+      process.stdout.write(JSON.stringify([typeof prometheus.PrometheusExporter,
+        typeof sdk.MeterProvider, typeof resources.resourceFromAttributes]));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(out)).to.deep.equal(['function', 'function', 'function']);
   });
 
   it('knows which package each exporter needs, by the OTLP protocol', () => {
