@@ -49,13 +49,38 @@ const PROGRAMS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /**
- * ts-node's own program runs the script in its own process, but starts it in a child (its
- * dist/child/ entry) when `--esm` comes before the script: only then is its process left alone.
- * Set in tsconfig.json instead, that is not known here; the child is then measured as before.
+ * ts-node's programs (ts-node, ts-node-transpile-only, ts-node-script, ts-node-cwd) run the
+ * script in their own process, but start it in a child (their dist/child/ entry) when `--esm`
+ * comes before the script: only then is their process left alone. Set in tsconfig.json instead,
+ * that is not known here: ts-node's process is then measured, and holds the Prometheus port.
  */
 const WITH_ESM: Readonly<Record<string, readonly string[]>> = {
   'dist/bin.js': ['ts-node'],
+  'dist/bin-transpile.js': ['ts-node'],
+  'dist/bin-script.js': ['ts-node'],
+  'dist/bin-cwd.js': ['ts-node'],
 };
+
+/** ts-node's options that take the next argument as their value (arg's String types, 10.9). */
+const TS_NODE_VALUED = new Set([
+  '--eval',
+  '--require',
+  '--cwd',
+  '--dir',
+  '--compiler',
+  '--compilerOptions',
+  '--compiler-options',
+  '--project',
+  '--ignoreDiagnostics',
+  '--ignore-diagnostics',
+  '--ignore',
+  '--transpiler',
+  '--scopeDir',
+  '--scope-dir',
+  '--experimentalSpecifierResolution',
+  '--experimental-specifier-resolution',
+]);
+const TS_NODE_VALUED_SHORT = new Set(['e', 'r', 'I', 'P', 'C', 'D', 'O']);
 
 /**
  * The names `process.argv[1]` has where it is a link to one of PROGRAMS, as npm, corepack or a
@@ -65,7 +90,7 @@ const WITH_ESM: Readonly<Record<string, readonly string[]>> = {
  */
 const CANDIDATE = new RegExp(
   '^(?:(?:npm|npx|npm-cli|npx-cli|yarn|yarnpkg|pnpm|pnpx|corepack)(?:\\.[cm]?js)?|pn|pnx|' +
-    'yarn-.+\\.cjs|nodemon|tsx|ts-node|ts-node-esm|ts-node-dev|tsnd|node-dev|' +
+    'yarn-.+\\.cjs|nodemon|tsx|ts-node(?:-esm|-transpile-only|-script|-cwd|-dev)?|tsnd|node-dev|' +
     'pm2|pm2-dev|pm2-docker|pm2-runtime|concurrently|conc|npm-run-all2?|run-[sp])$',
 );
 
@@ -110,11 +135,17 @@ function isYarnFile(file: string): boolean {
   }
 }
 
-/** Whether ts-node's options, before the script's name, include `--esm`. */
+/**
+ * Whether ts-node's options, before the script's name, include `--esm`, read as its arg 4 reads
+ * them: an option's value is not the script, `--esm=false` is --esm too, `-Tr x` is -T -r x.
+ */
 function esmBeforeScript(args: readonly string[]): boolean {
-  for (const arg of args) {
-    if (arg === '--esm') return true;
-    if (arg === '--' || !arg.startsWith('-')) return false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--' || arg.length < 2 || !arg.startsWith('-')) return false;
+    const long = arg.startsWith('--');
+    if (long && arg.split('=', 1)[0] === '--esm') return true;
+    if (long ? TS_NODE_VALUED.has(arg) : TS_NODE_VALUED_SHORT.has(arg.slice(-1))) i++;
   }
   return false;
 }

@@ -139,6 +139,32 @@ describe("startsChildLauncher: whether the main module is a package manager's or
     expect(startsChildLauncher(other, ['--esm', 'server.mts'])).to.equal(false);
   });
 
+  // ts-node reads its options with arg 4: one that takes a value takes the next argument, which
+  // is not the script; `--esm=<anything>` is --esm. Its other programs take --esm alike.
+  it("ts-node: --esm after an option's value, or as --esm=; by its other programs", async () => {
+    const tsNode = await pkg('ts-node', 'ts-node', 'dist/bin.js');
+    const esm = (args: string[]) => startsChildLauncher(tsNode, args);
+    expect(esm(['-P', 'tsconfig.json', '--esm', 'server.mts'])).to.equal(true);
+    expect(esm(['--project', 'tsconfig.json', '--esm', 'server.mts'])).to.equal(true);
+    expect(esm(['--project=tsconfig.json', '--esm', 'server.mts'])).to.equal(true);
+    expect(esm(['-r', 'dotenv/config', '-O', '{}', '--esm', 'server.mts'])).to.equal(true);
+    expect(esm(['-Tr', 'dotenv/config', '--esm', 'server.mts'])).to.equal(true);
+    expect(esm(['--esm=true', 'server.mts'])).to.equal(true);
+    expect(esm(['-P', 'tsconfig.json', 'server.ts', '--esm'])).to.equal(false);
+    expect(esm(['--project=tsconfig.json', 'server.ts', '--esm'])).to.equal(false);
+    for (const bin of ['dist/bin-transpile.js', 'dist/bin-script.js', 'dist/bin-cwd.js']) {
+      const program = join(dir, 'ts-node', bin);
+      await file(join('ts-node', bin));
+      expect(startsChildLauncher(program, ['--esm', 'server.mts']), bin).to.equal(true);
+      expect(startsChildLauncher(program, ['server.ts']), bin).to.equal(false);
+    }
+    const transpileOnly = await link(
+      'ts-node-transpile-only',
+      join(dir, 'ts-node/dist/bin-transpile.js'),
+    );
+    expect(startsChildLauncher(transpileOnly, ['--esm', 'server.mts'])).to.equal(true);
+  });
+
   it("not an application's launcher-named files, nor a link by a launcher's name to it", async () => {
     expect(startsChildLauncher(await pkg('mine', 'mine', 'bin/nodemon.js'))).to.equal(false);
     expect(startsChildLauncher(await pkg('app2', 'app2', 'dist/cli.mjs'))).to.equal(false);
