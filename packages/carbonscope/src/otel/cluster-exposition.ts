@@ -1,10 +1,10 @@
-// One Prometheus endpoint for a whole Node cluster (node:cluster, pm2's cluster mode with the
-// primary under register too). Every process runs register (workers inherit --import), but only
-// the primary listens: a worker's listen() goes through the primary, which holds the port
-// already, so each worker's own endpoint would fail to bind and the scrape show the primary
-// alone, which serves no request. At a scrape the primary reads each worker's exposition from
-// the worker's own local socket (cluster-sockets.ts) and serves them all, each worker's series
-// under its own service_instance_id.
+// One Prometheus endpoint for a whole Node cluster (node:cluster; not pm2's cluster mode, whose
+// primary, pm2's daemon, register leaves alone as a launcher's). Every process runs register
+// (workers inherit --import), but only the primary listens: a worker's listen() goes through
+// the primary, which holds the port already, so each worker's own endpoint would fail to bind
+// and the scrape show the primary alone, which serves no request. At a scrape the primary reads
+// each worker's exposition from the worker's own local socket (cluster-sockets.ts) and serves
+// them all, each worker's series under its own service_instance_id.
 import cluster, { type Worker } from 'node:cluster';
 import { dirname } from 'node:path';
 import type { Logger } from '../log.js';
