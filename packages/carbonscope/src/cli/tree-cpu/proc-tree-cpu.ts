@@ -11,11 +11,23 @@ enum Seen {
   Left,
   /**
    * Outside the tree and ended, not yet reaped: a zombie where nothing reaps orphans (we are
-   * PID 1, or there is no init), or one init has not reaped yet. Its time is final: not running.
+   * PID 1, or there is no init), or one init has not reaped yet. Its time is final: not running,
+   * and what it used since the last read still counts (no cutime in the tree will hold it).
    */
   Ended,
   /** Gone from /proc (reaped), or its pid now names another process. */
   Vanished,
+}
+
+/**
+ * Whether a tracked process's growth since the last read counts: while in the tree, and once
+ * more when found ended outside it. A child whose parent exits without waiting for it is
+ * re-parented as a zombie; its last part, used in the tree, is in no cutime of the tree, and
+ * unless it is read now it is lost when it is reaped. (One that left running and ended in the
+ * same interval counts whole too: the two are not told apart, and a zombie's time is final.)
+ */
+function hasFinalPart(t: Tracked): boolean {
+  return t.seen === Seen.Present || t.seen === Seen.Ended;
 }
 
 /** A process of the tree as last read; times in ticks. */
@@ -41,7 +53,9 @@ interface Tracked {
  * Each process counts with the growth of utime+stime+cutime+cstime since it was last read (all
  * of it when first seen), keyed by pid and start time. What was counted stays counted: a process
  * that leaves the tree (re-parented to init, or reaped where nobody in the tree waits) keeps it,
- * and its time after that is not counted. When a parent reaps a child, the kernel adds the child's
+ * and its time after that is not counted; one found outside it as a zombie counts its last part
+ * (hasFinalPart). One reaped outside the tree between two reads loses its last part: gone from
+ * /proc, it can no longer be read. When a parent reaps a child, the kernel adds the child's
  * whole time to the parent's cutime/cstime: the time counted for the child is then taken back from
  * the parent's growth (never below zero), so only the child's last, unread part is added. The
  * command itself is reaped by this process: its last part comes from OUR cutime/cstime, read once
@@ -102,7 +116,7 @@ class ProcTreeCpuReader implements TreeCpuReader {
       if (t.seen === Seen.Vanished) this.creditAncestor(t);
       else if (t.seen === Seen.Left) this.left++;
     }
-    for (const t of this.tracked.values()) if (t.seen === Seen.Present) this.countGrowth(t);
+    for (const t of this.tracked.values()) if (hasFinalPart(t)) this.countGrowth(t);
     this.countNewcomers();
     if (this.isInTree(root)) {
       this.selfReaped = selfReaped;
@@ -198,7 +212,7 @@ class ProcTreeCpuReader implements TreeCpuReader {
       if (top.pid === this.root) this.selfCredit += counted; // the command, reaped by us
       return;
     }
-    if (ancestor.seen !== Seen.Present) return; // it left: its cutime is not counted any more
+    if (!hasFinalPart(ancestor)) return; // it left running: its cutime is not counted any more
     ancestor.credit += counted;
     const missedAt = this.snapshot.missedAt.get(top.pid) ?? -1;
     const ancestorReadAt = this.snapshot.stats.get(ancestor.pid)?.readAt ?? 0;

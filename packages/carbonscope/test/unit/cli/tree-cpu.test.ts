@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -314,6 +314,39 @@ describe('process tree CPU time', () => {
     expect(reader.leftRunning()).to.equal(1);
   });
 
+  it('counts the last part of a child that ended, then left the tree as a zombie, once', () => {
+    const { proc, reader } = commandTree();
+    proc.set(100, SELF, [100, 0, 0, 0]); // sh script
+    proc.set(101, 100, [0, 0, 0, 0]); //      sh -c 'node a & exec node wait'
+    proc.set(102, 101, [100, 0, 0, 0]); //    node a
+    proc.set(103, 102, [50, 0, 0, 0]); //     a child of node a
+    expect(reader.read()).to.be.closeTo(2.5, 1e-9);
+    // 102 reaps 103 (at 0.7 s) and ends at 1.3 s of its own; 101 exits without waiting for it,
+    // and 100 reaps 101. The zombie, re-parented where nothing reaps it, holds its final times.
+    proc.remove(103);
+    proc.remove(101);
+    proc.set(102, INIT, [130, 0, 70, 0], 1000, 'Z');
+    proc.set(100, SELF, [100, 0, 0, 0]);
+    expect(reader.read()).to.be.closeTo(3, 1e-9);
+    expect(reader.read()).to.be.closeTo(3, 1e-9);
+    proc.remove(102); // reaped at last, into no cutime of the tree
+    expect(reader.read()).to.be.closeTo(3, 1e-9);
+    expect(reader.leftRunning()).to.equal(0);
+  });
+
+  it("counts the last part of the command's children that it left behind as zombies", () => {
+    const { proc, reader } = commandTree();
+    proc.set(100, SELF, [100, 0, 0, 0]);
+    proc.set(101, 100, [100, 0, 0, 0]);
+    expect(reader.read()).to.be.closeTo(2, 1e-9);
+    // 101 ends at 1.4 s, 100 exits without waiting for it and we reap 100.
+    proc.remove(100);
+    proc.setSelf([0, 0, 100, 0]);
+    proc.set(101, INIT, [140, 0, 0, 0], 1000, 'Z');
+    expect(reader.read()).to.be.closeTo(2.4, 1e-9);
+    expect(reader.leftRunning()).to.equal(0);
+  });
+
   it('reads the state of a /proc stat line: Z is a zombie', () => {
     expect(parseProcStat(statLine(7, 'a) Z (b', 1, [0, 0, 0, 0], 1, 'Z'))?.zombie).to.equal(true);
     expect(parseProcStat(statLine(7, 'a) Z (b', 1, [0, 0, 0, 0], 1, 'R'))?.zombie).to.equal(false);
@@ -560,6 +593,81 @@ describe('process tree CPU time', () => {
       expect(reader.read()).to.be.within(1.5, 2.4);
     } finally {
       killOrphan(mark);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // A zombie left outside the tree stays unreaped where whoever adopts it does not wait for
+  // strangers: carbonscope as a container's PID 1, or a subreaper above it (python3 here).
+  it('counts the last CPU of a real child that ended, then left the tree as a zombie', async function () {
+    if (process.platform !== 'linux') this.skip();
+    try {
+      execFileSync('python3', ['-c', 'import ctypes'], { stdio: 'ignore' });
+    } catch {
+      this.skip();
+    }
+    this.timeout(30_000);
+    const dir = mkdtempSync(join(tmpdir(), 'carbonscope-zombie-'));
+    const mark = join(dir, 'child-pid');
+    const end = join(dir, 'end');
+    const cpu =
+      'const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };';
+    // 0.1 s of CPU, its pid told, then 0.3 s more between two reads, and it ends.
+    const child = `${cpu} while (cpu() < 0.1) {} require('node:fs').writeFileSync(process.env.MARK, String(process.pid)); while (cpu() < 0.4) {}`;
+    // Its parent, exec'd from the shell that started it, does not wait for it: once the child is
+    // a zombie, it exits and the zombie is re-parented to the subreaper, outside the tree.
+    const parent = `const fs = require('node:fs'); const zombie = () => { try { const pid = fs.readFileSync(process.env.MARK, 'utf8'); return / Z /.test(fs.readFileSync('/proc/' + pid + '/stat', 'utf8')); } catch { return false; } }; const t = setInterval(() => { if (zombie()) clearInterval(t); }, 10);`;
+    const script = `sh -c '"$NODE" -e "$CHILD" & exec "$NODE" -e "$PARENT"'; while [ ! -e "$END" ]; do sleep 0.02; done`;
+    const subreaper = [
+      'import ctypes, subprocess, sys',
+      'ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)', // PR_SET_CHILD_SUBREAPER
+      "p = subprocess.Popen(['sh', '-c', sys.argv[1]])",
+      'print(p.pid, flush=True)',
+      'p.wait()',
+    ].join('\n');
+    const env = {
+      ...process.env,
+      NODE: process.execPath,
+      CHILD: child,
+      PARENT: parent,
+      MARK: mark,
+      END: end,
+    };
+    const reaper = spawn('python3', ['-c', subreaper, script], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = once(reaper, 'exit');
+    try {
+      const [line] = (await once(reaper.stdout, 'data')) as [Buffer];
+      const root = Number(String(line).trim());
+      const reader = createProcTreeCpuReader();
+      reader.setRoot(root);
+      const childPid = async () => {
+        for (;;) {
+          try {
+            return Number(readFileSync(mark, 'utf8'));
+          } catch {
+            await sleep(10);
+          }
+        }
+      };
+      const pid = await childPid();
+      const before = reader.read(); // the child at 0.1 s or a little more
+      // Ended, its parent gone, adopted by the subreaper: outside the tree, not yet reaped.
+      for (;;) {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (fields[0] === 'Z' && Number(fields[1]) === reaper.pid) break;
+        await sleep(10);
+      }
+      const after = reader.read();
+      expect(before).to.be.lessThan(0.35);
+      // All of the child's 0.4 s; without its last slice it read ~0.12 s.
+      expect(after).to.be.at.least(0.38);
+    } finally {
+      writeFileSync(end, '');
+      await exited;
       rmSync(dir, { recursive: true, force: true });
     }
   });
