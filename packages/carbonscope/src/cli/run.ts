@@ -1,19 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { constants } from 'node:os';
-import {
-  feedPmon,
-  type GpuShareOutcome,
-  monotonicClock,
-  PmonShares,
-  queryMigModes,
-} from '../energy/index.js';
+import { type GpuShareOutcome, monotonicClock, PmonShares } from '../energy/index.js';
 import type { SourceDevice } from '../energy/sources/index.js';
 import { printable } from '../printable.js';
 import type { Env } from '../settings.js';
 import { parseRunArgs, RUN_HELP, type RunOptions } from './args.js';
 import type { Ending } from './ending.js';
 import { finish } from './finish.js';
+import { type LateGpuWatch, watchGpuProcesses, watchLateGpus } from './gpu-watch.js';
 import { outputClosed } from './output.js';
 import { openSession, type Session, startMeter } from './session.js';
 import {
@@ -158,53 +153,74 @@ function relaySignals(child: ChildProcess, witness: SignalWitness | undefined): 
   for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
 }
 
-/** How long the one MIG mode query may take: pmon's own start is given 5 s. */
-const MIG_QUERY_TIMEOUT_MS = 5000;
-
-/**
- * Starts nvidia-smi pmon when the meter reads GPUs with nvidia-smi, so the command gets the share
- * of their energy its processes used; the meter stops it. Meanwhile asks once which GPUs are in
- * MIG mode, where pmon reads no utilization, so the report can say why a GPU got no share.
- * Resolves once pmon answers or failed, and the query answered.
- */
-async function watchGpuProcesses(session: Session, shares: PmonShares): Promise<void> {
-  const gpus = smiGpus(session).map((gpu) => Number(gpu.device.slice('gpu'.length)));
-  // None read yet (nvidia-smi tried again later): pmon would watch no GPU the meter reads.
-  if (gpus.length === 0) return;
-  const [mig] = await Promise.all([
-    queryMigModes('nvidia-smi', MIG_QUERY_TIMEOUT_MS),
-    feedPmon(shares, { gpus, logger: session.logger }),
-  ]);
-  shares.watch(gpus, mig);
-}
-
 /** The GPUs the meter's nvidia-smi reads now; none before a late start reads them. */
 function smiGpus(session: Session): readonly SourceDevice[] {
   const smi = session.meter.meter.sources.gpus.find((source) => source.name === 'nvidia-smi');
   return smi?.devices?.() ?? [];
 }
 
+/** The indexes of the GPUs the meter's nvidia-smi reads now (`gpu3`: 3). */
+function smiGpuIndexes(session: Session): number[] {
+  return smiGpus(session).map((gpu) => Number(gpu.device.slice('gpu'.length)));
+}
+
 /**
- * pmon's outcome, or where nvidia-smi read its GPUs only after the start (gpu-late-start.ts),
- * why there is none: pmon is started at the start only, and a note without a reason read as a
+ * Starts pmon on the GPUs nvidia-smi reads at the start, or, where it reads none yet (tried again
+ * later, gpu-late-start.ts), on those it reads once it does (the watch returned).
+ */
+async function watchGpus(session: Session, shares: PmonShares): Promise<LateGpuWatch | undefined> {
+  const start = (gpus: readonly number[]) =>
+    watchGpuProcesses(gpus, shares, { logger: session.logger });
+  const gpus = smiGpuIndexes(session);
+  if (gpus.length > 0) {
+    await start(gpus);
+    return undefined;
+  }
+  const lateSource = session.meter.meter.sources.gpus.some((s) => s.name === 'nvidia-smi');
+  if (!lateSource) return undefined;
+  return watchLateGpus({ gpus: () => smiGpuIndexes(session), start, clock: monotonicClock });
+}
+
+/** Whether the meter's nvidia-smi read GPUs at the start and at the end, and when pmon answered. */
+export interface GpusRead {
+  atStart: boolean;
+  now: boolean;
+  /** Where they were read late: seconds from the command's start to pmon's answer. */
+  pmonAfterS?: number;
+}
+
+/**
+ * pmon's outcome; where nvidia-smi read its GPUs only after the start (gpu-late-start.ts), it
+ * says from when the share was read, or why it never was: a note without a reason read as a
  * failure to find.
  */
 export function gpuShareOutcome(
   outcome: GpuShareOutcome | undefined,
-  gpusRead: { atStart: boolean; now: boolean },
+  gpusRead: GpusRead,
 ): GpuShareOutcome | undefined {
-  if (outcome || gpusRead.atStart || !gpusRead.now) return outcome;
+  if (gpusRead.atStart || !gpusRead.now) return outcome;
+  if (outcome === undefined) {
+    return {
+      read: false,
+      fallback:
+        'nvidia-smi read its GPUs only after the start, and the command ended before pmon, ' +
+        'which tells the share, could be started',
+    };
+  }
+  if (!outcome.read || outcome.fallback !== undefined || gpusRead.pmonAfterS === undefined) {
+    return outcome;
+  }
   return {
-    read: false,
+    ...outcome,
     fallback:
-      'nvidia-smi read its GPUs only after the start, and pmon, which tells the share, is ' +
-      'started at the start only',
+      'nvidia-smi read its GPUs only after the start: pmon, which tells the share, was started ' +
+      `then (${gpusRead.pmonAfterS.toFixed(1)} s in); their energy before is in the host figures only`,
   };
 }
 
 function withGpuShare(
   shares: PmonShares,
-  gpusRead: { atStart: boolean; now: boolean },
+  gpusRead: GpusRead,
 ): {
   gpuShare?: GpuShareOutcome;
   gpuUtilizationPercent?: number;
@@ -258,7 +274,8 @@ async function runMeasured(
     gpuShares,
   });
   const gpusAtStart = smiGpus(session).length > 0;
-  if (tree.method !== 'unavailable') await watchGpuProcesses(session, gpuShares);
+  // Without a tree to look pmon's pids up in, no share: pmon is not started.
+  const lateGpus = tree.method === 'unavailable' ? undefined : await watchGpus(session, gpuShares);
   await startMeter(session.meter);
 
   const measured = openWindow(session);
@@ -268,6 +285,7 @@ async function runMeasured(
   relaySignals(child, witness);
 
   const end = await ended;
+  await lateGpus?.stop();
   // The command is reaped by now, so its CPU time is final (what is left of its tree is orphaned).
   const method = tree.method;
   const report = await measured.close(
@@ -289,7 +307,14 @@ async function runMeasured(
           }),
     },
     // After the meter's last sample: a pmon failure or a pid of the tree it finds counts.
-    () => withGpuShare(gpuShares, { atStart: gpusAtStart, now: smiGpus(session).length > 0 }),
+    () => {
+      const pmonAfterS = lateGpus?.startedAfterS();
+      return withGpuShare(gpuShares, {
+        atStart: gpusAtStart,
+        now: smiGpus(session).length > 0,
+        ...(pmonAfterS === undefined ? {} : { pmonAfterS }),
+      });
+    },
   );
 
   if (end.kind === 'error') {

@@ -148,6 +148,7 @@ export class PmonShares implements GpuShareReader {
   private state: 'off' | 'on' | 'failed' = 'off';
   private stop: () => Promise<void> = async () => undefined;
   private startedMs = 0;
+  private closed = false;
   /** Whether shares were read before a failure. */
   private wasOn = false;
   private why: string | undefined;
@@ -177,8 +178,15 @@ export class PmonShares implements GpuShareReader {
     }
   }
 
-  /** pmon answers: shares are read from now on; `stop` ends it (close() calls it). */
+  /**
+   * pmon answers: shares are read from now on; `stop` ends it (close() calls it). After close()
+   * (a pmon started late whose header came once the command had ended) it is stopped at once.
+   */
   begin(stop: () => Promise<void>): void {
+    if (this.closed) {
+      void stop();
+      return;
+    }
     if (this.state !== 'off') return;
     this.state = 'on';
     this.stop = stop;
@@ -251,6 +259,7 @@ export class PmonShares implements GpuShareReader {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.stop();
   }
 

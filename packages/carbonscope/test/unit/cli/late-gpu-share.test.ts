@@ -1,13 +1,108 @@
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
+import { watchGpuProcesses, watchLateGpus } from '../../../src/cli/gpu-watch.js';
 import { gpuShareOutcome } from '../../../src/cli/run.js';
+import { monotonicClock, PmonShares } from '../../../src/energy/index.js';
+import { waitFor } from '../../helpers/wait.js';
+import { pipedLines } from '../energy/gpu-share/fixtures.js';
+import { fakePid, isAlive, tempDir, writeFakeBinary } from '../energy/sources/helpers.js';
+
+/**
+ * A fake nvidia-smi: `pmon` writes its pid to `<dir>/pmon.pid` (the MIG query, which answers and
+ * ends, writes nvidia-smi.pid too), prints the H200 capture's lines and runs on.
+ */
+function fakeNvidiaSmi(dir: string): string {
+  const lines = JSON.stringify(pipedLines('pmon-piped.txt').slice(0, -1));
+  return writeFakeBinary(
+    dir,
+    'nvidia-smi',
+    `if (args[0] === 'pmon') {
+       require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'pmon.pid'))}, String(process.pid));
+       process.stdout.write(${lines}.join('\\n') + '\\n');
+       setInterval(() => {}, 1000);
+     } else {
+       console.log('0, Disabled');
+     }`,
+  );
+}
+
+function commandShares(): PmonShares {
+  return new PmonShares({ isCommand: (pid) => pid === 574, pidExists: () => true, clock: () => 0 });
+}
 
 describe("run's GPU share of a GPU read late", () => {
-  // nvidia-smi read no GPU at start (a driver loading), so pmon was never started; its GPUs read
-  // later were in the host figures with a note that said no reason at all.
-  it('says why no share was read where nvidia-smi read its GPUs only after the start', () => {
+  // nvidia-smi read no GPU at start (a driver loading): pmon was started at the start only, so
+  // the GPUs read later were the host's alone however busy the command kept them.
+  it('starts pmon once nvidia-smi reads its GPUs, and the command gets its share from then', async () => {
+    const { dir, cleanup } = tempDir('late-pmon');
+    const shares = commandShares();
+    let gpus: number[] = [];
+    const watch = watchLateGpus({
+      gpus: () => gpus,
+      start: (read) => watchGpuProcesses(read, shares, { binary: fakeNvidiaSmi(dir) }),
+      clock: monotonicClock,
+      everyMs: 20,
+    });
+    try {
+      await sleep(100);
+      expect(shares.outcome()).to.equal(undefined); // no GPU read yet: no pmon
+      expect(watch.startedAfterS()).to.equal(undefined);
+      gpus = [0];
+      await waitFor('the late GPU share', () => {
+        shares.next(0);
+        return shares.share('gpu0');
+      });
+      expect(shares.share('gpu0')).to.equal(457 / 493);
+      await waitFor('the MIG query too', () => watch.startedAfterS());
+      expect(watch.startedAfterS()).to.be.above(0.05);
+      const pid = fakePid(dir, 'pmon');
+      await watch.stop();
+      await shares.close();
+      expect(isAlive(pid)).to.equal(false);
+      expect(shares.outcome()).to.deep.equal({ read: true, commandBusy: true });
+    } finally {
+      await watch.stop();
+      await shares.close();
+      cleanup();
+    }
+  });
+
+  it('stops a pmon whose header comes after the meter closed the shares', async () => {
+    const { dir, cleanup } = tempDir('late-pmon');
+    const shares = commandShares();
+    try {
+      await shares.close(); // the command ended while pmon was starting
+      await watchGpuProcesses([0], shares, { binary: fakeNvidiaSmi(dir) });
+      const pid = fakePid(dir, 'pmon');
+      await waitFor('pmon stopped', () => !isAlive(pid));
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('says from when the share of a GPU read late was read', () => {
+    const read = { read: true, commandBusy: true };
+    const outcome = gpuShareOutcome(read, { atStart: false, now: true, pmonAfterS: 61.24 });
+    expect(outcome).to.deep.equal({
+      read: true,
+      commandBusy: true,
+      fallback:
+        'nvidia-smi read its GPUs only after the start: pmon, which tells the share, was ' +
+        'started then (61.2 s in); their energy before is in the host figures only',
+    });
+    // A pmon that failed keeps its own reason.
+    const failed = { read: false, fallback: 'nvidia-smi pmon not found' };
+    expect(gpuShareOutcome(failed, { atStart: false, now: true, pmonAfterS: 3 })).to.equal(failed);
+  });
+
+  it('says why no share was read where the command ended before pmon could start', () => {
     const outcome = gpuShareOutcome(undefined, { atStart: false, now: true });
     expect(outcome?.read).to.equal(false);
-    expect(outcome?.fallback).to.match(/read its GPUs only after the start/);
+    expect(outcome?.fallback).to.equal(
+      'nvidia-smi read its GPUs only after the start, and the command ended before pmon, which ' +
+        'tells the share, could be started',
+    );
   });
 
   it("keeps pmon's own outcome, and says nothing where no GPU was read", () => {

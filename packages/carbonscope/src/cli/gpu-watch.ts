@@ -1,0 +1,75 @@
+import { feedPmon, type PmonShares, queryMigModes } from '../energy/index.js';
+import type { Logger } from '../log.js';
+
+/** How long the one MIG mode query may take: pmon's own start is given 5 s. */
+const MIG_QUERY_TIMEOUT_MS = 5000;
+
+export interface GpuWatchOptions {
+  /** `nvidia-smi` on PATH by default. */
+  binary?: string;
+  logger?: Logger;
+}
+
+/**
+ * Starts nvidia-smi pmon on `gpus` into `shares`, so the command gets the share of their energy
+ * its processes used; the meter stops it. Meanwhile asks once which GPUs are in MIG mode, where
+ * pmon reads no utilization, so the report can say why a GPU got no share. Resolves once pmon
+ * answers or failed, and the query answered.
+ */
+export async function watchGpuProcesses(
+  gpus: readonly number[],
+  shares: PmonShares,
+  o: GpuWatchOptions = {},
+): Promise<void> {
+  const binary = o.binary ?? 'nvidia-smi';
+  const [mig] = await Promise.all([
+    queryMigModes(binary, MIG_QUERY_TIMEOUT_MS),
+    feedPmon(shares, { gpus, binary, ...(o.logger ? { logger: o.logger } : {}) }),
+  ]);
+  shares.watch(gpus, mig);
+}
+
+export interface LateGpuWatchOptions {
+  /** The GPUs the meter's nvidia-smi reads now (none until its late start reads them). */
+  gpus: () => readonly number[];
+  /** Starts pmon on them (watchGpuProcesses); resolves once it answered or failed. */
+  start: (gpus: readonly number[]) => Promise<void>;
+  /** Monotonic ms. */
+  clock: () => number;
+  /** How often to look; 1 s, the meter's default interval. */
+  everyMs?: number;
+}
+
+export interface LateGpuWatch {
+  /** Seconds from the watch's start to pmon's answer; undefined while it has not answered. */
+  startedAfterS(): number | undefined;
+  /** Stops looking (a start under way goes on: the shares' close stops what it starts). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Where nvidia-smi read no GPU at the start but may later (gpu-late-start.ts), looks for its GPUs
+ * every `everyMs` and, once it reads some, starts pmon on them as at the start: the command gets
+ * its share of them from pmon's first sample on. Only once: a late source reads all its GPUs
+ * from its one successful probe on.
+ */
+export function watchLateGpus(o: LateGpuWatchOptions): LateGpuWatch {
+  const since = o.clock();
+  let answeredAfterS: number | undefined;
+  const timer = setInterval(() => {
+    const gpus = o.gpus();
+    if (gpus.length === 0) return;
+    clearInterval(timer);
+    void o.start(gpus).then(() => {
+      answeredAfterS = (o.clock() - since) / 1000;
+    });
+  }, o.everyMs ?? 1000);
+  // The command's end ends the run, not this.
+  timer.unref();
+  return {
+    startedAfterS: () => answeredAfterS,
+    async stop() {
+      clearInterval(timer);
+    },
+  };
+}
