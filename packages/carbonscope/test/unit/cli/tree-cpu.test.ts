@@ -604,16 +604,17 @@ describe('process tree CPU time', () => {
     try {
       execFileSync('python3', ['-c', 'import ctypes'], { stdio: 'ignore' });
     } catch {
-      this.skip();
+      throw new Error('python3 with ctypes is missing: it is the subreaper this test needs');
     }
     this.timeout(30_000);
     const dir = mkdtempSync(join(tmpdir(), 'carbonscope-zombie-'));
     const mark = join(dir, 'child-pid');
     const end = join(dir, 'end');
+    const go = join(dir, 'go');
     const cpu =
       'const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };';
-    // 0.1 s of CPU, its pid told, then 0.3 s more between two reads, and it ends.
-    const child = `${cpu} while (cpu() < 0.1) {} require('node:fs').writeFileSync(process.env.MARK, String(process.pid)); while (cpu() < 0.4) {}`;
+    // 0.1 s of CPU, its pid told; once told to go (after the first read), 0.3 s more, and it ends.
+    const child = `${cpu} const fs = require('node:fs'); while (cpu() < 0.1) {} fs.writeFileSync(process.env.MARK, String(process.pid)); const nap = new Int32Array(new SharedArrayBuffer(4)); while (!fs.existsSync(process.env.GO)) Atomics.wait(nap, 0, 0, 10); while (cpu() < 0.4) {}`;
     // Its parent, exec'd from the shell that started it, does not wait for it: once the child is
     // a zombie, it exits and the zombie is re-parented to the subreaper, outside the tree.
     const parent = `const fs = require('node:fs'); const zombie = () => { try { const pid = fs.readFileSync(process.env.MARK, 'utf8'); return / Z /.test(fs.readFileSync('/proc/' + pid + '/stat', 'utf8')); } catch { return false; } }; const t = setInterval(() => { if (zombie()) clearInterval(t); }, 10);`;
@@ -632,6 +633,7 @@ describe('process tree CPU time', () => {
       PARENT: parent,
       MARK: mark,
       END: end,
+      GO: go,
     };
     const reaper = spawn('python3', ['-c', subreaper, script], {
       env,
@@ -653,7 +655,8 @@ describe('process tree CPU time', () => {
         }
       };
       const pid = await childPid();
-      const before = reader.read(); // the child at 0.1 s or a little more
+      const before = reader.read(); // the child at 0.1 s or a little more, waiting
+      writeFileSync(go, '');
       // Ended, its parent gone, adopted by the subreaper: outside the tree, not yet reaped.
       for (;;) {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -665,6 +668,8 @@ describe('process tree CPU time', () => {
       expect(before).to.be.lessThan(0.35);
       // All of the child's 0.4 s; without its last slice it read ~0.12 s.
       expect(after).to.be.at.least(0.38);
+      // Counted once: read again, the zombie adds nothing (the shell's sleeps read 0 ticks).
+      expect(reader.read()).to.be.closeTo(after, 0.05);
     } finally {
       writeFileSync(end, '');
       await exited;
