@@ -39,11 +39,18 @@ export function parseMigModes(text: string): Map<number, MigMode> {
  */
 export function queryMigModes(binary: string, timeoutMs: number): Promise<Map<number, MigMode>> {
   return new Promise((resolve) => {
-    execFile(
+    // `run` does not wait on a query of GPUs read late (the command may end first): exiting, it
+    // ends the query, whose timeout would otherwise die with it and leave a hung one behind.
+    const killAtExit = () => child.kill('SIGKILL');
+    const child = execFile(
       binary,
       [...MIG_QUERY_ARGS],
       { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 },
-      (_error, stdout) => resolve(parseMigModes(String(stdout ?? ''))),
+      (_error, stdout) => {
+        process.off('exit', killAtExit);
+        resolve(parseMigModes(String(stdout ?? '')));
+      },
     );
+    process.on('exit', killAtExit);
   });
 }

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
@@ -77,6 +79,51 @@ describe("run's GPU share of a GPU read late", () => {
       const pid = fakePid(dir, 'pmon');
       await waitFor('pmon stopped', () => !isAlive(pid));
     } finally {
+      cleanup();
+    }
+  });
+
+  // The command ended while the late start still waited on the MIG query (a driver slow to
+  // answer): run exits without awaiting it, and the query child outlived carbonscope.
+  it('leaves no MIG query of a late start running once carbonscope exits', async function () {
+    this.timeout(20_000);
+    const { dir, cleanup } = tempDir('late-pmon');
+    const binary = writeFakeBinary(
+      dir,
+      'nvidia-smi',
+      `if (args[0] !== 'pmon') {
+         require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'query.pid'))}, String(process.pid));
+       }
+       setInterval(() => {}, 1000);`,
+    );
+    const watch = new URL('../../../src/cli/gpu-watch.js', import.meta.url).href;
+    const energy = new URL('../../../src/energy/index.js', import.meta.url).href;
+    const script = `
+      import { existsSync } from 'node:fs';
+      import { watchGpuProcesses, watchLateGpus } from ${JSON.stringify(watch)};
+      import { monotonicClock, PmonShares } from ${JSON.stringify(energy)};
+      const shares = new PmonShares({ isCommand: () => false, clock: monotonicClock });
+      watchLateGpus({
+        gpus: () => [0],
+        start: (gpus) => watchGpuProcesses(gpus, shares, { binary: ${JSON.stringify(binary)} }),
+        clock: monotonicClock,
+        everyMs: 10,
+      });
+      const t = setInterval(() => {
+        if (existsSync(${JSON.stringify(join(dir, 'query.pid'))})) process.exit(0);
+      }, 10);`;
+    try {
+      const run = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        stdio: 'inherit',
+      });
+      const [code] = await once(run, 'exit');
+      expect(code).to.equal(0);
+      const pid = fakePid(dir, 'query');
+      await waitFor('the MIG query ended with carbonscope', () => !isAlive(pid));
+    } finally {
+      try {
+        process.kill(fakePid(dir, 'query'), 'SIGKILL');
+      } catch {}
       cleanup();
     }
   });
