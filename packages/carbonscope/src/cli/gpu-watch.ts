@@ -34,6 +34,11 @@ export interface LateGpuWatchOptions {
   gpus: () => readonly number[];
   /** Starts pmon on them (watchGpuProcesses); resolves once it answered or failed. */
   start: (gpus: readonly number[]) => Promise<void>;
+  /**
+   * Told why, where the start threw rather than resolved (spawn() throws some errors): the
+   * shares' fail(), so the report says it. Unawaited, a rejection would end carbonscope.
+   */
+  failed: (reason: string) => void;
   /** Monotonic ms. */
   clock: () => number;
   /** How often to look; 1 s, the meter's default interval. */
@@ -60,9 +65,15 @@ export function watchLateGpus(o: LateGpuWatchOptions): LateGpuWatch {
     const gpus = o.gpus();
     if (gpus.length === 0) return;
     clearInterval(timer);
-    void o.start(gpus).then(() => {
-      answeredAfterS = (o.clock() - since) / 1000;
-    });
+    o.start(gpus).then(
+      () => {
+        answeredAfterS = (o.clock() - since) / 1000;
+      },
+      (err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err);
+        o.failed(`nvidia-smi pmon cannot start: ${message}`);
+      },
+    );
   }, o.everyMs ?? 1000);
   // The command's end ends the run, not this.
   timer.unref();

@@ -178,7 +178,12 @@ async function watchGpus(session: Session, shares: PmonShares): Promise<LateGpuW
   }
   const lateSource = session.meter.meter.sources.gpus.some((s) => s.name === 'nvidia-smi');
   if (!lateSource) return undefined;
-  return watchLateGpus({ gpus: () => smiGpuIndexes(session), start, clock: monotonicClock });
+  return watchLateGpus({
+    gpus: () => smiGpuIndexes(session),
+    start,
+    failed: (reason) => shares.fail(reason),
+    clock: monotonicClock,
+  });
 }
 
 /** Whether the meter's nvidia-smi read GPUs at the start and at the end, and when pmon answered. */

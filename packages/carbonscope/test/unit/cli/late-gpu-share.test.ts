@@ -43,6 +43,7 @@ describe("run's GPU share of a GPU read late", () => {
     const watch = watchLateGpus({
       gpus: () => gpus,
       start: (read) => watchGpuProcesses(read, shares, { binary: fakeNvidiaSmi(dir) }),
+      failed: (reason) => shares.fail(reason),
       clock: monotonicClock,
       everyMs: 20,
     });
@@ -106,6 +107,7 @@ describe("run's GPU share of a GPU read late", () => {
       watchLateGpus({
         gpus: () => [0],
         start: (gpus) => watchGpuProcesses(gpus, shares, { binary: ${JSON.stringify(binary)} }),
+        failed: (reason) => shares.fail(reason),
         clock: monotonicClock,
         everyMs: 10,
       });
@@ -125,6 +127,29 @@ describe("run's GPU share of a GPU read late", () => {
         process.kill(fakePid(dir, 'query'), 'SIGKILL');
       } catch {}
       cleanup();
+    }
+  });
+
+  // spawn() throws for some errors (ENOMEM, E2BIG) rather than emitting them: unawaited, the
+  // late start's rejection ended carbonscope mid-command, the command left running unreported.
+  it('says why, and does not crash, where the late pmon start throws', async () => {
+    let failed: string | undefined;
+    const watch = watchLateGpus({
+      gpus: () => [0],
+      start: async () => {
+        throw new Error('spawn ENOMEM');
+      },
+      failed: (reason) => {
+        failed = reason;
+      },
+      clock: monotonicClock,
+      everyMs: 10,
+    });
+    try {
+      await waitFor('the failure told', () => failed);
+      expect(failed).to.equal('nvidia-smi pmon cannot start: spawn ENOMEM');
+    } finally {
+      await watch.stop();
     }
   });
 
