@@ -161,7 +161,8 @@ export class Sampler {
     // A counter read across a suspend (RAPL counts a laptop's suspend-to-idle) brings the
     // suspended hour's energy into a tick of a second on the monotonic clock: 1,800 J read as
     // 1,800 W, and charged to the process and its operations in flight by their CPU share.
-    const suspendedMs = this.suspendedMs(elapsedMs);
+    const slept = this.suspendedOver(elapsedMs);
+    const suspendedMs = slept ?? 0;
     const awakeFraction = elapsedMs / (elapsedMs + suspendedMs);
 
     const hostCpu = this.hostCpuOver(seconds);
@@ -172,6 +173,8 @@ export class Sampler {
     const attributesIdle = o.attribution !== 'dynamic';
     const tick: SampleTick = { nowMs, elapsedMs, hostCpu };
     if (edge) tick.edge = edge;
+    // A source that recovers a gap from its counter (RAPL) must know none of it was asleep.
+    if (slept !== undefined) tick.suspendedMs = slept;
     // After the process's CPU time: the tree it read is the one the GPU's pids are looked up in.
     const gpuShares = o.gpuShares;
     gpuShares?.next(nowMs);
@@ -220,6 +223,9 @@ export class Sampler {
       const measuresProcess = source.scope === 'process';
       for (const reading of readings) {
         const joules = reading.joules;
+        // A gap's energy recovered on this tick was spent before it: booked as a suspend's is.
+        const earlier = gapJoulesOf(reading);
+        const thisTick = joules - earlier;
         // A model's figure (the estimate) is over the tick's monotonic time, and so is a GPU's
         // (nvidia-smi's power lines, integrated between their monotonic times): all awake. An
         // exporter's gauges are too, and its counters are paced over the ticks after a step, so
@@ -230,7 +236,7 @@ export class Sampler {
         if (
           !(joules >= 0) ||
           joules === Number.POSITIVE_INFINITY ||
-          (joules * (spansSuspend ? awakeFraction : 1)) / seconds > MAX_PLAUSIBLE_WATTS
+          (thisTick * (spansSuspend ? awakeFraction : 1)) / seconds > MAX_PLAUSIBLE_WATTS
         ) {
           this.dropped++;
           continue;
@@ -252,7 +258,7 @@ export class Sampler {
           reading,
           source,
           host,
-          spansSuspend ? awakeJoules(host, joules, seconds, awakeFraction) : joules,
+          spansSuspend ? awakeJoules(host, thisTick, seconds, awakeFraction) : thisTick,
         );
       }
     }
@@ -263,8 +269,8 @@ export class Sampler {
     // before at all (the first tick), that average is all there is.
     let budget = Math.max(0, this.cpuSideWatts * seconds - awakeSoFar);
     for (const { reading, source, host } of unknownAwake) {
-      const awake =
-        this.cpuSideWatts > 0 ? Math.min(reading.joules, budget) : reading.joules * awakeFraction;
+      const thisTick = reading.joules - gapJoulesOf(reading);
+      const awake = this.cpuSideWatts > 0 ? Math.min(thisTick, budget) : thisTick * awakeFraction;
       budget -= awake;
       book(reading, source, host, awake);
     }
@@ -394,13 +400,13 @@ export class Sampler {
 
   /**
    * How long the machine was suspended in an interval of `elapsedMs` (monotonic), by the boot
-   * clock: 0 without one, or when it ran on by less than MIN_SUSPEND_MS.
+   * clock: undefined without one (or its last read), 0 when it ran on by less than MIN_SUSPEND_MS.
    */
-  private suspendedMs(elapsedMs: number): number {
+  private suspendedOver(elapsedMs: number): number | undefined {
     const bootMs = this.readBootClock();
     const last = this.lastBootMs;
     this.lastBootMs = bootMs;
-    if (bootMs === undefined || last === undefined) return 0;
+    if (bootMs === undefined || last === undefined) return undefined;
     const suspendedMs = bootMs - last - elapsedMs;
     return suspendedMs >= MIN_SUSPEND_MS ? suspendedMs : 0;
   }
@@ -506,6 +512,12 @@ export class Sampler {
  * holds every package of its component: each is not the whole series' power), or, for a series
  * with no power yet, the awake part of the interval's time.
  */
+/** A reading's joules from before its interval (EnergyReading.gapJoules), within its joules. */
+function gapJoulesOf(reading: EnergyReading): number {
+  const earlier = reading.gapJoules;
+  return earlier !== undefined && earlier > 0 && earlier <= reading.joules ? earlier : 0;
+}
+
 function awakeJoules(s: Series, joules: number, seconds: number, awakeFraction: number): number {
   const before =
     s.watts > 0 ? Math.max(0, s.watts * seconds - s.tickJoules) : joules * awakeFraction;

@@ -23,6 +23,11 @@ export interface RaplDomain {
   energyPath: string;
   /** Counter wraps to 0 at this value; undefined when unreadable or 0. */
   maxRangeUj: number | undefined;
+  /**
+   * The highest constraint_*_max_power_uw the zone gives (µW); undefined where none reads.
+   * Bounds what its counter can count over a gap (recoveredUj).
+   */
+  maxPowerUw: number | undefined;
 }
 
 interface Zone {
@@ -86,6 +91,55 @@ export function counterDeltaUj(
   if (step === 'rise') return cur - prev;
   if (step === 'wrap' && maxRangeUj !== undefined) return maxRangeUj - prev + cur;
   return cur;
+}
+
+/**
+ * How far above a zone's constraint_*_max_power_uw its draw is taken to go over a gap: that
+ * figure is the highest power limit the part allows (PKG_POWER_INFO), which short bursts (PL2,
+ * PL4) and the boot clock's undetected sub-2 s suspends may pass; twice it, as MAX_DOMAIN_WATTS
+ * is twice the highest TDP.
+ */
+const GAP_POWER_MARGIN = 2;
+
+/**
+ * Microjoules a zone's counter counted over a gap of `ms` (the unread ticks and the one it is
+ * back on), from its last value before to `cur`; undefined where a wrap could hide in the delta.
+ * At most one wrap fits when the zone, at GAP_POWER_MARGIN × its max power, cannot count a whole
+ * range in that time; a delta beyond that bound is no energy but a reset (counted as none).
+ */
+export function recoveredUj(
+  d: Pick<RaplDomain, 'maxRangeUj' | 'maxPowerUw'>,
+  fromUj: number,
+  cur: number,
+  ms: number,
+): number | undefined {
+  const range = d.maxRangeUj;
+  if (range === undefined || d.maxPowerUw === undefined || range < fromUj) return undefined;
+  const boundUj = (GAP_POWER_MARGIN * d.maxPowerUw * ms) / 1000;
+  if (!(boundUj < range)) return undefined;
+  const delta = cur >= fromUj ? cur - fromUj : range - fromUj + cur;
+  return delta <= boundUj ? delta : undefined;
+}
+
+/** The highest constraint_N_max_power_uw of a zone folder (long_term, short_term, peak). */
+function maxPowerOf(dir: string, read: ReadText): number | undefined {
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => /^constraint_\d+_max_power_uw$/.test(f));
+  } catch {
+    return undefined;
+  }
+  let most: number | undefined;
+  for (const f of files) {
+    let value: number | undefined;
+    try {
+      value = parseMicrojoules(read(join(dir, f)));
+    } catch {
+      continue;
+    }
+    if (value !== undefined && value > 0 && value > (most ?? 0)) most = value;
+  }
+  return most;
 }
 
 /** max_energy_range_uj as a wrap point: 0 (or no number) gives none. */
@@ -193,6 +247,7 @@ export function discoverRaplDomains(
       zone: z.dir,
       energyPath: join(root, z.dir, 'energy_uj'),
       maxRangeUj,
+      maxPowerUw: maxPowerOf(join(root, z.dir), read),
     };
   };
 
@@ -258,8 +313,23 @@ function readAll(domains: readonly RaplDomain[], read: ReadText): FirstRead {
   return out;
 }
 
-function backText(d: RaplDomain): string {
-  return `rapl: ${d.energyPath} reads again: ${d.device} is counted again from its next reading`;
+function backText(d: RaplDomain, recovered: boolean): string {
+  return recovered
+    ? `rapl: ${d.energyPath} reads again: ${d.device} is counted again, its energy while ` +
+        'unread recovered from its counter'
+    : `rapl: ${d.energyPath} reads again: ${d.device} is counted again from its next reading`;
+}
+
+/** A zone's counter before it could not be read, and its gap so far. */
+interface Gap {
+  fromUj: number;
+  /** Milliseconds of the unread ticks. */
+  ms: number;
+  /**
+   * False once a tick of it may have spanned a suspend (a resume may reset the counter) or
+   * read no zone at all (its interval was covered by another source, the estimate).
+   */
+  recoverable: boolean;
 }
 
 /** The package and dram domains of a tree whose psys cannot be read; none if it cannot list. */
@@ -303,6 +373,8 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
   const runs = new Map<string, FailureRun>();
   /** Zones read at least once: left out later, their gap is a partial reading, not silence. */
   const everRead = new Set<string>();
+  /** Zones unread since a value was read, by zone: what their return may recover. */
+  const open = new Map<string, Gap>();
 
   const readCounter = (d: RaplDomain): number | undefined => {
     try {
@@ -348,17 +420,20 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
     );
   };
 
-  /** A zone read at `nowMs`: its return said, or a flapping spell's end once it held a window. */
-  const readAt = (d: RaplDomain, nowMs: number) => {
+  /**
+   * A zone read at `nowMs`: its return said (`recovered`: with its gap's energy), or a flapping
+   * spell's end once it held a window.
+   */
+  const readAt = (d: RaplDomain, nowMs: number, recovered: boolean) => {
     if (lostAtProbe.delete(d.zone)) {
-      logger.warn({ zone: d.zone }, backText(d));
+      logger.warn({ zone: d.zone }, backText(d, false));
       return;
     }
     const run = runs.get(d.zone);
     if (run === undefined) return;
     const news = run.succeeded(nowMs);
     if (run.settled) runs.delete(d.zone);
-    if (news === 'recovered') logger.warn({ zone: d.zone }, backText(d));
+    if (news === 'recovered') logger.warn({ zone: d.zone }, backText(d, recovered));
     if (news === 'steady') {
       logger.info(
         { zone: d.zone },
@@ -366,6 +441,31 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
           `${elapsedText(FLAP_WINDOW_MS)} (${spellText(run.tally, 'reads')})`,
       );
     }
+  };
+
+  /** The reading of a zone back on `tick` with its gap's energy, where it can be recovered. */
+  const recoverGap = (
+    d: RaplDomain,
+    cur: number,
+    tick: SampleTick,
+    awake: boolean,
+  ): EnergyReading | undefined => {
+    const gap = open.get(d.zone);
+    open.delete(d.zone);
+    if (!gap?.recoverable || !awake) return undefined;
+    const ms = gap.ms + tick.elapsedMs;
+    const uj = recoveredUj(d, gap.fromUj, cur, ms);
+    if (uj === undefined || !(ms > 0)) return undefined;
+    // Spread at its average power over the gap and this interval: the part before is no power.
+    const gapUj = Math.round((uj * gap.ms) / ms);
+    const seconds = tick.elapsedMs / 1000;
+    return {
+      component: d.component,
+      device: d.device,
+      joules: uj / 1e6,
+      watts: seconds > 0 ? (uj - gapUj) / 1e6 / seconds : 0,
+      gapJoules: gapUj / 1e6,
+    };
   };
 
   return {
@@ -424,6 +524,7 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
       }
       domains = found;
       last = first.values;
+      open.clear();
       for (const d of found) everRead.add(d.zone);
       for (const { domain: d, code } of first.failed) {
         everRead.delete(d.zone);
@@ -457,22 +558,34 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
       /** Domains read before whose energy this tick is missing: the host figure is partial. */
       const gaps: RaplDomain[] = [];
       let rebased = false;
+      const awake = tick.suspendedMs === 0;
       for (let i = 0; i < domains.length; i++) {
         const d = domains[i];
         const cur = readCounter(d);
         const prev = last[i];
         if (cur === undefined) {
-          // Skip this domain until it reads again, then start from its new value: a counter that
-          // came back may have been reset, and a guess would be worse than a gap.
+          // Skip this domain until it reads again; its return recovers the gap from its counter
+          // only where no wrap, suspend or reset can hide in the delta (recoveredUj).
+          if (prev !== undefined) open.set(d.zone, { fromUj: prev, ms: 0, recoverable: true });
+          const gap = open.get(d.zone);
+          if (gap) {
+            gap.ms += tick.elapsedMs;
+            gap.recoverable &&= awake;
+          }
           last[i] = undefined;
           unread.push(d);
           if (everRead.has(d.zone)) gaps.push(d);
           continue;
         }
         last[i] = cur;
+        const back = prev === undefined ? recoverGap(d, cur, tick, awake) : undefined;
         // Said even on a tick thrown below (all its zones only rebased): else a zone lost before
         // it came back unsaid, and stayed lost to the next loss's line.
-        if (lostAtProbe.size > 0 || runs.size > 0) readAt(d, tick.nowMs);
+        if (lostAtProbe.size > 0 || runs.size > 0) readAt(d, tick.nowMs, back !== undefined);
+        if (back) {
+          out.push(back);
+          continue;
+        }
         if (prev === undefined) {
           rebased = true;
           if (everRead.has(d.zone)) gaps.push(d);
@@ -490,7 +603,11 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
       }
       // Nothing read at all is no 0 W: thrown, so whoever samples (the selection's hand-over to
       // the estimate, else the meter) says it once and covers the interval.
-      if (out.length === 0 && (unread.length > 0 || rebased)) throw raplGap(unread);
+      if (out.length === 0 && (unread.length > 0 || rebased)) {
+        // Another source (the estimate) covers this interval: a gap across it recovers nothing.
+        for (const gap of open.values()) gap.recoverable = false;
+        throw raplGap(unread);
+      }
       // Not on a thrown tick: the meter says that gap, and a zone still unread after it is said
       // as lost on the next tick that reads any.
       for (const d of unread) unreadAt(d, tick.nowMs);

@@ -33,6 +33,11 @@ export interface SampleTick {
    * or to the reading after.
    */
   edge?: 'start' | 'end';
+  /**
+   * Milliseconds of the interval the machine was suspended, by the boot clock (0 under the
+   * sampler's 2 s floor); absent where no boot clock tells, so a suspend cannot be ruled out.
+   */
+  suspendedMs?: number;
 }
 
 /** Energy one device used since the previous sample. */
@@ -54,6 +59,12 @@ export interface EnergyReading {
    * vanished): `joules` then covers only what was read, never a guess.
    */
   partial?: boolean;
+  /**
+   * Of `joules`, those counted before this interval, over ticks the device could not be read
+   * (a RAPL zone back after a gap): the host's energy, in no power figure and in no share of the
+   * process, whose CPU share over the gap is not known. `watts` is over the rest.
+   */
+  gapJoules?: number;
   /**
    * True when the whole reading is idle power: a figure that does not follow activity (the
    * estimate's constant RAM power). The `dynamic` attribution gives none of it to the process.

@@ -396,6 +396,40 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
+  it("a zone's gap recovered on its return (gapJoules): the host's energy, no power spike, none the process's", async () => {
+    // RAPL's package back after 3 s unread at 10 W: 40 J on the tick it returns, 30 J of them
+    // counted before it. The tick tells the source whether it spanned a suspend (none here).
+    let gapJoules = 0;
+    const slept: (number | undefined)[] = [];
+    const host = new ScriptedSource('rapl', 'host', false, (t) => {
+      slept.push(t.suspendedMs);
+      const joules = (10 * t.elapsedMs) / 1000 + gapJoules;
+      const reading = { component: 'package' as const, device: 'package-0', joules, watts: 10 };
+      const out = gapJoules > 0 ? [{ ...reading, gapJoules }] : [reading];
+      gapJoules = 0;
+      return out;
+    });
+    const boot = { ms: 5_000 };
+    const r = await rig({ host }, {}, undefined, () => boot.ms);
+    await prime(r);
+    const step = () => {
+      boot.ms += 1000;
+      interval(r, 1000, 0.5, 0.25);
+    };
+    step();
+    gapJoules = 30;
+    step();
+    step();
+    expect(slept.slice(1)).to.deep.equal([0, 0, 0]);
+    const pkg = { hw_type: 'cpu', hw_id: 'package', carbonscope_power_source: 'rapl' };
+    expect(await r.metrics.value('hw_power_watts', pkg)).to.equal(10);
+    expect(await r.metrics.value('hw_energy_joules_total', pkg)).to.equal(60);
+    expect(r.cs.snapshot().totals.host.joules).to.equal(60);
+    // 3 s at its dynamic share, 1.25 W: the gap's 30 J were spent by whoever ran then.
+    expect(r.cs.snapshot().totals.process.joules).to.be.closeTo(3.75, 1e-9);
+    await r.metrics.shutdown();
+  });
+
   it('a GPU source tried again later is no source in use until it reads a GPU', async () => {
     let driverLoaded = false;
     const make = () => {

@@ -42,6 +42,8 @@ export interface ZoneSpec {
   energyUj: number;
   /** Omit to leave max_energy_range_uj out. */
   maxUj?: number;
+  /** constraint_0_max_power_uw (µW); omit to leave it out, as many zones do. */
+  maxPowerUw?: number;
 }
 
 /** Builds a powercap tree the way the kernel lays it out (flat zone folders under the root). */
@@ -56,6 +58,10 @@ export function buildPowercapTree(root: string, zones: readonly ZoneSpec[]): voi
     writeFileSync(join(dir, 'name'), `${z.name}\n`);
     writeFileSync(join(dir, 'energy_uj'), `${z.energyUj}\n`);
     if (z.maxUj !== undefined) writeFileSync(join(dir, 'max_energy_range_uj'), `${z.maxUj}\n`);
+    if (z.maxPowerUw !== undefined) {
+      writeFileSync(join(dir, 'constraint_0_name'), 'long_term\n');
+      writeFileSync(join(dir, 'constraint_0_max_power_uw'), `${z.maxPowerUw}\n`);
+    }
   }
 }
 

@@ -8,7 +8,7 @@ import {
   parseMicrojoules,
   type ReadText,
 } from '../../../../src/energy/sources/rapl.js';
-import type { EnergyReading } from '../../../../src/energy/sources/source.js';
+import type { EnergyReading, SampleTick } from '../../../../src/energy/sources/source.js';
 import {
   buildPowercapTree,
   captureLogger,
@@ -626,5 +626,103 @@ describe('energy/sources/rapl', () => {
     expect(() => rapl.sample(tick(1000))).to.throw('only sets their new baseline');
     setEnergy(dir, 'intel-rapl:0', 3_500);
     expect(microjoules(rapl.sample(tick(1000)))['package-0']).to.equal(500);
+  });
+
+  // Since stop 61 a zone back after a gap only set its new baseline: the energy its counter
+  // counted meanwhile was lost. Where its max power bounds what the gap could hold below one
+  // counter range, no wrap can hide in the delta, and it is recovered.
+  describe('a zone read again after a gap', () => {
+    /** Two sockets; socket 1's package says it draws at most 200 W (constraint_0_max_power_uw). */
+    const BOUNDED: ZoneSpec[] = [
+      { dir: 'intel-rapl:0', name: 'package-0', energyUj: 10_000_000, maxUj: MAX },
+      { dir: 'intel-rapl:1', name: 'package-1', energyUj: 20_000_000, maxUj: MAX },
+    ].map((z) => (z.dir === 'intel-rapl:1' ? { ...z, maxPowerUw: 200_000_000 } : z));
+    /** A tick awake: the boot clock says no suspend in it. */
+    const awake = (ms: number) => ({ ...tick(ms), suspendedMs: 0 });
+    const socket1 = (r: readonly EnergyReading[]) => r.find((x) => x.device === 'package-1');
+
+    async function lostFor(
+      ticks: readonly SampleTick[],
+      counterAfter: number,
+      counterBefore = 20_000_000,
+    ): Promise<{ back: EnergyReading | undefined; said: () => string[] }> {
+      buildPowercapTree(dir, BOUNDED);
+      setEnergy(dir, 'intel-rapl:1', counterBefore);
+      const { logger, warnings } = captureLogger();
+      const access = refusing();
+      const rapl = createRaplSource({ root: dir, logger, read: access.read });
+      expect((await rapl.probe()).ok).to.equal(true);
+      expect(rapl.domains.map((d) => d.maxPowerUw)).to.deep.equal([undefined, 200_000_000]);
+      access.refused = SOCKET_1;
+      for (const t of ticks) rapl.sample(t);
+      setEnergy(dir, 'intel-rapl:1', counterAfter);
+      access.refused = undefined;
+      const back = socket1(rapl.sample(awake(1000)));
+      return { back, said: () => warnings().map((w) => String(w.msg)) };
+    }
+
+    it('its counter over the gap is counted: the host energy, no power spike, not partial', async () => {
+      const { back, said } = await lostFor([awake(1000), awake(1000), awake(1000)], 24_000_000);
+      // 4 J over the 3 s unread and the 1 s back: 3 J before this interval, 1 J in it (1 W).
+      expect(back).to.deep.equal({
+        component: 'package',
+        device: 'package-1',
+        joules: 4,
+        watts: 1,
+        gapJoules: 3,
+      });
+      expect(said().at(-1)).to.match(/reads again: package-1 .*recovered from its counter/);
+    });
+
+    it('a wrap in the gap is counted as one: the gap is too short for a second', async () => {
+      // 0.5 J to the wrap, 1.5 J after it: 2 J over the 1 s unread and the 1 s back.
+      const { back } = await lostFor([awake(1000)], 1_500_000, MAX - 500_000);
+      expect(back).to.deep.include({ joules: 2, watts: 1, gapJoules: 1 });
+      expect(back).to.not.have.property('partial');
+    });
+
+    it('a gap long enough for a whole range at its max power: only a new baseline, partial', async () => {
+      // 2 × 200 W × 656 s is over the 262 kJ range: a wrap could hide in any delta.
+      const { back } = await lostFor([awake(655_000)], 21_000_000);
+      expect(back).to.deep.include({ joules: 0, partial: true });
+    });
+
+    it('a suspend in the gap: only a new baseline (a resume may reset the counter)', async () => {
+      const asleep = { ...awake(1000), suspendedMs: 60_000 };
+      const { back } = await lostFor([awake(1000), asleep], 21_000_000);
+      expect(back).to.deep.include({ joules: 0, partial: true });
+    });
+
+    it('a gap no boot clock vouches for (a suspend unknown): only a new baseline', async () => {
+      const { back } = await lostFor([tick(1000)], 21_000_000);
+      expect(back).to.deep.include({ joules: 0, partial: true });
+    });
+
+    it('a counter reset in the gap (a drop too far for a wrap): only a new baseline', async () => {
+      const { back } = await lostFor([awake(1000)], 5_000);
+      expect(back).to.deep.include({ joules: 0, partial: true });
+    });
+
+    it('a tick in the gap with no zone read (the estimate covered it): only a new baseline', async () => {
+      buildPowercapTree(dir, BOUNDED);
+      const access = refusing();
+      const rapl = createRaplSource({
+        root: dir,
+        logger: captureLogger().logger,
+        read: access.read,
+      });
+      expect((await rapl.probe()).ok).to.equal(true);
+      access.refused = SOCKET_1;
+      rapl.sample(awake(1000));
+      access.refused = /intel-rapl:/;
+      expect(() => rapl.sample(awake(1000))).to.throw();
+      access.refused = SOCKET_1;
+      // Package-0 back only sets its baseline: nothing read, thrown again.
+      expect(() => rapl.sample(awake(1000))).to.throw();
+      rapl.sample(awake(1000));
+      setEnergy(dir, 'intel-rapl:1', 25_000_000);
+      access.refused = undefined;
+      expect(socket1(rapl.sample(awake(1000)))).to.deep.include({ joules: 0, partial: true });
+    });
   });
 });
