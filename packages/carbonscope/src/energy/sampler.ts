@@ -54,6 +54,9 @@ interface Series {
   tickJoules: number;
   /** Joules of the tick in progress spent while the machine was suspended: in no rate. */
   asleepJoules: number;
+  /** Intervals with a `partial` reading (EnergyReading.partial), this one's counted once. */
+  partialIntervals: number;
+  partialNow: boolean;
 }
 
 /** The running state of one scope's emissions in one zone, of measured or of estimated energy. */
@@ -248,6 +251,7 @@ export class Sampler {
           continue;
         }
         const host = this.seriesOf('host', reading, source);
+        if (reading.partial) host.partialNow = true;
         if (spansSuspend && !(host.watts > 0)) {
           unknownAwake.push({ reading, source, host });
           continue;
@@ -292,6 +296,8 @@ export class Sampler {
       if (s.scope === 'host' && s.component !== 'gpu') cpuSideWatts += s.watts;
       s.tickJoules = 0;
       s.asleepJoules = 0;
+      if (s.partialNow) s.partialIntervals++;
+      s.partialNow = false;
       power.push(Object.freeze(figureOf(s)));
     }
     this.cpuSideWatts = cpuSideWatts;
@@ -474,6 +480,8 @@ export class Sampler {
         watts: 0,
         tickJoules: 0,
         asleepJoules: 0,
+        partialIntervals: 0,
+        partialNow: false,
       };
       this.series.set(key, s);
     }
@@ -544,6 +552,7 @@ function figureOf(s: Series): PowerFigure {
     estimated: s.estimated,
     watts: s.watts,
     joules: s.joules,
+    ...(s.partialIntervals > 0 ? { partialIntervals: s.partialIntervals } : {}),
   };
 }
 

@@ -20,6 +20,11 @@ export interface PowerFigure {
   readonly watts: number;
   /** Energy since the meter started (never decreases). */
   readonly joules: number;
+  /**
+   * Intervals since the start whose reading was `partial` (a RAPL zone or a GPU's power that
+   * could not be read): `joules` is short of them. Absent while there has been none.
+   */
+  readonly partialIntervals?: number;
 }
 
 /** Emissions of one scope in one zone, of the energy meters measured or of the estimated. */

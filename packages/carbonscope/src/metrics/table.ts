@@ -128,6 +128,17 @@ export const METRICS = {
     attributes: HOST_COMPONENT,
     convention: 'semconv',
   },
+  energyPartial: {
+    name: 'carbonscope.energy.partial',
+    // Counted by the sampler per host component series and read at collection: 0 from the
+    // start, so a rate() sees the first one. The same labels as hw.energy: as bounded.
+    kind: 'observableCounter',
+    unit: '{interval}',
+    description:
+      "Sample intervals in which part of a host component's energy could not be read (a RAPL zone, a GPU's power): hw.energy is short of it",
+    attributes: HOST_COMPONENT,
+    convention: 'carbonscope',
+  },
   processEnergy: {
     name: 'carbonscope.process.energy',
     kind: 'observableCounter',

@@ -244,6 +244,11 @@ export function bindMetrics(
   };
   observeSpec(METRICS.energy, byComponent('joules', 'host'));
   observeSpec(METRICS.power, byComponent('watts', 'host'));
+  observeSpec(METRICS.energyPartial, (result) => {
+    for (const f of figures('host')) {
+      result.observe(f.partialIntervals ?? 0, attributes.component(f));
+    }
+  });
   observeSpec(METRICS.processEnergy, byComponent('joules', 'process'));
   observeSpec(METRICS.processPower, byComponent('watts', 'process'));
   // Usage emissions per zone and measured/estimated; embodied per scope, always estimated,

@@ -430,6 +430,34 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
+  it('partial intervals are counted per component series, from 0: a Prometheus user sees them', async () => {
+    // A RAPL dram zone unreadable for two ticks: 0 J readings marked partial.
+    let lost = false;
+    const host = new ScriptedSource('rapl', 'host', false, (t) => [
+      { component: 'package', device: 'package-0', joules: (10 * t.elapsedMs) / 1000, watts: 10 },
+      lost
+        ? { component: 'dram', device: 'dram-0', joules: 0, watts: 0, partial: true }
+        : { component: 'dram', device: 'dram-0', joules: t.elapsedMs / 1000, watts: 1 },
+    ]);
+    const r = await rig({ host });
+    await prime(r);
+    interval(r, 1000, 0.5, 0.25);
+    const rapl = { carbonscope_power_source: 'rapl', carbonscope_estimated: 'false' };
+    const dram = { hw_type: 'memory', hw_id: 'dram', ...rapl };
+    const pkg = { hw_type: 'cpu', hw_id: 'package', ...rapl };
+    expect(await r.metrics.value('carbonscope_energy_partial_total', dram)).to.equal(0);
+    lost = true;
+    interval(r, 1000, 0.5, 0.25);
+    interval(r, 1000, 0.5, 0.25);
+    lost = false;
+    interval(r, 1000, 0.5, 0.25);
+    expect(await r.metrics.value('carbonscope_energy_partial_total', dram)).to.equal(2);
+    expect(await r.metrics.value('carbonscope_energy_partial_total', pkg)).to.equal(0);
+    const figure = r.cs.snapshot().power.find((f) => f.component === 'dram' && f.scope === 'host');
+    expect(figure?.partialIntervals).to.equal(2);
+    await r.metrics.shutdown();
+  });
+
   it('a GPU source tried again later is no source in use until it reads a GPU', async () => {
     let driverLoaded = false;
     const make = () => {
