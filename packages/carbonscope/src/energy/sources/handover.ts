@@ -35,6 +35,8 @@ export function withHandover(o: HandoverOptions): PowerSource {
   let active: PowerSource = o.unusable ? fallback : primary;
   const warned = new Set<string>();
   let resumedOnce = false;
+  /** The fallback's readings of the last tick were returned (or it had none to give). */
+  let fallbackUsed = true;
 
   const handOver = (err: unknown) => {
     const reason = err instanceof Error ? err.message : String(err);
@@ -68,7 +70,7 @@ export function withHandover(o: HandoverOptions): PowerSource {
       let covering: EnergyReading[] | undefined;
       let fallbackError: unknown;
       try {
-        covering = fallback.sample(tick);
+        covering = fallback.sample(fallbackUsed ? tick : { ...tick, coveredBefore: true });
       } catch (err) {
         fallbackError = err;
       }
@@ -82,11 +84,13 @@ export function withHandover(o: HandoverOptions): PowerSource {
           resumedOnce = true;
           active = primary;
         }
+        fallbackUsed = covering === undefined;
         return readings;
       } catch (err) {
         if (active === primary) handOver(err);
         active = fallback;
         // Neither can say: the fallback's reason goes to whoever samples (the meter says it).
+        fallbackUsed = true;
         if (covering === undefined) throw fallbackError;
         return covering;
       }

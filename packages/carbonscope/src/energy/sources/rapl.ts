@@ -559,6 +559,8 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
       const gaps: RaplDomain[] = [];
       let rebased = false;
       const awake = tick.suspendedMs === 0;
+      // Another source's readings stood for the last tick: a gap across it recovers nothing.
+      if (tick.coveredBefore) for (const gap of open.values()) gap.recoverable = false;
       for (let i = 0; i < domains.length; i++) {
         const d = domains[i];
         const cur = readCounter(d);

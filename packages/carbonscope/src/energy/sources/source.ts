@@ -38,6 +38,11 @@ export interface SampleTick {
    * sampler's 2 s floor); absent where no boot clock tells, so a suspend cannot be ruled out.
    */
   suspendedMs?: number;
+  /**
+   * The source's readings of the tick before were not used: a hand-over's primary (Kepler)
+   * covered it. A counter's gap across that tick holds energy another source counted.
+   */
+  coveredBefore?: true;
 }
 
 /** Energy one device used since the previous sample. */

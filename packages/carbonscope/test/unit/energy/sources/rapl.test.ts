@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { withHandover } from '../../../../src/energy/sources/handover.js';
 import {
   counterDeltaUj,
   createRaplSource,
@@ -8,7 +9,11 @@ import {
   parseMicrojoules,
   type ReadText,
 } from '../../../../src/energy/sources/rapl.js';
-import type { EnergyReading, SampleTick } from '../../../../src/energy/sources/source.js';
+import type {
+  EnergyReading,
+  PowerSource,
+  SampleTick,
+} from '../../../../src/energy/sources/source.js';
 import {
   buildPowercapTree,
   captureLogger,
@@ -723,6 +728,37 @@ describe('energy/sources/rapl', () => {
       setEnergy(dir, 'intel-rapl:1', 25_000_000);
       access.refused = undefined;
       expect(socket1(rapl.sample(awake(1000)))).to.deep.include({ joules: 0, partial: true });
+    });
+
+    it("a tick in the gap whose readings a hand-over's primary replaced (Kepler): only a new baseline", async () => {
+      // Kepler read the node's energy on the gap's first tick, RAPL's readings of it thrown
+      // away; Kepler fails on the tick the zone is back: its gap held energy Kepler counted.
+      buildPowercapTree(dir, BOUNDED);
+      const access = refusing();
+      const { logger } = captureLogger();
+      const rapl = createRaplSource({ root: dir, logger, read: access.read });
+      expect((await rapl.probe()).ok).to.equal(true);
+      let keplerUp = true;
+      const kepler: PowerSource = {
+        name: 'kepler',
+        estimated: false,
+        kind: 'host',
+        probe: async () => ({ ok: true, detail: 'scripted' }),
+        sample: (t) => {
+          if (!keplerUp) throw new Error('exporter down');
+          return [
+            { component: 'package', device: 'package', joules: t.elapsedMs / 1000, watts: 1 },
+          ];
+        },
+        close: async () => undefined,
+      };
+      const host = withHandover({ primary: kepler, fallback: rapl, logger });
+      access.refused = SOCKET_1;
+      expect(host.sample(awake(1000))[0]).to.include({ device: 'package' });
+      keplerUp = false;
+      setEnergy(dir, 'intel-rapl:1', 22_000_000);
+      access.refused = undefined;
+      expect(socket1(host.sample(awake(1000)))).to.deep.include({ joules: 0, partial: true });
     });
   });
 });
