@@ -135,7 +135,7 @@ export const METRICS = {
     kind: 'observableCounter',
     unit: '{interval}',
     description:
-      "Sample intervals in which part of a host component's energy could not be read (a RAPL zone, a GPU's power): hw.energy is short of it",
+      "Sample intervals in which part of a host component's energy could not be read (a RAPL zone, a GPU's power): the process's share is short of it, hw.energy too unless a RAPL zone's return recovers its gap from its counter",
     attributes: HOST_COMPONENT,
     convention: 'carbonscope',
   },
