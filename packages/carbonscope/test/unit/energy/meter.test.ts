@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
@@ -11,6 +12,7 @@ import {
 } from '../../../src/energy/index.js';
 import { withLateGpu } from '../../../src/energy/sources/gpu-late-start.js';
 import { withLateStart } from '../../../src/energy/sources/late-start.js';
+import { createRaplSource } from '../../../src/energy/sources/rapl.js';
 import type { EnergyReading, PowerSource } from '../../../src/energy/sources/source.js';
 import { MAX_OPERATIONS } from '../../../src/labels/index.js';
 import { bindMetrics } from '../../../src/otel/bind-metrics.js';
@@ -28,6 +30,7 @@ import {
   StubGrid,
   testConfig,
 } from './scripted.js';
+import { buildPowercapTree, captureLogger, setEnergy, tempDir } from './sources/helpers.js';
 
 interface Rig {
   cs: Carbonscope;
@@ -428,6 +431,62 @@ describe('energy meter', () => {
     // 3 s at its dynamic share, 1.25 W: the gap's 30 J were spent by whoever ran then.
     expect(r.cs.snapshot().totals.process.joules).to.be.closeTo(3.75, 1e-9);
     await r.metrics.shutdown();
+  });
+
+  it('a RAPL zone away on and off and for ticks in a row: every joule its counter counted in the host totals, hw.energy and emissions alike, none of its gaps in the process', async () => {
+    // Two packages, 5 W and 10 W; package-1's counter, 100 W at most, wraps while unread.
+    const MAX = 262_143_328_850;
+    const { dir, cleanup } = tempDir('rapl-gaps');
+    try {
+      buildPowercapTree(dir, [
+        { dir: 'intel-rapl:0', name: 'package-0', energyUj: 0, maxUj: MAX },
+        {
+          dir: 'intel-rapl:1',
+          name: 'package-1',
+          energyUj: MAX - 45_000_000,
+          maxUj: MAX,
+          maxPowerUw: 100_000_000,
+        },
+      ]);
+      let refused = false;
+      const read = (path: string) => {
+        if (refused && path.includes('intel-rapl:1/')) throw new Error('EACCES');
+        return readFileSync(path, 'latin1');
+      };
+      const rapl = createRaplSource({ root: dir, logger: captureLogger().logger, read });
+      expect((await rapl.probe()).ok).to.equal(true);
+      const boot = { ms: 5_000 };
+      const r = await rig({ host: rapl }, {}, undefined, () => boot.ms);
+      await prime(r);
+      const unread = [false, true, false, true, true, true, false, false, true, false, false];
+      let pkg0 = 0;
+      let pkg1 = MAX - 45_000_000;
+      for (const away of unread) {
+        pkg0 += 5_000_000;
+        pkg1 = (pkg1 + 10_000_000) % MAX;
+        setEnergy(dir, 'intel-rapl:0', pkg0);
+        setEnergy(dir, 'intel-rapl:1', pkg1);
+        refused = away;
+        boot.ms += 1000;
+        interval(r, 1000, 0.5, 0.25);
+      }
+      const labels = { hw_type: 'cpu', hw_id: 'package', carbonscope_power_source: 'rapl' };
+      const sample = r.cs.meter.latest();
+      const totals = r.cs.snapshot().totals.host;
+      // 11 s at 15 W, 40 J of them across package-1's wrap.
+      expect(totals.joules).to.be.closeTo(165, 1e-9);
+      expect(await r.metrics.value('hw_energy_joules_total', labels)).to.be.closeTo(165, 1e-9);
+      expect(totals.grams).to.be.closeTo(165 * (sample?.gramsPerJoule ?? Number.NaN), 1e-12);
+      const usage = { carbonscope_scope: 'host', carbonscope_phase: 'usage' };
+      const grams = await r.metrics.value('carbonscope_emissions_grams_total', usage);
+      expect(grams).to.be.closeTo(totals.grams, 1e-12);
+      // Its 5 s unread are the host's only: the process takes its share (12.5 %) of the rest.
+      expect(r.cs.snapshot().totals.process.joules).to.be.closeTo(0.125 * (165 - 50), 1e-9);
+      expect(await r.metrics.value('carbonscope_energy_partial_total', labels)).to.equal(5);
+      await r.metrics.shutdown();
+    } finally {
+      cleanup();
+    }
   });
 
   it('partial intervals are counted per component series, from 0: a Prometheus user sees them', async () => {
