@@ -650,6 +650,7 @@ describe('energy/sources/rapl', () => {
       ticks: readonly SampleTick[],
       counterAfter: number,
       counterBefore = 20_000_000,
+      backOn: SampleTick = awake(1000),
     ): Promise<{ back: EnergyReading | undefined; said: () => string[] }> {
       buildPowercapTree(dir, BOUNDED);
       setEnergy(dir, 'intel-rapl:1', counterBefore);
@@ -662,7 +663,7 @@ describe('energy/sources/rapl', () => {
       for (const t of ticks) rapl.sample(t);
       setEnergy(dir, 'intel-rapl:1', counterAfter);
       access.refused = undefined;
-      const back = socket1(rapl.sample(awake(1000)));
+      const back = socket1(rapl.sample(backOn));
       return { back, said: () => warnings().map((w) => String(w.msg)) };
     }
 
@@ -695,6 +696,12 @@ describe('energy/sources/rapl', () => {
     it('a suspend in the gap: only a new baseline (a resume may reset the counter)', async () => {
       const asleep = { ...awake(1000), suspendedMs: 60_000 };
       const { back } = await lostFor([awake(1000), asleep], 21_000_000);
+      expect(back).to.deep.include({ joules: 0, partial: true });
+    });
+
+    it('a suspend on the tick it is back: only a new baseline', async () => {
+      const asleep = { ...awake(1000), suspendedMs: 60_000 };
+      const { back } = await lostFor([awake(1000)], 21_000_000, 20_000_000, asleep);
       expect(back).to.deep.include({ joules: 0, partial: true });
     });
 
