@@ -441,6 +441,23 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
       expect(ids?.map((s) => s.metric.service_instance_id)).to.have.members(apps.map((a) => a.id));
     });
 
+    it('count partial intervals from 0, one series per host component series, on both paths', async () => {
+      // Nothing went unread (the estimate): each series is there at 0, so a rate() sees the first.
+      const energy = prometheusName(METRICS.energy);
+      const partial = prometheusName(METRICS.energyPartial);
+      const key = ({ __name__: _, ...labels }: Record<string, string>) => seriesKey('', labels);
+      for (const prom of [viaCollector?.client, direct?.client]) {
+        if (!prom) throw new Error('no Prometheus');
+        const counted = await prom.query(partial);
+        const components = await prom.query(energy);
+        expect(counted.map((s) => key(s.metric)).sort()).to.deep.equal(
+          components.map((s) => key(s.metric)).sort(),
+        );
+        expect(counted).to.have.length.above(0);
+        expect([...new Set(counted.map((s) => Number(s.value[1])))]).to.deep.equal([0]);
+      }
+    });
+
     it('sum to the total of what each instance counted itself, on both paths', async () => {
       const selector = `${REQUESTS}{http_route="/healthz", http_response_status_code="200"}`;
       const own = await Promise.all(apps.map(async (app) => (await healthzCount(app.server)) ?? 0));
