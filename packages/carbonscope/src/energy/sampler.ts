@@ -514,18 +514,18 @@ export class Sampler {
   }
 }
 
-/**
- * Joules of a reading over an interval that spanned a suspend spent while awake: what the series
- * drew before over the `seconds` awake, less what its earlier readings of the tick took (a series
- * holds every package of its component: each is not the whole series' power), or, for a series
- * with no power yet, the awake part of the interval's time.
- */
 /** A reading's joules from before its interval (EnergyReading.gapJoules), within its joules. */
 function gapJoulesOf(reading: EnergyReading): number {
   const earlier = reading.gapJoules;
   return earlier !== undefined && earlier > 0 && earlier <= reading.joules ? earlier : 0;
 }
 
+/**
+ * Joules of a reading over an interval that spanned a suspend spent while awake: what the series
+ * drew before over the `seconds` awake, less what its earlier readings of the tick took (a series
+ * holds every package of its component: each is not the whole series' power), or, for a series
+ * with no power yet, the awake part of the interval's time.
+ */
 function awakeJoules(s: Series, joules: number, seconds: number, awakeFraction: number): number {
   const before =
     s.watts > 0 ? Math.max(0, s.watts * seconds - s.tickJoules) : joules * awakeFraction;
