@@ -1,6 +1,6 @@
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
-import { HOST_IDENTITY } from '../../../src/metrics/index.js';
+import { HOST_IDENTITY, METRICS } from '../../../src/metrics/index.js';
 import { currentHostIdentity, hostIdentity } from '../../../src/otel/host-identity.js';
 import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
 import { SCOPE } from '../../../src/otel/scope.js';
@@ -69,12 +69,17 @@ describe('carbonscope.host on the collected series', function () {
             name: m.descriptor.name,
           })),
         );
+      // The partial intervals are counted per host component series, as hw.energy is.
       const hostLevel = points.filter(
-        (p) => p.name.startsWith('hw.') || p['carbonscope.scope'] === 'host',
+        (p) =>
+          p.name.startsWith('hw.') ||
+          p.name === METRICS.energyPartial.name ||
+          p['carbonscope.scope'] === 'host',
       );
       const rest = points.filter((p) => !hostLevel.includes(p));
       const names = new Set(hostLevel.map((p) => p.name));
-      for (const name of ['hw.host.energy', 'hw.host.power', 'hw.energy', 'hw.power']) {
+      const perHost = ['hw.host.energy', 'hw.host.power', 'hw.energy', 'hw.power'];
+      for (const name of [...perHost, METRICS.energyPartial.name]) {
         expect(names, name).to.include(name);
       }
       expect(names).to.include('carbonscope.emission_rate');
