@@ -238,8 +238,21 @@ function withGpuShare(
   };
 }
 
+/** What tests change of a run (none of it a setting). */
+export interface RunHooks {
+  /**
+   * Time to the first try again of an nvidia-smi that read no GPU at start (a minute,
+   * GPU_RETRY_FIRST_MS): less, so that a test's GPU read late is read within seconds.
+   */
+  gpuRetryFirstMs?: number;
+}
+
 /** `carbonscope run`: returns how the process is to end. */
-export async function runCommand(args: string[], env: Env = process.env): Promise<Ending> {
+export async function runCommand(
+  args: string[],
+  env: Env = process.env,
+  hooks: RunHooks = {},
+): Promise<Ending> {
   const options = parseRunArgs(args);
   if (options.help) {
     process.stdout.write(RUN_HELP);
@@ -248,7 +261,7 @@ export async function runCommand(args: string[], env: Env = process.env): Promis
   // Started before the measured window: its traps set before the command can get a signal.
   const witness = await startSignalWitness(FORWARDED_SIGNALS);
   try {
-    return await runMeasured(options, args, env, witness);
+    return await runMeasured(options, args, env, witness, hooks);
   } finally {
     // Only now: ended sooner, it would be reaped into our cutime before the last tree read.
     witness?.close();
@@ -260,6 +273,7 @@ async function runMeasured(
   args: string[],
   env: Env,
   witness: SignalWitness | undefined,
+  hooks: RunHooks,
 ): Promise<Ending> {
   // Nothing to stop when nobody reads the summary: the command runs on, its exit code stands.
   void outputClosed();
@@ -277,6 +291,9 @@ async function runMeasured(
     processCpu: cpu.read,
     processMeasured: cpu.measured,
     gpuShares,
+    ...(hooks.gpuRetryFirstMs === undefined
+      ? {}
+      : { select: { gpuRetryFirstMs: hooks.gpuRetryFirstMs } }),
   });
   const gpusAtStart = smiGpus(session).length > 0;
   // Without a tree to look pmon's pids up in, no share: pmon is not started.

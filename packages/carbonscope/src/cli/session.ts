@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clocks.js';
 import { settlesWithin } from '../deadline.js';
 import type { GpuShareReader, ProcessCpuReader } from '../energy/index.js';
+import type { SelectSourcesOptions } from '../energy/sources/index.js';
 import { type Logger, redactionList, redactSecrets, stderrLogger } from '../log.js';
 import { bindMetrics } from '../otel/bind-metrics.js';
 import { withCurrentGauges } from '../otel/current-gauges.js';
@@ -239,6 +240,8 @@ export interface SessionOptions {
   pushWarnings?: boolean;
   /** Time that goes on in a suspend (tests script it); Linux's boot clock by default. */
   bootClock?: Clock;
+  /** How the power sources are chosen, beyond the settings (tests). */
+  select?: Pick<SelectSourcesOptions, 'gpuRetryFirstMs'>;
 }
 
 /**
@@ -337,6 +340,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     processCpu: o.processCpu,
     ...(o.gpuShares ? { gpuShares: o.gpuShares } : {}),
     ...(o.bootClock ? { bootClock: o.bootClock } : {}),
+    ...(o.select ? { select: o.select } : {}),
   });
   // Only --otlp exports anything: the run's figures go out through the same instruments.
   if (otlp) {

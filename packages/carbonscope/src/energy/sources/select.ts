@@ -27,6 +27,11 @@ type Exporter = 'kepler' | 'scaphandre';
 /** How the warning about an unreadable RAPL ends: withLateStart tries it again. */
 const RETRIED = ' (tried again every minute)';
 
+/** `1 min`; a test's shorter first try in s. */
+function retryText(ms: number): string {
+  return ms >= 60_000 ? `${ms / 60_000} min` : `${ms / 1000} s`;
+}
+
 /** An exposition past this is not one node's exporter (it is streamed, never held whole). */
 const MAX_EXPOSITION_BYTES = 64 * 1024 * 1024;
 /** A narrowed query answer is a few series per node. */
@@ -161,6 +166,11 @@ export interface SelectSourcesOptions {
    * machine, give more. 1 ms to 10 minutes, else a RangeError before anything is probed.
    */
   probeTimeoutMs?: number;
+  /**
+   * Time to the first try again of an nvidia-smi that read no GPU at start (GPU_RETRY_FIRST_MS):
+   * tests give less, so that a GPU read late is read within seconds.
+   */
+  gpuRetryFirstMs?: number;
 }
 
 export interface SelectedSources {
@@ -345,8 +355,9 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
       // No one awaits a try made on a tick, and the meter's timer keeps no process alive: nor
       // may a try's wait for its first line (up to probeTimeoutMs, each time).
       const later = options.make?.['nvidia-smi'] ?? nvidiaSmi(false);
-      gpus.push(withLateGpu({ name: 'nvidia-smi', make: later, logger }));
-      const again = `tried again after ${GPU_RETRY_FIRST_MS / 60_000} min, then less often`;
+      const firstRetryMs = options.gpuRetryFirstMs ?? GPU_RETRY_FIRST_MS;
+      gpus.push(withLateGpu({ name: 'nvidia-smi', make: later, logger, firstRetryMs }));
+      const again = `tried again after ${retryText(firstRetryMs)}, then less often`;
       // Where GPUs were asked for, a warning; nvidia-smi installed without a GPU is common.
       logger[requested === 'nvidia-smi' ? 'warn' : 'info'](
         { reason: tried.reason },
