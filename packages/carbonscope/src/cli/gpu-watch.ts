@@ -39,15 +39,12 @@ export interface LateGpuWatchOptions {
    * shares' fail(), so the report says it. Unawaited, a rejection would end carbonscope.
    */
   failed: (reason: string) => void;
-  /** Monotonic ms. */
-  clock: () => number;
   /** How often to look; 1 s, the meter's default interval. */
   everyMs?: number;
 }
 
+/** When the share started is the shares' (PmonShares.beganAtMs): pmon's header, not this. */
 export interface LateGpuWatch {
-  /** Seconds from the watch's start to pmon's answer; undefined while it has not answered. */
-  startedAfterS(): number | undefined;
   /** Stops looking (a start under way goes on: the shares' close stops what it starts). */
   stop(): Promise<void>;
 }
@@ -59,26 +56,18 @@ export interface LateGpuWatch {
  * from its one successful probe on.
  */
 export function watchLateGpus(o: LateGpuWatchOptions): LateGpuWatch {
-  const since = o.clock();
-  let answeredAfterS: number | undefined;
   const timer = setInterval(() => {
     const gpus = o.gpus();
     if (gpus.length === 0) return;
     clearInterval(timer);
-    o.start(gpus).then(
-      () => {
-        answeredAfterS = (o.clock() - since) / 1000;
-      },
-      (err: unknown) => {
-        const message = err instanceof Error ? err.message : String(err);
-        o.failed(`nvidia-smi pmon cannot start: ${message}`);
-      },
-    );
+    o.start(gpus).catch((err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      o.failed(`nvidia-smi pmon cannot start: ${message}`);
+    });
   }, o.everyMs ?? 1000);
   // The command's end ends the run, not this.
   timer.unref();
   return {
-    startedAfterS: () => answeredAfterS,
     async stop() {
       clearInterval(timer);
     },

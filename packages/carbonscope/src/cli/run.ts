@@ -182,7 +182,6 @@ async function watchGpus(session: Session, shares: PmonShares): Promise<LateGpuW
     gpus: () => smiGpuIndexes(session),
     start,
     failed: (reason) => shares.fail(reason),
-    clock: monotonicClock,
   });
 }
 
@@ -190,20 +189,25 @@ async function watchGpus(session: Session, shares: PmonShares): Promise<LateGpuW
 export interface GpusRead {
   atStart: boolean;
   now: boolean;
-  /** Where they were read late: seconds from the command's start to pmon's answer. */
+  /**
+   * Whether run looked for them to start pmon once read (watchGpus): not where it has no tree
+   * to share by, and starts no pmon.
+   */
+  watched: boolean;
+  /** Where read late: seconds from the command's spawn to the share's start (pmon's header). */
   pmonAfterS?: number;
 }
 
 /**
- * pmon's outcome; where nvidia-smi read its GPUs only after the start (gpu-late-start.ts), it
- * says from when the share was read, or why it never was: a note without a reason read as a
- * failure to find.
+ * pmon's outcome; where nvidia-smi read its GPUs only after the start (gpu-late-start.ts) and run
+ * looked for them, it says from when the share was read, or why it never was: a note without a
+ * reason read as a failure to find.
  */
 export function gpuShareOutcome(
   outcome: GpuShareOutcome | undefined,
   gpusRead: GpusRead,
 ): GpuShareOutcome | undefined {
-  if (gpusRead.atStart || !gpusRead.now) return outcome;
+  if (gpusRead.atStart || !gpusRead.now || !gpusRead.watched) return outcome;
   if (outcome === undefined) {
     return {
       read: false,
@@ -212,15 +216,21 @@ export function gpuShareOutcome(
         'which tells the share, could be started',
     };
   }
-  if (!outcome.read || outcome.fallback !== undefined || gpusRead.pmonAfterS === undefined) {
-    return outcome;
-  }
-  return {
-    ...outcome,
-    fallback:
-      'nvidia-smi read its GPUs only after the start: pmon, which tells the share, was started ' +
-      `then (${gpusRead.pmonAfterS.toFixed(1)} s in); their energy before is in the host figures only`,
-  };
+  if (!outcome.read || gpusRead.pmonAfterS === undefined) return outcome;
+  const late =
+    'nvidia-smi read its GPUs only after the start: pmon, which tells the share, was started ' +
+    `then (${gpusRead.pmonAfterS.toFixed(1)} s in); their energy before is in the host figures only`;
+  // A pmon that ended later says so after: the share covers the time between.
+  return { ...outcome, fallback: outcome.fallback ? `${late}; ${outcome.fallback}` : late };
+}
+
+/**
+ * Seconds from the command's spawn to the share's start, where it started: the run's other
+ * times count from the spawn (its window opens then), not from when run began to look.
+ */
+function pmonAfter(shares: PmonShares, spawnedMs: number): { pmonAfterS?: number } {
+  const began = shares.beganAtMs();
+  return began === undefined ? {} : { pmonAfterS: Math.max(0, began - spawnedMs) / 1000 };
 }
 
 function withGpuShare(
@@ -301,6 +311,7 @@ async function runMeasured(
   await startMeter(session.meter);
 
   const measured = openWindow(session);
+  const spawnedMs = monotonicClock();
   const child = spawn(file, rest, { stdio: 'inherit', env: process.env });
   const ended = waitForEnd(child);
   if (child.pid !== undefined) tree.setRoot(child.pid);
@@ -329,14 +340,13 @@ async function runMeasured(
           }),
     },
     // After the meter's last sample: a pmon failure or a pid of the tree it finds counts.
-    () => {
-      const pmonAfterS = lateGpus?.startedAfterS();
-      return withGpuShare(gpuShares, {
+    () =>
+      withGpuShare(gpuShares, {
         atStart: gpusAtStart,
         now: smiGpus(session).length > 0,
-        ...(pmonAfterS === undefined ? {} : { pmonAfterS }),
-      });
-    },
+        watched: lateGpus !== undefined,
+        ...pmonAfter(gpuShares, spawnedMs),
+      }),
   );
 
   if (end.kind === 'error') {

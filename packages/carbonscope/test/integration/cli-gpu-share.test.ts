@@ -11,6 +11,18 @@ import { tempDirUntilExit } from '../helpers/temp-dir.js';
 import { writeFakeBinary } from '../unit/energy/sources/helpers.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const moduleUrl = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+
+/** main.js's `run`, with the first try again of an nvidia-smi that read no GPU at start sooner. */
+function runEntry(args: readonly string[], gpuRetryFirstMs: number): string {
+  return `import { markOwnCli } from ${moduleUrl('../../src/own-cli.js')};
+    import { runCommand } from ${moduleUrl('../../src/cli/run.js')};
+    import { endProcess } from ${moduleUrl('../../src/cli/ending.js')};
+    markOwnCli();
+    const ending = await runCommand(${JSON.stringify(args)}, process.env, { gpuRetryFirstMs: ${gpuRetryFirstMs} });
+    process.exitCode = ending.code;
+    process.stdout.write('', () => process.stderr.write('', () => endProcess(ending)));`;
+}
 const H200 = join(libraryRoot, 'test', 'fixtures', 'energy', 'h200');
 
 /** A line of the real H200 under the bf16 load, as `--query-gpu=...,power.draw` printed it. */
@@ -31,15 +43,23 @@ const PID_MAX = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
 /**
  * A fake nvidia-smi on PATH: `--query-gpu ... -lms N` prints the loaded H200 line every N ms
  * (for `gpus` GPUs, 1 by default: gpu1's line is gpu0's with its index);
- * `--query-gpu=index,mig.mode.current` prints `mig` (`0, Disabled` by default) and exits;
- * `pmon` prints the H200's header, then every 250 ms pid 574's row (full duty) with the pid the
- * command wrote to `cmd.pid`, once it has, and 575's row (24 % SM) with `foreignPid` (by default
- * its own pid: a process here, outside the command's tree), both on gpu0 only. `pmon` runs
- * `pmonBody` instead when given.
+ * `--query-gpu=index,mig.mode.current` prints `mig` (`0, Disabled` by default) after `migDelayMs`
+ * and exits; `pmon` writes the epoch ms to `pmon.at`, prints the H200's header, then every 250 ms
+ * pid 574's row (full duty) with the pid the command wrote to `cmd.pid`, once it has, and 575's
+ * row (24 % SM) with `foreignPid` (by default its own pid: a process here, outside the command's
+ * tree), both on gpu0 only. `pmon` runs `pmonBody` instead when given. With `late`, the first
+ * `--query-gpu ... -lms` ends with no line, as a driver still loading leaves it.
  */
 function fakeNvidiaSmi(
   dir: string,
-  o: { pmonBody?: string; foreignPid?: string; gpus?: number; mig?: string } = {},
+  o: {
+    pmonBody?: string;
+    foreignPid?: string;
+    gpus?: number;
+    mig?: string;
+    migDelayMs?: number;
+    late?: boolean;
+  } = {},
 ): void {
   const lines = Array.from({ length: o.gpus ?? 1 }, (_, i) =>
     LOADED.replace(/^0, GPU-([^,]*)/, `${i}, GPU-$1${i === 0 ? '' : i}`),
@@ -49,6 +69,7 @@ function fakeNvidiaSmi(
     `const fs = require('node:fs');
      const pidFile = ${JSON.stringify(join(dir, 'cmd.pid'))};
      const foreign = ${o.foreignPid ?? 'String(process.pid)'};
+     fs.writeFileSync(${JSON.stringify(join(dir, 'pmon.at'))}, String(Date.now()));
      console.log(${JSON.stringify(HEADER)});
      console.log(${JSON.stringify(UNITS)});
      const block = () => {
@@ -67,7 +88,9 @@ function fakeNvidiaSmi(
     `if (args[0] === 'pmon') {
        ${pmon}
      } else if (args[0] === '--query-gpu=index,mig.mode.current') {
-       console.log(${JSON.stringify(o.mig ?? '0, Disabled')});
+       setTimeout(() => console.log(${JSON.stringify(o.mig ?? '0, Disabled')}), ${o.migDelayMs ?? 0});
+     } else if (${o.late === true} && !require('node:fs').existsSync(${JSON.stringify(join(dir, 'late'))})) {
+       require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'late'))}, '');
      } else {
        const ms = Number(args[args.indexOf('-lms') + 1]);
        const line = () => console.log(${JSON.stringify(lines.join('\n'))});
@@ -103,41 +126,41 @@ async function interruptGroupOnce(pid: number, file: string, ended: () => boolea
   process.kill(-pid, 'SIGINT');
 }
 
-/** The same, of any command line. */
+/** The same, of any command line; `gpuRetryFirstMs` through runCommand's hook. */
 function runCommandWithGpu(
   dir: string,
   argv: readonly string[],
   interruptOnce?: string,
+  gpuRetryFirstMs?: number,
 ): Promise<Result> {
+  const args = [
+    '--source',
+    'nvidia-smi',
+    '--json',
+    '-o',
+    join(dir, 'emissions.csv'),
+    '--',
+    ...argv,
+  ];
+  const entry =
+    gpuRetryFirstMs === undefined
+      ? [MAIN, 'run', ...args]
+      : ['--input-type=module', '-e', runEntry(args, gpuRetryFirstMs)];
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        MAIN,
-        'run',
-        '--source',
-        'nvidia-smi',
-        '--json',
-        '-o',
-        join(dir, 'emissions.csv'),
-        '--',
-        ...argv,
-      ],
-      {
-        env: {
-          ...process.env,
-          PATH: `${dir}:${process.env.PATH}`,
-          CARBON_INTENSITY: '300',
-          CARBON_ZONE: 'DE',
-          ENERGY_SAMPLE_INTERVAL_MS: '250',
-          ELECTRICITY_MAPS_API_KEY: '',
-          ELECTRICITY_MAP_API_KEY: '',
-          LOG_LEVEL: '',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: interruptOnce !== undefined,
+    const child = spawn(process.execPath, entry, {
+      env: {
+        ...process.env,
+        PATH: `${dir}:${process.env.PATH}`,
+        CARBON_INTENSITY: '300',
+        CARBON_ZONE: 'DE',
+        ENERGY_SAMPLE_INTERVAL_MS: '250',
+        ELECTRICITY_MAPS_API_KEY: '',
+        ELECTRICITY_MAP_API_KEY: '',
+        LOG_LEVEL: '',
       },
-    );
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: interruptOnce !== undefined,
+    });
     if (interruptOnce !== undefined) {
       let ended = false;
       child.on('exit', () => {
@@ -384,5 +407,63 @@ describe("carbonscope run: the command's share of the GPU (nvidia-smi pmon)", fu
     expect(row.cpu_energy).to.equal('');
     expect(Number(row.emissions)).to.be.above(0);
     expect(row.tracking_mode).to.match(/^process-lower-bound/);
+  });
+
+  describe('a GPU nvidia-smi reads only after the start', () => {
+    /**
+     * Writes its pid and the epoch ms it started at, waits for pmon's header, then runs on for
+     * `afterMs` (some of it on the CPU).
+     */
+    const lateCommand = (dir: string, afterMs: number) =>
+      `const fs = require('node:fs');
+      fs.writeFileSync(${JSON.stringify(join(dir, 'cmd.at'))}, String(Date.now()));
+      fs.writeFileSync(${JSON.stringify(join(dir, 'cmd.pid'))}, String(process.pid));
+      const t = setInterval(() => {
+        if (!fs.existsSync(${JSON.stringify(join(dir, 'pmon.at'))})) return;
+        clearInterval(t);
+        const c = process.cpuUsage(); while (process.cpuUsage(c).user < 1e5);
+        setTimeout(() => {}, ${afterMs});
+      }, 20);`;
+    const atOf = (dir: string, name: string) => Number(readFileSync(join(dir, name), 'utf8'));
+    const LATE_REASON =
+      /^nvidia-smi read its GPUs only after the start: pmon, which tells the share, was started then \((\d+\.\d) s in\); their energy before is in the host figures only$/;
+
+    it("gives the command its share from pmon's start, said in s from the command's", async () => {
+      const dir = tempDirUntilExit('carbonscope-gpu-');
+      // The MIG query answers 1.5 s after pmon's header: the share counts from the header.
+      fakeNvidiaSmi(dir, { late: true, migDelayMs: 1500 });
+      const r = await runCommandWithGpu(
+        dir,
+        [process.execPath, '-e', lateCommand(dir, 2500)],
+        undefined,
+        300,
+      );
+      expect(r.code, r.stderr).to.equal(0);
+      const report = JSON.parse(r.stdout) as Report;
+      expect(gpuOf(report.energy.components)?.joules, r.stderr).to.be.above(0);
+      const reason = report.measurement.gpuShare?.reason ?? '';
+      const [, inS] = reason.match(LATE_REASON) ?? [];
+      expect(inS, reason).to.not.equal(undefined);
+      // From the spawn, which comes before the command's own start (Node's start-up), to pmon's
+      // header, which comes before carbonscope reads it.
+      const headerS = (atOf(dir, 'pmon.at') - atOf(dir, 'cmd.at')) / 1000;
+      expect(Number(inS)).to.be.within(headerS - 0.05, headerS + 1);
+      expect(report.measurement.notes).to.include(reason);
+    });
+
+    it('says the share started late where the command ends before the MIG query answers', async () => {
+      const dir = tempDirUntilExit('carbonscope-gpu-');
+      fakeNvidiaSmi(dir, { late: true, migDelayMs: 4000 });
+      const r = await runCommandWithGpu(
+        dir,
+        [process.execPath, '-e', lateCommand(dir, 1000)],
+        undefined,
+        300,
+      );
+      expect(r.code, r.stderr).to.equal(0);
+      const report = JSON.parse(r.stdout) as Report;
+      expect(report.measurement.gpuShare?.read, r.stderr).to.equal(true);
+      expect(report.measurement.gpuShare?.reason ?? '', r.stderr).to.match(LATE_REASON);
+    });
   });
 });

@@ -193,6 +193,11 @@ export class PmonShares implements GpuShareReader {
     this.startedMs = this.o.clock();
   }
 
+  /** When begin() was, on the clock: shares are read from then; undefined before. */
+  beganAtMs(): number | undefined {
+    return this.state === 'on' || this.wasOn ? this.startedMs : undefined;
+  }
+
   /** pmon could not start or stopped answering: no share from now on, and the report says why. */
   fail(reason: string): void {
     if (this.state === 'failed') return;

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { watchGpuProcesses, watchLateGpus } from '../../../src/cli/gpu-watch.js';
 import { gpuShareOutcome } from '../../../src/cli/run.js';
-import { monotonicClock, PmonShares } from '../../../src/energy/index.js';
+import { PmonShares } from '../../../src/energy/index.js';
 import { waitFor } from '../../helpers/wait.js';
 import { pipedLines } from '../energy/gpu-share/fixtures.js';
 import { fakePid, isAlive, tempDir, writeFakeBinary } from '../energy/sources/helpers.js';
@@ -44,21 +44,18 @@ describe("run's GPU share of a GPU read late", () => {
       gpus: () => gpus,
       start: (read) => watchGpuProcesses(read, shares, { binary: fakeNvidiaSmi(dir) }),
       failed: (reason) => shares.fail(reason),
-      clock: monotonicClock,
       everyMs: 20,
     });
     try {
       await sleep(100);
       expect(shares.outcome()).to.equal(undefined); // no GPU read yet: no pmon
-      expect(watch.startedAfterS()).to.equal(undefined);
+      expect(shares.beganAtMs()).to.equal(undefined);
       gpus = [0];
       await waitFor('the late GPU share', () => {
         shares.next(0);
         return shares.share('gpu0');
       });
       expect(shares.share('gpu0')).to.equal(457 / 493);
-      await waitFor('the MIG query too', () => watch.startedAfterS());
-      expect(watch.startedAfterS()).to.be.above(0.05);
       const pid = fakePid(dir, 'pmon');
       await watch.stop();
       await shares.close();
@@ -108,7 +105,6 @@ describe("run's GPU share of a GPU read late", () => {
         gpus: () => [0],
         start: (gpus) => watchGpuProcesses(gpus, shares, { binary: ${JSON.stringify(binary)} }),
         failed: (reason) => shares.fail(reason),
-        clock: monotonicClock,
         everyMs: 10,
       });
       const t = setInterval(() => {
@@ -142,7 +138,6 @@ describe("run's GPU share of a GPU read late", () => {
       failed: (reason) => {
         failed = reason;
       },
-      clock: monotonicClock,
       everyMs: 10,
     });
     try {
@@ -153,9 +148,42 @@ describe("run's GPU share of a GPU read late", () => {
     }
   });
 
+  // The late start resolved once the MIG query answered too, a driver slow to answer later
+  // still: the share counted from pmon's header on, said to start seconds after.
+  it("starts the share at pmon's header, not once the MIG query answered", async () => {
+    const { dir, cleanup } = tempDir('late-pmon');
+    const lines = JSON.stringify(pipedLines('pmon-piped.txt').slice(0, -1));
+    const binary = writeFakeBinary(
+      dir,
+      'nvidia-smi',
+      `if (args[0] === 'pmon') process.stdout.write(${lines}.join('\\n') + '\\n');
+       else setTimeout(() => { console.log('0, Disabled'); process.exit(0); }, 1500);
+       setInterval(() => {}, 1000);`,
+    );
+    let now = 5000;
+    const shares = new PmonShares({
+      isCommand: () => false,
+      pidExists: () => true,
+      clock: () => now,
+    });
+    try {
+      const start = watchGpuProcesses([0], shares, { binary });
+      await waitFor("pmon's header", () => shares.beganAtMs() !== undefined);
+      now = 9000; // the MIG query has not answered: the start waits on
+      expect(shares.beganAtMs()).to.equal(5000);
+      await shares.close();
+      await start;
+      expect(shares.beganAtMs()).to.equal(5000);
+    } finally {
+      await shares.close();
+      cleanup();
+    }
+  });
+
   it('says from when the share of a GPU read late was read', () => {
     const read = { read: true, commandBusy: true };
-    const outcome = gpuShareOutcome(read, { atStart: false, now: true, pmonAfterS: 61.24 });
+    const late = { atStart: false, now: true, watched: true };
+    const outcome = gpuShareOutcome(read, { ...late, pmonAfterS: 61.24 });
     expect(outcome).to.deep.equal({
       read: true,
       commandBusy: true,
@@ -165,11 +193,18 @@ describe("run's GPU share of a GPU read late", () => {
     });
     // A pmon that failed keeps its own reason.
     const failed = { read: false, fallback: 'nvidia-smi pmon not found' };
-    expect(gpuShareOutcome(failed, { atStart: false, now: true, pmonAfterS: 3 })).to.equal(failed);
+    expect(gpuShareOutcome(failed, { ...late, pmonAfterS: 3 })).to.equal(failed);
+    // One that ended later says both: the share covers the time between.
+    const ended = { read: true, fallback: 'nvidia-smi pmon ended after 2.0 s: (...)' };
+    expect(gpuShareOutcome(ended, { ...late, pmonAfterS: 3 })?.fallback).to.equal(
+      'nvidia-smi read its GPUs only after the start: pmon, which tells the share, was started ' +
+        'then (3.0 s in); their energy before is in the host figures only; ' +
+        'nvidia-smi pmon ended after 2.0 s: (...)',
+    );
   });
 
   it('says why no share was read where the command ended before pmon could start', () => {
-    const outcome = gpuShareOutcome(undefined, { atStart: false, now: true });
+    const outcome = gpuShareOutcome(undefined, { atStart: false, now: true, watched: true });
     expect(outcome?.read).to.equal(false);
     expect(outcome?.fallback).to.equal(
       'nvidia-smi read its GPUs only after the start, and the command ended before pmon, which ' +
@@ -179,9 +214,18 @@ describe("run's GPU share of a GPU read late", () => {
 
   it("keeps pmon's own outcome, and says nothing where no GPU was read", () => {
     const read = { read: true, commandBusy: true };
-    expect(gpuShareOutcome(read, { atStart: true, now: true })).to.equal(read);
-    expect(gpuShareOutcome(undefined, { atStart: false, now: false })).to.equal(undefined);
+    expect(gpuShareOutcome(read, { atStart: true, now: true, watched: false })).to.equal(read);
+    const none = { atStart: false, now: false, watched: true };
+    expect(gpuShareOutcome(undefined, none)).to.equal(undefined);
     // pmon not started for another reason (no tree CPU reader): not the late GPU's note.
-    expect(gpuShareOutcome(undefined, { atStart: true, now: true })).to.equal(undefined);
+    const atStart = { atStart: true, now: true, watched: false };
+    expect(gpuShareOutcome(undefined, atStart)).to.equal(undefined);
+  });
+
+  // Without /proc or ps run has no tree to share by and starts no pmon, late or not: a GPU
+  // read late was said to have come too late for a pmon that was never to start.
+  it('says nothing of a late pmon where run watched for none (no tree CPU reader)', () => {
+    const unwatched = { atStart: false, now: true, watched: false };
+    expect(gpuShareOutcome(undefined, unwatched)).to.equal(undefined);
   });
 });
