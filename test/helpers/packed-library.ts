@@ -71,10 +71,15 @@ const FAIL_FAST = [
 export async function npmInstallOrSay(
   dir: string,
   packages: string[],
-  { timeoutMs = 90_000, env = process.env }: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+  {
+    timeoutMs = 90_000,
+    env = process.env,
+    flags = [],
+  }: { timeoutMs?: number; env?: NodeJS.ProcessEnv; flags?: string[] } = {},
 ): Promise<void> {
+  const args = ['install', '--prefer-offline', ...NPM_QUIET, ...FAIL_FAST, ...flags, ...packages];
   try {
-    await run('npm', ['install', '--prefer-offline', ...NPM_QUIET, ...FAIL_FAST, ...packages], {
+    await run('npm', args, {
       cwd: dir,
       timeout: timeoutMs,
       // npm on Node 22.1+ turns on Node's module compile cache and keeps it in the temporary

@@ -5,7 +5,7 @@ import type { Env } from '../settings.js';
 import { VERSION } from '../version.js';
 import { type BindMetricsOptions, bindMetrics } from './bind-metrics.js';
 import { onGlobalMeterProviderSet } from './global-registration.js';
-import { MissingSdkError } from './optional-sdk.js';
+import { MissingSdkError, SdkTooOldError } from './optional-sdk.js';
 import {
   globalProviderShutDown,
   hasGlobalMeterProvider,
@@ -65,6 +65,39 @@ function joinGlobal(cs: Carbonscope, options: BindMetricsOptions, logger: Logger
   bindMetricsOnce(provider, cs, joined, 'carbonscope/register (attachToOtel)', logger);
 }
 
+const UNTIL_REGISTERED =
+  " until the application registers a meter provider (its own SDK's, 1.x too, is joined)";
+
+/**
+ * Where no own provider could start: joins the application's provider once it registers one (an
+ * SDK started after register, of a line carbonscope's own SDK does not run on), which joining
+ * at the start would have found. Before, it was never joined: its figures went nowhere.
+ */
+function joinWhenRegistered(cs: Carbonscope, options: BindMetricsOptions, logger: Logger) {
+  let joined = false;
+  const join = () => {
+    if (joined || !hasGlobalMeterProvider() || globalProviderShutDown()) return;
+    joined = true;
+    unwatch();
+    joinGlobal(cs, options, logger);
+    logger.info("the application registered a meter provider: carbonscope's metrics go there now");
+  };
+  const offSample = cs.onSample(join);
+  const offRegistration = onGlobalMeterProviderSet(join);
+  const unwatch = () => {
+    offSample();
+    offRegistration();
+  };
+  const attached: Attached = {
+    get mode() {
+      return joined ? 'global' : 'none';
+    },
+    shutdown: async () => unwatch(),
+    countedSincePush: () => false,
+  };
+  return attached;
+}
+
 /**
  * Gives carbonscope's figures to OpenTelemetry: when the application registered a meter
  * provider, carbonscope's instruments join it; otherwise carbonscope starts one of its own (never
@@ -86,8 +119,9 @@ export async function attachToOtel(
     own = await startOwnProvider(env, logger);
   } catch (err) {
     if (!(err instanceof MissingSdkError)) throw err;
-    logger.warn(`metrics are not exported: ${err.message}`);
-    return { mode: 'none', ...NOTHING_OWN };
+    const until = err instanceof SdkTooOldError ? UNTIL_REGISTERED : '';
+    logger.warn(`metrics are not exported${until}: ${err.message}`);
+    return joinWhenRegistered(cs, options, logger);
   }
   if (!own) return { mode: 'none', ...NOTHING_OWN };
   // The application registered while the SDK's packages loaded: the own one has counted nothing.

@@ -122,8 +122,8 @@ export class CarbonscopeInstrumentation {
   /**
    * Once per Carbonscope (two instrumentations share one, and one line): bound to the API's
    * no-op, it meters for nothing, and nothing else says so. NodeSDK registers no provider
-   * without a reader: sdk-node 0.200.0 has no `otlp` default, and 0.200 to 0.203 ignore
-   * `metricReaders` (they take one `metricReader`). Not while disabled (it records nothing), nor
+   * without a reader: sdk-node 0.200.0 has no `otlp` default, and those before 0.204 (0.5x too)
+   * ignore `metricReaders` (they take one `metricReader`). Not while disabled (it records nothing), nor
    * where register exports the figures through its own SDK and says so itself.
    */
   private tellIfNowhere(cs: Carbonscope): void {
@@ -204,4 +204,4 @@ const TOLD = Symbol.for('carbonscope.instrumentation.told-nowhere.v1');
 const told = globalThis as { [TOLD]?: WeakSet<Carbonscope> };
 
 const NOWHERE =
-  "CarbonscopeInstrumentation: the SDK handed it the OpenTelemetry API's no-op meter provider, so its metrics are not exported: the SDK registered no meter provider (NodeSDK registers one only with a metric reader; sdk-node 0.200 to 0.203 ignore `metricReaders`, pass one as `metricReader`; 0.200.0 builds none from an unset OTEL_METRICS_EXPORTER). OTEL_METRICS_EXPORTER=none says no metrics are wanted, and silences this";
+  "CarbonscopeInstrumentation: the SDK handed it the OpenTelemetry API's no-op meter provider, so its metrics are not exported: the SDK registered no meter provider (NodeSDK registers one only with a metric reader; sdk-node before 0.204, the 1.x line's 0.5x too, ignores `metricReaders`, pass one as `metricReader`; 0.200.0 builds none from an unset OTEL_METRICS_EXPORTER). OTEL_METRICS_EXPORTER=none says no metrics are wanted, and silences this";

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Env, quotedSetting, SettingsError } from '../settings.js';
 import { exportsWithin, otlpMetricsEndpoint } from './export-deadline.js';
 import { MAX_TIMEOUT_MS, otlpExporterTimeout } from './export-times.js';
@@ -13,9 +16,31 @@ export class MissingSdkError extends Error {
   constructor(
     readonly packages: readonly string[],
     what: string,
+    message = `${what} needs ${packages.join(', ')}: npm install ${packages.join(' ')}`,
   ) {
-    super(`${what} needs ${packages.join(', ')}: npm install ${packages.join(' ')}`);
+    super(message);
     this.name = 'MissingSdkError';
+  }
+}
+
+/**
+ * An SDK package is installed at a version carbonscope's own SDK cannot run on: the 1.x line
+ * (sdk-metrics 1.x, exporters 0.5x and older), which an application may still run. Without this
+ * the start failed on a function 2.x added (`resources.defaultResource is not a function`).
+ */
+export class SdkTooOldError extends MissingSdkError {
+  constructor(
+    readonly found: readonly { name: string; version: string; wanted: string }[],
+    what: string,
+  ) {
+    const names = found.map((f) => f.name);
+    const listed = found.map((f) => `${f.name} ${f.wanted} (${f.version} is installed)`);
+    super(
+      names,
+      what,
+      `${what} needs ${listed.join(', ')}: carbonscope's own SDK does not run on the 1.x line`,
+    );
+    this.name = 'SdkTooOldError';
   }
 }
 
@@ -68,6 +93,56 @@ export async function importAll<T extends unknown[]>(
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
 type Resources = typeof import('@opentelemetry/resources');
 
+/** The versions the peer ranges in package.json admit, as a user reads them. */
+const SDK_LINE = { wanted: '2.x or 3.x', fits: (major: number) => major === 2 || major === 3 };
+const EXPORTER_LINE = {
+  wanted: '0.200 to 0.3xx',
+  fits: (major: number, minor: number) => major === 0 && minor >= 200 && minor < 400,
+};
+
+/**
+ * The version of `name` as resolved from here, from the package.json above its entry: undefined
+ * where none names it (a bundle), which is then not checked.
+ */
+export function installedVersion(name: string): string | undefined {
+  let dir: string;
+  try {
+    dir = dirname(fileURLToPath(import.meta.resolve(name)));
+  } catch {
+    return undefined;
+  }
+  for (;;) {
+    const version = versionIn(join(dir, 'package.json'), name);
+    if (version !== null) return version;
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+/** `name`'s version in the package.json at `file`; null where that file is not `name`'s. */
+function versionIn(file: string, name: string): string | undefined | null {
+  try {
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
+    if (pkg.name !== name) return null;
+    return typeof pkg.version === 'string' ? pkg.version : undefined;
+  } catch {
+    return null;
+  }
+}
+
+/** Throws SdkTooOldError naming every package of `names` installed outside its line. */
+export function checkSdkVersions(names: readonly string[], what: string): void {
+  const found = names.flatMap((name) => {
+    const line = name.startsWith('@opentelemetry/exporter-') ? EXPORTER_LINE : SDK_LINE;
+    const version = installedVersion(name);
+    const [major, minor] = (version ?? '').split('.').map(Number);
+    if (version === undefined || major === undefined || minor === undefined) return [];
+    return line.fits(major, minor) ? [] : [{ name, version, wanted: line.wanted }];
+  });
+  if (found.length) throw new SdkTooOldError(found, what);
+}
+
 /**
  * The metrics SDK and the resources package, imported with `exporters` (exporterPackages) so
  * that one error names every package missing: one install, not one per start.
@@ -76,10 +151,9 @@ export async function importSdk(
   what: string,
   exporters: readonly string[] = [],
 ): Promise<[SdkMetrics, Resources]> {
-  const [sdk, resources] = await importAll<[SdkMetrics, Resources, ...unknown[]]>(
-    [SDK_METRICS, RESOURCES, ...exporters],
-    what,
-  );
+  const names: [string, string, ...string[]] = [SDK_METRICS, RESOURCES, ...exporters];
+  const [sdk, resources] = await importAll<[SdkMetrics, Resources, ...unknown[]]>(names, what);
+  checkSdkVersions(names, what);
   return [sdk, resources];
 }
 

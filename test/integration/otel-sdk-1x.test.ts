@@ -1,0 +1,135 @@
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { childEnv } from '#library-tests/helpers/child-env.js';
+import { findSample } from '#library-tests/helpers/metrics.js';
+import { freePort } from '#library-tests/helpers/ports.js';
+import { tempDirUntilExit } from '#library-tests/helpers/temp-dir.js';
+import { LIBRARY_DIR, npmInstallOrSay, packLibrary } from '../helpers/packed-library.js';
+
+const run = promisify(execFile);
+
+/**
+ * An application still on the OTel JS SDK 1.x line (sdk-node 0.57, sdk-metrics 1.30), older than
+ * the library's peer ranges: many run it. npm refuses the install beside it; with
+ * `--legacy-peer-deps` it installs, and what the user gets then is what this pins.
+ */
+const SDK_1X = [
+  '@opentelemetry/api@1.9.0',
+  '@opentelemetry/sdk-node@0.57.2',
+  '@opentelemetry/sdk-metrics@1.30.1',
+  '@opentelemetry/resources@1.30.1',
+  '@opentelemetry/exporter-prometheus@0.57.2',
+];
+
+const FIXTURES = join(LIBRARY_DIR, 'test', 'fixtures', 'sdk-1x');
+const REQUESTS = 6;
+
+const METER_ENV = {
+  ENERGY_SOURCE: 'estimate',
+  CARBON_INTENSITY: '300',
+  ENERGY_SAMPLE_INTERVAL_MS: '200',
+  REQUESTS: String(REQUESTS),
+};
+
+describe('the packed library beside an application on the OTel SDK 1.x (sdk-node 0.57)', function () {
+  // npm installs from its cache (the registry for what it has not seen).
+  this.timeout(240_000);
+  const work = tempDirUntilExit('carbonscope-sdk-1x-');
+  const dir = join(work, 'app');
+  let tarball = '';
+
+  before(async () => {
+    tarball = await packLibrary(work);
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: 'sdk-1x', private: true, type: 'module' }),
+    );
+    // As the application has it: its SDK first, carbonscope added later.
+    await npmInstallOrSay(dir, SDK_1X, { timeoutMs: 150_000 });
+    await npmInstallOrSay(dir, [tarball], { flags: ['--legacy-peer-deps'] });
+    cpSync(FIXTURES, dir, { recursive: true });
+  });
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  /** `main` (serve-and-scrape.js) under `imports`, with its stdout and stderr. */
+  async function scrape(
+    imports: string[],
+    env: Record<string, string> = {},
+    main = 'serve-and-scrape.js',
+  ) {
+    const port = String(await freePort());
+    const args = [...imports.flatMap((i) => ['--import', i]), main];
+    const { stdout, stderr } = await run(process.execPath, args, {
+      cwd: dir,
+      timeout: 30_000,
+      env: childEnv({ ...METER_ENV, OTEL_EXPORTER_PROMETHEUS_PORT: port, ...env }),
+    });
+    return { stdout, stderr };
+  }
+
+  // npm names an optional peer the application never listed (an OTLP exporter, at its newest),
+  // not the SDK it has: the README tells what it means.
+  it('npm refuses a fresh install without --legacy-peer-deps (ERESOLVE)', async () => {
+    const fresh = join(work, 'fresh');
+    mkdirSync(fresh);
+    const dependencies = Object.fromEntries(
+      SDK_1X.map((spec) => [
+        spec.slice(0, spec.lastIndexOf('@')),
+        spec.slice(spec.lastIndexOf('@') + 1),
+      ]),
+    );
+    writeFileSync(join(fresh, 'package.json'), JSON.stringify({ name: 'fresh', dependencies }));
+    const refused = await run(
+      'npm',
+      ['install', '--dry-run', '--prefer-offline', '--no-audit', '--no-fund', tarball],
+      { cwd: fresh, timeout: 60_000, env: { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1' } },
+    ).then(
+      () => '',
+      (err: { stderr?: string }) => err.stderr ?? '',
+    );
+    expect(refused).to.include('ERESOLVE');
+  });
+
+  it("CarbonscopeInstrumentation's figures come out of the application's Prometheus exporter", async () => {
+    const { stdout, stderr } = await scrape(['./otel.js']);
+    expect(stderr).to.equal('');
+    const labels = { carbonscope_operation: 'unmatched' };
+    expect(findSample(stdout, 'carbonscope_operation_energy_count', labels)).to.equal(REQUESTS);
+  });
+
+  it("register joins the application's SDK, started before it", async () => {
+    const { stdout, stderr } = await scrape(['./otel-plain.js', 'carbonscope/register']);
+    expect(stderr).to.equal('');
+    const labels = { carbonscope_operation: 'unmatched' };
+    expect(findSample(stdout, 'carbonscope_operation_energy_count', labels)).to.equal(REQUESTS);
+  });
+
+  // It said `resources.defaultResource is not a function; the application runs unmetered`, and
+  // its Prometheus endpoint stayed up, answering each scrape with a 500 and an error line.
+  it('register alone says in one line which SDK versions its own SDK needs, and serves nothing', async () => {
+    const { stdout, stderr } = await scrape(['carbonscope/register'], {
+      OTEL_METRICS_EXPORTER: 'prometheus',
+    });
+    const lines = stderr.trim().split('\n');
+    expect(lines, stderr).to.have.length(1);
+    expect(lines[0]).to.include('@opentelemetry/sdk-metrics 2.x or 3.x (1.30.1 is installed)');
+    expect(lines[0]).to.include('@opentelemetry/resources 2.x or 3.x (1.30.1 is installed)');
+    expect(lines[0]).to.include('@opentelemetry/exporter-prometheus 0.200 to 0.3xx (0.57.2');
+    expect(stdout).to.equal('no scrape: ECONNREFUSED');
+  });
+
+  // Its figures went nowhere: register gave up when its own SDK could not start, and never
+  // looked at the provider the application registered later.
+  it("register joins the application's SDK started after it gave up its own", async () => {
+    const { stdout, stderr } = await scrape(['carbonscope/register'], {}, 'late.js');
+    const lines = stderr.trim().split('\n');
+    expect(lines, stderr).to.have.length(1);
+    expect(lines[0]).to.include('not exported until the application registers a meter provider');
+    const labels = { carbonscope_operation: 'unmatched' };
+    expect(findSample(stdout, 'carbonscope_operation_energy_count', labels)).to.equal(REQUESTS);
+  });
+});
