@@ -358,6 +358,28 @@ function warnNoneBesideOthers(exporters: readonly string[], logger: Logger): voi
   );
 }
 
+/** A provider with a reader for each of `exporters`; undefined where none makes one. */
+async function providerOf(
+  exporters: readonly string[],
+  ctx: ReaderContext,
+  resources: typeof import('@opentelemetry/resources'),
+): Promise<MeterProvider | undefined> {
+  const readers: Reader[] = [];
+  for (const exporter of exporters) {
+    const reader = await readerFor(exporter, ctx);
+    // Its gauges export only what their callbacks observe now (a grid source that recovered).
+    if (reader) readers.push(withCurrentGauges(ctx.sdk, reader));
+  }
+  if (readers.length === 0) return undefined;
+  const resource = resources
+    .defaultResource()
+    .merge(resources.resourceFromAttributes({ [SERVICE_INSTANCE_ID]: INSTANCE_ID }))
+    .merge(await resources.detectResources({ detectors: [resources.envDetector] }));
+  // Not registered as the global provider: an application whose SDK starts later would find
+  // the global taken, and its own metrics would go to carbonscope's exporters instead of its.
+  return new ctx.sdk.MeterProvider({ resource, readers });
+}
+
 /**
  * Starts a meter provider configured by the standard OTel variables (OTEL_METRICS_EXPORTER,
  * OTEL_EXPORTER_PROMETHEUS_*, OTEL_EXPORTER_OTLP_*, OTEL_METRIC_EXPORT_INTERVAL,
@@ -387,7 +409,6 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
   // OTEL_LOG_LEVEL, as NodeSDK reads it, but masked: the exporters' lines may quote their URL,
   // their headers or a collector's refusal. Before they are made, which may log already.
   installMaskingDiag(env, envSecretsOf(env));
-  const readers: Reader[] = [];
   const servers: Server[] = [];
   const closers: Array<() => void> = [];
   const lastPushes: LastPush[] = [];
@@ -413,29 +434,30 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
       return times;
     },
   };
-  for (const exporter of exporters) {
-    const reader = await readerFor(exporter, ctx);
-    // Its gauges export only what their callbacks observe now (a grid source that recovered).
-    if (reader) readers.push(withCurrentGauges(sdk, reader));
-  }
-  if (readers.length === 0) return undefined;
-  const resource = resources
-    .defaultResource()
-    .merge(resources.resourceFromAttributes({ [SERVICE_INSTANCE_ID]: INSTANCE_ID }))
-    .merge(await resources.detectResources({ detectors: [resources.envDetector] }));
-  // Not registered as the global provider: an application whose SDK starts later would find
-  // the global taken, and its own metrics would go to carbonscope's exporters instead of its.
-  const provider = new sdk.MeterProvider({ resource, readers });
-  const stopReaders = async () => {
+  const closeOpened = () => {
     for (const server of servers) server.close();
     for (const close of closers) close();
-    await provider.shutdown();
+  };
+  let provider: MeterProvider | undefined;
+  try {
+    provider = await providerOf(exporters, ctx, resources);
+  } catch (err) {
+    // A reader after the Prometheus one (a malformed OTLP variable) or the resource threw:
+    // register then says the application runs unmetered, and the endpoint answered 500s.
+    closeOpened();
+    throw err;
+  }
+  if (!provider) return undefined;
+  const started = provider;
+  const stopReaders = async () => {
+    closeOpened();
+    await started.shutdown();
   };
   // One OTLP reader at most (the exporters are distinct).
   const [lastPush] = lastPushes;
   return {
     exporters,
-    provider,
+    provider: started,
     servers,
     histograms,
     pushed,

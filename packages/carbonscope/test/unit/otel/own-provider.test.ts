@@ -8,6 +8,7 @@ import { type Logger, stderrLogger } from '../../../src/log.js';
 import { startOwnProvider } from '../../../src/otel/own-provider.js';
 import { type Env, SettingsError } from '../../../src/settings.js';
 import { otlpReceiver, stringAttribute } from '../../helpers/otlp-receiver.js';
+import { freePorts } from '../../helpers/ports.js';
 
 /** A gauge on `provider` observing the one source `state.source` names at each collection. */
 function probe(provider: import('@opentelemetry/api').MeterProvider) {
@@ -322,6 +323,39 @@ describe("register's own meter provider: a Prometheus endpoint that cannot liste
       await own?.shutdown();
       taken.close();
     }
+  });
+});
+
+describe("register's own meter provider: a start that fails after its Prometheus endpoint opened", () => {
+  // prometheus,otlp with a malformed OTLP variable: register said the application runs
+  // unmetered, and its endpoint stayed up, answering each scrape with a 500 and an error line.
+  it('closes the endpoint it opened', async () => {
+    const [port] = await freePorts(1);
+    const lines: string[] = [];
+    const logger = stderrLogger({ level: 'warn', write: (l) => lines.push(l) });
+    const started = startOwnProvider(
+      {
+        OTEL_METRICS_EXPORTER: 'prometheus,otlp',
+        OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+        OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
+        OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'deltas',
+      },
+      logger,
+    );
+    const err = await started.then(
+      async (own) => {
+        await own?.shutdown();
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(SettingsError);
+    const scrape = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+      (res) => `answered ${res.status}`,
+      (e: { cause?: { code?: string } }) => e.cause?.code,
+    );
+    expect(scrape).to.equal('ECONNREFUSED');
+    expect(lines).to.deep.equal([]);
   });
 });
 
