@@ -93,12 +93,23 @@ export async function importAll<T extends unknown[]>(
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
 type Resources = typeof import('@opentelemetry/resources');
 
-/** The versions the peer ranges in package.json admit, as a user reads them. */
-const SDK_LINE = { wanted: '2.x or 3.x', fits: (major: number) => major === 2 || major === 3 };
+/**
+ * The low ends of the peer ranges in package.json, as a user reads them. Only what is older is
+ * refused: the 1.x line lacks what the own SDK calls. A line newer than the ranges is tried.
+ */
+const SDK_LINE = { wanted: '2.x or 3.x', fits: (major: number) => major >= 2 };
 const EXPORTER_LINE = {
   wanted: '0.200 to 0.3xx',
-  fits: (major: number, minor: number) => major === 0 && minor >= 200 && minor < 400,
+  fits: (major: number, minor: number) => major > 0 || minor >= 200,
 };
+
+/** The line `name` needs where `version` is older (a prerelease by its line); else undefined. */
+export function tooOld(name: string, version: string): string | undefined {
+  const line = name.startsWith('@opentelemetry/exporter-') ? EXPORTER_LINE : SDK_LINE;
+  const [major, minor] = version.split('.').map((part) => Number.parseInt(part, 10));
+  if (major === undefined || minor === undefined || Number.isNaN(major + minor)) return undefined;
+  return line.fits(major, minor) ? undefined : line.wanted;
+}
 
 /**
  * The version of `name` as resolved from here, from the package.json above its entry: undefined
@@ -134,11 +145,9 @@ function versionIn(file: string, name: string): string | undefined | null {
 /** Throws SdkTooOldError naming every package of `names` installed outside its line. */
 export function checkSdkVersions(names: readonly string[], what: string): void {
   const found = names.flatMap((name) => {
-    const line = name.startsWith('@opentelemetry/exporter-') ? EXPORTER_LINE : SDK_LINE;
     const version = installedVersion(name);
-    const [major, minor] = (version ?? '').split('.').map(Number);
-    if (version === undefined || major === undefined || minor === undefined) return [];
-    return line.fits(major, minor) ? [] : [{ name, version, wanted: line.wanted }];
+    const wanted = version === undefined ? undefined : tooOld(name, version);
+    return version === undefined || wanted === undefined ? [] : [{ name, version, wanted }];
   });
   if (found.length) throw new SdkTooOldError(found, what);
 }

@@ -10,9 +10,11 @@ import {
   exporterPackages,
   failureOf,
   importSdk,
+  installedVersion,
   MissingSdkError,
   otlpMetricExporter,
   type PushMetricExporter,
+  tooOld,
 } from '../../../src/otel/optional-sdk.js';
 import { ManualReader } from '../../helpers/metrics.js';
 
@@ -25,6 +27,34 @@ async function someMetrics() {
   await provider.shutdown();
   return resourceMetrics;
 }
+
+describe('the optional SDK packages: the versions its own SDK refuses', () => {
+  it("reads the installed package's version, as import() resolves it, and none for no package", () => {
+    expect(installedVersion('@opentelemetry/sdk-metrics')).to.match(/^[23]\.\d+\.\d+/);
+    expect(installedVersion('@opentelemetry/no-such-package')).to.equal(undefined);
+  });
+
+  // Only the 1.x line lacks what it calls (defaultResource): a line newer than the peer ranges
+  // was refused too, in a warning that called it the 1.x line, where it may well run.
+  it('refuses the 1.x line alone, prereleases by their line', () => {
+    const cases: [string, string, boolean][] = [
+      ['@opentelemetry/sdk-metrics', '1.30.1', true],
+      ['@opentelemetry/resources', '1.30.0-dev.1', true],
+      ['@opentelemetry/exporter-prometheus', '0.57.2', true],
+      ['@opentelemetry/exporter-metrics-otlp-http', '0.199.0', true],
+      ['@opentelemetry/sdk-metrics', '2.0.0-rc.1', false],
+      ['@opentelemetry/sdk-metrics', '3.1.0', false],
+      ['@opentelemetry/sdk-metrics', '4.0.0', false],
+      ['@opentelemetry/exporter-prometheus', '0.200.0', false],
+      ['@opentelemetry/exporter-prometheus', '0.400.0', false],
+      ['@opentelemetry/exporter-prometheus', '1.0.0', false],
+      ['@opentelemetry/sdk-metrics', 'not-a-version', false],
+    ];
+    for (const [name, version, refused] of cases) {
+      expect(tooOld(name, version) !== undefined, `${name} ${version}`).to.equal(refused);
+    }
+  });
+});
 
 describe('the optional SDK packages', () => {
   // With none installed, OTEL_METRICS_EXPORTER=prometheus named sdk-metrics and resources; once
