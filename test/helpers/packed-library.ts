@@ -55,7 +55,7 @@ export async function node24(): Promise<string> {
  * npm's fetches where a registry does not answer: a refused connection fails in seconds, not after
  * npm's retries (minutes), and a silent one after 20 s.
  */
-const FAIL_FAST = [
+export const FAIL_FAST = [
   '--fetch-retries=1',
   '--fetch-retry-mintimeout=1000',
   '--fetch-retry-maxtimeout=2000',

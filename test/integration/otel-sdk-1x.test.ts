@@ -7,7 +7,7 @@ import { childEnv } from '#library-tests/helpers/child-env.js';
 import { findSample } from '#library-tests/helpers/metrics.js';
 import { freePort } from '#library-tests/helpers/ports.js';
 import { tempDirUntilExit } from '#library-tests/helpers/temp-dir.js';
-import { LIBRARY_DIR, npmInstallOrSay, packLibrary } from '../helpers/packed-library.js';
+import { FAIL_FAST, LIBRARY_DIR, npmInstallOrSay, packLibrary } from '../helpers/packed-library.js';
 
 const run = promisify(execFile);
 
@@ -48,9 +48,10 @@ describe('the packed library beside an application on the OTel SDK 1.x (sdk-node
       join(dir, 'package.json'),
       JSON.stringify({ name: 'sdk-1x', private: true, type: 'module' }),
     );
-    // As the application has it: its SDK first, carbonscope added later.
-    await npmInstallOrSay(dir, SDK_1X, { timeoutMs: 150_000 });
-    await npmInstallOrSay(dir, [tarball], { flags: ['--legacy-peer-deps'] });
+    // As the application has it: its SDK first, carbonscope added later. Both within the hook's
+    // time, with the pack's: a missing package is named, not a hook timeout.
+    await npmInstallOrSay(dir, SDK_1X, { timeoutMs: 130_000 });
+    await npmInstallOrSay(dir, [tarball], { timeoutMs: 60_000, flags: ['--legacy-peer-deps'] });
     cpSync(FIXTURES, dir, { recursive: true });
   });
   after(() => rmSync(work, { recursive: true, force: true }));
@@ -83,15 +84,21 @@ describe('the packed library beside an application on the OTel SDK 1.x (sdk-node
       ]),
     );
     writeFileSync(join(fresh, 'package.json'), JSON.stringify({ name: 'fresh', dependencies }));
-    const refused = await run(
-      'npm',
-      ['install', '--dry-run', '--prefer-offline', '--no-audit', '--no-fund', tarball],
-      { cwd: fresh, timeout: 60_000, env: { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1' } },
-    ).then(
-      () => '',
-      (err: { stderr?: string }) => err.stderr ?? '',
+    // Failing fast where the registry does not answer: what npm could not fetch is then in
+    // the assertion's text, not a kill at the timeout with nothing said.
+    const args = ['install', '--dry-run', '--prefer-offline', '--no-audit', '--no-fund'];
+    const refused = await run('npm', [...args, ...FAIL_FAST, tarball], {
+      cwd: fresh,
+      timeout: 60_000,
+      env: { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1' },
+    }).then(
+      () => 'npm installed it',
+      (err: { killed?: boolean; stderr?: string }) =>
+        err.killed ? 'npm did not end within 60 s' : (err.stderr ?? String(err)),
     );
-    expect(refused).to.include('ERESOLVE');
+    // npm's error, not its warning: a fetch that failed was preceded by `npm warn ERESOLVE
+    // overriding peer dependency`, and read as the refusal.
+    expect(refused).to.include('npm error code ERESOLVE');
   });
 
   it("CarbonscopeInstrumentation's figures come out of the application's Prometheus exporter", async () => {
