@@ -108,6 +108,16 @@ describe('the packed library beside an application on the OTel SDK 1.x (sdk-node
     expect(findSample(stdout, 'carbonscope_operation_energy_count', labels)).to.equal(REQUESTS);
   });
 
+  // The README says these run on the 1.x line too: nothing ran them there.
+  it("LocalHistograms and withCurrentGauges in the application's one reader", async () => {
+    const { stdout, stderr } = await scrape(['./otel-recipe.js']);
+    expect(stderr).to.equal('');
+    const labels = { carbonscope_operation: 'unmatched' };
+    expect(findSample(stdout, 'carbonscope_operation_energy_count', labels)).to.equal(REQUESTS);
+    const zone = { carbonscope_grid_zone: 'DE', carbonscope_grid_source: 'fixed' };
+    expect(findSample(stdout, 'carbonscope_grid_carbon_intensity', zone)).to.equal(300);
+  });
+
   it("register joins the application's SDK, started before it", async () => {
     const { stdout, stderr } = await scrape(['./otel-plain.js', 'carbonscope/register']);
     expect(stderr).to.equal('');
