@@ -5,6 +5,7 @@
 // a failure is one line on stderr and the application runs unmetered.
 // This is the whole of register, loaded at once: the entry bundlers take (the `module` condition
 // of package.json's exports), and what register.ts loads on the main thread under Node.
+import cluster from 'node:cluster';
 import { isMainThread } from 'node:worker_threads';
 import { appGoesOn, hideNextBeforeExit } from './before-exit.js';
 import { pushBeforeUnaskedDisconnect } from './cluster-worker-end.js';
@@ -27,7 +28,7 @@ import { isOwnCli } from './own-cli.js';
 import type { Carbonscope } from './runtime/carbonscope.js';
 import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
 import { defaultLogger } from './runtime/default-logger.js';
-import { registerStandsDown } from './stands-down.js';
+import { registerStandsDown, registerWaitsForCluster } from './stands-down.js';
 import { tellUnpushedAtExit } from './unpushed-exit.js';
 
 const logger = defaultLogger(process.env);
@@ -245,6 +246,29 @@ function unpushed(): boolean {
   );
 }
 
+/** register, started: where the figures go, the meter, and how the process's end is pushed. */
+function measure(): void {
+  registered = register().then(() => true, failed);
+  process.prependOnceListener('beforeExit', atEnd);
+  pushBeforeUnaskedDisconnect(pushNow);
+  tellUnpushedAtExit(unpushed, logger);
+}
+
+/**
+ * pm2's daemon: its cluster mode's workers are its own node:cluster workers, whose endpoint it
+ * serves from its first fork on, as a registered primary does; a fork mode's child (no worker)
+ * holds the port itself, so nothing starts before. Announced now: cluster.fork copies process.env
+ * as it forks. Only with the Prometheus exporter: pushed, each worker's figures go on their own.
+ */
+function measureAtFirstClusterFork(): void {
+  if (!ownProviderServesPrometheus(process.env)) return;
+  announcePrimary(process.env, true);
+  cluster.once('fork', () => {
+    markRegisterPresent();
+    measure();
+  });
+}
+
 // A worker thread inherits --import (its execArgv is the process's): there register would start
 // a second meter of the same process (a worker's CPU time is the whole process's), push that as
 // a copy of the main thread's figures and hold the worker's end for the push. The main thread's
@@ -262,8 +286,7 @@ if (isMainThread && !registerStandsDown()) {
   installRouteResolvers();
   // Before the application forks its cluster's workers: they inherit the word.
   announcePrimary(process.env, ownProviderServesPrometheus(process.env));
-  registered = register().then(() => true, failed);
-  process.prependOnceListener('beforeExit', atEnd);
-  pushBeforeUnaskedDisconnect(pushNow);
-  tellUnpushedAtExit(unpushed, logger);
+  measure();
+} else if (isMainThread && registerWaitsForCluster()) {
+  measureAtFirstClusterFork();
 }

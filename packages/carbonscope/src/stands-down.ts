@@ -1,5 +1,6 @@
 import { startsChildLauncher } from './child-launcher.js';
 import { startsOwnCli } from './own-cli.js';
+import { isPm2Daemon } from './pm2.js';
 
 /**
  * Whether register does nothing in this process, told by its main module (process.argv[1]):
@@ -10,4 +11,14 @@ import { startsOwnCli } from './own-cli.js';
  */
 export function registerStandsDown(main: string | undefined = process.argv[1]): boolean {
   return startsOwnCli(main) || startsChildLauncher(main);
+}
+
+/**
+ * Whether register, standing down in this process, starts once it forks its first node:cluster
+ * worker, to serve the cluster's endpoint as a registered primary does: pm2's daemon, the
+ * primary of its cluster mode's workers. Its fork mode's children are no workers: there it
+ * never starts, and the application's own process holds the Prometheus port.
+ */
+export function registerWaitsForCluster(main: string | undefined = process.argv[1]): boolean {
+  return isPm2Daemon(main);
 }

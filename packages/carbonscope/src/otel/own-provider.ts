@@ -7,6 +7,7 @@ import {
 } from '@opentelemetry/api';
 import { z } from 'zod';
 import { type Logger, redactionList, redactSecrets } from '../log.js';
+import { isPm2ClusterWorker } from '../pm2.js';
 import {
   checkedInteger,
   type Env,
@@ -230,6 +231,21 @@ interface ReaderContext {
   times: () => PeriodicTimes;
 }
 
+/**
+ * Said by a cluster worker whose primary does not serve its figures. pm2's cluster mode: its
+ * daemon, the primary, runs register where NODE_OPTIONS and the exporter are in its own
+ * environment, which is that of the pm2 command that started it (a later one's reaches only the
+ * applications).
+ */
+function unservedWorker(): string {
+  const effect =
+    "the workers share one Prometheus endpoint through it, and each scrape reads one worker's figures";
+  if (isPm2ClusterWorker()) {
+    return `pm2's daemon, this cluster worker's primary, does not serve its workers' figures: ${effect} (\`pm2 kill\`, then start pm2 with NODE_OPTIONS='--import carbonscope/register' and OTEL_METRICS_EXPORTER=prometheus in its environment)`;
+  }
+  return `this cluster worker's primary does not run carbonscope/register: ${effect} (run the primary with --import carbonscope/register too)`;
+}
+
 async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader | undefined> {
   const { env, sdk, logger, servers, closers, lastPushes, histograms, pushed, marks, open } = ctx;
   // A pushing reader's histograms follow its exporter's temporality (OTLP's delta preference),
@@ -280,11 +296,7 @@ async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader |
         closers.push(answerPrimary(env, exposition, logger));
         return reader;
       }
-      if (isClusterWorker()) {
-        logger.warn(
-          "this cluster worker's primary does not run carbonscope/register: the workers share one Prometheus endpoint through it, and each scrape reads one worker's figures (run the primary with --import carbonscope/register too)",
-        );
-      }
+      if (isClusterWorker()) logger.warn(unservedWorker());
       servers.push(
         prometheusServer(clusterExposition(exposition, workersExpositions(logger)), env, logger),
       );

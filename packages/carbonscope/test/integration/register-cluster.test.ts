@@ -446,6 +446,117 @@ describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER
   });
 });
 
+/** pm2's daemon, reduced to how it runs an application (a package folder named pm2). */
+const PM2_DAEMON = join(libraryRoot, 'test', 'fixtures', 'register', 'pm2', 'lib', 'Daemon.js');
+
+/**
+ * pm2's daemon under NODE_OPTIONS (`daemonRegisters`), running server.js in `mode`: its cluster
+ * mode's workers (`workerPids`) or its fork mode's child.
+ */
+async function startPm2(
+  mode: 'cluster' | 'fork',
+  daemonRegisters = true,
+  env: Record<string, string> = {},
+): Promise<Cluster> {
+  const metricsPort = await freePort();
+  const app = await spawnUntil(process.execPath, [PM2_DAEMON], {
+    cwd: dirname(CLUSTER),
+    env: childEnv({
+      ...(daemonRegisters ? { NODE_OPTIONS: '--import carbonscope/register' } : {}),
+      OTEL_METRICS_EXPORTER: 'prometheus',
+      OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+      OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
+      OTEL_SERVICE_NAME: 'shop',
+      ENERGY_SOURCE: 'estimate',
+      CARBON_INTENSITY: '300',
+      ENERGY_SAMPLE_INTERVAL_MS: '200',
+      PM2_MODE: mode,
+      WORKERS: '2',
+      ...(daemonRegisters ? {} : { WORKER_IMPORT: 'carbonscope/register' }),
+      ...env,
+    }),
+    waitFor: /^(?:cluster|fork) listening \d+/,
+  });
+  const line = app.stdout.find((l) => / listening \d+/.test(l)) ?? '';
+  const [, , port, ...pids] = line.split(' ');
+  return {
+    ...app,
+    base: `http://127.0.0.1:${port}`,
+    workerPids: pids.map(Number),
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+  };
+}
+
+describe("NODE_OPTIONS=--import carbonscope/register through pm2's daemon, OTEL_METRICS_EXPORTER=prometheus", function () {
+  this.timeout(60_000);
+  let app: Cluster | undefined;
+
+  afterEach(async () => {
+    for (const pid of app?.workerPids ?? []) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone already.
+      }
+    }
+    await app?.stop('SIGKILL');
+    const folder = clusterFolder(app?.proc.pid);
+    if (folder !== undefined) rmSync(folder, { recursive: true, force: true });
+    app = undefined;
+  });
+
+  /** Sends `requests` GETs of /users/:id, each on a connection of its own. */
+  async function serve(base: string, requests: number): Promise<void> {
+    for (let i = 0; i < requests; i++) expect(await getAlone(`${base}/users/${i}`)).to.equal(200);
+  }
+
+  // Its daemon, the primary, stood down as a launcher: each worker opened the endpoint through
+  // it, and scrapes alternated between the two workers' figures, each saying to run the primary
+  // with --import, which a pm2 user cannot.
+  it('cluster mode: the daemon serves one endpoint for its workers from its first fork', async () => {
+    app = await startPm2('cluster');
+    const requests = 20;
+    await serve(app.base, requests);
+    const done = (s: ExposedSample[]) =>
+      instances(s).length === 3 && total(usersCounts(s)) === requests;
+    const samples = await scrapeUntil(app.metricsUrl, done, 15_000).catch((err: unknown) => {
+      throw new Error(`${String(err)}; stderr: ${app?.stderr.join('\n')}`);
+    });
+    const served = new Set(usersCounts(samples).map((s) => s.labels.service_instance_id));
+    expect(served.size).to.equal(2);
+    // Every later scrape too, whichever worker's turn it would have been.
+    for (let i = 0; i < 4; i++) {
+      expect(instances(parseSamples((await scrapeAlone(app.metricsUrl)).text))).to.have.length(3);
+    }
+    expect(app.stderr.join('\n')).to.not.match(/error|warning/i);
+  });
+
+  // The application's own process holds the port: the daemon, which forks no cluster worker,
+  // starts nothing, and the word it gave its environment for a cluster misleads no child.
+  it('fork mode: the application holds the endpoint, the daemon starts nothing', async () => {
+    app = await startPm2('fork');
+    await serve(app.base, 5);
+    const samples = await scrapeUntil(app.metricsUrl, (s) => total(usersCounts(s)) === 5, 15_000);
+    expect(instances(samples)).to.have.length(1);
+    expect(clusterFolder(app.proc.pid)).to.equal(undefined);
+    expect(app.stderr.join('\n')).to.not.match(/error|warning/i);
+  });
+
+  // The daemon started without register (a later command's NODE_OPTIONS reaches only the
+  // applications; here their --import alone): the workers say what a pm2 user can do.
+  it("a daemon without register: each worker says to give pm2's daemon register", async () => {
+    app = await startPm2('cluster', false);
+    const warned = () => app?.stderr.filter((l) => l.includes("pm2's daemon")) ?? [];
+    await until(
+      () => warned().length >= 2,
+      10_000,
+      () => app?.stderr.join('\n') ?? '',
+    );
+    expect(warned()[0]).to.include('pm2 kill');
+    expect(app.stderr.join('\n')).to.not.match(/run the primary with/);
+  });
+});
+
 /** Runs a command in a pid namespace of its own (its first process pid 1), or says why not. */
 const PID_NAMESPACE = [
   'unshare',
