@@ -1,5 +1,5 @@
-// One Prometheus endpoint for a whole Node cluster (node:cluster; not pm2's cluster mode, whose
-// primary, pm2's daemon, register leaves alone as a launcher's). Every process runs register
+// One Prometheus endpoint for a whole Node cluster (node:cluster, and pm2's cluster mode, whose
+// primary, pm2's daemon, starts register at its first fork). Every process runs register
 // (workers inherit --import), but only the primary listens: a worker's listen() goes through
 // the primary, which holds the port already, so each worker's own endpoint would fail to bind
 // and the scrape show the primary alone, which serves no request. At a scrape the primary reads
@@ -29,8 +29,7 @@ const INSTANCE_LABEL = 'service_instance_id';
 /**
  * Set by a primary's register, before the application forks, to its pid: its workers inherit
  * the environment and so know that their primary serves their figures. A worker whose primary
- * does not run register (pm2's cluster mode, whose primary is pm2's daemon) opens its own
- * endpoint.
+ * does not run register (pm2's daemon started without it) opens its own endpoint.
  */
 const PRIMARY_SERVES = 'CARBONSCOPE_CLUSTER_PRIMARY';
 
