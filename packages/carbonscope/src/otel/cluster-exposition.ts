@@ -15,6 +15,7 @@ import {
   readWorker,
   removeFolder,
   removeStaleFolders,
+  removeWorkerSocket,
   serveThePrimary,
   socketFolder,
   WORKER_ANSWER_BYTES,
@@ -59,8 +60,19 @@ export function announcePrimary(env: Env, servesPrometheus: boolean): void {
   const folder = announcedFolder;
   cluster.once('fork', () => {
     process.once('exit', () => removeFolder(folder));
+    cluster.on('exit', (worker) => removeSocketOf(folder, worker));
     void removeStaleFolders(process.pid, dirname(folder));
   });
+}
+
+/** A dead worker's socket, unless a live worker has its pid already (a pid come round). */
+function removeSocketOf(folder: string, dead: Worker): void {
+  const pid = dead.process.pid;
+  if (pid === undefined) return;
+  const live = Object.values(cluster.workers ?? {}).some(
+    (w) => w !== undefined && w !== dead && !w.isDead() && w.process.pid === pid,
+  );
+  if (!live) removeWorkerSocket(folder, pid);
 }
 
 /** Whether this process is a cluster worker (whose primary may or may not serve its figures). */

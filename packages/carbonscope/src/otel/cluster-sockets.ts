@@ -449,6 +449,16 @@ export function removeFolder(folder: string): void {
 }
 
 /**
+ * In the primary, as one of its workers ends: its socket, which a worker that a signal ended
+ * (pm2's restart, SIGINT then SIGKILL) had no exit of its own to remove. A long-lived primary
+ * that restarts its workers would otherwise gather one per restart for as long as it runs.
+ */
+export function removeWorkerSocket(folder: string, workerPid: number): void {
+  if (WINDOWS || !ownFolder(folder)) return;
+  removeFile(socketPath(folder, workerPid));
+}
+
+/**
  * In a primary as it first forks: removes from `dir` the folders that primaries of this user,
  * this pid namespace and this host's boot left there (a SIGKILL; a Ctrl-C to the process group,
  * which lets no process exit through its 'exit'), where their primary runs no more. Only where

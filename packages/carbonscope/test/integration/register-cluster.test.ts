@@ -542,6 +542,22 @@ describe("NODE_OPTIONS=--import carbonscope/register through pm2's daemon, OTEL_
     expect(app.stderr.join('\n')).to.not.match(/error|warning/i);
   });
 
+  // pm2 restarts a worker with SIGINT, which a worker without its own handler dies of with no
+  // 'exit': its socket stayed in the folder for as long as the daemon ran, one more per restart.
+  it("a worker pm2 stops (SIGINT): its socket goes with it, the other's stays", async () => {
+    app = await startPm2('cluster');
+    await scrapeUntil(app.metricsUrl, (s) => instances(s).length === 3, 15_000);
+    const folder = clusterFolder(app.proc.pid) ?? '';
+    const [stopped, other] = app.workerPids as [number, number];
+    process.kill(stopped, 'SIGINT');
+    await until(
+      () => !readdirSync(folder).includes(`${stopped}.sock`),
+      5_000,
+      () => readdirSync(folder).join(' '),
+    );
+    expect(readdirSync(folder)).to.include(`${other}.sock`);
+  });
+
   // The daemon started without register (a later command's NODE_OPTIONS reaches only the
   // applications; here their --import alone): the workers say what a pm2 user can do.
   it("a daemon without register: each worker says to give pm2's daemon register", async () => {
