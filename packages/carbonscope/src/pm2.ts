@@ -2,8 +2,8 @@ import { realpathSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { packageNameAt } from './paths.js';
 
-/** Whether `file`'s real path is `lib/<name>` in a package whose package.json names it pm2. */
-function pm2File(file: string | undefined, names: readonly string[]): boolean {
+/** Whether `file`'s real path is `<folder>/<name>` in a package whose package.json names it pm2. */
+function pm2File(file: string | undefined, folder: string, names: readonly string[]): boolean {
   if (!file || !names.includes(basename(file))) return false;
   let real: string;
   try {
@@ -11,8 +11,8 @@ function pm2File(file: string | undefined, names: readonly string[]): boolean {
   } catch {
     return false;
   }
-  const lib = dirname(real);
-  return basename(lib) === 'lib' && packageNameAt(dirname(lib)) === 'pm2';
+  const dir = dirname(real);
+  return basename(dir) === folder && packageNameAt(dirname(dir)) === 'pm2';
 }
 
 /**
@@ -22,10 +22,24 @@ function pm2File(file: string | undefined, names: readonly string[]): boolean {
  * here once it forks the first, and does nothing before (fork mode's child holds the port).
  */
 export function isPm2Daemon(main: string | undefined = process.argv[1]): boolean {
-  return pm2File(main, ['Daemon.js']);
+  return pm2File(main, 'lib', ['Daemon.js']);
+}
+
+/**
+ * Whether `main` may run pm2's daemon's part in its own process, where no daemon runs yet:
+ * pm2-runtime (and pm2-docker, its old name), Docker's way, and `pm2 --no-daemon` (`args`, the
+ * options before a `--`, as pm2 reads them). Its cluster mode's workers are then its own.
+ */
+export function mayRunPm2Daemon(
+  main: string | undefined = process.argv[1],
+  args: readonly string[] = process.argv.slice(2),
+): boolean {
+  if (pm2File(main, 'bin', ['pm2-runtime', 'pm2-docker'])) return true;
+  const own = args.includes('--') ? args.slice(0, args.indexOf('--')) : args;
+  return own.includes('--no-daemon') && pm2File(main, 'bin', ['pm2']);
 }
 
 /** Whether `main` is the file pm2's cluster mode runs the application in (its daemon's worker). */
 export function isPm2ClusterWorker(main: string | undefined = process.argv[1]): boolean {
-  return pm2File(main, ['ProcessContainer.js', 'ProcessContainerBun.js']);
+  return pm2File(main, 'lib', ['ProcessContainer.js', 'ProcessContainerBun.js']);
 }

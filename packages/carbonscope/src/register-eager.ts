@@ -25,6 +25,7 @@ import {
 import { markRegisterPresent } from './otel/register-present.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './otel/spans.js';
 import { isOwnCli } from './own-cli.js';
+import { isPm2Daemon } from './pm2.js';
 import type { Carbonscope } from './runtime/carbonscope.js';
 import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
 import { defaultLogger } from './runtime/default-logger.js';
@@ -257,12 +258,18 @@ function measure(): void {
 /**
  * pm2's daemon: its cluster mode's workers are its own node:cluster workers, whose endpoint it
  * serves from its first fork on, as a registered primary does; a fork mode's child (no worker)
- * holds the port itself, so nothing starts before. Announced now: cluster.fork copies process.env
- * as it forks. Only with the Prometheus exporter: pushed, each worker's figures go on their own.
+ * holds the port itself, so nothing starts before. Announced before any fork: cluster.fork
+ * copies process.env as it forks. pm2-runtime's process runs the daemon's part only where no
+ * daemon runs yet, else its applications' settings, its environment among them, go to that
+ * daemon's workers: it announces itself once pm2's daemon code sets node:cluster up, as it loads
+ * (its God.js), in this process. Only with the Prometheus exporter: pushed, each worker's figures
+ * go on their own.
  */
 function measureAtFirstClusterFork(): void {
   if (!ownProviderServesPrometheus(process.env)) return;
-  announcePrimary(process.env, true);
+  const announce = () => announcePrimary(process.env, true);
+  if (isPm2Daemon()) announce();
+  else cluster.once('setup', announce);
   cluster.once('fork', () => {
     markRegisterPresent();
     measure();

@@ -1,6 +1,6 @@
 import { startsChildLauncher } from './child-launcher.js';
 import { startsOwnCli } from './own-cli.js';
-import { isPm2Daemon } from './pm2.js';
+import { isPm2Daemon, mayRunPm2Daemon } from './pm2.js';
 
 /**
  * Whether register does nothing in this process, told by its main module (process.argv[1]):
@@ -16,9 +16,13 @@ export function registerStandsDown(main: string | undefined = process.argv[1]): 
 /**
  * Whether register, standing down in this process, starts once it forks its first node:cluster
  * worker, to serve the cluster's endpoint as a registered primary does: pm2's daemon, the
- * primary of its cluster mode's workers. Its fork mode's children are no workers: there it
- * never starts, and the application's own process holds the Prometheus port.
+ * primary of its cluster mode's workers, or pm2-runtime's process, which may run the daemon's
+ * part itself. Its fork mode's children are no workers: there it never starts, and the
+ * application's own process holds the Prometheus port.
  */
-export function registerWaitsForCluster(main: string | undefined = process.argv[1]): boolean {
-  return isPm2Daemon(main);
+export function registerWaitsForCluster(
+  main: string | undefined = process.argv[1],
+  args: readonly string[] = process.argv.slice(2),
+): boolean {
+  return isPm2Daemon(main) || mayRunPm2Daemon(main, args);
 }

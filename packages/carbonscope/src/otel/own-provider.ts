@@ -241,7 +241,7 @@ function unservedWorker(): string {
   const effect =
     "the workers share one Prometheus endpoint through it, and each scrape reads one worker's figures";
   if (isPm2ClusterWorker()) {
-    return `pm2's daemon, this cluster worker's primary, does not serve its workers' figures: ${effect} (\`pm2 kill\`, then start pm2 with NODE_OPTIONS='--import carbonscope/register' and OTEL_METRICS_EXPORTER=prometheus in its environment)`;
+    return `pm2's daemon, this cluster worker's primary, does not serve its workers' figures: ${effect} (\`pm2 kill\`, then start pm2, or pm2-runtime, with NODE_OPTIONS='--import carbonscope/register' and OTEL_METRICS_EXPORTER=prometheus in its environment)`;
   }
   return `this cluster worker's primary does not run carbonscope/register: ${effect} (run the primary with --import carbonscope/register too)`;
 }

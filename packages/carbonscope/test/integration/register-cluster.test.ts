@@ -447,19 +447,21 @@ describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER
 });
 
 /** pm2's daemon, reduced to how it runs an application (a package folder named pm2). */
-const PM2_DAEMON = join(libraryRoot, 'test', 'fixtures', 'register', 'pm2', 'lib', 'Daemon.js');
+const PM2 = join(libraryRoot, 'test', 'fixtures', 'register', 'pm2');
+const PM2_DAEMON = join(PM2, 'lib', 'Daemon.js');
 
 /**
- * pm2's daemon under NODE_OPTIONS (`daemonRegisters`), running server.js in `mode`: its cluster
- * mode's workers (`workerPids`) or its fork mode's child.
+ * pm2's daemon (or `program`, pm2-runtime) under NODE_OPTIONS (`daemonRegisters`), running
+ * server.js in `mode`: its cluster mode's workers (`workerPids`) or its fork mode's child.
  */
 async function startPm2(
   mode: 'cluster' | 'fork',
   daemonRegisters = true,
   env: Record<string, string> = {},
+  program = PM2_DAEMON,
 ): Promise<Cluster> {
   const metricsPort = await freePort();
-  const app = await spawnUntil(process.execPath, [PM2_DAEMON], {
+  const app = await spawnUntil(process.execPath, [program], {
     cwd: dirname(CLUSTER),
     env: childEnv({
       ...(daemonRegisters ? { NODE_OPTIONS: '--import carbonscope/register' } : {}),
@@ -539,6 +541,15 @@ describe("NODE_OPTIONS=--import carbonscope/register through pm2's daemon, OTEL_
     const samples = await scrapeUntil(app.metricsUrl, (s) => total(usersCounts(s)) === 5, 15_000);
     expect(instances(samples)).to.have.length(1);
     expect(clusterFolder(app.proc.pid)).to.equal(undefined);
+    expect(app.stderr.join('\n')).to.not.match(/error|warning/i);
+  });
+
+  // pm2-runtime (Docker's) runs the daemon's part in its own process, which stood down as pm2's
+  // command: scrapes alternated between the workers, each saying to `pm2 kill` (pm2 7.0.4).
+  it('pm2-runtime, its own primary: it serves one endpoint for its workers', async () => {
+    app = await startPm2('cluster', true, {}, join(PM2, 'bin', 'pm2-runtime'));
+    await serve(app.base, 4);
+    await scrapeUntil(app.metricsUrl, (s) => instances(s).length === 3, 15_000);
     expect(app.stderr.join('\n')).to.not.match(/error|warning/i);
   });
 

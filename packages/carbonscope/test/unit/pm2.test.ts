@@ -2,7 +2,7 @@ import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { libraryRoot } from '../../src/paths.js';
-import { isPm2ClusterWorker, isPm2Daemon } from '../../src/pm2.js';
+import { isPm2ClusterWorker, isPm2Daemon, mayRunPm2Daemon } from '../../src/pm2.js';
 import { registerWaitsForCluster } from '../../src/stands-down.js';
 import { tempDirUntilExit } from '../helpers/temp-dir.js';
 
@@ -26,5 +26,16 @@ describe("pm2's daemon and its cluster workers, told by their real path in pm2's
     expect(isPm2Daemon(join(libraryRoot, 'lib', 'Daemon.js'))).to.equal(false);
     expect(registerWaitsForCluster(join(FAKE_PM2, '..', 'cluster.js'))).to.equal(false);
     expect(registerWaitsForCluster(undefined)).to.equal(false);
+  });
+
+  it("pm2-runtime, and pm2's command with --no-daemon before any --, may run the daemon's part", () => {
+    const bin = (name: string) => join(FAKE_PM2, 'bin', name);
+    expect(registerWaitsForCluster(bin('pm2-runtime'), ['start', 'app.js', '-i', '2'])).to.equal(
+      true,
+    );
+    expect(mayRunPm2Daemon(bin('pm2'), ['start', 'app.js', '--no-daemon'])).to.equal(true);
+    expect(mayRunPm2Daemon(bin('pm2'), ['start', 'app.js'])).to.equal(false);
+    expect(mayRunPm2Daemon(bin('pm2'), ['start', 'app.js', '--', '--no-daemon'])).to.equal(false);
+    expect(isPm2Daemon(bin('pm2-runtime'))).to.equal(false);
   });
 });
