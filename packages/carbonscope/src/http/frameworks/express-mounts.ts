@@ -164,7 +164,7 @@ export function mountedTemplateOf(
     remember(known, baseUrl, inRouter);
   }
   if (inRouter !== null) return inRouter;
-  if (unwalkable.has(route)) return path;
+  if (unwalkable.has(route)) return underMounts('', path);
   let name = passedOnName.get(route);
   if (name === undefined) {
     name = nameWhenPassedOn(req, route, path);
@@ -180,12 +180,12 @@ function nameWhenPassedOn(req: object, route: object, path: string): string {
   if (!Array.isArray(stack)) return path;
   const mounts = soleChain(stack, route, apps, 0, 0, new Map());
   if (mounts === SEVERAL) return PER_PATH;
-  return mounts === undefined ? path : mounts + path;
+  return underMounts(mounts ?? '', path);
 }
 
 function walkedPerPath(req: object, route: object, path: string, baseUrl: string): string {
   const rest = pathnameOf(req);
-  if (rest === undefined) return path;
+  if (rest === undefined) return underMounts('', path);
   let known = perPath.get(route);
   if (known === undefined) {
     known = new Map<string, string | null>();
@@ -197,7 +197,7 @@ function walkedPerPath(req: object, route: object, path: string, baseUrl: string
     left = joined(walkFrom(req, route, key, passedOn), path);
     remember(known, key, left);
   }
-  return left ?? path;
+  return left ?? underMounts('', path);
 }
 
 /** More than one chain of mounts leads to the route. */
@@ -248,7 +248,17 @@ function soleChain(
 }
 
 function joined(mounts: string | undefined, path: string): string | null {
-  return mounts === undefined ? null : mounts + path;
+  return mounts === undefined ? null : underMounts(mounts, path);
+}
+
+/**
+ * `path` under `mounts`, as OTel's Express instrumentation joins them: a mounted router's `/`
+ * route is the mount alone (`/users`, which `/users/` matches too, not a name of its own), and
+ * `app.get('')` is `/`, never an empty label.
+ */
+export function underMounts(mounts: string, path: string): string {
+  if (mounts === '') return path === '' ? '/' : path;
+  return path === '/' || path === '' ? mounts : mounts + path;
 }
 
 /** req.url without its query: below baseUrl, the path as Express routes it. */

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { lookUp } from '../look-up.js';
-import { mountedTemplateOf } from './express-mounts.js';
+import { mountedTemplateOf, underMounts } from './express-mounts.js';
 
 function pathOf(path: unknown): string | undefined {
   if (typeof path === 'string') return path;
@@ -25,6 +25,6 @@ export function expressRouteOf(req: IncomingMessage): string | undefined {
   if (route === undefined || path === undefined) return undefined;
   // Undefined once the app's own router gave it back (the request left it for the final 404).
   const baseUrl = lookUp<unknown>(req, 'baseUrl') ?? '';
-  if (typeof baseUrl !== 'string') return path;
+  if (typeof baseUrl !== 'string') return underMounts('', path);
   return mountedTemplateOf(req, route, path, baseUrl);
 }

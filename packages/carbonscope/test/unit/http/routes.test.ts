@@ -177,6 +177,31 @@ describe('http: every request of a server is one operation named by its route te
     ]);
   });
 
+  it("Express: a mount's '/' route is the mount alone, an empty path '/', as OTel names them", async () => {
+    // OTel's Express instrumentation names these `/users`, `/sub` and `/`: `/users/` was a name
+    // of its own for the same route, and `app.get('')` an empty label.
+    for (const e of [express, express4] as unknown as (typeof express)[]) {
+      const app = e();
+      app.get('', (_req, res) => {
+        res.send('root');
+      });
+      const users = e.Router();
+      users.get('/', (_req, res) => {
+        res.send('users');
+      });
+      app.use('/users', users);
+      const sub = e();
+      sub.get('/', (_req, res) => {
+        res.send('sub');
+      });
+      app.use('/sub', sub);
+      const names = await namesServed(createServer(app), ['/', '/users', '/users/', '/sub/']);
+      // Express 4 keeps no mount template to read: its route's own path stands alone.
+      const mounted = e === express ? ['/users', '/users', '/sub'] : ['/', '/', '/'];
+      expect(names).to.deep.equal(['/', ...mounted].map((n) => `${n} 200`));
+    }
+  });
+
   it('Express 4: a request through a mounted router is named by its route, never thrown on', async () => {
     // Express 4's app.router is a getter that throws: read from Node's finish channel, its
     // error was the process's uncaught exception at the first such request.
