@@ -23,11 +23,16 @@ export type RoutableRequest = IncomingMessage | Http2ServerRequest | ServerHttp2
 /**
  * Names the route template that served `req` (`/users/:id`), as the semconv `http.route`. The
  * framework resolvers call it; a plain `node:http` service can call it from its handler. Never
- * pass the raw path: the template is what keeps the operation names bounded.
+ * pass the raw path: the template is what keeps the operation names bounded. An empty template
+ * is the root, `/`: an empty operation name and `http.route` label said nothing.
  */
 export function setRoute(req: RoutableRequest, template: string): void {
   (req as Routed)[ROUTE] =
-    template.length > MAX_ROUTE_LENGTH ? template.slice(0, MAX_ROUTE_LENGTH) : template;
+    template.length > MAX_ROUTE_LENGTH
+      ? template.slice(0, MAX_ROUTE_LENGTH)
+      : template === ''
+        ? '/'
+        : template;
 }
 
 /**

@@ -558,6 +558,18 @@ describe('http: every request of a server is one operation named by its route te
 
   // It ended at the next sample, its duration up to a sample interval longer than the request:
   // the client's leaving ends it.
+  it("plain node:http: setRoute twice keeps the last; an empty template is '/', no empty label", async () => {
+    const server = createServer((req, res) => {
+      if (req.url === '/') setRoute(req, '');
+      else {
+        setRoute(req, '/draft/:id');
+        setRoute(req, '/users/:id');
+      }
+      res.end('ok');
+    });
+    expect(await namesServed(server, ['/', '/users/1'])).to.deep.equal(['/ 200', '/users/:id 200']);
+  });
+
   it('a request the client abandons ends when its connection closes, not at the next sample', async () => {
     let release: () => void = () => undefined;
     const server = createServer((req, res) => {
