@@ -121,7 +121,7 @@ function walk(
       inner === undefined ? at + 1 : at,
       depth + 1,
     );
-    if (below !== undefined) return (template === '/' ? '' : template) + below;
+    if (below !== undefined) return glued(template === '/' ? '' : template, below);
   }
   return undefined;
 }
@@ -240,7 +240,7 @@ function soleChain(
     const below = soleChain(inner ?? next, route, apps, atBelow, depth + 1, seen);
     if (below === undefined) continue;
     const template = 'rawPath' in layer ? templateOf(layer.rawPath) : undefined;
-    const mounts = template === undefined || below === SEVERAL ? SEVERAL : template + below;
+    const mounts = template === undefined || below === SEVERAL ? SEVERAL : glued(template, below);
     found = plusChain(found, mounts);
   }
   seen.set(stack, found);
@@ -258,7 +258,15 @@ function joined(mounts: string | undefined, path: string): string | null {
  */
 export function underMounts(mounts: string, path: string): string {
   if (mounts === '') return path === '' ? '/' : path;
-  return path === '/' || path === '' ? mounts : mounts + path;
+  return path === '/' || path === '' ? mounts : glued(mounts, path);
+}
+
+/**
+ * `a` then `b`, one '/' between: a RegExp mount's text ends with its own '/' (`/^\/v\d+/`),
+ * and the template below starts with one (`/^\/v\d+//:x` otherwise; OTel's is `/^\/v\d+/:x`).
+ */
+function glued(a: string, b: string): string {
+  return a.endsWith('/') && b.startsWith('/') ? a + b.slice(1) : a + b;
 }
 
 /** req.url without its query: below baseUrl, the path as Express routes it. */

@@ -5,7 +5,8 @@ import { mountedTemplateOf, underMounts } from './express-mounts.js';
 function pathOf(path: unknown): string | undefined {
   if (typeof path === 'string') return path;
   if (path instanceof RegExp) return String(path);
-  if (Array.isArray(path)) return path.map(pathOf).join('|');
+  // Joined as OTel's Express instrumentation joins them, so the two name the route alike.
+  if (Array.isArray(path)) return path.map(pathOf).join(',');
   return undefined;
 }
 

@@ -202,6 +202,30 @@ describe('http: every request of a server is one operation named by its route te
     }
   });
 
+  it("Express 5: a RegExp mount and an array path are named as OTel's http.route names them", async () => {
+    // A RegExp's text ends with its '/': joined to the route's, it read `/^\/v\d+//:x`.
+    const app = express();
+    const versioned = express.Router();
+    versioned.get('/:x', (_req, res) => {
+      res.send('x');
+    });
+    const inner = express.Router();
+    inner.get('/y/:y', (_req, res) => {
+      res.send('y');
+    });
+    versioned.use(/^\/in/, inner);
+    app.use(/^\/v\d+/, versioned);
+    app.get(['/a/:id', '/b/:id'], (_req, res) => {
+      res.send('ab');
+    });
+    const names = await namesServed(createServer(app), ['/v3/abc', '/v2/in/y/1', '/b/1']);
+    expect(names).to.deep.equal([
+      '/^\\/v\\d+/:x 200',
+      '/^\\/v\\d+/^\\/in/y/:y 200',
+      '/a/:id,/b/:id 200',
+    ]);
+  });
+
   it('Express 4: a request through a mounted router is named by its route, never thrown on', async () => {
     // Express 4's app.router is a getter that throws: read from Node's finish channel, its
     // error was the process's uncaught exception at the first such request.
