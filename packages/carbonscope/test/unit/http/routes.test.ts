@@ -213,16 +213,22 @@ describe('http: every request of a server is one operation named by its route te
     inner.get('/y/:y', (_req, res) => {
       res.send('y');
     });
+    // Passed out of its routers, it is named by the one chain of mounts, joined apart (soleChain).
+    inner.get('/err/:id', (_req, _res, next) => next(new Error('boom')));
     versioned.use(/^\/in/, inner);
     app.use(/^\/v\d+/, versioned);
     app.get(['/a/:id', '/b/:id'], (_req, res) => {
       res.send('ab');
     });
-    const names = await namesServed(createServer(app), ['/v3/abc', '/v2/in/y/1', '/b/1']);
-    expect(names).to.deep.equal([
+    app.use((_err: Error, _req: express.Request, res: express.Response, _next: () => void) => {
+      res.status(500).send('error');
+    });
+    const paths = ['/v3/abc', '/v2/in/y/1', '/b/1', '/v2/in/err/1'];
+    expect(await namesServed(createServer(app), paths)).to.deep.equal([
       '/^\\/v\\d+/:x 200',
       '/^\\/v\\d+/^\\/in/y/:y 200',
       '/a/:id,/b/:id 200',
+      '/^\\/v\\d+/^\\/in/err/:id 500',
     ]);
   });
 
