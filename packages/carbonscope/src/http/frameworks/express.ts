@@ -2,12 +2,29 @@ import type { IncomingMessage } from 'node:http';
 import { lookUp } from '../look-up.js';
 import { mountedTemplateOf, underMounts } from './express-mounts.js';
 
-function pathOf(path: unknown): string | undefined {
+function textOf(path: unknown): string | undefined {
   if (typeof path === 'string') return path;
   if (path instanceof RegExp) return String(path);
   // Joined as OTel's Express instrumentation joins them, so the two name the route alike.
-  if (Array.isArray(path)) return path.map(pathOf).join(',');
+  if (Array.isArray(path)) return path.map(textOf).join(',');
   return undefined;
+}
+
+/**
+ * A RegExp's or an array's text, per route path object (one a route, weakly held): made per
+ * request, a RegExp's String() cost ~400 ns and an array's join a new string each time.
+ */
+const texts = new WeakMap<object, string>();
+
+function pathOf(path: unknown): string | undefined {
+  if (typeof path === 'string') return path;
+  if (!(path instanceof RegExp) && !Array.isArray(path)) return undefined;
+  let text = texts.get(path);
+  if (text === undefined) {
+    text = textOf(path) ?? '';
+    texts.set(path, text);
+  }
+  return text;
 }
 
 /**
