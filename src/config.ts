@@ -3,6 +3,7 @@ import {
   checkOtelLists,
   checkOtelSwitches,
   type Env,
+  type ExporterEndpoint,
   fetchableUrlSetting,
   integerSetting as integer,
   loadSettings,
@@ -232,11 +233,24 @@ export function redactConfig(config: Config): Config {
       apiKey: config.grid.apiKey ? REDACTED : undefined,
       baseUrl: withoutCredentials(config.grid.baseUrl),
     },
+    energy: {
+      ...config.energy,
+      kepler: { ...config.energy.kepler, ...maskedEndpoint(config.energy.kepler) },
+      scaphandre: maskedEndpoint(config.energy.scaphandre),
+    },
     llm: {
       ...config.llm,
       apiKey: config.llm.apiKey ? REDACTED : undefined,
       baseUrl: config.llm.baseUrl && withoutCredentials(config.llm.baseUrl),
     },
+  };
+}
+
+/** An energy exporter's URLs with their secret parameters masked (`?token=[redacted]`). */
+function maskedEndpoint({ metricsUrl, prometheusUrl }: ExporterEndpoint): ExporterEndpoint {
+  return {
+    metricsUrl: metricsUrl && withoutCredentials(metricsUrl),
+    prometheusUrl: prometheusUrl && withoutCredentials(prometheusUrl),
   };
 }
 

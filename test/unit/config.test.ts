@@ -8,6 +8,7 @@ import {
   pushIntervalWarning,
   readDotenv,
   redactConfig,
+  secretsOf,
 } from '../../src/config.js';
 
 describe('config', () => {
@@ -508,6 +509,30 @@ describe('config', () => {
     expect(text).not.to.include('secret-em');
     expect(text).not.to.include('secret-llm');
     expect(text).to.include('[redacted]');
+  });
+
+  // The energy exporters' URLs were logged as set at start, and their secret parameters missing
+  // from the masked values: `?token=` of KEPLER_METRICS_URL went out in the config line and, as
+  // an outgoing fetch span's url.query, to the collector and OTel's debug log.
+  it("masks the energy exporters' secret parameters in the config line and the secrets list", () => {
+    const envs = [
+      {
+        KEPLER_METRICS_URL: 'http://kepler:28282/metrics?token=kep-t0ken-1',
+        SCAPHANDRE_PROMETHEUS_URL: 'http://prom:9090/?access_token=sca-pr0m-4',
+      },
+      {
+        KEPLER_PROMETHEUS_URL: 'http://prom:9090/?api_key=kep-pr0m-2',
+        SCAPHANDRE_METRICS_URL: 'http://scaph:8080/metrics?token=sca-t0ken-3',
+      },
+    ];
+    const configs = envs.map((env) => loadConfig(env));
+    const text = JSON.stringify(configs.map(redactConfig));
+    const secrets = configs.flatMap((c) => secretsOf(c));
+    for (const secret of ['kep-t0ken-1', 'kep-pr0m-2', 'sca-t0ken-3', 'sca-pr0m-4']) {
+      expect(text).not.to.include(secret);
+      expect(secrets).to.include(secret);
+    }
+    expect(text).to.include('http://kepler:28282/metrics?token=[redacted]');
   });
 
   // The dashboards and alerts count a running app by its energy counter moving, which holds for

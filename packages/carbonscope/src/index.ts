@@ -191,6 +191,7 @@ export {
   ENERGY_SOURCES,
   type EnergySettings,
   type Env,
+  type ExporterEndpoint,
   envSecretsOf,
   fetchableUrlSetting,
   type GridSettings,

@@ -549,10 +549,25 @@ function gridSecrets(apiKey: string | undefined, baseUrl: string | undefined): s
   return [...(apiKey ? [apiKey] : []), ...urlSecrets(baseUrl)];
 }
 
-/** Every secret value of the settings, for redaction of free text. */
+/**
+ * Every secret value of the settings, for redaction of free text: the grid's, and the secret
+ * parameters of the energy exporters' URLs (`?token=`, which a Prometheus behind a proxy takes).
+ */
 export function secretsOf(settings: Settings): string[] {
-  return gridSecrets(settings.grid.apiKey, settings.grid.baseUrl);
+  const { kepler, scaphandre } = settings.energy;
+  return [
+    ...gridSecrets(settings.grid.apiKey, settings.grid.baseUrl),
+    ...[kepler, scaphandre].flatMap((e) => [e.metricsUrl, e.prometheusUrl]).flatMap(urlSecrets),
+  ];
 }
+
+/** The energy exporters' URL settings, whose query may hold a key (secretsOf). */
+const EXPORTER_URLS = [
+  'KEPLER_METRICS_URL',
+  'KEPLER_PROMETHEUS_URL',
+  'SCAPHANDRE_METRICS_URL',
+  'SCAPHANDRE_PROMETHEUS_URL',
+] as const;
 
 /**
  * The secrets of the environment as it is, for a logger made before the settings are loaded
@@ -563,6 +578,7 @@ export function secretsOf(settings: Settings): string[] {
 export function envSecretsOf(env: Env): string[] {
   return [
     ...gridSecrets(electricityMapsKey(env), env.ELECTRICITY_MAPS_BASE_URL),
+    ...EXPORTER_URLS.flatMap((name) => urlSecrets(env[name])),
     ...otlpSecretsOf(env),
   ];
 }

@@ -74,10 +74,20 @@ describe('the default logger (register, the instrumentation, Carbonscope.create)
       { ELECTRICITY_MAPS_API_KEY: 'file-KEY-2e7f\n' },
       { ELECTRICITY_MAPS_API_KEY: ' ', ELECTRICITY_MAP_API_KEY: '  old-KEY-3b9d\n' },
       { OTEL_EXPORTER_OTLP_HEADERS: env.OTEL_EXPORTER_OTLP_HEADERS },
+      // An exporter's key in its query: a Prometheus behind a proxy that takes one.
+      {
+        KEPLER_METRICS_URL: 'http://kepler:28282/metrics?token=kep-TOK-81c2',
+        SCAPHANDRE_PROMETHEUS_URL: 'http://prom:9090/?api_key=sca-KEY-4d0e',
+      },
     ]) {
       const loaded = [...secretsOf(loadSettings(vars)), ...otlpSecretsOf(vars)];
       expect(envSecretsOf(vars), JSON.stringify(vars)).to.deep.equal(loaded);
     }
+    const exporters = {
+      KEPLER_PROMETHEUS_URL: 'http://prom:9090/?token=kep-TOK-81c2',
+      SCAPHANDRE_METRICS_URL: 'http://scaph:8080/metrics?api_key=sca-KEY-4d0e',
+    };
+    expect(envSecretsOf(exporters)).to.include.members(['kep-TOK-81c2', 'sca-KEY-4d0e']);
   });
 
   it('reads variables as written and never throws on a malformed one', () => {
