@@ -33,6 +33,7 @@ import {
   stderrLogger,
   type Logger as WarningLogger,
   withCurrentGauges,
+  withoutCredentials,
 } from 'carbonscope';
 import type { Env } from '../config.js';
 import { HttpError } from '../http/errors.js';
@@ -212,6 +213,7 @@ async function instrumentations({ koaMiddlewareSpans, untracedPaths }: TraceScop
       ignoreIncomingRequestHook: ignoring(untracedPaths),
       startIncomingSpanHook: maskedUrl,
     },
+    '@opentelemetry/instrumentation-undici': { startSpanHook: maskedFetchUrl },
     '@opentelemetry/instrumentation-fs': { enabled: false },
     '@opentelemetry/instrumentation-dns': { enabled: false },
     '@opentelemetry/instrumentation-net': { enabled: false },
@@ -262,6 +264,35 @@ export function maskedUrl({ url = '' }: IncomingMessage): Readonly<Record<string
   const attributes: Record<string, string> = {};
   if (pathMasked) attributes['url.path'] = at === -1 ? masked : masked.slice(0, at);
   if (query !== -1 && at !== -1) attributes['url.query'] = masked.slice(at + 1);
+  return attributes;
+}
+
+/**
+ * An outgoing fetch's url.full, url.path and url.query (undici's startSpanHook, whose attributes
+ * replace the instrumentation's) with their credentials written `[redacted]`, where there are
+ * any: an energy exporter's URL may carry a `?token=`, read every few seconds. Undici refuses a
+ * URL with a user name or password, so the query and the path's parameters are all there is.
+ */
+export function maskedFetchUrl({
+  origin,
+  path,
+}: {
+  origin: string;
+  path: string;
+}): Readonly<Record<string, string>> {
+  if (!path.includes('?') && !pathMayHoldCredentials(path)) return NO_ATTRIBUTES;
+  const url = `${origin}${path}`;
+  const masked = withoutCredentials(url);
+  if (masked === url) return NO_ATTRIBUTES;
+  const target = masked.slice(origin.length);
+  const query = target.indexOf('?');
+  const maskedPath = query === -1 ? target : target.slice(0, query);
+  const attributes: Record<string, string> = { 'url.full': masked };
+  if (maskedPath !== path.split('?')[0]) attributes['url.path'] = maskedPath;
+  const sentQuery = path.indexOf('?');
+  if (query !== -1 && target.slice(query) !== path.slice(sentQuery)) {
+    attributes['url.query'] = target.slice(query);
+  }
   return attributes;
 }
 

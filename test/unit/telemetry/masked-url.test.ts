@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { expect } from 'chai';
-import { maskedUrl } from '../../../src/telemetry/sdk.js';
+import { maskedFetchUrl, maskedUrl } from '../../../src/telemetry/sdk.js';
 
 const attributesOf = (url: string) => maskedUrl({ url } as IncomingMessage);
 
@@ -19,5 +19,30 @@ describe('span hook: url.path and url.query masked', () => {
     for (const url of ['/energy', '/energy?page=2', '/u/@alice', '/img//logo@2x.png?v=1']) {
       expect(attributesOf(url), url).to.equal(attributesOf('/energy'));
     }
+  });
+});
+
+// The undici instrumentation wrote an outgoing fetch's URL as sent: a Kepler or Prometheus URL's
+// `?token=` went to the collector in every read's span, and to OTel's debug log.
+describe("span hook: an outgoing fetch span's url.full and url.query masked", () => {
+  it('masks a secret parameter of the URL read', () => {
+    const request = { origin: 'http://127.0.0.1:28282', path: '/metrics?token=kep-T0K&x=1' };
+    expect(maskedFetchUrl(request)).to.deep.equal({
+      'url.full': 'http://127.0.0.1:28282/metrics?token=[redacted]&x=1',
+      'url.query': '?token=[redacted]&x=1',
+    });
+  });
+
+  it('masks a matrix parameter of its path', () => {
+    const request = { origin: 'https://prom.example', path: '/api/v1/query;api_key=pr0m-K?q=up' };
+    expect(maskedFetchUrl(request)).to.deep.equal({
+      'url.full': 'https://prom.example/api/v1/query;api_key=[redacted]?q=up',
+      'url.path': '/api/v1/query;api_key=[redacted]',
+    });
+  });
+
+  it('adds nothing where nothing is masked', () => {
+    const request = { origin: 'https://api.example', path: '/v3/carbon-intensity/latest?zone=DE' };
+    expect(maskedFetchUrl(request)).to.equal(maskedFetchUrl({ origin: 'http://x', path: '/' }));
   });
 });
