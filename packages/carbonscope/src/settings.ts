@@ -589,15 +589,20 @@ const MIN_HEADER_SECRET_LENGTH = 8;
 
 /**
  * The secrets of the standard OTLP exporter variables, which are the exporters' and not
- * settings: the credentials of each OTEL_EXPORTER_OTLP_*ENDPOINT, and each value of
- * OTEL_EXPORTER_OTLP_*HEADERS (`key=value,...`) of 8 characters or more (headerSecrets).
+ * settings: the credentials of each OTEL_EXPORTER_OTLP_*ENDPOINT (and the Zipkin one), and each
+ * value of OTEL_EXPORTER_OTLP_*HEADERS (`key=value,...`) of 8 characters or more (headerSecrets).
  * Masked everywhere, a short value would mangle words and numbers.
  */
 export function otlpSecretsOf(env: Env): string[] {
-  return OTLP_SIGNALS.flatMap((signal) => [
-    ...urlSecrets(env[`OTEL_EXPORTER_OTLP_${signal}ENDPOINT`]),
-    ...headerSecrets(env[`OTEL_EXPORTER_OTLP_${signal}HEADERS`]),
-  ]);
+  return [
+    ...OTLP_SIGNALS.flatMap((signal) => [
+      ...urlSecrets(env[`OTEL_EXPORTER_OTLP_${signal}ENDPOINT`]),
+      ...headerSecrets(env[`OTEL_EXPORTER_OTLP_${signal}HEADERS`]),
+    ]),
+    // The other span exporter NodeSDK builds (OTEL_TRACES_EXPORTER=zipkin): at debug it logs a
+    // refusing server's body, which may echo its URL and `Authorization: Basic`.
+    ...urlSecrets(env.OTEL_EXPORTER_ZIPKIN_ENDPOINT),
+  ];
 }
 
 /**

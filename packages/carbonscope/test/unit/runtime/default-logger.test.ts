@@ -90,6 +90,19 @@ describe('the default logger (register, the instrumentation, Carbonscope.create)
     expect(envSecretsOf(exporters)).to.include.members(['kep-TOK-81c2', 'sca-KEY-4d0e']);
   });
 
+  // OTEL_TRACES_EXPORTER=zipkin: under OTEL_LOG_LEVEL=debug the exporter logs a refusing
+  // server's body, which echoed the endpoint's `?token=` and its `Authorization: Basic`.
+  it("masks the Zipkin endpoint's password and secret parameters, as an OTLP endpoint's", () => {
+    const zipkin = 'http://zu:ZIP-PW-31@zipkin:9411/api/v2/spans?token=zip-TOK-77';
+    const basic = Buffer.from('zu:ZIP-PW-31').toString('base64');
+    const text = stderrOf(() => {
+      defaultLogger({ OTEL_EXPORTER_ZIPKIN_ENDPOINT: zipkin }).warn(
+        `zipkin said 400: POST /api/v2/spans?token=zip-TOK-77 authorization: Basic ${basic}`,
+      );
+    });
+    for (const secret of ['ZIP-PW-31', 'zip-TOK-77', basic]) expect(text).not.to.include(secret);
+  });
+
   it('reads variables as written and never throws on a malformed one', () => {
     const odd = { ELECTRICITY_MAPS_BASE_URL: 'not a url', OTEL_EXPORTER_OTLP_HEADERS: '=,,x' };
     expect(() => defaultLogger(odd).warn('ok')).not.to.throw();
