@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { connect } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -467,6 +468,37 @@ describe('OTLP push and graceful shutdown', function () {
       'page=2&token=[redacted]&API_KEY=[redacted]&%74oken=[redacted]&sig=[redacted]',
       'page=3',
     ]);
+  });
+
+  // The undici instrumentation wrote each outgoing fetch's URL as sent: KEPLER_METRICS_URL's
+  // `?token=` went to the collector in the span of every background read.
+  it("masks a secret parameter of an energy exporter's URL in the span of each read", async () => {
+    const receiver = await otlpReceiver();
+    let reads = 0;
+    const kepler = createServer((_req, res) => {
+      reads++;
+      res.end('# no series\n');
+    });
+    kepler.listen(0, '127.0.0.1');
+    await once(kepler, 'listening');
+    const { port } = kepler.address() as AddressInfo;
+    const server = await spawnServer({
+      ...pushingAtShutdown(receiver.url),
+      ENERGY_SOURCE: 'kepler',
+      KEPLER_METRICS_URL: `http://127.0.0.1:${port}/metrics?token=KTOK-7&node=a`,
+      KEPLER_CONTAINER_ID: '0123456789ab',
+      ENERGY_EXPORTER_INTERVAL_MS: '200',
+    });
+    await waitFor('two reads of the exporter', async () => reads >= 2, 10_000);
+    expect(await server.stop('SIGTERM')).to.equal(0);
+    kepler.close();
+    await receiver.close();
+    const spans = exportedSpans(receiver.traces);
+    const urls = spans.map((span) => span.attributes?.find((a) => a.key === 'url.full'));
+    expect(urls.map((a) => a?.value?.stringValue)).to.include(
+      `http://127.0.0.1:${port}/metrics?token=[redacted]&node=a`,
+    );
+    expect(JSON.stringify(spans)).not.to.include('KTOK-7');
   });
 
   it('leaves health probes and metric scrapes out of the traces, unless TRACE_IGNORED_PATHS is set', async () => {
