@@ -11,6 +11,7 @@ export {
   stop,
   track,
 } from './api.js';
+export { joinedUrl, splitBaseUrl } from './base-url.js';
 export { DeadlineError, settlesWithin, withDeadline } from './deadline.js';
 export type {
   ActiveOperation,

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
+import { joinedUrl } from '../base-url.js';
 import { BodyTooLargeError, readText, untilAborted } from '../fetch-body/index.js';
 import { redactedExcerpt, redactionList } from '../log.js';
 import { parseRetryAfter } from '../retry-after.js';
@@ -143,7 +144,8 @@ export function createElectricityMapsClient(
       }
       hold = undefined;
     }
-    const url = `${options.baseUrl}${path}?zone=${encodeURIComponent(zone)}&emissionFactorType=${FACTORS}`;
+    const query = `zone=${encodeURIComponent(zone)}&emissionFactorType=${FACTORS}`;
+    const url = joinedUrl(options.baseUrl, path, query);
     // The attempts share one timeout (a Retry-After waited for extends it): each had its own, so
     // an upstream failing slowly kept the caller three timeouts, a hung one only one.
     let deadline = clock() + options.timeoutMs;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { joinedUrl } from '../../base-url.js';
 import { type BoundedFetchOptions, FetchFailure, fetchJson } from './bounded-fetch.js';
 import type { SeriesSample } from './exposition.js';
 
@@ -21,19 +22,6 @@ const answer = z.object({
 });
 
 /**
- * `<base path>/api/v1/query?<the base URL's own query&>query=...`: a proxy in front of
- * Prometheus may take a key in the query (`?token=`), which stays as written. A fragment is
- * never sent.
- */
-function queryUrl(baseUrl: string, query: string): string {
-  const withoutFragment = baseUrl.split('#')[0];
-  const at = withoutFragment.indexOf('?');
-  const base = at === -1 ? withoutFragment : withoutFragment.slice(0, at);
-  const own = at === -1 ? '' : withoutFragment.slice(at + 1);
-  return `${base.replace(/\/+$/, '')}/api/v1/query?${own ? `${own}&` : ''}${query}`;
-}
-
-/**
  * Runs one instant query against Prometheus' HTTP API (`GET <base>/api/v1/query?query=`) and
  * gives its vector as samples, each with the timestamp of its value: an exporter Prometheus no
  * longer scrapes shows as old samples (and, after 5 minutes, none).
@@ -43,7 +31,7 @@ export async function queryPrometheus(
   query: string,
   o: BoundedFetchOptions,
 ): Promise<SeriesSample[]> {
-  const url = queryUrl(baseUrl, new URLSearchParams({ query }).toString());
+  const url = joinedUrl(baseUrl, '/api/v1/query', new URLSearchParams({ query }).toString());
   const parsed = answer.safeParse(await fetchJson(url, o));
   if (!parsed.success) {
     throw new FetchFailure('malformed', 'not a Prometheus instant-vector answer');

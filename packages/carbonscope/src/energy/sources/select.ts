@@ -1,3 +1,4 @@
+import { joinedUrl } from '../../base-url.js';
 import type { Logger } from '../../log.js';
 import type { EnergySettings, ExporterEndpoint, Settings } from '../../settings.js';
 import { fetchExposition, urlForLog } from './bounded-fetch.js';
@@ -134,7 +135,7 @@ function makeExporter(
           fetchExposition(metricsUrl, spec.wanted, { timeoutMs, maxBytes: MAX_EXPOSITION_BYTES })
       : () =>
           queryPrometheus(prometheusUrl, spec.query(), { timeoutMs, maxBytes: MAX_QUERY_BYTES }),
-    where: urlForLog(metricsUrl ?? `${prometheusUrl.replace(/\/+$/, '')}/api/v1/query`),
+    where: urlForLog(metricsUrl ?? joinedUrl(prometheusUrl, '/api/v1/query')),
     intervalMs: energy.exporter.intervalMs,
     // Three missed reads, and never less than two timeouts: a slow answer is not a stale one.
     staleAfterMs: Math.max(3 * energy.exporter.intervalMs, 2 * timeoutMs),

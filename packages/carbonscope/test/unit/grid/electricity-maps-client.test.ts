@@ -132,6 +132,32 @@ describe('grid: Electricity Maps client', () => {
     expect(urls).to.have.length(2);
   });
 
+  // A proxy in front of the API that takes a key in the query (`/v3?token=`): the path was
+  // appended to that query (`/v3?token=K/carbon-intensity/latest?zone=`), so every call asked /v3.
+  it("keeps the base URL's own query, after the endpoint's path", async () => {
+    const urls: string[] = [];
+    const c = createElectricityMapsClient({
+      baseUrl: `${stub.url}/?token=px-K3y&org=1`,
+      apiKey: KEY,
+      timeoutMs: 2000,
+      fetch: (url, init) => {
+        urls.push(url);
+        return fetch(url, init);
+      },
+      now: () => clock,
+    });
+    expect((await c.latest('DE')).carbonIntensity).to.equal(322);
+    const asked = new URL(urls[0]);
+    expect(asked.pathname).to.equal('/v3/carbon-intensity/latest');
+    expect([...asked.searchParams.keys()]).to.deep.equal([
+      'token',
+      'org',
+      'zone',
+      'emissionFactorType',
+    ]);
+    expect(asked.searchParams.get('token')).to.equal('px-K3y');
+  });
+
   it('refuses direct emission factors as malformed: the averages it falls back to are lifecycle', async () => {
     const at = '2024-03-01T12:00:00.000Z';
     const direct = { zone: 'DE', carbonIntensity: 250, datetime: at, emissionFactorType: 'direct' };

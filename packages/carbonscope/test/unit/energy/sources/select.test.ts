@@ -716,6 +716,25 @@ setInterval(() => undefined, 1000);
       });
     }
 
+    // A Prometheus behind a proxy that takes a key (`/?token=`): the warning named
+    // `http://host:port/`, the API path lost in the query it was appended to.
+    it('names a Prometheus URL with a query by its API path', async () => {
+      const url = server.url('/?token=kep-T0K-31&org=1');
+      await server.stop();
+      const { logger, warnings } = captureLogger();
+      keep(
+        await selectSources({
+          config: config({ ENERGY_SOURCE: 'kepler', KEPLER_PROMETHEUS_URL: url }),
+          logger,
+          platform: 'linux',
+          binaries: noGpu(),
+          readCgroup: noCgroup,
+        }),
+      );
+      const where = `${new URL(url).origin}/api/v1/query`;
+      expect(warnings()[0]?.msg).to.include(`(${where}: ECONNREFUSED)`);
+    });
+
     it('auto with a Scaphandre URL measures this process by its pid', async () => {
       const { logger } = captureLogger();
       const r = keep(

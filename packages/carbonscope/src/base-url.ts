@@ -1,0 +1,19 @@
+/**
+ * A base URL (`ELECTRICITY_MAPS_BASE_URL`, `LLM_BASE_URL`, a Prometheus') as its path and its
+ * own query: a proxy in front of the API may take a key in the query (`?token=`), or Azure its
+ * `?api-version=`, which must follow the path the caller appends, not precede it. The path
+ * without its trailing slashes, which the appended path brings; a fragment is never sent.
+ */
+export function splitBaseUrl(baseUrl: string): { base: string; query: string } {
+  const withoutFragment = baseUrl.split('#')[0];
+  const at = withoutFragment.indexOf('?');
+  const base = at === -1 ? withoutFragment : withoutFragment.slice(0, at);
+  return { base: base.replace(/\/+$/, ''), query: at === -1 ? '' : withoutFragment.slice(at + 1) };
+}
+
+/** `<base path><path>?<the base URL's own query&><query>`, each query as written. */
+export function joinedUrl(baseUrl: string, path: string, query = ''): string {
+  const { base, query: own } = splitBaseUrl(baseUrl);
+  const both = [own, query].filter((part) => part !== '').join('&');
+  return `${base}${path}${both ? `?${both}` : ''}`;
+}
