@@ -7,6 +7,7 @@ import {
   llmImpacts,
   redactionList,
   type StatusMessage,
+  splitBaseUrl,
   withDeadline,
 } from 'carbonscope';
 import OpenAI, {
@@ -163,6 +164,17 @@ export function upstreamFetch(timeoutMs: number, secrets: readonly string[]): ty
   );
 }
 
+/**
+ * The base URL as the client takes it: its own query (Azure's `?api-version=`, a proxy's
+ * `?token=`) as defaultQuery, for the client appends its path to the base URL as text, which
+ * put `/chat/completions` inside that query and posted every chat to the base path.
+ */
+function clientUrl(baseUrl: string): { baseURL: string; defaultQuery?: Record<string, string> } {
+  const { base, query } = splitBaseUrl(baseUrl);
+  if (query === '') return { baseURL: baseUrl };
+  return { baseURL: base, defaultQuery: Object.fromEntries(new URLSearchParams(query)) };
+}
+
 /** Sent when no key is configured: the bundled mock ignores it, a real API rejects it clearly. */
 const NO_KEY = 'no-key-configured';
 
@@ -179,7 +191,7 @@ export function createChatService(options: ChatServiceOptions): ChatService {
   // With its JSON-escaped form: an upstream error without a message is quoted as its JSON.
   const secrets = redactionList(options.apiKey ? [options.apiKey] : []);
   const client = new OpenAI({
-    baseURL: options.baseUrl,
+    ...clientUrl(options.baseUrl),
     apiKey: options.apiKey ?? NO_KEY,
     timeout: options.timeoutMs,
     maxRetries: options.maxRetries ?? 1,

@@ -368,6 +368,28 @@ describe('llm chat client', () => {
     );
   });
 
+  // Azure OpenAI and proxies take a parameter in the base URL (`?api-version=`, `?token=`): the
+  // client appended its path to that query (`/v1?api-version=X/chat/completions`), so every
+  // chat was posted to /v1.
+  it("keeps the base URL's own query, after the chat path", async () => {
+    const asked: string[] = [];
+    const stub = await startStubUpstream((req, res) => {
+      asked.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const message = { role: 'assistant', content: 'a b' };
+      const choices = [{ index: 0, finish_reason: 'stop', message }];
+      const usage = { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 };
+      res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 0, choices, usage }));
+    });
+    try {
+      const base = `${stub.baseUrl}/?api-version=2024-06-01&token=px-K3y`;
+      await service(base, metrics).svc.complete(ask);
+      expect(asked).to.deep.equal(['/v1/chat/completions?api-version=2024-06-01&token=px-K3y']);
+    } finally {
+      await stub.close();
+    }
+  });
+
   it('an upstream 500 becomes a 502, after at most one retry', async () => {
     const stub = await startStubUpstream(failWith(500));
     try {
