@@ -236,7 +236,7 @@ export function redactConfig(config: Config): Config {
     energy: {
       ...config.energy,
       kepler: { ...config.energy.kepler, ...maskedEndpoint(config.energy.kepler) },
-      scaphandre: maskedEndpoint(config.energy.scaphandre),
+      scaphandre: { ...config.energy.scaphandre, ...maskedEndpoint(config.energy.scaphandre) },
     },
     llm: {
       ...config.llm,
