@@ -176,6 +176,14 @@ function boundedNumber(raw: string | undefined, name: string, fallback: number, 
   return value;
 }
 
+/** Names both bounds where --requests is given: the run ends at whichever comes first. */
+function startLine(rate: number, origin: string, durationMs: number, maxRequests?: number) {
+  const bounds = `for ${durationMs / 1000} s`;
+  const either =
+    maxRequests === undefined ? '' : ` or ${maxRequests} requests, whichever comes first`;
+  return `traffic: ${rate}/s to ${origin} ${bounds}${either}`;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -196,9 +204,7 @@ async function main(): Promise<void> {
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   process.once('SIGTERM', () => controller.abort());
-  process.stdout.write(
-    `traffic: ${ratePerSecond}/s to ${parsed.origin} for ${durationMs / 1000} s\n`,
-  );
+  process.stdout.write(`${startLine(ratePerSecond, parsed.origin, durationMs, maxRequests)}\n`);
   const summary = await runTraffic({
     baseUrl: parsed.origin,
     ratePerSecond,

@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { type SteppedWallClock, stepWallClock } from '#library-tests/helpers/wall-clock.js';
 import { randomPath, runTraffic, sweep, trafficPlan } from '../../../tools/traffic.js';
@@ -135,5 +138,25 @@ describe('stack: traffic generator', () => {
       maxRequests: 2,
     });
     expect(summary.byStatus).to.deep.equal({ 0: 2 });
+  });
+
+  it('says at its start that it stops at --requests where that comes before the duration', async () => {
+    // `npm run traffic -- --requests 3` said "for 60 s" and ended after 3 requests.
+    const tool = fileURLToPath(new URL('../../../tools/traffic.js', import.meta.url));
+    const args = ['--base-url', baseUrl, '--rate', '50', '--requests', '3'];
+    const { stdout } = await promisify(execFile)(process.execPath, [tool, ...args]);
+    const [start, summary] = stdout.trim().split('\n');
+    expect(start).to.equal(
+      `traffic: 50/s to ${baseUrl} for 60 s or 3 requests, whichever comes first`,
+    );
+    expect(JSON.parse(summary ?? '{}')).to.include({ sent: 3 });
+    const timed = await promisify(execFile)(process.execPath, [
+      tool,
+      '--base-url',
+      baseUrl,
+      '--duration',
+      '0.1',
+    ]);
+    expect(timed.stdout.split('\n')[0]).to.equal(`traffic: 2/s to ${baseUrl} for 0.1 s`);
   });
 });
