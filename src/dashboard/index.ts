@@ -246,7 +246,9 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   const unsubscribe = options.meter.onSample(onSample);
 
   const lastHour = (snap: EnergySnapshot): DashboardData['lastHour'] => {
-    const at = now();
+    // The grams are the newest sample's: the span ends there, not at the poll, which may come
+    // up to an interval (a minute) later.
+    const at = history.timeAt(history.seq) ?? now();
     const current = snap.totals.process.grams;
     let baseline = 0;
     let since = snap.startedAt ? Date.parse(snap.startedAt) + shiftedMs : at;

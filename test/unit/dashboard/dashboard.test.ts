@@ -235,6 +235,24 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
     }
   });
 
+  // The figure is the newest sample's: read 9 s after it, "the last 119 s" overstated the span
+  // its grams cover by 9 s (by up to a minute at ENERGY_SAMPLE_INTERVAL_MS=60000).
+  it('gives the span up to the newest sample, not up to the poll, for the last hour', async () => {
+    const { dashboard, tick, clock, meter, metrics } = await setUp(60, 10_000);
+    try {
+      for (let i = 0; i < 10; i++) tick();
+      clock.advance(9000);
+      const d = dashboard.data(0);
+      // Started at 0; 11 samples 10 s apart: the newest at 110 s.
+      expect(d.lastHour.windowSeconds).to.equal(110);
+      expect(d.lastHour.grams).to.equal(meter.snapshot().totals.process.grams);
+    } finally {
+      dashboard.close();
+      await meter.stop();
+      await metrics.shutdown();
+    }
+  });
+
   it('keeps the times in order, the last hour and requests/s whole, when the wall clock steps back an hour', async () => {
     const { dashboard, tick, clock, meter, metrics, wall } = await setUp(60);
     try {
