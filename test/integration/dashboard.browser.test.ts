@@ -527,6 +527,31 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
     }
   });
 
+  // It said "updates every 2 s" (its polling) where a sample, and so any figure, came every
+  // 10 s; and "every 1 s" at 50 ms, where it does update once a second.
+  it('says how often its figures update: every sample, at most once a second', async () => {
+    for (const [intervalMs, shown] of [
+      [10_000, '10 s'],
+      [50, '1 s'],
+    ] as const) {
+      const { page, problems, close } = await watchedPage(browser);
+      try {
+        await page.route('**/dashboard/data*', async (route) => {
+          const res = await route.fetch();
+          await route.fulfill({ response: res, json: { ...(await res.json()), intervalMs } });
+        });
+        await page.goto(`${service.url}/dashboard`);
+        await page.waitForSelector('#status[data-samples]');
+        expect(await page.locator('#sample').textContent()).to.match(
+          new RegExp(` · updates every ${shown}$`),
+        );
+        expect(problems).to.deep.equal([]);
+      } finally {
+        await close();
+      }
+    }
+  });
+
   it('says plainly when the service cannot be reached, retries less often, and recovers', async () => {
     const opened = await openDashboard(browser, service.url);
     try {

@@ -178,7 +178,7 @@
 
     // Outside the live region: a screen reader would otherwise read it out at every sample.
     $('sample').textContent = `· sample ${d.energy.samples} at ${sampleTime(d)} · updates every ${
-      Math.round(pollMs(d) / 100) / 10
+      Math.round(updateMs(d) / 100) / 10
     } s`;
     $('status').dataset.samples = String(d.energy.samples);
     $('memory').textContent = `History: up to ${d.capacity} samples (${fmt(
@@ -433,6 +433,14 @@
   /** The polling period: the sample interval, kept within 1–2 s. */
   function pollMs(d) {
     return Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, d ? d.intervalMs : POLL_MIN_MS));
+  }
+
+  /**
+   * How often the figures change: every sample, but no more than a poll shows. Polls every 2 s
+   * at a 10 s interval find a new sample every fifth one only.
+   */
+  function updateMs(d) {
+    return Math.max(pollMs(d), d.intervalMs);
   }
 
   /**
