@@ -263,7 +263,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     }
     const grams = Math.max(0, current - baseline);
     return {
-      windowSeconds: Math.max(0, Math.round((at - since) / 1000)),
+      // To the ms: a first sample 118 ms after the start is no "0 ms".
+      windowSeconds: Math.max(0, Math.round(at - since) / 1000),
       grams,
       carMetres: carMetres(grams),
       carGramsPerMetre: CAR_GRAMS_CO2_PER_METRE,

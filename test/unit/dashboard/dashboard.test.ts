@@ -253,6 +253,20 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
     }
   });
 
+  // Rounded to whole seconds, a first sample 118 ms after the start read "in the last 0 ms".
+  it('gives the span of a first sample under a second after the start to the millisecond', async () => {
+    const { dashboard, meter, metrics } = await setUp(60, 118);
+    try {
+      const d = dashboard.data(0);
+      expect(d.lastHour.windowSeconds).to.equal(0.118);
+      expect(d.lastHour.grams).to.be.above(0);
+    } finally {
+      dashboard.close();
+      await meter.stop();
+      await metrics.shutdown();
+    }
+  });
+
   it('keeps the times in order, the last hour and requests/s whole, when the wall clock steps back an hour', async () => {
     const { dashboard, tick, clock, meter, metrics, wall } = await setUp(60);
     try {
