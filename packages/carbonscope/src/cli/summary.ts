@@ -15,25 +15,37 @@ export function sig(x: number): string {
   return x.toExponential(2);
 }
 
+/**
+ * Whether `x` of a unit reads 1000 or more once rounded to the three digits sig gives below
+ * 1000: 999.96 mg is then 1 g, not "1000 mg".
+ */
+function readsThousand(x: number): boolean {
+  return Math.abs(Number(x.toPrecision(3))) >= 1000;
+}
+
 /** Joules for small amounts, Wh and kWh once they grow. */
 export function formatEnergy(joules: number): string {
-  if (joules >= JOULES_PER_KWH) return `${sig(joules / JOULES_PER_KWH)} kWh`;
+  if (joules >= JOULES_PER_KWH || readsThousand(joules / 3600)) {
+    return `${sig(joules / JOULES_PER_KWH)} kWh`;
+  }
   if (joules >= 3600) return `${sig(joules / 3600)} Wh`;
   return `${sig(joules)} J`;
 }
 
 export function formatGrams(grams: number): string {
-  if (grams >= 1000) return `${sig(grams / 1000)} kg`;
-  if (grams > 0 && grams < 1) return `${sig(grams * 1000)} mg`;
+  if (grams >= 1000 || readsThousand(grams)) return `${sig(grams / 1000)} kg`;
+  if (grams > 0 && !readsThousand(grams * 1000)) return `${sig(grams * 1000)} mg`;
   return `${sig(grams)} g`;
 }
 
+/** Seconds to the hundredth under a minute; whole seconds, then minutes, above (no "60 s"). */
 export function formatDuration(seconds: number): string {
-  if (seconds < 60) return `${seconds.toFixed(2)} s`;
-  const m = Math.floor(seconds / 60);
-  const s = seconds - m * 60;
-  if (m < 60) return `${m} min ${s.toFixed(0)} s`;
-  return `${Math.floor(m / 60)} h ${m % 60} min`;
+  if (Number(seconds.toFixed(2)) < 60) return `${seconds.toFixed(2)} s`;
+  const whole = Math.round(seconds);
+  const m = Math.floor(whole / 60);
+  if (m < 60) return `${m} min ${whole - m * 60} s`;
+  const minutes = Math.round(seconds / 60);
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 function componentLines(components: ComponentEnergy[]): string[] {
