@@ -97,7 +97,7 @@ export function formatImpacts(request: ImpactsRequest, out: EstimatedImpacts): s
       : `measured latency ${request.requestLatencySeconds} s`;
   const row = (label: string, impact: Impact) => `${label.padEnd(28)}${formatImpact(impact, sig)}`;
   const lines = [
-    `${request.provider}/${request.model}: ${request.outputTokens} output tokens, ${latency}, electricity mix ${out.zone}`,
+    `${request.provider}/${request.model}: ${request.outputTokens} output ${request.outputTokens === 1 ? 'token' : 'tokens'}, ${latency}, electricity mix ${out.zone}`,
   ];
   for (const [key, label] of ROWS) {
     if (key === 'energy' || key === 'wcf') {

@@ -120,4 +120,18 @@ describe('cli: impacts', () => {
       expect(() => parseImpactsArgs(args), args.join(' ')).to.throw(UsageError);
     }
   });
+
+  it('says "1 output token", not "1 output tokens"', () => {
+    for (const [outputTokens, said] of [
+      [1, '1 output token,'],
+      [0, '0 output tokens,'],
+      [2, '2 output tokens,'],
+    ] as const) {
+      const named = requestOf(catalog, { ...options('openai/gpt-4o'), outputTokens });
+      if (!('request' in named)) return expect.fail('no request');
+      const out = llmImpacts(catalog, named.request);
+      if (out.errors) return expect.fail(out.errors[0].message);
+      expect(formatImpacts(named.request, out).split('\n')[0]).to.include(` ${said} `);
+    }
+  });
 });
