@@ -297,11 +297,14 @@ function commonHelp(defaultInterval: string, extra = ''): string {
   return `Options:
   -z, --zone <zone>          grid zone, e.g. DE, FR, US-CAL-CISO (default: CARBON_ZONE or DE)
   -o, --output <file>        append a CodeCarbon-compatible row to this CSV (header written once)
-      --otlp <url>           push the run's metrics to an OTLP/HTTP collector, e.g. http://localhost:4318
+      --otlp <url>           push the run's metrics to an OTLP/HTTP collector,
+                             e.g. http://localhost:4318
       --json                 print the summary as JSON on stdout (the human summary stays on stderr)
       --project-name <name>  project_name column of the CSV (default: ${DEFAULT_PROJECT_NAME})
-      --source <source>      power source: ${ENERGY_SOURCES.join(', ')} (default: ENERGY_SOURCE or auto)
-      --interval <duration>  sampling interval, e.g. 500ms, 1s (default: ENERGY_SAMPLE_INTERVAL_MS or ${defaultInterval})
+      --source <source>      power source: ${ENERGY_SOURCES.slice(0, 5).join(', ')},
+                             ${ENERGY_SOURCES.slice(5).join(', ')} (default: ENERGY_SOURCE or auto)
+      --interval <duration>  sampling interval, e.g. 500ms, 1s
+                             (default: ENERGY_SAMPLE_INTERVAL_MS or ${defaultInterval})
 ${extra}  -v, --verbose              log how sources and grid intensity were chosen, and error stacks
   -h, --help                 show this help
 
