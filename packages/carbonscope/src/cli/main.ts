@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { markOwnCli } from '../own-cli.js';
+import { printable } from '../printable.js';
 import { commandHelp, MAIN_HELP, UsageError, unknownCommand } from './args.js';
 import { type Ending, endProcess } from './ending.js';
 import { failureOf, USAGE_EXIT } from './failure.js';
+import { watchStdout } from './output.js';
 
 markOwnCli();
 
@@ -41,10 +43,23 @@ async function main(argv: string[]): Promise<number | Ending> {
   }
 }
 
+const stdoutFailure = watchStdout();
 const result = await main(process.argv.slice(2));
-const ending = typeof result === 'number' ? { code: result } : result;
+let ending = typeof result === 'number' ? { code: result } : result;
 // Leave with the command's status once stdout and stderr have drained (a pipe may be slow),
 // without waiting on anything still pending: an exporter still retrying a collector that never
 // answered would hold the exit for its own timeouts.
 process.exitCode = ending.code;
-process.stdout.write('', () => process.stderr.write('', () => endProcess(ending)));
+process.stdout.write('', () => {
+  // A failed write calls back before its 'error' event is emitted: the event comes first here.
+  setImmediate(() => {
+    const failure = stdoutFailure();
+    if (failure) {
+      process.stderr.write(`carbonscope: ${printable(failure)}\n`);
+      // `run` keeps its command's status, as where its CSV cannot be written.
+      if (process.argv[2] !== 'run' && ending.code === 0) ending = { code: 1 };
+      process.exitCode = ending.code;
+    }
+    process.stderr.write('', () => endProcess(ending));
+  });
+});

@@ -1,5 +1,13 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -601,6 +609,31 @@ describe('carbonscope command line', function () {
     const code = await new Promise((resolve) => child.on('close', resolve));
     expect(code, stdout).to.equal(0);
     expect((JSON.parse(stdout) as Report).command).to.equal('monitor');
+  });
+
+  // `impacts --json > impacts.json` on a full disk exited 0 with an empty file, as did monitor's
+  // --json: a script took it for figures written. A reader that goes away (`| head`) is no error.
+  it('says so and exits 1 where its figures cannot be written to stdout (a full disk)', async () => {
+    for (const args of [
+      ['impacts', '-m', 'gpt-4o', '-n', '10', '--json'],
+      ['impacts', '-m', 'gpt-4o', '-n', '10'],
+      ['monitor', '-d', '300ms', '--interval', '100ms', '--json'],
+    ]) {
+      const full = openSync('/dev/full', 'w');
+      const r = spawnSync(process.execPath, [MAIN, ...args], {
+        env: ENV,
+        stdio: ['ignore', full, 'pipe'],
+        encoding: 'utf8',
+      });
+      closeSync(full);
+      expect({ code: r.status, signal: r.signal }, `${args[0]}: ${r.stderr}`).to.deep.equal({
+        code: 1,
+        signal: null,
+      });
+      expect(r.stderr.split('\n').at(-2), args.join(' ')).to.equal(
+        'carbonscope: could not write to stdout: its file system is full',
+      );
+    }
   });
 
   it("run keeps the command's exit code when its own stderr reader goes away", async () => {
