@@ -49,6 +49,27 @@ function estimatedPart(totals: ScopeTotals, totalJoules: number): string {
   return totals.wattsEstimated ? '' : ' (estimated)';
 }
 
+/** A span as the options take it: `100 ms`, `1.5 s`, `5 min`, `1 min 30 s`, `2 h 10 min`. */
+function spokenSpan(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${ms / 1000} s`;
+  const parts = [
+    [Math.floor(ms / 3_600_000), 'h'],
+    [Math.floor(ms / 60_000) % 60, 'min'],
+    [(ms % 60_000) / 1000, 's'],
+  ] as const;
+  return parts
+    .filter(([n]) => n > 0)
+    .map(([n, unit]) => `${n} ${unit}`)
+    .join(' ');
+}
+
+/** The line that says what `monitor` does: every interval, for --duration or until Ctrl-C. */
+export function monitorHeader(intervalMs: number, durationMs: number | undefined): string {
+  const until = durationMs ? ` for ${spokenSpan(durationMs)}` : '; Ctrl-C to stop';
+  return `carbonscope: monitoring the whole machine every ${spokenSpan(intervalMs)}${until}\n`;
+}
+
 /** `carbonscope monitor`: the whole machine until a signal or --duration. */
 export async function monitorCommand(args: string[], env: Env = process.env): Promise<number> {
   const options = parseMonitorArgs(args);
@@ -74,9 +95,7 @@ export async function monitorCommand(args: string[], env: Env = process.env): Pr
   });
   await startMeter(meter);
   const measured = openWindow(session);
-  process.stderr.write(
-    `carbonscope: monitoring the whole machine every ${session.config.energy.sampleIntervalMs / 1000} s${options.durationMs ? ` for ${options.durationMs / 1000} s` : '; Ctrl-C to stop'}\n`,
-  );
+  process.stderr.write(monitorHeader(session.config.energy.sampleIntervalMs, options.durationMs));
 
   await new Promise<void>((resolve) => {
     // The meter's timer does not keep the process alive; this does, until the end.

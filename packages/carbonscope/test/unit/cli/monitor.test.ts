@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { MONITOR_HELP } from '../../../src/cli/args.js';
-import { formatMonitorLine, MONITOR_STOP_SIGNALS } from '../../../src/cli/monitor.js';
+import {
+  formatMonitorLine,
+  MONITOR_STOP_SIGNALS,
+  monitorHeader,
+} from '../../../src/cli/monitor.js';
 import type { IntensityReading, IntensitySource } from '../../../src/grid/index.js';
 import { ROOT_README } from '../../helpers/readme-blocks.js';
 import { sampleAt } from '../energy/scripted.js';
@@ -114,5 +118,24 @@ describe('monitor lines', () => {
         `${piece}`,
       ).to.equal(true);
     }
+  });
+
+  // `-d 5m --interval 10m` read "every 600 s for 300 s": the units the options were given in.
+  it('tells the interval and duration in the units they are given in', () => {
+    expect(monitorHeader(10_000, undefined)).to.equal(
+      'carbonscope: monitoring the whole machine every 10 s; Ctrl-C to stop\n',
+    );
+    expect(monitorHeader(600_000, 300_000)).to.equal(
+      'carbonscope: monitoring the whole machine every 10 min for 5 min\n',
+    );
+    expect(monitorHeader(100, 1500)).to.equal(
+      'carbonscope: monitoring the whole machine every 100 ms for 1.5 s\n',
+    );
+    expect(monitorHeader(3_600_000, 90_000)).to.equal(
+      'carbonscope: monitoring the whole machine every 1 h for 1 min 30 s\n',
+    );
+    expect(monitorHeader(1000, 596 * 3_600_000 + 60_000)).to.equal(
+      'carbonscope: monitoring the whole machine every 1 s for 596 h 1 min\n',
+    );
   });
 });
