@@ -37,7 +37,7 @@
 
   const $ = (id) => document.getElementById(id);
 
-  const { fmt, grams, joules, duration, figuresAre, wattsLabel } = window.carbonscopeFormat;
+  const { fmt, grams, joules, duration, bytes, figuresAre, wattsLabel } = window.carbonscopeFormat;
 
   /** A <dt>/<dd> pair; data-value keeps the raw number for tests and copy-paste. */
   function fields(dl, rows) {
@@ -181,9 +181,9 @@
       Math.round(updateMs(d) / 100) / 10
     } s`;
     $('status').dataset.samples = String(d.energy.samples);
-    $('memory').textContent = `History: up to ${d.capacity} samples (${fmt(
+    $('memory').textContent = `History: up to ${fmt(d.capacity)} samples (${fmt(
       (d.capacity * d.intervalMs) / 60000,
-    )} minutes), held in ${fmt(d.memoryBytes / 1024)} KiB of fixed memory.`;
+    )} minutes), held in ${bytes(d.memoryBytes)} of fixed memory.`;
   }
 
   function sampleTime(d) {

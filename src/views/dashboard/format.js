@@ -35,6 +35,11 @@
     return `${fmt(seconds / 3600)} h`;
   }
 
+  /** A memory size in the README's units: KiB under a MiB, MiB from one on. */
+  function bytes(n) {
+    return n >= 1024 * 1024 ? `${fmt(n / (1024 * 1024))} MiB` : `${fmt(n / 1024)} KiB`;
+  }
+
   /**
    * What a scope's energy so far is: measured, estimated, or the share an estimate gave where a
    * meter took over (a late RAPL, a hand-over back). With no energy yet, the sources in use say.
@@ -62,5 +67,5 @@
     return figuresAre(t) === power ? '' : ` (${power})`;
   }
 
-  window.carbonscopeFormat = { fmt, grams, joules, duration, figuresAre, wattsLabel };
+  window.carbonscopeFormat = { fmt, grams, joules, duration, bytes, figuresAre, wattsLabel };
 })();

@@ -9,6 +9,7 @@ interface DashboardFormat {
   grams(g: number): string;
   joules(j: number): string;
   duration(seconds: number): string;
+  bytes(n: number): string;
   wattsLabel(
     totals: Pick<ScopeTotals, 'joules' | 'estimatedJoules' | 'estimated' | 'wattsEstimated'>,
   ): string;
@@ -28,7 +29,7 @@ function loadFormat(): DashboardFormat {
 }
 
 describe('dashboard figures (src/views/dashboard/format.js)', () => {
-  const { fmt, grams, joules, duration, figuresAre, wattsLabel } = loadFormat();
+  const { fmt, grams, joules, duration, bytes, figuresAre, wattsLabel } = loadFormat();
 
   it('writes three significant digits without trailing zeros, thousands with separators', () => {
     expect(fmt(0)).to.equal('0');
@@ -72,6 +73,14 @@ describe('dashboard figures (src/views/dashboard/format.js)', () => {
     expect(fmt(999.4)).to.equal('999');
     expect(grams(999.7)).to.equal('1,000 g CO2e');
     expect(duration(0.9997)).to.equal('1,000 ms');
+  });
+
+  // The page said "1,181 KiB" of the history the README gives as 1.15 MiB (1,209,600 bytes).
+  it('writes a memory size in KiB under a MiB, in MiB from one on', () => {
+    expect(bytes(1_209_600)).to.equal('1.15 MiB');
+    expect(bytes(60_480_000)).to.equal('57.7 MiB');
+    expect(bytes(20_160)).to.equal('19.7 KiB');
+    expect(bytes(1_048_000)).to.equal('1,023 KiB');
   });
 
   it('writes figures under a millionth without padded zeros', () => {
