@@ -226,6 +226,11 @@ export interface GridSettings {
 
 export interface EnergySettings {
   source: (typeof ENERGY_SOURCES)[number];
+  /**
+   * The option that chose `source`, where one did (the CLI's `--source`): its messages name it,
+   * not ENERGY_SOURCE, which the user may never have set.
+   */
+  sourceOption?: string;
   sampleIntervalMs: number;
   powercapRoot: string;
   attribution: (typeof ATTRIBUTION_MODES)[number];

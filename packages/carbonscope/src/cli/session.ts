@@ -283,7 +283,11 @@ function cliConfig(options: CommonOptions, env: Env, defaultIntervalMs?: number)
     config.energy.sampleIntervalMs;
   return {
     ...config,
-    energy: { ...config.energy, sampleIntervalMs: intervalMs },
+    energy: {
+      ...config.energy,
+      sampleIntervalMs: intervalMs,
+      ...(options.source !== undefined ? { sourceOption: '--source' } : {}),
+    },
   };
 }
 

@@ -613,6 +613,18 @@ describe('carbonscope command line', function () {
 
   // `impacts --json > impacts.json` on a full disk exited 0 with an empty file, as did monitor's
   // --json: a script took it for figures written. A reader that goes away (`| head`) is no error.
+  // `--source rapl` warned "ENERGY_SOURCE=rapl cannot be read": a variable the user never set.
+  it('names --source, not ENERGY_SOURCE, in the warning about a source it cannot read', async () => {
+    for (const source of ['rapl', 'nvidia-smi']) {
+      const r = await cli(['monitor', '--source', source, '-d', '200ms', '--interval', '100ms'], {
+        env: { ENERGY_SOURCE: '', ENERGY_POWERCAP_ROOT: join(dir, 'no-powercap'), PATH: '/bin' },
+      });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stderr).to.include(`carbonscope: warning: --source ${source} cannot be read (`);
+      expect(r.stderr).to.not.include('ENERGY_SOURCE');
+    }
+  });
+
   it('says so and exits 1 where its figures cannot be written to stdout (a full disk)', async () => {
     for (const args of [
       ['impacts', '-m', 'gpt-4o', '-n', '10', '--json'],

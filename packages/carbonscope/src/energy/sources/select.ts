@@ -40,6 +40,11 @@ const MAX_QUERY_BYTES = 8 * 1024 * 1024;
 
 const hasUrl = (e: ExporterEndpoint) => Boolean(e.metricsUrl || e.prometheusUrl);
 
+/** The source as the user asked for it: `ENERGY_SOURCE=rapl`, or the CLI's `--source rapl`. */
+function askedFor(energy: EnergySettings, source: string): string {
+  return energy.sourceOption ? `${energy.sourceOption} ${source}` : `ENERGY_SOURCE=${source}`;
+}
+
 function configuredExporter(energy: EnergySettings): Exporter | undefined {
   if (hasUrl(energy.kepler)) return 'kepler';
   if (hasUrl(energy.scaphandre)) return 'scaphandre';
@@ -268,15 +273,15 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
     const tried = await tryProbe(make[requested]);
     if (tried.source) {
       host = tried.source;
-      notes.push(`requested by ENERGY_SOURCE: ${tried.detail}`);
+      notes.push(`requested by ${energy.sourceOption ?? 'ENERGY_SOURCE'}: ${tried.detail}`);
     } else {
       raplLater = requested === 'rapl' && tried.fixable === true;
       logger.warn(
         { requested, reason: tried.reason },
-        `ENERGY_SOURCE=${requested} cannot be read (${tried.reason}); falling back to estimate` +
+        `${askedFor(energy, requested)} cannot be read (${tried.reason}); falling back to estimate` +
           (raplLater ? RETRIED : ''),
       );
-      notes.push(`ENERGY_SOURCE=${requested} cannot be read: ${tried.reason}; fell back`);
+      notes.push(`${askedFor(energy, requested)} cannot be read: ${tried.reason}; fell back`);
     }
   } else if (requested === 'auto' || requested === 'nvidia-smi') {
     if (platform === 'linux') {
@@ -368,7 +373,7 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
     } else if (requested === 'nvidia-smi') {
       logger.warn(
         { reason: tried.reason },
-        `ENERGY_SOURCE=nvidia-smi cannot be read (${tried.reason}); no GPU energy is counted`,
+        `${askedFor(energy, 'nvidia-smi')} cannot be read (${tried.reason}); no GPU energy is counted`,
       );
     } else {
       // No NVIDIA GPU is the normal case: say it only at debug level.
