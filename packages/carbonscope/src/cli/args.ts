@@ -90,11 +90,32 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(given: string[
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: true });
   } catch (err) {
-    // node:util's messages already name the option ("Unknown option '--foo'"); some span
-    // lines (a value that starts with a dash gets three), and an error is one line.
+    const unknown = unknownOption(args, options);
+    if (unknown) throw new UsageError(unknown);
+    // node:util's messages already name the option ("Option '--zone <value>' argument missing");
+    // some span lines (a value that starts with a dash gets three), and an error is one line.
     const message = err instanceof Error ? err.message : String(err);
     throw new UsageError(message.replace(/\s*\n\s*/g, ' '));
   }
+}
+
+/**
+ * What to say of the first option `args` gives that `options` lacks, if one does. node:util's
+ * own message tells it to go after `--` (its quote left open), where monitor and impacts refuse
+ * it as an argument and run takes it for the command.
+ */
+function unknownOption(
+  args: string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+): string | undefined {
+  const token = looseTokens(args, options).find(
+    (t) => t.kind === 'option' && !Object.hasOwn(options, t.name),
+  );
+  if (token?.kind !== 'option') return undefined;
+  const meant = Object.keys(options).find(
+    (name) => name.toLowerCase() === token.name.toLowerCase(),
+  );
+  return `unknown option '${token.rawName}'${meant ? ` (did you mean --${meant}?)` : ''}`;
 }
 
 /** Throws a UsageError unless `text` is an http(s) URL that the exporter's URL parser takes. */

@@ -289,6 +289,32 @@ describe('command-line arguments', () => {
     }
   });
 
+  // node:util's message told a mistyped option to go after '--' (`'-- "-x"`, its quote never
+  // closed), where monitor and impacts then refuse it as an argument, and run takes it for the
+  // command.
+  it('says an option is unknown in one plain sentence, with the option meant where case differs', () => {
+    const message = (parse: () => unknown) => {
+      try {
+        parse();
+      } catch (err) {
+        if (err instanceof UsageError) return err.message;
+        throw err;
+      }
+      return expect.fail('no usage error');
+    };
+    expect(message(() => parseMonitorArgs(['-x']))).to.equal("unknown option '-x'");
+    expect(message(() => parseMonitorArgs(['-vx']))).to.equal("unknown option '-x'");
+    expect(message(() => parseRunArgs(['--bogus', '--', 'true']))).to.equal(
+      "unknown option '--bogus'",
+    );
+    expect(message(() => parseImpactsArgs(['--Model', 'gpt-4o', '-n', '5']))).to.equal(
+      "unknown option '--Model' (did you mean --model?)",
+    );
+    expect(message(() => parseImpactsArgs(['--JSON']))).to.equal(
+      "unknown option '--JSON' (did you mean --json?)",
+    );
+  });
+
   it('maps a death by signal N to 128+N, as shells do', () => {
     expect(exitCodeOf(3, null)).to.equal(3);
     expect(exitCodeOf(null, 'SIGTERM')).to.equal(143);
