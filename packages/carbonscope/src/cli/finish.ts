@@ -1,4 +1,4 @@
-import { printable } from '../printable.js';
+import { printable, printableLines } from '../printable.js';
 import type { CommonOptions } from './args.js';
 import { appendEmissionsRow } from './csv.js';
 import { hostFacts, type Report, reportToRow } from './report.js';
@@ -33,8 +33,9 @@ export async function finish(
       process.stderr.write(session.redact(`carbonscope: error: ${printable(message)}\n`));
     }
   }
-  // Written outside the logger, they may quote a path or a command line that holds a secret.
-  process.stderr.write(session.redact(formatSummary(report)));
+  // Written outside the logger, they may quote a path or a command line that holds a secret,
+  // and reasons in others' words (an exporter's, nvidia-smi's): escaped as a log line is.
+  process.stderr.write(session.redact(printableLines(formatSummary(report))));
   if (options.json) process.stdout.write(session.redact(`${JSON.stringify(report, null, 2)}\n`));
   const pushed = await session.close();
   return written && pushed;

@@ -625,6 +625,18 @@ describe('carbonscope command line', function () {
     }
   });
 
+  // Its "power from:" reasons quote a path, an exporter's or nvidia-smi's words: an ESC there
+  // reached the terminal as it was, and a U+202E drew the rest of the line reversed.
+  it('writes a control character of its summary as its escape, as its log lines do', async () => {
+    const root = join(dir, 'x\u001b[2Jy\u202ez');
+    const r = await cli(['monitor', '-d', '200ms', '--interval', '100ms'], {
+      env: { ENERGY_SOURCE: 'auto', ENERGY_POWERCAP_ROOT: root },
+    });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.include('x\\u001b[2Jy\\u202ez');
+    expect(r.stderr).to.not.include('\u001b').and.not.include('\u202e');
+  });
+
   it('says so and exits 1 where its figures cannot be written to stdout (a full disk)', async () => {
     for (const args of [
       ['impacts', '-m', 'gpt-4o', '-n', '10', '--json'],
