@@ -577,6 +577,26 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
     }
   });
 
+  // A proxy's sign-in page (HTML at 200) read "Could not update: Unexpected token '<',
+  // "<!doctype "... is not valid JSON": the parser's words, not what happened.
+  it('says plainly when what comes back is not its figures (a proxy page at 200)', async () => {
+    const opened = await openDashboard(browser, service.url);
+    try {
+      const { page } = opened;
+      await page.route('**/dashboard/data*', (route) =>
+        route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><p>Sign in' }),
+      );
+      const status = page.locator('#status[data-state=offline]');
+      await status.waitFor({ timeout: 5000 });
+      expect(await status.textContent()).to.match(
+        /^Could not update: the service answered with text\/html, not its figures\. The figures and charts below are from .+; retrying\./,
+      );
+      await page.unroute('**/dashboard/data*');
+    } finally {
+      await opened.close();
+    }
+  });
+
   it('gives every chart a name and a table of its latest values, without hovering', async () => {
     const opened = await openDashboard(browser, service.url);
     try {

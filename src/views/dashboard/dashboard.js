@@ -468,7 +468,18 @@
       throw new Error('the service cannot be reached');
     }
     if (!res.ok) throw new Error(`the service answered ${res.status}`);
-    return res.json();
+    // What a proxy in between answers (a sign-in page at 200) is no JSON: said so, not in the
+    // parser's words ("Unexpected token '<'").
+    const type = (res.headers.get('content-type') || '').split(';')[0].trim().toLowerCase();
+    if (type !== 'application/json') {
+      const said = type.slice(0, 100) || 'no content type';
+      throw new Error(`the service answered with ${said}, not its figures`);
+    }
+    try {
+      return await res.json();
+    } catch {
+      throw new Error('the service answered with figures cut short or malformed');
+    }
   }
 
   let timer = null;
