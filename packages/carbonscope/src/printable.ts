@@ -20,3 +20,18 @@ export function printable(text: string): string {
 export function printableLines(text: string): string {
   return text.split('\n').map(printable).join('\n');
 }
+
+/** The bidi controls alone: JSON.stringify escapes the others (`\u001b`) itself. */
+const BIDI_CONTROL = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `value` as indented JSON for a terminal, each bidi control inside a string written as its
+ * JSON escape (`\u202e`): the value a parser reads is the same, and the rest of the line is
+ * not drawn reversed.
+ */
+export function terminalJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    BIDI_CONTROL,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}

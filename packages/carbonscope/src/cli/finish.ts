@@ -1,4 +1,4 @@
-import { printable, printableLines } from '../printable.js';
+import { printable, printableLines, terminalJson } from '../printable.js';
 import type { CommonOptions } from './args.js';
 import { appendEmissionsRow } from './csv.js';
 import { hostFacts, type Report, reportToRow } from './report.js';
@@ -36,7 +36,7 @@ export async function finish(
   // Written outside the logger, they may quote a path or a command line that holds a secret,
   // and reasons in others' words (an exporter's, nvidia-smi's): escaped as a log line is.
   process.stderr.write(session.redact(printableLines(formatSummary(report))));
-  if (options.json) process.stdout.write(session.redact(`${JSON.stringify(report, null, 2)}\n`));
+  if (options.json) process.stdout.write(session.redact(`${terminalJson(report)}\n`));
   const pushed = await session.close();
   return written && pushed;
 }

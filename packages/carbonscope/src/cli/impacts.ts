@@ -15,7 +15,7 @@ import {
   llmImpacts,
 } from '../llm/llm-impacts.js';
 import type { StatusMessage } from '../llm/status.js';
-import { printable } from '../printable.js';
+import { printable, terminalJson } from '../printable.js';
 import { SettingsError } from '../settings.js';
 import { IMPACTS_HELP, type ImpactsOptions, parseImpactsArgs, UsageError } from './args.js';
 import { sig } from './summary.js';
@@ -140,7 +140,7 @@ export async function impactsCommand(
   }
   const named = requestOf(catalog, options);
   const output = 'output' in named ? named.output : llmImpacts(catalog, named.request);
-  if (options.json) process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+  if (options.json) process.stdout.write(`${terminalJson(output)}\n`);
   if (output.errors) {
     for (const e of output.errors) {
       process.stderr.write(`carbonscope impacts: ${printable(errorLine(catalog, options, e))}\n`);

@@ -1494,6 +1494,17 @@ describe('carbonscope impacts (EcoLogits method, built CLI)', function () {
     }
   });
 
+  // The stderr line escaped it, the JSON on stdout did not: a U+202E in a model's name drew the
+  // rest of the message reversed in the terminal.
+  it('writes a bidi control in --json as its JSON escape, the value unchanged', async () => {
+    const r = await cli(['impacts', '-m', '\u202egpt', '-n', '10', '--json']);
+    expect(r.code, r.stderr).to.equal(1);
+    expect(r.stdout).to.not.include('\u202e');
+    expect(r.stdout).to.include('\\u202egpt');
+    const out = JSON.parse(r.stdout) as { errors: Array<{ message: string }> };
+    expect(out.errors[0].message).to.include('`\u202egpt`');
+  });
+
   it("escapes the control characters an LLM_MODELS_FILE's error quotes of it", async () => {
     const file = join(dir, 'models.json');
     writeFileSync(file, 'x\u001b[2J');
