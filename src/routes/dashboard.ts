@@ -37,6 +37,7 @@ function dashboardPage(): string {
 <script src="${ASSET_PREFIX}format.js" defer></script>
 <script src="${ASSET_PREFIX}dashboard.js" defer></script>`;
   const body = html`<p id="status" class="status muted" data-state="loading"><span id="connection" role="status">Loading the first samples…</span> <span id="sample"></span></p>
+<noscript><p>This page needs JavaScript to load and draw its figures: <a href="/energy">/energy</a> has them as JSON.</p></noscript>
 <p id="plain" class="plain" data-testid="plain-words"></p>
 <section class="cards" aria-label="Energy and emissions so far">
   <div class="card"><h2>Process (this service)</h2><dl id="process-totals"></dl></div>

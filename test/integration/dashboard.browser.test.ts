@@ -597,6 +597,21 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
     }
   });
 
+  // Without scripts it said "Loading the first samples…" for ever.
+  it('says where the figures are when scripts are off, rather than loading for ever', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${service.url}/dashboard`);
+      const text = await page.locator('main').textContent();
+      expect(text).to.match(/needs JavaScript/);
+      expect(text).to.include('/energy');
+      expect(await page.locator('main a[href="/energy"]').count()).to.equal(1);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('gives every chart a name and a table of its latest values, without hovering', async () => {
     const opened = await openDashboard(browser, service.url);
     try {
