@@ -30,9 +30,13 @@ export function formatMonitorLine(
     .join(':');
   const power = `${sample.hostWatts.toFixed(2)} W${sample.totals.host.wattsEstimated ? ' (estimated)' : ''}`;
   const i = sample.intensity;
-  const estimatedIntensity = i && intensityKind(i.source, i.isEstimated) === 'estimated';
+  // As the summary flags them: an estimate, and a last good value served while the source fails.
+  const flags = i
+    ? [intensityKind(i.source, i.isEstimated) === 'estimated' && 'estimated', i.stale && 'stale']
+    : [];
+  const said = flags.filter(Boolean).join(', ');
   const grams = i
-    ? ` · ${formatGrams(totalGrams)} CO2e${estimatedIntensity ? ` (${i.source}, estimated)` : ''}`
+    ? ` · ${formatGrams(totalGrams)} CO2e${said ? ` (${i.source}, ${said})` : ''}`
     : '';
   const soFar = `${formatEnergy(totalJoules)} so far${estimatedPart(sample.totals.host, totalJoules)}`;
   return `${time}  ${power}  · ${soFar}${grams}  · CPU ${(sample.hostUtilization * 100).toFixed(0)}%\n`;

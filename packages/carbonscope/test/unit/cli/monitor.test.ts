@@ -76,6 +76,15 @@ describe('monitor lines', () => {
     }
   });
 
+  // A last good value served for up to 3 h after Electricity Maps stopped answering went
+  // unmarked on the lines, where the summary says "live, stale" and the dashboard "stale".
+  it('label emissions at a stale intensity as stale', () => {
+    const stale = { ...reading('electricity-maps', false), stale: true };
+    expect(formatMonitorLine(AT, sample(false, stale), 1.12, 1.06e-4)).to.equal(
+      '20:14:03  10.97 W  · 1.12 J so far · 0.106 mg CO2e (electricity-maps, stale)  · CPU 12%\n',
+    );
+  });
+
   // The power said nothing of the estimate's joules once a meter took over (a late RAPL).
   it('say how much of the energy so far is an estimate once a meter took over', () => {
     const measuredNow = sample(false, null);
@@ -100,7 +109,7 @@ describe('monitor lines', () => {
     const bullet =
       /^- `monitor` prints a line per interval[\s\S]*?(?=^- )/m.exec(readme)?.[0] ?? '';
     const samples = [...bullet.matchAll(/`([^`\n]*(?: W| so far|CO2e)[^`\n]*)`/g)].map((m) => m[1]);
-    expect(samples).to.have.length(3);
+    expect(samples).to.have.length(4);
     const measuredNow = sample(false, null);
     const host = {
       ...measuredNow.totals.host,
@@ -111,6 +120,12 @@ describe('monitor lines', () => {
     const lines = [
       formatMonitorLine(AT, sample(true, reading('annual-average', true)), 1.12, 1.06e-4),
       formatMonitorLine(AT, { ...measuredNow, totals: { ...measuredNow.totals, host } }, 1.12, 0),
+      formatMonitorLine(
+        AT,
+        sample(false, { ...reading('electricity-maps', false), stale: true }),
+        1.12,
+        1.06e-4,
+      ),
     ];
     for (const piece of samples) {
       expect(
