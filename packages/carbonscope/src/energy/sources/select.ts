@@ -314,7 +314,7 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
       notes.push('not macOS');
     }
   } else {
-    notes.push('requested by ENERGY_SOURCE');
+    notes.push(`requested by ${energy.sourceOption ?? 'ENERGY_SOURCE'}`);
   }
   if (!host) {
     host = make.estimate();

@@ -491,6 +491,21 @@ describe('energy/sources/select', () => {
     expect(estimate.gpus).to.deep.equal([]);
   });
 
+  // `carbonscope monitor --source estimate` said "power from: estimate — requested by
+  // ENERGY_SOURCE" in its summary, a variable the user never set.
+  it('names the option that chose the estimate in its reasons, where an option did', async () => {
+    const { logger } = captureLogger();
+    const given = config({ ENERGY_SOURCE: 'estimate' });
+    const chosen = keep(
+      await selectSources({
+        config: { ...given, energy: { ...given.energy, sourceOption: '--source' } },
+        logger,
+      }),
+    );
+    expect(chosen.reasons.join('; ')).to.include('requested by --source');
+    expect(chosen.reasons.join('; ')).to.not.include('ENERGY_SOURCE');
+  });
+
   // Refused, this stopped a start that worked: each row of the table says which model reads it.
   it('warns once that a CPU figure of the model ENERGY_CPU_MODEL did not choose is unused', async () => {
     const cases: Array<[Record<string, string>, string | undefined]> = [
