@@ -611,8 +611,6 @@ describe('carbonscope command line', function () {
     expect((JSON.parse(stdout) as Report).command).to.equal('monitor');
   });
 
-  // `impacts --json > impacts.json` on a full disk exited 0 with an empty file, as did monitor's
-  // --json: a script took it for figures written. A reader that goes away (`| head`) is no error.
   // `--source rapl` warned "ENERGY_SOURCE=rapl cannot be read": a variable the user never set.
   it('names --source, not ENERGY_SOURCE, in the warning about a source it cannot read', async () => {
     for (const source of ['rapl', 'nvidia-smi']) {
@@ -637,6 +635,8 @@ describe('carbonscope command line', function () {
     expect(r.stderr).to.not.include('\u001b').and.not.include('\u202e');
   });
 
+  // `impacts --json > impacts.json` on a full disk exited 0 with an empty file, as did monitor's
+  // --json: a script took it for figures written. A reader that goes away (`| head`) is no error.
   it('says so and exits 1 where its figures cannot be written to stdout (a full disk)', async () => {
     for (const args of [
       ['impacts', '-m', 'gpt-4o', '-n', '10', '--json'],
@@ -657,6 +657,38 @@ describe('carbonscope command line', function () {
       expect(r.stderr.split('\n').at(-2), args.join(' ')).to.equal(
         'carbonscope: could not write to stdout: its file system is full',
       );
+    }
+  });
+
+  // Where the figures are lost (a full disk), `run` still leaves with its command's code; where
+  // their reader leaves (`| head`), nothing is lost that was wanted: no line, no exit 1.
+  it("keeps run's command code on a full disk, and a stdout reader that goes away no error", async () => {
+    const full = openSync('/dev/full', 'w');
+    const r = spawnSync(process.execPath, [MAIN, 'run', '--json', ...node('process.exit(3)')], {
+      env: ENV,
+      stdio: ['ignore', full, 'pipe'],
+      encoding: 'utf8',
+    });
+    closeSync(full);
+    expect(r.status, r.stderr).to.equal(3);
+    expect(r.stderr).to.include('carbonscope: could not write to stdout: its file system is full');
+
+    for (const args of [
+      ['impacts', '-m', 'gpt-4o', '-n', '10', '--json'],
+      ['monitor', '-d', '300ms', '--interval', '100ms', '--json'],
+    ]) {
+      const child = spawn(process.execPath, [MAIN, ...args], {
+        env: ENV,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      expect(code, `${args[0]}: ${stderr}`).to.equal(0);
+      expect(stderr, args[0]).to.not.include('could not write');
     }
   });
 
