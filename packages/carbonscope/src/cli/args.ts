@@ -377,7 +377,8 @@ export const IMPACTS_HELP = `Usage: carbonscope impacts [--provider P] --model M
 Estimates the environmental impacts of one LLM API request with the EcoLogits 0.11 method and
 its data (every model EcoLogits 0.11.3 knows, plus LLM_MODELS_FILE): energy, GWP, ADPe, PE and
 water, usage and embodied. Exits 0 with impacts, 1 when the model, provider or zone is unknown
-(the errors say which), 2 for a usage error or an invalid setting (LLM_MODELS_FILE).
+(the errors say which) or stdout cannot be written, 2 for a usage error or an invalid setting
+(LLM_MODELS_FILE).
 
 Options:
   -p, --provider <provider>    anthropic, cohere, google_genai, huggingface_hub, mistralai, openai
