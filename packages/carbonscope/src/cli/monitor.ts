@@ -54,13 +54,15 @@ function estimatedPart(totals: ScopeTotals, totalJoules: number): string {
 }
 
 /** A span as the options take it: `100 ms`, `1.5 s`, `5 min`, `1 min 30 s`, `2 h 10 min`. */
-function spokenSpan(ms: number): string {
+function spokenSpan(given: number): string {
+  // To the µs: `4.1m` is 245,999.99999999997 ms, whose rest of a minute would read 5.99999… s.
+  const ms = Math.round(given * 1000) / 1000;
   if (ms < 1000) return `${ms} ms`;
   if (ms < 60_000) return `${ms / 1000} s`;
   const parts = [
     [Math.floor(ms / 3_600_000), 'h'],
     [Math.floor(ms / 60_000) % 60, 'min'],
-    [(ms % 60_000) / 1000, 's'],
+    [Math.round(ms % 60_000) / 1000, 's'],
   ] as const;
   return parts
     .filter(([n]) => n > 0)

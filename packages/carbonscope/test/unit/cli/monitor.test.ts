@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { MONITOR_HELP } from '../../../src/cli/args.js';
+import { MONITOR_HELP, parseDuration } from '../../../src/cli/args.js';
 import {
   formatMonitorLine,
   MONITOR_STOP_SIGNALS,
@@ -151,6 +151,14 @@ describe('monitor lines', () => {
     );
     expect(monitorHeader(1000, 596 * 3_600_000 + 60_000)).to.equal(
       'carbonscope: monitoring the whole machine every 1 s for 596 h 1 min\n',
+    );
+    // `-d 4.1m` is 245,999.99999999997 ms: its rest of a minute read "5.99999999999997 s".
+    const given = (text: string) => parseDuration(text, 'duration');
+    expect(monitorHeader(given('1s'), given('4.1m'))).to.equal(
+      'carbonscope: monitoring the whole machine every 1 s for 4 min 6 s\n',
+    );
+    expect(monitorHeader(given('2.01s'), given('1.001m'))).to.equal(
+      'carbonscope: monitoring the whole machine every 2.01 s for 1 min 0.06 s\n',
     );
   });
 });
