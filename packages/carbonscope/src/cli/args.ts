@@ -112,10 +112,23 @@ function unknownOption(
     (t) => t.kind === 'option' && !Object.hasOwn(options, t.name),
   );
   if (token?.kind !== 'option') return undefined;
-  const meant = Object.keys(options).find(
-    (name) => name.toLowerCase() === token.name.toLowerCase(),
-  );
-  return `unknown option '${token.rawName}'${meant ? ` (did you mean --${meant}?)` : ''}`;
+  const meant = sameBarCase(token.rawName, options);
+  return `unknown option '${token.rawName}'${meant ? ` (did you mean ${meant}?)` : ''}`;
+}
+
+/** The option `rawName` (`--Model`, `-N`) stands for where only its case is wrong, if one. */
+function sameBarCase(
+  rawName: string,
+  options: NonNullable<ParseArgsConfig['options']>,
+): string | undefined {
+  const wanted = rawName.toLowerCase();
+  for (const [name, option] of Object.entries(options)) {
+    if (`--${name}`.toLowerCase() === wanted) return `--${name}`;
+    if (option.short !== undefined && `-${option.short}`.toLowerCase() === wanted) {
+      return `-${option.short}`;
+    }
+  }
+  return undefined;
 }
 
 /** Throws a UsageError unless `text` is an http(s) URL that the exporter's URL parser takes. */

@@ -313,6 +313,13 @@ describe('command-line arguments', () => {
     expect(message(() => parseImpactsArgs(['--JSON']))).to.equal(
       "unknown option '--JSON' (did you mean --json?)",
     );
+    // A short option's case too: `-N 5` for `-n 5`, `-Z DE` for `-z DE`, grouped or not.
+    expect(message(() => parseImpactsArgs(['-m', 'gpt-4o', '-N', '5']))).to.equal(
+      "unknown option '-N' (did you mean -n?)",
+    );
+    expect(message(() => parseMonitorArgs(['-vZ', 'DE']))).to.equal(
+      "unknown option '-Z' (did you mean -z?)",
+    );
   });
 
   it('maps a death by signal N to 128+N, as shells do', () => {
