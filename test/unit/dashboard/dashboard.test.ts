@@ -49,12 +49,18 @@ async function setUp(historyMinutes = 60, sampleIntervalMs = 1000) {
     meter.meter.sampleNow();
   };
   tick();
-  return { clock, meter, dashboard, tick, metrics, wall };
+  /** The dashboard's timer, the meter's and the metrics' readers, stopped in that order. */
+  const close = async () => {
+    dashboard.close();
+    await meter.stop();
+    await metrics.shutdown();
+  };
+  return { clock, meter, dashboard, tick, metrics, wall, close };
 }
 
 describe('dashboard state (real meter, scripted clock and source)', () => {
   it('records a row per sample and serves only new rows after the cursor', async () => {
-    const { dashboard, tick, meter, metrics } = await setUp();
+    const { dashboard, tick, meter, close } = await setUp();
     try {
       tick();
       tick();
@@ -90,9 +96,7 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
       expect(next.times).to.have.length(1);
       expect(dashboard.data(first.seq, 'another-boot').reset).to.equal(true);
     } finally {
-      dashboard.close();
-      await meter.stop();
-      await metrics.shutdown();
+      await close();
     }
   });
 
@@ -100,7 +104,7 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
   // ~20 MB of JSON, and a batch the page's push(...values) could not take (Chromium's argument
   // limit). Ten minutes (12,000 rows) here, to keep the test short.
   it('answers a full history at a 50 ms interval in at most MAX_ANSWER_ROWS rows, newest as it is', async () => {
-    const { dashboard, tick, meter, metrics } = await setUp(10, 50);
+    const { dashboard, tick, meter, close } = await setUp(10, 50);
     try {
       for (let i = 0; i < 12_050; i++) tick();
       const first = dashboard.data(0);
@@ -124,14 +128,12 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
       expect(behind.reset).to.equal(true);
       expect(behind.times).to.have.length(MAX_ANSWER_ROWS);
     } finally {
-      dashboard.close();
-      await meter.stop();
-      await metrics.shutdown();
+      await close();
     }
   });
 
   it('shows requests by endpoint and recent operations, from the operations that end', async () => {
-    const { dashboard, tick, clock, meter, metrics } = await setUp();
+    const { dashboard, tick, clock, meter, metrics, close } = await setUp();
     try {
       for (let i = 0; i < 3; i++) {
         const request = meter.begin('request', 'request');
@@ -169,14 +171,12 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
       // 3 requests in a sample interval of 1.33 s (3 × 110 ms, then the 1 s tick).
       expect(d.columns['rps:/predict'].at(-1)).to.be.closeTo(3 / 1.33, 1e-12);
     } finally {
-      dashboard.close();
-      await meter.stop();
-      await metrics.shutdown();
+      await close();
     }
   });
 
   it('says how many requests were answered before the app, which the endpoints leave out', async () => {
-    const { dashboard, tick, meter, metrics } = await setUp();
+    const { dashboard, tick, meter, close } = await setUp();
     try {
       expect(dashboard.data(0).answeredBeforeApp).to.equal(0);
       // What the service's HTTP server reports: Node's parser rejected them, the app never ran.
@@ -191,14 +191,12 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
       meter.answeredEarly(400);
       expect(dashboard.data(0).answeredBeforeApp, 'counted after close').to.equal(3);
     } finally {
-      dashboard.close();
-      await meter.stop();
-      await metrics.shutdown();
+      await close();
     }
   });
 
   it('puts the emissions of the last hour in plain words with the car equivalence', async () => {
-    const { dashboard, tick, meter, metrics } = await setUp(1);
+    const { dashboard, tick, close } = await setUp(1);
     try {
       for (let i = 0; i < 200; i++) tick();
       const d = dashboard.data(0);
@@ -216,29 +214,25 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
       expect(d.lastHour.carMetres).to.be.closeTo(d.lastHour.grams / CAR_GRAMS_CO2_PER_METRE, 1e-9);
       expect(CAR_GRAMS_CO2_PER_METRE).to.be.closeTo(0.251, 0.001);
     } finally {
-      dashboard.close();
-      await meter.stop();
-      await metrics.shutdown();
+      await close();
     }
   });
 
   it('counts the whole run while the service is younger than an hour', async () => {
-    const { dashboard, tick, meter, metrics } = await setUp(60);
+    const { dashboard, tick, meter, close } = await setUp(60);
     try {
       for (let i = 0; i < 10; i++) tick();
       const d = dashboard.data(0);
       expect(d.lastHour.grams).to.equal(meter.snapshot().totals.process.grams);
     } finally {
-      dashboard.close();
-      await meter.stop();
-      await metrics.shutdown();
+      await close();
     }
   });
 
   // The figure is the newest sample's: read 9 s after it, "the last 119 s" overstated the span
   // its grams cover by 9 s (by up to a minute at ENERGY_SAMPLE_INTERVAL_MS=60000).
   it('gives the span up to the newest sample, not up to the poll, for the last hour', async () => {
-    const { dashboard, tick, clock, meter, metrics } = await setUp(60, 10_000);
+    const { dashboard, tick, clock, meter, close } = await setUp(60, 10_000);
     try {
       for (let i = 0; i < 10; i++) tick();
       clock.advance(9000);
@@ -247,28 +241,24 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
       expect(d.lastHour.windowSeconds).to.equal(110);
       expect(d.lastHour.grams).to.equal(meter.snapshot().totals.process.grams);
     } finally {
-      dashboard.close();
-      await meter.stop();
-      await metrics.shutdown();
+      await close();
     }
   });
 
   // Rounded to whole seconds, a first sample 118 ms after the start read "in the last 0 ms".
   it('gives the span of a first sample under a second after the start to the millisecond', async () => {
-    const { dashboard, meter, metrics } = await setUp(60, 118);
+    const { dashboard, close } = await setUp(60, 118);
     try {
       const d = dashboard.data(0);
       expect(d.lastHour.windowSeconds).to.equal(0.118);
       expect(d.lastHour.grams).to.be.above(0);
     } finally {
-      dashboard.close();
-      await meter.stop();
-      await metrics.shutdown();
+      await close();
     }
   });
 
   it('keeps the times in order, the last hour and requests/s whole, when the wall clock steps back an hour', async () => {
-    const { dashboard, tick, clock, meter, metrics, wall } = await setUp(60);
+    const { dashboard, tick, clock, meter, wall, close } = await setUp(60);
     try {
       for (let i = 0; i < 200; i++) tick();
       const page = dashboard.data(0);
@@ -292,14 +282,12 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
       // A page that held rows from before the step starts again: their times moved.
       expect(dashboard.data(page.seq, page.boot).reset).to.equal(true);
     } finally {
-      dashboard.close();
-      await meter.stop();
-      await metrics.shutdown();
+      await close();
     }
   });
 
   it('takes no step in whole-ms wall time between samples a fraction of a millisecond apart', async () => {
-    const { dashboard, clock, meter, metrics, wall } = await setUp(60);
+    const { dashboard, clock, meter, wall, close } = await setUp(60);
     try {
       // Date.now() counts whole ms; a collection samples whenever operations wait to settle.
       const page = dashboard.data(0);
@@ -313,14 +301,12 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
       expect(d.times).to.have.length(20);
       expect(d.times.every((t, i) => i === 0 || t >= d.times[i - 1])).to.equal(true);
     } finally {
-      dashboard.close();
-      await meter.stop();
-      await metrics.shutdown();
+      await close();
     }
   });
 
   it('counts the rows after a forward step of the wall clock as what they are (a suspend looks alike)', async () => {
-    const { dashboard, tick, meter, metrics, wall } = await setUp(60);
+    const { dashboard, tick, wall, close } = await setUp(60);
     try {
       for (let i = 0; i < 10; i++) tick();
       const page = dashboard.data(0);
@@ -330,14 +316,12 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
       expect(d.reset).to.equal(false);
       expect(d.times).to.have.length(1);
     } finally {
-      dashboard.close();
-      await meter.stop();
-      await metrics.shutdown();
+      await close();
     }
   });
 
   it('moves only the rows since a forward step when the clock steps back by it (a bad NTP source corrected)', async () => {
-    const { dashboard, tick, clock, meter, metrics, wall } = await setUp(60);
+    const { dashboard, tick, clock, meter, wall, close } = await setUp(60);
     try {
       for (let i = 0; i < 599; i++) tick();
       const before = dashboard.data(0).times;
@@ -355,9 +339,7 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
       expect(d.lastHour.windowSeconds).to.be.closeTo(901, 1);
       expect(d.lastHour.grams).to.be.closeTo(meter.snapshot().totals.process.grams, 1e-12);
     } finally {
-      dashboard.close();
-      await meter.stop();
-      await metrics.shutdown();
+      await close();
     }
   });
 
