@@ -10,8 +10,8 @@ import { packageNameAt } from './paths.js';
  * they fetch in their own process. Launchers, each seen holding the port its child then could
  * not take: nodemon; tsx (dist/cli.js before 4); ts-node-esm (its child, dist/child/, is the
  * application); ts-node-dev (its child, lib/wrap.js, is the application); node-dev; pm2's
- * commands and its daemon (its ProcessContainer files are the application's processes);
- * concurrently (dist/bin/concurrently.js before 10); npm-run-all and its fork npm-run-all2.
+ * commands (its daemon, a cluster's primary, is pm2.ts's); concurrently (dist/bin/concurrently.js
+ * before 10); npm-run-all and its fork npm-run-all2.
  */
 const PROGRAMS: Readonly<Record<string, readonly string[]>> = {
   'bin/npm-cli.js': ['npm'],
@@ -40,7 +40,6 @@ const PROGRAMS: Readonly<Record<string, readonly string[]>> = {
   'bin/pm2-dev': ['pm2'],
   'bin/pm2-docker': ['pm2'],
   'bin/pm2-runtime': ['pm2'],
-  'lib/Daemon.js': ['pm2'],
   'dist/bin/index.js': ['concurrently'],
   'dist/bin/concurrently.js': ['concurrently'],
   'bin/npm-run-all/index.js': ['npm-run-all', 'npm-run-all2'],

@@ -25,11 +25,10 @@ import {
 import { markRegisterPresent } from './otel/register-present.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './otel/spans.js';
 import { isOwnCli } from './own-cli.js';
-import { isPm2Daemon } from './pm2.js';
+import { type RegisterRole, registerRole } from './register-role.js';
 import type { Carbonscope } from './runtime/carbonscope.js';
 import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
 import { defaultLogger } from './runtime/default-logger.js';
-import { registerStandsDown, registerWaitsForCluster } from './stands-down.js';
 import { tellUnpushedAtExit } from './unpushed-exit.js';
 
 const logger = defaultLogger(process.env);
@@ -265,10 +264,10 @@ function measure(): void {
  * (its God.js), in this process. Only with the Prometheus exporter: pushed, each worker's figures
  * go on their own.
  */
-function measureAtFirstClusterFork(): void {
+function measureAtFirstClusterFork(role: 'pm2-daemon' | 'may-run-pm2-daemon'): void {
   if (!ownProviderServesPrometheus(process.env)) return;
   const announce = () => announcePrimary(process.env, true);
-  if (isPm2Daemon()) announce();
+  if (role === 'pm2-daemon') announce();
   else cluster.once('setup', announce);
   cluster.once('fork', () => {
     markRegisterPresent();
@@ -279,13 +278,10 @@ function measureAtFirstClusterFork(): void {
 // A worker thread inherits --import (its execArgv is the process's): there register would start
 // a second meter of the same process (a worker's CPU time is the whole process's), push that as
 // a copy of the main thread's figures and hold the worker's end for the push. The main thread's
-// meter measures the process, its workers included. carbonscope's own command line (under
-// NODE_OPTIONS) measures and reports its command: a meter of its own process there would push
-// a second series, of the CLI's waiting, beside the command's own register's. A package
-// manager's own process (`npm start` under NODE_OPTIONS) comes before the application's, which
-// inherits the variable: its meter would take the Prometheus port the application's endpoint
-// needs, or push a second series, of npm's waiting, beside the application's.
-if (isMainThread && !registerStandsDown()) {
+// meter measures the process, its workers included. Which other processes register stands down
+// in, or waits in for a cluster, register-role.ts says.
+const role: RegisterRole = isMainThread ? registerRole() : 'stands-down';
+if (role === 'measures') {
   // Before any instrumentation can look: it leaves saying where the figures go to register.
   markRegisterPresent();
   // Now, while the application's modules are still to load: Fastify 4 tells of each instance
@@ -294,6 +290,6 @@ if (isMainThread && !registerStandsDown()) {
   // Before the application forks its cluster's workers: they inherit the word.
   announcePrimary(process.env, ownProviderServesPrometheus(process.env));
   measure();
-} else if (isMainThread && registerWaitsForCluster()) {
-  measureAtFirstClusterFork();
+} else if (role !== 'stands-down') {
+  measureAtFirstClusterFork(role);
 }

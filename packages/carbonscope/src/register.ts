@@ -30,17 +30,14 @@ function loadRest(): void {
 
 /**
  * Where register-eager would do nothing (carbonscope's command, a package manager's or launcher's
- * before the application's), its load is not paid either: 0.15 s more at each `npm start`. pm2's
- * daemon loads it: there it waits for a cluster worker. Loaded here, not imported: a worker
- * thread loads nothing but this file. Where these cannot load (the entry alone), register-eager's
- * own load says what is missing.
+ * before the application's), its load is not paid either: 0.15 s more at each `npm start`. Loaded
+ * here, not imported: a worker thread loads nothing but this file. Where these cannot load (the
+ * entry alone), register-eager's own load says what is missing.
  */
 function standsDown(load: NodeJS.Require): boolean {
   try {
-    const { registerStandsDown, registerWaitsForCluster } = load(
-      './stands-down.js',
-    ) as typeof import('./stands-down.js');
-    return registerStandsDown() && !registerWaitsForCluster();
+    const { registerRole } = load('./register-role.js') as typeof import('./register-role.js');
+    return registerRole() === 'stands-down';
   } catch {
     return false;
   }

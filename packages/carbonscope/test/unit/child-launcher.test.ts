@@ -101,16 +101,6 @@ describe("startsChildLauncher: whether the main module is a package manager's or
     });
   }
 
-  // pm2 starts its daemon by the file's own path, with no link: that process forks the
-  // application's (lib/ProcessContainerFork.js, ProcessContainer.js in cluster mode), measured.
-  it("pm2's daemon by its path; not the containers that run the application", async () => {
-    const daemon = await pkg('pm2', 'pm2', 'lib/Daemon.js');
-    expect(startsChildLauncher(daemon)).to.equal(true);
-    for (const container of ['lib/ProcessContainerFork.js', 'lib/ProcessContainer.js']) {
-      expect(startsChildLauncher(await file(join('pm2', container))), container).to.equal(false);
-    }
-  });
-
   // Children that are the application: ts-node's ESM entry and ts-node-dev's wrapper load the
   // script in their own process.
   it("not the launchers' children that run the script themselves", async () => {
