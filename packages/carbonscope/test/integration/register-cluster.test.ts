@@ -58,17 +58,18 @@ interface Cluster extends Spawned {
 }
 
 /**
- * `primaryRegisters: false`: only the workers run register (pm2's cluster mode). `wrapper`: the
- * command that runs node, and its arguments (unshare, say).
+ * `command args` serving server.js's routes from WORKERS workers under the Prometheus exporter,
+ * up once a line of stdout matches `ready` (`<mode> listening <port> <worker pids>`).
+ * `workerImport`: the workers' --import, where their primary runs without register.
  */
-async function startCluster(
-  primaryRegisters = true,
-  env: Record<string, string> = {},
-  wrapper: string[] = [],
+async function spawnCluster(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+  workerImport: boolean,
 ): Promise<Cluster> {
   const metricsPort = await freePort();
-  const imports = primaryRegisters ? ['--import', 'carbonscope/register'] : [];
-  const [command = process.execPath, ...args] = [...wrapper, process.execPath, ...imports, CLUSTER];
   const app = await spawnUntil(command, args, {
     cwd: dirname(CLUSTER),
     env: childEnv({
@@ -80,12 +81,12 @@ async function startCluster(
       CARBON_INTENSITY: '300',
       ENERGY_SAMPLE_INTERVAL_MS: '200',
       WORKERS: '2',
-      ...(primaryRegisters ? {} : { WORKER_IMPORT: 'carbonscope/register' }),
+      ...(workerImport ? { WORKER_IMPORT: 'carbonscope/register' } : {}),
       ...env,
     }),
-    waitFor: /^cluster listening \d+/,
+    waitFor: ready,
   });
-  const line = app.stdout.find((l) => l.startsWith('cluster listening')) ?? '';
+  const line = app.stdout.find((l) => ready.test(l)) ?? '';
   const [, , port, ...pids] = line.split(' ');
   return {
     ...app,
@@ -93,6 +94,34 @@ async function startCluster(
     workerPids: pids.map(Number),
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
   };
+}
+
+/**
+ * `primaryRegisters: false`: only the workers run register (pm2's cluster mode). `wrapper`: the
+ * command that runs node, and its arguments (unshare, say).
+ */
+function startCluster(
+  primaryRegisters = true,
+  env: Record<string, string> = {},
+  wrapper: string[] = [],
+): Promise<Cluster> {
+  const imports = primaryRegisters ? ['--import', 'carbonscope/register'] : [];
+  const [command = process.execPath, ...args] = [...wrapper, process.execPath, ...imports, CLUSTER];
+  return spawnCluster(command, args, env, /^cluster listening \d+/, !primaryRegisters);
+}
+
+/** Kills the cluster's processes and removes its workers' socket folder, which a SIGKILL leaves. */
+async function stopCluster(app: Cluster | undefined): Promise<void> {
+  for (const pid of app?.workerPids ?? []) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone already.
+    }
+  }
+  await app?.stop('SIGKILL');
+  const folder = clusterFolder(app?.proc.pid);
+  if (folder !== undefined) rmSync(folder, { recursive: true, force: true });
 }
 
 /**
@@ -179,17 +208,7 @@ describe('--import carbonscope/register in a Node cluster, OTEL_METRICS_EXPORTER
   let app: Cluster | undefined;
 
   afterEach(async () => {
-    for (const pid of app?.workerPids ?? []) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Gone already.
-      }
-    }
-    await app?.stop('SIGKILL');
-    // Its workers' socket folder, which nobody removes after a SIGKILL.
-    const folder = clusterFolder(app?.proc.pid);
-    if (folder !== undefined) rmSync(folder, { recursive: true, force: true });
+    await stopCluster(app);
     app = undefined;
   });
 
@@ -454,39 +473,18 @@ const PM2_DAEMON = join(PM2, 'lib', 'Daemon.js');
  * pm2's daemon (or `program`, pm2-runtime) under NODE_OPTIONS (`daemonRegisters`), running
  * server.js in `mode`: its cluster mode's workers (`workerPids`) or its fork mode's child.
  */
-async function startPm2(
+function startPm2(
   mode: 'cluster' | 'fork',
   daemonRegisters = true,
   env: Record<string, string> = {},
   program = PM2_DAEMON,
 ): Promise<Cluster> {
-  const metricsPort = await freePort();
-  const app = await spawnUntil(process.execPath, [program], {
-    cwd: dirname(CLUSTER),
-    env: childEnv({
-      ...(daemonRegisters ? { NODE_OPTIONS: '--import carbonscope/register' } : {}),
-      OTEL_METRICS_EXPORTER: 'prometheus',
-      OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
-      OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
-      OTEL_SERVICE_NAME: 'shop',
-      ENERGY_SOURCE: 'estimate',
-      CARBON_INTENSITY: '300',
-      ENERGY_SAMPLE_INTERVAL_MS: '200',
-      PM2_MODE: mode,
-      WORKERS: '2',
-      ...(daemonRegisters ? {} : { WORKER_IMPORT: 'carbonscope/register' }),
-      ...env,
-    }),
-    waitFor: /^(?:cluster|fork) listening \d+/,
-  });
-  const line = app.stdout.find((l) => / listening \d+/.test(l)) ?? '';
-  const [, , port, ...pids] = line.split(' ');
-  return {
-    ...app,
-    base: `http://127.0.0.1:${port}`,
-    workerPids: pids.map(Number),
-    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
-  };
+  const options: Record<string, string> = daemonRegisters
+    ? { NODE_OPTIONS: '--import carbonscope/register' }
+    : {};
+  const ready = /^(?:cluster|fork) listening \d+/;
+  const all = { ...options, PM2_MODE: mode, ...env };
+  return spawnCluster(process.execPath, [program], all, ready, !daemonRegisters);
 }
 
 describe("NODE_OPTIONS=--import carbonscope/register through pm2's daemon, OTEL_METRICS_EXPORTER=prometheus", function () {
@@ -494,16 +492,7 @@ describe("NODE_OPTIONS=--import carbonscope/register through pm2's daemon, OTEL_
   let app: Cluster | undefined;
 
   afterEach(async () => {
-    for (const pid of app?.workerPids ?? []) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Gone already.
-      }
-    }
-    await app?.stop('SIGKILL');
-    const folder = clusterFolder(app?.proc.pid);
-    if (folder !== undefined) rmSync(folder, { recursive: true, force: true });
+    await stopCluster(app);
     app = undefined;
   });
 
