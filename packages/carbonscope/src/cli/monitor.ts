@@ -1,5 +1,6 @@
 import type { EnergySample, ScopeTotals } from '../energy/index.js';
 import type { Env } from '../settings.js';
+import { spanText } from '../span-text.js';
 import { MONITOR_HELP, parseMonitorArgs } from './args.js';
 import { finish } from './finish.js';
 import { outputClosed } from './output.js';
@@ -53,27 +54,10 @@ function estimatedPart(totals: ScopeTotals, totalJoules: number): string {
   return totals.wattsEstimated ? '' : ' (estimated)';
 }
 
-/** A span as the options take it: `100 ms`, `1.5 s`, `5 min`, `1 min 30 s`, `2 h 10 min`. */
-function spokenSpan(given: number): string {
-  // To the µs: `4.1m` is 245,999.99999999997 ms, whose rest of a minute would read 5.99999… s.
-  const ms = Math.round(given * 1000) / 1000;
-  if (ms < 1000) return `${ms} ms`;
-  if (ms < 60_000) return `${ms / 1000} s`;
-  const parts = [
-    [Math.floor(ms / 3_600_000), 'h'],
-    [Math.floor(ms / 60_000) % 60, 'min'],
-    [Math.round(ms % 60_000) / 1000, 's'],
-  ] as const;
-  return parts
-    .filter(([n]) => n > 0)
-    .map(([n, unit]) => `${n} ${unit}`)
-    .join(' ');
-}
-
 /** The line that says what `monitor` does: every interval, for --duration or until Ctrl-C. */
 export function monitorHeader(intervalMs: number, durationMs: number | undefined): string {
-  const until = durationMs ? ` for ${spokenSpan(durationMs)}` : '; Ctrl-C to stop';
-  return `carbonscope: monitoring the whole machine every ${spokenSpan(intervalMs)}${until}\n`;
+  const until = durationMs ? ` for ${spanText(durationMs)}` : '; Ctrl-C to stop';
+  return `carbonscope: monitoring the whole machine every ${spanText(intervalMs)}${until}\n`;
 }
 
 /** `carbonscope monitor`: the whole machine until a signal or --duration. */

@@ -5,6 +5,7 @@ import {
   DEFAULT_STALE_MAX_AGE_SECONDS,
   ZONE_PATTERN,
 } from '../settings.js';
+import { spanText } from '../span-text.js';
 import { type AnnualAverage, annualAverage } from './annual-averages.js';
 import { type Cached, CoalescingCache } from './cache.js';
 import {
@@ -625,7 +626,7 @@ export class IntensityService implements GridIntensity {
     datetime: string | null,
     average: AnnualAverage,
   ): string {
-    const limit = `GRID_STALE_MAX_AGE_SECONDS (${durationText(this.maxStaleMs)})`;
+    const limit = `GRID_STALE_MAX_AGE_SECONDS (${spanText(this.maxStaleMs)})`;
     return `the ${which} Electricity Maps value, for ${datetime}, is older than ${limit}: using ${average.basis}`;
   }
 
@@ -650,14 +651,6 @@ export class IntensityService implements GridIntensity {
       throw err;
     }
   }
-}
-
-/** A limit as the settings table would say it: whole hours, else minutes, else seconds. */
-function durationText(ms: number): string {
-  const s = ms / 1000;
-  if (s >= 3600 && s % 3600 === 0) return `${s / 3600} h`;
-  if (s >= 60 && s % 60 === 0) return `${s / 60} min`;
-  return `${s} s`;
 }
 
 /**

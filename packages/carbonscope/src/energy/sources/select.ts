@@ -1,6 +1,7 @@
 import { joinedUrl } from '../../base-url.js';
 import type { Logger } from '../../log.js';
 import type { EnergySettings, ExporterEndpoint, Settings } from '../../settings.js';
+import { spanText } from '../../span-text.js';
 import { fetchExposition, urlForLog } from './bounded-fetch.js';
 import {
   AWS_MAX_WATTS_PER_VCPU,
@@ -27,11 +28,6 @@ type Exporter = 'kepler' | 'scaphandre';
 
 /** How the warning about an unreadable RAPL ends: withLateStart tries it again. */
 const RETRIED = ' (tried again every minute)';
-
-/** `1 min`; a test's shorter first try in s. */
-function retryText(ms: number): string {
-  return ms >= 60_000 ? `${ms / 60_000} min` : `${ms / 1000} s`;
-}
 
 /** An exposition past this is not one node's exporter (it is streamed, never held whole). */
 const MAX_EXPOSITION_BYTES = 64 * 1024 * 1024;
@@ -363,7 +359,7 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
       const later = options.make?.['nvidia-smi'] ?? nvidiaSmi(false);
       const firstRetryMs = options.gpuRetryFirstMs ?? GPU_RETRY_FIRST_MS;
       gpus.push(withLateGpu({ name: 'nvidia-smi', make: later, logger, firstRetryMs }));
-      const again = `tried again after ${retryText(firstRetryMs)}, then less often`;
+      const again = `tried again after ${spanText(firstRetryMs)}, then less often`;
       // Where GPUs were asked for, a warning; nvidia-smi installed without a GPU is common.
       logger[requested === 'nvidia-smi' ? 'warn' : 'info'](
         { reason: tried.reason },
