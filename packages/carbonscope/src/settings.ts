@@ -424,7 +424,8 @@ export function loadSettings(env: Env = process.env): Settings {
     grid: {
       zone: s.CARBON_ZONE,
       apiKey: s.ELECTRICITY_MAPS_API_KEY,
-      baseUrl: s.ELECTRICITY_MAPS_BASE_URL.replace(/\/+$/, ''),
+      // As written: joinedUrl drops its path's trailing slashes, and a query's are its own.
+      baseUrl: s.ELECTRICITY_MAPS_BASE_URL,
       cacheTtlMs: s.GRID_CACHE_TTL_SECONDS * 1000,
       timeoutMs: s.GRID_TIMEOUT_MS,
       maxStaleMs: s.GRID_STALE_MAX_AGE_SECONDS * 1000,
