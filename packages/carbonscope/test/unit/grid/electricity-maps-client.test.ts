@@ -112,10 +112,11 @@ describe('grid: Electricity Maps client', () => {
     });
   }
 
-  it('asks for lifecycle factors by name, so an account default cannot change them', async () => {
+  /** A client on `baseUrl` that keeps each URL it asks, in `urls`. */
+  function recording(baseUrl: string): { c: ElectricityMapsClient; urls: string[] } {
     const urls: string[] = [];
     const c = createElectricityMapsClient({
-      baseUrl: stub.url,
+      baseUrl,
       apiKey: KEY,
       timeoutMs: 2000,
       fetch: (url, init) => {
@@ -124,6 +125,11 @@ describe('grid: Electricity Maps client', () => {
       },
       now: () => clock,
     });
+    return { c, urls };
+  }
+
+  it('asks for lifecycle factors by name, so an account default cannot change them', async () => {
+    const { c, urls } = recording(stub.url);
     await c.latest('DE');
     await c.history('DE');
     for (const url of urls) {
@@ -135,17 +141,7 @@ describe('grid: Electricity Maps client', () => {
   // A proxy in front of the API that takes a key in the query (`/v3?token=`): the path was
   // appended to that query (`/v3?token=K/carbon-intensity/latest?zone=`), so every call asked /v3.
   it("keeps the base URL's own query, after the endpoint's path", async () => {
-    const urls: string[] = [];
-    const c = createElectricityMapsClient({
-      baseUrl: `${stub.url}/?token=px-K3y&org=1`,
-      apiKey: KEY,
-      timeoutMs: 2000,
-      fetch: (url, init) => {
-        urls.push(url);
-        return fetch(url, init);
-      },
-      now: () => clock,
-    });
+    const { c, urls } = recording(`${stub.url}/?token=px-K3y&org=1`);
     expect((await c.latest('DE')).carbonIntensity).to.equal(322);
     const asked = new URL(urls[0]);
     expect(asked.pathname).to.equal('/v3/carbon-intensity/latest');
