@@ -80,6 +80,11 @@ async function expectFastifyRoutes(app: FastifyLike): Promise<void> {
   }
 }
 
+/** Express's error handler for a route that passes an error on: a 500 named by that route. */
+const errorPage: express.ErrorRequestHandler = (_err, _req, res, _next) => {
+  res.status(500).send('error');
+};
+
 /** The names the operations of `paths`, served by `server` with request tracking on, got. */
 async function namesServed(server: Server, paths: string[]): Promise<string[]> {
   const { cs, ended } = await tracked(server);
@@ -165,9 +170,7 @@ describe('http: every request of a server is one operation named by its route te
     app.use('/users', users);
     app.use('/api', versions);
     app.get('/top/:id', (_req, _res, next) => next(new Error('boom')));
-    app.use((_err: Error, _req: express.Request, res: express.Response, _next: () => void) => {
-      res.status(500).send('error');
-    });
+    app.use(errorPage);
     const paths = ['/users/err/1', '/users/pass/2', '/API/v3/err/3', '/top/4'];
     expect(await namesServed(createServer(app), paths)).to.deep.equal([
       '/users/err/:id 500',
@@ -220,9 +223,7 @@ describe('http: every request of a server is one operation named by its route te
     app.get(['/a/:id', '/b/:id'], (_req, res) => {
       res.send('ab');
     });
-    app.use((_err: Error, _req: express.Request, res: express.Response, _next: () => void) => {
-      res.status(500).send('error');
-    });
+    app.use(errorPage);
     const paths = ['/v3/abc', '/v2/in/y/1', '/b/1', '/v2/in/err/1'];
     expect(await namesServed(createServer(app), paths)).to.deep.equal([
       '/^\\/v\\d+/:x 200',
