@@ -29,6 +29,34 @@ export async function underRegister(
   );
 }
 
+/** The line of `stderr` that holds `text`: the whole stderr where none does, for a failure's text. */
+export function lineWith(stderr: string, text: string): string {
+  return stderr.split('\n').find((line) => line.includes(text)) ?? stderr;
+}
+
+/**
+ * stderr of a process preloaded with register (underRegister, from `cwd`) whose two servers each
+ * answer two requests with `handler`'s listener, after `prelude`: a check made at a server's
+ * first request is made twice, and what it says once is said once.
+ */
+export async function stderrServing(
+  prelude: string,
+  handler: string,
+  cwd?: string,
+): Promise<string> {
+  const script = `import { createServer } from 'node:http';
+${prelude}
+for (let s = 0; s < 2; s++) {
+  const server = createServer(${handler});
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  for (let i = 0; i < 2; i++) await (await fetch('http://127.0.0.1:' + server.address().port + '/users/7')).text();
+  server.close();
+}
+setTimeout(() => process.exit(0), 50);`;
+  const { stderr } = await underRegister(script, {}, cwd);
+  return stderr;
+}
+
 /** The JSON of a script's last line of output (what the scripts above print as they end). */
 export function lastJson<T>(stdout: string): T {
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as T;

@@ -4,9 +4,10 @@ import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { warnIfHapiUnreached } from '../../../src/http/frameworks/index.js';
 import { tempDirUntilExit } from '../../helpers/temp-dir.js';
-import { underRegister } from '../../helpers/under-register.js';
+import { lineWith, stderrServing, underRegister } from '../../helpers/under-register.js';
 
 const CODE = 'CARBONSCOPE_HAPI_UNREACHED';
+const warning = (stderr: string) => lineWith(stderr, CODE);
 
 /**
  * What esbuild --minify leaves of hapi's request listener (its core's `_dispatch()`, hapi 20's
@@ -24,29 +25,6 @@ class Core {
     };
   }
 }`;
-
-/** The warning's line in stderr (the whole stderr where there is none, for the failure's text). */
-function warningLine(stderr: string): string {
-  return stderr.split('\n').find((line) => line.includes(CODE)) ?? stderr;
-}
-
-/**
- * stderr of a process preloaded with register whose two servers each answer two requests with
- * `handler`'s listener; from `cwd`, by default the library's folder, where @hapi/hapi resolves.
- */
-async function stderrServing(prelude: string, handler: string, cwd?: string): Promise<string> {
-  const script = `import { createServer } from 'node:http';
-${prelude}
-for (let s = 0; s < 2; s++) {
-  const server = createServer(${handler});
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  for (let i = 0; i < 2; i++) await (await fetch('http://127.0.0.1:' + server.address().port + '/users/7')).text();
-  server.close();
-}
-setTimeout(() => process.exit(0), 50);`;
-  const { stderr } = await underRegister(script, {}, cwd);
-  return stderr;
-}
 
 /** Two hapi servers (the `Hapi` the prelude gave), each answering two requests. */
 const HAPI_SERVERS = `for (let s = 0; s < 2; s++) {
@@ -66,7 +44,7 @@ describe('http: a hapi carbonscope cannot reach', function () {
   it('is said once, where a bundler inlined hapi (its listener, not the installed hapi)', async () => {
     const stderr = await stderrServing(INLINED, 'new Core()._dispatch()');
     expect(stderr.split(CODE).length - 1, stderr).to.equal(1);
-    const line = warningLine(stderr);
+    const line = warning(stderr);
     expect(line).to.include('a hapi server serves requests');
     expect(line).to.include('--external:@hapi/hapi');
     expect(line).to.include('inlined');
@@ -87,7 +65,7 @@ describe('http: a hapi carbonscope cannot reach', function () {
 const Hapi = createRequire(${JSON.stringify(join(root, 'api', 'server.js'))})('@hapi/hapi');`;
     const { stderr } = await underRegister(`${prelude}\n${HAPI_SERVERS}`, {}, root);
     expect(stderr.split(CODE).length - 1, stderr).to.equal(1);
-    const line = warningLine(stderr);
+    const line = warning(stderr);
     expect(line).to.include(join(into, '@hapi', 'hapi'));
     expect(line).to.include(`the cwd (${root})`);
     expect(line).to.not.include('inlined');

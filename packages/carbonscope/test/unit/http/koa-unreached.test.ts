@@ -3,9 +3,10 @@ import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { warnIfKoaUnreached } from '../../../src/http/frameworks/index.js';
 import { tempDirUntilExit } from '../../helpers/temp-dir.js';
-import { underRegister } from '../../helpers/under-register.js';
+import { lineWith, stderrServing } from '../../helpers/under-register.js';
 
 const CODE = 'CARBONSCOPE_KOA_UNREACHED';
+const warning = (stderr: string) => lineWith(stderr, CODE);
 
 /** The parts of Koa's application the warning recognises its callback by. */
 const APP_CLASS = `class Koa {
@@ -27,29 +28,6 @@ function writeTree(dir: string, files: Record<string, string>): string {
   return root;
 }
 
-/** The warning's line in stderr (the whole stderr where there is none, for the failure's text). */
-function warningLine(stderr: string): string {
-  return stderr.split('\n').find((line) => line.includes(CODE)) ?? stderr;
-}
-
-/**
- * stderr of a process preloaded with register whose two servers each answer two requests with
- * `handler`'s listener; from the library's folder, where the koa carbonscope reaches is found.
- */
-async function stderrServing(prelude: string, handler: string, cwd?: string): Promise<string> {
-  const script = `import { createServer } from 'node:http';
-${prelude}
-for (let s = 0; s < 2; s++) {
-  const server = createServer(${handler});
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  for (let i = 0; i < 2; i++) await (await fetch('http://127.0.0.1:' + server.address().port + '/users/7')).text();
-  server.close();
-}
-setTimeout(() => process.exit(0), 50);`;
-  const { stderr } = await underRegister(script, {}, cwd);
-  return stderr;
-}
-
 describe('http: a Koa carbonscope cannot reach', function () {
   this.timeout(30_000);
 
@@ -58,7 +36,7 @@ describe('http: a Koa carbonscope cannot reach', function () {
     const stderr = await stderrServing(APP_CLASS, 'new Koa().callback()');
     expect(stderr.split(CODE).length - 1, stderr).to.equal(1);
     expect(stderr).to.include('--external:koa');
-    expect(warningLine(stderr)).to.include('inlined');
+    expect(warning(stderr)).to.include('inlined');
   });
 
   // A Koa published as ESM only has no CommonJS context module in require's cache to reach:
@@ -74,7 +52,7 @@ describe('http: a Koa carbonscope cannot reach', function () {
         'node_modules/koa/lib/application.js': `export default ${APP_CLASS}`,
         'node_modules/koa/lib/context.js': 'export default {};',
       });
-      const line = warningLine(
+      const line = warning(
         await stderrServing("import Koa from 'koa';", 'new Koa().callback()', root),
       );
       expect(line).to.include(CODE);
@@ -97,7 +75,7 @@ describe('http: a Koa carbonscope cannot reach', function () {
     });
     const prelude = `import { createRequire } from 'node:module';
 const Koa = createRequire(${JSON.stringify(join(root, 'api', 'server.js'))})('koa');`;
-    const line = warningLine(await stderrServing(prelude, 'new Koa().callback()', root));
+    const line = warning(await stderrServing(prelude, 'new Koa().callback()', root));
     expect(line).to.include(CODE);
     expect(line).to.include(join(root, 'api', 'node_modules', 'koa'));
     expect(line).to.include(`the cwd (${root})`);
