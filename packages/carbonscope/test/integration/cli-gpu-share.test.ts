@@ -428,18 +428,22 @@ describe("carbonscope run: the command's share of the GPU (nvidia-smi pmon)", fu
     const LATE_REASON =
       /^nvidia-smi read its GPUs only after the start: pmon, which tells the share, was started then \((\d+\.\d) s in\); their energy before is in the host figures only$/;
 
-    it("gives the command its share from pmon's start, said in s from the command's", async () => {
+    /**
+     * `run` of lateCommand(`afterMs`) on a GPU nvidia-smi reads only on its first try again
+     * (300 ms in), whose MIG query answers after `migDelayMs`: its report, once it ended with 0.
+     */
+    const runLate = async (migDelayMs: number, afterMs: number) => {
       const dir = tempDirUntilExit('carbonscope-gpu-');
-      // The MIG query answers 2.5 s after pmon's header: the share counts from the header.
-      fakeNvidiaSmi(dir, { late: true, migDelayMs: 2500 });
-      const r = await runCommandWithGpu(
-        dir,
-        [process.execPath, '-e', lateCommand(dir, 3500)],
-        undefined,
-        300,
-      );
+      fakeNvidiaSmi(dir, { late: true, migDelayMs });
+      const argv = [process.execPath, '-e', lateCommand(dir, afterMs)];
+      const r = await runCommandWithGpu(dir, argv, undefined, 300);
       expect(r.code, r.stderr).to.equal(0);
-      const report = JSON.parse(r.stdout) as Report;
+      return { dir, r, report: JSON.parse(r.stdout) as Report };
+    };
+
+    it("gives the command its share from pmon's start, said in s from the command's", async () => {
+      // The MIG query answers 2.5 s after pmon's header: the share counts from the header.
+      const { dir, r, report } = await runLate(2500, 3500);
       expect(gpuOf(report.energy.components)?.joules, r.stderr).to.be.above(0);
       const reason = report.measurement.gpuShare?.reason ?? '';
       const [, inS] = reason.match(LATE_REASON) ?? [];
@@ -452,16 +456,7 @@ describe("carbonscope run: the command's share of the GPU (nvidia-smi pmon)", fu
     });
 
     it('says the share started late where the command ends before the MIG query answers', async () => {
-      const dir = tempDirUntilExit('carbonscope-gpu-');
-      fakeNvidiaSmi(dir, { late: true, migDelayMs: 4000 });
-      const r = await runCommandWithGpu(
-        dir,
-        [process.execPath, '-e', lateCommand(dir, 1000)],
-        undefined,
-        300,
-      );
-      expect(r.code, r.stderr).to.equal(0);
-      const report = JSON.parse(r.stdout) as Report;
+      const { r, report } = await runLate(4000, 1000);
       expect(report.measurement.gpuShare?.read, r.stderr).to.equal(true);
       expect(report.measurement.gpuShare?.reason ?? '', r.stderr).to.match(LATE_REASON);
     });
