@@ -442,16 +442,17 @@ describe("carbonscope run: the command's share of the GPU (nvidia-smi pmon)", fu
     };
 
     it("gives the command its share from pmon's start, said in s from the command's", async () => {
-      // The MIG query answers 2.5 s after pmon's header: the share counts from the header.
-      const { dir, r, report } = await runLate(2500, 3500);
+      // The MIG query answers 5 s after pmon's header: the share counts from the header.
+      const { dir, r, report } = await runLate(5000, 6000);
       expect(gpuOf(report.energy.components)?.joules, r.stderr).to.be.above(0);
       const reason = report.measurement.gpuShare?.reason ?? '';
       const [, inS] = reason.match(LATE_REASON) ?? [];
       expect(inS, reason).to.not.equal(undefined);
       // From the spawn, which comes before the command's own start (Node's start-up), to pmon's
-      // header, which comes before carbonscope reads it.
+      // header, which comes before carbonscope reads it. The upper bound leaves 3.5 s to Node's
+      // start-up on a loaded machine and still refuses a figure that waited for the MIG query.
       const headerS = (atOf(dir, 'pmon.at') - atOf(dir, 'cmd.at')) / 1000;
-      expect(Number(inS)).to.be.within(headerS - 0.05, headerS + 1.5);
+      expect(Number(inS)).to.be.within(headerS - 0.05, headerS + 3.5);
       expect(report.measurement.notes).to.include(reason);
     });
 
