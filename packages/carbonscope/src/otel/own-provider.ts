@@ -27,6 +27,7 @@ import {
 import { withCurrentGauges } from './current-gauges.js';
 import { installMaskingDiag } from './diag.js';
 import { malformedOtelVariables } from './env-lists.js';
+import { otlpMetricsEndpoint } from './export-deadline.js';
 import {
   MIN_EXPORT_INTERVAL_MS,
   OTLP_TIMEOUTS,
@@ -49,7 +50,7 @@ import {
   type PushMetricExporter,
 } from './optional-sdk.js';
 import { PrometheusText } from './prometheus-text.js';
-import { otlpMetricsTarget, reportingPushFailures } from './push-failures.js';
+import { reportingPushFailures } from './push-failures.js';
 import { PushMarks } from './push-marks.js';
 import { type PushedBefore, PushedDeltas } from './pushed-deltas.js';
 import { SCOPE } from './scope.js';
@@ -308,7 +309,7 @@ async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader |
       const what = 'OTEL_METRICS_EXPORTER=otlp';
       const make = (ms: number) => otlpMetricExporter(env, what, undefined, ms);
       const reporting = reportingPushFailures(await make(exporterTimeout), env, logger);
-      const target = otlpMetricsTarget(env);
+      const target = otlpMetricsEndpoint(env);
       // The last push's: a refused connection is not tried again a second later.
       const makeLast = (ms: number) =>
         otlpMetricExporter(env, what, undefined, ms, lastPushAgents(env, ms));

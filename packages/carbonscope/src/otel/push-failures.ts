@@ -10,6 +10,7 @@ import {
   retryText,
   SeenTemporality,
 } from './dropped-metrics.js';
+import { otlpMetricsEndpoint } from './export-deadline.js';
 import { failureOf, type PushMetricExporter } from './optional-sdk.js';
 
 export { FLAP_WINDOW_MS, REASON_REPEAT_MS } from '../failure-run.js';
@@ -129,14 +130,6 @@ export function reportingFailures(
   };
 }
 
-/** Where the OTLP exporter pushes metrics, as it reads the standard variables. */
-export function otlpMetricsTarget(env: Env): string {
-  const metrics = env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?.trim();
-  if (metrics) return metrics;
-  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || 'http://localhost:4318';
-  return `${base.replace(/\/+$/, '')}/v1/metrics`;
-}
-
 /**
  * reportingFailures for an OTLP exporter made from the standard variables (`register`, an
  * application's own telemetry): the target is the one the exporter pushes to.
@@ -146,5 +139,5 @@ export function reportingPushFailures(
   env: Env,
   logger: Logger,
 ): ReportingExporter {
-  return reportingFailures(exporter, otlpMetricsTarget(env), logger);
+  return reportingFailures(exporter, otlpMetricsEndpoint(env), logger);
 }

@@ -1,7 +1,11 @@
 import { expect } from 'chai';
 import type { Logger } from '../../../src/log.js';
 import type { ExportResult, PushMetricExporter } from '../../../src/otel/optional-sdk.js';
-import { REASON_REPEAT_MS, reportingFailures } from '../../../src/otel/push-failures.js';
+import {
+  REASON_REPEAT_MS,
+  reportingFailures,
+  reportingPushFailures,
+} from '../../../src/otel/push-failures.js';
 
 /** An exporter whose exports end as `results` says, one by one. */
 function scriptedExporter(results: ExportResult[]): PushMetricExporter {
@@ -274,5 +278,35 @@ describe('otel: a collector that takes every other push', () => {
       'info: metrics pushed to http://collector:4318/v1/metrics steadily again, none failed for 10 min (120 of 359 pushes failed in 29 min)',
     );
     expect(lines).to.have.length(5);
+  });
+});
+
+describe('otel: the target a failing push names', () => {
+  // The exporter appends v1/metrics after one slash and keeps what the base ends with: a
+  // warning that tidied the URL named another than the one pushed to.
+  const named = (env: Record<string, string>) => {
+    const lines: string[] = [];
+    const exporter = reportingPushFailures(
+      scriptedExporter([refused]),
+      env,
+      recordingLogger(lines),
+    );
+    exporter.export(EMPTY_EXPORT, () => undefined);
+    return /push metrics to (\S+):/.exec(lines[0] ?? '')?.[1];
+  };
+
+  it('is the URL the exporter pushes to, by its own rules', () => {
+    expect(named({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318//' })).to.equal(
+      'http://c:4318//v1/metrics',
+    );
+    expect(named({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318/base' })).to.equal(
+      'http://c:4318/base/v1/metrics',
+    );
+    expect(named({ OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' })).to.equal(
+      'http://localhost:4318/v1/metrics',
+    );
+    expect(named({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m:4318/x' })).to.equal(
+      'http://m:4318/x',
+    );
   });
 });
