@@ -1,6 +1,7 @@
 import type { GridIntensity, IntensityReading } from '../grid/index.js';
 import { heldUntilSettled } from '../hold.js';
 import type { Logger } from '../log.js';
+import { untraced } from '../otel/untraced.js';
 import type { AttributionMode } from './attribution.js';
 import { type EmbodiedSettings, embodiedGramsPerSecond } from './embodied.js';
 import type { GpuShareReader } from './gpu-share/index.js';
@@ -212,7 +213,8 @@ export class EnergyMeter {
   /** Asked once at start, so the first interval is priced at a fetched intensity. */
   private async fetchIntensity(): Promise<void> {
     try {
-      this.lastIntensity = await this.o.grid.current(this.o.zone);
+      // The meter's own, whatever starts it (a first request, lazily): in no trace.
+      this.lastIntensity = await untraced(() => this.o.grid.current(this.o.zone));
     } catch (err) {
       this.warnOnce('grid', err, 'grid intensity');
     }

@@ -1,5 +1,6 @@
 import { durationClock } from '../clocks.js';
 import type { Logger } from '../log.js';
+import { untraced } from '../otel/untraced.js';
 import {
   DEFAULT_OTHER_ZONE_LOOKUPS_PER_HOUR,
   DEFAULT_STALE_MAX_AGE_SECONDS,
@@ -179,7 +180,8 @@ export class IntensityService implements GridIntensity {
       // the value ages out have a lookup ask again (a live one) or say the switch to the
       // average (a stale one, at once: no I/O).
       if (this.options.client && this.dueForLookup(zone, now) && isWellFormed(zone)) {
-        this.current(zone).catch(() => undefined);
+        // Whoever peeks does not wait for it: a refresh of carbonscope's own, in no trace.
+        untraced(() => this.current(zone)).catch(() => undefined);
       }
       const memo = this.memos.get(zone);
       if (memo !== undefined) return this.served(zone, memo, now);

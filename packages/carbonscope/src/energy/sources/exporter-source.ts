@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { untraced } from '../../otel/untraced.js';
 import { FetchFailure } from './bounded-fetch.js';
 import type { SeriesSample } from './exposition.js';
 import type { Component, EnergyReading, PowerSource, ProbeResult, SampleTick } from './source.js';
@@ -174,7 +175,8 @@ export function createExporterSource(o: ExporterSourceOptions): ExporterSource {
   const readOnce = async (): Promise<void> => {
     let samples: SeriesSample[];
     try {
-      samples = await o.read();
+      // On its own timer, for no request: no span in the app's traces (one per read otherwise).
+      samples = await untraced(() => o.read());
     } catch (err) {
       lastError =
         err instanceof FetchFailure

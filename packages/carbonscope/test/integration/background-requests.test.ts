@@ -1,0 +1,217 @@
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { context, SpanKind, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { expect } from 'chai';
+import { fetchExposition } from '../../src/energy/sources/bounded-fetch.js';
+import {
+  createExporterSource,
+  type ExporterSource,
+  type ExporterSpec,
+} from '../../src/energy/sources/exporter-source.js';
+import { queryPrometheus } from '../../src/energy/sources/prometheus-query.js';
+import { createElectricityMapsClient } from '../../src/grid/electricity-maps-client.js';
+import { IntensityService } from '../../src/grid/index.js';
+import {
+  memoryLogger,
+  ScriptedClock,
+  ScriptedCpu,
+  scriptedCarbonscope,
+} from '../unit/energy/scripted.js';
+
+/** A loopback server answering every request with `body`, counting them. */
+async function loopback(
+  type: string,
+  body: () => string,
+): Promise<{ url: string; hits: () => number; server: Server }> {
+  let hits = 0;
+  const listener: RequestListener = (_req, res) => {
+    hits++;
+    res.setHeader('content-type', type);
+    res.end(body());
+  };
+  const server = createServer(listener);
+  server.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, hits: () => hits, server };
+}
+
+async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`no ${what} within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Reads whatever it is given and finds nothing: the reads are what is looked at here. */
+const anySpec: ExporterSpec = {
+  name: 'kepler',
+  wanted: () => true,
+  query: () => 'kepler_container_joules_total',
+  interpret: () => ({ ok: false, kind: 'missing', reason: 'none' }),
+};
+
+/**
+ * An application whose own SDK instruments fetch (undici) and http, as NodeSDK with the
+ * auto-instrumentations does: carbonscope's reads on its own timers are no part of any of its
+ * requests, and were each a root span (one a second at the default sample), the exporter's URL
+ * and its `?token=` in `url.full`. What a request asks for stays in the request's trace.
+ */
+describe("carbonscope's own background requests under the app's fetch instrumentation", () => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  });
+  const tracer = provider.getTracer('app');
+  const servers: Server[] = [];
+  let unregister: () => void;
+
+  before(() => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    trace.setGlobalTracerProvider(provider);
+    unregister = registerInstrumentations({
+      tracerProvider: provider,
+      instrumentations: [new UndiciInstrumentation(), new HttpInstrumentation()],
+    });
+  });
+
+  after(async () => {
+    unregister();
+    await provider.shutdown();
+    trace.disable();
+    context.disable();
+    for (const server of servers) server.close();
+  });
+
+  beforeEach(() => exporter.reset());
+
+  const clientSpans = (): ReadableSpan[] =>
+    exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT);
+  /** The URLs of the client spans, for a failure that says which requests were traced. */
+  const tracedUrls = () => clientSpans().map((s) => s.attributes['url.full']);
+
+  /** Runs `fn` inside an application span, as code started from a request handler does. */
+  const inAppSpan = <T>(fn: () => Promise<T>): Promise<T> =>
+    tracer.startActiveSpan('GET /app', async (span) => {
+      try {
+        return await fn();
+      } finally {
+        span.end();
+      }
+    });
+
+  const kepler = () => loopback('text/plain', () => '# no series\n');
+  const prometheus = () =>
+    loopback('application/json', () =>
+      JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } }),
+    );
+
+  for (const [name, serve, read] of [
+    [
+      "an exporter's /metrics?token=",
+      kepler,
+      (url: string) => () =>
+        fetchExposition(`${url}/metrics?token=KTOK-7`, anySpec.wanted, {
+          timeoutMs: 2000,
+          maxBytes: 1 << 20,
+        }),
+    ],
+    [
+      'a Prometheus query',
+      prometheus,
+      (url: string) => () =>
+        queryPrometheus(url, anySpec.query(), { timeoutMs: 2000, maxBytes: 1 << 20 }),
+    ],
+  ] as const) {
+    // Started from within a request (a meter started lazily), the timer's reads inherited that
+    // request's context: each read a child of a request long answered.
+    it(`reads ${name} on its timer with no span, started inside an app span or not`, async () => {
+      const upstream = await serve();
+      servers.push(upstream.server);
+      const source: ExporterSource = createExporterSource({
+        spec: anySpec,
+        read: read(upstream.url),
+        where: upstream.url,
+        intervalMs: 20,
+      });
+      try {
+        await inAppSpan(() => source.probe());
+        await source.refresh();
+        await until('five reads', () => upstream.hits() >= 5);
+      } finally {
+        await source.close();
+      }
+      expect(tracedUrls()).to.deep.equal([]);
+      expect(exporter.getFinishedSpans().map((s) => s.name)).to.deep.equal(['GET /app']);
+    });
+  }
+
+  const electricityMaps = () =>
+    loopback('application/json', () =>
+      JSON.stringify({ zone: 'DE', carbonIntensity: 300, datetime: new Date().toISOString() }),
+    );
+  const gridOn = (url: string) =>
+    new IntensityService({
+      defaultZone: 'DE',
+      client: createElectricityMapsClient({ baseUrl: url, apiKey: 'EMKEY-1', timeoutMs: 2000 }),
+      cacheTtlMs: 300_000,
+      now: Date.now,
+      logger: memoryLogger().logger,
+    });
+
+  it('refreshes the grid intensity the meter peeks at every sample with no span', async () => {
+    const upstream = await electricityMaps();
+    servers.push(upstream.server);
+    const grid = gridOn(upstream.url);
+    await inAppSpan(async () => {
+      grid.peek('DE');
+    });
+    await until('the lookup', () => upstream.hits() >= 1);
+    await until('its answer', () => grid.lastReading('DE')?.source === 'electricity-maps');
+    expect(tracedUrls()).to.deep.equal([]);
+  });
+
+  it("looks the grid intensity up at the meter's start with no span, even started in a request", async () => {
+    const upstream = await electricityMaps();
+    servers.push(upstream.server);
+    const cs = await scriptedCarbonscope({
+      clock: new ScriptedClock(0),
+      cpu: new ScriptedCpu(),
+      grid: gridOn(upstream.url),
+    });
+    try {
+      await inAppSpan(() => cs.start());
+      expect(upstream.hits()).to.equal(1);
+    } finally {
+      await cs.stop();
+    }
+    expect(tracedUrls()).to.deep.equal([]);
+  });
+
+  // A lookup a request asked for (the service's /carbon_intensity) is part of its answer.
+  it("keeps the span of a lookup a request asked for, in that request's trace", async () => {
+    const upstream = await electricityMaps();
+    servers.push(upstream.server);
+    const grid = gridOn(upstream.url);
+    const [appSpanId, traceId] = await inAppSpan(async () => {
+      await grid.current('DE');
+      const active = trace.getActiveSpan()?.spanContext();
+      return [active?.spanId, active?.traceId];
+    });
+    const spans = clientSpans();
+    expect(spans).to.have.length(1);
+    expect(spans[0]?.parentSpanContext?.spanId).to.equal(appSpanId);
+    expect(spans[0]?.spanContext().traceId).to.equal(traceId);
+  });
+});
