@@ -205,8 +205,9 @@ const rootOnlyContext: ContextManager = {
 async function instrumentations({ koaMiddlewareSpans, untracedPaths }: TraceScope) {
   const { getNodeAutoInstrumentations } = await import('@opentelemetry/auto-instrumentations-node');
   const { KoaLayerType } = await import('@opentelemetry/instrumentation-koa');
-  // http and koa give the request spans and the semconv HTTP metrics; undici covers outgoing
-  // fetch calls (Electricity Maps, the LLM). The rest are off: fs and dns alone would emit a
+  // http and koa give the request spans and the semconv HTTP metrics; undici covers the fetch
+  // calls a request makes (Electricity Maps, the LLM): carbonscope's reads on its own timers run
+  // with tracing suppressed. The rest are off: fs and dns alone would emit a
   // span for every file read and lookup, and the others instrument libraries we do not use.
   return getNodeAutoInstrumentations({
     '@opentelemetry/instrumentation-http': {
@@ -270,8 +271,9 @@ export function maskedUrl({ url = '' }: IncomingMessage): Readonly<Record<string
 /**
  * An outgoing fetch's url.full, url.path and url.query (undici's startSpanHook, whose attributes
  * replace the instrumentation's) with their credentials written `[redacted]`, where there are
- * any: an energy exporter's URL may carry a `?token=`, read every few seconds. Undici refuses a
- * URL with a user name or password, so the query and the path's parameters are all there is.
+ * any: a base URL's own query (ELECTRICITY_MAPS_BASE_URL's, an LLM proxy's `?token=`) goes with
+ * each call a request makes. Undici refuses a URL with a user name or password, so the query and
+ * the path's parameters are all there is.
  */
 export function maskedFetchUrl({
   origin,

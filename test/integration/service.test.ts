@@ -203,8 +203,13 @@ describe('service (spawned, real HTTP)', function () {
 interface ExportedSpan {
   traceId?: string;
   name?: string;
+  /** OTLP's SpanKind: SPAN_KIND_CLIENT for an outgoing request. */
+  kind?: number;
   attributes?: Array<{ key: string; value?: { stringValue?: string } }>;
 }
+
+/** OTLP's SPAN_KIND_CLIENT (the API's SpanKind.CLIENT is 2: OTLP counts UNSPECIFIED first). */
+const SPAN_KIND_CLIENT = 3;
 
 /** Every span in OTLP/JSON trace exports (`resourceSpans[].scopeSpans[].spans[]`). */
 function exportedSpans(exports: Array<Record<string, unknown>>): ExportedSpan[] {
@@ -470,9 +475,11 @@ describe('OTLP push and graceful shutdown', function () {
     ]);
   });
 
-  // The undici instrumentation wrote each outgoing fetch's URL as sent: KEPLER_METRICS_URL's
-  // `?token=` went to the collector in the span of every background read.
-  it("masks a secret parameter of an energy exporter's URL in the span of each read", async () => {
+  // The undici instrumentation made a root span of each background read of the exporter, one an
+  // interval, KEPLER_METRICS_URL's `?token=` in its url.full: carbonscope's own reads run with
+  // tracing suppressed. A fetch a request makes (Electricity Maps for /carbon_intensity) keeps its
+  // span, in that request's trace, with the base URL's `?token=` masked.
+  it("records no span of an energy exporter's reads; a request's fetch keeps its own, masked", async () => {
     const receiver = await otlpReceiver();
     let reads = 0;
     const kepler = createServer((_req, res) => {
@@ -482,23 +489,36 @@ describe('OTLP push and graceful shutdown', function () {
     kepler.listen(0, '127.0.0.1');
     await once(kepler, 'listening');
     const { port } = kepler.address() as AddressInfo;
+    const key = 'em-traced-key-7c41d2';
+    const electricityMaps = new StubElectricityMaps(key);
+    const base = await electricityMaps.start();
     const server = await spawnServer({
       ...pushingAtShutdown(receiver.url),
       ENERGY_SOURCE: 'kepler',
       KEPLER_METRICS_URL: `http://127.0.0.1:${port}/metrics?token=KTOK-7&node=a`,
       KEPLER_CONTAINER_ID: '0123456789ab',
       ENERGY_EXPORTER_INTERVAL_MS: '200',
+      ELECTRICITY_MAPS_API_KEY: key,
+      ELECTRICITY_MAPS_BASE_URL: `${base}?token=ETOK-8`,
+      CARBON_ZONE: 'DE',
     });
     await waitFor('two reads of the exporter', async () => reads >= 2, 10_000);
+    // Another zone than the meter's: looked up for this request, not answered from memory.
+    expect((await get(`${server.url}/carbon_intensity?zone=FR`)).status).to.equal(200);
     expect(await server.stop('SIGTERM')).to.equal(0);
     kepler.close();
+    await electricityMaps.close();
     await receiver.close();
     const spans = exportedSpans(receiver.traces);
-    const urls = spans.map((span) => span.attributes?.find((a) => a.key === 'url.full'));
-    expect(urls.map((a) => a?.value?.stringValue)).to.include(
-      `http://127.0.0.1:${port}/metrics?token=[redacted]&node=a`,
-    );
-    expect(JSON.stringify(spans)).not.to.include('KTOK-7');
+    const fetches = spans.filter((span) => span.kind === SPAN_KIND_CLIENT);
+    const urls = fetches.map((span) => span.attributes?.find((a) => a.key === 'url.full'));
+    expect(urls.map((a) => a?.value?.stringValue)).to.deep.equal([
+      `${base}/carbon-intensity/latest?token=[redacted]&zone=FR&emissionFactorType=lifecycle`,
+    ]);
+    const request = spans.find((span) => span.name === 'GET /carbon_intensity');
+    expect(fetches[0]?.traceId).to.equal(request?.traceId);
+    expect(JSON.stringify(spans)).not.to.match(/KTOK-7|ETOK-8/);
+    expect(electricityMaps.calls.map((c) => c.zone)).to.include.members(['DE', 'FR']);
   });
 
   it('leaves health probes and metric scrapes out of the traces, unless TRACE_IGNORED_PATHS is set', async () => {
