@@ -1,7 +1,8 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { context, SpanKind, trace } from '@opentelemetry/api';
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { isTracingSuppressed, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
@@ -21,6 +22,7 @@ import {
 import { queryPrometheus } from '../../src/energy/sources/prometheus-query.js';
 import { createElectricityMapsClient } from '../../src/grid/electricity-maps-client.js';
 import { IntensityService } from '../../src/grid/index.js';
+import { untraced } from '../../src/otel/untraced.js';
 import {
   memoryLogger,
   ScriptedClock,
@@ -28,14 +30,17 @@ import {
   scriptedCarbonscope,
 } from '../unit/energy/scripted.js';
 
-/** A loopback server answering every request with `body`, counting them. */
+/** A loopback server answering every request with `body`, counting them and their traceparents. */
 async function loopback(
   type: string,
   body: () => string,
-): Promise<{ url: string; hits: () => number; server: Server }> {
+): Promise<{ url: string; hits: () => number; traceparents: string[]; server: Server }> {
   let hits = 0;
-  const listener: RequestListener = (_req, res) => {
+  const traceparents: string[] = [];
+  const listener: RequestListener = (req, res) => {
     hits++;
+    const traceparent = req.headers.traceparent;
+    if (traceparent !== undefined) traceparents.push(String(traceparent));
     res.setHeader('content-type', type);
     res.end(body());
   };
@@ -43,7 +48,7 @@ async function loopback(
   server.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, hits: () => hits, server };
+  return { url: `http://127.0.0.1:${port}`, hits: () => hits, traceparents, server };
 }
 
 async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
@@ -80,6 +85,8 @@ describe("carbonscope's own background requests under the app's fetch instrument
   before(() => {
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     trace.setGlobalTracerProvider(provider);
+    // The app's propagator, as NodeSDK's default: a background read must not send its header.
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
     unregister = registerInstrumentations({
       tracerProvider: provider,
       instrumentations: [new UndiciInstrumentation(), new HttpInstrumentation()],
@@ -90,6 +97,7 @@ describe("carbonscope's own background requests under the app's fetch instrument
     unregister();
     await provider.shutdown();
     trace.disable();
+    propagation.disable();
     context.disable();
     for (const server of servers) server.close();
   });
@@ -153,6 +161,7 @@ describe("carbonscope's own background requests under the app's fetch instrument
         await source.close();
       }
       expect(tracedUrls()).to.deep.equal([]);
+      expect(upstream.traceparents).to.deep.equal([]);
       expect(exporter.getFinishedSpans().map((s) => s.name)).to.deep.equal(['GET /app']);
     });
   }
@@ -180,6 +189,7 @@ describe("carbonscope's own background requests under the app's fetch instrument
     await until('the lookup', () => upstream.hits() >= 1);
     await until('its answer', () => grid.lastReading('DE')?.source === 'electricity-maps');
     expect(tracedUrls()).to.deep.equal([]);
+    expect(upstream.traceparents).to.deep.equal([]);
   });
 
   it("looks the grid intensity up at the meter's start with no span, even started in a request", async () => {
@@ -197,6 +207,7 @@ describe("carbonscope's own background requests under the app's fetch instrument
       await cs.stop();
     }
     expect(tracedUrls()).to.deep.equal([]);
+    expect(upstream.traceparents).to.deep.equal([]);
   });
 
   // A lookup a request asked for (the service's /carbon_intensity) is part of its answer.
@@ -213,5 +224,14 @@ describe("carbonscope's own background requests under the app's fetch instrument
     expect(spans).to.have.length(1);
     expect(spans[0]?.parentSpanContext?.spanId).to.equal(appSpanId);
     expect(spans[0]?.spanContext().traceId).to.equal(traceId);
+    // The header the background reads must not send: this setup sends it where it should.
+    const { spanId } = spans[0]?.spanContext() ?? {};
+    expect(upstream.traceparents).to.deep.equal([`00-${traceId}-${spanId}-01`]);
+  });
+
+  // The key is spelt out, not imported from @opentelemetry/core: a typo would suppress nothing.
+  it("suppresses tracing as @opentelemetry/core's suppressTracing does", () => {
+    expect(untraced(() => isTracingSuppressed(context.active()))).to.equal(true);
+    expect(untraced(() => trace.getActiveSpan())).to.equal(undefined);
   });
 });
