@@ -1,7 +1,7 @@
 import type { GridIntensity, IntensityReading } from '../grid/index.js';
 import { heldUntilSettled } from '../hold.js';
 import type { Logger } from '../log.js';
-import { untraced } from '../otel/untraced.js';
+import { detached, untraced } from '../otel/untraced.js';
 import type { AttributionMode } from './attribution.js';
 import { type EmbodiedSettings, embodiedGramsPerSecond } from './embodied.js';
 import type { GpuShareReader } from './gpu-share/index.js';
@@ -117,7 +117,8 @@ export class EnergyMeter {
    * runs after it is inside the measured window. firstSample() says when figures exist.
    */
   start(): Promise<void> {
-    this.starting ??= this.begin();
+    // Its timers are made here, whoever calls: a first request may (measure() before a start).
+    this.starting ??= detached(() => this.begin());
     return this.starting;
   }
 

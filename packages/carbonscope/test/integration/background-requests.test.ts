@@ -23,11 +23,16 @@ import { queryPrometheus } from '../../src/energy/sources/prometheus-query.js';
 import { createElectricityMapsClient } from '../../src/grid/electricity-maps-client.js';
 import { IntensityService } from '../../src/grid/index.js';
 import { untraced } from '../../src/otel/untraced.js';
+import { Carbonscope } from '../../src/runtime/carbonscope.js';
 import {
+  constantSource,
+  intensityReading,
   memoryLogger,
   ScriptedClock,
   ScriptedCpu,
+  StubGrid,
   scriptedCarbonscope,
+  testConfig,
 } from '../unit/energy/scripted.js';
 
 /** A loopback server answering every request with `body`, counting them and their traceparents. */
@@ -227,6 +232,29 @@ describe("carbonscope's own background requests under the app's fetch instrument
     // The header the background reads must not send: this setup sends it where it should.
     const { spanId } = spans[0]?.spanContext() ?? {};
     expect(upstream.traceparents).to.deep.equal([`00-${traceId}-${spanId}-01`]);
+  });
+
+  // A meter started from within a request (measure() before any start, on a first request)
+  // made its timers there: every sample, and the app's listeners with it, ran in that request's
+  // context long after it ended, their fetches children of its span.
+  it('samples outside the context of the request that started the meter', async () => {
+    const cs = await Carbonscope.create({
+      settings: testConfig({ ENERGY_SAMPLE_INTERVAL_MS: '50' }),
+      logger: memoryLogger().logger,
+      grid: new StubGrid(intensityReading('DE', 250)),
+      sources: { host: constantSource(8, { name: 'estimate', component: 'cpu' }), gpus: [] },
+    });
+    const seen: Array<string | undefined> = [];
+    cs.onSample(() => {
+      seen.push(trace.getActiveSpan()?.spanContext().spanId);
+    });
+    try {
+      await inAppSpan(() => cs.start());
+      await until('two samples', () => seen.length >= 2);
+    } finally {
+      await cs.stop();
+    }
+    expect(seen.slice(0, 2)).to.deep.equal([undefined, undefined]);
   });
 
   // The key is spelt out, not imported from @opentelemetry/core: a typo would suppress nothing.
