@@ -39,13 +39,15 @@ import {
 async function loopback(
   type: string,
   body: () => string,
+  held: () => Promise<void> = async () => undefined,
 ): Promise<{ url: string; hits: () => number; traceparents: string[]; server: Server }> {
   let hits = 0;
   const traceparents: string[] = [];
-  const listener: RequestListener = (req, res) => {
+  const listener: RequestListener = async (req, res) => {
     hits++;
     const traceparent = req.headers.traceparent;
     if (traceparent !== undefined) traceparents.push(String(traceparent));
+    await held();
     res.setHeader('content-type', type);
     res.end(body());
   };
@@ -171,9 +173,12 @@ describe("carbonscope's own background requests under the app's fetch instrument
     });
   }
 
-  const electricityMaps = () =>
-    loopback('application/json', () =>
-      JSON.stringify({ zone: 'DE', carbonIntensity: 300, datetime: new Date().toISOString() }),
+  const electricityMaps = (held?: () => Promise<void>) =>
+    loopback(
+      'application/json',
+      () =>
+        JSON.stringify({ zone: 'DE', carbonIntensity: 300, datetime: new Date().toISOString() }),
+      held,
     );
   const gridOn = (url: string) =>
     new IntensityService({
@@ -232,6 +237,32 @@ describe("carbonscope's own background requests under the app's fetch instrument
     // The header the background reads must not send: this setup sends it where it should.
     const { spanId } = spans[0]?.spanContext() ?? {};
     expect(upstream.traceparents).to.deep.equal([`00-${traceId}-${spanId}-01`]);
+  });
+
+  // One lookup per zone at a time, traced where it started: a request that finds a refresh in
+  // flight waits for it and has no span of it (as for an answer from memory); a peek during a
+  // request's lookup starts none.
+  it("gives a request that joins a refresh's lookup no span of it, nor a peek a request's", async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const upstream = await electricityMaps(() => gate);
+    servers.push(upstream.server);
+    const refreshed = gridOn(upstream.url);
+    refreshed.peek('DE');
+    await until('the refresh', () => upstream.hits() === 1);
+    const joined = inAppSpan(() => refreshed.current('DE'));
+    const asked = gridOn(upstream.url);
+    const own = inAppSpan(() => asked.current('DE'));
+    await until("the request's lookup", () => upstream.hits() === 2);
+    asked.peek('DE');
+    release();
+    expect((await joined).carbonIntensity).to.equal(300);
+    expect((await own).carbonIntensity).to.equal(300);
+    expect(upstream.hits()).to.equal(2);
+    expect(clientSpans()).to.have.length(1);
+    expect(upstream.traceparents).to.have.length(1);
   });
 
   // A meter started from within a request (measure() before any start, on a first request)
