@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from '../log.js';
 import { readBootId } from '../proc/index.js';
+import { untraced } from './untraced.js';
 
 /** One process's exposition and the service.instance.id of its resource. */
 export interface Exposition {
@@ -401,7 +402,9 @@ export function readWorker(
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
-    const socket = connect(path);
+    // Untraced: under the app's net instrumentation each read was an `ipc.connect` span, one per
+    // worker at every scrape, a child of the scrape's request.
+    const socket = untraced(() => connect(path));
     const settle = (exposition: Exposition | undefined) => {
       clearTimeout(timer);
       socket.destroy();
