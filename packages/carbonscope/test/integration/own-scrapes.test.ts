@@ -1,5 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
@@ -17,6 +19,8 @@ import {
   socketFolder,
   socketPath,
 } from '../../src/otel/cluster-sockets.js';
+import { startOwnProvider } from '../../src/otel/own-provider.js';
+import { freePort } from '../helpers/ports.js';
 import { memoryLogger } from '../unit/energy/scripted.js';
 
 /** A primary pid no process has: the folder is this test's alone. */
@@ -92,5 +96,59 @@ describe("scrapes of carbonscope's own endpoint under the app's http and net ins
       stop();
     }
     expect(spanNames()).to.deep.equal(['GET']);
+  });
+
+  const listening = (server: Server) =>
+    server.listening
+      ? Promise.resolve()
+      : new Promise((resolve) => server.once('listening', resolve));
+  const scrape = async (url: string) => {
+    const res = await fetch(url);
+    await res.arrayBuffer();
+    return res.status;
+  };
+  const serverSpans = () =>
+    exporter
+      .getFinishedSpans()
+      .filter((s) => s.kind === SpanKind.SERVER)
+      .map((s) => s.attributes['url.path'] ?? s.attributes['http.target']);
+
+  // The http instrumentation starts an incoming request's span from its headers alone, on
+  // ROOT_CONTEXT: a suppressed context where the endpoint listened, which Node carries to each
+  // request, is never looked at. Only the app's own configuration leaves the scrapes out.
+  it("records each scrape of the own endpoint unless the app's hook leaves it out", async () => {
+    const port = await freePort();
+    const env = {
+      OTEL_METRICS_EXPORTER: 'prometheus',
+      OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+      OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
+    };
+    const own = await startOwnProvider(env, memoryLogger().logger);
+    const app = createServer((_req, res) => res.end('ok'));
+    app.listen(0, '127.0.0.1');
+    try {
+      await Promise.all([...(own?.servers ?? []), app].map(listening));
+      const appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}/app`;
+      const scrapes = async () => {
+        for (let i = 0; i < 3; i++) {
+          expect(await scrape(`http://127.0.0.1:${port}/metrics`)).to.equal(200);
+        }
+        await scrape(appUrl);
+      };
+      instrument();
+      await scrapes();
+      expect(serverSpans()).to.deep.equal(['/metrics', '/metrics', '/metrics', '/app']);
+      exporter.reset();
+      // The README's remedy, as written there (the endpoint's port).
+      instrument({
+        ignoreIncomingRequestHook: (req: IncomingMessage) =>
+          req.socket.localPort === Number(env.OTEL_EXPORTER_PROMETHEUS_PORT || 9464),
+      });
+      await scrapes();
+      expect(serverSpans()).to.deep.equal(['/app']);
+    } finally {
+      app.close();
+      await own?.shutdown();
+    }
   });
 });
