@@ -299,3 +299,79 @@ function walkFrom(req: object, route: object, rest: string, holds: Holds): strin
   }
   return walk(stack, rest, route, holds, apps, 0, 0);
 }
+
+/**
+ * Per app a request ended in, what an answer from path middleware under each baseUrl (as sent)
+ * is named: its mount template, null where none or several could be. Bounded as `cache` is.
+ */
+const answeredUnder = new WeakMap<object, Map<string, string | null>>();
+/** Apps whose router cannot be walked (Express 4): asked once, as `unwalkable` is per route. */
+const unwalkableApps = new WeakSet<object>();
+
+/**
+ * The mount template of the path middleware (`app.use('/health', fn)`, `express.static` at
+ * `/static`, a proxy at `/api`) that answered a request, Express having left it `baseUrl` (a
+ * middleware that answers never calls next(), which would give it back): read off the routers'
+ * layers, as a route's mounts are. Undefined where Express 4's layers keep no mount path, or
+ * where two mounts of different templates match the text (`/:tenant` and `/health`), since
+ * which of them answered is nowhere left to read.
+ */
+export function answeringMountOf(req: object, baseUrl: string): string | undefined {
+  const app = lookUp<object>(req, 'app');
+  if ((typeof app !== 'function' && typeof app !== 'object') || app === null) return undefined;
+  if (unwalkableApps.has(app)) return undefined;
+  let known = answeredUnder.get(app);
+  if (known === undefined) {
+    known = new Map<string, string | null>();
+    answeredUnder.set(app, known);
+  }
+  let name = known.get(baseUrl);
+  if (name === undefined) {
+    const apps = appsOf(app);
+    const stack = routerStackOf(apps[0] as object);
+    if (!Array.isArray(stack)) {
+      unwalkableApps.add(app);
+      return undefined;
+    }
+    const found = new Set<string>();
+    mountsMatching(stack, baseUrl, apps, 0, 0, '', found);
+    name = found.size === 1 ? (found.values().next().value as string) : null;
+    remember(known, baseUrl, name);
+  }
+  return name ?? undefined;
+}
+
+/**
+ * Adds to `found` the joined templates of each chain of mounts from `stack` whose matched text
+ * is all of `rest`, ending in the request's app (the last of `apps`): where a middleware that
+ * answered could be mounted. A root mount adds nothing: the static files of `app.use(static)`
+ * match no chain, as OTel names them no route. Stops at a second template.
+ */
+function mountsMatching(
+  stack: unknown,
+  rest: string,
+  apps: readonly object[],
+  at: number,
+  depth: number,
+  above: string,
+  found: Set<string>,
+): void {
+  if (!Array.isArray(stack) || depth > MAX_DEPTH) return;
+  for (const layer of stack as MountLayer[]) {
+    if (found.size > 1) return;
+    if (layer?.route !== undefined) continue;
+    const m = matched(layer, rest);
+    if (!m) continue;
+    const removed = m.path.endsWith('/') ? m.path.slice(0, -1) : m.path;
+    const template = templateOf(m.pattern);
+    if (template === undefined || !rest.startsWith(removed)) continue;
+    const mounts = glued(above, template === '/' ? '' : template);
+    const left = rest.slice(removed.length);
+    if (left === '' && at === apps.length - 1) found.add(mounts);
+    const inner = Array.isArray(layer?.handle?.stack) ? layer.handle.stack : undefined;
+    const next = inner === undefined ? subAppStack(layer, apps, at) : undefined;
+    if (inner === undefined && next === undefined) continue;
+    const atBelow = inner === undefined ? at + 1 : at;
+    mountsMatching(inner ?? next, left, apps, atBelow, depth + 1, mounts, found);
+  }
+}

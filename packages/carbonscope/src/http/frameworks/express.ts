@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { lookUp } from '../look-up.js';
-import { mountedTemplateOf, underMounts } from './express-mounts.js';
+import { answeringMountOf, mountedTemplateOf, underMounts } from './express-mounts.js';
 
 function textOf(path: unknown): string | undefined {
   if (typeof path === 'string') return path;
@@ -34,15 +34,28 @@ function pathOf(path: unknown): string | undefined {
  * itself is the client's text (`/API/v7` for `app.use('/api/:version', …)`), so the mounts are
  * read off the app's routers, as they are for a route whose routers gave baseUrl back (its
  * next(err) or next()); where they cannot be (Express 4), the route path stands alone.
- * Nothing of Express is patched; a request Express never routed has no `route`.
+ * Nothing of Express is patched. A request no route answered is named by the mount of the path
+ * middleware that did, where that can be read (middlewareMountOf).
  */
 export function expressRouteOf(req: IncomingMessage): string | undefined {
   // Each Express request has a map of its own, so these reads go around V8's caches (lookUp).
   const route = lookUp<{ path?: unknown }>(req, 'route');
-  const path = pathOf(route?.path);
-  if (route === undefined || path === undefined) return undefined;
+  if (route === undefined) return middlewareMountOf(req);
+  const path = pathOf(route.path);
+  if (path === undefined) return undefined;
   // Undefined once the app's own router gave it back (the request left it for the final 404).
   const baseUrl = lookUp<unknown>(req, 'baseUrl') ?? '';
   if (typeof baseUrl !== 'string') return underMounts('', path);
   return mountedTemplateOf(req, route, path, baseUrl);
+}
+
+/**
+ * Where no route answered: the mount of the path middleware that did, if one under a mount did
+ * (baseUrl non-empty). A request left for the final 404 has its baseUrl given back (undefined),
+ * and one a root-mounted middleware answered has '': both stay unmatched, as OTel names neither.
+ */
+function middlewareMountOf(req: IncomingMessage): string | undefined {
+  const baseUrl = lookUp<unknown>(req, 'baseUrl');
+  if (typeof baseUrl !== 'string' || baseUrl === '') return undefined;
+  return answeringMountOf(req, baseUrl);
 }

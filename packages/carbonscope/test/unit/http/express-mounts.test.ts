@@ -132,3 +132,46 @@ describe('http: requests passed on by their route are not cached per path', () =
     expect(walks.calls).to.equal(before);
   });
 });
+
+describe('http: an answer from path middleware walks the mounts once per baseUrl', () => {
+  it('Express 5: `/health` asked 1,000 times walks once; 200 values of `/v/:ver` 64 apiece', () => {
+    const app = express();
+    app.use('/health', (_req, res) => {
+      res.end();
+    });
+    app.use('/v/:ver', (_req, res) => {
+      res.end();
+    });
+    const [health, versions] = (app as unknown as { router: { stack: Layer[] } }).router.stack;
+    if (!health || !versions) throw new Error('no mount layers');
+    const walks = counted(health);
+    const answered = (baseUrl: string) =>
+      expressRouteOf({ app, baseUrl } as unknown as IncomingMessage);
+    for (let i = 0; i < 1000; i++) expect(answered('/health')).to.equal('/health');
+    expect(walks.calls).to.equal(1);
+    for (let i = 0; i < 200; i++) expect(answered(`/v/${i}`)).to.equal('/v/:ver');
+    expect(walks.calls).to.equal(201);
+    // The latest 64 values are the cache's now: asked again, none is walked; '/health', pushed
+    // out, is walked again once.
+    for (let i = 200 - 64; i < 200; i++) expect(answered(`/v/${i}`)).to.equal('/v/:ver');
+    expect(walks.calls).to.equal(201);
+    expect(answered('/health')).to.equal('/health');
+    expect(walks.calls).to.equal(202);
+  });
+
+  it('Express 4: app.router, a getter that throws, is read once, whatever the mounts', () => {
+    let reads = 0;
+    const app = {};
+    Object.defineProperty(app, 'router', {
+      get() {
+        reads++;
+        throw new Error("'app.router' is deprecated!");
+      },
+    });
+    for (let i = 0; i < 200; i++) {
+      const req = { app, baseUrl: `/v/${i}` };
+      expect(expressRouteOf(req as unknown as IncomingMessage)).to.equal(undefined);
+    }
+    expect(reads).to.equal(1);
+  });
+});

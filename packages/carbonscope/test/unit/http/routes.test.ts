@@ -1,6 +1,9 @@
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import Hapi from '@hapi/hapi';
@@ -101,6 +104,78 @@ async function expectRouteTemplates(server: Server): Promise<void> {
   expect(await namesServed(server, PATHS)).to.deep.equal(EXPECTED);
 }
 
+/**
+ * An app whose answers come from path middleware, as OTel's Express instrumentation saw them:
+ * each path with the `http.route` it gave (run here, Express 4 and 5 alike), `-` where it gave
+ * none. A middleware that answers leaves baseUrl as its mount matched it: Express restores it
+ * only on next(), so next(err) and a static file's miss (its next()) leave nothing to read.
+ */
+function middlewareApp(e: typeof express, dir: string, upstream: string) {
+  const app = e();
+  app.use('/health', (_req, res) => {
+    res.send('ok');
+  });
+  app.use('/static', e.static(dir));
+  // A proxy: the upstream's answer streamed back, after the middleware has returned.
+  app.use('/api', (req, res) => {
+    void fetch(`${upstream}${req.url}`).then(async (r) => {
+      res.status(r.status).send(await r.text());
+    });
+  });
+  app.use('/v/:ver', (_req, res) => {
+    res.send('v');
+  });
+  app.use('/errs', (_req, _res, next) => next(new Error('boom')));
+  app.use('/passes', (_req, _res, next) => next());
+  const sub = e();
+  sub.use('/ping', (_req, res) => {
+    res.send('pong');
+  });
+  sub.use(e.static(dir));
+  app.use('/sub', sub);
+  const router = e.Router();
+  router.use('/mw', (_req, res) => {
+    res.send('mw');
+  });
+  app.use('/router', router);
+  app.use(e.static(dir));
+  app.use(errorPage);
+  return app;
+}
+
+const OTEL_MIDDLEWARE_ROUTES: [path: string, status: number, otel: string][] = [
+  ['/health', 200, '/health'],
+  ['/health/deep', 200, '/health'],
+  ['/static/a.txt', 200, '/static'],
+  ['/static/none.txt', 404, '-'],
+  ['/api/x/y', 200, '/api'],
+  ['/v/3', 200, '/v/:ver'],
+  ['/errs', 500, '/errs'],
+  ['/passes', 404, '-'],
+  ['/sub/ping', 200, '/sub/ping'],
+  ['/sub/a.txt', 200, '/sub'],
+  ['/router/mw', 200, '/router/mw'],
+  ['/a.txt', 200, '-'],
+  ['/nope', 404, '-'],
+];
+
+/** What the middleware app's paths are named, served by Express `e`. */
+async function middlewareNames(e: typeof express): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-static-'));
+  writeFileSync(join(dir, 'a.txt'), 'x'.repeat(200_000));
+  const upstream = createServer((req, res) => {
+    setTimeout(() => res.end(`up ${req.url}`), 5);
+  });
+  try {
+    const app = middlewareApp(e, dir, await listening(upstream));
+    const paths = OTEL_MIDDLEWARE_ROUTES.map(([path]) => path);
+    return await namesServed(createServer(app), paths);
+  } finally {
+    upstream.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('http: every request of a server is one operation named by its route template', () => {
   it('Express 5: req.route with the mount path of nested routers', async () => {
     const app = express();
@@ -178,6 +253,51 @@ describe('http: every request of a server is one operation named by its route te
       '/api/:version/err/:id 500',
       '/top/:id 500',
     ]);
+  });
+
+  it('Express 5: an answer from path middleware is named by its mount, as OTel names it', async () => {
+    // Where OTel names one ('-': it names none), so does carbonscope, but for next(err): its
+    // router gave baseUrl back, and which middleware passed the error on is not left to read.
+    const expected = OTEL_MIDDLEWARE_ROUTES.map(([path, status, otel]) => {
+      const named = otel === '-' || path === '/errs' ? 'unmatched' : otel;
+      return `${named} ${status}`;
+    });
+    expect(await middlewareNames(express)).to.deep.equal(expected);
+  });
+
+  it('Express 5: a mount is its template, whatever letters the client sent', async () => {
+    // OTel compares its name with the path as sent: `/HEALTH` has none there.
+    const app = express();
+    app.use('/health', (_req, res) => {
+      res.send('ok');
+    });
+    app.use('/v/:ver', (_req, res) => {
+      res.send('v');
+    });
+    const names = await namesServed(createServer(app), ['/HEALTH', '/Health/x', '/V/9']);
+    expect(names).to.deep.equal(['/health 200', '/health 200', '/v/:ver 200']);
+  });
+
+  it('Express 5: two mounts the same text matches leave the answer unmatched, never a guess', async () => {
+    // `/:tenant` passes `/health` on or answers it: Express leaves nothing that says which.
+    const app = express();
+    app.use('/:tenant', (req, res, next) => {
+      if (req.params.tenant === 'acme') res.send('acme');
+      else next();
+    });
+    app.use('/health', (_req, res) => {
+      res.send('ok');
+    });
+    app.use('/only/:x', (_req, res) => {
+      res.send('x');
+    });
+    const names = await namesServed(createServer(app), ['/acme', '/health', '/only/1']);
+    expect(names).to.deep.equal(['/:tenant 200', 'unmatched 200', '/only/:x 200']);
+  });
+
+  it('Express 4: its layers keep no mount path: an answer from path middleware is unmatched', async () => {
+    const names = await middlewareNames(express4 as unknown as typeof express);
+    expect(names).to.deep.equal(OTEL_MIDDLEWARE_ROUTES.map(([, status]) => `unmatched ${status}`));
   });
 
   it("Express: a mount's '/' route is the mount alone, an empty path '/', as OTel names them", async () => {
