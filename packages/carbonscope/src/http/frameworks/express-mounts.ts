@@ -48,7 +48,15 @@ function templateOf(pattern: unknown): string | undefined {
 function matched(layer: MountLayer, rest: string): Matched | undefined {
   // Before router 2.3 a layer keeps no pattern, and its match() writes onto the layer itself.
   if (typeof layer.match !== 'function' || !('rawPath' in layer)) return undefined;
-  const m = layer.match(rest) as Partial<Matched> | boolean | undefined;
+  let m: Partial<Matched> | boolean | undefined;
+  try {
+    m = layer.match(rest) as Partial<Matched> | boolean | undefined;
+  } catch {
+    // A parameter's value that does not decode (`/:x` on `/raw%E0`, a text a RegExp mount before
+    // it answered): Express skips such a layer too, and a throw here, read on finish, would be
+    // the process's uncaught exception.
+    return undefined;
+  }
   // Express 4's layers answer true or false and keep no pattern: nothing to read.
   if (typeof m !== 'object' || m === null || typeof m.path !== 'string') return undefined;
   return { path: m.path, pattern: m.pattern };
