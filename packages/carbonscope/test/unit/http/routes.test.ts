@@ -295,6 +295,21 @@ describe('http: every request of a server is one operation named by its route te
     expect(names).to.deep.equal(['/:tenant 200', 'unmatched 200', '/only/:x 200']);
   });
 
+  it("Express 5: a mounted middleware's own 404 is its mount; only nothing answering is unmatched", async () => {
+    // OTel names `/api/nope` here `/api` (status 404) too: the catch-all answered it.
+    const app = express();
+    const api = express.Router();
+    api.get('/u', (_req, res) => {
+      res.send('u');
+    });
+    app.use('/api', api);
+    app.use('/api', (_req, res) => {
+      res.status(404).json({ error: 'no such endpoint' });
+    });
+    const names = await namesServed(createServer(app), ['/api/u', '/api/nope', '/nope']);
+    expect(names).to.deep.equal(['/api/u 200', '/api 404', 'unmatched 404']);
+  });
+
   it("Express 5: a mount whose match throws on the client's text is no match, not a crash", async () => {
     // `/:x` decodes its value: on `/raw%E0`, which the RegExp mount before it answered and Express
     // never matched it with, its match() throws: in the finish channel, the process's uncaught one.
