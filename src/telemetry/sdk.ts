@@ -24,8 +24,11 @@ import {
   envSecretsOf,
   installMaskingDiag,
   LocalHistograms,
+  lastPushAgents,
+  lastPushWithin,
   otlpExporterTimeout,
   otlpMetricExporter,
+  otlpMetricsEndpoint,
   PrometheusText,
   periodicTimes,
   reportingPushFailures,
@@ -126,11 +129,14 @@ function forwardTo(
       : current()[level](first, message)) as WarningLogger[typeof level];
 }
 
-/** The periodic OTLP reader, and `ending()` to call as the process's end begins. */
+/** The periodic OTLP reader, and `within(stop)` to run the provider's stop in at the end. */
 interface OtlpReader {
   reader: IMetricReader;
-  /** No next export comes: a last push that fails says what it dropped (ReportingExporter). */
-  ending(): void;
+  /**
+   * Runs `stop` with the last push bounded as `register`'s is (lastPushWithin): 2 s, one try of
+   * 0.5 s after a failed push, a refused connection not tried again; what it drops is one line.
+   */
+  within(stop: () => Promise<void>): Promise<void>;
 }
 
 async function otlpReader(
@@ -140,26 +146,38 @@ async function otlpReader(
 ): Promise<OtlpReader> {
   // The config refused a timeout the user set over the interval; 0 and the default are cut to it.
   const { exportIntervalMillis, exportTimeoutMillis } = periodicTimes(env);
-  const exporter = await otlpMetricExporter(
-    env,
-    'OTEL_EXPORTER_OTLP_ENDPOINT',
-    undefined,
-    otlpExporterTimeout(env, exportTimeoutMillis),
-  );
+  const what = 'OTEL_EXPORTER_OTLP_ENDPOINT';
+  const timeout = otlpExporterTimeout(env, exportTimeoutMillis);
+  const exporter = await otlpMetricExporter(env, what, undefined, timeout);
   // The SDK's handler of a failed push is silent without OTEL_LOG_LEVEL: say it in the log.
   const reporting = reportingPushFailures(exporter, env, logger);
+  // The exporter retried a refused connection a second apart until the shutdown's grace was
+  // spent (8.2-9 s from SIGTERM with nothing listening): the last push has an exporter of its own.
+  const makeLast = (ms: number) =>
+    otlpMetricExporter(env, what, undefined, ms, lastPushAgents(env, ms));
+  const last = await lastPushWithin(reporting, makeLast, otlpMetricsEndpoint(env), logger, timeout);
   const reader = new PeriodicExportingMetricReader({
-    exporter: reporting,
+    exporter: last.exporter,
     // The histograms follow OTLP's temporality preference as the counters do (delta keeps
     // what this reader pushed last: a view of its own).
-    metricProducers: [histograms.producer(reporting)],
+    metricProducers: [histograms.producer(last.exporter)],
     exportIntervalMillis,
     exportTimeoutMillis,
   });
-  return {
-    reader: withCurrentGauges(sdkMetrics, reader),
-    ending: () => reporting.ending(true),
-  };
+  return { reader: withCurrentGauges(sdkMetrics, reader), within: last.within };
+}
+
+/**
+ * `stop` (the SDK's), its metrics' last push bounded by `otlp`: past that push's deadline the
+ * rest of the stop (the spans' last export) is still awaited, within the shutdown's grace.
+ */
+async function stoppingWithin(otlp: OtlpReader, stop: () => Promise<void>): Promise<void> {
+  let stopping: Promise<void> | undefined;
+  await otlp.within(() => {
+    stopping = stop();
+    return stopping;
+  });
+  await stopping;
 }
 
 /**
@@ -445,10 +463,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
     metricsText: envTrue(env.OTEL_SDK_DISABLED) ? metricsOff : exposition(prometheus, serializer),
     otlpMetrics: options.otlpMetricsEnabled,
     tracing: !tracesOff,
-    shutdown: () => {
-      otlp?.ending();
-      return stop();
-    },
+    shutdown: () => (otlp ? stoppingWithin(otlp, stop) : stop()),
     warnTo: (logger) => {
       warnings = logger;
     },
