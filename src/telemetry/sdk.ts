@@ -24,11 +24,9 @@ import {
   envSecretsOf,
   installMaskingDiag,
   LocalHistograms,
-  lastPushAgents,
-  lastPushWithin,
   otlpExporterTimeout,
+  otlpLastPush,
   otlpMetricExporter,
-  otlpMetricsEndpoint,
   PrometheusText,
   periodicTimes,
   reportingPushFailures,
@@ -153,9 +151,7 @@ async function otlpReader(
   const reporting = reportingPushFailures(exporter, env, logger);
   // The exporter retried a refused connection a second apart until the shutdown's grace was
   // spent (8.2-9 s from SIGTERM with nothing listening): the last push has an exporter of its own.
-  const makeLast = (ms: number) =>
-    otlpMetricExporter(env, what, undefined, ms, lastPushAgents(env, ms));
-  const last = await lastPushWithin(reporting, makeLast, otlpMetricsEndpoint(env), logger, timeout);
+  const last = await otlpLastPush(env, what, reporting, logger, timeout);
   const reader = new PeriodicExportingMetricReader({
     exporter: last.exporter,
     // The histograms follow OTLP's temporality preference as the counters do (delta keeps

@@ -162,7 +162,6 @@ export {
 } from './otel/current-gauges.js';
 export { diagLevelOf, installMaskingDiag, maskingDiagLogger } from './otel/diag.js';
 export { checkOtelLists, checkOtelSwitches, malformedOtelVariables } from './otel/env-lists.js';
-export { otlpMetricsEndpoint } from './otel/export-deadline.js';
 export {
   MIN_EXPORT_INTERVAL_MS,
   otlpExporterTimeout,
@@ -173,8 +172,8 @@ export {
   CarbonscopeInstrumentation,
   type CarbonscopeInstrumentationConfig,
 } from './otel/instrumentation.js';
-export { type LastPush, lastPushWithin } from './otel/last-push.js';
-export { lastPushAgents } from './otel/last-push-agent.js';
+// For the service's OTLP reader: its push at shutdown bounded as register's is.
+export { type LastPush, otlpLastPush } from './otel/last-push.js';
 export { LocalHistograms, type TemporalitySource } from './otel/local-histograms.js';
 export { MissingSdkError, otlpMetricExporter } from './otel/optional-sdk.js';
 export { withPrometheusNames } from './otel/prometheus-names.js';

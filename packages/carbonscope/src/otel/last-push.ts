@@ -1,8 +1,16 @@
 import { settlesWithin } from '../deadline.js';
 import { type Logger, redactionList, redactSecrets } from '../log.js';
+import type { Env } from '../settings.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import { countsOf, droppedText, type ExportCounts, SeenTemporality } from './dropped-metrics.js';
-import { EXPORT_FAILED, failureOf, type PushMetricExporter } from './optional-sdk.js';
+import { otlpMetricsEndpoint } from './export-deadline.js';
+import { lastPushAgents } from './last-push-agent.js';
+import {
+  EXPORT_FAILED,
+  failureOf,
+  otlpMetricExporter,
+  type PushMetricExporter,
+} from './optional-sdk.js';
 import type { ReportingExporter } from './push-failures.js';
 
 /**
@@ -137,4 +145,22 @@ export async function lastPushWithin(
       );
     },
   };
+}
+
+/**
+ * lastPushWithin for `periodic`, an OTLP exporter made from `env` (otlpMetricExporter, `what`
+ * naming the setting that asked for it): the last push's exporters take a refused connection as
+ * final (lastPushAgents). `register`'s own provider and the service share it, so that a service
+ * ends as fast as `register` does with its collector down.
+ */
+export function otlpLastPush(
+  env: Env,
+  what: string,
+  periodic: ReportingExporter,
+  logger: Logger,
+  timeoutMs: number,
+): Promise<LastPush> {
+  const make = (ms: number) =>
+    otlpMetricExporter(env, what, undefined, ms, lastPushAgents(env, ms));
+  return lastPushWithin(periodic, make, otlpMetricsEndpoint(env), logger, timeoutMs);
 }

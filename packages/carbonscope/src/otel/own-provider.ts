@@ -27,7 +27,6 @@ import {
 import { withCurrentGauges } from './current-gauges.js';
 import { installMaskingDiag } from './diag.js';
 import { malformedOtelVariables } from './env-lists.js';
-import { otlpMetricsEndpoint } from './export-deadline.js';
 import {
   MIN_EXPORT_INTERVAL_MS,
   OTLP_TIMEOUTS,
@@ -37,8 +36,7 @@ import {
   timeoutSetting,
 } from './export-times.js';
 import { acceptsGzip, gzipExposition } from './exposition-encoding.js';
-import { type LastPush, lastPushWithin } from './last-push.js';
-import { lastPushAgents } from './last-push-agent.js';
+import { type LastPush, otlpLastPush } from './last-push.js';
 import { LocalHistograms } from './local-histograms.js';
 import {
   exporterPackages,
@@ -309,11 +307,7 @@ async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader |
       const what = 'OTEL_METRICS_EXPORTER=otlp';
       const make = (ms: number) => otlpMetricExporter(env, what, undefined, ms);
       const reporting = reportingPushFailures(await make(exporterTimeout), env, logger);
-      const target = otlpMetricsEndpoint(env);
-      // The last push's: a refused connection is not tried again a second later.
-      const makeLast = (ms: number) =>
-        otlpMetricExporter(env, what, undefined, ms, lastPushAgents(env, ms));
-      const last = await lastPushWithin(reporting, makeLast, target, logger, exporterTimeout);
+      const last = await otlpLastPush(env, what, reporting, logger, exporterTimeout);
       lastPushes.push(last);
       return periodic(last.exporter, times, true);
     }
