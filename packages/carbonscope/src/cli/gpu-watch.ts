@@ -46,7 +46,7 @@ export interface LateGpuWatchOptions {
 /** When the share started is the shares' (PmonShares.beganAtMs): pmon's header, not this. */
 export interface LateGpuWatch {
   /** Stops looking (a start under way goes on: the shares' close stops what it starts). */
-  stop(): Promise<void>;
+  stop(): void;
 }
 
 /**
@@ -68,7 +68,7 @@ export function watchLateGpus(o: LateGpuWatchOptions): LateGpuWatch {
   // The command's end ends the run, not this.
   timer.unref();
   return {
-    async stop() {
+    stop() {
       clearInterval(timer);
     },
   };

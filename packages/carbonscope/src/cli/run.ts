@@ -318,7 +318,7 @@ async function runMeasured(
   relaySignals(child, witness);
 
   const end = await ended;
-  await lateGpus?.stop();
+  lateGpus?.stop();
   // The command is reaped by now, so its CPU time is final (what is left of its tree is orphaned).
   const method = tree.method;
   const report = await measured.close(

@@ -57,12 +57,12 @@ describe("run's GPU share of a GPU read late", () => {
       });
       expect(shares.share('gpu0')).to.equal(457 / 493);
       const pid = fakePid(dir, 'pmon');
-      await watch.stop();
+      watch.stop();
       await shares.close();
       expect(isAlive(pid)).to.equal(false);
       expect(shares.outcome()).to.deep.equal({ read: true, commandBusy: true });
     } finally {
-      await watch.stop();
+      watch.stop();
       await shares.close();
       cleanup();
     }
@@ -144,7 +144,7 @@ describe("run's GPU share of a GPU read late", () => {
       await waitFor('the failure told', () => failed);
       expect(failed).to.equal('nvidia-smi pmon cannot start: spawn ENOMEM');
     } finally {
-      await watch.stop();
+      watch.stop();
     }
   });
 
