@@ -1,23 +1,32 @@
 #!/usr/bin/env node
 import { markOwnCli } from '../own-cli.js';
 import { printable } from '../printable.js';
-import { commandHelp, MAIN_HELP, UsageError, unknownCommand } from './args.js';
 import { type Ending, endProcess } from './ending.js';
-import { failureOf, USAGE_EXIT } from './failure.js';
 import { watchStdout } from './output.js';
+import { MONITOR_STOP_SIGNALS, stopSignalled } from './stop-signals.js';
 
 markOwnCli();
+
+// Before any module of a command loads: the usage's and the failures' load the settings, about
+// 0.1 s, during which a Ctrl-C to `monitor` ended it by Node's default, with nothing printed.
+const monitorStopped =
+  process.argv[2] === 'monitor' ? stopSignalled(MONITOR_STOP_SIGNALS) : undefined;
 
 async function main(argv: string[]): Promise<number | Ending> {
   const [command, ...rest] = argv;
   try {
+    const { commandHelp, MAIN_HELP, UsageError, unknownCommand } = await import('./args.js');
     switch (command) {
       // Each command loads only its own modules: `impacts` needs none of the meter, OTel SDK and
       // grid modules that `run` and `monitor` load (about half the start-up CPU time).
       case 'run':
         return await (await import('./run.js')).runCommand(rest);
       case 'monitor':
-        return await (await import('./monitor.js')).monitorCommand(rest);
+        return await (await import('./monitor.js')).monitorCommand(
+          rest,
+          process.env,
+          monitorStopped,
+        );
       case 'impacts':
         return await (await import('./impacts.js')).impactsCommand(rest);
       case '--version':
@@ -28,7 +37,7 @@ async function main(argv: string[]): Promise<number | Ending> {
       case '-h':
       case '--help':
         process.stdout.write(MAIN_HELP);
-        return command === undefined ? USAGE_EXIT : 0;
+        return command === undefined ? (await import('./failure.js')).USAGE_EXIT : 0;
       case 'help':
         // `carbonscope help run`, as git and npm take it.
         process.stdout.write(rest[0] === undefined ? MAIN_HELP : commandHelp(rest[0]));
@@ -37,6 +46,7 @@ async function main(argv: string[]): Promise<number | Ending> {
         throw new UsageError(unknownCommand(command));
     }
   } catch (err) {
+    const { failureOf } = await import('./failure.js');
     const failure = failureOf(err, command, rest, process.env);
     process.stderr.write(failure.text);
     return failure.code;

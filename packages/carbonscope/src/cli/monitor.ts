@@ -5,14 +5,14 @@ import { MONITOR_HELP, parseMonitorArgs } from './args.js';
 import { finish } from './finish.js';
 import { outputClosed } from './output.js';
 import { openSession, startMeter } from './session.js';
+import { MONITOR_STOP_SIGNALS, stopSignalled } from './stop-signals.js';
 import { formatEnergy, formatGrams, intensityKind } from './summary.js';
 import { openWindow } from './window.js';
 
 /** CodeCarbon's `monitor` samples every 10 s by default; so does this one. */
 export const DEFAULT_MONITOR_INTERVAL_MS = 10_000;
 
-/** What ends `monitor` with its summary: Ctrl-C, a `kill`, and the terminal closing. */
-export const MONITOR_STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+export { MONITOR_STOP_SIGNALS } from './stop-signals.js';
 
 /**
  * One line per interval: local time, whole-machine power, energy and emissions so far. Figures
@@ -60,8 +60,15 @@ export function monitorHeader(intervalMs: number, durationMs: number | undefined
   return `carbonscope: monitoring the whole machine every ${spanText(intervalMs)}${until}\n`;
 }
 
-/** `carbonscope monitor`: the whole machine until a signal or --duration. */
-export async function monitorCommand(args: string[], env: Env = process.env): Promise<number> {
+/**
+ * `carbonscope monitor`: the whole machine until a signal or --duration. `stopped` settles on
+ * the first stop signal; main takes them before it loads this module (stopSignalled).
+ */
+export async function monitorCommand(
+  args: string[],
+  env: Env = process.env,
+  stopped: Promise<void> = stopSignalled(MONITOR_STOP_SIGNALS),
+): Promise<number> {
   const options = parseMonitorArgs(args);
   if (options.help) {
     process.stdout.write(MONITOR_HELP);
@@ -91,14 +98,13 @@ export async function monitorCommand(args: string[], env: Env = process.env): Pr
     // The meter's timer does not keep the process alive; this does, until the end.
     const keepAlive = setInterval(() => {}, 1 << 30);
     const timer = options.durationMs ? setTimeout(stop, options.durationMs) : undefined;
-    // Left in place once stopped: a second Ctrl-C while the row is written must not end the
-    // process by Node's default, which would lose it (and the last push).
     function stop() {
       clearInterval(keepAlive);
       if (timer) clearTimeout(timer);
       resolve();
     }
-    for (const signal of MONITOR_STOP_SIGNALS) process.on(signal, stop);
+    // A stop that came while it started (settled already) closes the window at once.
+    void stopped.then(stop);
     void closed.then(stop);
   });
 
