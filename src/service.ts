@@ -7,6 +7,7 @@ import {
   type LocalHistograms,
   printable,
   releaseHeldSpans,
+  shortKeyWarning,
 } from 'carbonscope';
 import { type AppDeps, createApp, type MetricsText } from './app.js';
 import { type Config, pushIntervalWarning, redactConfig, secretsOf } from './config.js';
@@ -124,6 +125,8 @@ export async function runService(config: Config, telemetry: Telemetry): Promise<
   );
   const slowPush = pushIntervalWarning(config);
   if (slowPush) logger.warn(slowPush.fields, slowPush.message);
+  const shortLlmKey = shortKeyWarning('LLM_API_KEY', config.llm.apiKey);
+  if (shortLlmKey) logger.warn(shortLlmKey);
   const readiness = new Readiness();
   const {
     deps,

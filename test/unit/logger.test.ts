@@ -73,6 +73,19 @@ describe('logger', () => {
     expect(lines[0]).to.include('auth-token=[redacted]');
   });
 
+  // ELECTRICITY_MAPS_API_KEY=k masked every `k` of every line (`"[redacted]ind":"networ[redacted]"`),
+  // where an OTLP header value that short was left alone: one rule now, for every secret.
+  it('leaves keys and a password too short to mask alone as they are, masked where named', () => {
+    const config = loadConfig({ ELECTRICITY_MAPS_API_KEY: 'k', LLM_API_KEY: 'x' });
+    const baseUrl = 'https://al:pass@llm.example/v1'; // refused at start, echoed from elsewhere
+    const secrets = secretsOf({ ...config, llm: { ...config.llm, baseUrl } });
+    const { logger, lines } = captureLogger('info', secrets);
+    logger.info({ kind: 'network' }, 'a keyed lookup, exit 1, pass on');
+    logger.info('refused al:pass at https://al:pass@llm.example/v1');
+    expect(lines[0]).to.include('"kind":"network","msg":"a keyed lookup, exit 1, pass on"');
+    expect(lines[1]).to.include('"msg":"refused [redacted] at https://[redacted]@llm.example/v1"');
+  });
+
   it('masks a URL password but not a short user name inside ordinary words', () => {
     // A user name is no secret; masked everywhere, `al` would mangle "total" on every line.
     const config = loadConfig({});

@@ -189,6 +189,7 @@ export {
   type CarbonscopeOptions,
   type EarlyAnswerOptions,
 } from './runtime/carbonscope.js';
+export { MIN_MASKED_SECRET_LENGTH, maskableAlone } from './secret-length.js';
 export {
   checkSettings,
   ENERGY_SOURCES,
@@ -207,6 +208,7 @@ export {
   type Settings,
   SettingsError,
   secretsOf,
+  shortKeyWarning,
   urlSetting,
   ZONE_PATTERN,
 } from './settings.js';

@@ -14,6 +14,7 @@ import {
 import { DEFAULT_CALIBRATION_INTERVAL_MS, DEFAULT_MAX_OPERATION_AGE_MS } from './energy/tracker.js';
 import { MAX_CARBON_INTENSITY } from './grid/intensity-bound.js';
 import { MAX_ZONE_LENGTH, zoneKind } from './grid/zones.js';
+import { MIN_MASKED_SECRET_LENGTH, maskableAlone } from './secret-length.js';
 import { quotedText, shownValue } from './shown-value.js';
 import {
   credentialsOf,
@@ -550,9 +551,12 @@ function parseKeyAs<T>(name: string | undefined, parse: () => T): T {
   }
 }
 
-/** The grid's secrets: its API key and what of its base URL's credentials must not be shown. */
+/**
+ * The grid's secrets: its API key, from MIN_MASKED_SECRET_LENGTH on (shortKeyWarnings says so of
+ * a shorter one), and what of its base URL's credentials must not be shown.
+ */
 function gridSecrets(apiKey: string | undefined, baseUrl: string | undefined): string[] {
-  return [...(apiKey ? [apiKey] : []), ...urlSecrets(baseUrl)];
+  return [...(maskableAlone(apiKey) ? [apiKey] : []), ...urlSecrets(baseUrl)];
 }
 
 /**
@@ -565,6 +569,15 @@ export function secretsOf(settings: Settings): string[] {
     ...gridSecrets(settings.grid.apiKey, settings.grid.baseUrl),
     ...[kepler, scaphandre].flatMap((e) => [e.metricsUrl, e.prometheusUrl]).flatMap(urlSecrets),
   ];
+}
+
+/**
+ * A line to log at warn where a key is too short to be masked alone (MIN_MASKED_SECRET_LENGTH):
+ * the lines will show it wherever an upstream echoes it. `name` says which key.
+ */
+export function shortKeyWarning(name: string, key: string | undefined): string | undefined {
+  if (!key || maskableAlone(key)) return undefined;
+  return `${name} has fewer than ${MIN_MASKED_SECRET_LENGTH} characters, too few to mask in log lines without masking ordinary words too: lines that quote it show it (real keys are longer)`;
 }
 
 /** The energy exporters' URL settings, whose query may hold a key (secretsOf). */
@@ -590,14 +603,12 @@ export function envSecretsOf(env: Env): string[] {
 }
 
 const OTLP_SIGNALS = ['', 'METRICS_', 'TRACES_', 'LOGS_'];
-/** Shorter header values (a tenant id such as `1`) are no credentials; see otlpSecretsOf. */
-const MIN_HEADER_SECRET_LENGTH = 8;
 
 /**
  * The secrets of the standard OTLP exporter variables, which are the exporters' and not
  * settings: the credentials of each OTEL_EXPORTER_OTLP_*ENDPOINT (and the Zipkin one), and each
- * value of OTEL_EXPORTER_OTLP_*HEADERS (`key=value,...`) of 8 characters or more (headerSecrets).
- * Masked everywhere, a short value would mangle words and numbers.
+ * value of OTEL_EXPORTER_OTLP_*HEADERS (`key=value,...`) from MIN_MASKED_SECRET_LENGTH on
+ * (headerSecrets): a shorter one (a tenant id such as `1`) is no credential.
  */
 export function otlpSecretsOf(env: Env): string[] {
   return [
@@ -624,9 +635,7 @@ function headerSecrets(headers: string | undefined): string[] {
     const raw = entry.slice(equals + 1).trim();
     const sent = percentDecoded(raw.split(';')[0].trim());
     const values = [raw, percentDecoded(raw), sent];
-    return [...values, ...values.map(withoutScheme)].filter(
-      (s) => s.length >= MIN_HEADER_SECRET_LENGTH,
-    );
+    return [...values, ...values.map(withoutScheme)].filter(maskableAlone);
   });
 }
 

@@ -1,3 +1,5 @@
+import { maskableAlone } from './secret-length.js';
+
 /**
  * The user name and password written into a URL (`https://user:pass@host/`), as written and
  * decoded: whether it has any. What to redact of them is urlSecrets'. A password whose unescaped
@@ -326,11 +328,11 @@ interface Userinfo {
 }
 
 /**
- * A password shorter than this is masked with its user (`u:p`, and so in its URL), not alone:
- * alone, everywhere, `p` would mask every `p` of a line (`carbonsco[redacted]e`), and one of a
- * few letters guards nothing that its user does not name already.
+ * A user name alone shorter than this has no base64 masked (`al:` is `YWw6`, which could be any
+ * base64's part). A password is masked alone from MIN_MASKED_SECRET_LENGTH on, else with its
+ * user (`u:pw`, and so in its URL).
  */
-const MIN_BARE_PASSWORD_LENGTH = 3;
+const MIN_BASE64_USER_LENGTH = 3;
 
 /**
  * What urlSecrets masks of a user name and password, in the forms each may be written. Node's
@@ -346,11 +348,11 @@ function addUserinfo(out: Set<string>, userinfo: Userinfo | undefined): void {
     const password = form(userinfo.password);
     const pair = `${user}:${password}`;
     // Of a user name of a letter or two, the base64 (`YWw6`) could be any base64's part.
-    if (password || user.length >= MIN_BARE_PASSWORD_LENGTH) {
+    if (password || user.length >= MIN_BASE64_USER_LENGTH) {
       out.add(Buffer.from(pair).toString('base64'));
     }
     if (password) {
-      if (password.length >= MIN_BARE_PASSWORD_LENGTH) out.add(password);
+      if (maskableAlone(password)) out.add(password);
       out.add(pair);
     }
     if (user) out.add(`//${user}@`).add(`//${user}:`);
@@ -359,15 +361,9 @@ function addUserinfo(out: Set<string>, userinfo: Userinfo | undefined): void {
   const colon = decodedUser.indexOf(':');
   if (colon === -1) return;
   const rest = decodedUser.slice(colon + 1);
-  if (rest.length >= MIN_BARE_PASSWORD_LENGTH) out.add(rest);
+  if (maskableAlone(rest)) out.add(rest);
   out.add(decodedUser);
 }
-
-/**
- * Shorter values are masked only with their name (`key=ab`): alone, everywhere, they would
- * mangle ordinary text. A longer one is masked alone too, where an upstream echoes it bare.
- */
-const MIN_QUERY_SECRET_LENGTH = 8;
 
 /**
  * The secret parameters' values of the query, the fragment and the path's segments (matrix
@@ -392,7 +388,8 @@ function parameterSecrets(written: string, parsed?: URL): string[] {
       [decodedFully(name), decodedFully(value), '='],
       [formDecoded(name), formDecoded(value), '='],
     ]) {
-      out.push(...(v.length >= MIN_QUERY_SECRET_LENGTH ? [v] : [`${n}${eq}${v}`]));
+      // A short value alone would mangle ordinary text (MIN_MASKED_SECRET_LENGTH).
+      out.push(...(maskableAlone(v) ? [v] : [`${n}${eq}${v}`]));
     }
   }
   return out;

@@ -50,7 +50,13 @@ import {
 import { Listeners } from '../listeners.js';
 import type { Logger } from '../log.js';
 import { checkedOperationName } from '../operation-name.js';
-import { checkSettings, type Env, loadSettings, type Settings } from '../settings.js';
+import {
+  checkSettings,
+  type Env,
+  loadSettings,
+  type Settings,
+  shortKeyWarning,
+} from '../settings.js';
 import { defaultLogger } from './default-logger.js';
 import { type DropCount, DropCounts } from './drop-counts.js';
 import { LoopEndSettler } from './loop-end-settle.js';
@@ -225,6 +231,8 @@ export class Carbonscope implements OperationTracker {
     if (options.settings) checkSettings(options.settings);
     const settings = options.settings ?? loadSettings(options.env ?? process.env);
     const logger = options.logger ?? defaultLogger(options.env ?? process.env, settings);
+    const shortKey = shortKeyWarning('the Electricity Maps API key', settings.grid.apiKey);
+    if (shortKey) logger.warn(shortKey);
     const grid = options.grid ?? createGridIntensity({ config: settings, logger });
     const clock = options.clock ?? monotonicClock;
     const sources =

@@ -491,7 +491,7 @@ describe('URL masking: userinfo of a URL that does not parse', () => {
     }
   });
 
-  it('keeps the words of a usage around a password of a letter or two, masked with its user', () => {
+  it('keeps the words of a usage around a password under 8 characters, masked with its user', () => {
     // `carbonscope run --otlp http://u:p@[::1`: masked alone, `p` took every `p` of the usage.
     const url = 'http://u:p@[::1';
     expect(maskedAgainst(url, `Usage: carbonscope run --otlp ${url} (dTpw)`)).to.equal(
@@ -500,7 +500,9 @@ describe('URL masking: userinfo of a URL that does not parse', () => {
     expect(maskedAgainst('http://u:pw@h/', 'pw pass http://u:pw@h/')).to.equal(
       'pw pass http://[redacted]@h/',
     );
-    expect(maskedAgainst('http://u:pass@h/', 'pass')).to.equal('[redacted]');
+    // As every secret (MIN_MASKED_SECRET_LENGTH): alone from 8 characters on, `pass` no more.
+    expect(maskedAgainst('http://u:pass@h/', 'pass, u:pass')).to.equal('pass, [redacted]');
+    expect(maskedAgainst('http://u:passWORD@h/', 'passWORD')).to.equal('[redacted]');
   });
 
   it("masks it in carbonscope run's failure, which quotes the command line", () => {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { Logger } from '../../../src/log.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { defaultLogger } from '../../../src/runtime/default-logger.js';
 import { envSecretsOf, loadSettings, otlpSecretsOf, secretsOf } from '../../../src/settings.js';
@@ -62,6 +63,35 @@ describe('the default logger (register, the instrumentation, Carbonscope.create)
   it('leaves ordinary words and short header values alone', () => {
     const text = stderrOf(() => defaultLogger(env).warn('1 grid total of 1 push'));
     expect(text).to.include('1 grid total of 1 push');
+  });
+
+  // A key of a letter masked every such letter of every line, where a header value that short
+  // was left alone: one rule for both (MIN_MASKED_SECRET_LENGTH), with a warning at the start.
+  it('leaves a key too short to mask alone as it is, and Carbonscope.create says so', async () => {
+    const short = { ELECTRICITY_MAPS_API_KEY: 'k', OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=k' };
+    const line = 'kind: network, a keyed lookup';
+    const settings = loadSettings(short);
+    for (const logger of [defaultLogger(short), defaultLogger(short, settings)]) {
+      expect(stderrOf(() => logger.warn(line))).to.equal(`carbonscope: warning: ${line}\n`);
+    }
+    const warnings: string[] = [];
+    const none = () => undefined;
+    const logger: Logger = {
+      debug: none,
+      info: none,
+      error: none,
+      warn: ((message: unknown) => void warnings.push(String(message))) as Logger['warn'],
+    };
+    const cs = await Carbonscope.create({
+      settings: { ...testConfig(), grid: { ...testConfig().grid, apiKey: 'k' } },
+      env: {},
+      logger,
+      grid: new StubGrid(intensityReading('DE', 300)),
+      sources: { host: constantSource(5), gpus: [] },
+      timer: new ManualTimer(),
+    });
+    await cs.stop();
+    expect(warnings.join('\n')).to.match(/Electricity Maps API key has fewer than 8 characters/);
   });
 
   it('takes from the environment what secretsOf takes of the settings loaded from it', () => {
