@@ -8,7 +8,7 @@ import {
   integerSetting as integer,
   loadSettings,
   MIN_EXPORT_INTERVAL_MS,
-  maskableAlone,
+  maskableSecret,
   otlpSecretsOf,
   parseEnv,
   periodicTimes,
@@ -263,8 +263,8 @@ function maskedEndpoint({ metricsUrl, prometheusUrl }: ExporterEndpoint): Export
 export function secretsOf(config: Config, env: Env = {}): string[] {
   return [
     ...settingsSecrets(config),
-    // As the library's keys: a shorter one alone would mangle every line (maskableAlone).
-    ...(maskableAlone(config.llm.apiKey) ? [config.llm.apiKey] : []),
+    // As the library's keys: one of a letter or two alone would mangle every line (maskableSecret).
+    ...(maskableSecret(config.llm.apiKey) ? [config.llm.apiKey] : []),
     ...urlSecrets(config.llm.baseUrl),
     ...otlpSecretsOf(env),
   ].filter((s): s is string => Boolean(s));

@@ -5,7 +5,7 @@ import {
   type Impacts,
   LlmError,
   llmImpacts,
-  maskableAlone,
+  maskableSecret,
   redactionList,
   type StatusMessage,
   splitBaseUrl,
@@ -190,7 +190,7 @@ export function createChatService(options: ChatServiceOptions): ChatService {
     );
   }
   // With its JSON-escaped form: an upstream error without a message is quoted as its JSON.
-  const secrets = redactionList(maskableAlone(options.apiKey) ? [options.apiKey] : []);
+  const secrets = redactionList(maskableSecret(options.apiKey) ? [options.apiKey] : []);
   const client = new OpenAI({
     ...clientUrl(options.baseUrl),
     apiKey: options.apiKey ?? NO_KEY,

@@ -73,17 +73,29 @@ describe('logger', () => {
     expect(lines[0]).to.include('auth-token=[redacted]');
   });
 
-  // ELECTRICITY_MAPS_API_KEY=k masked every `k` of every line (`"[redacted]ind":"networ[redacted]"`),
-  // where an OTLP header value that short was left alone: one rule now, for every secret.
-  it('leaves keys and a password too short to mask alone as they are, masked where named', () => {
-    const config = loadConfig({ ELECTRICITY_MAPS_API_KEY: 'k', LLM_API_KEY: 'x' });
-    const baseUrl = 'https://al:pass@llm.example/v1'; // refused at start, echoed from elsewhere
+  // ELECTRICITY_MAPS_API_KEY=k masked every `k` of every line (`"[redacted]ind":"networ[redacted]"`).
+  // A key or a password is a secret by what it is: masked alone from 3 characters, never shorter.
+  it('leaves keys of a letter or two alone, masks one of 3 and a 7-character password', () => {
+    const line = 'kind network, exit 1, pass x7 on';
+    for (const [grid, llm, shown] of [
+      ['k', 'x', line],
+      ['k1', 'x7', line],
+      ['exi', 'on', 'kind network, [redacted]t 1, pass x7 on'],
+      ['k', 'network', 'kind [redacted], exit 1, pass x7 on'],
+    ]) {
+      const config = loadConfig({ ELECTRICITY_MAPS_API_KEY: grid, LLM_API_KEY: llm });
+      const { logger, lines } = captureLogger('info', secretsOf(config));
+      logger.info(line);
+      expect(lines[0], `${grid} ${llm}`).to.include(`"msg":"${shown}"`);
+    }
+    const baseUrl = 'https://al:pa55wrd@llm.example/v1'; // refused at start, echoed from elsewhere
+    const config = loadConfig({});
     const secrets = secretsOf({ ...config, llm: { ...config.llm, baseUrl } });
     const { logger, lines } = captureLogger('info', secrets);
-    logger.info({ kind: 'network' }, 'a keyed lookup, exit 1, pass on');
-    logger.info('refused al:pass at https://al:pass@llm.example/v1');
-    expect(lines[0]).to.include('"kind":"network","msg":"a keyed lookup, exit 1, pass on"');
-    expect(lines[1]).to.include('"msg":"refused [redacted] at https://[redacted]@llm.example/v1"');
+    logger.info('refused pa55wrd, al:pa55wrd at https://al:pa55wrd@llm.example/v1');
+    expect(lines[0]).to.include(
+      '"msg":"refused [redacted], [redacted] at https://[redacted]@llm.example/v1"',
+    );
   });
 
   it('masks a URL password but not a short user name inside ordinary words', () => {

@@ -189,7 +189,12 @@ export {
   type CarbonscopeOptions,
   type EarlyAnswerOptions,
 } from './runtime/carbonscope.js';
-export { MIN_MASKED_SECRET_LENGTH, maskableAlone } from './secret-length.js';
+export {
+  MIN_MASKED_SECRET_LENGTH,
+  MIN_MASKED_VALUE_LENGTH,
+  maskableSecret,
+  maskableValue,
+} from './secret-length.js';
 export {
   checkSettings,
   ENERGY_SOURCES,

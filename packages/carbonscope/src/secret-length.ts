@@ -1,15 +1,28 @@
 /**
- * The shortest configured secret (an API key, a header's or a secret parameter's value, a URL's
- * password) masked wherever it shows in a line. A shorter one masked so would mangle ordinary
- * text, a key `k` every `k` of a line (`"[redacted]ind":"networ[redacted]"`), and the holes it
- * punched would show it anyway. Eight characters of a key's alphabet almost never occur in text
- * by chance, and real keys are far longer (Electricity Maps' and OpenAI's run to dozens). A
- * shorter secret is masked only in a form that names it, where it has one (`key=ab`, `user:pw`,
- * its URL), and a configured key that short is warned of at the start (shortKeyWarnings).
+ * The shortest secret by what it is (the grid's API key, LLM_API_KEY, a URL's password) masked
+ * wherever it shows in a line. Secrets never reach a log, so from 3 characters such a value is
+ * masked alone. One of 1 or 2 is not: masked so, a key `k` would take every `k` of a line
+ * (`"[redacted]ind":"networ[redacted]"`), and the holes it punched would show it anyway. Such a
+ * password is masked with its user (`u:p`, and so in its URL); such a key is warned of at the
+ * start (shortKeyWarning).
  */
-export const MIN_MASKED_SECRET_LENGTH = 8;
+export const MIN_MASKED_SECRET_LENGTH = 3;
 
-/** Whether `secret` is long enough to be masked alone, everywhere (MIN_MASKED_SECRET_LENGTH). */
-export function maskableAlone(secret: string | undefined): secret is string {
+/**
+ * The shortest value masked alone that may be no secret at all: an OTLP header's value (often a
+ * tenant id such as `1` or `acme`) and a query parameter's whose name only suggests a credential
+ * (`session=7`). Masked from 3, such values would mangle ordinary words and numbers on lines
+ * about nothing secret; from 8, text almost never holds one by chance. A shorter one is masked
+ * with its name (`key=ab`).
+ */
+export const MIN_MASKED_VALUE_LENGTH = 8;
+
+/** Whether a secret by what it is (a key, a password) is masked alone: MIN_MASKED_SECRET_LENGTH. */
+export function maskableSecret(secret: string | undefined): secret is string {
   return secret !== undefined && secret.length >= MIN_MASKED_SECRET_LENGTH;
+}
+
+/** Whether a value that may be no secret is masked alone: MIN_MASKED_VALUE_LENGTH. */
+export function maskableValue(value: string | undefined): value is string {
+  return value !== undefined && value.length >= MIN_MASKED_VALUE_LENGTH;
 }

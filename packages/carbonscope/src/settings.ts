@@ -14,7 +14,7 @@ import {
 import { DEFAULT_CALIBRATION_INTERVAL_MS, DEFAULT_MAX_OPERATION_AGE_MS } from './energy/tracker.js';
 import { MAX_CARBON_INTENSITY } from './grid/intensity-bound.js';
 import { MAX_ZONE_LENGTH, zoneKind } from './grid/zones.js';
-import { MIN_MASKED_SECRET_LENGTH, maskableAlone } from './secret-length.js';
+import { MIN_MASKED_SECRET_LENGTH, maskableSecret, maskableValue } from './secret-length.js';
 import { quotedText, shownValue } from './shown-value.js';
 import {
   credentialsOf,
@@ -552,11 +552,11 @@ function parseKeyAs<T>(name: string | undefined, parse: () => T): T {
 }
 
 /**
- * The grid's secrets: its API key, from MIN_MASKED_SECRET_LENGTH on (shortKeyWarnings says so of
+ * The grid's secrets: its API key, from MIN_MASKED_SECRET_LENGTH on (shortKeyWarning says so of
  * a shorter one), and what of its base URL's credentials must not be shown.
  */
 function gridSecrets(apiKey: string | undefined, baseUrl: string | undefined): string[] {
-  return [...(maskableAlone(apiKey) ? [apiKey] : []), ...urlSecrets(baseUrl)];
+  return [...(maskableSecret(apiKey) ? [apiKey] : []), ...urlSecrets(baseUrl)];
 }
 
 /**
@@ -572,12 +572,12 @@ export function secretsOf(settings: Settings): string[] {
 }
 
 /**
- * A line to log at warn where a key is too short to be masked alone (MIN_MASKED_SECRET_LENGTH):
- * the lines will show it wherever an upstream echoes it. `name` says which key.
+ * A line to log at warn where a key is too short to be masked (MIN_MASKED_SECRET_LENGTH): the
+ * lines will show it wherever an upstream echoes it. `name` says which key.
  */
 export function shortKeyWarning(name: string, key: string | undefined): string | undefined {
-  if (!key || maskableAlone(key)) return undefined;
-  return `${name} has fewer than ${MIN_MASKED_SECRET_LENGTH} characters, too few to mask in log lines without masking ordinary words too: lines that quote it show it (real keys are longer)`;
+  if (!key || maskableSecret(key)) return undefined;
+  return `${name} has fewer than ${MIN_MASKED_SECRET_LENGTH} characters, too few to mask in log lines without masking ordinary words too: lines that quote it show it (real keys are far longer)`;
 }
 
 /** The energy exporters' URL settings, whose query may hold a key (secretsOf). */
@@ -607,8 +607,8 @@ const OTLP_SIGNALS = ['', 'METRICS_', 'TRACES_', 'LOGS_'];
 /**
  * The secrets of the standard OTLP exporter variables, which are the exporters' and not
  * settings: the credentials of each OTEL_EXPORTER_OTLP_*ENDPOINT (and the Zipkin one), and each
- * value of OTEL_EXPORTER_OTLP_*HEADERS (`key=value,...`) from MIN_MASKED_SECRET_LENGTH on
- * (headerSecrets): a shorter one (a tenant id such as `1`) is no credential.
+ * value of OTEL_EXPORTER_OTLP_*HEADERS (`key=value,...`) from MIN_MASKED_VALUE_LENGTH on
+ * (headerSecrets): a shorter one (a tenant id such as `1`) may be no credential.
  */
 export function otlpSecretsOf(env: Env): string[] {
   return [
@@ -635,7 +635,7 @@ function headerSecrets(headers: string | undefined): string[] {
     const raw = entry.slice(equals + 1).trim();
     const sent = percentDecoded(raw.split(';')[0].trim());
     const values = [raw, percentDecoded(raw), sent];
-    return [...values, ...values.map(withoutScheme)].filter(maskableAlone);
+    return [...values, ...values.map(withoutScheme)].filter(maskableValue);
   });
 }
 

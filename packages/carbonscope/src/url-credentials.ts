@@ -1,4 +1,4 @@
-import { maskableAlone } from './secret-length.js';
+import { maskableSecret, maskableValue } from './secret-length.js';
 
 /**
  * The user name and password written into a URL (`https://user:pass@host/`), as written and
@@ -329,8 +329,8 @@ interface Userinfo {
 
 /**
  * A user name alone shorter than this has no base64 masked (`al:` is `YWw6`, which could be any
- * base64's part). A password is masked alone from MIN_MASKED_SECRET_LENGTH on, else with its
- * user (`u:pw`, and so in its URL).
+ * base64's part). A password is masked alone from MIN_MASKED_SECRET_LENGTH on, and always with
+ * its user (`u:pw`, and so in its URL).
  */
 const MIN_BASE64_USER_LENGTH = 3;
 
@@ -352,7 +352,7 @@ function addUserinfo(out: Set<string>, userinfo: Userinfo | undefined): void {
       out.add(Buffer.from(pair).toString('base64'));
     }
     if (password) {
-      if (maskableAlone(password)) out.add(password);
+      if (maskableSecret(password)) out.add(password);
       out.add(pair);
     }
     if (user) out.add(`//${user}@`).add(`//${user}:`);
@@ -361,7 +361,7 @@ function addUserinfo(out: Set<string>, userinfo: Userinfo | undefined): void {
   const colon = decodedUser.indexOf(':');
   if (colon === -1) return;
   const rest = decodedUser.slice(colon + 1);
-  if (maskableAlone(rest)) out.add(rest);
+  if (maskableSecret(rest)) out.add(rest);
   out.add(decodedUser);
 }
 
@@ -388,8 +388,8 @@ function parameterSecrets(written: string, parsed?: URL): string[] {
       [decodedFully(name), decodedFully(value), '='],
       [formDecoded(name), formDecoded(value), '='],
     ]) {
-      // A short value alone would mangle ordinary text (MIN_MASKED_SECRET_LENGTH).
-      out.push(...(maskableAlone(v) ? [v] : [`${n}${eq}${v}`]));
+      // A short value, maybe no secret (`session=7`), alone would mangle ordinary text.
+      out.push(...(maskableValue(v) ? [v] : [`${n}${eq}${v}`]));
     }
   }
   return out;

@@ -4,7 +4,7 @@ import { joinedUrl } from '../base-url.js';
 import { BodyTooLargeError, readText, untilAborted } from '../fetch-body/index.js';
 import { redactedExcerpt, redactionList } from '../log.js';
 import { parseRetryAfter } from '../retry-after.js';
-import { maskableAlone } from '../secret-length.js';
+import { maskableSecret } from '../secret-length.js';
 import { urlSecrets } from '../url-credentials.js';
 import { type HeldZone, UpstreamError, type UpstreamErrorKind } from './errors.js';
 import { MAX_CARBON_INTENSITY } from './intensity-bound.js';
@@ -115,8 +115,9 @@ export function createElectricityMapsClient(
   const now = options.now ?? Date.now;
   const clock = options.clock ?? (() => performance.now());
   // fetch names the URL, user and password included, in the error for a URL that has them; a
-  // JSON body echoes the key escaped (redactionList). A key too short to mask alone is not.
-  const key = maskableAlone(options.apiKey) ? [options.apiKey] : [];
+  // JSON body echoes the key escaped (redactionList). A key of a letter or two is not masked
+  // (maskableSecret).
+  const key = maskableSecret(options.apiKey) ? [options.apiKey] : [];
   const secrets = redactionList([...key, ...urlSecrets(options.baseUrl)]);
   // After a rate limit not waited for, every call fails fast until its Retry-After (or, with
   // none, the cap) has passed instead of spending the (small) quota on answers we already know.

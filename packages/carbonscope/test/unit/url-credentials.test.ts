@@ -491,7 +491,7 @@ describe('URL masking: userinfo of a URL that does not parse', () => {
     }
   });
 
-  it('keeps the words of a usage around a password under 8 characters, masked with its user', () => {
+  it('keeps the words of a usage around a password of a letter or two, masked with its user', () => {
     // `carbonscope run --otlp http://u:p@[::1`: masked alone, `p` took every `p` of the usage.
     const url = 'http://u:p@[::1';
     expect(maskedAgainst(url, `Usage: carbonscope run --otlp ${url} (dTpw)`)).to.equal(
@@ -500,9 +500,13 @@ describe('URL masking: userinfo of a URL that does not parse', () => {
     expect(maskedAgainst('http://u:pw@h/', 'pw pass http://u:pw@h/')).to.equal(
       'pw pass http://[redacted]@h/',
     );
-    // As every secret (MIN_MASKED_SECRET_LENGTH): alone from 8 characters on, `pass` no more.
-    expect(maskedAgainst('http://u:pass@h/', 'pass, u:pass')).to.equal('pass, [redacted]');
-    expect(maskedAgainst('http://u:passWORD@h/', 'passWORD')).to.equal('[redacted]');
+    // A password is a secret by what it is: alone from 3 characters (MIN_MASKED_SECRET_LENGTH).
+    expect(maskedAgainst('http://u:pas@h/', 'pas, u:pas')).to.equal('[redacted], [redacted]');
+    expect(maskedAgainst('http://u:pa55wrd@h/', 'said pa55wrd')).to.equal('said [redacted]');
+    // A secret parameter's value may be none (`session=7`): alone from 8 (MIN_MASKED_VALUE_LENGTH).
+    expect(maskedAgainst('http://h/?token=acme-01', 'acme-01 token=acme-01')).to.equal(
+      'acme-01 [redacted]',
+    );
   });
 
   it("masks it in carbonscope run's failure, which quotes the command line", () => {

@@ -65,33 +65,52 @@ describe('the default logger (register, the instrumentation, Carbonscope.create)
     expect(text).to.include('1 grid total of 1 push');
   });
 
-  // A key of a letter masked every such letter of every line, where a header value that short
-  // was left alone: one rule for both (MIN_MASKED_SECRET_LENGTH), with a warning at the start.
-  it('leaves a key too short to mask alone as it is, and Carbonscope.create says so', async () => {
-    const short = { ELECTRICITY_MAPS_API_KEY: 'k', OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=k' };
-    const line = 'kind: network, a keyed lookup';
-    const settings = loadSettings(short);
-    for (const logger of [defaultLogger(short), defaultLogger(short, settings)]) {
-      expect(stderrOf(() => logger.warn(line))).to.equal(`carbonscope: warning: ${line}\n`);
+  // A key of a letter masked every such letter of every line ("[redacted]ind"). A key is a
+  // secret by what it is: masked alone from 3 characters; a header value (a tenant id) from 8.
+  it('masks a key alone from 3 characters, a header value from 8, and leaves text alone', () => {
+    const line = 'kind: network, ab abc acme-01 a keyed lookup';
+    for (const [key, shown] of [
+      ['k', line],
+      ['ab', line],
+      ['abc', 'kind: network, ab [redacted] acme-01 a keyed lookup'],
+      ['network', 'kind: [redacted], ab abc acme-01 a keyed lookup'],
+    ]) {
+      const vars = {
+        ELECTRICITY_MAPS_API_KEY: key,
+        OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=acme-01',
+      };
+      for (const logger of [defaultLogger(vars), defaultLogger(vars, loadSettings(vars))]) {
+        expect(
+          stderrOf(() => logger.warn(line)),
+          key,
+        ).to.equal(`carbonscope: warning: ${shown}\n`);
+      }
     }
-    const warnings: string[] = [];
-    const none = () => undefined;
-    const logger: Logger = {
-      debug: none,
-      info: none,
-      error: none,
-      warn: ((message: unknown) => void warnings.push(String(message))) as Logger['warn'],
+  });
+
+  it('warns at the start of a key too short to be masked, and of no other', async () => {
+    const warnedOf = async (apiKey: string) => {
+      const warnings: string[] = [];
+      const none = () => undefined;
+      const logger: Logger = {
+        debug: none,
+        info: none,
+        error: none,
+        warn: ((message: unknown) => void warnings.push(String(message))) as Logger['warn'],
+      };
+      const cs = await Carbonscope.create({
+        settings: { ...testConfig(), grid: { ...testConfig().grid, apiKey } },
+        env: {},
+        logger,
+        grid: new StubGrid(intensityReading('DE', 300)),
+        sources: { host: constantSource(5), gpus: [] },
+        timer: new ManualTimer(),
+      });
+      await cs.stop();
+      return warnings.join('\n');
     };
-    const cs = await Carbonscope.create({
-      settings: { ...testConfig(), grid: { ...testConfig().grid, apiKey: 'k' } },
-      env: {},
-      logger,
-      grid: new StubGrid(intensityReading('DE', 300)),
-      sources: { host: constantSource(5), gpus: [] },
-      timer: new ManualTimer(),
-    });
-    await cs.stop();
-    expect(warnings.join('\n')).to.match(/Electricity Maps API key has fewer than 8 characters/);
+    expect(await warnedOf('k')).to.match(/Electricity Maps API key has fewer than 3 characters/);
+    expect(await warnedOf('abc')).not.to.match(/API key/);
   });
 
   it('takes from the environment what secretsOf takes of the settings loaded from it', () => {
