@@ -3,14 +3,14 @@ import { markOwnCli } from '../own-cli.js';
 import { printable } from '../printable.js';
 import { type Ending, endProcess } from './ending.js';
 import { watchStdout } from './output.js';
-import { MONITOR_STOP_SIGNALS, stopSignalled } from './stop-signals.js';
+import { MONITOR_STOP_SIGNALS, takeStopSignals } from './stop-signals.js';
 
 markOwnCli();
 
 // Before any module of a command loads: the usage's and the failures' load the settings, about
 // 0.1 s, during which a Ctrl-C to `monitor` ended it by Node's default, with nothing printed.
-const monitorStopped =
-  process.argv[2] === 'monitor' ? stopSignalled(MONITOR_STOP_SIGNALS) : undefined;
+const monitorSignals =
+  process.argv[2] === 'monitor' ? takeStopSignals(MONITOR_STOP_SIGNALS) : undefined;
 
 async function main(argv: string[]): Promise<number | Ending> {
   const [command, ...rest] = argv;
@@ -25,7 +25,7 @@ async function main(argv: string[]): Promise<number | Ending> {
         return await (await import('./monitor.js')).monitorCommand(
           rest,
           process.env,
-          monitorStopped,
+          monitorSignals,
         );
       case 'impacts':
         return await (await import('./impacts.js')).impactsCommand(rest);

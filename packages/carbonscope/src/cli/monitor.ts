@@ -5,7 +5,7 @@ import { MONITOR_HELP, parseMonitorArgs } from './args.js';
 import { finish } from './finish.js';
 import { outputClosed } from './output.js';
 import { openSession, startMeter } from './session.js';
-import { MONITOR_STOP_SIGNALS, stopSignalled } from './stop-signals.js';
+import { MONITOR_STOP_SIGNALS, type StopSignals, takeStopSignals } from './stop-signals.js';
 import { formatEnergy, formatGrams, intensityKind } from './summary.js';
 import { openWindow } from './window.js';
 
@@ -61,13 +61,13 @@ export function monitorHeader(intervalMs: number, durationMs: number | undefined
 }
 
 /**
- * `carbonscope monitor`: the whole machine until a signal or --duration. `stopped` settles on
- * the first stop signal; main takes them before it loads this module (stopSignalled).
+ * `carbonscope monitor`: the whole machine until a signal or --duration. main takes the stop
+ * signals before it loads this module (takeStopSignals).
  */
 export async function monitorCommand(
   args: string[],
   env: Env = process.env,
-  stopped: Promise<void> = stopSignalled(MONITOR_STOP_SIGNALS),
+  signals: StopSignals = takeStopSignals(MONITOR_STOP_SIGNALS),
 ): Promise<number> {
   const options = parseMonitorArgs(args);
   if (options.help) {
@@ -92,6 +92,7 @@ export async function monitorCommand(
   });
   await startMeter(meter);
   const measured = openWindow(session);
+  signals.started();
   process.stderr.write(monitorHeader(session.config.energy.sampleIntervalMs, options.durationMs));
 
   await new Promise<void>((resolve) => {
@@ -104,7 +105,7 @@ export async function monitorCommand(
       resolve();
     }
     // A stop that came while it started (settled already) closes the window at once.
-    void stopped.then(stop);
+    void signals.stopped.then(stop);
     void closed.then(stop);
   });
 

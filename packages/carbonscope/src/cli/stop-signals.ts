@@ -1,15 +1,44 @@
+import { constants } from 'node:os';
+import { endProcess } from './ending.js';
+
 /** What ends `monitor` with its summary: Ctrl-C, a `kill`, and the terminal closing. */
 export const MONITOR_STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
+/** The stop signals `monitor` takes in place of Node's default, which ends it with nothing printed. */
+export interface StopSignals {
+  /** Settles on the first. */
+  stopped: Promise<void>;
+  /**
+   * Says its window is open: from then on a later signal is let go, so that a second Ctrl-C while
+   * the summary and row are written does not lose them (and the last push).
+   */
+  started(): void;
+}
+
 /**
- * Takes each of `signals` from now on, in place of Node's default (which ends the process with
- * nothing printed): the promise settles on the first. Installed before `monitor` loads its
- * modules (about 0.3 s), so a Ctrl-C while it starts ends it with its summary as a later one
- * does. The listeners stay: a second Ctrl-C while the summary and row are written must not end
- * the process by the default, which would lose them (and the last push).
+ * Takes each of `signals` from now on. Installed before `monitor` loads its modules (about 0.3 s),
+ * so a Ctrl-C while it starts ends it with its summary as a later one does. A second one before
+ * it has started ends it at once, by that signal: a start held by a probe (a hung nvidia-smi, 3
+ * intervals + 2 s) would otherwise take every Ctrl-C, and nothing is measured yet to lose.
  */
-export function stopSignalled(signals: readonly NodeJS.Signals[]): Promise<void> {
-  return new Promise((resolve) => {
-    for (const signal of signals) process.on(signal, () => resolve());
+export function takeStopSignals(signals: readonly NodeJS.Signals[]): StopSignals {
+  let isStarted = false;
+  let stopping = false;
+  let resolve: () => void = () => undefined;
+  const stopped = new Promise<void>((settle) => {
+    resolve = settle;
   });
+  for (const signal of signals) {
+    process.on(signal, () => {
+      if (stopping && !isStarted) endProcess({ code: 128 + constants.signals[signal], signal });
+      stopping = true;
+      resolve();
+    });
+  }
+  return {
+    stopped,
+    started: () => {
+      isStarted = true;
+    },
+  };
 }

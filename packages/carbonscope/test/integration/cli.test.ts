@@ -29,6 +29,7 @@ import {
   sumOf,
 } from '../helpers/otlp-receiver.js';
 import { tempDirUntilExit } from '../helpers/temp-dir.js';
+import { waitFor } from '../helpers/wait.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -530,6 +531,54 @@ describe('carbonscope command line', function () {
     });
     expect({ code: r.status, signal: r.signal }, r.stderr).to.deep.equal({ code: 0, signal: null });
     expect(r.stderr).to.match(/carbonscope monitor: whole machine for /);
+  });
+
+  // A first Ctrl-C while it starts waits for the start, to end with the summary: a start held
+  // by a GPU probe (nvidia-smi that hangs: 3 intervals + 2 s) took every Ctrl-C and kept the
+  // user waiting. A second one then ends it at once, by Ctrl-C, as before it took them at all.
+  it('monitor ends at once on a second Ctrl-C while it starts', async () => {
+    const bin = join(dir, 'hung-nvidia-smi');
+    const pidFile = join(bin, 'pid');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'nvidia-smi'), `#!/bin/sh\necho $$ > '${pidFile}'\nexec sleep 60\n`, {
+      mode: 0o755,
+    });
+    const env = {
+      ...ENV,
+      ENERGY_SOURCE: '',
+      ENERGY_POWERCAP_ROOT: join(dir, 'no-powercap'),
+      PATH: `${bin}:${process.env.PATH}`,
+    };
+    const child = spawn(process.execPath, [MAIN, 'monitor', '--interval', '10s'], { env });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const closed = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on('close', (code, signal) => resolve([code, signal])),
+    );
+    let ctrlC: NodeJS.Timeout | undefined;
+    try {
+      // Its probe has begun: main took the stop signals long before.
+      const probed = () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n');
+      await waitFor('its GPU probe', probed, 20_000);
+      // Again and again, as a user would: two sent at once may reach it as one.
+      ctrlC = setInterval(() => child.kill('SIGINT'), 200);
+      const [code, signal] = await closed;
+      expect({ code, signal, summary: /whole machine for/.test(stderr) }, stderr).to.deep.equal({
+        code: null,
+        signal: 'SIGINT',
+        summary: false,
+      });
+    } finally {
+      clearInterval(ctrlC);
+      child.kill('SIGKILL');
+      if (existsSync(pidFile)) {
+        try {
+          process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+        } catch {}
+      }
+    }
   });
 
   for (const stopSignal of ['SIGTERM', 'SIGHUP'] as const) {
