@@ -12,8 +12,6 @@ import { openWindow } from './window.js';
 /** CodeCarbon's `monitor` samples every 10 s by default; so does this one. */
 export const DEFAULT_MONITOR_INTERVAL_MS = 10_000;
 
-export { MONITOR_STOP_SIGNALS } from './stop-signals.js';
-
 /**
  * One line per interval: local time, whole-machine power, energy and emissions so far. Figures
  * that are estimates say so, as the summary does: the power of a model rather than a meter, and

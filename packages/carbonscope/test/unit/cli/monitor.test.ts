@@ -1,11 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { MONITOR_HELP, parseDuration } from '../../../src/cli/args.js';
-import {
-  formatMonitorLine,
-  MONITOR_STOP_SIGNALS,
-  monitorHeader,
-} from '../../../src/cli/monitor.js';
+import { formatMonitorLine, monitorHeader } from '../../../src/cli/monitor.js';
+import { MONITOR_STOP_SIGNALS } from '../../../src/cli/stop-signals.js';
 import type { IntensityReading, IntensitySource } from '../../../src/grid/index.js';
 import { ROOT_README } from '../../helpers/readme-blocks.js';
 import { sampleAt } from '../energy/scripted.js';
