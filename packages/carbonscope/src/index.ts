@@ -189,12 +189,8 @@ export {
   type CarbonscopeOptions,
   type EarlyAnswerOptions,
 } from './runtime/carbonscope.js';
-export {
-  MIN_MASKED_SECRET_LENGTH,
-  MIN_MASKED_VALUE_LENGTH,
-  maskableSecret,
-  maskableValue,
-} from './secret-length.js';
+// For the service's LLM key, masked from the length the library's keys are.
+export { maskableSecret } from './secret-length.js';
 export {
   checkSettings,
   ENERGY_SOURCES,
