@@ -62,6 +62,23 @@ function matched(layer: MountLayer, rest: string): Matched | undefined {
   return { path: m.path, pattern: m.pattern };
 }
 
+/**
+ * Where `layer` is a mount that matches the start of `rest`: its template ('' for a root mount,
+ * to glue) and what of `rest` is left below it. One rule for both walks, a route's and an
+ * answering middleware's.
+ */
+function mountStep(
+  layer: MountLayer,
+  rest: string,
+): { template: string; left: string } | undefined {
+  const m = matched(layer, rest);
+  if (!m) return undefined;
+  const removed = m.path.endsWith('/') ? m.path.slice(0, -1) : m.path;
+  const template = templateOf(m.pattern);
+  if (template === undefined || !rest.startsWith(removed)) return undefined;
+  return { template: template === '/' ? '' : template, left: rest.slice(removed.length) };
+}
+
 /** The stack of the app the walk enters next through a mounted sub-app, if that is this layer. */
 function subAppStack(layer: MountLayer, apps: readonly object[], at: number): unknown {
   if (layer.handle?.name !== 'mounted_app' || at + 1 >= apps.length) return undefined;
@@ -115,21 +132,11 @@ function walk(
     const inner = Array.isArray(layer?.handle?.stack) ? layer.handle.stack : undefined;
     const next = inner === undefined ? subAppStack(layer, apps, at) : undefined;
     if (inner === undefined && next === undefined) continue;
-    const m = matched(layer, rest);
-    if (!m) continue;
-    const removed = m.path.endsWith('/') ? m.path.slice(0, -1) : m.path;
-    const template = templateOf(m.pattern);
-    if (template === undefined || !rest.startsWith(removed)) continue;
-    const below = walk(
-      inner ?? next,
-      rest.slice(removed.length),
-      route,
-      holds,
-      apps,
-      inner === undefined ? at + 1 : at,
-      depth + 1,
-    );
-    if (below !== undefined) return glued(template === '/' ? '' : template, below);
+    const step = mountStep(layer, rest);
+    if (!step) continue;
+    const atBelow = inner === undefined ? at + 1 : at;
+    const below = walk(inner ?? next, step.left, route, holds, apps, atBelow, depth + 1);
+    if (below !== undefined) return glued(step.template, below);
   }
   return undefined;
 }
@@ -368,18 +375,14 @@ function mountsMatching(
   for (const layer of stack as MountLayer[]) {
     if (found.size > 1) return;
     if (layer?.route !== undefined) continue;
-    const m = matched(layer, rest);
-    if (!m) continue;
-    const removed = m.path.endsWith('/') ? m.path.slice(0, -1) : m.path;
-    const template = templateOf(m.pattern);
-    if (template === undefined || !rest.startsWith(removed)) continue;
-    const mounts = glued(above, template === '/' ? '' : template);
-    const left = rest.slice(removed.length);
-    if (left === '' && at === apps.length - 1) found.add(mounts);
+    const step = mountStep(layer, rest);
+    if (!step) continue;
+    const mounts = glued(above, step.template);
+    if (step.left === '' && at === apps.length - 1) found.add(mounts);
     const inner = Array.isArray(layer?.handle?.stack) ? layer.handle.stack : undefined;
     const next = inner === undefined ? subAppStack(layer, apps, at) : undefined;
     if (inner === undefined && next === undefined) continue;
     const atBelow = inner === undefined ? at + 1 : at;
-    mountsMatching(inner ?? next, left, apps, atBelow, depth + 1, mounts, found);
+    mountsMatching(inner ?? next, step.left, apps, atBelow, depth + 1, mounts, found);
   }
 }
