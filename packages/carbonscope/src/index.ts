@@ -190,7 +190,7 @@ export {
   type EarlyAnswerOptions,
 } from './runtime/carbonscope.js';
 // For the service's LLM key, masked from the length the library's keys are.
-export { maskableSecret } from './secret-length.js';
+export { maskableSecret, shortKeyWarning } from './secret-length.js';
 export {
   checkSettings,
   ENERGY_SOURCES,
@@ -209,7 +209,6 @@ export {
   type Settings,
   SettingsError,
   secretsOf,
-  shortKeyWarning,
   urlSetting,
   ZONE_PATTERN,
 } from './settings.js';

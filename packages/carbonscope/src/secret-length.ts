@@ -26,3 +26,12 @@ export function maskableSecret(secret: string | undefined): secret is string {
 export function maskableValue(value: string | undefined): value is string {
   return value !== undefined && value.length >= MIN_MASKED_VALUE_LENGTH;
 }
+
+/**
+ * A line to log at warn where a key is too short to be masked (MIN_MASKED_SECRET_LENGTH): the
+ * lines will show it wherever an upstream echoes it. `name` says which key.
+ */
+export function shortKeyWarning(name: string, key: string | undefined): string | undefined {
+  if (!key || maskableSecret(key)) return undefined;
+  return `${name} has fewer than ${MIN_MASKED_SECRET_LENGTH} characters, too few to mask in log lines without masking ordinary words too: lines that quote it show it (real keys are far longer)`;
+}

@@ -14,7 +14,7 @@ import {
 import { DEFAULT_CALIBRATION_INTERVAL_MS, DEFAULT_MAX_OPERATION_AGE_MS } from './energy/tracker.js';
 import { MAX_CARBON_INTENSITY } from './grid/intensity-bound.js';
 import { MAX_ZONE_LENGTH, zoneKind } from './grid/zones.js';
-import { MIN_MASKED_SECRET_LENGTH, maskableSecret, maskableValue } from './secret-length.js';
+import { maskableSecret, maskableValue } from './secret-length.js';
 import { quotedText, shownValue } from './shown-value.js';
 import {
   credentialsOf,
@@ -569,15 +569,6 @@ export function secretsOf(settings: Settings): string[] {
     ...gridSecrets(settings.grid.apiKey, settings.grid.baseUrl),
     ...[kepler, scaphandre].flatMap((e) => [e.metricsUrl, e.prometheusUrl]).flatMap(urlSecrets),
   ];
-}
-
-/**
- * A line to log at warn where a key is too short to be masked (MIN_MASKED_SECRET_LENGTH): the
- * lines will show it wherever an upstream echoes it. `name` says which key.
- */
-export function shortKeyWarning(name: string, key: string | undefined): string | undefined {
-  if (!key || maskableSecret(key)) return undefined;
-  return `${name} has fewer than ${MIN_MASKED_SECRET_LENGTH} characters, too few to mask in log lines without masking ordinary words too: lines that quote it show it (real keys are far longer)`;
 }
 
 /** The energy exporters' URL settings, whose query may hold a key (secretsOf). */

@@ -50,13 +50,8 @@ import {
 import { Listeners } from '../listeners.js';
 import type { Logger } from '../log.js';
 import { checkedOperationName } from '../operation-name.js';
-import {
-  checkSettings,
-  type Env,
-  loadSettings,
-  type Settings,
-  shortKeyWarning,
-} from '../settings.js';
+import { shortKeyWarning } from '../secret-length.js';
+import { checkSettings, type Env, loadSettings, type Settings } from '../settings.js';
 import { defaultLogger } from './default-logger.js';
 import { type DropCount, DropCounts } from './drop-counts.js';
 import { LoopEndSettler } from './loop-end-settle.js';
