@@ -20,6 +20,11 @@ const MAX_DEPTH = 16;
  * place of the oldest, so the values in use now are the cached ones, not the first 64 ever seen.
  */
 const MAX_CACHED = 64;
+/**
+ * Keys (a path as sent) longer than this are walked each time, never kept: 64 URLs near Node's
+ * 16 KB header limit held ~1 MB per route, and a mount's text in use is far shorter.
+ */
+const MAX_CACHED_KEY = 256;
 
 const cache = new WeakMap<object, Map<string, string | null>>();
 /**
@@ -292,8 +297,9 @@ function pathnameOf(req: object): string | undefined {
   return query === -1 ? url : url.slice(0, query);
 }
 
-/** Keeps a walk's answer for `key`, null where it found no mounts. */
+/** Keeps a walk's answer for `key`, null where it found no mounts; a long key is not kept. */
 function remember(known: Map<string, string | null>, key: string, template: string | null): void {
+  if (key.length > MAX_CACHED_KEY) return;
   // A Map iterates in insertion order: its first key is the oldest. Only a miss pays this (it
   // has walked already); a hit is one get.
   if (known.size >= MAX_CACHED) known.delete(known.keys().next().value as string);

@@ -174,3 +174,50 @@ describe('http: an answer from path middleware walks the mounts once per baseUrl
     expect(reads()).to.equal(1);
   });
 });
+
+describe('http: the mount caches keep no long client text', () => {
+  // Each cache is 64 entries per route (or app), keyed by the path as sent: kept, 64 URLs near
+  // Node's 16 KB header limit held ~1 MB per route, some 27 MB for 50 routes under `/api/:v`.
+  const long = (i: number) => `/t/${`${i}-`.padEnd(8000, 'x')}`;
+
+  it("a route's: a long baseUrl is named, walked each time, and evicts no short one", () => {
+    const { counter, routeOf } = tenantApp();
+    expect(routeOf('/t/acme')).to.equal('/t/:tenant/items');
+    for (let i = 0; i < 100; i++) expect(routeOf(long(i))).to.equal('/t/:tenant/items');
+    expect(counter.walks).to.equal(101);
+    expect(routeOf(long(0))).to.equal('/t/:tenant/items');
+    expect(counter.walks).to.equal(102);
+    expect(routeOf('/t/acme')).to.equal('/t/:tenant/items');
+    expect(counter.walks).to.equal(102);
+  });
+
+  it("path middleware's: a long baseUrl is named, walked each time, and evicts no short one", () => {
+    const app = express();
+    app.use('/t/:tenant', (_req, res) => {
+      res.end();
+    });
+    const [tenant] = (app as unknown as { router: { stack: Layer[] } }).router.stack;
+    if (!tenant) throw new Error('no mount layer');
+    const walks = counted(tenant);
+    const answered = (baseUrl: string) =>
+      expressRouteOf({ app, baseUrl } as unknown as IncomingMessage);
+    expect(answered('/t/acme')).to.equal('/t/:tenant');
+    for (let i = 0; i < 100; i++) expect(answered(long(i))).to.equal('/t/:tenant');
+    expect(walks.calls).to.equal(101);
+    expect(answered('/t/acme')).to.equal('/t/:tenant');
+    expect(walks.calls).to.equal(101);
+  });
+
+  it('passed on by a router mounted twice: a long path is named and evicts no short one', () => {
+    const { walks, passedOn } = usersApp('/v/:version');
+    expect(passedOn('/v/1/7')).to.equal('/v/:version/:id');
+    const once = walks.calls;
+    for (let i = 0; i < 100; i++) {
+      expect(passedOn(`/v/${i}/${'7'.padEnd(8000, '7')}`)).to.equal('/v/:version/:id');
+    }
+    const afterLong = walks.calls;
+    expect(afterLong).to.be.above(once);
+    expect(passedOn('/v/1/7')).to.equal('/v/:version/:id');
+    expect(walks.calls).to.equal(afterLong);
+  });
+});
