@@ -14,6 +14,7 @@ import {
   type OperationTracker,
 } from '../energy/index.js';
 import type { Logger } from '../log.js';
+import { GrpcMethods } from './grpc-methods.js';
 import { methodFactsReader } from './request-facts.js';
 import { namedHttp2Route, UNMATCHED_ROUTE } from './route.js';
 
@@ -53,6 +54,8 @@ interface OpenStream {
   readonly stream: ServerHttp2Stream;
   /** Its method and scheme, read as it arrived. */
   readonly facts: HttpRequestFacts;
+  /** Node's own object, kept (not read) until the end: a gRPC call is named by its `:path`. */
+  readonly headers: IncomingHttpHeaders;
 }
 
 type Carrier = ServerHttp2Stream & Record<symbol, unknown>;
@@ -110,10 +113,18 @@ function compatRequestOf(stream: Carrier, key: symbol | null): Http2ServerReques
   return req !== null && typeof req === 'object' ? (req as Http2ServerRequest) : undefined;
 }
 
-/** The route named on the stream's compat request, else on the stream itself (setRoute). */
-function streamRoute(stream: Carrier, key: symbol | null): string | undefined {
+/**
+ * The route named on the stream's compat request, else on the stream itself (setRoute), else
+ * a gRPC call's method where its server serves it.
+ */
+function streamRoute(entry: OpenStream, key: symbol | null, grpc: GrpcMethods): string | undefined {
+  const stream = entry.stream as Carrier;
   const req = compatRequestOf(stream, key);
-  return (req && namedHttp2Route(req)) ?? namedHttp2Route(stream);
+  return (
+    (req && namedHttp2Route(req)) ??
+    namedHttp2Route(stream) ??
+    grpc.nameOf(stream, entry.headers, req === undefined)
+  );
 }
 
 /**
@@ -138,7 +149,8 @@ function sentStatus(stream: ServerHttp2Stream): number | undefined {
  * operation with the labels an HTTP/1 request gets. Its status is the `:status` it sent, for a stream whose response finished unreset; one the
  * client reset, or whose connection went, ends without one, as an abandoned HTTP/1 request does.
  * HTTP/1.1 requests of an `allowHTTP1` server come through `node:http`'s channels, not here.
- * A CONNECT stream (a tunnel: WebSocket over HTTP/2) begins no operation.
+ * A CONNECT stream (a tunnel: WebSocket over HTTP/2) begins no operation. A gRPC call that no
+ * setRoute named is named by its method where its server serves it (see GrpcMethods).
  */
 export function trackHttp2Streams(
   tracker: OperationTracker,
@@ -149,6 +161,7 @@ export function trackHttp2Streams(
   const attached = new Set<H2Server>();
   const ignored = new WeakSet<object>();
   const factsOf = methodFactsReader(options.knownMethods);
+  const grpc = new GrpcMethods();
   // Node's symbol for a stream's compat request: undefined until a stream came, null if none.
   let compatKey: symbol | null | undefined;
   const findCompatKey = (stream: Carrier) => {
@@ -160,7 +173,8 @@ export function trackHttp2Streams(
     open.delete(entry);
     const stream = entry.stream as Carrier;
     stream[key] = undefined;
-    close(entry.op, streamRoute(stream, compatKey ?? null) ?? UNMATCHED_ROUTE, status, entry.facts);
+    const route = streamRoute(entry, compatKey ?? null, grpc) ?? UNMATCHED_ROUTE;
+    close(entry.op, route, status, entry.facts);
   };
   // Shared by every stream (`this` is the stream): no closure per request. A response is done
   // when its writable side finished after its headers went. Node ends a HEAD stream's writable
@@ -185,6 +199,7 @@ export function trackHttp2Streams(
       op: tracker.begin(options.operation, 'request'),
       stream,
       facts: factsOf(method, stream.session?.encrypted === true),
+      headers,
     };
     open.add(entry);
     (stream as Carrier)[key] = entry;
@@ -232,7 +247,7 @@ export function trackHttp2Streams(
     },
     sweep() {
       for (const entry of open) {
-        const route = streamRoute(entry.stream as Carrier, compatKey ?? null);
+        const route = streamRoute(entry, compatKey ?? null, grpc);
         if (route !== undefined) entry.op.rename(route);
       }
     },

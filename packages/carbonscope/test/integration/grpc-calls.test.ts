@@ -1,0 +1,228 @@
+import {
+  type CallOptions,
+  Client,
+  credentials,
+  makeGenericClientConstructor,
+  Server,
+  ServerCredentials,
+  type ServiceClientConstructor,
+  type ServiceDefinition,
+  status,
+} from '@grpc/grpc-js';
+import { expect } from 'chai';
+import type { OperationFootprint, OperationTracker } from '../../src/energy/index.js';
+import { trackHttp2Streams } from '../../src/http/http2-streams.js';
+import type { Carbonscope } from '../../src/runtime/carbonscope.js';
+import { steadyCarbonscope } from '../unit/energy/scripted.js';
+
+type Raw = Buffer;
+const same = (b: Raw) => b;
+
+function method(path: string, requestStream: boolean, responseStream: boolean) {
+  return {
+    path,
+    requestStream,
+    responseStream,
+    requestSerialize: same,
+    requestDeserialize: same,
+    responseSerialize: same,
+    responseDeserialize: same,
+  };
+}
+
+/** A service with every kind of call; `Later` is in the definition but has no handler. */
+const ITEMS = {
+  Get: method('/demo.Items/Get', false, false),
+  Find: method('/demo.Items/Find', false, false),
+  List: method('/demo.Items/List', false, true),
+  Slow: method('/demo.Items/Slow', false, true),
+  Upload: method('/demo.Items/Upload', true, false),
+  Later: method('/demo.Items/Later', false, false),
+} satisfies ServiceDefinition;
+
+type ItemsClient = InstanceType<ServiceClientConstructor> &
+  Record<string, (...args: unknown[]) => unknown>;
+
+function itemsServer(): Server {
+  const server = new Server();
+  server.addService(ITEMS, {
+    Get: (_call: unknown, done: (e: null, v: Raw) => void) => done(null, Buffer.from('ok')),
+    // A failure as a handler gives it: trailers-only, HTTP status 200.
+    Find: (_call: unknown, done: (e: { code: number; details: string }) => void) =>
+      done({ code: status.NOT_FOUND, details: 'no such item' }),
+    List: (call: { write(b: Raw): void; end(): void }) => {
+      for (let i = 0; i < 5; i++) call.write(Buffer.from('x'));
+      call.end();
+    },
+    // Answers nothing for a while: a client cancels it before any answer.
+    Slow: (call: { cancelled: boolean; end(): void }) => {
+      setTimeout(() => call.end(), 2000).unref();
+    },
+    Upload: (call: NodeJS.EventEmitter, done: (e: null, v: Raw) => void) => {
+      let n = 0;
+      call.on('data', () => n++);
+      call.on('end', () => done(null, Buffer.from(String(n))));
+    },
+  });
+  return server;
+}
+
+function bind(server: Server): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) =>
+      err ? reject(err) : resolve(port),
+    ),
+  );
+}
+
+/** `operation status method scheme`, as the request metrics label each ended call. */
+function labels(ended: OperationFootprint[]): string[] {
+  return ended.map((f) => `${f.operation} ${f.status} ${f.http?.method} ${f.http?.scheme}`);
+}
+
+async function until(ok: () => boolean): Promise<void> {
+  for (let t = 0; t < 400 && !ok(); t++) await new Promise((r) => setTimeout(r, 5));
+}
+
+/** A unary call's outcome: `ok` or its gRPC status code. */
+function unary(client: ItemsClient, name: string): Promise<string | number> {
+  return new Promise((resolve) => {
+    client[name](Buffer.from('a'), (err: { code: number } | null) =>
+      resolve(err ? err.code : 'ok'),
+    );
+  });
+}
+
+/** A unary call to a path the client makes up: its gRPC status code. */
+function unaryAt(client: Client, path: string): Promise<number | 'ok'> {
+  return new Promise((resolve) => {
+    const options: CallOptions = {};
+    client.makeUnaryRequest(path, same, same, Buffer.from('a'), options, (err) =>
+      resolve(err ? (err.code ?? -1) : 'ok'),
+    );
+  });
+}
+
+/** A server-streaming call read to its end, or cancelled after `cancelAfterMs`. */
+function serverStream(client: ItemsClient, name: string, cancelAfterMs?: number): Promise<string> {
+  return new Promise((resolve) => {
+    const call = client[name](Buffer.from('a')) as NodeJS.EventEmitter & { cancel(): void };
+    let n = 0;
+    call.on('data', () => n++);
+    call.on('error', (err: { code: number }) => resolve(`${n} then ${err.code}`));
+    call.on('end', () => resolve(`${n}`));
+    if (cancelAfterMs !== undefined) setTimeout(() => call.cancel(), cancelAfterMs);
+  });
+}
+
+function upload(client: ItemsClient): Promise<string> {
+  return new Promise((resolve) => {
+    const call = client.Upload((err: { code: number } | null, value: Raw) =>
+      resolve(err ? `error ${err.code}` : String(value)),
+    ) as { write(b: Raw): void; end(): void };
+    for (let i = 0; i < 3; i++) call.write(Buffer.from('z'));
+    call.end();
+  });
+}
+
+describe('http: gRPC calls of @grpc/grpc-js, over loopback', () => {
+  let cs: Carbonscope;
+  let server: Server;
+  let items: ItemsClient;
+  let raw: Client;
+  const ended: OperationFootprint[] = [];
+
+  before(async () => {
+    cs = await steadyCarbonscope();
+    cs.onFinish((f) => ended.push(f));
+    cs.trackRequests();
+    server = itemsServer();
+    const address = `127.0.0.1:${await bind(server)}`;
+    const Items = makeGenericClientConstructor(ITEMS, 'Items');
+    items = new Items(address, credentials.createInsecure()) as ItemsClient;
+    raw = new Client(address, credentials.createInsecure());
+  });
+
+  after(async () => {
+    items?.close();
+    raw?.close();
+    server?.forceShutdown();
+    await cs?.stop();
+  });
+
+  beforeEach(() => {
+    ended.length = 0;
+  });
+
+  it('names each call by the method the server serves, every kind of call', async () => {
+    const outcomes = [
+      await unary(items, 'Get'),
+      await unary(items, 'Find'),
+      await serverStream(items, 'List'),
+      await upload(items),
+      // Taken by its handler, then cancelled by the client before any answer.
+      await serverStream(items, 'Slow', 100),
+    ];
+    await until(() => ended.length === outcomes.length);
+    expect(outcomes).to.deep.equal([
+      'ok',
+      status.NOT_FOUND,
+      '5',
+      '3',
+      `0 then ${status.CANCELLED}`,
+    ]);
+    expect(labels(ended)).to.deep.equal([
+      '/demo.Items/Get 200 POST http',
+      '/demo.Items/Find 200 POST http',
+      '/demo.Items/List 200 POST http',
+      '/demo.Items/Upload 200 POST http',
+      // Reset before any answer: no status was delivered.
+      '/demo.Items/Slow undefined POST http',
+    ]);
+    expect(cs.trackRequests().inFlight).to.equal(0);
+  });
+
+  it('names a call while it runs, once its handler took it, at a sweep', async () => {
+    // The HTTP/2 tracking alone, with operations that say what they were named.
+    const names: string[][] = [];
+    const tracker = {
+      begin: () => {
+        const op = ['request'];
+        names.push(op);
+        return { rename: (name: string) => op.push(name), end: (name: string) => op.push(name) };
+      },
+    } as unknown as OperationTracker;
+    const streams = trackHttp2Streams(tracker, { operation: 'request' });
+    const slow = itemsServer();
+    const Items = makeGenericClientConstructor(ITEMS, 'Items');
+    const client = new Items(`127.0.0.1:${await bind(slow)}`, credentials.createInsecure());
+    try {
+      const call = serverStream(client as ItemsClient, 'Slow', 300);
+      const made = unaryAt(client, '/made.Up/Running');
+      await until(() => names.length === 2);
+      await made;
+      streams.sweep();
+      expect(names).to.deep.equal([
+        ['request', '/demo.Items/Slow'],
+        ['request', 'unmatched'],
+      ]);
+      await call;
+      await until(() => names[0]?.length === 3);
+      expect(names[0]).to.deep.equal(['request', '/demo.Items/Slow', '/demo.Items/Slow']);
+    } finally {
+      client.close();
+      slow.forceShutdown();
+      streams.stop();
+    }
+  });
+
+  it('keeps a method the server does not serve unmatched, a path a client makes up too', async () => {
+    const outcomes = [await unary(items, 'Later')];
+    for (let i = 0; i < 50; i++)
+      outcomes.push(await unaryAt(raw, `/made.Up${i}/M${Math.random()}`));
+    await until(() => ended.length === outcomes.length);
+    expect(new Set(outcomes)).to.deep.equal(new Set([status.UNIMPLEMENTED]));
+    expect(new Set(labels(ended))).to.deep.equal(new Set(['unmatched 200 POST http']));
+    expect(ended).to.have.length(51);
+  });
+});
