@@ -50,7 +50,8 @@ export function grpcAnswerOf(sent: OutgoingHttpHeaders | undefined): GrpcAnswer 
  * none that it does not (it answers those UNIMPLEMENTED in the same turn). That second sign is
  * read on core-API streams only: a compat request is an HTTP framework's, whose body parser may
  * read a request before any route matched.
- * A method learned from an answer names later calls of it that ended with none.
+ * A method learned from an answer names later calls of it that ended with none, on any server
+ * the tracking sees: a process rarely serves one method path from two servers, one not serving it.
  */
 export class GrpcMethods {
   private readonly served = new Set<string>();
