@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 
 /**
@@ -9,7 +10,8 @@ export const GRPC_UNIMPLEMENTED = 12;
 /**
  * The most method paths one tracking learns: a server registers a fixed set of methods, but a
  * server that answers any path (a gRPC proxy) would make the set as large as its clients' input.
- * The operation names are bounded on their own (`other` past 64); this bounds the memory.
+ * The operation names are bounded on their own (`other` past 64); this bounds the memory, per
+ * server.
  */
 export const MAX_GRPC_METHODS = 256;
 
@@ -40,6 +42,15 @@ export function grpcAnswerOf(sent: OutgoingHttpHeaders | undefined): GrpcAnswer 
 }
 
 /**
+ * The names of @grpc/grpc-js's `stream` listener (`handler.bind(server)`, channelz on or off),
+ * which its Server adds to each HTTP/2 server it makes before that server listens.
+ */
+const GRPC_JS_HANDLERS: ReadonlySet<string> = new Set([
+  'bound _streamHandler',
+  'bound _channelzHandler',
+]);
+
+/**
  * Names gRPC calls (HTTP/2 streams) by their method path, `/pkg.Service/Method`, as the
  * `http.route` of an HTTP request is its template: only a method the server serves, so that a
  * path a client makes up never becomes an operation name. Whether the server registered a
@@ -47,36 +58,53 @@ export function grpcAnswerOf(sent: OutgoingHttpHeaders | undefined): GrpcAnswer 
  * no public API reaches from the HTTP/2 server: its answer (see GrpcAnswer), or before any
  * answer (the call runs, or its client reset it) whether a handler took its stream, as
  * grpc-js does with each call it serves (it pauses it to read the messages at its pace) and
- * none that it does not (it answers those UNIMPLEMENTED in the same turn). That second sign is
- * read on core-API streams only: a compat request is an HTTP framework's, whose body parser may
- * read a request before any route matched.
- * A method learned from an answer names later calls of it that ended with none, on any server
- * the tracking sees: a process rarely serves one method path from two servers, one not serving it.
+ * none that it does not (it answers those UNIMPLEMENTED in the same turn). That second sign
+ * holds on grpc-js's own servers only (told by their `stream` listener): any other server that
+ * reads every request's body would let a client reset a made-up path into a name.
+ * A method learned from a server's answer names that server's later calls of it that ended
+ * with none: learned on one server, it is a path a client made up on another.
  */
 export class GrpcMethods {
-  private readonly served = new Set<string>();
+  private readonly served = new WeakMap<object, Set<string>>();
+  private readonly grpcJs = new WeakMap<EventEmitter, boolean>();
 
   /**
-   * The call's method path if its server serves the method, else undefined (for a request that
-   * is no gRPC call too). `core`: the stream has no compat request.
+   * The call's method path if `server` (the one whose `stream` event brought it) serves the
+   * method, else undefined (for a request that is no gRPC call too).
    */
   nameOf(
     stream: ServerHttp2Stream,
     headers: IncomingHttpHeaders,
-    core: boolean,
+    server: EventEmitter,
   ): string | undefined {
     if (!isGrpcRequest(headers)) return undefined;
     const path = headers[':path'];
     if (typeof path !== 'string') return undefined;
     const answer = grpcAnswerOf(stream.headersSent ? stream.sentHeaders : undefined);
-    if (answer === 'served') return this.learn(path);
+    if (answer === 'served') return this.learn(server, path);
     if (answer !== 'none') return undefined;
-    return this.served.has(path) || (core && handlerTook(stream)) ? path : undefined;
+    if (this.served.get(server)?.has(path)) return path;
+    return handlerTook(stream) && this.isGrpcJs(server) ? path : undefined;
   }
 
-  private learn(path: string): string {
-    if (this.served.size < MAX_GRPC_METHODS) this.served.add(path);
+  private learn(server: object, path: string): string {
+    let served = this.served.get(server);
+    if (served === undefined) {
+      served = new Set();
+      this.served.set(server, served);
+    }
+    if (served.size < MAX_GRPC_METHODS) served.add(path);
     return path;
+  }
+
+  /** Read once per server: grpc-js adds its listener before the server listens. */
+  private isGrpcJs(server: EventEmitter): boolean {
+    let known = this.grpcJs.get(server);
+    if (known === undefined) {
+      known = server.listeners('stream').some((listener) => GRPC_JS_HANDLERS.has(listener.name));
+      this.grpcJs.set(server, known);
+    }
+    return known;
   }
 }
 

@@ -56,6 +56,8 @@ interface OpenStream {
   readonly facts: HttpRequestFacts;
   /** Node's own object, kept (not read) until the end: a gRPC call is named by its `:path`. */
   readonly headers: IncomingHttpHeaders;
+  /** Whose `stream` event brought it: a gRPC method is named where that server serves it. */
+  readonly server: H2Server;
 }
 
 type Carrier = ServerHttp2Stream & Record<symbol, unknown>;
@@ -123,7 +125,7 @@ function streamRoute(entry: OpenStream, key: symbol | null, grpc: GrpcMethods): 
   return (
     (req && namedHttp2Route(req)) ??
     namedHttp2Route(stream) ??
-    grpc.nameOf(stream, entry.headers, req === undefined)
+    grpc.nameOf(stream, entry.headers, entry.server)
   );
 }
 
@@ -188,7 +190,8 @@ export function trackHttp2Streams(
     const entry = this[key] as OpenStream | undefined;
     if (entry) end(entry, this.headersSent && this.writableFinished ? sentStatus(this) : undefined);
   }
-  const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+  // A function, not an arrow: `this` is the server whose `stream` event it is.
+  function onStream(this: H2Server, stream: ServerHttp2Stream, headers: IncomingHttpHeaders) {
     if (compatKey === undefined) findCompatKey(stream as Carrier);
     const method = headers[':method'];
     // A tunnel (RFC 8441's WebSocket, RFC 7540's CONNECT) is no request, as an HTTP/1 CONNECT or
@@ -200,13 +203,14 @@ export function trackHttp2Streams(
       stream,
       facts: factsOf(method, stream.session?.encrypted === true),
       headers,
+      server: this,
     };
     open.add(entry);
     (stream as Carrier)[key] = entry;
     // `on`, not `once`: once wraps its listener in a closure; an ended entry is gone anyway.
     stream.on('finish', onFinish);
     stream.on('close', onClose);
-  };
+  }
   // A server that closed is let go (it would be held until stop): found again if it listens.
   function detach(this: H2Server) {
     attached.delete(this);

@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { connect, constants, createServer, type ServerHttp2Stream } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import {
   type CallOptions,
   Client,
@@ -124,6 +127,104 @@ function upload(client: ItemsClient): Promise<string> {
     call.end();
   });
 }
+
+/** The HTTP/2 tracking alone, its operations saying each name they were given, in order. */
+function namedStreams() {
+  const names: string[][] = [];
+  const tracker = {
+    begin: () => {
+      const op = ['request'];
+      names.push(op);
+      return { rename: (name: string) => op.push(name), end: (name: string) => op.push(name) };
+    },
+  } as unknown as OperationTracker;
+  return { names, streams: trackHttp2Streams(tracker, { operation: 'request' }) };
+}
+
+/**
+ * A gRPC request a client sends to `port` and resets once the server saw it (`seen` resolves):
+ * no answer is ever sent.
+ */
+async function resetCall(port: number, path: string, seen: Promise<unknown>): Promise<void> {
+  const session = connect(`http://127.0.0.1:${port}`);
+  session.on('error', () => {});
+  const req = session.request({
+    ':method': 'POST',
+    ':path': path,
+    'content-type': 'application/grpc',
+  });
+  req.on('error', () => {});
+  req.write(Buffer.alloc(5));
+  await seen;
+  req.close(constants.NGHTTP2_CANCEL);
+  await once(req, 'close');
+  session.close();
+}
+
+describe('http: a gRPC path is never named from a server that is not serving it', () => {
+  it('a core-API server that reads every stream: a made-up path reset before its answer', async () => {
+    const { names, streams } = namedStreams();
+    // Reads each request's body before answering, as most core-API handlers do.
+    const server = createServer();
+    const taken: ServerHttp2Stream[] = [];
+    server.on('stream', (stream) => {
+      stream.on('data', () => {});
+      stream.on('error', () => {});
+      taken.push(stream);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    try {
+      const seen = until(() => taken.length === 1 && taken[0].readableFlowing === true);
+      const reset = resetCall(
+        port,
+        `/made.Up/M${Math.random()}`,
+        seen.then(() => streams.sweep()),
+      );
+      await reset;
+      await until(() => names[0]?.length === 2);
+      expect(names).to.deep.equal([['request', 'unmatched']]);
+    } finally {
+      streams.stop();
+      server.close();
+    }
+  });
+
+  it("a method one server serves is not named on another server's unanswered call", async () => {
+    const { names, streams } = namedStreams();
+    const items = itemsServer();
+    const Items = makeGenericClientConstructor(ITEMS, 'Items');
+    const client = new Items(`127.0.0.1:${await bind(items)}`, credentials.createInsecure());
+    const other = createServer();
+    let got = 0;
+    other.on('stream', (stream) => {
+      stream.on('error', () => {});
+      got++;
+    });
+    other.listen(0, '127.0.0.1');
+    await once(other, 'listening');
+    try {
+      expect(await unary(client as ItemsClient, 'Get')).to.equal('ok');
+      const { port } = other.address() as AddressInfo;
+      await resetCall(
+        port,
+        '/demo.Items/Get',
+        until(() => got === 1),
+      );
+      await until(() => names[1]?.length === 2);
+      expect(names).to.deep.equal([
+        ['request', '/demo.Items/Get'],
+        ['request', 'unmatched'],
+      ]);
+    } finally {
+      client.close();
+      items.forceShutdown();
+      streams.stop();
+      other.close();
+    }
+  });
+});
 
 describe('http: gRPC calls of @grpc/grpc-js, over loopback', () => {
   let cs: Carbonscope;

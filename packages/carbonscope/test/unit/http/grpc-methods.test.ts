@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { expect } from 'chai';
 import {
@@ -33,6 +34,21 @@ function stream(sent?: OutgoingHttpHeaders, taken = false): ServerHttp2Stream {
   } as unknown as ServerHttp2Stream;
 }
 
+/** An HTTP/2 server as @grpc/grpc-js sets one up: its bound stream handler listens. */
+function grpcJsServer(): EventEmitter {
+  const server = new EventEmitter();
+  const handlers = { _streamHandler() {} };
+  server.on('stream', handlers._streamHandler.bind(handlers));
+  return server;
+}
+
+/** Any other HTTP/2 server: its handler reads every stream it is given. */
+function otherServer(): EventEmitter {
+  const server = new EventEmitter();
+  server.on('stream', function readAll() {});
+  return server;
+}
+
 describe('http: gRPC calls are named by the method their server serves', () => {
   it('tells a gRPC call by its content type', () => {
     for (const type of ['application/grpc', 'application/grpc+proto', 'application/grpc-web']) {
@@ -54,46 +70,51 @@ describe('http: gRPC calls are named by the method their server serves', () => {
 
   it('names a call its server answered, never one it does not serve or that is no gRPC', () => {
     const methods = new GrpcMethods();
-    expect(methods.nameOf(stream(SENT.metadata, true), call('/a.S/Get'), true)).to.equal(
+    const grpc = grpcJsServer();
+    expect(methods.nameOf(stream(SENT.metadata, true), call('/a.S/Get'), grpc)).to.equal(
       '/a.S/Get',
     );
-    expect(methods.nameOf(stream(SENT.notFound, true), call('/a.S/Find'), true)).to.equal(
+    expect(methods.nameOf(stream(SENT.notFound, true), call('/a.S/Find'), grpc)).to.equal(
       '/a.S/Find',
     );
-    expect(methods.nameOf(stream(SENT.unimplemented), call('/made/up'), true)).to.equal(undefined);
-    expect(methods.nameOf(stream(SENT.unsupported), call('/a.S/Get', 'text/plain'), true)).to.equal(
+    expect(methods.nameOf(stream(SENT.unimplemented), call('/made/up'), grpc)).to.equal(undefined);
+    expect(methods.nameOf(stream(SENT.unsupported), call('/a.S/Get', 'text/plain'), grpc)).to.equal(
       undefined,
     );
     // A plain HTTP/2 request with a 200 is no call of a method.
-    expect(methods.nameOf(stream(SENT.metadata, true), { ':path': '/a.S/Get' }, true)).to.equal(
+    expect(methods.nameOf(stream(SENT.metadata, true), { ':path': '/a.S/Get' }, grpc)).to.equal(
       undefined,
     );
   });
 
-  it('names a call with no answer yet only if a handler took its stream or its method was learned', () => {
+  it('names a call with no answer yet only if a grpc-js handler took it or the server answered it before', () => {
     const methods = new GrpcMethods();
-    // No handler took it (what a server does with a path it has no handler for).
-    expect(methods.nameOf(stream(), call('/a.S/Watch'), true)).to.equal(undefined);
-    // A handler took it: read on a core-API stream only (a framework's body parser reads first).
-    expect(methods.nameOf(stream(undefined, true), call('/a.S/Watch'), true)).to.equal(
+    const grpc = grpcJsServer();
+    const other = otherServer();
+    // No handler took it (what grpc-js does with a path it has no handler for).
+    expect(methods.nameOf(stream(), call('/a.S/Watch'), grpc)).to.equal(undefined);
+    // A grpc-js handler took it; any other server's handler may read every path it is sent.
+    expect(methods.nameOf(stream(undefined, true), call('/a.S/Watch'), grpc)).to.equal(
       '/a.S/Watch',
     );
-    expect(methods.nameOf(stream(undefined, true), call('/a.S/Watch'), false)).to.equal(undefined);
-    // Learned from an answer, a later call reset before any answer is named.
-    methods.nameOf(stream(SENT.metadata, true), call('/a.S/Watch'), false);
-    expect(methods.nameOf(stream(), call('/a.S/Watch'), false)).to.equal('/a.S/Watch');
+    expect(methods.nameOf(stream(undefined, true), call('/made/up'), other)).to.equal(undefined);
+    // Learned from an answer, a later call reset before any answer is named, on that server only.
+    methods.nameOf(stream(SENT.metadata, true), call('/a.S/Get'), other);
+    expect(methods.nameOf(stream(), call('/a.S/Get'), other)).to.equal('/a.S/Get');
+    expect(methods.nameOf(stream(), call('/a.S/Get'), grpcJsServer())).to.equal(undefined);
     // An UNIMPLEMENTED answer says its method is not served, learned or not.
-    expect(methods.nameOf(stream(SENT.unimplemented, true), call('/a.S/Watch'), true)).to.equal(
+    expect(methods.nameOf(stream(SENT.unimplemented, true), call('/a.S/Get'), other)).to.equal(
       undefined,
     );
   });
 
   it('learns at most MAX_GRPC_METHODS methods: a server that answers any path grows nothing', () => {
     const methods = new GrpcMethods();
+    const proxy = otherServer();
     for (let i = 0; i <= MAX_GRPC_METHODS; i++) {
-      methods.nameOf(stream(SENT.metadata), call(`/any/M${i}`), false);
+      methods.nameOf(stream(SENT.metadata), call(`/any/M${i}`), proxy);
     }
-    expect(methods.nameOf(stream(), call('/any/M0'), false)).to.equal('/any/M0');
-    expect(methods.nameOf(stream(), call(`/any/M${MAX_GRPC_METHODS}`), false)).to.equal(undefined);
+    expect(methods.nameOf(stream(), call('/any/M0'), proxy)).to.equal('/any/M0');
+    expect(methods.nameOf(stream(), call(`/any/M${MAX_GRPC_METHODS}`), proxy)).to.equal(undefined);
   });
 });
