@@ -284,16 +284,7 @@ describe('http: gRPC calls of @grpc/grpc-js, over loopback', () => {
   });
 
   it('names a call while it runs, once its handler took it, at a sweep', async () => {
-    // The HTTP/2 tracking alone, with operations that say what they were named.
-    const names: string[][] = [];
-    const tracker = {
-      begin: () => {
-        const op = ['request'];
-        names.push(op);
-        return { rename: (name: string) => op.push(name), end: (name: string) => op.push(name) };
-      },
-    } as unknown as OperationTracker;
-    const streams = trackHttp2Streams(tracker, { operation: 'request' });
+    const { names, streams } = namedStreams();
     const slow = itemsServer();
     const Items = makeGenericClientConstructor(ITEMS, 'Items');
     const client = new Items(`127.0.0.1:${await bind(slow)}`, credentials.createInsecure());
