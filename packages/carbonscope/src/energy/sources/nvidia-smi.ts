@@ -85,6 +85,11 @@ export interface GpuEnergyIntegratorOptions {
   stallMs?: number;
   /** Called once per stall, when drain() first finds it. */
   onStall?: (device: string, name: string, silentMs: number) => void;
+  /**
+   * nvidia-smi's interval (`-lms`): lines of one GPU read together (addRead) were printed this
+   * far apart, having waited in the pipe. Default: 0, each timed as it was read.
+   */
+  lineIntervalMs?: number;
 }
 
 /**
@@ -113,6 +118,32 @@ export class GpuEnergyIntegrator {
 
   constructor(private readonly options: GpuEnergyIntegratorOptions = {}) {
     this.stallMs = options.stallMs ?? Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * The lines of one read of the pipe, at `nowMs`. A GPU's lines beyond the first there waited
+   * in the pipe while this process did not read it (stopped, or a loop blocked for seconds):
+   * the newest is timed now and each earlier one an interval before the next. Timed as read,
+   * a 12 s stop was a hung driver's silence and its 1,200 J at 100 W were left out.
+   */
+  addRead(lines: readonly NvidiaGpuLine[], nowMs: number): void {
+    const spacing = this.options.lineIntervalMs ?? 0;
+    const byGpu = new Map<number, NvidiaGpuLine[]>();
+    for (const line of lines) {
+      const its = byGpu.get(line.index);
+      if (its) its.push(line);
+      else byGpu.set(line.index, [line]);
+    }
+    for (const [index, its] of byGpu) {
+      const lastMs = this.gpus.get(index)?.lastMs;
+      const k = its.length;
+      // Never before the GPU's line before them: then spread evenly over the time since.
+      const step =
+        lastMs !== undefined && nowMs - (k - 1) * spacing <= lastMs
+          ? (nowMs - lastMs) / k
+          : spacing;
+      its.forEach((line, i) => this.add(line, nowMs - (k - 1 - i) * step));
+    }
   }
 
   add(line: NvidiaGpuLine, nowMs: number): void {
@@ -256,6 +287,7 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
     },
     // A few missed intervals are a slow query or a busy event loop; this is a hung driver.
     stallMs: options.stallMs ?? Math.max(5 * intervalMs, 10_000),
+    lineIntervalMs: intervalMs,
     onStall(device, name, silentMs) {
       const key = `stall ${device}`;
       // After the child ended, its warning has said why every GPU is silent.
@@ -269,6 +301,18 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
     },
   });
   let child: LineChild | undefined;
+  /** GPU lines of the read in progress: added together once its lines are all split. */
+  let read: NvidiaGpuLine[] = [];
+  const addLine = (gpu: NvidiaGpuLine) => {
+    if (read.length === 0) {
+      queueMicrotask(() => {
+        const lines = read;
+        read = [];
+        integrator.addRead(lines, clock());
+      });
+    }
+    read.push(gpu);
+  };
   let started = false;
   let closing = false;
 
@@ -319,7 +363,7 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
               if (!firstOther && line.trim()) firstOther = line.trim();
               return;
             }
-            integrator.add(gpu, clock());
+            addLine(gpu);
             // One interval's lines come in a burst: wait a moment so the detail names every GPU.
             if (burst) return;
             burst = setTimeout(

@@ -121,6 +121,38 @@ describe('energy/sources/nvidia-smi', () => {
     ]);
   });
 
+  it("times a GPU's lines read together an interval apart, never before its line before", () => {
+    const integ = new GpuEnergyIntegrator({ stallMs: 10_000, lineIntervalMs: 1000 });
+    const line = (index: number, watts: number) => ({
+      index,
+      uuid: `GPU-${index}`,
+      name: 'H200',
+      watts,
+    });
+    integ.addRead([line(0, 100), line(1, 50)], 0);
+    // 12 s without a read: 12 lines of gpu0 waited (2 s ... 13 s, 100 -> 200 W), one of gpu1.
+    const backlog = Array.from({ length: 12 }, (_, i) => line(0, i === 11 ? 200 : 100));
+    integ.addRead([...backlog, line(1, 50)], 13_000);
+    const [gpu0, gpu1] = integ.drain(13_000);
+    expect(gpu0).to.deep.equal({
+      component: 'gpu',
+      device: 'gpu0',
+      joules: 1350,
+      watts: 1350 / 13,
+    });
+    // A silence of gpu1's own is no backlog: one line, timed as read, past the stall limit.
+    expect(gpu1).to.deep.equal({
+      component: 'gpu',
+      device: 'gpu1',
+      joules: 0,
+      watts: 0,
+      partial: true,
+    });
+    // More lines than intervals since the line before (nvidia-smi faster than its -lms): spread.
+    integ.addRead([line(0, 200), line(0, 200), line(0, 200), line(0, 200)], 14_000);
+    expect(integ.drain(14_000)[0]?.joules).to.be.closeTo(200, 1e-9);
+  });
+
   // The stall runs from the GPU's last line, not from the meter's start after it: a GPU silent
   // for 1.4 s (over the 1 s limit) had the 0.9 s since the start held at its last power, in a
   // reading marked partial for that very silence.
@@ -252,6 +284,55 @@ setInterval(() => {
       now = 42_000;
       expect(source.sample(tick(1000))).to.deep.equal([]);
       expect(warnings()).to.have.length(1);
+      await source.close();
+    });
+
+    // A process stopped for 12 s (SIGSTOP, `docker pause` of its container but not of the GPU
+    // job, a loop blocked by a synchronous job) reads nvidia-smi's 12 lines of the stop in one
+    // go: timed as read, they were a hung driver's silence, and the stop's 1,200 J were left out.
+    it('lines that waited in the pipe while the process was stopped: the stop counted, no stall', async () => {
+      const rows = `${dir}/rows`;
+      const binary = writeFakeBinary(
+        dir,
+        'nvidia-smi',
+        `
+const fs = require('node:fs');
+const row = '0, GPU-a, NVIDIA H200, 100.00\\n';
+process.stdout.write(row);
+// Prints as many rows as the test asks for, in one write: the pipe's backlog, read at once.
+setInterval(() => {
+  if (!fs.existsSync(${JSON.stringify(rows)})) return;
+  const n = Number(fs.readFileSync(${JSON.stringify(rows)}, 'utf8'));
+  fs.unlinkSync(${JSON.stringify(rows)});
+  process.stdout.write(row.repeat(n));
+}, 10);
+`,
+      );
+      let now = 0;
+      let calls = 0;
+      const clock = () => {
+        calls++;
+        return now;
+      };
+      const emit = async (at: number, n: number) => {
+        now = at;
+        const before = calls;
+        writeFileSync(rows, String(n));
+        await waitFor('another call of the fake', () => calls > before);
+      };
+      const { logger, warnings } = captureLogger();
+      const source = createNvidiaSmiSource({ logger, intervalMs: 1000, binary, clock });
+      expect((await source.probe()).ok).to.equal(true);
+      await emit(1000, 1);
+      expect(source.sample(tick(1000))).to.deep.equal([
+        { component: 'gpu', device: 'gpu0', joules: 100, watts: 100 },
+      ]);
+      // Printed at 2 s, 3 s ... 13 s; read at 13 s.
+      await emit(13_000, 12);
+      expect(source.sample(tick(12_000))).to.deep.equal([
+        { component: 'gpu', device: 'gpu0', joules: 1200, watts: 100 },
+      ]);
+      expect(warnings()).to.deep.equal([]);
       await source.close();
     });
 
