@@ -142,7 +142,7 @@ export class GpuEnergyIntegrator {
         lastMs !== undefined && nowMs - (k - 1) * spacing <= lastMs
           ? (nowMs - lastMs) / k
           : spacing;
-      its.forEach((line, i) => this.add(line, nowMs - (k - 1 - i) * step));
+      for (const [i, line] of its.entries()) this.add(line, nowMs - (k - 1 - i) * step);
     }
   }
 
