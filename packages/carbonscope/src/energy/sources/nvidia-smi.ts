@@ -115,6 +115,8 @@ function addTrapezoidFrom(g: GpuState, nowMs: number, watts: number): void {
 export class GpuEnergyIntegrator {
   private readonly gpus = new Map<number, GpuState>();
   private readonly stallMs: number;
+  /** The latest drain's instant: lines read after it were printed after it. */
+  private drainedMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: GpuEnergyIntegratorOptions = {}) {
     this.stallMs = options.stallMs ?? Number.POSITIVE_INFINITY;
@@ -124,7 +126,9 @@ export class GpuEnergyIntegrator {
    * The lines of one read of the pipe, at `nowMs`. A GPU's lines beyond the first there waited
    * in the pipe while this process did not read it (stopped, or a loop blocked for seconds):
    * the newest is timed now and each earlier one an interval before the next. Timed as read,
-   * a 12 s stop was a hung driver's silence and its 1,200 J at 100 W were left out.
+   * a 12 s stop was a hung driver's silence and its 1,200 J at 100 W were left out. None goes
+   * back past the last drain: the meter's sample reads the pipe first, so a silence it saw was
+   * real, and lines spread into it after a hung driver's burst filled its gap with made-up power.
    */
   addRead(lines: readonly NvidiaGpuLine[], nowMs: number): void {
     const spacing = this.options.lineIntervalMs ?? 0;
@@ -135,13 +139,10 @@ export class GpuEnergyIntegrator {
       else byGpu.set(line.index, [line]);
     }
     for (const [index, its] of byGpu) {
-      const lastMs = this.gpus.get(index)?.lastMs;
+      const floor = Math.max(this.gpus.get(index)?.lastMs ?? -Infinity, this.drainedMs);
       const k = its.length;
-      // Never before the GPU's line before them: then spread evenly over the time since.
-      const step =
-        lastMs !== undefined && nowMs - (k - 1) * spacing <= lastMs
-          ? (nowMs - lastMs) / k
-          : spacing;
+      // Never at or before that floor: then spread evenly over the time since.
+      const step = nowMs - (k - 1) * spacing <= floor ? (nowMs - floor) / k : spacing;
       for (const [i, line] of its.entries()) this.add(line, nowMs - (k - 1 - i) * step);
     }
   }
@@ -184,6 +185,7 @@ export class GpuEnergyIntegrator {
    */
   drain(nowMs = Number.NEGATIVE_INFINITY, edge?: SampleTick['edge']): EnergyReading[] {
     const out: EnergyReading[] = [];
+    this.drainedMs = Math.max(this.drainedMs, nowMs);
     for (const g of this.gpus.values()) {
       // The window ends now, between two lines: the last power held to now, as no later line
       // will say (up to a stall). Without it, the time since the last line was left out: up to

@@ -153,6 +153,26 @@ describe('energy/sources/nvidia-smi', () => {
     expect(integ.drain(14_000)[0]?.joules).to.be.closeTo(200, 1e-9);
   });
 
+  // The meter's samples read the pipe first: a drain that found no line saw a real silence (a
+  // hung driver), so lines read later were printed after it. Spread back an interval apart, a
+  // burst of 3 after a 12 s hang closed its gap to 10 s, under the limit: 1,000 J made up.
+  it("spreads a GPU's lines no further back than the last drain, which saw the pipe empty", () => {
+    const integ = new GpuEnergyIntegrator({ stallMs: 10_000, lineIntervalMs: 1000 });
+    const line = { index: 0, uuid: 'GPU-a', name: 'H200', watts: 100 };
+    integ.addRead([line], 0);
+    for (const at of [1000, 2000, 5000, 9000, 11_000, 11_400]) integ.drain(at);
+    integ.addRead([line, line, line], 12_000);
+    expect(integ.drain(12_000)).to.deep.equal([
+      { component: 'gpu', device: 'gpu0', joules: 40, watts: 100, partial: true },
+    ]);
+    // A hang just past the limit that no drain found: still no gap filled.
+    integ.drain(22_000);
+    integ.addRead([line, line], 22_500);
+    expect(integ.drain(22_500)).to.deep.equal([
+      { component: 'gpu', device: 'gpu0', joules: 25, watts: 100, partial: true },
+    ]);
+  });
+
   // The stall runs from the GPU's last line, not from the meter's start after it: a GPU silent
   // for 1.4 s (over the 1 s limit) had the 0.9 s since the start held at its last power, in a
   // reading marked partial for that very silence.
