@@ -5,7 +5,7 @@ import type {
   OperationFootprint,
 } from './energy/index.js';
 import { passedThrough, tooDeepToTrack, untracked } from './energy/track.js';
-import { checkedOperationName } from './operation-name.js';
+import { checkedFunction, checkedOperationName, typeOf } from './operation-name.js';
 import type { Carbonscope, CarbonscopeOptions } from './runtime/carbonscope.js';
 import { startDefault, startedDefault, stopDefault } from './runtime/default.js';
 
@@ -16,6 +16,11 @@ export type StartOptions = Omit<CarbonscopeOptions, 'captureContext'>;
  * samples in the background on a timer that never keeps the process alive.
  */
 export function start(options: StartOptions = {}): Promise<Carbonscope> {
+  // A JavaScript caller's null failed deep in the start, as a TypeError naming no option.
+  if (typeof options !== 'object' || options === null) {
+    const got = typeOf(options);
+    return Promise.reject(new TypeError(`start(): the options must be an object (got ${got})`));
+  }
   return startDefault(options);
 }
 
@@ -29,6 +34,7 @@ export function track<T>(name: string, fn: () => PromiseLike<T>): Promise<T>;
 export function track<T>(name: string, fn: () => T): T;
 export function track<T>(name: string, fn: () => T): T {
   checkedOperationName(name, 'track()');
+  checkedFunction(fn, 'track()');
   const cs = startedDefault();
   if (!cs) return untracked(fn);
   return tooDeepToTrack(cs.tracker) ? passedThrough(fn) : cs.track(name, fn);
@@ -46,6 +52,7 @@ export async function measure<T>(
   options?: MeasureOptions<T>,
 ): Promise<Measured<T>> {
   checkedOperationName(name, 'measure()');
+  checkedFunction(fn, 'measure()');
   const cs = startedDefault() ?? (await startDefault());
   return cs.measure(name, fn, options);
 }
@@ -77,7 +84,10 @@ export class EmissionsTracker {
   constructor(
     private readonly name = 'emissions-tracker',
     private readonly options: StartOptions = {},
-  ) {}
+  ) {
+    // Checked here: its stop() reports the name, long after a wrong one was given.
+    checkedOperationName(name, 'EmissionsTracker');
+  }
 
   async start(): Promise<void> {
     this.cs = startedDefault() ?? (await startDefault(this.options));

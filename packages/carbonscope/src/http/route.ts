@@ -1,5 +1,6 @@
 import { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest, ServerHttp2Stream } from 'node:http2';
+import { typeOf } from '../operation-name.js';
 import { expressRouteOf } from './frameworks/express.js';
 import { lookUp, nodeShaped } from './look-up.js';
 
@@ -27,12 +28,20 @@ export type RoutableRequest = IncomingMessage | Http2ServerRequest | ServerHttp2
  * is the root, `/`: an empty operation name and `http.route` label said nothing.
  */
 export function setRoute(req: RoutableRequest, template: string): void {
+  // Checked at the call: a JavaScript caller's number or object became the operation's label as
+  // its JSON, and a Symbol failed every metrics collection after it, each scrape, each push.
+  if (typeof template !== 'string') refuse('the route template must be a string', template);
+  if (typeof req !== 'object' || req === null) refuse('the request must be an object', req);
   (req as Routed)[ROUTE] =
     template.length > MAX_ROUTE_LENGTH
       ? template.slice(0, MAX_ROUTE_LENGTH)
       : template === ''
         ? '/'
         : template;
+}
+
+function refuse(what: string, got: unknown, caller = 'setRoute'): never {
+  throw new TypeError(`${caller}(): ${what} (got ${typeOf(got)})`);
 }
 
 /**
@@ -56,6 +65,8 @@ export function reserveRoute(req: IncomingMessage): void {
 
 /** The route template of `req`, or `unmatched` when nothing named one. */
 export function routeOf(req: IncomingMessage): string {
+  if (typeof req !== 'object' || req === null)
+    refuse('the request must be an object', req, 'routeOf');
   return namedRoute(req) ?? UNMATCHED_ROUTE;
 }
 

@@ -49,7 +49,7 @@ import {
 } from '../http/index.js';
 import { Listeners } from '../listeners.js';
 import type { Logger } from '../log.js';
-import { checkedOperationName } from '../operation-name.js';
+import { checkedFunction, checkedKind, checkedOperationName } from '../operation-name.js';
 import { shortKeyWarning } from '../secret-length.js';
 import { checkSettings, type Env, loadSettings, type Settings } from '../settings.js';
 import { defaultLogger } from './default-logger.js';
@@ -340,6 +340,7 @@ export class Carbonscope implements OperationTracker {
   // The names are checked here, where an application calls in, not in the tracker: request
   // tracking begins an operation per request there, with names it made itself.
   begin(operation: string, kind?: OperationKind): ActiveOperation {
+    checkedKind(kind);
     return this.tracker.begin(checkedOperationName(operation, 'begin()'), kind);
   }
 
@@ -347,6 +348,7 @@ export class Carbonscope implements OperationTracker {
   track<T>(operation: string, fn: () => T): T;
   track<T>(operation: string, fn: () => T): T {
     const name = checkedOperationName(operation, 'track()');
+    checkedFunction(fn, 'track()');
     if (tooDeepToTrack(this.tracker)) return passedThrough(fn);
     return this.tracker.track(name, fn);
   }
@@ -364,6 +366,7 @@ export class Carbonscope implements OperationTracker {
     options?: MeasureOptions<T>,
   ): Promise<Measured<T>> {
     const name = checkedOperationName(operation, 'measure()');
+    checkedFunction(fn, 'measure()');
     return measureWith(this.tracker, name, fn, options, (op) => this.settle(op));
   }
 

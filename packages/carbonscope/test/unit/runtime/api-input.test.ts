@@ -1,0 +1,111 @@
+import { expect } from 'chai';
+import { EmissionsTracker, measure, start, stop, track } from '../../../src/api.js';
+import type { OperationKind } from '../../../src/energy/index.js';
+import { routeOf, setRoute } from '../../../src/http/index.js';
+import type { RoutableRequest } from '../../../src/http/route.js';
+
+// What a plain JavaScript caller can hand the API where TypeScript would have stopped it. Each
+// must be refused at the call, by a message that names the argument and what it takes: not a
+// bare "fn is not a function" from inside carbonscope, nor a value that breaks later, where
+// the metrics are collected (a Symbol route failed every Prometheus scrape after it).
+const ENV = { ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' } as const;
+const untyped = <T>(value: unknown) => value as T;
+
+describe('the API given what plain JavaScript can pass', () => {
+  afterEach(() => stop());
+
+  it('track() and measure() refuse a function that is none, before start() and after', async () => {
+    for (const started of [false, true]) {
+      const cs = started ? await start({ env: ENV }) : undefined;
+      let ended = 0;
+      cs?.tracker.onFinish(() => ended++);
+      for (const fn of [undefined, null, 42, 'job', {}]) {
+        const what = `${started ? 'started' : 'not started'}, ${String(fn)}`;
+        expect(() => track('job', untyped(fn)), what).to.throw(
+          TypeError,
+          /^track\(\): the function to run must be a function \(got /,
+        );
+        const refused = await measure('job', untyped(fn)).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect(refused, what).to.be.instanceOf(TypeError);
+        expect((refused as Error).message, what).to.match(/^measure\(\): the function to run/);
+        if (!cs) continue;
+        expect(() => cs.track('job', untyped(fn)), what).to.throw(TypeError, /^track\(\): /);
+        const byInstance = await cs.measure('job', untyped(fn)).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+        expect((byInstance as Error).message, what).to.match(/^measure\(\): the function/);
+      }
+      // Nothing was begun for the refused calls: no operation counts under their name.
+      expect(cs?.tracker.active ?? 0).to.equal(0);
+      if (cs) {
+        cs.meter.sampleNow();
+        expect(ended).to.equal(0);
+      }
+    }
+  });
+
+  it('begin() refuses a kind that is neither operation nor request', async () => {
+    const cs = await start({ env: ENV });
+    for (const kind of ['bogus', 5, null]) {
+      expect(() => cs.begin('job', untyped<OperationKind>(kind))).to.throw(
+        TypeError,
+        /^begin\(\): the kind must be 'operation' or 'request' \(got /,
+      );
+    }
+    cs.begin('job', 'operation').end();
+    cs.begin('job').end();
+  });
+
+  it('EmissionsTracker refuses a name that is no text, at construction', () => {
+    for (const name of [5, null, '']) {
+      expect(() => new EmissionsTracker(untyped(name))).to.throw(
+        TypeError,
+        /^EmissionsTracker: the operation name must be a non-empty string \(got /,
+      );
+    }
+    expect(() => new EmissionsTracker(undefined)).not.to.throw();
+  });
+
+  it('start() refuses options that are not an object, by name', async () => {
+    for (const options of [null, 5, 'env']) {
+      const refused = await start(untyped(options)).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(refused, String(options)).to.be.instanceOf(TypeError);
+      expect((refused as Error).message).to.match(/^start\(\): the options must be an object/);
+    }
+  });
+
+  it('setRoute() refuses a template that is no string and a request that is no object', () => {
+    const req = untyped<RoutableRequest>({});
+    for (const template of [
+      undefined,
+      null,
+      5,
+      Symbol('route'),
+      ['/a'],
+      { toString: () => '/a' },
+    ]) {
+      expect(() => setRoute(req, untyped(template)), String(typeof template)).to.throw(
+        TypeError,
+        /^setRoute\(\): the route template must be a string \(got /,
+      );
+    }
+    for (const target of [undefined, null, 'req', 5]) {
+      expect(() => setRoute(untyped(target), '/a'), String(target)).to.throw(
+        TypeError,
+        /^setRoute\(\): the request must be an object/,
+      );
+      expect(() => routeOf(untyped(target)), String(target)).to.throw(
+        TypeError,
+        /^routeOf\(\): the request must be an object/,
+      );
+    }
+    setRoute(req, '/users/:id');
+  });
+});
