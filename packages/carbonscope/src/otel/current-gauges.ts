@@ -1,3 +1,6 @@
+import { typeOf } from '../operation-name.js';
+import { checkSdkModule } from './config-checks.js';
+
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
 type AggregationTemporalitySelector =
   import('@opentelemetry/sdk-metrics').AggregationTemporalitySelector;
@@ -33,6 +36,13 @@ export function currentGaugeTemporality(
  * is the one hook they share.
  */
 export function withCurrentGauges<R extends IMetricReader>(sdk: TemporalitySdk, reader: R): R {
+  checkSdkModule(sdk, 'withCurrentGauges', ['AggregationTemporality', 'InstrumentType']);
+  if (typeof (reader as Partial<R> | null)?.selectAggregationTemporality !== 'function') {
+    throw new TypeError(
+      'withCurrentGauges: the reader must be a metric reader (a PrometheusExporter, a ' +
+        `PeriodicExportingMetricReader), got ${typeOf(reader)}`,
+    );
+  }
   const base = reader.selectAggregationTemporality.bind(reader);
   reader.selectAggregationTemporality = currentGaugeTemporality(sdk, base);
   return reader;

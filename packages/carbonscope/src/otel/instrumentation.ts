@@ -2,11 +2,13 @@ import { type MeterProvider, metrics, type TracerProvider } from '@opentelemetry
 import { heldUntilSettled } from '../hold.js';
 import { installRouteResolvers } from '../http/frameworks/index.js';
 import type { Logger } from '../log.js';
+import { typeOf } from '../operation-name.js';
 import type { Carbonscope, CarbonscopeOptions } from '../runtime/carbonscope.js';
 import { startDefault } from '../runtime/default.js';
 import { defaultLogger } from '../runtime/default-logger.js';
 import { VERSION } from '../version.js';
 import { SCOPE_NAME } from './attach.js';
+import { checkObject, checkSwitch } from './config-checks.js';
 import type { LocalHistograms } from './local-histograms.js';
 import { metersForNothing, metricsOff } from './own-provider.js';
 import { registerPresent } from './register-present.js';
@@ -59,6 +61,7 @@ export class CarbonscopeInstrumentation {
   private readonly logger: Logger;
 
   constructor(config: CarbonscopeInstrumentationConfig = {}) {
+    checkConfig(config);
     this.config = { enabled: true, ...config };
     this.logger = config.logger ?? defaultLogger(config.env ?? process.env);
     if (this.config.enabled) this.enable();
@@ -140,6 +143,7 @@ export class CarbonscopeInstrumentation {
   setTracerProvider(_tracerProvider: TracerProvider): void {}
 
   setConfig(config: CarbonscopeInstrumentationConfig): void {
+    checkConfig(config);
     this.config = { ...this.config, ...config };
   }
 
@@ -186,6 +190,34 @@ export class CarbonscopeInstrumentation {
     });
     this.unwatch = off;
   }
+}
+
+/**
+ * The fields the instrumentation reads itself, checked as it is configured: a `histograms`
+ * that is none failed at the bind, after the start, as one logged error and no metrics; a
+ * string `enabled` ('false') turned it on. The CarbonscopeOptions fields are start()'s to check.
+ */
+function checkConfig(config: unknown): void {
+  const caller = 'CarbonscopeInstrumentation';
+  checkObject(config, caller, 'the config');
+  const { enabled, http, histograms } = config as Record<string, unknown>;
+  checkSwitch(enabled, caller, 'enabled');
+  checkSwitch(http, caller, 'http');
+  // By its methods, not instanceof: another copy of carbonscope's LocalHistograms records too.
+  const local = histograms as Partial<Record<'histogram' | 'collect', unknown>> | undefined;
+  if (
+    local === undefined ||
+    (typeof local === 'object' &&
+      local !== null &&
+      typeof local.histogram === 'function' &&
+      typeof local.collect === 'function')
+  ) {
+    return;
+  }
+  throw new TypeError(
+    `${caller}: histograms must be a LocalHistograms ` +
+      `(new LocalHistograms(sdkMetrics, SCOPE)), got ${typeOf(histograms)}`,
+  );
 }
 
 /**

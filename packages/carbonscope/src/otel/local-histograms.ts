@@ -6,7 +6,9 @@ import {
   ValueType,
 } from '@opentelemetry/api';
 import { createInstrument, type MetricSpec } from '../metrics/index.js';
+import { typeOf } from '../operation-name.js';
 import { attributesKey } from './attributes-key.js';
+import { checkSdkModule } from './config-checks.js';
 import type { PushedBefore, PushedHistogram } from './pushed-deltas.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
@@ -285,6 +287,20 @@ export interface TemporalitySource {
   selectAggregationTemporality?(instrumentType: InstrumentType): AggregationTemporality;
 }
 
+/**
+ * A temporality producer() can follow: a value of the SDK's enum, an exporter or reader (any
+ * object: one without a selector is cumulative, as the SDK takes it), or none. 'delta' or 1 was
+ * taken as cumulative, without a word, and null failed as a TypeError naming nothing.
+ */
+function checkTemporality(temporality: unknown, T: SdkMetrics['AggregationTemporality']): void {
+  if (temporality === undefined || temporality === T.DELTA || temporality === T.CUMULATIVE) return;
+  if (typeof temporality === 'object' && temporality !== null) return;
+  throw new TypeError(
+    'LocalHistograms.producer(): the temporality must be sdkMetrics.AggregationTemporality.DELTA ' +
+      `or CUMULATIVE, or the exporter that selects it, got ${typeOf(temporality)}`,
+  );
+}
+
 /** One delta reader's state: each series' figures, and the time, at its previous collection. */
 interface DeltaState {
   readonly last: WeakMap<HistogramSeries, Float64Array>;
@@ -333,7 +349,20 @@ export class LocalHistograms implements MetricProducer {
       'AggregationTemporality' | 'DataPointType' | 'InstrumentType'
     >,
     private readonly scope: { name: string; version?: string },
-  ) {}
+  ) {
+    // Checked here, not in the collection where they are first read (every scrape or push).
+    checkSdkModule(sdk, 'LocalHistograms', [
+      'AggregationTemporality',
+      'DataPointType',
+      'InstrumentType',
+    ]);
+    const name = (scope as { name?: unknown } | null | undefined)?.name;
+    if (typeof scope !== 'object' || typeof name !== 'string' || name === '') {
+      throw new TypeError(
+        `LocalHistograms: the scope must be { name, version? } (carbonscope's SCOPE), got ${typeOf(scope)}`,
+      );
+    }
+  }
 
   /**
    * The histogram of `spec`, new or the one made before under its name: instruments bound again
@@ -385,6 +414,7 @@ export class LocalHistograms implements MetricProducer {
    */
   producer(temporality?: AggregationTemporality | TemporalitySource): MetricProducer {
     const { AggregationTemporality: T } = this.sdk;
+    checkTemporality(temporality, T);
     const chosen =
       typeof temporality === 'object'
         ? temporality.selectAggregationTemporality?.(this.sdk.InstrumentType.HISTOGRAM)
