@@ -340,6 +340,17 @@ const FIELD_VARIABLES = {
  * 0 g without a word. An optional field left out is fine; embodied figures have their own check.
  */
 export function checkSettings(settings: Settings): void {
+  // A group left out (plain JavaScript's `{ zone: 'DE' }`) failed as a destructuring deep in the
+  // start, naming nothing.
+  for (const group of ['grid', 'energy', 'embodied', 'http'] as const) {
+    const value: unknown = settings[group];
+    if (typeof value !== 'object' || value === null) {
+      throw new TypeError(
+        `settings.${group} must be an object (loadSettings() builds settings whole; got ` +
+          `${value === null ? 'null' : typeof value})`,
+      );
+    }
+  }
   for (const group of ['grid', 'energy'] as const) {
     const values: Readonly<Record<string, unknown>> = { ...settings[group] };
     for (const [field, [variable, type]] of Object.entries<FieldRule>(FIELD_VARIABLES[group])) {

@@ -49,7 +49,7 @@ import {
 } from '../http/index.js';
 import { Listeners } from '../listeners.js';
 import type { Logger } from '../log.js';
-import { checkedFunction, checkedKind, checkedOperationName } from '../operation-name.js';
+import { checkedFunction, checkedKind, checkedOperationName, typeOf } from '../operation-name.js';
 import { shortKeyWarning } from '../secret-length.js';
 import { checkSettings, type Env, loadSettings, type Settings } from '../settings.js';
 import { defaultLogger } from './default-logger.js';
@@ -223,6 +223,11 @@ export class Carbonscope implements OperationTracker {
 
   /** Builds every part; probes the power sources (so it is async), starts nothing. */
   static async create(options: CarbonscopeOptions = {}): Promise<Carbonscope> {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(
+        `Carbonscope.create(): the options must be an object (got ${typeOf(options)})`,
+      );
+    }
     if (options.settings) checkSettings(options.settings);
     const settings = options.settings ?? loadSettings(options.env ?? process.env);
     const logger = options.logger ?? defaultLogger(options.env ?? process.env, settings);

@@ -3,6 +3,8 @@ import { EmissionsTracker, measure, start, stop, track } from '../../../src/api.
 import type { OperationKind } from '../../../src/energy/index.js';
 import { routeOf, setRoute } from '../../../src/http/index.js';
 import type { RoutableRequest } from '../../../src/http/route.js';
+import { Carbonscope } from '../../../src/runtime/carbonscope.js';
+import { checkSettings, loadSettings } from '../../../src/settings.js';
 
 // What a plain JavaScript caller can hand the API where TypeScript would have stopped it. Each
 // must be refused at the call, by a message that names the argument and what it takes: not a
@@ -107,5 +109,28 @@ describe('the API given what plain JavaScript can pass', () => {
       );
     }
     setRoute(req, '/users/:id');
+  });
+
+  it('settings built in code without their groups are refused by name, not destructured', async () => {
+    const whole = loadSettings({ ENERGY_SOURCE: 'estimate' });
+    for (const [settings, message] of [
+      [{ zone: 'DE' }, /^settings\.grid must be an object \(loadSettings\(\) builds settings/],
+      [{ ...whole, energy: null }, /^settings\.energy must be an object/],
+      [{ ...whole, embodied: 5 }, /^settings\.embodied must be an object/],
+    ] as const) {
+      expect(() => checkSettings(untyped(settings))).to.throw(TypeError, message);
+      const refused = await start({ settings: untyped(settings) }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect((refused as Error).message).to.match(message);
+    }
+    for (const options of [null, 5]) {
+      const refused = await Carbonscope.create(untyped(options)).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect((refused as Error).message).to.match(/^Carbonscope\.create\(\): the options must be/);
+    }
   });
 });
