@@ -15,3 +15,23 @@ export class Listeners<L> {
     };
   }
 }
+
+/**
+ * Hands a listener's rejection to `failed`: an async listener's result is not awaited, and its
+ * rejection, unhandled, ended the process (Node's default), from a timer's sample or a
+ * request's end. A listener that returns nothing costs one comparison.
+ */
+export function catchRejection(result: unknown, failed: (err: unknown) => void): void {
+  if (result === undefined || result === null) return;
+  const then = (result as { then?: unknown }).then;
+  if (typeof then === 'function') {
+    Promise.resolve(result).then(undefined, failed);
+  }
+}
+
+/** Throws unless `listener` is a function: one that is not failed at each call, far from here. */
+export function checkListener(listener: unknown, caller: string): void {
+  if (typeof listener === 'function') return;
+  const got = listener === null ? 'null' : typeof listener;
+  throw new TypeError(`${caller}(): the listener must be a function (got ${got})`);
+}

@@ -1,5 +1,6 @@
 import type { GridIntensity, IntensityReading } from '../grid/index.js';
 import { heldUntilSettled } from '../hold.js';
+import { catchRejection } from '../listeners.js';
 import type { Logger } from '../log.js';
 import { detached, untraced } from '../otel/untraced.js';
 import type { AttributionMode } from './attribution.js';
@@ -174,13 +175,17 @@ export class EnergyMeter {
     this.resolveFirstSample();
     for (const listener of this.listeners) {
       try {
-        listener(sample);
+        catchRejection(listener(sample), this.sampleListenerFailed);
       } catch (err) {
         this.warnOnce('listener', err, 'sample listener');
       }
     }
     return sample;
   }
+
+  /** A sample listener's rejection, as its throw is told. */
+  private readonly sampleListenerFailed = (err: unknown): void =>
+    this.warnOnce('listener', err, 'sample listener');
 
   /** Calls `listener` after every sample; returns the function that unsubscribes it. */
   onSample(listener: SampleListener): () => void {

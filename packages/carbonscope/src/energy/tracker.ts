@@ -1,4 +1,4 @@
-import { Listeners } from '../listeners.js';
+import { catchRejection, Listeners } from '../listeners.js';
 import { Accrued } from './accrued.js';
 import { CallbackCpu } from './callback-cpu.js';
 import { CpuWeights } from './cpu-weights.js';
@@ -498,7 +498,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private told(op: TrackedOperation, footprint: OperationFootprint | undefined): void {
     for (const listener of this.finishListeners.all) {
       try {
-        listener(footprint as OperationFootprint);
+        catchRejection(listener(footprint as OperationFootprint), this.failedLater);
       } catch (err) {
         this.listenerFailed(err);
       }
@@ -506,7 +506,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     if (op.kind !== 'request') return;
     for (const listener of this.requestListeners.all) {
       try {
-        listener(op);
+        catchRejection(listener(op), this.failedLater);
       } catch (err) {
         this.listenerFailed(err);
       }
@@ -525,6 +525,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       this.listenerFailed(err);
     }
   }
+
+  /** A listener's rejection, come after the call that made it: as listenerFailed. */
+  private readonly failedLater = (err: unknown): void => this.listenerFailed(err);
 
   /**
    * A listener's error outside a sample: to onListenerError, else to the next sample, or once
@@ -590,7 +593,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     };
     for (const listener of this.dropListeners.all) {
       try {
-        listener(dropped);
+        catchRejection(listener(dropped), this.failedLater);
       } catch (err) {
         // Thrown at the next sample's end: here it would fail the begin() of a request.
         this.heldFailure ??= { err };
@@ -947,7 +950,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     }
     for (const listener of this.listeners.all) {
       try {
-        listener(footprint);
+        catchRejection(listener(footprint), this.failedLater);
       } catch (err) {
         failure ??= { err };
       }

@@ -47,7 +47,7 @@ import {
   trackHttpRequests,
   UNMATCHED_ROUTE,
 } from '../http/index.js';
-import { Listeners } from '../listeners.js';
+import { catchRejection, checkListener, Listeners } from '../listeners.js';
 import type { Logger } from '../log.js';
 import { checkedFunction, checkedKind, checkedOperationName, typeOf } from '../operation-name.js';
 import { shortKeyWarning } from '../secret-length.js';
@@ -133,13 +133,17 @@ function bootClockOf(options: CarbonscopeOptions): { bootClock?: Clock } {
 }
 
 /** One warning per distinct error message of `what`, the first MAX_LISTENER_WARNINGS of them. */
-function warnOnce(logger: Logger, what: string): (err: unknown) => void {
+function warnOnce(
+  logger: Logger,
+  what: string,
+  outcome = 'the operation was counted',
+): (err: unknown) => void {
   const warned = new Set<string>();
   return (err) => {
     const message = err instanceof Error ? err.message : String(err);
     if (warned.has(message) || warned.size >= MAX_LISTENER_WARNINGS) return;
     warned.add(message);
-    logger.warn({ err: message }, `${what} failed (${message}); the operation was counted`);
+    logger.warn({ err: message }, `${what} failed (${message}); ${outcome}`);
   };
 }
 
@@ -156,6 +160,7 @@ export class Carbonscope implements OperationTracker {
   private readonly unsubscribe: Array<() => void> = [];
   private readonly scores = new OperationScores();
   private readonly earlyListeners = new Listeners<EarlyAnswerListener>();
+  private readonly earlyListenerFailed: (err: unknown) => void;
   private readonly drops = new DropCounts();
   /** The operation names warnDropped warned about. */
   private readonly droppedNames = new Set<string>();
@@ -170,6 +175,7 @@ export class Carbonscope implements OperationTracker {
     private readonly contextActive?: () => boolean,
     private readonly releaseContexts?: () => void,
   ) {
+    this.earlyListenerFailed = warnOnce(logger, 'early answer listener', 'the answer was counted');
     // Requests are named (or ended, if their client left) before the interval is settled.
     this.unsubscribe.push(
       meter.onSample((sample) => {
@@ -432,21 +438,25 @@ export class Carbonscope implements OperationTracker {
   }
 
   onSample(listener: SampleListener): () => void {
+    checkListener(listener, 'onSample');
     return this.meter.onSample(listener);
   }
 
   /** Every operation's settled footprint, at the sample after its end. */
   onEnd(listener: OperationListener): () => void {
+    checkListener(listener, 'onEnd');
     return this.tracker.onEnd(listener);
   }
 
   /** Every operation's provisional footprint, as it ends (see EnergyTracker.onFinish). */
   onFinish(listener: OperationListener): () => void {
+    checkListener(listener, 'onFinish');
     return this.tracker.onFinish(listener);
   }
 
   /** Every request as it ends, lent for the call (see EnergyTracker.onRequestEnd). */
   onRequestEnd(listener: EndedRequestListener): () => void {
+    checkListener(listener, 'onRequestEnd');
     return this.tracker.onRequestEnd(listener);
   }
 
@@ -470,11 +480,19 @@ export class Carbonscope implements OperationTracker {
       },
       seconds: options.seconds ?? 0,
     };
-    for (const listener of this.earlyListeners.all) listener(answer);
+    // Its caller is a server's error handler, whose throw would end the process.
+    for (const listener of this.earlyListeners.all) {
+      try {
+        catchRejection(listener(answer), this.earlyListenerFailed);
+      } catch (err) {
+        this.earlyListenerFailed(err);
+      }
+    }
   }
 
   /** Every answer given before a request, as answeredEarly is told of it. */
   onEarlyAnswer(listener: EarlyAnswerListener): () => void {
+    checkListener(listener, 'onEarlyAnswer');
     return this.earlyListeners.add(listener);
   }
 

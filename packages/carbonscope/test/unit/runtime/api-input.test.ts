@@ -5,6 +5,7 @@ import { routeOf, setRoute } from '../../../src/http/index.js';
 import type { RoutableRequest } from '../../../src/http/route.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { checkSettings, loadSettings } from '../../../src/settings.js';
+import { memoryLogger } from '../energy/scripted.js';
 
 // What a plain JavaScript caller can hand the API where TypeScript would have stopped it. Each
 // must be refused at the call, by a message that names the argument and what it takes: not a
@@ -132,5 +133,58 @@ describe('the API given what plain JavaScript can pass', () => {
       );
       expect((refused as Error).message).to.match(/^Carbonscope\.create\(\): the options must be/);
     }
+  });
+
+  it('a listener that is no function is refused as it subscribes', async () => {
+    const cs = await start({ env: ENV });
+    const subscribe = [
+      ['onSample', (l: unknown) => cs.onSample(untyped(l))],
+      ['onEnd', (l: unknown) => cs.onEnd(untyped(l))],
+      ['onFinish', (l: unknown) => cs.onFinish(untyped(l))],
+      ['onRequestEnd', (l: unknown) => cs.onRequestEnd(untyped(l))],
+      ['onEarlyAnswer', (l: unknown) => cs.onEarlyAnswer(untyped(l))],
+    ] as const;
+    for (const [name, add] of subscribe) {
+      for (const listener of [undefined, 5, {}]) {
+        expect(() => add(listener), name).to.throw(
+          TypeError,
+          new RegExp(`^${name}\\(\\): the listener must be a function \\(got `),
+        );
+      }
+    }
+  });
+
+  it("an async listener's rejection is warned of, never an unhandled rejection", async () => {
+    const { logger, lines } = memoryLogger();
+    const cs = await start({ env: ENV, logger });
+    const unhandled: unknown[] = [];
+    const catcher = (err: unknown) => unhandled.push(err);
+    process.on('unhandledRejection', catcher);
+    try {
+      cs.onSample(async () => {
+        throw new Error('sample listener rejected');
+      });
+      cs.onEnd(async () => {
+        throw new Error('end listener rejected');
+      });
+      cs.onFinish(async () => {
+        throw new Error('finish listener rejected');
+      });
+      cs.onEarlyAnswer(() => {
+        throw new Error('early listener threw');
+      });
+      track('job', () => 1);
+      cs.answeredEarly(400);
+      cs.meter.sampleNow();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off('unhandledRejection', catcher);
+    }
+    expect(unhandled.map(String)).to.deep.equal([]);
+    const warned = lines.map((l) => String(l.msg)).join('\n');
+    for (const what of ['sample listener rejected', 'end listener rejected', 'finish listener']) {
+      expect(warned).to.include(what);
+    }
+    expect(warned).to.include('early listener threw');
   });
 });
