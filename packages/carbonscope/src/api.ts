@@ -8,6 +8,7 @@ import { passedThrough, tooDeepToTrack, untracked } from './energy/track.js';
 import { checkedFunction, checkedOperationName, typeOf } from './operation-name.js';
 import type { Carbonscope, CarbonscopeOptions } from './runtime/carbonscope.js';
 import { startDefault, startedDefault, stopDefault } from './runtime/default.js';
+import { checkInjected } from './runtime/injected.js';
 
 export type StartOptions = Omit<CarbonscopeOptions, 'captureContext'>;
 
@@ -20,6 +21,11 @@ export function start(options: StartOptions = {}): Promise<Carbonscope> {
   if (typeof options !== 'object' || options === null) {
     const got = typeOf(options);
     return Promise.reject(new TypeError(`start(): the options must be an object (got ${got})`));
+  }
+  try {
+    checkInjected(options, 'start()');
+  } catch (err) {
+    return Promise.reject(err);
   }
   return startDefault(options);
 }

@@ -78,6 +78,15 @@ function checkNames(request: ImpactsRequest): void {
  * model, then the provider when it has no figures of its own, then the mix, each code once.
  */
 export function llmImpacts(catalog: Catalog, request: ImpactsRequest): ImpactsOutput {
+  // Named here: a JavaScript caller's null failed as "Cannot read properties of null".
+  if (typeof (catalog as Partial<Catalog> | null)?.findModel !== 'function') {
+    throw new TypeError("llmImpacts(): the catalog must be loadCatalog()'s");
+  }
+  if (typeof request !== 'object' || request === null) {
+    throw new TypeError(
+      `llmImpacts(): the request must be { provider, model, outputTokens, ... } (got ${request === null ? 'null' : typeof request})`,
+    );
+  }
   checkNames(request);
   const model = catalog.findModel(request.provider, request.model);
   if (!model) return failed(modelNotRegistered(request.provider, request.model));

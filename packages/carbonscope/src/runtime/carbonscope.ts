@@ -54,6 +54,7 @@ import { shortKeyWarning } from '../secret-length.js';
 import { checkSettings, type Env, loadSettings, type Settings } from '../settings.js';
 import { defaultLogger } from './default-logger.js';
 import { type DropCount, DropCounts } from './drop-counts.js';
+import { checkInjected } from './injected.js';
 import { LoopEndSettler } from './loop-end-settle.js';
 import { OperationScores } from './operation-scores.js';
 
@@ -234,6 +235,7 @@ export class Carbonscope implements OperationTracker {
         `Carbonscope.create(): the options must be an object (got ${typeOf(options)})`,
       );
     }
+    checkInjected(options, 'Carbonscope.create()');
     if (options.settings) checkSettings(options.settings);
     const settings = options.settings ?? loadSettings(options.env ?? process.env);
     const logger = options.logger ?? defaultLogger(options.env ?? process.env, settings);

@@ -3,6 +3,8 @@ import { EmissionsTracker, measure, start, stop, track } from '../../../src/api.
 import type { OperationKind } from '../../../src/energy/index.js';
 import { routeOf, setRoute } from '../../../src/http/index.js';
 import type { RoutableRequest } from '../../../src/http/route.js';
+import { loadCatalog } from '../../../src/llm/catalog.js';
+import { llmImpacts } from '../../../src/llm/llm-impacts.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { checkSettings, loadSettings } from '../../../src/settings.js';
 import { memoryLogger } from '../energy/scripted.js';
@@ -186,5 +188,43 @@ describe('the API given what plain JavaScript can pass', () => {
       expect(warned).to.include(what);
     }
     expect(warned).to.include('early listener threw');
+  });
+
+  it('a logger, sources or grid given in code that lack their methods are refused at start', async () => {
+    const wrong: Array<[Record<string, unknown>, RegExp]> = [
+      [{ logger: {} }, /^start\(\): logger must have debug, info, warn and error functions/],
+      [{ logger: { warn() {} } }, /^start\(\): logger must have debug, info, warn and error/],
+      [{ sources: { host: {}, gpus: [] } }, /^start\(\): sources\.host must be a power source/],
+      [{ sources: 5 }, /^start\(\): sources must be \{ host, gpus \}/],
+      [{ sources: { host: null } }, /^start\(\): sources\.host must be a power source/],
+      [{ grid: {} }, /^start\(\): grid must have current\(\) and peek\(\)/],
+    ];
+    for (const [options, message] of wrong) {
+      // Each failed after the start (a source's close() at stop, the grid's peek() at a sample)
+      // as an uncaught exception, from a timer.
+      const refused = await start(untyped({ env: ENV, ...options })).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(refused, JSON.stringify(options)).to.be.instanceOf(TypeError);
+      expect((refused as Error).message).to.match(message);
+    }
+  });
+
+  it('llmImpacts() names its catalog and request when they are no objects', () => {
+    const catalog = loadCatalog();
+    for (const request of [null, undefined, 'gpt-4o']) {
+      expect(() => llmImpacts(catalog, untyped(request))).to.throw(
+        TypeError,
+        /^llmImpacts\(\): the request must be \{ provider, model, outputTokens/,
+      );
+    }
+    const request = { provider: 'openai', model: 'gpt-4o', outputTokens: 10 };
+    for (const wrong of [null, undefined, {}]) {
+      expect(() => llmImpacts(untyped(wrong), request)).to.throw(
+        TypeError,
+        /^llmImpacts\(\): the catalog must be loadCatalog\(\)'s/,
+      );
+    }
   });
 });

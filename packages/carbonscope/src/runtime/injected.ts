@@ -1,0 +1,43 @@
+import { typeOf } from '../operation-name.js';
+
+// The objects an application may hand start() in place of carbonscope's own (logger, sources,
+// grid), checked for the methods carbonscope calls on them. Taken as they came, one lacking a
+// method failed after the start, on the meter's timer or at stop(), as an uncaught exception.
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+const SOURCE_METHODS = ['probe', 'sample', 'close'] as const;
+
+/** Throws a TypeError naming the first of `options`' logger, sources or grid that is wrong. */
+export function checkInjected(options: object, caller: string): void {
+  const { logger, sources, grid } = options as Record<string, unknown>;
+  if (logger !== undefined && logger !== null && !hasMethods(logger, LOG_LEVELS)) {
+    refuse(caller, 'logger must have debug, info, warn and error functions', logger);
+  }
+  if (sources !== undefined) checkSources(sources, caller);
+  if (grid !== undefined && !hasMethods(grid, ['current', 'peek'])) {
+    refuse(caller, 'grid must have current() and peek() (createGridIntensity() builds one)', grid);
+  }
+}
+
+function checkSources(sources: unknown, caller: string): void {
+  if (typeof sources !== 'object' || sources === null) {
+    refuse(caller, 'sources must be { host, gpus } (selectSources() builds them)', sources);
+  }
+  const { host, gpus } = sources as { host?: unknown; gpus?: unknown };
+  const what = 'must be a power source, with probe(), sample() and close()';
+  if (!hasMethods(host, SOURCE_METHODS)) refuse(caller, `sources.host ${what}`, host);
+  if (!Array.isArray(gpus)) refuse(caller, 'sources.gpus must be an array', gpus);
+  gpus.forEach((gpu, i) => {
+    if (!hasMethods(gpu, SOURCE_METHODS)) refuse(caller, `sources.gpus[${i}] ${what}`, gpu);
+  });
+}
+
+function hasMethods(value: unknown, names: readonly string[]): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const o = value as Record<string, unknown>;
+  return names.every((name) => typeof o[name] === 'function');
+}
+
+function refuse(caller: string, what: string, got: unknown): never {
+  throw new TypeError(`${caller}: ${what} (got ${typeOf(got)})`);
+}
