@@ -6,6 +6,7 @@ import { typeOf } from '../operation-name.js';
 import type { Carbonscope, CarbonscopeOptions } from '../runtime/carbonscope.js';
 import { startDefault } from '../runtime/default.js';
 import { defaultLogger } from '../runtime/default-logger.js';
+import { checkInjected } from '../runtime/injected.js';
 import { VERSION } from '../version.js';
 import { SCOPE_NAME } from './attach.js';
 import { checkObject, checkSwitch } from './config-checks.js';
@@ -203,6 +204,8 @@ function checkConfig(config: unknown): void {
   const { enabled, http, histograms } = config as Record<string, unknown>;
   checkSwitch(enabled, caller, 'enabled');
   checkSwitch(http, caller, 'http');
+  // At the constructor, where the start's own check would only be one logged error later.
+  checkInjected(config as object, caller);
   // By its methods, not instanceof: another copy of carbonscope's LocalHistograms records too.
   const local = histograms as Partial<Record<'histogram' | 'collect', unknown>> | undefined;
   if (

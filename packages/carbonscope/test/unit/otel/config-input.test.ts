@@ -27,6 +27,8 @@ describe('the OTel recipe given what plain JavaScript can pass', () => {
         /^CarbonscopeInstrumentation: enabled must be true or false \(got string\)/,
       ],
       [{ http: 1 }, /^CarbonscopeInstrumentation: http must be true or false \(got number\)/],
+      [{ logger: {} }, /^CarbonscopeInstrumentation: logger must have debug, info, warn and/],
+      [{ grid: {} }, /^CarbonscopeInstrumentation: grid must have current\(\) and peek\(\)/],
     ];
     for (const [config, message] of wrong) {
       expect(() => new CarbonscopeInstrumentation(untyped<Config>(config))).to.throw(
