@@ -207,9 +207,11 @@ function checkConfig(config: unknown): void {
   // At the constructor, where the start's own check would only be one logged error later.
   checkInjected(config as object, caller);
   // By its methods, not instanceof: another copy of carbonscope's LocalHistograms records too.
-  const local = histograms as Partial<Record<'histogram' | 'collect', unknown>> | undefined;
+  // Null is none, as bindMetrics has always taken it.
+  const local = histograms as Partial<Record<'histogram' | 'collect', unknown>> | null | undefined;
   if (
     local === undefined ||
+    local === null ||
     (typeof local === 'object' &&
       local !== null &&
       typeof local.histogram === 'function' &&

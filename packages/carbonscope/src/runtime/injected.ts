@@ -7,14 +7,17 @@ import { typeOf } from '../operation-name.js';
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 const SOURCE_METHODS = ['probe', 'sample', 'close'] as const;
 
-/** Throws a TypeError naming the first of `options`' logger, sources or grid that is wrong. */
+/**
+ * Throws a TypeError naming the first of `options`' logger, sources or grid that is wrong. Null
+ * is none given, as the start's `??` has always taken it.
+ */
 export function checkInjected(options: object, caller: string): void {
   const { logger, sources, grid } = options as Record<string, unknown>;
-  if (logger !== undefined && logger !== null && !hasMethods(logger, LOG_LEVELS)) {
+  if (given(logger) && !hasMethods(logger, LOG_LEVELS)) {
     refuse(caller, 'logger must have debug, info, warn and error functions', logger);
   }
-  if (sources !== undefined) checkSources(sources, caller);
-  if (grid !== undefined && !hasMethods(grid, ['current', 'peek'])) {
+  if (given(sources)) checkSources(sources, caller);
+  if (given(grid) && !hasMethods(grid, ['current', 'peek'])) {
     refuse(caller, 'grid must have current() and peek() (createGridIntensity() builds one)', grid);
   }
 }
@@ -30,6 +33,10 @@ function checkSources(sources: unknown, caller: string): void {
   gpus.forEach((gpu, i) => {
     if (!hasMethods(gpu, SOURCE_METHODS)) refuse(caller, `sources.gpus[${i}] ${what}`, gpu);
   });
+}
+
+function given(value: unknown): boolean {
+  return value !== undefined && value !== null;
 }
 
 function hasMethods(value: unknown, names: readonly string[]): boolean {

@@ -41,6 +41,9 @@ describe('the OTel recipe given what plain JavaScript can pass', () => {
     const histograms = new LocalHistograms(sdk, SCOPE);
     const ok = new CarbonscopeInstrumentation({ enabled: false, histograms, http: true });
     expect(ok.getConfig().histograms).to.equal(histograms);
+    // Null was none before the check came (bindMetrics reads `if (local)`), as a logger's is.
+    const none = untyped<Config>({ enabled: false, histograms: null, grid: null, sources: null });
+    expect(() => new CarbonscopeInstrumentation(none)).not.to.throw();
   });
 
   it('LocalHistograms refuses an SDK module that is none and a scope with no name', () => {

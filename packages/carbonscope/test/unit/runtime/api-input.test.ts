@@ -211,6 +211,13 @@ describe('the API given what plain JavaScript can pass', () => {
     }
   });
 
+  // `options.grid ?? ...` took null as "none given" before the checks came: a JavaScript caller's
+  // `grid: config.grid ?? null` started with carbonscope's own, as a logger of null still does.
+  it('a logger, sources or grid of null are none given, as before the checks', async () => {
+    const cs = await start(untyped({ env: ENV, logger: null, sources: null, grid: null }));
+    expect(cs.meter.sources.host.name).to.equal('estimate');
+  });
+
   it('llmImpacts() names its catalog and request when they are no objects', () => {
     const catalog = loadCatalog();
     for (const request of [null, undefined, 'gpt-4o']) {
