@@ -1,13 +1,14 @@
 import { expect } from 'chai';
 import { EmissionsTracker, measure, start, stop, track } from '../../../src/api.js';
 import type { OperationKind } from '../../../src/energy/index.js';
+import { EnergyTracker } from '../../../src/energy/tracker.js';
 import { routeOf, setRoute } from '../../../src/http/index.js';
 import type { RoutableRequest } from '../../../src/http/route.js';
 import { loadCatalog } from '../../../src/llm/catalog.js';
 import { llmImpacts } from '../../../src/llm/llm-impacts.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { checkSettings, loadSettings } from '../../../src/settings.js';
-import { memoryLogger } from '../energy/scripted.js';
+import { memoryLogger, ScriptedClock } from '../energy/scripted.js';
 
 // What a plain JavaScript caller can hand the API where TypeScript would have stopped it. Each
 // must be refused at the call, by a message that names the argument and what it takes: not a
@@ -188,6 +189,47 @@ describe('the API given what plain JavaScript can pass', () => {
       expect(warned).to.include(what);
     }
     expect(warned).to.include('early listener threw');
+  });
+
+  // The three listeners the test above leaves out: each site hands its own listener's result on,
+  // and one left as it was is an unhandled rejection per request, per early answer, per drop.
+  it("an async onRequestEnd, onEarlyAnswer or onDrop listener's rejection is told too", async () => {
+    const { logger, lines } = memoryLogger();
+    const cs = await start({ env: ENV, logger });
+    const clock = new ScriptedClock(0);
+    const told: unknown[] = [];
+    const tracker = new EnergyTracker({
+      clock: clock.now,
+      maxRunning: 1,
+      onListenerError: told.push.bind(told),
+    });
+    const unhandled: unknown[] = [];
+    const catcher = (err: unknown) => unhandled.push(err);
+    process.on('unhandledRejection', catcher);
+    try {
+      cs.onRequestEnd(async () => {
+        throw new Error('request listener rejected');
+      });
+      cs.onEarlyAnswer(async () => {
+        throw new Error('early listener rejected');
+      });
+      tracker.onDrop(async () => {
+        throw new Error('drop listener rejected');
+      });
+      cs.begin('GET /', 'request').end();
+      cs.answeredEarly(400);
+      tracker.begin('leaked');
+      tracker.begin('next').end(); // drops the leaked one: one may run at once
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off('unhandledRejection', catcher);
+      tracker.stop();
+    }
+    expect(unhandled.map(String)).to.deep.equal([]);
+    const warned = lines.map((l) => String(l.msg)).join('\n');
+    expect(warned).to.include('request listener rejected');
+    expect(warned).to.include('early listener rejected');
+    expect(told.map(String)).to.deep.equal(['Error: drop listener rejected']);
   });
 
   it('a logger, sources or grid given in code that lack their methods are refused at start', async () => {
