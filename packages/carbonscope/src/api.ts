@@ -91,8 +91,14 @@ export class EmissionsTracker {
     private readonly name = 'emissions-tracker',
     private readonly options: StartOptions = {},
   ) {
-    // Checked here: its stop() reports the name, long after a wrong one was given.
+    // Checked here: its stop() reports the name, long after a wrong one was given; and its
+    // start() bypasses start()'s check of the options (a null was named Carbonscope.create()'s).
     checkedOperationName(name, 'EmissionsTracker');
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(
+        `EmissionsTracker: the options must be an object (got ${typeOf(options)})`,
+      );
+    }
   }
 
   async start(): Promise<void> {

@@ -73,7 +73,14 @@ describe('the API given what plain JavaScript can pass', () => {
         /^EmissionsTracker: the operation name must be a non-empty string \(got /,
       );
     }
+    for (const options of [null, 5]) {
+      expect(() => new EmissionsTracker('job', untyped(options))).to.throw(
+        TypeError,
+        /^EmissionsTracker: the options must be an object \(got /,
+      );
+    }
     expect(() => new EmissionsTracker(undefined)).not.to.throw();
+    expect(() => new EmissionsTracker('job', undefined)).not.to.throw();
   });
 
   it('start() refuses options that are not an object, by name', async () => {
