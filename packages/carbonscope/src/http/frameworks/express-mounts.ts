@@ -1,8 +1,13 @@
 import { lookUp } from '../look-up.js';
+import { express4Match, express4Pattern, express4Patterns } from './express4-layers.js';
 
-/** What of an Express (router 2.3+) layer the walk reads; anything else is left alone. */
+/**
+ * What of an Express layer the walk reads (router 2.3+'s, or Express 4's RegExp and keys, read
+ * in express4-layers); anything else is left alone.
+ */
 interface MountLayer {
   handle?: { stack?: unknown; name?: unknown };
+  name?: unknown;
   route?: unknown;
   match?: (path: string) => unknown;
   rawPath?: unknown;
@@ -39,8 +44,13 @@ const perPath = new WeakMap<object, Map<string, string | null>>();
 /** Not a template: a template starts with '/', a RegExp's text too, or is empty. */
 const PER_PATH = '?';
 /**
- * Routes whose app has no router stack to walk (Express 4's app.router throws): asked once, not
- * again per path (a throw each costs microseconds).
+ * Not a template either: the mounts that lead to the route include one whose template cannot be
+ * read (an Express 4 path not rebuilt exactly): the route's own path stands alone.
+ */
+const UNREADABLE = '!';
+/**
+ * Routes whose app has no router stack to walk (no `_router`, and an `app.router` that throws):
+ * asked once, not again per path (a throw each costs microseconds).
  */
 const unwalkable = new WeakSet<object>();
 
@@ -51,8 +61,11 @@ function templateOf(pattern: unknown): string | undefined {
 }
 
 function matched(layer: MountLayer, rest: string): Matched | undefined {
-  // Before router 2.3 a layer keeps no pattern, and its match() writes onto the layer itself.
-  if (typeof layer.match !== 'function' || !('rawPath' in layer)) return undefined;
+  if (!('rawPath' in layer)) {
+    const path = express4Match(layer, rest);
+    return path === undefined ? undefined : { path, pattern: express4Pattern(layer, rest) };
+  }
+  if (typeof layer.match !== 'function') return undefined;
   let m: Partial<Matched> | boolean | undefined;
   try {
     m = layer.match(rest) as Partial<Matched> | boolean | undefined;
@@ -62,15 +75,14 @@ function matched(layer: MountLayer, rest: string): Matched | undefined {
     // the process's uncaught exception.
     return undefined;
   }
-  // Express 4's layers answer true or false and keep no pattern: nothing to read.
   if (typeof m !== 'object' || m === null || typeof m.path !== 'string') return undefined;
   return { path: m.path, pattern: m.pattern };
 }
 
 /**
  * Where `layer` is a mount that matches the start of `rest`: its template ('' for a root mount,
- * to glue) and what of `rest` is left below it. One rule for both walks, a route's and an
- * answering middleware's.
+ * to glue; UNREADABLE where it cannot be read) and what of `rest` is left below it. One rule for
+ * both walks, a route's and an answering middleware's.
  */
 function mountStep(
   layer: MountLayer,
@@ -79,23 +91,34 @@ function mountStep(
   const m = matched(layer, rest);
   if (!m) return undefined;
   const removed = m.path.endsWith('/') ? m.path.slice(0, -1) : m.path;
-  const template = templateOf(m.pattern);
-  if (template === undefined || !rest.startsWith(removed)) return undefined;
+  if (!rest.startsWith(removed)) return undefined;
+  const template = templateOf(m.pattern) ?? UNREADABLE;
   return { template: template === '/' ? '' : template, left: rest.slice(removed.length) };
+}
+
+/** The path an Express layer (a route's too) matches at the start of `rest`, if it does. */
+function matchedPath(layer: MountLayer, rest: string): string | undefined {
+  return 'rawPath' in layer ? matched(layer, rest)?.path : express4Match(layer, rest);
 }
 
 /** The stack of the app the walk enters next through a mounted sub-app, if that is this layer. */
 function subAppStack(layer: MountLayer, apps: readonly object[], at: number): unknown {
-  if (layer.handle?.name !== 'mounted_app' || at + 1 >= apps.length) return undefined;
+  // The layer's name, kept as it was made: OTel's Express instrumentation wraps its handle in a
+  // function of another name (`patched`), whose properties (a router's stack) it passes through.
+  const name = layer.name ?? layer.handle?.name;
+  if (name !== 'mounted_app' || at + 1 >= apps.length) return undefined;
   return routerStackOf(apps[at + 1] as object);
 }
 
 /**
- * An app's router stack. Express 4's `app.router` is a getter that throws (a 3.x relic), and a
- * read from Node's finish channel that throws is the process's uncaught exception: an app whose
- * router cannot be read has no mounts to walk (Express 4's layers keep no pattern anyway).
+ * An app's router stack: Express 4's `_router`, else Express 5's `router`. Express 4's
+ * `app.router` is a getter that throws (a 3.x relic), and a read from Node's finish channel that
+ * throws is the process's uncaught exception: an app whose router cannot be read has no mounts
+ * to walk.
  */
 function routerStackOf(app: object): unknown {
+  const router4 = lookUp<{ stack?: unknown }>(app, '_router');
+  if (router4 !== undefined && router4 !== null) return router4.stack;
   try {
     return lookUp<{ stack?: unknown }>(app, 'router')?.stack;
   } catch {
@@ -115,7 +138,7 @@ const handledHere: Holds = (stack, rest, route) =>
   rest === '' && stack.some((l) => l?.route === route);
 
 const passedOn: Holds = (stack, rest, route) =>
-  stack.some((l) => l?.route === route && matched(l, rest) !== undefined);
+  stack.some((l) => l?.route === route && matchedPath(l, rest) !== undefined);
 
 /**
  * The mount templates that lead from `stack` down `rest` (a part of req.baseUrl) to the stack
@@ -141,7 +164,7 @@ function walk(
     if (!step) continue;
     const atBelow = inner === undefined ? at + 1 : at;
     const below = walk(inner ?? next, step.left, route, holds, apps, atBelow, depth + 1);
-    if (below !== undefined) return glued(step.template, below);
+    if (below !== undefined) return under(step.template, below);
   }
   return undefined;
 }
@@ -200,7 +223,7 @@ function nameWhenPassedOn(req: object, route: object, path: string): string {
   if (!Array.isArray(stack)) return path;
   const mounts = soleChain(stack, route, apps, 0, 0, new Map());
   if (mounts === SEVERAL) return PER_PATH;
-  return underMounts(mounts ?? '', path);
+  return underMounts(mounts === undefined || mounts === UNREADABLE ? '' : mounts, path);
 }
 
 function walkedPerPath(req: object, route: object, path: string, baseUrl: string): string {
@@ -259,16 +282,34 @@ function soleChain(
     const atBelow = inner === undefined ? at + 1 : at;
     const below = soleChain(inner ?? next, route, apps, atBelow, depth + 1, seen);
     if (below === undefined) continue;
-    const template = 'rawPath' in layer ? templateOf(layer.rawPath) : undefined;
-    const mounts = template === undefined || below === SEVERAL ? SEVERAL : glued(template, below);
+    const template = chainTemplateOf(layer);
+    const mounts = template === undefined || below === SEVERAL ? SEVERAL : under(template, below);
     found = plusChain(found, mounts);
   }
   seen.set(stack, found);
   return found;
 }
 
+/**
+ * A mount's one template, whatever path it is matched with; undefined where it has several (an
+ * array: the path says which), UNREADABLE where it cannot be read.
+ */
+function chainTemplateOf(layer: MountLayer): string | undefined {
+  if ('rawPath' in layer) return templateOf(layer.rawPath);
+  const patterns = express4Patterns(layer);
+  if (patterns.length > 1) return undefined;
+  const template = templateOf(patterns[0]) ?? UNREADABLE;
+  return template === '/' ? '' : template;
+}
+
 function joined(mounts: string | undefined, path: string): string | null {
-  return mounts === undefined ? null : underMounts(mounts, path);
+  if (mounts === undefined) return null;
+  return underMounts(mounts === UNREADABLE ? '' : mounts, path);
+}
+
+/** `below` under a mount's `template`; UNREADABLE where either is. */
+function under(template: string, below: string): string {
+  return template === UNREADABLE || below === UNREADABLE ? UNREADABLE : glued(template, below);
 }
 
 /**
@@ -356,7 +397,8 @@ export function answeringMountOf(req: object, baseUrl: string): string | undefin
     }
     const found = new Set<string>();
     mountsMatching(stack, baseUrl, apps, 0, 0, '', found);
-    name = found.size === 1 ? (found.values().next().value as string) : null;
+    const only = found.size === 1 ? (found.values().next().value as string) : UNREADABLE;
+    name = only === UNREADABLE ? null : only;
     remember(known, baseUrl, name);
   }
   return name ?? undefined;
@@ -383,7 +425,7 @@ function mountsMatching(
     if (layer?.route !== undefined) continue;
     const step = mountStep(layer, rest);
     if (!step) continue;
-    const mounts = glued(above, step.template);
+    const mounts = under(above, step.template);
     if (step.left === '' && at === apps.length - 1) found.add(mounts);
     const inner = Array.isArray(layer?.handle?.stack) ? layer.handle.stack : undefined;
     const next = inner === undefined ? subAppStack(layer, apps, at) : undefined;
