@@ -77,7 +77,13 @@ export function express4Patterns(layer: object): readonly Pattern[] {
 function alternativesOf(layer: object): readonly Alternative[] {
   let found = known.get(layer);
   if (found === undefined) {
-    found = readAlternatives(layer);
+    try {
+      found = readAlternatives(layer);
+    } catch {
+      // Read from Node's finish channel, a throw (a layer of an odd shape, a getter of its own)
+      // would be the process's uncaught exception: such a layer's template is unknown.
+      found = UNKNOWN;
+    }
     known.set(layer, found);
   }
   return found;

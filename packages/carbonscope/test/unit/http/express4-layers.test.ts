@@ -67,6 +67,17 @@ describe("http: an Express 4 mount's template, read back off its RegExp", () => 
     expect(express4Patterns(stray)).to.deep.equal([]);
   });
 
+  it('is unknown, not thrown, where the layer throws as it is read (in the finish channel)', () => {
+    const layer = mount('/x/:id');
+    Object.defineProperty(layer, 'keys', {
+      get() {
+        throw new Error('a getter of its own');
+      },
+    });
+    expect(express4Patterns(layer)).to.deep.equal([]);
+    expect(express4Pattern(layer, '/x/1')).to.equal(undefined);
+  });
+
   it('an array mount is named by the path of it that matched, as Express 5 names one', () => {
     const layer = mount(['/admin', '/staff/:id']);
     expect(express4Match(layer, '/STAFF/7')).to.equal('/STAFF/7');
