@@ -9,7 +9,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { type RPCMetadata, RPCType, setRPCMetadata } from '@opentelemetry/core';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { expect } from 'chai';
-import type express from 'express';
+import express from 'express';
 import express4 from 'express4';
 import type { OperationFootprint } from '../../../src/energy/index.js';
 import { steadyCarbonscope } from '../energy/scripted.js';
@@ -118,12 +118,12 @@ const CASES: [path: string, status: number, otel: string, carbonscope?: string][
 ];
 
 /** Runs OTel's Express instrumentation on `e` as it patches `express` when required. */
-function otelPatched(e: Express): () => void {
+function otelPatched(e: Express, version: string): () => void {
   const instrumentation = new ExpressInstrumentation({ enabled: false });
   const [definition] = instrumentation.getModuleDefinitions();
   if (definition?.patch === undefined) throw new Error('no patch for express');
-  definition.patch(e, '4.22.3');
-  return () => definition.unpatch?.(e, '4.22.3');
+  definition.patch(e, version);
+  return () => definition.unpatch?.(e, version);
 }
 
 /**
@@ -179,7 +179,7 @@ describe("http: Express 4 routes under mounts, named as OTel's Express instrumen
     const e = express4 as unknown as Express;
     plain = await namesServed(createServer(mountedApp(e, dir)), paths);
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    const unpatch = otelPatched(e);
+    const unpatch = otelPatched(e, '4.22.3');
     try {
       const served = withOtelRoutes(mountedApp(e, dir));
       traced = await namesServed(served.server, paths);
@@ -202,5 +202,25 @@ describe("http: Express 4 routes under mounts, named as OTel's Express instrumen
 
   it("names them alike under OTel's instrumentation, which wraps each layer's handle", () => {
     expect(traced).to.deep.equal(expected);
+  });
+});
+
+describe("http: Express 5 under OTel's Express instrumentation", () => {
+  it('a mounted app keeps its mount, though OTel renames the handle it is found by', async () => {
+    // OTel wraps each layer's handle in a function named `patched`: the sub-app's layer, found
+    // by its handle's name (`mounted_app`), was walked past, and `/stats/:day` named alone.
+    const unpatch = otelPatched(express, '5.3.0');
+    try {
+      const app = express();
+      const admin = express();
+      admin.get('/stats/:day', (_req, res) => {
+        res.send('stats');
+      });
+      app.use('/admin', admin);
+      const names = await namesServed(createServer(app), ['/admin/stats/3']);
+      expect(names).to.deep.equal(['/admin/stats/:day 200']);
+    } finally {
+      unpatch();
+    }
   });
 });
