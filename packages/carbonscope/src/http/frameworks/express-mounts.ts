@@ -182,7 +182,8 @@ function appsOf(app: object): object[] {
 /**
  * `path` (req.route's) under the templates of the mounts (`app.use('/api/:version', router)`)
  * whose matched text is `baseUrl`, read off the app's routers; `path` alone where no walk finds
- * them (Express 4 and router before 2.3 keep no mount pattern to read). baseUrl is the client's
+ * them or one cannot be read (router before 2.3 keeps no pattern; an Express 4 mount whose path
+ * is not read back off its RegExp: express4-layers). baseUrl is the client's
  * text: its parameters' values and, Express matching without regard to case, its letters as
  * sent, so it is no label. Where the request has left the route's routers (baseUrl given back:
  * see Holds), it is named by the one chain of mounts that leads to its route, found once per
@@ -367,14 +368,14 @@ function walkFrom(req: object, route: object, rest: string, holds: Holds): strin
  * is named: its mount template, null where none or several could be. Bounded as `cache` is.
  */
 const answeredUnder = new WeakMap<object, Map<string, string | null>>();
-/** Apps whose router cannot be walked (Express 4): asked once, as `unwalkable` is per route. */
+/** Apps whose router cannot be walked: asked once, as `unwalkable` is per route. */
 const unwalkableApps = new WeakSet<object>();
 
 /**
  * The mount template of the path middleware (`app.use('/health', fn)`, `express.static` at
  * `/static`, a proxy at `/api`) that answered a request, Express having left it `baseUrl` (a
  * middleware that answers never calls next(), which would give it back): read off the routers'
- * layers, as a route's mounts are. Undefined where Express 4's layers keep no mount path, or
+ * layers, as a route's mounts are. Undefined where a mount's template cannot be read, or
  * where two mounts of different templates match the text (`/:tenant` and `/health`), since
  * which of them answered is nowhere left to read.
  */

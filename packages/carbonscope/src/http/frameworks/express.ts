@@ -32,8 +32,9 @@ function pathOf(path: unknown): string | undefined {
  * under the templates of the routers it is mounted in. Read when the response finishes: a router
  * that handled the request never restores its baseUrl, so it still says what matched. baseUrl
  * itself is the client's text (`/API/v7` for `app.use('/api/:version', …)`), so the mounts are
- * read off the app's routers, as they are for a route whose routers gave baseUrl back (its
- * next(err) or next()); where they cannot be (Express 4), the route path stands alone.
+ * read off the app's routers (Express 4's, whose layers keep no path, off their RegExps), as they
+ * are for a route whose routers gave baseUrl back (its next(err) or next()); where they cannot
+ * be, the route path stands alone.
  * Nothing of Express is patched. A request no route answered is named by the mount of the path
  * middleware that did, where that can be read (middlewareMountOf).
  */
