@@ -6,3 +6,9 @@ declare module 'express4' {
   import express from 'express';
   export default express;
 }
+
+/** Express 4.19, the last 4.x with path-to-regexp 0.1.7 (other RegExp sources than 0.1.10+'s). */
+declare module 'express419' {
+  import express from 'express';
+  export default express;
+}

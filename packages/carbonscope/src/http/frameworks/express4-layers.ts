@@ -171,8 +171,13 @@ function groupEnd(source: string, start: number): number {
   return -1;
 }
 
-/** An array path's sources, joined by '|' (none inside a group or class counts). */
-function topLevelAlternatives(source: string): string[] {
+/**
+ * An array path's sources, joined by '|' (none inside a group or class counts); path-to-regexp
+ * 0.1.7 (Express 4.17 to 4.19) wraps the lot in `(?:…)`.
+ */
+function topLevelAlternatives(whole: string): string[] {
+  const wrapped = whole.startsWith('(?:') && groupEnd(whole, 0) === whole.length;
+  const source = wrapped ? whole.slice(3, -1) : whole;
   const parts: string[] = [];
   let from = 0;
   let depth = 0;
