@@ -52,6 +52,16 @@ function decodes(value: string | undefined): boolean {
  * called: it writes params and path onto the layer, which the app's requests share.
  */
 export function express4Match(layer: object, rest: string): string | undefined {
+  try {
+    return matchOf(layer, rest);
+  } catch {
+    // Matched from Node's finish channel, a throw (a getter of the layer's own, an exec the app
+    // gave its RegExp) would be the process's uncaught exception: such a layer matches nothing.
+    return undefined;
+  }
+}
+
+function matchOf(layer: object, rest: string): string | undefined {
   const re = regexpOf(layer);
   if (re === undefined) return undefined;
   if (re.fast_slash === true) return '';

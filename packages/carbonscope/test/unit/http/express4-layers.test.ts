@@ -78,6 +78,24 @@ describe("http: an Express 4 mount's template, read back off its RegExp", () => 
     expect(express4Pattern(layer, '/x/1')).to.equal(undefined);
   });
 
+  it('matches nothing, not thrown, where the layer throws as its RegExp is matched', () => {
+    // Matched from Node's finish channel too: a throw there is the process's uncaught exception.
+    const getter = mount('/x/:id');
+    Object.defineProperty(getter, 'regexp', {
+      get() {
+        throw new Error('a getter of its own');
+      },
+    });
+    const exec = mount('/y/:id');
+    exec.regexp.exec = () => {
+      throw new Error('an exec of its own');
+    };
+    for (const layer of [getter, exec]) {
+      expect(express4Match(layer, '/x/1')).to.equal(undefined);
+      expect(express4Match(layer, '/y/1')).to.equal(undefined);
+    }
+  });
+
   it('an array mount is named by the path of it that matched, as Express 5 names one', () => {
     const layer = mount(['/admin', '/staff/:id']);
     expect(express4Match(layer, '/STAFF/7')).to.equal('/STAFF/7');
