@@ -255,10 +255,11 @@ function plusChain(found: Chains, mounts: Chains): Chains {
 
 /**
  * The mount templates of the one chain of mounts from `stack` down to the stack that holds
- * `route`, joined; undefined where none does, SEVERAL where more than one does or one's template
- * cannot be read. Read off the routers' layers alone, whatever path: a request the route passed
- * on came down one of these chains. `seen` holds each stack's answer (a router used in many
- * places is counted once per place, not walked once per place it could lead from).
+ * `route`, joined; undefined where none does, SEVERAL where more than one does or a mount on it
+ * has several templates (an array: the path says which), UNREADABLE where one's cannot be read.
+ * Read off the routers' layers alone, whatever path: a request the route passed on came down one
+ * of these chains. `seen` holds each stack's answer (a router used in many places is counted
+ * once per place, not walked once per place it could lead from).
  */
 function soleChain(
   stack: unknown,
