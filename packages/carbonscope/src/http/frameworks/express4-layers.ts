@@ -6,7 +6,7 @@ import { lookUp } from '../look-up.js';
  * own Layer, given that path, makes the very same RegExp and keys: then it matches exactly what
  * the mount matches, whatever path-to-regexp 0.1 release the app runs. Where it does not (a
  * star parameter, a group of the path's own, a RegExp with the lookahead Express adds), the
- * mount's template is unknown: a wrong template is worse than none. Read once per layer.
+ * mount's template is unknown: a wrong template is worse than none. Read once per RegExp.
  */
 
 /** A mount's template where the layer has one path, or the alternative that matched (arrays). */
@@ -25,7 +25,11 @@ const DEFAULT_CAPTURES = new Set(['([^/]+?)', '([^/\\.]+?)']);
 const BACKTRACK_START = '((?:(?!/|';
 const BACKTRACK_END = ').)+?)';
 const UNKNOWN: readonly Alternative[] = [];
-const known = new WeakMap<object, readonly Alternative[]>();
+/**
+ * Per RegExp, not per layer: an app that gives a layer another RegExp (a mount moved in place)
+ * has it read again, where a layer's answer would name it by the path it had.
+ */
+const known = new WeakMap<RegExp, readonly Alternative[]>();
 
 type Flagged = RegExp & { fast_slash?: unknown; fast_star?: unknown };
 
@@ -85,24 +89,30 @@ export function express4Patterns(layer: object): readonly Pattern[] {
 }
 
 function alternativesOf(layer: object): readonly Alternative[] {
-  let found = known.get(layer);
+  // Read from Node's finish channel, a throw (a layer of an odd shape, a getter of its own)
+  // would be the process's uncaught exception: such a layer's template is unknown.
+  let re: RegExp | undefined;
+  try {
+    re = regexpOf(layer);
+  } catch {
+    return UNKNOWN;
+  }
+  if (re === undefined) return UNKNOWN;
+  let found = known.get(re);
   if (found === undefined) {
     try {
-      found = readAlternatives(layer);
+      found = readAlternatives(layer, re);
     } catch {
-      // Read from Node's finish channel, a throw (a layer of an odd shape, a getter of its own)
-      // would be the process's uncaught exception: such a layer's template is unknown.
       found = UNKNOWN;
     }
-    known.set(layer, found);
+    known.set(re, found);
   }
   return found;
 }
 
-function readAlternatives(layer: object): readonly Alternative[] {
-  const re = regexpOf(layer);
+function readAlternatives(layer: object, re: RegExp): readonly Alternative[] {
   const keys = lookUp<unknown>(layer, 'keys');
-  if (re === undefined || !Array.isArray(keys)) return UNKNOWN;
+  if (!Array.isArray(keys)) return UNKNOWN;
   // What path-to-regexp returns of a RegExp path is that RegExp itself: named as OTel names it.
   if (!re.source.includes(LOOKAHEAD)) return [{ pattern: re, regexp: re }];
   const parts = topLevelAlternatives(re.source);
@@ -133,7 +143,8 @@ interface KeyLike {
 /**
  * True where the app's own Layer (the layer's constructor) makes, of `path` as a mount, the
  * layer's RegExp and keys: the proof that `path` matches what the layer matches. Every mount of
- * Express 4 is made non-strict and non-ending; its case rule is in the RegExp's flags.
+ * Express 4 is made non-strict and non-ending; its case rule is in the RegExp's flags. The copy
+ * is all the Layer makes (and, under DEBUG=express:router:layer, one `new` line per RegExp read).
  */
 function rebuildsAs(layer: object, path: unknown, re: RegExp, keys: unknown[]): boolean {
   const Layer = Object.getPrototypeOf(layer)?.constructor as unknown;

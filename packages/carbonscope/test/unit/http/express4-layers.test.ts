@@ -129,6 +129,18 @@ describe("http: an Express 4 mount's template, read back off its RegExp", () => 
   });
 });
 
+describe('http: an Express 4 layer changed after it was read', () => {
+  it('whose RegExp the app replaced is read again, never named by the path it had', () => {
+    const layer = mount('/v2/:w');
+    expect(express4Pattern(layer, '/v2/1')).to.equal('/v2/:w');
+    const moved = mount('/v3');
+    layer.regexp = moved.regexp;
+    layer.keys = moved.keys;
+    expect(express4Match(layer, '/v3')).to.equal('/v3');
+    expect(express4Pattern(layer, '/v3')).to.equal('/v3');
+  });
+});
+
 describe('http: Express 4 mount templates are cached per route', () => {
   it('walks the mounts once per value, for the 65th value on as for the first', () => {
     const app = (express4 as unknown as typeof express)();
