@@ -17,7 +17,7 @@ interface Alternative {
   regexp: RegExp;
 }
 
-/** Express 4 ends a mount's RegExp with this (`end: false`); a RegExp mount of the app's has none. */
+/** Express 4 ends a mount's RegExp with this (`end: false`); an app's RegExp mount has none. */
 const LOOKAHEAD = '(?=\\/|$)';
 /** A parameter's own capture when the path gives none (path-to-regexp 0.1.7 and 0.1.10+). */
 const DEFAULT_CAPTURES = new Set(['([^/]+?)', '([^/\\.]+?)']);
