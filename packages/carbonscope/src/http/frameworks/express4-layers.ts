@@ -123,7 +123,9 @@ function readAlternatives(layer: object, re: RegExp): readonly Alternative[] {
     if (path === undefined) return UNKNOWN;
     paths.push(path);
   }
-  if (!rebuildsAs(layer, paths.length === 1 ? paths[0] : paths, re, keys)) return UNKNOWN;
+  // An array of one is a path of its own to 0.1.10 and later, an array wrapped in (?:…) to 0.1.7.
+  const one = paths.length === 1 && rebuildsAs(layer, paths[0], re, keys);
+  if (!one && !rebuildsAs(layer, paths, re, keys)) return UNKNOWN;
   if (paths.length === 1) return [{ pattern: paths[0] as string, regexp: re }];
   return paths.map((path, i) => ({
     pattern: path,

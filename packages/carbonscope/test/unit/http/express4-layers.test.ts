@@ -26,8 +26,11 @@ const Layer = createRequire(import.meta.url)('express4/lib/router/layer.js') as 
   fn: () => void,
 ) => Layer4;
 
-function mount(path: LayerPath, sensitive = false): Layer4 {
-  return new Layer(path, { sensitive, strict: false, end: false }, () => undefined);
+/** Express 4.19's, whose path-to-regexp 0.1.7 wraps an array's RegExp in `(?:…)`. */
+const Layer419 = createRequire(import.meta.url)('express419/lib/router/layer.js') as typeof Layer;
+
+function mount(path: LayerPath, sensitive = false, L = Layer): Layer4 {
+  return new L(path, { sensitive, strict: false, end: false }, () => undefined);
 }
 
 describe("http: an Express 4 mount's template, read back off its RegExp", () => {
@@ -51,6 +54,15 @@ describe("http: an Express 4 mount's template, read back off its RegExp", () => 
       expect(express4Patterns(mount(path)), String(path)).to.deep.equal(templates);
     }
     expect(express4Patterns(mount('/Api/:v', true))).to.deep.equal(['/Api/:v']);
+  });
+
+  it('is the one path of an array of one, whichever path-to-regexp 0.1 made its RegExp', () => {
+    // 0.1.7 (Express 4.16 to 4.19) wraps an array's RegExp in `(?:…)`, a single path's never: the
+    // one path read off it, rebuilt as a path, not an array, was no proof and left it unread.
+    for (const L of [Layer, Layer419]) {
+      expect(express4Patterns(mount(['/a/:id'], false, L))).to.deep.equal(['/a/:id']);
+      expect(express4Patterns(mount(['/a', '/b/:id'], false, L))).to.deep.equal(['/a', '/b/:id']);
+    }
   });
 
   it("is the app's RegExp where the mount is one, as OTel names it", () => {
