@@ -361,10 +361,11 @@ async function startNodeSdk(
   tracesOff: boolean,
   scope: TraceScope,
   secrets: readonly string[],
+  logger: WarningLogger,
 ): Promise<() => Promise<void>> {
   const loaded = tracesOff ? [] : await instrumentations(scope);
   // The OTLP span exporter with the timeout the service reads (0: indefinite, as for metrics).
-  const traces = tracesOff ? {} : await traceSetup(env);
+  const traces = tracesOff ? { sdk: {} } : await traceSetup(env, logger);
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
   const sdk = new NodeSDK({
     resource,
@@ -379,7 +380,7 @@ async function startNodeSdk(
     // http.server.request.duration, at about half the throughput of a cheap route
     // (test/bench: bare Koa 11k req/s, instrumented 5k, not instrumented 10k).
     instrumentations: loaded,
-    ...traces,
+    ...traces.sdk,
     // Without tracing nothing reads the active context: no AsyncLocalStorage context manager
     // (on Node 20 it costs async hooks on every promise) and no propagator. No span processor
     // either: NodeSDK, started for a log exporter, reads an unset OTEL_TRACES_EXPORTER as otlp.
@@ -393,7 +394,11 @@ async function startNodeSdk(
   sdk.start();
   // After start(): the SDK hands every instrumentation its meter provider there.
   for (const instrumentation of loaded) instrumentation.setMeterProvider(recordNothing);
-  return () => sdk.shutdown();
+  return () => {
+    // The spans' flush at the shutdown goes through their last exporter (endingWith).
+    traces.ending?.();
+    return sdk.shutdown();
+  };
 }
 
 /**
@@ -421,14 +426,14 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   let warnings: WarningLogger = stderrLogger({ secrets });
   const readers: IMetricReader[] = [prometheus];
   let otlp: OtlpReader | undefined;
+  // Read at each line: warnTo swaps the logger once the app's exists.
+  const current: WarningLogger = {
+    debug: forwardTo(() => warnings, 'debug'),
+    info: forwardTo(() => warnings, 'info'),
+    warn: forwardTo(() => warnings, 'warn'),
+    error: forwardTo(() => warnings, 'error'),
+  };
   if (options.otlpMetricsEnabled) {
-    // Read at each line: warnTo swaps the logger once the app's exists.
-    const current: WarningLogger = {
-      debug: forwardTo(() => warnings, 'debug'),
-      info: forwardTo(() => warnings, 'info'),
-      warn: forwardTo(() => warnings, 'warn'),
-      error: forwardTo(() => warnings, 'error'),
-    };
     otlp = await otlpReader(env, histograms, current);
     readers.push(otlp.reader);
   }
@@ -450,6 +455,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
           untracedPaths: options.untracedPaths ?? [],
         },
         secrets,
+        current,
       )
     : startMetricsOnly(env, resource, readers, secrets);
 

@@ -1,14 +1,27 @@
 import { diag } from '@opentelemetry/api';
 import type { NodeSDKConfiguration } from '@opentelemetry/sdk-node';
 import type { BufferConfig, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { otlpExporterTimeout } from 'carbonscope';
+import {
+  type AgentFactory,
+  LAST_PUSH_DEADLINE_MS,
+  type Logger,
+  lastPushAgents,
+  otlpExporterTimeout,
+  withoutCredentials,
+} from 'carbonscope';
 import type { Env } from '../config.js';
 
 /** The batch span processor's wait on one export when OTEL_BSP_EXPORT_TIMEOUT is unset. */
 const BSP_EXPORT_TIMEOUT_MS = 30_000;
 
-/** What NodeSDK is given for spans: nothing (it reads the environment), or what replaces that. */
-export type TraceSetup = Partial<Pick<NodeSDKConfiguration, 'traceExporter' | 'spanProcessors'>>;
+/**
+ * What NodeSDK is given for spans: nothing (it reads the environment), or what replaces that;
+ * with the OTLP exporter, `ending` to call before the SDK's shutdown (see endingWith).
+ */
+export interface TraceSetup {
+  sdk: Partial<Pick<NodeSDKConfiguration, 'traceExporter' | 'spanProcessors'>>;
+  ending?: () => void;
+}
 
 /** The environment's string, trimmed; empty is unset, as the OTel SDK reads its variables. */
 function envString(env: Env, name: string): string | undefined {
@@ -60,24 +73,123 @@ function batchExportTimeout(env: Env): number {
 }
 
 /**
- * The OTLP span exporter for OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL, with its timeout given: the
- * rest (endpoint, headers, compression) it reads from the environment as NodeSDK's own would.
+ * The OTLP span exporter for OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL, with its timeout given and,
+ * over HTTP, `agents` where given: the rest (endpoint, headers, compression) it reads from the
+ * environment as NodeSDK's own would. gRPC has no HTTP agent: `agents` is not for it.
  */
-async function otlpSpanExporter(env: Env): Promise<SpanExporter> {
-  const timeoutMillis = otlpExporterTimeout(env, batchExportTimeout(env), 'TRACES');
-  const protocol =
-    envString(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ??
-    envString(env, 'OTEL_EXPORTER_OTLP_PROTOCOL');
+async function otlpSpanExporter(
+  env: Env,
+  timeoutMillis: number,
+  agents?: AgentFactory,
+): Promise<SpanExporter> {
+  const protocol = otlpTraceProtocol(env);
   if (protocol === 'grpc') {
     const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-grpc');
     return new OTLPTraceExporter({ timeoutMillis });
   }
+  const options = { timeoutMillis, ...(agents && { httpAgentOptions: agents }) };
   if (protocol === 'http/json') {
     const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
-    return new OTLPTraceExporter({ timeoutMillis });
+    return new OTLPTraceExporter(options);
   }
   const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto');
-  return new OTLPTraceExporter({ timeoutMillis });
+  return new OTLPTraceExporter(options);
+}
+
+function otlpTraceProtocol(env: Env): string | undefined {
+  return (
+    envString(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') ??
+    envString(env, 'OTEL_EXPORTER_OTLP_PROTOCOL')
+  );
+}
+
+/** ExportResultCode.SUCCESS of @opentelemetry/core (the SDK's dependency, not the service's). */
+const EXPORT_SUCCESS = 0;
+
+/** A span exporter whose exports go to a second one, for the last export, once told `ending`. */
+export interface EndingSpanExporter extends SpanExporter {
+  /** The exporter of every export until `ending()`; with `last`, named for the tests to read. */
+  readonly periodic: SpanExporter;
+  readonly last: SpanExporter;
+  ending(): void;
+}
+
+/**
+ * `periodic` until `ending()`, `last` after: the batch processor's flush at the SDK's shutdown
+ * exports through `last`. An export under way at the stop stays `periodic`'s. A last export that
+ * fails is one warning, with how many spans it dropped, and a success to the processor: its
+ * failure rejected NodeSDK's shutdown at once, and the service then exited before the metrics'
+ * last push had said what it dropped.
+ */
+export function endingWith(
+  periodic: SpanExporter,
+  last: SpanExporter,
+  target: string,
+  logger: Logger,
+  deadlineS: number,
+): EndingSpanExporter {
+  let ended = false;
+  const shown = withoutCredentials(target);
+  return {
+    periodic,
+    last,
+    export: (spans, done) => {
+      if (!ended) {
+        periodic.export(spans, done);
+        return;
+      }
+      last.export(spans, (result) => {
+        if (result.code === EXPORT_SUCCESS) return done(result);
+        const why = result.error?.message || 'export failed';
+        logger.warn(
+          `could not export the last spans to ${shown} within ${deadlineS} s: ${why}; dropped ${spans.length} spans`,
+        );
+        done({ code: EXPORT_SUCCESS });
+      });
+    },
+    forceFlush: async () => {
+      await Promise.all([periodic.forceFlush?.(), last.forceFlush?.()]);
+    },
+    shutdown: async () => {
+      await Promise.all([periodic.shutdown(), last.shutdown()]);
+    },
+    ending: () => {
+      ended = true;
+    },
+  };
+}
+
+/** Where the OTLP span exporter sends, as it reads the environment (for the warning). */
+function otlpTracesEndpoint(env: Env): string {
+  const specific = envString(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  if (specific) return specific;
+  const base = envString(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (!base)
+    return otlpTraceProtocol(env) === 'grpc'
+      ? 'http://localhost:4317'
+      : 'http://localhost:4318/v1/traces';
+  if (otlpTraceProtocol(env) === 'grpc') return base;
+  return `${base.endsWith('/') ? base : `${base}/`}v1/traces`;
+}
+
+/**
+ * The OTLP span exporter, and for the spans' export at the stop one bounded as the metrics' last
+ * push is (LAST_PUSH_DEADLINE_MS, 2 s, never over the exporter's own timeout), whose refused
+ * connection (nothing listens: ECONNREFUSED, or no such host, no route) fails at once. The
+ * exporter retried a refusal a second apart until its 10 s timeout, which held the service's stop
+ * 8-9 s from SIGTERM with its collector down, the metrics' push refused in milliseconds; a
+ * collector that listens but never answers held it to the grace's cut, whose line blamed the
+ * metrics. Both are made now: an exporter reads its endpoint and headers from the environment as
+ * it is when made.
+ */
+async function otlpSpanExporters(env: Env, logger: Logger): Promise<EndingSpanExporter> {
+  const timeoutMillis = otlpExporterTimeout(env, batchExportTimeout(env), 'TRACES');
+  const lastMillis = Math.min(LAST_PUSH_DEADLINE_MS, timeoutMillis);
+  const [periodic, last] = await Promise.all([
+    otlpSpanExporter(env, timeoutMillis),
+    otlpSpanExporter(env, lastMillis, lastPushAgents(env, lastMillis, 'TRACES')),
+  ]);
+  return endingWith(periodic, last, otlpTracesEndpoint(env), logger, lastMillis / 1000);
 }
 
 /**
@@ -113,11 +225,11 @@ async function spanProcessor(name: string, otlp: SpanExporter, env: Env): Promis
  * built here as NodeSDK would (the batch processors without the SDK's experimental metrics).
  * Without otlp nothing here differs from NodeSDK's own: it reads the environment alone.
  */
-export async function traceSetup(env: Env): Promise<TraceSetup> {
+export async function traceSetup(env: Env, logger: Logger): Promise<TraceSetup> {
   const names = traceExporterNames(env);
-  if (!names.includes('otlp')) return {};
-  const otlp = await otlpSpanExporter(env);
-  if (names.length === 1) return { traceExporter: otlp };
+  if (!names.includes('otlp')) return { sdk: {} };
+  const otlp = await otlpSpanExporters(env, logger);
+  if (names.length === 1) return { sdk: { traceExporter: otlp }, ending: otlp.ending };
   const processors = await Promise.all(names.map((name) => spanProcessor(name, otlp, env)));
-  return { spanProcessors: processors.flat() };
+  return { sdk: { spanProcessors: processors.flat() }, ending: otlp.ending };
 }

@@ -154,6 +154,63 @@ describe('graceful shutdown (spawned service, SIGTERM)', function () {
     expect(output).to.match(/"msg":"stopped"/);
   });
 
+  // The spans' last export retried a refused connection a second apart until its 10 s timeout
+  // was nearly spent: 8.3 s from SIGTERM to exit with nothing listening, the metrics' last push
+  // refused in a few ms. A refusal says now what it would say a second later.
+  it('with tracing on, exits at once when nothing listens at the OTLP endpoint', async () => {
+    const server = await spawnServer({
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
+      OTEL_METRIC_EXPORT_INTERVAL: '600000',
+    });
+    try {
+      // A traced route, so that a span waits in the batch for the last export.
+      await (await fetch(`${server.url}/energy`)).arrayBuffer();
+      const began = performance.now();
+      expect(await server.stop('SIGTERM')).to.equal(0);
+      const stoppedMs = performance.now() - began;
+      expect(stoppedMs, 'from SIGTERM to exit').to.be.below(2_000);
+      const out = server.stdout.join('\n');
+      expect(out).to.match(
+        /could not export the last spans to \S+ within 2 s: connect ECONNREFUSED/,
+      );
+      expect(out).to.match(
+        /could not push the last metrics to \S+ within 2 s: connect ECONNREFUSED/,
+      );
+      expect(out).not.to.match(/part failed to close cleanly/);
+    } finally {
+      await server.stop('SIGKILL');
+    }
+  });
+
+  // The spans' last export had the exporter's 10 s: cut at the 9 s grace, whose line blamed the
+  // metrics. It has their deadline now, and says what it dropped.
+  it("with tracing on, gives the spans the last push's 2 s when the collector never answers", async () => {
+    const sockets: Socket[] = [];
+    const silent = createTcpServer((s) => sockets.push(s));
+    const port = await freePort();
+    await new Promise<void>((r) => silent.listen(port, '127.0.0.1', r));
+    const server = await spawnServer({
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+      OTEL_METRIC_EXPORT_INTERVAL: '600000',
+    });
+    try {
+      await (await fetch(`${server.url}/energy`)).arrayBuffer();
+      const began = performance.now();
+      expect(await server.stop('SIGTERM')).to.equal(0);
+      const stoppedMs = performance.now() - began;
+      expect(stoppedMs, 'from SIGTERM to exit').to.be.within(1_900, 5_000);
+      const out = server.stdout.join('\n');
+      expect(out).to.match(
+        /could not export the last spans to \S+ within 2 s: \S.*; dropped \d+ spans/,
+      );
+      expect(out).not.to.match(/did not finish within the grace period/);
+    } finally {
+      await server.stop('SIGKILL');
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  });
+
   it('exits within the 10 s stop grace when the collector never answers the final export', async () => {
     // A collector that accepts connections and never says a word.
     const sockets: Socket[] = [];

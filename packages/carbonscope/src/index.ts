@@ -173,7 +173,9 @@ export {
   type CarbonscopeInstrumentationConfig,
 } from './otel/instrumentation.js';
 // For the service's OTLP reader: its push at shutdown bounded as register's is.
-export { type LastPush, otlpLastPush } from './otel/last-push.js';
+export { LAST_PUSH_DEADLINE_MS, type LastPush, otlpLastPush } from './otel/last-push.js';
+// For the service's spans: their last export takes a refused connection as final too.
+export { type AgentFactory, lastPushAgents } from './otel/last-push-agent.js';
 export { LocalHistograms, type TemporalitySource } from './otel/local-histograms.js';
 export { MissingSdkError, otlpMetricExporter } from './otel/optional-sdk.js';
 export { withPrometheusNames } from './otel/prometheus-names.js';

@@ -255,17 +255,23 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
   }
 
   // The timeouts the app's span exporters were built with, in its tracer provider's order (null
-  // for one without an OTLP delegate: the console's). The SDK's private fields: it has no
-  // public way to read an exporter's timeout.
+  // for one without an OTLP delegate: the console's), the OTLP one's as [periodic, last]. The
+  // SDK's private fields: it has no public way to read an exporter's timeout.
   const spanExporterTimeouts = `const { trace } = await import('@opentelemetry/api');
      const provider = trace.getTracerProvider().getDelegate();
+     const timeout = (e) => e?._delegate?._timeout ?? null;
      return provider._activeSpanProcessor._spanProcessors
-       .map((p) => p._exporter?._delegate?._timeout ?? null);`;
+       .map(({ _exporter: e }) => e?.periodic ? [timeout(e.periodic), timeout(e.last)] : timeout(e));`;
 
   for (const [label, env, timeouts] of [
     // 0, the spec's indefinite, as metrics read it: as long as the batch processor waits on
     // an export (OTEL_BSP_EXPORT_TIMEOUT, 30 s by default). NodeSDK read it as invalid: 10 s.
-    ['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT=0', { OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '0' }, [30_000]],
+    // The last export's, at the stop, is the metrics' last push's 2 s, never over it.
+    [
+      'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT=0',
+      { OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '0' },
+      [[30_000, 2000]],
+    ],
     [
       'OTEL_EXPORTER_OTLP_TIMEOUT=0 over http/json, a batch timeout of 5 s',
       {
@@ -273,7 +279,7 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
         OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
         OTEL_BSP_EXPORT_TIMEOUT: '5000',
       },
-      [5000],
+      [[5000, 2000]],
     ],
     [
       'a per-signal 0 over a general 2 s, with the console too',
@@ -282,12 +288,17 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
         OTEL_EXPORTER_OTLP_TIMEOUT: '2000',
         OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '0',
       },
-      [30_000, null],
+      [[30_000, 2000], null],
     ],
-    ["none set: the exporter's 10 s", {}, [10_000]],
+    ["none set: the exporter's 10 s", {}, [[10_000, 2000]]],
+    [
+      '1.5 s: the last export has no more',
+      { OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '1500' },
+      [[1500, 1500]],
+    ],
   ] as const) {
     it(`gives the OTLP span exporter the timeout metrics would get: ${label}`, async () => {
-      const got = await inTelemetryChild<Array<number | null>>(
+      const got = await inTelemetryChild<Array<number[] | number | null>>(
         { OTEL_TRACES_EXPORTER: 'otlp', ...env },
         spanExporterTimeouts,
       );
@@ -301,7 +312,7 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
   const spanProcessors = `const { trace } = await import('@opentelemetry/api');
      const provider = trace.getTracerProvider().getDelegate();
      return (provider._activeSpanProcessor?._spanProcessors ?? []).map((p) => [
-       p.constructor.name, p._exporter?.constructor.name,
+       p.constructor.name, (p._exporter?.periodic ?? p._exporter)?.constructor.name,
        p._maxQueueSize, p._scheduledDelayMillis, p._exportTimeoutMillis, p._maxExportBatchSize,
      ]);`;
 

@@ -68,13 +68,16 @@ function connectingFirst<A extends Agent>(agent: A, connectMs: number): A {
   return agent;
 }
 
+/** The signal whose OTLP variables an exporter reads: the service's spans take these agents too. */
+export type OtlpSignal = 'METRICS' | 'TRACES';
+
 /**
  * A TLS file the OTLP variables name, read as the exporter reads it (from the working
  * directory); unreadable, it is left out, as the exporter leaves it (its periodic twin has said
  * so through diag already).
  */
-function tlsFile(env: Env, name: string): Buffer | undefined {
-  const path = env[`OTEL_EXPORTER_OTLP_METRICS_${name}`] || env[`OTEL_EXPORTER_OTLP_${name}`];
+function tlsFile(env: Env, signal: OtlpSignal, name: string): Buffer | undefined {
+  const path = env[`OTEL_EXPORTER_OTLP_${signal}_${name}`] || env[`OTEL_EXPORTER_OTLP_${name}`];
   if (!path) return undefined;
   try {
     return readFileSync(resolve(process.cwd(), path));
@@ -89,9 +92,14 @@ export type AgentFactory = (protocol: string) => Promise<Agent>;
 /**
  * The agents of the last push's exporter: the exporter's own (keep-alive, and for https the
  * CA, client certificate and key the OTLP variables name, which a factory of one's own replaces),
- * connecting before the request is sent so that a refusal is final (see `final`).
+ * connecting before the request is sent so that a refusal is final (see `final`); the TLS files
+ * are `signal`'s.
  */
-export function lastPushAgents(env: Env, connectMs: number): AgentFactory {
+export function lastPushAgents(
+  env: Env,
+  connectMs: number,
+  signal: OtlpSignal = 'METRICS',
+): AgentFactory {
   return async (protocol) => {
     if (protocol === 'http:') {
       const { Agent: HttpAgent } = await import('node:http');
@@ -99,9 +107,9 @@ export function lastPushAgents(env: Env, connectMs: number): AgentFactory {
     }
     const { Agent: HttpsAgent } = await import('node:https');
     const tls = {
-      ca: tlsFile(env, 'CERTIFICATE'),
-      cert: tlsFile(env, 'CLIENT_CERTIFICATE'),
-      key: tlsFile(env, 'CLIENT_KEY'),
+      ca: tlsFile(env, signal, 'CERTIFICATE'),
+      cert: tlsFile(env, signal, 'CLIENT_CERTIFICATE'),
+      key: tlsFile(env, signal, 'CLIENT_KEY'),
     };
     return connectingFirst(new HttpsAgent({ keepAlive: true, ...tls }), connectMs);
   };
