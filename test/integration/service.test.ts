@@ -582,6 +582,38 @@ describe('OTLP push and graceful shutdown', function () {
   });
 });
 
+// A key of 1 or 2 characters is not masked in log lines (it would take every such pair of
+// letters): the service says so at the start, in a line that does not quote it.
+describe('a short LLM_API_KEY', function () {
+  this.timeout(30_000);
+
+  const warning = /^LLM_API_KEY has fewer than 3 characters, too few to mask in log lines/;
+
+  /** The warn lines' messages of a service started with `key`, and all it wrote. */
+  async function startedWith(key: string): Promise<{ warned: string[]; output: string }> {
+    const server = await spawnServer({ OTEL_TRACES_EXPORTER: 'none', LLM_API_KEY: key });
+    await server.stop('SIGTERM');
+    const warned = server.stdout
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level?: number; msg?: string })
+      .filter((l) => l.level === 40)
+      .map((l) => l.msg ?? '');
+    return { warned, output: [...server.stdout, ...server.stderr].join('\n') };
+  }
+
+  it('is warned of once at the start, the key itself shown nowhere', async () => {
+    const key = 'Zq';
+    const { warned, output } = await startedWith(key);
+    expect(warned.filter((m) => warning.test(m))).to.have.length(1);
+    expect(output).not.to.include(key);
+  });
+
+  it('of 3 characters, is masked and not warned of', async () => {
+    const { warned } = await startedWith('Zq7');
+    expect(warned.filter((m) => /LLM_API_KEY/.test(m))).to.deep.equal([]);
+  });
+});
+
 describe('start-up failures', function () {
   this.timeout(30_000);
 
