@@ -144,12 +144,41 @@ function versionIn(file: string, name: string): string | undefined | null {
   }
 }
 
-/** Throws SdkTooOldError naming every package of `names` installed outside its line. */
-export function checkSdkVersions(names: readonly string[], what: string): void {
-  const found = names.flatMap((name) => {
-    const version = installedVersion(name);
-    const wanted = version === undefined ? undefined : tooOld(name, version);
-    return version === undefined || wanted === undefined ? [] : [{ name, version, wanted }];
+/**
+ * Whether a module of `name` is of the 1.x line by its shape, for a bundle, where no package.json
+ * gives its version (a CommonJS one has no import.meta.resolve either): resources 1.x lacks the
+ * defaultResource() the own SDK calls (2.0 added it); sdk-metrics 1.x's MeterProvider still has
+ * addMetricReader (2.0 removed it). Other packages are not judged so.
+ */
+function ofLine1x(name: string, module: unknown): boolean {
+  const m = module as {
+    defaultResource?: unknown;
+    MeterProvider?: { prototype?: { addMetricReader?: unknown } };
+  };
+  if (name === RESOURCES) return typeof m?.defaultResource !== 'function';
+  if (name === SDK_METRICS)
+    return typeof m?.MeterProvider?.prototype?.addMetricReader === 'function';
+  return false;
+}
+
+/**
+ * Throws SdkTooOldError naming every package of `names` installed outside its line: by its
+ * version, or where none is found by the shape of its module in `modules` (ofLine1x).
+ */
+export function checkSdkVersions(
+  names: readonly string[],
+  what: string,
+  modules: readonly unknown[] = [],
+  versionOf: (name: string) => string | undefined = installedVersion,
+): void {
+  const found = names.flatMap((name, i) => {
+    const version = versionOf(name);
+    if (version === undefined) {
+      const old = i < modules.length && ofLine1x(name, modules[i]);
+      return old ? [{ name, version: '1.x, bundled,', wanted: tooOld(name, '1.0.0') ?? '' }] : [];
+    }
+    const wanted = tooOld(name, version);
+    return wanted === undefined ? [] : [{ name, version, wanted }];
   });
   if (found.length) throw new SdkTooOldError(found, what);
 }
@@ -163,8 +192,9 @@ export async function importSdk(
   exporters: readonly string[] = [],
 ): Promise<[SdkMetrics, Resources]> {
   const names: [string, string, ...string[]] = [SDK_METRICS, RESOURCES, ...exporters];
-  const [sdk, resources] = await importAll<[SdkMetrics, Resources, ...unknown[]]>(names, what);
-  checkSdkVersions(names, what);
+  const modules = await importAll<[SdkMetrics, Resources, ...unknown[]]>(names, what);
+  checkSdkVersions(names, what, modules);
+  const [sdk, resources] = modules;
   return [sdk, resources];
 }
 

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import {
+  checkSdkVersions,
   type ExportResult,
   exporterPackages,
   failureOf,
@@ -14,6 +15,7 @@ import {
   MissingSdkError,
   otlpMetricExporter,
   type PushMetricExporter,
+  SdkTooOldError,
   tooOld,
 } from '../../../src/otel/optional-sdk.js';
 import { ManualReader } from '../../helpers/metrics.js';
@@ -53,6 +55,39 @@ describe('the optional SDK packages: the versions its own SDK refuses', () => {
     for (const [name, version, refused] of cases) {
       expect(tooOld(name, version) !== undefined, `${name} ${version}`).to.equal(refused);
     }
+  });
+});
+
+// A CommonJS bundle (esbuild's default for node) has no import.meta.resolve: no package.json
+// is found, and the own SDK ran on sdk-metrics and resources 1.30 until it failed with
+// `resources.defaultResource is not a function; the application runs unmetered`.
+describe('the optional SDK packages: their line told by shape where no version is found', () => {
+  const names = ['@opentelemetry/sdk-metrics', '@opentelemetry/resources'];
+  /** As a bundle has them: no package.json to read a version from. */
+  const bundled = () => undefined;
+
+  it('refuses modules of the 1.x line by what they lack, naming the line', () => {
+    const metrics1x = {
+      MeterProvider: class MeterProvider {
+        addMetricReader() {}
+      },
+    };
+    const resources1x = { Resource: class Resource {} };
+    let thrown: unknown;
+    try {
+      checkSdkVersions(names, 'OTEL_METRICS_EXPORTER=otlp', [metrics1x, resources1x], bundled);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).to.be.instanceOf(SdkTooOldError);
+    const message = (thrown as Error).message;
+    expect(message).to.include(`${names[0]} 2.x or 3.x (1.x, bundled, is installed)`);
+    expect(message).to.include(`${names[1]} 2.x or 3.x (1.x, bundled, is installed)`);
+  });
+
+  it('takes the line installed here, 2.x or 3.x, as it is', async () => {
+    const resources = await import('@opentelemetry/resources');
+    expect(() => checkSdkVersions(names, 'x', [sdkMetrics, resources], bundled)).not.to.throw();
   });
 });
 
