@@ -7,6 +7,7 @@ import {
   type Logger,
   lastPushAgents,
   otlpExporterTimeout,
+  settlesWithin,
   withoutCredentials,
 } from 'carbonscope';
 import type { Env } from '../config.js';
@@ -106,6 +107,8 @@ function otlpTraceProtocol(env: Env): string | undefined {
 /** ExportResultCode.SUCCESS of @opentelemetry/core (the SDK's dependency, not the service's). */
 const EXPORT_SUCCESS = 0;
 
+type ExportResult = Parameters<Parameters<SpanExporter['export']>[1]>[0];
+
 /** A span exporter whose exports go to a second one, for the last export, once told `ending`. */
 export interface EndingSpanExporter extends SpanExporter {
   /** The exporter of every export until `ending()`; with `last`, named for the tests to read. */
@@ -116,34 +119,53 @@ export interface EndingSpanExporter extends SpanExporter {
 
 /**
  * `periodic` until `ending()`, `last` after: the batch processor's flush at the SDK's shutdown
- * exports through `last`. An export under way at the stop stays `periodic`'s. A last export that
- * fails is one warning, with how many spans it dropped, and a success to the processor: its
- * failure rejected NodeSDK's shutdown at once, and the service then exited before the metrics'
- * last push had said what it dropped.
+ * exports through `last`. A batch of `periodic`'s under way at the stop is waited for until
+ * `deadlineMs` from `ending()` at most: its exporter's shutdown awaited it up to its own timeout
+ * (10 s, retrying a refusal), 6 s from SIGTERM with the collector down and the service in use.
+ * What does not get through after `ending()` is one warning a batch, with how many spans it
+ * dropped, and a success to the processor: its failure rejected NodeSDK's shutdown at once, and
+ * the service then exited before the metrics' last push had said what it dropped.
  */
 export function endingWith(
   periodic: SpanExporter,
   last: SpanExporter,
   target: string,
   logger: Logger,
-  deadlineS: number,
+  deadlineMs: number,
 ): EndingSpanExporter {
-  let ended = false;
+  let endedAt: number | undefined;
   const shown = withoutCredentials(target);
+  /** The span counts of `periodic`'s exports under way, each taken out once told or ended. */
+  const underWay = new Set<{ spans: number }>();
+  const tell = (why: string, spans: number) => {
+    logger.warn(
+      `could not export the last spans to ${shown} within ${deadlineMs / 1000} s: ${why}; dropped ${spans} spans`,
+    );
+  };
+  const failed = (result: ExportResult) =>
+    result.code === EXPORT_SUCCESS ? undefined : result.error?.message || 'export failed';
+  const exportPeriodic: SpanExporter['export'] = (spans, done) => {
+    const entry = { spans: spans.length };
+    underWay.add(entry);
+    periodic.export(spans, (result) => {
+      const why = failed(result);
+      // Past ending() a failure is the stop's loss: told here, not by the SDK's error handler.
+      if (!underWay.delete(entry) || endedAt === undefined || why === undefined) {
+        return done(result);
+      }
+      tell(why, entry.spans);
+      done({ code: EXPORT_SUCCESS });
+    });
+  };
   return {
     periodic,
     last,
     export: (spans, done) => {
-      if (!ended) {
-        periodic.export(spans, done);
-        return;
-      }
+      if (endedAt === undefined) return exportPeriodic(spans, done);
       last.export(spans, (result) => {
-        if (result.code === EXPORT_SUCCESS) return done(result);
-        const why = result.error?.message || 'export failed';
-        logger.warn(
-          `could not export the last spans to ${shown} within ${deadlineS} s: ${why}; dropped ${spans.length} spans`,
-        );
+        const why = failed(result);
+        if (why === undefined) return done(result);
+        tell(why, spans.length);
         done({ code: EXPORT_SUCCESS });
       });
     },
@@ -151,10 +173,15 @@ export function endingWith(
       await Promise.all([periodic.forceFlush?.(), last.forceFlush?.()]);
     },
     shutdown: async () => {
-      await Promise.all([periodic.shutdown(), last.shutdown()]);
+      const stopping = Promise.all([periodic.shutdown(), last.shutdown()]);
+      const leftMs = deadlineMs - (performance.now() - (endedAt ?? performance.now()));
+      if (await settlesWithin(stopping, leftMs)) return stopping.then(() => undefined);
+      const spans = [...underWay].reduce((sum, entry) => sum + entry.spans, 0);
+      underWay.clear();
+      if (spans > 0) tell('an export under way at the stop did not end', spans);
     },
     ending: () => {
-      ended = true;
+      endedAt ??= performance.now();
     },
   };
 }
@@ -189,7 +216,7 @@ async function otlpSpanExporters(env: Env, logger: Logger): Promise<EndingSpanEx
     otlpSpanExporter(env, timeoutMillis),
     otlpSpanExporter(env, lastMillis, lastPushAgents(env, lastMillis, 'TRACES')),
   ]);
-  return endingWith(periodic, last, otlpTracesEndpoint(env), logger, lastMillis / 1000);
+  return endingWith(periodic, last, otlpTracesEndpoint(env), logger, lastMillis);
 }
 
 /**

@@ -205,6 +205,30 @@ describe('graceful shutdown (spawned service, SIGTERM)', function () {
     }
   });
 
+  // A batch exported before the stop, still retrying the refusal, was the periodic exporter's
+  // to the end: its shutdown waited for it (6 s from SIGTERM here, up to the exporter's 10 s),
+  // and its spans were lost without a word.
+  it('with tracing on, says what a span export under way at the stop dropped', async () => {
+    const server = await spawnServer({
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
+      OTEL_METRIC_EXPORT_INTERVAL: '600000',
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+    });
+    try {
+      await (await fetch(`${server.url}/energy`)).arrayBuffer();
+      // The batch's export begins 100 ms on, and retries the refusal for seconds.
+      await new Promise((r) => setTimeout(r, 800));
+      expect(await server.stop('SIGTERM')).to.equal(0);
+      const out = server.stdout.join('\n');
+      expect(out).to.match(
+        /could not export the last spans to \S+ within 2 s: an export under way at the stop did not end; dropped [1-9]\d* spans/,
+      );
+      expect(out).not.to.match(/did not finish within the grace period/);
+    } finally {
+      await server.stop('SIGKILL');
+    }
+  });
+
   it('exits within the 10 s stop grace when the collector never answers the final export', async () => {
     // A collector that accepts connections and never says a word.
     const sockets: Socket[] = [];
