@@ -34,7 +34,8 @@ export interface RunningCollector {
   exporterAddress: string;
   /** Its log (stderr), for a failing test's message. */
   log(): string;
-  stop(): Promise<void>;
+  /** Ends it with `signal` (SIGTERM: it shuts down; SIGKILL: a crash) and awaits its exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /**
@@ -61,9 +62,9 @@ export async function startCollector(settings: string[] = []): Promise<RunningCo
   const log: string[] = [];
   proc.stderr?.setEncoding('utf8').on('data', (c: string) => log.push(c));
   const tail = () => log.join('').slice(-3000);
-  const stop = async () => {
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGTERM');
+      proc.kill(signal);
       await once(proc, 'exit');
     }
   };

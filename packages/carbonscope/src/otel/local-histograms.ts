@@ -301,10 +301,13 @@ function checkTemporality(temporality: unknown, T: SdkMetrics['AggregationTempor
   );
 }
 
-/** One delta reader's state: each series' figures, and the time, at its previous collection. */
+/**
+ * One delta reader's state: each series' figures at its previous collection, and the end of the
+ * last point it exported of each series.
+ */
 interface DeltaState {
   readonly last: WeakMap<HistogramSeries, Float64Array>;
-  endTime?: HrTime;
+  readonly ends: WeakMap<HistogramSeries, HrTime>;
 }
 
 /**
@@ -420,7 +423,7 @@ export class LocalHistograms implements MetricProducer {
         ? temporality.selectAggregationTemporality?.(this.sdk.InstrumentType.HISTOGRAM)
         : temporality;
     if (chosen !== T.DELTA) return this;
-    const state: DeltaState = { last: new WeakMap() };
+    const state: DeltaState = { last: new WeakMap(), ends: new WeakMap() };
     return { collect: async () => this.collectDelta(state) };
   }
 
@@ -439,25 +442,28 @@ export class LocalHistograms implements MetricProducer {
   }
 
   /**
-   * What each series recorded since `state`'s previous collection, from then (from the series'
-   * start where that collection did not see it).
+   * What each series recorded since its last point of `state`'s, from that point's end (from the
+   * series' start before its first). Not from the previous collection: a series left out of it
+   * recorded nothing then, and a point that starts where the series' last one ended is what a
+   * consumer adds to it. The Collector's Prometheus exporter takes any other start as a restart:
+   * it replaced the series' count with the new point's (10 requests, a quiet push, then 5: 5).
    */
   private collectDelta(state: DeltaState): CollectionResult {
     this.settle();
     const endTime = hrNow();
-    const since = state.endTime;
-    state.endTime = endTime;
     return this.result(this.sdk.AggregationTemporality.DELTA, (h, boundaries) => {
       const points: HistogramPoint[] = [];
       for (const s of h.series) {
         let last = state.last.get(s);
-        const startTime = last !== undefined && since !== undefined ? since : s.startTime;
         if (last === undefined) {
           last = h.emptyFigures();
           state.last.set(s, last);
         }
         const value = h.deltaPoint(s, last, boundaries);
-        if (value) points.push({ attributes: s.attributes, startTime, endTime, value });
+        if (!value) continue;
+        const startTime = state.ends.get(s) ?? s.startTime;
+        state.ends.set(s, endTime);
+        points.push({ attributes: s.attributes, startTime, endTime, value });
       }
       return points;
     });

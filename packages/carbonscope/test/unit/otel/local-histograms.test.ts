@@ -176,6 +176,21 @@ describe('local histograms under delta temporality (a reader of its own each)', 
     expect(point.value).to.include({ count: 1, sum: 5 });
   });
 
+  // The Collector's Prometheus exporter adds a delta point to a series only where it starts at
+  // the end of the one before; any other start it takes as a restart, and drops the count.
+  it("a series' next point after quiet collections starts where its last point ended", async () => {
+    const { local, record } = recorded([1]);
+    const delta = local.producer(DELTA);
+    const [first] = (await pointsOf(delta)).points;
+    // Collections a few ms apart: the times are whole ms, and one the same ms would hide it.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await pointsOf(delta)).points).to.have.length(0);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    record([5]);
+    const [point] = (await pointsOf(delta)).points;
+    expect(point.startTime).to.deep.equal(first.endTime);
+  });
+
   it('a cumulative view, and the histograms themselves, export the totals at every collection', async () => {
     const { local, record } = recorded([0.5, 2]);
     for (const producer of [local, local.producer(CUMULATIVE), local.producer()]) {

@@ -1,0 +1,142 @@
+/**
+ * `carbonscope/register` pushing OTLP to the real OpenTelemetry Collector (built from
+ * otel-collector/, run on its config.yaml) that crashes and comes back on the same port, or
+ * takes delta points: what the Collector's Prometheus exporter shows must be every request
+ * counted, once. Its batch processor waits 0.2 s here, not 5 s: the figures arrive sooner.
+ */
+import { join } from 'node:path';
+import { METRICS, prometheusName } from 'carbonscope';
+import { expect } from 'chai';
+import { childEnv } from '#library-tests/helpers/child-env.js';
+import { findSample } from '#library-tests/helpers/metrics.js';
+import { type Spawned, spawnUntil } from '#library-tests/helpers/spawn.js';
+import { projectRoot } from '../../src/paths.js';
+import { type RunningCollector, startCollector } from '../helpers/collector.js';
+import { freePorts } from '../helpers/spawn-server.js';
+import { waitFor } from '../helpers/wait.js';
+
+/** The library's plain node:http fixture, naming /hello and /users/:id with setRoute. */
+const SERVER = join(projectRoot, 'packages', 'carbonscope', 'test', 'fixtures', 'register');
+
+const REQUESTS = `${prometheusName(METRICS.operationEnergy)}_count`;
+const ENERGY = prometheusName(METRICS.processEnergy);
+
+/** The Collector on fixed loopback ports, so that one started again listens where the first did. */
+async function collectorOn(ports: { http: number; exporter: number }): Promise<RunningCollector> {
+  return startCollector([
+    `receivers::otlp::protocols::http::endpoint=127.0.0.1:${ports.http}`,
+    `exporters::prometheus::endpoint=127.0.0.1:${ports.exporter}`,
+    'processors::batch::timeout=200ms',
+  ]);
+}
+
+interface App extends Spawned {
+  base: string;
+}
+
+/** The fixture under `--import carbonscope/register`, pushing to `otlpUrl` every 0.5 s. */
+async function startApp(otlpUrl: string, env: Record<string, string> = {}): Promise<App> {
+  const app = await spawnUntil(
+    process.execPath,
+    ['--import', 'carbonscope/register', join(SERVER, 'server.js')],
+    {
+      cwd: SERVER,
+      env: childEnv({
+        OTEL_METRICS_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
+        OTEL_METRIC_EXPORT_INTERVAL: '500',
+        OTEL_SERVICE_NAME: 'collector-test',
+        ENERGY_SOURCE: 'estimate',
+        CARBON_INTENSITY: '300',
+        ENERGY_SAMPLE_INTERVAL_MS: '200',
+        CARBONSCOPE_LOG_LEVEL: 'info',
+        ...env,
+      }),
+      waitFor: /^listening \d+$/,
+    },
+  );
+  const port = /^listening (\d+)$/.exec(app.stdout.find((l) => l.startsWith('listening')) ?? '');
+  const started = "metrics exported by carbonscope's own SDK: otlp";
+  await waitFor('register to start its SDK', async () =>
+    app.stderr.some((l) => l.includes(started)),
+  );
+  return { ...app, base: `http://127.0.0.1:${port?.[1]}` };
+}
+
+async function hit(base: string, path: string, times: number): Promise<void> {
+  for (let i = 0; i < times; i++) {
+    expect((await fetch(`${base}${path}`)).status).to.equal(200);
+  }
+}
+
+describe('register pushing OTLP to the real OpenTelemetry Collector', function () {
+  this.timeout(90_000);
+  let ports: { http: number; exporter: number };
+  let collector: RunningCollector | undefined;
+  let app: App | undefined;
+
+  beforeEach(async () => {
+    const [http, exporter] = await freePorts(2);
+    ports = { http: http as number, exporter: exporter as number };
+    collector = await collectorOn(ports);
+  });
+  afterEach(async () => {
+    await app?.stop('SIGKILL');
+    app = undefined;
+    await collector?.stop('SIGKILL');
+    collector = undefined;
+  });
+
+  /** A sample of the Collector's exposition; undefined while it has none (or is down). */
+  async function scraped(name: string, labels: Record<string, string> = {}) {
+    const response = await fetch(`http://127.0.0.1:${ports.exporter}/metrics`).catch(() => null);
+    return response?.ok ? findSample(await response.text(), name, labels) : undefined;
+  }
+  const requestsOf = (operation: string) => scraped(REQUESTS, { carbonscope_operation: operation });
+
+  async function untilCounted(operation: string, count: number): Promise<void> {
+    await waitFor(`the Collector to show ${count} requests to ${operation}`, async () => {
+      const n = await requestsOf(operation);
+      if (n !== undefined && n > count) throw new Error(`${n} requests to ${operation}`);
+      return n === count;
+    }).catch(async (err: Error) => {
+      const shown = await requestsOf(operation);
+      throw new Error(`${err.message} (it shows ${shown}); app: ${app?.stderr.join('\n')}`);
+    });
+  }
+
+  it('killed and started again on its port: what was counted meanwhile arrives, none twice', async () => {
+    app = await startApp(`http://127.0.0.1:${ports.http}`);
+    await hit(app.base, '/hello', 10);
+    await untilCounted('/hello', 10);
+    const energyBefore = (await scraped(ENERGY)) ?? 0;
+    await collector?.stop('SIGKILL');
+    await hit(app.base, '/hello', 7);
+    const failed = () => app?.stderr.filter((l) => l.includes('could not push metrics')) ?? [];
+    // A push that failed after the 7: they were counted while the Collector was down.
+    await waitFor('a push to fail', async () => failed().length > 0);
+    collector = await collectorOn(ports);
+    await untilCounted('/hello', 17);
+    expect((await scraped(ENERGY)) ?? 0).to.be.at.least(energyBefore);
+    await hit(app.base, '/hello', 3);
+    await untilCounted('/hello', 20);
+    expect(failed(), 'one line for the outage').to.have.length(1);
+    expect(app.stderr.filter((l) => l.includes('metrics pushed to'))).to.have.length(1);
+  });
+
+  // The exporter adds a delta point to what it holds only where the point starts at the end of
+  // the series' last one: any other start it takes as a restart, and the series' count with it.
+  it('under delta temporality, a route quiet for a push goes on from its count', async () => {
+    app = await startApp(`http://127.0.0.1:${ports.http}`, {
+      OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
+    });
+    await hit(app.base, '/hello', 10);
+    await untilCounted('/hello', 10);
+    // A push that carries /users/:id and nothing of /hello.
+    await hit(app.base, '/users/1', 1);
+    await untilCounted('/users/:id', 1);
+    await hit(app.base, '/hello', 5);
+    await untilCounted('/hello', 15);
+    expect(collector?.log()).to.not.include('Misaligned starting timestamps');
+  });
+});
