@@ -6,6 +6,7 @@ import type { SelectSourcesOptions } from '../energy/sources/index.js';
 import { type Logger, redactionList, redactSecrets, stderrLogger } from '../log.js';
 import { bindMetrics } from '../otel/bind-metrics.js';
 import { withCurrentGauges } from '../otel/current-gauges.js';
+import { alignedDeltaStarts } from '../otel/delta-starts.js';
 import { droppedText, SeenTemporality } from '../otel/dropped-metrics.js';
 import { malformedOtelVariables } from '../otel/env-lists.js';
 import { EXPORT_TIMED_OUT } from '../otel/export-deadline.js';
@@ -93,7 +94,7 @@ async function otlpPush(
     failed: 0,
   };
   const url = otlpMetricsUrl(endpoint);
-  const own = await otlpMetricExporter(env, '--otlp', url, PUSH_TIMEOUT_MS);
+  const own = alignedDeltaStarts(await otlpMetricExporter(env, '--otlp', url, PUSH_TIMEOUT_MS));
   const reporting = periodic ? reportingFailures(own, url, periodic) : undefined;
   let open = true;
   const results = withResults(reporting ?? own, (result, metrics) => {

@@ -2,6 +2,7 @@ import { settlesWithin } from '../deadline.js';
 import { type Logger, redactionList, redactSecrets } from '../log.js';
 import type { Env } from '../settings.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
+import { alignedDeltaStarts } from './delta-starts.js';
 import { countsOf, droppedText, type ExportCounts, SeenTemporality } from './dropped-metrics.js';
 import { otlpMetricsEndpoint } from './export-deadline.js';
 import { lastPushAgents } from './last-push-agent.js';
@@ -153,7 +154,7 @@ export async function lastPushWithin(
  * final (lastPushAgents). `register`'s own provider and the service share it, so that a service
  * ends as fast as `register` does with its collector down.
  */
-export function otlpLastPush(
+export async function otlpLastPush(
   env: Env,
   what: string,
   periodic: ReportingExporter,
@@ -162,5 +163,7 @@ export function otlpLastPush(
 ): Promise<LastPush> {
   const make = (ms: number) =>
     otlpMetricExporter(env, what, undefined, ms, lastPushAgents(env, ms));
-  return lastPushWithin(periodic, make, otlpMetricsEndpoint(env), logger, timeoutMs);
+  const last = await lastPushWithin(periodic, make, otlpMetricsEndpoint(env), logger, timeoutMs);
+  // Around both the periodic pushes and the last: its points go on from theirs.
+  return { ...last, exporter: alignedDeltaStarts(last.exporter) };
 }
