@@ -22,11 +22,15 @@ const REQUESTS = `${prometheusName(METRICS.operationEnergy)}_count`;
 const ENERGY = prometheusName(METRICS.processEnergy);
 
 /** The Collector on fixed loopback ports, so that one started again listens where the first did. */
-async function collectorOn(ports: { http: number; exporter: number }): Promise<RunningCollector> {
+async function collectorOn(
+  ports: { http: number; exporter: number },
+  settings: string[] = [],
+): Promise<RunningCollector> {
   return startCollector([
     `receivers::otlp::protocols::http::endpoint=127.0.0.1:${ports.http}`,
     `exporters::prometheus::endpoint=127.0.0.1:${ports.exporter}`,
     'processors::batch::timeout=200ms',
+    ...settings,
   ]);
 }
 
@@ -138,5 +142,34 @@ describe('register pushing OTLP to the real OpenTelemetry Collector', function (
     await hit(app.base, '/hello', 5);
     await untilCounted('/hello', 15);
     expect(collector?.log()).to.not.include('Misaligned starting timestamps');
+  });
+});
+
+// The first processor of the repository's config refuses data above its limit with a 503 the
+// exporter retries; the exporter's own error then says only that the status was retryable.
+describe('register pushing to the real Collector while its memory limiter refuses', function () {
+  this.timeout(60_000);
+  let collector: RunningCollector | undefined;
+  let app: App | undefined;
+  afterEach(async () => {
+    await app?.stop('SIGKILL');
+    app = undefined;
+    await collector?.stop('SIGKILL');
+    collector = undefined;
+  });
+
+  it('one warning naming the refusal: Service Unavailable (HTTP 503)', async () => {
+    const [http, exporter] = await freePorts(2);
+    // A limit below what the Collector itself takes: it refuses every push.
+    collector = await collectorOn({ http: http as number, exporter: exporter as number }, [
+      'processors::memory_limiter::limit_mib=2',
+      'processors::memory_limiter::spike_limit_mib=1',
+    ]);
+    app = await startApp(`http://127.0.0.1:${http}`);
+    const warned = () => app?.stderr.filter((l) => l.includes('could not push metrics')) ?? [];
+    await waitFor('a warning of the refused push', async () => warned().length > 0);
+    expect(warned()).to.deep.equal([
+      `carbonscope: warning: could not push metrics to http://127.0.0.1:${http}/v1/metrics: Service Unavailable (HTTP 503); the next export tries again`,
+    ]);
   });
 });

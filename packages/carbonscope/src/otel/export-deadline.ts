@@ -1,5 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import type { ClientRequest } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Env } from '../settings.js';
 
 const REQUEST_START = 'http.client.request.start';
@@ -8,6 +8,15 @@ const REQUEST_START = 'http.client.request.start';
 interface Flight {
   readonly endpoint: string;
   readonly at: number;
+  /** The last HTTP answer a request to its endpoint had while it flew. */
+  answer?: HttpAnswer;
+}
+
+/** What the exporter drops of a retryable refusal (429, 502, 503, 504): all but that it was. */
+interface HttpAnswer {
+  readonly status: number;
+  readonly statusMessage: string;
+  readonly retryAfter?: string;
 }
 
 /**
@@ -52,11 +61,29 @@ function earliestTo(endpoint: string): number | undefined {
  */
 export const EXPORT_TIMED_OUT = 'Request timed out';
 
-/** Cuts a request to an exporter's endpoint at the earliest deadline of its exports. */
+/** Has each export in flight to `endpoint` keep `response`'s status as its last answer. */
+function noteAnswer(endpoint: string, response: IncomingMessage): void {
+  const retryAfter = response.headers['retry-after'];
+  const answer: HttpAnswer = {
+    status: response.statusCode ?? 0,
+    statusMessage: response.statusMessage ?? '',
+    ...(retryAfter && { retryAfter }),
+  };
+  for (const flight of flights) {
+    if (flight.endpoint === endpoint) flight.answer = answer;
+  }
+}
+
+/**
+ * Cuts a request to an exporter's endpoint at the earliest deadline of its exports, and keeps
+ * its answer's status for them (withStatus).
+ */
 function onRequestStart(message: unknown): void {
   const request = (message as { request: ClientRequest }).request;
-  const at = earliestTo(endpointOfRequest(request));
+  const endpoint = endpointOfRequest(request);
+  const at = earliestTo(endpoint);
   if (at === undefined) return;
+  request.once('response', (response: IncomingMessage) => noteAnswer(endpoint, response));
   const cut = setTimeout(
     () => {
       request.destroy(new Error(EXPORT_TIMED_OUT));
@@ -75,6 +102,24 @@ function takeOff(flight: Flight): void {
 function land(flight: Flight): void {
   if (!flights.delete(flight)) return;
   if (flights.size === 0) unsubscribe(REQUEST_START, onRequestStart);
+}
+
+/** How the OTLP/HTTP exporters word a refusal they would retry: they keep no status. */
+const RETRYABLE_STATUS = 'Export failed with retryable status';
+
+/**
+ * `result` with the status of `answer` where the exporter's error says only that the collector
+ * refused with a status it retries: "Service Unavailable (HTTP 503)", as a refusal it does not
+ * retry reads, and the Retry-After the collector asked for. Any other result as it is.
+ */
+function withStatus<R>(result: R, answer: HttpAnswer | undefined): R {
+  const error = (result as { error?: unknown }).error;
+  if (answer === undefined || !(error instanceof Error) || error.message !== RETRYABLE_STATUS) {
+    return result;
+  }
+  const after = answer.retryAfter === undefined ? '' : `, Retry-After ${answer.retryAfter}`;
+  const text = `${answer.statusMessage || 'refused'}${after}`;
+  return { ...result, error: Object.assign(new Error(text), { code: answer.status }) };
 }
 
 /** What export()s a batch with a callback: the OTLP exporters of every signal. */
@@ -101,7 +146,7 @@ export function exportsWithin<E extends Exporting<T, R>, T, R>(
   if (endpoint === undefined) return exporter;
   const inner = exporter.export.bind(exporter);
   exporter.export = (items, done) => {
-    const flight = { endpoint, at: performance.now() + timeoutMs };
+    const flight: Flight = { endpoint, at: performance.now() + timeoutMs };
     takeOff(flight);
     // An exporter that never answered would keep the channel subscribed: one timeout more.
     const stray = setTimeout(() => land(flight), 2 * timeoutMs);
@@ -109,7 +154,7 @@ export function exportsWithin<E extends Exporting<T, R>, T, R>(
     const answer = (result: R) => {
       clearTimeout(stray);
       land(flight);
-      done(result);
+      done(withStatus(result, flight.answer));
     };
     try {
       inner(items, answer);

@@ -230,6 +230,50 @@ describe('the optional SDK packages', () => {
     }
   });
 
+  /** A collector refusing every push with `status` and `headers`; `requests` counts them. */
+  async function refusing(status: number, headers: Record<string, string> = {}) {
+    let requests = 0;
+    const server = createServer((req, res) => {
+      requests++;
+      req.resume();
+      req.on('end', () => res.writeHead(status, headers).end());
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return {
+      origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      requests: () => requests,
+      close: () => server.close(),
+    };
+  }
+
+  // The exporter words every status it retries (429, 502, 503, 504) alike, status left out:
+  // the real Collector's memory limiter refusing (503) read as "Export failed with retryable
+  // status", whatever the collector said.
+  for (const [status, headers, reason] of [
+    [503, {}, 'Service Unavailable (HTTP 503)'],
+    [429, { 'retry-after': '30' }, 'Too Many Requests, Retry-After 30 (HTTP 429)'],
+  ] as const) {
+    it(`names the status of a refusal it would retry: ${reason}`, async () => {
+      const collector = await refusing(status, headers);
+      try {
+        const exporter = await otlpMetricExporter(
+          {},
+          'test',
+          `${collector.origin}/v1/metrics`,
+          500,
+        );
+        const result = await exportOnce(exporter);
+        expect(failureOf(result as ExportResult)).to.equal(reason);
+        // Retry-After beyond the export's timeout: not tried again.
+        if (status === 429) expect(collector.requests()).to.equal(1);
+        await exporter.shutdown();
+      } finally {
+        collector.close();
+      }
+    });
+  }
+
   // An export's deadline is no business of the application's own requests, even to the same
   // path on the same host (another port); and between exports they pass no subscriber at all.
   it("cuts none of the application's own requests, and watches none between exports", async () => {
