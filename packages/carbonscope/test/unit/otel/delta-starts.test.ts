@@ -26,7 +26,7 @@ function pushing(temporality: sdk.AggregationTemporality) {
 }
 
 describe('alignedDeltaStarts (delta points the Collector can add up)', () => {
-  it('a series quiet for a push: its next point starts where its last one ended, as it was', async () => {
+  it('a series quiet for a push: its next point starts where its last one ended, its value as it was', async () => {
     const p = pushing(DELTA);
     const counter = p.meter.createCounter('c');
     const histogram = p.meter.createHistogram('h');
