@@ -106,6 +106,8 @@ function land(flight: Flight): void {
 
 /** How the OTLP/HTTP exporters word a refusal they would retry: they keep no status. */
 const RETRYABLE_STATUS = 'Export failed with retryable status';
+/** The statuses the exporters retry (isExportHTTPErrorRetryable). */
+const RETRIED_STATUSES = [429, 502, 503, 504];
 
 /**
  * `result` with the status of `answer` where the exporter's error says only that the collector
@@ -117,6 +119,8 @@ function withStatus<R>(result: R, answer: HttpAnswer | undefined): R {
   if (answer === undefined || !(error instanceof Error) || error.message !== RETRYABLE_STATUS) {
     return result;
   }
+  // Another export's answer to the same endpoint (the last push beside a periodic one).
+  if (!RETRIED_STATUSES.includes(answer.status)) return result;
   const after = answer.retryAfter === undefined ? '' : `, Retry-After ${answer.retryAfter}`;
   const text = `${answer.statusMessage || 'refused'}${after}`;
   return { ...result, error: Object.assign(new Error(text), { code: answer.status }) };
