@@ -36,6 +36,8 @@ export interface RunningCollector {
   log(): string;
   /** Ends it with `signal` (SIGTERM: it shuts down; SIGKILL: a crash) and awaits its exit. */
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends it `signal` without awaiting anything: SIGSTOP freezes it, SIGCONT resumes it. */
+  signal(signal: NodeJS.Signals): void;
 }
 
 /**
@@ -85,6 +87,9 @@ export async function startCollector(settings: string[] = []): Promise<RunningCo
     exporterAddress: `127.0.0.1:${exporter}`,
     log: tail,
     stop,
+    signal: (signal) => {
+      proc.kill(signal);
+    },
   };
 }
 

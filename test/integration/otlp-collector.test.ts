@@ -128,6 +128,23 @@ describe('register pushing OTLP to the real OpenTelemetry Collector', function (
     expect(app.stderr.filter((l) => l.includes('metrics pushed to'))).to.have.length(1);
   });
 
+  // Frozen, it takes each connection and answers nothing: each push is cut at its timeout.
+  it('frozen for a while (SIGSTOP), then resumed: what was counted meanwhile arrives, none twice', async () => {
+    app = await startApp(`http://127.0.0.1:${ports.http}`);
+    await hit(app.base, '/hello', 10);
+    await untilCounted('/hello', 10);
+    collector?.signal('SIGSTOP');
+    await hit(app.base, '/hello', 7);
+    const failed = () => app?.stderr.filter((l) => l.includes('could not push metrics')) ?? [];
+    await waitFor('a push to time out', async () => failed().length > 0);
+    collector?.signal('SIGCONT');
+    await untilCounted('/hello', 17);
+    await hit(app.base, '/hello', 3);
+    await untilCounted('/hello', 20);
+    expect(failed()).to.have.length(1);
+    expect(failed()[0]).to.include('Request timed out; the next export tries again');
+  });
+
   // The exporter adds a delta point to what it holds only where the point starts at the end of
   // the series' last one: any other start it takes as a restart, and the series' count with it.
   it('under delta temporality, a route quiet for a push goes on from its count', async () => {
