@@ -152,7 +152,8 @@ export async function lastPushWithin(
  * lastPushWithin for `periodic`, an OTLP exporter made from `env` (otlpMetricExporter, `what`
  * naming the setting that asked for it): the last push's exporters take a refused connection as
  * final (lastPushAgents). `register`'s own provider and the service share it, so that a service
- * ends as fast as `register` does with its collector down.
+ * ends as fast as `register` does with its collector down. Its exporter starts each delta point
+ * where its series' last one ended (alignedDeltaStarts), the last push's too.
  */
 export async function otlpLastPush(
   env: Env,
