@@ -3,6 +3,8 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Env } from '../settings.js';
 
 const REQUEST_START = 'http.client.request.start';
+/** Published as an answer's head arrives, before the request's 'response' event. */
+const RESPONSE_FINISH = 'http.client.response.finish';
 
 /** An export in flight: where its requests go, and when it must end (performance.now() ms). */
 interface Flight {
@@ -74,16 +76,30 @@ function noteAnswer(endpoint: string, response: IncomingMessage): void {
   }
 }
 
+/** The requests that started to an endpoint while an export to it flew, by that endpoint. */
+const watched = new WeakMap<ClientRequest, string>();
+
+/**
+ * Keeps a watched request's answer for the exports to its endpoint (withStatus). Read from the
+ * channel, not a 'response' listener: one would keep Node from dumping the answer to a request
+ * of the application's that has none, and its socket busy until the deadline cut it.
+ */
+function onResponse(message: unknown): void {
+  const { request, response } = message as { request: ClientRequest; response: IncomingMessage };
+  const endpoint = watched.get(request);
+  if (endpoint !== undefined) noteAnswer(endpoint, response);
+}
+
 /**
  * Cuts a request to an exporter's endpoint at the earliest deadline of its exports, and keeps
- * its answer's status for them (withStatus).
+ * its answer's status for them (onResponse).
  */
 function onRequestStart(message: unknown): void {
   const request = (message as { request: ClientRequest }).request;
   const endpoint = endpointOfRequest(request);
   const at = earliestTo(endpoint);
   if (at === undefined) return;
-  request.once('response', (response: IncomingMessage) => noteAnswer(endpoint, response));
+  watched.set(request, endpoint);
   const cut = setTimeout(
     () => {
       request.destroy(new Error(EXPORT_TIMED_OUT));
@@ -95,13 +111,18 @@ function onRequestStart(message: unknown): void {
 }
 
 function takeOff(flight: Flight): void {
-  if (flights.size === 0) subscribe(REQUEST_START, onRequestStart);
+  if (flights.size === 0) {
+    subscribe(REQUEST_START, onRequestStart);
+    subscribe(RESPONSE_FINISH, onResponse);
+  }
   flights.add(flight);
 }
 
 function land(flight: Flight): void {
   if (!flights.delete(flight)) return;
-  if (flights.size === 0) unsubscribe(REQUEST_START, onRequestStart);
+  if (flights.size > 0) return;
+  unsubscribe(REQUEST_START, onRequestStart);
+  unsubscribe(RESPONSE_FINISH, onResponse);
 }
 
 /** How the OTLP/HTTP exporters word a refusal they would retry: they keep no status. */

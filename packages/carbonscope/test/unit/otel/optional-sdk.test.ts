@@ -274,24 +274,59 @@ describe('the optional SDK packages', () => {
     });
   }
 
+  // Node dumps the answer to a request nobody listens for, which frees its socket; a listener
+  // of the exporter's own on every request to the endpoint kept the application's unread until
+  // the export's deadline cut it (without an 'error' listener, an uncaught exception).
+  it("leaves unread the answer to none of the application's requests to the same endpoint", async () => {
+    const server = createServer((req, res) => {
+      // The exporter's push waits; the application's GET is answered at once.
+      if (req.method === 'GET') res.end('ok');
+      else req.resume();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/metrics`;
+    try {
+      const exporter = await otlpMetricExporter({}, 'test', url, 500);
+      const exporting = exportOnce(exporter);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(hasSubscribers('http.client.request.start'), 'during an export').to.equal(true);
+      // No response callback: the application wants the request sent, not its answer.
+      const own = request(url);
+      let failed: string | undefined;
+      own.on('error', (err) => {
+        failed = err.message;
+      });
+      own.end();
+      await once(own, 'close');
+      expect(failed).to.equal(undefined);
+      await exporting;
+      await exporter.shutdown();
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
   // An export's deadline is no business of the application's own requests, even to the same
   // path on the same host (another port); and between exports they pass no subscriber at all.
   it("cuts none of the application's own requests, and watches none between exports", async () => {
     const collector = await trickling();
     const service = await trickling(900);
-    // Nothing else in these tests subscribes to it (the exporter used to, for good).
-    const watched = () => hasSubscribers('http.client.request.start');
+    // Nothing else in these tests subscribes to them (the exporter used to, for good).
+    const watched = () =>
+      ['http.client.request.start', 'http.client.response.finish'].map(hasSubscribers);
     try {
       const exporter = await otlpMetricExporter({}, 'test', `${collector.origin}/v1/metrics`, 500);
-      expect(watched(), 'before the first export').to.equal(false);
+      expect(watched(), 'before the first export').to.deep.equal([false, false]);
       const exporting = exportOnce(exporter);
       const own = get(`${service.origin}/v1/metrics`);
       await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(watched(), 'during an export').to.equal(true);
+      expect(watched(), 'during an export').to.deep.equal([true, true]);
       const result = await exporting;
       expect(result, 'the export ended').not.to.equal(undefined);
       expect(failureOf(result as ExportResult)).to.equal('Request timed out');
-      expect(watched(), 'after it').to.equal(false);
+      expect(watched(), 'after it').to.deep.equal([false, false]);
       const answered = await own;
       expect(answered.error).to.equal(undefined);
       expect(answered.status).to.equal(200);
