@@ -63,9 +63,18 @@ function earliestTo(endpoint: string): number | undefined {
  */
 export const EXPORT_TIMED_OUT = 'Request timed out';
 
+/**
+ * `value` where it is a Retry-After (seconds, or an HTTP date: 29 characters): anything else a
+ * collector or a proxy wrote there, up to Node's 16 KiB of headers, stays out of the log line.
+ */
+function retryAfterOf(value: string | undefined): string | undefined {
+  if (value === undefined || value.length > 40) return undefined;
+  return /^\d+$/.test(value) || !Number.isNaN(Date.parse(value)) ? value : undefined;
+}
+
 /** Has each export in flight to `endpoint` keep `response`'s status as its last answer. */
 function noteAnswer(endpoint: string, response: IncomingMessage): void {
-  const retryAfter = response.headers['retry-after'];
+  const retryAfter = retryAfterOf(response.headers['retry-after']);
   const answer: HttpAnswer = {
     status: response.statusCode ?? 0,
     statusMessage: response.statusMessage ?? '',

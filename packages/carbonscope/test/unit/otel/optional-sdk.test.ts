@@ -250,11 +250,23 @@ describe('the optional SDK packages', () => {
   // The exporter words every status it retries (429, 502, 503, 504) alike, status left out:
   // the real Collector's memory limiter refusing (503) read as "Export failed with retryable
   // status", whatever the collector said.
-  for (const [status, headers, reason] of [
+  for (const [status, headers, reason, what = reason] of [
     [503, {}, 'Service Unavailable (HTTP 503)'],
     [429, { 'retry-after': '30' }, 'Too Many Requests, Retry-After 30 (HTTP 429)'],
+    [
+      503,
+      { 'retry-after': 'Fri, 31 Dec 2027 23:59:59 GMT' },
+      'Service Unavailable, Retry-After Fri, 31 Dec 2027 23:59:59 GMT (HTTP 503)',
+    ],
+    // Whatever else the collector (or a proxy) writes there is no delay: left out of the line.
+    [
+      503,
+      { 'retry-after': `30 ${'x'.repeat(4000)}` },
+      'Service Unavailable (HTTP 503)',
+      'a Retry-After of 4 KB of text left out',
+    ],
   ] as const) {
-    it(`names the status of a refusal it would retry: ${reason}`, async () => {
+    it(`names the status of a refusal it would retry: ${what}`, async () => {
       const collector = await refusing(status, headers);
       try {
         const exporter = await otlpMetricExporter(
