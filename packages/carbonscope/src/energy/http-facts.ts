@@ -42,6 +42,27 @@ export function internedHttpFacts(label: string): HttpFactsByScheme {
   return pair;
 }
 
+/** Each interned facts object's gRPC variants, by status code (see grpcFacts). */
+const byGrpcStatus = new Map<HttpRequestFacts, HttpRequestFacts[]>();
+
+/**
+ * The frozen facts of a gRPC call of `facts` (interned ones) that ended with `status`: as few as
+ * the interned ones times gRPC's 17 codes, the caller's to bound.
+ */
+export function grpcFacts(facts: HttpRequestFacts, status: number): HttpRequestFacts {
+  let codes = byGrpcStatus.get(facts);
+  if (!codes) {
+    codes = [];
+    byGrpcStatus.set(facts, codes);
+  }
+  let variant = codes[status];
+  if (!variant) {
+    variant = Object.freeze({ method: facts.method, scheme: facts.scheme, grpcStatus: status });
+    codes[status] = variant;
+  }
+  return variant;
+}
+
 /**
  * What end() does with a caller's status and facts before they label a series: a status no
  * response has is refused (each is a series of its own), and the facts become the interned

@@ -13,6 +13,7 @@ export { gramsPerJoule, JOULES_PER_KWH } from './emissions.js';
 export * from './gpu-share/index.js';
 export { createHostCpuReader } from './host-cpu.js';
 export {
+  grpcFacts,
   type HttpFactsByScheme,
   httpEndChecker,
   internedHttpFacts,

@@ -16,14 +16,33 @@ export const GRPC_UNIMPLEMENTED = 12;
 export const MAX_GRPC_METHODS = 256;
 
 /**
+ * The longest method path learned from an answer alone: grpc-js's own methods have no bound
+ * (their handler tells them), but a path an HTTP/2 server other than grpc-js answered may be one
+ * its client made (an echo), each up to the header size limit, kept up to MAX_GRPC_METHODS.
+ */
+export const MAX_LEARNED_PATH = 256;
+
+/**
+ * A method path as protobuf names make it: `/` the service's full name (dot-separated
+ * identifiers, its package's first) `/` the method's identifier.
+ */
+const GRPC_METHOD_PATH =
+  /^\/[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\/[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Whether `path` has the shape a protobuf service's method path has, within MAX_LEARNED_PATH. */
+export function isGrpcMethodPath(path: string): boolean {
+  return path.length <= MAX_LEARNED_PATH && GRPC_METHOD_PATH.test(path);
+}
+
+/**
  * What a gRPC call's answer says of its method, so far:
- * - `served`: a handler answered (response headers without a status, or a status other than
- *   UNIMPLEMENTED): the server serves this method;
+ * - `served`: it ended with a status other than UNIMPLEMENTED: the server serves this method;
+ * - `answering`: gRPC's response headers went, its status not yet (it comes in the trailers);
  * - `unimplemented`: the server does not serve it;
  * - `none`: nothing sent yet (the call runs, or was reset before any answer);
  * - `other`: an answer that is not gRPC's (a 415 to a non-gRPC content type, a plain 404).
  */
-export type GrpcAnswer = 'served' | 'unimplemented' | 'none' | 'other';
+export type GrpcAnswer = 'served' | 'answering' | 'unimplemented' | 'none' | 'other';
 
 /** A gRPC request, by its content type (`application/grpc`, `+proto`, `+json`, `-web`…). */
 export function isGrpcRequest(headers: IncomingHttpHeaders): boolean {
@@ -31,14 +50,78 @@ export function isGrpcRequest(headers: IncomingHttpHeaders): boolean {
   return typeof type === 'string' && type.startsWith('application/grpc');
 }
 
-/** What the response headers sent so far (a trailers-only response's included) say. */
-export function grpcAnswerOf(sent: OutgoingHttpHeaders | undefined): GrpcAnswer {
+/**
+ * What the response headers sent so far (a trailers-only response's included) say, and
+ * `status`, the call's grpc-status where its trailers sent one (see grpcStatusOf).
+ */
+export function grpcAnswerOf(sent: OutgoingHttpHeaders | undefined, status?: number): GrpcAnswer {
   if (sent === undefined) return 'none';
+  if (!isGrpcAnswer(sent)) return 'other';
+  const code = status ?? sent['grpc-status'];
+  if (code === undefined) return 'answering';
+  return Number(code) === GRPC_UNIMPLEMENTED ? 'unimplemented' : 'served';
+}
+
+function isGrpcAnswer(sent: OutgoingHttpHeaders): boolean {
   const type = sent['content-type'];
-  if (typeof type !== 'string' || !type.startsWith('application/grpc')) return 'other';
-  const status = sent['grpc-status'];
-  if (status === undefined) return 'served';
-  return Number(status) === GRPC_UNIMPLEMENTED ? 'unimplemented' : 'served';
+  return typeof type === 'string' && type.startsWith('application/grpc');
+}
+
+/**
+ * The names of gRPC's status codes (`rpc.response.status_code`), by their number: 17 in all.
+ */
+export const GRPC_STATUS_NAMES = [
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
+] as const;
+
+const GRPC_UNKNOWN = 2;
+
+/**
+ * The codes semconv's gRPC server conventions count as the server's failures (`error.type`):
+ * the others (NOT_FOUND, INVALID_ARGUMENT…) say the server did its work and the client asked
+ * amiss.
+ */
+export const GRPC_SERVER_ERRORS: ReadonlySet<number> = new Set([2, 4, 12, 13, 14, 15]);
+
+/**
+ * A gRPC answer's status: `grpc-status` of its trailers, or of its headers for a trailers-only
+ * answer; undefined for an answer that is not gRPC's or sent none (yet). A value that is no code
+ * is UNKNOWN, as a gRPC client reads it: 17 values at most.
+ */
+export function grpcStatusOf(stream: ServerHttp2Stream): number | undefined {
+  const sent = stream.sentHeaders;
+  if (!isGrpcAnswer(sent)) return undefined;
+  const code = sent['grpc-status'] ?? stream.sentTrailers?.['grpc-status'];
+  if (code === undefined) return undefined;
+  const n = Number(code);
+  return Number.isInteger(n) && n >= 0 && n < GRPC_STATUS_NAMES.length ? n : GRPC_UNKNOWN;
+}
+
+/**
+ * Whether the stream's gRPC answer has its status still to send, in trailers: its headers went
+ * without one (grpc-js sends them after the stream's `finish`, at its `wantTrailers`).
+ */
+export function awaitsGrpcTrailers(stream: ServerHttp2Stream): boolean {
+  const sent = stream.sentHeaders;
+  return (
+    isGrpcAnswer(sent) && sent['grpc-status'] === undefined && stream.sentTrailers === undefined
+  );
 }
 
 /**
@@ -63,6 +146,9 @@ const GRPC_JS_HANDLERS: ReadonlySet<string> = new Set([
  * reads every request's body would let a client reset a made-up path into a name.
  * A method learned from a server's answer names that server's later calls of it that ended
  * with none: learned on one server, it is a path a client made up on another.
+ * Another server is believed on a finished answer only, one with a gRPC status, and for a path of
+ * gRPC's shape (isGrpcMethodPath): an echo server or a proxy that copies a request's content type
+ * into its answer would otherwise learn each path its clients make up.
  */
 export class GrpcMethods {
   private readonly served = new WeakMap<object, Set<string>>();
@@ -76,15 +162,17 @@ export class GrpcMethods {
     stream: ServerHttp2Stream,
     headers: IncomingHttpHeaders,
     server: EventEmitter,
+    status?: number,
   ): string | undefined {
     if (!isGrpcRequest(headers)) return undefined;
     const path = headers[':path'];
     if (typeof path !== 'string') return undefined;
-    const answer = grpcAnswerOf(stream.headersSent ? stream.sentHeaders : undefined);
-    if (answer === 'served') return this.learn(server, path);
-    if (answer !== 'none') return undefined;
+    const answer = grpcAnswerOf(stream.headersSent ? stream.sentHeaders : undefined, status);
+    if (answer === 'other' || answer === 'unimplemented') return undefined;
+    const grpcJs = this.isGrpcJs(server);
+    if (answer === 'served' && (grpcJs || isGrpcMethodPath(path))) return this.learn(server, path);
     if (this.served.get(server)?.has(path)) return path;
-    return handlerTook(stream) && this.isGrpcJs(server) ? path : undefined;
+    return grpcJs && (answer === 'answering' || handlerTook(stream)) ? path : undefined;
   }
 
   private learn(server: object, path: string): string {

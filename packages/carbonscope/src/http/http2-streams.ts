@@ -10,11 +10,12 @@ import { Server as NetServer } from 'node:net';
 import {
   type ActiveOperation,
   close,
+  grpcFacts,
   type HttpRequestFacts,
   type OperationTracker,
 } from '../energy/index.js';
 import type { Logger } from '../log.js';
-import { GrpcMethods } from './grpc-methods.js';
+import { awaitsGrpcTrailers, GrpcMethods, grpcStatusOf } from './grpc-methods.js';
 import { methodFactsReader } from './request-facts.js';
 import { namedHttp2Route, UNMATCHED_ROUTE } from './route.js';
 
@@ -119,13 +120,18 @@ function compatRequestOf(stream: Carrier, key: symbol | null): Http2ServerReques
  * The route named on the stream's compat request, else on the stream itself (setRoute), else
  * a gRPC call's method where its server serves it.
  */
-function streamRoute(entry: OpenStream, key: symbol | null, grpc: GrpcMethods): string | undefined {
+function streamRoute(
+  entry: OpenStream,
+  key: symbol | null,
+  grpc: GrpcMethods,
+  grpcStatus?: number,
+): string | undefined {
   const stream = entry.stream as Carrier;
   const req = compatRequestOf(stream, key);
   return (
     (req && namedHttp2Route(req)) ??
     namedHttp2Route(stream) ??
-    grpc.nameOf(stream, entry.headers, entry.server)
+    grpc.nameOf(stream, entry.headers, entry.server, grpcStatus)
   );
 }
 
@@ -175,16 +181,21 @@ export function trackHttp2Streams(
     open.delete(entry);
     const stream = entry.stream as Carrier;
     stream[key] = undefined;
-    const route = streamRoute(entry, compatKey ?? null, grpc) ?? UNMATCHED_ROUTE;
-    close(entry.op, route, status, entry.facts);
+    // A delivered answer's gRPC status: only a call's, and a reset one has none.
+    const code = status === undefined ? undefined : grpcStatusOf(stream);
+    const route = streamRoute(entry, compatKey ?? null, grpc, code) ?? UNMATCHED_ROUTE;
+    close(entry.op, route, status, code === undefined ? entry.facts : grpcFacts(entry.facts, code));
   };
   // Shared by every stream (`this` is the stream): no closure per request. A response is done
   // when its writable side finished after its headers went. Node ends a HEAD stream's writable
   // side as it arrives, before any answer, and a file's (respondWithFile, respondWithFD) before
-  // sending it: such a stream ends at its close, with a status if it was not reset.
+  // sending it: such a stream ends at its close, with a status if it was not reset. So does a
+  // gRPC answer whose status is still to come in its trailers (sent after `finish`).
   function onFinish(this: Carrier) {
     const entry = this[key] as OpenStream | undefined;
-    if (entry && this.headersSent && !sendsFile(this)) end(entry, sentStatus(this));
+    if (entry && this.headersSent && !sendsFile(this) && !awaitsGrpcTrailers(this)) {
+      end(entry, sentStatus(this));
+    }
   }
   function onClose(this: Carrier) {
     const entry = this[key] as OpenStream | undefined;

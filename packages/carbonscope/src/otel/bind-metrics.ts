@@ -18,6 +18,7 @@ import type {
   Scope,
 } from '../energy/index.js';
 import { registerGridMetrics } from '../grid/index.js';
+import { GRPC_SERVER_ERRORS, GRPC_STATUS_NAMES } from '../http/grpc-methods.js';
 import { type BoundedLabelSet, operationLabels } from '../labels/index.js';
 import {
   createInstrument,
@@ -478,7 +479,9 @@ function httpRecorder(
  * As the semantic conventions say: a route only where there is one (an answer given before any
  * request has none); a status only when one was sent; error.type for a 5xx (its status), and
  * `_OTHER`, their fallback, for a request that ended before any status was sent (its client went
- * away).
+ * away). A gRPC call, whose HTTP status is 200 whatever its outcome, has its gRPC status too, as
+ * the RPC conventions name it, and error.type where their gRPC server conventions count it a
+ * failure (INTERNAL, UNAVAILABLE…; not NOT_FOUND and the others a client causes).
  */
 function httpAttributes(
   route: string | undefined,
@@ -490,7 +493,14 @@ function httpAttributes(
   attributes['http.request.method'] = facts?.method ?? '_OTHER';
   attributes['url.scheme'] = facts?.scheme ?? 'http';
   if (status) attributes['http.response.status_code'] = status;
+  const grpcStatus = facts?.grpcStatus;
+  if (grpcStatus !== undefined) {
+    attributes['rpc.response.status_code'] = GRPC_STATUS_NAMES[grpcStatus];
+  }
   if (!status) attributes['error.type'] = '_OTHER';
   else if (status >= 500) attributes['error.type'] = String(status);
+  else if (grpcStatus !== undefined && GRPC_SERVER_ERRORS.has(grpcStatus)) {
+    attributes['error.type'] = GRPC_STATUS_NAMES[grpcStatus];
+  }
   return attributes;
 }

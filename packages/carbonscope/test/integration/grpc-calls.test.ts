@@ -5,6 +5,7 @@ import {
   type CallOptions,
   Client,
   credentials,
+  Metadata,
   makeGenericClientConstructor,
   Server,
   ServerCredentials,
@@ -14,8 +15,12 @@ import {
 } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import type { OperationFootprint, OperationTracker } from '../../src/energy/index.js';
+import { MAX_GRPC_METHODS } from '../../src/http/grpc-methods.js';
 import { trackHttp2Streams } from '../../src/http/http2-streams.js';
+import { METRICS, prometheusName } from '../../src/metrics/index.js';
+import { bindMetrics } from '../../src/otel/bind-metrics.js';
 import type { Carbonscope } from '../../src/runtime/carbonscope.js';
+import { createTestMetrics, parseSamples } from '../helpers/metrics.js';
 import { steadyCarbonscope } from '../unit/energy/scripted.js';
 
 type Raw = Buffer;
@@ -316,5 +321,193 @@ describe('http: gRPC calls of @grpc/grpc-js, over loopback', () => {
     expect(new Set(outcomes)).to.deep.equal(new Set([status.UNIMPLEMENTED]));
     expect(new Set(labels(ended))).to.deep.equal(new Set(['unmatched 200 POST http']));
     expect(ended).to.have.length(51);
+  });
+});
+
+/** Fails each way a handler does: after its metadata went (status in trailers), or before. */
+const FAILING = {
+  Late: method('/demo.Failing/Late', false, false),
+  Early: method('/demo.Failing/Early', false, false),
+  Stream: method('/demo.Failing/Stream', false, true),
+  Thrown: method('/demo.Failing/Thrown', false, false),
+} satisfies ServiceDefinition;
+
+function failingServer(): Server {
+  const server = new Server();
+  type Unary = { sendMetadata(m: Metadata): void };
+  type Done = (e: { code: number; details: string }) => void;
+  server.addService(FAILING, {
+    Late: (call: Unary, done: Done) => {
+      call.sendMetadata(new Metadata());
+      setTimeout(() => done({ code: status.INTERNAL, details: 'late' }), 5);
+    },
+    Early: (_call: Unary, done: Done) => done({ code: status.UNAVAILABLE, details: 'early' }),
+    Stream: (call: { write(b: Raw): void; emit(e: string, err: unknown): void }) => {
+      call.write(Buffer.from('x'));
+      call.emit('error', { code: status.PERMISSION_DENIED, details: 'no' });
+    },
+    Thrown: () => {
+      throw new Error('handler threw');
+    },
+  });
+  return server;
+}
+
+describe("http: a gRPC call's outcome, its grpc-status, over loopback", () => {
+  it('labels the request duration per method with it, a server failure as error.type', async () => {
+    const metrics = createTestMetrics();
+    const cs = await steadyCarbonscope();
+    bindMetrics(metrics.meter, cs, { http: true, histograms: metrics.histograms });
+    const ended: OperationFootprint[] = [];
+    cs.onFinish((f) => ended.push(f));
+    cs.trackRequests();
+    const items = itemsServer();
+    const failing = failingServer();
+    const Items = makeGenericClientConstructor(ITEMS, 'Items');
+    const Failing = makeGenericClientConstructor(FAILING, 'Failing');
+    const itemsClient = new Items(`127.0.0.1:${await bind(items)}`, credentials.createInsecure());
+    const failingClient = new Failing(
+      `127.0.0.1:${await bind(failing)}`,
+      credentials.createInsecure(),
+    );
+    try {
+      const outcomes = [
+        await unary(itemsClient as ItemsClient, 'Get'),
+        await unary(itemsClient as ItemsClient, 'Find'),
+        await serverStream(itemsClient as ItemsClient, 'List'),
+        await unary(failingClient as ItemsClient, 'Late'),
+        await unary(failingClient as ItemsClient, 'Early'),
+        await serverStream(failingClient as ItemsClient, 'Stream'),
+        await unary(failingClient as ItemsClient, 'Thrown'),
+        await unary(itemsClient as ItemsClient, 'Later'),
+      ];
+      expect(outcomes).to.deep.equal([
+        'ok',
+        status.NOT_FOUND,
+        '5',
+        status.INTERNAL,
+        status.UNAVAILABLE,
+        `1 then ${status.PERMISSION_DENIED}`,
+        status.UNKNOWN,
+        status.UNIMPLEMENTED,
+      ]);
+      await until(() => ended.length === outcomes.length);
+      expect(ended.map((f) => `${f.operation} ${f.status} ${f.http?.grpcStatus}`)).to.deep.equal([
+        '/demo.Items/Get 200 0',
+        '/demo.Items/Find 200 5',
+        '/demo.Items/List 200 0',
+        '/demo.Failing/Late 200 13',
+        '/demo.Failing/Early 200 14',
+        '/demo.Failing/Stream 200 7',
+        '/demo.Failing/Thrown 200 2',
+        'unmatched 200 12',
+      ]);
+      const count = `${prometheusName(METRICS.httpDuration)}_count`;
+      const series: Record<string, string> = {};
+      for (const sample of parseSamples(await metrics.scrape())) {
+        if (sample.name !== count) continue;
+        const { http_route, http_response_status_code, rpc_response_status_code, error_type } =
+          sample.labels;
+        series[http_route] =
+          `${http_response_status_code} ${rpc_response_status_code} ${error_type ?? '-'}`;
+      }
+      expect(series).to.deep.equal({
+        '/demo.Items/Get': '200 OK -',
+        '/demo.Items/Find': '200 NOT_FOUND -',
+        '/demo.Items/List': '200 OK -',
+        '/demo.Failing/Late': '200 INTERNAL INTERNAL',
+        '/demo.Failing/Early': '200 UNAVAILABLE UNAVAILABLE',
+        '/demo.Failing/Stream': '200 PERMISSION_DENIED -',
+        '/demo.Failing/Thrown': '200 UNKNOWN UNKNOWN',
+        unmatched: '200 UNIMPLEMENTED UNIMPLEMENTED',
+      });
+      expect(cs.trackRequests().inFlight).to.equal(0);
+    } finally {
+      itemsClient.close();
+      failingClient.close();
+      items.forceShutdown();
+      failing.forceShutdown();
+      await cs.stop();
+      await metrics.shutdown();
+    }
+  });
+});
+
+/**
+ * An HTTP/2 echo server: answers each stream with its request's body under the request's own
+ * headers (`copy`) or content type alone, as a naive proxy or a test double does.
+ */
+async function echoServer(copy: 'content-type' | 'all') {
+  const server = createServer();
+  server.on('stream', (stream, headers) => {
+    stream.on('error', () => {});
+    const answer: Record<string, string | number> = { ':status': 200 };
+    for (const [name, value] of Object.entries(headers)) {
+      if (name.startsWith(':') || typeof value !== 'string') continue;
+      if (copy === 'all' || name === 'content-type') answer[name] = value;
+    }
+    stream.respond(answer);
+    stream.pipe(stream);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+}
+
+/** A client's gRPC-looking call to `path`, its headers `extra` besides, read to its end. */
+async function echoed(port: number, path: string, extra: Record<string, string> = {}) {
+  const session = connect(`http://127.0.0.1:${port}`);
+  session.on('error', () => {});
+  const req = session.request({
+    ':method': 'POST',
+    ':path': path,
+    'content-type': 'application/grpc',
+    ...extra,
+  });
+  req.on('error', () => {});
+  req.end(Buffer.alloc(5));
+  req.resume();
+  await new Promise((resolve) => req.on('close', resolve));
+  session.close();
+}
+
+describe('http: an answer a client shapes teaches no gRPC method', () => {
+  it('an echo of the content type names none of the paths a hostile client makes', async () => {
+    const { names, streams } = namedStreams();
+    const server = await echoServer('content-type');
+    const { port } = server.address() as AddressInfo;
+    try {
+      const paths = [];
+      for (let i = 0; i < 20; i++) paths.push(`/evil.S${i}/M${i}`);
+      // Each path twice: the second call would be named by what the first one taught.
+      for (const path of [...paths, ...paths]) await echoed(port, path);
+      await until(() => names.length === 40 && names.every((n) => n.length === 2));
+      expect(new Set(names.map((n) => n.join(' ')))).to.deep.equal(new Set(['request unmatched']));
+    } finally {
+      streams.stop();
+      server.close();
+    }
+  });
+
+  it("an echo of every header, grpc-status too, names paths of gRPC's shape only", async () => {
+    const { names, streams } = namedStreams();
+    const server = await echoServer('all');
+    const { port } = server.address() as AddressInfo;
+    try {
+      const shaped = '/evil.Svc/Method';
+      const shapeless = [
+        `/evil.Svc/${'M'.repeat(1000)}`,
+        '/evil.Svc/M/../../x',
+        '/evil.Svc/M?q=<script>',
+        '/evil.Svc/M%20x',
+      ];
+      for (const path of [shaped, ...shapeless]) await echoed(port, path, { 'grpc-status': '0' });
+      await until(() => names.length === 5 && names.every((n) => n.length === 2));
+      expect(names.map((n) => n[1])).to.deep.equal([shaped, ...shapeless.map(() => 'unmatched')]);
+      expect(MAX_GRPC_METHODS).to.be.at.most(256);
+    } finally {
+      streams.stop();
+      server.close();
+    }
   });
 });

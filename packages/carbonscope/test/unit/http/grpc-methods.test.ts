@@ -2,10 +2,14 @@ import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { expect } from 'chai';
 import {
+  awaitsGrpcTrailers,
   GrpcMethods,
   grpcAnswerOf,
+  grpcStatusOf,
+  isGrpcMethodPath,
   isGrpcRequest,
   MAX_GRPC_METHODS,
+  MAX_LEARNED_PATH,
 } from '../../../src/http/grpc-methods.js';
 
 /** What @grpc/grpc-js sent, as a stream's `sentHeaders` held it (seen on 1.14). */
@@ -59,7 +63,11 @@ describe('http: gRPC calls are named by the method their server serves', () => {
   });
 
   it('reads what an answer says of the method: served, unimplemented, not gRPC, none yet', () => {
-    expect(grpcAnswerOf(SENT.metadata)).to.equal('served');
+    // Its status comes in the trailers: the method is served only once it came.
+    expect(grpcAnswerOf(SENT.metadata)).to.equal('answering');
+    expect(grpcAnswerOf(SENT.metadata, 0)).to.equal('served');
+    expect(grpcAnswerOf(SENT.metadata, 13)).to.equal('served');
+    expect(grpcAnswerOf(SENT.metadata, 12)).to.equal('unimplemented');
     expect(grpcAnswerOf(SENT.notFound)).to.equal('served');
     expect(grpcAnswerOf({ ...SENT.notFound, 'grpc-status': '0' })).to.equal('served');
     expect(grpcAnswerOf(SENT.unimplemented)).to.equal('unimplemented');
@@ -99,7 +107,7 @@ describe('http: gRPC calls are named by the method their server serves', () => {
     );
     expect(methods.nameOf(stream(undefined, true), call('/made/up'), other)).to.equal(undefined);
     // Learned from an answer, a later call reset before any answer is named, on that server only.
-    methods.nameOf(stream(SENT.metadata, true), call('/a.S/Get'), other);
+    methods.nameOf(stream(SENT.metadata, true), call('/a.S/Get'), other, 0);
     expect(methods.nameOf(stream(), call('/a.S/Get'), other)).to.equal('/a.S/Get');
     expect(methods.nameOf(stream(), call('/a.S/Get'), grpcJsServer())).to.equal(undefined);
     // An UNIMPLEMENTED answer says its method is not served, learned or not.
@@ -112,9 +120,56 @@ describe('http: gRPC calls are named by the method their server serves', () => {
     const methods = new GrpcMethods();
     const proxy = otherServer();
     for (let i = 0; i <= MAX_GRPC_METHODS; i++) {
-      methods.nameOf(stream(SENT.metadata), call(`/any/M${i}`), proxy);
+      methods.nameOf(stream(SENT.metadata), call(`/any.S/M${i}`), proxy, 0);
     }
-    expect(methods.nameOf(stream(), call('/any/M0'), proxy)).to.equal('/any/M0');
-    expect(methods.nameOf(stream(), call(`/any/M${MAX_GRPC_METHODS}`), proxy)).to.equal(undefined);
+    expect(methods.nameOf(stream(), call('/any.S/M0'), proxy)).to.equal('/any.S/M0');
+    expect(methods.nameOf(stream(), call(`/any.S/M${MAX_GRPC_METHODS}`), proxy)).to.equal(
+      undefined,
+    );
+  });
+
+  it("learns from another server's answer only a finished one, for a path of gRPC's shape", () => {
+    const methods = new GrpcMethods();
+    const echo = otherServer();
+    // An echo of the request's content type: gRPC's headers, and never a status.
+    expect(methods.nameOf(stream(SENT.metadata), call('/a.S/Echoed'), echo)).to.equal(undefined);
+    expect(methods.nameOf(stream(), call('/a.S/Echoed'), echo)).to.equal(undefined);
+    const shapeless = [
+      '/a.S/M/extra',
+      '/a.S',
+      '/a..S/M',
+      '/1a.S/M',
+      '/a.S/M-1',
+      '/a.S/M?x=1',
+      '/a S/M',
+      `/a.S/${'M'.repeat(MAX_LEARNED_PATH)}`,
+    ];
+    for (const path of shapeless) {
+      expect(methods.nameOf(stream(SENT.notFound), call(path), echo), path).to.equal(undefined);
+    }
+    expect(methods.nameOf(stream(SENT.notFound), call('/pkg.v1.S_2/Get_1'), echo)).to.equal(
+      '/pkg.v1.S_2/Get_1',
+    );
+    // grpc-js's own answers name any path its handler serves: its methods are registered.
+    const path = '/not-a-proto name';
+    expect(methods.nameOf(stream(SENT.notFound, true), call(path), grpcJsServer())).to.equal(path);
+    expect(isGrpcMethodPath('/_a._b/_c')).to.equal(true);
+  });
+
+  it("reads a call's status from its trailers or a trailers-only answer, else UNKNOWN", () => {
+    const at = (sent: OutgoingHttpHeaders, trailers?: OutgoingHttpHeaders) =>
+      ({ sentHeaders: sent, sentTrailers: trailers }) as unknown as ServerHttp2Stream;
+    expect(grpcStatusOf(at(SENT.notFound))).to.equal(5);
+    expect(grpcStatusOf(at(SENT.metadata, { 'grpc-status': 13 }))).to.equal(13);
+    expect(grpcStatusOf(at(SENT.metadata, { 'grpc-status': '0' }))).to.equal(0);
+    expect(grpcStatusOf(at(SENT.metadata))).to.equal(undefined);
+    for (const code of ['17', '-1', 'x', '1.5', 99]) {
+      expect(grpcStatusOf(at(SENT.metadata, { 'grpc-status': code })), String(code)).to.equal(2);
+    }
+    expect(grpcStatusOf(at({ ':status': 200, 'grpc-status': 5 }))).to.equal(undefined);
+    expect(awaitsGrpcTrailers(at(SENT.metadata))).to.equal(true);
+    expect(awaitsGrpcTrailers(at(SENT.metadata, { 'grpc-status': 0 }))).to.equal(false);
+    expect(awaitsGrpcTrailers(at(SENT.notFound))).to.equal(false);
+    expect(awaitsGrpcTrailers(at({ ':status': 200 }))).to.equal(false);
   });
 });
