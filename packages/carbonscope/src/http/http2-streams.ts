@@ -189,13 +189,20 @@ export function trackHttp2Streams(
   // Shared by every stream (`this` is the stream): no closure per request. A response is done
   // when its writable side finished after its headers went. Node ends a HEAD stream's writable
   // side as it arrives, before any answer, and a file's (respondWithFile, respondWithFD) before
-  // sending it: such a stream ends at its close, with a status if it was not reset. So does a
-  // gRPC answer whose status is still to come in its trailers (sent after `finish`).
+  // sending it: such a stream ends at its close, with a status if it was not reset. A gRPC
+  // answer whose status is still to come ends as its trailers go (grpc-js sends them at the
+  // `wantTrailers` after `finish`): not at its close, which waits on the client's side, and which
+  // a client's reset after the status would make an abandoned request. Its close is the fallback.
   function onFinish(this: Carrier) {
     const entry = this[key] as OpenStream | undefined;
-    if (entry && this.headersSent && !sendsFile(this) && !awaitsGrpcTrailers(this)) {
-      end(entry, sentStatus(this));
-    }
+    if (!entry || !this.headersSent || sendsFile(this)) return;
+    // Listened to from now: after the server's own listener, the one that sends the trailers.
+    if (awaitsGrpcTrailers(this)) this.on('wantTrailers', onTrailers);
+    else end(entry, sentStatus(this));
+  }
+  function onTrailers(this: Carrier) {
+    const entry = this[key] as OpenStream | undefined;
+    if (entry && this.sentTrailers !== undefined) end(entry, sentStatus(this));
   }
   function onClose(this: Carrier) {
     const entry = this[key] as OpenStream | undefined;

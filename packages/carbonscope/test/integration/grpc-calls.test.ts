@@ -330,6 +330,7 @@ const FAILING = {
   Early: method('/demo.Failing/Early', false, false),
   Stream: method('/demo.Failing/Stream', false, true),
   Thrown: method('/demo.Failing/Thrown', false, false),
+  Chat: method('/demo.Failing/Chat', true, true),
 } satisfies ServiceDefinition;
 
 function failingServer(): Server {
@@ -348,6 +349,12 @@ function failingServer(): Server {
     },
     Thrown: () => {
       throw new Error('handler threw');
+    },
+    // Fails while its client may still be sending: the client's side stays open past its status.
+    Chat: (call: Unary & { write(b: Raw): void; emit(e: string, err: unknown): void }) => {
+      call.sendMetadata(new Metadata());
+      call.write(Buffer.from('x'));
+      setTimeout(() => call.emit('error', { code: status.INTERNAL, details: 'chat' }), 5);
     },
   });
   return server;
@@ -429,6 +436,57 @@ describe("http: a gRPC call's outcome, its grpc-status, over loopback", () => {
       failing.forceShutdown();
       await cs.stop();
       await metrics.shutdown();
+    }
+  });
+});
+
+/** A raw client's bidi call to Chat, its side left open: resolves at the answer's trailers. */
+async function chat(port: number) {
+  const session = connect(`http://127.0.0.1:${port}`);
+  session.on('error', () => {});
+  const req = session.request({
+    ':method': 'POST',
+    ':path': '/demo.Failing/Chat',
+    'content-type': 'application/grpc',
+    te: 'trailers',
+  });
+  req.on('error', () => {});
+  req.write(Buffer.from([0, 0, 0, 0, 1, 97]));
+  req.resume();
+  const [trailers] = (await once(req, 'trailers')) as [Record<string, string>];
+  return { req, session, status: trailers['grpc-status'] };
+}
+
+describe('http: a gRPC call ends as its status goes, whatever its client does after', () => {
+  it('a client that resets after the trailers, or keeps its side open, changes nothing', async () => {
+    const cs = await steadyCarbonscope();
+    const ended: OperationFootprint[] = [];
+    cs.onFinish((f) => ended.push(f));
+    cs.trackRequests();
+    const failing = failingServer();
+    const port = await bind(failing);
+    try {
+      // Reset once the status came (CANCEL): the answer was whole, its status delivered.
+      const reset = await chat(port);
+      reset.req.close(constants.NGHTTP2_CANCEL);
+      await once(reset.req, 'close');
+      reset.session.close();
+      await until(() => ended.length === 1);
+      // Kept open: the server's work is done at its trailers, as a finish is for another answer.
+      const held = await chat(port);
+      await until(() => ended.length === 2);
+      const inFlight = cs.trackRequests().inFlight;
+      held.req.close();
+      held.session.close();
+      expect([reset.status, held.status]).to.deep.equal(['13', '13']);
+      expect(ended.map((f) => `${f.operation} ${f.status} ${f.http?.grpcStatus}`)).to.deep.equal([
+        '/demo.Failing/Chat 200 13',
+        '/demo.Failing/Chat 200 13',
+      ]);
+      expect(inFlight).to.equal(0);
+    } finally {
+      failing.forceShutdown();
+      await cs.stop();
     }
   });
 });
