@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ATTR_RPC_STATUS_CODE } from '@opentelemetry/semantic-conventions';
 import * as semconv from '@opentelemetry/semantic-conventions/incubating';
 import { METRICS, type MetricSpec, prometheusName, prometheusType } from 'carbonscope';
 import { expect } from 'chai';
@@ -71,6 +72,13 @@ describe('the metric table', () => {
         expect(SEMCONV, `${spec.name}: ${attribute} is a semconv attribute`).to.include(attribute);
       }
     }
+  });
+
+  it("labels a gRPC call's outcome with the stable RPC attribute, not a deprecated one", () => {
+    // rpc.grpc.status_code (int) and rpc.response.status_code were both deprecated for it.
+    expect(METRICS.httpDuration.attributes).to.include(ATTR_RPC_STATUS_CODE);
+    expect(METRICS.httpDuration.attributes).to.not.include(semconv.ATTR_RPC_RESPONSE_STATUS_CODE);
+    expect(METRICS.httpDuration.attributes).to.not.include(semconv.ATTR_RPC_GRPC_STATUS_CODE);
   });
 
   it('names are unique, carry no unit word, and units are UCUM or a braced count', () => {

@@ -163,7 +163,7 @@ export interface HttpRequestFacts {
   readonly scheme: 'http' | 'https';
   /**
    * A gRPC call's only (HTTP/2 request tracking sets it; end() keeps method and scheme): the
-   * `grpc-status` its answer ended with, 0 (OK) to 16, as `rpc.response.status_code` names it.
+   * `grpc-status` its answer ended with, 0 (OK) to 16, as `rpc.status_code` names it.
    */
   readonly grpcStatus?: number;
 }

@@ -68,7 +68,7 @@ function isGrpcAnswer(sent: OutgoingHttpHeaders): boolean {
 }
 
 /**
- * The names of gRPC's status codes (`rpc.response.status_code`), by their number: 17 in all.
+ * The names of gRPC's status codes (`rpc.status_code`), by their number: 17 in all.
  */
 export const GRPC_STATUS_NAMES = [
   'OK',

@@ -86,13 +86,13 @@ export const METRICS = {
     kind: 'histogram',
     unit: 's',
     description: 'Duration of HTTP server requests, by route template, method and status',
-    // rpc.response.status_code: a gRPC call's outcome (its HTTP status is 200 whatever it is).
+    // rpc.status_code: a gRPC call's outcome (its HTTP status is 200 whatever it is).
     attributes: [
       'http.route',
       'http.request.method',
       'http.response.status_code',
       'url.scheme',
-      'rpc.response.status_code',
+      'rpc.status_code',
       'error.type',
     ],
     convention: 'semconv',

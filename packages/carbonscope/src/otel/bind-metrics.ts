@@ -495,7 +495,7 @@ function httpAttributes(
   if (status) attributes['http.response.status_code'] = status;
   const grpcStatus = facts?.grpcStatus;
   if (grpcStatus !== undefined) {
-    attributes['rpc.response.status_code'] = GRPC_STATUS_NAMES[grpcStatus];
+    attributes['rpc.status_code'] = GRPC_STATUS_NAMES[grpcStatus];
   }
   if (!status) attributes['error.type'] = '_OTHER';
   else if (status >= 500) attributes['error.type'] = String(status);

@@ -413,10 +413,9 @@ describe("http: a gRPC call's outcome, its grpc-status, over loopback", () => {
       const series: Record<string, string> = {};
       for (const sample of parseSamples(await metrics.scrape())) {
         if (sample.name !== count) continue;
-        const { http_route, http_response_status_code, rpc_response_status_code, error_type } =
+        const { http_route, http_response_status_code, rpc_status_code, error_type } =
           sample.labels;
-        series[http_route] =
-          `${http_response_status_code} ${rpc_response_status_code} ${error_type ?? '-'}`;
+        series[http_route] = `${http_response_status_code} ${rpc_status_code} ${error_type ?? '-'}`;
       }
       expect(series).to.deep.equal({
         '/demo.Items/Get': '200 OK -',
