@@ -79,6 +79,12 @@ export interface Http2TrackingOptions {
   operation: string;
   /** Where a warning goes; none is said without it. */
   logger?: Logger;
+  /**
+   * RequestTrackingOptions.captureContext: each stream captures the context active where its
+   * answer's headers are sent (see capturingAnswers). A function is asked at the first stream
+   * and, while it says no, at each sweep: until then the streams pay one comparison for it.
+   */
+  captureContext?: boolean | (() => boolean);
 }
 
 /** `node:http2` exports no server class to test against; `updateSettings` is HTTP/2's alone. */
@@ -150,6 +156,33 @@ function sentStatus(stream: ServerHttp2Stream): number | undefined {
   return Number.isInteger(status) ? status : undefined;
 }
 
+/** The methods that send a stream's answer headers (respondWithFile calls none of the others). */
+const ANSWERS = ['respond', 'respondWithFD', 'respondWithFile'] as const;
+type Answer = (typeof ANSWERS)[number];
+
+/**
+ * Where the stream's answer begins is the one place every HTTP/2 server runs in the context its
+ * answer is made in: a (req, res) handler's writeHead, a core-API handler's respond, grpc-js's
+ * first message. No OTel instrumentation wraps an HTTP/2 server's events as the HTTP one wraps
+ * `request`, and @opentelemetry/instrumentation-grpc's span is active only inside the method's
+ * handler (which ends a unary call's span before grpc-js answers: that one is found ended, and
+ * gets nothing). Node sends no event there, so each stream is given its own `respond` (and the
+ * file ones), functions shared by all streams that capture and then call the prototype's: the
+ * stream's own properties, Node's prototype left as it is.
+ */
+function capturingAnswers(capture: (stream: Carrier) => void): (stream: ServerHttp2Stream) => void {
+  const through = (name: Answer) =>
+    function (this: Carrier, ...args: unknown[]) {
+      capture(this);
+      const own = Reflect.get(Object.getPrototypeOf(this), name) as (...a: unknown[]) => unknown;
+      return Reflect.apply(own, this, args);
+    };
+  const wrapped = ANSWERS.map((name) => [name, through(name)] as const);
+  return (stream) => {
+    for (const [name, fn] of wrapped) Reflect.set(stream, name, fn);
+  };
+}
+
 /**
  * Tracks each request (stream) of every HTTP/2 server that listens from now on, that a tracking
  * before this one saw listen, or that accepts a connection from now on, and of those of
@@ -170,6 +203,15 @@ export function trackHttp2Streams(
   const ignored = new WeakSet<object>();
   const factsOf = methodFactsReader(options.knownMethods);
   const grpc = new GrpcMethods();
+  const wantsContext = options.captureContext !== undefined && options.captureContext !== false;
+  const contextActive =
+    typeof options.captureContext === 'function' ? options.captureContext : () => wantsContext;
+  // Whether streams capture their answer's context: asked at the first stream, then each sweep.
+  let capturing = false;
+  let askedAtStream = !wantsContext;
+  const captureAnswer = capturingAnswers((stream) => {
+    (stream[key] as OpenStream | undefined)?.op.captureContext();
+  });
   // Node's symbol for a stream's compat request: undefined until a stream came, null if none.
   let compatKey: symbol | null | undefined;
   const findCompatKey = (stream: Carrier) => {
@@ -228,6 +270,11 @@ export function trackHttp2Streams(
     // `on`, not `once`: once wraps its listener in a closure; an ended entry is gone anyway.
     stream.on('finish', onFinish);
     stream.on('close', onClose);
+    if (!askedAtStream) {
+      askedAtStream = true;
+      capturing = contextActive();
+    }
+    if (capturing) captureAnswer(stream);
   }
   // A server that closed is let go (it would be held until stop): found again if it listens.
   function detach(this: H2Server) {
@@ -268,6 +315,7 @@ export function trackHttp2Streams(
       return open.size;
     },
     sweep() {
+      if (wantsContext && !capturing) capturing = contextActive();
       for (const entry of open) {
         const route = streamRoute(entry, compatKey ?? null, grpc);
         if (route !== undefined) entry.op.rename(route);

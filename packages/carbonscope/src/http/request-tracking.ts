@@ -188,6 +188,7 @@ export function trackHttpRequests(
     knownMethods: options.knownMethods,
     operation: REQUEST_OPERATION,
     logger: options.logger,
+    captureContext: options.captureContext,
   });
 
   return {
