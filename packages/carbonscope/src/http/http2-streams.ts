@@ -315,7 +315,8 @@ export function trackHttp2Streams(
       return open.size;
     },
     sweep() {
-      if (wantsContext && !capturing) capturing = contextActive();
+      // Not before a first stream: a process with no HTTP/2 server asks nothing.
+      if (wantsContext && askedAtStream && !capturing) capturing = contextActive();
       for (const entry of open) {
         const route = streamRoute(entry, compatKey ?? null, grpc);
         if (route !== undefined) entry.op.rename(route);

@@ -239,6 +239,18 @@ describe('http2: streams capture their answer context only once a context can be
     expect(await ownRespond(() => true)).to.equal(true);
   });
 
+  it('a process that served no HTTP/2 stream is never asked, at any sweep', () => {
+    let asked = 0;
+    const streams = trackHttp2Streams(tracker, {
+      operation: 'request',
+      captureContext: () => ++asked > 0,
+    });
+    streams.sweep();
+    streams.sweep();
+    streams.stop();
+    expect(asked).to.equal(0);
+  });
+
   it('one registered after the first stream is found at the next sweep', async () => {
     let registered = false;
     const active = () => {
