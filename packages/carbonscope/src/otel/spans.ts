@@ -19,6 +19,9 @@ export function releaseHeldSpans(): void {
   held.releaseAll();
 }
 
+/** Spans a request's figures go on: weak, a span is let go with its request. */
+const claimed = new WeakSet<object>();
+
 const PROBE = createContextKey('carbonscope.contextProbe');
 const PROBED = ROOT_CONTEXT.setValue(PROBE, true);
 
@@ -45,7 +48,14 @@ export function contextPropagates(): boolean {
 export function captureSpan(operation: string, kind: OperationKind): OperationContext | undefined {
   const active = trace.getActiveSpan();
   if (!active?.isRecording()) return undefined;
-  if (kind === 'request') return new RequestSpan(active, held);
+  if (kind === 'request') {
+    // One request per span: an HTTP/2 answer is captured where it is sent, and a batch of
+    // them sent in one span (or a server listening inside one) had each request set its
+    // figures there, the last settled overwriting the others'.
+    if (claimed.has(active)) return undefined;
+    claimed.add(active);
+    return new RequestSpan(active, held);
+  }
   // Asked each time: the global provider may have changed (a test, an SDK started late).
   const tracer = trace.getTracer(SCOPE_NAME, VERSION);
   return new OperationSpan(tracer.startSpan(operation, { kind: SpanKind.INTERNAL }), held);

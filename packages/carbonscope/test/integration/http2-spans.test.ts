@@ -162,6 +162,49 @@ describe('operation figures on HTTP/2 spans (compat, core API, @grpc/grpc-js)', 
     }
   });
 
+  // A batch answered in one span (a queue flushed on a timer, in the first request's context):
+  // each request claimed the span, and the last settled overwrote the others' figures on it.
+  it('streams answered in one span: the first to answer keeps it, with its figures', async () => {
+    const tracer = trace.getTracer('app');
+    const pending: Http2.ServerHttp2Stream[] = [];
+    const server = http2.createServer();
+    server.on('stream', (stream, headers) => {
+      setRoute(stream, String(headers[':path']));
+      pending.push(stream);
+      if (pending.length < 2) return;
+      pending.sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
+      tracer.startActiveSpan('flush', { kind: SpanKind.SERVER }, (span: Span) => {
+        for (const s of pending) {
+          s.respond({ ':status': 200 });
+          s.end();
+        }
+        span.end();
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    try {
+      await Promise.all(
+        ['/first', '/second'].map(async (path) => {
+          const req = session.request({ ':path': path });
+          req.resume();
+          await once(req, 'end');
+        }),
+      );
+      await until(() => cs.trackRequests().inFlight === 0);
+      cs.meter.sampleNow();
+      await until(() => settled.length === 2 && servers().length > 0);
+      const first = settled.find((f) => f.operation === '/first') as OperationFootprint;
+      const second = settled.find((f) => f.operation === '/second') as OperationFootprint;
+      expect(first.joules).to.not.equal(second.joules);
+      expectFigures(servers()[0], first);
+    } finally {
+      session.close();
+      server.close();
+    }
+  });
+
   it("a server-streaming gRPC call's figures land on instrumentation-grpc's span", async () => {
     const grpc = require('@grpc/grpc-js') as GrpcJs;
     const server = new grpc.Server();
