@@ -1,16 +1,43 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 import type { Env } from '../settings.js';
 
 const REQUEST_START = 'http.client.request.start';
 /** Published as an answer's head arrives, before the request's 'response' event. */
 const RESPONSE_FINISH = 'http.client.response.finish';
 
-/** An export in flight: where its requests go, and when it must end (performance.now() ms). */
+/** The exporter's option `httpAgentOptions`: an agent factory. */
+export type AgentFactory = (protocol: string) => Promise<Agent>;
+
+/**
+ * One exporter's requests: those sent through the agents of its factory, `agents`, which it is
+ * given in place of `factory`. The application's requests, even to the same URL (its own SDK
+ * pushing to the same collector), go through agents of its own: never cut, never read.
+ */
+export class OwnRequests {
+  readonly #made = new WeakSet<object>();
+  readonly agents: AgentFactory;
+
+  constructor(factory: AgentFactory) {
+    this.agents = async (protocol) => {
+      const agent = await factory(protocol);
+      this.#made.add(agent);
+      return agent;
+    };
+  }
+
+  has(request: ClientRequest): boolean {
+    // Node's ClientRequest keeps the agent it was sent through; @types/node leaves it out.
+    const agent = (request as { agent?: unknown }).agent;
+    return typeof agent === 'object' && agent !== null && this.#made.has(agent);
+  }
+}
+
+/** An export in flight: whose requests it sends, and when it must end (performance.now() ms). */
 interface Flight {
-  readonly endpoint: string;
+  readonly own: OwnRequests;
   readonly at: number;
-  /** The last HTTP answer a request to its endpoint had while it flew. */
+  /** The last HTTP answer one of its exporter's requests had while it flew. */
   answer?: HttpAnswer;
 }
 
@@ -29,30 +56,19 @@ interface HttpAnswer {
  */
 const flights = new Set<Flight>();
 
-/** Origin and path: what a request and a configured URL are compared by. */
-function endpointOfUrl(url: string): string | undefined {
-  if (!URL.canParse(url)) return undefined;
-  const { protocol, host, pathname } = new URL(url);
-  return `${protocol}//${host}${pathname}`;
-}
-
-/**
- * A request's origin and path. Node builds its Host header from the host and the port as
- * URL.host writes them (default port left out, IPv6 in brackets); an exporter whose headers
- * set Host matches nothing and keeps its own (idle) timeout.
- */
-function endpointOfRequest(request: ClientRequest): string {
-  const path = request.path.split('?', 1)[0];
-  return `${request.protocol}//${String(request.getHeader('host'))}${path}`;
-}
-
-/** The earliest deadline of the exports in flight to `endpoint`, if any. */
-function earliestTo(endpoint: string): number | undefined {
-  let earliest: number | undefined;
+/** The exporter whose agent sent `request`, if one of those in flight: none, for the app's. */
+function ownerOf(request: ClientRequest): OwnRequests | undefined {
   for (const flight of flights) {
-    if (flight.endpoint === endpoint && (earliest === undefined || flight.at < earliest)) {
-      earliest = flight.at;
-    }
+    if (flight.own.has(request)) return flight.own;
+  }
+  return undefined;
+}
+
+/** The earliest deadline of `own`'s exports in flight. */
+function earliestOf(own: OwnRequests): number {
+  let earliest = Number.POSITIVE_INFINITY;
+  for (const flight of flights) {
+    if (flight.own === own && flight.at < earliest) earliest = flight.at;
   }
   return earliest;
 }
@@ -72,8 +88,8 @@ function retryAfterOf(value: string | undefined): string | undefined {
   return /^\d+$/.test(value) || !Number.isNaN(Date.parse(value)) ? value : undefined;
 }
 
-/** Has each export in flight to `endpoint` keep `response`'s status as its last answer. */
-function noteAnswer(endpoint: string, response: IncomingMessage): void {
+/** Has each export in flight of `own` keep `response`'s status as its last answer. */
+function noteAnswer(own: OwnRequests, response: IncomingMessage): void {
   const retryAfter = retryAfterOf(response.headers['retry-after']);
   const answer: HttpAnswer = {
     status: response.statusCode ?? 0,
@@ -81,39 +97,37 @@ function noteAnswer(endpoint: string, response: IncomingMessage): void {
     ...(retryAfter && { retryAfter }),
   };
   for (const flight of flights) {
-    if (flight.endpoint === endpoint) flight.answer = answer;
+    if (flight.own === own) flight.answer = answer;
   }
 }
 
-/** The requests that started to an endpoint while an export to it flew, by that endpoint. */
-const watched = new WeakMap<ClientRequest, string>();
+/** The requests an exporter in flight sent, by that exporter. */
+const watched = new WeakMap<ClientRequest, OwnRequests>();
 
 /**
- * Keeps a watched request's answer for the exports to its endpoint (withStatus). Read from the
- * channel, not a 'response' listener: one would keep Node from dumping the answer to a request
- * of the application's that has none, and its socket busy until the deadline cut it.
+ * Keeps the answer to a request of an exporter in flight for its exports (withStatus). Read from
+ * the channel, not a 'response' listener: none is put on a request at all.
  */
 function onResponse(message: unknown): void {
   const { request, response } = message as { request: ClientRequest; response: IncomingMessage };
-  const endpoint = watched.get(request);
-  if (endpoint !== undefined) noteAnswer(endpoint, response);
+  const own = watched.get(request);
+  if (own !== undefined) noteAnswer(own, response);
 }
 
 /**
- * Cuts a request to an exporter's endpoint at the earliest deadline of its exports, and keeps
- * its answer's status for them (onResponse).
+ * Cuts a request of an exporter in flight at the earliest deadline of its exports, and keeps
+ * its answer's status for them (onResponse). Any other request is left as it came.
  */
 function onRequestStart(message: unknown): void {
   const request = (message as { request: ClientRequest }).request;
-  const endpoint = endpointOfRequest(request);
-  const at = earliestTo(endpoint);
-  if (at === undefined) return;
-  watched.set(request, endpoint);
+  const own = ownerOf(request);
+  if (own === undefined) return;
+  watched.set(request, own);
   const cut = setTimeout(
     () => {
       request.destroy(new Error(EXPORT_TIMED_OUT));
     },
-    Math.max(0, at - performance.now()),
+    Math.max(0, earliestOf(own) - performance.now()),
   );
   cut.unref();
   request.once('close', () => clearTimeout(cut));
@@ -149,7 +163,7 @@ function withStatus<R>(result: R, answer: HttpAnswer | undefined): R {
   if (answer === undefined || !(error instanceof Error) || error.message !== RETRYABLE_STATUS) {
     return result;
   }
-  // Another export's answer to the same endpoint (the last push beside a periodic one).
+  // Another export's of the same exporter, in flight beside it (a flush beside a periodic one).
   if (!RETRIED_STATUSES.includes(answer.status)) return result;
   const after = answer.retryAfter === undefined ? '' : `, Retry-After ${answer.retryAfter}`;
   const text = `${answer.statusMessage || 'refused'}${after}`;
@@ -166,21 +180,18 @@ interface Exporting<T, R> {
  * exporters' timeout is their socket's idle timeout, which every byte restarts: a collector
  * (or a proxy) that answers one byte at a time would keep an export, and the periodic reader's
  * next ones queued behind it, alive for as long as it liked. While an export is in flight,
- * each request that starts to `url` (the exporter's endpoint: origin and path) is destroyed
- * at its deadline, which the exporter takes as any failed request (no retry: its own deadline
- * is the same). Other requests, the application's, are left alone.
+ * each request the exporter sends through `own`'s agents (which it must have been given) is
+ * destroyed at its deadline, which the exporter takes as any failed request (no retry: its own
+ * deadline is the same). Other requests, the application's to the same URL too, are left alone.
  */
 export function exportsWithin<E extends Exporting<T, R>, T, R>(
   exporter: E,
   timeoutMs: number,
-  url: string,
+  own: OwnRequests,
 ): E {
-  const endpoint = endpointOfUrl(url);
-  // The exporter fails each export to a URL that does not parse, at once.
-  if (endpoint === undefined) return exporter;
   const inner = exporter.export.bind(exporter);
   exporter.export = (items, done) => {
-    const flight: Flight = { endpoint, at: performance.now() + timeoutMs };
+    const flight: Flight = { own, at: performance.now() + timeoutMs };
     takeOff(flight);
     // An exporter that never answered would keep the channel subscribed: one timeout more.
     const stray = setTimeout(() => land(flight), 2 * timeoutMs);

@@ -3,7 +3,7 @@ import type { Agent, ClientRequestArgs } from 'node:http';
 import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Env } from '../settings.js';
-import { EXPORT_TIMED_OUT } from './export-deadline.js';
+import { type AgentFactory, EXPORT_TIMED_OUT } from './export-deadline.js';
 
 /**
  * The OTLP exporter retries a refused connection after 1 s (± 20 %): for the last push, whose
@@ -73,11 +73,13 @@ export type OtlpSignal = 'METRICS' | 'TRACES';
 
 /**
  * A TLS file the OTLP variables name, read as the exporter reads it (from the working
- * directory); unreadable, it is left out, as the exporter leaves it (its periodic twin has said
+ * directory); unreadable, it is left out, as the exporter leaves it (its constructor has said
  * so through diag already).
  */
 function tlsFile(env: Env, signal: OtlpSignal, name: string): Buffer | undefined {
-  const path = env[`OTEL_EXPORTER_OTLP_${signal}_${name}`] || env[`OTEL_EXPORTER_OTLP_${name}`];
+  const path =
+    nonBlank(env[`OTEL_EXPORTER_OTLP_${signal}_${name}`]) ??
+    nonBlank(env[`OTEL_EXPORTER_OTLP_${name}`]);
   if (!path) return undefined;
   try {
     return readFileSync(resolve(process.cwd(), path));
@@ -86,24 +88,23 @@ function tlsFile(env: Env, signal: OtlpSignal, name: string): Buffer | undefined
   }
 }
 
-/** The exporter's option `httpAgentOptions`: an agent factory. */
-export type AgentFactory = (protocol: string) => Promise<Agent>;
+export type { AgentFactory };
+
+/** `value` unless unset or blank: how the exporter reads a variable (getStringFromEnv). */
+function nonBlank(value: string | undefined): string | undefined {
+  return value?.trim() ? value : undefined;
+}
 
 /**
- * The agents of the last push's exporter: the exporter's own (keep-alive, and for https the
- * CA, client certificate and key the OTLP variables name, which a factory of one's own replaces),
- * connecting before the request is sent so that a refusal is final (see `final`); the TLS files
- * are `signal`'s.
+ * The agents the OTLP/HTTP exporter makes for itself when given none: keep-alive, and for https
+ * the CA, client certificate and key the OTLP variables of `signal` name (files it cannot read
+ * left out, as it leaves them; its constructor has said so through diag already).
  */
-export function lastPushAgents(
-  env: Env,
-  connectMs: number,
-  signal: OtlpSignal = 'METRICS',
-): AgentFactory {
+export function exporterAgents(env: Env, signal: OtlpSignal = 'METRICS'): AgentFactory {
   return async (protocol) => {
     if (protocol === 'http:') {
       const { Agent: HttpAgent } = await import('node:http');
-      return connectingFirst(new HttpAgent({ keepAlive: true }), connectMs);
+      return new HttpAgent({ keepAlive: true });
     }
     const { Agent: HttpsAgent } = await import('node:https');
     const tls = {
@@ -111,6 +112,19 @@ export function lastPushAgents(
       cert: tlsFile(env, signal, 'CLIENT_CERTIFICATE'),
       key: tlsFile(env, signal, 'CLIENT_KEY'),
     };
-    return connectingFirst(new HttpsAgent({ keepAlive: true, ...tls }), connectMs);
+    return new HttpsAgent({ keepAlive: true, ...tls });
   };
+}
+
+/**
+ * The agents of the last push's exporter: the exporter's own (exporterAgents), connecting before
+ * the request is sent so that a refusal is final (see `final`); the TLS files are `signal`'s.
+ */
+export function lastPushAgents(
+  env: Env,
+  connectMs: number,
+  signal: OtlpSignal = 'METRICS',
+): AgentFactory {
+  const own = exporterAgents(env, signal);
+  return async (protocol) => connectingFirst(await own(protocol), connectMs);
 }

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Env, quotedSetting, SettingsError } from '../settings.js';
-import { exportsWithin, otlpMetricsEndpoint } from './export-deadline.js';
+import { exportsWithin, OwnRequests } from './export-deadline.js';
 import { MAX_TIMEOUT_MS, otlpExporterTimeout } from './export-times.js';
-import type { AgentFactory } from './last-push-agent.js';
+import { type AgentFactory, exporterAgents } from './last-push-agent.js';
 
 /**
  * The OpenTelemetry SDK packages carbonscope uses only when it must start a meter provider
@@ -272,10 +272,11 @@ export async function otlpMetricExporter(
   );
   // Read here by the exporter's rule when not given: the whole export is bounded by it.
   const timeout = timeoutMillis ?? otlpExporterTimeout(env, MAX_TIMEOUT_MS);
-  // Agents only when given: the exporter's own read the certificate variables.
-  const options = { url, timeoutMillis: timeout, ...(agents && { httpAgentOptions: agents }) };
-  const own = new exporter.OTLPMetricExporter(options);
-  return exportsWithin(own, timeout, url ?? otlpMetricsEndpoint(env));
+  // Agents of its own, made as the exporter makes them when given none: they tell its requests
+  // from the application's, which the deadline must not touch.
+  const own = new OwnRequests(agents ?? exporterAgents(env));
+  const options = { url, timeoutMillis: timeout, httpAgentOptions: own.agents };
+  return exportsWithin(new exporter.OTLPMetricExporter(options), timeout, own);
 }
 
 export type PushMetricExporter = import('@opentelemetry/sdk-metrics').PushMetricExporter;

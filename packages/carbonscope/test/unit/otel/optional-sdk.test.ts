@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { hasSubscribers } from 'node:diagnostics_channel';
 import { once } from 'node:events';
-import { createServer, request } from 'node:http';
+import { createServer, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
@@ -317,6 +317,112 @@ describe('the optional SDK packages', () => {
     } finally {
       server.closeAllConnections();
       server.close();
+    }
+  });
+
+  /**
+   * A collector on loopback that tells the application's requests (header `x-app`) from the
+   * exporter's; `pushed` resolves as the exporter's first push arrives, `app` answers the
+   * application's request it holds (`appArrived` resolves once it is held).
+   */
+  async function sharedCollector(onPush: (res: ServerResponse) => void) {
+    let held: ServerResponse | undefined;
+    let pushed!: () => void;
+    let appArrived!: () => void;
+    const pushing = new Promise<void>((resolve) => {
+      pushed = resolve;
+    });
+    const arriving = new Promise<void>((resolve) => {
+      appArrived = resolve;
+    });
+    const server = createServer((req, res) => {
+      req.resume();
+      if (req.headers['x-app'] === undefined) {
+        onPush(res);
+        pushed();
+        return;
+      }
+      held = res;
+      appArrived();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/metrics`,
+      pushed: pushing,
+      appArrived: arriving,
+      app: (status: number, headers: Record<string, string> = {}) =>
+        held?.writeHead(status, headers).end('app'),
+      close() {
+        server.closeAllConnections();
+        server.close();
+      },
+    };
+  }
+
+  /** The application's own POST to `url`, as its SDK's exporter sends one: its answer or error. */
+  function appPost(url: string): Promise<{ status?: number; body?: string; error?: string }> {
+    return new Promise((resolve) => {
+      const req = request(url, { method: 'POST', headers: { 'x-app': '1' } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode, body }));
+      });
+      req.on('error', (err) => resolve({ error: err.message }));
+      req.end('{}');
+    });
+  }
+
+  // The application's own SDK pushing to the collector register pushes to: an export's deadline
+  // cut its request too (one with no 'error' listener: an uncaught exception, the app crashed).
+  it("cuts none of the application's requests to the exporter's own URL, however slow", async () => {
+    // The exporter's push is never answered: its deadline ends it.
+    const collector = await sharedCollector(() => {});
+    try {
+      const exporter = await otlpMetricExporter({}, 'test', collector.url, 500);
+      const exporting = exportOnce(exporter);
+      await collector.pushed;
+      const own = appPost(collector.url);
+      await collector.appArrived;
+      const result = await exporting;
+      expect(failureOf(result as ExportResult)).to.equal('Request timed out');
+      // Answered only after the export's deadline cut the exporter's own push.
+      collector.app(200);
+      expect(await own).to.deep.equal({ status: 200, body: 'app' });
+      await exporter.shutdown();
+    } finally {
+      collector.close();
+    }
+  });
+
+  // Two exports in flight to one collector, register's and the application's SDK's: the line
+  // told the status of whichever answer came last, the application's too.
+  it("names the status of its own refusal, not of the application's answered beside it", async () => {
+    let endPush!: () => void;
+    // The exporter's push refused at once, its answer ended after the application's.
+    const collector = await sharedCollector((res) => {
+      res.writeHead(429, { 'retry-after': '3600' }).write(' ');
+      endPush = () => res.end();
+    });
+    try {
+      const exporter = await otlpMetricExporter({}, 'test', collector.url, 2000);
+      const exporting = exportOnce(exporter);
+      await collector.pushed;
+      const own = appPost(collector.url);
+      await collector.appArrived;
+      collector.app(503, { 'retry-after': '60' });
+      expect((await own).status).to.equal(503);
+      endPush();
+      const result = await exporting;
+      expect(failureOf(result as ExportResult)).to.equal(
+        'Too Many Requests, Retry-After 3600 (HTTP 429)',
+      );
+      await exporter.shutdown();
+    } finally {
+      collector.close();
     }
   });
 
