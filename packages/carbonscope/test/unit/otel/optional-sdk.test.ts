@@ -5,6 +5,7 @@ import { createServer, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
+import { lastPushAgents } from '../../../src/otel/last-push-agent.js';
 import {
   checkSdkVersions,
   type ExportResult,
@@ -196,19 +197,26 @@ describe('the optional SDK packages', () => {
     });
   }
 
-  // The exporter's own timeout is its socket's idle timeout: each byte restarted it.
-  it("ends an OTLP export at its timeout as a whole, however the collector's answer trickles", async () => {
-    const collector = await trickling();
-    try {
-      const exporter = await otlpMetricExporter({}, 'test', `${collector.origin}/v1/metrics`, 500);
-      const result = await exportOnce(exporter);
-      expect(result, 'the export ended').not.to.equal(undefined);
-      expect(failureOf(result as ExportResult)).to.equal('Request timed out');
-      await exporter.shutdown();
-    } finally {
-      collector.close();
-    }
-  });
+  // The exporter's own timeout is its socket's idle timeout: each byte restarted it. The last
+  // push's exporter (register's, the CLI's, the service's) sends through agents of its own.
+  for (const [agents, what] of [
+    [undefined, ''],
+    [lastPushAgents({}, 500), ' (the last push)'],
+  ] as const) {
+    it(`ends an OTLP export at its timeout as a whole, however the collector's answer trickles${what}`, async () => {
+      const collector = await trickling();
+      try {
+        const url = `${collector.origin}/v1/metrics`;
+        const exporter = await otlpMetricExporter({}, 'test', url, 500, agents);
+        const result = await exportOnce(exporter);
+        expect(result, 'the export ended').not.to.equal(undefined);
+        expect(failureOf(result as ExportResult)).to.equal('Request timed out');
+        await exporter.shutdown();
+      } finally {
+        collector.close();
+      }
+    });
+  }
 
   // The deadline takes the requests to the exporter's endpoint: the one it reads from the
   // environment when given no URL, base endpoint and `v1/metrics`.
