@@ -1,8 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { hasSubscribers } from 'node:diagnostics_channel';
 import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, request, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { lastPushAgents } from '../../../src/otel/last-push-agent.js';
@@ -235,6 +239,42 @@ describe('the optional SDK packages', () => {
       if (before === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
       else process.env.OTEL_EXPORTER_OTLP_ENDPOINT = before;
       collector.close();
+    }
+  });
+
+  // The exporter is given agents of carbonscope's own (they tell its requests from the app's):
+  // made as the exporter makes its own, with the CA the OTLP variables name.
+  it('pushes over https to a collector whose CA only OTEL_EXPORTER_OTLP_CERTIFICATE names', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'carbonscope-otlp-tls-'));
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    const args = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-keyout', key];
+    args.push('-out', cert, '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1');
+    execFileSync('openssl', args, { stdio: 'ignore' });
+    const server = createHttpsServer(
+      { key: await readFile(key), cert: await readFile(cert) },
+      (req, res) => {
+        req.resume();
+        req.on('end', () => res.writeHead(200).end());
+      },
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const before = process.env.OTEL_EXPORTER_OTLP_CERTIFICATE;
+    process.env.OTEL_EXPORTER_OTLP_CERTIFICATE = cert;
+    try {
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/v1/metrics`;
+      const exporter = await otlpMetricExporter(process.env, 'test', url, 2000);
+      const result = await exportOnce(exporter);
+      expect(result, 'the export ended').not.to.equal(undefined);
+      expect(failureOf(result as ExportResult)).to.equal(undefined);
+      await exporter.shutdown();
+    } finally {
+      if (before === undefined) delete process.env.OTEL_EXPORTER_OTLP_CERTIFICATE;
+      else process.env.OTEL_EXPORTER_OTLP_CERTIFICATE = before;
+      server.closeAllConnections();
+      server.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
