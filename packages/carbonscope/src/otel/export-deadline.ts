@@ -1,5 +1,6 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
+import type { AgentOptions as HttpsAgentOptions } from 'node:https';
 import type { Env } from '../settings.js';
 
 const REQUEST_START = 'http.client.request.start';
@@ -10,26 +11,45 @@ const RESPONSE_FINISH = 'http.client.response.finish';
 export type AgentFactory = (protocol: string) => Promise<Agent>;
 
 /**
- * One exporter's requests: those sent through the agents of its factory, `agents`, which it is
- * given in place of `factory`. The application's requests, even to the same URL (its own SDK
- * pushing to the same collector), go through agents of its own: never cut, never read.
+ * Where an agent built from options given to an exporter keeps its mark: Node's Agent keeps a
+ * copy of its options, symbols too, and so does the exporter's factory made from options.
+ */
+const OWNER = Symbol('carbonscope.ownRequests');
+
+/**
+ * One exporter's requests: those sent through the agents made from `agents`, the exporter's
+ * option `httpAgentOptions` in place of what it was given. The application's requests, even to
+ * the same URL (its own SDK pushing to the same collector), go through agents of its own: never
+ * cut, never read. Options, where no factory is needed: exporters before 0.204 (within the
+ * peer range) take no factory, they read one as empty options (no keep-alive, no TLS files).
  */
 export class OwnRequests {
   readonly #made = new WeakSet<object>();
-  readonly agents: AgentFactory;
+  readonly agents: AgentFactory | HttpsAgentOptions;
 
-  constructor(factory: AgentFactory) {
-    this.agents = async (protocol) => {
+  constructor(given: AgentFactory | HttpsAgentOptions) {
+    this.agents = typeof given === 'function' ? this.#remembering(given) : this.#marked(given);
+  }
+
+  #remembering(factory: AgentFactory): AgentFactory {
+    return async (protocol) => {
       const agent = await factory(protocol);
       this.#made.add(agent);
       return agent;
     };
   }
 
+  #marked(options: HttpsAgentOptions): HttpsAgentOptions {
+    const marked: HttpsAgentOptions & { [OWNER]: OwnRequests } = { ...options, [OWNER]: this };
+    return marked;
+  }
+
   has(request: ClientRequest): boolean {
     // Node's ClientRequest keeps the agent it was sent through; @types/node leaves it out.
     const agent = (request as { agent?: unknown }).agent;
-    return typeof agent === 'object' && agent !== null && this.#made.has(agent);
+    if (typeof agent !== 'object' || agent === null) return false;
+    const options = (agent as { options?: { [OWNER]?: unknown } }).options;
+    return this.#made.has(agent) || options?.[OWNER] === this;
   }
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Agent, ClientRequestArgs } from 'node:http';
+import type { AgentOptions as HttpsAgentOptions } from 'node:https';
 import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Env } from '../settings.js';
@@ -96,23 +97,29 @@ function nonBlank(value: string | undefined): string | undefined {
 }
 
 /**
- * The agents the OTLP/HTTP exporter makes for itself when given none: keep-alive, and for https
- * the CA, client certificate and key the OTLP variables of `signal` name (files it cannot read
- * left out, as it leaves them; its constructor has said so through diag already).
+ * The options of the agents the OTLP/HTTP exporter makes for itself when given none: keep-alive,
+ * and for https the CA, client certificate and key the OTLP variables of `signal` name (files it
+ * cannot read left out, as it leaves them; its constructor has said so through diag already).
  */
+export function exporterAgentOptions(env: Env, signal: OtlpSignal = 'METRICS'): HttpsAgentOptions {
+  return {
+    keepAlive: true,
+    ca: tlsFile(env, signal, 'CERTIFICATE'),
+    cert: tlsFile(env, signal, 'CLIENT_CERTIFICATE'),
+    key: tlsFile(env, signal, 'CLIENT_KEY'),
+  };
+}
+
+/** The agents the OTLP/HTTP exporter makes for itself when given none (exporterAgentOptions). */
 export function exporterAgents(env: Env, signal: OtlpSignal = 'METRICS'): AgentFactory {
   return async (protocol) => {
+    const { ca, cert, key, ...options } = exporterAgentOptions(env, signal);
     if (protocol === 'http:') {
       const { Agent: HttpAgent } = await import('node:http');
-      return new HttpAgent({ keepAlive: true });
+      return new HttpAgent(options);
     }
     const { Agent: HttpsAgent } = await import('node:https');
-    const tls = {
-      ca: tlsFile(env, signal, 'CERTIFICATE'),
-      cert: tlsFile(env, signal, 'CLIENT_CERTIFICATE'),
-      key: tlsFile(env, signal, 'CLIENT_KEY'),
-    };
-    return new HttpsAgent({ keepAlive: true, ...tls });
+    return new HttpsAgent({ ...options, ca, cert, key });
   };
 }
 

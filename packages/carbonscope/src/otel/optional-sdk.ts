@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { type Env, quotedSetting, SettingsError } from '../settings.js';
 import { exportsWithin, OwnRequests } from './export-deadline.js';
 import { MAX_TIMEOUT_MS, otlpExporterTimeout } from './export-times.js';
-import { type AgentFactory, exporterAgents } from './last-push-agent.js';
+import { type AgentFactory, exporterAgentOptions } from './last-push-agent.js';
 
 /**
  * The OpenTelemetry SDK packages carbonscope uses only when it must start a meter provider
@@ -251,6 +251,15 @@ export function checkTemporalityPreference(env: Env): void {
 }
 
 /**
+ * The agents an OTLP exporter of carbonscope's is given: `agents`, or made as the exporter makes
+ * its own when given none (from options, which every exporter of the peer range takes). They
+ * tell its requests from the application's, which its deadline must not touch.
+ */
+export function exporterOwnRequests(env: Env, agents?: AgentFactory): OwnRequests {
+  return new OwnRequests(agents ?? exporterAgentOptions(env));
+}
+
+/**
  * The OTLP/HTTP metric exporter for the configured protocol (protobuf by default, JSON for
  * `http/json`); it reads the standard OTEL_EXPORTER_OTLP_* variables; `url` overrides the
  * endpoint, `timeoutMillis` the timeout, which bounds each export as a whole (exportsWithin), and
@@ -272,9 +281,7 @@ export async function otlpMetricExporter(
   );
   // Read here by the exporter's rule when not given: the whole export is bounded by it.
   const timeout = timeoutMillis ?? otlpExporterTimeout(env, MAX_TIMEOUT_MS);
-  // Agents of its own, made as the exporter makes them when given none: they tell its requests
-  // from the application's, which the deadline must not touch.
-  const own = new OwnRequests(agents ?? exporterAgents(env));
+  const own = exporterOwnRequests(env, agents);
   const options = { url, timeoutMillis: timeout, httpAgentOptions: own.agents };
   return exportsWithin(new exporter.OTLPMetricExporter(options), timeout, own);
 }

@@ -1,9 +1,20 @@
 import { execFileSync } from 'node:child_process';
 import { hasSubscribers } from 'node:diagnostics_channel';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, request, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import {
+  type Agent,
+  createServer,
+  Agent as HttpAgent,
+  request,
+  type ServerResponse,
+} from 'node:http';
+import {
+  createServer as createHttpsServer,
+  Agent as HttpsAgent,
+  type AgentOptions as HttpsAgentOptions,
+  request as httpsRequest,
+} from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +24,7 @@ import { lastPushAgents } from '../../../src/otel/last-push-agent.js';
 import {
   checkSdkVersions,
   type ExportResult,
+  exporterOwnRequests,
   exporterPackages,
   failureOf,
   importSdk,
@@ -274,6 +286,42 @@ describe('the optional SDK packages', () => {
       else process.env.OTEL_EXPORTER_OTLP_CERTIFICATE = before;
       server.closeAllConnections();
       server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  /** Whether a request sent through `agent` is one of `own`'s. */
+  function sentThrough(agent: Agent, own: ReturnType<typeof exporterOwnRequests>): boolean {
+    const send = agent instanceof HttpsAgent ? httpsRequest : request;
+    const req = send(`${agent instanceof HttpsAgent ? 'https' : 'http'}://127.0.0.1:9/`, { agent });
+    req.on('error', () => {});
+    req.destroy();
+    return own.has(req);
+  }
+
+  // Exporters 0.200 to 0.203, within the peer range, take agent options alone: their transport
+  // builds `new Agent(httpAgentOptions)`, and read a factory as empty options: no keep-alive,
+  // no CA, and an agent not carbonscope's, its requests never cut at the deadline.
+  it('gives its exporter agent options, which exporters before 0.204 build their agents from', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'carbonscope-otlp-ca-'));
+    try {
+      const ca = join(dir, 'ca.pem');
+      await writeFile(ca, 'the CA');
+      const own = exporterOwnRequests({ OTEL_EXPORTER_OTLP_CERTIFICATE: ca });
+      // As exporter 0.203's createHttpAgent builds them, by the URL's protocol.
+      const given = own.agents as HttpsAgentOptions;
+      const https = new HttpsAgent(given);
+      const http = new HttpAgent(given);
+      expect(https.options.ca?.toString()).to.equal('the CA');
+      const kept = (agent: Agent) => (agent as unknown as { keepAlive: boolean }).keepAlive;
+      expect([kept(https), kept(http)]).to.deep.equal([true, true]);
+      expect([sentThrough(https, own), sentThrough(http, own)]).to.deep.equal([true, true]);
+      // Another exporter's, and the application's own agents, are not its.
+      expect(
+        sentThrough(new HttpAgent(exporterOwnRequests({}).agents as HttpsAgentOptions), own),
+      ).to.equal(false);
+      expect(sentThrough(new HttpAgent({ keepAlive: true }), own)).to.equal(false);
+    } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });
