@@ -15,7 +15,8 @@ import {
   type OperationTracker,
 } from '../energy/index.js';
 import type { Logger } from '../log.js';
-import { awaitsGrpcTrailers, GrpcMethods, grpcStatusOf } from './grpc-methods.js';
+import { GrpcMethods } from './grpc-methods.js';
+import { awaitsGrpcTrailers, grpcStatusOf } from './grpc-status.js';
 import { methodFactsReader } from './request-facts.js';
 import { namedHttp2Route, UNMATCHED_ROUTE } from './route.js';
 

@@ -1,3 +1,4 @@
+export { GRPC_SERVER_ERRORS, GRPC_STATUS_NAMES } from './grpc-status.js';
 export {
   httpFactsReader,
   httpMethodLabel,

@@ -18,7 +18,7 @@ import type {
   Scope,
 } from '../energy/index.js';
 import { registerGridMetrics } from '../grid/index.js';
-import { GRPC_SERVER_ERRORS, GRPC_STATUS_NAMES } from '../http/grpc-methods.js';
+import { GRPC_SERVER_ERRORS, GRPC_STATUS_NAMES } from '../http/index.js';
 import { type BoundedLabelSet, operationLabels } from '../labels/index.js';
 import {
   createInstrument,

@@ -2,15 +2,13 @@ import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { expect } from 'chai';
 import {
-  awaitsGrpcTrailers,
   GrpcMethods,
   grpcAnswerOf,
-  grpcStatusOf,
   isGrpcMethodPath,
-  isGrpcRequest,
   MAX_GRPC_METHODS,
   MAX_LEARNED_PATH,
 } from '../../../src/http/grpc-methods.js';
+import { awaitsGrpcTrailers, grpcStatusOf, isGrpc } from '../../../src/http/grpc-status.js';
 
 /** What @grpc/grpc-js sent, as a stream's `sentHeaders` held it (seen on 1.14). */
 const SENT = {
@@ -56,10 +54,10 @@ function otherServer(): EventEmitter {
 describe('http: gRPC calls are named by the method their server serves', () => {
   it('tells a gRPC call by its content type', () => {
     for (const type of ['application/grpc', 'application/grpc+proto', 'application/grpc-web']) {
-      expect(isGrpcRequest(call('/a.S/M', type)), type).to.equal(true);
+      expect(isGrpc(call('/a.S/M', type)), type).to.equal(true);
     }
-    expect(isGrpcRequest({ ':path': '/a.S/M' })).to.equal(false);
-    expect(isGrpcRequest(call('/a.S/M', 'application/json'))).to.equal(false);
+    expect(isGrpc({ ':path': '/a.S/M' })).to.equal(false);
+    expect(isGrpc(call('/a.S/M', 'application/json'))).to.equal(false);
   });
 
   it('reads what an answer says of the method: served, unimplemented, not gRPC, none yet', () => {
