@@ -15,7 +15,7 @@ import { trackHttp2Streams } from './http2-streams.js';
 import { lookUp, nodeShaped } from './look-up.js';
 import { type OpenRequest, OpenRequests } from './open-requests.js';
 import { httpFactsReader } from './request-facts.js';
-import { namedRoute, reserveRoute, routeOf } from './route.js';
+import { namedRoute, reserveRoute, UNMATCHED_ROUTE } from './route.js';
 
 /** Node publishes these for every request of every `node:http` server (Node 18.7+). */
 const REQUEST_START = 'http.server.request.start';
@@ -136,7 +136,8 @@ export function trackHttpRequests(
   // delivered none, whatever the framework's default (Koa's 404, Node's 200) or a head written
   // to the closed socket says.
   const end = (entry: OpenRequest, status?: number) => {
-    close(entry.op, routeOf(entry.req), status, entry.http);
+    // Not routeOf: its check of a caller's argument is no cost for Node's own request to pay.
+    close(entry.op, namedRoute(entry.req) ?? UNMATCHED_ROUTE, status, entry.http);
   };
   // A response whose client left ends when its connection closes, not at the next sweep, which
   // would make its duration up to a sample interval too long. One listener per connection, not
