@@ -108,7 +108,6 @@ const FRAMEWORKS: Framework[] = [
     serve(handle) {
       const express = require('express4') as typeof ExpressType;
       const app = express();
-      // Express 4 keeps no mount path (a mounted router's route is unmatched): declared whole.
       app.get('/jobs/:id', (req, res, next) => {
         handle(req.params.id).then((body) => res.json(body), next);
       });
