@@ -3,6 +3,7 @@ import { DiagConsoleLogger, type DiagLogger, DiagLogLevel, diag } from '@opentel
 import { redactionList, redactSecrets } from '../log.js';
 import { printableLines } from '../printable.js';
 import type { Env } from '../settings.js';
+import { apiGlobals } from './global-registration.js';
 
 /**
  * A diag logger that writes where `to` does (the console, as the SDK's own DiagConsoleLogger
@@ -53,14 +54,12 @@ export function diagLevelOf(value: string | undefined): DiagLogLevel | undefined
   return LEVELS.get(name) ?? DiagLogLevel.INFO;
 }
 
-// The API keeps its registered diag logger here (its internal global-utils) and offers no way
-// to ask for it: setLogger would replace the application's, and calling diag would log.
-const API_GLOBAL = Symbol.for('opentelemetry.js.api.1');
-
-/** True when something (the application's SDK, say) has installed a diag logger. */
+/**
+ * True when something (the application's SDK, say) has installed a diag logger: setLogger would
+ * replace the application's, and calling diag would log.
+ */
 export function hasDiagLogger(): boolean {
-  const registry = (globalThis as Record<symbol, { diag?: unknown } | undefined>)[API_GLOBAL];
-  return registry?.diag !== undefined;
+  return apiGlobals()?.diag !== undefined;
 }
 
 /**

@@ -4,6 +4,22 @@
  */
 const API_KEY = Symbol.for('opentelemetry.js.api.1');
 
+/** What every copy of the API 1.x has registered, read without asking the API (see apiGlobals). */
+export interface ApiGlobals {
+  readonly metrics?: unknown;
+  readonly diag?: unknown;
+}
+
+/**
+ * The API's global object, where a registration through any copy of it lands; undefined before
+ * the first. Read here, not through the API: it offers no way to ask what was registered without
+ * replacing it, or logging.
+ */
+export function apiGlobals(): ApiGlobals | undefined {
+  const api = (globalThis as unknown as Holder)[API_KEY];
+  return typeof api === 'object' && api !== null ? api : undefined;
+}
+
 type Listener = () => void;
 
 const listeners = new Set<Listener>();
@@ -48,8 +64,8 @@ type Holder = Record<PropertyKey, unknown>;
  */
 function hookGlobal(): () => void {
   const holder = globalThis as unknown as Holder;
-  const api = holder[API_KEY];
-  if (typeof api === 'object' && api !== null) return watch(api as Holder, 'metrics', tell);
+  const api = apiGlobals();
+  if (api) return watch(api as Holder, 'metrics', tell);
   let unhookApi: (() => void) | undefined;
   const unhookHolder: () => void = watch(holder, API_KEY, () => {
     const made = holder[API_KEY];

@@ -36,6 +36,7 @@ import {
   timeoutSetting,
 } from './export-times.js';
 import { acceptsGzip, gzipExposition } from './exposition-encoding.js';
+import { apiGlobals } from './global-registration.js';
 import { type LastPush, otlpLastPush } from './last-push.js';
 import { LocalHistograms } from './local-histograms.js';
 import {
@@ -478,20 +479,13 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
 }
 
 /**
- * Where every copy of the API 1.x keeps what was registered (its GLOBAL_OPENTELEMETRY_API_KEY):
- * one slot for all copies, which is how a provider registered through one copy reaches another.
- */
-const API_GLOBALS = Symbol.for('opentelemetry.js.api.1');
-
-/**
  * True when the application (or an earlier --import) registered a real meter provider: the API
  * gives what its global slot holds. Not by the no-op's class name alone: a bundle renames it
  * (esbuild's NoopMeterProvider2), and register then joined the no-op, exporting nothing.
  */
 export function hasGlobalMeterProvider(): boolean {
   const provider = metrics.getMeterProvider();
-  const slot = (globalThis as { [API_GLOBALS]?: { metrics?: unknown } })[API_GLOBALS];
-  return slot?.metrics === provider && !isNoopMeterProvider(provider);
+  return apiGlobals()?.metrics === provider && !isNoopMeterProvider(provider);
 }
 
 /**
