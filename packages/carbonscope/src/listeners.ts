@@ -1,3 +1,5 @@
+import { typeOf } from './operation-name.js';
+
 /**
  * Listeners, copied on write: a call walks the array as it was when it began, so a listener
  * that unsubscribes as it is called (one waiting for the first operation) no longer takes the
@@ -32,6 +34,5 @@ export function catchRejection(result: unknown, failed: (err: unknown) => void):
 /** Throws unless `listener` is a function: one that is not failed at each call, far from here. */
 export function checkListener(listener: unknown, caller: string): void {
   if (typeof listener === 'function') return;
-  const got = listener === null ? 'null' : typeof listener;
-  throw new TypeError(`${caller}(): the listener must be a function (got ${got})`);
+  throw new TypeError(`${caller}(): the listener must be a function (got ${typeOf(listener)})`);
 }

@@ -1,3 +1,4 @@
+import { typeOf } from '../operation-name.js';
 import { shownValue } from '../shown-value.js';
 import type { Catalog } from './catalog.js';
 import { computeImpacts, type Impacts } from './impacts.js';
@@ -83,8 +84,9 @@ export function llmImpacts(catalog: Catalog, request: ImpactsRequest): ImpactsOu
     throw new TypeError("llmImpacts(): the catalog must be loadCatalog()'s");
   }
   if (typeof request !== 'object' || request === null) {
+    const got = typeOf(request);
     throw new TypeError(
-      `llmImpacts(): the request must be { provider, model, outputTokens, ... } (got ${request === null ? 'null' : typeof request})`,
+      `llmImpacts(): the request must be { provider, model, outputTokens, ... } (got ${got})`,
     );
   }
   checkNames(request);
