@@ -209,16 +209,8 @@ function checkConfig(config: unknown): void {
   // By its methods, not instanceof: another copy of carbonscope's LocalHistograms records too.
   // Null is none, as bindMetrics has always taken it.
   const local = histograms as Partial<Record<'histogram' | 'collect', unknown>> | null | undefined;
-  if (
-    local === undefined ||
-    local === null ||
-    (typeof local === 'object' &&
-      local !== null &&
-      typeof local.histogram === 'function' &&
-      typeof local.collect === 'function')
-  ) {
-    return;
-  }
+  if (local === undefined || local === null) return;
+  if (typeof local.histogram === 'function' && typeof local.collect === 'function') return;
   throw new TypeError(
     `${caller}: histograms must be a LocalHistograms ` +
       `(new LocalHistograms(sdkMetrics, SCOPE)), got ${typeOf(histograms)}`,
