@@ -31,6 +31,24 @@ export function catchRejection(result: unknown, failed: (err: unknown) => void):
   }
 }
 
+/**
+ * Calls each of `listeners` with `arg`. What one throws, or an async one's promise rejects with,
+ * goes to `failed`, never to the caller: its code (a request's end, a timer's sample) is not theirs.
+ */
+export function callEach<A>(
+  listeners: Iterable<(arg: A) => unknown>,
+  arg: A,
+  failed: (err: unknown) => void,
+): void {
+  for (const listener of listeners) {
+    try {
+      catchRejection(listener(arg), failed);
+    } catch (err) {
+      failed(err);
+    }
+  }
+}
+
 /** Throws unless `listener` is a function: one that is not failed at each call, far from here. */
 export function checkListener(listener: unknown, caller: string): void {
   if (typeof listener === 'function') return;

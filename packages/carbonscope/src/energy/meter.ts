@@ -1,6 +1,6 @@
 import type { GridIntensity, IntensityReading } from '../grid/index.js';
 import { heldUntilSettled } from '../hold.js';
-import { catchRejection } from '../listeners.js';
+import { callEach } from '../listeners.js';
 import type { Logger } from '../log.js';
 import { detached, untraced } from '../otel/untraced.js';
 import type { AttributionMode } from './attribution.js';
@@ -173,17 +173,11 @@ export class EnergyMeter {
     if (!sample) return null;
     this.last = sample;
     this.resolveFirstSample();
-    for (const listener of this.listeners) {
-      try {
-        catchRejection(listener(sample), this.sampleListenerFailed);
-      } catch (err) {
-        this.warnOnce('listener', err, 'sample listener');
-      }
-    }
+    callEach(this.listeners, sample, this.sampleListenerFailed);
     return sample;
   }
 
-  /** A sample listener's rejection, as its throw is told. */
+  /** A sample listener's throw or rejection. */
   private readonly sampleListenerFailed = (err: unknown): void =>
     this.warnOnce('listener', err, 'sample listener');
 

@@ -1,4 +1,4 @@
-import { catchRejection, Listeners } from '../listeners.js';
+import { callEach, catchRejection, Listeners } from '../listeners.js';
 import { Accrued } from './accrued.js';
 import { CallbackCpu } from './callback-cpu.js';
 import { CpuWeights } from './cpu-weights.js';
@@ -496,21 +496,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * end(): that is the caller's code (a job's track(), a request's response), not theirs.
    */
   private told(op: TrackedOperation, footprint: OperationFootprint | undefined): void {
-    for (const listener of this.finishListeners.all) {
-      try {
-        catchRejection(listener(footprint as OperationFootprint), this.failedLater);
-      } catch (err) {
-        this.listenerFailed(err);
-      }
-    }
+    callEach(this.finishListeners.all, footprint as OperationFootprint, this.failedLater);
     if (op.kind !== 'request') return;
-    for (const listener of this.requestListeners.all) {
-      try {
-        catchRejection(listener(op), this.failedLater);
-      } catch (err) {
-        this.listenerFailed(err);
-      }
-    }
+    callEach(this.requestListeners.all, op, this.failedLater);
   }
 
   /** report() as an operation ends, settled at once: a listener's error is held, not thrown. */
@@ -526,7 +514,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     }
   }
 
-  /** A listener's rejection, come after the call that made it: as listenerFailed. */
+  /** listenerFailed, bound: for a rejection, which comes after the call that made it. */
   private readonly failedLater = (err: unknown): void => this.listenerFailed(err);
 
   /**
