@@ -149,11 +149,11 @@ export function endingWith(
     underWay.add(entry);
     periodic.export(spans, (result) => {
       const why = failed(result);
-      // Past ending() a failure is the stop's loss: told here, not by the SDK's error handler.
-      if (!underWay.delete(entry) || endedAt === undefined || why === undefined) {
-        return done(result);
-      }
-      tell(why, entry.spans);
+      // Past ending() a failure is the stop's loss: told here (or by the shutdown that stopped
+      // waiting for it, whose entry is gone), not again by the SDK's error handler.
+      const toldAtShutdown = !underWay.delete(entry);
+      if (why === undefined || (endedAt === undefined && !toldAtShutdown)) return done(result);
+      if (!toldAtShutdown) tell(why, entry.spans);
       done({ code: EXPORT_SUCCESS });
     });
   };

@@ -55,12 +55,18 @@ function warnings() {
 
 const TARGET = 'http://u:pw-s3cret@collector:4318/v1/traces';
 
+/** endingWith over two held exporters, its warnings collected. */
+function endingOverHeld(deadlineMs = 2000) {
+  const periodic = heldExporter();
+  const last = heldExporter();
+  const { lines, logger } = warnings();
+  const exporter = endingWith(periodic.exporter, last.exporter, TARGET, logger, deadlineMs);
+  return { periodic, last, lines, exporter };
+}
+
 describe("the spans' exporter at the stop (endingWith)", () => {
   it('passes exports and their failures through before the stop, saying nothing', () => {
-    const periodic = heldExporter();
-    const last = heldExporter();
-    const { lines, logger } = warnings();
-    const exporter = endingWith(periodic.exporter, last.exporter, TARGET, logger, 2000);
+    const { periodic, last, lines, exporter } = endingOverHeld();
     const results: Result[] = [];
     exporter.export(spans(3), (r) => results.push(r));
     const error = new Error('503');
@@ -71,10 +77,7 @@ describe("the spans' exporter at the stop (endingWith)", () => {
   });
 
   it("sends the stop's flush through the last exporter; its failure is a line with a count", () => {
-    const periodic = heldExporter();
-    const last = heldExporter();
-    const { lines, logger } = warnings();
-    const exporter = endingWith(periodic.exporter, last.exporter, TARGET, logger, 2000);
+    const { periodic, last, lines, exporter } = endingOverHeld();
     exporter.ending();
     const results: Result[] = [];
     exporter.export(spans(5), (r) => results.push(r));
@@ -91,14 +94,13 @@ describe("the spans' exporter at the stop (endingWith)", () => {
   // (up to the exporter's 10 s, retrying a refusal), 6 s from SIGTERM with the collector down
   // and the service in use, and its spans were lost without a count.
   it('says what an export under way at the stop dropped when it fails', () => {
-    const periodic = heldExporter();
-    const last = heldExporter();
-    const { lines, logger } = warnings();
-    const exporter = endingWith(periodic.exporter, last.exporter, TARGET, logger, 2000);
+    const { periodic, lines, exporter } = endingOverHeld();
     const results: Result[] = [];
     exporter.export(spans(7), (r) => results.push(r));
     exporter.ending();
     periodic.answer({ code: FAILED, error: new Error('connect ECONNREFUSED') });
+    // A success to the processor: its failure rejected NodeSDK's shutdown at once.
+    expect(results).to.deep.equal([{ code: SUCCESS }]);
     expect(lines).to.have.length(1);
     expect(lines[0]).to.match(
       /could not export .*within 2 s: connect ECONNREFUSED; dropped 7 spans/,
@@ -107,17 +109,16 @@ describe("the spans' exporter at the stop (endingWith)", () => {
   });
 
   it('stops waiting for an export under way at the deadline, and says what it dropped', async () => {
-    const periodic = heldExporter();
-    const last = heldExporter();
-    const { lines, logger } = warnings();
-    const exporter = endingWith(periodic.exporter, last.exporter, TARGET, logger, 50);
-    exporter.export(spans(4), () => {});
+    const { periodic, lines, exporter } = endingOverHeld(50);
+    const results: Result[] = [];
+    exporter.export(spans(4), (r) => results.push(r));
     exporter.ending();
     expect(await settlesWithin(exporter.shutdown(), 10_000), 'shutdown settled').to.equal(true);
     expect(lines).to.have.length(1);
     expect(lines[0]).to.match(/within 0\.05 s: .*; dropped 4 spans/);
-    // Its late end is not told again.
+    // Its late end is not told again: neither here nor by the SDK's error handler (a failure).
     periodic.answer({ code: FAILED, error: new Error('timed out') });
     expect(lines).to.have.length(1);
+    expect(results).to.deep.equal([{ code: SUCCESS }]);
   });
 });
