@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, request } from 'node:http';
-import { createServer as createTcpServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { expect } from 'chai';
 import { childEnv } from '#library-tests/helpers/child-env.js';
+import { silentCollector } from '#library-tests/helpers/silent-collector.js';
 import { projectRoot } from '../../src/paths.js';
 import { freePort, spawnServer } from '../helpers/spawn-server.js';
 
@@ -154,54 +155,53 @@ describe('graceful shutdown (spawned service, SIGTERM)', function () {
     expect(output).to.match(/"msg":"stopped"/);
   });
 
+  /**
+   * All a traced service wrote, stopped (SIGTERM, exit 0) `waitMs` after one traced request
+   * (/energy: its span waits in the batch for the last export), pushing to `endpoint` at the
+   * stop only.
+   */
+  async function stoppedAfterASpan(
+    endpoint: string,
+    env: Record<string, string> = {},
+    waitMs = 0,
+  ): Promise<string> {
+    const server = await spawnServer({
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      OTEL_METRIC_EXPORT_INTERVAL: '600000',
+      ...env,
+    });
+    try {
+      await (await fetch(`${server.url}/energy`)).arrayBuffer();
+      if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
+      expect(await server.stop('SIGTERM')).to.equal(0);
+      return server.stdout.join('\n');
+    } finally {
+      await server.stop('SIGKILL');
+    }
+  }
+
   // The spans' last export retried a refused connection a second apart until its 10 s timeout
   // was nearly spent: 8.3 s from SIGTERM to exit with nothing listening, the metrics' last push
   // refused in a few ms. A refusal says now what it would say a second later.
   it("with tracing on, tells the spans' and the metrics' last exports refused when nothing listens", async () => {
-    const server = await spawnServer({
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
-      OTEL_METRIC_EXPORT_INTERVAL: '600000',
-    });
-    try {
-      // A traced route, so that a span waits in the batch for the last export.
-      await (await fetch(`${server.url}/energy`)).arrayBuffer();
-      expect(await server.stop('SIGTERM')).to.equal(0);
-      const out = server.stdout.join('\n');
-      expect(out).to.match(
-        /could not export the last spans to \S+ within 2 s: connect ECONNREFUSED/,
-      );
-      expect(out).to.match(
-        /could not push the last metrics to \S+ within 2 s: connect ECONNREFUSED/,
-      );
-      expect(out).not.to.match(/part failed to close cleanly/);
-    } finally {
-      await server.stop('SIGKILL');
-    }
+    const out = await stoppedAfterASpan(`http://127.0.0.1:${await freePort()}`);
+    expect(out).to.match(/could not export the last spans to \S+ within 2 s: connect ECONNREFUSED/);
+    expect(out).to.match(/could not push the last metrics to \S+ within 2 s: connect ECONNREFUSED/);
+    expect(out).not.to.match(/part failed to close cleanly/);
   });
 
   // The spans' last export had the exporter's 10 s: cut at the 9 s grace, whose line blamed the
   // metrics. It has their deadline now, and says what it dropped.
   it("with tracing on, gives the spans the last push's 2 s when the collector never answers", async () => {
-    const sockets: Socket[] = [];
-    const silent = createTcpServer((s) => sockets.push(s));
-    const port = await freePort();
-    await new Promise<void>((r) => silent.listen(port, '127.0.0.1', r));
-    const server = await spawnServer({
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
-      OTEL_METRIC_EXPORT_INTERVAL: '600000',
-    });
+    const silent = await silentCollector();
     try {
-      await (await fetch(`${server.url}/energy`)).arrayBuffer();
-      expect(await server.stop('SIGTERM')).to.equal(0);
-      const out = server.stdout.join('\n');
+      const out = await stoppedAfterASpan(silent.url);
       expect(out).to.match(
         /could not export the last spans to \S+ within 2 s: \S.*; dropped \d+ spans/,
       );
       expect(out).not.to.match(/did not finish within the grace period/);
     } finally {
-      await server.stop('SIGKILL');
-      for (const s of sockets) s.destroy();
-      silent.close();
+      await silent.close();
     }
   });
 
@@ -209,35 +209,23 @@ describe('graceful shutdown (spawned service, SIGTERM)', function () {
   // to the end: its shutdown waited for it (6 s from SIGTERM here, up to the exporter's 10 s),
   // and its spans were lost without a word.
   it('with tracing on, says what a span export under way at the stop dropped', async () => {
-    const server = await spawnServer({
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
-      OTEL_METRIC_EXPORT_INTERVAL: '600000',
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-    });
-    try {
-      await (await fetch(`${server.url}/energy`)).arrayBuffer();
-      // The batch's export begins 100 ms on, and retries the refusal for seconds.
-      await new Promise((r) => setTimeout(r, 800));
-      expect(await server.stop('SIGTERM')).to.equal(0);
-      const out = server.stdout.join('\n');
-      expect(out).to.match(
-        /could not export the last spans to \S+ within 2 s: an export under way at the stop did not end; dropped [1-9]\d* spans/,
-      );
-      expect(out).not.to.match(/did not finish within the grace period/);
-    } finally {
-      await server.stop('SIGKILL');
-    }
+    // The batch's export begins 100 ms after the request, and retries the refusal for seconds.
+    const out = await stoppedAfterASpan(
+      `http://127.0.0.1:${await freePort()}`,
+      { OTEL_BSP_SCHEDULE_DELAY: '100' },
+      800,
+    );
+    expect(out).to.match(
+      /could not export the last spans to \S+ within 2 s: an export under way at the stop did not end; dropped [1-9]\d* spans/,
+    );
+    expect(out).not.to.match(/did not finish within the grace period/);
   });
 
   it('exits within the 10 s stop grace when the collector never answers the final export', async () => {
-    // A collector that accepts connections and never says a word.
-    const sockets: Socket[] = [];
-    const silent = createTcpServer((s) => sockets.push(s));
-    const port = await freePort();
-    await new Promise<void>((r) => silent.listen(port, '127.0.0.1', r));
+    const silent = await silentCollector();
     const server = await spawnServer({
       OTEL_TRACES_EXPORTER: 'none',
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+      OTEL_EXPORTER_OTLP_ENDPOINT: silent.url,
       OTEL_METRIC_EXPORT_INTERVAL: '600000',
     });
     try {
@@ -254,8 +242,7 @@ describe('graceful shutdown (spawned service, SIGTERM)', function () {
       expect(announced?.graceMs).to.be.a('number').at.most(10_000);
     } finally {
       await server.stop('SIGKILL');
-      for (const s of sockets) s.destroy();
-      silent.close();
+      await silent.close();
     }
   });
 });
