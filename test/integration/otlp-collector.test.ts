@@ -67,6 +67,11 @@ async function startApp(otlpUrl: string, env: Record<string, string> = {}): Prom
   return { ...app, base: `http://127.0.0.1:${port?.[1]}` };
 }
 
+/** The app's warnings of a failed push so far. */
+function pushFailures(app: App | undefined): string[] {
+  return app?.stderr.filter((l) => l.includes('could not push metrics')) ?? [];
+}
+
 async function hit(base: string, path: string, times: number): Promise<void> {
   for (let i = 0; i < times; i++) {
     expect((await fetch(`${base}${path}`)).status).to.equal(200);
@@ -98,6 +103,8 @@ describe('register pushing OTLP to the real OpenTelemetry Collector', function (
   }
   const requestsOf = (operation: string) => scraped(REQUESTS, { carbonscope_operation: operation });
 
+  const failed = () => pushFailures(app);
+
   async function untilCounted(operation: string, count: number): Promise<void> {
     await waitFor(`the Collector to show ${count} requests to ${operation}`, async () => {
       const n = await requestsOf(operation);
@@ -116,7 +123,6 @@ describe('register pushing OTLP to the real OpenTelemetry Collector', function (
     const energyBefore = (await scraped(ENERGY)) ?? 0;
     await collector?.stop('SIGKILL');
     await hit(app.base, '/hello', 7);
-    const failed = () => app?.stderr.filter((l) => l.includes('could not push metrics')) ?? [];
     // A push that failed after the 7: they were counted while the Collector was down.
     await waitFor('a push to fail', async () => failed().length > 0);
     collector = await collectorOn(ports);
@@ -135,7 +141,6 @@ describe('register pushing OTLP to the real OpenTelemetry Collector', function (
     await untilCounted('/hello', 10);
     collector?.signal('SIGSTOP');
     await hit(app.base, '/hello', 7);
-    const failed = () => app?.stderr.filter((l) => l.includes('could not push metrics')) ?? [];
     await waitFor('a push to time out', async () => failed().length > 0);
     collector?.signal('SIGCONT');
     await untilCounted('/hello', 17);
@@ -183,7 +188,7 @@ describe('register pushing to the real Collector while its memory limiter refuse
       'processors::memory_limiter::spike_limit_mib=1',
     ]);
     app = await startApp(`http://127.0.0.1:${http}`);
-    const warned = () => app?.stderr.filter((l) => l.includes('could not push metrics')) ?? [];
+    const warned = () => pushFailures(app);
     await waitFor('a warning of the refused push', async () => warned().length > 0);
     expect(warned()).to.deep.equal([
       `carbonscope: warning: could not push metrics to http://127.0.0.1:${http}/v1/metrics: Service Unavailable (HTTP 503); the next export tries again`,
