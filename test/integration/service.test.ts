@@ -608,7 +608,7 @@ describe('a short LLM_API_KEY', function () {
     expect(output).not.to.include(key);
   });
 
-  it('of 3 characters, is masked and not warned of', async () => {
+  it('of 3 characters, is not warned of', async () => {
     const { warned } = await startedWith('Zq7');
     expect(warned.filter((m) => /LLM_API_KEY/.test(m))).to.deep.equal([]);
   });
