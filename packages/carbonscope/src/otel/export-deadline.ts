@@ -99,13 +99,25 @@ function earliestOf(own: OwnRequests): number {
  */
 export const EXPORT_TIMED_OUT = 'Request timed out';
 
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
 /**
- * `value` where it is a Retry-After (seconds, or an HTTP date: 29 characters): anything else a
- * collector or a proxy wrote there, up to Node's 16 KiB of headers, stays out of the log line.
+ * Retry-After's two forms (RFC 9110 10.2.3): delta-seconds, or an HTTP date in the preferred
+ * form (`Sun, 06 Nov 1994 08:49:37 GMT`) or the two obsolete ones a recipient must accept.
+ * Not Date.parse: V8 reads almost any text ending in a number as a date (`secret 12`).
+ */
+const RETRY_AFTER = new RegExp(
+  `^(?:\\d{1,10}|${DAY}, \\d\\d ${MONTH} \\d{4} \\d\\d:\\d\\d:\\d\\d GMT|` +
+    `${DAY}[a-z]{0,6}, \\d\\d-${MONTH}-\\d\\d \\d\\d:\\d\\d:\\d\\d GMT|` +
+    `${DAY} ${MONTH} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\d{4})$`,
+);
+
+/**
+ * `value` where it is a Retry-After: anything else a collector or a proxy wrote there, up to
+ * Node's 16 KiB of headers, stays out of the log line.
  */
 function retryAfterOf(value: string | undefined): string | undefined {
-  if (value === undefined || value.length > 40) return undefined;
-  return /^\d+$/.test(value) || !Number.isNaN(Date.parse(value)) ? value : undefined;
+  return value !== undefined && RETRY_AFTER.test(value) ? value : undefined;
 }
 
 /** Has each export in flight of `own` keep `response`'s status as its last answer. */
