@@ -1,6 +1,6 @@
 import type { GridIntensity, IntensityReading } from '../grid/index.js';
 import { heldUntilSettled } from '../hold.js';
-import { callEach } from '../listeners.js';
+import { callEach, checkListener } from '../listeners.js';
 import type { Logger } from '../log.js';
 import { detached, untraced } from '../otel/untraced.js';
 import type { AttributionMode } from './attribution.js';
@@ -183,6 +183,7 @@ export class EnergyMeter {
 
   /** Calls `listener` after every sample; returns the function that unsubscribes it. */
   onSample(listener: SampleListener): () => void {
+    checkListener(listener, 'onSample');
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

@@ -1,4 +1,4 @@
-import { callEach, catchRejection, Listeners } from '../listeners.js';
+import { callEach, catchRejection, checkListener, Listeners } from '../listeners.js';
 import { Accrued } from './accrued.js';
 import { CallbackCpu } from './callback-cpu.js';
 import { CpuWeights } from './cpu-weights.js';
@@ -284,6 +284,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
 
   /** Calls `listener` with every operation's settled footprint; returns its unsubscribe. */
   onEnd(listener: OperationListener): () => void {
+    checkListener(listener, 'onEnd');
     return this.listeners.add(listener);
   }
 
@@ -292,6 +293,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * wait for the energy (request counts, latency). Returns its unsubscribe.
    */
   onFinish(listener: OperationListener): () => void {
+    checkListener(listener, 'onFinish');
     return this.finishListeners.add(listener);
   }
 
@@ -301,11 +303,13 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * build on the hot path. Returns its unsubscribe.
    */
   onRequestEnd(listener: EndedRequestListener): () => void {
+    checkListener(listener, 'onRequestEnd');
     return this.requestListeners.add(listener);
   }
 
   /** Calls `listener` with each operation dropped from sharing (see drop); returns its unsubscribe. */
   onDrop(listener: DroppedListener): () => void {
+    checkListener(listener, 'onDrop');
     return this.dropListeners.add(listener);
   }
 

@@ -440,25 +440,21 @@ export class Carbonscope implements OperationTracker {
   }
 
   onSample(listener: SampleListener): () => void {
-    checkListener(listener, 'onSample');
     return this.meter.onSample(listener);
   }
 
   /** Every operation's settled footprint, at the sample after its end. */
   onEnd(listener: OperationListener): () => void {
-    checkListener(listener, 'onEnd');
     return this.tracker.onEnd(listener);
   }
 
   /** Every operation's provisional footprint, as it ends (see EnergyTracker.onFinish). */
   onFinish(listener: OperationListener): () => void {
-    checkListener(listener, 'onFinish');
     return this.tracker.onFinish(listener);
   }
 
   /** Every request as it ends, lent for the call (see EnergyTracker.onRequestEnd). */
   onRequestEnd(listener: EndedRequestListener): () => void {
-    checkListener(listener, 'onRequestEnd');
     return this.tracker.onRequestEnd(listener);
   }
 

@@ -153,6 +153,12 @@ describe('the API given what plain JavaScript can pass', () => {
       ['onFinish', (l: unknown) => cs.onFinish(untyped(l))],
       ['onRequestEnd', (l: unknown) => cs.onRequestEnd(untyped(l))],
       ['onEarlyAnswer', (l: unknown) => cs.onEarlyAnswer(untyped(l))],
+      // The meter and tracker are exported and public on the instance: the same check.
+      ['onSample', (l: unknown) => cs.meter.onSample(untyped(l))],
+      ['onEnd', (l: unknown) => cs.tracker.onEnd(untyped(l))],
+      ['onFinish', (l: unknown) => cs.tracker.onFinish(untyped(l))],
+      ['onRequestEnd', (l: unknown) => cs.tracker.onRequestEnd(untyped(l))],
+      ['onDrop', (l: unknown) => cs.tracker.onDrop(untyped(l))],
     ] as const;
     for (const [name, add] of subscribe) {
       for (const listener of [undefined, 5, {}]) {
