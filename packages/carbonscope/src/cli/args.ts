@@ -1,4 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { nearestName } from '../nearest-name.js';
 import { ENERGY_SOURCES, ZONE_PATTERN } from '../settings.js';
 import { maskUrlText, urlSecrets } from '../url-credentials.js';
 
@@ -112,23 +113,24 @@ function unknownOption(
     (t) => t.kind === 'option' && !Object.hasOwn(options, t.name),
   );
   if (token?.kind !== 'option') return undefined;
-  const meant = sameBarCase(token.rawName, options);
+  const meant = meantOption(token.rawName, options);
   return `unknown option '${token.rawName}'${meant ? ` (did you mean ${meant}?)` : ''}`;
 }
 
-/** The option `rawName` (`--Model`, `-N`) stands for where only its case is wrong, if one. */
-function sameBarCase(
+/** The option `rawName` (`--Model`, `-N`, `--jsno`) was likely meant to be, if one. */
+function meantOption(
   rawName: string,
   options: NonNullable<ParseArgsConfig['options']>,
 ): string | undefined {
-  const wanted = rawName.toLowerCase();
-  for (const [name, option] of Object.entries(options)) {
-    if (`--${name}`.toLowerCase() === wanted) return `--${name}`;
-    if (option.short !== undefined && `-${option.short}`.toLowerCase() === wanted) {
-      return `-${option.short}`;
-    }
-  }
-  return undefined;
+  const names = Object.entries(options).flatMap(([name, option]) =>
+    option.short === undefined ? [`--${name}`] : [`--${name}`, `-${option.short}`],
+  );
+  // A long option is said as one, a short as one: `--n` is no slip of `-n`.
+  const long = rawName.startsWith('--');
+  return nearestName(
+    rawName,
+    names.filter((name) => name.startsWith('--') === long),
+  );
 }
 
 /** Throws a UsageError unless `text` is an http(s) URL that the exporter's URL parser takes. */

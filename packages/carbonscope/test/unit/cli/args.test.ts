@@ -320,6 +320,16 @@ describe('command-line arguments', () => {
     expect(message(() => parseMonitorArgs(['-vZ', 'DE']))).to.equal(
       "unknown option '-Z' (did you mean -z?)",
     );
+    // A slip of a letter (missed, added, swapped), or the start of the name: the API's matcher.
+    expect(message(() => parseMonitorArgs(['--jsno']))).to.equal(
+      "unknown option '--jsno' (did you mean --json?)",
+    );
+    expect(message(() => parseRunArgs(['--inteval', '5s', '--', 'true']))).to.equal(
+      "unknown option '--inteval' (did you mean --interval?)",
+    );
+    expect(message(() => parseMonitorArgs(['--inter', '5s']))).to.equal(
+      "unknown option '--inter' (did you mean --interval?)",
+    );
   });
 
   it('maps a death by signal N to 128+N, as shells do', () => {
