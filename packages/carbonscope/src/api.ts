@@ -102,7 +102,7 @@ export class EmissionsTracker {
   }
 
   async start(): Promise<void> {
-    this.cs = startedDefault() ?? (await startDefault(this.options));
+    this.cs = startedDefault() ?? (await startDefault(this.options, 'EmissionsTracker'));
     this.from = this.mark();
     this.stopped = false;
   }

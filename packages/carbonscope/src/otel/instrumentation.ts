@@ -3,10 +3,12 @@ import { heldUntilSettled } from '../hold.js';
 import { installRouteResolvers } from '../http/frameworks/index.js';
 import type { Logger } from '../log.js';
 import { typeOf } from '../operation-name.js';
+import { knownKeys, warnUnknownKeys } from '../option-keys.js';
 import type { Carbonscope, CarbonscopeOptions } from '../runtime/carbonscope.js';
 import { startDefault } from '../runtime/default.js';
 import { defaultLogger } from '../runtime/default-logger.js';
 import { checkInjected } from '../runtime/injected.js';
+import { CARBONSCOPE_OPTIONS, INSTRUMENTATION_CONFIG } from '../runtime/known-options.js';
 import { VERSION } from '../version.js';
 import { SCOPE_NAME } from './attach.js';
 import { checkObject, checkSwitch } from './config-checks.js';
@@ -40,6 +42,8 @@ export interface CarbonscopeInstrumentationConfig
   histograms?: LocalHistograms;
 }
 
+const CALLER = 'CarbonscopeInstrumentation';
+
 /**
  * carbonscope as an OpenTelemetry instrumentation, for services that configure the SDK
  * themselves: `new NodeSDK({ instrumentations: [new CarbonscopeInstrumentation()] })`. The SDK
@@ -65,6 +69,7 @@ export class CarbonscopeInstrumentation {
     checkConfig(config);
     this.config = { enabled: true, ...config };
     this.logger = config.logger ?? defaultLogger(config.env ?? process.env);
+    warnUnknownKeys(config, INSTRUMENTATION_CONFIG, CALLER, this.logger);
     if (this.config.enabled) this.enable();
   }
 
@@ -72,8 +77,10 @@ export class CarbonscopeInstrumentation {
     // At once, before the application builds its Fastify 4 instance (the meter starts later).
     installRouteResolvers();
     if (this.starting) return;
+    // Its own keys (and those it warned of) are no Carbonscope option: passed on, the start
+    // would warn of them again.
     const starting: Promise<void> = startDefault({
-      ...this.config,
+      ...knownKeys(this.config, CARBONSCOPE_OPTIONS),
       // As register: an application that only built the SDK ends when it would without
       // carbonscope, not after the GPU probe; ready() holds for whoever awaits the start.
       select: { holdProcess: false, ...this.config.select },
@@ -145,6 +152,7 @@ export class CarbonscopeInstrumentation {
 
   setConfig(config: CarbonscopeInstrumentationConfig): void {
     checkConfig(config);
+    warnUnknownKeys(config, INSTRUMENTATION_CONFIG, CALLER, this.logger);
     this.config = { ...this.config, ...config };
   }
 
@@ -199,7 +207,7 @@ export class CarbonscopeInstrumentation {
  * string `enabled` ('false') turned it on. The CarbonscopeOptions fields are start()'s to check.
  */
 function checkConfig(config: unknown): void {
-  const caller = 'CarbonscopeInstrumentation';
+  const caller = CALLER;
   checkObject(config, caller, 'the config');
   const { enabled, http, histograms } = config as Record<string, unknown>;
   checkSwitch(enabled, caller, 'enabled');

@@ -50,11 +50,13 @@ import {
 import { catchRejection, checkListener, Listeners } from '../listeners.js';
 import type { Logger } from '../log.js';
 import { checkedFunction, checkedKind, checkedOperationName, typeOf } from '../operation-name.js';
+import { warnUnknownKeys } from '../option-keys.js';
 import { shortKeyWarning } from '../secret-length.js';
 import { checkSettings, type Env, loadSettings, type Settings } from '../settings.js';
 import { defaultLogger } from './default-logger.js';
 import { type DropCount, DropCounts } from './drop-counts.js';
 import { checkInjected } from './injected.js';
+import { CARBONSCOPE_OPTIONS, REQUEST_TRACKING_OPTIONS } from './known-options.js';
 import { LoopEndSettler } from './loop-end-settle.js';
 import { OperationScores } from './operation-scores.js';
 
@@ -229,7 +231,11 @@ export class Carbonscope implements OperationTracker {
   }
 
   /** Builds every part; probes the power sources (so it is async), starts nothing. */
-  static async create(options: CarbonscopeOptions = {}): Promise<Carbonscope> {
+  static async create(
+    options: CarbonscopeOptions = {},
+    /** Who was given the options, for the warnings of keys it does not know. */
+    caller = 'Carbonscope.create()',
+  ): Promise<Carbonscope> {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(
         `Carbonscope.create(): the options must be an object (got ${typeOf(options)})`,
@@ -239,6 +245,7 @@ export class Carbonscope implements OperationTracker {
     if (options.settings) checkSettings(options.settings);
     const settings = options.settings ?? loadSettings(options.env ?? process.env);
     const logger = options.logger ?? defaultLogger(options.env ?? process.env, settings);
+    warnUnknownKeys(options, CARBONSCOPE_OPTIONS, caller, logger);
     const shortKey = shortKeyWarning('the Electricity Maps API key', settings.grid.apiKey);
     if (shortKey) logger.warn(shortKey);
     const grid = options.grid ?? createGridIntensity({ config: settings, logger });
@@ -314,6 +321,9 @@ export class Carbonscope implements OperationTracker {
    * call's options stand.
    */
   trackRequests(options: RequestTrackingOptions = {}): RequestTracking {
+    if (typeof options === 'object' && options !== null) {
+      warnUnknownKeys(options, REQUEST_TRACKING_OPTIONS, 'trackRequests()', this.logger);
+    }
     this.requestAsks++;
     if (!this.requests) {
       const requests = trackHttpRequests(this.tracker, {

@@ -17,7 +17,11 @@ interface Slot {
 const holder = globalThis as { [KEY]?: Slot };
 
 /** The started default instance: created and started on the first call, shared after that. */
-export function startDefault(options: CarbonscopeOptions = {}): Promise<Carbonscope> {
+export function startDefault(
+  options: CarbonscopeOptions = {},
+  /** Who was given the options, for the warnings of keys it does not know. */
+  caller = 'start()',
+): Promise<Carbonscope> {
   const existing = holder[KEY];
   if (existing) {
     const holds = options.select?.holdProcess !== false && existing.started === undefined;
@@ -30,7 +34,7 @@ export function startDefault(options: CarbonscopeOptions = {}): Promise<Carbonsc
     atStop: [],
   };
   slot.starting = (async () => {
-    const cs = await Carbonscope.create(options);
+    const cs = await Carbonscope.create(options, caller);
     await cs.start();
     slot.started = cs;
     return cs;

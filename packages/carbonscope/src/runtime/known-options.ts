@@ -1,0 +1,118 @@
+import type { EmbodiedSettings } from '../energy/embodied.js';
+import type { SelectSourcesOptions } from '../energy/index.js';
+import type { RequestTrackingOptions } from '../http/index.js';
+import { type KeyTable, OTHER_KEYS } from '../option-keys.js';
+import type { CarbonscopeInstrumentationConfig } from '../otel/instrumentation.js';
+import type { EnergySettings, GridSettings, Settings } from '../settings.js';
+import type { CarbonscopeOptions } from './carbonscope.js';
+
+// The keys of the options objects the API documents, each table checked against its type's
+// keys (`satisfies`): an option added to a type and not here fails the build, not a user.
+
+const GRID = {
+  zone: true,
+  apiKey: true,
+  baseUrl: true,
+  cacheTtlMs: true,
+  timeoutMs: true,
+  maxStaleMs: true,
+  otherZoneLookupsPerHour: true,
+  fixedIntensity: true,
+} as const satisfies Record<keyof GridSettings, true>;
+
+// Its endpoints (kepler, scaphandre, exporter, pod) are taken whole: their `intervalMs` and
+// `timeoutMs` would otherwise be what a top-level `intervalMs` is taken to mean, not the
+// sample interval it far more likely means.
+const ENERGY = {
+  source: true,
+  sourceOption: true,
+  sampleIntervalMs: true,
+  powercapRoot: true,
+  attribution: true,
+  operationAttribution: true,
+  calibrationIntervalMs: true,
+  operationMaxAgeMs: true,
+  pue: true,
+  cpuModel: true,
+  cpuMinWattsPerVcpu: true,
+  cpuMaxWattsPerVcpu: true,
+  cpuTdpWatts: true,
+  ramWattsPerGb: true,
+  kepler: true,
+  scaphandre: true,
+  exporter: true,
+  pod: true,
+} as const satisfies Record<keyof EnergySettings, true>;
+
+const EMBODIED = {
+  profile: true,
+  totalKg: true,
+  lifetimeYears: true,
+  hostVcpus: true,
+  reservedVcpus: true,
+  source: true,
+} as const satisfies Record<keyof EmbodiedSettings, true>;
+
+// The service hands its whole configuration, whose other keys (port, llm...) are its own.
+const SETTINGS = {
+  grid: GRID,
+  energy: ENERGY,
+  embodied: EMBODIED,
+  http: { knownMethods: true },
+  [OTHER_KEYS]: true,
+} as const satisfies Record<keyof Settings, KeyTable> & KeyTable;
+
+const SELECT = {
+  platform: true,
+  binaries: true,
+  make: true,
+  readCgroup: true,
+  clock: true,
+  holdProcess: true,
+  probeTimeoutMs: true,
+  gpuRetryFirstMs: true,
+} as const satisfies Record<keyof Omit<SelectSourcesOptions, 'config' | 'logger'>, true>;
+
+/** CarbonscopeOptions but the span hooks the OTel layer sets. */
+const STARTED = {
+  settings: SETTINGS,
+  env: true,
+  logger: true,
+  sources: true,
+  select: SELECT,
+  grid: true,
+  processCpu: true,
+  gpuShares: true,
+  hostCpu: true,
+  clock: true,
+  loopIdle: true,
+  wallClock: true,
+  bootClock: true,
+  timer: true,
+} as const satisfies Record<keyof Omit<CarbonscopeOptions, SpanHook>, true | KeyTable>;
+
+type SpanHook = 'captureContext' | 'contextActive' | 'releaseContexts';
+
+/** start()'s, Carbonscope.create()'s and EmissionsTracker's options. */
+export const CARBONSCOPE_OPTIONS = {
+  ...STARTED,
+  captureContext: true,
+  contextActive: true,
+  releaseContexts: true,
+} as const satisfies Record<keyof CarbonscopeOptions, true | KeyTable>;
+
+/** CarbonscopeInstrumentation's config: the span hooks are its own to set. */
+export const INSTRUMENTATION_CONFIG = {
+  ...STARTED,
+  enabled: true,
+  http: true,
+  histograms: true,
+} as const satisfies Record<keyof CarbonscopeInstrumentationConfig, true | KeyTable>;
+
+/** trackRequests()'s options. */
+export const REQUEST_TRACKING_OPTIONS = {
+  servers: true,
+  knownMethods: true,
+  captureContext: true,
+  logger: true,
+} as const satisfies Record<keyof RequestTrackingOptions, true>;

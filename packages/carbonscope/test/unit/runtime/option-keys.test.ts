@@ -1,0 +1,105 @@
+import { createServer } from 'node:http';
+import { expect } from 'chai';
+import { EmissionsTracker, start, stop } from '../../../src/api.js';
+import { nearestName } from '../../../src/nearest-name.js';
+import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
+import { Carbonscope } from '../../../src/runtime/carbonscope.js';
+import { loadSettings } from '../../../src/settings.js';
+import { memoryLogger } from '../energy/scripted.js';
+
+// A misspelt option key was ignored without a word: the option stayed at its default while its
+// author believed it set. Each unknown key is warned of once, with the key it likely meant.
+// (Warnings are once per caller and key in the process: each test uses keys of its own.)
+const ENV = { ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' } as const;
+const untyped = <T>(value: unknown) => value as T;
+
+function warnings(lines: Array<Record<string, unknown>>): string[] {
+  return lines.filter((l) => l.level === 40).map((l) => String(l.msg));
+}
+
+describe('unknown option keys', () => {
+  afterEach(() => stop());
+
+  it('nearestName: case, a slip of a letter, or the start or end of a name', () => {
+    const known = ['settings', 'histograms', 'sampleIntervalMs', 'servers', 'logger'];
+    expect(nearestName('Logger', known)).to.equal('logger');
+    expect(nearestName('histogram', known)).to.equal('histograms');
+    expect(nearestName('setings', known)).to.equal('settings');
+    expect(nearestName('settigns', known)).to.equal('settings');
+    expect(nearestName('intervalMs', known)).to.equal('sampleIntervalMs');
+    expect(nearestName('port', known)).to.equal(undefined);
+    expect(nearestName('lg', known)).to.equal(undefined);
+    expect(nearestName('', known)).to.equal(undefined);
+  });
+
+  it("start() warns of each, once, naming what was meant, a group's key too", async () => {
+    const { logger, lines } = memoryLogger();
+    const settings = loadSettings(ENV);
+    const options = {
+      env: ENV,
+      logger,
+      settings: { ...settings, energy: { ...settings.energy, sampleIntervalMS: 500 } },
+      intervalMs: 500,
+      zone: 'DE',
+      port: 8080,
+    };
+    await start(untyped(options));
+    await stop();
+    await start(untyped(options));
+    expect(warnings(lines)).to.deep.equal([
+      'start(): unknown option settings.energy.sampleIntervalMS (did you mean settings.energy.sampleIntervalMs?); it is ignored',
+      'start(): unknown option intervalMs (did you mean settings.energy.sampleIntervalMs?); it is ignored',
+      'start(): unknown option zone (did you mean settings.grid.zone?); it is ignored',
+      'start(): unknown option port; it is ignored',
+    ]);
+  });
+
+  it("known keys, a null or absent group, and settings' own, are no warning", async () => {
+    const { logger, lines } = memoryLogger();
+    const cs = await Carbonscope.create({
+      env: ENV,
+      logger,
+      // An application's whole configuration, carbonscope's settings a part of it (the service's).
+      settings: untyped({ ...loadSettings(ENV), port: 8080, llm: { model: 'x' } }),
+      select: { holdProcess: false },
+      grid: untyped(null),
+    });
+    cs.trackRequests({ knownMethods: ['GET'] });
+    await cs.stop();
+    expect(warnings(lines)).to.deep.equal([]);
+  });
+
+  it('Carbonscope.create(), EmissionsTracker and trackRequests() name themselves', async () => {
+    const { logger, lines } = memoryLogger();
+    const cs = await Carbonscope.create(untyped({ env: ENV, logger, setings: {} }));
+    const server = createServer();
+    cs.trackRequests(untyped({ server: [server] }));
+    await cs.stop();
+    const tracker = new EmissionsTracker('job', untyped({ env: ENV, logger, Logger: logger }));
+    await tracker.start();
+    await tracker.stop();
+    expect(warnings(lines)).to.deep.equal([
+      'Carbonscope.create(): unknown option setings (did you mean settings?); it is ignored',
+      'trackRequests(): unknown option server (did you mean servers?); it is ignored',
+      'EmissionsTracker: unknown option Logger (did you mean logger?); it is ignored',
+    ]);
+  });
+
+  it('CarbonscopeInstrumentation warns at its config and setConfig, and its start not again', async () => {
+    const { logger, lines } = memoryLogger();
+    const instrumentation = new CarbonscopeInstrumentation(
+      untyped({ settings: loadSettings(ENV), logger, histogram: undefined, enabeld: false }),
+    );
+    instrumentation.setConfig(untyped({ htttp: true }));
+    try {
+      await instrumentation.ready();
+    } finally {
+      instrumentation.disable();
+    }
+    expect(warnings(lines).filter((l) => l.includes('unknown option'))).to.deep.equal([
+      'CarbonscopeInstrumentation: unknown option histogram (did you mean histograms?); it is ignored',
+      'CarbonscopeInstrumentation: unknown option enabeld (did you mean enabled?); it is ignored',
+      'CarbonscopeInstrumentation: unknown option htttp (did you mean http?); it is ignored',
+    ]);
+  });
+});
