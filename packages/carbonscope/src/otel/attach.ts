@@ -82,7 +82,9 @@ function joinWhenRegistered(cs: Carbonscope, options: BindMetricsOptions, logger
     joinGlobal(cs, options, logger);
     logger.info("the application registered a meter provider: carbonscope's metrics go there now");
   };
-  const offSample = cs.onSample(join);
+  // The meter's own: register attaches after a stop() that came before the first sample, when
+  // Carbonscope.onSample() warns and subscribes nothing.
+  const offSample = cs.meter.onSample(join);
   const offRegistration = onGlobalMeterProviderSet(join);
   const unwatch = () => {
     offSample();
@@ -187,7 +189,8 @@ export async function attachToOtel(
       logger.warn(`carbonscope's own SDK did not stop cleanly: ${String(err)}`);
     });
   };
-  const offSample = cs.onSample(switchOver);
+  // The meter's own, as joinWhenRegistered's.
+  const offSample = cs.meter.onSample(switchOver);
   const offRegistration = onGlobalMeterProviderSet(switchOver);
   const unwatch = () => {
     offSample();

@@ -37,6 +37,7 @@ import {
   tooDeepToTrack,
   unrefTimer,
 } from '../energy/index.js';
+import { untracked } from '../energy/track.js';
 import { createGridIntensity, type GridIntensity, type GridService } from '../grid/index.js';
 import {
   httpMethodLabel,
@@ -59,6 +60,7 @@ import { checkInjected } from './injected.js';
 import { CARBONSCOPE_OPTIONS, REQUEST_TRACKING_OPTIONS } from './known-options.js';
 import { LoopEndSettler } from './loop-end-settle.js';
 import { OperationScores } from './operation-scores.js';
+import { STOPPED_TRACKING, StoppedOperation } from './stopped-operation.js';
 
 export interface CarbonscopeOptions {
   /** carbonscope's settings; read from `env` (CARBON_*, ENERGY_*, PUE, GRID_*) when absent. */
@@ -124,6 +126,8 @@ export interface EarlyAnswerOptions {
   scheme?: 'http' | 'https';
 }
 
+const NOTHING_TO_UNSUBSCRIBE = (): void => undefined;
+
 /** Operation names warned about when dropped from sharing; drops beyond are only counted. */
 const MAX_DROP_WARNINGS = 100;
 /** Distinct listener errors warned about; a listener failing for every operation warns once. */
@@ -167,6 +171,10 @@ export class Carbonscope implements OperationTracker {
   private readonly drops = new DropCounts();
   /** The operation names warnDropped warned about. */
   private readonly droppedNames = new Set<string>();
+  /** From stop() on: calls count nothing, subscribe nothing, start nothing. */
+  private stopped = false;
+  /** The methods called after stop() and warned of: one warning each. */
+  private readonly calledAfterStop = new Set<string>();
 
   private constructor(
     readonly settings: Settings,
@@ -302,8 +310,24 @@ export class Carbonscope implements OperationTracker {
     );
   }
 
+  /**
+   * Whether this instance is stopped, `method`'s first call after its stop() warned of: an
+   * application that kept `cs` past stop() (its shutdown, a test's teardown) believes it counted.
+   */
+  private afterStop(method: string): boolean {
+    if (!this.stopped) return false;
+    if (!this.calledAfterStop.has(method)) {
+      this.calledAfterStop.add(method);
+      this.logger.warn(
+        `${method} after stop(): this carbonscope is stopped and counts nothing more (it does not start again)`,
+      );
+    }
+    return true;
+  }
+
   /** Starts the meter; resolves once its baseline is set (work after it is measured). */
   start(): Promise<void> {
+    if (this.afterStop('start()')) return Promise.resolve();
     return this.meter.start();
   }
 
@@ -324,6 +348,8 @@ export class Carbonscope implements OperationTracker {
     if (typeof options === 'object' && options !== null) {
       warnUnknownKeys(options, REQUEST_TRACKING_OPTIONS, 'trackRequests()', this.logger);
     }
+    // Its tracking would run on, unstopped, counting requests of a stopped meter.
+    if (this.afterStop('trackRequests()')) return STOPPED_TRACKING;
     this.requestAsks++;
     if (!this.requests) {
       const requests = trackHttpRequests(this.tracker, {
@@ -340,6 +366,9 @@ export class Carbonscope implements OperationTracker {
 
   /** Leaves a server's requests out of request tracking, now and later (a metrics endpoint). */
   ignoreServer(server: TrackableServer): void {
+    // Nothing is tracked after the stop, and register's own servers are handed here after it
+    // where the application stopped carbonscope before the first sample.
+    if (this.stopped) return;
     this.ignoredServers.push(server);
     this.requests?.ignore(server);
   }
@@ -364,7 +393,9 @@ export class Carbonscope implements OperationTracker {
   // tracking begins an operation per request there, with names it made itself.
   begin(operation: string, kind?: OperationKind): ActiveOperation {
     checkedKind(kind);
-    return this.tracker.begin(checkedOperationName(operation, 'begin()'), kind);
+    const name = checkedOperationName(operation, 'begin()');
+    if (this.afterStop('begin()')) return this.stoppedOperation(name, kind);
+    return this.tracker.begin(name, kind);
   }
 
   track<T>(operation: string, fn: () => PromiseLike<T>): Promise<T>;
@@ -372,6 +403,8 @@ export class Carbonscope implements OperationTracker {
   track<T>(operation: string, fn: () => T): T {
     const name = checkedOperationName(operation, 'track()');
     checkedFunction(fn, 'track()');
+    // The application's work runs as it would without carbonscope.
+    if (this.afterStop('track()')) return untracked(fn);
     if (tooDeepToTrack(this.tracker)) return passedThrough(fn);
     return this.tracker.track(name, fn);
   }
@@ -390,6 +423,10 @@ export class Carbonscope implements OperationTracker {
   ): Promise<Measured<T>> {
     const name = checkedOperationName(operation, 'measure()');
     checkedFunction(fn, 'measure()');
+    if (this.afterStop('measure()')) {
+      const stopped = { begin: (n: string) => this.stoppedOperation(n, 'operation') };
+      return measureWith(stopped, name, fn, options);
+    }
     return measureWith(this.tracker, name, fn, options, (op) => this.settle(op));
   }
 
@@ -431,6 +468,11 @@ export class Carbonscope implements OperationTracker {
     return () => tracker.pending > 0 || meter.latest() !== sample || tracker.dropped !== dropped;
   }
 
+  private stoppedOperation(name: string, kind: OperationKind = 'operation'): ActiveOperation {
+    const { tracker } = this;
+    return new StoppedOperation(name, kind, this.meter.options.clock, tracker.checkHttpEnd);
+  }
+
   private settle(op: ActiveOperation): Promise<OperationFootprint> {
     if (!this.meter.sampling) return Promise.resolve(op.end());
     this.settleNow();
@@ -450,6 +492,9 @@ export class Carbonscope implements OperationTracker {
   }
 
   onSample(listener: SampleListener): () => void {
+    // Checked by the meter, which is public too; kept for ever after the stop, called never.
+    if (this.stopped) checkListener(listener, 'onSample');
+    if (this.afterStop('onSample()')) return NOTHING_TO_UNSUBSCRIBE;
     return this.meter.onSample(listener);
   }
 
@@ -479,7 +524,7 @@ export class Carbonscope implements OperationTracker {
     if (!Number.isInteger(status) || status < 100 || status > 599) {
       throw new RangeError(`an HTTP status is a whole number from 100 to 599, not ${status}`);
     }
-    if (this.earlyListeners.all.length === 0) return;
+    if (this.afterStop('answeredEarly()') || this.earlyListeners.all.length === 0) return;
     const answer: EarlyAnswer = {
       status,
       http: {
@@ -509,6 +554,7 @@ export class Carbonscope implements OperationTracker {
    * closes the sources.
    */
   async stop(): Promise<void> {
+    this.stopped = true;
     this.untrackRequests();
     await this.meter.stop();
     this.tracker.stop();
