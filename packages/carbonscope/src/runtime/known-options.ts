@@ -53,12 +53,14 @@ const EMBODIED = {
   source: true,
 } as const satisfies Record<keyof EmbodiedSettings, true>;
 
+const HTTP = { knownMethods: true } as const satisfies Record<keyof Settings['http'], true>;
+
 // The service hands its whole configuration, whose other keys (port, llm...) are its own.
 const SETTINGS = {
   grid: GRID,
   energy: ENERGY,
   embodied: EMBODIED,
-  http: { knownMethods: true },
+  http: HTTP,
   [OTHER_KEYS]: true,
 } as const satisfies Record<keyof Settings, KeyTable> & KeyTable;
 
