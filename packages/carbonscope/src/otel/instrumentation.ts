@@ -78,17 +78,20 @@ export class CarbonscopeInstrumentation {
     installRouteResolvers();
     if (this.starting) return;
     // Its own keys (and those it warned of) are no Carbonscope option: passed on, the start
-    // would warn of them again.
-    const starting: Promise<void> = startDefault({
-      ...knownKeys(this.config, CARBONSCOPE_OPTIONS),
-      // As register: an application that only built the SDK ends when it would without
-      // carbonscope, not after the GPU probe; ready() holds for whoever awaits the start.
-      select: { holdProcess: false, ...this.config.select },
-      logger: this.logger,
-      captureContext: captureSpan,
-      contextActive: contextPropagates,
-      releaseContexts: releaseHeldSpans,
-    })
+    // would warn of them again; a group's key it warned of, the start knows by its caller.
+    const starting: Promise<void> = startDefault(
+      {
+        ...knownKeys(this.config, CARBONSCOPE_OPTIONS),
+        // As register: an application that only built the SDK ends when it would without
+        // carbonscope, not after the GPU probe; ready() holds for whoever awaits the start.
+        select: { holdProcess: false, ...this.config.select },
+        logger: this.logger,
+        captureContext: captureSpan,
+        contextActive: contextPropagates,
+        releaseContexts: releaseHeldSpans,
+      },
+      CALLER,
+    )
       .then((cs) => {
         this.cs = cs;
         // disable() before the start ended: it stays off (no tracking, no binding) until enable().

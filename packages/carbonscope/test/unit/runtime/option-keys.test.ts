@@ -102,4 +102,21 @@ describe('unknown option keys', () => {
       'CarbonscopeInstrumentation: unknown option htttp (did you mean http?); it is ignored',
     ]);
   });
+
+  it("CarbonscopeInstrumentation warns of a group's key once, as its own", async () => {
+    const { logger, lines } = memoryLogger();
+    const settings = loadSettings(ENV);
+    const instrumentation = new CarbonscopeInstrumentation({
+      settings: untyped({ ...settings, grid: { ...settings.grid, zones: 'DE' } }),
+      logger,
+    });
+    try {
+      await instrumentation.ready();
+    } finally {
+      instrumentation.disable();
+    }
+    expect(warnings(lines).filter((l) => l.includes('unknown option'))).to.deep.equal([
+      'CarbonscopeInstrumentation: unknown option settings.grid.zones (did you mean settings.grid.zone?); it is ignored',
+    ]);
+  });
 });
