@@ -128,6 +128,18 @@ export interface EarlyAnswerOptions {
 
 const NOTHING_TO_UNSUBSCRIBE = (): void => undefined;
 
+/**
+ * What runs at the end of an instance's stop(), whoever called it: the default instance's slot
+ * (default.ts) forgets it and runs register's last push there, which `cs.stop()` on the
+ * instance start() gave skipped, leaving a stopped instance for start() and track() to find.
+ */
+const atStop = new WeakMap<Carbonscope, () => Promise<void>>();
+
+/** Has `fn` run once, after `cs`'s stop() took its last sample. */
+export function whenStopped(cs: Carbonscope, fn: () => Promise<void>): void {
+  atStop.set(cs, fn);
+}
+
 /** Operation names warned about when dropped from sharing; drops beyond are only counted. */
 const MAX_DROP_WARNINGS = 100;
 /** Distinct listener errors warned about; a listener failing for every operation warns once. */
@@ -561,5 +573,8 @@ export class Carbonscope implements OperationTracker {
     this.loopEnd.disarm();
     this.releaseContexts?.();
     for (const off of this.unsubscribe.splice(0)) off();
+    const after = atStop.get(this);
+    atStop.delete(this);
+    await after?.();
   }
 }

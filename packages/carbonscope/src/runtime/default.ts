@@ -1,5 +1,5 @@
 import { heldUntilSettled } from '../hold.js';
-import { Carbonscope, type CarbonscopeOptions } from './carbonscope.js';
+import { Carbonscope, type CarbonscopeOptions, whenStopped } from './carbonscope.js';
 
 /**
  * The process's one carbonscope, shared by `register`, the instrumentation and the programmatic
@@ -35,6 +35,7 @@ export function startDefault(
   };
   slot.starting = (async () => {
     const cs = await Carbonscope.create(options, caller);
+    whenStopped(cs, () => forget(slot));
     await cs.start();
     slot.started = cs;
     return cs;
@@ -68,5 +69,10 @@ export async function stopDefault(): Promise<void> {
   holder[KEY] = undefined;
   const cs = await slot?.starting.catch(() => undefined);
   await cs?.stop();
-  for (const fn of slot?.atStop.splice(0) ?? []) await fn();
+}
+
+/** Its instance stopped (by stop() or its own stop()): no longer the default, its waiters run. */
+async function forget(slot: Slot): Promise<void> {
+  if (holder[KEY] === slot) holder[KEY] = undefined;
+  for (const fn of slot.atStop.splice(0)) await fn();
 }

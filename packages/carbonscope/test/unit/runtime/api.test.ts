@@ -187,6 +187,22 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
     expect(seen.at(-1)).to.equal('late');
   });
 
+  it("the default instance's own stop() is stop(): start() builds anew, the last push runs", async () => {
+    const first = await start({ env: ENV });
+    const seen: string[] = [];
+    await atDefaultStop(first, async () => {
+      seen.push('push');
+    });
+    await first.stop();
+    expect(seen).to.deep.equal(['push']);
+    expect(track('after', () => 7)).to.equal(7);
+    expect(snapshot(), 'no stopped instance is the default one').to.equal(null);
+    const second = await start({ env: ENV });
+    expect(second).to.not.equal(first);
+    await stop();
+    expect(seen).to.deep.equal(['push']);
+  });
+
   it('an onEnd listener that throws fails neither stop(), its last push, nor an end() after it', async () => {
     const warnings: string[] = [];
     const warn = (fields: unknown, message?: string) =>
