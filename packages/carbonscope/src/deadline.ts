@@ -1,3 +1,5 @@
+import { afterIo } from './after-io.js';
+
 /**
  * setTimeout's longest wait (2^31 - 1 ms, about 24.8 days): past it Node warns and waits 1 ms,
  * so a deadline of a month, or Infinity for none, expired at once.
@@ -7,21 +9,45 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
  * Calls `fn` after `ms` (Infinity: never), in waits setTimeout takes; returns what cancels it.
  * A negative or NaN `ms` is at once: passed on as 0, since Node 23 and later print a warning
- * (TimeoutNegativeWarning, TimeoutNaNWarning) on the application's stderr for either.
+ * (TimeoutNegativeWarning, TimeoutNaNWarning) on the application's stderr for either. `fn` runs
+ * after the I/O of the loop turn its timer fired in (afterIo): a deadline that expired while the
+ * process was stopped or its loop blocked takes an answer that came meanwhile, not a timeout.
  */
-function after(ms: number, fn: () => void, unref = false): () => void {
+export function atDeadline(ms: number, fn: () => void, unref = false): () => void {
   let timer: NodeJS.Timeout | undefined;
+  const late = afterIo(fn);
   const arm = (left: number) => {
     if (left === Number.POSITIVE_INFINITY) return;
     timer =
       left > MAX_TIMER_MS
         ? setTimeout(() => arm(left - MAX_TIMER_MS), MAX_TIMER_MS)
-        : setTimeout(fn, left);
+        : setTimeout(late.run, left);
     if (unref) timer.unref();
   };
   // Math.max alone keeps NaN.
   arm(Number.isNaN(ms) ? 0 : Math.max(ms, 0));
-  return () => clearTimeout(timer);
+  return () => {
+    clearTimeout(timer);
+    late.cancel();
+  };
+}
+
+/**
+ * AbortSignal.timeout(ms), aborting with the same TimeoutError, but after the I/O of the loop
+ * turn its timer fired in (atDeadline): a fetch whose answer came while the process was stopped
+ * longer than its deadline is read, not aborted. Its timer does not keep the process alive.
+ */
+export function deadlineSignal(ms: number): AbortSignal {
+  const controller = new AbortController();
+  atDeadline(
+    ms,
+    () =>
+      controller.abort(
+        new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+      ),
+    true,
+  );
+  return controller.signal;
 }
 
 /** Work that did not finish within its deadline. */
@@ -53,7 +79,7 @@ export function withDeadline<T>(
       controller.abort(reason);
       reject(reason);
     };
-    cancelTimer = after(ms, () => stop(new DeadlineError(ms)));
+    cancelTimer = atDeadline(ms, () => stop(new DeadlineError(ms)));
     if (!cancel) return;
     const cancelled = () => stop(cancel.reason);
     cancel.addEventListener('abort', cancelled, { once: true });
@@ -74,7 +100,7 @@ export function withDeadline<T>(
 export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let cancelTimer = () => {};
   const late = new Promise<false>((resolve) => {
-    cancelTimer = after(ms, () => resolve(false), true);
+    cancelTimer = atDeadline(ms, () => resolve(false), true);
   });
   const settled = promise.then(
     () => true as const,

@@ -1,3 +1,5 @@
+import { afterIo } from '../after-io.js';
+
 /** A cancellable timer; the meter's only one. */
 export interface TimerHandle {
   cancel(): void;
@@ -12,29 +14,6 @@ export interface Timer {
   once(ms: number, fn: () => void): TimerHandle;
   /** Calls fn every `ms` until cancelled. */
   every(ms: number, fn: () => void): TimerHandle;
-}
-
-/**
- * Calls fn in the check phase of the loop turn a timer fired in, after that turn's I/O: a timer
- * overdue after the process was stopped (SIGSTOP, `docker pause`) fires before the poll phase
- * reads what came meanwhile, and a sample taken there found nvidia-smi's lines of the stop still
- * in the pipe (a "hung driver" warning, and the stop's GPU energy left out).
- */
-function afterIo(fn: () => void): { run: () => void; cancel: () => void } {
-  let pending: NodeJS.Immediate | undefined;
-  return {
-    run: () => {
-      if (pending) return;
-      pending = setImmediate(() => {
-        pending = undefined;
-        fn();
-      });
-    },
-    cancel: () => {
-      if (pending) clearImmediate(pending);
-      pending = undefined;
-    },
-  };
 }
 
 /** Node's timers, unref'd: a meter must never be the reason a script does not exit. */

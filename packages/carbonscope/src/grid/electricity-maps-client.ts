@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { joinedUrl } from '../base-url.js';
+import { deadlineSignal } from '../deadline.js';
 import { BodyTooLargeError, readText, untilAborted } from '../fetch-body/index.js';
 import { redactedExcerpt, redactionList } from '../log.js';
 import { parseRetryAfter } from '../retry-after.js';
@@ -163,7 +164,7 @@ export function createElectricityMapsClient(
       let status: number;
       let text: string;
       let retryAfterMs: number | undefined;
-      const signal = AbortSignal.timeout(Math.max(1, Math.ceil(deadline - clock())));
+      const signal = deadlineSignal(Math.max(1, Math.ceil(deadline - clock())));
       try {
         const res = await untilAborted(
           fetchImpl(url, {

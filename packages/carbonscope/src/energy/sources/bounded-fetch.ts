@@ -1,3 +1,4 @@
+import { deadlineSignal } from '../../deadline.js';
 import { BodyTooLargeError, readChunks, untilAborted } from '../../fetch-body/index.js';
 import { withoutCredentials } from '../../url-credentials.js';
 import {
@@ -114,7 +115,7 @@ export async function fetchExposition(
   wanted: (name: string) => boolean,
   o: BoundedFetchOptions,
 ): Promise<SeriesSample[]> {
-  const signal = AbortSignal.timeout(o.timeoutMs);
+  const signal = deadlineSignal(o.timeoutMs);
   const res = await get(url, 'text/plain;version=0.0.4', o, signal);
   const out: SeriesSample[] = [];
   let pending = '';
@@ -158,7 +159,7 @@ export async function fetchExposition(
 
 /** GETs a JSON body of at most maxBytes. */
 export async function fetchJson(url: string, o: BoundedFetchOptions): Promise<unknown> {
-  const signal = AbortSignal.timeout(o.timeoutMs);
+  const signal = deadlineSignal(o.timeoutMs);
   const res = await get(url, 'application/json', o, signal);
   let text = '';
   await eachChunk(res, o, signal, (chunk) => {

@@ -14,6 +14,7 @@ import {
   latestFor,
   StubElectricityMaps,
 } from '../../fixtures/grid/stub-electricity-maps.js';
+import { answeringServer } from '../../helpers/held-loop.js';
 
 const KEY = 'em-client-key-7f3a9c';
 
@@ -111,6 +112,20 @@ describe('grid: Electricity Maps client', () => {
       expect(value.isEstimated).to.equal(true);
     });
   }
+
+  // Node runs the timers that expired while a process was stopped (SIGSTOP, `docker pause`)
+  // before it reads its sockets: the refresh timed out with the answer waiting to be read.
+  it('takes an answer that came while the process was held past the timeout', async () => {
+    const server = await answeringServer(latestFor('DE'));
+    try {
+      const c = client({ baseUrl: server.url, timeoutMs: 100 });
+      await c.latest('DE');
+      server.holdNextRequest(400);
+      expect((await c.latest('DE')).zone).to.equal('DE');
+    } finally {
+      await server.close();
+    }
+  });
 
   /** A client on `baseUrl` that keeps each URL it asks, in `urls`. */
   function recording(baseUrl: string): { c: ElectricityMapsClient; urls: string[] } {

@@ -18,6 +18,7 @@ import {
   keplerExposition,
   singleContainerNode,
 } from '../../../helpers/exporters.js';
+import { answeringServer } from '../../../helpers/held-loop.js';
 
 /** What `work` settled with, or 'hung' when it had not settled after `ms`. */
 async function within<T>(work: Promise<T>, ms: number): Promise<T | FetchFailure | 'hung'> {
@@ -63,6 +64,27 @@ describe('energy/sources/bounded-fetch', () => {
       expect((outcome as FetchFailure).kind).to.equal('timeout');
     });
   }
+
+  // Node runs the timers that expired while a process was stopped (SIGSTOP, `docker pause`)
+  // before it reads its sockets: AbortSignal.timeout aborted a read whose answer was there.
+  it('reads an answer that came while the process was held past the timeout', async () => {
+    const server = await answeringServer('kepler_node_package_joules_total{zone="x"} 5\n');
+    try {
+      const o = { timeoutMs: 100, maxBytes: 1 << 20 };
+      const url = `${server.url}/metrics`;
+      await fetchExposition(url, () => true, o);
+      server.holdNextRequest(400);
+      const samples = await fetchExposition(url, () => true, o);
+      expect(samples.map((s) => s.value)).to.deep.equal([5]);
+      server.holdNextRequest(400);
+      await fetchJson(server.url, o).then(
+        () => expect.fail('expected a malformed answer, not a timeout'),
+        (err: FetchFailure) => expect(err.kind).to.equal('malformed'),
+      );
+    } finally {
+      await server.close();
+    }
+  });
 
   it('gives up at the timeout on a fetch that never answers, whatever it does with the signal', async () => {
     const outcome = await within(

@@ -1,0 +1,75 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { Worker } from 'node:worker_threads';
+
+/** Holds the event loop for `ms`, as a stopped process (SIGSTOP) or a synchronous job does. */
+export function blockFor(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+}
+
+/**
+ * An HTTP server on 127.0.0.1 in a worker thread, so that it answers while this thread's loop is
+ * held: every request, once received whole, gets `body` at once (JSON, text under /metrics).
+ */
+export interface AnsweringServer {
+  url: string;
+  /**
+   * Holds this loop once the next request is out: until its answer is written, then `ms` more,
+   * as a process stopped right after sending it. The answer waits in the socket, unread, with
+   * every deadline shorter than `ms` expired.
+   */
+  holdNextRequest(ms: number): void;
+  /** How many requests it received, whole. */
+  received(): number;
+  close(): Promise<void>;
+}
+
+export async function answeringServer(body: string): Promise<AnsweringServer> {
+  // [answer written, requests received]
+  const shared = new Int32Array(new SharedArrayBuffer(8));
+  const worker = new Worker(
+    `const http = require('node:http');
+     const { parentPort, workerData } = require('node:worker_threads');
+     const server = http.createServer((req, res) => {
+       req.resume();
+       req.on('end', () => {
+         Atomics.add(workerData, 1, 1);
+         res.setHeader('content-type', req.url.startsWith('/metrics') ? 'text/plain' : 'application/json');
+         res.end(${JSON.stringify(body)}, () => {
+           Atomics.store(workerData, 0, 1);
+           Atomics.notify(workerData, 0);
+         });
+       });
+     });
+     server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));`,
+    { eval: true, workerData: shared },
+  );
+  const port = await new Promise<number>((resolve) => worker.once('message', resolve));
+  // fetch's, and node:http's (published once the request is written).
+  const channels = ['undici:client:sendHeaders', 'http.client.request.start'];
+  let holdMs: number | undefined;
+  const onSend = () => {
+    if (holdMs === undefined) return;
+    const ms = holdMs;
+    holdMs = undefined;
+    const from = performance.now();
+    // Once the request has left (a corked socket writes it on the next tick).
+    setImmediate(() => {
+      Atomics.wait(shared, 0, 0, 10_000);
+      blockFor(ms - (performance.now() - from));
+    });
+  };
+  for (const channel of channels) subscribe(channel, onSend);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received: () => Atomics.load(shared, 1),
+    holdNextRequest(ms) {
+      Atomics.store(shared, 0, 0);
+      holdMs = ms;
+    },
+    async close() {
+      for (const channel of channels) unsubscribe(channel, onSend);
+      await worker.terminate();
+    },
+  };
+}
