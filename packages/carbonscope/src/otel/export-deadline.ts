@@ -1,6 +1,8 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 import type { AgentOptions as HttpsAgentOptions } from 'node:https';
+import { afterIo } from '../after-io.js';
+import { atDeadline } from '../deadline.js';
 import type { Env } from '../settings.js';
 
 const REQUEST_START = 'http.client.request.start';
@@ -136,6 +138,9 @@ function noteAnswer(own: OwnRequests, response: IncomingMessage): void {
 /** The requests an exporter in flight sent, by that exporter. */
 const watched = new WeakMap<ClientRequest, OwnRequests>();
 
+/** The answers of watched requests (onResponse), whose end an idle timeout waits for. */
+const answers = new WeakMap<ClientRequest, IncomingMessage>();
+
 /**
  * Keeps the answer to a request of an exporter in flight for its exports (withStatus). Read from
  * the channel, not a 'response' listener: none is put on a request at all.
@@ -143,7 +148,28 @@ const watched = new WeakMap<ClientRequest, OwnRequests>();
 function onResponse(message: unknown): void {
   const { request, response } = message as { request: ClientRequest; response: IncomingMessage };
   const own = watched.get(request);
-  if (own !== undefined) noteAnswer(own, response);
+  if (own === undefined) return;
+  answers.set(request, response);
+  noteAnswer(own, response);
+}
+
+/**
+ * The exporter's own timeout of `request` (req.setTimeout, an idle timeout: `timeout` listeners
+ * set before the request starts) called after the I/O of the loop turn it fired in, and not once
+ * the answer is in whole. Node runs the timers that expired while a process was stopped
+ * (SIGSTOP, `docker pause`) or its loop blocked before it reads its sockets: a push the
+ * collector had taken and answered failed as timed out, and was retried where time was left.
+ */
+function idleTimeoutAfterIo(request: ClientRequest): void {
+  const own = request.listeners('timeout') as (() => void)[];
+  if (own.length === 0) return;
+  const late = afterIo(() => {
+    if (answers.get(request)?.complete) return;
+    for (const listener of own) listener.call(request);
+  });
+  // They were once listeners (ClientRequest.setTimeout's): each is called once, as before.
+  request.removeAllListeners('timeout');
+  request.once('timeout', late.run);
 }
 
 /**
@@ -155,14 +181,13 @@ function onRequestStart(message: unknown): void {
   const own = ownerOf(request);
   if (own === undefined) return;
   watched.set(request, own);
-  const cut = setTimeout(
-    () => {
-      request.destroy(new Error(EXPORT_TIMED_OUT));
-    },
+  idleTimeoutAfterIo(request);
+  const cancel = atDeadline(
     Math.max(0, earliestOf(own) - performance.now()),
+    () => request.destroy(new Error(EXPORT_TIMED_OUT)),
+    true,
   );
-  cut.unref();
-  request.once('close', () => clearTimeout(cut));
+  request.once('close', cancel);
 }
 
 function takeOff(flight: Flight): void {

@@ -3,6 +3,7 @@ import type { Agent, ClientRequestArgs } from 'node:http';
 import type { AgentOptions as HttpsAgentOptions } from 'node:https';
 import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
+import { atDeadline } from '../deadline.js';
 import type { Env } from '../settings.js';
 import { type AgentFactory, EXPORT_TIMED_OUT } from './export-deadline.js';
 
@@ -51,14 +52,14 @@ function connectingFirst<A extends Agent>(agent: A, connectMs: number): A {
   const create = agent.createConnection.bind(agent) as (options: ClientRequestArgs) => Duplex;
   const deferred = (options: ClientRequestArgs, done: Done): undefined => {
     const socket = create(options);
-    const timer = setTimeout(() => socket.destroy(new Error(EXPORT_TIMED_OUT)), connectMs);
+    const cancel = atDeadline(connectMs, () => socket.destroy(new Error(EXPORT_TIMED_OUT)));
     const failed = (err: Error & { code?: string }) => {
-      clearTimeout(timer);
+      cancel();
       done(err.code !== undefined && FINAL_CODES.has(err.code) ? final(err) : err, socket);
     };
     socket.once('error', failed);
     socket.once('connect', () => {
-      clearTimeout(timer);
+      cancel();
       socket.off('error', failed);
       done(null, socket);
     });

@@ -35,6 +35,7 @@ import {
   SdkTooOldError,
   tooOld,
 } from '../../../src/otel/optional-sdk.js';
+import { answeringServer } from '../../helpers/held-loop.js';
 import { ManualReader } from '../../helpers/metrics.js';
 
 /** One collection of a provider with one counter: something to export. */
@@ -233,6 +234,26 @@ describe('the optional SDK packages', () => {
       }
     });
   }
+
+  // Node runs the timers that expired while a process was stopped (SIGSTOP, `docker pause`)
+  // before it reads its sockets: both the exporter's idle timeout and carbonscope's cut failed
+  // a push that the collector had taken and answered.
+  it('takes the answer to a push that came while the process was held past the timeout', async () => {
+    const collector = await answeringServer('');
+    try {
+      const url = `${collector.url}/v1/metrics`;
+      const exporter = await otlpMetricExporter({}, 'test', url, 200);
+      expect(failureOf((await exportOnce(exporter)) as ExportResult)).to.equal(undefined);
+      collector.holdNextRequest(600);
+      const held = await exportOnce(exporter);
+      expect(held, 'the export ended').not.to.equal(undefined);
+      expect(failureOf(held as ExportResult)).to.equal(undefined);
+      expect(collector.received()).to.equal(2);
+      await exporter.shutdown();
+    } finally {
+      await collector.close();
+    }
+  });
 
   // The deadline takes the requests to the exporter's endpoint: the one it reads from the
   // environment when given no URL, base endpoint and `v1/metrics`.
