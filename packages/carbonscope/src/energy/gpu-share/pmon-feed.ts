@@ -1,3 +1,4 @@
+import { atDeadline } from '../../deadline.js';
 import type { Logger } from '../../log.js';
 import { type LineChild, type LineChildOptions, spawnLineChild } from '../sources/line-child.js';
 import { PmonParser } from './pmon-parser.js';
@@ -63,13 +64,15 @@ export function feedPmon(shares: PmonShares, options: PmonFeedOptions): Promise<
     const settle = () => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      cancelTimer();
       resolve();
     };
-    const timer = setTimeout(() => {
+    // After the output that came meanwhile (atDeadline): a start stopped past the timeout
+    // (SIGSTOP, `docker pause`) had pmon's header in the pipe, unread.
+    const cancelTimer = atDeadline(timeoutMs, () => {
       failed(`printed no header within ${timeoutMs} ms`);
       settle();
-    }, timeoutMs);
+    });
     // Held, as a source's probe timer is: run awaits this with its children unref'd.
     for (const args of groups) {
       const parser = new PmonParser();

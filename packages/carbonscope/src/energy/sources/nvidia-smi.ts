@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { atDeadline } from '../../deadline.js';
 import type { Logger } from '../../log.js';
 import { quotedText } from '../../shown-value.js';
 import { type LineChild, spawnLineChild } from './line-child.js';
@@ -331,24 +332,31 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
         const settle = (result: ProbeResult) => {
           if (settled) return;
           settled = true;
-          clearTimeout(timer);
+          cancelTimer();
           started = result.ok;
           if (!result.ok) void child?.stop();
           resolve(result);
         };
-        const timer = setTimeout(
-          () =>
-            settle({
-              ok: false,
-              reason: `${binary} printed no GPU line within ${timeoutMs} ms`,
-              later: true,
-            }),
-          timeoutMs,
-        );
+        // After the lines that came meanwhile (atDeadline): a start stopped past the timeout
+        // (SIGSTOP, `docker pause`) had its GPU's lines in the pipe, and found no GPU. Read,
+        // they are the answer, without waiting out the burst.
         // Held until the probe settles (first output or this timeout): the child and its pipes
         // are unref'd, so without it a process awaiting the probe with nothing else to do
         // (`monitor`, a script's `await tracker.start()`) ended with code 13 mid-await.
-        if (options.holdProcess === false) timer.unref();
+        const cancelTimer = atDeadline(
+          timeoutMs,
+          () =>
+            settle(
+              integrator.devices.length > 0
+                ? { ok: true, detail: integrator.devices.join(', ') }
+                : {
+                    ok: false,
+                    reason: `${binary} printed no GPU line within ${timeoutMs} ms`,
+                    later: true,
+                  },
+            ),
+          options.holdProcess === false,
+        );
         child = spawnLineChild(binary, args, {
           onLine(line) {
             const gpu = parseNvidiaSmiLine(line, (why) => {

@@ -1,4 +1,6 @@
 import { performance } from 'node:perf_hooks';
+import { afterIo } from '../../after-io.js';
+import { atDeadline } from '../../deadline.js';
 import type { Logger } from '../../log.js';
 import { type LineChild, spawnLineChild } from './line-child.js';
 import { probeTimeoutOf } from './probe-timeout.js';
@@ -275,7 +277,8 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
         const settle = (result: ProbeResult) => {
           if (settled) return;
           settled = true;
-          clearTimeout(timer);
+          cancelTimer();
+          lateExpire.cancel();
           onFirstBlock = undefined;
           onEmptyBlock = undefined;
           started = result.ok;
@@ -295,14 +298,18 @@ export function createPowermetricsSource(options: PowermetricsOptions): PowerSou
               : 'no sample';
           settle({ ok: false, reason: `${binary} printed ${printed} within ${timeoutMs} ms` });
         };
-        const timer = setTimeout(expire, timeoutMs);
+        // After the output that came meanwhile (atDeadline): a start stopped past the timeout
+        // (SIGSTOP, `docker pause`) had its first sample in the pipe, unread.
+        const cancelTimer = atDeadline(timeoutMs, expire, options.holdProcess === false);
+        // Held until the probe settles (unless holdProcess is false), as in nvidia-smi.ts: the
+        // child and its pipes are unref'd.
         // Also on the source's clock, so a test decides when the deadline is past, not the time
-        // a loaded machine takes to start the child.
+        // a loaded machine takes to start the child; after the rest of that read, whose next
+        // block may have the power line.
+        const lateExpire = afterIo(expire);
         onEmptyBlock = () => {
-          if (clock() >= deadlineMs) expire();
+          if (clock() >= deadlineMs) lateExpire.run();
         };
-        // Held until the probe settles, as in nvidia-smi.ts: the child and its pipes are unref'd.
-        if (options.holdProcess === false) timer.unref();
         onFirstBlock = () =>
           settle({ ok: true, detail: `${binary} ${args.join(' ')} (pid ${child?.pid})` });
         child = spawnLineChild(binary, args, {

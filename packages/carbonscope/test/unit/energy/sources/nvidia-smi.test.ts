@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import {
   createNvidiaSmiSource,
@@ -243,6 +244,39 @@ setInterval(round, interval);
       await source.close();
       await waitFor('the fake nvidia-smi to end', () => !isAlive(pid));
       expect(warnings()).to.deep.equal([]);
+    });
+
+    // Node runs the timers that expired while a process was stopped (SIGSTOP, `docker pause`)
+    // before it reads its pipes: a start held past the probe's timeout found no GPU, with its
+    // lines waiting in the pipe (and tried again a minute later).
+    it('takes the GPU lines that came while the start was held past the probe timeout', async () => {
+      const printed = join(dir, 'printed');
+      const binary = writeFakeBinary(
+        dir,
+        'nvidia-smi',
+        `
+const rows = ['0, GPU-a, NVIDIA L4, 70.00', '1, GPU-b, NVIDIA L4, 30.00'];
+process.stdout.write(rows.join('\\n') + '\\n', () => require('node:fs').writeFileSync(${JSON.stringify(printed)}, ''));
+setInterval(() => {}, 1000);
+`,
+      );
+      const { logger } = captureLogger();
+      const source = createNvidiaSmiSource({
+        logger,
+        intervalMs: 1000,
+        probeTimeoutMs: 50,
+        binary,
+      });
+      const probe = source.probe();
+      const from = performance.now();
+      // Held, as a stopped process is, until the lines are in the pipe and the timeout is past.
+      const giveUp = from + 20_000;
+      while (
+        (!existsSync(printed) || performance.now() - from < 100) &&
+        performance.now() < giveUp
+      );
+      expect(await probe).to.deep.equal({ ok: true, detail: 'gpu0 NVIDIA L4, gpu1 NVIDIA L4' });
+      await source.close();
     });
 
     // Facts (/work/shared/facts/power-sources.md, NVIDIA GPUs): nvidia-smi -lms prints one CSV
