@@ -179,7 +179,17 @@ export interface Report {
    */
   gpuUtilizationPercent: number | null;
   /** The command's end (run only). */
-  exit?: { code: number | null; signal: string | null; exitCode: number };
+  exit?: {
+    code: number | null;
+    signal: string | null;
+    exitCode: number;
+    /**
+     * Where carbonscope was stopped or its loop blocked as the command ended: the end is known
+     * only to lie within these seconds from the spawn (from when carbonscope last ran to when it
+     * saw the exit); absent, it ended when seen.
+     */
+    endedWithinSeconds?: [number, number];
+  };
   output?: { path: string; written: boolean; error?: string };
 }
 

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { type GpuShareOutcome, monotonicClock, PmonShares } from '../energy/index.js';
@@ -6,6 +7,7 @@ import type { SourceDevice } from '../energy/sources/index.js';
 import { printable } from '../printable.js';
 import type { Env } from '../settings.js';
 import { parseRunArgs, RUN_HELP, type RunOptions } from './args.js';
+import { AwakeMarks } from './awake-marks.js';
 import type { Ending } from './ending.js';
 import { finish } from './finish.js';
 import { type LateGpuWatch, watchGpuProcesses, watchLateGpus } from './gpu-watch.js';
@@ -69,15 +71,47 @@ export function endingOf(code: number | null, signal: NodeJS.Signals | null): En
     : { code: exitCode };
 }
 
-type Ended =
+export type Ended =
   | { kind: 'exit'; code: number | null; signal: NodeJS.Signals | null }
   | { kind: 'error'; error: NodeJS.ErrnoException };
 
-function waitForEnd(child: ChildProcess): Promise<Ended> {
+/**
+ * How the command ended, told after the I/O of the loop turn its exit was seen in (setImmediate):
+ * the meter's last sample follows, and where carbonscope was stopped or its loop blocked, an exit
+ * handled first took it before the lines nvidia-smi (or powermetrics) printed meanwhile were read
+ * from the pipe: the GPU silent (a "hung driver"), the stop's energy left out.
+ */
+export function waitForEnd(child: EventEmitter): Promise<Ended> {
   return new Promise((resolve) => {
-    child.once('error', (error: NodeJS.ErrnoException) => resolve({ kind: 'error', error }));
-    child.once('exit', (code, signal) => resolve({ kind: 'exit', code, signal }));
+    const afterIo = (ended: Ended) => setImmediate(() => resolve(ended));
+    child.once('error', (error: NodeJS.ErrnoException) => afterIo({ kind: 'error', error }));
+    child.once('exit', (code: number | null, signal: NodeJS.Signals | null) =>
+      afterIo({ kind: 'exit', code, signal }),
+    );
   });
+}
+
+/** How often run marks its loop as running, and the wait past which it did not run. */
+const AWAKE_TICK_MS = 250;
+const AWAKE_GAP_MS = 1500;
+
+/**
+ * Marks the loop as running until the command's end is seen: then, where carbonscope had not
+ * run for a while just before, the time since it last did, in seconds from the spawn.
+ */
+function watchAwake(spawnedMs: number): { endedWithin: () => [number, number] | undefined } {
+  const marks = new AwakeMarks(spawnedMs, AWAKE_GAP_MS);
+  const timer = setInterval(() => marks.tick(monotonicClock()), AWAKE_TICK_MS);
+  timer.unref();
+  return {
+    endedWithin: () => {
+      clearInterval(timer);
+      const nowMs = monotonicClock();
+      const since = marks.unseenSince(nowMs);
+      if (since === undefined) return undefined;
+      return [(since - spawnedMs) / 1000, (nowMs - spawnedMs) / 1000];
+    },
+  };
 }
 
 function isFolder(path: string): boolean {
@@ -314,10 +348,12 @@ async function runMeasured(
   const spawnedMs = monotonicClock();
   const child = spawn(file, rest, { stdio: 'inherit', env: process.env });
   const ended = waitForEnd(child);
+  const awake = watchAwake(spawnedMs);
   if (child.pid !== undefined) tree.setRoot(child.pid);
   relaySignals(child, witness);
 
   const end = await ended;
+  const endedWithin = awake.endedWithin();
   lateGpus?.stop();
   // The command is reaped by now, so its CPU time is final (what is left of its tree is orphaned).
   const method = tree.method;
@@ -357,7 +393,12 @@ async function runMeasured(
   }
 
   const ending = endingOf(end.code, end.signal);
-  report.exit = { code: end.code, signal: end.signal, exitCode: ending.code };
+  report.exit = {
+    code: end.code,
+    signal: end.signal,
+    exitCode: ending.code,
+    ...(endedWithin ? { endedWithinSeconds: endedWithin } : {}),
+  };
   if (method !== 'unavailable') {
     const count = tree.leftRunning();
     report.measurement.commandProcessesLeftRunning = count;

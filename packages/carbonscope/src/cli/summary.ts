@@ -88,7 +88,15 @@ function headline(report: Report): string {
   // always carries a code or a signal.
   const how =
     exit?.signal != null ? `was killed by ${exit.signal}` : `exited with code ${exit?.exitCode}`;
-  return `carbonscope: \`${command}\` ${how} after ${formatDuration(report.durationSeconds)}`;
+  const measured = formatDuration(report.durationSeconds);
+  const within = exit?.endedWithinSeconds;
+  if (within === undefined) return `carbonscope: \`${command}\` ${how} after ${measured}`;
+  // The duration is the energy window (to the last sample, after the exit was seen), no exit time.
+  const [from, to] = within.map(formatDuration);
+  return (
+    `carbonscope: \`${command}\` ${how} between ${from} and ${to} in ` +
+    `(carbonscope was stopped or blocked meanwhile); measured over ${measured}`
+  );
 }
 
 /** M with what it stands on, then the SCI with its parts, one run being the functional unit. */

@@ -21,7 +21,7 @@ import {
   RamUseMean,
   reportToRow,
 } from '../../../src/cli/report.js';
-import { formatSummary } from '../../../src/cli/summary.js';
+import { formatDuration, formatSummary } from '../../../src/cli/summary.js';
 import {
   TREE_CPU_LOWER_BOUND_TEXT,
   TREE_CPU_RESOLUTION_SECONDS,
@@ -162,6 +162,22 @@ describe('run report and CSV row', () => {
     expect(summary).to.contain("`printf $'a\\u001b[2Jb\\nc' 'it'\\''s\\'` exited with code 0");
     expect(summary).to.contain('CSV: appended a row to x\\u001b[2J\\n.csv\n');
     expect(summary).to.not.include('\u001b');
+  });
+
+  // Linux keeps no exit time: where run was stopped as the command ended, the headline says
+  // between when it last ran and when it saw the exit, and the energy window apart.
+  it('says when a command ended only as closely as a stopped run knows it', () => {
+    const report = buildReport({
+      ...base,
+      command: 'run',
+      argv: ['sleep', '2'],
+      snapshot: snapshot(),
+    });
+    report.exit = { code: 0, signal: null, exitCode: 0, endedWithinSeconds: [1.01, 9.06] };
+    expect(formatSummary(report).split('\n')[0]).to.equal(
+      'carbonscope: `sleep 2` exited with code 0 between 1.01 s and 9.06 s in (carbonscope was ' +
+        `stopped or blocked meanwhile); measured over ${formatDuration(report.durationSeconds)}`,
+    );
   });
 
   it('turns a run into a CodeCarbon row in its units: kWh, kg, W, process scope', () => {

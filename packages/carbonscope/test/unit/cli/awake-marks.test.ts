@@ -1,0 +1,62 @@
+import { EventEmitter, once } from 'node:events';
+import { createConnection, createServer, type Socket } from 'node:net';
+import { expect } from 'chai';
+import { AwakeMarks } from '../../../src/cli/awake-marks.js';
+import { waitForEnd } from '../../../src/cli/run.js';
+import { blockFor } from '../../helpers/held-loop.js';
+
+describe('run: when the command ended, where carbonscope was stopped', () => {
+  it('knows the end precisely where the loop ran on time to it', () => {
+    const marks = new AwakeMarks(0, 1500);
+    for (let t = 250; t <= 5000; t += 250) marks.tick(t);
+    expect(marks.unseenSince(5100)).to.equal(undefined);
+  });
+
+  // A 2 s command under a run stopped from 1 s to 9 s read "exited ... after 9.07 s".
+  it('gives the time since the loop last ran before a stop it has just woken from', () => {
+    const marks = new AwakeMarks(0, 1500);
+    for (let t = 250; t <= 1000; t += 250) marks.tick(t);
+    // The exit seen before any tick after the stop (the poll phase comes first on waking)...
+    expect(marks.unseenSince(9000)).to.equal(1000);
+    // ...or after the overdue tick of the same wake.
+    marks.tick(9000);
+    expect(marks.unseenSince(9001)).to.equal(1000);
+    // Ticks on time again since: an exit seen now is now.
+    for (let t = 9250; t <= 11_000; t += 250) marks.tick(t);
+    expect(marks.unseenSince(11_100)).to.equal(undefined);
+  });
+
+  // Node runs expired timers before it polls for I/O: an exit handled in that phase took the
+  // last sample before the lines nvidia-smi printed meanwhile were read from its pipe.
+  it('tells the exit after the I/O of the turn it was seen in', async () => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    const client = createConnection(port, '127.0.0.1');
+    const [peer] = (await once(server, 'connection')) as [Socket];
+    let received = '';
+    client.setEncoding('utf8');
+    client.on('data', (text: string) => {
+      received += text;
+    });
+    try {
+      const child = new EventEmitter();
+      let seen: string | undefined;
+      const told = waitForEnd(child).then((ended) => {
+        seen = received;
+        return ended;
+      });
+      // The exit comes in the timers phase, with a line waiting in the socket.
+      setTimeout(() => child.emit('exit', 0, null), 1);
+      peer.write('line');
+      blockFor(20);
+      expect(await told).to.deep.equal({ kind: 'exit', code: 0, signal: null });
+      expect(seen).to.equal('line');
+    } finally {
+      client.destroy();
+      peer.destroy();
+      server.close();
+    }
+  });
+});
