@@ -157,6 +157,27 @@ describe('energy/sources/bounded-fetch', () => {
       expect(outcome).to.be.instanceOf(FetchFailure);
       expect((outcome as FetchFailure).kind).to.equal('timeout');
     });
+
+    // The deadline acts after the I/O of its turn (atDeadline): a byte read in every turn must
+    // not put it off to the next one, for ever.
+    it('gives up at the timeout on a body that drips a byte every millisecond', async () => {
+      let drip: NodeJS.Timeout | undefined;
+      answer = (res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        drip = setInterval(() => res.write('#'), 1);
+        res.once('close', () => clearInterval(drip));
+      };
+      try {
+        const outcome = await within(
+          fetchExposition(url, () => true, { timeoutMs: 150, maxBytes: 1 << 20 }),
+          5000,
+        );
+        expect(outcome).to.be.instanceOf(FetchFailure);
+        expect((outcome as FetchFailure).kind).to.equal('timeout');
+      } finally {
+        clearInterval(drip);
+      }
+    });
   });
 
   // One read at a time: a read that never settled kept the exporter from being read again, so
