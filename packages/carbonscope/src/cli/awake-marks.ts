@@ -24,11 +24,13 @@ export class AwakeMarks {
 
   /**
    * Where something seen at `nowMs` may have happened earlier, unseen: since the loop last ran
-   * before a gap it has just woken from (no tick since, or the gap ended within `gapMs`).
+   * before a gap it has just woken from (no tick since, or only the wake's overdue one). What
+   * happened in the gap is seen in the wake's first poll, before the next tick: once a tick came
+   * on time after it, an end seen later came after the wake, and is seen on time.
    */
   unseenSince(nowMs: number): number | undefined {
     if (nowMs - this.lastMs > this.gapMs) return this.lastMs;
-    if (this.gap && nowMs - this.gap.toMs <= this.gapMs) return this.gap.fromMs;
+    if (this.gap?.toMs === this.lastMs) return this.gap.fromMs;
     return undefined;
   }
 }

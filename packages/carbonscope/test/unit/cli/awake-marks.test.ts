@@ -26,6 +26,19 @@ describe('run: when the command ended, where carbonscope was stopped', () => {
     expect(marks.unseenSince(11_100)).to.equal(undefined);
   });
 
+  // An exit during the gap is seen in the wake's first poll, before the next tick: once one
+  // came on time, the end is known again (a block of 1 s to 3 s and an exit at 4.1 s read
+  // "between 1 s and 4.1 s").
+  it('knows the end precisely again once a tick came on time after the gap', () => {
+    const marks = new AwakeMarks(0, 1500);
+    for (let t = 250; t <= 1000; t += 250) marks.tick(t);
+    marks.tick(3000);
+    marks.tick(3250);
+    expect(marks.unseenSince(3300)).to.equal(undefined);
+    for (let t = 3500; t <= 4000; t += 250) marks.tick(t);
+    expect(marks.unseenSince(4100)).to.equal(undefined);
+  });
+
   // Node runs expired timers before it polls for I/O: an exit handled in that phase took the
   // last sample before the lines nvidia-smi printed meanwhile were read from its pipe.
   it('tells the exit after the I/O of the turn it was seen in', async () => {
