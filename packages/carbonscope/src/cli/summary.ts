@@ -95,7 +95,7 @@ function headline(report: Report): string {
   const [from, to] = within.map(formatDuration);
   return (
     `carbonscope: \`${command}\` ${how} between ${from} and ${to} in ` +
-    `(carbonscope was stopped or blocked meanwhile); measured over ${measured}`
+    `(carbonscope was stopped, blocked or starved of CPU meanwhile); measured over ${measured}`
   );
 }
 

@@ -176,7 +176,7 @@ describe('run report and CSV row', () => {
     report.exit = { code: 0, signal: null, exitCode: 0, endedWithinSeconds: [1.01, 9.06] };
     expect(formatSummary(report).split('\n')[0]).to.equal(
       'carbonscope: `sleep 2` exited with code 0 between 1.01 s and 9.06 s in (carbonscope was ' +
-        `stopped or blocked meanwhile); measured over ${formatDuration(report.durationSeconds)}`,
+        `stopped, blocked or starved of CPU meanwhile); measured over ${formatDuration(report.durationSeconds)}`,
     );
   });
 
