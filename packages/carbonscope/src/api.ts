@@ -1,3 +1,4 @@
+import { checkedFunction, typeOf } from './argument-checks.js';
 import type {
   EnergySnapshot,
   Measured,
@@ -5,7 +6,7 @@ import type {
   OperationFootprint,
 } from './energy/index.js';
 import { passedThrough, tooDeepToTrack, untracked } from './energy/track.js';
-import { checkedFunction, checkedOperationName, typeOf } from './operation-name.js';
+import { checkedOperationName } from './operation-name.js';
 import type { Carbonscope, CarbonscopeOptions } from './runtime/carbonscope.js';
 import { startDefault, startedDefault, stopDefault } from './runtime/default.js';
 import { checkInjected } from './runtime/injected.js';

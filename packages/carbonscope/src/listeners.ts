@@ -1,4 +1,4 @@
-import { typeOf } from './operation-name.js';
+import { typeOf } from './argument-checks.js';
 
 /**
  * Listeners, copied on write: a call walks the array as it was when it began, so a listener

@@ -1,6 +1,6 @@
 import { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest, ServerHttp2Stream } from 'node:http2';
-import { typeOf } from '../operation-name.js';
+import { typeOf } from '../argument-checks.js';
 import { expressRouteOf } from './frameworks/express.js';
 import { lookUp, nodeShaped } from './look-up.js';
 

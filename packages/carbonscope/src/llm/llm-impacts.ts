@@ -1,4 +1,4 @@
-import { typeOf } from '../operation-name.js';
+import { typeOf } from '../argument-checks.js';
 import { shownValue } from '../shown-value.js';
 import type { Catalog } from './catalog.js';
 import { computeImpacts, type Impacts } from './impacts.js';

@@ -1,8 +1,8 @@
 import { type MeterProvider, metrics, type TracerProvider } from '@opentelemetry/api';
+import { typeOf } from '../argument-checks.js';
 import { heldUntilSettled } from '../hold.js';
 import { installRouteResolvers } from '../http/frameworks/index.js';
 import type { Logger } from '../log.js';
-import { typeOf } from '../operation-name.js';
 import { knownKeys, warnUnknownKeys } from '../option-keys.js';
 import type { Carbonscope, CarbonscopeOptions } from '../runtime/carbonscope.js';
 import { startDefault } from '../runtime/default.js';

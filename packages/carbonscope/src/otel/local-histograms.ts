@@ -5,8 +5,8 @@ import {
   type Meter,
   ValueType,
 } from '@opentelemetry/api';
+import { typeOf } from '../argument-checks.js';
 import { createInstrument, type MetricSpec } from '../metrics/index.js';
-import { typeOf } from '../operation-name.js';
 import { attributesKey } from './attributes-key.js';
 import { checkSdkModule } from './config-checks.js';
 import type { PushedBefore, PushedHistogram } from './pushed-deltas.js';

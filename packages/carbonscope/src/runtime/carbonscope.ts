@@ -1,3 +1,4 @@
+import { checkedFunction, checkedKind, typeOf } from '../argument-checks.js';
 import {
   type ActiveOperation,
   bootClock,
@@ -50,7 +51,7 @@ import {
 } from '../http/index.js';
 import { catchRejection, checkListener, Listeners } from '../listeners.js';
 import type { Logger } from '../log.js';
-import { checkedFunction, checkedKind, checkedOperationName, typeOf } from '../operation-name.js';
+import { checkedOperationName } from '../operation-name.js';
 import { warnUnknownKeys } from '../option-keys.js';
 import { shortKeyWarning } from '../secret-length.js';
 import { checkSettings, type Env, loadSettings, type Settings } from '../settings.js';

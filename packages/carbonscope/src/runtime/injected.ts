@@ -1,4 +1,4 @@
-import { typeOf } from '../operation-name.js';
+import { typeOf } from '../argument-checks.js';
 
 // The objects an application may hand start() in place of carbonscope's own (logger, sources,
 // grid), checked for the methods carbonscope calls on them. Taken as they came, one lacking a

@@ -1,0 +1,25 @@
+// Checks of what a JavaScript caller hands the public API, whatever the argument: one of the
+// wrong type otherwise failed later, far from the call, as a message naming nothing it gave.
+
+/**
+ * The function track() and measure() run, checked before an operation is begun: called as it
+ * was, a JavaScript caller's non-function failed inside carbonscope ("fn is not a function")
+ * after an operation under its name had begun, and that operation was counted.
+ */
+export function checkedFunction(fn: unknown, caller: string): void {
+  if (typeof fn === 'function') return;
+  throw new TypeError(`${caller}: the function to run must be a function (got ${typeOf(fn)})`);
+}
+
+/** The kind begin() takes: one outside both was counted as an operation, and reported as given. */
+export function checkedKind(kind: unknown): void {
+  if (kind === undefined || kind === 'operation' || kind === 'request') return;
+  const got = typeof kind === 'string' ? 'another string' : typeOf(kind);
+  throw new TypeError(`begin(): the kind must be 'operation' or 'request' (got ${got})`);
+}
+
+/** A value's type as a message may name it: never its text, which may be anything. */
+export function typeOf(value: unknown): string {
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'an array' : typeof value;
+}
