@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { typeOf } from './argument-checks.js';
 import {
   EMBODIED_LIMITS,
   EMBODIED_PROFILE_FIGURES,
@@ -347,7 +348,7 @@ export function checkSettings(settings: Settings): void {
     if (typeof value !== 'object' || value === null) {
       throw new TypeError(
         `settings.${group} must be an object (loadSettings() builds settings whole; got ` +
-          `${value === null ? 'null' : typeof value})`,
+          `${typeOf(value)})`,
       );
     }
   }
