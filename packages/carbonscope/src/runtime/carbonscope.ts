@@ -49,7 +49,7 @@ import {
   trackHttpRequests,
   UNMATCHED_ROUTE,
 } from '../http/index.js';
-import { catchRejection, checkListener, Listeners } from '../listeners.js';
+import { callEach, checkListener, Listeners } from '../listeners.js';
 import type { Logger } from '../log.js';
 import { checkedOperationName } from '../operation-name.js';
 import { warnUnknownKeys } from '../option-keys.js';
@@ -547,13 +547,7 @@ export class Carbonscope implements OperationTracker {
       seconds: options.seconds ?? 0,
     };
     // Its caller is a server's error handler, whose throw would end the process.
-    for (const listener of this.earlyListeners.all) {
-      try {
-        catchRejection(listener(answer), this.earlyListenerFailed);
-      } catch (err) {
-        this.earlyListenerFailed(err);
-      }
-    }
+    callEach(this.earlyListeners.all, answer, this.earlyListenerFailed);
   }
 
   /** Every answer given before a request, as answeredEarly is told of it. */
