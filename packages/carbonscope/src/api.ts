@@ -1,4 +1,4 @@
-import { checkedFunction, typeOf } from './argument-checks.js';
+import { checkedFunction } from './argument-checks.js';
 import type {
   EnergySnapshot,
   Measured,
@@ -9,7 +9,7 @@ import { passedThrough, tooDeepToTrack, untracked } from './energy/track.js';
 import { checkedOperationName } from './operation-name.js';
 import type { Carbonscope, CarbonscopeOptions } from './runtime/carbonscope.js';
 import { startDefault, startedDefault, stopDefault } from './runtime/default.js';
-import { checkInjected } from './runtime/injected.js';
+import { checkOptions } from './runtime/injected.js';
 
 export type StartOptions = Omit<CarbonscopeOptions, 'captureContext'>;
 
@@ -18,13 +18,9 @@ export type StartOptions = Omit<CarbonscopeOptions, 'captureContext'>;
  * samples in the background on a timer that never keeps the process alive.
  */
 export function start(options: StartOptions = {}): Promise<Carbonscope> {
-  // A JavaScript caller's null failed deep in the start, as a TypeError naming no option.
-  if (typeof options !== 'object' || options === null) {
-    const got = typeOf(options);
-    return Promise.reject(new TypeError(`start(): the options must be an object (got ${got})`));
-  }
+  // Here, not only in the start: a started instance is handed back without one.
   try {
-    checkInjected(options, 'start()');
+    checkOptions(options, 'start()');
   } catch (err) {
     return Promise.reject(err);
   }
@@ -95,11 +91,7 @@ export class EmissionsTracker {
     // Checked here: its stop() reports the name, long after a wrong one was given; and its
     // start() bypasses start()'s check of the options (a null was named Carbonscope.create()'s).
     checkedOperationName(name, 'EmissionsTracker');
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError(
-        `EmissionsTracker: the options must be an object (got ${typeOf(options)})`,
-      );
-    }
+    checkOptions(options, 'EmissionsTracker');
   }
 
   async start(): Promise<void> {

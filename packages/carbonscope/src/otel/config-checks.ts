@@ -23,12 +23,6 @@ export function checkSdkModule(sdk: unknown, caller: string, enums: readonly Enu
   );
 }
 
-/** Throws unless `value` is an object (not null). */
-export function checkObject(value: unknown, caller: string, what: string): void {
-  if (typeof value === 'object' && value !== null) return;
-  throw new TypeError(`${caller}: ${what} must be an object (got ${typeOf(value)})`);
-}
-
 /** Throws unless `value` is absent or a boolean. */
 export function checkSwitch(value: unknown, caller: string, what: string): void {
   if (value === undefined || typeof value === 'boolean') return;

@@ -7,11 +7,11 @@ import { knownKeys, warnUnknownKeys } from '../option-keys.js';
 import type { Carbonscope, CarbonscopeOptions } from '../runtime/carbonscope.js';
 import { startDefault } from '../runtime/default.js';
 import { defaultLogger } from '../runtime/default-logger.js';
-import { checkInjected } from '../runtime/injected.js';
+import { checkOptions } from '../runtime/injected.js';
 import { CARBONSCOPE_OPTIONS, INSTRUMENTATION_CONFIG } from '../runtime/known-options.js';
 import { VERSION } from '../version.js';
 import { SCOPE_NAME } from './attach.js';
-import { checkObject, checkSwitch } from './config-checks.js';
+import { checkSwitch } from './config-checks.js';
 import type { LocalHistograms } from './local-histograms.js';
 import { metersForNothing, metricsOff } from './own-provider.js';
 import { registerPresent } from './register-present.js';
@@ -211,12 +211,11 @@ export class CarbonscopeInstrumentation {
  */
 function checkConfig(config: unknown): void {
   const caller = CALLER;
-  checkObject(config, caller, 'the config');
+  // At the constructor, where the start's own check would only be one logged error later.
+  checkOptions(config, caller, 'the config');
   const { enabled, http, histograms } = config as Record<string, unknown>;
   checkSwitch(enabled, caller, 'enabled');
   checkSwitch(http, caller, 'http');
-  // At the constructor, where the start's own check would only be one logged error later.
-  checkInjected(config as object, caller);
   // By its methods, not instanceof: another copy of carbonscope's LocalHistograms records too.
   // Null is none, as bindMetrics has always taken it.
   const local = histograms as Partial<Record<'histogram' | 'collect', unknown>> | null | undefined;

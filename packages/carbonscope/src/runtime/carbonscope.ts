@@ -1,4 +1,4 @@
-import { checkedFunction, checkedKind, typeOf } from '../argument-checks.js';
+import { checkedFunction, checkedKind } from '../argument-checks.js';
 import {
   type ActiveOperation,
   bootClock,
@@ -57,7 +57,7 @@ import { shortKeyWarning } from '../secret-length.js';
 import { checkSettings, type Env, loadSettings, type Settings } from '../settings.js';
 import { defaultLogger } from './default-logger.js';
 import { type DropCount, DropCounts } from './drop-counts.js';
-import { checkInjected } from './injected.js';
+import { checkOptions } from './injected.js';
 import { CARBONSCOPE_OPTIONS, REQUEST_TRACKING_OPTIONS } from './known-options.js';
 import { LoopEndSettler } from './loop-end-settle.js';
 import { OperationScores } from './operation-scores.js';
@@ -257,12 +257,7 @@ export class Carbonscope implements OperationTracker {
     /** Who was given the options, for the warnings of keys it does not know. */
     caller = 'Carbonscope.create()',
   ): Promise<Carbonscope> {
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError(
-        `Carbonscope.create(): the options must be an object (got ${typeOf(options)})`,
-      );
-    }
-    checkInjected(options, 'Carbonscope.create()');
+    checkOptions(options, 'Carbonscope.create()');
     if (options.settings) checkSettings(options.settings);
     const settings = options.settings ?? loadSettings(options.env ?? process.env);
     const logger = options.logger ?? defaultLogger(options.env ?? process.env, settings);

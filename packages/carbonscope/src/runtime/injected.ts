@@ -8,10 +8,25 @@ const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 const SOURCE_METHODS = ['probe', 'sample', 'close'] as const;
 
 /**
+ * Throws a TypeError unless `options` is an object whose logger, sources and grid are usable:
+ * a JavaScript caller's null otherwise failed deep in the start, as a TypeError naming no option.
+ */
+export function checkOptions(
+  options: unknown,
+  caller: string,
+  what = 'the options',
+): asserts options is object {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${caller}: ${what} must be an object (got ${typeOf(options)})`);
+  }
+  checkInjected(options, caller);
+}
+
+/**
  * Throws a TypeError naming the first of `options`' logger, sources or grid that is wrong. Null
  * is none given, as the start's `??` has always taken it.
  */
-export function checkInjected(options: object, caller: string): void {
+function checkInjected(options: object, caller: string): void {
   const { logger, sources, grid } = options as Record<string, unknown>;
   if (given(logger) && !hasMethods(logger, LOG_LEVELS)) {
     refuse(caller, 'logger must have debug, info, warn and error functions', logger);

@@ -83,6 +83,14 @@ describe('the API given what plain JavaScript can pass', () => {
     expect(() => new EmissionsTracker('job', undefined)).not.to.throw();
   });
 
+  it('EmissionsTracker refuses a logger without its methods at construction, by its own name', () => {
+    // Not at start(), long after, as Carbonscope.create()'s.
+    expect(() => new EmissionsTracker('job', untyped({ logger: {} }))).to.throw(
+      TypeError,
+      /^EmissionsTracker: logger must have debug, info, warn and error functions/,
+    );
+  });
+
   it('start() refuses options that are not an object, by name', async () => {
     for (const options of [null, 5, 'env']) {
       const refused = await start(untyped(options)).then(
