@@ -4,19 +4,13 @@
  * takes delta points: what the Collector's Prometheus exporter shows must be every request
  * counted, once. Its batch processor waits 0.2 s here, not 5 s: the figures arrive sooner.
  */
-import { join } from 'node:path';
 import { METRICS, prometheusName } from 'carbonscope';
 import { expect } from 'chai';
-import { childEnv } from '#library-tests/helpers/child-env.js';
 import { findSample } from '#library-tests/helpers/metrics.js';
-import { type Spawned, spawnUntil } from '#library-tests/helpers/spawn.js';
-import { projectRoot } from '../../src/paths.js';
+import { type RegisterApp, startRegisterApp } from '#library-tests/helpers/register-app.js';
 import { type RunningCollector, startCollector } from '../helpers/collector.js';
 import { freePorts } from '../helpers/spawn-server.js';
 import { waitFor } from '../helpers/wait.js';
-
-/** The library's plain node:http fixture, naming /hello and /users/:id with setRoute. */
-const SERVER = join(projectRoot, 'packages', 'carbonscope', 'test', 'fixtures', 'register');
 
 const REQUESTS = `${prometheusName(METRICS.operationEnergy)}_count`;
 const ENERGY = prometheusName(METRICS.processEnergy);
@@ -34,41 +28,12 @@ async function collectorOn(
   ]);
 }
 
-interface App extends Spawned {
-  base: string;
-}
-
-/** The fixture under `--import carbonscope/register`, pushing to `otlpUrl` every 0.5 s. */
-async function startApp(otlpUrl: string, env: Record<string, string> = {}): Promise<App> {
-  const app = await spawnUntil(
-    process.execPath,
-    ['--import', 'carbonscope/register', join(SERVER, 'server.js')],
-    {
-      cwd: SERVER,
-      env: childEnv({
-        OTEL_METRICS_EXPORTER: 'otlp',
-        OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
-        OTEL_METRIC_EXPORT_INTERVAL: '500',
-        OTEL_SERVICE_NAME: 'collector-test',
-        ENERGY_SOURCE: 'estimate',
-        CARBON_INTENSITY: '300',
-        ENERGY_SAMPLE_INTERVAL_MS: '200',
-        CARBONSCOPE_LOG_LEVEL: 'info',
-        ...env,
-      }),
-      waitFor: /^listening \d+$/,
-    },
-  );
-  const port = /^listening (\d+)$/.exec(app.stdout.find((l) => l.startsWith('listening')) ?? '');
-  const started = "metrics exported by carbonscope's own SDK: otlp";
-  await waitFor('register to start its SDK', async () =>
-    app.stderr.some((l) => l.includes(started)),
-  );
-  return { ...app, base: `http://127.0.0.1:${port?.[1]}` };
-}
+/** The library's register fixture (/hello, /users/:id named with setRoute), pushing every 0.5 s. */
+const startApp = (otlpUrl: string, env: Record<string, string> = {}) =>
+  startRegisterApp(otlpUrl, { OTEL_METRIC_EXPORT_INTERVAL: '500', ...env });
 
 /** The app's warnings of a failed push so far. */
-function pushFailures(app: App | undefined): string[] {
+function pushFailures(app: RegisterApp | undefined): string[] {
   return app?.stderr.filter((l) => l.includes('could not push metrics')) ?? [];
 }
 
@@ -82,7 +47,7 @@ describe('register pushing OTLP to the real OpenTelemetry Collector', function (
   this.timeout(90_000);
   let ports: { http: number; exporter: number };
   let collector: RunningCollector | undefined;
-  let app: App | undefined;
+  let app: RegisterApp | undefined;
 
   beforeEach(async () => {
     const [http, exporter] = await freePorts(2);
@@ -172,7 +137,7 @@ describe('register pushing OTLP to the real OpenTelemetry Collector', function (
 describe('register pushing to the real Collector while its memory limiter refuses', function () {
   this.timeout(60_000);
   let collector: RunningCollector | undefined;
-  let app: App | undefined;
+  let app: RegisterApp | undefined;
   afterEach(async () => {
     await app?.stop('SIGKILL');
     app = undefined;

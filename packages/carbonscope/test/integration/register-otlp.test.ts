@@ -16,12 +16,11 @@ import {
   sumOf,
 } from '../helpers/otlp-receiver.js';
 import { freePort } from '../helpers/ports.js';
+import { REGISTER_SERVER, type RegisterApp, startRegisterApp } from '../helpers/register-app.js';
 import { silentCollector } from '../helpers/silent-collector.js';
-import { linesOf, runToEnd, type Spawned, spawnUntil } from '../helpers/spawn.js';
+import { linesOf, runToEnd, spawnUntil } from '../helpers/spawn.js';
 import { waitFor } from '../helpers/wait.js';
 
-/** A plain node:http service naming its routes with setRoute; see its comment for ON_SIGTERM. */
-const SERVER = join(libraryRoot, 'test', 'fixtures', 'register', 'server.js');
 /** The application's own NodeSDK pushing OTLP, with CarbonscopeInstrumentation. */
 const OWN_SDK = join(libraryRoot, 'test', 'fixtures', 'register', 'otel-sdk.js');
 /** The application's own NodeSDK, which register joins; APP_END says how it ends on SIGTERM. */
@@ -30,50 +29,6 @@ const APP_SDK = join(libraryRoot, 'test', 'fixtures', 'register', 'app-sdk.js');
 const LATE_SDK = join(libraryRoot, 'test', 'fixtures', 'register', 'late-sdk.js');
 /** The application's own SDK, registered on SIGUSR2 (+300 ms), shut down 1 s later; then exit. */
 const BRIEF_SDK = join(libraryRoot, 'test', 'fixtures', 'register', 'brief-sdk.js');
-
-interface App extends Spawned {
-  base: string;
-}
-
-/**
- * `node --import carbonscope/register server.js`, resolved as a user's would be (the package
- * by its name, here from inside it), pushing OTLP to `receiver` as the standard variables say.
- * The protocol is left unset: the spec's default, http/protobuf.
- */
-async function startApp(
-  receiver: Pick<OtlpReceiver, 'url'>,
-  env: Record<string, string>,
-  imports: string[] = [],
-  ready = "metrics exported by carbonscope's own SDK: otlp",
-): Promise<App> {
-  const args = ['--import', 'carbonscope/register', ...imports.flatMap((i) => ['--import', i])];
-  const app = await spawnUntil(process.execPath, [...args, SERVER], {
-    cwd: dirname(SERVER),
-    env: childEnv({
-      OTEL_METRICS_EXPORTER: 'otlp',
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_SERVICE_NAME: 'some-name',
-      ENERGY_SOURCE: 'estimate',
-      CARBON_INTENSITY: '300',
-      ENERGY_SAMPLE_INTERVAL_MS: '200',
-      // For the line that says register has started its SDK.
-      CARBONSCOPE_LOG_LEVEL: 'info',
-      ...env,
-    }),
-    waitFor: /^listening \d+$/,
-  });
-  const port = /^listening (\d+)$/.exec(app.stdout.find((l) => l.startsWith('listening')) ?? '');
-  // register starts beside the application and tracks requests once it has: as a user's
-  // traffic would, the test's comes after (the examples test waits for the metrics likewise).
-  await waitFor(
-    `register to say ${ready}`,
-    () => app.stderr.some((l) => l.includes(ready)),
-    15_000,
-  ).catch(() => {
-    throw new Error(`register did not say "${ready}": ${app.stderr.join('\n')}`);
-  });
-  return { ...app, base: `http://127.0.0.1:${port?.[1]}` };
-}
 
 /** Three requests to /users/:id, one to /hello, one no route names. */
 async function traffic(base: string): Promise<void> {
@@ -109,7 +64,7 @@ function expectServed(push: OtlpMetricsRequest | undefined): void {
 describe('--import carbonscope/register pushing OTLP (its own SDK)', function () {
   this.timeout(60_000);
   let receiver: OtlpReceiver;
-  let app: App | undefined;
+  let app: RegisterApp | undefined;
 
   beforeEach(async () => {
     receiver = await otlpReceiver();
@@ -121,7 +76,7 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
   });
 
   it('pushes each route’s operation energy as http/protobuf, under OTEL_SERVICE_NAME', async () => {
-    app = await startApp(receiver, { OTEL_METRIC_EXPORT_INTERVAL: '300' });
+    app = await startRegisterApp(receiver.url, { OTEL_METRIC_EXPORT_INTERVAL: '300' });
     await traffic(app.base);
     // Operations are settled at the meter's next sample, then pushed at the next export.
     await waitFor(
@@ -150,7 +105,7 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
   // Both documented ways in at once: register joins the provider NodeSDK hands the
   // instrumentation. Each bound, every request was counted twice.
   it('beside CarbonscopeInstrumentation in the same SDK: each request counted once, one warning', async () => {
-    app = await startApp(receiver, {}, [OWN_SDK], 'each operation is recorded once');
+    app = await startRegisterApp(receiver.url, {}, [OWN_SDK], 'each operation is recorded once');
     await traffic(app.base);
     app.proc.kill('SIGTERM');
     expect(await app.exited).to.deep.equal({ code: 0, signal: null });
@@ -166,7 +121,11 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
     const appReceiver = await otlpReceiver();
     try {
       // Its own provider pushes to `receiver`, every 10 minutes: any push would be its last.
-      app = await startApp(receiver, { APP_OTLP_URL: `${appReceiver.url}/v1/metrics` }, [LATE_SDK]);
+      app = await startRegisterApp(
+        receiver.url,
+        { APP_OTLP_URL: `${appReceiver.url}/v1/metrics` },
+        [LATE_SDK],
+      );
       await traffic(app.base);
       // Settled into its own provider (samples every 200 ms) before the application's SDK starts.
       await new Promise((resolve) => setTimeout(resolve, 500));
@@ -268,8 +227,8 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
       // The push's timeout is the interval: at 200 ms a loaded machine's answer came after it, a
       // push the collector had taken was given up, and its figures went to the application as
       // unpushed, counted twice across the series (the same in attach.test.ts's hand-overs).
-      app = await startApp(
-        receiver,
+      app = await startRegisterApp(
+        receiver.url,
         { OTEL_METRIC_EXPORT_INTERVAL: '1000', APP_OTLP_URL: `${receiver.url}/v1/metrics`, ...env },
         [LATE_SDK],
       );
@@ -359,9 +318,9 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
       const exporter = variable.startsWith('OTEL_EXPORTER_PROMETHEUS') ? 'prometheus' : 'otlp';
       const started = await spawnUntil(
         process.execPath,
-        ['--import', 'carbonscope/register', SERVER],
+        ['--import', 'carbonscope/register', REGISTER_SERVER],
         {
-          cwd: dirname(SERVER),
+          cwd: dirname(REGISTER_SERVER),
           env: childEnv({
             OTEL_METRICS_EXPORTER: exporter,
             OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
@@ -404,7 +363,7 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
     const env = { OTEL_METRIC_EXPORT_INTERVAL: '600000' };
 
     it('left to Node (register adds no signal handler): the process ends at once, unflushed', async () => {
-      app = await startApp(receiver, env);
+      app = await startRegisterApp(receiver.url, env);
       await traffic(app.base);
       app.proc.kill('SIGTERM');
       expect(await app.exited).to.deep.equal({ code: null, signal: 'SIGTERM' });
@@ -418,7 +377,7 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
           ? 'closes its server and lets the process end'
           : 'awaits stop() and exits';
       it(`an app that ${how} on SIGTERM gets every counted request pushed`, async () => {
-        app = await startApp(receiver, { ...env, ON_SIGTERM: onSigterm });
+        app = await startRegisterApp(receiver.url, { ...env, ON_SIGTERM: onSigterm });
         // The signal follows the last response at once: the last sample, taken at the end,
         // settles what no sample has yet.
         await traffic(app.base);
@@ -449,7 +408,7 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
 
     for (const preference of ['delta', 'lowmemory']) {
       it(`${preference}: its histograms are delta, and their counts over the pushes add up to the requests`, async () => {
-        app = await startApp(receiver, {
+        app = await startRegisterApp(receiver.url, {
           OTEL_METRIC_EXPORT_INTERVAL: '300',
           OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: preference,
         });
@@ -506,7 +465,7 @@ const closedPort = freePort;
 
 describe('register: a failing push is one warning, a recovery one line', function () {
   this.timeout(60_000);
-  let app: App | undefined;
+  let app: RegisterApp | undefined;
   let collector: Server | undefined;
 
   afterEach(async () => {
@@ -521,7 +480,7 @@ describe('register: a failing push is one warning, a recovery one line', functio
 
   it('warns within 5 s where a closed port refuses each 1 s export, once, its key masked', async () => {
     const endpoint = `http://127.0.0.1:${await closedPort()}/?api_key=QUERY-SECRET-7`;
-    app = await startApp({ url: endpoint }, { OTEL_METRIC_EXPORT_INTERVAL: '1000' });
+    app = await startRegisterApp(endpoint, { OTEL_METRIC_EXPORT_INTERVAL: '1000' });
     await waitFor('a warning of the failed push', () => pushLines().length > 0, 5_000).catch(() => {
       throw new Error(`no warning within 5 s: ${app?.stderr.join('\n')}`);
     });
@@ -547,10 +506,9 @@ describe('register: a failing push is one warning, a recovery one line', functio
     const { port } = collector.address() as { port: number };
     // The push's timeout is the interval: at 300 ms a loaded machine's answer could come after
     // it, and a line told of that timeout, not of the 400 or of the recovery.
-    app = await startApp(
-      { url: `http://127.0.0.1:${port}` },
-      { OTEL_METRIC_EXPORT_INTERVAL: '1000' },
-    );
+    app = await startRegisterApp(`http://127.0.0.1:${port}`, {
+      OTEL_METRIC_EXPORT_INTERVAL: '1000',
+    });
     await waitFor('the first warning of a failed push', () => pushLines().length === 1, 10_000);
     refuse = false;
     await waitFor('the second warning of a failed push', () => pushLines().length === 2, 10_000);
@@ -564,7 +522,7 @@ describe('register: a failing push is one warning, a recovery one line', functio
 
 describe("register's push failures under delta temporality", function () {
   this.timeout(30_000);
-  let app: App | undefined;
+  let app: RegisterApp | undefined;
   afterEach(async () => {
     await app?.stop('SIGKILL');
     app = undefined;
@@ -572,13 +530,10 @@ describe("register's push failures under delta temporality", function () {
 
   it('says what a failed push carried is lost, not that the next export tries again', async () => {
     const endpoint = `http://127.0.0.1:${await closedPort()}`;
-    app = await startApp(
-      { url: endpoint },
-      {
-        OTEL_METRIC_EXPORT_INTERVAL: '500',
-        OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
-      },
-    );
+    app = await startRegisterApp(endpoint, {
+      OTEL_METRIC_EXPORT_INTERVAL: '500',
+      OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'delta',
+    });
     const warned = () => (app?.stderr ?? []).filter((l) => l.includes('could not push metrics'));
     await waitFor('a warning', () => warned().length > 0, 10_000);
     expect(warned()[0]).to.match(
@@ -625,7 +580,7 @@ async function runScript(
       CARBON_INTENSITY: '300',
       ...env,
     }),
-    { cwd: dirname(SERVER) },
+    { cwd: dirname(REGISTER_SERVER) },
   );
   return { code: r.code, stdout: linesOf(r.stdout), stderr: linesOf(r.stderr) };
 }
@@ -1112,7 +1067,7 @@ describe('register with the OTel spec\'s 0 timeouts ("indefinite")', function ()
 describe("OTEL_LOG_LEVEL under register: its own SDK's diagnostic lines", function () {
   this.timeout(60_000);
   const secrets = ['OTLP-PW-42', 'tok-HEADER-9f8e7d'];
-  let app: App | undefined;
+  let app: RegisterApp | undefined;
   let collector: Server | undefined;
 
   afterEach(async () => {
@@ -1124,16 +1079,13 @@ describe("OTEL_LOG_LEVEL under register: its own SDK's diagnostic lines", functi
 
   /** register pushing to `endpoint` with a password in its URL and a token in a header. */
   const start = (endpoint: string) =>
-    startApp(
-      { url: endpoint.replace('//', '//push:OTLP-PW-42@') },
-      {
-        OTEL_LOG_LEVEL: 'info',
-        OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=tok-HEADER-9f8e7d',
-        OTEL_METRIC_EXPORT_INTERVAL: '500',
-        // The exporter gives up before the reader does, so the reader reports its error.
-        OTEL_EXPORTER_OTLP_TIMEOUT: '200',
-      },
-    );
+    startRegisterApp(endpoint.replace('//', '//push:OTLP-PW-42@'), {
+      OTEL_LOG_LEVEL: 'info',
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=tok-HEADER-9f8e7d',
+      OTEL_METRIC_EXPORT_INTERVAL: '500',
+      // The exporter gives up before the reader does, so the reader reports its error.
+      OTEL_EXPORTER_OTLP_TIMEOUT: '200',
+    });
   const output = () => [...(app?.stdout ?? []), ...(app?.stderr ?? [])];
   const failed = () => output().find((l) => l.includes('metrics export failed'));
 
@@ -1217,9 +1169,9 @@ describe("register joined to the application's NodeSDK: its last push, whichever
         // The application's SDK first, as the README says: it is registered before register's
         // first sample however slowly a loaded machine loads the rest. (After register, it was
         // not always started by then, and register went to its own SDK: issue in the report.)
-        ['--import', APP_SDK, '--import', 'carbonscope/register', SERVER],
+        ['--import', APP_SDK, '--import', 'carbonscope/register', REGISTER_SERVER],
         {
-          cwd: dirname(SERVER),
+          cwd: dirname(REGISTER_SERVER),
           env: childEnv({
             OTEL_METRICS_EXPORTER: 'otlp',
             OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
@@ -1362,8 +1314,8 @@ describe("the application's own NodeSDK with CarbonscopeInstrumentation, pushing
 /** The own-SDK app serves, is sent SIGTERM and pushes once: every request it served is in it. */
 async function servedAndPushed(env: Record<string, string>): Promise<void> {
   const receiver = await otlpReceiver();
-  const app = await spawnUntil(process.execPath, ['--import', OWN_SDK, SERVER], {
-    cwd: dirname(SERVER),
+  const app = await spawnUntil(process.execPath, ['--import', OWN_SDK, REGISTER_SERVER], {
+    cwd: dirname(REGISTER_SERVER),
     env: childEnv({
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       ...SETTLED_AT_END,
