@@ -162,6 +162,8 @@ export {
 } from './otel/current-gauges.js';
 export { diagLevelOf, installMaskingDiag, maskingDiagLogger } from './otel/diag.js';
 export { checkOtelLists, checkOtelSwitches, malformedOtelVariables } from './otel/env-lists.js';
+// For the service's spans: their last export takes a refused connection as final too.
+export type { AgentFactory } from './otel/export-deadline.js';
 export {
   MIN_EXPORT_INTERVAL_MS,
   otlpExporterTimeout,
@@ -174,8 +176,7 @@ export {
 } from './otel/instrumentation.js';
 // For the service's OTLP reader: its push at shutdown bounded as register's is.
 export { LAST_PUSH_DEADLINE_MS, type LastPush, otlpLastPush } from './otel/last-push.js';
-// For the service's spans: their last export takes a refused connection as final too.
-export { type AgentFactory, lastPushAgents } from './otel/last-push-agent.js';
+export { lastPushAgents } from './otel/last-push-agent.js';
 export { LocalHistograms, type TemporalitySource } from './otel/local-histograms.js';
 export { MissingSdkError, otlpMetricExporter } from './otel/optional-sdk.js';
 export { withPrometheusNames } from './otel/prometheus-names.js';

@@ -90,8 +90,6 @@ function tlsFile(env: Env, signal: OtlpSignal, name: string): Buffer | undefined
   }
 }
 
-export type { AgentFactory };
-
 /** `value` unless unset or blank: how the exporter reads a variable (getStringFromEnv). */
 function nonBlank(value: string | undefined): string | undefined {
   return value?.trim() ? value : undefined;

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Env, quotedSetting, SettingsError } from '../settings.js';
-import { exportsWithin, OwnRequests } from './export-deadline.js';
+import { type AgentFactory, exportsWithin, OwnRequests } from './export-deadline.js';
 import { MAX_TIMEOUT_MS, otlpExporterTimeout } from './export-times.js';
-import { type AgentFactory, exporterAgentOptions } from './last-push-agent.js';
+import { exporterAgentOptions } from './last-push-agent.js';
 
 /**
  * The OpenTelemetry SDK packages carbonscope uses only when it must start a meter provider
