@@ -663,4 +663,35 @@ describe('grid: Electricity Maps client', () => {
     expect(parseRetryAfter('soon', now)).to.equal(undefined);
     expect(parseRetryAfter(null, now)).to.equal(undefined);
   });
+
+  // V8's Date.parse read asctime's form in the machine's zone: 2 h more under Sao Paulo, none
+  // at all under Kathmandu (+05:45); and `3,5` (a decimal comma) as 5 March 2001.
+  it("reads Retry-After's three HTTP date forms as UTC whatever TZ says, and nothing else", () => {
+    const tz = process.env.TZ;
+    const now = Date.parse('1994-11-06T08:49:00Z');
+    try {
+      for (const zone of ['UTC', 'America/Sao_Paulo', 'Asia/Kathmandu', 'Australia/Lord_Howe']) {
+        process.env.TZ = zone;
+        for (const date of [
+          'Sun, 06 Nov 1994 08:49:37 GMT',
+          'Sunday, 06-Nov-94 08:49:37 GMT',
+          'Sun Nov  6 08:49:37 1994',
+        ]) {
+          expect(parseRetryAfter(date, now), `${date} under ${zone}`).to.equal(37_000);
+        }
+        for (const unreadable of [
+          '3,5',
+          'Sun, 06 Nov 1994 08:49:37',
+          'Sun, 31 Feb 1994 08:49:37 GMT',
+        ]) {
+          expect(parseRetryAfter(unreadable, now), `${unreadable} under ${zone}`).to.equal(
+            undefined,
+          );
+        }
+      }
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+  });
 });
