@@ -5,6 +5,12 @@ import { shownSci } from '../footprint.js';
 export const MAX_ENDPOINTS = 16;
 export const OTHER_ENDPOINT = 'other';
 
+/**
+ * Ties in English order whatever LANG says: a bare localeCompare follows the process's locale,
+ * and under LC_ALL=et_EE `/z` sorted before `/t` (da_DK put `/aa` last) in /dashboard/data.
+ */
+const ENDPOINT_ORDER = new Intl.Collator('en');
+
 interface EndpointTotals {
   endpoint: string;
   requests: number;
@@ -80,7 +86,7 @@ export class RequestStats {
           estimated: t.estimated,
         };
       })
-      .sort((a, b) => b.requests - a.requests || a.endpoint.localeCompare(b.endpoint));
+      .sort((a, b) => b.requests - a.requests || ENDPOINT_ORDER.compare(a.endpoint, b.endpoint));
   }
 
   private totalsOf(name: string): EndpointTotals {

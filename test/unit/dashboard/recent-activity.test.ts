@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import type { OperationContext, OperationFootprint } from 'carbonscope';
 import { expect } from 'chai';
 import { RecentActivity } from '../../../src/dashboard/recent-activity.js';
@@ -72,7 +73,32 @@ describe('dashboard recent activity', () => {
   });
 });
 
+/** The endpoints' order as a process under `locale` lists them, each endpoint asked once. */
+function orderUnder(locale: string, endpoints: string[]): string {
+  const module = new URL('../../../src/dashboard/request-stats.js', import.meta.url).href;
+  const script = `const { RequestStats } = await import(${JSON.stringify(module)});
+const stats = new RequestStats();
+for (const operation of ${JSON.stringify(endpoints)}) {
+  stats.record({ operation, kind: 'request', durationSeconds: 0, joules: 1, grams: 1,
+    embodiedGrams: 1, estimated: false, provisional: false });
+}
+process.stdout.write(stats.list().map((s) => s.endpoint).join(' '));`;
+  return execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, LANG: locale, LC_ALL: locale },
+    encoding: 'utf8',
+  });
+}
+
 describe('dashboard request stats', () => {
+  // A bare localeCompare followed LANG: under et_EE `/z` came before `/t`, under da_DK `/aa` last.
+  it('orders endpoints of equal counts the same whatever LC_ALL says', () => {
+    for (const locale of ['C', 'et_EE.UTF-8', 'da_DK.UTF-8', 'lt_LT.UTF-8']) {
+      expect(orderUnder(locale, ['/z', '/t', '/aa', '/y', '/j']), locale).to.equal(
+        '/aa /j /t /y /z',
+      );
+    }
+  });
+
   it('gives requests per second since the last sample and mean energy per request', () => {
     const stats = new RequestStats();
     stats.record(footprint('/predict', 2));

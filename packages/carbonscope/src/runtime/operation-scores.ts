@@ -6,6 +6,12 @@ import {
 } from '../energy/index.js';
 import { operationLabels } from '../labels/index.js';
 
+/**
+ * Ties in English order whatever LANG says: a bare localeCompare follows the process's locale,
+ * and under LC_ALL=et_EE `/z` sorted before `/t` (da_DK put `/aa` last) in the snapshot.
+ */
+const OPERATION_ORDER = new Intl.Collator('en');
+
 interface Tally {
   operation: string;
   kind: OperationKind;
@@ -81,6 +87,6 @@ export class OperationScores {
           estimated: sci.estimated,
         };
       })
-      .sort((a, b) => b.count - a.count || a.operation.localeCompare(b.operation));
+      .sort((a, b) => b.count - a.count || OPERATION_ORDER.compare(a.operation, b.operation));
   }
 }

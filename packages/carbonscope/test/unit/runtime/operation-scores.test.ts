@@ -1,0 +1,27 @@
+import { execFileSync } from 'node:child_process';
+import { expect } from 'chai';
+
+/** The operations' order in a snapshot as a process under `locale` lists them, each once. */
+function orderUnder(locale: string, operations: string[]): string {
+  const module = new URL('../../../src/runtime/operation-scores.js', import.meta.url).href;
+  const script = `const { OperationScores } = await import(${JSON.stringify(module)});
+const scores = new OperationScores();
+for (const operation of ${JSON.stringify(operations)}) {
+  scores.record({ operation, kind: 'operation', durationSeconds: 0, joules: 1, grams: 1,
+    embodiedGrams: 1, estimated: false, provisional: false });
+}
+process.stdout.write(scores.list().map((s) => s.operation).join(' '));`;
+  return execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, LANG: locale, LC_ALL: locale },
+    encoding: 'utf8',
+  });
+}
+
+describe('operation scores', () => {
+  // A bare localeCompare followed LANG: under et_EE `z` came before `t`, under da_DK `aa` last.
+  it('orders operations of equal counts the same whatever LC_ALL says', () => {
+    for (const locale of ['C', 'et_EE.UTF-8', 'da_DK.UTF-8', 'lt_LT.UTF-8']) {
+      expect(orderUnder(locale, ['z', 't', 'aa', 'y', 'j']), locale).to.equal('aa j t y z');
+    }
+  });
+});
