@@ -3,6 +3,7 @@ import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 import type { AgentOptions as HttpsAgentOptions } from 'node:https';
 import { afterIo } from '../after-io.js';
 import { atDeadline } from '../deadline.js';
+import { parseRetryAfter } from '../retry-after.js';
 import type { Env } from '../settings.js';
 
 const REQUEST_START = 'http.client.request.start';
@@ -101,25 +102,14 @@ function earliestOf(own: OwnRequests): number {
  */
 export const EXPORT_TIMED_OUT = 'Request timed out';
 
-const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
-const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
 /**
- * Retry-After's two forms (RFC 9110 10.2.3): delta-seconds, or an HTTP date in the preferred
- * form (`Sun, 06 Nov 1994 08:49:37 GMT`) or the two obsolete ones a recipient must accept.
- * Not Date.parse: V8 reads almost any text ending in a number as a date (`secret 12`).
- */
-const RETRY_AFTER = new RegExp(
-  `^(?:\\d{1,10}|${DAY}, \\d\\d ${MONTH} \\d{4} \\d\\d:\\d\\d:\\d\\d GMT|` +
-    `${DAY}[a-z]{0,6}, \\d\\d-${MONTH}-\\d\\d \\d\\d:\\d\\d:\\d\\d GMT|` +
-    `${DAY} ${MONTH} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\d{4})$`,
-);
-
-/**
- * `value` where it is a Retry-After: anything else a collector or a proxy wrote there, up to
- * Node's 16 KiB of headers, stays out of the log line.
+ * `value` where it is a Retry-After (delta-seconds, or one of RFC 9110's HTTP dates, as the grid
+ * client reads it): anything else a collector or a proxy wrote there, up to Node's 16 KiB of
+ * headers, stays out of the log line. Not Date.parse: V8 reads `secret 12` as a date.
  */
 function retryAfterOf(value: string | undefined): string | undefined {
-  return value !== undefined && RETRY_AFTER.test(value) ? value : undefined;
+  if (value === undefined || value.length > 40) return undefined;
+  return parseRetryAfter(value, Date.now()) === undefined ? undefined : value;
 }
 
 /** Has each export in flight of `own` keep `response`'s status as its last answer. */
