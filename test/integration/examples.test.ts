@@ -154,12 +154,12 @@ describe('the packed library in fresh projects (examples/)', function () {
 
   // npm hoists a package's undeclared imports into reach; pnpm's strict layout does not.
   it('imports no package its package.json does not declare', async () => {
-    const { stdout: shipped } = await run('tar', [
-      '-xzOf',
-      tarball,
-      '--wildcards',
-      'package/dist/src/*.js',
-    ]);
+    // The shipped code passed execFile's 1 MiB default this stop: its own cap, well above it.
+    const { stdout: shipped } = await run(
+      'tar',
+      ['-xzOf', tarball, '--wildcards', 'package/dist/src/*.js'],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
     // Comments left out: twice this stop one quoting an import (`from 'module'`, of 'koa') read
     // as an undeclared package. Block comments, and line comments that begin their line.
     const stdout = shipped.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
