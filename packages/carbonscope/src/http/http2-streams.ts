@@ -150,9 +150,16 @@ function sendsFile(stream: ServerHttp2Stream): boolean {
   return Reflect.get(stream, '_final') === null;
 }
 
-/** The `:status` a stream sent, unless it was reset (by either side): then none was delivered. */
+/**
+ * The `:status` a stream sent, unless it was reset (by either side) or cut short: then none was
+ * delivered. A client that destroys its session (or sends GOAWAY) has Node close each of its
+ * streams with NO_ERROR: Node marks one whose answer was still open `aborted`, and ends its
+ * writable side for it (a `finish` the server never asked for). A gRPC answer closed before its
+ * trailers went never delivered its status either.
+ */
 function sentStatus(stream: ServerHttp2Stream): number | undefined {
   if (stream.rstCode !== undefined && stream.rstCode !== 0) return undefined;
+  if (stream.aborted || awaitsGrpcTrailers(stream)) return undefined;
   const status = Number(stream.sentHeaders[':status']);
   return Number.isInteger(status) ? status : undefined;
 }

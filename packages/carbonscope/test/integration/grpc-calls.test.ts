@@ -568,3 +568,56 @@ describe('http: an answer a client shapes teaches no gRPC method', () => {
     }
   });
 });
+
+/** A server-streaming method that sends one message and then holds its call open. */
+const FEED = { Watch: method('/demo.Feed/Watch', false, true) } satisfies ServiceDefinition;
+
+/**
+ * `calls` raw calls to Watch on one session, which the client destroys once each got its first
+ * message: Node closes the server's streams with NO_ERROR, their answers cut short.
+ */
+async function destroyedSession(port: number, calls: number): Promise<void> {
+  const session = connect(`http://127.0.0.1:${port}`);
+  session.on('error', () => {});
+  const firsts = [];
+  for (let i = 0; i < calls; i++) {
+    const req = session.request({
+      ':method': 'POST',
+      ':path': '/demo.Feed/Watch',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    req.on('error', () => {});
+    req.end(Buffer.from([0, 0, 0, 0, 1, 97]));
+    firsts.push(once(req, 'data'));
+  }
+  await Promise.all(firsts);
+  session.destroy();
+}
+
+describe("http: a call cut short by its client's session delivered no status", () => {
+  it('each stream of a session the client destroys ends without one, not as a 200', async () => {
+    const cs = await steadyCarbonscope();
+    const ended: OperationFootprint[] = [];
+    cs.onFinish((f) => ended.push(f));
+    cs.trackRequests();
+    const feed = new Server();
+    feed.addService(FEED, {
+      Watch: (call: { write(b: Raw): void }) => call.write(Buffer.from('x')),
+    });
+    const port = await bind(feed);
+    try {
+      for (let i = 0; i < 4; i++) await destroyedSession(port, 5);
+      await until(() => ended.length === 20);
+      const outcomes = new Set(
+        ended.map((f) => `${f.operation} ${f.status} ${f.http?.grpcStatus}`),
+      );
+      expect(outcomes).to.deep.equal(new Set(['/demo.Feed/Watch undefined undefined']));
+      expect(ended).to.have.length(20);
+      expect(cs.trackRequests().inFlight).to.equal(0);
+    } finally {
+      feed.forceShutdown();
+      await cs.stop();
+    }
+  });
+});
