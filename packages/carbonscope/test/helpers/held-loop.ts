@@ -1,10 +1,37 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { once } from 'node:events';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 
 /** Holds the event loop for `ms`, as a stopped process (SIGSTOP) or a synchronous job does. */
 export function blockFor(ms: number): void {
   const end = performance.now() + ms;
   while (performance.now() < end);
+}
+
+/** Two ends of one loopback TCP connection: what `peer` writes waits in `client`'s socket. */
+export interface LoopbackPair {
+  client: Socket;
+  peer: Socket;
+  close(): void;
+}
+
+export async function loopbackPair(): Promise<LoopbackPair> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  const client = createConnection(port, '127.0.0.1');
+  const [peer] = (await once(server, 'connection')) as [Socket];
+  return {
+    client,
+    peer,
+    close() {
+      client.destroy();
+      peer.destroy();
+      server.close();
+    },
+  };
 }
 
 /**

@@ -1,8 +1,7 @@
 import { once } from 'node:events';
-import { createConnection, createServer, type Socket } from 'node:net';
 import { expect } from 'chai';
 import { DeadlineError, settlesWithin, withDeadline } from '../../src/deadline.js';
-import { blockFor } from '../helpers/held-loop.js';
+import { blockFor, loopbackPair } from '../helpers/held-loop.js';
 
 describe('deadline', () => {
   it('withDeadline rejects at the deadline even when the work ignores its signal, and aborts it', async () => {
@@ -117,12 +116,7 @@ describe('deadline', () => {
   // Node runs the timers that expired while the process was stopped (SIGSTOP, a debugger) or
   // its loop blocked before it reads its sockets: the deadline won over the answer waiting there.
   it('withDeadline and settlesWithin take an answer that came while the loop was held past them', async () => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const { port } = server.address() as { port: number };
-    const client = createConnection(port, '127.0.0.1');
-    const [peer] = (await once(server, 'connection')) as [Socket];
+    const { client, peer, close } = await loopbackPair();
     try {
       for (const wait of [
         (answer: Promise<unknown>) => withDeadline(50, () => answer),
@@ -135,9 +129,7 @@ describe('deadline', () => {
         expect(await outcome).to.equal(true);
       }
     } finally {
-      client.destroy();
-      peer.destroy();
-      server.close();
+      close();
     }
   });
 });

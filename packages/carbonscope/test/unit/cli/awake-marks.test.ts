@@ -1,9 +1,8 @@
-import { EventEmitter, once } from 'node:events';
-import { createConnection, createServer, type Socket } from 'node:net';
+import { EventEmitter } from 'node:events';
 import { expect } from 'chai';
 import { AwakeMarks } from '../../../src/cli/awake-marks.js';
 import { waitForEnd } from '../../../src/cli/run.js';
-import { blockFor } from '../../helpers/held-loop.js';
+import { blockFor, loopbackPair } from '../../helpers/held-loop.js';
 
 describe('run: when the command ended, where carbonscope was stopped', () => {
   it('knows the end precisely where the loop ran on time to it', () => {
@@ -42,12 +41,7 @@ describe('run: when the command ended, where carbonscope was stopped', () => {
   // Node runs expired timers before it polls for I/O: an exit handled in that phase took the
   // last sample before the lines nvidia-smi printed meanwhile were read from its pipe.
   it('tells the exit after the I/O of the turn it was seen in', async () => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const { port } = server.address() as { port: number };
-    const client = createConnection(port, '127.0.0.1');
-    const [peer] = (await once(server, 'connection')) as [Socket];
+    const { client, peer, close } = await loopbackPair();
     let received = '';
     client.setEncoding('utf8');
     client.on('data', (text: string) => {
@@ -67,9 +61,7 @@ describe('run: when the command ended, where carbonscope was stopped', () => {
       expect(await told).to.deep.equal({ kind: 'exit', code: 0, signal: null });
       expect(seen).to.equal('line');
     } finally {
-      client.destroy();
-      peer.destroy();
-      server.close();
+      close();
     }
   });
 });

@@ -4,12 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { type TimerHandle, unrefTimer } from '../../../src/energy/index.js';
-
-/** Holds the event loop for `ms`, as a stopped process (SIGSTOP) or a synchronous job does. */
-function blockFor(ms: number): void {
-  const end = performance.now() + ms;
-  while (performance.now() < end);
-}
+import { blockFor } from '../../helpers/held-loop.js';
 
 describe('unrefTimer', () => {
   let dir: string;
