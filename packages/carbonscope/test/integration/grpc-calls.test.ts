@@ -1,5 +1,12 @@
 import { once } from 'node:events';
-import { connect, constants, createServer, type ServerHttp2Stream } from 'node:http2';
+import {
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  connect,
+  constants,
+  createServer,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import {
   type CallOptions,
@@ -153,12 +160,7 @@ function namedStreams() {
 async function resetCall(port: number, path: string, seen: Promise<unknown>): Promise<void> {
   const session = connect(`http://127.0.0.1:${port}`);
   session.on('error', () => {});
-  const req = session.request({
-    ':method': 'POST',
-    ':path': path,
-    'content-type': 'application/grpc',
-  });
-  req.on('error', () => {});
+  const req = grpcRequest(session, path);
   req.write(Buffer.alloc(5));
   await seen;
   req.close(constants.NGHTTP2_CANCEL);
@@ -443,13 +445,7 @@ describe("http: a gRPC call's outcome, its grpc-status, over loopback", () => {
 async function chat(port: number) {
   const session = connect(`http://127.0.0.1:${port}`);
   session.on('error', () => {});
-  const req = session.request({
-    ':method': 'POST',
-    ':path': '/demo.Failing/Chat',
-    'content-type': 'application/grpc',
-    te: 'trailers',
-  });
-  req.on('error', () => {});
+  const req = grpcRequest(session, '/demo.Failing/Chat', { te: 'trailers' });
   req.write(Buffer.from([0, 0, 0, 0, 1, 97]));
   req.resume();
   const [trailers] = (await once(req, 'trailers')) as [Record<string, string>];
@@ -515,13 +511,7 @@ async function echoServer(copy: 'content-type' | 'all') {
 async function echoed(port: number, path: string, extra: Record<string, string> = {}) {
   const session = connect(`http://127.0.0.1:${port}`);
   session.on('error', () => {});
-  const req = session.request({
-    ':method': 'POST',
-    ':path': path,
-    'content-type': 'application/grpc',
-    ...extra,
-  });
-  req.on('error', () => {});
+  const req = grpcRequest(session, path, extra);
   req.end(Buffer.alloc(5));
   req.resume();
   await new Promise((resolve) => req.on('close', resolve));
@@ -581,13 +571,7 @@ async function destroyedSession(port: number, calls: number): Promise<void> {
   session.on('error', () => {});
   const firsts = [];
   for (let i = 0; i < calls; i++) {
-    const req = session.request({
-      ':method': 'POST',
-      ':path': '/demo.Feed/Watch',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    });
-    req.on('error', () => {});
+    const req = grpcRequest(session, '/demo.Feed/Watch', { te: 'trailers' });
     req.end(Buffer.from([0, 0, 0, 0, 1, 97]));
     firsts.push(once(req, 'data'));
   }
@@ -621,3 +605,19 @@ describe("http: a call cut short by its client's session delivered no status", (
     }
   });
 });
+
+/** A raw gRPC request on `session` (errors swallowed: the tests read what the server counted). */
+function grpcRequest(
+  session: ClientHttp2Session,
+  path: string,
+  extra: Record<string, string> = {},
+): ClientHttp2Stream {
+  const req = session.request({
+    ':method': 'POST',
+    ':path': path,
+    'content-type': 'application/grpc',
+    ...extra,
+  });
+  req.on('error', () => {});
+  return req;
+}
