@@ -23,7 +23,7 @@ export function formatMonitorLine(
   totalJoules: number,
   totalGrams: number,
 ): string {
-  // The machine's clock, as `date` and CodeCarbon's log lines: the line names no zone.
+  // The machine's clock, as `date` and CodeCarbon's log lines: zoneNotes says its zone.
   const time = [at.getHours(), at.getMinutes(), at.getSeconds()]
     .map((n) => String(n).padStart(2, '0'))
     .join(':');
@@ -59,6 +59,60 @@ export function monitorHeader(intervalMs: number, durationMs: number | undefined
 }
 
 /**
+ * The process's zone as the user named it in TZ where Intl takes that name (ICU canonicalises
+ * Asia/Kolkata to Asia/Calcutta), else ICU's; undefined where neither names one (TZ unset on a
+ * host without a zone, an invalid TZ or a POSIX rule ICU does not read: the clock is then UTC).
+ */
+export function localZoneName(tz: string | undefined = process.env.TZ): string | undefined {
+  const resolved = new Intl.DateTimeFormat('en-US').resolvedOptions().timeZone as
+    | string
+    | undefined;
+  const known = resolved && resolved !== 'Etc/Unknown' ? resolved : undefined;
+  const given = tz?.replace(/^:/, '');
+  if (!given || !known) return known;
+  try {
+    const same = new Intl.DateTimeFormat('en-US', { timeZone: given }).resolvedOptions().timeZone;
+    return same === known ? given : known;
+  } catch {
+    return known;
+  }
+}
+
+/**
+ * `UTC+01:00`, `UTC-09:30` from Date's getTimezoneOffset (minutes west): digits of its own, where
+ * Intl's offset names follow the locale (Arabic-Indic digits under ar_EG).
+ */
+export function utcOffsetText(minutesWest: number): string {
+  const east = -minutesWest;
+  const abs = Math.abs(east);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `UTC${east < 0 ? '-' : '+'}${p(Math.floor(abs / 60))}:${p(abs % 60)}`;
+}
+
+function zoneText(minutesWest: number, zone: string | undefined): string {
+  const offset = utcOffsetText(minutesWest);
+  if (zone === undefined) return offset;
+  return zone === 'UTC' || zone === 'Etc/UTC' ? 'UTC' : `${zone}, ${offset}`;
+}
+
+/**
+ * The lines' times carry no zone, so the stream says it: once before the first line, and again
+ * before the first line at another UTC offset. As summer time ends the hour repeated then reads
+ * apart (before the note at one offset, after it at the other), and each line stays short.
+ */
+export function zoneNotes(zone: string | undefined = localZoneName()): (at: Date) => string {
+  let offset: number | undefined;
+  return (at) => {
+    const now = at.getTimezoneOffset();
+    if (now === offset) return '';
+    const was = offset;
+    offset = now;
+    if (was === undefined) return `carbonscope: times are ${zoneText(now, zone)}\n`;
+    return `carbonscope: times are now ${zoneText(now, zone)} (were ${utcOffsetText(was)})\n`;
+  };
+}
+
+/**
  * `carbonscope monitor`: the whole machine until a signal or --duration. main takes the stop
  * signals before it loads this module (takeStopSignals).
  */
@@ -84,14 +138,19 @@ export async function monitorCommand(
     pushWarnings: true,
   });
   const { meter } = session;
+  const zoneNote = zoneNotes();
   meter.onSample((sample) => {
     const totals = sample.totals.host;
-    process.stderr.write(formatMonitorLine(new Date(), sample, totals.joules, totals.grams));
+    const at = new Date();
+    process.stderr.write(zoneNote(at) + formatMonitorLine(at, sample, totals.joules, totals.grams));
   });
   await startMeter(meter);
   const measured = openWindow(session);
   signals.started();
-  process.stderr.write(monitorHeader(session.config.energy.sampleIntervalMs, options.durationMs));
+  process.stderr.write(
+    monitorHeader(session.config.energy.sampleIntervalMs, options.durationMs) +
+      zoneNote(new Date()),
+  );
 
   await new Promise<void>((resolve) => {
     // The meter's timer does not keep the process alive; this does, until the end.

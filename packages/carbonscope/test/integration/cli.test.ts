@@ -495,6 +495,27 @@ describe('carbonscope command line', function () {
     expect(report.energy.joules).to.be.greaterThan(0);
   });
 
+  // Its lines tell local time: with no zone said anywhere, the hour repeated as summer time ends
+  // read alike. ICU takes its locale from LC_ALL: Arabic-Indic digits there would be Intl's.
+  it('monitor says the zone and UTC offset of its times, in ASCII digits under ar_EG', async () => {
+    const r = await cli(['monitor', '-d', '600ms', '--interval', '250ms', '--json'], {
+      env: { TZ: 'Europe/Berlin', LC_ALL: 'ar_EG.UTF-8', LANG: 'ar_EG.UTF-8' },
+    });
+    expect(r.code, r.stderr).to.equal(0);
+    const said = r.stderr.split('\n');
+    const zone = said.findIndex((l) =>
+      /^carbonscope: times are Europe\/Berlin, UTC\+0[12]:00$/.test(l),
+    );
+    const firstLine = said.findIndex((l) => /^\d\d:\d\d:\d\d {2}[\d.]+ W/.test(l));
+    expect(zone, r.stderr).to.be.at.least(0);
+    expect(firstLine, r.stderr).to.be.greaterThan(zone);
+    expect(r.stderr + r.stdout).to.not.match(/[\u0660-\u0669\u06f0-\u06f9]/);
+    // The machine-readable times are UTC, with their Z.
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.startedAt).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(report.endedAt).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
   it('monitor stops cleanly on SIGINT with a summary', async () => {
     let sent = false;
     const child = spawn(process.execPath, [MAIN, 'monitor', '--interval', '500ms'], { env: ENV });

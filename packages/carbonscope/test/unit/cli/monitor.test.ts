@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { MONITOR_HELP, parseDuration } from '../../../src/cli/args.js';
-import { formatMonitorLine, monitorHeader } from '../../../src/cli/monitor.js';
+import {
+  formatMonitorLine,
+  localZoneName,
+  monitorHeader,
+  utcOffsetText,
+  zoneNotes,
+} from '../../../src/cli/monitor.js';
 import { MONITOR_STOP_SIGNALS } from '../../../src/cli/stop-signals.js';
 import type { IntensityReading, IntensitySource } from '../../../src/grid/index.js';
 import { ROOT_README } from '../../helpers/readme-blocks.js';
@@ -39,18 +45,67 @@ describe('monitor lines', () => {
     }
   });
 
-  it('tell the time on the local clock, not UTC', () => {
-    const tz = process.env.TZ;
-    // Node reads TZ again when it is set: UTC+5:30 all year, a half hour no UTC time shares.
-    process.env.TZ = 'Asia/Kolkata';
+  /** Runs `body` with the process's zone `tz` (Node reads TZ again when it is set). */
+  function inZone<T>(tz: string, body: () => T): T {
+    const was = process.env.TZ;
+    process.env.TZ = tz;
     try {
-      const at = new Date(2025, 0, 1, 9, 5, 7);
-      const line = formatMonitorLine(at, sample(false, null), 1, 0);
-      expect(line.slice(0, 8)).to.equal('09:05:07');
+      return body();
     } finally {
-      if (tz === undefined) delete process.env.TZ;
-      else process.env.TZ = tz;
+      if (was === undefined) delete process.env.TZ;
+      else process.env.TZ = was;
     }
+  }
+
+  it('tell the time on the local clock, not UTC', () => {
+    // UTC+5:30 all year, a half hour no UTC time shares.
+    const line = inZone('Asia/Kolkata', () =>
+      formatMonitorLine(new Date(2025, 0, 1, 9, 5, 7), sample(false, null), 1, 0),
+    );
+    expect(line.slice(0, 8)).to.equal('09:05:07');
+  });
+
+  // Lines said 02:30:00 both at 00:30 UTC (CEST) and at 01:30 UTC (CET) on 2026-10-25, and no
+  // line or header named the zone: a log of them could not be put in order.
+  it('say their zone first, and again where the UTC offset changes, as summer time ends', () => {
+    const seen = inZone('Europe/Berlin', () => {
+      const note = zoneNotes();
+      return ['00:30:00', '00:59:50', '01:00:00', '01:30:00'].map((t) => {
+        const at = new Date(`2026-10-25T${t}Z`);
+        return note(at) + formatMonitorLine(at, sample(false, null), 1, 0).slice(0, 8);
+      });
+    });
+    expect(seen).to.deep.equal([
+      'carbonscope: times are Europe/Berlin, UTC+02:00\n02:30:00',
+      '02:59:50',
+      'carbonscope: times are now Europe/Berlin, UTC+01:00 (were UTC+02:00)\n02:00:00',
+      '02:30:00',
+    ]);
+    // The README shows both notes as they print.
+    const readme = readFileSync(ROOT_README, 'utf8');
+    for (const note of [seen[0], seen[2]]) {
+      expect(readme).to.include(`\`${note?.split('\n')[0]}\``);
+    }
+  });
+
+  it('name the zone as TZ does, with its offset; UTC alone where the clock is UTC', () => {
+    const first = (tz: string) => inZone(tz, () => zoneNotes()(new Date('2026-01-15T12:00:00Z')));
+    // ICU calls it Asia/Calcutta; the user set Asia/Kolkata.
+    expect(first('Asia/Kolkata')).to.equal('carbonscope: times are Asia/Kolkata, UTC+05:30\n');
+    expect(first('America/St_Johns')).to.equal(
+      'carbonscope: times are America/St_Johns, UTC-03:30\n',
+    );
+    expect(first(':Europe/Berlin')).to.equal('carbonscope: times are Europe/Berlin, UTC+01:00\n');
+    expect(first('UTC')).to.equal('carbonscope: times are UTC\n');
+    // Node keeps UTC for a zone it does not know, as `date` does: the offset says so.
+    expect(first('Nowhere/Atlantis')).to.equal('carbonscope: times are UTC+00:00\n');
+    expect(inZone('Nowhere/Atlantis', () => localZoneName())).to.equal(undefined);
+  });
+
+  it('write the offset in ASCII digits whatever the locale', () => {
+    expect(utcOffsetText(-330)).to.equal('UTC+05:30');
+    expect(utcOffsetText(570)).to.equal('UTC-09:30');
+    expect(utcOffsetText(0)).to.equal('UTC+00:00');
   });
 
   it('label estimated power and an estimated grid intensity as estimates', () => {
