@@ -16,7 +16,7 @@ import {
 } from '../energy/index.js';
 import type { Logger } from '../log.js';
 import { GrpcMethods } from './grpc-methods.js';
-import { awaitsGrpcTrailers, grpcStatusOf } from './grpc-status.js';
+import { awaitsGrpcTrailers, cutShortGrpcStatus, grpcStatusOf } from './grpc-status.js';
 import { methodFactsReader } from './request-facts.js';
 import { namedHttp2Route, UNMATCHED_ROUTE } from './route.js';
 
@@ -60,6 +60,8 @@ interface OpenStream {
   readonly headers: IncomingHttpHeaders;
   /** Whose `stream` event brought it: a gRPC method is named where that server serves it. */
   readonly server: H2Server;
+  /** When a call with a `grpc-timeout` arrived (performance.now()), to tell its deadline's reset. */
+  readonly arrivedMs: number | undefined;
 }
 
 type Carrier = ServerHttp2Stream & Record<symbol, unknown>;
@@ -196,7 +198,8 @@ function capturingAnswers(capture: (stream: Carrier) => void): (stream: ServerHt
  * before this one saw listen, or that accepts a connection from now on, and of those of
  * `options.servers` already listening (their open sessions included), as one
  * operation with the labels an HTTP/1 request gets. Its status is the `:status` it sent, for a stream whose response finished unreset; one the
- * client reset, or whose connection went, ends without one, as an abandoned HTTP/1 request does.
+ * client reset, or whose connection went, ends without one, as an abandoned HTTP/1 request does:
+ * a gRPC call's then has the gRPC status its client saw (see cutShortGrpcStatus).
  * HTTP/1.1 requests of an `allowHTTP1` server come through `node:http`'s channels, not here.
  * A CONNECT stream (a tunnel: WebSocket over HTTP/2) begins no operation. A gRPC call that no
  * setRoute named is named by its method where its server serves it (see GrpcMethods).
@@ -227,14 +230,23 @@ export function trackHttp2Streams(
     if (compatKey === null) options.logger?.warn(NO_COMPAT_REQUEST);
   };
 
-  const end = (entry: OpenStream, status?: number) => {
+  // `cutShort`: the status a gRPC call's client failed it with, where none was delivered.
+  const end = (entry: OpenStream, status?: number, cutShort?: number) => {
     open.delete(entry);
     const stream = entry.stream as Carrier;
     stream[key] = undefined;
     // A delivered answer's gRPC status: only a call's, and a reset one has none.
-    const code = status === undefined ? undefined : grpcStatusOf(stream);
-    const route = streamRoute(entry, compatKey ?? null, grpc, code) ?? UNMATCHED_ROUTE;
+    const sent = status === undefined ? undefined : grpcStatusOf(stream);
+    // Named by the status it sent only: a reset says nothing of whether the server serves it.
+    const route = streamRoute(entry, compatKey ?? null, grpc, sent) ?? UNMATCHED_ROUTE;
+    const code = sent ?? cutShort;
     close(entry.op, route, status, code === undefined ? entry.facts : grpcFacts(entry.facts, code));
+  };
+  // A stream that ends with no status delivered: a gRPC call's is the one its client saw.
+  const endAt = (entry: OpenStream, status: number | undefined) => {
+    if (status !== undefined) return end(entry, status);
+    const elapsed = entry.arrivedMs === undefined ? 0 : performance.now() - entry.arrivedMs;
+    end(entry, undefined, cutShortGrpcStatus(entry.stream, entry.headers, elapsed));
   };
   // Shared by every stream (`this` is the stream): no closure per request. A response is done
   // when its writable side finished after its headers went. Node ends a HEAD stream's writable
@@ -248,15 +260,16 @@ export function trackHttp2Streams(
     if (!entry || !this.headersSent || sendsFile(this)) return;
     // Listened to from now: after the server's own listener, the one that sends the trailers.
     if (awaitsGrpcTrailers(this)) this.on('wantTrailers', onTrailers);
-    else end(entry, sentStatus(this));
+    else endAt(entry, sentStatus(this));
   }
   function onTrailers(this: Carrier) {
     const entry = this[key] as OpenStream | undefined;
-    if (entry && this.sentTrailers !== undefined) end(entry, sentStatus(this));
+    if (entry && this.sentTrailers !== undefined) endAt(entry, sentStatus(this));
   }
   function onClose(this: Carrier) {
     const entry = this[key] as OpenStream | undefined;
-    if (entry) end(entry, this.headersSent && this.writableFinished ? sentStatus(this) : undefined);
+    if (entry)
+      endAt(entry, this.headersSent && this.writableFinished ? sentStatus(this) : undefined);
   }
   // A function, not an arrow: `this` is the server whose `stream` event it is.
   function onStream(this: H2Server, stream: ServerHttp2Stream, headers: IncomingHttpHeaders) {
@@ -272,6 +285,8 @@ export function trackHttp2Streams(
       facts: factsOf(method, stream.session?.encrypted === true),
       headers,
       server: this,
+      // One look-up per stream; the clock is read for a call that has a deadline only.
+      arrivedMs: headers['grpc-timeout'] === undefined ? undefined : performance.now(),
     };
     open.add(entry);
     (stream as Carrier)[key] = entry;

@@ -481,7 +481,8 @@ function httpRecorder(
  * `_OTHER`, their fallback, for a request that ended before any status was sent (its client went
  * away). A gRPC call, whose HTTP status is 200 whatever its outcome, has its gRPC status too, as
  * the RPC conventions name it, and error.type where their gRPC server conventions count it a
- * failure (INTERNAL, UNAVAILABLE…; not NOT_FOUND and the others a client causes).
+ * failure (INTERNAL, UNAVAILABLE…; not NOT_FOUND and the others a client causes): a call its
+ * client cancelled (CANCELLED, no HTTP status) is no failure of the server's either.
  */
 function httpAttributes(
   route: string | undefined,
@@ -497,10 +498,11 @@ function httpAttributes(
   if (grpcStatus !== undefined) {
     attributes['rpc.status_code'] = GRPC_STATUS_NAMES[grpcStatus];
   }
-  if (!status) attributes['error.type'] = '_OTHER';
-  else if (status >= 500) attributes['error.type'] = String(status);
-  else if (grpcStatus !== undefined && GRPC_SERVER_ERRORS.has(grpcStatus)) {
-    attributes['error.type'] = GRPC_STATUS_NAMES[grpcStatus];
-  }
+  if (status !== undefined && status >= 500) attributes['error.type'] = String(status);
+  else if (grpcStatus !== undefined) {
+    // A call its client cut short has the status the client saw, and no HTTP status.
+    if (GRPC_SERVER_ERRORS.has(grpcStatus))
+      attributes['error.type'] = GRPC_STATUS_NAMES[grpcStatus];
+  } else if (!status) attributes['error.type'] = '_OTHER';
   return attributes;
 }

@@ -580,7 +580,7 @@ async function destroyedSession(port: number, calls: number): Promise<void> {
 }
 
 describe("http: a call cut short by its client's session delivered no status", () => {
-  it('each stream of a session the client destroys ends without one, not as a 200', async () => {
+  it('each stream of a session the client destroys ends without one, CANCELLED', async () => {
     const cs = await steadyCarbonscope();
     const ended: OperationFootprint[] = [];
     cs.onFinish((f) => ended.push(f));
@@ -596,12 +596,152 @@ describe("http: a call cut short by its client's session delivered no status", (
       const outcomes = new Set(
         ended.map((f) => `${f.operation} ${f.status} ${f.http?.grpcStatus}`),
       );
-      expect(outcomes).to.deep.equal(new Set(['/demo.Feed/Watch undefined undefined']));
+      // gRPC's HTTP/2 mapping: a server closes the open calls of a broken connection CANCELLED.
+      expect(outcomes).to.deep.equal(new Set(['/demo.Feed/Watch undefined 1']));
       expect(ended).to.have.length(20);
       expect(cs.trackRequests().inFlight).to.equal(0);
     } finally {
       feed.forceShutdown();
       await cs.stop();
+    }
+  });
+});
+
+/** A unary method whose handler answers once the test says so (`release`): never, by default. */
+const HELD = { Hold: method('/demo.Held/Hold', false, false) } satisfies ServiceDefinition;
+
+function heldServer() {
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const server = new Server();
+  server.addService(HELD, {
+    Hold: (_call: unknown, done: (e: null, v: Raw) => void) => {
+      released.then(() => done(null, Buffer.from('late')));
+    },
+  });
+  return { server, release };
+}
+
+/** A call to Hold: its client's status code; cancelled once the server took it, or by deadline. */
+function hold(client: Client, how: { cancelWhen?: () => boolean; deadlineMs?: number }) {
+  return new Promise<number | 'ok'>((resolve) => {
+    const options: CallOptions =
+      how.deadlineMs === undefined ? {} : { deadline: Date.now() + how.deadlineMs };
+    const call = client.makeUnaryRequest(
+      '/demo.Held/Hold',
+      same,
+      same,
+      Buffer.from('a'),
+      options,
+      (err) => resolve(err ? (err.code ?? -1) : 'ok'),
+    );
+    const cancelWhen = how.cancelWhen;
+    if (cancelWhen) until(cancelWhen).then(() => call.cancel());
+  });
+}
+
+describe('http: a gRPC call its client cut short has the status its client saw', () => {
+  let metrics: ReturnType<typeof createTestMetrics>;
+  let cs: Carbonscope;
+  const ended: OperationFootprint[] = [];
+
+  beforeEach(async () => {
+    ended.length = 0;
+    metrics = createTestMetrics();
+    cs = await steadyCarbonscope();
+    bindMetrics(metrics.meter, cs, { http: true, histograms: metrics.histograms });
+    cs.onFinish((f) => ended.push(f));
+    cs.trackRequests();
+  });
+
+  afterEach(async () => {
+    await cs.stop();
+    await metrics.shutdown();
+  });
+
+  /** `status rpc_status_code error.type` of each request duration series, by route. */
+  async function series(): Promise<Record<string, string>> {
+    const count = `${prometheusName(METRICS.httpDuration)}_count`;
+    const found: Record<string, string> = {};
+    for (const sample of parseSamples(await metrics.scrape())) {
+      if (sample.name !== count) continue;
+      const { http_route, http_response_status_code, rpc_status_code, error_type } = sample.labels;
+      found[http_route] =
+        `${http_response_status_code ?? '-'} ${rpc_status_code ?? '-'} ${error_type ?? '-'}`;
+    }
+    return found;
+  }
+
+  it('a call its client cancels (RST_STREAM CANCEL) is CANCELLED, no failure of the server', async () => {
+    const { server } = heldServer();
+    const client = new Client(`127.0.0.1:${await bind(server)}`, credentials.createInsecure());
+    try {
+      const started = cs.trackRequests().inFlight;
+      const outcome = await hold(client, {
+        cancelWhen: () => cs.trackRequests().inFlight > started,
+      });
+      expect(outcome).to.equal(status.CANCELLED);
+      await until(() => ended.length === 1);
+      expect(ended.map((f) => `${f.operation} ${f.status} ${f.http?.grpcStatus}`)).to.deep.equal([
+        '/demo.Held/Hold undefined 1',
+      ]);
+      expect(await series()).to.deep.equal({ '/demo.Held/Hold': '- CANCELLED -' });
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
+  });
+
+  it('a call whose client deadline passed is DEADLINE_EXCEEDED, reset or answered', async () => {
+    const { server, release } = heldServer();
+    const client = new Client(`127.0.0.1:${await bind(server)}`, credentials.createInsecure());
+    try {
+      // Connected first: a call whose deadline passes while it connects never reaches the server.
+      await new Promise<void>((resolve, reject) =>
+        client.waitForReady(Date.now() + 5000, (err) => (err ? reject(err) : resolve())),
+      );
+      // The client's reset and grpc-js's own deadline answer race: each call is one or other.
+      const outcomes = [];
+      for (let i = 0; i < 10; i++) outcomes.push(await hold(client, { deadlineMs: 5 }));
+      expect(new Set(outcomes)).to.deep.equal(new Set([status.DEADLINE_EXCEEDED]));
+      await until(() => ended.length === 10);
+      // Answered once the client had failed: too late to change what was counted.
+      release();
+      expect(new Set(ended.map((f) => `${f.operation} ${f.http?.grpcStatus}`))).to.deep.equal(
+        new Set(['/demo.Held/Hold 4']),
+      );
+      const found = await series();
+      expect(Object.keys(found)).to.deep.equal(['/demo.Held/Hold']);
+      expect(found['/demo.Held/Hold']).to.match(/^(-|200) DEADLINE_EXCEEDED DEADLINE_EXCEEDED$/);
+      expect(cs.trackRequests().inFlight).to.equal(0);
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
+  });
+
+  it('a plain HTTP/2 request reset by its client keeps no status, and no gRPC one', async () => {
+    const server = createServer();
+    server.on('stream', (stream: ServerHttp2Stream) => stream.on('error', () => {}));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const session = connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    session.on('error', () => {});
+    try {
+      const req = session.request({ ':method': 'POST', ':path': '/plain', 'grpc-timeout': '1n' });
+      req.on('error', () => {});
+      await until(() => cs.trackRequests().inFlight === 1);
+      req.close(constants.NGHTTP2_CANCEL);
+      await until(() => ended.length === 1);
+      expect(ended.map((f) => `${f.status} ${f.http?.grpcStatus}`)).to.deep.equal([
+        'undefined undefined',
+      ]);
+      expect(Object.values(await series())).to.deep.equal(['- - _OTHER']);
+    } finally {
+      session.destroy();
+      server.close();
     }
   });
 });

@@ -8,7 +8,12 @@ import {
   MAX_GRPC_METHODS,
   MAX_LEARNED_PATH,
 } from '../../../src/http/grpc-methods.js';
-import { awaitsGrpcTrailers, grpcStatusOf, isGrpc } from '../../../src/http/grpc-status.js';
+import {
+  awaitsGrpcTrailers,
+  grpcStatusOf,
+  grpcTimeoutMs,
+  isGrpc,
+} from '../../../src/http/grpc-status.js';
 
 /** What @grpc/grpc-js sent, as a stream's `sentHeaders` held it (seen on 1.14). */
 const SENT = {
@@ -169,5 +174,21 @@ describe('http: gRPC calls are named by the method their server serves', () => {
     expect(awaitsGrpcTrailers(at(SENT.metadata, { 'grpc-status': 0 }))).to.equal(false);
     expect(awaitsGrpcTrailers(at(SENT.notFound))).to.equal(false);
     expect(awaitsGrpcTrailers(at({ ':status': 200 }))).to.equal(false);
+  });
+});
+
+describe('http: grpcTimeoutMs reads a grpc-timeout as the protocol writes it, and no other', () => {
+  it('1 to 8 digits and a unit: anything else is no timeout', () => {
+    expect(grpcTimeoutMs('5m')).to.equal(5);
+    expect(grpcTimeoutMs('1S')).to.equal(1000);
+    expect(grpcTimeoutMs('2M')).to.equal(120_000);
+    expect(grpcTimeoutMs('99999999H')).to.equal(99_999_999 * 3_600_000);
+    expect(grpcTimeoutMs('1500u')).to.equal(1.5);
+    expect(grpcTimeoutMs('3000000n')).to.equal(3);
+    for (const bad of ['123456789m', '1 S', '1s', 'm', '', '-1m', '1.5S', '1mm', '0x1S', ' 1S']) {
+      expect(grpcTimeoutMs(bad), bad).to.equal(undefined);
+    }
+    expect(grpcTimeoutMs(['1S'])).to.equal(undefined);
+    expect(grpcTimeoutMs(`${'9'.repeat(100_000)}S`)).to.equal(undefined);
   });
 });
