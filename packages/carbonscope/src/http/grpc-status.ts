@@ -77,12 +77,13 @@ export function awaitsGrpcTrailers(stream: ServerHttp2Stream): boolean {
  * gRPC's HTTP/2 mapping of a RST_STREAM's code to the status its client then fails the call with,
  * by the code (PROTOCOL-HTTP2.md, "Errors"): CANCEL(8) is CANCELLED, REFUSED_STREAM UNAVAILABLE,
  * ENHANCE_YOUR_CALM RESOURCE_EXHAUSTED, INADEQUATE_SECURITY PERMISSION_DENIED, STREAM_CLOSED none,
- * the others INTERNAL. NO_ERROR(0) is what Node closes a stream with whose session went (the
- * client destroyed it, or its connection broke): the document's "connection failure", whose open
- * calls a server closes CANCELLED (grpc-js's server counts each CANCELLED, its channelz too).
+ * the others INTERNAL. Node keeps no record of which side reset, and NO_ERROR(0), INTERNAL to the
+ * document, is both what a server's own `stream.close()` or `destroy()` sends (its client fails
+ * the call INTERNAL) and what Node's client resets each open stream with as it destroys its
+ * session (a client gone): none, as a stream with no status has (`error.type` `_OTHER`).
  */
 const RESET_STATUS: readonly (number | undefined)[] = [
-  GRPC_CANCELLED,
+  undefined,
   GRPC_INTERNAL,
   GRPC_INTERNAL,
   GRPC_INTERNAL,
@@ -128,10 +129,12 @@ function deadlineSlackMs(timeoutMs: number): number {
 }
 
 /**
- * The status the client of a gRPC call (`headers`, the request's) failed it with, where the
- * stream closed before its status was delivered: by its reset's code (see RESET_STATUS), and a
- * cancellation that came once the call's `grpc-timeout` had passed, `elapsedMs` after its
- * arrival, is DEADLINE_EXCEEDED (the protocol counts a deadline's expiry as the client's
+ * The status a gRPC call (`headers`, the request's) ended with, where the stream closed before its
+ * status was delivered: CANCELLED where its session went (`sessionGone`: whatever code Node gave
+ * its streams, NO_ERROR, CANCEL or, for a connection reset, INTERNAL_ERROR, it is the protocol's
+ * "connection failure", whose open calls a server closes CANCELLED), else by its reset's code (see
+ * RESET_STATUS); a cancellation that came once the call's `grpc-timeout` had passed, `elapsedMs`
+ * after its arrival, is DEADLINE_EXCEEDED (the protocol counts a deadline's expiry as the client's
  * cancellation, which its client reports so). Undefined for a request that is no gRPC call, or
  * whose answer is not gRPC's (an HTTP/2 server that answered it as a plain request).
  */
@@ -139,10 +142,15 @@ export function cutShortGrpcStatus(
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
   elapsedMs: number,
+  sessionGone: boolean,
 ): number | undefined {
   if (!isGrpc(headers) || (stream.headersSent && !isGrpc(stream.sentHeaders))) return undefined;
   const reset = stream.rstCode ?? 0;
-  const code = reset < RESET_STATUS.length ? RESET_STATUS[reset] : GRPC_INTERNAL;
+  const code = sessionGone
+    ? GRPC_CANCELLED
+    : reset < RESET_STATUS.length
+      ? RESET_STATUS[reset]
+      : GRPC_INTERNAL;
   if (code !== GRPC_CANCELLED) return code;
   const timeout = grpcTimeoutMs(headers['grpc-timeout']);
   const expired = timeout !== undefined && elapsedMs >= timeout - deadlineSlackMs(timeout);

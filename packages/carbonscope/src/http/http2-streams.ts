@@ -3,6 +3,7 @@ import type {
   Http2SecureServer,
   Http2Server,
   Http2ServerRequest,
+  Http2Session,
   IncomingHttpHeaders,
   ServerHttp2Stream,
 } from 'node:http2';
@@ -62,6 +63,8 @@ interface OpenStream {
   readonly server: H2Server;
   /** When a call with a `grpc-timeout` arrived (performance.now()), to tell its deadline's reset. */
   readonly arrivedMs: number | undefined;
+  /** Its session: Node unsets `stream.session` before `close`, which must tell a session gone. */
+  readonly session: Http2Session | undefined;
 }
 
 type Carrier = ServerHttp2Stream & Record<symbol, unknown>;
@@ -199,7 +202,7 @@ function capturingAnswers(capture: (stream: Carrier) => void): (stream: ServerHt
  * `options.servers` already listening (their open sessions included), as one
  * operation with the labels an HTTP/1 request gets. Its status is the `:status` it sent, for a stream whose response finished unreset; one the
  * client reset, or whose connection went, ends without one, as an abandoned HTTP/1 request does:
- * a gRPC call's then has the gRPC status its client saw (see cutShortGrpcStatus).
+ * a gRPC call's then has the gRPC status its reset maps to (see cutShortGrpcStatus).
  * HTTP/1.1 requests of an `allowHTTP1` server come through `node:http`'s channels, not here.
  * A CONNECT stream (a tunnel: WebSocket over HTTP/2) begins no operation. A gRPC call that no
  * setRoute named is named by its method where its server serves it (see GrpcMethods).
@@ -246,7 +249,8 @@ export function trackHttp2Streams(
   const endAt = (entry: OpenStream, status: number | undefined) => {
     if (status !== undefined) return end(entry, status);
     const elapsed = entry.arrivedMs === undefined ? 0 : performance.now() - entry.arrivedMs;
-    end(entry, undefined, cutShortGrpcStatus(entry.stream, entry.headers, elapsed));
+    const gone = entry.session?.destroyed === true;
+    end(entry, undefined, cutShortGrpcStatus(entry.stream, entry.headers, elapsed, gone));
   };
   // Shared by every stream (`this` is the stream): no closure per request. A response is done
   // when its writable side finished after its headers went. Node ends a HEAD stream's writable
@@ -287,6 +291,7 @@ export function trackHttp2Streams(
       server: this,
       // One look-up per stream; the clock is read for a call that has a deadline only.
       arrivedMs: headers['grpc-timeout'] === undefined ? undefined : performance.now(),
+      session: stream.session,
     };
     open.add(entry);
     (stream as Carrier)[key] = entry;
