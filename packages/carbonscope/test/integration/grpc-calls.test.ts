@@ -681,12 +681,14 @@ describe('http: a gRPC call its client cut short has the status its client saw',
     const client = new Client(`127.0.0.1:${await bind(server)}`, credentials.createInsecure());
     try {
       const started = cs.trackRequests().inFlight;
-      const outcome = await hold(client, {
-        cancelWhen: () => cs.trackRequests().inFlight > started,
-      });
-      expect(outcome).to.equal(status.CANCELLED);
+      const cancelWhen = () => cs.trackRequests().inFlight > started;
+      expect(await hold(client, { cancelWhen })).to.equal(status.CANCELLED);
       await until(() => ended.length === 1);
+      // A deadline a minute away, far from passed: the cancel is the client's own still.
+      expect(await hold(client, { cancelWhen, deadlineMs: 60_000 })).to.equal(status.CANCELLED);
+      await until(() => ended.length === 2);
       expect(ended.map((f) => `${f.operation} ${f.status} ${f.http?.grpcStatus}`)).to.deep.equal([
+        '/demo.Held/Hold undefined 1',
         '/demo.Held/Hold undefined 1',
       ]);
       expect(await series()).to.deep.equal({ '/demo.Held/Hold': '- CANCELLED -' });
