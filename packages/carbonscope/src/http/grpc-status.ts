@@ -121,11 +121,12 @@ export function grpcTimeoutMs(header: unknown): number | undefined {
  * its deadline from before it sent the call, rounds the header up to its unit (grpc-js: 1 ms),
  * and the server counts from the call's arrival, which comes later by however long the call
  * waited on the connection and in the server's event loop (2.5 ms seen on an idle loopback, more
- * on a busy process). 10 ms, or a tenth of the timeout where that is more: a cancellation that
- * close to its deadline would have been the deadline's a moment later.
+ * on a busy process). A tenth of the timeout, 10 ms at least and 1 s at most: a cancellation that
+ * close to its deadline would have been the deadline's a moment later, and the wait does not grow
+ * with the timeout (a tenth of 60 s made a cancel at 54 s the deadline's, a server failure).
  */
 function deadlineSlackMs(timeoutMs: number): number {
-  return Math.max(10, timeoutMs / 10);
+  return Math.min(Math.max(10, timeoutMs / 10), 1000);
 }
 
 /**

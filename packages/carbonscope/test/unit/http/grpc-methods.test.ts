@@ -10,6 +10,7 @@ import {
 } from '../../../src/http/grpc-methods.js';
 import {
   awaitsGrpcTrailers,
+  cutShortGrpcStatus,
   grpcStatusOf,
   grpcTimeoutMs,
   isGrpc,
@@ -190,5 +191,23 @@ describe('http: grpcTimeoutMs reads a grpc-timeout as the protocol writes it, an
     }
     expect(grpcTimeoutMs(['1S'])).to.equal(undefined);
     expect(grpcTimeoutMs(`${'9'.repeat(100_000)}S`)).to.equal(undefined);
+  });
+});
+
+describe('http: a gRPC call its client cancelled near its deadline', () => {
+  const cancelled = { rstCode: 8, headersSent: false } as unknown as ServerHttp2Stream;
+  const call = (timeout: string): IncomingHttpHeaders => ({
+    'content-type': 'application/grpc',
+    'grpc-timeout': timeout,
+  });
+
+  // The slack stands for the call's transit and wait, which do not grow with its timeout: a
+  // tenth of a 60 s deadline made a user's cancel at 54 s the deadline's (a server failure).
+  it("is the deadline's within a slack of a second at most, a cancel before it", () => {
+    expect(cutShortGrpcStatus(cancelled, call('60S'), 54_000, false)).to.equal(1);
+    expect(cutShortGrpcStatus(cancelled, call('60S'), 59_500, false)).to.equal(4);
+    expect(cutShortGrpcStatus(cancelled, call('100m'), 85, false)).to.equal(1);
+    expect(cutShortGrpcStatus(cancelled, call('100m'), 95, false)).to.equal(4);
+    expect(cutShortGrpcStatus(cancelled, call('5m'), 0, false)).to.equal(4);
   });
 });
