@@ -1,19 +1,15 @@
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { context, INVALID_SPAN_CONTEXT, trace } from '@opentelemetry/api';
+import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { type RPCMetadata, RPCType, setRPCMetadata } from '@opentelemetry/core';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { expect } from 'chai';
 import express from 'express';
 import express4 from 'express4';
 import express419 from 'express419';
-import type { OperationFootprint } from '../../../src/energy/index.js';
-import { steadyCarbonscope } from '../energy/scripted.js';
+import { namesServed, servedAsOtel } from '../../helpers/routes-served.js';
 
 type Express = typeof express;
 
@@ -127,42 +123,6 @@ function otelPatched(e: Express, version: string): () => void {
   return () => definition.unpatch?.(e, version);
 }
 
-/**
- * `app` served as @opentelemetry/instrumentation-http serves a request: in a context holding
- * RPC metadata that the Express instrumentation writes its route on, read when it finishes.
- */
-function withOtelRoutes(app: RequestListener): { server: Server; routes: string[] } {
-  const routes: string[] = [];
-  const server = createServer((req, res) => {
-    const span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
-    const metadata: RPCMetadata = { type: RPCType.HTTP, span };
-    res.on('finish', () => routes.push(metadata.route ?? '-'));
-    context.with(setRPCMetadata(context.active(), metadata), () => app(req, res));
-  });
-  return { server, routes };
-}
-
-/** The names carbonscope gave the requests of `paths`, served by `server`. */
-async function namesServed(server: Server, paths: string[]): Promise<string[]> {
-  const cs = await steadyCarbonscope();
-  const ended: OperationFootprint[] = [];
-  cs.onFinish((f) => ended.push(f));
-  cs.trackRequests({ servers: [server] });
-  try {
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    for (const [i, path] of paths.entries()) {
-      await (await fetch(`${base}${path}`)).arrayBuffer();
-      for (let t = 0; t < 100 && ended.length <= i; t++) await new Promise((r) => setTimeout(r, 5));
-    }
-    return ended.map((f) => `${f.operation} ${f.status}`);
-  } finally {
-    server.close();
-    await cs.stop();
-  }
-}
-
 /** Express 4.22 (path-to-regexp 0.1.13) and 4.19 (0.1.7), whose RegExps are made otherwise. */
 const EXPRESS_4: [e: unknown, version: string][] = [
   [express4, '4.22.3'],
@@ -189,7 +149,7 @@ for (const [module, version] of EXPRESS_4) {
       context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
       const unpatch = otelPatched(e, version);
       try {
-        const served = withOtelRoutes(mountedApp(e, dir));
+        const served = servedAsOtel(mountedApp(e, dir), false);
         traced = await namesServed(served.server, paths);
         otel = served.routes;
       } finally {

@@ -1,21 +1,17 @@
-import { once } from 'node:events';
-import { createServer, type RequestListener, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { FastifyOtelInstrumentation } from '@fastify/otel';
 import Hapi from '@hapi/hapi';
 import Router from '@koa/router';
-import { context, INVALID_SPAN_CONTEXT, trace } from '@opentelemetry/api';
+import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { type RPCMetadata, RPCType, setRPCMetadata } from '@opentelemetry/core';
 import { HapiInstrumentation } from '@opentelemetry/instrumentation-hapi';
 import { KoaInstrumentation } from '@opentelemetry/instrumentation-koa';
 import { expect } from 'chai';
 import Fastify, { type FastifyInstance } from 'fastify';
 import Fastify4 from 'fastify4';
 import Koa from 'koa';
-import type { OperationFootprint } from '../../../src/energy/index.js';
 import { installRouteResolvers } from '../../../src/http/frameworks/index.js';
-import { steadyCarbonscope } from '../energy/scripted.js';
+import { namesServed, servedAsOtel } from '../../helpers/routes-served.js';
 
 /**
  * A request (`GET` unless named, with a Host where a vhost matters), its status, the
@@ -29,61 +25,9 @@ type Case = [
   carbonscope?: string,
 ];
 
-/**
- * `listener` served as @opentelemetry/instrumentation-http serves a request: in a context holding
- * its server span and the RPC metadata a framework's instrumentation writes its route on, read
- * when the answer finishes. `traced` false: served as no OTel serves it.
- */
+/** `listener` served as instrumentation-http serves it (`traced`), or as no OTel serves it. */
 function served(listener: RequestListener, traced: boolean): { server: Server; routes: string[] } {
-  const routes: string[] = [];
-  if (!traced) return { server: createServer(listener), routes };
-  const server = createServer((req, res) => {
-    const span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
-    const metadata: RPCMetadata = { type: RPCType.HTTP, span };
-    res.on('finish', () => routes.push(metadata.route ?? '-'));
-    const active = trace.setSpan(setRPCMetadata(context.active(), metadata), span);
-    context.with(active, () => listener(req, res));
-  });
-  return { server, routes };
-}
-
-/** Sent with node:http, which sends the Host given (fetch sends its own). */
-function send(base: string, method: string, path: string, host?: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const headers = host === undefined ? {} : { host };
-    const req = request(`${base}${path}`, { method, headers }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/**
- * Each case's request, served by `server` with carbonscope tracking it; `late` adds a route
- * once it listens. Answers carbonscope's `name status` per request.
- */
-async function namesServed(server: Server, cases: Case[], late?: () => void): Promise<string[]> {
-  const cs = await steadyCarbonscope();
-  const ended: OperationFootprint[] = [];
-  cs.onFinish((f) => ended.push(f));
-  cs.trackRequests({ servers: [server] });
-  try {
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    late?.();
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    for (const [i, [req]] of cases.entries()) {
-      const [method, path, host] = typeof req === 'string' ? ['GET', req] : req;
-      await send(base, method, path, host);
-      for (let t = 0; t < 100 && ended.length <= i; t++) await new Promise((r) => setTimeout(r, 5));
-    }
-    return ended.map((f) => `${f.operation} ${f.status}`);
-  } finally {
-    server.close();
-    await cs.stop();
-  }
+  return traced ? servedAsOtel(listener, true) : { server: createServer(listener), routes: [] };
 }
 
 const expectedNames = (cases: Case[]) =>
@@ -208,7 +152,10 @@ for (const [line, build] of FASTIFY) {
       fastifyApp(app);
       await app.ready();
       if (server === undefined) throw new Error('no server made');
-      const names = await namesServed(server, FASTIFY_CASES);
+      const names = await namesServed(
+        server,
+        FASTIFY_CASES.map(([req]) => req),
+      );
       const otel = (server as Server & { otelRoutes: string[] }).otelRoutes;
       await app.close();
       return { names, otel };
@@ -301,7 +248,14 @@ describe('http: Koa 3 with @koa/router routes, named as OTel names them', () => 
     try {
       const { app, late } = koaApp();
       const { server, routes } = served(app.callback(), traced);
-      return { names: await namesServed(server, KOA_CASES, late), otel: routes };
+      return {
+        names: await namesServed(
+          server,
+          KOA_CASES.map(([req]) => req),
+          late,
+        ),
+        otel: routes,
+      };
     } finally {
       if (traced) definition?.unpatch?.(Koa, '3.3.0');
     }
@@ -387,7 +341,14 @@ describe('http: hapi routes, named as OTel names them', () => {
       const late = () => {
         hapi.route({ method: 'GET', path: '/late/{id}', handler: () => 'late' });
       };
-      return { names: await namesServed(server, HAPI_CASES, late), otel: routes };
+      return {
+        names: await namesServed(
+          server,
+          HAPI_CASES.map(([req]) => req),
+          late,
+        ),
+        otel: routes,
+      };
     } finally {
       if (traced) definition?.unpatch?.(Hapi, '21.4.13');
     }
