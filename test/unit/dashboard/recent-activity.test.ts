@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import type { OperationContext, OperationFootprint } from 'carbonscope';
 import { expect } from 'chai';
+import { underLocale } from '#library-tests/helpers/under-locale.js';
 import { RecentActivity } from '../../../src/dashboard/recent-activity.js';
 import {
   MAX_ENDPOINTS,
@@ -83,10 +83,7 @@ for (const operation of ${JSON.stringify(endpoints)}) {
     embodiedGrams: 1, estimated: false, provisional: false });
 }
 process.stdout.write(stats.list().map((s) => s.endpoint).join(' '));`;
-  return execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-    env: { ...process.env, LANG: locale, LC_ALL: locale },
-    encoding: 'utf8',
-  });
+  return underLocale(locale, script);
 }
 
 describe('dashboard request stats', () => {

@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
+import { underLocale } from '../../helpers/under-locale.js';
 
 /** The operations' order in a snapshot as a process under `locale` lists them, each once. */
 function orderUnder(locale: string, operations: string[]): string {
@@ -11,10 +11,7 @@ for (const operation of ${JSON.stringify(operations)}) {
     embodiedGrams: 1, estimated: false, provisional: false });
 }
 process.stdout.write(scores.list().map((s) => s.operation).join(' '));`;
-  return execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-    env: { ...process.env, LANG: locale, LC_ALL: locale },
-    encoding: 'utf8',
-  });
+  return underLocale(locale, script);
 }
 
 describe('operation scores', () => {
