@@ -16,6 +16,7 @@ import { lookUp, nodeShaped } from './look-up.js';
 import { type OpenRequest, OpenRequests } from './open-requests.js';
 import { httpFactsReader } from './request-facts.js';
 import { namedRoute, reserveRoute, UNMATCHED_ROUTE } from './route.js';
+import { warnUntrackedRequests } from './untracked-runtime.js';
 
 /** Node publishes these for every request of every `node:http` server (Node 18.7+). */
 const REQUEST_START = 'http.server.request.start';
@@ -83,6 +84,7 @@ export function trackHttpRequests(
   options: RequestTrackingOptions = {},
 ): RequestTracking {
   installRouteResolvers();
+  warnUntrackedRequests(options.logger);
   const servers = options.servers ? new Set<object>(options.servers) : undefined;
   const ignored = new WeakSet<object>();
   const open = new OpenRequests();
