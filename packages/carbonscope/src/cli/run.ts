@@ -11,6 +11,7 @@ import { AwakeMarks } from './awake-marks.js';
 import type { Ending } from './ending.js';
 import { finish } from './finish.js';
 import { type LateGpuWatch, watchGpuProcesses, watchLateGpus } from './gpu-watch.js';
+import { commandStdio, inheritedFds } from './inherited-fds.js';
 import { outputClosed } from './output.js';
 import { openSession, type Session, startMeter } from './session.js';
 import {
@@ -302,21 +303,30 @@ export async function runCommand(
     process.stdout.write(RUN_HELP);
     return { code: 0 };
   }
+  // Read before the witness opens its pipe, which would pass for one given to carbonscope.
+  const inherited = inheritedFds();
   // Started before the measured window: its traps set before the command can get a signal.
   const witness = await startSignalWitness(FORWARDED_SIGNALS);
   try {
-    return await runMeasured(options, args, env, witness, hooks);
+    return await runMeasured(options, args, env, { witness, inherited }, hooks);
   } finally {
     // Only now: ended sooner, it would be reaped into our cutime before the last tree read.
     witness?.close();
   }
 }
 
+/** What run takes from its own process for the command. */
+interface Inheritance {
+  witness: SignalWitness | undefined;
+  /** The fds past stderr that carbonscope was given, for the command. */
+  inherited: readonly number[];
+}
+
 async function runMeasured(
   options: RunOptions,
   args: string[],
   env: Env,
-  witness: SignalWitness | undefined,
+  { witness, inherited }: Inheritance,
   hooks: RunHooks,
 ): Promise<Ending> {
   // Nothing to stop when nobody reads the summary: the command runs on, its exit code stands.
@@ -346,7 +356,7 @@ async function runMeasured(
 
   const measured = openWindow(session);
   const spawnedMs = monotonicClock();
-  const child = spawn(file, rest, { stdio: 'inherit', env: process.env });
+  const child = spawn(file, rest, { stdio: commandStdio(inherited), env: process.env });
   const ended = waitForEnd(child);
   const awake = watchAwake(spawnedMs);
   if (child.pid !== undefined) tree.setRoot(child.pid);
