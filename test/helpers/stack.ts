@@ -134,7 +134,7 @@ export interface GrafanaTimes {
 /**
  * Replaces Grafana's macros and template variables the way Grafana does before it sends a
  * query: $__rate_interval = max($__interval + scrape interval, 4 × scrape interval), durations
- * in seconds; a multi-value variable set to "All" becomes its allValue (.* here).
+ * in seconds; a multi-value variable set to "All" becomes its allValue (`(?s:.*)` here).
  */
 export function substituteGrafana(
   expr: string,

@@ -2,8 +2,12 @@ import { band, DASHED, type DashboardSpec, type PanelSpec } from './grafana.js';
 import { ofRunningApps, PROM, sumOfHosts } from './names.js';
 
 const RI = '$__rate_interval';
-/** Requests are operations named by their route template, which starts with a slash. */
-const REQUESTS = 'carbonscope_operation=~"/.*"';
+/**
+ * Requests are operations named by their route template, which starts with a slash. `(?s:.*)`,
+ * not `.*`: Prometheus 2's `.` stops at a newline (3's does not), which left a route holding
+ * one out on 2.x only.
+ */
+const REQUESTS = 'carbonscope_operation=~"/(?s:.*)"';
 
 /** The operational (usage) and embodied phases of the emissions histogram. */
 const USAGE = 'carbonscope_phase="usage"';

@@ -160,9 +160,10 @@ function variable(v: QueryVariable): QueryVariableBuilder {
       .sort(VariableSort.AlphabeticalAsc)
       .multi(true)
       .includeAll(true)
-      // "All" becomes the regex .* rather than a list of every value: short queries, and new
-      // label values appear without a refresh.
-      .allValue('.*')
+      // "All" becomes one regex rather than a list of every value: short queries, and new
+      // label values appear without a refresh. `(?s:.*)`, not `.*`: Prometheus 2's `.` stops at
+      // a newline (3's does not), so `.*` left a value holding one out on 2.x only.
+      .allValue('(?s:.*)')
       .current({ selected: true, text: ['All'], value: ['$__all'] })
       .hide(VariableHide.DontHide)
   );

@@ -1,7 +1,7 @@
 import type { DashboardSpec } from './grafana.js';
 import { PROM, RUNNING_APPS } from './names.js';
 
-/** `$route` is the dashboard variable; "All" is the regex `.*`. */
+/** `$route` is the dashboard variable; "All" is the regex `(?s:.*)` (grafana.ts). */
 const BY_ROUTE = 'http_route=~"$route"';
 const RI = '$__rate_interval';
 /** http.server.request.duration: its `_count` counts requests, by route, method and status. */

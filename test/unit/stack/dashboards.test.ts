@@ -229,6 +229,46 @@ describe('stack: Grafana dashboards as code', () => {
     expect(out).to.include('SUCCESS');
   });
 
+  // A route template or operation name may hold a newline (setRoute, track). Prometheus 2's
+  // regex `.` stops at one, 3's does not: `.*` (Route = All) and `/.*` left such a route out of
+  // the per-route panels on 2.x and showed it on 3.
+  it('shows a route whose name holds a newline on the per-route panels, as any route', () => {
+    const times = { scrapeIntervalSeconds: 15, intervalSeconds: 15, rangeSeconds: 900 };
+    const expr = (panel: string) => {
+      const q = panelQueries().find((p) => p.panel === panel);
+      if (!q) throw new Error(`no ${panel} panel`);
+      return substituteGrafana(q.expr, times, allValues());
+    };
+    const route = '/a\\nb';
+    const op = `carbonscope_operation="${route}"`;
+    const out = queriesTest(
+      [
+        { series: `${PROM.httpDuration}_count{http_route="${route}"}`, values: '0+15x40' },
+        {
+          series: `${PROM.operationEnergy}_sum{${op}, carbonscope_estimated="true"}`,
+          values: '0+30x40',
+        },
+        {
+          series: `${PROM.operationEnergy}_count{${op}, carbonscope_estimated="true"}`,
+          values: '0+15x40',
+        },
+      ],
+      [
+        {
+          expr: expr('Request rate by route'),
+          eval_time: '5m',
+          exp_samples: [{ labels: `{http_route="${route}"}`, value: 1 }],
+        },
+        {
+          expr: expr('Energy per request by route'),
+          eval_time: '5m',
+          exp_samples: [{ labels: `{${op}}`, value: 2 }],
+        },
+      ],
+    );
+    expect(out).to.include('SUCCESS');
+  });
+
   // Behind the Collector a stopped app's last values are exported on for metric_expiration
   // (5 min), frozen; an idle app has served no request, so it has no request series at all.
   it('counts the instances that run, not one stopped minutes ago, nor misses an idle one', () => {
