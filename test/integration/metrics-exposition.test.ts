@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import {
+  PROMETHEUS_3_ACCEPT,
   parseSamples,
   prometheusScraping,
   promtoolFindings,
@@ -95,6 +96,14 @@ describe('the service /metrics, checked by promtool and a real Prometheus', func
     for (const status of ['200', '400', '404', '405']) {
       expect(scrape.text).to.include(`http_response_status_code="${status}"`);
     }
+    expect(promtoolFindings(scrape.text)).to.equal('');
+  });
+
+  it("answers Prometheus 3's Accept (escaping=, other weights) with the same format", async () => {
+    const scrape = await scrapeAsPrometheus(`${server?.url}/metrics`, PROMETHEUS_3_ACCEPT);
+    expect(scrape.status).to.equal(200);
+    expect(scrape.contentType).to.equal(TEXT_FORMAT);
+    expect(scrape.contentEncoding).to.equal('gzip');
     expect(promtoolFindings(scrape.text)).to.equal('');
   });
 

@@ -12,6 +12,13 @@ import { waitFor } from './wait.js';
 export const PROMETHEUS_ACCEPT =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 
+/**
+ * The Accept header Prometheus 3 sends by default (3.16, captured from a scrape): the newer
+ * formats carry `escaping=` and the weights differ. The endpoints answer it as 2.x's.
+ */
+export const PROMETHEUS_3_ACCEPT =
+  'application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.7,application/openmetrics-text;version=0.0.1;q=0.6,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.3';
+
 /** What the endpoints claim: the text format 0.0.4, not OpenMetrics. */
 export const TEXT_FORMAT = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -22,11 +29,9 @@ export interface Scrape {
   text: string;
 }
 
-/** One scrape with Prometheus's headers (its Accept and Accept-Encoding). */
-export async function scrapeAsPrometheus(url: string): Promise<Scrape> {
-  const res = await fetch(url, {
-    headers: { accept: PROMETHEUS_ACCEPT, 'accept-encoding': 'gzip' },
-  });
+/** One scrape with Prometheus's headers (its Accept, 2.x's by default, and Accept-Encoding). */
+export async function scrapeAsPrometheus(url: string, accept = PROMETHEUS_ACCEPT): Promise<Scrape> {
+  const res = await fetch(url, { headers: { accept, 'accept-encoding': 'gzip' } });
   return {
     status: res.status,
     contentType: res.headers.get('content-type'),

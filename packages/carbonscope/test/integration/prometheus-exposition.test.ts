@@ -11,6 +11,7 @@ import { libraryRoot } from '../../src/paths.js';
 import { childEnv } from '../helpers/child-env.js';
 import { freePort } from '../helpers/ports.js';
 import {
+  PROMETHEUS_3_ACCEPT,
   parseSamples,
   prometheusScraping,
   promtoolFindings,
@@ -100,6 +101,14 @@ describe("register's Prometheus endpoint, checked by promtool and a real Prometh
       );
       expect(count?.value, JSON.stringify(operation)).to.be.at.least(1);
     }
+    expect(promtoolFindings(scrape.text)).to.equal('');
+  });
+
+  it("answers Prometheus 3's Accept (escaping=, other weights) with the same format", async () => {
+    const scrape = await scrapeAsPrometheus(metricsUrl, PROMETHEUS_3_ACCEPT);
+    expect(scrape.status).to.equal(200);
+    expect(scrape.contentType).to.equal(TEXT_FORMAT);
+    expect(scrape.contentEncoding).to.equal('gzip');
     expect(promtoolFindings(scrape.text)).to.equal('');
   });
 
