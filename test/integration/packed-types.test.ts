@@ -9,6 +9,37 @@ import { npmInstallOrSay, packLibrary } from '../helpers/packed-library.js';
 const run = promisify(execFile);
 
 /**
+ * The carbonscope types the exported functions' and classes' signatures name (found by API
+ * Extractor's ae-forgotten-export on the packed declarations): each importable by name, so a user
+ * can type what they pass (start()'s `select`, an EnergyTracker's options) and what they get back.
+ */
+const NAMED = [
+  'AnnualAverage',
+  'DropCount',
+  'DropReason',
+  'DroppedListener',
+  'DroppedOperation',
+  'EnergyMeterOptions',
+  'EstimateOptions',
+  'EstimateSettings',
+  'GpuShareReader',
+  'GridIntensityOptions',
+  'HeldZone',
+  'HostCpuReader',
+  'IntensityServiceOptions',
+  'NvidiaSmiOptions',
+  'PowermetricsOptions',
+  'RaplDomain',
+  'RaplOptions',
+  'SelectedSources',
+  'SelectSourcesOptions',
+  'SourceDevice',
+  'StderrLoggerOptions',
+  'TrackerOptions',
+  'UpstreamErrorKind',
+];
+
+/**
  * Each documented import path, in the three ways a consumer's file can be written. The
  * expect-error line fails the check where carbonscope resolves to `any`, and strict's noImplicitAny
  * on `r` where a type deep in it does (with skipLibCheck, an import its declarations cannot
@@ -29,6 +60,9 @@ import 'carbonscope/register';
 // @ts-expect-error: not an export
 cs.notAnExport;
 export const operation: Promise<string> = cs.measure('job', () => 1).then((r) => r.footprint.operation);
+`,
+  'named.mts': `import type { ${NAMED.join(', ')} } from 'carbonscope';
+export type Named = [${NAMED.join(', ')}];
 `,
   'plain.ts': `import { measure, stop } from 'carbonscope';
 import 'carbonscope/register';
@@ -57,7 +91,7 @@ const MODES = [
     module: 'nodenext',
     moduleResolution: 'nodenext',
     skipLibCheck: false,
-    files: ['esm.mts', 'cjs.cts', 'plain.ts'],
+    files: ['esm.mts', 'cjs.cts', 'plain.ts', 'named.mts'],
   },
   { module: 'esnext', moduleResolution: 'bundler', files: ['esm.mts', 'plain.ts'] },
   { module: 'preserve', moduleResolution: 'bundler', files: ['cjs.cts', 'plain.ts'] },

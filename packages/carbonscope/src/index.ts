@@ -18,6 +18,8 @@ export type {
   AttributionMode,
   Clock,
   Component,
+  DroppedListener,
+  DroppedOperation,
   EarlyAnswer,
   EarlyAnswerListener,
   EmbodiedProfile,
@@ -26,14 +28,20 @@ export type {
   EmissionsFigure,
   EndedRequest,
   EndedRequestListener,
+  EnergyMeterOptions,
   EnergyReading,
   EnergySample,
   EnergySnapshot,
+  EstimateOptions,
+  EstimateSettings,
+  GpuShareReader,
   HostCpuDelta,
+  HostCpuReader,
   HttpRequestFacts,
   Measured,
   MeasureOptions,
   MeterSources,
+  NvidiaSmiOptions,
   OperationAttribution,
   OperationContext,
   OperationFootprint,
@@ -42,18 +50,25 @@ export type {
   OperationScore,
   OperationTracker,
   PowerFigure,
+  PowermetricsOptions,
   PowerSource,
   ProbeResult,
   ProcessCpuReader,
+  RaplDomain,
+  RaplOptions,
   SampleListener,
   SampleTick,
   SciParts,
   SciScore,
   Scope,
   ScopeTotals,
+  SelectedSources,
+  SelectSourcesOptions,
+  SourceDevice,
   SourceName,
   Timer,
   TimerHandle,
+  TrackerOptions,
 } from './energy/index.js';
 export {
   createEstimateSource,
@@ -73,21 +88,25 @@ export {
   selectSources,
   unrefTimer,
 } from './energy/index.js';
-export { annualAverage } from './grid/annual-averages.js';
+export { type AnnualAverage, annualAverage } from './grid/annual-averages.js';
 export {
+  type HeldZone,
   InvalidZoneError,
   LookupsLimitedError,
   UnknownZoneError,
   UpstreamError,
+  type UpstreamErrorKind,
 } from './grid/errors.js';
 export {
   createGridIntensity,
   electricityMapsZones,
   type GridIntensity,
+  type GridIntensityOptions,
   type GridService,
   type IntensityHistory,
   type IntensityReading,
   IntensityService,
+  type IntensityServiceOptions,
   type IntensitySource,
   registerGridMetrics,
   zoneKeyCase,
@@ -130,6 +149,7 @@ export {
   longestFirst,
   redactionList,
   redactSecrets,
+  type StderrLoggerOptions,
   stderrLogger,
 } from './log.js';
 export {
@@ -192,6 +212,7 @@ export {
   type CarbonscopeOptions,
   type EarlyAnswerOptions,
 } from './runtime/carbonscope.js';
+export type { DropCount, DropReason } from './runtime/drop-counts.js';
 // For the service's LLM key, masked from the length the library's keys are.
 export { maskableSecret, shortKeyWarning } from './secret-length.js';
 export {

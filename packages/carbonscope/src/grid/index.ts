@@ -11,7 +11,7 @@ import {
 import { IntensityService } from './intensity-service.js';
 import { gaugeZones } from './metrics.js';
 
-export { IntensityService } from './intensity-service.js';
+export { IntensityService, type IntensityServiceOptions } from './intensity-service.js';
 export { registerGridMetrics } from './metrics.js';
 export type {
   GridIntensity,

@@ -2,6 +2,7 @@ export {
   AWS_MAX_WATTS_PER_VCPU,
   AWS_MIN_WATTS_PER_VCPU,
   createEstimateSource,
+  type EstimateOptions,
   type EstimateSettings,
   RAM_WATTS_PER_GB,
 } from './estimate.js';
@@ -17,16 +18,16 @@ export { parseExposition, parseExpositionLine, type SeriesSample } from './expos
 export { readsGpus, withLateGpu } from './gpu-late-start.js';
 export { withHandover } from './handover.js';
 export { KEPLER_METRICS, keplerSpec } from './kepler.js';
-export { createNvidiaSmiSource } from './nvidia-smi.js';
+export { createNvidiaSmiSource, type NvidiaSmiOptions } from './nvidia-smi.js';
 export {
   type ContainerIdentity,
   normalizeContainerId,
   ownContainer,
   parseCgroup,
 } from './own-container.js';
-export { createPowermetricsSource } from './powermetrics.js';
+export { createPowermetricsSource, type PowermetricsOptions } from './powermetrics.js';
 export { queryPrometheus } from './prometheus-query.js';
-export { createRaplSource } from './rapl.js';
+export { createRaplSource, type RaplDomain, type RaplOptions } from './rapl.js';
 export { SCAPHANDRE_METRICS, scaphandreSpec } from './scaphandre.js';
 export { type SelectedSources, type SelectSourcesOptions, selectSources } from './select.js';
 export type {
