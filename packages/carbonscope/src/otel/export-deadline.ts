@@ -27,22 +27,24 @@ const OWNER = Symbol('carbonscope.ownRequests');
  * peer range) take no factory, they read one as empty options (no keep-alive, no TLS files).
  */
 export class OwnRequests {
-  readonly #made = new WeakSet<object>();
+  // `private`, not `#`: a `#private` in the published declarations is an error (TS18028) for a
+  // consumer whose target is below ES2015 (TypeScript 5's default) with skipLibCheck off.
+  private readonly made = new WeakSet<object>();
   readonly agents: AgentFactory | HttpsAgentOptions;
 
   constructor(given: AgentFactory | HttpsAgentOptions) {
-    this.agents = typeof given === 'function' ? this.#remembering(given) : this.#marked(given);
+    this.agents = typeof given === 'function' ? this.remembering(given) : this.marked(given);
   }
 
-  #remembering(factory: AgentFactory): AgentFactory {
+  private remembering(factory: AgentFactory): AgentFactory {
     return async (protocol) => {
       const agent = await factory(protocol);
-      this.#made.add(agent);
+      this.made.add(agent);
       return agent;
     };
   }
 
-  #marked(options: HttpsAgentOptions): HttpsAgentOptions {
+  private marked(options: HttpsAgentOptions): HttpsAgentOptions {
     const marked: HttpsAgentOptions & { [OWNER]: OwnRequests } = { ...options, [OWNER]: this };
     return marked;
   }
@@ -52,7 +54,7 @@ export class OwnRequests {
     const agent = (request as { agent?: unknown }).agent;
     if (typeof agent !== 'object' || agent === null) return false;
     const options = (agent as { options?: { [OWNER]?: unknown } }).options;
-    return this.#made.has(agent) || options?.[OWNER] === this;
+    return this.made.has(agent) || options?.[OWNER] === this;
   }
 }
 
