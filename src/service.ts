@@ -162,6 +162,9 @@ export async function runService(config: Config, telemetry: Telemetry): Promise<
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info({ port, host: config.host }, `listening on ${listenUrl(config.host, port)}`);
   const shutdown = installShutdown({ server: http, parts: serviceParts, flush, logger });
-  process.once('SIGTERM', () => void shutdown.stop('SIGTERM'));
-  process.once('SIGINT', () => void shutdown.stop('SIGINT'));
+  // Kept for good, not once: Ctrl-C on `npm start` gives node its SIGINT twice (the terminal's
+  // and npm's), and a second one with no listener left killed the service in mid-drain, its
+  // last push lost. The shutdown is bounded by its grace; a later signal only says so.
+  process.on('SIGTERM', () => void shutdown.stop('SIGTERM'));
+  process.on('SIGINT', () => void shutdown.stop('SIGINT'));
 }

@@ -151,7 +151,7 @@ export interface ShutdownOptions {
 }
 
 export interface Shutdown {
-  /** Starts the shutdown (once); resolves when exit has been called. */
+  /** Starts the shutdown (once; a later call says it is under way); resolves when exit has been called. */
   stop(signal: string): Promise<void>;
 }
 
@@ -296,7 +296,11 @@ export function installShutdown(options: ShutdownOptions): Shutdown {
 
   return {
     stop(signal) {
-      stopping ??= run(signal, performance.now());
+      if (stopping) {
+        logger.info({ signal, graceMs }, 'already shutting down: it ends within its grace');
+        return stopping;
+      }
+      stopping = run(signal, performance.now());
       return stopping;
     },
   };

@@ -4,9 +4,11 @@ import { Agent, request } from 'node:http';
 import type { Socket } from 'node:net';
 import { expect } from 'chai';
 import { childEnv } from '#library-tests/helpers/child-env.js';
+import { otlpReceiver } from '#library-tests/helpers/otlp-receiver.js';
 import { silentCollector } from '#library-tests/helpers/silent-collector.js';
 import { projectRoot } from '../../src/paths.js';
 import { freePort, spawnServer } from '../helpers/spawn-server.js';
+import { waitFor } from '../helpers/wait.js';
 
 interface Answer {
   status: number;
@@ -154,6 +156,49 @@ describe('graceful shutdown (spawned service, SIGTERM)', function () {
     expect(serving, 'node still serving after npm got SIGTERM').to.equal(false);
     expect(output).to.match(/"msg":"stopped"/);
   });
+
+  // Ctrl-C on `npm start` sends SIGINT to npm and node both, and npm passes its own on: node
+  // gets it twice. The second came after the first's listener was gone and killed the service
+  // by Node's default in mid-drain: no `stopped`, no last push (2 runs of 3, and SIGTERM to
+  // the group likewise). The shutdown is bounded by its grace: a second signal changes nothing.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`a second ${signal} during the shutdown leaves it to end as the first began it`, async () => {
+      const receiver = await otlpReceiver();
+      const server = await spawnServer({
+        OTEL_TRACES_EXPORTER: 'none',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_METRIC_EXPORT_INTERVAL: '600000',
+        MOCK_LLM_LATENCY_MS: '1500',
+      });
+      const agent = new Agent({ keepAlive: true });
+      try {
+        // In flight: the drain waits for it, so the second signal comes while it runs.
+        const answer = chat(server.url, agent);
+        const barrier = await fetch(`${server.url}/healthz`);
+        await barrier.arrayBuffer();
+        server.proc.kill(signal);
+        const began = async () => {
+          if (server.proc.exitCode !== null || server.proc.signalCode !== null) {
+            throw new Error(`ended before its shutdown began: ${server.stdout.join('\n')}`);
+          }
+          return server.stdout.some((l) => l.includes('"msg":"shutting down"'));
+        };
+        await waitFor('the shutdown to begin', began, 20_000, 20);
+        server.proc.kill(signal);
+        expect(await server.exited).to.deep.equal({ code: 0, signal: null });
+        expect((await answer).status).to.equal(200);
+        const msgs = server.stdout.map((l) => (JSON.parse(l) as { msg?: string }).msg);
+        expect(msgs.filter((m) => m === 'shutting down')).to.have.length(1);
+        expect(msgs).to.include('already shutting down: it ends within its grace');
+        expect(msgs).to.include('stopped');
+        expect(receiver.pushes, 'the last push').to.have.length(1);
+      } finally {
+        agent.destroy();
+        await server.stop('SIGKILL');
+        await receiver.close();
+      }
+    });
+  }
 
   /**
    * All a traced service wrote, stopped (SIGTERM, exit 0) `waitMs` after one traced request
