@@ -186,6 +186,8 @@ export class Carbonscope implements OperationTracker {
   private readonly droppedNames = new Set<string>();
   /** From stop() on: calls count nothing, subscribe nothing, start nothing. */
   private stopped = false;
+  /** The stop, once asked for; see stop(). */
+  private stopping: Promise<void> | undefined;
   /** The methods called after stop() and warned of: one warning each. */
   private readonly calledAfterStop = new Set<string>();
 
@@ -553,9 +555,16 @@ export class Carbonscope implements OperationTracker {
 
   /**
    * Ends request tracking, takes a last sample (so energy up to now counts), stops the timer and
-   * closes the sources.
+   * closes the sources. Once: a later call, one made while it runs too, gets the same promise, so
+   * that it resolves only once what waits for the stop (register's last push) has run, not before
+   * (a `process.exit()` after it would end the process before the push).
    */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    this.stopping ??= this.stopOnce();
+    return this.stopping;
+  }
+
+  private async stopOnce(): Promise<void> {
     this.stopped = true;
     this.untrackRequests();
     await this.meter.stop();

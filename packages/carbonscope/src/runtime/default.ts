@@ -7,6 +7,8 @@ import { Carbonscope, type CarbonscopeOptions, whenStopped } from './carbonscope
  * process (an app and a dependency) still share it.
  */
 const KEY = Symbol.for('carbonscope.default');
+/** The default instance's stop while it runs: no longer the default, not yet pushed. */
+const STOPPING = Symbol.for('carbonscope.default.stopping');
 interface Slot {
   starting: Promise<Carbonscope>;
   /** Set once started, for the synchronous callers (track). */
@@ -14,7 +16,7 @@ interface Slot {
   /** Run after the last sample when it stops: register's own SDK pushes what it holds. */
   atStop: Array<() => Promise<void>>;
 }
-const holder = globalThis as { [KEY]?: Slot };
+const holder = globalThis as { [KEY]?: Slot; [STOPPING]?: Promise<void> };
 
 /** The started default instance: created and started on the first call, shared after that. */
 export function startDefault(
@@ -63,12 +65,25 @@ export async function atDefaultStop(cs: Carbonscope, fn: () => Promise<void>): P
   else await fn();
 }
 
-/** Stops the default instance (a last sample), runs what waits for that, and forgets it. */
-export async function stopDefault(): Promise<void> {
+/**
+ * Stops the default instance (a last sample), runs what waits for that, and forgets it. Called
+ * again while that runs (a SIGINT's handler beside a SIGTERM's, each awaiting stop()), it resolves
+ * with it, not at once: nothing is the default any more, but the last push is still under way.
+ */
+export function stopDefault(): Promise<void> {
   const slot = holder[KEY];
+  if (!slot) return holder[STOPPING] ?? Promise.resolve();
   holder[KEY] = undefined;
-  const cs = await slot?.starting.catch(() => undefined);
-  await cs?.stop();
+  const stopping = slot.starting.then(
+    (cs) => cs.stop(),
+    () => undefined,
+  );
+  holder[STOPPING] = stopping;
+  const done = () => {
+    if (holder[STOPPING] === stopping) holder[STOPPING] = undefined;
+  };
+  stopping.then(done, done);
+  return stopping;
 }
 
 /** Its instance stopped (by stop() or its own stop()): no longer the default, its waiters run. */

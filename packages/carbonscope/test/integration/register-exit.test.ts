@@ -205,6 +205,18 @@ describe('register and the ways a process ends', function () {
       },
     );
 
+    // Two handlers that each await stop() (SIGTERM's and SIGINT's, a shutdown hook's beside the
+    // app's own): the second resolved at once, the stop under way not pushed yet, and the exit
+    // after it lost the push (and said so).
+    itEnds(
+      'a second stop() while the first is under way, awaited, then process.exit(3)',
+      (env) => runApp('void stop(); await stop(); process.exit(3);', env),
+      async (r) => {
+        expect([r.code, r.signal]).to.deep.equal([3, null]);
+        expectPushedOnce(r);
+      },
+    );
+
     for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
       itEnds(
         `${signal}, which the app handles by closing what it serves`,
@@ -235,7 +247,7 @@ setTimeout(() => { throw new Error('boom'); }, 10);`;
   });
 
   describe('a signal nobody handles: Node ends the process by it, register adds no handler', () => {
-    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2'] as const) {
       itEnds(
         `${signal}: killed by it, nothing pushed (nothing of register runs)`,
         (env) => runApp(SERVING, env, signal),

@@ -187,6 +187,40 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
     expect(seen.at(-1)).to.equal('late');
   });
 
+  // One of them resolved at once: a process.exit() after it ended the process before the push.
+  for (const [title, second] of [
+    ['stop()', () => stop()],
+    ["the instance's stop()", (cs: Awaited<ReturnType<typeof start>>) => cs.stop()],
+  ] as const) {
+    it(`stop() and a second ${title} at once: each resolves only once the last push has run`, async () => {
+      const cs = await start({ env: ENV });
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let pushes = 0;
+      let pushBegan: () => void = () => undefined;
+      const began = new Promise<void>((resolve) => {
+        pushBegan = resolve;
+      });
+      await atDefaultStop(cs, async () => {
+        pushBegan();
+        await held;
+        pushes++;
+      });
+      const done: string[] = [];
+      const first = stop().then(() => done.push('first'));
+      const secondStop = second(cs).then(() => done.push('second'));
+      // The push waits on `held`: neither stop may resolve before it is released.
+      await began;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(done, 'resolved before the push').to.deep.equal([]);
+      release();
+      await Promise.all([first, secondStop]);
+      expect(pushes).to.equal(1);
+    });
+  }
+
   it("the default instance's own stop() is stop(): start() builds anew, the last push runs", async () => {
     const first = await start({ env: ENV });
     const seen: string[] = [];
