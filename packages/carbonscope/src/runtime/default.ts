@@ -78,6 +78,11 @@ export function stopDefault(): Promise<void> {
     (cs) => cs.stop(),
     () => undefined,
   );
+  return underWay(stopping);
+}
+
+/** Has stopDefault() hand on `stopping` until it settles, once nothing is the default. */
+function underWay(stopping: Promise<void>): Promise<void> {
   holder[STOPPING] = stopping;
   const done = () => {
     if (holder[STOPPING] === stopping) holder[STOPPING] = undefined;
@@ -88,6 +93,11 @@ export function stopDefault(): Promise<void> {
 
 /** Its instance stopped (by stop() or its own stop()): no longer the default, its waiters run. */
 async function forget(slot: Slot): Promise<void> {
-  if (holder[KEY] === slot) holder[KEY] = undefined;
-  for (const fn of slot.atStop.splice(0)) await fn();
+  const own = holder[KEY] === slot;
+  if (own) holder[KEY] = undefined;
+  const waiters = (async () => {
+    for (const fn of slot.atStop.splice(0)) await fn();
+  })();
+  // Stopped by its own stop(), not stopDefault(): a stop() from now on waits for the push too.
+  await (own ? underWay(waiters) : waiters);
 }

@@ -221,6 +221,36 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
     });
   }
 
+  // The instance's own stop() forgets the default before its last push: a stop() made during that
+  // push found nothing to stop and resolved at once, and an exit after it lost the push.
+  it("stop() during the push of the instance's own stop() resolves only once that push has run", async () => {
+    const cs = await start({ env: ENV });
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let pushBegan: () => void = () => undefined;
+    const began = new Promise<void>((resolve) => {
+      pushBegan = resolve;
+    });
+    let pushed = false;
+    await atDefaultStop(cs, async () => {
+      pushBegan();
+      await held;
+      pushed = true;
+    });
+    const first = cs.stop();
+    await began;
+    const done: string[] = [];
+    const second = stop().then(() => done.push(`second, pushed: ${pushed}`));
+    // Without the push under way in hand, the second resolved within a turn of the loop.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(done, 'resolved before the push').to.deep.equal([]);
+    release();
+    await Promise.all([first, second]);
+    expect(done).to.deep.equal(['second, pushed: true']);
+  });
+
   it("the default instance's own stop() is stop(): start() builds anew, the last push runs", async () => {
     const first = await start({ env: ENV });
     const seen: string[] = [];
