@@ -187,44 +187,8 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
     expect(seen.at(-1)).to.equal('late');
   });
 
-  // One of them resolved at once: a process.exit() after it ended the process before the push.
-  for (const [title, second] of [
-    ['stop()', () => stop()],
-    ["the instance's stop()", (cs: Awaited<ReturnType<typeof start>>) => cs.stop()],
-  ] as const) {
-    it(`stop() and a second ${title} at once: each resolves only once the last push has run`, async () => {
-      const cs = await start({ env: ENV });
-      let release: () => void = () => undefined;
-      const held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      let pushes = 0;
-      let pushBegan: () => void = () => undefined;
-      const began = new Promise<void>((resolve) => {
-        pushBegan = resolve;
-      });
-      await atDefaultStop(cs, async () => {
-        pushBegan();
-        await held;
-        pushes++;
-      });
-      const done: string[] = [];
-      const first = stop().then(() => done.push('first'));
-      const secondStop = second(cs).then(() => done.push('second'));
-      // The push waits on `held`: neither stop may resolve before it is released.
-      await began;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(done, 'resolved before the push').to.deep.equal([]);
-      release();
-      await Promise.all([first, secondStop]);
-      expect(pushes).to.equal(1);
-    });
-  }
-
-  // The instance's own stop() forgets the default before its last push: a stop() made during that
-  // push found nothing to stop and resolved at once, and an exit after it lost the push.
-  it("stop() during the push of the instance's own stop() resolves only once that push has run", async () => {
-    const cs = await start({ env: ENV });
+  /** Register's last push stood in for: it begins at the stop, then waits until released. */
+  async function heldPush(cs: Awaited<ReturnType<typeof start>>) {
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => {
       release = resolve;
@@ -233,22 +197,52 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
     const began = new Promise<void>((resolve) => {
       pushBegan = resolve;
     });
-    let pushed = false;
+    const push = { began, pushes: 0, release: () => release() };
     await atDefaultStop(cs, async () => {
       pushBegan();
       await held;
-      pushed = true;
+      push.pushes++;
     });
+    return push;
+  }
+
+  /** A turn of the event loop: a stop() that does not wait for the push has resolved by then. */
+  const aTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+  // One of them resolved at once: a process.exit() after it ended the process before the push.
+  for (const [title, second] of [
+    ['stop()', () => stop()],
+    ["the instance's stop()", (cs: Awaited<ReturnType<typeof start>>) => cs.stop()],
+  ] as const) {
+    it(`stop() and a second ${title} at once: each resolves only once the last push has run`, async () => {
+      const cs = await start({ env: ENV });
+      const push = await heldPush(cs);
+      const done: string[] = [];
+      const first = stop().then(() => done.push('first'));
+      const secondStop = second(cs).then(() => done.push('second'));
+      await push.began;
+      await aTurn();
+      expect(done, 'resolved before the push').to.deep.equal([]);
+      push.release();
+      await Promise.all([first, secondStop]);
+      expect(push.pushes).to.equal(1);
+    });
+  }
+
+  // The instance's own stop() forgets the default before its last push: a stop() made during that
+  // push found nothing to stop and resolved at once, and an exit after it lost the push.
+  it("stop() during the push of the instance's own stop() resolves only once that push has run", async () => {
+    const cs = await start({ env: ENV });
+    const push = await heldPush(cs);
     const first = cs.stop();
-    await began;
+    await push.began;
     const done: string[] = [];
-    const second = stop().then(() => done.push(`second, pushed: ${pushed}`));
-    // Without the push under way in hand, the second resolved within a turn of the loop.
-    await new Promise((resolve) => setImmediate(resolve));
+    const second = stop().then(() => done.push(`second, pushes: ${push.pushes}`));
+    await aTurn();
     expect(done, 'resolved before the push').to.deep.equal([]);
-    release();
+    push.release();
     await Promise.all([first, second]);
-    expect(done).to.deep.equal(['second, pushed: true']);
+    expect(done).to.deep.equal(['second, pushes: 1']);
   });
 
   it("the default instance's own stop() is stop(): start() builds anew, the last push runs", async () => {
