@@ -15,6 +15,7 @@ import {
 import { DEFAULT_CALIBRATION_INTERVAL_MS, DEFAULT_MAX_OPERATION_AGE_MS } from './energy/tracker.js';
 import { MAX_CARBON_INTENSITY } from './grid/intensity-bound.js';
 import { MAX_ZONE_LENGTH, zoneKind } from './grid/zones.js';
+import { DEFAULT_MAX_OPERATION_NAMES, MAX_OPERATION_NAMES_LIMIT } from './labels/index.js';
 import { maskableSecret, maskableValue } from './secret-length.js';
 import { quotedText, shownValue } from './shown-value.js';
 import {
@@ -162,6 +163,9 @@ const schema = {
   ENERGY_CALIBRATION_INTERVAL_MS: integer(1000, 3_600_000).default(DEFAULT_CALIBRATION_INTERVAL_MS),
   // A week at most: an operation that runs longer is no request or job the shares can follow.
   ENERGY_OPERATION_MAX_AGE_MS: integer(1000, 604_800_000).default(DEFAULT_MAX_OPERATION_AGE_MS),
+  ENERGY_OPERATION_MAX_NAMES: integer(1, MAX_OPERATION_NAMES_LIMIT).default(
+    DEFAULT_MAX_OPERATION_NAMES,
+  ),
   ENERGY_CPU_MODEL: z.enum(['linear', 'tdp']).default('linear'),
   ENERGY_CPU_MIN_WATTS_PER_VCPU: number(0, 1000).default(AWS_MIN_WATTS_PER_VCPU),
   ENERGY_CPU_MAX_WATTS_PER_VCPU: wattsSetting(1000).default(AWS_MAX_WATTS_PER_VCPU),
@@ -242,6 +246,11 @@ export interface EnergySettings {
   calibrationIntervalMs: number;
   /** How long an operation may run before it is dropped from sharing (see EnergyTracker.drop). */
   operationMaxAgeMs: number;
+  /**
+   * Operation names the `carbonscope.operation` (and `http.route`) label keeps over the process's
+   * life, first come first served; the rest are `other`. DEFAULT_MAX_OPERATION_NAMES when absent.
+   */
+  operationMaxNames?: number;
   pue: number;
   cpuModel: 'linear' | 'tdp';
   cpuMinWattsPerVcpu: number;
@@ -324,6 +333,7 @@ const FIELD_VARIABLES = {
     operationAttribution: ['ENERGY_OPERATION_ATTRIBUTION', 'string'],
     calibrationIntervalMs: ['ENERGY_CALIBRATION_INTERVAL_MS', 'number'],
     operationMaxAgeMs: ['ENERGY_OPERATION_MAX_AGE_MS', 'number'],
+    operationMaxNames: ['ENERGY_OPERATION_MAX_NAMES', 'number'],
     pue: ['PUE', 'number'],
     cpuModel: ['ENERGY_CPU_MODEL', 'string'],
     cpuMinWattsPerVcpu: ['ENERGY_CPU_MIN_WATTS_PER_VCPU', 'number'],
@@ -453,6 +463,7 @@ export function loadSettings(env: Env = process.env): Settings {
       operationAttribution: s.ENERGY_OPERATION_ATTRIBUTION,
       calibrationIntervalMs: s.ENERGY_CALIBRATION_INTERVAL_MS,
       operationMaxAgeMs: s.ENERGY_OPERATION_MAX_AGE_MS,
+      operationMaxNames: s.ENERGY_OPERATION_MAX_NAMES,
       pue: s.PUE,
       cpuModel: s.ENERGY_CPU_MODEL,
       cpuMinWattsPerVcpu: s.ENERGY_CPU_MIN_WATTS_PER_VCPU,

@@ -10,7 +10,15 @@ export interface BoundedLabelSetOptions {
   overflow?: string;
   /** Values always admitted and never counted against the capacity (e.g. the configured zone). */
   pinned?: readonly string[];
+  /**
+   * Told of the first value refused for want of room and of the first refused for its length,
+   * once each for the life of the set: a label that overflows quietly reads `other` for good.
+   */
+  onRefused?: (value: string, reason: RefusalReason) => void;
 }
+
+/** Why a value was reported as the overflow: the set was full, or the value too long. */
+export type RefusalReason = 'capacity' | 'length';
 
 /**
  * The values one metric label may take over the life of a process: the pinned ones, then the
@@ -27,6 +35,10 @@ export class BoundedLabelSet {
   private readonly pinned: ReadonlySet<string>;
   private readonly capacity: number;
   private readonly maxLength: number;
+  private readonly onRefused: ((value: string, reason: RefusalReason) => void) | undefined;
+  /** Whether onRefused was told of a refusal for want of room, for length. */
+  private toldCapacity = false;
+  private toldLength = false;
 
   constructor(options: BoundedLabelSetOptions) {
     for (const key of ['capacity', 'maxLength'] as const) {
@@ -39,14 +51,26 @@ export class BoundedLabelSet {
     this.maxLength = options.maxLength;
     this.overflow = options.overflow ?? OVERFLOW_LABEL;
     this.pinned = new Set(options.pinned ?? []);
+    this.onRefused = options.onRefused;
   }
 
   /** The value as it may appear in a label: itself when admitted (or admissible), else the overflow. */
   label(value: string): string {
     if (this.pinned.has(value) || this.admitted.has(value)) return value;
-    if (value.length > this.maxLength || this.admitted.size >= this.capacity) return this.overflow;
+    if (value.length > this.maxLength) return this.refused(value, 'length');
+    if (this.admitted.size >= this.capacity) return this.refused(value, 'capacity');
     this.admitted.add(value);
     return value;
+  }
+
+  /** The overflow value; onRefused told of the first refusal of each reason (two flags read). */
+  private refused(value: string, reason: RefusalReason): string {
+    if (reason === 'length' ? !this.toldLength : !this.toldCapacity) {
+      if (reason === 'length') this.toldLength = true;
+      else this.toldCapacity = true;
+      this.onRefused?.(value, reason);
+    }
+    return this.overflow;
   }
 
   /** True for a pinned or admitted value; never admits. */

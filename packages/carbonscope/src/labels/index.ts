@@ -3,5 +3,12 @@ export {
   BoundedLabelSet,
   type BoundedLabelSetOptions,
   OVERFLOW_LABEL,
+  type RefusalReason,
 } from './bounded-label-set.js';
-export { MAX_OPERATION_LENGTH, MAX_OPERATIONS, operationLabels } from './operation-labels.js';
+export {
+  DEFAULT_MAX_OPERATION_NAMES,
+  MAX_OPERATION_LENGTH,
+  MAX_OPERATION_NAMES_LIMIT,
+  MAX_OPERATIONS,
+  operationLabels,
+} from './operation-labels.js';

@@ -1,14 +1,27 @@
-import { BoundedLabelSet } from './bounded-label-set.js';
+import { BoundedLabelSet, type BoundedLabelSetOptions } from './bounded-label-set.js';
 
 /**
- * Operation names beyond this many (over the process's life) share `other`, as do names longer
- * than MAX_OPERATION_LENGTH: route templates and track() names come from code, but a name built
- * from input must not grow the series (or any per-operation table) without bound.
+ * Operation names kept by default (ENERGY_OPERATION_MAX_NAMES) over the process's life; beyond
+ * them, and past MAX_OPERATION_LENGTH, a name is `other`. Route templates and track() names come
+ * from code, and a real service has 100 to 400 templates: 64 once left most of a 300-route app's
+ * requests `other` for good. A name built from input must still not grow the series (about 70
+ * lines of a scrape each, ~10 KB) or any per-operation table without bound.
  */
-export const MAX_OPERATIONS = 64;
+export const DEFAULT_MAX_OPERATION_NAMES = 512;
+/** The most the setting takes. */
+export const MAX_OPERATION_NAMES_LIMIT = 10_000;
+/** @deprecated The default of ENERGY_OPERATION_MAX_NAMES was 64; it is DEFAULT_MAX_OPERATION_NAMES. */
+export const MAX_OPERATIONS = DEFAULT_MAX_OPERATION_NAMES;
 export const MAX_OPERATION_LENGTH = 100;
 
-/** A set of operation names bounded as above. */
-export function operationLabels(): BoundedLabelSet {
-  return new BoundedLabelSet({ capacity: MAX_OPERATIONS, maxLength: MAX_OPERATION_LENGTH });
+/** A set of operation names bounded as above, `capacity` names (the default's when absent). */
+export function operationLabels(
+  capacity = DEFAULT_MAX_OPERATION_NAMES,
+  onRefused?: BoundedLabelSetOptions['onRefused'],
+): BoundedLabelSet {
+  return new BoundedLabelSet({
+    capacity,
+    maxLength: MAX_OPERATION_LENGTH,
+    ...(onRefused ? { onRefused } : {}),
+  });
 }

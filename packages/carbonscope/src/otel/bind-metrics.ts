@@ -19,7 +19,7 @@ import type {
 } from '../energy/index.js';
 import { registerGridMetrics } from '../grid/index.js';
 import { GRPC_SERVER_ERRORS, GRPC_STATUS_NAMES } from '../http/index.js';
-import { type BoundedLabelSet, operationLabels } from '../labels/index.js';
+import type { BoundedLabelSet } from '../labels/index.js';
 import {
   createInstrument,
   ESTIMATED,
@@ -278,8 +278,9 @@ export function bindMetrics(
 
   const local = options.histograms;
   if (local && options.settleAtCollection) detach.push(settleBeforeCollect(local, settle));
-  // One set for operations and routes: the same names, the same bound.
-  const operations = operationLabels();
+  // One set for operations and routes, the instance's: the same names, the same bound, in every
+  // binding (one made later sees the names in another order) and in the snapshot.
+  const operations = cs.operationNames;
   const seriesOf = operationRecorders(meter, local, operations);
   const recordHttp = options.http ? httpRecorder(meter, local, operations) : undefined;
 

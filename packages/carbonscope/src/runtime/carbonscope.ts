@@ -49,6 +49,11 @@ import {
   trackHttpRequests,
   UNMATCHED_ROUTE,
 } from '../http/index.js';
+import {
+  type BoundedLabelSet,
+  DEFAULT_MAX_OPERATION_NAMES,
+  operationLabels,
+} from '../labels/index.js';
 import { callEach, checkListener, Listeners } from '../listeners.js';
 import type { Logger } from '../log.js';
 import { checkedOperationName } from '../operation-name.js';
@@ -60,6 +65,7 @@ import { type DropCount, DropCounts } from './drop-counts.js';
 import { checkOptions } from './injected.js';
 import { CARBONSCOPE_OPTIONS, REQUEST_TRACKING_OPTIONS } from './known-options.js';
 import { LoopEndSettler } from './loop-end-settle.js';
+import { operationNameWarning } from './operation-name-warning.js';
 import { OperationScores } from './operation-scores.js';
 import { STOPPED_TRACKING, StoppedOperation } from './stopped-operation.js';
 
@@ -178,10 +184,15 @@ export class Carbonscope implements OperationTracker {
   private requestAsks = 0;
   private readonly ignoredServers: TrackableServer[] = [];
   private readonly unsubscribe: Array<() => void> = [];
-  private readonly scores = new OperationScores();
+  /**
+   * The operation names every metric, the snapshot and the drop counts label with, one set for
+   * all: a name is its own everywhere or `other` everywhere, whichever binding saw it first.
+   */
+  readonly operationNames: BoundedLabelSet;
+  private readonly scores: OperationScores;
   private readonly earlyListeners = new Listeners<EarlyAnswerListener>();
   private readonly earlyListenerFailed: (err: unknown) => void;
-  private readonly drops = new DropCounts();
+  private readonly drops: DropCounts;
   /** The operation names warnDropped warned about. */
   private readonly droppedNames = new Set<string>();
   /** From stop() on: calls count nothing, subscribe nothing, start nothing. */
@@ -202,6 +213,12 @@ export class Carbonscope implements OperationTracker {
     private readonly releaseContexts?: () => void,
   ) {
     this.earlyListenerFailed = warnOnce(logger, 'early answer listener', 'the answer was counted');
+    const maxNames = settings.energy.operationMaxNames ?? DEFAULT_MAX_OPERATION_NAMES;
+    this.operationNames = operationLabels(maxNames, (name, reason) =>
+      logger.warn(operationNameWarning(name, reason, maxNames)),
+    );
+    this.scores = new OperationScores(this.operationNames);
+    this.drops = new DropCounts(this.operationNames);
     // Requests are named (or ended, if their client left) before the interval is settled.
     this.unsubscribe.push(
       meter.onSample((sample) => {

@@ -1,5 +1,5 @@
 import type { DroppedOperation, OperationKind } from '../energy/index.js';
-import { operationLabels } from '../labels/index.js';
+import type { BoundedLabelSet } from '../labels/index.js';
 
 /** Why an operation was dropped: it ran too long (a leak), or was the oldest of too many (a burst). */
 export type DropReason = DroppedOperation['reason'];
@@ -25,17 +25,18 @@ const tallies = (): Tallies => ({ age: new Map(), running: new Map() });
 
 /**
  * Drops since the start per operation name, kind and reason, for carbonscope.operation.dropped:
- * names bounded as the operation metrics' are (the first MAX_OPERATIONS dropped, the rest
+ * names labelled by the operation metrics' own set (ENERGY_OPERATION_MAX_NAMES names, the rest
  * `other`); kind and reason are two values each. Kept here, not in one binding of the
  * instruments, so a binding made later (the application's provider after carbonscope's own)
  * observes the same totals. A drop costs a map lookup.
  */
 export class DropCounts {
-  private readonly names = operationLabels();
   private readonly byKind: Record<OperationKind, Tallies> = {
     request: tallies(),
     operation: tallies(),
   };
+
+  constructor(private readonly names: BoundedLabelSet) {}
 
   record({ operation, kind, reason }: DroppedOperation): void {
     const label = this.names.label(operation);

@@ -32,6 +32,7 @@ const ENERGY = {
   operationAttribution: true,
   calibrationIntervalMs: true,
   operationMaxAgeMs: true,
+  operationMaxNames: true,
   pue: true,
   cpuModel: true,
   cpuMinWattsPerVcpu: true,

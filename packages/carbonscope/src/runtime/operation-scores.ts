@@ -4,7 +4,7 @@ import {
   type OperationScore,
   sciOf,
 } from '../energy/index.js';
-import { operationLabels } from '../labels/index.js';
+import type { BoundedLabelSet } from '../labels/index.js';
 
 /**
  * Ties in English order whatever LANG says: a bare localeCompare follows the process's locale,
@@ -28,12 +28,14 @@ interface Tally {
  * operation costs a map lookup and a few additions, none when it repeats the last one's name.
  */
 export class OperationScores {
-  private readonly names = operationLabels();
   private readonly byName = new Map<string, Tally>();
 
   /** The last name recorded and its tally: settled operations come in runs of one name. */
   private lastName: string | undefined;
   private lastTally: Tally | undefined;
+
+  /** `names`: the operation metrics' own set, so the snapshot names what they name. */
+  constructor(private readonly names: BoundedLabelSet) {}
 
   record(footprint: OperationFootprint): void {
     const tally = footprint.operation === this.lastName ? this.lastTally : undefined;

@@ -14,7 +14,6 @@ import { withLateGpu } from '../../../src/energy/sources/gpu-late-start.js';
 import { withLateStart } from '../../../src/energy/sources/late-start.js';
 import { createRaplSource } from '../../../src/energy/sources/rapl.js';
 import type { EnergyReading, PowerSource } from '../../../src/energy/sources/source.js';
-import { MAX_OPERATIONS } from '../../../src/labels/index.js';
 import { bindMetrics } from '../../../src/otel/bind-metrics.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { createTestMetrics, parseSamples, type TestMetrics } from '../../helpers/metrics.js';
@@ -1157,7 +1156,10 @@ describe('energy meter', () => {
   });
 
   it('counts drops in carbonscope.operation.dropped by name and kind, names bounded as operations are', async () => {
-    const r = await rig({ host: constantSource(10) }, { ENERGY_OPERATION_MAX_AGE_MS: '1000' });
+    const r = await rig(
+      { host: constantSource(10) },
+      { ENERGY_OPERATION_MAX_AGE_MS: '1000', ENERGY_OPERATION_MAX_NAMES: '64' },
+    );
     await prime(r);
     const dropped = 'carbonscope_operation_dropped_total';
     const ok = r.cs.begin('ok');
@@ -1171,8 +1173,9 @@ describe('energy meter', () => {
     r.cs.begin('leaky');
     r.cs.begin('leaky');
     r.cs.begin('GET /stuck', 'request');
-    // More names than a label set keeps: the first MAX_OPERATIONS are theirs, the rest `other`.
-    for (let i = 0; i < MAX_OPERATIONS; i++) r.cs.begin(`leak-${i}`);
+    // More names than the label keeps: the first 64 are theirs (`ok`, which ended, one of them:
+    // the operation metrics' set is the same), the rest `other`.
+    for (let i = 0; i < 64; i++) r.cs.begin(`leak-${i}`);
     interval(r, 1000, 0.5, 0.5); // 1 s old now: dropped
     const count = (operation: string, kind: string) =>
       r.metrics.value(dropped, {
@@ -1184,9 +1187,12 @@ describe('energy meter', () => {
     expect(await count('GET /stuck', 'request')).to.equal(1);
     expect(await count('GET /stuck', 'operation')).to.equal(undefined);
     expect(await count('leak-0', 'operation')).to.equal(1);
-    expect(await count('other', 'operation')).to.equal(2);
+    expect(await count('leak-60', 'operation')).to.equal(1);
+    expect(await count('leak-61', 'operation')).to.equal(undefined);
+    expect(await count('other', 'operation')).to.equal(3);
     const all = await series();
-    expect(all).to.have.length(MAX_OPERATIONS + 1);
+    // leaky, GET /stuck, leak-0 to leak-60, other.
+    expect(all).to.have.length(64);
     expect(all.reduce((sum, s) => sum + s.value, 0)).to.equal(r.cs.snapshot().droppedOperations);
     await r.metrics.shutdown();
   });

@@ -75,3 +75,19 @@ describe('labels: bounded label set', () => {
     }
   });
 });
+
+describe('labels: bounded label set, refusals told', () => {
+  it('tells the first value refused for want of room, and the first too long, once each', () => {
+    const told: Array<[string, string]> = [];
+    const set = new BoundedLabelSet({
+      capacity: 1,
+      maxLength: 3,
+      onRefused: (value, reason) => told.push([value, reason]),
+    });
+    for (const v of ['a', 'b', 'c', 'long', 'longer', 'a', 'b']) set.label(v);
+    expect(told).to.deep.equal([
+      ['b', 'capacity'],
+      ['long', 'length'],
+    ]);
+  });
+});

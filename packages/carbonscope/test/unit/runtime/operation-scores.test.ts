@@ -4,8 +4,10 @@ import { underLocale } from '../../helpers/under-locale.js';
 /** The operations' order in a snapshot as a process under `locale` lists them, each once. */
 function orderUnder(locale: string, operations: string[]): string {
   const module = new URL('../../../src/runtime/operation-scores.js', import.meta.url).href;
+  const labels = new URL('../../../src/labels/index.js', import.meta.url).href;
   const script = `const { OperationScores } = await import(${JSON.stringify(module)});
-const scores = new OperationScores();
+const { operationLabels } = await import(${JSON.stringify(labels)});
+const scores = new OperationScores(operationLabels());
 for (const operation of ${JSON.stringify(operations)}) {
   scores.record({ operation, kind: 'operation', durationSeconds: 0, joules: 1, grams: 1,
     embodiedGrams: 1, estimated: false, provisional: false });

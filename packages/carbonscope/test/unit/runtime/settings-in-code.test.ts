@@ -24,6 +24,12 @@ describe('settings given in code', () => {
     ['energy', 'source', 'RAPL', /^settings\.energy\.source \(ENERGY_SOURCE\): .*"auto"/],
     ['grid', 'zone', 'de', /^settings\.grid\.zone \(CARBON_ZONE\): /],
     [
+      'energy',
+      'operationMaxNames',
+      0,
+      /^settings\.energy\.operationMaxNames \(ENERGY_OPERATION_MAX_NAMES\): .*from 1 to 10000/,
+    ],
+    [
       'grid',
       'timeoutMs',
       '5000',
@@ -38,6 +44,7 @@ describe('settings given in code', () => {
   it('takes what loadSettings gives, optional fields left out included', () => {
     expect(() => checkSettings(loadSettings({}))).not.to.throw();
     expect(() => checkSettings(withField('grid', 'fixedIntensity', undefined))).not.to.throw();
+    expect(() => checkSettings(withField('energy', 'operationMaxNames', undefined))).not.to.throw();
   });
 
   it('Carbonscope.create refuses them before it probes anything', async () => {
