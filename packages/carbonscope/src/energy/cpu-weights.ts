@@ -1,10 +1,12 @@
+import { DEFAULT_MAX_OPERATION_NAMES } from '../labels/index.js';
 import type { OperationKind } from './types.js';
 
 /**
  * Names beyond this many get their kind's figure: names come from code (route templates,
- * track() names), but one built from input must not grow the table without bound.
+ * track() names), but one built from input must not grow the table without bound. As many as
+ * the operation label keeps by default, so a name the metrics name is charged its own CPU.
  */
-export const MAX_CALIBRATED_NAMES = 256;
+export const MAX_CALIBRATED_NAMES = DEFAULT_MAX_OPERATION_NAMES;
 
 /** Whole operations a name needs in a window before its CPU is fitted against duration. */
 export const MIN_FITTED_OPERATIONS = 4;

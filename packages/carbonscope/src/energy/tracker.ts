@@ -55,6 +55,12 @@ export interface TrackerOptions {
   /** Operations that may run at once; beyond, the oldest is dropped. MAX_RUNNING by default. */
   maxRunning?: number;
   /**
+   * `calibrated`: how many names' CPU is calibrated, the first a window sees; a later name is
+   * charged its kind's figure. Carbonscope gives ENERGY_OPERATION_MAX_NAMES, as many as the
+   * operation label keeps. MAX_CALIBRATED_NAMES by default.
+   */
+  maxCalibratedNames?: number;
+  /**
    * Where an error thrown by a listener (or a context) told of an operation outside a sample
    * goes: as it ends (`onFinish`, `onRequestEnd`), or settled at once (after stop(), or beyond
    * MAX_UNSETTLED). Absent: the next sample throws the first one, as it throws its own; once
@@ -155,7 +161,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private readonly onAwaited: (() => void) | undefined;
   /** Whether someone waits on the next sample for the figure of an ended operation. */
   private awaitedNow = false;
-  private readonly weights = new CpuWeights();
+  private readonly weights: CpuWeights;
   private readonly cpu: CallbackCpu | undefined;
   /** @internal OperationHost's: end()'s status and facts, checked and interned. */
   readonly checkHttpEnd: OperationHost['checkHttpEnd'];
@@ -218,6 +224,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.calibrationIntervalMs = options.calibrationIntervalMs ?? DEFAULT_CALIBRATION_INTERVAL_MS;
     this.maxAgeMs = options.maxOperationAgeMs ?? DEFAULT_MAX_OPERATION_AGE_MS;
     this.maxRunning = Math.max(1, options.maxRunning ?? MAX_RUNNING);
+    this.weights = new CpuWeights(options.maxCalibratedNames);
     this.onListenerError = options.onListenerError;
     this.onNestedTooDeep = options.onNestedTooDeep;
     this.onAwaited = options.onAwaited;

@@ -317,6 +317,7 @@ export class Carbonscope implements OperationTracker {
       attribution: settings.energy.operationAttribution,
       calibrationIntervalMs: settings.energy.calibrationIntervalMs,
       maxOperationAgeMs: settings.energy.operationMaxAgeMs,
+      maxCalibratedNames: settings.energy.operationMaxNames ?? DEFAULT_MAX_OPERATION_NAMES,
       knownHttpMethods: settings.http.knownMethods,
       onAwaited: () => loopEnd.arm(),
       onListenerError: warnOnce(logger, 'operation listener'),

@@ -19,6 +19,7 @@ interface Rig {
   cs: Carbonscope;
   metrics: TestMetrics;
   lines: Array<Record<string, unknown>>;
+  clock: ScriptedClock;
   /** Ends one operation of each name, then samples: their figures are settled. */
   run: (names: readonly string[]) => void;
 }
@@ -47,7 +48,7 @@ async function rig(env: Record<string, string> = {}): Promise<Rig> {
     cpu.interval(1, 0.5, 0.5);
     cs.meter.sampleNow();
   };
-  return { cs, metrics, lines, run };
+  return { cs, metrics, lines, clock, run };
 }
 
 /** The operation names the operation energy histogram has series of. */
@@ -118,6 +119,23 @@ describe('operation name limit (ENERGY_OPERATION_MAX_NAMES)', () => {
     expect(warning).not.to.include('ENERGY_OPERATION_MAX_NAMES');
     await r.metrics.shutdown();
   });
+
+  // The CPU calibration kept its own 256 names: in a 300-route app, routes 257 to 300 were
+  // named in every metric but charged their kind's average CPU for the process's life.
+  for (const [env, count] of [
+    [{}, 300],
+    [{ ENERGY_OPERATION_MAX_NAMES: '2' }, 2],
+  ] as const) {
+    it(`calibrates the CPU of as many names as the label keeps (${count} of 300)`, async () => {
+      const r = await rig(env);
+      r.run([]); // the first sample opens a calibration window
+      expect(r.cs.tracker.measuringCpu).to.equal(true);
+      for (const name of routes(300)) r.cs.track(name, () => r.clock.advance(1));
+      r.run([]);
+      expect(r.cs.tracker.cpuDensities()).to.have.length(count);
+      await r.metrics.shutdown();
+    });
+  }
 
   for (const value of ['0', '10001', '1e3', '-5']) {
     it(`refuses ENERGY_OPERATION_MAX_NAMES=${value}, naming the variable and its range`, () => {
