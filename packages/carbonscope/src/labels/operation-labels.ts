@@ -8,8 +8,13 @@ import { BoundedLabelSet, type BoundedLabelSetOptions } from './bounded-label-se
  * lines of a scrape each, ~10 KB) or any per-operation table without bound.
  */
 export const DEFAULT_MAX_OPERATION_NAMES = 512;
-/** The most the setting takes. */
-export const MAX_OPERATION_NAMES_LIMIT = 10_000;
+/**
+ * The most the setting takes. An application's OTel SDK keeps 2,000 attribute sets per metric
+ * by default (its cardinalityLimit), then folds every new one into `otel.metric.overflow` without
+ * a word; carbonscope.operation.emissions takes up to three per name (usage measured and
+ * estimated, embodied), `other` included: (600 + 1) × 3 = 1,803 stays within it.
+ */
+export const MAX_OPERATION_NAMES_LIMIT = 600;
 /** @deprecated The default of ENERGY_OPERATION_MAX_NAMES was 64; it is DEFAULT_MAX_OPERATION_NAMES. */
 export const MAX_OPERATIONS = DEFAULT_MAX_OPERATION_NAMES;
 export const MAX_OPERATION_LENGTH = 100;

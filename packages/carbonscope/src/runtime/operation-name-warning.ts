@@ -1,5 +1,5 @@
 import type { RefusalReason } from '../labels/index.js';
-import { MAX_OPERATION_LENGTH } from '../labels/index.js';
+import { MAX_OPERATION_LENGTH, MAX_OPERATION_NAMES_LIMIT } from '../labels/index.js';
 import { quotedText } from '../shown-value.js';
 
 /**
@@ -24,7 +24,7 @@ export function operationNameWarning(
     `operation name ${shown} is past the ${maxNames} names the carbonscope.operation and ` +
     `http.route labels keep (ENERGY_OPERATION_MAX_NAMES=${maxNames}): it and every new name ` +
     'after it are reported as "other" for the life of the process; if the names come from code ' +
-    '(route templates, track() names), raise ENERGY_OPERATION_MAX_NAMES; if they are built from ' +
-    'input, name them by a bounded set'
+    '(route templates, track() names), raise ENERGY_OPERATION_MAX_NAMES ' +
+    `(${MAX_OPERATION_NAMES_LIMIT} at most); if they are built from input, name them by a bounded set`
   );
 }

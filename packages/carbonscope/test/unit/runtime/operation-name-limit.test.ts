@@ -1,5 +1,8 @@
 import { expect } from 'chai';
-import { DEFAULT_MAX_OPERATION_NAMES } from '../../../src/labels/index.js';
+import {
+  DEFAULT_MAX_OPERATION_NAMES,
+  MAX_OPERATION_NAMES_LIMIT,
+} from '../../../src/labels/index.js';
 import { bindMetrics } from '../../../src/otel/bind-metrics.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { loadSettings, SettingsError } from '../../../src/settings.js';
@@ -11,6 +14,7 @@ import {
   memoryLogger,
   ScriptedClock,
   ScriptedCpu,
+  type ScriptedSource,
   StubGrid,
   testConfig,
 } from '../energy/scripted.js';
@@ -24,7 +28,10 @@ interface Rig {
   run: (names: readonly string[]) => void;
 }
 
-async function rig(env: Record<string, string> = {}): Promise<Rig> {
+async function rig(
+  env: Record<string, string> = {},
+  host: ScriptedSource = constantSource(10),
+): Promise<Rig> {
   const clock = new ScriptedClock(10_000);
   const cpu = new ScriptedCpu();
   const metrics = createTestMetrics();
@@ -33,7 +40,7 @@ async function rig(env: Record<string, string> = {}): Promise<Rig> {
     settings: testConfig(env),
     logger,
     grid: new StubGrid(intensityReading('DE', 400)),
-    sources: { host: constantSource(10), gpus: [] },
+    sources: { host, gpus: [] },
     clock: clock.now,
     wallClock: () => Date.UTC(2026, 0, 1),
     timer: new ManualTimer(),
@@ -137,10 +144,33 @@ describe('operation name limit (ENERGY_OPERATION_MAX_NAMES)', () => {
     });
   }
 
-  for (const value of ['0', '10001', '1e3', '-5']) {
+  // An application's OTel SDK keeps 2,000 attribute sets per metric (its cardinalityLimit),
+  // then folds the rest into one `otel.metric.overflow` series without a word: at 1,000 names
+  // carbonscope.operation.emissions (usage and embodied per name) had lost names to it.
+  it("keeps its most names within the SDK's 2,000 series a metric, estimated and measured", async () => {
+    // A RAPL source made readable while the process runs (withLateStart): estimated, then not.
+    const host = constantSource(10);
+    let estimated = true;
+    Object.defineProperty(host, 'estimated', { get: () => estimated });
+    const r = await rig({ ENERGY_OPERATION_MAX_NAMES: String(MAX_OPERATION_NAMES_LIMIT) }, host);
+    const names = routes(MAX_OPERATION_NAMES_LIMIT + 1);
+    r.run(names);
+    estimated = false;
+    r.run(names);
+    const samples = parseSamples(await r.metrics.scrape());
+    expect(samples.filter((s) => 'otel_metric_overflow' in s.labels)).to.be.empty;
+    const emissions = samples.filter(
+      (s) => s.name === 'carbonscope_operation_emissions_grams_count',
+    );
+    // Usage estimated and measured, and embodied, for each name and `other`.
+    expect(emissions).to.have.length(3 * (MAX_OPERATION_NAMES_LIMIT + 1));
+    await r.metrics.shutdown();
+  });
+
+  for (const value of ['0', '601', '1e3', '-5']) {
     it(`refuses ENERGY_OPERATION_MAX_NAMES=${value}, naming the variable and its range`, () => {
       expect(() => loadSettings({ ENERGY_OPERATION_MAX_NAMES: value }))
-        .to.throw(SettingsError, /^ENERGY_OPERATION_MAX_NAMES: .*from 1 to 10000/)
+        .to.throw(SettingsError, /^ENERGY_OPERATION_MAX_NAMES: .*from 1 to 600/)
         .with.property('variable', 'ENERGY_OPERATION_MAX_NAMES');
     });
   }

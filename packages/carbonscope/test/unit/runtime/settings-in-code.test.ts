@@ -27,7 +27,7 @@ describe('settings given in code', () => {
       'energy',
       'operationMaxNames',
       0,
-      /^settings\.energy\.operationMaxNames \(ENERGY_OPERATION_MAX_NAMES\): .*from 1 to 10000/,
+      /^settings\.energy\.operationMaxNames \(ENERGY_OPERATION_MAX_NAMES\): .*from 1 to 600/,
     ],
     [
       'grid',
