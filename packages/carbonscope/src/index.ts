@@ -126,8 +126,11 @@ export {
   AttributeCache,
   BoundedLabelSet,
   type BoundedLabelSetOptions,
+  DEFAULT_MAX_OPERATION_NAMES,
+  MAX_OPERATION_NAMES_LIMIT,
   MAX_OPERATIONS,
   OVERFLOW_LABEL,
+  type RefusalReason,
 } from './labels/index.js';
 export * from './llm/catalog.js';
 export * from './llm/data-file.js';

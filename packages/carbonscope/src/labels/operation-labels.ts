@@ -15,7 +15,10 @@ export const DEFAULT_MAX_OPERATION_NAMES = 512;
  * estimated, embodied), `other` included: (600 + 1) × 3 = 1,803 stays within it.
  */
 export const MAX_OPERATION_NAMES_LIMIT = 600;
-/** @deprecated The default of ENERGY_OPERATION_MAX_NAMES was 64; it is DEFAULT_MAX_OPERATION_NAMES. */
+/**
+ * @deprecated The label kept a fixed 64 names; it keeps ENERGY_OPERATION_MAX_NAMES now, and this
+ * is its default, DEFAULT_MAX_OPERATION_NAMES (both exported from the package).
+ */
 export const MAX_OPERATIONS = DEFAULT_MAX_OPERATION_NAMES;
 export const MAX_OPERATION_LENGTH = 100;
 
