@@ -103,6 +103,19 @@ describe('operation name limit (ENERGY_OPERATION_MAX_NAMES)', () => {
     await r.metrics.shutdown();
   });
 
+  it('names in a binding made later what the first named, not its own first names', async () => {
+    const r = await rig({ ENERGY_OPERATION_MAX_NAMES: '2' });
+    r.run(['a', 'b']);
+    // The application's provider, bound after carbonscope's own had seen two names.
+    const later = createTestMetrics();
+    bindMetrics(later.meter, r.cs);
+    r.run(['c', 'a']);
+    expect((await exposedNames(later)).sort()).to.deep.equal(['a', 'other']);
+    expect((await exposedNames(r.metrics)).sort()).to.deep.equal(['a', 'b', 'other']);
+    await later.shutdown();
+    await r.metrics.shutdown();
+  });
+
   it('warns once, as the first name is refused, naming it and the setting', async () => {
     const r = await rig({ ENERGY_OPERATION_MAX_NAMES: '2' });
     r.run(['a', 'b']);
