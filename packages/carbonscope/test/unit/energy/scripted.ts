@@ -237,19 +237,27 @@ export interface ScriptedCarbonscopeOptions {
   releaseContexts?: CarbonscopeOptions['releaseContexts'];
   /** The wall clock stamped on samples and the start; Date.now when absent. */
   wallClock?: () => number;
+  /** The host source; an 8 W estimate when absent. */
+  host?: PowerSource;
+  /** Where it logs; a memoryLogger() nobody reads when absent. */
+  logger?: Logger;
 }
 
 /**
  * carbonscope on scripted time and CPU, as the tests that follow one request through it use:
- * an 8 W estimated host, DE at 250 gCO2e/kWh, samples only when the test takes them.
+ * an 8 W estimated host (or `host`), DE at 250 gCO2e/kWh (or `grid`), samples only when the
+ * test takes them.
  */
 export function scriptedCarbonscope(options: ScriptedCarbonscopeOptions): Promise<Carbonscope> {
   const { clock, cpu } = options;
   return Carbonscope.create({
     settings: testConfig(options.env),
-    logger: memoryLogger().logger,
+    logger: options.logger ?? memoryLogger().logger,
     grid: options.grid ?? new StubGrid(intensityReading('DE', 250)),
-    sources: { host: constantSource(8, { name: 'estimate', component: 'cpu' }), gpus: [] },
+    sources: {
+      host: options.host ?? constantSource(8, { name: 'estimate', component: 'cpu' }),
+      gpus: [],
+    },
     clock: clock.now,
     timer: new ManualTimer(),
     hostCpu: cpu.hostCpu,

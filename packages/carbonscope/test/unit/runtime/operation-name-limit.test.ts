@@ -1,22 +1,22 @@
 import { expect } from 'chai';
+import type { PowerSource } from '../../../src/energy/index.js';
 import {
   DEFAULT_MAX_OPERATION_NAMES,
   MAX_OPERATION_NAMES_LIMIT,
 } from '../../../src/labels/index.js';
 import { bindMetrics } from '../../../src/otel/bind-metrics.js';
-import { Carbonscope } from '../../../src/runtime/carbonscope.js';
+import type { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { loadSettings, SettingsError } from '../../../src/settings.js';
 import { createTestMetrics, parseSamples, type TestMetrics } from '../../helpers/metrics.js';
 import {
   constantSource,
   intensityReading,
-  ManualTimer,
   memoryLogger,
   ScriptedClock,
   ScriptedCpu,
-  type ScriptedSource,
   StubGrid,
-  testConfig,
+  scriptedCarbonscope,
+  switchingSource,
 } from '../energy/scripted.js';
 
 interface Rig {
@@ -30,23 +30,15 @@ interface Rig {
 
 async function rig(
   env: Record<string, string> = {},
-  host: ScriptedSource = constantSource(10),
+  host: PowerSource = constantSource(10),
 ): Promise<Rig> {
   const clock = new ScriptedClock(10_000);
   const cpu = new ScriptedCpu();
   const metrics = createTestMetrics();
   const { logger, lines } = memoryLogger();
-  const cs = await Carbonscope.create({
-    settings: testConfig(env),
-    logger,
-    grid: new StubGrid(intensityReading('DE', 400)),
-    sources: { host, gpus: [] },
-    clock: clock.now,
-    wallClock: () => Date.UTC(2026, 0, 1),
-    timer: new ManualTimer(),
-    hostCpu: cpu.hostCpu,
-    processCpu: cpu.processCpu,
-  });
+  const grid = new StubGrid(intensityReading('DE', 400));
+  const wallClock = () => Date.UTC(2026, 0, 1);
+  const cs = await scriptedCarbonscope({ clock, cpu, env, grid, host, logger, wallClock });
   bindMetrics(metrics.meter, cs);
   await cs.start();
   const run = (names: readonly string[]) => {
@@ -162,13 +154,14 @@ describe('operation name limit (ENERGY_OPERATION_MAX_NAMES)', () => {
   // carbonscope.operation.emissions (usage and embodied per name) had lost names to it.
   it("keeps its most names within the SDK's 2,000 series a metric, estimated and measured", async () => {
     // A RAPL source made readable while the process runs (withLateStart): estimated, then not.
-    const host = constantSource(10);
-    let estimated = true;
-    Object.defineProperty(host, 'estimated', { get: () => estimated });
-    const r = await rig({ ENERGY_OPERATION_MAX_NAMES: String(MAX_OPERATION_NAMES_LIMIT) }, host);
+    const host = switchingSource(10);
+    const r = await rig(
+      { ENERGY_OPERATION_MAX_NAMES: String(MAX_OPERATION_NAMES_LIMIT) },
+      host.source,
+    );
     const names = routes(MAX_OPERATION_NAMES_LIMIT + 1);
     r.run(names);
-    estimated = false;
+    host.state.measured = true;
     r.run(names);
     const samples = parseSamples(await r.metrics.scrape());
     expect(samples.filter((s) => 'otel_metric_overflow' in s.labels)).to.be.empty;
