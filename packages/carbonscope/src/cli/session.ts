@@ -332,6 +332,11 @@ export async function openSession(o: SessionOptions): Promise<Session> {
         o.env,
         {
           'service.name': o.env.OTEL_SERVICE_NAME?.trim() || 'carbonscope-cli',
+          // Each run is its own instance: two at once (or one a machine) under one service.name
+          // were one series at the Collector's Prometheus exporter, the last push's (its labels
+          // are service.name and service.instance.id only). The run id, so that a series is
+          // found from a report or a CSV row.
+          'service.instance.id': runId,
           'carbonscope.project_name': o.options.projectName,
           'carbonscope.run_id': runId,
         },

@@ -1059,6 +1059,10 @@ describe('carbonscope command line', function () {
       expect(stringAttribute(resource?.resource.attributes, 'carbonscope.run_id')).to.equal(
         report.runId,
       );
+      // Its own instance: two runs at once under one service.name must not be one series.
+      expect(stringAttribute(resource?.resource.attributes, 'service.instance.id')).to.equal(
+        report.runId,
+      );
       const metrics = (resource?.scopeMetrics ?? []).flatMap((s) => s.metrics);
       const pushedProcessJoules = processSum(metrics, METRICS.processEnergy.name);
       expect(report.energy.joules).to.be.greaterThan(0);
