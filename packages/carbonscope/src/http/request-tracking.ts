@@ -134,9 +134,12 @@ export function trackHttpRequests(
     return lastTracked;
   };
 
-  // `status` only for a response that finished: one that closed first (its client went away)
-  // delivered none, whatever the framework's default (Koa's 404, Node's 200) or a head written
-  // to the closed socket says.
+  // `status` only for a response that finished, or whose head went before its connection closed:
+  // one whose client went away before any head delivered none, whatever the framework's default
+  // (Koa's 404, Node's 200) or a head written to the closed socket says.
+  // Asked only at a response's end: `res` may be a framework's wrapper (see lookUp).
+  const sentStatus = (res: ServerResponse) =>
+    nodeShaped(res, ServerResponse.prototype) ? res.statusCode : lookUp<number>(res, 'statusCode');
   const end = (entry: OpenRequest, status?: number) => {
     // Not routeOf: its check of a caller's argument is no cost for Node's own request to pay.
     close(entry.op, namedRoute(entry.req) ?? UNMATCHED_ROUTE, status, entry.http);
@@ -146,11 +149,15 @@ export function trackHttpRequests(
   // per response (see OpenRequests: per-request costs are what this file avoids). Node keeps
   // the response whose turn it is on the socket; one pipelined behind it is left to the sweep.
   const watched = new WeakSet<Socket>();
+  // A response whose head went before its client left (a Server-Sent Events stream the browser
+  // closed) delivered its status: counted with it, as OTel's http instrumentation does, and no
+  // error of the server's (semconv's error.type). Read at the close: a head written later, to
+  // the closed socket, delivered nothing.
   const onConnectionClose = function (this: Socket & { _httpMessage?: ServerResponse | null }) {
     const res = this._httpMessage;
     if (!res || res.writableFinished) return;
     const entry = open.take(res);
-    if (entry) end(entry);
+    if (entry) end(entry, res.headersSent ? sentStatus(res) : undefined);
   };
   const watch = (socket: Socket | null) => {
     if (!socket || watched.has(socket)) return;
