@@ -8,7 +8,12 @@ import type {
 import { passedThrough, tooDeepToTrack, untracked } from './energy/track.js';
 import { checkedOperationName } from './operation-name.js';
 import type { Carbonscope, CarbonscopeOptions } from './runtime/carbonscope.js';
-import { startDefault, startedDefault, stopDefault } from './runtime/default.js';
+import {
+  startDefault,
+  startedDefault,
+  stopDefault,
+  warnIgnoredOptions,
+} from './runtime/default.js';
 import { checkOptions } from './runtime/injected.js';
 
 export type StartOptions = Omit<CarbonscopeOptions, 'captureContext'>;
@@ -24,6 +29,7 @@ export function start(options: StartOptions = {}): Promise<Carbonscope> {
   } catch (err) {
     return Promise.reject(err);
   }
+  warnIgnoredOptions(options, 'start()');
   return startDefault(options);
 }
 
@@ -56,7 +62,7 @@ export async function measure<T>(
 ): Promise<Measured<T>> {
   checkedOperationName(name, 'measure()');
   checkedFunction(fn, 'measure()');
-  const cs = startedDefault() ?? (await startDefault());
+  const cs = startedDefault() ?? (await startDefault({}, 'measure()'));
   return cs.measure(name, fn, options);
 }
 
@@ -95,6 +101,7 @@ export class EmissionsTracker {
   }
 
   async start(): Promise<void> {
+    warnIgnoredOptions(this.options, 'EmissionsTracker');
     this.cs = startedDefault() ?? (await startDefault(this.options, 'EmissionsTracker'));
     this.from = this.mark();
     this.stopped = false;

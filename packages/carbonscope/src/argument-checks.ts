@@ -18,6 +18,15 @@ export function checkedKind(kind: unknown): void {
   throw new TypeError(`begin(): the kind must be 'operation' or 'request' (got ${got})`);
 }
 
+/**
+ * A call's options object (measure()'s): a null failed inside carbonscope ("Cannot destructure
+ * property 'units'"), a string or a number was taken as no options, without a word.
+ */
+export function checkedOptions(options: unknown, caller: string): asserts options is object {
+  if (typeof options === 'object' && options !== null && !Array.isArray(options)) return;
+  throw new TypeError(`${caller}: the options must be an object (got ${typeOf(options)})`);
+}
+
 /** A value's type as a message may name it: never its text, which may be anything. */
 export function typeOf(value: unknown): string {
   if (value === null) return 'null';

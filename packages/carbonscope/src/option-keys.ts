@@ -39,6 +39,25 @@ export function warnUnknownKeys(
   }
 }
 
+/**
+ * warnUnknownKeys for an options object given at each call (measure()'s), whose table is flat:
+ * a walk over its keys that allocates nothing while they are known (the common case), and a key
+ * already warned of costs no second search for the key meant.
+ */
+export function warnUnknownCallKeys(
+  options: object,
+  table: KeyTable,
+  caller: string,
+  logger: Logger,
+): void {
+  for (const key in options) {
+    if (Object.hasOwn(table, key) || !Object.hasOwn(options, key)) continue;
+    if (warned.size >= MAX_WARNED || warned.has(`${caller}\0${key}`)) continue;
+    warnUnknownKeys(options, table, caller, logger);
+    return;
+  }
+}
+
 /** `options` with only the keys `table` has (what a caller passes on, having warned of the rest). */
 export function knownKeys<T extends object>(options: T, table: KeyTable): T {
   const kept = Object.entries(options).filter(([key]) => Object.hasOwn(table, key));

@@ -85,15 +85,18 @@ function settledUntilBound(cs: Carbonscope): {
 }
 
 async function register(): Promise<void> {
-  const cs = await startDefault({
-    // Nothing here holds the process: a short script must end as it would without carbonscope,
-    // however long nvidia-smi or powermetrics take to answer their probe.
-    select: { holdProcess: false },
-    logger,
-    captureContext: captureSpan,
-    contextActive: contextPropagates,
-    releaseContexts: releaseHeldSpans,
-  });
+  const cs = await startDefault(
+    {
+      // Nothing here holds the process: a short script must end as it would without carbonscope,
+      // however long nvidia-smi or powermetrics take to answer their probe.
+      select: { holdProcess: false },
+      logger,
+      captureContext: captureSpan,
+      contextActive: contextPropagates,
+      releaseContexts: releaseHeldSpans,
+    },
+    '--import carbonscope/register',
+  );
   state = 'started';
   const early = settledUntilBound(cs);
   cs.trackRequests();

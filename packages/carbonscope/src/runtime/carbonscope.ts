@@ -1,4 +1,4 @@
-import { checkedFunction, checkedKind } from '../argument-checks.js';
+import { checkedFunction, checkedKind, checkedOptions } from '../argument-checks.js';
 import {
   type ActiveOperation,
   bootClock,
@@ -57,13 +57,13 @@ import {
 import { callEach, checkListener, Listeners } from '../listeners.js';
 import type { Logger } from '../log.js';
 import { checkedOperationName } from '../operation-name.js';
-import { warnUnknownKeys } from '../option-keys.js';
+import { warnUnknownCallKeys, warnUnknownKeys } from '../option-keys.js';
 import { shortKeyWarning } from '../secret-length.js';
 import { checkSettings, type Env, loadSettings, type Settings } from '../settings.js';
 import { defaultLogger } from './default-logger.js';
 import { type DropCount, DropCounts } from './drop-counts.js';
 import { checkOptions } from './injected.js';
-import { CARBONSCOPE_OPTIONS, REQUEST_TRACKING_OPTIONS } from './known-options.js';
+import { CARBONSCOPE_OPTIONS, MEASURE_OPTIONS, REQUEST_TRACKING_OPTIONS } from './known-options.js';
 import { LoopEndSettler } from './loop-end-settle.js';
 import { operationNameWarning } from './operation-name-warning.js';
 import { OperationScores } from './operation-scores.js';
@@ -451,6 +451,11 @@ export class Carbonscope implements OperationTracker {
   ): Promise<Measured<T>> {
     const name = checkedOperationName(operation, 'measure()');
     checkedFunction(fn, 'measure()');
+    if (options !== undefined) {
+      checkedOptions(options, 'measure()');
+      // `{ unit: 1000 }` left the SCI per operation, 1000 times the figure meant, without a word.
+      warnUnknownCallKeys(options, MEASURE_OPTIONS, 'measure()', this.logger);
+    }
     if (this.afterStop('measure()')) {
       const stopped = { begin: (n: string) => this.stoppedOperation(n, 'operation') };
       return measureWith(stopped, name, fn, options);

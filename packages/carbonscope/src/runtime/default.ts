@@ -15,6 +15,11 @@ interface Slot {
   started?: Carbonscope;
   /** Run after the last sample when it stops: register's own SDK pushes what it holds. */
   atStop: Array<() => Promise<void>>;
+  /** Who started it, and with what: the same options given again are no news. */
+  starter: string;
+  options: object;
+  /** Whether a later caller's options were warned of as ignored: once per instance. */
+  warnedIgnored: boolean;
 }
 const holder = globalThis as { [KEY]?: Slot; [STOPPING]?: Promise<void> };
 
@@ -34,6 +39,9 @@ export function startDefault(
   const slot: Slot = {
     starting: Promise.resolve() as unknown as Promise<Carbonscope>,
     atStop: [],
+    starter: caller,
+    options,
+    warnedIgnored: false,
   };
   slot.starting = (async () => {
     const cs = await Carbonscope.create(options, caller);
@@ -100,4 +108,31 @@ async function forget(slot: Slot): Promise<void> {
   })();
   // Stopped by its own stop(), not stopDefault(): a stop() from now on waits for the push too.
   await (own ? underWay(waiters) : waiters);
+}
+
+/**
+ * Warns once, through the running default instance's logger, that `options` given by `caller`
+ * are ignored, and where to set them: an application that starts carbonscope with its options
+ * under `--import carbonscope/register` was otherwise left believing them set. Nothing before
+ * the first start, nor for options without a value, nor for the first start's own object.
+ */
+export function warnIgnoredOptions(options: object, caller: string): void {
+  const slot = holder[KEY];
+  if (!slot || slot.warnedIgnored || slot.options === options) return;
+  const given = Object.entries(options).filter(([, value]) => value !== undefined);
+  if (given.length === 0) return;
+  slot.warnedIgnored = true;
+  const text = ignoredText(
+    caller,
+    given.map(([key]) => key),
+    slot.starter,
+  );
+  slot.starting.then((cs) => cs.logger.warn(text)).catch(() => undefined);
+}
+
+function ignoredText(caller: string, keys: string[], starter: string): string {
+  const where = starter.startsWith('--import')
+    ? 'register reads its settings from the environment (CARBON_ZONE, ENERGY_*, PUE…): set them there'
+    : `give them to the first start, or stop() it and start it again with them`;
+  return `${caller}: carbonscope is already running (started by ${starter}), so the options ${keys.join(', ')} are ignored; ${where}`;
 }

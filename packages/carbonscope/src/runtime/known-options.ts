@@ -1,5 +1,5 @@
 import type { EmbodiedSettings } from '../energy/embodied.js';
-import type { SelectSourcesOptions } from '../energy/index.js';
+import type { MeasureOptions, SelectSourcesOptions } from '../energy/index.js';
 import type { RequestTrackingOptions } from '../http/index.js';
 import { type KeyTable, OTHER_KEYS } from '../option-keys.js';
 import type { CarbonscopeInstrumentationConfig } from '../otel/instrumentation.js';
@@ -119,3 +119,9 @@ export const REQUEST_TRACKING_OPTIONS = {
   captureContext: true,
   logger: true,
 } as const satisfies Record<keyof RequestTrackingOptions, true>;
+
+/** measure()'s options, checked at each call (warnUnknownCallKeys). */
+export const MEASURE_OPTIONS = { units: true } as const satisfies Record<
+  keyof MeasureOptions<unknown>,
+  true
+>;

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { expect } from 'chai';
-import { EmissionsTracker, start, stop } from '../../../src/api.js';
+import { EmissionsTracker, measure, start, stop } from '../../../src/api.js';
 import { nearestName } from '../../../src/nearest-name.js';
 import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
@@ -52,6 +52,56 @@ describe('unknown option keys', () => {
       'start(): unknown option zone (did you mean settings.grid.zone?); it is ignored',
       'start(): unknown option port; it is ignored',
     ]);
+  });
+
+  it('start() on a running instance warns once of the options it ignores, and where they go', async () => {
+    const { logger, lines } = memoryLogger();
+    const first = { env: ENV, logger };
+    await start(first);
+    // Given again, the first start's own options are no news; absent ones are none given.
+    await start(first);
+    await start({ env: undefined });
+    const cs = await start({ env: { ...ENV, ENERGY_SAMPLE_INTERVAL_MS: '200' }, select: {} });
+    await start({ logger });
+    await new EmissionsTracker('job', { env: ENV }).start();
+    expect(cs.settings.energy.sampleIntervalMs).to.equal(1000);
+    expect(warnings(lines)).to.deep.equal([
+      'start(): carbonscope is already running (started by start()), so the options env, select are ignored; give them to the first start, or stop() it and start it again with them',
+    ]);
+  });
+
+  it('EmissionsTracker on a running instance says so, naming itself', async () => {
+    const { logger, lines } = memoryLogger();
+    await start({ env: ENV, logger });
+    const tracker = new EmissionsTracker('job', { env: ENV });
+    await tracker.start();
+    await tracker.stop();
+    await tracker.start();
+    await tracker.stop();
+    expect(warnings(lines)).to.deep.equal([
+      'EmissionsTracker: carbonscope is already running (started by start()), so the options env are ignored; give them to the first start, or stop() it and start it again with them',
+    ]);
+  });
+
+  it('measure() warns of an unknown option key once, and refuses options that are no object', async () => {
+    const { logger, lines } = memoryLogger();
+    await start({ env: ENV, logger });
+    for (let i = 0; i < 2; i++) {
+      const { sci } = await measure('resize', () => [1, 2, 3], untyped({ unit: 1000 }));
+      expect(sci.units).to.equal(1);
+    }
+    const { sci } = await measure('resize', () => [1, 2, 3], { units: (r) => r.length });
+    expect(sci.units).to.equal(3);
+    expect(warnings(lines)).to.deep.equal([
+      'measure(): unknown option unit (did you mean units?); it is ignored',
+    ]);
+    for (const options of [null, '1000', 1000, [1000]]) {
+      const refusal = await measure('resize', () => 1, untyped(options)).then(
+        () => 'resolved',
+        (err: Error) => `${err.name}: ${err.message}`,
+      );
+      expect(refusal).to.match(/^TypeError: measure\(\): the options must be an object \(got /);
+    }
   });
 
   it("known keys, a null or absent group, and settings' own, are no warning", async () => {
