@@ -51,18 +51,40 @@ const GRPC_INTERNAL = 13;
 export const GRPC_SERVER_ERRORS: ReadonlySet<number> = new Set([2, 4, 12, 13, 14, 15]);
 
 /**
- * A gRPC answer's status: `grpc-status` of its trailers, or of its headers for a trailers-only
- * answer; undefined for an answer that is not gRPC's or sent none (yet). A value that is no code
- * is UNKNOWN, as a gRPC client reads it: 17 values at most.
+ * A gRPC answer's status as its client reads it: `grpc-status` of its trailers, or of its
+ * headers for a trailers-only answer; undefined for an answer that is not gRPC's or sent none
+ * (yet). A value that is no code is UNKNOWN, as a gRPC client reads it: 17 values at most. As
+ * @grpc/grpc-js 1.14 reads it, an empty value is OK (Number('') is 0), while one that begins or
+ * ends with a space or a tab never reaches the client (nghttp2 drops the field, RFC 9113 8.2.1):
+ * its call ends UNKNOWN there, and was read here as the code within (`' 5'` NOT_FOUND, `' '` OK).
  */
 export function grpcStatusOf(stream: ServerHttp2Stream): number | undefined {
   const sent = stream.sentHeaders;
   if (!isGrpc(sent)) return undefined;
-  const code = sent['grpc-status'] ?? stream.sentTrailers?.['grpc-status'];
-  if (code === undefined) return undefined;
+  const given = sent['grpc-status'] ?? stream.sentTrailers?.['grpc-status'];
+  if (given === undefined) return undefined;
+  const code = onTheWire(sent['grpc-status']) ?? onTheWire(stream.sentTrailers?.['grpc-status']);
+  if (code === undefined) return GRPC_UNKNOWN;
   const n = Number(code);
   return Number.isInteger(n) && n >= 0 && n < GRPC_STATUS_NAMES.length ? n : GRPC_UNKNOWN;
 }
+
+/**
+ * A field's value as its client gets it: none where nghttp2 drops it, and several values (an
+ * array) as Node's client joins them (`5, 6`, no code) of those not dropped.
+ */
+function onTheWire(value: OutgoingHttpHeaders[string]): string | number | undefined {
+  if (!Array.isArray(value)) return typeof value === 'string' && dropped(value) ? undefined : value;
+  const kept = value.filter((v) => !dropped(v));
+  return kept.length === 0 ? undefined : kept.join(', ');
+}
+
+function dropped(value: string): boolean {
+  return DROPPED_VALUE.test(value);
+}
+
+/** What RFC 9113 (8.2.1) makes a malformed field value, that nghttp2 leaves out of the frame. */
+const DROPPED_VALUE = /^[ \t]|[ \t]$/;
 
 /**
  * Whether the stream's gRPC answer has its status still to send, in trailers: its headers went

@@ -823,3 +823,70 @@ function grpcRequest(
   req.on('error', () => {});
   return req;
 }
+
+/** A server answering each call with no message and the grpc-status `values[n]`, n its path's. */
+async function statusServer(values: readonly (string | string[])[]) {
+  const server = createServer();
+  server.on('stream', (stream, headers) => {
+    const value = values[Number(String(headers[':path']).split('/M').pop())];
+    stream.respond(
+      { ':status': 200, 'content-type': 'application/grpc' },
+      { waitForTrailers: true },
+    );
+    stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': value }));
+    stream.end();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+/** A server-streaming call to `path`: the status code its grpc-js client ends it with. */
+function streamStatus(client: Client, path: string): Promise<number> {
+  return new Promise((resolve) => {
+    const call = client.makeServerStreamRequest(path, same, same, Buffer.alloc(0));
+    call.on('data', () => {});
+    call.on('error', () => {});
+    call.on('status', (s: { code: number }) => resolve(s.code));
+  });
+}
+
+describe("http: a call's grpc-status is the one its grpc-js client reads", () => {
+  it('an empty one is OK, one padded with a space or a tab (never sent) UNKNOWN', async () => {
+    const cs = await steadyCarbonscope();
+    const ended: OperationFootprint[] = [];
+    cs.onFinish((f) => ended.push(f));
+    cs.trackRequests();
+    // nghttp2 drops a field whose value begins or ends with a space or a tab (RFC 9113 8.2.1);
+    // Node's client joins several values (`5, 6`); grpc-js reads the status with Number().
+    const values = ['', '5', ' ', ' 5', '5 ', '\t5', 'x', '17', ['5', '6'], [' 5', '6']];
+    const { server, port } = await statusServer(values);
+    const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+    try {
+      const seen: string[] = [];
+      for (const [n, value] of values.entries()) {
+        const code = await streamStatus(client, `/demo.Status/M${n}`);
+        // Bounded as carbonscope labels it: a code outside gRPC's 17 is UNKNOWN.
+        const bounded = Number.isInteger(code) && code >= 0 && code < 17 ? code : status.UNKNOWN;
+        await until(() => ended.length === n + 1);
+        seen.push(`${JSON.stringify(value)} ${bounded} ${ended[n]?.http?.grpcStatus}`);
+      }
+      expect(seen).to.deep.equal([
+        '"" 0 0',
+        '"5" 5 5',
+        '" " 2 2',
+        '" 5" 2 2',
+        '"5 " 2 2',
+        '"\\t5" 2 2',
+        '"x" 2 2',
+        '"17" 2 2',
+        '["5","6"] 2 2',
+        '[" 5","6"] 6 6',
+      ]);
+    } finally {
+      client.close();
+      server.close();
+      await cs.stop();
+    }
+  });
+});
