@@ -32,14 +32,22 @@ export function atDeadline(ms: number, fn: () => void, unref = false): () => voi
   };
 }
 
+/** A signal that aborts at a deadline, and what ends its timer once the work it bounds settled. */
+export interface DeadlineSignal {
+  readonly signal: AbortSignal;
+  clear(): void;
+}
+
 /**
  * AbortSignal.timeout(ms), aborting with the same TimeoutError, but after the I/O of the loop
  * turn its timer fired in (atDeadline): a fetch whose answer came while the process was stopped
- * longer than its deadline is read, not aborted. Its timer does not keep the process alive.
+ * longer than its deadline is read, not aborted. Its timer does not keep the process alive, and
+ * `clear()` ends it: kept until it expired, each fetch left a timer, its controller and signal
+ * (1,000 fetches of a 10 s timeout in 10 s, 1,000 of them).
  */
-export function deadlineSignal(ms: number): AbortSignal {
+export function deadlineSignal(ms: number): DeadlineSignal {
   const controller = new AbortController();
-  atDeadline(
+  const clear = atDeadline(
     ms,
     () =>
       controller.abort(
@@ -47,7 +55,7 @@ export function deadlineSignal(ms: number): AbortSignal {
       ),
     true,
   );
-  return controller.signal;
+  return { signal: controller.signal, clear };
 }
 
 /** Work that did not finish within its deadline. */

@@ -164,7 +164,7 @@ export function createElectricityMapsClient(
       let status: number;
       let text: string;
       let retryAfterMs: number | undefined;
-      const signal = deadlineSignal(Math.max(1, Math.ceil(deadline - clock())));
+      const { signal, clear } = deadlineSignal(Math.max(1, Math.ceil(deadline - clock())));
       try {
         const res = await untilAborted(
           fetchImpl(url, {
@@ -192,6 +192,8 @@ export function createElectricityMapsClient(
           undefined,
           redactedExcerpt(causeOf(err), secrets, 100),
         );
+      } finally {
+        clear();
       }
       if (status >= 200 && status < 300) return parseJson(text, zone, status);
       if (status >= 300 && status < 400) {

@@ -115,7 +115,20 @@ export async function fetchExposition(
   wanted: (name: string) => boolean,
   o: BoundedFetchOptions,
 ): Promise<SeriesSample[]> {
-  const signal = deadlineSignal(o.timeoutMs);
+  const deadline = deadlineSignal(o.timeoutMs);
+  try {
+    return await exposition(url, wanted, o, deadline.signal);
+  } finally {
+    deadline.clear();
+  }
+}
+
+async function exposition(
+  url: string,
+  wanted: (name: string) => boolean,
+  o: BoundedFetchOptions,
+  signal: AbortSignal,
+): Promise<SeriesSample[]> {
   const res = await get(url, 'text/plain;version=0.0.4', o, signal);
   const out: SeriesSample[] = [];
   let pending = '';
@@ -159,12 +172,16 @@ export async function fetchExposition(
 
 /** GETs a JSON body of at most maxBytes. */
 export async function fetchJson(url: string, o: BoundedFetchOptions): Promise<unknown> {
-  const signal = deadlineSignal(o.timeoutMs);
-  const res = await get(url, 'application/json', o, signal);
+  const deadline = deadlineSignal(o.timeoutMs);
   let text = '';
-  await eachChunk(res, o, signal, (chunk) => {
-    text += chunk;
-  });
+  try {
+    const res = await get(url, 'application/json', o, deadline.signal);
+    await eachChunk(res, o, deadline.signal, (chunk) => {
+      text += chunk;
+    });
+  } finally {
+    deadline.clear();
+  }
   try {
     return JSON.parse(text);
   } catch {

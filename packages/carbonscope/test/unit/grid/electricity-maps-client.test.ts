@@ -14,6 +14,7 @@ import {
   latestFor,
   StubElectricityMaps,
 } from '../../fixtures/grid/stub-electricity-maps.js';
+import { deadlineTimersLeft } from '../../helpers/deadline-timers.js';
 import { answeringServer } from '../../helpers/held-loop.js';
 
 const KEY = 'em-client-key-7f3a9c';
@@ -74,6 +75,15 @@ describe('grid: Electricity Maps client', () => {
       ...clocks,
     });
   }
+
+  // Each attempt's deadline timer stayed until it expired, with its controller and signal.
+  it("ends each attempt's deadline timer as the attempt settles", async () => {
+    const em = client({ timeoutMs: 60_000 });
+    const left = await deadlineTimersLeft(async () => {
+      for (let i = 0; i < 50; i++) expect((await em.latest('DE')).zone).to.equal('DE');
+    });
+    expect(left, 'deadline timers left').to.equal(0);
+  });
 
   it('reads the latest value with the auth-token header and the zone', async () => {
     const value = await client().latest('DE');
