@@ -71,6 +71,8 @@ interface HttpAnswer {
   readonly status: number;
   readonly statusMessage: string;
   readonly retryAfter?: string;
+  /** When the Retry-After asked to be tried again (epoch ms), read as the answer came. */
+  readonly retryAt?: number;
 }
 
 /**
@@ -117,10 +119,13 @@ function retryAfterOf(value: string | undefined): string | undefined {
 /** Has each export in flight of `own` keep `response`'s status as its last answer. */
 function noteAnswer(own: OwnRequests, response: IncomingMessage): void {
   const retryAfter = retryAfterOf(response.headers['retry-after']);
+  const now = Date.now();
+  const waitMs = retryAfter === undefined ? undefined : parseRetryAfter(retryAfter, now);
   const answer: HttpAnswer = {
     status: response.statusCode ?? 0,
     statusMessage: response.statusMessage ?? '',
     ...(retryAfter && { retryAfter }),
+    ...(waitMs !== undefined && { retryAt: now + waitMs }),
   };
   for (const flight of flights) {
     if (flight.own === own) flight.answer = answer;
@@ -216,7 +221,11 @@ function withStatus<R>(result: R, answer: HttpAnswer | undefined): R {
   if (!RETRIED_STATUSES.includes(answer.status)) return result;
   const after = answer.retryAfter === undefined ? '' : `, Retry-After ${answer.retryAfter}`;
   const text = `${answer.statusMessage || 'refused'}${after}`;
-  return { ...result, error: Object.assign(new Error(text), { code: answer.status }) };
+  const refusal = Object.assign(new Error(text), {
+    code: answer.status,
+    ...(answer.retryAt !== undefined && { retryAt: answer.retryAt }),
+  });
+  return { ...result, error: refusal };
 }
 
 /** What export()s a batch with a callback: the OTLP exporters of every signal. */

@@ -13,6 +13,7 @@ import {
   type PushMetricExporter,
 } from './optional-sdk.js';
 import type { ReportingExporter } from './push-failures.js';
+import { heldForRetryAfter } from './retry-after-hold.js';
 
 /**
  * How long the push at the stop may take, retries included, where the last push got through.
@@ -84,6 +85,8 @@ export async function lastPushWithin(
   let told = false;
   let deadlineMs = steadyMs;
   const temporality = new SeenTemporality();
+  // The periodic pushes wait for a collector's Retry-After; the last one is tried whatever.
+  const held = heldForRetryAfter(periodic);
 
   const tell = (reason: string, counts: ExportCounts | undefined) => {
     if (told) return;
@@ -98,7 +101,7 @@ export async function lastPushWithin(
     export: (metrics, done) => {
       temporality.see(metrics);
       if (!last) {
-        periodic.export(metrics, done);
+        held.export(metrics, done);
         return;
       }
       if (over) {

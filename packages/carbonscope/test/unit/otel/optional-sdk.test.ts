@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
+import { otlpLastPush } from '../../../src/otel/last-push.js';
 import { lastPushAgents } from '../../../src/otel/last-push-agent.js';
 import {
   checkSdkVersions,
@@ -35,12 +36,14 @@ import {
   SdkTooOldError,
   tooOld,
 } from '../../../src/otel/optional-sdk.js';
+import { reportingPushFailures } from '../../../src/otel/push-failures.js';
 import { answeringServer } from '../../helpers/held-loop.js';
 import { ManualReader } from '../../helpers/metrics.js';
+import { memoryLogger } from '../energy/scripted.js';
 
 /** One collection of a provider with one counter: something to export. */
-async function someMetrics() {
-  const reader = new ManualReader();
+async function someMetrics(temporality = sdkMetrics.AggregationTemporality.CUMULATIVE) {
+  const reader = new ManualReader({ aggregationTemporalitySelector: () => temporality });
   const provider = new sdkMetrics.MeterProvider({ readers: [reader] });
   provider.getMeter('test').createCounter('things').add(1);
   const { resourceMetrics } = await reader.collect();
@@ -189,8 +192,11 @@ describe('the optional SDK packages', () => {
    * One export's result; undefined if it had not ended within 3 s. A trickling collector never
    * ends its answer: only the exporter's timeout, over the whole export, ends it.
    */
-  async function exportOnce(exporter: PushMetricExporter): Promise<ExportResult | undefined> {
-    const metrics = await someMetrics();
+  async function exportOnce(
+    exporter: PushMetricExporter,
+    temporality?: sdkMetrics.AggregationTemporality,
+  ): Promise<ExportResult | undefined> {
+    const metrics = await someMetrics(temporality);
     return Promise.race([
       new Promise<ExportResult>((resolve) => exporter.export(metrics, resolve)),
       new Promise<undefined>((resolve) => setTimeout(resolve, 3000)),
@@ -405,6 +411,66 @@ describe('the optional SDK packages', () => {
       }
     });
   }
+
+  /** register's and the service's periodic OTLP pushes to `origin`, with their last push. */
+  async function periodicPushes(origin: string) {
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: origin };
+    const { logger } = memoryLogger();
+    // The OTLP exporter reads its endpoint from process.env as it is made.
+    const before = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = origin;
+    try {
+      const exporter = await otlpMetricExporter(env, 'test', undefined, 500);
+      const periodic = reportingPushFailures(exporter, env, logger);
+      return await otlpLastPush(env, 'test', periodic, logger, 500);
+    } finally {
+      if (before === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+      else process.env.OTEL_EXPORTER_OTLP_ENDPOINT = before;
+    }
+  }
+
+  // The exporter waits for a Retry-After within a push only; the next came at the interval
+  // however long the collector asked to be left alone (Retry-After 10 at a 2 s interval: 3
+  // more pushes refused). Cumulative figures lose nothing by waiting: the next push has them.
+  it('holds periodic pushes of cumulative figures while a Retry-After runs, not delta ones nor the last', async () => {
+    const collector = await refusing(429, { 'retry-after': '30' });
+    try {
+      const pushes = await periodicPushes(collector.origin);
+      const refusal = 'Too Many Requests, Retry-After 30 (HTTP 429)';
+      expect(failureOf((await exportOnce(pushes.exporter)) as ExportResult)).to.equal(refusal);
+      expect(failureOf((await exportOnce(pushes.exporter)) as ExportResult)).to.equal(refusal);
+      expect(collector.requests(), 'the cumulative push held').to.equal(1);
+      // Not sent, a delta push would be dropped: it goes, and is refused as it would be.
+      const delta = await exportOnce(pushes.exporter, sdkMetrics.AggregationTemporality.DELTA);
+      expect(failureOf(delta as ExportResult)).to.equal(refusal);
+      expect(collector.requests(), 'the delta push sent').to.equal(2);
+      // The last push, at the stop, is tried whatever the collector asked.
+      await pushes.within(async () => {
+        await exportOnce(pushes.exporter);
+      });
+      expect(collector.requests(), 'the last push sent').to.equal(3);
+    } finally {
+      collector.close();
+    }
+  });
+
+  it('pushes again once the Retry-After passed, not before', async () => {
+    const collector = await refusing(503, { 'retry-after': '1' });
+    try {
+      const pushes = await periodicPushes(collector.origin);
+      await exportOnce(pushes.exporter);
+      const refusedAt = performance.now();
+      for (let i = 0; i < 100 && collector.requests() < 2; i++) {
+        await exportOnce(pushes.exporter);
+        if (collector.requests() < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(collector.requests()).to.equal(2);
+      // The answer came before refusedAt: a push sent before the second passed is earlier still.
+      expect(performance.now() - refusedAt).to.be.at.least(900);
+    } finally {
+      collector.close();
+    }
+  });
 
   // Node dumps the answer to a request nobody listens for, which frees its socket; a listener
   // of the exporter's own on every request to the endpoint kept the application's unread until
