@@ -5,7 +5,7 @@ import { installRouteResolvers } from '../http/frameworks/index.js';
 import type { Logger } from '../log.js';
 import { knownKeys, warnUnknownKeys } from '../option-keys.js';
 import type { Carbonscope, CarbonscopeOptions } from '../runtime/carbonscope.js';
-import { startDefault } from '../runtime/default.js';
+import { startDefault, warnIgnoredOptions } from '../runtime/default.js';
 import { defaultLogger } from '../runtime/default-logger.js';
 import { checkOptions } from '../runtime/injected.js';
 import { CARBONSCOPE_OPTIONS, INSTRUMENTATION_CONFIG } from '../runtime/known-options.js';
@@ -79,9 +79,13 @@ export class CarbonscopeInstrumentation {
     if (this.starting) return;
     // Its own keys (and those it warned of) are no Carbonscope option: passed on, the start
     // would warn of them again; a group's key it warned of, the start knows by its caller.
+    const given = knownKeys(this.config, CARBONSCOPE_OPTIONS);
+    // Beside `--import carbonscope/register`, its settings went nowhere without a word. Not at an
+    // enable() after a disable(): the instance it found then is the one it started or was given.
+    if (!this.cs) warnIgnoredOptions(given, CALLER);
     const starting: Promise<void> = startDefault(
       {
-        ...knownKeys(this.config, CARBONSCOPE_OPTIONS),
+        ...given,
         // As register: an application that only built the SDK ends when it would without
         // carbonscope, not after the GPU probe; ready() holds for whoever awaits the start.
         select: { holdProcess: false, ...this.config.select },

@@ -83,6 +83,23 @@ describe('unknown option keys', () => {
     ]);
   });
 
+  it('CarbonscopeInstrumentation on a running instance says so, once, not at a re-enable', async () => {
+    const { logger, lines } = memoryLogger();
+    await start({ env: ENV, logger });
+    const instrumentation = new CarbonscopeInstrumentation({ settings: loadSettings(ENV) });
+    try {
+      await instrumentation.ready();
+      instrumentation.disable();
+      instrumentation.enable();
+      await instrumentation.ready();
+    } finally {
+      instrumentation.disable();
+    }
+    expect(warnings(lines)).to.deep.equal([
+      'CarbonscopeInstrumentation: carbonscope is already running (started by start()), so the options settings are ignored; give them to the first start, or stop() it and start it again with them',
+    ]);
+  });
+
   it('measure() warns of an unknown option key once, and refuses options that are no object', async () => {
     const { logger, lines } = memoryLogger();
     await start({ env: ENV, logger });
