@@ -71,7 +71,10 @@ interface HttpAnswer {
   readonly status: number;
   readonly statusMessage: string;
   readonly retryAfter?: string;
-  /** When the Retry-After asked to be tried again (epoch ms), read as the answer came. */
+  /**
+   * When the Retry-After asked to be tried again, read as the answer came: performance.now()
+   * ms, not the wall clock's, which a step back (NTP, a VM's resume) would make a longer wait.
+   */
   readonly retryAt?: number;
 }
 
@@ -125,7 +128,7 @@ function noteAnswer(own: OwnRequests, response: IncomingMessage): void {
     status: response.statusCode ?? 0,
     statusMessage: response.statusMessage ?? '',
     ...(retryAfter && { retryAfter }),
-    ...(waitMs !== undefined && { retryAt: now + waitMs }),
+    ...(waitMs !== undefined && { retryAt: performance.now() + waitMs }),
   };
   for (const flight of flights) {
     if (flight.own === own) flight.answer = answer;

@@ -16,7 +16,8 @@ export const MAX_RETRY_AFTER_HOLD_MS = 5 * 60_000;
  */
 export function heldForRetryAfter(
   inner: PushMetricExporter,
-  now: () => number = Date.now,
+  /** performance.now()'s clock, as the refusal's retryAt. */
+  now: () => number = () => performance.now(),
 ): PushMetricExporter {
   let refusal: ExportResult | undefined;
   let until = 0;

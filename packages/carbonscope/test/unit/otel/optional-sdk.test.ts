@@ -472,6 +472,29 @@ describe('the optional SDK packages', () => {
     }
   });
 
+  // The hold ran on Date.now(): a wall clock set back during it (an NTP step, a VM's clock
+  // corrected on resume) held the pushes that much longer, past the 5 min cap (an hour back: an
+  // hour and a second without a push).
+  it('a wall clock set back during the hold does not lengthen it', async () => {
+    const collector = await refusing(503, { 'retry-after': '1' });
+    const realNow = Date.now;
+    let offset = 0;
+    Date.now = () => realNow() + offset;
+    try {
+      const pushes = await periodicPushes(collector.origin);
+      await exportOnce(pushes.exporter);
+      offset = -3_600_000;
+      for (let i = 0; i < 100 && collector.requests() < 2; i++) {
+        await exportOnce(pushes.exporter);
+        if (collector.requests() < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(collector.requests(), 'pushed again once the second passed').to.equal(2);
+    } finally {
+      Date.now = realNow;
+      collector.close();
+    }
+  });
+
   // Node dumps the answer to a request nobody listens for, which frees its socket; a listener
   // of the exporter's own on every request to the endpoint kept the application's unread until
   // the export's deadline cut it (without an 'error' listener, an uncaught exception).
