@@ -12,6 +12,18 @@ export class ManualReader extends sdkMetrics.MetricReader {
   protected async onForceFlush(): Promise<void> {}
 }
 
+/** One collection of a provider with one counter, of `temporality`: something to export. */
+export async function oneCounterMetrics(
+  temporality = sdkMetrics.AggregationTemporality.CUMULATIVE,
+): Promise<sdkMetrics.ResourceMetrics> {
+  const reader = new ManualReader({ aggregationTemporalitySelector: () => temporality });
+  const provider = new sdkMetrics.MeterProvider({ readers: [reader] });
+  provider.getMeter('test').createCounter('things').add(1);
+  const { resourceMetrics } = await reader.collect();
+  await provider.shutdown();
+  return resourceMetrics;
+}
+
 /** A private meter whose instruments can be read back in Prometheus text, for unit tests. */
 export interface TestMetrics {
   meter: Meter;

@@ -38,18 +38,8 @@ import {
 } from '../../../src/otel/optional-sdk.js';
 import { reportingPushFailures } from '../../../src/otel/push-failures.js';
 import { answeringServer } from '../../helpers/held-loop.js';
-import { ManualReader } from '../../helpers/metrics.js';
+import { oneCounterMetrics } from '../../helpers/metrics.js';
 import { memoryLogger } from '../energy/scripted.js';
-
-/** One collection of a provider with one counter: something to export. */
-async function someMetrics(temporality = sdkMetrics.AggregationTemporality.CUMULATIVE) {
-  const reader = new ManualReader({ aggregationTemporalitySelector: () => temporality });
-  const provider = new sdkMetrics.MeterProvider({ readers: [reader] });
-  provider.getMeter('test').createCounter('things').add(1);
-  const { resourceMetrics } = await reader.collect();
-  await provider.shutdown();
-  return resourceMetrics;
-}
 
 describe('the optional SDK packages: the versions its own SDK refuses', () => {
   it("reads the installed package's version, as import() resolves it, and none for no package", () => {
@@ -196,7 +186,7 @@ describe('the optional SDK packages', () => {
     exporter: PushMetricExporter,
     temporality?: sdkMetrics.AggregationTemporality,
   ): Promise<ExportResult | undefined> {
-    const metrics = await someMetrics(temporality);
+    const metrics = await oneCounterMetrics(temporality);
     return Promise.race([
       new Promise<ExportResult>((resolve) => exporter.export(metrics, resolve)),
       new Promise<undefined>((resolve) => setTimeout(resolve, 3000)),

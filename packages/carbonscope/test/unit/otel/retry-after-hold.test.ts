@@ -1,4 +1,3 @@
-import * as sdkMetrics from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import type {
   ExportResult,
@@ -6,16 +5,7 @@ import type {
   ResourceMetrics,
 } from '../../../src/otel/optional-sdk.js';
 import { heldForRetryAfter, MAX_RETRY_AFTER_HOLD_MS } from '../../../src/otel/retry-after-hold.js';
-import { ManualReader } from '../../helpers/metrics.js';
-
-async function cumulativeMetrics(): Promise<ResourceMetrics> {
-  const reader = new ManualReader();
-  const provider = new sdkMetrics.MeterProvider({ readers: [reader] });
-  provider.getMeter('test').createCounter('things').add(1);
-  const { resourceMetrics } = await reader.collect();
-  await provider.shutdown();
-  return resourceMetrics;
-}
+import { oneCounterMetrics } from '../../helpers/metrics.js';
 
 // The exporter under it (exportsWithin's) reads the Retry-After off the collector's answer; this
 // one answers as told, so that the clock can run past the hold's cap.
@@ -33,7 +23,7 @@ describe('otel: heldForRetryAfter', () => {
       shutdown: async () => {},
     } as PushMetricExporter;
     const exporter = heldForRetryAfter(inner, () => now);
-    const metrics = await cumulativeMetrics();
+    const metrics = await oneCounterMetrics();
     const push = () => new Promise<ExportResult>((resolve) => exporter.export(metrics, resolve));
     const error = Object.assign(new Error('Too Many Requests, Retry-After 86400 (HTTP 429)'), {
       code: 429,
