@@ -1,5 +1,6 @@
 import { heldUntilSettled } from '../hold.js';
 import { Carbonscope, type CarbonscopeOptions, whenStopped } from './carbonscope.js';
+import { CARBONSCOPE_OPTIONS } from './known-options.js';
 
 /**
  * The process's one carbonscope, shared by `register`, the instrumentation and the programmatic
@@ -114,19 +115,20 @@ async function forget(slot: Slot): Promise<void> {
  * Warns once, through the running default instance's logger, that `options` given by `caller`
  * are ignored, and where to set them: an application that starts carbonscope with its options
  * under `--import carbonscope/register` was otherwise left believing them set. Nothing before
- * the first start, nor for options without a value, nor for the first start's own object.
+ * the first start, nor for options without a value or no option of carbonscope's, nor for the
+ * first start's own object.
  */
 export function warnIgnoredOptions(options: object, caller: string): void {
   const slot = holder[KEY];
   if (!slot || slot.warnedIgnored || slot.options === options) return;
-  const given = Object.entries(options).filter(([, value]) => value !== undefined);
+  // Carbonscope's options only: spread from an application's configuration, its other keys
+  // (any number, named anything) were never options, and the line stays bounded.
+  const given = Object.entries(options)
+    .filter(([key, value]) => value !== undefined && Object.hasOwn(CARBONSCOPE_OPTIONS, key))
+    .map(([key]) => key);
   if (given.length === 0) return;
   slot.warnedIgnored = true;
-  const text = ignoredText(
-    caller,
-    given.map(([key]) => key),
-    slot.starter,
-  );
+  const text = ignoredText(caller, given, slot.starter);
   slot.starting.then((cs) => cs.logger.warn(text)).catch(() => undefined);
 }
 

@@ -70,6 +70,18 @@ describe('unknown option keys', () => {
     ]);
   });
 
+  // Spread from an application's configuration, its own keys (any number, named anything) were
+  // listed as carbonscope's options ignored: they never were any.
+  it("the ignored options named are carbonscope's, not an application's other keys", async () => {
+    const { logger, lines } = memoryLogger();
+    await start({ env: ENV, logger });
+    const config = { dbPassword: 'x', stripeKey: 'y', env: ENV };
+    await start(untyped(config));
+    expect(warnings(lines)).to.deep.equal([
+      'start(): carbonscope is already running (started by start()), so the options env are ignored; give them to the first start, or stop() it and start it again with them',
+    ]);
+  });
+
   it('EmissionsTracker on a running instance says so, naming itself', async () => {
     const { logger, lines } = memoryLogger();
     await start({ env: ENV, logger });
