@@ -11,4 +11,6 @@ export class Accrued {
   estimated = false;
   /** Its share of the interval being settled. */
   weight = 0;
+  /** That share is its kind's density × its time: no window measured its name (see guessed). */
+  guessed = false;
 }

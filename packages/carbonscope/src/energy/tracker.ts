@@ -411,10 +411,16 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       ended.setWeight(i, w);
       total += w;
     }
-    for (let op = this.head; op; op = op.next) total += this.weighRunning(op, from, now);
+    let guessed = 0;
+    for (let op = this.head; op; op = op.next) {
+      const w = this.weighRunning(op, from, now);
+      total += w;
+      if (op.accrued?.guessed) guessed += w;
+    }
     this.overheadEach = 0;
     if (total > 0 && !this.byTime) {
       const cpuWithOps = (sample.processCpuSeconds * 1000 * withOps) / busy;
+      total -= this.capGuesses(guessed, cpuWithOps - (total - guessed));
       total += this.spreadOverhead(cpuWithOps - total);
     } else if (!(total > 0)) {
       // No CPU told the operations apart (none measured, or all calibrated at 0): by time.
@@ -837,14 +843,46 @@ export class EnergyTracker implements OperationTracker, OperationHost {
 
   private weighRunning(op: TrackedOperation, from: number, now: number): number {
     op.accrued ??= new Accrued();
+    const busy = op.cpu?.sinceSample() ?? Number.NaN;
+    // A window measures what begins in it: an operation begun before the last window opened
+    // (a stream open for minutes) is one no window can learn its name from, and brings none.
+    const learnable = this.uncalibrated;
+    op.accrued.guessed = this.guessed(op.name, busy);
     op.accrued.weight = this.weigh(
       op.name,
       op.kind,
-      op.cpu?.sinceSample() ?? Number.NaN,
+      busy,
       overlap(op.startMs, from, now),
       this.shared - op.shareFrom,
     );
+    if (op.startMs < this.lastWindowMs) this.uncalibrated = learnable;
     return op.accrued.weight;
+  }
+
+  /**
+   * True where a running operation's weight is its kind's density × its time: `calibrated`,
+   * nothing measured of it now, and no window measured its name. That density is of the other
+   * operations of its kind (a CPU-bound route's), not of one that may only wait (an idle stream).
+   */
+  private guessed(name: string, busy: number): boolean {
+    if (this.attribution !== 'calibrated') return false;
+    if (this.windowOpen && !Number.isNaN(busy)) return false;
+    return !this.weights.known(name);
+  }
+
+  /**
+   * Scales the guessed weights (see guessed) down to the CPU the interval has left once the
+   * others are counted, where they claim more: the operations cannot have used more CPU than
+   * the process did while they ran. Returns what it took off.
+   */
+  private capGuesses(guessed: number, left: number): number {
+    if (!(guessed > 0) || !(guessed > left)) return 0;
+    const scale = left > 0 ? left / guessed : 0;
+    for (let op = this.head; op; op = op.next) {
+      const accrued = op.accrued as Accrued;
+      if (accrued.guessed) accrued.weight *= scale;
+    }
+    return guessed * (1 - scale);
   }
 
   /**

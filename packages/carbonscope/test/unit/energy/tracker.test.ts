@@ -590,6 +590,50 @@ describe('operation tracker', () => {
     expect(second()).to.equal(true);
   });
 
+  // Five idle SSE streams opened between windows, beside a CPU-bound route: no window measured
+  // '/events' (a window measures what begins in it), so each stream took the kind's density,
+  // the CPU-bound route's, for its whole life: 91 % of the process's energy in a real server
+  // (5 streams for 20 s beside 40 % of a core of 20 ms requests), the route's figure 11x low.
+  it('a running operation no window measured claims no more CPU than the interval left over', () => {
+    const { clock, tracker, ended, sample } = setup('calibrated');
+    clock.advance(1000);
+    sample(1); // a window opens and learns the CPU-bound route, 10 ms a request
+    for (let i = 0; i < 10; i++) tracker.track('/busy', () => clock.advance(10));
+    clock.idle(900);
+    sample(1);
+    expect(Object.fromEntries(tracker.cpuDensities())).to.deep.equal({ '/busy': 1 });
+    const streams = Array.from({ length: 5 }, () => tracker.begin('/events'));
+    ended.length = 0;
+    // One second: 40 requests of 10 ms (0.4 s of CPU, all the process's), the streams idle.
+    for (let i = 0; i < 40; i++) {
+      tracker.track('/busy', () => clock.advance(10));
+      clock.idle(15);
+    }
+    sample(10, 0, false, 0.4);
+    const busyJoules = ended.reduce((sum, f) => sum + f.joules, 0);
+    expect(ended).to.have.length(40);
+    expect(busyJoules).to.be.closeTo(10, 1e-9); // was 0.74 J: the streams took 9.26 J
+    for (const stream of streams) stream.end();
+  });
+
+  it('a running operation a window could not measure brings no further window forward', () => {
+    const { clock, tracker, sample } = setup('calibrated');
+    clock.advance(1000);
+    sample(1); // window 1 opens
+    clock.advance(1000);
+    sample(1); // and closes
+    const stream = tracker.begin('/events'); // begun between windows: none can measure it
+    const windows = [];
+    for (let s = 0; s < 30; s++) {
+      clock.advance(1000);
+      sample(1);
+      if (tracker.measuringCpu) windows.push(s);
+    }
+    // One window early for the new name (5 s after the last), then none while it runs on.
+    expect(windows).to.have.length(1);
+    stream.end();
+  });
+
   it('a name beyond the table of calibrated names brings no window forward: none would learn it', () => {
     const { clock, tracker, sample } = setup('calibrated');
     clock.advance(1000);
