@@ -204,6 +204,11 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * part of a request's provisional figure.
    */
   private overheadEach = 0;
+  /**
+   * overheadEach as the last calibration window's interval measured it: what the requests are
+   * owed of an interval's CPU before operations no window measured take what is left.
+   */
+  private windowOverheadEach = 0;
   /** Set while weighing when some operation was weighed by its time, not its CPU. */
   private byTime = false;
   private gramsPerJoule = 0;
@@ -398,20 +403,24 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const opsEmbodied = embodied * opsShare;
 
     let total = 0;
+    let requests = 0;
+    let guessed = 0;
     this.byTime = false;
     for (let i = 0; i < ended.length; i++) {
+      if (ended.kind(i) === 'request') requests++;
+      const busy = ended.op(i)?.cpu?.sinceSample() ?? Number.NaN;
       const w = this.weigh(
         ended.name(i),
         ended.kind(i),
-        ended.op(i)?.cpu?.sinceSample() ?? Number.NaN,
+        busy,
         overlap(ended.startMs(i), from, Math.min(ended.endMs(i), now)),
         ended.share(i),
         ended.endMs(i) - ended.startMs(i),
       );
       ended.setWeight(i, w);
       total += w;
+      if (this.guessed(ended.name(i), busy)) guessed += w;
     }
-    let guessed = 0;
     for (let op = this.head; op; op = op.next) {
       const w = this.weighRunning(op, from, now);
       total += w;
@@ -420,8 +429,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.overheadEach = 0;
     if (total > 0 && !this.byTime) {
       const cpuWithOps = (sample.processCpuSeconds * 1000 * withOps) / busy;
-      total -= this.capGuesses(guessed, cpuWithOps - (total - guessed));
+      const owed = requests * this.windowOverheadEach;
+      total -= this.capGuesses(guessed, cpuWithOps - (total - guessed) - owed);
       total += this.spreadOverhead(cpuWithOps - total);
+      if (this.windowOpen) this.windowOverheadEach = this.overheadEach;
     } else if (!(total > 0)) {
       // No CPU told the operations apart (none measured, or all calibrated at 0): by time.
       for (let i = 0; i < ended.length; i++) {
@@ -860,7 +871,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   }
 
   /**
-   * True where a running operation's weight is its kind's density × its time: `calibrated`,
+   * True where an operation's weight is its kind's density × its time: `calibrated`,
    * nothing measured of it now, and no window measured its name. That density is of the other
    * operations of its kind (a CPU-bound route's), not of one that may only wait (an idle stream).
    */
@@ -872,12 +883,18 @@ export class EnergyTracker implements OperationTracker, OperationHost {
 
   /**
    * Scales the guessed weights (see guessed) down to the CPU the interval has left once the
-   * others are counted, where they claim more: the operations cannot have used more CPU than
-   * the process did while they ran. Returns what it took off.
+   * others are counted, the ended requests' overhead included (as the last window measured it),
+   * where they claim more: the operations cannot have used more CPU than the process did while
+   * they ran, and that overhead is the requests' own work. Returns what it took off.
    */
   private capGuesses(guessed: number, left: number): number {
     if (!(guessed > 0) || !(guessed > left)) return 0;
     const scale = left > 0 ? left / guessed : 0;
+    const { ended } = this;
+    for (let i = 0; i < ended.length; i++) {
+      const busy = ended.op(i)?.cpu?.sinceSample() ?? Number.NaN;
+      if (this.guessed(ended.name(i), busy)) ended.setWeight(i, ended.weight(i) * scale);
+    }
     for (let op = this.head; op; op = op.next) {
       const accrued = op.accrued as Accrued;
       if (accrued.guessed) accrued.weight *= scale;
