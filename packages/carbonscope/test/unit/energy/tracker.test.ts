@@ -654,6 +654,48 @@ describe('operation tracker', () => {
     for (const stream of streams) stream.end();
   });
 
+  // A job begun between windows, 500 ms of CPU a second, its kind's density 0.1: in the window
+  // its CPU is no one's, the requests' overhead read 10 ms each where it was none, and once
+  // traffic tripled they were owed more than the process's CPU: the job got nothing at all.
+  it("an unmeasured operation's CPU in a window is not owed to the requests after it", () => {
+    const { clock, tracker, ended, sample } = setup('calibrated');
+    const requests = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const op = tracker.begin('/r', 'request');
+        op.run(() => clock.advance(5));
+        op.end();
+        clock.idle(5);
+      }
+    };
+    clock.advance(1000);
+    sample(1); // window 1: requests of 5 ms, and a light job (density 0.1), no overhead
+    requests(10);
+    for (let i = 0; i < 5; i++) {
+      const light = tracker.begin('light');
+      light.run(() => clock.advance(1));
+      clock.idle(9);
+      light.end();
+    }
+    clock.idle(850);
+    sample(1, 0, false, 0.055);
+    const job = tracker.begin('crunch');
+    // Each second 40 requests (0.2 s of CPU) and the job's 0.5 s, which the loop's clock
+    // does not show (its callbacks' CPU is no one's): the sample's CPU does.
+    const second = (n: number) => {
+      requests(n);
+      clock.idle(1000 - 10 * n);
+      sample(10, 0, false, 0.005 * n + 0.5);
+    };
+    while (!tracker.measuringCpu) second(40);
+    second(40); // the window: the job is not measured in it
+    ended.length = 0;
+    second(120);
+    const requestJoules = ended.reduce((sum, f) => sum + f.joules, 0);
+    // The job keeps its kind's density (100 ms of the 1,100): was 0, the requests 10 J.
+    expect(requestJoules).to.be.closeTo((10 * 1000) / 1100, 1e-9);
+    job.end();
+  });
+
   it('a running operation a window could not measure brings no further window forward', () => {
     const { clock, tracker, sample } = setup('calibrated');
     clock.advance(1000);
