@@ -1,9 +1,11 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { METRICS } from '../../src/metrics/index.js';
 import { libraryRoot } from '../../src/paths.js';
+import { latestAt, StubElectricityMaps } from '../fixtures/grid/stub-electricity-maps.js';
 import { childEnv } from '../helpers/child-env.js';
 import {
   histogramPoint,
@@ -586,6 +588,70 @@ async function runScript(
 }
 
 /**
+ * A script under register whose `body` runs, after `await start()`, before the meter's first
+ * sample, whatever the machine's load: the meter starts once it has the grid's intensity, which
+ * is held until the script has asked for start(); the script's `await` then resumes in the run
+ * of microtasks that started the meter, and the first sample is a timer 0.1 s after. Without the
+ * hold, on a loaded machine the script's module was loaded 0.5 s after the meter started, past
+ * its first sample: what the body tracked met bound instruments, not what register kept before.
+ */
+async function runBeforeFirstSample(
+  /** What the body uses of carbonscope's API besides start. */
+  uses: readonly string[],
+  body: string,
+  endpoint: string,
+): Promise<Ended> {
+  const release = await requestSignal();
+  const grid = new StubElectricityMaps('em-KEY-held');
+  await grid.start();
+  grid.next({ heldUntil: release.called, body: latestAt('DE', new Date().toISOString()) });
+  try {
+    const script = `import { ${['start', ...uses].join(', ')} } from 'carbonscope';
+const started = start();
+void fetch(${JSON.stringify(release.url)});
+await started;
+${body}`;
+    return await runScript(script, endpoint, {
+      CARBON_INTENSITY: '',
+      ELECTRICITY_MAPS_API_KEY: 'em-KEY-held',
+      ELECTRICITY_MAPS_BASE_URL: grid.url,
+      // The hold lasts as long as the script's loading: the lookup waits it out.
+      GRID_TIMEOUT_MS: '60000',
+    });
+  } finally {
+    await grid.close();
+    await release.close();
+  }
+}
+
+/** A loopback URL; `called` settles at its first request. */
+async function requestSignal(): Promise<{
+  url: string;
+  called: Promise<void>;
+  close(): Promise<void>;
+}> {
+  let signal: () => void = () => undefined;
+  const called = new Promise<void>((resolve) => {
+    signal = resolve;
+  });
+  const server = createServer((_req, res) => {
+    signal();
+    res.writeHead(204, { connection: 'close' }).end();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    called,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
  * The exporter's diagnostic lines (OTEL_LOG_LEVEL=verbose), which say what it did with a push: a
  * script whose last push is refused ends without waiting for a retry (1 s ± 20 % later). Counted,
  * not timed: on a loaded machine the SDK's loading alone took longer than that second.
@@ -783,11 +849,9 @@ console.log('done');`;
   // register chose where to export at the first sample and bound its instruments after it: what
   // that sample settled (all that ended in the first 0.1 s) had already gone by, unrecorded.
   it('records an operation that ended before the first sample, in a script that ends after it', async () => {
-    const script = `import { start, track } from 'carbonscope';
-await start();
-track('job', () => undefined);
+    const body = `track('job', () => undefined);
 setTimeout(() => console.log('done'), 400);`;
-    const r = await runScript(script, receiver.url);
+    const r = await runBeforeFirstSample(['track'], body, receiver.url);
     const all = r.stderr.join('\n');
     expect(r.code, all).to.equal(0);
     expect(receiver.pushes, all).to.have.length(1);
@@ -798,13 +862,11 @@ setTimeout(() => console.log('done'), 400);`;
   // chosen where to export (its first 0.1 s, and the SDK's import after) resolved at once, and
   // the push it was to wait for came after, if the process was still there: none was.
   it('`await stop(); process.exit()` in its first 0.1 s pushes what it did', async () => {
-    const script = `import { start, stop, track } from 'carbonscope';
-await start();
-track('job', () => undefined);
+    const body = `track('job', () => undefined);
 await stop();
 console.log('done');
 process.exit(0);`;
-    const r = await runScript(script, receiver.url);
+    const r = await runBeforeFirstSample(['stop', 'track'], body, receiver.url);
     const all = r.stderr.join('\n');
     expect(r.code, all).to.equal(0);
     expect(r.stdout).to.deep.equal(['done']);
@@ -815,11 +877,9 @@ process.exit(0);`;
   // register keeps at most 10,000 footprints until it binds its instruments; the rest went by
   // unrecorded without a word, the pushed counts short of what the script did.
   it('says how many operations it could not keep until it bound its instruments', async () => {
-    const script = `import { start, track } from 'carbonscope';
-await start();
-for (let i = 0; i < 10_050; i++) track('job', () => i);
+    const body = `for (let i = 0; i < 10_050; i++) track('job', () => i);
 setTimeout(() => console.log('done'), 400);`;
-    const r = await runScript(script, receiver.url);
+    const r = await runBeforeFirstSample(['track'], body, receiver.url);
     const all = r.stderr.join('\n');
     expect(r.code, all).to.equal(0);
     expect(receiver.pushes, all).to.have.length(1);
