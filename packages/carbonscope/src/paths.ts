@@ -8,8 +8,10 @@ const moduleUrl: string | undefined = import.meta.url;
 /**
  * The library's package root: this module runs compiled, from dist/src/paths.js. Bundled, it is
  * the bundle's grandparent folder (ESM) or '' (CommonJS), without data/: loadCatalog says so.
+ * A path, not a URL made of a literal and moduleUrl: Turbopack takes that for an asset to copy
+ * (following the const to import.meta.url), and failed a Next build that imported carbonscope.
  */
-export const libraryRoot = moduleUrl ? fileURLToPath(new URL('../..', moduleUrl)) : '';
+export const libraryRoot = moduleUrl ? join(fileURLToPath(moduleUrl), '..', '..', '..') : '';
 
 /** The name the package.json in `root` gives; undefined where there is none to read. */
 export function packageNameAt(root: string): string | undefined {

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -27,5 +27,22 @@ describe('the data folder', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("the library's code, as bundlers read it", () => {
+  // Bundlers take `new URL('<literal>', import.meta.url)` for an asset to copy, and Turbopack
+  // (next build's bundler from Next 16) follows a const that holds import.meta.url: it failed the
+  // build of any Next route that imported carbonscope (`Module not found: Can't resolve '../..'`,
+  // paths.js). webpack (next build --webpack) built it.
+  it('names no file by a literal URL beside its own', () => {
+    const literalUrl = /new URL\(\s*(['"`])[^'"`]*\1\s*,/;
+    const found = readdirSync(join(libraryRoot, 'dist', 'src'), { recursive: true })
+      .map(String)
+      .filter((file) => file.endsWith('.js'))
+      .filter((file) =>
+        literalUrl.test(readFileSync(join(libraryRoot, 'dist', 'src', file), 'utf8')),
+      );
+    expect(found).to.deep.equal([]);
   });
 });
