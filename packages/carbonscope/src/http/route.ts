@@ -2,6 +2,7 @@ import { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest, ServerHttp2Stream } from 'node:http2';
 import { typeOf } from '../argument-checks.js';
 import { expressRouteOf } from './frameworks/express.js';
+import { nextRouteOf } from './frameworks/next.js';
 import { lookUp, nodeShaped } from './look-up.js';
 
 /** Where a request's route template is kept once a framework (or the app) named it. */
@@ -75,10 +76,11 @@ export function routeOf(req: IncomingMessage): string {
  * the request ends, when a framework may have reshaped it: see lookUp.
  */
 export function namedRoute(req: IncomingMessage): string | undefined {
-  const own = nodeShaped(req, IncomingMessage.prototype)
-    ? (req as Routed)[ROUTE]
-    : lookUp<string>(req, ROUTE);
-  const route = own ?? expressRouteOf(req);
+  const shaped = nodeShaped(req, IncomingMessage.prototype);
+  const own = shaped ? (req as Routed)[ROUTE] : lookUp<string>(req, ROUTE);
+  // Next leaves Node's request as Node made it, and Express never does: an Express request is
+  // not read for Next's meta, and a Next one is read before Express's two misses (~0.1 µs each).
+  const route = own ?? (shaped ? nextRouteOf(req) : undefined) ?? expressRouteOf(req);
   if (route === undefined) return undefined;
   return route.length > MAX_ROUTE_LENGTH ? route.slice(0, MAX_ROUTE_LENGTH) : route;
 }
