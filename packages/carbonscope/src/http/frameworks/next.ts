@@ -6,24 +6,35 @@ import type { IncomingMessage } from 'node:http';
  */
 const NEXT_META = Symbol.for('NextInternalRequestMeta');
 
-/** The part of Next's request meta read here: the route it matched, if any. */
+/** The part of Next's request meta read here: the route it matched, and the one it invoked. */
 interface NextMeta {
   readonly match?: { readonly definition?: { readonly pathname?: unknown } } | null;
+  readonly invokeOutput?: unknown;
 }
 
 type NextRequest = IncomingMessage & { [NEXT_META]?: NextMeta | null };
 
 /**
+ * Next's own pages, which stand for no route: what it renders for a path no route matched (the
+ * app router's `/_not-found`, the pages router's `/404`) and for a pages-router route that threw
+ * (`/_error`, `/500`).
+ */
+function ownPage(route: unknown): boolean {
+  return route === '/_not-found' || route === '/404' || route === '/_error' || route === '/500';
+}
+
+/**
  * The route pattern Next matched (`/blog/[slug]`, `/docs/[...all]`, `/api/items/[id]`), as its own
- * spans name `next.route` and `http.route`. The page Next renders for a path no route matched
- * (the app router's `/_not-found`, the pages router's `/404`) is no route: unmatched, as a 404
- * no route answered is elsewhere. A public file or `/_next/static` asset has no match. Read as
- * the request ends; nothing of Next is patched or loaded.
+ * spans name `next.route` and `http.route`. Where it rendered one of its own pages instead (a
+ * pages-router route that threw, or returned `notFound`), the route its router invoked, which it
+ * keeps beside the match (`invokeOutput`, the same pattern). A path no route matched has none, nor
+ * does a public file or a `/_next/static` asset: unmatched, as a 404 no route answered is
+ * elsewhere. Read as the request ends; nothing of Next is patched or loaded.
  */
 export function nextRouteOf(req: IncomingMessage): string | undefined {
-  const pathname = (req as NextRequest)[NEXT_META]?.match?.definition?.pathname;
-  if (typeof pathname !== 'string' || pathname === '/_not-found' || pathname === '/404') {
-    return undefined;
-  }
-  return pathname;
+  const meta = (req as NextRequest)[NEXT_META];
+  const pathname = meta?.match?.definition?.pathname;
+  if (typeof pathname === 'string' && !ownPage(pathname)) return pathname;
+  const invoked = meta?.invokeOutput;
+  return typeof invoked === 'string' && invoked !== '' && !ownPage(invoked) ? invoked : undefined;
 }

@@ -75,18 +75,49 @@ describe("http: a Next.js request is named by Next's route pattern", () => {
     ]);
   });
 
+  // Read off a pages-router app: a route's getServerSideProps that throws is rendered by the
+  // /_error page, and one that returns notFound leaves no match; Next's router still says which
+  // route it invoked (invokeOutput), as the app router's match does for its notFound() and throws.
+  it('pages router: a route that throws (500) or returns notFound (404) keeps its route', async () => {
+    const server = createServer((req, res) => {
+      const K = req as IncomingMessage & Record<symbol, unknown>;
+      if (req.url === '/post/boom') {
+        servedByNext(req, '/_error');
+        (K[NEXT_META] as Record<string, unknown>).invokeOutput = '/post/[id]';
+        res.statusCode = 500;
+      } else if (req.url === '/post/missing') {
+        K[NEXT_META] = { invokePath: req.url, invokeOutput: '/post/[id]' };
+        res.statusCode = 404;
+      } else {
+        // No route: Next renders its 404 page, with no match and no route invoked.
+        K[NEXT_META] = { invokePath: '/404' };
+        res.statusCode = 404;
+      }
+      res.end('ok');
+    });
+    expect(await namesServed(server, ['/post/boom', '/post/missing', '/nope/x'])).to.deep.equal([
+      '/post/[id] 500',
+      '/post/[id] 404',
+      'unmatched 404',
+    ]);
+  });
+
   it('meta of another shape names nothing and throws nothing', async () => {
-    const odd: unknown[] = [null, 7, { match: null }, { match: { definition: { pathname: 42 } } }];
+    const odd: unknown[] = [
+      null,
+      7,
+      { match: null },
+      { match: { definition: { pathname: 42 } }, invokeOutput: 42 },
+      { invokeOutput: '' },
+      { invokeOutput: '/_error' },
+    ];
     let i = 0;
     const server = createServer((req, res) => {
       (req as IncomingMessage & Record<symbol, unknown>)[NEXT_META] = odd[i++];
       res.end('ok');
     });
-    expect(await namesServed(server, ['/a', '/b', '/c', '/d'])).to.deep.equal([
-      'unmatched 200',
-      'unmatched 200',
-      'unmatched 200',
-      'unmatched 200',
-    ]);
+    expect(await namesServed(server, ['/a', '/b', '/c', '/d', '/e', '/f'])).to.deep.equal(
+      Array(6).fill('unmatched 200'),
+    );
   });
 });
