@@ -32,7 +32,16 @@ function ownPage(route: unknown): boolean {
  * elsewhere. Read as the request ends; nothing of Next is patched or loaded.
  */
 export function nextRouteOf(req: IncomingMessage): string | undefined {
-  const meta = (req as NextRequest)[NEXT_META];
+  // Next's meta is internal and unversioned: read where it throws (a later Next's getter), it
+  // would throw in a diagnostics channel's subscriber, which Node makes an uncaught exception.
+  try {
+    return routeIn((req as NextRequest)[NEXT_META]);
+  } catch {
+    return undefined;
+  }
+}
+
+function routeIn(meta: NextMeta | null | undefined): string | undefined {
   const pathname = meta?.match?.definition?.pathname;
   if (typeof pathname === 'string' && !ownPage(pathname)) return pathname;
   const invoked = meta?.invokeOutput;

@@ -110,14 +110,21 @@ describe("http: a Next.js request is named by Next's route pattern", () => {
       { match: { definition: { pathname: 42 } }, invokeOutput: 42 },
       { invokeOutput: '' },
       { invokeOutput: '/_error' },
+      // Next's meta is its own, unversioned: a later one that reads lazily must not take the
+      // process down (a diagnostics channel's subscriber that throws is an uncaught exception).
+      {
+        get match(): never {
+          throw new Error('a getter of a later Next');
+        },
+      },
     ];
     let i = 0;
     const server = createServer((req, res) => {
       (req as IncomingMessage & Record<symbol, unknown>)[NEXT_META] = odd[i++];
       res.end('ok');
     });
-    expect(await namesServed(server, ['/a', '/b', '/c', '/d', '/e', '/f'])).to.deep.equal(
-      Array(6).fill('unmatched 200'),
+    expect(await namesServed(server, ['/a', '/b', '/c', '/d', '/e', '/f', '/g'])).to.deep.equal(
+      Array(7).fill('unmatched 200'),
     );
   });
 });
