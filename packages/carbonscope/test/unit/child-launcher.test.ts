@@ -1,27 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { startsChildLauncher } from '../../src/child-launcher.js';
+import { scratchFolder } from '../helpers/scratch-folder.js';
 
 describe("startsChildLauncher: whether the main module is a package manager's or launcher's own", () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'cs-pm-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  /** A file at `path` (relative to the scratch folder), its folders made; returns its path. */
-  async function file(path: string, text = ''): Promise<string> {
-    const at = join(dir, path);
-    await mkdir(dirname(at), { recursive: true });
-    await writeFile(at, text);
-    return at;
-  }
+  const scratch = scratchFolder('cs-pm-');
+  const { file } = scratch;
 
   /** A package `name` in folder `folder` with the file `bin` (relative to its root). */
   async function pkg(folder: string, name: string, bin: string): Promise<string> {
@@ -31,7 +18,7 @@ describe("startsChildLauncher: whether the main module is a package manager's or
 
   /** A link named `name` to `target`, as npm's bin folder or corepack enable makes. */
   async function link(name: string, target: string): Promise<string> {
-    const at = join(dir, '.bin', name);
+    const at = join(scratch.dir, '.bin', name);
     await mkdir(dirname(at), { recursive: true });
     await symlink(target, at);
     return at;
@@ -143,14 +130,14 @@ describe("startsChildLauncher: whether the main module is a package manager's or
     expect(esm(['-P', 'tsconfig.json', 'server.ts', '--esm'])).to.equal(false);
     expect(esm(['--project=tsconfig.json', 'server.ts', '--esm'])).to.equal(false);
     for (const bin of ['dist/bin-transpile.js', 'dist/bin-script.js', 'dist/bin-cwd.js']) {
-      const program = join(dir, 'ts-node', bin);
+      const program = join(scratch.dir, 'ts-node', bin);
       await file(join('ts-node', bin));
       expect(startsChildLauncher(program, ['--esm', 'server.mts']), bin).to.equal(true);
       expect(startsChildLauncher(program, ['server.ts']), bin).to.equal(false);
     }
     const transpileOnly = await link(
       'ts-node-transpile-only',
-      join(dir, 'ts-node/dist/bin-transpile.js'),
+      join(scratch.dir, 'ts-node/dist/bin-transpile.js'),
     );
     expect(startsChildLauncher(transpileOnly, ['--esm', 'server.mts'])).to.equal(true);
   });
@@ -188,7 +175,7 @@ describe("startsChildLauncher: whether the main module is a package manager's or
   // Where the package's record cannot be read, the program is not taken for the manager's: the
   // application runs measured, and nothing throws out of register's first lines.
   it('not where its package.json cannot be read: a folder, not JSON, a name not a string', async () => {
-    await mkdir(join(dir, 'folder', 'package.json'), { recursive: true });
+    await mkdir(join(scratch.dir, 'folder', 'package.json'), { recursive: true });
     expect(startsChildLauncher(await file('folder/bin/npm-cli.js'))).to.equal(false);
     await file('broken/package.json', '{"name": "npm"');
     expect(startsChildLauncher(await file('broken/bin/npm-cli.js'))).to.equal(false);
@@ -201,9 +188,11 @@ describe("startsChildLauncher: whether the main module is a package manager's or
   });
 
   it('not a dangling link, nor a loop of links, named npm', async () => {
-    expect(startsChildLauncher(await link('npm', join(dir, 'gone', 'npm-cli.js')))).to.equal(false);
-    await symlink(join(dir, '.bin', 'npx'), join(dir, 'loop'));
-    expect(startsChildLauncher(await link('npx', join(dir, 'loop')))).to.equal(false);
+    expect(
+      startsChildLauncher(await link('npm', join(scratch.dir, 'gone', 'npm-cli.js'))),
+    ).to.equal(false);
+    await symlink(join(scratch.dir, '.bin', 'npx'), join(scratch.dir, 'loop'));
+    expect(startsChildLauncher(await link('npx', join(scratch.dir, 'loop')))).to.equal(false);
   });
 
   // Out of this check's platforms, such a path is a name like any other: false, not a throw.
@@ -220,7 +209,7 @@ describe("startsChildLauncher: whether the main module is a package manager's or
   });
 
   it('not a file that is not there, nor none (the REPL, -e)', () => {
-    expect(startsChildLauncher(join(dir, 'npm'))).to.equal(false);
+    expect(startsChildLauncher(join(scratch.dir, 'npm'))).to.equal(false);
     expect(startsChildLauncher(undefined)).to.equal(false);
     expect(startsChildLauncher('')).to.equal(false);
   });

@@ -1,28 +1,16 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { registerRole } from '../../src/register-role.js';
+import { scratchFolder } from '../helpers/scratch-folder.js';
 
 // Next 16.5's processes, as read off `next build`, `next dev` and `next start` under NODE_OPTIONS:
 // its CLI (node_modules/.bin/next, a link to dist/bin/next), the server `next dev` forks
 // (dist/server/lib/start-server.js), the workers build and dev start for static pages, and the
 // detached process that flushes Next's telemetry as a command ends.
 describe("registerRole: Next.js's build, dev launcher and workers are no application process", () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'cs-next-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  async function file(path: string, text = ''): Promise<string> {
-    const at = join(dir, path);
-    await mkdir(dirname(at), { recursive: true });
-    await writeFile(at, text);
-    return at;
-  }
+  const scratch = scratchFolder('cs-next-');
+  const { file } = scratch;
 
   /** A package named `name` holding Next's files; returns the link npm makes to its CLI. */
   async function nextPackage(name: string): Promise<string> {
@@ -35,7 +23,7 @@ describe("registerRole: Next.js's build, dev launcher and workers are no applica
     await file('node_modules/next/dist/compiled/jest-worker/processChild.js');
     await file('node_modules/next/dist/server/lib/start-server.js');
     await file('node_modules/next/dist/telemetry/detached-flush.js');
-    const link = join(dir, 'node_modules/.bin/next');
+    const link = join(scratch.dir, 'node_modules/.bin/next');
     await mkdir(dirname(link), { recursive: true });
     await symlink(cli, link);
     return link;
@@ -54,14 +42,14 @@ describe("registerRole: Next.js's build, dev launcher and workers are no applica
 
   it("Next's worker processes stand down; the server next dev forks measures", async () => {
     await nextPackage('next');
-    const lib = join(dir, 'node_modules/next/dist');
+    const lib = join(scratch.dir, 'node_modules/next/dist');
     expect(registerRole(join(lib, 'lib/worker/worker-process-child.js'), [])).to.equal(
       'stands-down',
     );
     expect(registerRole(join(lib, 'compiled/jest-worker/processChild.js'), [])).to.equal(
       'stands-down',
     );
-    expect(registerRole(join(lib, 'telemetry/detached-flush.js'), ['dev', dir])).to.equal(
+    expect(registerRole(join(lib, 'telemetry/detached-flush.js'), ['dev', scratch.dir])).to.equal(
       'stands-down',
     );
     expect(registerRole(join(lib, 'server/lib/start-server.js'), [])).to.equal('measures');
@@ -70,7 +58,7 @@ describe("registerRole: Next.js's build, dev launcher and workers are no applica
   it("an application's own files of those names measure", async () => {
     const next = await nextPackage('my-app');
     expect(registerRole(next, ['build'])).to.equal('measures');
-    const lib = join(dir, 'node_modules/next/dist');
+    const lib = join(scratch.dir, 'node_modules/next/dist');
     expect(registerRole(join(lib, 'lib/worker/worker-process-child.js'), [])).to.equal('measures');
   });
 });
