@@ -17,7 +17,7 @@ import {
 } from '../energy/index.js';
 import type { Logger } from '../log.js';
 import { GrpcMethods } from './grpc-methods.js';
-import { awaitsGrpcTrailers, cutShortGrpcStatus, grpcStatusOf } from './grpc-status.js';
+import { awaitsGrpcTrailers, cutShortGrpcStatus, grpcStatusOf, isGrpc } from './grpc-status.js';
 import { methodFactsReader } from './request-facts.js';
 import { namedHttp2Route, UNMATCHED_ROUTE } from './route.js';
 
@@ -156,16 +156,23 @@ function sendsFile(stream: ServerHttp2Stream): boolean {
 }
 
 /**
- * The `:status` a stream sent, unless it was reset (by either side) or cut short: then none was
- * delivered. A client that destroys its session (or sends GOAWAY) has Node close each of its
- * streams with NO_ERROR: Node marks one whose answer was still open `aborted`, and ends its
- * writable side for it (a `finish` the server never asked for). A gRPC answer closed before its
- * trailers went never delivered its status either.
+ * The `:status` a stream's answer delivered, asked once its head went: a plain answer's whatever
+ * came after (a Server-Sent Events stream its client reset, or whose session it destroyed, as an
+ * HTTP/1 response whose head went before its connection closed), read at its end: Node refuses a
+ * head to a stream already closed. A gRPC answer delivers its status only by ending: none where
+ * it was reset (by either side), cut short (`finished` false: its writable side never ended), or
+ * closed before its trailers went; its client then fails the call (see cutShortGrpcStatus). A
+ * client that destroys its session (or sends GOAWAY) has Node close each of its streams with
+ * NO_ERROR: Node marks one whose answer was still open `aborted`, and ends its writable side for
+ * it (a `finish` the server never asked for).
  */
-function sentStatus(stream: ServerHttp2Stream): number | undefined {
-  if (stream.rstCode !== undefined && stream.rstCode !== 0) return undefined;
-  if (stream.aborted || awaitsGrpcTrailers(stream)) return undefined;
-  const status = Number(stream.sentHeaders[':status']);
+function sentStatus(stream: ServerHttp2Stream, finished: boolean): number | undefined {
+  const sent = stream.sentHeaders;
+  if (isGrpc(sent)) {
+    if (!finished || (stream.rstCode !== undefined && stream.rstCode !== 0)) return undefined;
+    if (stream.aborted || awaitsGrpcTrailers(stream)) return undefined;
+  }
+  const status = Number(sent[':status']);
   return Number.isInteger(status) ? status : undefined;
 }
 
@@ -199,10 +206,12 @@ function capturingAnswers(capture: (stream: Carrier) => void): (stream: ServerHt
 /**
  * Tracks each request (stream) of every HTTP/2 server that listens from now on, that a tracking
  * before this one saw listen, or that accepts a connection from now on, and of those of
- * `options.servers` already listening (their open sessions included), as one
- * operation with the labels an HTTP/1 request gets. Its status is the `:status` it sent, for a stream whose response finished unreset; one the
- * client reset, or whose connection went, ends without one, as an abandoned HTTP/1 request does:
- * a gRPC call's then has the gRPC status its reset maps to (see cutShortGrpcStatus).
+ * `options.servers` already listening (their open sessions included), as one operation with the
+ * labels an HTTP/1 request gets. Its status is the `:status` it sent where its head went, though
+ * its client reset it later (see sentStatus); one the client reset, or whose connection went,
+ * before any head ends without one, as an abandoned HTTP/1 request does. A gRPC call's status is
+ * delivered only as it ends: one cut short has the gRPC status its reset maps to (see
+ * cutShortGrpcStatus).
  * HTTP/1.1 requests of an `allowHTTP1` server come through `node:http`'s channels, not here.
  * A CONNECT stream (a tunnel: WebSocket over HTTP/2) begins no operation. A gRPC call that no
  * setRoute named is named by its method where its server serves it (see GrpcMethods).
@@ -264,16 +273,15 @@ export function trackHttp2Streams(
     if (!entry || !this.headersSent || sendsFile(this)) return;
     // Listened to from now: after the server's own listener, the one that sends the trailers.
     if (awaitsGrpcTrailers(this)) this.on('wantTrailers', onTrailers);
-    else endAt(entry, sentStatus(this));
+    else endAt(entry, sentStatus(this, true));
   }
   function onTrailers(this: Carrier) {
     const entry = this[key] as OpenStream | undefined;
-    if (entry && this.sentTrailers !== undefined) endAt(entry, sentStatus(this));
+    if (entry && this.sentTrailers !== undefined) endAt(entry, sentStatus(this, true));
   }
   function onClose(this: Carrier) {
     const entry = this[key] as OpenStream | undefined;
-    if (entry)
-      endAt(entry, this.headersSent && this.writableFinished ? sentStatus(this) : undefined);
+    if (entry) endAt(entry, this.headersSent ? sentStatus(this, this.writableFinished) : undefined);
   }
   // A function, not an arrow: `this` is the server whose `stream` event it is.
   function onStream(this: H2Server, stream: ServerHttp2Stream, headers: IncomingHttpHeaders) {

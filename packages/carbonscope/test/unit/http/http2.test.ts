@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createServer as createHttp1Server } from 'node:http';
 import {
   type ClientHttp2Session,
+  type ClientHttp2Stream,
   connect,
   constants,
   createSecureServer,
@@ -23,8 +24,12 @@ import Fastify from 'fastify';
 import type { OperationFootprint } from '../../../src/energy/index.js';
 import { setRoute } from '../../../src/http/index.js';
 import type { Logger } from '../../../src/log.js';
+import { METRICS, prometheusName } from '../../../src/metrics/index.js';
+import { bindMetrics } from '../../../src/otel/bind-metrics.js';
 import type { Carbonscope } from '../../../src/runtime/carbonscope.js';
+import { createTestMetrics, parseSamples } from '../../helpers/metrics.js';
 import { tempDirUntilExit } from '../../helpers/temp-dir.js';
+import { waitFor } from '../../helpers/wait.js';
 import { memoryLogger, steadyCarbonscope } from '../energy/scripted.js';
 
 /** carbonscope tracking requests (only `servers`' when given); the operations it ended. */
@@ -71,6 +76,14 @@ async function h2Request(
   return req.rstCode ? `reset ${req.rstCode}` : status;
 }
 
+/** Opens GET `path` on `session` and leaves it open, once its head and first data came. */
+async function openStream(session: ClientHttp2Session, path: string): Promise<ClientHttp2Stream> {
+  const req = session.request({ ':path': path });
+  req.on('error', () => {});
+  await Promise.all([once(req, 'response'), once(req, 'data')]);
+  return req;
+}
+
 /** An HTTP/1.1 GET over TLS (an `allowHTTP1` server): its version and status. */
 function h1Request(port: number, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -97,6 +110,8 @@ async function selfSigned(dir: string): Promise<{ key: Buffer; cert: Buffer }> {
   }
   return { key: await readFile(key), cert: await readFile(cert) };
 }
+
+const DURATION_COUNT = `${prometheusName(METRICS.httpDuration)}_count`;
 
 // A full collection on demand, to see what the tracking keeps alive.
 setFlagsFromString('--expose-gc');
@@ -192,6 +207,76 @@ describe('http: HTTP/2 requests are tracked as HTTP/1 ones are', () => {
     }
   });
 
+  // A Server-Sent Events stream the browser closed ended with no status, so its request counted
+  // in the error rate (`_OTHER`), where the same stream over HTTP/1 counts its 200 and no error.
+  it('a streamed answer its client leaves after the head keeps its status; one left before keeps none', async () => {
+    const metrics = createTestMetrics();
+    const cs = await steadyCarbonscope();
+    bindMetrics(metrics.meter, cs, { http: true, histograms: metrics.histograms });
+    const ended: OperationFootprint[] = [];
+    cs.onFinish((f) => ended.push(f));
+    cs.trackRequests();
+    const tls = { ...(await selfSigned(tempDirUntilExit('carbonscope-h2-'))), allowHTTP1: true };
+    const servers = [createServer(), createSecureServer(tls)];
+    const event = 'data: tick\n\n';
+    // The compat API on each server's `/c/` paths, the core API on its `/s/` ones.
+    for (const server of servers) {
+      server.on('request', (req, res) => {
+        if (req.url !== '/c/events') return;
+        setRoute(req, '/c/events');
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(event);
+        res.write(event);
+      });
+      server.on('stream', (stream, headers) => {
+        if (headers[':path'] !== '/s/events') return;
+        setRoute(stream, '/s/events');
+        stream.respond({ ':status': 200, 'content-type': 'text/event-stream' });
+        stream.write(event);
+        stream.write(event);
+      });
+    }
+    try {
+      for (const server of servers) {
+        const secure = server !== servers[0];
+        const origin = `${secure ? 'https' : 'http'}://127.0.0.1:${await listen(server)}`;
+        for (const api of ['c', 's']) {
+          const session = connect(origin, { rejectUnauthorized: false });
+          const events = await openStream(session, `/${api}/events`);
+          events.close(constants.NGHTTP2_CANCEL);
+          await waitFor('the cancelled stream to end', () => ended.length % 3 === 1);
+          const silent = session.request({ ':path': `/${api}/silent` });
+          silent.on('error', () => {});
+          await waitFor('the silent stream', () => cs.trackRequests().inFlight === 1);
+          silent.close(constants.NGHTTP2_CANCEL);
+          await waitFor('the silent stream to end', () => ended.length % 3 === 2);
+          // The browser's tab closed: its whole connection goes, its streams with it.
+          await openStream(session, `/${api}/events`);
+          session.destroy();
+          await waitFor('the stream of the session gone to end', () => ended.length % 3 === 0);
+        }
+      }
+      const expected = (scheme: string) =>
+        ['c', 's'].flatMap((api) => [
+          `/${api}/events 200 GET ${scheme}`,
+          `unmatched undefined GET ${scheme}`,
+          `/${api}/events 200 GET ${scheme}`,
+        ]);
+      expect(labels(ended)).to.deep.equal([...expected('http'), ...expected('https')]);
+      cs.meter.sampleNow();
+      const counted = parseSamples(await metrics.scrape()).filter((s) => s.name === DURATION_COUNT);
+      const seen = counted.map(
+        (s) => `${s.labels.http_response_status_code ?? '-'} ${s.labels.error_type ?? '-'}`,
+      );
+      expect([...new Set(seen)].sort()).to.deep.equal(['- _OTHER', '200 -']);
+      expect(cs.trackRequests().inFlight).to.equal(0);
+    } finally {
+      for (const server of servers) server.close();
+      await cs.stop();
+      await metrics.shutdown();
+    }
+  });
+
   it('a HEAD request ends when it is answered, with its status, though Node ends its body at once', async () => {
     const { cs, ended } = await tracking();
     // Node ends a HEAD stream's writable side as it arrives, long before the answer below.
@@ -228,7 +313,7 @@ describe('http: HTTP/2 requests are tracked as HTTP/1 ones are', () => {
     }
   });
 
-  it('a file sent with respondWithFile ends as it is sent: cancelled, with no status', async () => {
+  it('a file sent with respondWithFile ends as it is sent: one cancelled after its head, with its status', async () => {
     const { cs, ended } = await tracking();
     const dir = tempDirUntilExit('carbonscope-h2-file-');
     const file = join(dir, 'big.bin');
@@ -243,6 +328,7 @@ describe('http: HTTP/2 requests are tracked as HTTP/1 ones are', () => {
       // Read to the end: the operation lasts until the last byte went.
       expect(await h2Request(session, '/files/big.bin')).to.equal(200);
       // Read a little, then cancel: Node ended the stream's writable side before sending any.
+      // Its head went: the status it sent, as a download its HTTP/1 client left has.
       const req = session.request({ ':path': '/files/big.bin' });
       req.on('error', () => {});
       await once(req, 'data');
@@ -254,7 +340,7 @@ describe('http: HTTP/2 requests are tracked as HTTP/1 ones are', () => {
       session.close();
       expect(labels(ended)).to.deep.equal([
         '/files/:name 200 GET http',
-        '/files/:name undefined GET http',
+        '/files/:name 200 GET http',
       ]);
       expect(ended[1]?.durationSeconds).to.be.at.least(0.04);
       expect(cs.trackRequests().inFlight).to.equal(0);
