@@ -17,9 +17,12 @@ const sdk = new NodeSDK({
 });
 sdk.start();
 // carbonscope's last sample first: it settles the requests since the one before, and the SDK's
-// shutdown then exports them.
-process.once('SIGTERM', () =>
-  stop()
+// shutdown then exports them. Run once: a signal can come twice (Ctrl-C under npm, a SIGTERM to
+// the process group), and a second sdk.shutdown() resolves at once, before the first's export.
+let stopping;
+const shutdown = () =>
+  (stopping ??= stop()
     .then(() => sdk.shutdown())
-    .finally(() => process.exit(0)),
-);
+    .finally(() => process.exit(0)));
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);

@@ -5,6 +5,8 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { childEnv } from '#library-tests/helpers/child-env.js';
 import { findSample } from '#library-tests/helpers/metrics.js';
+import { histogramPoint, otlpReceiver } from '#library-tests/helpers/otlp-receiver.js';
+import { blockWith, PACKAGE_README, readmeBlocks } from '#library-tests/helpers/readme-blocks.js';
 import type { Spawned } from '#library-tests/helpers/spawn.js';
 import { tempDirUntilExit } from '#library-tests/helpers/temp-dir.js';
 import { projectRoot } from '../../src/paths.js';
@@ -15,7 +17,7 @@ import {
   packLibrary,
 } from '../helpers/packed-library.js';
 import { freePorts, spawnUntil } from '../helpers/spawn-server.js';
-import { waitFor } from '../helpers/wait.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 
@@ -100,6 +102,20 @@ const until = (what: string, app: Spawned, ok: () => Promise<boolean>) =>
  * and a registry that does not answer fails fast, naming what npm could not fetch.
  */
 const INSTALL = { timeoutMs: 180_000 };
+
+/**
+ * otel.js with its Prometheus reader taken out, all else as shipped: NodeSDK then pushes OTLP as
+ * OTEL_METRICS_EXPORTER says, so its shutdown handler has a last push to make (the case of a user
+ * who copies otel.js with a push exporter).
+ */
+function pushingOtelJs(dir: string): string {
+  const shipped = readFileSync(join(dir, 'otel.js'), 'utf8');
+  const pushing = shipped.replace(/^ {2}metricReaders: \[\n[\s\S]*?^ {2}\],\n/m, '');
+  if (pushing === shipped) throw new Error(`${dir}/otel.js: no metricReaders block to take out`);
+  const file = join(dir, 'otel-push.js');
+  writeFileSync(file, pushing);
+  return './otel-push.js';
+}
 
 describe('the packed library in fresh projects (examples/)', function () {
   // npm installs from its cache (the registry for what it has not seen), then runs each example.
@@ -388,6 +404,15 @@ console.log(JSON.stringify({ registered: globalThis[Symbol.for('carbonscope.regi
     });
   }
 
+  // The package README's shutdown snippet is what the doubled-signal cases below run.
+  it("each otel.js ends with the package README's shutdown snippet, verbatim", () => {
+    const snippet = blockWith(readmeBlocks(PACKAGE_README), 'stopping ??=');
+    for (const { name } of EXAMPLES) {
+      const otel = readFileSync(join(projectRoot, 'examples', name, 'otel.js'), 'utf8');
+      expect(otel.endsWith(snippet), `examples/${name}/otel.js`).to.equal(true);
+    }
+  });
+
   for (const example of EXAMPLES) {
     describe(`examples/${example.name}`, () => {
       const dir = join(work, example.name);
@@ -395,6 +420,68 @@ console.log(JSON.stringify({ registered: globalThis[Symbol.for('carbonscope.regi
         cpSync(join(projectRoot, 'examples', example.name), dir, { recursive: true });
         await npmInstallOrSay(dir, [tarball], INSTALL);
       });
+
+      // Ctrl-C on `npm run start:sdk` sends SIGINT twice (the terminal's to the process group,
+      // npm's forwarded copy), as a SIGTERM sent to the group does. The second comes here while
+      // the last push is held in flight. With process.once it found no listener and Node's
+      // default ended the process mid-push; with a bare process.on, sdk.shutdown() again
+      // resolved at once and process.exit() came before the push's answer.
+      for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+        it(`otel.js under a doubled ${signal}: one last push, answered, then exit 0`, async () => {
+          const node = await example.node();
+          const [port] = (await freePorts(1)) as [number];
+          let app: Spawned | undefined;
+          let exitedWhileHeld: Promise<boolean> | undefined;
+          const receiver = await otlpReceiver({
+            answer: () => {
+              app?.proc.kill(signal);
+              // Held until the app exits or 2 s pass: the handler's chain must wait for it.
+              exitedWhileHeld = Promise.race([
+                (app?.exited ?? Promise.resolve()).then(() => true),
+                sleep(2_000).then(() => false),
+              ]);
+              return exitedWhileHeld.then(() => 200);
+            },
+          });
+          try {
+            app = await spawnUntil(node, ['--import', pushingOtelJs(dir), 'server.js'], {
+              cwd: dir,
+              env: childEnv({
+                HOME: process.env.HOME ?? '',
+                PORT: String(port),
+                OTEL_METRICS_EXPORTER: 'otlp',
+                OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+                // No periodic push in the test's time: the shutdown's is the only one.
+                OTEL_METRIC_EXPORT_INTERVAL: '600000',
+                OTEL_TRACES_EXPORTER: 'none',
+                OTEL_LOGS_EXPORTER: 'none',
+                CARBON_INTENSITY: '300',
+                ENERGY_SOURCE: 'estimate',
+                ENERGY_SAMPLE_INTERVAL_MS: '200',
+              }),
+              waitFor: /^listening \d+/,
+            });
+            expect((await fetch(`http://127.0.0.1:${port}/users/7`)).status).to.equal(200);
+            app.proc.kill(signal);
+            const ended = await app.exited;
+            const stderr = app.stderr.join('\n');
+            expect(ended, stderr).to.deep.equal({ code: 0, signal: null });
+            expect(await exitedWhileHeld, 'exited before its push was answered').to.equal(false);
+            expect(receiver.received).to.have.length(1);
+            const point = histogramPoint(
+              receiver.received[0]?.body,
+              'carbonscope.operation.energy',
+              'carbonscope.operation',
+              '/users/:id',
+            );
+            expect(point?.count).to.equal(1);
+            expect(stderr).to.not.match(/error/i);
+          } finally {
+            await app?.stop('SIGKILL');
+            await receiver.close();
+          }
+        });
+      }
 
       for (const mode of MODES) {
         it(`per-route energy under the route template, ${mode.name}`, async () => {
