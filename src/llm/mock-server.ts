@@ -285,11 +285,16 @@ async function main(): Promise<void> {
     latencyMs: config.llm.mockLatencyMs,
     logger,
   }).catch((err: NodeJS.ErrnoException) => fail(listenFailure(err, target)));
+  // Once, kept on: Ctrl-C under npm sends SIGINT twice, and a second with no listener would end
+  // the process by Node's default before the close.
+  let stopping = false;
   const stop = () => {
+    if (stopping) return;
+    stopping = true;
     mock.close().then(() => process.exit(0));
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 // Runs only as `node dist/src/llm/mock-server.js`, never on import.

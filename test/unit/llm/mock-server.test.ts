@@ -216,6 +216,37 @@ describe('mock LLM server', () => {
     }
   });
 
+  // Ctrl-C under `npm run mock-llm` sends SIGINT twice (the terminal's and npm's copy): with
+  // process.once a second found no listener and ended it by the signal.
+  it('ends with 0 on a doubled SIGINT, more sent while it stops', async () => {
+    const script = join(projectRoot, 'dist', 'src', 'llm', 'mock-server.js');
+    const child = spawn(process.execPath, [script], {
+      cwd: tmpdir(),
+      env: childEnv({ MOCK_LLM_PORT: '0', HOST: '127.0.0.1', MOCK_LLM_LATENCY_MS: '0' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = once(child, 'exit');
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          const m = /"url":"(http:[^"]+)"/.exec(chunk.toString());
+          if (m?.[1]) resolve(m[1]);
+        });
+        child.once('exit', (code) => reject(new Error(`exited ${code} before listening`)));
+      });
+      // Answered, it has its handlers: the line comes just before they are added.
+      expect((await fetch(`${url}/healthz`)).status).to.equal(200);
+      // More come while it stops, each a few ms apart (the kernel merges a signal still pending).
+      for (let n = 0; n < 20 && child.exitCode === null && child.signalCode === null; n++) {
+        child.kill('SIGINT');
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      expect(await exited).to.deep.equal([0, null]);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+
   /** Runs the standalone mock expecting it to stop at start: its exit code and stderr. */
   async function failedStart(env: Record<string, string>): Promise<[number | null, string]> {
     const script = join(projectRoot, 'dist', 'src', 'llm', 'mock-server.js');
