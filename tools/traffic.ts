@@ -202,8 +202,10 @@ async function main(): Promise<void> {
     ? boundedNumber(values.requests, 'requests', 1, 10_000_000)
     : undefined;
   const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort());
-  process.once('SIGTERM', () => controller.abort());
+  // Kept on (abort() again is a no-op): Ctrl-C under npm sends SIGINT twice, and the run ends
+  // only after its request in flight, where a second with no listener would end the tool unsaid.
+  process.on('SIGINT', () => controller.abort());
+  process.on('SIGTERM', () => controller.abort());
   process.stdout.write(`${startLine(ratePerSecond, parsed.origin, durationMs, maxRequests)}\n`);
   const summary = await runTraffic({
     baseUrl: parsed.origin,

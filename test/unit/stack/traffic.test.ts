@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -138,6 +138,55 @@ describe('stack: traffic generator', () => {
       maxRequests: 2,
     });
     expect(summary.byStatus).to.deep.equal({ 0: 2 });
+  });
+
+  // Ctrl-C under `npm run traffic` sends SIGINT twice (the terminal's and npm's copy). The run
+  // ends after the request in flight, and with process.once a second SIGINT in that time found
+  // no listener: it ended the tool by the signal, its summary never written.
+  it('writes its summary and ends with 0 on a doubled SIGINT', async () => {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let arrived = () => {};
+    const first = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const holding = createServer((_req, res) => {
+      arrived();
+      void held.then(() => res.writeHead(404).end('{}'));
+    });
+    holding.listen(0, '127.0.0.1');
+    await once(holding, 'listening');
+    const url = `http://127.0.0.1:${(holding.address() as AddressInfo).port}`;
+    const tool = fileURLToPath(new URL('../../../tools/traffic.js', import.meta.url));
+    const child = spawn(process.execPath, [tool, '--base-url', url, '--rate', '50'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = once(child, 'exit');
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    try {
+      await first;
+      // Signals a few ms apart (the kernel merges one still pending) while its request is held.
+      for (let n = 0; n < 20 && child.exitCode === null && child.signalCode === null; n++) {
+        child.kill('SIGINT');
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      release();
+      expect(await exited).to.deep.equal([0, null]);
+      expect(JSON.parse(stdout.trim().split('\n')[1] ?? '{}')).to.deep.equal({
+        sent: 1,
+        byStatus: { 404: 1 },
+      });
+    } finally {
+      release();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      holding.closeAllConnections();
+      holding.close();
+    }
   });
 
   it('says at its start that it stops at --requests where that comes before the duration', async () => {
