@@ -164,13 +164,18 @@ function sendsFile(stream: ServerHttp2Stream): boolean {
  * closed before its trailers went; its client then fails the call (see cutShortGrpcStatus). A
  * client that destroys its session (or sends GOAWAY) has Node close each of its streams with
  * NO_ERROR: Node marks one whose answer was still open `aborted`, and ends its writable side for
- * it (a `finish` the server never asked for).
+ * it (a `finish` the server never asked for). A plain answer its server destroyed with an error
+ * (a body piped from a cursor that threw: Node resets it INTERNAL_ERROR) delivered a cut-off
+ * body, no answer: none, as over HTTP/1. Node gives a stream an error for a reset of its client's
+ * too, unless NO_ERROR or CANCEL (a browser's): such a client failed, and its answer has none.
  */
 function sentStatus(stream: ServerHttp2Stream, finished: boolean): number | undefined {
   const sent = stream.sentHeaders;
   if (isGrpc(sent)) {
     if (!finished || (stream.rstCode !== undefined && stream.rstCode !== 0)) return undefined;
     if (stream.aborted || awaitsGrpcTrailers(stream)) return undefined;
+  } else if (stream.errored) {
+    return undefined;
   }
   const status = Number(sent[':status']);
   return Number.isInteger(status) ? status : undefined;

@@ -152,12 +152,13 @@ export function trackHttpRequests(
   // A response whose head went before its client left (a Server-Sent Events stream the browser
   // closed) delivered its status: counted with it, as OTel's http instrumentation does, and no
   // error of the server's (semconv's error.type). Read at the close: a head written later, to
-  // the closed socket, delivered nothing.
+  // the closed socket, delivered nothing. One the server destroyed with an error (a body piped
+  // from a cursor that threw) delivered a cut-off body, no answer: none, as OTel's error.type.
   const onConnectionClose = function (this: Socket & { _httpMessage?: ServerResponse | null }) {
     const res = this._httpMessage;
     if (!res || res.writableFinished) return;
     const entry = open.take(res);
-    if (entry) end(entry, res.headersSent ? sentStatus(res) : undefined);
+    if (entry) end(entry, res.headersSent && !res.errored ? sentStatus(res) : undefined);
   };
   const watch = (socket: Socket | null) => {
     if (!socket || watched.has(socket)) return;

@@ -277,6 +277,49 @@ describe('http: HTTP/2 requests are tracked as HTTP/1 ones are', () => {
     }
   });
 
+  // A body the server failed to make after its head is cut off with a reset (INTERNAL_ERROR):
+  // its client reads no whole 200. It counted 200 and no error.type, as a stream its client
+  // cancelled does; it keeps no status, as over HTTP/1.
+  it('a streamed answer its server destroys with an error after the head keeps no status', async () => {
+    const server = createServer();
+    const { cs, ended } = await tracking([server]);
+    server.on('request', (req, res) => {
+      if (req.url !== '/c/rows') return;
+      setRoute(req, '/c/rows');
+      res.writeHead(200);
+      res.write('a first row\n', () => res.destroy(new Error('the cursor failed')));
+    });
+    server.on('stream', (stream, headers) => {
+      if (headers[':path'] !== '/s/rows') return;
+      setRoute(stream, '/s/rows');
+      stream.on('error', () => {});
+      stream.respond({ ':status': 200 });
+      stream.write('a first row\n', () => stream.destroy(new Error('the cursor failed')));
+    });
+    const session = connect(`http://127.0.0.1:${await listen(server)}`);
+    /** The reset code its client read, once its stream closed. */
+    const resetOf = async (path: string) => {
+      const req = session.request({ ':path': path });
+      req.on('error', () => {});
+      req.resume();
+      await new Promise((closed) => req.once('close', closed));
+      return req.rstCode;
+    };
+    try {
+      expect(await resetOf('/c/rows')).to.equal(constants.NGHTTP2_INTERNAL_ERROR);
+      expect(await resetOf('/s/rows')).to.equal(constants.NGHTTP2_INTERNAL_ERROR);
+      await waitFor('both answers to end', () => ended.length === 2);
+      expect(labels(ended)).to.deep.equal([
+        '/c/rows undefined GET http',
+        '/s/rows undefined GET http',
+      ]);
+    } finally {
+      session.destroy();
+      server.close();
+      await cs.stop();
+    }
+  });
+
   it('a HEAD request ends when it is answered, with its status, though Node ends its body at once', async () => {
     const { cs, ended } = await tracking();
     // Node ends a HEAD stream's writable side as it arrives, long before the answer below.

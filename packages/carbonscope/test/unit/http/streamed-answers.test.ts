@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { pipeline, Readable } from 'node:stream';
 import { expect } from 'chai';
 import type { OperationFootprint } from '../../../src/energy/index.js';
 import { METRICS, prometheusName } from '../../../src/metrics/index.js';
@@ -65,6 +66,42 @@ describe('http: a streamed answer its client closes after the head', () => {
       server.close();
       await cs.stop();
       await metrics.shutdown();
+    }
+  });
+
+  // A body the server failed to make after its head (a database cursor that threw, piped into
+  // the response) is cut off: its client reads ECONNRESET, not the end of a 200. It counted 200
+  // and no error.type, as a stream its client left does; it keeps no status, as OTel's http
+  // instrumentation gives it an error.type.
+  it('one its server destroyed with an error after the head keeps no status', async () => {
+    const cs = await steadyCarbonscope();
+    const ended: OperationFootprint[] = [];
+    cs.onFinish((f) => ended.push(f));
+    let fail: (() => void) | undefined;
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      const body = new Readable({ read() {} });
+      body.push('a first row\n');
+      fail = () => body.destroy(new Error('the cursor failed'));
+      pipeline(body, res, () => {});
+    });
+    cs.trackRequests({ servers: [server] });
+    try {
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const { port } = server.address() as AddressInfo;
+      const req = request({ port, host: '127.0.0.1', path: '/rows', agent: false });
+      req.end();
+      const [res] = (await once(req, 'response')) as [NodeJS.ReadableStream];
+      const cut = once(res, 'error');
+      await once(res, 'data');
+      fail?.();
+      await cut;
+      await waitFor('the failed answer to end', () => ended.length === 1);
+      expect(ended.map((f) => f.status)).to.deep.equal([undefined]);
+    } finally {
+      server.close();
+      await cs.stop();
     }
   });
 });
