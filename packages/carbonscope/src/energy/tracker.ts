@@ -432,7 +432,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       const owed = requests * this.windowOverheadEach;
       total -= this.capGuesses(guessed, cpuWithOps - (total - guessed) - owed);
       total += this.spreadOverhead(cpuWithOps - total);
-      if (this.windowOpen) this.learnOverhead(guessed > 0);
+      if (this.windowOpen && requests > 0) this.learnOverhead(guessed > 0);
     } else if (!(total > 0)) {
       // No CPU told the operations apart (none measured, or all calibrated at 0): by time.
       for (let i = 0; i < ended.length; i++) {
@@ -885,7 +885,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * A window's overhead per request, for the intervals after it (see capGuesses). Where
    * operations it could not measure ran (guessed), what their guess left out of their CPU is
    * in that overhead too: it may then lower the figure, never raise it. Raised, a job's CPU
-   * was owed to the requests, and to three times as many requests after, all of the CPU.
+   * was owed to the requests, and to three times as many requests after, all of the CPU. A
+   * window in which no request ended measured none, and leaves the figure as it was.
    */
   private learnOverhead(guessedRan: boolean): void {
     const each = this.overheadEach;

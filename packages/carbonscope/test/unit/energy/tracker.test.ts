@@ -626,6 +626,40 @@ describe('operation tracker', () => {
     for (const joules of streamJoules) expect(joules).to.be.closeTo(0, 1e-9);
   });
 
+  // A window in which no request ended measured no overhead of theirs: read as 0, it left the
+  // streams all that no figure explained until the next window (2 minutes by default).
+  it("keeps the requests' overhead through a window in which none ended", () => {
+    const { clock, tracker, ended, sample } = setup('calibrated', undefined, {
+      calibrationIntervalMs: 5_000,
+    });
+    const request = (cpuMs: number) => {
+      const op = tracker.begin('/busy', 'request');
+      op.run(() => clock.advance(cpuMs));
+      op.end();
+    };
+    clock.advance(1000);
+    sample(1);
+    for (let i = 0; i < 10; i++) request(10);
+    clock.idle(900);
+    sample(1, 0, false, 0.15);
+    // The next window: a job ran in it, and no request.
+    clock.idle(5_000);
+    sample(1);
+    tracker.track('job', () => clock.advance(10));
+    clock.idle(990);
+    sample(1, 0, false, 0.01);
+    const streams = Array.from({ length: 5 }, () => tracker.begin('/events', 'request'));
+    ended.length = 0;
+    for (let i = 0; i < 40; i++) {
+      request(10);
+      clock.idle(15);
+    }
+    sample(10, 0, false, 0.6);
+    const busyJoules = ended.reduce((sum, f) => sum + f.joules, 0);
+    expect(busyJoules).to.be.closeTo(10, 1e-9);
+    for (const stream of streams) stream.end();
+  });
+
   // The CPU no figure explains is mostly the requests' own (a connection's reads and writes):
   // given to the streams whole, 20 idle ones took 23 % of a real server's energy in 60 s.
   it("leaves what is left over the requests' overhead, as the last window measured it", () => {
