@@ -617,6 +617,20 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     }
   }
 
+  /**
+   * @internal Forgets a running operation as if it had never begun: it takes no share from now
+   * on, and its end reports nothing (a request that turned out to be a scrape of the metrics).
+   * For operations nobody awaits: request tracking's own.
+   */
+  discard(op: ActiveOperation): void {
+    if (!(op instanceof TrackedOperation) || op.host !== this) return;
+    const now = this.clock();
+    if (this.runningCount === 1) this.mark(now);
+    this.share(now);
+    this.unlink(op);
+    op.host = this.discardedHost;
+  }
+
   /** Where a dropped operation's end and work go: it runs still, but in no list. */
   private readonly droppedHost: OperationHost = {
     finish: (op, kept) => this.finishDropped(op, kept),
@@ -627,8 +641,21 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     checkHttpEnd: (status, facts) => this.checkHttpEnd(status, facts),
   };
 
-  /** The end of a dropped operation: settled at once, with what it got until it was dropped. */
-  private finishDropped(op: TrackedOperation, kept: boolean): OperationFootprint | undefined {
+  /** Where a discarded operation's end goes: told to no one. */
+  private readonly discardedHost: OperationHost = {
+    ...this.droppedHost,
+    finish: (op, kept) => this.finishDropped(op, kept, false),
+  };
+
+  /**
+   * The end of a dropped operation: settled at once, with what it got until it was dropped;
+   * reported, unless it was discarded.
+   */
+  private finishDropped(
+    op: TrackedOperation,
+    kept: boolean,
+    report = true,
+  ): OperationFootprint | undefined {
     op.endMs = Math.max(this.clock(), op.startMs);
     const got = op.accrued ?? NOTHING_ACCRUED;
     const footprint: OperationFootprint = {
@@ -644,8 +671,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       status: op.status,
       http: op.http,
     };
-    this.reportNow(op.context, op, footprint);
-    this.told(op, footprint);
+    if (report) {
+      this.reportNow(op.context, op, footprint);
+      this.told(op, footprint);
+    }
     return kept ? footprint : undefined;
   }
 

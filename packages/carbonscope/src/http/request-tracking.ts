@@ -1,8 +1,9 @@
+import { executionAsyncId } from 'node:async_hooks';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { type IncomingMessage, type Server, ServerResponse } from 'node:http';
 import type { Http2SecureServer, Http2Server } from 'node:http2';
 import type { Socket } from 'node:net';
-import { close, type OperationTracker } from '../energy/index.js';
+import { type ActiveOperation, close, type OperationTracker } from '../energy/index.js';
 import type { Logger } from '../log.js';
 import {
   installRouteResolvers,
@@ -70,8 +71,19 @@ export interface RequestTracking {
   sweep(): void;
   /** Leaves this server's requests out from now on (carbonscope's own /metrics server). */
   ignore(server: TrackableServer): void;
+  /**
+   * Called as a collection of the metrics begins: the request whose `request` listener runs it
+   * (a scrape of the application's own Prometheus exporter, on a server of its own) is left
+   * out, uncounted, as carbonscope's own endpoint is.
+   */
+  leaveOutScrape(): void;
   /** Stops tracking; requests in flight end now. */
   stop(): void;
+}
+
+/** A tracker that can forget an operation it began (EnergyTracker). */
+export interface DiscardingTracker extends OperationTracker {
+  discard(op: ActiveOperation): void;
 }
 
 /**
@@ -80,7 +92,7 @@ export interface RequestTracking {
  * is named by its route template when a framework (or `setRoute`) named one, else `unmatched`.
  */
 export function trackHttpRequests(
-  tracker: OperationTracker,
+  tracker: DiscardingTracker,
   options: RequestTrackingOptions = {},
 ): RequestTracking {
   installRouteResolvers();
@@ -165,6 +177,11 @@ export function trackHttpRequests(
     watched.add(socket);
     socket.once('close', onConnectionClose);
   };
+  // The last request started and the execution it started in: Node emits `request` in that
+  // same execution, so a collection that runs there is that request's (a scrape). Held until
+  // it finishes, so that a collection later in that execution finds no request to leave out.
+  let lastStarted: ServerResponse | undefined;
+  let startedIn = -1;
   const onStart = (message: unknown) => {
     const { request, response, server } = message as ServerMessage;
     if (!tracked(server)) return;
@@ -173,6 +190,8 @@ export function trackHttpRequests(
     // The method as it arrived (an app may rewrite it to route: method-override), read while
     // the request is still Node's own and every request alike (see lookUp).
     open.add(tracker.begin(REQUEST_OPERATION, 'request'), request, response, factsOf(request));
+    lastStarted = response;
+    startedIn = executionAsyncId();
     if (options.captureContext && server !== lastCaptureServer) {
       lastCaptureServer = server;
       if (!capturing.has(server) && !waiting.has(server)) {
@@ -186,6 +205,7 @@ export function trackHttpRequests(
   };
   const onFinish = (message: unknown) => {
     const { response } = message as ServerMessage;
+    if (response === lastStarted) lastStarted = undefined;
     // Asked once for both reads: the check is a call into V8's runtime.
     const plain = nodeShaped(response, ServerResponse.prototype);
     const entry = open.take(response, plain);
@@ -210,6 +230,12 @@ export function trackHttpRequests(
       ignored.add(server);
       lastServer = undefined;
       streams.ignore(server);
+    },
+    leaveOutScrape() {
+      if (lastStarted === undefined || executionAsyncId() !== startedIn) return;
+      const entry = open.take(lastStarted);
+      lastStarted = undefined;
+      if (entry) tracker.discard(entry.op);
     },
     sweep() {
       // A framework the app loads from inside a server that already served (a lazy import in

@@ -483,6 +483,8 @@ export class Carbonscope implements OperationTracker {
    * collection at once finds nothing to do.
    */
   settleForCollection(): void {
+    // First, on the stack of the scrape that collects (if one does): its request never counts.
+    this.requests?.leaveOutScrape();
     const { meter } = this;
     if (meter.sampling && this.tracker.pending > 0) meter.sampleNow();
     else this.settleNow();

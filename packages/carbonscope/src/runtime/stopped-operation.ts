@@ -74,5 +74,6 @@ export const STOPPED_TRACKING: RequestTracking = {
   inFlight: 0,
   sweep() {},
   ignore() {},
+  leaveOutScrape() {},
   stop() {},
 };

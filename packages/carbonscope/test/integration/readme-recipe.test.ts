@@ -84,6 +84,10 @@ describe("the package README's recipe for an application's own SDK, run as writt
     // Without withCurrentGauges the SDK kept exporting `annual-average` beside it, at its last
     // value, and an alert on the fallback never cleared.
     expect(recovered, 'a scrape after the recovery').to.deep.equal(['electricity-maps']);
+    // The exporter's own server answers each scrape: each was an `unmatched` request, charged
+    // energy (1, 2, 3… over the scrapes before). The process serves nothing else.
+    const operations = (await scrape()).match(/^carbonscope_operation_energy_count\{.*$/gm);
+    expect(operations, 'operations after the scrapes').to.equal(null);
   });
 });
 
