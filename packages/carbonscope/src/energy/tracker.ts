@@ -620,15 +620,21 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   /**
    * @internal Forgets a running operation as if it had never begun: it takes no share from now
    * on, and its end reports nothing (a request that turned out to be a scrape of the metrics).
-   * For operations nobody awaits: request tracking's own.
+   * For operations nobody awaits: request tracking's own. Returns whether it was discarded: not
+   * one of another tracker's, dropped or ended (unlinked again, it took the running count below
+   * zero), nor one whose context was captured (a server span, held open until its figures
+   * settle: discarded, it was never ended nor exported).
    */
-  discard(op: ActiveOperation): void {
-    if (!(op instanceof TrackedOperation) || op.host !== this) return;
+  discard(op: ActiveOperation): boolean {
+    if (!(op instanceof TrackedOperation) || op.host !== this || op.ended || op.context) {
+      return false;
+    }
     const now = this.clock();
     if (this.runningCount === 1) this.mark(now);
     this.share(now);
     this.unlink(op);
     op.host = this.discardedHost;
+    return true;
   }
 
   /** Where a dropped operation's end and work go: it runs still, but in no list. */

@@ -83,7 +83,8 @@ export interface RequestTracking {
 
 /** A tracker that can forget an operation it began (EnergyTracker). */
 export interface DiscardingTracker extends OperationTracker {
-  discard(op: ActiveOperation): void;
+  /** Whether it forgot it (see EnergyTracker.discard). */
+  discard(op: ActiveOperation): boolean;
 }
 
 /**
@@ -233,9 +234,11 @@ export function trackHttpRequests(
     },
     leaveOutScrape() {
       if (lastStarted === undefined || executionAsyncId() !== startedIn) return;
-      const entry = open.take(lastStarted);
+      const res = lastStarted;
       lastStarted = undefined;
-      if (entry) tracker.discard(entry.op);
+      // Taken only once forgotten: one the tracker keeps must still end, or it ran for ever.
+      const entry = open.peek(res);
+      if (entry && tracker.discard(entry.op)) open.take(res);
     },
     sweep() {
       // A framework the app loads from inside a server that already served (a lazy import in
