@@ -1,6 +1,9 @@
-import { type IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ActiveOperation, HttpRequestFacts } from '../energy/index.js';
+import { nodeHttp } from '../node-http.js';
 import { lookUp, nodeShaped } from './look-up.js';
+
+const RESPONSE_PROTOTYPE = nodeHttp.ServerResponse.prototype;
 
 /** One tracked request between its start and its end: a node of the list below. */
 export interface OpenRequest {
@@ -53,10 +56,7 @@ export class OpenRequests {
    * The response's entry, left on the list; undefined when it is not open. Asked from a `request`
    * listener, which runs after the application's: Express has reshaped the response by then.
    */
-  peek(
-    res: ServerResponse,
-    plain = nodeShaped(res, ServerResponse.prototype),
-  ): OpenRequest | undefined {
+  peek(res: ServerResponse, plain = nodeShaped(res, RESPONSE_PROTOTYPE)): OpenRequest | undefined {
     const entry = plain ? (res as Carrier)[this.key] : lookUp<OpenRequest>(res, this.key);
     return entry?.open ? entry : undefined;
   }

@@ -1,10 +1,11 @@
 import { executionAsyncId } from 'node:async_hooks';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { type IncomingMessage, type Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Http2SecureServer, Http2Server } from 'node:http2';
 import type { Socket } from 'node:net';
 import { type ActiveOperation, close, type OperationTracker } from '../energy/index.js';
 import type { Logger } from '../log.js';
+import { nodeHttp } from '../node-http.js';
 import {
   installRouteResolvers,
   nameHapiRoutesIfLoaded,
@@ -18,6 +19,8 @@ import { type OpenRequest, OpenRequests } from './open-requests.js';
 import { httpFactsReader } from './request-facts.js';
 import { namedRoute, reserveRoute, UNMATCHED_ROUTE } from './route.js';
 import { warnUntrackedRequests } from './untracked-runtime.js';
+
+const RESPONSE_PROTOTYPE = nodeHttp.ServerResponse.prototype;
 
 /** Node publishes these for every request of every `node:http` server (Node 18.7+). */
 const REQUEST_START = 'http.server.request.start';
@@ -152,7 +155,7 @@ export function trackHttpRequests(
   // (Koa's 404, Node's 200) or a head written to the closed socket says.
   // Asked only at a response's end: `res` may be a framework's wrapper (see lookUp).
   const sentStatus = (res: ServerResponse) =>
-    nodeShaped(res, ServerResponse.prototype) ? res.statusCode : lookUp<number>(res, 'statusCode');
+    nodeShaped(res, RESPONSE_PROTOTYPE) ? res.statusCode : lookUp<number>(res, 'statusCode');
   const end = (entry: OpenRequest, status?: number) => {
     // Not routeOf: its check of a caller's argument is no cost for Node's own request to pay.
     close(entry.op, namedRoute(entry.req) ?? UNMATCHED_ROUTE, status, entry.http);
@@ -208,7 +211,7 @@ export function trackHttpRequests(
     const { response } = message as ServerMessage;
     if (response === lastStarted) lastStarted = undefined;
     // Asked once for both reads: the check is a call into V8's runtime.
-    const plain = nodeShaped(response, ServerResponse.prototype);
+    const plain = nodeShaped(response, RESPONSE_PROTOTYPE);
     const entry = open.take(response, plain);
     if (entry) end(entry, plain ? response.statusCode : lookUp<number>(response, 'statusCode'));
   };

@@ -4,6 +4,7 @@ import type { AgentOptions as HttpsAgentOptions } from 'node:https';
 import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { atDeadline } from '../deadline.js';
+import { nodeHttp } from '../node-http.js';
 import type { Env } from '../settings.js';
 import { type AgentFactory, EXPORT_TIMED_OUT } from './export-deadline.js';
 
@@ -114,8 +115,7 @@ export function exporterAgents(env: Env, signal: OtlpSignal = 'METRICS'): AgentF
   return async (protocol) => {
     const { ca, cert, key, ...options } = exporterAgentOptions(env, signal);
     if (protocol === 'http:') {
-      const { Agent: HttpAgent } = await import('node:http');
-      return new HttpAgent(options);
+      return new nodeHttp.Agent(options);
     }
     const { Agent: HttpsAgent } = await import('node:https');
     return new HttpsAgent({ ...options, ca, cert, key });

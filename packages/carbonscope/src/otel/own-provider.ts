@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import {
   createNoopMeter,
   type MeterProvider as MeterProviderApi,
@@ -7,6 +7,7 @@ import {
 } from '@opentelemetry/api';
 import { z } from 'zod';
 import { type Logger, redactionList, redactSecrets } from '../log.js';
+import { nodeHttp } from '../node-http.js';
 import { isPm2ClusterWorker } from '../pm2.js';
 import {
   checkedInteger,
@@ -153,7 +154,7 @@ function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: L
   const host = env.OTEL_EXPORTER_PROMETHEUS_HOST?.trim() || 'localhost';
   const port = checkedInteger(env, 'OTEL_EXPORTER_PROMETHEUS_PORT', 9464);
   const secrets = redactionList(envSecretsOf(env));
-  const server = createServer((req, res) => {
+  const server = nodeHttp.createServer((req, res) => {
     if (req.url?.split('?')[0] !== '/metrics') {
       res.statusCode = 404;
       res.end('not found: metrics are at /metrics\n');
