@@ -68,6 +68,8 @@ interface OtlpPush {
   shown: string;
   /** Where pushes that fail are told as they happen (monitor). */
   reporting?: ReportingExporter;
+  /** What a refusal's reason may echo (redactionList): masked before the reason is cut. */
+  secrets: readonly string[];
   /**
    * Lets no more push out: the reader's shutdown flushes once more, which after a last push
    * that got through sent the same figures a second time.
@@ -95,7 +97,10 @@ async function otlpPush(
   };
   const url = otlpMetricsUrl(endpoint);
   const own = alignedDeltaStarts(await otlpMetricExporter(env, '--otlp', url, PUSH_TIMEOUT_MS));
-  const reporting = periodic ? reportingFailures(own, url, periodic) : undefined;
+  // A refusing proxy's body may echo a token (failureOf masks them before it cuts its reason).
+  const secrets = [...urlSecrets(url), ...otlpSecretsOf(env)];
+  const now = () => performance.now();
+  const reporting = periodic ? reportingFailures(own, url, periodic, now, secrets) : undefined;
   let open = true;
   const results = withResults(reporting ?? own, (result, metrics) => {
     outcome.last = result;
@@ -119,6 +124,7 @@ async function otlpPush(
     outcome,
     shown: withoutCredentials(url),
     ...(reporting ? { reporting } : {}),
+    secrets: redactionList(secrets),
     closeGate: () => {
       open = false;
     },
@@ -126,7 +132,8 @@ async function otlpPush(
 }
 
 /** Pushes what the provider holds now: why that failed, or undefined when it was delivered. */
-async function finalPush({ provider, outcome, reporting }: OtlpPush): Promise<string | undefined> {
+async function finalPush(push: OtlpPush): Promise<string | undefined> {
+  const { provider, outcome, reporting } = push;
   // No next export comes: its failure is told by close(), in one line with what it dropped.
   reporting?.ending(false);
   // Under delta, what the pushes before that failed untold carried is lost too: close says it.
@@ -138,7 +145,7 @@ async function finalPush({ provider, outcome, reporting }: OtlpPush): Promise<st
   });
   const settled = await settlesWithin(pushed, PUSH_TIMEOUT_MS);
   // A failure seen meanwhile (the periodic push it waits for, retried) says more than the clock.
-  const failure = thrown ?? (outcome.last && failureOf(outcome.last));
+  const failure = thrown ?? (outcome.last && failureOf(outcome.last, push.secrets));
   // Except the exporter's own timeout, which is PUSH_TIMEOUT_MS too: the periodic push it waited
   // for, cut first, is the same end, said in the deadline's words whichever timer fired.
   if (failure === EXPORT_TIMED_OUT) return NO_ANSWER;

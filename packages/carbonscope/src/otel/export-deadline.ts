@@ -5,6 +5,7 @@ import { afterIo } from '../after-io.js';
 import { atDeadline } from '../deadline.js';
 import { parseRetryAfter } from '../retry-after.js';
 import type { Env } from '../settings.js';
+import { BODY_READ } from './refusal-reason.js';
 
 const REQUEST_START = 'http.client.request.start';
 /** Published as an answer's head arrives, before the request's 'response' event. */
@@ -66,7 +67,11 @@ interface Flight {
   answer?: HttpAnswer;
 }
 
-/** What the exporter drops of a retryable refusal (429, 502, 503, 504): all but that it was. */
+/**
+ * What the exporter drops of a refusal: of a retryable one (429, 502, 503, 504) all but that it
+ * was; of any, its body's bytes (it keeps them as UTF-8 text, which a protobuf may not survive)
+ * and their type. The body's first BODY_READ bytes: its reason comes first.
+ */
 interface HttpAnswer {
   readonly status: number;
   readonly statusMessage: string;
@@ -76,6 +81,8 @@ interface HttpAnswer {
    * ms, not the wall clock's, which a step back (NTP, a VM's resume) would make a longer wait.
    */
   readonly retryAt?: number;
+  readonly contentType?: string;
+  readonly body?: Buffer[];
 }
 
 /**
@@ -124,15 +131,36 @@ function noteAnswer(own: OwnRequests, response: IncomingMessage): void {
   const retryAfter = retryAfterOf(response.headers['retry-after']);
   const now = Date.now();
   const waitMs = retryAfter === undefined ? undefined : parseRetryAfter(retryAfter, now);
+  const status = response.statusCode ?? 0;
+  const contentType = response.headers['content-type'];
   const answer: HttpAnswer = {
-    status: response.statusCode ?? 0,
+    status,
     statusMessage: response.statusMessage ?? '',
     ...(retryAfter && { retryAfter }),
     ...(waitMs !== undefined && { retryAt: performance.now() + waitMs }),
+    ...(contentType !== undefined && { contentType }),
+    ...(status >= 300 && { body: bodyOf(response) }),
   };
   for (const flight of flights) {
     if (flight.own === own) flight.answer = answer;
   }
+}
+
+/**
+ * The chunks of a refusal's body as they come, up to BODY_READ bytes: read beside the exporter,
+ * which reads it all (a second 'data' listener takes each chunk too, and changes no flow).
+ */
+function bodyOf(response: IncomingMessage): Buffer[] {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const take = (chunk: Buffer | string) => {
+    if (size >= BODY_READ) return;
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    chunks.push(bytes);
+    size += bytes.length;
+  };
+  response.on('data', take);
+  return chunks;
 }
 
 /** The requests an exporter in flight sent, by that exporter. */
@@ -217,18 +245,36 @@ const RETRIED_STATUSES = [429, 502, 503, 504];
  */
 function withStatus<R>(result: R, answer: HttpAnswer | undefined): R {
   const error = (result as { error?: unknown }).error;
-  if (answer === undefined || !(error instanceof Error) || error.message !== RETRYABLE_STATUS) {
-    return result;
-  }
+  if (answer === undefined || !(error instanceof Error)) return result;
+  if (error.message !== RETRYABLE_STATUS) return withBody(result, error, answer);
   // Another export's of the same exporter, in flight beside it (a flush beside a periodic one).
   if (!RETRIED_STATUSES.includes(answer.status)) return result;
   const after = answer.retryAfter === undefined ? '' : `, Retry-After ${answer.retryAfter}`;
   const text = `${answer.statusMessage || 'refused'}${after}`;
-  const refusal = Object.assign(new Error(text), {
+  const refused = refusal(new Error(text), answer);
+  if (answer.retryAt !== undefined) Object.assign(refused, { retryAt: answer.retryAt });
+  return { ...result, error: refused };
+}
+
+/**
+ * `result` whose error is the exporter's for a refusal it does not retry (OTLPExporterError,
+ * its status as `code`) with the body's bytes as they came (refusal); any other as it is.
+ */
+function withBody<R>(result: R, error: Error, answer: HttpAnswer): R {
+  const code = (error as { code?: unknown }).code;
+  if (code !== answer.status || answer.body === undefined) return result;
+  const copy = Object.assign(new Error(error.message), { name: error.name });
+  return { ...result, error: refusal(copy, answer) };
+}
+
+/** The error with the answer's status as `code`, its body's bytes as `data`, and their type. */
+function refusal(error: Error, answer: HttpAnswer): Error {
+  const data = answer.body && Buffer.concat(answer.body).subarray(0, BODY_READ);
+  return Object.assign(error, {
     code: answer.status,
-    ...(answer.retryAt !== undefined && { retryAt: answer.retryAt }),
+    ...(data && { data }),
+    ...(answer.contentType !== undefined && { contentType: answer.contentType }),
   });
-  return { ...result, error: refusal };
 }
 
 /** What export()s a batch with a callback: the OTLP exporters of every signal. */

@@ -1,6 +1,6 @@
 import { settlesWithin } from '../deadline.js';
 import { type Logger, redactionList, redactSecrets } from '../log.js';
-import type { Env } from '../settings.js';
+import { type Env, otlpSecretsOf } from '../settings.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import { alignedDeltaStarts } from './delta-starts.js';
 import { countsOf, droppedText, type ExportCounts, SeenTemporality } from './dropped-metrics.js';
@@ -71,10 +71,12 @@ export async function lastPushWithin(
   target: string,
   logger: Logger,
   timeoutMs: number,
+  others: readonly string[] = [],
 ): Promise<LastPush> {
   const shown = withoutCredentials(target);
-  // In each form a reason may write them: escaped in an echoed JSON body, percent-encoded.
-  const secrets = redactionList(urlSecrets(target));
+  // In each form a reason may write them: escaped in an echoed JSON body, percent-encoded; the
+  // headers' tokens (`others`) too, which a refusing proxy's body may echo (failureOf).
+  const secrets = redactionList([...urlSecrets(target), ...others]);
   const steadyMs = Math.min(LAST_PUSH_DEADLINE_MS, timeoutMs);
   const outageMs = Math.min(LAST_PUSH_OUTAGE_DEADLINE_MS, timeoutMs);
   const [steady, outage] = await Promise.all([make(steadyMs), make(outageMs)]);
@@ -111,7 +113,7 @@ export async function lastPushWithin(
       const counts = countsOf(metrics);
       pushedAt = performance.now();
       last.export(metrics, (result) => {
-        const failure = failureOf(result);
+        const failure = failureOf(result, secrets);
         if (failure !== undefined) tell(failure, counts);
         done(result);
       });
@@ -167,7 +169,8 @@ export async function otlpLastPush(
 ): Promise<LastPush> {
   const make = (ms: number) =>
     otlpMetricExporter(env, what, undefined, ms, lastPushAgents(env, ms));
-  const last = await lastPushWithin(periodic, make, otlpMetricsEndpoint(env), logger, timeoutMs);
+  const target = otlpMetricsEndpoint(env);
+  const last = await lastPushWithin(periodic, make, target, logger, timeoutMs, otlpSecretsOf(env));
   // Around both the periodic pushes and the last: its points go on from theirs.
   return { ...last, exporter: alignedDeltaStarts(last.exporter) };
 }

@@ -5,6 +5,7 @@ import { type Env, quotedSetting, SettingsError } from '../settings.js';
 import { type AgentFactory, exportsWithin, OwnRequests } from './export-deadline.js';
 import { MAX_TIMEOUT_MS, otlpExporterTimeout } from './export-times.js';
 import { exporterAgentOptions } from './last-push-agent.js';
+import { bodyReason, shownReason } from './refusal-reason.js';
 
 /**
  * The OpenTelemetry SDK packages carbonscope uses only when it must start a meter provider
@@ -338,11 +339,32 @@ export function gated(inner: PushMetricExporter, open: () => boolean): PushMetri
   };
 }
 
-/** Why an export failed, in a few words (with the HTTP status when the collector sent one). */
-export function failureOf(result: ExportResult): string | undefined {
+/**
+ * Why an export failed, in a few words: with the HTTP status when the collector sent one, and
+ * the reason its answer's body gave (bodyReason: Prometheus refusing a delta push says so only
+ * there), bounded and escaped, `secrets` masked in it before it is cut (shownReason).
+ */
+export function failureOf(
+  result: ExportResult,
+  secrets: readonly string[] = [],
+): string | undefined {
   if (result.code === EXPORT_SUCCESS) return undefined;
   const err = result.error;
   if (!err) return 'the exporter gave no reason';
   const message = err.message || err.name;
-  return 'code' in err && typeof err.code === 'number' ? `${message} (HTTP ${err.code})` : message;
+  if (!('code' in err) || typeof err.code !== 'number') return message;
+  const status = `${message} (HTTP ${err.code})`;
+  const reason = reasonOf(err);
+  return reason === undefined ? status : `${status}: ${shownReason(reason, secrets)}`;
+}
+
+/**
+ * The reason in a refusal's body: the raw bytes and type export-deadline keeps for its own
+ * exporters (RefusalBody), else the text OTLPExporterError's `data` holds (an application's
+ * exporter; the exporter decodes the body as UTF-8, which a long protobuf Status may not survive).
+ */
+function reasonOf(err: Error): string | undefined {
+  const { data, contentType } = err as { data?: unknown; contentType?: unknown };
+  if (!(data instanceof Uint8Array) && typeof data !== 'string') return undefined;
+  return bodyReason(data, typeof contentType === 'string' ? contentType : '');
 }

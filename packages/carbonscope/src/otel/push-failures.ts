@@ -1,7 +1,7 @@
 import { elapsedText } from '../elapsed-text.js';
 import { FailureRun, FLAP_WINDOW_MS, spellText, tallyText } from '../failure-run.js';
 import { type Logger, redactionList, redactSecrets } from '../log.js';
-import type { Env } from '../settings.js';
+import { type Env, otlpSecretsOf } from '../settings.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import {
   countsOf,
@@ -49,17 +49,19 @@ interface End {
  * figures are lost, not carried by the next push, and the line says so (SeenTemporality). Once
  * the process's end began (`ending`), a failure says what is dropped instead, or nothing (see
  * ReportingExporter.ending). The URL's user, password and secret parameters' values
- * (url-credentials.ts) are never shown.
+ * (url-credentials.ts) are never shown, nor `others` (the headers' tokens), which a refusing
+ * proxy may echo in the reason its body gives (failureOf).
  */
 export function reportingFailures(
   exporter: PushMetricExporter,
   target: string,
   logger: Logger,
   now: () => number = () => performance.now(),
+  others: readonly string[] = [],
 ): ReportingExporter {
   const shown = withoutCredentials(target);
   // In each form a reason may write them: escaped in an echoed JSON body, percent-encoded.
-  const secrets = redactionList(urlSecrets(target));
+  const secrets = redactionList([...urlSecrets(target), ...others]);
   const run = new FailureRun();
   const temporality = new SeenTemporality();
   let end: End | undefined;
@@ -109,7 +111,7 @@ export function reportingFailures(
       // Counted before the push: only for the line that says what a last push dropped.
       const counts = end?.tellsLast ? countsOf(metrics) : undefined;
       exporter.export(metrics, (result) => {
-        const failure = failureOf(result);
+        const failure = failureOf(result, secrets);
         if (failure === undefined) succeeded();
         else if (end === undefined) failedWhileRunning(failure);
         else failedAtEnd(failure, begunAtEnd ? { counts } : undefined);
@@ -139,5 +141,6 @@ export function reportingPushFailures(
   env: Env,
   logger: Logger,
 ): ReportingExporter {
-  return reportingFailures(exporter, otlpMetricsEndpoint(env), logger);
+  const now = () => performance.now();
+  return reportingFailures(exporter, otlpMetricsEndpoint(env), logger, now, otlpSecretsOf(env));
 }

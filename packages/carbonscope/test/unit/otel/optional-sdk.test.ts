@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
+import { redactionList } from '../../../src/log.js';
 import { otlpLastPush } from '../../../src/otel/last-push.js';
 import { lastPushAgents } from '../../../src/otel/last-push-agent.js';
 import {
@@ -37,6 +38,7 @@ import {
   tooOld,
 } from '../../../src/otel/optional-sdk.js';
 import { reportingPushFailures } from '../../../src/otel/push-failures.js';
+import { otlpSecretsOf } from '../../../src/settings.js';
 import { answeringServer } from '../../helpers/held-loop.js';
 import { oneCounterMetrics } from '../../helpers/metrics.js';
 import { memoryLogger } from '../energy/scripted.js';
@@ -343,13 +345,19 @@ describe('the optional SDK packages', () => {
     }
   });
 
-  /** A collector refusing every push with `status` and `headers`; `requests` counts them. */
-  async function refusing(status: number, headers: Record<string, string> = {}) {
+  /**
+   * A collector refusing every push with `status`, `headers` and `body`; `requests` counts them.
+   */
+  async function refusing(
+    status: number,
+    headers: Record<string, string> = {},
+    body: Uint8Array | string = '',
+  ) {
     let requests = 0;
     const server = createServer((req, res) => {
       requests++;
       req.resume();
-      req.on('end', () => res.writeHead(status, headers).end());
+      req.on('end', () => res.writeHead(status, headers).end(body));
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -483,6 +491,104 @@ describe('the optional SDK packages', () => {
       Date.now = realNow;
       collector.close();
     }
+  });
+
+  /** A google.rpc.Status in protobuf: code (field 1), message (field 2, its length a varint). */
+  function statusProto(code: number, message: string): Uint8Array {
+    const text = Buffer.from(message);
+    const length: number[] = [];
+    for (let n = text.length; ; n >>>= 7) {
+      if (n < 0x80) {
+        length.push(n);
+        break;
+      }
+      length.push((n & 0x7f) | 0x80);
+    }
+    return Buffer.concat([Buffer.from([0x08, code, 0x12, ...length]), text]);
+  }
+
+  const TOKEN = 's3cr3t-token-0123456789abcdef';
+  const PROTO = { 'content-type': 'application/x-protobuf' };
+  const DELTA = 'invalid temporality and type combination for metric "carbonscope_energy_joules"';
+  const LONG = `data refused due to high memory usage ${'m'.repeat(300)}`;
+  // The exporter kept the status alone ("Internal Server Error (HTTP 500)"): Prometheus 3's
+  // reason for refusing a delta push, a proxy's 401 or 413, a memory limiter's 503 were in the
+  // body, and no line said them.
+  for (const [status, headers, body, reason, what] of [
+    [500, PROTO, statusProto(3, DELTA), JSON.stringify(DELTA), 'a Status in protobuf'],
+    [
+      400,
+      { 'content-type': 'application/json' },
+      JSON.stringify({ code: 3, message: 'bad\nrest' }),
+      '"bad"',
+      'a Status in JSON, its first line',
+    ],
+    [
+      413,
+      { 'content-type': 'text/plain' },
+      '\n request entity too large \nmore',
+      '"request entity too large"',
+      'text',
+    ],
+    [
+      502,
+      { 'content-type': 'text/html' },
+      '<!DOCTYPE html><html><head><title>502 Bad &amp; Gateway</title></head><body>x</body></html>',
+      '"502 Bad & Gateway"',
+      'an HTML page, retried: its title',
+    ],
+    [
+      403,
+      { 'content-type': 'text/html' },
+      '<html><body><h1>Forbidden</h1></body></html>',
+      undefined,
+      'an HTML page with no title',
+    ],
+    [500, {}, 'x'.repeat(10_000), `"${'x'.repeat(200)}…"`, '10 KB of text, cut'],
+    [401, {}, `bad token: Bearer ${TOKEN}`, '"bad token: [redacted]"', 'the bearer token echoed'],
+    [
+      500,
+      {},
+      `${'y'.repeat(195)}${TOKEN} and on`,
+      `"${'y'.repeat(195)}[redacted]…"`,
+      'a token the cut would split',
+    ],
+    [500, {}, 'boom \x1b[2J\u202e!', '"boom \\u001b[2J\\u202e!"', 'control and bidi characters'],
+    [503, PROTO, statusProto(8, LONG), `"${LONG.slice(0, 200)}…"`, 'a long Status, retried'],
+    [500, PROTO, Buffer.from([0xff, 0xff]), undefined, 'bytes that are no Status'],
+  ] as const) {
+    for (const protocol of ['http/protobuf', 'http/json']) {
+      it(`says the reason a refusal's body gives (${protocol}): ${what}`, async () => {
+        const collector = await refusing(status, headers, body);
+        const env = {
+          OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: protocol,
+          OTEL_EXPORTER_OTLP_HEADERS: `authorization=Bearer ${TOKEN}`,
+        };
+        try {
+          const url = `${collector.origin}/v1/metrics`;
+          const exporter = await otlpMetricExporter(env, 'test', url, 500);
+          const result = (await exportOnce(exporter)) as ExportResult;
+          const failure = failureOf(result, redactionList(otlpSecretsOf(env)));
+          const code = result.error && (result.error as { code?: number }).code;
+          const head = `${result.error?.message} (HTTP ${code})`;
+          expect(code).to.equal(status);
+          expect(failure).to.equal(reason === undefined ? head : `${head}: ${reason}`);
+          await exporter.shutdown();
+        } finally {
+          collector.close();
+        }
+      });
+    }
+  }
+
+  it("says the reason an application's exporter keeps as text (OTLPExporterError's data)", () => {
+    const error = Object.assign(new Error('Internal Server Error'), {
+      code: 500,
+      data: Buffer.from(statusProto(3, DELTA)).toString(),
+    });
+    expect(failureOf({ code: 1, error })).to.equal(
+      `Internal Server Error (HTTP 500): ${JSON.stringify(DELTA)}`,
+    );
   });
 
   // Node dumps the answer to a request nobody listens for, which frees its socket; a listener

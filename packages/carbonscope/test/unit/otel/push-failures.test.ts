@@ -310,3 +310,24 @@ describe('otel: the target a failing push names', () => {
     );
   });
 });
+
+describe("otel: a refused push's line says the collector's reason", () => {
+  // A proxy refusing the push echoes the header it refused; the logger an application gives
+  // masks nothing, and the reason is cut at 200 characters: masked before, or half the token
+  // would show.
+  it("with the headers' tokens masked, however the line is cut", () => {
+    const token = 'tok-0123456789abcdef0123456789';
+    const lines: string[] = [];
+    const echo = `${'p'.repeat(195)}Bearer ${token}`;
+    const error = Object.assign(new Error('Unauthorized'), { code: 401, data: echo });
+    const exporter = reportingPushFailures(
+      scriptedExporter([{ code: 1, error }]),
+      { OTEL_EXPORTER_OTLP_HEADERS: `Authorization=Bearer ${token}` },
+      recordingLogger(lines),
+    );
+    exporter.export(EMPTY_EXPORT, () => undefined);
+    expect(lines).to.deep.equal([
+      `warn: could not push metrics to http://localhost:4318/v1/metrics: Unauthorized (HTTP 401): "${'p'.repeat(195)}[redacted]"; the next export tries again`,
+    ]);
+  });
+});
