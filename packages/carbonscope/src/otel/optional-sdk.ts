@@ -360,7 +360,7 @@ export function failureOf(
 
 /**
  * The reason in a refusal's body: the raw bytes and type export-deadline keeps for its own
- * exporters (RefusalBody), else the text OTLPExporterError's `data` holds (an application's
+ * exporters (its `refusal`), else the text OTLPExporterError's `data` holds (an application's
  * exporter; the exporter decodes the body as UTF-8, which a long protobuf Status may not survive).
  */
 function reasonOf(err: Error): string | undefined {
