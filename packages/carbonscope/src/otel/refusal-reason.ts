@@ -67,15 +67,28 @@ const ENTITIES: Record<string, string> = {
   gt: '>',
   quot: '"',
   apos: "'",
-  '#39': "'",
 };
 
-/** An HTML page's title, spaces collapsed and the common entities read; undefined if none. */
+/**
+ * An HTML page's title, spaces collapsed, the common entities and every numeric reference read
+ * (the secrets are masked in the text as read: a template may write a token's `+` as `&#43;`);
+ * undefined if none.
+ */
 function htmlTitle(text: string): string | undefined {
   const title = /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1];
   if (title === undefined) return undefined;
-  const read = title.replace(/&(amp|lt|gt|quot|apos|#39);/g, (_, name: string) => ENTITIES[name]);
+  const read = title.replace(/&(amp|lt|gt|quot|apos|#\d{1,7}|#x[\da-f]{1,6});/gi, entityText);
   return nonEmpty(read.replace(/\s+/g, ' ').trim());
+}
+
+/** The character an entity or a numeric reference stands for; as written where it is none. */
+function entityText(written: string, name: string): string {
+  const named = ENTITIES[name.toLowerCase()];
+  if (named !== undefined) return named;
+  if (!name.startsWith('#')) return written;
+  const hex = name[1] === 'x' || name[1] === 'X';
+  const point = Number.parseInt(name.slice(hex ? 2 : 1), hex ? 16 : 10);
+  return point > 0 && point <= 0x10ffff ? String.fromCodePoint(point) : written;
 }
 
 /** The first line of the text that is not blank, trimmed; undefined if none. */

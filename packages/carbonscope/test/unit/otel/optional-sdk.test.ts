@@ -556,6 +556,15 @@ describe('the optional SDK packages', () => {
     [500, {}, 'boom \x1b[2J\u202e!', '"boom \\u001b[2J\\u202e!"', 'control and bidi characters'],
     [503, PROTO, statusProto(8, LONG), `"${LONG.slice(0, 200)}…"`, 'a long Status, retried'],
     [500, PROTO, Buffer.from([0xff, 0xff]), undefined, 'bytes that are no Status'],
+    // A page's template may write any character as a numeric reference (Go's html/template
+    // writes `+`, base64's, as `&#43;`): read before masking, or the token showed so written.
+    [
+      401,
+      { 'content-type': 'text/html' },
+      `<title>bad token: ${TOKEN.replaceAll('-', '&#45;').replace('0', '&#x30;')}</title>`,
+      '"bad token: [redacted]"',
+      'a token in the title, written as numeric references',
+    ],
   ] as const) {
     for (const protocol of ['http/protobuf', 'http/json']) {
       it(`says the reason a refusal's body gives (${protocol}): ${what}`, async () => {
