@@ -9,6 +9,7 @@ export interface OpenFd {
 
 const O_ACCMODE = 0o3;
 const O_RDONLY = 0o0;
+const O_WRONLY = 0o1;
 const O_CLOEXEC = 0o2000000;
 
 /**
@@ -19,20 +20,32 @@ const O_CLOEXEC = 0o2000000;
  * and the command gets no fd there (it would have read end of input from it).
  */
 export function inheritedOf(open: readonly OpenFd[]): number[] {
+  // By the ends held, not the fds: `3>&1` onto a piped stdout is one write end at two fds.
   const pipeEnds = new Map<string, number>();
-  for (const { target } of open) {
-    if (target.startsWith('pipe:')) pipeEnds.set(target, (pipeEnds.get(target) ?? 0) + 1);
+  for (const { target, flags } of open) {
+    if (!target.startsWith('pipe:')) continue;
+    pipeEnds.set(target, (pipeEnds.get(target) ?? 0) | endOf(flags));
   }
   return open
     .filter(({ fd, target, flags }) => {
       if (fd < 3 || target.startsWith('anon_inode:')) return false;
-      if (target.startsWith('pipe:') && (pipeEnds.get(target) ?? 0) > 1) return false;
+      if (pipeEnds.get(target) === BOTH_ENDS) return false;
       const reserve =
         target === '/dev/null' && (flags & O_ACCMODE) === O_RDONLY && (flags & O_CLOEXEC) !== 0;
       return !reserve;
     })
     .map(({ fd }) => fd)
     .sort((a, b) => a - b);
+}
+
+const READ_END = 1;
+const WRITE_END = 2;
+const BOTH_ENDS = READ_END | WRITE_END;
+
+/** Which end of a pipe an fd of these open flags is. */
+function endOf(flags: number): number {
+  const mode = flags & O_ACCMODE;
+  return mode === O_RDONLY ? READ_END : mode === O_WRONLY ? WRITE_END : BOTH_ENDS;
 }
 
 /** This process's open fds from /proc/self; none where there is no /proc (macOS). */
