@@ -16,7 +16,7 @@ interface Slot {
   started?: Carbonscope;
   /** Run after the last sample when it stops: register's own SDK pushes what it holds. */
   atStop: Array<() => Promise<void>>;
-  /** Who started it, and with what: the same options given again are no news. */
+  /** Who started it, and with what: an option given again with the same value is no news. */
   starter: string;
   options: object;
   /** Whether a later caller's options were warned of as ignored: once per instance. */
@@ -115,16 +115,21 @@ async function forget(slot: Slot): Promise<void> {
  * Warns once, through the running default instance's logger, that `options` given by `caller`
  * are ignored, and where to set them: an application that starts carbonscope with its options
  * under `--import carbonscope/register` was otherwise left believing them set. Nothing before
- * the first start, nor for options without a value or no option of carbonscope's, nor for the
- * first start's own object.
+ * the first start, nor for options without a value, no option of carbonscope's, or the value
+ * the running instance was given (each module starting it with the application's one
+ * configuration, or the first start's own object again): those are in force.
  */
 export function warnIgnoredOptions(options: object, caller: string): void {
   const slot = holder[KEY];
   if (!slot || slot.warnedIgnored || slot.options === options) return;
+  const running = slot.options as Readonly<Record<string, unknown>>;
   // Carbonscope's options only: spread from an application's configuration, its other keys
   // (any number, named anything) were never options, and the line stays bounded.
   const given = Object.entries(options)
-    .filter(([key, value]) => value !== undefined && Object.hasOwn(CARBONSCOPE_OPTIONS, key))
+    .filter(
+      ([key, value]) =>
+        value !== undefined && Object.hasOwn(CARBONSCOPE_OPTIONS, key) && value !== running[key],
+    )
     .map(([key]) => key);
   if (given.length === 0) return;
   slot.warnedIgnored = true;

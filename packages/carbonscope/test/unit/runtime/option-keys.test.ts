@@ -75,17 +75,29 @@ describe('unknown option keys', () => {
   it("the ignored options named are carbonscope's, not an application's other keys", async () => {
     const { logger, lines } = memoryLogger();
     await start({ env: ENV, logger });
-    const config = { dbPassword: 'x', stripeKey: 'y', env: ENV };
+    const config = { dbPassword: 'x', stripeKey: 'y', env: { ...ENV } };
     await start(untyped(config));
     expect(warnings(lines)).to.deep.equal([
       'start(): carbonscope is already running (started by start()), so the options env are ignored; give them to the first start, or stop() it and start it again with them',
     ]);
   });
 
+  // Two modules that each start carbonscope with the application's one configuration (each its
+  // own object, spread or written out) were told their env and pue were ignored: they were set.
+  it("options of the same values as the running instance's are no warning, a changed one is", async () => {
+    const { logger, lines } = memoryLogger();
+    await start({ env: ENV, logger, settings: undefined });
+    await start({ env: ENV, logger });
+    await start({ env: ENV, logger: { ...logger } });
+    expect(warnings(lines)).to.deep.equal([
+      'start(): carbonscope is already running (started by start()), so the options logger are ignored; give them to the first start, or stop() it and start it again with them',
+    ]);
+  });
+
   it('EmissionsTracker on a running instance says so, naming itself', async () => {
     const { logger, lines } = memoryLogger();
     await start({ env: ENV, logger });
-    const tracker = new EmissionsTracker('job', { env: ENV });
+    const tracker = new EmissionsTracker('job', { env: { ...ENV } });
     await tracker.start();
     await tracker.stop();
     await tracker.start();
