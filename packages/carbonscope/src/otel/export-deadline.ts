@@ -117,27 +117,29 @@ function earliestOf(own: OwnRequests): number {
 export const EXPORT_TIMED_OUT = 'Request timed out';
 
 /**
- * `value` where it is a Retry-After (delta-seconds, or one of RFC 9110's HTTP dates, as the grid
- * client reads it): anything else a collector or a proxy wrote there, up to Node's 16 KiB of
- * headers, stays out of the log line. Not Date.parse: V8 reads `secret 12` as a date.
+ * `value` and when it asks to be tried again, where it is a Retry-After (delta-seconds, or one
+ * of RFC 9110's HTTP dates, as the grid client reads it), read once: anything else a collector
+ * or a proxy wrote there, up to Node's 16 KiB of headers, stays out of the log line. Not
+ * Date.parse: V8 reads `secret 12` as a date.
  */
-function retryAfterOf(value: string | undefined): string | undefined {
+function retryAfterOf(
+  value: string | undefined,
+): Pick<HttpAnswer, 'retryAfter' | 'retryAt'> | undefined {
   if (value === undefined || value.length > 40) return undefined;
-  return parseRetryAfter(value, Date.now()) === undefined ? undefined : value;
+  const waitMs = parseRetryAfter(value, Date.now());
+  return waitMs === undefined
+    ? undefined
+    : { retryAfter: value, retryAt: performance.now() + waitMs };
 }
 
 /** Has each export in flight of `own` keep `response`'s status as its last answer. */
 function noteAnswer(own: OwnRequests, response: IncomingMessage): void {
-  const retryAfter = retryAfterOf(response.headers['retry-after']);
-  const now = Date.now();
-  const waitMs = retryAfter === undefined ? undefined : parseRetryAfter(retryAfter, now);
   const status = response.statusCode ?? 0;
   const contentType = response.headers['content-type'];
   const answer: HttpAnswer = {
     status,
     statusMessage: response.statusMessage ?? '',
-    ...(retryAfter && { retryAfter }),
-    ...(waitMs !== undefined && { retryAt: performance.now() + waitMs }),
+    ...retryAfterOf(response.headers['retry-after']),
     ...(contentType !== undefined && { contentType }),
     ...(status >= 300 && { body: bodyOf(response) }),
   };
