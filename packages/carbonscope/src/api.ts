@@ -1,4 +1,4 @@
-import { checkedFunction } from './argument-checks.js';
+import { checkedFunction, checkedOptions } from './argument-checks.js';
 import type {
   EnergySnapshot,
   Measured,
@@ -62,6 +62,8 @@ export async function measure<T>(
 ): Promise<Measured<T>> {
   checkedOperationName(name, 'measure()');
   checkedFunction(fn, 'measure()');
+  // Here too, before a start: refused by the instance alone, a null started carbonscope first.
+  if (options !== undefined) checkedOptions(options, 'measure()');
   const cs = startedDefault() ?? (await startDefault({}, 'measure()'));
   return cs.measure(name, fn, options);
 }

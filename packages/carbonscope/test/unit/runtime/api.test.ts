@@ -91,6 +91,20 @@ describe('the programmatic API (start, track, measure, EmissionsTracker, snapsho
     expect(ran).to.equal(0);
   });
 
+  // Checked by the instance only: a null started carbonscope (its meter, its probes) for a call
+  // that then threw, where a wrong name or function starts nothing.
+  it('refuses options of measure() that are no object before it starts carbonscope', async () => {
+    let ran = 0;
+    const refused = await measure('job', () => ++ran, null as unknown as undefined).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(refused).to.be.instanceOf(TypeError);
+    expect((refused as Error).message).to.match(/^measure\(\): the options must be an object/);
+    expect(ran).to.equal(0);
+    expect(snapshot(), 'carbonscope started').to.equal(null);
+  });
+
   it('EmissionsTracker.stop() gives the process footprint over the window, sampled at both ends', async () => {
     const tracker = new EmissionsTracker('window', { env: ENV });
     await tracker.start();
