@@ -74,7 +74,18 @@ function openFds(): OpenFd[] {
  * its own (the signal witness's pipe would pass for one its parent gave).
  */
 export function inheritedFds(): number[] {
-  return inheritedOf(openFds());
+  const channel = channelFd();
+  return inheritedOf(openFds()).filter((fd) => fd !== channel);
+}
+
+/**
+ * The socket of Node's IPC channel to a parent that forked it (fork(), pm2's fork mode): a
+ * socket like any a parent gives, but Node's own, and no channel of the command's (Node took
+ * NODE_CHANNEL_FD out of the environment it passes on).
+ */
+function channelFd(): number | undefined {
+  const fd = (process.channel as { fd?: unknown } | undefined)?.fd;
+  return typeof fd === 'number' ? fd : undefined;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +69,32 @@ describe('carbonscope run: file descriptors past stderr', function () {
     expect(readFileSync(files[3], 'utf8')).to.equal('three\n');
     expect(readFileSync(files[9], 'utf8')).to.equal('nine\n');
     expect(readFileSync(files[40], 'utf8')).to.equal('forty\n');
+  });
+
+  // Run by a parent with an IPC channel (fork(), pm2's fork mode), the command got the channel's
+  // socket at fd 3: Node's own, which it took for one given (a socket passes), and held open.
+  it('keeps the IPC channel of a parent that forked it to itself', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const listing = join(dir, 'ipc');
+    const handle = openSync(listing, 'w');
+    const script = 'for f in /proc/$$/fd/*; do echo "$(basename "$f") $(readlink "$f")"; done >&4';
+    const child = spawn(process.execPath, [MAIN, 'run', '--', '/bin/sh', '-c', script], {
+      env: ENV,
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc', handle],
+    });
+    closeSync(handle);
+    const [code] = await once(child, 'exit');
+    expect(code).to.equal(0);
+    const fds = readFileSync(listing, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' '));
+    expect(fds.find(([fd]) => fd === '4')?.[1]).to.equal(listing);
+    // The shell's own (its $(…)'s pipe) may take fd 3 now: no socket is there at all.
+    expect(
+      fds.filter(([, target]) => target?.startsWith('socket:')),
+      'the IPC socket',
+    ).to.deep.equal([]);
   });
 
   it("gives the command the same fds as without it, none of carbonscope's own", async function () {
