@@ -282,6 +282,8 @@ describe("the READMEs' code blocks, run as written", function () {
         '/any',
         '/api/v2/any',
         '/api/v2/nope',
+        '/guarded',
+        '/api/v2/guarded',
       ];
       for (const path of paths) await getText(`http://127.0.0.1:${appPort}${path}`);
       // A request is counted at the sample after it ends: read once every one is, not at the
@@ -295,15 +297,18 @@ describe("the READMEs' code blocks, run as written", function () {
           until: (c) => Object.values(c).reduce((a, b) => a + b, 0) >= paths.length,
         },
       );
-      // A handler's own 404, a route's own middleware's 401 and an app.all() route (one of a
-      // sub-app with its own onError too, which Hono wraps in a (c, next)) keep their route;
-      // Hono's 404s, which end on the last middleware they passed (wrapped or not), are unmatched.
+      // A handler's own 404, a route's own middleware's 401 (an app.all() route's too) and an
+      // app.all() route (one of a sub-app with its own onError too, which Hono wraps in a
+      // (c, next)) keep their route; Hono's 404s, which end on the last middleware they passed
+      // (wrapped or not), are unmatched.
       expect(counts).to.deep.equal({
         '/users/:id': 2,
         '/api/v1/items/:item': 1,
         '/api/v1/admin': 1,
         '/any': 1,
         '/api/v2/any': 1,
+        '/guarded': 1,
+        '/api/v2/guarded': 1,
         unmatched: 3,
       });
     });
@@ -371,8 +376,9 @@ app.listen(Number(process.env.PORT), '127.0.0.1', () => console.log('up'));
 /**
  * A Hono app on @hono/node-server around a README's middleware block (which uses `app`): later
  * middleware of its own (a logger's, a path's), a sub-app, a route's own middleware, a handler
- * that answers 404 itself, an app.all() route, and a sub-app with its own onError (whose routes
- * and middleware Hono wraps) with its own; says `up` once it listens.
+ * that answers 404 itself, an app.all() route (and one whose own guard answers 401), and a
+ * sub-app with its own onError (whose routes and middleware Hono wraps) with its own; says `up`
+ * once it listens.
  */
 function honoApp(block: string): string {
   return `import { Hono } from 'hono';
@@ -387,10 +393,13 @@ v1.get('/items/:item', (c) => c.text('item'));
 v1.get('/admin', (c) => c.text('no', 401), (c) => c.text('admin'));
 app.route('/api/v1', v1);
 app.all('/any', (c) => c.text('any'));
+const guard = async (c, next) => (c.req.header('authorization') ? next() : c.text('no', 401));
+app.all('/guarded', guard, (c) => c.text('guarded'));
 const v2 = new Hono();
 v2.onError((err, c) => c.text('v2', 500));
 v2.use(async (c, next) => { await next(); });
 v2.all('/any', (c) => c.text('any'));
+v2.all('/guarded', guard, (c) => c.text('guarded'));
 app.route('/api/v2', v2);
 serve({ fetch: app.fetch, port: Number(process.env.PORT), hostname: '127.0.0.1' }, () =>
   console.log('up'),
