@@ -122,16 +122,22 @@ export function trackHttpRequests(
     server.on('request', onRequest);
   };
   // A server that closed is let go, and found again if it listens: held until stop(), a process
-  // that makes a server per test (a test runner under register) kept each, with all it held.
+  // that makes a server per test (a test runner under register) kept each, with all it held;
+  // kept as the last one asked about, it was held until another server's request.
+  const seen = new Set<Server>();
   function forget(this: Server) {
+    seen.delete(this);
     capturing.delete(this);
     waiting.delete(this);
     this.off('request', onRequest);
     if (lastCaptureServer === this) lastCaptureServer = undefined;
     if (lastServer === this) lastServer = undefined;
   }
+  // Asked only when the server differs from the last request's.
   const remember = (server: Server) => {
-    if (!capturing.has(server) && !waiting.has(server)) server.once('close', forget);
+    if (seen.has(server)) return;
+    seen.add(server);
+    server.once('close', forget);
   };
   // The last server asked about and the answer: a process serves from one server or two, and
   // a set and a weak set asked per request are two hash lookups where one comparison does.
@@ -140,6 +146,7 @@ export function trackHttpRequests(
   const tracked = (server: Server) => {
     if (server !== lastServer) {
       lastServer = server;
+      remember(server);
       // Before the warning: a Koa loaded by now is the one reached, not one left unreached.
       nameKoaRoutesIfLoaded();
       warnIfKoaUnreached(server);
@@ -150,6 +157,11 @@ export function trackHttpRequests(
     return lastTracked;
   };
 
+  // The last request started and the execution it started in: Node emits `request` in that
+  // same execution, so a collection that runs there is that request's (a scrape). Held until
+  // it ends, so that a collection later in that execution finds no request to leave out.
+  let lastStarted: ServerResponse | undefined;
+  let startedIn = -1;
   // `status` only for a response that finished, or whose head went before its connection closed:
   // one whose client went away before any head delivered none, whatever the framework's default
   // (Koa's 404, Node's 200) or a head written to the closed socket says.
@@ -157,6 +169,9 @@ export function trackHttpRequests(
   const sentStatus = (res: ServerResponse) =>
     nodeShaped(res, RESPONSE_PROTOTYPE) ? res.statusCode : lookUp<number>(res, 'statusCode');
   const end = (entry: OpenRequest, status?: number) => {
+    // However it ends (finished, its client gone, at the sweep, at stop): kept, it held its
+    // response, socket and server until the next request began.
+    if (entry.res === lastStarted) lastStarted = undefined;
     // Not routeOf: its check of a caller's argument is no cost for Node's own request to pay.
     close(entry.op, namedRoute(entry.req) ?? UNMATCHED_ROUTE, status, entry.http);
   };
@@ -181,11 +196,6 @@ export function trackHttpRequests(
     watched.add(socket);
     socket.once('close', onConnectionClose);
   };
-  // The last request started and the execution it started in: Node emits `request` in that
-  // same execution, so a collection that runs there is that request's (a scrape). Held until
-  // it finishes, so that a collection later in that execution finds no request to leave out.
-  let lastStarted: ServerResponse | undefined;
-  let startedIn = -1;
   const onStart = (message: unknown) => {
     const { request, response, server } = message as ServerMessage;
     if (!tracked(server)) return;
@@ -199,7 +209,6 @@ export function trackHttpRequests(
     if (options.captureContext && server !== lastCaptureServer) {
       lastCaptureServer = server;
       if (!capturing.has(server) && !waiting.has(server)) {
-        remember(server);
         // Node emits `request` right after publishing the start, inside the instrumentation's
         // context for this request; a listener added now runs for this request too.
         if (contextActive()) capture(server);
@@ -209,7 +218,6 @@ export function trackHttpRequests(
   };
   const onFinish = (message: unknown) => {
     const { response } = message as ServerMessage;
-    if (response === lastStarted) lastStarted = undefined;
     // Asked once for both reads: the check is a call into V8's runtime.
     const plain = nodeShaped(response, RESPONSE_PROTOTYPE);
     const entry = open.take(response, plain);
@@ -269,7 +277,8 @@ export function trackHttpRequests(
       unsubscribe(REQUEST_START, onStart);
       unsubscribe(RESPONSE_FINISH, onFinish);
       for (const server of capturing) server.off('request', onRequest);
-      for (const server of [...capturing, ...waiting]) server.off('close', forget);
+      for (const server of seen) server.off('close', forget);
+      seen.clear();
       capturing.clear();
       waiting.clear();
       lastCaptureServer = undefined;
