@@ -290,8 +290,9 @@ if (role === 'measures') {
   // Now, while the application's modules are still to load: Fastify 4 tells of each instance
   // only as it is built, and the meter starts later.
   installRouteResolvers();
-  // Before the application forks its cluster's workers: they inherit the word.
-  announcePrimary(process.env, ownProviderServesPrometheus(process.env));
+  // Before the application forks its cluster's workers, or starts Node children of its own:
+  // they inherit the word, and answer this process's endpoint.
+  announcePrimary(process.env, ownProviderServesPrometheus(process.env), true);
   measure();
 } else if (role !== 'stands-down') {
   measureAtFirstClusterFork(role);

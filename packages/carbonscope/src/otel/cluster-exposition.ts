@@ -18,6 +18,7 @@ import {
   removeWorkerSocket,
   serveThePrimary,
   socketFolder,
+  socketPids,
   WORKER_ANSWER_BYTES,
   WORKER_ANSWER_MS,
 } from './cluster-sockets.js';
@@ -41,6 +42,33 @@ const PRIMARY_SERVES = 'CARBONSCOPE_CLUSTER_PRIMARY';
  */
 const PRIMARY_FOLDER = 'CARBONSCOPE_CLUSTER_FOLDER';
 
+/**
+ * Set with PRIMARY_SERVES, to the endpoint the primary serves (endpointOf): a forked child told
+ * another port or host by the application opens its own endpoint there, as it was told.
+ */
+const PRIMARY_ENDPOINT = 'CARBONSCOPE_CLUSTER_ENDPOINT';
+
+/** The Prometheus endpoint `env` names, as the variables say it (their defaults where unset). */
+function endpointOf(env: Env): string {
+  const host = env.OTEL_EXPORTER_PROMETHEUS_HOST?.trim() || 'localhost';
+  return `${host}:${env.OTEL_EXPORTER_PROMETHEUS_PORT?.trim() || '9464'}`;
+}
+
+/**
+ * Whether this process is a Node child its parent forked or spawned outside a cluster
+ * (child_process's fork, spawn or execFile of node, NODE_OPTIONS inherited: a job queue's
+ * sandboxed processors, a process pool) whose parent serves its figures on the endpoint it would
+ * open itself. Only its parent's children: a grandchild's parent, or a shell between, is no
+ * primary, and the variable names another pid.
+ */
+function servedAsChild(env: Env): boolean {
+  return (
+    !cluster.isWorker &&
+    env[PRIMARY_SERVES] === String(process.ppid) &&
+    env[PRIMARY_ENDPOINT] === endpointOf(env)
+  );
+}
+
 /** This primary's folder, as it told its workers; named once, whatever TMPDIR becomes. */
 let announcedFolder: string | undefined;
 
@@ -50,16 +78,23 @@ const ownFolder = () => announcedFolder ?? socketFolder(process.pid);
  * In a process that may fork cluster workers, tells them that it serves their figures. Only
  * where its own endpoint would (the Prometheus exporter asked for), so that the variable is set
  * in no other application. Once it has forked, the folders that dead primaries left go, and its
- * workers' goes at its exit.
+ * workers' goes at its exit. `children`: its other Node children too, which only a process that
+ * serves from its start can say (pm2's daemon serves from its first cluster fork: a fork mode's
+ * child, none of its workers, holds the port itself).
  */
-export function announcePrimary(env: Env, servesPrometheus: boolean): void {
-  if (!cluster.isPrimary || !servesPrometheus) return;
+export function announcePrimary(env: Env, servesPrometheus: boolean, children = false): void {
+  // A forked child its parent serves keeps its parent's word: it answers there (parentServes).
+  if (!cluster.isPrimary || !servesPrometheus || servedAsChild(env)) return;
   announcedFolder = socketFolder(process.pid);
   env[PRIMARY_SERVES] = String(process.pid);
   env[PRIMARY_FOLDER] = announcedFolder;
+  if (children) env[PRIMARY_ENDPOINT] = endpointOf(env);
+  else delete env[PRIMARY_ENDPOINT];
   const folder = announcedFolder;
+  // Its forked children's sockets, where it has any (no fork event tells of them); nothing to
+  // remove, one failed lstat, where it has none.
+  process.once('exit', () => removeFolder(folder));
   cluster.once('fork', () => {
-    process.once('exit', () => removeFolder(folder));
     cluster.on('exit', (worker) => removeSocketOf(folder, worker));
     void removeStaleFolders(process.pid, dirname(folder));
   });
@@ -80,9 +115,14 @@ export function isClusterWorker(): boolean {
   return cluster.isWorker;
 }
 
-/** Whether this process is a cluster worker whose primary serves its figures. */
-export function primaryServesThisWorker(env: Env): boolean {
-  return cluster.isWorker && env[PRIMARY_SERVES] === String(process.ppid);
+/**
+ * Whether this process's parent serves its figures: a cluster worker whose primary runs register,
+ * or a child forked outside a cluster by a process that serves the endpoint it would open
+ * (servedAsChild).
+ */
+export function parentServes(env: Env): boolean {
+  if (cluster.isWorker) return env[PRIMARY_SERVES] === String(process.ppid);
+  return servedAsChild(env);
 }
 
 /**
@@ -117,12 +157,12 @@ export function workersExpositions(
   let warnedLarge = false;
   return async () => {
     if (!cluster.isPrimary) return [];
-    const pids = Object.values(cluster.workers ?? {})
+    const workers = Object.values(cluster.workers ?? {})
       .filter((w): w is Worker => w !== undefined && !w.isDead())
       .map((w) => w.process.pid)
       .filter((pid): pid is number => pid !== undefined);
-    if (pids.length === 0) return [];
     const path = ownFolder();
+    // Missing until a worker or a forked child answers: one lstat per scrape where none does.
     const folder = primaryFolder(path);
     if (folder === undefined) return [];
     if (folder.trouble !== undefined) {
@@ -130,6 +170,9 @@ export function workersExpositions(
       warned = true;
       return [];
     }
+    // The forked children that answer are found by their sockets: no event tells of them.
+    const pids = [...new Set([...workers, ...socketPids(path)])];
+    if (pids.length === 0) return [];
     const tooLarge = () => {
       if (!warnedLarge) {
         logger?.warn(

@@ -205,6 +205,26 @@ function running(pid: number): boolean {
 const SOCKET_NAME = /^(\d+)\.sock$/;
 
 /**
+ * The pids of the live processes that have a socket in `folder`: a cluster's workers and the
+ * parent's forked children alike, whom no list of the parent's names (child_process keeps none).
+ * A dead one's socket, left behind by a SIGKILL, is passed over. One readdir, at each scrape.
+ */
+export function socketPids(folder: string): number[] {
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const name of names) {
+    const pid = Number(SOCKET_NAME.exec(name)?.[1]);
+    if (Number.isSafeInteger(pid) && pid > 0 && running(pid)) pids.push(pid);
+  }
+  return pids;
+}
+
+/**
  * The sockets in `folder` of the workers `gone` says, then the folder where nothing else is left
  * in it. Never a recursive removal: where another user swaps the folder for a link as it goes
  * (a TMPDIR that is not sticky), Node's rm lists the link's target after it checked the folder,

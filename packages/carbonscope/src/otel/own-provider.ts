@@ -22,7 +22,7 @@ import {
   clusterExposition,
   type Exposition,
   isClusterWorker,
-  primaryServesThisWorker,
+  parentServes,
   workersExpositions,
 } from './cluster-exposition.js';
 import { withCurrentGauges } from './current-gauges.js';
@@ -293,7 +293,8 @@ async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader |
         };
       };
       // A cluster's primary serves its workers' figures with its own (cluster-exposition.ts).
-      if (primaryServesThisWorker(env)) {
+      // So do a process's forked children, which inherit NODE_OPTIONS, theirs (parentServes).
+      if (parentServes(env)) {
         closers.push(answerPrimary(env, exposition, logger));
         return reader;
       }

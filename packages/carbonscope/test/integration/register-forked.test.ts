@@ -1,0 +1,124 @@
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { libraryRoot } from '../../src/paths.js';
+import { childEnv } from '../helpers/child-env.js';
+import { type ExposedSample, parseSamples } from '../helpers/metrics.js';
+import { freePort, freePorts } from '../helpers/ports.js';
+import { type Spawned, spawnUntil } from '../helpers/spawn.js';
+
+/** An application that forks Node children of its own (no cluster), which inherit NODE_OPTIONS. */
+const FORKED = join(libraryRoot, 'test', 'fixtures', 'register', 'forked.js');
+
+/** Scrapes until `done` holds for the samples (or throws after `ms`); resolves with them. */
+async function scrapeUntil(
+  url: string,
+  done: (samples: ExposedSample[]) => boolean,
+  ms: number,
+): Promise<ExposedSample[]> {
+  const deadline = performance.now() + ms;
+  let samples: ExposedSample[] = [];
+  while (performance.now() < deadline) {
+    const text = await fetch(url).then(
+      (res) => res.text(),
+      () => '',
+    );
+    samples = parseSamples(text);
+    if (done(samples)) return samples;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no scrape as awaited within ${ms} ms; the last: ${JSON.stringify(samples)}`);
+}
+
+/** The service_instance_id of every process in a scrape, as its target_info line says. */
+const instances = (samples: ExposedSample[]) =>
+  samples.filter((s) => s.name === 'target_info').map((s) => s.labels.service_instance_id);
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `done` every 50 ms until it holds, or throws after `ms`. */
+async function until(done: () => boolean, ms: number): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!done()) {
+    if (performance.now() > deadline) throw new Error(`not done within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The socket folder of the parent whose pid is `pid`, if there is one. */
+const folderOf = (pid: number | undefined) =>
+  readdirSync(tmpdir()).filter((n) => n.startsWith(`carbonscope-cluster-${pid}-`));
+
+describe('NODE_OPTIONS=--import carbonscope/register in an application that forks Node children, OTEL_METRICS_EXPORTER=prometheus', function () {
+  this.timeout(60_000);
+  let app: Spawned | undefined;
+
+  afterEach(async () => {
+    await app?.stop('SIGKILL');
+    app = undefined;
+  });
+
+  /** forked.js with `children` children, the parent's endpoint on `port`. */
+  const start = (port: number, env: Record<string, string> = {}) =>
+    spawnUntil(process.execPath, [FORKED], {
+      cwd: join(libraryRoot, 'test', 'fixtures', 'register'),
+      env: childEnv({
+        NODE_OPTIONS: '--import carbonscope/register',
+        OTEL_METRICS_EXPORTER: 'prometheus',
+        OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+        OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
+        ENERGY_SOURCE: 'estimate',
+        CARBON_INTENSITY: '300',
+        ENERGY_SAMPLE_INTERVAL_MS: '200',
+        CHILDREN: '2',
+        ...env,
+      }),
+      waitFor: /^forked [\d ]+$/,
+    });
+
+  // Each child inherited NODE_OPTIONS and opened the endpoint on its parent's port: one
+  // EADDRINUSE error line per child, and its figures (its CPU, its energy) were served nowhere.
+  it("the parent's endpoint serves each child's figures under its own service_instance_id, with no error line", async () => {
+    const port = await freePort();
+    app = await start(port);
+    const samples = await scrapeUntil(
+      `http://127.0.0.1:${port}/metrics`,
+      (s) => new Set(instances(s)).size === 3,
+      15_000,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}; stderr: ${app?.stderr.join('\n')}`);
+    });
+    const ids = instances(samples);
+    const energy = samples.filter((s) => s.name === 'carbonscope_process_energy_joules_total');
+    expect(new Set(energy.map((s) => s.labels.service_instance_id))).to.deep.equal(new Set(ids));
+    expect(app.stderr.join('\n')).to.not.match(/error|warning/i);
+    const parent = app.proc.pid;
+    const children = (app.stdout.find((l) => l.startsWith('forked ')) ?? '').split(' ').slice(1);
+    await app.stop('SIGTERM');
+    // The children end as their channel closes; the last one's exit takes the folder with it.
+    await until(() => children.every((pid) => !running(Number(pid))), 10_000);
+    expect(folderOf(parent)).to.deep.equal([]);
+  });
+
+  it('a child the application gives a port of its own serves its figures there, as it was told', async () => {
+    const [port, childPort] = await freePorts(2);
+    app = await start(port, { CHILDREN: '1', CHILD_PORT: String(childPort) });
+    const mine = await scrapeUntil(
+      `http://127.0.0.1:${childPort}/metrics`,
+      (s) => instances(s).length === 1,
+      15_000,
+    );
+    const theirs = parseSamples(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    expect(instances(theirs)).to.have.length(1);
+    expect(instances(theirs)[0]).to.not.equal(instances(mine)[0]);
+    expect(app.stderr.join('\n')).to.not.match(/error|warning/i);
+  });
+});
