@@ -9,6 +9,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { dirname } from 'node:path';
 import type { Logger } from '../log.js';
 import type { Env } from '../settings.js';
+import { isAncestor } from './ancestry.js';
 import {
   type Exposition,
   primaryFolder,
@@ -58,14 +59,14 @@ function endpointOf(env: Env): string {
  * Whether this process is a Node child its parent forked or spawned outside a cluster
  * (child_process's fork, spawn or execFile of node, NODE_OPTIONS inherited: a job queue's
  * sandboxed processors, a process pool) whose parent serves its figures on the endpoint it would
- * open itself. Only its parent's children: a grandchild's parent, or a shell between, is no
- * primary, and the variable names another pid.
+ * open itself. Its children's own, or those a shell between started (exec), too: the primary is
+ * their ancestor (isAncestor), a few steps up, where /proc tells (Linux).
  */
 function servedAsChild(env: Env): boolean {
   return (
     !cluster.isWorker &&
-    env[PRIMARY_SERVES] === String(process.ppid) &&
-    env[PRIMARY_ENDPOINT] === endpointOf(env)
+    env[PRIMARY_ENDPOINT] === endpointOf(env) &&
+    isAncestor(Number(env[PRIMARY_SERVES]))
   );
 }
 

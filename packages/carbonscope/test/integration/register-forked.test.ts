@@ -108,6 +108,21 @@ describe('NODE_OPTIONS=--import carbonscope/register in an application that fork
     expect(folderOf(parent)).to.deep.equal([]);
   });
 
+  // exec() runs its command through a shell: node is the application's grandchild, and found
+  // its parent (the shell) no primary: the port taken, one error line per child.
+  it("a child started through a shell serves its figures on its parent's endpoint too", async () => {
+    const port = await freePort();
+    app = await start(port, { VIA_SHELL: '1' });
+    await scrapeUntil(
+      `http://127.0.0.1:${port}/metrics`,
+      (s) => new Set(instances(s)).size === 3,
+      15_000,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}; stderr: ${app?.stderr.join('\n')}`);
+    });
+    expect(app.stderr.join('\n')).to.not.match(/error|warning/i);
+  });
+
   it('a child the application gives a port of its own serves its figures there, as it was told', async () => {
     const [port, childPort] = await freePorts(2);
     app = await start(port, { CHILDREN: '1', CHILD_PORT: String(childPort) });
