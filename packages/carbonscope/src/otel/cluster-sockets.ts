@@ -205,9 +205,12 @@ function running(pid: number): boolean {
 const SOCKET_NAME = /^(\d+)\.sock$/;
 
 /**
- * The pids of the live processes that have a socket in `folder`: a cluster's workers and the
- * parent's forked children alike, whom no list of the parent's names (child_process keeps none).
- * A dead one's socket, left behind by a SIGKILL, is passed over. One readdir, at each scrape.
+ * The pids of the live processes that have a socket in `folder` (the primary's, checked first:
+ * primaryFolder): a cluster's workers and the parent's forked children alike, whom no list of the
+ * parent's names (child_process keeps none). A dead one's socket, left behind by a signal (a
+ * child's SIGTERM from child.kill(), unhandled, runs no exit), is removed: no event tells the
+ * parent of a forked child's end, and a long-lived one that kills its children would gather one
+ * per child, each read past at every scrape. One readdir, at each scrape.
  */
 export function socketPids(folder: string): number[] {
   let names: string[];
@@ -219,7 +222,9 @@ export function socketPids(folder: string): number[] {
   const pids: number[] = [];
   for (const name of names) {
     const pid = Number(SOCKET_NAME.exec(name)?.[1]);
-    if (Number.isSafeInteger(pid) && pid > 0 && running(pid)) pids.push(pid);
+    if (!Number.isSafeInteger(pid) || pid <= 0) continue;
+    if (running(pid)) pids.push(pid);
+    else removeFile(join(folder, name));
   }
   return pids;
 }

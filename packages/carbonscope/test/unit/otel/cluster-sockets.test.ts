@@ -27,6 +27,7 @@ import {
   serveThePrimary,
   socketFolder,
   socketPath,
+  socketPids,
 } from '../../../src/otel/cluster-sockets.js';
 import { readBootId } from '../../../src/proc/index.js';
 
@@ -401,6 +402,20 @@ describe("the removal of a primary's socket folder (at its exit, or a dead one's
     const odd = made('carbonscope-cluster-2-own', foreign);
     removeFolder(odd);
     expect(readdirSync(odd).sort()).to.deep.equal(['keep', 'notes.txt']);
+  });
+
+  // A forked child that a signal ends (child.kill()'s SIGTERM: workerpool's terminate, a job
+  // queue's sandbox) has no exit to remove its socket at, and no cluster event tells the parent
+  // of it: 10 children killed left 10 sockets, read past at every scrape for the parent's life.
+  it("the live processes' pids, each scrape; a dead one's socket goes, anything else stays", () => {
+    const folder = made('carbonscope-cluster-3-own', foreign);
+    writeFileSync(join(folder, `${process.pid}.sock`), '');
+    // 999999999 is over any Linux pid (PID_MAX_LIMIT, 2^22): it runs no more.
+    writeFileSync(join(folder, '999999999.sock'), '');
+    expect(socketPids(folder)).to.include(process.pid).and.not.include(999_999_999);
+    expect(readdirSync(folder)).to.include(`${process.pid}.sock`).and.include('notes.txt');
+    expect(readdirSync(folder)).to.not.include('999999999.sock');
+    expect(socketPids(join(tmp, 'missing'))).to.deep.equal([]);
   });
 
   it('a folder it cannot read, or gone as it sweeps: no error, no word', async () => {
