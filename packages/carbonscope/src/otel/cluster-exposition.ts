@@ -60,10 +60,12 @@ function endpointOf(env: Env): string {
  * (child_process's fork, spawn or execFile of node, NODE_OPTIONS inherited: a job queue's
  * sandboxed processors, a process pool) whose parent serves its figures on the endpoint it would
  * open itself. Its children's own, or those a shell between started (exec), too: the primary is
- * their ancestor (isAncestor), a few steps up, where /proc tells (Linux).
+ * their ancestor (isAncestor), a few steps up, where /proc tells (Linux). Not on Windows: there a
+ * child's socket is a named pipe, which its parent has no folder to find it in (socketPids).
  */
 function servedAsChild(env: Env): boolean {
   return (
+    process.platform !== 'win32' &&
     !cluster.isWorker &&
     env[PRIMARY_ENDPOINT] === endpointOf(env) &&
     isAncestor(Number(env[PRIMARY_SERVES]))

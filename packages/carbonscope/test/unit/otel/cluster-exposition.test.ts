@@ -4,6 +4,7 @@ import {
   clusterExposition,
   type Exposition,
   mergeExpositions,
+  parentServes,
   withInstance,
 } from '../../../src/otel/cluster-exposition.js';
 import { parseSamples } from '../../helpers/metrics.js';
@@ -152,5 +153,32 @@ describe("a cluster worker told that its primary serves it, but not the primary'
     stop();
     expect(warnings).to.have.length(1);
     expect(warnings[0]).to.include('CARBONSCOPE_CLUSTER_FOLDER is not set');
+  });
+});
+
+describe('a Node child forked outside a cluster, told that a process above it serves its figures', () => {
+  const told = (pid: number, port = '9464') => ({
+    CARBONSCOPE_CLUSTER_PRIMARY: String(pid),
+    CARBONSCOPE_CLUSTER_ENDPOINT: 'localhost:9464',
+    OTEL_EXPORTER_PROMETHEUS_PORT: port,
+  });
+
+  it("answers its parent's endpoint; not another process's, nor where given a port of its own", () => {
+    expect(parentServes(told(process.ppid))).to.equal(true);
+    expect(parentServes(told(process.pid))).to.equal(false);
+    expect(parentServes(told(process.ppid, '9465'))).to.equal(false);
+    expect(parentServes({ CARBONSCOPE_CLUSTER_PRIMARY: String(process.ppid) })).to.equal(false);
+  });
+
+  // On Windows the sockets are named pipes, which the parent cannot list (no folder): a child
+  // that answered there was read by nobody, where it had said that the port was taken.
+  it('keeps its own endpoint on Windows', () => {
+    const platform = Object.getOwnPropertyDescriptor(process, 'platform');
+    Object.defineProperty(process, 'platform', { value: 'win32' });
+    try {
+      expect(parentServes(told(process.ppid))).to.equal(false);
+    } finally {
+      if (platform) Object.defineProperty(process, 'platform', platform);
+    }
   });
 });
