@@ -5,6 +5,16 @@ import { tempDirUntilExit } from './temp-dir.js';
 // An empty working directory unless the caller names one: nothing of the developer's there.
 const WORK_DIR = tempDirUntilExit('carbonscope-spawn-');
 
+/** Whether process `pid` still runs (or is a zombie its parent is yet to reap). */
+export function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface Spawned {
   proc: ChildProcess;
   /** Every stdout line so far. */

@@ -33,7 +33,8 @@ import {
   stringAttribute,
 } from '../helpers/otlp-receiver.js';
 import { freePort } from '../helpers/ports.js';
-import { type Spawned, spawnUntil } from '../helpers/spawn.js';
+import { scrapeUntil } from '../helpers/scrape-until.js';
+import { running, type Spawned, spawnUntil } from '../helpers/spawn.js';
 import { tempDirUntilExit } from '../helpers/temp-dir.js';
 
 /**
@@ -171,22 +172,6 @@ async function scrapeTimed(url: string) {
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Scrapes until `done` holds for the samples (or throws after `ms`); resolves with them. */
-async function scrapeUntil(
-  url: string,
-  done: (samples: ExposedSample[]) => boolean,
-  ms: number,
-): Promise<ExposedSample[]> {
-  const deadline = performance.now() + ms;
-  let samples: ExposedSample[] = [];
-  while (performance.now() < deadline) {
-    samples = parseSamples((await scrape(url).catch(() => ({ text: '' }))).text);
-    if (done(samples)) return samples;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`no scrape as awaited within ${ms} ms; the last: ${JSON.stringify(samples)}`);
 }
 
 const OPERATION_COUNT = 'carbonscope_operation_energy_joules_count';
@@ -640,16 +625,6 @@ cluster.setupPrimary({ exec: 'disconnect-worker.js', execArgv: ['--import', 'car
 const worker = cluster.fork();
 worker.on('exit', (code) => console.log('worker exited ' + code));
 console.log('forked');`;
-
-/** Whether process `pid` still runs. */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function until(done: () => boolean, ms: number, what: () => string): Promise<void> {
   const deadline = performance.now() + ms;

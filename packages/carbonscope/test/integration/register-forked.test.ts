@@ -6,52 +6,16 @@ import { libraryRoot } from '../../src/paths.js';
 import { childEnv } from '../helpers/child-env.js';
 import { type ExposedSample, parseSamples } from '../helpers/metrics.js';
 import { freePort, freePorts } from '../helpers/ports.js';
-import { type Spawned, spawnUntil } from '../helpers/spawn.js';
+import { scrapeUntil } from '../helpers/scrape-until.js';
+import { running, type Spawned, spawnUntil } from '../helpers/spawn.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** An application that forks Node children of its own (no cluster), which inherit NODE_OPTIONS. */
 const FORKED = join(libraryRoot, 'test', 'fixtures', 'register', 'forked.js');
 
-/** Scrapes until `done` holds for the samples (or throws after `ms`); resolves with them. */
-async function scrapeUntil(
-  url: string,
-  done: (samples: ExposedSample[]) => boolean,
-  ms: number,
-): Promise<ExposedSample[]> {
-  const deadline = performance.now() + ms;
-  let samples: ExposedSample[] = [];
-  while (performance.now() < deadline) {
-    const text = await fetch(url).then(
-      (res) => res.text(),
-      () => '',
-    );
-    samples = parseSamples(text);
-    if (done(samples)) return samples;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`no scrape as awaited within ${ms} ms; the last: ${JSON.stringify(samples)}`);
-}
-
 /** The service_instance_id of every process in a scrape, as its target_info line says. */
 const instances = (samples: ExposedSample[]) =>
   samples.filter((s) => s.name === 'target_info').map((s) => s.labels.service_instance_id);
-
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Polls `done` every 50 ms until it holds, or throws after `ms`. */
-async function until(done: () => boolean, ms: number): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!done()) {
-    if (performance.now() > deadline) throw new Error(`not done within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** The socket folder of the parent whose pid is `pid`, if there is one. */
 const folderOf = (pid: number | undefined) =>
@@ -104,7 +68,11 @@ describe('NODE_OPTIONS=--import carbonscope/register in an application that fork
     const children = (app.stdout.find((l) => l.startsWith('forked ')) ?? '').split(' ').slice(1);
     await app.stop('SIGTERM');
     // The children end as their channel closes; the last one's exit takes the folder with it.
-    await until(() => children.every((pid) => !running(Number(pid))), 10_000);
+    await waitFor(
+      'the children to end',
+      () => children.every((pid) => !running(Number(pid))),
+      10_000,
+    );
     expect(folderOf(parent)).to.deep.equal([]);
   });
 
