@@ -81,8 +81,8 @@ export function namedRoute(req: IncomingMessage): string | undefined {
   const shaped = nodeShaped(req, REQUEST_PROTOTYPE);
   const own = shaped ? (req as Routed)[ROUTE] : lookUp<string>(req, ROUTE);
   // Next leaves Node's request as Node made it, and Express never does: an Express request is
-  // not read for Next's meta, and a Next one is read before Express's two misses (~0.1 µs each).
-  const route = own ?? (shaped ? nextRouteOf(req) : undefined) ?? expressRouteOf(req);
+  // not read for Next's meta, and a Next one is read before Express's two misses.
+  const route = own ?? (shaped ? nextRouteOf(req) : undefined) ?? expressRouteOf(req, shaped);
   if (route === undefined) return undefined;
   return route.length > MAX_ROUTE_LENGTH ? route.slice(0, MAX_ROUTE_LENGTH) : route;
 }

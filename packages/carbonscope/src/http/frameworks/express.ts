@@ -2,6 +2,12 @@ import type { IncomingMessage } from 'node:http';
 import { lookUp } from '../look-up.js';
 import { answeringMountOf, mountedTemplateOf, underMounts } from './express-mounts.js';
 
+/** What Express's router leaves on a request it routed. */
+interface ExpressFields {
+  readonly route?: { readonly path?: unknown };
+  readonly baseUrl?: unknown;
+}
+
 function textOf(path: unknown): string | undefined {
   if (typeof path === 'string') return path;
   if (path instanceof RegExp) return String(path);
@@ -38,14 +44,16 @@ function pathOf(path: unknown): string | undefined {
  * Nothing of Express is patched. A request no route answered is named by the mount of the path
  * middleware that did, where that can be read (middlewareMountOf).
  */
-export function expressRouteOf(req: IncomingMessage): string | undefined {
+export function expressRouteOf(req: IncomingMessage, plain = false): string | undefined {
   // Each Express request has a map of its own, so these reads go around V8's caches (lookUp).
-  const route = lookUp<{ path?: unknown }>(req, 'route');
-  if (route === undefined) return middlewareMountOf(req);
+  // `plain`: a request of Node's own shape (Express's router without its app, or no Express),
+  // where a property it lacks, read around the caches, walks its prototypes (~40 ns a miss).
+  const route = plain ? (req as ExpressFields).route : lookUp<ExpressFields['route']>(req, 'route');
+  if (route === undefined) return middlewareMountOf(req, plain);
   const path = pathOf(route.path);
   if (path === undefined) return undefined;
   // Undefined once the app's own router gave it back (the request left it for the final 404).
-  const baseUrl = lookUp<unknown>(req, 'baseUrl') ?? '';
+  const baseUrl = (plain ? (req as ExpressFields).baseUrl : lookUp<unknown>(req, 'baseUrl')) ?? '';
   if (typeof baseUrl !== 'string') return underMounts('', path);
   return mountedTemplateOf(req, route, path, baseUrl);
 }
@@ -55,8 +63,8 @@ export function expressRouteOf(req: IncomingMessage): string | undefined {
  * (baseUrl non-empty). A request left for the final 404 has its baseUrl given back (undefined),
  * and one a root-mounted middleware answered has '': both stay unmatched, as OTel names neither.
  */
-function middlewareMountOf(req: IncomingMessage): string | undefined {
-  const baseUrl = lookUp<unknown>(req, 'baseUrl');
+function middlewareMountOf(req: IncomingMessage, plain: boolean): string | undefined {
+  const baseUrl = plain ? (req as ExpressFields).baseUrl : lookUp<unknown>(req, 'baseUrl');
   if (typeof baseUrl !== 'string' || baseUrl === '') return undefined;
   return answeringMountOf(req, baseUrl);
 }

@@ -719,6 +719,28 @@ describe('http: every request of a server is one operation named by its route te
     }
   });
 
+  // Express's router without its app leaves Node's request as Node made it: its route is read
+  // off a request of Node's own shape, as an app's is off Express's reshaped one.
+  it("plain node:http with Express's router alone: the route it matched", async () => {
+    const root = express.Router();
+    root.get('/users/:id', (_req, res) => {
+      res.end('user');
+    });
+    root.get('/api/v1/items/:item', (_req, res) => {
+      res.end('item');
+    });
+    root.get('/hello', (_req, res) => {
+      res.end('hi');
+    });
+    const server = createServer((req, res) => {
+      root(req as express.Request, res as express.Response, () => {
+        res.statusCode = 404;
+        res.end();
+      });
+    });
+    await expectRouteTemplates(server);
+  });
+
   it('plain node:http: the handler names its route with setRoute, never the raw path', async () => {
     const server = createServer((req, res) => {
       const path = req.url ?? '';
