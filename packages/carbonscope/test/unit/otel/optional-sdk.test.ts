@@ -452,6 +452,22 @@ describe('the optional SDK packages', () => {
     }
   });
 
+  // The body's reason and the Retry-After's hold ride on one error (export-deadline's refusal):
+  // either may be lost where the other is kept.
+  it("a retried refusal with a body keeps both its reason and its Retry-After's hold", async () => {
+    const text = { 'retry-after': '30', 'content-type': 'text/plain' };
+    const collector = await refusing(429, text, 'rate limited by the gateway\n');
+    try {
+      const pushes = await periodicPushes(collector.origin);
+      const refusal = 'Too Many Requests, Retry-After 30 (HTTP 429): "rate limited by the gateway"';
+      expect(failureOf((await exportOnce(pushes.exporter)) as ExportResult)).to.equal(refusal);
+      expect(failureOf((await exportOnce(pushes.exporter)) as ExportResult)).to.equal(refusal);
+      expect(collector.requests(), 'the second push held').to.equal(1);
+    } finally {
+      collector.close();
+    }
+  });
+
   it('pushes again once the Retry-After passed, not before', async () => {
     const collector = await refusing(503, { 'retry-after': '1' });
     try {
