@@ -626,12 +626,12 @@ describe('operation tracker', () => {
     for (const joules of streamJoules) expect(joules).to.be.closeTo(0, 1e-9);
   });
 
-  // A window in which no request ended measured no overhead of theirs: read as 0, it left the
-  // streams all that no figure explained until the next window (2 minutes by default).
-  it("keeps the requests' overhead through a window in which none ended", () => {
-    const { clock, tracker, ended, sample } = setup('calibrated', undefined, {
-      calibrationIntervalMs: 5_000,
-    });
+  /**
+   * A window that learns the requests' overhead: 10 requests of 10 ms, and 5 ms each that none
+   * of them held (the process's CPU is 150 ms where its loop was busy 100 ms, all of it in the
+   * requests). Gives the request it ran, a '/busy' one of `cpuMs` of CPU.
+   */
+  function overheadWindow({ clock, tracker, sample }: Setup): (cpuMs: number) => void {
     const request = (cpuMs: number) => {
       const op = tracker.begin('/busy', 'request');
       op.run(() => clock.advance(cpuMs));
@@ -642,50 +642,50 @@ describe('operation tracker', () => {
     for (let i = 0; i < 10; i++) request(10);
     clock.idle(900);
     sample(1, 0, false, 0.15);
+    return request;
+  }
+
+  /**
+   * The joules of one second's 40 `request`s of 10 ms (0.4 s of CPU, and 0.2 s more no figure
+   * explains), beside 5 idle streams no window measured.
+   */
+  function busyBesideStreams(
+    { clock, tracker, ended, sample }: Setup,
+    request: (cpuMs: number) => void,
+  ): number {
+    const streams = Array.from({ length: 5 }, () => tracker.begin('/events', 'request'));
+    ended.length = 0;
+    for (let i = 0; i < 40; i++) {
+      request(10);
+      clock.idle(15);
+    }
+    sample(10, 0, false, 0.6);
+    for (const stream of streams) stream.end();
+    return ended.filter((f) => f.operation === '/busy').reduce((sum, f) => sum + f.joules, 0);
+  }
+
+  // A window in which no request ended measured no overhead of theirs: read as 0, it left the
+  // streams all that no figure explained until the next window (2 minutes by default).
+  it("keeps the requests' overhead through a window in which none ended", () => {
+    const s = setup('calibrated', undefined, { calibrationIntervalMs: 5_000 });
+    const { clock, tracker, sample } = s;
+    const request = overheadWindow(s);
     // The next window: a job ran in it, and no request.
     clock.idle(5_000);
     sample(1);
     tracker.track('job', () => clock.advance(10));
     clock.idle(990);
     sample(1, 0, false, 0.01);
-    const streams = Array.from({ length: 5 }, () => tracker.begin('/events', 'request'));
-    ended.length = 0;
-    for (let i = 0; i < 40; i++) {
-      request(10);
-      clock.idle(15);
-    }
-    sample(10, 0, false, 0.6);
-    const busyJoules = ended.reduce((sum, f) => sum + f.joules, 0);
-    expect(busyJoules).to.be.closeTo(10, 1e-9);
-    for (const stream of streams) stream.end();
+    expect(busyBesideStreams(s, request)).to.be.closeTo(10, 1e-9);
   });
 
   // The CPU no figure explains is mostly the requests' own (a connection's reads and writes):
   // given to the streams whole, 20 idle ones took 23 % of a real server's energy in 60 s.
   it("leaves what is left over the requests' overhead, as the last window measured it", () => {
-    const { clock, tracker, ended, sample } = setup('calibrated');
-    const request = (cpuMs: number) => {
-      const op = tracker.begin('/busy', 'request');
-      op.run(() => clock.advance(cpuMs));
-      op.end();
-    };
-    clock.advance(1000);
-    // A window opens: 10 requests of 10 ms, and 5 ms each that none of them held (the process's
-    // CPU is 150 ms where its loop was busy 100 ms, all of it in the requests).
-    sample(1);
-    for (let i = 0; i < 10; i++) request(10);
-    clock.idle(900);
-    sample(1, 0, false, 0.15);
-    const streams = Array.from({ length: 5 }, () => tracker.begin('/events', 'request'));
-    ended.length = 0;
-    for (let i = 0; i < 40; i++) {
-      request(10);
-      clock.idle(15);
-    }
-    sample(10, 0, false, 0.6);
-    const busyJoules = ended.reduce((sum, f) => sum + f.joules, 0);
-    expect(busyJoules).to.be.closeTo(10, 1e-9); // was 6.67 J: the streams took the overhead
-    for (const stream of streams) stream.end();
+    const s = setup('calibrated');
+    const request = overheadWindow(s);
+    // was 6.67 J: the streams took the overhead
+    expect(busyBesideStreams(s, request)).to.be.closeTo(10, 1e-9);
   });
 
   // A job begun between windows, 500 ms of CPU a second, its kind's density 0.1: in the window
