@@ -4,19 +4,12 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { cliEnv } from '../helpers/cli-env.js';
 import { tempDirUntilExit } from '../helpers/temp-dir.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-const ENV = {
-  ...process.env,
-  ENERGY_SOURCE: 'estimate',
-  CARBON_INTENSITY: '300',
-  CARBON_ZONE: 'DE',
-  ELECTRICITY_MAPS_API_KEY: '',
-  ELECTRICITY_MAP_API_KEY: '',
-  LOG_LEVEL: '',
-};
+const ENV = cliEnv();
 
 /**
  * Runs `sh -c script`, under `carbonscope run` or not, with each file open for writing at its fd.

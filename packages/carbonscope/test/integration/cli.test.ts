@@ -21,6 +21,7 @@ import { llmImpacts } from '../../src/llm/llm-impacts.js';
 import { METRICS } from '../../src/metrics/index.js';
 import { libraryRoot as projectRoot } from '../../src/paths.js';
 import { StubElectricityMaps } from '../fixtures/grid/stub-electricity-maps.js';
+import { cliEnv } from '../helpers/cli-env.js';
 import {
   metricsOf,
   type OtlpMetric,
@@ -33,17 +34,8 @@ import { waitFor } from '../helpers/wait.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-/** Deterministic and offline: the estimate source, a fixed grid intensity, short samples. */
-const ENV = {
-  ...process.env,
-  ENERGY_SOURCE: 'estimate',
-  CARBON_INTENSITY: '300',
-  CARBON_ZONE: 'DE',
-  ENERGY_SAMPLE_INTERVAL_MS: '250',
-  ELECTRICITY_MAPS_API_KEY: '',
-  ELECTRICITY_MAP_API_KEY: '',
-  LOG_LEVEL: '',
-};
+/** Deterministic and offline (cliEnv), with short samples. */
+const ENV = cliEnv({ ENERGY_SAMPLE_INTERVAL_MS: '250' });
 
 // Spins until it has used 1.5 s of CPU, not of the clock: on a loaded machine a clock-bound loop
 // got 0.7–0.9 s of CPU, under the test's bar, while the command did what it should.
