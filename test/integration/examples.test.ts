@@ -104,6 +104,23 @@ const until = (what: string, app: Spawned, ok: () => Promise<boolean>) =>
 const INSTALL = { timeoutMs: 180_000 };
 
 /**
+ * An example server's environment: on `port`, no traces nor logs, a constant estimate sampled
+ * every 200 ms, and `metrics` (how it exports them).
+ */
+function serverEnv(port: number, metrics: Record<string, string>): Record<string, string> {
+  return childEnv({
+    HOME: process.env.HOME ?? '',
+    PORT: String(port),
+    OTEL_TRACES_EXPORTER: 'none',
+    OTEL_LOGS_EXPORTER: 'none',
+    CARBON_INTENSITY: '300',
+    ENERGY_SOURCE: 'estimate',
+    ENERGY_SAMPLE_INTERVAL_MS: '200',
+    ...metrics,
+  });
+}
+
+/**
  * otel.js with its Prometheus reader taken out, all else as shipped: NodeSDK then pushes OTLP as
  * OTEL_METRICS_EXPORTER says, so its shutdown handler has a last push to make (the case of a user
  * who copies otel.js with a push exporter).
@@ -446,18 +463,11 @@ console.log(JSON.stringify({ registered: globalThis[Symbol.for('carbonscope.regi
           try {
             app = await spawnUntil(node, ['--import', pushingOtelJs(dir), 'server.js'], {
               cwd: dir,
-              env: childEnv({
-                HOME: process.env.HOME ?? '',
-                PORT: String(port),
+              env: serverEnv(port, {
                 OTEL_METRICS_EXPORTER: 'otlp',
                 OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
                 // No periodic push in the test's time: the shutdown's is the only one.
                 OTEL_METRIC_EXPORT_INTERVAL: '600000',
-                OTEL_TRACES_EXPORTER: 'none',
-                OTEL_LOGS_EXPORTER: 'none',
-                CARBON_INTENSITY: '300',
-                ENERGY_SOURCE: 'estimate',
-                ENERGY_SAMPLE_INTERVAL_MS: '200',
               }),
               waitFor: /^listening \d+/,
             });
@@ -489,16 +499,9 @@ console.log(JSON.stringify({ registered: globalThis[Symbol.for('carbonscope.regi
           const [port, metricsPort] = (await freePorts(2)) as [number, number];
           const app = await spawnUntil(node, ['--import', mode.importFlag, 'server.js'], {
             cwd: dir,
-            env: childEnv({
-              HOME: process.env.HOME ?? '',
-              PORT: String(port),
+            env: serverEnv(port, {
               OTEL_METRICS_EXPORTER: 'prometheus',
               OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
-              OTEL_TRACES_EXPORTER: 'none',
-              OTEL_LOGS_EXPORTER: 'none',
-              CARBON_INTENSITY: '300',
-              ENERGY_SOURCE: 'estimate',
-              ENERGY_SAMPLE_INTERVAL_MS: '200',
             }),
             waitFor: /^listening \d+/,
           });
