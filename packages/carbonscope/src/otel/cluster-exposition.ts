@@ -11,6 +11,8 @@ import type { Logger } from '../log.js';
 import type { Env } from '../settings.js';
 import { isAncestor } from './ancestry.js';
 import {
+  type AnswererNames,
+  CLUSTER_WORKER,
   type Exposition,
   primaryFolder,
   readWorker,
@@ -138,15 +140,30 @@ export function answerPrimary(
   logger: Logger,
 ): () => void {
   const folder = env[PRIMARY_FOLDER];
+  const names = answererNames();
   if (!folder) {
     // The application's fork(env) or execve dropped it: where to listen is not known.
     logger.warn(
-      `this cluster worker cannot give its primary its figures, which its scrapes will lack: ${PRIMARY_FOLDER} is not set (the primary sets it for its workers)`,
+      `${names.self} cannot give ${names.parent} its figures, which its scrapes will lack: ${PRIMARY_FOLDER} is not set (${names.parent} sets it for the processes whose figures it serves)`,
     );
     return () => undefined;
   }
-  return serveThePrimary(folder, collect, logger);
+  return serveThePrimary(folder, collect, logger, undefined, names);
 }
+
+const FORKED_CHILD: AnswererNames = { self: 'this child process', parent: 'its parent' };
+
+/** This process's names in its warnings: a cluster worker's, or a child's forked outside one. */
+function answererNames(): AnswererNames {
+  return cluster.isWorker ? CLUSTER_WORKER : FORKED_CHILD;
+}
+
+/**
+ * Whose figures a primary's warning names: a process with no live cluster worker reads its
+ * forked children's alone (where it has workers, theirs, and maybe its children's too).
+ */
+const whose = (workers: readonly number[]) =>
+  workers.length > 0 ? "the cluster's workers'" : "the child processes'";
 
 /**
  * The live workers' expositions, read all at once; those that have none, or are late, are left
@@ -169,23 +186,24 @@ export function workersExpositions(
     const folder = primaryFolder(path);
     if (folder === undefined) return [];
     if (folder.trouble !== undefined) {
-      if (!warned) logger?.warn(`the cluster's workers' figures are not read: ${folder.trouble}`);
+      if (!warned) logger?.warn(`${whose(workers)} figures are not read: ${folder.trouble}`);
       warned = true;
       return [];
     }
     // The forked children that answer are found by their sockets: no event tells of them.
     const pids = [...new Set([...workers, ...socketPids(path)])];
     if (pids.length === 0) return [];
-    const tooLarge = () => {
+    const tooLarge = (pid: number) => {
       if (!warnedLarge) {
+        const who = workers.includes(pid) ? 'a cluster worker' : 'a child process';
         logger?.warn(
-          `a cluster worker's exposition was over ${WORKER_ANSWER_BYTES / 1024 / 1024} MiB: its figures are left out of the scrape`,
+          `${who}'s exposition (pid ${pid}) was over ${WORKER_ANSWER_BYTES / 1024 / 1024} MiB: its figures are left out of the scrape`,
         );
       }
       warnedLarge = true;
     };
     const answers = await Promise.all(
-      pids.map((pid) => readWorker(path, pid, timeoutMs, { tooLarge })),
+      pids.map((pid) => readWorker(path, pid, timeoutMs, { tooLarge: () => tooLarge(pid) })),
     );
     return answers.filter((a): a is Exposition => a !== undefined);
   };

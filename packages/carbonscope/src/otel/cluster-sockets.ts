@@ -129,6 +129,17 @@ export function socketPath(folder: string, workerPid: number): string {
   return join(folder, `${workerPid}.sock`);
 }
 
+/** How an answering process's warnings name it and the process that reads its figures. */
+export interface AnswererNames {
+  /** `this cluster worker`, or `this child process`. */
+  self: string;
+  /** `its primary`, or `its parent`. */
+  parent: string;
+}
+
+/** A node:cluster worker's names; a child forked outside a cluster has its own (parentServes). */
+export const CLUSTER_WORKER: AnswererNames = { self: 'this cluster worker', parent: 'its primary' };
+
 /** The longest path a local socket may have: sun_path's bytes, less its closing NUL. */
 const SOCKET_PATH_MAX = process.platform === 'linux' ? 107 : 103;
 
@@ -137,13 +148,13 @@ const SOCKET_PATH_MAX = process.platform === 'linux' ? 107 : 103;
  * so that the socket goes outside the checked folder (<TMPDIR>/carbonscope-cluste, the same for
  * every cluster); later versions refuse it with a bare EINVAL.
  */
-function pathTrouble(path: string): string | undefined {
+function pathTrouble(path: string, parent = CLUSTER_WORKER.parent): string | undefined {
   if (WINDOWS) return undefined;
   const bytes = Buffer.byteLength(path);
   if (bytes <= SOCKET_PATH_MAX) return undefined;
   // The primary's TMPDIR, which named the folder: a worker's own may differ.
   const dir = dirname(dirname(path));
-  return `${path} is ${bytes} bytes, over the ${SOCKET_PATH_MAX} a local socket's path may have: give the cluster's primary a shorter TMPDIR (now ${dir})`;
+  return `${path} is ${bytes} bytes, over the ${SOCKET_PATH_MAX} a local socket's path may have: give ${parent} a shorter TMPDIR (now ${dir})`;
 }
 
 /**
@@ -318,18 +329,19 @@ function sharedCollection(
  * In a worker: serves this process's exposition on its socket in the primary's `folder`.
  * Returns what stops serving and removes the socket. A stale socket at its path (a dead worker's
  * of the same pid) is replaced: nobody else may have its pid. A collection not done within
- * `answerMs` closes its connections without figures.
+ * `answerMs` closes its connections without figures. Its warnings name it by `names`.
  */
 export function serveThePrimary(
   folder: string,
   collect: () => Promise<Exposition>,
   logger: Logger,
   answerMs: number = WORKER_ANSWER_MS,
+  { self, parent }: AnswererNames = CLUSTER_WORKER,
 ): () => void {
   const path = socketPath(folder, process.pid);
   const cannot = (err: unknown) =>
     logger.warn(
-      `this cluster worker cannot give its primary its figures, which its scrapes will lack: ${err instanceof Error ? err.message : String(err)}`,
+      `${self} cannot give ${parent} its figures, which its scrapes will lack: ${err instanceof Error ? err.message : String(err)}`,
     );
   const shared = sharedCollection(collect, answerMs);
   const server = createServer((socket) => answer(socket, shared));
@@ -337,7 +349,7 @@ export function serveThePrimary(
   server.unref();
   const listen = () => {
     try {
-      const tooLong = pathTrouble(path);
+      const tooLong = pathTrouble(path, parent);
       if (tooLong !== undefined) throw new Error(tooLong);
       if (!WINDOWS) {
         preparedFolder(folder);

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { chmodSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -8,6 +8,7 @@ import { type ExposedSample, parseSamples } from '../helpers/metrics.js';
 import { freePort, freePorts } from '../helpers/ports.js';
 import { scrapeUntil } from '../helpers/scrape-until.js';
 import { running, type Spawned, spawnUntil } from '../helpers/spawn.js';
+import { tempDirUntilExit } from '../helpers/temp-dir.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** An application that forks Node children of its own (no cluster), which inherit NODE_OPTIONS. */
@@ -103,5 +104,36 @@ describe('NODE_OPTIONS=--import carbonscope/register in an application that fork
     expect(instances(theirs)).to.have.length(1);
     expect(instances(theirs)[0]).to.not.equal(instances(mine)[0]);
     expect(app.stderr.join('\n')).to.not.match(/error|warning/i);
+  });
+
+  // A child that cannot answer its parent (here its socket's path too long for the TMPDIR its
+  // parent named the folder from) said "this cluster worker cannot give its primary its
+  // figures", and told the user to shorten "the cluster's primary"'s TMPDIR: there is no cluster.
+  it('a child that cannot answer its parent says so as a child process, not a cluster worker', async () => {
+    const port = await freePort();
+    const long = tempDirUntilExit(`carbonscope-${'t'.repeat(90)}-`);
+    app = await start(port, { CHILDREN: '1', TMPDIR: long });
+    const warning = await waitFor("the child's warning", () =>
+      app?.stderr.find((l) => l.includes('warning')),
+    );
+    expect(warning).to.include('this child process cannot give its parent its figures');
+    expect(warning).to.include('give its parent a shorter TMPDIR');
+    expect(warning).to.not.match(/cluster worker|primary/);
+  });
+
+  // Its parent, which has no cluster worker, said "the cluster's workers' figures are not read".
+  it('a parent that will not read its folder says so of its child processes, not of a cluster', async () => {
+    const port = await freePort();
+    app = await start(port, { CHILDREN: '1' });
+    const parent = app.proc.pid;
+    const [folder] = await waitFor("the children's folder", () => folderOf(parent), {
+      until: (f) => f.length === 1,
+    });
+    chmodSync(join(tmpdir(), String(folder)), 0o777);
+    const warning = await waitFor("the parent's warning", async () => {
+      await fetch(`http://127.0.0.1:${port}/metrics`);
+      return app?.stderr.find((l) => l.includes('figures are not read'));
+    });
+    expect(warning).to.include("the child processes' figures are not read").and.include('mode 777');
   });
 });

@@ -170,6 +170,24 @@ describe('a Node child forked outside a cluster, told that a process above it se
     expect(parentServes({ CARBONSCOPE_CLUSTER_PRIMARY: String(process.ppid) })).to.equal(false);
   });
 
+  // It said "this cluster worker cannot give its primary its figures", of a process in no cluster.
+  it("told no folder, says so as a child process of its parent's, not as a cluster worker", () => {
+    const warnings: string[] = [];
+    const none = () => undefined;
+    const warn = (first: unknown, second?: string) => {
+      warnings.push(typeof first === 'string' ? first : String(second));
+    };
+    answerPrimary(told(process.ppid), () => Promise.reject(), {
+      debug: none,
+      info: none,
+      error: none,
+      warn,
+    })();
+    expect(warnings).to.have.length(1);
+    expect(warnings[0]).to.include('this child process cannot give its parent its figures');
+    expect(warnings[0]).to.not.match(/cluster worker|primary/);
+  });
+
   // On Windows the sockets are named pipes, which the parent cannot list (no folder): a child
   // that answered there was read by nobody, where it had said that the port was taken.
   it('keeps its own endpoint on Windows', () => {
