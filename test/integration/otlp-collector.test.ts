@@ -145,7 +145,8 @@ describe('register pushing to the real Collector while its memory limiter refuse
     collector = undefined;
   });
 
-  it('one warning naming the refusal: Service Unavailable (HTTP 503)', async () => {
+  // The Collector says why in the answer's google.rpc.Status, which the line quotes.
+  it('one warning naming the refusal and its reason: Service Unavailable (HTTP 503)', async () => {
     const [http, exporter] = await freePorts(2);
     // A limit below what the Collector itself takes: it refuses every push.
     collector = await collectorOn({ http: http as number, exporter: exporter as number }, [
@@ -156,7 +157,7 @@ describe('register pushing to the real Collector while its memory limiter refuse
     const warned = () => pushFailures(app);
     await waitFor('a warning of the refused push', async () => warned().length > 0);
     expect(warned()).to.deep.equal([
-      `carbonscope: warning: could not push metrics to http://127.0.0.1:${http}/v1/metrics: Service Unavailable (HTTP 503); the next export tries again`,
+      `carbonscope: warning: could not push metrics to http://127.0.0.1:${http}/v1/metrics: Service Unavailable (HTTP 503): "data refused due to high memory usage"; the next export tries again`,
     ]);
   });
 });
