@@ -1,4 +1,4 @@
-import { chmodSync, readdirSync } from 'node:fs';
+import { chmodSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -27,8 +27,13 @@ describe('NODE_OPTIONS=--import carbonscope/register in an application that fork
   let app: Spawned | undefined;
 
   afterEach(async () => {
+    const parent = app?.proc.pid;
     await app?.stop('SIGKILL');
     app = undefined;
+    // A parent killed so has no exit of its own, where it removes its folder (and one opened to
+    // others it will not touch): the test's to remove, or the run's TMPDIR keeps it.
+    for (const name of folderOf(parent))
+      rmSync(join(tmpdir(), name), { recursive: true, force: true });
   });
 
   /** forked.js with `children` children, the parent's endpoint on `port`. */
