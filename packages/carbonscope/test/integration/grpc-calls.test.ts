@@ -27,6 +27,7 @@ import { trackHttp2Streams } from '../../src/http/http2-streams.js';
 import { METRICS, prometheusName } from '../../src/metrics/index.js';
 import { bindMetrics } from '../../src/otel/bind-metrics.js';
 import type { Carbonscope } from '../../src/runtime/carbonscope.js';
+import { withHttpMetrics } from '../helpers/http-metrics.js';
 import { createTestMetrics, parseSamples } from '../helpers/metrics.js';
 import { steadyCarbonscope } from '../unit/energy/scripted.js';
 
@@ -365,10 +366,7 @@ function failingServer(): Server {
 describe("http: a gRPC call's outcome, its grpc-status, over loopback", () => {
   it('labels the request duration per method with it, a server failure as error.type', async () => {
     const metrics = createTestMetrics();
-    const cs = await steadyCarbonscope();
-    bindMetrics(metrics.meter, cs, { http: true, histograms: metrics.histograms });
-    const ended: OperationFootprint[] = [];
-    cs.onFinish((f) => ended.push(f));
+    const { cs, ended } = await withHttpMetrics(metrics);
     cs.trackRequests();
     const items = itemsServer();
     const failing = failingServer();

@@ -1,21 +1,12 @@
 import { expect } from 'chai';
-import type { OperationFootprint } from '../../../src/energy/index.js';
 import { METRICS, prometheusName } from '../../../src/metrics/index.js';
-import { bindMetrics } from '../../../src/otel/bind-metrics.js';
+import { withHttpMetrics } from '../../helpers/http-metrics.js';
 import { createTestMetrics, parseSamples, type TestMetrics } from '../../helpers/metrics.js';
-import { steadyCarbonscope } from '../energy/scripted.js';
 
 const COUNT = `${prometheusName(METRICS.httpDuration)}_count`;
 const SUM = `${prometheusName(METRICS.httpDuration)}_sum`;
 
 /** carbonscope with `http.server.request.duration` on `metrics`, and the operations it ended. */
-async function bound(metrics: TestMetrics, env: Record<string, string> = {}) {
-  const cs = await steadyCarbonscope({}, env);
-  bindMetrics(metrics.meter, cs, { http: true, histograms: metrics.histograms });
-  const ended: OperationFootprint[] = [];
-  cs.onFinish((f) => ended.push(f));
-  return { cs, ended };
-}
 
 /** The http.server.request.duration series of `name`, as `status method scheme [route]`. */
 async function series(metrics: TestMetrics, name = COUNT): Promise<Record<string, number>> {
@@ -33,7 +24,7 @@ describe('http: answers given before any request (parser rejections, CONNECT)', 
   for (const local of [false, true]) {
     it(`are counted in http.server.request.duration with no route and a bounded method${local ? ' (local histograms)' : ''}`, async () => {
       const metrics = createTestMetrics({ local });
-      const { cs, ended } = await bound(metrics);
+      const { cs, ended } = await withHttpMetrics(metrics);
       cs.answeredEarly(400);
       cs.answeredEarly(400);
       cs.answeredEarly(431, { method: undefined });
@@ -62,7 +53,9 @@ describe('http: answers given before any request (parser rejections, CONNECT)', 
 
   it('label methods by OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS when it is set', async () => {
     const metrics = createTestMetrics();
-    const { cs } = await bound(metrics, { OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS: 'GET' });
+    const { cs } = await withHttpMetrics(metrics, {
+      OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS: 'GET',
+    });
     cs.answeredEarly(405, { method: 'CONNECT' });
     expect(await series(metrics)).to.deep.equal({ '405 _OTHER http': 1 });
     await cs.stop();
@@ -71,7 +64,7 @@ describe('http: answers given before any request (parser rejections, CONNECT)', 
 
   it('refuse a status that is not an HTTP status (a series per value otherwise)', async () => {
     const metrics = createTestMetrics();
-    const { cs } = await bound(metrics);
+    const { cs } = await withHttpMetrics(metrics);
     for (const status of [0, 99, 600, 400.5, Number.NaN]) {
       expect(() => cs.answeredEarly(status), String(status)).to.throw(RangeError, /status/);
     }
@@ -82,7 +75,7 @@ describe('http: answers given before any request (parser rejections, CONNECT)', 
 
   it('are lent to onEarlyAnswer listeners until they unsubscribe', async () => {
     const metrics = createTestMetrics();
-    const { cs } = await bound(metrics);
+    const { cs } = await withHttpMetrics(metrics);
     const seen: string[] = [];
     const off = cs.onEarlyAnswer((a) => seen.push(`${a.status} ${a.http.method} ${a.seconds}`));
     cs.answeredEarly(431);

@@ -25,8 +25,8 @@ import type { OperationFootprint } from '../../../src/energy/index.js';
 import { setRoute } from '../../../src/http/index.js';
 import type { Logger } from '../../../src/log.js';
 import { METRICS, prometheusName } from '../../../src/metrics/index.js';
-import { bindMetrics } from '../../../src/otel/bind-metrics.js';
 import type { Carbonscope } from '../../../src/runtime/carbonscope.js';
+import { withHttpMetrics } from '../../helpers/http-metrics.js';
 import { createTestMetrics, parseSamples } from '../../helpers/metrics.js';
 import { tempDirUntilExit } from '../../helpers/temp-dir.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -211,10 +211,7 @@ describe('http: HTTP/2 requests are tracked as HTTP/1 ones are', () => {
   // in the error rate (`_OTHER`), where the same stream over HTTP/1 counts its 200 and no error.
   it('a streamed answer its client leaves after the head keeps its status; one left before keeps none', async () => {
     const metrics = createTestMetrics();
-    const cs = await steadyCarbonscope();
-    bindMetrics(metrics.meter, cs, { http: true, histograms: metrics.histograms });
-    const ended: OperationFootprint[] = [];
-    cs.onFinish((f) => ended.push(f));
+    const { cs, ended } = await withHttpMetrics(metrics);
     cs.trackRequests();
     const tls = { ...(await selfSigned(tempDirUntilExit('carbonscope-h2-'))), allowHTTP1: true };
     const servers = [createServer(), createSecureServer(tls)];

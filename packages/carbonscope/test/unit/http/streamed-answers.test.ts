@@ -5,7 +5,7 @@ import { pipeline, Readable } from 'node:stream';
 import { expect } from 'chai';
 import type { OperationFootprint } from '../../../src/energy/index.js';
 import { METRICS, prometheusName } from '../../../src/metrics/index.js';
-import { bindMetrics } from '../../../src/otel/bind-metrics.js';
+import { withHttpMetrics } from '../../helpers/http-metrics.js';
 import { createTestMetrics, parseSamples } from '../../helpers/metrics.js';
 import { waitFor } from '../../helpers/wait.js';
 import { steadyCarbonscope } from '../energy/scripted.js';
@@ -27,10 +27,7 @@ async function readHeadAndLeave(port: number, path: string): Promise<number | un
 describe('http: a streamed answer its client closes after the head', () => {
   it('is counted with the status it sent and no error.type; one left before any answer keeps _OTHER', async () => {
     const metrics = createTestMetrics();
-    const cs = await steadyCarbonscope();
-    bindMetrics(metrics.meter, cs, { http: true, histograms: metrics.histograms });
-    const ended: OperationFootprint[] = [];
-    cs.onFinish((f) => ended.push(f));
+    const { cs, ended } = await withHttpMetrics(metrics);
     const held: ServerResponse[] = [];
     const server = createServer((req, res) => {
       held.push(res);
