@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { cpus } from 'node:os';
 import { z } from 'zod';
 import { typeOf } from './argument-checks.js';
 import {
@@ -496,11 +496,14 @@ export function loadSettings(env: Env = process.env): Settings {
 
 /**
  * TE, EL, ToR and RR from the EMBODIED_* variables over the profile's figures. Without a host
- * size, the machine seen (its available parallelism) is the whole host and all of it reserved.
+ * size, the machine seen is the whole host and all of it reserved. The machine seen is every
+ * logical CPU, not os.availableParallelism(): a cpuset (a pinned container, taskset) cuts the
+ * latter, while the process's part of M is its CPU time over all of them (/proc/stat's), so a
+ * process pinned to 1 of 2 cores got half its M under `cloud-vcpu`.
  */
 function embodiedSettings(s: Parsed<typeof schema>): EmbodiedSettings {
   const figures = EMBODIED_PROFILE_FIGURES[s.EMBODIED_PROFILE];
-  const seen = availableParallelism();
+  const seen = Math.max(1, cpus().length);
   const hostVcpus = s.EMBODIED_HOST_VCPUS ?? figures.hostVcpus ?? seen;
   const reservedVcpus = s.EMBODIED_RESERVED_VCPUS ?? Math.min(seen, hostVcpus);
   if (reservedVcpus > hostVcpus) {

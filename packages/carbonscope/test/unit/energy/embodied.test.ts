@@ -1,4 +1,5 @@
-import { availableParallelism } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
 import { expect } from 'chai';
 import {
   EMBODIED_PROFILE_FIGURES,
@@ -14,7 +15,7 @@ const settings = (env: Record<string, string> = {}) => loadSettings({ CARBON_ZON
 describe('embodied emissions and SCI', () => {
   it('defaults to a whole server as the machine seen: CCF base rack server, 4 years, all vCPUs reserved', () => {
     const { embodied } = settings();
-    const seen = availableParallelism();
+    const seen = cpus().length;
     expect(embodied).to.deep.include({
       profile: 'server',
       totalKg: 1000,
@@ -29,10 +30,39 @@ describe('embodied emissions and SCI', () => {
 
   it('cloud-vcpu: an m5 host shared by its 96 vCPUs, this machine reserving what it sees', () => {
     const { embodied } = settings({ EMBODIED_PROFILE: 'cloud-vcpu' });
-    const seen = availableParallelism();
+    const seen = cpus().length;
     expect(embodied).to.deep.include({ totalKg: 1610.79, hostVcpus: 96, reservedVcpus: seen });
     const perVcpuPerSecond = 1610.79e3 / 96 / (4 * SECONDS_PER_YEAR);
     expect(embodiedGramsPerSecond(embodied)).to.be.closeTo(perVcpuPerSecond * seen, 1e-15);
+  });
+
+  // A container pinned to cores (Kubernetes' static CPU manager, `docker --cpuset-cpus`,
+  // `taskset`) sees fewer of them in os.availableParallelism(); the process's share of the
+  // host's M is its CPU time over every logical CPU's (the capacity /proc/stat counts), so the
+  // reserved share must be that machine's too, or a pinned process gets a fraction of its M.
+  it('a process pinned to one core still reserves the whole machine its share is taken of', function () {
+    if (cpus().length < 2 || process.platform !== 'linux') this.skip();
+    const settingsUrl = new URL('../../../src/settings.js', import.meta.url).href;
+    const script = `const { loadSettings } = await import(${JSON.stringify(settingsUrl)});
+      const os = await import('node:os');
+      const { embodied } = loadSettings({ CARBON_ZONE: 'DE', EMBODIED_PROFILE: 'cloud-vcpu' });
+      console.log(JSON.stringify({ seen: os.availableParallelism(), reserved: embodied.reservedVcpus }));`;
+    let out: string;
+    try {
+      out = execFileSync(
+        'taskset',
+        ['-c', '0', process.execPath, '--input-type=module', '-e', script],
+        {
+          encoding: 'utf8',
+        },
+      );
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.skip(); // no taskset here
+      throw err;
+    }
+    const pinned = JSON.parse(out) as { seen: number; reserved: number };
+    expect(pinned.seen, 'taskset pinned the child to one core').to.equal(1);
+    expect(pinned.reserved).to.equal(Math.min(cpus().length, 96));
   });
 
   it("laptop: Boavizta's 181 kgCO2e over its 35,040 hours, not 4 years of 365.25 days", () => {
