@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import {
   checkOtelLists,
   checkOtelSwitches,
+  checkOtlpTlsFiles,
   type Env,
   type ExporterEndpoint,
   fetchableUrlSetting,
@@ -195,6 +196,8 @@ export function loadConfig(env: Env = process.env): Config {
   checkExportTimeout(env, s.OTEL_METRIC_EXPORT_INTERVAL);
   checkOtelLists(env);
   checkOtelSwitches(env);
+  // The exporters would leave out a file they cannot read, and every https push then fail.
+  checkOtlpTlsFiles(env, ['METRICS', 'TRACES']);
   return {
     port: s.PORT,
     host: s.HOST,

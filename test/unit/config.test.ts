@@ -252,6 +252,18 @@ describe('config', () => {
       ).not.to.throw();
     });
 
+    // The exporters left out a file they could not read, and every https push then failed on
+    // its handshake, no variable named.
+    it('refuses an OTLP TLS file it cannot read, for metrics or for traces', () => {
+      for (const variable of [
+        'OTEL_EXPORTER_OTLP_CERTIFICATE',
+        'OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY',
+        'OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE',
+      ]) {
+        refused({ [variable]: '/nonexistent/ca.pem' }, variable, /cannot read .*ENOENT/);
+      }
+    });
+
     it('refuses a malformed OTEL_RESOURCE_ATTRIBUTES, which the SDK dropped whole', () => {
       const variable = 'OTEL_RESOURCE_ATTRIBUTES';
       refused({ [variable]: 'deployment.environment' }, variable, /: item 1 has no "="/);

@@ -202,6 +202,7 @@ export { LAST_PUSH_DEADLINE_MS, type LastPush, otlpLastPush } from './otel/last-
 export { lastPushAgents } from './otel/last-push-agent.js';
 export { LocalHistograms, type TemporalitySource } from './otel/local-histograms.js';
 export { MissingSdkError, otlpMetricExporter } from './otel/optional-sdk.js';
+export { checkOtlpTlsFiles } from './otel/otlp-tls-files.js';
 export { withPrometheusNames } from './otel/prometheus-names.js';
 export { PrometheusText, type PrometheusTextOptions } from './otel/prometheus-text.js';
 export { reportingPushFailures } from './otel/push-failures.js';

@@ -19,6 +19,7 @@ import {
   otlpMetricExporter,
   withResults,
 } from '../otel/optional-sdk.js';
+import { otlpTlsFileProblems } from '../otel/otlp-tls-files.js';
 import { type ReportingExporter, reportingFailures } from '../otel/push-failures.js';
 import { Carbonscope } from '../runtime/carbonscope.js';
 import {
@@ -327,11 +328,13 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   const logger = stderrLogger({ level: verbose ? 'info' : 'warn', fields: verbose, secrets });
   const redactions = redactionList(secrets);
   const runId = randomUUID();
-  // The OTLP exporter reads its headers from the environment itself, and drops a bad one.
+  // The OTLP exporter reads its headers and TLS files from the environment itself, and drops a
+  // bad one.
   if (o.options.otlp) {
     for (const line of malformedOtelVariables(o.env, { sdk: false, headers: true })) {
       logger.warn(line);
     }
+    for (const line of otlpTlsFileProblems(o.env, 'METRICS')) logger.warn(line);
   }
   const otlp = o.options.otlp
     ? await otlpPush(

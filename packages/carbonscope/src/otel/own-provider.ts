@@ -49,6 +49,7 @@ import {
   PROMETHEUS,
   type PushMetricExporter,
 } from './optional-sdk.js';
+import { otlpTlsFileProblems } from './otlp-tls-files.js';
 import { PrometheusText } from './prometheus-text.js';
 import { reportingPushFailures } from './push-failures.js';
 import { PushMarks } from './push-marks.js';
@@ -406,12 +407,11 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
     return undefined;
   }
   checkVariables(exporters, env);
-  for (const line of malformedOtelVariables(env, {
-    sdk: true,
-    headers: exporters.includes('otlp'),
-  })) {
+  const otlp = exporters.includes('otlp');
+  for (const line of malformedOtelVariables(env, { sdk: true, headers: otlp })) {
     logger.warn(line);
   }
+  if (otlp) for (const line of otlpTlsFileProblems(env, 'METRICS')) logger.warn(line);
   const [sdk, resources] = await importSdk(
     `OTEL_METRICS_EXPORTER=${exporters.join(',')}`,
     exporterPackages(exporters, env),

@@ -100,6 +100,35 @@ describe("register's own meter provider: a gauge's series are what its callback 
     }
   });
 
+  // The exporter leaves out a TLS file it cannot read, and Node takes a client certificate
+  // without its key, each without a word: every https push then failed on its handshake.
+  it('says in one line each which OTLP TLS file it cannot use, never what a key file holds', async () => {
+    const receiver = await otlpReceiver();
+    const lines: string[] = [];
+    const logger = stderrLogger({ level: 'warn', write: (line) => lines.push(line) });
+    const own = await startOwnProvider(
+      {
+        OTEL_METRICS_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_METRIC_EXPORT_INTERVAL: '3600000',
+        OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE: '/nonexistent/collector-ca.pem',
+        OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: '/nonexistent/client.pem',
+      },
+      logger,
+    );
+    try {
+      if (!own) throw new Error('no provider started');
+      expect(lines).to.deep.equal([
+        'carbonscope: warning: OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE: cannot read /nonexistent/collector-ca.pem (ENOENT); the exporter pushes without it\n',
+        'carbonscope: warning: OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: cannot read /nonexistent/client.pem (ENOENT); the exporter pushes without it\n',
+        'carbonscope: warning: OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: set without OTEL_EXPORTER_OTLP_CLIENT_KEY: no client certificate is sent\n',
+      ]);
+    } finally {
+      await own?.shutdown();
+      await receiver.close();
+    }
+  });
+
   // A stderr line that wraps reads as two, the second with no `carbonscope:` to say whose.
   it("says why a collection failed in one line, with the settings' secrets masked", async () => {
     const lines: string[] = [];
