@@ -102,8 +102,18 @@ export function metricsExporters(env: Env): string[] {
 }
 
 const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+/**
+ * grpc is the protocol a whole application is often set to (OTEL_EXPORTER_OTLP_PROTOCOL, its
+ * endpoint the collector's 4317): its traces may stay there, and the line says how metrics alone
+ * go to the collector's OTLP/HTTP receiver.
+ */
+const GRPC_REFUSED =
+  "carbonscope pushes metrics over OTLP/HTTP only: set OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=http/protobuf and OTEL_EXPORTER_OTLP_METRICS_ENDPOINT to the collector's OTLP/HTTP receiver, port 4318 by default, path /v1/metrics";
 const otlpProtocol = z.enum(OTLP_PROTOCOLS, {
-  error: 'expected http/protobuf or http/json (grpc is not supported for metrics)',
+  error: (issue) =>
+    typeof issue.input === 'string' && issue.input.trim().toLowerCase() === 'grpc'
+      ? GRPC_REFUSED
+      : 'expected http/protobuf or http/json',
 });
 
 /**

@@ -272,7 +272,8 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
       [
         { OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' },
         'OTEL_EXPORTER_OTLP_PROTOCOL',
-        /grpc is not supported for metrics/,
+        // Its traces may go over grpc: the line says how metrics alone go over HTTP.
+        /OTLP\/HTTP only: .*OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=http\/protobuf .*4318/,
       ],
       [
         { OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' },
