@@ -113,6 +113,23 @@ const HEADER_VARIABLES = [
   'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
 ];
 
+/** The compressions the metric exporter reads: its signal's first. */
+const COMPRESSION_VARIABLES = [
+  'OTEL_EXPORTER_OTLP_COMPRESSION',
+  'OTEL_EXPORTER_OTLP_METRICS_COMPRESSION',
+];
+
+/**
+ * The exporter takes gzip or none, trimmed, in lower case alone; anything else it reads as unset
+ * with a diag line only OTEL_LOG_LEVEL shows, and the bytes go as written.
+ */
+function checkCompression(variable: string, raw: string): void {
+  const value = raw.trim();
+  if (value !== 'gzip' && value !== 'none') {
+    throw new SettingsError(variable, `expected gzip or none (got ${quotedSetting(value)})`);
+  }
+}
+
 /** Throws a SettingsError naming the first malformed variable of the OTel SDK's lists. */
 export function checkOtelLists(env: Env): void {
   const attributes = env.OTEL_RESOURCE_ATTRIBUTES;
@@ -164,9 +181,9 @@ export function checkOtelSwitches(env: Env): void {
 /**
  * What is malformed among the variables the OTel SDK reads itself (OTEL_LOG_LEVEL,
  * OTEL_SDK_DISABLED and the resource attributes where carbonscope starts an SDK, `sdk`; the
- * headers where it makes an OTLP exporter, `headers`): one line per variable, naming it and never a header's value. Said
- * rather than refused: the SDK goes on with what it could read, and carbonscope's register must
- * not stop the application.
+ * headers and the metrics' compression where it makes an OTLP exporter, `headers`): one line
+ * per variable, naming it and never a header's value. Said rather than refused: the SDK goes on
+ * with what it could read, and carbonscope's register must not stop the application.
  */
 export function malformedOtelVariables(
   env: Env,
@@ -195,6 +212,9 @@ export function malformedOtelVariables(
   }
   if (read.headers) {
     for (const variable of HEADER_VARIABLES) check(variable, (raw) => checkHeaders(variable, raw));
+    for (const variable of COMPRESSION_VARIABLES) {
+      check(variable, (raw) => checkCompression(variable, raw), 'the exporter ignores it');
+    }
   }
   return lines;
 }

@@ -32,3 +32,28 @@ describe('the OTel switches an SDK of carbonscope reads', () => {
     ]);
   });
 });
+
+// The exporter reads a compression other than gzip or none as unset, with a diag line only
+// OTEL_LOG_LEVEL shows: a collector's link asked to carry gzip got the bytes as written.
+describe('the OTLP compression an exporter of carbonscope reads', () => {
+  it('says once which compression variable the exporter ignores', () => {
+    const env = {
+      OTEL_EXPORTER_OTLP_COMPRESSION: 'br',
+      OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: 'GZIP',
+      OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'zstd',
+    };
+    expect(malformedOtelVariables(env, { sdk: false, headers: true })).to.deep.equal([
+      'OTEL_EXPORTER_OTLP_COMPRESSION: expected gzip or none (got "br"); the exporter ignores it',
+      'OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: expected gzip or none (got "GZIP"); the exporter ignores it',
+    ]);
+    expect(malformedOtelVariables(env, { sdk: true, headers: false })).to.be.empty;
+  });
+
+  it('takes gzip and none as the exporter does, spaces around them included', () => {
+    const env = {
+      OTEL_EXPORTER_OTLP_COMPRESSION: ' gzip ',
+      OTEL_EXPORTER_OTLP_METRICS_COMPRESSION: 'none',
+    };
+    expect(malformedOtelVariables(env, { sdk: false, headers: true })).to.be.empty;
+  });
+});
