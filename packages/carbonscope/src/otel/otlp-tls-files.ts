@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
@@ -17,6 +18,15 @@ interface Named {
 interface Read extends Named {
   data: Buffer;
 }
+
+/**
+ * What Node takes as a CA in PEM: OpenSSL's plain, old (`X509 CERTIFICATE`) and trusted
+ * (`TRUSTED CERTIFICATE`, what `openssl x509 -trustout` writes) forms.
+ */
+const PEM_CERTIFICATE = /-----BEGIN (?:TRUSTED |X509 )?CERTIFICATE-----/;
+
+/** A PEM key under a passphrase: PKCS#8's own label, or the traditional form's header. */
+const ENCRYPTED_KEY = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: *4, *ENCRYPTED/;
 
 /** `value` unless unset or blank: how the exporter reads a variable (getStringFromEnv). */
 const nonBlank = (value: string | undefined) => (value?.trim() ? value : undefined);
@@ -57,7 +67,7 @@ export function otlpTlsFileErrors(env: Env, signal: TlsSignal): SettingsError[] 
   const ca = read('CERTIFICATE');
   const cert = read('CLIENT_CERTIFICATE');
   const key = read('CLIENT_KEY');
-  if (ca && !ca.data.includes('-----BEGIN CERTIFICATE-----')) {
+  if (ca && !PEM_CERTIFICATE.test(ca.data.toString('latin1'))) {
     // Node then trusts no CA at all for the exporter, its default ones neither.
     errors.push(
       new SettingsError(
@@ -67,17 +77,8 @@ export function otlpTlsFileErrors(env: Env, signal: TlsSignal): SettingsError[] 
     );
   }
   if (cert && key) {
-    try {
-      createSecureContext({ cert: cert.data, key: key.data });
-    } catch (err) {
-      const reason = opensslReason((err as Error).message) ?? (err as Error).message;
-      errors.push(
-        new SettingsError(
-          cert.variable,
-          `${reason} (with ${key.variable}): every push over https fails`,
-        ),
-      );
-    }
+    const error = keyPairError(cert, key);
+    if (error) errors.push(error);
   }
   const certNamed = named(env, signal, 'CLIENT_CERTIFICATE');
   const keyNamed = named(env, signal, 'CLIENT_KEY');
@@ -93,6 +94,38 @@ export function otlpTlsFileErrors(env: Env, signal: TlsSignal): SettingsError[] 
     );
   }
   return errors;
+}
+
+/**
+ * Why Node cannot present `cert` with `key`, if it cannot: a key under a passphrase (the exporter
+ * reads none), a file it cannot parse, or a key that is not the certificate's; Node refuses the
+ * last only where both are of one type (RSA, EC): of two types it keeps them apart, and sends no
+ * certificate.
+ */
+function keyPairError(cert: Read, key: Read): SettingsError | undefined {
+  const fails = (reason: string) =>
+    new SettingsError(
+      cert.variable,
+      `${reason} (with ${key.variable}): every push over https fails`,
+    );
+  if (ENCRYPTED_KEY.test(key.data.toString('latin1'))) {
+    return new SettingsError(
+      key.variable,
+      `${key.path} is encrypted, and the exporter reads no passphrase: every push over https fails`,
+    );
+  }
+  try {
+    createSecureContext({ cert: cert.data, key: key.data });
+  } catch (err) {
+    return fails(opensslReason((err as Error).message) ?? (err as Error).message);
+  }
+  try {
+    const matches = new X509Certificate(cert.data).checkPrivateKey(createPrivateKey(key.data));
+    return matches ? undefined : fails('key values mismatch');
+  } catch {
+    // Node's TLS took both; a form this check cannot parse is no reason to warn.
+    return undefined;
+  }
 }
 
 /** The lines that tell otlpTlsFileErrors, for a process that goes on without them (register). */

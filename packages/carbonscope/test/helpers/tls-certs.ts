@@ -23,7 +23,8 @@ export interface TestPki {
   otherServer: CertFiles;
 }
 
-async function openssl(args: string[]): Promise<void> {
+/** Runs openssl with `args`; its absence is named, never a skip. */
+export async function openssl(args: string[]): Promise<void> {
   try {
     await promisify(execFile)('openssl', args);
   } catch (err) {
