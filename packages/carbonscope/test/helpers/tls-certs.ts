@@ -30,7 +30,7 @@ export async function openssl(args: string[]): Promise<void> {
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
     throw new Error(
-      missing ? 'missing openssl: the OTLP TLS tests make their certificates with it' : String(err),
+      missing ? 'missing openssl: the TLS tests make their certificates with it' : String(err),
     );
   }
 }

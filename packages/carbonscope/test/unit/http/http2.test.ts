@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer as createHttp1Server } from 'node:http';
@@ -16,7 +15,6 @@ import { get } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { expect } from 'chai';
@@ -29,6 +27,7 @@ import type { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { withHttpMetrics } from '../../helpers/http-metrics.js';
 import { createTestMetrics, parseSamples } from '../../helpers/metrics.js';
 import { tempDirUntilExit } from '../../helpers/temp-dir.js';
+import { openssl } from '../../helpers/tls-certs.js';
 import { waitFor } from '../../helpers/wait.js';
 import { memoryLogger, steadyCarbonscope } from '../energy/scripted.js';
 
@@ -99,15 +98,7 @@ async function selfSigned(dir: string): Promise<{ key: Buffer; cert: Buffer }> {
   const key = join(dir, 'key.pem');
   const cert = join(dir, 'cert.pem');
   const args = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1'];
-  args.push('-keyout', key, '-out', cert, '-subj', '/CN=127.0.0.1');
-  try {
-    await promisify(execFile)('openssl', args);
-  } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new Error(
-      missing ? 'missing openssl: the HTTP/2 TLS test makes its certificate with it' : String(err),
-    );
-  }
+  await openssl([...args, '-keyout', key, '-out', cert, '-subj', '/CN=127.0.0.1']);
   return { key: await readFile(key), cert: await readFile(cert) };
 }
 

@@ -38,6 +38,33 @@ async function prometheusProvider(logger: Logger, env: Env = {}) {
   return { own, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics` };
 }
 
+/**
+ * The warnings register's own provider says at start, pushing OTLP (never, in the test's hour)
+ * to a receiver, with `env` added.
+ */
+async function otlpStartWarnings(env: Env): Promise<string[]> {
+  const receiver = await otlpReceiver();
+  const lines: string[] = [];
+  const logger = stderrLogger({ level: 'warn', write: (line) => lines.push(line) });
+  const own = await startOwnProvider(
+    {
+      OTEL_METRICS_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_METRIC_EXPORT_INTERVAL: '3600000',
+      ...env,
+    },
+    logger,
+  );
+  try {
+    if (!own) throw new Error('no provider started');
+    return lines;
+  } finally {
+    diag.disable();
+    await own?.shutdown();
+    await receiver.close();
+  }
+}
+
 describe("register's own meter provider: a gauge's series are what its callback observes now", () => {
   it('at its Prometheus endpoint', async () => {
     const { own, url } = await prometheusProvider(quiet);
@@ -69,64 +96,33 @@ describe("register's own meter provider: a gauge's series are what its callback 
   });
 
   it('says in one line each which variable the SDK reads itself is malformed, never a header value', async () => {
-    const receiver = await otlpReceiver();
-    const lines: string[] = [];
-    const logger = stderrLogger({ level: 'warn', write: (line) => lines.push(line) });
-    const own = await startOwnProvider(
-      {
-        OTEL_METRICS_EXPORTER: 'otlp',
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-        OTEL_METRIC_EXPORT_INTERVAL: '3600000',
-        OTEL_LOG_LEVEL: 'verbos',
-        OTEL_RESOURCE_ATTRIBUTES: 'service.name=shop,deployment.environment',
-        OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer sekrit-token;v2',
-      },
-      logger,
+    const lines = await otlpStartWarnings({
+      OTEL_LOG_LEVEL: 'verbos',
+      OTEL_RESOURCE_ATTRIBUTES: 'service.name=shop,deployment.environment',
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer sekrit-token;v2',
+    });
+    const named = (variable: string) => lines.filter((l) => l.includes(`${variable}:`));
+    expect(named('OTEL_LOG_LEVEL')).to.have.length(1);
+    expect(named('OTEL_RESOURCE_ATTRIBUTES')).to.have.length(1);
+    expect(named('OTEL_RESOURCE_ATTRIBUTES')[0]).to.include(
+      'OTEL_RESOURCE_ATTRIBUTES: item 2 has no "=" (expected key=value); the SDK drops every attribute it sets',
     );
-    try {
-      if (!own) throw new Error('no provider started');
-      const named = (variable: string) => lines.filter((l) => l.includes(`${variable}:`));
-      expect(named('OTEL_LOG_LEVEL')).to.have.length(1);
-      expect(named('OTEL_RESOURCE_ATTRIBUTES')).to.have.length(1);
-      expect(named('OTEL_RESOURCE_ATTRIBUTES')[0]).to.include(
-        'OTEL_RESOURCE_ATTRIBUTES: item 2 has no "=" (expected key=value); the SDK drops every attribute it sets',
-      );
-      expect(named('OTEL_EXPORTER_OTLP_HEADERS')).to.have.length(1);
-      expect(lines.join('')).not.to.include('sekrit');
-    } finally {
-      diag.disable();
-      await own?.shutdown();
-      await receiver.close();
-    }
+    expect(named('OTEL_EXPORTER_OTLP_HEADERS')).to.have.length(1);
+    expect(lines.join('')).not.to.include('sekrit');
   });
 
   // The exporter leaves out a TLS file it cannot read, and Node takes a client certificate
   // without its key, each without a word: every https push then failed on its handshake.
   it('says in one line each which OTLP TLS file it cannot use, never what a key file holds', async () => {
-    const receiver = await otlpReceiver();
-    const lines: string[] = [];
-    const logger = stderrLogger({ level: 'warn', write: (line) => lines.push(line) });
-    const own = await startOwnProvider(
-      {
-        OTEL_METRICS_EXPORTER: 'otlp',
-        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-        OTEL_METRIC_EXPORT_INTERVAL: '3600000',
-        OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE: '/nonexistent/collector-ca.pem',
-        OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: '/nonexistent/client.pem',
-      },
-      logger,
-    );
-    try {
-      if (!own) throw new Error('no provider started');
-      expect(lines).to.deep.equal([
-        'carbonscope: warning: OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE: cannot read /nonexistent/collector-ca.pem (ENOENT); the exporter pushes without it\n',
-        'carbonscope: warning: OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: cannot read /nonexistent/client.pem (ENOENT); the exporter pushes without it\n',
-        'carbonscope: warning: OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: set without OTEL_EXPORTER_OTLP_CLIENT_KEY: no client certificate is sent\n',
-      ]);
-    } finally {
-      await own?.shutdown();
-      await receiver.close();
-    }
+    const lines = await otlpStartWarnings({
+      OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE: '/nonexistent/collector-ca.pem',
+      OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: '/nonexistent/client.pem',
+    });
+    expect(lines).to.deep.equal([
+      'carbonscope: warning: OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE: cannot read /nonexistent/collector-ca.pem (ENOENT); the exporter pushes without it\n',
+      'carbonscope: warning: OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: cannot read /nonexistent/client.pem (ENOENT); the exporter pushes without it\n',
+      'carbonscope: warning: OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: set without OTEL_EXPORTER_OTLP_CLIENT_KEY: no client certificate is sent\n',
+    ]);
   });
 
   // A stderr line that wraps reads as two, the second with no `carbonscope:` to say whose.
