@@ -7,6 +7,7 @@ import { atDeadline } from '../deadline.js';
 import { nodeHttp } from '../node-http.js';
 import type { Env } from '../settings.js';
 import { type AgentFactory, EXPORT_TIMED_OUT } from './export-deadline.js';
+import { type OtlpSignal, otlpTlsFile } from './otlp-tls-files.js';
 
 /**
  * The OTLP exporter retries a refused connection after 1 s (± 20 %): for the last push, whose
@@ -71,29 +72,18 @@ function connectingFirst<A extends Agent>(agent: A, connectMs: number): A {
   return agent;
 }
 
-/** The signal whose OTLP variables an exporter reads: the service's spans take these agents too. */
-export type OtlpSignal = 'METRICS' | 'TRACES';
-
 /**
- * A TLS file the OTLP variables name, read as the exporter reads it (from the working
- * directory); unreadable, it is left out, as the exporter leaves it (its constructor has said
- * so through diag already).
+ * A TLS file the OTLP variables name, read as the exporter reads it (otlpTlsFile); unreadable, it
+ * is left out, as the exporter leaves it (its constructor has said so through diag already).
  */
 function tlsFile(env: Env, signal: OtlpSignal, name: string): Buffer | undefined {
-  const path =
-    nonBlank(env[`OTEL_EXPORTER_OTLP_${signal}_${name}`]) ??
-    nonBlank(env[`OTEL_EXPORTER_OTLP_${name}`]);
-  if (!path) return undefined;
+  const file = otlpTlsFile(env, signal, name);
+  if (!file) return undefined;
   try {
-    return readFileSync(resolve(process.cwd(), path));
+    return readFileSync(resolve(process.cwd(), file.path));
   } catch {
     return undefined;
   }
-}
-
-/** `value` unless unset or blank: how the exporter reads a variable (getStringFromEnv). */
-function nonBlank(value: string | undefined): string | undefined {
-  return value?.trim() ? value : undefined;
 }
 
 /**

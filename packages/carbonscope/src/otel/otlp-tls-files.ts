@@ -6,16 +6,16 @@ import { type Env, SettingsError } from '../settings.js';
 import { opensslReason } from './tls-failure.js';
 
 /** The signals whose OTLP exporters carbonscope makes: metrics, and the service's spans. */
-export type TlsSignal = 'METRICS' | 'TRACES';
+export type OtlpSignal = 'METRICS' | 'TRACES';
 
 /** A TLS file an OTLP variable names, as the exporter picks it: the signal's own first. */
-interface Named {
+export interface NamedTlsFile {
   variable: string;
   path: string;
 }
 
 /** The file and its bytes; undefined where none is named or it could not be read. */
-interface Read extends Named {
+interface Read extends NamedTlsFile {
   data: Buffer;
 }
 
@@ -31,7 +31,8 @@ const ENCRYPTED_KEY = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: *4, *ENC
 /** `value` unless unset or blank: how the exporter reads a variable (getStringFromEnv). */
 const nonBlank = (value: string | undefined) => (value?.trim() ? value : undefined);
 
-function named(env: Env, signal: TlsSignal, name: string): Named | undefined {
+/** The file `OTEL_EXPORTER_OTLP_[signal_]name` names, and which of the two names it. */
+export function otlpTlsFile(env: Env, signal: OtlpSignal, name: string): NamedTlsFile | undefined {
   for (const variable of [`OTEL_EXPORTER_OTLP_${signal}_${name}`, `OTEL_EXPORTER_OTLP_${name}`]) {
     const path = nonBlank(env[variable]);
     if (path !== undefined) return { variable, path };
@@ -46,10 +47,10 @@ function named(env: Env, signal: TlsSignal, name: string): Named | undefined {
  * shows, and Node takes a CA file that holds no certificate, or a client certificate without its
  * key, without a word: every push then failed on a handshake whose error named no variable.
  */
-export function otlpTlsFileErrors(env: Env, signal: TlsSignal): SettingsError[] {
+export function otlpTlsFileErrors(env: Env, signal: OtlpSignal): SettingsError[] {
   const errors: SettingsError[] = [];
   const read = (name: string): Read | undefined => {
-    const file = named(env, signal, name);
+    const file = otlpTlsFile(env, signal, name);
     if (file === undefined) return undefined;
     try {
       return { ...file, data: readFileSync(resolve(process.cwd(), file.path)) };
@@ -80,8 +81,8 @@ export function otlpTlsFileErrors(env: Env, signal: TlsSignal): SettingsError[] 
     const error = keyPairError(cert, key);
     if (error) errors.push(error);
   }
-  const certNamed = named(env, signal, 'CLIENT_CERTIFICATE');
-  const keyNamed = named(env, signal, 'CLIENT_KEY');
+  const certNamed = otlpTlsFile(env, signal, 'CLIENT_CERTIFICATE');
+  const keyNamed = otlpTlsFile(env, signal, 'CLIENT_KEY');
   if ((certNamed === undefined) !== (keyNamed === undefined)) {
     const [set, missing] = certNamed
       ? [certNamed.variable, 'CLIENT_KEY']
@@ -129,12 +130,12 @@ function keyPairError(cert: Read, key: Read): SettingsError | undefined {
 }
 
 /** The lines that tell otlpTlsFileErrors, for a process that goes on without them (register). */
-export function otlpTlsFileProblems(env: Env, signal: TlsSignal): string[] {
+export function otlpTlsFileProblems(env: Env, signal: OtlpSignal): string[] {
   return otlpTlsFileErrors(env, signal).map((e) => e.message);
 }
 
 /** Throws the first of otlpTlsFileErrors for any of `signals`: for a service that refuses to start. */
-export function checkOtlpTlsFiles(env: Env, signals: readonly TlsSignal[]): void {
+export function checkOtlpTlsFiles(env: Env, signals: readonly OtlpSignal[]): void {
   for (const signal of signals) {
     const [first] = otlpTlsFileErrors(env, signal);
     if (first) throw first;
