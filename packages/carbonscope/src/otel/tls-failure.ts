@@ -11,8 +11,9 @@
 /** OpenSSL's error string (ERR_error_string_n): `[thread:]error:code:library:function:reason:…`. */
 const OPENSSL_ERROR = /(?:[0-9A-F]+:)?error:[0-9A-F]{8}:[^:]*:[^:]*:([^:\r\n]+)/;
 
+/** A CA file replaces the CAs Node trusts, NODE_EXTRA_CA_CERTS' with them: the hint says so. */
 const CA_HINT =
-  "OTEL_EXPORTER_OTLP_CERTIFICATE (or NODE_EXTRA_CA_CERTS) names the CA that signed the collector's certificate";
+  "OTEL_EXPORTER_OTLP_CERTIFICATE (or, where it is unset, NODE_EXTRA_CA_CERTS) names the CA that signed the collector's certificate";
 const CLIENT_HINT =
   'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY name it';
 

@@ -46,12 +46,14 @@ describe('tlsFailureText', () => {
     );
   });
 
+  // A CA file replaces Node's trusted CAs for the exporter, NODE_EXTRA_CA_CERTS' too: where
+  // OTEL_EXPORTER_OTLP_CERTIFICATE names the wrong one, adding the right one there changes nothing.
   it('names the CA variables for a certificate no trusted CA signed', () => {
     const err = Object.assign(new Error('self-signed certificate'), {
       code: 'DEPTH_ZERO_SELF_SIGNED_CERT',
     });
     expect(tlsFailureText(err)).to.equal(
-      "self-signed certificate: OTEL_EXPORTER_OTLP_CERTIFICATE (or NODE_EXTRA_CA_CERTS) names the CA that signed the collector's certificate",
+      "self-signed certificate: OTEL_EXPORTER_OTLP_CERTIFICATE (or, where it is unset, NODE_EXTRA_CA_CERTS) names the CA that signed the collector's certificate",
     );
   });
 
