@@ -1,3 +1,4 @@
+import { clearImmediate, setImmediate } from './real-timers.js';
 /**
  * Calls fn in the check phase of the loop turn it is run in, after that turn's I/O. A process
  * stopped (SIGSTOP, `docker pause`, a debugger) or with its loop blocked runs every timer that

@@ -1,3 +1,5 @@
+import { setImmediate } from './real-timers.js';
+
 // `beforeExit` as the application sees it, with register beside it. Node emits it each time the
 // loop runs empty: register's last push, made from it, keeps the loop going, and when the push is
 // done Node emits it again. Without care, an application's listener would be told of one end

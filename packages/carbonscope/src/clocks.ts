@@ -1,10 +1,12 @@
 import { uptime } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { unfaked } from './unfaked.js';
 
 /** Monotonic milliseconds. Injected so tests drive time by hand. */
 export type Clock = () => number;
 
-const hrtime = process.hrtime;
+// Node's own, under a test runner's fake timers too (unfaked): carbonscope measures real time.
+const hrtime = unfaked(process.hrtime, 'hrtime');
 const hrtimeMs = (): number => {
   const [seconds, nanoseconds] = hrtime();
   return seconds * 1e3 + nanoseconds / 1e6;

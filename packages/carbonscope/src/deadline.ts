@@ -1,4 +1,5 @@
 import { afterIo } from './after-io.js';
+import { clearTimeout, setTimeout } from './real-timers.js';
 
 /**
  * setTimeout's longest wait (2^31 - 1 ms, about 24.8 days): past it Node warns and waits 1 ms,

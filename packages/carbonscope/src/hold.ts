@@ -1,3 +1,5 @@
+import { clearInterval, setInterval } from './real-timers.js';
+
 /** A ref'd timer's period that only holds the event loop open; it never fires in practice. */
 const KEEP_ALIVE_MS = 2 ** 30;
 

@@ -1,4 +1,5 @@
 import { type AsyncHook, AsyncLocalStorage, createHook } from 'node:async_hooks';
+import { setImmediate } from '../real-timers.js';
 
 /** What the callback clock charges: the CPU of one operation's callbacks. */
 export interface CpuAccount {

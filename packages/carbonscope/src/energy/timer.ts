@@ -1,4 +1,5 @@
 import { afterIo } from '../after-io.js';
+import { clearInterval, clearTimeout, setInterval, setTimeout } from '../real-timers.js';
 
 /** A cancellable timer; the meter's only one. */
 export interface TimerHandle {

@@ -3,6 +3,7 @@ import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 import type { AgentOptions as HttpsAgentOptions } from 'node:https';
 import { afterIo } from '../after-io.js';
 import { atDeadline } from '../deadline.js';
+import { clearTimeout, setTimeout } from '../real-timers.js';
 import { parseRetryAfter } from '../retry-after.js';
 import type { Env } from '../settings.js';
 import { BODY_READ } from './refusal-reason.js';

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Span, TimeInput } from '@opentelemetry/api';
 import { monotonicClock } from '../energy/index.js';
+import { clearTimeout, setTimeout } from '../real-timers.js';
 
 /**
  * Spans a settlement ends at once before it paces the rest: well inside the SDK's default

@@ -1,5 +1,6 @@
 import { holdAtLoopEnd, loopEnding, watchLoopEnd } from '../before-exit.js';
 import { type EnergyMeter, FIRST_SAMPLE_MS } from '../energy/index.js';
+import { clearTimeout, setTimeout } from '../real-timers.js';
 
 /**
  * The sample an awaited settled() waits for, taken when the event loop would otherwise run

@@ -1,0 +1,102 @@
+import { type Clock, install } from '@sinonjs/fake-timers';
+import { expect } from 'chai';
+import { measure, start, stop } from '../../../src/api.js';
+
+type ClocksModule = typeof import('../../../src/clocks.js');
+type TimersModule = typeof import('../../../src/real-timers.js');
+
+/** A module of carbonscope's loaded afresh, as it loads after a runner's fakes are in place. */
+async function loadedAfresh<M>(path: string): Promise<M> {
+  return (await import(`${new URL(path, import.meta.url).href}?after-fakes`)) as M;
+}
+
+// The test's own bound on a wait, read before any fake is installed.
+const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
+const BOUND_MS = 5000;
+
+/** `promise`, or a rejection once it has waited BOUND_MS of real time: a hang fails the test. */
+function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = realSetTimeout(
+      () => reject(new Error(`${what}: no answer in ${BOUND_MS} ms`)),
+      BOUND_MS,
+    );
+  });
+  return Promise.race([promise, late]).finally(() => realClearTimeout(timer));
+}
+
+const ENV = { ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' } as const;
+
+/** Busy by count: under fake timers performance.now(), Date and hrtime stand still. */
+function spin(): number {
+  let x = 0;
+  for (let i = 0; i < 2e7; i++) x += i & 1;
+  return x;
+}
+
+// A test runner's fake timers (jest.useFakeTimers() and vi.useFakeTimers() are this library)
+// replace the globals, and the `node:timers` module's functions, under an application that
+// started carbonscope: its sampler is not the test's to run, nor to wait for.
+describe('under a test runner fake timers (@sinonjs/fake-timers)', () => {
+  let clock: Clock | undefined;
+
+  afterEach(async () => {
+    clock?.uninstall();
+    clock = undefined;
+    await bounded(stop(), 'stop()');
+  });
+
+  for (const order of ['started before', 'started after'] as const) {
+    it(`${order} they are installed, arms none of them: runAll() ends, as jest.runAllTimers() must`, async () => {
+      if (order === 'started before') await start({ env: ENV });
+      clock = install();
+      const cs = await start({ env: ENV });
+      await bounded(cs.firstSample(), 'firstSample()');
+      expect(clock.countTimers()).to.equal(0);
+      // Before: "Aborting after running 1000 timers, assuming an infinite loop!" (jest: 100000).
+      expect(clock.runAll()).to.be.a('number');
+    });
+  }
+
+  it('measure() resolves with its footprint while the test holds the clock still', async () => {
+    const cs = await start({ env: ENV });
+    clock = install();
+    await bounded(cs.firstSample(), 'firstSample()');
+    // Before: it waited for a sample of the fake clock's, which never came: the test hung.
+    const { result, footprint } = await bounded(measure('job', spin), 'measure()');
+    expect(result).to.equal(1e7);
+    expect(footprint.durationSeconds).to.be.greaterThan(0);
+    expect(footprint.joules).to.be.greaterThan(0);
+    expect(footprint.provisional).to.equal(false);
+  });
+
+  it('three hours of fake time take no sample: the figures are of real time', async () => {
+    clock = install();
+    const cs = await start({ env: ENV });
+    let samples = 0;
+    const off = cs.onSample(() => {
+      samples++;
+    });
+    // Before: 10,800 samples of a second each (1.9 s of CPU under jest), and the process's joules
+    // grew by 79 J, its idle share of three hours no one lived.
+    clock.tick(3 * 3600e3);
+    off();
+    expect(samples).to.equal(0);
+  });
+
+  // jest's `fakeTimers: { enableGlobally: true }`: everything faked before the app loads.
+  it('installed before carbonscope loads, are seen through: its clock moves, its timers fire', async () => {
+    clock = install();
+    const { monotonicClock } = await loadedAfresh<ClocksModule>('../../../src/clocks.js');
+    const timers = await loadedAfresh<TimersModule>('../../../src/real-timers.js');
+    const from = monotonicClock();
+    spin();
+    // Before: process.hrtime was the fake's, standing still, and measure() waited on it forever.
+    expect(monotonicClock()).to.be.greaterThan(from);
+    await bounded(new Promise((resolve) => timers.setTimeout(resolve, 1)), 'setTimeout');
+    await bounded(new Promise((resolve) => timers.setImmediate(resolve)), 'setImmediate');
+    expect(clock.countTimers()).to.equal(0);
+  });
+});
