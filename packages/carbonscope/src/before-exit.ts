@@ -78,23 +78,39 @@ export function hideNextBeforeExit(): void {
   process.emit = hiding as unknown as typeof process.emit;
 }
 
-/** Asked at each `beforeExit` before its listeners are; see holdAtLoopEnd. */
-const loopEndHolds = new Set<() => boolean>();
-let loopEndWatched = false;
-/** True while the wrapper passes a `beforeExit` on: its listener then has nothing to do. */
-let throughWrapper = false;
-/** True from a `beforeExit` until the loop goes on; see loopEnding. */
-let ending = false;
+/** What the loop's end is watched with: one for the process, whatever the copies loaded. */
+interface LoopEndWatch {
+  /** Asked at each `beforeExit` before its listeners are; see holdAtLoopEnd. */
+  readonly holds: Set<() => boolean>;
+  watched: boolean;
+  /** True while the wrapper passes a `beforeExit` on: its listener then has nothing to do. */
+  throughWrapper: boolean;
+  /** True from a `beforeExit` until the loop goes on; see loopEnding. */
+  ending: boolean;
+}
+
+/**
+ * Kept on `process`: a test runner that loads carbonscope once per test file into one process
+ * (Vitest's vmThreads) had each copy wrap `process.emit` again and add its own listener, so the
+ * 11th file's drew a MaxListenersExceededWarning (14 `beforeExit` listeners after 14 files).
+ */
+const KEY = Symbol.for('carbonscope.loop-end-watch.v1');
+function processWatch(): LoopEndWatch {
+  const holder = process as { [KEY]?: LoopEndWatch };
+  holder[KEY] ??= { holds: new Set(), watched: false, throughWrapper: false, ending: false };
+  return holder[KEY];
+}
+const watch = processWatch();
 
 /** Whether one of the holds kept the loop going: each is asked, so each can. */
 function heldAtLoopEnd(): boolean {
   let held = false;
-  for (const hold of loopEndHolds) if (hold()) held = true;
+  for (const hold of watch.holds) if (hold()) held = true;
   return held;
 }
 
 function notEnding(): void {
-  ending = false;
+  watch.ending = false;
 }
 
 /**
@@ -102,8 +118,8 @@ function notEnding(): void {
  * ends. Node looks whether it goes on once the listeners and the microtasks they queued have run.
  */
 function markEnding(): void {
-  if (ending) return;
-  ending = true;
+  if (watch.ending) return;
+  watch.ending = true;
   setImmediate(notEnding).unref();
 }
 
@@ -113,7 +129,7 @@ function markEnding(): void {
  * hold asked only at the next end would never be: there is none).
  */
 export function loopEnding(): boolean {
-  return ending;
+  return watch.ending;
 }
 
 /**
@@ -122,7 +138,7 @@ export function loopEnding(): boolean {
  * are asked all the same, so what they wait for comes; the listeners are told of that end too.
  */
 function missedByWrapper(): void {
-  if (throughWrapper) return;
+  if (watch.throughWrapper) return;
   markEnding();
   heldAtLoopEnd();
 }
@@ -136,18 +152,18 @@ function missedByWrapper(): void {
  * hideNextBeforeExit, signal-exit).
  */
 export function watchLoopEnd(): void {
-  if (loopEndWatched) return;
-  loopEndWatched = true;
+  if (watch.watched) return;
+  watch.watched = true;
   const emit = process.emit as unknown as Emit;
   const holding: Emit = function (event, ...args) {
     if (event !== 'beforeExit') return emit.call(this, event, ...args);
-    if (loopEndHolds.size > 0 && heldAtLoopEnd()) return false;
+    if (watch.holds.size > 0 && heldAtLoopEnd()) return false;
     markEnding();
-    throughWrapper = true;
+    watch.throughWrapper = true;
     try {
       return emit.call(this, event, ...args);
     } finally {
-      throughWrapper = false;
+      watch.throughWrapper = false;
     }
   };
   process.emit = holding as unknown as typeof process.emit;
@@ -163,8 +179,8 @@ export function watchLoopEnd(): void {
  */
 export function holdAtLoopEnd(hold: () => boolean): () => void {
   watchLoopEnd();
-  loopEndHolds.add(hold);
+  watch.holds.add(hold);
   return () => {
-    loopEndHolds.delete(hold);
+    watch.holds.delete(hold);
   };
 }
