@@ -6,8 +6,8 @@ type ClocksModule = typeof import('../../../src/clocks.js');
 type TimersModule = typeof import('../../../src/real-timers.js');
 
 /** A module of carbonscope's loaded afresh, as it loads after a runner's fakes are in place. */
-async function loadedAfresh<M>(path: string): Promise<M> {
-  return (await import(`${new URL(path, import.meta.url).href}?after-fakes`)) as M;
+async function loadedAfresh<M>(path: string, copy = 'after-fakes'): Promise<M> {
+  return (await import(`${new URL(path, import.meta.url).href}?${copy}`)) as M;
 }
 
 // The test's own bound on a wait, read before any fake is installed.
@@ -98,5 +98,20 @@ describe('under a test runner fake timers (@sinonjs/fake-timers)', () => {
     await bounded(new Promise((resolve) => timers.setTimeout(resolve, 1)), 'setTimeout');
     await bounded(new Promise((resolve) => timers.setImmediate(resolve)), 'setImmediate');
     expect(clock.countTimers()).to.equal(0);
+  });
+
+  // install() of @sinonjs/fake-timers 15 fakes performance.now on node:perf_hooks' own object.
+  it("installed before carbonscope loads, leave its clock on performance.now()'s scale", async () => {
+    const { monotonicClock: loadedFirst } = await import('../../../src/clocks.js');
+    clock = install();
+    const { monotonicClock } = await loadedAfresh<ClocksModule>(
+      '../../../src/clocks.js',
+      'on-fake-performance',
+    );
+    clock.uninstall();
+    clock = undefined;
+    // Two readings of one clock, back to back. Before: apart by the process's age at the load
+    // (10.8 s seen), the fake's performance.now() having stood at 0.
+    expect(Math.abs(monotonicClock() - loadedFirst())).to.be.lessThan(50);
   });
 });
