@@ -32,7 +32,9 @@ const PROBED = ROOT_CONTEXT.setValue(PROBE, true);
  * server and then at each sample until it says yes.
  */
 export function contextPropagates(): boolean {
-  return context.with(PROBED, () => context.active() === PROBED);
+  // By the value, not the object: Sentry's context manager makes the context it runs a function
+  // in from the one given (it adds its scopes), and asked for the same object it said no.
+  return context.with(PROBED, () => context.active().getValue(PROBE) === true);
 }
 
 /**
