@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Span } from '@opentelemetry/api';
 import type { OperationContext, OperationFootprint } from '../energy/index.js';
 import { annotateSpan } from './span-attributes.js';
+import { endTimeFor } from './span-end-time.js';
 import type { SpanRelease } from './span-release.js';
 
 /**
@@ -20,6 +21,6 @@ export class OperationSpan implements OperationContext {
     annotateSpan(this.span, footprint);
     // A performance.now() figure, read against the span's clock (never in the future).
     const endedAt = Math.min(this.startedAt + footprint.durationSeconds * 1000, performance.now());
-    this.release.end(this.span, endedAt, endedAt);
+    this.release.end(this.span, endTimeFor(this.span, endedAt), endedAt);
   }
 }

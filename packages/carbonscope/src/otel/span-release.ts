@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Span, TimeInput } from '@opentelemetry/api';
 import { monotonicClock } from '../energy/index.js';
 import { clearTimeout, setTimeout } from '../real-timers.js';
+import { endTimeFor } from './span-end-time.js';
 
 /**
  * Spans a settlement ends at once before it paces the rest: well inside the SDK's default
@@ -43,7 +44,8 @@ export class SpanRelease {
    * performance.now()'s scale when it is no later than its own performance.now(), else as
    * milliseconds since 1970; the tracker's clock has performance.now()'s origin by an estimate,
    * so a reading of it could be a hair later, and is held to the SDK's clock (read once per
-   * settlement). A time the instrumentation gave passes as it is.
+   * settlement), and given to a span of another implementation as epoch ms (endTimeFor). A time
+   * the instrumentation gave passes as it is.
    */
   end(span: Span, time: TimeInput, endedMs: number, tracked = false): void {
     if (!this.settling) {
@@ -54,7 +56,10 @@ export class SpanRelease {
       this.atOnce = AT_ONCE;
       this.sdkNowMs = performance.now();
     }
-    if (tracked && typeof time === 'number' && time > this.sdkNowMs) time = this.sdkNowMs;
+    if (tracked && typeof time === 'number') {
+      if (time > this.sdkNowMs) time = this.sdkNowMs;
+      time = endTimeFor(span, time);
+    }
     const paced = this.spans.length - this.head;
     if (paced === 0 && this.atOnce > 0) {
       this.atOnce--;

@@ -176,10 +176,16 @@ describe('held spans, released at the pace they ended', () => {
 });
 
 describe('SpanRelease end times', () => {
-  /** A span that records the time each end() was given. */
-  const recording = () => {
+  /**
+   * A span that records the time each end() was given: shaped as the SDK's (a ReadableSpan's
+   * HrTime startTime, end() on its prototype), or as another implementation of the API's Span.
+   */
+  const recording = (shape: 'sdk' | 'other' = 'sdk') => {
     const times: unknown[] = [];
-    const span = { end: (time?: unknown) => times.push(time) } as unknown as Span;
+    const end = (time?: unknown) => times.push(time);
+    const span = (
+      shape === 'sdk' ? Object.assign(Object.create({ end }), { startTime: [0, 0] }) : { end }
+    ) as Span;
     return { span, times };
   };
 
@@ -197,6 +203,25 @@ describe('SpanRelease end times', () => {
     expect(times[0] as number)
       .to.be.at.least(before)
       .and.below(ahead);
+  });
+
+  it("gives any other span epoch ms for carbonscope's own reading: Sentry's read 5,000 as seconds", async () => {
+    // Sentry 10's spans (its own, behind OTel's API) read a number below 1e10 as seconds since
+    // 1970, and Sentry 8 and 9 wrap the SDK's end() per span so: a request that ended 5 s after
+    // start-up was given an end in 1970, and its transaction lasted -1.79e12 ms.
+    const release = new SpanRelease();
+    const other = recording('other');
+    const wrapped = recording('sdk');
+    const sdkEnd = wrapped.span.end;
+    wrapped.span.end = (time) => sdkEnd.call(wrapped.span, time);
+    const before = performance.now();
+    release.end(other.span, before, before, true);
+    release.end(wrapped.span, before, before, true);
+    await sleep(0);
+    for (const { times } of [other, wrapped]) {
+      expect(times).to.have.length(1);
+      expect(times[0] as number).to.be.closeTo(performance.timeOrigin + before, 1);
+    }
   });
 
   it('passes an end time the instrumentation gave as it is: an HrTime, or epoch ms', async () => {

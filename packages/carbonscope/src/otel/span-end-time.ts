@@ -1,0 +1,22 @@
+import { performance } from 'node:perf_hooks';
+import type { Span, TimeInput } from '@opentelemetry/api';
+
+/**
+ * The end time to give `span` for carbonscope's own reading of performance.now() (when the
+ * instrumentation called end(), or when an operation ended). The API lets a number be either
+ * that or milliseconds since 1970, and implementations read it their own way. The SDK's spans
+ * read a number no later than their performance.now() on that clock, shifted by the wall clock's
+ * difference at their start (which keeps a duration right when the wall clock steps): such a span
+ * gets the reading as it is. Any other gets milliseconds since 1970, the one number every reading
+ * agrees on: Sentry's spans (its own in @sentry/node 10, and its per-span wrapper of the SDK's
+ * end() in 8 and 9) read a number below 1e10 as seconds, and a request that ended 5 s after
+ * start-up ended in 1970.
+ */
+export function endTimeFor(span: Span, performanceMs: number): TimeInput {
+  return readsPerformanceTime(span) ? performanceMs : performance.timeOrigin + performanceMs;
+}
+
+/** The SDK's own Span: a ReadableSpan (its startTime an HrTime) whose end() nobody replaced. */
+function readsPerformanceTime(span: Span): boolean {
+  return !Object.hasOwn(span, 'end') && Array.isArray((span as { startTime?: unknown }).startTime);
+}
