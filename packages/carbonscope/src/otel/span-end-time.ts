@@ -8,9 +8,14 @@ import type { Span, TimeInput } from '@opentelemetry/api';
  * read a number no later than their performance.now() on that clock, shifted by the wall clock's
  * difference at their start (which keeps a duration right when the wall clock steps): such a span
  * gets the reading as it is. Any other gets milliseconds since 1970, the one number every reading
- * agrees on: Sentry's spans (its own in @sentry/node 10, and its per-span wrapper of the SDK's
- * end() in 8 and 9) read a number below 1e10 as seconds, and a request that ended 5 s after
- * start-up ended in 1970.
+ * agrees on: @sentry/node 10 reads a number below 1e10 as seconds, on its own spans and through
+ * the end() it sets on each span its startSpan makes (its HTTP server spans too), SDK spans under
+ * its `openTelemetryBasicTracerProvider` included: a request that ended 5 s after start-up ended
+ * in 1970 (or, on the SDK's spans, before it began). Sentry 9's spans are the SDK's, unwrapped.
+ * Epoch ms is Sentry's own clock (timeOrigin + performance.now()); an SDK span whose end() is
+ * wrapped started on Date.now(), so it is off by how far the two clocks drifted apart since
+ * start-up (nothing, unless the wall clock stepped): no TimeInput keeps the SDK's correction but
+ * its own performance time, so no one input is right for every span.
  */
 export function endTimeFor(span: Span, performanceMs: number): TimeInput {
   return readsPerformanceTime(span) ? performanceMs : performance.timeOrigin + performanceMs;

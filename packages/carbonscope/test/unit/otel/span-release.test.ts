@@ -207,8 +207,9 @@ describe('SpanRelease end times', () => {
 
   it("gives any other span epoch ms for carbonscope's own reading: Sentry's read 5,000 as seconds", async () => {
     // Sentry 10's spans (its own, behind OTel's API) read a number below 1e10 as seconds since
-    // 1970, and Sentry 8 and 9 wrap the SDK's end() per span so: a request that ended 5 s after
-    // start-up was given an end in 1970, and its transaction lasted -1.79e12 ms.
+    // 1970, and so does the end() it sets on each SDK span its startSpan makes (under its
+    // openTelemetryBasicTracerProvider): a request that ended 5 s after start-up was given an end
+    // in 1970, and its transaction lasted -1.79e12 ms (0 ms on the SDK's spans).
     const release = new SpanRelease();
     const other = recording('other');
     const wrapped = recording('sdk');
