@@ -6,7 +6,8 @@
 // word to instrumentation), which an unawaited import() would not ensure, and a top-level await
 // would make `-r carbonscope/register` refuse this file (ERR_REQUIRE_ASYNC_MODULE). package.json
 // gives this file under the `module-sync` condition only (Node with require(esm)): bundlers, which
-// cannot follow a createRequire, and older Node take register-eager.js itself.
+// cannot follow a createRequire, and older Node take register-eager.js itself. `--import` and
+// `import` take register-import.js, which awaits an import() of the rest.
 import { createRequire } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
 
@@ -22,9 +23,7 @@ function loadRest(): void {
     const load = createRequire(import.meta.url);
     if (!standsDown(load)) load('./register-eager.js');
   } catch (err) {
-    // MODULE_NOT_FOUND's message goes on with its require stack: the first line names the file.
-    const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-    tell(`carbonscope/register: ${reason}; the application runs unmetered`);
+    tell(err);
   }
 }
 
@@ -43,14 +42,17 @@ function standsDown(load: NodeJS.Require): boolean {
   }
 }
 
-/** Through register's logger (its level, its masking) where that loads; else stderr as it writes. */
-function tell(message: string): void {
+/** register-unmetered's line where that loads (not beside a bundle that took this entry alone). */
+function tell(err: unknown): void {
   try {
-    const { defaultLogger } = createRequire(import.meta.url)(
-      './runtime/default-logger.js',
-    ) as typeof import('./runtime/default-logger.js');
-    defaultLogger(process.env).error(message);
+    const { tellUnmetered } = createRequire(import.meta.url)(
+      './register-unmetered.js',
+    ) as typeof import('./register-unmetered.js');
+    tellUnmetered(err);
   } catch {
-    process.stderr.write(`carbonscope: error: ${message}\n`);
+    const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    process.stderr.write(
+      `carbonscope: error: carbonscope/register: ${reason}; the application runs unmetered\n`,
+    );
   }
 }
