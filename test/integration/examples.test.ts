@@ -364,25 +364,34 @@ cs.measure('job', () => 42).then(({ result }) => {
       expect(seen.catalog, format).to.match(/bundl.*--external:carbonscope/);
     }
     // register inlined: the bundler takes its whole graph (the `module` condition, or `default`
-    // where custom conditions drop that one), not Node's entry, whose createRequire of the rest
-    // finds nothing beside a bundle (ESM) or no import.meta.url at all (CommonJS).
+    // where custom conditions drop that one), not Node's entries: register.js's createRequire of
+    // the rest finds nothing beside a bundle (ESM) or no import.meta.url at all (CommonJS), and
+    // register-import.js's top-level await cannot go in a CommonJS bundle.
+    const present = "globalThis[Symbol.for('carbonscope.register-present.v1')]";
     writeFileSync(
       join(dir, 'registered.js'),
       `require('carbonscope/register');
-console.log(JSON.stringify({ registered: globalThis[Symbol.for('carbonscope.register-present.v1')] }));`,
+console.log(JSON.stringify({ registered: ${present} }));`,
     );
-    for (const [format, conditions] of [
-      ['esm', []],
-      ['cjs', []],
-      ['cjs', ['--conditions=production']],
+    writeFileSync(
+      join(dir, 'registered-import.mjs'),
+      `import 'carbonscope/register';
+console.log(JSON.stringify({ registered: ${present} }));`,
+    );
+    for (const [source, format, conditions] of [
+      ['registered.js', 'esm', []],
+      ['registered.js', 'cjs', []],
+      ['registered.js', 'cjs', ['--conditions=production']],
+      ['registered-import.mjs', 'esm', ['--conditions=production']],
+      ['registered-import.mjs', 'cjs', ['--conditions=production']],
     ] as const) {
       const out = join(
         dir,
         'out',
-        `registered-${conditions.length}.${format === 'esm' ? 'mjs' : 'cjs'}`,
+        `${source.split('.')[0]}-${conditions.length}.${format === 'esm' ? 'mjs' : 'cjs'}`,
       );
       const esbuild = [
-        'registered.js',
+        source,
         '--bundle',
         '--platform=node',
         `--format=${format}`,
@@ -390,7 +399,11 @@ console.log(JSON.stringify({ registered: globalThis[Symbol.for('carbonscope.regi
         ...conditions,
         ...(format === 'esm' ? [ESM_REQUIRE_BANNER] : []),
       ];
-      await run(join(dir, 'node_modules', '.bin', 'esbuild'), esbuild, { cwd: dir });
+      await run(join(dir, 'node_modules', '.bin', 'esbuild'), esbuild, { cwd: dir }).catch(
+        (err: { stderr?: string }) => {
+          throw new Error(`${esbuild.join(' ')}: ${err.stderr ?? String(err)}`);
+        },
+      );
       const { stdout, stderr } = await run(process.execPath, [out], {
         cwd: dir,
         env: childEnv({ ENERGY_SOURCE: 'estimate', OTEL_METRICS_EXPORTER: 'none' }),

@@ -4,8 +4,9 @@
 // resolves that module's imports with its own resolver, past the loader's hooks, so under Yarn
 // Plug'n'Play (packages in zip archives that only its loader reaches) it found none of them and
 // the application ran unmetered. The await holds the application's modules until register has
-// acted, as the synchronous require() did; `-r` takes register.js (the `require` condition),
-// which a top-level await would make refuse this file.
+// acted, as the synchronous require() did. package.json gives this file to `import` under the
+// `module-sync` condition only, which bundlers do not know: a top-level await cannot go in a
+// CommonJS bundle, and `-r` takes register.js, since require() refuses a top-level await.
 import { isMainThread } from 'node:worker_threads';
 
 if (isMainThread) await loadRest();
@@ -23,7 +24,7 @@ async function loadRest(): Promise<void> {
 async function tell(err: unknown): Promise<void> {
   try {
     const { tellUnmetered } = await import('./register-unmetered.js');
-    tellUnmetered(err);
+    tellUnmetered(err, 'import');
   } catch {
     const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
     process.stderr.write(

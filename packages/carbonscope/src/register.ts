@@ -5,9 +5,9 @@
 // synchronously: register acts before the application's modules load (its route resolvers, its
 // word to instrumentation), which an unawaited import() would not ensure, and a top-level await
 // would make `-r carbonscope/register` refuse this file (ERR_REQUIRE_ASYNC_MODULE). package.json
-// gives this file under the `module-sync` condition only (Node with require(esm)): bundlers, which
-// cannot follow a createRequire, and older Node take register-eager.js itself. `--import` and
-// `import` take register-import.js, which awaits an import() of the rest.
+// gives this file to require() under the `module-sync` condition only (Node with require(esm)):
+// bundlers, which cannot follow a createRequire, and older Node take register-eager.js itself.
+// Node's `--import` and `import` take register-import.js, which awaits an import() of the rest.
 import { createRequire } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
 
@@ -48,7 +48,7 @@ function tell(err: unknown): void {
     const { tellUnmetered } = createRequire(import.meta.url)(
       './register-unmetered.js',
     ) as typeof import('./register-unmetered.js');
-    tellUnmetered(err);
+    tellUnmetered(err, 'require');
   } catch {
     const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
     process.stderr.write(

@@ -22,8 +22,8 @@ describe('register and node:http', function () {
   });
   after(() => cleanup());
 
-  // register's entry loads the rest with require(), which Node 20's loader hooks do not see;
-  // register-eager (the bundlers' entry, the same graph) is imported, and seen whole.
+  // register's entry imports the rest (register-import.js), as the bundlers' entry
+  // (register-eager, the same graph) is imported: the hook sees each whole.
   for (const entry of [
     'carbonscope/register',
     join(libraryRoot, 'dist', 'src', 'register-eager.js'),
