@@ -3,17 +3,21 @@
 // cannot load either (an entry alone beside a bundle).
 import { createRequire } from 'node:module';
 
-/** One line naming why register's rest did not load; the application goes on unmetered. */
-export function tellUnmetered(err: unknown): void {
+/**
+ * One line naming why register's rest did not load; the application goes on unmetered. `entry`
+ * is how register was loaded: only a require() is told to use --import instead.
+ */
+export function tellUnmetered(err: unknown, entry: 'require' | 'import'): void {
   // MODULE_NOT_FOUND's message goes on with its require stack: the first line names the file.
   const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-  tell(`carbonscope/register: ${reason}${pnpAdvice()}; the application runs unmetered`);
+  const advice = entry === 'require' ? pnpAdvice() : '';
+  tell(`carbonscope/register: ${reason}${advice}; the application runs unmetered`);
 }
 
 /**
  * Under Yarn Plug'n'Play, Node's require() of an ES module resolves its imports past the loader
  * that alone reaches the zip archives: `-r carbonscope/register` and `require('carbonscope')`
- * cannot load it there, `--import` can.
+ * cannot load it there, `--import` can (and is not told so: it loaded, and failed otherwise).
  */
 function pnpAdvice(): string {
   if (!process.versions.pnp) return '';

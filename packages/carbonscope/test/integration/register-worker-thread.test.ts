@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
@@ -108,4 +108,23 @@ describe('register whose rest cannot load', function () {
     });
     ranUnmetered(run, /read only property/);
   });
+
+  // Under Yarn Plug'n'Play (its .pnp.cjs sets process.versions.pnp), -r's line says to start
+  // register with --import instead; --import's line must not tell a user to do what they did.
+  for (const preload of ['--import', '-r']) {
+    it(`under Plug'n'Play, ${preload}'s line advises --import only where it was not used`, async () => {
+      // A -r preload, which runs before both: the marker's poison as above, and Yarn's mark.
+      const before = join(dir, 'pnp-poison.cjs');
+      writeFileSync(
+        before,
+        `process.versions.pnp = '3';
+Object.defineProperty(globalThis, Symbol.for('carbonscope.register-present.v1'), { value: false });`,
+      );
+      const args = ['-r', before, preload, 'carbonscope/register', '-e', APP];
+      const run = await runToEnd(process.execPath, args, env(), { cwd: libraryRoot });
+      ranUnmetered(run, /read only property/);
+      const advised = run.stderr.includes('start it with --import carbonscope/register');
+      expect(advised, run.stderr).to.equal(preload === '-r');
+    });
+  }
 });
