@@ -69,5 +69,25 @@ function unmaskedFailureOf(
   if (err instanceof MissingSdkError) {
     return { text: `carbonscope: ${err.message}\n`, code: USAGE_EXIT };
   }
+  if (apiMissing(err)) {
+    const { message } = new MissingSdkError([API], command ?? 'carbonscope');
+    return { text: `carbonscope: ${message}\n`, code: USAGE_EXIT };
+  }
   return { text: unexpectedErrorText(err, asksVerbose(command, rest)), code: 1 };
+}
+
+const API = '@opentelemetry/api';
+
+/**
+ * Node's own error where carbonscope's one required peer is not installed (npm's --omit=peer,
+ * legacy-peer-deps): the modules that import it statically fail to load before any command's
+ * check can run. The name quoted whole: @opentelemetry/api-logs is another package.
+ */
+function apiMissing(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  return (
+    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
+    String(message).includes(`'${API}'`)
+  );
 }

@@ -93,3 +93,32 @@ describe('unexpected errors on the command line', () => {
     expect(printed[0]).to.contain('collector:4318 failed');
   });
 });
+
+// @opentelemetry/api is carbonscope's one required peer: npm's --omit=peer, legacy-peer-deps or
+// an older npm leave it out, and `run` and `monitor` printed Node's ERR_MODULE_NOT_FOUND, exit 1.
+describe('@opentelemetry/api not installed', () => {
+  const missing = (name: string) =>
+    Object.assign(
+      new Error(
+        `Cannot find package '${name}' imported from /app/node_modules/carbonscope/dist/src/otel/untraced.js`,
+      ),
+      { code: 'ERR_MODULE_NOT_FOUND' },
+    );
+
+  it('names the package and its install line, exit 2, in each command', () => {
+    for (const command of ['run', 'monitor']) {
+      expect(failureOf(missing('@opentelemetry/api'), command, [], {})).to.deep.equal({
+        text: `carbonscope: ${command} needs @opentelemetry/api: npm install @opentelemetry/api\n`,
+        code: 2,
+      });
+    }
+  });
+
+  it('leaves any other missing package an unexpected error', () => {
+    const { code, text } = failureOf(missing('@opentelemetry/api-logs'), 'run', [], {});
+    expect(code).to.equal(1);
+    expect(text).to.match(
+      /^carbonscope: error: Error: Cannot find package '@opentelemetry\/api-logs'/,
+    );
+  });
+});
