@@ -22,7 +22,7 @@ import {
   ownProviderPushes,
   ownProviderServesPrometheus,
 } from './otel/own-provider.js';
-import { markRegisterPresent } from './otel/register-present.js';
+import { markRegisterPresent, registerPresent } from './otel/register-present.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './otel/spans.js';
 import { isOwnCli } from './own-cli.js';
 import { type RegisterRole, registerRole } from './register-role.js';
@@ -282,8 +282,10 @@ function measureAtFirstClusterFork(role: 'pm2-daemon' | 'may-run-pm2-daemon'): v
 // a second meter of the same process (a worker's CPU time is the whole process's), push that as
 // a copy of the main thread's figures and hold the worker's end for the push. The main thread's
 // meter measures the process, its workers included. Which other processes register stands down
-// in, or waits in for a cluster, register-role.ts says.
-const role: RegisterRole = isMainThread ? registerRole() : 'stands-down';
+// in, or waits in for a cluster, register-role.ts says. Where another copy of carbonscope (a
+// dependency's own) has registered in this process, that one measures it: a second would start
+// a second SDK, on the same Prometheus port (EADDRINUSE, said on stderr).
+const role: RegisterRole = isMainThread && !registerPresent() ? registerRole() : 'stands-down';
 if (role === 'measures') {
   // Before any instrumentation can look: it leaves saying where the figures go to register.
   markRegisterPresent();

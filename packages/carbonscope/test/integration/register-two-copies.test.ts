@@ -1,0 +1,58 @@
+import { cpSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { expect } from 'chai';
+import { libraryRoot } from '../../src/paths.js';
+import { childEnv } from '../helpers/child-env.js';
+import { freePort } from '../helpers/ports.js';
+import { runToEnd } from '../helpers/spawn.js';
+import { tempDir } from '../unit/energy/sources/helpers.js';
+
+// A dependency with its own nested copy of carbonscope that imports register, in an application
+// started with --import carbonscope/register: two copies, two registers in one process. The
+// second started a second SDK on the same Prometheus port ("could not listen … EADDRINUSE").
+describe('register loaded by two copies of carbonscope in one process', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let cleanup: () => void;
+  before(() => {
+    ({ dir, cleanup } = tempDir('register-two-copies'));
+    // The second copy: carbonscope's files, its dependencies those the first one uses (npm's
+    // hoisting), as under a dependency's own node_modules.
+    const modules = join(dir, 'node_modules');
+    const copy = join(modules, 'carbonscope');
+    mkdirSync(join(copy, 'dist'), { recursive: true });
+    cpSync(join(libraryRoot, 'dist', 'src'), join(copy, 'dist', 'src'), { recursive: true });
+    cpSync(join(libraryRoot, 'data'), join(copy, 'data'), { recursive: true });
+    cpSync(join(libraryRoot, 'package.json'), join(copy, 'package.json'));
+    const shared = join(libraryRoot, '..', '..', 'node_modules');
+    for (const name of readdirSync(shared)) {
+      if (name !== 'carbonscope') symlinkSync(join(shared, name), join(modules, name));
+    }
+  });
+  after(() => cleanup());
+
+  // Asked of what the second starts, not of a time (its endpoint fails only once it binds): a
+  // register that measures waits at the process's end for its last push.
+  it('the second stands down: nothing started, nothing said', async () => {
+    const second = pathToFileURL(join(dir, 'node_modules', 'carbonscope', 'dist', 'src'));
+    const app = `const before = process.listenerCount('beforeExit');
+await import(${JSON.stringify(`${second.href}/register-eager.js`)});
+console.log('second register listens at the end', process.listenerCount('beforeExit') > before);
+process.exit(0);`;
+    const run = await runToEnd(
+      process.execPath,
+      ['--import', 'carbonscope/register', '--input-type=module', '-e', app],
+      childEnv({
+        ENERGY_SOURCE: 'estimate',
+        CARBON_INTENSITY: '300',
+        OTEL_METRICS_EXPORTER: 'prometheus',
+        OTEL_EXPORTER_PROMETHEUS_PORT: String(await freePort()),
+      }),
+      { cwd: libraryRoot },
+    );
+    expect(run.stderr).to.equal('');
+    expect(run.stdout).to.equal('second register listens at the end false\n');
+    expect(run.code).to.equal(0);
+  });
+});
