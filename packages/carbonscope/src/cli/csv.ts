@@ -1,20 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import {
   accessSync,
-  appendFileSync,
   closeSync,
   constants,
   fstatSync,
+  ftruncateSync,
   linkSync,
   openSync,
   readSync,
   type Stats,
   statSync,
-  unlinkSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { withHeaderClaim } from './header-claim.js';
+import { removeQuietly } from './remove-quietly.js';
 
 /** CodeCarbon 3.x emissions.csv columns, in its order, so its tooling reads our files. */
 export const CODECARBON_COLUMNS = [
@@ -196,6 +197,8 @@ function outputError(path: string, err: unknown): CsvOutputError {
     ENOTDIR: 'a part of its path is a file, not a folder',
     EROFS: 'its file system is read-only',
     ENOSPC: 'its file system is full',
+    EDQUOT: 'its disk quota is used up',
+    EFBIG: 'it would pass the largest file this process may write (ulimit -f)',
   };
   return new CsvOutputError(path, (e.code && reasons[e.code]) ?? e.message);
 }
@@ -268,18 +271,6 @@ function createWith(path: string, text: string): boolean {
   return createExclusively(path, text);
 }
 
-/**
- * Unlinks a file that may not exist (its write failed at the open). A failure is let go: once
- * linked, the row is written, and a run that reported it lost would be told a wrong thing.
- */
-function removeQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // Gone already, or the folder refuses: the row's outcome is what the run reports.
-  }
-}
-
 function createExclusively(path: string, text: string): boolean {
   try {
     writeFileSync(path, text, { flag: 'wx' });
@@ -287,6 +278,49 @@ function createExclusively(path: string, text: string): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
+  }
+}
+
+/**
+ * Appends `text` in full or not at all. A file system that fills mid-row takes the row's first
+ * bytes and refuses the rest: the file kept a half row, no line break, that the next run's row
+ * went under, and pandas read as a row of empty fields, where the run said it wrote none.
+ */
+function appendWhole(path: string, text: string): void {
+  const data = Buffer.from(text);
+  const fd = openSync(path, 'a');
+  let written = 0;
+  try {
+    while (written < data.length) written += writeSync(fd, data, written);
+  } catch (err) {
+    if (written > 0) takeBack(path, fd, data.subarray(0, written));
+    throw err;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Truncates the part of a row that `fd`'s write left at the end of the regular file `path`.
+ * Only while it is still the file's end: on a full disk another run's append fails as well,
+ * and where one got through after it, cutting would lose that run's row, not this half one.
+ */
+function takeBack(path: string, fd: number, part: Buffer): void {
+  try {
+    const stat = fstatSync(fd);
+    const { size } = stat;
+    if (!stat.isFile() || size < part.length) return;
+    const tail = Buffer.alloc(part.length);
+    // `fd` is opened for writing only (a FIFO opened for reading too would read the row back).
+    const reader = openSync(path, 'r');
+    try {
+      readSync(reader, tail, 0, part.length, size - part.length);
+    } finally {
+      closeSync(reader);
+    }
+    if (tail.equals(part)) ftruncateSync(fd, size - part.length);
+  } catch {
+    // The write's own error is what the run reports; the half row stays, as it did before.
   }
 }
 
@@ -320,18 +354,30 @@ export function appendRowAfterReading(
     // Another run made it meanwhile: its header, not the one seen before, is the file's.
     const current = header === undefined ? firstLine(path) : header;
     const fd = stdioFileOf(path);
-    // The file stdout or stderr goes to is a stream, as a pipe is: what the command wrote there
-    // since the start check (which refused other columns then) comes before a header of ours.
-    const stream = fd !== undefined && !isCodeCarbonHeader(current);
-    const columns = stream ? CODECARBON_COLUMNS : fileColumns(path, current);
-    const fresh = stream || current === undefined || current === '';
-    const open = current !== undefined && current !== '' && lastLineOpen(path);
-    const text = `${open ? '\n' : ''}${fresh ? `${CSV_HEADER}\n` : ''}${formatRow(row, columns)}\n`;
-    if (fd === undefined) appendFileSync(path, text);
-    else writeSync(fd, text);
+    if (fd === undefined && current === '' && statSync(path).isFile()) {
+      withHeaderClaim(path, () => appendAfter(path, firstLine(path), row, undefined));
+    } else appendAfter(path, current, row, fd);
   } catch (err) {
     throw outputError(path, err);
   }
+}
+
+/** Appends `row` to `path`, whose first line is `current`, through stdio's `fd` if given. */
+function appendAfter(
+  path: string,
+  current: string | undefined,
+  row: EmissionsRow,
+  fd: number | undefined,
+): void {
+  // The file stdout or stderr goes to is a stream, as a pipe is: what the command wrote there
+  // since the start check (which refused other columns then) comes before a header of ours.
+  const stream = fd !== undefined && !isCodeCarbonHeader(current);
+  const columns = stream ? CODECARBON_COLUMNS : fileColumns(path, current);
+  const fresh = stream || current === undefined || current === '';
+  const open = current !== undefined && current !== '' && lastLineOpen(path);
+  const text = `${open ? '\n' : ''}${fresh ? `${CSV_HEADER}\n` : ''}${formatRow(row, columns)}\n`;
+  if (fd === undefined) appendWhole(path, text);
+  else writeSync(fd, text);
 }
 
 /**

@@ -1,3 +1,5 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import fs, {
   existsSync,
   mkdirSync,
@@ -5,6 +7,7 @@ import fs, {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
@@ -171,6 +174,30 @@ describe('emissions.csv', () => {
     expect(readdirSync(folder)).to.deep.equal([]);
   });
 
+  it('takes back the part of a row a full file system took, and says so', () => {
+    // A disk that fills mid-row takes its first bytes and refuses the rest: the file kept a half
+    // row (21 of 38 fields, no line break) while the run said the row was NOT written. A real
+    // short write: bash's `ulimit -f 4` lets the file grow to 4,096 bytes, the row needs more.
+    const file = join(dir, 'filled.csv');
+    writeFileSync(file, `${CSV_HEADER}\n`);
+    while (statSync(file).size < 3_800) appendEmissionsRow(file, { project_name: 'earlier' });
+    const before = readFileSync(file, 'utf8');
+    const csv = new URL('../../../src/cli/csv.js', import.meta.url).href;
+    const script = `import(${JSON.stringify(csv)}).then((m) => {
+      try { m.appendEmissionsRow(process.argv[1], { project_name: 'p', cpu_model: 'x'.repeat(400) }); }
+      catch (err) { process.stdout.write(err.message); }
+    })`;
+    const child = spawnSync(
+      'bash',
+      ['-c', 'ulimit -f 4 && exec "$0" -e "$1" "$2"', process.execPath, script, file],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(child.stdout, child.stderr).to.match(/^cannot write .*filled\.csv: /);
+    expect(readFileSync(file, 'utf8')).to.equal(before);
+  });
+
   it('starts its row on a line of its own when the file does not end with a line break', () => {
     // A file saved by an editor without its last line break: appended as it stands, the row
     // would run on from the last one (75 fields to pandas, which then reads nothing at all).
@@ -192,6 +219,39 @@ describe('emissions.csv', () => {
     writeFileSync(file, '');
     appendEmissionsRow(file, { project_name: 'p' });
     expect(readFileSync(file, 'utf8').startsWith(`${EXPECTED_HEADER}\n`)).to.equal(true);
+  });
+
+  it('writes no second header into an empty file another run wrote its header into first', () => {
+    // `touch emissions.csv` (or a CI cache that restores it empty) before a matrix of runs: every
+    // run ending together found it empty and wrote a header (1 round in 3 of 8 runs of `true`).
+    const file = join(dir, 'emptied.csv');
+    writeFileSync(file, '');
+    appendEmissionsRow(file, { project_name: 'first' });
+    appendRowAfterReading(file, '', { project_name: 'second' });
+    const { header, records } = parseEmissionsCsv(readFileSync(file, 'utf8'));
+    expect(header).to.deep.equal([...CODECARBON_COLUMNS]);
+    expect(records.map((r) => r.project_name)).to.deep.equal(['first', 'second']);
+  });
+
+  it('writes one header and every row whole when 8 processes append to one empty file', async () => {
+    const file = join(dir, 'matrix.csv');
+    writeFileSync(file, '');
+    const csv = new URL('../../../src/cli/csv.js', import.meta.url).href;
+    const script = `import(${JSON.stringify(csv)}).then((m) =>
+      m.appendEmissionsRow(process.argv[1], { project_name: process.argv[2], cpu_model: 'x'.repeat(2000) }))`;
+    const runs = Array.from({ length: 8 }, (_, i) => {
+      const child = spawn(process.execPath, ['-e', script, file, `job-${i}`], { stdio: 'inherit' });
+      return once(child, 'exit');
+    });
+    expect((await Promise.all(runs)).map(([code]) => code)).to.deep.equal(Array(8).fill(0));
+    const text = readFileSync(file, 'utf8');
+    expect(text.split('\n').filter((l) => l === EXPECTED_HEADER)).to.have.length(1);
+    const { header, records } = parseEmissionsCsv(text);
+    expect(header).to.deep.equal([...CODECARBON_COLUMNS]);
+    expect(records.map((r) => r.project_name).sort()).to.deep.equal(
+      Array.from({ length: 8 }, (_, i) => `job-${i}`),
+    );
+    expect(records.every((r) => r.cpu_model === 'x'.repeat(2000))).to.equal(true);
   });
 
   it('writes the header once into a file with only a line break or a BOM in it', () => {

@@ -1,0 +1,51 @@
+import { closeSync, openSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { removeQuietly } from './remove-quietly.js';
+
+/** How long a run waits for another to write a header: that write takes microseconds. */
+const CLAIM_WAIT_MS = 2_000;
+const STEP_MS = 5;
+
+/**
+ * Runs `write` while holding the claim to write the header of the existing empty file `path`.
+ * Runs ending together on an empty file (`touch emissions.csv` before a CI matrix) each found
+ * it empty and each wrote a header, a data row to pandas; the claim is a file beside it made
+ * with an exclusive create, so `write` reads the first line again and one run alone finds it
+ * empty. A claim left by a run killed while holding it is taken over after CLAIM_WAIT_MS; a
+ * folder where none can be made (read-only, its file writable) writes as before, unclaimed.
+ */
+export function withHeaderClaim(path: string, write: () => void): void {
+  const claim = join(dirname(path), `.${basename(path)}.carbonscope-header`);
+  const deadline = Date.now() + CLAIM_WAIT_MS;
+  for (;;) {
+    try {
+      closeSync(openSync(claim, 'wx'));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        write();
+        return;
+      }
+      if (Date.now() >= deadline) {
+        if (claimAgeMs(claim) >= CLAIM_WAIT_MS) removeQuietly(claim);
+        write();
+        return;
+      }
+      // A synchronous pause: appending a row is synchronous, and the wait is short.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, STEP_MS);
+    }
+  }
+  try {
+    write();
+  } finally {
+    removeQuietly(claim);
+  }
+}
+
+function claimAgeMs(claim: string): number {
+  try {
+    return Date.now() - statSync(claim).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
