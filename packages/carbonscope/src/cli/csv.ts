@@ -312,8 +312,11 @@ function takeBack(path: string, fd: number, part: Buffer): void {
     if (!stat.isFile() || size < part.length) return;
     const tail = Buffer.alloc(part.length);
     // `fd` is opened for writing only (a FIFO opened for reading too would read the row back).
+    // The path may name another file by now (rotated, a symlink moved): its bytes prove nothing.
     const reader = openSync(path, 'r');
     try {
+      const read = fstatSync(reader);
+      if (read.dev !== stat.dev || read.ino !== stat.ino) return;
       readSync(reader, tail, 0, part.length, size - part.length);
     } finally {
       closeSync(reader);

@@ -198,6 +198,38 @@ describe('emissions.csv', () => {
     expect(readFileSync(file, 'utf8')).to.equal(before);
   });
 
+  it('takes back nothing from a file the path no longer names, rotated as the write failed', () => {
+    // The half row is cut only where the bytes before the file's end are ours. Read back through
+    // the path, they were another file's: rotated meanwhile (`mv emissions.csv old.csv`), the new
+    // file ending with the same bytes at that offset, the cut took another run's row from ours.
+    const file = join(dir, 'rotated.csv');
+    const rotated = join(dir, 'old.csv');
+    writeFileSync(file, `${CSV_HEADER}\n`);
+    const other = `${formatRow({ project_name: 'other' })}\n`;
+    const original = fs.writeSync;
+    let calls = 0;
+    fs.writeSync = ((fd: number, data: Buffer, offset: number) => {
+      calls++;
+      if (calls === 1) return original(fd, data, offset, 100); // the row's first 100 bytes
+      fs.writeSync = original; // appendFileSync and writeFileSync write through it
+      fs.renameSync(file, rotated);
+      fs.appendFileSync(rotated, other);
+      const size = fs.statSync(rotated).size;
+      fs.writeFileSync(file, Buffer.concat([Buffer.alloc(size - 100, 'x'), data.subarray(0, 100)]));
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    }) as typeof fs.writeSync;
+    syncBuiltinESMExports();
+    try {
+      expect(() =>
+        appendEmissionsRow(file, { project_name: 'p', cpu_model: 'x'.repeat(200) }),
+      ).to.throw(CsvOutputError, /file system is full/);
+    } finally {
+      fs.writeSync = original;
+      syncBuiltinESMExports();
+    }
+    expect(readFileSync(rotated, 'utf8').endsWith(other)).to.equal(true);
+  });
+
   it('starts its row on a line of its own when the file does not end with a line break', () => {
     // A file saved by an editor without its last line break: appended as it stands, the row
     // would run on from the last one (75 fields to pandas, which then reads nothing at all).
