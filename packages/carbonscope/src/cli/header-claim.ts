@@ -11,8 +11,9 @@ const STEP_MS = 5;
  * Runs ending together on an empty file (`touch emissions.csv` before a CI matrix) each found
  * it empty and each wrote a header, a data row to pandas; the claim is a file beside it made
  * with an exclusive create, so `write` reads the first line again and one run alone finds it
- * empty. A claim left by a run killed while holding it is taken over after CLAIM_WAIT_MS; a
- * folder where none can be made (read-only, its file writable) writes as before, unclaimed.
+ * empty. A claim left by a run killed while holding it is taken over once it is CLAIM_WAIT_MS
+ * old; one still held after CLAIM_WAIT_MS of waiting, and a folder where none can be made
+ * (read-only, its file writable), write as before, unclaimed.
  */
 export function withHeaderClaim(path: string, write: () => void): void {
   const claim = join(dirname(path), `.${basename(path)}.carbonscope-header`);
@@ -26,8 +27,11 @@ export function withHeaderClaim(path: string, write: () => void): void {
         write();
         return;
       }
+      // Older than any holder lives: removed, to be claimed at the next step, as each run ending
+      // with this one would; written unclaimed, they each wrote a header. One that cannot be
+      // removed (another user's, in a sticky folder) is waited out as a live one is.
+      if (claimAgeMs(claim) >= CLAIM_WAIT_MS) removeQuietly(claim);
       if (Date.now() >= deadline) {
-        if (claimAgeMs(claim) >= CLAIM_WAIT_MS) removeQuietly(claim);
         write();
         return;
       }

@@ -265,6 +265,36 @@ describe('emissions.csv', () => {
     expect(records.map((r) => r.project_name)).to.deep.equal(['first', 'second']);
   });
 
+  it('takes over a header claim a killed run left, and holds it while it writes', () => {
+    // A run killed while it held the claim leaves `.<name>.carbonscope-header`. The run that took
+    // it over removed it and wrote unclaimed, as did every run ending with it: the second header
+    // the claim is there to prevent, each after waiting out the claim.
+    const file = join(dir, 'claimed.csv');
+    const claim = join(dir, '.claimed.csv.carbonscope-header');
+    writeFileSync(file, '');
+    writeFileSync(claim, '');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    fs.utimesSync(claim, hourAgo, hourAgo);
+    const original = fs.writeSync;
+    const claimed: boolean[] = [];
+    fs.writeSync = ((...args: Parameters<typeof fs.writeSync>) => {
+      claimed.push(existsSync(claim));
+      return original(...args);
+    }) as typeof fs.writeSync;
+    syncBuiltinESMExports();
+    try {
+      appendEmissionsRow(file, { project_name: 'p' });
+    } finally {
+      fs.writeSync = original;
+      syncBuiltinESMExports();
+    }
+    expect(claimed).to.deep.equal([true]);
+    expect(existsSync(claim)).to.equal(false);
+    const { header, records } = parseEmissionsCsv(readFileSync(file, 'utf8'));
+    expect(header).to.deep.equal([...CODECARBON_COLUMNS]);
+    expect(records.map((r) => r.project_name)).to.deep.equal(['p']);
+  });
+
   it('writes one header and every row whole when 8 processes append to one empty file', async () => {
     const file = join(dir, 'matrix.csv');
     writeFileSync(file, '');
