@@ -304,6 +304,8 @@ function appendWhole(path: string, text: string): void {
  * Truncates the part of a row that `fd`'s write left at the end of the regular file `path`.
  * Only while it is still the file's end: on a full disk another run's append fails as well,
  * and where one got through after it, cutting would lose that run's row, not this half one.
+ * One getting through between the read and the cut is cut with it: it needs space freed in those
+ * microseconds, or a writer with a larger `ulimit -f`; closing that needs a lock every run takes.
  */
 function takeBack(path: string, fd: number, part: Buffer): void {
   try {
