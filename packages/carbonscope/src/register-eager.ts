@@ -29,6 +29,7 @@ import { type RegisterRole, registerRole } from './register-role.js';
 import type { Carbonscope } from './runtime/carbonscope.js';
 import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
 import { defaultLogger } from './runtime/default-logger.js';
+import { type SettingsAsRead, settingsAsRead, tellSettingsSetLater } from './settings-set-later.js';
 import { tellUnpushedAtExit } from './unpushed-exit.js';
 
 const logger = defaultLogger(process.env);
@@ -85,6 +86,8 @@ function settledUntilBound(cs: Carbonscope): {
 }
 
 async function register(): Promise<void> {
+  // What startDefault reads now, before the application's first line (its dotenv) runs.
+  const read = settingsAsRead(process.env);
   const cs = await startDefault(
     {
       // Nothing here holds the process: a short script must end as it would without carbonscope,
@@ -109,7 +112,7 @@ async function register(): Promise<void> {
   const stopping = new Promise<void>((resolve) => {
     stopped = resolve;
   });
-  const attaching = attachAtFirstSample(cs, early, stopping);
+  const attaching = attachAtFirstSample(cs, early, stopping, read);
   const pushed = atDefaultStop(cs, () => {
     stopped();
     return attaching
@@ -136,8 +139,11 @@ async function attachAtFirstSample(
   cs: Carbonscope,
   early: ReturnType<typeof settledUntilBound>,
   stopping: Promise<void>,
+  read: SettingsAsRead,
 ): Promise<Attached> {
   await Promise.race([cs.meter.firstSample(), ending, stopping]);
+  // The application's modules have loaded by now: a .env among them came too late for these.
+  tellSettingsSetLater(read, process.env, logger);
   const otel = await attachToOtel(cs, process.env, logger, { settledBefore: early.take });
   attached = otel;
   // Exporting nowhere, nothing took them.

@@ -215,6 +215,9 @@ const schema = {
     .optional(),
 } satisfies Record<string, z.ZodType>;
 
+/** The environment variables carbonscope's settings are read from, the key's older name too. */
+export const SETTING_NAMES: readonly string[] = [...Object.keys(schema), 'ELECTRICITY_MAP_API_KEY'];
+
 type Parsed<S extends Record<string, z.ZodType>> = { [K in keyof S]: z.output<S[K]> };
 
 export interface GridSettings {

@@ -1,0 +1,33 @@
+import type { Logger } from './log.js';
+import { type Env, SETTING_NAMES } from './settings.js';
+
+/** carbonscope's settings variables as it read them at its start: a blank one as unset. */
+export type SettingsAsRead = ReadonlyMap<string, string | undefined>;
+
+function settingIn(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+/** The values of carbonscope's settings variables in `env` now, as loadSettings reads them. */
+export function settingsAsRead(env: Env): SettingsAsRead {
+  return new Map(SETTING_NAMES.map((name) => [name, settingIn(env, name)]));
+}
+
+/** The settings variables whose value in `env` is no longer the one read: set, changed, unset. */
+export function settingsChangedSince(read: SettingsAsRead, env: Env): string[] {
+  return [...read].filter(([name, value]) => settingIn(env, name) !== value).map(([name]) => name);
+}
+
+/**
+ * One warning naming the settings variables the application set after register read them, most
+ * often its own first line loading a .env (`import 'dotenv/config'`): they are not in effect, and
+ * were silently not. Names only, never values: a .env holds keys.
+ */
+export function tellSettingsSetLater(read: SettingsAsRead, env: Env, logger: Logger): void {
+  const changed = settingsChangedSince(read, env);
+  if (changed.length === 0) return;
+  logger.warn(
+    `carbonscope/register: ${changed.join(', ')} changed after carbonscope read its settings at start (a .env the application loads itself, say) and ${changed.length === 1 ? 'is' : 'are'} not in effect: load the file before register, with \`node --env-file=.env\` or \`-r dotenv/config\` before \`--import carbonscope/register\``,
+  );
+}
