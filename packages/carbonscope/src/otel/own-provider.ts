@@ -211,6 +211,10 @@ function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: L
       `Prometheus endpoint could not listen on ${host}:${port} (OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT): ${err.message}`,
     );
   });
+  // A scraper's connection holds nothing either: kept alive between scrapes closer than the
+  // server's 5 s keep-alive timeout (Prometheus at 1 s, an agent, a browser tab), it held a
+  // process whose own server had closed at its SIGTERM forever, and a watcher's restart with it.
+  server.on('connection', (socket) => socket.unref());
   server.listen(port, host).unref();
   return server;
 }
