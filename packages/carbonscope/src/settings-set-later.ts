@@ -14,9 +14,18 @@ export function settingsAsRead(env: Env): SettingsAsRead {
   return new Map(SETTING_NAMES.map((name) => [name, settingIn(env, name)]));
 }
 
-/** The settings variables whose value in `env` is no longer the one read: set, changed, unset. */
+/**
+ * The settings variables set since, or set to another value: not in effect. One removed since
+ * (an application scrubbing a key from process.env once read) is not named: its value, read at
+ * start, is the one in effect.
+ */
 export function settingsChangedSince(read: SettingsAsRead, env: Env): string[] {
-  return [...read].filter(([name, value]) => settingIn(env, name) !== value).map(([name]) => name);
+  return [...read]
+    .filter(([name, value]) => {
+      const now = settingIn(env, name);
+      return now !== undefined && now !== value;
+    })
+    .map(([name]) => name);
 }
 
 /**
