@@ -183,7 +183,12 @@ export {
   type TemporalitySdk,
   withCurrentGauges,
 } from './otel/current-gauges.js';
-export { diagLevelOf, installMaskingDiag, maskingDiagLogger } from './otel/diag.js';
+export {
+  diagLevelOf,
+  installMaskingDiag,
+  type MaskingDiagOptions,
+  maskingDiagLogger,
+} from './otel/diag.js';
 export { checkOtelLists, checkOtelSwitches, malformedOtelVariables } from './otel/env-lists.js';
 // For the service's spans: their last export takes a refused connection as final too.
 export type { AgentFactory } from './otel/export-deadline.js';

@@ -1,20 +1,21 @@
 import { format } from 'node:util';
-import { DiagConsoleLogger, type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
+import { type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
 import { redactionList, redactSecrets } from '../log.js';
 import { printableLines } from '../printable.js';
 import type { Env } from '../settings.js';
 import { apiGlobals } from './global-registration.js';
+import { stderrDiagLogger } from './stderr-diag.js';
 
 /**
- * A diag logger that writes where `to` does (the console, as the SDK's own DiagConsoleLogger
- * does, by default), each line formatted as the console would format it and then masked: the
+ * A diag logger that writes where `to` does (stderr, every level, by default: stderrDiagLogger),
+ * each line formatted as the console would format it and then masked: the
  * SDK's lines quote what an exporter was told or answered (a URL, a collector's status text),
  * and those may hold an endpoint's password or a header's token. Its control characters are
  * then written as escapes, its line breaks kept: a collector's reason phrase is quoted as it came.
  */
 export function maskingDiagLogger(
   secrets: readonly string[],
-  to: DiagLogger = new DiagConsoleLogger(),
+  to: DiagLogger = stderrDiagLogger(),
 ): DiagLogger {
   const list = redactionList(secrets);
   const masked =
@@ -62,6 +63,13 @@ export function hasDiagLogger(): boolean {
   return apiGlobals()?.diag !== undefined;
 }
 
+export interface MaskingDiagOptions {
+  /** The diag logger installed is carbonscope's own NodeSDK's, unmasked: replace it. */
+  replace?: boolean;
+  /** Where the masked lines go (a service's own logger); stderr by default. */
+  to?: DiagLogger;
+}
+
 /**
  * Installs maskingDiagLogger at OTEL_LOG_LEVEL's level where that is set, as NodeSDK installs
  * the console's, for an SDK carbonscope starts itself. A diag logger installed already is the
@@ -71,9 +79,10 @@ export function hasDiagLogger(): boolean {
 export function installMaskingDiag(
   env: Env,
   secrets: readonly string[],
-  options: { replace?: boolean } = {},
+  options: MaskingDiagOptions = {},
 ): boolean {
   const logLevel = diagLevelOf(env.OTEL_LOG_LEVEL);
   if (logLevel === undefined || (!options.replace && hasDiagLogger())) return false;
-  return diag.setLogger(maskingDiagLogger(secrets), { logLevel, suppressOverrideMessage: true });
+  const logger = maskingDiagLogger(secrets, options.to);
+  return diag.setLogger(logger, { logLevel, suppressOverrideMessage: true });
 }

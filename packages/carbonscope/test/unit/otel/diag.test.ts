@@ -27,8 +27,53 @@ function memoryDiag(): { logger: DiagLogger; lines: string[] } {
   };
 }
 
+/** What `run` writes to stdout and to stderr, both held back from the terminal meanwhile. */
+function writtenBy(run: () => void): { stdout: string; stderr: string } {
+  const out = { stdout: '', stderr: '' };
+  const streams = { stdout: process.stdout, stderr: process.stderr } as const;
+  const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
+  for (const name of ['stdout', 'stderr'] as const) {
+    streams[name].write = ((chunk: string | Uint8Array) => {
+      out[name] += String(chunk);
+      return true;
+    }) as typeof process.stdout.write;
+  }
+  try {
+    run();
+  } finally {
+    process.stdout.write = writes.stdout;
+    process.stderr.write = writes.stderr;
+  }
+  return out;
+}
+
 describe("carbonscope's diag logger (OTEL_LOG_LEVEL for an SDK it starts)", () => {
   afterEach(() => diag.disable());
+
+  // The console's diag logger writes INFO and DEBUG to stdout (console.info, console.debug) and
+  // VERBOSE as console.trace, a stack each line: an application's JSON logs on stdout got the
+  // SDK's text between them, 19 lines in 10 s of a refused push at OTEL_LOG_LEVEL=info.
+  it('writes every level to stderr, one line each, and nothing to stdout', () => {
+    const written = writtenBy(() => {
+      const masking = maskingDiagLogger(['tok-HEADER-9f8e7d']);
+      masking.error('export failed: %s', 'refused tok-HEADER-9f8e7d');
+      masking.warn('w');
+      masking.info('Export retry time %dms exceeds remaining timeout', 1021);
+      masking.debug('d %o', { a: 1 });
+      masking.verbose('v');
+    });
+    expect(written.stdout).to.equal('');
+    expect(written.stderr).to.equal(
+      [
+        'export failed: refused [redacted]',
+        'w',
+        'Export retry time 1021ms exceeds remaining timeout',
+        'd { a: 1 }',
+        'v',
+        '',
+      ].join('\n'),
+    );
+  });
 
   it('masks the secrets in the message and in the arguments, formatted as the console would', () => {
     const { logger, lines } = memoryDiag();
