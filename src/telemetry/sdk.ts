@@ -40,6 +40,7 @@ import type { Env } from '../config.js';
 import { HttpError } from '../http/errors.js';
 import { maskedTarget, pathMayHoldCredentials } from '../http/masked-target.js';
 import { sourceAsset } from '../paths.js';
+import { diagToLog } from './diag-to-log.js';
 import { traceExporterNames, traceSetup } from './traces.js';
 
 export interface Telemetry {
@@ -341,8 +342,9 @@ function startMetricsOnly(
   resource: Resource,
   readers: IMetricReader[],
   secrets: readonly string[],
+  logger: WarningLogger,
 ): () => Promise<void> {
-  installMaskingDiag(env, secrets);
+  installMaskingDiag(env, secrets, { to: diagToLog(logger) });
   const provider = new sdkMetrics.MeterProvider({
     resource: resource.merge(detectResources({ detectors: [envDetector] })),
     readers,
@@ -390,7 +392,7 @@ async function startNodeSdk(
   });
   // NodeSDK has installed the console's diag logger for OTEL_LOG_LEVEL, unmasked: an
   // exporter's line may quote a collector's refusal naming the token it was sent.
-  installMaskingDiag(env, secrets, { replace: true });
+  installMaskingDiag(env, secrets, { replace: true, to: diagToLog(logger) });
   sdk.start();
   // After start(): the SDK hands every instrumentation its meter provider there.
   for (const instrumentation of loaded) instrumentation.setMeterProvider(recordNothing);
@@ -457,7 +459,7 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
         secrets,
         current,
       )
-    : startMetricsOnly(env, resource, readers, secrets);
+    : startMetricsOnly(env, resource, readers, secrets, current);
 
   return {
     meter: metrics.getMeter(SCOPE.name, SCOPE.version),

@@ -393,6 +393,8 @@ describe('OTLP push and graceful shutdown', function () {
       ...pushingAtShutdown(`http://127.0.0.1:${await freePort()}`),
       OTEL_TRACES_EXPORTER: 'none',
       OTEL_LOG_LEVEL: 'verbose',
+      // The SDK's lines are in the log at their level (VERBOSE as debug): a retry is one.
+      LOG_LEVEL: 'debug',
     });
     expect(await server.stop('SIGTERM')).to.equal(0);
     const lines = [...server.stdout, ...server.stderr];

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 import {
   metricsOf,
@@ -5,6 +7,7 @@ import {
   otlpReceiver,
   stringAttribute,
 } from '#library-tests/helpers/otlp-receiver.js';
+import { projectRoot } from '../../../src/paths.js';
 import { tracingEnabled } from '../../../src/telemetry/sdk.js';
 import { refusingCollector } from '../../helpers/collector.js';
 import { inTelemetryChild, telemetryChildOutput } from '../../helpers/telemetry-child.js';
@@ -130,6 +133,47 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
       } finally {
         collector.close();
       }
+    });
+  }
+
+  // pino writes the service's log to stdout as JSON; the SDK's own lines (OTEL_LOG_LEVEL) went
+  // to the console beside it: INFO and DEBUG as plain text on stdout, between the JSON lines
+  // (19 in 10 s of a refused push at info), errors as text on stderr, no log pipeline's.
+  for (const [label, tracing, before] of [
+    ['tracing off', 'none', []],
+    // NodeSDK's constructor installs the console's logger, which says so at DEBUG, before the
+    // service can replace it: the one line left outside the log.
+    ['tracing on', 'console', ['@opentelemetry/api: Registered a global for diag v1.9.1.']],
+  ] as const) {
+    it(`writes the SDK's own lines (OTEL_LOG_LEVEL) into the app's JSON log, ${label}`, async () => {
+      const logger = pathToFileURL(join(projectRoot, 'dist', 'src', 'logger.js')).href;
+      const { stdout, stderr } = await telemetryChildOutput(
+        { OTEL_TRACES_EXPORTER: tracing, OTEL_LOG_LEVEL: 'all' },
+        `const { createLogger } = await import(${JSON.stringify(logger)});
+         const { diag } = await import('@opentelemetry/api');
+         // Through process.stdout, as the child's result is: the lines keep their order.
+         const destination = process.stdout;
+         telemetry.warnTo(createLogger({ level: 'debug', destination, secrets: ['tok-HEADER-9f8e7d'] }));
+         for (const level of ['error', 'warn', 'info', 'debug', 'verbose']) {
+           diag[level]('probe %s refused tok-HEADER-9f8e7d', level);
+         }
+         return 0;`,
+      );
+      // The child's result comes last, unterminated.
+      const lines = stdout.split('\n').slice(0, -1);
+      expect(lines.filter((line) => !line.startsWith('{'))).to.deep.equal(before);
+      const probes = lines
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { level: number; msg: string; component: string })
+        .filter((line) => line.msg.startsWith('probe '));
+      expect(probes.map(({ level, msg, component }) => [level, component, msg])).to.deep.equal([
+        [50, 'otel-sdk', 'probe error refused [redacted]'],
+        [40, 'otel-sdk', 'probe warn refused [redacted]'],
+        [30, 'otel-sdk', 'probe info refused [redacted]'],
+        [20, 'otel-sdk', 'probe debug refused [redacted]'],
+        [20, 'otel-sdk', 'probe verbose refused [redacted]'],
+      ]);
+      expect(stderr).to.equal('');
     });
   }
 
