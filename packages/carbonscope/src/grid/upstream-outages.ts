@@ -82,7 +82,10 @@ export class UpstreamOutages {
     return true;
   }
 
-  /** A good answer at `now`: ends the zone's outage, or its flapping once held, in an info line. */
+  /**
+   * A good answer at `now`: ends the zone's outage, or its flapping once held, in a line at warn,
+   * as the outage was told (or at error): shown wherever the outage was, the default level too.
+   */
   recovered(zone: string, now: number, fields: object = {}): void {
     const run = this.runs.get(zone);
     if (run === undefined) return;
@@ -92,13 +95,13 @@ export class UpstreamOutages {
     const then = this.endpoint === 'latest' ? '; its live values are used again' : '';
     const { lastedMs } = run.tally;
     if (news === 'steady') {
-      this.logger.info(
+      this.logger.warn(
         { zone, endpoint: this.endpoint, ...tallyFields(run), ...fields },
         `${this.prefix(zone)}Electricity Maps answers steadily again, no failure for ${elapsedText(FLAP_WINDOW_MS)} (${spellText(run.tally, 'lookups')})${then}`,
       );
       return;
     }
-    this.logger.info(
+    this.logger.warn(
       { zone, endpoint: this.endpoint, failedForSeconds: Math.floor(lastedMs / 1000), ...fields },
       `${this.prefix(zone)}Electricity Maps answers again after ${elapsedText(lastedMs)}${then}`,
     );

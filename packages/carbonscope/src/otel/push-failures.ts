@@ -41,7 +41,8 @@ interface End {
  * The exporter, saying in one warning line when pushes start to fail: the SDK hands the error
  * to its global handler, silent unless the application set a diag logger, so a wrong endpoint
  * or a refused key would lose every figure without a word. One line per run of failures, and
- * one (info) when a push gets through again; a reason that changes within the run (a timeout,
+ * one when a push gets through again, at the same level (warn): the stderr logger shows no
+ * info by default, and the warning was then the last word; a reason that changes within the run (a timeout,
  * then a refusal, by turns) is told again only after REASON_REPEAT_MS, so no interval adds a
  * line. A collector that takes some pushes and refuses others (failures within FLAP_WINDOW_MS
  * of a recovery) is told as flapping, with counts, at most once a window, and steady again once
@@ -68,9 +69,9 @@ export function reportingFailures(
 
   const succeeded = () => {
     const news = run.succeeded(now());
-    if (news === 'recovered') logger.info(`metrics pushed to ${shown} again`);
+    if (news === 'recovered') logger.warn(`metrics pushed to ${shown} again`);
     if (news === 'steady') {
-      logger.info(
+      logger.warn(
         `metrics pushed to ${shown} steadily again, none failed for ${elapsedText(FLAP_WINDOW_MS)} (${spellText(run.tally, 'pushes')})`,
       );
     }

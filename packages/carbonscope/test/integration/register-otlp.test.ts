@@ -517,7 +517,7 @@ describe('register: a failing push is one warning, a recovery one line', functio
     await sleep(1_000);
     expect(pushLines()).to.deep.equal([
       `carbonscope: warning: could not push metrics to http://127.0.0.1:${port}/v1/metrics: Bad Request (HTTP 400); the next export tries again`,
-      `carbonscope: metrics pushed to http://127.0.0.1:${port}/v1/metrics again`,
+      `carbonscope: warning: metrics pushed to http://127.0.0.1:${port}/v1/metrics again`,
     ]);
   });
 });

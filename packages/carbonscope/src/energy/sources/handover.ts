@@ -27,8 +27,9 @@ function kindOf(err: unknown): string {
  * A fallback that throws costs nothing while the primary reads; when both throw, the
  * fallback's error is thrown (the interval has no reading, and whoever samples says why).
  *
- * Each hand-over and each return is logged with its reason: the first of each kind at warn,
- * repeats at debug, so an exporter that keeps failing the same way says so once.
+ * Each hand-over and each return is logged with its reason: the first of each kind at warn
+ * (the first return too, or the warning stays the last word at the default level), repeats at
+ * debug, so an exporter that keeps failing the same way says so once.
  */
 export function withHandover(o: HandoverOptions): PowerSource {
   const { primary, fallback, logger } = o;
@@ -77,7 +78,7 @@ export function withHandover(o: HandoverOptions): PowerSource {
       try {
         const readings = primary.sample(tick);
         if (active !== primary) {
-          logger[resumedOnce ? 'debug' : 'info'](
+          logger[resumedOnce ? 'debug' : 'warn'](
             { source: primary.name, estimated: primary.estimated },
             `energy: ${primary.name} (measured) readings are used again`,
           );

@@ -435,7 +435,7 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
     if (run.settled) runs.delete(d.zone);
     if (news === 'recovered') logger.warn({ zone: d.zone }, backText(d, recovered));
     if (news === 'steady') {
-      logger.info(
+      logger.warn(
         { zone: d.zone },
         `rapl: ${d.energyPath} reads steadily again, none failed for ` +
           `${elapsedText(FLAP_WINDOW_MS)} (${spellText(run.tally, 'reads')})`,

@@ -187,7 +187,7 @@ describe('process-scope sources and the hand-over', () => {
       // The estimate's joules of the reset interval are still in the totals.
       expect(back?.totals.process.estimated).to.equal(true);
       expect(host.name).to.equal('kepler');
-      expect(lines.filter((l) => l.level === 30).map((l) => l.msg)).to.include(
+      expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).to.include(
         'energy: kepler (measured) readings are used again',
       );
       const processSeries = cs.snapshot().power.filter((p) => p.scope === 'process');

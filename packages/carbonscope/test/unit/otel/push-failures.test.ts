@@ -70,7 +70,7 @@ describe('otel: a failing OTLP push is told once, and its recovery once', () => 
     }
     expect(lines).to.deep.equal([
       'warn: could not push metrics to http://[redacted]@collector:4318/v1/metrics?api_key=[redacted]: connect ECONNREFUSED 127.0.0.1:1; the next export tries again',
-      'info: metrics pushed to http://[redacted]@collector:4318/v1/metrics?api_key=[redacted] again',
+      'warn: metrics pushed to http://[redacted]@collector:4318/v1/metrics?api_key=[redacted] again',
       'warn: could not push metrics to http://[redacted]@collector:4318/v1/metrics?api_key=[redacted] on and off, failed 6 of the last 8 pushes in 7 s: connect ECONNREFUSED 127.0.0.1:1; the next export tries again',
     ]);
   });
@@ -275,7 +275,7 @@ describe('otel: a collector that takes every other push', () => {
   it('says when it is steady again, once no push failed for 10 min', () => {
     const lines = anHour((t) => t < 1_200_000 && t % 10_000 === 0);
     expect(lines.at(-1)).to.equal(
-      'info: metrics pushed to http://collector:4318/v1/metrics steadily again, none failed for 10 min (120 of 359 pushes failed in 29 min)',
+      'warn: metrics pushed to http://collector:4318/v1/metrics steadily again, none failed for 10 min (120 of 359 pushes failed in 29 min)',
     );
     expect(lines).to.have.length(5);
   });
