@@ -323,12 +323,13 @@ const envTrue = (value: string | undefined) => value?.trim().toLowerCase() === '
  * start-up here for nothing.
  */
 function needsNodeSdk(env: Env, tracesOff: boolean): boolean {
+  return !tracesOff || logsExported(env) || envTrue(env.OTEL_SDK_DISABLED);
+}
+
+/** Whether OTEL_LOGS_EXPORTER names a log exporter (`none` names none). */
+function logsExported(env: Env): boolean {
   const logs = env.OTEL_LOGS_EXPORTER?.trim();
-  return (
-    !tracesOff ||
-    (logs !== undefined && logs !== '' && logs !== 'none') ||
-    envTrue(env.OTEL_SDK_DISABLED)
-  );
+  return logs !== undefined && logs !== '' && logs !== 'none';
 }
 
 /**
@@ -391,8 +392,11 @@ async function startNodeSdk(
       : {}),
   });
   // NodeSDK has installed the console's diag logger for OTEL_LOG_LEVEL, unmasked: an
-  // exporter's line may quote a collector's refusal naming the token it was sent.
-  installMaskingDiag(env, secrets, { replace: true, to: diagToLog(logger) });
+  // exporter's line may quote a collector's refusal naming the token it was sent. Its lines go
+  // into the log, except where the log is exported (pino's instrumentation sends each line as a
+  // record): there a failed export's line would be exported and fail in turn, for ever. Stderr.
+  const to = logsExported(env) ? undefined : diagToLog(logger);
+  installMaskingDiag(env, secrets, { replace: true, to });
   sdk.start();
   // After start(): the SDK hands every instrumentation its meter provider there.
   for (const instrumentation of loaded) instrumentation.setMeterProvider(recordNothing);

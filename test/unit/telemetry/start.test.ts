@@ -177,6 +177,30 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
     });
   }
 
+  // With a log exporter, pino's lines are also sent as log records (the pino instrumentation):
+  // the SDK's lines in the log were sent by the pipeline they report on. A failed export was a
+  // line that was itself exported, and failed: one every ~8.5 s, for ever, with the app idle and
+  // the collector down (5 in 50 s where there was 1), and at debug each export's own line.
+  it("keeps the SDK's own lines out of the log when it exports the log (OTEL_LOGS_EXPORTER)", async () => {
+    const { stdout, stderr } = await telemetryChildOutput(
+      { OTEL_TRACES_EXPORTER: 'console', OTEL_LOGS_EXPORTER: 'console', OTEL_LOG_LEVEL: 'error' },
+      `const { createRequire } = await import('node:module');
+       // Required, not imported: the instrumentation patches require() without the ESM hook.
+       const { pino } = createRequire(import.meta.url)('pino');
+       const { diag } = await import('@opentelemetry/api');
+       const logger = pino({ level: 'debug' });
+       telemetry.warnTo(logger);
+       logger.info('app line');
+       diag.error('probe refused tok-HEADER-9f8e7d');
+       return 0;`,
+      "{ otlpMetricsEnabled: false, secrets: ['tok-HEADER-9f8e7d'] }",
+    );
+    // The app's own line is exported (pino is instrumented), the SDK's is not, nor logged there.
+    expect(stdout).to.include("body: 'app line'");
+    expect(stdout).not.to.include('probe');
+    expect(stderr).to.equal('probe refused [redacted]\n');
+  });
+
   // A gauge's callback that stops observing a source (the grid intensity's `annual-average`
   // once Electricity Maps answers) must drop its series: the SDK kept it, at its last value,
   // in /metrics and in every push, and the fallback alert never cleared.
