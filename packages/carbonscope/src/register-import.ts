@@ -1,15 +1,33 @@
 // `node --import carbonscope/register app.js` and `import 'carbonscope/register'`: register.ts's
-// work, for an import. register-eager.ts's ~250 modules are loaded on the main thread only, and
-// by import(), awaited, where register.ts require()s them: Node 20's require() of an ES module
-// resolves that module's imports with its own resolver, past the loader's hooks, so under Yarn
-// Plug'n'Play (packages in zip archives that only its loader reaches) it found none of them and
-// the application ran unmetered. The await holds the application's modules until register has
-// acted, as the synchronous require() did. package.json gives this file to `import` under the
-// `module-sync` condition only, which bundlers do not know: a top-level await cannot go in a
-// CommonJS bundle, and `-r` takes register.js, since require() refuses a top-level await.
+// work, for an import. register-eager.ts's ~250 modules are loaded on the main thread only, by
+// a synchronous require() where it finds them: an application whose first line imports register
+// has its next module evaluated as soon as this one awaits (sibling ES modules do not wait on
+// one another's top-level await), before register had acted. Under Yarn Plug'n'Play (packages in
+// zip archives that only its loader reaches) Node 20's require() of an ES module resolves its
+// imports with its own resolver, past the loader's hooks, and finds none: there they are loaded
+// by import(), awaited, which holds an application run with `--import` until register has acted.
+// package.json gives this file to `import` under the `module-sync` condition only, which
+// bundlers do not know: a top-level await cannot go in a CommonJS bundle, and `-r` takes
+// register.js, since require() refuses a top-level await.
+import { createRequire } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
 
-if (isMainThread) await loadRest();
+if (isMainThread && !loadedSynchronously()) await loadRest();
+
+/**
+ * Whether register-eager.js was require()d, or stands down: false where a module is not found
+ * (resolved before any of them runs) or throws, and import() then loads it or says why.
+ */
+function loadedSynchronously(): boolean {
+  try {
+    const load = createRequire(import.meta.url);
+    const { registerRole } = load('./register-role.js') as typeof import('./register-role.js');
+    if (registerRole() !== 'stands-down') load('./register-eager.js');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** register-eager.js, imported; a load that throws stops nothing: one line, as register.ts's. */
 async function loadRest(): Promise<void> {

@@ -22,8 +22,8 @@ describe('register and node:http', function () {
   });
   after(() => cleanup());
 
-  // register's entry imports the rest (register-import.js), as the bundlers' entry
-  // (register-eager, the same graph) is imported: the hook sees each whole.
+  // register's entry require()s the rest, which a loader's hook may not see; the bundlers' entry
+  // (register-eager, the same graph) is imported: the hook sees that whole.
   for (const entry of [
     'carbonscope/register',
     join(libraryRoot, 'dist', 'src', 'register-eager.js'),
