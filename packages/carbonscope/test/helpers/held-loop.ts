@@ -43,17 +43,22 @@ export interface AnsweringServer {
   /**
    * Holds this loop once the next request is out: until its answer is written, then `ms` more,
    * as a process stopped right after sending it. The answer waits in the socket, unread, with
-   * every deadline shorter than `ms` expired.
+   * every deadline shorter than `ms` expired. Resolves a loop turn later: undici hands a
+   * keep-alive socket back to its pool only then (setImmediate, in case the server closes it
+   * after all), and a fetch started before opened a second connection, whose connect a loaded
+   * host stretched past a 100 ms deadline before the request had left (4 runs in 10 at load 20).
    */
-  holdNextRequest(ms: number): void;
+  holdNextRequest(ms: number): Promise<void>;
   /** How many requests it received, whole. */
   received(): number;
+  /** How many connections it accepted. */
+  connections(): number;
   close(): Promise<void>;
 }
 
 export async function answeringServer(body: string): Promise<AnsweringServer> {
-  // [answer written, requests received]
-  const shared = new Int32Array(new SharedArrayBuffer(8));
+  // [answer written, requests received, connections accepted]
+  const shared = new Int32Array(new SharedArrayBuffer(12));
   const worker = new Worker(
     `const http = require('node:http');
      const { parentPort, workerData } = require('node:worker_threads');
@@ -68,6 +73,7 @@ export async function answeringServer(body: string): Promise<AnsweringServer> {
          });
        });
      });
+     server.on('connection', () => Atomics.add(workerData, 2, 1));
      server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));`,
     { eval: true, workerData: shared },
   );
@@ -90,7 +96,9 @@ export async function answeringServer(body: string): Promise<AnsweringServer> {
   return {
     url: `http://127.0.0.1:${port}`,
     received: () => Atomics.load(shared, 1),
-    holdNextRequest(ms) {
+    connections: () => Atomics.load(shared, 2),
+    async holdNextRequest(ms) {
+      await new Promise((resolve) => setImmediate(resolve));
       Atomics.store(shared, 0, 0);
       holdMs = ms;
     },

@@ -129,9 +129,13 @@ describe('grid: Electricity Maps client', () => {
     const server = await answeringServer(latestFor('DE'));
     try {
       const c = client({ baseUrl: server.url, timeoutMs: 100 });
-      await c.latest('DE');
-      server.holdNextRequest(400);
+      // Opens the connection the held lookup reuses, outside its deadline (a process's first
+      // fetch loads undici's client and parser: 300-600 ms at load 20).
+      await (await fetch(server.url)).text();
+      await server.holdNextRequest(400);
       expect((await c.latest('DE')).zone).to.equal('DE');
+      expect(server.received(), 'requests').to.equal(2);
+      expect(server.connections(), 'connections').to.equal(1);
     } finally {
       await server.close();
     }

@@ -242,7 +242,7 @@ describe('the optional SDK packages', () => {
       const url = `${collector.url}/v1/metrics`;
       const exporter = await otlpMetricExporter({}, 'test', url, 200);
       expect(failureOf((await exportOnce(exporter)) as ExportResult)).to.equal(undefined);
-      collector.holdNextRequest(600);
+      await collector.holdNextRequest(600);
       const held = await exportOnce(exporter);
       expect(held, 'the export ended').not.to.equal(undefined);
       expect(failureOf(held as ExportResult)).to.equal(undefined);

@@ -88,15 +88,19 @@ describe('energy/sources/bounded-fetch', () => {
     try {
       const o = { timeoutMs: 100, maxBytes: 1 << 20 };
       const url = `${server.url}/metrics`;
-      await fetchExposition(url, () => true, o);
-      server.holdNextRequest(400);
+      // Opens the connection the held reads reuse, outside their deadline: a process's first
+      // fetch loads undici's client and parser, 300-600 ms at load 20 before its request left.
+      await (await fetch(url)).text();
+      await server.holdNextRequest(400);
       const samples = await fetchExposition(url, () => true, o);
       expect(samples.map((s) => s.value)).to.deep.equal([5]);
-      server.holdNextRequest(400);
+      await server.holdNextRequest(400);
       await fetchJson(server.url, o).then(
         () => expect.fail('expected a malformed answer, not a timeout'),
         (err: FetchFailure) => expect(err.kind).to.equal('malformed'),
       );
+      // Each request left on the open connection as its deadline was set, in the same turn.
+      expect(server.connections(), 'connections').to.equal(1);
     } finally {
       await server.close();
     }
