@@ -11,6 +11,13 @@ import { endTimeFor } from './span-end-time.js';
 const AT_ONCE = 256;
 /** How often paced spans are looked at (ms). */
 const TICK_MS = 10;
+/**
+ * Spans one tick ends at most, so the SDK's export of a batch (512) outpaces them: a tick that
+ * ran late (the process off the CPU, its loop blocked) found every span due meanwhile overdue,
+ * and ended them all in one run: a 600 ms stall handed the SDK 5,744 spans, past its queue. At
+ * a tick every 10 ms it ends up to 25,600 spans a second; beyond, MAX_PACED bounds what waits.
+ */
+const PER_TICK = AT_ONCE;
 /** Spans paced at most; beyond, a span ends at once, so what is held stays bounded. */
 const MAX_PACED = 65_536;
 
@@ -78,7 +85,7 @@ export class SpanRelease {
 
   /** Ends every paced span now (at stop, before the SDK shuts down). */
   releaseAll(): void {
-    this.release(Number.POSITIVE_INFINITY);
+    this.release(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY);
   }
 
   private readonly settled = (): void => {
@@ -87,12 +94,14 @@ export class SpanRelease {
 
   private readonly tick = (): void => {
     this.timer = undefined;
-    this.release(monotonicClock());
+    this.release(monotonicClock(), PER_TICK);
   };
 
-  private release(until: number): void {
+  /** Ends the spans due by `until`, in order, `most` of them at most. */
+  private release(until: number, most: number): void {
+    const stop = Math.min(this.spans.length, this.head + most);
     try {
-      while (this.head < this.spans.length && this.due[this.head] <= until) {
+      while (this.head < stop && this.due[this.head] <= until) {
         const i = this.head++;
         const span = this.spans[i];
         this.spans[i] = undefined; // collectable once ended
