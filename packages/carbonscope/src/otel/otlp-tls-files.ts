@@ -134,7 +134,7 @@ export function otlpTlsFileProblems(env: Env, signal: OtlpSignal): string[] {
   return otlpTlsFileErrors(env, signal).map((e) => e.message);
 }
 
-/** Throws the first of otlpTlsFileErrors for any of `signals`: for a service that refuses to start. */
+/** The first of otlpTlsFileErrors for any of `signals`, thrown: a service will not start. */
 export function checkOtlpTlsFiles(env: Env, signals: readonly OtlpSignal[]): void {
   for (const signal of signals) {
     const [first] = otlpTlsFileErrors(env, signal);

@@ -38,20 +38,20 @@ interface End {
 }
 
 /**
- * The exporter, saying in one warning line when pushes start to fail: the SDK hands the error
- * to its global handler, silent unless the application set a diag logger, so a wrong endpoint
- * or a refused key would lose every figure without a word. One line per run of failures, and
- * one when a push gets through again, at the same level (warn): the stderr logger shows no
- * info by default, and the warning was then the last word; a reason that changes within the run (a timeout,
- * then a refusal, by turns) is told again only after REASON_REPEAT_MS, so no interval adds a
- * line. A collector that takes some pushes and refuses others (failures within FLAP_WINDOW_MS
- * of a recovery) is told as flapping, with counts, at most once a window, and steady again once
- * a window passed with none failing (FailureRun). Under delta temporality a failed push's
- * figures are lost, not carried by the next push, and the line says so (SeenTemporality). Once
- * the process's end began (`ending`), a failure says what is dropped instead, or nothing (see
+ * The exporter, saying in one warning line when pushes start to fail: the SDK hands the error to
+ * its global handler, silent unless the application set a diag logger, so a wrong endpoint or a
+ * refused key would lose every figure without a word. One line per run of failures, and one when a
+ * push gets through again, at the same level (warn): the stderr logger shows no info by default,
+ * and the warning was then the last word. A reason that changes within the run (a timeout, then a
+ * refusal, by turns) is told again only after REASON_REPEAT_MS, so no interval adds a line. A
+ * collector that takes some pushes and refuses others (failures within FLAP_WINDOW_MS of a
+ * recovery) is told as flapping, with counts, at most once a window, and steady again once a window
+ * passed with none failing (FailureRun). Under delta temporality a failed push's figures are lost,
+ * not carried by the next push, and the line says so (SeenTemporality). Once the process's end
+ * began (`ending`), a failure says what is dropped instead, or nothing (see
  * ReportingExporter.ending). The URL's user, password and secret parameters' values
- * (url-credentials.ts) are never shown, nor `others` (the headers' tokens), which a refusing
- * proxy may echo in the reason its body gives (failureOf).
+ * (url-credentials.ts) are never shown, nor `others` (the headers' tokens), which a refusing proxy
+ * may echo in the reason its body gives (failureOf).
  */
 export function reportingFailures(
   exporter: PushMetricExporter,
