@@ -25,11 +25,12 @@ import {
 import { markRegisterPresent, registerPresent } from './otel/register-present.js';
 import { captureSpan, contextPropagates, releaseHeldSpans } from './otel/spans.js';
 import { isOwnCli } from './own-cli.js';
+import { setTimeout } from './real-timers.js';
 import { type RegisterRole, registerRole } from './register-role.js';
 import type { Carbonscope } from './runtime/carbonscope.js';
 import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
 import { defaultLogger } from './runtime/default-logger.js';
-import { type SettingsAsRead, settingsAsRead, tellSettingsSetLater } from './settings-set-later.js';
+import { settingsAsRead, settingsSetLaterTeller } from './settings-set-later.js';
 import { tellUnpushedAtExit } from './unpushed-exit.js';
 
 const logger = defaultLogger(process.env);
@@ -87,7 +88,7 @@ function settledUntilBound(cs: Carbonscope): {
 
 async function register(): Promise<void> {
   // What startDefault reads now, before the application's first line (its dotenv) runs.
-  const read = settingsAsRead(process.env);
+  const tellSetLater = settingsSetLaterTeller(settingsAsRead(process.env), process.env, logger);
   const cs = await startDefault(
     {
       // Nothing here holds the process: a short script must end as it would without carbonscope,
@@ -112,8 +113,9 @@ async function register(): Promise<void> {
   const stopping = new Promise<void>((resolve) => {
     stopped = resolve;
   });
-  const attaching = attachAtFirstSample(cs, early, stopping, read);
+  const attaching = attachAtFirstSample(cs, early, stopping, tellSetLater);
   const pushed = atDefaultStop(cs, () => {
+    tellSetLater();
     stopped();
     return attaching
       .then(
@@ -139,17 +141,27 @@ async function attachAtFirstSample(
   cs: Carbonscope,
   early: ReturnType<typeof settledUntilBound>,
   stopping: Promise<void>,
-  read: SettingsAsRead,
+  tellSetLater: () => void,
 ): Promise<Attached> {
   await Promise.race([cs.meter.firstSample(), ending, stopping]);
-  // The application's modules have loaded by now: a .env among them came too late for these.
-  tellSettingsSetLater(read, process.env, logger);
+  // The application's modules have most often loaded by now: a .env among them came too late
+  // for these. Asked again later, for those whose loading or config took longer.
+  tellSetLater();
+  askAgainLater(tellSetLater);
   const otel = await attachToOtel(cs, process.env, logger, { settledBefore: early.take });
   attached = otel;
   // Exporting nowhere, nothing took them.
   early.discard();
   if (otel.mode === 'global' && globalProviderShutDown()) logger.warn(JOINED_TOO_LATE);
   return otel;
+}
+
+/** When (ms after the first sample) settings set later are looked for again: cheap, ~50 reads. */
+const ASK_AGAIN_MS: readonly number[] = [1_000, 5_000, 30_000];
+
+/** Looks again a few times, holding no process open. */
+function askAgainLater(ask: () => void): void {
+  for (const ms of ASK_AGAIN_MS) setTimeout(ask, ms).unref();
 }
 
 /**

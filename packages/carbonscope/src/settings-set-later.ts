@@ -33,10 +33,24 @@ export function settingsChangedSince(read: SettingsAsRead, env: Env): string[] {
  * often its own first line loading a .env (`import 'dotenv/config'`): they are not in effect, and
  * were silently not. Names only, never values: a .env holds keys.
  */
-export function tellSettingsSetLater(read: SettingsAsRead, env: Env, logger: Logger): void {
+export function tellSettingsSetLater(read: SettingsAsRead, env: Env, logger: Logger): boolean {
   const changed = settingsChangedSince(read, env);
-  if (changed.length === 0) return;
+  if (changed.length === 0) return false;
   logger.warn(
     `carbonscope/register: ${changed.join(', ')} changed after carbonscope read its settings at start (a .env the application loads itself, say) and ${changed.length === 1 ? 'is' : 'are'} not in effect: load the file before register, with \`node --env-file=.env\` or \`-r dotenv/config\` before \`--import carbonscope/register\``,
   );
+  return true;
+}
+
+/**
+ * tellSettingsSetLater once at most, asked as often as the caller likes: no single moment is
+ * sure to follow an application's .env (its modules may take longer to load than the first
+ * sample's 0.1 s on a loaded machine, or it awaits its config first), so register asks at the
+ * first sample, a few times after and at its stop.
+ */
+export function settingsSetLaterTeller(read: SettingsAsRead, env: Env, logger: Logger): () => void {
+  let told = false;
+  return () => {
+    if (!told) told = tellSettingsSetLater(read, env, logger);
+  };
 }

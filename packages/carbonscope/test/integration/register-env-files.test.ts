@@ -70,6 +70,21 @@ describe('carbonscope/register beside an environment file', function () {
     expect(r.stderr).not.to.include('=56');
   });
 
+  it('warns of a .env the application loads after its first sample, by its stop at the latest', async () => {
+    // An application awaiting its config (or one whose modules take longer to load than the first
+    // sample's 0.1 s, as a loaded machine makes them) reads its .env after the first sample.
+    writeFileSync(
+      script,
+      `import { stop } from ${JSON.stringify(INDEX)};\nawait new Promise((r) => setTimeout(r, 400));\nprocess.loadEnvFile(${JSON.stringify(envFile)});\nawait stop();\n`,
+    );
+    const r = await run(['--import', REGISTER]);
+    expect(r.code, r.stderr).to.equal(0);
+    const lines = setLater(r.stderr);
+    expect(lines, r.stderr).to.have.length(1);
+    expect(lines[0]).to.include('CARBON_ZONE');
+    expect(r.stderr).not.to.include('sekrit');
+  });
+
   it('says nothing where the file is read before register (--env-file, -r dotenv/config)', async () => {
     for (const args of [
       [`--env-file=${envFile}`, '--import', REGISTER],

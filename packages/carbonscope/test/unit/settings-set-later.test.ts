@@ -3,6 +3,7 @@ import type { Logger } from '../../src/log.js';
 import {
   settingsAsRead,
   settingsChangedSince,
+  settingsSetLaterTeller,
   tellSettingsSetLater,
 } from '../../src/settings-set-later.js';
 
@@ -54,5 +55,20 @@ describe('settings set after register read them', () => {
     expect(logger.warned[0]).to.include('are not in effect');
     expect(logger.warned[0]).not.to.include('sekrit');
     expect(logger.warned[0]).not.to.include('FR');
+  });
+
+  it('asked again and again, tells once, at the first ask that finds a setting set since', () => {
+    const logger = keptLogger();
+    const env: Record<string, string> = {};
+    const ask = settingsSetLaterTeller(settingsAsRead(env), env, logger);
+    ask(); // the first sample, before the application's .env
+    expect(logger.warned).to.deep.equal([]);
+    env.CARBON_ZONE = 'FR';
+    ask();
+    ask();
+    env.PUE = '1.2';
+    ask(); // at stop
+    expect(logger.warned).to.have.length(1);
+    expect(logger.warned[0]).to.include('CARBON_ZONE');
   });
 });
