@@ -19,8 +19,9 @@ import {
   otlpMetricExporter,
   withResults,
 } from '../otel/optional-sdk.js';
-import { otlpTlsFileProblems } from '../otel/otlp-tls-files.js';
+import { otlpTlsFileProblems, otlpTlsVariables } from '../otel/otlp-tls-files.js';
 import { type ReportingExporter, reportingFailures } from '../otel/push-failures.js';
+import type { TlsVariables } from '../otel/tls-failure.js';
 import { Carbonscope } from '../runtime/carbonscope.js';
 import {
   type Env,
@@ -71,6 +72,8 @@ interface OtlpPush {
   reporting?: ReportingExporter;
   /** What a refusal's reason may echo (redactionList): masked before the reason is cut. */
   secrets: readonly string[];
+  /** The TLS variables its exporter reads, which a failed handshake names. */
+  tls: TlsVariables;
   /**
    * Lets no more push out: the reader's shutdown flushes once more, which after a last push
    * that got through sent the same figures a second time.
@@ -101,7 +104,8 @@ async function otlpPush(
   // A refusing proxy's body may echo a token (failureOf masks them before it cuts its reason).
   const secrets = [...urlSecrets(url), ...otlpSecretsOf(env)];
   const now = () => performance.now();
-  const reporting = periodic ? reportingFailures(own, url, periodic, now, secrets) : undefined;
+  const tls = otlpTlsVariables(env, 'METRICS');
+  const reporting = periodic ? reportingFailures(own, url, periodic, now, secrets, tls) : undefined;
   let open = true;
   const results = withResults(reporting ?? own, (result, metrics) => {
     outcome.last = result;
@@ -126,6 +130,7 @@ async function otlpPush(
     shown: withoutCredentials(url),
     ...(reporting ? { reporting } : {}),
     secrets: redactionList(secrets),
+    tls,
     closeGate: () => {
       open = false;
     },
@@ -146,7 +151,7 @@ async function finalPush(push: OtlpPush): Promise<string | undefined> {
   });
   const settled = await settlesWithin(pushed, PUSH_TIMEOUT_MS);
   // A failure seen meanwhile (the periodic push it waits for, retried) says more than the clock.
-  const failure = thrown ?? (outcome.last && failureOf(outcome.last, push.secrets));
+  const failure = thrown ?? (outcome.last && failureOf(outcome.last, push.secrets, push.tls));
   // Except the exporter's own timeout, which is PUSH_TIMEOUT_MS too: the periodic push it waited
   // for, cut first, is the same end, said in the deadline's words whichever timer fired.
   if (failure === EXPORT_TIMED_OUT) return NO_ANSWER;

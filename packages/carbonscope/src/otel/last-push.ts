@@ -12,8 +12,10 @@ import {
   otlpMetricExporter,
   type PushMetricExporter,
 } from './optional-sdk.js';
+import { otlpTlsVariables } from './otlp-tls-files.js';
 import type { ReportingExporter } from './push-failures.js';
 import { heldForRetryAfter } from './retry-after-hold.js';
+import type { TlsVariables } from './tls-failure.js';
 
 /**
  * How long the push at the stop may take, retries included, where the last push got through.
@@ -72,6 +74,7 @@ export async function lastPushWithin(
   logger: Logger,
   timeoutMs: number,
   others: readonly string[] = [],
+  tls?: TlsVariables,
 ): Promise<LastPush> {
   const shown = withoutCredentials(target);
   // In each form a reason may write them: escaped in an echoed JSON body, percent-encoded; the
@@ -113,7 +116,7 @@ export async function lastPushWithin(
       const counts = countsOf(metrics);
       pushedAt = performance.now();
       last.export(metrics, (result) => {
-        const failure = failureOf(result, secrets);
+        const failure = failureOf(result, secrets, tls);
         if (failure !== undefined) tell(failure, counts);
         done(result);
       });
@@ -170,7 +173,9 @@ export async function otlpLastPush(
   const make = (ms: number) =>
     otlpMetricExporter(env, what, undefined, ms, lastPushAgents(env, ms));
   const target = otlpMetricsEndpoint(env);
-  const last = await lastPushWithin(periodic, make, target, logger, timeoutMs, otlpSecretsOf(env));
+  const tls = otlpTlsVariables(env, 'METRICS');
+  const secrets = otlpSecretsOf(env);
+  const last = await lastPushWithin(periodic, make, target, logger, timeoutMs, secrets, tls);
   // Around both the periodic pushes and the last: its points go on from theirs.
   return { ...last, exporter: alignedDeltaStarts(last.exporter) };
 }

@@ -6,7 +6,7 @@ import { type AgentFactory, exportsWithin, OwnRequests } from './export-deadline
 import { MAX_TIMEOUT_MS, otlpExporterTimeout } from './export-times.js';
 import { exporterAgentOptions } from './last-push-agent.js';
 import { bodyReason, shownReason } from './refusal-reason.js';
-import { tlsFailureText } from './tls-failure.js';
+import { type TlsVariables, tlsFailureText } from './tls-failure.js';
 
 /**
  * The OpenTelemetry SDK packages carbonscope uses only when it must start a meter provider
@@ -344,17 +344,19 @@ export function gated(inner: PushMetricExporter, open: () => boolean): PushMetri
  * Why an export failed, in a few words: with the HTTP status when the collector sent one, and
  * the reason its answer's body gave (bodyReason: Prometheus refusing a delta push says so only
  * there), bounded and escaped, `secrets` masked in it before it is cut (shownReason); a TLS
- * handshake's failure with OpenSSL's reason alone and the variable that puts it right.
+ * handshake's failure with OpenSSL's reason alone and the variable that puts it right (of `tls`,
+ * those the exporter reads: otlpTlsVariables).
  */
 export function failureOf(
   result: ExportResult,
   secrets: readonly string[] = [],
+  tls?: TlsVariables,
 ): string | undefined {
   if (result.code === EXPORT_SUCCESS) return undefined;
   const err = result.error;
   if (!err) return 'the exporter gave no reason';
   const message = err.message || err.name;
-  if (!('code' in err) || typeof err.code !== 'number') return tlsFailureText(err) ?? message;
+  if (!('code' in err) || typeof err.code !== 'number') return tlsFailureText(err, tls) ?? message;
   const status = `${message} (HTTP ${err.code})`;
   const reason = reasonOf(err);
   return reason === undefined ? status : `${status}: ${shownReason(reason, secrets)}`;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { type Env, SettingsError } from '../settings.js';
-import { opensslReason } from './tls-failure.js';
+import { opensslReason, type TlsVariables } from './tls-failure.js';
 
 /** The signals whose OTLP exporters carbonscope makes: metrics, and the service's spans. */
 export type OtlpSignal = 'METRICS' | 'TRACES';
@@ -38,6 +38,13 @@ export function otlpTlsFile(env: Env, signal: OtlpSignal, name: string): NamedTl
     if (path !== undefined) return { variable, path };
   }
   return undefined;
+}
+
+/** The variables in effect for `signal`'s exporter, for a handshake's failure to name. */
+export function otlpTlsVariables(env: Env, signal: OtlpSignal): TlsVariables {
+  const named = (name: string) =>
+    otlpTlsFile(env, signal, name)?.variable ?? `OTEL_EXPORTER_OTLP_${name}`;
+  return { ca: named('CERTIFICATE'), cert: named('CLIENT_CERTIFICATE'), key: named('CLIENT_KEY') };
 }
 
 /**

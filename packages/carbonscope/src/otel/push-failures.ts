@@ -12,6 +12,8 @@ import {
 } from './dropped-metrics.js';
 import { otlpMetricsEndpoint } from './export-deadline.js';
 import { failureOf, type PushMetricExporter } from './optional-sdk.js';
+import { otlpTlsVariables } from './otlp-tls-files.js';
+import type { TlsVariables } from './tls-failure.js';
 
 export { FLAP_WINDOW_MS, REASON_REPEAT_MS } from '../failure-run.js';
 
@@ -51,7 +53,8 @@ interface End {
  * began (`ending`), a failure says what is dropped instead, or nothing (see
  * ReportingExporter.ending). The URL's user, password and secret parameters' values
  * (url-credentials.ts) are never shown, nor `others` (the headers' tokens), which a refusing proxy
- * may echo in the reason its body gives (failureOf).
+ * may echo in the reason its body gives (failureOf). A failed handshake names the variable of
+ * `tls` that puts it right (the exporter's own: otlpTlsVariables).
  */
 export function reportingFailures(
   exporter: PushMetricExporter,
@@ -59,6 +62,7 @@ export function reportingFailures(
   logger: Logger,
   now: () => number = () => performance.now(),
   others: readonly string[] = [],
+  tls?: TlsVariables,
 ): ReportingExporter {
   const shown = withoutCredentials(target);
   // In each form a reason may write them: escaped in an echoed JSON body, percent-encoded.
@@ -112,7 +116,7 @@ export function reportingFailures(
       // Counted before the push: only for the line that says what a last push dropped.
       const counts = end?.tellsLast ? countsOf(metrics) : undefined;
       exporter.export(metrics, (result) => {
-        const failure = failureOf(result, secrets);
+        const failure = failureOf(result, secrets, tls);
         if (failure === undefined) succeeded();
         else if (end === undefined) failedWhileRunning(failure);
         else failedAtEnd(failure, begunAtEnd ? { counts } : undefined);
@@ -143,5 +147,7 @@ export function reportingPushFailures(
   logger: Logger,
 ): ReportingExporter {
   const now = () => performance.now();
-  return reportingFailures(exporter, otlpMetricsEndpoint(env), logger, now, otlpSecretsOf(env));
+  const target = otlpMetricsEndpoint(env);
+  const tls = otlpTlsVariables(env, 'METRICS');
+  return reportingFailures(exporter, target, logger, now, otlpSecretsOf(env), tls);
 }

@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
+import { otlpTlsVariables } from '../../../src/otel/otlp-tls-files.js';
 import { tlsFailureText } from '../../../src/otel/tls-failure.js';
 
 /** The error of an https request to a server that speaks plain HTTP, as Node gives it. */
@@ -54,6 +55,33 @@ describe('tlsFailureText', () => {
     });
     expect(tlsFailureText(err)).to.equal(
       "self-signed certificate: OTEL_EXPORTER_OTLP_CERTIFICATE (or, where it is unset, NODE_EXTRA_CA_CERTS) names the CA that signed the collector's certificate",
+    );
+  });
+
+  // The metrics exporter reads OTEL_EXPORTER_OTLP_METRICS_* before the general variables: where
+  // that one is set, setting the general one (what the hint said) changes nothing.
+  it('names the metrics variables where they are the ones in effect', () => {
+    const variables = otlpTlsVariables(
+      {
+        OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE: 'ca.pem',
+        OTEL_EXPORTER_OTLP_CERTIFICATE: 'other.pem',
+        OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY: 'key.pem',
+        OTEL_EXPORTER_OTLP_METRICS_CLIENT_CERTIFICATE: ' ',
+      },
+      'METRICS',
+    );
+    const untrusted = Object.assign(new Error('self-signed certificate'), {
+      code: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+    });
+    expect(tlsFailureText(untrusted, variables)).to.equal(
+      "self-signed certificate: OTEL_EXPORTER_OTLP_METRICS_CERTIFICATE (or, where it is unset, NODE_EXTRA_CA_CERTS) names the CA that signed the collector's certificate",
+    );
+    const required = new Error(
+      '80ACE5EC347F0000:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 116\n',
+    );
+    // A blank variable is unset to the exporter: the general one is then in effect.
+    expect(tlsFailureText(required, variables)).to.equal(
+      'TLS: tlsv13 alert certificate required: the collector asks for a client certificate: OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY name it',
     );
   });
 
