@@ -287,16 +287,27 @@ function createExclusively(path: string, text: string): boolean {
  * went under, and pandas read as a row of empty fields, where the run said it wrote none.
  */
 function appendWhole(path: string, text: string): void {
-  const data = Buffer.from(text);
   const fd = openSync(path, 'a');
+  try {
+    writeWhole(path, fd, text);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Writes `text` to `fd` (open on `path`) in full or not at all: a write may take part of it, and
+ * one writeSync then returned with the rest unwritten and no error (stdout's own descriptor, as
+ * `-o /dev/stdout >> log` writes, lost half a row so).
+ */
+function writeWhole(path: string, fd: number, text: string): void {
+  const data = Buffer.from(text);
   let written = 0;
   try {
     while (written < data.length) written += writeSync(fd, data, written);
   } catch (err) {
     if (written > 0) takeBack(path, fd, data.subarray(0, written));
     throw err;
-  } finally {
-    closeSync(fd);
   }
 }
 
@@ -382,7 +393,7 @@ function appendAfter(
   const open = current !== undefined && current !== '' && lastLineOpen(path);
   const text = `${open ? '\n' : ''}${fresh ? `${CSV_HEADER}\n` : ''}${formatRow(row, columns)}\n`;
   if (fd === undefined) appendWhole(path, text);
-  else writeSync(fd, text);
+  else writeWhole(path, fd, text);
 }
 
 /**

@@ -198,6 +198,28 @@ describe('emissions.csv', () => {
     expect(readFileSync(file, 'utf8')).to.equal(before);
   });
 
+  it('writes a whole row or none through the descriptor of -o /dev/stdout, a file', () => {
+    // `-o /dev/stdout >> log` writes through stdout's own descriptor: one writeSync, whose short
+    // write (a file system that fills mid-row) returned in silence, the log kept half a row and
+    // the run said nothing. The same real short write as above: `ulimit -f 4`.
+    const file = join(dir, 'stdout.csv');
+    writeFileSync(file, `${CSV_HEADER}\n`);
+    while (statSync(file).size < 3_800) appendEmissionsRow(file, { project_name: 'earlier' });
+    const before = readFileSync(file, 'utf8');
+    const csv = new URL('../../../src/cli/csv.js', import.meta.url).href;
+    const script = `import(${JSON.stringify(csv)}).then((m) => {
+      try { m.appendEmissionsRow('/dev/stdout', { project_name: 'p', cpu_model: 'x'.repeat(400) }); }
+      catch (err) { process.stderr.write(err.message); }
+    })`;
+    const child = spawnSync(
+      'bash',
+      ['-c', 'ulimit -f 4 && exec "$0" -e "$1" >> "$2"', process.execPath, script, file],
+      { encoding: 'utf8' },
+    );
+    expect(child.stderr).to.match(/^cannot write \/dev\/stdout: /);
+    expect(readFileSync(file, 'utf8')).to.equal(before);
+  });
+
   it('takes back nothing from a file the path no longer names, rotated as the write failed', () => {
     // The half row is cut only where the bytes before the file's end are ours. Read back through
     // the path, they were another file's: rotated meanwhile (`mv emissions.csv old.csv`), the new
