@@ -17,7 +17,9 @@ const STEP_MS = 5;
  */
 export function withHeaderClaim(path: string, write: () => void): void {
   const claim = join(dirname(path), `.${basename(path)}.carbonscope-header`);
-  const deadline = Date.now() + CLAIM_WAIT_MS;
+  // Monotonic: a wall clock stepped back (NTP, a VM resumed) made the 2 s wait an hour's. A claim's
+  // age stays on the wall clock, which its file's mtime is on.
+  const deadline = performance.now() + CLAIM_WAIT_MS;
   for (;;) {
     try {
       closeSync(openSync(claim, 'wx'));
@@ -31,7 +33,7 @@ export function withHeaderClaim(path: string, write: () => void): void {
       // with this one would; written unclaimed, they each wrote a header. One that cannot be
       // removed (another user's, in a sticky folder) is waited out as a live one is.
       if (claimAgeMs(claim) >= CLAIM_WAIT_MS) removeQuietly(claim);
-      if (Date.now() >= deadline) {
+      if (performance.now() >= deadline) {
         write();
         return;
       }

@@ -317,6 +317,32 @@ describe('emissions.csv', () => {
     expect(records.map((r) => r.project_name)).to.deep.equal(['p']);
   });
 
+  it('waits out a live header claim for 2 s of its own, whatever the wall clock does', () => {
+    // The wait's deadline was on the wall clock: one stepped back an hour as the wait began (NTP,
+    // a VM resumed) made the 2 s wait for a held claim an hour's. The stub steps it back after
+    // its first read, and throws once read 1,200 times: 3 times the 400 steps of 5 ms in 2 s.
+    const file = join(dir, 'stepped.csv');
+    const claim = join(dir, '.stepped.csv.carbonscope-header');
+    writeFileSync(file, '');
+    writeFileSync(claim, '');
+    const wall = Date.now;
+    let reads = 0;
+    Date.now = () => {
+      reads++;
+      if (reads > 1_200) throw new Error('still waiting after 1,200 reads of the wall clock');
+      return reads === 1 ? wall() : wall() - 3_600_000;
+    };
+    try {
+      appendEmissionsRow(file, { project_name: 'p' });
+    } finally {
+      Date.now = wall;
+    }
+    // Still held by its owner: written unclaimed, the claim left to it.
+    expect(existsSync(claim)).to.equal(true);
+    const { records } = parseEmissionsCsv(readFileSync(file, 'utf8'));
+    expect(records.map((r) => r.project_name)).to.deep.equal(['p']);
+  });
+
   it('writes one header and every row whole when 8 processes append to one empty file', async () => {
     const file = join(dir, 'matrix.csv');
     writeFileSync(file, '');
