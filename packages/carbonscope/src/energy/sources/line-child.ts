@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+// The grace before SIGKILL is real time, under a test runner's fake timers too: on the fake
+// clock a reader that ignored SIGTERM held stop() until the test moved time.
+import { clearTimeout, setTimeout } from '../../real-timers.js';
 
 /**
  * How long stop() lets a reader end on SIGTERM before SIGKILL. The real nvidia-smi (`-lms`,

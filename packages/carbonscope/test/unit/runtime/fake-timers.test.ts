@@ -1,6 +1,8 @@
 import { type Clock, install } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { measure, start, stop } from '../../../src/api.js';
+import { spawnLineChild } from '../../../src/energy/sources/line-child.js';
+import { tempDir, writeFakeBinary } from '../energy/sources/helpers.js';
 
 type ClocksModule = typeof import('../../../src/clocks.js');
 type TimersModule = typeof import('../../../src/real-timers.js');
@@ -118,5 +120,38 @@ describe('under a test runner fake timers (@sinonjs/fake-timers)', () => {
     const reading = monotonicClock();
     const after = loadedFirst();
     expect(reading).to.be.within(before - 1, after + 1);
+  });
+
+  // A reader that ignores SIGTERM (nvidia-smi acts on it only at its next tick): stop() ends it
+  // with SIGKILL after the grace, a grace of real time under whatever fakes the test installed.
+  it("a reader's stop() escalates to SIGKILL on real time", async () => {
+    const { dir, cleanup } = tempDir('fake-timers-reader');
+    try {
+      const binary = writeFakeBinary(
+        dir,
+        'reader',
+        `process.on('SIGTERM', () => {});
+process.stdout.write('line\\n');
+setInterval(() => {}, 60_000);`,
+      );
+      let lined: () => void = () => undefined;
+      const first = new Promise<void>((resolve) => {
+        lined = resolve;
+      });
+      let ended: NodeJS.Signals | number | null = null;
+      const child = spawnLineChild(binary, [], {
+        onLine: () => lined(),
+        onExit: (code, signal) => {
+          ended = signal ?? code;
+        },
+      });
+      await bounded(first, 'first line');
+      clock = install();
+      // Before: the grace was a fake timer; stop() waited for the test to tick the clock.
+      await bounded(child.stop(), 'stop()');
+      expect(ended).to.equal('SIGKILL');
+    } finally {
+      cleanup();
+    }
   });
 });
