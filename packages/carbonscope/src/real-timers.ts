@@ -16,3 +16,13 @@ export const setInterval = unfaked(timers.setInterval, 'setInterval');
 export const clearInterval = unfaked(timers.clearInterval, 'clearInterval');
 export const setImmediate = unfaked(timers.setImmediate, 'setImmediate');
 export const clearImmediate = unfaked(timers.clearImmediate, 'clearImmediate');
+
+/**
+ * Resolves after `ms` of real time. Not node:timers/promises' setTimeout: @sinonjs/fake-timers
+ * replaces that with a fake that keeps no record of the original (nothing for unfaked to see
+ * through), and an import that read it after the fake was in place (jest's ESM registry) waited
+ * on fake time.
+ */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

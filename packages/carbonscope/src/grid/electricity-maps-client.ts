@@ -1,9 +1,9 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { joinedUrl } from '../base-url.js';
 import { deadlineSignal } from '../deadline.js';
 import { BodyTooLargeError, readText, untilAborted } from '../fetch-body/index.js';
 import { redactedExcerpt, redactionList } from '../log.js';
+import { delay } from '../real-timers.js';
 import { parseRetryAfter } from '../retry-after.js';
 import { maskableSecret } from '../secret-length.js';
 import { urlSecrets } from '../url-credentials.js';

@@ -1,3 +1,4 @@
+import { syncBuiltinESMExports } from 'node:module';
 import { type Clock, install } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { measure, start, stop } from '../../../src/api.js';
@@ -6,6 +7,7 @@ import { tempDir, writeFakeBinary } from '../energy/sources/helpers.js';
 
 type ClocksModule = typeof import('../../../src/clocks.js');
 type TimersModule = typeof import('../../../src/real-timers.js');
+type GridClientModule = typeof import('../../../src/grid/electricity-maps-client.js');
 
 /** A module of carbonscope's loaded afresh, as it loads after a runner's fakes are in place. */
 async function loadedAfresh<M>(path: string, copy = 'after-fakes'): Promise<M> {
@@ -29,6 +31,19 @@ function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
   return Promise.race([promise, late]).finally(() => realClearTimeout(timer));
 }
 
+/** What jest and Vitest fake by default: timers and clocks, not queueMicrotask or nextTick. */
+const TIMERS_NOT_MICROTASKS = [
+  'setTimeout',
+  'clearTimeout',
+  'setInterval',
+  'clearInterval',
+  'setImmediate',
+  'clearImmediate',
+  'Date',
+  'hrtime',
+  'performance',
+] as const;
+
 const ENV = { ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' } as const;
 
 /** Busy by count: under fake timers performance.now(), Date and hrtime stand still. */
@@ -47,6 +62,7 @@ describe('under a test runner fake timers (@sinonjs/fake-timers)', () => {
   afterEach(async () => {
     clock?.uninstall();
     clock = undefined;
+    syncBuiltinESMExports();
     await bounded(stop(), 'stop()');
   });
 
@@ -120,6 +136,42 @@ describe('under a test runner fake timers (@sinonjs/fake-timers)', () => {
     const reading = monotonicClock();
     const after = loadedFirst();
     expect(reading).to.be.within(before - 1, after + 1);
+  });
+
+  // The grid client's back-off between attempts: an upstream 503 under a test runner that faked
+  // the timers before the app loaded left the retry waiting on fake time.
+  it('installed before carbonscope loads, a grid retry backs off on real time', async () => {
+    // Microtasks stay real, as Vitest's and jest's defaults leave them: under sinon's own default
+    // (queueMicrotask faked) a fetch body's reader hands its first chunk over again and again.
+    clock = install({ now: Date.now(), toFake: [...TIMERS_NOT_MICROTASKS] });
+    // sinon fakes node:timers/promises on its CommonJS object; an import sees that where the
+    // loader reads a builtin's exports when it is imported (jest's ESM registry builds each from
+    // require()), which Node's own loader does once this is called.
+    syncBuiltinESMExports();
+    const { createElectricityMapsClient } = await loadedAfresh<GridClientModule>(
+      '../../../src/grid/electricity-maps-client.js',
+    );
+    const body = {
+      zone: 'DE',
+      carbonIntensity: 300,
+      datetime: new Date(clock.now).toISOString(),
+      isEstimated: false,
+    };
+    let calls = 0;
+    const client = createElectricityMapsClient({
+      baseUrl: 'http://127.0.0.1:9',
+      apiKey: 'key',
+      timeoutMs: BOUND_MS,
+      retry: { retries: 1, baseDelayMs: 1, maxDelayMs: 1 },
+      fetch: async () =>
+        ++calls === 1
+          ? new Response('busy', { status: 503 })
+          : new Response(JSON.stringify(body), { status: 200 }),
+    });
+    // Before: node:timers/promises' setTimeout was the fake's; the retry never came.
+    const point = await bounded(client.latest('DE'), 'latest()');
+    expect(point.carbonIntensity).to.equal(300);
+    expect(calls).to.equal(2);
   });
 
   // A reader that ignores SIGTERM (nvidia-smi acts on it only at its next tick): stop() ends it
