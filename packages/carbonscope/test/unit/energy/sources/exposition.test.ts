@@ -1,12 +1,28 @@
 import { expect } from 'chai';
 import {
+  DECIMAL_FLOAT,
   ExpositionError,
   lineMetricName,
   parseExposition,
   parseExpositionLine,
 } from '../../../../src/energy/sources/exposition.js';
+import { expectLinear } from '../../../helpers/linear-pattern.js';
 
 describe('energy/sources/exposition', () => {
+  it('reads a value in linear time: an exporter writes the line (64 K of digits took seconds)', async () => {
+    // `\d+\.?\d*` split a run of digits every way before it failed: 2.5 s on a 64 KiB line
+    // (the most a line may hold) of digits and a letter, for each such line of a scrape.
+    await expectLinear(DECIMAL_FLOAT);
+    const line = `kepler_node_cpu_joules_total ${'1'.repeat(64 * 1024)}x`;
+    expect(() => parseExpositionLine(line)).to.throw(ExpositionError, 'not a number');
+    for (const value of ['1', '-1.', '+.5', '1.5e-3', '2E+10', '07']) {
+      expect(parseExpositionLine(`m ${value}`)?.value).to.equal(Number(value));
+    }
+    for (const value of ['.', '1..2', '0x10', '1e', 'e3', '1.2.3', '--1']) {
+      expect(() => parseExpositionLine(`m ${value}`), value).to.throw(ExpositionError);
+    }
+  });
+
   it('reads names, labels, values and timestamps of the text format', () => {
     const text = [
       '# HELP kepler_node_cpu_joules_total Energy consumption of cpu at node level in joules',

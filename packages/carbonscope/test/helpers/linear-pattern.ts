@@ -1,0 +1,18 @@
+import { expect } from 'chai';
+import { check } from 'recheck';
+
+/**
+ * Asserts that `pattern` matches in time linear in its input, by recheck's automaton checker: a
+ * proof on the pattern's structure (its NFA's ambiguity), the same answer on every machine,
+ * where a timed run would hang on a slow one or pass on a fast one. A pattern the automaton
+ * cannot read (a back-reference) fails the test: such a one is checked another way.
+ */
+export async function expectLinear(pattern: RegExp): Promise<void> {
+  const verdict = await check(pattern.source, pattern.flags, {
+    checker: 'automaton',
+    timeout: null,
+  });
+  const attack = verdict.status === 'vulnerable' ? verdict.attack.pattern : '';
+  const complexity = verdict.status === 'safe' ? verdict.complexity.type : verdict.status;
+  expect(complexity, `/${pattern.source}/${pattern.flags} ${attack}`).to.equal('linear');
+}
