@@ -40,6 +40,7 @@ import { acceptsGzip, gzipExposition } from './exposition-encoding.js';
 import { apiGlobals } from './global-registration.js';
 import { type LastPush, otlpLastPush } from './last-push.js';
 import { LocalHistograms } from './local-histograms.js';
+import { oneLine } from './one-line.js';
 import {
   exporterPackages,
   gated,
@@ -196,7 +197,7 @@ function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: L
         // The reason in the text, as below; masked: a callback's error may quote a setting. On
         // one line: a stderr line that wraps reads as two, the second nobody's.
         const reason = err instanceof Error ? err.message : String(err);
-        const why = redactSecrets(reason, secrets).replace(/\s*[\r\n\u2028\u2029]+\s*/g, ' ');
+        const why = oneLine(redactSecrets(reason, secrets));
         logger.error({ err: why }, `Prometheus endpoint: metrics collection failed: ${why}`);
         res.statusCode = 500;
         res.end('metrics collection failed\n');
