@@ -191,18 +191,37 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   // forward is left as a gap: a suspend, when the monotonic clock stands still, looks alike.
   // A step back as large as the last gap forward undoes it (a clock set ahead by a bad NTP
   // source, or by hand, then corrected): the rows from before the gap were on time and stay.
+  // So does a step forward as large as the last step back (a clock set behind, then corrected):
+  // every row moves back onto the clock, where the last hour would have lost all those before.
   let rebasedAtSeq = 0;
   let shiftedMs = 0;
   let lastClockMs: number | undefined;
   /** The newest gap forward: the first row after it, and how far the clock jumped. */
   let gap: { seq: number; ms: number } | undefined;
+  /** How far the rows were moved at the newest step back that undid no gap. */
+  let movedBackMs: number | undefined;
+  // Within a second: the two readings of one step are each off by the timers' lateness.
+  const sameStep = (a: number, b: number) => Math.abs(a - b) <= STEP_BACK_TOLERANCE_MS;
   const stepBackBy = (stepMs: number): void => {
-    // Within a second: the two readings of one step are each off by the timers' lateness.
-    const undone = gap && Math.abs(stepMs - gap.ms) <= STEP_BACK_TOLERANCE_MS ? gap : undefined;
+    const undone = gap && sameStep(stepMs, gap.ms) ? gap : undefined;
     gap = undefined;
     history.shiftTimes(-stepMs, undone?.seq);
     // The start was read before any gap: on the rows' time unless they all moved.
     if (!undone) shiftedMs -= stepMs;
+    movedBackMs = undone ? undefined : stepMs;
+    rebasedAtSeq = history.seq;
+  };
+  /** A step forward of `stepMs`: a gap, unless it undoes the newest step back. */
+  const stepForwardBy = (stepMs: number): void => {
+    if (movedBackMs === undefined || !sameStep(stepMs, movedBackMs)) {
+      gap = { seq: history.seq + 1, ms: stepMs };
+      return;
+    }
+    // By the step back's own reading: the rows from before it go back where they were.
+    history.shiftTimes(movedBackMs);
+    shiftedMs += movedBackMs;
+    movedBackMs = undefined;
+    gap = undefined;
     rebasedAtSeq = history.seq;
   };
   /** The time of a new row at `wallMs`, the rows held moved first if the clock stepped back. */
@@ -212,8 +231,10 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     lastClockMs = clockMs;
     if (prevTime === undefined) return wallMs;
     const stepBack = prevTime + elapsed - wallMs;
-    if (-stepBack > STEP_BACK_TOLERANCE_MS) gap = { seq: history.seq + 1, ms: -stepBack };
-    if (!(stepBack > STEP_BACK_TOLERANCE_MS)) return Math.max(wallMs, prevTime);
+    if (-stepBack > STEP_BACK_TOLERANCE_MS) stepForwardBy(-stepBack);
+    if (!(stepBack > STEP_BACK_TOLERANCE_MS)) {
+      return Math.max(wallMs, history.timeAt(history.seq) ?? wallMs);
+    }
     stepBackBy(stepBack);
     return Math.max(wallMs, history.timeAt(history.seq) ?? wallMs);
   };

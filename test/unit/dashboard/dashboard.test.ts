@@ -320,6 +320,35 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
     }
   });
 
+  // Set an hour behind by hand, then corrected: the step back moved the rows held back an hour;
+  // the step forward by it was a gap, so the last hour lost every row from before (under
+  // libfaketime the service's last-hour grams fell from 1.29e-4 to 1.9e-5 as the clock came back).
+  it('moves every row back onto the clock when it steps forward by its last step back (corrected)', async () => {
+    const { dashboard, tick, clock, meter, wall, close } = await setUp(60);
+    try {
+      for (let i = 0; i < 599; i++) tick();
+      const before = dashboard.data(0).times;
+      wall.stepMs = -3_600_000;
+      for (let i = 0; i < 300; i++) tick();
+      const page = dashboard.data(0);
+      // Corrected: the step forward read 4 ms longer than the one back (the timers' lateness).
+      wall.stepMs = 4;
+      tick();
+      const d = dashboard.data(0);
+      // The rows before the step back were on the right time: they are back there.
+      expect(d.times.slice(0, 600)).to.deep.equal(before);
+      expect(d.times.every((t, i) => i === 0 || t > d.times[i - 1])).to.equal(true);
+      expect(d.times.at(-1)).to.equal(EPOCH + clock.ms + 4);
+      // 901 s of 2 W, all within the last hour: not the row since the step forward.
+      expect(d.lastHour.windowSeconds).to.be.closeTo(901, 1);
+      expect(d.lastHour.grams).to.be.closeTo(meter.snapshot().totals.process.grams, 1e-12);
+      // A page that held rows from before the step starts again: their times moved.
+      expect(dashboard.data(page.seq, page.boot).reset).to.equal(true);
+    } finally {
+      await close();
+    }
+  });
+
   it('moves only the rows since a forward step when the clock steps back by it (a bad NTP source corrected)', async () => {
     const { dashboard, tick, clock, meter, wall, close } = await setUp(60);
     try {
