@@ -42,11 +42,22 @@ function parseHttpDate(value: string, nowMs: number): number {
   return Number.NaN;
 }
 
-/** Retry-After is either delta-seconds or an HTTP date; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+/**
+ * Retry-After is either delta-seconds or an HTTP date; undefined when absent or unreadable. A date
+ * is on the server's clock, so it is told against the answer's `Date` (`serverDate`, on the same
+ * clock) where that is readable, else against `nowMs`: against ours, a clock an hour behind read
+ * a 10 s wait as an hour's, and one a day ahead as none.
+ */
+export function parseRetryAfter(
+  value: string | null,
+  nowMs: number,
+  serverDate?: string | null,
+): number | undefined {
   if (value === null || value.trim() === '') return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const at = parseHttpDate(value.trim(), nowMs);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+  if (Number.isNaN(at)) return undefined;
+  const sent = serverDate ? parseHttpDate(serverDate.trim(), nowMs) : Number.NaN;
+  return Math.max(0, at - (Number.isNaN(sent) ? nowMs : sent));
 }

@@ -177,7 +177,8 @@ export function createElectricityMapsClient(
           signal,
         );
         status = res.status;
-        const asked = parseRetryAfter(res.headers.get('retry-after'), now());
+        const { headers } = res;
+        const asked = parseRetryAfter(headers.get('retry-after'), now(), headers.get('date'));
         retryAfterMs = asked === undefined ? undefined : Math.min(asked, MAX_RATE_LIMIT_HOLD_MS);
         text = await readBody(res, zone, signal);
       } catch (err) {

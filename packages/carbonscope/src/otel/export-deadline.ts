@@ -125,9 +125,11 @@ export const EXPORT_TIMED_OUT = 'Request timed out';
  */
 function retryAfterOf(
   value: string | undefined,
+  date: string | undefined,
 ): Pick<HttpAnswer, 'retryAfter' | 'retryAt'> | undefined {
   if (value === undefined || value.length > 40) return undefined;
-  const waitMs = parseRetryAfter(value, Date.now());
+  // A date is the collector's clock, as its answer's Date is: ours may be stepped or off.
+  const waitMs = parseRetryAfter(value, Date.now(), date);
   return waitMs === undefined
     ? undefined
     : { retryAfter: value, retryAt: performance.now() + waitMs };
@@ -140,7 +142,7 @@ function noteAnswer(own: OwnRequests, response: IncomingMessage): void {
   const answer: HttpAnswer = {
     status,
     statusMessage: response.statusMessage ?? '',
-    ...retryAfterOf(response.headers['retry-after']),
+    ...retryAfterOf(response.headers['retry-after'], response.headers.date),
     ...(contentType !== undefined && { contentType }),
     ...(status >= 300 && { body: bodyOf(response) }),
   };

@@ -352,6 +352,24 @@ describe('grid: Electricity Maps client', () => {
     expect(stub.calls).to.have.length(2);
   });
 
+  // Our clock an hour behind the upstream's: its 429 asking for 2 s by date was read as an hour,
+  // held for MAX_RATE_LIMIT_HOLD_MS (5 min) with a failed lookup, where a wait of 2 s was asked.
+  it('waits the Retry-After date asks from its Date when our wall clock is an hour behind', async () => {
+    wallStep = -3_600_000;
+    stub.next({
+      status: 429,
+      headers: {
+        'retry-after': 'Fri, 01 Mar 2024 12:00:02 GMT',
+        date: 'Fri, 01 Mar 2024 12:00:00 GMT',
+      },
+      body: '{"error":"Too many"}',
+    });
+    const value = await client().latest('DE');
+    expect(value.carbonIntensity).to.equal(322);
+    expect(sleeps).to.deep.equal([2000]);
+    expect(stub.calls).to.have.length(2);
+  });
+
   it('does not wait for a Retry-After beyond the bound, and fails fast for that zone until it has passed', async () => {
     stub.next({ status: 429, headers: { 'retry-after': '60' } });
     const c = client();
@@ -676,6 +694,20 @@ describe('grid: Electricity Maps client', () => {
     expect(parseRetryAfter('Fri, 01 Mar 2024 12:00:10 GMT', now)).to.equal(10_000);
     expect(parseRetryAfter('soon', now)).to.equal(undefined);
     expect(parseRetryAfter(null, now)).to.equal(undefined);
+  });
+
+  // An HTTP date is on the server's clock: told against ours, an hour behind made a 10 s wait an
+  // hour's (3,610,000 ms), and a day ahead made it none. Its answer's Date is on the same clock.
+  it("reads an HTTP-date Retry-After against the answer's Date, whatever our clock reads", () => {
+    const now = Date.parse('2024-03-01T12:00:00Z');
+    const date = 'Fri, 01 Mar 2024 12:00:00 GMT';
+    const at = 'Fri, 01 Mar 2024 12:00:10 GMT';
+    expect(parseRetryAfter(at, now - 3_600_000, date)).to.equal(10_000);
+    expect(parseRetryAfter(at, now + 86_400_000, date)).to.equal(10_000);
+    // Seconds need no clock; an answer with no readable Date leaves ours.
+    expect(parseRetryAfter('3', now - 3_600_000, date)).to.equal(3000);
+    expect(parseRetryAfter(at, now, 'yesterday')).to.equal(10_000);
+    expect(parseRetryAfter(at, now, null)).to.equal(10_000);
   });
 
   // V8's Date.parse read asctime's form in the machine's zone: 2 h more under Sao Paulo, none

@@ -509,6 +509,30 @@ describe('the optional SDK packages', () => {
     }
   });
 
+  // A Retry-After date is on the collector's clock: read against ours, an hour behind, the 2 s
+  // it asked was an hour's wait, held at the 5 min cap.
+  it("reads a Retry-After date against the collector's Date when our wall clock is behind", async () => {
+    const sent = Math.floor(Date.now() / 1000) * 1000;
+    const collector = await refusing(503, {
+      date: new Date(sent).toUTCString(),
+      'retry-after': new Date(sent + 2000).toUTCString(),
+    });
+    const realNow = Date.now;
+    Date.now = () => realNow() - 3_600_000;
+    try {
+      const pushes = await periodicPushes(collector.origin);
+      await exportOnce(pushes.exporter);
+      for (let i = 0; i < 100 && collector.requests() < 2; i++) {
+        await exportOnce(pushes.exporter);
+        if (collector.requests() < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(collector.requests(), 'pushed again once the 2 s passed').to.equal(2);
+    } finally {
+      Date.now = realNow;
+      collector.close();
+    }
+  });
+
   /** A google.rpc.Status in protobuf: code (field 1), message (field 2, its length a varint). */
   function statusProto(code: number, message: string): Uint8Array {
     const text = Buffer.from(message);
