@@ -101,6 +101,28 @@ describe('llm chat client: an upstream that cannot be trusted', () => {
     expect(calls).to.equal(2);
   });
 
+  // A Retry-After date is on the upstream's clock, as its Date is. Read against ours, an hour
+  // behind, the 1 s asked was an hour's wait: given up on at once (502). Handed on as it was,
+  // the SDK would read it against ours too and sleep the hour, past the deadline.
+  it("retries after a Retry-After date by the answer's Date when our wall clock is behind", async () => {
+    let calls = 0;
+    const sent = Math.floor(Date.now() / 1000) * 1000;
+    const chat = await chatWith((req, res) => {
+      calls++;
+      if (calls > 1) return answer(200, completion({ role: 'assistant', content: 'ok' }))(req, res);
+      const date = new Date(sent).toUTCString();
+      answer(429, '{}', { date, 'retry-after': new Date(sent + 1000).toUTCString() })(req, res);
+    }, 4000);
+    const realNow = Date.now;
+    Date.now = () => realNow() - 3_600_000;
+    try {
+      expect((await chat.complete(question)).message.content).to.equal('ok');
+    } finally {
+      Date.now = realNow;
+    }
+    expect(calls).to.equal(2);
+  });
+
   for (const [what, body] of [
     ['an empty body', ''],
     ['null', 'null'],
