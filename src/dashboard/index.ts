@@ -187,8 +187,10 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   // A wall clock stepped back (NTP, a VM restored from a snapshot) would put new rows before
   // the older ones: the chart's times would go back, and the last hour and the requests/s
   // window, read back from now, would cover the whole history. The rows held are moved by the
-  // step instead, and a page holding rows from before it is sent the history anew. A step
-  // forward is left as a gap: a suspend, when the monotonic clock stands still, looks alike.
+  // step instead, and a page holding rows from before it is sent the history anew. The time
+  // between rows is the monotonic clock's plus the time suspended (the sample's, by the boot
+  // clock): a suspend is no step. A step forward is left as a gap: a VM paused with its host
+  // asleep, whose boot clock stands still too, looks alike.
   // A step back as large as the last gap forward undoes it (a clock set ahead by a bad NTP
   // source, or by hand, then corrected): the rows from before the gap were on time and stay.
   // So does a step forward as large as the last step back (a clock set behind, then corrected):
@@ -196,6 +198,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
   let rebasedAtSeq = 0;
   let shiftedMs = 0;
   let lastClockMs: number | undefined;
+  /** Time suspended, by the samples: counted in `elapsed` so a suspend is not a step forward. */
+  let suspendedMs = 0;
   /** The newest gap forward: the first row after it, and how far the clock jumped. */
   let gap: { seq: number; ms: number } | undefined;
   /** How far the rows were moved at the newest step back that undid no gap. */
@@ -241,7 +245,8 @@ export function createDashboard(options: DashboardOptions): Dashboard {
 
   const onSample: SampleListener = (sample) => {
     const snap = options.meter.snapshot();
-    history.append(rowTime(now(), sample.nowMs));
+    suspendedMs += sample.suspendedMs;
+    history.append(rowTime(now(), sample.nowMs + suspendedMs));
     const { host, process } = snap.totals;
     history.set('host_watts', host.watts);
     history.set('process_watts', process.watts);

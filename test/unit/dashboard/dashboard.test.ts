@@ -22,6 +22,8 @@ async function setUp(historyMinutes = 60, sampleIntervalMs = 1000) {
   const clock = new ScriptedClock(0);
   /** What the wall clock was stepped by (an NTP step, a VM restored from a snapshot). */
   const wall = { stepMs: 0 };
+  /** How long the machine was suspended: the boot clock runs on by it, the monotonic does not. */
+  const boot = { suspendedMs: 0 };
   const cpu = new ScriptedCpu();
   const metrics = createTestMetrics();
   const grid = new StubGrid(intensityReading('DE', 250));
@@ -30,6 +32,7 @@ async function setUp(historyMinutes = 60, sampleIntervalMs = 1000) {
     clock,
     cpu,
     wallClock,
+    bootClock: () => clock.ms + boot.suspendedMs,
     env: { ENERGY_SAMPLE_INTERVAL_MS: '60000' },
     grid,
   });
@@ -55,7 +58,7 @@ async function setUp(historyMinutes = 60, sampleIntervalMs = 1000) {
     await meter.stop();
     await metrics.shutdown();
   };
-  return { clock, meter, dashboard, tick, metrics, wall, close };
+  return { clock, meter, dashboard, tick, metrics, wall, boot, close };
 }
 
 describe('dashboard state (real meter, scripted clock and source)', () => {
@@ -305,7 +308,7 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
     }
   });
 
-  it('counts the rows after a forward step of the wall clock as what they are (a suspend looks alike)', async () => {
+  it('counts the rows after a forward step of the wall clock as what they are (a VM paused looks alike)', async () => {
     const { dashboard, tick, wall, close } = await setUp(60);
     try {
       for (let i = 0; i < 10; i++) tick();
@@ -344,6 +347,26 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
       expect(d.lastHour.grams).to.be.closeTo(meter.snapshot().totals.process.grams, 1e-12);
       // A page that held rows from before the step starts again: their times moved.
       expect(dashboard.data(page.seq, page.boot).reset).to.equal(true);
+    } finally {
+      await close();
+    }
+  });
+
+  // A suspend as long as the last step back is no correction of it: the wall clock went on with
+  // the time that passed, and the rows stay where they are (they were all moved an hour on).
+  it('leaves the rows where they are across a suspend as long as the last step back', async () => {
+    const { dashboard, tick, clock, wall, boot, close } = await setUp(60);
+    try {
+      for (let i = 0; i < 599; i++) tick();
+      wall.stepMs = -3_600_000;
+      for (let i = 0; i < 300; i++) tick();
+      const before = dashboard.data(0).times;
+      boot.suspendedMs = 3_600_000;
+      wall.stepMs += 3_600_000;
+      tick();
+      const d = dashboard.data(0);
+      expect(d.times.slice(0, -1)).to.deep.equal(before);
+      expect(d.times.at(-1)).to.equal(EPOCH + clock.ms + wall.stepMs);
     } finally {
       await close();
     }

@@ -241,6 +241,8 @@ export interface ScriptedCarbonscopeOptions {
   host?: PowerSource;
   /** Where it logs; a memoryLogger() nobody reads when absent. */
   logger?: Logger;
+  /** The boot clock, which a suspend runs on past `clock`; none when absent. */
+  bootClock?: () => number;
 }
 
 /**
@@ -265,6 +267,7 @@ export function scriptedCarbonscope(options: ScriptedCarbonscopeOptions): Promis
     captureContext: options.captureContext,
     releaseContexts: options.releaseContexts,
     ...(options.wallClock ? { wallClock: options.wallClock } : {}),
+    ...(options.bootClock ? { bootClock: options.bootClock } : {}),
   });
 }
 
