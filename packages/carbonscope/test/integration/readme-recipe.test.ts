@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { libraryRoot } from '../../src/paths.js';
 import { StubElectricityMaps } from '../fixtures/grid/stub-electricity-maps.js';
 import { childEnv } from '../helpers/child-env.js';
+import { histogramPoint, otlpReceiver } from '../helpers/otlp-receiver.js';
 import { freePort, freePorts } from '../helpers/ports.js';
 import {
   blockWith,
@@ -200,6 +201,49 @@ describe("the READMEs' code blocks, run as written", function () {
       ).to.deep.equal([]);
     });
   }
+
+  // Copied as printed, one after the other: the chain names `stop` and `sdk`, which the block
+  // before it must give. It named neither: SIGTERM threw `stop is not defined` (exit 1), and with
+  // `stop` imported the `sdk` ReferenceError went into the chain's rejection, exit 0, no push.
+  it("the package README's shutdown chain, after its NodeSDK block, pushes the last request on SIGTERM", async () => {
+    const blocks = readmeBlocks(PACKAGE_README);
+    const d = dir();
+    writeFileSync(
+      join(d, 'otel.js'),
+      `${blockWith(blocks, 'new CarbonscopeInstrumentation()]')}\n${blockWith(blocks, 'stopping ??=')}`,
+    );
+    writeFileSync(join(d, 'app.js'), EXPRESS_APP);
+    const receiver = await otlpReceiver();
+    try {
+      const appPort = await freePort();
+      const app = await spawnUntil(process.execPath, ['--import', './otel.js', 'app.js'], {
+        cwd: d,
+        env: childEnv({
+          ...OFFLINE,
+          PORT: String(appPort),
+          OTEL_METRICS_EXPORTER: 'otlp',
+          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+          // No periodic push before the signal: what arrives is the shutdown's.
+          OTEL_METRIC_EXPORT_INTERVAL: '600000',
+          OTEL_TRACES_EXPORTER: 'none',
+          OTEL_LOGS_EXPORTER: 'none',
+        }),
+        waitFor: /^up$/,
+      });
+      procs.push(app);
+      await getText(`http://127.0.0.1:${appPort}/users/42`);
+      expect(await app.stop('SIGTERM'), app.stderr.join('\n')).to.equal(0);
+      const point = histogramPoint(
+        receiver.pushes.at(-1)?.body,
+        'carbonscope.operation.energy',
+        'carbonscope.operation',
+        '/users/:id',
+      );
+      expect(point?.count, `pushes: ${receiver.pushes.length}`).to.equal(1);
+    } finally {
+      await receiver.close();
+    }
+  });
 
   const noCode = [
     { readme: 'package', section: undefined, mark: 'grep carbonscope_operation_energy_joules\n' },
