@@ -160,6 +160,26 @@ describe("the READMEs' code blocks, run as written", function () {
     });
   }
 
+  // The README named `settings.energy.sampleIntervalMs` and `settings.energy.operationMaxNames`
+  // "in code" but never how: `start({ settings: { energy: { sampleIntervalMs: 500 } } })`, as
+  // a reader writes it, is a TypeError (`settings.grid must be an object`).
+  it("the package README's block for settings in code runs, and the field it sets is in force", async () => {
+    const block = blockWith(readmeBlocks(PACKAGE_README), 'loadSettings(process.env)');
+    const field = /settings\.energy\.(\w+) = (\d+);/.exec(block);
+    expect(field, 'a field the block sets').to.not.equal(null);
+    const file = join(dir(), 'settings.mjs');
+    writeFileSync(
+      file,
+      `${block}\nconst cs = await import('carbonscope');\n` +
+        'console.log(cs.snapshot().sampleIntervalMs);\nawait cs.stop();\n',
+    );
+    const out = await runToEnd(process.execPath, [file], childEnv(OFFLINE));
+    expect(out.code, out.stderr).to.equal(0);
+    expect(out.stderr, 'no warning').to.equal('');
+    expect(field?.[1]).to.equal('sampleIntervalMs');
+    expect(out.stdout.trim()).to.equal(field?.[2]);
+  });
+
   const sdkBlocks = [
     {
       readme: 'package',
