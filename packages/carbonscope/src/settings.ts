@@ -321,7 +321,8 @@ type FieldRule = readonly [keyof typeof schema, 'number' | 'string'];
 
 /**
  * The fields of Settings checked by the rules of the variable each comes from; not the sample
- * interval, which the CLI's --interval sets past ENERGY_SAMPLE_INTERVAL_MS's minute (to 1 h).
+ * interval, which the CLI's --interval sets past ENERGY_SAMPLE_INTERVAL_MS's minute (to 1 h):
+ * checkSampleInterval gives it its own range.
  */
 const FIELD_VARIABLES = {
   grid: {
@@ -347,6 +348,21 @@ const FIELD_VARIABLES = {
 } as const satisfies {
   [G in 'grid' | 'energy']: Partial<Record<keyof Settings[G], FieldRule>>;
 };
+
+/**
+ * The sample interval given in code: ENERGY_SAMPLE_INTERVAL_MS's minimum, and at most the hour
+ * the CLI's --interval reaches (the variable's own minute would refuse that).
+ */
+export const SAMPLE_INTERVAL_MS = { min: 50, max: 3_600_000 } as const;
+
+function checkSampleInterval(value: unknown): void {
+  const { min, max } = SAMPLE_INTERVAL_MS;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return;
+  throw new RangeError(
+    'settings.energy.sampleIntervalMs (ENERGY_SAMPLE_INTERVAL_MS): expected a whole number of ' +
+      `milliseconds, from ${min} to ${max} (got ${shownValue(value)})`,
+  );
+}
 
 /**
  * Throws a RangeError naming the first field of settings built in code that its variable's
@@ -380,6 +396,8 @@ export function checkSettings(settings: Settings): void {
       }
     }
   }
+  // Not a variable's range: NaN, 0 or -1 made the meter's timer fire every millisecond.
+  checkSampleInterval(settings.energy.sampleIntervalMs);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { nearestName } from '../nearest-name.js';
-import { ENERGY_SOURCES, ZONE_PATTERN } from '../settings.js';
+import { ENERGY_SOURCES, SAMPLE_INTERVAL_MS, ZONE_PATTERN } from '../settings.js';
 import { maskUrlText, urlSecrets } from '../url-credentials.js';
 
 /** A command-line mistake: the message and the usage go to stderr, the exit code is 2. */
@@ -48,8 +48,7 @@ const COMMON = {
 const MONITOR = { ...COMMON, duration: { type: 'string', short: 'd' } } as const;
 
 export const DEFAULT_PROJECT_NAME = 'carbonscope';
-const MIN_INTERVAL_MS = 50;
-const MAX_INTERVAL_MS = 3_600_000;
+const { min: MIN_INTERVAL_MS, max: MAX_INTERVAL_MS } = SAMPLE_INTERVAL_MS;
 /** setTimeout's longest wait (2^31-1 ms, about 24.8 days): longer ones fire at once. */
 const MAX_DURATION_MS = 2 ** 31 - 1;
 const MAX_DURATION_TEXT = `${Math.floor(MAX_DURATION_MS / 3_600_000)}h`;

@@ -41,6 +41,23 @@ describe('settings given in code', () => {
     });
   }
 
+  // The sample interval was left out of the check (the CLI sets it past the variable's minute):
+  // NaN, 0 or -1 in code sampled every millisecond (216 samples in 0.3 s for NaN, 1 at 1000 ms).
+  for (const value of [Number.NaN, 0, -1, 49, 1.5, 3_600_001, '1000']) {
+    it(`refuses energy.sampleIntervalMs = ${JSON.stringify(value)}, naming the field and its variable`, () => {
+      expect(() => checkSettings(withField('energy', 'sampleIntervalMs', value))).to.throw(
+        RangeError,
+        /^settings\.energy\.sampleIntervalMs \(ENERGY_SAMPLE_INTERVAL_MS\): expected a whole number of milliseconds, from 50 to 3600000 \(got .+\)$/,
+      );
+    });
+  }
+
+  it("takes a sample interval past the variable's minute, up to the CLI's hour", () => {
+    for (const value of [50, 120_000, 3_600_000]) {
+      expect(() => checkSettings(withField('energy', 'sampleIntervalMs', value))).not.to.throw();
+    }
+  });
+
   it('takes what loadSettings gives, optional fields left out included', () => {
     expect(() => checkSettings(loadSettings({}))).not.to.throw();
     expect(() => checkSettings(withField('grid', 'fixedIntensity', undefined))).not.to.throw();
