@@ -3,6 +3,12 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
+import {
+  blockWith,
+  PACKAGE_README,
+  ROOT_README,
+  readmeBlocks,
+} from '#library-tests/helpers/readme-blocks.js';
 import { tempDirUntilExit } from '#library-tests/helpers/temp-dir.js';
 import { npmInstallOrSay, packLibrary } from '../helpers/packed-library.js';
 
@@ -72,6 +78,33 @@ export const both = [measure, stop, notAnExport];
 `,
 };
 
+/** What the READMEs' script blocks leave to the reader, typed as a reader's code would be. */
+const README_STUBS = `declare const runJob: () => Promise<number[]>;
+declare const resize: (image: string) => string;
+declare const resizeAll: (images: string[]) => string[];
+declare const image: string;
+declare const images: string[];
+declare const train: () => void;
+`;
+
+/**
+ * The READMEs' blocks for scripts and jobs and for settings in code, as a TypeScript user copies
+ * them: each a module of its own, checked under the strictest mode below, so a field or an
+ * option renamed in the types fails here, not in a reader's editor.
+ */
+function readmeFiles(): Record<string, string> {
+  const root = readmeBlocks(ROOT_README, 'Use it as a library');
+  const pkg = readmeBlocks(PACKAGE_README);
+  const blocks = {
+    'readme-api.mts': blockWith(root, 'snapshot();'),
+    'readme-jobs.mts': blockWith(pkg, "'training'"),
+    'readme-settings.mts': blockWith(pkg, 'loadSettings(process.env)'),
+  };
+  return Object.fromEntries(
+    Object.entries(blocks).map(([name, code]) => [name, `${README_STUBS}${code}\nexport {};\n`]),
+  );
+}
+
 /**
  * A consumer's tsconfig modes, each with the files it can compile (the folder is CommonJS). Two
  * check the libraries' declarations (skipLibCheck: false, as the README's note on it says):
@@ -93,7 +126,7 @@ const MODES = [
     module: 'nodenext',
     moduleResolution: 'nodenext',
     skipLibCheck: false,
-    files: ['esm.mts', 'cjs.cts', 'plain.ts', 'named.mts'],
+    files: ['esm.mts', 'cjs.cts', 'plain.ts', 'named.mts', ...Object.keys(readmeFiles())],
   },
   { module: 'esnext', moduleResolution: 'bundler', files: ['esm.mts', 'plain.ts'] },
   { module: 'preserve', moduleResolution: 'bundler', files: ['cjs.cts', 'plain.ts'] },
@@ -134,7 +167,8 @@ describe('the packed library type-checks in a consumer, every moduleResolution',
       ],
       { timeoutMs: 180_000 },
     );
-    for (const [name, text] of Object.entries(FILES)) writeFileSync(join(work, name), text);
+    const files = { ...FILES, ...readmeFiles() };
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(work, name), text);
   });
   after(() => rmSync(work, { recursive: true, force: true }));
 
