@@ -506,6 +506,36 @@ console.log(JSON.stringify({ registered: ${present} }));`,
         });
       }
 
+      // The exporter-prometheus of the SDK 3.x line (0.30x) reads no OTEL_EXPORTER_PROMETHEUS_PORT
+      // of its own, where 0.2xx did: the recipe as printed served on 9464 whatever it said.
+      it("the package README's LocalHistograms recipe serves where OTEL_EXPORTER_PROMETHEUS_PORT says", async () => {
+        const recipe = blockWith(
+          readmeBlocks(PACKAGE_README),
+          'new CarbonscopeInstrumentation({ histograms })',
+        );
+        writeFileSync(join(dir, 'otel-recipe.js'), recipe);
+        const node = await example.node();
+        const [port, metricsPort] = (await freePorts(2)) as [number, number];
+        const app = await spawnUntil(node, ['--import', './otel-recipe.js', 'server.js'], {
+          cwd: dir,
+          env: serverEnv(port, { OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort) }),
+          waitFor: /^listening \d+/,
+        });
+        try {
+          expect((await fetch(`http://127.0.0.1:${port}/users/1`)).status).to.equal(200);
+          await until("the request, counted on the recipe's exporter", app, async () => {
+            const text = await scrape(metricsPort).catch(() => '');
+            return (
+              findSample(text, `${SDK_NAMES.operation}_count`, {
+                carbonscope_operation: '/users/:id',
+              }) === 1
+            );
+          });
+        } finally {
+          await app.stop();
+        }
+      });
+
       for (const mode of MODES) {
         it(`per-route energy under the route template, ${mode.name}`, async () => {
           const node = await example.node();
