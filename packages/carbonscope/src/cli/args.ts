@@ -160,7 +160,10 @@ function common(values: Record<string, string | boolean | undefined>): CommonOpt
     );
   }
   const interval = str('interval');
-  const intervalMs = interval === undefined ? undefined : parseDuration(interval, 'interval');
+  // Whole milliseconds, as the settings take it (checkSettings) and the timer counts: 4.1m is
+  // 245999.99999999997 in floating point.
+  const intervalMs =
+    interval === undefined ? undefined : Math.round(parseDuration(interval, 'interval'));
   if (intervalMs !== undefined && (intervalMs < MIN_INTERVAL_MS || intervalMs > MAX_INTERVAL_MS)) {
     throw new UsageError(
       `--interval: must be between ${MIN_INTERVAL_MS}ms and 1h (got "${interval}")`,

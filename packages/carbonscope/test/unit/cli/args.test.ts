@@ -126,6 +126,22 @@ describe('command-line arguments', () => {
     expect(() => parseMonitorArgs(['--duration', 'x'])).to.throw(UsageError, /--duration/);
   });
 
+  // The settings take a whole number of ms (checkSettings), and the meter's timer counts no
+  // finer: 4.1m is 245999.99999999997 ms in floating point, and 100.5ms a fraction, which
+  // passed --interval's range and then stopped the run with a RangeError naming
+  // ENERGY_SAMPLE_INTERVAL_MS, a variable the user never set.
+  it('gives --interval as a whole number of milliseconds', () => {
+    for (const [interval, ms] of [
+      ['4.1m', 246_000],
+      ['1.001s', 1001],
+      ['100.5ms', 101],
+      ['49.5ms', 50],
+    ] as const) {
+      expect(parseRunArgs(['--interval', interval, 'true']).intervalMs, interval).to.equal(ms);
+    }
+    expect(() => parseRunArgs(['--interval', '49.4ms', 'true'])).to.throw(UsageError, /50ms/);
+  });
+
   // Up to 2^53 was taken: billions of kWh for one request, printed as if it were an estimate.
   it('bounds --output-tokens at 10 million, far over any model output', () => {
     const tokens = (n: string) => parseImpactsArgs(['-m', 'gpt-4o', '--output-tokens', n]);
