@@ -104,6 +104,12 @@ export const urlSetting = z.url({
   protocol: /^https?$/,
   message: 'expected an http(s) URL such as https://host:port/path',
 });
+/** The ranges of the variables in time units, in their own unit: in ms as well (checkSettings). */
+const CACHE_TTL_SECONDS = { min: 1, max: 86_400 } as const;
+// 0: never a stale value; a week at most, as ENERGY_OPERATION_MAX_AGE_MS.
+const STALE_MAX_AGE_SECONDS = { min: 0, max: 604_800 } as const;
+const EXPORTER_INTERVAL_MS = { min: 100, max: 600_000 } as const;
+const EXPORTER_TIMEOUT_MS = { min: 100, max: 60_000 } as const;
 const integer = integerSetting;
 const number = numberSetting;
 const url = urlSetting;
@@ -146,10 +152,11 @@ const schema = {
     )
     .optional(),
   ELECTRICITY_MAPS_BASE_URL: endpoint.default('https://api.electricitymaps.com/v3'),
-  GRID_CACHE_TTL_SECONDS: integer(1, 86_400).default(300),
+  GRID_CACHE_TTL_SECONDS: integer(CACHE_TTL_SECONDS.min, CACHE_TTL_SECONDS.max).default(300),
   GRID_TIMEOUT_MS: integer(100, 60_000).default(5000),
-  // 0: never a stale value; a week at most, as ENERGY_OPERATION_MAX_AGE_MS.
-  GRID_STALE_MAX_AGE_SECONDS: integer(0, 604_800).default(DEFAULT_STALE_MAX_AGE_SECONDS),
+  GRID_STALE_MAX_AGE_SECONDS: integer(STALE_MAX_AGE_SECONDS.min, STALE_MAX_AGE_SECONDS.max).default(
+    DEFAULT_STALE_MAX_AGE_SECONDS,
+  ),
   GRID_OTHER_ZONE_LOOKUPS_PER_HOUR: integer(1, 1_000_000).default(
     DEFAULT_OTHER_ZONE_LOOKUPS_PER_HOUR,
   ),
@@ -195,8 +202,12 @@ const schema = {
     .optional(),
   SCAPHANDRE_METRICS_URL: endpoint.optional(),
   SCAPHANDRE_PROMETHEUS_URL: endpoint.optional(),
-  ENERGY_EXPORTER_INTERVAL_MS: integer(100, 600_000).default(5000),
-  ENERGY_EXPORTER_TIMEOUT_MS: integer(100, 60_000).default(2000),
+  ENERGY_EXPORTER_INTERVAL_MS: integer(EXPORTER_INTERVAL_MS.min, EXPORTER_INTERVAL_MS.max).default(
+    5000,
+  ),
+  ENERGY_EXPORTER_TIMEOUT_MS: integer(EXPORTER_TIMEOUT_MS.min, EXPORTER_TIMEOUT_MS.max).default(
+    2000,
+  ),
   POD_NAME: k8sName.optional(),
   POD_NAMESPACE: k8sName.optional(),
   POD_UID: z
@@ -320,9 +331,8 @@ export function quotedSetting(value: string | undefined): string {
 type FieldRule = readonly [keyof typeof schema, 'number' | 'string'];
 
 /**
- * The fields of Settings checked by the rules of the variable each comes from; not the sample
- * interval, which the CLI's --interval sets past ENERGY_SAMPLE_INTERVAL_MS's minute (to 1 h):
- * checkSampleInterval gives it its own range.
+ * The fields of Settings checked by the rules of the variable each comes from; not those in
+ * milliseconds (MILLISECOND_FIELDS), whose variables count in seconds or whose range differs.
  */
 const FIELD_VARIABLES = {
   grid: {
@@ -355,12 +365,64 @@ const FIELD_VARIABLES = {
  */
 export const SAMPLE_INTERVAL_MS = { min: 50, max: 3_600_000 } as const;
 
-function checkSampleInterval(value: unknown): void {
-  const { min, max } = SAMPLE_INTERVAL_MS;
-  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return;
+/** A field of Settings in milliseconds: where it is, the variable it comes from, its range. */
+interface MillisecondField {
+  readonly field: string;
+  readonly variable: keyof typeof schema;
+  readonly range: { readonly min: number; readonly max: number };
+  readonly value: (settings: Settings) => unknown;
+}
+
+const seconds = ({ min, max }: { min: number; max: number }) => ({
+  min: min * 1000,
+  max: max * 1000,
+});
+
+/**
+ * Not a variable's rule as it is (the unit or the range differs), so checked apart: NaN, 0 or -1
+ * made a timer fire every millisecond (the meter's; an exporter's reads, 527 a second for NaN),
+ * and a cache or stale limit of NaN kept nothing. `?.`: a group plain JavaScript left out.
+ */
+const MILLISECOND_FIELDS: readonly MillisecondField[] = [
+  {
+    field: 'grid.cacheTtlMs',
+    variable: 'GRID_CACHE_TTL_SECONDS',
+    range: seconds(CACHE_TTL_SECONDS),
+    value: (s) => s.grid.cacheTtlMs,
+  },
+  {
+    field: 'grid.maxStaleMs',
+    variable: 'GRID_STALE_MAX_AGE_SECONDS',
+    range: seconds(STALE_MAX_AGE_SECONDS),
+    value: (s) => s.grid.maxStaleMs,
+  },
+  {
+    field: 'energy.sampleIntervalMs',
+    variable: 'ENERGY_SAMPLE_INTERVAL_MS',
+    range: SAMPLE_INTERVAL_MS,
+    value: (s) => s.energy.sampleIntervalMs,
+  },
+  {
+    field: 'energy.exporter.intervalMs',
+    variable: 'ENERGY_EXPORTER_INTERVAL_MS',
+    range: EXPORTER_INTERVAL_MS,
+    value: (s) => s.energy.exporter?.intervalMs,
+  },
+  {
+    field: 'energy.exporter.timeoutMs',
+    variable: 'ENERGY_EXPORTER_TIMEOUT_MS',
+    range: EXPORTER_TIMEOUT_MS,
+    value: (s) => s.energy.exporter?.timeoutMs,
+  },
+];
+
+function checkMilliseconds({ field, variable, range, value }: MillisecondField, s: Settings) {
+  const { min, max } = range;
+  const ms = value(s);
+  if (typeof ms === 'number' && Number.isInteger(ms) && ms >= min && ms <= max) return;
   throw new RangeError(
-    'settings.energy.sampleIntervalMs (ENERGY_SAMPLE_INTERVAL_MS): expected a whole number of ' +
-      `milliseconds, from ${min} to ${max} (got ${shownValue(value)})`,
+    `settings.${field} (${variable}): expected a whole number of milliseconds, from ${min} to ` +
+      `${max} (got ${shownValue(ms)})`,
   );
 }
 
@@ -396,8 +458,7 @@ export function checkSettings(settings: Settings): void {
       }
     }
   }
-  // Not a variable's range: NaN, 0 or -1 made the meter's timer fire every millisecond.
-  checkSampleInterval(settings.energy.sampleIntervalMs);
+  for (const rule of MILLISECOND_FIELDS) checkMilliseconds(rule, settings);
 }
 
 /**

@@ -58,6 +58,36 @@ describe('settings given in code', () => {
     }
   });
 
+  // The other fields in milliseconds were left out too, each from its variable's range: an
+  // exporter interval of NaN read Kepler's /metrics 527 times a second (1 at 5000), a cache TTL
+  // or stale limit of NaN kept no value or none stale, a timeout of NaN aborted nothing.
+  const inMilliseconds = [
+    ['grid', 'cacheTtlMs', 'GRID_CACHE_TTL_SECONDS', 1000, 86_400_000],
+    ['grid', 'maxStaleMs', 'GRID_STALE_MAX_AGE_SECONDS', 0, 604_800_000],
+    ['energy.exporter', 'intervalMs', 'ENERGY_EXPORTER_INTERVAL_MS', 100, 600_000],
+    ['energy.exporter', 'timeoutMs', 'ENERGY_EXPORTER_TIMEOUT_MS', 100, 60_000],
+  ] as const;
+  for (const [group, field, variable, min, max] of inMilliseconds) {
+    const set = (value: unknown) => {
+      const settings = loadSettings({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' });
+      if (group === 'grid') return { ...settings, grid: { ...settings.grid, [field]: value } };
+      const exporter = { ...settings.energy.exporter, [field]: value };
+      return { ...settings, energy: { ...settings.energy, exporter } };
+    };
+    it(`refuses ${group}.${field} out of ${variable}'s range, in ms, and takes its ends`, () => {
+      for (const value of [Number.NaN, -1, min - 1, max + 1, min + 0.5, String(max), undefined]) {
+        expect(() => checkSettings(set(value)), String(value)).to.throw(
+          RangeError,
+          new RegExp(
+            `^settings\\.${group.replace('.', '\\.')}\\.${field} \\(${variable}\\): expected a ` +
+              `whole number of milliseconds, from ${min} to ${max} \\(got .+\\)$`,
+          ),
+        );
+      }
+      for (const value of [min, max]) expect(() => checkSettings(set(value))).not.to.throw();
+    });
+  }
+
   it('takes what loadSettings gives, optional fields left out included', () => {
     expect(() => checkSettings(loadSettings({}))).not.to.throw();
     expect(() => checkSettings(withField('grid', 'fixedIntensity', undefined))).not.to.throw();
