@@ -74,10 +74,10 @@ const MODES = [
  * The endpoint's text. A refused connection or an error status throws, so that a wait that runs
  * out says which it was (waitFor names the last check's error).
  */
-async function scrape(port: number): Promise<string> {
+async function scrape(port: number, host = '127.0.0.1'): Promise<string> {
   let res: Response;
   try {
-    res = await fetch(`http://127.0.0.1:${port}/metrics`);
+    res = await fetch(`http://${host}:${port}/metrics`);
   } catch (err) {
     const code = (err as { cause?: { code?: string } }).cause?.code;
     throw new Error(`GET :${port}/metrics: ${code ?? String(err)}`);
@@ -507,8 +507,10 @@ console.log(JSON.stringify({ registered: ${present} }));`,
       }
 
       // The exporter-prometheus of the SDK 3.x line (0.30x) reads no OTEL_EXPORTER_PROMETHEUS_PORT
-      // of its own, where 0.2xx did: the recipe as printed served on 9464 whatever it said.
-      it("the package README's LocalHistograms recipe serves where OTEL_EXPORTER_PROMETHEUS_PORT says", async () => {
+      // or _HOST of its own, where 0.2xx did: the recipe as printed served on localhost:9464
+      // whatever they said, so a container's _HOST=0.0.0.0 left Prometheus nothing to scrape.
+      // 127.0.0.2: a loopback address localhost is not (Linux answers on all of 127/8).
+      it("the package README's LocalHistograms recipe serves where OTEL_EXPORTER_PROMETHEUS_HOST and _PORT say", async () => {
         const recipe = blockWith(
           readmeBlocks(PACKAGE_README),
           'new CarbonscopeInstrumentation({ histograms })',
@@ -518,13 +520,16 @@ console.log(JSON.stringify({ registered: ${present} }));`,
         const [port, metricsPort] = (await freePorts(2)) as [number, number];
         const app = await spawnUntil(node, ['--import', './otel-recipe.js', 'server.js'], {
           cwd: dir,
-          env: serverEnv(port, { OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort) }),
+          env: serverEnv(port, {
+            OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.2',
+            OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
+          }),
           waitFor: /^listening \d+/,
         });
         try {
           expect((await fetch(`http://127.0.0.1:${port}/users/1`)).status).to.equal(200);
           await until("the request, counted on the recipe's exporter", app, async () => {
-            const text = await scrape(metricsPort).catch(() => '');
+            const text = await scrape(metricsPort, '127.0.0.2').catch(() => '');
             return (
               findSample(text, `${SDK_NAMES.operation}_count`, {
                 carbonscope_operation: '/users/:id',
