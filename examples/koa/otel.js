@@ -5,12 +5,15 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { CarbonscopeInstrumentation, stop, withCurrentGauges } from 'carbonscope';
 
 const sdk = new NodeSDK({
-  // Port 9464 unless OTEL_EXPORTER_PROMETHEUS_PORT says otherwise.
   metricReaders: [
     // A gauge exports only what it observes now: the grid's fallback series leaves at recovery.
     withCurrentGauges(
       sdkMetrics,
-      new PrometheusExporter({ port: Number(process.env.OTEL_EXPORTER_PROMETHEUS_PORT) || 9464 }),
+      // localhost:9464 unless the variables say: exporter-prometheus 0.30x reads neither itself.
+      new PrometheusExporter({
+        host: process.env.OTEL_EXPORTER_PROMETHEUS_HOST || 'localhost',
+        port: Number(process.env.OTEL_EXPORTER_PROMETHEUS_PORT) || 9464,
+      }),
     ),
   ],
   instrumentations: [new CarbonscopeInstrumentation()],

@@ -71,6 +71,12 @@ const MODES = [
 ];
 
 /**
+ * OTEL_EXPORTER_PROMETHEUS_HOST in the cases that set it: a loopback address (Linux answers on
+ * all of 127/8) that localhost is not, so an exporter that ignores the variable is not found.
+ */
+const METRICS_HOST = '127.0.0.2';
+
+/**
  * The endpoint's text. A refused connection or an error status throws, so that a wait that runs
  * out says which it was (waitFor names the last check's error).
  */
@@ -509,7 +515,6 @@ console.log(JSON.stringify({ registered: ${present} }));`,
       // The exporter-prometheus of the SDK 3.x line (0.30x) reads no OTEL_EXPORTER_PROMETHEUS_PORT
       // or _HOST of its own, where 0.2xx did: the recipe as printed served on localhost:9464
       // whatever they said, so a container's _HOST=0.0.0.0 left Prometheus nothing to scrape.
-      // 127.0.0.2: a loopback address localhost is not (Linux answers on all of 127/8).
       it("the package README's LocalHistograms recipe serves where OTEL_EXPORTER_PROMETHEUS_HOST and _PORT say", async () => {
         const recipe = blockWith(
           readmeBlocks(PACKAGE_README),
@@ -521,7 +526,7 @@ console.log(JSON.stringify({ registered: ${present} }));`,
         const app = await spawnUntil(node, ['--import', './otel-recipe.js', 'server.js'], {
           cwd: dir,
           env: serverEnv(port, {
-            OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.2',
+            OTEL_EXPORTER_PROMETHEUS_HOST: METRICS_HOST,
             OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
           }),
           waitFor: /^listening \d+/,
@@ -529,7 +534,7 @@ console.log(JSON.stringify({ registered: ${present} }));`,
         try {
           expect((await fetch(`http://127.0.0.1:${port}/users/1`)).status).to.equal(200);
           await until("the request, counted on the recipe's exporter", app, async () => {
-            const text = await scrape(metricsPort, '127.0.0.2').catch(() => '');
+            const text = await scrape(metricsPort, METRICS_HOST).catch(() => '');
             return (
               findSample(text, `${SDK_NAMES.operation}_count`, {
                 carbonscope_operation: '/users/:id',
@@ -549,6 +554,8 @@ console.log(JSON.stringify({ registered: ${present} }));`,
             cwd: dir,
             env: serverEnv(port, {
               OTEL_METRICS_EXPORTER: 'prometheus',
+              // Another loopback address than localhost's: served where the variables say.
+              OTEL_EXPORTER_PROMETHEUS_HOST: METRICS_HOST,
               OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
             }),
             waitFor: /^listening \d+/,
@@ -556,7 +563,7 @@ console.log(JSON.stringify({ registered: ${present} }));`,
           try {
             // Metrics exist once carbonscope has joined (or started) an SDK: after its first sample.
             await until('carbonscope metrics', app, async () =>
-              (await scrape(metricsPort)).includes(mode.names.host),
+              (await scrape(metricsPort, METRICS_HOST)).includes(mode.names.host),
             );
             const base = `http://127.0.0.1:${port}`;
             for (const id of ['1', '2', 'abc']) {
@@ -572,7 +579,7 @@ console.log(JSON.stringify({ registered: ${present} }));`,
             // A request is counted at the sample after it ends, so the five may land in two
             // samples: wait for all of them, not only for the first route's.
             await until('three /users/:id operations, one /hello, one unmatched', app, async () => {
-              text = await scrape(metricsPort);
+              text = await scrape(metricsPort, METRICS_HOST);
               const unmatched = count('unmatched') ?? 0;
               return (
                 count('/users/:id') === 3 &&
