@@ -447,3 +447,75 @@ describe('stack: when EmissionsAboveBudget fires (promtool test rules)', () => {
     expect(out).to.include('SUCCESS');
   });
 });
+
+/** `text` with each `{{ $labels.NAME }}` replaced as Prometheus renders it for `labels`. */
+const rendered = (text: string | undefined, labels: Record<string, string>) =>
+  (text ?? '').replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, name: string) => labels[name] ?? '');
+
+// A component whose energy goes unread (an nvidia-smi that died, a RAPL zone left unreadable):
+// each sample (1 s) is a `partial` interval, 15 between two scrapes. The counter arrives at 0
+// with the source's first reading, so increase() sees its first step.
+const partialSeries = (replica: string, host = 'h1') =>
+  `carbonscope_energy_partial_total{${COLLECTOR}, service_name="api", service_instance_id="${replica}", carbonscope_host="${host}", hw_type="gpu", hw_id="gpu", carbonscope_power_source="nvidia-smi", carbonscope_estimated="false"}`;
+
+describe('stack: when EnergyPartiallyUnread fires (promtool test rules)', () => {
+  const rule = alertRule('EnergyPartiallyUnread');
+  const at = (evalTime: string, alerts: unknown[]) => ({
+    eval_time: evalTime,
+    alertname: rule.alert,
+    exp_alerts: alerts,
+  });
+  const gpuOf = (host: string) => {
+    const labels = {
+      ...rule.labels,
+      job: 'otel-collector',
+      service_name: 'api',
+      carbonscope_host: host,
+      hw_type: 'gpu',
+      hw_id: 'gpu',
+      carbonscope_power_source: 'nvidia-smi',
+    };
+    const annotations = Object.fromEntries(
+      Object.entries(rule.annotations).map(([k, v]) => [k, rendered(v, labels)]),
+    );
+    return [{ exp_labels: labels, exp_annotations: annotations }];
+  };
+  // Read for 10 min, unread for 20 min from 10m15s, read again from 30m30s.
+  const failing = '0x40 15+15x80 1215x80';
+
+  // Before this rule nothing fired: the counter climbed every second for 20 min, and the one
+  // warning line was the only word of it.
+  it('fires 10 min after a GPU stops being read, once per host, and clears once it reads again', () => {
+    const out = promtoolTest({
+      interval: '15s',
+      input_series: [
+        // Two replicas on one host report the same host component: one alert, not two.
+        { series: partialSeries('a'), values: failing },
+        { series: partialSeries('b'), values: failing },
+        { series: partialSeries('c', 'h2'), values: '0x160' },
+      ],
+      alert_rule_test: [
+        at('10m', []),
+        at('20m', []),
+        at('20m30s', gpuOf('h1')),
+        at('30m', gpuOf('h1')),
+        at('36m', []),
+      ],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+
+  // A RAPL zone unreadable for a few seconds (a chmod, a hotplug) is one warning and its return,
+  // no page.
+  it('stays quiet for a short gap, and for a counter frozen behind the Collector', () => {
+    const out = promtoolTest({
+      interval: '15s',
+      input_series: [
+        { series: partialSeries('a'), values: '0x40 3 5x120' },
+        { series: partialSeries('b'), values: '0x40 40x19 stale' },
+      ],
+      alert_rule_test: [at('11m', []), at('16m', []), at('21m', []), at('40m', [])],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+});
