@@ -1,9 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { atDeadline } from '../../deadline.js';
 import type { Logger } from '../../log.js';
+// The probe's burst wait is real time, as the rest of carbonscope's timers are.
+import { clearTimeout, setTimeout } from '../../real-timers.js';
 import { quotedText } from '../../shown-value.js';
 import { type LineChild, spawnLineChild } from './line-child.js';
 import { probeTimeoutOf } from './probe-timeout.js';
+import { RESTART_DELAYS, type RestartDelays, restartBackoff } from './restart-backoff.js';
 import type {
   EnergyReading,
   PowerSource,
@@ -74,6 +77,8 @@ interface GpuState {
   partial: boolean;
   /** True while the GPU has printed nothing for longer than the stall limit (said once). */
   stalled: boolean;
+  /** True from the reader's end to this GPU's next line: every interval between is partial. */
+  unread: boolean;
 }
 
 export interface GpuEnergyIntegratorOptions {
@@ -161,11 +166,13 @@ export class GpuEnergyIntegrator {
         fromMs: undefined,
         partial: false,
         stalled: false,
+        unread: false,
       };
       this.gpus.set(line.index, g);
     }
     if (line.watts === undefined) this.options.onUnreadable?.(g.device, g.name);
     g.stalled = false;
+    g.unread = false;
     if (g.lastMs !== undefined && nowMs > g.lastMs) {
       // Power across a silence is unknown: its two ends say nothing of what came between.
       const gap = nowMs - g.lastMs > this.stallMs;
@@ -194,6 +201,7 @@ export class GpuEnergyIntegrator {
       if (edge === 'end') this.holdToEnd(g, nowMs);
       // The window starts now: the interval in progress counts from here on only.
       if (edge === 'start') g.fromMs = nowMs;
+      if (g.unread) g.partial = true;
       if (g.lastMs !== undefined && nowMs - g.lastMs > this.stallMs) {
         g.partial = true;
         if (!g.stalled) {
@@ -215,6 +223,17 @@ export class GpuEnergyIntegrator {
       g.partial = false;
     }
     return out;
+  }
+
+  /**
+   * The reader ended: no GPU's power is known from here to its next line. Every interval until
+   * then is partial, and so is the one that line ends (it adds no energy).
+   */
+  interrupt(): void {
+    for (const g of this.gpus.values()) {
+      g.lastWatts = undefined;
+      g.unread = true;
+    }
   }
 
   private holdToEnd(g: GpuState, nowMs: number): void {
@@ -258,6 +277,8 @@ export interface NvidiaSmiOptions {
   holdProcess?: boolean;
   /** Silence after which a GPU counts as not read (a hung driver); default 5 intervals, ≥ 10 s. */
   stallMs?: number;
+  /** How long a child that ended mid-run waits to be started again; RESTART_DELAYS. */
+  restartBackoffMs?: RestartDelays;
 }
 
 export const NVIDIA_SMI_QUERY = [
@@ -318,6 +339,116 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
   };
   let started = false;
   let closing = false;
+  const backoff = restartBackoff(options.restartBackoffMs ?? RESTART_DELAYS);
+  /** When the running child was started: a run as long as the longest wait was a healthy one. */
+  let startedMs = 0;
+  /** True from a child's end to a line of a child started again: what was said of it. */
+  let down = false;
+  let saidMissing = false;
+
+  const readLine = (line: string): NvidiaGpuLine | undefined =>
+    parseNvidiaSmiLine(line, (why) => {
+      if (warned.has('unreadable line')) return;
+      warned.add('unreadable line');
+      const shown = quotedText(line, QUOTED_LINE);
+      logger.warn(
+        { line: shown, why },
+        `nvidia-smi: skipped a line it cannot read (${why}): ${shown}; ` +
+          'lines like it are skipped without a word',
+      );
+    });
+
+  /** Starts a child whose GPU lines are added; the rest is the caller's. */
+  const spawnReader = (handlers: {
+    onGpu(): void;
+    onOther(line: string): void;
+    onExit(code: number | null, signal: NodeJS.Signals | null, error?: NodeJS.ErrnoException): void;
+  }): LineChild => {
+    startedMs = performance.now();
+    return spawnLineChild(binary, args, {
+      onLine(line) {
+        const gpu = readLine(line);
+        if (!gpu) {
+          if (line.trim()) handlers.onOther(line.trim());
+          return;
+        }
+        addLine(gpu);
+        handlers.onGpu();
+      },
+      onDetach(pid) {
+        logger.warn(
+          { pid },
+          `nvidia-smi: ${binary} (pid ${pid}) did not end after SIGKILL (stuck in the kernel?); ` +
+            'left behind, its output no longer read',
+        );
+      },
+      onExit: handlers.onExit,
+    });
+  };
+
+  /**
+   * A child ended mid-run: its GPUs are unread until one started again prints. Said once per
+   * outage, whatever the tries in it; a binary gone is tried again at the longest wait only.
+   */
+  const childEnded = (why: string, error?: NodeJS.ErrnoException) => {
+    ended = true;
+    integrator.interrupt();
+    if (performance.now() - startedMs >= (options.restartBackoffMs ?? RESTART_DELAYS).maxMs) {
+      backoff.reset();
+    }
+    if (error?.code === 'ENOENT') {
+      backoff.toMax();
+      if (!saidMissing) {
+        saidMissing = true;
+        logger.warn(
+          {},
+          `nvidia-smi: ${binary} not found; tried again every ${backoff.nextMs} ms until it is`,
+        );
+      }
+    } else if (!down) {
+      logger.warn(
+        { why },
+        `nvidia-smi: child ended (${why}); GPU energy goes unread until it is started again ` +
+          `(in ${backoff.nextMs} ms)`,
+      );
+    }
+    down = true;
+    backoff.schedule(restart);
+  };
+
+  const restart = () => {
+    if (closing) return;
+    let firstOther = '';
+    let reading = false;
+    child = spawnReader({
+      onGpu() {
+        if (reading) return;
+        reading = true;
+        ended = false;
+        if (!down) return;
+        down = false;
+        saidMissing = false;
+        const devices = integrator.list().map((d) => d.device);
+        logger.warn(
+          { devices },
+          `nvidia-smi: reads again: ${devices.join(', ')} ${devices.length === 1 ? 'is' : 'are'} ` +
+            'counted again from its next line',
+        );
+      },
+      onOther(line) {
+        if (!firstOther) firstOther = line;
+      },
+      onExit(code, signal, error) {
+        if (closing) return;
+        const why = error
+          ? error.code === 'ENOENT'
+            ? 'not found'
+            : error.message
+          : firstOther || `exit ${code ?? signal}`;
+        childEnded(why, error);
+      },
+    });
+  };
 
   return {
     name: 'nvidia-smi',
@@ -357,23 +488,8 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
             ),
           options.holdProcess === false,
         );
-        child = spawnLineChild(binary, args, {
-          onLine(line) {
-            const gpu = parseNvidiaSmiLine(line, (why) => {
-              if (warned.has('unreadable line')) return;
-              warned.add('unreadable line');
-              const shown = quotedText(line, QUOTED_LINE);
-              logger.warn(
-                { line: shown, why },
-                `nvidia-smi: skipped a line it cannot read (${why}): ${shown}; ` +
-                  'lines like it are skipped without a word',
-              );
-            });
-            if (!gpu) {
-              if (!firstOther && line.trim()) firstOther = line.trim();
-              return;
-            }
-            addLine(gpu);
+        child = spawnReader({
+          onGpu() {
             // One interval's lines come in a burst: wait a moment so the detail names every GPU.
             if (burst) return;
             burst = setTimeout(
@@ -382,12 +498,8 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
             );
             if (options.holdProcess === false) burst.unref();
           },
-          onDetach(pid) {
-            logger.warn(
-              { pid },
-              `nvidia-smi: ${binary} (pid ${pid}) did not end after SIGKILL (stuck in the kernel?); ` +
-                'left behind, its output no longer read',
-            );
+          onOther(line) {
+            if (!firstOther) firstOther = line;
           },
           onExit(code, signal, error) {
             ended = true;
@@ -400,12 +512,7 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
             const why = firstOther || `exit ${code ?? signal}`;
             // It ran: a driver not loaded yet, or no GPU; a missing binary is no NVIDIA GPU.
             settle({ ok: false, reason: `${binary} ended: ${why}`, later: true });
-            if (started && !closing) {
-              logger.warn(
-                { code, signal },
-                `nvidia-smi: child ended (${why}); no more GPU readings`,
-              );
-            }
+            if (started && !closing) childEnded(why);
           },
         });
       });
@@ -422,6 +529,7 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
 
     async close(): Promise<void> {
       closing = true;
+      backoff.cancel();
       await child?.stop();
     },
 

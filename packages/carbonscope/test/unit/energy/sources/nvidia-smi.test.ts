@@ -407,7 +407,7 @@ setTimeout(() => process.exit(1), 200);`,
         { component: 'gpu', device: 'gpu0', joules: 0, watts: 0, partial: true },
       ]);
       expect(warnings().map((w) => w.msg)).to.deep.equal([
-        'nvidia-smi: child ended (exit 1); no more GPU readings',
+        'nvidia-smi: child ended (exit 1); GPU energy goes unread until it is started again (in 1000 ms)',
       ]);
       await source.close();
     });
@@ -429,7 +429,15 @@ setTimeout(() => process.exit(1), 200);`,
       expect(source.sample({ ...tick(0, undefined, 100), edge: 'start' })).to.deep.equal([]);
       await waitFor('a warning', () => warnings().length > 0);
       now = 5000;
-      expect(source.sample({ ...tick(4900, undefined, 5000), edge: 'end' })).to.deep.equal([]);
+      // Partial from its end on, no energy held past it.
+      expect(source.sample({ ...tick(4900, undefined, 5000), edge: 'end' })).to.deep.equal([
+        { component: 'gpu', device: 'gpu0', joules: 0, watts: 0, partial: true },
+      ]);
+      // And every interval after, before the stall limit too, until it prints again.
+      now = 6000;
+      expect(source.sample(tick(1000, undefined, 6000))).to.deep.equal([
+        { component: 'gpu', device: 'gpu0', joules: 0, watts: 0, partial: true },
+      ]);
       await source.close();
     });
 

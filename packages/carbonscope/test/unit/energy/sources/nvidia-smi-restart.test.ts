@@ -1,0 +1,186 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { install } from '@sinonjs/fake-timers';
+import { expect } from 'chai';
+import { createNvidiaSmiSource } from '../../../../src/energy/sources/nvidia-smi.js';
+import { waitFor } from '../../../helpers/wait.js';
+import { captureLogger, tempDir, writeFakeBinary } from './helpers.js';
+
+/**
+ * A stand-in for nvidia-smi that prints a GPU line each interval and exits when `die` exists
+ * (removing it, so the next one lives); each start is counted in `starts`, one line a start.
+ */
+function dyingSmi(dir: string): { binary: string; die: string; starts: string } {
+  const die = join(dir, 'die');
+  const starts = join(dir, 'starts');
+  const binary = writeFakeBinary(
+    dir,
+    'nvidia-smi',
+    `const fs = require('node:fs');
+fs.appendFileSync(${JSON.stringify(starts)}, 'start\\n');
+const round = () => {
+  if (fs.existsSync(${JSON.stringify(die)})) { fs.rmSync(${JSON.stringify(die)}); process.exit(15); }
+  process.stdout.write('0, GPU-a, NVIDIA L4, 70.00\\n');
+};
+round();
+setInterval(round, 20);`,
+  );
+  return { binary, die, starts };
+}
+
+/** A Node stand-in may take seconds to start on a loaded machine. */
+const SLOW = 20_000;
+
+const startsIn = (path: string): number =>
+  existsSync(path) ? readFileSync(path, 'utf8').split('\n').length - 1 : 0;
+
+// A reader that died mid-run was never started again: one warning, and the GPUs' energy went
+// unread until the app restarted (an nvidia-smi that exited 3 s in: 18 partial intervals by 22 s).
+describe('energy/sources/nvidia-smi restarts', () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => {
+    ({ dir, cleanup } = tempDir('nvidia-restart'));
+  });
+  afterEach(() => cleanup());
+
+  it('starts a child that died again after a back-off: one warning when it goes, one when it reads again', async () => {
+    const { binary, die, starts } = dyingSmi(dir);
+    const { logger, warnings } = captureLogger();
+    const source = createNvidiaSmiSource({
+      logger,
+      intervalMs: 20,
+      binary,
+      probeTimeoutMs: 20_000,
+      restartBackoffMs: { firstMs: 50, maxMs: 400 },
+    });
+    expect((await source.probe()).ok).to.equal(true);
+    writeFileSync(die, '');
+    await waitFor('a second start', () => startsIn(starts) >= 2, SLOW);
+    await waitFor('its readings back', () => warnings().length >= 2, SLOW);
+    expect(warnings().map((w) => w.msg)).to.deep.equal([
+      'nvidia-smi: child ended (exit 15); GPU energy goes unread until it is started again (in 50 ms)',
+      'nvidia-smi: reads again: gpu0 is counted again from its next line',
+    ]);
+    await source.close();
+    expect(startsIn(starts)).to.equal(2);
+  });
+
+  it('a child that keeps dying: one warning for the outage, starts spaced by the doubling back-off', async () => {
+    // This one prints a line and dies at its first start; at every later one, it dies at once.
+    const starts = join(dir, 'starts');
+    const binary = writeFakeBinary(
+      dir,
+      'nvidia-smi',
+      `const fs = require('node:fs');
+const n = (fs.existsSync(${JSON.stringify(starts)}) ? fs.readFileSync(${JSON.stringify(starts)}, 'utf8').length : 0);
+fs.appendFileSync(${JSON.stringify(starts)}, 'x');
+if (n > 0) process.exit(3);
+process.stdout.write('0, GPU-a, NVIDIA L4, 70.00\\n');
+setTimeout(() => process.exit(3), 100);`,
+    );
+    const { logger, warnings } = captureLogger();
+    const source = createNvidiaSmiSource({
+      logger,
+      intervalMs: 20,
+      binary,
+      probeTimeoutMs: 20_000,
+      restartBackoffMs: { firstMs: 40, maxMs: 160 },
+    });
+    expect((await source.probe()).ok).to.equal(true);
+    // 40, 80, 160, 160 ms: 5 starts within ~0.5 s; without the back-off, hundreds.
+    const t0 = performance.now();
+    await waitFor('five starts', () => readFileSync(starts, 'utf8').length >= 5, SLOW);
+    const spent = performance.now() - t0;
+    await source.close();
+    const after = readFileSync(starts, 'utf8').length;
+    expect(spent).to.be.at.least(40 + 80 + 160 + 160 - 20);
+    // One line for the outage, however many starts failed in it.
+    expect(warnings().map((w) => w.msg)).to.deep.equal([
+      'nvidia-smi: child ended (exit 3); GPU energy goes unread until it is started again (in 40 ms)',
+    ]);
+    // Nothing is started after close().
+    await new Promise((r) => setTimeout(r, 400));
+    expect(readFileSync(starts, 'utf8').length).to.equal(after);
+  });
+
+  it('a binary gone for good: said once, tried again at the cap only, none after close()', async () => {
+    const { binary, die, starts } = dyingSmi(dir);
+    const { logger, warnings } = captureLogger();
+    const source = createNvidiaSmiSource({
+      logger,
+      intervalMs: 20,
+      binary,
+      probeTimeoutMs: 20_000,
+      restartBackoffMs: { firstMs: 30, maxMs: 120 },
+    });
+    expect((await source.probe()).ok).to.equal(true);
+    renameSync(binary, join(dir, 'gone'));
+    writeFileSync(die, '');
+    await waitFor(
+      'the binary missed',
+      () => warnings().some((w) => w.msg.includes('not found')),
+      SLOW,
+    );
+    // Put back: it reads again at a later try.
+    renameSync(join(dir, 'gone'), binary);
+    await waitFor(
+      'its readings back',
+      () => warnings().some((w) => w.msg.includes('reads again')),
+      SLOW,
+    );
+    expect(warnings().map((w) => w.msg)).to.deep.equal([
+      'nvidia-smi: child ended (exit 15); GPU energy goes unread until it is started again (in 30 ms)',
+      `nvidia-smi: ${binary} not found; tried again every 120 ms until it is`,
+      'nvidia-smi: reads again: gpu0 is counted again from its next line',
+    ]);
+    await source.close();
+    expect(startsIn(starts)).to.equal(2);
+  });
+
+  it('no restart after close(), though the child dies as it is stopped', async () => {
+    const { binary, starts } = dyingSmi(dir);
+    const { logger, warnings } = captureLogger();
+    const source = createNvidiaSmiSource({
+      logger,
+      intervalMs: 20,
+      binary,
+      probeTimeoutMs: 20_000,
+      restartBackoffMs: { firstMs: 10, maxMs: 10 },
+    });
+    expect((await source.probe()).ok).to.equal(true);
+    await source.close();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(startsIn(starts)).to.equal(1);
+    expect(warnings()).to.deep.equal([]);
+  });
+
+  // A test runner's fake timers, installed after carbonscope started, must not hold the restart:
+  // it is real time, as the rest of its timers are.
+  it('restarts on real time under a runner fake timers', async () => {
+    const { binary, die, starts } = dyingSmi(dir);
+    const { logger, warnings } = captureLogger();
+    const source = createNvidiaSmiSource({
+      logger,
+      intervalMs: 20,
+      binary,
+      probeTimeoutMs: 20_000,
+      restartBackoffMs: { firstMs: 50, maxMs: 400 },
+    });
+    expect((await source.probe()).ok).to.equal(true);
+    const clock = install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval'] });
+    try {
+      writeFileSync(die, '');
+      const until = Date.now() + 10_000;
+      // Polled on the event loop alone: every timer here is fake.
+      while (startsIn(starts) < 2 && Date.now() < until) {
+        await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      clock.uninstall();
+    }
+    expect(startsIn(starts)).to.equal(2);
+    await waitFor('its readings back', () => warnings().length >= 2, SLOW);
+    await source.close();
+  });
+});
