@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { monotonicClock } from '../../clocks.js';
 import { atDeadline } from '../../deadline.js';
 import type { Logger } from '../../log.js';
 // The probe's burst wait is real time, as the rest of carbonscope's timers are.
@@ -339,8 +340,13 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
   };
   let started = false;
   let closing = false;
-  const backoff = restartBackoff(options.restartBackoffMs ?? RESTART_DELAYS);
-  /** When the running child was started: a run as long as the longest wait was a healthy one. */
+  const delays = options.restartBackoffMs ?? RESTART_DELAYS;
+  const backoff = restartBackoff(delays);
+  /**
+   * When the running child was started: a run as long as the longest wait was a healthy one.
+   * Real time, as the waits are: on performance.now() a runner's fake timers (sinon 15 fakes
+   * node:perf_hooks' own) made every run 0 ms long, and the back-off never started over.
+   */
   let startedMs = 0;
   /** True from a child's end to a line of a child started again: what was said of it. */
   let down = false;
@@ -364,7 +370,7 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
     onOther(line: string): void;
     onExit(code: number | null, signal: NodeJS.Signals | null, error?: NodeJS.ErrnoException): void;
   }): LineChild => {
-    startedMs = performance.now();
+    startedMs = monotonicClock();
     return spawnLineChild(binary, args, {
       onLine(line) {
         const gpu = readLine(line);
@@ -393,7 +399,7 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
   const childEnded = (why: string, error?: NodeJS.ErrnoException) => {
     ended = true;
     integrator.interrupt();
-    if (performance.now() - startedMs >= (options.restartBackoffMs ?? RESTART_DELAYS).maxMs) {
+    if (monotonicClock() - startedMs >= delays.maxMs) {
       backoff.reset();
     }
     if (error?.code === 'ENOENT') {

@@ -31,6 +31,18 @@ setInterval(round, 20);`,
 /** A Node stand-in may take seconds to start on a loaded machine. */
 const SLOW = 20_000;
 
+/**
+ * Polls `check` until it holds, for SLOW ms at most, on hrtime: waitFor reads performance.now(),
+ * which a fake installed by the test stands still, so it never timed out and a failure hung.
+ */
+async function realWait(what: string, check: () => boolean): Promise<void> {
+  const until = process.hrtime.bigint() + BigInt(SLOW) * 1_000_000n;
+  while (!check()) {
+    if (process.hrtime.bigint() > until) throw new Error(`no ${what} within ${SLOW} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 const startsIn = (path: string): number =>
   existsSync(path) ? readFileSync(path, 'utf8').split('\n').length - 1 : 0;
 
@@ -154,6 +166,41 @@ setTimeout(() => process.exit(3), 100);`,
     expect(startsIn(starts)).to.equal(1);
     expect(warnings()).to.deep.equal([]);
   });
+
+  // A healthy run starts the back-off over, as the run is timed on real time: under a runner's
+  // fake timers performance.now() stood still (sinon 15 fakes node:perf_hooks' own), every run
+  // looked 0 ms long, and a reader that died once an hour waited the longest wait each time.
+  for (const faked of [false, true]) {
+    it(`a run as long as the longest wait starts the back-off over${faked ? ', under fake timers' : ''}`, async () => {
+      const { binary, die } = dyingSmi(dir);
+      const { logger, warnings } = captureLogger();
+      const source = createNvidiaSmiSource({
+        logger,
+        intervalMs: 20,
+        binary,
+        probeTimeoutMs: 20_000,
+        restartBackoffMs: { firstMs: 50, maxMs: 200 },
+      });
+      expect((await source.probe()).ok).to.equal(true);
+      const clock = faked ? install({ toFake: ['performance'] }) : undefined;
+      try {
+        writeFileSync(die, '');
+        await realWait('its readings back', () => warnings().length >= 2);
+        // The second child runs past the longest wait (real time, which the fake leaves alone).
+        const from = process.hrtime.bigint();
+        await realWait('a run of 250 ms', () => process.hrtime.bigint() - from >= 250_000_000n);
+        writeFileSync(die, '');
+        await realWait('its second end', () => warnings().length >= 3);
+      } finally {
+        clock?.uninstall();
+      }
+      // Its wait is the first again (50 ms), not the doubled one (100 ms).
+      expect(warnings()[2]?.msg).to.equal(
+        'nvidia-smi: child ended (exit 15); GPU energy goes unread until it is started again (in 50 ms)',
+      );
+      await source.close();
+    });
+  }
 
   // A test runner's fake timers, installed after carbonscope started, must not hold the restart:
   // it is real time, as the rest of its timers are.
