@@ -2,10 +2,18 @@ import type { Context, Middleware } from 'koa';
 import { errorBody } from './errors.js';
 import { SAFE_METHODS } from './writes-only.js';
 
-/** True when the browser says the request comes from a page of another origin. */
+/**
+ * True when the browser says the request comes from a page of another origin. Its own
+ * Sec-Fetch-Site is taken first: it compares the origins the browser saw, where the Host the
+ * service sees is a reverse proxy's choice (nginx sends the upstream's name by default, `$host`
+ * without the port), so Origin against Host refused every same-origin form posted through one.
+ * A page cannot set a Sec- header (the Fetch spec forbids it), and what a non-browser sends is
+ * no cross-site forgery. Origin against Host is left for browsers that send no Sec-Fetch-Site.
+ */
 function crossOrigin(ctx: Context): boolean {
   const site = ctx.get('sec-fetch-site');
   if (site === 'cross-site' || site === 'same-site') return true;
+  if (site === 'same-origin') return false;
   const origin = ctx.get('origin');
   if (origin === '') return false;
   try {

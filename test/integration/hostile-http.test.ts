@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import type { Carbonscope } from 'carbonscope';
@@ -23,6 +24,42 @@ import { captureLogger } from '../helpers/log.js';
 
 /** The request timeout this suite's server runs with (the service's own is REQUEST_TIMEOUT_MS). */
 const CUT_OFF_MS = 1000;
+
+/** A form POST to /chat as a reverse proxy passes it on: its own Host, the browser's headers. */
+function postThroughProxy(
+  url: string,
+  host: string,
+  browserHeaders: Record<string, string>,
+): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        hostname,
+        port,
+        path: '/chat',
+        method: 'POST',
+        headers: {
+          host,
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'text/html',
+          'x-forwarded-proto': 'https',
+          ...browserHeaders,
+        },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          body += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.slice(0, 300) }));
+      },
+    );
+    req.on('error', reject);
+    req.end('message=hello');
+  });
+}
 
 /** One raw HTTP/1.1 exchange: what Node itself answers before Koa sees anything. */
 function raw(url: string, request: string | Buffer, idleMs = 2000): Promise<string> {
@@ -977,6 +1014,27 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
       body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }),
     });
     expect(api.status).to.equal(200);
+  });
+
+  // Behind nginx the Host the service sees is not the one the browser sent: `proxy_pass
+  // http://svc` sends the upstream's name (nginx's default), `proxy_set_header Host $host` drops
+  // the port. The browser's Origin is the proxy's, and its Sec-Fetch-Site says same-origin.
+  for (const [proxy, hostSeen] of [
+    ["nginx's default Host (the upstream's name)", 'svc'],
+    ['Host $host (no port)', '127.0.0.1'],
+  ] as const) {
+    it(`serves a same-origin form POST that came through a proxy sending ${proxy}`, async () => {
+      const answer = await postThroughProxy(served.url, hostSeen, {
+        origin: 'https://127.0.0.1:8443',
+        'sec-fetch-site': 'same-origin',
+      });
+      expect(answer.status, answer.body).to.equal(200);
+    });
+  }
+
+  it("still refuses, behind such a proxy, a browser's POST whose Origin is not the Host and that sends no Sec-Fetch-Site", async () => {
+    const answer = await postThroughProxy(served.url, 'svc', { origin: 'https://127.0.0.1:8443' });
+    expect(answer.status).to.equal(403);
   });
 
   for (const query of ['', '?since=0', '?since=7', '?since=007', '?since=9007199254740991']) {
