@@ -6,6 +6,21 @@ import { clientError, HttpError, withBidiShown } from '../http/errors.js';
 import { queryParam } from '../http/query-param.js';
 import { pathRouter } from '../http/router.js';
 import { alertText, html, page, type SafeHtml, wantsHtml } from '../views/html.js';
+import { rootFrom } from '../views/relative.js';
+
+/** A page of these routes: its path (its links are relative to it) and its title. */
+interface PageOf {
+  path: string;
+  title: string;
+}
+
+const CURRENT: PageOf = { path: '/carbon_intensity', title: 'Grid carbon intensity' };
+const HISTORY: PageOf = {
+  path: '/carbon_intensity/history',
+  title: 'Grid carbon intensity, last 24 h',
+};
+/** The current page's links, named from the history page (one level deeper). */
+const FROM_HISTORY = rootFrom(HISTORY.path);
 
 /**
  * `GET /carbon_intensity` and `GET /carbon_intensity/history`: JSON for API clients, a page
@@ -15,14 +30,14 @@ export function carbonIntensityRoutes(grid: GridIntensity): Router {
   const router = pathRouter();
 
   router.get('/carbon_intensity', (ctx) =>
-    serve(ctx, grid.defaultZone, 'Grid carbon intensity', async (zone) => {
+    serve(ctx, grid.defaultZone, CURRENT, async (zone) => {
       const reading = await grid.current(zone);
       return { json: reading, view: () => currentView(reading) };
     }),
   );
 
   router.get('/carbon_intensity/history', (ctx) =>
-    serve(ctx, grid.defaultZone, 'Grid carbon intensity, last 24 h', async (zone) => {
+    serve(ctx, grid.defaultZone, HISTORY, async (zone) => {
       const history = await grid.history(zone);
       return { json: history, view: () => historyView(history) };
     }),
@@ -35,7 +50,7 @@ export function carbonIntensityRoutes(grid: GridIntensity): Router {
 async function serve(
   ctx: Context,
   defaultZone: string,
-  title: string,
+  where: PageOf,
   // The page is rendered only for a browser: escaping it for every JSON answer cost ~5 µs.
   work: (zone: string) => Promise<{ json: object; view: () => SafeHtml }>,
 ): Promise<void> {
@@ -45,14 +60,14 @@ async function serve(
     ctx.set('Cache-Control', 'no-store');
     if (browser) {
       ctx.type = 'html';
-      ctx.body = page(title, out.view());
+      ctx.body = page(where.path, where.title, out.view());
     } else {
       ctx.body = out.json;
     }
   } catch (err) {
     if (!browser) throw err;
     const raw = typeof ctx.query.zone === 'string' ? ctx.query.zone : defaultZone;
-    renderError(ctx, err, raw, title);
+    renderError(ctx, err, raw, where);
   }
 }
 
@@ -113,9 +128,12 @@ const SOURCE_NAMES: Record<IntensityReading['source'], string> = {
   'world-average': 'world average',
 };
 
-/** The zone form, filled with `zone`: what was typed, its bidi controls shown as escapes. */
-function zoneForm(zone: string): SafeHtml {
-  return html`<form method="get" action="/carbon_intensity">
+/**
+ * The zone form of the page at `path`, filled with `zone`: what was typed, its bidi controls
+ * shown as escapes. It asks for the current value from either page.
+ */
+function zoneForm(path: string, zone: string): SafeHtml {
+  return html`<form method="get" action="${rootFrom(path)}carbon_intensity">
 <label>Zone <input name="zone" value="${withBidiShown(zone)}" required pattern="[A-Za-z]{2}(-[A-Za-z0-9]+)*" title="a zone key such as DE, FR, SE-SE3 or US-CAL-CISO" size="14"></label>
 <button type="submit">Show</button>
 </form>`;
@@ -127,7 +145,7 @@ function currentView(r: IntensityReading): SafeHtml {
     r.source === 'fixed' ? 'a set value, not a reading' : r.isEstimated ? 'estimated' : 'measured',
     r.stale ? `stale: last good value, ${r.ageSeconds} s old` : '',
   ].filter(Boolean);
-  return html`${zoneForm(r.zone)}
+  return html`${zoneForm(CURRENT.path, r.zone)}
 <p><strong id="intensity">${r.carbonIntensity}</strong> ${r.unit} in zone <strong>${r.zone}</strong></p>
 <table>
 <tr><th>Source</th><td id="source">${SOURCE_NAMES[r.source]}</td></tr>
@@ -136,7 +154,7 @@ function currentView(r: IntensityReading): SafeHtml {
 <tr><th>Fetched at</th><td>${r.fetchedAt}</td></tr>
 ${r.note ? html`<tr><th>Note</th><td>${r.note}</td></tr>` : ''}
 </table>
-<p><a href="/carbon_intensity/history?zone=${encodeURIComponent(r.zone)}">Last 24 hours</a> · <a href="/carbon_intensity?zone=${encodeURIComponent(r.zone)}" type="application/json" class="muted">JSON: send Accept: application/json</a></p>`;
+<p><a href="./carbon_intensity/history?zone=${encodeURIComponent(r.zone)}">Last 24 hours</a> · <a href="./carbon_intensity?zone=${encodeURIComponent(r.zone)}" type="application/json" class="muted">JSON: send Accept: application/json</a></p>`;
 }
 
 function historyView(h: IntensityHistory): SafeHtml {
@@ -147,22 +165,23 @@ function historyView(h: IntensityHistory): SafeHtml {
   const body = rows.length
     ? html`<table><thead><tr><th>Time (UTC)</th><th>${h.unit}</th><th></th></tr></thead><tbody>${rows}</tbody></table>`
     : html`<p>No history for zone ${h.zone}.</p>`;
-  return html`${zoneForm(h.zone)}
+  return html`${zoneForm(HISTORY.path, h.zone)}
 <p>Zone <strong>${h.zone}</strong>, source ${SOURCE_NAMES[h.source]}${h.stale ? ' (stale: last good history)' : ''}</p>
 ${h.note ? html`<p class="muted">${h.note}</p>` : ''}
 ${body}
-<p><a href="/carbon_intensity?zone=${encodeURIComponent(h.zone)}">Current value</a></p>`;
+<p><a href="${FROM_HISTORY}carbon_intensity?zone=${encodeURIComponent(h.zone)}">Current value</a></p>`;
 }
 
 /** Browsers get the form back with the message, under the same status as the JSON answer. */
-function renderError(ctx: Context, err: unknown, zone: string, title: string): void {
+function renderError(ctx: Context, err: unknown, zone: string, where: PageOf): void {
   const shown = clientError(err);
   if (!shown) throw err;
   ctx.status = shown.status;
   ctx.type = 'html';
   ctx.set('Cache-Control', 'no-store');
   ctx.body = page(
-    title,
-    html`${zoneForm(zone)}<p role="alert"><strong>${alertText(shown.message)}</strong></p>`,
+    where.path,
+    where.title,
+    html`${zoneForm(where.path, zone)}<p role="alert"><strong>${alertText(shown.message)}</strong></p>`,
   );
 }

@@ -161,13 +161,13 @@ function chatPage(
   // The newline after <textarea> is the one its parser drops, so a message's own first is kept.
   // The message and the answer are the user's and the model's text: dir=auto, each its own.
   const body = html`<p class="muted">The answer comes from the configured LLM service (a bare model name means provider ${service.provider}'s); its impacts are estimated with the EcoLogits method from the model's size and published speed, the tokens generated and the measured latency.</p>
-<form method="post" action="/chat">
+<form method="post" action="./chat">
 <p><label>Message<br><textarea name="message" dir="auto" rows="4" cols="60" required>
 ${text}</textarea></label></p>
 <p><label>Model <select name="model">${options}</select></label> <button type="submit">Send</button></p>
 </form>
 ${extra}`;
-  return page('Chat', body);
+  return page('/chat', 'Chat', body);
 }
 
 /** GET /chat (page or model list) and POST /chat; `readBody` parses the body of the POST. */

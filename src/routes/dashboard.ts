@@ -29,15 +29,17 @@ function loadAssets(): Map<string, Asset> {
 }
 
 const ASSET_PREFIX = '/dashboard/assets/';
+/** The assets as the page names them: relative, so they load under a proxy's prefix too. */
+const ASSET_HREF = `.${ASSET_PREFIX}`;
 
 function dashboardPage(): string {
-  const head = html`<link rel="stylesheet" href="${ASSET_PREFIX}uplot.css">
-<link rel="stylesheet" href="${ASSET_PREFIX}dashboard.css">
-<script src="${ASSET_PREFIX}uplot.js" defer></script>
-<script src="${ASSET_PREFIX}format.js" defer></script>
-<script src="${ASSET_PREFIX}dashboard.js" defer></script>`;
+  const head = html`<link rel="stylesheet" href="${ASSET_HREF}uplot.css">
+<link rel="stylesheet" href="${ASSET_HREF}dashboard.css">
+<script src="${ASSET_HREF}uplot.js" defer></script>
+<script src="${ASSET_HREF}format.js" defer></script>
+<script src="${ASSET_HREF}dashboard.js" defer></script>`;
   const body = html`<p id="status" class="status muted" data-state="loading"><span id="connection" role="status">Loading the first samples…</span> <span id="sample"></span></p>
-<noscript><p>This page needs JavaScript to load and draw its figures: <a href="/energy">/energy</a> has them as JSON.</p></noscript>
+<noscript><p>This page needs JavaScript to load and draw its figures: <a href="./energy">/energy</a> has them as JSON.</p></noscript>
 <p id="plain" class="plain" data-testid="plain-words"></p>
 <section class="cards" aria-label="Energy and emissions so far">
   <div class="card"><h2>Process (this service)</h2><dl id="process-totals"></dl></div>
@@ -61,7 +63,7 @@ function dashboardPage(): string {
   <thead><tr><th scope="col">Ended</th><th scope="col">Operation</th><th scope="col">Duration</th><th scope="col">Energy</th><th scope="col">E × I (CO2e)</th><th scope="col">M (embodied)</th><th scope="col">SCI</th></tr></thead>
   <tbody></tbody></table></div></section>
 <p class="muted" id="memory"></p>`;
-  return page('Dashboard', body, head);
+  return page('/dashboard', 'Dashboard', body, head);
 }
 
 /**

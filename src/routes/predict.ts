@@ -99,10 +99,11 @@ function resultSection(activity: string, model: string, p: Prediction): SafeHtml
 function formPage(activity: string, extra: SafeHtml | string = ''): string {
   const examples = EXAMPLES.map((e) => html`<li>${e}</li>`);
   return page(
+    '/predict',
     'Predict',
     html`<p>Classifies an activity as low, middle or high carbon intensity with a small neural
 network run by onnxruntime-node. The energy of each inference is measured by this service.</p>
-<form method="post" action="/predict">
+<form method="post" action="./predict">
 <label for="activity">Activity</label><br>
 <input id="activity" name="activity" dir="auto" pattern="${FIELD_PATTERN}" title="at most ${MAX_ACTIVITY_CHARS} characters" size="50" required value="${activity}">
 <button type="submit">Classify</button>

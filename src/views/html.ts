@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { rootFrom } from './relative.js';
 
 const ESCAPES: Record<string, string> = {
   '&': '&amp;',
@@ -54,10 +55,17 @@ input,select,textarea,button{font:inherit;padding:.3rem} .muted{color:#555} .pre
 export const PAGE_STYLE_SOURCE = `'sha256-${createHash('sha256').update(PAGE_STYLE.value).digest('base64')}'`;
 
 /**
- * The shared page frame: no external resources, readable without styles or colour. Its empty
- * icon stops the browser asking for /favicon.ico, a 404 at every page load.
+ * The shared page frame for the page at `path`: no external resources, readable without styles
+ * or colour, its links relative (see rootFrom). Its empty icon stops the browser asking for
+ * /favicon.ico, a 404 at every page load.
  */
-export function page(title: string, body: SafeHtml, head: SafeHtml = new SafeHtml('')): string {
+export function page(
+  path: string,
+  title: string,
+  body: SafeHtml,
+  head: SafeHtml = new SafeHtml(''),
+): string {
+  const root = rootFrom(path);
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -70,11 +78,11 @@ ${head}
 </head>
 <body>
 <nav>
-<a href="/carbon_intensity">Grid intensity</a>
-<a href="/predict">Predict</a>
-<a href="/chat">Chat</a>
-<a href="/energy">Energy</a>
-<a href="/dashboard">Dashboard</a>
+<a href="${root}carbon_intensity">Grid intensity</a>
+<a href="${root}predict">Predict</a>
+<a href="${root}chat">Chat</a>
+<a href="${root}energy">Energy</a>
+<a href="${root}dashboard">Dashboard</a>
 </nav>
 <main>
 <h1>${title}</h1>

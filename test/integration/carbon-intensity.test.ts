@@ -128,7 +128,7 @@ describe('GET /carbon_intensity (app + local Electricity Maps stub)', () => {
     expect(res.text).to.include('<strong id="intensity">322</strong>');
     expect(res.text).to.include('Electricity Maps');
     expect(res.text).to.include('2024-03-01T12:00:00.000Z');
-    expect(res.text).to.match(/<form method="get" action="\/carbon_intensity">/);
+    expect(res.text).to.match(/<form method="get" action="\.\/carbon_intensity">/);
     expect(res.text).to.include('name="zone" value="DE"');
   });
 

@@ -606,7 +606,7 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
       const text = await page.locator('main').textContent();
       expect(text).to.match(/needs JavaScript/);
       expect(text).to.include('/energy');
-      expect(await page.locator('main a[href="/energy"]').count()).to.equal(1);
+      expect(await page.locator('main a[href="./energy"]').count()).to.equal(1);
     } finally {
       await context.close();
     }

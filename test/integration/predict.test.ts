@@ -127,7 +127,7 @@ describe('POST/GET /predict (real app, committed model, real energy meter)', () 
     const page = await fetch(`${app.url}/predict`, { headers: { accept: 'text/html' } });
     expect(page.headers.get('content-type')).to.match(/text\/html/);
     const text = await page.text();
-    expect(text).to.include('<form method="post" action="/predict">');
+    expect(text).to.include('<form method="post" action="./predict">');
     // The page counts as the server does: characters, not maxlength's UTF-16 units.
     expect(text).to.include(`pattern="\\s*[\\s\\S]{1,${MAX_ACTIVITY_CHARS}}\\s*"`);
     expect(text).not.to.include('maxlength');

@@ -459,7 +459,7 @@
   }
 
   async function fetchData() {
-    const url = `/dashboard/data?since=${state.seq}${state.boot ? `&boot=${state.boot}` : ''}`;
+    const url = `./dashboard/data?since=${state.seq}${state.boot ? `&boot=${state.boot}` : ''}`;
     let res;
     try {
       res = await fetch(url, { headers: { accept: 'application/json' }, cache: 'no-store' });
