@@ -115,11 +115,20 @@ export class Catalog {
     return this.mixes.get(zone);
   }
 
-  /** `provider/model` ids that `id` names but for case or surrounding space, sorted. */
+  /**
+   * `provider/model` ids that `id` names but for case or surrounding space, or but for a prefix
+   * that is no provider of that model (`models/gemini-2.5-flash`, `google/...`, `azure/...`),
+   * sorted. Only suggested, as EcoLogits refuses them: `azure/` is another data centre.
+   */
   similarModels(id: string): string[] {
     const wanted = loose(id);
+    const slash = wanted.indexOf('/');
+    const unprefixed = slash > 0 ? wanted.slice(slash + 1) : undefined;
     return [...this.models.values()]
-      .filter((m) => loose(idOf(m)) === wanted || loose(m.name) === wanted)
+      .filter((m) => {
+        const name = loose(m.name);
+        return loose(idOf(m)) === wanted || name === wanted || name === unprefixed;
+      })
       .map(idOf)
       .sort()
       .slice(0, SUGGESTED);

@@ -31,12 +31,15 @@ export class UnknownModelError extends LlmError {
     /** Models the id names but for case or surrounding space. */
     readonly similar: readonly string[] = [],
   ) {
-    const where = provider === undefined ? '' : ` for provider ${quotedText(provider)}`;
+    const where =
+      provider === undefined
+        ? ' for any provider'
+        : ` for provider ${quotedText(provider)} or any other provider`;
     const list = known.length ? `; known models include ${known.join(', ')}` : '';
     super(
       400,
       'unknown_model',
-      `unknown model ${quotedText(model)}${where} or any other provider${list} (name it as provider/model)${similar.length ? `. ${didYouMean(similar)}` : ''}`,
+      `unknown model ${quotedText(model)}${where}${list} (name it as provider/model)${similar.length ? `. ${didYouMean(similar)}` : ''}`,
     );
     this.name = 'UnknownModelError';
   }

@@ -83,6 +83,9 @@ describe('cli: impacts', () => {
     expect(line(options('gpt-9000'))).to.equal(
       'model-not-registered: Could not find model `gpt-9000` for any provider.',
     );
+    expect(line(options('models/gemini-2.5-flash'))).to.equal(
+      'model-not-registered: Could not find model `gemini-2.5-flash` for models provider. Did you mean google_genai/gemini-2.5-flash?',
+    );
   });
 
   it('parses the options and refuses bad ones with a usage error', () => {

@@ -112,6 +112,24 @@ describe('llm catalog (model, provider and mix data)', () => {
       }
       expect(catalog.similarModels('gpt-9000')).to.deep.equal([]);
     });
+    it("a known name behind another prefix (Google's models/, a provider's common name) names it", () => {
+      // Refused, as EcoLogits refuses them, but the message said only "unknown model
+      // "models/gemini-2.5-flash" or any other provider": @google/genai takes
+      // models/gemini-2.5-flash, and google/, mistral/, azure/ are what users write.
+      const meant = [
+        ['models/gemini-2.5-flash', 'google_genai/gemini-2.5-flash'],
+        ['google/gemini-2.5-flash', 'google_genai/gemini-2.5-flash'],
+        ['mistral/mistral-large-latest', 'mistralai/mistral-large-latest'],
+        ['azure/gpt-4o-2024-08-06', 'openai/gpt-4o-2024-08-06'],
+      ];
+      for (const [typed, suggested] of meant) {
+        expect(() => catalog.resolveModel(typed), typed)
+          .to.throw(UnknownModelError, `Did you mean ${suggested}?`)
+          .with.property('message')
+          .that.matches(new RegExp(`^unknown model "${typed}" for any provider \\(`));
+      }
+      expect(catalog.similarModels('models/gemini-9')).to.deep.equal([]);
+    });
     it('an unknown id is quoted escaped and cut short: a library user may print the message', () => {
       // The message quoted the id raw: an escape sequence ran in a terminal, a megabyte came
       // back whole.
