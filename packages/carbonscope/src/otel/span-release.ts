@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Span, TimeInput } from '@opentelemetry/api';
-import { monotonicClock } from '../energy/index.js';
-import { clearTimeout, setTimeout } from '../real-timers.js';
+import { type Clock, monotonicClock } from '../energy/index.js';
 import { endTimeFor } from './span-end-time.js';
+import { REAL_TICKS, type TickHandle, type TickTimer } from './tick-timer.js';
 
 /**
  * Spans a settlement ends at once before it paces the rest: well inside the SDK's default
@@ -18,6 +18,14 @@ const TICK_MS = 10;
  * a tick every 10 ms it ends up to 25,600 spans a second; beyond, MAX_PACED bounds what waits.
  */
 const PER_TICK = AT_ONCE;
+/**
+ * The most one tick ends, however late it ran: PER_TICK for each TICK_MS since the tick before,
+ * up to this. Under overload a loop turn takes 100-400 ms, so one tick a turn at PER_TICK ended
+ * 640-2,560 spans a second while a service ended 2,700: the paced spans grew by ~400 a second
+ * (12,600 held after 30 s, ~2.3 KB each) until MAX_PACED. Half the SDK's queue: a stall's late
+ * tick still hands it no more than its queue takes.
+ */
+const MOST_PER_TICK = 4 * PER_TICK;
 /** Spans paced at most; beyond, a span ends at once, so what is held stays bounded. */
 const MAX_PACED = 65_536;
 
@@ -32,11 +40,13 @@ const MAX_PACED = 65_536;
  * keeps the end time the instrumentation gave it.
  */
 export class SpanRelease {
+  /** When the last tick ran (or the first span was paced), on `clock`. */
+  private tickedMs = 0;
   private readonly spans: Array<Span | undefined> = [];
   private readonly times: TimeInput[] = [];
   private readonly due: number[] = [];
   private head = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TickHandle | undefined;
   /** Set for the synchronous run that calls end(): one settlement (the tracker's loop). */
   private settling = false;
   /** This settlement's delay: from its first span's end to the settlement (ms). */
@@ -44,6 +54,15 @@ export class SpanRelease {
   private atOnce = 0;
   /** The SDK's clock (performance.now()) as this settlement began. */
   private sdkNowMs = 0;
+
+  /**
+   * `clock` and `ticks` are Node's own (monotonicClock, real timers); tests give scripted ones to
+   * run ticks as late as a saturated loop does.
+   */
+  constructor(
+    private readonly clock: Clock = monotonicClock,
+    private readonly ticks: TickTimer = REAL_TICKS,
+  ) {}
 
   /**
    * Ends `span` at `time`, now or later; `endedMs` is when it was ended (monotonicClock).
@@ -59,7 +78,7 @@ export class SpanRelease {
       // A settlement's loop can pause (a collection: 20 ms seen); its spans share one delay.
       this.settling = true;
       queueMicrotask(this.settled);
-      this.delayMs = Math.max(0, monotonicClock() - endedMs);
+      this.delayMs = Math.max(0, this.clock() - endedMs);
       this.atOnce = AT_ONCE;
       this.sdkNowMs = performance.now();
     }
@@ -77,10 +96,11 @@ export class SpanRelease {
       span.end(time);
       return;
     }
+    if (paced === 0) this.tickedMs = this.clock();
     this.spans.push(span);
     this.times.push(time);
     this.due.push(endedMs + this.delayMs);
-    this.timer ??= setTimeout(this.tick, TICK_MS).unref();
+    this.timer ??= this.ticks.start(this.tick, TICK_MS);
   }
 
   /** Ends every paced span now (at stop, before the SDK shuts down). */
@@ -94,7 +114,10 @@ export class SpanRelease {
 
   private readonly tick = (): void => {
     this.timer = undefined;
-    this.release(monotonicClock(), PER_TICK);
+    const now = this.clock();
+    const late = Math.max(1, Math.floor((now - this.tickedMs) / TICK_MS));
+    this.tickedMs = now;
+    this.release(now, Math.min(MOST_PER_TICK, late * PER_TICK));
   };
 
   /** Ends the spans due by `until`, in order, `most` of them at most. */
@@ -109,9 +132,9 @@ export class SpanRelease {
       }
     } finally {
       this.compact();
-      if (this.head < this.spans.length) this.timer ??= setTimeout(this.tick, TICK_MS).unref();
+      if (this.head < this.spans.length) this.timer ??= this.ticks.start(this.tick, TICK_MS);
       else if (this.timer) {
-        clearTimeout(this.timer);
+        this.ticks.stop(this.timer);
         this.timer = undefined;
       }
     }

@@ -13,6 +13,7 @@ import { expect } from 'chai';
 import { monotonicClock } from '../../../src/energy/index.js';
 import { SpanRelease } from '../../../src/otel/span-release.js';
 import { captureSpan, releaseHeldSpans, SPAN_ATTRIBUTES } from '../../../src/otel/spans.js';
+import type { TickHandle, TickTimer } from '../../../src/otel/tick-timer.js';
 import type { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { blockFor } from '../../helpers/held-loop.js';
 import { stepWallClock } from '../../helpers/wall-clock.js';
@@ -288,5 +289,87 @@ describe('SpanRelease end times', () => {
     const inOrder = (xs: number[]) => xs.every((x, k) => k === 0 || x > xs[k - 1]);
     expect(inOrder(ids.filter((id) => id < 1000))).to.equal(true);
     expect(inOrder(ids.filter((id) => id >= 1000))).to.equal(true);
+  });
+});
+
+/**
+ * A saturated service runs one loop turn in 100-400 ms, and the release's 10 ms tick once a
+ * turn. Ending 256 spans a tick whatever its lateness, the release fell behind the spans its
+ * settlements handed it (2,700 a second in a service under overload): the paced spans grew
+ * for as long as the overload lasted, 12,600 of them after 30 s. Driven here by a scripted clock
+ * and scripted ticks: no timing of the machine running the test counts.
+ */
+describe('held spans on a saturated loop', () => {
+  /** Ticks the test runs by hand, each when it chooses. */
+  class ScriptedTicks implements TickTimer {
+    private next: (() => void) | undefined;
+    start(fn: () => void): TickHandle {
+      this.next = fn;
+      return fn;
+    }
+    stop(): void {
+      this.next = undefined;
+    }
+    run(): void {
+      const fn = this.next;
+      this.next = undefined;
+      fn?.();
+    }
+  }
+
+  const setUp = () => {
+    let now = 0;
+    const ticks = new ScriptedTicks();
+    const release = new SpanRelease(() => now, ticks);
+    let ended = 0;
+    const span = { end: () => ended++ } as unknown as Span;
+    return {
+      release,
+      ticks,
+      span,
+      ended: () => ended,
+      advance: (ms: number) => {
+        now += ms;
+      },
+      now: () => now,
+    };
+  };
+
+  it('keeps pace with settlements when each tick runs 200 ms late: what it holds stays bounded', async () => {
+    const t = setUp();
+    const perSecond = 4000;
+    let handed = 0;
+    let mostHeld = 0;
+    for (let second = 0; second < 20; second++) {
+      // A sample settles the last second's requests: ended evenly over it, handed over at once.
+      const settledAt = t.now();
+      for (let i = 0; i < perSecond; i++) {
+        t.release.end(t.span, 0, settledAt - 1000 + (i * 1000) / perSecond);
+      }
+      handed += perSecond;
+      await Promise.resolve(); // the settlement's run is over
+      // Then five loop turns of 200 ms each, one tick in each.
+      for (let turn = 0; turn < 5; turn++) {
+        t.advance(200);
+        t.ticks.run();
+        mostHeld = Math.max(mostHeld, handed - t.ended());
+      }
+    }
+    // Before, 256 a tick ended 1,280 of the 4,000 a second: 55,168 held after 20 s.
+    expect(mostHeld, 'held at most').to.be.at.most(2 * perSecond);
+    expect(handed - t.ended(), 'held at the end').to.be.at.most(perSecond);
+  });
+
+  it('still ends no more than 1,024 in one tick after a stall, so the SDK queue takes them', async () => {
+    const t = setUp();
+    for (let i = 0; i < 6000; i++) t.release.end(t.span, 0, -600 + i / 10);
+    await Promise.resolve();
+    const atOnce = t.ended();
+    t.advance(5000); // the loop blocked for 5 s: every span is overdue
+    t.ticks.run();
+    expect(t.ended() - atOnce).to.equal(1024);
+    t.advance(10);
+    t.ticks.run();
+    expect(t.ended() - atOnce).to.equal(1024 + 256);
   });
 });
