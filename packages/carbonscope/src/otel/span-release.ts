@@ -1,8 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import type { Span, TimeInput } from '@opentelemetry/api';
-import { type Clock, monotonicClock } from '../energy/index.js';
+import {
+  type Clock,
+  monotonicClock,
+  type Timer,
+  type TimerHandle,
+  unrefTimer,
+} from '../energy/index.js';
 import { endTimeFor } from './span-end-time.js';
-import { REAL_TICKS, type TickHandle, type TickTimer } from './tick-timer.js';
 
 /**
  * Spans a settlement ends at once before it paces the rest: well inside the SDK's default
@@ -46,7 +51,7 @@ export class SpanRelease {
   private readonly times: TimeInput[] = [];
   private readonly due: number[] = [];
   private head = 0;
-  private timer: TickHandle | undefined;
+  private timer: TimerHandle | undefined;
   /** Set for the synchronous run that calls end(): one settlement (the tracker's loop). */
   private settling = false;
   /** This settlement's delay: from its first span's end to the settlement (ms). */
@@ -56,12 +61,12 @@ export class SpanRelease {
   private sdkNowMs = 0;
 
   /**
-   * `clock` and `ticks` are Node's own (monotonicClock, real timers); tests give scripted ones to
-   * run ticks as late as a saturated loop does.
+   * `clock` and `ticks` are Node's own (monotonicClock, unref'd real timers); tests give
+   * scripted ones to run ticks as late as a saturated loop does.
    */
   constructor(
     private readonly clock: Clock = monotonicClock,
-    private readonly ticks: TickTimer = REAL_TICKS,
+    private readonly ticks: Timer = unrefTimer,
   ) {}
 
   /**
@@ -100,7 +105,7 @@ export class SpanRelease {
     this.spans.push(span);
     this.times.push(time);
     this.due.push(endedMs + this.delayMs);
-    this.timer ??= this.ticks.start(this.tick, TICK_MS);
+    this.timer ??= this.ticks.once(TICK_MS, this.tick);
   }
 
   /** Ends every paced span now (at stop, before the SDK shuts down). */
@@ -132,9 +137,9 @@ export class SpanRelease {
       }
     } finally {
       this.compact();
-      if (this.head < this.spans.length) this.timer ??= this.ticks.start(this.tick, TICK_MS);
+      if (this.head < this.spans.length) this.timer ??= this.ticks.once(TICK_MS, this.tick);
       else if (this.timer) {
-        this.ticks.stop(this.timer);
+        this.timer.cancel();
         this.timer = undefined;
       }
     }
