@@ -72,6 +72,14 @@ describe('llm chat client: an upstream that cannot be trusted', () => {
     ['Retry-After: 1 (longer than the timeout)', { 'retry-after': '1' }],
     ['retry-after-ms: 3600000', { 'retry-after-ms': '3600000' }],
     ['an HTTP date in 2099', { 'retry-after': 'Fri, 01 Jan 2099 00:00:00 GMT' }],
+    // The SDK reads retry-after-ms only when parseFloat gives a number other than 0, and
+    // Retry-After as parseFloat's seconds before it tries a date: read any other way, these
+    // were a wait that fits, handed on, and the SDK slept the hour past the deadline (504).
+    [
+      'retry-after-ms: 0 beside a date an hour ahead',
+      { 'retry-after-ms': '0', 'retry-after': new Date(Date.now() + 3_600_000).toUTCString() },
+    ],
+    ['Retry-After: 3600s (3600 to parseFloat)', { 'retry-after': '3600s' }],
   ] as const) {
     for (const status of [429, 503]) {
       it(`ends within LLM_TIMEOUT_MS on a ${status} with ${what}`, async () => {
@@ -120,6 +128,20 @@ describe('llm chat client: an upstream that cannot be trusted', () => {
     } finally {
       Date.now = realNow;
     }
+    expect(calls).to.equal(2);
+  });
+
+  // A date in no form of HTTP's (UTC for GMT) is no wait to us, and Date.parse reads it: handed
+  // on, the SDK slept the hour. Without the wait headers it backs off by its own schedule.
+  it('retries by its own back-off after a Retry-After date in a form HTTP does not name', async () => {
+    let calls = 0;
+    const chat = await chatWith((req, res) => {
+      calls++;
+      if (calls > 1) return answer(200, completion({ role: 'assistant', content: 'ok' }))(req, res);
+      const hourAhead = new Date(Date.now() + 3_600_000).toUTCString().replace('GMT', 'UTC');
+      answer(429, '{}', { 'retry-after': hourAhead })(req, res);
+    }, 4000);
+    expect((await chat.complete(question)).message.content).to.equal('ok');
     expect(calls).to.equal(2);
   });
 
