@@ -435,10 +435,11 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
         down = false;
         saidMissing = false;
         const devices = integrator.list().map((d) => d.device);
+        const one = devices.length === 1;
         logger.warn(
           { devices },
-          `nvidia-smi: reads again: ${devices.join(', ')} ${devices.length === 1 ? 'is' : 'are'} ` +
-            'counted again from its next line',
+          `nvidia-smi: reads again: ${devices.join(', ')} ${one ? 'is' : 'are'} counted again ` +
+            `from ${one ? 'its next line' : 'their next lines'}`,
         );
       },
       onOther(line) {

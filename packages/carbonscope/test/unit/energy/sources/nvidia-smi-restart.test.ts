@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { install } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { createNvidiaSmiSource } from '../../../../src/energy/sources/nvidia-smi.js';
+import type { RestartDelays } from '../../../../src/energy/sources/restart-backoff.js';
 import { waitFor } from '../../../helpers/wait.js';
 import { captureLogger, tempDir, writeFakeBinary } from './helpers.js';
 
@@ -10,7 +11,10 @@ import { captureLogger, tempDir, writeFakeBinary } from './helpers.js';
  * A stand-in for nvidia-smi that prints a GPU line each interval and exits when `die` exists
  * (removing it, so the next one lives); each start is counted in `starts`, one line a start.
  */
-function dyingSmi(dir: string): { binary: string; die: string; starts: string } {
+function dyingSmi(
+  dir: string,
+  gpuLines = '0, GPU-a, NVIDIA L4, 70.00\n',
+): { binary: string; die: string; starts: string } {
   const die = join(dir, 'die');
   const starts = join(dir, 'starts');
   const binary = writeFakeBinary(
@@ -20,7 +24,7 @@ function dyingSmi(dir: string): { binary: string; die: string; starts: string } 
 fs.appendFileSync(${JSON.stringify(starts)}, 'start\\n');
 const round = () => {
   if (fs.existsSync(${JSON.stringify(die)})) { fs.rmSync(${JSON.stringify(die)}); process.exit(15); }
-  process.stdout.write('0, GPU-a, NVIDIA L4, 70.00\\n');
+  process.stdout.write(${JSON.stringify(gpuLines)});
 };
 round();
 setInterval(round, 20);`,
@@ -43,6 +47,20 @@ async function realWait(what: string, check: () => boolean): Promise<void> {
   }
 }
 
+/** A source on `binary` at a 20 ms interval, its child restarted after `restartBackoffMs`. */
+async function startedSource(binary: string, restartBackoffMs: RestartDelays) {
+  const { logger, warnings } = captureLogger();
+  const source = createNvidiaSmiSource({
+    logger,
+    intervalMs: 20,
+    binary,
+    probeTimeoutMs: 20_000,
+    restartBackoffMs,
+  });
+  expect((await source.probe()).ok).to.equal(true);
+  return { source, warnings };
+}
+
 const startsIn = (path: string): number =>
   existsSync(path) ? readFileSync(path, 'utf8').split('\n').length - 1 : 0;
 
@@ -58,15 +76,7 @@ describe('energy/sources/nvidia-smi restarts', () => {
 
   it('starts a child that died again after a back-off: one warning when it goes, one when it reads again', async () => {
     const { binary, die, starts } = dyingSmi(dir);
-    const { logger, warnings } = captureLogger();
-    const source = createNvidiaSmiSource({
-      logger,
-      intervalMs: 20,
-      binary,
-      probeTimeoutMs: 20_000,
-      restartBackoffMs: { firstMs: 50, maxMs: 400 },
-    });
-    expect((await source.probe()).ok).to.equal(true);
+    const { source, warnings } = await startedSource(binary, { firstMs: 50, maxMs: 400 });
     writeFileSync(die, '');
     await waitFor('a second start', () => startsIn(starts) >= 2, SLOW);
     await waitFor('its readings back', () => warnings().length >= 2, SLOW);
@@ -76,6 +86,18 @@ describe('energy/sources/nvidia-smi restarts', () => {
     ]);
     await source.close();
     expect(startsIn(starts)).to.equal(2);
+  });
+
+  it('names every GPU it reads again, in one warning', async () => {
+    const lines = '0, GPU-a, NVIDIA L4, 70.00\n1, GPU-b, NVIDIA L4, 71.00\n';
+    const { binary, die } = dyingSmi(dir, lines);
+    const { source, warnings } = await startedSource(binary, { firstMs: 50, maxMs: 400 });
+    writeFileSync(die, '');
+    await waitFor('its readings back', () => warnings().length >= 2, SLOW);
+    expect(warnings()[1]?.msg).to.equal(
+      'nvidia-smi: reads again: gpu0, gpu1 are counted again from their next lines',
+    );
+    await source.close();
   });
 
   it('a child that keeps dying: one warning for the outage, starts spaced by the doubling back-off', async () => {
@@ -91,15 +113,7 @@ if (n > 0) process.exit(3);
 process.stdout.write('0, GPU-a, NVIDIA L4, 70.00\\n');
 setTimeout(() => process.exit(3), 100);`,
     );
-    const { logger, warnings } = captureLogger();
-    const source = createNvidiaSmiSource({
-      logger,
-      intervalMs: 20,
-      binary,
-      probeTimeoutMs: 20_000,
-      restartBackoffMs: { firstMs: 40, maxMs: 160 },
-    });
-    expect((await source.probe()).ok).to.equal(true);
+    const { source, warnings } = await startedSource(binary, { firstMs: 40, maxMs: 160 });
     // 40, 80, 160, 160 ms: 5 starts within ~0.5 s; without the back-off, hundreds.
     const t0 = performance.now();
     await waitFor('five starts', () => readFileSync(starts, 'utf8').length >= 5, SLOW);
@@ -118,15 +132,7 @@ setTimeout(() => process.exit(3), 100);`,
 
   it('a binary gone for good: said once, tried again at the cap only, none after close()', async () => {
     const { binary, die, starts } = dyingSmi(dir);
-    const { logger, warnings } = captureLogger();
-    const source = createNvidiaSmiSource({
-      logger,
-      intervalMs: 20,
-      binary,
-      probeTimeoutMs: 20_000,
-      restartBackoffMs: { firstMs: 30, maxMs: 120 },
-    });
-    expect((await source.probe()).ok).to.equal(true);
+    const { source, warnings } = await startedSource(binary, { firstMs: 30, maxMs: 120 });
     renameSync(binary, join(dir, 'gone'));
     writeFileSync(die, '');
     await waitFor(
@@ -152,15 +158,7 @@ setTimeout(() => process.exit(3), 100);`,
 
   it('no restart after close(), though the child dies as it is stopped', async () => {
     const { binary, starts } = dyingSmi(dir);
-    const { logger, warnings } = captureLogger();
-    const source = createNvidiaSmiSource({
-      logger,
-      intervalMs: 20,
-      binary,
-      probeTimeoutMs: 20_000,
-      restartBackoffMs: { firstMs: 10, maxMs: 10 },
-    });
-    expect((await source.probe()).ok).to.equal(true);
+    const { source, warnings } = await startedSource(binary, { firstMs: 10, maxMs: 10 });
     await source.close();
     await new Promise((r) => setTimeout(r, 200));
     expect(startsIn(starts)).to.equal(1);
@@ -173,15 +171,7 @@ setTimeout(() => process.exit(3), 100);`,
   for (const faked of [false, true]) {
     it(`a run as long as the longest wait starts the back-off over${faked ? ', under fake timers' : ''}`, async () => {
       const { binary, die } = dyingSmi(dir);
-      const { logger, warnings } = captureLogger();
-      const source = createNvidiaSmiSource({
-        logger,
-        intervalMs: 20,
-        binary,
-        probeTimeoutMs: 20_000,
-        restartBackoffMs: { firstMs: 50, maxMs: 200 },
-      });
-      expect((await source.probe()).ok).to.equal(true);
+      const { source, warnings } = await startedSource(binary, { firstMs: 50, maxMs: 200 });
       const clock = faked ? install({ toFake: ['performance'] }) : undefined;
       try {
         writeFileSync(die, '');
@@ -206,15 +196,7 @@ setTimeout(() => process.exit(3), 100);`,
   // it is real time, as the rest of its timers are.
   it('restarts on real time under a runner fake timers', async () => {
     const { binary, die, starts } = dyingSmi(dir);
-    const { logger, warnings } = captureLogger();
-    const source = createNvidiaSmiSource({
-      logger,
-      intervalMs: 20,
-      binary,
-      probeTimeoutMs: 20_000,
-      restartBackoffMs: { firstMs: 50, maxMs: 400 },
-    });
-    expect((await source.probe()).ok).to.equal(true);
+    const { source, warnings } = await startedSource(binary, { firstMs: 50, maxMs: 400 });
     const clock = install({ toFake: ['setTimeout', 'clearTimeout', 'setInterval'] });
     try {
       writeFileSync(die, '');
