@@ -92,10 +92,11 @@ export function openWindow(session: Session, clocks: WindowClocks = SYSTEM_CLOCK
  * the time that passed was stepped back while it ran (NTP, `date -s`): the clock now is taken as
  * the right one, and the start as the end less that time. The time that passed is the boot
  * clock's where there is one (a suspend included: told against the monotonic duration, an hour
- * back across a 2 h suspend went unseen, and the start read stood an hour late), else `durationMs`. Within a
- * second of it the readings stand (Date.now() counts whole ms, /proc/uptime 10 ms). A clock that
- * went on further is kept: a VM paused with its host asleep (Docker Desktop, WSL), whose boot
- * clock stands still too, and a clock set forward look alike, and the first is the commoner.
+ * back across a 2 h suspend went unseen, and the start read stood an hour late), else
+ * `durationMs`. Within a second of it the readings stand (Date.now() counts whole ms,
+ * /proc/uptime 10 ms). A clock that went on further is kept: a VM paused with its host asleep
+ * (Docker Desktop, WSL), whose boot clock stands still too, and a clock set forward look alike,
+ * and the first is the commoner.
  */
 function windowStartMs(
   startMs: number,

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { parseRunArgs } from '../../../src/cli/args.js';
+import type { Report } from '../../../src/cli/report.js';
 import { openSession, startMeter } from '../../../src/cli/session.js';
 import { openWindow } from '../../../src/cli/window.js';
 import {
@@ -18,6 +19,28 @@ const ENV = {
   ELECTRICITY_MAP_API_KEY: '',
   LOG_LEVEL: '',
 };
+
+/**
+ * A run's report whose window opened at 2026-03-29T00:30:00Z and closed once each clock had gone
+ * on by as much as `by` says (ms): the monotonic, the boot (suspends included) and the wall clock.
+ */
+async function runAcross(by: { monotonic: number; boot: number; wall: number }): Promise<Report> {
+  const options = parseRunArgs(['--source', 'estimate', '--', 'true']);
+  const session = await openSession({ options, args: [], env: ENV, processCpu: () => 0 });
+  await startMeter(session.meter);
+  const clocks = { wall: Date.UTC(2026, 2, 29, 0, 30), monotonic: 1000, boot: 70_000 };
+  const window = openWindow(session, {
+    wall: () => clocks.wall,
+    monotonic: () => clocks.monotonic,
+    boot: () => clocks.boot,
+  });
+  clocks.monotonic += by.monotonic;
+  clocks.boot += by.boot;
+  clocks.wall += by.wall;
+  const report = await window.close({ command: 'run', projectName: 'demo' });
+  await session.close();
+  return report;
+}
 
 describe('the measured window of run', () => {
   it("reads what the meter's last sample can change after that sample: the GPU share's outcome", async () => {
@@ -158,39 +181,21 @@ describe('the measured window of run', () => {
   // and its wall clock set forward: time passed, so the start read stands, as it does for a
   // clock set forward, which looks alike.
   it('keeps both readings where the wall clock went on past the boot clock (a VM paused)', async () => {
-    const options = parseRunArgs(['--source', 'estimate', '--', 'true']);
-    const session = await openSession({ options, args: [], env: ENV, processCpu: () => 0 });
-    await startMeter(session.meter);
-    const clocks = { wall: Date.UTC(2026, 2, 29, 0, 30), monotonic: 1000, boot: 70_000 };
-    const window = openWindow(session, {
-      wall: () => clocks.wall,
-      monotonic: () => clocks.monotonic,
-      boot: () => clocks.boot,
+    const report = await runAcross({
+      monotonic: 5000,
+      boot: 5000,
+      wall: 5000 + 86_400_000,
     });
-    clocks.monotonic += 5000;
-    clocks.boot += 5000;
-    clocks.wall += 5000 + 86_400_000;
-    const report = await window.close({ command: 'run', projectName: 'demo' });
-    await session.close();
     expect(report.startedAt).to.equal('2026-03-29T00:30:00.000Z');
     expect(report.endedAt).to.equal('2026-03-30T00:30:05.000Z');
   });
 
   it('keeps both readings where the boot clock went on with the wall clock (a suspend)', async () => {
-    const options = parseRunArgs(['--source', 'estimate', '--', 'true']);
-    const session = await openSession({ options, args: [], env: ENV, processCpu: () => 0 });
-    await startMeter(session.meter);
-    const clocks = { wall: Date.UTC(2026, 2, 29, 0, 30), monotonic: 1000, boot: 70_000 };
-    const window = openWindow(session, {
-      wall: () => clocks.wall,
-      monotonic: () => clocks.monotonic,
-      boot: () => clocks.boot,
+    const report = await runAcross({
+      monotonic: 5000,
+      boot: 5000 + 3_600_000,
+      wall: 5000 + 3_600_000,
     });
-    clocks.monotonic += 5000;
-    clocks.boot += 5000 + 3_600_000;
-    clocks.wall += 5000 + 3_600_000;
-    const report = await window.close({ command: 'run', projectName: 'demo' });
-    await session.close();
     expect(report.startedAt).to.equal('2026-03-29T00:30:00.000Z');
     expect(report.endedAt).to.equal('2026-03-29T01:30:05.000Z');
   });
@@ -198,20 +203,11 @@ describe('the measured window of run', () => {
   // Stepped back an hour across a 2 h suspend: the wall clock still read more than the monotonic
   // duration, so the step went unseen and the start read stood, an hour late on the clock now.
   it('moves the start by a step back by the time the boot clock counted, a suspend included', async () => {
-    const options = parseRunArgs(['--source', 'estimate', '--', 'true']);
-    const session = await openSession({ options, args: [], env: ENV, processCpu: () => 0 });
-    await startMeter(session.meter);
-    const clocks = { wall: Date.UTC(2026, 2, 29, 0, 30), monotonic: 1000, boot: 70_000 };
-    const window = openWindow(session, {
-      wall: () => clocks.wall,
-      monotonic: () => clocks.monotonic,
-      boot: () => clocks.boot,
+    const report = await runAcross({
+      monotonic: 5000,
+      boot: 5000 + 7_200_000,
+      wall: 5000 + 7_200_000 - 3_600_000,
     });
-    clocks.monotonic += 5000;
-    clocks.boot += 5000 + 7_200_000;
-    clocks.wall += 5000 + 7_200_000 - 3_600_000;
-    const report = await window.close({ command: 'run', projectName: 'demo' });
-    await session.close();
     expect(report.endedAt).to.equal('2026-03-29T01:30:05.000Z');
     expect(report.startedAt).to.equal('2026-03-28T23:30:00.000Z');
   });
