@@ -328,7 +328,10 @@ export function quotedSetting(value: string | undefined): string {
 }
 
 /** A field of Settings that holds a variable's value as it is (no unit changed), and its type. */
-type FieldRule = readonly [keyof typeof schema, 'number' | 'string'];
+/** A field's variable, its type, and `optional` where the field may be left out (undefined). */
+type FieldRule =
+  | readonly [keyof typeof schema, 'number' | 'string']
+  | readonly [keyof typeof schema, 'number' | 'string', 'optional'];
 
 /**
  * The fields of Settings checked by the rules of the variable each comes from; not those in
@@ -339,7 +342,7 @@ const FIELD_VARIABLES = {
     zone: ['CARBON_ZONE', 'string'],
     timeoutMs: ['GRID_TIMEOUT_MS', 'number'],
     otherZoneLookupsPerHour: ['GRID_OTHER_ZONE_LOOKUPS_PER_HOUR', 'number'],
-    fixedIntensity: ['CARBON_INTENSITY', 'number'],
+    fixedIntensity: ['CARBON_INTENSITY', 'number', 'optional'],
   },
   energy: {
     source: ['ENERGY_SOURCE', 'string'],
@@ -347,12 +350,12 @@ const FIELD_VARIABLES = {
     operationAttribution: ['ENERGY_OPERATION_ATTRIBUTION', 'string'],
     calibrationIntervalMs: ['ENERGY_CALIBRATION_INTERVAL_MS', 'number'],
     operationMaxAgeMs: ['ENERGY_OPERATION_MAX_AGE_MS', 'number'],
-    operationMaxNames: ['ENERGY_OPERATION_MAX_NAMES', 'number'],
+    operationMaxNames: ['ENERGY_OPERATION_MAX_NAMES', 'number', 'optional'],
     pue: ['PUE', 'number'],
     cpuModel: ['ENERGY_CPU_MODEL', 'string'],
     cpuMinWattsPerVcpu: ['ENERGY_CPU_MIN_WATTS_PER_VCPU', 'number'],
     cpuMaxWattsPerVcpu: ['ENERGY_CPU_MAX_WATTS_PER_VCPU', 'number'],
-    cpuTdpWatts: ['ENERGY_CPU_TDP_WATTS', 'number'],
+    cpuTdpWatts: ['ENERGY_CPU_TDP_WATTS', 'number', 'optional'],
     ramWattsPerGb: ['ENERGY_RAM_WATTS_PER_GB', 'number'],
   },
 } as const satisfies {
@@ -445,9 +448,11 @@ export function checkSettings(settings: Settings): void {
   }
   for (const group of ['grid', 'energy'] as const) {
     const values: Readonly<Record<string, unknown>> = { ...settings[group] };
-    for (const [field, [variable, type]] of Object.entries<FieldRule>(FIELD_VARIABLES[group])) {
+    for (const [field, rule] of Object.entries<FieldRule>(FIELD_VARIABLES[group])) {
+      const [variable, type, optional] = rule;
       const value = values[field];
-      if (value === undefined) continue;
+      // Only where the type allows it: a PUE left out priced every joule at 0 g, as NaN did.
+      if (value === undefined && optional) continue;
       // Written as the environment would: a string where a number belongs is refused as such.
       const result = typeof value === type ? schema[variable].safeParse(String(value)) : undefined;
       if (!result?.success) {

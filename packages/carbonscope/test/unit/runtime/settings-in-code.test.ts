@@ -88,10 +88,31 @@ describe('settings given in code', () => {
     });
   }
 
+  // A field the type requires, left out (plain JavaScript's `{ ...settings.energy, pue }` with
+  // `pue` unset), passed as an optional one does: a PUE left out priced every joule at 0 g
+  // without a word (grams 0 where 1.2 gave 0.0016 in a second), as NaN did before its check.
+  for (const [group, field, variable] of [
+    ['energy', 'pue', 'PUE'],
+    ['energy', 'ramWattsPerGb', 'ENERGY_RAM_WATTS_PER_GB'],
+    ['energy', 'calibrationIntervalMs', 'ENERGY_CALIBRATION_INTERVAL_MS'],
+    ['energy', 'operationMaxAgeMs', 'ENERGY_OPERATION_MAX_AGE_MS'],
+    ['energy', 'source', 'ENERGY_SOURCE'],
+    ['grid', 'timeoutMs', 'GRID_TIMEOUT_MS'],
+    ['grid', 'otherZoneLookupsPerHour', 'GRID_OTHER_ZONE_LOOKUPS_PER_HOUR'],
+  ] as const) {
+    it(`refuses ${group}.${field} left out, which its type requires`, () => {
+      expect(() => checkSettings(withField(group, field, undefined))).to.throw(
+        RangeError,
+        new RegExp(`^settings\\.${group}\\.${field} \\(${variable}\\): .*\\(got undefined\\)$`),
+      );
+    });
+  }
+
   it('takes what loadSettings gives, optional fields left out included', () => {
     expect(() => checkSettings(loadSettings({}))).not.to.throw();
     expect(() => checkSettings(withField('grid', 'fixedIntensity', undefined))).not.to.throw();
     expect(() => checkSettings(withField('energy', 'operationMaxNames', undefined))).not.to.throw();
+    expect(() => checkSettings(withField('energy', 'cpuTdpWatts', undefined))).not.to.throw();
   });
 
   it('Carbonscope.create refuses them before it probes anything', async () => {
