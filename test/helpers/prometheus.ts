@@ -45,12 +45,22 @@ export class PrometheusClient {
     return this.get(`/api/v1/label/${encodeURIComponent(label)}/values`, params, label);
   }
 
-  async alertRules(): Promise<Array<{ name: string; health: string; state: string }>> {
-    const data = await this.get<{
-      groups: Array<{ rules: Array<{ name: string; health: string; state: string }> }>;
-    }>('/api/v1/rules', new URLSearchParams({ type: 'alert' }), 'alert rules');
+  async alertRules(): Promise<AlertRuleState[]> {
+    const data = await this.get<{ groups: Array<{ rules: AlertRuleState[] }> }>(
+      '/api/v1/rules',
+      new URLSearchParams({ type: 'alert' }),
+      'alert rules',
+    );
     return data.groups.flatMap((g) => g.rules);
   }
+}
+
+/** An alert rule as /api/v1/rules gives it: its health, its state and its alerts' labels. */
+export interface AlertRuleState {
+  name: string;
+  health: string;
+  state: string;
+  alerts: Array<{ labels: Record<string, string>; state: string }>;
 }
 
 export interface RunningPrometheus {

@@ -519,3 +519,87 @@ describe('stack: when EnergyPartiallyUnread fires (promtool test rules)', () => 
     expect(out).to.include('SUCCESS');
   });
 });
+
+// carbonscope_operation_dropped_total as Prometheus stores it, every 15 s: a series appears with
+// its operation's first drop (at 1, never at 0), so its first step is one increase() does not
+// see.
+const droppedSeries = (identity: string, operation: string, reason = 'age') =>
+  `carbonscope_operation_dropped_total{${identity}, carbonscope_operation="${operation}", carbonscope_operation_kind="request", carbonscope_drop_reason="${reason}"}`;
+
+describe('stack: when OperationsDropped fires (promtool test rules)', () => {
+  const rule = alertRule('OperationsDropped');
+  const at = (evalTime: string, alerts: unknown[]) => ({
+    eval_time: evalTime,
+    alertname: rule.alert,
+    exp_alerts: alerts,
+  });
+  const dropOf = (operation: string, identity: Record<string, string>, reason = 'age') => {
+    const labels = {
+      ...rule.labels,
+      ...identity,
+      carbonscope_operation: operation,
+      carbonscope_operation_kind: 'request',
+      carbonscope_drop_reason: reason,
+    };
+    const annotations = Object.fromEntries(
+      Object.entries(rule.annotations).map(([k, v]) => [k, rendered(v, labels)]),
+    );
+    return { exp_labels: labels, exp_annotations: annotations };
+  };
+  const api = { job: 'otel-collector', service_name: 'api' };
+  const replica = (service: string, id: string) =>
+    `${COLLECTOR}, service_name="${service}", service_instance_id="${id}"`;
+
+  // Before this rule the README said to alert on the counter and the stack shipped nothing: a
+  // leak of never-ended requests was one warning line per name.
+  it('fires at the first drop, once per service and operation, until an hour after the last', () => {
+    const out = promtoolTest({
+      interval: '15s',
+      input_series: [
+        // Two replicas of api drop GET /events from 10 min, a: once more at 20 min.
+        { series: droppedSeries(replica('api', 'a'), 'GET /events'), values: '_x40 1x40 2x360' },
+        { series: droppedSeries(replica('api', 'b'), 'GET /events'), values: '_x40 1x400' },
+        // worker dropped one long ago (before these 2 h) and none since.
+        { series: droppedSeries(replica('worker', 'w'), 'nightly'), values: '1x500' },
+      ],
+      alert_rule_test: [
+        at('9m45s', [dropOf('nightly', { job: 'otel-collector', service_name: 'worker' })]),
+        at('70m', [dropOf('GET /events', api)]),
+        at('79m', [dropOf('GET /events', api)]),
+        at('82m', []),
+        at('120m', []),
+      ],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+
+  it('fires at once for a drop as the service starts, and again after a restart on a direct scrape', () => {
+    // A direct scrape names the replica by its address, the same after a restart: the counter
+    // starts again from its first drop, a reset increase() counts.
+    const direct = 'job="carbonscope", instance="10.0.0.7:3000"';
+    const out = promtoolTest({
+      interval: '15s',
+      input_series: [
+        { series: droppedSeries(direct, '/export', 'running'), values: '2x320 1x100' },
+      ],
+      alert_rule_test: [
+        at('0m', [dropOf('/export', { job: 'carbonscope' }, 'running')]),
+        at('59m', [dropOf('/export', { job: 'carbonscope' }, 'running')]),
+        at('70m', []),
+        at('80m15s', [dropOf('/export', { job: 'carbonscope' }, 'running')]),
+      ],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+
+  it('stays quiet for a service that drops nothing', () => {
+    const out = promtoolTest({
+      interval: '15s',
+      input_series: [
+        { series: 'hw_host_energy_joules_total{job="carbonscope"}', values: '0+1x200' },
+      ],
+      alert_rule_test: [at('0m', []), at('30m', [])],
+    });
+    expect(out).to.include('SUCCESS');
+  });
+});
