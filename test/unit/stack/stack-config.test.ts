@@ -98,6 +98,36 @@ describe('stack: Prometheus config and rules (promtool)', () => {
     }
   });
 
+  // EnergyPartiallyUnread said "its meter failed or hangs", and a GPU whose nvidia-smi prints
+  // [N/A] for power.draw at every line (no power sensor it reports) keeps it firing for good:
+  // the person paged must tell the three apart by the app's warning, as the reader prints it.
+  it("tells EnergyPartiallyUnread's causes apart by the warning the app prints for each", () => {
+    const doc = readYaml('prometheus', 'rules.yml') as {
+      groups: Array<{ rules: Array<{ alert?: string; annotations?: Record<string, string> }> }>;
+    };
+    const rule = doc.groups
+      .flatMap((g) => g.rules)
+      .find((r) => r.alert === 'EnergyPartiallyUnread');
+    const description = (rule?.annotations?.description ?? '').replace(/\s+/g, ' ');
+    const sources = ['nvidia-smi.ts', 'rapl.ts'].map((f) =>
+      readFileSync(root('packages', 'carbonscope', 'src', 'energy', 'sources', f), 'utf8'),
+    );
+    const quoted = [...description.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '');
+    for (const warning of [
+      'reports power.draw as N/A',
+      'child ended',
+      'no power.draw line',
+      'cannot be read',
+    ]) {
+      expect(quoted, `the description quotes "${warning}"`).to.include(warning);
+      expect(
+        sources.some((text) => text.includes(warning)),
+        `a reader prints "${warning}"`,
+      ).to.equal(true);
+    }
+    expect(description).to.match(/\[N\/A\]/);
+  });
+
   it('scrapes the collector at its compose name and exporter port, never honouring pushed labels', () => {
     const prom = readYaml('prometheus', 'prometheus.yml') as {
       scrape_configs: Array<{

@@ -86,6 +86,25 @@ describe('energy/sources/nvidia-smi', () => {
     expect(integ.drain()).to.deep.equal([]);
   });
 
+  // A GPU with no power reading nvidia-smi reports (some GeForce boards, vGPU guests) prints
+  // [N/A] at every line: its energy is never read, so every interval is a partial one, for good,
+  // which keeps the stack's EnergyPartiallyUnread firing (its description says so).
+  it('makes every interval of a GPU whose power.draw is always N/A a partial one of 0 J', () => {
+    const integ = new GpuEnergyIntegrator();
+    const readings = [1, 2, 3].map((round) => {
+      for (let i = 0; i < 4; i++) {
+        const line = parseNvidiaSmiLine('0, GPU-a, NVIDIA GeForce GT 1030, [N/A]');
+        if (line) integ.add(line, (round * 4 + i) * 250);
+      }
+      return integ.drain((round * 4 + 4) * 250);
+    });
+    expect(readings).to.deep.equal(
+      [1, 2, 3].map(() => [
+        { component: 'gpu', device: 'gpu0', joules: 0, watts: 0, partial: true },
+      ]),
+    );
+  });
+
   // A monitor of 2 s with lines every 500 ms read a steady 77.36 W GPU as 76.7 W when its end
   // fell 100 ms after a line: the energy ran from the line before the start to the line before
   // the end, whatever the window's edges. Under load they drifted apart; now they are the edges.
