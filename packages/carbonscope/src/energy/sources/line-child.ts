@@ -75,7 +75,8 @@ export interface LineChildOptions {
   kill?: (pid: number, signal: NodeJS.Signals) => void;
 }
 
-const spawnDetached = (binary: string, args: readonly string[]): ChildProcess =>
+/** How a reader is started unless told otherwise: in a process group of its own. */
+export const spawnDetached = (binary: string, args: readonly string[]): ChildProcess =>
   spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
 
 /**

@@ -5,7 +5,7 @@ import type { Logger } from '../../log.js';
 // The probe's burst wait is real time, as the rest of carbonscope's timers are.
 import { clearTimeout, setTimeout } from '../../real-timers.js';
 import { quotedText } from '../../shown-value.js';
-import { type LineChild, spawnLineChild } from './line-child.js';
+import { type LineChild, type LineChildOptions, spawnLineChild } from './line-child.js';
 import { probeTimeoutOf } from './probe-timeout.js';
 import { RESTART_DELAYS, type RestartDelays, restartBackoff } from './restart-backoff.js';
 import type {
@@ -280,6 +280,8 @@ export interface NvidiaSmiOptions {
   stallMs?: number;
   /** How long a child that ended mid-run waits to be started again; RESTART_DELAYS. */
   restartBackoffMs?: RestartDelays;
+  /** How each child is started (spawnDetached); a test counts the starts as they are made. */
+  spawn?: LineChildOptions['spawn'];
 }
 
 export const NVIDIA_SMI_QUERY = [
@@ -371,25 +373,30 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
     onExit(code: number | null, signal: NodeJS.Signals | null, error?: NodeJS.ErrnoException): void;
   }): LineChild => {
     startedMs = monotonicClock();
-    return spawnLineChild(binary, args, {
-      onLine(line) {
-        const gpu = readLine(line);
-        if (!gpu) {
-          if (line.trim()) handlers.onOther(line.trim());
-          return;
-        }
-        addLine(gpu);
-        handlers.onGpu();
+    return spawnLineChild(
+      binary,
+      args,
+      {
+        onLine(line) {
+          const gpu = readLine(line);
+          if (!gpu) {
+            if (line.trim()) handlers.onOther(line.trim());
+            return;
+          }
+          addLine(gpu);
+          handlers.onGpu();
+        },
+        onDetach(pid) {
+          logger.warn(
+            { pid },
+            `nvidia-smi: ${binary} (pid ${pid}) did not end after SIGKILL (stuck in the kernel?); ` +
+              'left behind, its output no longer read',
+          );
+        },
+        onExit: handlers.onExit,
       },
-      onDetach(pid) {
-        logger.warn(
-          { pid },
-          `nvidia-smi: ${binary} (pid ${pid}) did not end after SIGKILL (stuck in the kernel?); ` +
-            'left behind, its output no longer read',
-        );
-      },
-      onExit: handlers.onExit,
-    });
+      { spawn: options.spawn },
+    );
   };
 
   /**
