@@ -280,8 +280,6 @@ export interface NvidiaSmiOptions {
   stallMs?: number;
   /** How long a child that ended mid-run waits to be started again; RESTART_DELAYS. */
   restartBackoffMs?: RestartDelays;
-  /** How each child is started (spawnDetached); a test counts the starts as they are made. */
-  spawn?: LineChildOptions['spawn'];
 }
 
 export const NVIDIA_SMI_QUERY = [
@@ -295,6 +293,18 @@ export const NVIDIA_SMI_QUERY = [
  * selector keeps quiet about.
  */
 export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
+  return nvidiaSmiSourceWith(options, {});
+}
+
+/**
+ * createNvidiaSmiSource with how each child is started (a test counts the starts as they are
+ * made): off NvidiaSmiOptions, which the package's index makes public, and out of this folder's
+ * index.
+ */
+export function nvidiaSmiSourceWith(
+  options: NvidiaSmiOptions,
+  lineChild: LineChildOptions,
+): PowerSource {
   const { logger, intervalMs } = options;
   const timeoutMs = probeTimeoutOf(options.probeTimeoutMs, intervalMs);
   const binary = options.binary ?? 'nvidia-smi';
@@ -395,7 +405,7 @@ export function createNvidiaSmiSource(options: NvidiaSmiOptions): PowerSource {
         },
         onExit: handlers.onExit,
       },
-      { spawn: options.spawn },
+      lineChild,
     );
   };
 

@@ -5,7 +5,7 @@ import { install } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import type { PowerSource } from '../../../../src/energy/index.js';
 import { spawnDetached } from '../../../../src/energy/sources/line-child.js';
-import { createNvidiaSmiSource } from '../../../../src/energy/sources/nvidia-smi.js';
+import { nvidiaSmiSourceWith } from '../../../../src/energy/sources/nvidia-smi.js';
 import type { RestartDelays } from '../../../../src/energy/sources/restart-backoff.js';
 import { waitFor } from '../../../helpers/wait.js';
 import { captureLogger, tempDir, writeFakeBinary } from './helpers.js';
@@ -61,17 +61,15 @@ interface Reader {
 async function startReader(binary: string, restartBackoffMs: RestartDelays): Promise<Reader> {
   const { logger, warnings } = captureLogger();
   let spawns = 0;
-  const source = createNvidiaSmiSource({
-    logger,
-    intervalMs: 20,
-    binary,
-    probeTimeoutMs: 20_000,
-    restartBackoffMs,
-    spawn(file, args) {
-      spawns++;
-      return spawnDetached(file, args);
+  const source = nvidiaSmiSourceWith(
+    { logger, intervalMs: 20, binary, probeTimeoutMs: 20_000, restartBackoffMs },
+    {
+      spawn(file, args) {
+        spawns++;
+        return spawnDetached(file, args);
+      },
     },
-  });
+  );
   expect((await source.probe()).ok).to.equal(true);
   return { source, warnings, spawns: () => spawns };
 }
