@@ -19,6 +19,13 @@ function alertRule(name: string): Alert {
   return rule;
 }
 
+/** The alert_rule_test entry of `rule`: the alerts expected of it at `evalTime`. */
+const alertsAt = (rule: Alert) => (evalTime: string, alerts: unknown[]) => ({
+  eval_time: evalTime,
+  alertname: rule.alert,
+  exp_alerts: alerts,
+});
+
 /** promtool test rules on rules.yml with `test`; its output, or what it said failing. */
 function promtoolTest(test: Record<string, unknown>): string {
   const dir = mkdtempSync(join(tmpdir(), 'carbonscope-alerts-'));
@@ -53,11 +60,7 @@ const APP_SERIES = [
 describe('stack: when NoDataFromApp fires (promtool test rules)', () => {
   const rule = alertRule('NoDataFromApp');
   const firing = [{ exp_labels: rule.labels, exp_annotations: rule.annotations }];
-  const at = (evalTime: string, alerts: unknown[]) => ({
-    eval_time: evalTime,
-    alertname: rule.alert,
-    exp_alerts: alerts,
-  });
+  const at = alertsAt(rule);
 
   for (const [path, values] of Object.entries(PATHS)) {
     // Behind the Collector it fired at 21 min, 11 min after the app stopped, not 5 or 6.
@@ -191,11 +194,7 @@ describe('stack: when GridIntensityDegradedToFallback fires (promtool test rules
       'annual-average',
     ),
   };
-  const at = (evalTime: string, alerts: unknown[]) => ({
-    eval_time: evalTime,
-    alertname: rule.alert,
-    exp_alerts: alerts,
-  });
+  const at = alertsAt(rule);
 
   it('fires 15 min after live values give way to the average, until 6 h after the last live one', () => {
     const out = promtoolTest({
@@ -231,16 +230,15 @@ describe('stack: when GridIntensityDegradedToFallback fires (promtool test rules
 // direct scrape names a replica by its instance (on Kubernetes, the pod's address: new at each
 // start too). RAPL gives 40 W; the estimate 25 W; a source given up stays at 0 W.
 const COLLECTOR = 'job="otel-collector", instance="otel-collector:8889"';
+/** A replica of `service` behind the Collector, told apart by its service.instance.id. */
+const replica = (service: string, id: string) =>
+  `${COLLECTOR}, service_name="${service}", service_instance_id="${id}"`;
 const hostPower = (identity: string, source: 'rapl' | 'estimate') =>
   `hw_host_power_watts{${identity}, hw_id="host", carbonscope_power_source="${source}", carbonscope_estimated="${source === 'estimate'}"}`;
 
 describe('stack: when MeterOnEstimateWhenRaplExpected fires (promtool test rules)', () => {
   const rule = alertRule('MeterOnEstimateWhenRaplExpected');
-  const at = (evalTime: string, alerts: unknown[]) => ({
-    eval_time: evalTime,
-    alertname: rule.alert,
-    exp_alerts: alerts,
-  });
+  const at = alertsAt(rule);
   const firing = (labels: Record<string, string>) => [
     { exp_labels: { ...rule.labels, ...labels }, exp_annotations: rule.annotations },
   ];
@@ -318,13 +316,7 @@ describe('stack: when MeterOnEstimateWhenRaplExpected fires (promtool test rules
 // writes when the Collector stops exporting a series (metric_expiration, 5 min after the stop).
 describe('stack: MeterOnEstimateWhenRaplExpected with two services behind one Collector', () => {
   const rule = alertRule('MeterOnEstimateWhenRaplExpected');
-  const at = (evalTime: string, alerts: unknown[]) => ({
-    eval_time: evalTime,
-    alertname: rule.alert,
-    exp_alerts: alerts,
-  });
-  const replica = (service: string, id: string) =>
-    `${COLLECTOR}, service_name="${service}", service_instance_id="${id}"`;
+  const at = alertsAt(rule);
 
   it('stays quiet for a service that never had RAPL when another service stops', () => {
     const out = promtoolTest({
@@ -382,11 +374,7 @@ describe('stack: MeterOnEstimateWhenRaplExpected with two services behind one Co
 // metric_expiration (5 min).
 describe('stack: when EmissionsAboveBudget fires (promtool test rules)', () => {
   const rule = alertRule('EmissionsAboveBudget');
-  const at = (evalTime: string, alerts: unknown[]) => ({
-    eval_time: evalTime,
-    alertname: rule.alert,
-    exp_alerts: alerts,
-  });
+  const at = alertsAt(rule);
   const replica = (service: string, id: string, gramsPerSecond: number, from = 0, runs = 400) => {
     const labels = `${COLLECTOR}, service_name="${service}", service_instance_id="${id}"`;
     const before = from > 0 ? `_x${from} ` : '';
@@ -460,11 +448,7 @@ const partialSeries = (replica: string, host = 'h1') =>
 
 describe('stack: when EnergyPartiallyUnread fires (promtool test rules)', () => {
   const rule = alertRule('EnergyPartiallyUnread');
-  const at = (evalTime: string, alerts: unknown[]) => ({
-    eval_time: evalTime,
-    alertname: rule.alert,
-    exp_alerts: alerts,
-  });
+  const at = alertsAt(rule);
   const gpuOf = (host: string) => {
     const labels = {
       ...rule.labels,
@@ -528,11 +512,7 @@ const droppedSeries = (identity: string, operation: string, reason = 'age') =>
 
 describe('stack: when OperationsDropped fires (promtool test rules)', () => {
   const rule = alertRule('OperationsDropped');
-  const at = (evalTime: string, alerts: unknown[]) => ({
-    eval_time: evalTime,
-    alertname: rule.alert,
-    exp_alerts: alerts,
-  });
+  const at = alertsAt(rule);
   const dropOf = (operation: string, identity: Record<string, string>, reason = 'age') => {
     const labels = {
       ...rule.labels,
@@ -547,8 +527,6 @@ describe('stack: when OperationsDropped fires (promtool test rules)', () => {
     return { exp_labels: labels, exp_annotations: annotations };
   };
   const api = { job: 'otel-collector', service_name: 'api' };
-  const replica = (service: string, id: string) =>
-    `${COLLECTOR}, service_name="${service}", service_instance_id="${id}"`;
 
   // Before this rule the README said to alert on the counter and the stack shipped nothing: a
   // leak of never-ended requests was one warning line per name.
@@ -559,7 +537,8 @@ describe('stack: when OperationsDropped fires (promtool test rules)', () => {
         // Two replicas of api drop GET /events from 10 min, a: once more at 20 min.
         { series: droppedSeries(replica('api', 'a'), 'GET /events'), values: '_x40 1x40 2x360' },
         { series: droppedSeries(replica('api', 'b'), 'GET /events'), values: '_x40 1x400' },
-        // worker dropped one long ago (before these 2 h) and none since.
+        // worker dropped one before these 2 h and none since. Prometheus holds no sample of it
+        // before 0 (as one just started): new to it, it fires for the first hour, then no more.
         { series: droppedSeries(replica('worker', 'w'), 'nightly'), values: '1x500' },
       ],
       alert_rule_test: [
