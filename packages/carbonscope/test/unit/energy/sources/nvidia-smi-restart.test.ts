@@ -14,7 +14,10 @@ import { captureLogger, tempDir, writeFakeBinary } from './helpers.js';
  * A stand-in for nvidia-smi that prints a GPU line each interval and exits when `die` exists
  * (removing it, so the next one lives); each start is counted in `starts`, one line a start.
  */
-function dyingSmi(dir: string): { binary: string; die: string; starts: string } {
+function dyingSmi(
+  dir: string,
+  gpuLines = '0, GPU-a, NVIDIA L4, 70.00\n',
+): { binary: string; die: string; starts: string } {
   const die = join(dir, 'die');
   const starts = join(dir, 'starts');
   const binary = writeFakeBinary(
@@ -24,7 +27,7 @@ function dyingSmi(dir: string): { binary: string; die: string; starts: string } 
 fs.appendFileSync(${JSON.stringify(starts)}, 'start\\n');
 const round = () => {
   if (fs.existsSync(${JSON.stringify(die)})) { fs.rmSync(${JSON.stringify(die)}); process.exit(15); }
-  process.stdout.write('0, GPU-a, NVIDIA L4, 70.00\\n');
+  process.stdout.write(${JSON.stringify(gpuLines)});
 };
 round();
 setInterval(round, 20);`,
@@ -104,6 +107,18 @@ describe('energy/sources/nvidia-smi restarts', () => {
     ]);
     await source.close();
     expect(spawns()).to.equal(2);
+  });
+
+  it('names every GPU it reads again, in one warning', async () => {
+    const lines = '0, GPU-a, NVIDIA L4, 70.00\n1, GPU-b, NVIDIA L4, 71.00\n';
+    const { binary, die } = dyingSmi(dir, lines);
+    const { source, warnings } = await startReader(binary, { firstMs: 50, maxMs: 400 });
+    writeFileSync(die, '');
+    await waitFor('its readings back', () => warnings().length >= 2, SLOW);
+    expect(warnings()[1]?.msg).to.equal(
+      'nvidia-smi: reads again: gpu0, gpu1 are counted again from their next lines',
+    );
+    await source.close();
   });
 
   it('a child that keeps dying: one warning for the outage, starts spaced by the doubling back-off', async () => {
