@@ -21,7 +21,13 @@ export function listenFailure(err: NodeJS.ErrnoException, target: ListenTarget):
   }
   // A name (or a malformed address, 999.1.1.1) that the resolver finds nothing for.
   if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
-    return `address ${host} cannot be resolved: set HOST to an address of this machine`;
+    // An IPv6 address in a URL's brackets is an address all the same: the brackets are the fault.
+    const inner = host.slice(1, -1);
+    const fix =
+      host.startsWith('[') && isIPv6(inner)
+        ? `write it without brackets (HOST=${inner})`
+        : 'set HOST to an address of this machine';
+    return `address ${host} cannot be resolved: ${fix}`;
   }
   return `could not listen on ${hostPort(host, port)}: ${err.message}`;
 }

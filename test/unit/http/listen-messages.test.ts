@@ -27,6 +27,16 @@ describe('listenFailure', () => {
     );
   });
 
+  // HOST=[::1], as a URL writes it: the line told to set HOST to an address of this machine,
+  // which ::1 is; the brackets were what the resolver could not read.
+  it('says to drop the brackets of an IPv6 HOST written as a URL writes it', () => {
+    const bracketed = { ...target, host: '[::1]' };
+    const err = Object.assign(new Error('getaddrinfo ENOTFOUND [::1]'), { code: 'ENOTFOUND' });
+    expect(listenFailure(err, bracketed)).to.equal(
+      'address [::1] cannot be resolved: write it without brackets (HOST=::1)',
+    );
+  });
+
   it('names the port variable when the port is taken', () => {
     expect(failed('EADDRINUSE', 'listen EADDRINUSE')).to.equal(
       'port 8001 is in use: stop the other process or set PORT',
