@@ -6,6 +6,7 @@ import {
   metrics,
 } from '@opentelemetry/api';
 import { z } from 'zod';
+import { hostPort, listenHost } from '../listen-host.js';
 import { type Logger, redactionList, redactSecrets } from '../log.js';
 import { nodeHttp } from '../node-http.js';
 import { isPm2ClusterWorker } from '../pm2.js';
@@ -163,7 +164,7 @@ function checkVariables(exporters: readonly string[], env: Env): void {
 function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: Logger): Server {
   // The 3.x exporter no longer reads its variables itself, so they are read here, with the
   // spec's defaults (localhost:9464).
-  const host = env.OTEL_EXPORTER_PROMETHEUS_HOST?.trim() || 'localhost';
+  const host = listenHost(env.OTEL_EXPORTER_PROMETHEUS_HOST?.trim() || 'localhost');
   const port = checkedInteger(env, 'OTEL_EXPORTER_PROMETHEUS_PORT', 9464);
   const secrets = redactionList(envSecretsOf(env));
   const server = nodeHttp.createServer((req, res) => {
@@ -209,7 +210,7 @@ function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: L
     // service on the host needs the variable that moves it.
     logger.error(
       { err: err.message },
-      `Prometheus endpoint could not listen on ${host}:${port} (OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT): ${err.message}`,
+      `Prometheus endpoint could not listen on ${hostPort(host, port)} (OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT): ${err.message}`,
     );
   });
   // A scraper's connection holds nothing either: kept alive between scrapes closer than the

@@ -351,6 +351,66 @@ describe("register's own meter provider: a Prometheus endpoint that cannot liste
   });
 });
 
+describe("register's own meter provider: a Prometheus endpoint on IPv6", () => {
+  // OTEL_EXPORTER_PROMETHEUS_HOST=::1 on a taken port: the line said "could not listen on
+  // ::1:9464", an address nobody can tell the port of, where a URL writes [::1]:9464.
+  it('writes an IPv6 host in brackets in its refusal line', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '::1', r));
+    const port = (taken.address() as AddressInfo).port;
+    const lines: string[] = [];
+    const logger = stderrLogger({ level: 'warn', write: (l) => lines.push(l) });
+    const own = await startOwnProvider(
+      {
+        OTEL_METRICS_EXPORTER: 'prometheus',
+        OTEL_EXPORTER_PROMETHEUS_HOST: '::1',
+        OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
+      },
+      logger,
+    );
+    try {
+      for (let i = 0; i < 100 && lines.length === 0; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.include(
+        `could not listen on [::1]:${port} (OTEL_EXPORTER_PROMETHEUS_HOST`,
+      );
+    } finally {
+      await own?.shutdown();
+      taken.close();
+    }
+  });
+
+  // The host as a URL writes it ([::1], what the scrape config and curl are given): it was
+  // looked up as a name, ENOTFOUND, and the application ran with no endpoint.
+  it('listens on a host given in brackets, as a URL writes it', async () => {
+    const [port] = await freePorts(1);
+    const lines: string[] = [];
+    const logger = stderrLogger({ level: 'warn', write: (l) => lines.push(l) });
+    const own = await startOwnProvider(
+      {
+        OTEL_METRICS_EXPORTER: 'prometheus',
+        OTEL_EXPORTER_PROMETHEUS_HOST: '[::1]',
+        OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
+      },
+      logger,
+    );
+    try {
+      let status: number | string = 'no answer';
+      for (let i = 0; i < 100 && status !== 200; i++) {
+        status = await fetch(`http://[::1]:${port}/metrics`).then(
+          (res) => res.status,
+          (e: { cause?: { code?: string } }) => e.cause?.code ?? 'failed',
+        );
+        if (status !== 200) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect({ status, lines }).to.deep.equal({ status: 200, lines: [] });
+    } finally {
+      await own?.shutdown();
+    }
+  });
+});
+
 describe("register's own meter provider: a start that fails after its Prometheus endpoint opened", () => {
   // prometheus,otlp with a malformed OTLP variable: register said the application runs
   // unmetered, and its endpoint stayed up, answering each scrape with a 500 and an error line.
