@@ -295,6 +295,62 @@ describe("carbonscope run: the command's share of the GPU (nvidia-smi pmon)", fu
     expect(row.gpu_count).to.equal('1');
   });
 
+  // pmon ended for good with its first child: the share was lost for the rest of the run.
+  it('starts a pmon that ended midway again, and says how long the share was unknown', async () => {
+    const dir = tempDirUntilExit('carbonscope-gpu-');
+    const starts = JSON.stringify(join(dir, 'pmon.starts'));
+    const again = JSON.stringify(join(dir, 'pmon.again'));
+    const pidFile = JSON.stringify(join(dir, 'cmd.pid'));
+    // The first pmon prints 4 samples and exits 3; the next one runs on, and says so once
+    // carbonscope has had 3 of its samples to read its header by. The command ends then (or
+    // after 20 s where no pmon is started again).
+    fakeNvidiaSmi(dir, {
+      pmonBody: `const fs = require('node:fs');
+        const first = !fs.existsSync(${starts});
+        fs.appendFileSync(${starts}, 'x');
+        console.log(${JSON.stringify(HEADER)});
+        console.log(${JSON.stringify(UNITS)});
+        let n = 0;
+        setInterval(() => {
+          n++;
+          if (first && n > 4) process.exit(3);
+          const lines = [${JSON.stringify(ROW_575)}.replace(' 575 ', ' ' + process.pid + ' ')];
+          if (fs.existsSync(${pidFile})) {
+            const pid = fs.readFileSync(${pidFile}, 'utf8').trim();
+            lines.unshift(${JSON.stringify(ROW_574)}.replace(' 574 ', ' ' + pid + ' '));
+          }
+          console.log(lines.join('\\n'));
+          if (!first && n === 3) fs.writeFileSync(${again}, '');
+        }, 250);`,
+    });
+    const r = await runWithGpu(
+      dir,
+      `const fs = require('node:fs');
+      fs.writeFileSync(${pidFile}, String(process.pid));
+      const c = process.cpuUsage(); while (process.cpuUsage(c).user < 2e5);
+      const until = Date.now() + 20000;
+      const t = setInterval(() => {
+        if (fs.existsSync(${again}) || Date.now() > until) clearInterval(t);
+      }, 20);`,
+    );
+    expect(r.code, r.stderr).to.equal(0);
+    expect(readFileSync(join(dir, 'pmon.starts'), 'utf8')).to.equal('xx');
+    const report = JSON.parse(r.stdout) as Report;
+    expect(gpuOf(report.energy.components)?.joules, r.stderr).to.be.above(0);
+    const reason = report.measurement.gpuShare?.reason ?? '';
+    expect(report.measurement.gpuShare?.read).to.equal(true);
+    expect(reason, r.stderr).to.match(
+      /^nvidia-smi pmon ended mid-run 1 time \(exit 3\) and was started again: the command's GPU share is unknown for (\d+\.\d) s of the run, whose GPU energy is in the host figures only$/,
+    );
+    // The wait (1 s) and a Node start at least, and less than the run.
+    const gapS = Number(/for (\d+\.\d) s/.exec(reason)?.[1]);
+    expect(gapS).to.be.at.least(1).and.below(report.durationSeconds);
+    expect(report.measurement.notes).to.include(reason);
+    expect(r.stderr).to.include('carbonscope: warning: nvidia-smi pmon ended (exit 3)');
+    expect(r.stderr).to.include('nvidia-smi pmon reads again');
+    if (process.env.SHOW_SUMMARY) process.stderr.write(r.stderr);
+  });
+
   it('falls back when pmon names only pids of another pid namespace', async () => {
     const dir = tempDirUntilExit('carbonscope-gpu-');
     // The command's row never comes (its pid there is not ours); the busy one is not here.

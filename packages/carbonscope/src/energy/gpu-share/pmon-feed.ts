@@ -1,7 +1,8 @@
 import { atDeadline } from '../../deadline.js';
 import type { Logger } from '../../log.js';
-import { type LineChild, type LineChildOptions, spawnLineChild } from '../sources/line-child.js';
-import { PmonParser } from './pmon-parser.js';
+import type { LineChildOptions } from '../sources/line-child.js';
+import type { RestartDelays } from '../sources/restart-backoff.js';
+import { PmonChild } from './pmon-child.js';
 import type { PmonShares } from './pmon-shares.js';
 
 /** nvidia-smi pmon watches at most this many GPUs per invocation (`nvidia-smi pmon -h`). */
@@ -18,35 +19,49 @@ export interface PmonFeedOptions {
   /** How long pmon may take to print its header; 5 s by default. */
   startTimeoutMs?: number;
   /**
-   * Says that a pmon child SIGKILL did not end was let go of, as the meter's own readers say it
-   * (`run` passes its logger); without it, a Node warning does.
+   * Says that a pmon child ended mid-run and reads again, and that one SIGKILL did not end was
+   * let go of, as the meter's own readers say it (`run` passes its logger); without it, the
+   * restarts go unsaid (the outcome says them) and a Node warning says the child let go of.
    */
   logger?: Logger;
   /** How the children are started and signalled (tests: a child that never ends). */
   lineChild?: LineChildOptions;
+  /** How long a child that ended mid-run waits to be started again; RESTART_DELAYS. */
+  restartBackoffMs?: RestartDelays;
 }
 
 /** The argument lists of the pmon children that cover `gpus`: one, unless there are more than 4. */
 export function pmonArgs(gpus: readonly number[]): string[][] {
-  if (gpus.length <= PMON_MAX_DEVICES) return [[...PMON_ARGS]];
-  const groups: string[][] = [];
+  return pmonGroups(gpus).map((g) => g.args);
+}
+
+/** A pmon child's arguments and the GPUs it watches. */
+export interface PmonGroup {
+  args: string[];
+  gpus: readonly number[];
+}
+
+/** The pmon children that cover `gpus`: one, unless there are more than 4. */
+export function pmonGroups(gpus: readonly number[]): PmonGroup[] {
+  if (gpus.length <= PMON_MAX_DEVICES) return [{ args: [...PMON_ARGS], gpus }];
+  const groups: PmonGroup[] = [];
   for (let i = 0; i < gpus.length; i += PMON_MAX_DEVICES) {
-    const ids = gpus.slice(i, i + PMON_MAX_DEVICES).join(',');
-    groups.push([...PMON_ARGS, '-i', ids]);
+    const some = gpus.slice(i, i + PMON_MAX_DEVICES);
+    groups.push({ args: [...PMON_ARGS, '-i', some.join(',')], gpus: some });
   }
   return groups;
 }
 
 /**
  * Runs `nvidia-smi pmon -s u -d 1` (a child per group of 4 GPUs) into `shares`, and resolves
- * once each has printed its header: then shares.begin(). A child that cannot start, ends, or
- * says a GPU is not supported makes shares.fail() with the reason in words, and every child is
- * stopped.
+ * once each has printed its header: then shares.begin(). A child that cannot start, ends before
+ * that, or says a GPU is not supported makes shares.fail() with the reason in words, and every
+ * child is stopped. One that ends once shares are read is started again after a back-off (as the
+ * meter's nvidia-smi is): its GPUs' share is unknown until it prints its header again.
  */
 export function feedPmon(shares: PmonShares, options: PmonFeedOptions): Promise<void> {
-  const binary = options.binary ?? 'nvidia-smi';
   const timeoutMs = options.startTimeoutMs ?? 5000;
-  const children: LineChild[] = [];
+  const children: PmonChild[] = [];
   let stopping = false;
   const stopAll = async () => {
     stopping = true;
@@ -58,7 +73,7 @@ export function feedPmon(shares: PmonShares, options: PmonFeedOptions): Promise<
     void stopAll();
   };
   return new Promise<void>((resolve) => {
-    const groups = pmonArgs(options.gpus);
+    const groups = pmonGroups(options.gpus);
     let waiting = groups.length;
     let settled = false;
     const settle = () => {
@@ -74,67 +89,22 @@ export function feedPmon(shares: PmonShares, options: PmonFeedOptions): Promise<
       settle();
     });
     // Held, as a source's probe timer is: run awaits this with its children unref'd.
-    for (const args of groups) {
-      const parser = new PmonParser();
-      let headed = false;
-      let firstOther = '';
-      let stderr = '';
-      const unsupported = (text: string) => {
-        const line = text.split('\n').find((l) => /not supported/i.test(l));
-        if (line === undefined) return false;
-        failed(`says: ${line.trim()}`);
-        settle();
-        return true;
-      };
-      const onDetach = options.logger
-        ? (pid: number) =>
-            options.logger?.warn(
-              { pid },
-              `nvidia-smi pmon (pid ${pid}) did not end after SIGKILL (stuck in the kernel?); ` +
-                'left behind, its GPU use no longer read',
-            )
-        : undefined;
+    for (const group of groups) {
       children.push(
-        spawnLineChild(
-          binary,
-          args,
-          {
-            onDetach,
-            onLine(line) {
-              const row = parser.line(line);
-              if (row) {
-                shares.add(row);
-                return;
-              }
-              const text = line.trim();
-              if (unsupported(text)) return;
-              if (!text.startsWith('#') && text && !firstOther) firstOther = text;
-              if (parser.ready && !headed) {
-                headed = true;
-                if (--waiting === 0 && !settled) {
-                  shares.begin(stopAll);
-                  settle();
-                }
-              }
-            },
-            onStderr(text) {
-              if (stderr.length < 500) stderr += text;
-              unsupported(text);
-            },
-            onExit(code, signal, error) {
-              if (error) {
-                failed(error.code === 'ENOENT' ? 'not found' : `cannot start: ${error.message}`);
-              } else {
-                const said = firstOther || stderr.trim().split('\n')[0] || '';
-                failed(
-                  `ended (${code === null ? signal : `exit ${code}`}${said ? `: ${said}` : ''})`,
-                );
-              }
+        new PmonChild(group, shares, options, {
+          headed() {
+            if (--waiting === 0 && !settled) {
+              shares.begin(stopAll);
               settle();
-            },
+            }
           },
-          options.lineChild,
-        ),
+          failed(reason) {
+            failed(reason);
+            settle();
+          },
+          // Only once every child has answered, and not after the stop: then it restarts.
+          restarts: () => settled && !stopping,
+        }),
       );
     }
   });

@@ -21,6 +21,8 @@ interface GpuRows {
   everBusy: boolean;
   /** Whether the power source reads it (watch()): only those are named when unread. */
   watched: boolean;
+  /** True while its pmon child is down (pause() to resume()): no share, not the last one. */
+  down: boolean;
   mig: MigMode;
   /** The pids of pmon's sample in progress, their SM % summed, and whether any had a number. */
   readonly samplePids: Set<number>;
@@ -156,6 +158,14 @@ export class PmonShares implements GpuShareReader {
   private local = false;
   /** Whether an interval's share, while shares were read, was above 0. */
   private commandBusy = false;
+  /** pmon children that ended mid-run (outages, each said once), and why the first did. */
+  private outages = 0;
+  private firstOutage = '';
+  /** GPUs down now, since when (any of them), and the time any was down before, ms. */
+  private downGpus = 0;
+  private downFromMs = 0;
+  private downMs = 0;
+  private closedAtMs: number | undefined;
   /** Busy pids seen that /proc here did not show (the first few, for the reason). */
   private readonly absent = new Set<number>();
   private readonly checked = new Set<number>();
@@ -209,6 +219,37 @@ export class PmonShares implements GpuShareReader {
       : reason;
   }
 
+  /**
+   * The pmon child of `gpus` ended mid-run (`why`, in words) and is to be started again: their
+   * share is unknown from now until resume(), as the intervals of a partial reading are: the
+   * interval in progress gets none either, as its rows stop short of its end.
+   */
+  pause(gpus: readonly number[], why: string): void {
+    if (this.state !== 'on') return;
+    if (this.outages++ === 0) this.firstOutage = why;
+    for (const index of gpus) {
+      const g = this.gpu(index);
+      if (g.down) continue;
+      if (this.downGpus++ === 0) this.downFromMs = this.o.clock();
+      g.down = true;
+      g.share = undefined;
+      endSample(g);
+    }
+  }
+
+  /** The child of `gpus` started again printed its header: their rows count from now on. */
+  resume(gpus: readonly number[]): void {
+    for (const index of gpus) {
+      const g = this.gpu(index);
+      if (!g.down) continue;
+      g.down = false;
+      g.smByPid.clear();
+      g.rows = false;
+      g.numbered = false;
+      if (--this.downGpus === 0) this.downMs += this.o.clock() - this.downFromMs;
+    }
+  }
+
   /** A row as it comes (its time is the clock's now); before begin() too, for the baseline. */
   add(row: Readonly<PmonRow>): void {
     if (this.state === 'failed') return;
@@ -232,7 +273,8 @@ export class PmonShares implements GpuShareReader {
 
   next(nowMs: number): void {
     for (const g of this.gpus.values()) {
-      if (g.rows && (g.numbered || !blankIsUnread(g))) this.shareInterval(g);
+      if (g.down) g.share = undefined;
+      else if (g.rows && (g.numbered || !blankIsUnread(g))) this.shareInterval(g);
       else if (g.share !== undefined && nowMs - g.shareAtMs > this.staleMs) g.share = undefined;
       g.smByPid.clear();
       g.rows = false;
@@ -259,11 +301,12 @@ export class PmonShares implements GpuShareReader {
   share(device: string): number | undefined {
     if (this.state !== 'on') return undefined;
     const g = this.byDevice.get(device);
-    if (!g || (g.mig === 'enabled' && !g.everBusy)) return undefined;
+    if (!g || g.down || (g.mig === 'enabled' && !g.everBusy)) return undefined;
     return g.share;
   }
 
   async close(): Promise<void> {
+    if (!this.closed) this.closedAtMs = this.o.clock();
     this.closed = true;
     await this.stop();
   }
@@ -299,13 +342,30 @@ export class PmonShares implements GpuShareReader {
     }
     const read = this.why === undefined || this.wasOn;
     const unshared = read ? this.unshared() : [];
-    const why = read ? this.why : this.withMigMode(this.why);
+    const failed = read ? this.why : this.withMigMode(this.why);
+    const gaps = this.gapsText();
+    const why = gaps && failed ? `${gaps}; ${failed}` : (gaps ?? failed);
     return {
       read,
       ...(why === undefined ? {} : { fallback: why }),
       ...(unshared.length > 0 ? { unshared } : {}),
       ...(this.commandBusy ? { commandBusy: true } : {}),
     };
+  }
+
+  /** How often pmon ended mid-run and was started again, and the time without a share. */
+  private gapsText(): string | undefined {
+    if (this.outages === 0) return undefined;
+    const endMs = this.closedAtMs ?? this.o.clock();
+    const ms = this.downMs + (this.downGpus > 0 ? endMs - this.downFromMs : 0);
+    const times = this.outages === 1 ? 'time' : 'times';
+    const first = this.outages === 1 ? '' : 'first: ';
+    const after = this.downGpus > 0 ? 'was not reading again by the end' : 'was started again';
+    return (
+      `nvidia-smi pmon ended mid-run ${this.outages} ${times} (${first}${this.firstOutage}) and ` +
+      `${after}: the command's GPU share is unknown for ${(ms / 1000).toFixed(1)} s of the ` +
+      'run, whose GPU energy is in the host figures only'
+    );
   }
 
   /**
@@ -348,6 +408,7 @@ export class PmonShares implements GpuShareReader {
         everRows: false,
         everBusy: false,
         watched: false,
+        down: false,
         mig: 'unknown',
         samplePids: new Set(),
         sampleSm: 0,

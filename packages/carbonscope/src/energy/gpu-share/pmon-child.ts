@@ -1,0 +1,177 @@
+import { monotonicClock } from '../../clocks.js';
+import { type LineChild, spawnLineChild } from '../sources/line-child.js';
+import {
+  RESTART_DELAYS,
+  type RestartBackoff,
+  type RestartDelays,
+  restartBackoff,
+} from '../sources/restart-backoff.js';
+import type { PmonFeedOptions, PmonGroup } from './pmon-feed.js';
+import { PmonParser } from './pmon-parser.js';
+import type { PmonShares } from './pmon-shares.js';
+
+/** What a pmon child tells the feed that runs it. */
+export interface PmonChildEvents {
+  /** Its first child printed its header. */
+  headed(): void;
+  /** It cannot be read, for good: the reason, in words, after `nvidia-smi pmon `. */
+  failed(reason: string): void;
+  /** Whether a child that ended now is started again (the feed began, and is not stopping). */
+  restarts(): boolean;
+}
+
+/**
+ * One group's `nvidia-smi pmon`, its rows fed into the shares. Once the feed has begun, a child
+ * that ends is started again after the back-off (restart-backoff.ts, as the meter's nvidia-smi
+ * is), one at a time: its GPUs' share is unknown (shares.pause()) until one prints its header.
+ * Said once when it goes (once more where the binary is gone) and once when it reads again.
+ */
+export class PmonChild {
+  private child: LineChild | undefined;
+  private readonly backoff: RestartBackoff;
+  private readonly delays: RestartDelays;
+  private readonly binary: string;
+  private stopped = false;
+  /** Whether its first child printed its header. */
+  private headedOnce = false;
+  /** True from a child's end mid-run to the header of one started again. */
+  private down = false;
+  private saidMissing = false;
+  /**
+   * When the running child was started, on the unfaked monotonic clock (a runner's fake timers
+   * stand performance.now() still): a run as long as the longest wait is a healthy one.
+   */
+  private startedMs = 0;
+
+  constructor(
+    private readonly group: PmonGroup,
+    private readonly shares: PmonShares,
+    private readonly options: PmonFeedOptions,
+    private readonly events: PmonChildEvents,
+  ) {
+    this.binary = options.binary ?? 'nvidia-smi';
+    this.delays = options.restartBackoffMs ?? RESTART_DELAYS;
+    this.backoff = restartBackoff(this.delays);
+    this.start();
+  }
+
+  /** Stops the child, and any start pending: none is made after this. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.backoff.cancel();
+    await this.child?.stop();
+  }
+
+  private start(): void {
+    if (this.stopped) return;
+    const parser = new PmonParser();
+    let headed = false;
+    let firstOther = '';
+    let stderr = '';
+    /** A `Not Supported` line: pmon cannot read these GPUs, for good. */
+    const unsupported = (text: string) => {
+      const line = text.split('\n').find((l) => /not supported/i.test(l));
+      if (line === undefined) return false;
+      this.events.failed(`says: ${line.trim()}`);
+      return true;
+    };
+    const logger = this.options.logger;
+    const onDetach = logger
+      ? (pid: number) =>
+          logger.warn(
+            { pid },
+            `nvidia-smi pmon (pid ${pid}) did not end after SIGKILL (stuck in the kernel?); ` +
+              'left behind, its GPU use no longer read',
+          )
+      : undefined;
+    this.startedMs = monotonicClock();
+    this.child = spawnLineChild(
+      this.binary,
+      this.group.args,
+      {
+        onDetach,
+        onLine: (line) => {
+          const row = parser.line(line);
+          if (row) {
+            this.shares.add(row);
+            return;
+          }
+          const text = line.trim();
+          if (unsupported(text)) return;
+          if (!text.startsWith('#') && text && !firstOther) firstOther = text;
+          if (parser.ready && !headed) {
+            headed = true;
+            this.onHeader();
+          }
+        },
+        onStderr(text) {
+          if (stderr.length < 500) stderr += text;
+          unsupported(text);
+        },
+        onExit: (code, signal, error) => {
+          if (this.stopped) return;
+          let why: string;
+          if (error) {
+            why = error.code === 'ENOENT' ? 'not found' : `cannot start: ${error.message}`;
+          } else {
+            const said = firstOther || stderr.trim().split('\n')[0] || '';
+            why = `ended (${code === null ? signal : `exit ${code}`}${said ? `: ${said}` : ''})`;
+          }
+          if (this.headedOnce && this.events.restarts()) this.ended(why, error);
+          else this.events.failed(why);
+        },
+      },
+      this.options.lineChild,
+    );
+  }
+
+  private onHeader(): void {
+    if (!this.headedOnce) {
+      this.headedOnce = true;
+      this.events.headed();
+      return;
+    }
+    if (!this.down) return;
+    this.down = false;
+    this.saidMissing = false;
+    this.shares.resume(this.group.gpus);
+    const devices = this.devices();
+    this.options.logger?.warn(
+      { devices },
+      `nvidia-smi pmon reads again: the command's share of ${devices} counts again from its ` +
+        'next sample',
+    );
+  }
+
+  /** A child ended mid-run: its GPUs' share is unknown until one started again prints. */
+  private ended(why: string, error: NodeJS.ErrnoException | undefined): void {
+    if (monotonicClock() - this.startedMs >= this.delays.maxMs) this.backoff.reset();
+    const logger = this.options.logger;
+    const wasDown = this.down;
+    if (!wasDown) this.shares.pause(this.group.gpus, why.replace(/^ended \((.*)\)$/, '$1'));
+    if (error?.code === 'ENOENT') {
+      this.backoff.toMax();
+      if (!this.saidMissing) {
+        this.saidMissing = true;
+        logger?.warn(
+          {},
+          `nvidia-smi pmon: ${this.binary} not found; tried again every ${this.backoff.nextMs} ms ` +
+            'until it is',
+        );
+      }
+    } else if (!wasDown) {
+      logger?.warn(
+        { why },
+        `nvidia-smi pmon ${why}; the command's share of ${this.devices()} is unknown until it ` +
+          `is started again (in ${this.backoff.nextMs} ms)`,
+      );
+    }
+    this.down = true;
+    this.backoff.schedule(() => this.start());
+  }
+
+  /** `gpu0, gpu1`. */
+  private devices(): string {
+    return this.group.gpus.map((i) => `gpu${i}`).join(', ');
+  }
+}
