@@ -609,6 +609,8 @@ describe('process tree CPU time', () => {
     this.timeout(30_000);
     const dir = mkdtempSync(join(tmpdir(), 'carbonscope-zombie-'));
     const mark = join(dir, 'child-pid');
+    // Made empty first, as the child's writeFileSync leaves it for a moment: the pid is waited for.
+    writeFileSync(mark, '');
     const end = join(dir, 'end');
     const go = join(dir, 'go');
     const cpu =
@@ -645,13 +647,17 @@ describe('process tree CPU time', () => {
       const root = Number(String(line).trim());
       const reader = createProcTreeCpuReader();
       reader.setRoot(root);
+      // writeFileSync creates the file before it writes the pid: read between the two, it is
+      // empty, Number('') is 0, and /proc/0/stat does not exist (ENOENT in a loaded CI run).
       const childPid = async () => {
         for (;;) {
           try {
-            return Number(readFileSync(mark, 'utf8'));
+            const pid = Number(readFileSync(mark, 'utf8'));
+            if (pid > 0) return pid;
           } catch {
-            await sleep(10);
+            // not written yet
           }
+          await sleep(10);
         }
       };
       const pid = await childPid();
