@@ -1,11 +1,5 @@
-import { monotonicClock } from '../../clocks.js';
 import { type LineChild, spawnLineChild } from '../sources/line-child.js';
-import {
-  RESTART_DELAYS,
-  type RestartBackoff,
-  type RestartDelays,
-  restartBackoff,
-} from '../sources/restart-backoff.js';
+import { RESTART_DELAYS, type RestartBackoff, restartBackoff } from '../sources/restart-backoff.js';
 import type { PmonFeedOptions, PmonGroup } from './pmon-feed.js';
 import { PmonParser } from './pmon-parser.js';
 import type { PmonShares } from './pmon-shares.js';
@@ -29,19 +23,10 @@ export interface PmonChildEvents {
 export class PmonChild {
   private child: LineChild | undefined;
   private readonly backoff: RestartBackoff;
-  private readonly delays: RestartDelays;
   private readonly binary: string;
   private stopped = false;
   /** Whether its first child printed its header. */
   private headedOnce = false;
-  /** True from a child's end mid-run to the header of one started again. */
-  private down = false;
-  private saidMissing = false;
-  /**
-   * When the running child was started, on the unfaked monotonic clock (a runner's fake timers
-   * stand performance.now() still): a run as long as the longest wait is a healthy one.
-   */
-  private startedMs = 0;
 
   constructor(
     private readonly group: PmonGroup,
@@ -50,8 +35,7 @@ export class PmonChild {
     private readonly events: PmonChildEvents,
   ) {
     this.binary = options.binary ?? 'nvidia-smi';
-    this.delays = options.restartBackoffMs ?? RESTART_DELAYS;
-    this.backoff = restartBackoff(this.delays);
+    this.backoff = restartBackoff(options.restartBackoffMs ?? RESTART_DELAYS);
     this.start();
   }
 
@@ -84,7 +68,7 @@ export class PmonChild {
               'left behind, its GPU use no longer read',
           )
       : undefined;
-    this.startedMs = monotonicClock();
+    this.backoff.started();
     this.child = spawnLineChild(
       this.binary,
       this.group.args,
@@ -131,9 +115,7 @@ export class PmonChild {
       this.events.headed();
       return;
     }
-    if (!this.down) return;
-    this.down = false;
-    this.saidMissing = false;
+    if (!this.backoff.readsAgain()) return;
     this.shares.resume(this.group.gpus);
     const devices = this.devices();
     this.options.logger?.warn(
@@ -145,29 +127,21 @@ export class PmonChild {
 
   /** A child ended mid-run: its GPUs' share is unknown until one started again prints. */
   private ended(why: string, error: NodeJS.ErrnoException | undefined): void {
-    if (monotonicClock() - this.startedMs >= this.delays.maxMs) this.backoff.reset();
+    const end = this.backoff.ended(error?.code === 'ENOENT', () => this.start());
+    if (end.began) this.shares.pause(this.group.gpus, why.replace(/^ended \((.*)\)$/, '$1'));
     const logger = this.options.logger;
-    const wasDown = this.down;
-    if (!wasDown) this.shares.pause(this.group.gpus, why.replace(/^ended \((.*)\)$/, '$1'));
-    if (error?.code === 'ENOENT') {
-      this.backoff.toMax();
-      if (!this.saidMissing) {
-        this.saidMissing = true;
-        logger?.warn(
-          {},
-          `nvidia-smi pmon: ${this.binary} not found; tried again every ${this.backoff.nextMs} ms ` +
-            'until it is',
-        );
-      }
-    } else if (!wasDown) {
+    if (end.say === 'missing') {
+      logger?.warn(
+        {},
+        `nvidia-smi pmon: ${this.binary} not found; tried again every ${end.waitMs} ms until it is`,
+      );
+    } else if (end.say === 'ended') {
       logger?.warn(
         { why },
         `nvidia-smi pmon ${why}; the command's share of ${this.devices()} is unknown until it ` +
-          `is started again (in ${this.backoff.nextMs} ms)`,
+          `is started again (in ${end.waitMs} ms)`,
       );
     }
-    this.down = true;
-    this.backoff.schedule(() => this.start());
   }
 
   /** `gpu0, gpu1`. */

@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import { monotonicClock } from '../../clocks.js';
 import { atDeadline } from '../../deadline.js';
 import type { Logger } from '../../log.js';
 // The probe's burst wait is real time, as the rest of carbonscope's timers are.
@@ -352,17 +351,7 @@ export function nvidiaSmiSourceWith(
   };
   let started = false;
   let closing = false;
-  const delays = options.restartBackoffMs ?? RESTART_DELAYS;
-  const backoff = restartBackoff(delays);
-  /**
-   * When the running child was started: a run as long as the longest wait was a healthy one.
-   * Real time, as the waits are: on performance.now() a runner's fake timers (sinon 15 fakes
-   * node:perf_hooks' own) made every run 0 ms long, and the back-off never started over.
-   */
-  let startedMs = 0;
-  /** True from a child's end to a line of a child started again: what was said of it. */
-  let down = false;
-  let saidMissing = false;
+  const backoff = restartBackoff(options.restartBackoffMs ?? RESTART_DELAYS);
 
   const readLine = (line: string): NvidiaGpuLine | undefined =>
     parseNvidiaSmiLine(line, (why) => {
@@ -382,7 +371,7 @@ export function nvidiaSmiSourceWith(
     onOther(line: string): void;
     onExit(code: number | null, signal: NodeJS.Signals | null, error?: NodeJS.ErrnoException): void;
   }): LineChild => {
-    startedMs = monotonicClock();
+    backoff.started();
     return spawnLineChild(
       binary,
       args,
@@ -416,27 +405,19 @@ export function nvidiaSmiSourceWith(
   const childEnded = (why: string, error?: NodeJS.ErrnoException) => {
     ended = true;
     integrator.interrupt();
-    if (monotonicClock() - startedMs >= delays.maxMs) {
-      backoff.reset();
-    }
-    if (error?.code === 'ENOENT') {
-      backoff.toMax();
-      if (!saidMissing) {
-        saidMissing = true;
-        logger.warn(
-          {},
-          `nvidia-smi: ${binary} not found; tried again every ${backoff.nextMs} ms until it is`,
-        );
-      }
-    } else if (!down) {
+    const { say, waitMs } = backoff.ended(error?.code === 'ENOENT', restart);
+    if (say === 'missing') {
+      logger.warn(
+        {},
+        `nvidia-smi: ${binary} not found; tried again every ${waitMs} ms until it is`,
+      );
+    } else if (say === 'ended') {
       logger.warn(
         { why },
         `nvidia-smi: child ended (${why}); GPU energy goes unread until it is started again ` +
-          `(in ${backoff.nextMs} ms)`,
+          `(in ${waitMs} ms)`,
       );
     }
-    down = true;
-    backoff.schedule(restart);
   };
 
   const restart = () => {
@@ -448,9 +429,7 @@ export function nvidiaSmiSourceWith(
         if (reading) return;
         reading = true;
         ended = false;
-        if (!down) return;
-        down = false;
-        saidMissing = false;
+        if (!backoff.readsAgain()) return;
         const devices = integrator.list().map((d) => d.device);
         const one = devices.length === 1;
         logger.warn(
