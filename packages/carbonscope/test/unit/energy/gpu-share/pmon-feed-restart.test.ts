@@ -1,12 +1,18 @@
-import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { expect } from 'chai';
 import { feedPmon, PmonShares } from '../../../../src/energy/gpu-share/index.js';
-import { spawnDetached } from '../../../../src/energy/sources/line-child.js';
 import type { RestartDelays } from '../../../../src/energy/sources/restart-backoff.js';
 import { waitFor } from '../../../helpers/wait.js';
-import { captureLogger, tempDir, writeFakeBinary } from '../sources/helpers.js';
+import {
+  captureLogger,
+  countingSpawn,
+  pastPendingRestarts,
+  STAND_IN_START_MS as SLOW,
+  startsIn,
+  tempDir,
+  writeFakeBinary,
+} from '../sources/helpers.js';
 import { pipedLines } from './fixtures.js';
 
 /** pmon's header as the H200 printed it, and a sample where the command (574) has 75 % of SM. */
@@ -44,12 +50,6 @@ go();`,
   return { binary, die, hold, starts };
 }
 
-/** A Node stand-in may take seconds to start on a loaded machine. */
-const SLOW = 20_000;
-
-const startsIn = (path: string): number =>
-  existsSync(path) ? readFileSync(path, 'utf8').split('\n').length - 1 : 0;
-
 interface Feed {
   shares: PmonShares;
   warnings: ReturnType<typeof captureLogger>['warnings'];
@@ -59,7 +59,7 @@ interface Feed {
 
 async function startFeed(binary: string, restartBackoffMs: RestartDelays): Promise<Feed> {
   const { logger, warnings } = captureLogger();
-  let spawns = 0;
+  const { lineChild, spawns } = countingSpawn();
   const shares = new PmonShares({
     isCommand: (pid) => pid === 574,
     pidExists: () => true,
@@ -72,15 +72,10 @@ async function startFeed(binary: string, restartBackoffMs: RestartDelays): Promi
     logger,
     restartBackoffMs,
     startTimeoutMs: SLOW,
-    lineChild: {
-      spawn(file, args) {
-        spawns++;
-        return spawnDetached(file, args);
-      },
-    },
+    lineChild,
   });
   expect(shares.outcome()?.read).to.equal(true);
-  return { shares, warnings, spawns: () => spawns };
+  return { shares, warnings, spawns };
 }
 
 /** The share of gpu0 over an interval that ends now. */
@@ -88,12 +83,6 @@ function shareNow(shares: PmonShares): number | undefined {
   shares.next(performance.now());
   return shares.share('gpu0');
 }
-
-/**
- * Resolves once every restart pending at its call has run or been dropped: a restart is a real
- * timer of at most the longest wait, and one of that wait set now is due after it.
- */
-const pastPendingRestarts = (delays: RestartDelays) => delay(delays.maxMs + 1);
 
 // A pmon that ended mid-run was never started again: the command's GPU share was lost for the
 // rest of the run (`run` fell back to host-only GPU energy from that second on).

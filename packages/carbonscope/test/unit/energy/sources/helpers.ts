@@ -1,7 +1,18 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
+import { type LineChildOptions, spawnDetached } from '../../../../src/energy/sources/line-child.js';
+import type { RestartDelays } from '../../../../src/energy/sources/restart-backoff.js';
 import type { HostCpuDelta, SampleTick } from '../../../../src/energy/sources/source.js';
 import type { Logger } from '../../../../src/log.js';
 import { libraryRoot } from '../../../../src/paths.js';
@@ -147,3 +158,31 @@ next();
 `,
   );
 }
+
+/** A Node stand-in for a reader may take seconds to start on a loaded machine. */
+export const STAND_IN_START_MS = 20_000;
+
+/** Starts a stand-in appended to `path`, one line a start. */
+export const startsIn = (path: string): number =>
+  existsSync(path) ? readFileSync(path, 'utf8').split('\n').length - 1 : 0;
+
+/** Children started so far, counted as each is spawned (a binary that is gone counts too). */
+export function countingSpawn(): { lineChild: LineChildOptions; spawns(): number } {
+  let spawns = 0;
+  const lineChild: LineChildOptions = {
+    spawn(file, args) {
+      spawns++;
+      return spawnDetached(file, args);
+    },
+  };
+  return { lineChild, spawns: () => spawns };
+}
+
+/**
+ * Resolves once every restart pending at its call has run or been dropped. A restart is a real
+ * timer of at most the longest wait, and spawns in its callback, where countingSpawn counts it; a
+ * timer of that wait set now is due after it and runs after it however late load makes both.
+ * A wait for a stand-in's own start line had no such order: one started late (a loaded machine
+ * takes seconds to start Node) wrote it after the check, which passed wrongly.
+ */
+export const pastPendingRestarts = (delays: RestartDelays) => delay(delays.maxMs + 1);

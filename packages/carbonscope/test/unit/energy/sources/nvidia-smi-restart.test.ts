@@ -1,14 +1,20 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { install } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import type { PowerSource } from '../../../../src/energy/index.js';
-import { spawnDetached } from '../../../../src/energy/sources/line-child.js';
 import { nvidiaSmiSourceWith } from '../../../../src/energy/sources/nvidia-smi.js';
 import type { RestartDelays } from '../../../../src/energy/sources/restart-backoff.js';
 import { waitFor } from '../../../helpers/wait.js';
-import { captureLogger, tempDir, writeFakeBinary } from './helpers.js';
+import {
+  captureLogger,
+  countingSpawn,
+  pastPendingRestarts,
+  STAND_IN_START_MS as SLOW,
+  startsIn,
+  tempDir,
+  writeFakeBinary,
+} from './helpers.js';
 
 /**
  * A stand-in for nvidia-smi that prints a GPU line each interval and exits when `die` exists
@@ -35,9 +41,6 @@ setInterval(round, 20);`,
   return { binary, die, starts };
 }
 
-/** A Node stand-in may take seconds to start on a loaded machine. */
-const SLOW = 20_000;
-
 /**
  * Polls `check` until it holds, for SLOW ms at most, on hrtime: waitFor reads performance.now(),
  * which a fake installed by the test stands still, so it never timed out and a failure hung.
@@ -50,9 +53,6 @@ async function realWait(what: string, check: () => boolean): Promise<void> {
   }
 }
 
-const startsIn = (path: string): number =>
-  existsSync(path) ? readFileSync(path, 'utf8').split('\n').length - 1 : 0;
-
 interface Reader {
   source: PowerSource;
   warnings: ReturnType<typeof captureLogger>['warnings'];
@@ -63,28 +63,14 @@ interface Reader {
 /** An nvidia-smi source on `binary`, every 20 ms, probed: its first child prints. */
 async function startReader(binary: string, restartBackoffMs: RestartDelays): Promise<Reader> {
   const { logger, warnings } = captureLogger();
-  let spawns = 0;
+  const { lineChild, spawns } = countingSpawn();
   const source = nvidiaSmiSourceWith(
     { logger, intervalMs: 20, binary, probeTimeoutMs: 20_000, restartBackoffMs },
-    {
-      spawn(file, args) {
-        spawns++;
-        return spawnDetached(file, args);
-      },
-    },
+    lineChild,
   );
   expect((await source.probe()).ok).to.equal(true);
-  return { source, warnings, spawns: () => spawns };
+  return { source, warnings, spawns };
 }
-
-/**
- * Resolves once every restart pending at its call has run or been dropped. A restart is a real
- * timer of at most the longest wait, and spawns in its callback, where spawns() counts it; a
- * timer of that wait set now is due after it and runs after it however late load makes both.
- * A wait for a stand-in's own start line had no such order: one started late (a loaded machine
- * takes seconds to start Node) wrote it after the check, which passed wrongly.
- */
-const pastPendingRestarts = (delays: RestartDelays) => delay(delays.maxMs + 1);
 
 // A reader that died mid-run was never started again: one warning, and the GPUs' energy went
 // unread until the app restarted (an nvidia-smi that exited 3 s in: 18 partial intervals by 22 s).
