@@ -316,38 +316,48 @@ describe("register's own meter provider: its periodic readers' times", () => {
   });
 });
 
+/**
+ * The one line register's Prometheus endpoint writes where its port on `host` is taken (two
+ * services on one host both on 9464), and that port.
+ */
+async function refusedOnATakenPort(
+  host: string,
+): Promise<{ line: string | undefined; port: number }> {
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, host, r));
+  const port = (taken.address() as AddressInfo).port;
+  const lines: string[] = [];
+  const logger = stderrLogger({ level: 'warn', write: (l) => lines.push(l) });
+  const own = await startOwnProvider(
+    {
+      OTEL_METRICS_EXPORTER: 'prometheus',
+      OTEL_EXPORTER_PROMETHEUS_HOST: host,
+      OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
+    },
+    logger,
+  );
+  try {
+    for (let i = 0; i < 100 && lines.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(lines).to.have.length(1);
+    return { line: lines[0], port };
+  } finally {
+    await own?.shutdown();
+    taken.close();
+  }
+}
+
 describe("register's own meter provider: a Prometheus endpoint that cannot listen", () => {
   // Two services on one host both on 9464: the line said "could not listen on localhost:9464"
   // and no more, the reason (in the line's fields, which the stderr logger does not print) and
   // the variable to change left out.
   it('says why in its line, and which variables set the address', async () => {
-    const taken = createServer();
-    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
-    const port = (taken.address() as AddressInfo).port;
-    const lines: string[] = [];
-    const logger = stderrLogger({ level: 'warn', write: (l) => lines.push(l) });
-    const own = await startOwnProvider(
-      {
-        OTEL_METRICS_EXPORTER: 'prometheus',
-        OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
-        OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
-      },
-      logger,
+    const { line, port } = await refusedOnATakenPort('127.0.0.1');
+    expect(line).to.match(
+      new RegExp(
+        `^carbonscope: error: Prometheus endpoint could not listen on 127\\.0\\.0\\.1:${port} ` +
+          '\\(OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT\\): .*EADDRINUSE',
+      ),
     );
-    try {
-      for (let i = 0; i < 100 && lines.length === 0; i++)
-        await new Promise((r) => setTimeout(r, 20));
-      expect(lines).to.have.length(1);
-      expect(lines[0]).to.match(
-        new RegExp(
-          `^carbonscope: error: Prometheus endpoint could not listen on 127\\.0\\.0\\.1:${port} ` +
-            '\\(OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT\\): .*EADDRINUSE',
-        ),
-      );
-    } finally {
-      await own?.shutdown();
-      taken.close();
-    }
   });
 });
 
@@ -355,30 +365,8 @@ describe("register's own meter provider: a Prometheus endpoint on IPv6", () => {
   // OTEL_EXPORTER_PROMETHEUS_HOST=::1 on a taken port: the line said "could not listen on
   // ::1:9464", an address nobody can tell the port of, where a URL writes [::1]:9464.
   it('writes an IPv6 host in brackets in its refusal line', async () => {
-    const taken = createServer();
-    await new Promise<void>((r) => taken.listen(0, '::1', r));
-    const port = (taken.address() as AddressInfo).port;
-    const lines: string[] = [];
-    const logger = stderrLogger({ level: 'warn', write: (l) => lines.push(l) });
-    const own = await startOwnProvider(
-      {
-        OTEL_METRICS_EXPORTER: 'prometheus',
-        OTEL_EXPORTER_PROMETHEUS_HOST: '::1',
-        OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
-      },
-      logger,
-    );
-    try {
-      for (let i = 0; i < 100 && lines.length === 0; i++)
-        await new Promise((r) => setTimeout(r, 20));
-      expect(lines).to.have.length(1);
-      expect(lines[0]).to.include(
-        `could not listen on [::1]:${port} (OTEL_EXPORTER_PROMETHEUS_HOST`,
-      );
-    } finally {
-      await own?.shutdown();
-      taken.close();
-    }
+    const { line, port } = await refusedOnATakenPort('::1');
+    expect(line).to.include(`could not listen on [::1]:${port} (OTEL_EXPORTER_PROMETHEUS_HOST`);
   });
 
   // The host as a URL writes it ([::1], what the scrape config and curl are given): it was
