@@ -1,8 +1,35 @@
-import { type LineChild, spawnLineChild } from '../sources/line-child.js';
-import { RESTART_DELAYS, type RestartBackoff, restartBackoff } from '../sources/restart-backoff.js';
-import type { PmonFeedOptions, PmonGroup } from './pmon-feed.js';
+import type { Logger } from '../../log.js';
+import { type LineChild, type LineChildOptions, spawnLineChild } from '../sources/line-child.js';
+import {
+  RESTART_DELAYS,
+  type RestartBackoff,
+  type RestartDelays,
+  restartBackoff,
+} from '../sources/restart-backoff.js';
 import { PmonParser } from './pmon-parser.js';
 import type { PmonShares } from './pmon-shares.js';
+
+/** How a pmon child is run: the feed's options (PmonFeedOptions) but for its GPUs and start. */
+export interface PmonChildOptions {
+  /** `nvidia-smi` on PATH by default. */
+  binary?: string;
+  /**
+   * Says that a pmon child ended mid-run and reads again, and that one SIGKILL did not end was
+   * let go of, as the meter's own readers say it (`run` passes its logger); without it, the
+   * restarts go unsaid (the outcome says them) and a Node warning says the child let go of.
+   */
+  logger?: Logger;
+  /** How the children are started and signalled (tests: a child that never ends). */
+  lineChild?: LineChildOptions;
+  /** How long a child that ended mid-run waits to be started again; RESTART_DELAYS. */
+  restartBackoffMs?: RestartDelays;
+}
+
+/** A pmon child's arguments and the GPUs it watches. */
+export interface PmonGroup {
+  args: string[];
+  gpus: readonly number[];
+}
 
 /** What a pmon child tells the feed that runs it. */
 export interface PmonChildEvents {
@@ -31,7 +58,7 @@ export class PmonChild {
   constructor(
     private readonly group: PmonGroup,
     private readonly shares: PmonShares,
-    private readonly options: PmonFeedOptions,
+    private readonly options: PmonChildOptions,
     private readonly events: PmonChildEvents,
   ) {
     this.binary = options.binary ?? 'nvidia-smi';

@@ -1,8 +1,5 @@
 import { atDeadline } from '../../deadline.js';
-import type { Logger } from '../../log.js';
-import type { LineChildOptions } from '../sources/line-child.js';
-import type { RestartDelays } from '../sources/restart-backoff.js';
-import { PmonChild } from './pmon-child.js';
+import { PmonChild, type PmonChildOptions, type PmonGroup } from './pmon-child.js';
 import type { PmonShares } from './pmon-shares.js';
 
 /** nvidia-smi pmon watches at most this many GPUs per invocation (`nvidia-smi pmon -h`). */
@@ -11,34 +8,16 @@ export const PMON_MAX_DEVICES = 4;
 /** One second, the shortest delay pmon takes (`-d 1..10`). */
 export const PMON_ARGS = ['pmon', '-s', 'u', '-d', '1'] as const;
 
-export interface PmonFeedOptions {
-  /** `nvidia-smi` on PATH by default. */
-  binary?: string;
+export interface PmonFeedOptions extends PmonChildOptions {
   /** The GPUs' indexes (`--query-gpu=index`); more than 4 are watched in `-i` groups of 4. */
   gpus: readonly number[];
   /** How long pmon may take to print its header; 5 s by default. */
   startTimeoutMs?: number;
-  /**
-   * Says that a pmon child ended mid-run and reads again, and that one SIGKILL did not end was
-   * let go of, as the meter's own readers say it (`run` passes its logger); without it, the
-   * restarts go unsaid (the outcome says them) and a Node warning says the child let go of.
-   */
-  logger?: Logger;
-  /** How the children are started and signalled (tests: a child that never ends). */
-  lineChild?: LineChildOptions;
-  /** How long a child that ended mid-run waits to be started again; RESTART_DELAYS. */
-  restartBackoffMs?: RestartDelays;
 }
 
 /** The argument lists of the pmon children that cover `gpus`: one, unless there are more than 4. */
 export function pmonArgs(gpus: readonly number[]): string[][] {
   return pmonGroups(gpus).map((g) => g.args);
-}
-
-/** A pmon child's arguments and the GPUs it watches. */
-export interface PmonGroup {
-  args: string[];
-  gpus: readonly number[];
 }
 
 /** The pmon children that cover `gpus`: one, unless there are more than 4. */
