@@ -1,8 +1,9 @@
 import type { MeterProvider } from '@opentelemetry/api';
 import type { Logger } from '../log.js';
 import type { Carbonscope } from '../runtime/carbonscope.js';
-import { type BindMetricsOptions, bindMetrics } from './bind-metrics.js';
-import { SCOPE } from './scope.js';
+import { binderOf } from '../runtime/default.js';
+import type { BindMetricsOptions } from './bind-metrics.js';
+import { bindToProvider } from './provider-binding.js';
 
 /** One binding of a Carbonscope's instruments to a meter, and who uses it. */
 interface Binding {
@@ -52,7 +53,9 @@ export function bindMetricsOnce(
     cs,
     by: who,
     users: 1,
-    detach: bindMetrics(provider.getMeter(SCOPE.name, SCOPE.version), cs, options),
+    // The instance's own copy's code where another copy made it: this copy's, bound to another
+    // version's instance, read fields that version lacks, and each sample's recording failed.
+    detach: (binderOf(cs) ?? bindToProvider)(provider, cs, options),
     told: false,
   };
   bindings.set(provider, binding);

@@ -1,11 +1,13 @@
 import { heldUntilSettled } from '../hold.js';
+import { bindToProvider, type ProviderBinder } from '../otel/provider-binding.js';
 import { Carbonscope, type CarbonscopeOptions, whenStopped } from './carbonscope.js';
 import { CARBONSCOPE_OPTIONS } from './known-options.js';
 
 /**
  * The process's one carbonscope, shared by `register`, the instrumentation and the programmatic
  * API, so they never start a second meter. Kept on globalThis: two copies of the package in one
- * process (an app and a dependency) still share it.
+ * process (an app and a dependency), of two versions too, still share it. The key names no
+ * shape, so that they do: what a copy reads of a slot another copy made may be absent there.
  */
 const KEY = Symbol.for('carbonscope.default');
 /** The default instance's stop while it runs: no longer the default, not yet pushed. */
@@ -16,9 +18,14 @@ interface Slot {
   started?: Carbonscope;
   /** Run after the last sample when it stops: register's own SDK pushes what it holds. */
   atStop: Array<() => Promise<void>>;
-  /** Who started it, and with what: an option given again with the same value is no news. */
-  starter: string;
-  options: object;
+  /**
+   * Who started it, and with what: an option given again with the same value is no news.
+   * Absent where an older copy of the package made the slot.
+   */
+  starter?: string;
+  options?: object;
+  /** The binder of the copy that made the instance (absent where an older copy made it). */
+  bind?: ProviderBinder;
   /** Whether a later caller's options were warned of as ignored: once per instance. */
   warnedIgnored: boolean;
 }
@@ -42,6 +49,7 @@ export function startDefault(
     atStop: [],
     starter: caller,
     options,
+    bind: bindToProvider,
     warnedIgnored: false,
   };
   slot.starting = (async () => {
@@ -57,6 +65,15 @@ export function startDefault(
     if (holder[KEY] === slot) holder[KEY] = undefined;
   });
   return slot.starting;
+}
+
+/**
+ * The binder of the copy of the package that made `cs`, where `cs` is the default instance and
+ * that copy keeps one; else undefined (the caller binds with its own).
+ */
+export function binderOf(cs: Carbonscope): ProviderBinder | undefined {
+  const slot = holder[KEY];
+  return slot?.started === cs && typeof slot.bind === 'function' ? slot.bind : undefined;
 }
 
 /** The default instance once started; undefined before (or while it starts). */
@@ -122,7 +139,8 @@ async function forget(slot: Slot): Promise<void> {
 export function warnIgnoredOptions(options: object, caller: string): void {
   const slot = holder[KEY];
   if (!slot || slot.warnedIgnored || slot.options === options) return;
-  const running = slot.options as Readonly<Record<string, unknown>>;
+  // An older copy's slot keeps no options: every option given is then news.
+  const running = (slot.options ?? {}) as Readonly<Record<string, unknown>>;
   // Carbonscope's options only: spread from an application's configuration, its other keys
   // (any number, named anything) were never options, and the line stays bounded.
   const given = Object.entries(options)
@@ -133,7 +151,7 @@ export function warnIgnoredOptions(options: object, caller: string): void {
     .map(([key]) => key);
   if (given.length === 0) return;
   slot.warnedIgnored = true;
-  const text = ignoredText(caller, given, slot.starter);
+  const text = ignoredText(caller, given, slot.starter ?? 'another copy of carbonscope');
   slot.starting.then((cs) => cs.logger.warn(text)).catch(() => undefined);
 }
 

@@ -1,0 +1,113 @@
+import { cpSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { expect } from 'chai';
+import { start, stop } from '../../../src/api.js';
+import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
+import { libraryRoot } from '../../../src/paths.js';
+import { Carbonscope } from '../../../src/runtime/carbonscope.js';
+import { VERSION } from '../../../src/version.js';
+import { memoryLogger, testConfig } from '../energy/scripted.js';
+
+// Two copies of carbonscope in one process (the application's and a dependency's, of two
+// versions) share its one Carbonscope: whichever starts first makes it, the other drives it.
+const ENV = { ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' } as const;
+const KEY = Symbol.for('carbonscope.default');
+const holder = globalThis as { [KEY]?: unknown };
+
+function warnings(lines: Array<Record<string, unknown>>): string[] {
+  return lines.filter((l) => l.level === 40).map((l) => String(l.msg));
+}
+
+/**
+ * The process's Carbonscope as a copy of an earlier version keeps it: its slot held the start,
+ * the instance and the waiters at its stop, not who started it nor with what options.
+ */
+async function startedByAnOlderCopy(): Promise<{
+  cs: Carbonscope;
+  lines: Array<Record<string, unknown>>;
+}> {
+  const { logger, lines } = memoryLogger();
+  const cs = await Carbonscope.create({ settings: testConfig(ENV), logger });
+  await cs.start();
+  holder[KEY] = { starting: Promise.resolve(cs), started: cs, atStop: [] };
+  return { cs, lines };
+}
+
+/** Another copy of the built package, whose version.js says `version`: its own modules. */
+async function copyOfVersion(version: string): Promise<{ start: typeof start; stop: typeof stop }> {
+  const built = fileURLToPath(new URL('../../../src/', import.meta.url));
+  const root = fileURLToPath(new URL(`../../../other-copy-${version}/`, import.meta.url));
+  rmSync(root, { recursive: true, force: true });
+  const src = join(root, 'dist', 'src');
+  cpSync(built, src, { recursive: true });
+  symlinkSync(join(libraryRoot, 'data'), join(root, 'data'));
+  writeFileSync(join(root, 'package.json'), JSON.stringify({ version, type: 'module' }));
+  const versionFile = join(src, 'version.js');
+  writeFileSync(versionFile, readFileSync(versionFile, 'utf8').replace(VERSION, version));
+  return import(pathToFileURL(join(src, 'api.js')).href);
+}
+
+describe('two copies of carbonscope in one process', () => {
+  afterEach(async () => {
+    const slot = holder[KEY] as { started?: Carbonscope } | undefined;
+    await stop();
+    await slot?.started?.stop();
+    holder[KEY] = undefined;
+  });
+
+  // Its slot has no options to compare with: `running[key]` threw a TypeError out of start().
+  it("start() with options beside an older copy's instance: that one, and one warning", async () => {
+    const { cs, lines } = await startedByAnOlderCopy();
+    const got = await start({ env: { ...ENV, CARBON_ZONE: 'FR' } });
+    await start({ env: ENV });
+    expect(got).to.equal(cs);
+    expect(warnings(lines)).to.deep.equal([
+      'start(): carbonscope is already running (started by another copy of carbonscope), so the options env are ignored; give them to the first start, or stop() it and start it again with them',
+    ]);
+  });
+
+  it("new CarbonscopeInstrumentation(config) beside an older copy's instance throws nothing", async () => {
+    await startedByAnOlderCopy();
+    const instrumentation = new CarbonscopeInstrumentation({
+      settings: testConfig(ENV),
+      logger: memoryLogger().logger,
+      enabled: false,
+    });
+    instrumentation.enable();
+    try {
+      await instrumentation.ready();
+    } finally {
+      instrumentation.disable();
+    }
+  });
+
+  // This copy's bindMetrics reads the instance's insides: bound to an instance of a version
+  // whose insides differ, every sample's recording failed and no operation was exported.
+  it("binds another version's instance with that version's own code", async () => {
+    const other = await copyOfVersion('0.0.0-other');
+    const cs = await other.start({ settings: testConfig(ENV), logger: memoryLogger().logger });
+    const reader = new PrometheusExporter({ preventServerStart: true });
+    const mp = new MeterProvider({ readers: [reader] });
+    const instrumentation = new CarbonscopeInstrumentation({ logger: memoryLogger().logger });
+    try {
+      instrumentation.setMeterProvider(mp);
+      await instrumentation.ready();
+      cs.track('resize', () => 1);
+      cs.meter.sampleNow();
+      const { resourceMetrics } = await reader.collect();
+      const text = new PrometheusSerializer().serialize(resourceMetrics);
+      const counts = text
+        .split('\n')
+        .filter((l) => l.startsWith('carbonscope_operation_energy_count{'));
+      expect(counts, text).to.have.length(1);
+      expect(counts[0]).to.include('otel_scope_version="0.0.0-other"');
+    } finally {
+      instrumentation.disable();
+      await other.stop();
+      await mp.shutdown();
+    }
+  });
+});
