@@ -63,7 +63,7 @@ export function bindMetricsOnce(
 }
 
 function sharedWarning(first: string, second: string): string {
-  return `carbonscope: ${second} was bound to the meter provider ${first} already records to; each operation is recorded once, by ${first}'s binding with its options. Use one of the two`;
+  return `${second} was bound to the meter provider ${first} already records to; each operation is recorded once, by ${first}'s binding with its options. Use one of the two`;
 }
 
 /** A user's detach, once: the binding goes with its last user. */
