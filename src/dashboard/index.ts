@@ -141,6 +141,11 @@ export interface DashboardData {
     /** The span the figure covers: an hour, or less while the service is younger. */
     windowSeconds: number;
     grams: number;
+    /**
+     * Whether a model gave any of the process's energy so far (the totals' `estimated`): the
+     * sentence that puts these grams in words says so, as every other figure of the page does.
+     */
+    estimated: boolean;
     carMetres: number;
     carGramsPerMetre: number;
     equivalenceSource: string;
@@ -292,6 +297,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
       // To the ms: a first sample 118 ms after the start is no "0 ms".
       windowSeconds: Math.max(0, Math.round(at - since) / 1000),
       grams,
+      estimated: snap.totals.process.estimated,
       carMetres: carMetres(grams),
       carGramsPerMetre: CAR_GRAMS_CO2_PER_METRE,
       equivalenceSource: CAR_EQUIVALENCE_SOURCE,

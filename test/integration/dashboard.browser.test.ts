@@ -395,7 +395,7 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
         expect(power).to.match(/estimate \(estimated\)/);
         const plain = await page.locator('#plain').textContent();
         expect(plain).to.match(
-          /^This service emitted .+ CO2e in the last .+, about .+ by car \(approximate/,
+          /^This service emitted .+ CO2e \(estimated\) in the last .+, about .+ by car \(approximate/,
         );
         const grid = await page.locator('#grid').textContent();
         expect(grid).to.match(/annual-average/);

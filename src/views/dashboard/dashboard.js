@@ -131,7 +131,8 @@
         : h.carMetres >= 1
           ? `${fmt(h.carMetres)} metres`
           : `${fmt(h.carMetres * 1000)} millimetres`;
-    plain.textContent = `This service emitted ${grams(h.grams)} ${span}, about ${metres} by car (approximate: a typical petrol car, ${fmt(h.carGramsPerMetre * 1000)} g CO2 per km).`;
+    const estimate = h.estimated ? ' (estimated)' : '';
+    plain.textContent = `This service emitted ${grams(h.grams)}${estimate} ${span}, about ${metres} by car (approximate: a typical petrol car, ${fmt(h.carGramsPerMetre * 1000)} g CO2 per km).`;
     plain.title = `Car equivalence: ${h.equivalenceSource}`;
     plain.dataset.grams = String(h.grams);
 

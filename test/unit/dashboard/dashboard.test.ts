@@ -1,7 +1,8 @@
-import { bindMetrics } from 'carbonscope';
+import { bindMetrics, type PowerSource } from 'carbonscope';
 import { expect } from 'chai';
 import { createTestMetrics } from '#library-tests/helpers/metrics.js';
 import {
+  constantSource,
   intensityReading,
   ScriptedClock,
   ScriptedCpu,
@@ -18,7 +19,7 @@ import {
 
 const EPOCH = Date.UTC(2026, 0, 1);
 
-async function setUp(historyMinutes = 60, sampleIntervalMs = 1000) {
+async function setUp(historyMinutes = 60, sampleIntervalMs = 1000, host?: PowerSource) {
   const clock = new ScriptedClock(0);
   /** What the wall clock was stepped by (an NTP step, a VM restored from a snapshot). */
   const wall = { stepMs: 0 };
@@ -35,6 +36,7 @@ async function setUp(historyMinutes = 60, sampleIntervalMs = 1000) {
     bootClock: () => clock.ms + boot.suspendedMs,
     env: { ENERGY_SAMPLE_INTERVAL_MS: '60000' },
     grid,
+    ...(host ? { host } : {}),
   });
   bindMetrics(metrics.meter, meter);
   const dashboard: Dashboard = createDashboard({
@@ -229,6 +231,26 @@ describe('dashboard state (real meter, scripted clock and source)', () => {
       expect(d.lastHour.grams).to.equal(meter.snapshot().totals.process.grams);
     } finally {
       await close();
+    }
+  });
+
+  // Every other figure of the page and of /energy says it is a model's; the sentence that puts
+  // the grams in words said "This service emitted 0.959 mg CO2e" of the estimate alone.
+  it("labels the last hour's grams estimated as the process's totals are", async () => {
+    for (const [host, estimated] of [
+      [undefined, true],
+      [constantSource(8, { name: 'rapl', component: 'package' }), false],
+    ] as const) {
+      const { dashboard, tick, meter, close } = await setUp(60, 1000, host);
+      try {
+        for (let i = 0; i < 3; i++) tick();
+        const d = dashboard.data(0);
+        expect(meter.snapshot().totals.process.estimated).to.equal(estimated);
+        expect(d.lastHour.grams).to.be.above(0);
+        expect(d.lastHour.estimated, host?.name ?? 'estimate').to.equal(estimated);
+      } finally {
+        await close();
+      }
     }
   });
 
