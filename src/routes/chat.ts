@@ -12,6 +12,7 @@ import { clientError, HttpError } from '../http/errors.js';
 import { codePoints, firstCodePoints } from '../http/quote.js';
 import { pathRouter } from '../http/router.js';
 import { CHAT_ROLES, type ChatMessage, type ChatResult, type ChatService } from '../llm/client.js';
+import { figureLabel } from '../views/figure-label.js';
 import { alertText, formatNumber, html, page, type SafeHtml, wantsHtml } from '../views/html.js';
 
 export interface ChatRouteDeps {
@@ -136,7 +137,7 @@ function resultSection(r: ChatResult, local: OperationFootprint): SafeHtml {
 <h2>Estimated impacts of this request (EcoLogits method)</h2>
 ${impactsTable(r)}
 ${warnings.length ? html`<ul class="muted">${warnings}</ul>` : ''}
-<p class="muted">Local energy of the call in this process: ${formatNumber(local.joules)} J, ${formatNumber(local.grams)} gCO2e${local.estimated ? ' (estimated)' : ''}.</p>
+<p class="muted">Local energy of the call in this process: ${formatNumber(local.joules)} J, ${formatNumber(local.grams)} gCO2e${figureLabel(local)}.</p>
 </section>`;
 }
 

@@ -9,6 +9,7 @@ import {
   type Prediction,
 } from '../predict/classifier.js';
 import { LABELS } from '../predict/labels.js';
+import { figureLabel } from '../views/figure-label.js';
 import {
   alertText,
   formatNumber,
@@ -92,7 +93,7 @@ function resultSection(activity: string, model: string, p: Prediction): SafeHtml
 <h2>Result</h2>
 <p>“${isolated(activity)}” is <strong>${p.label}</strong> carbon intensity.</p>
 <table><thead><tr><th>Label</th><th>Probability</th></tr></thead><tbody>${rows}</tbody></table>
-<p class="muted">Model ${model} · ${formatNumber(p.durationMs)} ms · ${formatNumber(p.energyJoules)} J, ${formatNumber(p.emissionsGrams)} gCO2e for this inference${p.energyEstimated ? ' (estimated)' : ''}, plus ${formatNumber(p.embodiedGrams)} gCO2e of its hardware's manufacture (estimated): SCI ${p.sci.gramsPerUnit === null ? 'unknown' : `${formatNumber(p.sci.gramsPerUnit)} gCO2e`} per inference</p>
+<p class="muted">Model ${model} · ${formatNumber(p.durationMs)} ms · ${formatNumber(p.energyJoules)} J, ${formatNumber(p.emissionsGrams)} gCO2e for this inference${figureLabel({ estimated: p.energyEstimated, provisional: p.energyProvisional })}, plus ${formatNumber(p.embodiedGrams)} gCO2e of its hardware's manufacture (estimated): SCI ${p.sci.gramsPerUnit === null ? 'unknown' : `${formatNumber(p.sci.gramsPerUnit)} gCO2e`} per inference</p>
 </section>`;
 }
 

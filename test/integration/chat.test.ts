@@ -272,6 +272,10 @@ describe('/chat end to end (real HTTP, mock LLM, real meter)', () => {
       /<th scope="row">Energy<\/th><td>[\d.e-]+ \[[\d.e-]+ – [\d.e-]+\] kWh<\/td>/,
     );
     expect(html).to.include('<option value="openai/gpt-4o" selected>');
+    // The call's local figure is provisional (local.provisional in the JSON), as /predict's.
+    expect(html).to.match(
+      /Local energy of the call in this process: [\d.e-]+ J, [\d.e-]+ gCO2e \(estimated; provisional, settled at the next sample\)\./,
+    );
   });
 
   const bad: Array<[string, string | object, Record<string, string>, number, RegExp]> = [

@@ -144,6 +144,11 @@ describe('POST/GET /predict (real app, committed model, real energy meter)', () 
     const text = await res.text();
     expect(text).to.include('<strong>high</strong>');
     expect(text).to.include('value="driving 10 hours"');
+    // The answer's figure is the provisional one the JSON flags (energyProvisional): the
+    // dashboard and the metrics show the settled one, which differed up to 3× per inference.
+    expect(text).to.match(
+      /[\d.e-]+ J, [\d.e-]+ gCO2e for this inference \(estimated; provisional, settled at the next sample\)/,
+    );
   });
 
   it('shows a <script> activity as text and never runs it', async () => {
