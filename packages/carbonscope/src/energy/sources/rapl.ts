@@ -1,17 +1,20 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { elapsedText } from '../../elapsed-text.js';
 import { FailureRun, FLAP_WINDOW_MS, spellText, tallyText } from '../../failure-run.js';
 import type { Logger } from '../../log.js';
+import {
+  errorCode,
+  listPowercapZones,
+  type PowercapZone,
+  type ReadText,
+  type UnnamedZone,
+} from './powercap-zones.js';
 import type { Component, EnergyReading, PowerSource, ProbeResult, SampleTick } from './source.js';
 
-/** Reads a small sysfs file as text; injectable so tests can simulate EACCES and vanishing. */
-export type ReadText = (path: string) => string;
+export type { ReadText } from './powercap-zones.js';
 
 const readText: ReadText = (path) => readFileSync(path, 'latin1');
-
-// Numbered in hex (powercap_sys.c names a zone `%s:%x`): the 11th package is intel-rapl:a.
-const ZONE_DIR = /^intel-rapl(-mmio)?:([0-9a-f]+)(?::([0-9a-f]+))?$/;
 
 /** One energy counter the host total is made of. */
 export interface RaplDomain {
@@ -30,12 +33,7 @@ export interface RaplDomain {
   maxPowerUw: number | undefined;
 }
 
-interface Zone {
-  dir: string;
-  mmio: boolean;
-  parent: string | undefined;
-  name: string;
-}
+type Zone = PowercapZone;
 
 /** Parses a sysfs counter; undefined for anything but a non-negative safe integer. */
 export function parseMicrojoules(text: string): number | undefined {
@@ -148,12 +146,6 @@ function parseRange(text: string): number | undefined {
   return value === 0 ? undefined : value;
 }
 
-function errorCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err
-    ? String((err as { code: unknown }).code)
-    : undefined;
-}
-
 /** The CPU's vendor_id in /proc/cpuinfo (`GenuineIntel`, `AuthenticAMD`); undefined unread. */
 function cpuinfoVendor(): string | undefined {
   try {
@@ -203,31 +195,29 @@ export function discoverRaplDomains(
   packageScope = false,
   withoutPsys = false,
 ): RaplDomain[] {
-  const zones = new Map<string, Zone>();
-  for (const entry of readdirSync(root)) {
-    const m = ZONE_DIR.exec(entry);
-    if (!m) continue;
-    let name: string;
-    try {
-      name = read(join(root, entry, 'name')).trim();
-    } catch {
-      continue;
-    }
-    const mmio = m[1] !== undefined;
-    const prefix = mmio ? 'intel-rapl-mmio' : 'intel-rapl';
-    const parent = m[3] === undefined ? undefined : `${prefix}:${m[2]}`;
-    zones.set(entry, { dir: entry, mmio, parent, name });
-  }
+  return discoverRapl(root, read, packageScope, withoutPsys).domains;
+}
 
-  const path = (z: Zone): string => {
-    const parent = z.parent ? zones.get(z.parent) : undefined;
-    return parent ? `${parent.name}/${z.name}` : z.name;
+/** discoverRaplDomains, with the zones listed whose name could not be read. */
+function discoverRapl(
+  root: string,
+  read: ReadText,
+  packageScope: boolean,
+  withoutPsys: boolean,
+): { domains: RaplDomain[]; unnamed: UnnamedZone[] } {
+  const { zones, unnamed } = listPowercapZones(root, read);
+
+  // A subzone whose package could not be named is no top-level zone of its own: undefined.
+  const path = (z: Zone): string | undefined => {
+    if (z.parent === undefined) return z.name;
+    const parent = zones.get(z.parent);
+    return parent ? `${parent.name}/${z.name}` : undefined;
   };
   // Deduplicate by the zone's name path (`package-0/dram`), preferring the MSR interface.
   const byPath = new Map<string, Zone>();
   for (const z of [...zones.values()].sort((a, b) => Number(a.mmio) - Number(b.mmio))) {
     const key = path(z);
-    if (!byPath.has(key)) byPath.set(key, z);
+    if (key !== undefined && !byPath.has(key)) byPath.set(key, z);
   }
   const sorted = [...byPath.entries()].sort(([a], [b]) =>
     a.localeCompare(b, 'en', { numeric: true }),
@@ -244,7 +234,7 @@ export function discoverRaplDomains(
     return {
       device,
       component,
-      zone: z.dir,
+      zone: z.id,
       energyPath: join(root, z.dir, 'energy_uj'),
       maxRangeUj,
       maxPowerUw: maxPowerOf(join(root, z.dir), read),
@@ -252,7 +242,8 @@ export function discoverRaplDomains(
   };
 
   const psys = withoutPsys ? [] : kept.filter(([key]) => key === 'psys');
-  if (psys.length > 0) return psys.map(([, z]) => domain(z, 'psys', 'system'));
+  if (psys.length > 0)
+    return { domains: psys.map(([, z]) => domain(z, 'psys', 'system')), unnamed };
 
   const out: RaplDomain[] = [];
   for (const [key, z] of kept) {
@@ -264,21 +255,56 @@ export function discoverRaplDomains(
     // A dram zone at top level (some servers) counts once, beside the packages.
     if (key === 'dram') out.push(domain(z, 'dram', 'dram'));
   }
-  return out;
+  return { domains: out, unnamed };
 }
 
 const isPermission = (code: string | undefined) => code === 'EACCES' || code === 'EPERM';
+
+/**
+ * Where the chmod that makes energy_uj readable is run: the root's flat zones, or, where the
+ * zones are nested (a container's mount of /sys/devices/virtual/powercap, read-only), the host's.
+ */
+function chmodFix(path: string, root: string): string {
+  // join normalizes: a root given with a trailing slash is the same folder.
+  const flat = dirname(dirname(path)) === dirname(join(root, 'zone'));
+  const at = flat ? root : '/sys/class/powercap';
+  const cmd = `\`sudo chmod a+r ${at}/intel-rapl:*/energy_uj ${at}/intel-rapl:*:*/energy_uj\``;
+  return flat ? `Fix: ${cmd}` : `Fix, on the host: ${cmd}`;
+}
 
 export function unreadableReason(path: string, code: string | undefined, root: string): string {
   if (isPermission(code)) {
     return (
       `cannot read ${path}: permission denied (energy_uj is readable only by root since ` +
-      `CVE-2020-8694). Fix: \`sudo chmod a+r ${root}/intel-rapl:*/energy_uj ${root}/intel-rapl:*:*/energy_uj\` ` +
+      `CVE-2020-8694). ${chmodFix(path, root)} ` +
       '(lost at reboot), or a udev rule in /etc/udev/rules.d/99-powercap.rules: ' +
       'SUBSYSTEM=="powercap", ACTION=="add", RUN+="/bin/chmod a+r /sys/class/powercap/%k/energy_uj"'
     );
   }
   return `cannot read ${path} (${code ?? 'not a counter'})`;
+}
+
+/**
+ * The probe of a tree with a package or psys zone that cannot be named. A link to nothing is a
+ * container's bind mount of /sys/class/powercap: its links lead into /sys/devices/virtual/powercap,
+ * which Docker and containerd mask in every container (since CVE-2020-8694), so the folder itself
+ * is what to mount, where no mask lies.
+ */
+function unnamedProbe(z: UnnamedZone): ProbeResult {
+  if (z.missingTarget !== undefined) {
+    return {
+      ok: false,
+      reason:
+        `${z.path} is a link to ${z.missingTarget}, which is not there: in a container, ` +
+        "the host's /sys/class/powercap links into /sys/devices/virtual/powercap, which Docker " +
+        'and containerd hide. Mount that folder elsewhere and read it there: ' +
+        '`-v /sys/devices/virtual/powercap:/host/powercap:ro -e ENERGY_POWERCAP_ROOT=/host/powercap`',
+    };
+  }
+  const reason =
+    `cannot read ${join(z.path, 'name')} (${z.code ?? 'not a file'}): a package or psys zone ` +
+    'that cannot be named, which a host figure without it would be short of';
+  return isPermission(z.code) ? { ok: false, reason, fixable: true } : { ok: false, reason };
 }
 
 /** Why an interval has no RAPL reading; `kind` groups the hand-over's log lines. */
@@ -479,8 +505,9 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
     async probe(): Promise<ProbeResult> {
       const packageScope = PACKAGE_SCOPE_VENDORS.has(cpuVendor() ?? '');
       let found: RaplDomain[];
+      let unnamed: UnnamedZone[];
       try {
-        found = discoverRaplDomains(root, read, packageScope);
+        ({ domains: found, unnamed } = discoverRapl(root, read, packageScope, false));
       } catch (err) {
         const code = errorCode(err);
         return {
@@ -489,8 +516,13 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
             code === 'ENOENT' ? `no powercap tree at ${root}` : `cannot list ${root} (${code})`,
         };
       }
-      if (found.length === 0)
-        return { ok: false, reason: `no RAPL package or psys zone under ${root}` };
+      // A package or psys zone that cannot be named is a share of the host no figure may miss.
+      const lost = unnamed.find((u) => u.topLevel);
+      if (found.length === 0) {
+        return lost
+          ? unnamedProbe(lost)
+          : { ok: false, reason: `no RAPL package or psys zone under ${root}` };
+      }
       let first = readAll(found, read);
       const leftOut: string[] = [];
       const psys = first.failed.find((f) => f.domain.component === 'system');
@@ -502,6 +534,7 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
           first = readAll(found, read);
         }
       }
+      if (lost && found[0]?.component !== 'system') return unnamedProbe(lost);
       // A package unread is a socket's whole energy missing, and the process may run on it: a
       // measured figure without it would be wrong, not narrow. A dram zone is the smaller part.
       const essential = first.failed.find((f) => f.domain.component !== 'dram');

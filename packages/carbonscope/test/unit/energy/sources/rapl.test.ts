@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { withHandover } from '../../../../src/energy/sources/handover.js';
@@ -484,6 +484,88 @@ describe('energy/sources/rapl', () => {
     mkdirSync(path);
     const probe = await createRaplSource({ root: dir, logger: captureLogger().logger }).probe();
     expect(probe).to.deep.equal({ ok: false, reason: `cannot read ${path} (EISDIR)` });
+  });
+
+  it("a container's bind mount of /sys/class/powercap (its links' targets hidden): says why and how to mount it", async () => {
+    // /sys/class/powercap holds links into /sys/devices/virtual/powercap, which Docker and
+    // containerd mask in a container: the links are listed but lead nowhere.
+    mkdirSync(dir, { recursive: true });
+    symlinkSync('../../devices/virtual/powercap/intel-rapl', join(dir, 'intel-rapl'));
+    symlinkSync(
+      '../../devices/virtual/powercap/intel-rapl/intel-rapl:0',
+      join(dir, 'intel-rapl:0'),
+    );
+    symlinkSync(
+      '../../devices/virtual/powercap/intel-rapl/intel-rapl:0/intel-rapl:0:0',
+      join(dir, 'intel-rapl:0:0'),
+    );
+    const probe = await createRaplSource({ root: dir, logger: captureLogger().logger }).probe();
+    expect(probe.ok).to.equal(false);
+    const reason = probe.ok ? '' : probe.reason;
+    expect(reason).to.include(
+      `${join(dir, 'intel-rapl:0')} is a link to ../../devices/virtual/powercap/intel-rapl/intel-rapl:0, which is not there`,
+    );
+    expect(reason).to.include('/sys/devices/virtual/powercap:/host/powercap:ro');
+    expect(reason).to.include('ENERGY_POWERCAP_ROOT=/host/powercap');
+    expect(probe).to.not.have.property('fixable');
+  });
+
+  it('/sys/devices/virtual/powercap mounted elsewhere (zones nested in their control type): read like /sys/class/powercap', async () => {
+    const nested = TWO_SOCKET_INTEL.map((z) => {
+      const [type, n] = z.dir.split(':');
+      const parent = z.dir.split(':').length === 3 ? `${type}:${n}/` : '';
+      return { ...z, dir: `${type}/${parent}${z.dir}` };
+    });
+    buildPowercapTree(dir, nested);
+    const rapl = createRaplSource({ root: dir, logger: captureLogger().logger });
+    expect(await rapl.probe()).to.include({ ok: true });
+    expect(rapl.domains.map((d) => [d.device, d.zone, d.energyPath])).to.deep.equal([
+      ['package-0', 'intel-rapl:0', join(dir, 'intel-rapl/intel-rapl:0/energy_uj')],
+      ['dram-0', 'intel-rapl:0:1', join(dir, 'intel-rapl/intel-rapl:0/intel-rapl:0:1/energy_uj')],
+      ['package-1', 'intel-rapl:1', join(dir, 'intel-rapl/intel-rapl:1/energy_uj')],
+      ['dram-1', 'intel-rapl:1:1', join(dir, 'intel-rapl/intel-rapl:1/intel-rapl:1:1/energy_uj')],
+    ]);
+    setEnergy(dir, 'intel-rapl/intel-rapl:1/intel-rapl:1:1', 3_000_000 + 700_000);
+    expect(microjoules(rapl.sample(tick(1000)))['dram-1']).to.equal(700_000);
+  });
+
+  it('root-only energy_uj under a mounted /sys/devices/virtual/powercap: the chmod to run is on the host', async () => {
+    buildPowercapTree(dir, [
+      { dir: 'intel-rapl/intel-rapl:0', name: 'package-0', energyUj: 1, maxUj: MAX },
+    ]);
+    const read = denying(new Set(['intel-rapl:0']));
+    const probe = await createRaplSource({
+      root: dir,
+      logger: captureLogger().logger,
+      read,
+    }).probe();
+    expect(probe).to.include({ ok: false, fixable: true });
+    const reason = probe.ok ? '' : probe.reason;
+    expect(reason).to.include(`cannot read ${join(dir, 'intel-rapl/intel-rapl:0/energy_uj')}`);
+    expect(reason).to.include(
+      'Fix, on the host: `sudo chmod a+r /sys/class/powercap/intel-rapl:*/energy_uj /sys/class/powercap/intel-rapl:*:*/energy_uj`',
+    );
+  });
+
+  it("a package zone whose name cannot be read (its folder locked): no host figure without it, and said, not its dram's alone", async () => {
+    buildPowercapTree(dir, TWO_SOCKET_INTEL);
+    const access = refusing();
+    access.refused = /intel-rapl:0\/name$/;
+    const { logger } = captureLogger();
+    const probe = await createRaplSource({ root: dir, logger, read: access.read }).probe();
+    expect(probe).to.deep.equal({
+      ok: false,
+      reason:
+        `cannot read ${join(dir, 'intel-rapl:0', 'name')} (EACCES): a package or psys zone ` +
+        'that cannot be named, which a host figure without it would be short of',
+      fixable: true,
+    });
+    // Its dram, named, is no top-level dram of its own (the mmio twin names package-0 alone).
+    expect(discoverRaplDomains(dir, access.read).map((d) => [d.device, d.zone])).to.deep.equal([
+      ['package-0', 'intel-rapl-mmio:0'],
+      ['package-1', 'intel-rapl:1'],
+      ['dram-1', 'intel-rapl:1:1'],
+    ]);
   });
 
   it('no powercap tree, or a tree without RAPL zones: the probe says which', async () => {
