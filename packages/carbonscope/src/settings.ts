@@ -1,4 +1,3 @@
-import { cpus } from 'node:os';
 import { z } from 'zod';
 import { typeOf } from './argument-checks.js';
 import {
@@ -16,6 +15,7 @@ import { DEFAULT_CALIBRATION_INTERVAL_MS, DEFAULT_MAX_OPERATION_AGE_MS } from '.
 import { MAX_CARBON_INTENSITY } from './grid/intensity-bound.js';
 import { MAX_ZONE_LENGTH, zoneKind } from './grid/zones.js';
 import { DEFAULT_MAX_OPERATION_NAMES, MAX_OPERATION_NAMES_LIMIT } from './labels/index.js';
+import { logicalCpus } from './logical-cpus.js';
 import { maskableSecret, maskableValue } from './secret-length.js';
 import { quotedText, shownValue } from './shown-value.js';
 import {
@@ -586,11 +586,12 @@ export function loadSettings(env: Env = process.env): Settings {
  * size, the machine seen is the whole host and all of it reserved. The machine seen is every
  * logical CPU, not os.availableParallelism(): a cpuset (a pinned container, taskset) cuts the
  * latter, while the process's part of M is its CPU time over all of them (/proc/stat's), so a
- * process pinned to 1 of 2 cores got half its M under `cloud-vcpu`.
+ * process pinned to 1 of 2 cores got half its M under `cloud-vcpu`. Only where os.cpus() lists
+ * none (/proc mounted subset=pid) is availableParallelism() the machine seen: nearer than 1.
  */
 function embodiedSettings(s: Parsed<typeof schema>): EmbodiedSettings {
   const figures = EMBODIED_PROFILE_FIGURES[s.EMBODIED_PROFILE];
-  const seen = Math.max(1, cpus().length);
+  const seen = logicalCpus();
   const hostVcpus = s.EMBODIED_HOST_VCPUS ?? figures.hostVcpus ?? seen;
   const reservedVcpus = s.EMBODIED_RESERVED_VCPUS ?? Math.min(seen, hostVcpus);
   if (reservedVcpus > hostVcpus) {

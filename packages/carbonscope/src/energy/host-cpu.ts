@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { cpus as osCpus } from 'node:os';
+import { type CpuInfo, cpus as osCpus } from 'node:os';
+import { logicalCpus } from '../logical-cpus.js';
 import { CHAR_0, CHAR_9, NEWLINE, SPACE, USER_HZ } from '../proc/index.js';
 import type { HostCpuDelta } from './sources/index.js';
 
@@ -49,13 +50,15 @@ export function parseProcStatHead(buf: Uint8Array, length: number, out: CpuTimes
   return true;
 }
 
-function procStatReader(path: string): (out: CpuTimes) => boolean {
+/** Reads /proc/stat's head into `out`; false where it cannot, `failure.code` then says why. */
+function procStatReader(path: string, failure: { code?: string }): (out: CpuTimes) => boolean {
   const buf = new Uint8Array(HEAD_BYTES);
   return (out) => {
     let fd: number;
     try {
       fd = openSync(path, 'r');
-    } catch {
+    } catch (err) {
+      failure.code = (err as NodeJS.ErrnoException).code;
       return false;
     }
     try {
@@ -70,16 +73,17 @@ function procStatReader(path: string): (out: CpuTimes) => boolean {
 }
 
 /** os.cpus() times are milliseconds; used where /proc/stat is missing (macOS, Windows). */
-function osCpusTimes(out: CpuTimes): boolean {
+function osCpusTimes(out: CpuTimes, list: () => readonly CpuInfo[]): boolean {
   let active = 0;
   let idle = 0;
-  for (const { times } of osCpus()) {
+  const all = list();
+  for (const { times } of all) {
     active += times.user + times.nice + times.sys + times.irq;
     idle += times.idle;
   }
   out.active = active;
   out.total = active + idle;
-  return true;
+  return all.length > 0;
 }
 
 export interface HostCpuReaderOptions {
@@ -87,6 +91,8 @@ export interface HostCpuReaderOptions {
   procStatPath?: string;
   /** Logical CPUs; defaults to os.cpus().length, read once. */
   cpus?: number;
+  /** Defaults to os.cpus(); tests give an empty list, as a /proc mounted subset=pid does. */
+  listCpus?: () => readonly CpuInfo[];
 }
 
 /**
@@ -96,11 +102,23 @@ export interface HostCpuReaderOptions {
  * can shrink the aggregate).
  */
 export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => HostCpuDelta {
-  const fromProc = procStatReader(options.procStatPath ?? PROC_STAT_PATH);
-  const cpus = options.cpus ?? Math.max(1, osCpus().length);
+  const path = options.procStatPath ?? PROC_STAT_PATH;
+  const failure: { code?: string } = {};
+  const fromProc = procStatReader(path, failure);
+  const list = options.listCpus ?? osCpus;
+  const cpus = options.cpus ?? logicalCpus(list);
   const now: CpuTimes = { active: 0, total: 0 };
   let useProc = fromProc(now);
-  if (!useProc) osCpusTimes(now);
+  // Linux reads os.cpus() from /proc/stat too: where neither lists a CPU, nothing tells the
+  // host's CPU time, and the meter is told why rather than handed an idle host.
+  let unread: string | undefined;
+  const fromList = (): void => {
+    unread = osCpusTimes(now, list)
+      ? undefined
+      : `cannot read ${path} (${failure.code ?? 'no cpu line'}) and os.cpus() lists no CPU ` +
+        "(a /proc mounted with subset=pid, as systemd's ProcSubset=pid does)";
+  };
+  if (!useProc) fromList();
   let prevActive = now.active;
   let prevTotal = now.total;
 
@@ -109,18 +127,24 @@ export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => H
     if (useProc && !fromProc(now)) {
       // /proc/stat went away: switch for good, and restart the baseline in the new unit.
       useProc = false;
-      osCpusTimes(now);
+      fromList();
       prevActive = now.active;
       prevTotal = now.total;
     }
     if (!useProc) {
-      osCpusTimes(now);
+      fromList();
       unitsPerSecond = 1000;
     }
     const active = Math.max(0, now.active - prevActive);
     const total = Math.max(active, now.total - prevTotal);
     prevActive = now.active;
     prevTotal = now.total;
-    return { activeSeconds: active / unitsPerSecond, totalSeconds: total / unitsPerSecond, cpus };
+    const delta: HostCpuDelta = {
+      activeSeconds: active / unitsPerSecond,
+      totalSeconds: total / unitsPerSecond,
+      cpus,
+    };
+    if (unread !== undefined) delta.unread = unread;
+    return delta;
   };
 }

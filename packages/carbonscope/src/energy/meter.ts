@@ -86,6 +86,7 @@ export class EnergyMeter {
       intensity: () => this.intensity(),
       onSourceError: (source, err) => this.warnOnce(`source:${source.name}`, err, source.name),
       onProbeError: (what, err) => this.warnOnce(what, err, what),
+      onHostCpuFloor: (message) => this.sayOnce('host-cpu-floor', `energy meter: ${message}`),
       ...(o.gpuShares ? { gpuShares: o.gpuShares } : {}),
     });
   }
@@ -219,6 +220,13 @@ export class EnergyMeter {
     } catch (err) {
       this.warnOnce('grid', err, 'grid intensity');
     }
+  }
+
+  /** A warning said once however many ticks find it so: what cannot be read, and the stand-in. */
+  private sayOnce(key: string, message: string): void {
+    if (this.warned.has(key) || this.warned.size >= MAX_DISTINCT_WARNINGS) return;
+    this.warned.add(key);
+    this.o.logger.warn(message);
   }
 
   /** One line per distinct failure, so a broken source cannot flood the log every second. */

@@ -97,6 +97,8 @@ export interface SamplerOptions {
   /** Called with the source and the error, for logging; the sample goes on without it. */
   onSourceError: (source: PowerSource, err: unknown) => void;
   onProbeError: (what: 'host-cpu' | 'process-cpu', err: unknown) => void;
+  /** Called at each tick the host's CPU time is unread, with what is used instead. */
+  onHostCpuFloor: (message: string) => void;
   /**
    * The process's share of each GPU of one GPU source (`carbonscope run`: nvidia-smi pmon);
    * without it, GPU energy is the host's only.
@@ -168,8 +170,8 @@ export class Sampler {
     const suspendedMs = slept ?? 0;
     const awakeFraction = elapsedMs / (elapsedMs + suspendedMs);
 
-    const hostCpu = this.hostCpuOver(seconds);
     const processCpuSeconds = this.processCpuDelta();
+    const hostCpu = this.hostCpuOver(seconds, processCpuSeconds);
     const share = processShare(o.attribution, processCpuSeconds, hostCpu);
     // Idle power (a modelled constant) has no active part: `dynamic` gives the process none of
     // it, `proportional` its busy-time share like every other joule.
@@ -441,10 +443,26 @@ export class Sampler {
    * as is, it gave the process, and the operations that ended in it, no energy for CPU time the
    * process did spend. The host's capacity over the interval is then its total.
    */
-  private hostCpuOver(seconds: number): HostCpuDelta {
+  private hostCpuOver(seconds: number, processCpuSeconds: number): HostCpuDelta {
     const delta = this.readHostCpu();
+    if (delta.unread !== undefined) return this.hostCpuFloor(delta, seconds, processCpuSeconds);
     if (delta.totalSeconds > 0 || !(delta.cpus > 0)) return delta;
     return { ...delta, totalSeconds: seconds * delta.cpus };
+  }
+
+  /**
+   * Where the host's CPU time cannot be read (/proc mounted subset=pid), an idle host would be
+   * modelled and the process charged nothing of its CPU: the host was at least as busy as the
+   * process, whose CPU time (/proc/self, /proc/<pid> of the command's tree) still reads.
+   */
+  private hostCpuFloor(delta: HostCpuDelta, seconds: number, processCpuSeconds: number) {
+    this.o.onHostCpuFloor(
+      `${delta.unread}: the host's busy CPU time is taken as the measured process's own, a ` +
+        'floor (the rest of the machine is not seen)',
+    );
+    const totalSeconds = seconds * Math.max(1, delta.cpus);
+    const activeSeconds = Math.min(processCpuSeconds, totalSeconds);
+    return { ...delta, activeSeconds, totalSeconds };
   }
 
   private readProcessCpu(): number | undefined {

@@ -1,4 +1,5 @@
-import { cpus as osCpus, totalmem } from 'node:os';
+import { totalmem } from 'node:os';
+import { logicalCpus } from '../../logical-cpus.js';
 import type { EnergyReading, PowerSource, ProbeResult, SampleTick } from './source.js';
 import { hostUtilization } from './utilization.js';
 
@@ -48,7 +49,7 @@ export interface EstimateOptions {
 export function createEstimateSource(options: EstimateOptions): PowerSource {
   const s = options.settings;
   const ramWatts = (s.ramWattsPerGb * (options.totalMemoryBytes ?? totalmem())) / BYTES_PER_GB;
-  const defaultCpus = options.cpus ?? Math.max(1, osCpus().length);
+  const defaultCpus = options.cpus ?? logicalCpus();
   const cpuWatts = (cpus: number, load: number): number =>
     s.cpuModel === 'tdp'
       ? tdpCpuWatts(s.cpuTdpWatts ?? TDP_WATTS_PER_THREAD * cpus, load)

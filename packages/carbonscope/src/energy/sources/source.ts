@@ -17,6 +17,11 @@ export interface HostCpuDelta {
   totalSeconds: number;
   /** Logical CPUs counted. */
   cpus: number;
+  /**
+   * Why the host's CPU time could not be read at all (no /proc/stat, os.cpus() empty): the
+   * meter then takes the measured process's CPU time as the host's busy time, a floor.
+   */
+  unread?: string;
 }
 
 /** What the meter hands every source on each tick. */

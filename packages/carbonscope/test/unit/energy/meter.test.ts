@@ -964,6 +964,36 @@ describe('energy meter', () => {
     await r.metrics.shutdown();
   });
 
+  it("host CPU time unread (/proc subset=pid): the process's is the floor of the host's busy time, said once", async () => {
+    const host = constantSource(10, { name: 'estimate' });
+    const r = await rig({ host });
+    await prime(r);
+    const unread = 'cannot read /proc/stat (ENOENT) and os.cpus() lists no CPU';
+    r.cpu.host = { activeSeconds: 0, totalSeconds: 0, cpus: 2, unread };
+    r.clock.advance(1000);
+    r.cpu.processSeconds += 1.5;
+    const sample = r.cs.meter.sampleNow();
+    // The source models its power from this: 1.5 busy CPU-s of 2 CPUs over 1 s, not an idle host.
+    expect(host.ticks.at(-1)?.hostCpu).to.deep.equal({
+      activeSeconds: 1.5,
+      totalSeconds: 2,
+      cpus: 2,
+      unread,
+    });
+    // dynamic: all of the busy time is the process's, 75 % of the host's capacity.
+    expect(sample?.processJoules).to.be.closeTo(7.5, 1e-9);
+    r.clock.advance(1000);
+    r.cpu.processSeconds += 0.5;
+    r.cs.meter.sampleNow();
+    const warnings = r.lines.filter((l) => l.level === 40).map((l) => String(l.msg));
+    expect(warnings).to.have.length(1);
+    expect(warnings[0]).to.include(unread);
+    expect(warnings[0]).to.include(
+      "the host's busy CPU time is taken as the measured process's own, a floor",
+    );
+    await r.metrics.shutdown();
+  });
+
   it('survives a failing source and a process CPU reader that goes down, logging once', async () => {
     let fail = false;
     const host = new ScriptedSource('rapl', 'host', false, (t) => {

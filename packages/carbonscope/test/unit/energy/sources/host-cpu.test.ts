@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { createHostCpuReader, parseProcStatHead } from '../../../../src/energy/host-cpu.js';
@@ -60,6 +61,19 @@ describe('energy/host-cpu', () => {
     expect(d.totalSeconds).to.be.greaterThan(0);
     expect(d.activeSeconds).to.be.greaterThan(0);
     expect(d.totalSeconds).to.be.at.least(d.activeSeconds);
+  });
+
+  it('neither /proc/stat nor os.cpus() (a /proc mounted subset=pid): says so, and counts the CPUs it may run on', () => {
+    const missing = join(dir, 'missing');
+    const read = createHostCpuReader({ procStatPath: missing, listCpus: () => [] });
+    expect(read()).to.deep.equal({
+      activeSeconds: 0,
+      totalSeconds: 0,
+      cpus: availableParallelism(),
+      unread:
+        `cannot read ${missing} (ENOENT) and os.cpus() lists no CPU (a /proc mounted with ` +
+        "subset=pid, as systemd's ProcSubset=pid does)",
+    });
   });
 
   it('rejects a head that is not the aggregate cpu line', () => {
