@@ -5,7 +5,7 @@ import type { Context } from 'koa';
 import { clientError, HttpError, withBidiShown } from '../http/errors.js';
 import { queryParam } from '../http/query-param.js';
 import { pathRouter } from '../http/router.js';
-import { alertText, html, page, type SafeHtml, wantsHtml } from '../views/html.js';
+import { alertText, html, page, type SafeHtml, scrollingTable, wantsHtml } from '../views/html.js';
 import { rootFrom } from '../views/relative.js';
 
 /** A page of these routes: its path (its links are relative to it) and its title. */
@@ -163,7 +163,10 @@ function historyView(h: IntensityHistory): SafeHtml {
       html`<tr><td>${p.datetime}</td><td>${p.carbonIntensity}</td><td>${p.isEstimated ? 'estimated' : ''}</td></tr>`,
   );
   const body = rows.length
-    ? html`<table><thead><tr><th>Time (UTC)</th><th>${h.unit}</th><th></th></tr></thead><tbody>${rows}</tbody></table>`
+    ? scrollingTable(
+        'Last 24 hours',
+        html`<table><thead><tr><th>Time (UTC)</th><th>${h.unit}</th><th>Quality</th></tr></thead><tbody>${rows}</tbody></table>`,
+      )
     : html`<p>No history for zone ${h.zone}.</p>`;
   return html`${zoneForm(HISTORY.path, h.zone)}
 <p>Zone <strong>${h.zone}</strong>, source ${SOURCE_NAMES[h.source]}${h.stale ? ' (stale: last good history)' : ''}</p>

@@ -13,7 +13,15 @@ import { codePoints, firstCodePoints } from '../http/quote.js';
 import { pathRouter } from '../http/router.js';
 import { CHAT_ROLES, type ChatMessage, type ChatResult, type ChatService } from '../llm/client.js';
 import { figureLabel } from '../views/figure-label.js';
-import { alertText, formatNumber, html, page, type SafeHtml, wantsHtml } from '../views/html.js';
+import {
+  alertText,
+  formatNumber,
+  html,
+  page,
+  type SafeHtml,
+  scrollingTable,
+  wantsHtml,
+} from '../views/html.js';
 
 export interface ChatRouteDeps {
   service: ChatService;
@@ -122,10 +130,13 @@ function impactsTable(r: ChatResult): SafeHtml {
     ([key, label]) =>
       html`<tr><th scope="row">${label}</th><td>${cell(i[key])}</td><td>${cell(i.usage[key])}</td><td>${cell(key === 'energy' || key === 'wcf' ? undefined : i.embodied[key])}</td></tr>`,
   );
-  return html`<table>
+  return scrollingTable(
+    'Estimated impacts',
+    html`<table>
 <thead><tr><th>Criterion</th><th>Total</th><th>Usage</th><th>Embodied</th></tr></thead>
 <tbody>${rows}</tbody>
-</table>`;
+</table>`,
+  );
 }
 
 function resultSection(r: ChatResult, local: OperationFootprint): SafeHtml {

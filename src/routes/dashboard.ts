@@ -32,6 +32,11 @@ const ASSET_PREFIX = '/dashboard/assets/';
 /** The assets as the page names them: relative, so they load under a proxy's prefix too. */
 const ASSET_HREF = `.${ASSET_PREFIX}`;
 
+/**
+ * The page. Each table's wrapper scrolls a table wider than the screen (at 320 px both, at
+ * 1280 px the recent one) and is a named region in the tab order: a keyboard scrolls only what
+ * it can focus, and the table cells hold nothing focusable (WCAG 2.1.1).
+ */
 function dashboardPage(): string {
   const head = html`<link rel="stylesheet" href="${ASSET_HREF}uplot.css">
 <link rel="stylesheet" href="${ASSET_HREF}dashboard.css">
@@ -54,12 +59,12 @@ function dashboardPage(): string {
   <div class="chart" id="chart-grid"></div></section>
 <section class="chart-panel"><h2>Requests per second by endpoint</h2>
   <div class="chart" id="chart-requests"></div>
-  <div class="table-wrap"><table id="endpoints"><caption>Footprint per request by endpoint (mean since start; requests/s over the last minute). SCI = (E × I + M) / R, R one request; M, the hardware's embodied emissions, is estimated</caption>
+  <div class="table-wrap" role="region" tabindex="0" aria-label="Footprint per request by endpoint"><table id="endpoints"><caption>Footprint per request by endpoint (mean since start; requests/s over the last minute). SCI = (E × I + M) / R, R one request; M, the hardware's embodied emissions, is estimated</caption>
   <thead><tr><th scope="col">Endpoint</th><th scope="col">Requests</th><th scope="col">Requests/s</th><th scope="col">Energy per request</th><th scope="col">E × I per request (CO2e)</th><th scope="col">M per request (embodied)</th><th scope="col">SCI per request</th></tr></thead>
   <tbody></tbody></table></div>
   <p class="muted" id="before-app"></p></section>
 <section class="chart-panel"><h2>Recent predictions and chats</h2>
-  <div class="table-wrap"><table id="recent"><caption>Newest first: the local energy each operation used while it ran, its emissions (E × I), its share of the embodied emissions (M, estimated) and its SCI</caption>
+  <div class="table-wrap" role="region" tabindex="0" aria-label="Recent predictions and chats"><table id="recent"><caption>Newest first: the local energy each operation used while it ran, its emissions (E × I), its share of the embodied emissions (M, estimated) and its SCI</caption>
   <thead><tr><th scope="col">Ended</th><th scope="col">Operation</th><th scope="col">Duration</th><th scope="col">Energy</th><th scope="col">E × I (CO2e)</th><th scope="col">M (embodied)</th><th scope="col">SCI</th></tr></thead>
   <tbody></tbody></table></div></section>
 <p class="muted" id="memory"></p>`;

@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Page } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+
+/** axe-core's browser build, read once: the rules a page is checked against. */
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/** The axe tags of WCAG 2.0 and 2.1, levels A and AA: what the pages promise. */
+const WCAG_21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+interface AxeResult {
+  violations: Array<{ id: string; nodes: Array<{ target: string[] }> }>;
+}
+
+/**
+ * Each WCAG 2.1 AA violation axe finds in the page as it is now, as `rule: selector`. Run by
+ * evaluation, not a script tag, which the page's Content-Security-Policy would refuse.
+ */
+export async function wcagViolations(page: Page): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate(
+    (tags) =>
+      (window as unknown as { axe: { run(c: Document, o: unknown): Promise<AxeResult> } }).axe.run(
+        document,
+        { runOnly: { type: 'tag', values: tags } },
+      ),
+    WCAG_21_AA,
+  );
+  return result.violations.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')}`));
+}
+
+/** How many CSS pixels the page is wider than its viewport: a horizontal scroll when above 0. */
+export function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  );
+}
+
+/** Where the Tab key put the focus. */
+export interface FocusStop {
+  /** Tag, id and text, to name it in a message. */
+  name: string;
+  /** Its outline (or a box shadow) is drawn: WCAG 2.4.7. */
+  visible: boolean;
+  /** It comes after the stop before it in the document (no positive tabindex reorders it). */
+  inOrder: boolean;
+}
+
+/**
+ * Presses Tab from the top of the page until the focus leaves it (back to the body), at most
+ * `limit` times. A page that keeps the focus for `limit` presses traps it: the stops then end
+ * without the body, which the caller sees as a trap.
+ */
+export async function tabThrough(
+  page: Page,
+  limit = 60,
+): Promise<{ stops: FocusStop[]; left: boolean }> {
+  await page.evaluate(() => {
+    (document.activeElement as HTMLElement | null)?.blur();
+    (window as unknown as { lastStop: Element | null }).lastStop = null;
+  });
+  const stops: FocusStop[] = [];
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press('Tab');
+    const stop = await page.evaluate(() => {
+      const el = document.activeElement;
+      if (!el || el === document.body) return null;
+      const w = window as unknown as { lastStop: Element | null };
+      const inOrder =
+        !w.lastStop ||
+        Boolean(w.lastStop.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING);
+      w.lastStop = el;
+      const style = getComputedStyle(el);
+      const outlined = style.outlineStyle !== 'none' && Number.parseFloat(style.outlineWidth) > 0;
+      const text = (el.textContent ?? '').trim().slice(0, 30);
+      return {
+        name: `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${text}"`,
+        visible: outlined || style.boxShadow !== 'none',
+        inOrder,
+      };
+    });
+    if (!stop) return { stops, left: true };
+    stops.push(stop);
+  }
+  return { stops, left: false };
+}

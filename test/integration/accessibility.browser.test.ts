@@ -1,0 +1,174 @@
+import { expect } from 'chai';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { StubElectricityMaps } from '#library-tests/fixtures/grid/stub-electricity-maps.js';
+import { horizontalOverflow, tabThrough, wcagViolations } from '../helpers/accessibility.js';
+import { CHROMIUM, CHROMIUM_ARGS, watchedPage } from '../helpers/browser.js';
+import { type ComposedService, startComposedService } from '../helpers/composed-service.js';
+
+/** One page of the service in one of its real states, and how a browser gets there. */
+interface PageState {
+  name: string;
+  open(page: Page, url: string): Promise<void>;
+  /** What shows that the page is in that state (a locator). */
+  shows: string;
+}
+
+/** Fills the page's form by `fill`, sends it, and waits for the page it answers with. */
+function sent(path: string, fill: (page: Page) => Promise<void>): PageState['open'] {
+  return async (page, url) => {
+    await page.goto(`${url}${path}`);
+    await fill(page);
+    await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).pathname === path),
+      page.locator('form [type=submit]').click(),
+    ]);
+    await page.waitForLoadState('load');
+  };
+}
+
+function opened(path: string): PageState['open'] {
+  return async (page, url) => {
+    await page.goto(`${url}${path}`);
+  };
+}
+
+/** The dashboard once its state line says `state`, its data requests left to `route`. */
+function dashboard(state: string, route?: Parameters<Page['route']>[1]): PageState['open'] {
+  return async (page, url) => {
+    if (route) await page.route('**/dashboard/data*', route);
+    await page.goto(`${url}/dashboard`);
+    await page.waitForSelector(`#status[data-state="${state}"]`);
+  };
+}
+
+/** Electricity Maps' documented answers, from a local stub: a measured value and a history. */
+const grid = new StubElectricityMaps('a11y-test-key');
+grid.historyEnd = Date.now;
+
+const STATES: PageState[] = [
+  {
+    name: '/carbon_intensity (a measured value)',
+    shows: '#source:text-is("Electricity Maps")',
+    open: opened('/carbon_intensity?zone=DE'),
+  },
+  {
+    name: '/carbon_intensity (an unknown zone: its alert)',
+    shows: '[role=alert]',
+    open: opened('/carbon_intensity?zone=AQ-XX'),
+  },
+  {
+    name: '/carbon_intensity/history (24 h, an estimated hour among them)',
+    shows: 'td:text-is("estimated")',
+    open: opened('/carbon_intensity/history?zone=DE'),
+  },
+  {
+    name: '/carbon_intensity/history (a malformed zone: its alert)',
+    shows: '[role=alert]',
+    open: opened('/carbon_intensity/history?zone=1'),
+  },
+  { name: '/predict (the form)', shows: '#activity', open: opened('/predict') },
+  {
+    name: '/predict (a result, estimated)',
+    shows: 'p:has-text("inference (estimated)")',
+    open: sent('/predict', (p) => p.fill('#activity', 'driving 10 hours')),
+  },
+  { name: '/chat (the form)', shows: 'textarea', open: opened('/chat') },
+  {
+    name: '/chat (an answer)',
+    shows: 'h2:text-is("Answer")',
+    open: sent('/chat', (p) => p.fill('textarea', 'hello')),
+  },
+  {
+    name: '/chat (a blank message: its alert)',
+    shows: '[role=alert]',
+    open: sent('/chat', (p) => p.fill('textarea', ' ')),
+  },
+  // Its first answer never comes: the page as it loads.
+  {
+    name: '/dashboard (no data yet)',
+    shows: '#connection:has-text("Loading")',
+    open: dashboard('loading', () => undefined),
+  },
+  {
+    name: '/dashboard (live)',
+    shows: '#process-totals dd:has-text("estimated")',
+    open: dashboard('live'),
+  },
+  {
+    name: '/dashboard (the service unreachable)',
+    shows: '#connection:has-text("cannot be reached")',
+    open: dashboard('offline', (r) => r.abort()),
+  },
+];
+
+/** 1280 px, and 320 px: WCAG 1.4.10's width, a 1280 px window at 400 % zoom. */
+const WIDTHS = [1280, 320];
+
+describe('every page of the service, for keyboard, screen reader and zoom (axe-core, chromium)', function () {
+  this.timeout(120_000);
+  let service: ComposedService;
+  let browser: Browser;
+
+  before(async () => {
+    const gridUrl = await grid.start();
+    service = await startComposedService({
+      MOCK_LLM_LATENCY_MS: '20',
+      ELECTRICITY_MAPS_API_KEY: grid.token,
+      ELECTRICITY_MAPS_BASE_URL: gridUrl,
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (service) {
+      await service.close();
+      await service.stop();
+      await service.metrics.shutdown();
+    }
+    await grid.close();
+  });
+
+  /** Opens `state` in a fresh page `width` px wide, runs `check` on it, and closes it. */
+  async function onPage<T>(state: PageState, width: number, check: (p: Page) => Promise<T>) {
+    const watched = await watchedPage(browser, { width, height: 800 });
+    try {
+      await state.open(watched.page, service.url);
+      const shown = await watched.page.locator(state.shows).count();
+      expect(shown, `${state.name}: ${state.shows}`).to.be.above(0);
+      const result = await check(watched.page);
+      expect(watched.problems, state.name).to.deep.equal([]);
+      return result;
+    } finally {
+      await watched.close();
+    }
+  }
+
+  for (const state of STATES) {
+    it(`${state.name}: no WCAG 2.1 AA violation at 1280 and 320 px, and no sideways scroll at 320`, async () => {
+      for (const width of WIDTHS) {
+        const found = await onPage(state, width, async (page) => ({
+          violations: await wcagViolations(page),
+          overflow: await horizontalOverflow(page),
+        }));
+        expect(found.violations, `${state.name} at ${width} px`).to.deep.equal([]);
+        expect(found.overflow, `${state.name}: px scrolled sideways at ${width} px`).to.equal(0);
+      }
+    });
+
+    it(`${state.name}: Tab reaches every control in order, each with a visible focus, and leaves`, async () => {
+      const { stops, left } = await onPage(state, 1280, (page) => tabThrough(page));
+      // The five links of the navigation at least.
+      expect(stops.length, state.name).to.be.at.least(5);
+      expect(left, `the focus stayed in the page: ${stops.map((s) => s.name)}`).to.equal(true);
+      expect(
+        stops.filter((s) => !s.visible).map((s) => s.name),
+        'no focus shown',
+      ).to.deep.equal([]);
+      expect(
+        stops.filter((s) => !s.inOrder).map((s) => s.name),
+        'out of order',
+      ).to.deep.equal([]);
+    });
+  }
+});
