@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { StubElectricityMaps } from '#library-tests/fixtures/grid/stub-electricity-maps.js';
 import { horizontalOverflow, tabThrough, wcagViolations } from '../helpers/accessibility.js';
-import { CHROMIUM, CHROMIUM_ARGS, watchedPage } from '../helpers/browser.js';
+import { CHROMIUM, CHROMIUM_ARGS, type Watched, watchedPage } from '../helpers/browser.js';
 import { type ComposedService, startComposedService } from '../helpers/composed-service.js';
 
 /** One page of the service in one of its real states, and how a browser gets there. */
@@ -101,6 +101,31 @@ const STATES: PageState[] = [
   },
 ];
 
+/** The sample the dashboard shows. */
+async function shownSample(page: Page): Promise<number> {
+  return Number(await page.locator('#status').getAttribute('data-samples'));
+}
+
+/** Presses Tab until the focus is in `selector`, at most `limit` times; false if it never is. */
+async function tabUntil(page: Page, selector: string, limit = 60): Promise<boolean> {
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate((s) => Boolean(document.activeElement?.closest(s)), selector)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Polls `ready` every 50 ms until it holds, failing after `timeoutMs`. */
+async function until(ready: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(`not so after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** 1280 px, and 320 px: WCAG 1.4.10's width, a 1280 px window at 400 % zoom. */
 const WIDTHS = [1280, 320];
 
@@ -143,6 +168,71 @@ describe('every page of the service, for keyboard, screen reader and zoom (axe-c
       await watched.close();
     }
   }
+
+  /** The live dashboard in a fresh page, with how many data requests it has made. */
+  async function liveDashboard(): Promise<{ watched: Watched; polls(): number }> {
+    const watched = await watchedPage(browser, { width: 1280, height: 900 });
+    let polls = 0;
+    watched.page.on('request', (req) => {
+      if (new URL(req.url()).pathname === '/dashboard/data') polls++;
+    });
+    await dashboard('live')(watched.page, service.url);
+    return { watched, polls: () => polls };
+  }
+
+  it('/dashboard: Tab reaches each series of a chart, and Enter or Space hides and shows it as a click does', async () => {
+    const { watched } = await liveDashboard();
+    try {
+      const { page } = watched;
+      const legend = '#chart-power .u-legend';
+      const reached = await tabUntil(page, legend);
+      expect(reached, `Tab never reached ${legend}`).to.equal(true);
+      const shown = () =>
+        page.evaluate(() => {
+          type Charts = Record<string, { chart: { series: Array<{ show: boolean }> } }>;
+          const { charts } = (window as unknown as { carbonscopeDashboard: { charts: Charts } })
+            .carbonscopeDashboard;
+          return charts.power.chart.series[1].show;
+        });
+      const pressed = () =>
+        page.evaluate(() => document.activeElement?.getAttribute('aria-pressed'));
+      expect([await shown(), await pressed()]).to.deep.equal([true, 'true']);
+      await page.keyboard.press('Enter');
+      expect([await shown(), await pressed()], 'after Enter').to.deep.equal([false, 'false']);
+      // A hidden series' name is still legible (axe, WCAG 1.4.3) and says it can be shown.
+      expect(await wcagViolations(page)).to.deep.equal([]);
+      await page.keyboard.press('Space');
+      expect([await shown(), await pressed()], 'after Space').to.deep.equal([true, 'true']);
+      expect(watched.problems).to.deep.equal([]);
+    } finally {
+      await watched.close();
+    }
+  });
+
+  it('/dashboard: a Pause button, reached by Tab, stops its updates until pressed again (WCAG 2.2.2)', async () => {
+    const { watched, polls } = await liveDashboard();
+    try {
+      const { page } = watched;
+      expect(await tabUntil(page, '#pause'), 'Tab never reached #pause').to.equal(true);
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('#status[data-state="paused"]');
+      expect(await page.locator('#pause').getAttribute('aria-pressed')).to.equal('true');
+      const at = { polls: polls(), sample: await shownSample(page) };
+      // Three samples later by the service, a page still updating would have asked for them.
+      await until(() => service.service.dashboard.data(at.sample).seq >= at.sample + 3);
+      expect({ polls: polls(), sample: await shownSample(page) }, 'while paused').to.deep.equal(at);
+      expect(await page.locator('#connection').textContent()).to.match(/^Paused\b/);
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(
+        (n) => Number(document.getElementById('status')?.dataset.samples) > n,
+        at.sample,
+      );
+      expect(await page.locator('#pause').getAttribute('aria-pressed')).to.equal('false');
+      expect(watched.problems).to.deep.equal([]);
+    } finally {
+      await watched.close();
+    }
+  });
 
   for (const state of STATES) {
     it(`${state.name}: no WCAG 2.1 AA violation at 1280 and 320 px, and no sideways scroll at 320`, async () => {

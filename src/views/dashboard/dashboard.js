@@ -387,8 +387,10 @@
         })),
       ],
     };
+    opts.hooks = { setSeries: [sayShown] };
     const chart = new window.uPlot(opts, dataFor(spec), el);
     describeChart(chart, el);
+    legendButtons(chart);
     state.charts[name] = { chart, signature: signature(spec), spec };
   }
 
@@ -412,6 +414,30 @@
       `${title}: line chart over time; newest values in the table below.`,
     );
     chart.root.querySelector('.u-legend')?.setAttribute('aria-label', `${title}: newest values`);
+  }
+
+  /**
+   * A click on a series' name in the legend hides or shows it: a mouse only, as uPlot draws it.
+   * Each name goes in a button, which a keyboard reaches and presses (its click reaches uPlot's
+   * handler on the cell), pressed while the series is shown.
+   */
+  function legendButtons(chart) {
+    chart.root.querySelectorAll('.u-legend .u-series').forEach((row, i) => {
+      if (i === 0) return;
+      const name = row.querySelector('th');
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'series-toggle';
+      button.append(...name.childNodes);
+      name.append(button);
+    });
+    sayShown(chart);
+  }
+
+  function sayShown(chart) {
+    chart.root.querySelectorAll('.u-legend .u-series').forEach((row, i) => {
+      row.querySelector('button')?.setAttribute('aria-pressed', String(chart.series[i].show));
+    });
   }
 
   function signature(spec) {
@@ -486,11 +512,23 @@
   let timer = null;
   let polling = false;
   let failures = 0;
+  // Paused by the reader (#pause), not only while the tab is hidden.
+  let paused = false;
 
-  /** The next poll, unless the tab is hidden: it then catches up from its cursor when shown. */
+  /**
+   * The next poll, unless the reader paused the page or the tab is hidden: it then catches up
+   * from its cursor when resumed or shown.
+   */
   function schedule(delay) {
     clearTimeout(timer);
     timer = null;
+    if (paused) {
+      const from = state.latest
+        ? ` The figures and charts below are from ${sampleTime(state.latest)}.`
+        : '';
+      setState('paused', `Paused.${from}`);
+      return;
+    }
     if (document.hidden) {
       setState('paused', 'Paused while this tab is hidden.');
       return;
@@ -505,6 +543,9 @@
     let next;
     try {
       const d = await fetchData();
+      // Pressed while this poll was out: the page stays as it was when paused. The cursor is
+      // not moved, so these rows come again on resuming.
+      if (paused) return;
       merge(d);
       state.latest = d;
       renderFigures(d);
@@ -513,6 +554,7 @@
       setState('live', 'Live');
       next = nextPollDelay(d);
     } catch (err) {
+      if (paused) return;
       failures++;
       const from = state.latest ? `are from ${sampleTime(state.latest)}` : 'are not loaded yet';
       setState(
@@ -528,6 +570,16 @@
 
   document.addEventListener('visibilitychange', () => {
     if (document.hidden) schedule(0);
+    else if (!polling && !paused) poll();
+  });
+
+  // Figures that change every second, forever, distract (WCAG 2.2.2): the reader can stop them.
+  const pause = $('pause');
+  pause.hidden = false;
+  pause.addEventListener('click', () => {
+    paused = !paused;
+    pause.setAttribute('aria-pressed', String(paused));
+    if (paused) schedule(0);
     else if (!polling) poll();
   });
 
