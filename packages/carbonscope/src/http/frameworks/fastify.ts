@@ -14,11 +14,18 @@ interface HandlerMessage {
   route?: { url?: unknown };
 }
 
+/** What a Fastify request keeps of the route it matched. */
+interface RouteContext {
+  config?: { url?: unknown };
+}
+
 /** The part of a Fastify request (4 and 5) that naming its route reads. */
 interface FastifyRequest {
   raw: IncomingMessage;
   readonly routeOptions?: { url?: unknown };
-  [key: symbol]: { config?: { url?: unknown } } | undefined;
+  /** Fastify 4.0 to 4.6's own field; later ones have a deprecated getter (FSTDEP012) there. */
+  readonly context?: RouteContext;
+  [key: symbol]: RouteContext | undefined;
 }
 
 type Done = (err?: Error) => void;
@@ -47,7 +54,10 @@ let routeContext: symbol | null | undefined;
  * The template of the route `request` matched (with its plugins' prefixes), undefined for
  * Fastify's 404 handler. Read where Fastify keeps it for its own `routeOptions` getter: that
  * getter builds an object of a dozen fields per call. Found by its symbol's description, once;
- * should a Fastify keep it elsewhere, the getter answers.
+ * should a Fastify keep it elsewhere, the getter answers. Fastify 4.0 to 4.6 have neither (the
+ * symbol came in 4.7, the getter in 4.10): the context is the request's own `context` field, and
+ * their requests were all `unmatched`. Read only where it is the request's own, never through
+ * the later versions' getter, which warns.
  */
 function routeUrlOf(request: FastifyRequest): unknown {
   if (routeContext === undefined) {
@@ -55,7 +65,10 @@ function routeUrlOf(request: FastifyRequest): unknown {
       Object.getOwnPropertySymbols(request).find((s) => s.description === ROUTE_CONTEXT) ?? null;
   }
   const config = routeContext === null ? undefined : request[routeContext]?.config;
-  return config ? config.url : request.routeOptions?.url;
+  if (config) return config.url;
+  const url = request.routeOptions?.url;
+  if (url !== undefined || !Object.hasOwn(request, 'context')) return url;
+  return request.context?.config?.url;
 }
 
 /**

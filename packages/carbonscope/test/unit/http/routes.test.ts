@@ -13,12 +13,17 @@ import express from 'express';
 import express4 from 'express4';
 import Fastify, { type FastifyInstance } from 'fastify';
 import Fastify4 from 'fastify4';
+import fastify40 from 'fastify40';
 import Koa from 'koa';
 import type { OperationFootprint } from '../../../src/energy/index.js';
 import { installRouteResolvers } from '../../../src/http/frameworks/index.js';
 import { setRoute } from '../../../src/http/index.js';
 import type { Carbonscope, CarbonscopeOptions } from '../../../src/runtime/carbonscope.js';
 import { steadyCarbonscope } from '../energy/scripted.js';
+
+// Fastify 4.0's types declare only a default export, which an ES module's default import of
+// CommonJS reads as the whole module (its `default` is the same function at run time).
+const Fastify40 = fastify40.default;
 
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
@@ -515,6 +520,8 @@ describe('http: every request of a server is one operation named by its route te
   const lines: Array<[string, () => FastifyInstance]> = [
     ['5', () => Fastify()],
     ['4', () => Fastify4() as unknown as FastifyInstance],
+    // 4.0 to 4.6 keep the route context as a plain `request.context`: no symbol, no routeOptions.
+    ['4.0', () => Fastify40() as unknown as FastifyInstance],
   ];
   for (const [line, build] of lines) {
     it(`Fastify ${line}: a request a hook answers (auth, 401) keeps the route it matched`, async () => {
@@ -561,21 +568,27 @@ describe('http: every request of a server is one operation named by its route te
     });
   }
 
-  it('Fastify 4: the route each route names, from the instance carbonscope saw being built', async () => {
-    // Fastify 4 has no handler channel: what register and the instrumentation install as they
-    // load (before the application builds its Fastify) names every route of every instance.
-    installRouteResolvers();
-    const app = Fastify4();
-    app.get('/users/:id', async () => ({ ok: true }));
-    app.register(
-      async (v1) => {
-        v1.get('/items/:item', async () => 'item');
-      },
-      { prefix: '/api/v1' },
-    );
-    app.get('/hello', { onRequest: async () => undefined }, async () => 'hi');
-    await expectFastifyRoutes(app);
-  });
+  const fours: Array<[string, () => FastifyInstance]> = [
+    ['4', () => Fastify4() as unknown as FastifyInstance],
+    ['4.0', () => Fastify40() as unknown as FastifyInstance],
+  ];
+  for (const [line, build] of fours) {
+    it(`Fastify ${line}: the route each route names, from the instance carbonscope saw being built`, async () => {
+      // Fastify 4 has no handler channel: what register and the instrumentation install as they
+      // load (before the application builds its Fastify) names every route of every instance.
+      installRouteResolvers();
+      const app = build();
+      app.get('/users/:id', async () => ({ ok: true }));
+      app.register(
+        async (v1) => {
+          v1.get('/items/:item', async () => 'item');
+        },
+        { prefix: '/api/v1' },
+      );
+      app.get('/hello', { onRequest: async () => undefined }, async () => 'hi');
+      await expectFastifyRoutes(app);
+    });
+  }
 
   it('Koa 3 with @koa/router: ctx._matchedRoute, nested routers included', async () => {
     const app = new Koa();
