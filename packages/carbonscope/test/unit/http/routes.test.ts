@@ -15,6 +15,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import Fastify4 from 'fastify4';
 import fastify40 from 'fastify40';
 import Koa from 'koa';
+import KoaRouter71 from 'koa-router71';
 import type { OperationFootprint } from '../../../src/energy/index.js';
 import { installRouteResolvers } from '../../../src/http/frameworks/index.js';
 import { setRoute } from '../../../src/http/index.js';
@@ -607,6 +608,24 @@ describe('http: every request of a server is one operation named by its route te
     app.use(v1.routes());
     const server = createServer(app.callback());
     await expectRouteTemplates(server);
+  });
+
+  it('Koa 3 with koa-router 7.1, the oldest that writes ctx._matchedRoute (7.0 writes none)', async () => {
+    const app = new Koa();
+    const router = new KoaRouter71();
+    router.get('/users/:id', (ctx) => {
+      ctx.body = 'user';
+    });
+    const v1 = new KoaRouter71({ prefix: '/api/v1' });
+    v1.get('/items/:item', (ctx) => {
+      ctx.body = 'item';
+    });
+    router.get('/hello', (ctx) => {
+      ctx.body = 'hi';
+    });
+    app.use(router.routes());
+    app.use(v1.routes());
+    await expectRouteTemplates(createServer(app.callback()));
   });
 
   it("Koa 3 with @koa/router: a regex route, and a router's middleware that answers first", async () => {
