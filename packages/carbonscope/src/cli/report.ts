@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { cpus, freemem, machine, release, totalmem, type } from 'node:os';
+import { type CpuInfo, cpus, freemem, machine, release, totalmem, type } from 'node:os';
 // The codes only (the main entry registers all 78 locales' names); English is registered below.
 import countries from 'i18n-iso-countries/index.js';
 import { JOULES_PER_KWH } from '../energy/emissions.js';
@@ -13,6 +13,7 @@ import {
   sciOf,
   type UnsharedGpu,
 } from '../energy/index.js';
+import { logicalCpus } from '../logical-cpus.js';
 import { CODECARBON_COUNTRY_NAMES } from './codecarbon-country-names.js';
 import type { EmissionsRow } from './csv.js';
 import { treeCpuMeasured } from './tree-cpu/tree-cpu-reader.js';
@@ -572,9 +573,15 @@ export class RamUseMean {
   }
 }
 
-/** The host's facts now; `ram` (a RamUseMean's) in place of the memory in use now. */
-export function hostFacts(ram: RamUse | null = null): HostFacts {
-  const list = cpus();
+/**
+ * The host's facts now; `ram` (a RamUseMean's) in place of the memory in use now. `listCpus`:
+ * os.cpus(), which tests give empty as a /proc mounted subset=pid does.
+ */
+export function hostFacts(
+  ram: RamUse | null = null,
+  listCpus: () => readonly CpuInfo[] = cpus,
+): HostFacts {
+  const list = listCpus();
   const total = totalmem();
   const used = total - freemem();
   const system = type();
@@ -586,7 +593,7 @@ export function hostFacts(ram: RamUse | null = null): HostFacts {
       libc: system === 'Linux' ? glibc() : undefined,
       processor: system === 'Linux' ? unameProcessor() : undefined,
     }),
-    cpuCount: list.length,
+    cpuCount: logicalCpus(() => list),
     cpuModel: list[0]?.model?.trim() || undefined,
     ramTotalGb: total / BYTES_PER_GB,
     ramUsedGb: used / BYTES_PER_GB,

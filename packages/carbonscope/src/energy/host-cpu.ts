@@ -89,7 +89,7 @@ function osCpusTimes(out: CpuTimes, list: () => readonly CpuInfo[]): boolean {
 export interface HostCpuReaderOptions {
   /** Defaults to /proc/stat; tests write their own file. */
   procStatPath?: string;
-  /** Logical CPUs; defaults to os.cpus().length, read once. */
+  /** Logical CPUs; defaults to logicalCpus(listCpus), read once. */
   cpus?: number;
   /** Defaults to os.cpus(); tests give an empty list, as a /proc mounted subset=pid does. */
   listCpus?: () => readonly CpuInfo[];

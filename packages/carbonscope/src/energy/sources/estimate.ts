@@ -38,7 +38,7 @@ export interface EstimateOptions {
   settings: EstimateSettings;
   /** Installed RAM in bytes; defaults to os.totalmem(). */
   totalMemoryBytes?: number;
-  /** Logical CPUs when the tick does not say; defaults to os.cpus().length. */
+  /** Logical CPUs when the tick does not say; defaults to logicalCpus(). */
   cpus?: number;
 }
 

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
@@ -1062,6 +1063,14 @@ describe('CSV row against CodeCarbon 3.3.2', () => {
     }
     expect(excluded).to.equal(true);
     expect(report.excludeNetwork).to.equal(before);
+  });
+
+  it('counts the CPUs where os.cpus() lists none (/proc mounted subset=pid), as the meter does', () => {
+    // Node reads os.cpus() from /proc/stat and /proc/cpuinfo: gone under systemd's
+    // ProcSubset=pid, cpu_count was 0 while the embodied line counted availableParallelism()'s.
+    const host = hostFacts(null, () => []);
+    expect(host.cpuCount).to.equal(availableParallelism());
+    expect(host.cpuModel).to.equal(undefined);
   });
 
   it('writes the RAM in use as the mean over the run, as CodeCarbon does, not at its end', () => {
