@@ -287,8 +287,8 @@ export function unreadableReason(path: string, code: string | undefined, root: s
 /**
  * The probe of a tree with a package or psys zone that cannot be named. A link to nothing is a
  * container's bind mount of /sys/class/powercap: its links lead into /sys/devices/virtual/powercap,
- * which Docker and containerd mask in every container (since CVE-2020-8694), so the folder itself
- * is what to mount, where no mask lies.
+ * which Docker and containerd mask in a container not --privileged (since CVE-2020-8694), so the
+ * folder itself is what to mount, where no mask lies.
  */
 function unnamedProbe(z: UnnamedZone): ProbeResult {
   if (z.missingTarget !== undefined) {
