@@ -28,13 +28,13 @@ function removeAtExit(): void {
 }
 
 /**
- * A fresh folder in the temporary folder, for a module that keeps one for the whole run (an
- * empty working directory for the processes it spawns): removed, with what is in it, when the
- * process ends.
+ * A fresh folder in the temporary folder (or in `parent`), for a module that keeps one for the
+ * whole run (an empty working directory for the processes it spawns): removed, with what is in
+ * it, when the process ends.
  */
-export function tempDirUntilExit(prefix: string): string {
+export function tempDirUntilExit(prefix: string, parent = tmpdir()): string {
   if (!removing) removeAtExit();
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(parent, prefix));
   dirs.add(dir);
   return dir;
 }

@@ -1,9 +1,6 @@
 import { once } from 'node:events';
-import { cpSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
@@ -16,12 +13,12 @@ import { withCurrentGauges } from '../../../src/otel/current-gauges.js';
 import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
 import { LocalHistograms } from '../../../src/otel/local-histograms.js';
 import { SCOPE } from '../../../src/otel/scope.js';
-import { libraryRoot } from '../../../src/paths.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { startDefault, stopDefault } from '../../../src/runtime/default.js';
 import { SettingsError } from '../../../src/settings.js';
 import { findSample } from '../../helpers/metrics.js';
 import { histogramPoint, metricsOf, otlpReceiver, sumOf } from '../../helpers/otlp-receiver.js';
+import { fromPackageCopy } from '../../helpers/package-copy.js';
 import { waitFor } from '../../helpers/wait.js';
 import {
   constantSource,
@@ -50,23 +47,6 @@ function provider(metricProducers: sdkMetrics.MetricProducer[] = []) {
     mp,
     scrape: async () => serializer.serialize((await reader.collect()).resourceMetrics),
   };
-}
-
-/**
- * A second copy of the built package, as another package's node_modules would hold one, whose
- * package.json says `version`: its own modules, its own state, the same globalThis.
- */
-async function secondCopy(
-  version: string,
-): Promise<{ CarbonscopeInstrumentation: typeof CarbonscopeInstrumentation }> {
-  const built = fileURLToPath(new URL('../../../src/', import.meta.url));
-  const root = fileURLToPath(new URL(`../../../second-copy-${version}/`, import.meta.url));
-  rmSync(root, { recursive: true, force: true });
-  cpSync(built, join(root, 'dist', 'src'), { recursive: true });
-  symlinkSync(join(libraryRoot, 'data'), join(root, 'data'));
-  writeFileSync(join(root, 'package.json'), JSON.stringify({ version, type: 'module' }));
-  const url = pathToFileURL(join(root, 'dist', 'src', 'otel', 'instrumentation.js'));
-  return import(url.href);
 }
 
 /**
@@ -974,7 +954,9 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
     // meters of one provider differ by the scope's version. Bound to each, every operation was
     // recorded twice, once per scope version.
     it('records each operation once, with one warning', async () => {
-      const other = await secondCopy('0.0.0-other');
+      const other = await fromPackageCopy<{
+        CarbonscopeInstrumentation: typeof CarbonscopeInstrumentation;
+      }>('0.0.0-other', 'otel/instrumentation.js');
       const { mp, scrape } = provider();
       metrics.setGlobalMeterProvider(mp);
       const told = memoryLogger();

@@ -1,14 +1,10 @@
-import { cpSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { start, stop } from '../../../src/api.js';
 import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
-import { libraryRoot } from '../../../src/paths.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
-import { VERSION } from '../../../src/version.js';
+import { fromPackageCopy } from '../../helpers/package-copy.js';
 import { memoryLogger, testConfig } from '../energy/scripted.js';
 
 // Two copies of carbonscope in one process (the application's and a dependency's, of two
@@ -34,20 +30,6 @@ async function startedByAnOlderCopy(): Promise<{
   await cs.start();
   holder[KEY] = { starting: Promise.resolve(cs), started: cs, atStop: [] };
   return { cs, lines };
-}
-
-/** Another copy of the built package, whose version.js says `version`: its own modules. */
-async function copyOfVersion(version: string): Promise<{ start: typeof start; stop: typeof stop }> {
-  const built = fileURLToPath(new URL('../../../src/', import.meta.url));
-  const root = fileURLToPath(new URL(`../../../other-copy-${version}/`, import.meta.url));
-  rmSync(root, { recursive: true, force: true });
-  const src = join(root, 'dist', 'src');
-  cpSync(built, src, { recursive: true });
-  symlinkSync(join(libraryRoot, 'data'), join(root, 'data'));
-  writeFileSync(join(root, 'package.json'), JSON.stringify({ version, type: 'module' }));
-  const versionFile = join(src, 'version.js');
-  writeFileSync(versionFile, readFileSync(versionFile, 'utf8').replace(VERSION, version));
-  return import(pathToFileURL(join(src, 'api.js')).href);
 }
 
 describe('two copies of carbonscope in one process', () => {
@@ -87,7 +69,10 @@ describe('two copies of carbonscope in one process', () => {
   // This copy's bindMetrics reads the instance's insides: bound to an instance of a version
   // whose insides differ, every sample's recording failed and no operation was exported.
   it("binds another version's instance with that version's own code", async () => {
-    const other = await copyOfVersion('0.0.0-other');
+    const other = await fromPackageCopy<{ start: typeof start; stop: typeof stop }>(
+      '0.0.0-other',
+      'api.js',
+    );
     const cs = await other.start({ settings: testConfig(ENV), logger: memoryLogger().logger });
     const reader = new PrometheusExporter({ preventServerStart: true });
     const mp = new MeterProvider({ readers: [reader] });
