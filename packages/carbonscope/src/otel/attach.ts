@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import type { Carbonscope } from '../runtime/carbonscope.js';
 import type { Env } from '../settings.js';
 import { VERSION } from '../version.js';
-import { type BindMetricsOptions, bindMetrics } from './bind-metrics.js';
+import type { BindMetricsOptions } from './bind-metrics.js';
 import { onGlobalMeterProviderSet } from './global-registration.js';
 import { MissingSdkError, SdkTooOldError } from './optional-sdk.js';
 import {
@@ -13,7 +13,7 @@ import {
   startOwnProvider,
 } from './own-provider.js';
 import { SCOPE } from './scope.js';
-import { bindMetricsOnce } from './shared-binding.js';
+import { bindMetricsOnce, bindWithItsCode } from './shared-binding.js';
 
 export const SCOPE_NAME = SCOPE.name;
 
@@ -134,7 +134,8 @@ export async function attachToOtel(
   }
   const provider = own;
   for (const server of provider.servers) cs.ignoreServer(server);
-  const detachOwn = bindMetrics(provider.provider.getMeter(SCOPE_NAME, VERSION), cs, {
+  // Where another copy's start() made `cs` (register imported after it), that copy's code.
+  const detachOwn = bindWithItsCode(provider.provider, cs, {
     ...options,
     histograms: provider.histograms,
   });

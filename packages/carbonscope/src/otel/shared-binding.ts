@@ -53,13 +53,24 @@ export function bindMetricsOnce(
     cs,
     by: who,
     users: 1,
-    // The instance's own copy's code where another copy made it: this copy's, bound to another
-    // version's instance, read fields that version lacks, and each sample's recording failed.
-    detach: (binderOf(cs) ?? bindToProvider)(provider, cs, options),
+    detach: bindWithItsCode(provider, cs, options),
     told: false,
   };
   bindings.set(provider, binding);
   return released(bindings, provider, binding);
+}
+
+/**
+ * bindMetrics to the provider's carbonscope meter by the code of the copy of the package that
+ * made `cs`, where another copy made it: this copy's, bound to another version's instance, read
+ * fields that version lacks, and each sample's recording failed.
+ */
+export function bindWithItsCode(
+  provider: MeterProvider,
+  cs: Carbonscope,
+  options: BindMetricsOptions,
+): () => void {
+  return (binderOf(cs) ?? bindToProvider)(provider, cs, options);
 }
 
 function sharedWarning(first: string, second: string): string {

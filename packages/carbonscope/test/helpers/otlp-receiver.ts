@@ -115,7 +115,7 @@ export interface OtlpMetric {
 export interface OtlpMetricsRequest {
   resourceMetrics: Array<{
     resource: { attributes: OtlpAttribute[] };
-    scopeMetrics: Array<{ scope?: { name?: string }; metrics: OtlpMetric[] }>;
+    scopeMetrics: Array<{ scope?: { name?: string; version?: string }; metrics: OtlpMetric[] }>;
   }>;
 }
 

@@ -2,8 +2,10 @@ import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporte
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { start, stop } from '../../../src/api.js';
+import { attachToOtel } from '../../../src/otel/attach.js';
 import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
+import { otlpReceiver } from '../../helpers/otlp-receiver.js';
 import { fromPackageCopy } from '../../helpers/package-copy.js';
 import { memoryLogger, testConfig } from '../energy/scripted.js';
 
@@ -93,6 +95,42 @@ describe('two copies of carbonscope in one process', () => {
       instrumentation.disable();
       await other.stop();
       await mp.shutdown();
+    }
+  });
+
+  // Register's own SDK, where another copy's start() came first: it bound with register's copy's
+  // code, as the instrumentation did before.
+  it("register's own SDK binds another version's instance with that version's own code", async () => {
+    const other = await fromPackageCopy<{ start: typeof start; stop: typeof stop }>(
+      '0.0.0-other',
+      'api.js',
+    );
+    const cs = await other.start({ settings: testConfig(ENV), logger: memoryLogger().logger });
+    const receiver = await otlpReceiver();
+    const env = { OTEL_METRICS_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
+    try {
+      // The OTLP exporter reads its endpoint from process.env, as register hands it.
+      process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
+      const attached = await attachToOtel(cs, env, memoryLogger().logger).finally(() => {
+        delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+      });
+      expect(attached.mode).to.equal('own');
+      cs.track('resize', () => 1);
+      cs.meter.sampleNow();
+      await attached.shutdown();
+      // Its histograms are register's own (LocalHistograms, of its provider): the rest is bound.
+      const bound = receiver.pushes.flatMap((push) =>
+        push.body.resourceMetrics.flatMap((r) =>
+          r.scopeMetrics.flatMap((s) =>
+            s.metrics.filter((m) => !m.histogram).map(() => s.scope?.version),
+          ),
+        ),
+      );
+      expect(bound).not.to.have.length(0);
+      expect(new Set(bound)).to.deep.equal(new Set(['0.0.0-other']));
+    } finally {
+      await other.stop();
+      await receiver.close();
     }
   });
 });
