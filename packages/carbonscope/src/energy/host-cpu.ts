@@ -93,13 +93,22 @@ export interface HostCpuReaderOptions {
   cpus?: number;
   /** Defaults to os.cpus(); tests give an empty list, as a /proc mounted subset=pid does. */
   listCpus?: () => readonly CpuInfo[];
+  /** Told why, of each read that fails once one got through (the caller warns once a reason). */
+  onReadError?: (reason: string) => void;
 }
 
 /**
  * Returns a function that gives the host CPU time spent since its previous call (the first
  * call: since creation). Reads the aggregate line of /proc/stat (USER_HZ ticks) and falls back
- * to os.cpus() when that file cannot be read. Deltas never go negative (a CPU going offline
- * can shrink the aggregate).
+ * to os.cpus() when that file cannot be read at creation. Deltas never go negative (a CPU going
+ * offline can shrink the aggregate).
+ *
+ * A read that fails after one got through (EMFILE while the process is out of file descriptors)
+ * is a miss: the last delta stands in for the host's load meanwhile, the baseline is kept, and
+ * the next read that gets through gives the delta since it spread over the calls it spans (the
+ * sampler calls at a steady interval), so its load is the average over the gap and its size one
+ * interval's. It used to switch to os.cpus() for good, which reads /proc/stat too and then gave
+ * nothing, and counted from zero: its next delta was all the CPU time since boot.
  */
 export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => HostCpuDelta {
   const path = options.procStatPath ?? PROC_STAT_PATH;
@@ -108,43 +117,42 @@ export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => H
   const list = options.listCpus ?? osCpus;
   const cpus = options.cpus ?? logicalCpus(list);
   const now: CpuTimes = { active: 0, total: 0 };
-  let useProc = fromProc(now);
+  const useProc = fromProc(now);
   // Linux reads os.cpus() from /proc/stat too: where neither lists a CPU, nothing tells the
   // host's CPU time, and the meter is told why rather than handed an idle host.
   let unread: string | undefined;
-  const fromList = (): void => {
-    unread = osCpusTimes(now, list)
+  const fromList = (): boolean => {
+    const listed = osCpusTimes(now, list);
+    unread = listed
       ? undefined
       : `cannot read ${path} (${failure.code ?? 'no cpu line'}) and os.cpus() lists no CPU ` +
         "(a /proc mounted with subset=pid, as systemd's ProcSubset=pid does)";
+    return listed;
   };
-  if (!useProc) fromList();
+  let baseline = useProc || fromList();
+  const unitsPerSecond = useProc ? USER_HZ : 1000;
   let prevActive = now.active;
   let prevTotal = now.total;
+  let last: HostCpuDelta = { activeSeconds: 0, totalSeconds: 0, cpus };
+  let missed = 0;
 
   return () => {
-    let unitsPerSecond = USER_HZ;
-    if (useProc && !fromProc(now)) {
-      // /proc/stat went away: switch for good, and restart the baseline in the new unit.
-      useProc = false;
-      fromList();
-      prevActive = now.active;
-      prevTotal = now.total;
+    if (!(useProc ? fromProc(now) : fromList())) {
+      if (!baseline) return { activeSeconds: 0, totalSeconds: 0, cpus, unread: unread ?? '' };
+      missed += 1;
+      options.onReadError?.(useProc ? `${path}: ${failure.code ?? 'no cpu line'}` : `${unread}`);
+      return last;
     }
-    if (!useProc) {
-      fromList();
-      unitsPerSecond = 1000;
-    }
-    const active = Math.max(0, now.active - prevActive);
-    const total = Math.max(active, now.total - prevTotal);
+    const known = baseline;
+    baseline = true;
+    const spans = missed + 1;
+    missed = 0;
+    const active = known ? Math.max(0, now.active - prevActive) : 0;
+    const total = known ? Math.max(active, now.total - prevTotal) : 0;
     prevActive = now.active;
     prevTotal = now.total;
-    const delta: HostCpuDelta = {
-      activeSeconds: active / unitsPerSecond,
-      totalSeconds: total / unitsPerSecond,
-      cpus,
-    };
-    if (unread !== undefined) delta.unread = unread;
-    return delta;
+    const per = unitsPerSecond * spans;
+    last = { activeSeconds: active / per, totalSeconds: total / per, cpus };
+    return last;
   };
 }

@@ -301,7 +301,15 @@ export class Carbonscope implements OperationTracker {
       ...bootClockOf(options),
       wallClock: options.wallClock ?? Date.now,
       timer: options.timer ?? unrefTimer,
-      hostCpu: options.hostCpu ?? createHostCpuReader(),
+      hostCpu:
+        options.hostCpu ??
+        createHostCpuReader({
+          onReadError: warnOnce(
+            logger,
+            'energy meter: reading the host CPU time',
+            'its last reading stands in until a read gets through',
+          ),
+        }),
       processCpu: options.processCpu ?? ownProcessCpu,
       ...(options.gpuShares ? { gpuShares: options.gpuShares } : {}),
     });

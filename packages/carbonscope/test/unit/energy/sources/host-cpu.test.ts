@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -74,6 +75,66 @@ describe('energy/host-cpu', () => {
         `cannot read ${missing} (ENOENT) and os.cpus() lists no CPU (a /proc mounted with ` +
         "subset=pid, as systemd's ProcSubset=pid does)",
     });
+  });
+
+  it('takes a failed read of /proc/stat for a miss, not its end: the last delta stands in', () => {
+    // Under `ulimit -n` exhaustion (EMFILE) the open fails for a while. The reader used to switch
+    // to os.cpus() for good, which fails too (it returns no CPU), and then counted from zero: its
+    // first delta was all the CPU time since boot, and the process's share of it none.
+    const path = join(dir, 'stat');
+    writeFileSync(path, stat([1000, 0, 500, 9000, 0, 0, 0, 0, 0, 0]));
+    const errors: string[] = [];
+    const read = createHostCpuReader({
+      procStatPath: path,
+      cpus: 2,
+      onReadError: (reason) => errors.push(reason),
+    });
+    writeFileSync(path, stat([1100, 0, 550, 9350, 0, 0, 0, 0, 0, 0]));
+    const first = read();
+    expect(first).to.deep.equal({ activeSeconds: 1.5, totalSeconds: 5, cpus: 2 });
+    unlinkSync(path);
+    expect(read()).to.deep.equal(first);
+    expect(read()).to.deep.equal(first);
+    expect(errors).to.have.length(2);
+    expect(errors[0]).to.equal(`${path}: ENOENT`);
+    // Three intervals since the last good read: their delta, at one interval's size.
+    writeFileSync(path, stat([1400, 0, 700, 10100, 0, 0, 0, 0, 0, 0]));
+    expect(read()).to.deep.equal({ activeSeconds: 1.5, totalSeconds: 4, cpus: 2 });
+  });
+
+  it('reads /proc/stat again once file descriptors free up (real EMFILE, ulimit -n 40)', () => {
+    const hostCpu = new URL('../../../../src/energy/host-cpu.js', import.meta.url).href;
+    const script = `import(${JSON.stringify(hostCpu)}).then(({ createHostCpuReader }) => {
+      const fs = require('node:fs');
+      const errors = [];
+      const read = createHostCpuReader({ onReadError: (reason) => errors.push(reason) });
+      const spin = (ms) => { const t = performance.now(); while (performance.now() - t < ms); };
+      spin(30);
+      read();
+      const held = [];
+      try { for (;;) held.push(fs.openSync('/dev/null', 'r')); } catch {}
+      spin(30);
+      read();
+      for (const fd of held) fs.closeSync(fd);
+      spin(30);
+      const after = read();
+      process.stdout.write(JSON.stringify({ held: held.length, errors, after }));
+    })`;
+    const child = spawnSync(
+      'bash',
+      ['-c', 'ulimit -n 40 && exec "$0" -e "$1"', process.execPath, script],
+      { encoding: 'utf8' },
+    );
+    const out = JSON.parse(child.stdout || '{}') as {
+      held: number;
+      errors: string[];
+      after: { totalSeconds: number; activeSeconds: number; cpus: number };
+    };
+    expect(out.held, child.stderr).to.be.greaterThan(0);
+    // Two spins of ~30 ms, on every CPU at most: read anew, not since boot (hours of CPU time).
+    expect(out.after.totalSeconds).to.be.greaterThan(0);
+    expect(out.after.totalSeconds).to.be.below(5 * out.after.cpus);
+    expect(out.errors).to.deep.equal(['/proc/stat: EMFILE']);
   });
 
   it('rejects a head that is not the aggregate cpu line', () => {
