@@ -2,6 +2,7 @@
 import { markOwnCli } from '../own-cli.js';
 import { printable } from '../printable.js';
 import { type Ending, endProcess } from './ending.js';
+import { loadModule } from './load-module.js';
 import { watchStdout } from './output.js';
 import { MONITOR_STOP_SIGNALS, takeStopSignals } from './stop-signals.js';
 
@@ -15,29 +16,34 @@ const monitorSignals =
 async function main(argv: string[]): Promise<number | Ending> {
   const [command, ...rest] = argv;
   try {
-    const { commandHelp, MAIN_HELP, UsageError, unknownCommand } = await import('./args.js');
+    const { commandHelp, MAIN_HELP, UsageError, unknownCommand } =
+      await loadModule<typeof import('./args.js')>('./args.js');
     switch (command) {
       // Each command loads only its own modules: `impacts` needs none of the meter, OTel SDK and
       // grid modules that `run` and `monitor` load (about half the start-up CPU time).
       case 'run':
-        return await (await import('./run.js')).runCommand(rest);
+        return await (await loadModule<typeof import('./run.js')>('./run.js')).runCommand(rest);
       case 'monitor':
-        return await (await import('./monitor.js')).monitorCommand(
-          rest,
-          process.env,
-          monitorSignals,
-        );
+        return await (
+          await loadModule<typeof import('./monitor.js')>('./monitor.js')
+        ).monitorCommand(rest, process.env, monitorSignals);
       case 'impacts':
-        return await (await import('./impacts.js')).impactsCommand(rest);
+        return await (
+          await loadModule<typeof import('./impacts.js')>('./impacts.js')
+        ).impactsCommand(rest);
       case '--version':
       case '-V':
-        process.stdout.write(`${(await import('../version.js')).VERSION}\n`);
+        process.stdout.write(
+          `${(await loadModule<typeof import('../version.js')>('../version.js')).VERSION}\n`,
+        );
         return 0;
       case undefined:
       case '-h':
       case '--help':
         process.stdout.write(MAIN_HELP);
-        return command === undefined ? (await import('./failure.js')).USAGE_EXIT : 0;
+        return command === undefined
+          ? (await loadModule<typeof import('./failure.js')>('./failure.js')).USAGE_EXIT
+          : 0;
       case 'help':
         // `carbonscope help run`, as git and npm take it.
         process.stdout.write(rest[0] === undefined ? MAIN_HELP : commandHelp(rest[0]));
@@ -46,7 +52,7 @@ async function main(argv: string[]): Promise<number | Ending> {
         throw new UsageError(unknownCommand(command));
     }
   } catch (err) {
-    const { failureOf } = await import('./failure.js');
+    const { failureOf } = await loadModule<typeof import('./failure.js')>('./failure.js');
     const failure = failureOf(err, command, rest, process.env);
     process.stderr.write(failure.text);
     return failure.code;

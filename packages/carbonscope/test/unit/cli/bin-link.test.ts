@@ -37,4 +37,20 @@ describe('the carbonscope command as npm links it', () => {
     const { stdout } = await run(process.execPath, [`${PACKAGE_DIR}${bin}`, 'help', 'impacts']);
     expect(stdout).to.match(/carbonscope impacts/);
   });
+
+  it('runs under a small file-descriptor limit (ulimit -n 64), each command', async () => {
+    // Node 20 reads an import()ed module graph's files all at once: `run` and `monitor` (zod's
+    // locales among their ~500 modules) died at start below `ulimit -n` 112 with EMFILE and a
+    // stack trace, where `register` (loaded by require()) ran at 40.
+    const limited = (args: string[]) =>
+      run('bash', ['-c', 'ulimit -n 64 && exec "$@"', 'bash', process.execPath, bin, ...args], {
+        cwd: PACKAGE_DIR,
+        env: { ...process.env, CARBONSCOPE_LOG_LEVEL: 'error' },
+      });
+    const ran = await limited(['run', '-z', 'DE', '--json', '--', process.execPath, '-e', '1']);
+    expect(ran.stderr).to.match(/exited with code 0/);
+    expect(JSON.parse(ran.stdout)).to.have.property('exit');
+    const impacts = await limited(['impacts', '--model', 'gpt-4o', '--output-tokens', '10']);
+    expect(impacts.stdout).to.match(/CO2e/);
+  });
 });
