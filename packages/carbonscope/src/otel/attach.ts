@@ -1,17 +1,22 @@
+import type { AddressInfo } from 'node:net';
 import { metrics } from '@opentelemetry/api';
+import { hostPort } from '../listen-host.js';
 import type { Logger } from '../log.js';
 import type { Carbonscope } from '../runtime/carbonscope.js';
 import type { Env } from '../settings.js';
 import { VERSION } from '../version.js';
 import type { BindMetricsOptions } from './bind-metrics.js';
+import { acceptsConnections } from './endpoint-probe.js';
 import { onGlobalMeterProviderSet } from './global-registration.js';
 import { MissingSdkError, SdkTooOldError } from './optional-sdk.js';
 import {
   globalProviderShutDown,
   hasGlobalMeterProvider,
+  type OwnProvider,
   ownProviderPushes,
   startOwnProvider,
 } from './own-provider.js';
+import { restartRefusedExporters, unservedAfterHandOver } from './refused-exporters.js';
 import { SCOPE } from './scope.js';
 import { bindMetricsOnce, bindWithItsCode } from './shared-binding.js';
 
@@ -101,6 +106,30 @@ function joinWhenRegistered(cs: Carbonscope, options: BindMetricsOptions, logger
 }
 
 /**
+ * Stops the own provider for the application's, whose Prometheus exporter (NodeSDK's, from the
+ * same OTEL_METRICS_EXPORTER) found the port held by the own endpoint where its SDK started
+ * late: started again once the port is free, it serves what the own endpoint served.
+ */
+async function handOverOwn(own: OwnProvider, logger: Logger): Promise<void> {
+  // Where it listened: one not listening yet (a hand-over as it starts) refused nobody. Its port
+  // is free once handOver() has closed it (the listening socket goes at close(), not waiting on
+  // a scraper's kept-alive connection, which would hold it for as long as scrapes come).
+  const served = own.servers.map((server) => server.address()).filter(isAddressInfo);
+  await own.handOver();
+  if (served.length === 0) return;
+  if (await restartRefusedExporters(metrics.getMeterProvider(), logger)) return;
+  // Readers it cannot read: one connection says whether anything serves there now.
+  for (const address of served) {
+    if (await acceptsConnections(address)) continue;
+    logger.warn(unservedAfterHandOver(hostPort(address.address, address.port)));
+  }
+}
+
+function isAddressInfo(address: string | AddressInfo | null): address is AddressInfo {
+  return typeof address === 'object' && address !== null;
+}
+
+/**
  * Gives carbonscope's figures to OpenTelemetry: when the application registered a meter
  * provider, carbonscope's instruments join it; otherwise carbonscope starts one of its own (never
  * the global one) as the standard OTEL_* variables say, when the SDK packages are installed
@@ -128,7 +157,7 @@ export async function attachToOtel(
   if (!own) return { mode: 'none', ...NOTHING_OWN };
   // The application registered while the SDK's packages loaded: the own one has counted nothing.
   if (hasGlobalMeterProvider()) {
-    await own.handOver();
+    await handOverOwn(own, logger);
     joinGlobal(cs, options, logger);
     return { mode: 'global', ...NOTHING_OWN };
   }
@@ -164,7 +193,7 @@ export async function attachToOtel(
     joined = true;
     provider.histograms.replay(globalMeter(), provider.pushed);
     detachOwn();
-    stopping ??= provider.handOver();
+    stopping ??= handOverOwn(provider, logger);
     return stopping;
   };
   // At once, inside the application's registration: an application may shut its provider down

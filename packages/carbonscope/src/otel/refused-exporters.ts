@@ -1,0 +1,83 @@
+import type { Logger } from '../log.js';
+
+/**
+ * What is read of the application's PrometheusExporter (exporter-prometheus 0.2xx and 0.3xx): its
+ * public startServer(), and the start it keeps, which startServer() hands back ever after, a
+ * failed one too: no public call tries again.
+ */
+interface ServingExporter {
+  startServer(): Promise<void>;
+  getMetricsRequestHandler: unknown;
+  _startServerPromise?: Promise<void>;
+}
+
+/**
+ * The readers of an SDK MeterProvider (sdk-metrics 2.x and 3.x keep them so): it lists them
+ * nowhere public. None where another provider's insides are not these.
+ */
+function readersOf(provider: unknown): unknown[] {
+  const state = (provider as { _sharedState?: { metricCollectors?: unknown } } | undefined)
+    ?._sharedState;
+  const collectors = state?.metricCollectors;
+  if (!Array.isArray(collectors)) return [];
+  return collectors.map((c) => (c as { _metricReader?: unknown } | undefined)?._metricReader);
+}
+
+function isServingExporter(reader: unknown): reader is ServingExporter {
+  const r = reader as Partial<ServingExporter> | undefined;
+  return typeof r?.startServer === 'function' && typeof r.getMetricsRequestHandler === 'function';
+}
+
+/** The error its start ended with; undefined where it listens (or was never asked to). */
+async function startFailure(exporter: ServingExporter): Promise<unknown> {
+  const started = exporter._startServerPromise;
+  if (!started) return undefined;
+  return started.then(
+    () => undefined,
+    (err: unknown) => err ?? new Error('its server did not start'),
+  );
+}
+
+function addressInUse(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === 'EADDRINUSE';
+}
+
+const LATE_FIX =
+  "start the application's SDK before it loads anything slow, or give carbonscope another port (OTEL_EXPORTER_PROMETHEUS_PORT for register, the exporter's own `port` in code)";
+
+/**
+ * After carbonscope's own Prometheus endpoint closed at the hand-over: the application's
+ * exporters that could not listen while it held the port (an SDK started late) are started
+ * again, and serve the application's metrics with carbonscope's, as an SDK started first does.
+ * One that still cannot is one warning: nothing serves its metrics, nor carbonscope's. False
+ * where the provider's readers cannot be read.
+ */
+export async function restartRefusedExporters(provider: unknown, logger: Logger): Promise<boolean> {
+  const readers = readersOf(provider);
+  for (const reader of readers) {
+    if (!isServingExporter(reader)) continue;
+    const failure = await startFailure(reader);
+    if (!addressInUse(failure)) continue;
+    reader._startServerPromise = undefined;
+    try {
+      await reader.startServer();
+      logger.info(
+        "the application's Prometheus exporter could not listen while carbonscope's own endpoint held the port: started again, it serves carbonscope's metrics too",
+      );
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      logger.warn(
+        `the application's Prometheus exporter could not listen (${reason}): nothing serves its metrics, nor carbonscope's; ${LATE_FIX}`,
+      );
+    }
+  }
+  return readers.length > 0;
+}
+
+/**
+ * Said where the application's provider keeps its readers where they cannot be read (not the
+ * SDK's 2.x or 3.x) and nothing accepts connections where carbonscope's endpoint was.
+ */
+export function unservedAfterHandOver(where: string): string {
+  return `nothing serves ${where} since carbonscope's metrics went to the application's meter provider: an exporter of its that could not listen while carbonscope's own endpoint held the port cannot be found to start again; ${LATE_FIX}`;
+}
