@@ -36,7 +36,8 @@ const ASSET_HREF = `.${ASSET_PREFIX}`;
  * The page. Each table's wrapper scrolls a table wider than the screen (at 320 px both, at
  * 1280 px the recent one) and is a named region in the tab order: a keyboard scrolls only what
  * it can focus, and the table cells hold nothing focusable (WCAG 2.1.1). Its figures update
- * every second without end: #pause stops them (WCAG 2.2.2), shown once the script runs.
+ * every second without end: #pause stops them (WCAG 2.2.2), shown once the script runs; its
+ * name becomes Resume updates.
  */
 function dashboardPage(): string {
   const head = html`<link rel="stylesheet" href="${ASSET_HREF}uplot.css">
@@ -44,7 +45,7 @@ function dashboardPage(): string {
 <script src="${ASSET_HREF}uplot.js" defer></script>
 <script src="${ASSET_HREF}format.js" defer></script>
 <script src="${ASSET_HREF}dashboard.js" defer></script>`;
-  const body = html`<p id="status" class="status muted" data-state="loading"><span id="connection" role="status">Loading the first samples…</span> <span id="sample"></span> <button type="button" id="pause" aria-pressed="false" hidden>Pause updates</button></p>
+  const body = html`<p id="status" class="status muted" data-state="loading"><span id="connection" role="status">Loading the first samples…</span> <span id="sample"></span> <button type="button" id="pause" hidden>Pause updates</button></p>
 <noscript><p>This page needs JavaScript to load and draw its figures: <a href="./energy">/energy</a> has them as JSON.</p></noscript>
 <p id="plain" class="plain" data-testid="plain-words"></p>
 <section class="cards" aria-label="Energy and emissions so far">

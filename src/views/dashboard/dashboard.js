@@ -574,11 +574,12 @@
   });
 
   // Figures that change every second, forever, distract (WCAG 2.2.2): the reader can stop them.
+  // The button says what a press does: a pressed state drawn by nothing looked the same paused.
   const pause = $('pause');
   pause.hidden = false;
   pause.addEventListener('click', () => {
     paused = !paused;
-    pause.setAttribute('aria-pressed', String(paused));
+    pause.textContent = paused ? 'Resume updates' : 'Pause updates';
     if (paused) schedule(0);
     else if (!polling) poll();
   });
