@@ -19,7 +19,8 @@ interface AxeResult {
  * evaluation, not a script tag, which the page's Content-Security-Policy would refuse.
  */
 export async function wcagViolations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE_SOURCE);
+  // Once a page: the source is 0.5 MB to parse.
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
   const result = await page.evaluate(
     (tags) =>
       (window as unknown as { axe: { run(c: Document, o: unknown): Promise<AxeResult> } }).axe.run(
