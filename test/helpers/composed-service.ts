@@ -44,3 +44,18 @@ export async function startComposedService(env: Record<string, string>): Promise
     },
   };
 }
+
+/** A started service as the browser tests hold it. */
+export interface StoppableService {
+  close(): Promise<void>;
+  stop(): Promise<void>;
+  metrics: { shutdown(): Promise<void> };
+}
+
+/** Stops a service a test started: its listener, its parts, then its metrics; none, nothing. */
+export async function stopService(service: StoppableService | undefined): Promise<void> {
+  if (!service) return;
+  await service.close();
+  await service.stop();
+  await service.metrics.shutdown();
+}

@@ -9,7 +9,11 @@ import {
   type Watched,
   watchedPage,
 } from '../helpers/browser.js';
-import { type ComposedService, startComposedService } from '../helpers/composed-service.js';
+import {
+  type ComposedService,
+  startComposedService,
+  stopService,
+} from '../helpers/composed-service.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** One page of the service in one of its real states, and how a browser gets there. */
@@ -142,11 +146,7 @@ describe('every page of the service, for keyboard, screen reader and zoom (axe-c
 
   after(async () => {
     await browser?.close();
-    if (service) {
-      await service.close();
-      await service.stop();
-      await service.metrics.shutdown();
-    }
+    await stopService(service);
     await grid.close();
   });
 

@@ -16,7 +16,7 @@ import {
   type Watched,
   watchedPage,
 } from '../helpers/browser.js';
-import { startComposedService } from '../helpers/composed-service.js';
+import { startComposedService, stopService } from '../helpers/composed-service.js';
 
 const ARTIFACTS = join(projectRoot, 'test-artifacts');
 const CHARTS = ['power', 'emissions', 'grid', 'requests'];
@@ -295,11 +295,7 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
 
   after(async () => {
     await browser?.close();
-    if (service) {
-      await service.close();
-      await service.stop();
-      await service.metrics.shutdown();
-    }
+    await stopService(service);
   });
 
   for (const view of [

@@ -4,7 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, formPage } from '../helpers/browser.js';
-import { type ComposedService, startComposedService } from '../helpers/composed-service.js';
+import {
+  type ComposedService,
+  startComposedService,
+  stopService,
+} from '../helpers/composed-service.js';
 
 /** An activity in Arabic that starts with a number: "10 hours of driving". */
 const ARABIC = '10 ساعات قيادة';
@@ -117,11 +121,7 @@ describe('the pages with right-to-left text and bidi controls, in a real browser
 
   after(async () => {
     await browser?.close();
-    if (service) {
-      await service.close();
-      await service.stop();
-      await service.metrics.shutdown();
-    }
+    await stopService(service);
     await upstream?.close();
   });
 

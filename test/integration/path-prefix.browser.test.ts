@@ -4,7 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { type Browser, chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, formPage } from '../helpers/browser.js';
-import { type ComposedService, startComposedService } from '../helpers/composed-service.js';
+import {
+  type ComposedService,
+  startComposedService,
+  stopService,
+} from '../helpers/composed-service.js';
 
 const PREFIX = '/api';
 
@@ -84,11 +88,7 @@ describe('the pages behind a proxy that serves them under a path prefix, in a re
   after(async () => {
     await browser?.close();
     await proxy?.close();
-    if (service) {
-      await service.close();
-      await service.stop();
-      await service.metrics.shutdown();
-    }
+    await stopService(service);
   });
 
   // The pages named their links, forms, assets and the dashboard's data by root-absolute paths:
