@@ -86,6 +86,12 @@ function osCpusTimes(out: CpuTimes, list: () => readonly CpuInfo[]): boolean {
   return all.length > 0;
 }
 
+/**
+ * Why an open fails while the process (EMFILE) or the system (ENFILE) is out of file
+ * descriptors: /proc/stat is there, and reads again once they free up.
+ */
+const SHORT_OF_DESCRIPTORS = new Set(['EMFILE', 'ENFILE']);
+
 export interface HostCpuReaderOptions {
   /** Defaults to /proc/stat; tests write their own file. */
   procStatPath?: string;
@@ -100,8 +106,8 @@ export interface HostCpuReaderOptions {
 /**
  * Returns a function that gives the host CPU time spent since its previous call (the first
  * call: since creation). Reads the aggregate line of /proc/stat (USER_HZ ticks) and falls back
- * to os.cpus() when that file cannot be read at creation. Deltas never go negative (a CPU going
- * offline can shrink the aggregate).
+ * to os.cpus() when that file cannot be read at creation (but for want of descriptors). Deltas
+ * never go negative (a CPU going offline can shrink the aggregate).
  *
  * A read that fails after one got through (EMFILE while the process is out of file descriptors)
  * is a miss: the last delta stands in for the host's load meanwhile, the baseline is kept, and
@@ -117,7 +123,9 @@ export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => H
   const list = options.listCpus ?? osCpus;
   const cpus = options.cpus ?? logicalCpus(list);
   const now: CpuTimes = { active: 0, total: 0 };
-  const useProc = fromProc(now);
+  const readAtStart = fromProc(now);
+  // Out of descriptors at creation is a miss too, not a /proc/stat that is not there.
+  const useProc = readAtStart || SHORT_OF_DESCRIPTORS.has(failure.code ?? '');
   // Linux reads os.cpus() from /proc/stat too: where neither lists a CPU, nothing tells the
   // host's CPU time, and the meter is told why rather than handed an idle host.
   let unread: string | undefined;
@@ -129,7 +137,7 @@ export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => H
         "(a /proc mounted with subset=pid, as systemd's ProcSubset=pid does)";
     return listed;
   };
-  let baseline = useProc || fromList();
+  let baseline = readAtStart || (!useProc && fromList());
   const unitsPerSecond = useProc ? USER_HZ : 1000;
   let prevActive = now.active;
   let prevTotal = now.total;
@@ -138,7 +146,10 @@ export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => H
 
   return () => {
     if (!(useProc ? fromProc(now) : fromList())) {
-      if (!baseline) return { activeSeconds: 0, totalSeconds: 0, cpus, unread: unread ?? '' };
+      if (!baseline) {
+        const why = unread ?? `${path}: ${failure.code ?? 'no cpu line'}`;
+        return { activeSeconds: 0, totalSeconds: 0, cpus, unread: why };
+      }
       missed += 1;
       options.onReadError?.(useProc ? `${path}: ${failure.code ?? 'no cpu line'}` : `${unread}`);
       return last;

@@ -102,39 +102,76 @@ describe('energy/host-cpu', () => {
     expect(read()).to.deep.equal({ activeSeconds: 1.5, totalSeconds: 4, cpus: 2 });
   });
 
-  it('reads /proc/stat again once file descriptors free up (real EMFILE, ulimit -n 40)', () => {
+  // A child under `ulimit -n 40` runs `body` with the reader's module as `m`, `exhaust()` (opens
+  // /dev/null until EMFILE), `free()` and `spin(ms)`, and prints what `body` returns as JSON.
+  const underFdLimit = <T>(body: string): T => {
     const hostCpu = new URL('../../../../src/energy/host-cpu.js', import.meta.url).href;
-    const script = `import(${JSON.stringify(hostCpu)}).then(({ createHostCpuReader }) => {
+    const script = `import(${JSON.stringify(hostCpu)}).then((m) => {
       const fs = require('node:fs');
-      const errors = [];
-      const read = createHostCpuReader({ onReadError: (reason) => errors.push(reason) });
-      const spin = (ms) => { const t = performance.now(); while (performance.now() - t < ms); };
-      spin(30);
-      read();
       const held = [];
-      try { for (;;) held.push(fs.openSync('/dev/null', 'r')); } catch {}
-      spin(30);
-      read();
-      for (const fd of held) fs.closeSync(fd);
-      spin(30);
-      const after = read();
-      process.stdout.write(JSON.stringify({ held: held.length, errors, after }));
+      const exhaust = () => { try { for (;;) held.push(fs.openSync('/dev/null', 'r')); } catch {} };
+      const free = () => { for (const fd of held.splice(0)) fs.closeSync(fd); };
+      const spin = (ms) => { const t = performance.now(); while (performance.now() - t < ms); };
+      process.stdout.write(JSON.stringify((() => { ${body} })()));
     })`;
     const child = spawnSync(
       'bash',
       ['-c', 'ulimit -n 40 && exec "$0" -e "$1"', process.execPath, script],
       { encoding: 'utf8' },
     );
-    const out = JSON.parse(child.stdout || '{}') as {
-      held: number;
-      errors: string[];
-      after: { totalSeconds: number; activeSeconds: number; cpus: number };
-    };
-    expect(out.held, child.stderr).to.be.greaterThan(0);
+    expect(child.stdout, child.stderr).to.not.equal('');
+    return JSON.parse(child.stdout) as T;
+  };
+  interface Delta {
+    totalSeconds: number;
+    activeSeconds: number;
+    cpus: number;
+    unread?: string;
+  }
+
+  it('reads /proc/stat again once file descriptors free up (real EMFILE, ulimit -n 40)', () => {
+    const out = underFdLimit<{ held: number; errors: string[]; after: Delta }>(`
+      const errors = [];
+      const read = m.createHostCpuReader({ onReadError: (reason) => errors.push(reason) });
+      spin(30);
+      read();
+      exhaust();
+      const count = held.length;
+      spin(30);
+      read();
+      free();
+      spin(30);
+      return { held: count, errors, after: read() };`);
+    expect(out.held).to.be.greaterThan(0);
     // Two spins of ~30 ms, on every CPU at most: read anew, not since boot (hours of CPU time).
     expect(out.after.totalSeconds).to.be.greaterThan(0);
     expect(out.after.totalSeconds).to.be.below(5 * out.after.cpus);
     expect(out.errors).to.deep.equal(['/proc/stat: EMFILE']);
+  });
+
+  it('out of file descriptors at creation: /proc/stat stays its source, not os.cpus()', () => {
+    // EMFILE at creation was taken for a /proc/stat that is not there: the reader went to
+    // os.cpus() for good (empty meanwhile, "a /proc mounted with subset=pid"; then milliseconds
+    // without iowait and steal) though /proc/stat read again as soon as descriptors freed up.
+    const out = underFdLimit<{ listed: number; during: Delta; first: Delta; after: Delta }>(`
+      let listed = 0;
+      exhaust();
+      const read = m.createHostCpuReader({ cpus: 2, listCpus: () => { listed += 1; return []; } });
+      const during = read();
+      free();
+      const first = read();
+      spin(30);
+      return { listed, during, first, after: read() };`);
+    expect(out.listed).to.equal(0);
+    expect(out.during).to.deep.equal({
+      activeSeconds: 0,
+      totalSeconds: 0,
+      cpus: 2,
+      unread: '/proc/stat: EMFILE',
+    });
+    expect(out.first).to.deep.equal({ activeSeconds: 0, totalSeconds: 0, cpus: 2 });
+    expect(out.after.totalSeconds).to.be.greaterThan(0);
+    expect(out.after.totalSeconds).to.be.below(10);
   });
 
   it('rejects a head that is not the aggregate cpu line', () => {
