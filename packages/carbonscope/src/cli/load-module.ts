@@ -18,7 +18,7 @@ const REQUIRE_DECLINES = new Set([
 /**
  * A module of the command line (`./run.js`, as from this folder), by a synchronous require()
  * where it can. Node 20 opens every file of an import()ed graph at once: `run` and `monitor`
- * (~500 modules, zod's locales among them) died at start below `ulimit -n` 112, EMFILE and a
+ * (~500 modules, zod's locales among them) died at start at `ulimit -n` 96 and below, EMFILE and a
  * stack trace, nothing run; require() opens them one at a time, as `register` does. Where
  * require() declines a module, import() loads it, or says why it cannot.
  */

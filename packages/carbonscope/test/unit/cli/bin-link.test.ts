@@ -40,7 +40,7 @@ describe('the carbonscope command as npm links it', () => {
 
   it('runs under a small file-descriptor limit (ulimit -n 64), each command', async () => {
     // Node 20 reads an import()ed module graph's files all at once: `run` and `monitor` (zod's
-    // locales among their ~500 modules) died at start below `ulimit -n` 112 with EMFILE and a
+    // locales among their ~500 modules) died at start at `ulimit -n` 96 and below with EMFILE and a
     // stack trace, where `register` (loaded by require()) ran at 40.
     const limited = (args: string[]) =>
       run('bash', ['-c', 'ulimit -n 64 && exec "$@"', 'bash', process.execPath, bin, ...args], {
