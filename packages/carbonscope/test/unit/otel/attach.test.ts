@@ -848,8 +848,12 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
         expect(attached.mode).to.equal('own');
         oneJob(cs);
         await waitFor('two pushes', () => receiver.pushes.length >= 2, 5000);
-        // Only a timeout the user set above the interval is worth a warning.
-        expect(log.lines.filter((l) => Number(l.level) >= 40)).to.deep.equal([]);
+        // Only a timeout the user set above the interval is worth a warning. A push that runs
+        // past its 200 ms on a loaded machine is warned of too, rightly: not what this is about.
+        const aboutTheTimeout = log.lines.filter(
+          (l) => Number(l.level) >= 40 && String(l.msg).includes('OTEL_METRIC_EXPORT_TIMEOUT'),
+        );
+        expect(aboutTheTimeout).to.deep.equal([]);
       } finally {
         await attached.shutdown();
         await cs.stop();
