@@ -1,5 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import { gzipSync } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { constants, createGzip } from 'node:zlib';
 import { LlmError } from 'carbonscope';
 import { expect } from 'chai';
 import { createTestMetrics, type TestMetrics } from '#library-tests/helpers/metrics.js';
@@ -28,7 +30,24 @@ function completion(message: unknown, usage?: unknown): string {
   });
 }
 
-function answer(status: number, body: string, headers: Record<string, string> = {}) {
+/**
+ * A completion whose content is `mib` MiB of spaces, gzipped as it streams from one 1 MiB buffer:
+ * ~0.1 s, where the 64 MB string and default deflate's search for matches took ~10 s loaded.
+ */
+async function gzippedCompletionOfSpaces(mib: number): Promise<Buffer> {
+  const [head, tail] = completion({ role: 'assistant', content: '<spaces>' }).split('<spaces>');
+  const mebibyte = Buffer.alloc(1 << 20, ' ');
+  const parts = [head, ...Array.from({ length: mib }, () => mebibyte), tail];
+  return buffer(Readable.from(parts).pipe(createGzip({ strategy: constants.Z_RLE })));
+}
+
+const GZIP = { 'content-encoding': 'gzip' } as const;
+
+function answer(
+  status: number,
+  body: string | Buffer,
+  headers: Readonly<Record<string, string>> = {},
+) {
   return (_req: unknown, res: ServerResponse) => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(body);
@@ -186,22 +205,17 @@ describe('llm chat client: an upstream that cannot be trusted', () => {
 
   // The openai client reads an answer whole: 200 MB of one (or a 200 KB gzip body that fetch
   // inflates to it) took the service to 790 MB, past compose's 768 MB.
-  for (const [what, handler] of [
+  // Each body is made, as bytes, before the request: the stub shares this process, and making the
+  // 64 MB one in the handler took ~10 s on a loaded machine, past the client's 5 s deadline (504).
+  for (const [what, body, headers] of [
     [
       'a completion of 20 MB',
-      answer(200, completion({ role: 'assistant', content: 'y'.repeat(20 << 20) })),
+      async () => Buffer.from(completion({ role: 'assistant', content: 'y'.repeat(20 << 20) })),
     ],
-    [
-      'a gzip body that inflates to 64 MB',
-      (_req: unknown, res: ServerResponse) => {
-        const inflated = completion({ role: 'assistant', content: ' '.repeat(64 << 20) });
-        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
-        res.end(gzipSync(inflated));
-      },
-    ],
+    ['a gzip body that inflates to 64 MB', () => gzippedCompletionOfSpaces(64), GZIP],
   ] as const) {
     it(`answers 502 for ${what}, over the 8 MiB an answer may have`, async () => {
-      const chat = await chatWith(handler);
+      const chat = await chatWith(answer(200, await body(), headers));
       const err = await failure(chat.complete(question));
       expect(err.status).to.equal(502);
       expect(err.message).to.include('over 8 MiB');
