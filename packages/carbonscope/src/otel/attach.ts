@@ -117,7 +117,8 @@ async function handOverOwn(own: OwnProvider, logger: Logger): Promise<void> {
   const served = own.servers.map((server) => server.address()).filter(isAddressInfo);
   await own.handOver();
   if (served.length === 0) return;
-  if (await restartRefusedExporters(metrics.getMeterProvider(), logger)) return;
+  const ports = served.map((address) => address.port);
+  if (await restartRefusedExporters(metrics.getMeterProvider(), ports, logger)) return;
   // Readers it cannot read: one connection says whether anything serves there now.
   for (const address of served) {
     if (await acceptsConnections(address)) continue;

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { restartRefusedExporters } from '../../../src/otel/refused-exporters.js';
 import { freePort } from '../../helpers/ports.js';
@@ -23,6 +23,16 @@ async function exporterOn(port: number): Promise<PrometheusExporter> {
   return exporter as PrometheusExporter;
 }
 
+/** An exporter-shaped reader whose start is kept where it cannot be read. */
+class ServerlessReader extends MetricReader {
+  startServer(): Promise<void> {
+    return Promise.resolve();
+  }
+  getMetricsRequestHandler(): void {}
+  protected async onShutdown(): Promise<void> {}
+  protected async onForceFlush(): Promise<void> {}
+}
+
 const scrape = (port: number) =>
   fetch(`http://127.0.0.1:${port}/metrics`).then(
     (r) => r.text(),
@@ -41,7 +51,7 @@ describe("the application's Prometheus exporter, refused its port by carbonscope
       held.close();
       await once(held, 'close');
       expect(await scrape(port)).to.equal('refused ECONNREFUSED');
-      await restartRefusedExporters(provider, logger);
+      await restartRefusedExporters(provider, [port], logger);
       expect(await scrape(port)).to.match(/^app_hits_total(\{[^}]*\})? 2$/m);
       expect(lines.map((l) => l.msg)).to.deep.equal([
         "the application's Prometheus exporter could not listen while carbonscope's own endpoint held the port: started again, it serves carbonscope's metrics too",
@@ -58,7 +68,7 @@ describe("the application's Prometheus exporter, refused its port by carbonscope
     const provider = new MeterProvider({ readers: [exporter] });
     const { logger, lines } = memoryLogger();
     try {
-      await restartRefusedExporters(provider, logger);
+      await restartRefusedExporters(provider, [port], logger);
       expect(lines).to.have.length(1);
       expect(lines[0]?.level).to.equal(40);
       expect(lines[0]?.msg).to.match(
@@ -77,7 +87,7 @@ describe("the application's Prometheus exporter, refused its port by carbonscope
     const provider = new MeterProvider({ readers: [listening, served] });
     const { logger, lines } = memoryLogger();
     try {
-      await restartRefusedExporters(provider, logger);
+      await restartRefusedExporters(provider, [port], logger);
       expect(await scrape(other)).to.equal('refused ECONNREFUSED');
       expect(await scrape(port)).to.include('# ');
       expect(lines).to.deep.equal([]);
@@ -88,8 +98,44 @@ describe("the application's Prometheus exporter, refused its port by carbonscope
 
   it("reads nothing of a provider that is not the SDK's", async () => {
     const { logger, lines } = memoryLogger();
-    await restartRefusedExporters({ getMeter: () => undefined }, logger);
-    await restartRefusedExporters(undefined, logger);
+    expect(await restartRefusedExporters({ getMeter: () => undefined }, [9464], logger)).to.equal(
+      false,
+    );
+    expect(await restartRefusedExporters(undefined, [9464], logger)).to.equal(false);
     expect(lines).to.deep.equal([]);
+  });
+
+  it('leaves alone one refused a port carbonscope did not hold: another process holds it', async () => {
+    const [port, ours] = [await freePort(), await freePort()];
+    const held = await holding(port);
+    const exporter = await exporterOn(port);
+    const provider = new MeterProvider({ readers: [exporter] });
+    const { logger, lines } = memoryLogger();
+    try {
+      held.close();
+      await once(held, 'close');
+      expect(await restartRefusedExporters(provider, [ours], logger)).to.equal(true);
+      expect(await scrape(port)).to.equal('refused ECONNREFUSED');
+      expect(lines).to.deep.equal([]);
+    } finally {
+      await provider.shutdown();
+    }
+  });
+
+  // A later SDK that keeps its readers, or the exporter its start, under other names: not read
+  // as "none refused", or a port nothing serves would go unsaid (the caller then probes it).
+  it('says it could not read where a reader or its start is kept under another name', async () => {
+    const { logger, lines } = memoryLogger();
+    const renamed = new MeterProvider({ readers: [new ServerlessReader()] });
+    const unlisted = {
+      _sharedState: { metricCollectors: [{ _reader: new ServerlessReader() }] },
+    };
+    try {
+      expect(await restartRefusedExporters(renamed, [9464], logger)).to.equal(false);
+      expect(await restartRefusedExporters(unlisted, [9464], logger)).to.equal(false);
+      expect(lines).to.deep.equal([]);
+    } finally {
+      await renamed.shutdown();
+    }
   });
 });
