@@ -33,6 +33,18 @@ class ServerlessReader extends MetricReader {
   protected async onForceFlush(): Promise<void> {}
 }
 
+/** An application's provider whose exporter was refused `port`, held still; and a logger. */
+async function refused() {
+  const port = await freePort();
+  const held = await holding(port);
+  const provider = new MeterProvider({ readers: [await exporterOn(port)] });
+  const freed = async () => {
+    held.close();
+    await once(held, 'close');
+  };
+  return { port, held, freed, provider, ...memoryLogger() };
+}
+
 const scrape = (port: number) =>
   fetch(`http://127.0.0.1:${port}/metrics`).then(
     (r) => r.text(),
@@ -41,15 +53,10 @@ const scrape = (port: number) =>
 
 describe("the application's Prometheus exporter, refused its port by carbonscope's own", () => {
   it('is started again once the port is free, and serves its provider', async () => {
-    const port = await freePort();
-    const held = await holding(port);
-    const exporter = await exporterOn(port);
-    const provider = new MeterProvider({ readers: [exporter] });
-    const { logger, lines } = memoryLogger();
+    const { port, freed, provider, logger, lines } = await refused();
     try {
       provider.getMeter('app').createCounter('app_hits').add(2);
-      held.close();
-      await once(held, 'close');
+      await freed();
       expect(await scrape(port)).to.equal('refused ECONNREFUSED');
       await restartRefusedExporters(provider, [port], logger);
       expect(await scrape(port)).to.match(/^app_hits_total(\{[^}]*\})? 2$/m);
@@ -62,11 +69,7 @@ describe("the application's Prometheus exporter, refused its port by carbonscope
   });
 
   it('one that still cannot listen is one warning naming why and the fix', async () => {
-    const port = await freePort();
-    const held = await holding(port);
-    const exporter = await exporterOn(port);
-    const provider = new MeterProvider({ readers: [exporter] });
-    const { logger, lines } = memoryLogger();
+    const { port, held, provider, logger, lines } = await refused();
     try {
       await restartRefusedExporters(provider, [port], logger);
       expect(lines).to.have.length(1);
@@ -106,14 +109,10 @@ describe("the application's Prometheus exporter, refused its port by carbonscope
   });
 
   it('leaves alone one refused a port carbonscope did not hold: another process holds it', async () => {
-    const [port, ours] = [await freePort(), await freePort()];
-    const held = await holding(port);
-    const exporter = await exporterOn(port);
-    const provider = new MeterProvider({ readers: [exporter] });
-    const { logger, lines } = memoryLogger();
+    const { port, freed, provider, logger, lines } = await refused();
+    const ours = await freePort();
     try {
-      held.close();
-      await once(held, 'close');
+      await freed();
       expect(await restartRefusedExporters(provider, [ours], logger)).to.equal(true);
       expect(await scrape(port)).to.equal('refused ECONNREFUSED');
       expect(lines).to.deep.equal([]);
