@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { METRICS } from '../../src/metrics/index.js';
 import { libraryRoot } from '../../src/paths.js';
+import { aheadOfTests } from '../helpers/ahead-of-tests.js';
 import { childEnv } from '../helpers/child-env.js';
 import {
   histogramPoint,
@@ -94,65 +95,25 @@ const LOST =
 /** How many of the file's processes run at once: most of each one's time is its own sleeps. */
 const AT_ONCE = 3;
 
-/**
- * Each test's process, started ahead, a few at a time, each pushing to a receiver of its own:
- * the tests then assert in their order on what their own process did, as if each had run alone.
- */
-function aheadOfTests() {
-  const starters: Array<() => void> = [];
-  const started: Array<Promise<unknown>> = [];
-  const receivers: OtlpReceiver[] = [];
-  let running = 0;
-  const waiting: Array<() => void> = [];
-  async function inTurn<T>(fn: () => Promise<T>): Promise<T> {
-    while (running >= AT_ONCE) await new Promise<void>((r) => waiting.push(r));
-    running++;
-    try {
-      return await fn();
-    } finally {
-      running--;
-      waiting.shift()?.();
-    }
-  }
-  return {
-    /** A process to start with the others; the test's call resolves with its end and receiver. */
-    run(launch: (env: Record<string, string>) => Promise<Ended>) {
-      let ran: Promise<{ r: Ended; receiver: OtlpReceiver }> | undefined;
-      starters.push(() => {
-        ran = inTurn(async () => {
-          const receiver = await otlpReceiver();
-          receivers.push(receiver);
-          return { r: await launch({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }), receiver };
-        });
-        // The test awaits it; a failure is its test's, not an unhandled rejection before then.
-        started.push(ran.catch(() => undefined));
-      });
-      return () => {
-        if (!ran) throw new Error('the processes start in the before hook');
-        return ran;
-      };
-    },
-    startAll: () => {
-      for (const start of starters) start();
-    },
-    /** Waits for every process (one whose test was not run too) and closes the receivers. */
-    endAll: async () => {
-      await Promise.all(started);
-      await Promise.all(receivers.map((r) => r.close()));
-    },
-  };
-}
-
 describe('register and the ways a process ends', function () {
   this.timeout(60_000);
-  const processes = aheadOfTests();
+  // Each test's process, started ahead, each pushing to a receiver of its own.
+  const processes = aheadOfTests(AT_ONCE);
+  const receivers: OtlpReceiver[] = [];
   before(() => processes.startAll());
-  after(() => processes.endAll());
+  after(async () => {
+    await processes.settled();
+    await Promise.all(receivers.map((r) => r.close()));
+  });
   /** The receiver of the process the current test awaited. */
   let receiver: OtlpReceiver;
   /** A process started ahead with `launch`: the test's call sets `receiver` to its receiver. */
   const ahead = (launch: (env: Record<string, string>) => Promise<Ended>) => {
-    const ran = processes.run(launch);
+    const ran = processes.add(async () => {
+      const its = await otlpReceiver();
+      receivers.push(its);
+      return { r: await launch({ OTEL_EXPORTER_OTLP_ENDPOINT: its.url }), receiver: its };
+    });
     return async () => {
       const run = await ran();
       receiver = run.receiver;
@@ -393,7 +354,7 @@ setTimeout(() => { throw new Error('boom'); }, 10);`;
           CARBON_INTENSITY: '300',
           ...env,
         }),
-        { cwd: APP_DIR },
+        { cwd: APP_DIR, killAfterMs: 20_000 },
       );
       return { ...finished, stdout: [], stderr: finished.stderr.split('\n') };
     },
