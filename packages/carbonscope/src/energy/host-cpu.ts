@@ -18,7 +18,10 @@ const HEAD_BYTES = 256;
 /**
  * Parses the aggregate line `cpu  user nice system idle iowait irq softirq steal guest guest_nice`
  * straight from bytes (no string, no regex: it runs every tick). guest/guest_nice are already
- * inside user/nice, so they are not added again. Returns false when the line is not there.
+ * inside user/nice, so they are not added again. Steal is wall time this machine's CPUs did not
+ * run: the hypervisor ran another guest on the core, whose power is that guest's. It counts in
+ * the total but not as busy, like iowait, and no process's utime/stime holds it either (the kernel
+ * takes it out of the tick it charges). Returns false when the line is not there.
  */
 export function parseProcStatHead(buf: Uint8Array, length: number, out: CpuTimes): boolean {
   if (length < 4 || buf[0] !== 99 || buf[1] !== 112 || buf[2] !== 117 || buf[3] !== SPACE) {
@@ -26,7 +29,7 @@ export function parseProcStatHead(buf: Uint8Array, length: number, out: CpuTimes
   }
   let field = 0;
   let active = 0;
-  let idle = 0;
+  let notBusy = 0;
   let i = 4;
   while (i < length && buf[i] !== NEWLINE && field < 8) {
     const c = buf[i];
@@ -40,13 +43,13 @@ export function parseProcStatHead(buf: Uint8Array, length: number, out: CpuTimes
       i++;
     }
     // 0 user, 1 nice, 2 system, 3 idle, 4 iowait, 5 irq, 6 softirq, 7 steal
-    if (field === 3 || field === 4) idle += value;
+    if (field === 3 || field === 4 || field === 7) notBusy += value;
     else active += value;
     field++;
   }
   if (field < 4) return false;
   out.active = active;
-  out.total = active + idle;
+  out.total = active + notBusy;
   return true;
 }
 

@@ -11,9 +11,9 @@ export type SourceName =
 
 /** Host CPU time spent since the previous tick, read once per tick and shared by all users. */
 export interface HostCpuDelta {
-  /** CPU-seconds spent busy across all logical CPUs (user+nice+system+irq+softirq+steal). */
+  /** CPU-seconds spent busy across all logical CPUs (user+nice+system+irq+softirq). */
   activeSeconds: number;
-  /** CPU-seconds elapsed across all logical CPUs (busy + idle + iowait). */
+  /** CPU-seconds elapsed across all logical CPUs (busy + idle + iowait + steal). */
   totalSeconds: number;
   /** Logical CPUs counted. */
   cpus: number;

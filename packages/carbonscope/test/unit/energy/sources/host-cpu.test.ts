@@ -23,9 +23,18 @@ describe('energy/host-cpu', () => {
     writeFileSync(path, stat([1000, 10, 500, 9000, 100, 20, 30, 5, 400, 0]));
     const read = createHostCpuReader({ procStatPath: path, cpus: 2 });
     writeFileSync(path, stat([1100, 10, 550, 9300, 120, 25, 35, 15, 440, 0]));
-    // active = 100 + 0 + 50 + 5 + 5 + 10 = 170 ticks; idle + iowait = 300 + 20 = 320 ticks
-    expect(read()).to.deep.equal({ activeSeconds: 1.7, totalSeconds: 4.9, cpus: 2 });
+    // active = 100 + 0 + 50 + 5 + 5 = 160 ticks; idle + iowait + steal = 300 + 20 + 10 = 330
+    expect(read()).to.deep.equal({ activeSeconds: 1.6, totalSeconds: 4.9, cpus: 2 });
     expect(read()).to.deep.equal({ activeSeconds: 0, totalSeconds: 0, cpus: 2 });
+  });
+
+  it('counts steal in the wall time but not as busy: the hypervisor ran another guest then', () => {
+    const path = join(dir, 'stat');
+    writeFileSync(path, stat([1000, 0, 500, 9000, 100, 0, 0, 50, 0, 0]));
+    const read = createHostCpuReader({ procStatPath: path, cpus: 2 });
+    // 1 s on 2 vCPUs that always wanted to run, 30 % of it stolen: they ran 1.4 CPU-s of 2.
+    writeFileSync(path, stat([1120, 0, 520, 9000, 100, 0, 0, 110, 0, 0]));
+    expect(read()).to.deep.equal({ activeSeconds: 1.4, totalSeconds: 2, cpus: 2 });
   });
 
   it('never returns a negative delta when the aggregate shrinks (a CPU went offline)', () => {
