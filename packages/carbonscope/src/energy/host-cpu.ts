@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { type CpuInfo, cpus as osCpus } from 'node:os';
 import { logicalCpus } from '../logical-cpus.js';
 import { CHAR_0, CHAR_9, NEWLINE, SPACE, USER_HZ } from '../proc/index.js';
+import { onlineCpusReader } from './online-cpus.js';
 import type { HostCpuDelta } from './sources/index.js';
 
 export const PROC_STAT_PATH = '/proc/stat';
@@ -98,7 +99,14 @@ const SHORT_OF_DESCRIPTORS = new Set(['EMFILE', 'ENFILE']);
 export interface HostCpuReaderOptions {
   /** Defaults to /proc/stat; tests write their own file. */
   procStatPath?: string;
-  /** Logical CPUs; defaults to logicalCpus(listCpus), read once. */
+  /** Defaults to /sys/devices/system/cpu/online; tests write their own file. */
+  onlinePath?: string;
+  /**
+   * Logical CPUs, fixed. By default the CPUs online at each read: /proc/stat's aggregate grows
+   * by the time of those only (an offline CPU's counters stop), and a live vCPU hot-add or
+   * offline changes them while the process runs. logicalCpus(listCpus) where that file is
+   * unreadable.
+   */
   cpus?: number;
   /** Defaults to os.cpus(); tests give an empty list, as a /proc mounted subset=pid does. */
   listCpus?: () => readonly CpuInfo[];
@@ -124,7 +132,13 @@ export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => H
   const failure: { code?: string } = {};
   const fromProc = procStatReader(path, failure);
   const list = options.listCpus ?? osCpus;
-  const cpus = options.cpus ?? logicalCpus(list);
+  const fixedCpus = options.cpus;
+  const readOnline = onlineCpusReader(options.onlinePath);
+  let cpus = fixedCpus ?? readOnline() ?? logicalCpus(list);
+  // Left as last read when the file says nothing: a count of 0 would drop the host's CPU power.
+  const countOnline = (): void => {
+    if (fixedCpus === undefined) cpus = readOnline() ?? cpus;
+  };
   const now: CpuTimes = { active: 0, total: 0 };
   const readAtStart = fromProc(now);
   // Out of descriptors at creation is a miss too, not a /proc/stat that is not there.
@@ -161,6 +175,7 @@ export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => H
     baseline = true;
     const spans = missed + 1;
     missed = 0;
+    countOnline();
     const active = known ? Math.max(0, now.active - prevActive) : 0;
     const total = known ? Math.max(active, now.total - prevTotal) : 0;
     prevActive = now.active;

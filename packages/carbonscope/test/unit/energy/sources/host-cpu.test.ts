@@ -75,7 +75,12 @@ describe('energy/host-cpu', () => {
 
   it('neither /proc/stat nor os.cpus() (a /proc mounted subset=pid): says so, and counts the CPUs it may run on', () => {
     const missing = join(dir, 'missing');
-    const read = createHostCpuReader({ procStatPath: missing, listCpus: () => [] });
+    // No /sys either, or its online count would stand (a cpuset makes the two differ).
+    const read = createHostCpuReader({
+      procStatPath: missing,
+      onlinePath: missing,
+      listCpus: () => [],
+    });
     expect(read()).to.deep.equal({
       activeSeconds: 0,
       totalSeconds: 0,

@@ -1,0 +1,68 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { CHAR_0, CHAR_9, NEWLINE } from '../proc/index.js';
+
+export const CPU_ONLINE_PATH = '/sys/devices/system/cpu/online';
+
+const COMMA = 44;
+const DASH = 45;
+// A cpulist of 4,096 single CPUs with gaps between them stays under 24 KiB.
+const LIST_BYTES = 24 * 1024;
+
+/** Reads a decimal number from `i`; [value, next index], or undefined when no digit is there. */
+function readNumber(buf: Uint8Array, length: number, i: number): [number, number] | undefined {
+  if (i >= length || buf[i] < CHAR_0 || buf[i] > CHAR_9) return undefined;
+  let value = 0;
+  for (; i < length && buf[i] >= CHAR_0 && buf[i] <= CHAR_9; i++)
+    value = value * 10 + buf[i] - CHAR_0;
+  return [value, i];
+}
+
+/**
+ * The number of CPUs in a kernel cpulist (`0-3,5,7-9`, as /sys/devices/system/cpu/online has
+ * it), parsed from bytes; undefined for anything else, an empty list included.
+ */
+export function countCpuList(buf: Uint8Array, length: number): number | undefined {
+  let end = length;
+  if (end > 0 && buf[end - 1] === NEWLINE) end--;
+  let count = 0;
+  let i = 0;
+  while (i < end) {
+    const first = readNumber(buf, end, i);
+    if (!first) return undefined;
+    let [last, next] = first;
+    if (next < end && buf[next] === DASH) {
+      const second = readNumber(buf, end, next + 1);
+      if (!second || second[0] < first[0]) return undefined;
+      [last, next] = second;
+    }
+    count += last - first[0] + 1;
+    if (next === end) return count;
+    if (buf[next] !== COMMA) return undefined;
+    i = next + 1;
+  }
+  return undefined; // empty, or a trailing comma
+}
+
+/**
+ * Returns a function that counts the CPUs online now (CPU hotplug changes it while the process
+ * runs), or undefined when the file cannot be read or is not a cpulist.
+ */
+export function onlineCpusReader(path: string = CPU_ONLINE_PATH): () => number | undefined {
+  let buf: Uint8Array | undefined;
+  return () => {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch {
+      return undefined;
+    }
+    try {
+      buf ??= new Uint8Array(LIST_BYTES);
+      return countCpuList(buf, readSync(fd, buf, 0, LIST_BYTES, 0));
+    } catch {
+      return undefined;
+    } finally {
+      closeSync(fd);
+    }
+  };
+}

@@ -1,0 +1,75 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { createHostCpuReader } from '../../../../src/energy/host-cpu.js';
+import { countCpuList } from '../../../../src/energy/online-cpus.js';
+import { tempDir } from './helpers.js';
+
+const count = (text: string) => {
+  const bytes = new TextEncoder().encode(text);
+  return countCpuList(bytes, bytes.length);
+};
+
+//                                   user nice system idle iowait irq softirq steal
+const stat = (busy: number, idle: number) => `cpu  ${busy} 0 0 ${idle} 0 0 0 0 0 0\n`;
+
+describe('energy/online-cpus', () => {
+  it('counts a kernel cpulist: ranges and single CPUs, commas between', () => {
+    expect(count('0-1\n')).to.equal(2);
+    expect(count('0\n')).to.equal(1);
+    expect(count('0-3,5,7-9\n')).to.equal(8);
+    expect(count('0-127')).to.equal(128);
+  });
+
+  it('gives undefined for what is not a cpulist', () => {
+    for (const bad of ['', '\n', 'x', '0-', '3-1', '0,,1', '-1', '0 1']) {
+      expect(count(bad), JSON.stringify(bad)).to.equal(undefined);
+    }
+  });
+
+  describe('the host CPU reader under CPU hotplug', () => {
+    let dir: string;
+    let cleanup: () => void;
+    beforeEach(() => {
+      ({ dir, cleanup } = tempDir('online'));
+    });
+    afterEach(() => cleanup());
+
+    it('counts the CPUs online at each read, the ones /proc/stat counted time for', () => {
+      const procStatPath = join(dir, 'stat');
+      const onlinePath = join(dir, 'online');
+      writeFileSync(procStatPath, stat(1000, 1000));
+      writeFileSync(onlinePath, '0-1\n');
+      const read = createHostCpuReader({ procStatPath, onlinePath });
+      // 1 s with 2 vCPUs added (a live setvcpus): 4 busy CPU-seconds of 4.
+      writeFileSync(procStatPath, stat(1400, 1000));
+      writeFileSync(onlinePath, '0-3\n');
+      expect(read()).to.deep.equal({ activeSeconds: 4, totalSeconds: 4, cpus: 4 });
+      // 1 s after 3 of them went offline: their counters stop, 1 CPU-second of 1.
+      writeFileSync(procStatPath, stat(1500, 1000));
+      writeFileSync(onlinePath, '0\n');
+      expect(read()).to.deep.equal({ activeSeconds: 1, totalSeconds: 1, cpus: 1 });
+    });
+
+    it('keeps the last count when the online file cannot be read or makes no sense', () => {
+      const procStatPath = join(dir, 'stat');
+      const onlinePath = join(dir, 'online');
+      writeFileSync(procStatPath, stat(1000, 1000));
+      writeFileSync(onlinePath, '0-2\n');
+      const read = createHostCpuReader({ procStatPath, onlinePath });
+      writeFileSync(onlinePath, 'garbage\n');
+      expect(read().cpus).to.equal(3);
+      expect(
+        createHostCpuReader({ procStatPath, onlinePath: join(dir, 'missing') })().cpus,
+      ).to.be.at.least(1);
+    });
+
+    it('a count given by the caller stays as given', () => {
+      const procStatPath = join(dir, 'stat');
+      const onlinePath = join(dir, 'online');
+      writeFileSync(procStatPath, stat(1000, 1000));
+      writeFileSync(onlinePath, '0-3\n');
+      expect(createHostCpuReader({ procStatPath, onlinePath, cpus: 2 })().cpus).to.equal(2);
+    });
+  });
+});
