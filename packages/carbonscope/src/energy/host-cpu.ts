@@ -118,7 +118,8 @@ export interface HostCpuReaderOptions {
  * Returns a function that gives the host CPU time spent since its previous call (the first
  * call: since creation). Reads the aggregate line of /proc/stat (USER_HZ ticks) and falls back
  * to os.cpus() when that file cannot be read at creation (but for want of descriptors). Deltas
- * never go negative (a CPU going offline can shrink the aggregate).
+ * never go negative (a CPU going offline can shrink the aggregate); a total of 0 with busy time
+ * says the total is not known.
  *
  * A read that fails after one got through (EMFILE while the process is out of file descriptors)
  * is a miss: the last delta stands in for the host's load meanwhile, the baseline is kept, and
@@ -177,7 +178,11 @@ export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => H
     missed = 0;
     countOnline();
     const active = known ? Math.max(0, now.active - prevActive) : 0;
-    const total = known ? Math.max(active, now.total - prevTotal) : 0;
+    // Less time in all than busy: idle went back (an offline CPU's idle is read from its ticks,
+    // not its NO_HZ idle time). The total is then unknown (0), and the sampler takes the wall
+    // time's; as busy time alone it read as 100 % busy.
+    const elapsed = now.total - prevTotal;
+    const total = known && elapsed >= active ? elapsed : 0;
     prevActive = now.active;
     prevTotal = now.total;
     const per = unitsPerSecond * spans;

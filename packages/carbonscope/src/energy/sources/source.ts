@@ -13,7 +13,10 @@ export type SourceName =
 export interface HostCpuDelta {
   /** CPU-seconds spent busy across all logical CPUs (user+nice+system+irq+softirq). */
   activeSeconds: number;
-  /** CPU-seconds elapsed across all logical CPUs (busy + idle + iowait + steal). */
+  /**
+   * CPU-seconds elapsed across all logical CPUs (busy + idle + iowait + steal); 0 when not known
+   * (no tick in the interval, or idle went back), where the sampler takes wall time × cpus.
+   */
   totalSeconds: number;
   /** Logical CPUs counted. */
   cpus: number;

@@ -45,6 +45,20 @@ describe('energy/host-cpu', () => {
     expect(read()).to.deep.equal({ activeSeconds: 0, totalSeconds: 0, cpus: 1 });
   });
 
+  it('gives no total where idle went back while busy time grew (a CPU went offline under NO_HZ)', () => {
+    // An offline CPU's idle is read from its tick count, not its NO_HZ idle time: the aggregate's
+    // idle drops by whatever the two differ by, 4,900 s here. Busy time still grew by 1.5 s on
+    // the 3 CPUs left: the interval's total is not known, and the sampler takes its wall time
+    // times the CPUs instead (not 1.5 s, which read as 100 % busy).
+    const path = join(dir, 'stat');
+    writeFileSync(path, stat([1000, 0, 500, 600_000, 100, 0, 0, 0, 0, 0]));
+    const read = createHostCpuReader({ procStatPath: path, cpus: 3 });
+    writeFileSync(path, stat([1100, 0, 550, 110_150, 100, 0, 0, 0, 0, 0]));
+    expect(read()).to.deep.equal({ activeSeconds: 1.5, totalSeconds: 0, cpus: 3 });
+    writeFileSync(path, stat([1200, 0, 600, 110_300, 100, 0, 0, 0, 0, 0]));
+    expect(read()).to.deep.equal({ activeSeconds: 1.5, totalSeconds: 3, cpus: 3 });
+  });
+
   /** Busy for `ms` of wall time, so host CPU times move by several 10 ms ticks. */
   const spin = (ms: number) => {
     const start = performance.now();
