@@ -176,13 +176,17 @@ export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => H
     baseline = true;
     const spans = missed + 1;
     missed = 0;
+    // A miss leaves `cpus` as at the last read that got through, so a count that changed during
+    // a gap shows here too.
+    const cpusBefore = cpus;
     countOnline();
     const active = known ? Math.max(0, now.active - prevActive) : 0;
-    // Less time in all than busy: idle went back (an offline CPU's idle is read from its ticks,
-    // not its NO_HZ idle time). The total is then unknown (0), and the sampler takes the wall
-    // time's; as busy time alone it read as 100 % busy.
+    // The kernel reads an offline CPU's idle from its ticks, an online one's from its NO_HZ idle
+    // time: as a CPU goes off or comes back, the aggregate's idle drops or jumps by what the two
+    // differ by (read as 100 % or ~0 % busy). Less time in all than busy, or a count that
+    // changed: the total is unknown (0), and the sampler takes the wall time's.
     const elapsed = now.total - prevTotal;
-    const total = known && elapsed >= active ? elapsed : 0;
+    const total = known && elapsed >= active && cpus === cpusBefore ? elapsed : 0;
     prevActive = now.active;
     prevTotal = now.total;
     const per = unitsPerSecond * spans;

@@ -41,14 +41,33 @@ describe('energy/online-cpus', () => {
       writeFileSync(procStatPath, stat(1000, 1000));
       writeFileSync(onlinePath, '0-1\n');
       const read = createHostCpuReader({ procStatPath, onlinePath });
-      // 1 s with 2 vCPUs added (a live setvcpus): 4 busy CPU-seconds of 4.
-      writeFileSync(procStatPath, stat(1400, 1000));
+      // 1 s with 2 vCPUs added (a live setvcpus). The interval the count changed in has no
+      // known total (see below); the next, all 4 busy, is 4 CPU-seconds of 4.
+      writeFileSync(procStatPath, stat(1300, 1000));
       writeFileSync(onlinePath, '0-3\n');
+      expect(read()).to.deep.equal({ activeSeconds: 3, totalSeconds: 0, cpus: 4 });
+      writeFileSync(procStatPath, stat(1700, 1000));
       expect(read()).to.deep.equal({ activeSeconds: 4, totalSeconds: 4, cpus: 4 });
-      // 1 s after 3 of them went offline: their counters stop, 1 CPU-second of 1.
-      writeFileSync(procStatPath, stat(1500, 1000));
+      // 3 of them offline: their counters stop, 1 CPU-second of 1 a second.
+      writeFileSync(procStatPath, stat(1800, 1000));
       writeFileSync(onlinePath, '0\n');
+      expect(read().cpus).to.equal(1);
+      writeFileSync(procStatPath, stat(1900, 1000));
       expect(read()).to.deep.equal({ activeSeconds: 1, totalSeconds: 1, cpus: 1 });
+    });
+
+    it('gives no total for the interval the count changed in: idle jumps as a CPU comes back', () => {
+      // Back online, a CPU's idle is its NO_HZ idle time again, not its tick count: the
+      // aggregate's idle jumps by what the two differ by (4,900 s here) in one interval, which
+      // read as 0.03 % busy. The sampler takes wall time × CPUs for a total of 0.
+      const procStatPath = join(dir, 'stat');
+      const onlinePath = join(dir, 'online');
+      writeFileSync(procStatPath, stat(1000, 1000));
+      writeFileSync(onlinePath, '0-2\n');
+      const read = createHostCpuReader({ procStatPath, onlinePath });
+      writeFileSync(procStatPath, stat(1150, 491_150));
+      writeFileSync(onlinePath, '0-3\n');
+      expect(read()).to.deep.equal({ activeSeconds: 1.5, totalSeconds: 0, cpus: 4 });
     });
 
     it('keeps the last count when the online file cannot be read or makes no sense', () => {
