@@ -165,6 +165,8 @@ export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => H
   return () => {
     if (!(useProc ? fromProc(now) : fromList())) {
       if (!baseline) {
+        // /sys reads where /proc/stat does not (subset=pid): the sampler's floor models these.
+        countOnline();
         const why = unread ?? `${path}: ${failure.code ?? 'no cpu line'}`;
         return { activeSeconds: 0, totalSeconds: 0, cpus, unread: why };
       }

@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { unlinkSync, writeFileSync } from 'node:fs';
+import type { CpuInfo } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { createHostCpuReader } from '../../../../src/energy/host-cpu.js';
@@ -78,9 +79,48 @@ describe('energy/online-cpus', () => {
       const read = createHostCpuReader({ procStatPath, onlinePath });
       writeFileSync(onlinePath, 'garbage\n');
       expect(read().cpus).to.equal(3);
+      // Unreadable from the start: os.cpus()'s count.
+      const listed = () => [0, 1, 2, 3, 4].map(() => ({}) as CpuInfo);
+      const missing = join(dir, 'missing');
       expect(
-        createHostCpuReader({ procStatPath, onlinePath: join(dir, 'missing') })().cpus,
-      ).to.be.at.least(1);
+        createHostCpuReader({ procStatPath, onlinePath: missing, listCpus: listed })().cpus,
+      ).to.equal(5);
+    });
+
+    it('a gap of failed reads over which the count changed: the last delta and its count stand in, then no total', () => {
+      // /proc/stat unreadable for two samples (EMFILE, here gone) while a vCPU was added: each
+      // miss repeats the last delta as it was, count included; the read after it spreads its busy
+      // time over the 3 samples and, the count having changed, gives no total.
+      const procStatPath = join(dir, 'stat');
+      const onlinePath = join(dir, 'online');
+      writeFileSync(procStatPath, stat(1000, 1000));
+      writeFileSync(onlinePath, '0-1\n');
+      const read = createHostCpuReader({ procStatPath, onlinePath });
+      writeFileSync(procStatPath, stat(1100, 1100));
+      const first = read();
+      expect(first).to.deep.equal({ activeSeconds: 1, totalSeconds: 2, cpus: 2 });
+      unlinkSync(procStatPath);
+      writeFileSync(onlinePath, '0-2\n');
+      expect(read()).to.deep.equal(first);
+      expect(read()).to.deep.equal(first);
+      writeFileSync(procStatPath, stat(1700, 1100));
+      expect(read()).to.deep.equal({ activeSeconds: 2, totalSeconds: 0, cpus: 3 });
+      writeFileSync(procStatPath, stat(2000, 1100));
+      expect(read()).to.deep.equal({ activeSeconds: 3, totalSeconds: 3, cpus: 3 });
+    });
+
+    it('a /proc without /proc/stat (subset=pid): the CPUs online still count at each sample', () => {
+      // /sys is not /proc: its online list reads under ProcSubset=pid, and the sampler's floor
+      // models the host's CPUs by it.
+      const onlinePath = join(dir, 'online');
+      writeFileSync(onlinePath, '0-1\n');
+      const missing = join(dir, 'missing');
+      const read = createHostCpuReader({ procStatPath: missing, onlinePath, listCpus: () => [] });
+      expect(read().cpus).to.equal(2);
+      writeFileSync(onlinePath, '0-3\n');
+      const after = read();
+      expect(after.unread).to.be.a('string');
+      expect(after.cpus).to.equal(4);
     });
 
     it('a count given by the caller stays as given', () => {
