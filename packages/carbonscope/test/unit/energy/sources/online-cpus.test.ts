@@ -31,29 +31,34 @@ describe('energy/online-cpus', () => {
   describe('the host CPU reader under CPU hotplug', () => {
     let dir: string;
     let cleanup: () => void;
+    let procStatPath: string;
+    let onlinePath: string;
+    /** Writes /proc/stat's aggregate line and, where given, the online cpulist. */
+    let at: (busy: number, idle: number, online?: string) => void;
     beforeEach(() => {
       ({ dir, cleanup } = tempDir('online'));
+      procStatPath = join(dir, 'stat');
+      onlinePath = join(dir, 'online');
+      at = (busy, idle, online) => {
+        writeFileSync(procStatPath, stat(busy, idle));
+        if (online !== undefined) writeFileSync(onlinePath, online);
+      };
     });
     afterEach(() => cleanup());
 
     it('counts the CPUs online at each read, the ones /proc/stat counted time for', () => {
-      const procStatPath = join(dir, 'stat');
-      const onlinePath = join(dir, 'online');
-      writeFileSync(procStatPath, stat(1000, 1000));
-      writeFileSync(onlinePath, '0-1\n');
+      at(1000, 1000, '0-1\n');
       const read = createHostCpuReader({ procStatPath, onlinePath });
       // 1 s with 2 vCPUs added (a live setvcpus). The interval the count changed in has no
       // known total (see below); the next, all 4 busy, is 4 CPU-seconds of 4.
-      writeFileSync(procStatPath, stat(1300, 1000));
-      writeFileSync(onlinePath, '0-3\n');
+      at(1300, 1000, '0-3\n');
       expect(read()).to.deep.equal({ activeSeconds: 3, totalSeconds: 0, cpus: 4 });
-      writeFileSync(procStatPath, stat(1700, 1000));
+      at(1700, 1000);
       expect(read()).to.deep.equal({ activeSeconds: 4, totalSeconds: 4, cpus: 4 });
       // 3 of them offline: their counters stop, 1 CPU-second of 1 a second.
-      writeFileSync(procStatPath, stat(1800, 1000));
-      writeFileSync(onlinePath, '0\n');
+      at(1800, 1000, '0\n');
       expect(read().cpus).to.equal(1);
-      writeFileSync(procStatPath, stat(1900, 1000));
+      at(1900, 1000);
       expect(read()).to.deep.equal({ activeSeconds: 1, totalSeconds: 1, cpus: 1 });
     });
 
@@ -61,21 +66,14 @@ describe('energy/online-cpus', () => {
       // Back online, a CPU's idle is its NO_HZ idle time again, not its tick count: the
       // aggregate's idle jumps by what the two differ by (4,900 s here) in one interval, which
       // read as 0.03 % busy. The sampler takes wall time × CPUs for a total of 0.
-      const procStatPath = join(dir, 'stat');
-      const onlinePath = join(dir, 'online');
-      writeFileSync(procStatPath, stat(1000, 1000));
-      writeFileSync(onlinePath, '0-2\n');
+      at(1000, 1000, '0-2\n');
       const read = createHostCpuReader({ procStatPath, onlinePath });
-      writeFileSync(procStatPath, stat(1150, 491_150));
-      writeFileSync(onlinePath, '0-3\n');
+      at(1150, 491_150, '0-3\n');
       expect(read()).to.deep.equal({ activeSeconds: 1.5, totalSeconds: 0, cpus: 4 });
     });
 
     it('keeps the last count when the online file cannot be read or makes no sense', () => {
-      const procStatPath = join(dir, 'stat');
-      const onlinePath = join(dir, 'online');
-      writeFileSync(procStatPath, stat(1000, 1000));
-      writeFileSync(onlinePath, '0-2\n');
+      at(1000, 1000, '0-2\n');
       const read = createHostCpuReader({ procStatPath, onlinePath });
       writeFileSync(onlinePath, 'garbage\n');
       expect(read().cpus).to.equal(3);
@@ -91,28 +89,24 @@ describe('energy/online-cpus', () => {
       // /proc/stat unreadable for two samples (EMFILE, here gone) while a vCPU was added: each
       // miss repeats the last delta as it was, count included; the read after it spreads its busy
       // time over the 3 samples and, the count having changed, gives no total.
-      const procStatPath = join(dir, 'stat');
-      const onlinePath = join(dir, 'online');
-      writeFileSync(procStatPath, stat(1000, 1000));
-      writeFileSync(onlinePath, '0-1\n');
+      at(1000, 1000, '0-1\n');
       const read = createHostCpuReader({ procStatPath, onlinePath });
-      writeFileSync(procStatPath, stat(1100, 1100));
+      at(1100, 1100);
       const first = read();
       expect(first).to.deep.equal({ activeSeconds: 1, totalSeconds: 2, cpus: 2 });
       unlinkSync(procStatPath);
       writeFileSync(onlinePath, '0-2\n');
       expect(read()).to.deep.equal(first);
       expect(read()).to.deep.equal(first);
-      writeFileSync(procStatPath, stat(1700, 1100));
+      at(1700, 1100);
       expect(read()).to.deep.equal({ activeSeconds: 2, totalSeconds: 0, cpus: 3 });
-      writeFileSync(procStatPath, stat(2000, 1100));
+      at(2000, 1100);
       expect(read()).to.deep.equal({ activeSeconds: 3, totalSeconds: 3, cpus: 3 });
     });
 
     it('a /proc without /proc/stat (subset=pid): the CPUs online still count at each sample', () => {
       // /sys is not /proc: its online list reads under ProcSubset=pid, and the sampler's floor
       // models the host's CPUs by it.
-      const onlinePath = join(dir, 'online');
       writeFileSync(onlinePath, '0-1\n');
       const missing = join(dir, 'missing');
       const read = createHostCpuReader({ procStatPath: missing, onlinePath, listCpus: () => [] });
@@ -124,10 +118,7 @@ describe('energy/online-cpus', () => {
     });
 
     it('a count given by the caller stays as given', () => {
-      const procStatPath = join(dir, 'stat');
-      const onlinePath = join(dir, 'online');
-      writeFileSync(procStatPath, stat(1000, 1000));
-      writeFileSync(onlinePath, '0-3\n');
+      at(1000, 1000, '0-3\n');
       expect(createHostCpuReader({ procStatPath, onlinePath, cpus: 2 })().cpus).to.equal(2);
     });
   });
