@@ -52,15 +52,20 @@ export interface FocusStop {
 /**
  * Presses Tab from the top of the page until the focus leaves it (back to the body), at most
  * `limit` times. A page that keeps the focus for `limit` presses traps it: the stops then end
- * without the body, which the caller sees as a trap.
+ * without the body, which the caller sees as a trap. `missed`: the controls it never reached (the
+ * stops alone passed a page whose Classify button took `tabindex="-1"`).
  */
 export async function tabThrough(
   page: Page,
   limit = 60,
-): Promise<{ stops: FocusStop[]; left: boolean }> {
+): Promise<{ stops: FocusStop[]; left: boolean; missed: string[] }> {
   await page.evaluate(() => {
     (document.activeElement as HTMLElement | null)?.blur();
-    (window as unknown as { lastStop: Element | null }).lastStop = null;
+    const w = window as unknown as TabWindow;
+    w.lastStop = null;
+    // Tag, id and text: a chart the dashboard draws anew has new buttons of the same names.
+    w.nameOf = (el) =>
+      `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${(el.textContent ?? '').trim().slice(0, 30)}"`;
   });
   const stops: FocusStop[] = [];
   for (let i = 0; i < limit; i++) {
@@ -68,22 +73,45 @@ export async function tabThrough(
     const stop = await page.evaluate(() => {
       const el = document.activeElement;
       if (!el || el === document.body) return null;
-      const w = window as unknown as { lastStop: Element | null };
+      const w = window as unknown as TabWindow;
       const inOrder =
         !w.lastStop ||
         Boolean(w.lastStop.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING);
       w.lastStop = el;
       const style = getComputedStyle(el);
       const outlined = style.outlineStyle !== 'none' && Number.parseFloat(style.outlineWidth) > 0;
-      const text = (el.textContent ?? '').trim().slice(0, 30);
       return {
-        name: `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${text}"`,
+        name: w.nameOf(el),
         visible: outlined || style.boxShadow !== 'none',
         inOrder,
       };
     });
-    if (!stop) return { stops, left: true };
+    if (!stop) break;
     stops.push(stop);
   }
-  return { stops, left: false };
+  const reached = new Set(stops.map((s) => s.name));
+  const missed = (await controlsShown(page)).filter((name) => !reached.has(name));
+  return { stops, left: stops.length < limit, missed };
+}
+
+/** What tabThrough keeps in the page between presses. */
+interface TabWindow {
+  lastStop: Element | null;
+  nameOf(el: Element): string;
+}
+
+/**
+ * The controls shown, by name: every link, field and button not disabled (one with
+ * `tabindex="-1"` too, which a keyboard then cannot use), and any other element a tabindex of 0
+ * or more puts in the tab order.
+ */
+function controlsShown(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const { nameOf } = window as unknown as TabWindow;
+    const native = 'a[href], button, input:not([type=hidden]), select, textarea';
+    return [...document.querySelectorAll<HTMLElement>(`${native}, [tabindex]`)]
+      .filter((el) => (el.matches(native) ? !el.matches(':disabled') : el.tabIndex >= 0))
+      .filter((el) => el.checkVisibility())
+      .map(nameOf);
+  });
 }

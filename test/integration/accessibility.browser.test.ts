@@ -254,9 +254,10 @@ describe('every page of the service, for keyboard, screen reader and zoom (axe-c
         expect(shown, `${state.name}: ${state.shows}`).to.be.above(0);
         await expectConforming(page, state.name, 1280);
 
-        const { stops, left } = await tabThrough(page);
+        const { stops, left, missed } = await tabThrough(page);
         // The five links of the navigation at least.
         expect(stops.length, state.name).to.be.at.least(5);
+        expect(missed, 'controls Tab never reached').to.deep.equal([]);
         expect(left, `the focus stayed in the page: ${stops.map((s) => s.name)}`).to.equal(true);
         expect(
           stops.filter((s) => !s.visible).map((s) => s.name),
