@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, chromium, type Page, type Route } from 'playwright-core';
 import { StubElectricityMaps } from '#library-tests/fixtures/grid/stub-electricity-maps.js';
 import { horizontalOverflow, tabThrough, wcagViolations } from '../helpers/accessibility.js';
 import {
@@ -161,6 +161,20 @@ describe('every page of the service, for keyboard, screen reader and zoom (axe-c
     return { watched, polls: () => polls };
   }
 
+  /** Three samples past `sample` by the service: a page still updating would have asked for them. */
+  function threeSamplesPast(sample: number): Promise<void> {
+    const ahead = async () => service.service.dashboard.data(sample).seq >= sample + 3;
+    return waitFor('three samples more', ahead, 10_000, 50);
+  }
+
+  /** Until the page shows a sample newer than `sample`. */
+  async function showsSamplePast(page: Page, sample: number): Promise<void> {
+    await page.waitForFunction(
+      (n) => Number(document.getElementById('status')?.dataset.samples) > n,
+      sample,
+    );
+  }
+
   it('/dashboard: Tab reaches each series of a chart, and Enter or Space hides and shows it as a click does', async () => {
     const { watched } = await liveDashboard();
     try {
@@ -213,19 +227,46 @@ describe('every page of the service, for keyboard, screen reader and zoom (axe-c
               .carbonscopeDashboard.times.length,
         );
       const rowsAtPause = await rowsHeld();
-      // Three samples later by the service, a page still updating would have asked for them.
-      const ahead = async () => service.service.dashboard.data(at.sample).seq >= at.sample + 3;
-      await waitFor('three samples more', ahead, 10_000, 50);
+      await threeSamplesPast(at.sample);
       expect({ polls: polls(), sample: await shownSample(page) }, 'while paused').to.deep.equal(at);
       expect(await page.locator('#connection').textContent()).to.match(/^Paused\b/);
       await page.keyboard.press('Enter');
-      await page.waitForFunction(
-        (n) => Number(document.getElementById('status')?.dataset.samples) > n,
-        at.sample,
-      );
+      await showsSamplePast(page, at.sample);
       expect(await pauseButton()).to.equal('Pause updates');
       // The samples taken while paused are charted too: the page catches up from its cursor.
       expect(await rowsHeld(), 'rows after resuming').to.be.at.least(rowsAtPause + 3);
+      expect(watched.problems).to.deep.equal([]);
+    } finally {
+      await watched.close();
+    }
+  });
+
+  // A poll out when Pause is pressed still answers: the page said it was paused at the figures it
+  // showed, and must keep them (the rows come again on resuming, from its cursor).
+  it('/dashboard: paused while a poll is out, it keeps its figures when that poll answers, until resumed', async () => {
+    const { watched, polls } = await liveDashboard();
+    try {
+      const { page } = watched;
+      let hold: ((route: Route) => void) | undefined;
+      await page.route('**/dashboard/data*', (route) => (hold ? hold(route) : route.continue()));
+      const held = await new Promise<Route>((resolve) => {
+        hold = resolve;
+      });
+      hold = undefined;
+      await page.locator('#pause').click();
+      await page.waitForSelector('#status[data-state="paused"]');
+      const at = { polls: polls(), sample: await shownSample(page) };
+      await Promise.all([page.waitForEvent('requestfinished'), held.continue()]);
+      await threeSamplesPast(at.sample);
+      const now = async () => ({
+        polls: polls(),
+        sample: await shownSample(page),
+        state: await page.locator('#status').getAttribute('data-state'),
+      });
+      expect(await now(), 'while paused').to.deep.equal({ ...at, state: 'paused' });
+      await page.locator('#pause').click();
+      await showsSamplePast(page, at.sample);
+      expect((await now()).state).to.equal('live');
       expect(watched.problems).to.deep.equal([]);
     } finally {
       await watched.close();
