@@ -591,42 +591,28 @@ describe('http: every request of a server is one operation named by its route te
     });
   }
 
-  it('Koa 3 with @koa/router: ctx._matchedRoute, nested routers included', async () => {
-    const app = new Koa();
-    const router = new Router();
-    router.get('/users/:id', (ctx) => {
-      ctx.body = 'user';
+  for (const [which, KoaRouter] of [
+    ['@koa/router: ctx._matchedRoute, nested routers included', Router],
+    ['koa-router 7.1, the oldest that writes ctx._matchedRoute (7.0 writes none)', KoaRouter71],
+  ] as const) {
+    it(`Koa 3 with ${which}`, async () => {
+      const app = new Koa();
+      const router = new KoaRouter();
+      router.get('/users/:id', (ctx) => {
+        ctx.body = 'user';
+      });
+      const v1 = new KoaRouter({ prefix: '/api/v1' });
+      v1.get('/items/:item', (ctx) => {
+        ctx.body = 'item';
+      });
+      router.get('/hello', (ctx) => {
+        ctx.body = 'hi';
+      });
+      app.use(router.routes());
+      app.use(v1.routes());
+      await expectRouteTemplates(createServer(app.callback()));
     });
-    const v1 = new Router({ prefix: '/api/v1' });
-    v1.get('/items/:item', (ctx) => {
-      ctx.body = 'item';
-    });
-    router.get('/hello', (ctx) => {
-      ctx.body = 'hi';
-    });
-    app.use(router.routes());
-    app.use(v1.routes());
-    const server = createServer(app.callback());
-    await expectRouteTemplates(server);
-  });
-
-  it('Koa 3 with koa-router 7.1, the oldest that writes ctx._matchedRoute (7.0 writes none)', async () => {
-    const app = new Koa();
-    const router = new KoaRouter71();
-    router.get('/users/:id', (ctx) => {
-      ctx.body = 'user';
-    });
-    const v1 = new KoaRouter71({ prefix: '/api/v1' });
-    v1.get('/items/:item', (ctx) => {
-      ctx.body = 'item';
-    });
-    router.get('/hello', (ctx) => {
-      ctx.body = 'hi';
-    });
-    app.use(router.routes());
-    app.use(v1.routes());
-    await expectRouteTemplates(createServer(app.callback()));
-  });
+  }
 
   it("Koa 3 with @koa/router: a regex route, and a router's middleware that answers first", async () => {
     // @koa/router writes each layer's path to ctx._matchedRoute as the layer runs, its
