@@ -65,10 +65,13 @@ function procStatReader(path: string, failure: { code?: string }): (out: CpuTime
       failure.code = (err as NodeJS.ErrnoException).code;
       return false;
     }
+    // This read's reason only: an earlier open's code is not why this one failed.
+    failure.code = undefined;
     try {
       const n = readSync(fd, buf, 0, HEAD_BYTES, 0);
       return parseProcStatHead(buf, n, out);
-    } catch {
+    } catch (err) {
+      failure.code = (err as NodeJS.ErrnoException).code;
       return false;
     } finally {
       closeSync(fd);

@@ -130,6 +130,24 @@ describe('energy/host-cpu', () => {
     expect(read()).to.deep.equal({ activeSeconds: 1.5, totalSeconds: 4, cpus: 2 });
   });
 
+  it('says why each miss failed, not the reason of an earlier one', () => {
+    // The open's error code was kept: a later read that opened but found no cpu line was told
+    // as the earlier ENOENT.
+    const path = join(dir, 'stat');
+    writeFileSync(path, stat([1000, 0, 500, 9000, 0, 0, 0, 0, 0, 0]));
+    const errors: string[] = [];
+    const read = createHostCpuReader({
+      procStatPath: path,
+      cpus: 2,
+      onReadError: (r) => errors.push(r),
+    });
+    unlinkSync(path);
+    read();
+    writeFileSync(path, 'intr 12345 0 0\n');
+    read();
+    expect(errors).to.deep.equal([`${path}: ENOENT`, `${path}: no cpu line`]);
+  });
+
   // A child under `ulimit -n 40` runs `body` with the reader's module as `m`, `exhaust()` (opens
   // /dev/null until EMFILE), `free()` and `spin(ms)`, and prints what `body` returns as JSON.
   const underFdLimit = <T>(body: string): T => {
