@@ -159,6 +159,8 @@ export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => H
     return listed;
   };
   let baseline = readAtStart || (!useProc && fromList());
+  // Why there is no baseline yet: the first read that gets through only makes one.
+  const noBaseline = baseline ? '' : (unread ?? `${path}: ${failure.code ?? 'no cpu line'}`);
   const unitsPerSecond = useProc ? USER_HZ : 1000;
   let prevActive = now.active;
   let prevTotal = now.total;
@@ -177,21 +179,28 @@ export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => H
       options.onReadError?.(useProc ? `${path}: ${failure.code ?? 'no cpu line'}` : `${unread}`);
       return last;
     }
-    const known = baseline;
-    baseline = true;
+    if (!baseline) {
+      // A delta needs two reads: this interval is as unread as those before it.
+      baseline = true;
+      countOnline();
+      prevActive = now.active;
+      prevTotal = now.total;
+      last = { activeSeconds: 0, totalSeconds: 0, cpus, unread: noBaseline };
+      return last;
+    }
     const spans = missed + 1;
     missed = 0;
     // A miss leaves `cpus` as at the last read that got through, so a count that changed during
     // a gap shows here too.
     const cpusBefore = cpus;
     countOnline();
-    const active = known ? Math.max(0, now.active - prevActive) : 0;
+    const active = Math.max(0, now.active - prevActive);
     // The kernel reads an offline CPU's idle from its ticks, an online one's from its NO_HZ idle
     // time: as a CPU goes off or comes back, the aggregate's idle drops or jumps by what the two
     // differ by (read as 100 % or ~0 % busy). Less time in all than busy, or a count that
     // changed: the total is unknown (0), and the sampler takes the wall time's.
     const elapsed = now.total - prevTotal;
-    const total = known && elapsed >= active && cpus === cpusBefore ? elapsed : 0;
+    const total = elapsed >= active && cpus === cpusBefore ? elapsed : 0;
     prevActive = now.active;
     prevTotal = now.total;
     const per = unitsPerSecond * spans;

@@ -15,7 +15,8 @@ export interface HostCpuDelta {
   activeSeconds: number;
   /**
    * CPU-seconds elapsed across all logical CPUs (busy + idle + iowait + steal); 0 when not known
-   * (no tick in the interval, or idle went back), where the sampler takes wall time × cpus.
+   * (no tick in the interval, idle went back, or the CPUs online changed), where the sampler
+   * takes wall time × cpus.
    */
   totalSeconds: number;
   /** Logical CPUs counted. */
