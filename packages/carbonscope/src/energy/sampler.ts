@@ -441,7 +441,8 @@ export class Sampler {
    * The host's CPU time over an interval of `seconds`. /proc/stat counts in 10 ms ticks, so an
    * interval shorter than that (stop() right after a timer sample) often shows none at all: read
    * as is, it gave the process, and the operations that ended in it, no energy for CPU time the
-   * process did spend. The host's capacity over the interval is then its total.
+   * process did spend. The host's capacity over the interval is then its total, as where the
+   * reader knows no total (idle went back, the CPUs online changed); an unread host, the floor.
    */
   private hostCpuOver(seconds: number, processCpuSeconds: number): HostCpuDelta {
     const delta = this.readHostCpu();
