@@ -125,11 +125,12 @@ export interface HostCpuReaderOptions {
  * says the total is not known.
  *
  * A read that fails after one got through (EMFILE while the process is out of file descriptors)
- * is a miss: the last delta stands in for the host's load meanwhile, the baseline is kept, and
- * the next read that gets through gives the delta since it spread over the calls it spans (the
- * sampler calls at a steady interval), so its load is the average over the gap and its size one
- * interval's. It used to switch to os.cpus() for good, which reads /proc/stat too and then gave
- * nothing, and counted from zero: its next delta was all the CPU time since boot.
+ * is a miss: the last delta stands in for the host's load meanwhile (before the first delta, an
+ * `unread` one: the sampler's floor), the baseline is kept, and the next read that gets through
+ * gives the delta since it spread over the calls it spans (the sampler calls at a steady
+ * interval), so its load is the average over the gap and its size one interval's. It used to
+ * switch to os.cpus() for good, which reads /proc/stat too and then gave nothing, and counted
+ * from zero: its next delta was all the CPU time since boot.
  */
 export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => HostCpuDelta {
   const path = options.procStatPath ?? PROC_STAT_PATH;
@@ -164,7 +165,8 @@ export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => H
   const unitsPerSecond = useProc ? USER_HZ : 1000;
   let prevActive = now.active;
   let prevTotal = now.total;
-  let last: HostCpuDelta = { activeSeconds: 0, totalSeconds: 0, cpus };
+  // None before the first delta: a miss then has no load to stand in, and is the floor.
+  let last: HostCpuDelta | undefined;
   let missed = 0;
 
   return () => {
@@ -176,8 +178,9 @@ export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => H
         return { activeSeconds: 0, totalSeconds: 0, cpus, unread: why };
       }
       missed += 1;
-      options.onReadError?.(useProc ? `${path}: ${failure.code ?? 'no cpu line'}` : `${unread}`);
-      return last;
+      const why = useProc ? `${path}: ${failure.code ?? 'no cpu line'}` : `${unread}`;
+      options.onReadError?.(why);
+      return last ?? { activeSeconds: 0, totalSeconds: 0, cpus, unread: why };
     }
     if (!baseline) {
       // A delta needs two reads: this interval is as unread as those before it.

@@ -130,6 +130,23 @@ describe('energy/host-cpu', () => {
     expect(read()).to.deep.equal({ activeSeconds: 1.5, totalSeconds: 4, cpus: 2 });
   });
 
+  it('a miss before any delta is the floor, not an idle host: no last delta stands in', () => {
+    const path = join(dir, 'stat');
+    writeFileSync(path, stat([1000, 0, 500, 9000, 0, 0, 0, 0, 0, 0]));
+    const read = createHostCpuReader({ procStatPath: path, cpus: 2, onReadError: () => {} });
+    unlinkSync(path);
+    // It returned { 0, 0, 2 }: 0 busy seconds, an idle host modelled for the interval.
+    expect(read()).to.deep.equal({
+      activeSeconds: 0,
+      totalSeconds: 0,
+      cpus: 2,
+      unread: `${path}: ENOENT`,
+    });
+    writeFileSync(path, stat([1100, 0, 550, 9350, 0, 0, 0, 0, 0, 0]));
+    // Two intervals since creation, at one interval's size.
+    expect(read()).to.deep.equal({ activeSeconds: 0.75, totalSeconds: 2.5, cpus: 2 });
+  });
+
   it('says why each miss failed, not the reason of an earlier one', () => {
     // The open's error code was kept: a later read that opened but found no cpu line was told
     // as the earlier ENOENT.
