@@ -105,18 +105,24 @@ describe('energy/host-cpu', () => {
     });
   });
 
+  /** A reader of a scripted /proc/stat (2 CPUs, 10,500 ticks), and the misses it was told. */
+  const scripted = () => {
+    const path = join(dir, 'stat');
+    writeFileSync(path, stat([1000, 0, 500, 9000, 0, 0, 0, 0, 0, 0]));
+    const errors: string[] = [];
+    const onReadError = (reason: string) => errors.push(reason);
+    return {
+      path,
+      errors,
+      read: createHostCpuReader({ procStatPath: path, cpus: 2, onReadError }),
+    };
+  };
+
   it('takes a failed read of /proc/stat for a miss, not its end: the last delta stands in', () => {
     // Under `ulimit -n` exhaustion (EMFILE) the open fails for a while. The reader used to switch
     // to os.cpus() for good, which fails too (it returns no CPU), and then counted from zero: its
     // first delta was all the CPU time since boot, and the process's share of it none.
-    const path = join(dir, 'stat');
-    writeFileSync(path, stat([1000, 0, 500, 9000, 0, 0, 0, 0, 0, 0]));
-    const errors: string[] = [];
-    const read = createHostCpuReader({
-      procStatPath: path,
-      cpus: 2,
-      onReadError: (reason) => errors.push(reason),
-    });
+    const { path, errors, read } = scripted();
     writeFileSync(path, stat([1100, 0, 550, 9350, 0, 0, 0, 0, 0, 0]));
     const first = read();
     expect(first).to.deep.equal({ activeSeconds: 1.5, totalSeconds: 5, cpus: 2 });
@@ -131,9 +137,7 @@ describe('energy/host-cpu', () => {
   });
 
   it('a miss before any delta is the floor, not an idle host: no last delta stands in', () => {
-    const path = join(dir, 'stat');
-    writeFileSync(path, stat([1000, 0, 500, 9000, 0, 0, 0, 0, 0, 0]));
-    const read = createHostCpuReader({ procStatPath: path, cpus: 2, onReadError: () => {} });
+    const { path, read } = scripted();
     unlinkSync(path);
     // It returned { 0, 0, 2 }: 0 busy seconds, an idle host modelled for the interval.
     expect(read()).to.deep.equal({
@@ -150,14 +154,7 @@ describe('energy/host-cpu', () => {
   it('says why each miss failed, not the reason of an earlier one', () => {
     // The open's error code was kept: a later read that opened but found no cpu line was told
     // as the earlier ENOENT.
-    const path = join(dir, 'stat');
-    writeFileSync(path, stat([1000, 0, 500, 9000, 0, 0, 0, 0, 0, 0]));
-    const errors: string[] = [];
-    const read = createHostCpuReader({
-      procStatPath: path,
-      cpus: 2,
-      onReadError: (r) => errors.push(r),
-    });
+    const { path, errors, read } = scripted();
     unlinkSync(path);
     read();
     writeFileSync(path, 'intr 12345 0 0\n');
