@@ -53,8 +53,8 @@ describe('two copies of carbonscope in one process', () => {
     ]);
   });
 
-  it("new CarbonscopeInstrumentation(config) beside an older copy's instance throws nothing", async () => {
-    await startedByAnOlderCopy();
+  it("new CarbonscopeInstrumentation(config) beside an older copy's instance: one warning naming what it ignores", async () => {
+    const { lines } = await startedByAnOlderCopy();
     const instrumentation = new CarbonscopeInstrumentation({
       settings: testConfig(ENV),
       logger: memoryLogger().logger,
@@ -66,6 +66,9 @@ describe('two copies of carbonscope in one process', () => {
     } finally {
       instrumentation.disable();
     }
+    expect(warnings(lines)).to.deep.equal([
+      'CarbonscopeInstrumentation: carbonscope is already running (started by another copy of carbonscope), so the options settings, logger are ignored; give them to the first start, or stop() it and start it again with them',
+    ]);
   });
 
   // This copy's bindMetrics reads the instance's insides: bound to an instance of a version
