@@ -12,6 +12,7 @@ import {
 } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import {
+  defaultResource,
   detectResources,
   envDetector,
   type Resource,
@@ -445,11 +446,15 @@ export async function startTelemetry(options: TelemetryOptions): Promise<Telemet
   }
 
   const tracesOff = !tracingEnabled(env);
-  const resource = resourceFromAttributes({
-    [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME?.trim() || 'carbonscope',
-    [ATTR_SERVICE_VERSION]: packageVersion(),
-    [ATTR_SERVICE_INSTANCE_ID]: randomUUID(),
-  });
+  // On the SDK's default resource for its telemetry.sdk.* (NodeSDK leaves it out when given a
+  // resource): a backend tells the language and SDK by them, as it does the library's.
+  const resource = defaultResource().merge(
+    resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME?.trim() || 'carbonscope',
+      [ATTR_SERVICE_VERSION]: packageVersion(),
+      [ATTR_SERVICE_INSTANCE_ID]: randomUUID(),
+    }),
+  );
   const stop = needsNodeSdk(env, tracesOff)
     ? await startNodeSdk(
         env,

@@ -68,6 +68,20 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
     });
   }
 
+  // The SDK's own attributes, as NodeSDK's default resource and carbonscope's register give
+  // them: a backend tells the language and SDK by them (the service had none, either path).
+  for (const tracing of ['none', 'console']) {
+    it(`describes the SDK on the resource as the library does, OTEL_TRACES_EXPORTER=${tracing}`, async () => {
+      const lines = await exposition({ OTEL_TRACES_EXPORTER: tracing });
+      const info = lines.find((l) => l.startsWith('target_info{')) ?? '';
+      expect(info).to.include('telemetry_sdk_language="nodejs"');
+      expect(info).to.include('telemetry_sdk_name="opentelemetry"');
+      expect(info).to.match(/telemetry_sdk_version="\d+\.\d+\.\d+"/);
+      // Still the service's name, never the default resource's unknown_service:node.
+      expect(info).to.include('service_name="carbonscope"');
+    });
+  }
+
   // A blank name is unset, as every other variable: "  " was the service's name, kept as it
   // was, where the SDK itself reads a blank one as unset.
   it('names the service carbonscope where OTEL_SERVICE_NAME is unset or blank', async () => {
