@@ -35,6 +35,7 @@ import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import { argvSecrets, type CommonOptions, UsageError } from './args.js';
 import { checkAppendable } from './csv.js';
 import { IntensityMix } from './intensity-mix.js';
+import { pushResource } from './push-resource.js';
 import { type RamUse, RamUseMean } from './report.js';
 
 /** The OTLP/HTTP metrics URL: a bare endpoint gets the standard `/v1/metrics` path. */
@@ -115,7 +116,7 @@ async function otlpPush(
   });
   const exporter = gated(results, () => open);
   const provider = new sdk.MeterProvider({
-    resource: resources.resourceFromAttributes(attributes),
+    resource: pushResource(resources, attributes),
     readers: [
       // A monitor's gauges push only what their callbacks observe now, as register's do.
       withCurrentGauges(
@@ -336,7 +337,11 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   // The OTLP exporter reads its headers and TLS files from the environment itself, and drops a
   // bad one.
   if (o.options.otlp) {
-    for (const line of malformedOtelVariables(o.env, { sdk: false, headers: true })) {
+    for (const line of malformedOtelVariables(o.env, {
+      sdk: false,
+      headers: true,
+      resource: true,
+    })) {
       logger.warn(line);
     }
     for (const line of otlpTlsFileProblems(o.env, 'METRICS')) logger.warn(line);
@@ -346,7 +351,6 @@ export async function openSession(o: SessionOptions): Promise<Session> {
         o.options.otlp,
         o.env,
         {
-          'service.name': o.env.OTEL_SERVICE_NAME?.trim() || 'carbonscope-cli',
           // Each run is its own instance: two at once (or one a machine) under one service.name
           // were one series at the Collector's Prometheus exporter, the last push's (its labels
           // are service.name and service.instance.id only). The run id, so that a series is

@@ -181,13 +181,14 @@ export function checkOtelSwitches(env: Env): void {
 /**
  * What is malformed among the variables the OTel SDK reads itself (OTEL_LOG_LEVEL,
  * OTEL_SDK_DISABLED and the resource attributes where carbonscope starts an SDK, `sdk`; the
- * headers and the metrics' compression where it makes an OTLP exporter, `headers`): one line
+ * resource attributes alone where it makes a resource of them, `resource`; the headers and the
+ * metrics' compression where it makes an OTLP exporter, `headers`): one line
  * per variable, naming it and never a header's value. Said rather than refused: the SDK goes on
  * with what it could read, and carbonscope's register must not stop the application.
  */
 export function malformedOtelVariables(
   env: Env,
-  read: { sdk: boolean; headers: boolean },
+  read: { sdk: boolean; headers: boolean; resource?: boolean },
 ): string[] {
   const lines: string[] = [];
   /** `consequence`: what the SDK does with it, where the line does not say so already. */
@@ -204,6 +205,8 @@ export function malformedOtelVariables(
   if (read.sdk) {
     check('OTEL_LOG_LEVEL', checkLogLevel, 'INFO is used');
     check('OTEL_SDK_DISABLED', checkSdkDisabled, 'false is used: the SDK runs');
+  }
+  if (read.sdk || read.resource) {
     check(
       'OTEL_RESOURCE_ATTRIBUTES',
       (raw) => checkResourceAttributes('OTEL_RESOURCE_ATTRIBUTES', raw),

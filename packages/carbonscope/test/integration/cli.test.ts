@@ -1041,6 +1041,45 @@ Module._load = function (request, ...rest) {
     expect(unknown.stderr).to.match(/^carbonscope: unknown command "rnu"/);
   });
 
+  // As the OTel SDK reads them, so the run's series carry what the deployer set on every other
+  // process (deployment.environment.name, say), and the SDK's own attributes; the run id stays
+  // its instance (two runs at once are two series), whatever service.instance.id they set.
+  it('describes its pushes with OTEL_RESOURCE_ATTRIBUTES and telemetry.sdk.*, as the SDK does', async () => {
+    const receiver = await otlpReceiver();
+    try {
+      const r = await cli(['run', '--json', '--otlp', receiver.url, ...node('')], {
+        env: {
+          OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json',
+          OTEL_RESOURCE_ATTRIBUTES:
+            'deployment.environment.name=pre%20prod,service.name=ci-job,service.instance.id=pod-7',
+        },
+      });
+      expect(r.code, r.stderr).to.equal(0);
+      const report = JSON.parse(r.stdout) as Report;
+      const attributes = receiver.pushes.at(-1)?.body.resourceMetrics[0]?.resource.attributes;
+      expect(stringAttribute(attributes, 'deployment.environment.name')).to.equal('pre prod');
+      expect(stringAttribute(attributes, 'service.name')).to.equal('ci-job');
+      expect(stringAttribute(attributes, 'service.instance.id')).to.equal(report.runId);
+      expect(stringAttribute(attributes, 'telemetry.sdk.language')).to.equal('nodejs');
+      expect(stringAttribute(attributes, 'telemetry.sdk.name')).to.equal('opentelemetry');
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('warns of a malformed OTEL_RESOURCE_ATTRIBUTES it pushes without', async () => {
+    const receiver = await otlpReceiver();
+    try {
+      const r = await cli(['run', '--otlp', receiver.url, ...node('')], {
+        env: { OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=prod,oops' },
+      });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stderr).to.include('OTEL_RESOURCE_ATTRIBUTES: item 2 has no "="');
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('pushes the run metrics to an OTLP/HTTP collector', async () => {
     const receiver = await otlpReceiver();
     try {
