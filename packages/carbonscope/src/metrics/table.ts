@@ -1,8 +1,8 @@
 import { logBuckets, type MetricSpec } from './spec.js';
 
 /**
- * HTTP server durations, seconds: the semantic convention's advisory boundaries without its
- * first, 0 (no request takes no time; the bucket would be one more series per route for nothing).
+ * HTTP server durations, seconds: the semantic convention's advisory boundaries, as they are
+ * (not the SDK's default, whose first is 0, which no request fills, and which are milliseconds).
  */
 export const LATENCY_BUCKETS_SECONDS = [
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
