@@ -74,6 +74,55 @@ describe('the metric table', () => {
     }
   });
 
+  // The package names the metrics and attributes but not what each metric requires, its
+  // instrument or its unit: these are the conventions' tables (hardware, HTTP, GenAI pages).
+  it('gives each semconv metric the instrument, unit and required attributes its convention does', () => {
+    const required: Record<string, { kind: string; unit: string; attributes: string[] }> = {
+      [semconv.METRIC_HTTP_SERVER_REQUEST_DURATION]: {
+        kind: 'histogram',
+        unit: 's',
+        attributes: [semconv.ATTR_HTTP_REQUEST_METHOD, semconv.ATTR_URL_SCHEME],
+      },
+      [semconv.METRIC_HW_HOST_ENERGY]: {
+        kind: 'observableCounter',
+        unit: 'J',
+        attributes: [semconv.ATTR_HW_ID],
+      },
+      [semconv.METRIC_HW_HOST_POWER]: {
+        kind: 'observableGauge',
+        unit: 'W',
+        attributes: [semconv.ATTR_HW_ID],
+      },
+      [semconv.METRIC_HW_ENERGY]: {
+        kind: 'observableCounter',
+        unit: 'J',
+        attributes: [semconv.ATTR_HW_ID, semconv.ATTR_HW_TYPE],
+      },
+      [semconv.METRIC_HW_POWER]: {
+        kind: 'observableGauge',
+        unit: 'W',
+        attributes: [semconv.ATTR_HW_ID, semconv.ATTR_HW_TYPE],
+      },
+      [semconv.METRIC_GEN_AI_CLIENT_TOKEN_USAGE]: {
+        kind: 'histogram',
+        unit: '{token}',
+        attributes: [
+          semconv.ATTR_GEN_AI_OPERATION_NAME,
+          semconv.ATTR_GEN_AI_PROVIDER_NAME,
+          semconv.ATTR_GEN_AI_TOKEN_TYPE,
+        ],
+      },
+    };
+    const semconvSpecs = specs.filter((s) => s.convention === 'semconv');
+    expect(semconvSpecs.map((s) => s.name)).to.have.members(Object.keys(required));
+    for (const spec of semconvSpecs) {
+      const want = required[spec.name];
+      expect(spec.kind, spec.name).to.equal(want?.kind);
+      expect(spec.unit, spec.name).to.equal(want?.unit);
+      expect(spec.attributes, spec.name).to.include.members(want?.attributes ?? []);
+    }
+  });
+
   it("labels a gRPC call's outcome with the stable RPC attribute, not a deprecated one", () => {
     // rpc.grpc.status_code (int) and rpc.response.status_code were both deprecated for it.
     expect(METRICS.httpDuration.attributes).to.include(ATTR_RPC_STATUS_CODE);
