@@ -523,6 +523,38 @@ describe('GET /dashboard in a real browser (chromium via playwright-core)', func
     }
   });
 
+  // Its times were toLocaleTimeString()'s alone: 11:45:02 AM, with nothing to say whose clock
+  // to a viewer (or a screenshot's reader) who does not know the page uses the browser's zone.
+  it("names the viewer's zone on every time it shows: the table's, the sample's, the charts'", async () => {
+    const context = await browser.newContext({ timezoneId: 'Asia/Kathmandu', locale: 'en-US' });
+    try {
+      const page = await context.newPage();
+      const res = await fetch(`${service.url}/predict`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ activity: 'cycling to work' }),
+      });
+      expect(res.status).to.equal(200);
+      await page.goto(`${service.url}/dashboard`);
+      await page.waitForSelector('#status[data-samples]');
+      await page.waitForSelector('#recent tbody tr td:nth-child(3)');
+      const kathmandu = /\d{1,2}:\d{2}:\d{2}\s[AP]M GMT\+5:45/;
+      const ended = await page.locator('#recent tbody tr th').first().textContent();
+      expect(ended).to.match(new RegExp(`^${kathmandu.source}$`));
+      expect(await page.locator('#sample').textContent()).to.match(
+        new RegExp(`sample \\d+ at ${kathmandu.source} ·`),
+      );
+      // Each chart's legend shows its newest time away from the cursor.
+      const legends = await page
+        .locator('.u-legend .u-series:first-child .u-value')
+        .allTextContents();
+      expect(legends).to.have.length(CHARTS.length);
+      for (const shown of legends) expect(shown).to.match(new RegExp(`^${kathmandu.source}$`));
+    } finally {
+      await context.close();
+    }
+  });
+
   // It said "updates every 2 s" (its polling) where a sample, and so any figure, came every
   // 10 s; and "every 1 s" at 50 ms, where it does update once a second.
   it('says how often its figures update: every sample, at most once a second', async () => {

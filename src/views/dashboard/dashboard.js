@@ -37,7 +37,8 @@
 
   const $ = (id) => document.getElementById(id);
 
-  const { fmt, grams, joules, duration, bytes, figuresAre, wattsLabel } = window.carbonscopeFormat;
+  const { fmt, grams, joules, duration, bytes, clock, figuresAre, wattsLabel } =
+    window.carbonscopeFormat;
 
   /** A <dt>/<dd> pair; data-value keeps the raw number for tests and copy-paste. */
   function fields(dl, rows) {
@@ -163,7 +164,7 @@
     recent.replaceChildren(
       ...d.recent.map((op) => {
         const row = document.createElement('tr');
-        cell(row, new Date(op.endedAt).toLocaleTimeString(), true);
+        cell(row, clock(Date.parse(op.endedAt)), true);
         cell(row, op.operation);
         cell(row, duration(op.durationSeconds));
         cell(row, joules(op.energyJoules) + (op.estimated ? ' (estimated)' : ''));
@@ -188,7 +189,7 @@
   }
 
   function sampleTime(d) {
-    return d.energy.sampledAt ? new Date(d.energy.sampledAt).toLocaleTimeString() : '–';
+    return d.energy.sampledAt ? clock(Date.parse(d.energy.sampledAt)) : '–';
   }
 
   /**
@@ -372,7 +373,10 @@
         { stroke: '#333', grid: { stroke: '#e5e5e5' }, size: 60, label: spec.unit },
       ],
       series: [
-        { label: 'time', value: (u, v, _s, idx) => clock(idx === null ? newest(u.data[0]) : v) },
+        {
+          label: 'time',
+          value: (u, v, _s, idx) => chartClock(idx === null ? newest(u.data[0]) : v),
+        },
         ...spec.series.map((s, i) => ({
           label: s.label,
           stroke: COLOURS[i % COLOURS.length],
@@ -398,10 +402,8 @@
     return values.length > 0 ? values[values.length - 1] : null;
   }
 
-  function clock(seconds) {
-    return seconds === null || seconds === undefined
-      ? '–'
-      : new Date(seconds * 1000).toLocaleTimeString();
+  function chartClock(seconds) {
+    return seconds === null || seconds === undefined ? '–' : clock(seconds * 1000);
   }
 
   /** A canvas says nothing to a screen reader: name the plot, and its legend as the values. */

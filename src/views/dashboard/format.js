@@ -35,6 +35,16 @@
     return `${fmt(seconds / 3600)} h`;
   }
 
+  /**
+   * A time on the viewer's clock, in the viewer's form, with its zone's name (`11:45:02 AM
+   * GMT+5:45`, `02:30:00 MESZ`): the page and a screenshot say whose clock it is, and the hour
+   * that comes twice as summer time ends reads apart. `locale` and `timeZone` are for the tests.
+   */
+  function clock(ms, locale, timeZone) {
+    if (ms === null || ms === undefined || !Number.isFinite(ms)) return '–';
+    return new Date(ms).toLocaleTimeString(locale, { timeZone, timeZoneName: 'short' });
+  }
+
   /** A memory size in the README's units: KiB under a MiB, MiB from one on. */
   function bytes(n) {
     return n >= 1024 * 1024 ? `${fmt(n / (1024 * 1024))} MiB` : `${fmt(n / 1024)} KiB`;
@@ -67,5 +77,14 @@
     return figuresAre(t) === power ? '' : ` (${power})`;
   }
 
-  window.carbonscopeFormat = { fmt, grams, joules, duration, bytes, figuresAre, wattsLabel };
+  window.carbonscopeFormat = {
+    fmt,
+    grams,
+    joules,
+    duration,
+    bytes,
+    clock,
+    figuresAre,
+    wattsLabel,
+  };
 })();

@@ -10,6 +10,7 @@ interface DashboardFormat {
   joules(j: number): string;
   duration(seconds: number): string;
   bytes(n: number): string;
+  clock(ms: number | null | undefined, locale?: string, timeZone?: string): string;
   wattsLabel(
     totals: Pick<ScopeTotals, 'joules' | 'estimatedJoules' | 'estimated' | 'wattsEstimated'>,
   ): string;
@@ -29,7 +30,7 @@ function loadFormat(): DashboardFormat {
 }
 
 describe('dashboard figures (src/views/dashboard/format.js)', () => {
-  const { fmt, grams, joules, duration, bytes, figuresAre, wattsLabel } = loadFormat();
+  const { fmt, grams, joules, duration, bytes, clock, figuresAre, wattsLabel } = loadFormat();
 
   it('writes three significant digits without trailing zeros, thousands with separators', () => {
     expect(fmt(0)).to.equal('0');
@@ -139,5 +140,23 @@ describe('dashboard figures (src/views/dashboard/format.js)', () => {
     expect(figuresAre(estimatedSoFar)).to.equal('estimated');
     expect(wattsLabel(estimatedSoFar)).to.equal(' (measured)');
     expect(wattsLabel({ ...estimatedSoFar, wattsEstimated: true })).to.equal('');
+  });
+
+  // A bare toLocaleTimeString() named no zone: a page read from another zone, or a screenshot,
+  // gave 11:45:02 with nothing to say whose clock, and the hour repeated as summer time ends
+  // read the same twice.
+  it("writes a time in the viewer's zone with that zone's name, told apart across a DST change", () => {
+    // ICU's own forms (a leading zero, the space before AM) vary with its version: not asserted.
+    const at = Date.UTC(2026, 11, 6, 6, 0, 2);
+    expect(clock(at, 'en-US', 'Asia/Kathmandu')).to.match(/^11:45:02\sAM GMT\+5:45$/);
+    expect(clock(at, 'en-US', 'Pacific/Chatham')).to.match(/^7:45:02\sPM GMT\+13:45$/);
+    expect(clock(at, 'en-US', 'America/St_Johns')).to.match(/^2:30:02\sAM GMT-3:30$/);
+    expect(clock(at, 'en-GB', 'UTC')).to.match(/^0?6:00:02 UTC$/);
+    // Europe/Berlin's 02:00-03:00 comes twice on 25 October 2026.
+    const summer = clock(Date.UTC(2026, 9, 25, 0, 30), 'de-DE', 'Europe/Berlin');
+    const winter = clock(Date.UTC(2026, 9, 25, 1, 30), 'de-DE', 'Europe/Berlin');
+    expect(summer).to.match(/^0?2:30:00 MESZ$/);
+    expect(winter).to.match(/^0?2:30:00 MEZ$/);
+    for (const missing of [null, undefined, Number.NaN]) expect(clock(missing)).to.equal('–');
   });
 });
