@@ -64,6 +64,8 @@ export function monitorHeader(intervalMs: number, durationMs: number | undefined
  * host without a zone, an invalid TZ or a POSIX rule ICU does not read: the clock is then UTC).
  */
 export function localZoneName(tz: string | undefined = process.env.TZ): string | undefined {
+  // A Node built without Intl: the offset alone then says the zone.
+  if (typeof Intl === 'undefined') return undefined;
   const resolved = new Intl.DateTimeFormat('en-US').resolvedOptions().timeZone as
     | string
     | undefined;

@@ -4,13 +4,8 @@ import {
   type OperationScore,
   sciOf,
 } from '../energy/index.js';
+import { englishOrder } from '../english-order.js';
 import type { BoundedLabelSet } from '../labels/index.js';
-
-/**
- * Ties in English order whatever LANG says: a bare localeCompare follows the process's locale,
- * and under LC_ALL=et_EE `/z` sorted before `/t` (da_DK put `/aa` last) in the snapshot.
- */
-const OPERATION_ORDER = new Intl.Collator('en');
 
 interface Tally {
   operation: string;
@@ -75,20 +70,23 @@ export class OperationScores {
 
   /** Per operation name, most frequent first. */
   list(): OperationScore[] {
-    return [...this.byName.values()]
-      .map((t) => {
-        const sci = sciOf(t, t.count);
-        return {
-          operation: t.operation,
-          kind: t.kind,
-          count: t.count,
-          joules: t.joules / t.count,
-          operationalGrams: sci.operationalGrams / t.count,
-          embodiedGrams: sci.embodiedGrams / t.count,
-          sciGrams: sci.gramsPerUnit,
-          estimated: sci.estimated,
-        };
-      })
-      .sort((a, b) => b.count - a.count || OPERATION_ORDER.compare(a.operation, b.operation));
+    return (
+      [...this.byName.values()]
+        .map((t) => {
+          const sci = sciOf(t, t.count);
+          return {
+            operation: t.operation,
+            kind: t.kind,
+            count: t.count,
+            joules: t.joules / t.count,
+            operationalGrams: sci.operationalGrams / t.count,
+            embodiedGrams: sci.embodiedGrams / t.count,
+            sciGrams: sci.gramsPerUnit,
+            estimated: sci.estimated,
+          };
+        })
+        // Ties in English order whatever LANG says, as the snapshot's readers expect.
+        .sort((a, b) => b.count - a.count || englishOrder(a.operation, b.operation))
+    );
   }
 }

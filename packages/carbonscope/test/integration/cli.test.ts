@@ -11,7 +11,7 @@ import {
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 import { CSV_HEADER, parseEmissionsCsv } from '../../src/cli/csv.js';
 import type { Report } from '../../src/cli/report.js';
@@ -1008,6 +1008,21 @@ Module._load = function (request, ...rest) {
     expect(text.startsWith('first\n'), text).to.equal(true);
     expect(blocks, text).to.have.length(2);
     for (const block of blocks) expect(parseEmissionsCsv(block).records, text).to.have.length(1);
+  });
+
+  // A Node built --without-intl has no Intl: importing carbonscope threw `Intl is not defined`
+  // (the operations' English order, at load), so `run`, `register` and start() all failed, and
+  // `monitor` again at its first line (the zone's name). Deleting Intl reproduces just that.
+  it('runs and monitors on a Node without Intl, the zone told by its offset alone', async () => {
+    const noIntl = join(dir, 'no-intl.mjs');
+    writeFileSync(noIntl, 'delete globalThis.Intl;\n');
+    const env = { NODE_OPTIONS: `--import=${pathToFileURL(noIntl).href}`, TZ: 'Asia/Kathmandu' };
+    const run = await cli(['run', '--', process.execPath, '-e', 'typeof Intl'], { env });
+    expect(run.code, run.stderr).to.equal(0);
+    expect(run.stderr).to.match(/exited with code 0/);
+    const monitor = await cli(['monitor', '--interval', '250ms', '-d', '1s'], { env });
+    expect(monitor.code, monitor.stderr).to.equal(0);
+    expect(monitor.stderr).to.include('carbonscope: times are UTC+05:45\n');
   });
 
   it('prints its version for --version and -V, as Node tools do', async () => {
