@@ -41,7 +41,11 @@ export interface PanelQuery {
 interface DashboardJson {
   title: string;
   panels: Array<{
+    id: number;
+    type: string;
     title: string;
+    gridPos: { x: number; y: number; w: number; h: number };
+    fieldConfig: { defaults: { unit?: string; decimals?: number } };
     targets?: Array<{ refId: string; expr: string; legendFormat?: string }>;
   }>;
   templating: {

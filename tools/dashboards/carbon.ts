@@ -1,4 +1,4 @@
-import { band, DASHED, type DashboardSpec, type PanelSpec } from './grafana.js';
+import { band, DASHED, type DashboardSpec, type PanelSpec, suffix, type Unit } from './grafana.js';
 import { ofRunningApps, PROM, sumOfHosts } from './names.js';
 
 const RI = '$__rate_interval';
@@ -41,7 +41,7 @@ function byAnswerer(expr: string): string {
  * somewhere between the two lines, and the shaded width is the uncertainty. The bundled mock's
  * figures are a band of their own, dashed, never added to the providers'.
  */
-function llmBand(title: string, counter: string, unit: string, description: string): PanelSpec {
+function llmBand(title: string, counter: string, unit: Unit, description: string): PanelSpec {
   const bound = (b: string) =>
     byAnswerer(`sum by (carbonscope_mock) (rate(${counter}{carbonscope_bound="${b}"}[${RI}]))`);
   return {
@@ -154,7 +154,7 @@ export const carbonDashboard: DashboardSpec = {
       type: 'timeseries',
       title: 'Emissions rate',
       description: `${PROM.emissionRate}: usage (energy × PUE × grid intensity, per zone) and embodied (the reserved share of the hardware's manufacturing emissions; estimated), per second.`,
-      unit: 'suffix: gCO2e/s',
+      unit: suffix('gCO2e/s'),
       queries: [
         {
           expr: sumOfHosts(
@@ -170,7 +170,7 @@ export const carbonDashboard: DashboardSpec = {
       type: 'timeseries',
       title: 'Grid carbon intensity and its source',
       description: `${PROM.gridIntensity} (gCO2e/kWh) per zone; the legend names the source (electricity-maps, annual-average, world-average, fixed).`,
-      unit: 'suffix: gCO2e/kWh',
+      unit: suffix('gCO2e/kWh'),
       queries: [
         {
           expr: `max by (carbonscope_grid_zone, carbonscope_grid_source) (${PROM.gridIntensity})`,
@@ -194,7 +194,7 @@ export const carbonDashboard: DashboardSpec = {
       type: 'timeseries',
       title: 'Emissions rate by operation (1 m)',
       description: `The recording rule carbonscope_operation:${PROM.operationEmissions}:rate1m: gCO2e per second spent in each operation, usage and embodied.`,
-      unit: 'suffix: gCO2e/s',
+      unit: suffix('gCO2e/s'),
       queries: [
         {
           expr: `carbonscope_operation:${PROM.operationEmissions}:rate1m`,
@@ -270,14 +270,14 @@ export const carbonDashboard: DashboardSpec = {
     llmBand(
       'LLM GWP (min–max)',
       PROM.llmGwp,
-      'suffix: gCO2e/s',
+      suffix('gCO2e/s'),
       'Estimated global warming potential per second, usage + embodied, as a range.',
     ),
     {
       type: 'timeseries',
       title: 'LLM tokens',
       description: `${PROM.llmTokens} (semconv gen_ai.client.token.usage) per model and type (input, output), the bundled mock LLM's (carbonscope_mock="true") apart from the providers'.`,
-      unit: 'suffix: tokens/s',
+      unit: suffix('tokens/s'),
       width: 8,
       queries: [
         {

@@ -36,11 +36,26 @@ import {
 import { DataqueryBuilder, QueryEditorMode } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as StatPanelBuilder } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
+import type * as units from '@grafana/grafana-foundation-sdk/units';
 
 /** Fixed uid of the provisioned datasource (grafana/provisioning/datasources/prometheus.yml). */
 export const DATASOURCE_UID = 'carbonscope-prometheus';
 
 const datasource: DataSourceRef = { type: 'prometheus', uid: DATASOURCE_UID };
+
+/** A unit id of Grafana's own list (its value formats): `watt`, `joule`, `massg`, `reqps`… */
+export type GrafanaUnit = Extract<(typeof units)[keyof typeof units], string>;
+
+/** What a panel's values are in: a unit Grafana knows, or a custom one (`suffix`). */
+export type Unit = GrafanaUnit | `suffix:${string}`;
+
+/**
+ * Grafana's custom unit drawn after the value: Grafana puts one space between them itself, so
+ * `text` starts with none (`suffix: g/s` drew two).
+ */
+export function suffix(text: string): Unit {
+  return `suffix:${text}`;
+}
 
 export interface QuerySpec {
   expr: string;
@@ -57,8 +72,7 @@ export interface PanelSpec {
   type: 'timeseries' | 'stat';
   title: string;
   description: string;
-  /** A Grafana unit id (`reqps`, `s`, `watt`, `joule`, `massg`) or `suffix:<text>`. */
-  unit: string;
+  unit: Unit;
   queries: QuerySpec[];
   /** Width in grid columns (24 is the full width); 12 when absent. */
   width?: number;

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as units from '@grafana/grafana-foundation-sdk/units';
 import { expect } from 'chai';
 import { parse, stringify } from 'yaml';
 import { projectRoot } from '../../../src/paths.js';
@@ -92,6 +93,23 @@ describe('stack: Grafana dashboards as code', () => {
         (u) => !u?.startsWith('carbonscope-') || u === DATASOURCE_UID,
       );
       expect(new Set(datasourceUids)).to.deep.equal(new Set([DATASOURCE_UID]));
+    }
+  });
+
+  // Grafana draws `suffix:<text>` as the value, one space, then <text> as written: a unit id
+  // it does not know is drawn as a suffix too, so a typo shows as text rather than failing.
+  // "suffix: gCO2e/s" drew "0.00210  gCO2e/s", two spaces (formatted by @grafana/data 12.2).
+  it('gives every panel a unit id Grafana knows, or a custom suffix it draws as written', () => {
+    const known = new Set<string>(Object.values(units).filter((u) => typeof u === 'string'));
+    // The SDK's list is Grafana's own (12.2.0's getValueFormats: the same 272 ids).
+    expect(known.size).to.be.at.least(250);
+    const panels = readDashboards().flatMap((d) => d.panels.map((p) => ({ d, p })));
+    expect(panels.length).to.be.at.least(25);
+    for (const { d, p } of panels) {
+      const unit = p.fieldConfig.defaults.unit ?? '';
+      const where = `${d.title} / ${p.title}: ${JSON.stringify(unit)}`;
+      if (unit.startsWith('suffix:')) expect(unit, where).to.match(/^suffix:\S/);
+      else expect(known.has(unit), where).to.equal(true);
     }
   });
 
