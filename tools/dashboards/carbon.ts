@@ -155,14 +155,26 @@ export const carbonDashboard: DashboardSpec = {
       title: 'Emissions rate',
       description: `${PROM.emissionRate}: usage (energy × PUE × grid intensity, per zone) and embodied (the reserved share of the hardware's manufacturing emissions; estimated), per second.`,
       unit: suffix('gCO2e/s'),
+      // The embodied phase has no grid zone, and Grafana draws a legend's label that a series
+      // lacks as the label's name: one query per phase, each legend naming what it carries.
       queries: [
         {
           expr: sumOfHosts(
             'carbonscope_scope, carbonscope_grid_zone, carbonscope_phase',
             PROM.emissionRate,
             ofRunningApps,
+            USAGE,
           ),
-          legend: '{{carbonscope_scope}} {{carbonscope_phase}} {{carbonscope_grid_zone}}',
+          legend: '{{carbonscope_scope}} usage {{carbonscope_grid_zone}}',
+        },
+        {
+          expr: sumOfHosts(
+            'carbonscope_scope, carbonscope_phase',
+            PROM.emissionRate,
+            ofRunningApps,
+            EMBODIED,
+          ),
+          legend: '{{carbonscope_scope}} embodied',
         },
       ],
     },

@@ -54,10 +54,16 @@ export const HOST_LABEL = HOST_IDENTITY.replaceAll('.', '_');
 /**
  * `sum by (by)` of `metric`'s series through `of`, each host once: every replica reports its whole
  * host, so of the series of one host_label value one is kept (max); a series without it (a
- * process's share, or an app where nothing names the host) is its own host.
+ * process's share, or an app where nothing names the host) is its own host. `matchers` narrows
+ * the series read (`carbonscope_phase="usage"`).
  */
-export function sumOfHosts(by: string, metric: string, of: (selector: string) => string): string {
-  const selector = (host: string) => `${metric}{${host}}`;
+export function sumOfHosts(
+  by: string,
+  metric: string,
+  of: (selector: string) => string,
+  matchers = '',
+): string {
+  const selector = (host: string) => `${metric}{${matchers ? `${matchers}, ` : ''}${host}}`;
   const keep = by ? `${by}, ${HOST_LABEL}` : HOST_LABEL;
   const sum = by ? `sum by (${by})` : 'sum';
   return `${sum} (max by (${keep}) (${of(selector(`${HOST_LABEL}!=""`))}) or ${of(selector(`${HOST_LABEL}=""`))})`;

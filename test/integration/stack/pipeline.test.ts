@@ -403,10 +403,15 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
       for (const q of panelQueries()) {
         it(`${q.dashboard} / ${q.panel} (${q.refId})`, async () => {
           const result = await expectData(prom(), grafanaExpr(q.expr));
-          // A legend label no series carries draws as an empty name, the data unlabelled.
+          // Grafana draws a legend's {{label}} that a series lacks as the label's name: each
+          // series must carry every label its legend names ("host embodied
+          // carbonscope_grid_zone" was the embodied emissions' name, having no zone).
           for (const label of legendLabels(q.legend)) {
-            const carried = result.some((s) => s.metric[label] !== undefined);
-            expect(carried, `${label} of the legend ${q.legend} on: ${q.expr}`).to.equal(true);
+            const lacking = result.filter((s) => s.metric[label] === undefined);
+            expect(
+              lacking.map((s) => s.metric),
+              `${label} of the legend ${q.legend} on: ${q.expr}`,
+            ).to.deep.equal([]);
           }
         });
       }
