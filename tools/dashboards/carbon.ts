@@ -1,4 +1,12 @@
-import { band, DASHED, type DashboardSpec, type PanelSpec, suffix, type Unit } from './grafana.js';
+import {
+  band,
+  DASHED,
+  type DashboardSpec,
+  type PanelSpec,
+  si,
+  suffix,
+  type Unit,
+} from './grafana.js';
 import { ofRunningApps, PROM, sumOfHosts } from './names.js';
 
 const RI = '$__rate_interval';
@@ -154,7 +162,7 @@ export const carbonDashboard: DashboardSpec = {
       type: 'timeseries',
       title: 'Emissions rate',
       description: `${PROM.emissionRate}: usage (energy × PUE × grid intensity, per zone) and embodied (the reserved share of the hardware's manufacturing emissions; estimated), per second.`,
-      unit: suffix('gCO2e/s'),
+      unit: si('gCO2e/s'),
       // The embodied phase has no grid zone, and Grafana draws a legend's label that a series
       // lacks as the label's name: one query per phase, each legend naming what it carries.
       queries: [
@@ -206,7 +214,7 @@ export const carbonDashboard: DashboardSpec = {
       type: 'timeseries',
       title: 'Emissions rate by operation (1 m)',
       description: `The recording rule carbonscope_operation:${PROM.operationEmissions}:rate1m: gCO2e per second spent in each operation, usage and embodied.`,
-      unit: suffix('gCO2e/s'),
+      unit: si('gCO2e/s'),
       queries: [
         {
           expr: `carbonscope_operation:${PROM.operationEmissions}:rate1m`,
@@ -282,7 +290,7 @@ export const carbonDashboard: DashboardSpec = {
     llmBand(
       'LLM GWP (min–max)',
       PROM.llmGwp,
-      suffix('gCO2e/s'),
+      si('gCO2e/s'),
       'Estimated global warming potential per second, usage + embodied, as a range.',
     ),
     {

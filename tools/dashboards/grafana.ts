@@ -46,8 +46,8 @@ const datasource: DataSourceRef = { type: 'prometheus', uid: DATASOURCE_UID };
 /** A unit id of Grafana's own list (its value formats): `watt`, `joule`, `massg`, `reqps`… */
 export type GrafanaUnit = Extract<(typeof units)[keyof typeof units], string>;
 
-/** What a panel's values are in: a unit Grafana knows, or a custom one (`suffix`). */
-export type Unit = GrafanaUnit | `suffix:${string}`;
+/** What a panel's values are in: a unit Grafana knows, or a custom one (`suffix`, `si`). */
+export type Unit = GrafanaUnit | `suffix:${string}` | `si:${string}`;
 
 /**
  * Grafana's custom unit drawn after the value: Grafana puts one space between them itself, so
@@ -55,6 +55,15 @@ export type Unit = GrafanaUnit | `suffix:${string}`;
  */
 export function suffix(text: string): Unit {
   return `suffix:${text}`;
+}
+
+/**
+ * Grafana's custom unit scaled with SI prefixes (`si('gCO2e/s')` draws 2.1e-7 as 210 ngCO2e/s),
+ * for figures that span decades; `text` starts with no space and no prefix letter (Grafana reads
+ * one as the data's own scale).
+ */
+export function si(text: string): Unit {
+  return `si:${text}`;
 }
 
 export interface QuerySpec {

@@ -3,8 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as units from '@grafana/grafana-foundation-sdk/units';
+import { METRICS, prometheusName } from 'carbonscope';
 import { expect } from 'chai';
 import { parse, stringify } from 'yaml';
+import { APP_METRICS } from '../../../src/metrics.js';
 import { projectRoot } from '../../../src/paths.js';
 import { carbonDashboard } from '../../../tools/dashboards/carbon.js';
 import { renderDashboards } from '../../../tools/dashboards/generate.js';
@@ -108,9 +110,33 @@ describe('stack: Grafana dashboards as code', () => {
     for (const { d, p } of panels) {
       const unit = p.fieldConfig.defaults.unit ?? '';
       const where = `${d.title} / ${p.title}: ${JSON.stringify(unit)}`;
-      if (unit.startsWith('suffix:')) expect(unit, where).to.match(/^suffix:\S/);
+      if (/^(suffix|si):/.test(unit)) expect(unit, where).to.match(/^(suffix|si):\S/);
       else expect(known.has(unit), where).to.equal(true);
     }
+  });
+
+  // Grams and joules span decades on one panel: the service's emission rates ran from 2e-8 to
+  // 8e-3 gCO2e/s. A suffix unit is drawn in fixed or e-notation ("2.12e-7 gCO2e/s" in a legend);
+  // Grafana's watt, joule and massg and an si: unit scale with SI prefixes ("212 ngCO2e/s").
+  it('draws every panel of grams, joules or watts with SI prefixes', () => {
+    const unitOf = new Map(
+      Object.values({ ...METRICS, ...APP_METRICS }).map((m) => [prometheusName(m), m.unit]),
+    );
+    const scaling = new Set<string>([units.Watt, units.Joule, units.Gram]);
+    const panels = readDashboards().flatMap((d) => d.panels);
+    let checked = 0;
+    for (const p of panels) {
+      const exprs = (p.targets ?? []).map((t) => t.expr).join('\n');
+      // A recording rule named level:metric:rate… is a rate of that metric.
+      const rated = [...exprs.matchAll(/\b[a-z_]+:([a-z_0-9]+):rate\w*\b/g)].map((m) => m[1] ?? '');
+      const read = [...metricNamesIn(exprs), ...rated].map((n) => unitOf.get(n) ?? '');
+      if (!read.some((u) => ['g', 'g/s', 'J', 'W'].includes(u))) continue;
+      checked++;
+      const unit = p.fieldConfig.defaults.unit ?? '';
+      const ok = scaling.has(unit) || /^si:\S/.test(unit);
+      expect(ok, `${p.title}: ${unit}`).to.equal(true);
+    }
+    expect(checked).to.be.at.least(14);
   });
 
   it('has the Service and Carbon panels the issue asks for', () => {
