@@ -273,7 +273,7 @@ export const carbonDashboard: DashboardSpec = {
       type: 'timeseries',
       title: 'Predictions by label',
       description: `${PROM.predictions} per predicted label (high, middle, low carbon intensity).`,
-      unit: 'reqps',
+      unit: suffix('predictions/s'),
       queries: [
         {
           expr: `sum by (carbonscope_model, carbonscope_prediction_label) (rate(${PROM.predictions}[${RI}]))`,

@@ -139,6 +139,26 @@ describe('stack: Grafana dashboards as code', () => {
     expect(checked).to.be.at.least(14);
   });
 
+  // A counter of things ({prediction}, {token}) charted per second: Grafana's reqps drew the
+  // predictions as "0.667 req/s", requests they are not.
+  it('names what a panel counts when it charts a count of things', () => {
+    const unitOf = new Map(
+      Object.values({ ...METRICS, ...APP_METRICS }).map((m) => [prometheusName(m), m.unit]),
+    );
+    let checked = 0;
+    for (const p of readDashboards().flatMap((d) => d.panels)) {
+      const exprs = (p.targets ?? []).map((t) => t.expr).join('\n');
+      const things = metricNamesIn(exprs)
+        .map((n) => /^\{(\w+)\}$/.exec(unitOf.get(n) ?? '')?.[1])
+        .filter((t) => t !== undefined);
+      for (const thing of things) {
+        checked++;
+        expect(p.fieldConfig.defaults.unit, p.title).to.match(new RegExp(`^suffix:${thing}s?/s$`));
+      }
+    }
+    expect(checked).to.be.at.least(2);
+  });
+
   it('has the Service and Carbon panels the issue asks for', () => {
     const panels = new Map(readDashboards().map((d) => [d.title, d.panels.map((p) => p.title)]));
     expect(panels.get('carbonscope · Service')).to.include.members([
