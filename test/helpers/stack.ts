@@ -46,7 +46,13 @@ interface DashboardJson {
     title: string;
     gridPos: { x: number; y: number; w: number; h: number };
     fieldConfig: { defaults: { unit?: string; decimals?: number } };
-    targets?: Array<{ refId: string; expr: string; legendFormat?: string }>;
+    targets?: Array<{
+      refId: string;
+      expr: string;
+      legendFormat?: string;
+      instant?: boolean;
+      range?: boolean;
+    }>;
   }>;
   templating: {
     list?: Array<{

@@ -110,15 +110,19 @@ export interface DashboardSpec {
 
 const REF_IDS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
-/** Every panel charts its queries over time (range queries); stat panels reduce the series. */
+/**
+ * Panels chart their queries over time (range queries); stat panels reduce the series. A total
+ * over the time range (`$__range`) is one value at its end: an instant query, which a range query
+ * would evaluate again at every step, each over the whole range.
+ */
 function target(q: QuerySpec, i: number): DataqueryBuilder {
-  return new DataqueryBuilder()
+  const builder = new DataqueryBuilder()
     .refId(REF_IDS[i] ?? `Q${i}`)
     .datasource(datasource)
     .expr(q.expr)
-    .legendFormat(q.legend)
-    .range()
-    .editorMode(QueryEditorMode.Code);
+    .legendFormat(q.legend);
+  const overRange = q.expr.includes('$__range');
+  return (overRange ? builder.instant() : builder.range()).editorMode(QueryEditorMode.Code);
 }
 
 function statPanel(spec: PanelSpec): StatPanelBuilder {
