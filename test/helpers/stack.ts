@@ -45,7 +45,13 @@ interface DashboardJson {
     type: string;
     title: string;
     gridPos: { x: number; y: number; w: number; h: number };
-    fieldConfig: { defaults: { unit?: string; decimals?: number } };
+    fieldConfig: {
+      defaults: {
+        unit?: string;
+        decimals?: number;
+        thresholds?: { mode: string; steps: Array<{ value: number | null; color: string }> };
+      };
+    };
     targets?: Array<{
       refId: string;
       expr: string;

@@ -29,6 +29,8 @@ import {
   type DataSourceRef,
   type DynamicConfigValue,
   QueryVariableBuilder,
+  ThresholdsConfigBuilder,
+  ThresholdsMode,
   VariableHide,
   VariableRefresh,
   VariableSort,
@@ -126,14 +128,23 @@ function target(q: QuerySpec, i: number): DataqueryBuilder {
 }
 
 function statPanel(spec: PanelSpec): StatPanelBuilder {
-  return new StatPanelBuilder()
-    .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('').values(false))
-    .colorMode(BigValueColorMode.Value)
-    .graphMode(BigValueGraphMode.Area)
-    .justifyMode(BigValueJustifyMode.Auto)
-    .orientation(VizOrientation.Auto)
-    .textMode(BigValueTextMode.Auto)
-    .height(spec.height ?? 4);
+  return (
+    new StatPanelBuilder()
+      .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('').values(false))
+      .colorMode(BigValueColorMode.Value)
+      .graphMode(BigValueGraphMode.Area)
+      .justifyMode(BigValueJustifyMode.Auto)
+      .orientation(VizOrientation.Auto)
+      .textMode(BigValueTextMode.Auto)
+      // The value in the text colour at any size: without thresholds Grafana's default (green, red
+      // from 80) drew 80 J, 80 requests/s or 80 instances red, an alarm none of them is.
+      .thresholds(
+        new ThresholdsConfigBuilder()
+          .mode(ThresholdsMode.Absolute)
+          .steps([{ value: null, color: 'text' }]),
+      )
+      .height(spec.height ?? 4)
+  );
 }
 
 function timeseriesPanel(spec: PanelSpec): TimeseriesPanelBuilder {

@@ -180,6 +180,22 @@ describe('stack: Grafana dashboards as code', () => {
     }
   });
 
+  // A stat colours its value by thresholds, and a panel that sets none gets Grafana's default:
+  // green, red from 80. The host's energy over 15 min (606 J after 40 s of the real service), a
+  // request rate of 80/s or 80 instances were drawn red, an alarm that means nothing here.
+  it('colours no stat value by a threshold it did not choose', () => {
+    const stats = readDashboards().flatMap((d) => d.panels.filter((p) => p.type === 'stat'));
+    expect(stats.length).to.be.at.least(7);
+    for (const p of stats) {
+      // One base step: the same colour at every value.
+      const steps = p.fieldConfig.defaults.thresholds?.steps ?? [];
+      expect(
+        steps.map((s) => s.value),
+        p.title,
+      ).to.deep.equal([null]);
+    }
+  });
+
   it('has the Service and Carbon panels the issue asks for', () => {
     const panels = new Map(readDashboards().map((d) => [d.title, d.panels.map((p) => p.title)]));
     expect(panels.get('carbonscope · Service')).to.include.members([
