@@ -6,6 +6,7 @@ import { atDeadline } from '../deadline.js';
 import { clearTimeout, setTimeout } from '../real-timers.js';
 import { parseRetryAfter } from '../retry-after.js';
 import type { Env } from '../settings.js';
+import { IdleSockets, REUSE_IDLE_MS } from './idle-sockets.js';
 import { BODY_READ } from './refusal-reason.js';
 
 const REQUEST_START = 'http.client.request.start';
@@ -33,9 +34,12 @@ export class OwnRequests {
   // consumer whose target is below ES2015 (TypeScript 5's default) with skipLibCheck off.
   private readonly made = new WeakSet<object>();
   readonly agents: AgentFactory | HttpsAgentOptions;
+  /** Their kept-alive connections, not reused for a push after longer idle than the bound. */
+  readonly idle: IdleSockets;
 
-  constructor(given: AgentFactory | HttpsAgentOptions) {
+  constructor(given: AgentFactory | HttpsAgentOptions, reuseIdleMs = REUSE_IDLE_MS) {
     this.agents = typeof given === 'function' ? this.remembering(given) : this.marked(given);
+    this.idle = new IdleSockets(reuseIdleMs);
   }
 
   private remembering(factory: AgentFactory): AgentFactory {
@@ -214,6 +218,9 @@ function onRequestStart(message: unknown): void {
   const own = ownerOf(request);
   if (own === undefined) return;
   watched.set(request, own);
+  // Node's ClientRequest keeps the agent it was sent through; @types/node leaves it out.
+  const agent = (request as { agent?: Agent }).agent;
+  if (agent) own.idle.saw(agent);
   idleTimeoutAfterIo(request);
   const cancel = atDeadline(
     Math.max(0, earliestOf(own) - performance.now()),
@@ -303,13 +310,16 @@ export function exportsWithin<E extends Exporting<T, R>, T, R>(
 ): E {
   const inner = exporter.export.bind(exporter);
   exporter.export = (items, done) => {
-    const flight: Flight = { own, at: performance.now() + timeoutMs };
+    const now = performance.now();
+    own.idle.dropStale(now);
+    const flight: Flight = { own, at: now + timeoutMs };
     takeOff(flight);
     // An exporter that never answered would keep the channel subscribed: one timeout more.
     const stray = setTimeout(() => land(flight), 2 * timeoutMs);
     stray.unref();
     const answer = (result: R) => {
       clearTimeout(stray);
+      own.idle.used(performance.now());
       land(flight);
       done(withStatus(result, flight.answer));
     };

@@ -56,7 +56,17 @@ export interface AnsweringServer {
   close(): Promise<void>;
 }
 
-export async function answeringServer(body: string): Promise<AnsweringServer> {
+/**
+ * `closeAfterMs`: the server closes each connection that long after its answer, as a collector
+ * (or a proxy, a NAT) drops an idle one, with no Keep-Alive hint that would tell Node's agent
+ * when: the OTel Collector gives none.
+ */
+export async function answeringServer(
+  body: string,
+  closeAfterMs?: number,
+): Promise<AnsweringServer> {
+  const closing =
+    closeAfterMs === undefined ? '' : `setTimeout(() => req.socket.destroy(), ${closeAfterMs});`;
   // [answer written, requests received, connections accepted]
   const shared = new Int32Array(new SharedArrayBuffer(12));
   const worker = new Worker(
@@ -70,6 +80,7 @@ export async function answeringServer(body: string): Promise<AnsweringServer> {
          res.end(${JSON.stringify(body)}, () => {
            Atomics.store(workerData, 0, 1);
            Atomics.notify(workerData, 0);
+           ${closing}
          });
        });
      });
