@@ -113,11 +113,14 @@ export {
 } from './grid/index.js';
 export {
   httpMethodLabel,
+  MAX_ATTRIBUTE_LENGTH,
+  MAX_ATTRIBUTE_SETS,
   REQUEST_OPERATION,
   type RequestTracking,
   type RequestTrackingOptions,
   type RoutableRequest,
   routeOf,
+  setAttributes,
   setRoute,
   type TrackableServer,
   UNMATCHED_ROUTE,

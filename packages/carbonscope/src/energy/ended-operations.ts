@@ -1,5 +1,10 @@
 import type { TrackedOperation } from './tracked-operation.js';
-import type { HttpRequestFacts, OperationContext, OperationKind } from './types.js';
+import type {
+  HttpRequestFacts,
+  OperationAttributes,
+  OperationContext,
+  OperationKind,
+} from './types.js';
 
 const INITIAL_CAPACITY = 1024;
 
@@ -26,7 +31,8 @@ const STATUS = 2;
 const HTTP = 3;
 const CONTEXT = 4;
 const OP = 5;
-const REFERENCES = 6;
+const ATTRIBUTES = 6;
+const REFERENCES = 7;
 
 /**
  * The operations that ended since the last sample, waiting for it: what settling and reporting
@@ -70,6 +76,7 @@ export class EndedOperations {
     r[ref + HTTP] = op.http;
     r[ref + CONTEXT] = op.context;
     r[ref + OP] = hold ? op : kept ? KEPT : undefined;
+    r[ref + ATTRIBUTES] = op.attributes;
     this.length = i + 1;
     return i;
   }
@@ -88,6 +95,10 @@ export class EndedOperations {
 
   http(i: number): HttpRequestFacts | undefined {
     return this.references[i * REFERENCES + HTTP] as HttpRequestFacts | undefined;
+  }
+
+  attributes(i: number): OperationAttributes | undefined {
+    return this.references[i * REFERENCES + ATTRIBUTES] as OperationAttributes | undefined;
   }
 
   context(i: number): OperationContext | undefined {

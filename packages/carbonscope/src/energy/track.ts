@@ -5,6 +5,7 @@ import type {
   HttpRequestFacts,
   Measured,
   MeasureOptions,
+  OperationAttributes,
   OperationFootprint,
 } from './types.js';
 
@@ -99,8 +100,9 @@ export function close(
   operation?: string,
   status?: number,
   http?: HttpRequestFacts,
+  attributes?: OperationAttributes,
 ): void {
-  if (op instanceof TrackedOperation) op.close(operation, status, http);
+  if (op instanceof TrackedOperation) op.close(operation, status, http, attributes);
   else op.end(operation, status, http);
 }
 

@@ -5,6 +5,7 @@ import type { SettlementBatch } from './settlement-batch.js';
 import type {
   ActiveOperation,
   HttpRequestFacts,
+  OperationAttributes,
   OperationContext,
   OperationFootprint,
   OperationKind,
@@ -39,6 +40,8 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
   endMs = Number.NaN;
   status: number | undefined;
   http: HttpRequestFacts | undefined;
+  /** The application's attributes for it (setAttributes), interned and bounded. */
+  attributes: OperationAttributes | undefined;
   /** The tracker's equal-share integral at its last sample (or start), and at its end. */
   shareFrom = 0;
   shareEnd = 0;
@@ -109,11 +112,17 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
    * (no one else holds it), so it is garbage as soon as it ends. Nothing is checked: its
    * callers' names are their own, and their facts interned already (a request's hot path).
    */
-  close(operation?: string, status?: number, http?: HttpRequestFacts): void {
+  close(
+    operation?: string,
+    status?: number,
+    http?: HttpRequestFacts,
+    attributes?: OperationAttributes,
+  ): void {
     if (this.ended) return;
     if (operation !== undefined) this.name = operation;
     this.status = status;
     this.http = http;
+    this.attributes = attributes;
     this.host.finish(this, false);
   }
 

@@ -676,6 +676,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       context: op.context,
       status: op.status,
       http: op.http,
+      attributes: op.attributes,
     };
     if (report) {
       this.reportNow(op.context, op, footprint);
@@ -747,7 +748,12 @@ export class EnergyTracker implements OperationTracker, OperationHost {
         embodiedGrams: ended.embodied(i),
         estimated: ended.estimated(i),
       },
-      { context: ended.context(i), status: ended.status(i), http: ended.http(i) },
+      {
+        context: ended.context(i),
+        status: ended.status(i),
+        http: ended.http(i),
+        attributes: ended.attributes(i),
+      },
     );
   }
 
@@ -759,7 +765,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     endMs: number,
     share: number,
     earlier: Readonly<Pick<Accrued, 'joules' | 'grams' | 'embodiedGrams' | 'estimated'>>,
-    about: Pick<OperationFootprint, 'context' | 'status' | 'http'>,
+    about: Pick<OperationFootprint, 'context' | 'status' | 'http' | 'attributes'>,
   ): OperationFootprint {
     const from = this.intervalStartMs ?? startMs;
     const overhead = kind === 'request' ? this.overheadEach : 0;
@@ -779,6 +785,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       context: about.context,
       status: about.status,
       http: about.http,
+      attributes: about.attributes,
     };
   }
 
@@ -1021,6 +1028,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
                 context,
                 status: ended.status(i),
                 http: ended.http(i),
+                attributes: ended.attributes(i),
               };
       if (kept) batches[Math.floor(i / SETTLED_SLOTS)]?.set(i, footprint);
       try {

@@ -1,8 +1,9 @@
 import type { IntensityReading } from '../grid/index.js';
+import type { OperationAttributes } from '../labels/attribute-sets.js';
 import type { SciScore } from './sci.js';
 import type { Component } from './sources/index.js';
 
-export type { Component };
+export type { Component, OperationAttributes };
 
 export type Scope = 'host' | 'process';
 
@@ -151,6 +152,11 @@ export interface OperationFootprint {
   readonly status?: number;
   /** HTTP requests only: the request's method and scheme, as the HTTP metrics label them. */
   readonly http?: HttpRequestFacts;
+  /**
+   * HTTP requests only: what the application gave it with setAttributes(), bounded (see there).
+   * Its operation histograms' series and its span carry them.
+   */
+  readonly attributes?: OperationAttributes;
 }
 
 export type OperationKind = 'request' | 'operation';

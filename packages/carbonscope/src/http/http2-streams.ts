@@ -13,11 +13,13 @@ import {
   close,
   grpcFacts,
   type HttpRequestFacts,
+  type OperationAttributes,
   type OperationTracker,
 } from '../energy/index.js';
 import type { Logger } from '../log.js';
 import { GrpcMethods } from './grpc-methods.js';
 import { awaitsGrpcTrailers, cutShortGrpcStatus, grpcStatusOf, isGrpc } from './grpc-status.js';
+import { attributesOfHttp2 } from './request-attributes.js';
 import { methodFactsReader } from './request-facts.js';
 import { namedHttp2Route, UNMATCHED_ROUTE } from './route.js';
 
@@ -147,6 +149,12 @@ function streamRoute(
   );
 }
 
+/** What setAttributes() gave the stream's compat request, or the stream itself. */
+function streamAttributes(stream: Carrier, key: symbol | null): OperationAttributes | undefined {
+  const req = compatRequestOf(stream, key);
+  return (req && attributesOfHttp2(req)) ?? attributesOfHttp2(stream);
+}
+
 /**
  * Whether Node is sending the stream a file: respondWithFD (respondWithFile's too) ends its
  * writable side first, nulling `_final` so that ending sends nothing (Node 20 and 24 alike).
@@ -257,7 +265,8 @@ export function trackHttp2Streams(
     // Named by the status it sent only: a reset says nothing of whether the server serves it.
     const route = streamRoute(entry, compatKey ?? null, grpc, sent) ?? UNMATCHED_ROUTE;
     const code = sent ?? cutShort;
-    close(entry.op, route, status, code === undefined ? entry.facts : grpcFacts(entry.facts, code));
+    const facts = code === undefined ? entry.facts : grpcFacts(entry.facts, code);
+    close(entry.op, route, status, facts, streamAttributes(stream, compatKey ?? null));
   };
   // A stream that ends with no status delivered: a gRPC call's is the one its client saw.
   const endAt = (entry: OpenStream, status: number | undefined) => {

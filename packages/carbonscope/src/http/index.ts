@@ -1,5 +1,10 @@
 export { GRPC_SERVER_ERRORS, GRPC_STATUS_NAMES } from './grpc-status.js';
 export {
+  MAX_ATTRIBUTE_LENGTH,
+  MAX_ATTRIBUTE_SETS,
+  setAttributes,
+} from './request-attributes.js';
+export {
   httpFactsReader,
   httpMethodLabel,
   KNOWN_HTTP_METHODS,

@@ -16,6 +16,7 @@ import {
 import { trackHttp2Streams } from './http2-streams.js';
 import { lookUp, nodeShaped } from './look-up.js';
 import { type OpenRequest, OpenRequests } from './open-requests.js';
+import { attributesOf, reserveAttributes } from './request-attributes.js';
 import { httpFactsReader } from './request-facts.js';
 import { namedRoute, reserveRoute, UNMATCHED_ROUTE } from './route.js';
 import { warnUntrackedRequests } from './untracked-runtime.js';
@@ -173,7 +174,8 @@ export function trackHttpRequests(
     // response, socket and server until the next request began.
     if (entry.res === lastStarted) lastStarted = undefined;
     // Not routeOf: its check of a caller's argument is no cost for Node's own request to pay.
-    close(entry.op, namedRoute(entry.req) ?? UNMATCHED_ROUTE, status, entry.http);
+    const { req } = entry;
+    close(entry.op, namedRoute(req) ?? UNMATCHED_ROUTE, status, entry.http, attributesOf(req));
   };
   // A response whose client left ends when its connection closes, not at the next sweep, which
   // would make its duration up to a sample interval too long. One listener per connection, not
@@ -200,6 +202,7 @@ export function trackHttpRequests(
     const { request, response, server } = message as ServerMessage;
     if (!tracked(server)) return;
     reserveRoute(request);
+    reserveAttributes(request);
     watch(request.socket);
     // The method as it arrived (an app may rewrite it to route: method-override), read while
     // the request is still Node's own and every request alike (see lookUp).

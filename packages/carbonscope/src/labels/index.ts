@@ -1,5 +1,11 @@
 export { AttributeCache } from './attribute-cache.js';
 export {
+  AttributeSets,
+  type AttributeSetsOptions,
+  MAX_ATTRIBUTE_KEYS,
+  type OperationAttributes,
+} from './attribute-sets.js';
+export {
   BoundedLabelSet,
   type BoundedLabelSetOptions,
   OVERFLOW_LABEL,

@@ -13,6 +13,7 @@ import type {
   EndedRequest,
   EnergySample,
   HttpRequestFacts,
+  OperationAttributes,
   OperationFootprint,
   PowerFigure,
   Scope,
@@ -128,6 +129,26 @@ interface OperationSeries {
   readonly embodied: Recorder;
 }
 
+/** One operation's series per set of the application's attributes. */
+type AttributedSeries = Map<OperationAttributes, OperationSeries>;
+
+/**
+ * An operation's series for one set of the application's attributes (setAttributes()): the
+ * sets are interned and bounded, so one map per operation, keyed by the set object, finds them.
+ */
+function attributedSeries(
+  recorders: (attributes: Attributes) => OperationSeries,
+  attributes: OperationAttributes,
+  byAttributes: AttributedSeries,
+): OperationSeries {
+  let series = byAttributes.get(attributes);
+  if (!series) {
+    series = recorders(attributes);
+    byAttributes.set(attributes, series);
+  }
+  return series;
+}
+
 /**
  * The operation histograms per operation (of a bounded set) and per measured/estimated energy;
  * embodied emissions are one series per operation, always estimated. Each recorder is made
@@ -138,7 +159,11 @@ function operationRecorders(
   meter: Meter,
   local: LocalHistograms | undefined,
   operations: BoundedLabelSet,
-): (operation: string, estimated: boolean) => OperationSeries {
+): (
+  operation: string,
+  estimated: boolean,
+  attributes: OperationAttributes | undefined,
+) => OperationSeries {
   const energy = histogramOf(meter, METRICS.operationEnergy, local);
   const emissions = histogramOf(meter, METRICS.operationEmissions, local);
   const byOperation = new Map<
@@ -150,6 +175,39 @@ function operationRecorders(
   let lastOperation: string | undefined;
   let lastEstimated = false;
   let last: OperationSeries | undefined;
+  // Apart from byOperation: an operation whose every request has attributes has no series
+  // without them, not one that counts nothing.
+  const attributed = new Map<string, [AttributedSeries, AttributedSeries]>();
+  const withAttributes = (
+    operation: string,
+    estimated: boolean,
+    attributes: OperationAttributes,
+  ): OperationSeries => {
+    const label = operations.label(operation);
+    let pair = attributed.get(label);
+    if (!pair) {
+      pair = [new Map(), new Map()];
+      attributed.set(label, pair);
+    }
+    // carbonscope's labels first, the order a scrape shows them in; the application's keys
+    // are never carbonscope's (setAttributes refuses them).
+    const made = (own: Attributes): OperationSeries => ({
+      energy: energy({ 'carbonscope.operation': label, [ESTIMATED]: estimated, ...own }),
+      usage: emissions({
+        'carbonscope.operation': label,
+        [PHASE]: PHASES.usage,
+        [ESTIMATED]: estimated,
+        ...own,
+      }),
+      embodied: emissions({
+        'carbonscope.operation': label,
+        [PHASE]: PHASES.embodied,
+        [ESTIMATED]: true,
+        ...own,
+      }),
+    });
+    return attributedSeries(made, attributes, pair[estimated ? 1 : 0]);
+  };
   const find = (operation: string, estimated: boolean): OperationSeries => {
     const label = operations.label(operation);
     let pair = byOperation.get(label);
@@ -179,7 +237,8 @@ function operationRecorders(
     }
     return series;
   };
-  return (operation, estimated) => {
+  return (operation, estimated, attributes) => {
+    if (attributes !== undefined) return withAttributes(operation, estimated, attributes);
     if (last === undefined || operation !== lastOperation || estimated !== lastEstimated) {
       last = find(operation, estimated);
       lastOperation = operation;
@@ -291,7 +350,7 @@ export function bindMetrics(
 
   // Energy is recorded settled; request counts and latency as requests end.
   const record = (footprint: OperationFootprint) => {
-    const series = seriesOf(footprint.operation, footprint.estimated);
+    const series = seriesOf(footprint.operation, footprint.estimated, footprint.attributes);
     series.energy(footprint.joules);
     series.usage(footprint.grams);
     series.embodied(footprint.embodiedGrams);

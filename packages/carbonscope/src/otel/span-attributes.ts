@@ -19,4 +19,6 @@ export function annotateSpan(span: Span, footprint: OperationFootprint): void {
   span.setAttribute(SPAN_ATTRIBUTES.embodied, footprint.embodiedGrams);
   span.setAttribute(SPAN_ATTRIBUTES.estimated, footprint.estimated);
   if (footprint.provisional) span.setAttribute(SPAN_ATTRIBUTES.provisional, true);
+  // The application's own (setAttributes()), bounded as the series that carry them are.
+  if (footprint.attributes) span.setAttributes(footprint.attributes);
 }
