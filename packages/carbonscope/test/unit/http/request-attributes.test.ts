@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
+import { connect, createServer as createHttp2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import express from 'express';
@@ -119,6 +120,41 @@ describe('http: setAttributes(req, attributes) labels a request energy series', 
       });
     }
     await fastify.close();
+  });
+
+  it('HTTP/2: on a compat request, and on a core stream, which has no request object', async () => {
+    const cs = await steadyCarbonscope();
+    const ended: OperationFootprint[] = [];
+    cs.onFinish((f) => ended.push(f));
+    const compat = createHttp2Server((req, res) => {
+      setAttributes(req, { 'app.tenant': String(req.headers['x-tenant']) });
+      res.end('ok');
+    });
+    const core = createHttp2Server();
+    core.on('stream', (stream, headers) => {
+      setAttributes(stream, { 'app.tenant': String(headers['x-tenant']) });
+      stream.respond({ ':status': 200 }, { endStream: true });
+    });
+    cs.trackRequests({ servers: [compat, core] });
+    for (const [server, tenant] of [
+      [compat, 'acme'],
+      [core, 'zeta'],
+    ] as const) {
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const session = connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      const req = session.request({ ':path': '/', 'x-tenant': tenant }, { endStream: true });
+      req.resume();
+      await once(req, 'close');
+      session.close();
+      server.close();
+    }
+    for (let t = 0; t < 200 && ended.length < 2; t++) await new Promise((r) => setTimeout(r, 5));
+    await cs.stop();
+    expect(ended.map((f) => f.attributes)).to.deep.equal([
+      { 'app.tenant': 'acme' },
+      { 'app.tenant': 'zeta' },
+    ]);
   });
 
   it('refuses a key named for a secret, and a request that is none, with a TypeError', () => {
