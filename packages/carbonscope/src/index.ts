@@ -112,6 +112,7 @@ export {
   zoneKeyCase,
 } from './grid/index.js';
 export {
+  type AttributableRequest,
   httpMethodLabel,
   MAX_ATTRIBUTE_LENGTH,
   MAX_ATTRIBUTE_SETS,

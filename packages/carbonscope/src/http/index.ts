@@ -1,5 +1,6 @@
 export { GRPC_SERVER_ERRORS, GRPC_STATUS_NAMES } from './grpc-status.js';
 export {
+  type AttributableRequest,
   MAX_ATTRIBUTE_LENGTH,
   MAX_ATTRIBUTE_SETS,
   setAttributes,

@@ -20,20 +20,30 @@ export const MAX_ATTRIBUTE_SETS = 100;
 /** The longest attribute value kept, as an operation name's; a longer one is `other`. */
 export const MAX_ATTRIBUTE_LENGTH = 100;
 
+/** Node's request (or HTTP/2 stream), or a framework's request or context around it. */
+export type AttributableRequest =
+  | RoutableRequest
+  | { readonly raw: object }
+  | { readonly req: object };
+
 type Attributed = IncomingMessage & { [ATTRIBUTES]?: OperationAttributes };
 
 // One for the process, as the metrics it bounds are: made at the first setAttributes() only.
 let sets: AttributeSets | undefined;
 
 /**
- * Gives the request's energy these attributes (`{ 'app.tenant': 'acme' }`): its operation
+ * Gives the request's energy these attributes (`{ 'app.tenant': 'acme' }`): `req` is Node's
+ * request or a framework's around it (Fastify's `request`, Koa's `ctx`, hapi's). Its operation
  * histograms' series and its server span carry them, besides its route. Up to four string
  * values, under keys of letters, digits, `_` and `.`; a later call replaces an earlier one's.
  * Bounded for the process: the first MAX_ATTRIBUTE_SETS distinct sets are kept, every later one
  * has each value `other` (one warning says so), and a value over MAX_ATTRIBUTE_LENGTH is `other`.
  * A key carbonscope or Prometheus uses, or named for a secret (a token, a cookie), is a TypeError.
  */
-export function setAttributes(req: RoutableRequest, attributes: Readonly<Record<string, string>>) {
+export function setAttributes(
+  req: AttributableRequest,
+  attributes: Readonly<Record<string, string>>,
+): void {
   if (typeof req !== 'object' || req === null) {
     throw new TypeError(`setAttributes(): the request must be an object (got ${typeOf(req)})`);
   }
@@ -42,7 +52,25 @@ export function setAttributes(req: RoutableRequest, attributes: Readonly<Record<
     maxValueLength: MAX_ATTRIBUTE_LENGTH,
     onRefused: tellRefused,
   });
-  (req as Attributed)[ATTRIBUTES] = sets.of(attributes, 'setAttributes()');
+  (nodeRequestOf(req) as Attributed)[ATTRIBUTES] = sets.of(attributes, 'setAttributes()');
+}
+
+/**
+ * The object request tracking reads: Node's request (Express's is it), or the one a framework's
+ * own request wraps. Given Fastify's `request` or Koa's `ctx` for the Node request inside (a
+ * handler has those at hand), the attributes went on an object nothing reads, without a word.
+ */
+function nodeRequestOf(target: object): object {
+  if (target instanceof nodeHttp.IncomingMessage) return target;
+  // Fastify's request, or hapi's, whose `raw` holds `req` and `res`.
+  const raw: unknown = Reflect.get(target, 'raw');
+  if (typeof raw === 'object' && raw !== null) {
+    const inner: unknown = Reflect.get(raw, 'req');
+    return typeof inner === 'object' && inner !== null ? inner : raw;
+  }
+  // Koa's ctx, or its ctx.request.
+  const req: unknown = Reflect.get(target, 'req');
+  return typeof req === 'object' && req !== null ? req : target;
 }
 
 /** Gives `req` its attributes slot, empty, as tracking begins: see reserveRoute. */

@@ -83,7 +83,7 @@ describe('http: setAttributes(req, attributes) labels a request energy series', 
     });
   });
 
-  it('Express 5, Fastify 5 and Koa 3: given the request Node made, in a handler', async () => {
+  it("Express 5, Fastify 5 and Koa 3: given Node's request, or the framework's around it", async () => {
     const tenantOf = (headers: Record<string, unknown>) => String(headers['x-tenant']);
     const app = express();
     app.get('/work/:n', (req, res) => {
@@ -92,8 +92,9 @@ describe('http: setAttributes(req, attributes) labels a request energy series', 
     });
     app.get('/free', (_req, res) => res.send('ok'));
     const fastify = Fastify();
+    // Fastify's own request: the Node one is its `raw`.
     fastify.get('/work/:n', async (request) => {
-      setAttributes(request.raw, { 'app.tenant': tenantOf(request.headers) });
+      setAttributes(request, { 'app.tenant': tenantOf(request.headers) });
       return 'ok';
     });
     fastify.get('/free', async () => 'ok');
@@ -102,7 +103,8 @@ describe('http: setAttributes(req, attributes) labels a request energy series', 
     koa.use(async (ctx) => {
       if (ctx.path.startsWith('/work/')) {
         setRoute(ctx.req, '/work/:n');
-        setAttributes(ctx.req, { 'app.tenant': tenantOf(ctx.headers) });
+        // Koa's ctx: the Node request is its `req`.
+        setAttributes(ctx, { 'app.tenant': tenantOf(ctx.headers) });
       } else setRoute(ctx.req, '/free');
       ctx.body = 'ok';
     });
