@@ -42,6 +42,7 @@ export type {
   MeasureOptions,
   MeterSources,
   NvidiaSmiOptions,
+  OperationAttributes,
   OperationAttribution,
   OperationContext,
   OperationFootprint,
