@@ -57,6 +57,7 @@ import { reportingPushFailures } from './push-failures.js';
 import { PushMarks } from './push-marks.js';
 import { type PushedBefore, PushedDeltas } from './pushed-deltas.js';
 import { SCOPE } from './scope.js';
+import { sdkResource } from './sdk-resource.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
 type Reader = import('@opentelemetry/sdk-metrics').IMetricReader;
@@ -398,10 +399,7 @@ async function providerOf(
     if (reader) readers.push(withCurrentGauges(ctx.sdk, reader));
   }
   if (readers.length === 0) return undefined;
-  const resource = resources
-    .defaultResource()
-    .merge(resources.resourceFromAttributes({ [SERVICE_INSTANCE_ID]: INSTANCE_ID }))
-    .merge(await resources.detectResources({ detectors: [resources.envDetector] }));
+  const resource = sdkResource(resources, { [SERVICE_INSTANCE_ID]: INSTANCE_ID });
   // Not registered as the global provider: an application whose SDK starts later would find
   // the global taken, and its own metrics would go to carbonscope's exporters instead of its.
   return new ctx.sdk.MeterProvider({ resource, readers });
