@@ -45,8 +45,10 @@ interface DashboardJson {
     type: string;
     title: string;
     gridPos: { x: number; y: number; w: number; h: number };
+    options?: { colorMode?: string; graphMode?: string };
     fieldConfig: {
       defaults: {
+        color?: { mode: string; fixedColor?: string };
         unit?: string;
         decimals?: number;
         thresholds?: { mode: string; steps: Array<{ value: number | null; color: string }> };

@@ -180,19 +180,28 @@ describe('stack: Grafana dashboards as code', () => {
     }
   });
 
-  // A stat colours its value by thresholds, and a panel that sets none gets Grafana's default:
-  // green, red from 80. The host's energy over 15 min (606 J after 40 s of the real service), a
-  // request rate of 80/s or 80 instances were drawn red, an alarm that means nothing here.
+  // How Grafana 12.2 colours a stat's value, read in its source: colorMode 'none' draws it in the
+  // text colour; otherwise the field's colour scheme does, thresholds when the panel sets none
+  // (getFieldColorModeForField), and thresholds the panel leaves out are the standard option's
+  // default, green then red from 80 (PanelPlugin.fieldConfigDefaults). The host's energy over
+  // 15 min (606 J after 40 s of the real service), a request rate of 80/s or 80 instances were
+  // drawn red, an alarm that means nothing here.
   it('colours no stat value by a threshold it did not choose', () => {
+    const grafanaDefault = [
+      { value: null, color: 'green' },
+      { value: 80, color: 'red' },
+    ];
     const stats = readDashboards().flatMap((d) => d.panels.filter((p) => p.type === 'stat'));
     expect(stats.length).to.be.at.least(7);
     for (const p of stats) {
-      // One base step: the same colour at every value.
-      const steps = p.fieldConfig.defaults.thresholds?.steps ?? [];
-      expect(
-        steps.map((s) => s.value),
-        p.title,
-      ).to.deep.equal([null]);
+      if (p.options?.colorMode === 'none') continue;
+      const scheme = p.fieldConfig.defaults.color?.mode ?? 'thresholds';
+      // A fixed colour or a palette (by series) draws every value alike; a continuous scheme
+      // changes with the value as thresholds do.
+      if (scheme !== 'thresholds' && !scheme.startsWith('continuous-')) continue;
+      expect(scheme, p.title).to.equal('thresholds');
+      const steps = p.fieldConfig.defaults.thresholds?.steps ?? grafanaDefault;
+      expect(steps, `${p.title}: one colour at every value`).to.have.lengthOf(1);
     }
   });
 
