@@ -163,8 +163,9 @@ export const carbonDashboard: DashboardSpec = {
       title: 'Emissions rate',
       description: `${PROM.emissionRate}: usage (energy × PUE × grid intensity, per zone) and embodied (the reserved share of the hardware's manufacturing emissions; estimated), per second.`,
       unit: si('gCO2e/s'),
-      // The embodied phase has no grid zone, and Grafana draws a legend's label that a series
-      // lacks as the label's name: one query per phase, each legend naming what it carries.
+      // The embodied phase has no grid zone, and Grafana writes a legend's label that a series
+      // lacks as nothing ('host embodied '): one query per phase, each legend naming what it
+      // carries.
       queries: [
         {
           expr: sumOfHosts(

@@ -403,9 +403,10 @@ describe('stack: app → OTel Collector → Prometheus, and app → Prometheus',
       for (const q of panelQueries()) {
         it(`${q.dashboard} / ${q.panel} (${q.refId})`, async () => {
           const result = await expectData(prom(), grafanaExpr(q.expr));
-          // Grafana draws a legend's {{label}} that a series lacks as the label's name: each
-          // series must carry every label its legend names ("host embodied
-          // carbonscope_grid_zone" was the embodied emissions' name, having no zone).
+          // Grafana's Prometheus backend (pkg/promlib getName) writes a legend's {{label}} that
+          // a series lacks as nothing, and a legend left empty falls back to all the series'
+          // labels: each series must carry every label its legend names (the embodied
+          // emissions, having no zone, were named 'host embodied ').
           for (const label of legendLabels(q.legend)) {
             const lacking = result.filter((s) => s.metric[label] === undefined);
             expect(
