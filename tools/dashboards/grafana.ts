@@ -113,17 +113,18 @@ export interface DashboardSpec {
 const REF_IDS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
 /**
- * Panels chart their queries over time (range queries); stat panels reduce the series. A total
- * over the time range (`$__range`) is one value at its end: an instant query, which a range query
- * would evaluate again at every step, each over the whole range.
+ * Panels chart their queries over time (range queries); stat panels reduce the series. A stat's
+ * total over the time range (`$__range`) is one value at its end: an instant query, which a range
+ * query would evaluate again at every step, each over the whole range. A time series panel always
+ * asks for a range: an instant query gives it one value per series, no line.
  */
-function target(q: QuerySpec, i: number): DataqueryBuilder {
+function target(q: QuerySpec, i: number, type: PanelSpec['type']): DataqueryBuilder {
   const builder = new DataqueryBuilder()
     .refId(REF_IDS[i] ?? `Q${i}`)
     .datasource(datasource)
     .expr(q.expr)
     .legendFormat(q.legend);
-  const overRange = q.expr.includes('$__range');
+  const overRange = type === 'stat' && q.expr.includes('$__range');
   return (overRange ? builder.instant() : builder.range()).editorMode(QueryEditorMode.Code);
 }
 
@@ -183,7 +184,7 @@ function panel(spec: PanelSpec, id: number): StatPanelBuilder | TimeseriesPanelB
     .unit(spec.unit);
   if (spec.decimals !== undefined) builder.decimals(spec.decimals);
   for (const o of spec.overrides ?? []) builder.overrideByName(o.name, o.properties);
-  for (const [i, q] of spec.queries.entries()) builder.withTarget(target(q, i));
+  for (const [i, q] of spec.queries.entries()) builder.withTarget(target(q, i, spec.type));
   return builder;
 }
 

@@ -10,7 +10,7 @@ import { APP_METRICS } from '../../../src/metrics.js';
 import { projectRoot } from '../../../src/paths.js';
 import { carbonDashboard } from '../../../tools/dashboards/carbon.js';
 import { renderDashboards } from '../../../tools/dashboards/generate.js';
-import { DATASOURCE_UID } from '../../../tools/dashboards/grafana.js';
+import { DATASOURCE_UID, dashboard } from '../../../tools/dashboards/grafana.js';
 import {
   HOST_LABEL,
   PROM,
@@ -173,11 +173,13 @@ describe('stack: Grafana dashboards as code', () => {
   // 35 ms, and the stat's sparkline drew a sliding 7-day window, not the range's energy.
   it('asks for a total over the time range once, as an instant query', () => {
     const overRange = readDashboards().flatMap((d) =>
-      d.panels.flatMap((p) =>
-        (p.targets ?? [])
-          .filter((t) => t.expr.includes('$__range'))
-          .map((t) => ({ where: `${p.title} (${t.refId})`, t })),
-      ),
+      d.panels
+        .filter((p) => p.type === 'stat')
+        .flatMap((p) =>
+          (p.targets ?? [])
+            .filter((t) => t.expr.includes('$__range'))
+            .map((t) => ({ where: `${p.title} (${t.refId})`, t })),
+        ),
     );
     expect(overRange.length).to.be.at.least(3);
     for (const { where, t } of overRange) {
@@ -185,6 +187,26 @@ describe('stack: Grafana dashboards as code', () => {
         instant: true,
         range: false,
       });
+    }
+  });
+
+  // An instant query gives Grafana's time series panel one value per series: no line to draw.
+  it('asks for a range in a time series panel, even of a query over the time range', () => {
+    const spec = {
+      type: 'timeseries' as const,
+      title: 'Energy over the range, by time',
+      description: '',
+      unit: 'joule' as const,
+      queries: [{ expr: `increase(${PROM.hostEnergy}[$__range])`, legend: 'host' }],
+    };
+    const built = dashboard({ ...carbonDashboard, panels: [spec] }) as unknown as {
+      panels: Array<{ targets: Array<{ instant?: boolean; range?: boolean }> }>;
+    };
+    const t = built.panels[0]?.targets[0];
+    expect({ instant: t?.instant, range: t?.range }).to.deep.equal({ instant: false, range: true });
+    const series = readDashboards().flatMap((d) => d.panels.filter((p) => p.type !== 'stat'));
+    for (const p of series) {
+      for (const q of p.targets ?? []) expect(q.range, `${p.title} (${q.refId})`).to.equal(true);
     }
   });
 
