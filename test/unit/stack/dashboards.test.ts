@@ -36,6 +36,11 @@ import {
 /** Grafana 12.2's SI prefixes (valueFormats' SI_PREFIXES; micro read as NFKD). */
 const SI_PREFIXES = 'fpn\u00b5mkMGTPEZY'.normalize('NFKD');
 
+/** Each metric's unit in the metric table (UCUM: g, J, W, {prediction}), by Prometheus name. */
+const UNIT_OF = new Map(
+  Object.values({ ...METRICS, ...APP_METRICS }).map((m) => [prometheusName(m), m.unit]),
+);
+
 /** The metric table's Prometheus names: the only names a dashboard or rule may read. */
 const TABLE_METRICS = Object.values(PROM);
 
@@ -127,9 +132,6 @@ describe('stack: Grafana dashboards as code', () => {
   // 8e-3 gCO2e/s. A suffix unit is drawn in fixed or e-notation ("2.12e-7 gCO2e/s" in a legend);
   // Grafana's watt, joule and massg and an si: unit scale with SI prefixes ("212 ngCO2e/s").
   it('draws every panel of grams, joules or watts with SI prefixes', () => {
-    const unitOf = new Map(
-      Object.values({ ...METRICS, ...APP_METRICS }).map((m) => [prometheusName(m), m.unit]),
-    );
     const scaling = new Set<string>([units.Watt, units.Joule, units.Gram]);
     const panels = readDashboards().flatMap((d) => d.panels);
     let checked = 0;
@@ -137,7 +139,7 @@ describe('stack: Grafana dashboards as code', () => {
       const exprs = (p.targets ?? []).map((t) => t.expr).join('\n');
       // A recording rule named level:metric:rate… is a rate of that metric.
       const rated = [...exprs.matchAll(/\b[a-z_]+:([a-z_0-9]+):rate\w*\b/g)].map((m) => m[1] ?? '');
-      const read = [...metricNamesIn(exprs), ...rated].map((n) => unitOf.get(n) ?? '');
+      const read = [...metricNamesIn(exprs), ...rated].map((n) => UNIT_OF.get(n) ?? '');
       if (!read.some((u) => ['g', 'g/s', 'J', 'W'].includes(u))) continue;
       checked++;
       const unit = p.fieldConfig.defaults.unit ?? '';
@@ -150,14 +152,11 @@ describe('stack: Grafana dashboards as code', () => {
   // A counter of things ({prediction}, {token}) charted per second: Grafana's reqps drew the
   // predictions as "0.667 req/s", requests they are not.
   it('names what a panel counts when it charts a count of things', () => {
-    const unitOf = new Map(
-      Object.values({ ...METRICS, ...APP_METRICS }).map((m) => [prometheusName(m), m.unit]),
-    );
     let checked = 0;
     for (const p of readDashboards().flatMap((d) => d.panels)) {
       const exprs = (p.targets ?? []).map((t) => t.expr).join('\n');
       const things = metricNamesIn(exprs)
-        .map((n) => /^\{(\w+)\}$/.exec(unitOf.get(n) ?? '')?.[1])
+        .map((n) => /^\{(\w+)\}$/.exec(UNIT_OF.get(n) ?? '')?.[1])
         .filter((t) => t !== undefined);
       for (const thing of things) {
         checked++;
