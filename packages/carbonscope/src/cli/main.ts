@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { markOwnCli } from '../own-cli.js';
 import { printable } from '../printable.js';
+import { drainedOrStalled } from './drained.js';
 import { type Ending, endProcess } from './ending.js';
 import { loadModule } from './load-module.js';
 import { watchStdout } from './output.js';
@@ -62,11 +63,11 @@ async function main(argv: string[]): Promise<number | Ending> {
 const stdoutFailure = watchStdout();
 const result = await main(process.argv.slice(2));
 let ending = typeof result === 'number' ? { code: result } : result;
-// Leave with the command's status once stdout and stderr have drained (a pipe may be slow),
-// without waiting on anything still pending: an exporter still retrying a collector that never
-// answered would hold the exit for its own timeouts.
+// Leave with the command's status once stdout and stderr have drained (a pipe may be slow) or
+// their reader stalled, without waiting on anything still pending: an exporter still retrying a
+// collector that never answered would hold the exit for its own timeouts.
 process.exitCode = ending.code;
-process.stdout.write('', () => {
+void drainedOrStalled(process.stdout).then(() => {
   // A failed write calls back before its 'error' event is emitted: the event comes first here.
   setImmediate(() => {
     const failure = stdoutFailure();
@@ -76,6 +77,6 @@ process.stdout.write('', () => {
       if (process.argv[2] !== 'run' && ending.code === 0) ending = { code: 1 };
       process.exitCode = ending.code;
     }
-    process.stderr.write('', () => endProcess(ending));
+    void drainedOrStalled(process.stderr).then(() => endProcess(ending));
   });
 });

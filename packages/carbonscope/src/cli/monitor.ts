@@ -2,6 +2,7 @@ import type { EnergySample, ScopeTotals } from '../energy/index.js';
 import type { Env } from '../settings.js';
 import { spanText } from '../span-text.js';
 import { MONITOR_HELP, parseMonitorArgs } from './args.js';
+import { boundedLines } from './bounded-lines.js';
 import { finish } from './finish.js';
 import { outputClosed } from './output.js';
 import { openSession, startMeter } from './session.js';
@@ -141,10 +142,11 @@ export async function monitorCommand(
   });
   const { meter } = session;
   const zoneNote = zoneNotes();
+  const line = boundedLines(process.stderr);
   meter.onSample((sample) => {
     const totals = sample.totals.host;
     const at = new Date();
-    process.stderr.write(zoneNote(at) + formatMonitorLine(at, sample, totals.joules, totals.grams));
+    line(zoneNote(at) + formatMonitorLine(at, sample, totals.joules, totals.grams));
   });
   await startMeter(meter);
   const measured = openWindow(session);
