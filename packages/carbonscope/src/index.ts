@@ -40,6 +40,7 @@ export type {
   GpuShareReader,
   HostCpuDelta,
   HostCpuReader,
+  HostCpuStandIns,
   HttpRequestFacts,
   Measured,
   MeasureOptions,

@@ -7,6 +7,7 @@ import { JOULES_PER_KWH } from '../energy/emissions.js';
 import {
   type EnergySnapshot,
   type GpuShareOutcome,
+  type HostCpuStandIns,
   type SciScore,
   type Scope,
   type SourceDevice,
@@ -336,6 +337,11 @@ function gpuShareAlone(
 const BUSY_ZERO_NOTE =
   "the command's GPU share is 0 J though nvidia-smi pmon showed its processes on the SMs: no GPU power reading came while it did (pmon samples once a second)";
 
+/** What the figures of the intervals whose host CPU time was not read rest on. */
+function hostCpuStandInNote({ intervals, reason }: HostCpuStandIns, samples: number): string {
+  return `the host's CPU time was not read in ${intervals} of ${samples} intervals (${reason}): its last reading stood in (the process's own CPU time where none was read yet), and the process's share and an estimated power rest on it`;
+}
+
 /** Folds the meter's final snapshot into the report of a run. */
 export function buildReport(input: ReportInput): Report {
   const { snapshot, durationSeconds: seconds } = input;
@@ -358,6 +364,8 @@ export function buildReport(input: ReportInput): Report {
       `${snapshot.unpricedJoules.toFixed(1)} J were used before a grid intensity was known and have no emissions figure`,
     );
   }
+  const standIns = snapshot.attribution.hostCpuStandIns;
+  if (standIns) notes.push(hostCpuStandInNote(standIns, snapshot.samples));
   const cpuReason = processEnergyUnknown(input);
   // Unread CPU time is no figure; CPU time too small to resolve beside a measured GPU share is
   // a figure that leaves out only what the CPU resolves nothing of.

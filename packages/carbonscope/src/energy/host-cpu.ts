@@ -180,7 +180,10 @@ export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => H
       missed += 1;
       const why = useProc ? `${path}: ${failure.code ?? 'no cpu line'}` : `${unread}`;
       options.onReadError?.(why);
-      return last ?? { activeSeconds: 0, totalSeconds: 0, cpus, unread: why };
+      // Marked, for the reports to say what rests on it: a new object only on a miss.
+      return last
+        ? { ...last, standIn: why }
+        : { activeSeconds: 0, totalSeconds: 0, cpus, unread: why };
     }
     if (!baseline) {
       // A delta needs two reads: this interval is as unread as those before it.

@@ -15,6 +15,7 @@ import type {
   Component,
   EmissionsFigure,
   EnergySample,
+  HostCpuStandIns,
   PowerFigure,
   Scope,
   ScopeTotals,
@@ -123,6 +124,8 @@ export class Sampler {
   private dropped = 0;
   private unpricedJoules = 0;
   private seq = 0;
+  /** Replaced, not changed, at each interval it grows: a sample handed out keeps its own. */
+  private hostCpuStandIns: HostCpuStandIns | undefined;
   private lastMs = 0;
   private lastBootMs: number | undefined;
   private lastProcessCpu = 0;
@@ -371,6 +374,7 @@ export class Sampler {
       processEmbodiedGrams: processEmbodied,
       processShare: share,
       hostUtilization: hostUtilization(hostCpu),
+      ...(this.hostCpuStandIns ? { hostCpuStandIns: this.hostCpuStandIns } : {}),
       processCpuSeconds,
       intensity,
       gramsPerJoule: perJoule,
@@ -446,6 +450,10 @@ export class Sampler {
    */
   private hostCpuOver(seconds: number, processCpuSeconds: number): HostCpuDelta {
     const delta = this.readHostCpu();
+    const why = delta.standIn ?? delta.unread;
+    if (why !== undefined) {
+      this.hostCpuStandIns = { intervals: (this.hostCpuStandIns?.intervals ?? 0) + 1, reason: why };
+    }
     if (delta.unread !== undefined) return this.hostCpuFloor(delta, seconds, processCpuSeconds);
     if (delta.totalSeconds > 0 || !(delta.cpus > 0)) return delta;
     return { ...delta, totalSeconds: seconds * delta.cpus };

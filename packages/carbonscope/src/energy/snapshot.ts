@@ -6,6 +6,7 @@ import { readsGpus, type SourceName } from './sources/index.js';
 import type {
   EmissionsFigure,
   EnergySample,
+  HostCpuStandIns,
   OperationKind,
   PowerFigure,
   Scope,
@@ -23,6 +24,11 @@ export interface EnergySnapshot {
     /** The process's share of the host's CPU-side energy over the latest interval, 0..1. */
     processShare: number;
     hostUtilization: number;
+    /**
+     * Intervals since the start whose host CPU time a stand-in gave (its last reading, or the
+     * process's own), and why: processShare and an estimated power rest on it. Absent while none.
+     */
+    hostCpuStandIns?: HostCpuStandIns;
   };
   sources: Array<{ name: SourceName; kind: 'host' | 'gpu'; estimated: boolean }>;
   reasons: string[];
@@ -114,6 +120,7 @@ export function snapshotOf(
       mode: attribution,
       processShare: last?.processShare ?? 0,
       hostUtilization: last?.hostUtilization ?? 0,
+      ...(last?.hostCpuStandIns ? { hostCpuStandIns: { ...last.hostCpuStandIns } } : {}),
     },
     // A GPU source still tried again (nvidia-smi without its driver at start) reads nothing yet.
     sources: [host, ...gpus.filter(readsGpus)].map((s) => ({

@@ -28,6 +28,17 @@ export interface PowerFigure {
   readonly partialIntervals?: number;
 }
 
+/**
+ * The intervals since the start whose host CPU time was not read (HostCpuDelta's `standIn` and
+ * `unread`): its last reading, or the process's own CPU time, stood in for the host's load, which
+ * the process's share (and an estimated power, a model of that load) rest on.
+ */
+export interface HostCpuStandIns {
+  readonly intervals: number;
+  /** Why the latest of them was not read. */
+  readonly reason: string;
+}
+
 /** Emissions of one scope in one zone, of the energy meters measured or of the estimated. */
 export interface EmissionsFigure {
   readonly scope: Scope;
@@ -107,6 +118,8 @@ export interface EnergySample {
   readonly processShare: number;
   /** Host CPU busy fraction over this interval, 0..1. */
   readonly hostUtilization: number;
+  /** Intervals since the start that a stand-in gave the host CPU time of; absent while none. */
+  readonly hostCpuStandIns?: HostCpuStandIns;
   /** CPU seconds the measured process used in this interval. */
   readonly processCpuSeconds: number;
   /** Null when no intensity was known yet (the energy is then not priced). */

@@ -26,6 +26,11 @@ export interface HostCpuDelta {
    * meter then takes the measured process's CPU time as the host's busy time, a floor.
    */
   unread?: string;
+  /**
+   * Why this interval's host CPU time was not read, where the last reading stands in for it
+   * (/proc/stat failing after a read got through): the figures of the interval rest on it.
+   */
+  standIn?: string;
 }
 
 /** What the meter hands every source on each tick. */

@@ -150,6 +150,31 @@ const FROM_PS = {
 };
 
 describe('run report and CSV row', () => {
+  // The host's CPU time unread after start: its last reading stood in, and said so only in a log.
+  it('notes the intervals whose host CPU time a stand-in gave, and why', () => {
+    const { attribution } = snapshot();
+    const standIns = { intervals: 3, reason: '/proc/stat: EMFILE' };
+    for (const command of ['run', 'monitor'] as const) {
+      const report = buildReport({
+        ...base,
+        command,
+        argv: command === 'run' ? ['true'] : [],
+        snapshot: snapshot({ attribution: { ...attribution, hostCpuStandIns: standIns } }),
+      });
+      expect(report.measurement.notes).to.include(
+        "the host's CPU time was not read in 3 of 10 intervals (/proc/stat: EMFILE): its last reading stood in (the process's own CPU time where none was read yet), and the process's share and an estimated power rest on it",
+      );
+    }
+    expect(
+      buildReport({
+        ...base,
+        command: 'run',
+        argv: ['true'],
+        snapshot: snapshot(),
+      }).measurement.notes.join(' '),
+    ).to.not.include('was not read in');
+  });
+
   it('shows control characters of a command line or a CSV path escaped, never raw', () => {
     const report = buildReport({
       ...base,

@@ -96,8 +96,9 @@ describe('energy/online-cpus', () => {
       expect(first).to.deep.equal({ activeSeconds: 1, totalSeconds: 2, cpus: 2 });
       unlinkSync(procStatPath);
       writeFileSync(onlinePath, '0-2\n');
-      expect(read()).to.deep.equal(first);
-      expect(read()).to.deep.equal(first);
+      const standIn = { ...first, standIn: `${procStatPath}: ENOENT` };
+      expect(read()).to.deep.equal(standIn);
+      expect(read()).to.deep.equal(standIn);
       at(1700, 1100);
       expect(read()).to.deep.equal({ activeSeconds: 2, totalSeconds: 0, cpus: 3 });
       at(2000, 1100);
