@@ -220,7 +220,7 @@ function onRequestStart(message: unknown): void {
   watched.set(request, own);
   // Node's ClientRequest keeps the agent it was sent through; @types/node leaves it out.
   const agent = (request as { agent?: Agent }).agent;
-  if (agent) own.idle.saw(agent);
+  if (agent) own.idle.saw(agent, request);
   idleTimeoutAfterIo(request);
   const cancel = atDeadline(
     Math.max(0, earliestOf(own) - performance.now()),

@@ -1,4 +1,5 @@
-import type { Agent } from 'node:http';
+import type { Agent, ClientRequest } from 'node:http';
+import type { Socket } from 'node:net';
 
 /**
  * How long an exporter's kept-alive connection may sit unused and still carry its next push:
@@ -12,16 +13,24 @@ import type { Agent } from 'node:http';
  */
 export const REUSE_IDLE_MS = 4_000;
 
-/** The kept-alive connections of one exporter's agents, and when a push last used them. */
+/**
+ * The kept-alive connections one exporter's pushes used, and when a push last used them. Those
+ * alone: an agent given to otlpMetricExporter may be the application's too, its connections to
+ * other hosts kept alive for its own requests.
+ */
 export class IdleSockets {
   private readonly agents = new Set<Agent>();
+  private readonly sockets = new WeakSet<Socket>();
   private lastUsed = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly reuseIdleMs: number = REUSE_IDLE_MS) {}
 
-  /** An agent a push's request went through. */
-  saw(agent: Agent): void {
+  /** A push's request, sent through `agent`: its connection, once it has one. */
+  saw(agent: Agent, request: ClientRequest): void {
     this.agents.add(agent);
+    // A request is handed its connection a tick after it starts, or later where one is made.
+    if (request.socket) this.sockets.add(request.socket);
+    else request.once('socket', (socket: Socket) => this.sockets.add(socket));
   }
 
   /** A push ended: its connections were last used at `now` (performance.now() ms). */
@@ -30,14 +39,14 @@ export class IdleSockets {
   }
 
   /**
-   * Before a push: closes the agents' free connections when none was used for longer than the
-   * bound. A destroyed socket is skipped by the agent at once, so the push opens a new one.
+   * Before a push: closes the free connections pushes used when none was used for longer than
+   * the bound. A destroyed socket is skipped by the agent at once, so the push opens a new one.
    */
   dropStale(now: number): void {
     if (now - this.lastUsed <= this.reuseIdleMs) return;
     for (const agent of this.agents) {
       for (const sockets of Object.values(agent.freeSockets)) {
-        for (const socket of sockets ?? []) socket.destroy();
+        for (const socket of sockets ?? []) if (this.sockets.has(socket)) socket.destroy();
       }
     }
   }

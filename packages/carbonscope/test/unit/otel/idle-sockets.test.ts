@@ -4,6 +4,8 @@
 // timer before it reads the close. The first push after was sent on that dead connection ("socket
 // hang up"), and failed where the exporter's timeout left no room for its retry 1 s later: under
 // delta temporality, what it carried was lost.
+import { once } from 'node:events';
+import { Agent, get } from 'node:http';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { expect } from 'chai';
 import { exportsWithin, OwnRequests } from '../../../src/otel/export-deadline.js';
@@ -14,8 +16,8 @@ import { oneCounterMetrics } from '../../helpers/metrics.js';
 
 describe('an OTLP exporter after its process was stopped between pushes', () => {
   /** An exporter as otlpMetricExporter makes it, its connections reused while idle `idleMs`. */
-  function exporterTo(url: string, idleMs: number) {
-    const own = new OwnRequests(exporterAgentOptions({}), idleMs);
+  function exporterTo(url: string, idleMs: number, agent?: Agent) {
+    const own = new OwnRequests(agent ? async () => agent : exporterAgentOptions({}), idleMs);
     const timeoutMillis = 500;
     const inner = new OTLPMetricExporter({ url, timeoutMillis, httpAgentOptions: own.agents });
     return exportsWithin(inner, timeoutMillis, own);
@@ -52,6 +54,33 @@ describe('an OTLP exporter after its process was stopped between pushes', () => 
     } finally {
       await exporter.shutdown();
       await collector.close();
+    }
+  });
+
+  it("closes only its pushes' idle connections, not others of an agent it was given", async () => {
+    const collector = await answeringServer('');
+    const other = await answeringServer('{}');
+    // The application's keep-alive agent, given to otlpMetricExporter as its `agents` too.
+    const shared = new Agent({ keepAlive: true });
+    const fetchOther = async () => {
+      const [response] = await once(get(other.url, { agent: shared }), 'response');
+      response.resume();
+      await once(response, 'end');
+      // The agent takes the socket back a tick after the answer's end.
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+    const exporter = exporterTo(`${collector.url}/v1/metrics`, 0, shared);
+    try {
+      await fetchOther();
+      // Every push is past a bound of 0 ms: the second closes the first's connection.
+      for (let i = 0; i < 2; i++) expect(failureOf(await exportOnce(exporter))).to.equal(undefined);
+      expect(collector.connections()).to.equal(2);
+      await fetchOther();
+      expect(other.connections()).to.equal(1);
+    } finally {
+      await exporter.shutdown();
+      shared.destroy();
+      await Promise.all([collector.close(), other.close()]);
     }
   });
 });
