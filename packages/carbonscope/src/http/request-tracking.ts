@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { type ActiveOperation, close, type OperationTracker } from '../energy/index.js';
 import type { Logger } from '../log.js';
 import { nodeHttp } from '../node-http.js';
+import { isPrometheusExporterServer } from './exporter-server.js';
 import {
   installRouteResolvers,
   nameHapiRoutesIfLoaded,
@@ -139,6 +140,8 @@ export function trackHttpRequests(
     if (seen.has(server)) return;
     seen.add(server);
     server.once('close', forget);
+    // Left out before any collection of carbonscope's could tell its scrapes (see there).
+    if (isPrometheusExporterServer(server)) ignored.add(server);
   };
   // The last server asked about and the answer: a process serves from one server or two, and
   // a set and a weak set asked per request are two hash lookups where one comparison does.
