@@ -10,7 +10,7 @@
  * Run: npx tsc -b && node dist/test/bench/request-path.bench.js
  */
 import { channel } from 'node:diagnostics_channel';
-import { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import * as sdk from '@opentelemetry/sdk-metrics';
@@ -31,7 +31,9 @@ const start = channel('http.server.request.start');
 const finish = channel('http.server.response.finish');
 
 const socket = new Socket();
-const server = {};
+// A real server, never listening: tracking follows its `close` (and lets it go at stop()), which
+// a plain object could not be asked for; stop() threw `server.off is not a function`.
+const server = createServer();
 
 /**
  * A new request and response every time, as Node makes them (the baseline makes them too). The
