@@ -1,4 +1,5 @@
 import { typeOf } from '../argument-checks.js';
+import { prometheusLabelName } from '../metrics/index.js';
 import { OVERFLOW_LABEL, type RefusalReason } from './bounded-label-set.js';
 
 /** The attributes an operation's footprint, series and span carry besides carbonscope's. */
@@ -43,6 +44,11 @@ export class AttributeSets {
   private readonly root: Step = { next: new Map() };
   /** Per key list (its keys joined by a newline, in the order given), its overflow set. */
   private readonly keyLists = new Map<string, OperationAttributes | undefined>();
+  /**
+   * Each admitted key's Prometheus label name, to the key that has it: `app.tenant` and
+   * `app_tenant` are one label there, so two sets would be one series twice in a scrape.
+   */
+  private readonly labelNames = new Map<string, string>();
   private admitted = 0;
   private toldCapacity = false;
   private toldLength = false;
@@ -95,21 +101,34 @@ export class AttributeSets {
     return this.admitted;
   }
 
-  /** A set not found in the trie: checked, then admitted, or its key list's overflow set. */
+  /**
+   * A set not found in the trie: checked, then found under its keys' canonical order (given in
+   * another order before), admitted, or its key list's overflow set.
+   */
   private added(record: Record<string, unknown>, caller: string): OperationAttributes | undefined {
     const max = this.options.maxValueLength;
-    const entries: Array<[string, string]> = [];
+    const given: Array<[string, string]> = [];
     for (const key in record) {
       if (!Object.hasOwn(record, key)) continue;
       checkKey(key, caller);
       const value = record[key] as string;
-      if (value !== '') entries.push([key, value.length > max ? OVERFLOW_LABEL : value]);
+      if (value !== '') given.push([key, value.length > max ? OVERFLOW_LABEL : value]);
     }
+    // One order for a set, whatever order its caller wrote it in: one object, one series.
+    const entries = given.toSorted(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const keys = entries.map(([key]) => key).join('\n');
     if (!this.keyLists.has(keys)) {
       // Past the key lists' bound (keys built from input), the set is left off: no labels.
       if (this.keyLists.size >= MAX_KEY_LISTS) return this.refused();
+      this.checkLabelNames(entries, caller);
       this.keyLists.set(keys, undefined);
+    }
+    const reordered = entries.some(([key], i) => key !== given[i]?.[0]);
+    const known = this.find(entries);
+    if (known) {
+      // Given in another order: that order finds it too from now on, allocating nothing.
+      if (reordered) this.path(given, known);
+      return known;
     }
     if (this.admitted >= this.options.capacity) {
       this.refused();
@@ -121,7 +140,37 @@ export class AttributeSets {
       return overflow;
     }
     this.admitted++;
-    const set = Object.freeze(Object.fromEntries(entries));
+    const set: OperationAttributes = Object.freeze(Object.fromEntries(entries));
+    this.path(entries, set);
+    if (reordered) this.path(given, set);
+    return set;
+  }
+
+  /** Refuses a key list two of whose keys, or one of whose and an earlier list's, share a label. */
+  private checkLabelNames(entries: ReadonlyArray<[string, string]>, caller: string): void {
+    const mine = new Map<string, string>();
+    for (const [key] of entries) {
+      const name = prometheusLabelName(key);
+      const other = this.labelNames.get(name) ?? mine.get(name);
+      if (other !== undefined && other !== key) {
+        throw new TypeError(
+          `${caller}: attribute ${key} is the Prometheus label ${name}, which ${other} has`,
+        );
+      }
+      mine.set(name, key);
+    }
+    for (const [name, key] of mine) this.labelNames.set(name, key);
+  }
+
+  /** The set the trie holds for these entries, in their order, if any. */
+  private find(entries: ReadonlyArray<[string, string]>): OperationAttributes | undefined {
+    let step: Step | undefined = this.root;
+    for (const [key, value] of entries) step = step?.next.get(key)?.get(value);
+    return step?.set;
+  }
+
+  /** Puts `set` at the end of the trie's path for these entries, in their order. */
+  private path(entries: ReadonlyArray<[string, string]>, set: OperationAttributes): void {
     let step = this.root;
     for (const [key, value] of entries) {
       let byValue = step.next.get(key);
@@ -137,7 +186,6 @@ export class AttributeSets {
       step = next;
     }
     step.set = set;
-    return set;
   }
 
   private tooLong(): string {

@@ -1,5 +1,9 @@
 export { createInstrument } from './create.js';
-export { prometheusBaseName } from './prometheus-name.js';
+export {
+  prometheusBaseName,
+  prometheusLabelName,
+  sanitizedPrometheusName,
+} from './prometheus-name.js';
 export {
   type Convention,
   type InstrumentKind,

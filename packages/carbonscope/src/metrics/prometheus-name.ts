@@ -92,3 +92,21 @@ export function prometheusBaseName(
   const joined = tokens.join('_');
   return /^\d/.test(joined) ? `_${joined}` : joined;
 }
+
+/** A name with what Prometheus names cannot hold made `_`, runs of `_` made one. */
+export function sanitizedPrometheusName(name: string): string {
+  return name.replace(/[^a-z0-9_]/gi, '_').replace(/_{2,}/g, '_');
+}
+
+/**
+ * An attribute key as a label name, as the OTel serializer writes it (runs of `_` made one, which
+ * the Collector keeps), but for `key_` before a name that begins with a digit, as the Collector
+ * writes it: no Prometheus parser takes such a name (the OTel serializer leaves it, and one such
+ * resource attribute in OTEL_RESOURCE_ATTRIBUTES, `1st=x`, failed every scrape: up 0). A name
+ * with one leading `_` is left so (valid), where the Collector's default makes it `key_`.
+ */
+export function prometheusLabelName(key: string): string {
+  const name = sanitizedPrometheusName(key);
+  const first = name.charCodeAt(0);
+  return first >= 0x30 && first <= 0x39 ? `key_${name}` : name;
+}

@@ -1,5 +1,9 @@
 import { type Attributes, type AttributeValue, diag } from '@opentelemetry/api';
-import { prometheusBaseName } from '../metrics/index.js';
+import {
+  prometheusBaseName,
+  prometheusLabelName,
+  sanitizedPrometheusName,
+} from '../metrics/index.js';
 import { ExpositionBuffer } from './exposition-buffer.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
@@ -29,23 +33,6 @@ function labelValue(value: AttributeValue | undefined): string {
   return escapeLabel(labelText(value));
 }
 
-function sanitized(name: string): string {
-  return name.replace(/[^a-z0-9_]/gi, '_').replace(/_{2,}/g, '_');
-}
-
-/**
- * An attribute key as a label name, as the OTel serializer writes it (runs of `_` made one, which
- * the Collector keeps), but for `key_` before a name that begins with a digit, as the Collector
- * writes it: no Prometheus parser takes such a name (the OTel serializer leaves it, and one such
- * resource attribute in OTEL_RESOURCE_ATTRIBUTES, `1st=x`, failed every scrape: up 0). A name
- * with one leading `_` is left so (valid), where the Collector's default makes it `key_`.
- */
-function labelName(key: string): string {
-  const name = sanitized(key);
-  const first = name.charCodeAt(0);
-  return first >= 0x30 && first <= 0x39 ? `key_${name}` : name;
-}
-
 /** Label names the exposition adds to a line itself, which an attribute's label must not take. */
 type Reserved = ReadonlySet<string> | undefined;
 
@@ -54,7 +41,7 @@ function labelPairs(attributes: Attributes, reserved?: Reserved): string {
   let names: Set<string> | undefined;
   for (const key in attributes) {
     if (!Object.hasOwn(attributes, key)) continue;
-    const name = labelName(key);
+    const name = prometheusLabelName(key);
     names ??= new Set();
     // A name twice in one series is a parse error that fails the whole scrape.
     if (name === '' || names.has(name) || reserved?.has(name)) {
@@ -77,7 +64,7 @@ function mergedLabelPairs(attributes: Attributes, reserved: Reserved): string {
   const keys = new Map<string, string[]>();
   for (const key in attributes) {
     if (!Object.hasOwn(attributes, key)) continue;
-    const name = labelName(key);
+    const name = prometheusLabelName(key);
     if (name === '' || reserved?.has(name)) continue;
     const same = keys.get(name);
     if (same) same.push(key);
@@ -95,7 +82,7 @@ function mergedLabelPairs(attributes: Attributes, reserved: Reserved): string {
 function takesReserved(attributes: Attributes, reserved: Reserved): boolean {
   if (reserved === undefined) return false;
   for (const key in attributes) {
-    if (Object.hasOwn(attributes, key) && reserved.has(labelName(key))) return true;
+    if (Object.hasOwn(attributes, key) && reserved.has(prometheusLabelName(key))) return true;
   }
   return false;
 }
@@ -260,7 +247,7 @@ export class PrometheusText {
         : type === 'counter'
           ? 'counter'
           : 'gauge';
-    let name = sanitized(escapeText(prometheusBaseName(otelName, unit, kind)));
+    let name = sanitizedPrometheusName(escapeText(prometheusBaseName(otelName, unit, kind)));
     if (name === '' || name === '_') {
       diag.error(`Normalization for metric "${otelName}" resulted in an invalid name: "${name}"`);
       return undefined;

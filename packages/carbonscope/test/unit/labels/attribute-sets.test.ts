@@ -15,6 +15,33 @@ describe('labels: attribute sets (setAttributes bound)', () => {
     expect(s.size).to.equal(2);
   });
 
+  it('hands back the same set for the same attributes given in another order', () => {
+    // Two objects for one set were two series with one label set: duplicate lines in a scrape,
+    // one tenant's count split between them.
+    const s = sets();
+    const first = s.of({ 'app.tenant': 'acme', plan: 'pro' }, 'f()');
+    expect(s.of({ plan: 'pro', 'app.tenant': 'acme' }, 'f()')).to.equal(first);
+    expect(s.size).to.equal(1);
+    // Found again without allocating: the second order now has its own path to the set.
+    expect(s.of({ plan: 'pro', 'app.tenant': 'acme' }, 'f()')).to.equal(first);
+    const over = sets(1);
+    over.of({ a: '1' }, 'f()');
+    expect(over.of({ a: '2', b: '3' }, 'f()')).to.equal(over.of({ b: '4', a: '5' }, 'f()'));
+  });
+
+  it('refuses a key whose Prometheus label name another key already has, naming both', () => {
+    const s = sets();
+    s.of({ 'app.tenant': 'acme' }, 'f()');
+    // app_tenant="acme" twice: the same series from two sets, or one label from two keys.
+    expect(() => s.of({ app_tenant: 'acme' }, 'f()')).to.throw(
+      TypeError,
+      'f(): attribute app_tenant is the Prometheus label app_tenant, which app.tenant has',
+    );
+    expect(() => s.of({ 'app..tenant': 'x' }, 'f()')).to.throw(TypeError, 'app.tenant');
+    expect(() => s.of({ 'a.b': 'x', a_b: 'y' }, 'f()')).to.throw(TypeError, 'which a.b has');
+    expect(s.of({ 'app.tenant': 'zeta' }, 'f()')).to.deep.equal({ 'app.tenant': 'zeta' });
+  });
+
   it('admits `capacity` sets, then each new one is its keys valued `other`, told once', () => {
     const told: string[] = [];
     const s = sets(2, told);
