@@ -1,5 +1,6 @@
 import { typeOf } from '../argument-checks.js';
 import { prometheusLabelName } from '../metrics/index.js';
+import { isSecretName } from '../url-credentials.js';
 import { OVERFLOW_LABEL, type RefusalReason } from './bounded-label-set.js';
 
 /** The attributes an operation's footprint, series and span carry besides carbonscope's. */
@@ -24,7 +25,8 @@ export const MAX_KEY_LISTS = 16;
 const KEY = /^[A-Za-z_][A-Za-z0-9_.]{0,63}$/;
 const RESERVED = /^(?:carbonscope[._]|otel[._]|__)|^(?:le|job|instance)$/i;
 // A key named for a secret: its values would sit in every scrape and every backend for good.
-const SECRET = /authori[sz]ation|cookie|passw(?:or)?d|secret|token|api[._-]?key|credential/i;
+// The names the library masks elsewhere (isSecretName), and a cookie, no URL parameter's name.
+const isSecretKey = (key: string) => isSecretName(key) || /cookie/i.test(key);
 
 /** A step of the sets' trie: by key, then by value, to the next; a set where one ends here. */
 interface Step {
@@ -210,7 +212,7 @@ function checkKey(key: string, caller: string): void {
     ? 'is no attribute name (letters, digits, _ and ., up to 64)'
     : RESERVED.test(key)
       ? "is carbonscope's or Prometheus's own"
-      : SECRET.test(key)
+      : isSecretKey(key)
         ? 'names a secret: its values would be in every scrape and backend for good'
         : undefined;
   if (fault === undefined) return;

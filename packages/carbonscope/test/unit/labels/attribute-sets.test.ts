@@ -100,6 +100,10 @@ describe('labels: attribute sets (setAttributes bound)', () => {
     expect(refused({ 'app.api_key': 's3cr3t' })).to.match(/app\.api_key names a secret/);
     expect(refused({ Cookie: 's3cr3t' })).to.match(/Cookie names a secret/);
     expect(refused({ session_token: 's3cr3t' })).not.to.include('s3cr3t');
+    // The names the library masks elsewhere (isSecretName: URL parameters, settings) too.
+    for (const key of ['app.session', 'user.jwt', 'bearer', 'req.signature', 'db.passphrase']) {
+      expect(refused({ [key]: 's3cr3t' }), key).to.include(`${key} names a secret`);
+    }
     expect(refused({ 'carbonscope.operation': 'x' })).to.match(/carbonscope's or Prometheus's/);
     expect(refused({ le: '1' })).to.match(/carbonscope's or Prometheus's/);
     expect(refused({ 'a b': 'x' })).to.match(/"a b" is no attribute name/);
