@@ -112,6 +112,11 @@ describe('register: energy by tenant with setAttributes (Express, Fastify, Koa)'
           ENERGY_SOURCE: 'estimate',
           CARBON_INTENSITY: '300',
           ENERGY_SAMPLE_INTERVAL_MS: '200',
+          // By time: every request's energy is above 0, so each tenant's sum says its labels
+          // carry energy. Calibrated (the default), a route no calibration window has seen yet
+          // is capped to the CPU the calibrated ones leave: /e/:n, calibrated at its first
+          // (cold) request, took all of it in 3 of 10 runs here, /f/:n and /k/:n read 0 J.
+          ENERGY_OPERATION_ATTRIBUTION: 'wall',
           OTEL_METRICS_EXPORTER: 'prometheus',
           OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
         }),
@@ -147,6 +152,12 @@ describe('register: energy by tenant with setAttributes (Express, Fastify, Koa)'
     expect(of('/e/:n', 'other')).to.equal(22);
     expect(of('/e/:n', 'made-up-97')).to.equal(1);
     expect(of('/e/:n', 'made-up-98')).to.equal(0);
+    // Each route's requests have energy under each tenant's label, and without one.
+    const sums = await scraped.query(
+      'carbonscope_operation_energy_joules_sum{carbonscope_operation=~"/[efk]/:n",app_tenant=~"acme|zeta|"}',
+    );
+    expect(sums, JSON.stringify(sums)).to.have.length(9);
+    for (const s of sums) expect(s.value, JSON.stringify(s.metric)).to.be.above(0);
     // The energy histograms' sums and the emissions carry the same labels as the counts.
     const acme = await scraped.query(
       'count by (__name__) ({__name__=~"carbonscope_operation_(energy_joules|emissions_grams)_sum",app_tenant="acme"})',
