@@ -133,23 +133,6 @@ interface OperationSeries {
 type AttributedSeries = Map<OperationAttributes, OperationSeries>;
 
 /**
- * An operation's series for one set of the application's attributes (setAttributes()): the
- * sets are interned and bounded, so one map per operation, keyed by the set object, finds them.
- */
-function attributedSeries(
-  recorders: (attributes: Attributes) => OperationSeries,
-  attributes: OperationAttributes,
-  byAttributes: AttributedSeries,
-): OperationSeries {
-  let series = byAttributes.get(attributes);
-  if (!series) {
-    series = recorders(attributes);
-    byAttributes.set(attributes, series);
-  }
-  return series;
-}
-
-/**
  * The operation histograms per operation (of a bounded set) and per measured/estimated energy;
  * embodied emissions are one series per operation, always estimated. Each recorder is made
  * once, so recording allocates nothing and hashes nothing of ours; an operation costs one
@@ -189,25 +172,37 @@ function operationRecorders(
       pair = [new Map(), new Map()];
       attributed.set(label, pair);
     }
-    // carbonscope's labels first, the order a scrape shows them in; the application's keys
-    // are never carbonscope's (setAttributes refuses them).
-    const made = (own: Attributes): OperationSeries => ({
-      energy: energy({ 'carbonscope.operation': label, [ESTIMATED]: estimated, ...own }),
-      usage: emissions({
-        'carbonscope.operation': label,
-        [PHASE]: PHASES.usage,
-        [ESTIMATED]: estimated,
-        ...own,
-      }),
-      embodied: emissions({
-        'carbonscope.operation': label,
-        [PHASE]: PHASES.embodied,
-        [ESTIMATED]: true,
-        ...own,
-      }),
-    });
-    return attributedSeries(made, attributes, pair[estimated ? 1 : 0]);
+    // The sets are interned and bounded: one map per operation, keyed by the set object, finds
+    // its series; they are made at its first record only (no closure nor object per record).
+    const byAttributes = pair[estimated ? 1 : 0];
+    let series = byAttributes.get(attributes);
+    if (!series) {
+      series = attributedRecorders(label, estimated, attributes);
+      byAttributes.set(attributes, series);
+    }
+    return series;
   };
+  // carbonscope's labels first, the order a scrape shows them in; the application's keys are
+  // never carbonscope's (setAttributes refuses them).
+  const attributedRecorders = (
+    label: string,
+    estimated: boolean,
+    own: OperationAttributes,
+  ): OperationSeries => ({
+    energy: energy({ 'carbonscope.operation': label, [ESTIMATED]: estimated, ...own }),
+    usage: emissions({
+      'carbonscope.operation': label,
+      [PHASE]: PHASES.usage,
+      [ESTIMATED]: estimated,
+      ...own,
+    }),
+    embodied: emissions({
+      'carbonscope.operation': label,
+      [PHASE]: PHASES.embodied,
+      [ESTIMATED]: true,
+      ...own,
+    }),
+  });
   const find = (operation: string, estimated: boolean): OperationSeries => {
     const label = operations.label(operation);
     let pair = byOperation.get(label);
