@@ -16,8 +16,7 @@ describe('labels: attribute sets (setAttributes bound)', () => {
   });
 
   it('hands back the same set for the same attributes given in another order', () => {
-    // Two objects for one set were two series with one label set: duplicate lines in a scrape,
-    // one tenant's count split between them.
+    // Two objects for one set took two of the process's slots for it, one per key order.
     const s = sets();
     const first = s.of({ 'app.tenant': 'acme', plan: 'pro' }, 'f()');
     expect(s.of({ plan: 'pro', 'app.tenant': 'acme' }, 'f()')).to.equal(first);
