@@ -62,7 +62,8 @@ export function monitorHeader(intervalMs: number, durationMs: number | undefined
 /**
  * The process's zone as the user named it in TZ where Intl takes that name (ICU canonicalises
  * Asia/Kolkata to Asia/Calcutta), else ICU's; undefined where neither names one (TZ unset on a
- * host without a zone, an invalid TZ or a POSIX rule ICU does not read: the clock is then UTC).
+ * host without a zone, an invalid TZ or a POSIX rule ICU does not read: the clock is then UTC,
+ * where `date` reads the rule; unread-zone.ts warns of that).
  */
 export function localZoneName(tz: string | undefined = process.env.TZ): string | undefined {
   // A Node built without Intl: the offset alone then says the zone.

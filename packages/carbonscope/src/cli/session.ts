@@ -37,6 +37,7 @@ import { checkAppendable } from './csv.js';
 import { IntensityMix } from './intensity-mix.js';
 import { pushResource } from './push-resource.js';
 import { type RamUse, RamUseMean } from './report.js';
+import { unreadZoneWarning } from './unread-zone.js';
 
 /** The OTLP/HTTP metrics URL: a bare endpoint gets the standard `/v1/metrics` path. */
 export function otlpMetricsUrl(endpoint: string): string {
@@ -334,6 +335,9 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   const logger = stderrLogger({ level: verbose ? 'info' : 'warn', fields: verbose, secrets });
   const redactions = redactionList(secrets);
   const runId = randomUUID();
+  // The CSV's timestamp and monitor's lines are local time: say where that is not the zone meant.
+  const zoneWarning = unreadZoneWarning(o.env.TZ);
+  if (zoneWarning) logger.warn(zoneWarning);
   // The OTLP exporter reads its headers and TLS files from the environment itself, and drops a
   // bad one.
   if (o.options.otlp) {

@@ -508,6 +508,23 @@ describe('carbonscope command line', function () {
     expect(report.endedAt).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 
+  // A POSIX rule in TZ (`NPT-5:45`, `CET-1CEST,M3.5.0,M10.5.0/3`) is read by `date` and by
+  // CodeCarbon (Python's strftime) but not by Node's ICU, which runs on UTC for it: the CSV's
+  // timestamp was 5 h 45 min behind CodeCarbon's row on the same machine, and nothing said so.
+  it('warns once where Node runs on UTC for a TZ it cannot read, not for a zone or UTC', async () => {
+    const warned = async (tz: string) => {
+      const r = await cli(['run', '--', process.execPath, '-e', ''], { env: { TZ: tz } });
+      expect(r.code, r.stderr).to.equal(0);
+      return r.stderr.split('\n').filter((l) => l.includes('warning: TZ'));
+    };
+    expect(await warned('NPT-5:45')).to.deep.equal([
+      'carbonscope: warning: TZ "NPT-5:45" is no zone Node knows, so its times are UTC (`date` and ' +
+        'CodeCarbon may read it otherwise); name the zone as IANA does, e.g. TZ=Europe/Berlin',
+    ]);
+    expect(await warned('Asia/Kathmandu')).to.deep.equal([]);
+    expect(await warned('UTC0')).to.deep.equal([]);
+  });
+
   it('monitor stops cleanly on SIGINT with a summary', async () => {
     let sent = false;
     const child = spawn(process.execPath, [MAIN, 'monitor', '--interval', '500ms'], { env: ENV });

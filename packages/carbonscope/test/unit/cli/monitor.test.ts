@@ -97,7 +97,8 @@ describe('monitor lines', () => {
     );
     expect(first(':Europe/Berlin')).to.equal('carbonscope: times are Europe/Berlin, UTC+01:00\n');
     expect(first('UTC')).to.equal('carbonscope: times are UTC\n');
-    // Node keeps UTC for a zone it does not know, as `date` does: the offset says so.
+    // Node keeps UTC for a name it does not know, as `date` does: the offset says so. (Not as
+    // `date` for a POSIX rule, which it reads: the CLI warns then, unread-zone.test.)
     expect(first('Nowhere/Atlantis')).to.equal('carbonscope: times are UTC+00:00\n');
     expect(inZone('Nowhere/Atlantis', () => localZoneName())).to.equal(undefined);
   });
