@@ -1,15 +1,9 @@
-import { BoundedLabelSet, type OperationFootprint } from 'carbonscope';
+import { BoundedLabelSet, englishOrder, type OperationFootprint } from 'carbonscope';
 import { shownSci } from '../footprint.js';
 
 /** Endpoints beyond this many share the row `other`, so the table and history stay bounded. */
 export const MAX_ENDPOINTS = 16;
 export const OTHER_ENDPOINT = 'other';
-
-/**
- * Ties in English order whatever LANG says: a bare localeCompare follows the process's locale,
- * and under LC_ALL=et_EE `/z` sorted before `/t` (da_DK put `/aa` last) in /dashboard/data.
- */
-const ENDPOINT_ORDER = new Intl.Collator('en');
 
 interface EndpointTotals {
   endpoint: string;
@@ -72,6 +66,7 @@ export class RequestStats {
     }
   }
 
+  /** Ties in English order whatever LANG says (et_EE put `/z` before `/t`), as the library's. */
   list(): EndpointStats[] {
     return [...this.byEndpoint.values()]
       .map((t) => {
@@ -86,7 +81,7 @@ export class RequestStats {
           estimated: t.estimated,
         };
       })
-      .sort((a, b) => b.requests - a.requests || ENDPOINT_ORDER.compare(a.endpoint, b.endpoint));
+      .sort((a, b) => b.requests - a.requests || englishOrder(a.endpoint, b.endpoint));
   }
 
   private totalsOf(name: string): EndpointTotals {

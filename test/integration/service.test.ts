@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { METRICS } from 'carbonscope';
 import { expect } from 'chai';
 import { StubElectricityMaps } from '#library-tests/fixtures/grid/stub-electricity-maps.js';
@@ -155,6 +156,39 @@ describe('service (spawned, real HTTP)', function () {
       expect(info, leak).not.to.include(leak);
     }
     expect(info).not.to.include(SERVER_ENTRY);
+  });
+
+  // A Node built --without-intl has no Intl: the library runs there, but the dashboard's
+  // endpoint order took an Intl.Collator at load, so the service stopped at its first import with
+  // `Intl is not defined`. Deleting Intl reproduces just that.
+  it('starts and ranks its endpoints on a Node without Intl', async () => {
+    const noIntl = join(tempDirUntilExit('carbonscope-no-intl-'), 'no-intl.mjs');
+    writeFileSync(noIntl, 'delete globalThis.Intl;\n');
+    const bare = await spawnServer({
+      OTEL_TRACES_EXPORTER: 'none',
+      NODE_OPTIONS: `--import=${pathToFileURL(noIntl).href}`,
+    });
+    try {
+      // Two endpoints at two requests each: their tie is what the order decides.
+      for (const path of ['/healthz', '/metrics', '/metrics', '/healthz']) {
+        expect((await get(`${bare.url}${path}`)).status).to.equal(200);
+      }
+      const tied = async () => {
+        const data = (await (await fetch(`${bare.url}/dashboard/data`)).json()) as {
+          requests: Array<{ endpoint: string; requests: number }>;
+        };
+        return data.requests.filter((r) => r.endpoint === '/healthz' || r.endpoint === '/metrics');
+      };
+      // Each is counted as its operation ends, after its answer.
+      const counted = async () => (await tied()).reduce((n, r) => n + r.requests, 0) === 4;
+      await waitFor('the four requests on the dashboard', counted);
+      expect((await tied()).map((r) => `${r.endpoint} ${r.requests}`)).to.deep.equal([
+        '/healthz 2',
+        '/metrics 2',
+      ]);
+    } finally {
+      await bare.stop();
+    }
   });
 
   it('keeps one endpoint value for 1,000 requests to random paths', async () => {

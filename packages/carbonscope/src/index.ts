@@ -93,6 +93,7 @@ export {
   selectSources,
   unrefTimer,
 } from './energy/index.js';
+export { englishOrder } from './english-order.js';
 export { type AnnualAverage, annualAverage } from './grid/annual-averages.js';
 export {
   type HeldZone,
