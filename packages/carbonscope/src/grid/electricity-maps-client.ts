@@ -74,6 +74,8 @@ export interface ElectricityMapsClientOptions {
    * by default): held until a wall-clock instant, it was held an hour more by a clock set back.
    */
   clock?: () => number;
+  /** Where the one line per zone goes that says a history's unreadable points were dropped. */
+  warn?: (line: string) => void;
 }
 
 /**
@@ -94,15 +96,22 @@ const NOT_ENTITLED = /Token unauthorized for zoneKey|Endpoint not available/i;
 // Users report rate limiting answered as 401; the body is the only way to tell.
 const RATE_LIMITED = /rate.?limit|too many requests|quota/i;
 
+/** ISO 8601 with its offset, as the API writes it (`…Z`): a bare local time is no instant. */
+const DATETIME = z.iso.datetime({ offset: true });
+
 const point = z.object({
   zone: z.string().optional(),
   carbonIntensity: z.number().min(0).max(MAX_CARBON_INTENSITY).nullable(),
-  datetime: z.iso.datetime({ offset: true }),
+  datetime: DATETIME,
   isEstimated: z.boolean().nullable().optional(),
   estimationMethod: z.string().nullable().optional(),
   emissionFactorType: z.string().nullable().optional(),
 });
-const historyBody = z.object({ zone: z.string().optional(), history: z.array(point) });
+// A history point's datetime is read on its own: one without an offset is dropped, not the 24 h.
+const historyBody = z.object({
+  zone: z.string().optional(),
+  history: z.array(point.extend({ datetime: z.string() })),
+});
 
 type Point = z.infer<typeof point>;
 
@@ -115,6 +124,10 @@ export function createElectricityMapsClient(
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
   const clock = options.clock ?? (() => performance.now());
+  const warn = options.warn ?? (() => undefined);
+  // Once a zone: the upstream keeps a bad point for its 24 h, each fetch meeting it again. The
+  // zones asked are Electricity Maps' own (a few hundred), so the set stays bounded.
+  const warnedZones = new Set<string>();
   // fetch names the URL, user and password included, in the error for a URL that has them; a
   // JSON body echoes the key escaped (redactionList). A key of a letter or two is not masked
   // (maskableSecret).
@@ -227,6 +240,27 @@ export function createElectricityMapsClient(
     }
   }
 
+  /**
+   * The points whose datetime is an instant: one without an offset (local? UTC?) is dropped, with
+   * a line once a zone, where it made the whole 24 h malformed; none readable is malformed still.
+   */
+  function withInstants<P extends { datetime: string }>(zone: string, all: P[]): P[] {
+    const readable = all.filter((p) => DATETIME.safeParse(p.datetime).success);
+    const dropped = all.find((p) => !DATETIME.safeParse(p.datetime).success);
+    if (!dropped) return readable;
+    const shown = JSON.stringify(redactedExcerpt(dropped.datetime, secrets, 40));
+    const what = `datetime without a UTC offset (${shown})`;
+    if (readable.length === 0) throw new UpstreamError('malformed', zone, 200, `every ${what}`);
+    if (!warnedZones.has(zone)) {
+      warnedZones.add(zone);
+      const count = all.length - readable.length;
+      warn(
+        `grid: Electricity Maps history for ${zone}: dropped ${count} of ${all.length} points, a ${what}`,
+      );
+    }
+    return readable;
+  }
+
   return {
     async latest(zone) {
       const body = point.safeParse(await getJson('/carbon-intensity/latest', zone));
@@ -242,13 +276,15 @@ export function createElectricityMapsClient(
       const body = historyBody.safeParse(await getJson('/carbon-intensity/history', zone));
       if (!body.success) throw malformed(zone, body.error);
       checkZone(zone, body.data.zone, secrets);
-      const at = now();
-      for (const p of body.data.history) {
+      const all = body.data.history;
+      for (const p of all) {
         checkZone(zone, p.zone, secrets);
         checkFactors(zone, p.emissionFactorType, secrets);
-        checkNotAhead(zone, p.datetime, at);
       }
-      return body.data.history
+      const readable = withInstants(zone, all);
+      const at = now();
+      for (const p of readable) checkNotAhead(zone, p.datetime, at);
+      return readable
         .map((p) => toPoint(p, zone))
         .filter((p): p is UpstreamPoint => p !== undefined);
     },

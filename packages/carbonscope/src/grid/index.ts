@@ -73,6 +73,7 @@ export function createGridIntensity(options: GridIntensityOptions): GridService 
         sleep: options.sleep,
         now,
         clock,
+        warn: (line) => logger.warn(line),
       })
     : undefined;
   const zones = gaugeZones(grid.zone, options.metricZones ?? 8);

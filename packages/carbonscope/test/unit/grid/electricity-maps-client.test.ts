@@ -54,6 +54,7 @@ describe('grid: Electricity Maps client', () => {
       timeoutMs?: number;
       baseUrl?: string;
       apiKey?: string;
+      warn?: (line: string) => void;
     } = {},
   ): ElectricityMapsClient {
     const clocks = { now: () => clock + wallStep, clock: () => clock };
@@ -73,6 +74,7 @@ describe('grid: Electricity Maps client', () => {
         clock += ms;
       },
       ...clocks,
+      ...(options.warn ? { warn: options.warn } : {}),
     });
   }
 
@@ -669,6 +671,31 @@ describe('grid: Electricity Maps client', () => {
     const err = await failure(client().history('DE'));
     expect(err.kind).to.equal('malformed');
     expect(err.message).to.include('2024-03-01T14:00:01.000Z');
+  });
+
+  // The API dates every point in UTC with its `Z`. One point without an offset (local? UTC?)
+  // made the whole 24 h malformed, the history empty; the point alone is unreadable.
+  it('drops a history point whose datetime has no offset, warning once per zone; none left is malformed', async () => {
+    const body = JSON.parse(historyFor('DE')) as { history: Array<{ datetime: string }> };
+    const [first] = body.history;
+    if (first) first.datetime = '2024-03-01T08:00:00';
+    const warned: string[] = [];
+    const c = client({ warn: (line) => warned.push(line) });
+    for (let i = 0; i < 2; i++) {
+      stub.next({ body: JSON.stringify(body) });
+      expect((await c.history('DE')).map((p) => p.datetime)).to.deep.equal([
+        '2024-03-01T10:00:00.000Z',
+      ]);
+    }
+    expect(warned).to.deep.equal([
+      'grid: Electricity Maps history for DE: dropped 1 of 3 points, a datetime without a UTC ' +
+        'offset ("2024-03-01T08:00:00")',
+    ]);
+    for (const p of body.history) p.datetime = '2024-03-01T08:00:00';
+    stub.next({ body: JSON.stringify(body) });
+    const err = await failure(c.history('DE'));
+    expect(err.kind).to.equal('malformed');
+    expect(err.message).to.include('without a UTC offset');
   });
 
   it('bounds and redacts the zone an answer names before saying it', async () => {

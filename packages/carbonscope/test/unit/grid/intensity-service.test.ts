@@ -18,6 +18,7 @@ import { METRICS, prometheusName } from '../../../src/metrics/index.js';
 import { loadSettings, SettingsError } from '../../../src/settings.js';
 import {
   fixture,
+  historyFor,
   latestAt,
   StubElectricityMaps,
 } from '../../fixtures/grid/stub-electricity-maps.js';
@@ -1324,6 +1325,26 @@ describe('grid: intensity service (fallback chain)', () => {
   });
 
   describe('history', () => {
+    // One point without an offset refused all 24 h: the history was empty, with a failure note.
+    it('keeps the sound points of a history with one datetime without an offset, in one warning', async () => {
+      const body = JSON.parse(historyFor('DE')) as { history: Array<{ datetime: string }> };
+      const [first] = body.history;
+      if (first) first.datetime = '2024-03-01T08:00:00';
+      stub.next({ body: JSON.stringify(body) });
+      const from = lines.length;
+      const h = await service().history('DE');
+      expect(h.history.map((p) => p.carbonIntensity)).to.deep.equal([288]);
+      expect(h.note).to.equal(undefined);
+      const warned = said(from, 'Electricity Maps history for DE');
+      expect(warned.map((l) => [l.level, l.msg])).to.deep.equal([
+        [
+          40,
+          'grid: Electricity Maps history for DE: dropped 1 of 3 points, a datetime without a ' +
+            'UTC offset ("2024-03-01T08:00:00")',
+        ],
+      ]);
+    });
+
     it('returns the last 24 h from the upstream', async () => {
       const h = await service().history('DE');
       expect(h.source).to.equal('electricity-maps');
