@@ -1,4 +1,4 @@
-import { checkedFunction, checkedOptions } from './argument-checks.js';
+import { checkedFunction, checkedOptions, checkedResponse } from './argument-checks.js';
 import type {
   EnergySnapshot,
   Measured,
@@ -66,6 +66,18 @@ export async function measure<T>(
   if (options !== undefined) checkedOptions(options, 'measure()');
   const cs = startedDefault() ?? (await startDefault({}, 'measure()'));
   return cs.measure(name, fn, options);
+}
+
+/**
+ * The provisional footprint of the HTTP/1 request `res` answered, for its access log line, from
+ * the running carbonscope (register's too): see Carbonscope.requestFootprint. Undefined before
+ * start().
+ */
+export function requestFootprint(res: object): OperationFootprint | undefined {
+  checkedResponse(res, 'requestFootprint()');
+  const cs = startedDefault();
+  // An instance an older copy of the package started (the slot is shared) may lack it.
+  return typeof cs?.requestFootprint === 'function' ? cs.requestFootprint(res) : undefined;
 }
 
 /** What the meter knows now; null before start(). */

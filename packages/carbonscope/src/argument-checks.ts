@@ -27,6 +27,16 @@ export function checkedOptions(options: unknown, caller: string): asserts option
   throw new TypeError(`${caller}: the options must be an object (got ${typeOf(options)})`);
 }
 
+/**
+ * The response requestFootprint() is asked about: a logger's `res` that is undefined (a
+ * framework that passes none) is a mistake of the recipe, said at the call rather than read
+ * as "no figure" on every line.
+ */
+export function checkedResponse(res: unknown, caller: string): asserts res is object {
+  if (typeof res === 'object' && res !== null) return;
+  throw new TypeError(`${caller}: the response must be an object (got ${typeOf(res)})`);
+}
+
 /** A value's type as a message may name it: never its text, which may be anything. */
 export function typeOf(value: unknown): string {
   if (value === null) return 'null';

@@ -8,6 +8,7 @@ import './refuse-unsupported-node.js';
 export {
   EmissionsTracker,
   measure,
+  requestFootprint,
   type StartOptions,
   snapshot,
   start,

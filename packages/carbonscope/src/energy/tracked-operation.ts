@@ -60,6 +60,11 @@ export class TrackedOperation implements ActiveOperation, CpuOwner {
    */
   batch: SettlementBatch | undefined;
   index = -1;
+  /**
+   * The tracker's interval it ended in (its count of samples then): its provisional figure can
+   * be worked out again while that interval is not settled (see EnergyTracker.footprintAtEnd).
+   */
+  endInterval = -1;
   private waiters: Array<(footprint: OperationFootprint) => void> | undefined;
 
   constructor(

@@ -184,6 +184,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
 
   private readonly createdMs: number;
   private intervalStartMs: number | undefined;
+  /** Samples settled so far: the interval now running is this one. */
+  private intervals = 0;
   /** Loop time of the interval so far, while operations ran and while none did. */
   private markMs = 0;
   private markIdle = 0;
@@ -471,6 +473,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.gramsPerJoule = perJoule;
     this.estimated = estimated;
     this.intervalStartMs = now;
+    this.intervals++;
     this.busyWithOps = 0;
     this.busyWithout = 0;
     this.wallWithOps = 0;
@@ -509,6 +512,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     if (this.runningCount === 1) this.mark(now);
     this.share(now);
     op.shareEnd = this.shared;
+    op.endInterval = this.intervals;
     this.unlink(op);
     const atOnce = this.stopped || this.ended.length >= MAX_UNSETTLED;
     const footprint =
@@ -716,6 +720,20 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     if (this.awaitedNow) return;
     this.awaitedNow = true;
     this.onAwaited?.();
+  }
+
+  /**
+   * The provisional footprint `op` had as it ended, worked out now, for one of this tracker's
+   * operations that ended in the interval still running: the price, weights and overhead it
+   * was figured with change only at a sample, so it is the figure end() gave, or would have.
+   * Undefined while it runs, and once a sample settled it: its settled figure went to the
+   * onEnd listeners then, and one worked out at the new price would be neither. Undefined too
+   * before the first sample, which has no price yet: its 0 J would read as a free request.
+   */
+  footprintAtEnd(op: ActiveOperation): OperationFootprint | undefined {
+    if (!(op instanceof TrackedOperation) || op.host !== this || !op.ended) return undefined;
+    if (op.endInterval !== this.intervals || this.intervals === 0) return undefined;
+    return op.atEnd ?? this.provisional(op);
   }
 
   /** Its figure now: what earlier samples gave it, and its last part at the last price. */

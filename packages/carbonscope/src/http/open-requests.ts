@@ -62,6 +62,16 @@ export class OpenRequests {
   }
 
   /**
+   * The operation of the response's request once it ended (its entry taken), for an access
+   * log written as the response finishes; undefined while it runs, or for a response not
+   * tracked here. Read with lookUp: the application's logger holds a framework's response.
+   */
+  endedOf(res: object): ActiveOperation | undefined {
+    const entry = lookUp<OpenRequest>(res, this.key);
+    return entry && !entry.open ? entry.op : undefined;
+  }
+
+  /**
    * The response's entry, taken off the list; undefined when it is not (or no longer) open.
    * `plain`: whether the response is still Node-shaped, where the caller asked already.
    */

@@ -82,6 +82,11 @@ export interface RequestTracking {
    * out, uncounted, as carbonscope's own endpoint is.
    */
   leaveOutScrape(): void;
+  /**
+   * The operation of the HTTP/1 request `res` answered, once it ended; undefined while it runs
+   * and for a response not tracked (an HTTP/2 stream's included).
+   */
+  endedOperation(res: object): ActiveOperation | undefined;
   /** Stops tracking; requests in flight end now. */
   stop(): void;
 }
@@ -256,6 +261,9 @@ export function trackHttpRequests(
       // Taken only once forgotten: one the tracker keeps must still end, or it ran for ever.
       const entry = open.peek(res);
       if (entry && tracker.discard(entry.op)) open.take(res);
+    },
+    endedOperation(res) {
+      return open.endedOf(res);
     },
     sweep() {
       // A framework the app loads from inside a server that already served (a lazy import in

@@ -1,4 +1,9 @@
-import { checkedFunction, checkedKind, checkedOptions } from '../argument-checks.js';
+import {
+  checkedFunction,
+  checkedKind,
+  checkedOptions,
+  checkedResponse,
+} from '../argument-checks.js';
 import {
   type ActiveOperation,
   bootClock,
@@ -549,6 +554,21 @@ export class Carbonscope implements OperationTracker {
   /** Every operation's provisional footprint, as it ends (see EnergyTracker.onFinish). */
   onFinish(listener: OperationListener): () => void {
     return this.tracker.onFinish(listener);
+  }
+
+  /**
+   * The provisional footprint of the HTTP/1 request `res` answered (Node's response or the
+   * framework's object around it), for its access log line: asked from the response's
+   * `finish` (pino-http, Fastify's `request completed`), it is the figure end() gives, its
+   * last part at the previous interval's rate, `provisional: true`. Undefined before its end,
+   * once the next sample settled it (the settled figure is onEnd's, the metrics' and the
+   * span's), for a request not tracked, and when not started. Nothing is kept for it per
+   * request: the footprint is made at the call.
+   */
+  requestFootprint(res: object): OperationFootprint | undefined {
+    checkedResponse(res, 'requestFootprint()');
+    const op = this.requests?.endedOperation(res);
+    return op && this.tracker.footprintAtEnd(op);
   }
 
   /** Every request as it ends, lent for the call (see EnergyTracker.onRequestEnd). */

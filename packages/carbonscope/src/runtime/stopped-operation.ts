@@ -75,5 +75,6 @@ export const STOPPED_TRACKING: RequestTracking = {
   sweep() {},
   ignore() {},
   leaveOutScrape() {},
+  endedOperation: () => undefined,
   stop() {},
 };
