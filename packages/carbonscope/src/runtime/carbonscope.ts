@@ -562,13 +562,16 @@ export class Carbonscope implements OperationTracker {
    * `finish` (pino-http, Fastify's `request completed`), it is the figure end() gives, its
    * last part at the previous interval's rate, `provisional: true`. Undefined before its end,
    * once the next sample settled it (the settled figure is onEnd's, the metrics' and the
-   * span's), for a request not tracked, and when not started. Nothing is kept for it per
-   * request: the footprint is made at the call.
+   * span's), for a request not tracked, and when not started. Undefined too where that
+   * figure is 0 J: a request weighed by CPU that none was measured for yet (the first in a
+   * calibration window, or in `exact`) gets its share at the sample, and a logged 0 J read
+   * as a free request. Nothing is kept for it per request: the footprint is made at the call.
    */
   requestFootprint(res: object): OperationFootprint | undefined {
     checkedResponse(res, 'requestFootprint()');
     const op = this.requests?.endedOperation(res);
-    return op && this.tracker.footprintAtEnd(op);
+    const footprint = op && this.tracker.footprintAtEnd(op);
+    return footprint && footprint.joules > 0 ? footprint : undefined;
   }
 
   /** Every request as it ends, lent for the call (see EnergyTracker.onRequestEnd). */

@@ -163,6 +163,10 @@ describe("http: a request's energy on its access log line (requestFootprint)", (
       lastResponse = res;
       res.json({ done: true });
     });
+    // No time on the scripted clock: weighed by its time, 0, so 0 J at the last price.
+    app.get('/instant', (_req, res) => {
+      res.json({ done: true });
+    });
     const server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');
     try {
@@ -172,6 +176,11 @@ describe("http: a request's energy on its access log line (requestFootprint)", (
       );
       // Settled since: no provisional figure is worked out at the new price.
       expect(s.cs.requestFootprint(lastResponse as object)).to.equal(undefined);
+      // A figure of 0 J is left out, not logged as a free request.
+      const completed = () => lines.filter((l) => l.msg === 'request completed');
+      await s.serve(urlOf(server, '/instant'), 1, () => completed().length);
+      expect(completed()[4]?.req).to.include({ url: '/instant' });
+      expect(completed()[4]).to.not.have.property('energy');
     } finally {
       await s.cs?.stop();
       server.close();
@@ -247,7 +256,9 @@ server.close();
 await stop();
 console.log(JSON.stringify({ lines: lines.map((l) => [l.res.statusCode, l.energy]), settled }));
 process.exit(0);`;
-    const { stdout } = await underRegister(script);
+    // By time: under the default, a request in a calibration window may weigh 0 until the
+    // sample (no field, as `/instant` above); by time none does, so every line has one.
+    const { stdout } = await underRegister(script, { ENERGY_OPERATION_ATTRIBUTION: 'wall' });
     const { lines, settled } = lastJson<{
       lines: Array<[number, EnergyField | undefined]>;
       settled: number[];
