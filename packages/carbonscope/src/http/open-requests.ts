@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ActiveOperation, HttpRequestFacts } from '../energy/index.js';
 import { nodeHttp } from '../node-http.js';
 import { lookUp, nodeShaped } from './look-up.js';
+import { responseAround } from './response-around.js';
 
 const RESPONSE_PROTOTYPE = nodeHttp.ServerResponse.prototype;
 
@@ -65,9 +66,14 @@ export class OpenRequests {
    * The operation of the response's request once it ended (its entry taken), for an access
    * log written as the response finishes; undefined while it runs, or for a response not
    * tracked here. Read with lookUp: the application's logger holds a framework's response.
+   * `target` may be a framework's object around the response too (see responseAround).
    */
-  endedOf(res: object): ActiveOperation | undefined {
-    const entry = lookUp<OpenRequest>(res, this.key);
+  endedOf(target: object): ActiveOperation | undefined {
+    let entry = lookUp<OpenRequest>(target, this.key);
+    if (!entry) {
+      const res = responseAround(target);
+      entry = res && lookUp<OpenRequest>(res, this.key);
+    }
     return entry && !entry.open ? entry.op : undefined;
   }
 

@@ -84,7 +84,8 @@ export interface RequestTracking {
   leaveOutScrape(): void;
   /**
    * The operation of the HTTP/1 request `res` answered, once it ended; undefined while it runs
-   * and for a response not tracked (an HTTP/2 stream's included).
+   * and for a response not tracked (an HTTP/2 stream's included). `res` may be a framework's
+   * object around the response; a request that leads to none is a TypeError.
    */
   endedOperation(res: object): ActiveOperation | undefined;
   /** Stops tracking; requests in flight end now. */

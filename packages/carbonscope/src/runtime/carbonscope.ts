@@ -557,8 +557,9 @@ export class Carbonscope implements OperationTracker {
   }
 
   /**
-   * The provisional footprint of the HTTP/1 request `res` answered (Node's response or the
-   * framework's object around it), for its access log line: asked from the response's
+   * The provisional footprint of the HTTP/1 request `res` answered (Node's response, or the
+   * object a framework wraps it in: Express's req, Fastify's reply, Koa's ctx; a request that
+   * leads to none is a TypeError), for its access log line: asked from the response's
    * `finish` (pino-http, Fastify's `request completed`), it is the figure end() gives, its
    * last part at the previous interval's rate, `provisional: true`. Undefined before its end,
    * once the next sample settled it (the settled figure is onEnd's, the metrics' and the

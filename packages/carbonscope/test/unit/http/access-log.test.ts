@@ -1,14 +1,16 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import express from 'express';
 import Fastify from 'fastify';
+import Koa from 'koa';
 import { pino } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { requestFootprint } from '../../../src/api.js';
 import type { OperationFootprint } from '../../../src/energy/index.js';
+import { setAttributes } from '../../../src/http/index.js';
 import type { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { lastJson, underRegister } from '../../helpers/under-register.js';
 import { waitFor } from '../../helpers/wait.js';
@@ -269,6 +271,146 @@ process.exit(0);`;
       expect(energy?.joules).to.be.above(0);
     }
     expect(settled, 'each settled at a later sample, or the stop').to.have.length(10);
+  });
+
+  it("carries the request's attributes (setAttributes), as its settled figure does", async () => {
+    const s = new Scenario();
+    const { stream, lines } = logLines();
+    const app = express();
+    app.use(
+      pinoHttp({
+        logger: pino(stream),
+        customSuccessObject: (_req, res, value) => ({
+          ...value,
+          attributes: s.cs.requestFootprint(res)?.attributes,
+        }),
+      }),
+    );
+    app.get('/work', (req, res) => {
+      s.work();
+      setAttributes(req, { 'app.tenant': 'acme' });
+      res.json({ done: true });
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      await s.start(server);
+      s.sample(0);
+      const completed = () => lines.filter((l) => l.msg === 'request completed');
+      await s.serve(urlOf(server, '/work'), 1, () => completed().length);
+      s.sample(WORK_MS);
+      expect(completed()[0]?.attributes).to.deep.equal({ 'app.tenant': 'acme' });
+      expect(s.settled[0]?.attributes).to.deep.equal({ 'app.tenant': 'acme' });
+    } finally {
+      await s.cs?.stop();
+      server.close();
+    }
+  });
+
+  it("finds the response from the framework's objects around it: Express's req, Fastify's reply, Koa's ctx; not from Fastify's request", async () => {
+    const s = new Scenario();
+    const figures: Record<string, number | undefined> = {};
+    // Fastify's request: its `raw` is Node's request, which leads to no response.
+    let fastifyRequestRefused: unknown;
+    const expressApp = express();
+    expressApp.get('/work', (req, res) => {
+      s.work();
+      res.on('finish', () => {
+        figures.expressRes = s.cs.requestFootprint(res)?.joules;
+        figures.expressReq = s.cs.requestFootprint(req)?.joules;
+      });
+      res.json({ done: true });
+    });
+    const fastify = Fastify();
+    fastify.get('/work', (request, reply) => {
+      s.work();
+      reply.raw.on('finish', () => {
+        try {
+          s.cs.requestFootprint(request);
+        } catch (err) {
+          fastifyRequestRefused = err;
+        }
+        figures.fastifyReply = s.cs.requestFootprint(reply)?.joules;
+        figures.fastifyRaw = s.cs.requestFootprint(reply.raw)?.joules;
+      });
+      return reply.send({ done: true });
+    });
+    const koa = new Koa();
+    koa.use((ctx) => {
+      s.work();
+      ctx.res.on('finish', () => {
+        figures.koaCtx = s.cs.requestFootprint(ctx)?.joules;
+      });
+      ctx.body = { done: true };
+    });
+    const servers = [
+      expressApp.listen(0, '127.0.0.1'),
+      koa.listen(0, '127.0.0.1'),
+      createServer(() => {}),
+    ];
+    await Promise.all(servers.slice(0, 2).map((server) => once(server, 'listening')));
+    await fastify.listen({ port: 0, host: '127.0.0.1' });
+    servers.push(fastify.server as Server);
+    try {
+      s.cs = await scriptedCarbonscope({
+        clock: s.clock,
+        cpu: s.cpu,
+        env: { ENERGY_OPERATION_ATTRIBUTION: 'wall' },
+      });
+      await s.cs.start();
+      s.cs.trackRequests({ servers });
+      s.sample(0);
+      for (const server of [servers[0], servers[1], servers[3]] as Server[]) {
+        const answer = await fetch(urlOf(server, '/work'));
+        await answer.text();
+      }
+      await waitFor('each finish', () => Object.keys(figures).length === 5);
+      const expected = figures.expressRes;
+      expect(expected).to.be.above(0);
+      expect(figures).to.deep.equal({
+        expressRes: expected,
+        expressReq: expected,
+        fastifyReply: expected,
+        fastifyRaw: expected,
+        koaCtx: expected,
+      });
+      expect(fastifyRequestRefused).to.be.instanceOf(TypeError);
+    } finally {
+      await s.cs?.stop();
+      await fastify.close();
+      for (const server of servers.slice(0, 2)) server.close();
+    }
+  });
+
+  it("refuses a Node request, which holds no way to its response: the logger's res is wanted", async () => {
+    const s = new Scenario();
+    let refused: unknown;
+    const server = createServer((req, res) => {
+      s.work();
+      res.on('finish', () => {
+        try {
+          s.cs.requestFootprint(req);
+        } catch (err) {
+          refused = err;
+        }
+      });
+      res.end('done');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      await s.start(server);
+      s.sample(0);
+      await (await fetch(urlOf(server, '/'))).text();
+      await waitFor('the finish', () => refused !== undefined);
+      expect(refused).to.be.instanceOf(TypeError);
+      expect((refused as Error).message).to.equal(
+        'requestFootprint(): got a request, which has no link to its response: pass the response',
+      );
+    } finally {
+      await s.cs?.stop();
+      server.close();
+    }
   });
 
   it('refuses a response that is no object, at the call; none before start() is undefined', () => {
