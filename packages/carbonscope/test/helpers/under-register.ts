@@ -5,20 +5,31 @@ import { libraryRoot } from '../../src/paths.js';
 import { childEnv } from './child-env.js';
 
 /**
+ * The longest a child may run: the longest test timeout of a test that starts one. A mocha
+ * timeout fails the test but leaves its child running, and --exit leaves it behind mocha: a
+ * script that never ends (a server left listening) held a process on, for ever.
+ */
+const CHILD_LIMIT_MS = 60_000;
+
+/**
  * Runs an ESM `script` in a process preloaded with register, from the library's folder (where the
  * frameworks under test resolve) unless `cwd` names another, on the estimate source with no
- * exporter; `env` adds to that.
+ * exporter; `env` adds to that. Past `limitMs` the child is killed (SIGKILL: one that ran that
+ * long is stuck, and a stuck one may not end on SIGTERM) and the call fails with `killed: true`.
  */
 export async function underRegister(
   script: string,
   env: Record<string, string> = {},
   cwd: string = libraryRoot,
+  limitMs: number = CHILD_LIMIT_MS,
 ): Promise<{ stdout: string; stderr: string }> {
   return promisify(execFile)(
     process.execPath,
     ['--import', join(libraryRoot, 'dist/src/register.js'), '--input-type=module', '-e', script],
     {
       cwd,
+      timeout: limitMs,
+      killSignal: 'SIGKILL',
       env: childEnv({
         ENERGY_SOURCE: 'estimate',
         CARBON_INTENSITY: '300',
