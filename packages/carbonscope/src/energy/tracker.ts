@@ -725,10 +725,12 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   /**
    * The provisional footprint `op` had as it ended, worked out now, for one of this tracker's
    * operations that ended in the interval still running: the price, weights and overhead it
-   * was figured with change only at a sample, so it is the figure end() gave, or would have.
-   * Undefined while it runs, and once a sample settled it: its settled figure went to the
-   * onEnd listeners then, and one worked out at the new price would be neither. Undefined too
-   * before the first sample, which has no price yet: its 0 J would read as a free request.
+   * was figured with change only at a sample, so it is the figure end() gave, or would have
+   * (where its CPU is measured, with what its callbacks measured since its end: the sample
+   * counts those too). Undefined while it runs, and once a sample settled it: its settled
+   * figure went to the onEnd listeners then, and one worked out at the new price would be
+   * neither. Undefined too before the first sample, which has no price yet: its 0 J would read
+   * as a free request.
    */
   footprintAtEnd(op: ActiveOperation): OperationFootprint | undefined {
     if (!(op instanceof TrackedOperation) || op.host !== this || !op.ended) return undefined;
