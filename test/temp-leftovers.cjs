@@ -25,9 +25,15 @@ const dir = guardedDir();
 const firstSeen = new Map();
 let previousFile;
 
+/**
+ * The grid's host share (`carbonscope-grid-<uid>`): kept on purpose, so that the next process on
+ * the key finds the last value; a run with an Electricity Maps key leaves it as a user's would.
+ */
+const KEPT = /^carbonscope-grid-[^/]+$/;
+
 function entries() {
   try {
-    return readdirSync(dir);
+    return readdirSync(dir).filter((name) => !KEPT.test(name));
   } catch {
     return [];
   }

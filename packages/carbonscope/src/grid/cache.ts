@@ -29,6 +29,21 @@ export interface CacheOptions<V> {
    * TTL ends (a value that ages out); absent, only the TTL counts.
    */
   freshUntil?: (value: Cached<V>) => number;
+  /**
+   * The values other processes of the host fetched: a load takes one there that is still fresh
+   * by the rules above (its TTL counted from its fetch there) rather than call, and one process
+   * of the host calls at a time for a key, the others waiting for its answer.
+   */
+  shared?: SharedTier<V>;
+}
+
+/** The host's values for the cache (see HostShare), checked as they are read. */
+export interface SharedTier<V> {
+  read(key: string): Promise<{ value: V; fetchedAt: number } | undefined>;
+  write(key: string, value: V, fetchedAt: number): Promise<void>;
+  lock(key: string): Promise<(() => Promise<void>) | undefined>;
+  /** Waits for another process's load of `key` to end (bounded). */
+  waitFor(key: string): Promise<void>;
 }
 
 export interface Cached<V> {
@@ -81,7 +96,7 @@ export class CoalescingCache<V> {
     }
     // Cleared only once settled, and only if still ours: a synchronous throw in `load` must not
     // leave a settled promise behind as "in flight".
-    const inflight: Promise<Lookup<V>> = this.load(entry, load).finally(() => {
+    const inflight: Promise<Lookup<V>> = this.load(key, entry, load).finally(() => {
       if (entry.inflight === inflight) entry.inflight = undefined;
     });
     entry.inflight = inflight;
@@ -119,10 +134,9 @@ export class CoalescingCache<V> {
     return freshUntil === undefined || this.options.now() <= freshUntil(good);
   }
 
-  private async load(entry: Entry<V>, load: () => Promise<V>): Promise<Lookup<V>> {
+  private async load(key: string, entry: Entry<V>, load: () => Promise<V>): Promise<Lookup<V>> {
     try {
-      const value = await load();
-      entry.good = { value, fetchedAt: this.options.now(), loadedAt: this.options.clock() };
+      entry.good = await this.loaded(key, load);
       entry.error = undefined;
       return { ok: true, ...entry.good, stale: false };
     } catch (error) {
@@ -130,6 +144,40 @@ export class CoalescingCache<V> {
       entry.holdUntil = this.options.clock() + this.options.errorHoldMs(entry.error);
       return { ok: false, error: entry.error, last: entry.good, retryAt: entry.holdUntil };
     }
+  }
+
+  /** The host's fresh value for `key`, else one loaded here (and shared). */
+  private async loaded(key: string, load: () => Promise<V>): Promise<Cached<V>> {
+    const shared = this.options.shared;
+    if (shared === undefined) return this.stamped(await load());
+    const found = await this.freshShared(shared, key);
+    if (found) return found;
+    const release = await shared.lock(key);
+    if (release === undefined) await shared.waitFor(key);
+    try {
+      // Read again: a process may have written the value between the first read and the lock.
+      const theirs = await this.freshShared(shared, key);
+      if (theirs) return theirs;
+      const good = this.stamped(await load());
+      await shared.write(key, good.value, good.fetchedAt);
+      return good;
+    } finally {
+      await release?.();
+    }
+  }
+
+  private stamped(value: V): Cached<V> {
+    return { value, fetchedAt: this.options.now(), loadedAt: this.options.clock() };
+  }
+
+  /** A shared value as if loaded here at its fetch, kept only while the rules say it is fresh. */
+  private async freshShared(shared: SharedTier<V>, key: string): Promise<Cached<V> | undefined> {
+    const found = await shared.read(key);
+    if (found === undefined) return undefined;
+    const age = Math.max(0, this.options.now() - found.fetchedAt);
+    const clock = this.options.clock();
+    const cached = { value: found.value, fetchedAt: found.fetchedAt, loadedAt: clock - age };
+    return this.isFresh(cached, clock) ? cached : undefined;
   }
 
   private touch(key: string): Entry<V> {

@@ -8,6 +8,7 @@ import { parseRetryAfter } from '../retry-after.js';
 import { maskableSecret } from '../secret-length.js';
 import { urlSecrets } from '../url-credentials.js';
 import { type HeldZone, UpstreamError, type UpstreamErrorKind } from './errors.js';
+import type { HostShare } from './host-share/index.js';
 import { MAX_CARBON_INTENSITY } from './intensity-bound.js';
 import { zoneKeyCase } from './zones.js';
 
@@ -76,6 +77,11 @@ export interface ElectricityMapsClientOptions {
   clock?: () => number;
   /** Where the one line per zone goes that says a history's unreadable points were dropped. */
   warn?: (line: string) => void;
+  /**
+   * The rate limit's hold of the host's other processes on this key: one held there is not
+   * asked here either, and one met here holds them.
+   */
+  share?: Pick<HostShare, 'held' | 'hold'>;
 }
 
 /**
@@ -146,6 +152,14 @@ export function createElectricityMapsClient(
     // A call in flight when the hold began may answer a shorter wait: the longer one stands.
     if (hold !== undefined && hold.end >= end) return;
     hold = { end, held: { until: now() + wait, status, zone } };
+    options.share?.hold(hold.held).catch(() => undefined);
+  };
+  /** A hold another process met: this one is held as long. */
+  const adopt = (held: HeldZone): number => {
+    const left = held.until - now();
+    const end = clock() + left;
+    if (hold === undefined || hold.end < end) hold = { end, held };
+    return left;
   };
 
   const backoff = (attempt: number): number => {
@@ -160,6 +174,11 @@ export function createElectricityMapsClient(
         throw new UpstreamError('rate-limited', zone, undefined, undefined, left, hold.held);
       }
       hold = undefined;
+    }
+    const theirs = await options.share?.held();
+    if (theirs !== undefined) {
+      const left = adopt(theirs);
+      throw new UpstreamError('rate-limited', zone, undefined, undefined, left, theirs);
     }
     const query = `zone=${encodeURIComponent(zone)}&emissionFactorType=${FACTORS}`;
     const url = joinedUrl(options.baseUrl, path, query);

@@ -5,9 +5,12 @@ import type { GridSettings, Settings } from '../settings.js';
 import { withoutCredentials } from '../url-credentials.js';
 import {
   createElectricityMapsClient,
+  DEFAULT_RETRY,
   type FetchLike,
+  MAX_RATE_LIMIT_HOLD_MS,
   type RetryPolicy,
 } from './electricity-maps-client.js';
+import { FileHostShare, type HostShare, hostShareDir } from './host-share/index.js';
 import { IntensityService } from './intensity-service.js';
 import { gaugeZones } from './metrics.js';
 
@@ -49,6 +52,12 @@ export interface GridIntensityOptions {
   retry?: Partial<RetryPolicy>;
   /** Waits between retries; tests pass a fast one. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * What the host's other carbonscope processes share of the key (their values, a rate limit's
+   * hold): by default files in `<os.tmpdir()>/carbonscope-grid-<uid>/`, with the real clock
+   * only (a scripted `now` is no other process's time); false: this process alone.
+   */
+  share?: HostShare | false;
   /** How many requested zones besides the configured one the gauge reports, for good (default 8). */
   metricZones?: number;
 }
@@ -63,6 +72,9 @@ export function createGridIntensity(options: GridIntensityOptions): GridService 
   const logger = options.logger;
   const now = options.now ?? Date.now;
   const clock = durationClock(options);
+  // A lookup's retries, and a Retry-After waited for, come within its timeout and that wait.
+  const lookupMs = grid.timeoutMs + DEFAULT_RETRY.maxRetryAfterMs;
+  const share = grid.apiKey ? hostShare(options, grid, lookupMs) : undefined;
   const client = grid.apiKey
     ? createElectricityMapsClient({
         baseUrl: grid.baseUrl,
@@ -74,6 +86,7 @@ export function createGridIntensity(options: GridIntensityOptions): GridService 
         now,
         clock,
         warn: (line) => logger.warn(line),
+        share,
       })
     : undefined;
   const zones = gaugeZones(grid.zone, options.metricZones ?? 8);
@@ -87,10 +100,29 @@ export function createGridIntensity(options: GridIntensityOptions): GridService 
     now,
     clock,
     logger,
+    share,
+    shareWaitMs: lookupMs,
     onZoneUsed: (zone) => zones.label(zone),
   });
   logStartup(logger, service, grid);
   return Object.assign(service, { reportedZones: zones });
+}
+
+function hostShare(
+  options: GridIntensityOptions,
+  grid: GridSettings,
+  lookupMs: number,
+): HostShare | undefined {
+  if (options.share !== undefined) return options.share === false ? undefined : options.share;
+  if (options.now !== undefined || !grid.apiKey) return undefined;
+  return new FileHostShare({
+    dir: hostShareDir(),
+    baseUrl: grid.baseUrl,
+    apiKey: grid.apiKey,
+    now: Date.now,
+    maxHoldMs: MAX_RATE_LIMIT_HOLD_MS,
+    lockStaleMs: lookupMs + 1000,
+  });
 }
 
 /** The grid service with the zones its gauge reports (the configured one and the first others). */

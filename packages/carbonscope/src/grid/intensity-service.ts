@@ -15,6 +15,7 @@ import {
   type UpstreamPoint,
 } from './electricity-maps-client.js';
 import { InvalidZoneError, lookupsLimitedText, UnknownZoneError, UpstreamError } from './errors.js';
+import { type HostShare, sharedPoint, sharedPoints, sharedTier } from './host-share/index.js';
 import { LookupBudget } from './lookup-budget.js';
 import type { GridIntensity, IntensityHistory, IntensityReading } from './types.js';
 import { type LookupFailure, lookupFailure, UpstreamOutages } from './upstream-outages.js';
@@ -63,6 +64,13 @@ export interface IntensityServiceOptions {
    */
   bootClock?: () => number;
   logger: Logger;
+  /**
+   * The host's other carbonscope processes on this key (see HostShare): values fetched there are
+   * taken while fresh, and one process of the host fetches a zone at a time.
+   */
+  share?: HostShare;
+  /** How long a lookup waits for another process's fetch of its zone (default 10 s). */
+  shareWaitMs?: number;
   /** Called with each zone answered by current(), for bounded per-zone metrics. */
   onZoneUsed?: (zone: string) => void;
 }
@@ -146,12 +154,18 @@ export class IntensityService implements GridIntensity {
       now: options.now,
       clock: this.clock,
     };
+    const share = options.share;
+    const waitMs = options.shareWaitMs ?? 10_000;
     // A value live when it came is asked for again as its limit passes, however fresh.
     this.latest = new CoalescingCache({
       ...cacheOptions,
       freshUntil: (v) => this.askAgainAfter(v),
+      shared: share && sharedTier(share, 'latest', sharedPoint, waitMs),
     });
-    this.histories = new CoalescingCache(cacheOptions);
+    this.histories = new CoalescingCache({
+      ...cacheOptions,
+      shared: share && sharedTier(share, 'history', sharedPoints, waitMs),
+    });
   }
 
   /** Which source answers when the upstream is fine, for the start-up log line. */

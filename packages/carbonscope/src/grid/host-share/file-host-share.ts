@@ -1,0 +1,167 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { lstat, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { delay } from '../../real-timers.js';
+import { ZONE_PATTERN } from '../../settings.js';
+import type { HeldZone } from '../errors.js';
+import type { HostShare, SharedValue } from './host-share.js';
+
+/** A clock of another process a little ahead of ours: later than this, a time is not believed. */
+const SKEW_MS = 60_000;
+const POLL_MS = 50;
+
+/**
+ * The folder the processes of this user share: one per user (`uid`), so another user's
+ * processes can neither read the values nor plant any.
+ */
+export function hostShareDir(base: string = tmpdir()): string {
+  const uid = process.getuid?.() ?? 'user';
+  return join(base, `carbonscope-grid-${uid}`);
+}
+
+export interface FileHostShareOptions {
+  dir: string;
+  /** The Electricity Maps base URL and key: only a hash of them names the files. */
+  baseUrl: string;
+  apiKey: string;
+  /** Epoch ms. */
+  now: () => number;
+  /** The longest hold believed (a file saying 2099 holds no one). */
+  maxHoldMs: number;
+  /** A lock older than this is a process that died fetching: taken over. */
+  lockStaleMs: number;
+}
+
+/**
+ * The host share as files in a private folder (0700, this user's, no link): one JSON file per
+ * value, written whole to a temporary name and renamed over, so a reader sees the old file or
+ * the new one, never half of one; the key is never written, its hash (with the base URL) names
+ * the files. Anything unexpected (a folder of another owner, a corrupt file, a full disk) makes
+ * it a share with nothing in it: the process then asks the upstream as it would alone.
+ */
+export class FileHostShare implements HostShare {
+  private readonly scope: string;
+  private ready: Promise<boolean> | undefined;
+
+  constructor(private readonly o: FileHostShareOptions) {
+    this.scope = createHash('sha256')
+      .update(o.baseUrl)
+      .update('\0')
+      .update(o.apiKey)
+      .digest('hex')
+      .slice(0, 24);
+  }
+
+  async read(key: string): Promise<SharedValue<unknown> | undefined> {
+    const body = await this.readJson(this.file(key));
+    if (!isObject(body) || typeof body.fetchedAt !== 'number' || !('value' in body)) return;
+    if (!(body.fetchedAt <= this.o.now() + SKEW_MS)) return;
+    return { value: body.value, fetchedAt: body.fetchedAt };
+  }
+
+  async write(key: string, value: unknown, fetchedAt: number): Promise<void> {
+    await this.writeJson(this.file(key), { fetchedAt, value });
+  }
+
+  async lock(key: string): Promise<(() => Promise<void>) | undefined> {
+    if (!(await this.usable())) return async () => undefined;
+    const path = `${this.file(key)}.lock`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await (await open(path, 'wx', 0o600)).close();
+        return () => unlink(path).catch(() => undefined);
+      } catch (err) {
+        if (code(err) !== 'EEXIST') return async () => undefined;
+        const since = await stat(path).then(
+          (s) => s.mtimeMs,
+          () => undefined,
+        );
+        if (since === undefined) continue;
+        if (this.o.now() - since < this.o.lockStaleMs) return undefined;
+        await unlink(path).catch(() => undefined);
+      }
+    }
+    return undefined;
+  }
+
+  async waitFor(key: string, ms: number): Promise<void> {
+    const path = `${this.file(key)}.lock`;
+    const until = this.o.now() + ms;
+    while (this.o.now() < until) {
+      const there = await stat(path).then(
+        () => true,
+        () => false,
+      );
+      if (!there) return;
+      await delay(POLL_MS);
+    }
+  }
+
+  async held(): Promise<HeldZone | undefined> {
+    const body = await this.readJson(this.file('hold'));
+    if (!isObject(body)) return;
+    const { until, status, zone } = body;
+    if (typeof until !== 'number' || typeof status !== 'number' || typeof zone !== 'string') return;
+    const now = this.o.now();
+    if (!(until > now && until <= now + this.o.maxHoldMs + SKEW_MS)) return;
+    if (!ZONE_PATTERN.test(zone) || zone.length > 32) return;
+    return { until, status, zone };
+  }
+
+  async hold(held: HeldZone): Promise<void> {
+    const now = await this.held();
+    if (now !== undefined && now.until >= held.until) return;
+    await this.writeJson(this.file('hold'), held);
+  }
+
+  private file(key: string): string {
+    return join(this.o.dir, `${this.scope}-${key}.json`);
+  }
+
+  /** The folder, made private if new; one of another owner, or open to others, is not used. */
+  private usable(): Promise<boolean> {
+    this.ready ??= (async () => {
+      try {
+        await mkdir(this.o.dir, { mode: 0o700 }).catch((err) => {
+          if (code(err) !== 'EEXIST') throw err;
+        });
+        const s = await lstat(this.o.dir);
+        const uid = process.getuid?.();
+        const mine = uid === undefined || s.uid === uid;
+        return s.isDirectory() && mine && (s.mode & 0o077) === 0;
+      } catch {
+        return false;
+      }
+    })();
+    return this.ready;
+  }
+
+  private async readJson(path: string): Promise<unknown> {
+    if (!(await this.usable())) return undefined;
+    try {
+      return JSON.parse(await readFile(path, 'utf8')) as unknown;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async writeJson(path: string, body: unknown): Promise<void> {
+    if (!(await this.usable())) return;
+    const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await writeFile(temp, JSON.stringify(body), { mode: 0o600, flag: 'wx' });
+      await rename(temp, path);
+    } catch {
+      await unlink(temp).catch(() => undefined);
+    }
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function code(err: unknown): unknown {
+  return (err as { code?: unknown } | null)?.code;
+}
