@@ -140,6 +140,11 @@ export class CoalescingCache<V> {
       entry.error = undefined;
       return { ok: true, ...entry.good, stale: false };
     } catch (error) {
+      // A process new to the key keeps what another fetched as its last good value: without
+      // it, each run of a CI job that met a rate limit priced at the average.
+      if (entry.good === undefined && this.options.shared !== undefined) {
+        entry.good = await this.sharedAsLoaded(this.options.shared, key);
+      }
       entry.error = error ?? new Error('load failed');
       entry.holdUntil = this.options.clock() + this.options.errorHoldMs(entry.error);
       return { ok: false, error: entry.error, last: entry.good, retryAt: entry.holdUntil };
@@ -172,12 +177,16 @@ export class CoalescingCache<V> {
 
   /** A shared value as if loaded here at its fetch, kept only while the rules say it is fresh. */
   private async freshShared(shared: SharedTier<V>, key: string): Promise<Cached<V> | undefined> {
+    const cached = await this.sharedAsLoaded(shared, key);
+    return cached && this.isFresh(cached, this.options.clock()) ? cached : undefined;
+  }
+
+  /** The host's value for `key` as if loaded here when it was fetched there, fresh or not. */
+  private async sharedAsLoaded(shared: SharedTier<V>, key: string): Promise<Cached<V> | undefined> {
     const found = await shared.read(key);
     if (found === undefined) return undefined;
     const age = Math.max(0, this.options.now() - found.fetchedAt);
-    const clock = this.options.clock();
-    const cached = { value: found.value, fetchedAt: found.fetchedAt, loadedAt: clock - age };
-    return this.isFresh(cached, clock) ? cached : undefined;
+    return { value: found.value, fetchedAt: found.fetchedAt, loadedAt: this.options.clock() - age };
   }
 
   private touch(key: string): Entry<V> {

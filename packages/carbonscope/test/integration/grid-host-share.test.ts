@@ -15,6 +15,7 @@ const LATEST = '/carbon-intensity/latest';
 interface Reading {
   source: string;
   stale: boolean;
+  fetchedAt: string;
   note?: string;
 }
 
@@ -97,6 +98,25 @@ describe('Electricity Maps calls shared by the processes of a host (real process
       }
     });
   }
+
+  it("a process that meets a rate limit serves another's last good value, stale, not the average", async () => {
+    const ttl = { ...env, GRID_CACHE_TTL_SECONDS: '1' };
+    const [first] = await lookups(ttl, 1);
+    expect(first?.source).to.equal('electricity-maps');
+    // Past the value's TTL, counted from its fetch in the other process.
+    const expired = Date.parse(first?.fetchedAt ?? '') + 1000;
+    while (Date.now() <= expired) await new Promise((r) => setTimeout(r, expired + 1 - Date.now()));
+    stub.next({ status: 429, body: '{}', headers: { 'retry-after': '120' } });
+    const later = await lookups(ttl, 2);
+    expect(stub.callsTo(LATEST)).to.have.length(2);
+    for (const r of later) {
+      expect(r).to.include({
+        source: 'electricity-maps',
+        stale: true,
+        fetchedAt: first?.fetchedAt,
+      });
+    }
+  });
 
   it('keeps its files private, without the key, and ignores a corrupt one', async () => {
     await lookups(env, 1);
