@@ -146,13 +146,14 @@ export function createElectricityMapsClient(
   // 2099) cannot switch live data off for longer than MAX_RATE_LIMIT_HOLD_MS.
   // `end`: the hold's end on the monotonic clock; `held.until` the same instant as shown.
   let hold: { end: number; held: HeldZone } | undefined;
-  const block = (zone: string, ms: number | undefined, status: number) => {
+  const block = async (zone: string, ms: number | undefined, status: number) => {
     const wait = ms ?? MAX_RATE_LIMIT_HOLD_MS;
     const end = clock() + wait;
     // A call in flight when the hold began may answer a shorter wait: the longer one stands.
     if (hold !== undefined && hold.end >= end) return;
     hold = { end, held: { until: now() + wait, status, zone } };
-    options.share?.hold(hold.held).catch(() => undefined);
+    // Written before the call fails: the process waiting on this one's lookup reads it next.
+    await options.share?.hold(hold.held).catch(() => undefined);
   };
   /** A hold another process met: this one is held as long. */
   const adopt = (held: HeldZone): number => {
@@ -237,7 +238,7 @@ export function createElectricityMapsClient(
         const kind = classifyAuth(text);
         if (kind !== 'rate-limited') throw new UpstreamError(kind, zone, status, detail);
         // Not retried as a 429 is: the status says the key, and only the body the limit.
-        block(zone, retryAfterMs, status);
+        await block(zone, retryAfterMs, status);
         throw new UpstreamError(kind, zone, status, detail, retryAfterMs);
       }
       if (status === 404) throw new UpstreamError('unknown-zone', zone, status, detail);
@@ -248,7 +249,7 @@ export function createElectricityMapsClient(
           await sleep(wait);
           continue;
         }
-        block(zone, retryAfterMs, status);
+        await block(zone, retryAfterMs, status);
         throw new UpstreamError('rate-limited', zone, status, detail, retryAfterMs);
       }
       if (status >= 500) {

@@ -5,7 +5,7 @@ import {
   MAX_RATE_LIMIT_HOLD_MS,
   type RetryPolicy,
 } from '../../../src/grid/electricity-maps-client.js';
-import { UpstreamError, type UpstreamErrorKind } from '../../../src/grid/errors.js';
+import { type HeldZone, UpstreamError, type UpstreamErrorKind } from '../../../src/grid/errors.js';
 import { parseRetryAfter } from '../../../src/retry-after.js';
 import {
   fixture,
@@ -298,6 +298,48 @@ describe('grid: Electricity Maps client', () => {
     expect(stub.calls, 'no call while blocked').to.have.length(1);
     clock += 120_000;
     expect((await c.latest('DE')).carbonIntensity).to.equal(322);
+  });
+
+  // Written after the call failed, the hold was still on its way when a process waiting on this
+  // one's lookup looked for it: that process spent a call to hear the same 429.
+  it("writes a rate limit's hold to the host share before the call fails", async () => {
+    stub.next({ status: 429, headers: { 'retry-after': '120' }, body: '{}' });
+    const written: HeldZone[] = [];
+    const share = {
+      held: async () => undefined,
+      hold: async (held: HeldZone) => {
+        await new Promise((r) => setImmediate(r));
+        written.push(held);
+      },
+    };
+    const c = createElectricityMapsClient({
+      baseUrl: stub.url,
+      apiKey: KEY,
+      timeoutMs: 2000,
+      now: () => clock,
+      clock: () => clock,
+      share,
+    });
+    const err = await failure(c.latest('DE'));
+    expect(err.kind).to.equal('rate-limited');
+    expect(written).to.deep.equal([{ until: clock + 120_000, status: 429, zone: 'DE' }]);
+  });
+
+  it("is held by the host share's hold without a call, saying whose it was", async () => {
+    const held = { until: clock + 60_000, status: 401, zone: 'FR' };
+    const c = createElectricityMapsClient({
+      baseUrl: stub.url,
+      apiKey: KEY,
+      timeoutMs: 2000,
+      now: () => clock,
+      clock: () => clock,
+      share: { held: async () => held, hold: async () => undefined },
+    });
+    const err = await failure(c.latest('DE'));
+    expect(err.kind).to.equal('rate-limited');
+    expect(err.retryAfterMs).to.equal(60_000);
+    expect(err.message).to.include('after an HTTP 401 for zone FR');
+    expect(stub.calls).to.have.length(0);
   });
 
   // Held until a wall-clock instant, a zone was held an hour more by a clock set back an hour.
