@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +19,9 @@ interface Reading {
   note?: string;
 }
 
+/** Lookup processes not yet ended: a test that fails or times out leaves none running. */
+const running = new Set<ChildProcess>();
+
 /** The readings printed by `count` lookup processes started at once (or one cluster). */
 async function lookups(env: Record<string, string>, count: number): Promise<Reading[]> {
   const runs = Array.from({ length: count }, async () => {
@@ -26,7 +29,11 @@ async function lookups(env: Record<string, string>, count: number): Promise<Read
       cwd: join(libraryRoot, 'test', 'fixtures', 'grid'),
       env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a cluster's workers end with their primary.
+      detached: true,
     });
+    running.add(proc);
+    proc.on('exit', () => running.delete(proc));
     let out = '';
     let err = '';
     proc.stdout.setEncoding('utf8').on('data', (c: string) => {
@@ -63,7 +70,17 @@ describe('Electricity Maps calls shared by the processes of a host (real process
     };
   });
 
-  afterEach(() => stub.close());
+  afterEach(async () => {
+    for (const proc of running) {
+      try {
+        if (proc.pid !== undefined) process.kill(-proc.pid, 'SIGKILL');
+      } catch {
+        // Ended meanwhile.
+      }
+    }
+    running.clear();
+    await stub.close();
+  });
 
   it('eight processes started at once make one call, each priced live', async () => {
     const readings = await lookups(env, 8);
