@@ -3,5 +3,5 @@
 // a bundler's require(), which takes the library itself.
 import { refuseUnsupportedNode } from './supported-node.cjs';
 
-refuseUnsupportedNode();
+refuseUnsupportedNode('require');
 export = require('./index.js');

@@ -6,13 +6,15 @@
 // zip archives that only its loader reaches) Node 20's require() of an ES module resolves its
 // imports with its own resolver, past the loader's hooks, and finds none: there they are loaded
 // by import(), awaited, which holds an application run with `--import` until register has acted.
-// package.json gives this file to `import` under the `module-sync` condition only, which
-// bundlers do not know: a top-level await cannot go in a CommonJS bundle, and `-r` takes
-// register.js, since require() refuses a top-level await.
+// package.json gives this file to `import` under the `module-sync` condition, and under
+// `node-addons` (Node's own, where it lacks require(esm): 22.3 to 22.11 run register imported),
+// neither of which bundlers know: a top-level await cannot go in a CommonJS bundle, and `-r`
+// takes register.js, since require() refuses a top-level await.
 import { createRequire } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
+import { registerUnsupported } from './supported-node.cjs';
 
-if (isMainThread && !loadedSynchronously()) await loadRest();
+if (isMainThread && !registerUnsupported('import') && !loadedSynchronously()) await loadRest();
 
 /**
  * Whether register-eager.js was require()d, or stands down: false where a module is not found

@@ -6,7 +6,8 @@
 // word to instrumentation), which an unawaited import() would not ensure, and a top-level await
 // would make `-r carbonscope/register` refuse this file (ERR_REQUIRE_ASYNC_MODULE). package.json
 // gives this file to require() under the `module-sync` condition only (Node with require(esm)):
-// bundlers, which cannot follow a createRequire, and older Node take register-eager.js itself.
+// bundlers, which cannot follow a createRequire, take register-eager.js itself, and an older
+// Node's -r takes register-default.cjs.
 // Node's `--import` and `import` take register-import.js, which awaits an import() of the rest.
 import { createRequire } from 'node:module';
 import { isMainThread } from 'node:worker_threads';

