@@ -1,30 +1,20 @@
-/** How long a stream may take none of what it was given before the CLI ends without it. */
-export const STALL_MS = 3000;
-const CHECK_MS = 250;
+import { MONITOR_STOP_SIGNALS } from './stop-signals.js';
 
 /**
- * Resolves once `stream` has written all it was given, or once its reader has taken none of it
- * for `stallMs`: a supervisor that never reads the stderr it gave (or a stopped `| less`) held
- * the CLI at its end for ever, its figures written and its status never told, until a SIGKILL.
- * A reader that is slow but reads (a pipe over ssh) still gets it all.
+ * Resolves once `stream` has written all it was given (or failed: its reader left), or once the
+ * CLI is asked to stop (Ctrl-C, SIGTERM, SIGHUP) while it waits. A reader that pauses (a pager
+ * not scrolled yet, `| (sleep 5; cat)`) gets it all, however long it takes: a limit on the wait
+ * lost what Node still queued, the summary with it. A supervisor that never reads the stderr it
+ * gave held the CLI here, its figures written, and its SIGTERM did nothing (a SIGKILL ended it):
+ * that stop now ends the wait, with the CLI's status.
  */
-export function drainedOrStalled(
-  stream: NodeJS.WritableStream & { readonly writableLength: number },
-  stallMs = STALL_MS,
-): Promise<void> {
+export function drainedOrStopped(stream: NodeJS.WritableStream): Promise<void> {
   return new Promise((resolve) => {
-    let queued = stream.writableLength;
-    let stalledMs = 0;
-    const check = setInterval(() => {
-      const now = stream.writableLength;
-      stalledMs = now > 0 && now >= queued ? stalledMs + CHECK_MS : 0;
-      queued = now;
-      if (stalledMs >= stallMs) done();
-    }, CHECK_MS);
-    function done(): void {
-      clearInterval(check);
+    const done = (): void => {
+      for (const signal of MONITOR_STOP_SIGNALS) process.off(signal, done);
       resolve();
-    }
+    };
+    for (const signal of MONITOR_STOP_SIGNALS) process.on(signal, done);
     stream.write('', done);
   });
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { markOwnCli } from '../own-cli.js';
 import { printable } from '../printable.js';
-import { drainedOrStalled } from './drained.js';
+import { drainedOrStopped } from './drained.js';
 import { type Ending, endProcess } from './ending.js';
 import { loadModule } from './load-module.js';
 import { watchStdout } from './output.js';
@@ -64,10 +64,10 @@ const stdoutFailure = watchStdout();
 const result = await main(process.argv.slice(2));
 let ending = typeof result === 'number' ? { code: result } : result;
 // Leave with the command's status once stdout and stderr have drained (a pipe may be slow) or
-// their reader stalled, without waiting on anything still pending: an exporter still retrying a
+// a stop signal came while they had not, without waiting on anything still pending: an exporter still retrying a
 // collector that never answered would hold the exit for its own timeouts.
 process.exitCode = ending.code;
-void drainedOrStalled(process.stdout).then(() => {
+void drainedOrStopped(process.stdout).then(() => {
   // A failed write calls back before its 'error' event is emitted: the event comes first here.
   setImmediate(() => {
     const failure = stdoutFailure();
@@ -77,6 +77,6 @@ void drainedOrStalled(process.stdout).then(() => {
       if (process.argv[2] !== 'run' && ending.code === 0) ending = { code: 1 };
       process.exitCode = ending.code;
     }
-    void drainedOrStalled(process.stderr).then(() => endProcess(ending));
+    void drainedOrStopped(process.stderr).then(() => endProcess(ending));
   });
 });

@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { parseEmissionsCsv } from '../../src/cli/csv.js';
@@ -11,11 +12,16 @@ import { waitFor } from '../helpers/wait.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const ENV = cliEnv({});
+const FILL_BYTES = 256 * 1024;
 
-// A supervisor that never reads the stderr it gave: a FIFO opened read-write (so the open does
-// not wait for a reader) and never read. A preload fills it first, past its 64 KiB, so the
-// command's own lines find it full from the start.
-describe('the CLI with a stderr nobody reads', function () {
+interface Ended {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+// A preload fills stderr first, past a pipe's 64 KiB, so the command's own lines find it full.
+describe('the CLI with a stderr its reader does not read', function () {
   this.timeout(60_000);
   const dir = tempDirUntilExit('carbonscope-unread-stderr-');
   const fifo = join(dir, 'stderr.fifo');
@@ -26,45 +32,79 @@ describe('the CLI with a stderr nobody reads', function () {
   before(() => {
     execFileSync('mkfifo', [fifo]);
     fd = openSync(fifo, 'r+');
-    writeFileSync(fill, "process.stderr.write('x'.repeat(256 * 1024) + '\\n');\n");
+    writeFileSync(fill, `process.stderr.write('x'.repeat(${FILL_BYTES}) + '\\n');\n`);
   });
   afterEach(() => {
     if (child?.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   after(() => closeSync(fd));
 
-  /** Runs the CLI with `args`; resolves with its exit code and stdout once it ended. */
-  async function ended(args: string[]): Promise<{ code: number | null; stdout: string }> {
+  /** Starts the CLI with `args`, stderr to `stderr`; `ended` settles once it closed. */
+  function start(args: string[], stderr: 'pipe' | number) {
     const proc = spawn(process.execPath, ['-r', fill, MAIN, ...args], {
       env: ENV,
-      stdio: ['ignore', 'pipe', fd],
+      stdio: ['ignore', 'pipe', stderr],
     });
     child = proc;
-    let stdout = '';
+    const seen: Ended = { code: null, stdout: '', stderr: '' };
     proc.stdout?.on('data', (d: Buffer) => {
-      stdout += d;
+      seen.stdout += d;
     });
-    let code: number | null | undefined;
-    proc.on('close', (c) => {
-      code = c;
+    proc.stderr?.on('data', (d: Buffer) => {
+      seen.stderr += d;
     });
-    // It waited for a drain that never came: it ran on after its figures were written, and a
-    // supervisor's stop (SIGTERM) ended in its SIGKILL.
-    await waitFor('the command to end', () => code !== undefined, 30_000);
-    return { code: code ?? null, stdout };
+    const ended = new Promise<Ended>((resolve) => {
+      proc.on('close', (code) => resolve({ ...seen, code }));
+    });
+    return { proc, seen, ended };
   }
 
-  it('monitor ends once stopped, its CSV row and --json written', async () => {
-    const csv = join(dir, 'monitor.csv');
-    const r = await ended(['monitor', '-d', '1s', '--interval', '100ms', '--json', '-o', csv]);
-    expect(r.code, r.stdout).to.equal(0);
-    expect((JSON.parse(r.stdout) as Report).command).to.equal('monitor');
-    expect(parseEmissionsCsv(readFileSync(csv, 'utf8')).records).to.have.length(1);
-  });
+  /** Whether `text` is a whole JSON report: the CLI has written its figures to stdout. */
+  function reported(text: string): boolean {
+    try {
+      JSON.parse(text);
+      return true;
+    } catch {
+      return false;
+    }
+  }
 
-  it("run ends with its command's status", async () => {
-    const r = await ended(['run', '--json', '--', process.execPath, '-e', 'process.exit(3)']);
-    expect(r.code, r.stdout).to.equal(3);
-    expect((JSON.parse(r.stdout) as Report).command).to.equal('run');
+  // A supervisor that never reads the stderr it gave (a FIFO opened read-write, so the open does
+  // not wait for a reader, and never read): the CLI waited for a drain that never came, its
+  // figures written, and took no SIGTERM (a supervisor's stop ended in its SIGKILL).
+  for (const [name, args, status] of [
+    ['monitor', ['monitor', '-d', '1s', '--interval', '100ms', '--json', '-o', 'CSV'], 0],
+    ['run', ['run', '--json', '--', process.execPath, '-e', 'process.exit(3)'], 3],
+  ] as const) {
+    it(`${name}, its figures written, ends on a SIGTERM with its status`, async () => {
+      const csv = join(dir, `${name}.csv`);
+      const cli = start(
+        args.map((a) => (a === 'CSV' ? csv : a)),
+        fd,
+      );
+      await waitFor('the report on stdout', () => reported(cli.seen.stdout), 30_000);
+      cli.proc.kill('SIGTERM');
+      const r = await cli.ended;
+      expect(r.code, r.stdout).to.equal(status);
+      expect((JSON.parse(r.stdout) as Report).command).to.equal(name);
+      if (name === 'monitor') {
+        expect(parseEmissionsCsv(readFileSync(csv, 'utf8')).records).to.have.length(1);
+      }
+    });
+  }
+
+  // A pager whose reader has not scrolled yet, or `| (sleep 5; cat)`: the CLI ended after 3 s of
+  // no progress and what Node still queued was lost, the summary with it (65,536 of 262,865
+  // bytes came, exit 0).
+  it('a reader that pauses, then reads, gets all of it', async () => {
+    const cli = start(['run', '--json', '--', process.execPath, '-e', 'process.exit(3)'], 'pipe');
+    cli.proc.stderr?.pause();
+    await waitFor('the report on stdout', () => reported(cli.seen.stdout), 30_000);
+    await sleep(4000); // the reader's pause, longer than any wait for progress
+    cli.proc.stderr?.resume();
+    const r = await cli.ended;
+    expect(r.code).to.equal(3);
+    expect(r.stderr.length).to.be.greaterThan(FILL_BYTES);
+    expect(r.stderr).to.match(/carbonscope: `.*` exited with code 3 after /);
   });
 });
