@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { childEnv } from '#library-tests/helpers/child-env.js';
 import { findSample } from '#library-tests/helpers/metrics.js';
+import { oldNode } from '#library-tests/helpers/old-node.js';
 import { histogramPoint, otlpReceiver } from '#library-tests/helpers/otlp-receiver.js';
 import { blockWith, PACKAGE_README, readmeBlocks } from '#library-tests/helpers/readme-blocks.js';
 import type { Spawned } from '#library-tests/helpers/spawn.js';
@@ -369,6 +370,15 @@ cs.measure('job', () => 42).then(({ result }) => {
       expect(seen, format).to.deep.include({ version, result: 42 });
       expect(seen.catalog, format).to.match(/bundl.*--external:carbonscope/);
     }
+    // A bundle needs no require(esm): Node 22.11 runs it as it runs an import of carbonscope.
+    // require('carbonscope')'s entry refused it there by version, inlined in the bundle.
+    const onOld = await run(oldNode('22.11.0'), [join(dir, 'out', 'app.cjs')], {
+      cwd: dir,
+      env: childEnv({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+    }).catch((err: { stderr?: string }) => {
+      throw new Error(`cjs bundle on Node 22.11 failed: ${err.stderr ?? String(err)}`);
+    });
+    expect(JSON.parse(onOld.stdout)).to.deep.include({ version, result: 42 });
     // register inlined: the bundler takes its whole graph (the `module` condition, or `default`
     // where custom conditions drop that one), not Node's entries: register.js's createRequire of
     // the rest finds nothing beside a bundle (ESM) or no import.meta.url at all (CommonJS), and

@@ -51,6 +51,14 @@ export function refuseUnsupportedNode(by: LoadedBy = 'import'): void {
 }
 
 /**
+ * Whether `err` is Node refusing a require() of an ES module, as a Node without require(esm) does.
+ * Asked only once a require() failed: a bundle, whose require() is its own, runs on such a Node.
+ */
+export function refusedRequireOfEsm(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'code' in err && err.code === 'ERR_REQUIRE_ESM';
+}
+
+/**
  * For register's entries: true, its one line written, where this Node cannot load the rest of
  * register `by` the way it came; the application runs unmetered, as register says of its other
  * failures (the rest would stop it deep inside).
