@@ -39,12 +39,19 @@ describe('drainedOrStopped', () => {
   // main.ts waits on stdout, then on stderr: a supervisor's one SIGTERM while stdout was unread
   // ended that wait, and the next one (stderr, unread as well) waited for another.
   it('one stop signal ends this wait and every one after it', async () => {
-    const listeners = process.listenerCount('SIGTERM');
-    const first = drainedOrStopped(neverRead());
-    expect(await settled(first)).to.equal(false);
-    process.emit('SIGTERM', 'SIGTERM');
-    expect(await settled(first)).to.equal(true);
-    expect(await settled(drainedOrStopped(neverRead()))).to.equal(true);
-    expect(process.listenerCount('SIGTERM')).to.equal(listeners);
+    // The suite's own SIGTERM listeners (a temporary folder's cleanup) are set aside meanwhile:
+    // the signal is emitted in this process.
+    const others = process.rawListeners('SIGTERM') as Array<(...args: unknown[]) => void>;
+    process.removeAllListeners('SIGTERM');
+    try {
+      const first = drainedOrStopped(neverRead());
+      expect(await settled(first)).to.equal(false);
+      process.emit('SIGTERM', 'SIGTERM');
+      expect(await settled(first)).to.equal(true);
+      expect(await settled(drainedOrStopped(neverRead()))).to.equal(true);
+      expect(process.listenerCount('SIGTERM')).to.equal(0);
+    } finally {
+      for (const listener of others) process.on('SIGTERM', listener);
+    }
   });
 });
