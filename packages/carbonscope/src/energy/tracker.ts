@@ -407,6 +407,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     let total = 0;
     let requests = 0;
     let guessed = 0;
+    let guessedFresh = 0;
     this.byTime = false;
     for (let i = 0; i < ended.length; i++) {
       if (ended.kind(i) === 'request') requests++;
@@ -421,7 +422,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       );
       ended.setWeight(i, w);
       total += w;
-      if (this.guessed(ended.name(i), busy)) guessed += w;
+      if (this.guessed(ended.name(i), busy)) {
+        guessed += w;
+        if (ended.startMs(i) >= from) guessedFresh += w;
+      }
     }
     for (let op = this.head; op; op = op.next) {
       const w = this.weighRunning(op, from, now);
@@ -432,7 +436,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     if (total > 0 && !this.byTime) {
       const cpuWithOps = (sample.processCpuSeconds * 1000 * withOps) / busy;
       const owed = requests * this.windowOverheadEach;
-      total -= this.capGuesses(guessed, cpuWithOps - (total - guessed) - owed);
+      const left = cpuWithOps - (total - guessed) - owed;
+      total -= this.capGuesses(guessed, left, guessedFresh, from);
       total += this.spreadOverhead(cpuWithOps - total);
       if (this.windowOpen && requests > 0) this.learnOverhead(guessed > 0);
     } else if (!(total > 0)) {
@@ -960,20 +965,32 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * others are counted, the ended requests' overhead included (as the last window measured it),
    * where they claim more: the operations cannot have used more CPU than the process did while
    * they ran, and that overhead is the requests' own work. Returns what it took off.
+   *
+   * Where the measured figures alone claim all that CPU or more (`left` ≤ 0), they are shown
+   * too high for this interval (a window at start-up measured a route cold: 10 ms a request,
+   * then 1 ms), and leave nothing to scale to: the guessed operations that began and ended in
+   * the interval (`fresh`, their weights' sum) then keep their weights, and share the CPU with
+   * the measured ones in proportion, as if all were shown too high alike. Scaled to 0, a real
+   * route showed 0 J a request until a window measured it. Those that ran at a sample (a
+   * stream: a guess of the kind's CPU-bound density × a life that is mostly a wait) still get
+   * only what is left, nothing.
    */
-  private capGuesses(guessed: number, left: number): number {
+  private capGuesses(guessed: number, left: number, fresh: number, from: number): number {
     if (!(guessed > 0) || !(guessed > left)) return 0;
     const scale = left > 0 ? left / guessed : 0;
+    const keepFresh = scale === 0 && fresh > 0;
     const { ended } = this;
     for (let i = 0; i < ended.length; i++) {
       const busy = ended.op(i)?.cpu?.sinceSample() ?? Number.NaN;
-      if (this.guessed(ended.name(i), busy)) ended.setWeight(i, ended.weight(i) * scale);
+      if (!this.guessed(ended.name(i), busy)) continue;
+      if (keepFresh && ended.startMs(i) >= from) continue;
+      ended.setWeight(i, ended.weight(i) * scale);
     }
     for (let op = this.head; op; op = op.next) {
       const accrued = op.accrued as Accrued;
       if (accrued.guessed) accrued.weight *= scale;
     }
-    return guessed * (1 - scale);
+    return (keepFresh ? guessed - fresh : guessed) * (1 - scale);
   }
 
   /**

@@ -626,6 +626,82 @@ describe('operation tracker', () => {
     for (const joules of streamJoules) expect(joules).to.be.closeTo(0, 1e-9);
   });
 
+  /** A request of `cpuMs` of CPU, ended at once, named `name`. */
+  function requestOf({ clock, tracker }: Setup): (name: string, cpuMs: number) => void {
+    return (name, cpuMs) => {
+      const op = tracker.begin(name, 'request');
+      op.run(() => clock.advance(cpuMs));
+      op.end();
+    };
+  }
+
+  // A route's first requests are slow (a cold JIT): the window at start-up learnt /users/:id at
+  // 10 ms. In the next interval it took 1 ms, and so did /hello and a 404 that no window had
+  // measured: /users/:id's figure alone claimed more than the interval's 3 ms of CPU, nothing
+  // was left over, and /hello and `unmatched` each showed 0 J, a real route at 0 J per request
+  // until a window measured it (5 s at the soonest).
+  it('an ended operation no window measured is not charged 0 J where a measured one over-claims', () => {
+    const s = setup('calibrated');
+    const { clock, ended, sample } = s;
+    const request = requestOf(s);
+    clock.advance(1000);
+    sample(1); // the window opens
+    request('/users/:id', 10);
+    clock.idle(990);
+    sample(1, 0, false, 0.01);
+    ended.length = 0;
+    request('/users/:id', 1);
+    clock.idle(300);
+    request('/hello', 1);
+    clock.idle(300);
+    request('unmatched', 1);
+    clock.idle(397);
+    sample(3, 0, false, 0.003);
+    const joules = joulesByName(ended);
+    // Shown too high for the interval, the figures are all scaled alike: 10 ms, and the
+    // requests' density (1) x 1 ms for each of the two it did not measure, share the 3 J.
+    expect(joules['/users/:id']).to.be.closeTo((3 * 10) / 12, 1e-9);
+    expect(joules['/hello']).to.be.closeTo(3 / 12, 1e-9); // was 0
+    expect(joules.unmatched).to.be.closeTo(3 / 12, 1e-9); // was 0
+  });
+
+  // Streams a route's over-claim must not let in: their guess is the density of the kind's
+  // CPU-bound operations x a life that is mostly a wait (see the two tests above). Ended in an
+  // interval in which /busy's figure claimed 400 ms of its 360, they took 86 % of it when every
+  // ended operation shared by its figure; a job no window measured, begun and ended there, does.
+  it('streams no window measured take nothing where a measured route over-claims, ended or not', () => {
+    const { clock, tracker, ended, sample } = setup('calibrated');
+    clock.advance(1000);
+    sample(1); // the window learns the CPU-bound route, 10 ms a request
+    for (let i = 0; i < 10; i++) tracker.track('/busy', () => clock.advance(10));
+    clock.idle(900);
+    sample(1);
+    const streams = Array.from({ length: 5 }, () => tracker.begin('/events'));
+    clock.idle(1000);
+    sample(1); // the streams run at a sample
+    const running = tracker.begin('/events');
+    ended.length = 0;
+    for (let i = 0; i < 40; i++) {
+      tracker.track('/busy', () => clock.advance(10));
+      clock.idle(15);
+      if (i === 20) for (const stream of streams) stream.end();
+    }
+    tracker.track('/job', () => clock.advance(1));
+    sample(10, 0, false, 0.36);
+    const joules = (name: string) => ended.filter((f) => f.operation === name).map((f) => f.joules);
+    for (const j of joules('/events')) expect(j).to.be.closeTo(0, 1e-9);
+    expect(joules('/events')).to.have.length(5);
+    // 400 ms of /busy and the job's 1 ms (the kind's density x its 1 ms) share the 10 J.
+    expect(joules('/job')[0]).to.be.closeTo(10 / 401, 1e-9); // was 0
+    const busy = joules('/busy').reduce((sum, j) => sum + j, 0);
+    expect(busy).to.be.closeTo((10 * 400) / 401, 1e-9);
+    ended.length = 0;
+    running.end();
+    clock.idle(1000);
+    sample(1);
+    expect(joules('/events')).to.deep.equal([0]);
+  });
+
   /**
    * A window that learns the requests' overhead: 10 requests of 10 ms, and 5 ms each that none
    * of them held (the process's CPU is 150 ms where its loop was busy 100 ms, all of it in the
