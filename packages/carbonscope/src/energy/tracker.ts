@@ -436,8 +436,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     if (total > 0 && !this.byTime) {
       const cpuWithOps = (sample.processCpuSeconds * 1000 * withOps) / busy;
       const owed = requests * this.windowOverheadEach;
-      const left = cpuWithOps - (total - guessed) - owed;
-      total -= this.capGuesses(guessed, left, guessedFresh, from);
+      const known = total - guessed;
+      // The calibrated names alone claim all the CPU or more: their figures are too high here.
+      const kept = known >= cpuWithOps ? guessedFresh : 0;
+      total -= this.capGuesses(guessed, cpuWithOps - known - owed, kept, from);
       total += this.spreadOverhead(cpuWithOps - total);
       if (this.windowOpen && requests > 0) this.learnOverhead(guessed > 0);
     } else if (!(total > 0)) {
@@ -966,19 +968,22 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * where they claim more: the operations cannot have used more CPU than the process did while
    * they ran, and that overhead is the requests' own work. Returns what it took off.
    *
-   * Where the measured figures alone claim all that CPU or more (`left` ≤ 0), they are shown
-   * too high for this interval (a window at start-up measured a route cold: 10 ms a request,
-   * then 1 ms), and leave nothing to scale to: the guessed operations that began and ended in
-   * the interval (`fresh`, their weights' sum) then keep their weights, and share the CPU with
-   * the measured ones in proportion, as if all were shown too high alike. Scaled to 0, a real
+   * Where the calibrated names alone claim all that CPU or more, their figures are shown too
+   * high for this interval (a window at start-up measured a route cold: 10 ms a request, then
+   * 1 ms), and nothing is left, not even overhead to spread: the guessed operations that began
+   * and ended in the interval then keep their weights (`kept`, their sum) and share the CPU with
+   * the calibrated ones in proportion, as if all were shown too high alike. Scaled to 0, a real
    * route showed 0 J a request until a window measured it. Those that ran at a sample (a
-   * stream: a guess of the kind's CPU-bound density × a life that is mostly a wait) still get
-   * only what is left, nothing.
+   * stream: its guess is the kind's CPU-bound density × a life that is mostly a wait) still get
+   * what is left, nothing. Where only the requests' overhead leaves nothing, the guessed
+   * requests still get their part of the overhead, as the others do, and the cap stands: a
+   * new route that waits is guessed at the density × its duration, no measure of its CPU (in
+   * the attribution bench's warm-up, 133 `/io` requests at 60 ms each, 1.1 ms alone).
    */
-  private capGuesses(guessed: number, left: number, fresh: number, from: number): number {
+  private capGuesses(guessed: number, left: number, kept: number, from: number): number {
     if (!(guessed > 0) || !(guessed > left)) return 0;
     const scale = left > 0 ? left / guessed : 0;
-    const keepFresh = scale === 0 && fresh > 0;
+    const keepFresh = kept > 0;
     const { ended } = this;
     for (let i = 0; i < ended.length; i++) {
       const busy = ended.op(i)?.cpu?.sinceSample() ?? Number.NaN;
@@ -990,7 +995,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       const accrued = op.accrued as Accrued;
       if (accrued.guessed) accrued.weight *= scale;
     }
-    return (keepFresh ? guessed - fresh : guessed) * (1 - scale);
+    return (guessed - kept) * (1 - scale);
   }
 
   /**

@@ -740,6 +740,31 @@ describe('operation tracker', () => {
     return ended.filter((f) => f.operation === '/busy').reduce((sum, f) => sum + f.joules, 0);
   }
 
+  // Where the calibrated names fit the interval's CPU and only the requests' overhead leaves
+  // nothing, a new route that waits keeps the cap: its guess, the density x its 251 ms, is no
+  // measure of its 1 ms of CPU. Kept whole there, it took 7.2 J of the 10 (the bench's /io
+  // warm-up: 133 requests guessed at 60 ms each, 1.1 ms alone); it gets its part of the overhead.
+  it('a new route that waits keeps the cap where only the overhead leaves nothing', () => {
+    const s = setup('calibrated', undefined, { calibrationIntervalMs: 60_000 });
+    const { clock, tracker, ended, sample } = s;
+    const request = overheadWindow(s); // /busy at 10 ms, 5 ms of overhead a request
+    ended.length = 0;
+    const wait = tracker.begin('/wait', 'request');
+    wait.run(() => clock.advance(1));
+    for (let i = 0; i < 10; i++) {
+      request(10);
+      clock.idle(15);
+    }
+    wait.end();
+    clock.idle(748);
+    // 130 ms of CPU: /busy's 100 fit, the 55 owed (11 requests x 5 ms) do not.
+    sample(10, 0, false, 0.13);
+    const overheadEach = 30 / 11;
+    expect(joulesByName(ended)['/wait']).to.be.closeTo((10 * overheadEach) / 130, 1e-9);
+    const busy = ended.filter((f) => f.operation === '/busy').reduce((sum, f) => sum + f.joules, 0);
+    expect(busy).to.be.closeTo((10 * 10 * (10 + overheadEach)) / 130, 1e-9);
+  });
+
   // A window in which no request ended measured no overhead of theirs: read as 0, it left the
   // streams all that no figure explained until the next window (2 minutes by default).
   it("keeps the requests' overhead through a window in which none ended", () => {
