@@ -3,6 +3,8 @@ import { dirname, join } from 'node:path';
 import { elapsedText } from '../../elapsed-text.js';
 import { FailureRun, FLAP_WINDOW_MS, spellText, tallyText } from '../../failure-run.js';
 import type { Logger } from '../../log.js';
+import { refusedReading } from '../../permission-refusal.js';
+import { cpuVendor } from './cpu-vendor.js';
 import {
   errorCode,
   listPowercapZones,
@@ -146,15 +148,6 @@ function parseRange(text: string): number | undefined {
   return value === 0 ? undefined : value;
 }
 
-/** The CPU's vendor_id in /proc/cpuinfo (`GenuineIntel`, `AuthenticAMD`); undefined unread. */
-function cpuinfoVendor(): string | undefined {
-  try {
-    return /^vendor_id\s*:\s*(\S+)/m.exec(readFileSync('/proc/cpuinfo', 'latin1'))?.[1];
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Vendors whose package energy counter covers the whole package, whichever die reads it
  * (intel_rapl_common.c, rapl_msrs_are_pkg_scope).
@@ -259,6 +252,14 @@ function discoverRapl(
 }
 
 const isPermission = (code: string | undefined) => code === 'EACCES' || code === 'EPERM';
+/** Node's permission model refusing a read: fixed at start, so never worth trying again. */
+const isRefused = (code: string | undefined) => code === 'ERR_ACCESS_DENIED';
+
+/** The probe's failure for `code`: fixable (chmod) or refused (a Node flag) where it is. */
+function unreadable(reason: string, code: string | undefined): ProbeResult {
+  if (isPermission(code)) return { ok: false, reason, fixable: true };
+  return isRefused(code) ? { ok: false, reason, refused: true } : { ok: false, reason };
+}
 
 /**
  * Where the chmod that makes energy_uj readable is run: the root's flat zones, or, where the
@@ -273,6 +274,7 @@ function chmodFix(path: string, root: string): string {
 }
 
 export function unreadableReason(path: string, code: string | undefined, root: string): string {
+  if (isRefused(code)) return refusedReading(path, root);
   if (isPermission(code)) {
     return (
       `cannot read ${path}: permission denied (energy_uj is readable only by root since ` +
@@ -290,7 +292,7 @@ export function unreadableReason(path: string, code: string | undefined, root: s
  * which Docker and containerd mask in a container not --privileged (since CVE-2020-8694), so the
  * folder itself is what to mount, where no mask lies.
  */
-function unnamedProbe(z: UnnamedZone): ProbeResult {
+function unnamedProbe(z: UnnamedZone, root: string): ProbeResult {
   if (z.missingTarget !== undefined) {
     return {
       ok: false,
@@ -304,7 +306,9 @@ function unnamedProbe(z: UnnamedZone): ProbeResult {
   const reason =
     `cannot read ${join(z.path, 'name')} (${z.code ?? 'not a file'}): a package or psys zone ` +
     'that cannot be named, which a host figure without it would be short of';
-  return isPermission(z.code) ? { ok: false, reason, fixable: true } : { ok: false, reason };
+  return isRefused(z.code)
+    ? unreadable(refusedReading(join(z.path, 'name'), root), z.code)
+    : unreadable(reason, z.code);
 }
 
 /** Why an interval has no RAPL reading; `kind` groups the hand-over's log lines. */
@@ -372,7 +376,7 @@ export interface RaplOptions {
   root: string;
   logger: Logger;
   read?: ReadText;
-  /** The CPU's vendor_id (`AuthenticAMD`); read from /proc/cpuinfo by default. */
+  /** The CPU's vendor_id (`AuthenticAMD`); cpu-vendor.ts's by default. */
   cpuVendor?: () => string | undefined;
 }
 
@@ -385,7 +389,7 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
 } {
   const { root, logger } = options;
   const read = options.read ?? readText;
-  const cpuVendor = options.cpuVendor ?? cpuinfoVendor;
+  const vendor = options.cpuVendor ?? cpuVendor;
   let domains: RaplDomain[] = [];
   /** Last counter value per domain; undefined after a failed read (re-baseline on return). */
   let last: (number | undefined)[] = [];
@@ -503,24 +507,24 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
     },
 
     async probe(): Promise<ProbeResult> {
-      const packageScope = PACKAGE_SCOPE_VENDORS.has(cpuVendor() ?? '');
+      const packageScope = PACKAGE_SCOPE_VENDORS.has(vendor() ?? '');
       let found: RaplDomain[];
       let unnamed: UnnamedZone[];
       try {
         ({ domains: found, unnamed } = discoverRapl(root, read, packageScope, false));
       } catch (err) {
         const code = errorCode(err);
-        return {
-          ok: false,
-          reason:
-            code === 'ENOENT' ? `no powercap tree at ${root}` : `cannot list ${root} (${code})`,
-        };
+        if (code === 'ENOENT') return { ok: false, reason: `no powercap tree at ${root}` };
+        // Refused, the tree may be there or not: only the grant tells, and the user says.
+        return isRefused(code)
+          ? unreadable(refusedReading(root), code)
+          : { ok: false, reason: `cannot list ${root} (${code})` };
       }
       // A package or psys zone that cannot be named is a share of the host no figure may miss.
       const lost = unnamed.find((u) => u.topLevel);
       if (found.length === 0) {
         return lost
-          ? unnamedProbe(lost)
+          ? unnamedProbe(lost, root)
           : { ok: false, reason: `no RAPL package or psys zone under ${root}` };
       }
       let first = readAll(found, read);
@@ -534,15 +538,13 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
           first = readAll(found, read);
         }
       }
-      if (lost && found[0]?.component !== 'system') return unnamedProbe(lost);
+      if (lost && found[0]?.component !== 'system') return unnamedProbe(lost, root);
       // A package unread is a socket's whole energy missing, and the process may run on it: a
       // measured figure without it would be wrong, not narrow. A dram zone is the smaller part.
       const essential = first.failed.find((f) => f.domain.component !== 'dram');
       if (essential) {
         const reason = unreadableReason(essential.domain.energyPath, essential.code, root);
-        return isPermission(essential.code)
-          ? { ok: false, reason, fixable: true }
-          : { ok: false, reason };
+        return unreadable(reason, essential.code);
       }
       // Said only once the packages read: where they cannot either (all root-only, the usual
       // case), the estimate is used and the late start probes again every minute.

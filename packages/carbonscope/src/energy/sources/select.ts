@@ -1,5 +1,6 @@
 import { joinedUrl } from '../../base-url.js';
 import type { Logger } from '../../log.js';
+import { permissionRefusal } from '../../permission-refusal.js';
 import type { EnergySettings, ExporterEndpoint, Settings } from '../../settings.js';
 import { spanText } from '../../span-text.js';
 import { fetchExposition, urlForLog } from './bounded-fetch.js';
@@ -189,7 +190,7 @@ export interface SelectedSources {
 
 type Tried =
   | { source: PowerSource; detail: string; reason?: undefined }
-  | { source?: undefined; reason: string; fixable?: boolean; later?: boolean };
+  | { source?: undefined; reason: string; fixable?: boolean; refused?: boolean; later?: boolean };
 
 async function tryProbe(make: Maker): Promise<Tried> {
   const source = make();
@@ -197,9 +198,13 @@ async function tryProbe(make: Maker): Promise<Tried> {
     const result = await source.probe();
     if (result.ok) return { source, detail: result.detail };
     await source.close();
-    return { reason: result.reason, fixable: result.fixable, later: result.later };
+    const { reason, fixable, refused, later } = result;
+    return { reason, fixable, refused, later };
   } catch (err) {
     await source.close().catch(() => undefined);
+    // A spawn the permission model refuses throws at once; Node 20's words name no flag.
+    const refused = permissionRefusal(err);
+    if (refused) return { reason: refused, refused: true };
     return { reason: err instanceof Error ? err.message : String(err) };
   }
 }
@@ -294,6 +299,13 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
             { source: 'rapl', reason: tried.reason },
             `energy: RAPL is here but cannot be read (${tried.reason}); falling back to estimate${RETRIED}`,
           );
+        } else if (tried.refused) {
+          // Where RAPL is, the estimate would stand in for it without a word at the default
+          // level; where it is not (a VM), granting the read or ENERGY_SOURCE=estimate quiets it.
+          logger.warn(
+            { source: 'rapl', reason: tried.reason },
+            `energy: RAPL not read (${tried.reason}); falling back to estimate`,
+          );
         }
         notes.push(tried.reason);
       }
@@ -370,6 +382,13 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
       logger.warn(
         { reason: tried.reason },
         `${askedFor(energy, 'nvidia-smi')} cannot be read (${tried.reason}); no GPU energy is counted`,
+      );
+    } else if (tried.refused) {
+      // Not a warning: a host without a GPU would have it for good, or grant child processes,
+      // which weakens the model, to quiet it.
+      logger.info(
+        { reason: tried.reason },
+        `energy: nvidia-smi not run (${tried.reason}): no GPU energy is counted, where this host has NVIDIA GPUs`,
       );
     } else {
       // No NVIDIA GPU is the normal case: say it only at debug level.

@@ -102,6 +102,12 @@ export type ProbeResult =
        */
       fixable?: boolean;
       /**
+       * True when Node's permission model refuses the meter (a read of /sys, a child process):
+       * said as a warning, with the flag that grants it, and never tried again, since the
+       * grants are fixed at start.
+       */
+      refused?: boolean;
+      /**
        * True when the meter's tool is there and ran, but gave nothing to read yet (nvidia-smi
        * before its driver is loaded, or slower than the probe waits): worth trying again later.
        */

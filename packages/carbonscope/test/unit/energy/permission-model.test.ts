@@ -1,0 +1,128 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { expect } from 'chai';
+import { libraryRoot } from '../../../src/paths.js';
+import { childEnv } from '../../helpers/child-env.js';
+import { underPermission } from '../../helpers/permission-model.js';
+import { REGISTER_SERVER } from '../../helpers/register-app.js';
+import { type Spawned, spawnUntil } from '../../helpers/spawn.js';
+import { waitFor } from '../../helpers/wait.js';
+import { buildPowercapTree, tempDir } from './sources/helpers.js';
+
+const STARTED = 'energy meter started';
+
+/**
+ * `node <flags> --import carbonscope/register server.js` under the permission model, on this
+ * Node, once the meter has started; its stderr at info level, so the source chosen shows.
+ */
+async function registerUnder(flags: string[], env: Record<string, string>): Promise<Spawned> {
+  const app = await spawnUntil(
+    process.execPath,
+    [...flags, '--import', 'carbonscope/register', REGISTER_SERVER],
+    {
+      cwd: dirname(REGISTER_SERVER),
+      env: childEnv({
+        OTEL_METRICS_EXPORTER: 'none',
+        CARBON_INTENSITY: '300',
+        CARBONSCOPE_LOG_LEVEL: 'info',
+        ...env,
+      }),
+      waitFor: /^listening \d+$/,
+    },
+  );
+  await waitFor(`register to say "${STARTED}"`, () => app.stderr.join('\n').includes(STARTED), {
+    timeoutMs: 15_000,
+  }).catch((err: unknown) => {
+    void app.stop();
+    throw err;
+  });
+  return app;
+}
+
+/** The app's own answer, through its port: it serves, whatever carbonscope may read. */
+async function answers(app: Spawned): Promise<number> {
+  const port = /^listening (\d+)$/.exec(app.stdout.find((l) => l.startsWith('listening')) ?? '');
+  return (await fetch(`http://127.0.0.1:${port?.[1]}/hello`)).status;
+}
+
+describe("register under Node's permission model (the real flags, this Node)", function () {
+  this.timeout(30_000);
+  let tree: ReturnType<typeof tempDir>;
+  let root: string;
+  let app: Spawned | undefined;
+
+  beforeEach(() => {
+    tree = tempDir('carbonscope-permission-');
+    root = join(tree.dir, 'powercap');
+    buildPowercapTree(root, [
+      { dir: 'intel-rapl:0', name: 'package-0', energyUj: 1_000_000, maxUj: 262_143_328_850 },
+    ]);
+  });
+
+  afterEach(async () => {
+    await app?.stop();
+    app = undefined;
+    tree.cleanup();
+  });
+
+  it('warns, naming the flag, where the powercap tree is refused, and the app serves', async () => {
+    app = await registerUnder(underPermission(), { ENERGY_POWERCAP_ROOT: root });
+    const stderr = app.stderr.join('\n');
+    expect(stderr).to.include(
+      `carbonscope: warning: energy: RAPL not read (the permission model refuses reading ${root}: ` +
+        `grant --allow-fs-read=${root}); falling back to estimate`,
+    );
+    expect(stderr).to.include('energy meter started: host power from estimate (estimated)');
+    expect(stderr).to.not.match(/\n\s+at /);
+    expect(await answers(app)).to.equal(200);
+  });
+
+  it('measures RAPL, without a word, once the tree is granted', async () => {
+    app = await registerUnder(underPermission(`--allow-fs-read=${root}`), {
+      ENERGY_POWERCAP_ROOT: root,
+    });
+    const stderr = app.stderr.join('\n');
+    expect(stderr).to.include('energy source: rapl (measured: package-0 (intel-rapl:0))');
+    expect(stderr).to.not.include('carbonscope: warning');
+  });
+
+  it('names --allow-child-process where nvidia-smi is asked for (Node 20 names no flag)', async () => {
+    app = await registerUnder(underPermission(), {
+      ENERGY_SOURCE: 'nvidia-smi',
+      ENERGY_POWERCAP_ROOT: root,
+    });
+    expect(app.stderr.join('\n')).to.include(
+      'carbonscope: warning: ENERGY_SOURCE=nvidia-smi cannot be read (the permission model ' +
+        'refuses child processes: grant --allow-child-process); no GPU energy is counted',
+    );
+    expect(await answers(app)).to.equal(200);
+  });
+
+  it('says at info level that auto runs no nvidia-smi where child processes are refused', async () => {
+    app = await registerUnder(underPermission(`--allow-fs-read=${root}`), {
+      ENERGY_POWERCAP_ROOT: root,
+    });
+    expect(app.stderr.join('\n')).to.include(
+      'carbonscope: energy: nvidia-smi not run (the permission model refuses child processes: ' +
+        'grant --allow-child-process): no GPU energy is counted, where this host has NVIDIA GPUs',
+    );
+  });
+});
+
+describe('the CPU vendor under the permission model (RAPL granted, /proc/cpuinfo refused)', () => {
+  it("is /proc/cpuinfo's vendor_id, read through os.cpus()' model name", () => {
+    const module = pathToFileURL(
+      join(libraryRoot, 'dist', 'src', 'energy', 'sources', 'cpu-vendor.js'),
+    );
+    const script = `import(${JSON.stringify(module.href)}).then((m) => console.log(m.cpuVendor()))`;
+    const seen = execFileSync(process.execPath, [...underPermission(), '-e', script], {
+      cwd: dirname(REGISTER_SERVER),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    const vendor = /^vendor_id\s*:\s*(\S+)/m.exec(readFileSync('/proc/cpuinfo', 'latin1'))?.[1];
+    expect(seen).to.equal(vendor);
+  });
+});
