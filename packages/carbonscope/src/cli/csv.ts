@@ -13,7 +13,8 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { isPermissionRefusal } from '../permission-refusal.js';
 import { withHeaderClaim } from './header-claim.js';
 import { removeQuietly } from './remove-quietly.js';
 
@@ -189,6 +190,15 @@ function isCodeCarbonHeader(line: string | undefined): boolean {
 function outputError(path: string, err: unknown): CsvOutputError {
   if (err instanceof CsvOutputError) return err;
   const e = err as NodeJS.ErrnoException;
+  // Reading the file and its folder, and writing beside it (the header's hard link), are all
+  // needed: named at once, where Node's own words name one flag and no path.
+  if (isPermissionRefusal(err)) {
+    const folder = dirname(resolve(path));
+    return new CsvOutputError(
+      path,
+      `the permission model refuses it: grant --allow-fs-read=${folder} --allow-fs-write=${folder}`,
+    );
+  }
   const reasons: Record<string, string> = {
     EACCES: 'permission denied',
     EPERM: 'permission denied',

@@ -522,12 +522,17 @@ function pythonProcessor({ processor = '', machine }: PlatformParts): string {
  * once per row: a CSV's end of a run can spare the few milliseconds.
  */
 function unameProcessor(): string {
-  const result = spawnSync('uname', ['-p'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-    timeout: UNAME_TIMEOUT_MS,
-  });
-  return result.status === 0 ? result.stdout.trim() : '';
+  try {
+    const result = spawnSync('uname', ['-p'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: UNAME_TIMEOUT_MS,
+    });
+    return result.status === 0 ? result.stdout.trim() : '';
+  } catch {
+    // Node's permission model refuses child processes by a throw, not a status: the row was lost.
+    return '';
+  }
 }
 
 /** Node 20.13's switch off the report's network part, newer than the @types/node in use. */

@@ -4,6 +4,7 @@ import { statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { type GpuShareOutcome, monotonicClock, PmonShares } from '../energy/index.js';
 import type { SourceDevice } from '../energy/sources/index.js';
+import { isPermissionRefusal, permissionRefusal } from '../permission-refusal.js';
 import { printable } from '../printable.js';
 import type { Env } from '../settings.js';
 import { parseRunArgs, RUN_HELP, type RunOptions } from './args.js';
@@ -123,12 +124,34 @@ function isFolder(path: string): boolean {
   }
 }
 
+/**
+ * The command, started. Node's permission model refuses a child process by a throw, not by the
+ * `error` event a missing binary gives: it ends as that does, said in one line (it was a crash,
+ * `carbonscope: error: Error: Access to this API has been restricted`, exit 1).
+ */
+function startCommand(
+  file: string,
+  rest: readonly string[],
+  inherited: readonly number[],
+): { child?: ChildProcess; ended: Promise<Ended> } {
+  let child: ChildProcess;
+  try {
+    child = spawn(file, rest, { stdio: commandStdio(inherited), env: process.env });
+  } catch (err) {
+    if (!isPermissionRefusal(err)) throw err;
+    return { ended: Promise.resolve({ kind: 'error', error: err as NodeJS.ErrnoException }) };
+  }
+  return { child, ended: waitForEnd(child) };
+}
+
 /** Why the command could not start, with the shell's exit status for it. */
 function startFailure(
   command: string,
   error: NodeJS.ErrnoException,
 ): { code: number; message: string } {
   if (error.code === 'ENOENT') return { code: 127, message: `command not found: ${command}` };
+  const refused = permissionRefusal(error);
+  if (refused) return { code: 126, message: `cannot run ${command}: ${refused}` };
   // execvp says EACCES for a folder too, as for a file without its x bit. A bare name is looked
   // up in PATH, not here.
   if (error.code === 'EACCES' && command.includes('/') && isFolder(command)) {
@@ -332,7 +355,8 @@ async function runMeasured(
   // Nothing to stop when nobody reads the summary: the command runs on, its exit code stands.
   void outputClosed();
   const [file, ...rest] = options.command;
-  const tree = createTreeCpuReader();
+  const told: string[] = [];
+  const tree = createTreeCpuReader(process.platform, (message) => told.push(message));
   const cpu = measuredCpu(tree);
   const gpuShares = new PmonShares({
     isCommand: (pid) => tree.inTree(pid),
@@ -349,6 +373,7 @@ async function runMeasured(
       ? {}
       : { select: { gpuRetryFirstMs: hooks.gpuRetryFirstMs } }),
   });
+  for (const message of told) session.logger.warn(message);
   const gpusAtStart = smiGpus(session).length > 0;
   // Without a tree to look pmon's pids up in, no share: pmon is not started.
   const lateGpus = tree.method === 'unavailable' ? undefined : await watchGpus(session, gpuShares);
@@ -356,11 +381,10 @@ async function runMeasured(
 
   const measured = openWindow(session);
   const spawnedMs = monotonicClock();
-  const child = spawn(file, rest, { stdio: commandStdio(inherited), env: process.env });
-  const ended = waitForEnd(child);
+  const { child, ended } = startCommand(file, rest, inherited);
   const awake = watchAwake(spawnedMs);
-  if (child.pid !== undefined) tree.setRoot(child.pid);
-  relaySignals(child, witness);
+  if (child?.pid !== undefined) tree.setRoot(child.pid);
+  if (child) relaySignals(child, witness);
 
   const end = await ended;
   const endedWithin = awake.endedWithin();

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { procRefused } from './proc-refused.js';
 import { createProcTreeCpuReader } from './proc-tree-cpu.js';
 import { createPsTreeCpuReader } from './ps-tree-cpu.js';
 import type { TreeCpuReader } from './tree-cpu-reader.js';
@@ -42,10 +43,30 @@ export function createUnavailableTreeCpuReader(): TreeCpuReader {
   };
 }
 
-/** The best reader for this platform: /proc, else ps, else none. */
-export function createTreeCpuReader(platform: NodeJS.Platform = process.platform): TreeCpuReader {
-  if (platform === 'linux' || platform === 'android') return createProcTreeCpuReader();
+/**
+ * The best reader for this platform: /proc, else ps, else none. Where Node's permission model
+ * refuses /proc, none, and `warn` is told the flag: the /proc reader threw at its first read,
+ * and `run` ended with no report. Not ps, though a child process is below the model: procps
+ * prints whole seconds, too coarse for the share it would measure.
+ */
+export function createTreeCpuReader(
+  platform: NodeJS.Platform = process.platform,
+  warn: (message: string) => void = () => {},
+): TreeCpuReader {
+  if (platform === 'linux' || platform === 'android') {
+    const refused = procRefused();
+    if (refused === undefined) return createProcTreeCpuReader();
+    warn(
+      `run: ${refused}; the command's CPU time is not read: its energy is not known, only the whole machine's`,
+    );
+    return createUnavailableTreeCpuReader();
+  }
   if (platform === 'win32') return createUnavailableTreeCpuReader();
+  return psReader();
+}
+
+/** The ps reader where ps runs, else none. */
+function psReader(): TreeCpuReader {
   try {
     execFileSync('ps', ['-o', 'pid=', '-p', String(process.pid)], { stdio: 'ignore' });
     return createPsTreeCpuReader();
