@@ -19,6 +19,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from '../log.js';
+import { isPermissionRefusal } from '../permission-refusal.js';
 import { readBootId } from '../proc/index.js';
 import { untraced } from './untraced.js';
 
@@ -326,6 +327,22 @@ function sharedCollection(
 }
 
 /**
+ * Why the socket could not be served, in words. Node's permission model refuses the folder by a
+ * throw whose words name no path (on Node 20, no flag): the folder is named by the primary's pid,
+ * so what to grant is the temporary folder it is made in, both ways.
+ */
+function whyNot(err: unknown, folder: string): string {
+  if (isPermissionRefusal(err)) {
+    const dir = dirname(folder);
+    return (
+      `the permission model refuses ${folder}: grant --allow-fs-read=${dir} ` +
+      `--allow-fs-write=${dir} (a TMPDIR of the app's own keeps the grant narrow)`
+    );
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
  * In a worker: serves this process's exposition on its socket in the primary's `folder`.
  * Returns what stops serving and removes the socket. A stale socket at its path (a dead worker's
  * of the same pid) is replaced: nobody else may have its pid. A collection not done within
@@ -341,7 +358,7 @@ export function serveThePrimary(
   const path = socketPath(folder, process.pid);
   const cannot = (err: unknown) =>
     logger.warn(
-      `${self} cannot give ${parent} its figures, which its scrapes will lack: ${err instanceof Error ? err.message : String(err)}`,
+      `${self} cannot give ${parent} its figures, which its scrapes will lack: ${whyNot(err, folder)}`,
     );
   const shared = sharedCollection(collect, answerMs);
   const server = createServer((socket) => answer(socket, shared));

@@ -5,8 +5,11 @@ import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 import { libraryRoot } from '../../../src/paths.js';
 import { childEnv } from '../../helpers/child-env.js';
+import type { ExposedSample } from '../../helpers/metrics.js';
 import { underPermission } from '../../helpers/permission-model.js';
+import { freePort } from '../../helpers/ports.js';
 import { REGISTER_SERVER } from '../../helpers/register-app.js';
+import { scrapeUntil } from '../../helpers/scrape-until.js';
 import { type Spawned, spawnUntil } from '../../helpers/spawn.js';
 import { waitFor } from '../../helpers/wait.js';
 import { buildPowercapTree, tempDir } from './sources/helpers.js';
@@ -17,10 +20,15 @@ const STARTED = 'energy meter started';
  * `node <flags> --import carbonscope/register server.js` under the permission model, on this
  * Node, once the meter has started; its stderr at info level, so the source chosen shows.
  */
-async function registerUnder(flags: string[], env: Record<string, string>): Promise<Spawned> {
+async function registerUnder(
+  flags: string[],
+  env: Record<string, string>,
+  script = REGISTER_SERVER,
+  ready = /^listening \d+$/,
+): Promise<Spawned> {
   const app = await spawnUntil(
     process.execPath,
-    [...flags, '--import', 'carbonscope/register', REGISTER_SERVER],
+    [...flags, '--import', 'carbonscope/register', script],
     {
       cwd: dirname(REGISTER_SERVER),
       env: childEnv({
@@ -29,7 +37,7 @@ async function registerUnder(flags: string[], env: Record<string, string>): Prom
         CARBONSCOPE_LOG_LEVEL: 'info',
         ...env,
       }),
-      waitFor: /^listening \d+$/,
+      waitFor: ready,
     },
   );
   await waitFor(`register to say "${STARTED}"`, () => app.stderr.join('\n').includes(STARTED), {
@@ -108,6 +116,60 @@ describe("register under Node's permission model (the real flags, this Node)", f
       'carbonscope: energy: nvidia-smi not run (the permission model refuses child processes: ' +
         'grant --allow-child-process): no GPU energy is counted, where this host has NVIDIA GPUs',
     );
+  });
+});
+
+describe("a cluster under Node's permission model (the real flags, this Node)", function () {
+  this.timeout(30_000);
+  const CLUSTER = join(dirname(REGISTER_SERVER), 'cluster.js');
+  let tmp: ReturnType<typeof tempDir>;
+  let app: Spawned | undefined;
+  beforeEach(() => {
+    tmp = tempDir('carbonscope-permission-tmp-');
+  });
+  afterEach(async () => {
+    await app?.stop();
+    app = undefined;
+    tmp.cleanup();
+  });
+
+  /**
+   * The primary and its two workers under the model, their sockets in `tmp.dir`: the workers
+   * serve the primary's scrapes (Prometheus), which push exporters need not.
+   */
+  const start = async (grants: string[], port: number) =>
+    registerUnder(
+      underPermission('--allow-child-process', ...grants),
+      {
+        TMPDIR: tmp.dir,
+        ENERGY_SOURCE: 'estimate',
+        OTEL_METRICS_EXPORTER: 'prometheus',
+        OTEL_EXPORTER_PROMETHEUS_PORT: String(port),
+      },
+      CLUSTER,
+      /^cluster listening \d+/,
+    );
+
+  it("names the grants of the workers' socket folder where it is refused", async () => {
+    app = await start([], await freePort());
+    const said = `the permission model refuses ${tmp.dir}/`;
+    await waitFor('the workers to say why', () => app?.stderr.some((l) => l.includes(said))).catch(
+      () => expect.fail(app?.stderr.join('\n')),
+    );
+    const line = app.stderr.find((l) => l.includes(said)) ?? '';
+    expect(line).to.match(
+      /^carbonscope: warning: this cluster worker cannot give its primary its figures, which its scrapes will lack: the permission model refuses \S+: grant --allow-fs-read=(\S+) --allow-fs-write=(\S+) \(a TMPDIR of the app's own keeps the grant narrow\)$/,
+    );
+    expect(line).to.include(`--allow-fs-read=${tmp.dir} --allow-fs-write=${tmp.dir} `);
+  });
+
+  it('serves every worker from the primary once that folder is granted', async () => {
+    const port = await freePort();
+    app = await start([`--allow-fs-read=${tmp.dir}`, `--allow-fs-write=${tmp.dir}`], port);
+    const ids = (samples: ExposedSample[]) =>
+      new Set(samples.map((s) => s.labels.service_instance_id).filter(Boolean)).size;
+    await scrapeUntil(`http://127.0.0.1:${port}/metrics`, (s) => ids(s) === 3, 15_000);
+    expect(app.stderr.join('\n')).to.not.include('cannot give');
   });
 });
 
