@@ -34,6 +34,19 @@ export function appPackageFile(name: string, file: string): string | undefined {
 }
 
 /**
+ * Whether `path` is there to read. Under Node's permission model existsSync throws for a path
+ * not granted (a node_modules above the app's folder), and this runs inside a request's channel,
+ * where a throw ended the application at its first request.
+ */
+function readableFile(path: string): boolean {
+  try {
+    return existsSync(path);
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The folder of the package `name` where the application would find it, read from the folders
  * require looks in, not through the package's exports: found too where those hide package.json
  * (an ESM-only package may). For a message: it reads the disk.
@@ -43,7 +56,7 @@ export function appPackageFolder(name: string): string | undefined {
   for (const dir of [entry, cwd]) {
     if (!dir) continue;
     for (const modules of requireFrom(join(dir, 'noop.js')).resolve.paths(name) ?? []) {
-      if (existsSync(join(modules, name, 'package.json'))) return join(modules, name);
+      if (readableFile(join(modules, name, 'package.json'))) return join(modules, name);
     }
   }
   return undefined;
