@@ -180,8 +180,7 @@ export function findKeplerContainer(
   }
   if (!identity.containerId && !identity.podUid && !identity.podName) {
     return {
-      reason:
-        'this process does not know its container: no id in /proc/self/cgroup (a private cgroup namespace?); set POD_NAME and POD_NAMESPACE through the downward API, or KEPLER_CONTAINER_ID',
+      reason: `this process does not know its container: no id in /proc/self/cgroup (${identity.cgroupRefused ?? 'a private cgroup namespace?'}); set POD_NAME and POD_NAMESPACE through the downward API, or KEPLER_CONTAINER_ID`,
     };
   }
   const ids = new Set(all.map((c) => c.id));

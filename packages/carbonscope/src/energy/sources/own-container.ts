@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { permissionRefusal } from '../../permission-refusal.js';
 
 /** What an exporter may know this process's container by; any part may be unknown. */
 export interface ContainerIdentity {
@@ -12,6 +13,8 @@ export interface ContainerIdentity {
   containerName?: string;
   /** Where each known part came from, for the log. */
   from: string[];
+  /** Why /proc/self/cgroup was not read, where Node's permission model refused it. */
+  cgroupRefused?: string;
 }
 
 export interface CgroupContainer {
@@ -78,8 +81,11 @@ export function ownContainer(o: OwnContainerOptions): ContainerIdentity {
   let cgroup: CgroupContainer = {};
   try {
     cgroup = parseCgroup((o.readCgroup ?? (() => readFileSync(PROC_SELF_CGROUP, 'utf8')))());
-  } catch {
-    // Not Linux, or no procfs: the settings may still say who we are.
+  } catch (err) {
+    // Not Linux, or no procfs: the settings may still say who we are. Refused, the reason said
+    // otherwise (a private cgroup namespace) would send a user after the wrong fix.
+    const refused = permissionRefusal(err);
+    if (refused) id.cgroupRefused = refused;
   }
   if (o.containerId) {
     id.containerId = normalizeContainerId(o.containerId);

@@ -188,3 +188,26 @@ describe('the CPU vendor under the permission model (RAPL granted, /proc/cpuinfo
     expect(seen).to.equal(vendor);
   });
 });
+
+describe('Kepler under the permission model (/proc/self/cgroup refused)', () => {
+  it('says the grant, not a private cgroup namespace, where the container is unknown', () => {
+    const url = (file: string) =>
+      JSON.stringify(
+        pathToFileURL(join(libraryRoot, 'dist', 'src', 'energy', 'sources', file)).href,
+      );
+    const script =
+      `Promise.all([import(${url('kepler.js')}), import(${url('own-container.js')})]).then(` +
+      '([k, o]) => console.log(JSON.stringify(k.findKeplerContainer([], o.ownContainer({})))))';
+    const seen = execFileSync(process.execPath, [...underPermission(), '-e', script], {
+      cwd: dirname(REGISTER_SERVER),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    expect(JSON.parse(seen)).to.deep.equal({
+      reason:
+        'this process does not know its container: no id in /proc/self/cgroup (the permission ' +
+        'model refuses reading /proc/self/cgroup: grant --allow-fs-read=/proc/self/cgroup); set ' +
+        'POD_NAME and POD_NAMESPACE through the downward API, or KEPLER_CONTAINER_ID',
+    });
+  });
+});
