@@ -66,12 +66,13 @@ export class OpenRequests {
    * The operation of the response's request once it ended (its entry taken), for an access
    * log written as the response finishes; undefined while it runs, or for a response not
    * tracked here. Read with lookUp: the application's logger holds a framework's response.
-   * `target` may be a framework's object around the response too (see responseAround).
+   * `target` may be a framework's object around the response too; a request that leads to
+   * none is told to `onRequest` (see responseAround).
    */
-  endedOf(target: object): ActiveOperation | undefined {
+  endedOf(target: object, onRequest: () => void): ActiveOperation | undefined {
     let entry = lookUp<OpenRequest>(target, this.key);
     if (!entry) {
-      const res = responseAround(target);
+      const res = responseAround(target, onRequest);
       entry = res && lookUp<OpenRequest>(res, this.key);
     }
     return entry && !entry.open ? entry.op : undefined;

@@ -85,9 +85,10 @@ export interface RequestTracking {
   /**
    * The operation of the HTTP/1 request `res` answered, once it ended; undefined while it runs
    * and for a response not tracked (an HTTP/2 stream's included). `res` may be a framework's
-   * object around the response; a request that leads to none is a TypeError.
+   * object around the response; a request that leads to none is told to `onRequest`, then
+   * undefined.
    */
-  endedOperation(res: object): ActiveOperation | undefined;
+  endedOperation(res: object, onRequest: () => void): ActiveOperation | undefined;
   /** Stops tracking; requests in flight end now. */
   stop(): void;
 }
@@ -263,8 +264,8 @@ export function trackHttpRequests(
       const entry = open.peek(res);
       if (entry && tracker.discard(entry.op)) open.take(res);
     },
-    endedOperation(res) {
-      return open.endedOf(res);
+    endedOperation(res, onRequest) {
+      return open.endedOf(res, onRequest);
     },
     sweep() {
       // A framework the app loads from inside a server that already served (a lazy import in

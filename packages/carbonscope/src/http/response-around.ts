@@ -4,12 +4,14 @@ import { lookUp } from './look-up.js';
 /**
  * The Node response behind what requestFootprint() was handed, where that carries no entry of
  * its own: Fastify's reply (`raw`), Koa's ctx (`res`) and Express's request (`res`). A Node
- * request that leads to no response (Node's own, Fastify's `request.raw`) is a TypeError: asked
- * about a request it can never give a figure, and every line left without one would read as
- * requests not tracked. Undefined for anything else (an HTTP/2 response, a response not
- * tracked). Read only after the given object's own read missed, so a logger's `res` costs one.
+ * request that leads to no response (Node's own, Fastify's `request.raw`) is told to
+ * `onRequest`, then undefined: asked about a request it can never give a figure, and every line
+ * left without one would read as requests not tracked. Not thrown: it is asked from a logger's
+ * serializer or a response's 'finish', where a throw ends the server at its first request.
+ * Undefined for anything else (an HTTP/2 response, a response not tracked). Read only after the
+ * given object's own read missed, so a logger's `res` costs one.
  */
-export function responseAround(target: object): object | undefined {
+export function responseAround(target: object, onRequest: () => void): object | undefined {
   const outer = objectAt(target, 'raw') ?? objectAt(target, 'res');
   const req =
     outer instanceof nodeHttp.IncomingMessage
@@ -19,10 +21,8 @@ export function responseAround(target: object): object | undefined {
         : undefined;
   if (!req) return outer;
   const res = objectAt(req, 'res');
-  if (res) return res;
-  throw new TypeError(
-    'requestFootprint(): got a request, which has no link to its response: pass the response',
-  );
+  if (!res) onRequest();
+  return res;
 }
 
 function objectAt(target: object, key: string): object | undefined {

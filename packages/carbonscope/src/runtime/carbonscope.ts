@@ -206,6 +206,8 @@ export class Carbonscope implements OperationTracker {
   private stopping: Promise<void> | undefined;
   /** The methods called after stop() and warned of: one warning each. */
   private readonly calledAfterStop = new Set<string>();
+  /** Whether requestFootprint() was handed a request, and said so: one warning. */
+  private warnedRequestGiven = false;
 
   private constructor(
     readonly settings: Settings,
@@ -559,7 +561,9 @@ export class Carbonscope implements OperationTracker {
   /**
    * The provisional footprint of the HTTP/1 request `res` answered (Node's response, or the
    * object a framework wraps it in: Express's req, Fastify's reply, Koa's ctx; a request that
-   * leads to none is a TypeError), for its access log line: asked from the response's
+   * leads to none is undefined and one warning, not a throw, which in a logger's serializer or
+   * a 'finish' listener ends the server; a non-object is a TypeError, as in setRoute and
+   * setAttributes), for its access log line: asked from the response's
    * `finish` (pino-http, Fastify's `request completed`), it is the figure end() gives, its
    * last part at the previous interval's rate, `provisional: true`. Undefined before its end,
    * once the next sample settled it (the settled figure is onEnd's, the metrics' and the
@@ -570,10 +574,19 @@ export class Carbonscope implements OperationTracker {
    */
   requestFootprint(res: object): OperationFootprint | undefined {
     checkedResponse(res, 'requestFootprint()');
-    const op = this.requests?.endedOperation(res);
+    const op = this.requests?.endedOperation(res, this.requestGiven);
     const footprint = op && this.tracker.footprintAtEnd(op);
     return footprint && footprint.joules > 0 ? footprint : undefined;
   }
+
+  /** Made once, not per call: requestFootprint() is asked on every access log line. */
+  private readonly requestGiven = (): void => {
+    if (this.warnedRequestGiven) return;
+    this.warnedRequestGiven = true;
+    this.logger.warn(
+      'requestFootprint(): got a request, which has no link to its response: pass the response (no figure is given for it)',
+    );
+  };
 
   /** Every request as it ends, lent for the call (see EnergyTracker.onRequestEnd). */
   onRequestEnd(listener: EndedRequestListener): () => void {
