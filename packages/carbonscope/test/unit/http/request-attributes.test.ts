@@ -11,6 +11,7 @@ import { installRouteResolvers } from '../../../src/http/frameworks/index.js';
 import { setAttributes, setRoute } from '../../../src/http/index.js';
 import { bindMetrics } from '../../../src/otel/bind-metrics.js';
 import { createTestMetrics, parseSamples } from '../../helpers/metrics.js';
+import { waitFor } from '../../helpers/wait.js';
 import { steadyCarbonscope } from '../energy/scripted.js';
 
 const COUNT = 'carbonscope_operation_energy_joules_count';
@@ -33,7 +34,7 @@ async function served(
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   for (const [i, [path, tenant]] of calls.entries()) {
     await (await fetch(`${base}${path}`, { headers: { 'x-tenant': tenant } })).arrayBuffer();
-    for (let t = 0; t < 200 && ended.length <= i; t++) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(`request ${i + 1} ended`, () => ended.length > i);
   }
   cs.meter.sampleNow();
   const series = parseSamples(await metrics.scrape()).filter((s) => s.name === COUNT);
@@ -151,7 +152,7 @@ describe('http: setAttributes(req, attributes) labels a request energy series', 
       session.close();
       server.close();
     }
-    for (let t = 0; t < 200 && ended.length < 2; t++) await new Promise((r) => setTimeout(r, 5));
+    await waitFor('both streams ended', () => ended.length >= 2);
     await cs.stop();
     expect(ended.map((f) => f.attributes)).to.deep.equal([
       { 'app.tenant': 'acme' },
