@@ -39,6 +39,15 @@ export function unsupportedNode(
 }
 
 /**
+ * Why an import that Node gave register's require() entry cannot load there (Node `version`, where
+ * require(esm) is missing): 22.3 to 22.11 find its import entry by the `node-addons` condition
+ * only, and `--no-addons` (or NODE_OPTIONS with it) turns that off.
+ */
+export function importWithoutAddons(version: string = process.versions.node): string {
+  return `under --no-addons, Node.js v${version} gives an import the require() entry, which needs Node.js ${REQUIRE_NODE} (require of an ES module): drop --no-addons, or use a later Node.js`;
+}
+
+/**
  * Throws unsupportedNode's sentence, without the stack: its frames are Node's loader, nothing a
  * user can act on.
  */
@@ -64,7 +73,11 @@ export function refusedRequireOfEsm(err: unknown): boolean {
  * failures (the rest would stop it deep inside).
  */
 export function registerUnsupported(by: LoadedBy): boolean {
-  const why = unsupportedNode(by);
+  return registerUnmetered(unsupportedNode(by));
+}
+
+/** For register's entries: true, with `why` written as register's one line, where it is given. */
+export function registerUnmetered(why: string | undefined): boolean {
   if (why === undefined) return false;
   process.stderr.write(
     `carbonscope: error: carbonscope/register: ${why}; the application runs unmetered\n`,

@@ -114,5 +114,21 @@ describe('carbonscope on a Node that cannot run all of it', function () {
       const ended = await onNode(node, ['-r', 'carbonscope/register', '-e', PRESENT]);
       expect(ended).to.deep.equal({ code: 0, stdout: 'false\n', stderr: unmetered(requireNeeds) });
     });
+
+    // `--no-addons` turns off the `node-addons` condition, which is how this Node's import finds
+    // register's import entry: it gets the require() entry, and register told a user who had
+    // started with --import to "start with --import carbonscope/register".
+    it('--no-addons --import carbonscope/register: one line that names --no-addons', async () => {
+      const ended = await onNode(node, [
+        '--no-addons',
+        '--import',
+        'carbonscope/register',
+        '-e',
+        PRESENT,
+      ]);
+      const noAddons =
+        'under --no-addons, Node.js v22.11.0 gives an import the require() entry, which needs Node.js ^20.19.0 || >=22.12.0 (require of an ES module): drop --no-addons, or use a later Node.js';
+      expect(ended).to.deep.equal({ code: 0, stdout: 'false\n', stderr: unmetered(noAddons) });
+    });
   });
 });
