@@ -17,13 +17,20 @@ export function unreadZoneWarning(
   now: Date = new Date(),
 ): string | undefined {
   const given = tz?.replace(/^:/, '');
-  if (!given || typeof Intl === 'undefined' || !runsOnUtc(now) || namesUtc(given, now)) {
-    return undefined;
-  }
+  if (!given || zoneFile(given) || typeof Intl === 'undefined') return undefined;
+  if (!runsOnUtc(now) || namesUtc(given, now)) return undefined;
   return (
     `TZ ${JSON.stringify(given)} is no zone Node knows, so its times are UTC (\`date\` and ` +
     'CodeCarbon may read it otherwise); name the zone as IANA does, e.g. TZ=Europe/Berlin'
   );
+}
+
+/**
+ * A path: the zone file Node reads as the C library does (`TZ=:/etc/localtime`, set on AWS
+ * Lambda and in containers to spare a stat per time call), or UTC for both where there is none.
+ */
+function zoneFile(given: string): boolean {
+  return given.startsWith('/');
 }
 
 /** Node's clock keeps UTC all year (January's and July's offsets are both zero). */

@@ -55,4 +55,20 @@ describe('unreadZoneWarning (a TZ Node runs on UTC for)', () => {
       expect(warningIn(tz), String(tz)).to.equal(undefined);
     }
   });
+
+  // A path names a zone file, which Node reads as the C library does (`:/usr/share/zoneinfo/
+  // Europe/Berlin` runs an hour ahead); `TZ=:/etc/localtime`, set on AWS Lambda and in many
+  // containers to spare a stat per time call, was warned of where that file is UTC.
+  it('says nothing for a zone file, which Node reads as `date` does', () => {
+    for (const tz of [
+      ':/etc/localtime',
+      '/etc/localtime',
+      ':/usr/share/zoneinfo/UTC',
+      '/usr/share/zoneinfo/Etc/UTC',
+      // No such file: the C library and Node both run on UTC.
+      ':/nonexistent/zone',
+    ]) {
+      expect(warningIn(tz), tz).to.equal(undefined);
+    }
+  });
 });
