@@ -64,8 +64,8 @@ const stdoutFailure = watchStdout();
 const result = await main(process.argv.slice(2));
 let ending = typeof result === 'number' ? { code: result } : result;
 // Leave with the command's status once stdout and stderr have drained (a pipe may be slow) or
-// a stop signal came while they had not, without waiting on anything still pending: an exporter still retrying a
-// collector that never answered would hold the exit for its own timeouts.
+// a stop signal came while they had not, without waiting on anything still pending: an exporter
+// still retrying a collector that never answered would hold the exit for its own timeouts.
 process.exitCode = ending.code;
 void drainedOrStopped(process.stdout).then(() => {
   // A failed write calls back before its 'error' event is emitted: the event comes first here.
