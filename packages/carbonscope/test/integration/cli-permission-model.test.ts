@@ -20,12 +20,16 @@ interface Result {
 }
 
 /** The CLI on this Node under the permission model, with `flags` (the grants) before it. */
-function cliUnder(flags: string[], args: string[]): Promise<Result> {
+function cliUnder(
+  flags: string[],
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Result> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [...flags, MAIN, ...args],
-      { env: cliEnv({ ENERGY_SAMPLE_INTERVAL_MS: '250' }), timeout: 30_000 },
+      { env: cliEnv({ ENERGY_SAMPLE_INTERVAL_MS: '250', ...env }), timeout: 30_000 },
       (err, stdout, stderr) => {
         const code = err ? ((err as { code?: unknown }).code as number | null) : 0;
         resolve({ code: typeof code === 'number' ? code : null, stdout, stderr });
@@ -108,6 +112,19 @@ describe("carbonscope run and monitor under Node's permission model (the real fl
     expect(r.stderr).to.not.include('error');
     expect(r.stdout).to.not.include('NOT written');
     expect(readFileSync(csv, 'utf8').trim().split('\n')).to.have.length(2);
+  });
+
+  it('monitor says in its summary that no GPU is read where child processes are refused', async () => {
+    // At info level alone the loss of a GPU's energy went unseen (the default level is warn).
+    const r = await cliUnder(underPermission(), ['monitor', '--duration', '1s'], {
+      ENERGY_SOURCE: 'auto',
+    });
+    expect(r.code, r.stderr).to.equal(0);
+    const from = r.stderr.split('\n').find((l) => l.includes('power from:')) ?? r.stderr;
+    expect(from).to.include(
+      'GPUs: nvidia-smi not run (the permission model refuses child processes: grant ' +
+        '--allow-child-process): no GPU energy is counted, where this host has NVIDIA GPUs',
+    );
   });
 
   it("monitor names both grants its --output's folder needs where they are missing", async () => {

@@ -385,11 +385,11 @@ export async function selectSources(options: SelectSourcesOptions): Promise<Sele
       );
     } else if (tried.refused) {
       // Not a warning: a host without a GPU would have it for good, or grant child processes,
-      // which weakens the model, to quiet it.
-      logger.info(
-        { reason: tried.reason },
-        `energy: nvidia-smi not run (${tried.reason}): no GPU energy is counted, where this host has NVIDIA GPUs`,
-      );
+      // which weakens the model, to quiet it. The default level is warn, though: in the reasons
+      // too (monitor's summary, the snapshot), or a GPU's energy went missing unseen.
+      const gpusUnread = `nvidia-smi not run (${tried.reason}): no GPU energy is counted, where this host has NVIDIA GPUs`;
+      logger.info({ reason: tried.reason }, `energy: ${gpusUnread}`);
+      notes.push(`GPUs: ${gpusUnread}`);
     } else {
       // No NVIDIA GPU is the normal case: say it only at debug level.
       logger.debug({ reason: tried.reason }, 'energy: no NVIDIA GPU source');

@@ -92,7 +92,7 @@ describe("register under Node's permission model (the real flags, this Node)", f
       ENERGY_POWERCAP_ROOT: root,
     });
     const stderr = app.stderr.join('\n');
-    expect(stderr).to.include('energy source: rapl (measured: package-0 (intel-rapl:0))');
+    expect(stderr).to.include('energy source: rapl (measured: package-0 (intel-rapl:0);');
     expect(stderr).to.not.include('carbonscope: warning');
   });
 
