@@ -16,9 +16,14 @@ const GRANTS: Readonly<Record<string, { what: (resource: string) => string; flag
   WASI: { what: () => 'WASI', flag: '--allow-wasi' },
 };
 
+/** Whether `code` (an error's, read already) is the permission model's refusal. */
+export function isRefusalCode(code: unknown): boolean {
+  return code === REFUSED;
+}
+
 /** Whether `err` is the permission model's refusal. */
 export function isPermissionRefusal(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === REFUSED;
+  return typeof err === 'object' && err !== null && isRefusalCode((err as { code?: unknown }).code);
 }
 
 function field(err: object, name: 'permission' | 'resource'): string {

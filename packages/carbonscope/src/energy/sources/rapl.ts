@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { elapsedText } from '../../elapsed-text.js';
 import { FailureRun, FLAP_WINDOW_MS, spellText, tallyText } from '../../failure-run.js';
 import type { Logger } from '../../log.js';
-import { refusedReading } from '../../permission-refusal.js';
+import { isRefusalCode, refusedReading } from '../../permission-refusal.js';
 import { cpuVendor } from './cpu-vendor.js';
 import {
   errorCode,
@@ -252,13 +252,14 @@ function discoverRapl(
 }
 
 const isPermission = (code: string | undefined) => code === 'EACCES' || code === 'EPERM';
-/** Node's permission model refusing a read: fixed at start, so never worth trying again. */
-const isRefused = (code: string | undefined) => code === 'ERR_ACCESS_DENIED';
 
-/** The probe's failure for `code`: fixable (chmod) or refused (a Node flag) where it is. */
+/**
+ * The probe's failure for `code`: fixable (chmod), or refused (a Node flag: the grants are fixed
+ * at start, so never worth trying again) where it is.
+ */
 function unreadable(reason: string, code: string | undefined): ProbeResult {
   if (isPermission(code)) return { ok: false, reason, fixable: true };
-  return isRefused(code) ? { ok: false, reason, refused: true } : { ok: false, reason };
+  return isRefusalCode(code) ? { ok: false, reason, refused: true } : { ok: false, reason };
 }
 
 /**
@@ -274,7 +275,7 @@ function chmodFix(path: string, root: string): string {
 }
 
 export function unreadableReason(path: string, code: string | undefined, root: string): string {
-  if (isRefused(code)) return refusedReading(path, root);
+  if (isRefusalCode(code)) return refusedReading(path, root);
   if (isPermission(code)) {
     return (
       `cannot read ${path}: permission denied (energy_uj is readable only by root since ` +
@@ -306,7 +307,7 @@ function unnamedProbe(z: UnnamedZone, root: string): ProbeResult {
   const reason =
     `cannot read ${join(z.path, 'name')} (${z.code ?? 'not a file'}): a package or psys zone ` +
     'that cannot be named, which a host figure without it would be short of';
-  return isRefused(z.code)
+  return isRefusalCode(z.code)
     ? unreadable(refusedReading(join(z.path, 'name'), root), z.code)
     : unreadable(reason, z.code);
 }
@@ -516,7 +517,7 @@ export function createRaplSource(options: RaplOptions): PowerSource & {
         const code = errorCode(err);
         if (code === 'ENOENT') return { ok: false, reason: `no powercap tree at ${root}` };
         // Refused, the tree may be there or not: only the grant tells, and the user says.
-        return isRefused(code)
+        return isRefusalCode(code)
           ? unreadable(refusedReading(root), code)
           : { ok: false, reason: `cannot list ${root} (${code})` };
       }
