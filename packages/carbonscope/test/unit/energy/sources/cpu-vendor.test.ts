@@ -22,11 +22,21 @@ describe('cpuVendor', () => {
 
   for (const [model, vendor] of [
     ['AMD EPYC 9654 96-Core Processor', 'AuthenticAMD'],
+    ['AMD Ryzen 9 7950X 16-Core Processor', 'AuthenticAMD'],
+    ['AMD EPYC Processor (with IBPB)', 'AuthenticAMD'],
     ['Hygon C86 7285 32-core Processor', 'HygonGenuine'],
     ['Intel(R) Xeon(R) Platinum 8480+', 'GenuineIntel'],
   ]) {
     it(`tells ${vendor} by the model name where /proc/cpuinfo is refused (${model})`, () => {
       expect(cpuVendor({ readCpuinfo: refused, listCpus: cpusOf(model) })).to.equal(vendor);
+    });
+  }
+
+  // A guess of AMD keeps one die zone per package: only a name that says AMD may make it, as a
+  // VM's generic model, unknown, keeps the sum of every zone RAPL gives.
+  for (const model of ['QEMU Virtual CPU version 2.5+', 'Common KVM processor', 'unknown']) {
+    it(`is undefined for a model that names no maker (${model})`, () => {
+      expect(cpuVendor({ readCpuinfo: refused, listCpus: cpusOf(model) })).to.equal(undefined);
     });
   }
 
