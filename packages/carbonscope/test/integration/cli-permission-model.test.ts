@@ -13,6 +13,9 @@ const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const BUSY =
   'const c = process.cpuUsage(); for (;;) { const u = process.cpuUsage(c); if (u.user + u.system >= 5e5) break; }';
 
+/** `run --json` of that command: its report on stdout. */
+const RUN_BUSY = ['run', '--json', '--', process.execPath, '-e', BUSY];
+
 interface Result {
   code: number | null;
   stdout: string;
@@ -50,14 +53,7 @@ describe("carbonscope run and monitor under Node's permission model (the real fl
   afterEach(() => out.cleanup());
 
   it('run says the flag where /proc is refused, and reports the whole machine', async () => {
-    const r = await cliUnder(underPermission('--allow-child-process'), [
-      'run',
-      '--json',
-      '--',
-      process.execPath,
-      '-e',
-      BUSY,
-    ]);
+    const r = await cliUnder(underPermission('--allow-child-process'), RUN_BUSY);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.include(
       "carbonscope: warning: run: the permission model refuses reading /proc: grant --allow-fs-read=/proc; the command's CPU time is not read: its energy is not known, only the whole machine's",
@@ -72,14 +68,8 @@ describe("carbonscope run and monitor under Node's permission model (the real fl
   });
 
   it('run reads /proc, without a word, once it is granted', async () => {
-    const r = await cliUnder(underPermission('--allow-child-process', '--allow-fs-read=/proc'), [
-      'run',
-      '--json',
-      '--',
-      process.execPath,
-      '-e',
-      BUSY,
-    ]);
+    const grants = underPermission('--allow-child-process', '--allow-fs-read=/proc');
+    const r = await cliUnder(grants, RUN_BUSY);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.not.include('carbonscope: warning: run:');
     const report = JSON.parse(r.stdout) as { measurement: { cpuTime: string } };
