@@ -10,6 +10,8 @@ import type { HostShare, SharedValue } from './host-share.js';
 /** A clock of another process a little ahead of ours: later than this, a time is not believed. */
 const SKEW_MS = 60_000;
 const POLL_MS = 50;
+/** A file's mtime may round up past our clock's reading by this much: not a clock set back. */
+const CLOCK_GRAIN_MS = 1000;
 
 /**
  * The folder the processes of this user share: one per user (`uid`), so another user's
@@ -42,7 +44,6 @@ export interface FileHostShareOptions {
  */
 export class FileHostShare implements HostShare {
   private readonly scope: string;
-  private ready: Promise<boolean> | undefined;
 
   constructor(private readonly o: FileHostShareOptions) {
     this.scope = createHash('sha256')
@@ -78,7 +79,9 @@ export class FileHostShare implements HostShare {
           () => undefined,
         );
         if (since === undefined) continue;
-        if (this.o.now() - since < this.o.lockStaleMs) return undefined;
+        // Dated ahead of now: the clock was set back since, and its age says nothing.
+        const age = this.o.now() - since;
+        if (age >= -CLOCK_GRAIN_MS && age < this.o.lockStaleMs) return undefined;
         await unlink(path).catch(() => undefined);
       }
     }
@@ -87,8 +90,8 @@ export class FileHostShare implements HostShare {
 
   async waitFor(key: string, ms: number): Promise<void> {
     const path = `${this.file(key)}.lock`;
-    const until = this.o.now() + ms;
-    while (this.o.now() < until) {
+    // Counted in polls, not read off the wall clock: one set back while waiting would extend it.
+    for (let polls = Math.ceil(ms / POLL_MS); polls > 0; polls--) {
       const there = await stat(path).then(
         () => true,
         () => false,
@@ -119,22 +122,23 @@ export class FileHostShare implements HostShare {
     return join(this.o.dir, `${this.scope}-${key}.json`);
   }
 
-  /** The folder, made private if new; one of another owner, or open to others, is not used. */
-  private usable(): Promise<boolean> {
-    this.ready ??= (async () => {
-      try {
-        await mkdir(this.o.dir, { mode: 0o700 }).catch((err) => {
-          if (code(err) !== 'EEXIST') throw err;
-        });
-        const s = await lstat(this.o.dir);
-        const uid = process.getuid?.();
-        const mine = uid === undefined || s.uid === uid;
-        return s.isDirectory() && mine && (s.mode & 0o077) === 0;
-      } catch {
-        return false;
-      }
-    })();
-    return this.ready;
+  /**
+   * The folder, made private if new; one of another owner, or open to others, is not used.
+   * Checked at each use (a lookup's, never a request's): a tmp cleaner may remove it, and
+   * another user make one in its place, while the process lives.
+   */
+  private async usable(): Promise<boolean> {
+    try {
+      await mkdir(this.o.dir, { mode: 0o700 }).catch((err) => {
+        if (code(err) !== 'EEXIST') throw err;
+      });
+      const s = await lstat(this.o.dir);
+      const uid = process.getuid?.();
+      const mine = uid === undefined || s.uid === uid;
+      return s.isDirectory() && mine && (s.mode & 0o077) === 0;
+    } catch {
+      return false;
+    }
   }
 
   private async readJson(path: string): Promise<unknown> {

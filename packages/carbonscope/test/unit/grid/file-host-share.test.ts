@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { FileHostShare, hostShareDir } from '../../../src/grid/host-share/index.js';
@@ -66,6 +66,51 @@ describe('FileHostShare', () => {
     expect(await s.lock('latest-DE')).to.equal(undefined);
     now += 60_000;
     expect(await s.lock('latest-DE')).to.be.a('function');
+    await release?.();
+  });
+
+  // A clock set back left a lock's mtime ahead of now: a lock of a process that died fetching
+  // was then "fresh" until the clock caught up, an hour after a one-hour step back, and each
+  // lookup of the zone waited its whole timeout for it first.
+  it('takes over a lock dated ahead of its clock (a clock set back since)', async () => {
+    let now = Date.now();
+    const s = share(hostShareDir(base), () => now);
+    expect(await s.lock('latest-DE')).to.be.a('function');
+    now -= 3_600_000;
+    expect(await s.lock('latest-DE')).to.be.a('function');
+  });
+
+  // Checked once, the folder was trusted for the life of the process: one removed by a tmp
+  // cleaner was not made again (nothing shared from then on), and one another user made in its
+  // place was written to.
+  it('makes its folder again once removed, and stops using one another took', async () => {
+    const dir = hostShareDir(base);
+    const s = share(dir);
+    await s.write('latest-DE', { zone: 'DE' }, 1_700_000_000_000);
+    rmSync(dir, { recursive: true });
+    await s.write('latest-DE', { zone: 'DE' }, 1_700_000_000_000);
+    expect(await s.read('latest-DE')).to.deep.equal({
+      value: { zone: 'DE' },
+      fetchedAt: 1_700_000_000_000,
+    });
+    rmSync(dir, { recursive: true });
+    mkdirSync(dir);
+    chmodSync(dir, 0o777);
+    await s.write('latest-DE', { zone: 'DE' }, 1_700_000_000_000);
+    expect(readdirSync(dir)).to.deep.equal([]);
+  });
+
+  // Bounded on the wall clock, a wait for another process's fetch lasted as long as the clock
+  // was set back while it waited: here, going back a second each time it is read, for ever.
+  it('waits for a lock a bounded time, whatever the wall clock does', async () => {
+    let now = Date.now();
+    const s = share(hostShareDir(base), () => {
+      now -= 1000;
+      return now;
+    });
+    const release = await s.lock('latest-DE');
+    expect(release).to.be.a('function');
+    await s.waitFor('latest-DE', 200);
     await release?.();
   });
 
