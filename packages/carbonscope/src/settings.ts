@@ -48,6 +48,8 @@ export const ENERGY_SOURCES = [
   'estimate',
 ] as const;
 export const ATTRIBUTION_MODES = ['dynamic', 'proportional'] as const;
+/** Whose cache an Electricity Maps value goes to: the host's processes on the key, or this one's. */
+export const GRID_SHARE_MODES = ['host', 'process'] as const;
 export const OPERATION_ATTRIBUTION_MODES = ['calibrated', 'exact', 'wall'] as const;
 
 export type Env = Record<string, string | undefined>;
@@ -160,6 +162,7 @@ const schema = {
   GRID_OTHER_ZONE_LOOKUPS_PER_HOUR: integer(1, 1_000_000).default(
     DEFAULT_OTHER_ZONE_LOOKUPS_PER_HOUR,
   ),
+  GRID_SHARE: z.enum(GRID_SHARE_MODES).default('host'),
   CARBON_INTENSITY: number(0, MAX_CARBON_INTENSITY).optional(),
   PUE: number(1, 5).default(1.0),
   ENERGY_SOURCE: z.enum(ENERGY_SOURCES).default('auto'),
@@ -241,6 +244,11 @@ export interface GridSettings {
   maxStaleMs: number;
   /** Lookups an hour for zones other than `zone`, which is never limited. */
   otherZoneLookupsPerHour: number;
+  /**
+   * `process`: this process keeps its values and rate-limit holds to itself; `host` (and left
+   * out, as settings built before it were): shared with the host's other processes on the key.
+   */
+  share?: (typeof GRID_SHARE_MODES)[number];
   fixedIntensity: number | undefined;
 }
 
@@ -342,6 +350,7 @@ const FIELD_VARIABLES = {
     zone: ['CARBON_ZONE', 'string'],
     timeoutMs: ['GRID_TIMEOUT_MS', 'number'],
     otherZoneLookupsPerHour: ['GRID_OTHER_ZONE_LOOKUPS_PER_HOUR', 'number'],
+    share: ['GRID_SHARE', 'string', 'optional'],
     fixedIntensity: ['CARBON_INTENSITY', 'number', 'optional'],
   },
   energy: {
@@ -540,6 +549,7 @@ export function loadSettings(env: Env = process.env): Settings {
       timeoutMs: s.GRID_TIMEOUT_MS,
       maxStaleMs: s.GRID_STALE_MAX_AGE_SECONDS * 1000,
       otherZoneLookupsPerHour: s.GRID_OTHER_ZONE_LOOKUPS_PER_HOUR,
+      share: s.GRID_SHARE,
       fixedIntensity: s.CARBON_INTENSITY,
     },
     energy: {

@@ -55,7 +55,8 @@ export interface GridIntensityOptions {
   /**
    * What the host's other carbonscope processes share of the key (their values, a rate limit's
    * hold): by default files in `<os.tmpdir()>/carbonscope-grid-<uid>/`, with the real clock
-   * only (a scripted `now` is no other process's time); false: this process alone.
+   * only (a scripted `now` is no other process's time); false: this process alone, as
+   * `GRID_SHARE=process` says (this option, where given, decides).
    */
   share?: HostShare | false;
   /** How many requested zones besides the configured one the gauge reports, for good (default 8). */
@@ -114,7 +115,7 @@ function hostShare(
   lookupMs: number,
 ): HostShare | undefined {
   if (options.share !== undefined) return options.share === false ? undefined : options.share;
-  if (options.now !== undefined || !grid.apiKey) return undefined;
+  if (options.now !== undefined || !grid.apiKey || grid.share === 'process') return undefined;
   return new FileHostShare({
     dir: hostShareDir(),
     baseUrl: grid.baseUrl,

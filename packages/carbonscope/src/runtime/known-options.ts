@@ -17,6 +17,7 @@ const GRID = {
   timeoutMs: true,
   maxStaleMs: true,
   otherZoneLookupsPerHour: true,
+  share: true,
   fixedIntensity: true,
 } as const satisfies Record<keyof GridSettings, true>;
 

@@ -135,6 +135,17 @@ describe('Electricity Maps calls shared by the processes of a host (real process
     }
   });
 
+  // Only an option of createGridIntensity kept a process to its own cache: `carbonscope run`,
+  // `--import carbonscope/register` and the service read the environment alone, so their users
+  // could not (a CI job's test counting its calls to a stub, a tmp that must stay untouched).
+  it('GRID_SHARE=process keeps each process to its own calls, writing no folder', async () => {
+    const alone = { ...env, GRID_SHARE: 'process' };
+    await lookups(alone, 1);
+    await lookups(alone, 1);
+    expect(stub.callsTo(LATEST)).to.have.length(2);
+    expect(readdirSync(tmp).filter((n) => n.startsWith('carbonscope-grid-'))).to.deep.equal([]);
+  });
+
   it('keeps its files private, without the key, and ignores a corrupt one', async () => {
     await lookups(env, 1);
     const dir = join(tmp, readdirSync(tmp).find((n) => n.startsWith('carbonscope-grid-')) ?? '');
