@@ -1,5 +1,15 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { createHmac, randomBytes } from 'node:crypto';
+import {
+  link,
+  lstat,
+  mkdir,
+  open,
+  readFile,
+  rename,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { delay } from '../../real-timers.js';
@@ -12,6 +22,9 @@ const SKEW_MS = 60_000;
 const POLL_MS = 50;
 /** A file's mtime may round up past our clock's reading by this much: not a clock set back. */
 const CLOCK_GRAIN_MS = 1000;
+/** The folder's random secret, which with the key names the files (see FileHostShare). */
+const SALT_FILE = 'salt';
+const SALT_BYTES = 32;
 
 /**
  * The folder the processes of this user share: one per user (`uid`), so another user's
@@ -24,7 +37,7 @@ export function hostShareDir(base: string = tmpdir()): string {
 
 export interface FileHostShareOptions {
   dir: string;
-  /** The Electricity Maps base URL and key: only a hash of them names the files. */
+  /** The Electricity Maps base URL and key: only an HMAC of them names the files. */
   baseUrl: string;
   apiKey: string;
   /** Epoch ms. */
@@ -38,36 +51,33 @@ export interface FileHostShareOptions {
 /**
  * The host share as files in a private folder (0700, this user's, no link): one JSON file per
  * value, written whole to a temporary name and renamed over, so a reader sees the old file or
- * the new one, never half of one; the key is never written, its hash (with the base URL) names
- * the files. Anything unexpected (a folder of another owner, a corrupt file, a full disk) makes
+ * the new one, never half of one. The key is never written: an HMAC of it and the base URL,
+ * keyed by a random secret the folder keeps, names the files, so that a listing of the folder
+ * seen elsewhere (a CI artefact, a bug report) is no fingerprint to test a guessed key against;
+ * whoever can read the secret can read the process's environment too. Anything unexpected (a folder of another owner, a corrupt file, a full disk) makes
  * it a share with nothing in it: the process then asks the upstream as it would alone.
  */
 export class FileHostShare implements HostShare {
-  private readonly scope: string;
+  /** The files' names' prefix, for the folder (device and inode) it was made from. */
+  private named: { folder: string; scope: string } | undefined;
 
-  constructor(private readonly o: FileHostShareOptions) {
-    this.scope = createHash('sha256')
-      .update(o.baseUrl)
-      .update('\0')
-      .update(o.apiKey)
-      .digest('hex')
-      .slice(0, 24);
-  }
+  constructor(private readonly o: FileHostShareOptions) {}
 
   async read(key: string): Promise<SharedValue<unknown> | undefined> {
-    const body = await this.readJson(this.file(key));
+    const body = await this.readJson(key);
     if (!isObject(body) || typeof body.fetchedAt !== 'number' || !('value' in body)) return;
     if (!(body.fetchedAt <= this.o.now() + SKEW_MS)) return;
     return { value: body.value, fetchedAt: body.fetchedAt };
   }
 
   async write(key: string, value: unknown, fetchedAt: number): Promise<void> {
-    await this.writeJson(this.file(key), { fetchedAt, value });
+    await this.writeJson(key, { fetchedAt, value });
   }
 
   async lock(key: string): Promise<(() => Promise<void>) | undefined> {
-    if (!(await this.usable())) return async () => undefined;
-    const path = `${this.file(key)}.lock`;
+    const file = await this.file(key);
+    if (file === undefined) return async () => undefined;
+    const path = `${file}.lock`;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         await (await open(path, 'wx', 0o600)).close();
@@ -89,7 +99,9 @@ export class FileHostShare implements HostShare {
   }
 
   async waitFor(key: string, ms: number): Promise<void> {
-    const path = `${this.file(key)}.lock`;
+    const file = await this.file(key);
+    if (file === undefined) return;
+    const path = `${file}.lock`;
     // Counted in polls, not read off the wall clock: one set back while waiting would extend it.
     for (let polls = Math.ceil(ms / POLL_MS); polls > 0; polls--) {
       const there = await stat(path).then(
@@ -102,7 +114,7 @@ export class FileHostShare implements HostShare {
   }
 
   async held(): Promise<HeldZone | undefined> {
-    const body = await this.readJson(this.file('hold'));
+    const body = await this.readJson('hold');
     if (!isObject(body)) return;
     const { until, status, zone } = body;
     if (typeof until !== 'number' || typeof status !== 'number' || typeof zone !== 'string') return;
@@ -115,19 +127,56 @@ export class FileHostShare implements HostShare {
   async hold(held: HeldZone): Promise<void> {
     const now = await this.held();
     if (now !== undefined && now.until >= held.until) return;
-    await this.writeJson(this.file('hold'), held);
+    await this.writeJson('hold', held);
   }
 
-  private file(key: string): string {
-    return join(this.o.dir, `${this.scope}-${key}.json`);
+  /** The file of `key`, in a usable folder; else undefined (nothing read or written). */
+  private async file(key: string): Promise<string | undefined> {
+    const folder = await this.usable();
+    if (folder === undefined) return undefined;
+    if (this.named?.folder !== folder) {
+      const salt = await this.salt();
+      if (salt === undefined) return undefined;
+      const scope = createHmac('sha256', salt)
+        .update(this.o.baseUrl)
+        .update('\0')
+        .update(this.o.apiKey)
+        .digest('hex')
+        .slice(0, 24);
+      this.named = { folder, scope };
+    }
+    return join(this.o.dir, `${this.named.scope}-${key}.json`);
+  }
+
+  /** The folder's secret, made by the first process to need it: all then name files alike. */
+  private async salt(make = true): Promise<Buffer | undefined> {
+    const path = join(this.o.dir, SALT_FILE);
+    const found = await readFile(path).catch((err) => (code(err) === 'ENOENT' ? null : undefined));
+    if (found === null && make) {
+      const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      try {
+        await writeFile(temp, randomBytes(SALT_BYTES), { mode: 0o600, flag: 'wx' });
+        // Linked, not renamed: a link never replaces, so the first process's secret stands, whole.
+        await link(temp, path).catch((err) => {
+          if (code(err) !== 'EEXIST') throw err;
+        });
+      } catch {
+        return undefined;
+      } finally {
+        await unlink(temp).catch(() => undefined);
+      }
+      return this.salt(false);
+    }
+    return found?.length === SALT_BYTES ? found : undefined;
   }
 
   /**
-   * The folder, made private if new; one of another owner, or open to others, is not used.
+   * The folder (its device and inode), made private if new; one of another owner, or open to
+   * others, is not used.
    * Checked at each use (a lookup's, never a request's): a tmp cleaner may remove it, and
    * another user make one in its place, while the process lives.
    */
-  private async usable(): Promise<boolean> {
+  private async usable(): Promise<string | undefined> {
     try {
       await mkdir(this.o.dir, { mode: 0o700 }).catch((err) => {
         if (code(err) !== 'EEXIST') throw err;
@@ -135,14 +184,16 @@ export class FileHostShare implements HostShare {
       const s = await lstat(this.o.dir);
       const uid = process.getuid?.();
       const mine = uid === undefined || s.uid === uid;
-      return s.isDirectory() && mine && (s.mode & 0o077) === 0;
+      const usable = s.isDirectory() && mine && (s.mode & 0o077) === 0;
+      return usable ? `${s.dev}:${s.ino}` : undefined;
     } catch {
-      return false;
+      return undefined;
     }
   }
 
-  private async readJson(path: string): Promise<unknown> {
-    if (!(await this.usable())) return undefined;
+  private async readJson(key: string): Promise<unknown> {
+    const path = await this.file(key);
+    if (path === undefined) return undefined;
     try {
       return JSON.parse(await readFile(path, 'utf8')) as unknown;
     } catch {
@@ -150,8 +201,9 @@ export class FileHostShare implements HostShare {
     }
   }
 
-  private async writeJson(path: string, body: unknown): Promise<void> {
-    if (!(await this.usable())) return;
+  private async writeJson(key: string, body: unknown): Promise<void> {
+    const path = await this.file(key);
+    if (path === undefined) return;
     const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
       await writeFile(temp, JSON.stringify(body), { mode: 0o600, flag: 'wx' });

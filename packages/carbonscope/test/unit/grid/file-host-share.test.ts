@@ -1,4 +1,12 @@
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { FileHostShare, hostShareDir } from '../../../src/grid/host-share/index.js';
@@ -112,6 +120,25 @@ describe('FileHostShare', () => {
     expect(release).to.be.a('function');
     await s.waitFor('latest-DE', 200);
     await release?.();
+  });
+
+  // Named by a plain SHA-256 of the base URL and key, the files were a fingerprint of the key
+  // wherever a listing of the folder went (a CI artefact, a bug report): a key of a few
+  // characters, which the settings allow, found by trying them all, and any guess confirmed.
+  it("names its files by the folder's own secret: one key, other names in another folder", async () => {
+    const [one, two] = [hostShareDir(join(base, 'a')), hostShareDir(join(base, 'b'))];
+    mkdirSync(join(base, 'a'));
+    mkdirSync(join(base, 'b'));
+    for (const dir of [one, two]) await share(dir).write('latest-DE', { zone: 'DE' }, 1);
+    const names = (dir: string) => readdirSync(dir).filter((n) => n !== 'salt');
+    expect(names(one)).to.have.length(1);
+    expect(names(one)).to.not.deep.equal(names(two));
+    expect(statSync(join(one, 'salt')).mode & 0o777).to.equal(0o600);
+    // Another process on the folder names them as the first did.
+    expect(await share(one).read('latest-DE')).to.deep.equal({
+      value: { zone: 'DE' },
+      fetchedAt: 1,
+    });
   });
 
   it('ignores a corrupt file', async () => {
