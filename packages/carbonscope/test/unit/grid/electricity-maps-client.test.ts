@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import {
   createElectricityMapsClient,
   type ElectricityMapsClient,
+  type ElectricityMapsClientOptions,
   MAX_RATE_LIMIT_HOLD_MS,
   type RetryPolicy,
 } from '../../../src/grid/electricity-maps-client.js';
@@ -300,6 +301,18 @@ describe('grid: Electricity Maps client', () => {
     expect((await c.latest('DE')).carbonIntensity).to.equal(322);
   });
 
+  /** A client on the scripted clock whose host share's hold is `share`. */
+  function sharingClient(share: ElectricityMapsClientOptions['share']) {
+    return createElectricityMapsClient({
+      baseUrl: stub.url,
+      apiKey: KEY,
+      timeoutMs: 2000,
+      now: () => clock,
+      clock: () => clock,
+      share,
+    });
+  }
+
   // Written after the call failed, the hold was still on its way when a process waiting on this
   // one's lookup looked for it: that process spent a call to hear the same 429.
   it("writes a rate limit's hold to the host share before the call fails", async () => {
@@ -312,14 +325,7 @@ describe('grid: Electricity Maps client', () => {
         written.push(held);
       },
     };
-    const c = createElectricityMapsClient({
-      baseUrl: stub.url,
-      apiKey: KEY,
-      timeoutMs: 2000,
-      now: () => clock,
-      clock: () => clock,
-      share,
-    });
+    const c = sharingClient(share);
     const err = await failure(c.latest('DE'));
     expect(err.kind).to.equal('rate-limited');
     expect(written).to.deep.equal([{ until: clock + 120_000, status: 429, zone: 'DE' }]);
@@ -327,14 +333,7 @@ describe('grid: Electricity Maps client', () => {
 
   it("is held by the host share's hold without a call, saying whose it was", async () => {
     const held = { until: clock + 60_000, status: 401, zone: 'FR' };
-    const c = createElectricityMapsClient({
-      baseUrl: stub.url,
-      apiKey: KEY,
-      timeoutMs: 2000,
-      now: () => clock,
-      clock: () => clock,
-      share: { held: async () => held, hold: async () => undefined },
-    });
+    const c = sharingClient({ held: async () => held, hold: async () => undefined });
     const err = await failure(c.latest('DE'));
     expect(err.kind).to.equal('rate-limited');
     expect(err.retryAfterMs).to.equal(60_000);
