@@ -123,6 +123,7 @@ function hostShare(
     now: Date.now,
     maxHoldMs: MAX_RATE_LIMIT_HOLD_MS,
     lockStaleMs: lookupMs + 1000,
+    warn: (line) => options.logger.warn(line),
   });
 }
 

@@ -46,6 +46,8 @@ export interface FileHostShareOptions {
   maxHoldMs: number;
   /** A lock older than this is a process that died fetching: taken over. */
   lockStaleMs: number;
+  /** Where the one line goes that says why the folder is not used (once a process). */
+  warn?: (line: string) => void;
 }
 
 /**
@@ -60,6 +62,7 @@ export interface FileHostShareOptions {
 export class FileHostShare implements HostShare {
   /** The files' names' prefix, for the folder (device and inode) it was made from. */
   private named: { folder: string; scope: string } | undefined;
+  private warned = false;
 
   constructor(private readonly o: FileHostShareOptions) {}
 
@@ -183,12 +186,23 @@ export class FileHostShare implements HostShare {
       });
       const s = await lstat(this.o.dir);
       const uid = process.getuid?.();
-      const mine = uid === undefined || s.uid === uid;
-      const usable = s.isDirectory() && mine && (s.mode & 0o077) === 0;
-      return usable ? `${s.dev}:${s.ino}` : undefined;
-    } catch {
-      return undefined;
+      if (!s.isDirectory()) return this.refused('is not a folder');
+      if (uid !== undefined && s.uid !== uid) return this.refused(`is owned by uid ${s.uid}`);
+      if ((s.mode & 0o077) !== 0) return this.refused('is open to other users');
+      return `${s.dev}:${s.ino}`;
+    } catch (err) {
+      return this.refused(`cannot be made or read (${String(code(err) ?? err)})`);
     }
+  }
+
+  /** Nothing shared; said once, as an operator may mend it (remove the folder, free the disk). */
+  private refused(why: string): undefined {
+    if (this.warned) return undefined;
+    this.warned = true;
+    this.o.warn?.(
+      `grid host share: ${this.o.dir} ${why}: this process asks Electricity Maps alone, as if GRID_SHARE=process`,
+    );
+    return undefined;
   }
 
   private async readJson(key: string): Promise<unknown> {

@@ -14,9 +14,14 @@ import { tempDirUntilExit } from '../../helpers/temp-dir.js';
 
 const KEY = 'host-share-key-0123456789';
 
-function share(dir: string, now = () => 1_700_000_000_000): FileHostShare {
+function share(
+  dir: string,
+  now = () => 1_700_000_000_000,
+  warn?: (line: string) => void,
+): FileHostShare {
   return new FileHostShare({
     dir,
+    warn,
     baseUrl: 'https://api.electricitymaps.com/v3',
     apiKey: KEY,
     now,
@@ -64,6 +69,22 @@ describe('FileHostShare', () => {
     await s.write('latest-DE', { zone: 'DE' }, 1_700_000_000_000);
     expect(readdirSync(dir)).to.deep.equal([]);
     expect(await s.read('latest-DE')).to.equal(undefined);
+  });
+
+  // Refused without a word, a folder another user made first (or one left open to all) turned
+  // the share off for good: each process spent its own calls, and nothing said why.
+  it('says once, naming the folder, why it shares nothing there', async () => {
+    const dir = join(base, 'open');
+    mkdirSync(dir);
+    chmodSync(dir, 0o777);
+    const lines: string[] = [];
+    const s = share(dir, undefined, (line) => lines.push(line));
+    await s.write('latest-DE', { zone: 'DE' }, 1_700_000_000_000);
+    await s.read('latest-DE');
+    expect(lines).to.have.length(1);
+    expect(lines[0])
+      .to.include(dir)
+      .and.match(/open to other users/);
   });
 
   it('takes one lock per key, over a lock left by a process that died long ago', async () => {
