@@ -116,6 +116,9 @@ function hostShare(
 ): HostShare | undefined {
   if (options.share !== undefined) return options.share === false ? undefined : options.share;
   if (options.now !== undefined || !grid.apiKey || grid.share === 'process') return undefined;
+  // No uid (Windows): no owner and mode bits to keep the folder private, so nothing shared, and
+  // no warn line at each start saying so.
+  if (process.getuid === undefined) return undefined;
   return new FileHostShare({
     dir: hostShareDir(),
     baseUrl: grid.baseUrl,
