@@ -27,7 +27,9 @@ async function lookups(env: Record<string, string>, count: number): Promise<Read
   const runs = Array.from({ length: count }, async () => {
     const proc = spawn(process.execPath, [LOOKUP], {
       cwd: join(libraryRoot, 'test', 'fixtures', 'grid'),
-      env: childEnv(env),
+      // The suites run with GRID_SHARE=process (tools/fresh-tmpdir.sh); here the share is the
+      // subject, so it is on unless the test says otherwise.
+      env: childEnv({ GRID_SHARE: 'host', ...env }),
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: a cluster's workers end with their primary.
       detached: true,
