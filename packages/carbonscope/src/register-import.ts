@@ -12,9 +12,26 @@
 // takes register.js, since require() refuses a top-level await.
 import { createRequire } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
-import { registerUnsupported } from './supported-node.cjs';
 
-if (isMainThread && !registerUnsupported('import') && !loadedSynchronously()) await loadRest();
+if (isMainThread && !unsupported() && !loadedSynchronously()) await loadRest();
+
+/**
+ * Whether this Node is one register refuses, said in its one line. Required, on the main thread
+ * only: a static import made each worker thread load it too (register does nothing there), and a
+ * loader that serves the package from outside the disk gave an import of it no named exports.
+ * Where require() cannot reach it (such a loader) the check is left to what follows.
+ */
+function unsupported(): boolean {
+  try {
+    const load = createRequire(import.meta.url);
+    const { registerUnsupported } = load(
+      './supported-node.cjs',
+    ) as typeof import('./supported-node.cjs');
+    return registerUnsupported('import');
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Whether register-eager.js was require()d, or stands down: false where a module is not found
