@@ -125,7 +125,9 @@ describe("a cluster under Node's permission model (the real flags, this Node)", 
   let tmp: ReturnType<typeof tempDir>;
   let app: Spawned | undefined;
   beforeEach(() => {
-    tmp = tempDir('carbonscope-permission-tmp-');
+    // Short: a worker's socket is <tmp>/carbonscope-cluster-<pid>-<id>/<pid>.sock, which must fit
+    // a local socket's 107 bytes under npm test's own TMPDIR (this name made it 120 there).
+    tmp = tempDir('pm-');
   });
   afterEach(async () => {
     await app?.stop();
