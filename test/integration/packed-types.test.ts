@@ -85,7 +85,6 @@ declare const resizeAll: (images: string[]) => string[];
 declare const image: string;
 declare const images: string[];
 declare const train: () => void;
-declare const res: import('node:http').ServerResponse;
 `;
 
 /**
