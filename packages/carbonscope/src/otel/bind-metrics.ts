@@ -129,8 +129,14 @@ interface OperationSeries {
   readonly embodied: Recorder;
 }
 
+/** One operation's series measured and estimated, which share its embodied one. */
+interface SeriesPair {
+  measured?: OperationSeries;
+  estimated?: OperationSeries;
+  embodied: Recorder;
+}
 /** One operation's series per set of the application's attributes. */
-type AttributedSeries = Map<OperationAttributes, OperationSeries>;
+type AttributedPairs = Map<OperationAttributes, SeriesPair>;
 
 /**
  * The operation histograms per operation (of a bounded set) and per measured/estimated energy;
@@ -149,82 +155,51 @@ function operationRecorders(
 ) => OperationSeries {
   const energy = histogramOf(meter, METRICS.operationEnergy, local);
   const emissions = histogramOf(meter, METRICS.operationEmissions, local);
-  const byOperation = new Map<
-    string,
-    { measured?: OperationSeries; estimated?: OperationSeries; embodied: Recorder }
-  >();
+  // Per operation, its series without attributes (`plain`) and per set of the application's
+  // (interned and bounded, so keyed by the set object): an operation whose every request has
+  // attributes has no series without them, not one that counts nothing.
+  const byOperation = new Map<string, { plain?: SeriesPair; attributed: AttributedPairs }>();
   // The last operation's series: a sample settles its operations in the order they ended, in
   // runs of one route, and a repeat costs two comparisons instead of three hash lookups.
   let lastOperation: string | undefined;
   let lastEstimated = false;
   let last: OperationSeries | undefined;
-  // Apart from byOperation: an operation whose every request has attributes has no series
-  // without them, not one that counts nothing.
-  const attributed = new Map<string, [AttributedSeries, AttributedSeries]>();
-  const withAttributes = (
+  // carbonscope's labels first, the order a scrape shows them in; the application's keys are
+  // never carbonscope's (setAttributes refuses them). Made at first record only.
+  const find = (
     operation: string,
     estimated: boolean,
-    attributes: OperationAttributes,
+    own: OperationAttributes | undefined,
   ): OperationSeries => {
     const label = operations.label(operation);
-    let pair = attributed.get(label);
-    if (!pair) {
-      pair = [new Map(), new Map()];
-      attributed.set(label, pair);
+    let forOperation = byOperation.get(label);
+    if (!forOperation) {
+      forOperation = { attributed: new Map() };
+      byOperation.set(label, forOperation);
     }
-    // The sets are interned and bounded: one map per operation, keyed by the set object, finds
-    // its series; they are made at its first record only (no closure nor object per record).
-    const byAttributes = pair[estimated ? 1 : 0];
-    let series = byAttributes.get(attributes);
-    if (!series) {
-      series = attributedRecorders(label, estimated, attributes);
-      byAttributes.set(attributes, series);
-    }
-    return series;
-  };
-  // carbonscope's labels first, the order a scrape shows them in; the application's keys are
-  // never carbonscope's (setAttributes refuses them).
-  const attributedRecorders = (
-    label: string,
-    estimated: boolean,
-    own: OperationAttributes,
-  ): OperationSeries => ({
-    energy: energy({ 'carbonscope.operation': label, [ESTIMATED]: estimated, ...own }),
-    usage: emissions({
-      'carbonscope.operation': label,
-      [PHASE]: PHASES.usage,
-      [ESTIMATED]: estimated,
-      ...own,
-    }),
-    embodied: emissions({
-      'carbonscope.operation': label,
-      [PHASE]: PHASES.embodied,
-      [ESTIMATED]: true,
-      ...own,
-    }),
-  });
-  const find = (operation: string, estimated: boolean): OperationSeries => {
-    const label = operations.label(operation);
-    let pair = byOperation.get(label);
+    let pair = own === undefined ? forOperation.plain : forOperation.attributed.get(own);
     if (!pair) {
       pair = {
         embodied: emissions({
           'carbonscope.operation': label,
           [PHASE]: PHASES.embodied,
           [ESTIMATED]: true,
+          ...own,
         }),
       };
-      byOperation.set(label, pair);
+      if (own === undefined) forOperation.plain = pair;
+      else forOperation.attributed.set(own, pair);
     }
     const key = estimated ? 'estimated' : 'measured';
     let series = pair[key];
     if (!series) {
       series = {
-        energy: energy({ 'carbonscope.operation': label, [ESTIMATED]: estimated }),
+        energy: energy({ 'carbonscope.operation': label, [ESTIMATED]: estimated, ...own }),
         usage: emissions({
           'carbonscope.operation': label,
           [PHASE]: PHASES.usage,
           [ESTIMATED]: estimated,
+          ...own,
         }),
         embodied: pair.embodied,
       };
@@ -233,9 +208,9 @@ function operationRecorders(
     return series;
   };
   return (operation, estimated, attributes) => {
-    if (attributes !== undefined) return withAttributes(operation, estimated, attributes);
+    if (attributes !== undefined) return find(operation, estimated, attributes);
     if (last === undefined || operation !== lastOperation || estimated !== lastEstimated) {
-      last = find(operation, estimated);
+      last = find(operation, estimated, undefined);
       lastOperation = operation;
       lastEstimated = estimated;
     }
