@@ -265,8 +265,12 @@ export function createElectricityMapsClient(
    * a line once a zone, where it made the whole 24 h malformed; none readable is malformed still.
    */
   function withInstants<P extends { datetime: string }>(zone: string, all: P[]): P[] {
-    const readable = all.filter((p) => DATETIME.safeParse(p.datetime).success);
-    const dropped = all.find((p) => !DATETIME.safeParse(p.datetime).success);
+    const readable: P[] = [];
+    let dropped: P | undefined;
+    for (const p of all) {
+      if (DATETIME.safeParse(p.datetime).success) readable.push(p);
+      else dropped ??= p;
+    }
     if (!dropped) return readable;
     const shown = JSON.stringify(redactedExcerpt(dropped.datetime, secrets, 40));
     const what = `datetime without a UTC offset (${shown})`;
