@@ -159,9 +159,11 @@ export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => H
         "(a /proc mounted with subset=pid, as systemd's ProcSubset=pid does)";
     return listed;
   };
+  // Why the latest read failed: fromList's words where it is the reader (then always set).
+  const whyUnread = (): string => unread ?? `${path}: ${failure.code ?? 'no cpu line'}`;
   let baseline = readAtStart || (!useProc && fromList());
   // Why there is no baseline yet: the first read that gets through only makes one.
-  const noBaseline = baseline ? '' : (unread ?? `${path}: ${failure.code ?? 'no cpu line'}`);
+  const noBaseline = baseline ? '' : whyUnread();
   const unitsPerSecond = useProc ? USER_HZ : 1000;
   let prevActive = now.active;
   let prevTotal = now.total;
@@ -171,19 +173,17 @@ export function createHostCpuReader(options: HostCpuReaderOptions = {}): () => H
 
   return () => {
     if (!(useProc ? fromProc(now) : fromList())) {
-      if (!baseline) {
+      const why = whyUnread();
+      if (baseline) {
+        missed += 1;
+        options.onReadError?.(why);
+        // Marked, for the reports to say what rests on it: a new object only on a miss.
+        if (last) return { ...last, standIn: why };
+      } else {
         // /sys reads where /proc/stat does not (subset=pid): the sampler's floor models these.
         countOnline();
-        const why = unread ?? `${path}: ${failure.code ?? 'no cpu line'}`;
-        return { activeSeconds: 0, totalSeconds: 0, cpus, unread: why };
       }
-      missed += 1;
-      const why = useProc ? `${path}: ${failure.code ?? 'no cpu line'}` : `${unread}`;
-      options.onReadError?.(why);
-      // Marked, for the reports to say what rests on it: a new object only on a miss.
-      return last
-        ? { ...last, standIn: why }
-        : { activeSeconds: 0, totalSeconds: 0, cpus, unread: why };
+      return { activeSeconds: 0, totalSeconds: 0, cpus, unread: why };
     }
     if (!baseline) {
       // A delta needs two reads: this interval is as unread as those before it.
