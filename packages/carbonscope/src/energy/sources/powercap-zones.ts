@@ -1,5 +1,6 @@
 import { lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { errorCode } from '../../error-code.js';
 
 /** Reads a small sysfs file as text; injectable so tests can simulate EACCES and vanishing. */
 export type ReadText = (path: string) => string;
@@ -41,12 +42,6 @@ export interface UnnamedZone {
 export interface ZoneListing {
   zones: Map<string, PowercapZone>;
   unnamed: UnnamedZone[];
-}
-
-export function errorCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err
-    ? String((err as { code: unknown }).code)
-    : undefined;
 }
 
 /** A folder's entries; none where it cannot be listed (not a folder, gone, locked). */

@@ -1,12 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { elapsedText } from '../../elapsed-text.js';
+import { errorCode } from '../../error-code.js';
 import { FailureRun, FLAP_WINDOW_MS, spellText, tallyText } from '../../failure-run.js';
 import type { Logger } from '../../log.js';
 import { isRefusalCode, refusedReading } from '../../permission-refusal.js';
 import { cpuVendor } from './cpu-vendor.js';
 import {
-  errorCode,
   listPowercapZones,
   type PowercapZone,
   type ReadText,

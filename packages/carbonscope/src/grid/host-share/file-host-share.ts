@@ -12,6 +12,7 @@ import {
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { errorCode } from '../../error-code.js';
 import { delay } from '../../real-timers.js';
 import { ZONE_PATTERN } from '../../settings.js';
 import type { HeldZone } from '../errors.js';
@@ -86,7 +87,7 @@ export class FileHostShare implements HostShare {
         await (await open(path, 'wx', 0o600)).close();
         return () => unlink(path).catch(() => undefined);
       } catch (err) {
-        if (code(err) !== 'EEXIST') return async () => undefined;
+        if (errorCode(err) !== 'EEXIST') return async () => undefined;
         const since = await stat(path).then(
           (s) => s.mtimeMs,
           () => undefined,
@@ -154,14 +155,16 @@ export class FileHostShare implements HostShare {
   /** The folder's secret, made by the first process to need it: all then name files alike. */
   private async salt(make = true): Promise<Buffer | undefined> {
     const path = join(this.o.dir, SALT_FILE);
-    const found = await readFile(path).catch((err) => (code(err) === 'ENOENT' ? null : undefined));
+    const found = await readFile(path).catch((err) =>
+      errorCode(err) === 'ENOENT' ? null : undefined,
+    );
     if (found === null && make) {
       const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
       try {
         await writeFile(temp, randomBytes(SALT_BYTES), { mode: 0o600, flag: 'wx' });
         // Linked, not renamed: a link never replaces, so the first process's secret stands, whole.
         await link(temp, path).catch((err) => {
-          if (code(err) !== 'EEXIST') throw err;
+          if (errorCode(err) !== 'EEXIST') throw err;
         });
       } catch {
         return undefined;
@@ -182,7 +185,7 @@ export class FileHostShare implements HostShare {
   private async usable(): Promise<string | undefined> {
     try {
       await mkdir(this.o.dir, { mode: 0o700 }).catch((err) => {
-        if (code(err) !== 'EEXIST') throw err;
+        if (errorCode(err) !== 'EEXIST') throw err;
       });
       const s = await lstat(this.o.dir);
       const uid = process.getuid?.();
@@ -191,7 +194,7 @@ export class FileHostShare implements HostShare {
       if ((s.mode & 0o077) !== 0) return this.refused('is open to other users');
       return `${s.dev}:${s.ino}`;
     } catch (err) {
-      return this.refused(`cannot be made or read (${String(code(err) ?? err)})`);
+      return this.refused(`cannot be made or read (${String(errorCode(err) ?? err)})`);
     }
   }
 
@@ -230,8 +233,4 @@ export class FileHostShare implements HostShare {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function code(err: unknown): unknown {
-  return (err as { code?: unknown } | null)?.code;
 }
