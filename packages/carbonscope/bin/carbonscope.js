@@ -5,16 +5,16 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const main = new URL('../dist/src/cli/main.js', import.meta.url);
-// Before the command line loads: on a Node it cannot run on, it failed deep inside.
-const why = existsSync(main)
-  ? createRequire(import.meta.url)('../dist/src/supported-node.cjs').unsupportedNode()
-  : undefined;
-if (why !== undefined) {
-  process.stderr.write(`carbonscope: error: ${why}\n`);
-  process.exitCode = 1;
-} else if (existsSync(main)) {
-  await import(main.href);
-} else {
+if (!existsSync(main)) {
   process.stderr.write('carbonscope: the command line is not built yet: run `npm run build`\n');
   process.exitCode = 1;
+} else {
+  // Before the command line loads: on a Node it cannot run on, it failed deep inside.
+  const why = createRequire(import.meta.url)('../dist/src/supported-node.cjs').unsupportedNode();
+  if (why === undefined) {
+    await import(main.href);
+  } else {
+    process.stderr.write(`carbonscope: error: ${why}\n`);
+    process.exitCode = 1;
+  }
 }
