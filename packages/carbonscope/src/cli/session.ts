@@ -21,6 +21,7 @@ import {
 } from '../otel/optional-sdk.js';
 import { otlpTlsFileProblems, otlpTlsVariables } from '../otel/otlp-tls-files.js';
 import { type ReportingExporter, reportingFailures } from '../otel/push-failures.js';
+import { sdkResource } from '../otel/sdk-resource.js';
 import type { TlsVariables } from '../otel/tls-failure.js';
 import { Carbonscope } from '../runtime/carbonscope.js';
 import {
@@ -35,7 +36,6 @@ import { urlSecrets, withoutCredentials } from '../url-credentials.js';
 import { argvSecrets, type CommonOptions, UsageError } from './args.js';
 import { checkAppendable } from './csv.js';
 import { IntensityMix } from './intensity-mix.js';
-import { pushResource } from './push-resource.js';
 import { type RamUse, RamUseMean } from './report.js';
 import { unreadZoneWarning } from './unread-zone.js';
 
@@ -117,7 +117,9 @@ async function otlpPush(
   });
   const exporter = gated(results, () => open);
   const provider = new sdk.MeterProvider({
-    resource: pushResource(resources, attributes),
+    // As the OTel SDK makes one, the run's own attributes last: its service.instance.id keeps
+    // two runs at once two series even where OTEL_RESOURCE_ATTRIBUTES sets one for every process.
+    resource: sdkResource(resources, { 'service.name': 'carbonscope-cli' }, attributes),
     readers: [
       // A monitor's gauges push only what their callbacks observe now, as register's do.
       withCurrentGauges(
