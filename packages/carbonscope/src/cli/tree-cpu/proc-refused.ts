@@ -1,17 +1,12 @@
-import { closeSync, openSync, readdirSync } from 'node:fs';
-import { permissionRefusal } from '../../permission-refusal.js';
+import { refusedReading } from '../../permission-refusal.js';
 
 /**
- * Why Node's permission model keeps the tree's reader out of /proc (its listing, or a process's
- * stat file): the words and the flag to grant; undefined where it does not, or no permission
- * model runs. Any other failure is the reader's own to meet, as it always has.
+ * Why Node's permission model keeps the tree's reader out of /proc: the words and the flag to
+ * grant; undefined where it does not, or no permission model runs. Asked of the model itself,
+ * not by reading /proc once more before the reader reads it.
  */
 export function procRefused(): string | undefined {
-  try {
-    readdirSync('/proc');
-    closeSync(openSync('/proc/self/stat', 'r'));
-    return undefined;
-  } catch (err) {
-    return permissionRefusal(err, '/proc');
-  }
+  // Undefined where no permission model runs, though @types/node types it as always there.
+  const permission = process.permission as typeof process.permission | undefined;
+  return permission && !permission.has('fs.read', '/proc') ? refusedReading('/proc') : undefined;
 }
