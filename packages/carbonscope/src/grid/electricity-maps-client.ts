@@ -97,8 +97,9 @@ const FACTORS = 'lifecycle';
 /** Bodies this large are not what the documented endpoints return. */
 const MAX_BODY_BYTES = 1_000_000;
 
-// A token that is valid but whose plan does not cover the zone or endpoint: not a bad key.
-const NOT_ENTITLED = /Token unauthorized for zoneKey|Endpoint not available/i;
+// A token that is valid but whose plan does not cover the zone or endpoint: not a bad key. Users
+// quote `Request unauthorized for zoneKey=FR,requestType=...` (a 401) for it, others `Token ...`.
+const NOT_ENTITLED = /unauthorized for zoneKey|Endpoint not available/i;
 // Users report rate limiting answered as 401; the body is the only way to tell.
 const RATE_LIMITED = /rate.?limit|too many requests|quota/i;
 

@@ -209,6 +209,14 @@ describe('grid: Electricity Maps client', () => {
     ['401 token is invalid', 401, fixture('error-401-token-invalid.json'), 'unauthorized'],
     ['403 plain-text Access denied', 403, 'Access denied', 'unauthorized'],
     ['403 not entitled to the zone', 403, fixture('error-403-not-entitled.json'), 'not-entitled'],
+    // The body a plan without the zone or endpoint is answered with (the history and past
+    // endpoints on the free tier), as users quote it: a 401 that says "Request", not "Token".
+    [
+      '401 request unauthorized for the zone',
+      401,
+      fixture('error-401-request-unauthorized.json'),
+      'not-entitled',
+    ],
     [
       '401 endpoint not available',
       401,
