@@ -176,7 +176,14 @@ function onePerPackage(kept: readonly [string, Zone][]): [string, Zone][] {
 }
 
 /**
- * Finds the zones to sum for the host: psys alone when present (it covers the whole platform),
+ * A platform zone's name: `psys`, or `psys-N` where the package that reads it is not package 0
+ * (intel_rapl_common.c; on SPR the master package may be any). Only the master package's
+ * counter reads (the others read 0 and register none), so each zone is a platform of its own.
+ */
+const PSYS = /^psys(-\d+)?$/;
+
+/**
+ * Finds the zones to sum for the host: psys (or psys-N) alone when present (the whole platform),
  * else every package (or each die of it, `package-N-die-M`) plus its dram. core/uncore sit
  * inside their package and are never added. intel-rapl-mmio duplicates the MSR zones of the
  * same name: the MSR one is kept. `packageScope` (AMD, Hygon): die zones are one package's.
@@ -234,9 +241,9 @@ function discoverRapl(
     };
   };
 
-  const psys = withoutPsys ? [] : kept.filter(([key]) => key === 'psys');
+  const psys = withoutPsys ? [] : kept.filter(([key]) => PSYS.test(key));
   if (psys.length > 0)
-    return { domains: psys.map(([, z]) => domain(z, 'psys', 'system')), unnamed };
+    return { domains: psys.map(([key, z]) => domain(z, key, 'system')), unnamed };
 
   const out: RaplDomain[] = [];
   for (const [key, z] of kept) {

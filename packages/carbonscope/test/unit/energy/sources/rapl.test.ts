@@ -233,6 +233,46 @@ describe('energy/sources/rapl', () => {
     expect(readings[0].component).to.equal('system');
   });
 
+  it('psys named psys-1 (a master package other than 0, as on SPR): the platform zone alone', async () => {
+    // intel_rapl_common.c names a package's platform zone `psys-%d` when the package's id is
+    // over 0; only the master package's counter reads, so it is the one psys zone there is.
+    buildPowercapTree(dir, [
+      { dir: 'intel-rapl:0', name: 'package-0', energyUj: 100, maxUj: MAX },
+      { dir: 'intel-rapl:0:0', name: 'dram', energyUj: 100, maxUj: MAX },
+      { dir: 'intel-rapl:1', name: 'package-1', energyUj: 100, maxUj: MAX },
+      { dir: 'intel-rapl:1:0', name: 'dram', energyUj: 100, maxUj: MAX },
+      { dir: 'intel-rapl:2', name: 'psys-1', energyUj: 7_000, maxUj: MAX },
+    ]);
+    const rapl = createRaplSource({ root: dir, logger: captureLogger().logger });
+    expect(await rapl.probe()).to.deep.equal({ ok: true, detail: 'psys-1 (intel-rapl:2)' });
+    for (const z of ['intel-rapl:0', 'intel-rapl:0:0', 'intel-rapl:1', 'intel-rapl:1:0']) {
+      setEnergy(dir, z, 5_000_000);
+    }
+    setEnergy(dir, 'intel-rapl:2', 7_000 + 12_345_678);
+    const readings = rapl.sample(tick(1000));
+    expect(microjoules(readings)).to.deep.equal({ 'psys-1': 12_345_678 });
+    expect(readings[0].component).to.equal('system');
+  });
+
+  it('psys-1 unreadable: its packages and dram instead, and said', async () => {
+    buildPowercapTree(dir, [
+      { dir: 'intel-rapl:0', name: 'package-0', energyUj: 100, maxUj: MAX },
+      { dir: 'intel-rapl:0:0', name: 'dram', energyUj: 100, maxUj: MAX },
+      { dir: 'intel-rapl:1', name: 'psys-1', energyUj: 7_000, maxUj: MAX },
+    ]);
+    const psysPath = join(dir, 'intel-rapl:1', 'energy_uj');
+    const read: ReadText = (path) => {
+      if (path === psysPath) throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+      return readFileSync(path, 'latin1');
+    };
+    const rapl = createRaplSource({ root: dir, logger: captureLogger().logger, read });
+    const probe = await rapl.probe();
+    expect(probe.ok).to.equal(true);
+    expect(probe.ok && probe.detail).to.match(
+      /^package-0 \(intel-rapl:0\), dram-0 \(intel-rapl:0:0\); psys-1 \(intel-rapl:1\) left out/,
+    );
+  });
+
   it('wraparound: delta = (max_energy_range_uj - previous) + current, over a sequence', async () => {
     buildPowercapTree(dir, [
       { dir: 'intel-rapl:0', name: 'package-0', energyUj: 999_000, maxUj: 1_000_000 },
