@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
@@ -428,6 +428,109 @@ console.log(JSON.stringify({ registered: ${present} }));`,
       });
       expect(JSON.parse(stdout), esbuild.join(' ')).to.deep.equal({ registered: true });
       expect(stderr, esbuild.join(' ')).to.equal('');
+    }
+  });
+
+  // Node's single executable applications (SEA): one CommonJS script in a copy of the node
+  // binary, whose require() knows the built-in modules alone and whose import() of a package by
+  // name resolves from the working directory, never from the executable's folder or its script.
+  it('runs as a single executable application: metered, its own SDK inside exporting, a missing one named', async function () {
+    if (process.platform !== 'linux') this.skip(); // macOS and Windows must sign the copy
+    const dir = join(work, 'sea');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'sea', private: true }));
+    await npmInstallOrSay(
+      dir,
+      [
+        tarball,
+        '@opentelemetry/api@1.9',
+        '@opentelemetry/sdk-metrics@2',
+        '@opentelemetry/exporter-metrics-otlp-proto@0.223',
+        'esbuild@0.28',
+        'postject@1.0.0-alpha.6',
+      ],
+      INSTALL,
+    );
+    const busy = 'const t = Date.now(); while (Date.now() - t < 100);';
+    writeFileSync(
+      join(dir, 'registered.js'),
+      `require('carbonscope/register');
+const cs = require('carbonscope');
+cs.measure('job', () => { ${busy} }).then(({ footprint }) => {
+  console.log(JSON.stringify({ joules: footprint.joules }));
+  return cs.stop();
+});`,
+    );
+    writeFileSync(
+      join(dir, 'own-sdk.js'),
+      `const sdkMetrics = require('@opentelemetry/sdk-metrics');
+const { OTLPMetricExporter } = require('@opentelemetry/exporter-metrics-otlp-proto');
+const cs = require('carbonscope');
+const histograms = new cs.LocalHistograms(sdkMetrics, cs.SCOPE);
+const exporter = new OTLPMetricExporter();
+const reader = new sdkMetrics.PeriodicExportingMetricReader({
+  exporter,
+  metricProducers: [histograms.producer(exporter)],
+});
+const provider = new sdkMetrics.MeterProvider({ readers: [cs.withCurrentGauges(sdkMetrics, reader)] });
+new cs.CarbonscopeInstrumentation({ histograms }).setMeterProvider(provider);
+cs.measure('job', () => { ${busy} })
+  .then(({ footprint }) => console.log(JSON.stringify({ joules: footprint.joules })))
+  .then(() => cs.stop())
+  .then(() => provider.shutdown());`,
+    );
+    const seaOf = async (source: string): Promise<string> => {
+      const name = source.split('.')[0] ?? source;
+      const bundle = `${name}.cjs`;
+      const esbuild = [source, '--bundle', '--platform=node', '--format=cjs', '--log-level=error'];
+      await run(join(dir, 'node_modules', '.bin', 'esbuild'), [...esbuild, `--outfile=${bundle}`], {
+        cwd: dir,
+      });
+      const config = { main: bundle, output: `${name}.blob`, disableExperimentalSEAWarning: true };
+      writeFileSync(join(dir, `${name}.json`), JSON.stringify(config));
+      await run(process.execPath, ['--experimental-sea-config', `${name}.json`], { cwd: dir });
+      const exe = join(dir, 'bin', name);
+      mkdirSync(dirname(exe), { recursive: true });
+      copyFileSync(process.execPath, exe);
+      const fuse = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+      const postject = [exe, 'NODE_SEA_BLOB', config.output, '--sentinel-fuse', fuse];
+      await run(join(dir, 'node_modules', '.bin', 'postject'), postject, { cwd: dir });
+      return exe;
+    };
+    // Run from a folder with no node_modules, as a packaged service is.
+    const elsewhere = join(work, 'sea-elsewhere');
+    mkdirSync(elsewhere, { recursive: true });
+    const receiver = await otlpReceiver();
+    try {
+      const env = childEnv({
+        ENERGY_SOURCE: 'estimate',
+        CARBON_INTENSITY: '300',
+        OTEL_METRICS_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      });
+      const registered = await run(await seaOf('registered.js'), [], { cwd: elsewhere, env });
+      expect(JSON.parse(registered.stdout).joules).to.be.greaterThan(0);
+      expect(registered.stderr.trim().split('\n')).to.deep.equal([
+        'carbonscope: warning: metrics are not exported: OTEL_METRICS_EXPORTER=otlp needs ' +
+          '@opentelemetry/sdk-metrics, @opentelemetry/resources, ' +
+          '@opentelemetry/exporter-metrics-otlp-proto, which a single executable application ' +
+          `imports from its working directory (${elsewhere}), not from its own file: start the ` +
+          'SDK in your bundle, with CarbonscopeInstrumentation (carbonscope\'s README, "In your ' +
+          'build"), or install them there',
+      ]);
+      expect(receiver.received).to.have.length(0);
+      const own = await run(await seaOf('own-sdk.js'), [], { cwd: elsewhere, env });
+      expect(JSON.parse(own.stdout).joules).to.be.greaterThan(0);
+      expect(own.stderr).to.equal('');
+      const point = receiver.pushes
+        .map((push) =>
+          histogramPoint(push.body, 'carbonscope.operation.energy', 'carbonscope.operation', 'job'),
+        )
+        .find((p) => p !== undefined);
+      expect(point?.count).to.equal(1);
+      expect(point?.sum).to.be.greaterThan(0);
+    } finally {
+      await receiver.close();
     }
   });
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Env, quotedSetting, SettingsError } from '../settings.js';
+import { inSingleExecutable } from '../single-executable.js';
 import { type AgentFactory, exportsWithin, OwnRequests } from './export-deadline.js';
 import { MAX_TIMEOUT_MS, otlpExporterTimeout } from './export-times.js';
 import { exporterAgentOptions } from './last-push-agent.js';
@@ -73,6 +74,21 @@ function withNames(namespace: Record<string, unknown>): unknown {
     : namespace;
 }
 
+/**
+ * What a single executable application is told of packages it lacks: `npm install` beside the
+ * executable does not reach them, since its import() resolves from the working directory, and
+ * a packaged service has no node_modules. undefined elsewhere (npm install says it all).
+ */
+function missingInExecutable(packages: readonly string[], what: string): string | undefined {
+  if (!inSingleExecutable()) return undefined;
+  return (
+    `${what} needs ${packages.join(', ')}, which a single executable application imports from ` +
+    `its working directory (${process.cwd()}), not from its own file: start the SDK in your ` +
+    `bundle, with CarbonscopeInstrumentation (carbonscope's README, "In your build"), or ` +
+    'install them there'
+  );
+}
+
 /** Imports every package or throws one MissingSdkError naming all that are missing. */
 export async function importAll<T extends unknown[]>(
   names: { [K in keyof T]: string },
@@ -85,7 +101,7 @@ export async function importAll<T extends unknown[]>(
     const r = results[i];
     return r.status === 'rejected' && notFound(r.reason, name);
   });
-  if (missing.length) throw new MissingSdkError(missing, what);
+  if (missing.length) throw new MissingSdkError(missing, what, missingInExecutable(missing, what));
   return results.map((r) => {
     if (r.status === 'rejected') throw r.reason;
     return r.value;
