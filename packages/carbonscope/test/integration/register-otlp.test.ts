@@ -104,6 +104,38 @@ describe('--import carbonscope/register pushing OTLP (its own SDK)', function ()
     expect(app.stderr.join('\n')).to.not.match(/error/i);
   });
 
+  // Services run hardened (README "Runtimes"): nothing register or its exporter does generates
+  // code from a string, reaches a prototype through __proto__, writes an intrinsic or calls a
+  // deprecated API (a throw under --throw-deprecation, in a request or a push alike).
+  it('pushes the same under hardened Node flags, and causes no warning', async () => {
+    const hardened = [
+      '--disallow-code-generation-from-strings',
+      '--frozen-intrinsics',
+      '--disable-proto=throw',
+      '--pending-deprecation',
+      '--throw-deprecation',
+      '--trace-warnings',
+      // --frozen-intrinsics' own notice, which says it is experimental.
+      '--disable-warning=ExperimentalWarning',
+    ];
+    app = await startRegisterApp(receiver.url, {
+      OTEL_METRIC_EXPORT_INTERVAL: '300',
+      NODE_OPTIONS: hardened.join(' '),
+    });
+    await traffic(app.base);
+    await waitFor(
+      'a push with every operation served',
+      () => allServed(receiver.pushes.at(-1)?.body),
+      15_000,
+    ).catch(() => {
+      throw new Error(
+        `no push counted every request (${receiver.pushes.length} pushes; stderr: ${app?.stderr.join('\n')})`,
+      );
+    });
+    expectServed(receiver.pushes.at(-1)?.body);
+    expect(app.stderr.filter((line) => /warn|deprecat|error/i.test(line))).to.deep.equal([]);
+  });
+
   // Both documented ways in at once: register joins the provider NodeSDK hands the
   // instrumentation. Each bound, every request was counted twice.
   it('beside CarbonscopeInstrumentation in the same SDK: each request counted once, one warning', async () => {
