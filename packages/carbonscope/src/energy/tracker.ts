@@ -197,6 +197,13 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private shared = 0;
   private sharedAt = 0;
 
+  /**
+   * What the operations reported at once beyond MAX_UNSETTLED got of the interval now running,
+   * at the last interval's price: the sample takes it out of what it shares among the rest, so
+   * the operations get no more than the process used.
+   */
+  private advancedJoules = 0;
+  private advancedEmbodied = 0;
   /** Joules per unit of weight in the last interval: the price of provisional figures. */
   private price = 0;
   /** Embodied grams per unit of weight in the last interval, likewise. */
@@ -401,8 +408,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     // The operations' part of the interval: of its energy, and by the same share (the same
     // weights below) of the process's embodied emissions, so M follows what charges E.
     const opsShare = busy > 0 ? withOps / busy : 0;
-    const opsJoules = joules * opsShare;
-    const opsEmbodied = embodied * opsShare;
+    const opsJoules = Math.max(joules * opsShare - this.advancedJoules, 0);
+    const opsEmbodied = Math.max(embodied * opsShare - this.advancedEmbodied, 0);
+    this.advancedJoules = 0;
+    this.advancedEmbodied = 0;
 
     let total = 0;
     let requests = 0;
@@ -524,10 +533,19 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const atOnce = this.stopped || this.ended.length >= MAX_UNSETTLED;
     const footprint =
       kept || atOnce || this.finishListeners.all.length > 0 ? this.provisional(op) : undefined;
-    if (atOnce) this.reportNow(op.context, op, footprint as OperationFootprint);
-    else this.pend(op, kept);
+    if (atOnce) {
+      if (!this.stopped) this.advance(op, footprint as OperationFootprint);
+      this.reportNow(op.context, op, footprint as OperationFootprint);
+    } else this.pend(op, kept);
     this.told(op, footprint);
     return footprint;
+  }
+
+  /** What `op`, reported at once beyond MAX_UNSETTLED, got of the interval now running. */
+  private advance(op: TrackedOperation, footprint: OperationFootprint): void {
+    const earlier = op.accrued ?? NOTHING_ACCRUED;
+    this.advancedJoules += footprint.joules - earlier.joules;
+    this.advancedEmbodied += footprint.embodiedGrams - earlier.embodiedGrams;
   }
 
   /**

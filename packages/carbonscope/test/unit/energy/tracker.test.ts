@@ -1403,6 +1403,26 @@ describe('operation tracker', () => {
     expect(ended).to.have.length(MAX_UNSETTLED + 1);
   });
 
+  it('gives the operations no more than the process used where some went beyond MAX_UNSETTLED', () => {
+    // A batch's loop that never yields: every row ends before the next sample. Those past the
+    // bound are reported at once at the last interval's price; the sample after shares what is
+    // left of its energy among the rest, so the figures add up to the process's, not more.
+    const { clock, tracker, ended, sample } = setup();
+    tracker.begin('warm').end();
+    clock.advance(1000);
+    sample(1); // 1 J for 1 s of 'warm': 1 mJ a busy ms
+    const rows = MAX_UNSETTLED + 20_000;
+    for (let i = 0; i < rows; i++) {
+      const op = tracker.begin('row');
+      clock.advance(0.1);
+      op.end();
+    }
+    sample(4);
+    const rowJoules = ended.slice(1).reduce((sum, f) => sum + f.joules, 0);
+    expect(ended).to.have.length(rows + 1);
+    expect(rowJoules).to.be.closeTo(4, 1e-6);
+  });
+
   it('drops from sharing an operation never ended once older than the maximum age; reports it at its end', async () => {
     const { clock, tracker, ended, sample } = setup('wall', undefined, { maxOperationAgeMs: 2000 });
     const drops: DroppedOperation[] = [];
