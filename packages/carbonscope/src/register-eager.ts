@@ -9,10 +9,10 @@ import cluster from 'node:cluster';
 import { isMainThread } from 'node:worker_threads';
 import { appGoesOn, hideNextBeforeExit } from './before-exit.js';
 import { pushBeforeUnaskedDisconnect } from './cluster-worker-end.js';
-import type { OperationFootprint } from './energy/index.js';
 import { heldUntilSettled } from './hold.js';
 import { installRouteResolvers } from './http/frameworks/index.js';
 import { type Attached, attachToOtel, pushesAnywhere } from './otel/attach.js';
+import type { SettledFigures } from './otel/bind-metrics.js';
 import { announcePrimary } from './otel/cluster-exposition.js';
 import { sdkResolves } from './otel/optional-sdk.js';
 import {
@@ -31,6 +31,7 @@ import type { Carbonscope } from './runtime/carbonscope.js';
 import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
 import { defaultLogger } from './runtime/default-logger.js';
 import { settingsAsRead, settingsSetLaterTeller } from './settings-set-later.js';
+import { SettledEarly } from './settled-early.js';
 import { tellUnpushedAtExit } from './unpushed-exit.js';
 
 const logger = defaultLogger(process.env);
@@ -47,40 +48,40 @@ let attached: Attached | undefined;
 /** True once the last push (the stop's) ended, delivered or not: its failure is told apart. */
 let lastPushEnded = false;
 
-/** At most this many footprints wait for register's binding (the first 0.1 s or so). */
-const MAX_SETTLED_EARLY = 10_000;
+/**
+ * At most this many footprints wait for register's binding (the first 0.1 s or so, longer where
+ * the application's loop never yields): what the tracker can hand over at its first sample (its
+ * 65,536 unsettled) and as many again reported at once before it, 7 MB at most (see
+ * SettledEarly).
+ */
+const MAX_SETTLED_EARLY = 262_144;
 
 /**
  * The footprints settled until register binds its instruments: the first sample settles what
  * ended before it, and register chooses where to export only after that sample's listeners ran.
- * take() hands them over once, for recording, and stops collecting; discard() only stops. What
- * was over the bound is said at take(): the pushed counts fall short of what the script did.
+ * replay() hands them over once, for recording, and stops collecting; discard() only stops. What
+ * was over the bound is said at replay(): the pushed counts fall short of what the script did.
  */
 function settledUntilBound(cs: Carbonscope): {
-  take(): OperationFootprint[];
+  replay(record: (footprint: SettledFigures) => void): void;
   discard(): void;
 } {
-  let settled: OperationFootprint[] = [];
-  let dropped = 0;
-  const off = cs.onEnd((footprint) => {
-    if (settled.length < MAX_SETTLED_EARLY) settled.push(footprint);
-    else dropped++;
-  });
+  const settled = new SettledEarly(MAX_SETTLED_EARLY);
+  const off = cs.onEnd((footprint) => settled.add(footprint));
   const discard = () => {
     off();
-    settled = [];
-    dropped = 0;
+    settled.clear();
   };
   return {
-    take: () => {
-      const taken = settled;
+    replay: (record) => {
+      const { dropped } = settled;
       if (dropped > 0) {
         logger.warn(
           `carbonscope/register: ${dropped} operations that ended before the exporter was chosen are not in the metrics (the first ${MAX_SETTLED_EARLY} are)`,
         );
       }
-      discard();
-      return taken;
+      off();
+      settled.replay(record);
     },
     discard,
   };
@@ -148,7 +149,7 @@ async function attachAtFirstSample(
   // for these. Asked again later, for those whose loading or config took longer.
   tellSetLater();
   askAgainLater(tellSetLater);
-  const otel = await attachToOtel(cs, process.env, logger, { settledBefore: early.take });
+  const otel = await attachToOtel(cs, process.env, logger, { settledBefore: early.replay });
   attached = otel;
   // Exporting nowhere, nothing took them.
   early.discard();

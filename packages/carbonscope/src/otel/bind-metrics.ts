@@ -68,7 +68,7 @@ export interface BindMetricsOptions {
    * The footprints settled before this binding, recorded first: register binds once it has
    * chosen where to export, at the first sample, which settles what ended before it.
    */
-  settledBefore?: () => readonly OperationFootprint[];
+  settledBefore?: (record: (footprint: SettledFigures) => void) => void;
   /**
    * What another provider pushed of these figures (carbonscope's own, before the application's
    * SDK started): its counters observe their totals less these, or a collector, which adds
@@ -76,6 +76,12 @@ export interface BindMetricsOptions {
    */
   pushedBefore?: PushedBefore;
 }
+
+/** What the operation histograms record of a settled footprint. */
+export type SettledFigures = Pick<
+  OperationFootprint,
+  'operation' | 'estimated' | 'attributes' | 'joules' | 'grams' | 'embodiedGrams'
+>;
 
 /** Where one histogram's values go for one attribute set: found once, then recorded into. */
 export type Recorder = (value: number) => void;
@@ -319,13 +325,13 @@ export function bindMetrics(
   });
 
   // Energy is recorded settled; request counts and latency as requests end.
-  const record = (footprint: OperationFootprint) => {
+  const record = (footprint: SettledFigures) => {
     const series = seriesOf(footprint.operation, footprint.estimated, footprint.attributes);
     series.energy(footprint.joules);
     series.usage(footprint.grams);
     series.embodied(footprint.embodiedGrams);
   };
-  for (const footprint of options.settledBefore?.() ?? []) record(footprint);
+  options.settledBefore?.(record);
   detach.push(cs.onEnd(record));
   if (recordHttp) {
     detach.push(cs.onRequestEnd(recordHttp.request), cs.onEarlyAnswer(recordHttp.early));

@@ -906,19 +906,37 @@ process.exit(0);`;
     expect(operationPoint(receiver.pushes[0]?.body, 'job')?.count).to.equal(1);
   });
 
-  // register keeps at most 10,000 footprints until it binds its instruments; the rest went by
-  // unrecorded without a word, the pushed counts short of what the script did.
-  it('says how many operations it could not keep until it bound its instruments', async () => {
-    const body = `for (let i = 0; i < 10_050; i++) track('job', () => i);
+  // A batch whose loop tracks each row from its first line, never yielding: the meter's first
+  // sample, and register's choice of exporter after it, come once the loop is done, and every
+  // row ended before. 10,000 were kept, the first ones reported at once (provisional, 0 J: past
+  // the tracker's 65,536 unsettled and before any price), and the 65,536 the sample settled with
+  // the interval's energy went unrecorded: 100,000 rows pushed as 10,000, at 0 J.
+  it('records every row of a loop that tracked 100,000 before the exporter was chosen', async () => {
+    const body = `for (let i = 0; i < 100_000; i++) track('row', () => i);
 setTimeout(() => console.log('done'), 400);`;
     const r = await runBeforeFirstSample(['track'], body, receiver.url);
     const all = r.stderr.join('\n');
     expect(r.code, all).to.equal(0);
     expect(receiver.pushes, all).to.have.length(1);
-    expect(operationPoint(receiver.pushes[0]?.body, 'job')?.count).to.equal(10_000);
+    const rows = operationPoint(receiver.pushes[0]?.body, 'row');
+    expect(rows?.count, all).to.equal(100_000);
+    expect(rows?.sum, all).to.be.greaterThan(0);
+    expect(r.stderr.filter((l) => l.includes('not in the metrics'))).to.deep.equal([]);
+  });
+
+  // register keeps at most 262,144 footprints until it binds its instruments; the rest went by
+  // unrecorded without a word, the pushed counts short of what the script did.
+  it('says how many operations it could not keep until it bound its instruments', async () => {
+    const body = `for (let i = 0; i < 262_194; i++) track('job', () => i);
+setTimeout(() => console.log('done'), 400);`;
+    const r = await runBeforeFirstSample(['track'], body, receiver.url);
+    const all = r.stderr.join('\n');
+    expect(r.code, all).to.equal(0);
+    expect(receiver.pushes, all).to.have.length(1);
+    expect(operationPoint(receiver.pushes[0]?.body, 'job')?.count).to.equal(262_144);
     const told = r.stderr.filter((l) => l.includes('not in the metrics'));
     expect(told, all).to.deep.equal([
-      'carbonscope: warning: carbonscope/register: 50 operations that ended before the exporter was chosen are not in the metrics (the first 10000 are)',
+      'carbonscope: warning: carbonscope/register: 50 operations that ended before the exporter was chosen are not in the metrics (the first 262144 are)',
     ]);
   });
 
