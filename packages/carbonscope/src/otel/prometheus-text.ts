@@ -4,6 +4,7 @@ import {
   prometheusLabelName,
   sanitizedPrometheusName,
 } from '../metrics/index.js';
+import { classicBuckets } from './exponential-buckets.js';
 import { ExpositionBuffer } from './exposition-buffer.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
@@ -230,6 +231,7 @@ export class PrometheusText {
       case DataPointType.GAUGE:
         return 'gauge';
       case DataPointType.HISTOGRAM:
+      case DataPointType.EXPONENTIAL_HISTOGRAM:
         return 'histogram';
       default:
         return 'untyped';
@@ -272,6 +274,12 @@ export class PrometheusText {
         const series = this.seriesBytes(lines, point.attributes, true);
         this.histogram(series, this.bucketEnds(lines, point.value), point.value, out);
       }
+    } else if (metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM) {
+      for (const point of metric.dataPoints) {
+        const series = this.seriesBytes(lines, point.attributes, true);
+        const value = classicBuckets(point.value);
+        this.histogram(series, this.bucketEnds(lines, value), value, out);
+      }
     } else if (
       metric.dataPointType === DataPointType.SUM ||
       metric.dataPointType === DataPointType.GAUGE
@@ -282,9 +290,9 @@ export class PrometheusText {
         out.newline();
       }
     } else {
-      diag.error(
-        `Unrecognizable DataPointType: ${metric.dataPointType} for metric "${lines.name}"`,
-      );
+      // Every type the SDK has is above: a bridge's own kind of point may still come.
+      const type = (metric as { dataPointType: unknown }).dataPointType;
+      diag.error(`Unrecognizable DataPointType: ${String(type)} for metric "${lines.name}"`);
     }
   }
 
