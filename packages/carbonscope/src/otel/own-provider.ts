@@ -39,6 +39,7 @@ import {
 } from './export-times.js';
 import { acceptsGzip, gzipExposition } from './exposition-encoding.js';
 import { apiGlobals } from './global-registration.js';
+import { histogramAggregationNote } from './histogram-aggregation.js';
 import { type LastPush, otlpLastPush } from './last-push.js';
 import { LocalHistograms } from './local-histograms.js';
 import { oneLine } from './one-line.js';
@@ -426,6 +427,8 @@ export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnPro
     logger.warn(line);
   }
   if (otlp) for (const line of otlpTlsFileProblems(env, 'METRICS')) logger.warn(line);
+  const aggregation = otlp ? histogramAggregationNote(env) : undefined;
+  if (aggregation) logger.warn(aggregation);
   const [sdk, resources] = await importSdk(
     `OTEL_METRICS_EXPORTER=${exporters.join(',')}`,
     exporterPackages(exporters, env),

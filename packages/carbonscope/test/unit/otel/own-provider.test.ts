@@ -125,6 +125,24 @@ describe("register's own meter provider: a gauge's series are what its callback 
     ]);
   });
 
+  // The OTel spec's variable for an OTLP exporter's histograms; OTel JS's exporter does not read
+  // it, and carbonscope's histograms have buckets of their own: they were pushed explicit
+  // without a word to the user who asked for exponential ones.
+  it('says once that its histograms stay explicit under an exponential default aggregation', async () => {
+    const variable = 'OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION';
+    const lines = await otlpStartWarnings({ [variable]: 'base2_exponential_bucket_histogram' });
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(
+      /^carbonscope: warning: OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION=base2_exponential_bucket_histogram: carbonscope's histograms are pushed with explicit buckets/,
+    );
+    const unknown = await otlpStartWarnings({ [variable]: 'base2' });
+    expect(unknown).to.deep.equal([
+      `carbonscope: warning: ${variable}: unknown value "base2" ignored (expected explicit_bucket_histogram or base2_exponential_bucket_histogram)\n`,
+    ]);
+    expect(await otlpStartWarnings({ [variable]: 'explicit_bucket_histogram' })).to.deep.equal([]);
+    expect(await otlpStartWarnings({ [variable]: '' })).to.deep.equal([]);
+  });
+
   // A stderr line that wraps reads as two, the second with no `carbonscope:` to say whose.
   it("says why a collection failed in one line, with the settings' secrets masked", async () => {
     const lines: string[] = [];
