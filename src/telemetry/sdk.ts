@@ -23,6 +23,7 @@ import { type IMetricReader, PeriodicExportingMetricReader } from '@opentelemetr
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import {
   envSecretsOf,
+  histogramAggregationNote,
   installMaskingDiag,
   LocalHistograms,
   otlpExporterTimeout,
@@ -149,6 +150,9 @@ async function otlpReader(
   const what = 'OTEL_EXPORTER_OTLP_ENDPOINT';
   const timeout = otlpExporterTimeout(env, exportTimeoutMillis);
   const exporter = await otlpMetricExporter(env, what, undefined, timeout);
+  // Its histograms are the library's, pushed with their own buckets whatever this asks.
+  const aggregation = histogramAggregationNote(env);
+  if (aggregation) logger.warn(aggregation);
   // The SDK's handler of a failed push is silent without OTEL_LOG_LEVEL: say it in the log.
   const reporting = reportingPushFailures(exporter, env, logger);
   // The exporter retried a refused connection a second apart until the shutdown's grace was

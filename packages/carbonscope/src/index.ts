@@ -209,6 +209,7 @@ export {
   type PeriodicTimes,
   periodicTimes,
 } from './otel/export-times.js';
+export { histogramAggregationNote } from './otel/histogram-aggregation.js';
 export {
   CarbonscopeInstrumentation,
   type CarbonscopeInstrumentationConfig,

@@ -315,6 +315,28 @@ describe("the app's telemetry, started with NodeSDK or its own meter provider", 
     }
   });
 
+  // The service's histograms are the library's, with their own buckets: they were pushed
+  // explicit without a word to the user who asked for exponential ones.
+  it('says that its histograms stay explicit under an exponential default aggregation', async () => {
+    const { stdout, stderr } = await telemetryChildOutput(
+      {
+        OTEL_TRACES_EXPORTER: 'none',
+        // Nothing listens there; the test ends before the first push.
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9',
+        OTEL_METRIC_EXPORT_INTERVAL: '60000',
+        OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION:
+          'base2_exponential_bucket_histogram',
+      },
+      'return 0;',
+      '{ otlpMetricsEnabled: true }',
+    );
+    const said = `${stdout}\n${stderr}`
+      .split('\n')
+      .filter((line) => line.includes('OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION'));
+    expect(said).to.have.length(1);
+    expect(said[0]).to.include("carbonscope's histograms are pushed with explicit buckets");
+  });
+
   // The SDK refuses an export timeout over the interval, and the timeout's default (30 s) is
   // over a usual short interval: the service exited 1 at start with OTEL_METRIC_EXPORT_INTERVAL=5000.
   for (const [label, tracing] of [
