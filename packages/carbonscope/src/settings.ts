@@ -37,7 +37,9 @@ export class SettingsError extends Error {
   }
 }
 
+/** A zone as CARBON_ZONE takes it: Electricity Maps' (`FR`, `US-CAL-CISO`), upper case. */
 export const ZONE_PATTERN = /^[A-Z]{2}(-[A-Z0-9]+)*$/;
+/** What ENERGY_SOURCE takes: a meter, `estimate` (from CPU use), or `auto` (what the host has). */
 export const ENERGY_SOURCES = [
   'auto',
   'rapl',
@@ -50,6 +52,7 @@ export const ENERGY_SOURCES = [
 export const ATTRIBUTION_MODES = ['dynamic', 'proportional'] as const;
 /** Whose cache an Electricity Maps value goes to: the host's processes on the key, or this one's. */
 export const GRID_SHARE_MODES = ['host', 'process'] as const;
+/** How an operation's share of the process's energy is weighed (ENERGY_OPERATION_ATTRIBUTION). */
 export const OPERATION_ATTRIBUTION_MODES = ['calibrated', 'exact', 'wall'] as const;
 
 export type Env = Record<string, string | undefined>;

@@ -10,6 +10,7 @@ import { shownValue } from '../shown-value.js';
 export const SECONDS_PER_YEAR = 365.25 * 86_400;
 const HOURS_PER_YEAR = SECONDS_PER_YEAR / 3600;
 
+/** The hardware profiles EMBODIED_PROFILE takes, each a set of sourced figures. */
 export const EMBODIED_PROFILES = ['server', 'laptop', 'cloud-vcpu'] as const;
 export type EmbodiedProfile = (typeof EMBODIED_PROFILES)[number];
 

@@ -131,6 +131,10 @@ export interface HeldZone {
   zone: string;
 }
 
+/**
+ * Electricity Maps (or another intensity service) did not give a value: `kind` says why, for
+ * the logs and the fallback; never carries the API key.
+ */
 export class UpstreamError extends Error {
   constructor(
     readonly kind: UpstreamErrorKind,

@@ -209,6 +209,10 @@ function readBounded(file: string): string {
   }
 }
 
+/**
+ * One LLM data file (the bundled tables, or your extra models file; a bare array is a list of
+ * models), read and checked: a ModelDataError names the file and the entry at fault.
+ */
 export function readDataFile(file: string): ParsedFile {
   let json: unknown;
   try {

@@ -100,10 +100,12 @@ export const METHOD = {
   gpu: { gwp: 273, adpe: 0.00895, pe: 3721 },
 } as const;
 
+/** True where the figure is a range (`{ min, max }`), as EcoLogits gives an uncertain one. */
 export function isRange(value: ValueOrRange): value is Range {
   return typeof value !== 'number';
 }
 
+/** The figure as a range; a single number is its own min and max. */
 export function toRange(value: ValueOrRange): Range {
   return typeof value === 'number' ? { min: value, max: value } : value;
 }

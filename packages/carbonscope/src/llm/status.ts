@@ -10,6 +10,7 @@ export interface StatusMessage {
   message: string;
 }
 
+/** EcoLogits' warnings, by code, with its own words. */
 export const WARNING_MESSAGES = {
   'model-arch-not-released':
     'The model architecture has not been released, expect lower precision.',
@@ -23,8 +24,10 @@ export const WARNING_MESSAGES = {
 } as const;
 
 export type WarningCode = keyof typeof WARNING_MESSAGES;
+/** The codes of WARNING_MESSAGES. */
 export const WARNING_CODES = Object.keys(WARNING_MESSAGES) as [WarningCode, ...WarningCode[]];
 
+/** The warning of `code`, as an impacts output lists it. */
 export function warning(code: WarningCode): StatusMessage {
   return { code, message: WARNING_MESSAGES[code] };
 }

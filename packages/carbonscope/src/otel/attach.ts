@@ -20,6 +20,7 @@ import { restartRefusedExporters, unservedAfterHandOver } from './refused-export
 import { SCOPE } from './scope.js';
 import { bindMetricsOnce, bindWithItsCode } from './shared-binding.js';
 
+/** The instrumentation scope carbonscope's meter and instruments are named by (SCOPE.name). */
 export const SCOPE_NAME = SCOPE.name;
 
 export interface Attached {
