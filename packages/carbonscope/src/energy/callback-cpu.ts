@@ -1,8 +1,9 @@
 import { type AsyncHook, AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { setImmediate } from '../real-timers.js';
+import { type PoolAccount, PoolWork } from './pool-work.js';
 
 /** What the callback clock charges: the CPU of one operation's callbacks. */
-export interface CpuAccount {
+export interface CpuAccount extends PoolAccount {
   busyMs: number;
   /** Its callbacks while measuring, and how many of them took over from another owner. */
   callbacks: number;
@@ -15,7 +16,10 @@ export interface CpuAccount {
 
 /** The clocks the callback clock reads, all in milliseconds. */
 export interface CpuClocks {
-  /** CPU this process has used (process.cpuUsage()): read when the owner changes. */
+  /**
+   * CPU this process has used (process.cpuUsage()), or better its main thread alone (see
+   * thread-cpu.ts): read when the owner changes.
+   */
   cpu: () => number;
   /**
    * Monotonic wall time (read with the CPU, and as a top-level callback ends) and the loop's
@@ -79,7 +83,11 @@ export class CallbackCpu {
     private readonly netOfHooks = false,
   ) {
     this.hook = createHook({ before: () => this.before(), after: () => this.after() });
+    this.pool = new PoolWork(clocks.wall, () => this.storage?.getStore());
   }
+
+  /** Which operation's work is out on libuv's pool, while measuring. */
+  private readonly pool: PoolWork;
 
   get measuring(): boolean {
     return this.storage !== undefined;
@@ -101,7 +109,13 @@ export class CallbackCpu {
     } else {
       this.hook.enable();
     }
+    this.pool.start();
     this.mark(this.clocks.cpu(), this.clocks.wall(), 0);
+  }
+
+  /** Forgets the pool jobs of settled operations (at a sample). */
+  forgetSettled(): void {
+    this.pool.forgetSettled();
   }
 
   /**
@@ -149,9 +163,11 @@ export class CallbackCpu {
     };
     for (let round = -COST_WARMUP; round < COST_ROUNDS; round++) {
       this.hook.disable();
+      this.pool.pause();
       const offNow = await timed(1);
       if (stopped()) return;
       this.hook.enable();
+      this.pool.start();
       this.outer.length = 0; // the callback the hooks were turned off in ends unseen
       const oneNow = await timed(1);
       const twoNow = await timed(2);
@@ -176,6 +192,7 @@ export class CallbackCpu {
   stop(): void {
     if (!this.storage) return;
     this.hook.disable();
+    this.pool.stop();
     this.storage.disable();
     this.storage = undefined;
     this.current = undefined;
@@ -245,7 +262,9 @@ export class CallbackCpu {
    * is not `chargeable` (no running operation), what it gets is lent; a chargeable owner takes
    * whatever is lent. The event loop's thread cannot have spent more than the wall time since
    * the reading: CPU beyond it is other threads' (the GC's helpers, a native pool), and is left
-   * to no one here (the tracker spreads it over the requests as overhead).
+   * to no one here (the tracker spreads it over the requests as overhead). Where the CPU clock
+   * is the main thread's own (the runtime's, see thread-cpu.ts), other threads' CPU never comes
+   * in here: the tracker gives it to the operations whose work was out on libuv's pool.
    */
   private switchTo(owner: CpuAccount | undefined, gap: number, chargeable: boolean): void {
     const previous = this.current;
@@ -308,7 +327,7 @@ function median(xs: number[]): number {
 }
 
 function costAccount(): CpuAccount {
-  return { busyMs: 0, callbacks: 0, takeovers: 0, ended: false, closed: false };
+  return { busyMs: 0, callbacks: 0, takeovers: 0, poolMs: 0, ended: false, closed: false };
 }
 
 /** A running operation: its callbacks are its own. */

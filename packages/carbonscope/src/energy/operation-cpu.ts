@@ -21,6 +21,11 @@ export class OperationCpu implements CpuAccount {
   busyAtSample = 0;
   callbacks = 0;
   takeovers = 0;
+  /** Its work's time out on libuv's pool (PoolWork), and that at the last sample. */
+  poolMs = 0;
+  poolAtSample = 0;
+  /** The other threads' CPU it was given at samples for that work (ms). */
+  offThreadMs = 0;
 
   /**
    * `window`: the calibration window it began in (0 for none). `measured`: its CPU is read
@@ -44,5 +49,10 @@ export class OperationCpu implements CpuAccount {
   /** CPU ms since the last sample, or NaN when its CPU is not read. */
   sinceSample(): number {
     return this.measured ? this.busyMs - this.busyAtSample : Number.NaN;
+  }
+
+  /** Its pool work's time out since the last sample (ms). */
+  poolSinceSample(): number {
+    return this.poolMs - this.poolAtSample;
   }
 }

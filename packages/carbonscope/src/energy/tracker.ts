@@ -50,6 +50,12 @@ export interface TrackerOptions {
    * operation. Absent: the clock less the loop's idle time (busy time counts as CPU).
    */
   cpuClock?: () => number;
+  /**
+   * CPU milliseconds of the main thread alone (thread-cpu.ts). Where given, CPU measured per
+   * operation is read from it, and the process's CPU beyond it (other threads') goes to the
+   * operations whose work was out on libuv's pool (see spreadOffThread). Absent: cpuClock.
+   */
+  threadCpuClock?: () => number;
   /** How long an operation may run before it is dropped (see drop); an hour by default. */
   maxOperationAgeMs?: number;
   /** Operations that may run at once; beyond, the oldest is dropped. MAX_RUNNING by default. */
@@ -163,6 +169,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private awaitedNow = false;
   private readonly weights: CpuWeights;
   private readonly cpu: CallbackCpu | undefined;
+  private readonly threadCpu: (() => number) | undefined;
+  /** The main thread's CPU clock where this interval's began measuring; NaN where it did not. */
+  private threadAt = Number.NaN;
   /** @internal OperationHost's: end()'s status and facts, checked and interned. */
   readonly checkHttpEnd: OperationHost['checkHttpEnd'];
 
@@ -247,14 +256,18 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       const { clock, loopIdle } = this;
       this.cpu = new CallbackCpu(
         {
-          cpu: options.cpuClock ?? (() => clock() - loopIdle()),
+          cpu: options.threadCpuClock ?? options.cpuClock ?? (() => clock() - loopIdle()),
           wall: clock,
           loopIdle,
         },
         this.attribution === 'calibrated',
       );
     }
-    if (this.attribution === 'exact') this.cpu?.start();
+    this.threadCpu = options.threadCpuClock;
+    if (this.attribution === 'exact') {
+      this.cpu?.start();
+      this.threadAt = this.threadCpu?.() ?? Number.NaN;
+    }
     this.createdMs = this.clock();
     this.sharedAt = this.createdMs;
     this.markMs = this.createdMs;
@@ -390,6 +403,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const from = this.intervalStartMs ?? now - sample.elapsedMs;
     this.mark(now, true);
     this.share(now);
+    const threadMs = this.threadSince();
     if (this.intervalStartMs === undefined && this.createdMs > from) {
       // Before the tracker existed no operation ran; how busy the loop was is not known.
       this.busyWithout += this.createdMs - from;
@@ -444,6 +458,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.overheadEach = 0;
     if (total > 0 && !this.byTime) {
       const cpuWithOps = (sample.processCpuSeconds * 1000 * withOps) / busy;
+      // Beyond its main thread's, the process's CPU was other threads'.
+      const offThread = sample.processCpuSeconds * 1000 - threadMs;
+      total += this.spreadOffThread(Math.min(offThread, cpuWithOps - total));
       const owed = requests * this.windowOverheadEach;
       const known = total - guessed;
       // The calibrated names alone claim all the CPU or more: their figures are too high here.
@@ -480,9 +497,13 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       accrued.grams += piece * perJoule;
       accrued.embodiedGrams += accrued.weight * embodiedPrice;
       if (estimated) accrued.estimated = true;
-      if (op.cpu) op.cpu.busyAtSample = op.cpu.busyMs;
+      if (op.cpu) {
+        op.cpu.busyAtSample = op.cpu.busyMs;
+        op.cpu.poolAtSample = op.cpu.poolMs;
+      }
       op.shareFrom = this.shared;
     }
+    this.cpu?.forgetSettled();
 
     this.price = total > 0 ? price : busy > 0 ? joules / busy : 0;
     this.embodiedPrice = total > 0 ? embodiedPrice : busy > 0 ? embodied / busy : 0;
@@ -894,6 +915,53 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     return overhead;
   }
 
+  /**
+   * The main thread's CPU (ms) since the interval began being measured (`exact`, a window);
+   * NaN where it was not, or no thread clock is known. Starts the next interval's.
+   */
+  private threadSince(): number {
+    if (!this.threadCpu || !this.cpu?.measuring) return Number.NaN;
+    const at = this.threadCpu();
+    const since = at - this.threadAt;
+    this.threadAt = at;
+    return since;
+  }
+
+  /**
+   * The CPU of other threads (`pot`: the process's beyond the loop's busy time, no more than
+   * the operations left unclaimed) goes to the operations whose work was out on libuv's pool
+   * in the interval (measured: `exact`, a calibration window), in proportion to its time out,
+   * never more than that time (one thread each: the rest, the GC's helpers' say, stays
+   * overhead). Returns what it added. A window's figures take it in (observe): between
+   * windows, the calibrated CPU of a name that hands work to the pool includes that work.
+   */
+  private spreadOffThread(pot: number): number {
+    if (!(pot > 0) || !(this.attribution === 'exact' || this.windowOpen)) return 0;
+    const { ended } = this;
+    let out = 0;
+    for (let i = 0; i < ended.length; i++) out += ended.op(i)?.cpu?.poolSinceSample() ?? 0;
+    for (let op = this.head; op; op = op.next) out += op.cpu?.poolSinceSample() ?? 0;
+    if (!(out > 0)) return 0;
+    const scale = Math.min(1, pot / out);
+    let given = 0;
+    for (let i = 0; i < ended.length; i++) {
+      const cpu = ended.op(i)?.cpu;
+      const share = cpu ? cpu.poolSinceSample() * scale : 0;
+      if (!(share > 0) || !cpu) continue;
+      cpu.offThreadMs += share;
+      ended.setWeight(i, ended.weight(i) + share);
+      given += share;
+    }
+    for (let op = this.head; op; op = op.next) {
+      const share = op.cpu ? op.cpu.poolSinceSample() * scale : 0;
+      if (!(share > 0) || !op.cpu) continue;
+      op.cpu.offThreadMs += share;
+      (op.accrued as Accrued).weight += share;
+      given += share;
+    }
+    return given;
+  }
+
   /** Advances the equal-share integral to `now` (before the number running changes). */
   private share(now: number): void {
     if (now <= this.sharedAt) return;
@@ -1046,6 +1114,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       this.lastWindowMs = now;
       this.uncalibrated = false;
       cpu.start();
+      this.threadAt = this.threadCpu?.() ?? Number.NaN;
     }
   }
 
@@ -1053,7 +1122,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const account = op.cpu;
     if (account?.measured && account.window === this.window && this.cpu) {
       // What the hooks cost it is not what it costs between windows, where they are off.
-      const busy = Math.max(0, account.busyMs - this.cpu.hookCostOf(account));
+      const own = account.busyMs - this.cpu.hookCostOf(account);
+      const busy = Math.max(0, own) + account.offThreadMs;
       this.weights.observe(op.name, op.kind, busy, to - op.startMs, whole);
     }
   }

@@ -24,6 +24,7 @@ import {
   type Measured,
   type MeasureOptions,
   type MeterSources,
+  mainThreadCpuClock,
   measureWith,
   monotonicClock,
   type OperationContext,
@@ -327,6 +328,10 @@ export class Carbonscope implements OperationTracker {
       // A scripted clock (tests) comes with its own loop idle time, or none.
       loopIdle: options.loopIdle ?? (options.clock ? undefined : eventLoopIdle),
       cpuClock: options.clock ? undefined : ownProcessCpuMs,
+      threadCpuClock:
+        options.clock || settings.energy.operationAttribution === 'wall'
+          ? undefined
+          : mainThreadCpuClock(),
       captureContext: options.captureContext,
       estimated: sources.host.estimated,
       attribution: settings.energy.operationAttribution,

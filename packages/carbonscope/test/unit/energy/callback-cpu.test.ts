@@ -13,7 +13,7 @@ const clocks = {
 };
 
 function account(): CpuAccount {
-  return { busyMs: 0, callbacks: 0, takeovers: 0, ended: false, closed: false };
+  return { busyMs: 0, callbacks: 0, takeovers: 0, poolMs: 0, ended: false, closed: false };
 }
 
 const AWAITS = 100;

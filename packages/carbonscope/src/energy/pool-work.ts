@@ -1,0 +1,119 @@
+import { type AsyncHook, createHook } from 'node:async_hooks';
+
+/** What pool work is charged to: the time its jobs were out on other threads. */
+export interface PoolAccount {
+  /** Milliseconds its pool jobs were out, summed over the jobs (two at once count twice). */
+  poolMs: number;
+  readonly closed: boolean;
+}
+
+/**
+ * The async resources whose work runs on libuv's thread pool and is CPU: node:crypto's async
+ * jobs (scrypt, pbkdf2, randomBytes, key generation, sign, hash...) and a zlib stream's chunks
+ * (gzip, deflate, brotli). The pool's file system and DNS requests are left out: they mostly
+ * wait on the disk or the network, and their time out would claim CPU they did not use.
+ */
+export const POOL_CPU_TYPES: ReadonlySet<string> = new Set([
+  'CHECKPRIMEREQUEST',
+  'CIPHERREQUEST',
+  'DERIVEBITSREQUEST',
+  'HASHREQUEST',
+  'KEYEXPORTREQUEST',
+  'KEYGENREQUEST',
+  'KEYPAIRGENREQUEST',
+  'PBKDF2REQUEST',
+  'RANDOMBYTESREQUEST',
+  'RANDOMPRIMEREQUEST',
+  'SCRYPTREQUEST',
+  'SIGNREQUEST',
+  'VERIFYREQUEST',
+  'ZLIB',
+]);
+
+/** Resources followed at once at most: beyond, new pool work is no one's (the overhead). */
+export const MAX_POOL_JOBS = 4096;
+
+interface Job {
+  owner: PoolAccount;
+  /** When it went out to the pool, NaN while it is not out (its callback ran). */
+  since: number;
+  /** A zlib stream: each callback may send the next chunk out. */
+  resumes: boolean;
+}
+
+/**
+ * Tells which operation's work is out on libuv's thread pool, and for how long: an init hook
+ * sees a pool resource made in an operation's context, and its callback's begin ends its time
+ * out. A zlib stream's chunks go out one after the other, each written in the callback of the
+ * one before, so its time out starts again as each callback ends. A job is forgotten once its
+ * operation is settled. Not promises: the hook asks Node to leave them out (Node 24's
+ * `trackPromises: false`; earlier versions call it for them, and it returns at once).
+ */
+export class PoolWork {
+  private readonly hook: AsyncHook;
+  private readonly jobs = new Map<number, Job>();
+
+  constructor(
+    private readonly wall: () => number,
+    private readonly owner: () => PoolAccount | undefined,
+  ) {
+    this.hook = createHook({
+      init: (id: number, type: string) => this.init(id, type),
+      before: (id: number) => this.back(id),
+      after: (id: number) => this.out(id),
+      trackPromises: false,
+    } as Parameters<typeof createHook>[0]);
+  }
+
+  start(): void {
+    this.hook.enable();
+  }
+
+  stop(): void {
+    this.hook.disable();
+    this.jobs.clear();
+  }
+
+  /** Off for a while, the jobs kept (the callback clock times its hooks with them off). */
+  pause(): void {
+    this.hook.disable();
+  }
+
+  /** Drops the jobs of settled operations: what they send out now is charged to no one. */
+  forgetSettled(): void {
+    for (const [id, job] of this.jobs) if (job.owner.closed) this.jobs.delete(id);
+  }
+
+  /** Jobs followed now (for tests). */
+  get size(): number {
+    return this.jobs.size;
+  }
+
+  private init(id: number, type: string): void {
+    if (type === 'PROMISE' || !POOL_CPU_TYPES.has(type)) return;
+    const owner = this.owner();
+    if (!owner || owner.closed || this.jobs.size >= MAX_POOL_JOBS) return;
+    this.jobs.set(id, { owner, since: this.wall(), resumes: type === 'ZLIB' });
+  }
+
+  /** Its callback begins: the work it waited for is done. */
+  private back(id: number): void {
+    if (this.jobs.size === 0) return;
+    const job = this.jobs.get(id);
+    if (!job || Number.isNaN(job.since)) return;
+    const out = this.wall() - job.since;
+    if (out > 0 && !job.owner.closed) job.owner.poolMs += out;
+    job.since = Number.NaN;
+  }
+
+  /** Its callback ends: a zlib stream has sent its next chunk out in it (or is done). */
+  private out(id: number): void {
+    if (this.jobs.size === 0) return;
+    const job = this.jobs.get(id);
+    if (!job) return;
+    // A crypto job is done; a zlib stream's last chunk leaves it out until it is forgotten, but
+    // only a callback's begin charges that time: none comes.
+    if (job.resumes && !job.owner.closed) job.since = this.wall();
+    else this.jobs.delete(id);
+  }
+}
