@@ -334,6 +334,53 @@ describe('PrometheusText (the exposition /metrics serves)', () => {
     await provider.shutdown();
   });
 
+  it('writes the edges of an exponential histogram: only zeros, scale -10, no bucket', async () => {
+    const reader = new PrometheusExporter({ preventServerStart: true });
+    const provider = new sdk.MeterProvider({
+      readers: [reader],
+      views: [
+        {
+          instrumentName: 'spread',
+          aggregation: { type: sdk.AggregationType.EXPONENTIAL_HISTOGRAM, options: { maxSize: 2 } },
+        },
+        {
+          instrumentName: 'zeros',
+          aggregation: { type: sdk.AggregationType.EXPONENTIAL_HISTOGRAM },
+        },
+      ],
+    });
+    const meter = provider.getMeter('m');
+    // Two buckets for 1e-300 and 1e300: scale -10, base 2^1024, whose bucket 0 ends at 2^1024,
+    // past the largest double: its bound is +Inf, written once, as the last line.
+    const spread = meter.createHistogram('spread');
+    for (const value of [1e-300, 1e300]) spread.record(value);
+    const zeros = meter.createHistogram('zeros');
+    for (let i = 0; i < 3; i++) zeros.record(0);
+    const { resourceMetrics } = await reader.collect();
+    const text = new PrometheusText(sdk, { scopeLabels: false }).serialize(resourceMetrics);
+    expect(buckets(text, 'spread')).to.deep.equal([
+      [1, 1],
+      [Number.POSITIVE_INFINITY, 2],
+    ]);
+    expect(buckets(text, 'zeros')).to.deep.equal([
+      [0, 3],
+      [Number.POSITIVE_INFINITY, 3],
+    ]);
+    await provider.shutdown();
+    const empty = bridged(
+      exponentialOf({
+        count: 0,
+        sum: 0,
+        scale: 20,
+        zeroCount: 0,
+        positive: { offset: 0, bucketCounts: [] },
+        negative: { offset: 0, bucketCounts: [] },
+      }),
+    );
+    const none = new PrometheusText(sdk, { scopeLabels: false }).serialize(empty);
+    expect(buckets(none, 'bridged_exp_seconds')).to.deep.equal([[Number.POSITIVE_INFINITY, 0]]);
+  });
+
   it('writes negative, zero and positive exponential buckets in the order of their bounds', () => {
     // Scale 0: base 2; negative bucket 1 is [-4, -2), positive bucket -1 is (0.5, 1].
     const metrics = bridged(
