@@ -115,6 +115,11 @@ describe('config', () => {
     [{ BODY_LIMIT_KB: '0' }, 'BODY_LIMIT_KB: expected a whole number in decimal digits, from 1 to'],
     [{ PUE: '0' }, 'PUE: expected a decimal number, from 1 to 5 (got "0")'],
     [{ PUE: 'NaN' }, 'PUE: expected a decimal number, from 1 to 5 (got "NaN")'],
+    // Past a double's range the digits parse to Infinity, which zod's number refused in its own
+    // words ("expected number, received Infinity"), naming no range.
+    [{ PUE: '1e400' }, 'PUE: expected a decimal number, from 1 to 5 (got "1e400")'],
+    [{ CARBON_INTENSITY: '1e400' }, 'CARBON_INTENSITY: expected a decimal number, from 0 to 5000'],
+    [{ ENERGY_CPU_TDP_WATTS: '2e308', ENERGY_CPU_MODEL: 'tdp' }, 'expected a decimal number, over 0'],
     [{ CARBON_INTENSITY: '-1' }, 'CARBON_INTENSITY: expected a decimal number, from 0 to 5000'],
     [{ ENERGY_CPU_TDP_WATTS: '-1', ENERGY_CPU_MODEL: 'tdp' }, 'expected a decimal number, over 0'],
     [{ LLM_BASE_URL: 'example.com/v1' }, 'LLM_BASE_URL: expected an http(s) URL'],

@@ -88,11 +88,14 @@ export const integerSetting = (min: number, max: number) => {
       .pipe(z.number().min(min, message).max(max, message).int(message))
   );
 };
+// Digits past a double's range (1e400) read as Infinity: refused here in the setting's words,
+// not zod's number's ("expected number, received Infinity"), which named no range.
 const decimal = (message: string) =>
   z
     .string()
     .regex(/^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/, message)
-    .transform(Number);
+    .transform(Number)
+    .refine(Number.isFinite, { message, abort: true });
 /** A decimal number within [min, max]; for the app's settings too. */
 export const numberSetting = (min: number, max = Number.POSITIVE_INFINITY) => {
   const range = max === Number.POSITIVE_INFINITY ? `${min} or more` : `from ${min} to ${max}`;
