@@ -119,7 +119,10 @@ describe('config', () => {
     // words ("expected number, received Infinity"), naming no range.
     [{ PUE: '1e400' }, 'PUE: expected a decimal number, from 1 to 5 (got "1e400")'],
     [{ CARBON_INTENSITY: '1e400' }, 'CARBON_INTENSITY: expected a decimal number, from 0 to 5000'],
-    [{ ENERGY_CPU_TDP_WATTS: '2e308', ENERGY_CPU_MODEL: 'tdp' }, 'expected a decimal number, over 0'],
+    [
+      { ENERGY_CPU_TDP_WATTS: '2e308', ENERGY_CPU_MODEL: 'tdp' },
+      'expected a decimal number, over 0',
+    ],
     [{ CARBON_INTENSITY: '-1' }, 'CARBON_INTENSITY: expected a decimal number, from 0 to 5000'],
     [{ ENERGY_CPU_TDP_WATTS: '-1', ENERGY_CPU_MODEL: 'tdp' }, 'expected a decimal number, over 0'],
     [{ LLM_BASE_URL: 'example.com/v1' }, 'LLM_BASE_URL: expected an http(s) URL'],
