@@ -124,6 +124,15 @@ const schema = {
   OTEL_LOGS_EXPORTER: exporterList(['otlp', 'console', 'none']).optional(),
 } satisfies Record<string, z.ZodType>;
 
+/**
+ * Every variable the service reads of its own (carbonscope's are LIBRARY_VARIABLES); OTEL_* are
+ * the SDK's, ORT_DISABLE_TELEMETRY ONNX Runtime's, which the service sets where it is unset.
+ */
+export const SERVICE_VARIABLES: readonly string[] = [
+  ...Object.keys(schema),
+  'ORT_DISABLE_TELEMETRY',
+];
+
 export interface Config extends Settings {
   port: number;
   host: string;

@@ -4,13 +4,21 @@ import {
   bindMetrics,
   Carbonscope,
   captureSpan,
+  LIBRARY_VARIABLES,
   type LocalHistograms,
+  misspeltVariablesWarning,
   printable,
   releaseHeldSpans,
   shortKeyWarning,
 } from 'carbonscope';
 import { type AppDeps, createApp, type MetricsText } from './app.js';
-import { type Config, pushIntervalWarning, redactConfig, secretsOf } from './config.js';
+import {
+  type Config,
+  pushIntervalWarning,
+  redactConfig,
+  SERVICE_VARIABLES,
+  secretsOf,
+} from './config.js';
 import { createDashboard, type Dashboard } from './dashboard/index.js';
 import { reportEarlyAnswers } from './http/early-answers.js';
 import { listenFailure, listenUrl } from './http/listen-messages.js';
@@ -123,6 +131,12 @@ export async function runService(config: Config, telemetry: Telemetry): Promise<
     },
     'starting carbonscope',
   );
+  // A misspelt variable (ENERGY_SOUCE, LLM_MODLE) is not in effect: said once, by name only.
+  const misspelt = misspeltVariablesWarning(process.env, [
+    ...LIBRARY_VARIABLES,
+    ...SERVICE_VARIABLES,
+  ]);
+  if (misspelt) logger.warn(misspelt);
   const slowPush = pushIntervalWarning(config);
   if (slowPush) logger.warn(slowPush.fields, slowPush.message);
   const shortLlmKey = shortKeyWarning('LLM_API_KEY', config.llm.apiKey);

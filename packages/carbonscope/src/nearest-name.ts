@@ -31,7 +31,7 @@ function bare(name: string): string {
  * The letters missed, added, wrong or swapped with their neighbour between a and b (optimal
  * string alignment), or `limit` once it is sure to be that many or more.
  */
-function slips(a: string, b: string, limit: number): number {
+export function slips(a: string, b: string, limit: number): number {
   if (Math.abs(a.length - b.length) >= limit) return limit;
   let before: number[] = [];
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);

@@ -4,6 +4,7 @@ import { settlesWithin } from '../deadline.js';
 import type { GpuShareReader, ProcessCpuReader } from '../energy/index.js';
 import type { SelectSourcesOptions } from '../energy/sources/index.js';
 import { type Logger, redactionList, redactSecrets, stderrLogger } from '../log.js';
+import { misspeltVariablesWarning } from '../misspelt-variables.js';
 import { bindMetrics } from '../otel/bind-metrics.js';
 import { withCurrentGauges } from '../otel/current-gauges.js';
 import { alignedDeltaStarts } from '../otel/delta-starts.js';
@@ -340,6 +341,8 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   // The CSV's timestamp and monitor's lines are local time: say where that is not the zone meant.
   const zoneWarning = unreadZoneWarning(o.env.TZ);
   if (zoneWarning) logger.warn(zoneWarning);
+  const misspelt = misspeltVariablesWarning(o.env);
+  if (misspelt) logger.warn(misspelt);
   // The OTLP exporter reads its headers and TLS files from the environment itself, and drops a
   // bad one.
   if (o.options.otlp) {

@@ -62,6 +62,7 @@ import {
 } from '../labels/index.js';
 import { callEach, checkListener, Listeners } from '../listeners.js';
 import type { Logger } from '../log.js';
+import { misspeltVariablesWarning } from '../misspelt-variables.js';
 import { checkedOperationName } from '../operation-name.js';
 import { warnUnknownCallKeys, warnUnknownKeys } from '../option-keys.js';
 import { shortKeyWarning } from '../secret-length.js';
@@ -289,6 +290,11 @@ export class Carbonscope implements OperationTracker {
     const settings = options.settings ?? loadSettings(options.env ?? process.env);
     const logger = options.logger ?? defaultLogger(options.env ?? process.env, settings);
     warnUnknownKeys(options, CARBONSCOPE_OPTIONS, caller, logger);
+    // Settings read here from the environment: a misspelt variable's is not in effect.
+    const misspelt = options.settings
+      ? undefined
+      : misspeltVariablesWarning(options.env ?? process.env);
+    if (misspelt) logger.warn(misspelt);
     const shortKey = shortKeyWarning('the Electricity Maps API key', settings.grid.apiKey);
     if (shortKey) logger.warn(shortKey);
     const grid = options.grid ?? createGridIntensity({ config: settings, logger });

@@ -1,0 +1,97 @@
+import { slips } from './nearest-name.js';
+import { type Env, SETTING_NAMES } from './settings.js';
+
+/** carbonscope's own prefix, which a user may add to a setting's name (CARBONSCOPE_PUE). */
+const OWN_PREFIX = 'CARBONSCOPE_';
+
+/**
+ * Every variable the library reads: its settings, its log level, and those
+ * a primary's register sets for its workers (otel/cluster-exposition.ts).
+ */
+export const LIBRARY_VARIABLES: readonly string[] = [
+  ...SETTING_NAMES,
+  'CARBONSCOPE_LOG_LEVEL',
+  'CARBONSCOPE_CLUSTER_PRIMARY',
+  'CARBONSCOPE_CLUSTER_FOLDER',
+  'CARBONSCOPE_CLUSTER_ENDPOINT',
+];
+
+/** A variable in the environment that looks meant for carbonscope but is none it reads. */
+export interface MisspeltVariable {
+  given: string;
+  /** The variable it most likely meant. */
+  meant: string;
+}
+
+/** The text before a name's first `_`, in upper case: `ENERGY` of ENERGY_SOURCE. */
+function firstWord(name: string): string {
+  return name.split('_')[0].toUpperCase();
+}
+
+/**
+ * The known name `given` was most likely meant to be: the same but for case; else one of the
+ * same first word a slip or two away, at most one in six characters (`ENERGY_SOUCE`,
+ * `CARBON_ZONES`); else one with a word more (`GRID_TIMEOUT` for GRID_TIMEOUT_MS,
+ * `ELECTRICITY_MAPS_KEY` for ELECTRICITY_MAPS_API_KEY). Stricter than the CLI's nearestName: the
+ * environment is the host's too, and its NODE_NAME (two slips from POD_NAME) or CONTAINER_IMAGE
+ * (three from CONTAINER_NAME) are no typos.
+ */
+function meantName(given: string, known: readonly string[]): string | undefined {
+  const upper = given.toUpperCase();
+  const sameCase = known.find((name) => name === upper);
+  if (sameCase) return sameCase;
+  const kin = known.filter((name) => firstWord(name) === firstWord(upper));
+  const allowed = Math.max(1, Math.floor(upper.length / 6));
+  let best: string | undefined;
+  let bestDistance = allowed + 1;
+  for (const name of kin) {
+    const distance = slips(upper, name, bestDistance);
+    if (distance < bestDistance) [best, bestDistance] = [name, distance];
+  }
+  return best ?? kin.find((name) => oneWordMore(name, upper));
+}
+
+/** Whether `name` is `given` with one `_`-word added, anywhere after the first. */
+function oneWordMore(name: string, given: string): boolean {
+  const words = name.split('_');
+  return words.some((_, i) => i > 0 && words.toSpliced(i, 1).join('_') === given);
+}
+
+/**
+ * The variables of `env` that look meant for carbonscope but are none of `known`: a slip of one
+ * (meantName), under CARBONSCOPE_ too. Ignored in silence, ENERGY_SOUCE=rapl read as a setting
+ * that took while the estimate ran. OTEL_* are the OTel SDK's, which has many more than these;
+ * another CARBONSCOPE_ name with no setting near is no slip (the repository's own tools take
+ * CARBONSCOPE_CACHE_DIR, and its test runs CARBONSCOPE_SUITES_TMPDIR).
+ */
+export function misspeltVariables(env: Env, known: readonly string[]): MisspeltVariable[] {
+  const knownSet = new Set(known);
+  const found: MisspeltVariable[] = [];
+  for (const given of Object.keys(env)) {
+    if (knownSet.has(given) || given.toUpperCase().startsWith('OTEL_')) continue;
+    const unprefixed = given.toUpperCase().startsWith(OWN_PREFIX)
+      ? given.slice(OWN_PREFIX.length)
+      : undefined;
+    const meant =
+      meantName(given, known) ??
+      (unprefixed === undefined ? undefined : meantName(unprefixed, known));
+    if (meant !== undefined) found.push({ given, meant });
+  }
+  return found;
+}
+
+/**
+ * One line naming each variable misspeltVariables finds and what it likely meant, or undefined.
+ * Names only, never values: the misspelt one may hold a key.
+ */
+export function misspeltVariablesWarning(
+  env: Env,
+  known: readonly string[] = LIBRARY_VARIABLES,
+): string | undefined {
+  const found = misspeltVariables(env, known);
+  if (found.length === 0) return undefined;
+  const each = found.map(({ given, meant }) => `${given} (did you mean ${meant}?)`);
+  return found.length === 1
+    ? `${each[0]} is not a variable carbonscope reads: it is ignored`
+    : `${each.join(', ')} are not variables carbonscope reads: they are ignored`;
+}

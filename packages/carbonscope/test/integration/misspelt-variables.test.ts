@@ -1,0 +1,57 @@
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { childEnv } from '../helpers/child-env.js';
+import { linesOf, runToEnd } from '../helpers/spawn.js';
+
+// A misspelt setting was ignored in silence: ENERGY_SOUCE=rapl ran the estimate, CARBON_ZONES=FR
+// priced at DE's, and nothing said so. Real register, real CLI.
+const REGISTER = fileURLToPath(new URL('../../src/register.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const MISSPELT = { ENERGY_SOUCE: 'rapl', ELECTRICITY_MAPS_KEY: 'sekrit-key-123' };
+const TOLD =
+  'ENERGY_SOUCE (did you mean ENERGY_SOURCE?), ELECTRICITY_MAPS_KEY (did you mean ' +
+  'ELECTRICITY_MAPS_API_KEY?) are not variables carbonscope reads: they are ignored';
+
+const told = (stderr: string) => linesOf(stderr).filter((l) => l.includes('carbonscope reads'));
+
+describe('misspelt carbonscope variables, at the start', function () {
+  this.timeout(30_000);
+
+  it('register names each in one warning, and not the value', async () => {
+    const { code, stderr } = await runToEnd(
+      process.execPath,
+      ['--import', REGISTER, '-e', 'setTimeout(() => {}, 200)'],
+      childEnv({ OTEL_METRICS_EXPORTER: 'none', CARBON_INTENSITY: '300', ...MISSPELT }),
+      { killAfterMs: 20_000 },
+    );
+    expect(code).to.equal(0);
+    expect(told(stderr)).to.deep.equal([`carbonscope: warning: ${TOLD}`]);
+    expect(stderr).to.not.include('sekrit');
+  });
+
+  it('register says nothing where every variable is one it reads', async () => {
+    const { stderr } = await runToEnd(
+      process.execPath,
+      ['--import', REGISTER, '-e', 'setTimeout(() => {}, 200)'],
+      childEnv({
+        OTEL_METRICS_EXPORTER: 'none',
+        CARBON_INTENSITY: '300',
+        ENERGY_SOURCE: 'estimate',
+      }),
+      { killAfterMs: 20_000 },
+    );
+    expect(told(stderr)).to.deep.equal([]);
+  });
+
+  it('the CLI names them too', async () => {
+    const { code, stderr } = await runToEnd(
+      process.execPath,
+      [MAIN, 'run', '--', process.execPath, '-e', ''],
+      childEnv({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300', ...MISSPELT }),
+      { killAfterMs: 20_000 },
+    );
+    expect(code).to.equal(0);
+    expect(told(stderr)).to.deep.equal([`carbonscope: warning: ${TOLD}`]);
+    expect(stderr).to.not.include('sekrit');
+  });
+});
