@@ -126,6 +126,21 @@ describe('config', () => {
     [{ CARBON_INTENSITY: '-1' }, 'CARBON_INTENSITY: expected a decimal number, from 0 to 5000'],
     [{ ENERGY_CPU_TDP_WATTS: '-1', ENERGY_CPU_MODEL: 'tdp' }, 'expected a decimal number, over 0'],
     [{ LLM_BASE_URL: 'example.com/v1' }, 'LLM_BASE_URL: expected an http(s) URL'],
+    // A choice refused in zod's words (`Invalid option: expected one of "auto"|"rapl"|...`) said
+    // nothing of the case that was the whole slip.
+    [
+      { ENERGY_SOURCE: 'RAPL' },
+      'ENERGY_SOURCE: expected one of auto, rapl, powermetrics, nvidia-smi, kepler, scaphandre, estimate; did you mean rapl? (got "RAPL")',
+    ],
+    [{ GRID_SHARE: 'procss' }, 'GRID_SHARE: expected one of host, process; did you mean process?'],
+    [
+      { TRACE_KOA_MIDDLEWARE: 'TRUE' },
+      'TRACE_KOA_MIDDLEWARE: expected one of true, false; did you',
+    ],
+    [
+      { EMBODIED_PROFILE: 'desktop' },
+      'EMBODIED_PROFILE: expected one of server, laptop, cloud-vcpu (got',
+    ],
     [{ ELECTRICITY_MAPS_BASE_URL: 'ftp://x' }, 'expected an http(s) URL'],
   ] as const) {
     it(`says what ${Object.keys(env)[0]} takes when it refuses ${Object.values(env)[0]}`, () => {

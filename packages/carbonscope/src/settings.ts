@@ -16,6 +16,7 @@ import { MAX_CARBON_INTENSITY } from './grid/intensity-bound.js';
 import { MAX_ZONE_LENGTH, zoneKind } from './grid/zones.js';
 import { DEFAULT_MAX_OPERATION_NAMES, MAX_OPERATION_NAMES_LIMIT } from './labels/index.js';
 import { logicalCpus } from './logical-cpus.js';
+import { nearestName } from './nearest-name.js';
 import { maskableSecret, maskableValue } from './secret-length.js';
 import { quotedText, shownValue } from './shown-value.js';
 import {
@@ -322,7 +323,7 @@ export function parseEnv<S extends Record<string, z.ZodType>>(schema: S, env: En
     const value = raw === undefined || raw.trim() === '' ? undefined : raw.trim();
     const result = type.safeParse(value);
     if (!result.success) {
-      const reason = result.error.issues[0]?.message ?? 'invalid value';
+      const reason = refusal(result.error.issues[0], value);
       // A key never goes into an error (nor logs), nor a URL's user:password and secret
       // parameters; the rest of a value is what the user has to see to fix it.
       const shown = raw === undefined ? raw : isSecretName(name) ? REDACTED : maskUrlText(raw);
@@ -331,6 +332,32 @@ export function parseEnv<S extends Record<string, z.ZodType>>(schema: S, env: En
     out[name] = result.data;
   }
   return out as Parsed<S>;
+}
+
+/**
+ * Why a value was refused: a choice's in one form for every variable, with the choice it likely
+ * meant (`RAPL` for rapl), not zod's `Invalid option: expected one of "auto"|"rapl"|...`.
+ */
+function refusal(issue: z.core.$ZodIssue | undefined, value: string | undefined): string {
+  if (issue?.code !== 'invalid_value' || value === undefined) {
+    return issue?.message ?? 'invalid value';
+  }
+  // A schema's own words (`expected gzip or none`) are kept; zod's default is replaced.
+  const own = issue.message.startsWith('Invalid option') ? undefined : issue.message;
+  return expectedChoice(value, issue.values.map(String), own);
+}
+
+/**
+ * `expected one of a, b, c`, with the choice `value` likely meant (`; did you mean rapl?`):
+ * for the settings and the CLI's options alike.
+ */
+export function expectedChoice(
+  value: string,
+  choices: readonly string[],
+  expected = `expected one of ${choices.join(', ')}`,
+): string {
+  const meant = nearestName(value, choices);
+  return `${expected}${meant ? `; did you mean ${meant}?` : ''}`;
 }
 
 /** The most characters of a refused setting a message quotes: a file pasted whole is no line. */

@@ -1,6 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { nearestName } from '../nearest-name.js';
-import { ENERGY_SOURCES, SAMPLE_INTERVAL_MS, ZONE_PATTERN } from '../settings.js';
+import { ENERGY_SOURCES, expectedChoice, SAMPLE_INTERVAL_MS, ZONE_PATTERN } from '../settings.js';
 import { maskUrlText, urlSecrets } from '../url-credentials.js';
 
 /** A command-line mistake: the message and the usage go to stderr, the exit code is 2. */
@@ -155,9 +155,7 @@ function common(values: Record<string, string | boolean | undefined>): CommonOpt
   }
   const source = str('source');
   if (source !== undefined && !(ENERGY_SOURCES as readonly string[]).includes(source)) {
-    throw new UsageError(
-      `--source: expected one of ${ENERGY_SOURCES.join(', ')} (got "${source}")`,
-    );
+    throw new UsageError(`--source: ${expectedChoice(source, ENERGY_SOURCES)} (got "${source}")`);
   }
   const interval = str('interval');
   // Whole milliseconds, as the settings take it (checkSettings) and the timer counts: 4.1m is

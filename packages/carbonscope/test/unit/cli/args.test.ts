@@ -118,6 +118,11 @@ describe('command-line arguments', () => {
     expect(() => parseRunArgs(['--bogus', '--', 'true'])).to.throw(UsageError, /--bogus/);
     expect(() => parseRunArgs(['--zone', 'germany', '--', 'true'])).to.throw(UsageError, /--zone/);
     expect(() => parseRunArgs(['--source', 'magic', 'true'])).to.throw(UsageError, /--source/);
+    // The case was the whole slip, and the line said nothing of it.
+    expect(() => parseRunArgs(['--source', 'RAPL', 'true'])).to.throw(
+      UsageError,
+      '--source: expected one of auto, rapl, powermetrics, nvidia-smi, kepler, scaphandre, estimate; did you mean rapl? (got "RAPL")',
+    );
     expect(() => parseRunArgs(['--interval', '1ms', 'true'])).to.throw(UsageError, /--interval/);
     expect(() => parseRunArgs(['--otlp', 'localhost', 'true'])).to.throw(UsageError, /--otlp/);
     expect(() => parseRunArgs(['--json'])).to.throw(UsageError, /no command/);
