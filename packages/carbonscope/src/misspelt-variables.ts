@@ -36,11 +36,10 @@ function firstWord(name: string): string {
  * environment is the host's too, and its NODE_NAME (two slips from POD_NAME) or CONTAINER_IMAGE
  * (three from CONTAINER_NAME) are no typos.
  */
-function meantName(given: string, known: readonly string[]): string | undefined {
+function meantName(given: string, known: KnownNames): string | undefined {
   const upper = given.toUpperCase();
-  const sameCase = known.find((name) => name === upper);
-  if (sameCase) return sameCase;
-  const kin = known.filter((name) => firstWord(name) === firstWord(upper));
+  if (known.all.has(upper)) return upper;
+  const kin = known.byFirstWord.get(firstWord(upper)) ?? [];
   const allowed = Math.max(1, Math.floor(upper.length / 6));
   let best: string | undefined;
   let bestDistance = allowed + 1;
@@ -49,6 +48,21 @@ function meantName(given: string, known: readonly string[]): string | undefined 
     if (distance < bestDistance) [best, bestDistance] = [name, distance];
   }
   return best ?? kin.find((name) => oneWordMore(name, upper));
+}
+
+/** The known names, and those of each first word: asked once for every variable of `env`. */
+interface KnownNames {
+  all: ReadonlySet<string>;
+  byFirstWord: ReadonlyMap<string, readonly string[]>;
+}
+
+function knownNames(known: readonly string[]): KnownNames {
+  const byFirstWord = new Map<string, string[]>();
+  for (const name of known) {
+    const word = firstWord(name);
+    byFirstWord.set(word, [...(byFirstWord.get(word) ?? []), name]);
+  }
+  return { all: new Set(known), byFirstWord };
 }
 
 /** Whether `name` is `given` with one `_`-word added, anywhere after the first. */
@@ -65,16 +79,15 @@ function oneWordMore(name: string, given: string): boolean {
  * CARBONSCOPE_CACHE_DIR, and its test runs CARBONSCOPE_SUITES_TMPDIR).
  */
 export function misspeltVariables(env: Env, known: readonly string[]): MisspeltVariable[] {
-  const knownSet = new Set(known);
+  const names = knownNames(known);
   const found: MisspeltVariable[] = [];
   for (const given of Object.keys(env)) {
-    if (knownSet.has(given) || given.toUpperCase().startsWith('OTEL_')) continue;
-    const unprefixed = given.toUpperCase().startsWith(OWN_PREFIX)
-      ? given.slice(OWN_PREFIX.length)
-      : undefined;
+    const upper = given.toUpperCase();
+    if (names.all.has(given) || upper.startsWith('OTEL_')) continue;
+    const unprefixed = upper.startsWith(OWN_PREFIX) ? given.slice(OWN_PREFIX.length) : undefined;
     const meant =
-      meantName(given, known) ??
-      (unprefixed === undefined ? undefined : meantName(unprefixed, known));
+      meantName(given, names) ??
+      (unprefixed === undefined ? undefined : meantName(unprefixed, names));
     if (meant !== undefined) found.push({ given, meant });
   }
   return found;
