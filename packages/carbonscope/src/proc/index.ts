@@ -1,3 +1,11 @@
 export { CHAR_0, CHAR_9, CLOSE_PAREN, NEWLINE, OPEN_PAREN, SPACE } from './ascii.js';
 export { readBootId } from './boot-id.js';
+export {
+  blankProcStat,
+  type ProcFs,
+  type ProcStat,
+  parseProcStat,
+  parseProcStatBytes,
+  realProcFs,
+} from './proc-stat.js';
 export { USER_HZ } from './user-hz.js';

@@ -10,7 +10,7 @@ export {
   parseProcStat,
   parseProcStatBytes,
   realProcFs,
-} from './proc-stat.js';
+} from '../../proc/index.js';
 export { createProcTreeCpuReader } from './proc-tree-cpu.js';
 export {
   createPsTreeCpuReader,

@@ -1,4 +1,4 @@
-import { blankProcStat, type ProcFs, type ProcStat } from './proc-stat.js';
+import { blankProcStat, type ProcFs, type ProcStat } from '../../proc/index.js';
 
 /** Whether a process descends from the root, as far as this read has worked out. */
 export enum Membership {

@@ -1,6 +1,11 @@
-import { USER_HZ } from '../../proc/index.js';
+import {
+  blankProcStat,
+  type ProcFs,
+  type ProcStat,
+  realProcFs,
+  USER_HZ,
+} from '../../proc/index.js';
 import { Membership, ProcSnapshot, type Snap } from './proc-snapshot.js';
-import { blankProcStat, type ProcFs, type ProcStat, realProcFs } from './proc-stat.js';
 import type { TreeCpuReader } from './tree-cpu-reader.js';
 
 /** Where a process seen in the previous read stands now. */
