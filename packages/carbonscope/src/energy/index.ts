@@ -1,5 +1,6 @@
 export { USER_HZ } from '../proc/index.js';
 export { type AttributionMode, processShare } from './attribution.js';
+export { type ChildFacts, metersItself, watchChildExits } from './child-exits.js';
 export {
   EMBODIED_PROFILE_FIGURES,
   EMBODIED_PROFILES,
@@ -28,6 +29,7 @@ export {
 } from './meter.js';
 export {
   bootClock,
+  type ChildCpuReader,
   type Clock,
   eventLoopIdle,
   type HostCpuReader,
@@ -36,6 +38,12 @@ export {
   ownProcessCpuMs,
   type ProcessCpuReader,
 } from './probes.js';
+export {
+  type ChildExitWatch,
+  ReapedChildrenCpu,
+  type ReapedChildrenCpuOptions,
+  type SelfStatReader,
+} from './reaped-children-cpu.js';
 export { MAX_PLAUSIBLE_WATTS } from './sampler.js';
 export { type SciParts, type SciScore, sciOf } from './sci.js';
 export { type EnergySnapshot, type OperationScore, snapshotOf } from './snapshot.js';

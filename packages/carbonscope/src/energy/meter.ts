@@ -6,7 +6,7 @@ import { detached, untraced } from '../otel/untraced.js';
 import type { AttributionMode } from './attribution.js';
 import { type EmbodiedSettings, embodiedGramsPerSecond } from './embodied.js';
 import type { GpuShareReader } from './gpu-share/index.js';
-import type { Clock, HostCpuReader, ProcessCpuReader } from './probes.js';
+import type { ChildCpuReader, Clock, HostCpuReader, ProcessCpuReader } from './probes.js';
 import { Sampler } from './sampler.js';
 import { type PowerSource, readsGpus } from './sources/index.js';
 import type { Timer, TimerHandle } from './timer.js';
@@ -39,6 +39,8 @@ export interface EnergyMeterOptions {
   timer: Timer;
   hostCpu: HostCpuReader;
   processCpu: ProcessCpuReader;
+  /** The reaped children's CPU (SamplerOptions.childCpu); closed at stop(). */
+  childCpu?: ChildCpuReader;
   /** The process's share of the GPUs' energy (SamplerOptions.gpuShares); closed at stop(). */
   gpuShares?: GpuShareReader;
 }
@@ -83,6 +85,7 @@ export class EnergyMeter {
       wallClock: o.wallClock,
       hostCpu: o.hostCpu,
       processCpu: o.processCpu,
+      ...(o.childCpu ? { childCpu: () => o.childCpu?.seconds() ?? 0 } : {}),
       intensity: () => this.intensity(),
       onSourceError: (source, err) => this.warnOnce(`source:${source.name}`, err, source.name),
       onProbeError: (what, err) => this.warnOnce(what, err, what),
@@ -201,6 +204,7 @@ export class EnergyMeter {
       this.sampleNow('end');
     }
     this.resolveStopped();
+    this.o.childCpu?.close();
     const { host, gpus } = this.o.sources;
     await Promise.allSettled([...[host, ...gpus].map((s) => s.close()), this.o.gpuShares?.close()]);
   }

@@ -10,6 +10,12 @@ export { bootClock, type Clock, monotonicClock } from '../clocks.js';
  */
 export type ProcessCpuReader = () => number;
 
+/** Cumulative CPU seconds of the process's reaped children (ReapedChildrenCpu); closed at stop. */
+export interface ChildCpuReader {
+  seconds(): number;
+  close(): void;
+}
+
 /** Host CPU time since the previous call (the first call sets the baseline). */
 export type HostCpuReader = () => HostCpuDelta;
 

@@ -91,6 +91,11 @@ export interface SamplerOptions {
   bootClock?: Clock;
   hostCpu: HostCpuReader;
   processCpu: ProcessCpuReader;
+  /**
+   * Cumulative CPU seconds of the measured process's reaped children (ReapedChildrenCpu), added
+   * to processCpu's: the process's energy holds them, its operations' share does not.
+   */
+  childCpu?: ProcessCpuReader;
   /** The intensity valid now, without I/O (GridIntensity.peek). */
   intensity: () => IntensityReading | undefined;
   /** Wall clock (epoch ms) stamped on each sample. */
@@ -129,6 +134,7 @@ export class Sampler {
   private lastMs = 0;
   private lastBootMs: number | undefined;
   private lastProcessCpu = 0;
+  private lastChildCpu = 0;
   /** The host's CPU-side power (every series but the GPUs') over the latest tick's time awake. */
   private cpuSideWatts = 0;
   private readonly sources: readonly PowerSource[];
@@ -146,6 +152,7 @@ export class Sampler {
     const nowMs = this.o.clock();
     const hostCpu = this.readHostCpu();
     this.lastProcessCpu = this.readProcessCpu() ?? 0;
+    this.lastChildCpu = this.readChildCpu() ?? 0;
     const tick: SampleTick = { nowMs, elapsedMs: 0, hostCpu, edge: 'start' };
     for (const source of this.sources) this.readSource(source, tick);
     this.o.gpuShares?.next(nowMs);
@@ -173,7 +180,8 @@ export class Sampler {
     const suspendedMs = slept ?? 0;
     const awakeFraction = elapsedMs / (elapsedMs + suspendedMs);
 
-    const processCpuSeconds = this.processCpuDelta();
+    const childCpuSeconds = this.childCpuDelta();
+    const processCpuSeconds = this.processCpuDelta() + childCpuSeconds;
     const hostCpu = this.hostCpuOver(seconds, processCpuSeconds);
     const share = processShare(o.attribution, processCpuSeconds, hostCpu);
     // Idle power (a modelled constant) has no active part: `dynamic` gives the process none of
@@ -376,6 +384,7 @@ export class Sampler {
       hostUtilization: hostUtilization(hostCpu),
       ...(this.hostCpuStandIns ? { hostCpuStandIns: this.hostCpuStandIns } : {}),
       processCpuSeconds,
+      ...(childCpuSeconds > 0 ? { childCpuSeconds } : {}),
       intensity,
       gramsPerJoule: perJoule,
       power: Object.freeze(power),
@@ -490,6 +499,25 @@ export class Sampler {
     if (now === undefined) return 0;
     const delta = now - this.lastProcessCpu;
     this.lastProcessCpu = now;
+    return Math.max(delta, 0);
+  }
+
+  private readChildCpu(): number | undefined {
+    try {
+      const seconds = this.o.childCpu?.();
+      return seconds !== undefined && Number.isFinite(seconds) ? seconds : undefined;
+    } catch (err) {
+      this.o.onProbeError('process-cpu', err);
+      return undefined;
+    }
+  }
+
+  /** The reaped children's CPU seconds since the previous sample. */
+  private childCpuDelta(): number {
+    const now = this.readChildCpu();
+    if (now === undefined) return 0;
+    const delta = now - this.lastChildCpu;
+    this.lastChildCpu = now;
     return Math.max(delta, 0);
   }
 

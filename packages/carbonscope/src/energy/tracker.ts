@@ -409,8 +409,13 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       this.busyWithout += this.createdMs - from;
       this.wallWithout += this.createdMs - from;
     }
-    const joules = nonNegative(sample.processJoules);
-    const embodied = nonNegative(sample.processEmbodiedGrams);
+    // The reaped children's part of the process's energy is no operation's: which one spawned a
+    // child is not known (no async context is kept between calibration windows), and split by
+    // the operations' own CPU it went to whatever JS ran beside the one that waited.
+    const ownCpu = ownCpuSeconds(sample);
+    const own = sample.processCpuSeconds > 0 ? ownCpu / sample.processCpuSeconds : 1;
+    const joules = nonNegative(sample.processJoules) * own;
+    const embodied = nonNegative(sample.processEmbodiedGrams) * own;
     const { ended } = this;
 
     let busy = this.busyWithOps + this.busyWithout;
@@ -457,9 +462,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     }
     this.overheadEach = 0;
     if (total > 0 && !this.byTime) {
-      const cpuWithOps = (sample.processCpuSeconds * 1000 * withOps) / busy;
-      // Beyond its main thread's, the process's CPU was other threads'.
-      const offThread = sample.processCpuSeconds * 1000 - threadMs;
+      const cpuWithOps = (ownCpu * 1000 * withOps) / busy;
+      // Beyond its main thread's, the process's own CPU (its children's left out) was other
+      // threads'.
+      const offThread = ownCpu * 1000 - threadMs;
       total += this.spreadOffThread(Math.min(offThread, cpuWithOps - total));
       const owed = requests * this.windowOverheadEach;
       const known = total - guessed;
@@ -1216,4 +1222,10 @@ function stoppedListenerWarning(err: unknown): Error {
   );
   warning.name = 'CarbonscopeListenerWarning';
   return warning;
+}
+
+/** The process's own CPU in a sample: its reaped children's left out. */
+function ownCpuSeconds(sample: EnergySample): number {
+  const children = sample.childCpuSeconds ?? 0;
+  return children > 0 ? Math.max(0, sample.processCpuSeconds - children) : sample.processCpuSeconds;
 }

@@ -122,6 +122,12 @@ export interface EnergySample {
   readonly hostCpuStandIns?: HostCpuStandIns;
   /** CPU seconds the measured process used in this interval. */
   readonly processCpuSeconds: number;
+  /**
+   * Of processCpuSeconds, the CPU of the children the process reaped in this interval (non-Node
+   * children: ffmpeg, a Python script, `git`); absent while none. Its energy is the process's
+   * and no operation's.
+   */
+  readonly childCpuSeconds?: number;
   /** Null when no intensity was known yet (the energy is then not priced). */
   readonly intensity: IntensityReading | null;
   /** gCO2e per joule at this sample's intensity and the PUE; 0 when no intensity was known. */

@@ -36,6 +36,7 @@ import {
   ownProcessCpuMs,
   type ProcessCpuReader,
   passedThrough,
+  ReapedChildrenCpu,
   type SampleListener,
   type SelectSourcesOptions,
   selectSources,
@@ -163,6 +164,15 @@ const MAX_LISTENER_WARNINGS = 100;
 function bootClockOf(options: CarbonscopeOptions): { bootClock?: Clock } {
   const clock = options.bootClock ?? (options.clock ? undefined : bootClock);
   return clock ? { bootClock: clock } : {};
+}
+
+/**
+ * The reaped children's CPU where the process measures itself (Linux); none where the caller
+ * says what the process scope measures (`carbonscope run`'s tree holds its children already).
+ */
+function childCpuOf(options: CarbonscopeOptions): { childCpu?: ReapedChildrenCpu } {
+  const reader = options.processCpu ? undefined : ReapedChildrenCpu.open();
+  return reader ? { childCpu: reader } : {};
 }
 
 /** One warning per distinct error message of `what`, the first MAX_LISTENER_WARNINGS of them. */
@@ -325,6 +335,7 @@ export class Carbonscope implements OperationTracker {
           ),
         }),
       processCpu: options.processCpu ?? ownProcessCpu,
+      ...childCpuOf(options),
       ...(options.gpuShares ? { gpuShares: options.gpuShares } : {}),
     });
     // Asks the tracker only at the loop's end, by when it exists.

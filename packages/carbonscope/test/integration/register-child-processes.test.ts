@@ -1,0 +1,106 @@
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { libraryRoot } from '../../src/paths.js';
+import { childEnv } from '../helpers/child-env.js';
+import { type Spawned, spawnUntil } from '../helpers/spawn.js';
+import { waitFor } from '../helpers/wait.js';
+
+const FIXTURES = join(libraryRoot, 'test', 'fixtures', 'register');
+
+/** What GET /figures of spawns-children.mjs answers. */
+interface Figures {
+  /** Σ over the meter's samples since the fixture subscribed. */
+  processCpuSeconds: number;
+  childCpuSeconds: number;
+  processJoules: number;
+  /** /proc/self/stat now: utime + stime, and cutime + cstime (the reaped children's). */
+  ownSeconds: number;
+  childrenSeconds: number;
+  cpuUsageSeconds: number;
+  operations: Array<{ operation: string; joules: number }>;
+  processJoulesTotal: number;
+}
+
+const joulesOf = (f: Figures, operation: string) =>
+  f.operations.find((o) => o.operation === operation)?.joules ?? 0;
+
+// Linux only: elsewhere /proc/self/stat does not read and the children's CPU is the host's only.
+(process.platform === 'linux' ? describe : describe.skip)(
+  '--import carbonscope/register in a service whose requests run non-Node children (sh -c a busy loop, as ffmpeg or a Python script)',
+  function () {
+    this.timeout(60_000);
+    let app: Spawned | undefined;
+    let base = '';
+
+    before(async () => {
+      app = await spawnUntil(process.execPath, [join(FIXTURES, 'spawns-children.mjs')], {
+        cwd: FIXTURES,
+        env: childEnv({
+          NODE_OPTIONS: '--import carbonscope/register',
+          OTEL_METRICS_EXPORTER: 'none',
+          ENERGY_SOURCE: 'estimate',
+          CARBON_INTENSITY: '300',
+          ENERGY_SAMPLE_INTERVAL_MS: '200',
+          SH_LOOPS: '150000',
+        }),
+        waitFor: /^listening \d+$/,
+      });
+      const port = (app.stdout.find((l) => l.startsWith('listening ')) ?? '').split(' ')[1];
+      base = `http://127.0.0.1:${port}`;
+    });
+
+    after(async () => {
+      await app?.stop('SIGKILL');
+    });
+
+    const figures = async (): Promise<Figures> =>
+      (await fetch(`${base}/figures`)).json() as Promise<Figures>;
+    /** Figures once the samples caught up with every child reaped so far (none set aside yet). */
+    const settled = async (): Promise<Figures> => {
+      let last = await figures();
+      await waitFor(
+        'a sample after the last child exit',
+        async () => {
+          last = await figures();
+          return last.childCpuSeconds >= last.childrenSeconds - 1e-6;
+        },
+        10_000,
+      );
+      return last;
+    };
+
+    it("counts the children's CPU in the process's, and leaves it out of the operations' share", async () => {
+      const before = await settled();
+      for (let i = 0; i < 3; i++)
+        expect(await (await fetch(`${base}/child`)).text()).to.equal('done');
+      const after = await settled();
+      const children = after.childrenSeconds - before.childrenSeconds;
+      const own = after.cpuUsageSeconds - before.cpuUsageSeconds;
+      expect(children, 'the children burnt CPU (cutime + cstime)').to.be.at.least(0.15);
+      // The meter read the children's CPU the kernel gave this process, tick for tick.
+      expect(after.childCpuSeconds - before.childCpuSeconds).to.be.closeTo(children, 0.011);
+      // And the process's CPU is its own and theirs (the samples lag a read by one interval).
+      const read = after.processCpuSeconds - before.processCpuSeconds;
+      expect(read / (own + children)).to.be.within(0.7, 1.3);
+      // Σ operations ≤ process energy, and /child is charged from the process's own CPU only:
+      // its children's ~95 % of that CPU went to no operation.
+      const sum = after.operations.reduce((s, o) => s + o.joules, 0);
+      expect(sum).to.be.at.most(after.processJoulesTotal * (1 + 1e-9));
+      const processJoules = after.processJoules - before.processJoules;
+      const childJoules = joulesOf(after, '/child') - joulesOf(before, '/child');
+      // Here ~0.015 J of ~1.7 J, the process's own ~4 % of its CPU; given the children's part
+      // too it had ~0.34 J (~20 %, what the loop was busy while it ran).
+      expect(childJoules).to.be.at.most(processJoules * 2 * (own / (own + children)));
+    });
+
+    it('sets aside a forked Node child that loads register too: it measures itself', async () => {
+      const before = await settled();
+      expect(await (await fetch(`${base}/fork`)).text()).to.equal('done');
+      const forkChild = (await figures()).childrenSeconds - before.childrenSeconds;
+      expect(forkChild, "the fork's child burnt CPU").to.be.at.least(0.1);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      const after = await figures();
+      expect(after.childCpuSeconds - before.childCpuSeconds).to.be.below(0.02);
+    });
+  },
+);
