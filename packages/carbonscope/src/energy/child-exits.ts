@@ -35,23 +35,43 @@ export function metersItself(facts: ChildFacts): boolean {
   return REGISTER.test(facts.nodeOptions ?? '');
 }
 
+/** A child the watch saw start: its pid once spawned, and whether it meters itself. */
+export interface WatchedChild {
+  pid(): number | undefined;
+  metersItself(): boolean;
+}
+
+/** What a watch tells: a child started, and (synchronously, just reaped) that it exited. */
+export interface ChildEvents {
+  started(child: WatchedChild): void;
+  exited(child: WatchedChild): void;
+}
+
+function watched(child: ChildProcess): WatchedChild {
+  return {
+    pid: () => child.pid,
+    // Read once spawned: the channel publishes before spawnfile and spawnargs are set.
+    metersItself: () =>
+      metersItself({
+        spawnfile: child.spawnfile,
+        spawnargs: child.spawnargs,
+        execPath: process.execPath,
+        nodeOptions: process.env.NODE_OPTIONS,
+      }),
+  };
+}
+
 /**
- * Calls `onExit` synchronously as each child started from now on exits (libuv has just reaped
- * it), with whether it meters itself. Returns the function that stops watching.
+ * Tells `events` of each child started from now on, and of its exit as it happens (libuv has
+ * just reaped it; the 'exit' listener added here is its first). Returns the stop.
  */
-export function watchChildExits(onExit: (metersItself: boolean) => void): () => void {
+export function watchChildExits(events: ChildEvents): () => void {
   const onChild = (message: unknown): void => {
     const child = (message as { process?: ChildProcess }).process;
-    child?.once('exit', () =>
-      onExit(
-        metersItself({
-          spawnfile: child.spawnfile,
-          spawnargs: child.spawnargs,
-          execPath: process.execPath,
-          nodeOptions: process.env.NODE_OPTIONS,
-        }),
-      ),
-    );
+    if (!child) return;
+    const one = watched(child);
+    events.started(one);
+    child.once('exit', () => events.exited(one));
   };
   subscribe(CHILD_PROCESS_CHANNEL, onChild);
   return () => {

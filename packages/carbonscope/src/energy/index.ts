@@ -1,6 +1,12 @@
 export { USER_HZ } from '../proc/index.js';
 export { type AttributionMode, processShare } from './attribution.js';
-export { type ChildFacts, metersItself, watchChildExits } from './child-exits.js';
+export {
+  type ChildEvents,
+  type ChildFacts,
+  metersItself,
+  type WatchedChild,
+  watchChildExits,
+} from './child-exits.js';
 export {
   EMBODIED_PROFILE_FIGURES,
   EMBODIED_PROFILES,
@@ -39,10 +45,10 @@ export {
   type ProcessCpuReader,
 } from './probes.js';
 export {
-  type ChildExitWatch,
+  type ChildWatch,
   ReapedChildrenCpu,
   type ReapedChildrenCpuOptions,
-  type SelfStatReader,
+  type StatReader,
 } from './reaped-children-cpu.js';
 export { MAX_PLAUSIBLE_WATTS } from './sampler.js';
 export { type SciParts, type SciScore, sciOf } from './sci.js';

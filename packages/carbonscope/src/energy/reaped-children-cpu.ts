@@ -1,89 +1,123 @@
 import { blankProcStat, type ProcStat, realProcFs, USER_HZ } from '../proc/index.js';
-import { watchChildExits } from './child-exits.js';
+import { type ChildEvents, type WatchedChild, watchChildExits } from './child-exits.js';
 import type { ChildCpuReader } from './probes.js';
 
-/** Reads this process's /proc/self/stat into `out`; false where it cannot (not Linux). */
-export type SelfStatReader = (out: ProcStat) => boolean;
+/** Reads /proc/<pid>/stat (or /proc/self/stat) into `out`; false where it cannot. */
+export type StatReader = (pid: number | 'self', out: ProcStat) => boolean;
 
-/** Calls its argument as each child exits, with whether it meters itself; returns the stop. */
-export type ChildExitWatch = (onExit: (metersItself: boolean) => void) => () => void;
+/** Tells its argument of each child's start and exit; returns the stop. */
+export type ChildWatch = (events: ChildEvents) => () => void;
 
 export interface ReapedChildrenCpuOptions {
-  /** /proc/self/stat by default; tests script their own. */
-  readStat?: SelfStatReader;
-  /** watchChildExits (Node's child_process channel) by default; tests script the exits. */
-  watch?: ChildExitWatch;
+  /** /proc by default; tests script their own. */
+  readStat?: StatReader;
+  /** watchChildExits (Node's child_process channel) by default; tests script the children. */
+  watch?: ChildWatch;
 }
 
-const readSelfStat: SelfStatReader = (out) => realProcFs.readStat('self', out);
+const readProcStat: StatReader = (pid, out) => realProcFs.readStat(pid, out);
 
 /**
- * The CPU time of this process's children once it has reaped them: the kernel adds a child's
- * utime + stime, and what it reaped of its own children, to the parent's cutime + cstime when the
- * parent waits for it (libuv does as the child exits). ffmpeg, a Python script, `git`, `sh -c`
- * run for a request spend CPU that process.cpuUsage() never holds.
+ * The CPU time of this process's children: ffmpeg, a Python script, `git`, `sh -c` run for a
+ * request spend CPU that process.cpuUsage() never holds.
  *
- * A child that meters itself (a Node child that loads register too, its figures under its own
- * instance) must not count twice: the growth read as it exits (childExited) is set aside.
- * Counted in the interval it is reaped in; one still running at a sample counts at its exit, and
- * one the process never waits for (detached and unref'd, or outliving the process) not at all.
- * One read of /proc/self/stat per sample and per child exit (~10 µs), none per request.
+ * Each child the channel told of is read at every sample while it runs (/proc/<pid>/stat: its
+ * utime + stime and what it reaped of its own children), so a long one counts as it goes, not in
+ * the one interval it ends in (where the process's share, capped at the host's busy time, would
+ * lose most of it). When the process reaps a child (libuv, as it exits) the kernel adds its
+ * whole time to this process's cutime + cstime: that growth replaces what was read of it. That growth holds children no channel told of
+ * too (`spawnSync`'s), counted at the next sample. A Node child that loads register measures
+ * itself (its figures under its own instance): it is not read, and its growth is set aside. A
+ * child never reaped (detached and left running, or outliving the process) counts what was
+ * read of it. Cost: one /proc read per sample, per running child per sample, and per exit
+ * (~10 µs each); none per request.
  */
 export class ReapedChildrenCpu implements ChildCpuReader {
   private readonly stat = blankProcStat();
-  private last: number;
-  private setAside = 0;
+  /** cutime + cstime at the last read. */
+  private reaped: number;
+  /** Ticks of the reaped children counted (their growth of cutime + cstime). */
+  private reapedCounted = 0;
+  /**
+   * Running children: the ticks read of each so far (counted until it is reaped), and its start
+   * time, which with the pid names it (a pid is another process's once reaped).
+   */
+  private readonly running = new Map<WatchedChild, { ticks: number; start: number }>();
   private unwatch: (() => void) | undefined;
 
   private constructor(
-    private readonly read: SelfStatReader,
-    private readonly base: number,
+    private readonly read: StatReader,
+    base: number,
   ) {
-    this.last = base;
+    this.reaped = base;
   }
 
   /**
-   * Counts from now on, watching child exits until close(); undefined where /proc/self/stat
-   * does not read (macOS, Windows: there the children's CPU is the host's only).
+   * Counts from now on, watching children until close(); undefined where /proc/self/stat does
+   * not read (macOS, Windows: there the children's CPU is the host's only).
    */
   static open(options: ReapedChildrenCpuOptions = {}): ReapedChildrenCpu | undefined {
-    const read = options.readStat ?? readSelfStat;
+    const read = options.readStat ?? readProcStat;
     const stat = blankProcStat();
-    if (!read(stat)) return undefined;
+    if (!read('self', stat)) return undefined;
     const reader = new ReapedChildrenCpu(read, stat.reapedChildrenTicks);
-    reader.unwatch = (options.watch ?? watchChildExits)((self) => reader.childExited(self));
+    reader.unwatch = (options.watch ?? watchChildExits)({
+      started: (child) => reader.running.set(child, { ticks: 0, start: -1 }),
+      exited: (child) => reader.exited(child),
+    });
     return reader;
   }
 
-  /** Stops watching child exits. */
+  /** Stops watching children. */
   close(): void {
     this.unwatch?.();
     this.unwatch = undefined;
   }
 
-  /**
-   * Told synchronously in a child's 'exit' (libuv reaped it just before): what the children's
-   * time grew by since the last read is that child's, with any other reaped in the same pass.
-   * `metersItself`: set aside, as its own register counts it.
-   */
-  childExited(metersItself: boolean): void {
-    const now = this.ticks();
-    if (now === undefined) return;
-    if (metersItself) this.setAside += now - this.last;
-    this.last = now;
-  }
-
-  /** Cumulative CPU seconds of the reaped children counted since open(). */
+  /** Cumulative CPU seconds of the children counted since open(). */
   seconds(): number {
-    const now = this.ticks();
-    if (now !== undefined) this.last = now;
-    return (this.last - this.base - this.setAside) / USER_HZ;
+    // Growth no exit claimed: spawnSync's children, one the channel did not tell of.
+    this.reapedCounted += this.growth() ?? 0;
+    let live = 0;
+    for (const [child, seen] of this.running) live += this.readRunning(child, seen);
+    return (this.reapedCounted + live) / USER_HZ;
   }
 
-  /** cutime + cstime now; undefined where the read fails or went back (never expected). */
-  private ticks(): number | undefined {
-    if (!this.read(this.stat)) return undefined;
+  /** The ticks of a running child so far (what was read before, where it cannot be read now). */
+  private readRunning(child: WatchedChild, seen: { ticks: number; start: number }): number {
+    const pid = child.pid();
+    // No pid after the spawn call returned: it failed (ENOENT), and no exit will come.
+    if (pid === undefined) this.running.delete(child);
+    if (pid === undefined || child.metersItself() || !this.read(pid, this.stat)) return seen.ticks;
+    const { startTime } = this.stat;
+    if (seen.start >= 0 && startTime !== seen.start) {
+      // Reaped with its exit unheard (the application removed every 'exit' listener): the pid
+      // is another process's. Its growth of cutime + cstime counts at the next read.
+      this.running.delete(child);
+      return 0;
+    }
+    seen.start = startTime;
+    seen.ticks = Math.max(seen.ticks, this.stat.ownTicks + this.stat.reapedChildrenTicks);
+    return seen.ticks;
+  }
+
+  /**
+   * A child's exit, synchronously after libuv reaped it: cutime + cstime grew by its whole time
+   * (with that of any other reaped in the same pass), which replaces what was read of it while
+   * it ran; a child that meters itself has it set aside.
+   */
+  private exited(child: WatchedChild): void {
+    this.running.delete(child);
+    const growth = this.growth();
+    if (growth !== undefined && !child.metersItself()) this.reapedCounted += growth;
+  }
+
+  /** cutime + cstime's growth since the last read; undefined where the read fails. */
+  private growth(): number | undefined {
+    if (!this.read('self', this.stat)) return undefined;
     const ticks = this.stat.reapedChildrenTicks;
-    return ticks >= this.last ? ticks : undefined;
+    const growth = Math.max(0, ticks - this.reaped);
+    this.reaped = Math.max(ticks, this.reaped);
+    return growth;
   }
 }

@@ -55,14 +55,17 @@ const joulesOf = (f: Figures, operation: string) =>
 
     const figures = async (): Promise<Figures> =>
       (await fetch(`${base}/figures`)).json() as Promise<Figures>;
-    /** Figures once the samples caught up with every child reaped so far (none set aside yet). */
+    /**
+     * Figures once the samples caught up with every child reaped so far, and none runs (none
+     * set aside yet): what the meter counted is then what the kernel gave this process.
+     */
     const settled = async (): Promise<Figures> => {
       let last = await figures();
       await waitFor(
         'a sample after the last child exit',
         async () => {
           last = await figures();
-          return last.childCpuSeconds >= last.childrenSeconds - 1e-6;
+          return Math.abs(last.childCpuSeconds - last.childrenSeconds) < 0.011;
         },
         10_000,
       );
@@ -91,6 +94,25 @@ const joulesOf = (f: Figures, operation: string) =>
       // Here ~0.015 J of ~1.7 J, the process's own ~4 % of its CPU; given the children's part
       // too it had ~0.34 J (~20 %, what the loop was busy while it ran).
       expect(childJoules).to.be.at.most(processJoules * 2 * (own / (own + children)));
+    });
+
+    it('counts a long child as it runs, before it is reaped', async () => {
+      const before = await settled();
+      expect(await (await fetch(`${base}/long`)).text()).to.equal('done');
+      const running = await waitFor(
+        'a sample that read the running child',
+        async () => {
+          const f = await figures();
+          return f.childCpuSeconds - before.childCpuSeconds >= 0.1 ? f : undefined;
+        },
+        15_000,
+      );
+      expect((running as Figures).childrenSeconds, 'not reaped yet').to.equal(
+        before.childrenSeconds,
+      );
+      const after = await settled();
+      const children = after.childrenSeconds - before.childrenSeconds;
+      expect(after.childCpuSeconds - before.childCpuSeconds).to.be.closeTo(children, 0.011);
     });
 
     it('sets aside a forked Node child that loads register too: it measures itself', async () => {

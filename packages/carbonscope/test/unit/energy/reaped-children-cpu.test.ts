@@ -1,111 +1,156 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import {
+  type ChildEvents,
   EnergyTracker,
   metersItself,
   ReapedChildrenCpu,
-  type SelfStatReader,
+  type StatReader,
+  type WatchedChild,
 } from '../../../src/energy/index.js';
 import { Sampler } from '../../../src/energy/sampler.js';
 import { parseProcStat } from '../../../src/proc/index.js';
 import { constantSource, ScriptedClock, ScriptedCpu, sampleAt } from './scripted.js';
 import { tempDir } from './sources/helpers.js';
 
-/** A /proc/self/stat the test rewrites: utime stime cutime cstime in ticks (USER_HZ 100). */
-class ScriptedStat {
-  readonly path: string;
-  constructor(dir: string) {
-    this.path = join(dir, 'stat');
-  }
-  set(cutime: number, cstime: number): void {
+/** A /proc the test rewrites: each pid's stat line, utime stime cutime cstime in ticks. */
+class ScriptedProc {
+  constructor(private readonly dir: string) {}
+  set(pid: number | 'self', times: [number, number, number, number], start = 900): void {
     // `pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
     // stime cutime cstime priority nice threads itrealvalue starttime`, a name with spaces.
-    const fields = [4242, '(node (srv) x)', 'S', 1, 1, 1, 0, -1, 0, 0, 0, 0, 0, 50, 7];
-    writeFileSync(this.path, `${[...fields, cutime, cstime, 20, 0, 11, 0, 900].join(' ')}\n`);
+    const head = [
+      pid === 'self' ? 4242 : pid,
+      '(node (srv) x)',
+      'S',
+      1,
+      1,
+      1,
+      0,
+      -1,
+      0,
+      0,
+      0,
+      0,
+      0,
+    ];
+    writeFileSync(this.path(pid), `${[...head, ...times, 20, 0, 11, 0, start].join(' ')}\n`);
   }
-  readonly read: SelfStatReader = (out) => {
-    const text = readFileOrEmpty(this.path);
-    const parsed = text ? parseProcStat(text) : undefined;
+  gone(pid: number): void {
+    rmSync(this.path(pid), { force: true });
+  }
+  private path(pid: number | 'self'): string {
+    return join(this.dir, `${pid}.stat`);
+  }
+  readonly read: StatReader = (pid, out) => {
+    let text: string;
+    try {
+      text = readFileSync(this.path(pid), 'utf8');
+    } catch {
+      return false;
+    }
+    const parsed = parseProcStat(text);
     if (!parsed) return false;
     Object.assign(out, parsed);
     return true;
   };
 }
 
-function readFileOrEmpty(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-/** A child-exit watch the test fires by hand. */
+/** A child watch the test drives by hand. */
 function scriptedWatch() {
-  const state: { onExit?: (self: boolean) => void; closed: boolean } = { closed: false };
-  const watch = (onExit: (self: boolean) => void) => {
-    state.onExit = onExit;
+  const state: { events?: ChildEvents; closed: boolean } = { closed: false };
+  const watch = (events: ChildEvents) => {
+    state.events = events;
     return () => {
       state.closed = true;
     };
   };
-  return { state, watch, exit: (self: boolean) => state.onExit?.(self) };
+  const child = (pid: number | undefined, self = false): WatchedChild => ({
+    pid: () => pid,
+    metersItself: () => self,
+  });
+  return { state, watch, child };
 }
 
-describe('reaped children CPU (/proc/self/stat cutime + cstime)', () => {
+describe('children CPU (/proc/<pid>/stat while they run, cutime + cstime once reaped)', () => {
   const { dir, cleanup } = tempDir('children');
   after(cleanup);
 
   it('counts what the reaped children used since it opened, in seconds', () => {
-    const stat = new ScriptedStat(dir);
-    stat.set(300, 100); // children reaped before: not this meter's
+    const proc = new ScriptedProc(dir);
+    proc.set('self', [50, 7, 300, 100]); // children reaped before: not this meter's
     const w = scriptedWatch();
-    const reader = ReapedChildrenCpu.open({ readStat: stat.read, watch: w.watch });
-    expect(reader).to.not.equal(undefined);
+    const reader = ReapedChildrenCpu.open({ readStat: proc.read, watch: w.watch });
     expect(reader?.seconds()).to.equal(0);
-    stat.set(320, 105); // a python3 child of 0.25 s reaped
-    w.exit(false);
+    const python = w.child(101);
+    w.state.events?.started(python);
+    proc.set('self', [50, 7, 320, 105]); // reaped: 0.25 s
+    w.state.events?.exited(python);
     expect(reader?.seconds()).to.be.closeTo(0.25, 1e-9);
-    stat.set(330, 105); // spawnSync's child: no exit told, counted at the read
+    proc.set('self', [50, 7, 330, 105]); // spawnSync's child: no exit told, counted at the read
     expect(reader?.seconds()).to.be.closeTo(0.35, 1e-9);
   });
 
-  it('sets aside a child that meters itself (a Node child under register), counting the rest', () => {
-    const stat = new ScriptedStat(dir);
-    stat.set(0, 0);
+  it('counts a long child as it runs, then replaces what was read by its whole time at its exit', () => {
+    const proc = new ScriptedProc(dir);
+    proc.set('self', [0, 0, 0, 0]);
     const w = scriptedWatch();
-    const reader = ReapedChildrenCpu.open({ readStat: stat.read, watch: w.watch });
-    stat.set(10, 0);
-    w.exit(false); // gzip, 0.1 s
-    stat.set(4010, 1000); // a cluster worker's whole life, 50 s: its own register counted it
-    w.exit(true);
-    stat.set(4030, 1000); // ffmpeg, 0.2 s
-    w.exit(false);
+    const reader = ReapedChildrenCpu.open({ readStat: proc.read, watch: w.watch });
+    const ffmpeg = w.child(202);
+    w.state.events?.started(ffmpeg);
+    proc.set(202, [90, 10, 0, 0]); // 1 s in
+    expect(reader?.seconds()).to.be.closeTo(1, 1e-9);
+    proc.set(202, [180, 15, 4, 1]); // 2 s in, a helper it waited for included
+    expect(reader?.seconds()).to.be.closeTo(2, 1e-9);
+    proc.gone(202);
+    proc.set('self', [0, 0, 230, 20]); // reaped: 2.5 s in all
+    w.state.events?.exited(ffmpeg);
+    expect(reader?.seconds()).to.be.closeTo(2.5, 1e-9);
+  });
+
+  it('sets aside a child that meters itself (a Node child under register), counting the rest', () => {
+    const proc = new ScriptedProc(dir);
+    proc.set('self', [0, 0, 0, 0]);
+    const w = scriptedWatch();
+    const reader = ReapedChildrenCpu.open({ readStat: proc.read, watch: w.watch });
+    const gzip = w.child(301);
+    const worker = w.child(302, true);
+    const ffmpeg = w.child(303);
+    for (const c of [gzip, worker, ffmpeg]) w.state.events?.started(c);
+    proc.set(302, [4000, 1000, 0, 0]); // never read: it measures itself
+    proc.set('self', [0, 0, 10, 0]);
+    w.state.events?.exited(gzip); // 0.1 s
+    proc.set('self', [0, 0, 4010, 1000]); // the worker's whole life, 50 s
+    w.state.events?.exited(worker);
+    proc.set('self', [0, 0, 4030, 1000]); // 0.2 s
+    w.state.events?.exited(ffmpeg);
     expect(reader?.seconds()).to.be.closeTo(0.3, 1e-9);
+  });
+
+  it('drops a child whose pid names another process now (its exit unheard)', () => {
+    const proc = new ScriptedProc(dir);
+    proc.set('self', [0, 0, 0, 0]);
+    const w = scriptedWatch();
+    const reader = ReapedChildrenCpu.open({ readStat: proc.read, watch: w.watch });
+    w.state.events?.started(w.child(404));
+    w.state.events?.started(w.child(undefined)); // a spawn that failed
+    proc.set(404, [40, 0, 0, 0], 900);
+    expect(reader?.seconds()).to.be.closeTo(0.4, 1e-9);
+    proc.set('self', [0, 0, 50, 0]); // reaped, its 'exit' listeners removed by the application
+    proc.set(404, [7000, 0, 0, 0], 5000); // the pid reused by another process
+    expect(reader?.seconds()).to.be.closeTo(0.5, 1e-9);
   });
 
   it('is none where /proc/self/stat does not read (macOS, Windows), and stops watching at close', () => {
     const w = scriptedWatch();
     expect(ReapedChildrenCpu.open({ readStat: () => false, watch: w.watch })).to.equal(undefined);
-    expect(w.state.onExit, 'nothing watched').to.equal(undefined);
-    const stat = new ScriptedStat(dir);
-    stat.set(1, 1);
-    const reader = ReapedChildrenCpu.open({ readStat: stat.read, watch: w.watch });
+    expect(w.state.events, 'nothing watched').to.equal(undefined);
+    const proc = new ScriptedProc(dir);
+    proc.set('self', [1, 1, 1, 1]);
+    const reader = ReapedChildrenCpu.open({ readStat: proc.read, watch: w.watch });
     reader?.close();
     expect(w.state.closed).to.equal(true);
-  });
-
-  it('keeps its last figure when a read fails', () => {
-    const stat = new ScriptedStat(dir);
-    stat.set(0, 0);
-    let fail = false;
-    const readStat: SelfStatReader = (out) => !fail && stat.read(out);
-    const reader = ReapedChildrenCpu.open({ readStat, watch: scriptedWatch().watch });
-    stat.set(50, 0);
-    expect(reader?.seconds()).to.be.closeTo(0.5, 1e-9);
-    fail = true;
-    expect(reader?.seconds()).to.be.closeTo(0.5, 1e-9);
   });
 });
 
