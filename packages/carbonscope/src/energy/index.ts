@@ -8,6 +8,12 @@ export {
   watchChildExits,
 } from './child-exits.js';
 export {
+  ChildrenCpu,
+  type ChildrenCpuOptions,
+  type ChildWatch,
+  type StatReader,
+} from './children-cpu.js';
+export {
   EMBODIED_PROFILE_FIGURES,
   EMBODIED_PROFILES,
   type EmbodiedProfile,
@@ -44,12 +50,6 @@ export {
   ownProcessCpuMs,
   type ProcessCpuReader,
 } from './probes.js';
-export {
-  type ChildWatch,
-  ReapedChildrenCpu,
-  type ReapedChildrenCpuOptions,
-  type StatReader,
-} from './reaped-children-cpu.js';
 export { MAX_PLAUSIBLE_WATTS } from './sampler.js';
 export { type SciParts, type SciScore, sciOf } from './sci.js';
 export { type EnergySnapshot, type OperationScore, snapshotOf } from './snapshot.js';

@@ -39,7 +39,7 @@ export interface EnergyMeterOptions {
   timer: Timer;
   hostCpu: HostCpuReader;
   processCpu: ProcessCpuReader;
-  /** The reaped children's CPU (SamplerOptions.childCpu); closed at stop(). */
+  /** The children's CPU (SamplerOptions.childCpu); closed at stop(). */
   childCpu?: ChildCpuReader;
   /** The process's share of the GPUs' energy (SamplerOptions.gpuShares); closed at stop(). */
   gpuShares?: GpuShareReader;

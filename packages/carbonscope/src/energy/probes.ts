@@ -10,7 +10,7 @@ export { bootClock, type Clock, monotonicClock } from '../clocks.js';
  */
 export type ProcessCpuReader = () => number;
 
-/** Cumulative CPU seconds of the process's reaped children (ReapedChildrenCpu); closed at stop. */
+/** Cumulative CPU seconds of the process's children (ChildrenCpu); closed at stop. */
 export interface ChildCpuReader {
   seconds(): number;
   close(): void;

@@ -92,8 +92,8 @@ export interface SamplerOptions {
   hostCpu: HostCpuReader;
   processCpu: ProcessCpuReader;
   /**
-   * Cumulative CPU seconds of the measured process's reaped children (ReapedChildrenCpu), added
-   * to processCpu's: the process's energy holds them, its operations' share does not.
+   * Cumulative CPU seconds of the measured process's non-Node children (ChildrenCpu), added to
+   * processCpu's: the process's energy holds them, its operations' share does not.
    */
   childCpu?: ProcessCpuReader;
   /** The intensity valid now, without I/O (GridIntensity.peek). */
@@ -512,7 +512,7 @@ export class Sampler {
     }
   }
 
-  /** The reaped children's CPU seconds since the previous sample. */
+  /** The children's CPU seconds since the previous sample. */
   private childCpuDelta(): number {
     const now = this.readChildCpu();
     if (now === undefined) return 0;

@@ -409,7 +409,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       this.busyWithout += this.createdMs - from;
       this.wallWithout += this.createdMs - from;
     }
-    // The reaped children's part of the process's energy is no operation's: which one spawned a
+    // The children's part of the process's energy is no operation's: which one spawned a
     // child is not known (no async context is kept between calibration windows), and split by
     // the operations' own CPU it went to whatever JS ran beside the one that waited.
     const ownCpu = ownCpuSeconds(sample);
@@ -1224,7 +1224,7 @@ function stoppedListenerWarning(err: unknown): Error {
   return warning;
 }
 
-/** The process's own CPU in a sample: its reaped children's left out. */
+/** The process's own CPU in a sample: its children's left out. */
 function ownCpuSeconds(sample: EnergySample): number {
   const children = sample.childCpuSeconds ?? 0;
   return children > 0 ? Math.max(0, sample.processCpuSeconds - children) : sample.processCpuSeconds;

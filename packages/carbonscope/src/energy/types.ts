@@ -123,8 +123,8 @@ export interface EnergySample {
   /** CPU seconds the measured process used in this interval. */
   readonly processCpuSeconds: number;
   /**
-   * Of processCpuSeconds, the CPU of the children the process reaped in this interval (non-Node
-   * children: ffmpeg, a Python script, `git`); absent while none. Its energy is the process's
+   * Of processCpuSeconds, the CPU of the process's non-Node children in this interval, running
+   * or reaped (ffmpeg, a Python script, `git`); absent while none. Its energy is the process's
    * and no operation's.
    */
   readonly childCpuSeconds?: number;

@@ -7,6 +7,7 @@ import {
 import {
   type ActiveOperation,
   bootClock,
+  ChildrenCpu,
   type Clock,
   createHostCpuReader,
   type DroppedOperation,
@@ -36,7 +37,6 @@ import {
   ownProcessCpuMs,
   type ProcessCpuReader,
   passedThrough,
-  ReapedChildrenCpu,
   type SampleListener,
   type SelectSourcesOptions,
   selectSources,
@@ -167,11 +167,11 @@ function bootClockOf(options: CarbonscopeOptions): { bootClock?: Clock } {
 }
 
 /**
- * The reaped children's CPU where the process measures itself (Linux); none where the caller
+ * The children's CPU where the process measures itself (Linux); none where the caller
  * says what the process scope measures (`carbonscope run`'s tree holds its children already).
  */
-function childCpuOf(options: CarbonscopeOptions): { childCpu?: ReapedChildrenCpu } {
-  const reader = options.processCpu ? undefined : ReapedChildrenCpu.open();
+function childCpuOf(options: CarbonscopeOptions): { childCpu?: ChildrenCpu } {
+  const reader = options.processCpu ? undefined : ChildrenCpu.open();
   return reader ? { childCpu: reader } : {};
 }
 

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import {
   type ChildEvents,
+  ChildrenCpu,
   EnergyTracker,
   metersItself,
-  ReapedChildrenCpu,
   type StatReader,
   type WatchedChild,
 } from '../../../src/energy/index.js';
@@ -81,7 +81,7 @@ describe('children CPU (/proc/<pid>/stat while they run, cutime + cstime once re
     const proc = new ScriptedProc(dir);
     proc.set('self', [50, 7, 300, 100]); // children reaped before: not this meter's
     const w = scriptedWatch();
-    const reader = ReapedChildrenCpu.open({ readStat: proc.read, watch: w.watch });
+    const reader = ChildrenCpu.open({ readStat: proc.read, watch: w.watch });
     expect(reader?.seconds()).to.equal(0);
     const python = w.child(101);
     w.state.events?.started(python);
@@ -96,7 +96,7 @@ describe('children CPU (/proc/<pid>/stat while they run, cutime + cstime once re
     const proc = new ScriptedProc(dir);
     proc.set('self', [0, 0, 0, 0]);
     const w = scriptedWatch();
-    const reader = ReapedChildrenCpu.open({ readStat: proc.read, watch: w.watch });
+    const reader = ChildrenCpu.open({ readStat: proc.read, watch: w.watch });
     const ffmpeg = w.child(202);
     w.state.events?.started(ffmpeg);
     proc.set(202, [90, 10, 0, 0]); // 1 s in
@@ -113,7 +113,7 @@ describe('children CPU (/proc/<pid>/stat while they run, cutime + cstime once re
     const proc = new ScriptedProc(dir);
     proc.set('self', [0, 0, 0, 0]);
     const w = scriptedWatch();
-    const reader = ReapedChildrenCpu.open({ readStat: proc.read, watch: w.watch });
+    const reader = ChildrenCpu.open({ readStat: proc.read, watch: w.watch });
     const gzip = w.child(301);
     const worker = w.child(302, true);
     const ffmpeg = w.child(303);
@@ -132,7 +132,7 @@ describe('children CPU (/proc/<pid>/stat while they run, cutime + cstime once re
     const proc = new ScriptedProc(dir);
     proc.set('self', [0, 0, 0, 0]);
     const w = scriptedWatch();
-    const reader = ReapedChildrenCpu.open({ readStat: proc.read, watch: w.watch });
+    const reader = ChildrenCpu.open({ readStat: proc.read, watch: w.watch });
     w.state.events?.started(w.child(404));
     w.state.events?.started(w.child(undefined)); // a spawn that failed
     proc.set(404, [40, 0, 0, 0], 900);
@@ -144,11 +144,11 @@ describe('children CPU (/proc/<pid>/stat while they run, cutime + cstime once re
 
   it('is none where /proc/self/stat does not read (macOS, Windows), and stops watching at close', () => {
     const w = scriptedWatch();
-    expect(ReapedChildrenCpu.open({ readStat: () => false, watch: w.watch })).to.equal(undefined);
+    expect(ChildrenCpu.open({ readStat: () => false, watch: w.watch })).to.equal(undefined);
     expect(w.state.events, 'nothing watched').to.equal(undefined);
     const proc = new ScriptedProc(dir);
     proc.set('self', [1, 1, 1, 1]);
-    const reader = ReapedChildrenCpu.open({ readStat: proc.read, watch: w.watch });
+    const reader = ChildrenCpu.open({ readStat: proc.read, watch: w.watch });
     reader?.close();
     expect(w.state.closed).to.equal(true);
   });

@@ -8,7 +8,7 @@ export type StatReader = (pid: number | 'self', out: ProcStat) => boolean;
 /** Tells its argument of each child's start and exit; returns the stop. */
 export type ChildWatch = (events: ChildEvents) => () => void;
 
-export interface ReapedChildrenCpuOptions {
+export interface ChildrenCpuOptions {
   /** /proc by default; tests script their own. */
   readStat?: StatReader;
   /** watchChildExits (Node's child_process channel) by default; tests script the children. */
@@ -25,14 +25,14 @@ const readProcStat: StatReader = (pid, out) => realProcFs.readStat(pid, out);
  * utime + stime and what it reaped of its own children), so a long one counts as it goes, not in
  * the one interval it ends in (where the process's share, capped at the host's busy time, would
  * lose most of it). When the process reaps a child (libuv, as it exits) the kernel adds its
- * whole time to this process's cutime + cstime: that growth replaces what was read of it. That growth holds children no channel told of
- * too (`spawnSync`'s), counted at the next sample. A Node child that loads register measures
- * itself (its figures under its own instance): it is not read, and its growth is set aside. A
- * child never reaped (detached and left running, or outliving the process) counts what was
- * read of it. Cost: one /proc read per sample, per running child per sample, and per exit
- * (~10 µs each); none per request.
+ * whole time to this process's cutime + cstime: that growth replaces what was read of it. The
+ * growth holds children no channel told of too (`spawnSync`'s), counted at the next sample. A
+ * Node child that loads register measures itself (its figures under its own instance): it is
+ * not read, and its growth is set aside. A child never reaped (detached and left running, or
+ * outliving the process) counts what was read of it. Cost: one /proc read per sample, per
+ * running child per sample, and per exit (~10 µs each); none per request.
  */
-export class ReapedChildrenCpu implements ChildCpuReader {
+export class ChildrenCpu implements ChildCpuReader {
   private readonly stat = blankProcStat();
   /** cutime + cstime at the last read. */
   private reaped: number;
@@ -56,11 +56,11 @@ export class ReapedChildrenCpu implements ChildCpuReader {
    * Counts from now on, watching children until close(); undefined where /proc/self/stat does
    * not read (macOS, Windows: there the children's CPU is the host's only).
    */
-  static open(options: ReapedChildrenCpuOptions = {}): ReapedChildrenCpu | undefined {
+  static open(options: ChildrenCpuOptions = {}): ChildrenCpu | undefined {
     const read = options.readStat ?? readProcStat;
     const stat = blankProcStat();
     if (!read('self', stat)) return undefined;
-    const reader = new ReapedChildrenCpu(read, stat.reapedChildrenTicks);
+    const reader = new ChildrenCpu(read, stat.reapedChildrenTicks);
     reader.unwatch = (options.watch ?? watchChildExits)({
       started: (child) => reader.running.set(child, { ticks: 0, start: -1 }),
       exited: (child) => reader.exited(child),
