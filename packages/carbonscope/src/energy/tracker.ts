@@ -209,10 +209,16 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   /**
    * What the operations reported at once beyond MAX_UNSETTLED got of the interval now running,
    * at the last interval's price: the sample takes it out of what it shares among the rest, so
-   * the operations get no more than the process used.
+   * the operations get no more than the process used. Where it was more than the operations'
+   * part of that interval (the price fell), what is left over comes out of the next intervals.
    */
   private advancedJoules = 0;
   private advancedEmbodied = 0;
+  /**
+   * Their weight in the interval now running: still part of what the interval's price is
+   * worked out over, and (calibrated) of the CPU their estimates account for.
+   */
+  private advancedWeight = 0;
   /** Joules per unit of weight in the last interval: the price of provisional figures. */
   private price = 0;
   /** Embodied grams per unit of weight in the last interval, likewise. */
@@ -427,10 +433,14 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     // The operations' part of the interval: of its energy, and by the same share (the same
     // weights below) of the process's embodied emissions, so M follows what charges E.
     const opsShare = busy > 0 ? withOps / busy : 0;
-    const opsJoules = Math.max(joules * opsShare - this.advancedJoules, 0);
-    const opsEmbodied = Math.max(embodied * opsShare - this.advancedEmbodied, 0);
-    this.advancedJoules = 0;
-    this.advancedEmbodied = 0;
+    const allOpsJoules = joules * opsShare;
+    const allOpsEmbodied = embodied * opsShare;
+    const opsJoules = Math.max(allOpsJoules - this.advancedJoules, 0);
+    const opsEmbodied = Math.max(allOpsEmbodied - this.advancedEmbodied, 0);
+    this.advancedJoules = Math.max(this.advancedJoules - allOpsJoules, 0);
+    this.advancedEmbodied = Math.max(this.advancedEmbodied - allOpsEmbodied, 0);
+    const advancedWeight = this.advancedWeight;
+    this.advancedWeight = 0;
 
     let total = 0;
     let requests = 0;
@@ -462,7 +472,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     }
     this.overheadEach = 0;
     if (total > 0 && !this.byTime) {
-      const cpuWithOps = (ownCpu * 1000 * withOps) / busy;
+      const cpuWithOps = Math.max((ownCpu * 1000 * withOps) / busy - advancedWeight, 0);
       // Beyond its main thread's, the process's own CPU (its children's left out) was other
       // threads'.
       const offThread = ownCpu * 1000 - threadMs;
@@ -511,8 +521,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     }
     this.cpu?.forgetSettled();
 
-    this.price = total > 0 ? price : busy > 0 ? joules / busy : 0;
-    this.embodiedPrice = total > 0 ? embodiedPrice : busy > 0 ? embodied / busy : 0;
+    // The next provisional figures' price is the whole interval's, theirs counted in it.
+    const weighed = total + advancedWeight;
+    this.price = weighed > 0 ? allOpsJoules / weighed : busy > 0 ? joules / busy : 0;
+    this.embodiedPrice = weighed > 0 ? allOpsEmbodied / weighed : busy > 0 ? embodied / busy : 0;
     this.gramsPerJoule = perJoule;
     this.estimated = estimated;
     this.intervalStartMs = now;
@@ -573,6 +585,14 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const earlier = op.accrued ?? NOTHING_ACCRUED;
     this.advancedJoules += footprint.joules - earlier.joules;
     this.advancedEmbodied += footprint.embodiedGrams - earlier.embodiedGrams;
+    this.advancedWeight += this.lastWeight(
+      op.name,
+      op.kind,
+      op.cpu?.sinceSample() ?? Number.NaN,
+      op.startMs,
+      op.endMs,
+      op.shareEnd - op.shareFrom,
+    );
   }
 
   /**
@@ -839,11 +859,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     earlier: Readonly<Pick<Accrued, 'joules' | 'grams' | 'embodiedGrams' | 'estimated'>>,
     about: Pick<OperationFootprint, 'context' | 'status' | 'http' | 'attributes'>,
   ): OperationFootprint {
-    const from = this.intervalStartMs ?? startMs;
-    const overhead = kind === 'request' ? this.overheadEach : 0;
-    const weight =
-      this.weigh(name, kind, cpuMs, overlap(startMs, from, endMs), share, endMs - startMs) +
-      overhead;
+    const weight = this.lastWeight(name, kind, cpuMs, startMs, endMs, share);
     const last = weight * this.price;
     return {
       operation: name,
@@ -859,6 +875,23 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       http: about.http,
       attributes: about.attributes,
     };
+  }
+
+  /** An ended operation's weight in the interval now running, its request overhead with it. */
+  private lastWeight(
+    name: string,
+    kind: OperationKind,
+    cpuMs: number,
+    startMs: number,
+    endMs: number,
+    share: number,
+  ): number {
+    const from = this.intervalStartMs ?? startMs;
+    const overhead = kind === 'request' ? this.overheadEach : 0;
+    return (
+      this.weigh(name, kind, cpuMs, overlap(startMs, from, endMs), share, endMs - startMs) +
+      overhead
+    );
   }
 
   /** @internal */

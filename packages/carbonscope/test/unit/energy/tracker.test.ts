@@ -1423,6 +1423,48 @@ describe('operation tracker', () => {
     expect(rowJoules).to.be.closeTo(4, 1e-6);
   });
 
+  it('prices the next interval at what the whole interval cost where some went beyond MAX_UNSETTLED', () => {
+    // The rows reported at once took their part out of the interval's 4 J; the price the next
+    // provisional figures use is still the interval's: 4 J over all the rows' 8,553.6 ms, not
+    // what was left over the rows the sample settled (2 J over 6,553.6 ms).
+    const { clock, tracker, sample } = setup();
+    clock.advance(1000);
+    sample(1); // no operation ran: 1 mJ a busy ms
+    const rows = MAX_UNSETTLED + 20_000;
+    for (let i = 0; i < rows; i++) {
+      const op = tracker.begin('row');
+      clock.advance(0.1);
+      op.end();
+    }
+    sample(4);
+    const next = tracker.begin('next');
+    clock.advance(100);
+    const rate = 4 / (rows * 0.1);
+    expect(next.end()?.joules).to.be.closeTo(100 * rate, 1e-6);
+  });
+
+  it('carries to the next interval what the rows beyond MAX_UNSETTLED got over the one they ran in', () => {
+    // Priced at the last interval's 1 mJ a ms, the 20,000 rows past the bound got 2 J, and the
+    // process used 1 J while they all ran: the 1 J too many comes out of the next interval, so
+    // the figures never add up to more than the process used.
+    const { clock, tracker, ended, sample } = setup();
+    clock.advance(1000);
+    sample(1);
+    const rows = MAX_UNSETTLED + 20_000;
+    for (let i = 0; i < rows; i++) {
+      const op = tracker.begin('row');
+      clock.advance(0.1);
+      op.end();
+    }
+    sample(1);
+    const next = tracker.begin('next');
+    clock.advance(1000);
+    next.end();
+    sample(3);
+    const all = ended.reduce((sum, f) => sum + f.joules, 0);
+    expect(all).to.be.closeTo(1 + 3, 1e-6);
+  });
+
   it('drops from sharing an operation never ended once older than the maximum age; reports it at its end', async () => {
     const { clock, tracker, ended, sample } = setup('wall', undefined, { maxOperationAgeMs: 2000 });
     const drops: DroppedOperation[] = [];
