@@ -585,14 +585,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const earlier = op.accrued ?? NOTHING_ACCRUED;
     this.advancedJoules += footprint.joules - earlier.joules;
     this.advancedEmbodied += footprint.embodiedGrams - earlier.embodiedGrams;
-    this.advancedWeight += this.lastWeight(
-      op.name,
-      op.kind,
-      op.cpu?.sinceSample() ?? Number.NaN,
-      op.startMs,
-      op.endMs,
-      op.shareEnd - op.shareFrom,
-    );
+    this.advancedWeight += this.weightAtEnd(op);
   }
 
   /**
@@ -815,25 +808,43 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     return this.provisionalOf(
       op.name,
       op.kind,
+      this.weightAtEnd(op),
+      op.startMs,
+      op.endMs,
+      op.accrued ?? NOTHING_ACCRUED,
+      op,
+    );
+  }
+
+  /** An ended operation's weight in the interval now running (see lastWeight). */
+  private weightAtEnd(op: TrackedOperation): number {
+    return this.lastWeight(
+      op.name,
+      op.kind,
       op.cpu?.sinceSample() ?? Number.NaN,
       op.startMs,
       op.endMs,
       op.shareEnd - op.shareFrom,
-      op.accrued ?? NOTHING_ACCRUED,
-      op,
     );
   }
 
   /** The same for the ended operation at `i`, from what the list kept of it. */
   private provisionalAt(i: number): OperationFootprint {
     const { ended } = this;
-    return this.provisionalOf(
+    const weight = this.lastWeight(
       ended.name(i),
       ended.kind(i),
       Number.NaN,
       ended.startMs(i),
       ended.endMs(i),
       ended.share(i),
+    );
+    return this.provisionalOf(
+      ended.name(i),
+      ended.kind(i),
+      weight,
+      ended.startMs(i),
+      ended.endMs(i),
       {
         joules: ended.joules(i),
         grams: ended.grams(i),
@@ -849,17 +860,16 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     );
   }
 
+  /** What `earlier` samples gave an operation, and `weight` at the last price. */
   private provisionalOf(
     name: string,
     kind: OperationKind,
-    cpuMs: number,
+    weight: number,
     startMs: number,
     endMs: number,
-    share: number,
     earlier: Readonly<Pick<Accrued, 'joules' | 'grams' | 'embodiedGrams' | 'estimated'>>,
     about: Pick<OperationFootprint, 'context' | 'status' | 'http' | 'attributes'>,
   ): OperationFootprint {
-    const weight = this.lastWeight(name, kind, cpuMs, startMs, endMs, share);
     const last = weight * this.price;
     return {
       operation: name,
