@@ -921,6 +921,7 @@ setTimeout(() => console.log('done'), 400);`;
     const rows = operationPoint(receiver.pushes[0]?.body, 'row');
     expect(rows?.count, all).to.equal(100_000);
     expect(rows?.sum, all).to.be.greaterThan(0);
+    expect(rows?.sum, all).to.be.at.most(processJoules(receiver.pushes[0]?.body) as number);
     expect(r.stderr.filter((l) => l.includes('not in the metrics'))).to.deep.equal([]);
   });
 
