@@ -42,13 +42,26 @@ export function trackWith<T>(tracker: Begin, operation: string, fn: () => T): T 
   try {
     result = op.run(fn);
   } catch (err) {
+    failed(op, err);
     close(op);
     throw err;
   } finally {
     tracksOnStack--;
   }
   try {
-    if (isThenable(result)) return Promise.resolve(result).finally(() => close(op)) as T;
+    if (isThenable(result)) {
+      return Promise.resolve(result).then(
+        (value) => {
+          close(op);
+          return value;
+        },
+        (err: unknown) => {
+          failed(op, err);
+          close(op);
+          throw err;
+        },
+      ) as T;
+    }
     close(op);
   } catch {
     outOfStack(() => close(op));
@@ -88,6 +101,18 @@ function outOfStack(rest: () => void): void {
     rest();
   } catch {
     // Still none: the operation runs on until it is dropped for its age.
+  }
+}
+
+/**
+ * Tells the operation's context (its span) that its function failed. Never throws: the caller
+ * rethrows fn's error next, and the stack may be all but spent (a RangeError of recursion).
+ */
+function failed(op: ActiveOperation, err: unknown): void {
+  try {
+    if (op instanceof TrackedOperation) op.context?.fail?.(err);
+  } catch {
+    // A context of another's that throws, or no stack left: the span says less, nothing more.
   }
 }
 
@@ -133,6 +158,7 @@ export async function measureWith<T>(
   try {
     result = await op.run(fn);
   } catch (err) {
+    failed(op, err);
     op.end();
     throw err;
   }

@@ -209,6 +209,11 @@ export type OperationAttribution = 'calibrated' | 'exact' | 'wall';
  */
 export interface OperationContext {
   settle(footprint: OperationFootprint): void;
+  /**
+   * Told, before settle(), that the function track() or measure() ran for it threw or rejected
+   * with `error` (the OTel layer marks its span as failed). Must not throw.
+   */
+  fail?(error: unknown): void;
 }
 
 export interface ActiveOperation {

@@ -3,6 +3,7 @@ import type { Span } from '@opentelemetry/api';
 import type { OperationContext, OperationFootprint } from '../energy/index.js';
 import { annotateSpan } from './span-attributes.js';
 import { endTimeFor } from './span-end-time.js';
+import { markFailed } from './span-failure.js';
 import type { SpanRelease } from './span-release.js';
 
 /**
@@ -16,6 +17,10 @@ export class OperationSpan implements OperationContext {
     private readonly span: Span,
     private readonly release: SpanRelease,
   ) {}
+
+  fail(error: unknown): void {
+    markFailed(this.span, error);
+  }
 
   settle(footprint: OperationFootprint): void {
     annotateSpan(this.span, footprint);

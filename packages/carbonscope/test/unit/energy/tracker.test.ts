@@ -1,6 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { context, trace } from '@opentelemetry/api';
+import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   BasicTracerProvider,
@@ -1796,5 +1796,132 @@ describe('operation tracker', () => {
       trace.disable();
       context.disable();
     }
+  });
+
+  /** Runs `body` inside a recording span of a real SDK; returns the spans it exported. */
+  async function tracedSpans(
+    body: (setup: Setup) => Promise<void>,
+  ): Promise<ReturnType<InMemorySpanExporter['getFinishedSpans']>> {
+    const contextManager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(contextManager);
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    trace.setGlobalTracerProvider(provider);
+    try {
+      const s = setup('wall', captureSpan);
+      s.clock.advance(1000);
+      s.sample(2, 0.001, true);
+      const parent = provider.getTracer('test').startSpan('job');
+      await context.with(trace.setSpan(context.active(), parent), () => body(s));
+      parent.end();
+      s.clock.advance(1000);
+      s.sample(4, 0.001, true);
+      return exporter.getFinishedSpans().filter((span) => span.name !== 'job');
+    } finally {
+      await provider.shutdown();
+      trace.disable();
+      context.disable();
+    }
+  }
+
+  it("marks a failed track()'s span ERROR with error.type, its energy still on it", async () => {
+    class QuotaError extends Error {
+      override name = 'QuotaError';
+    }
+    const spans = await tracedSpans(async ({ tracker, clock }) => {
+      const refused = Object.assign(new Error('open /etc/x'), { code: 'ENOENT' });
+      expect(() =>
+        tracker.track('sync', () => {
+          clock.advance(100);
+          throw refused;
+        }),
+      ).to.throw(refused);
+      const rejected = tracker.track('async', async () => {
+        clock.advance(100);
+        throw new QuotaError('over quota');
+      });
+      expect(await rejected.catch((err: unknown) => err)).to.be.instanceOf(QuotaError);
+      await tracker.track('string', () => Promise.reject('plain text')).catch(() => {});
+      await tracker.track('ok', async () => {});
+    });
+    const byName = new Map(spans.map((span) => [span.name, span]));
+    expect([...byName.keys()].sort()).to.deep.equal(['async', 'ok', 'string', 'sync']);
+    const sync = byName.get('sync');
+    expect(sync?.status).to.deep.equal({ code: SpanStatusCode.ERROR, message: 'open /etc/x' });
+    expect(sync?.attributes['error.type']).to.equal('ENOENT');
+    expect(sync?.attributes[SPAN_ATTRIBUTES.energy]).to.be.greaterThan(0);
+    const failed = byName.get('async');
+    expect(failed?.status).to.deep.equal({ code: SpanStatusCode.ERROR, message: 'over quota' });
+    expect(failed?.attributes['error.type']).to.equal('QuotaError');
+    expect(failed?.attributes[SPAN_ATTRIBUTES.energy]).to.be.greaterThan(0);
+    const text = byName.get('string');
+    expect(text?.status).to.deep.equal({ code: SpanStatusCode.ERROR, message: 'plain text' });
+    expect(text?.attributes['error.type']).to.equal('_OTHER');
+    // semconv's recording-errors: no exception event; a success keeps status UNSET.
+    for (const span of spans) expect(span.events).to.deep.equal([]);
+    const ok = byName.get('ok');
+    expect(ok?.status).to.deep.equal({ code: SpanStatusCode.UNSET });
+    expect(ok?.attributes).to.not.have.property('error.type');
+  });
+
+  it("bounds a failed track()'s span text: one printable line, a URL's secrets masked", async () => {
+    const message = `fetch https://user:hunter2@api.example/v1?api_key=K3Y failed\n${'x'.repeat(5000)}`;
+    const spans = await tracedSpans(async ({ tracker }) => {
+      const hostile = Object.assign(new Error(message), { code: `E\u001b[2J${'C'.repeat(500)}` });
+      expect(() =>
+        tracker.track('bad', () => {
+          throw hostile;
+        }),
+      ).to.throw(hostile);
+      // An error whose every property throws is rethrown as it is; the span still says ERROR.
+      const trap = new Proxy(
+        {},
+        {
+          get() {
+            throw new Error('trap');
+          },
+          has() {
+            throw new Error('trap');
+          },
+        },
+      );
+      expect(() =>
+        tracker.track('trap', () => {
+          throw trap;
+        }),
+      ).to.throw();
+    });
+    const bad = spans.find((span) => span.name === 'bad');
+    const shown = bad?.status.message ?? '';
+    expect(bad?.status.code).to.equal(SpanStatusCode.ERROR);
+    expect(shown.length).to.be.at.most(257);
+    expect(shown).to.match(
+      /^fetch https:\/\/\[redacted\]@api\.example\/v1\?api_key=\[redacted\] failed\\n/,
+    );
+    expect(shown).to.not.include('hunter2').and.not.include('K3Y').and.not.include('\n');
+    const type = String(bad?.attributes['error.type']);
+    expect(type.length).to.be.at.most(65);
+    expect(type).to.match(/^E\\u001b\[2JC+…$/);
+    const trapped = spans.find((span) => span.name === 'trap');
+    expect(trapped?.status.code).to.equal(SpanStatusCode.ERROR);
+    expect(trapped?.attributes['error.type']).to.equal('_OTHER');
+    expect(trapped?.attributes[SPAN_ATTRIBUTES.energy]).to.be.a('number');
+  });
+
+  it("marks a failed measure()'s span ERROR, as a track()'s", async () => {
+    const spans = await tracedSpans(async ({ tracker }) => {
+      const failed = tracker.measure('m', async () => {
+        throw new RangeError('out of range');
+      });
+      expect(await failed.catch((err: unknown) => err)).to.be.instanceOf(RangeError);
+    });
+    expect(spans.map((span) => span.name)).to.deep.equal(['m']);
+    expect(spans[0].status).to.deep.equal({
+      code: SpanStatusCode.ERROR,
+      message: 'out of range',
+    });
+    expect(spans[0].attributes['error.type']).to.equal('RangeError');
   });
 });

@@ -1,0 +1,72 @@
+import { type Span, SpanStatusCode } from '@opentelemetry/api';
+import { printable } from '../printable.js';
+import { maskUrlText } from '../url-credentials.js';
+
+/** The most UTF-16 units of a failed operation's status description, `…` where cut. */
+export const MAX_STATUS_MESSAGE = 256;
+/** The most UTF-16 units of its `error.type`: a code or a class name, not prose. */
+export const MAX_ERROR_TYPE = 64;
+
+/** Read of the message before masking: a 10 MB message costs no more than this much. */
+const READ_AT_MOST = 4 * MAX_STATUS_MESSAGE;
+/** A URL written in free text, up to the first blank or quote. */
+const URL_IN_TEXT = /[a-z][a-z\d+.-]*:\/\/[^\s"'<>`]+/gi;
+
+/**
+ * Marks `span` as its operation's failure, as semconv's "Recording errors" says: status ERROR,
+ * `error.type` (the error's `code`, else its class name, else `_OTHER`), and the error's message
+ * as the description. No `exception` event: the same document does not recommend one, and its
+ * stack (paths, arguments) would go out with every failure. The message is the application's
+ * own text, so it goes out bounded: one printable line, cut, each URL in it with its userinfo
+ * and secret parameters masked. An error whose properties throw is an ERROR of `_OTHER`.
+ */
+export function markFailed(span: Span, error: unknown): void {
+  let type = '_OTHER';
+  let message: string | undefined;
+  try {
+    type = errorType(error);
+    message = statusMessage(error);
+  } catch {
+    // A Proxy or a getter that throws: the failure itself is all there is to say.
+  }
+  span.setAttribute('error.type', type);
+  span.setStatus(
+    message === undefined
+      ? { code: SpanStatusCode.ERROR }
+      : { code: SpanStatusCode.ERROR, message },
+  );
+}
+
+/** semconv's `error.type`: the error's code where it has one, else its name, else `_OTHER`. */
+function errorType(error: unknown): string {
+  if (typeof error !== 'object' || error === null) return '_OTHER';
+  const { code, name } = error as { code?: unknown; name?: unknown };
+  const given = typeof code === 'string' || typeof code === 'number' ? String(code) : name;
+  return typeof given === 'string' && given !== ''
+    ? cut(printable(given), MAX_ERROR_TYPE)
+    : '_OTHER';
+}
+
+/** The error's message (or the rejected string), bounded; undefined where it has none. */
+function statusMessage(error: unknown): string | undefined {
+  const text =
+    typeof error === 'string'
+      ? error
+      : typeof error === 'object' && error !== null
+        ? (error as { message?: unknown }).message
+        : undefined;
+  if (typeof text !== 'string' || text === '') return undefined;
+  const read = text.slice(0, READ_AT_MOST);
+  // A URL the read cut short may have lost the `@` that shows its userinfo: left out whole.
+  const masked = read.replace(URL_IN_TEXT, (url: string, at: number) =>
+    at + url.length === read.length && text.length > read.length ? '…' : maskUrlText(url),
+  );
+  return cut(printable(masked), MAX_STATUS_MESSAGE);
+}
+
+/** The text cut at `max` UTF-16 units without halving a pair, `…` where cut. */
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const end = /[\ud800-\udbff]/.test(text.charAt(max - 1)) ? max - 1 : max;
+  return `${text.slice(0, end)}…`;
+}
