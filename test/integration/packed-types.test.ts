@@ -11,6 +11,7 @@ import {
 } from '#library-tests/helpers/readme-blocks.js';
 import { tempDirUntilExit } from '#library-tests/helpers/temp-dir.js';
 import { projectRoot } from '../../src/paths.js';
+import { commandFailure } from '../helpers/command-failure.js';
 import { npmInstallOrSay, packLibrary } from '../helpers/packed-library.js';
 
 const run = promisify(execFile);
@@ -272,12 +273,7 @@ describe('the packed library type-checks in a consumer, every moduleResolution',
   let tarball = '';
   // TypeScript 5.7+ turns on Node's compile cache (22.1+), kept in the temporary folder.
   const env = { ...process.env, NODE_DISABLE_COMPILE_CACHE: '1', NO_COLOR: '1' };
-  /** What `bin` said on stdout where it failed; '' where it passed. */
-  const failures = (bin: string, args: string[]) =>
-    run(bin, args, { cwd: work, env }).then(
-      () => '',
-      (err: { stdout?: string }) => err.stdout ?? String(err),
-    );
+  const failures = (bin: string, args: string[]) => commandFailure(bin, args, { cwd: work, env });
 
   before(async () => {
     tarball = await packLibrary(work);
