@@ -182,7 +182,7 @@ export {
   prometheusType,
   TOKEN_BUCKETS,
 } from './metrics/index.js';
-// For the service's LLM key, masked from the length the library's keys are.
+// For the service's misspelt variables: its own names added to the library's.
 export { LIBRARY_VARIABLES, misspeltVariablesWarning } from './misspelt-variables.js';
 export { type Attached, attachToOtel, SCOPE_NAME } from './otel/attach.js';
 export {
@@ -236,6 +236,7 @@ export {
   type EarlyAnswerOptions,
 } from './runtime/carbonscope.js';
 export type { DropCount, DropReason } from './runtime/drop-counts.js';
+// For the service's LLM key, masked from the length the library's keys are.
 export { maskableSecret, shortKeyWarning } from './secret-length.js';
 export {
   checkSettings,
