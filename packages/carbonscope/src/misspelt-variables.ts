@@ -47,7 +47,9 @@ function meantName(given: string, known: KnownNames): string | undefined {
     const distance = slips(upper, name, bestDistance);
     if (distance < bestDistance) [best, bestDistance] = [name, distance];
   }
-  return best ?? kin.find((name) => oneWordMore(name, upper));
+  // A bare word is no name left short: container=podman is podman's, CARBON or GRID anyone's.
+  if (best !== undefined || !upper.includes('_')) return best;
+  return kin.find((name) => oneWordMore(name, upper));
 }
 
 /** The known names, and those of each first word: asked once for every variable of `env`. */
@@ -80,10 +82,11 @@ function oneWordMore(name: string, given: string): boolean {
  */
 export function misspeltVariables(env: Env, known: readonly string[]): MisspeltVariable[] {
   const names = knownNames(known);
+  const isLink = serviceLinks(env);
   const found: MisspeltVariable[] = [];
   for (const given of Object.keys(env)) {
     const upper = given.toUpperCase();
-    if (names.all.has(given) || upper.startsWith('OTEL_')) continue;
+    if (names.all.has(given) || upper.startsWith('OTEL_') || isLink(given)) continue;
     const unprefixed = upper.startsWith(OWN_PREFIX) ? given.slice(OWN_PREFIX.length) : undefined;
     const meant =
       meantName(given, names) ??
@@ -91,6 +94,25 @@ export function misspeltVariables(env: Env, known: readonly string[]): MisspeltV
     if (meant !== undefined) found.push({ given, meant });
   }
   return found;
+}
+
+/**
+ * Whether a name is one of the variables Kubernetes gives a pod for each Service of its namespace
+ * (`<S>_SERVICE_HOST`, `<S>_SERVICE_PORT*`, `<S>_PORT`, `<S>_PORT_<n>_TCP*`): a Service named
+ * carbonscope makes CARBONSCOPE_PORT, which is no slip of PORT. Told by its `<S>_SERVICE_HOST`.
+ */
+function serviceLinks(env: Env): (name: string) => boolean {
+  const HOST = '_SERVICE_HOST';
+  const services = Object.keys(env)
+    .filter((name) => name.endsWith(HOST) && name.length > HOST.length)
+    .map((name) => name.slice(0, -HOST.length));
+  if (services.length === 0) return () => false;
+  const link = new RegExp(`^(${services.map(escaped).join('|')})_(SERVICE_|PORT$|PORT_)`);
+  return (name) => link.test(name);
+}
+
+function escaped(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /**

@@ -48,6 +48,48 @@ describe('misspelt carbonscope variables', () => {
     expect(misspeltVariables(env, LIBRARY_VARIABLES)).to.deep.equal([]);
   });
 
+  // A bare word is no slip of a name of two: podman, LXC and systemd-nspawn set container=podman
+  // in every container, and CARBON, ENERGY or GRID are anyone's. Each was told at every start.
+  it('names no one-word variable after a setting of that first word', () => {
+    const env = Object.fromEntries(
+      [
+        'container',
+        'CONTAINER',
+        'pod',
+        'POD',
+        'CARBON',
+        'ENERGY',
+        'GRID',
+        'EMBODIED',
+        'KEPLER',
+      ].map((name) => [name, 'x']),
+    );
+    expect(misspeltVariables(env, LIBRARY_VARIABLES)).to.deep.equal([]);
+    expect(misspeltVariables({ LLM: 'x' }, [...LIBRARY_VARIABLES, 'LLM_MODEL'])).to.deep.equal([]);
+  });
+
+  // Kubernetes gives every pod <SERVICE>_SERVICE_HOST, <SERVICE>_PORT and <SERVICE>_PORT_<n>_TCP*
+  // for each Service of its namespace: a Service named carbonscope made CARBONSCOPE_PORT a slip
+  // of the service's PORT, told at every start of every pod.
+  it("names none of Kubernetes' service links, whatever the Service's name", () => {
+    const links = (service: string) => ({
+      [`${service}_SERVICE_HOST`]: '10.0.0.7',
+      [`${service}_SERVICE_PORT`]: '3000',
+      [`${service}_SERVICE_PORT_HTTP`]: '3000',
+      [`${service}_PORT`]: 'tcp://10.0.0.7:3000',
+      [`${service}_PORT_3000_TCP`]: 'tcp://10.0.0.7:3000',
+      [`${service}_PORT_3000_TCP_ADDR`]: '10.0.0.7',
+      [`${service}_PORT_3000_TCP_PORT`]: '3000',
+      [`${service}_PORT_3000_TCP_PROTO`]: 'tcp',
+    });
+    const env = { ...links('CARBONSCOPE'), ...links('GRID'), ...links('ENERGY_SOURCES') };
+    expect(misspeltVariables(env, [...LIBRARY_VARIABLES, 'PORT', 'HOST'])).to.deep.equal([]);
+    // Without the Service's host it is no link: CARBONSCOPE_PORT alone is still told.
+    expect(misspeltVariables({ CARBONSCOPE_PORT: '3000' }, ['PORT'])).to.deep.equal([
+      { given: 'CARBONSCOPE_PORT', meant: 'PORT' },
+    ]);
+  });
+
   it('tells them in one line, by name only: the value may be a key', () => {
     const line = misspeltVariablesWarning({
       ENERGY_SOUCE: 'rapl',
