@@ -16,6 +16,9 @@ export const LIBRARY_VARIABLES: readonly string[] = [
   'CARBONSCOPE_CLUSTER_ENDPOINT',
 ];
 
+/** The most variables the warning names: hundreds near one (a generated environment) are no line. */
+const NAMED_AT_MOST = 10;
+
 /** A variable in the environment that looks meant for carbonscope but is none it reads. */
 export interface MisspeltVariable {
   given: string;
@@ -91,7 +94,9 @@ export function misspeltVariables(env: Env, known: readonly string[]): MisspeltV
     const meant =
       meantName(given, names) ??
       (unprefixed === undefined ? undefined : meantName(unprefixed, names));
-    if (meant !== undefined) found.push({ given, meant });
+    // Windows reads a name in any case: where env answers to the one meant, the other case is it.
+    if (meant === undefined || (meant === upper && env[meant] !== undefined)) continue;
+    found.push({ given, meant });
   }
   return found;
 }
@@ -125,8 +130,10 @@ export function misspeltVariablesWarning(
 ): string | undefined {
   const found = misspeltVariables(env, known);
   if (found.length === 0) return undefined;
-  const each = found.map(({ given, meant }) => `${given} (did you mean ${meant}?)`);
-  return found.length === 1
-    ? `${each[0]} is not a variable carbonscope reads: it is ignored`
-    : `${each.join(', ')} are not variables carbonscope reads: they are ignored`;
+  const each = found
+    .slice(0, NAMED_AT_MOST)
+    .map(({ given, meant }) => `${given} (did you mean ${meant}?)`);
+  const more = found.length - each.length;
+  if (found.length === 1) return `${each[0]} is not a variable carbonscope reads: it is ignored`;
+  return `${each.join(', ')}${more > 0 ? ` and ${more} more` : ''} are not variables carbonscope reads: they are ignored`;
 }

@@ -90,6 +90,34 @@ describe('misspelt carbonscope variables', () => {
     ]);
   });
 
+  // Windows reads a variable's name in any case (process.env.ENERGY_SOURCE finds Energy_Source):
+  // there the other case is in effect, and "it is ignored" was false.
+  it('names no other case of a setting where the environment answers to its name', () => {
+    const windows = (vars: Record<string, string>) =>
+      new Proxy(vars, {
+        get: (target, key) =>
+          typeof key === 'string'
+            ? Object.entries(target).find(([name]) => name.toUpperCase() === key.toUpperCase())?.[1]
+            : undefined,
+      });
+    const env = windows({ Energy_Source: 'rapl', pue: '1.2', ENERGY_SOUCE: 'x' });
+    expect(misspeltVariables(env, LIBRARY_VARIABLES)).to.deep.equal([
+      { given: 'ENERGY_SOUCE', meant: 'ENERGY_SOURCE' },
+    ]);
+  });
+
+  // Hundreds of names near one (a generated environment) made a line of 18,000 characters.
+  it('names ten at most in its line, and counts the rest', () => {
+    const letter = (n: number) => String.fromCharCode(65 + (n % 26));
+    const env = Object.fromEntries(
+      Array.from({ length: 400 }, (_, i) => [`ENERGY_SOURC${letter(i)}${letter(i / 26)}`, 'x']),
+    );
+    const line = misspeltVariablesWarning(env) ?? '';
+    expect(line.match(/did you mean/g)).to.have.length(10);
+    expect(line).to.match(/ENERGY_SOURCJA \(did you mean ENERGY_SOURCE\?\) and 390 more are not /);
+    expect(line.length).to.be.below(600);
+  });
+
   it('tells them in one line, by name only: the value may be a key', () => {
     const line = misspeltVariablesWarning({
       ENERGY_SOUCE: 'rapl',
