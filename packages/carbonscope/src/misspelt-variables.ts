@@ -103,18 +103,22 @@ export function misspeltVariables(env: Env, known: readonly string[]): MisspeltV
 
 /**
  * Whether a name is one of the variables Kubernetes gives a pod for each Service of its namespace
- * (`<S>_SERVICE_HOST`, `<S>_SERVICE_PORT*`, `<S>_PORT`, `<S>_PORT_<n>_TCP*`): a Service named
- * carbonscope makes CARBONSCOPE_PORT, which is no slip of PORT. Told by its `<S>_SERVICE_HOST`.
+ * (`<S>_SERVICE_HOST`, `<S>_SERVICE_PORT*`, `<S>_PORT`, `<S>_PORT_<n>_TCP*`), or Docker's links
+ * give for each linked container (`<S>_PORT*`, `<S>_NAME`, `<S>_ENV_*`): a Service named
+ * carbonscope makes CARBONSCOPE_PORT, which is no slip of PORT. Told by a `<S>_SERVICE_HOST` or a
+ * `<S>_PORT_<n>_<protocol>`.
  */
 function serviceLinks(env: Env): (name: string) => boolean {
-  const HOST = '_SERVICE_HOST';
-  const services = Object.keys(env)
-    .filter((name) => name.endsWith(HOST) && name.length > HOST.length)
-    .map((name) => name.slice(0, -HOST.length));
+  const services = Object.keys(env).flatMap((name) => LINK_ROOT.exec(name)?.slice(1, 2) ?? []);
   if (services.length === 0) return () => false;
-  const link = new RegExp(`^(${services.map(escaped).join('|')})_(SERVICE_|PORT$|PORT_)`);
+  const link = new RegExp(
+    `^(${services.map(escaped).join('|')})_(SERVICE_|PORT$|PORT_|NAME$|ENV_)`,
+  );
   return (name) => link.test(name);
 }
+
+/** The variable that makes `<S>` a Service's or a linked container's, `<S>` its first group. */
+const LINK_ROOT = /^(.+?)(?:_SERVICE_HOST|_PORT_\d+_(?:TCP|UDP|SCTP))$/;
 
 function escaped(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -84,6 +84,17 @@ describe('misspelt carbonscope variables', () => {
     });
     const env = { ...links('CARBONSCOPE'), ...links('GRID'), ...links('ENERGY_SOURCES') };
     expect(misspeltVariables(env, [...LIBRARY_VARIABLES, 'PORT', 'HOST'])).to.deep.equal([]);
+    // Docker's links (--link, compose's links:) give <ALIAS>_PORT_<n>_TCP* and no _SERVICE_HOST.
+    const docker = {
+      CARBONSCOPE_NAME: '/app/carbonscope',
+      CARBONSCOPE_PORT: 'tcp://172.17.0.3:3000',
+      CARBONSCOPE_PORT_3000_TCP: 'tcp://172.17.0.3:3000',
+      CARBONSCOPE_PORT_3000_TCP_ADDR: '172.17.0.3',
+      CARBONSCOPE_PORT_3000_TCP_PORT: '3000',
+      CARBONSCOPE_PORT_3000_TCP_PROTO: 'tcp',
+      CARBONSCOPE_ENV_PUE: '1.2',
+    };
+    expect(misspeltVariables(docker, [...LIBRARY_VARIABLES, 'PORT', 'HOST'])).to.deep.equal([]);
     // Without the Service's host it is no link: CARBONSCOPE_PORT alone is still told.
     expect(misspeltVariables({ CARBONSCOPE_PORT: '3000' }, ['PORT'])).to.deep.equal([
       { given: 'CARBONSCOPE_PORT', meant: 'PORT' },
