@@ -1,4 +1,4 @@
-import { type AsyncHook, createHook } from 'node:async_hooks';
+import { type AsyncHook, createHook, executionAsyncResource } from 'node:async_hooks';
 
 /** What pool work is charged to: the time its jobs were out on other threads. */
 export interface PoolAccount {
@@ -45,7 +45,8 @@ interface Job {
  * Tells which operation's work is out on libuv's thread pool, and for how long: an init hook
  * sees a pool resource made in an operation's context, and its callback's begin ends its time
  * out. A zlib stream's chunks go out one after the other, each written in the callback of the
- * one before, so its time out starts again as each callback ends. A job is forgotten once its
+ * one before, so its time out starts again as a callback ends with a chunk out (its handle
+ * holds one): a stream that waits for its next write is not out. A job is forgotten once its
  * operation is settled. Not promises: the hook asks Node to leave them out (Node 24's
  * `trackPromises: false`; earlier versions call it for them, and it returns at once).
  */
@@ -106,14 +107,19 @@ export class PoolWork {
     job.since = Number.NaN;
   }
 
-  /** Its callback ends: a zlib stream has sent its next chunk out in it (or is done). */
+  /** Its callback ends: a zlib stream may have sent its next chunk out in it. */
   private out(id: number): void {
     if (this.jobs.size === 0) return;
     const job = this.jobs.get(id);
     if (!job) return;
-    // A crypto job is done; a zlib stream's last chunk leaves it out until it is forgotten, but
-    // only a callback's begin charges that time: none comes.
-    if (job.resumes && !job.owner.closed) job.since = this.wall();
-    else this.jobs.delete(id);
+    if (!job.resumes || job.owner.closed) {
+      this.jobs.delete(id); // a crypto job is done
+      return;
+    }
+    // node:zlib's handle holds the chunk it works on (`buffer`) until that chunk is done, the
+    // next one written in this callback included: none, the stream waits for the app. Where a
+    // Node lacks the field, a stream's later chunks go uncounted rather than its waits counted.
+    const chunk = (executionAsyncResource() as { buffer?: unknown }).buffer;
+    job.since = chunk !== null && chunk !== undefined ? this.wall() : Number.NaN;
   }
 }

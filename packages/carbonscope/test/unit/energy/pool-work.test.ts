@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { scrypt } from 'node:crypto';
 import { readFile } from 'node:fs';
-import { gzip } from 'node:zlib';
+import { createGzip, gzip } from 'node:zlib';
 import { expect } from 'chai';
 import { type PoolAccount, PoolWork } from '../../../src/energy/pool-work.js';
 
@@ -43,6 +43,17 @@ describe("which operation's work is out on libuv's pool", () => {
     expect(a.poolMs).to.equal(0);
     pool.forgetSettled();
     expect(pool.size).to.equal(0);
+  });
+
+  it("leaves out a zlib stream's wait for its next write: no chunk is out then", async () => {
+    const a = account();
+    const stream = storage.run(a, () => createGzip());
+    stream.resume();
+    await storage.run(a, () => new Promise((r) => stream.write(Buffer.alloc(1e4, 7), r)));
+    await new Promise((r) => setTimeout(r, 300)); // the stream waits for the app, not the pool
+    await storage.run(a, () => new Promise((r) => stream.end(Buffer.alloc(1e4, 7), () => r(0))));
+    // Its chunks took a few ms on the pool; 300 ms between them were no one's work.
+    expect(a.poolMs).to.be.above(0).and.below(150);
   });
 
   it('sees no job sent outside any operation', async () => {
