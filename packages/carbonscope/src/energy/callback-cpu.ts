@@ -113,6 +113,11 @@ export class CallbackCpu {
     this.mark(this.clocks.cpu(), this.clocks.wall(), 0);
   }
 
+  /** Charges the pool jobs still out their time so far (at a sample, before it is spread). */
+  chargePoolOut(): void {
+    this.pool.chargeOut();
+  }
+
   /** Forgets the pool jobs of settled operations (at a sample). */
   forgetSettled(): void {
     this.pool.forgetSettled();

@@ -410,6 +410,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.mark(now, true);
     this.share(now);
     const threadMs = this.threadSince();
+    this.cpu?.chargePoolOut();
     if (this.intervalStartMs === undefined && this.createdMs > from) {
       // Before the tracker existed no operation ran; how busy the loop was is not known.
       this.busyWithout += this.createdMs - from;

@@ -77,6 +77,32 @@ describe("other threads' CPU: work out on libuv's pool", () => {
     expect(joulesOf(ended, 'js')).to.be.closeTo(3.0, 1e-9);
   });
 
+  it('counts a job still out at a sample in the interval it ran in, not only when it is back', async () => {
+    const { clock, tracker, ended, sample } = setup('exact');
+    trackers.push(tracker);
+    clock.idle(1000);
+    sample(0, 0);
+    const pool = tracker.begin('pool');
+    const js = tracker.begin('js');
+    const done = new Promise<void>((resolve) => {
+      pool.run(() => {
+        pbkdf2('pw', 'salt', 1, 32, 'sha256', () => resolve());
+        clock.advance(1);
+      });
+    });
+    js.run(() => clock.advance(30));
+    clock.idle(10);
+    // The sample comes while the job is out (its callback has not run): 40 ms on the pool's
+    // thread in this interval, 41 ms out so far.
+    sample(7.2, 0.072);
+    await done;
+    pool.end();
+    js.end();
+    sample(0, 0); // back with no time between: nothing more to give it
+    expect(joulesOf(ended, 'pool')).to.be.closeTo(4.2, 1e-9);
+    expect(joulesOf(ended, 'js')).to.be.closeTo(3.0, 1e-9);
+  });
+
   it('takes no more than its time out: the rest of the other threads stays overhead', async () => {
     const { clock, tracker, ended, sample } = setup('exact');
     trackers.push(tracker);
