@@ -46,8 +46,8 @@ interface Job {
  * sees a pool resource made in an operation's context, and its callback's begin ends its time
  * out. A zlib stream's chunks go out one after the other, each written in the callback of the
  * one before, so its time out starts again as a callback ends with a chunk out (its handle
- * holds one): a stream that waits for its next write is not out. At a sample a job still out is
- * charged its time so far (chargeOut): the interval's pool CPU meets the time out in it. A job
+ * holds one): a stream that waits for its next write is not out. At a sample a crypto job still
+ * out is charged its time so far (chargeOut): the interval's pool CPU meets the time out. A job
  * is forgotten once its operation is settled. Not promises: the hook asks Node to leave them
  * out (Node 24's `trackPromises: false`; earlier versions call it for them, and it returns at
  * once).
@@ -88,14 +88,16 @@ export class PoolWork {
   }
 
   /**
-   * Charges each job still out its time so far, and starts it again from now (at a sample):
-   * a job out across a sample is charged in each interval it ran in.
+   * Charges each crypto job still out its time so far, and starts it again from now (at a
+   * sample): a job out across a sample is charged in each interval it ran in. Not a zlib
+   * stream's chunk (a millisecond or so): its error callback leaves the chunk on the handle
+   * with none out, and each sample would charge a failed stream until its operation settles.
    */
   chargeOut(): void {
     if (this.jobs.size === 0) return;
     const now = this.wall();
     for (const job of this.jobs.values()) {
-      if (Number.isNaN(job.since) || job.owner.closed) continue;
+      if (job.resumes || Number.isNaN(job.since) || job.owner.closed) continue;
       const out = now - job.since;
       if (out > 0) job.owner.poolMs += out;
       job.since = now;

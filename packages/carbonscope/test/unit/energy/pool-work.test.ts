@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { scrypt } from 'node:crypto';
 import { readFile } from 'node:fs';
-import { createGzip, gzip } from 'node:zlib';
+import { createGzip, gunzip, gzip, gzipSync } from 'node:zlib';
 import { expect } from 'chai';
 import { type PoolAccount, PoolWork } from '../../../src/energy/pool-work.js';
 
@@ -54,6 +54,26 @@ describe("which operation's work is out on libuv's pool", () => {
     await storage.run(a, () => new Promise((r) => stream.end(Buffer.alloc(1e4, 7), () => r(0))));
     // Its chunks took a few ms on the pool; 300 ms between them were no one's work.
     expect(a.poolMs).to.be.above(0).and.below(150);
+  });
+
+  it('charges a crypto job still out at a sample, and no zlib stream that failed', async () => {
+    const a = account();
+    const sent = storage.run(
+      a,
+      () => new Promise((r) => scrypt('pw', 'salt', 64, { N: 2 ** 14 }, r)),
+    );
+    pool.chargeOut();
+    const soFar = a.poolMs;
+    await sent;
+    expect(a.poolMs).to.be.above(soFar);
+    // A corrupt gzip: the stream's error callback leaves its chunk on the handle, yet none is out.
+    const head = gzipSync(Buffer.alloc(1e5, 1)).subarray(0, 20);
+    const corrupt = Buffer.concat([head, Buffer.alloc(100, 0xff)]);
+    await storage.run(a, () => new Promise((r) => gunzip(corrupt, r)));
+    const done = a.poolMs;
+    await new Promise((r) => setTimeout(r, 300));
+    pool.chargeOut();
+    expect(a.poolMs).to.be.below(done + 100);
   });
 
   it('sees no job sent outside any operation', async () => {
