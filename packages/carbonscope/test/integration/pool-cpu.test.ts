@@ -65,8 +65,10 @@ describe('libuv pool CPU goes to the operation that sent the work (real scrypt, 
       expect(joules.js, line).to.be.above(0);
       const ofCpu = joules.pool / joules.js / (poolMs / jsMs);
       // Generous: the machine is shared, a job's time out counts its queue wait, and a
-      // calibrated run of ~2 s has few windows (0.97-0.99 exact, 0.39-0.92 calibrated here).
-      expect(ofCpu, line).to.be.within(0.25, 2.5);
+      // calibrated run of ~2 s has few windows (0.93-1.03 exact, 0.26-0.92 calibrated here,
+      // under load); before, 0.01-0.09.
+      const [least, most] = mode === 'exact' ? [0.5, 2] : [0.2, 3];
+      expect(ofCpu, line).to.be.within(least, most);
     });
   }
 });
