@@ -6,14 +6,11 @@
 // that the loss is not silent; an exit right after a push loses nothing and says nothing. Nothing here changes how
 // the process ends: no `uncaughtException` listener (which would keep a crashed process alive and
 // take Node's report of it away), only the monitor Node provides for looking.
+// The line says "crashed", not which of Node's two origins reported it: Node 20 and 24 report an
+// ES module that throws as it loads (a top-level throw, a rejected top-level await, an import of a
+// missing module) through its load's promise, as an `unhandledRejection`, where the application
+// rejected nothing. Node's own report, written after the line, says what the error was.
 import type { Logger } from './log.js';
-
-type Crash = 'uncaughtException' | 'unhandledRejection';
-
-const CRASH_TEXT: Readonly<Record<Crash, string>> = {
-  uncaughtException: 'ended on an uncaught exception',
-  unhandledRejection: 'ended on an unhandled rejection',
-};
 
 /** Whether Node ends the process on this error: nothing of the application's takes it. */
 function crashes(): boolean {
@@ -23,10 +20,10 @@ function crashes(): boolean {
   );
 }
 
-/** The line for an end with `code`, after `crash` where the process crashed. */
-export function unpushedText(code: number, crash: Crash | undefined): string {
-  const how = crash ? CRASH_TEXT[crash] : `exited with code ${code}`;
-  const advice = crash
+/** The line for an end with `code`, or for a crash. */
+export function unpushedText(code: number, crashed: boolean): string {
+  const how = crashed ? 'crashed on an uncaught error' : `exited with code ${code}`;
+  const advice = crashed
     ? 'a crash leaves no turn to push in'
     : 'process.exit() leaves no turn to push in; `await stop()` from carbonscope before it pushes it';
   return `carbonscope/register: the process ${how} before its last push: what was counted since the last push is not exported (${advice})`;
@@ -37,15 +34,15 @@ export function unpushedText(code: number, crash: Crash | undefined): string {
  * answers true then (register would have pushed, and its push did not end).
  */
 export function tellUnpushedAtExit(unpushed: () => boolean, logger: Logger): void {
-  let crash: Crash | undefined;
-  process.on('uncaughtExceptionMonitor', (_err, origin) => {
-    if (crashes()) crash = origin;
+  let crashed = false;
+  process.on('uncaughtExceptionMonitor', () => {
+    if (crashes()) crashed = true;
   });
   process.on('exit', (code) => {
     // What an exit listener throws is a crash of its own, with a stack of carbonscope's, in the
     // middle of the application's end (its stderr closed, say): the line is not worth that.
     try {
-      if (unpushed()) logger.warn(unpushedText(code, crash));
+      if (unpushed()) logger.warn(unpushedText(code, crashed));
     } catch {}
   });
 }

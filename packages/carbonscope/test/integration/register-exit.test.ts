@@ -90,7 +90,7 @@ const jobsPushed = (receiver: OtlpReceiver) =>
   );
 
 const LOST =
-  /^carbonscope: warning: carbonscope\/register: the process (exited with code \d+|ended on an uncaught exception|ended on an unhandled rejection) before its last push: what was counted since the last push is not exported/;
+  /^carbonscope: warning: carbonscope\/register: the process (exited with code \d+|crashed on an uncaught error) before its last push: what was counted since the last push is not exported/;
 
 /** How many of the file's processes run at once: most of each one's time is its own sleeps. */
 const AT_ONCE = 3;
@@ -325,7 +325,7 @@ setTimeout(() => { throw new Error('boom'); }, 10);`;
         // after it, to its last line, as without carbonscope.
         expect(r.stderr[0]).to.match(LOST);
         expect(r.stderr.at(-1)).to.match(/^Node\.js v\d+/);
-        expectLostAndTold(r, /uncaught exception/);
+        expectLostAndTold(r, /crashed on an uncaught error/);
       },
     );
 
@@ -335,9 +335,34 @@ setTimeout(() => { throw new Error('boom'); }, 10);`;
       async (r) => {
         expect([r.code, r.signal]).to.deep.equal([1, null]);
         expect(r.stderr.join('\n')).to.match(/^Error: boom-8$/m);
-        expectLostAndTold(r, /unhandled rejection/);
+        expectLostAndTold(r, /crashed on an uncaught error/);
       },
     );
+
+    // Node (20 and 24 alike) reports an ES module's failed load through the rejection of its own
+    // load's promise: the monitor's origin is `unhandledRejection`, where the application threw
+    // as it loaded. The line names neither: Node's report after it says what the error was. A
+    // load that fails before register's meter started (Node 24 links `-e`'s imports at once)
+    // counted nothing and is told of by no line.
+    const loadFailures: [string, string, RegExp][] = [
+      ['a top-level throw', `throw new Error('boom-9');`, /^Error: boom-9$/m],
+      ['an import of a missing module', `import './missing-9.js';`, /ERR_MODULE_NOT_FOUND/],
+    ];
+    for (const [what, body, report] of loadFailures) {
+      itEnds(
+        `an ES module whose load fails (${what}): the same error and code, the line not a rejection`,
+        (env) => runNode(['--input-type=module', '-e', body], env),
+        async (r) => {
+          const all = r.stderr.join('\n');
+          expect([r.code, r.signal], all).to.deep.equal([1, null]);
+          expect(all).to.match(report);
+          expect(r.stderr.at(-1)).to.match(/^Node\.js v\d+/);
+          expect(all).to.not.match(/unhandled rejection/);
+          if (carbonscopeLines(r).length > 0) expectLostAndTold(r, /crashed on an uncaught error/);
+          else expect(receiver.pushes, all).to.deep.equal([]);
+        },
+      );
+    }
   });
 
   itEnds(
