@@ -219,8 +219,23 @@ function prometheusServer(exposition: () => Promise<Buffer>, env: Env, logger: L
   // server's 5 s keep-alive timeout (Prometheus at 1 s, an agent, a browser tab), it held a
   // process whose own server had closed at its SIGTERM forever, and a watcher's restart with it.
   server.on('connection', (socket) => socket.unref());
+  if (port === 0) tellChosenPort(server, host, logger);
   server.listen(port, host).unref();
   return server;
+}
+
+/**
+ * Port 0 is the OS's choice, which nothing else reports: without this line no scraper could be
+ * pointed at the endpoint. A warning, as info is below what a user sees by default.
+ */
+function tellChosenPort(server: Server, host: string, logger: Logger): void {
+  server.once('listening', () => {
+    const address = server.address();
+    if (address === null || typeof address === 'string') return;
+    logger.warn(
+      `OTEL_EXPORTER_PROMETHEUS_PORT=0: the Prometheus endpoint is http://${hostPort(host, address.port)}/metrics, on a port the OS chose (a scraper needs a fixed one)`,
+    );
+  });
 }
 
 /** The periodic reader's times (periodicTimes), with a word where the user's timeout was cut. */

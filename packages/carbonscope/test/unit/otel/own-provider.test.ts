@@ -80,6 +80,28 @@ describe("register's own meter provider: a gauge's series are what its callback 
     }
   });
 
+  // Port 0 is taken (tests use it), and the OS picks a port nothing else reported: a scraper
+  // could not be pointed at the endpoint. At warn, the level a user sees by default.
+  it('says once which port the OS chose where OTEL_EXPORTER_PROMETHEUS_PORT is 0', async () => {
+    const lines: string[] = [];
+    const logger = stderrLogger({ level: 'warn', write: (line) => lines.push(line) });
+    const { own, url } = await prometheusProvider(logger, {
+      OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+    });
+    try {
+      expect(lines).to.deep.equal([
+        `carbonscope: warning: OTEL_EXPORTER_PROMETHEUS_PORT=0: the Prometheus endpoint is ${url}, on a port the OS chose (a scraper needs a fixed one)\n`,
+      ]);
+      expect((await fetch(url)).status).to.equal(200);
+    } finally {
+      await own.shutdown();
+    }
+    const [port] = await freePorts(1);
+    const fixed = await prometheusProvider(logger, { OTEL_EXPORTER_PROMETHEUS_PORT: String(port) });
+    await fixed.own.shutdown();
+    expect(lines, 'a fixed port is not told of').to.have.length(1);
+  });
+
   it('says why a collection for its Prometheus endpoint failed, in the line stderr shows', async () => {
     const lines: string[] = [];
     const logger = stderrLogger({ level: 'error', write: (line) => lines.push(line) });
