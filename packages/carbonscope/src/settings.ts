@@ -728,6 +728,14 @@ export function secretsOf(settings: Settings): string[] {
   ];
 }
 
+/**
+ * The secrets carbonscope knows once its settings are loaded: theirs (secretsOf), and the OTLP
+ * exporters', always read from `env` as the exporters read them (otlpSecretsOf).
+ */
+export function loadedSecretsOf(settings: Settings, env: Env): string[] {
+  return [...secretsOf(settings), ...otlpSecretsOf(env)];
+}
+
 /** The energy exporters' URL settings, whose query may hold a key (secretsOf). */
 const EXPORTER_URLS = [
   'KEPLER_METRICS_URL',

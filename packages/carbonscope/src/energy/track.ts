@@ -11,6 +11,8 @@ import type {
 
 type Begin = {
   begin(operation: string): ActiveOperation;
+  /** What a failed operation's context masks in its error (TrackerOptions.secrets). */
+  readonly secrets?: readonly string[];
   /** Told once that track() calls were nested MAX_NESTED_TRACKS deep on one call stack. */
   nestedTooDeep?(depth: number): void;
 };
@@ -42,7 +44,7 @@ export function trackWith<T>(tracker: Begin, operation: string, fn: () => T): T 
   try {
     result = op.run(fn);
   } catch (err) {
-    failed(op, err);
+    failed(tracker, op, err);
     close(op);
     throw err;
   } finally {
@@ -56,7 +58,7 @@ export function trackWith<T>(tracker: Begin, operation: string, fn: () => T): T 
           return value;
         },
         (err: unknown) => {
-          failed(op, err);
+          failed(tracker, op, err);
           close(op);
           throw err;
         },
@@ -104,13 +106,15 @@ function outOfStack(rest: () => void): void {
   }
 }
 
+const NO_SECRETS: readonly string[] = [];
+
 /**
  * Tells the operation's context (its span) that its function failed. Never throws: the caller
  * rethrows fn's error next, and the stack may be all but spent (a RangeError of recursion).
  */
-function failed(op: ActiveOperation, err: unknown): void {
+function failed(tracker: Begin, op: ActiveOperation, err: unknown): void {
   try {
-    if (op instanceof TrackedOperation) op.context?.fail?.(err);
+    if (op instanceof TrackedOperation) op.context?.fail?.(err, tracker.secrets ?? NO_SECRETS);
   } catch {
     // A context of another's that throws, or no stack left: the span says less, nothing more.
   }
@@ -158,7 +162,7 @@ export async function measureWith<T>(
   try {
     result = await op.run(fn);
   } catch (err) {
-    failed(op, err);
+    failed(tracker, op, err);
     op.end();
     throw err;
   }

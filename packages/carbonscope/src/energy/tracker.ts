@@ -91,6 +91,13 @@ export interface TrackerOptions {
    * event loop would otherwise run empty (see LoopEndSettler, and `awaited`).
    */
   onAwaited?: () => void;
+  /**
+   * The values carbonscope knows to be secret, as redactionList gives them (built once, by
+   * Carbonscope.create from its settings and the OTLP variables): the context of a failed
+   * track() or measure() is told them with the error (OperationContext.fail), whose message may
+   * echo one and goes out of the process on its span. None by default.
+   */
+  secrets?: readonly string[];
 }
 
 /**
@@ -165,6 +172,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private readonly onListenerError: ((err: unknown) => void) | undefined;
   private onNestedTooDeep: ((depth: number) => void) | undefined;
   private readonly onAwaited: (() => void) | undefined;
+  /** @internal trackWith's and measureWith's, for a failed operation's context. */
+  readonly secrets: readonly string[] | undefined;
   /** Whether someone waits on the next sample for the figure of an ended operation. */
   private awaitedNow = false;
   private readonly weights: CpuWeights;
@@ -257,6 +266,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.onListenerError = options.onListenerError;
     this.onNestedTooDeep = options.onNestedTooDeep;
     this.onAwaited = options.onAwaited;
+    this.secrets = options.secrets;
     this.checkHttpEnd = httpEndChecker(options.knownHttpMethods);
     if (this.attribution !== 'wall') {
       const { clock, loopIdle } = this;

@@ -211,9 +211,10 @@ export interface OperationContext {
   settle(footprint: OperationFootprint): void;
   /**
    * Told, before settle(), that the function track() or measure() ran for it threw or rejected
-   * with `error` (the OTel layer marks its span as failed). Must not throw.
+   * with `error` (the OTel layer marks its span as failed). `secrets` are the values carbonscope
+   * knows to be secret (TrackerOptions.secrets), for what of the error goes out. Must not throw.
    */
-  fail?(error: unknown): void;
+  fail?(error: unknown, secrets: readonly string[]): void;
 }
 
 export interface ActiveOperation {

@@ -18,8 +18,8 @@ export class OperationSpan implements OperationContext {
     private readonly release: SpanRelease,
   ) {}
 
-  fail(error: unknown): void {
-    markFailed(this.span, error);
+  fail(error: unknown, secrets: readonly string[]): void {
+    markFailed(this.span, error, secrets);
   }
 
   settle(footprint: OperationFootprint): void {

@@ -1,4 +1,5 @@
 import { type Span, SpanStatusCode } from '@opentelemetry/api';
+import { redactSecrets } from '../log.js';
 import { printable } from '../printable.js';
 import { maskUrlText } from '../url-credentials.js';
 
@@ -17,15 +18,17 @@ const URL_IN_TEXT = /[a-z][a-z\d+.-]*:\/\/[^\s"'<>`]+/gi;
  * `error.type` (the error's `code`, else its class name, else `_OTHER`), and the error's message
  * as the description. No `exception` event: the same document does not recommend one, and its
  * stack (paths, arguments) would go out with every failure. The message is the application's
- * own text, so it goes out bounded: one printable line, cut, each URL in it with its userinfo
- * and secret parameters masked. An error whose properties throw is an ERROR of `_OTHER`.
+ * own text, so it goes out bounded: one printable line, cut, each of `secrets` (those
+ * carbonscope knows, as redactionList gives them) in it masked, as a log line masks them, and
+ * each URL with its userinfo and secret parameters. An error whose properties throw is an ERROR
+ * of `_OTHER`.
  */
-export function markFailed(span: Span, error: unknown): void {
+export function markFailed(span: Span, error: unknown, secrets: readonly string[] = []): void {
   let type = '_OTHER';
   let message: string | undefined;
   try {
     type = errorType(error);
-    message = statusMessage(error);
+    message = statusMessage(error, secrets);
   } catch {
     // A Proxy or a getter that throws: the failure itself is all there is to say.
   }
@@ -48,7 +51,7 @@ function errorType(error: unknown): string {
 }
 
 /** The error's message (or the rejected string), bounded; undefined where it has none. */
-function statusMessage(error: unknown): string | undefined {
+function statusMessage(error: unknown, secrets: readonly string[]): string | undefined {
   const text =
     typeof error === 'string'
       ? error
@@ -56,12 +59,33 @@ function statusMessage(error: unknown): string | undefined {
         ? (error as { message?: unknown }).message
         : undefined;
   if (typeof text !== 'string' || text === '') return undefined;
-  const read = text.slice(0, READ_AT_MOST);
+  const cutShort = text.length > READ_AT_MOST;
+  const read = knownSecretsMasked(text.slice(0, READ_AT_MOST), secrets, cutShort);
   // A URL the read cut short may have lost the `@` that shows its userinfo: left out whole.
   const masked = read.replace(URL_IN_TEXT, (url: string, at: number) =>
-    at + url.length === read.length && text.length > read.length ? '…' : maskUrlText(url),
+    at + url.length === read.length && cutShort ? '…' : maskUrlText(url),
   );
   return cut(printable(masked), MAX_STATUS_MESSAGE);
+}
+
+/**
+ * The read with each secret in it masked. Where the read cut the message short, a secret the cut
+ * split no longer matches: the read's end that begins one of them is left out, `…` in its place.
+ */
+function knownSecretsMasked(read: string, secrets: readonly string[], cutShort: boolean): string {
+  if (secrets.length === 0) return read;
+  const masked = redactSecrets(read, secrets);
+  if (!cutShort) return masked;
+  let split = 0;
+  for (const secret of secrets) {
+    for (let n = Math.min(secret.length - 1, masked.length); n > split; n--) {
+      if (masked.endsWith(secret.slice(0, n))) {
+        split = n;
+        break;
+      }
+    }
+  }
+  return split === 0 ? masked : `${masked.slice(0, masked.length - split)}…`;
 }
 
 /** The text cut at `max` UTF-16 units without halving a pair, `…` where cut. */

@@ -62,12 +62,18 @@ import {
   operationLabels,
 } from '../labels/index.js';
 import { callEach, checkListener, Listeners } from '../listeners.js';
-import type { Logger } from '../log.js';
+import { type Logger, redactionList } from '../log.js';
 import { misspeltVariablesWarning } from '../misspelt-variables.js';
 import { checkedOperationName } from '../operation-name.js';
 import { warnUnknownCallKeys, warnUnknownKeys } from '../option-keys.js';
 import { shortKeyWarning } from '../secret-length.js';
-import { checkSettings, type Env, loadSettings, type Settings } from '../settings.js';
+import {
+  checkSettings,
+  type Env,
+  loadedSecretsOf,
+  loadSettings,
+  type Settings,
+} from '../settings.js';
 import { defaultLogger } from './default-logger.js';
 import { type DropCount, DropCounts } from './drop-counts.js';
 import { checkOptions } from './injected.js';
@@ -350,6 +356,10 @@ export class Carbonscope implements OperationTracker {
           ? undefined
           : mainThreadCpuClock(),
       captureContext: options.captureContext,
+      // Built once here, used only where an operation with a context fails.
+      ...(options.captureContext
+        ? { secrets: redactionList(loadedSecretsOf(settings, options.env ?? process.env)) }
+        : {}),
       estimated: sources.host.estimated,
       attribution: settings.energy.operationAttribution,
       calibrationIntervalMs: settings.energy.calibrationIntervalMs,

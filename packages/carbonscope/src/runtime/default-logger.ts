@@ -1,5 +1,5 @@
 import { type Logger, stderrLogger } from '../log.js';
-import { type Env, envSecretsOf, otlpSecretsOf, type Settings, secretsOf } from '../settings.js';
+import { type Env, envSecretsOf, loadedSecretsOf, type Settings } from '../settings.js';
 
 /**
  * The logger carbonscope uses when the application gives none (`register`, the instrumentation,
@@ -9,6 +9,6 @@ import { type Env, envSecretsOf, otlpSecretsOf, type Settings, secretsOf } from 
  * `env` holds as written; the OTLP exporters' are always read from `env`, as the exporters do.
  */
 export function defaultLogger(env: Env = process.env, settings?: Settings): Logger {
-  const secrets = settings ? [...secretsOf(settings), ...otlpSecretsOf(env)] : envSecretsOf(env);
+  const secrets = settings ? loadedSecretsOf(settings, env) : envSecretsOf(env);
   return stderrLogger({ secrets });
 }
