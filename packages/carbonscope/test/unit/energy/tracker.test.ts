@@ -1924,4 +1924,69 @@ describe('operation tracker', () => {
     });
     expect(spans[0].attributes['error.type']).to.equal('RangeError');
   });
+
+  it("hands back a failed track()'s rejection as before: the same reason, once if unhandled", async () => {
+    const unhandled: Array<{ reason: unknown; promise: Promise<unknown> }> = [];
+    const onUnhandled = (reason: unknown, promise: Promise<unknown>) =>
+      unhandled.push({ reason, promise });
+    const listeners = process.listeners('unhandledRejection');
+    process.removeAllListeners('unhandledRejection');
+    process.on('unhandledRejection', onUnhandled);
+    const refused = new Error('refused');
+    let original: Promise<never> | undefined;
+    let ignored: Promise<never> | undefined;
+    try {
+      const spans = await tracedSpans(async ({ tracker }) => {
+        // A thenable of another library's (no native Promise): its reason comes back as it is.
+        const thenable = {
+          // biome-ignore lint/suspicious/noThenProperty: a thenable is what is under test
+          then: (_: unknown, reject: (err: unknown) => void) => reject(refused),
+        };
+        const fromThenable = tracker.track('thenable', () => thenable as PromiseLike<never>);
+        expect(fromThenable).to.be.instanceOf(Promise);
+        expect(await fromThenable.then(undefined, (err: unknown) => err)).to.equal(refused);
+        // Never awaited: fn's own promise is handled by track(), the one it returned is not.
+        ignored = tracker.track('ignored', () => {
+          original = Promise.reject(refused);
+          return original;
+        });
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      });
+      const byName = new Map(spans.map((span) => [span.name, span]));
+      expect(byName.get('thenable')?.status).to.deep.equal({
+        code: SpanStatusCode.ERROR,
+        message: 'refused',
+      });
+      expect(byName.get('ignored')?.status.code).to.equal(SpanStatusCode.ERROR);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      for (const listener of listeners) process.on('unhandledRejection', listener);
+    }
+    expect(unhandled).to.have.length(1);
+    expect(unhandled[0].reason).to.equal(refused);
+    expect(unhandled[0].promise).to.equal(ignored).and.not.equal(original);
+  });
+
+  it("leaves a generator's span as a success: a throw while it is iterated is after its end", async () => {
+    const spans = await tracedSpans(async ({ tracker }) => {
+      const made = tracker.track('generator', function* () {
+        yield 1;
+        throw new Error('later');
+      });
+      expect(made.next().value).to.equal(1);
+      expect(() => made.next()).to.throw('later');
+      const madeAsync = tracker.track('async generator', async function* () {
+        yield 1;
+        throw new Error('later');
+      });
+      expect((await madeAsync.next()).value).to.equal(1);
+      expect(await madeAsync.next().catch((err: Error) => err.message)).to.equal('later');
+    });
+    expect(spans.map((span) => span.name).sort()).to.deep.equal(['async generator', 'generator']);
+    for (const span of spans) {
+      expect(span.status).to.deep.equal({ code: SpanStatusCode.UNSET });
+      expect(span.attributes).to.not.have.property('error.type');
+      expect(span.attributes[SPAN_ATTRIBUTES.energy]).to.be.a('number');
+    }
+  });
 });
