@@ -1,12 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { MAX_CALIBRATED_NAMES } from '../../../src/energy/cpu-weights.js';
 import type {
@@ -21,6 +16,7 @@ import { SETTLED_SLOTS } from '../../../src/energy/settlement-batch.js';
 import { close, MAX_NESTED_TRACKS } from '../../../src/energy/track.js';
 import { EnergyTracker, MAX_UNSETTLED, type TrackerOptions } from '../../../src/energy/tracker.js';
 import { captureSpan, SPAN_ATTRIBUTES } from '../../../src/otel/spans.js';
+import { withInMemoryTracing } from '../otel/in-memory-tracing.js';
 import { ScriptedClock, sampleAt } from './scripted.js';
 
 interface Setup {
@@ -1757,14 +1753,7 @@ describe('operation tracker', () => {
   });
 
   it("puts each operation's figures on its own span: a child of the span active at its start", async () => {
-    const contextManager = new AsyncLocalStorageContextManager().enable();
-    context.setGlobalContextManager(contextManager);
-    const exporter = new InMemorySpanExporter();
-    const provider = new BasicTracerProvider({
-      spanProcessors: [new SimpleSpanProcessor(exporter)],
-    });
-    trace.setGlobalTracerProvider(provider);
-    try {
+    await withInMemoryTracing(async (provider, exporter) => {
       const { clock, tracker, sample } = setup('wall', captureSpan);
       clock.advance(1000);
       sample(2, 0.001, true);
@@ -1791,25 +1780,12 @@ describe('operation tracker', () => {
       await tracker.track('untraced', async () => {});
       sample(0);
       expect(exporter.getFinishedSpans()).to.have.length(2);
-    } finally {
-      await provider.shutdown();
-      trace.disable();
-      context.disable();
-    }
+    });
   });
 
   /** Runs `body` inside a recording span of a real SDK; returns the spans it exported. */
-  async function tracedSpans(
-    body: (setup: Setup) => Promise<void>,
-  ): Promise<ReturnType<InMemorySpanExporter['getFinishedSpans']>> {
-    const contextManager = new AsyncLocalStorageContextManager().enable();
-    context.setGlobalContextManager(contextManager);
-    const exporter = new InMemorySpanExporter();
-    const provider = new BasicTracerProvider({
-      spanProcessors: [new SimpleSpanProcessor(exporter)],
-    });
-    trace.setGlobalTracerProvider(provider);
-    try {
+  async function tracedSpans(body: (setup: Setup) => Promise<void>): Promise<ReadableSpan[]> {
+    return withInMemoryTracing(async (provider, exporter) => {
       const s = setup('wall', captureSpan);
       s.clock.advance(1000);
       s.sample(2, 0.001, true);
@@ -1819,11 +1795,7 @@ describe('operation tracker', () => {
       s.clock.advance(1000);
       s.sample(4, 0.001, true);
       return exporter.getFinishedSpans().filter((span) => span.name !== 'job');
-    } finally {
-      await provider.shutdown();
-      trace.disable();
-      context.disable();
-    }
+    });
   }
 
   it("marks a failed track()'s span ERROR with error.type, its energy still on it", async () => {

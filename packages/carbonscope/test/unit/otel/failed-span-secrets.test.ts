@@ -1,10 +1,4 @@
 import { context, type Span, type SpanStatus, SpanStatusCode, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { redactionList } from '../../../src/log.js';
 import { markFailed } from '../../../src/otel/span-failure.js';
@@ -17,6 +11,7 @@ import {
   StubGrid,
   testConfig,
 } from '../energy/scripted.js';
+import { withInMemoryTracing } from './in-memory-tracing.js';
 
 /** A span that keeps what it was told. */
 function recordingSpan() {
@@ -39,14 +34,7 @@ const HEADER = 'tok-HEADER-9f8e7d';
 
 describe("otel: a failed operation's span masks the secrets carbonscope knows", () => {
   it("writes the grid's key and an OTLP header's value [redacted] in the status description", async () => {
-    const contextManager = new AsyncLocalStorageContextManager().enable();
-    context.setGlobalContextManager(contextManager);
-    const exporter = new InMemorySpanExporter();
-    const provider = new BasicTracerProvider({
-      spanProcessors: [new SimpleSpanProcessor(exporter)],
-    });
-    trace.setGlobalTracerProvider(provider);
-    try {
+    await withInMemoryTracing(async (provider, exporter) => {
       const cs = await Carbonscope.create({
         // The key given in code, the header in the environment: both are the library's to know.
         settings: { ...testConfig(), grid: { ...testConfig().grid, apiKey: KEY } },
@@ -83,11 +71,7 @@ describe("otel: a failed operation's span masks the secrets carbonscope knows", 
           message: 'upstream said: key [redacted] refused, sent [redacted]',
         });
       }
-    } finally {
-      await provider.shutdown();
-      trace.disable();
-      context.disable();
-    }
+    });
   });
 
   it('leaves out the half of a secret that the read of a long message split', () => {
