@@ -29,14 +29,16 @@ function setup(attribution: OperationAttribution, withThreadClock = true) {
 
 /**
  * `pool` sends a pbkdf2 out (1 ms of its own code around it), `js` runs 30 ms on the main
- * thread meanwhile, the loop waits 10 ms, then the job's callback runs (1 ms): the job was
- * out 41 ms, and the process used 40 ms on the pool's thread beside the main thread's 32.
+ * thread meanwhile (then `noOnesMs` of no operation's code), the loop waits 10 ms (`whileOut`
+ * runs then), then the job's callback runs (1 ms): the job was out 41 ms, and the process used
+ * 40 ms on the pool's thread beside the main thread's 32.
  */
 async function poolBesideJs(
   clock: ScriptedClock,
   tracker: EnergyTracker,
   names = { pool: 'pool', js: 'js' },
   whileOut: () => void = () => {},
+  noOnesMs = 0,
 ): Promise<void> {
   const pool = tracker.begin(names.pool);
   const js = tracker.begin(names.js);
@@ -50,6 +52,7 @@ async function poolBesideJs(
     });
   });
   js.run(() => clock.advance(30));
+  clock.advance(noOnesMs); // code of no operation, while both are in flight
   clock.idle(10);
   whileOut();
   await done;
@@ -105,6 +108,26 @@ describe("other threads' CPU: work out on libuv's pool", () => {
     expect(pool / js).to.be.closeTo(43 / 30, 1e-9);
     // Neither is a request: the rest is no one's, and the two share the interval alike.
     expect(pool + js).to.be.closeTo(23.2, 1e-9);
+  });
+
+  it("gives the pool's operation no part of the children's CPU in the same sample", async () => {
+    const { clock, tracker, ended, sample } = setup('exact');
+    trackers.push(tracker);
+    clock.idle(1000);
+    sample(0, 0);
+    await poolBesideJs(clock, tracker, { pool: 'pool', js: 'js' }, () => {}, 20);
+    // The process's own CPU: its main thread's 52 ms and the pool thread's 40, beside its
+    // children's 500 ms; 59.2 J, 9.2 J of it its own. Beyond the main thread's, 40 ms were other
+    // threads' (not 540, the children's too, which would give `pool` the 41 ms its job was out):
+    // `pool` 42 ms against js's 30.
+    tracker.update({
+      ...sampleAt(clock.ms, 59.2, 0, false, clock.ms - 1000, 0.592),
+      childCpuSeconds: 0.5,
+    });
+    const pool = joulesOf(ended, 'pool');
+    const js = joulesOf(ended, 'js');
+    expect(pool / js).to.be.closeTo(42 / 30, 1e-9);
+    expect(pool + js).to.be.at.most(9.2 + 1e-9);
   });
 
   it("a calibration window's figure of a name includes its pool work, for the intervals after", async () => {
