@@ -43,6 +43,13 @@ export class ChildrenCpu implements ChildCpuReader {
    * time, which with the pid names it (a pid is another process's once reaped).
    */
   private readonly running = new Map<WatchedChild, { ticks: number; start: number }>();
+  /**
+   * The exits told in this pass of the loop and their growth, settled together (settleExits):
+   * libuv reaps every child that ended before it tells of the first, in the order they were
+   * spawned, so the first told's growth may hold a Node child's under register told after it.
+   */
+  private readonly exits: WatchedChild[] = [];
+  private exitsGrowth = 0;
   private unwatch: (() => void) | undefined;
 
   private constructor(
@@ -76,6 +83,7 @@ export class ChildrenCpu implements ChildCpuReader {
 
   /** Cumulative CPU seconds of the children counted since open(). */
   seconds(): number {
+    this.settleExits();
     // Growth no exit claimed: spawnSync's children, one the channel did not tell of.
     this.reapedCounted += this.growth() ?? 0;
     let live = 0;
@@ -104,12 +112,22 @@ export class ChildrenCpu implements ChildCpuReader {
   /**
    * A child's exit, synchronously after libuv reaped it: cutime + cstime grew by its whole time
    * (with that of any other reaped in the same pass), which replaces what was read of it while
-   * it ran; a child that meters itself has it set aside.
+   * it ran. Counted once the pass's other exits are told (settleExits).
    */
   private exited(child: WatchedChild): void {
     this.running.delete(child);
-    const growth = this.growth();
-    if (growth !== undefined && !child.metersItself()) this.reapedCounted += growth;
+    this.exitsGrowth += this.growth() ?? 0;
+    this.exits.push(child);
+    // After the poll phase that told the exits, before the next sample's timer.
+    if (this.exits.length === 1) setImmediate(() => this.settleExits()).unref();
+  }
+
+  /** Counts the growth of the exits told, unless one of them meters itself: all set aside. */
+  private settleExits(): void {
+    if (this.exits.length === 0) return;
+    if (!this.exits.some((child) => child.metersItself())) this.reapedCounted += this.exitsGrowth;
+    this.exits.length = 0;
+    this.exitsGrowth = 0;
   }
 
   /** cutime + cstime's growth since the last read; undefined where the read fails. */

@@ -57,6 +57,9 @@ class ScriptedProc {
   };
 }
 
+/** The loop's next pass: the exits told before are settled. */
+const nextPass = () => new Promise((resolve) => setImmediate(resolve));
+
 /** A child watch the test drives by hand. */
 function scriptedWatch() {
   const state: { events?: ChildEvents; closed: boolean } = { closed: false };
@@ -109,7 +112,7 @@ describe('children CPU (/proc/<pid>/stat while they run, cutime + cstime once re
     expect(reader?.seconds()).to.be.closeTo(2.5, 1e-9);
   });
 
-  it('sets aside a child that meters itself (a Node child under register), counting the rest', () => {
+  it('sets aside a child that meters itself (a Node child under register), counting the rest', async () => {
     const proc = new ScriptedProc(dir);
     proc.set('self', [0, 0, 0, 0]);
     const w = scriptedWatch();
@@ -121,11 +124,29 @@ describe('children CPU (/proc/<pid>/stat while they run, cutime + cstime once re
     proc.set(302, [4000, 1000, 0, 0]); // never read: it measures itself
     proc.set('self', [0, 0, 10, 0]);
     w.state.events?.exited(gzip); // 0.1 s
+    await nextPass();
     proc.set('self', [0, 0, 4010, 1000]); // the worker's whole life, 50 s
     w.state.events?.exited(worker);
+    await nextPass();
     proc.set('self', [0, 0, 4030, 1000]); // 0.2 s
     w.state.events?.exited(ffmpeg);
     expect(reader?.seconds()).to.be.closeTo(0.3, 1e-9);
+  });
+
+  it('sets aside the children reaped in one pass with a Node child under register, whichever libuv tells first', () => {
+    const proc = new ScriptedProc(dir);
+    proc.set('self', [0, 0, 0, 0]);
+    const w = scriptedWatch();
+    const reader = ChildrenCpu.open({ readStat: proc.read, watch: w.watch });
+    const sh = w.child(501); // spawned first: libuv tells of its exit first
+    const worker = w.child(502, true);
+    for (const c of [sh, worker]) w.state.events?.started(c);
+    // Both killed at once and reaped in one pass: cutime + cstime grew by both before either
+    // exit was told; the worker's day of CPU, 50 s, must not land here with the shell's 0.1 s.
+    proc.set('self', [0, 0, 4010, 1000]);
+    w.state.events?.exited(sh);
+    w.state.events?.exited(worker);
+    expect(reader?.seconds()).to.equal(0);
   });
 
   it('drops a child whose pid names another process now (its exit unheard)', () => {
