@@ -39,6 +39,8 @@ export function metersItself(facts: ChildFacts): boolean {
 export interface WatchedChild {
   pid(): number | undefined;
   metersItself(): boolean;
+  /** Reaped: its exit code or signal is set, whether or not its exit was told. */
+  ended(): boolean;
 }
 
 /** What a watch tells: a child started, and (synchronously, just reaped) that it exited. */
@@ -50,6 +52,9 @@ export interface ChildEvents {
 function watched(child: ChildProcess): WatchedChild {
   return {
     pid: () => child.pid,
+    // Set as libuv reaps it, before 'exit' is emitted: true even where an application removed
+    // every 'exit' listener, the watch's among them.
+    ended: () => child.exitCode !== null || child.signalCode !== null,
     // Read once spawned: the channel publishes before spawnfile and spawnargs are set.
     metersItself: () =>
       metersItself({

@@ -96,6 +96,12 @@ export class ChildrenCpu implements ChildCpuReader {
     const pid = child.pid();
     // No pid after the spawn call returned: it failed (ENOENT), and no exit will come.
     if (pid === undefined) this.running.delete(child);
+    if (child.ended()) {
+      // Reaped with its exit unheard (the application removed every 'exit' listener): its
+      // growth of cutime + cstime, read before this, holds what was read of it.
+      this.running.delete(child);
+      return 0;
+    }
     if (pid === undefined || child.metersItself() || !this.read(pid, this.stat)) return seen.ticks;
     const { startTime } = this.stat;
     if (seen.start >= 0 && startTime !== seen.start) {

@@ -69,10 +69,18 @@ function scriptedWatch() {
       state.closed = true;
     };
   };
-  const child = (pid: number | undefined, self = false): WatchedChild => ({
-    pid: () => pid,
-    metersItself: () => self,
-  });
+  /** `end()` says it was reaped (its exit code set) whether or not its exit was told. */
+  const child = (pid: number | undefined, self = false): WatchedChild & { end(): void } => {
+    let ended = false;
+    return {
+      pid: () => pid,
+      metersItself: () => self,
+      ended: () => ended,
+      end: () => {
+        ended = true;
+      },
+    };
+  };
   return { state, watch, child };
 }
 
@@ -160,6 +168,21 @@ describe('children CPU (/proc/<pid>/stat while they run, cutime + cstime once re
     expect(reader?.seconds()).to.be.closeTo(0.4, 1e-9);
     proc.set('self', [0, 0, 50, 0]); // reaped, its 'exit' listeners removed by the application
     proc.set(404, [7000, 0, 0, 0], 5000); // the pid reused by another process
+    expect(reader?.seconds()).to.be.closeTo(0.5, 1e-9);
+  });
+
+  it('drops a child reaped with its exit unheard, its pid not come round', () => {
+    const proc = new ScriptedProc(dir);
+    proc.set('self', [0, 0, 0, 0]);
+    const w = scriptedWatch();
+    const reader = ChildrenCpu.open({ readStat: proc.read, watch: w.watch });
+    const job = w.child(405);
+    w.state.events?.started(job);
+    proc.set(405, [40, 0, 0, 0]);
+    expect(reader?.seconds()).to.be.closeTo(0.4, 1e-9);
+    proc.set('self', [0, 0, 50, 0]); // reaped, its 'exit' listeners removed by the application
+    job.end();
+    proc.gone(405); // and its pid not come round
     expect(reader?.seconds()).to.be.closeTo(0.5, 1e-9);
   });
 
