@@ -13,6 +13,7 @@ export {
   type ChildWatch,
   type StatReader,
 } from './children-cpu.js';
+export { childrenCpuRefused } from './children-refused.js';
 export {
   EMBODIED_PROFILE_FIGURES,
   EMBODIED_PROFILES,

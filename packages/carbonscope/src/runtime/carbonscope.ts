@@ -9,6 +9,7 @@ import {
   bootClock,
   ChildrenCpu,
   type Clock,
+  childrenCpuRefused,
   createHostCpuReader,
   type DroppedOperation,
   type EarlyAnswer,
@@ -176,9 +177,16 @@ function bootClockOf(options: CarbonscopeOptions): { bootClock?: Clock } {
  * The children's CPU where the process measures itself (Linux); none where the caller
  * says what the process scope measures (`carbonscope run`'s tree holds its children already).
  */
-function childCpuOf(options: CarbonscopeOptions): { childCpu?: ChildrenCpu } {
-  const reader = options.processCpu ? undefined : ChildrenCpu.open();
-  return reader ? { childCpu: reader } : {};
+function childCpuOf(options: CarbonscopeOptions, logger: Logger): { childCpu?: ChildrenCpu } {
+  if (options.processCpu) return {};
+  const reader = ChildrenCpu.open();
+  if (reader) return { childCpu: reader };
+  // Told once, as each source the permission model refuses is: else the children go unseen.
+  const refused = childrenCpuRefused();
+  if (refused) {
+    logger.warn(`energy: the CPU of child processes that are not Node is not counted (${refused})`);
+  }
+  return {};
 }
 
 /** One warning per distinct error message of `what`, the first MAX_LISTENER_WARNINGS of them. */
@@ -341,7 +349,7 @@ export class Carbonscope implements OperationTracker {
           ),
         }),
       processCpu: options.processCpu ?? ownProcessCpu,
-      ...childCpuOf(options),
+      ...childCpuOf(options, logger),
       ...(options.gpuShares ? { gpuShares: options.gpuShares } : {}),
     });
     // Asks the tracker only at the loop's end, by when it exists.

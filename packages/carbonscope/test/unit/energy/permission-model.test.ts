@@ -108,6 +108,21 @@ describe("register under Node's permission model (the real flags, this Node)", f
     expect(await answers(app)).to.equal(200);
   });
 
+  it("names --allow-fs-read=/proc where child processes may start but the children's CPU is unread", async () => {
+    const said =
+      'carbonscope: warning: energy: the CPU of child processes that are not Node is not ' +
+      'counted (the permission model refuses reading /proc: grant --allow-fs-read=/proc)';
+    app = await registerUnder(underPermission('--allow-child-process'), {
+      ENERGY_POWERCAP_ROOT: root,
+    });
+    expect(app.stderr.filter((l) => l === said)).to.have.length(1);
+    await app.stop();
+    app = await registerUnder(underPermission('--allow-child-process', '--allow-fs-read=/proc'), {
+      ENERGY_POWERCAP_ROOT: root,
+    });
+    expect(app.stderr.join('\n')).to.not.include('child processes that are not Node');
+  });
+
   it('says at info level that auto runs no nvidia-smi where child processes are refused', async () => {
     app = await registerUnder(underPermission(`--allow-fs-read=${root}`), {
       ENERGY_POWERCAP_ROOT: root,
