@@ -1,7 +1,7 @@
 import { pbkdf2 } from 'node:crypto';
 import { expect } from 'chai';
 import type { OperationAttribution, OperationFootprint } from '../../../src/energy/index.js';
-import { EnergyTracker } from '../../../src/energy/tracker.js';
+import { EnergyTracker, MAX_UNSETTLED, type TrackerOptions } from '../../../src/energy/tracker.js';
 import { ScriptedClock, sampleAt } from './scripted.js';
 
 /**
@@ -9,9 +9,14 @@ import { ScriptedClock, sampleAt } from './scripted.js';
  * while the main thread runs other operations' code or waits. The clocks are scripted: the
  * main thread's CPU is the loop's busy time, and each sample says what the whole process used.
  */
-function setup(attribution: OperationAttribution, withThreadClock = true) {
+function setup(
+  attribution: OperationAttribution,
+  withThreadClock = true,
+  options: Partial<TrackerOptions> = {},
+) {
   const clock = new ScriptedClock(0);
   const tracker = new EnergyTracker({
+    ...options,
     clock: clock.now,
     loopIdle: clock.loopIdle,
     attribution,
@@ -20,8 +25,9 @@ function setup(attribution: OperationAttribution, withThreadClock = true) {
   const ended: OperationFootprint[] = [];
   tracker.onEnd((f) => ended.push(f));
   let last = 0;
-  const sample = (joules: number, cpuSeconds: number) => {
-    tracker.update(sampleAt(clock.ms, joules, 0, false, clock.ms - last, cpuSeconds));
+  const sample = (joules: number, cpuSeconds: number, childCpuSeconds?: number) => {
+    const at = sampleAt(clock.ms, joules, 0, false, clock.ms - last, cpuSeconds);
+    tracker.update(childCpuSeconds === undefined ? at : { ...at, childCpuSeconds });
     last = clock.ms;
   };
   return { clock, tracker, ended, sample };
@@ -164,4 +170,77 @@ describe("other threads' CPU: work out on libuv's pool", () => {
     sample(7.2, 0.072);
     expect(joulesOf(ended, 'pool')).to.be.below(joulesOf(ended, 'js'));
   });
+});
+
+describe("one sample with children's CPU, pool CPU and rows reported early", () => {
+  const trackers: EnergyTracker[] = [];
+  afterEach(() => {
+    for (const t of trackers.splice(0)) t.stop();
+  });
+
+  /**
+   * All three at once, 0.1 J a CPU ms throughout: the pool job's thread (40 ms) and the GC's
+   * helpers (20 ms) beside the main thread, a child's 500 ms, and rows past MAX_UNSETTLED.
+   */
+  async function allThree(attribution: OperationAttribution) {
+    const { clock, tracker, ended, sample } = setup(attribution, true, {
+      calibrationIntervalMs: 1000,
+    });
+    trackers.push(tracker);
+    clock.idle(1000);
+    sample(0, 0);
+    if (attribution === 'calibrated') {
+      // The first window times its hooks first (see the calibrated case above); the sample
+      // closes it, the next opens the window the scenario runs in.
+      for (let i = 0; i < 30; i++) await new Promise((resolve) => setImmediate(resolve));
+      clock.advance(100);
+      clock.idle(900);
+      sample(10, 0.1);
+      expect(tracker.measuringCpu).to.equal(false);
+    }
+    // 0.1 J a CPU ms: the price of the rows reported early.
+    clock.advance(100);
+    clock.idle(900);
+    sample(10, 0.1);
+    expect(tracker.measuringCpu).to.equal(true);
+    ended.length = 0;
+    await poolBesideJs(clock, tracker);
+    const req = tracker.begin('req', 'request');
+    req.run(() => clock.advance(5));
+    req.end();
+    const rows = MAX_UNSETTLED + 1000;
+    for (let i = 0; i < rows; i++) tracker.track('row', () => clock.advance(0.1));
+    const mainMs = 32 + 5 + rows * 0.1;
+    const ownMs = mainMs + 40 + 20;
+    const childMs = 500;
+    // Those past the bound were reported as they ended, provisional.
+    const early = ended.filter((f) => f.provisional).length;
+    return { clock, tracker, ended, early, sample, rows, mainMs, ownMs, childMs };
+  }
+
+  function byName(ended: readonly OperationFootprint[]): Record<string, number> {
+    const sums: Record<string, number> = {};
+    for (const f of ended) sums[f.operation] = (sums[f.operation] ?? 0) + f.joules;
+    return sums;
+  }
+
+  for (const attribution of ['exact', 'calibrated'] as const) {
+    it(`${attribution}: each part where the README says, and Σ operations = the process’s own energy`, async () => {
+      const { ended, early, sample, rows, ownMs, childMs } = await allThree(attribution);
+      const cpu = (ownMs + childMs) / 1000;
+      sample(cpu * 100, cpu, childMs / 1000);
+      expect(early).to.equal(rows + 3 - MAX_UNSETTLED); // pool, js and req wait too
+      const sums = byName(ended);
+      // Other threads' 60 ms to the operation whose job was out, up to its 41 ms out (the threads
+      // are not told apart), the rest (the GC's helpers) to the request as overhead, the child's
+      // CPU to no one.
+      expect(sums.pool).to.be.closeTo((2 + 41) * 0.1, 1e-6);
+      expect(sums.js).to.be.closeTo(30 * 0.1, 1e-6);
+      expect(sums.req).to.be.closeTo((5 + 19) * 0.1, 1e-6);
+      expect(sums.row).to.be.closeTo(rows * 0.1 * 0.1, 1e-6);
+      const all = Object.values(sums).reduce((a, b) => a + b, 0);
+      expect(all).to.be.closeTo(ownMs * 0.1, 1e-6);
+      expect(all).to.be.below(cpu * 100);
+    });
+  }
 });
