@@ -484,14 +484,16 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.overheadEach = 0;
     if (total > 0 && !this.byTime) {
       const cpuWithOps = Math.max((ownCpu * 1000 * withOps) / busy - advancedWeight, 0);
+      // The calibrated names alone claim all the CPU or more: their figures are too high here.
+      const claimed = total - guessed;
+      const kept = claimed >= cpuWithOps ? guessedFresh : 0;
       // Beyond its main thread's, the process's own CPU (its children's left out) was other
-      // threads'.
+      // threads'. It is measured: it comes before the guesses, which capGuesses scales to
+      // what is left (weighed against them, a stream's guess took a pool job's CPU).
       const offThread = ownCpu * 1000 - threadMs;
-      total += this.spreadOffThread(Math.min(offThread, cpuWithOps - total));
+      total += this.spreadOffThread(Math.min(offThread, cpuWithOps - claimed));
       const owed = requests * this.windowOverheadEach;
       const known = total - guessed;
-      // The calibrated names alone claim all the CPU or more: their figures are too high here.
-      const kept = known >= cpuWithOps ? guessedFresh : 0;
       total -= this.capGuesses(guessed, cpuWithOps - known - owed, kept, from);
       total += this.spreadOverhead(cpuWithOps - total);
       if (this.windowOpen && requests > 0) this.learnOverhead(guessed > 0);

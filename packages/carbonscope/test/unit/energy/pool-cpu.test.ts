@@ -160,6 +160,71 @@ describe("other threads' CPU: work out on libuv's pool", () => {
     expect(joulesOf(ended, 'pool') / joulesOf(ended, 'js')).to.be.closeTo(42 / 30, 1e-9);
   });
 
+  it('is measured, not crowded out in a window by a guess for an operation begun before it', async () => {
+    // A stream begun between windows, of a name no window saw: in the window its weight is its
+    // kind's density × its time there, a guess scaled to what the measured ones leave. The pool
+    // job's CPU is measured (its time out): it went to the guess, and the window learned `pool`
+    // at its 2 ms on the main thread, for every interval until the next window.
+    const { clock, tracker, ended, sample } = setup('calibrated', true, {
+      calibrationIntervalMs: 1000,
+    });
+    trackers.push(tracker);
+    clock.idle(1000);
+    sample(0, 0); // opens the first window
+    for (let i = 0; i < 30; i++) await new Promise((resolve) => setImmediate(resolve));
+    tracker.track('warm', () => clock.advance(100)); // an operation's density: 1 CPU ms a ms
+    clock.idle(900);
+    sample(10, 0.1);
+    const stream = tracker.begin('stream');
+    clock.advance(100);
+    clock.idle(900);
+    sample(10, 0.1); // opens the second window
+    expect(tracker.measuringCpu).to.equal(true);
+    ended.length = 0;
+    await poolBesideJs(clock, tracker);
+    sample(7.2, 0.072);
+    stream.end();
+    expect(joulesOf(ended, 'pool')).to.be.closeTo(4.2, 1e-9);
+    expect(joulesOf(ended, 'js')).to.be.closeTo(3.0, 1e-9);
+    ended.length = 0;
+    const pool = tracker.begin('pool');
+    const js = tracker.begin('js');
+    clock.advance(42);
+    pool.end();
+    js.end();
+    clock.idle(500);
+    sample(7.2, 0.072);
+    expect(joulesOf(ended, 'pool') / joulesOf(ended, 'js')).to.be.closeTo(42 / 30, 1e-9);
+  });
+
+  it('is measured, not crowded out in a window by a guess for an operation begun in it', async () => {
+    // `job` begun and ended in the window without run(): nothing measured of it, its weight a
+    // guess. Measured, the main thread and the pool job hold all the process's CPU: the guess
+    // keeps nothing (the calibrated names are not shown too high, the pool's CPU is theirs).
+    const { clock, tracker, ended, sample } = setup('calibrated', true, {
+      calibrationIntervalMs: 1000,
+    });
+    trackers.push(tracker);
+    clock.idle(1000);
+    sample(0, 0); // opens the first window
+    for (let i = 0; i < 30; i++) await new Promise((resolve) => setImmediate(resolve));
+    tracker.track('warm', () => clock.advance(100)); // an operation's density: 1 CPU ms a ms
+    clock.idle(900);
+    sample(10, 0.1);
+    clock.advance(100);
+    clock.idle(900);
+    sample(10, 0.1); // opens the second window
+    expect(tracker.measuringCpu).to.equal(true);
+    ended.length = 0;
+    const job = tracker.begin('job');
+    await poolBesideJs(clock, tracker);
+    job.end();
+    sample(7.2, 0.072);
+    expect(joulesOf(ended, 'pool')).to.be.closeTo(4.2, 1e-9);
+    expect(joulesOf(ended, 'js')).to.be.closeTo(3.0, 1e-9);
+    expect(joulesOf(ended, 'job')).to.equal(0);
+  });
+
   it('without a clock of the main thread, the pool thread goes to the one on the main thread', async () => {
     // What happened before, and still where no thread clock can be read (see thread-cpu.ts).
     const { clock, tracker, ended, sample } = setup('exact', false);
