@@ -179,7 +179,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private readonly weights: CpuWeights;
   private readonly cpu: CallbackCpu | undefined;
   private readonly threadCpu: (() => number) | undefined;
-  /** The main thread's CPU clock where this interval's began measuring; NaN where it did not. */
+  /** The main thread's CPU clock at the last sample (at start, `exact`); NaN before. */
   private threadAt = Number.NaN;
   /** @internal OperationHost's: end()'s status and facts, checked and interned. */
   readonly checkHttpEnd: OperationHost['checkHttpEnd'];
@@ -978,15 +978,18 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   }
 
   /**
-   * The main thread's CPU (ms) since the interval began being measured (`exact`, a window);
-   * NaN where it was not, or no thread clock is known. Starts the next interval's.
+   * The main thread's CPU (ms) since the last sample's, where the interval was measured
+   * (`exact`, a window); NaN where it was not, or no thread clock is known. Read at every
+   * sample, as it begins: the process's CPU of the interval was read before it, so a window
+   * opened at the end of a sample counts that sample's own work (its loops over the operations,
+   * its listeners) as the main thread's, not as other threads' for the pool jobs.
    */
   private threadSince(): number {
-    if (!this.threadCpu || !this.cpu?.measuring) return Number.NaN;
+    if (!this.threadCpu) return Number.NaN;
     const at = this.threadCpu();
     const since = at - this.threadAt;
     this.threadAt = at;
-    return since;
+    return this.cpu?.measuring ? since : Number.NaN;
   }
 
   /**
@@ -1176,7 +1179,6 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       this.lastWindowMs = now;
       this.uncalibrated = false;
       cpu.start();
-      this.threadAt = this.threadCpu?.() ?? Number.NaN;
     }
   }
 

@@ -225,6 +225,44 @@ describe("other threads' CPU: work out on libuv's pool", () => {
     expect(joulesOf(ended, 'job')).to.equal(0);
   });
 
+  it("leaves the main thread's work at the sample that opens a window to no pool job", async () => {
+    // The process's CPU of a window's interval is read from before the sample that opens it:
+    // that sample's own work (settling, a drop listener's: 5 ms here) is the main thread's,
+    // not other threads'. The pool job was out 41 ms, its thread used 30.
+    let extra = 0;
+    const { clock, tracker, ended, sample } = setup('calibrated', false, {
+      calibrationIntervalMs: 1000,
+      maxOperationAgeMs: 2500,
+      threadCpuClock: () => clock.now() - clock.loopIdle() + extra,
+    });
+    trackers.push(tracker);
+    tracker.onDrop(() => {
+      extra += 5;
+    });
+    tracker.begin('old'); // dropped at the sample that opens the second window
+    clock.idle(1000);
+    sample(0, 0); // opens the first window
+    for (let i = 0; i < 30; i++) await new Promise((resolve) => setImmediate(resolve));
+    clock.advance(100);
+    clock.idle(900);
+    sample(10, 0.1);
+    clock.advance(100);
+    clock.idle(900);
+    sample(10, 0.1); // drops `old`, opens the second window
+    expect(tracker.measuringCpu).to.equal(true);
+    expect(extra).to.equal(5);
+    ended.length = 0;
+    await poolBesideJs(clock, tracker);
+    const req = tracker.begin('req', 'request');
+    req.run(() => clock.advance(5));
+    req.end();
+    sample(7.2, 0.072); // 32 + 5 ms of operations, the listener's 5, the pool thread's 30
+    expect(joulesOf(ended, 'pool')).to.be.closeTo(3.2, 1e-9);
+    expect(joulesOf(ended, 'js')).to.be.closeTo(3.0, 1e-9);
+    // The listener's 5 ms are no callback's: the request's overhead, as the rest unclaimed.
+    expect(joulesOf(ended, 'req')).to.be.closeTo(1.0, 1e-9);
+  });
+
   it('without a clock of the main thread, the pool thread goes to the one on the main thread', async () => {
     // What happened before, and still where no thread clock can be read (see thread-cpu.ts).
     const { clock, tracker, ended, sample } = setup('exact', false);
