@@ -1,6 +1,10 @@
 import { pbkdf2 } from 'node:crypto';
 import { expect } from 'chai';
-import type { OperationAttribution, OperationFootprint } from '../../../src/energy/index.js';
+import type {
+  ActiveOperation,
+  OperationAttribution,
+  OperationFootprint,
+} from '../../../src/energy/index.js';
 import { EnergyTracker, MAX_UNSETTLED, type TrackerOptions } from '../../../src/energy/tracker.js';
 import { ScriptedClock, sampleAt } from './scripted.js';
 
@@ -68,6 +72,45 @@ async function poolBesideJs(
 
 function joulesOf(ended: readonly OperationFootprint[], name: string): number {
   return ended.filter((f) => f.operation === name).reduce((sum, f) => sum + f.joules, 0);
+}
+
+type Setup = ReturnType<typeof setup>;
+
+/**
+ * Calibrated, windows every second: on to a second window, open. The first times its hooks in
+ * rounds between immediates first (on Node 24 the pbkdf2 callback's 1 ms, run among them, went
+ * to no one), and measures `warm` (an operation's density: 1 CPU ms a ms); each interval after
+ * costs 0.1 J a CPU ms. `between` runs in the interval between the two windows.
+ */
+async function toSecondWindow(
+  { clock, tracker, ended, sample }: Setup,
+  between: () => void = () => {},
+): Promise<void> {
+  clock.idle(1000);
+  sample(0, 0); // opens the first window
+  for (let i = 0; i < 30; i++) await new Promise((resolve) => setImmediate(resolve));
+  tracker.track('warm', () => clock.advance(100));
+  clock.idle(900);
+  sample(10, 0.1);
+  between();
+  clock.advance(100);
+  clock.idle(900);
+  sample(10, 0.1); // opens the second window
+  expect(tracker.measuringCpu).to.equal(true);
+  ended.length = 0;
+}
+
+/** `pool` over `js`, run between windows for 42 ms each: what the window learned of each. */
+function learnedRatio({ clock, tracker, ended, sample }: Setup): number {
+  ended.length = 0;
+  const pool = tracker.begin('pool');
+  const js = tracker.begin('js');
+  clock.advance(42);
+  pool.end();
+  js.end();
+  clock.idle(500);
+  sample(7.2, 0.072);
+  return joulesOf(ended, 'pool') / joulesOf(ended, 'js');
 }
 
 describe("other threads' CPU: work out on libuv's pool", () => {
@@ -149,15 +192,7 @@ describe("other threads' CPU: work out on libuv's pool", () => {
     sample(7.2, 0.072); // the window's interval: measured, as in exact
     expect(joulesOf(ended, 'pool')).to.be.closeTo(4.2, 1e-9);
     // Between windows no hook runs: each name's CPU is what the window saw of it.
-    ended.length = 0;
-    const pool = tracker.begin('pool');
-    const js = tracker.begin('js');
-    clock.advance(42);
-    pool.end();
-    js.end();
-    clock.idle(500);
-    sample(7.2, 0.072);
-    expect(joulesOf(ended, 'pool') / joulesOf(ended, 'js')).to.be.closeTo(42 / 30, 1e-9);
+    expect(learnedRatio({ clock, tracker, ended, sample })).to.be.closeTo(42 / 30, 1e-9);
   });
 
   it('is measured, not crowded out in a window by a guess for an operation begun before it', async () => {
@@ -165,57 +200,29 @@ describe("other threads' CPU: work out on libuv's pool", () => {
     // kind's density × its time there, a guess scaled to what the measured ones leave. The pool
     // job's CPU is measured (its time out): it went to the guess, and the window learned `pool`
     // at its 2 ms on the main thread, for every interval until the next window.
-    const { clock, tracker, ended, sample } = setup('calibrated', true, {
-      calibrationIntervalMs: 1000,
-    });
+    const at = setup('calibrated', true, { calibrationIntervalMs: 1000 });
+    const { clock, tracker, ended, sample } = at;
     trackers.push(tracker);
-    clock.idle(1000);
-    sample(0, 0); // opens the first window
-    for (let i = 0; i < 30; i++) await new Promise((resolve) => setImmediate(resolve));
-    tracker.track('warm', () => clock.advance(100)); // an operation's density: 1 CPU ms a ms
-    clock.idle(900);
-    sample(10, 0.1);
-    const stream = tracker.begin('stream');
-    clock.advance(100);
-    clock.idle(900);
-    sample(10, 0.1); // opens the second window
-    expect(tracker.measuringCpu).to.equal(true);
-    ended.length = 0;
+    let stream: ActiveOperation | undefined;
+    await toSecondWindow(at, () => {
+      stream = tracker.begin('stream');
+    });
     await poolBesideJs(clock, tracker);
     sample(7.2, 0.072);
-    stream.end();
+    stream?.end();
     expect(joulesOf(ended, 'pool')).to.be.closeTo(4.2, 1e-9);
     expect(joulesOf(ended, 'js')).to.be.closeTo(3.0, 1e-9);
-    ended.length = 0;
-    const pool = tracker.begin('pool');
-    const js = tracker.begin('js');
-    clock.advance(42);
-    pool.end();
-    js.end();
-    clock.idle(500);
-    sample(7.2, 0.072);
-    expect(joulesOf(ended, 'pool') / joulesOf(ended, 'js')).to.be.closeTo(42 / 30, 1e-9);
+    expect(learnedRatio(at)).to.be.closeTo(42 / 30, 1e-9);
   });
 
   it('is measured, not crowded out in a window by a guess for an operation begun in it', async () => {
     // `job` begun and ended in the window without run(): nothing measured of it, its weight a
     // guess. Measured, the main thread and the pool job hold all the process's CPU: the guess
     // keeps nothing (the calibrated names are not shown too high, the pool's CPU is theirs).
-    const { clock, tracker, ended, sample } = setup('calibrated', true, {
-      calibrationIntervalMs: 1000,
-    });
+    const at = setup('calibrated', true, { calibrationIntervalMs: 1000 });
+    const { clock, tracker, ended, sample } = at;
     trackers.push(tracker);
-    clock.idle(1000);
-    sample(0, 0); // opens the first window
-    for (let i = 0; i < 30; i++) await new Promise((resolve) => setImmediate(resolve));
-    tracker.track('warm', () => clock.advance(100)); // an operation's density: 1 CPU ms a ms
-    clock.idle(900);
-    sample(10, 0.1);
-    clock.advance(100);
-    clock.idle(900);
-    sample(10, 0.1); // opens the second window
-    expect(tracker.measuringCpu).to.equal(true);
-    ended.length = 0;
+    await toSecondWindow(at);
     const job = tracker.begin('job');
     await poolBesideJs(clock, tracker);
     job.end();
@@ -230,28 +237,19 @@ describe("other threads' CPU: work out on libuv's pool", () => {
     // that sample's own work (settling, a drop listener's: 5 ms here) is the main thread's,
     // not other threads'. The pool job was out 41 ms, its thread used 30.
     let extra = 0;
-    const { clock, tracker, ended, sample } = setup('calibrated', false, {
+    const at = setup('calibrated', false, {
       calibrationIntervalMs: 1000,
       maxOperationAgeMs: 2500,
-      threadCpuClock: () => clock.now() - clock.loopIdle() + extra,
+      threadCpuClock: () => at.clock.now() - at.clock.loopIdle() + extra,
     });
+    const { clock, tracker, ended, sample } = at;
     trackers.push(tracker);
     tracker.onDrop(() => {
       extra += 5;
     });
     tracker.begin('old'); // dropped at the sample that opens the second window
-    clock.idle(1000);
-    sample(0, 0); // opens the first window
-    for (let i = 0; i < 30; i++) await new Promise((resolve) => setImmediate(resolve));
-    clock.advance(100);
-    clock.idle(900);
-    sample(10, 0.1);
-    clock.advance(100);
-    clock.idle(900);
-    sample(10, 0.1); // drops `old`, opens the second window
-    expect(tracker.measuringCpu).to.equal(true);
+    await toSecondWindow(at);
     expect(extra).to.equal(5);
-    ended.length = 0;
     await poolBesideJs(clock, tracker);
     const req = tracker.begin('req', 'request');
     req.run(() => clock.advance(5));
@@ -286,27 +284,18 @@ describe("one sample with children's CPU, pool CPU and rows reported early", () 
    * helpers (20 ms) beside the main thread, a child's 500 ms, and rows past MAX_UNSETTLED.
    */
   async function allThree(attribution: OperationAttribution) {
-    const { clock, tracker, ended, sample } = setup(attribution, true, {
-      calibrationIntervalMs: 1000,
-    });
+    const at = setup(attribution, true, { calibrationIntervalMs: 1000 });
+    const { clock, tracker, ended, sample } = at;
     trackers.push(tracker);
-    clock.idle(1000);
-    sample(0, 0);
-    if (attribution === 'calibrated') {
-      // The first window times its hooks first (see the calibrated case above); the sample
-      // closes it, the next opens the window the scenario runs in.
-      for (let i = 0; i < 30; i++) await new Promise((resolve) => setImmediate(resolve));
+    // 0.1 J a CPU ms: the price of the rows reported early.
+    if (attribution === 'calibrated') await toSecondWindow(at);
+    else {
+      clock.idle(1000);
+      sample(0, 0);
       clock.advance(100);
       clock.idle(900);
       sample(10, 0.1);
-      expect(tracker.measuringCpu).to.equal(false);
     }
-    // 0.1 J a CPU ms: the price of the rows reported early.
-    clock.advance(100);
-    clock.idle(900);
-    sample(10, 0.1);
-    expect(tracker.measuringCpu).to.equal(true);
-    ended.length = 0;
     await poolBesideJs(clock, tracker);
     const req = tracker.begin('req', 'request');
     req.run(() => clock.advance(5));
