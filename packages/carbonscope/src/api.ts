@@ -9,6 +9,7 @@ import { passedThrough, tooDeepToTrack, untracked } from './energy/track.js';
 import { checkedOperationName } from './operation-name.js';
 import type { Carbonscope, CarbonscopeOptions } from './runtime/carbonscope.js';
 import {
+  ranBeforeStart,
   startDefault,
   startedDefault,
   stopDefault,
@@ -45,7 +46,10 @@ export function track<T>(name: string, fn: () => T): T {
   checkedOperationName(name, 'track()');
   checkedFunction(fn, 'track()');
   const cs = startedDefault();
-  if (!cs) return untracked(fn);
+  if (!cs) {
+    ranBeforeStart(name);
+    return untracked(fn);
+  }
   return tooDeepToTrack(cs.tracker) ? passedThrough(fn) : cs.track(name, fn);
 }
 

@@ -2,6 +2,7 @@ import { heldUntilSettled } from '../hold.js';
 import { bindToProvider, type ProviderBinder } from '../otel/provider-binding.js';
 import { Carbonscope, type CarbonscopeOptions, whenStopped } from './carbonscope.js';
 import { CARBONSCOPE_OPTIONS } from './known-options.js';
+import { ranBeforeStartText } from './ran-before-start.js';
 
 /**
  * The process's one carbonscope, shared by `register`, the instrumentation and the programmatic
@@ -28,6 +29,8 @@ interface Slot {
   bind?: ProviderBinder;
   /** Whether a later caller's options were warned of as ignored: once per instance. */
   warnedIgnored: boolean;
+  /** The track() calls that ran unmetered while it started: told of once, when it has. */
+  ranBefore?: { first: string; count: number };
 }
 const holder = globalThis as { [KEY]?: Slot; [STOPPING]?: Promise<void> };
 
@@ -79,6 +82,28 @@ export function binderOf(cs: Carbonscope): ProviderBinder | undefined {
 /** The default instance once started; undefined before (or while it starts). */
 export function startedDefault(): Carbonscope | undefined {
   return holder[KEY]?.started;
+}
+
+/**
+ * Notes a track() of `operation` that runs unmetered because the default instance is still
+ * starting (an unawaited start(), `sdk.start()` with the instrumentation, register's probe):
+ * told once, through its logger, when it has started, with how many there were. None while no
+ * start is under way: library code in a host that never starts carbonscope runs unmetered, as
+ * it always has. Only on track()'s unstarted path: once started, nothing is added.
+ */
+export function ranBeforeStart(operation: string): void {
+  const slot = holder[KEY];
+  if (!slot || slot.started) return;
+  if (slot.ranBefore) {
+    slot.ranBefore.count++;
+    return;
+  }
+  const ran = { first: operation, count: 1 };
+  slot.ranBefore = ran;
+  const starter = slot.starter ?? 'another copy of carbonscope';
+  slot.starting
+    .then((cs) => cs.logger.warn(ranBeforeStartText(ran.first, ran.count, starter)))
+    .catch(() => undefined);
 }
 
 /**
