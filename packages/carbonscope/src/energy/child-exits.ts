@@ -50,19 +50,26 @@ export interface ChildEvents {
 }
 
 function watched(child: ChildProcess): WatchedChild {
+  let meters: boolean | undefined;
   return {
     pid: () => child.pid,
     // Set as libuv reaps it, before 'exit' is emitted: true even where an application removed
     // every 'exit' listener, the watch's among them.
     ended: () => child.exitCode !== null || child.signalCode !== null,
-    // Read once spawned: the channel publishes before spawnfile and spawnargs are set.
-    metersItself: () =>
-      metersItself({
+    // Read once spawned (the channel publishes before spawnfile and spawnargs are set), then
+    // kept: it is asked of every running child at every sample.
+    metersItself: () => {
+      if (meters !== undefined) return meters;
+      const facts = {
         spawnfile: child.spawnfile,
         spawnargs: child.spawnargs,
         execPath: process.execPath,
         nodeOptions: process.env.NODE_OPTIONS,
-      }),
+      };
+      if (child.spawnfile === undefined) return metersItself(facts);
+      meters = metersItself(facts);
+      return meters;
+    },
   };
 }
 

@@ -11,6 +11,7 @@ export {
   ChildrenCpu,
   type ChildrenCpuOptions,
   type ChildWatch,
+  READS_PER_SAMPLE,
   type StatReader,
 } from './children-cpu.js';
 export { childrenCpuRefused } from './children-refused.js';

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -6,8 +7,10 @@ import {
   ChildrenCpu,
   EnergyTracker,
   metersItself,
+  READS_PER_SAMPLE,
   type StatReader,
   type WatchedChild,
+  watchChildExits,
 } from '../../../src/energy/index.js';
 import { Sampler } from '../../../src/energy/sampler.js';
 import { parseProcStat } from '../../../src/proc/index.js';
@@ -186,6 +189,94 @@ describe('children CPU (/proc/<pid>/stat while they run, cutime + cstime once re
     expect(reader?.seconds()).to.be.closeTo(0.5, 1e-9);
   });
 
+  it('reads at most READS_PER_SAMPLE running children per sample, however many run', () => {
+    const proc = new ScriptedProc(dir);
+    proc.set('self', [0, 0, 0, 0]);
+    let reads = 0;
+    const counted: StatReader = (pid, out) => {
+      if (pid !== 'self') reads++;
+      return proc.read(pid, out);
+    };
+    const w = scriptedWatch();
+    const reader = ChildrenCpu.open({ readStat: counted, watch: w.watch });
+    for (let pid = 1000; pid < 1200; pid++) {
+      w.state.events?.started(w.child(pid));
+      proc.set(pid, [1, 0, 0, 0]);
+    }
+    for (let sample = 0; sample < 8; sample++) {
+      reads = 0;
+      reader?.seconds();
+      expect(reads, `sample ${sample}`).to.be.at.most(READS_PER_SAMPLE);
+    }
+    expect(reader?.seconds()).to.be.closeTo(2, 1e-9); // 200 children read, 1 tick each
+  });
+
+  it('reads the running children in turn: each within ⌈running / reads⌉ samples, none counted twice', () => {
+    const proc = new ScriptedProc(dir);
+    proc.set('self', [0, 0, 0, 0]);
+    const readAt = new Map<number, number[]>();
+    let sample = 0;
+    const counted: StatReader = (pid, out) => {
+      if (pid !== 'self') readAt.set(pid, [...(readAt.get(pid) ?? []), sample]);
+      return proc.read(pid, out);
+    };
+    const w = scriptedWatch();
+    const reader = ChildrenCpu.open({ readStat: counted, watch: w.watch, readsPerSample: 4 });
+    const workers = Array.from({ length: 10 }, (_, i) => w.child(600 + i));
+    const worker = workers[3] as (typeof workers)[number];
+    for (const c of workers) w.state.events?.started(c);
+    const self = w.child(700, true); // measures itself: never read, takes no turn
+    w.state.events?.started(self);
+    // Each worker busy: 10 ticks a sample, read or not.
+    for (sample = 1; sample <= 6; sample++) {
+      for (let i = 0; i < 10; i++) proc.set(600 + i, [10 * sample, 0, 0, 0]);
+      reader?.seconds();
+    }
+    let reads = 0;
+    for (let i = 0; i < 10; i++) {
+      const at = readAt.get(600 + i) ?? [];
+      reads += at.length;
+      expect(at[0], `worker ${i} first read`).to.be.at.most(3);
+      for (let k = 1; k < at.length; k++) expect((at[k] ?? 0) - (at[k - 1] ?? 0)).to.be.at.most(3);
+    }
+    expect(reads, '4 reads a sample').to.equal(24);
+    expect(readAt.has(700)).to.equal(false);
+    // Each last read 2 samples (20 ticks) ago at most: nothing counted twice or lost.
+    const late = reader?.seconds() ?? 0;
+    expect(late).to.be.at.most(6);
+    expect(late).to.be.at.least(6 - (10 * 20) / 100);
+    // A worker's exit: cutime + cstime's growth replaces what was read of it, however late.
+    proc.set('self', [0, 0, 65, 0]);
+    proc.gone(603);
+    w.state.events?.exited(worker);
+    for (let i = 0; i < 10; i++) if (i !== 3) proc.set(600 + i, [70, 0, 0, 0]);
+    for (let s = 0; s < 3; s++) reader?.seconds();
+    expect(reader?.seconds()).to.be.closeTo(9 * 0.7 + 0.65, 1e-9);
+  });
+
+  it('reads first the children that used CPU since their read before: a busy worker every sample', () => {
+    const proc = new ScriptedProc(dir);
+    proc.set('self', [0, 0, 0, 0]);
+    const w = scriptedWatch();
+    const reader = ChildrenCpu.open({ readStat: proc.read, watch: w.watch, readsPerSample: 4 });
+    // A pool of 40 idle workers; two of them take jobs from the 11th sample on.
+    for (let pid = 800; pid < 840; pid++) {
+      w.state.events?.started(w.child(pid));
+      proc.set(pid, [5, 0, 0, 0]);
+    }
+    for (let s = 0; s < 10; s++) reader?.seconds();
+    expect(reader?.seconds()).to.be.closeTo(2, 1e-9);
+    let busy = 0;
+    for (let s = 1; s <= 20; s++) {
+      busy += 50;
+      proc.set(810, [5 + busy, 0, 0, 0]);
+      proc.set(835, [5 + busy, 0, 0, 0]);
+      const seconds = reader?.seconds() ?? 0;
+      // Each found busy within ⌈40 / 4⌉ samples, then read at every one: nothing late.
+      if (s >= 10) expect(seconds, `sample ${s}`).to.be.closeTo(2 + (2 * busy) / 100, 1e-9);
+    }
+  });
+
   it('is none where /proc/self/stat does not read (macOS, Windows), and stops watching at close', () => {
     const w = scriptedWatch();
     expect(ChildrenCpu.open({ readStat: () => false, watch: w.watch })).to.equal(undefined);
@@ -199,6 +290,26 @@ describe('children CPU (/proc/<pid>/stat while they run, cutime + cstime once re
 });
 
 describe('which children meter themselves', () => {
+  it('is decided once the child is spawned, not at each sample', async () => {
+    const before = process.env.NODE_OPTIONS;
+    const seen: WatchedChild[] = [];
+    const stop = watchChildExits({ started: (c) => seen.push(c), exited: () => undefined });
+    try {
+      process.env.NODE_OPTIONS = '--import carbonscope/register';
+      const env = { PATH: process.env.PATH ?? '' }; // the child itself loads nothing
+      const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore', env });
+      const one = seen[0];
+      expect(one?.metersItself()).to.equal(true);
+      process.env.NODE_OPTIONS = before ?? '';
+      expect(one?.metersItself(), 'kept').to.equal(true);
+      await new Promise((resolve) => child.once('exit', resolve));
+    } finally {
+      stop();
+      if (before === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = before;
+    }
+  });
+
   const execPath = '/opt/node/bin/node';
   const facts = (spawnfile: string, spawnargs: string[], nodeOptions?: string) => ({
     spawnfile,
