@@ -228,6 +228,16 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * worked out over, and (calibrated) of the CPU their estimates account for.
    */
   private advancedWeight = 0;
+  /**
+   * The process's energy (its own, and embodied) the samples measured that no operation has
+   * had yet: what an operation reported at once beyond MAX_UNSETTLED may take, no more. Its
+   * interval's energy is not known until the sample, nor is any bound on it (the price per CPU
+   * ms falls as much as the host's power), and its figure, once reported, cannot be taken back:
+   * at the last price alone, rows past the bound in the run's last interval took more than the
+   * process used, with no next interval to repay it.
+   */
+  private spareJoules = 0;
+  private spareEmbodied = 0;
   /** Joules per unit of weight in the last interval: the price of provisional figures. */
   private price = 0;
   /** Embodied grams per unit of weight in the last interval, likewise. */
@@ -511,6 +521,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     }
     const price = total > 0 ? opsJoules / total : 0;
     const embodiedPrice = total > 0 ? opsEmbodied / total : 0;
+    this.spareJoules += joules - (total > 0 ? opsJoules : 0);
+    this.spareEmbodied += embodied - (total > 0 ? opsEmbodied : 0);
     const perJoule = sample.gramsPerJoule;
     // The interval's energy is the sources' in use now; the totals' `estimated` is sticky.
     const estimated = sample.totals.process.wattsEstimated;
@@ -583,22 +595,42 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     op.endInterval = this.intervals;
     this.unlink(op);
     const atOnce = this.stopped || this.ended.length >= MAX_UNSETTLED;
+    if (atOnce && !this.stopped) return this.advance(op);
     const footprint =
       kept || atOnce || this.finishListeners.all.length > 0 ? this.provisional(op) : undefined;
-    if (atOnce) {
-      if (!this.stopped) this.advance(op, footprint as OperationFootprint);
-      this.reportNow(op.context, op, footprint as OperationFootprint);
-    } else this.pend(op, kept);
+    if (atOnce) this.reportNow(op.context, op, footprint as OperationFootprint);
+    else this.pend(op, kept);
     this.told(op, footprint);
     return footprint;
   }
 
-  /** What `op`, reported at once beyond MAX_UNSETTLED, got of the interval now running. */
-  private advance(op: TrackedOperation, footprint: OperationFootprint): void {
-    const earlier = op.accrued ?? NOTHING_ACCRUED;
-    this.advancedJoules += footprint.joules - earlier.joules;
-    this.advancedEmbodied += footprint.embodiedGrams - earlier.embodiedGrams;
-    this.advancedWeight += this.weightAtEnd(op);
+  /**
+   * Reports `op` at once, beyond MAX_UNSETTLED: its part of the interval now running at the last
+   * price, but no more than the spare energy (see spareJoules), so that the operations never add
+   * up to more than the process used, even where no sample comes after (stop()).
+   */
+  private advance(op: TrackedOperation): OperationFootprint {
+    const weight = this.weightAtEnd(op);
+    const joules = Math.min(weight * this.price, this.spareJoules);
+    const embodied = Math.min(weight * this.embodiedPrice, this.spareEmbodied);
+    const footprint = this.provisionalOf(
+      op.name,
+      op.kind,
+      joules,
+      embodied,
+      op.startMs,
+      op.endMs,
+      op.accrued ?? NOTHING_ACCRUED,
+      op,
+    );
+    this.spareJoules = Math.max(this.spareJoules - joules, 0);
+    this.spareEmbodied = Math.max(this.spareEmbodied - embodied, 0);
+    this.advancedJoules += joules;
+    this.advancedEmbodied += embodied;
+    this.advancedWeight += weight;
+    this.reportNow(op.context, op, footprint);
+    this.told(op, footprint);
+    return footprint;
   }
 
   /**
@@ -818,10 +850,12 @@ export class EnergyTracker implements OperationTracker, OperationHost {
 
   /** Its figure now: what earlier samples gave it, and its last part at the last price. */
   private provisional(op: TrackedOperation): OperationFootprint {
+    const weight = this.weightAtEnd(op);
     return this.provisionalOf(
       op.name,
       op.kind,
-      this.weightAtEnd(op),
+      weight * this.price,
+      weight * this.embodiedPrice,
       op.startMs,
       op.endMs,
       op.accrued ?? NOTHING_ACCRUED,
@@ -855,7 +889,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     return this.provisionalOf(
       ended.name(i),
       ended.kind(i),
-      weight,
+      weight * this.price,
+      weight * this.embodiedPrice,
       ended.startMs(i),
       ended.endMs(i),
       {
@@ -873,24 +908,27 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     );
   }
 
-  /** What `earlier` samples gave an operation, and `weight` at the last price. */
+  /**
+   * What `earlier` samples gave an operation, and `last` joules and `lastEmbodied` grams of the
+   * interval now running (its weight there at the last price, as a rule).
+   */
   private provisionalOf(
     name: string,
     kind: OperationKind,
-    weight: number,
+    last: number,
+    lastEmbodied: number,
     startMs: number,
     endMs: number,
     earlier: Readonly<Pick<Accrued, 'joules' | 'grams' | 'embodiedGrams' | 'estimated'>>,
     about: Pick<OperationFootprint, 'context' | 'status' | 'http' | 'attributes'>,
   ): OperationFootprint {
-    const last = weight * this.price;
     return {
       operation: name,
       kind,
       durationSeconds: (endMs - startMs) / 1000,
       joules: earlier.joules + last,
       grams: earlier.grams + last * this.gramsPerJoule,
-      embodiedGrams: earlier.embodiedGrams + weight * this.embodiedPrice,
+      embodiedGrams: earlier.embodiedGrams + lastEmbodied,
       estimated: earlier.estimated || this.estimated,
       provisional: true,
       context: about.context,

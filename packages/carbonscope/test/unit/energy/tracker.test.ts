@@ -1459,6 +1459,29 @@ describe('operation tracker', () => {
     expect(all).to.be.closeTo(1 + 3, 1e-6);
   });
 
+  it('gives the operations no more than the process used at stop where rows went beyond MAX_UNSETTLED in the last interval', () => {
+    // A batch script: a second with no operation (1 J, none of it theirs), then rows that never
+    // yield, then the meter's last sample and stop(). Priced at the second before's 1 mJ a ms,
+    // the 20,000 rows past the bound took 2 J when the process used 1.5 J in all, and with no
+    // next interval the excess was never repaid. They take no more than the process's measured
+    // energy that no operation had: 1 J here, the rest of the rows the last interval's 0.5 J
+    // less that (nothing).
+    const { clock, tracker, ended, sample } = setup();
+    clock.advance(1000);
+    sample(1);
+    const rows = endRows(clock, tracker, MAX_UNSETTLED + 20_000);
+    sample(0.5);
+    tracker.stop();
+    expect(ended).to.have.length(rows);
+    const all = ended.reduce((sum, f) => sum + f.joules, 0);
+    expect(all).to.be.at.most(1 + 0.5);
+    expect(all).to.be.closeTo(1, 1e-6);
+    const past = ended.filter((f) => f.provisional);
+    expect(past).to.have.length(20_000);
+    // At the full price until the spare joule ran out, then nothing: 10,000 rows of 0.1 mJ.
+    expect(past.filter((f) => f.joules > 0)).to.have.length(10_000);
+  });
+
   it('drops from sharing an operation never ended once older than the maximum age; reports it at its end', async () => {
     const { clock, tracker, ended, sample } = setup('wall', undefined, { maxOperationAgeMs: 2000 });
     const drops: DroppedOperation[] = [];
