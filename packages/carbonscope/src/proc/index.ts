@@ -5,7 +5,6 @@ export {
   type ProcFs,
   type ProcStat,
   parseProcStat,
-  parseProcStatBytes,
   realProcFs,
 } from './proc-stat.js';
 export { USER_HZ } from './user-hz.js';

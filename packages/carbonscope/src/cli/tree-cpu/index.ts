@@ -4,13 +4,6 @@ import { createProcTreeCpuReader } from './proc-tree-cpu.js';
 import { createPsTreeCpuReader } from './ps-tree-cpu.js';
 import type { TreeCpuReader } from './tree-cpu-reader.js';
 
-export {
-  type ProcFs,
-  type ProcStat,
-  parseProcStat,
-  parseProcStatBytes,
-  realProcFs,
-} from '../../proc/index.js';
 export { createProcTreeCpuReader } from './proc-tree-cpu.js';
 export {
   createPsTreeCpuReader,

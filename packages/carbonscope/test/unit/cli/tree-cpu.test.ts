@@ -9,15 +9,13 @@ import {
   createProcTreeCpuReader,
   createPsTreeCpuReader,
   descendantsOf,
-  type ProcFs,
   PS_COLUMNS,
   type PsRow,
-  parseProcStat,
   parsePsTable,
   parsePsTime,
-  realProcFs,
   treeGrowth,
 } from '../../../src/cli/tree-cpu/index.js';
+import { type ProcFs, parseProcStat, realProcFs } from '../../../src/proc/index.js';
 
 /** A /proc/<pid>/stat line in the kernel's layout (fields 1..17 and a few after). */
 function statLine(
