@@ -25,9 +25,14 @@ export function shownValue(value: unknown): string {
 export function quotedText(text: string, max = 100): string {
   // Half a pair is U+FFFD, as a client's is in the service's messages, not JSON's `\udc00`.
   const whole = text.replace(/\p{Cs}/gu, '\ufffd');
-  if (whole.length <= max) return jsonQuoted(whole);
-  const end = /[\ud800-\udbff]/.test(whole.charAt(max - 1)) ? max - 1 : max;
-  return jsonQuoted(`${whole.slice(0, end)}…`);
+  return jsonQuoted(cutText(whole, max));
+}
+
+/** `text` cut at `max` UTF-16 units without halving a pair, `…` where cut. */
+export function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const end = /[\ud800-\udbff]/.test(text.charAt(max - 1)) ? max - 1 : max;
+  return `${text.slice(0, end)}…`;
 }
 
 /**

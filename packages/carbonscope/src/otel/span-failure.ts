@@ -1,6 +1,7 @@
 import { type Span, SpanStatusCode } from '@opentelemetry/api';
 import { redactSecrets } from '../log.js';
 import { printable } from '../printable.js';
+import { cutText } from '../shown-value.js';
 import { maskUrlText } from '../url-credentials.js';
 
 /** The most UTF-16 units of a failed operation's status description, `…` where cut. */
@@ -46,7 +47,7 @@ function errorType(error: unknown): string {
   const { code, name } = error as { code?: unknown; name?: unknown };
   const given = typeof code === 'string' || typeof code === 'number' ? String(code) : name;
   return typeof given === 'string' && given !== ''
-    ? cut(printable(given), MAX_ERROR_TYPE)
+    ? cutText(printable(given), MAX_ERROR_TYPE)
     : '_OTHER';
 }
 
@@ -65,7 +66,7 @@ function statusMessage(error: unknown, secrets: readonly string[]): string | und
   const masked = read.replace(URL_IN_TEXT, (url: string, at: number) =>
     at + url.length === read.length && cutShort ? '…' : maskUrlText(url),
   );
-  return cut(printable(masked), MAX_STATUS_MESSAGE);
+  return cutText(printable(masked), MAX_STATUS_MESSAGE);
 }
 
 /**
@@ -86,11 +87,4 @@ function knownSecretsMasked(read: string, secrets: readonly string[], cutShort: 
     }
   }
   return split === 0 ? masked : `${masked.slice(0, masked.length - split)}…`;
-}
-
-/** The text cut at `max` UTF-16 units without halving a pair, `…` where cut. */
-function cut(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const end = /[\ud800-\udbff]/.test(text.charAt(max - 1)) ? max - 1 : max;
-  return `${text.slice(0, end)}…`;
 }
