@@ -133,8 +133,8 @@ export class Sampler {
   private hostCpuStandIns: HostCpuStandIns | undefined;
   private lastMs = 0;
   private lastBootMs: number | undefined;
-  private lastProcessCpu = 0;
-  private lastChildCpu = 0;
+  /** The process's and its children's cumulative CPU seconds at the last sample. */
+  private readonly lastCpu = { process: 0, child: 0 };
   /** The host's CPU-side power (every series but the GPUs') over the latest tick's time awake. */
   private cpuSideWatts = 0;
   private readonly sources: readonly PowerSource[];
@@ -151,8 +151,8 @@ export class Sampler {
   prime(): void {
     const nowMs = this.o.clock();
     const hostCpu = this.readHostCpu();
-    this.lastProcessCpu = this.readProcessCpu() ?? 0;
-    this.lastChildCpu = this.readChildCpu() ?? 0;
+    this.lastCpu.process = this.readCpu(this.o.processCpu) ?? 0;
+    this.lastCpu.child = this.readCpu(this.o.childCpu) ?? 0;
     const tick: SampleTick = { nowMs, elapsedMs: 0, hostCpu, edge: 'start' };
     for (const source of this.sources) this.readSource(source, tick);
     this.o.gpuShares?.next(nowMs);
@@ -180,8 +180,8 @@ export class Sampler {
     const suspendedMs = slept ?? 0;
     const awakeFraction = elapsedMs / (elapsedMs + suspendedMs);
 
-    const childCpuSeconds = this.childCpuDelta();
-    const processCpuSeconds = this.processCpuDelta() + childCpuSeconds;
+    const childCpuSeconds = this.cpuDelta('child', this.o.childCpu);
+    const processCpuSeconds = this.cpuDelta('process', this.o.processCpu) + childCpuSeconds;
     const hostCpu = this.hostCpuOver(seconds, processCpuSeconds);
     const share = processShare(o.attribution, processCpuSeconds, hostCpu);
     // Idle power (a modelled constant) has no active part: `dynamic` gives the process none of
@@ -483,28 +483,10 @@ export class Sampler {
     return { ...delta, activeSeconds, totalSeconds };
   }
 
-  private readProcessCpu(): number | undefined {
+  /** A cumulative CPU reader's seconds; undefined where there is none or it fails. */
+  private readCpu(read: ProcessCpuReader | undefined): number | undefined {
     try {
-      const seconds = this.o.processCpu();
-      return Number.isFinite(seconds) ? seconds : undefined;
-    } catch (err) {
-      this.o.onProbeError('process-cpu', err);
-      return undefined;
-    }
-  }
-
-  /** CPU seconds since the previous sample; a reader that goes down (a child exited) gives 0. */
-  private processCpuDelta(): number {
-    const now = this.readProcessCpu();
-    if (now === undefined) return 0;
-    const delta = now - this.lastProcessCpu;
-    this.lastProcessCpu = now;
-    return Math.max(delta, 0);
-  }
-
-  private readChildCpu(): number | undefined {
-    try {
-      const seconds = this.o.childCpu?.();
+      const seconds = read?.();
       return seconds !== undefined && Number.isFinite(seconds) ? seconds : undefined;
     } catch (err) {
       this.o.onProbeError('process-cpu', err);
@@ -512,12 +494,12 @@ export class Sampler {
     }
   }
 
-  /** The children's CPU seconds since the previous sample. */
-  private childCpuDelta(): number {
-    const now = this.readChildCpu();
+  /** CPU seconds since the previous sample; a reader that goes down (a child exited) gives 0. */
+  private cpuDelta(which: 'process' | 'child', read: ProcessCpuReader | undefined): number {
+    const now = this.readCpu(read);
     if (now === undefined) return 0;
-    const delta = now - this.lastChildCpu;
-    this.lastChildCpu = now;
+    const delta = now - this.lastCpu[which];
+    this.lastCpu[which] = now;
     return Math.max(delta, 0);
   }
 
