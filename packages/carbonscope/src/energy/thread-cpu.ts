@@ -1,4 +1,5 @@
 import { openSync, readSync } from 'node:fs';
+import { CHAR_0, CHAR_9 } from '../proc/index.js';
 
 type ThreadUsage = () => { user: number; system: number };
 
@@ -49,8 +50,8 @@ function schedstatClock(): (() => number) | undefined {
     let ns = 0;
     for (let i = 0; i < n; i++) {
       const c = buf[i] as number;
-      if (c < 48 || c > 57) break;
-      ns = ns * 10 + (c - 48);
+      if (c < CHAR_0 || c > CHAR_9) break;
+      ns = ns * 10 + (c - CHAR_0);
     }
     last = ns / 1e6;
     return last;
