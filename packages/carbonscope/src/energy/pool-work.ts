@@ -13,7 +13,7 @@ export interface PoolAccount {
  * (gzip, deflate, brotli). The pool's file system and DNS requests are left out: they mostly
  * wait on the disk or the network, and their time out would claim CPU they did not use.
  */
-export const POOL_CPU_TYPES: ReadonlySet<string> = new Set([
+const POOL_CPU_TYPES: ReadonlySet<string> = new Set([
   'CHECKPRIMEREQUEST',
   'CIPHERREQUEST',
   'DERIVEBITSREQUEST',
@@ -31,7 +31,7 @@ export const POOL_CPU_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 /** Resources followed at once at most: beyond, new pool work is no one's (the overhead). */
-export const MAX_POOL_JOBS = 4096;
+const MAX_POOL_JOBS = 4096;
 
 interface Job {
   owner: PoolAccount;
