@@ -111,18 +111,16 @@ export function misspeltVariables(env: Env, known: readonly string[]): MisspeltV
 function serviceLinks(env: Env): (name: string) => boolean {
   const services = Object.keys(env).flatMap((name) => LINK_ROOT.exec(name)?.slice(1, 2) ?? []);
   if (services.length === 0) return () => false;
-  const link = new RegExp(
-    `^(${services.map(escaped).join('|')})_(SERVICE_|PORT$|PORT_|NAME$|ENV_)`,
-  );
-  return (name) => link.test(name);
+  return (name) =>
+    services.some(
+      (service) => name.startsWith(`${service}_`) && LINK_REST.test(name.slice(service.length + 1)),
+    );
 }
 
 /** The variable that makes `<S>` a Service's or a linked container's, `<S>` its first group. */
 const LINK_ROOT = /^(.+?)(?:_SERVICE_HOST|_PORT_\d+_(?:TCP|UDP|SCTP))$/;
-
-function escaped(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
+/** What follows `<S>_` in a Service's or a linked container's variables. */
+const LINK_REST = /^(SERVICE_|PORT$|PORT_|NAME$|ENV_)/;
 
 /**
  * One line naming each variable misspeltVariables finds and what it likely meant, or undefined.
