@@ -26,8 +26,6 @@ export interface ChildrenCpuOptions {
  */
 export const READS_PER_SAMPLE = 256;
 
-const readProcStat: StatReader = (pid, out) => realProcFs.readStat(pid, out);
-
 /** A running child's ticks read so far, and its start time (with the pid, what names it). */
 interface Seen {
   ticks: number;
@@ -45,13 +43,14 @@ interface Seen {
  * Each child the channel told of is read while it runs (/proc/<pid>/stat: its utime + stime and
  * what it reaped of its own children; every sample up to READS_PER_SAMPLE running children, in
  * turn past them, those busy first), so a long one counts as it goes, not in the one interval
- * it ends in (where the process's share, capped at the host's busy time, would lose most of it). When the process reaps a child (libuv, as it exits) the kernel adds its
- * whole time to this process's cutime + cstime: that growth replaces what was read of it. The
- * growth holds children no channel told of too (`spawnSync`'s), counted at the next sample. A
- * Node child that loads register measures itself (its figures under its own instance): it is
- * not read, and its growth is set aside. A child never reaped (detached and left running, or
- * outliving the process) counts what was read of it. Cost: one /proc read per sample, per
- * running child per sample up to READS_PER_SAMPLE, and per exit (~15 µs each); none per request.
+ * it ends in (where the process's share, capped at the host's busy time, would lose most of
+ * it). When the process reaps a child (libuv, as it exits) the kernel adds its whole time to
+ * this process's cutime + cstime: that growth replaces what was read of it. The growth holds
+ * children no channel told of too (`spawnSync`'s), counted at the next sample. A Node child
+ * that loads register measures itself (its figures under its own instance): it is not read,
+ * and its growth is set aside. A child never reaped (detached and left running, or outliving
+ * the process) counts what was read of it. Cost: one /proc read per sample, per running child
+ * per sample up to READS_PER_SAMPLE, and per exit (~15 µs each); none per request.
  */
 export class ChildrenCpu implements ChildCpuReader {
   private readonly stat = blankProcStat();
@@ -88,7 +87,7 @@ export class ChildrenCpu implements ChildCpuReader {
    * not read (macOS, Windows: there the children's CPU is the host's only).
    */
   static open(options: ChildrenCpuOptions = {}): ChildrenCpu | undefined {
-    const read = options.readStat ?? readProcStat;
+    const read = options.readStat ?? realProcFs.readStat;
     const stat = blankProcStat();
     if (!read('self', stat)) return undefined;
     const reads = Math.max(1, Math.floor(options.readsPerSample ?? READS_PER_SAMPLE));
