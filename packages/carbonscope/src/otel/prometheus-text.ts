@@ -139,16 +139,15 @@ const SLAB_BYTES = 16 * 1024;
  * PrometheusSerializer writes after withPrometheusNames, in a fraction of its time; only label
  * names it writes that no parser takes are written as the Collector does (labelName), and an
  * exponential histogram, which it writes as an `untyped` header and no sample, is written as a
- * classic one (classicBuckets). Its cost was
- * per line: every line sanitized and escaped every label again with regular expressions, so a
- * scrape of the service's ~1,500 series took 10-13 ms. Here what a series' lines say before their
- * values is encoded once per attributes object and metric (the SDK and LocalHistograms keep the
- * same object for a series from one collection to the next), and each collection copies those
- * bytes and writes the numbers between them (ExpositionBuffer). A metric's name and header are
- * made once per instrument, found by what they are made of (the descriptor's name, description
- * and unit, the point type and the scope's labels): a lengthened description or a producer that
- * makes a new descriptor at each collection finds the right lines either way, and the lines of a
- * metric the latest collection did not have are dropped.
+ * classic one (classicBuckets). Its cost was per line: every line sanitized and escaped every label
+ * again with regular expressions, so a scrape of the service's ~1,500 series took 10-13 ms. Here
+ * what a series' lines say before their values is encoded once per attributes object and metric
+ * (the SDK and LocalHistograms keep the same object for a series from one collection to the next),
+ * and each collection copies those bytes and writes the numbers between them (ExpositionBuffer). A
+ * metric's name and header are made once per instrument, found by what they are made of (the
+ * descriptor's name, description and unit, the point type and the scope's labels): a lengthened
+ * description or a producer that makes a new descriptor at each collection finds the right lines
+ * either way, and the lines of a metric the latest collection did not have are dropped.
  */
 export class PrometheusText {
   /**
