@@ -1,4 +1,4 @@
-import { refusedReading } from '../permission-refusal.js';
+import { procRefused } from '../proc/index.js';
 
 /**
  * Why Node's permission model keeps the children's CPU unread (ChildrenCpu reads /proc): the
@@ -9,5 +9,5 @@ export function childrenCpuRefused(): string | undefined {
   // Undefined where no permission model runs, though @types/node types it as always there.
   const permission = process.permission as typeof process.permission | undefined;
   if (process.platform !== 'linux' || !permission?.has('child')) return undefined;
-  return permission.has('fs.read', '/proc') ? undefined : refusedReading('/proc');
+  return procRefused();
 }

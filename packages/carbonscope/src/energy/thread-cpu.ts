@@ -1,5 +1,5 @@
 import { openSync, readSync } from 'node:fs';
-import { CHAR_0, CHAR_9 } from '../proc/index.js';
+import { CHAR_0, CHAR_9, procRefused } from '../proc/index.js';
 
 type ThreadUsage = () => { user: number; system: number };
 
@@ -29,9 +29,7 @@ let schedstat: (() => number) | null | undefined;
 
 function schedstatClock(): (() => number) | undefined {
   if (process.platform !== 'linux') return undefined;
-  // Undefined where no permission model runs, though @types/node types it as always there.
-  const permission = process.permission as typeof process.permission | undefined;
-  if (permission && !permission.has('fs.read', '/proc')) return undefined;
+  if (procRefused()) return undefined;
   let fd: number;
   try {
     fd = openSync('/proc/thread-self/schedstat', 'r');

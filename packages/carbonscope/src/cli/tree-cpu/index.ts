@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { procRefused } from './proc-refused.js';
+import { procRefused } from '../../proc/index.js';
 import { createProcTreeCpuReader } from './proc-tree-cpu.js';
 import { createPsTreeCpuReader } from './ps-tree-cpu.js';
 import type { TreeCpuReader } from './tree-cpu-reader.js';
