@@ -9,6 +9,7 @@ import { startDefault, warnIgnoredOptions } from '../runtime/default.js';
 import { defaultLogger } from '../runtime/default-logger.js';
 import { checkOptions } from '../runtime/injected.js';
 import { CARBONSCOPE_OPTIONS, INSTRUMENTATION_CONFIG } from '../runtime/known-options.js';
+import { checkSettings } from '../settings.js';
 import { VERSION } from '../version.js';
 import { SCOPE_NAME } from './attach.js';
 import { checkSwitch } from './config-checks.js';
@@ -68,7 +69,7 @@ export class CarbonscopeInstrumentation {
   constructor(config: CarbonscopeInstrumentationConfig = {}) {
     checkConfig(config);
     this.config = { enabled: true, ...config };
-    this.logger = config.logger ?? defaultLogger(config.env ?? process.env);
+    this.logger = config.logger ?? ownLogger(config);
     warnUnknownKeys(config, INSTRUMENTATION_CONFIG, CALLER, this.logger);
     if (this.config.enabled) this.enable();
   }
@@ -213,6 +214,22 @@ export class CarbonscopeInstrumentation {
  * that is none failed at the bind, after the start, as one logged error and no metrics; a
  * string `enabled` ('false') turned it on. The CarbonscopeOptions fields are start()'s to check.
  */
+/**
+ * The default logger, masking the secrets of settings given in code too: the start logs through
+ * this one, not through one made from the settings it loads. Settings that fail their check are
+ * refused by the start, in this logger's words; their secrets are not read.
+ */
+function ownLogger(config: CarbonscopeInstrumentationConfig): Logger {
+  const env = config.env ?? process.env;
+  if (!config.settings) return defaultLogger(env);
+  try {
+    checkSettings(config.settings);
+  } catch {
+    return defaultLogger(env);
+  }
+  return defaultLogger(env, config.settings);
+}
+
 function checkConfig(config: unknown): void {
   const caller = CALLER;
   // At the constructor, where the start's own check would only be one logged error later.

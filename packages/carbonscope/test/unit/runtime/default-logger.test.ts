@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { Logger } from '../../../src/log.js';
+import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { defaultLogger } from '../../../src/runtime/default-logger.js';
 import { envSecretsOf, loadSettings, otlpSecretsOf, secretsOf } from '../../../src/settings.js';
@@ -48,6 +49,17 @@ describe('the default logger (register, the instrumentation, Carbonscope.create)
     for (const secret of ['em-KEY-5a1c9e', 'GRID-PW-77', 'OTLP-PW-42', 'tok-HEADER-9f8e7d']) {
       expect(text).not.to.include(secret);
     }
+  });
+
+  // The instrumentation's start logs through the logger it made, not one made from the settings:
+  // a key given in code, in no variable, went out as written.
+  it('masks the key of settings the instrumentation was given in code, in no variable', () => {
+    const apiKey = 'code-KEY-7e21b4';
+    const settings = { ...testConfig(), grid: { ...testConfig().grid, apiKey } };
+    const instrumentation = new CarbonscopeInstrumentation({ enabled: false, settings, env: {} });
+    const { logger } = instrumentation as unknown as { logger: Logger };
+    const text = stderrOf(() => logger.warn(`grid said: key ${apiKey} refused`));
+    expect(text).to.equal('carbonscope: warning: grid said: key [redacted] refused\n');
   });
 
   it('masks the user name of an endpoint that has no password as userinfo, the URL still whole', () => {
