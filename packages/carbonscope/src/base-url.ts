@@ -26,3 +26,17 @@ export function joinedUrl(baseUrl: string, path: string, query = ''): string {
   const both = [own, query].filter((part) => part !== '').join('&');
   return `${base}${path}${both ? `?${both}` : ''}`;
 }
+
+/** A path segment that names an API version (`v3`, `V2`). */
+const VERSION_SEGMENT = /^v\d+$/i;
+
+/**
+ * Whether a base URL's path names no API version: `https://api.electricitymap.org`, a proxy's
+ * root. False for one that does not parse (refused where it is read) and for one that names any
+ * (`/v3`, `/em/v4`): a proxy may map its own paths, so only the version's absence is a hint.
+ */
+export function lacksVersionSegment(baseUrl: string): boolean {
+  const { base } = splitBaseUrl(baseUrl);
+  if (!URL.canParse(base)) return false;
+  return !new URL(base).pathname.split('/').some((segment) => VERSION_SEGMENT.test(segment));
+}

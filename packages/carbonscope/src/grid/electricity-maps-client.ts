@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { joinedUrl } from '../base-url.js';
+import { joinedUrl, lacksVersionSegment } from '../base-url.js';
 import { deadlineSignal } from '../deadline.js';
 import { BodyTooLargeError, readText, untilAborted } from '../fetch-body/index.js';
 import { redactedExcerpt, redactionList } from '../log.js';
@@ -94,6 +94,17 @@ const MAX_DATETIME_AHEAD_MS = 2 * 3600_000;
 /** The emission factors asked for: those of the annual averages the fallback serves. */
 const FACTORS = 'lifecycle';
 
+/**
+ * Why a 404 is more likely the base URL's than the zone's where its path names no API version:
+ * Electricity Maps serves its API under /v3, and its host or a proxy's root without it answered
+ * 404 for every zone, each said to be unknown. A proxy may map any path, so a versioned one
+ * keeps the zone's reading. Names the setting, never its value (a URL may hold credentials).
+ */
+const UNVERSIONED_BASE_URL =
+  'Electricity Maps answered 404 at a base URL with no API version in its path: ' +
+  'ELECTRICITY_MAPS_BASE_URL (settings.grid.baseUrl) likely lacks /v3, as in ' +
+  'https://api.electricitymaps.com/v3';
+
 /** Bodies this large are not what the documented endpoints return. */
 const MAX_BODY_BYTES = 1_000_000;
 
@@ -140,6 +151,7 @@ export function createElectricityMapsClient(
   // (maskableSecret).
   const key = maskableSecret(options.apiKey) ? [options.apiKey] : [];
   const secrets = redactionList([...key, ...urlSecrets(options.baseUrl)]);
+  const notFoundHint = lacksVersionSegment(options.baseUrl) ? UNVERSIONED_BASE_URL : undefined;
   // After a rate limit not waited for, every call fails fast until its Retry-After (or, with
   // none, the cap) has passed instead of spending the (small) quota on answers we already know.
   // For every zone: the quota is the key's, and held zone by zone each other zone and endpoint
@@ -242,7 +254,17 @@ export function createElectricityMapsClient(
         await block(zone, retryAfterMs, status);
         throw new UpstreamError(kind, zone, status, detail, retryAfterMs);
       }
-      if (status === 404) throw new UpstreamError('unknown-zone', zone, status, detail);
+      if (status === 404) {
+        throw new UpstreamError(
+          'unknown-zone',
+          zone,
+          status,
+          detail,
+          undefined,
+          undefined,
+          notFoundHint,
+        );
+      }
       if (status === 429) {
         const wait = retryAfterMs ?? backoff(attempt);
         if (canRetry && wait <= policy.maxRetryAfterMs) {

@@ -153,15 +153,22 @@ export class UpstreamError extends Error {
      * said that answer's "HTTP 429" as if the upstream had just given it.
      */
     readonly held?: HeldZone,
+    /**
+     * What the answer more likely means than its kind says, in the client's words (a 404 at a
+     * base URL with no API version: its path, not the zone): said in place of the kind's
+     * description, in the message and the summary. Free of the key and the URL.
+     */
+    readonly hint?: string,
   ) {
     const what = kind === 'malformed' && detail ? `: ${detail}` : '';
-    super(`${DESCRIPTIONS[kind]} (zone ${zone}${callText(zone, upstreamStatus, held)})${what}`);
+    const call = callText(zone, upstreamStatus, held);
+    super(`${hint ?? DESCRIPTIONS[kind]} (zone ${zone}${call})${what}`);
     this.name = 'UpstreamError';
   }
 
   /** One short phrase for API users, e.g. in a fallback note. */
   get summary(): string {
-    return DESCRIPTIONS[this.kind];
+    return this.hint ?? DESCRIPTIONS[this.kind];
   }
 }
 

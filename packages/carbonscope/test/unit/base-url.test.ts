@@ -1,5 +1,10 @@
 import { expect } from 'chai';
-import { joinedUrl, splitBaseUrl, TRAILING_SLASHES } from '../../src/base-url.js';
+import {
+  joinedUrl,
+  lacksVersionSegment,
+  splitBaseUrl,
+  TRAILING_SLASHES,
+} from '../../src/base-url.js';
 import { loadSettings } from '../../src/settings.js';
 import { expectLinear } from '../helpers/linear-pattern.js';
 
@@ -42,5 +47,25 @@ describe('base URL: a path appended before its own query', () => {
     expect(joinedUrl(grid.baseUrl, '/carbon-intensity/latest')).to.equal(
       'https://p.example/v3/carbon-intensity/latest?token=ab/',
     );
+  });
+
+  // Electricity Maps' API is under /v3: without it every zone was answered 404 (see the client).
+  it('tells a base URL whose path names no API version', () => {
+    for (const url of [
+      'https://api.electricitymap.org',
+      'https://api.electricitymaps.com/',
+      'https://proxy.example/electricitymaps?v3=1',
+      'https://proxy.example/v3x/',
+    ]) {
+      expect(lacksVersionSegment(url), url).to.equal(true);
+    }
+    for (const url of [
+      'https://api.electricitymaps.com/v3',
+      'https://api.electricitymaps.com/V3/',
+      'https://proxy.example/em/v4?token=K',
+      'not a url',
+    ]) {
+      expect(lacksVersionSegment(url), url).to.equal(false);
+    }
   });
 });

@@ -395,6 +395,33 @@ describe('grid: Electricity Maps client', () => {
     expect(stub.calls).to.have.length(1);
   });
 
+  // Electricity Maps serves its API under /v3: its host or a proxy's root without it was
+  // answered 404 for every zone, each said to be one Electricity Maps does not know, DE too.
+  it('says a 404 at a base URL with no API version likely lacks /v3, not the zone', async () => {
+    const root = stub.url.replace(/\/v3$/, '');
+    for (const baseUrl of [root, `${root}/`, `${root}/?token=ab`]) {
+      const err = await failure(client({ baseUrl }).latest('DE'));
+      expect(err.kind).to.equal('unknown-zone');
+      expect(err.message).to.equal(
+        'Electricity Maps answered 404 at a base URL with no API version in its path: ' +
+          'ELECTRICITY_MAPS_BASE_URL (settings.grid.baseUrl) likely lacks /v3, as in ' +
+          'https://api.electricitymaps.com/v3 (zone DE, HTTP 404)',
+      );
+      expect(err.summary).to.include('likely lacks /v3');
+      expect(err.message).not.to.include('token=ab');
+    }
+    expect(stub.calls.map((call) => call.path)).to.deep.equal(
+      Array(3).fill('/carbon-intensity/latest'),
+    );
+  });
+
+  // A proxy may map its own paths: a versioned one's 404 is the zone's, as the API's is.
+  it("keeps a 404 the zone's where the base URL's path names a version", async () => {
+    const err = await failure(client().latest('AQ-XX'));
+    expect(err.message).to.equal('Electricity Maps does not know this zone (zone AQ-XX, HTTP 404)');
+    expect(err.summary).to.equal('Electricity Maps does not know this zone');
+  });
+
   it('honours a short Retry-After on 429, then succeeds', async () => {
     stub.next({ status: 429, headers: { 'retry-after': '2' }, body: '{"error":"Too many"}' });
     const value = await client().latest('DE');
