@@ -1,4 +1,5 @@
 import { slips } from './nearest-name.js';
+import { meantOtelName, OTEL_PREFIX, OTEL_VARIABLES_READ } from './otel-variables.js';
 import { type Env, SETTING_NAMES } from './settings.js';
 
 /** carbonscope's own prefix, which a user may add to a setting's name (CARBONSCOPE_PUE). */
@@ -59,6 +60,8 @@ function meantName(given: string, known: KnownNames): string | undefined {
 interface KnownNames {
   all: ReadonlySet<string>;
   byFirstWord: ReadonlyMap<string, readonly string[]>;
+  /** The OTEL_* names read: OTEL_VARIABLES_READ and those of the caller's (the service's). */
+  otel: ReadonlySet<string>;
 }
 
 function knownNames(known: readonly string[]): KnownNames {
@@ -67,7 +70,11 @@ function knownNames(known: readonly string[]): KnownNames {
     const word = firstWord(name);
     byFirstWord.set(word, [...(byFirstWord.get(word) ?? []), name]);
   }
-  return { all: new Set(known), byFirstWord };
+  const otel = new Set([
+    ...OTEL_VARIABLES_READ,
+    ...known.filter((name) => name.startsWith(OTEL_PREFIX)),
+  ]);
+  return { all: new Set(known), byFirstWord, otel };
 }
 
 /** Whether `name` is `given` with one `_`-word added, anywhere after the first. */
@@ -79,8 +86,10 @@ function oneWordMore(name: string, given: string): boolean {
 /**
  * The variables of `env` that look meant for carbonscope but are none of `known`: a slip of one
  * (meantName), under CARBONSCOPE_ too. Ignored in silence, ENERGY_SOUCE=rapl read as a setting
- * that took while the estimate ran. OTEL_* are the OTel SDK's, which has many more than these;
- * another CARBONSCOPE_ name with no setting near is no slip (the repository's own tools take
+ * that took while the estimate ran. An OTEL_* name is told only as a slip of one carbonscope
+ * reads that OpenTelemetry reads under no name nearer (meantOtelName): the SDKs read many more
+ * (OTEL_EXPORTER_OTLP_ENDPONT was ignored in silence, the metrics pushed to localhost:4318).
+ * Another CARBONSCOPE_ name with no setting near is no slip (the repository's own tools take
  * CARBONSCOPE_CACHE_DIR, and its test runs CARBONSCOPE_SUITES_TMPDIR).
  */
 export function misspeltVariables(env: Env, known: readonly string[]): MisspeltVariable[] {
@@ -89,16 +98,23 @@ export function misspeltVariables(env: Env, known: readonly string[]): MisspeltV
   const found: MisspeltVariable[] = [];
   for (const given of Object.keys(env)) {
     const upper = given.toUpperCase();
-    if (names.all.has(given) || upper.startsWith('OTEL_') || isLink(given)) continue;
-    const unprefixed = upper.startsWith(OWN_PREFIX) ? given.slice(OWN_PREFIX.length) : undefined;
-    const meant =
-      meantName(given, names) ??
-      (unprefixed === undefined ? undefined : meantName(unprefixed, names));
+    if (names.all.has(given) || isLink(given)) continue;
+    const meant = upper.startsWith(OTEL_PREFIX)
+      ? meantOtelName(given, upper, names.otel)
+      : meantOwnName(given, upper, names);
     // Windows reads a name in any case: where env answers to the one meant, the other case is it.
     if (meant === undefined || (meant === upper && env[meant] !== undefined)) continue;
     found.push({ given, meant });
   }
   return found;
+}
+
+/** meantName of `given`, else of what follows its CARBONSCOPE_ (CARBONSCOPE_PUE). */
+function meantOwnName(given: string, upper: string, names: KnownNames): string | undefined {
+  const unprefixed = upper.startsWith(OWN_PREFIX) ? given.slice(OWN_PREFIX.length) : undefined;
+  return (
+    meantName(given, names) ?? (unprefixed === undefined ? undefined : meantName(unprefixed, names))
+  );
 }
 
 /**

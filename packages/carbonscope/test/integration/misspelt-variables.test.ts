@@ -43,6 +43,26 @@ describe('misspelt carbonscope variables, at the start', function () {
     expect(told(stderr)).to.deep.equal([]);
   });
 
+  // The OTel SDK says nothing of a slip either: the push went on every 60 s, not every 5 s.
+  it("register names a misspelt OTEL_* variable it reads, not the SDK's others", async () => {
+    const { stderr } = await runToEnd(
+      process.execPath,
+      ['--import', REGISTER, '-e', 'setTimeout(() => {}, 200)'],
+      childEnv({
+        OTEL_METRICS_EXPORTER: 'none',
+        CARBON_INTENSITY: '300',
+        ENERGY_SOURCE: 'estimate',
+        OTEL_METRICS_EXPORT_INTERVAL: '5000',
+        OTEL_TRACES_SAMPLER: 'always_on',
+        OTEL_EXPORTER_OTLP_LOGS_TIMEOUT: '5000',
+      }),
+      { killAfterMs: 20_000 },
+    );
+    expect(told(stderr)).to.deep.equal([
+      'carbonscope: warning: OTEL_METRICS_EXPORT_INTERVAL (did you mean OTEL_METRIC_EXPORT_INTERVAL?) is not a variable carbonscope reads: it is ignored',
+    ]);
+  });
+
   it('the CLI names them too', async () => {
     const { code, stderr } = await runToEnd(
       process.execPath,

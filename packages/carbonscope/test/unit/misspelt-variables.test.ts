@@ -1,9 +1,34 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, sep } from 'node:path';
 import { expect } from 'chai';
 import {
   LIBRARY_VARIABLES,
   misspeltVariables,
   misspeltVariablesWarning,
 } from '../../src/misspelt-variables.js';
+import { OTEL_SDK_VARIABLES, OTEL_VARIABLES_READ } from '../../src/otel-variables.js';
+
+/** Every OTEL_* name in the built code of the installed @opentelemetry packages. */
+function installedOtelNames(): string[] {
+  // The API's entry, node_modules/@opentelemetry/api/build/src/index.js: its scope's folder.
+  const api = createRequire(import.meta.url).resolve('@opentelemetry/api');
+  const scope = api.slice(0, api.lastIndexOf(`${sep}api${sep}build${sep}`));
+  const names = new Set<string>();
+  const read = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) read(path);
+      else if (entry.name.endsWith('.js') && path.includes(`${sep}build${sep}src${sep}`)) {
+        for (const [name] of readFileSync(path, 'utf8').matchAll(/\bOTEL_[A-Z0-9_]+/g)) {
+          names.add(name);
+        }
+      }
+    }
+  };
+  read(scope);
+  return [...names];
+}
 
 describe('misspelt carbonscope variables', () => {
   // Each was ignored in silence: ENERGY_SOUCE=rapl ran the estimate as if it had been read.
@@ -36,7 +61,7 @@ describe('misspelt carbonscope variables', () => {
       PORT: '8001',
       PATH: '/bin',
       NODE_ENV: 'production',
-      OTEL_EXPORTER_OTLP_ENDPONT: 'http://x',
+      OTEL_EXPORTER_OTLP_LOGS_TIMEOUT: '5000',
       ENERGY_SOURCE: 'rapl',
       CARBONSCOPE_LOG_LEVEL: 'debug',
       CARBONSCOPE_CLUSTER_PRIMARY: '1',
@@ -99,6 +124,53 @@ describe('misspelt carbonscope variables', () => {
     expect(misspeltVariables({ CARBONSCOPE_PORT: '3000' }, ['PORT'])).to.deep.equal([
       { given: 'CARBONSCOPE_PORT', meant: 'PORT' },
     ]);
+  });
+
+  // The OTel SDK ignores a misspelt variable without a word, as carbonscope did: the metrics went
+  // on to localhost:4318 or at the default 60 s, while their author believed them set.
+  for (const [given, meant] of [
+    ['OTEL_EXPORTER_OTLP_ENDPONT', 'OTEL_EXPORTER_OTLP_ENDPOINT'],
+    ['OTEL_EXPORTER_OTLP_METRIC_ENDPOINT', 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'],
+    ['OTEL_METRICS_EXPORT_INTERVAL', 'OTEL_METRIC_EXPORT_INTERVAL'],
+    ['OTEL_METRIC_EXPORTER', 'OTEL_METRICS_EXPORTER'],
+    ['OTEL_METRICS_EXPORT_INTERVALL', 'OTEL_METRIC_EXPORT_INTERVAL'],
+    ['OTEL_EXPORTER_PROMETHEUS_PORTS', 'OTEL_EXPORTER_PROMETHEUS_PORT'],
+    ['OTEL_RESOURCE_ATTRIBUTE', 'OTEL_RESOURCE_ATTRIBUTES'],
+    ['otel_metrics_exporter', 'OTEL_METRICS_EXPORTER'],
+    ['OTEL_INSTRUMENTATION_HTTP_KNOWN_METHOD', 'OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS'],
+  ] as const) {
+    it(`names ${given} and the ${meant} it likely meant`, () => {
+      expect(misspeltVariables({ [given]: 'x' }, LIBRARY_VARIABLES)).to.deep.equal([
+        { given, meant },
+      ]);
+    });
+  }
+
+  // Users set many OTEL_* variables carbonscope does not read, some a few letters from its own
+  // (OTEL_EXPORTER_OTLP_LOGS_TIMEOUT, OTEL_EXPORTER_OTLP_METRIC_INSECURE): none is a slip.
+  it('names none of the OTEL_* variables the installed OTel JS SDK reads, nor the spec', () => {
+    const installed = installedOtelNames();
+    // The SDK's own, not only the constants' prefixes: the scan found what it looks for.
+    expect(installed).to.include.members(['OTEL_BSP_SCHEDULE_DELAY', 'OTEL_TRACES_SAMPLER']);
+    const env = Object.fromEntries(
+      [...installed, ...OTEL_SDK_VARIABLES, ...OTEL_VARIABLES_READ].map((name) => [name, 'x']),
+    );
+    expect(misspeltVariables(env, LIBRARY_VARIABLES)).to.deep.equal([]);
+    // Other languages' own and a name nearer an SDK's than carbonscope's are theirs.
+    const others = {
+      OTEL_PYTHON_LOG_CORRELATION: 'true',
+      OTEL_DOTNET_AUTO_TRACES_ENABLED: 'true',
+      OTEL_JAVAAGENT_ENABLED: 'true',
+      OTEL_INSTRUMENTATION_HTTP_CLIENT_CAPTURE_REQUEST_HEADERS: 'x',
+      OTEL_TRACES_EXPORTR: 'otlp',
+      OTEL_EXPORTER_OTLP_LOG_ENDPOINT: 'http://x',
+      OTEL_SERVICE_NAMESPACE: 'shop',
+      // Kubernetes' links of a Service named otel-collector.
+      OTEL_COLLECTOR_SERVICE_HOST: '10.0.0.9',
+      OTEL_COLLECTOR_PORT: 'tcp://10.0.0.9:4318',
+      OTEL_COLLECTOR_PORT_4318_TCP_PORT: '4318',
+    };
+    expect(misspeltVariables(others, LIBRARY_VARIABLES)).to.deep.equal([]);
   });
 
   // Windows reads a variable's name in any case (process.env.ENERGY_SOURCE finds Energy_Source):
