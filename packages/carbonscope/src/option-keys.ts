@@ -74,8 +74,12 @@ function unknownKeys(options: object, table: KeyTable, prefix: string): Unknown[
   for (const [key, value] of Object.entries(options)) {
     const group = Object.hasOwn(table, key) ? table[key] : undefined;
     if (group === undefined) {
-      if (Object.hasOwn(table, OTHER_KEYS)) continue;
-      found.push({ path: prefix + key, meant: meantKey(key, table, prefix) });
+      if (!Object.hasOwn(table, OTHER_KEYS)) {
+        found.push({ path: prefix + key, meant: meantKey(key, table, prefix) });
+        continue;
+      }
+      const below = keyBelow(key, table, prefix);
+      if (below !== undefined) found.push({ path: prefix + key, meant: below });
     } else if (group !== true && isPlainObject(value)) {
       found.push(...unknownKeys(value, group, `${prefix}${key}.`));
     }
@@ -93,6 +97,19 @@ function meantKey(key: string, table: KeyTable, prefix: string): string | undefi
   const meant = nearestName(key, leaves);
   const at = meant === undefined ? -1 : leaves.indexOf(meant);
   return at < 0 ? undefined : prefix + paths[at].join('.');
+}
+
+/**
+ * Where the groups under a table that takes other keys (`settings`, an application's whole
+ * configuration) take `key` as it is written: a setting given a level too high
+ * (`settings.operationMaxNames` for settings.energy.operationMaxNames) was ignored in silence,
+ * taken for one of the application's. Only the same name: the application's own keys may be
+ * near one (its `host`, a start of embodied's hostVcpus).
+ */
+function keyBelow(key: string, table: KeyTable, prefix: string): string | undefined {
+  const paths = groupKeys(table).filter((path) => path[path.length - 1] === key);
+  if (paths.length === 0) return undefined;
+  return paths.map((path) => prefix + path.join('.')).join(' or ');
 }
 
 /** The paths of every key in the groups under `table`. */

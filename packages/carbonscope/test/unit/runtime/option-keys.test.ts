@@ -160,6 +160,20 @@ describe('unknown option keys', () => {
     expect(warnings(lines)).to.deep.equal([]);
   });
 
+  // settings' top level takes an application's other keys, so a setting given a level too high
+  // (plain JavaScript, `settings.operationMaxNames = 10` after loadSettings()) was taken for one of
+  // them, in silence: the label kept 512 names.
+  it("warns of a group's key given at settings' top level, naming where it goes", async () => {
+    const { logger, lines } = memoryLogger();
+    const settings = { ...loadSettings(ENV), operationMaxNames: 10, source: 'rapl', port: 8080 };
+    const cs = await start(untyped({ env: ENV, logger, settings }));
+    expect(cs.settings.energy.operationMaxNames).to.equal(512);
+    expect(warnings(lines)).to.deep.equal([
+      'start(): unknown option settings.operationMaxNames (did you mean settings.energy.operationMaxNames?); it is ignored',
+      'start(): unknown option settings.source (did you mean settings.energy.source or settings.embodied.source?); it is ignored',
+    ]);
+  });
+
   it('Carbonscope.create(), EmissionsTracker and trackRequests() name themselves', async () => {
     const { logger, lines } = memoryLogger();
     const cs = await Carbonscope.create(untyped({ env: ENV, logger, setings: {} }));
