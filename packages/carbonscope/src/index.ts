@@ -4,6 +4,11 @@
 
 // First: on a Node carbonscope cannot run on, the version needed, before modules fail deep inside.
 import './refuse-unsupported-node.js';
+import { watchEarlyRequests } from './http/index.js';
+
+// As the application imports carbonscope, before it can start it: a request its server answers
+// before tracking begins is told of once, when it does (the first request's one call, then none).
+watchEarlyRequests();
 
 export {
   EmissionsTracker,

@@ -11,6 +11,7 @@ import { appGoesOn, hideNextBeforeExit } from './before-exit.js';
 import { pushBeforeUnaskedDisconnect } from './cluster-worker-end.js';
 import { heldUntilSettled } from './hold.js';
 import { installRouteResolvers } from './http/frameworks/index.js';
+import { watchEarlyRequests } from './http/index.js';
 import { type Attached, attachToOtel, pushesAnywhere } from './otel/attach.js';
 import type { SettledFigures } from './otel/bind-metrics.js';
 import { announcePrimary } from './otel/cluster-exposition.js';
@@ -311,6 +312,9 @@ if (role === 'measures') {
   // Now, while the application's modules are still to load: Fastify 4 tells of each instance
   // only as it is built, and the meter starts later.
   installRouteResolvers();
+  // Requests tracked only once the meter has started: one the application answers while the
+  // power sources are probed is told of then.
+  watchEarlyRequests();
   // Before the application forks its cluster's workers, or starts Node children of its own:
   // they inherit the word, and answer this process's endpoint.
   announcePrimary(process.env, ownProviderServesPrometheus(process.env), true);

@@ -1,3 +1,9 @@
+export {
+  EarlyRequestWatch,
+  earlyRequestsText,
+  tellEarlyRequests,
+  watchEarlyRequests,
+} from './early-requests.js';
 export { GRPC_SERVER_ERRORS, GRPC_STATUS_NAMES } from './grpc-status.js';
 export {
   type AttributableRequest,

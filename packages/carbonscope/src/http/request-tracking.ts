@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { type ActiveOperation, close, type OperationTracker } from '../energy/index.js';
 import type { Logger } from '../log.js';
 import { nodeHttp } from '../node-http.js';
+import { tellEarlyRequests } from './early-requests.js';
 import { isPrometheusExporterServer } from './exporter-server.js';
 import {
   installRouteResolvers,
@@ -111,6 +112,7 @@ export function trackHttpRequests(
   installRouteResolvers();
   warnUntrackedRequests(options.logger);
   const servers = options.servers ? new Set<object>(options.servers) : undefined;
+  tellEarlyRequests(options.logger, servers);
   const ignored = new WeakSet<object>();
   const open = new OpenRequests();
   const factsOf = httpFactsReader(options.knownMethods);

@@ -1,0 +1,58 @@
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { expect } from 'chai';
+import { childEnv } from '../helpers/child-env.js';
+import { linesOf, runToEnd } from '../helpers/spawn.js';
+
+// An application that listened before it started carbonscope had its first requests in no
+// figure, and nothing said so (track() before the start was told; requests were not). Real
+// Node, real server, real requests, the library as an application imports it.
+const INDEX = pathToFileURL(fileURLToPath(new URL('../../src/index.js', import.meta.url))).href;
+
+/** A script that serves `before` requests, starts carbonscope and tracks, then serves one more. */
+function script(trackFirst: boolean, before: number): string {
+  return `
+import { createServer } from 'node:http';
+const { start, stop } = await import(${JSON.stringify(INDEX)});
+const track = async () => (await start()).trackRequests();
+if (${trackFirst}) await track();
+const server = createServer((req, res) => res.end('ok'));
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const url = 'http://127.0.0.1:' + server.address().port + '/';
+for (let i = 0; i < ${before}; i++) await (await fetch(url)).text();
+if (!${trackFirst}) await track();
+await (await fetch(url)).text();
+await stop();
+server.closeAllConnections();
+server.close();
+`;
+}
+
+const told = (stderr: string) => linesOf(stderr).filter((l) => l.includes('before carbonscope'));
+
+async function run(trackFirst: boolean, before: number): Promise<string[]> {
+  const { code, stderr } = await runToEnd(
+    process.execPath,
+    ['--input-type=module', '-e', script(trackFirst, before)],
+    childEnv({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+    { killAfterMs: 20_000 },
+  );
+  expect(code, stderr).to.equal(0);
+  return told(stderr);
+}
+
+describe('HTTP requests served before carbonscope tracked them', function () {
+  this.timeout(30_000);
+
+  it('are told in one line as tracking begins', async () => {
+    const lines = await run(false, 3);
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(
+      /^carbonscope: warning: HTTP requests were served before carbonscope began tracking them \(the first \d+ ms before\): they are in no request's figure; begin tracking before the server listens \(await start\(\) then cs\.trackRequests\(\)/,
+    );
+  });
+
+  it('are no line where tracking began before the server listened, or no request came', async () => {
+    expect(await run(true, 3)).to.deep.equal([]);
+    expect(await run(false, 0)).to.deep.equal([]);
+  });
+});
