@@ -22,6 +22,13 @@ export interface CpuClocks {
    */
   cpu: () => number;
   /**
+   * Whether `cpu` reads the main thread alone (thread-cpu.ts), not the whole process. Only then
+   * is the work out on libuv's pool followed (PoolWork: an init hook that every async resource
+   * of the process pays for while measuring), for the tracker to spread the other threads' CPU
+   * by it: the process's clock has the pool's CPU in the callbacks' readings already.
+   */
+  readonly mainThread: boolean;
+  /**
    * Monotonic wall time (read with the CPU, and as a top-level callback ends) and the loop's
    * idle time (read as a top-level callback ends).
    */
@@ -83,11 +90,13 @@ export class CallbackCpu {
     private readonly netOfHooks = false,
   ) {
     this.hook = createHook({ before: () => this.before(), after: () => this.after() });
-    this.pool = new PoolWork(clocks.wall, () => this.storage?.getStore());
+    this.pool = clocks.mainThread
+      ? new PoolWork(clocks.wall, () => this.storage?.getStore())
+      : undefined;
   }
 
-  /** Which operation's work is out on libuv's pool, while measuring. */
-  private readonly pool: PoolWork;
+  /** Which operation's work is out on libuv's pool, while measuring (see CpuClocks). */
+  private readonly pool: PoolWork | undefined;
 
   get measuring(): boolean {
     return this.storage !== undefined;
@@ -109,18 +118,18 @@ export class CallbackCpu {
     } else {
       this.hook.enable();
     }
-    this.pool.start();
+    this.pool?.start();
     this.mark(this.clocks.cpu(), this.clocks.wall(), 0);
   }
 
   /** Charges the pool jobs still out their time so far (at a sample, before it is spread). */
   chargePoolOut(): void {
-    this.pool.chargeOut();
+    this.pool?.chargeOut();
   }
 
   /** Forgets the pool jobs of settled operations (at a sample). */
   forgetSettled(): void {
-    this.pool.forgetSettled();
+    this.pool?.forgetSettled();
   }
 
   /**
@@ -168,11 +177,11 @@ export class CallbackCpu {
     };
     for (let round = -COST_WARMUP; round < COST_ROUNDS; round++) {
       this.hook.disable();
-      this.pool.pause();
+      this.pool?.pause();
       const offNow = await timed(1);
       if (stopped()) return;
       this.hook.enable();
-      this.pool.start();
+      this.pool?.start();
       this.outer.length = 0; // the callback the hooks were turned off in ends unseen
       const oneNow = await timed(1);
       const twoNow = await timed(2);
@@ -197,7 +206,7 @@ export class CallbackCpu {
   stop(): void {
     if (!this.storage) return;
     this.hook.disable();
-    this.pool.stop();
+    this.pool?.stop();
     this.storage.disable();
     this.storage = undefined;
     this.current = undefined;

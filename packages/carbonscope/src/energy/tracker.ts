@@ -53,7 +53,8 @@ export interface TrackerOptions {
   /**
    * CPU milliseconds of the main thread alone (thread-cpu.ts). Where given, CPU measured per
    * operation is read from it, and the process's CPU beyond it (other threads') goes to the
-   * operations whose work was out on libuv's pool (see spreadOffThread). Absent: cpuClock.
+   * operations whose work was out on libuv's pool (see spreadOffThread). Absent: cpuClock, which
+   * holds the pool's CPU already, and no pool work is followed (see CpuClocks).
    */
   threadCpuClock?: () => number;
   /** How long an operation may run before it is dropped (see drop); an hour by default. */
@@ -283,6 +284,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       this.cpu = new CallbackCpu(
         {
           cpu: options.threadCpuClock ?? options.cpuClock ?? (() => clock() - loopIdle()),
+          mainThread: options.threadCpuClock !== undefined,
           wall: clock,
           loopIdle,
         },

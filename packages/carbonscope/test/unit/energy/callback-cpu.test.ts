@@ -1,13 +1,16 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { scrypt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { expect } from 'chai';
 import { CallbackCpu, type CpuAccount } from '../../../src/energy/callback-cpu.js';
+import { PoolWork } from '../../../src/energy/pool-work.js';
 
 const clocks = {
   cpu: () => {
     const { user, system } = process.cpuUsage();
     return (user + system) / 1000;
   },
+  mainThread: false,
   wall: () => performance.now(),
   loopIdle: () => performance.eventLoopUtilization().idle,
 };
@@ -112,5 +115,41 @@ describe('callback CPU clock', () => {
     }
     expect(a.callbacks).to.be.within(AWAITS, AWAITS + 2);
     expect(cpu.hookCostOf(a)).to.equal(0);
+  });
+
+  // The process's clock (Node 20) has the pool's CPU in the callbacks' readings already: the
+  // pool's init hook cost every async resource of the process something, for nothing.
+  it("follows the work out on libuv's pool only where its CPU clock is the main thread's", async () => {
+    const proto = PoolWork.prototype as unknown as { init: (id: number, type: string) => void };
+    const { init } = proto;
+    let inits = 0;
+    proto.init = function (this: PoolWork, id: number, type: string) {
+      inits++;
+      init.call(this, id, type);
+    };
+    // An operation that awaits a scrypt: what the init hook saw, and its time out on the pool.
+    const followed = async (mainThread: boolean) => {
+      inits = 0;
+      const cpu = new CallbackCpu({ ...clocks, mainThread });
+      cpu.start();
+      const a = account();
+      try {
+        await cpu.run(a, () => new Promise((r) => scrypt('pw', 'salt', 64, { N: 2 ** 14 }, r)));
+      } finally {
+        cpu.stop();
+      }
+      return { inits, poolMs: a.poolMs };
+    };
+    let processClock: Awaited<ReturnType<typeof followed>>;
+    let threadClock: typeof processClock;
+    try {
+      processClock = await followed(false);
+      threadClock = await followed(true);
+    } finally {
+      proto.init = init;
+    }
+    expect(processClock).to.deep.equal({ inits: 0, poolMs: 0 });
+    expect(threadClock.inits).to.be.above(0);
+    expect(threadClock.poolMs).to.be.above(0);
   });
 });

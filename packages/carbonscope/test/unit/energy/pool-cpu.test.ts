@@ -5,6 +5,7 @@ import type {
   OperationAttribution,
   OperationFootprint,
 } from '../../../src/energy/index.js';
+import { PoolWork } from '../../../src/energy/pool-work.js';
 import { EnergyTracker, MAX_UNSETTLED, type TrackerOptions } from '../../../src/energy/tracker.js';
 import { ScriptedClock, sampleAt } from './scripted.js';
 
@@ -270,6 +271,41 @@ describe("other threads' CPU: work out on libuv's pool", () => {
     await poolBesideJs(clock, tracker);
     sample(7.2, 0.072);
     expect(joulesOf(ended, 'pool')).to.be.below(joulesOf(ended, 'js'));
+  });
+
+  it('is not followed without a clock of the main thread: no init hook runs (exact, a window)', async () => {
+    // The process's clock has the pool's CPU in the callbacks' readings already (Node 20), and
+    // the hook cost every async resource of the process a call while measuring, for nothing.
+    const proto = PoolWork.prototype as unknown as { init: (id: number, type: string) => void };
+    const { init } = proto;
+    const inits = { exact: 0, calibrated: 0, withThreadClock: 0 };
+    let now: keyof typeof inits = 'exact';
+    proto.init = function (this: PoolWork, id: number, type: string) {
+      inits[now]++;
+      init.call(this, id, type);
+    };
+    const poolJob = async (run: Setup, inWindow: boolean) => {
+      trackers.push(run.tracker);
+      if (inWindow) await toSecondWindow(run);
+      else {
+        run.clock.idle(1000);
+        run.sample(0, 0);
+      }
+      await poolBesideJs(run.clock, run.tracker);
+      run.tracker.stop();
+    };
+    try {
+      await poolJob(setup('exact', false), false);
+      now = 'calibrated';
+      await poolJob(setup('calibrated', false, { calibrationIntervalMs: 1000 }), true);
+      now = 'withThreadClock'; // where the hook runs, the spy sees it
+      await poolJob(setup('exact'), false);
+    } finally {
+      proto.init = init;
+    }
+    expect(inits.exact).to.equal(0);
+    expect(inits.calibrated).to.equal(0);
+    expect(inits.withThreadClock).to.be.above(0);
   });
 });
 
