@@ -7,6 +7,7 @@ import {
   maskingDiagLogger,
 } from '../../../src/otel/diag.js';
 import { otlpSecretsOf } from '../../../src/settings.js';
+import { writtenBy } from '../../helpers/captured-writes.js';
 
 /** A diag logger that keeps each line as `level: text`. */
 function memoryDiag(): { logger: DiagLogger; lines: string[] } {
@@ -25,26 +26,6 @@ function memoryDiag(): { logger: DiagLogger; lines: string[] } {
       verbose: at('verbose'),
     },
   };
-}
-
-/** What `run` writes to stdout and to stderr, both held back from the terminal meanwhile. */
-function writtenBy(run: () => void): { stdout: string; stderr: string } {
-  const out = { stdout: '', stderr: '' };
-  const streams = { stdout: process.stdout, stderr: process.stderr } as const;
-  const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
-  for (const name of ['stdout', 'stderr'] as const) {
-    streams[name].write = ((chunk: string | Uint8Array) => {
-      out[name] += String(chunk);
-      return true;
-    }) as typeof process.stdout.write;
-  }
-  try {
-    run();
-  } finally {
-    process.stdout.write = writes.stdout;
-    process.stderr.write = writes.stderr;
-  }
-  return out;
 }
 
 describe("carbonscope's diag logger (OTEL_LOG_LEVEL for an SDK it starts)", () => {

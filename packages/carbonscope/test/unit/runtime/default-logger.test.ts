@@ -4,6 +4,7 @@ import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { defaultLogger } from '../../../src/runtime/default-logger.js';
 import { envSecretsOf, loadSettings, otlpSecretsOf, secretsOf } from '../../../src/settings.js';
+import { stderrOf } from '../../helpers/captured-writes.js';
 import {
   constantSource,
   intensityReading,
@@ -11,22 +12,6 @@ import {
   StubGrid,
   testConfig,
 } from '../energy/scripted.js';
-
-/** What `fn` writes to stderr, which the default logger writes to. */
-function stderrOf(fn: () => void): string {
-  const written: string[] = [];
-  const write = process.stderr.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    written.push(String(chunk));
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    fn();
-  } finally {
-    process.stderr.write = write;
-  }
-  return written.join('');
-}
 
 describe('the default logger (register, the instrumentation, Carbonscope.create)', () => {
   const env = {
