@@ -3,7 +3,7 @@ import { scrypt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { expect } from 'chai';
 import { CallbackCpu, type CpuAccount } from '../../../src/energy/callback-cpu.js';
-import { PoolWork } from '../../../src/energy/pool-work.js';
+import { countPoolInits } from './pool-inits.js';
 
 const clocks = {
   cpu: () => {
@@ -120,16 +120,10 @@ describe('callback CPU clock', () => {
   // The process's clock (Node 20) has the pool's CPU in the callbacks' readings already: the
   // pool's init hook cost every async resource of the process something, for nothing.
   it("follows the work out on libuv's pool only where its CPU clock is the main thread's", async () => {
-    const proto = PoolWork.prototype as unknown as { init: (id: number, type: string) => void };
-    const { init } = proto;
-    let inits = 0;
-    proto.init = function (this: PoolWork, id: number, type: string) {
-      inits++;
-      init.call(this, id, type);
-    };
+    const inits = countPoolInits();
     // An operation that awaits a scrypt: what the init hook saw, and its time out on the pool.
     const followed = async (mainThread: boolean) => {
-      inits = 0;
+      inits.count = 0;
       const cpu = new CallbackCpu({ ...clocks, mainThread });
       cpu.start();
       const a = account();
@@ -138,7 +132,7 @@ describe('callback CPU clock', () => {
       } finally {
         cpu.stop();
       }
-      return { inits, poolMs: a.poolMs };
+      return { inits: inits.count, poolMs: a.poolMs };
     };
     let processClock: Awaited<ReturnType<typeof followed>>;
     let threadClock: typeof processClock;
@@ -146,7 +140,7 @@ describe('callback CPU clock', () => {
       processClock = await followed(false);
       threadClock = await followed(true);
     } finally {
-      proto.init = init;
+      inits.restore();
     }
     expect(processClock).to.deep.equal({ inits: 0, poolMs: 0 });
     expect(threadClock.inits).to.be.above(0);

@@ -5,8 +5,8 @@ import type {
   OperationAttribution,
   OperationFootprint,
 } from '../../../src/energy/index.js';
-import { PoolWork } from '../../../src/energy/pool-work.js';
 import { EnergyTracker, MAX_UNSETTLED, type TrackerOptions } from '../../../src/energy/tracker.js';
+import { countPoolInits } from './pool-inits.js';
 import { ScriptedClock, sampleAt } from './scripted.js';
 
 /**
@@ -276,15 +276,10 @@ describe("other threads' CPU: work out on libuv's pool", () => {
   it('is not followed without a clock of the main thread: no init hook runs (exact, a window)', async () => {
     // The process's clock has the pool's CPU in the callbacks' readings already (Node 20), and
     // the hook cost every async resource of the process a call while measuring, for nothing.
-    const proto = PoolWork.prototype as unknown as { init: (id: number, type: string) => void };
-    const { init } = proto;
-    const inits = { exact: 0, calibrated: 0, withThreadClock: 0 };
-    let now: keyof typeof inits = 'exact';
-    proto.init = function (this: PoolWork, id: number, type: string) {
-      inits[now]++;
-      init.call(this, id, type);
-    };
+    const inits = countPoolInits();
+    // The init hook's calls while `run` sends a pool job out, in `exact` or in a window.
     const poolJob = async (run: Setup, inWindow: boolean) => {
+      inits.count = 0;
       trackers.push(run.tracker);
       if (inWindow) await toSecondWindow(run);
       else {
@@ -293,19 +288,21 @@ describe("other threads' CPU: work out on libuv's pool", () => {
       }
       await poolBesideJs(run.clock, run.tracker);
       run.tracker.stop();
+      return inits.count;
     };
+    let exact: number;
+    let calibrated: number;
+    let withThreadClock: number;
     try {
-      await poolJob(setup('exact', false), false);
-      now = 'calibrated';
-      await poolJob(setup('calibrated', false, { calibrationIntervalMs: 1000 }), true);
-      now = 'withThreadClock'; // where the hook runs, the spy sees it
-      await poolJob(setup('exact'), false);
+      exact = await poolJob(setup('exact', false), false);
+      calibrated = await poolJob(setup('calibrated', false, { calibrationIntervalMs: 1000 }), true);
+      withThreadClock = await poolJob(setup('exact'), false); // where it runs, the count sees it
     } finally {
-      proto.init = init;
+      inits.restore();
     }
-    expect(inits.exact).to.equal(0);
-    expect(inits.calibrated).to.equal(0);
-    expect(inits.withThreadClock).to.be.above(0);
+    expect(exact).to.equal(0);
+    expect(calibrated).to.equal(0);
+    expect(withThreadClock).to.be.above(0);
   });
 });
 
