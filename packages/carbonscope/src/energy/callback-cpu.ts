@@ -102,6 +102,11 @@ export class CallbackCpu {
     return this.storage !== undefined;
   }
 
+  /** The owner the current call runs for (what it schedules carries), while measuring. */
+  owner(): CpuAccount | undefined {
+    return this.storage?.getStore();
+  }
+
   start(): void {
     if (this.storage) return;
     // A fresh storage each time: what an earlier window left on long-lived resources (a

@@ -1,6 +1,6 @@
 import { blankProcStat, type ProcStat, realProcFs, USER_HZ } from '../proc/index.js';
 import { type ChildEvents, type WatchedChild, watchChildExits } from './child-exits.js';
-import type { ChildCpuReader } from './probes.js';
+import type { ChildCpuAccount, ChildCpuReader } from './probes.js';
 
 /** Reads /proc/<pid>/stat (or /proc/self/stat) into `out`; false where it cannot. */
 export type StatReader = (pid: number | 'self', out: ProcStat) => boolean;
@@ -15,6 +15,13 @@ export interface ChildrenCpuOptions {
   watch?: ChildWatch;
   /** Running children read from /proc per sample (READS_PER_SAMPLE); tests set their own. */
   readsPerSample?: number;
+  /**
+   * Asked in the spawning call: the account of the operation current there (the tracker's
+   * childAccount), undefined where none is measured. Without it no child is charged.
+   */
+  spawner?: () => ChildCpuAccount | undefined;
+  /** Running children whose spawner is kept (MAX_CHARGED_CHILDREN); tests set their own. */
+  maxChargedChildren?: number;
 }
 
 /**
@@ -26,6 +33,14 @@ export interface ChildrenCpuOptions {
  */
 export const READS_PER_SAMPLE = 256;
 
+/**
+ * At most this many running children keep their spawner's account (and with it the operation,
+ * until it is settled or they exit): beyond, a child's CPU is the process's and no operation's,
+ * as it was before children were charged. A service of 1,024 children spawned by requests still
+ * running is far past what the reads keep up with (READS_PER_SAMPLE).
+ */
+export const MAX_CHARGED_CHILDREN = 1024;
+
 /** A running child's ticks read so far, and its start time (with the pid, what names it). */
 interface Seen {
   ticks: number;
@@ -34,6 +49,15 @@ interface Seen {
   busy: boolean;
   /** Among this sample's reads. */
   due: boolean;
+  /** Whose its CPU is: the operation that spawned it, while that one takes more. */
+  account: ChildCpuAccount | undefined;
+}
+
+/** A child whose exit was told this pass of the loop: what was read of it, and whose it is. */
+interface Exit {
+  child: WatchedChild;
+  ticks: number;
+  account: ChildCpuAccount | undefined;
 }
 
 /**
@@ -51,6 +75,11 @@ interface Seen {
  * and its growth is set aside. A child never reaped (detached and left running, or outliving
  * the process) counts what was read of it. Cost: one /proc read per sample, per running child
  * per sample up to READS_PER_SAMPLE, and per exit (~15 µs each); none per request.
+ *
+ * Charged to its spawner (see charge): with `spawner`, the account of the operation current in
+ * the spawning call is kept with the child (up to MAX_CHARGED_CHILDREN of them), and takes each
+ * growth of the child's ticks as it is read, then at its exit what the growth of cutime + cstime
+ * holds beyond those reads. Cost per spawn: the spawner's question (an AsyncLocalStorage read).
  */
 export class ChildrenCpu implements ChildCpuReader {
   private readonly stat = blankProcStat();
@@ -70,14 +99,18 @@ export class ChildrenCpu implements ChildCpuReader {
    * libuv reaps every child that ended before it tells of the first, in the order they were
    * spawned, so the first told's growth may hold a Node child's under register told after it.
    */
-  private readonly exits: WatchedChild[] = [];
+  private readonly exits: Exit[] = [];
   private exitsGrowth = 0;
   private unwatch: (() => void) | undefined;
+  /** Running children that hold an account now (≤ maxCharged). */
+  private charged = 0;
 
   private constructor(
     private readonly read: StatReader,
     base: number,
     private readonly readsPerSample: number,
+    private readonly spawner: (() => ChildCpuAccount | undefined) | undefined,
+    private readonly maxCharged: number,
   ) {
     this.reaped = base;
   }
@@ -91,10 +124,11 @@ export class ChildrenCpu implements ChildCpuReader {
     const stat = blankProcStat();
     if (!read('self', stat)) return undefined;
     const reads = Math.max(1, Math.floor(options.readsPerSample ?? READS_PER_SAMPLE));
-    const reader = new ChildrenCpu(read, stat.reapedChildrenTicks, reads);
+    const charged = Math.max(0, options.maxChargedChildren ?? MAX_CHARGED_CHILDREN);
+    const base = stat.reapedChildrenTicks;
+    const reader = new ChildrenCpu(read, base, reads, options.spawner, charged);
     reader.unwatch = (options.watch ?? watchChildExits)({
-      started: (child) =>
-        reader.running.set(child, { ticks: 0, start: -1, busy: true, due: false }),
+      started: (child) => reader.started(child),
       exited: (child) => reader.exited(child),
     });
     return reader;
@@ -147,13 +181,44 @@ export class ChildrenCpu implements ChildCpuReader {
     this.due.push([child, seen]);
   }
 
+  /** In the spawning call: the operation current there is whose its CPU is, room allowing. */
+  private started(child: WatchedChild): void {
+    const account = this.charged < this.maxCharged ? this.spawner?.() : undefined;
+    if (account) this.charged++;
+    this.running.set(child, { ticks: 0, start: -1, busy: true, due: false, account });
+  }
+
+  /** Takes a child out of the running ones, its account with it; returns what it was. */
+  private forget(child: WatchedChild): Seen | undefined {
+    const seen = this.running.get(child);
+    if (!seen) return undefined;
+    this.running.delete(child);
+    if (seen.account) this.charged--;
+    return seen;
+  }
+
+  /**
+   * Charges a running child's spawner `ticks` more of its CPU; one settled takes nothing more,
+   * and is let go (that CPU stays the process's, no operation's).
+   */
+  private charge(seen: Seen, ticks: number): void {
+    const account = seen.account;
+    if (!account || !(ticks > 0)) return;
+    if (account.closed) {
+      seen.account = undefined;
+      this.charged--;
+      return;
+    }
+    account.childMs += (ticks * 1000) / USER_HZ;
+  }
+
   /** False (and dropped) where its spawn failed or it was reaped with its exit unheard. */
   private stillRunning(child: WatchedChild): boolean {
     // No pid after the spawn call returned: it failed (ENOENT), and no exit will come. Reaped
     // with its exit unheard (the application removed every 'exit' listener): its growth of
-    // cutime + cstime, read before this, holds what was read of it.
+    // cutime + cstime, read before this, holds what was read of it (no operation's).
     if (child.pid() !== undefined && !child.ended()) return true;
-    this.running.delete(child);
+    this.forget(child);
     return false;
   }
 
@@ -165,12 +230,13 @@ export class ChildrenCpu implements ChildCpuReader {
     if (seen.start >= 0 && startTime !== seen.start) {
       // Reaped with its exit unheard (the application removed every 'exit' listener): the pid
       // is another process's. Its growth of cutime + cstime counts at the next read.
-      this.running.delete(child);
+      this.forget(child);
       return;
     }
     seen.start = startTime;
     const ticks = this.stat.ownTicks + this.stat.reapedChildrenTicks;
     seen.busy = ticks > seen.ticks;
+    this.charge(seen, ticks - seen.ticks);
     seen.ticks = Math.max(seen.ticks, ticks);
   }
 
@@ -180,19 +246,39 @@ export class ChildrenCpu implements ChildCpuReader {
    * it ran. Counted once the pass's other exits are told (settleExits).
    */
   private exited(child: WatchedChild): void {
-    this.running.delete(child);
+    const seen = this.forget(child);
     this.exitsGrowth += this.growth() ?? 0;
-    this.exits.push(child);
+    this.exits.push({ child, ticks: seen?.ticks ?? 0, account: seen?.account });
     // After the poll phase that told the exits, before the next sample's timer.
     if (this.exits.length === 1) setImmediate(() => this.settleExits()).unref();
   }
 
   /** Counts the growth of the exits told, unless one of them meters itself: all set aside. */
   private settleExits(): void {
-    if (this.exits.length === 0) return;
-    if (!this.exits.some((child) => child.metersItself())) this.reapedCounted += this.exitsGrowth;
-    this.exits.length = 0;
+    const { exits } = this;
+    if (exits.length === 0) return;
+    if (!exits.some((exit) => exit.child.metersItself())) {
+      this.reapedCounted += this.exitsGrowth;
+      this.chargeExits();
+    }
+    exits.length = 0;
     this.exitsGrowth = 0;
+  }
+
+  /**
+   * What the exits' growth holds beyond what was read of them while they ran goes to their
+   * spawners (those not settled yet): one exit's rest to its own. Several reaped in one pass
+   * share one growth, and what each used since its last read is not known: the rest is split
+   * equally among them (one spawner's children alike, a request's ffmpeg and convert).
+   */
+  private chargeExits(): void {
+    const { exits } = this;
+    let read = 0;
+    for (const exit of exits) read += exit.ticks;
+    const rest = this.exitsGrowth - read;
+    if (!(rest > 0)) return;
+    const each = (rest * 1000) / USER_HZ / exits.length;
+    for (const { account } of exits) if (account && !account.closed) account.childMs += each;
   }
 
   /** cutime + cstime's growth since the last read; undefined where the read fails. */

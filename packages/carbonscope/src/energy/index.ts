@@ -11,6 +11,7 @@ export {
   ChildrenCpu,
   type ChildrenCpuOptions,
   type ChildWatch,
+  MAX_CHARGED_CHILDREN,
   READS_PER_SAMPLE,
   type StatReader,
 } from './children-cpu.js';
@@ -43,6 +44,7 @@ export {
 } from './meter.js';
 export {
   bootClock,
+  type ChildCpuAccount,
   type ChildCpuReader,
   type Clock,
   eventLoopIdle,

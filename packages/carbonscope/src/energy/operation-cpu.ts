@@ -1,4 +1,5 @@
 import type { CpuAccount } from './callback-cpu.js';
+import type { ChildCpuAccount } from './probes.js';
 
 /** The operation an OperationCpu measures: whether it still runs, and whether it is settled. */
 export interface CpuOwner {
@@ -11,7 +12,7 @@ export interface CpuOwner {
  * CPU is measured (`exact`, a calibration window) or run() then: between windows no operation
  * carries these numbers, each of which V8 would box on every operation it creates.
  */
-export class OperationCpu implements CpuAccount {
+export class OperationCpu implements CpuAccount, ChildCpuAccount {
   /**
    * CPU ms measured in its callbacks until it is settled: the callbacks it scheduled count after
    * its end too.
@@ -26,6 +27,12 @@ export class OperationCpu implements CpuAccount {
   poolAtSample = 0;
   /** The other threads' CPU it was given at samples for that work (ms). */
   offThreadMs = 0;
+  /**
+   * The CPU of the non-Node children it spawned (ChildrenCpu charges it as it reads them), and
+   * that at the last sample (ms).
+   */
+  childMs = 0;
+  childAtSample = 0;
 
   /**
    * `window`: the calibration window it began in (0 for none). `measured`: its CPU is read
@@ -49,6 +56,11 @@ export class OperationCpu implements CpuAccount {
   /** CPU ms since the last sample, or NaN when its CPU is not read. */
   sinceSample(): number {
     return this.measured ? this.busyMs - this.busyAtSample : Number.NaN;
+  }
+
+  /** Its children's CPU charged since the last sample (ms). */
+  childSinceSample(): number {
+    return this.childMs - this.childAtSample;
   }
 
   /** Its pool work's time out since the last sample (ms). */

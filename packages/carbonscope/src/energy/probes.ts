@@ -16,6 +16,17 @@ export interface ChildCpuReader {
   close(): void;
 }
 
+/**
+ * Where a child's CPU is charged: the operation current in the call that spawned it (its
+ * OperationCpu, made while CPU is measured: `exact`, a calibration window). ChildrenCpu adds to
+ * childMs as it reads the child; the tracker prices it at each sample. Closed once the
+ * operation is settled: it takes nothing more.
+ */
+export interface ChildCpuAccount {
+  childMs: number;
+  readonly closed: boolean;
+}
+
 /** Host CPU time since the previous call (the first call sets the baseline). */
 export type HostCpuReader = () => HostCpuDelta;
 

@@ -5,7 +5,7 @@ import { CpuWeights } from './cpu-weights.js';
 import { EndedOperations } from './ended-operations.js';
 import { httpEndChecker } from './http-facts.js';
 import { OperationCpu } from './operation-cpu.js';
-import type { Clock } from './probes.js';
+import type { ChildCpuAccount, Clock } from './probes.js';
 import { SETTLED_SLOTS, SettlementBatch } from './settlement-batch.js';
 import { measureWith, trackWith } from './track.js';
 import { type OperationHost, TrackedOperation } from './tracked-operation.js';
@@ -243,6 +243,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private price = 0;
   /** Embodied grams per unit of weight in the last interval, likewise. */
   private embodiedPrice = 0;
+  /** The sample being settled's price of a child's CPU ms, in joules and embodied grams. */
+  private childJoulesPerMs = 0;
+  private childEmbodiedPerMs = 0;
   /**
    * What each request got of the last interval's overhead (see spreadOverhead), in weight:
    * part of a request's provisional figure.
@@ -337,6 +340,16 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   /** True while CPU time is measured per operation (`exact`, or a calibration window). */
   get measuringCpu(): boolean {
     return this.cpu?.measuring ?? false;
+  }
+
+  /**
+   * The account of the operation the current call runs for, where CPU is measured (`exact`, a
+   * calibration window): ChildrenCpu asks it as a child is spawned, and charges that child's
+   * CPU to it. Undefined between windows (nothing is kept per request then) or outside any.
+   */
+  childAccount(): ChildCpuAccount | undefined {
+    const owner = this.cpu?.owner();
+    return owner instanceof OperationCpu ? owner : undefined;
   }
 
   /** Each name's calibrated CPU density (CPU ms per ms of running). */
@@ -438,14 +451,17 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       this.busyWithout += this.createdMs - from;
       this.wallWithout += this.createdMs - from;
     }
-    // The children's part of the process's energy is no operation's: which one spawned a
-    // child is not known (no async context is kept between calibration windows), and split by
-    // the operations' own CPU it went to whatever JS ran beside the one that waited.
+    // The children's part of the process's energy is not shared by the operations' own CPU
+    // (so it went to whatever JS ran beside the one that waited): it goes to the operations
+    // that spawned them, where that is known (priceChildren), else to none.
     const ownCpu = ownCpuSeconds(sample);
     const own = sample.processCpuSeconds > 0 ? ownCpu / sample.processCpuSeconds : 1;
     const joules = nonNegative(sample.processJoules) * own;
     const embodied = nonNegative(sample.processEmbodiedGrams) * own;
     const { ended } = this;
+    this.priceChildren(sample, joules, embodied);
+    const childPrice = this.childJoulesPerMs;
+    const childEmbodiedPrice = this.childEmbodiedPerMs;
 
     let busy = this.busyWithOps + this.busyWithout;
     let withOps = this.busyWithOps;
@@ -530,19 +546,23 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const estimated = sample.totals.process.wattsEstimated;
     for (let i = 0; i < ended.length; i++) {
       const weight = ended.weight(i);
-      const piece = weight * price;
-      ended.settle(i, piece, piece * perJoule, weight * embodiedPrice, estimated);
+      const children = childPrice > 0 ? (ended.op(i)?.cpu?.childSinceSample() ?? 0) : 0;
+      const piece = weight * price + children * childPrice;
+      const embodiedPiece = weight * embodiedPrice + children * childEmbodiedPrice;
+      ended.settle(i, piece, piece * perJoule, embodiedPiece, estimated);
     }
     for (let op = this.head; op; op = op.next) {
       const accrued = op.accrued as Accrued;
-      const piece = accrued.weight * price;
+      const children = childPrice > 0 ? (op.cpu?.childSinceSample() ?? 0) : 0;
+      const piece = accrued.weight * price + children * childPrice;
       accrued.joules += piece;
       accrued.grams += piece * perJoule;
-      accrued.embodiedGrams += accrued.weight * embodiedPrice;
+      accrued.embodiedGrams += accrued.weight * embodiedPrice + children * childEmbodiedPrice;
       if (estimated) accrued.estimated = true;
       if (op.cpu) {
         op.cpu.busyAtSample = op.cpu.busyMs;
         op.cpu.poolAtSample = op.cpu.poolMs;
+        op.cpu.childAtSample = op.cpu.childMs;
       }
       op.shareFrom = this.shared;
     }
@@ -994,6 +1014,32 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       this.wallWithout += wall;
     }
     if (now > this.markMs) this.markMs = now;
+  }
+
+  /**
+   * The price of a child's CPU ms in the sample being settled (joules, embodied grams): the
+   * children's part of the process's energy (what is not its own, `ownJoules`) per ms of their
+   * CPU, the process's price per CPU ms. Where the operations were charged more children's CPU
+   * than the sample holds (an exit's rest split by guess, a read between the sample's and this),
+   * scaled down to it: the operations never get more than the children's part, and with what
+   * they get of the process's own part, Σ operations ≤ the process's energy. The rest (children
+   * no measured operation spawned, or whose spawner was settled) stays the process's. 0 where
+   * no operation was charged any.
+   */
+  private priceChildren(sample: EnergySample, ownJoules: number, ownEmbodied: number): void {
+    this.childJoulesPerMs = 0;
+    this.childEmbodiedPerMs = 0;
+    const childMs = (sample.childCpuSeconds ?? 0) * 1000;
+    if (!(childMs > 0) || !this.cpu) return;
+    const { ended } = this;
+    let charged = 0;
+    for (let i = 0; i < ended.length; i++) charged += ended.op(i)?.cpu?.childSinceSample() ?? 0;
+    for (let op = this.head; op; op = op.next) charged += op.cpu?.childSinceSample() ?? 0;
+    if (!(charged > 0)) return;
+    const scale = Math.min(1, childMs / charged) / childMs;
+    this.childJoulesPerMs = nonNegative(nonNegative(sample.processJoules) - ownJoules) * scale;
+    const embodied = nonNegative(sample.processEmbodiedGrams) - ownEmbodied;
+    this.childEmbodiedPerMs = nonNegative(embodied) * scale;
   }
 
   /**

@@ -7,6 +7,7 @@ import {
 import {
   type ActiveOperation,
   bootClock,
+  type ChildCpuAccount,
   ChildrenCpu,
   type Clock,
   childrenCpuRefused,
@@ -176,10 +177,15 @@ function bootClockOf(options: CarbonscopeOptions): { bootClock?: Clock } {
 /**
  * The children's CPU where the process measures itself (Linux); none where the caller
  * says what the process scope measures (`carbonscope run`'s tree holds its children already).
+ * `spawner`: the account each child's CPU is charged to (the tracker's childAccount).
  */
-function childCpuOf(options: CarbonscopeOptions, logger: Logger): { childCpu?: ChildrenCpu } {
+function childCpuOf(
+  options: CarbonscopeOptions,
+  logger: Logger,
+  spawner: () => ChildCpuAccount | undefined,
+): { childCpu?: ChildrenCpu } {
   if (options.processCpu) return {};
-  const reader = ChildrenCpu.open();
+  const reader = ChildrenCpu.open({ spawner });
   if (reader) return { childCpu: reader };
   // Told once, as each source the permission model refuses is: else the children go unseen.
   const refused = childrenCpuRefused();
@@ -349,7 +355,8 @@ export class Carbonscope implements OperationTracker {
           ),
         }),
       processCpu: options.processCpu ?? ownProcessCpu,
-      ...childCpuOf(options, logger),
+      // Asked only as a child is spawned, by when the tracker exists.
+      ...childCpuOf(options, logger, () => tracker.childAccount()),
       ...(options.gpuShares ? { gpuShares: options.gpuShares } : {}),
     });
     // Asks the tracker only at the loop's end, by when it exists.

@@ -17,12 +17,10 @@ interface Figures {
   ownSeconds: number;
   childrenSeconds: number;
   cpuUsageSeconds: number;
-  operations: Array<{ operation: string; joules: number }>;
+  /** The snapshot's: settled operations of each name and their mean joules. */
+  operations: Array<{ operation: string; count: number; joules: number }>;
   processJoulesTotal: number;
 }
-
-const joulesOf = (f: Figures, operation: string) =>
-  f.operations.find((o) => o.operation === operation)?.joules ?? 0;
 
 // Linux only: elsewhere /proc/self/stat does not read and the children's CPU is the host's only.
 (process.platform === 'linux' ? describe : describe.skip)(
@@ -72,7 +70,7 @@ const joulesOf = (f: Figures, operation: string) =>
       return last;
     };
 
-    it("counts the children's CPU in the process's, and leaves it out of the operations' share", async () => {
+    it("counts the children's CPU in the process's; Σ operations ≤ process energy", async () => {
       const before = await settled();
       for (let i = 0; i < 3; i++)
         expect(await (await fetch(`${base}/child`)).text()).to.equal('done');
@@ -85,15 +83,10 @@ const joulesOf = (f: Figures, operation: string) =>
       // And the process's CPU is its own and theirs (the samples lag a read by one interval).
       const read = after.processCpuSeconds - before.processCpuSeconds;
       expect(read / (own + children)).to.be.within(0.7, 1.3);
-      // Σ operations ≤ process energy, and /child is charged from the process's own CPU only:
-      // its children's ~95 % of that CPU went to no operation.
-      const sum = after.operations.reduce((s, o) => s + o.joules, 0);
+      // Σ operations ≤ process energy. Whether /child has its children's part depends on
+      // whether a calibration window measured it (register-child-spawner.test.ts: `exact`).
+      const sum = after.operations.reduce((s, o) => s + o.count * o.joules, 0);
       expect(sum).to.be.at.most(after.processJoulesTotal * (1 + 1e-9));
-      const processJoules = after.processJoules - before.processJoules;
-      const childJoules = joulesOf(after, '/child') - joulesOf(before, '/child');
-      // Here ~0.015 J of ~1.7 J, the process's own ~4 % of its CPU; given the children's part
-      // too it had ~0.34 J (~20 %, what the loop was busy while it ran).
-      expect(childJoules).to.be.at.most(processJoules * 2 * (own / (own + children)));
     });
 
     it('counts a long child as it runs, before it is reaped', async () => {

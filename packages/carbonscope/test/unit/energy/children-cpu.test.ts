@@ -3,10 +3,14 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import {
+  type ChildCpuAccount,
   type ChildEvents,
   ChildrenCpu,
   EnergyTracker,
+  type EnergySample,
+  MAX_CHARGED_CHILDREN,
   metersItself,
+  type OperationFootprint,
   READS_PER_SAMPLE,
   type StatReader,
   type WatchedChild,
@@ -396,5 +400,291 @@ describe("the process's energy with its reaped children", () => {
     tracker.stop();
     expect(ended).to.have.length(1);
     expect(ended[0]).to.be.closeTo(1, 1e-9);
+  });
+});
+
+/** An operation's account as the tracker gives it, which the test settles by hand. */
+const account = (): ChildCpuAccount & { closed: boolean } => ({ childMs: 0, closed: false });
+
+describe("children's CPU charged to the operation that spawned them", () => {
+  const { dir, cleanup } = tempDir('children-charged');
+  after(cleanup);
+
+  /** A reader of a scripted /proc whose spawner is `current.account` at each spawn. */
+  function charging(maxChargedChildren?: number) {
+    const proc = new ScriptedProc(dir);
+    proc.set('self', [0, 0, 0, 0]);
+    const w = scriptedWatch();
+    const current: { account: ChildCpuAccount | undefined } = { account: undefined };
+    const reader = ChildrenCpu.open({
+      readStat: proc.read,
+      watch: w.watch,
+      spawner: () => current.account,
+      ...(maxChargedChildren === undefined ? {} : { maxChargedChildren }),
+    });
+    /** Spawns `pid` with `spawner` current (none: outside any operation). */
+    const spawn = (pid: number, spawner?: ChildCpuAccount) => {
+      current.account = spawner;
+      const child = w.child(pid);
+      w.state.events?.started(child);
+      current.account = undefined;
+      return child;
+    };
+    return { proc, w, reader, spawn };
+  }
+
+  it('charges each read of a running child, then the rest its exit holds, to its spawner', async () => {
+    const { proc, w, reader, spawn } = charging();
+    const request = account();
+    const ffmpeg = spawn(202, request);
+    spawn(203); // a cron's child: no operation's
+    proc.set(202, [90, 10, 0, 0]);
+    proc.set(203, [50, 0, 0, 0]);
+    expect(reader?.seconds()).to.be.closeTo(1.5, 1e-9);
+    expect(request.childMs).to.be.closeTo(1000, 1e-9);
+    proc.set(202, [180, 15, 4, 1]);
+    expect(reader?.seconds()).to.be.closeTo(2.5, 1e-9);
+    expect(request.childMs).to.be.closeTo(2000, 1e-9);
+    // Reaped: 2.5 s in all, 0.5 s of it not read while it ran.
+    proc.gone(202);
+    proc.set('self', [0, 0, 230, 20]);
+    w.state.events?.exited(ffmpeg);
+    await nextPass();
+    expect(request.childMs).to.be.closeTo(2500, 1e-9);
+    expect(reader?.seconds()).to.be.closeTo(3, 1e-9); // with the cron's child's 0.5 s
+  });
+
+  it('charges a short child, never read as it ran, its whole time at its exit', async () => {
+    const { proc, w, reader, spawn } = charging();
+    const request = account();
+    const sh = spawn(210, request);
+    proc.set('self', [0, 0, 35, 5]);
+    w.state.events?.exited(sh);
+    await nextPass();
+    expect(request.childMs).to.be.closeTo(400, 1e-9);
+    expect(reader?.seconds()).to.be.closeTo(0.4, 1e-9);
+  });
+
+  it('charges nothing more to a spawner settled before its child ended: the rest is the process’s alone', async () => {
+    const { proc, w, reader, spawn } = charging();
+    const request = account();
+    const job = spawn(220, request);
+    proc.set(220, [30, 0, 0, 0]);
+    expect(reader?.seconds()).to.be.closeTo(0.3, 1e-9);
+    request.closed = true; // the request was settled: its figures are out
+    proc.set(220, [60, 0, 0, 0]);
+    proc.gone(220);
+    proc.set('self', [0, 0, 90, 0]);
+    w.state.events?.exited(job);
+    await nextPass();
+    expect(request.childMs, 'only what was read before it was settled').to.be.closeTo(300, 1e-9);
+    expect(reader?.seconds(), 'the process counts all of it').to.be.closeTo(0.9, 1e-9);
+  });
+
+  it('splits equally the rest of the children reaped in one pass (one growth for all)', async () => {
+    const { proc, w, reader, spawn } = charging();
+    const a = account();
+    const b = account();
+    const ffmpeg = spawn(230, a);
+    const convert = spawn(231, b);
+    proc.set(230, [20, 0, 0, 0]);
+    proc.set(231, [0, 0, 0, 0]);
+    expect(reader?.seconds()).to.be.closeTo(0.2, 1e-9); // ffmpeg's 0.2 s read as it ran
+    expect(a.childMs).to.be.closeTo(200, 1e-9);
+    proc.gone(230);
+    proc.gone(231);
+    proc.set('self', [0, 0, 60, 0]); // both reaped before either exit is told: 0.6 s
+    w.state.events?.exited(ffmpeg);
+    w.state.events?.exited(convert);
+    await nextPass();
+    // 0.4 s beyond what was read: which one used it is not known, 0.2 s each.
+    expect(a.childMs).to.be.closeTo(400, 1e-9);
+    expect(b.childMs).to.be.closeTo(200, 1e-9);
+    expect(reader?.seconds()).to.be.closeTo(0.6, 1e-9);
+  });
+
+  it(`keeps at most MAX_CHARGED_CHILDREN (${MAX_CHARGED_CHILDREN}) spawners; an exit or a settled spawner makes room`, async () => {
+    const { proc, w, reader, spawn } = charging(2);
+    const a = account();
+    const b = account();
+    const c = account();
+    const d = account();
+    const e = account();
+    const first = spawn(240, a);
+    spawn(241, b);
+    spawn(242, c); // past the bound: no operation's
+    for (const pid of [240, 241, 242]) proc.set(pid, [10, 0, 0, 0]);
+    expect(reader?.seconds()).to.be.closeTo(0.3, 1e-9);
+    expect([a.childMs, b.childMs, c.childMs]).to.deep.equal([100, 100, 0]);
+    proc.gone(240);
+    proc.set('self', [0, 0, 10, 0]);
+    w.state.events?.exited(first);
+    await nextPass();
+    spawn(243, d); // a's room
+    b.closed = true;
+    proc.set(241, [20, 0, 0, 0]); // b let go at this read
+    expect(reader?.seconds()).to.be.closeTo(0.4, 1e-9);
+    spawn(244, e); // b's room
+    proc.set(243, [10, 0, 0, 0]);
+    proc.set(244, [10, 0, 0, 0]);
+    expect(reader?.seconds()).to.be.closeTo(0.6, 1e-9);
+    expect([b.childMs, d.childMs, e.childMs]).to.deep.equal([100, 100, 100]);
+  });
+});
+
+describe("the tracker's charge of a child's CPU to its spawner", () => {
+  const { dir, cleanup } = tempDir('children-tracker');
+  after(cleanup);
+
+  /** A sample of `joules` for `ownSeconds` of the process's own CPU and `childSeconds`. */
+  const sampleOf = (ms: number, joules: number, ownSeconds: number, childSeconds: number) => {
+    const sample: EnergySample = sampleAt(ms, joules, 0, false, 1000, ownSeconds + childSeconds);
+    return childSeconds > 0 ? { ...sample, childCpuSeconds: childSeconds } : sample;
+  };
+
+  function exact() {
+    const clock = new ScriptedClock(0);
+    const tracker = new EnergyTracker({
+      clock: clock.now,
+      loopIdle: clock.loopIdle,
+      attribution: 'exact',
+    });
+    const ended: OperationFootprint[] = [];
+    tracker.onEnd((f) => ended.push(f));
+    tracker.update(sampleAt(clock.ms, 0, 0, false, 1000, 0));
+    const joules = (name: string) =>
+      ended.filter((f) => f.operation === name).reduce((s, f) => s + f.joules, 0);
+    return { clock, tracker, ended, joules };
+  }
+
+  it("exact: the spawning operation takes its children's part at the process's price; Σ operations ≤ process", () => {
+    const { clock, tracker, ended, joules } = exact();
+    const spawn = tracker.begin('/spawn');
+    const idle = tracker.begin('/idle');
+    let charged: ChildCpuAccount | undefined;
+    expect(tracker.childAccount(), 'outside any operation').to.equal(undefined);
+    spawn.run(() => {
+      clock.advance(10);
+      charged = tracker.childAccount();
+    });
+    idle.run(() => clock.advance(10));
+    expect(charged).to.not.equal(undefined);
+    (charged as ChildCpuAccount).childMs += 400; // ChildrenCpu's reads
+    spawn.end();
+    idle.end();
+    clock.idle(980);
+    // 4.2 J for 0.42 s of CPU: 0.02 s the process's own (10 ms each), 0.4 s the child's.
+    tracker.update(sampleOf(clock.ms, 4.2, 0.02, 0.4));
+    expect(joules('/spawn')).to.be.closeTo(0.1 + 4, 1e-9);
+    expect(joules('/idle')).to.be.closeTo(0.1, 1e-9);
+    expect(ended.reduce((s, f) => s + f.joules, 0)).to.be.at.most(4.2 + 1e-9);
+    expect(charged?.closed, 'settled: it takes nothing more').to.equal(true);
+  });
+
+  it('never gives the operations more than the children used in the interval (charged more, scaled down)', () => {
+    const { clock, tracker, ended, joules } = exact();
+    const a = tracker.begin('a');
+    const b = tracker.begin('b');
+    const accounts: Array<ChildCpuAccount | undefined> = [];
+    a.run(() => accounts.push(tracker.childAccount()));
+    b.run(() => accounts.push(tracker.childAccount()));
+    for (const one of accounts) (one as ChildCpuAccount).childMs += 300; // 0.6 s charged
+    a.end();
+    b.end();
+    clock.idle(1000);
+    tracker.update(sampleOf(clock.ms, 4, 0, 0.4)); // the sample holds 0.4 s of children
+    expect(joules('a')).to.be.closeTo(2, 1e-9);
+    expect(joules('b')).to.be.closeTo(2, 1e-9);
+    expect(ended.reduce((s, f) => s + f.joules, 0)).to.be.at.most(4 + 1e-9);
+  });
+
+  it('charges a running operation at each sample its children used CPU in', () => {
+    const { clock, tracker, joules } = exact();
+    const stream = tracker.begin('/stream');
+    let charged: ChildCpuAccount | undefined;
+    stream.run(() => {
+      clock.advance(10);
+      charged = tracker.childAccount();
+    });
+    (charged as ChildCpuAccount).childMs += 200;
+    clock.idle(990);
+    tracker.update(sampleOf(clock.ms, 2.1, 0.01, 0.2));
+    (charged as ChildCpuAccount).childMs += 100;
+    clock.idle(1000);
+    tracker.update(sampleOf(clock.ms, 1, 0, 0.1));
+    stream.end();
+    clock.idle(1000);
+    tracker.update(sampleOf(clock.ms, 0, 0, 0));
+    expect(joules('/stream')).to.be.closeTo(0.1 + 2 + 1, 1e-9);
+  });
+
+  it('calibrated: a spawn is charged inside a calibration window, and nothing is kept between windows', () => {
+    const clock = new ScriptedClock(0);
+    const tracker = new EnergyTracker({
+      clock: clock.now,
+      loopIdle: clock.loopIdle,
+      attribution: 'calibrated',
+    });
+    const op = tracker.begin('/spawn');
+    expect(op.run(() => tracker.childAccount()), 'before any window').to.equal(undefined);
+    op.end();
+    clock.idle(1000);
+    tracker.update(sampleAt(clock.ms, 0, 0, false, 1000, 0)); // the first window opens
+    const inWindow = tracker.begin('/spawn');
+    expect(inWindow.run(() => tracker.childAccount()), 'in a window').to.not.equal(undefined);
+    inWindow.end();
+    clock.idle(1000);
+    tracker.update(sampleAt(clock.ms, 0, 0, false, 1000, 0)); // it closes
+    const after = tracker.begin('/spawn');
+    expect(after.run(() => tracker.childAccount()), 'between windows').to.equal(undefined);
+    after.end();
+    tracker.stop();
+  });
+
+  it('with ChildrenCpu: the spawner gets its child’s CPU until settled; a later operation none of it', async () => {
+    const { clock, tracker, joules } = exact();
+    const proc = new ScriptedProc(dir);
+    proc.set('self', [0, 0, 0, 0]);
+    const w = scriptedWatch();
+    const reader = ChildrenCpu.open({
+      readStat: proc.read,
+      watch: w.watch,
+      spawner: () => tracker.childAccount(),
+    });
+    let counted = reader?.seconds() ?? 0;
+    /** A sample as the meter takes it: the children's CPU read now. */
+    const sample = (joules: number, ownSeconds: number) => {
+      const before = counted;
+      counted = reader?.seconds() ?? 0;
+      tracker.update(sampleOf(clock.ms, joules, ownSeconds, counted - before));
+    };
+    const convert = tracker.begin('/convert');
+    const idle = tracker.begin('/idle');
+    convert.run(() => {
+      clock.advance(10);
+      w.state.events?.started(w.child(901));
+    });
+    idle.run(() => clock.advance(10));
+    w.state.events?.started(w.child(902)); // outside any operation: a cron's child
+    proc.set(901, [30, 0, 0, 0]);
+    proc.set(902, [20, 0, 0, 0]);
+    convert.end();
+    idle.end();
+    clock.idle(980);
+    // 5.2 J for 0.52 s: 0.02 s own, 0.3 s /convert's child, 0.2 s the cron's (no one's).
+    sample(5.2, 0.02);
+    expect(joules('/convert')).to.be.closeTo(0.1 + 3, 1e-9);
+    expect(joules('/idle')).to.be.closeTo(0.1, 1e-9);
+    // /convert is settled; its child runs on 0.3 s: that is the process's, not /later's.
+    const later = tracker.begin('/later');
+    later.run(() => clock.advance(10));
+    later.end();
+    proc.set(901, [60, 0, 0, 0]);
+    clock.idle(990);
+    sample(3.1, 0.01);
+    expect(joules('/later')).to.be.closeTo(0.1, 1e-9);
+    expect(joules('/convert'), 'nothing more once settled').to.be.closeTo(3.1, 1e-9);
+    reader?.close();
+    tracker.stop();
   });
 });

@@ -1,0 +1,110 @@
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { libraryRoot } from '../../src/paths.js';
+import { childEnv } from '../helpers/child-env.js';
+import { type Spawned, spawnUntil } from '../helpers/spawn.js';
+import { waitFor } from '../helpers/wait.js';
+
+const FIXTURES = join(libraryRoot, 'test', 'fixtures', 'register');
+
+/** What GET /figures of spawns-children.mjs answers (the part read here). */
+interface Figures {
+  /** Σ over the meter's samples since the fixture subscribed. */
+  childCpuSeconds: number;
+  processJoules: number;
+  /** /proc/self/stat now: cutime + cstime (the reaped children's); cpuUsage(), the process's own. */
+  childrenSeconds: number;
+  cpuUsageSeconds: number;
+  /** The snapshot's: settled operations of each name and their mean joules. */
+  operations: Array<{ operation: string; count: number; joules: number }>;
+  processJoulesTotal: number;
+}
+
+const countOf = (f: Figures, operation: string) =>
+  f.operations.find((o) => o.operation === operation)?.count ?? 0;
+/** Σ joules of an operation's settled operations (the snapshot gives their mean). */
+const joulesOf = (f: Figures, operation: string) => {
+  const o = f.operations.find((one) => one.operation === operation);
+  return o ? o.count * o.joules : 0;
+};
+
+const ROUNDS = 3;
+
+// Linux only: elsewhere /proc/self/stat does not read and the children's CPU is the host's only.
+(process.platform === 'linux' ? describe : describe.skip)(
+  'ENERGY_OPERATION_ATTRIBUTION=exact: the request that spawned a non-Node child (sh -c a busy loop, as ffmpeg or a Python script) is charged its CPU',
+  function () {
+    this.timeout(60_000);
+    let app: Spawned | undefined;
+    let base = '';
+
+    before(async () => {
+      app = await spawnUntil(process.execPath, [join(FIXTURES, 'spawns-children.mjs')], {
+        cwd: FIXTURES,
+        env: childEnv({
+          NODE_OPTIONS: '--import carbonscope/register',
+          OTEL_METRICS_EXPORTER: 'none',
+          ENERGY_SOURCE: 'estimate',
+          ENERGY_OPERATION_ATTRIBUTION: 'exact',
+          CARBON_INTENSITY: '300',
+          ENERGY_SAMPLE_INTERVAL_MS: '200',
+          SH_LOOPS: '300000',
+          IDLE_MS: '300',
+        }),
+        waitFor: /^listening \d+$/,
+      });
+      const port = (app.stdout.find((l) => l.startsWith('listening ')) ?? '').split(' ')[1];
+      base = `http://127.0.0.1:${port}`;
+    });
+
+    after(async () => {
+      await app?.stop('SIGKILL');
+    });
+
+    const figures = async (): Promise<Figures> =>
+      (await fetch(`${base}/figures`)).json() as Promise<Figures>;
+
+    /** Figures once every child reaped is counted, and `counts` operations of each are settled. */
+    const settled = (counts: Record<string, number> = {}): Promise<Figures> =>
+      waitFor(
+        'the samples caught up with the children reaped and the operations ended',
+        async () => {
+          const f = await figures();
+          const caughtUp = Math.abs(f.childCpuSeconds - f.childrenSeconds) < 0.011;
+          const all = Object.entries(counts).every(([name, n]) => countOf(f, name) >= n);
+          return caughtUp && all ? f : undefined;
+        },
+        15_000,
+      ) as Promise<Figures>;
+
+    it("gives /child its children's part of the process's energy, /idle none; Σ operations ≤ process", async () => {
+      const before = await settled();
+      for (let i = 0; i < ROUNDS; i++) {
+        expect(await (await fetch(`${base}/child`)).text()).to.equal('done');
+        expect(await (await fetch(`${base}/idle`)).text()).to.equal('done');
+      }
+      const after = await settled({
+        '/child': countOf(before, '/child') + ROUNDS,
+        '/idle': countOf(before, '/idle') + ROUNDS,
+      });
+      const children = after.childrenSeconds - before.childrenSeconds;
+      const own = after.cpuUsageSeconds - before.cpuUsageSeconds;
+      const processJoules = after.processJoules - before.processJoules;
+      const child = joulesOf(after, '/child') - joulesOf(before, '/child');
+      const idle = joulesOf(after, '/idle') - joulesOf(before, '/idle');
+      const cpuShare = children / (own + children);
+      const energyShare = child / processJoules;
+      const seen = `children ${children.toFixed(2)} s, own ${own.toFixed(3)} s (CPU share ${cpuShare.toFixed(3)}); /child ${child.toFixed(3)} J, /idle ${idle.toFixed(4)} J of ${processJoules.toFixed(3)} J (share ${energyShare.toFixed(3)})`;
+      if (process.env.CARBONSCOPE_SPEC_FIGURES) console.log(`      ${seen}`);
+      expect(children, `the children burnt CPU: ${seen}`).to.be.at.least(0.3 * ROUNDS);
+      // Its children's CPU share of the process's, give or take the samples' lag and what ran
+      // between the requests (the figures route, the idle loop's own CPU): before, /child was
+      // charged its own JS alone, ~1 % of the process's energy for ~95 % of its CPU.
+      expect(energyShare, seen).to.be.at.least(0.75 * cpuShare);
+      expect(idle, seen).to.be.below(child / 20);
+      // Σ operations ≤ process energy.
+      const sum = after.operations.reduce((s, o) => s + o.count * o.joules, 0);
+      expect(sum, seen).to.be.at.most(after.processJoulesTotal * (1 + 1e-9));
+    });
+  },
+);
