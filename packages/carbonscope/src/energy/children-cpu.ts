@@ -160,6 +160,7 @@ export class ChildrenCpu implements ChildCpuReader {
     for (const [child, seen] of this.running) {
       if (!this.stillRunning(child) || !seen.busy || due.length === busyFirst) continue;
       if (!child.metersItself()) this.markDue(child, seen);
+      else this.release(seen); // never read: its spawner is not held for it
     }
     for (const [child, seen] of this.running) {
       if (due.length === readsPerSample) break;
@@ -204,12 +205,15 @@ export class ChildrenCpu implements ChildCpuReader {
   private charge(seen: Seen, ticks: number): void {
     const account = seen.account;
     if (!account || !(ticks > 0)) return;
-    if (account.closed) {
-      seen.account = undefined;
-      this.charged--;
-      return;
-    }
-    account.childMs += (ticks * 1000) / USER_HZ;
+    if (account.closed) this.release(seen);
+    else account.childMs += (ticks * 1000) / USER_HZ;
+  }
+
+  /** Lets go of a running child's spawner: its CPU is no operation's from now on. */
+  private release(seen: Seen): void {
+    if (!seen.account) return;
+    seen.account = undefined;
+    this.charged--;
   }
 
   /** False (and dropped) where its spawn failed or it was reaped with its exit unheard. */

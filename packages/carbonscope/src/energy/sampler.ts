@@ -93,7 +93,8 @@ export interface SamplerOptions {
   processCpu: ProcessCpuReader;
   /**
    * Cumulative CPU seconds of the measured process's non-Node children (ChildrenCpu), added to
-   * processCpu's: the process's energy holds them, its operations' share does not.
+   * processCpu's: the process's energy holds them, its operations' own share does not (the
+   * tracker gives their part to the operations that spawned them, where known).
    */
   childCpu?: ProcessCpuReader;
   /** The intensity valid now, without I/O (GridIntensity.peek). */

@@ -1,6 +1,7 @@
 import { callEach, catchRejection, checkListener, Listeners } from '../listeners.js';
 import { Accrued } from './accrued.js';
 import { CallbackCpu } from './callback-cpu.js';
+import { ChildWeights } from './child-weights.js';
 import { CpuWeights } from './cpu-weights.js';
 import { EndedOperations } from './ended-operations.js';
 import { httpEndChecker } from './http-facts.js';
@@ -143,7 +144,9 @@ const SHORT_STRETCH_MS = 1;
  * the first sample after it ends (so a blocking job is charged against the interval it ran
  * in); until then `end()` gives a provisional figure, its last part priced at the previous
  * interval's rate. The process's embodied emissions of the interval are shared the same way, by
- * the same weights, so an operation's M follows what charges its E.
+ * the same weights, so an operation's M follows what charges its E. E here is the process's own:
+ * the part of its non-Node children's CPU goes to the operations that spawned them, where known
+ * (see priceChildren).
  *
  * Per operation the work is O(1): a clock read at each end, a link in the list of running
  * operations, a loop idle-time read when the first one begins or the last one ends (after a
@@ -178,6 +181,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   /** Whether someone waits on the next sample for the figure of an ended operation. */
   private awaitedNow = false;
   private readonly weights: CpuWeights;
+  private readonly childWeights: ChildWeights;
   private readonly cpu: CallbackCpu | undefined;
   private readonly threadCpu: (() => number) | undefined;
   /** The main thread's CPU clock at the last sample (at start, `exact`); NaN before. */
@@ -243,9 +247,14 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private price = 0;
   /** Embodied grams per unit of weight in the last interval, likewise. */
   private embodiedPrice = 0;
-  /** The sample being settled's price of a child's CPU ms, in joules and embodied grams. */
+  /**
+   * The sample being settled's price of a child's CPU ms, in joules and embodied grams, and
+   * what of each ms charged (or guessed, see ChildWeights) it gives (see priceChildren).
+   */
   private childJoulesPerMs = 0;
   private childEmbodiedPerMs = 0;
+  private childScale = 0;
+  private childGuessScale = 0;
   /**
    * What each request got of the last interval's overhead (see spreadOverhead), in weight:
    * part of a request's provisional figure.
@@ -277,6 +286,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.maxAgeMs = options.maxOperationAgeMs ?? DEFAULT_MAX_OPERATION_AGE_MS;
     this.maxRunning = Math.max(1, options.maxRunning ?? MAX_RUNNING);
     this.weights = new CpuWeights(options.maxCalibratedNames);
+    this.childWeights = new ChildWeights(options.maxCalibratedNames);
     this.onListenerError = options.onListenerError;
     this.onNestedTooDeep = options.onNestedTooDeep;
     this.onAwaited = options.onAwaited;
@@ -462,6 +472,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.priceChildren(sample, joules, embodied);
     const childPrice = this.childJoulesPerMs;
     const childEmbodiedPrice = this.childEmbodiedPerMs;
+    const childScale = this.childScale;
 
     let busy = this.busyWithOps + this.busyWithout;
     let withOps = this.busyWithOps;
@@ -546,14 +557,14 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const estimated = sample.totals.process.wattsEstimated;
     for (let i = 0; i < ended.length; i++) {
       const weight = ended.weight(i);
-      const children = childPrice > 0 ? (ended.op(i)?.cpu?.childSinceSample() ?? 0) : 0;
+      const children = childPrice > 0 ? this.childMsOf(i) : 0;
       const piece = weight * price + children * childPrice;
       const embodiedPiece = weight * embodiedPrice + children * childEmbodiedPrice;
       ended.settle(i, piece, piece * perJoule, embodiedPiece, estimated);
     }
     for (let op = this.head; op; op = op.next) {
       const accrued = op.accrued as Accrued;
-      const children = childPrice > 0 ? (op.cpu?.childSinceSample() ?? 0) : 0;
+      const children = childPrice > 0 ? (op.cpu?.childSinceSample() ?? 0) * childScale : 0;
       const piece = accrued.weight * price + children * childPrice;
       accrued.joules += piece;
       accrued.grams += piece * perJoule;
@@ -582,6 +593,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.wallWithout = 0;
 
     this.dropOld(now);
+    this.learnChildren();
     this.calibrate(now);
     this.reportEnded(false);
     const failure = this.heldFailure;
@@ -1019,27 +1031,73 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   /**
    * The price of a child's CPU ms in the sample being settled (joules, embodied grams): the
    * children's part of the process's energy (what is not its own, `ownJoules`) per ms of their
-   * CPU, the process's price per CPU ms. Where the operations were charged more children's CPU
-   * than the sample holds (an exit's rest split by guess, a read between the sample's and this),
-   * scaled down to it: the operations never get more than the children's part, and with what
-   * they get of the process's own part, Σ operations ≤ the process's energy. The rest (children
-   * no measured operation spawned, or whose spawner was settled) stays the process's. 0 where
-   * no operation was charged any.
+   * CPU, the process's price per CPU ms. First to the operations charged their children's CPU
+   * (ChildrenCpu, through their accounts: `exact`, a calibration window), scaled down where
+   * they were charged more than the sample holds (an exit's rest split by guess); then, in
+   * `calibrated`, what is left to the ended operations no spawn was followed for, their name's
+   * figure each (ChildWeights), scaled down to it likewise. So the operations never get more
+   * than the children's part and, with what they get of the process's own, Σ operations ≤ the
+   * process's energy. The rest (children no operation spawned, or whose spawner was settled)
+   * stays the process's.
    */
   private priceChildren(sample: EnergySample, ownJoules: number, ownEmbodied: number): void {
     this.childJoulesPerMs = 0;
     this.childEmbodiedPerMs = 0;
+    this.childScale = 0;
+    this.childGuessScale = 0;
     const childMs = (sample.childCpuSeconds ?? 0) * 1000;
     if (!(childMs > 0) || !this.cpu) return;
     const { ended } = this;
     let charged = 0;
     for (let i = 0; i < ended.length; i++) charged += ended.op(i)?.cpu?.childSinceSample() ?? 0;
     for (let op = this.head; op; op = op.next) charged += op.cpu?.childSinceSample() ?? 0;
-    if (!(charged > 0)) return;
-    const scale = Math.min(1, childMs / charged) / childMs;
-    this.childJoulesPerMs = nonNegative(nonNegative(sample.processJoules) - ownJoules) * scale;
+    const guessed = this.guessedChildren();
+    if (!(charged > 0) && !(guessed > 0)) return;
+    this.childScale = charged > 0 ? Math.min(1, childMs / charged) : 0;
+    const left = childMs - charged * this.childScale;
+    this.childGuessScale = guessed > 0 && left > 0 ? Math.min(1, left / guessed) : 0;
+    this.childJoulesPerMs = nonNegative(nonNegative(sample.processJoules) - ownJoules) / childMs;
     const embodied = nonNegative(sample.processEmbodiedGrams) - ownEmbodied;
-    this.childEmbodiedPerMs = nonNegative(embodied) * scale;
+    this.childEmbodiedPerMs = nonNegative(embodied) / childMs;
+  }
+
+  /**
+   * `calibrated`: Σ of their name's children's CPU per operation (ChildWeights) over the ended
+   * operations whose spawns were not followed (no account: begun between windows).
+   */
+  private guessedChildren(): number {
+    const weights = this.childWeights;
+    if (this.attribution !== 'calibrated' || weights.empty) return 0;
+    const { ended } = this;
+    let guessed = 0;
+    for (let i = 0; i < ended.length; i++) {
+      if (!ended.op(i)?.cpu?.measured) guessed += weights.of(ended.name(i));
+    }
+    return guessed;
+  }
+
+  /**
+   * `calibrated`: each operation begun in a window and settled now tells its name's children's
+   * CPU per operation (ChildWeights), for the operations between windows.
+   */
+  private learnChildren(): void {
+    if (this.attribution !== 'calibrated') return;
+    const { ended } = this;
+    for (let i = 0; i < ended.length; i++) {
+      const cpu = ended.op(i)?.cpu;
+      if (cpu?.measured && cpu.window > 0) {
+        this.childWeights.observe(ended.name(i), cpu.childMs, cpu.window);
+      }
+    }
+    this.childWeights.commit();
+  }
+
+  /** The children's CPU (ms) the ended operation at `i` is given this sample (priceChildren). */
+  private childMsOf(i: number): number {
+    const cpu = this.ended.op(i)?.cpu;
+    if (cpu?.measured) return cpu.childSinceSample() * this.childScale;
+    if (!(this.childGuessScale > 0)) return 0;
+    return this.childWeights.of(this.ended.name(i)) * this.childGuessScale;
   }
 
   /**

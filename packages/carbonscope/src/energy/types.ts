@@ -124,8 +124,8 @@ export interface EnergySample {
   readonly processCpuSeconds: number;
   /**
    * Of processCpuSeconds, the CPU of the process's non-Node children in this interval, running
-   * or reaped (ffmpeg, a Python script, `git`); absent while none. Its energy is the process's
-   * and no operation's.
+   * or reaped (ffmpeg, a Python script, `git`); absent while none. Its energy goes to the
+   * operations that spawned them where that is known (EnergyTracker.priceChildren), else to none.
    */
   readonly childCpuSeconds?: number;
   /** Null when no intensity was known yet (the energy is then not priced). */

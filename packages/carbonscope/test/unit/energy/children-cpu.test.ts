@@ -2,12 +2,13 @@ import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { ChildWeights } from '../../../src/energy/child-weights.js';
 import {
   type ChildCpuAccount,
   type ChildEvents,
   ChildrenCpu,
-  EnergyTracker,
   type EnergySample,
+  EnergyTracker,
   MAX_CHARGED_CHILDREN,
   metersItself,
   type OperationFootprint,
@@ -404,7 +405,7 @@ describe("the process's energy with its reaped children", () => {
 });
 
 /** An operation's account as the tracker gives it, which the test settles by hand. */
-const account = (): ChildCpuAccount & { closed: boolean } => ({ childMs: 0, closed: false });
+const account = (): { childMs: number; closed: boolean } => ({ childMs: 0, closed: false });
 
 describe("children's CPU charged to the operation that spawned them", () => {
   const { dir, cleanup } = tempDir('children-charged');
@@ -535,6 +536,11 @@ describe("children's CPU charged to the operation that spawned them", () => {
 describe("the tracker's charge of a child's CPU to its spawner", () => {
   const { dir, cleanup } = tempDir('children-tracker');
   after(cleanup);
+  // A tracker that measures CPU keeps async hooks on until it stops.
+  const trackers: EnergyTracker[] = [];
+  afterEach(() => {
+    for (const tracker of trackers.splice(0)) tracker.stop();
+  });
 
   /** A sample of `joules` for `ownSeconds` of the process's own CPU and `childSeconds`. */
   const sampleOf = (ms: number, joules: number, ownSeconds: number, childSeconds: number) => {
@@ -549,6 +555,7 @@ describe("the tracker's charge of a child's CPU to its spawner", () => {
       loopIdle: clock.loopIdle,
       attribution: 'exact',
     });
+    trackers.push(tracker);
     const ended: OperationFootprint[] = [];
     tracker.onEnd((f) => ended.push(f));
     tracker.update(sampleAt(clock.ms, 0, 0, false, 1000, 0));
@@ -625,20 +632,96 @@ describe("the tracker's charge of a child's CPU to its spawner", () => {
       loopIdle: clock.loopIdle,
       attribution: 'calibrated',
     });
+    trackers.push(tracker);
     const op = tracker.begin('/spawn');
-    expect(op.run(() => tracker.childAccount()), 'before any window').to.equal(undefined);
+    expect(
+      op.run(() => tracker.childAccount()),
+      'before any window',
+    ).to.equal(undefined);
     op.end();
     clock.idle(1000);
     tracker.update(sampleAt(clock.ms, 0, 0, false, 1000, 0)); // the first window opens
     const inWindow = tracker.begin('/spawn');
-    expect(inWindow.run(() => tracker.childAccount()), 'in a window').to.not.equal(undefined);
+    expect(
+      inWindow.run(() => tracker.childAccount()),
+      'in a window',
+    ).to.not.equal(undefined);
     inWindow.end();
     clock.idle(1000);
     tracker.update(sampleAt(clock.ms, 0, 0, false, 1000, 0)); // it closes
     const after = tracker.begin('/spawn');
-    expect(after.run(() => tracker.childAccount()), 'between windows').to.equal(undefined);
+    expect(
+      after.run(() => tracker.childAccount()),
+      'between windows',
+    ).to.equal(undefined);
     after.end();
     tracker.stop();
+  });
+
+  it("calibrated: between windows an ended operation takes its name's children's CPU per operation, out of what no measured one took", () => {
+    const clock = new ScriptedClock(0);
+    const tracker = new EnergyTracker({
+      clock: clock.now,
+      loopIdle: clock.loopIdle,
+      attribution: 'calibrated',
+    });
+    trackers.push(tracker);
+    const ended: OperationFootprint[] = [];
+    tracker.onEnd((f) => ended.push(f));
+    const joules = (name: string) =>
+      ended.filter((f) => f.operation === name).reduce((s, f) => s + f.joules, 0);
+    tracker.update(sampleAt(clock.ms, 0, 0, false, 1000, 0)); // the first window opens
+    // Begun in the window, it lasts past it (a window is one sample interval): measured still.
+    const measured = tracker.begin('/spawn');
+    const charged = measured.run(() => {
+      clock.advance(10);
+      return tracker.childAccount();
+    });
+    (charged as ChildCpuAccount).childMs += 300;
+    clock.idle(990);
+    tracker.update(sampleOf(clock.ms, 3.1, 0.01, 0.3)); // the window closes
+    measured.end();
+    clock.idle(1000);
+    tracker.update(sampleOf(clock.ms, 0, 0, 0)); // settled: /spawn, 300 ms of children each
+    expect(joules('/spawn')).to.be.closeTo(0.1 + 3, 1e-9);
+    // Between windows: two /spawn end, guessed 300 ms each, the sample holds 400 ms.
+    for (const op of [tracker.begin('/spawn'), tracker.begin('/spawn')]) {
+      expect(op.run(() => tracker.childAccount())).to.equal(undefined);
+      op.end();
+    }
+    clock.idle(1000);
+    tracker.update(sampleOf(clock.ms, 4, 0, 0.4));
+    expect(ended).to.have.length(3);
+    for (const f of ended.slice(1)) expect(f.joules).to.be.closeTo(2, 1e-9);
+    // A cron's children (no operation spawned them): nothing to /idle, which never spawned.
+    const idle = tracker.begin('/idle');
+    idle.run(() => clock.advance(10));
+    idle.end();
+    clock.idle(990);
+    tracker.update(sampleOf(clock.ms, 5.1, 0.01, 0.5));
+    expect(joules('/idle')).to.be.closeTo(0.1, 1e-9);
+    expect(ended.reduce((s, f) => s + f.joules, 0)).to.be.at.most(3.1 + 4 + 5.1 + 1e-9);
+    tracker.stop();
+  });
+
+  it("ChildWeights: a name's mean over its operations, earlier windows' halved; names that spawned only, at most maxNames", () => {
+    const weights = new ChildWeights(2);
+    expect(weights.empty).to.equal(true);
+    weights.observe('/idle', 0, 1);
+    weights.observe('/a', 300, 1);
+    weights.observe('/a', 100, 1);
+    weights.commit();
+    expect(weights.of('/a')).to.equal(200);
+    expect(weights.of('/idle')).to.equal(0);
+    expect(weights.empty).to.equal(false);
+    weights.observe('/a', 500, 2);
+    weights.commit();
+    expect(weights.of('/a')).to.equal((500 + 0.5 * 400) / (1 + 0.5 * 2));
+    weights.observe('/b', 50, 2);
+    weights.observe('/c', 70, 2);
+    weights.commit();
+    expect(weights.of('/b')).to.equal(50);
+    expect(weights.of('/c'), 'no room').to.equal(0);
   });
 
   it('with ChildrenCpu: the spawner gets its child’s CPU until settled; a later operation none of it', async () => {
