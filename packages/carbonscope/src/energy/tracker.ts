@@ -469,10 +469,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const joules = nonNegative(sample.processJoules) * own;
     const embodied = nonNegative(sample.processEmbodiedGrams) * own;
     const { ended } = this;
-    this.priceChildren(sample, joules, embodied);
+    this.priceChildren(sample, joules, embodied, from, now);
     const childPrice = this.childJoulesPerMs;
     const childEmbodiedPrice = this.childEmbodiedPerMs;
-    const childScale = this.childScale;
 
     let busy = this.busyWithOps + this.busyWithout;
     let withOps = this.busyWithOps;
@@ -557,14 +556,14 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const estimated = sample.totals.process.wattsEstimated;
     for (let i = 0; i < ended.length; i++) {
       const weight = ended.weight(i);
-      const children = childPrice > 0 ? this.childMsOf(i) : 0;
+      const children = childPrice > 0 ? this.childMsOf(i, from, now) : 0;
       const piece = weight * price + children * childPrice;
       const embodiedPiece = weight * embodiedPrice + children * childEmbodiedPrice;
       ended.settle(i, piece, piece * perJoule, embodiedPiece, estimated);
     }
     for (let op = this.head; op; op = op.next) {
       const accrued = op.accrued as Accrued;
-      const children = childPrice > 0 ? (op.cpu?.childSinceSample() ?? 0) * childScale : 0;
+      const children = childPrice > 0 ? this.runningChildMs(op, from, now) : 0;
       const piece = accrued.weight * price + children * childPrice;
       accrued.joules += piece;
       accrued.grams += piece * perJoule;
@@ -1034,13 +1033,19 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * CPU, the process's price per CPU ms. First to the operations charged their children's CPU
    * (ChildrenCpu, through their accounts: `exact`, a calibration window), scaled down where
    * they were charged more than the sample holds (an exit's rest split by guess); then, in
-   * `calibrated`, what is left to the ended operations no spawn was followed for, their name's
-   * figure each (ChildWeights), scaled down to it likewise. So the operations never get more
+   * `calibrated`, what is left to the operations no spawn was followed for, by their name's
+   * figure (ChildWeights), scaled down to it likewise. So the operations never get more
    * than the children's part and, with what they get of the process's own, Σ operations ≤ the
    * process's energy. The rest (children no operation spawned, or whose spawner was settled)
    * stays the process's.
    */
-  private priceChildren(sample: EnergySample, ownJoules: number, ownEmbodied: number): void {
+  private priceChildren(
+    sample: EnergySample,
+    ownJoules: number,
+    ownEmbodied: number,
+    from: number,
+    now: number,
+  ): void {
     this.childJoulesPerMs = 0;
     this.childEmbodiedPerMs = 0;
     this.childScale = 0;
@@ -1051,7 +1056,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     let charged = 0;
     for (let i = 0; i < ended.length; i++) charged += ended.op(i)?.cpu?.childSinceSample() ?? 0;
     for (let op = this.head; op; op = op.next) charged += op.cpu?.childSinceSample() ?? 0;
-    const guessed = this.guessedChildren();
+    const guessed = this.guessedChildren(from, now);
     if (!(charged > 0) && !(guessed > 0)) return;
     this.childScale = charged > 0 ? Math.min(1, childMs / charged) : 0;
     const left = childMs - charged * this.childScale;
@@ -1062,20 +1067,29 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   }
 
   /**
-   * `calibrated`: Σ of their name's children's CPU per operation (ChildWeights) over the ended
+   * `calibrated`: Σ of the children's CPU their name's figure (ChildWeights) guesses for the
    * operations whose spawns were not followed (no account: begun between windows).
    */
-  private guessedChildren(): number {
-    const weights = this.childWeights;
-    if (this.attribution !== 'calibrated' || weights.empty) return 0;
+  private guessedChildren(from: number, now: number): number {
+    if (this.attribution !== 'calibrated' || this.childWeights.empty) return 0;
     const { ended } = this;
     let guessed = 0;
-    for (let i = 0; i < ended.length; i++) {
-      if (!ended.op(i)?.cpu?.measured) guessed += weights.of(ended.name(i));
-    }
+    for (let i = 0; i < ended.length; i++) guessed += this.guessEnded(i, from, now);
+    for (let op = this.head; op; op = op.next) guessed += this.guessRunning(op, from, now);
     return guessed;
   }
 
+  private guessEnded(i: number, from: number, now: number): number {
+    const { ended } = this;
+    if (ended.op(i)?.cpu?.measured) return 0;
+    const ran = overlap(ended.startMs(i), from, Math.min(ended.endMs(i), now));
+    return this.childWeights.guess(ended.name(i), ran, ended.endMs(i) - ended.startMs(i));
+  }
+
+  private guessRunning(op: TrackedOperation, from: number, now: number): number {
+    if (op.cpu?.measured) return 0;
+    return this.childWeights.guess(op.name, overlap(op.startMs, from, now), Number.NaN);
+  }
   /**
    * `calibrated`: each operation begun in a window and settled now tells its name's children's
    * CPU per operation (ChildWeights), for the operations between windows.
@@ -1086,18 +1100,27 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     for (let i = 0; i < ended.length; i++) {
       const cpu = ended.op(i)?.cpu;
       if (cpu?.measured && cpu.window > 0) {
-        this.childWeights.observe(ended.name(i), cpu.childMs, cpu.window);
+        const wall = ended.endMs(i) - ended.startMs(i);
+        this.childWeights.observe(ended.name(i), cpu.childMs, wall, cpu.window);
       }
     }
     this.childWeights.commit();
   }
 
   /** The children's CPU (ms) the ended operation at `i` is given this sample (priceChildren). */
-  private childMsOf(i: number): number {
+  private childMsOf(i: number, from: number, now: number): number {
     const cpu = this.ended.op(i)?.cpu;
     if (cpu?.measured) return cpu.childSinceSample() * this.childScale;
     if (!(this.childGuessScale > 0)) return 0;
-    return this.childWeights.of(this.ended.name(i)) * this.childGuessScale;
+    return this.guessEnded(i, from, now) * this.childGuessScale;
+  }
+
+  /** The children's CPU (ms) a running operation is given this sample (priceChildren). */
+  private runningChildMs(op: TrackedOperation, from: number, now: number): number {
+    const cpu = op.cpu;
+    if (cpu?.measured) return cpu.childSinceSample() * this.childScale;
+    if (!(this.childGuessScale > 0)) return 0;
+    return this.guessRunning(op, from, now) * this.childGuessScale;
   }
 
   /**

@@ -128,5 +128,5 @@ spawnerSpec(
   'the default (calibrated) attribution: a request begun in a calibration window is charged its children, one between windows its name’s figure',
   { ENERGY_SAMPLE_INTERVAL_MS: '1000', ENERGY_CALIBRATION_INTERVAL_MS: '1000' },
   10,
-  0.6,
+  0.7,
 );

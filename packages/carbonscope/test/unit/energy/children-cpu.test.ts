@@ -707,18 +707,22 @@ describe("the tracker's charge of a child's CPU to its spawner", () => {
   it("ChildWeights: a name's mean over its operations, earlier windows' halved; names that spawned only, at most maxNames", () => {
     const weights = new ChildWeights(2);
     expect(weights.empty).to.equal(true);
-    weights.observe('/idle', 0, 1);
-    weights.observe('/a', 300, 1);
-    weights.observe('/a', 100, 1);
+    weights.observe('/idle', 0, 300, 1);
+    weights.observe('/a', 300, 400, 1);
+    weights.observe('/a', 100, 400, 1);
     weights.commit();
     expect(weights.of('/a')).to.equal(200);
     expect(weights.of('/idle')).to.equal(0);
     expect(weights.empty).to.equal(false);
-    weights.observe('/a', 500, 2);
+    // Ended, its part of the figure by the time it ran in the interval; running, the density.
+    expect(weights.guess('/a', 100, 400)).to.equal(50);
+    expect(weights.guess('/a', 100, Number.NaN)).to.equal(50);
+    expect(weights.guess('/idle', 100, Number.NaN)).to.equal(0);
+    weights.observe('/a', 500, 400, 2);
     weights.commit();
     expect(weights.of('/a')).to.equal((500 + 0.5 * 400) / (1 + 0.5 * 2));
-    weights.observe('/b', 50, 2);
-    weights.observe('/c', 70, 2);
+    weights.observe('/b', 50, 100, 2);
+    weights.observe('/c', 70, 100, 2);
     weights.commit();
     expect(weights.of('/b')).to.equal(50);
     expect(weights.of('/c'), 'no room').to.equal(0);
