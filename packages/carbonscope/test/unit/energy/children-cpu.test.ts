@@ -693,6 +693,17 @@ describe("the tracker's charge of a child's CPU to its spawner", () => {
     tracker.update(sampleOf(clock.ms, 4, 0, 0.4));
     expect(ended).to.have.length(3);
     for (const f of ended.slice(1)) expect(f.joules).to.be.closeTo(2, 1e-9);
+    // One that runs across a sample: its child is read while it runs. Its name's density (300
+    // ms of children for 1,000 ms of running) × its time at that sample, then at its end its
+    // figure's part for its time in the last interval (1,000 of 2,000 ms).
+    const long = tracker.begin('/spawn');
+    clock.idle(1000);
+    tracker.update(sampleOf(clock.ms, 3, 0, 0.3));
+    clock.idle(1000);
+    long.end();
+    tracker.update(sampleOf(clock.ms, 1.5, 0, 0.15));
+    expect(ended).to.have.length(4);
+    expect(ended[3]?.joules).to.be.closeTo(3 + 1.5, 1e-9);
     // A cron's children (no operation spawned them): nothing to /idle, which never spawned.
     const idle = tracker.begin('/idle');
     idle.run(() => clock.advance(10));
@@ -700,7 +711,7 @@ describe("the tracker's charge of a child's CPU to its spawner", () => {
     clock.idle(990);
     tracker.update(sampleOf(clock.ms, 5.1, 0.01, 0.5));
     expect(joules('/idle')).to.be.closeTo(0.1, 1e-9);
-    expect(ended.reduce((s, f) => s + f.joules, 0)).to.be.at.most(3.1 + 4 + 5.1 + 1e-9);
+    expect(ended.reduce((s, f) => s + f.joules, 0)).to.be.at.most(3.1 + 4 + 4.5 + 5.1 + 1e-9);
     tracker.stop();
   });
 
