@@ -42,6 +42,18 @@ export class ExpositionBuffer {
     this.length += n;
   }
 
+  /**
+   * `bytes[start, end)`, a few bytes (a bucket line's end): copied here, without the view a
+   * `set` of part of them would need.
+   */
+  range(bytes: Uint8Array, start: number, end: number): void {
+    this.reserve(end - start);
+    const buf = this.buf;
+    let at = this.length;
+    for (let i = start; i < end; i++) buf[at++] = bytes[i] as number;
+    this.length = at;
+  }
+
   /** A sample's value as the OTel serializer writes it (`${value}`, infinities as ±Inf). */
   number(value: number): void {
     if (Number.isSafeInteger(value)) {

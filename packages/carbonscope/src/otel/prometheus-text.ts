@@ -4,7 +4,8 @@ import {
   prometheusLabelName,
   sanitizedPrometheusName,
 } from '../metrics/index.js';
-import { classicBuckets } from './exponential-buckets.js';
+import { bucketEndTexts } from './bucket-ends.js';
+import { type EndsBlock, ExponentialEnds } from './exponential-ends.js';
 import { ExpositionBuffer } from './exposition-buffer.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
@@ -12,6 +13,7 @@ type ResourceMetrics = import('@opentelemetry/sdk-metrics').ResourceMetrics;
 type ScopeMetrics = import('@opentelemetry/sdk-metrics').ScopeMetrics;
 type MetricData = import('@opentelemetry/sdk-metrics').MetricData;
 type Histogram = import('@opentelemetry/sdk-metrics').Histogram;
+type ExponentialHistogram = import('@opentelemetry/sdk-metrics').ExponentialHistogram;
 
 export interface PrometheusTextOptions {
   /** `otel_scope_name` / `otel_scope_version` on every line (the OTel exporter's default). */
@@ -160,6 +162,8 @@ export class PrometheusText {
   private collections = 0;
   /** Each attributes object's label text, shared by the metrics it appears in. */
   private readonly labels = new WeakMap<Attributes, string>();
+  /** The bucket ends of the exponential histograms' layouts, the latest collection's. */
+  private readonly exponentialEnds = new ExponentialEnds();
   private readonly sdk: Pick<SdkMetrics, 'DataPointType'>;
   private readonly scopeLabels: boolean;
   /**
@@ -199,11 +203,20 @@ export class PrometheusText {
     return this.metrics.size;
   }
 
-  /** Drops the lines of metrics this collection did not have (a walk of a few dozen entries). */
+  /** @internal the exponential layouts whose bucket ends are kept, for tests. */
+  get keptLayouts(): number {
+    return this.exponentialEnds.size;
+  }
+
+  /**
+   * Drops the lines of metrics this collection did not have (a walk of a few dozen entries),
+   * and the bucket ends of exponential layouts it did not write (one entry per series at most).
+   */
   private forgetUnused(): void {
     for (const [key, lines] of this.metrics) {
       if (lines.seen !== this.collections) this.metrics.delete(key);
     }
+    this.exponentialEnds.forgetUnused(this.collections);
   }
 
   private targetInfo(attributes: Attributes): string {
@@ -278,8 +291,8 @@ export class PrometheusText {
     } else if (metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM) {
       for (const point of metric.dataPoints) {
         const series = this.seriesBytes(lines, point.attributes, true);
-        const value = classicBuckets(point.value);
-        this.histogram(series, this.bucketEnds(lines, value), value, out);
+        const ends = this.exponentialEnds.of(point.value, this.collections);
+        this.exponential(series, ends, point.value, out);
       }
     } else if (
       metric.dataPointType === DataPointType.SUM ||
@@ -339,14 +352,7 @@ export class PrometheusText {
     value: Histogram,
     out: ExpositionBuffer,
   ): void {
-    out.bytes(lines.first);
-    out.number(value.count);
-    out.newline();
-    if (value.sum != null) {
-      out.bytes(lines.sum as Uint8Array);
-      out.number(value.sum);
-      out.newline();
-    }
+    this.countAndSum(lines, value.count, value.sum, out);
     const bucket = lines.bucket as Uint8Array;
     const { counts } = value.buckets;
     let cumulative = 0;
@@ -355,6 +361,57 @@ export class PrometheusText {
       out.bytes(bucket);
       out.bytes(ends.ends[i] as Uint8Array);
       out.number(cumulative);
+      out.newline();
+    }
+  }
+
+  /**
+   * An exponential histogram's lines, those of the classic one classicBuckets makes of it: its
+   * negative buckets from the farthest from zero, the zero bucket, the positive ones, then +Inf
+   * (empty) unless a bound was +Inf already. The counts are read from the point where they are,
+   * with no classic copy of them made at each scrape.
+   */
+  private exponential(
+    lines: SeriesBytes,
+    ends: EndsBlock,
+    value: ExponentialHistogram,
+    out: ExpositionBuffer,
+  ): void {
+    this.countAndSum(lines, value.count, value.sum, out);
+    const bucket = lines.bucket as Uint8Array;
+    const { bytes, at } = ends;
+    const negative = value.negative.bucketCounts;
+    const positive = value.positive.bucketCounts;
+    let line = 0;
+    let cumulative = 0;
+    for (let k = negative.length - 1; k >= 0; k--) {
+      cumulative += negative[k] ?? 0;
+      bucketLine(out, bucket, bytes, at, line++, cumulative);
+    }
+    if (value.zeroCount > 0 || negative.length > 0) {
+      cumulative += value.zeroCount ?? 0;
+      bucketLine(out, bucket, bytes, at, line++, cumulative);
+    }
+    for (let k = 0; k < positive.length; k++) {
+      cumulative += positive[k] ?? 0;
+      bucketLine(out, bucket, bytes, at, line++, cumulative);
+    }
+    if (line < at.length - 1) bucketLine(out, bucket, bytes, at, line, cumulative);
+  }
+
+  /** A histogram's `_count` line and, where it has one, its `_sum` line. */
+  private countAndSum(
+    lines: SeriesBytes,
+    count: number,
+    sum: number | undefined,
+    out: ExpositionBuffer,
+  ): void {
+    out.bytes(lines.first);
+    out.number(count);
+    out.newline();
+    if (sum != null) {
+      out.bytes(lines.sum as Uint8Array);
+      out.number(sum);
       out.newline();
     }
   }
@@ -392,16 +449,7 @@ export class PrometheusText {
     const { boundaries, counts } = value.buckets;
     const known = metric.ends;
     if (known && sameBounds(known.boundaries, boundaries)) return known;
-    const ends: Uint8Array[] = [];
-    let infinityBound = false;
-    for (let i = 0; i < counts.length; i++) {
-      const bound = boundaries[i];
-      if (bound === undefined && infinityBound) break;
-      if (bound === Infinity) infinityBound = true;
-      ends.push(
-        this.utf8(`${bound === undefined || bound === Infinity ? '+Inf' : String(bound)}"} `),
-      );
-    }
+    const ends = bucketEndTexts(boundaries, counts.length).map((end) => this.utf8(end));
     const made = { boundaries: [...boundaries], ends };
     metric.ends = made;
     return made;
@@ -417,6 +465,21 @@ export class PrometheusText {
     this.slabUsed += this.slab.write(text, start);
     return this.slab.subarray(start, this.slabUsed);
   }
+}
+
+/** One bucket line: the series' start, the line's end from `ends`, the count so far. */
+function bucketLine(
+  out: ExpositionBuffer,
+  bucket: Uint8Array,
+  ends: Uint8Array,
+  at: Uint32Array,
+  line: number,
+  cumulative: number,
+): void {
+  out.bytes(bucket);
+  out.range(ends, at[line] as number, at[line + 1] as number);
+  out.number(cumulative);
+  out.newline();
 }
 
 function sameBounds(a: readonly number[], b: readonly number[]): boolean {

@@ -4,6 +4,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import * as sdk from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { METRICS } from '../../../src/metrics/index.js';
+import { classicBuckets } from '../../../src/otel/exponential-buckets.js';
 import { LocalHistograms } from '../../../src/otel/local-histograms.js';
 import { withPrometheusNames } from '../../../src/otel/prometheus-names.js';
 import { PrometheusText } from '../../../src/otel/prometheus-text.js';
@@ -106,6 +107,109 @@ function withoutExponential(collected: sdk.ResourceMetrics): sdk.ResourceMetrics
       ),
     })),
   };
+}
+
+/**
+ * The collection with each exponential histogram made the classic one classicBuckets makes of
+ * it: what the OTel serializer then writes is what PrometheusText wrote before its bucket ends
+ * were kept by layout (the two write explicit histograms alike, byte for byte).
+ */
+function asClassic(collected: sdk.ResourceMetrics): sdk.ResourceMetrics {
+  const classic = (metric: sdk.MetricData): sdk.MetricData =>
+    metric.dataPointType === sdk.DataPointType.EXPONENTIAL_HISTOGRAM
+      ? {
+          descriptor: metric.descriptor,
+          aggregationTemporality: metric.aggregationTemporality,
+          dataPointType: sdk.DataPointType.HISTOGRAM,
+          dataPoints: metric.dataPoints.map((point) => ({
+            ...point,
+            value: classicBuckets(point.value),
+          })),
+        }
+      : metric;
+  return {
+    ...collected,
+    scopeMetrics: collected.scopeMetrics.map((scope) => ({
+      ...scope,
+      metrics: scope.metrics.map(classic),
+    })),
+  };
+}
+
+/** What the OTel serializer writes for the collection made classic (asClassic). */
+function classicText(collected: sdk.ResourceMetrics, scopeLabels = true): string {
+  const serializer = new PrometheusSerializer('', false, undefined, false, !scopeLabels);
+  return serializer.serialize(withPrometheusNames(asClassic(collected), sdk));
+}
+
+/** A small seeded generator: the same points on every run, so a failure can be replayed. */
+function seeded(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+/**
+ * A random exponential point: any scale the SDK makes (-10 to 20), buckets near 1 mostly and
+ * now and then anywhere from 2^-1100 to past the largest double (bounds of 0 and ±Infinity),
+ * negative buckets and a zero bucket or not, -0 for an offset now and then.
+ */
+function randomExponential(random: () => number): sdk.ExponentialHistogram {
+  const scale = Math.floor(random() * 31) - 10;
+  const offset = () => {
+    if (random() < 0.05) return -0;
+    const exponent = random() < 0.7 ? random() * 80 - 40 : random() * 2200 - 1100;
+    return Math.round(exponent * 2 ** scale);
+  };
+  const counts = (length: number) =>
+    Array.from({ length }, () => (random() < 0.2 ? 0 : Math.floor(random() * 50)));
+  const positive = { offset: offset(), bucketCounts: counts(Math.floor(random() * 14)) };
+  const negative = {
+    offset: offset(),
+    bucketCounts: counts(random() < 0.3 ? Math.floor(random() * 6) : 0),
+  };
+  const zeroCount = random() < 0.5 ? 0 : Math.floor(random() * 5);
+  const total = (bucketCounts: number[]) => bucketCounts.reduce((a, b) => a + b, 0);
+  const point = {
+    count: zeroCount + total(positive.bucketCounts) + total(negative.bucketCounts),
+    scale,
+    zeroCount,
+    positive,
+    negative,
+  };
+  return random() < 0.1 ? point : { ...point, sum: (random() - 0.3) * 1e4 };
+}
+
+/** The same layout (scale, offsets, lengths) with other counts: a series laid out as another. */
+function sameLayout(
+  value: sdk.ExponentialHistogram,
+  random: () => number,
+): sdk.ExponentialHistogram {
+  const recount = (bucketCounts: number[]) => bucketCounts.map(() => Math.floor(random() * 9));
+  const positive = { ...value.positive, bucketCounts: recount(value.positive.bucketCounts) };
+  const negative = { ...value.negative, bucketCounts: recount(value.negative.bucketCounts) };
+  return { ...value, count: value.count + 1, positive, negative };
+}
+
+/**
+ * A series' point at the next collection: a new one, the one it had, another with the same
+ * layout (its own or another series'), or the same buckets at the next scale or with the zero
+ * bucket come or gone, which change the bounds and nothing else.
+ */
+function nextPoint(
+  random: () => number,
+  before: sdk.ExponentialHistogram | undefined,
+  twin: sdk.ExponentialHistogram | undefined,
+): sdk.ExponentialHistogram {
+  const roll = random();
+  if (before === undefined || roll < 0.3) return randomExponential(random);
+  if (roll < 0.45 && twin !== undefined) return sameLayout(twin, random);
+  if (roll < 0.6) return sameLayout(before, random);
+  if (roll < 0.7) return { ...before, scale: before.scale === 20 ? -10 : before.scale + 1 };
+  if (roll < 0.8) return { ...before, zeroCount: before.zeroCount > 0 ? 0 : 2 };
+  return before;
 }
 
 /** A sample line's `le` and value, for one metric's bucket lines. */
@@ -405,6 +509,98 @@ describe('PrometheusText (the exposition /metrics serves)', () => {
     ]);
     expect(text).to.include('# TYPE bridged_exp_seconds histogram\n');
     expect(text).to.include('bridged_exp_seconds_count 6\n');
+  });
+
+  it('writes random exponential histograms as before, collection after collection, as layouts change and series go', () => {
+    // Their bucket ends are kept by layout from one collection to the next: the lines must be
+    // those of the classic histogram classicBuckets makes of each point, whatever was kept.
+    const random = seeded(71);
+    const ours = new PrometheusText(sdk);
+    const series: Attributes[] = Array.from({ length: 8 }, (_, i) => ({ route: `/r${i}` }));
+    const names = ['bridged.exp', 'bridged.other'];
+    const latest = new Map<string, sdk.ExponentialHistogram>();
+    let written = 0;
+    for (let collection = 1; collection <= 300; collection++) {
+      const metrics = names.map((name, m) => {
+        const dataPoints = series.flatMap((attributes, i) => {
+          // A series missing from a collection comes back later with the point it had or
+          // another: its layout may be one a collection between them dropped.
+          if (random() < 0.2) return [];
+          const key = `${m} ${i}`;
+          const before = latest.get(key);
+          const twin = latest.get(`${m} ${(i + 1) % series.length}`);
+          const value = nextPoint(random, before, twin);
+          latest.set(key, value);
+          return [{ attributes, startTime: [0, 0] as HrTime, endTime: [1, 0] as HrTime, value }];
+        });
+        written += dataPoints.length;
+        const metric: sdk.ExponentialHistogramMetricData = {
+          descriptor: { name, description: 'e', unit: 's', valueType: ValueType.DOUBLE },
+          aggregationTemporality: sdk.AggregationTemporality.CUMULATIVE,
+          dataPointType: sdk.DataPointType.EXPONENTIAL_HISTOGRAM,
+          dataPoints,
+        };
+        return metric;
+      });
+      const collected = bridged(...metrics);
+      const expected = classicText(collected);
+      expect(ours.serialize(collected), `collection ${collection}`).to.equal(expected);
+      const points = metrics.reduce((n, metric) => n + metric.dataPoints.length, 0);
+      expect(ours.keptLayouts, 'layouts kept').to.be.at.most(points);
+    }
+    expect(written).to.be.greaterThan(3000);
+    // A collection without them keeps none; one series keeps its one layout.
+    ours.serialize(bridged());
+    expect(ours.keptLayouts).to.equal(0);
+    const one = bridged(exponentialOf(randomExponential(random)));
+    expect(ours.serialize(one)).to.equal(classicText(one));
+    expect(ours.keptLayouts).to.equal(1);
+  });
+
+  it("writes the SDK's exponential histograms as before while they rescale", async () => {
+    // Few buckets, values spreading round after round: each series' scale falls as it goes,
+    // and its offsets move, so the layout kept for it at one scrape is wrong at the next.
+    const reader = new PrometheusExporter({ preventServerStart: true });
+    const provider = new sdk.MeterProvider({
+      readers: [reader],
+      views: [
+        {
+          instrumentName: 'spreading',
+          aggregation: {
+            type: sdk.AggregationType.EXPONENTIAL_HISTOGRAM,
+            options: { maxSize: 12 },
+          },
+        },
+      ],
+    });
+    const histogram = provider.getMeter('m').createHistogram('spreading', { unit: 's' });
+    const random = seeded(7);
+    const series = Array.from({ length: 5 }, (_, i) => ({ op: `op${i}` }));
+    const ours = new PrometheusText(sdk);
+    const scales = new Set<number>();
+    for (let round = 1; round <= 40; round++) {
+      series.forEach((attributes, i) => {
+        // Series i starts near 10^-i and spreads a little further each round.
+        for (let n = 0; n < 5; n++) {
+          histogram.record(10 ** (-i + (random() - 0.5) * round * 0.2), attributes);
+        }
+        if (random() < 0.1) histogram.record(0, attributes);
+      });
+      const { resourceMetrics } = await reader.collect();
+      for (const scope of resourceMetrics.scopeMetrics) {
+        for (const metric of scope.metrics) {
+          if (metric.dataPointType !== sdk.DataPointType.EXPONENTIAL_HISTOGRAM) continue;
+          for (const point of metric.dataPoints) scales.add(point.value.scale);
+        }
+      }
+      expect(ours.serialize(resourceMetrics), `round ${round}`).to.equal(
+        classicText(resourceMetrics),
+      );
+      expect(ours.keptLayouts).to.be.at.most(series.length);
+    }
+    // The rescaling the test is about did happen.
+    expect(scales.size).to.be.greaterThan(3);
+    await provider.shutdown();
   });
 
   it('says so when nothing is registered, as the OTel serializer does', async () => {
