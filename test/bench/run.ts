@@ -9,6 +9,8 @@
  *   - /metrics scrape time with every instrument populated;
  *   - the meter's own costs (test/bench/meter.bench.ts) and carbonscope's per-request path
  *     in-process (test/bench/request-path.bench.ts), which shared machines cannot blur;
+ *   - a scrape of the operation histograms made exponential against explicit, in-process
+ *     (test/bench/exposition.bench.ts);
  *   - CodeCarbon side by side (test/bench/codecarbon.ts): a Python server bare, with
  *     @track_emissions and with the task API, beside an Express app bare and with carbonscope;
  *   - whether each request's energy follows its CPU (test/bench/attribution.bench.ts);
@@ -74,6 +76,7 @@ const PLAN = QUICK
       scrapes: 30,
       settleScrapes: 100,
       meterOps: 50_000,
+      expositionRounds: 2,
     }
   : {
       startups: 3,
@@ -83,6 +86,7 @@ const PLAN = QUICK
       scrapes: 200,
       settleScrapes: 1500,
       meterOps: 500_000,
+      expositionRounds: 7,
     };
 const CONNECTIONS = 20;
 /**
@@ -835,6 +839,26 @@ async function requestPathCosts(): Promise<void> {
   }
 }
 
+// --- a scrape of exponential histograms, in-process ----------------------------------------
+
+async function expositionCosts(): Promise<void> {
+  const script = join(projectRoot, 'dist', 'test', 'bench', 'exposition.bench.js');
+  const { stdout } = await promisify(execFile)(process.execPath, [script], {
+    env: { ...process.env, BENCH_ROUNDS: String(PLAN.expositionRounds) },
+    timeout: 300_000,
+  });
+  raw.expositionBench = stdout.trim().split('\n');
+  for (const line of stdout.split('\n')) {
+    const m = /^exposition \[(.+?)\]: ([\d.]+) ms CPU per scrape \((.+?)\), (.+)$/.exec(line);
+    if (m) {
+      const measure = `CPU per scrape of the operation histograms, ${m[1]}: ${m[4]}`;
+      row('scrape (in-process)', measure, `${m[2]} ms (${m[3]})`);
+    }
+    const ratio = /^exposition: (.+)$/.exec(line);
+    if (ratio) row('scrape (in-process)', 'exponential against explicit', ratio[1]);
+  }
+}
+
 // --- carbonscope's own code over HTTP, sampled by perf ---------------------------------------
 
 const OWN_DIR = realpathSync(join(projectRoot, 'packages', 'carbonscope', 'dist'));
@@ -1166,7 +1190,8 @@ async function main(): Promise<void> {
 
   await meterCosts();
   await requestPathCosts();
-  log('meter and request path measured');
+  await expositionCosts();
+  log('meter, request path and exposition measured');
 
   await ownCodeCosts();
   log("carbonscope's own code measured");
