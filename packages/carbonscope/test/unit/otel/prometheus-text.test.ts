@@ -195,8 +195,9 @@ function sameLayout(
 
 /**
  * A series' point at the next collection: a new one, the one it had, another with the same
- * layout (its own or another series'), or the same buckets at the next scale or with the zero
- * bucket come or gone, which change the bounds and nothing else.
+ * layout (its own or another series'), or the same buckets at the next scale, with the zero
+ * bucket come or gone, or one bucket further from zero on one side (an offset alone moves),
+ * which change the bounds and nothing else.
  */
 function nextPoint(
   random: () => number,
@@ -207,8 +208,11 @@ function nextPoint(
   if (before === undefined || roll < 0.3) return randomExponential(random);
   if (roll < 0.45 && twin !== undefined) return sameLayout(twin, random);
   if (roll < 0.6) return sameLayout(before, random);
-  if (roll < 0.7) return { ...before, scale: before.scale === 20 ? -10 : before.scale + 1 };
-  if (roll < 0.8) return { ...before, zeroCount: before.zeroCount > 0 ? 0 : 2 };
+  if (roll < 0.66) return { ...before, scale: before.scale === 20 ? -10 : before.scale + 1 };
+  if (roll < 0.72) return { ...before, zeroCount: before.zeroCount > 0 ? 0 : 2 };
+  const { negative, positive } = before;
+  if (roll < 0.78) return { ...before, negative: { ...negative, offset: negative.offset + 1 } };
+  if (roll < 0.84) return { ...before, positive: { ...positive, offset: positive.offset + 1 } };
   return before;
 }
 
