@@ -191,10 +191,15 @@ export class PrometheusText {
     out.text(this.targetInfo(collected.resource.attributes));
     const before = out.size;
     this.collections++;
-    for (const scope of collected.scopeMetrics) this.scope(scope, out);
+    try {
+      for (const scope of collected.scopeMetrics) this.scope(scope, out);
+    } finally {
+      // Even when a malformed point throws: a scrape that fails every time would otherwise
+      // keep each one's new layouts and metrics for good.
+      this.forgetUnused();
+    }
     if (out.size === before) out.text('# no registered metrics');
     this.sizeHint = out.size;
-    this.forgetUnused();
     return out.done();
   }
 

@@ -607,6 +607,45 @@ describe('PrometheusText (the exposition /metrics serves)', () => {
     await provider.shutdown();
   });
 
+  it('keeps no more layouts when a collection throws midway, scrape after scrape', () => {
+    // A bridge's malformed point fails the scrape after the layouts before it were kept: they
+    // must still be dropped, or a scrape that fails every time grows them by one a series each.
+    const moving = (i: number): sdk.ExponentialHistogram => ({
+      count: 2,
+      sum: 3,
+      scale: 0,
+      zeroCount: 0,
+      positive: { offset: i, bucketCounts: [1, 1] },
+      negative: { offset: 0, bucketCounts: [] },
+    });
+    const broken: sdk.ExponentialHistogramMetricData = {
+      descriptor: {
+        name: 'bridged.broken',
+        description: 'b',
+        unit: '',
+        valueType: ValueType.DOUBLE,
+      },
+      aggregationTemporality: sdk.AggregationTemporality.CUMULATIVE,
+      dataPointType: sdk.DataPointType.EXPONENTIAL_HISTOGRAM,
+      dataPoints: [
+        {
+          attributes: {},
+          startTime: [0, 0],
+          endTime: [1, 0],
+          value: { count: 1 } as unknown as sdk.ExponentialHistogram,
+        },
+      ],
+    };
+    const ours = new PrometheusText(sdk);
+    for (let i = 1; i <= 50; i++) {
+      expect(() => ours.serialize(bridged(exponentialOf(moving(i)), broken))).to.throw(TypeError);
+      expect(ours.keptLayouts, `scrape ${i}`).to.be.at.most(1);
+    }
+    const good = bridged(exponentialOf(moving(51)));
+    expect(ours.serialize(good)).to.equal(classicText(good));
+    expect(ours.keptLayouts).to.equal(1);
+  });
+
   it('says so when nothing is registered, as the OTel serializer does', async () => {
     const reader = new PrometheusExporter({ preventServerStart: true });
     const provider = new sdk.MeterProvider({ readers: [reader] });
