@@ -97,8 +97,18 @@ export function earlyRequestsText(agoMs: number, register: boolean): string {
   return `HTTP requests were served before carbonscope began tracking them (the first ${ago} before): they are in no request's figure; ${remedy}`;
 }
 
-/** The process's watch, for this copy of the package's tracking. */
-const processWatch = new EarlyRequestWatch();
+/** What every copy of the package asks of the process's watch, whichever copy made it. */
+type SharedWatch = Pick<EarlyRequestWatch, 'watch' | 'tell'>;
+
+const KEY = Symbol.for('carbonscope.early-requests.v1');
+const holder = globalThis as { [KEY]?: SharedWatch };
+
+/**
+ * The process's watch (its thread's), one for every copy of the package, on globalThis: a copy's
+ * own would not know that another's tracking (register's) began, and tell of requests it counted.
+ */
+holder[KEY] ??= new EarlyRequestWatch();
+const processWatch: SharedWatch = holder[KEY];
 
 /** Begins the process's watch (index.ts as it loads, register before the application's). */
 export function watchEarlyRequests(): void {

@@ -55,4 +55,36 @@ process.exit(0);`;
     expect(run.stdout).to.equal('second register listens at the end false\n');
     expect(run.code).to.equal(0);
   });
+
+  // The application's own copy tracks later, in an instance of its own: register's copy tracked
+  // every request from the first, yet the second copy's watch, its own, said they were in no
+  // figure ("register tracks them once its meter has started").
+  it('requests register tracked are no early requests to the second copy', async () => {
+    const second = pathToFileURL(join(dir, 'node_modules', 'carbonscope', 'dist', 'src'));
+    const app = `import { createServer } from 'node:http';
+const { Carbonscope } = await import(${JSON.stringify(`${second.href}/index.js`)});
+const server = createServer((req, res) => res.end('ok'));
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const url = 'http://127.0.0.1:' + server.address().port + '/';
+for (let i = 0; i < 3; i++) await (await fetch(url)).text();
+const own = await Carbonscope.create();
+await own.start();
+own.trackRequests();
+await (await fetch(url)).text();
+await own.stop();
+server.closeAllConnections();
+server.close();`;
+    const run = await runToEnd(
+      process.execPath,
+      ['--import', 'carbonscope/register', '--input-type=module', '-e', app],
+      childEnv({
+        ENERGY_SOURCE: 'estimate',
+        CARBON_INTENSITY: '300',
+        OTEL_METRICS_EXPORTER: 'none',
+      }),
+      { cwd: libraryRoot, killAfterMs: 30_000 },
+    );
+    expect(run.stderr).to.equal('');
+    expect(run.code).to.equal(0);
+  });
 });
