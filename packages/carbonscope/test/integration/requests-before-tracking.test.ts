@@ -2,11 +2,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect } from 'chai';
 import { childEnv } from '../helpers/child-env.js';
 import { linesOf, runToEnd } from '../helpers/spawn.js';
+import { tempDir, writeFakeBinary } from '../unit/energy/sources/helpers.js';
 
 // An application that listened before it started carbonscope had its first requests in no
 // figure, and nothing said so (track() before the start was told; requests were not). Real
 // Node, real server, real requests, the library as an application imports it.
 const INDEX = pathToFileURL(fileURLToPath(new URL('../../src/index.js', import.meta.url))).href;
+const REGISTER = fileURLToPath(new URL('../../src/register.js', import.meta.url));
 
 /** A script that serves `before` requests, starts carbonscope and tracks, then serves one more. */
 function script(trackFirst: boolean, before: number): string {
@@ -49,6 +51,54 @@ describe('HTTP requests served before carbonscope tracked them', function () {
     expect(lines[0]).to.match(
       /^carbonscope: warning: HTTP requests were served before carbonscope began tracking them \(the first \d+ ms before\): they are in no request's figure; begin tracking before the server listens \(await start\(\) then cs\.trackRequests\(\)/,
     );
+  });
+
+  // Register tracks from its meter's start, after its probes: an nvidia-smi whose first line
+  // comes 1.5 s after it starts (a driver without persistence mode) leaves the requests of that
+  // time in no figure. Only register watched them: the application imports carbonscope after.
+  it('are told under register, of the requests answered while it probed', async () => {
+    const { dir, cleanup } = tempDir('requests-before-register');
+    try {
+      const line = JSON.stringify(
+        '0, GPU-d8e27244-0719-2aa8-0140-8c7d084b3152, NVIDIA H200, 77.36\n',
+      );
+      writeFakeBinary(
+        dir,
+        'nvidia-smi',
+        `setTimeout(() => { process.stdout.write(${line}); setInterval(() => process.stdout.write(${line}), 1000); }, 1500);`,
+      );
+      const app = `
+import { createServer } from 'node:http';
+const server = createServer((req, res) => res.end('ok'));
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const url = 'http://127.0.0.1:' + server.address().port + '/';
+for (let i = 0; i < 3; i++) await (await fetch(url)).text();
+const { start } = await import(${JSON.stringify(INDEX)});
+await start();
+await new Promise((resolve) => setTimeout(resolve, 200));
+server.closeAllConnections();
+server.close();
+`;
+      const { code, stderr } = await runToEnd(
+        process.execPath,
+        ['--import', REGISTER, '--input-type=module', '-e', app],
+        childEnv({
+          PATH: `${dir}:${process.env.PATH ?? ''}`,
+          CARBON_INTENSITY: '300',
+          OTEL_METRICS_EXPORTER: 'none',
+        }),
+        { killAfterMs: 20_000 },
+      );
+      expect(code, stderr).to.equal(0);
+      const lines = told(stderr);
+      expect(lines, stderr).to.have.length(1);
+      // Its probe's 1.5 s, more or less under load: how long before is not the point.
+      expect(lines[0]).to.match(
+        /^carbonscope: warning: HTTP requests were served before carbonscope began tracking them \(the first [^)]+ before\): they are in no request's figure; register tracks them once its meter has started, its power sources probed$/,
+      );
+    } finally {
+      cleanup();
+    }
   });
 
   it('are no line where tracking began before the server listened, or no request came', async () => {
