@@ -2,6 +2,23 @@ import { slips } from './nearest-name.js';
 
 export const OTEL_PREFIX = 'OTEL_';
 
+/** What an OTLP exporter reads, per signal, after OTEL_EXPORTER_OTLP_ (the JS exporters'). */
+const OTLP_EXPORTER_NAMES: readonly string[] = [
+  'ENDPOINT',
+  'PROTOCOL',
+  'TIMEOUT',
+  'HEADERS',
+  'COMPRESSION',
+  'CERTIFICATE',
+  'CLIENT_CERTIFICATE',
+  'CLIENT_KEY',
+];
+
+/** OTEL_EXPORTER_OTLP_<signal><name> for each of `signals` (`''`, `METRICS_`) and `names`. */
+function otlpVariables(signals: readonly string[], names: readonly string[]): string[] {
+  return signals.flatMap((signal) => names.map((name) => `OTEL_EXPORTER_OTLP_${signal}${name}`));
+}
+
 /**
  * The OTEL_* variables carbonscope reads (the library README's table): its own SDK's exporter,
  * reader and resource, its diag lines, its checks of an application's NodeSDK settings. Its
@@ -19,33 +36,13 @@ export const OTEL_VARIABLES_READ: readonly string[] = [
   'OTEL_RESOURCE_ATTRIBUTES',
   'OTEL_SERVICE_NAME',
   'OTEL_LOG_LEVEL',
-  ...['', 'METRICS_'].flatMap((signal) =>
-    [
-      'ENDPOINT',
-      'PROTOCOL',
-      'TIMEOUT',
-      'HEADERS',
-      'COMPRESSION',
-      'CERTIFICATE',
-      'CLIENT_CERTIFICATE',
-      'CLIENT_KEY',
-    ].map((name) => `OTEL_EXPORTER_OTLP_${signal}${name}`),
-  ),
+  ...otlpVariables(['', 'METRICS_'], OTLP_EXPORTER_NAMES),
 ];
 
 /** Each OTLP exporter's own variables, per signal (the spec's, profiles' included). */
-const OTLP_SIGNAL_VARIABLES = ['', 'TRACES_', 'METRICS_', 'LOGS_', 'PROFILES_'].flatMap((signal) =>
-  [
-    'ENDPOINT',
-    'PROTOCOL',
-    'TIMEOUT',
-    'HEADERS',
-    'COMPRESSION',
-    'CERTIFICATE',
-    'CLIENT_CERTIFICATE',
-    'CLIENT_KEY',
-    'INSECURE',
-  ].map((name) => `OTEL_EXPORTER_OTLP_${signal}${name}`),
+const OTLP_SIGNAL_VARIABLES = otlpVariables(
+  ['', 'TRACES_', 'METRICS_', 'LOGS_', 'PROFILES_'],
+  [...OTLP_EXPORTER_NAMES, 'INSECURE'],
 );
 
 /**
