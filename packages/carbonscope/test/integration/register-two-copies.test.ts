@@ -32,25 +32,30 @@ describe('register loaded by two copies of carbonscope in one process', function
   });
   after(() => cleanup());
 
+  /** The second copy's folder, as a URL for the application's import. */
+  const secondCopy = () => pathToFileURL(join(dir, 'node_modules', 'carbonscope', 'dist', 'src'));
+
+  /** `app` under the first copy's register, its estimate at 300 g/kWh, with `env`. */
+  const underRegister = (app: string, env: Record<string, string>) =>
+    runToEnd(
+      process.execPath,
+      ['--import', 'carbonscope/register', '--input-type=module', '-e', app],
+      childEnv({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300', ...env }),
+      { cwd: libraryRoot, killAfterMs: 30_000 },
+    );
+
   // Asked of what the second starts, not of a time (its endpoint fails only once it binds): a
   // register that measures waits at the process's end for its last push.
   it('the second stands down: nothing started, nothing said', async () => {
-    const second = pathToFileURL(join(dir, 'node_modules', 'carbonscope', 'dist', 'src'));
+    const second = secondCopy();
     const app = `const before = process.listenerCount('beforeExit');
 await import(${JSON.stringify(`${second.href}/register-eager.js`)});
 console.log('second register listens at the end', process.listenerCount('beforeExit') > before);
 process.exit(0);`;
-    const run = await runToEnd(
-      process.execPath,
-      ['--import', 'carbonscope/register', '--input-type=module', '-e', app],
-      childEnv({
-        ENERGY_SOURCE: 'estimate',
-        CARBON_INTENSITY: '300',
-        OTEL_METRICS_EXPORTER: 'prometheus',
-        OTEL_EXPORTER_PROMETHEUS_PORT: String(await freePort()),
-      }),
-      { cwd: libraryRoot },
-    );
+    const run = await underRegister(app, {
+      OTEL_METRICS_EXPORTER: 'prometheus',
+      OTEL_EXPORTER_PROMETHEUS_PORT: String(await freePort()),
+    });
     expect(run.stderr).to.equal('');
     expect(run.stdout).to.equal('second register listens at the end false\n');
     expect(run.code).to.equal(0);
@@ -60,7 +65,7 @@ process.exit(0);`;
   // every request from the first, yet the second copy's watch, its own, said they were in no
   // figure ("register tracks them once its meter has started").
   it('requests register tracked are no early requests to the second copy', async () => {
-    const second = pathToFileURL(join(dir, 'node_modules', 'carbonscope', 'dist', 'src'));
+    const second = secondCopy();
     const app = `import { createServer } from 'node:http';
 const { Carbonscope } = await import(${JSON.stringify(`${second.href}/index.js`)});
 const server = createServer((req, res) => res.end('ok'));
@@ -74,16 +79,7 @@ await (await fetch(url)).text();
 await own.stop();
 server.closeAllConnections();
 server.close();`;
-    const run = await runToEnd(
-      process.execPath,
-      ['--import', 'carbonscope/register', '--input-type=module', '-e', app],
-      childEnv({
-        ENERGY_SOURCE: 'estimate',
-        CARBON_INTENSITY: '300',
-        OTEL_METRICS_EXPORTER: 'none',
-      }),
-      { cwd: libraryRoot, killAfterMs: 30_000 },
-    );
+    const run = await underRegister(app, { OTEL_METRICS_EXPORTER: 'none' });
     expect(run.stderr).to.equal('');
     expect(run.code).to.equal(0);
   });
