@@ -200,13 +200,14 @@ export class ChildrenCpu implements ChildCpuReader {
 
   /**
    * Charges a running child's spawner `ticks` more of its CPU; one settled takes nothing more,
-   * and is let go (that CPU stays the process's, no operation's).
+   * and is let go (that CPU stays the process's, no operation's) even where the child used none
+   * since (an idle daemon would else hold its room and the operation for as long as it runs).
    */
   private charge(seen: Seen, ticks: number): void {
     const account = seen.account;
-    if (!account || !(ticks > 0)) return;
+    if (!account) return;
     if (account.closed) this.release(seen);
-    else account.childMs += (ticks * 1000) / USER_HZ;
+    else if (ticks > 0) account.childMs += (ticks * 1000) / USER_HZ;
   }
 
   /** Lets go of a running child's spawner: its CPU is no operation's from now on. */

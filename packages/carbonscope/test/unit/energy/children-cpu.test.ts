@@ -531,6 +531,21 @@ describe("children's CPU charged to the operation that spawned them", () => {
     expect(reader?.seconds()).to.be.closeTo(0.6, 1e-9);
     expect([b.childMs, d.childMs, e.childMs]).to.deep.equal([100, 100, 100]);
   });
+
+  it('lets go of a settled spawner at the next read of its child even when the child is idle (a daemon left running)', () => {
+    const { proc, reader, spawn } = charging(1);
+    const a = account();
+    const b = account();
+    spawn(250, a); // `sleep 3600`: it never uses CPU
+    proc.set(250, [0, 0, 0, 0]);
+    expect(reader?.seconds()).to.equal(0);
+    a.closed = true; // the request that spawned it was settled
+    expect(reader?.seconds()).to.equal(0); // read again: its room (and the operation) let go
+    spawn(251, b);
+    proc.set(251, [10, 0, 0, 0]);
+    expect(reader?.seconds()).to.be.closeTo(0.1, 1e-9);
+    expect(b.childMs, 'the room the idle child held').to.equal(100);
+  });
 });
 
 describe("the tracker's charge of a child's CPU to its spawner", () => {
