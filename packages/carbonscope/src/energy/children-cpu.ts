@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+import { type Clock, monotonicClock } from '../clocks.js';
 import { blankProcStat, type ProcStat, realProcFs, USER_HZ } from '../proc/index.js';
 import { type ChildEvents, type WatchedChild, watchChildExits } from './child-exits.js';
 import type { ChildCpuAccount, ChildCpuReader } from './probes.js';
@@ -22,6 +24,10 @@ export interface ChildrenCpuOptions {
   spawner?: () => ChildCpuAccount | undefined;
   /** Running children whose spawner is kept (MAX_CHARGED_CHILDREN); tests set their own. */
   maxChargedChildren?: number;
+  /** When a charged child spawned and exited (monotonicClock); tests script it. */
+  clock?: Clock;
+  /** The CPUs a child can run on at once (availableParallelism()); tests set their own. */
+  cores?: number;
 }
 
 /**
@@ -51,6 +57,8 @@ interface Seen {
   due: boolean;
   /** Whose its CPU is: the operation that spawned it, while that one takes more. */
   account: ChildCpuAccount | undefined;
+  /** When it spawned (ms), where it has an account. */
+  spawnedAt: number;
 }
 
 /** A child whose exit was told this pass of the loop: what was read of it, and whose it is. */
@@ -58,6 +66,8 @@ interface Exit {
   child: WatchedChild;
   ticks: number;
   account: ChildCpuAccount | undefined;
+  /** The most ticks it can have used in all: its time since its spawn × the cores. */
+  most: number;
 }
 
 /**
@@ -111,6 +121,8 @@ export class ChildrenCpu implements ChildCpuReader {
     private readonly readsPerSample: number,
     private readonly spawner: (() => ChildCpuAccount | undefined) | undefined,
     private readonly maxCharged: number,
+    private readonly clock: Clock,
+    private readonly cores: number,
   ) {
     this.reaped = base;
   }
@@ -126,7 +138,9 @@ export class ChildrenCpu implements ChildCpuReader {
     const reads = Math.max(1, Math.floor(options.readsPerSample ?? READS_PER_SAMPLE));
     const charged = Math.max(0, options.maxChargedChildren ?? MAX_CHARGED_CHILDREN);
     const base = stat.reapedChildrenTicks;
-    const reader = new ChildrenCpu(read, base, reads, options.spawner, charged);
+    const clock = options.clock ?? monotonicClock;
+    const cores = Math.max(1, options.cores ?? availableParallelism());
+    const reader = new ChildrenCpu(read, base, reads, options.spawner, charged, clock, cores);
     reader.unwatch = (options.watch ?? watchChildExits)({
       started: (child) => reader.started(child),
       exited: (child) => reader.exited(child),
@@ -185,8 +199,9 @@ export class ChildrenCpu implements ChildCpuReader {
   /** In the spawning call: the operation current there is whose its CPU is, room allowing. */
   private started(child: WatchedChild): void {
     const account = this.charged < this.maxCharged ? this.spawner?.() : undefined;
+    const spawnedAt = account ? this.clock() : 0;
     if (account) this.charged++;
-    this.running.set(child, { ticks: 0, start: -1, busy: true, due: false, account });
+    this.running.set(child, { ticks: 0, start: -1, busy: true, due: false, account, spawnedAt });
   }
 
   /** Takes a child out of the running ones, its account with it; returns what it was. */
@@ -253,7 +268,13 @@ export class ChildrenCpu implements ChildCpuReader {
   private exited(child: WatchedChild): void {
     const seen = this.forget(child);
     this.exitsGrowth += this.growth() ?? 0;
-    this.exits.push({ child, ticks: seen?.ticks ?? 0, account: seen?.account });
+    const account = seen?.account;
+    const ticks = seen?.ticks ?? 0;
+    // The growth holds whatever was reaped since the last read: spawnSync's children too.
+    const most = account
+      ? ((this.clock() - (seen?.spawnedAt ?? 0)) * this.cores * USER_HZ) / 1000
+      : 0;
+    this.exits.push({ child, ticks, account, most });
     // After the poll phase that told the exits, before the next sample's timer.
     if (this.exits.length === 1) setImmediate(() => this.settleExits()).unref();
   }
@@ -274,7 +295,9 @@ export class ChildrenCpu implements ChildCpuReader {
    * What the exits' growth holds beyond what was read of them while they ran goes to their
    * spawners (those not settled yet): one exit's rest to its own. Several reaped in one pass
    * share one growth, and what each used since its last read is not known: the rest is split
-   * equally among them (one spawner's children alike, a request's ffmpeg and convert).
+   * equally among them (one spawner's children alike, a request's ffmpeg and convert). The
+   * growth may hold children no exit told of (a `spawnSync`'s, reaped in its call): each takes
+   * no more than it can have used, its time since its spawn × the cores, less what was read.
    */
   private chargeExits(): void {
     const { exits } = this;
@@ -282,8 +305,11 @@ export class ChildrenCpu implements ChildCpuReader {
     for (const exit of exits) read += exit.ticks;
     const rest = this.exitsGrowth - read;
     if (!(rest > 0)) return;
-    const each = (rest * 1000) / USER_HZ / exits.length;
-    for (const { account } of exits) if (account && !account.closed) account.childMs += each;
+    const each = rest / exits.length;
+    for (const { account, ticks, most } of exits) {
+      const own = Math.min(each, most - ticks);
+      if (account && !account.closed && own > 0) account.childMs += (own * 1000) / USER_HZ;
+    }
   }
 
   /** cutime + cstime's growth since the last read; undefined where the read fails. */

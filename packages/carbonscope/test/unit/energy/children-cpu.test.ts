@@ -417,10 +417,15 @@ describe("children's CPU charged to the operation that spawned them", () => {
     proc.set('self', [0, 0, 0, 0]);
     const w = scriptedWatch();
     const current: { account: ChildCpuAccount | undefined } = { account: undefined };
+    // Each reading 10 s after the last on one core, unless a test sets `step` (the most a child
+    // can have used is its time since its spawn × the cores).
+    const time = { ms: 0, step: 10_000 };
     const reader = ChildrenCpu.open({
       readStat: proc.read,
       watch: w.watch,
       spawner: () => current.account,
+      clock: () => (time.ms += time.step),
+      cores: 1,
       ...(maxChargedChildren === undefined ? {} : { maxChargedChildren }),
     });
     /** Spawns `pid` with `spawner` current (none: outside any operation). */
@@ -431,7 +436,7 @@ describe("children's CPU charged to the operation that spawned them", () => {
       current.account = undefined;
       return child;
     };
-    return { proc, w, reader, spawn };
+    return { proc, w, reader, spawn, time };
   }
 
   it('charges each read of a running child, then the rest its exit holds, to its spawner', async () => {
@@ -530,6 +535,22 @@ describe("children's CPU charged to the operation that spawned them", () => {
     proc.set(244, [10, 0, 0, 0]);
     expect(reader?.seconds()).to.be.closeTo(0.6, 1e-9);
     expect([b.childMs, d.childMs, e.childMs]).to.deep.equal([100, 100, 100]);
+  });
+
+  it("gives an exit's spawner no more than its child could use since its spawn: not a spawnSync's CPU reaped in the same interval", async () => {
+    const { proc, w, reader, spawn, time } = charging();
+    time.step = 0;
+    const tiny = account();
+    // A request runs spawnSync (0.9 s of sh, reaped before it returns: nothing published), then
+    // another spawns `true`, which exits 5 ms later: the growth its exit reads holds both.
+    const child = spawn(260, tiny);
+    time.ms += 5;
+    proc.gone(260);
+    proc.set('self', [0, 0, 90, 1]);
+    w.state.events?.exited(child);
+    await nextPass();
+    expect(tiny.childMs, 'at most its 5 ms on one core').to.be.at.most(5 + 1e-9);
+    expect(reader?.seconds(), 'the process counts all of it').to.be.closeTo(0.91, 1e-9);
   });
 
   it('lets go of a settled spawner at the next read of its child even when the child is idle (a daemon left running)', () => {
