@@ -584,13 +584,10 @@ describe("the tracker's charge of a child's CPU to its spawner", () => {
     return childSeconds > 0 ? { ...sample, childCpuSeconds: childSeconds } : sample;
   };
 
-  function exact() {
+  /** A tracker after its first sample (in `calibrated`, the first window opens there). */
+  function trackerIn(attribution: 'exact' | 'calibrated' = 'exact') {
     const clock = new ScriptedClock(0);
-    const tracker = new EnergyTracker({
-      clock: clock.now,
-      loopIdle: clock.loopIdle,
-      attribution: 'exact',
-    });
+    const tracker = new EnergyTracker({ clock: clock.now, loopIdle: clock.loopIdle, attribution });
     trackers.push(tracker);
     const ended: OperationFootprint[] = [];
     tracker.onEnd((f) => ended.push(f));
@@ -601,7 +598,7 @@ describe("the tracker's charge of a child's CPU to its spawner", () => {
   }
 
   it("exact: the spawning operation takes its children's part at the process's price; Σ operations ≤ process", () => {
-    const { clock, tracker, ended, joules } = exact();
+    const { clock, tracker, ended, joules } = trackerIn();
     const spawn = tracker.begin('/spawn');
     const idle = tracker.begin('/idle');
     let charged: ChildCpuAccount | undefined;
@@ -625,7 +622,7 @@ describe("the tracker's charge of a child's CPU to its spawner", () => {
   });
 
   it('never gives the operations more than the children used in the interval (charged more, scaled down)', () => {
-    const { clock, tracker, ended, joules } = exact();
+    const { clock, tracker, ended, joules } = trackerIn();
     const a = tracker.begin('a');
     const b = tracker.begin('b');
     const accounts: Array<ChildCpuAccount | undefined> = [];
@@ -642,7 +639,7 @@ describe("the tracker's charge of a child's CPU to its spawner", () => {
   });
 
   it('charges a running operation at each sample its children used CPU in', () => {
-    const { clock, tracker, joules } = exact();
+    const { clock, tracker, joules } = trackerIn();
     const stream = tracker.begin('/stream');
     let charged: ChildCpuAccount | undefined;
     stream.run(() => {
@@ -695,18 +692,7 @@ describe("the tracker's charge of a child's CPU to its spawner", () => {
   });
 
   it("calibrated: between windows an ended operation takes its name's children's CPU per operation, out of what no measured one took", () => {
-    const clock = new ScriptedClock(0);
-    const tracker = new EnergyTracker({
-      clock: clock.now,
-      loopIdle: clock.loopIdle,
-      attribution: 'calibrated',
-    });
-    trackers.push(tracker);
-    const ended: OperationFootprint[] = [];
-    tracker.onEnd((f) => ended.push(f));
-    const joules = (name: string) =>
-      ended.filter((f) => f.operation === name).reduce((s, f) => s + f.joules, 0);
-    tracker.update(sampleAt(clock.ms, 0, 0, false, 1000, 0)); // the first window opens
+    const { clock, tracker, ended, joules } = trackerIn('calibrated'); // the first window is open
     // Begun in the window, it lasts past it (a window is one sample interval): measured still.
     const measured = tracker.begin('/spawn');
     const charged = measured.run(() => {
@@ -776,7 +762,7 @@ describe("the tracker's charge of a child's CPU to its spawner", () => {
   });
 
   it('with ChildrenCpu: the spawner gets its child’s CPU until settled; a later operation none of it', async () => {
-    const { clock, tracker, joules } = exact();
+    const { clock, tracker, joules } = trackerIn();
     const proc = new ScriptedProc(dir);
     proc.set('self', [0, 0, 0, 0]);
     const w = scriptedWatch();
