@@ -14,50 +14,40 @@ const TOLD =
 
 const told = (stderr: string) => linesOf(stderr).filter((l) => l.includes('carbonscope reads'));
 
+/** register in a short Node run, metered by the estimate, pushing nowhere, under `env`. */
+const underRegister = (env: Record<string, string>) =>
+  runToEnd(
+    process.execPath,
+    ['--import', REGISTER, '-e', 'setTimeout(() => {}, 200)'],
+    childEnv({ OTEL_METRICS_EXPORTER: 'none', CARBON_INTENSITY: '300', ...env }),
+    { killAfterMs: 20_000 },
+  );
+
 describe('misspelt carbonscope variables, at the start', function () {
   this.timeout(30_000);
 
   it('register names each in one warning, and not the value', async () => {
-    const { code, stderr } = await runToEnd(
-      process.execPath,
-      ['--import', REGISTER, '-e', 'setTimeout(() => {}, 200)'],
-      childEnv({ OTEL_METRICS_EXPORTER: 'none', CARBON_INTENSITY: '300', ...MISSPELT }),
-      { killAfterMs: 20_000 },
-    );
+    const { code, stderr } = await underRegister(MISSPELT);
     expect(code).to.equal(0);
     expect(told(stderr)).to.deep.equal([`carbonscope: warning: ${TOLD}`]);
     expect(stderr).to.not.include('sekrit');
   });
 
   it('register says nothing where every variable is one it reads', async () => {
-    const { stderr } = await runToEnd(
-      process.execPath,
-      ['--import', REGISTER, '-e', 'setTimeout(() => {}, 200)'],
-      childEnv({
-        OTEL_METRICS_EXPORTER: 'none',
-        CARBON_INTENSITY: '300',
-        ENERGY_SOURCE: 'estimate',
-      }),
-      { killAfterMs: 20_000 },
-    );
+    const { stderr } = await underRegister({
+      ENERGY_SOURCE: 'estimate',
+    });
     expect(told(stderr)).to.deep.equal([]);
   });
 
   // The OTel SDK says nothing of a slip either: the push went on every 60 s, not every 5 s.
   it("register names a misspelt OTEL_* variable it reads, not the SDK's others", async () => {
-    const { stderr } = await runToEnd(
-      process.execPath,
-      ['--import', REGISTER, '-e', 'setTimeout(() => {}, 200)'],
-      childEnv({
-        OTEL_METRICS_EXPORTER: 'none',
-        CARBON_INTENSITY: '300',
-        ENERGY_SOURCE: 'estimate',
-        OTEL_METRICS_EXPORT_INTERVAL: '5000',
-        OTEL_TRACES_SAMPLER: 'always_on',
-        OTEL_EXPORTER_OTLP_LOGS_TIMEOUT: '5000',
-      }),
-      { killAfterMs: 20_000 },
-    );
+    const { stderr } = await underRegister({
+      ENERGY_SOURCE: 'estimate',
+      OTEL_METRICS_EXPORT_INTERVAL: '5000',
+      OTEL_TRACES_SAMPLER: 'always_on',
+      OTEL_EXPORTER_OTLP_LOGS_TIMEOUT: '5000',
+    });
     expect(told(stderr)).to.deep.equal([
       'carbonscope: warning: OTEL_METRICS_EXPORT_INTERVAL (did you mean OTEL_METRIC_EXPORT_INTERVAL?) is not a variable carbonscope reads: it is ignored',
     ]);

@@ -1,58 +1,34 @@
-import { join } from 'node:path';
 import { expect } from 'chai';
-import { libraryRoot } from '../../src/paths.js';
-import { childEnv } from '../helpers/child-env.js';
-import { type Spawned, spawnUntil } from '../helpers/spawn.js';
+import {
+  type ChildrenApp,
+  type ChildrenFigures,
+  startChildrenApp,
+} from '../helpers/spawns-children.js';
 import { waitFor } from '../helpers/wait.js';
 
-const FIXTURES = join(libraryRoot, 'test', 'fixtures', 'register');
-
-/** What GET /figures of spawns-children.mjs answers. */
-interface Figures {
-  /** Σ over the meter's samples since the fixture subscribed. */
-  processCpuSeconds: number;
-  childCpuSeconds: number;
-  processJoules: number;
-  /** /proc/self/stat now: utime + stime, and cutime + cstime (the reaped children's). */
-  ownSeconds: number;
-  childrenSeconds: number;
-  cpuUsageSeconds: number;
-  /** The snapshot's: settled operations of each name and their mean joules. */
-  operations: Array<{ operation: string; count: number; joules: number }>;
-  processJoulesTotal: number;
-}
+type Figures = ChildrenFigures;
 
 // Linux only: elsewhere /proc/self/stat does not read and the children's CPU is the host's only.
 (process.platform === 'linux' ? describe : describe.skip)(
   '--import carbonscope/register in a service whose requests run non-Node children (sh -c a busy loop, as ffmpeg or a Python script)',
   function () {
     this.timeout(60_000);
-    let app: Spawned | undefined;
+    let running: ChildrenApp | undefined;
     let base = '';
 
     before(async () => {
-      app = await spawnUntil(process.execPath, [join(FIXTURES, 'spawns-children.mjs')], {
-        cwd: FIXTURES,
-        env: childEnv({
-          NODE_OPTIONS: '--import carbonscope/register',
-          OTEL_METRICS_EXPORTER: 'none',
-          ENERGY_SOURCE: 'estimate',
-          CARBON_INTENSITY: '300',
-          ENERGY_SAMPLE_INTERVAL_MS: '200',
-          SH_LOOPS: '150000',
-        }),
-        waitFor: /^listening \d+$/,
+      running = await startChildrenApp({
+        ENERGY_SAMPLE_INTERVAL_MS: '200',
+        SH_LOOPS: '150000',
       });
-      const port = (app.stdout.find((l) => l.startsWith('listening ')) ?? '').split(' ')[1];
-      base = `http://127.0.0.1:${port}`;
+      base = running.base;
     });
 
     after(async () => {
-      await app?.stop('SIGKILL');
+      await running?.app.stop('SIGKILL');
     });
 
-    const figures = async (): Promise<Figures> =>
-      (await fetch(`${base}/figures`)).json() as Promise<Figures>;
+    const figures = (): Promise<Figures> => (running as ChildrenApp).figures();
     /**
      * Figures once the samples caught up with every child reaped so far, and none runs (none
      * set aside yet): what the meter counted is then what the kernel gave this process.

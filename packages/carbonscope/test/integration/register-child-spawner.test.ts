@@ -1,24 +1,12 @@
-import { join } from 'node:path';
 import { expect } from 'chai';
-import { libraryRoot } from '../../src/paths.js';
-import { childEnv } from '../helpers/child-env.js';
-import { type Spawned, spawnUntil } from '../helpers/spawn.js';
+import {
+  type ChildrenApp,
+  type ChildrenFigures,
+  startChildrenApp,
+} from '../helpers/spawns-children.js';
 import { waitFor } from '../helpers/wait.js';
 
-const FIXTURES = join(libraryRoot, 'test', 'fixtures', 'register');
-
-/** What GET /figures of spawns-children.mjs answers (the part read here). */
-interface Figures {
-  /** Σ over the meter's samples since the fixture subscribed. */
-  childCpuSeconds: number;
-  processJoules: number;
-  /** /proc/self/stat's cutime + cstime now (the reaped children's); cpuUsage(), the process's. */
-  childrenSeconds: number;
-  cpuUsageSeconds: number;
-  /** The snapshot's: settled operations of each name and their mean joules. */
-  operations: Array<{ operation: string; count: number; joules: number }>;
-  processJoulesTotal: number;
-}
+type Figures = ChildrenFigures;
 
 const countOf = (f: Figures, operation: string) =>
   f.operations.find((o) => o.operation === operation)?.count ?? 0;
@@ -39,33 +27,23 @@ function spawnerSpec(title: string, env: Record<string, string>, warmUp: number,
   // Linux only: elsewhere /proc/self/stat does not read and the children's CPU is the host's only.
   (process.platform === 'linux' ? describe : describe.skip)(title, function () {
     this.timeout(90_000);
-    let app: Spawned | undefined;
+    let running: ChildrenApp | undefined;
     let base = '';
 
     before(async () => {
-      app = await spawnUntil(process.execPath, [join(FIXTURES, 'spawns-children.mjs')], {
-        cwd: FIXTURES,
-        env: childEnv({
-          NODE_OPTIONS: '--import carbonscope/register',
-          OTEL_METRICS_EXPORTER: 'none',
-          ENERGY_SOURCE: 'estimate',
-          CARBON_INTENSITY: '300',
-          SH_LOOPS: '300000',
-          IDLE_MS: '300',
-          ...env,
-        }),
-        waitFor: /^listening \d+$/,
+      running = await startChildrenApp({
+        SH_LOOPS: '300000',
+        IDLE_MS: '300',
+        ...env,
       });
-      const port = (app.stdout.find((l) => l.startsWith('listening ')) ?? '').split(' ')[1];
-      base = `http://127.0.0.1:${port}`;
+      base = running.base;
     });
 
     after(async () => {
-      await app?.stop('SIGKILL');
+      await running?.app.stop('SIGKILL');
     });
 
-    const figures = async (): Promise<Figures> =>
-      (await fetch(`${base}/figures`)).json() as Promise<Figures>;
+    const figures = (): Promise<Figures> => (running as ChildrenApp).figures();
     const get = async (path: string) =>
       expect(await (await fetch(base + path)).text()).to.equal('done');
 
