@@ -5,17 +5,17 @@ import type {
   MeasureOptions,
   OperationFootprint,
 } from './energy/index.js';
-import { passedThrough, tooDeepToTrack, untracked } from './energy/track.js';
+import { passedThrough, tooDeepToTrack, untracked } from './energy/index.js';
 import { checkedOperationName } from './operation-name.js';
-import type { Carbonscope, CarbonscopeOptions } from './runtime/carbonscope.js';
 import {
   ranBeforeStart,
   startDefault,
   startedDefault,
   stopDefault,
   warnIgnoredOptions,
-} from './runtime/default.js';
-import { checkOptions } from './runtime/injected.js';
+} from './otel/index.js';
+import type { Carbonscope, CarbonscopeOptions } from './runtime/index.js';
+import { checkOptions } from './runtime/index.js';
 
 export type StartOptions = Omit<CarbonscopeOptions, 'captureContext'>;
 

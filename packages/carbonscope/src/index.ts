@@ -100,27 +100,26 @@ export {
   unrefTimer,
 } from './energy/index.js';
 export { englishOrder } from './english-order.js';
-export { type AnnualAverage, annualAverage } from './grid/annual-averages.js';
 export {
-  type HeldZone,
-  InvalidZoneError,
-  LookupsLimitedError,
-  UnknownZoneError,
-  UpstreamError,
-  type UpstreamErrorKind,
-} from './grid/errors.js';
-export {
+  type AnnualAverage,
+  annualAverage,
   createGridIntensity,
   electricityMapsZones,
   type GridIntensity,
   type GridIntensityOptions,
   type GridService,
+  type HeldZone,
   type IntensityHistory,
   type IntensityReading,
   IntensityService,
   type IntensityServiceOptions,
   type IntensitySource,
+  InvalidZoneError,
+  LookupsLimitedError,
   registerGridMetrics,
+  UnknownZoneError,
+  UpstreamError,
+  type UpstreamErrorKind,
   zoneKeyCase,
 } from './grid/index.js';
 export {
@@ -139,6 +138,10 @@ export {
   UNMATCHED_ROUTE,
 } from './http/index.js';
 export {
+  CarbonscopeInstrumentation,
+  type CarbonscopeInstrumentationConfig,
+} from './instrumentation.js';
+export {
   AttributeCache,
   BoundedLabelSet,
   type BoundedLabelSetOptions,
@@ -148,19 +151,58 @@ export {
   OVERFLOW_LABEL,
   type RefusalReason,
 } from './labels/index.js';
-export * from './llm/catalog.js';
-export * from './llm/data-file.js';
 export {
   AmbiguousModelError,
+  Catalog,
+  type Criterion,
+  computeImpacts,
+  type DataCenter,
+  DEFAULT_ZONE,
+  type Deployment,
+  type ElectricityMix,
+  type EmbodiedCriterion,
+  type EmbodiedImpacts,
+  type EstimatedImpacts,
+  type FailedImpacts,
+  failed,
+  formatImpact,
+  generationLatencySeconds,
+  gpuCount,
+  type Impact,
+  type ImpactInput,
+  type Impacts,
+  type ImpactsOutput,
+  type ImpactsRequest,
+  isRange,
   LlmError,
+  llmImpacts,
+  loadCatalog,
+  METHOD,
+  type MixEntry,
+  type ModelArchitecture,
   ModelDataError,
+  type ModelEntry,
+  mean,
+  modelNotRegistered,
+  type ParsedFile,
+  type ProviderDataCenter,
+  type ProviderEntry,
+  type Range,
+  readDataFile,
+  type StatusMessage,
+  toRange,
+  UNITS,
   UnknownModelError,
   UnknownZoneError as UnknownMixZoneError,
-} from './llm/errors.js';
-export * from './llm/format.js';
-export * from './llm/impacts.js';
-export * from './llm/llm-impacts.js';
-export * from './llm/status.js';
+  type UsageImpacts,
+  type ValueOrRange,
+  WARNING_CODES,
+  WARNING_MESSAGES,
+  type WarningCode,
+  warning,
+  ZONE_KEY,
+  zoneNotRegistered,
+} from './llm/index.js';
 export {
   type LogFn,
   type Logger,
@@ -189,58 +231,64 @@ export {
 } from './metrics/index.js';
 // For the service's misspelt variables: its own names added to the library's.
 export { LIBRARY_VARIABLES, misspeltVariablesWarning } from './misspelt-variables.js';
-export { type Attached, attachToOtel, SCOPE_NAME } from './otel/attach.js';
 export {
   type BindMetricsOptions,
   bindMetrics,
-  histogramOf,
-  type Recorder,
-} from './otel/bind-metrics.js';
-export {
+  checkOtelLists,
+  checkOtelSwitches,
   currentGaugeTemporality,
-  type TemporalitySdk,
-  withCurrentGauges,
-} from './otel/current-gauges.js';
-export {
   diagLevelOf,
+  histogramOf,
   installMaskingDiag,
+  LocalHistograms,
   type MaskingDiagOptions,
+  malformedOtelVariables,
   maskingDiagLogger,
-} from './otel/diag.js';
-export { checkOtelLists, checkOtelSwitches, malformedOtelVariables } from './otel/env-lists.js';
-// For the service's spans: their last export takes a refused connection as final too.
-export type { AgentFactory } from './otel/export-deadline.js';
+  type Recorder,
+  reportingPushFailures,
+  type TemporalitySdk,
+  type TemporalitySource,
+  withCurrentGauges,
+} from './otel/binding/index.js';
 export {
+  type Attached,
+  annotateSpan,
+  attachToOtel,
+  captureSpan,
+  histogramAggregationNote,
+  // For the service's OTLP reader: its push at shutdown bounded as register's is.
+  LAST_PUSH_DEADLINE_MS,
+  type LastPush,
+  otlpLastPush,
+  PrometheusText,
+  type PrometheusTextOptions,
+  releaseHeldSpans,
+  SCOPE,
+  SCOPE_NAME,
+  SPAN_ATTRIBUTES,
+} from './otel/index.js';
+// For the service's spans: their last export takes a refused connection as final too.
+export type { AgentFactory } from './otel/sdk/index.js';
+export {
+  checkOtlpTlsFiles,
+  lastPushAgents,
   MIN_EXPORT_INTERVAL_MS,
+  MissingSdkError,
   otlpExporterTimeout,
+  otlpMetricExporter,
   type PeriodicTimes,
   periodicTimes,
-} from './otel/export-times.js';
-export { histogramAggregationNote } from './otel/histogram-aggregation.js';
-export {
-  CarbonscopeInstrumentation,
-  type CarbonscopeInstrumentationConfig,
-} from './otel/instrumentation.js';
-// For the service's OTLP reader: its push at shutdown bounded as register's is.
-export { LAST_PUSH_DEADLINE_MS, type LastPush, otlpLastPush } from './otel/last-push.js';
-export { lastPushAgents } from './otel/last-push-agent.js';
-export { LocalHistograms, type TemporalitySource } from './otel/local-histograms.js';
-export { MissingSdkError, otlpMetricExporter } from './otel/optional-sdk.js';
-export { checkOtlpTlsFiles } from './otel/otlp-tls-files.js';
-export { withPrometheusNames } from './otel/prometheus-names.js';
-export { PrometheusText, type PrometheusTextOptions } from './otel/prometheus-text.js';
-export { reportingPushFailures } from './otel/push-failures.js';
-export { SCOPE } from './otel/scope.js';
-export { annotateSpan, captureSpan, releaseHeldSpans, SPAN_ATTRIBUTES } from './otel/spans.js';
+} from './otel/sdk/index.js';
 // For a program's one-line errors that quote a user's text (the service's start-up failures).
 export { printable } from './printable.js';
+export { withPrometheusNames } from './prometheus-names.js';
 export { parseRetryAfter } from './retry-after.js';
+export type { DropCount, DropReason } from './runtime/index.js';
 export {
   Carbonscope,
   type CarbonscopeOptions,
   type EarlyAnswerOptions,
-} from './runtime/carbonscope.js';
-export type { DropCount, DropReason } from './runtime/drop-counts.js';
+} from './runtime/index.js';
 // For the service's LLM key, masked from the length the library's keys are.
 export { maskableSecret, shortKeyWarning } from './secret-length.js';
 export {

@@ -9,28 +9,35 @@ import cluster from 'node:cluster';
 import { isMainThread } from 'node:worker_threads';
 import { appGoesOn, hideNextBeforeExit } from './before-exit.js';
 import { pushBeforeUnaskedDisconnect } from './cluster-worker-end.js';
+import { defaultLogger } from './default-logger.js';
 import { heldUntilSettled } from './hold.js';
 import { installRouteResolvers } from './http/frameworks/index.js';
 import { watchEarlyRequests } from './http/index.js';
-import { type Attached, attachToOtel, pushesAnywhere } from './otel/attach.js';
-import type { SettledFigures } from './otel/bind-metrics.js';
-import { announcePrimary } from './otel/cluster-exposition.js';
-import { sdkResolves } from './otel/optional-sdk.js';
+import type { SettledFigures } from './otel/binding/index.js';
 import {
+  type Attached,
+  announcePrimary,
+  atDefaultStop,
+  attachToOtel,
+  captureSpan,
+  contextPropagates,
   globalProviderShutDown,
   hasGlobalMeterProvider,
+  markRegisterPresent,
   metricsExporters,
   ownProviderPushes,
   ownProviderServesPrometheus,
-} from './otel/own-provider.js';
-import { markRegisterPresent, registerPresent } from './otel/register-present.js';
-import { captureSpan, contextPropagates, releaseHeldSpans } from './otel/spans.js';
+  pushesAnywhere,
+  registerPresent,
+  releaseHeldSpans,
+  startDefault,
+  stopDefault,
+} from './otel/index.js';
+import { sdkResolves } from './otel/sdk/index.js';
 import { isOwnCli } from './own-cli.js';
 import { setTimeout } from './real-timers.js';
 import { type RegisterRole, registerRole } from './register-role.js';
-import type { Carbonscope } from './runtime/carbonscope.js';
-import { atDefaultStop, startDefault, stopDefault } from './runtime/default.js';
-import { defaultLogger } from './runtime/default-logger.js';
+import type { Carbonscope } from './runtime/index.js';
 import { settingsAsRead, settingsSetLaterTeller } from './settings-set-later.js';
 import { SettledEarly } from './settled-early.js';
 import { tellUnpushedAtExit } from './unpushed-exit.js';

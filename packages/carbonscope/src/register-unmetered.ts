@@ -28,8 +28,8 @@ function pnpAdvice(): string {
 function tell(message: string): void {
   try {
     const { defaultLogger } = createRequire(import.meta.url)(
-      './runtime/default-logger.js',
-    ) as typeof import('./runtime/default-logger.js');
+      './default-logger.js',
+    ) as typeof import('./default-logger.js');
     defaultLogger(process.env).error(message);
   } catch {
     process.stderr.write(`carbonscope: error: ${message}\n`);

@@ -5,15 +5,15 @@ import {
   EMBODIED_PROFILE_FIGURES,
   EMBODIED_PROFILES,
   type EmbodiedSettings,
-} from './energy/embodied.js';
+} from './embodied.js';
 import {
   AWS_MAX_WATTS_PER_VCPU,
   AWS_MIN_WATTS_PER_VCPU,
+  DEFAULT_CALIBRATION_INTERVAL_MS,
+  DEFAULT_MAX_OPERATION_AGE_MS,
   RAM_WATTS_PER_GB,
-} from './energy/sources/estimate.js';
-import { DEFAULT_CALIBRATION_INTERVAL_MS, DEFAULT_MAX_OPERATION_AGE_MS } from './energy/tracker.js';
-import { MAX_CARBON_INTENSITY } from './grid/intensity-bound.js';
-import { MAX_ZONE_LENGTH, zoneKind } from './grid/zones.js';
+} from './energy-defaults.js';
+import { MAX_CARBON_INTENSITY } from './intensity-bound.js';
 import { DEFAULT_MAX_OPERATION_NAMES, MAX_OPERATION_NAMES_LIMIT } from './labels/index.js';
 import { logicalCpus } from './logical-cpus.js';
 import { nearestName } from './nearest-name.js';
@@ -26,6 +26,7 @@ import {
   percentDecoded,
   urlSecrets,
 } from './url-credentials.js';
+import { MAX_ZONE_LENGTH, zoneKind } from './zones.js';
 
 /** Thrown when a setting is malformed; `variable` names the environment variable to fix. */
 export class SettingsError extends Error {

@@ -1,5 +1,5 @@
 import type { OperationAttributes } from './energy/index.js';
-import type { SettledFigures } from './otel/bind-metrics.js';
+import type { SettledFigures } from './otel/binding/index.js';
 
 /** One series' footprint, its figures set for each one replayed. */
 type Replayed = { -readonly [K in keyof SettledFigures]: SettledFigures[K] };

@@ -1,5 +1,5 @@
 import { redactionList, redactSecrets } from '../log.js';
-import { MissingSdkError } from '../otel/optional-sdk.js';
+import { MissingSdkError } from '../otel/sdk/index.js';
 import { printable } from '../printable.js';
 import { type Env, envSecretsOf, SettingsError } from '../settings.js';
 import { argvSecrets, asksVerboseOption, COMMAND_HELPS, MAIN_HELP, UsageError } from './args.js';

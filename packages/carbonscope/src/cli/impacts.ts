@@ -1,20 +1,19 @@
-import { type Catalog, DEFAULT_ZONE, loadCatalog } from '../llm/catalog.js';
+import type { Impact, StatusMessage } from '../llm/index.js';
 import {
   AmbiguousModelError,
+  type Catalog,
+  DEFAULT_ZONE,
   didYouMean,
-  ModelDataError,
-  UnknownModelError,
-} from '../llm/errors.js';
-import { formatImpact } from '../llm/format.js';
-import type { Impact } from '../llm/impacts.js';
-import {
   type EstimatedImpacts,
   failed,
+  formatImpact,
   type ImpactsOutput,
   type ImpactsRequest,
   llmImpacts,
-} from '../llm/llm-impacts.js';
-import type { StatusMessage } from '../llm/status.js';
+  loadCatalog,
+  ModelDataError,
+  UnknownModelError,
+} from '../llm/index.js';
 import { printable, terminalJson } from '../printable.js';
 import { SettingsError } from '../settings.js';
 import { IMPACTS_HELP, type ImpactsOptions, parseImpactsArgs, UsageError } from './args.js';

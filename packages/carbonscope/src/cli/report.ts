@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { type CpuInfo, cpus, freemem, machine, release, totalmem, type } from 'node:os';
 // The codes only (the main entry registers all 78 locales' names); English is registered below.
 import countries from 'i18n-iso-countries/index.js';
-import { JOULES_PER_KWH } from '../energy/emissions.js';
+import { JOULES_PER_KWH } from '../emissions.js';
 import {
   type EnergySnapshot,
   type GpuShareOutcome,
@@ -17,7 +17,7 @@ import {
 import { logicalCpus } from '../logical-cpus.js';
 import { CODECARBON_COUNTRY_NAMES } from './codecarbon-country-names.js';
 import type { EmissionsRow } from './csv.js';
-import { treeCpuMeasured } from './tree-cpu/tree-cpu-reader.js';
+import { treeCpuMeasured } from './tree-cpu-reader.js';
 
 const require = createRequire(import.meta.url);
 countries.registerLocale(require('i18n-iso-countries/langs/en.json'));

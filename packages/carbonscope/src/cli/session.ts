@@ -5,26 +5,31 @@ import type { GpuShareReader, ProcessCpuReader } from '../energy/index.js';
 import type { SelectSourcesOptions } from '../energy/sources/index.js';
 import { type Logger, redactionList, redactSecrets, stderrLogger } from '../log.js';
 import { misspeltVariablesWarning } from '../misspelt-variables.js';
-import { bindMetrics } from '../otel/bind-metrics.js';
-import { withCurrentGauges } from '../otel/current-gauges.js';
-import { alignedDeltaStarts } from '../otel/delta-starts.js';
-import { droppedText, SeenTemporality } from '../otel/dropped-metrics.js';
-import { malformedOtelVariables } from '../otel/env-lists.js';
-import { EXPORT_TIMED_OUT } from '../otel/export-deadline.js';
 import {
+  alignedDeltaStarts,
+  bindMetrics,
+  droppedText,
+  malformedOtelVariables,
+  type ReportingExporter,
+  reportingFailures,
+  SeenTemporality,
+  sdkResource,
+  withCurrentGauges,
+} from '../otel/binding/index.js';
+import type { TlsVariables } from '../otel/sdk/index.js';
+import {
+  EXPORT_TIMED_OUT,
   type ExportResult,
   exporterPackages,
   failureOf,
   gated,
   importSdk,
   otlpMetricExporter,
+  otlpTlsFileProblems,
+  otlpTlsVariables,
   withResults,
-} from '../otel/optional-sdk.js';
-import { otlpTlsFileProblems, otlpTlsVariables } from '../otel/otlp-tls-files.js';
-import { type ReportingExporter, reportingFailures } from '../otel/push-failures.js';
-import { sdkResource } from '../otel/sdk-resource.js';
-import type { TlsVariables } from '../otel/tls-failure.js';
-import { Carbonscope } from '../runtime/carbonscope.js';
+} from '../otel/sdk/index.js';
+import { Carbonscope } from '../runtime/index.js';
 import {
   type Env,
   loadSettings,

@@ -1,4 +1,4 @@
-import { JOULES_PER_KWH } from '../energy/emissions.js';
+import { JOULES_PER_KWH } from '../emissions.js';
 import { printable } from '../printable.js';
 import type { ComponentEnergy, PricedSource, Report } from './report.js';
 

@@ -1,3 +1,13 @@
+export {
+  EMBODIED_PROFILE_FIGURES,
+  EMBODIED_PROFILES,
+  type EmbodiedProfile,
+  type EmbodiedProfileFigures,
+  type EmbodiedSettings,
+  embodiedGramsPerSecond,
+  SECONDS_PER_YEAR,
+} from '../embodied.js';
+export { gramsPerJoule, JOULES_PER_KWH } from '../emissions.js';
 export { USER_HZ } from '../proc/index.js';
 export { type AttributionMode, processShare } from './attribution.js';
 export {
@@ -16,16 +26,6 @@ export {
   type StatReader,
 } from './children-cpu.js';
 export { childrenCpuRefused } from './children-refused.js';
-export {
-  EMBODIED_PROFILE_FIGURES,
-  EMBODIED_PROFILES,
-  type EmbodiedProfile,
-  type EmbodiedProfileFigures,
-  type EmbodiedSettings,
-  embodiedGramsPerSecond,
-  SECONDS_PER_YEAR,
-} from './embodied.js';
-export { gramsPerJoule, JOULES_PER_KWH } from './emissions.js';
 export * from './gpu-share/index.js';
 export { createHostCpuReader } from './host-cpu.js';
 export {
@@ -60,7 +60,14 @@ export { type EnergySnapshot, type OperationScore, snapshotOf } from './snapshot
 export * from './sources/index.js';
 export { mainThreadCpuClock } from './thread-cpu.js';
 export { type Timer, type TimerHandle, unrefTimer } from './timer.js';
-export { close, measureWith, passedThrough, tooDeepToTrack, trackWith } from './track.js';
+export {
+  close,
+  measureWith,
+  passedThrough,
+  tooDeepToTrack,
+  trackWith,
+  untracked,
+} from './track.js';
 export {
   DEFAULT_CALIBRATION_INTERVAL_MS,
   DEFAULT_MAX_OPERATION_AGE_MS,

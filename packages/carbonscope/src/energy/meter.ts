@@ -1,10 +1,10 @@
+import { type EmbodiedSettings, embodiedGramsPerSecond } from '../embodied.js';
 import type { GridIntensity, IntensityReading } from '../grid/index.js';
 import { heldUntilSettled } from '../hold.js';
 import { callEach, checkListener } from '../listeners.js';
 import type { Logger } from '../log.js';
-import { detached, untraced } from '../otel/untraced.js';
+import { detached, untraced } from '../untraced.js';
 import type { AttributionMode } from './attribution.js';
-import { type EmbodiedSettings, embodiedGramsPerSecond } from './embodied.js';
 import type { GpuShareReader } from './gpu-share/index.js';
 import type { ChildCpuReader, Clock, HostCpuReader, ProcessCpuReader } from './probes.js';
 import { Sampler } from './sampler.js';

@@ -1,6 +1,6 @@
+import { gramsPerJoule } from '../emissions.js';
 import type { IntensityReading } from '../grid/index.js';
 import { type AttributionMode, processShare } from './attribution.js';
-import { gramsPerJoule } from './emissions.js';
 import type { GpuShareReader } from './gpu-share/index.js';
 import type { Clock, HostCpuReader, ProcessCpuReader } from './probes.js';
 import { RateWindow } from './rate-window.js';

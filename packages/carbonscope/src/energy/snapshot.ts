@@ -1,5 +1,5 @@
+import { type EmbodiedSettings, embodiedGramsPerSecond } from '../embodied.js';
 import type { AttributionMode } from './attribution.js';
-import { type EmbodiedSettings, embodiedGramsPerSecond } from './embodied.js';
 import type { EnergyMeter } from './meter.js';
 import { labels } from './sampler.js';
 import { readsGpus, type SourceName } from './sources/index.js';

@@ -1,3 +1,7 @@
+import {
+  DEFAULT_CALIBRATION_INTERVAL_MS,
+  DEFAULT_MAX_OPERATION_AGE_MS,
+} from '../energy-defaults.js';
 import { callEach, catchRejection, checkListener, Listeners } from '../listeners.js';
 import { Accrued } from './accrued.js';
 import { CallbackCpu } from './callback-cpu.js';
@@ -102,12 +106,9 @@ export interface TrackerOptions {
   secrets?: readonly string[];
 }
 
-/**
- * A window costs what `exact` does (~50–110 µs of CPU per HTTP request here) for one sample
- * interval; one in 120 keeps that under 1 µs per request averaged, within the 3 µs budget, and
- * a name no window has seen still brings the next one forward.
- */
-export const DEFAULT_CALIBRATION_INTERVAL_MS = 120_000;
+// The defaults of ENERGY_CALIBRATION_INTERVAL_MS and ENERGY_OPERATION_MAX_AGE_MS: in
+// energy-defaults.ts, which the settings read without loading the tracker.
+export { DEFAULT_CALIBRATION_INTERVAL_MS, DEFAULT_MAX_OPERATION_AGE_MS };
 /** A name no window has measured brings the next window forward, but not closer than this. */
 export const MIN_CALIBRATION_GAP_MS = 5_000;
 /**
@@ -115,8 +116,6 @@ export const MIN_CALIBRATION_GAP_MS = 5_000;
  * tracker that no meter feeds must not grow without bound.
  */
 export const MAX_UNSETTLED = 65_536;
-/** How long an operation may run before it is dropped from sharing (see EnergyTracker.drop). */
-export const DEFAULT_MAX_OPERATION_AGE_MS = 3_600_000;
 /** Operations that may run at once; beyond, the oldest is dropped (see EnergyTracker.drop). */
 export const MAX_RUNNING = 65_536;
 

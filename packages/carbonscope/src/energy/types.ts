@@ -1,5 +1,5 @@
 import type { IntensityReading } from '../grid/index.js';
-import type { OperationAttributes } from '../labels/attribute-sets.js';
+import type { OperationAttributes } from '../labels/index.js';
 import type { SciScore } from './sci.js';
 import type { Component } from './sources/index.js';
 

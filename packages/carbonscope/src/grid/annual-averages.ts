@@ -2,7 +2,7 @@ import { averageIntensity } from '@tgwf/co2/data';
 import electricityMapsYearly, { type YearlyAverages } from '@tgwf/co2/data/electricity-maps';
 // The codes only: the package's main entry also registers every locale's country names.
 import countries from 'i18n-iso-countries/index.js';
-import { zoneKind } from './zones.js';
+import { zoneKind } from '../zones.js';
 
 /** An average from the data @tgwf/co2 ships: no I/O, no key, no history. */
 export interface AnnualAverage {

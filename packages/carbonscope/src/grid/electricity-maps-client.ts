@@ -2,24 +2,18 @@ import { z } from 'zod';
 import { joinedUrl, lacksVersionSegment } from '../base-url.js';
 import { deadlineSignal } from '../deadline.js';
 import { BodyTooLargeError, readText, untilAborted } from '../fetch-body/index.js';
+import { MAX_CARBON_INTENSITY } from '../intensity-bound.js';
 import { redactedExcerpt, redactionList } from '../log.js';
 import { delay } from '../real-timers.js';
 import { parseRetryAfter } from '../retry-after.js';
 import { maskableSecret } from '../secret-length.js';
 import { urlSecrets } from '../url-credentials.js';
+import { zoneKeyCase } from '../zones.js';
 import { type HeldZone, UpstreamError, type UpstreamErrorKind } from './errors.js';
 import type { HostShare } from './host-share/index.js';
-import { MAX_CARBON_INTENSITY } from './intensity-bound.js';
-import { zoneKeyCase } from './zones.js';
+import type { UpstreamPoint } from './types.js';
 
-/** One value as Electricity Maps gives it, checked and trimmed to what the service uses. */
-export interface UpstreamPoint {
-  zone: string;
-  carbonIntensity: number;
-  datetime: string;
-  isEstimated: boolean;
-  estimationMethod: string | null;
-}
+export type { UpstreamPoint } from './types.js';
 
 export interface ElectricityMapsClient {
   /** `GET /carbon-intensity/latest?zone=&emissionFactorType=lifecycle` */

@@ -3,7 +3,7 @@
  * Electricity Maps key: they are built from the zone and the upstream status only, plus an
  * upstream message that has been redacted before it gets here.
  */
-import { MAX_ZONE_LENGTH } from './zones.js';
+import { MAX_ZONE_LENGTH } from '../zones.js';
 
 /** How much of a refused zone its message quotes, in characters (code points). */
 const QUOTED_ZONE_CHARS = 40;

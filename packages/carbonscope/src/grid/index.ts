@@ -14,6 +14,13 @@ import { FileHostShare, type HostShare, hostShareDir } from './host-share/index.
 import { IntensityService } from './intensity-service.js';
 import { gaugeZones } from './metrics.js';
 
+export {
+  electricityMapsZones,
+  MAX_ZONE_LENGTH,
+  type ZoneKind,
+  zoneKeyCase,
+  zoneKind,
+} from '../zones.js';
 export { IntensityService, type IntensityServiceOptions } from './intensity-service.js';
 export { registerGridMetrics } from './metrics.js';
 export type {
@@ -22,13 +29,6 @@ export type {
   IntensityReading,
   IntensitySource,
 } from './types.js';
-export {
-  electricityMapsZones,
-  MAX_ZONE_LENGTH,
-  type ZoneKind,
-  zoneKeyCase,
-  zoneKind,
-} from './zones.js';
 
 export interface GridIntensityOptions {
   config: Pick<Settings, 'grid'>;
@@ -160,3 +160,13 @@ function logStartup(logger: Logger, service: IntensityService, grid: GridSetting
     );
   }
 }
+
+export { type AnnualAverage, annualAverage } from './annual-averages.js';
+export {
+  type HeldZone,
+  InvalidZoneError,
+  LookupsLimitedError,
+  UnknownZoneError,
+  UpstreamError,
+  type UpstreamErrorKind,
+} from './errors.js';

@@ -1,12 +1,13 @@
 import { durationClock } from '../clocks.js';
 import type { Logger } from '../log.js';
-import { untraced } from '../otel/untraced.js';
 import {
   DEFAULT_OTHER_ZONE_LOOKUPS_PER_HOUR,
   DEFAULT_STALE_MAX_AGE_SECONDS,
   ZONE_PATTERN,
 } from '../settings.js';
 import { spanText } from '../span-text.js';
+import { untraced } from '../untraced.js';
+import { KNOWN_ZONES_BOUND, MAX_ZONE_LENGTH, zoneKind } from '../zones.js';
 import { type AnnualAverage, annualAverage } from './annual-averages.js';
 import { type Cached, CoalescingCache } from './cache.js';
 import {
@@ -19,7 +20,6 @@ import { type HostShare, sharedPoint, sharedPoints, sharedTier } from './host-sh
 import { LookupBudget } from './lookup-budget.js';
 import type { GridIntensity, IntensityHistory, IntensityReading } from './types.js';
 import { type LookupFailure, lookupFailure, UpstreamOutages } from './upstream-outages.js';
-import { KNOWN_ZONES_BOUND, MAX_ZONE_LENGTH, zoneKind } from './zones.js';
 
 export interface IntensityServiceOptions {
   defaultZone: string;

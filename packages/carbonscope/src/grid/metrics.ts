@@ -1,8 +1,8 @@
 import type { Attributes, Meter, ObservableResult } from '@opentelemetry/api';
 import { AttributeCache, BoundedLabelSet } from '../labels/index.js';
 import { createInstrument, METRICS } from '../metrics/index.js';
+import { MAX_ZONE_LENGTH } from '../zones.js';
 import type { IntensityReading, IntensitySource } from './types.js';
-import { MAX_ZONE_LENGTH } from './zones.js';
 
 /**
  * The zones the gauge reports: the configured zone always, plus the first `capacity` other

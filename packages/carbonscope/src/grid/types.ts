@@ -56,3 +56,15 @@ export interface GridIntensity {
   peek(zone?: string): IntensityReading | undefined;
   history(zone?: string): Promise<IntensityHistory>;
 }
+
+/**
+ * One value as Electricity Maps gives it, checked and trimmed to what the service uses: here, not
+ * beside the client, since the host's shared tier (host-share/) reads it too.
+ */
+export interface UpstreamPoint {
+  zone: string;
+  carbonIntensity: number;
+  datetime: string;
+  isEstimated: boolean;
+  estimationMethod: string | null;
+}

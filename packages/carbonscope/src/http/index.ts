@@ -5,6 +5,7 @@ export {
   watchEarlyRequests,
 } from './early-requests.js';
 export { GRPC_SERVER_ERRORS, GRPC_STATUS_NAMES } from './grpc-status.js';
+export { routeOf } from './named-route.js';
 export {
   type AttributableRequest,
   MAX_ATTRIBUTE_LENGTH,
@@ -27,7 +28,6 @@ export {
 export {
   MAX_ROUTE_LENGTH,
   type RoutableRequest,
-  routeOf,
   setRoute,
   UNMATCHED_ROUTE,
 } from './route.js';

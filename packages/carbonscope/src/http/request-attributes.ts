@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { typeOf } from '../argument-checks.js';
-import { AttributeSets, type OperationAttributes } from '../labels/attribute-sets.js';
+import { defaultLogger } from '../default-logger.js';
 import type { RefusalReason } from '../labels/index.js';
+import { AttributeSets, type OperationAttributes } from '../labels/index.js';
 import { nodeHttp } from '../node-http.js';
-import { defaultLogger } from '../runtime/default-logger.js';
 import { lookUp, nodeShaped } from './look-up.js';
 import type { RoutableRequest } from './route.js';
 

@@ -17,10 +17,11 @@ import {
 } from './frameworks/index.js';
 import { trackHttp2Streams } from './http2-streams.js';
 import { lookUp, nodeShaped } from './look-up.js';
+import { namedRoute } from './named-route.js';
 import { type OpenRequest, OpenRequests } from './open-requests.js';
 import { attributesOf, reserveAttributes } from './request-attributes.js';
 import { httpFactsReader } from './request-facts.js';
-import { namedRoute, reserveRoute, UNMATCHED_ROUTE } from './route.js';
+import { reserveRoute, UNMATCHED_ROUTE } from './route.js';
 import { warnUntrackedRequests } from './untracked-runtime.js';
 
 const RESPONSE_PROTOTYPE = nodeHttp.ServerResponse.prototype;

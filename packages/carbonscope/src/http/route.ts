@@ -2,8 +2,6 @@ import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest, ServerHttp2Stream } from 'node:http2';
 import { typeOf } from '../argument-checks.js';
 import { nodeHttp } from '../node-http.js';
-import { expressRouteOf } from './frameworks/express.js';
-import { nextRouteOf } from './frameworks/next.js';
 import { lookUp, nodeShaped } from './look-up.js';
 
 /** Where a request's route template is kept once a framework (or the app) named it. */
@@ -43,7 +41,7 @@ export function setRoute(req: RoutableRequest, template: string): void {
         : template;
 }
 
-function refuse(what: string, got: unknown, caller = 'setRoute'): never {
+export function refuse(what: string, got: unknown, caller = 'setRoute'): never {
   throw new TypeError(`${caller}(): ${what} (got ${typeOf(got)})`);
 }
 
@@ -66,25 +64,17 @@ export function reserveRoute(req: IncomingMessage): void {
   (req as Routed)[ROUTE] = undefined;
 }
 
-/** The route template of `req`, or `unmatched` when nothing named one. */
-export function routeOf(req: IncomingMessage): string {
-  if (typeof req !== 'object' || req === null)
-    refuse('the request must be an object', req, 'routeOf');
-  return namedRoute(req) ?? UNMATCHED_ROUTE;
+/** Whether `req` is the object Node made, not one a framework reshaped (see lookUp). */
+export function nodeShapedRequest(req: IncomingMessage): boolean {
+  return nodeShaped(req, REQUEST_PROTOTYPE);
 }
 
 /**
- * The route template of `req` if one was named yet (Express's is read off the request). Read as
- * the request ends, when a framework may have reshaped it: see lookUp.
+ * The route template setRoute put on `req`, or undefined: `shaped` is nodeShapedRequest(req),
+ * asked once by the caller, which reads Express's and Next's own too (named-route.ts).
  */
-export function namedRoute(req: IncomingMessage): string | undefined {
-  const shaped = nodeShaped(req, REQUEST_PROTOTYPE);
-  const own = shaped ? (req as Routed)[ROUTE] : lookUp<string>(req, ROUTE);
-  // Next leaves Node's request as Node made it, and Express never does: an Express request is
-  // not read for Next's meta, and a Next one is read before Express's two misses.
-  const route = own ?? (shaped ? nextRouteOf(req) : undefined) ?? expressRouteOf(req, shaped);
-  if (route === undefined) return undefined;
-  return route.length > MAX_ROUTE_LENGTH ? route.slice(0, MAX_ROUTE_LENGTH) : route;
+export function slotRoute(req: IncomingMessage, shaped: boolean): string | undefined {
+  return shaped ? (req as Routed)[ROUTE] : lookUp<string>(req, ROUTE);
 }
 
 /**

@@ -2,13 +2,12 @@ import type { AddressInfo } from 'node:net';
 import { metrics } from '@opentelemetry/api';
 import { hostPort } from '../listen-host.js';
 import type { Logger } from '../log.js';
-import type { Carbonscope } from '../runtime/carbonscope.js';
+import type { Carbonscope } from '../runtime/index.js';
 import type { Env } from '../settings.js';
 import { VERSION } from '../version.js';
-import type { BindMetricsOptions } from './bind-metrics.js';
+import type { BindMetricsOptions } from './binding/index.js';
+import { onGlobalMeterProviderSet } from './binding/index.js';
 import { acceptsConnections } from './endpoint-probe.js';
-import { onGlobalMeterProviderSet } from './global-registration.js';
-import { MissingSdkError, SdkTooOldError } from './optional-sdk.js';
 import {
   globalProviderShutDown,
   hasGlobalMeterProvider,
@@ -18,6 +17,7 @@ import {
 } from './own-provider.js';
 import { restartRefusedExporters, unservedAfterHandOver } from './refused-exporters.js';
 import { SCOPE } from './scope.js';
+import { MissingSdkError, SdkTooOldError } from './sdk/index.js';
 import { bindMetricsOnce, bindWithItsCode } from './shared-binding.js';
 
 /** The instrumentation scope carbonscope's meter and instruments are named by (SCOPE.name). */

@@ -21,7 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Logger } from '../log.js';
 import { isPermissionRefusal } from '../permission-refusal.js';
 import { readBootId } from '../proc/index.js';
-import { untraced } from './untraced.js';
+import { untraced } from '../untraced.js';
 
 /** One process's exposition and the service.instance.id of its resource. */
 export interface Exposition {

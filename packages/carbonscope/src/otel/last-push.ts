@@ -2,20 +2,25 @@ import { settlesWithin } from '../deadline.js';
 import { type Logger, redactionList, redactSecrets } from '../log.js';
 import { type Env, otlpSecretsOf } from '../settings.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
-import { alignedDeltaStarts } from './delta-starts.js';
-import { countsOf, droppedText, type ExportCounts, SeenTemporality } from './dropped-metrics.js';
-import { otlpMetricsEndpoint } from './export-deadline.js';
-import { lastPushAgents } from './last-push-agent.js';
+import type { ReportingExporter } from './binding/index.js';
+import {
+  alignedDeltaStarts,
+  countsOf,
+  droppedText,
+  type ExportCounts,
+  SeenTemporality,
+} from './binding/index.js';
+import { heldForRetryAfter } from './retry-after-hold.js';
+import type { TlsVariables } from './sdk/index.js';
 import {
   EXPORT_FAILED,
   failureOf,
+  lastPushAgents,
   otlpMetricExporter,
+  otlpMetricsEndpoint,
+  otlpTlsVariables,
   type PushMetricExporter,
-} from './optional-sdk.js';
-import { otlpTlsVariables } from './otlp-tls-files.js';
-import type { ReportingExporter } from './push-failures.js';
-import { heldForRetryAfter } from './retry-after-hold.js';
-import type { TlsVariables } from './tls-failure.js';
+} from './sdk/index.js';
 
 /**
  * How long the push at the stop may take, retries included, where the last push got through.

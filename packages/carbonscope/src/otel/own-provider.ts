@@ -18,6 +18,16 @@ import {
   parseEnv,
   urlSetting,
 } from '../settings.js';
+import type { PushedBefore } from './binding/index.js';
+import {
+  apiGlobals,
+  installMaskingDiag,
+  LocalHistograms,
+  malformedOtelVariables,
+  reportingPushFailures,
+  sdkResource,
+  withCurrentGauges,
+} from './binding/index.js';
 import {
   answerPrimary,
   clusterExposition,
@@ -26,39 +36,30 @@ import {
   parentServes,
   workersExpositions,
 } from './cluster-exposition.js';
-import { withCurrentGauges } from './current-gauges.js';
-import { installMaskingDiag } from './diag.js';
-import { malformedOtelVariables } from './env-lists.js';
-import {
-  MIN_EXPORT_INTERVAL_MS,
-  OTLP_TIMEOUTS,
-  otlpExporterTimeout,
-  type PeriodicTimes,
-  periodicTimes,
-  timeoutSetting,
-} from './export-times.js';
 import { acceptsGzip, gzipExposition } from './exposition-encoding.js';
-import { apiGlobals } from './global-registration.js';
 import { histogramAggregationNote } from './histogram-aggregation.js';
 import { type LastPush, otlpLastPush } from './last-push.js';
-import { LocalHistograms } from './local-histograms.js';
 import { oneLine } from './one-line.js';
+import { PrometheusText } from './prometheus-text.js';
+import { PushMarks } from './push-marks.js';
+import { PushedDeltas } from './pushed-deltas.js';
+import { SCOPE } from './scope.js';
 import {
   exporterPackages,
   gated,
   importAll,
   importSdk,
+  MIN_EXPORT_INTERVAL_MS,
+  OTLP_TIMEOUTS,
+  otlpExporterTimeout,
   otlpMetricExporter,
+  otlpTlsFileProblems,
+  type PeriodicTimes,
   PROMETHEUS,
   type PushMetricExporter,
-} from './optional-sdk.js';
-import { otlpTlsFileProblems } from './otlp-tls-files.js';
-import { PrometheusText } from './prometheus-text.js';
-import { reportingPushFailures } from './push-failures.js';
-import { PushMarks } from './push-marks.js';
-import { type PushedBefore, PushedDeltas } from './pushed-deltas.js';
-import { SCOPE } from './scope.js';
-import { sdkResource } from './sdk-resource.js';
+  periodicTimes,
+  timeoutSetting,
+} from './sdk/index.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
 type Reader = import('@opentelemetry/sdk-metrics').IMetricReader;

@@ -4,7 +4,7 @@
 // figures again, and there is no next; under delta they were lost with it, and are no more
 // exported now than then. Its own line told of that failure; the exit line says what was
 // counted since the last push that arrived, which holds either way.
-import { failureOf, type PushMetricExporter } from './optional-sdk.js';
+import { failureOf, type PushMetricExporter } from './sdk/index.js';
 
 type Reader = import('@opentelemetry/sdk-metrics').IMetricReader;
 

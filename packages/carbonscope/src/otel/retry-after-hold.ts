@@ -1,5 +1,5 @@
-import { SeenTemporality } from './dropped-metrics.js';
-import type { ExportResult, PushMetricExporter, ResourceMetrics } from './optional-sdk.js';
+import { SeenTemporality } from './binding/index.js';
+import type { ExportResult, PushMetricExporter, ResourceMetrics } from './sdk/index.js';
 
 /** The longest a Retry-After holds the pushes back: as long as the grid's rate limit may. */
 export const MAX_RETRY_AFTER_HOLD_MS = 5 * 60_000;

@@ -1,8 +1,8 @@
 import type { MeterProvider } from '@opentelemetry/api';
 import type { Logger } from '../log.js';
-import type { Carbonscope } from '../runtime/carbonscope.js';
-import { binderOf } from '../runtime/default.js';
-import type { BindMetricsOptions } from './bind-metrics.js';
+import type { Carbonscope } from '../runtime/index.js';
+import type { BindMetricsOptions } from './binding/index.js';
+import { binderOf } from './default.js';
 import { bindToProvider } from './provider-binding.js';
 
 /** One binding of a Carbonscope's instruments to a meter, and who uses it. */

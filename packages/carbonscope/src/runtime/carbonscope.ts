@@ -4,6 +4,7 @@ import {
   checkedOptions,
   checkedResponse,
 } from '../argument-checks.js';
+import { defaultLogger } from '../default-logger.js';
 import {
   type ActiveOperation,
   bootClock,
@@ -46,8 +47,8 @@ import {
   type Timer,
   tooDeepToTrack,
   unrefTimer,
+  untracked,
 } from '../energy/index.js';
-import { untracked } from '../energy/track.js';
 import { createGridIntensity, type GridIntensity, type GridService } from '../grid/index.js';
 import {
   httpMethodLabel,
@@ -76,7 +77,6 @@ import {
   loadSettings,
   type Settings,
 } from '../settings.js';
-import { defaultLogger } from './default-logger.js';
 import { type DropCount, DropCounts } from './drop-counts.js';
 import { checkOptions } from './injected.js';
 import { CARBONSCOPE_OPTIONS, MEASURE_OPTIONS, REQUEST_TRACKING_OPTIONS } from './known-options.js';

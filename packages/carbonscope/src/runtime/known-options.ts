@@ -1,8 +1,7 @@
-import type { EmbodiedSettings } from '../energy/embodied.js';
+import type { EmbodiedSettings } from '../embodied.js';
 import type { MeasureOptions, SelectSourcesOptions } from '../energy/index.js';
 import type { RequestTrackingOptions } from '../http/index.js';
 import { type KeyTable, OTHER_KEYS } from '../option-keys.js';
-import type { CarbonscopeInstrumentationConfig } from '../otel/instrumentation.js';
 import type { EnergySettings, GridSettings, Settings } from '../settings.js';
 import type { CarbonscopeOptions } from './carbonscope.js';
 
@@ -77,8 +76,11 @@ const SELECT = {
   gpuRetryFirstMs: true,
 } as const satisfies Record<keyof Omit<SelectSourcesOptions, 'config' | 'logger'>, true>;
 
-/** CarbonscopeOptions but the span hooks the OTel layer sets. */
-const STARTED = {
+/**
+ * CarbonscopeOptions but the span hooks the OTel layer sets; the instrumentation's config adds
+ * its own keys to these (instrumentation.ts).
+ */
+export const STARTED_OPTIONS = {
   settings: SETTINGS,
   env: true,
   logger: true,
@@ -99,19 +101,11 @@ type SpanHook = 'captureContext' | 'contextActive' | 'releaseContexts';
 
 /** start()'s, Carbonscope.create()'s and EmissionsTracker's options. */
 export const CARBONSCOPE_OPTIONS = {
-  ...STARTED,
+  ...STARTED_OPTIONS,
   captureContext: true,
   contextActive: true,
   releaseContexts: true,
 } as const satisfies Record<keyof CarbonscopeOptions, true | KeyTable>;
-
-/** CarbonscopeInstrumentation's config: the span hooks are its own to set. */
-export const INSTRUMENTATION_CONFIG = {
-  ...STARTED,
-  enabled: true,
-  http: true,
-  histograms: true,
-} as const satisfies Record<keyof CarbonscopeInstrumentationConfig, true | KeyTable>;
 
 /** trackRequests()'s options. */
 export const REQUEST_TRACKING_OPTIONS = {

@@ -1,5 +1,5 @@
 import type { OperationFootprint } from '../../src/energy/index.js';
-import { bindMetrics } from '../../src/otel/bind-metrics.js';
+import { bindMetrics } from '../../src/otel/binding/bind-metrics.js';
 import type { Carbonscope } from '../../src/runtime/carbonscope.js';
 import { steadyCarbonscope } from '../unit/energy/scripted.js';
 import type { TestMetrics } from './metrics.js';

@@ -1,10 +1,10 @@
 import type { Meter } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
-import { withCurrentGauges } from '../../src/otel/current-gauges.js';
-import { LocalHistograms } from '../../src/otel/local-histograms.js';
-import { withPrometheusNames } from '../../src/otel/prometheus-names.js';
+import { withCurrentGauges } from '../../src/otel/binding/current-gauges.js';
+import { LocalHistograms } from '../../src/otel/binding/local-histograms.js';
 import { SCOPE } from '../../src/otel/scope.js';
+import { withPrometheusNames } from '../../src/prometheus-names.js';
 
 /** A reader that collects when asked (collect()), and only then. */
 export class ManualReader extends sdkMetrics.MetricReader {

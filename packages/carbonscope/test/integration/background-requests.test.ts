@@ -22,8 +22,8 @@ import {
 import { queryPrometheus } from '../../src/energy/sources/prometheus-query.js';
 import { createElectricityMapsClient } from '../../src/grid/electricity-maps-client.js';
 import { IntensityService } from '../../src/grid/index.js';
-import { untraced } from '../../src/otel/untraced.js';
 import { Carbonscope } from '../../src/runtime/carbonscope.js';
+import { untraced } from '../../src/untraced.js';
 import {
   constantSource,
   intensityReading,

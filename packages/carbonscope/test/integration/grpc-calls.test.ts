@@ -25,7 +25,7 @@ import type { OperationFootprint, OperationTracker } from '../../src/energy/inde
 import { MAX_GRPC_METHODS } from '../../src/http/grpc-methods.js';
 import { trackHttp2Streams } from '../../src/http/http2-streams.js';
 import { METRICS, prometheusName } from '../../src/metrics/index.js';
-import { bindMetrics } from '../../src/otel/bind-metrics.js';
+import { bindMetrics } from '../../src/otel/binding/bind-metrics.js';
 import type { Carbonscope } from '../../src/runtime/carbonscope.js';
 import { withHttpMetrics } from '../helpers/http-metrics.js';
 import { createTestMetrics, parseSamples } from '../helpers/metrics.js';

@@ -3,8 +3,8 @@ import { withHandover } from '../../src/energy/sources/index.js';
 import type { PowerSource } from '../../src/energy/sources/source.js';
 import { type LookupFailure, UpstreamOutages } from '../../src/grid/upstream-outages.js';
 import type { Logger } from '../../src/log.js';
-import type { ExportResult, PushMetricExporter } from '../../src/otel/optional-sdk.js';
-import { reportingFailures } from '../../src/otel/push-failures.js';
+import { reportingFailures } from '../../src/otel/binding/push-failures.js';
+import type { ExportResult, PushMetricExporter } from '../../src/otel/sdk/optional-sdk.js';
 
 /** Each line as `level: text`. */
 function recordingLogger(lines: string[]): Logger {

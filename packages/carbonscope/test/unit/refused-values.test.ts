@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { type EmbodiedSettings, embodiedGramsPerSecond } from '../../src/energy/embodied.js';
+import { type EmbodiedSettings, embodiedGramsPerSecond } from '../../src/embodied.js';
 import { sciOf } from '../../src/energy/sci.js';
 import { loadCatalog } from '../../src/llm/catalog.js';
 import { llmImpacts } from '../../src/llm/llm-impacts.js';

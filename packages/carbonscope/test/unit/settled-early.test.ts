@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { SettledFigures } from '../../src/otel/bind-metrics.js';
+import type { SettledFigures } from '../../src/otel/binding/bind-metrics.js';
 import { SettledEarly } from '../../src/settled-early.js';
 
 const TENANT = Object.freeze({ 'app.tenant': 'acme' });

@@ -1,9 +1,19 @@
 import { execFileSync } from 'node:child_process';
 import { procRefused } from '../../proc/index.js';
+import type { TreeCpuReader } from '../tree-cpu-reader.js';
 import { createProcTreeCpuReader } from './proc-tree-cpu.js';
 import { createPsTreeCpuReader } from './ps-tree-cpu.js';
-import type { TreeCpuReader } from './tree-cpu-reader.js';
 
+export {
+  TREE_CPU_LOWER_BOUND_TEXT,
+  TREE_CPU_METHOD_TEXT,
+  TREE_CPU_RESOLUTION_SECONDS,
+  TREE_CPU_UNMEASURED_TEXT,
+  type TreeCpuClock,
+  type TreeCpuMethod,
+  type TreeCpuReader,
+  treeCpuMeasured,
+} from '../tree-cpu-reader.js';
 export { createProcTreeCpuReader } from './proc-tree-cpu.js';
 export {
   createPsTreeCpuReader,
@@ -14,16 +24,6 @@ export {
   parsePsTime,
   treeGrowth,
 } from './ps-tree-cpu.js';
-export {
-  TREE_CPU_LOWER_BOUND_TEXT,
-  TREE_CPU_METHOD_TEXT,
-  TREE_CPU_RESOLUTION_SECONDS,
-  TREE_CPU_UNMEASURED_TEXT,
-  type TreeCpuClock,
-  type TreeCpuMethod,
-  type TreeCpuReader,
-  treeCpuMeasured,
-} from './tree-cpu-reader.js';
 
 /** A reader for platforms with neither: always 0, and the summary says process energy is unknown. */
 export function createUnavailableTreeCpuReader(): TreeCpuReader {

@@ -5,8 +5,8 @@ import {
   realProcFs,
   USER_HZ,
 } from '../../proc/index.js';
+import type { TreeCpuReader } from '../tree-cpu-reader.js';
 import { Membership, ProcSnapshot, type Snap } from './proc-snapshot.js';
-import type { TreeCpuReader } from './tree-cpu-reader.js';
 
 /** Where a process seen in the previous read stands now. */
 enum Seen {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import type { TreeCpuReader } from './tree-cpu-reader.js';
+import type { TreeCpuReader } from '../tree-cpu-reader.js';
 
 /** Every PID reachable from `root` through ppid links (root included when present). */
 export function descendantsOf(root: number, parents: ReadonlyMap<number, number>): Set<number> {

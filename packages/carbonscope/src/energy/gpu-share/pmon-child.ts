@@ -1,11 +1,13 @@
 import type { Logger } from '../../log.js';
-import { type LineChild, type LineChildOptions, spawnLineChild } from '../sources/line-child.js';
 import {
+  type LineChild,
+  type LineChildOptions,
   RESTART_DELAYS,
   type RestartBackoff,
   type RestartDelays,
   restartBackoff,
-} from '../sources/restart-backoff.js';
+  spawnLineChild,
+} from '../sources/index.js';
 import { PmonParser } from './pmon-parser.js';
 import type { PmonShares } from './pmon-shares.js';
 

@@ -3,18 +3,17 @@ import { logicalCpus } from '../../logical-cpus.js';
 import type { EnergyReading, PowerSource, ProbeResult, SampleTick } from './source.js';
 import { hostUtilization } from './utilization.js';
 
-/**
- * Cloud Carbon Footprint's linear model (from SPECpower data), AWS averages per vCPU:
- * watts = vCPUs × (min + utilization × (max − min)). GCP: 0.71/4.26, Azure: 0.78/3.76.
- */
-export const AWS_MIN_WATTS_PER_VCPU = 0.74;
-export const AWS_MAX_WATTS_PER_VCPU = 3.5;
+// The model's figures the settings default to live with the settings' other bounds.
+export {
+  AWS_MAX_WATTS_PER_VCPU,
+  AWS_MIN_WATTS_PER_VCPU,
+  RAM_WATTS_PER_GB,
+} from '../../energy-defaults.js';
+
 /** CodeCarbon's TDP model: watts = TDP × (0.1 + 0.9 × load³); this is its 0.1 at idle. */
 export const TDP_IDLE_FRACTION = 0.1;
 /** CodeCarbon's TDP guess per logical thread when the TDP is not known. */
 export const TDP_WATTS_PER_THREAD = 4;
-/** Average of Crucial's 3 W per 8 GB and Micron's DDR4 figure (CCF), per GiB of installed RAM. */
-export const RAM_WATTS_PER_GB = 0.392;
 const BYTES_PER_GB = 1024 ** 3;
 
 /** The estimate's settings (ENERGY_CPU_*, ENERGY_RAM_WATTS_PER_GB). */

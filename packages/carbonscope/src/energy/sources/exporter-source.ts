@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { untraced } from '../../otel/untraced.js';
 import { clearInterval, setInterval } from '../../real-timers.js';
+import { untraced } from '../../untraced.js';
 import { FetchFailure } from './bounded-fetch.js';
 import type { SeriesSample } from './exposition.js';
 import type { Component, EnergyReading, PowerSource, ProbeResult, SampleTick } from './source.js';

@@ -18,6 +18,7 @@ export { parseExposition, parseExpositionLine, type SeriesSample } from './expos
 export { readsGpus, withLateGpu } from './gpu-late-start.js';
 export { withHandover } from './handover.js';
 export { KEPLER_METRICS, keplerSpec } from './kepler.js';
+export { type LineChild, type LineChildOptions, spawnLineChild } from './line-child.js';
 export { createNvidiaSmiSource, type NvidiaSmiOptions } from './nvidia-smi.js';
 export {
   type ContainerIdentity,
@@ -28,6 +29,12 @@ export {
 export { createPowermetricsSource, type PowermetricsOptions } from './powermetrics.js';
 export { queryPrometheus } from './prometheus-query.js';
 export { createRaplSource, type RaplDomain, type RaplOptions } from './rapl.js';
+export {
+  RESTART_DELAYS,
+  type RestartBackoff,
+  type RestartDelays,
+  restartBackoff,
+} from './restart-backoff.js';
 export { SCAPHANDRE_METRICS, scaphandreSpec } from './scaphandre.js';
 export { type SelectedSources, type SelectSourcesOptions, selectSources } from './select.js';
 export type {

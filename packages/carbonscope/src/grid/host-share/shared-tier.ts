@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { MAX_CARBON_INTENSITY } from '../../intensity-bound.js';
 import type { SharedTier } from '../cache.js';
-import type { UpstreamPoint } from '../electricity-maps-client.js';
-import { MAX_CARBON_INTENSITY } from '../intensity-bound.js';
+import type { UpstreamPoint } from '../types.js';
 import type { HostShare } from './host-share.js';
 
 const point = z.object({

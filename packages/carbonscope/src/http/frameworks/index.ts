@@ -5,6 +5,7 @@ import { installKoaRoutes } from './koa.js';
 export { expressRouteOf } from './express.js';
 export { nameHapiRoutesIfLoaded, warnIfHapiUnreached } from './hapi.js';
 export { nameKoaRoutesIfLoaded, warnIfKoaUnreached } from './koa.js';
+export { nextRouteOf } from './next.js';
 export { callsMethods } from './unreached.js';
 
 /**

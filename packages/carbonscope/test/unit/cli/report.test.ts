@@ -28,7 +28,7 @@ import {
   TREE_CPU_RESOLUTION_SECONDS,
   TREE_CPU_UNMEASURED_TEXT,
 } from '../../../src/cli/tree-cpu/index.js';
-import { gramsPerJoule } from '../../../src/energy/emissions.js';
+import { gramsPerJoule } from '../../../src/emissions.js';
 import type { EnergySnapshot } from '../../../src/energy/index.js';
 import { libraryRoot } from '../../../src/paths.js';
 

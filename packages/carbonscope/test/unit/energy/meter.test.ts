@@ -14,7 +14,7 @@ import { withLateGpu } from '../../../src/energy/sources/gpu-late-start.js';
 import { withLateStart } from '../../../src/energy/sources/late-start.js';
 import { createRaplSource } from '../../../src/energy/sources/rapl.js';
 import type { EnergyReading, PowerSource } from '../../../src/energy/sources/source.js';
-import { bindMetrics } from '../../../src/otel/bind-metrics.js';
+import { bindMetrics } from '../../../src/otel/binding/bind-metrics.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { createTestMetrics, parseSamples, type TestMetrics } from '../../helpers/metrics.js';
 import { pipedBlocks } from './gpu-share/fixtures.js';

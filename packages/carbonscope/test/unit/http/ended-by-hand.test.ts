@@ -4,8 +4,8 @@ import { expect } from 'chai';
 import type { HttpRequestFacts } from '../../../src/energy/index.js';
 import { httpFactsReader } from '../../../src/http/index.js';
 import { METRICS, prometheusName } from '../../../src/metrics/index.js';
-import { bindMetrics } from '../../../src/otel/bind-metrics.js';
-import { LocalHistogram } from '../../../src/otel/local-histograms.js';
+import { bindMetrics } from '../../../src/otel/binding/bind-metrics.js';
+import { LocalHistogram } from '../../../src/otel/binding/local-histograms.js';
 import { createTestMetrics, parseSamples } from '../../helpers/metrics.js';
 import { steadyCarbonscope } from '../energy/scripted.js';
 

@@ -9,7 +9,7 @@ import Koa from 'koa';
 import type { OperationFootprint } from '../../../src/energy/index.js';
 import { installRouteResolvers } from '../../../src/http/frameworks/index.js';
 import { setAttributes, setRoute } from '../../../src/http/index.js';
-import { bindMetrics } from '../../../src/otel/bind-metrics.js';
+import { bindMetrics } from '../../../src/otel/binding/bind-metrics.js';
 import { createTestMetrics, parseSamples } from '../../helpers/metrics.js';
 import { waitFor } from '../../helpers/wait.js';
 import { steadyCarbonscope } from '../energy/scripted.js';

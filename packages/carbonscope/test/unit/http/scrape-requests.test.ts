@@ -5,7 +5,7 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import type { OperationFootprint } from '../../../src/energy/index.js';
-import { bindMetrics } from '../../../src/otel/bind-metrics.js';
+import { bindMetrics } from '../../../src/otel/binding/bind-metrics.js';
 import { createTestMetrics } from '../../helpers/metrics.js';
 import { freePort } from '../../helpers/ports.js';
 import { steadyCarbonscope } from '../energy/scripted.js';

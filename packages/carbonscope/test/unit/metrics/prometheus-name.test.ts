@@ -2,7 +2,7 @@ import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporte
 import * as sdk from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { METRICS, prometheusBaseName, prometheusName } from '../../../src/metrics/index.js';
-import { withPrometheusNames } from '../../../src/otel/prometheus-names.js';
+import { withPrometheusNames } from '../../../src/prometheus-names.js';
 
 describe('Prometheus names (the OTel compatibility spec, as the Collector applies it)', () => {
   // What the real Collector 0.161.0 exports for these (name, unit, type); the stack test holds

@@ -6,15 +6,15 @@ import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporte
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
+import { CarbonscopeInstrumentation } from '../../../src/instrumentation.js';
 import type { Logger } from '../../../src/log.js';
 import { METRICS } from '../../../src/metrics/index.js';
 import { attachToOtel } from '../../../src/otel/attach.js';
-import { withCurrentGauges } from '../../../src/otel/current-gauges.js';
-import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
-import { LocalHistograms } from '../../../src/otel/local-histograms.js';
+import { withCurrentGauges } from '../../../src/otel/binding/current-gauges.js';
+import { LocalHistograms } from '../../../src/otel/binding/local-histograms.js';
+import { startDefault, stopDefault } from '../../../src/otel/default.js';
 import { SCOPE } from '../../../src/otel/scope.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
-import { startDefault, stopDefault } from '../../../src/runtime/default.js';
 import { SettingsError } from '../../../src/settings.js';
 import { findSample } from '../../helpers/metrics.js';
 import { histogramPoint, metricsOf, otlpReceiver, sumOf } from '../../helpers/otlp-receiver.js';
@@ -992,7 +992,7 @@ describe('carbonscope and the OpenTelemetry SDK', () => {
     it('records each operation once, with one warning', async () => {
       const other = await fromPackageCopy<{
         CarbonscopeInstrumentation: typeof CarbonscopeInstrumentation;
-      }>('0.0.0-other', 'otel/instrumentation.js');
+      }>('0.0.0-other', 'instrumentation.js');
       const { mp, scrape } = provider();
       metrics.setGlobalMeterProvider(mp);
       const told = memoryLogger();

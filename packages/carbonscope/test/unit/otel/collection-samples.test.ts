@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { SampleTick } from '../../../src/energy/index.js';
-import { bindMetrics } from '../../../src/otel/bind-metrics.js';
+import { bindMetrics } from '../../../src/otel/binding/bind-metrics.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { createTestMetrics } from '../../helpers/metrics.js';
 import {

@@ -1,11 +1,11 @@
 import * as sdk from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
-import { withCurrentGauges } from '../../../src/otel/current-gauges.js';
 import {
   CarbonscopeInstrumentation,
   type CarbonscopeInstrumentationConfig,
-} from '../../../src/otel/instrumentation.js';
-import { LocalHistograms } from '../../../src/otel/local-histograms.js';
+} from '../../../src/instrumentation.js';
+import { withCurrentGauges } from '../../../src/otel/binding/current-gauges.js';
+import { LocalHistograms } from '../../../src/otel/binding/local-histograms.js';
 import { SCOPE } from '../../../src/otel/scope.js';
 
 // The README's recipe as plain JavaScript may get it wrong. Each mistake was taken: a

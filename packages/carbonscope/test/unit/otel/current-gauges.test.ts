@@ -1,7 +1,7 @@
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import * as sdk from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
-import { withCurrentGauges } from '../../../src/otel/current-gauges.js';
+import { withCurrentGauges } from '../../../src/otel/binding/current-gauges.js';
 import { PrometheusText } from '../../../src/otel/prometheus-text.js';
 
 /**

@@ -1,6 +1,6 @@
 import * as sdk from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
-import { alignedDeltaStarts } from '../../../src/otel/delta-starts.js';
+import { alignedDeltaStarts } from '../../../src/otel/binding/delta-starts.js';
 
 const { DELTA, CUMULATIVE } = sdk.AggregationTemporality;
 

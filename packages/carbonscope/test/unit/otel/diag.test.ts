@@ -5,7 +5,7 @@ import {
   hasDiagLogger,
   installMaskingDiag,
   maskingDiagLogger,
-} from '../../../src/otel/diag.js';
+} from '../../../src/otel/binding/diag.js';
 import { otlpSecretsOf } from '../../../src/settings.js';
 import { writtenBy } from '../../helpers/captured-writes.js';
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { malformedOtelVariables } from '../../../src/otel/env-lists.js';
+import { malformedOtelVariables } from '../../../src/otel/binding/env-lists.js';
 
 describe('the OTel switches an SDK of carbonscope reads', () => {
   // NodeSDK read OTEL_SDK_DISABLED=1 as false without a word: the SDK the user turned off ran.

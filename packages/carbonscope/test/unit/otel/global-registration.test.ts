@@ -1,7 +1,7 @@
 import { DiagConsoleLogger, DiagLogLevel, diag, metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
-import { onGlobalMeterProviderSet } from '../../../src/otel/global-registration.js';
+import { onGlobalMeterProviderSet } from '../../../src/otel/binding/global-registration.js';
 
 const API_KEY = Symbol.for('opentelemetry.js.api.1');
 const holder = globalThis as unknown as Record<PropertyKey, Record<string, unknown> | undefined>;

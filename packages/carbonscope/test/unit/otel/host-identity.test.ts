@@ -1,10 +1,10 @@
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
+import { CarbonscopeInstrumentation } from '../../../src/instrumentation.js';
 import { HOST_IDENTITY, METRICS } from '../../../src/metrics/index.js';
-import { currentHostIdentity, hostIdentity } from '../../../src/otel/host-identity.js';
-import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
+import { currentHostIdentity, hostIdentity } from '../../../src/otel/binding/host-identity.js';
+import { startDefault, stopDefault } from '../../../src/otel/default.js';
 import { SCOPE } from '../../../src/otel/scope.js';
-import { startDefault, stopDefault } from '../../../src/runtime/default.js';
 import { ManualReader } from '../../helpers/metrics.js';
 import { memoryLogger, testConfig } from '../energy/scripted.js';
 

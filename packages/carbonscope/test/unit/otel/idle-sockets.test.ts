@@ -8,9 +8,9 @@ import { once } from 'node:events';
 import { Agent, get } from 'node:http';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { expect } from 'chai';
-import { exportsWithin, OwnRequests } from '../../../src/otel/export-deadline.js';
-import { exporterAgentOptions } from '../../../src/otel/last-push-agent.js';
-import { type ExportResult, failureOf } from '../../../src/otel/optional-sdk.js';
+import { exportsWithin, OwnRequests } from '../../../src/otel/sdk/export-deadline.js';
+import { exporterAgentOptions } from '../../../src/otel/sdk/last-push-agent.js';
+import { type ExportResult, failureOf } from '../../../src/otel/sdk/optional-sdk.js';
 import { answeringServer, blockFor } from '../../helpers/held-loop.js';
 import { oneCounterMetrics } from '../../helpers/metrics.js';
 

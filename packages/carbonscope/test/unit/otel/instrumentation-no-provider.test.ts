@@ -5,9 +5,9 @@ import {
 } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
-import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
+import { CarbonscopeInstrumentation } from '../../../src/instrumentation.js';
+import { startDefault, stopDefault } from '../../../src/otel/default.js';
 import { clearRegisterPresent, markRegisterPresent } from '../../../src/otel/register-present.js';
-import { startDefault, stopDefault } from '../../../src/runtime/default.js';
 import { memoryLogger, testConfig } from '../energy/scripted.js';
 
 /**

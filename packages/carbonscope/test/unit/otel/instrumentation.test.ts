@@ -9,11 +9,11 @@ import {
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
-import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
-import { LocalHistograms } from '../../../src/otel/local-histograms.js';
+import { CarbonscopeInstrumentation } from '../../../src/instrumentation.js';
+import { LocalHistograms } from '../../../src/otel/binding/local-histograms.js';
+import { startDefault, stopDefault } from '../../../src/otel/default.js';
 import { SCOPE } from '../../../src/otel/scope.js';
 import type { Carbonscope } from '../../../src/runtime/carbonscope.js';
-import { startDefault, stopDefault } from '../../../src/runtime/default.js';
 import { ManualReader } from '../../helpers/metrics.js';
 import { memoryLogger, testConfig } from '../energy/scripted.js';
 

@@ -4,7 +4,7 @@ import { Agent, createServer, request } from 'node:http';
 import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
-import { lastPushAgents } from '../../../src/otel/last-push-agent.js';
+import { lastPushAgents } from '../../../src/otel/sdk/last-push-agent.js';
 import { freePort } from '../../helpers/ports.js';
 
 type Lookup = (

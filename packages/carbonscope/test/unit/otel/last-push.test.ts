@@ -1,12 +1,15 @@
 import { expect } from 'chai';
 import type { Logger } from '../../../src/log.js';
 import {
+  type ReportingExporter,
+  reportingFailures,
+} from '../../../src/otel/binding/push-failures.js';
+import {
   LAST_PUSH_DEADLINE_MS,
   LAST_PUSH_OUTAGE_DEADLINE_MS,
   lastPushWithin,
 } from '../../../src/otel/last-push.js';
-import type { ExportResult, PushMetricExporter } from '../../../src/otel/optional-sdk.js';
-import { type ReportingExporter, reportingFailures } from '../../../src/otel/push-failures.js';
+import type { ExportResult, PushMetricExporter } from '../../../src/otel/sdk/optional-sdk.js';
 
 const TARGET = 'http://al:PW-SECRET-1@collector:4318/v1/metrics?api_key=QUERY-SECRET-2';
 const SHOWN = 'http://[redacted]@collector:4318/v1/metrics?api_key=[redacted]';

@@ -2,7 +2,7 @@ import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporte
 import * as sdk from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { METRICS } from '../../../src/metrics/index.js';
-import { LocalHistograms } from '../../../src/otel/local-histograms.js';
+import { LocalHistograms } from '../../../src/otel/binding/local-histograms.js';
 import { SCOPE } from '../../../src/otel/scope.js';
 
 /** A provider with a Prometheus reader, optionally fed by local histograms. */

@@ -21,8 +21,9 @@ import { join } from 'node:path';
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { redactionList } from '../../../src/log.js';
+import { reportingPushFailures } from '../../../src/otel/binding/push-failures.js';
 import { otlpLastPush } from '../../../src/otel/last-push.js';
-import { lastPushAgents } from '../../../src/otel/last-push-agent.js';
+import { lastPushAgents } from '../../../src/otel/sdk/last-push-agent.js';
 import {
   checkSdkVersions,
   type ExportResult,
@@ -36,8 +37,7 @@ import {
   type PushMetricExporter,
   SdkTooOldError,
   tooOld,
-} from '../../../src/otel/optional-sdk.js';
-import { reportingPushFailures } from '../../../src/otel/push-failures.js';
+} from '../../../src/otel/sdk/optional-sdk.js';
 import { otlpSecretsOf } from '../../../src/settings.js';
 import { answeringServer } from '../../helpers/held-loop.js';
 import { oneCounterMetrics } from '../../helpers/metrics.js';
@@ -125,7 +125,7 @@ describe('the optional SDK packages', () => {
   // the SDK gave `default` alone: register failed ("PrometheusExporter is not a constructor") in
   // every application that had loaded it. In a fresh process: this one has the packages cached.
   it("finds the packages' classes where the application broke String.prototype.startsWith", () => {
-    const optionalSdk = new URL('../../../src/otel/optional-sdk.js', import.meta.url).href;
+    const optionalSdk = new URL('../../../src/otel/sdk/optional-sdk.js', import.meta.url).href;
     const script = `
       String.prototype.startsWith = function (s) { return this.substring(0, s.length) === s; };
       const { importAll, importSdk } = await import(${JSON.stringify(optionalSdk)});

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { checkOtlpTlsFiles, otlpTlsFileProblems } from '../../../src/otel/otlp-tls-files.js';
+import { checkOtlpTlsFiles, otlpTlsFileProblems } from '../../../src/otel/sdk/otlp-tls-files.js';
 import { SettingsError } from '../../../src/settings.js';
 import { makeTestPki, openssl, type TestPki } from '../../helpers/tls-certs.js';
 

@@ -4,11 +4,11 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import * as sdk from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { METRICS } from '../../../src/metrics/index.js';
+import { LocalHistograms } from '../../../src/otel/binding/local-histograms.js';
 import { classicBuckets } from '../../../src/otel/exponential-buckets.js';
-import { LocalHistograms } from '../../../src/otel/local-histograms.js';
-import { withPrometheusNames } from '../../../src/otel/prometheus-names.js';
 import { PrometheusText } from '../../../src/otel/prometheus-text.js';
 import { SCOPE } from '../../../src/otel/scope.js';
+import { withPrometheusNames } from '../../../src/prometheus-names.js';
 
 /**
  * A provider with every kind of instrument, label values that need escaping and a resource, fed

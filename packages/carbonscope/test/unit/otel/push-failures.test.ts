@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import type { Logger } from '../../../src/log.js';
-import type { ExportResult, PushMetricExporter } from '../../../src/otel/optional-sdk.js';
 import {
   REASON_REPEAT_MS,
   reportingFailures,
   reportingPushFailures,
-} from '../../../src/otel/push-failures.js';
+} from '../../../src/otel/binding/push-failures.js';
+import type { ExportResult, PushMetricExporter } from '../../../src/otel/sdk/optional-sdk.js';
 
 /** An exporter whose exports end as `results` says, one by one. */
 function scriptedExporter(results: ExportResult[]): PushMetricExporter {

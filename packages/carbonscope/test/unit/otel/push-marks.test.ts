@@ -1,10 +1,10 @@
 import { expect } from 'chai';
+import { PushMarks } from '../../../src/otel/push-marks.js';
 import type {
   ExportResult,
   PushMetricExporter,
   ResourceMetrics,
-} from '../../../src/otel/optional-sdk.js';
-import { PushMarks } from '../../../src/otel/push-marks.js';
+} from '../../../src/otel/sdk/optional-sdk.js';
 
 type Reader = import('@opentelemetry/sdk-metrics').IMetricReader;
 

@@ -1,8 +1,9 @@
 import * as sdkMetrics from '@opentelemetry/sdk-metrics';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
-import type { PushMetricExporter, ResourceMetrics } from '../../../src/otel/optional-sdk.js';
-import { PushedDeltas, type PushedHistogram } from '../../../src/otel/pushed-deltas.js';
+import type { PushedHistogram } from '../../../src/otel/binding/pushed-before.js';
+import { PushedDeltas } from '../../../src/otel/pushed-deltas.js';
+import type { PushMetricExporter, ResourceMetrics } from '../../../src/otel/sdk/optional-sdk.js';
 
 type Result = Parameters<Parameters<PushMetricExporter['export']>[1]>[0];
 

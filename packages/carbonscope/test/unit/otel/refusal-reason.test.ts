@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { bodyReason, HTML_TITLE } from '../../../src/otel/refusal-reason.js';
+import { bodyReason, HTML_TITLE } from '../../../src/otel/sdk/refusal-reason.js';
 import { expectLinear } from '../../helpers/linear-pattern.js';
 
 describe('otel/refusal-reason', () => {

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
+import { heldForRetryAfter, MAX_RETRY_AFTER_HOLD_MS } from '../../../src/otel/retry-after-hold.js';
 import type {
   ExportResult,
   PushMetricExporter,
   ResourceMetrics,
-} from '../../../src/otel/optional-sdk.js';
-import { heldForRetryAfter, MAX_RETRY_AFTER_HOLD_MS } from '../../../src/otel/retry-after-hold.js';
+} from '../../../src/otel/sdk/optional-sdk.js';
 import { oneCounterMetrics } from '../../helpers/metrics.js';
 
 // The exporter under it (exportsWithin's) reads the Retry-After off the collector's answer; this

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { statusMessage } from '../../../src/otel/rpc-status.js';
+import { statusMessage } from '../../../src/otel/sdk/rpc-status.js';
 
 /** A google.rpc.Status as protoc writes it: code (field 1, int32) and message (field 2). */
 function status(codeVarint: number[], message: string): Uint8Array {

@@ -15,7 +15,7 @@ import * as sdk from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import protobuf from 'protobufjs';
 import { METRICS } from '../../../src/metrics/index.js';
-import { LocalHistograms } from '../../../src/otel/local-histograms.js';
+import { LocalHistograms } from '../../../src/otel/binding/local-histograms.js';
 import { SCOPE } from '../../../src/otel/scope.js';
 
 const TRACE_ID = '5b8efff798038103d269b633813fc60c';

@@ -1,6 +1,6 @@
 import * as resources from '@opentelemetry/resources';
 import { expect } from 'chai';
-import { sdkResource } from '../../../src/otel/sdk-resource.js';
+import { sdkResource } from '../../../src/otel/binding/sdk-resource.js';
 
 // The SDK's env detector reads process.env itself: each case sets and restores the two.
 const KEYS = ['OTEL_RESOURCE_ATTRIBUTES', 'OTEL_SERVICE_NAME'] as const;

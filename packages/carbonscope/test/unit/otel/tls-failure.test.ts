@@ -3,8 +3,8 @@ import { createServer } from 'node:http';
 import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { otlpTlsVariables } from '../../../src/otel/otlp-tls-files.js';
-import { tlsFailureText } from '../../../src/otel/tls-failure.js';
+import { otlpTlsVariables } from '../../../src/otel/sdk/otlp-tls-files.js';
+import { tlsFailureText } from '../../../src/otel/sdk/tls-failure.js';
 
 /** The error of an https request to a server that speaks plain HTTP, as Node gives it. */
 async function httpsToPlainHttp(): Promise<Error> {

@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { EmissionsTracker, measure, snapshot, start, stop, track } from '../../../src/api.js';
+import { atDefaultStop } from '../../../src/otel/default.js';
 import { libraryRoot } from '../../../src/paths.js';
-import { atDefaultStop } from '../../../src/runtime/default.js';
 import { childEnv } from '../../helpers/child-env.js';
 
 const ENV = { ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' } as const;

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
+import { defaultLogger } from '../../../src/default-logger.js';
+import { CarbonscopeInstrumentation } from '../../../src/instrumentation.js';
 import type { Logger } from '../../../src/log.js';
-import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
-import { defaultLogger } from '../../../src/runtime/default-logger.js';
 import { envSecretsOf, loadSettings, otlpSecretsOf, secretsOf } from '../../../src/settings.js';
 import { stderrOf } from '../../helpers/captured-writes.js';
 import {

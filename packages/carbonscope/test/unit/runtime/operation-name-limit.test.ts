@@ -4,7 +4,7 @@ import {
   DEFAULT_MAX_OPERATION_NAMES,
   MAX_OPERATION_NAMES_LIMIT,
 } from '../../../src/labels/index.js';
-import { bindMetrics } from '../../../src/otel/bind-metrics.js';
+import { bindMetrics } from '../../../src/otel/binding/bind-metrics.js';
 import type { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { loadSettings, SettingsError } from '../../../src/settings.js';
 import { createTestMetrics, parseSamples, type TestMetrics } from '../../helpers/metrics.js';

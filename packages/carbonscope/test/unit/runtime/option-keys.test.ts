@@ -1,8 +1,8 @@
 import { createServer } from 'node:http';
 import { expect } from 'chai';
 import { EmissionsTracker, measure, start, stop } from '../../../src/api.js';
+import { CarbonscopeInstrumentation } from '../../../src/instrumentation.js';
 import { nearestName } from '../../../src/nearest-name.js';
-import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { loadSettings } from '../../../src/settings.js';
 import { memoryLogger } from '../energy/scripted.js';

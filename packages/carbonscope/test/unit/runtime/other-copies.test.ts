@@ -2,8 +2,8 @@ import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporte
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { start, stop } from '../../../src/api.js';
+import { CarbonscopeInstrumentation } from '../../../src/instrumentation.js';
 import { attachToOtel } from '../../../src/otel/attach.js';
-import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { otlpReceiver } from '../../helpers/otlp-receiver.js';
 import { fromPackageCopy } from '../../helpers/package-copy.js';

@@ -7,7 +7,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { start, stop, track } from '../../../src/api.js';
-import { CarbonscopeInstrumentation } from '../../../src/otel/instrumentation.js';
+import { CarbonscopeInstrumentation } from '../../../src/instrumentation.js';
 import { libraryRoot } from '../../../src/paths.js';
 import { childEnv } from '../../helpers/child-env.js';
 import { memoryLogger, testConfig } from '../energy/scripted.js';

@@ -1,8 +1,15 @@
-import { elapsedText } from '../elapsed-text.js';
-import { FailureRun, FLAP_WINDOW_MS, spellText, tallyText } from '../failure-run.js';
-import { type Logger, redactionList, redactSecrets } from '../log.js';
-import { type Env, otlpSecretsOf } from '../settings.js';
-import { urlSecrets, withoutCredentials } from '../url-credentials.js';
+import { elapsedText } from '../../elapsed-text.js';
+import { FailureRun, FLAP_WINDOW_MS, spellText, tallyText } from '../../failure-run.js';
+import { type Logger, redactionList, redactSecrets } from '../../log.js';
+import { type Env, otlpSecretsOf } from '../../settings.js';
+import { urlSecrets, withoutCredentials } from '../../url-credentials.js';
+import type { TlsVariables } from '../sdk/index.js';
+import {
+  failureOf,
+  otlpMetricsEndpoint,
+  otlpTlsVariables,
+  type PushMetricExporter,
+} from '../sdk/index.js';
 import {
   countsOf,
   droppedText,
@@ -10,12 +17,8 @@ import {
   retryText,
   SeenTemporality,
 } from './dropped-metrics.js';
-import { otlpMetricsEndpoint } from './export-deadline.js';
-import { failureOf, type PushMetricExporter } from './optional-sdk.js';
-import { otlpTlsVariables } from './otlp-tls-files.js';
-import type { TlsVariables } from './tls-failure.js';
 
-export { FLAP_WINDOW_MS, REASON_REPEAT_MS } from '../failure-run.js';
+export { FLAP_WINDOW_MS, REASON_REPEAT_MS } from '../../failure-run.js';
 
 /** An exporter that tells its failures, and says whether its last push failed. */
 export interface ReportingExporter extends PushMetricExporter {

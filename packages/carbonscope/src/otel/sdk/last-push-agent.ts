@@ -3,9 +3,9 @@ import type { Agent, ClientRequestArgs } from 'node:http';
 import type { AgentOptions as HttpsAgentOptions } from 'node:https';
 import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { atDeadline } from '../deadline.js';
-import { nodeHttp } from '../node-http.js';
-import type { Env } from '../settings.js';
+import { atDeadline } from '../../deadline.js';
+import { nodeHttp } from '../../node-http.js';
+import type { Env } from '../../settings.js';
 import { type AgentFactory, EXPORT_TIMED_OUT } from './export-deadline.js';
 import { type OtlpSignal, otlpTlsFile } from './otlp-tls-files.js';
 

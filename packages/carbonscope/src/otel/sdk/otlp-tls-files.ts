@@ -2,7 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { type Env, SettingsError } from '../settings.js';
+import { type Env, SettingsError } from '../../settings.js';
 import { opensslReason, type TlsVariables } from './tls-failure.js';
 
 /** The signals whose OTLP exporters carbonscope makes: metrics, and the service's spans. */

@@ -17,10 +17,10 @@ import type {
   OperationFootprint,
   PowerFigure,
   Scope,
-} from '../energy/index.js';
-import { registerGridMetrics } from '../grid/index.js';
-import { GRPC_SERVER_ERRORS, GRPC_STATUS_NAMES } from '../http/index.js';
-import type { BoundedLabelSet } from '../labels/index.js';
+} from '../../energy/index.js';
+import { registerGridMetrics } from '../../grid/index.js';
+import { GRPC_SERVER_ERRORS, GRPC_STATUS_NAMES } from '../../http/index.js';
+import type { BoundedLabelSet } from '../../labels/index.js';
 import {
   createInstrument,
   ESTIMATED,
@@ -29,16 +29,15 @@ import {
   type MetricSpec,
   PHASE,
   PHASES,
-} from '../metrics/index.js';
-import type { Carbonscope } from '../runtime/carbonscope.js';
-import type { DropCount } from '../runtime/drop-counts.js';
+} from '../../metrics/index.js';
+import type { Carbonscope, DropCount } from '../../runtime/index.js';
 import { currentHostIdentity } from './host-identity.js';
 import {
   type HistogramSeries,
   type LocalHistograms,
   settleBeforeCollect,
 } from './local-histograms.js';
-import type { PushedBefore } from './pushed-deltas.js';
+import type { PushedBefore } from './pushed-before.js';
 
 export interface BindMetricsOptions {
   /**

@@ -1,5 +1,5 @@
-import { type Logger, stderrLogger } from '../log.js';
-import { type Env, envSecretsOf, loadedSecretsOf, type Settings } from '../settings.js';
+import { type Logger, stderrLogger } from './log.js';
+import { type Env, envSecretsOf, loadedSecretsOf, type Settings } from './settings.js';
 
 /**
  * The logger carbonscope uses when the application gives none (`register`, the instrumentation,

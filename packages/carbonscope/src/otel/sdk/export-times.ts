@@ -1,4 +1,4 @@
-import { checkedInteger, type Env, integerSetting, parseEnv } from '../settings.js';
+import { checkedInteger, type Env, integerSetting, parseEnv } from '../../settings.js';
 
 /**
  * The shortest OTEL_METRIC_EXPORT_INTERVAL accepted: a push every millisecond or so keeps a core

@@ -1,4 +1,4 @@
-import { type Env, quotedSetting, SettingsError } from '../settings.js';
+import { type Env, quotedSetting, SettingsError } from '../../settings.js';
 import { isDiagLevelName } from './diag.js';
 
 // The OTel SDK reads these itself and drops a malformed one without a word (OTEL_LOG_LEVEL's

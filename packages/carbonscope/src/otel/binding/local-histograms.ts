@@ -5,11 +5,11 @@ import {
   type Meter,
   ValueType,
 } from '@opentelemetry/api';
-import { typeOf } from '../argument-checks.js';
-import { createInstrument, type MetricSpec } from '../metrics/index.js';
+import { typeOf } from '../../argument-checks.js';
+import { createInstrument, type MetricSpec } from '../../metrics/index.js';
 import { attributesKey } from './attributes-key.js';
 import { checkSdkModule } from './config-checks.js';
-import type { PushedBefore, PushedHistogram } from './pushed-deltas.js';
+import type { PushedBefore, PushedHistogram } from './pushed-before.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
 type CollectionResult = import('@opentelemetry/sdk-metrics').CollectionResult;

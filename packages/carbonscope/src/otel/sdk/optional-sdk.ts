@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Env, quotedSetting, SettingsError } from '../settings.js';
-import { inSingleExecutable } from '../single-executable.js';
+import { type Env, quotedSetting, SettingsError } from '../../settings.js';
+import { inSingleExecutable } from '../../single-executable.js';
 import { type AgentFactory, exportsWithin, OwnRequests } from './export-deadline.js';
 import { MAX_TIMEOUT_MS, otlpExporterTimeout } from './export-times.js';
 import { exporterAgentOptions } from './last-push-agent.js';

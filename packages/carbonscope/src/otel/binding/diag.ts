@@ -1,8 +1,8 @@
 import { format } from 'node:util';
 import { type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
-import { redactionList, redactSecrets } from '../log.js';
-import { printableLines } from '../printable.js';
-import type { Env } from '../settings.js';
+import { redactionList, redactSecrets } from '../../log.js';
+import { printableLines } from '../../printable.js';
+import type { Env } from '../../settings.js';
 import { apiGlobals } from './global-registration.js';
 import { stderrDiagLogger } from './stderr-diag.js';
 

@@ -1,7 +1,11 @@
 import { heldUntilSettled } from '../hold.js';
-import { bindToProvider, type ProviderBinder } from '../otel/provider-binding.js';
-import { Carbonscope, type CarbonscopeOptions, whenStopped } from './carbonscope.js';
-import { CARBONSCOPE_OPTIONS } from './known-options.js';
+import {
+  CARBONSCOPE_OPTIONS,
+  Carbonscope,
+  type CarbonscopeOptions,
+  whenStopped,
+} from '../runtime/index.js';
+import { bindToProvider, type ProviderBinder } from './provider-binding.js';
 import { ranBeforeStartText } from './ran-before-start.js';
 
 /**

@@ -1,4 +1,4 @@
-import { readBootId } from '../proc/index.js';
+import { readBootId } from '../../proc/index.js';
 
 export interface HostIdentityInputs {
   readonly env: Readonly<Record<string, string | undefined>>;

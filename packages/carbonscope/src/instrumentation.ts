@@ -1,23 +1,28 @@
 import { type MeterProvider, metrics, type TracerProvider } from '@opentelemetry/api';
-import { typeOf } from '../argument-checks.js';
-import { heldUntilSettled } from '../hold.js';
-import { installRouteResolvers } from '../http/frameworks/index.js';
-import type { Logger } from '../log.js';
-import { knownKeys, warnUnknownKeys } from '../option-keys.js';
-import type { Carbonscope, CarbonscopeOptions } from '../runtime/carbonscope.js';
-import { startDefault, warnIgnoredOptions } from '../runtime/default.js';
-import { defaultLogger } from '../runtime/default-logger.js';
-import { checkOptions } from '../runtime/injected.js';
-import { CARBONSCOPE_OPTIONS, INSTRUMENTATION_CONFIG } from '../runtime/known-options.js';
-import { checkSettings } from '../settings.js';
-import { VERSION } from '../version.js';
-import { SCOPE_NAME } from './attach.js';
-import { checkSwitch } from './config-checks.js';
-import type { LocalHistograms } from './local-histograms.js';
-import { metersForNothing, metricsOff } from './own-provider.js';
-import { registerPresent } from './register-present.js';
-import { bindMetricsOnce } from './shared-binding.js';
-import { captureSpan, contextPropagates, releaseHeldSpans } from './spans.js';
+import { typeOf } from './argument-checks.js';
+import { defaultLogger } from './default-logger.js';
+import { heldUntilSettled } from './hold.js';
+import { installRouteResolvers } from './http/frameworks/index.js';
+import type { Logger } from './log.js';
+import { type KeyTable, knownKeys, warnUnknownKeys } from './option-keys.js';
+import type { LocalHistograms } from './otel/binding/index.js';
+import { checkSwitch } from './otel/binding/index.js';
+import {
+  bindMetricsOnce,
+  captureSpan,
+  contextPropagates,
+  metersForNothing,
+  metricsOff,
+  registerPresent,
+  releaseHeldSpans,
+  SCOPE_NAME,
+  startDefault,
+  warnIgnoredOptions,
+} from './otel/index.js';
+import type { Carbonscope, CarbonscopeOptions } from './runtime/index.js';
+import { CARBONSCOPE_OPTIONS, checkOptions, STARTED_OPTIONS } from './runtime/index.js';
+import { checkSettings } from './settings.js';
+import { VERSION } from './version.js';
 
 /**
  * What an application sets on the instrumentation: any of CarbonscopeOptions (settings, env,
@@ -42,6 +47,14 @@ export interface CarbonscopeInstrumentationConfig
    */
   histograms?: LocalHistograms;
 }
+
+/** CarbonscopeInstrumentation's config: the span hooks are its own to set. */
+const INSTRUMENTATION_CONFIG = {
+  ...STARTED_OPTIONS,
+  enabled: true,
+  http: true,
+  histograms: true,
+} as const satisfies Record<keyof CarbonscopeInstrumentationConfig, true | KeyTable>;
 
 const CALLER = 'CarbonscopeInstrumentation';
 

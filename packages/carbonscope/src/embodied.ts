@@ -1,4 +1,4 @@
-import { shownValue } from '../shown-value.js';
+import { shownValue } from './shown-value.js';
 
 /**
  * Embodied emissions: the hardware's manufacturing emissions, amortised over its life and shared

@@ -1,4 +1,4 @@
-import { USER_HZ } from '../../proc/index.js';
+import { USER_HZ } from '../proc/index.js';
 
 /** How the CPU time of a command's process tree is read, in words for the summary. */
 export type TreeCpuMethod = 'proc' | 'ps' | 'unavailable';

@@ -1,5 +1,5 @@
-import { redactedExcerpt, redactSecrets } from '../log.js';
-import { quotedText } from '../shown-value.js';
+import { redactedExcerpt, redactSecrets } from '../../log.js';
+import { quotedText } from '../../shown-value.js';
 import { statusMessage } from './rpc-status.js';
 
 /** The most characters of a collector's reason a line shows, `…` after where it is cut. */

@@ -1,6 +1,6 @@
 import type { HrTime } from '@opentelemetry/api';
+import type { PushMetricExporter, ResourceMetrics } from '../sdk/index.js';
 import { attributesKey } from './attributes-key.js';
-import type { PushMetricExporter, ResourceMetrics } from './optional-sdk.js';
 
 /** AggregationTemporality.DELTA and DataPointType.GAUGE of @opentelemetry/sdk-metrics (2.x, 3.x). */
 const DELTA = 0;

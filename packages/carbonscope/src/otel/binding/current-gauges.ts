@@ -1,4 +1,4 @@
-import { typeOf } from '../argument-checks.js';
+import { typeOf } from '../../argument-checks.js';
 import { checkSdkModule } from './config-checks.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');

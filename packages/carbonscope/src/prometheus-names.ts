@@ -1,4 +1,4 @@
-import { prometheusBaseName } from '../metrics/index.js';
+import { prometheusBaseName } from './metrics/index.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
 type ResourceMetrics = import('@opentelemetry/sdk-metrics').ResourceMetrics;

@@ -1,4 +1,4 @@
-import { typeOf } from '../argument-checks.js';
+import { typeOf } from '../../argument-checks.js';
 
 // Checks of what an application hands the OTel recipe (the instrumentation, LocalHistograms,
 // withCurrentGauges), made once where it is configured: plain JavaScript's mistakes there

@@ -1,11 +1,11 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 import type { AgentOptions as HttpsAgentOptions } from 'node:https';
-import { afterIo } from '../after-io.js';
-import { atDeadline } from '../deadline.js';
-import { clearTimeout, setTimeout } from '../real-timers.js';
-import { parseRetryAfter } from '../retry-after.js';
-import type { Env } from '../settings.js';
+import { afterIo } from '../../after-io.js';
+import { atDeadline } from '../../deadline.js';
+import { clearTimeout, setTimeout } from '../../real-timers.js';
+import { parseRetryAfter } from '../../retry-after.js';
+import type { Env } from '../../settings.js';
 import { IdleSockets, REUSE_IDLE_MS } from './idle-sockets.js';
 import { BODY_READ } from './refusal-reason.js';
 

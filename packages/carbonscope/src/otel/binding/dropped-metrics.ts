@@ -1,4 +1,4 @@
-import type { ResourceMetrics } from './optional-sdk.js';
+import type { ResourceMetrics } from '../sdk/index.js';
 
 /** How much one export carries, to say what a failed last push dropped. */
 export interface ExportCounts {

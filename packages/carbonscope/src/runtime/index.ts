@@ -1,0 +1,9 @@
+export {
+  Carbonscope,
+  type CarbonscopeOptions,
+  type EarlyAnswerOptions,
+  whenStopped,
+} from './carbonscope.js';
+export type { DropCount, DropReason } from './drop-counts.js';
+export { checkOptions } from './injected.js';
+export { CARBONSCOPE_OPTIONS, STARTED_OPTIONS } from './known-options.js';
