@@ -1,29 +1,37 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type EnergySnapshot, type GridIntensity, setRoute } from 'carbonscope';
 import Koa from 'koa';
+import { parseBodies } from './body-parser.js';
 import type { Config } from './config.js';
 import type { Dashboard } from './dashboard/index.js';
 import { warnUnknownSciTo } from './footprint.js';
-import { parseBodies } from './http/body-parser.js';
-import { envelope } from './http/envelope.js';
-import { notePathRoute, noteRoute, routeTemplate } from './http/route-of.js';
-import { pathRouter } from './http/router.js';
-import { sameOriginWrites } from './http/same-origin.js';
-import { understoodTransferCodings } from './http/transfer-coding.js';
-import { writesOnly } from './http/writes-only.js';
+import {
+  envelope,
+  notePathRoute,
+  noteRoute,
+  routeTemplate,
+  sameOriginWrites,
+  understoodTransferCodings,
+  writesOnly,
+} from './http/index.js';
 import type { Logger } from './logger.js';
-import type { ActivityClassifier } from './predict/classifier.js';
+import type { ActivityClassifier } from './predict/index.js';
 import type { Readiness } from './readiness.js';
-import { carbonIntensityRoutes } from './routes/carbon-intensity.js';
-import { type ChatRouteDeps, chatRoutes } from './routes/chat.js';
-import { dashboardRoutes } from './routes/dashboard.js';
-import { energyRoutes } from './routes/energy.js';
-import { healthRoutes } from './routes/health.js';
-import { metricsRoute } from './routes/metrics.js';
-import { predictRoutes } from './routes/predict.js';
+import {
+  type ChatRouteDeps,
+  carbonIntensityRoutes,
+  chatRoutes,
+  dashboardRoutes,
+  energyRoutes,
+  healthRoutes,
+  type MetricsText,
+  metricsRoute,
+  pathRouter,
+  predictRoutes,
+} from './routes/index.js';
 
-/** The Prometheus exposition, collected when called: text, or the bytes the service sends. */
-export type MetricsText = () => Promise<string | Buffer>;
+// The service gives the app its exposition (service.ts); the route that serves it names the shape.
+export type { MetricsText };
 
 /**
  * Everything the app needs from outside itself. Tests pass stubs for what lies outside the

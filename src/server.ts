@@ -4,7 +4,7 @@
 import { register } from 'node:module';
 import { printable } from 'carbonscope';
 import { type Config, ConfigError, loadConfig, readDotenv, secretsOf } from './config.js';
-import { startTelemetry, type Telemetry, tracingEnabled } from './telemetry/sdk.js';
+import { startTelemetry, type Telemetry, tracingEnabled } from './telemetry/index.js';
 
 // One line on stderr: the text of a setting quoted in it (a models file's) is shown, not run.
 function fail(message: string): never {

@@ -20,15 +20,13 @@ import {
   secretsOf,
 } from './config.js';
 import { createDashboard, type Dashboard } from './dashboard/index.js';
-import { reportEarlyAnswers } from './http/early-answers.js';
-import { listenFailure, listenUrl } from './http/listen-messages.js';
-import { createHttpServer } from './http/server.js';
+import { createHttpServer, listenFailure, listenUrl, reportEarlyAnswers } from './http/index.js';
 import { createLlm } from './llm/index.js';
 import { createLogger, type Logger } from './logger.js';
-import { OnnxActivityClassifier } from './predict/classifier.js';
+import { OnnxActivityClassifier } from './predict/index.js';
 import { Readiness } from './readiness.js';
 import { type Closable, installShutdown } from './shutdown.js';
-import type { Telemetry } from './telemetry/sdk.js';
+import type { Telemetry } from './telemetry/index.js';
 
 function listen(server: Server, config: Config): Promise<void> {
   return new Promise((resolve, reject) => {

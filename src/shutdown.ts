@@ -1,8 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { settlesWithin } from 'carbonscope';
-import { answerInFlight } from './http/server.js';
-import { appDone, markCutByShutdown, SHUTDOWN_CUT_MESSAGE } from './http/shutdown-cut.js';
+import { answerInFlight, appDone, markCutByShutdown, SHUTDOWN_CUT_MESSAGE } from './http/index.js';
 import type { Logger } from './logger.js';
 
 /** Compose's default stop grace is 10 s; the whole shutdown fits in this, with a margin. */

@@ -1,7 +1,7 @@
 import { type Carbonscope, httpMethodLabel } from 'carbonscope';
 import type { Logger } from '../logger.js';
-import { logEarlyAnswer } from './request-log.js';
 import type { EarlyAnswerReport } from './server.js';
+import { logEarlyAnswer } from './text/index.js';
 
 /**
  * Logs and counts each answer the HTTP server gives before the app sees a request (a flood of

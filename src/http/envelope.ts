@@ -1,10 +1,9 @@
 import type { Middleware } from 'koa';
 import type { Logger } from '../logger.js';
-import { answerUnrouted, errorAnswer, HttpError } from './errors.js';
 import { hostProblem } from './host-header.js';
-import { logRequest } from './request-log.js';
 import { addSecurityHeaders } from './security-headers.js';
 import { appBegins, appEnds } from './shutdown-cut.js';
+import { answerUnrouted, errorAnswer, HttpError, logRequest } from './text/index.js';
 
 /**
  * What every request passes through first and last, as one Koa layer: an error or a request no

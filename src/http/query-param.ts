@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { HttpError } from './errors.js';
+import { HttpError } from './text/index.js';
 
 /** The longest misspelled key echoed in an answer: the rest is the client's own text. */
 const SHOWN_KEY_CHARS = 40;

@@ -1,5 +1,5 @@
 import type { Context, Middleware } from 'koa';
-import { errorBody } from './errors.js';
+import { errorBody } from './text/index.js';
 import { SAFE_METHODS } from './writes-only.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { PAGE_STYLE_SOURCE } from '../views/html.js';
+import { PAGE_STYLE_SOURCE } from '../views/index.js';
 
 /**
  * What a page may load: scripts and styles from this service only (the page's own inline style

@@ -8,7 +8,7 @@ import {
   STATUS_CODES,
 } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { errorBody } from './errors.js';
+import { errorBody } from './text/index.js';
 
 /** The longest the service waits for a whole request (headers and body) to arrive. */
 export const REQUEST_TIMEOUT_MS = 30_000;

@@ -1,6 +1,5 @@
 import type { Context, Middleware } from 'koa';
-import { errorBody } from './errors.js';
-import { markClientCaused } from './request-log.js';
+import { errorBody, markClientCaused } from './text/index.js';
 
 /**
  * The first transfer coding of a Transfer-Encoding value other than `chunked`, as sent, or

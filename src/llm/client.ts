@@ -17,8 +17,7 @@ import OpenAI, {
   APIError,
   APIUserAbortError,
 } from 'openai';
-import { firstCodePoints, wellFormed } from '../http/quote.js';
-import { ShutdownCutError } from '../http/shutdown-cut.js';
+import { firstCodePoints, ShutdownCutError, wellFormed } from '../http/index.js';
 import type { Logger } from '../logger.js';
 import { redactSecrets } from '../logger.js';
 import { boundedRetryFetch } from './bounded-retry-fetch.js';

@@ -59,3 +59,4 @@ export async function createLlm(options: {
     throw err;
   }
 }
+export { CHAT_ROLES, type ChatMessage, type ChatResult, type ChatService } from './client.js';

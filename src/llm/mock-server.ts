@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { printable } from 'carbonscope';
-import { firstCodeUnits } from '../http/quote.js';
+import { firstCodeUnits } from '../http/index.js';
 import type { Logger } from '../logger.js';
 import { MOCK_FINGERPRINT } from './mock-fingerprint.js';
 import { CHARS_PER_TOKEN, estimateTokens } from './tokens.js';
@@ -269,7 +269,7 @@ function fail(message: string): never {
 async function main(): Promise<void> {
   const { ConfigError, loadConfig, readDotenv } = await import('../config.js');
   const { createLogger } = await import('../logger.js');
-  const { listenFailure } = await import('../http/listen-messages.js');
+  const { listenFailure } = await import('../http/index.js');
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig({ ...readDotenv(), ...process.env });

@@ -1,5 +1,5 @@
 import { redactSecrets } from 'carbonscope';
-import { firstCodePoints, wellFormed } from '../http/quote.js';
+import { firstCodePoints, wellFormed } from '../http/index.js';
 
 type Fetch = typeof fetch;
 

@@ -2,11 +2,17 @@ import type Router from '@koa/router';
 import type { GridIntensity, IntensityHistory, IntensityReading } from 'carbonscope';
 import { InvalidZoneError, ZONE_PATTERN, zoneKeyCase } from 'carbonscope';
 import type { Context } from 'koa';
-import { clientError, HttpError, withBidiShown } from '../http/errors.js';
-import { queryParam } from '../http/query-param.js';
-import { pathRouter } from '../http/router.js';
-import { alertText, html, page, type SafeHtml, scrollingTable, wantsHtml } from '../views/html.js';
-import { rootFrom } from '../views/relative.js';
+import { clientError, HttpError, queryParam, withBidiShown } from '../http/index.js';
+import {
+  alertText,
+  html,
+  page,
+  rootFrom,
+  type SafeHtml,
+  scrollingTable,
+  wantsHtml,
+} from '../views/index.js';
+import { pathRouter } from './router.js';
 
 /** A page of these routes: its path (its links are relative to it) and its title. */
 interface PageOf {

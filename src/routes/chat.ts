@@ -7,21 +7,25 @@ import {
 } from 'carbonscope';
 import type { Context, Middleware } from 'koa';
 import { footprintView } from '../footprint.js';
-import { clientGoneSignal } from '../http/client-gone.js';
-import { clientError, HttpError } from '../http/errors.js';
-import { codePoints, firstCodePoints } from '../http/quote.js';
-import { pathRouter } from '../http/router.js';
-import { CHAT_ROLES, type ChatMessage, type ChatResult, type ChatService } from '../llm/client.js';
-import { figureLabel } from '../views/figure-label.js';
+import {
+  clientError,
+  clientGoneSignal,
+  codePoints,
+  firstCodePoints,
+  HttpError,
+} from '../http/index.js';
+import { CHAT_ROLES, type ChatMessage, type ChatResult, type ChatService } from '../llm/index.js';
 import {
   alertText,
+  figureLabel,
   formatNumber,
   html,
   page,
   type SafeHtml,
   scrollingTable,
   wantsHtml,
-} from '../views/html.js';
+} from '../views/index.js';
+import { pathRouter } from './router.js';
 
 export interface ChatRouteDeps {
   service: ChatService;

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type Router from '@koa/router';
 import type { Dashboard } from '../dashboard/index.js';
-import { queryParam } from '../http/query-param.js';
-import { pathRouter } from '../http/router.js';
+import { queryParam } from '../http/index.js';
 import { sourceAsset } from '../paths.js';
-import { html, page } from '../views/html.js';
+import { html, page } from '../views/index.js';
+import { pathRouter } from './router.js';
 
 interface Asset {
   type: string;

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { EnergySnapshot } from 'carbonscope';
-import { pathRouter } from '../http/router.js';
+import { pathRouter } from './router.js';
 
 /**
  * `GET /energy`: what the meter knows now — the sources and why they were chosen, power by

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
-import { pathRouter } from '../http/router.js';
 import type { Readiness } from '../readiness.js';
+import { pathRouter } from './router.js';
 
 export function healthRoutes(readiness: Readiness): Router {
   const router = pathRouter();

@@ -1,7 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import type Router from '@koa/router';
-import type { MetricsText } from '../app.js';
-import { pathRouter } from '../http/router.js';
+import { pathRouter } from './router.js';
 
 const EXPOSITION_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -10,6 +9,9 @@ const EXPOSITION_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
  * Koa like any route, so the scrape is timed and logged with its real duration, and a failed
  * collection throws to the error handler (a 500, logged) instead of an empty 200.
  */
+/** The Prometheus exposition, collected when called: text, or the bytes the service sends. */
+export type MetricsText = () => Promise<string | Buffer>;
+
 export function metricsRoute(metricsText: MetricsText): Router {
   const router = pathRouter();
   router.get('/metrics', async (ctx) => {

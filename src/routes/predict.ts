@@ -1,24 +1,23 @@
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { clientError, HttpError } from '../http/errors.js';
-import { codePoints, firstCodePoints, wellFormed } from '../http/quote.js';
-import { pathRouter } from '../http/router.js';
+import { clientError, codePoints, firstCodePoints, HttpError, wellFormed } from '../http/index.js';
 import {
   type ActivityClassifier,
+  LABELS,
   ModelNotLoadedError,
   type Prediction,
-} from '../predict/classifier.js';
-import { LABELS } from '../predict/labels.js';
-import { figureLabel } from '../views/figure-label.js';
+} from '../predict/index.js';
 import {
   alertText,
+  figureLabel,
   formatNumber,
   html,
   isolated,
   page,
   type SafeHtml,
   wantsHtml,
-} from '../views/html.js';
+} from '../views/index.js';
+import { pathRouter } from './router.js';
 
 export const MAX_ACTIVITY_CHARS = 500;
 

@@ -39,8 +39,7 @@ import {
   withoutCredentials,
 } from 'carbonscope';
 import type { Env } from '../config.js';
-import { HttpError } from '../http/errors.js';
-import { maskedTarget, pathMayHoldCredentials } from '../http/masked-target.js';
+import { HttpError, maskedTarget, pathMayHoldCredentials } from '../http/text/index.js';
 import { sourceAsset } from '../paths.js';
 import { diagToLog } from './diag-to-log.js';
 import { traceExporterNames, traceSetup } from './traces.js';

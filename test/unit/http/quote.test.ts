@@ -4,7 +4,7 @@ import {
   firstCodePoints,
   firstCodeUnits,
   wellFormed,
-} from '../../../src/http/quote.js';
+} from '../../../src/http/text/quote.js';
 
 describe('quote: well-formed text', () => {
   it('replaces each lone surrogate with U+FFFD and keeps every pair', () => {

@@ -1,8 +1,8 @@
 import { routeOf } from 'carbonscope';
 import type { Context } from 'koa';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../logger.js';
+import { wasCutByShutdown } from '../shutdown-cut.js';
 import { maskedTarget, pathMayHoldCredentials } from './masked-target.js';
-import { wasCutByShutdown } from './shutdown-cut.js';
 
 /** Requests whose 5xx the client caused: see markClientCaused. */
 const clientCaused = new WeakSet<Context>();

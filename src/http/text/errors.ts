@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../logger.js';
 import { wellFormed } from './quote.js';
 import { loggedPath } from './request-log.js';
 

@@ -1,7 +1,11 @@
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware } from 'koa';
-import { charsetOf, mediaTypeProblem, refuseDifferingContentTypes } from './content-type.js';
-import { HttpError } from './errors.js';
+import {
+  charsetOf,
+  HttpError,
+  mediaTypeProblem,
+  refuseDifferingContentTypes,
+} from './http/index.js';
 
 /** zlib and brotli name their failures Z_* (Z_DATA_ERROR, Z_BUF_ERROR) and ERR__* / ERR_BROTLI*. */
 const DECODING_ERROR = /^(Z_|ERR__|ERR_BROTLI)/;
