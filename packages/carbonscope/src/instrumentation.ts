@@ -13,12 +13,12 @@ import {
   contextPropagates,
   metersForNothing,
   metricsOff,
-  registerPresent,
   releaseHeldSpans,
   SCOPE_NAME,
   startDefault,
   warnIgnoredOptions,
 } from './otel/index.js';
+import { registerPresent } from './register-present.js';
 import type { Carbonscope, CarbonscopeOptions } from './runtime/index.js';
 import { CARBONSCOPE_OPTIONS, checkOptions, STARTED_OPTIONS } from './runtime/index.js';
 import { checkSettings } from './settings.js';

@@ -23,12 +23,10 @@ import {
   contextPropagates,
   globalProviderShutDown,
   hasGlobalMeterProvider,
-  markRegisterPresent,
   metricsExporters,
   ownProviderPushes,
   ownProviderServesPrometheus,
   pushesAnywhere,
-  registerPresent,
   releaseHeldSpans,
   startDefault,
   stopDefault,
@@ -36,6 +34,7 @@ import {
 import { sdkResolves } from './otel/sdk/index.js';
 import { isOwnCli } from './own-cli.js';
 import { setTimeout } from './real-timers.js';
+import { markRegisterPresent, registerPresent } from './register-present.js';
 import { type RegisterRole, registerRole } from './register-role.js';
 import type { Carbonscope } from './runtime/index.js';
 import { settingsAsRead, settingsSetLaterTeller } from './settings-set-later.js';

@@ -2,7 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Server } from 'node:http';
 import { elapsedText } from '../elapsed-text.js';
 import type { Logger } from '../log.js';
-import { registerPresent } from '../otel/register-present.js';
+import { registerPresent } from '../register-present.js';
 import { isPrometheusExporterServer } from './exporter-server.js';
 
 const REQUEST_START = 'http.server.request.start';

@@ -61,7 +61,7 @@ export const MOCK_LLM = 'carbonscope.mock';
  * The host a host-level series measures: every replica reports its whole host, so replicas on
  * one host repeat the same figures and a query keeps one of each value before summing. Not
  * semconv `host.id` (the machine's id): its fallback is the kernel's boot id, new at each
- * reboot. Absent where nothing names the host (macOS, Windows). See otel/host-identity.ts.
+ * reboot. Absent where nothing names the host (macOS, Windows). See otel/binding/host-identity.ts.
  */
 export const HOST_IDENTITY = 'carbonscope.host';
 const HOST = HOST_IDENTITY;

@@ -20,7 +20,6 @@ export {
   ownProviderServesPrometheus,
 } from './own-provider.js';
 export { PrometheusText, type PrometheusTextOptions } from './prometheus-text.js';
-export { markRegisterPresent, registerPresent } from './register-present.js';
 export { SCOPE } from './scope.js';
 export { bindMetricsOnce } from './shared-binding.js';
 export {

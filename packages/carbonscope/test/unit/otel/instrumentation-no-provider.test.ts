@@ -7,7 +7,7 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { expect } from 'chai';
 import { CarbonscopeInstrumentation } from '../../../src/instrumentation.js';
 import { startDefault, stopDefault } from '../../../src/otel/default.js';
-import { clearRegisterPresent, markRegisterPresent } from '../../../src/otel/register-present.js';
+import { clearRegisterPresent, markRegisterPresent } from '../../../src/register-present.js';
 import { memoryLogger, testConfig } from '../energy/scripted.js';
 
 /**
