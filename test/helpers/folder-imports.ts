@@ -41,14 +41,15 @@ function sourceOf(root: string, from: string, specifier: string): string | undef
 
 /**
  * Every quoted relative path to a `.js` module in a file's code: static imports and re-exports,
- * import() and typeof import(), require() and a createRequire's loads, the CLI's loadModule().
+ * import() and typeof import(), require() and a createRequire's loads, the CLI's loadModule(),
+ * quoted or in a template without substitutions (import(`./x.js`) loads as './x.js' does).
  * Any such string that names a source file is taken as a use of it, whatever reads it.
  */
 export function sourceImports(root: string, dirs: readonly string[]): SourceImport[] {
   return dirs.flatMap((dir) =>
     sourceFiles(root, dir).flatMap((from) => {
       const text = readFileSync(join(root, from), 'utf8');
-      return [...text.matchAll(/(['"])(\.\.?\/[^'"\n]+\.(?:c|m)?js)\1/g)].flatMap((m) => {
+      return [...text.matchAll(/(['"`])(\.\.?\/[^'"`$\n]+\.(?:c|m)?js)\1/g)].flatMap((m) => {
         const target = sourceOf(root, from, m[2]);
         if (target === undefined) return [];
         const line = text.slice(0, m.index).split('\n').length;

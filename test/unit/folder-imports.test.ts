@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { projectRoot } from '../../src/paths.js';
 import { folderCycles, pastIndex, sourceImports } from '../helpers/folder-imports.js';
@@ -24,6 +27,25 @@ describe('folder imports (the style: index.ts the only way into a folder, import
       named('packages/carbonscope/src/register.ts', './register-eager.js'),
       "a createRequire's load",
     ).to.equal(true);
+  });
+
+  it('reads a type-only import, a type re-export and an import() of a template', () => {
+    const root = mkdtempSync(join(tmpdir(), 'folder-imports-'));
+    try {
+      mkdirSync(join(root, 'lib', 'energy'), { recursive: true });
+      writeFileSync(join(root, 'lib', 'energy', 'track.ts'), 'export type T = 1;\n');
+      const lines = [
+        "import type { T } from './energy/track.js';",
+        "export type { T as U } from './energy/track.js';",
+        'export const load = () => import(`./energy/track.js`);',
+      ];
+      writeFileSync(join(root, 'lib', 'a.ts'), `${lines.join('\n')}\n`);
+      const found = sourceImports(root, ['lib']).map((use) => `${use.line} ${use.target}`);
+      const track = join('lib', 'energy', 'track.ts');
+      expect(found).to.deep.equal([`1 ${track}`, `2 ${track}`, `3 ${track}`]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('reaches every folder through its index.ts', () => {
