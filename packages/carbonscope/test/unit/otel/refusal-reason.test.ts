@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { bodyReason, HTML_TITLE } from '../../../src/otel/sdk/refusal-reason.js';
 import { expectLinear } from '../../helpers/linear-pattern.js';
 
-describe('otel/refusal-reason', () => {
+describe('otel/sdk/refusal-reason', () => {
   it('finds an HTML title in linear time: a proxy writes the page (16 K of "<title" took 16–40 ms)', async () => {
     // `<title[^>]*>` ran from each `<title` over every later one to the next `>`: quadratic in
     // a body of `<title` repeated, 16 KiB of it read for each refused push.
