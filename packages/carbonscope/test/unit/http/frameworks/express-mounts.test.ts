@@ -1,0 +1,223 @@
+import type { IncomingMessage } from 'node:http';
+import { expect } from 'chai';
+import express from 'express';
+import { expressRouteOf } from '../../../../src/http/frameworks/index.js';
+
+interface Layer {
+  route?: unknown;
+  handle?: { stack?: unknown };
+  match: (path: string) => unknown;
+}
+
+/** Express 4's app as the resolver meets it: `app.router`, a getter that throws; reads counted. */
+function express4App(): { app: object; reads: () => number } {
+  let count = 0;
+  const app = {};
+  Object.defineProperty(app, 'router', {
+    get() {
+      count++;
+      throw new Error("'app.router' is deprecated!");
+    },
+  });
+  return { app, reads: () => count };
+}
+
+/**
+ * An app with `/t/:tenant` mounted and its route; `walks` counts each time a walk of the mounts
+ * asked the mount layer to match (once per walk that reaches it).
+ */
+function tenantApp() {
+  const app = express();
+  const tenant = express.Router();
+  tenant.get('/items', (_req, res) => {
+    res.end();
+  });
+  app.use('/t/:tenant', tenant);
+  const stack = (app as unknown as { router: { stack: Layer[] } }).router.stack;
+  const mount = stack.find((l) => Array.isArray(l.handle?.stack));
+  if (!mount) throw new Error('no mount layer');
+  const counter = { walks: 0 };
+  const match = mount.match.bind(mount);
+  mount.match = (path: string) => {
+    counter.walks++;
+    return match(path);
+  };
+  const route = (tenant.stack as unknown as Layer[])[0]?.route;
+  /** What carbonscope names a request that Express routed to /items under `baseUrl`. */
+  const routeOf = (baseUrl: string) =>
+    expressRouteOf({ app, route, baseUrl } as unknown as IncomingMessage);
+  return { counter, routeOf };
+}
+
+describe('http: Express mount templates are cached per route', () => {
+  it('walks the mounts once per value, for the 65th value on as for the first', () => {
+    const { counter, routeOf } = tenantApp();
+    for (let i = 0; i < 200; i++) expect(routeOf(`/t/tenant-${i}`)).to.equal('/t/:tenant/items');
+    expect(counter.walks).to.equal(200);
+    // The latest values are the cache's now: asked again, none is walked.
+    for (let i = 200 - 64; i < 200; i++)
+      expect(routeOf(`/t/tenant-${i}`)).to.equal('/t/:tenant/items');
+    expect(counter.walks).to.equal(200);
+  });
+});
+
+describe('http: an app whose mounts cannot be walked is asked once', () => {
+  it('Express 4: app.router, a getter that throws, is read once, whatever the paths', () => {
+    const { app, reads } = express4App();
+    const route = { path: '/items/:id' };
+    for (let i = 0; i < 200; i++) {
+      const req = { app, route, baseUrl: '', url: `/items/${i}?q=${i}` };
+      expect(expressRouteOf(req as unknown as IncomingMessage)).to.equal('/items/:id');
+    }
+    expect(reads()).to.equal(1);
+  });
+});
+
+/** Counts the calls of a layer's match(): each is one step of a walk of the mounts. */
+function counted(layer: Layer): { calls: number } {
+  const counter = { calls: 0 };
+  const match = layer.match.bind(layer);
+  layer.match = (path: string) => {
+    counter.calls++;
+    return match(path);
+  };
+  return counter;
+}
+
+/**
+ * `/users/:id` (a route that answers some ids and calls next(err) for others) in a router mounted
+ * at `/users`, and again under `alsoUnder` where given. A request the route passed on has been
+ * given its baseUrl back and its url whole.
+ */
+function usersApp(alsoUnder?: string) {
+  const app = express();
+  const users = express.Router();
+  users.get('/:id', (req, res, next) => {
+    if (req.params.id === 'me') res.end();
+    else next(new Error('no such user'));
+  });
+  app.use('/users', users);
+  if (alsoUnder !== undefined) app.use(alsoUnder, users);
+  const mount = (app as unknown as { router: { stack: Layer[] } }).router.stack.find((l) =>
+    Array.isArray(l.handle?.stack),
+  );
+  if (!mount) throw new Error('no mount layer');
+  const route = (users.stack as unknown as Layer[])[0]?.route;
+  return {
+    walks: counted(mount),
+    answered: () => expressRouteOf({ app, route, baseUrl: '/users' } as unknown as IncomingMessage),
+    passedOn: (url: string) =>
+      expressRouteOf({ app, route, baseUrl: '', url } as unknown as IncomingMessage),
+  };
+}
+
+describe('http: requests passed on by their route are not cached per path', () => {
+  it('1,000 passed-on ids walk no more than one does, and evict no answered entry', () => {
+    const { walks, answered, passedOn } = usersApp();
+    expect(answered()).to.equal('/users/:id');
+    expect(passedOn('/users/0')).to.equal('/users/:id');
+    const once = walks.calls;
+    for (let i = 1; i <= 1000; i++) {
+      const url = i % 2 === 0 ? `/users/${i}` : `/users/${i}?q=${i}`;
+      expect(passedOn(url)).to.equal('/users/:id');
+    }
+    expect(walks.calls).to.equal(once);
+    expect(answered()).to.equal('/users/:id');
+    expect(walks.calls).to.equal(once);
+  });
+
+  it('a router mounted twice: its passed-on requests evict no answered entry', () => {
+    const { walks, answered, passedOn } = usersApp('/v/:version');
+    expect(answered()).to.equal('/users/:id');
+    for (let i = 0; i < 1000; i++) {
+      expect(passedOn(`/users/${i}`)).to.equal('/users/:id');
+      expect(passedOn(`/v/${i}/${i}`)).to.equal('/v/:version/:id');
+    }
+    const before = walks.calls;
+    expect(answered()).to.equal('/users/:id');
+    expect(walks.calls).to.equal(before);
+  });
+});
+
+describe('http: an answer from path middleware walks the mounts once per baseUrl', () => {
+  it('Express 5: `/health` asked 1,000 times walks once; 200 values of `/v/:ver` 64 apiece', () => {
+    const app = express();
+    app.use('/health', (_req, res) => {
+      res.end();
+    });
+    app.use('/v/:ver', (_req, res) => {
+      res.end();
+    });
+    const [health, versions] = (app as unknown as { router: { stack: Layer[] } }).router.stack;
+    if (!health || !versions) throw new Error('no mount layers');
+    const walks = counted(health);
+    const answered = (baseUrl: string) =>
+      expressRouteOf({ app, baseUrl } as unknown as IncomingMessage);
+    for (let i = 0; i < 1000; i++) expect(answered('/health')).to.equal('/health');
+    expect(walks.calls).to.equal(1);
+    for (let i = 0; i < 200; i++) expect(answered(`/v/${i}`)).to.equal('/v/:ver');
+    expect(walks.calls).to.equal(201);
+    // The latest 64 values are the cache's now: asked again, none is walked; '/health', pushed
+    // out, is walked again once.
+    for (let i = 200 - 64; i < 200; i++) expect(answered(`/v/${i}`)).to.equal('/v/:ver');
+    expect(walks.calls).to.equal(201);
+    expect(answered('/health')).to.equal('/health');
+    expect(walks.calls).to.equal(202);
+  });
+
+  it('Express 4: app.router, a getter that throws, is read once, whatever the mounts', () => {
+    const { app, reads } = express4App();
+    for (let i = 0; i < 200; i++) {
+      const req = { app, baseUrl: `/v/${i}` };
+      expect(expressRouteOf(req as unknown as IncomingMessage)).to.equal(undefined);
+    }
+    expect(reads()).to.equal(1);
+  });
+});
+
+describe('http: the mount caches keep no long client text', () => {
+  // Each cache is 64 entries per route (or app), keyed by the path as sent: kept, 64 URLs near
+  // Node's 16 KB header limit held ~1 MB per route, some 27 MB for 50 routes under `/api/:v`.
+  const long = (i: number) => `/t/${`${i}-`.padEnd(8000, 'x')}`;
+
+  it("a route's: a long baseUrl is named, walked each time, and evicts no short one", () => {
+    const { counter, routeOf } = tenantApp();
+    expect(routeOf('/t/acme')).to.equal('/t/:tenant/items');
+    for (let i = 0; i < 100; i++) expect(routeOf(long(i))).to.equal('/t/:tenant/items');
+    expect(counter.walks).to.equal(101);
+    expect(routeOf(long(0))).to.equal('/t/:tenant/items');
+    expect(counter.walks).to.equal(102);
+    expect(routeOf('/t/acme')).to.equal('/t/:tenant/items');
+    expect(counter.walks).to.equal(102);
+  });
+
+  it("path middleware's: a long baseUrl is named, walked each time, and evicts no short one", () => {
+    const app = express();
+    app.use('/t/:tenant', (_req, res) => {
+      res.end();
+    });
+    const [tenant] = (app as unknown as { router: { stack: Layer[] } }).router.stack;
+    if (!tenant) throw new Error('no mount layer');
+    const walks = counted(tenant);
+    const answered = (baseUrl: string) =>
+      expressRouteOf({ app, baseUrl } as unknown as IncomingMessage);
+    expect(answered('/t/acme')).to.equal('/t/:tenant');
+    for (let i = 0; i < 100; i++) expect(answered(long(i))).to.equal('/t/:tenant');
+    expect(walks.calls).to.equal(101);
+    expect(answered('/t/acme')).to.equal('/t/:tenant');
+    expect(walks.calls).to.equal(101);
+  });
+
+  it('passed on by a router mounted twice: a long path is named and evicts no short one', () => {
+    const { walks, passedOn } = usersApp('/v/:version');
+    expect(passedOn('/v/1/7')).to.equal('/v/:version/:id');
+    const once = walks.calls;
+    for (let i = 0; i < 100; i++) {
+      expect(passedOn(`/v/${i}/${'7'.padEnd(8000, '7')}`)).to.equal('/v/:version/:id');
+    }
+    const afterLong = walks.calls;
+    expect(afterLong).to.be.above(once);
+    expect(passedOn('/v/1/7')).to.equal('/v/:version/:id');
+    expect(walks.calls).to.equal(afterLong);
+  });
+});

@@ -1,0 +1,333 @@
+import { expect } from 'chai';
+import type { Logger } from '../../../../src/log.js';
+import {
+  REASON_REPEAT_MS,
+  reportingFailures,
+  reportingPushFailures,
+} from '../../../../src/otel/binding/push-failures.js';
+import type { ExportResult, PushMetricExporter } from '../../../../src/otel/sdk/optional-sdk.js';
+
+/** An exporter whose exports end as `results` says, one by one. */
+function scriptedExporter(results: ExportResult[]): PushMetricExporter {
+  return {
+    export: (_metrics, done) => done(results.shift() ?? { code: 0 }),
+    forceFlush: async () => undefined,
+    shutdown: async () => undefined,
+  };
+}
+
+function recordingLogger(lines: string[]): Logger {
+  const at = (level: string) => (text: unknown) => lines.push(`${level}: ${String(text)}`);
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+const refused: ExportResult = { code: 1, error: new Error('connect ECONNREFUSED 127.0.0.1:1') };
+const timedOut: ExportResult = { code: 1, error: new Error('Request timed out') };
+const ok: ExportResult = { code: 0 };
+
+/** An export of `metrics` (aggregationTemporality and dataPointType: the SDK's enums' values). */
+function exportOf(...metrics: Array<{ aggregationTemporality: number; dataPointType: number }>) {
+  const withPoints = metrics.map((m) => ({ ...m, dataPoints: [1] }));
+  return { resource: {}, scopeMetrics: [{ scope: { name: 's' }, metrics: withPoints }] } as never;
+}
+const DELTA = 0;
+const CUMULATIVE = 1;
+const HISTOGRAM = 0;
+const GAUGE = 2;
+const SUM = 3;
+/** What the SDK exports under OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta. */
+const DELTA_EXPORT = exportOf(
+  { aggregationTemporality: DELTA, dataPointType: SUM },
+  { aggregationTemporality: DELTA, dataPointType: HISTOGRAM },
+);
+/** And with carbonscope's own histograms beside, which are cumulative whatever the preference. */
+const MIXED_EXPORT = exportOf(
+  { aggregationTemporality: DELTA, dataPointType: SUM },
+  { aggregationTemporality: CUMULATIVE, dataPointType: HISTOGRAM },
+);
+/** Gauges only: withCurrentGauges makes them delta under cumulative too, so no evidence. */
+const GAUGES_EXPORT = exportOf(
+  { aggregationTemporality: DELTA, dataPointType: GAUGE },
+  { aggregationTemporality: CUMULATIVE, dataPointType: GAUGE },
+);
+const EMPTY_EXPORT = exportOf();
+
+describe('otel: a failing OTLP push is told once, and its recovery once', () => {
+  it('one warning for a run of failures, whatever their reasons, then one line when one gets through', () => {
+    // The refusal 2 s after the recovery is no new run: the collector flaps, and says so.
+    const lines: string[] = [];
+    let clock = 0;
+    const results = [refused, refused, timedOut, refused, timedOut, ok, ok, refused];
+    const exporter = reportingFailures(
+      scriptedExporter([...results]),
+      'http://al:PW-SECRET-1@collector:4318/v1/metrics?api_key=QUERY-SECRET-2',
+      recordingLogger(lines),
+      () => clock,
+    );
+    for (const _ of results) {
+      exporter.export(EMPTY_EXPORT, () => undefined);
+      clock += 1000;
+    }
+    expect(lines).to.deep.equal([
+      'warn: could not push metrics to http://[redacted]@collector:4318/v1/metrics?api_key=[redacted]: connect ECONNREFUSED 127.0.0.1:1; the next export tries again',
+      'warn: metrics pushed to http://[redacted]@collector:4318/v1/metrics?api_key=[redacted] again',
+      'warn: could not push metrics to http://[redacted]@collector:4318/v1/metrics?api_key=[redacted] on and off, failed 6 of the last 8 pushes in 7 s: connect ECONNREFUSED 127.0.0.1:1; the next export tries again',
+    ]);
+  });
+
+  it('never shows a matrix token, a form-encoded password or a password with a tab', () => {
+    for (const [target, shown] of [
+      [
+        'http://collector:4318/v1/metrics;token=MATRIX-SECRET-1',
+        'http://collector:4318/v1/metrics;token=[redacted]',
+      ],
+      [
+        'http://collector:4318/v1/metrics?password=PART1-SECRET+PART2-SECRET',
+        'http://collector:4318/v1/metrics?password=[redacted]',
+      ],
+      [
+        'http://push:TAB-\tSECRET-3@collector:4318/v1/metrics',
+        'http://[redacted]@collector:4318/v1/metrics',
+      ],
+    ]) {
+      const lines: string[] = [];
+      // A collector's refusal that echoes the URL as it was written, parsed and form-decoded.
+      const form = decodeURIComponent(target.replace(/\+/g, ' '));
+      const echoed = `401 for ${target} (${new URL(target).href}): ${JSON.stringify({ form })}`;
+      const exporter = reportingFailures(
+        scriptedExporter([{ code: 1, error: new Error(echoed) }]),
+        target,
+        recordingLogger(lines),
+      );
+      exporter.export(EMPTY_EXPORT, () => undefined);
+      expect(lines, target).to.have.length(1);
+      expect(lines[0], target).to.not.match(/SECRET|PART/);
+      expect(lines[0], target).to.contain(`could not push metrics to ${shown}: 401 for `);
+    }
+  });
+
+  it('a reason that changes within a long run of failures is told again, once per repeat period', () => {
+    const lines: string[] = [];
+    let clock = 0;
+    const exporter = reportingFailures(
+      scriptedExporter([refused, timedOut, refused, timedOut]),
+      'http://collector:4318/v1/metrics',
+      recordingLogger(lines),
+      () => clock,
+    );
+    exporter.export(EMPTY_EXPORT, () => undefined);
+    clock += REASON_REPEAT_MS - 1;
+    exporter.export(EMPTY_EXPORT, () => undefined);
+    clock += 1;
+    // The reason told last, then another: only the other is news.
+    exporter.export(EMPTY_EXPORT, () => undefined);
+    exporter.export(EMPTY_EXPORT, () => undefined);
+    expect(lines.map((l) => l.split(': ').slice(2).join(': '))).to.deep.equal([
+      'connect ECONNREFUSED 127.0.0.1:1; the next export tries again',
+      'Request timed out; the next export tries again',
+    ]);
+  });
+});
+
+describe('otel: a failing OTLP push under delta temporality', () => {
+  /** The warning for one failed push of `batch`, after one that got through with `before`. */
+  function warningFor(batch: never, before: never = EMPTY_EXPORT): string[] {
+    const lines: string[] = [];
+    const exporter = reportingFailures(
+      scriptedExporter([ok, refused]),
+      'http://collector:4318/v1/metrics',
+      recordingLogger(lines),
+    );
+    exporter.export(before, () => undefined);
+    exporter.export(batch, () => undefined);
+    return lines;
+  }
+
+  it('says what the failed pushes carried is lost, not that the next export tries again', () => {
+    expect(warningFor(DELTA_EXPORT)).to.deep.equal([
+      'warn: could not push metrics to http://collector:4318/v1/metrics: connect ECONNREFUSED 127.0.0.1:1; what each failed push carried is lost (delta temporality)',
+    ]);
+  });
+
+  it('says which part is lost where cumulative metrics go beside the delta ones', () => {
+    expect(warningFor(MIXED_EXPORT)).to.deep.equal([
+      'warn: could not push metrics to http://collector:4318/v1/metrics: connect ECONNREFUSED 127.0.0.1:1; what each failed push carried of its delta metrics is lost, the next export carries the others again',
+    ]);
+  });
+
+  it('remembers delta from an earlier export where the failed one carries no delta metric', () => {
+    expect(warningFor(GAUGES_EXPORT, DELTA_EXPORT)[0]).to.match(/lost \(delta temporality\)$/);
+  });
+
+  it('takes no gauge for evidence: current gauges are delta under cumulative too', () => {
+    expect(warningFor(GAUGES_EXPORT)[0]).to.match(/; the next export tries again$/);
+  });
+});
+
+describe('otel: a push that fails at the end of the process', () => {
+  /** Three data points of two metrics. */
+  const batch = {
+    resource: {},
+    scopeMetrics: [
+      { scope: { name: 's' }, metrics: [{ dataPoints: [1, 2] }, { dataPoints: [3] }] },
+    ],
+  } as never;
+
+  /** An exporter whose exports end when the test says, one by one. */
+  function heldExporter(): { exporter: PushMetricExporter; end(result: ExportResult): void } {
+    const pending: Array<(result: ExportResult) => void> = [];
+    return {
+      exporter: { ...scriptedExporter([]), export: (_metrics, done) => pending.push(done) },
+      end: (result) => pending.shift()?.(result),
+    };
+  }
+
+  it('says what the last push dropped, not that a next export tries again', () => {
+    const lines: string[] = [];
+    const held = heldExporter();
+    const exporter = reportingFailures(
+      held.exporter,
+      'http://collector:4318/v1/metrics',
+      recordingLogger(lines),
+    );
+    exporter.export(batch, () => undefined);
+    exporter.ending(true);
+    // The push under way fails: the reader's last push comes after it, and tells.
+    held.end(refused);
+    expect(lines).to.deep.equal([]);
+    exporter.export(batch, () => undefined);
+    held.end(refused);
+    exporter.export(batch, () => undefined);
+    held.end(timedOut);
+    expect(lines).to.deep.equal([
+      'warn: could not push the last metrics to http://collector:4318/v1/metrics: connect ECONNREFUSED 127.0.0.1:1; dropped 3 data points of 2 metrics (what was counted since the last push that got through)',
+    ]);
+  });
+
+  it('under delta, says the last push dropped what was counted since the previous push', () => {
+    const lines: string[] = [];
+    const exporter = reportingFailures(
+      scriptedExporter([refused]),
+      'http://collector:4318/v1/metrics',
+      recordingLogger(lines),
+    );
+    exporter.ending(true);
+    exporter.export(DELTA_EXPORT, () => undefined);
+    expect(lines).to.deep.equal([
+      'warn: could not push the last metrics to http://collector:4318/v1/metrics: connect ECONNREFUSED 127.0.0.1:1; dropped 2 data points of 2 metrics (what was counted since the previous push)',
+    ]);
+  });
+
+  it('under delta, tells a push under way that fails at the end: the last push does not carry it', () => {
+    const lines: string[] = [];
+    const held = heldExporter();
+    const exporter = reportingFailures(
+      held.exporter,
+      'http://collector:4318/v1/metrics',
+      recordingLogger(lines),
+    );
+    exporter.export(DELTA_EXPORT, () => undefined);
+    exporter.ending(false);
+    held.end(refused);
+    expect(lines).to.deep.equal([
+      'warn: could not push metrics to http://collector:4318/v1/metrics: connect ECONNREFUSED 127.0.0.1:1; what each failed push carried is lost (delta temporality)',
+    ]);
+  });
+
+  it('leaves the line to its caller where the caller tells the last push', () => {
+    const lines: string[] = [];
+    const exporter = reportingFailures(
+      scriptedExporter([refused, refused]),
+      'http://collector:4318/v1/metrics',
+      recordingLogger(lines),
+    );
+    exporter.ending(false);
+    exporter.export(batch, () => undefined);
+    exporter.export(batch, () => undefined);
+    expect(lines).to.deep.equal([]);
+  });
+});
+
+describe('otel: a collector that takes every other push', () => {
+  /** An hour of exports 5 s apart through reportingFailures, failing where `fails(t)`. */
+  function anHour(fails: (t: number) => boolean): string[] {
+    const lines: string[] = [];
+    let clock = 0;
+    const exporter = reportingFailures(
+      { ...scriptedExporter([]), export: (_m, done) => done(fails(clock) ? refused : ok) },
+      'http://collector:4318/v1/metrics',
+      recordingLogger(lines),
+      () => clock,
+    );
+    for (; clock < 3_600_000; clock += 5000) exporter.export(EMPTY_EXPORT, () => undefined);
+    return lines;
+  }
+
+  it('is told in a handful of lines over an hour at a 5 s interval, not one pair per export', () => {
+    const lines = anHour((t) => t % 10_000 === 0);
+    // Before: 720 lines, a warning and a recovery per pair of exports.
+    expect(lines, lines.join('\n')).to.have.length(8);
+    expect(lines[3]).to.equal(
+      'warn: could not push metrics to http://collector:4318/v1/metrics on and off, failed 60 of the last 120 pushes in 10 min: connect ECONNREFUSED 127.0.0.1:1; the next export tries again',
+    );
+  });
+
+  it('says when it is steady again, once no push failed for 10 min', () => {
+    const lines = anHour((t) => t < 1_200_000 && t % 10_000 === 0);
+    expect(lines.at(-1)).to.equal(
+      'warn: metrics pushed to http://collector:4318/v1/metrics steadily again, none failed for 10 min (120 of 359 pushes failed in 29 min)',
+    );
+    expect(lines).to.have.length(5);
+  });
+});
+
+describe('otel: the target a failing push names', () => {
+  // The exporter appends v1/metrics after one slash and keeps what the base ends with: a
+  // warning that tidied the URL named another than the one pushed to.
+  const named = (env: Record<string, string>) => {
+    const lines: string[] = [];
+    const exporter = reportingPushFailures(
+      scriptedExporter([refused]),
+      env,
+      recordingLogger(lines),
+    );
+    exporter.export(EMPTY_EXPORT, () => undefined);
+    return /push metrics to (\S+):/.exec(lines[0] ?? '')?.[1];
+  };
+
+  it('is the URL the exporter pushes to, by its own rules', () => {
+    expect(named({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318//' })).to.equal(
+      'http://c:4318//v1/metrics',
+    );
+    expect(named({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318/base' })).to.equal(
+      'http://c:4318/base/v1/metrics',
+    );
+    expect(named({ OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url' })).to.equal(
+      'http://localhost:4318/v1/metrics',
+    );
+    expect(named({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m:4318/x' })).to.equal(
+      'http://m:4318/x',
+    );
+  });
+});
+
+describe("otel: a refused push's line says the collector's reason", () => {
+  // A proxy refusing the push echoes the header it refused; the logger an application gives
+  // masks nothing, and the reason is cut at 200 characters: masked before, or half the token
+  // would show.
+  it("with the headers' tokens masked, however the line is cut", () => {
+    const token = 'tok-0123456789abcdef0123456789';
+    const lines: string[] = [];
+    const echo = `${'p'.repeat(195)}Bearer ${token}`;
+    const error = Object.assign(new Error('Unauthorized'), { code: 401, data: echo });
+    const exporter = reportingPushFailures(
+      scriptedExporter([{ code: 1, error }]),
+      { OTEL_EXPORTER_OTLP_HEADERS: `Authorization=Bearer ${token}` },
+      recordingLogger(lines),
+    );
+    exporter.export(EMPTY_EXPORT, () => undefined);
+    expect(lines).to.deep.equal([
+      `warn: could not push metrics to http://localhost:4318/v1/metrics: Unauthorized (HTTP 401): "${'p'.repeat(195)}[redacted]"; the next export tries again`,
+    ]);
+  });
+});
