@@ -86,6 +86,29 @@ function link(from: string, target: string): { parent: string; a: string; b: str
   return { parent: f.slice(0, i).join(sep), a: f[i], b: t[i] };
 }
 
+/** One folder of a parent importing another: the first import found that makes the link. */
+export interface FolderLink {
+  from: string;
+  to: string;
+  use: SourceImport;
+}
+
+/**
+ * The links between the folders directly under `parent` (relative to the root the imports were
+ * read from): `otel/sdk/x.ts` importing `energy/index.ts` links `otel` to `energy`. Links to or
+ * from the parent's own files are left out: a folder reaching another through `settings.ts` is
+ * two links of a folder and a file, which folderCycles weighs.
+ */
+export function folderLinks(imports: readonly SourceImport[], parent: string): FolderLink[] {
+  const links = new Map<string, FolderLink>();
+  for (const use of imports) {
+    const { parent: common, a, b } = link(use.from, use.target);
+    if (common !== parent || a === b || SOURCE.test(a) || SOURCE.test(b)) continue;
+    if (!links.has(`${a} ${b}`)) links.set(`${a} ${b}`, { from: a, to: b, use });
+  }
+  return [...links.values()];
+}
+
 /** A cycle among the members of `parent` (its files and folders), one import per link shown. */
 export interface FolderCycle {
   parent: string;
