@@ -12,7 +12,6 @@ import { pushBeforeUnaskedDisconnect } from './cluster-worker-end.js';
 import { defaultLogger } from './default-logger.js';
 import { heldUntilSettled } from './hold.js';
 import { installRouteResolvers } from './http/frameworks/index.js';
-import { watchEarlyRequests } from './http/index.js';
 import type { SettledFigures } from './otel/binding/index.js';
 import {
   type Attached,
@@ -102,6 +101,9 @@ async function register(): Promise<void> {
       // Nothing here holds the process: a short script must end as it would without carbonscope,
       // however long nvidia-smi or powermetrics take to answer their probe.
       select: { holdProcess: false },
+      // From now on, before the power sources are probed (a second or more for an nvidia-smi
+      // without persistence mode): a health probe answered meanwhile is counted like any other.
+      trackRequests: true,
       logger,
       captureContext: captureSpan,
       contextActive: contextPropagates,
@@ -111,6 +113,7 @@ async function register(): Promise<void> {
   );
   state = 'started';
   const early = settledUntilBound(cs);
+  // Tracking since create(); asked here too where another caller's start made the instance.
   cs.trackRequests();
   // The last figures are pushed when the application calls stop() (in its own SIGTERM handler,
   // say) or when the process ends by itself. No signal handler here: how the application ends
@@ -318,9 +321,6 @@ if (role === 'measures') {
   // Now, while the application's modules are still to load: Fastify 4 tells of each instance
   // only as it is built, and the meter starts later.
   installRouteResolvers();
-  // Requests tracked only once the meter has started: one the application answers while the
-  // power sources are probed is told of then.
-  watchEarlyRequests();
   // Before the application forks its cluster's workers, or starts Node children of its own:
   // they inherit the word, and answer this process's endpoint.
   announcePrimary(process.env, ownProviderServesPrometheus(process.env), true);

@@ -43,6 +43,11 @@ export interface EnergyMeterOptions {
   childCpu?: ChildCpuReader;
   /** The process's share of the GPUs' energy (SamplerOptions.gpuShares); closed at stop(). */
   gpuShares?: GpuShareReader;
+  /**
+   * Called as the baseline is set, the first interval beginning: the tracker, which may have
+   * tracked operations before (register's requests while the sources were probed), starts it.
+   */
+  onBaseline?: () => void;
 }
 
 const MAX_DISTINCT_WARNINGS = 100;
@@ -142,6 +147,7 @@ export class EnergyMeter {
   private async begin(): Promise<void> {
     await this.fetchIntensity();
     this.sampler.prime();
+    this.o.onBaseline?.();
     this.startedAtMs = this.o.wallClock();
     this.running = true;
     const { host, gpus, reasons = [] } = this.o.sources;

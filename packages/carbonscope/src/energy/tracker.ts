@@ -206,6 +206,11 @@ export class EnergyTracker implements OperationTracker, OperationHost {
 
   private readonly createdMs: number;
   private intervalStartMs: number | undefined;
+  /**
+   * The first ended operation the interval now running measured: those before it ended before
+   * the meter's baseline (see baseline) and get none of its energy. 0 but in the first interval.
+   */
+  private metered = 0;
   /** Samples settled so far: the interval now running is this one. */
   private intervals = 0;
   /** Loop time of the interval so far, while operations ran and while none did. */
@@ -445,6 +450,37 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   }
 
   /**
+   * The meter's baseline is set: its first interval begins now. What ran before (register's
+   * requests while the power sources were probed) is in no reading: an operation that ended
+   * before gets none of that interval's energy, and is reported with it, at 0 J; one running
+   * gets its share of what it ran (and, measured, used) from now on. Nothing after the first
+   * sample: every later interval begins at the sample before. `estimated`: whether the host's
+   * power source is an estimate, the provisional figures' flag until the first sample.
+   */
+  baseline(estimated: boolean): void {
+    if (this.intervals > 0 || this.stopped) return;
+    this.estimated = estimated;
+    const now = this.clock();
+    this.mark(now, true);
+    this.share(now);
+    this.busyWithOps = 0;
+    this.busyWithout = 0;
+    this.wallWithOps = 0;
+    this.wallWithout = 0;
+    this.intervalStartMs = now;
+    this.metered = this.ended.length;
+    for (let op = this.head; op; op = op.next) {
+      op.shareFrom = this.shared;
+      if (op.cpu) {
+        op.cpu.busyAtSample = op.cpu.busyMs;
+        op.cpu.poolAtSample = op.cpu.poolMs;
+        op.cpu.childAtSample = op.cpu.childMs;
+      }
+    }
+    if (this.threadCpu) this.threadAt = this.threadCpu();
+  }
+
+  /**
    * Fed every sample: settles the interval that ends with it. The operations that ran in it
    * (ended or not) get their share of its process energy; those that ended in it are reported.
    */
@@ -495,7 +531,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     let guessed = 0;
     let guessedFresh = 0;
     this.byTime = false;
-    for (let i = 0; i < ended.length; i++) {
+    const first = this.metered;
+    for (let i = 0; i < first; i++) ended.setWeight(i, 0);
+    for (let i = first; i < ended.length; i++) {
       if (ended.kind(i) === 'request') requests++;
       const busy = ended.op(i)?.cpu?.sinceSample() ?? Number.NaN;
       const w = this.weigh(
@@ -536,7 +574,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       if (this.windowOpen && requests > 0) this.learnOverhead(guessed > 0);
     } else if (!(total > 0)) {
       // No CPU told the operations apart (none measured, or all calibrated at 0): by time.
-      for (let i = 0; i < ended.length; i++) {
+      for (let i = first; i < ended.length; i++) {
         ended.setWeight(i, Math.max(ended.share(i), 0));
         total += ended.weight(i);
       }
@@ -555,7 +593,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const estimated = sample.totals.process.wattsEstimated;
     for (let i = 0; i < ended.length; i++) {
       const weight = ended.weight(i);
-      const children = childPrice > 0 ? this.childMsOf(i, from, now) : 0;
+      const children = childPrice > 0 && i >= first ? this.childMsOf(i, from, now) : 0;
       const piece = weight * price + children * childPrice;
       const embodiedPiece = weight * embodiedPrice + children * childEmbodiedPrice;
       ended.settle(i, piece, piece * perJoule, embodiedPiece, estimated);
@@ -585,6 +623,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.estimated = estimated;
     this.intervalStartMs = now;
     this.intervals++;
+    this.metered = 0;
     this.busyWithOps = 0;
     this.busyWithout = 0;
     this.wallWithOps = 0;
@@ -1053,7 +1092,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     if (!(childMs > 0) || !this.cpu) return;
     const { ended } = this;
     let charged = 0;
-    for (let i = 0; i < ended.length; i++) charged += ended.op(i)?.cpu?.childSinceSample() ?? 0;
+    for (let i = this.metered; i < ended.length; i++) {
+      charged += ended.op(i)?.cpu?.childSinceSample() ?? 0;
+    }
     for (let op = this.head; op; op = op.next) charged += op.cpu?.childSinceSample() ?? 0;
     const guessed = this.guessedChildren(from, now);
     if (!(charged > 0) && !(guessed > 0)) return;
@@ -1073,7 +1114,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     if (this.attribution !== 'calibrated' || this.childWeights.empty) return 0;
     const { ended } = this;
     let guessed = 0;
-    for (let i = 0; i < ended.length; i++) guessed += this.guessEnded(i, from, now);
+    for (let i = this.metered; i < ended.length; i++) guessed += this.guessEnded(i, from, now);
     for (let op = this.head; op; op = op.next) guessed += this.guessRunning(op, from, now);
     return guessed;
   }
@@ -1134,10 +1175,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const { ended } = this;
     if (!(overhead > 0)) return 0;
     let requests = 0;
-    for (let i = 0; i < ended.length; i++) if (ended.kind(i) === 'request') requests++;
+    for (let i = this.metered; i < ended.length; i++) if (ended.kind(i) === 'request') requests++;
     if (requests === 0) return 0;
     this.overheadEach = overhead / requests;
-    for (let i = 0; i < ended.length; i++) {
+    for (let i = this.metered; i < ended.length; i++) {
       if (ended.kind(i) === 'request') ended.setWeight(i, ended.weight(i) + this.overheadEach);
     }
     return overhead;
@@ -1170,12 +1211,14 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     if (!(pot > 0) || !(this.attribution === 'exact' || this.windowOpen)) return 0;
     const { ended } = this;
     let out = 0;
-    for (let i = 0; i < ended.length; i++) out += ended.op(i)?.cpu?.poolSinceSample() ?? 0;
+    for (let i = this.metered; i < ended.length; i++) {
+      out += ended.op(i)?.cpu?.poolSinceSample() ?? 0;
+    }
     for (let op = this.head; op; op = op.next) out += op.cpu?.poolSinceSample() ?? 0;
     if (!(out > 0)) return 0;
     const scale = Math.min(1, pot / out);
     let given = 0;
-    for (let i = 0; i < ended.length; i++) {
+    for (let i = this.metered; i < ended.length; i++) {
       const cpu = ended.op(i)?.cpu;
       const share = cpu ? cpu.poolSinceSample() * scale : 0;
       if (!(share > 0) || !cpu) continue;

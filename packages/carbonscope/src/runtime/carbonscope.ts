@@ -99,6 +99,13 @@ export interface CarbonscopeOptions {
   sources?: MeterSources;
   /** Options for that choice (binaries, platform), when `sources` is absent. */
   select?: Omit<SelectSourcesOptions, 'config' | 'logger'>;
+  /**
+   * Tracks every incoming HTTP request from create() on, while the power sources are probed
+   * (`register`'s: an nvidia-smi slow to answer takes a second or more), as trackRequests()
+   * does, its one call: the requests of that time are counted, their energy from the meter's
+   * baseline on (what came before is in no reading).
+   */
+  trackRequests?: boolean;
   /** An existing grid service to price energy with; one is built from the settings when absent. */
   grid?: GridService | GridIntensity;
   /** What the process scope measures: this process by default (the CLI passes a child tree). */
@@ -195,6 +202,58 @@ function childCpuOf(
   return {};
 }
 
+/** The tracker of create(), before the sources: `awaited` is its onAwaited (see there). */
+function trackerOf(
+  options: CarbonscopeOptions,
+  settings: Settings,
+  clock: Clock,
+  logger: Logger,
+  awaited: () => void,
+): EnergyTracker {
+  return new EnergyTracker({
+    clock,
+    // A scripted clock (tests) comes with its own loop idle time, or none.
+    loopIdle: options.loopIdle ?? (options.clock ? undefined : eventLoopIdle),
+    cpuClock: options.clock ? undefined : ownProcessCpuMs,
+    threadCpuClock:
+      options.clock || settings.energy.operationAttribution === 'wall'
+        ? undefined
+        : mainThreadCpuClock(),
+    captureContext: options.captureContext,
+    // Built once here, used only where an operation with a context fails.
+    ...(options.captureContext
+      ? { secrets: redactionList(loadedSecretsOf(settings, options.env ?? process.env)) }
+      : {}),
+    // Until the meter's baseline says what the host's source is (see baseline).
+    estimated: options.sources?.host.estimated ?? true,
+    attribution: settings.energy.operationAttribution,
+    calibrationIntervalMs: settings.energy.calibrationIntervalMs,
+    maxOperationAgeMs: settings.energy.operationMaxAgeMs,
+    maxCalibratedNames: settings.energy.operationMaxNames ?? DEFAULT_MAX_OPERATION_NAMES,
+    knownHttpMethods: settings.http.knownMethods,
+    onAwaited: awaited,
+    onListenerError: warnOnce(logger, 'operation listener'),
+    onNestedTooDeep: (depth) =>
+      logger.warn(
+        `track() was nested ${depth} deep on one call stack (a recursive function that tracks each level): deeper calls run untracked, their work counted to the operations around them`,
+      ),
+  });
+}
+
+/** trackRequests()'s options but the caller's: the settings', the tracker's, the logger. */
+function requestTrackingOf(
+  hooks: Pick<CarbonscopeOptions, 'contextActive'>,
+  settings: Settings,
+  tracker: EnergyTracker,
+  logger: Logger,
+): RequestTrackingOptions {
+  return {
+    knownMethods: settings.http.knownMethods,
+    captureContext: tracker.capturesContext && (hooks.contextActive ?? true),
+    logger,
+  };
+}
+
 /** One warning per distinct error message of `what`, the first MAX_LISTENER_WARNINGS of them. */
 function warnOnce(
   logger: Logger,
@@ -248,10 +307,14 @@ export class Carbonscope implements OperationTracker {
     readonly meter: EnergyMeter,
     readonly tracker: EnergyTracker,
     private readonly loopEnd: LoopEndSettler,
+    /** Request tracking create() began (`trackRequests`): its one call. */
+    requests: RequestTracking | undefined,
     private readonly contextActive?: () => boolean,
     private readonly releaseContexts?: () => void,
   ) {
     this.earlyListenerFailed = warnOnce(logger, 'early answer listener', 'the answer was counted');
+    this.requests = requests;
+    if (requests) this.requestAsks = 1;
     const maxNames = settings.energy.operationMaxNames ?? DEFAULT_MAX_OPERATION_NAMES;
     this.operationNames = operationLabels(maxNames, (name, reason) =>
       logger.warn(operationNameWarning(name, reason, maxNames)),
@@ -329,9 +392,25 @@ export class Carbonscope implements OperationTracker {
     if (shortKey) logger.warn(shortKey);
     const grid = options.grid ?? createGridIntensity({ config: settings, logger });
     const clock = options.clock ?? monotonicClock;
-    const sources =
-      options.sources ??
-      (await selectSources({ clock, ...options.select, config: settings, logger }));
+    // Built before the sources are probed: it may track requests meanwhile (trackRequests).
+    // The settler is the meter's, made with it: someone awaiting a figure before then is
+    // looked at once it is.
+    let loopEnd: LoopEndSettler | undefined;
+    const tracker = trackerOf(options, settings, clock, logger, () => loopEnd?.arm());
+    const requests = options.trackRequests
+      ? trackHttpRequests(tracker, requestTrackingOf(options, settings, tracker, logger))
+      : undefined;
+    let sources: MeterSources;
+    try {
+      sources =
+        options.sources ??
+        (await selectSources({ clock, ...options.select, config: settings, logger }));
+    } catch (err) {
+      // Nothing of it stays on: its tracking, an `exact` tracker's async hooks.
+      requests?.stop();
+      tracker.stop();
+      throw err;
+    }
     const meter = new EnergyMeter({
       sources,
       grid,
@@ -358,36 +437,10 @@ export class Carbonscope implements OperationTracker {
       // Asked only as a child is spawned, by when the tracker exists.
       ...childCpuOf(options, logger, () => tracker.childAccount()),
       ...(options.gpuShares ? { gpuShares: options.gpuShares } : {}),
+      onBaseline: () => tracker.baseline(sources.host.estimated),
     });
-    // Asks the tracker only at the loop's end, by when it exists.
-    const loopEnd = new LoopEndSettler(meter, () => tracker.awaited);
-    const tracker = new EnergyTracker({
-      clock,
-      // A scripted clock (tests) comes with its own loop idle time, or none.
-      loopIdle: options.loopIdle ?? (options.clock ? undefined : eventLoopIdle),
-      cpuClock: options.clock ? undefined : ownProcessCpuMs,
-      threadCpuClock:
-        options.clock || settings.energy.operationAttribution === 'wall'
-          ? undefined
-          : mainThreadCpuClock(),
-      captureContext: options.captureContext,
-      // Built once here, used only where an operation with a context fails.
-      ...(options.captureContext
-        ? { secrets: redactionList(loadedSecretsOf(settings, options.env ?? process.env)) }
-        : {}),
-      estimated: sources.host.estimated,
-      attribution: settings.energy.operationAttribution,
-      calibrationIntervalMs: settings.energy.calibrationIntervalMs,
-      maxOperationAgeMs: settings.energy.operationMaxAgeMs,
-      maxCalibratedNames: settings.energy.operationMaxNames ?? DEFAULT_MAX_OPERATION_NAMES,
-      knownHttpMethods: settings.http.knownMethods,
-      onAwaited: () => loopEnd.arm(),
-      onListenerError: warnOnce(logger, 'operation listener'),
-      onNestedTooDeep: (depth) =>
-        logger.warn(
-          `track() was nested ${depth} deep on one call stack (a recursive function that tracks each level): deeper calls run untracked, their work counted to the operations around them`,
-        ),
-    });
+    loopEnd = new LoopEndSettler(meter, () => tracker.awaited);
+    if (tracker.awaited) loopEnd.arm();
     return new Carbonscope(
       settings,
       logger,
@@ -395,6 +448,7 @@ export class Carbonscope implements OperationTracker {
       meter,
       tracker,
       loopEnd,
+      requests,
       options.contextActive,
       options.releaseContexts,
     );
@@ -443,9 +497,12 @@ export class Carbonscope implements OperationTracker {
     this.requestAsks++;
     if (!this.requests) {
       const requests = trackHttpRequests(this.tracker, {
-        knownMethods: this.settings.http.knownMethods,
-        captureContext: this.tracker.capturesContext && (this.contextActive ?? true),
-        logger: this.logger,
+        ...requestTrackingOf(
+          { contextActive: this.contextActive },
+          this.settings,
+          this.tracker,
+          this.logger,
+        ),
         ...options,
       });
       for (const server of this.ignoredServers) requests.ignore(server);

@@ -86,6 +86,7 @@ export const STARTED_OPTIONS = {
   logger: true,
   sources: true,
   select: SELECT,
+  trackRequests: true,
   grid: true,
   processCpu: true,
   gpuShares: true,

@@ -320,6 +320,39 @@ describe('operation tracker', () => {
     });
   }
 
+  // register tracks requests from its start, before its power sources are probed (a second
+  // for an nvidia-smi without persistence mode): what ran before the meter's baseline is in no
+  // reading, and the first interval's energy is shared by what ran in it, as every later one.
+  for (const mode of ['exact', 'calibrated', 'wall'] as const) {
+    it(`gives what ran before the meter's baseline none of its first interval (${mode})`, () => {
+      const { clock, tracker, ended, sample } = setup(mode);
+      const early = tracker.begin('request', 'request');
+      early.run(() => clock.advance(20));
+      early.end('/early');
+      const spanning = tracker.begin('request', 'request');
+      spanning.run(() => clock.advance(30));
+      clock.idle(950); // the probe
+      tracker.baseline(false);
+      spanning.run(() => clock.advance(10));
+      spanning.end('/spanning');
+      const later = tracker.begin('request', 'request');
+      later.run(() => clock.advance(10));
+      later.end('/later');
+      clock.idle(80);
+      sample(1, 0, false, 0.02);
+      const byName = joulesByName(ended);
+      expect(Object.keys(byName)).to.have.members(['/early', '/spanning', '/later']);
+      expect(byName['/early']).to.equal(0);
+      // 20 ms of CPU since the baseline, 10 each; before it, 50 more that no reading holds.
+      expect(byName['/spanning']).to.be.closeTo(0.5, 1e-12);
+      expect(byName['/later']).to.be.closeTo(0.5, 1e-12);
+      // The next interval counts nothing of theirs again.
+      clock.idle(1000);
+      sample(1, 0, false, 0);
+      expect(ended).to.have.length(3);
+    });
+  }
+
   it('splits the CPU no callback held equally among the requests that ended (exact)', () => {
     const { clock, tracker, ended, sample } = setup('exact');
     clock.idle(1000);
