@@ -2,33 +2,45 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Server } from 'node:http';
 import { elapsedText } from '../elapsed-text.js';
 import type { Logger } from '../log.js';
-import { registerPresent } from '../register-present.js';
 import { isPrometheusExporterServer } from './exporter-server.js';
 
 const REQUEST_START = 'http.server.request.start';
 
-/** The first request served before tracking began: its server, and when (performance.now). */
-interface EarlyRequest {
-  server: WeakRef<Server>;
-  atMs: number;
-}
+/**
+ * Servers remembered at once: a process serves from one or two (an application's, an admin
+ * port's). Beyond, a server's early requests go untold; memory stays bounded.
+ */
+export const MAX_EARLY_SERVERS = 16;
 
 /**
- * Watches for a request served before carbonscope tracks requests (the application's
- * `listen()` before `start()` and `trackRequests()`, or while register's start probes its power
- * sources): such requests are in no figure, and nothing else would say so. Costs the first
- * request one call, then nothing: the watch ends at it, and only begins again where that
- * request's server closes (a test's stub, a server closed before the start, whose requests no
- * later tracking could miss). Told once, as tracking first begins.
+ * Watches for requests served before carbonscope tracks them (the application's `listen()`
+ * before `start()` and `trackRequests()`): such requests are in no figure, and nothing else would
+ * say so. Each server is remembered at its first request, until a tracking that covers it begins
+ * and tells of it, or until it closes (a test's stub, served before the start: no later tracking
+ * could miss its requests). The watch ends once a tracking covers every server: until then each
+ * request costs one call (a comparison where its server is the last one remembered, two lookups
+ * where a tracking covers it); after, nothing.
  */
 export class EarlyRequestWatch {
-  private first: EarlyRequest | undefined;
+  /** Each server remembered and its first request's time (performance.now). */
+  private readonly early = new Map<Server, number>();
+  /** Servers a tracking covers: their requests are no longer early. */
+  private readonly covered = new WeakSet<object>();
+  /** The last server remembered: its later requests pass at one comparison. */
+  private last: Server | undefined;
   private subscribed = false;
-  /** Tracking began: nothing is watched again, nor told. */
+  /** A tracking covers every server: nothing is watched again, nor told. */
   private over = false;
   private readonly onRequest = (message: unknown) => this.seen(message);
-  private readonly onClose = () => this.forget();
-  private readonly unwatch = () => this.stopWatching();
+  /** Each remembered server's `close` listener, one for all: Node calls it with the server. */
+  private readonly onClose: (this: Server) => void;
+
+  constructor() {
+    const forget = (server: Server) => this.forget(server);
+    this.onClose = function (this: Server) {
+      forget(this);
+    };
+  }
 
   /** Whether a request would reach it now (one call per request while true). */
   get watching(): boolean {
@@ -36,39 +48,45 @@ export class EarlyRequestWatch {
   }
 
   watch(): void {
-    if (this.subscribed || this.over || this.first !== undefined) return;
+    if (this.subscribed || this.over) return;
     this.subscribed = true;
     subscribe(REQUEST_START, this.onRequest);
   }
 
   /**
-   * Says once, through `logger`, as tracking begins, that a server still listening (one of
-   * `servers` where only those are tracked) served requests before it: how long before, and how
-   * to track them. Ends the watch for good.
+   * Says once, through `logger`, as a tracking begins, that servers it covers (every one where
+   * `servers` is absent) served requests before it and still listen: how long before, and how to
+   * track them. The watch goes on for the servers it leaves out, and ends once one covers all.
    */
   tell(logger: Logger | undefined, servers: ReadonlySet<object> | undefined): void {
     if (this.over) return;
-    this.over = true;
-    this.stopWatching();
-    const early = this.first;
-    this.first = undefined;
-    const server = early?.server.deref();
-    if (early === undefined || server === undefined) return;
-    server.off('close', this.onClose);
-    if (!logger || !server.listening || (servers !== undefined && !servers.has(server))) return;
-    logger.warn(earlyRequestsText(performance.now() - early.atMs, registerPresent()));
+    let firstMs = Number.POSITIVE_INFINITY;
+    for (const [server, atMs] of this.early) {
+      if (servers !== undefined && !servers.has(server)) continue;
+      this.forget(server);
+      server.off('close', this.onClose);
+      if (server.listening) firstMs = Math.min(firstMs, atMs);
+    }
+    if (servers === undefined) {
+      this.over = true;
+      this.stopWatching();
+    } else {
+      for (const server of servers) this.covered.add(server);
+    }
+    if (logger && firstMs !== Number.POSITIVE_INFINITY) {
+      logger.warn(earlyRequestsText(performance.now() - firstMs));
+    }
   }
 
   private seen(message: unknown): void {
-    if (this.first !== undefined || this.over) return;
     const { server } = message as { server: Server };
+    if (server === this.last || this.over) return;
+    if (this.early.has(server) || this.covered.has(server)) return;
     // A scrape of the application's OTel Prometheus exporter is no request of its own.
-    if (isPrometheusExporterServer(server)) return;
-    this.first = { server: new WeakRef(server), atMs: performance.now() };
+    if (this.early.size >= MAX_EARLY_SERVERS || isPrometheusExporterServer(server)) return;
+    this.early.set(server, performance.now());
+    this.last = server;
     server.once('close', this.onClose);
-    // After the publish that called this: unsubscribed inside it, a Node without
-    // nodejs/node#55116 skips the next subscriber (a tracer's) for this request.
-    queueMicrotask(this.unwatch);
   }
 
   private stopWatching(): void {
@@ -77,24 +95,20 @@ export class EarlyRequestWatch {
     unsubscribe(REQUEST_START, this.onRequest);
   }
 
-  /** The first request's server closed before tracking began: watch for the next one. */
-  private forget(): void {
-    this.first = undefined;
-    this.watch();
+  /** `server` closed, or was told of: no longer remembered. */
+  private forget(server: Server): void {
+    this.early.delete(server);
+    if (this.last === server) this.last = undefined;
   }
 }
 
 /**
- * The one line of EarlyRequestWatch.tell. Under register, which tracks from its start on, only
- * a server that answered while its power sources were probed meets it: nothing the application
- * can call sooner.
+ * The one line of EarlyRequestWatch.tell. register tracks from its start on, before its power
+ * sources are probed: only a tracking the application begins late meets it.
  */
-export function earlyRequestsText(agoMs: number, register: boolean): string {
+export function earlyRequestsText(agoMs: number): string {
   const ago = agoMs < 1000 ? `${Math.round(agoMs)} ms` : elapsedText(agoMs);
-  const remedy = register
-    ? 'register tracks them once its meter has started, its power sources probed'
-    : 'begin tracking before the server listens (await start() then cs.trackRequests(), or await instrumentation.ready())';
-  return `HTTP requests were served before carbonscope began tracking them (the first ${ago} before): they are in no request's figure; ${remedy}`;
+  return `HTTP requests were served before carbonscope began tracking them (the first ${ago} before): they are in no request's figure; begin tracking before the server listens (await start() then cs.trackRequests(), or await instrumentation.ready())`;
 }
 
 /** What every copy of the package asks of the process's watch, whichever copy made it. */

@@ -1,7 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { EarlyRequestWatch, earlyRequestsText } from '../../../src/http/early-requests.js';
+import {
+  EarlyRequestWatch,
+  earlyRequestsText,
+  MAX_EARLY_SERVERS,
+} from '../../../src/http/early-requests.js';
 import { memoryLogger } from '../energy/scripted.js';
 
 async function listening(): Promise<Server> {
@@ -38,16 +42,16 @@ describe('requests served before tracking began', () => {
     return server;
   }
 
-  it('says so once as tracking begins, and watches no request after the first', async () => {
+  it('says so once as tracking begins, and watches nothing once it covers every server', async () => {
     const watch = new EarlyRequestWatch();
     const server = await served();
     watch.watch();
     await get(server);
-    // The first request's one call, then none: nothing more per request, before or after.
-    expect(watch.watching).to.equal(false);
     await get(server);
     const { logger, lines } = memoryLogger();
     watch.tell(logger, undefined);
+    // Nothing more per request: a tracking covers them all.
+    expect(watch.watching).to.equal(false);
     watch.tell(logger, undefined);
     watch.watch();
     expect(watch.watching).to.equal(false);
@@ -55,6 +59,46 @@ describe('requests served before tracking began', () => {
     expect(warnings(lines)[0]).to.match(
       /^HTTP requests were served before carbonscope began tracking them \(the first \d+ ms before\): they are in no request's figure; begin tracking before the server listens \(await start\(\) then cs\.trackRequests\(\), or await instrumentation\.ready\(\)\)$/,
     );
+  });
+
+  // An application with two servers (an admin port's beside the API's) whose first tracking
+  // covers one of them (trackRequests({ servers })): the watch ended there for good, and it
+  // remembered only the server of the first request, so neither's early requests were told.
+  it('tells of each server as a tracking that covers it begins, and watches on for the others', async () => {
+    const watch = new EarlyRequestWatch();
+    watch.watch();
+    const admin = await served();
+    const api = await served();
+    await get(admin);
+    await get(api);
+    const { logger, lines } = memoryLogger();
+    watch.tell(logger, new Set([api]));
+    expect(warnings(lines)).to.have.length(1);
+    expect(watch.watching).to.equal(true);
+    // The API's requests are tracked now: no news. A third server's are, until tracked.
+    await get(api);
+    watch.tell(logger, new Set([api]));
+    expect(warnings(lines)).to.have.length(1);
+    const metrics = await served();
+    await get(metrics);
+    watch.tell(logger, undefined);
+    expect(warnings(lines)).to.have.length(2);
+    expect(watch.watching).to.equal(false);
+  });
+
+  it('remembers no more than MAX_EARLY_SERVERS servers at once', async () => {
+    const watch = new EarlyRequestWatch();
+    watch.watch();
+    const many = await Promise.all(Array.from({ length: MAX_EARLY_SERVERS + 1 }, () => served()));
+    for (const server of many) await get(server);
+    const { logger, lines } = memoryLogger();
+    // The last one's requests went untold: beyond the bound.
+    watch.tell(logger, new Set([many[MAX_EARLY_SERVERS]]));
+    expect(warnings(lines)).to.deep.equal([]);
+    watch.tell(logger, new Set([many[0]]));
+    expect(warnings(lines)).to.have.length(1);
+    watch.tell(logger, undefined);
+    expect(warnings(lines)).to.have.length(2);
   });
 
   it('says nothing where no request came, nor of a server closed since', async () => {
@@ -97,10 +141,8 @@ describe('requests served before tracking began', () => {
     expect(warnings(lines)).to.have.length(1);
   });
 
-  it("says under register that it tracks from its meter's start", () => {
-    expect(earlyRequestsText(42.4, true)).to.equal(
-      "HTTP requests were served before carbonscope began tracking them (the first 42 ms before): they are in no request's figure; register tracks them once its meter has started, its power sources probed",
-    );
-    expect(earlyRequestsText(90_500, false)).to.match(/\(the first 1 min before\)/);
+  it('says how long before, in ms or in minutes', () => {
+    expect(earlyRequestsText(42.4)).to.match(/\(the first 42 ms before\)/);
+    expect(earlyRequestsText(90_500)).to.match(/\(the first 1 min before\)/);
   });
 });
