@@ -60,6 +60,7 @@ import {
   periodicTimes,
   timeoutSetting,
 } from './sdk/index.js';
+import { KNOWN_EXPORTERS, unknownExporterLines } from './unknown-exporters.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
 type Reader = import('@opentelemetry/sdk-metrics').IMetricReader;
@@ -352,7 +353,7 @@ async function readerFor(exporter: string, ctx: ReaderContext): Promise<Reader |
     case 'console':
       return periodic(new sdk.ConsoleMetricExporter(), ctx.times(), false);
     default:
-      logger.warn(`OTEL_METRICS_EXPORTER: unknown exporter "${exporter}" ignored`);
+      // Told by startOwnProvider, before any reader is made.
       return undefined;
   }
 }
@@ -431,12 +432,15 @@ async function providerOf(
  * SettingsError naming it.
  */
 export async function startOwnProvider(env: Env, logger: Logger): Promise<OwnProvider | undefined> {
-  const exporters = metricsExporters(env);
+  const asked = metricsExporters(env);
   if (sdkDisabled(env)) return undefined;
-  if (exporters.includes('none')) {
-    warnNoneBesideOthers(exporters, logger);
+  if (asked.includes('none')) {
+    warnNoneBesideOthers(asked, logger);
     return undefined;
   }
+  for (const line of unknownExporterLines(asked)) logger.warn(line);
+  const exporters = asked.filter((e) => KNOWN_EXPORTERS.includes(e));
+  if (exporters.length === 0) return undefined;
   checkVariables(exporters, env);
   const otlp = exporters.includes('otlp');
   for (const line of malformedOtelVariables(env, { sdk: true, headers: otlp })) {

@@ -53,6 +53,30 @@ describe('misspelt carbonscope variables, at the start', function () {
     ]);
   });
 
+  // A slip in the exporter's value (not its name): `prometheous` was "ignored", and the user's
+  // curl of :9464 was refused with nothing to say that no exporter was left.
+  it('register names a misspelt OTEL_METRICS_EXPORTER value, and what follows', async () => {
+    const exporterLines = (stderr: string) =>
+      linesOf(stderr).filter((l) => l.includes('OTEL_METRICS_EXPORTER'));
+    const alone = await underRegister({
+      ENERGY_SOURCE: 'estimate',
+      OTEL_METRICS_EXPORTER: 'prometheous',
+      OTEL_EXPORTER_PROMETHEUS_PORT: '0',
+    });
+    expect(alone.code).to.equal(0);
+    expect(exporterLines(alone.stderr)).to.deep.equal([
+      'carbonscope: warning: OTEL_METRICS_EXPORTER: unknown exporter "prometheous" (did you mean prometheus?): no metrics are exported; it takes otlp, prometheus, console, none',
+    ]);
+    const beside = await underRegister({
+      ENERGY_SOURCE: 'estimate',
+      OTEL_METRICS_EXPORTER: 'prometheus,consol',
+      OTEL_EXPORTER_PROMETHEUS_PORT: '0',
+    });
+    expect(exporterLines(beside.stderr)).to.deep.equal([
+      'carbonscope: warning: OTEL_METRICS_EXPORTER: unknown exporter "consol" (did you mean console?) ignored',
+    ]);
+  });
+
   it('the CLI names them too', async () => {
     const { code, stderr } = await runToEnd(
       process.execPath,
