@@ -418,8 +418,23 @@ export function argvSecrets(args: readonly string[]): string[] {
   ]);
 }
 
-/** The usage error's text for a command carbonscope does not have. */
+/** The options `carbonscope` takes before any command. */
+const MAIN_OPTIONS = ['--version', '-V', '--help', '-h'];
+
+/**
+ * The usage error's text for a command carbonscope does not have. An option there (`--verison`,
+ * `-v`) is told as one, with the one it likely meant: it was called an unknown command.
+ */
 export function unknownCommand(command: string): string {
+  if (command.startsWith('-')) {
+    const long = command.startsWith('--');
+    const meant = nearestName(
+      command,
+      MAIN_OPTIONS.filter((name) => name.startsWith('--') === long),
+    );
+    const hint = meant ? `did you mean ${meant}?` : 'before a command: --version or --help';
+    return `unknown option '${command}' (${hint})`;
+  }
   return `unknown command "${command}" (expected run, monitor or impacts)`;
 }
 

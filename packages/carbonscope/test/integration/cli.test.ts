@@ -1073,6 +1073,20 @@ Module._load = function (request, ...rest) {
     expect(unknown.stderr).to.match(/^carbonscope: unknown command "rnu"/);
   });
 
+  // `carbonscope --verison` and `-v` (for the version, as many tools take it) were each an
+  // "unknown command", where the user typed an option.
+  it('tells an unknown option before a command as an option, with the one meant', async () => {
+    for (const [arg, line] of [
+      ['--verison', "carbonscope: unknown option '--verison' (did you mean --version?)"],
+      ['-v', "carbonscope: unknown option '-v' (did you mean -V?)"],
+      ['--json', "carbonscope: unknown option '--json' (before a command: --version or --help)"],
+    ] as const) {
+      const r = await cli([arg]);
+      expect(r.code).to.equal(2);
+      expect(r.stderr.split('\n')[0]).to.equal(line);
+    }
+  });
+
   // As the OTel SDK reads them, so the run's series carry what the deployer set on every other
   // process (deployment.environment.name, say), and the SDK's own attributes; the run id stays
   // its instance (two runs at once are two series), whatever service.instance.id they set.
