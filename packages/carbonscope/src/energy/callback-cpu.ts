@@ -218,6 +218,19 @@ export class CallbackCpu {
     this.outer.length = 0;
   }
 
+  /**
+   * The CPU `account` spent since the clock was last read, not charged yet (ms): a reading is
+   * taken only as another owner's callback begins, so an operation asked for its figure in its
+   * own callback (a request's access log line, at its `finish`) had its last stretch, often all
+   * of its work, unread: 0 ms, and no figure, for every request of a calibration window.
+   */
+  unread(account: CpuAccount): number {
+    if (!this.storage || this.current !== account || this.lent || account.closed) return 0;
+    const cpu = this.clocks.cpu() - this.last;
+    const elapsed = this.clocks.wall() - this.lastWall;
+    return Math.max(0, Math.min(cpu, elapsed));
+  }
+
   /** Runs fn with `account` as the owner of its CPU and of the callbacks it schedules. */
   run<T>(account: CpuAccount, fn: () => T): T {
     const storage = this.storage;

@@ -936,10 +936,11 @@ export class EnergyTracker implements OperationTracker, OperationHost {
 
   /** An ended operation's weight in the interval now running (see lastWeight). */
   private weightAtEnd(op: TrackedOperation): number {
+    const measured = op.cpu?.sinceSample() ?? Number.NaN;
     return this.lastWeight(
       op.name,
       op.kind,
-      op.cpu?.sinceSample() ?? Number.NaN,
+      op.cpu && this.cpu ? measured + this.cpu.unread(op.cpu) : measured,
       op.startMs,
       op.endMs,
       op.shareEnd - op.shareFrom,
