@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+// The codes only: the package's main entry also registers every locale's country names.
+import countries from 'i18n-iso-countries/index.js';
 import { dataFile } from '../paths.js';
 import {
   type MixEntry,
@@ -134,10 +136,15 @@ export class Catalog {
       .slice(0, SUGGESTED);
   }
 
-  /** The zone `zone` names but for case or surrounding space (`fra` for FRA). */
+  /**
+   * The zone `zone` names but for case or surrounding space (`fra` for FRA), or as the alpha-2
+   * code `run`, `monitor` and CARBON_ZONE take (`FR` for FRA).
+   */
   similarZone(zone: string): string | undefined {
     const wanted = zone.trim().toUpperCase();
-    return this.mixes.has(wanted) ? wanted : undefined;
+    if (this.mixes.has(wanted)) return wanted;
+    const alpha3 = wanted.length === 2 ? countries.alpha2ToAlpha3(wanted) : undefined;
+    return alpha3 !== undefined && this.mixes.has(alpha3) ? alpha3 : undefined;
   }
 
   /**

@@ -1763,6 +1763,13 @@ describe('carbonscope impacts (EcoLogits method, built CLI)', function () {
       expect(out.errors).to.deep.equal([{ code, message }]);
       expect(r.stderr).to.contain(`${code}: ${message}`);
     }
+    // The zone as `run --zone FR` takes it: EcoLogits' error, and the alpha-3 meant. It said
+    // only what zones look like, where `fra` got "Did you mean FRA?".
+    const alpha2 = await cli(['impacts', '--model', 'gpt-4o', '-n', '10', '--zone', 'FR']);
+    expect(alpha2.code).to.equal(1);
+    expect(alpha2.stderr.trimEnd()).to.equal(
+      'carbonscope impacts: zone-not-registered: Could not find electricity mix for `FR` zone. Did you mean FRA?',
+    );
   });
 
   it('reads LLM_MODELS_FILE: your own models, and a clear exit 2 for a bad file', async () => {

@@ -77,8 +77,12 @@ describe('cli: impacts', () => {
     expect(line({ ...options('gpt-4o'), zone: 'fra' })).to.equal(
       'zone-not-registered: Could not find electricity mix for `fra` zone. Did you mean FRA?',
     );
+    // run's zone (alpha-2) given to impacts: the same country's alpha-3.
     expect(line({ ...options('gpt-4o'), zone: 'DE' })).to.equal(
-      'zone-not-registered: Could not find electricity mix for `DE` zone. Zones are ISO 3166-1 alpha-3 codes such as DEU or FRA, or WOR for the world.',
+      'zone-not-registered: Could not find electricity mix for `DE` zone. Did you mean DEU?',
+    );
+    expect(line({ ...options('gpt-4o'), zone: 'XY' })).to.equal(
+      'zone-not-registered: Could not find electricity mix for `XY` zone. Zones are ISO 3166-1 alpha-3 codes such as DEU or FRA, or WOR for the world.',
     );
     expect(line(options('gpt-9000'))).to.equal(
       'model-not-registered: Could not find model `gpt-9000` for any provider.',
