@@ -26,7 +26,7 @@ import {
   percentDecoded,
   urlSecrets,
 } from './url-credentials.js';
-import { MAX_ZONE_LENGTH, zoneKind } from './zones.js';
+import { MAX_ZONE_LENGTH, zoneKeyCase, zoneKind } from './zones.js';
 
 /** Thrown when a setting is malformed; `variable` names the environment variable to fix. */
 export class SettingsError extends Error {
@@ -41,6 +41,13 @@ export class SettingsError extends Error {
 
 /** A zone as CARBON_ZONE takes it: Electricity Maps' (`FR`, `US-CAL-CISO`), upper case. */
 export const ZONE_PATTERN = /^[A-Z]{2}(-[A-Z0-9]+)*$/;
+
+/** What a zone ZONE_PATTERN refuses should say: the key meant, where it is only in lower case. */
+export function zoneKeyProblem(text: string): string {
+  const upper = zoneKeyCase(text.trim());
+  const meant = upper !== text && ZONE_PATTERN.test(upper) ? `; did you mean ${upper}?` : '';
+  return `expected a zone key such as DE, FR or US-CAL-CISO${meant}`;
+}
 /** What ENERGY_SOURCE takes: a meter, `estimate` (from CPU use), or `auto` (what the host has). */
 export const ENERGY_SOURCES = [
   'auto',
@@ -126,7 +133,9 @@ const url = urlSetting;
 const zone = z
   .string()
   .max(MAX_ZONE_LENGTH, `expected a zone key of at most ${MAX_ZONE_LENGTH} characters`)
-  .regex(ZONE_PATTERN, 'expected a zone key such as DE, FR or US-CAL-CISO');
+  .regex(ZONE_PATTERN, {
+    error: (issue) => zoneKeyProblem(typeof issue.input === 'string' ? issue.input : ''),
+  });
 /**
  * An http(s) URL that fetch can call: fetch refuses a URL with a user or password in it, so
  * such a setting could never work, and the credentials would end up in logs and errors. Asked

@@ -1,6 +1,12 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { nearestName } from '../nearest-name.js';
-import { ENERGY_SOURCES, expectedChoice, SAMPLE_INTERVAL_MS, ZONE_PATTERN } from '../settings.js';
+import {
+  ENERGY_SOURCES,
+  expectedChoice,
+  SAMPLE_INTERVAL_MS,
+  ZONE_PATTERN,
+  zoneKeyProblem,
+} from '../settings.js';
 import { maskUrlText, urlSecrets } from '../url-credentials.js';
 
 /** A command-line mistake: the message and the usage go to stderr, the exit code is 2. */
@@ -149,9 +155,7 @@ function common(values: Record<string, string | boolean | undefined>): CommonOpt
   };
   const zone = str('zone');
   if (zone !== undefined && !ZONE_PATTERN.test(zone)) {
-    throw new UsageError(
-      `--zone: expected a zone key such as DE, FR or US-CAL-CISO (got "${zone}")`,
-    );
+    throw new UsageError(`--zone: ${zoneKeyProblem(zone)} (got "${zone}")`);
   }
   const source = str('source');
   if (source !== undefined && !(ENERGY_SOURCES as readonly string[]).includes(source)) {

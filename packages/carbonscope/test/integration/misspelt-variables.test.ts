@@ -77,6 +77,25 @@ describe('misspelt carbonscope variables, at the start', function () {
     ]);
   });
 
+  // A zone in lower case (`fr`, as a country code is often written) left the application
+  // unmetered with "expected a zone key such as DE, FR", the key meant unsaid.
+  it('register and the CLI name the zone key a lower-case zone meant', async () => {
+    const { stderr } = await underRegister({ ENERGY_SOURCE: 'estimate', CARBON_ZONE: 'fr' });
+    expect(linesOf(stderr).filter((l) => l.includes('CARBON_ZONE'))).to.deep.equal([
+      'carbonscope: error: carbonscope/register: CARBON_ZONE: expected a zone key such as DE, FR or US-CAL-CISO; did you mean FR? (got "fr"); the application runs unmetered',
+    ]);
+    const cli = await runToEnd(
+      process.execPath,
+      [MAIN, 'run', '--zone', 'us-cal-ciso', '--', process.execPath, '-e', ''],
+      childEnv({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+      { killAfterMs: 20_000 },
+    );
+    expect(cli.code).to.equal(2);
+    expect(linesOf(cli.stderr)[0]).to.equal(
+      'carbonscope: --zone: expected a zone key such as DE, FR or US-CAL-CISO; did you mean US-CAL-CISO? (got "us-cal-ciso")',
+    );
+  });
+
   it('the CLI names them too', async () => {
     const { code, stderr } = await runToEnd(
       process.execPath,
