@@ -277,6 +277,11 @@ export class EnergyTracker implements OperationTracker, OperationHost {
 
   private window = 0;
   private windowOpen = false;
+  /**
+   * Operations begun in a window (CPU measured) that ended since the last sample: learnChildren
+   * walks the ended ones only where there is one (between windows, most samples have none).
+   */
+  private windowEnded = 0;
   private lastWindowMs = Number.NEGATIVE_INFINITY;
   private uncalibrated = false;
 
@@ -876,7 +881,10 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * interval's batch, where it finds it, and nothing holds it: its caller most often drops it.
    */
   private pend(op: TrackedOperation, kept: boolean): void {
-    const hold = op.cpu?.measured === true || op.awaited;
+    const cpu = op.cpu;
+    const measured = cpu?.measured === true;
+    if (measured && cpu.window > 0) this.windowEnded++;
+    const hold = measured || op.awaited;
     const index = this.ended.push(op, hold, kept && !hold);
     if (kept && !hold) {
       const j = Math.floor(index / SETTLED_SLOTS);
@@ -1133,10 +1141,13 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   }
   /**
    * `calibrated`: each operation begun in a window and settled now tells its name's children's
-   * CPU per operation (ChildWeights), for the operations between windows.
+   * CPU per operation (ChildWeights), for the operations between windows. Where none of them
+   * ended since the last sample (most samples between windows) the ended ones are not walked:
+   * with 10,000 a sample the walk took ~23 µs (1,000: 1.5-2.6 µs; Node 20 and 24, 2026-12-06).
    */
   private learnChildren(): void {
-    if (this.attribution !== 'calibrated') return;
+    if (this.attribution !== 'calibrated' || this.windowEnded === 0) return;
+    this.windowEnded = 0;
     const { ended } = this;
     for (let i = 0; i < ended.length; i++) {
       const cpu = ended.op(i)?.cpu;

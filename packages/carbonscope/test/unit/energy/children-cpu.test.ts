@@ -737,6 +737,34 @@ describe("the tracker's charge of a child's CPU to its spawner", () => {
     tracker.stop();
   });
 
+  it('calibrated: between windows a sample walks no ended operation to learn children (none began in a window)', () => {
+    const { clock, tracker } = trackerIn('calibrated'); // the first window is open
+    const measured = tracker.begin('/spawn');
+    measured.run(() => clock.advance(10));
+    clock.idle(990);
+    tracker.update(sampleOf(clock.ms, 1, 0.01, 0)); // the window closes
+    // Counts the ended operations looked at: learnChildren's walk goes through op(i).
+    const inner = tracker as unknown as {
+      ended: { op(i: number): unknown };
+      learnChildren(): void;
+    };
+    const op = inner.ended.op.bind(inner.ended);
+    let looked = 0;
+    inner.ended.op = (i: number) => {
+      looked++;
+      return op(i);
+    };
+    for (let i = 0; i < 1000; i++) tracker.begin('/spawn').end();
+    inner.learnChildren();
+    expect(looked, '1,000 ended between windows').to.equal(0);
+    measured.end(); // begun in the window: its children's CPU is learnt
+    inner.learnChildren();
+    expect(looked).to.equal(1001);
+    inner.learnChildren();
+    expect(looked, 'once only').to.equal(1001);
+    tracker.stop();
+  });
+
   it("ChildWeights: a name's mean over its operations, earlier windows' halved; names that spawned only, at most maxNames", () => {
     const weights = new ChildWeights(2);
     expect(weights.empty).to.equal(true);
