@@ -16,42 +16,15 @@ import { performance } from 'node:perf_hooks';
 import { type Meter, metrics } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import type { GridIntensity, IntensityReading, PowerSource } from 'carbonscope';
-import {
-  bindMetrics,
-  Carbonscope,
-  createEstimateSource,
-  createRaplSource,
-  type Timer,
-} from 'carbonscope';
-import { pino } from 'pino';
-import { loadConfig } from '../../src/config.js';
+import type { PowerSource } from 'carbonscope';
+import { createEstimateSource, createRaplSource } from 'carbonscope';
+import { attributionMeter, config, logger, meterWith } from './bench-meter.js';
 
 const OPS = Number(process.env.BENCH_OPS ?? 500_000);
 /** Operations between two samples in the tracking benchmarks. */
 const SETTLE_EVERY = 10_000;
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 10_000);
 const ROUNDS = 5;
-
-const logger = pino({ level: 'silent' });
-const config = loadConfig({});
-const reading: IntensityReading = {
-  zone: 'DE',
-  carbonIntensity: 400,
-  unit: 'gCO2e/kWh',
-  source: 'fixed',
-  isEstimated: false,
-  stale: false,
-  ageSeconds: 0,
-  datetime: null,
-  fetchedAt: new Date().toISOString(),
-};
-const grid: GridIntensity = {
-  defaultZone: 'DE',
-  current: async () => reading,
-  peek: () => reading,
-  history: async () => ({ zone: 'DE', source: 'fixed', unit: 'gCO2e/kWh', history: [] }),
-};
 
 /** Best of ROUNDS: the least disturbed run on a shared machine. */
 function best(fn: () => number): number {
@@ -67,32 +40,6 @@ function nsPer(n: number, body: () => void): number {
   const t0 = performance.now();
   body();
   return ((performance.now() - t0) * 1e6) / n;
-}
-
-/** The bench samples by hand: a timer that never fires. */
-const idle: Timer = { once: () => ({ cancel() {} }), every: () => ({ cancel() {} }) };
-
-/**
- * A meter for the bench. `clock`: a scripted one (no loop idle time, no CPU clocks: time stands
- * for CPU); without, the clocks a user's meter reads (the loop's idle time, process.cpuUsage()
- * and, on Node 24, the main thread's CPU clock), whose cost is the figure wanted.
- */
-async function meterWith(
-  meter: Meter,
-  host: PowerSource,
-  clock?: () => number,
-  settings = config,
-): Promise<Carbonscope> {
-  const cs = await Carbonscope.create({
-    settings,
-    logger,
-    grid,
-    sources: { host, gpus: [] },
-    ...(clock ? { clock } : {}),
-    timer: idle,
-  });
-  bindMetrics(meter, cs);
-  return cs;
 }
 
 async function trackingCost(label: string, meter: Meter): Promise<void> {
@@ -150,15 +97,7 @@ async function nsPerAsync(n: number, body: () => Promise<unknown>): Promise<numb
  * between its windows and what `exact` does in them (one interval in 120 by default).
  */
 async function attributionCost(mode: 'wall' | 'exact'): Promise<void> {
-  const settings = loadConfig({ ENERGY_OPERATION_ATTRIBUTION: mode });
-  // The meter's own clocks: a scripted one would leave `exact` reading the wall clock, where a
-  // user's reads process.cpuUsage() (Node 20) or the main thread's CPU clock (Node 24).
-  const energy = await meterWith(
-    noopMeter,
-    createEstimateSource({ settings: config.energy }),
-    undefined,
-    settings,
-  );
+  const energy = await attributionMeter(mode, noopMeter);
   const n = Math.max(1000, Math.floor(OPS / 20));
   const settle = (i: number) => {
     if (i % SETTLE_EVERY === 0) energy.meter.sampleNow();
