@@ -328,7 +328,8 @@ export class ChildrenCpu implements ChildCpuReader {
    * no more than it can have used, its time since its spawn × the cores, less what was read; and
    * together they take none of what such children can have used: this thread slept through
    * their call, its loop busy (the blocked clock), and they used no more than that × the cores.
-   * Their own CPU in that time is not told from theirs: it stays the process's too.
+   * What the exited children used themselves in that time is not told from such children's:
+   * it stays the process's too.
    */
   private chargeExits(): void {
     const { exits } = this;
