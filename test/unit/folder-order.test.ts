@@ -38,28 +38,35 @@ describe("folder order (the README's Architecture lists against the imports)", (
     });
   }
 
+  // Measured against what the README as it is already gets wrong, so that a new folder or import
+  // fails the two tests above alone, not this one too with a bare diff of arrays.
+  const added = (text: string, tree: 'library' | 'app'): string[] => {
+    const already = offences(readme, tree);
+    return offences(text, tree).filter((offence) => !already.includes(offence));
+  };
+
   it('fails on a README with two folders swapped, a folder left out, or a link left out', () => {
     const swapped = readme.replace('`http` → `energy` → `grid`', '`energy` → `http` → `grid`');
     expect(swapped, 'the library order as written here').to.not.equal(readme);
-    expect(offences(swapped, 'library')).to.have.members([
+    expect(added(swapped, 'library')).to.have.members([
       `http → energy (${where('http', 'energy')}) goes against the written order`,
     ]);
 
     const appSwapped = readme.replace('`http` → `views`, or', '`views` → `http`, or');
     expect(appSwapped, 'the app order as written here').to.not.equal(readme);
-    expect(offences(appSwapped, 'app')).to.have.members([
+    expect(added(appSwapped, 'app')).to.have.members([
       `http → views (${where('http', 'views', APP)}) goes against the written order`,
     ]);
 
     const leftOut = readme.replace('or `proc/`, `fetch-body/`, `llm/`', 'or `proc/`, `llm/`');
     expect(leftOut, 'the leaves as written here').to.not.equal(readme);
-    expect(offences(leftOut, 'library')).to.deep.equal([
+    expect(added(leftOut, 'library')).to.deep.equal([
       'fetch-body/ is in neither the order nor the folders that import none',
     ]);
 
     const linkOut = readme.replace('; `labels` → `metrics`. In the app', '. In the app');
     expect(linkOut, 'the full list as written here').to.not.equal(readme);
-    expect(offences(linkOut, 'library')).to.deep.equal([
+    expect(added(linkOut, 'library')).to.deep.equal([
       `labels → metrics (${where('labels', 'metrics')}) is missing from the full list`,
     ]);
   });
