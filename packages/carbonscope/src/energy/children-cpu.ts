@@ -3,7 +3,6 @@ import { type Clock, monotonicClock } from '../clocks.js';
 import { blankProcStat, type ProcStat, realProcFs, USER_HZ } from '../proc/index.js';
 import { type ChildEvents, type WatchedChild, watchChildExits } from './child-exits.js';
 import type { ChildCpuAccount, ChildCpuReader } from './probes.js';
-import { BLOCKED_NOISE_MS, type BlockedClock, threadBlockedClock } from './thread-blocked.js';
 
 /** Reads /proc/<pid>/stat (or /proc/self/stat) into `out`; false where it cannot. */
 export type StatReader = (pid: number | 'self', out: ProcStat) => boolean;
@@ -29,12 +28,6 @@ export interface ChildrenCpuOptions {
   clock?: Clock;
   /** The CPUs a child can run on at once (availableParallelism()); tests set their own. */
   cores?: number;
-  /**
-   * How long this thread slept while its loop was busy (threadBlockedClock): a `spawnSync`'s
-   * time. Tests script it; where it does not read, an exit's spawner takes the growth's rest as
-   * before, bounded by its child's time since its spawn × the cores alone.
-   */
-  blocked?: BlockedClock;
 }
 
 /**
@@ -90,15 +83,13 @@ interface Exit {
  * children no channel told of too (`spawnSync`'s), counted at the next sample. A Node child
  * that loads register measures itself (its figures under its own instance): it is not read,
  * and its growth is set aside. A child never reaped (detached and left running, or outliving
- * the process) counts what was read of it. Cost: two /proc reads per sample and per exit
- * (/proc/self/stat, and the blocked clock's schedstat), one per running child per sample up to
- * READS_PER_SAMPLE (~15 µs each); none per request.
+ * the process) counts what was read of it. Cost: one /proc read per sample, per running child
+ * per sample up to READS_PER_SAMPLE, and per exit (~15 µs each); none per request.
  *
  * Charged to its spawner (see charge): with `spawner`, the account of the operation current in
  * the spawning call is kept with the child (up to MAX_CHARGED_CHILDREN of them), and takes each
  * growth of the child's ticks as it is read, then at its exit what the growth of cutime + cstime
- * holds beyond those reads, less what a `spawnSync`'s children reaped in that growth can have
- * used (chargeExits). Cost per spawn: the spawner's question (an AsyncLocalStorage read).
+ * holds beyond those reads. Cost per spawn: the spawner's question (an AsyncLocalStorage read).
  */
 export class ChildrenCpu implements ChildCpuReader {
   private readonly stat = blankProcStat();
@@ -120,11 +111,6 @@ export class ChildrenCpu implements ChildCpuReader {
    */
   private readonly exits: Exit[] = [];
   private exitsGrowth = 0;
-  /** How long this thread slept while its loop was busy, over the exits' growth (ms; NaN: unread). */
-  private exitsBlocked = 0;
-  /** The blocked clock at the last read of cutime + cstime, and its growth since the read before. */
-  private blockedAt: number;
-  private blockedGrowth = 0;
   private unwatch: (() => void) | undefined;
   /** Running children that hold an account now (≤ maxCharged). */
   private charged = 0;
@@ -137,10 +123,8 @@ export class ChildrenCpu implements ChildCpuReader {
     private readonly maxCharged: number,
     private readonly clock: Clock,
     private readonly cores: number,
-    private readonly blocked: BlockedClock | undefined,
   ) {
     this.reaped = base;
-    this.blockedAt = blocked?.() ?? Number.NaN;
   }
 
   /**
@@ -156,17 +140,7 @@ export class ChildrenCpu implements ChildCpuReader {
     const base = stat.reapedChildrenTicks;
     const clock = options.clock ?? monotonicClock;
     const cores = Math.max(1, options.cores ?? availableParallelism());
-    const blocked = options.blocked ?? threadBlockedClock();
-    const reader = new ChildrenCpu(
-      read,
-      base,
-      reads,
-      options.spawner,
-      charged,
-      clock,
-      cores,
-      blocked,
-    );
+    const reader = new ChildrenCpu(read, base, reads, options.spawner, charged, clock, cores);
     reader.unwatch = (options.watch ?? watchChildExits)({
       started: (child) => reader.started(child),
       exited: (child) => reader.exited(child),
@@ -294,7 +268,6 @@ export class ChildrenCpu implements ChildCpuReader {
   private exited(child: WatchedChild): void {
     const seen = this.forget(child);
     this.exitsGrowth += this.growth() ?? 0;
-    this.exitsBlocked += this.blockedGrowth;
     const account = seen?.account;
     const ticks = seen?.ticks ?? 0;
     // The growth holds whatever was reaped since the last read: spawnSync's children too.
@@ -316,7 +289,6 @@ export class ChildrenCpu implements ChildCpuReader {
     }
     exits.length = 0;
     this.exitsGrowth = 0;
-    this.exitsBlocked = 0;
   }
 
   /**
@@ -325,19 +297,13 @@ export class ChildrenCpu implements ChildCpuReader {
    * share one growth, and what each used since its last read is not known: the rest is split
    * equally among them (one spawner's children alike, a request's ffmpeg and convert). The
    * growth may hold children no exit told of (a `spawnSync`'s, reaped in its call): each takes
-   * no more than it can have used, its time since its spawn × the cores, less what was read; and
-   * together they take none of what such children can have used: this thread slept through
-   * their call, its loop busy (the blocked clock), and they used no more than that × the cores.
-   * What the exited children used themselves in that time is not told from such children's:
-   * it stays the process's too.
+   * no more than it can have used, its time since its spawn × the cores, less what was read.
    */
   private chargeExits(): void {
     const { exits } = this;
     let read = 0;
     for (const exit of exits) read += exit.ticks;
-    // NaN where not known; a tick's worth is the clock's own error, not a spawnSync.
-    const blocked = this.exitsBlocked > BLOCKED_NOISE_MS ? this.exitsBlocked - BLOCKED_NOISE_MS : 0;
-    const rest = this.exitsGrowth - read - (blocked * this.cores * USER_HZ) / 1000;
+    const rest = this.exitsGrowth - read;
     if (!(rest > 0)) return;
     const each = rest / exits.length;
     for (const { account, ticks, most } of exits) {
@@ -348,17 +314,10 @@ export class ChildrenCpu implements ChildCpuReader {
 
   /** cutime + cstime's growth since the last read; undefined where the read fails. */
   private growth(): number | undefined {
-    if (!this.read('self', this.stat)) {
-      this.blockedGrowth = 0; // the growth comes with the next read, and the blocked time too
-      return undefined;
-    }
+    if (!this.read('self', this.stat)) return undefined;
     const ticks = this.stat.reapedChildrenTicks;
     const growth = Math.max(0, ticks - this.reaped);
     this.reaped = Math.max(ticks, this.reaped);
-    // Over the same time as the growth: what a spawnSync in it can have used (chargeExits).
-    const blocked = this.blocked?.() ?? Number.NaN;
-    this.blockedGrowth = blocked - this.blockedAt;
-    this.blockedAt = blocked;
     return growth;
   }
 }

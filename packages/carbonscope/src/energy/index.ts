@@ -58,7 +58,6 @@ export { MAX_PLAUSIBLE_WATTS } from './sampler.js';
 export { type SciParts, type SciScore, sciOf } from './sci.js';
 export { type EnergySnapshot, type OperationScore, snapshotOf } from './snapshot.js';
 export * from './sources/index.js';
-export { BLOCKED_NOISE_MS, type BlockedClock, threadBlockedClock } from './thread-blocked.js';
 export { mainThreadCpuClock } from './thread-cpu.js';
 export { type Timer, type TimerHandle, unrefTimer } from './timer.js';
 export {

@@ -1,10 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { ChildWeights } from '../../../src/energy/child-weights.js';
 import {
-  BLOCKED_NOISE_MS,
   type ChildCpuAccount,
   type ChildEvents,
   ChildrenCpu,
@@ -15,7 +14,6 @@ import {
   type OperationFootprint,
   READS_PER_SAMPLE,
   type StatReader,
-  threadBlockedClock,
   type WatchedChild,
   watchChildExits,
 } from '../../../src/energy/index.js';
@@ -65,14 +63,6 @@ class ScriptedProc {
     Object.assign(out, parsed);
     return true;
   };
-}
-
-/** The CPU ms a shell's `times` printed: its own and its children's, user and system. */
-function cpuOfTimes(text: string): number {
-  let ms = 0;
-  for (const [, m, s] of text.matchAll(/(\d+)m([\d.]+)s/g))
-    ms += (Number(m) * 60 + Number(s)) * 1000;
-  return ms;
 }
 
 /** The loop's next pass: the exits told before are settled. */
@@ -306,24 +296,6 @@ describe('children CPU (/proc/<pid>/stat while they run, cutime + cstime once re
   });
 });
 
-describe("the thread's blocked clock (asleep while its loop was busy: a spawnSync's time)", () => {
-  it('grows by the time a spawnSync waits, and by little over JS and timers', async function () {
-    const blocked = threadBlockedClock();
-    if (!blocked) this.skip(); // no /proc/thread-self/schedstat
-    const b0 = blocked();
-    const t0 = performance.now();
-    spawnSync('sleep', ['0.2']);
-    const wall = performance.now() - t0;
-    const slept = blocked() - b0;
-    expect(slept)
-      .to.be.at.least(150)
-      .and.at.most(wall + BLOCKED_NOISE_MS);
-    const b1 = blocked();
-    for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(blocked() - b1).to.be.below(BLOCKED_NOISE_MS * 5);
-  });
-});
-
 describe('which children meter themselves', () => {
   it('is decided once the child is spawned, not at each sample', async () => {
     const before = process.env.NODE_OPTIONS;
@@ -446,15 +418,13 @@ describe("children's CPU charged to the operation that spawned them", () => {
     const w = scriptedWatch();
     const current: { account: ChildCpuAccount | undefined } = { account: undefined };
     // Each reading 10 s after the last on one core, unless a test sets `step` (the most a child
-    // can have used is its time since its spawn × the cores); `blocked`: how long this thread
-    // slept while its loop was busy (a spawnSync's time), none unless a test says.
-    const time = { ms: 0, step: 10_000, blocked: 0 };
+    // can have used is its time since its spawn × the cores).
+    const time = { ms: 0, step: 10_000 };
     const reader = ChildrenCpu.open({
       readStat: proc.read,
       watch: w.watch,
       spawner: () => current.account,
       clock: () => (time.ms += time.step),
-      blocked: () => time.blocked,
       cores: 1,
       ...(maxChargedChildren === undefined ? {} : { maxChargedChildren }),
     });
@@ -583,55 +553,28 @@ describe("children's CPU charged to the operation that spawned them", () => {
     expect(reader?.seconds(), 'the process counts all of it').to.be.closeTo(0.91, 1e-9);
   });
 
-  it("gives a long child's spawner none of a spawnSync's CPU reaped between its last read and its exit (this thread slept through that call)", async () => {
-    const { proc, w, reader, spawn, time } = charging();
-    const request = account();
-    const long = spawn(270, request);
-    proc.set(270, [190, 5, 0, 0]);
-    expect(reader?.seconds()).to.be.closeTo(1.95, 1e-9); // read at a sample
-    expect(request.childMs).to.be.closeTo(1950, 1e-9);
-    // Another request's spawnSync: 0.72 s of sh, reaped in its call, this thread asleep in it
-    // for 0.75 s. Then the long child exits, 10 ms more of its own: the growth holds both.
-    time.blocked += 750;
-    proc.gone(270);
-    proc.set('self', [0, 0, 196 + 72, 0]);
-    w.state.events?.exited(long);
-    await nextPass();
-    // Its last 10 ms are not told from the spawnSync's 0.72 s: they stay the process's too.
-    expect(request.childMs, 'what was read of it').to.be.closeTo(1950, 1e-9);
-    expect(reader?.seconds(), 'the process counts all of it').to.be.closeTo(2.68, 1e-9);
-  });
-
-  it("real processes: a spawnSync's child reaped before a charged child's exit is not its spawner's", async function () {
+  it('real processes: gives its spawner the rest of a child whose exit wakes the idle loop by SIGCHLD alone (no pipe of it open)', async function () {
     if (process.platform !== 'linux') this.skip();
     const current: { account: ChildCpuAccount | undefined } = { account: undefined };
     const reader = ChildrenCpu.open({ spawner: () => current.account });
     const request = account();
+    const counted = reader?.seconds() ?? 0;
     current.account = request;
-    // Waits on its stdin, then says its CPU (`times`: its own, then its children's).
-    const long = spawn('sh', ['-c', 'read x; times']);
+    const loop = 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done';
+    const child = spawn('sh', ['-c', loop], { stdio: 'ignore' });
     current.account = undefined;
-    let out = '';
-    long.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    const closed = new Promise((resolve) => long.on('close', resolve));
+    const exited = new Promise((resolve) => child.on('exit', resolve));
     try {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      reader?.seconds(); // a sample: it is read, the growth counted
-      const loop = 'i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; times';
-      const sync = spawnSync('sh', ['-c', loop], { encoding: 'utf8' });
-      long.stdin.end('\n');
-      await closed;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      reader?.seconds(); // a sample: it is read as it runs
+      // The loop sleeps until the SIGCHLD: libuv's idle time loses a wait a signal ends.
+      await exited;
       await nextPass();
-      const total = reader?.seconds() ?? 0;
-      const syncMs = cpuOfTimes(sync.stdout);
-      expect(syncMs, 'the spawnSync used CPU').to.be.above(50);
-      expect(total * 1000, "the process's").to.be.at.least(syncMs - 10);
-      // Before, its spawner took the spawnSync's whole CPU (0.3 s here) at its exit.
-      expect(request.childMs).to.be.at.most(cpuOfTimes(out) + 20);
+      const childMs = ((reader?.seconds() ?? 0) - counted) * 1000;
+      expect(childMs, 'it used CPU').to.be.above(50);
+      expect(request.childMs, 'all of it').to.be.closeTo(childMs, 1e-6);
     } finally {
-      long.kill();
+      child.kill();
       reader?.close();
     }
   });
@@ -881,7 +824,6 @@ describe("the tracker's charge of a child's CPU to its spawner", () => {
       readStat: proc.read,
       watch: w.watch,
       spawner: () => tracker.childAccount(),
-      blocked: () => 0,
     });
     let counted = reader?.seconds() ?? 0;
     /** A sample as the meter takes it: the children's CPU read now. */
