@@ -474,6 +474,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.wallWithout = 0;
     this.intervalStartMs = now;
     this.metered = this.ended.length;
+    // A pool job out now is charged its time so far here, left behind with the rest.
+    this.cpu?.chargePoolOut();
     for (let op = this.head; op; op = op.next) {
       op.shareFrom = this.shared;
       if (op.cpu) {

@@ -262,6 +262,38 @@ describe("other threads' CPU: work out on libuv's pool", () => {
     expect(joulesOf(ended, 'req')).to.be.closeTo(1.0, 1e-9);
   });
 
+  // register tracks requests before its power sources are probed: a job out across the meter's
+  // baseline was out before it too, in no reading. Charged its whole time out at the first
+  // sample, it took the pool's CPU of that interval from a job that ran wholly in it.
+  it("counts a job out across the meter's baseline only from there (exact)", async () => {
+    const { clock, tracker, ended, sample } = setup('exact');
+    trackers.push(tracker);
+    const sent = (op: ActiveOperation) =>
+      new Promise<void>((resolve) => {
+        op.run(() => {
+          pbkdf2('pw', 'salt', 1, 32, 'sha256', () => {
+            clock.advance(1);
+            resolve();
+          });
+          clock.advance(1);
+        });
+      });
+    const early = tracker.begin('early');
+    const earlyBack = sent(early);
+    clock.idle(20); // the probe: out 21 ms before the baseline
+    tracker.baseline(false);
+    const late = tracker.begin('late');
+    const lateBack = sent(late);
+    clock.idle(40);
+    await Promise.all([earlyBack, lateBack]);
+    early.end();
+    late.end();
+    // Since the baseline, each job out about 41 ms: 80 ms on the pool's thread, 3 on the main.
+    sample(8.3, 0.083);
+    const ratio = joulesOf(ended, 'early') / joulesOf(ended, 'late');
+    expect(ratio).to.be.closeTo(1, 0.1);
+  });
+
   it('without a clock of the main thread, the pool thread goes to the one on the main thread', async () => {
     // What happened before, and still where no thread clock can be read (see thread-cpu.ts).
     const { clock, tracker, ended, sample } = setup('exact', false);
