@@ -472,6 +472,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.busyWithout = 0;
     this.wallWithOps = 0;
     this.wallWithout = 0;
+    // What went beyond MAX_UNSETTLED before got 0 J: no weight of the first interval's either.
+    this.advancedWeight = 0;
     this.intervalStartMs = now;
     this.metered = this.ended.length;
     // A pool job out now is charged its time so far here, left behind with the rest.

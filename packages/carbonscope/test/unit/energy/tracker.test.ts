@@ -353,6 +353,21 @@ describe('operation tracker', () => {
     });
   }
 
+  // Beyond MAX_UNSETTLED, what ended while the sources were probed was reported at once, at
+  // 0 J, and its weight kept as given ahead of the first interval: the price that interval set
+  // for the next provisional figures counted it, 2,000 ms of rows none of whose energy it held.
+  it("prices the next figures at the first interval's own cost where rows before the baseline went beyond MAX_UNSETTLED", () => {
+    const { clock, tracker, ended, sample } = setup();
+    endRows(clock, tracker, MAX_UNSETTLED + 20_000);
+    tracker.baseline(false);
+    const after = tracker.begin('after');
+    clock.advance(100);
+    sample(1); // 1 J, all of it 'after''s: 10 mJ a ms
+    expect(ended.reduce((sum, f) => sum + f.joules, 0)).to.equal(0);
+    clock.advance(100);
+    expect(after.end()?.joules).to.be.closeTo(2, 1e-9);
+  });
+
   it('splits the CPU no callback held equally among the requests that ended (exact)', () => {
     const { clock, tracker, ended, sample } = setup('exact');
     clock.idle(1000);
