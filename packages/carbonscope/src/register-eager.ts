@@ -113,7 +113,8 @@ async function register(): Promise<void> {
   );
   state = 'started';
   const early = settledUntilBound(cs);
-  // Tracking since create(); asked here too where another caller's start made the instance.
+  // register's ask of the tracking its create() began (or, where another caller's start made
+  // the instance, the tracking itself): an instrumentation's disable() leaves it on.
   cs.trackRequests();
   // The last figures are pushed when the application calls stop() (in its own SIGTERM handler,
   // say) or when the process ends by itself. No signal handler here: how the application ends

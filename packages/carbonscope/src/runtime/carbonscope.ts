@@ -102,8 +102,9 @@ export interface CarbonscopeOptions {
   /**
    * Tracks every incoming HTTP request from create() on, while the power sources are probed
    * (`register`'s: an nvidia-smi slow to answer takes a second or more), as trackRequests()
-   * does, its one call: the requests of that time are counted, their energy from the meter's
-   * baseline on (what came before is in no reading).
+   * does: the requests of that time are counted, their energy from the meter's baseline on (what
+   * came before is in no reading). No caller's ask: the trackRequests() its caller makes once
+   * started is (an instrumentation's, given it, asked twice and released once: tracked forever).
    */
   trackRequests?: boolean;
   /** An existing grid service to price energy with; one is built from the settings when absent. */
@@ -307,14 +308,13 @@ export class Carbonscope implements OperationTracker {
     readonly meter: EnergyMeter,
     readonly tracker: EnergyTracker,
     private readonly loopEnd: LoopEndSettler,
-    /** Request tracking create() began (`trackRequests`): its one call. */
+    /** Request tracking create() began (`trackRequests`), asked by no one yet. */
     requests: RequestTracking | undefined,
     private readonly contextActive?: () => boolean,
     private readonly releaseContexts?: () => void,
   ) {
     this.earlyListenerFailed = warnOnce(logger, 'early answer listener', 'the answer was counted');
     this.requests = requests;
-    if (requests) this.requestAsks = 1;
     const maxNames = settings.energy.operationMaxNames ?? DEFAULT_MAX_OPERATION_NAMES;
     this.operationNames = operationLabels(maxNames, (name, reason) =>
       logger.warn(operationNameWarning(name, reason, maxNames)),

@@ -283,6 +283,30 @@ describe('CarbonscopeInstrumentation beside register', function () {
     await mp.shutdown();
   });
 
+  // `trackRequests: true` (register's option, in the config's type as every start option) began
+  // the tracking at the start and counted as an ask of its own: enable() asked again, disable()
+  // gave back one, and the tracking went on for no one.
+  it('disable() stops the tracking its enable() started with trackRequests: true', async () => {
+    const mp = new MeterProvider();
+    const instrumentation = new CarbonscopeInstrumentation({
+      settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+      logger: memoryLogger().logger,
+      trackRequests: true,
+    });
+    try {
+      instrumentation.setMeterProvider(mp);
+      await instrumentation.ready();
+      const cs = await startDefault();
+      expect(await tracksRequests(cs)).to.equal(true);
+      instrumentation.disable();
+      expect(await tracksRequests(cs)).to.equal(false);
+    } finally {
+      instrumentation.disable();
+      await stopDefault();
+      await mp.shutdown();
+    }
+  });
+
   it('disable() alone stops the tracking its enable() started', async () => {
     const mp = new MeterProvider();
     await instrumented(mp, {}, async (cs, instrumentation) => {
