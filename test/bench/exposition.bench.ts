@@ -192,7 +192,7 @@ async function main(): Promise<void> {
     (median(exponential.rounds.map(pick)) / median(explicit.rounds.map(pick))).toFixed(1);
   console.log(
     `exposition: exponential / explicit = ${ratio((r) => r.totalMs)}x per scrape, ` +
-      `${ratio((r) => r.textMs)}x its text; exponential layouts kept: ${exponential.text.keptLayouts}`,
+      `${ratio((r) => r.textMs)}x its text; exponential bucket-end runs kept: ${exponential.text.keptEndRuns}`,
   );
   for (const contender of contenders) await contender.app.shutdown();
 }

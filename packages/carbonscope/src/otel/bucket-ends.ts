@@ -10,7 +10,12 @@ export function bucketEndTexts(boundaries: readonly number[], buckets: number): 
     const bound = boundaries[i];
     if (bound === undefined && infinityBound) break;
     if (bound === Infinity) infinityBound = true;
-    ends.push(`${bound === undefined || bound === Infinity ? '+Inf' : String(bound)}"} `);
+    ends.push(bucketEndText(bound ?? Infinity));
   }
   return ends;
+}
+
+/** One bucket line's end before its count, for its bound (`0.5"} `, `+Inf"} `). */
+export function bucketEndText(bound: number): string {
+  return `${bound === Infinity ? '+Inf' : String(bound)}"} `;
 }

@@ -1,6 +1,11 @@
 type Histogram = import('@opentelemetry/sdk-metrics').Histogram;
 type ExponentialHistogram = import('@opentelemetry/sdk-metrics').ExponentialHistogram;
 
+/** base^index = 2^(index * 2^-scale): exact powers of two for scale <= 0. */
+export function exponentialBound(scale: number, index: number): number {
+  return 2 ** (index * 2 ** -scale);
+}
+
 /**
  * An exponential histogram's point as a classic one, for a text exposition: the Prometheus text
  * format has no native histogram, and one written as nothing (the OTel serializer's `untyped`
@@ -13,9 +18,7 @@ type ExponentialHistogram = import('@opentelemetry/sdk-metrics').ExponentialHist
  */
 export function classicBuckets(value: ExponentialHistogram): Histogram {
   const { scale, zeroCount, positive, negative } = value;
-  // base^i = 2^(i * 2^-scale); exact powers of two for scale <= 0.
-  const step = 2 ** -scale;
-  const bound = (index: number) => 2 ** (index * step);
+  const bound = (index: number) => exponentialBound(scale, index);
   const boundaries: number[] = [];
   const counts: number[] = [];
   for (let k = negative.bucketCounts.length - 1; k >= 0; k--) {

@@ -1,37 +1,51 @@
 import { bucketEndTexts } from './bucket-ends.js';
-import { classicBuckets } from './exponential-buckets.js';
+import { exponentialBound } from './exponential-buckets.js';
 
-type ExponentialHistogram = import('@opentelemetry/sdk-metrics').ExponentialHistogram;
+/** Bucket indexes a run of ends covers: a series' up to 160 buckets span 5 or 6 of them. */
+export const ENDS_RUN = 32;
 
-/** The ends of one layout's bucket lines (`1.0905077326652577"} `), side by side. */
-export interface EndsBlock {
+/**
+ * Runs kept at most, about 1.5 MB at scale 20 (the longest ends). Series spread alike need few:
+ * 26 for 60 series over 10 routes, 35 for the 3,004 at the 600-name cap. Series each at scale 20
+ * and apart from all others need 5 or 6 each, 16,676 (25 MB) for 3,004: past this many, the
+ * writer makes each line's end as it writes it (ExponentialEnds.run answers undefined), as it
+ * did for every bucket before stop 71.
+ */
+export const MAX_KEPT_RUNS = 1024;
+
+/**
+ * The ends of the bucket lines (`1.0905077326652577"} `) of ENDS_RUN consecutive bucket indexes
+ * at one scale, on one side of zero, side by side.
+ */
+export interface EndsRun {
   readonly bytes: Uint8Array;
-  /** Where each line's end begins in `bytes`; one more, where the last one ends. */
-  readonly at: Uint32Array;
+  /** Where each index's end begins in `bytes`; one more, where the last one ends. */
+  readonly at: Uint16Array;
+  /** The first bucket index it covers. */
+  readonly first: number;
 }
 
-interface KeptEnds extends EndsBlock {
-  /** The last collection that wrote them (ExponentialEnds' caller counts them). */
+interface KeptRun extends EndsRun {
+  /** The last collection that wrote from it (ExponentialEnds' caller counts them). */
   seen: number;
 }
 
 /**
- * An exponential point's layout: what its classic bounds follow from (classicBuckets). The
- * scale gives the base; the offsets and lengths, which buckets; the zero bucket is written when
- * it has a count or a negative bucket is below it. Two numbers that print alike (0 and -0) make
- * the same bounds.
+ * A positive bucket's line ends at its upper bound, base^(index+1); a negative one's at
+ * -base^index (classicBuckets).
  */
-function layoutKey(value: ExponentialHistogram): string {
-  const { scale, zeroCount, positive, negative } = value;
-  const negatives = negative.bucketCounts.length;
-  const zero = zeroCount > 0 || negatives > 0 ? 1 : 0;
-  return `${scale} ${negative.offset} ${negatives} ${zero} ${positive.offset} ${positive.bucketCounts.length}`;
+/** The first index of the run that holds bucket `index`'s end. */
+export function runStart(index: number): number {
+  return Math.floor(index / ENDS_RUN) * ENDS_RUN;
 }
 
-function endsBlock(value: ExponentialHistogram): EndsBlock {
-  const { boundaries, counts } = classicBuckets(value).buckets;
-  const texts = bucketEndTexts(boundaries, counts.length);
-  const at = new Uint32Array(texts.length + 1);
+function endsRun(scale: number, negative: boolean, first: number): EndsRun {
+  const bounds: number[] = [];
+  for (let index = first; index < first + ENDS_RUN; index++) {
+    bounds.push(negative ? -exponentialBound(scale, index) : exponentialBound(scale, index + 1));
+  }
+  const texts = bucketEndTexts(bounds, bounds.length);
+  const at = new Uint16Array(texts.length + 1);
   for (let i = 0; i < texts.length; i++) {
     at[i + 1] = (at[i] as number) + (texts[i] as string).length;
   }
@@ -39,45 +53,61 @@ function endsBlock(value: ExponentialHistogram): EndsBlock {
   // of its own: Buffer.from's shared pool would keep other code's bytes alive with these.
   const bytes = Buffer.allocUnsafeSlow(at[texts.length] as number);
   bytes.write(texts.join(''), 0, 'latin1');
-  return { bytes, at };
+  return { bytes, at, first };
 }
 
 /**
- * The bucket line ends of exponential histograms written as classic ones, by layout. What the
- * bounds are follows from a point's scale and the offsets and lengths of its buckets alone, and
- * those change only when a value falls outside the buckets a series has or makes it rescale:
- * from one scrape to the next nearly every series keeps its layout. Before, a series' ends were
- * made again at every scrape (a String(number) per bucket, up to 160 of them, and their bytes),
- * as many times as the metric had series, since one metric's series rarely share a layout.
- * Series laid out alike share one entry; only the latest collection's layouts are kept, so there
- * are at most as many as it had exponential series, and a layout no series has any more (one
- * rescaled, one gone) is dropped at the end of the collection that no longer wrote it.
+ * The bucket line ends of exponential histograms written as classic ones, in runs of ENDS_RUN
+ * bucket indexes by scale and side. A bucket's bound follows from its scale and index alone, so
+ * one run serves every series at that scale whose buckets cross it, whatever their offsets and
+ * lengths: series of one metric, spread alike, mostly share their scale and overlap. Until
+ * stop 72 the ends were kept per layout (scale, offsets, lengths), which series almost never
+ * share: at the 600-name cap, 2,721 layouts held 10.6 MB between scrapes. Only the runs the
+ * latest collection wrote from are kept, MAX_KEPT_RUNS at most: one no series crosses any more
+ * (one rescaled, one gone) is dropped at the end of the collection that no longer wrote from it.
  */
 export class ExponentialEnds {
-  private readonly kept = new Map<string, KeptEnds>();
+  /** By scale and side (scale * 2, + 1 for negative), then by the run's first index. */
+  private readonly kept = new Map<number, Map<number, KeptRun>>();
+  private runs = 0;
 
-  /** The ends of `value`'s layout, made at the first collection that has it. */
-  of(value: ExponentialHistogram, collection: number): EndsBlock {
-    const key = layoutKey(value);
-    const known = this.kept.get(key);
+  /**
+   * The run that begins at `first` (runStart), made at the first collection that needs it;
+   * undefined where MAX_KEPT_RUNS are kept and it is not one of them.
+   */
+  run(scale: number, negative: boolean, first: number, collection: number): EndsRun | undefined {
+    const side = scale * 2 + (negative ? 1 : 0);
+    let runs = this.kept.get(side);
+    if (runs === undefined) {
+      runs = new Map();
+      this.kept.set(side, runs);
+    }
+    const known = runs.get(first);
     if (known !== undefined) {
       known.seen = collection;
       return known;
     }
-    const made: KeptEnds = { ...endsBlock(value), seen: collection };
-    this.kept.set(key, made);
+    if (this.runs >= MAX_KEPT_RUNS) return undefined;
+    const made: KeptRun = { ...endsRun(scale, negative, first), seen: collection };
+    runs.set(first, made);
+    this.runs++;
     return made;
   }
 
-  /** Drops the layouts `collection` did not write. */
+  /** Drops the runs `collection` did not write from. */
   forgetUnused(collection: number): void {
-    for (const [key, ends] of this.kept) {
-      if (ends.seen !== collection) this.kept.delete(key);
+    for (const [side, runs] of this.kept) {
+      for (const [first, run] of runs) {
+        if (run.seen === collection) continue;
+        runs.delete(first);
+        this.runs--;
+      }
+      if (runs.size === 0) this.kept.delete(side);
     }
   }
 
-  /** The layouts kept now. */
+  /** The runs kept now. */
   get size(): number {
-    return this.kept.size;
+    return this.runs;
   }
 }

@@ -4,8 +4,9 @@ import {
   prometheusLabelName,
   sanitizedPrometheusName,
 } from '../metrics/index.js';
-import { bucketEndTexts } from './bucket-ends.js';
-import { type EndsBlock, ExponentialEnds } from './exponential-ends.js';
+import { bucketEndText, bucketEndTexts } from './bucket-ends.js';
+import { classicBuckets, exponentialBound } from './exponential-buckets.js';
+import { ENDS_RUN, ExponentialEnds, runStart } from './exponential-ends.js';
 import { ExpositionBuffer } from './exposition-buffer.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
@@ -162,7 +163,7 @@ export class PrometheusText {
   private collections = 0;
   /** Each attributes object's label text, shared by the metrics it appears in. */
   private readonly labels = new WeakMap<Attributes, string>();
-  /** The bucket ends of the exponential histograms' layouts, the latest collection's. */
+  /** The bucket ends of the exponential histograms, by scale: the latest collection's. */
   private readonly exponentialEnds = new ExponentialEnds();
   private readonly sdk: Pick<SdkMetrics, 'DataPointType'>;
   private readonly scopeLabels: boolean;
@@ -195,7 +196,7 @@ export class PrometheusText {
       for (const scope of collected.scopeMetrics) this.scope(scope, out);
     } finally {
       // Even when a malformed point throws: a scrape that fails every time would otherwise
-      // keep each one's new layouts and metrics for good.
+      // keep each one's new bucket ends and metrics for good.
       this.forgetUnused();
     }
     if (out.size === before) out.text('# no registered metrics');
@@ -208,14 +209,14 @@ export class PrometheusText {
     return this.metrics.size;
   }
 
-  /** @internal the exponential layouts whose bucket ends are kept, for tests. */
-  get keptLayouts(): number {
+  /** @internal the runs of exponential bucket ends kept (ExponentialEnds), for tests. */
+  get keptEndRuns(): number {
     return this.exponentialEnds.size;
   }
 
   /**
    * Drops the lines of metrics this collection did not have (a walk of a few dozen entries),
-   * and the bucket ends of exponential layouts it did not write (one entry per series at most).
+   * and the runs of exponential bucket ends it did not write from (a few per series at most).
    */
   private forgetUnused(): void {
     for (const [key, lines] of this.metrics) {
@@ -295,9 +296,7 @@ export class PrometheusText {
       }
     } else if (metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM) {
       for (const point of metric.dataPoints) {
-        const series = this.seriesBytes(lines, point.attributes, true);
-        const ends = this.exponentialEnds.of(point.value, this.collections);
-        this.exponential(series, ends, point.value, out);
+        this.exponential(this.seriesBytes(lines, point.attributes, true), point.value, out);
       }
     } else if (
       metric.dataPointType === DataPointType.SUM ||
@@ -374,34 +373,96 @@ export class PrometheusText {
    * An exponential histogram's lines, those of the classic one classicBuckets makes of it: its
    * negative buckets from the farthest from zero, the zero bucket, the positive ones, then +Inf
    * (empty) unless a bound was +Inf already. The counts are read from the point where they are,
-   * with no classic copy of them made at each scrape.
+   * with no classic copy of them made at each scrape; the ends from runs kept by scale.
    */
   private exponential(
     lines: SeriesBytes,
-    ends: EndsBlock,
     value: ExponentialHistogram,
     out: ExpositionBuffer,
   ): void {
+    const { scale, zeroCount, negative, positive } = value;
+    if (!keptLayout(scale, negative.offset, positive.offset)) {
+      this.exponentialOnce(lines, value, out);
+      return;
+    }
     this.countAndSum(lines, value.count, value.sum, out);
     const bucket = lines.bucket as Uint8Array;
-    const { bytes, at } = ends;
-    const negative = value.negative.bucketCounts;
-    const positive = value.positive.bucketCounts;
-    let line = 0;
+    const { offset: above, bucketCounts: positives } = positive;
+    let cumulative = this.negativeLines(bucket, scale, negative, out);
+    if (zeroCount > 0 || negative.bucketCounts.length > 0) {
+      cumulative += zeroCount ?? 0;
+      bucketLine(out, bucket, ZERO_AND_INF.bytes, ZERO_AND_INF.at, 0, cumulative);
+    }
+    cumulative = this.positiveLines(bucket, scale, positive, cumulative, out);
+    // A last bound of +Inf is the +Inf bucket already (bucketEndTexts).
+    const infinite =
+      positives.length > 0 && exponentialBound(scale, above + positives.length) === Infinity;
+    if (!infinite) bucketLine(out, bucket, ZERO_AND_INF.bytes, ZERO_AND_INF.at, 1, cumulative);
+  }
+
+  /** The negative buckets' lines, farthest from zero first; the count they add up to. */
+  private negativeLines(
+    bucket: Uint8Array,
+    scale: number,
+    { offset, bucketCounts }: ExponentialHistogram['negative'],
+    out: ExpositionBuffer,
+  ): number {
     let cumulative = 0;
-    for (let k = negative.length - 1; k >= 0; k--) {
-      cumulative += negative[k] ?? 0;
-      bucketLine(out, bucket, bytes, at, line++, cumulative);
+    for (let k = bucketCounts.length - 1; k >= 0; ) {
+      const first = runStart(offset + k);
+      const run = this.exponentialEnds.run(scale, true, first, this.collections);
+      const stop = Math.max(first - offset, 0);
+      for (; k >= stop; k--) {
+        cumulative += bucketCounts[k] ?? 0;
+        if (run) bucketLine(out, bucket, run.bytes, run.at, offset + k - first, cumulative);
+        else bucketLineOnce(out, bucket, -exponentialBound(scale, offset + k), cumulative);
+      }
     }
-    if (value.zeroCount > 0 || negative.length > 0) {
-      cumulative += value.zeroCount ?? 0;
-      bucketLine(out, bucket, bytes, at, line++, cumulative);
+    return cumulative;
+  }
+
+  /** The positive buckets' lines after `cumulative`; the count they add up to. */
+  private positiveLines(
+    bucket: Uint8Array,
+    scale: number,
+    { offset, bucketCounts }: ExponentialHistogram['positive'],
+    cumulative: number,
+    out: ExpositionBuffer,
+  ): number {
+    for (let k = 0; k < bucketCounts.length; ) {
+      const first = runStart(offset + k);
+      const run = this.exponentialEnds.run(scale, false, first, this.collections);
+      const stop = Math.min(first + ENDS_RUN - offset, bucketCounts.length);
+      for (; k < stop; k++) {
+        cumulative += bucketCounts[k] ?? 0;
+        if (run) bucketLine(out, bucket, run.bytes, run.at, offset + k - first, cumulative);
+        else bucketLineOnce(out, bucket, exponentialBound(scale, offset + k + 1), cumulative);
+      }
     }
-    for (let k = 0; k < positive.length; k++) {
-      cumulative += positive[k] ?? 0;
-      bucketLine(out, bucket, bytes, at, line++, cumulative);
-    }
-    if (line < at.length - 1) bucketLine(out, bucket, bytes, at, line, cumulative);
+    return cumulative;
+  }
+
+  /**
+   * A point whose bounds cannot be kept by index (a bridge's fractional scale or offset, or one
+   * past 2^52): its classic histogram's lines, made for this scrape alone.
+   */
+  private exponentialOnce(
+    lines: SeriesBytes,
+    value: ExponentialHistogram,
+    out: ExpositionBuffer,
+  ): void {
+    const classic = classicBuckets(value);
+    const { boundaries, counts } = classic.buckets;
+    this.countAndSum(lines, classic.count, classic.sum, out);
+    const bucket = lines.bucket as Uint8Array;
+    let cumulative = 0;
+    bucketEndTexts(boundaries, counts.length).forEach((end, i) => {
+      cumulative += counts[i] ?? 0;
+      out.bytes(bucket);
+      out.text(end);
+      out.number(cumulative);
+      out.newline();
+    });
   }
 
   /** A histogram's `_count` line and, where it has one, its `_sum` line. */
@@ -472,17 +533,47 @@ export class PrometheusText {
   }
 }
 
+/** The ends of the zero bucket's line (0) and the +Inf bucket's (1). */
+const ZERO_AND_INF = {
+  bytes: Uint8Array.from('0"} +Inf"} ', (c) => c.charCodeAt(0)),
+  at: new Uint16Array([0, 4, 11]),
+};
+
+/** Whether a point's bucket indexes are integers a run can be found by (the SDK's always are). */
+function keptLayout(scale: number, negative: number, positive: number): boolean {
+  return (
+    Number.isInteger(scale) &&
+    Number.isSafeInteger(negative) &&
+    Number.isSafeInteger(positive) &&
+    Math.abs(negative) < 2 ** 52 &&
+    Math.abs(positive) < 2 ** 52
+  );
+}
+
 /** One bucket line: the series' start, the line's end from `ends`, the count so far. */
 function bucketLine(
   out: ExpositionBuffer,
   bucket: Uint8Array,
   ends: Uint8Array,
-  at: Uint32Array,
+  at: Uint16Array,
   line: number,
   cumulative: number,
 ): void {
   out.bytes(bucket);
   out.range(ends, at[line] as number, at[line + 1] as number);
+  out.number(cumulative);
+  out.newline();
+}
+
+/** One bucket line whose end is made as it is written (past MAX_KEPT_RUNS). */
+function bucketLineOnce(
+  out: ExpositionBuffer,
+  bucket: Uint8Array,
+  bound: number,
+  cumulative: number,
+): void {
+  out.bytes(bucket);
+  out.text(bucketEndText(bound));
   out.number(cumulative);
   out.newline();
 }

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { METRICS } from '../../../src/metrics/index.js';
 import { LocalHistograms } from '../../../src/otel/binding/local-histograms.js';
 import { classicBuckets } from '../../../src/otel/exponential-buckets.js';
+import { ENDS_RUN, MAX_KEPT_RUNS } from '../../../src/otel/exponential-ends.js';
 import { PrometheusText } from '../../../src/otel/prometheus-text.js';
 import { SCOPE } from '../../../src/otel/scope.js';
 import { withPrometheusNames } from '../../../src/prometheus-names.js';
@@ -216,6 +217,30 @@ function nextPoint(
   return before;
 }
 
+/** The points of a collection's exponential histograms. */
+function exponentialValues(collected: sdk.ResourceMetrics): sdk.ExponentialHistogram[] {
+  return collected.scopeMetrics.flatMap((scope) =>
+    scope.metrics.flatMap((metric) =>
+      metric.dataPointType === sdk.DataPointType.EXPONENTIAL_HISTOGRAM
+        ? metric.dataPoints.map((point) => point.value)
+        : [],
+    ),
+  );
+}
+
+/** The runs of bucket ends (ExponentialEnds) a collection's points write from, counted apart. */
+function runsNeeded(values: readonly sdk.ExponentialHistogram[]): number {
+  const runs = new Set<string>();
+  for (const { scale, negative, positive } of values) {
+    for (const [side, { offset, bucketCounts }] of [negative, positive].entries()) {
+      for (let k = 0; k < bucketCounts.length; k++) {
+        runs.add(`${scale} ${side} ${Math.floor((offset + k) / ENDS_RUN)}`);
+      }
+    }
+  }
+  return runs.size;
+}
+
 /** A sample line's `le` and value, for one metric's bucket lines. */
 function buckets(text: string, name: string): Array<[number, number]> {
   const pattern = new RegExp(`^${name}_bucket\\{.*le="([^"]+)"\\} (\\S+)$`, 'gm');
@@ -223,6 +248,21 @@ function buckets(text: string, name: string): Array<[number, number]> {
     m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]),
     Number(m[2]),
   ]);
+}
+
+/** An exponential histogram's metric with a series for each point. */
+function exponentialsOf(values: readonly sdk.ExponentialHistogram[]): sdk.MetricData {
+  return {
+    descriptor: { name: 'bridged.exp', description: 'e', unit: 's', valueType: ValueType.DOUBLE },
+    aggregationTemporality: sdk.AggregationTemporality.CUMULATIVE,
+    dataPointType: sdk.DataPointType.EXPONENTIAL_HISTOGRAM,
+    dataPoints: values.map((value, i) => ({
+      attributes: { series: i },
+      startTime: [0, 0] as HrTime,
+      endTime: [1, 0] as HrTime,
+      value,
+    })),
+  };
 }
 
 /** An exponential histogram's metric with one point, as a bridge may hand it over. */
@@ -549,16 +589,17 @@ describe('PrometheusText (the exposition /metrics serves)', () => {
       const collected = bridged(...metrics);
       const expected = classicText(collected);
       expect(ours.serialize(collected), `collection ${collection}`).to.equal(expected);
-      const points = metrics.reduce((n, metric) => n + metric.dataPoints.length, 0);
-      expect(ours.keptLayouts, 'layouts kept').to.be.at.most(points);
+      const values = metrics.flatMap((metric) => metric.dataPoints.map((point) => point.value));
+      expect(ours.keptEndRuns, 'runs kept').to.equal(runsNeeded(values));
     }
     expect(written).to.be.greaterThan(3000);
-    // A collection without them keeps none; one series keeps its one layout.
+    // A collection without them keeps none; one series keeps the runs it crosses.
     ours.serialize(bridged());
-    expect(ours.keptLayouts).to.equal(0);
-    const one = bridged(exponentialOf(randomExponential(random)));
+    expect(ours.keptEndRuns).to.equal(0);
+    const value = randomExponential(random);
+    const one = bridged(exponentialOf(value));
     expect(ours.serialize(one)).to.equal(classicText(one));
-    expect(ours.keptLayouts).to.equal(1);
+    expect(ours.keptEndRuns).to.equal(runsNeeded([value]));
   });
 
   it("writes the SDK's exponential histograms as before while they rescale", async () => {
@@ -591,20 +632,67 @@ describe('PrometheusText (the exposition /metrics serves)', () => {
         if (random() < 0.1) histogram.record(0, attributes);
       });
       const { resourceMetrics } = await reader.collect();
-      for (const scope of resourceMetrics.scopeMetrics) {
-        for (const metric of scope.metrics) {
-          if (metric.dataPointType !== sdk.DataPointType.EXPONENTIAL_HISTOGRAM) continue;
-          for (const point of metric.dataPoints) scales.add(point.value.scale);
-        }
-      }
+      for (const value of exponentialValues(resourceMetrics)) scales.add(value.scale);
       expect(ours.serialize(resourceMetrics), `round ${round}`).to.equal(
         classicText(resourceMetrics),
       );
-      expect(ours.keptLayouts).to.be.at.most(series.length);
+      expect(ours.keptEndRuns).to.equal(runsNeeded(exponentialValues(resourceMetrics)));
     }
     // The rescaling the test is about did happen.
     expect(scales.size).to.be.greaterThan(3);
     await provider.shutdown();
+  });
+
+  it('shares the bucket ends of series at one scale, whatever their offsets and lengths', () => {
+    // 100 series, each its own layout, crossing 139 bucket indexes between them: 5 runs.
+    const values = Array.from({ length: 100 }, (_, i) => ({
+      count: 40,
+      sum: 1,
+      scale: 3,
+      zeroCount: 0,
+      positive: { offset: i, bucketCounts: new Array<number>(40).fill(1) },
+      negative: { offset: 0, bucketCounts: [] },
+    }));
+    const collected = bridged(exponentialsOf(values));
+    const ours = new PrometheusText(sdk);
+    expect(ours.serialize(collected)).to.equal(classicText(collected));
+    expect(ours.keptEndRuns).to.equal(runsNeeded(values)).and.to.equal(5);
+  });
+
+  it("writes a bridge's point whose indexes are no integers as the classic one, keeping nothing", () => {
+    const point = (scale: number, offset: number) => ({
+      count: 3,
+      sum: 1,
+      scale,
+      zeroCount: 1,
+      positive: { offset, bucketCounts: [1, 1] },
+      negative: { offset, bucketCounts: [] },
+    });
+    const values = [point(0, 0.5), point(1.5, 2), point(-3, 2 ** 60), point(20, -(2 ** 53))];
+    const collected = bridged(exponentialsOf(values));
+    const ours = new PrometheusText(sdk);
+    expect(ours.serialize(collected)).to.equal(classicText(collected));
+    expect(ours.keptEndRuns).to.equal(0);
+  });
+
+  it('keeps at most MAX_KEPT_RUNS runs of bucket ends, and writes the lines past them as before', () => {
+    // Series at scale 20, each 40 buckets apart from all others': they share nothing, and a
+    // run kept for each grew with their number (25 MB for the 3,004 at the 600-name cap).
+    const values = Array.from({ length: 600 }, (_, i) => ({
+      count: 40,
+      sum: 1,
+      scale: 20,
+      zeroCount: i % 2,
+      positive: { offset: i * 1000 + 20, bucketCounts: new Array<number>(40).fill(1) },
+      negative: { offset: i * 1000, bucketCounts: i % 3 === 0 ? [1, 2] : [] },
+    }));
+    expect(runsNeeded(values)).to.be.greaterThan(MAX_KEPT_RUNS);
+    const ours = new PrometheusText(sdk);
+    for (let scrape = 1; scrape <= 3; scrape++) {
+      const collected = bridged(exponentialsOf(values));
+      expect(ours.serialize(collected), `scrape ${scrape}`).to.equal(classicText(collected));
+      expect(ours.keptEndRuns, `scrape ${scrape}`).to.equal(MAX_KEPT_RUNS);
+    }
   });
 
   it('keeps no more layouts when a collection throws midway, scrape after scrape', () => {
@@ -639,11 +727,11 @@ describe('PrometheusText (the exposition /metrics serves)', () => {
     const ours = new PrometheusText(sdk);
     for (let i = 1; i <= 50; i++) {
       expect(() => ours.serialize(bridged(exponentialOf(moving(i)), broken))).to.throw(TypeError);
-      expect(ours.keptLayouts, `scrape ${i}`).to.be.at.most(1);
+      expect(ours.keptEndRuns, `scrape ${i}`).to.equal(runsNeeded([moving(i)]));
     }
     const good = bridged(exponentialOf(moving(51)));
     expect(ours.serialize(good)).to.equal(classicText(good));
-    expect(ours.keptLayouts).to.equal(1);
+    expect(ours.keptEndRuns).to.equal(1);
   });
 
   it('says so when nothing is registered, as the OTel serializer does', async () => {
