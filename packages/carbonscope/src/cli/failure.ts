@@ -43,8 +43,10 @@ export function failureOf(
 ): { text: string; code: number } {
   const { text, code } = unmaskedFailureOf(err, command, rest);
   // Without the settings' secrets, which may be what failed to load: the environment's are
-  // read as written (the Electricity Maps key, the OTLP exporter variables').
-  const secrets = redactionList([...envSecretsOf(env), ...argvSecrets(rest)]);
+  // read as written (the Electricity Maps key, the OTLP exporter variables'). The command's
+  // place may hold an option meant for it (`--otlp=URL run`), which its usage error quotes.
+  const argv = command === undefined ? rest : [command, ...rest];
+  const secrets = redactionList([...envSecretsOf(env), ...argvSecrets(argv)]);
   return { text: redactSecrets(text, secrets), code };
 }
 

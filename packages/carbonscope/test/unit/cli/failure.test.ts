@@ -1,5 +1,11 @@
 import { expect } from 'chai';
-import { IMPACTS_HELP, MONITOR_HELP, RUN_HELP, UsageError } from '../../../src/cli/args.js';
+import {
+  IMPACTS_HELP,
+  MONITOR_HELP,
+  RUN_HELP,
+  UsageError,
+  unknownCommand,
+} from '../../../src/cli/args.js';
 import { asksVerbose, failureOf, unexpectedErrorText } from '../../../src/cli/failure.js';
 import { SettingsError } from '../../../src/settings.js';
 
@@ -91,6 +97,15 @@ describe('unexpected errors on the command line', () => {
     }
     // What is no secret stays readable.
     expect(printed[0]).to.contain('collector:4318 failed');
+  });
+
+  // A command's option put before the command (`carbonscope --otlp=URL run`) is the command
+  // main reads: the unknown option's line quoted its password, masked only after the command.
+  it('never prints the password of an option given in place of the command', () => {
+    const option = '--otlp=http://al:PW%40SECRET9@collector:4318';
+    const { text } = failureOf(new UsageError(unknownCommand(option)), option, ['run'], {});
+    expect(text).to.match(/^carbonscope: unknown option '--otlp=http:\/\/\[redacted\]@collector/);
+    for (const secret of ['PW@SECRET9', 'PW%40SECRET9']) expect(text).to.not.contain(secret);
   });
 });
 
