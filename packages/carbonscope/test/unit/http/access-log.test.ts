@@ -307,6 +307,8 @@ const burn = () => { const c = process.cpuUsage(); while (process.cpuUsage(c).us
 app.get('/busy', (req, res) => { burn(); res.send('ok'); });
 const cs = await start();
 await cs.firstSample();
+const settled = [];
+cs.onEnd((f) => { if (f.kind === 'request') settled.push(f.joules); });
 const server = app.listen(0, '127.0.0.1');
 await new Promise((r) => server.once('listening', r));
 const base = 'http://127.0.0.1:' + server.address().port;
@@ -314,12 +316,21 @@ for (let i = 0; i < 10; i++) await (await fetch(base + '/busy')).text();
 for (let turn = 0; lines.length < 10 && turn < 10000; turn++) await new Promise((r) => setImmediate(r));
 server.close();
 await stop();
-console.log(JSON.stringify({ lines: lines.map((l) => l.energy) }));
+console.log(JSON.stringify({ lines: lines.map((l) => l.energy), settled }));
 process.exit(0);`;
     const { stdout } = await underRegister(script, { ENERGY_OPERATION_ATTRIBUTION: 'exact' });
-    const { lines } = lastJson<{ lines: Array<EnergyField | undefined> }>(stdout);
+    const { lines, settled } = lastJson<{
+      lines: Array<EnergyField | undefined>;
+      settled: number[];
+    }>(stdout);
     expect(lines).to.have.length(10);
-    for (const energy of lines) expect(energy?.joules).to.be.above(0);
+    expect(settled).to.have.length(10);
+    // The handler's 5 ms, not only the request overhead: without it 8 of 10 lines still had a
+    // field, ~1/100 of the settled median (0.3 mJ against ~35 mJ, Node 20; Node 24 read the
+    // clock before the finish anyway, 1/8-1/2); with it 0.2-4 times that median (both Nodes).
+    // The settled figure counts the interval's overhead too.
+    const typical = [...settled].sort((a, b) => a - b)[5] as number;
+    for (const energy of lines) expect(energy?.joules).to.be.above(typical / 20);
   });
 
   it("carries the request's attributes (setAttributes), as its settled figure does", async () => {
