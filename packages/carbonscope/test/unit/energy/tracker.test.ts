@@ -1475,6 +1475,34 @@ describe('operation tracker', () => {
     expect(rowJoules).to.be.closeTo(4, 1e-6);
   });
 
+  it('gives the rows beyond MAX_UNSETTLED that end in their own callback their CPU (exact), Σ the same', () => {
+    // A row ended inside its run: its 0.1 ms is read only as another owner's callback begins,
+    // after its end. Those past the bound were reported then at 0 J, their CPU spread over the
+    // rows the sample settled; now each has its 0.1 ms at the last price (0.1 J a CPU ms), and
+    // the sample shares what is left, so the figures still add up to the interval's energy.
+    const { clock, tracker, ended, sample } = setup('exact');
+    clock.idle(1000);
+    sample(0);
+    clock.advance(100);
+    clock.idle(900);
+    sample(10, 0, false, 0.1);
+    const rows = MAX_UNSETTLED + 900;
+    for (let i = 0; i < rows; i++) {
+      const op = tracker.begin('row', 'request');
+      op.run(() => {
+        clock.advance(0.1);
+        op.end();
+      });
+    }
+    const past = ended.filter((f) => f.provisional);
+    expect(past).to.have.length(900);
+    for (const f of past) expect(f.joules).to.be.closeTo(0.01, 1e-9);
+    sample(rows * 0.01, 0, false, (rows * 0.1) / 1000);
+    const all = ended.reduce((sum, f) => sum + f.joules, 0);
+    expect(ended).to.have.length(rows);
+    expect(all).to.be.closeTo(rows * 0.01, 1e-6);
+  });
+
   it('prices the next interval at what the whole interval cost where some went beyond MAX_UNSETTLED', () => {
     // The rows reported at once took their part out of the interval's 4 J; the price the next
     // provisional figures use is still the interval's: 4 J over all the rows' 8,553.6 ms, not
