@@ -672,9 +672,9 @@ export class Carbonscope implements OperationTracker {
    * last part at the previous interval's rate, `provisional: true`. Undefined before its end,
    * once the next sample settled it (the settled figure is onEnd's, the metrics' and the
    * span's), for a request not tracked, and when not started. Undefined too where that
-   * figure is 0 J: a request weighed by CPU that none was measured for yet (the first in a
-   * calibration window, or in `exact`) gets its share at the sample, and a logged 0 J read
-   * as a free request. Nothing is kept for it per request: the footprint is made at the call.
+   * figure is 0 J (a request whose measured CPU, in a calibration window or in `exact`, reads
+   * 0): a logged 0 J read as a free request. Nothing is kept for it per request: the footprint
+   * is made at the call (where CPU is measured, with one more reading of the clocks).
    */
   requestFootprint(res: object): OperationFootprint | undefined {
     checkedResponse(res, 'requestFootprint()');
