@@ -602,14 +602,17 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const estimated = sample.totals.process.wattsEstimated;
     for (let i = 0; i < ended.length; i++) {
       const weight = ended.weight(i);
-      const children = childPrice > 0 && i >= first ? this.childMsOf(i, from, now) : 0;
+      const children =
+        childPrice > 0 && i >= first
+          ? this.childMs(ended.op(i)?.cpu, this.guessEnded, i, from, now)
+          : 0;
       const piece = weight * price + children * childPrice;
       const embodiedPiece = weight * embodiedPrice + children * childEmbodiedPrice;
       ended.settle(i, piece, piece * perJoule, embodiedPiece, estimated);
     }
     for (let op = this.head; op; op = op.next) {
       const accrued = op.accrued as Accrued;
-      const children = childPrice > 0 ? this.runningChildMs(op, from, now) : 0;
+      const children = childPrice > 0 ? this.childMs(op.cpu, this.guessRunning, op, from, now) : 0;
       const piece = accrued.weight * price + children * childPrice;
       accrued.joules += piece;
       accrued.grams += piece * perJoule;
@@ -1143,6 +1146,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     if (op.cpu?.measured) return 0;
     return this.childWeights.guess(op.name, overlap(op.startMs, from, now), Number.NaN);
   }
+
   /**
    * `calibrated`: each operation begun in a window and settled now tells its name's children's
    * CPU per operation (ChildWeights), for the operations between windows. Where none of them
@@ -1163,20 +1167,22 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.childWeights.commit();
   }
 
-  /** The children's CPU (ms) the ended operation at `i` is given this sample (priceChildren). */
-  private childMsOf(i: number, from: number, now: number): number {
-    const cpu = this.ended.op(i)?.cpu;
+  /**
+   * The children's CPU (ms) an operation is given this sample (priceChildren): its own, where
+   * its spawns were followed, else what `guess` (guessEnded or guessRunning, for `of`) guesses,
+   * asked only where a guess is priced. The method and its argument, not a closure: no allocation
+   * per operation and sample.
+   */
+  private childMs<T>(
+    cpu: OperationCpu | undefined,
+    guess: (this: EnergyTracker, of: T, from: number, now: number) => number,
+    of: T,
+    from: number,
+    now: number,
+  ): number {
     if (cpu?.measured) return cpu.childSinceSample() * this.childScale;
     if (!(this.childGuessScale > 0)) return 0;
-    return this.guessEnded(i, from, now) * this.childGuessScale;
-  }
-
-  /** The children's CPU (ms) a running operation is given this sample (priceChildren). */
-  private runningChildMs(op: TrackedOperation, from: number, now: number): number {
-    const cpu = op.cpu;
-    if (cpu?.measured) return cpu.childSinceSample() * this.childScale;
-    if (!(this.childGuessScale > 0)) return 0;
-    return this.guessRunning(op, from, now) * this.childGuessScale;
+    return guess.call(this, of, from, now) * this.childGuessScale;
   }
 
   /**
