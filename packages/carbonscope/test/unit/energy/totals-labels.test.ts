@@ -1,30 +1,24 @@
 import { expect } from 'chai';
 import type { OperationFootprint, PowerSource } from '../../../src/energy/index.js';
-import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import {
   intensityReading,
-  ManualTimer,
-  memoryLogger,
   ScriptedClock,
   ScriptedCpu,
   StubGrid,
+  scriptedCarbonscope,
   switchingSource,
-  testConfig,
 } from './scripted.js';
 
 async function rig(host: PowerSource) {
   const clock = new ScriptedClock(10_000);
   const cpu = new ScriptedCpu();
-  const cs = await Carbonscope.create({
-    settings: testConfig({ ENERGY_ATTRIBUTION: 'proportional' }),
-    logger: memoryLogger().logger,
+  const cs = await scriptedCarbonscope({
+    clock,
+    cpu,
+    host,
+    env: { ENERGY_ATTRIBUTION: 'proportional' },
     grid: new StubGrid(intensityReading('DE', 400)),
-    sources: { host, gpus: [] },
-    clock: clock.now,
     wallClock: () => Date.UTC(2026, 0, 1),
-    timer: new ManualTimer(),
-    hostCpu: cpu.hostCpu,
-    processCpu: cpu.processCpu,
   });
   await cs.start();
   const interval = () => {

@@ -4,7 +4,6 @@ import { withHandover } from '../../../../src/energy/sources/handover.js';
 import { keplerSpec } from '../../../../src/energy/sources/kepler.js';
 import type { PowerSource } from '../../../../src/energy/sources/source.js';
 import type { OperationFootprint } from '../../../../src/energy/types.js';
-import { Carbonscope } from '../../../../src/runtime/carbonscope.js';
 import {
   containerId,
   ExporterServer,
@@ -16,30 +15,25 @@ import {
 import {
   constantSource,
   intensityReading,
-  ManualTimer,
   memoryLogger,
   ScriptedClock,
   ScriptedCpu,
   ScriptedSource,
   StubGrid,
-  testConfig,
+  scriptedCarbonscope,
 } from '../scripted.js';
 
 const WEB = containerId('web');
 
 async function rig(host: PowerSource, clock = new ScriptedClock(10_000), log = memoryLogger()) {
   const cpu = new ScriptedCpu();
-  const { logger } = log;
-  const cs = await Carbonscope.create({
-    settings: testConfig(),
-    logger,
+  const cs = await scriptedCarbonscope({
+    clock,
+    cpu,
+    host,
+    logger: log.logger,
     grid: new StubGrid(intensityReading('DE', 400)),
-    sources: { host, gpus: [] },
-    clock: clock.now,
     wallClock: () => Date.UTC(2026, 0, 1),
-    timer: new ManualTimer(),
-    hostCpu: cpu.hostCpu,
-    processCpu: cpu.processCpu,
   });
   await cs.start();
   const interval = (ms: number) => {
