@@ -55,6 +55,31 @@ function rootOnlyRapl(root: string, logger: Logger) {
   });
 }
 
+/**
+ * A RAPL tree (package-0) whose counter root alone may read until the test makes it readable,
+ * as a `sudo chmod a+r` on a running machine does; every path read is kept in `reads`.
+ */
+function laterRapl(root: string) {
+  const state = { readable: false, counterUj: 5_000_000, reads: [] as string[] };
+  buildPowercapTree(root, [
+    { dir: 'intel-rapl:0', name: 'package-0', energyUj: 1, maxUj: 1_000_000 },
+  ]);
+  const rapl = () =>
+    createRaplSource({
+      root,
+      logger: captureLogger().logger,
+      cpuVendor: () => 'GenuineIntel',
+      read: (p) => {
+        state.reads.push(p);
+        if (p.endsWith('/name')) return 'package-0\n';
+        if (p.endsWith('/max_energy_range_uj')) return '262143328850\n';
+        if (!state.readable) throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+        return `${state.counterUj}\n`;
+      },
+    });
+  return { state, rapl };
+}
+
 describe('energy/sources/select', () => {
   let dir: string;
   let cleanup: () => void;
@@ -311,26 +336,7 @@ describe('energy/sources/select', () => {
   // kept the estimate until restarted. It is tried once a minute (on the ticks' clock) and
   // taken, with one info line, as soon as it reads.
   it('RAPL readable only by root at start: tried again once a minute, and used once it reads', async () => {
-    const root = join(dir, 'powercap');
-    let readable = false;
-    let counterUj = 5_000_000;
-    const reads: string[] = [];
-    const rapl = () =>
-      createRaplSource({
-        root,
-        logger: captureLogger().logger,
-        cpuVendor: () => 'GenuineIntel',
-        read: (p) => {
-          reads.push(p);
-          if (p.endsWith('/name')) return 'package-0\n';
-          if (p.endsWith('/max_energy_range_uj')) return '262143328850\n';
-          if (!readable) throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
-          return `${counterUj}\n`;
-        },
-      });
-    buildPowercapTree(root, [
-      { dir: 'intel-rapl:0', name: 'package-0', energyUj: 1, maxUj: 1_000_000 },
-    ]);
+    const { state, rapl } = laterRapl(join(dir, 'powercap'));
     const { logger, lines, warnings } = captureLogger();
     const r = keep(
       await selectSources({
@@ -347,14 +353,14 @@ describe('energy/sources/select', () => {
       return [r.host.name, readings.map((x) => x.device).join('+')];
     };
     expect(at(0)).to.deep.equal(['estimate', 'cpu+ram']);
-    readable = true; // sudo chmod a+r .../energy_uj
-    const before = reads.length;
+    state.readable = true; // sudo chmod a+r .../energy_uj
+    const before = state.reads.length;
     expect(at(59_000)).to.deep.equal(['estimate', 'cpu+ram']);
     // Nothing read between tries: a minute is the pace, not every tick.
-    expect(reads.length).to.equal(before);
+    expect(state.reads.length).to.equal(before);
     expect(at(60_000)).to.deep.equal(['estimate', 'cpu+ram']);
     await new Promise((resolve) => setImmediate(resolve));
-    counterUj += 30_000_000;
+    state.counterUj += 30_000_000;
     const measured = r.host.sample(tick(1000, busy, 61_000));
     expect([r.host.name, r.host.estimated]).to.deep.equal(['rapl', false]);
     expect(measured.map((x) => [x.device, x.joules])).to.deep.equal([['package-0', 30]]);
@@ -371,24 +377,7 @@ describe('energy/sources/select', () => {
   // udev rule racing): each interval is covered once, by the estimate or by RAPL, never both or
   // neither, and RAPL's first reading after it reads again spans only its own interval.
   it('RAPL that reads at its try and not at the next tick: the estimate covers, each interval once', async () => {
-    const root = join(dir, 'powercap');
-    let readable = false;
-    let counterUj = 5_000_000;
-    const rapl = () =>
-      createRaplSource({
-        root,
-        logger: captureLogger().logger,
-        cpuVendor: () => 'GenuineIntel',
-        read: (p) => {
-          if (p.endsWith('/name')) return 'package-0\n';
-          if (p.endsWith('/max_energy_range_uj')) return '262143328850\n';
-          if (!readable) throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
-          return `${counterUj}\n`;
-        },
-      });
-    buildPowercapTree(root, [
-      { dir: 'intel-rapl:0', name: 'package-0', energyUj: 1, maxUj: 1_000_000 },
-    ]);
+    const { state, rapl } = laterRapl(join(dir, 'powercap'));
     const { logger, lines } = captureLogger();
     const r = keep(
       await selectSources({
@@ -406,16 +395,16 @@ describe('energy/sources/select', () => {
     };
     const estimate = at(0);
     expect(estimate).to.match(/^estimate cpu:[\d.]+\+ram:[\d.]+$/);
-    readable = true;
+    state.readable = true;
     expect(at(60_000)).to.equal(estimate);
     await new Promise((resolve) => setImmediate(resolve));
-    readable = false;
-    counterUj += 7_000_000;
+    state.readable = false;
+    state.counterUj += 7_000_000;
     expect(at(61_000)).to.equal(estimate);
-    readable = true;
-    counterUj += 3_000_000;
+    state.readable = true;
+    state.counterUj += 3_000_000;
     expect(at(62_000)).to.equal(estimate); // its new baseline
-    counterUj += 30_000_000;
+    state.counterUj += 30_000_000;
     expect(at(63_000)).to.equal('rapl package-0:30.000');
     // After the start: one switch said, one hand-over back, one return; no line per tick.
     const start = lines.findIndex((l) => String(l.msg).startsWith('energy source:'));
