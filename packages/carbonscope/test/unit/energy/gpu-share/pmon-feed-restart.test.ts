@@ -1,4 +1,4 @@
-import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { feedPmon, PmonShares } from '../../../../src/energy/gpu-share/index.js';
@@ -7,6 +7,8 @@ import { waitFor } from '../../../helpers/wait.js';
 import {
   captureLogger,
   countingSpawn,
+  dyingStandIn,
+  goneAndBack,
   pastPendingRestarts,
   STAND_IN_START_MS as SLOW,
   startsIn,
@@ -21,34 +23,8 @@ const SAMPLE =
   '    0        574     C     60     22      -      -      -      -    python3        \n' +
   '    0        575     C     20      5      -      -      -      -    python3        \n';
 
-/**
- * A stand-in for nvidia-smi pmon: its header, then a sample every 20 ms; it exits when `die`
- * exists (removing it, so the next one lives), and prints nothing while `hold` exists. Each
- * start appends a line to `starts`.
- */
-function dyingPmon(dir: string): { binary: string; die: string; hold: string; starts: string } {
-  const die = join(dir, 'die');
-  const hold = join(dir, 'hold');
-  const starts = join(dir, 'starts');
-  const binary = writeFakeBinary(
-    dir,
-    'nvidia-smi',
-    `const fs = require('node:fs');
-fs.appendFileSync(${JSON.stringify(starts)}, 'start\\n');
-const round = () => {
-  if (fs.existsSync(${JSON.stringify(die)})) { fs.rmSync(${JSON.stringify(die)}); process.exit(15); }
-  process.stdout.write(${JSON.stringify(SAMPLE)});
-};
-const go = () => {
-  if (fs.existsSync(${JSON.stringify(hold)})) return setTimeout(go, 10);
-  process.stdout.write(${JSON.stringify(`${HEADER}\n`)});
-  round();
-  setInterval(round, 20);
-};
-go();`,
-  );
-  return { binary, die, hold, starts };
-}
+/** A stand-in for nvidia-smi pmon (dyingStandIn): its header, then SAMPLE every 20 ms. */
+const dyingPmon = (dir: string) => dyingStandIn(dir, SAMPLE, `${HEADER}\n`);
 
 interface Feed {
   shares: PmonShares;
@@ -159,19 +135,7 @@ setTimeout(() => process.exit(3), 100);`,
     const { binary, die, starts } = dyingPmon(dir);
     const delays = { firstMs: 30, maxMs: 120 };
     const { shares, warnings, spawns } = await startFeed(binary, delays);
-    renameSync(binary, join(dir, 'gone'));
-    writeFileSync(die, '');
-    await waitFor(
-      'the binary missed',
-      () => warnings().some((w) => w.msg.includes('not found')),
-      SLOW,
-    );
-    renameSync(join(dir, 'gone'), binary);
-    await waitFor(
-      'its rows back',
-      () => warnings().some((w) => w.msg.includes('reads again')),
-      SLOW,
-    );
+    await goneAndBack(binary, die, warnings);
     expect(warnings().map((w) => w.msg)).to.deep.equal([
       "nvidia-smi pmon ended (exit 15); the command's share of gpu0 is unknown until it is started again (in 30 ms)",
       `nvidia-smi pmon: ${binary} not found; tried again every 120 ms until it is`,

@@ -4,11 +4,12 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
 import { type LineChildOptions, spawnDetached } from '../../../../src/energy/sources/line-child.js';
@@ -16,6 +17,7 @@ import type { RestartDelays } from '../../../../src/energy/sources/restart-backo
 import type { HostCpuDelta, SampleTick } from '../../../../src/energy/sources/source.js';
 import type { Logger } from '../../../../src/log.js';
 import { libraryRoot } from '../../../../src/paths.js';
+import { waitFor } from '../../../helpers/wait.js';
 
 export interface LogLine {
   level: number;
@@ -186,3 +188,54 @@ export function countingSpawn(): { lineChild: LineChildOptions; spawns(): number
  * takes seconds to start Node) wrote it after the check, which passed wrongly.
  */
 export const pastPendingRestarts = (delays: RestartDelays) => delay(delays.maxMs + 1);
+
+/**
+ * A stand-in for nvidia-smi (or its pmon) that prints `head` once, then `each` every 20 ms: it
+ * exits 15 when `die` exists (removing it, so the next one lives) and prints nothing at all while
+ * `hold` exists. Each start appends a line to `starts` (startsIn counts them).
+ */
+export function dyingStandIn(
+  dir: string,
+  each: string,
+  head = '',
+): { binary: string; die: string; hold: string; starts: string } {
+  const die = join(dir, 'die');
+  const hold = join(dir, 'hold');
+  const starts = join(dir, 'starts');
+  const binary = writeFakeBinary(
+    dir,
+    'nvidia-smi',
+    `const fs = require('node:fs');
+fs.appendFileSync(${JSON.stringify(starts)}, 'start\\n');
+const round = () => {
+  if (fs.existsSync(${JSON.stringify(die)})) { fs.rmSync(${JSON.stringify(die)}); process.exit(15); }
+  process.stdout.write(${JSON.stringify(each)});
+};
+const go = () => {
+  if (fs.existsSync(${JSON.stringify(hold)})) return setTimeout(go, 10);
+  process.stdout.write(${JSON.stringify(head)});
+  round();
+  setInterval(round, 20);
+};
+go();`,
+  );
+  return { binary, die, hold, starts };
+}
+
+/**
+ * A stand-in's binary taken away as its child dies, until the reader says it is not found, then
+ * put back until the reader says it reads again: what a driver upgrade does under a running app.
+ */
+export async function goneAndBack(
+  binary: string,
+  die: string,
+  warnings: () => readonly LogLine[],
+): Promise<void> {
+  const away = join(dirname(binary), 'gone');
+  renameSync(binary, away);
+  writeFileSync(die, '');
+  const said = (words: string) => () => warnings().some((w) => String(w.msg).includes(words));
+  await waitFor('the binary missed', said('not found'), STAND_IN_START_MS);
+  renameSync(away, binary);
+  await waitFor('its readings back', said('reads again'), STAND_IN_START_MS);
+}

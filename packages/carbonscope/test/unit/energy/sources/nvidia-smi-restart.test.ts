@@ -1,4 +1,4 @@
-import { renameSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { install } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
@@ -9,6 +9,8 @@ import { waitFor } from '../../../helpers/wait.js';
 import {
   captureLogger,
   countingSpawn,
+  dyingStandIn,
+  goneAndBack,
   pastPendingRestarts,
   STAND_IN_START_MS as SLOW,
   startsIn,
@@ -16,30 +18,9 @@ import {
   writeFakeBinary,
 } from './helpers.js';
 
-/**
- * A stand-in for nvidia-smi that prints a GPU line each interval and exits when `die` exists
- * (removing it, so the next one lives); each start is counted in `starts`, one line a start.
- */
-function dyingSmi(
-  dir: string,
-  gpuLines = '0, GPU-a, NVIDIA L4, 70.00\n',
-): { binary: string; die: string; starts: string } {
-  const die = join(dir, 'die');
-  const starts = join(dir, 'starts');
-  const binary = writeFakeBinary(
-    dir,
-    'nvidia-smi',
-    `const fs = require('node:fs');
-fs.appendFileSync(${JSON.stringify(starts)}, 'start\\n');
-const round = () => {
-  if (fs.existsSync(${JSON.stringify(die)})) { fs.rmSync(${JSON.stringify(die)}); process.exit(15); }
-  process.stdout.write(${JSON.stringify(gpuLines)});
-};
-round();
-setInterval(round, 20);`,
-  );
-  return { binary, die, starts };
-}
+/** A stand-in for nvidia-smi (dyingStandIn) that prints `gpuLines` every 20 ms. */
+const dyingSmi = (dir: string, gpuLines = '0, GPU-a, NVIDIA L4, 70.00\n') =>
+  dyingStandIn(dir, gpuLines);
 
 /**
  * Polls `check` until it holds, for SLOW ms at most, on hrtime: waitFor reads performance.now(),
@@ -140,20 +121,7 @@ setTimeout(() => process.exit(3), 100);`,
   it('a binary gone for good: said once, tried again at the cap only, none after close()', async () => {
     const { binary, die, starts } = dyingSmi(dir);
     const { source, warnings, spawns } = await startReader(binary, { firstMs: 30, maxMs: 120 });
-    renameSync(binary, join(dir, 'gone'));
-    writeFileSync(die, '');
-    await waitFor(
-      'the binary missed',
-      () => warnings().some((w) => w.msg.includes('not found')),
-      SLOW,
-    );
-    // Put back: it reads again at a later try.
-    renameSync(join(dir, 'gone'), binary);
-    await waitFor(
-      'its readings back',
-      () => warnings().some((w) => w.msg.includes('reads again')),
-      SLOW,
-    );
+    await goneAndBack(binary, die, warnings);
     expect(warnings().map((w) => w.msg)).to.deep.equal([
       'nvidia-smi: child ended (exit 15); GPU energy goes unread until it is started again (in 30 ms)',
       `nvidia-smi: ${binary} not found; tried again every 120 ms until it is`,
