@@ -23,8 +23,9 @@ const ENV = {
 /**
  * A run's report whose window opened at 2026-03-29T00:30:00Z and closed once each clock had gone
  * on by as much as `by` says (ms): the monotonic, the boot (suspends included) and the wall clock.
+ * Without `boot` the window is given no boot clock, and reads its own.
  */
-async function runAcross(by: { monotonic: number; boot: number; wall: number }): Promise<Report> {
+async function runAcross(by: { monotonic: number; boot?: number; wall: number }): Promise<Report> {
   const options = parseRunArgs(['--source', 'estimate', '--', 'true']);
   const session = await openSession({ options, args: [], env: ENV, processCpu: () => 0 });
   await startMeter(session.meter);
@@ -32,10 +33,10 @@ async function runAcross(by: { monotonic: number; boot: number; wall: number }):
   const window = openWindow(session, {
     wall: () => clocks.wall,
     monotonic: () => clocks.monotonic,
-    boot: () => clocks.boot,
+    ...(by.boot === undefined ? {} : { boot: () => clocks.boot }),
   });
   clocks.monotonic += by.monotonic;
-  clocks.boot += by.boot;
+  clocks.boot += by.boot ?? 0;
   clocks.wall += by.wall;
   const report = await window.close({ command: 'run', projectName: 'demo' });
   await session.close();
@@ -143,36 +144,14 @@ describe('the measured window of run', () => {
   });
 
   it('keeps the end after the start when the wall clock steps back an hour during the run', async () => {
-    const options = parseRunArgs(['--source', 'estimate', '--', 'true']);
-    const session = await openSession({ options, args: [], env: ENV, processCpu: () => 0 });
-    await startMeter(session.meter);
-    const clocks = { wall: Date.UTC(2026, 2, 29, 0, 30), monotonic: 1000 };
-    const window = openWindow(session, {
-      wall: () => clocks.wall,
-      monotonic: () => clocks.monotonic,
-    });
-    clocks.monotonic += 5000;
-    clocks.wall += 5000 - 3_600_000;
-    const report = await window.close({ command: 'run', projectName: 'demo' });
-    await session.close();
+    const report = await runAcross({ monotonic: 5000, wall: 5000 - 3_600_000 });
     // The clock that stepped is taken to be the right one now: the start is the end less 5 s.
     expect(report.endedAt).to.equal('2026-03-28T23:30:05.000Z');
     expect(report.startedAt).to.equal('2026-03-28T23:30:00.000Z');
   });
 
   it('keeps both readings when the wall clock went on further than the run (a suspend looks alike)', async () => {
-    const options = parseRunArgs(['--source', 'estimate', '--', 'true']);
-    const session = await openSession({ options, args: [], env: ENV, processCpu: () => 0 });
-    await startMeter(session.meter);
-    const clocks = { wall: Date.UTC(2026, 2, 29, 0, 30), monotonic: 1000 };
-    const window = openWindow(session, {
-      wall: () => clocks.wall,
-      monotonic: () => clocks.monotonic,
-    });
-    clocks.monotonic += 5000;
-    clocks.wall += 5000 + 3_600_000;
-    const report = await window.close({ command: 'run', projectName: 'demo' });
-    await session.close();
+    const report = await runAcross({ monotonic: 5000, wall: 5000 + 3_600_000 });
     expect(report.startedAt).to.equal('2026-03-29T00:30:00.000Z');
     expect(report.endedAt).to.equal('2026-03-29T01:30:05.000Z');
   });
@@ -213,18 +192,7 @@ describe('the measured window of run', () => {
   });
 
   it('keeps the start read when the ends are short of the duration by whole-ms rounding only', async () => {
-    const options = parseRunArgs(['--source', 'estimate', '--', 'true']);
-    const session = await openSession({ options, args: [], env: ENV, processCpu: () => 0 });
-    await startMeter(session.meter);
-    const clocks = { wall: Date.UTC(2026, 2, 29, 0, 30), monotonic: 1000 };
-    const window = openWindow(session, {
-      wall: () => clocks.wall,
-      monotonic: () => clocks.monotonic,
-    });
-    clocks.monotonic += 5000.9;
-    clocks.wall += 5000;
-    const report = await window.close({ command: 'run', projectName: 'demo' });
-    await session.close();
+    const report = await runAcross({ monotonic: 5000.9, wall: 5000 });
     expect(report.startedAt).to.equal('2026-03-29T00:30:00.000Z');
   });
 });
