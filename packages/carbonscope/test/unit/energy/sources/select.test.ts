@@ -100,6 +100,17 @@ describe('energy/sources/select', () => {
     opened.push(r.host, ...r.gpus);
     return r;
   };
+  /** What auto selects on Linux without a GPU, `rapl` making its RAPL source; closed after. */
+  const onLinux = async (logger: Logger, rapl: () => PowerSource) =>
+    keep(
+      await selectSources({
+        config: config(),
+        logger,
+        platform: 'linux',
+        binaries: noGpu(),
+        make: { rapl },
+      }),
+    );
 
   it('auto on a Linux machine without powercap ends at the estimate and says why', async () => {
     const { logger, lines, warnings } = captureLogger();
@@ -313,15 +324,7 @@ describe('energy/sources/select', () => {
       { dir: 'intel-rapl:0', name: 'package-0', energyUj: 1, maxUj: 1_000_000 },
     ]);
     const { logger, warnings } = captureLogger();
-    const r = keep(
-      await selectSources({
-        config: config(),
-        logger,
-        platform: 'linux',
-        binaries: noGpu(),
-        make: { rapl: () => rootOnlyRapl(root, logger) },
-      }),
-    );
+    const r = await onLinux(logger, () => rootOnlyRapl(root, logger));
     expect(r.host.name).to.equal('estimate');
     expect(warnings()).to.have.length(1);
     const msg = String(warnings()[0].msg);
@@ -338,15 +341,7 @@ describe('energy/sources/select', () => {
   it('RAPL readable only by root at start: tried again once a minute, and used once it reads', async () => {
     const { state, rapl } = laterRapl(join(dir, 'powercap'));
     const { logger, lines, warnings } = captureLogger();
-    const r = keep(
-      await selectSources({
-        config: config(),
-        logger,
-        platform: 'linux',
-        binaries: noGpu(),
-        make: { rapl },
-      }),
-    );
+    const r = await onLinux(logger, rapl);
     const busy = { activeSeconds: 1, totalSeconds: 2, cpus: 2 };
     const at = (nowMs: number) => {
       const readings = r.host.sample(tick(1000, busy, nowMs));
@@ -379,15 +374,7 @@ describe('energy/sources/select', () => {
   it('RAPL that reads at its try and not at the next tick: the estimate covers, each interval once', async () => {
     const { state, rapl } = laterRapl(join(dir, 'powercap'));
     const { logger, lines } = captureLogger();
-    const r = keep(
-      await selectSources({
-        config: config(),
-        logger,
-        platform: 'linux',
-        binaries: noGpu(),
-        make: { rapl },
-      }),
-    );
+    const r = await onLinux(logger, rapl);
     const busy = { activeSeconds: 1, totalSeconds: 2, cpus: 2 };
     const at = (nowMs: number) => {
       const readings = r.host.sample(tick(1000, busy, nowMs));
