@@ -30,6 +30,9 @@ interface KeptRun extends EndsRun {
   seen: number;
 }
 
+/** One side of zero's runs: by scale, then by the run's first index. */
+type RunsByScale = Map<number, Map<number, KeptRun>>;
+
 /**
  * A positive bucket's line ends at its upper bound, base^(index+1); a negative one's at
  * -base^index (classicBuckets).
@@ -67,8 +70,12 @@ function endsRun(scale: number, negative: boolean, first: number): EndsRun {
  * (one rescaled, one gone) is dropped at the end of the collection that no longer wrote from it.
  */
 export class ExponentialEnds {
-  /** By scale and side (scale * 2, + 1 for negative), then by the run's first index. */
-  private readonly kept = new Map<number, Map<number, KeptRun>>();
+  /**
+   * Each side's runs by scale, then by the run's first index: the sides apart, not keyed as one
+   * number (scale * 2 + 1 for negative), which a bridge's scale past 2^52 rounds to the other's.
+   */
+  private readonly positive: RunsByScale = new Map();
+  private readonly negative: RunsByScale = new Map();
   private runs = 0;
 
   /**
@@ -76,11 +83,11 @@ export class ExponentialEnds {
    * undefined where MAX_KEPT_RUNS are kept and it is not one of them.
    */
   run(scale: number, negative: boolean, first: number, collection: number): EndsRun | undefined {
-    const side = scale * 2 + (negative ? 1 : 0);
-    let runs = this.kept.get(side);
+    const side = negative ? this.negative : this.positive;
+    let runs = side.get(scale);
     if (runs === undefined) {
       runs = new Map();
-      this.kept.set(side, runs);
+      side.set(scale, runs);
     }
     const known = runs.get(first);
     if (known !== undefined) {
@@ -96,13 +103,18 @@ export class ExponentialEnds {
 
   /** Drops the runs `collection` did not write from. */
   forgetUnused(collection: number): void {
-    for (const [side, runs] of this.kept) {
+    this.forgetIn(this.positive, collection);
+    this.forgetIn(this.negative, collection);
+  }
+
+  private forgetIn(side: RunsByScale, collection: number): void {
+    for (const [scale, runs] of side) {
       for (const [first, run] of runs) {
         if (run.seen === collection) continue;
         runs.delete(first);
         this.runs--;
       }
-      if (runs.size === 0) this.kept.delete(side);
+      if (runs.size === 0) side.delete(scale);
     }
   }
 

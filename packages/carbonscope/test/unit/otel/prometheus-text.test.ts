@@ -675,6 +675,22 @@ describe('PrometheusText (the exposition /metrics serves)', () => {
     expect(ours.keptEndRuns).to.equal(0);
   });
 
+  it("keeps a bridge's negative and positive ends apart at a huge integer scale", () => {
+    // At scale 2^52 every bound is 1 (base 2^(2^-2^52)): the negative buckets end at -1, the
+    // positive ones at 1. A side keyed as scale * 2 + 1 rounds to scale * 2 there, and one
+    // side's run was written for the other's (le="-1" for a positive bucket).
+    const value = {
+      count: 3,
+      sum: 1,
+      scale: 2 ** 52,
+      zeroCount: 1,
+      positive: { offset: 3, bucketCounts: [1] },
+      negative: { offset: 3, bucketCounts: [1] },
+    };
+    const collected = bridged(exponentialsOf([value]));
+    expect(new PrometheusText(sdk).serialize(collected)).to.equal(classicText(collected));
+  });
+
   it('keeps at most MAX_KEPT_RUNS runs of bucket ends, and writes the lines past them as before', () => {
     // Series at scale 20, each 40 buckets apart from all others': they share nothing, and a
     // run kept for each grew with their number (25 MB for the 3,004 at the 600-name cap).
