@@ -4,9 +4,9 @@ import {
   prometheusLabelName,
   sanitizedPrometheusName,
 } from '../metrics/index.js';
-import { bucketEndText, bucketEndTexts } from './bucket-ends.js';
-import { classicBuckets, exponentialBound } from './exponential-buckets.js';
-import { ENDS_RUN, ExponentialEnds, runStart } from './exponential-ends.js';
+import { bucketEndTexts } from './bucket-ends.js';
+import { ExponentialEnds } from './exponential-ends.js';
+import { exponentialBucketLines } from './exponential-lines.js';
 import { ExpositionBuffer } from './exposition-buffer.js';
 
 type SdkMetrics = typeof import('@opentelemetry/sdk-metrics');
@@ -14,7 +14,6 @@ type ResourceMetrics = import('@opentelemetry/sdk-metrics').ResourceMetrics;
 type ScopeMetrics = import('@opentelemetry/sdk-metrics').ScopeMetrics;
 type MetricData = import('@opentelemetry/sdk-metrics').MetricData;
 type Histogram = import('@opentelemetry/sdk-metrics').Histogram;
-type ExponentialHistogram = import('@opentelemetry/sdk-metrics').ExponentialHistogram;
 
 export interface PrometheusTextOptions {
   /** `otel_scope_name` / `otel_scope_version` on every line (the OTel exporter's default). */
@@ -296,7 +295,10 @@ export class PrometheusText {
       }
     } else if (metric.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM) {
       for (const point of metric.dataPoints) {
-        this.exponential(this.seriesBytes(lines, point.attributes, true), point.value, out);
+        const series = this.seriesBytes(lines, point.attributes, true);
+        this.countAndSum(series, point.value.count, point.value.sum, out);
+        const bucket = series.bucket as Uint8Array;
+        exponentialBucketLines(out, bucket, point.value, this.exponentialEnds, this.collections);
       }
     } else if (
       metric.dataPointType === DataPointType.SUM ||
@@ -369,102 +371,6 @@ export class PrometheusText {
     }
   }
 
-  /**
-   * An exponential histogram's lines, those of the classic one classicBuckets makes of it: its
-   * negative buckets from the farthest from zero, the zero bucket, the positive ones, then +Inf
-   * (empty) unless a bound was +Inf already. The counts are read from the point where they are,
-   * with no classic copy of them made at each scrape; the ends from runs kept by scale.
-   */
-  private exponential(
-    lines: SeriesBytes,
-    value: ExponentialHistogram,
-    out: ExpositionBuffer,
-  ): void {
-    const { scale, zeroCount, negative, positive } = value;
-    if (!keptLayout(scale, negative.offset, positive.offset)) {
-      this.exponentialOnce(lines, value, out);
-      return;
-    }
-    this.countAndSum(lines, value.count, value.sum, out);
-    const bucket = lines.bucket as Uint8Array;
-    const { offset: above, bucketCounts: positives } = positive;
-    let cumulative = this.negativeLines(bucket, scale, negative, out);
-    if (zeroCount > 0 || negative.bucketCounts.length > 0) {
-      cumulative += zeroCount ?? 0;
-      bucketLine(out, bucket, ZERO_AND_INF.bytes, ZERO_AND_INF.at, 0, cumulative);
-    }
-    cumulative = this.positiveLines(bucket, scale, positive, cumulative, out);
-    // A last bound of +Inf is the +Inf bucket already (bucketEndTexts).
-    const infinite =
-      positives.length > 0 && exponentialBound(scale, above + positives.length) === Infinity;
-    if (!infinite) bucketLine(out, bucket, ZERO_AND_INF.bytes, ZERO_AND_INF.at, 1, cumulative);
-  }
-
-  /** The negative buckets' lines, farthest from zero first; the count they add up to. */
-  private negativeLines(
-    bucket: Uint8Array,
-    scale: number,
-    { offset, bucketCounts }: ExponentialHistogram['negative'],
-    out: ExpositionBuffer,
-  ): number {
-    let cumulative = 0;
-    for (let k = bucketCounts.length - 1; k >= 0; ) {
-      const first = runStart(offset + k);
-      const run = this.exponentialEnds.run(scale, true, first, this.collections);
-      const stop = Math.max(first - offset, 0);
-      for (; k >= stop; k--) {
-        cumulative += bucketCounts[k] ?? 0;
-        if (run) bucketLine(out, bucket, run.bytes, run.at, offset + k - first, cumulative);
-        else bucketLineOnce(out, bucket, -exponentialBound(scale, offset + k), cumulative);
-      }
-    }
-    return cumulative;
-  }
-
-  /** The positive buckets' lines after `cumulative`; the count they add up to. */
-  private positiveLines(
-    bucket: Uint8Array,
-    scale: number,
-    { offset, bucketCounts }: ExponentialHistogram['positive'],
-    cumulative: number,
-    out: ExpositionBuffer,
-  ): number {
-    for (let k = 0; k < bucketCounts.length; ) {
-      const first = runStart(offset + k);
-      const run = this.exponentialEnds.run(scale, false, first, this.collections);
-      const stop = Math.min(first + ENDS_RUN - offset, bucketCounts.length);
-      for (; k < stop; k++) {
-        cumulative += bucketCounts[k] ?? 0;
-        if (run) bucketLine(out, bucket, run.bytes, run.at, offset + k - first, cumulative);
-        else bucketLineOnce(out, bucket, exponentialBound(scale, offset + k + 1), cumulative);
-      }
-    }
-    return cumulative;
-  }
-
-  /**
-   * A point whose bounds cannot be kept by index (a bridge's fractional scale or offset, or one
-   * past 2^52): its classic histogram's lines, made for this scrape alone.
-   */
-  private exponentialOnce(
-    lines: SeriesBytes,
-    value: ExponentialHistogram,
-    out: ExpositionBuffer,
-  ): void {
-    const classic = classicBuckets(value);
-    const { boundaries, counts } = classic.buckets;
-    this.countAndSum(lines, classic.count, classic.sum, out);
-    const bucket = lines.bucket as Uint8Array;
-    let cumulative = 0;
-    bucketEndTexts(boundaries, counts.length).forEach((end, i) => {
-      cumulative += counts[i] ?? 0;
-      out.bytes(bucket);
-      out.text(end);
-      out.number(cumulative);
-      out.newline();
-    });
-  }
-
   /** A histogram's `_count` line and, where it has one, its `_sum` line. */
   private countAndSum(
     lines: SeriesBytes,
@@ -531,51 +437,6 @@ export class PrometheusText {
     this.slabUsed += this.slab.write(text, start);
     return this.slab.subarray(start, this.slabUsed);
   }
-}
-
-/** The ends of the zero bucket's line (0) and the +Inf bucket's (1). */
-const ZERO_AND_INF = {
-  bytes: Uint8Array.from('0"} +Inf"} ', (c) => c.charCodeAt(0)),
-  at: new Uint16Array([0, 4, 11]),
-};
-
-/** Whether a point's bucket indexes are integers a run can be found by (the SDK's always are). */
-function keptLayout(scale: number, negative: number, positive: number): boolean {
-  return (
-    Number.isInteger(scale) &&
-    Number.isSafeInteger(negative) &&
-    Number.isSafeInteger(positive) &&
-    Math.abs(negative) < 2 ** 52 &&
-    Math.abs(positive) < 2 ** 52
-  );
-}
-
-/** One bucket line: the series' start, the line's end from `ends`, the count so far. */
-function bucketLine(
-  out: ExpositionBuffer,
-  bucket: Uint8Array,
-  ends: Uint8Array,
-  at: Uint16Array,
-  line: number,
-  cumulative: number,
-): void {
-  out.bytes(bucket);
-  out.range(ends, at[line] as number, at[line + 1] as number);
-  out.number(cumulative);
-  out.newline();
-}
-
-/** One bucket line whose end is made as it is written (past MAX_KEPT_RUNS). */
-function bucketLineOnce(
-  out: ExpositionBuffer,
-  bucket: Uint8Array,
-  bound: number,
-  cumulative: number,
-): void {
-  out.bytes(bucket);
-  out.text(bucketEndText(bound));
-  out.number(cumulative);
-  out.newline();
 }
 
 function sameBounds(a: readonly number[], b: readonly number[]): boolean {
