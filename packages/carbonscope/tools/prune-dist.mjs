@@ -6,15 +6,32 @@
 import { readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-// What tsc emits for a source, longest first so that x.d.ts.map is not read as x.d.ts + .map.
-const EMITTED = ['.d.ts.map', '.d.cts.map', '.d.mts.map', '.js.map', '.cjs.map', '.mjs.map'];
-const EMITTED_PLAIN = ['.d.ts', '.d.cts', '.d.mts', '.js', '.cjs', '.mjs'];
-const SOURCES = ['.ts', '.tsx', '.cts', '.mts'];
+// What tsc emits for each kind of source (module nodenext), longest first so that x.d.ts.map is
+// not read as x.d.ts + .map. An output counts as stale unless a source of its own kind is there:
+// a .cjs left by x.cts renamed to x.ts would ship (the package's files take dist/src/**/*.cjs).
+const TS = ['.ts', '.tsx'];
+const EMITTED = [
+  ['.d.ts.map', TS],
+  ['.d.cts.map', ['.cts']],
+  ['.d.mts.map', ['.mts']],
+  ['.js.map', TS],
+  ['.cjs.map', ['.cts']],
+  ['.mjs.map', ['.mts']],
+  ['.d.ts', TS],
+  ['.d.cts', ['.cts']],
+  ['.d.mts', ['.mts']],
+  ['.js', TS],
+  ['.cjs', ['.cts']],
+  ['.mjs', ['.mts']],
+];
 
-/** The source path (without extension) an emitted file came from, or undefined if not tsc's. */
-function sourceBase(file) {
-  const ext = [...EMITTED, ...EMITTED_PLAIN].find((e) => file.endsWith(e));
-  return ext === undefined ? undefined : file.slice(0, -ext.length);
+/** The source paths an emitted file may have come from, or undefined if not tsc's. */
+function sources(file) {
+  const found = EMITTED.find(([ext]) => file.endsWith(ext));
+  if (found === undefined) return undefined;
+  const [ext, kinds] = found;
+  const base = file.slice(0, -ext.length);
+  return kinds.map((kind) => `${base}${kind}`);
 }
 
 function exists(path) {
@@ -24,10 +41,6 @@ function exists(path) {
   } catch {
     return false;
   }
-}
-
-function hasSource(project, base) {
-  return SOURCES.some((e) => exists(join(project, `${base}${e}`)));
 }
 
 /** Removes stale outputs under `dir` (inside `project`/dist); returns how many, and empty folders. */
@@ -40,8 +53,8 @@ function prune(project, dist, dir) {
       if (readdirSync(path).length === 0) rmdirSync(path);
       continue;
     }
-    const base = sourceBase(relative(dist, path));
-    if (base !== undefined && !hasSource(project, base)) {
+    const from = sources(relative(dist, path));
+    if (from !== undefined && !from.some((source) => exists(join(project, source)))) {
       rmSync(path);
       removed += 1;
     }

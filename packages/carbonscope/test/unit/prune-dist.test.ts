@@ -67,6 +67,25 @@ describe('prune-dist (the build after tsc -b)', () => {
     }
   });
 
+  it("removes the old kind's outputs of a source renamed to another kind (x.cts to x.ts)", () => {
+    // tsc maps each source kind to its own outputs (nodenext): .ts and .tsx to .js and .d.ts,
+    // .cts to .cjs and .d.cts, .mts to .mjs and .d.mts. A .cjs left by a .cts renamed to .ts
+    // would ship: the package's files take dist/src/**/*.cjs.
+    const dir = mkdtempSync(join(tmpdir(), 'carbonscope-prune-'));
+    try {
+      write(dir, ['src/r.ts', 'src/k.mts', 'src/v.tsx']);
+      const kept = ['dist/src/r.js', 'dist/src/r.d.ts', 'dist/src/k.mjs', 'dist/src/v.js'];
+      const stale = ['dist/src/r.cjs', 'dist/src/r.d.cts', 'dist/src/k.js', 'dist/src/k.d.ts'];
+      write(dir, [...kept, ...stale]);
+      execFileSync(process.execPath, [SCRIPT, dir], { encoding: 'utf8' });
+      expect(tree(join(dir, 'dist'))).to.deep.equal(
+        kept.map((f) => f.slice('dist/'.length)).sort(),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('passes over a project with no dist/ and refuses to run without a project', () => {
     const dir = mkdtempSync(join(tmpdir(), 'carbonscope-prune-'));
     try {
