@@ -676,6 +676,41 @@ describe("the tracker's charge of a child's CPU to its spawner", () => {
     expect(ended.reduce((s, f) => s + f.joules, 0)).to.be.at.most(4 + 1e-9);
   });
 
+  // register tracks requests before the meter's baseline (tracker.baseline): an operation ended
+  // before it is in no reading, so its children's CPU of then is no part of the first interval.
+  it("gives an operation ended before the meter's baseline none of its children's part", () => {
+    const clock = new ScriptedClock(0);
+    const tracker = new EnergyTracker({
+      clock: clock.now,
+      loopIdle: clock.loopIdle,
+      attribution: 'exact',
+    });
+    trackers.push(tracker);
+    const ended: OperationFootprint[] = [];
+    tracker.onEnd((f) => ended.push(f));
+    const joules = (name: string) =>
+      ended.filter((f) => f.operation === name).reduce((s, f) => s + f.joules, 0);
+    const early = tracker.begin('/early');
+    early.run(() => {
+      clock.advance(10);
+      (tracker.childAccount() as ChildCpuAccount).childMs += 400;
+    });
+    early.end();
+    clock.idle(500); // the probe
+    tracker.baseline(false);
+    const later = tracker.begin('/later');
+    later.run(() => {
+      clock.advance(10);
+      (tracker.childAccount() as ChildCpuAccount).childMs += 200;
+    });
+    later.end();
+    clock.idle(980);
+    // 2.1 J for 0.21 s of CPU in the first interval: 0.01 s /later's own, 0.2 s its child's.
+    tracker.update(sampleOf(clock.ms, 2.1, 0.01, 0.2));
+    expect(joules('/early')).to.equal(0);
+    expect(joules('/later')).to.be.closeTo(2.1, 1e-9);
+  });
+
   it('charges a running operation at each sample its children used CPU in', () => {
     const { clock, tracker, joules } = trackerIn();
     const stream = tracker.begin('/stream');
