@@ -622,17 +622,23 @@ describe("the tracker's charge of a child's CPU to its spawner", () => {
     return childSeconds > 0 ? { ...sample, childCpuSeconds: childSeconds } : sample;
   };
 
-  /** A tracker after its first sample (in `calibrated`, the first window opens there). */
-  function trackerIn(attribution: 'exact' | 'calibrated' = 'exact') {
+  /** A tracker before any sample or baseline, with what it ended and each name's joules. */
+  function newTracker(attribution: 'exact' | 'calibrated') {
     const clock = new ScriptedClock(0);
     const tracker = new EnergyTracker({ clock: clock.now, loopIdle: clock.loopIdle, attribution });
     trackers.push(tracker);
     const ended: OperationFootprint[] = [];
     tracker.onEnd((f) => ended.push(f));
-    tracker.update(sampleAt(clock.ms, 0, 0, false, 1000, 0));
     const joules = (name: string) =>
       ended.filter((f) => f.operation === name).reduce((s, f) => s + f.joules, 0);
     return { clock, tracker, ended, joules };
+  }
+
+  /** A tracker after its first sample (in `calibrated`, the first window opens there). */
+  function trackerIn(attribution: 'exact' | 'calibrated' = 'exact') {
+    const made = newTracker(attribution);
+    made.tracker.update(sampleAt(made.clock.ms, 0, 0, false, 1000, 0));
+    return made;
   }
 
   it("exact: the spawning operation takes its children's part at the process's price; Σ operations ≤ process", () => {
@@ -679,17 +685,7 @@ describe("the tracker's charge of a child's CPU to its spawner", () => {
   // register tracks requests before the meter's baseline (tracker.baseline): an operation ended
   // before it is in no reading, so its children's CPU of then is no part of the first interval.
   it("gives an operation ended before the meter's baseline none of its children's part", () => {
-    const clock = new ScriptedClock(0);
-    const tracker = new EnergyTracker({
-      clock: clock.now,
-      loopIdle: clock.loopIdle,
-      attribution: 'exact',
-    });
-    trackers.push(tracker);
-    const ended: OperationFootprint[] = [];
-    tracker.onEnd((f) => ended.push(f));
-    const joules = (name: string) =>
-      ended.filter((f) => f.operation === name).reduce((s, f) => s + f.joules, 0);
+    const { clock, tracker, joules } = newTracker('exact');
     const early = tracker.begin('/early');
     early.run(() => {
       clock.advance(10);
