@@ -2,18 +2,19 @@ import { closeSync, openSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { removeQuietly } from './remove-quietly.js';
 
-/** How long a run waits for another to write a header: that write takes microseconds. */
+/** How long a run waits for another to append: that write takes microseconds. */
 const CLAIM_WAIT_MS = 2_000;
 const STEP_MS = 5;
 
 /**
- * Runs `write` while holding the claim to write the header of the existing empty file `path`.
- * Runs ending together on an empty file (`touch emissions.csv` before a CI matrix) each found
- * it empty and each wrote a header, a data row to pandas; the claim is a file beside it made
- * with an exclusive create, so `write` reads the first line again and one run alone finds it
- * empty. A claim left by a run killed while holding it is taken over once it is CLAIM_WAIT_MS
- * old; one still held after CLAIM_WAIT_MS of waiting, and a folder where none can be made
- * (read-only, its file writable), write as before, unclaimed.
+ * Runs `write` while holding the claim to append to the existing file `path`. Runs ending
+ * together on an empty file (`touch emissions.csv` before a CI matrix) each found it empty and
+ * each wrote a header, a data row to pandas; and one reading the file's end while another's row
+ * was half-written took it for a last line without its line break. The claim is a file beside
+ * it made with an exclusive create, so `write` reads the file again and sees every other run's
+ * write whole: one run alone finds it empty. A claim left by a run killed while holding it is
+ * taken over once it is CLAIM_WAIT_MS old; one still held after CLAIM_WAIT_MS of waiting, and a
+ * folder where none can be made (read-only, its file writable), write as before, unclaimed.
  */
 export function withHeaderClaim(path: string, write: () => void): void {
   const claim = join(dirname(path), `.${basename(path)}.carbonscope-header`);

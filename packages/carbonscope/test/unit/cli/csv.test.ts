@@ -364,6 +364,40 @@ describe('emissions.csv', () => {
     expect(records.every((r) => r.cpu_model === 'x'.repeat(2000))).to.equal(true);
   });
 
+  it("starts no blank row after another run's row that it reads half-written", async () => {
+    // A row is one write, but the file grows by it a 4 KiB page at a time: a run reading the
+    // file's end between two pages of another run's row took it for a last line without its
+    // line break, and began its own row with one, a blank row once the other's was whole (6 in
+    // 50 rounds of 8 runs of 200 KB rows under load). Here the other run is this test, halfway
+    // through its row, holding the claim that every run's append takes; it writes the rest of
+    // its row after 300 ms, so a row appended unclaimed lands inside it.
+    const file = join(dir, 'half-written.csv');
+    const claim = join(dir, '.half-written.csv.carbonscope-header');
+    const other = `${formatRow({ project_name: 'other', cpu_model: 'x'.repeat(5000) })}\n`;
+    writeFileSync(file, `${CSV_HEADER}\n${other.slice(0, 4096)}`);
+    writeFileSync(claim, '');
+    const csv = new URL('../../../src/cli/csv.js', import.meta.url).href;
+    const script = `import(${JSON.stringify(csv)}).then((m) => {
+      process.stdout.write('ready');
+      m.appendEmissionsRow(process.argv[1], { project_name: 'p' });
+    })`;
+    const child = spawn(process.execPath, ['-e', script, file], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exit = once(child, 'exit');
+    await once(child.stdout, 'data');
+    // Appended unclaimed, the row is in by then; claimed, the run waits for the claim (2 s).
+    await Promise.race([exit, new Promise((done) => setTimeout(done, 300))]);
+    fs.appendFileSync(file, other.slice(4096));
+    rmSync(claim);
+    expect((await exit)[0]).to.equal(0);
+    const text = readFileSync(file, 'utf8');
+    const { records } = parseEmissionsCsv(text);
+    expect(records.map((r) => r.project_name)).to.deep.equal(['other', 'p']);
+    const whole = `${CSV_HEADER}\n${other}${formatRow({ project_name: 'p' })}\n`;
+    expect(text === whole, 'the header and two whole rows, nothing between').to.equal(true);
+  });
+
   it('writes the header once into a file with only a line break or a BOM in it', () => {
     // `echo > emissions.csv` leaves a line break; Excel's "CSV UTF-8" of an empty sheet, a
     // BOM. pandas skips the blank line and the BOM; read as the header, the empty line had
