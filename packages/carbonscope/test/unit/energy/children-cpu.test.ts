@@ -101,8 +101,13 @@ function scriptedWatch() {
 }
 
 describe('children CPU (/proc/<pid>/stat while they run, cutime + cstime once reaped)', () => {
-  const { dir, cleanup } = tempDir('children');
-  after(cleanup);
+  let dir = '';
+  let cleanup = () => {};
+  // Made as the suite runs: one a `-g` or a dry run skips would be left behind.
+  before(() => {
+    ({ dir, cleanup } = tempDir('children'));
+  });
+  after(() => cleanup());
 
   it('counts what the reaped children used since it opened, in seconds', () => {
     const proc = new ScriptedProc(dir);
@@ -416,8 +421,13 @@ describe("the process's energy with its reaped children", () => {
 const account = (): { childMs: number; closed: boolean } => ({ childMs: 0, closed: false });
 
 describe("children's CPU charged to the operation that spawned them", () => {
-  const { dir, cleanup } = tempDir('children-charged');
-  after(cleanup);
+  let dir = '';
+  let cleanup = () => {};
+  // Made as the suite runs: one a `-g` or a dry run skips would be left behind.
+  before(() => {
+    ({ dir, cleanup } = tempDir('children-charged'));
+  });
+  after(() => cleanup());
 
   /** A reader of a scripted /proc whose spawner is `current.account` at each spawn. */
   function charging(maxChargedChildren?: number) {
@@ -608,8 +618,13 @@ describe("children's CPU charged to the operation that spawned them", () => {
 });
 
 describe("the tracker's charge of a child's CPU to its spawner", () => {
-  const { dir, cleanup } = tempDir('children-tracker');
-  after(cleanup);
+  let dir = '';
+  let cleanup = () => {};
+  // Made as the suite runs: one a `-g` or a dry run skips would be left behind.
+  before(() => {
+    ({ dir, cleanup } = tempDir('children-tracker'));
+  });
+  after(() => cleanup());
   // A tracker that measures CPU keeps async hooks on until it stops.
   const trackers: EnergyTracker[] = [];
   afterEach(() => {
