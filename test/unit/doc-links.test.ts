@@ -1,20 +1,8 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { expect } from 'chai';
 import { projectRoot } from '../../src/paths.js';
-
-/** Folders that hold no document of the project's own: installs, builds, run outputs. */
-const SKIPPED = new Set(['node_modules', 'dist', '.git', 'bench-results', 'test-artifacts']);
-
-/** Every Markdown file of the project, as paths relative to its root. */
-function markdownFiles(dir = projectRoot): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    if (SKIPPED.has(entry.name)) return [];
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return markdownFiles(path);
-    return entry.name.endsWith('.md') ? [relative(projectRoot, path)] : [];
-  });
-}
+import { markdownFiles } from '../helpers/markdown-files.js';
 
 interface Link {
   /** The file it points to, relative to the document; '' for the document itself. */
