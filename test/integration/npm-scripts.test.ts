@@ -29,6 +29,9 @@ async function stopsWithNpm(
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,
   });
+  // Awaited from the start: an npm that ended before the SIGTERM (its script crashed once ready)
+  // would otherwise be awaited for an exit already past, until mocha's timeout.
+  const exited = new Promise((resolve) => npm.once('exit', resolve));
   let stderr = '';
   npm.stderr?.setEncoding('utf8').on('data', (c: string) => {
     stderr += c;
@@ -43,7 +46,7 @@ async function stopsWithNpm(
       30_000,
     );
     npm.kill('SIGTERM');
-    await once(npm, 'exit');
+    await exited;
     // Given 5 s to stop, as a process manager gives before its SIGKILL.
     const deadline = performance.now() + 5_000;
     while (performance.now() < deadline) {
@@ -67,7 +70,11 @@ const answers = (url: string) => () =>
     () => false,
   );
 
-describe('npm scripts that run a process until stopped pass SIGTERM on to it', () => {
+describe('npm scripts that run a process until stopped pass SIGTERM on to it', function () {
+  // Above the 30 s wait for a script to be ready and the 5 s given it to stop, so that a slow
+  // start fails with that wait's message, not mocha's, and its process group is killed first.
+  this.timeout(60_000);
+
   it('npm run mock-llm', async () => {
     const [port] = await freePorts(1);
     const url = `http://127.0.0.1:${port}/healthz`;
@@ -76,8 +83,7 @@ describe('npm scripts that run a process until stopped pass SIGTERM on to it', (
     expect(alive, 'the mock LLM still served after npm got SIGTERM').to.equal(false);
   });
 
-  it('npm run otelcol', async function () {
-    this.timeout(60_000);
+  it('npm run otelcol', async () => {
     collectorBinary(); // built by the test setup; throws its one line when it cannot be had
     const [grpc, http, exporter, health] = await freePorts(4);
     const args = ['--config', COLLECTOR_CONFIG];
