@@ -86,7 +86,7 @@ function cursorOf(raw: string | undefined): number {
 
 /**
  * `GET /dashboard` (the page), `GET /dashboard/data?since=<seq>&boot=<id>` (history after the
- * cursor plus the current figures) and the page's static assets.
+ * cursor plus the current figures), the page's static assets and `GET /`, a redirect to the page.
  *
  * Polling rather than server-sent events: each poll is a short stateless request whose cursor
  * makes it send only new points, it passes any proxy, and no connection is held open, so a
@@ -96,6 +96,11 @@ export function dashboardRoutes(dashboard: Dashboard): Router {
   const assets = loadAssets();
   const body = dashboardPage();
   const router = pathRouter();
+  // The app's address (http://localhost:8001, as the README gives it) leads to its one page
+  // for people; relative, so that behind a proxy's prefix it stays under the prefix.
+  router.get('/', (ctx) => {
+    ctx.redirect('./dashboard');
+  });
   router.get('/dashboard', (ctx) => {
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');

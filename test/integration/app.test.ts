@@ -326,6 +326,21 @@ describe('routing: paths as sent, case included', () => {
     expect((after ?? 0) - (before ?? 0)).to.equal(asked);
   });
 
+  // The README gives http://localhost:8001 as the app's address; its root answered a JSON 404.
+  // Relative, so that behind a proxy's prefix (/carbon/) it leads to /carbon/dashboard.
+  it('sends GET and HEAD / to the dashboard page: 302 to ./dashboard', async () => {
+    for (const method of ['GET', 'HEAD']) {
+      const res = await fetch(`${served.url}/`, { method, redirect: 'manual' });
+      await res.arrayBuffer();
+      expect(res.status, method).to.equal(302);
+      expect(res.headers.get('location'), method).to.equal('./dashboard');
+    }
+    const followed = await fetch(`${served.url}/`);
+    expect(followed.url).to.equal(`${served.url}/dashboard`);
+    expect(followed.headers.get('content-type')).to.match(/^text\/html/);
+    await followed.arrayBuffer();
+  });
+
   // The router's default took a trailing slash as no slash: /metrics/ was served as /metrics,
   // past a proxy's exact rule for it (nginx's `location = /metrics`), as /METRICS was.
   it('serves no route with a slash after it: 404, counted as unmatched', async () => {
