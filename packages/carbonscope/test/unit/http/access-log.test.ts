@@ -157,6 +157,52 @@ async function checkLoggedAgainstSettled(
   expect(sum(settledBusier)).to.be.closeTo(2 * loggedSum, tolerance);
 }
 
+/**
+ * The README's pino-http recipe as written (but for the logger's stream), in a child preloaded
+ * with register under attribution `mode`: `routes` (statements on the Express `app`) answer ten
+ * requests, the i-th to the path the expression `pathOf` (of `i`) gives. start() hands back
+ * register's instance, awaited for its first sample (before it no line gets a figure). Gives
+ * each line's status and field, in order, and the settled figures onEnd got by the stop.
+ */
+async function recipeUnderRegister(
+  routes: string,
+  pathOf: string,
+  mode: 'wall' | 'exact',
+): Promise<{ lines: Array<[number, EnergyField | undefined]>; settled: number[] }> {
+  const script = `import express from 'express';
+import { pino } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { requestFootprint, start, stop } from 'carbonscope';
+const lines = [];
+const stream = { write: (line) => lines.push(JSON.parse(line)) };
+const energy = (res) => {
+  const footprint = requestFootprint(res);
+  return footprint && { joules: footprint.joules, grams: footprint.grams, provisional: true };
+};
+const app = express();
+app.use(pinoHttp({
+  logger: pino({}, stream),
+  customSuccessObject: (req, res, line) => ({ ...line, energy: energy(res) }),
+  customErrorObject: (req, res, err, line) => ({ ...line, energy: energy(res) }),
+}));
+${routes}
+const cs = await start();
+await cs.firstSample();
+const settled = [];
+cs.onEnd((f) => { if (f.kind === 'request') settled.push(f.joules); });
+const server = app.listen(0, '127.0.0.1');
+await new Promise((r) => server.once('listening', r));
+const base = 'http://127.0.0.1:' + server.address().port;
+for (let i = 0; i < 10; i++) await (await fetch(base + (${pathOf}))).text();
+for (let turn = 0; lines.length < 10 && turn < 10000; turn++) await new Promise((r) => setImmediate(r));
+server.close();
+await stop();
+console.log(JSON.stringify({ lines: lines.map((l) => [l.res.statusCode, l.energy]), settled }));
+process.exit(0);`;
+  const { stdout } = await underRegister(script, { ENERGY_OPERATION_ATTRIBUTION: mode });
+  return lastJson(stdout);
+}
+
 describe("http: a request's energy on its access log line (requestFootprint)", () => {
   it('gives pino-http under Express the provisional figure, as the settled one relates to it', async () => {
     const s = new Scenario();
@@ -234,46 +280,14 @@ describe("http: a request's energy on its access log line (requestFootprint)", (
 
   it('gives the README recipe its figure under `--import carbonscope/register`, no handle needed', async function () {
     this.timeout(30_000);
-    // The recipe as written, but for the logger's stream; start() hands back register's
-    // instance, awaited here for its first sample (before it no line gets a figure).
-    const script = `import express from 'express';
-import { pino } from 'pino';
-import { pinoHttp } from 'pino-http';
-import { requestFootprint, start, stop } from 'carbonscope';
-const lines = [];
-const stream = { write: (line) => lines.push(JSON.parse(line)) };
-const energy = (res) => {
-  const footprint = requestFootprint(res);
-  return footprint && { joules: footprint.joules, grams: footprint.grams, provisional: true };
-};
-const app = express();
-app.use(pinoHttp({
-  logger: pino({}, stream),
-  customSuccessObject: (req, res, line) => ({ ...line, energy: energy(res) }),
-  customErrorObject: (req, res, err, line) => ({ ...line, energy: energy(res) }),
-}));
-app.get('/ok', (req, res) => res.send('ok'));
-app.get('/boom', (req, res) => res.status(500).send('boom'));
-const cs = await start();
-await cs.firstSample();
-const settled = [];
-cs.onEnd((f) => { if (f.kind === 'request') settled.push(f.joules); });
-const server = app.listen(0, '127.0.0.1');
-await new Promise((r) => server.once('listening', r));
-const base = 'http://127.0.0.1:' + server.address().port;
-for (let i = 0; i < 10; i++) await (await fetch(base + (i % 5 === 4 ? '/boom' : '/ok'))).text();
-for (let turn = 0; lines.length < 10 && turn < 10000; turn++) await new Promise((r) => setImmediate(r));
-server.close();
-await stop();
-console.log(JSON.stringify({ lines: lines.map((l) => [l.res.statusCode, l.energy]), settled }));
-process.exit(0);`;
     // By time, so that every line has a figure: measured (a calibration window), a request's
     // weight is its CPU, which for a route this light may read 0 (no field, as `/instant` above).
-    const { stdout } = await underRegister(script, { ENERGY_OPERATION_ATTRIBUTION: 'wall' });
-    const { lines, settled } = lastJson<{
-      lines: Array<[number, EnergyField | undefined]>;
-      settled: number[];
-    }>(stdout);
+    const { lines, settled } = await recipeUnderRegister(
+      `app.get('/ok', (req, res) => res.send('ok'));
+app.get('/boom', (req, res) => res.status(500).send('boom'));`,
+      "i % 5 === 4 ? '/boom' : '/ok'",
+      'wall',
+    );
     expect(lines.map(([status]) => status).filter((s) => s === 500)).to.have.length(2);
     for (const [, energy] of lines) {
       expect(energy?.provisional).to.equal(true);
@@ -288,49 +302,21 @@ process.exit(0);`;
   // Express app run by hand; under the default, every request of a window, 14-16 of 190).
   it('gives the recipe its figure where CPU is measured (exact), the handler work just done', async function () {
     this.timeout(30_000);
-    const script = `import express from 'express';
-import { pino } from 'pino';
-import { pinoHttp } from 'pino-http';
-import { requestFootprint, start, stop } from 'carbonscope';
-const lines = [];
-const stream = { write: (line) => lines.push(JSON.parse(line)) };
-const energy = (res) => {
-  const footprint = requestFootprint(res);
-  return footprint && { joules: footprint.joules, grams: footprint.grams, provisional: true };
-};
-const app = express();
-app.use(pinoHttp({
-  logger: pino({}, stream),
-  customSuccessObject: (req, res, line) => ({ ...line, energy: energy(res) }),
-}));
-const burn = () => { const c = process.cpuUsage(); while (process.cpuUsage(c).user < 5000); };
-app.get('/busy', (req, res) => { burn(); res.send('ok'); });
-const cs = await start();
-await cs.firstSample();
-const settled = [];
-cs.onEnd((f) => { if (f.kind === 'request') settled.push(f.joules); });
-const server = app.listen(0, '127.0.0.1');
-await new Promise((r) => server.once('listening', r));
-const base = 'http://127.0.0.1:' + server.address().port;
-for (let i = 0; i < 10; i++) await (await fetch(base + '/busy')).text();
-for (let turn = 0; lines.length < 10 && turn < 10000; turn++) await new Promise((r) => setImmediate(r));
-server.close();
-await stop();
-console.log(JSON.stringify({ lines: lines.map((l) => l.energy), settled }));
-process.exit(0);`;
-    const { stdout } = await underRegister(script, { ENERGY_OPERATION_ATTRIBUTION: 'exact' });
-    const { lines, settled } = lastJson<{
-      lines: Array<EnergyField | undefined>;
-      settled: number[];
-    }>(stdout);
+    const { lines, settled } = await recipeUnderRegister(
+      `const burn = () => { const c = process.cpuUsage(); while (process.cpuUsage(c).user < 5000); };
+app.get('/busy', (req, res) => { burn(); res.send('ok'); });`,
+      "'/busy'",
+      'exact',
+    );
     expect(lines).to.have.length(10);
+    expect(lines.map(([status]) => status).filter((s) => s !== 200)).to.deep.equal([]);
     expect(settled).to.have.length(10);
     // The handler's 5 ms, not only the request overhead: without it 8 of 10 lines still had a
     // field, ~1/100 of the settled median (0.3 mJ against ~35 mJ, Node 20; Node 24 read the
     // clock before the finish anyway, 1/8-1/2); with it 0.2-4 times that median (both Nodes).
     // The settled figure counts the interval's overhead too.
     const typical = [...settled].sort((a, b) => a - b)[5] as number;
-    for (const energy of lines) expect(energy?.joules).to.be.above(typical / 20);
+    for (const [, energy] of lines) expect(energy?.joules).to.be.above(typical / 20);
   });
 
   it("carries the request's attributes (setAttributes), as its settled figure does", async () => {
