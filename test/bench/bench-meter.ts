@@ -2,24 +2,15 @@
  * The meters meter.bench.ts measures, apart so that a test can tell what they read.
  */
 import type { Meter } from '@opentelemetry/api';
-import type { GridIntensity, IntensityReading, PowerSource } from 'carbonscope';
+import type { GridIntensity, PowerSource } from 'carbonscope';
 import { bindMetrics, Carbonscope, createEstimateSource, type Timer } from 'carbonscope';
 import { pino } from 'pino';
+import { intensityReading } from '#library-tests/unit/energy/scripted.js';
 import { loadConfig } from '../../src/config.js';
 
 export const logger = pino({ level: 'silent' });
 export const config = loadConfig({});
-const reading: IntensityReading = {
-  zone: 'DE',
-  carbonIntensity: 400,
-  unit: 'gCO2e/kWh',
-  source: 'fixed',
-  isEstimated: false,
-  stale: false,
-  ageSeconds: 0,
-  datetime: null,
-  fetchedAt: new Date().toISOString(),
-};
+const reading = intensityReading('DE', 400);
 const grid: GridIntensity = {
   defaultZone: 'DE',
   current: async () => reading,
