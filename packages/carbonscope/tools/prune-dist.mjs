@@ -9,6 +9,7 @@ import { join, relative } from 'node:path';
 // What tsc emits for each kind of source (module nodenext), longest first so that x.d.ts.map is
 // not read as x.d.ts + .map. An output counts as stale unless a source of its own kind is there:
 // a .cjs left by x.cts renamed to x.ts would ship (the package's files take dist/src/**/*.cjs).
+// A .json is tsc's copy of an imported one (resolveJsonModule), at the same path.
 const TS = ['.ts', '.tsx'];
 const EMITTED = [
   ['.d.ts.map', TS],
@@ -23,6 +24,7 @@ const EMITTED = [
   ['.js', TS],
   ['.cjs', ['.cts']],
   ['.mjs', ['.mts']],
+  ['.json', ['.json']],
 ];
 
 /** The source paths an emitted file may have come from, or undefined if not tsc's. */

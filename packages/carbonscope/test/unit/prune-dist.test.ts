@@ -31,7 +31,7 @@ describe('prune-dist (the build after tsc -b)', () => {
   it('removes what tsc emitted for a source that is gone, and nothing it did not emit', () => {
     const dir = mkdtempSync(join(tmpdir(), 'carbonscope-prune-'));
     try {
-      write(dir, ['src/a.ts', 'src/c.cts', 'src/m.mts', 'test/unit/t.test.ts']);
+      write(dir, ['src/a.ts', 'src/c.cts', 'src/m.mts', 'src/data.json', 'test/unit/t.test.ts']);
       const kept = [
         'dist/src/a.js',
         'dist/src/a.js.map',
@@ -81,6 +81,25 @@ describe('prune-dist (the build after tsc -b)', () => {
       expect(tree(join(dir, 'dist'))).to.deep.equal(
         kept.map((f) => f.slice('dist/'.length)).sort(),
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('removes a .json copy whose source .json is gone, and keeps one whose source is there', () => {
+    // tsc copies an imported .json (resolveJsonModule) to the same path under dist/ and, as with
+    // its other outputs, never deletes the copy: a data file moved in the sources shipped twice.
+    const dir = mkdtempSync(join(tmpdir(), 'carbonscope-prune-'));
+    try {
+      write(dir, ['src/data/zones.json', 'src/a.ts']);
+      const kept = ['dist/src/data/zones.json', 'dist/src/a.js'];
+      const stale = ['dist/src/zones.json', 'dist/src/data/old.json', 'dist/src/a.json'];
+      write(dir, [...kept, ...stale]);
+      const out = execFileSync(process.execPath, [SCRIPT, dir], { encoding: 'utf8' });
+      expect(tree(join(dir, 'dist'))).to.deep.equal(
+        kept.map((f) => f.slice('dist/'.length)).sort(),
+      );
+      expect(out.trim()).to.equal(`prune-dist: 3 stale file(s) removed from ${join(dir, 'dist')}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
