@@ -8,6 +8,7 @@ import {
   linkSync,
   openSync,
   readSync,
+  realpathSync,
   type Stats,
   statSync,
   writeFileSync,
@@ -239,6 +240,25 @@ function stdioFileOf(path: string): number | undefined {
 }
 
 /**
+ * The path whose claim an append to `path` takes: `path`, a regular file; for stdio's descriptor
+ * `fd` (`-o /dev/stdout >> log`), the real path of the file it writes to (on Linux /dev/stdout
+ * leads through /proc/self/fd/1 to it), so that the claim is the one `-o log` takes, beside the
+ * file, and none is tried in /dev. Undefined, written unclaimed: no regular file, or a real path
+ * that names no longer the descriptor's file (deleted or replaced meanwhile).
+ */
+function claimPathOf(path: string, fd: number | undefined): string | undefined {
+  if (fd === undefined) return statSync(path).isFile() ? path : undefined;
+  try {
+    const real = realpathSync.native(path);
+    const written = fstatSync(fd);
+    const named = statSync(real);
+    return written.dev === named.dev && written.ino === named.ino ? real : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Whether a regular file's last line has no line break (saved so by an editor): a row appended
  * as it stands would run on from it.
  */
@@ -384,8 +404,9 @@ export function appendRowAfterReading(
     // a blank row once the other's was whole (1 round in 160 of 8 runs of 2 KB rows under load,
     // 6 in 50 of 200 KB rows). Read again under the claim: another run may have written the
     // header, or a row, since.
-    if (fd === undefined && statSync(path).isFile()) {
-      withHeaderClaim(path, () => appendAfter(path, firstLine(path), row, undefined));
+    const claimed = claimPathOf(path, fd);
+    if (claimed !== undefined) {
+      withHeaderClaim(claimed, () => appendAfter(path, firstLine(path), row, fd));
       return;
     }
     // Another run made it meanwhile: its header, not the one seen before, is the file's.

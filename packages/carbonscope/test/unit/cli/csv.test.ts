@@ -402,6 +402,40 @@ describe('emissions.csv', () => {
     expect(text === whole, 'the header and two whole rows, nothing between').to.equal(true);
   });
 
+  it('takes the same claim through -o /dev/stdout >> file, the claim beside the file itself', async () => {
+    // `-o /dev/stdout >> log` writes through the shell's descriptor; the claim went unasked (beside
+    // `/dev/stdout` there is no folder to make one in), so a row read a half-written one's end as
+    // an open last line and began with a line break, as above. The claim is now beside the file
+    // stdout goes to (its real path), the one `-o log` takes: held here, the run waits for it.
+    expect(existsSync('/dev/stdout'), 'this test needs /dev/stdout').to.equal(true);
+    const file = join(dir, 'stdout-half.csv');
+    const claim = join(dir, '.stdout-half.csv.carbonscope-header');
+    const other = `${formatRow({ project_name: 'other', cpu_model: 'x'.repeat(5000) })}\n`;
+    writeFileSync(file, `${CSV_HEADER}\n${other.slice(0, 4096)}`);
+    writeFileSync(claim, '');
+    const csv = new URL('../../../src/cli/csv.js', import.meta.url).href;
+    const script = `import(${JSON.stringify(csv)}).then((m) => {
+      process.stderr.write('ready');
+      m.appendEmissionsRow('/dev/stdout', { project_name: 'p' });
+    })`;
+    const out = fs.openSync(file, 'a');
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', out, 'pipe'] });
+    fs.closeSync(out);
+    const exit = once(child, 'exit');
+    if (child.stderr === null) throw new Error('no pipe for stderr');
+    await once(child.stderr, 'data');
+    await Promise.race([exit, new Promise((done) => setTimeout(done, 300))]);
+    fs.appendFileSync(file, other.slice(4096));
+    rmSync(claim);
+    expect((await exit)[0]).to.equal(0);
+    const text = readFileSync(file, 'utf8');
+    const { records } = parseEmissionsCsv(text);
+    expect(records.map((r) => r.project_name)).to.deep.equal(['other', 'p']);
+    const whole = `${CSV_HEADER}\n${other}${formatRow({ project_name: 'p' })}\n`;
+    expect(text === whole, 'the header and two whole rows, nothing between').to.equal(true);
+    expect(existsSync(claim), 'the claim, removed once written').to.equal(false);
+  });
+
   it('writes the header once into a file with only a line break or a BOM in it', () => {
     // `echo > emissions.csv` leaves a line break; Excel's "CSV UTF-8" of an empty sheet, a
     // BOM. pandas skips the blank line and the BOM; read as the header, the empty line had
