@@ -83,6 +83,7 @@ import { CARBONSCOPE_OPTIONS, MEASURE_OPTIONS, REQUEST_TRACKING_OPTIONS } from '
 import { LoopEndSettler } from './loop-end-settle.js';
 import { operationNameWarning } from './operation-name-warning.js';
 import { OperationScores } from './operation-scores.js';
+import { profilerWarning } from './profiler-warning.js';
 import { STOPPED_TRACKING, StoppedOperation } from './stopped-operation.js';
 
 export interface CarbonscopeOptions {
@@ -390,6 +391,13 @@ export class Carbonscope implements OperationTracker {
     if (misspelt) logger.warn(misspelt);
     const shortKey = shortKeyWarning('the Electricity Maps API key', settings.grid.apiKey);
     if (shortKey) logger.warn(shortKey);
+    // Only where the loop's idle time is libuv's and operations are this process's: not on a
+    // scripted clock (tests), nor in `carbonscope run`, which measures a command's tree.
+    const profiler =
+      options.clock || options.loopIdle || options.processCpu
+        ? undefined
+        : profilerWarning(settings.energy.operationAttribution);
+    if (profiler) logger.warn(profiler);
     const grid = options.grid ?? createGridIntensity({ config: settings, logger });
     const clock = options.clock ?? monotonicClock;
     // Built before the sources are probed: it may track requests meanwhile (trackRequests).

@@ -1,0 +1,36 @@
+import type { OPERATION_ATTRIBUTION_MODES } from '../settings.js';
+
+/**
+ * Whether V8's CPU profiler runs from the start: `--cpu-prof` (or `--cpu_prof`) on the command
+ * line or in NODE_OPTIONS (Node 22 and later allow it there), the command line read after it and
+ * the last word standing, `--no-cpu-prof` too, as Node reads them. Not `--prof`: libuv blocks its
+ * SIGPROF while it polls, and a 500 ms timer read 0-1 ms busy under it against 463-470 ms under
+ * `--cpu-prof` (2026-12-06, Node 20.20.2 and 24.22.3).
+ */
+export function cpuProfiling(
+  execArgv: readonly string[],
+  nodeOptions: string | undefined,
+): boolean {
+  let on = false;
+  for (const word of [...(nodeOptions ?? '').split(/\s+/), ...execArgv]) {
+    const flag = word.replaceAll('_', '-');
+    if (flag === '--cpu-prof') on = true;
+    else if (flag === '--no-cpu-prof') on = false;
+  }
+  return on;
+}
+
+/**
+ * The warning due at start where the CPU profiler runs and operations share the energy by their
+ * CPU (`calibrated`, `exact`): its SIGPROF ends libuv's waits, which then read as busy, so
+ * per-request figures are skewed. None under `wall` (every operation alike by its time) or
+ * without the profiler. Read once, as an instance is made: nothing per request.
+ */
+export function profilerWarning(
+  attribution: (typeof OPERATION_ATTRIBUTION_MODES)[number],
+  execArgv: readonly string[] = process.execArgv,
+  nodeOptions: string | undefined = process.env.NODE_OPTIONS,
+): string | undefined {
+  if (attribution === 'wall' || !cpuProfiling(execArgv, nodeOptions)) return undefined;
+  return `energy: --cpu-prof is on: its signal (every 1 ms by default) ends the event loop's waits, which then read as busy, so operations weighed by CPU (ENERGY_OPERATION_ATTRIBUTION=${attribution}) read up to about twice their CPU's part of the energy, a request that only waits as much as one that computes (the process's total holds); profile in another run than the one you measure (README: "Waits that a signal ends")`;
+}

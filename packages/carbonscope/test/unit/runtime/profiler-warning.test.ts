@@ -1,0 +1,105 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { libraryRoot } from '../../../src/paths.js';
+import { cpuProfiling } from '../../../src/runtime/profiler-warning.js';
+import { childEnv } from '../../helpers/child-env.js';
+
+const WARNING = '--cpu-prof is on';
+
+/** A process's first sample under register, as an app's start: its stderr. */
+const SCRIPT = `const { start } = await import('carbonscope');
+const cs = await start();
+await cs.firstSample();
+process.exit(0);`;
+
+/**
+ * stderr of SCRIPT in a real Node preloaded with register, started with `flags` (its profiles
+ * written into `dir`), `env` added to an estimate source with no exporter.
+ */
+async function stderrOf(
+  flags: readonly string[],
+  env: Record<string, string> = {},
+): Promise<string> {
+  const { stderr } = await promisify(execFile)(
+    process.execPath,
+    [
+      ...flags,
+      '--import',
+      join(libraryRoot, 'dist/src/register.js'),
+      '--input-type=module',
+      '-e',
+      SCRIPT,
+    ],
+    {
+      cwd: libraryRoot,
+      timeout: 30_000,
+      killSignal: 'SIGKILL',
+      env: childEnv({
+        ENERGY_SOURCE: 'estimate',
+        CARBON_INTENSITY: '300',
+        OTEL_METRICS_EXPORTER: 'none',
+        ...env,
+      }),
+    },
+  );
+  return stderr;
+}
+
+function times(text: string, part: string): number {
+  return text.split(part).length - 1;
+}
+
+// Under --cpu-prof, V8's SIGPROF every 1 ms ends libuv's waits, which then read as busy: a
+// 500 ms timer read 463-470 ms busy (0-1 ms without), and operations weighed by CPU read up to
+// twice their CPU's part of the energy. The README said so; nothing at run time did.
+describe('runtime: the warning at start under a CPU profiler (--cpu-prof)', () => {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'carbonscope-cpu-prof-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('warns once where operations follow CPU (calibrated, exact), naming the README section; not under wall, nor without the profiler, nor under --prof', async function () {
+    this.timeout(60_000);
+    const profiled = ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+    const [calibrated, exact, wall, plain, prof] = await Promise.all([
+      stderrOf(profiled),
+      stderrOf(profiled, { ENERGY_OPERATION_ATTRIBUTION: 'exact' }),
+      stderrOf(profiled, { ENERGY_OPERATION_ATTRIBUTION: 'wall' }),
+      stderrOf([]),
+      // --prof's SIGPROF is blocked in libuv's poll: no lost waits (0-1 ms of 500).
+      stderrOf(['--prof', `--logfile=${join(dir, 'v8.log')}`, '--no-logfile-per-isolate']),
+    ]);
+    for (const [mode, stderr] of [
+      ['calibrated', calibrated],
+      ['exact', exact],
+    ] as const) {
+      expect(times(stderr, WARNING), stderr).to.equal(1);
+      expect(stderr).to.contain(`ENERGY_OPERATION_ATTRIBUTION=${mode}`);
+      expect(stderr).to.contain('(README: "Waits that a signal ends")');
+    }
+    for (const stderr of [wall, plain, prof]) expect(times(stderr, WARNING), stderr).to.equal(0);
+    // The profiler did run: each --cpu-prof child wrote its profile.
+    expect(readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))).to.have.length(3);
+  });
+
+  it('warns where NODE_OPTIONS starts the profiler (Node 22 and later allow it there)', async function () {
+    if (!process.allowedNodeEnvironmentFlags.has('--cpu-prof')) this.skip();
+    this.timeout(30_000);
+    const stderr = await stderrOf([], { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}` });
+    expect(times(stderr, WARNING), stderr).to.equal(1);
+  });
+
+  it('reads the flags as Node does: underscores, the last word standing, the command line last', () => {
+    expect(cpuProfiling(['--cpu-prof'], undefined)).to.equal(true);
+    expect(cpuProfiling(['--cpu_prof'], '')).to.equal(true);
+    expect(cpuProfiling(['--cpu-prof', '--no-cpu-prof'], undefined)).to.equal(false);
+    expect(cpuProfiling([], '--max-old-space-size=512 --cpu-prof')).to.equal(true);
+    expect(cpuProfiling(['--no-cpu-prof'], '--cpu-prof')).to.equal(false);
+    expect(cpuProfiling(['--cpu-prof-dir=/tmp/p', '--prof'], '--heap-prof')).to.equal(false);
+  });
+});
