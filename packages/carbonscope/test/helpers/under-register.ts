@@ -16,16 +16,25 @@ const CHILD_LIMIT_MS = 60_000;
  * frameworks under test resolve) unless `cwd` names another, on the estimate source with no
  * exporter; `env` adds to that. Past `limitMs` the child is killed (SIGKILL: one that ran that
  * long is stuck, and a stuck one may not end on SIGTERM) and the call fails with `killed: true`.
+ * `nodeFlags` go on Node's command line before the preload (`--cpu-prof`).
  */
 export async function underRegister(
   script: string,
   env: Record<string, string> = {},
   cwd: string = libraryRoot,
   limitMs: number = CHILD_LIMIT_MS,
+  nodeFlags: readonly string[] = [],
 ): Promise<{ stdout: string; stderr: string }> {
   return promisify(execFile)(
     process.execPath,
-    ['--import', join(libraryRoot, 'dist/src/register.js'), '--input-type=module', '-e', script],
+    [
+      ...nodeFlags,
+      '--import',
+      join(libraryRoot, 'dist/src/register.js'),
+      '--input-type=module',
+      '-e',
+      script,
+    ],
     {
       cwd,
       timeout: limitMs,

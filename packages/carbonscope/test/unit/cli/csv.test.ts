@@ -32,6 +32,54 @@ import { libraryRoot } from '../../../src/paths.js';
 const EXPECTED_HEADER =
   'timestamp,project_name,run_id,experiment_id,duration,emissions,emissions_rate,cpu_power,gpu_power,ram_power,cpu_energy,gpu_energy,ram_energy,energy_consumed,water_consumed,country_name,country_iso_code,region,cloud_provider,cloud_region,os,python_version,codecarbon_version,cpu_count,cpu_model,gpu_count,gpu_model,longitude,latitude,ram_total_size,tracking_mode,cpu_utilization_percent,gpu_utilization_percent,ram_utilization_percent,ram_used_gb,on_cloud,pue,wue';
 
+/**
+ * A run's row `p` appended to `name` in `dir` (through `-o /dev/stdout`, its stdout appended to
+ * the file, where `throughStdout`) while another run's 5,000-byte row is half written, its first
+ * 4 KiB page, and that run holds the claim every append takes; the rest comes 300 ms later, when
+ * an append made unclaimed is in already, inside it. The file must then hold the header and the
+ * two rows whole, nothing between, and the claim be gone.
+ */
+async function appendBesideHalfRow(
+  dir: string,
+  name: string,
+  throughStdout: boolean,
+): Promise<void> {
+  const file = join(dir, name);
+  const claim = join(dir, `.${name}.carbonscope-header`);
+  const other = `${formatRow({ project_name: 'other', cpu_model: 'x'.repeat(5000) })}\n`;
+  writeFileSync(file, `${CSV_HEADER}\n${other.slice(0, 4096)}`);
+  writeFileSync(claim, '');
+  const csv = new URL('../../../src/cli/csv.js', import.meta.url).href;
+  const script = `import(${JSON.stringify(csv)}).then((m) => {
+    process.stderr.write('ready');
+    m.appendEmissionsRow(process.argv[1], { project_name: 'p' });
+  })`;
+  const out = throughStdout ? fs.openSync(file, 'a') : 'ignore';
+  const target = throughStdout ? '/dev/stdout' : file;
+  const child = spawn(process.execPath, ['-e', script, target], {
+    stdio: ['ignore', out, 'pipe'],
+  });
+  if (typeof out === 'number') fs.closeSync(out);
+  const exit = once(child, 'exit');
+  if (child.stderr === null) throw new Error('no pipe for stderr');
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  await once(child.stderr, 'data');
+  // Appended unclaimed, the row is in by then; claimed, the run waits for the claim (2 s).
+  await Promise.race([exit, new Promise((done) => setTimeout(done, 300))]);
+  fs.appendFileSync(file, other.slice(4096));
+  rmSync(claim);
+  expect((await exit)[0], stderr).to.equal(0);
+  const text = readFileSync(file, 'utf8');
+  const { records } = parseEmissionsCsv(text);
+  expect(records.map((r) => r.project_name)).to.deep.equal(['other', 'p']);
+  const whole = `${CSV_HEADER}\n${other}${formatRow({ project_name: 'p' })}\n`;
+  expect(text === whole, 'the header and two whole rows, nothing between').to.equal(true);
+  expect(existsSync(claim), 'the claim, removed once written').to.equal(false);
+}
+
 describe('emissions.csv', () => {
   let dir = '';
 
@@ -375,31 +423,7 @@ describe('emissions.csv', () => {
     // 50 rounds of 8 runs of 200 KB rows under load). Here the other run is this test, halfway
     // through its row, holding the claim that every run's append takes; it writes the rest of
     // its row after 300 ms, so a row appended unclaimed lands inside it.
-    const file = join(dir, 'half-written.csv');
-    const claim = join(dir, '.half-written.csv.carbonscope-header');
-    const other = `${formatRow({ project_name: 'other', cpu_model: 'x'.repeat(5000) })}\n`;
-    writeFileSync(file, `${CSV_HEADER}\n${other.slice(0, 4096)}`);
-    writeFileSync(claim, '');
-    const csv = new URL('../../../src/cli/csv.js', import.meta.url).href;
-    const script = `import(${JSON.stringify(csv)}).then((m) => {
-      process.stdout.write('ready');
-      m.appendEmissionsRow(process.argv[1], { project_name: 'p' });
-    })`;
-    const child = spawn(process.execPath, ['-e', script, file], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const exit = once(child, 'exit');
-    await once(child.stdout, 'data');
-    // Appended unclaimed, the row is in by then; claimed, the run waits for the claim (2 s).
-    await Promise.race([exit, new Promise((done) => setTimeout(done, 300))]);
-    fs.appendFileSync(file, other.slice(4096));
-    rmSync(claim);
-    expect((await exit)[0]).to.equal(0);
-    const text = readFileSync(file, 'utf8');
-    const { records } = parseEmissionsCsv(text);
-    expect(records.map((r) => r.project_name)).to.deep.equal(['other', 'p']);
-    const whole = `${CSV_HEADER}\n${other}${formatRow({ project_name: 'p' })}\n`;
-    expect(text === whole, 'the header and two whole rows, nothing between').to.equal(true);
+    await appendBesideHalfRow(dir, 'half-written.csv', false);
   });
 
   it('takes the same claim through -o /dev/stdout >> file, the claim beside the file itself', async () => {
@@ -408,32 +432,7 @@ describe('emissions.csv', () => {
     // an open last line and began with a line break, as above. The claim is now beside the file
     // stdout goes to (its real path), the one `-o log` takes: held here, the run waits for it.
     expect(existsSync('/dev/stdout'), 'this test needs /dev/stdout').to.equal(true);
-    const file = join(dir, 'stdout-half.csv');
-    const claim = join(dir, '.stdout-half.csv.carbonscope-header');
-    const other = `${formatRow({ project_name: 'other', cpu_model: 'x'.repeat(5000) })}\n`;
-    writeFileSync(file, `${CSV_HEADER}\n${other.slice(0, 4096)}`);
-    writeFileSync(claim, '');
-    const csv = new URL('../../../src/cli/csv.js', import.meta.url).href;
-    const script = `import(${JSON.stringify(csv)}).then((m) => {
-      process.stderr.write('ready');
-      m.appendEmissionsRow('/dev/stdout', { project_name: 'p' });
-    })`;
-    const out = fs.openSync(file, 'a');
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', out, 'pipe'] });
-    fs.closeSync(out);
-    const exit = once(child, 'exit');
-    if (child.stderr === null) throw new Error('no pipe for stderr');
-    await once(child.stderr, 'data');
-    await Promise.race([exit, new Promise((done) => setTimeout(done, 300))]);
-    fs.appendFileSync(file, other.slice(4096));
-    rmSync(claim);
-    expect((await exit)[0]).to.equal(0);
-    const text = readFileSync(file, 'utf8');
-    const { records } = parseEmissionsCsv(text);
-    expect(records.map((r) => r.project_name)).to.deep.equal(['other', 'p']);
-    const whole = `${CSV_HEADER}\n${other}${formatRow({ project_name: 'p' })}\n`;
-    expect(text === whole, 'the header and two whole rows, nothing between').to.equal(true);
-    expect(existsSync(claim), 'the claim, removed once written').to.equal(false);
+    await appendBesideHalfRow(dir, 'stdout-half.csv', true);
   });
 
   it('writes the header once into a file with only a line break or a BOM in it', () => {

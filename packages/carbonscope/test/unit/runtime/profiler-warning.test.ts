@@ -1,12 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { libraryRoot } from '../../../src/paths.js';
 import { cpuProfiling } from '../../../src/runtime/profiler-warning.js';
-import { childEnv } from '../../helpers/child-env.js';
+import { underRegister } from '../../helpers/under-register.js';
 
 const WARNING = '--cpu-prof is on';
 
@@ -16,37 +14,12 @@ const cs = await start();
 await cs.firstSample();
 process.exit(0);`;
 
-/**
- * stderr of SCRIPT in a real Node preloaded with register, started with `flags` (its profiles
- * written into `dir`), `env` added to an estimate source with no exporter.
- */
+/** stderr of SCRIPT in a real Node started with `flags`, preloaded with register, `env` added. */
 async function stderrOf(
   flags: readonly string[],
   env: Record<string, string> = {},
 ): Promise<string> {
-  const { stderr } = await promisify(execFile)(
-    process.execPath,
-    [
-      ...flags,
-      '--import',
-      join(libraryRoot, 'dist/src/register.js'),
-      '--input-type=module',
-      '-e',
-      SCRIPT,
-    ],
-    {
-      cwd: libraryRoot,
-      timeout: 30_000,
-      killSignal: 'SIGKILL',
-      env: childEnv({
-        ENERGY_SOURCE: 'estimate',
-        CARBON_INTENSITY: '300',
-        OTEL_METRICS_EXPORTER: 'none',
-        ...env,
-      }),
-    },
-  );
-  return stderr;
+  return (await underRegister(SCRIPT, env, libraryRoot, 30_000, flags)).stderr;
 }
 
 function times(text: string, part: string): number {
