@@ -11,13 +11,24 @@ export function cpuProfiling(
   execArgv: readonly string[],
   nodeOptions: string | undefined,
 ): boolean {
+  // Node parses NODE_OPTIONS' double quotes away (Node 24: `"--cpu-prof"` profiles).
+  const fromEnv = (nodeOptions ?? '').replaceAll('"', '').split(/\s+/);
   let on = false;
-  for (const word of [...(nodeOptions ?? '').split(/\s+/), ...execArgv]) {
-    const flag = word.replaceAll('_', '-');
+  for (const word of [...fromEnv, ...execArgv]) {
+    const flag = flagName(word);
     if (flag === '--cpu-prof') on = true;
     else if (flag === '--no-cpu-prof') on = false;
   }
   return on;
+}
+
+/**
+ * A word's flag name as Node matches it: `_` read as `-`, and a value after `=` dropped, which a
+ * switch ignores (`--cpu-prof=false` profiles, `--no-cpu-prof=true` does not; Node 20 and 24).
+ */
+function flagName(word: string): string {
+  const equals = word.indexOf('=');
+  return (equals === -1 ? word : word.slice(0, equals)).replaceAll('_', '-');
 }
 
 /**

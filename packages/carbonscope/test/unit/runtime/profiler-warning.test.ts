@@ -75,4 +75,15 @@ describe('runtime: the warning at start under a CPU profiler (--cpu-prof)', () =
     expect(cpuProfiling(['--no-cpu-prof'], '--cpu-prof')).to.equal(false);
     expect(cpuProfiling(['--cpu-prof-dir=/tmp/p', '--prof'], '--heap-prof')).to.equal(false);
   });
+
+  it('reads a flag with a value as Node does: the name counts, the value not; quotes in NODE_OPTIONS', () => {
+    // Node 20.20.2 and 24.22.3 profile under `--cpu-prof=` any value (`=false` too) and not under
+    // `--no-cpu-prof=` any; Node 24 strips NODE_OPTIONS' double quotes (`"--cpu-prof"` profiles).
+    expect(cpuProfiling(['--cpu-prof=true'], undefined)).to.equal(true);
+    expect(cpuProfiling(['--cpu_prof=false'], undefined)).to.equal(true);
+    expect(cpuProfiling(['--cpu-prof', '--no-cpu-prof=true'], undefined)).to.equal(false);
+    expect(cpuProfiling([], '--cpu-prof=1')).to.equal(true);
+    expect(cpuProfiling([], '"--cpu-prof" "--cpu-prof-dir=/tmp/p"')).to.equal(true);
+    expect(cpuProfiling(['--cpu-prof-name=--cpu-prof'], '--title=--cpu-prof')).to.equal(false);
+  });
 });
