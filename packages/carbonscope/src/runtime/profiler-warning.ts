@@ -32,16 +32,18 @@ function flagName(word: string): string {
 }
 
 /**
- * The warning due at start where the CPU profiler runs and operations share the energy by their
- * CPU (`calibrated`, `exact`): its SIGPROF ends libuv's waits, which then read as busy, so
- * per-request figures are skewed. None under `wall` (every operation alike by its time) or
- * without the profiler. Read once, as an instance is made: nothing per request.
+ * The warning due at start where the CPU profiler runs: its SIGPROF ends libuv's waits, which then
+ * read as busy, so per-request figures are skewed in every method. In `wall` too: the operations'
+ * part is the loop's busy time while they ran there as well (test/bench/signal-waits.mjs,
+ * 2026-12-06, Node 20.20.2, two rounds: 0.47 for 0.31-0.32 of the CPU, `/wait` 78-90 mJ for 21-24
+ * without the profiler; `calibrated` 0.43-0.49). Read once, as an instance is made: nothing per
+ * request.
  */
 export function profilerWarning(
   attribution: (typeof OPERATION_ATTRIBUTION_MODES)[number],
   execArgv: readonly string[] = process.execArgv,
   nodeOptions: string | undefined = process.env.NODE_OPTIONS,
 ): string | undefined {
-  if (attribution === 'wall' || !cpuProfiling(execArgv, nodeOptions)) return undefined;
-  return `energy: --cpu-prof is on: its signal (every 1 ms by default) ends the event loop's waits, which then read as busy, so operations weighed by CPU (ENERGY_OPERATION_ATTRIBUTION=${attribution}) read up to about twice their CPU's part of the energy, a request that only waits as much as one that computes (the process's total holds); profile in another run than the one you measure (README: "Waits that a signal ends")`;
+  if (!cpuProfiling(execArgv, nodeOptions)) return undefined;
+  return `energy: --cpu-prof is on: its signal (every 1 ms by default) ends the event loop's waits, which then read as busy, so the operations (ENERGY_OPERATION_ATTRIBUTION=${attribution}) read up to about twice their CPU's part of the energy, a request that only waits as if it computed (the process's total holds); profile in another run than the one you measure (README: "Waits that a signal ends")`;
 }
