@@ -240,14 +240,15 @@ function stdioFileOf(path: string): number | undefined {
 }
 
 /**
- * The path whose claim an append to `path` takes: `path`, a regular file; for stdio's descriptor
- * `fd` (`-o /dev/stdout >> log`), the real path of the file it writes to (on Linux /dev/stdout
- * leads through /proc/self/fd/1 to it), so that the claim is the one `-o log` takes, beside the
- * file, and none is tried in /dev. Undefined, written unclaimed: no regular file, or a real path
- * that names no longer the descriptor's file (deleted or replaced meanwhile).
+ * The path whose claim an append to `path` takes: the real path of the regular file it names, so
+ * that `-o log`, `-o link-to-log` and `-o /dev/stdout >> log` (stdio's descriptor `fd`; on Linux
+ * /dev/stdout leads through /proc/self/fd/1 to the file) take one claim, beside the file, and none
+ * is tried in /dev. Undefined, written unclaimed: no regular file, or a real path that names no
+ * longer the descriptor's file (deleted or replaced meanwhile).
  */
 function claimPathOf(path: string, fd: number | undefined): string | undefined {
-  if (fd === undefined) return statSync(path).isFile() ? path : undefined;
+  // Stat first: a pipe's /dev/stdout has no real path (/proc/self/fd/1 reads `pipe:[…]`).
+  if (fd === undefined) return statSync(path).isFile() ? realpathSync.native(path) : undefined;
   try {
     const real = realpathSync.native(path);
     const written = fstatSync(fd);

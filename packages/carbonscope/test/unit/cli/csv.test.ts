@@ -33,16 +33,16 @@ const EXPECTED_HEADER =
   'timestamp,project_name,run_id,experiment_id,duration,emissions,emissions_rate,cpu_power,gpu_power,ram_power,cpu_energy,gpu_energy,ram_energy,energy_consumed,water_consumed,country_name,country_iso_code,region,cloud_provider,cloud_region,os,python_version,codecarbon_version,cpu_count,cpu_model,gpu_count,gpu_model,longitude,latitude,ram_total_size,tracking_mode,cpu_utilization_percent,gpu_utilization_percent,ram_utilization_percent,ram_used_gb,on_cloud,pue,wue';
 
 /**
- * A run's row `p` appended to `name` in `dir` (through `-o /dev/stdout`, its stdout appended to
- * the file, where `throughStdout`) while another run's 5,000-byte row is half written, its first
- * 4 KiB page, and that run holds the claim every append takes; the rest comes 300 ms later, when
- * an append made unclaimed is in already, inside it. The file must then hold the header and the
- * two rows whole, nothing between, and the claim be gone.
+ * A run's row `p` appended to `name` in `dir` (`via` its path; `-o /dev/stdout`, its stdout
+ * appended to the file; or a symlink to it) while another run's 5,000-byte row is half written,
+ * its first 4 KiB page, and that run, writing to `name`, holds the claim every append takes; the
+ * rest comes 300 ms later, when an append made unclaimed is in already, inside it. The file must
+ * then hold the header and the two rows whole, nothing between, and the claim be gone.
  */
 async function appendBesideHalfRow(
   dir: string,
   name: string,
-  throughStdout: boolean,
+  via: 'path' | 'stdout' | 'symlink',
 ): Promise<void> {
   const file = join(dir, name);
   const claim = join(dir, `.${name}.carbonscope-header`);
@@ -54,8 +54,10 @@ async function appendBesideHalfRow(
     process.stderr.write('ready');
     m.appendEmissionsRow(process.argv[1], { project_name: 'p' });
   })`;
-  const out = throughStdout ? fs.openSync(file, 'a') : 'ignore';
-  const target = throughStdout ? '/dev/stdout' : file;
+  const out = via === 'stdout' ? fs.openSync(file, 'a') : 'ignore';
+  const link = join(dir, `link-${name}`);
+  if (via === 'symlink') fs.symlinkSync(name, link);
+  const target = { path: file, stdout: '/dev/stdout', symlink: link }[via];
   const child = spawn(process.execPath, ['-e', script, target], {
     stdio: ['ignore', out, 'pipe'],
   });
@@ -423,7 +425,7 @@ describe('emissions.csv', () => {
     // 50 rounds of 8 runs of 200 KB rows under load). Here the other run is this test, halfway
     // through its row, holding the claim that every run's append takes; it writes the rest of
     // its row after 300 ms, so a row appended unclaimed lands inside it.
-    await appendBesideHalfRow(dir, 'half-written.csv', false);
+    await appendBesideHalfRow(dir, 'half-written.csv', 'path');
   });
 
   it('takes the same claim through -o /dev/stdout >> file, the claim beside the file itself', async () => {
@@ -432,7 +434,13 @@ describe('emissions.csv', () => {
     // an open last line and began with a line break, as above. The claim is now beside the file
     // stdout goes to (its real path), the one `-o log` takes: held here, the run waits for it.
     expect(existsSync('/dev/stdout'), 'this test needs /dev/stdout').to.equal(true);
-    await appendBesideHalfRow(dir, 'stdout-half.csv', true);
+    await appendBesideHalfRow(dir, 'stdout-half.csv', 'stdout');
+  });
+
+  it('takes the claim beside the file a symlink leads to, the one a run naming the file takes', async () => {
+    // `-o link.csv` claimed beside the link, `-o file.csv` and `-o /dev/stdout >> link.csv`
+    // beside the file: runs naming one file two ways excluded none of each other.
+    await appendBesideHalfRow(dir, 'linked-half.csv', 'symlink');
   });
 
   it('writes the header once into a file with only a line break or a BOM in it', () => {
