@@ -103,6 +103,10 @@ export class CarbonscopeInstrumentation {
         // As register: an application that only built the SDK ends when it would without
         // carbonscope, not after the GPU probe; ready() holds for whoever awaits the start.
         select: { holdProcess: false, ...this.config.select },
+        // As register: a request answered while the power sources are probed (a second or more
+        // for a slow nvidia-smi) is counted, not told of as missed. No ask of its own: the one
+        // below, once started, is (released once, by disable()).
+        trackRequests: given.trackRequests ?? true,
         logger: this.logger,
         captureContext: captureSpan,
         contextActive: contextPropagates,
@@ -113,7 +117,12 @@ export class CarbonscopeInstrumentation {
       .then((cs) => {
         this.cs = cs;
         // disable() before the start ended: it stays off (no tracking, no binding) until enable().
-        if (this.starting !== starting) return;
+        // The tracking its start began is no one's once it asks and gives back: it ends where no
+        // one else (register) asked. Not where enable() came again: that start's turn asks.
+        if (this.starting !== starting) {
+          if (this.starting === undefined) askedAndReleased(cs);
+          return;
+        }
         cs.trackRequests();
         this.tracking = true;
         this.bind();
@@ -270,6 +279,12 @@ function releaseRequests(cs: Carbonscope): void {
   const release: unknown = (cs as { releaseRequests?: unknown }).releaseRequests;
   if (typeof release === 'function') cs.releaseRequests();
   else cs.untrackRequests();
+}
+
+/** One ask of the tracking given back at once: it goes on only for those who asked for it. */
+function askedAndReleased(cs: Carbonscope): void {
+  cs.trackRequests();
+  releaseRequests(cs);
 }
 
 /** The Carbonscopes told, on globalThis: an instrumentation of another copy of the package too. */

@@ -32,6 +32,60 @@ server.close();
 
 const told = (stderr: string) => linesOf(stderr).filter((l) => l.includes('before carbonscope'));
 
+/**
+ * Runs `app` (node `args` first) with an nvidia-smi that answers only once the application has
+ * served three requests (serve() writes the file that says so), however slow the machine, and
+ * expects them counted (at 0 J: no reading holds the probe's time) and told of by no line.
+ */
+async function expectCountedWhileProbing(args: string[], app: string): Promise<void> {
+  const { dir, cleanup } = tempDir('requests-before-start');
+  try {
+    const line = JSON.stringify(
+      '0, GPU-d8e27244-0719-2aa8-0140-8c7d084b3152, NVIDIA H200, 77.36\n',
+    );
+    const served = JSON.stringify(join(dir, 'served'));
+    writeFakeBinary(
+      dir,
+      'nvidia-smi',
+      `const wait = setInterval(() => { if (!require('node:fs').existsSync(${served})) return; clearInterval(wait); process.stdout.write(${line}); setInterval(() => process.stdout.write(${line}), 1000); }, 20);`,
+    );
+    const helpers = `
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+async function serve() {
+  const server = createServer((req, res) => res.end('ok'));
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = 'http://127.0.0.1:' + server.address().port + '/';
+  for (let i = 0; i < 3; i++) await (await fetch(url)).text();
+  writeFileSync(${served}, '');
+  return server;
+}
+async function report(server, cs) {
+  await cs.firstSample();
+  const { operations } = cs.snapshot();
+  console.log(JSON.stringify(operations.map((o) => [o.operation, o.count, o.joules])));
+  server.closeAllConnections();
+  server.close();
+}
+`;
+    const { code, stdout, stderr } = await runToEnd(
+      process.execPath,
+      [...args, '--input-type=module', '-e', helpers + app],
+      childEnv({
+        PATH: `${dir}:${process.env.PATH ?? ''}`,
+        CARBON_INTENSITY: '300',
+        OTEL_METRICS_EXPORTER: 'none',
+      }),
+      { killAfterMs: 20_000 },
+    );
+    expect(code, stderr).to.equal(0);
+    expect(told(stderr), stderr).to.deep.equal([]);
+    expect(JSON.parse(stdout), stderr).to.deep.equal([['unmatched', 3, 0]]);
+  } finally {
+    cleanup();
+  }
+}
+
 async function run(trackFirst: boolean, before: number): Promise<string[]> {
   const { code, stderr } = await runToEnd(
     process.execPath,
@@ -61,49 +115,27 @@ describe('HTTP requests served before carbonscope tracked them', function () {
   // (a file says so), however slow the machine. They are counted, at 0 J: no reading holds the
   // probe's time.
   it('are counted under register, whose tracking begins before it probes, and told of by no line', async () => {
-    const { dir, cleanup } = tempDir('requests-before-register');
-    try {
-      const line = JSON.stringify(
-        '0, GPU-d8e27244-0719-2aa8-0140-8c7d084b3152, NVIDIA H200, 77.36\n',
-      );
-      const served = JSON.stringify(join(dir, 'served'));
-      writeFakeBinary(
-        dir,
-        'nvidia-smi',
-        `const wait = setInterval(() => { if (!require('node:fs').existsSync(${served})) return; clearInterval(wait); process.stdout.write(${line}); setInterval(() => process.stdout.write(${line}), 1000); }, 20);`,
-      );
-      const app = `
-import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-const server = createServer((req, res) => res.end('ok'));
-await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-const url = 'http://127.0.0.1:' + server.address().port + '/';
-for (let i = 0; i < 3; i++) await (await fetch(url)).text();
-writeFileSync(${served}, '');
+    const app = `
+const server = await serve();
 const { start } = await import(${JSON.stringify(INDEX)});
-const cs = await start();
-await cs.firstSample();
-const { operations } = cs.snapshot();
-console.log(JSON.stringify(operations.map((o) => [o.operation, o.count, o.joules])));
-server.closeAllConnections();
-server.close();
+await report(server, await start());
 `;
-      const { code, stdout, stderr } = await runToEnd(
-        process.execPath,
-        ['--import', REGISTER, '--input-type=module', '-e', app],
-        childEnv({
-          PATH: `${dir}:${process.env.PATH ?? ''}`,
-          CARBON_INTENSITY: '300',
-          OTEL_METRICS_EXPORTER: 'none',
-        }),
-        { killAfterMs: 20_000 },
-      );
-      expect(code, stderr).to.equal(0);
-      expect(told(stderr), stderr).to.deep.equal([]);
-      expect(JSON.parse(stdout), stderr).to.deep.equal([['unmatched', 3, 0]]);
-    } finally {
-      cleanup();
-    }
+    await expectCountedWhileProbing(['--import', REGISTER], app);
+  });
+
+  // The instrumentation began tracking only once started: under the slow nvidia-smi above, the
+  // requests of its start were in no figure, and the application that built its SDK before
+  // listening, as told, was warned at every start (1 s before; 14 answered, 0 counted, a probe
+  // every 100 ms through a 1.2 s nvidia-smi). Its start tracks from create() on, as register's.
+  it('are counted under the instrumentation, whose tracking begins before it probes, and told of by no line', async () => {
+    const app = `
+const { CarbonscopeInstrumentation, start } = await import(${JSON.stringify(INDEX)});
+const instrumentation = new CarbonscopeInstrumentation();
+const server = await serve();
+await instrumentation.ready();
+await report(server, await start());
+`;
+    await expectCountedWhileProbing([], app);
   });
 
   it('are no line where tracking began before the server listened, or no request came', async () => {

@@ -307,6 +307,47 @@ describe('CarbonscopeInstrumentation beside register', function () {
     }
   });
 
+  // Its start tracks requests from create() on (a slow nvidia-smi's probe), no one's ask until
+  // its own once started: a disable() before then left that tracking on for no one.
+  it('disable() before its start ended leaves no tracking on', async () => {
+    const mp = new MeterProvider();
+    const instrumentation = new CarbonscopeInstrumentation({
+      settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+      logger: memoryLogger().logger,
+    });
+    try {
+      instrumentation.setMeterProvider(mp);
+      instrumentation.disable();
+      const cs = await startDefault();
+      expect(await tracksRequests(cs)).to.equal(false);
+    } finally {
+      await stopDefault();
+      await mp.shutdown();
+    }
+  });
+
+  it("disable() before its start ended leaves register's tracking on", async () => {
+    const mp = new MeterProvider();
+    // register's start: tracking from create() on, its own ask once started.
+    const registered = startDefault({
+      settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+      logger: memoryLogger().logger,
+      trackRequests: true,
+    }).then((cs) => {
+      cs.trackRequests();
+      return cs;
+    });
+    const instrumentation = new CarbonscopeInstrumentation({ logger: memoryLogger().logger });
+    try {
+      instrumentation.setMeterProvider(mp);
+      instrumentation.disable();
+      expect(await tracksRequests(await registered)).to.equal(true);
+    } finally {
+      await stopDefault();
+      await mp.shutdown();
+    }
+  });
+
   it('disable() alone stops the tracking its enable() started', async () => {
     const mp = new MeterProvider();
     await instrumented(mp, {}, async (cs, instrumentation) => {
