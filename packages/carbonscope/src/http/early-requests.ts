@@ -103,8 +103,9 @@ export class EarlyRequestWatch {
 }
 
 /**
- * The one line of EarlyRequestWatch.tell. register tracks from its start on, before its power
- * sources are probed: only a tracking the application begins late meets it.
+ * The one line of EarlyRequestWatch.tell. register and the instrumentation track from their
+ * start on, before the power sources are probed: only a tracking begun late meets it (a server
+ * that listened before them, an application's own trackRequests()).
  */
 export function earlyRequestsText(agoMs: number): string {
   const ago = agoMs < 1000 ? `${Math.round(agoMs)} ms` : elapsedText(agoMs);

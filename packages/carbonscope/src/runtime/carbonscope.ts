@@ -102,10 +102,11 @@ export interface CarbonscopeOptions {
   select?: Omit<SelectSourcesOptions, 'config' | 'logger'>;
   /**
    * Tracks every incoming HTTP request from create() on, while the power sources are probed
-   * (`register`'s: an nvidia-smi slow to answer takes a second or more), as trackRequests()
-   * does: the requests of that time are counted, their energy from the meter's baseline on (what
-   * came before is in no reading). No caller's ask: the trackRequests() its caller makes once
-   * started is (an instrumentation's, given it, asked twice and released once: tracked forever).
+   * (`register`'s and the instrumentation's: an nvidia-smi slow to answer takes a second or
+   * more), as trackRequests() does: the requests of that time are counted, their energy from
+   * the meter's baseline on (what came before is in no reading). No caller's ask: the
+   * trackRequests() its caller makes once started is (one counted as an ask was asked twice by
+   * the instrumentation and released once: tracked forever).
    */
   trackRequests?: boolean;
   /** An existing grid service to price energy with; one is built from the settings when absent. */
