@@ -457,8 +457,9 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   /**
    * The meter's baseline is set: its first interval begins now. What ran before (register's
    * requests while the power sources were probed) is in no reading: an operation that ended
-   * before gets none of that interval's energy, and is reported with it, at 0 J; one running
-   * gets its share of what it ran (and, measured, used) from now on. Nothing after the first
+   * before gets none of that interval's energy, and is reported with it, at 0 J but for what
+   * its children (where spawns are followed) use from now on; one running gets its share of
+   * what it ran (and, measured, used) from now on. Nothing after the first
    * sample: every later interval begins at the sample before. `estimated`: whether the host's
    * power source is an estimate, the provisional figures' flag until the first sample.
    */
@@ -478,6 +479,13 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.metered = this.ended.length;
     // A pool job out now is charged its time so far here, left behind with the rest.
     this.cpu?.chargePoolOut();
+    // Those ended take no CPU of their own from here, but their rows are kept until the first
+    // sample, as any operation's until the one after its end: their children still running
+    // take what they use from now on (priceChildren), not what they used before.
+    for (let i = 0; i < this.metered; i++) {
+      const cpu = this.ended.op(i)?.cpu;
+      if (cpu) cpu.childAtSample = cpu.childMs;
+    }
     for (let op = this.head; op; op = op.next) {
       op.shareFrom = this.shared;
       if (op.cpu) {
@@ -602,9 +610,11 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const estimated = sample.totals.process.wattsEstimated;
     for (let i = 0; i < ended.length; i++) {
       const weight = ended.weight(i);
+      // Ended before the baseline: its children's CPU read since (measured), no guess by time.
+      const cpu = ended.op(i)?.cpu;
       const children =
-        childPrice > 0 && i >= first
-          ? this.childMs(ended.op(i)?.cpu, this.guessEnded, i, from, now)
+        childPrice > 0 && (i >= first || cpu?.measured)
+          ? this.childMs(cpu, this.guessEnded, i, from, now)
           : 0;
       const piece = weight * price + children * childPrice;
       const embodiedPiece = weight * embodiedPrice + children * childEmbodiedPrice;
@@ -1108,9 +1118,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     if (!(childMs > 0) || !this.cpu) return;
     const { ended } = this;
     let charged = 0;
-    for (let i = this.metered; i < ended.length; i++) {
-      charged += ended.op(i)?.cpu?.childSinceSample() ?? 0;
-    }
+    // From 0: those ended before the baseline take their children's CPU since (see baseline).
+    for (let i = 0; i < ended.length; i++) charged += ended.op(i)?.cpu?.childSinceSample() ?? 0;
     for (let op = this.head; op; op = op.next) charged += op.cpu?.childSinceSample() ?? 0;
     const guessed = this.guessedChildren(from, now);
     if (!(charged > 0) && !(guessed > 0)) return;

@@ -722,6 +722,37 @@ describe("the tracker's charge of a child's CPU to its spawner", () => {
     expect(joules('/later')).to.be.closeTo(2.1, 1e-9);
   });
 
+  // Its row is kept until the first sample, as any operation's until the sample after its end:
+  // a child it spawned before the baseline (while the grid intensity was fetched, after the
+  // probe) and read after it used CPU of the first interval, which went to no operation.
+  it("gives an operation ended before the meter's baseline its children's CPU from the baseline on", () => {
+    const { clock, tracker, ended, joules } = newTracker('exact');
+    const early = tracker.begin('/early');
+    let account: ChildCpuAccount | undefined;
+    early.run(() => {
+      clock.advance(10);
+      account = tracker.childAccount();
+    });
+    (account as ChildCpuAccount).childMs += 400; // read before the baseline (the meter's prime)
+    early.end();
+    clock.idle(500);
+    tracker.baseline(false);
+    const later = tracker.begin('/later');
+    later.run(() => {
+      clock.advance(10);
+      (tracker.childAccount() as ChildCpuAccount).childMs += 200;
+    });
+    later.end();
+    (account as ChildCpuAccount).childMs += 300; // read after it, at the first sample
+    clock.idle(980);
+    // 5.1 J for 0.51 s of CPU: 0.01 s /later's own, 0.2 s its child's, 0.3 s /early's child's.
+    tracker.update(sampleOf(clock.ms, 5.1, 0.01, 0.5));
+    expect(joules('/early')).to.be.closeTo(3, 1e-9);
+    expect(joules('/later')).to.be.closeTo(2.1, 1e-9);
+    expect(ended.reduce((s, f) => s + f.joules, 0)).to.be.at.most(5.1 + 1e-9);
+    expect(account?.closed, 'settled: it takes nothing more').to.equal(true);
+  });
+
   it('charges a running operation at each sample its children used CPU in', () => {
     const { clock, tracker, joules } = trackerIn();
     const stream = tracker.begin('/stream');
