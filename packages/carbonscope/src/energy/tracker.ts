@@ -610,12 +610,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     const estimated = sample.totals.process.wattsEstimated;
     for (let i = 0; i < ended.length; i++) {
       const weight = ended.weight(i);
-      // Ended before the baseline: its children's CPU read since (measured), no guess by time.
-      const cpu = ended.op(i)?.cpu;
-      const children =
-        childPrice > 0 && (i >= first || cpu?.measured)
-          ? this.childMs(cpu, this.guessEnded, i, from, now)
-          : 0;
+      const children = childPrice > 0 ? this.endedChildMs(i, first, from, now) : 0;
       const piece = weight * price + children * childPrice;
       const embodiedPiece = weight * embodiedPrice + children * childEmbodiedPrice;
       ended.settle(i, piece, piece * perJoule, embodiedPiece, estimated);
@@ -1174,6 +1169,16 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       }
     }
     this.childWeights.commit();
+  }
+
+  /**
+   * childMs of the ended operation at `i`. One ended before the baseline (before `first`) takes
+   * its children's CPU read since, where its spawns were followed, and no guess by its time.
+   */
+  private endedChildMs(i: number, first: number, from: number, now: number): number {
+    const cpu = this.ended.op(i)?.cpu;
+    if (i < first && !cpu?.measured) return 0;
+    return this.childMs(cpu, this.guessEnded, i, from, now);
   }
 
   /**
