@@ -11,6 +11,7 @@ import {
   bindMetricsOnce,
   captureSpan,
   contextPropagates,
+  defaultUnderWay,
   metersForNothing,
   metricsOff,
   releaseHeldSpans,
@@ -97,6 +98,9 @@ export class CarbonscopeInstrumentation {
     // Beside `--import carbonscope/register`, its settings went nowhere without a word. Not at an
     // enable() after a disable(): the instance it found then is the one it started or was given.
     if (!this.cs) warnIgnoredOptions(given, CALLER);
+    // Whether the tracking create() begins is this start's: not where it shares a start under
+    // way (register's asks for itself; an older copy's begins none), nor with trackRequests: false.
+    const early = (given.trackRequests ?? true) && !defaultUnderWay();
     const starting: Promise<void> = startDefault(
       {
         ...given,
@@ -117,10 +121,10 @@ export class CarbonscopeInstrumentation {
       .then((cs) => {
         this.cs = cs;
         // disable() before the start ended: it stays off (no tracking, no binding) until enable().
-        // The tracking its start began is no one's once it asks and gives back: it ends where no
-        // one else (register) asked. Not where enable() came again: that start's turn asks.
+        // The tracking its own start began is no one's once it asks and gives back: it ends
+        // where no one else asked meanwhile. Not where enable() came again: that start's turn asks.
         if (this.starting !== starting) {
-          if (this.starting === undefined) askedAndReleased(cs);
+          if (early && this.starting === undefined) askedAndReleased(cs);
           return;
         }
         cs.trackRequests();

@@ -38,6 +38,14 @@ interface Slot {
 }
 const holder = globalThis as { [KEY]?: Slot; [STOPPING]?: Promise<void> };
 
+/**
+ * Whether a default instance is started or starting (register's, a start()'s, another copy's):
+ * a startDefault() now would share it, its options ignored.
+ */
+export function defaultUnderWay(): boolean {
+  return holder[KEY] !== undefined;
+}
+
 /** The started default instance: created and started on the first call, shared after that. */
 export function startDefault(
   options: CarbonscopeOptions = {},

@@ -2,6 +2,7 @@ export { type Attached, attachToOtel, pushesAnywhere, SCOPE_NAME } from './attac
 export { announcePrimary } from './cluster-exposition.js';
 export {
   atDefaultStop,
+  defaultUnderWay,
   ranBeforeStart,
   startDefault,
   startedDefault,

@@ -38,6 +38,16 @@ const told = (stderr: string) => linesOf(stderr).filter((l) => l.includes('befor
  * expects them counted (at 0 J: no reading holds the probe's time) and told of by no line.
  */
 async function expectCountedWhileProbing(args: string[], app: string): Promise<void> {
+  const { stdout, stderr } = await runWhileProbing(args, app);
+  expect(told(stderr), stderr).to.deep.equal([]);
+  expect(JSON.parse(stdout), stderr).to.deep.equal([['unmatched', 3, 0]]);
+}
+
+/** Runs `app` as expectCountedWhileProbing does; its output, once it exited with 0. */
+async function runWhileProbing(
+  args: string[],
+  app: string,
+): Promise<{ stdout: string; stderr: string }> {
   const { dir, cleanup } = tempDir('requests-before-start');
   try {
     const line = JSON.stringify(
@@ -79,8 +89,7 @@ async function report(server, cs) {
       { killAfterMs: 20_000 },
     );
     expect(code, stderr).to.equal(0);
-    expect(told(stderr), stderr).to.deep.equal([]);
-    expect(JSON.parse(stdout), stderr).to.deep.equal([['unmatched', 3, 0]]);
+    return { stdout, stderr };
   } finally {
     cleanup();
   }
@@ -136,6 +145,36 @@ await instrumentation.ready();
 await report(server, await start());
 `;
     await expectCountedWhileProbing([], app);
+  });
+
+  // Disabled before its start ended, it gave back a tracking its start had not begun: made at
+  // once and stopped, it told of requests served before, though none was to be tracked.
+  it('are no line where the instrumentation, given trackRequests: false, was disabled before its start ended', async () => {
+    const app = `
+import { createServer } from 'node:http';
+const { CarbonscopeInstrumentation, start, stop } = await import(${JSON.stringify(INDEX)});
+const server = createServer((req, res) => res.end('ok'));
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+await (await fetch('http://127.0.0.1:' + server.address().port + '/')).text();
+const instrumentation = new CarbonscopeInstrumentation({ trackRequests: false });
+instrumentation.disable();
+await start();
+await stop();
+server.closeAllConnections();
+server.close();
+`;
+    const { code, stderr } = await runToEnd(
+      process.execPath,
+      ['--input-type=module', '-e', app],
+      childEnv({
+        ENERGY_SOURCE: 'estimate',
+        CARBON_INTENSITY: '300',
+        OTEL_METRICS_EXPORTER: 'none',
+      }),
+      { killAfterMs: 20_000 },
+    );
+    expect(code, stderr).to.equal(0);
+    expect(told(stderr), stderr).to.deep.equal([]);
   });
 
   it('are no line where tracking began before the server listened, or no request came', async () => {
