@@ -147,6 +147,21 @@ await report(server, await start());
     await expectCountedWhileProbing([], app);
   });
 
+  // Its config's `trackRequests: false` keeps the tracking to its ask once started: those
+  // requests are in no figure, and told of.
+  it('are not counted under an instrumentation given trackRequests: false, and told of', async () => {
+    const app = `
+const { CarbonscopeInstrumentation, start } = await import(${JSON.stringify(INDEX)});
+const instrumentation = new CarbonscopeInstrumentation({ trackRequests: false });
+const server = await serve();
+await instrumentation.ready();
+await report(server, await start());
+`;
+    const { stdout, stderr } = await runWhileProbing([], app);
+    expect(told(stderr), stderr).to.have.length(1);
+    expect(JSON.parse(stdout), stderr).to.deep.equal([]);
+  });
+
   // Disabled before its start ended, it gave back a tracking its start had not begun: made at
   // once and stopped, it told of requests served before, though none was to be tracked.
   it('are no line where the instrumentation, given trackRequests: false, was disabled before its start ended', async () => {
