@@ -753,6 +753,37 @@ describe("the tracker's charge of a child's CPU to its spawner", () => {
     expect(account?.closed, 'settled: it takes nothing more').to.equal(true);
   });
 
+  // Their claims are scaled with the others' to what the sample read of the children: counted
+  // apart, /early's 0.3 s went on top of a scale that gave the running one all it claimed.
+  it("scales the children's CPU of an operation ended before the baseline with the others' (Σ ≤ process)", () => {
+    const { clock, tracker, ended, joules } = newTracker('exact');
+    const early = tracker.begin('/early');
+    let account: ChildCpuAccount | undefined;
+    early.run(() => {
+      clock.advance(10);
+      account = tracker.childAccount();
+    });
+    early.end();
+    clock.idle(500);
+    tracker.baseline(false);
+    const stream = tracker.begin('/stream');
+    stream.run(() => {
+      clock.advance(10);
+      (tracker.childAccount() as ChildCpuAccount).childMs += 200;
+    });
+    (account as ChildCpuAccount).childMs += 300;
+    clock.idle(980);
+    // 2.6 J for 0.26 s of CPU: 0.01 s /stream's own, 0.25 s of the children's, whose accounts
+    // claim 0.5 s (0.2 + 0.3): each gets half of its claim.
+    tracker.update(sampleOf(clock.ms, 2.6, 0.01, 0.25));
+    stream.end();
+    clock.idle(1000);
+    tracker.update(sampleOf(clock.ms, 0, 0, 0));
+    expect(joules('/early')).to.be.closeTo(1.5, 1e-9);
+    expect(joules('/stream')).to.be.closeTo(1.1, 1e-9);
+    expect(ended.reduce((s, f) => s + f.joules, 0)).to.be.at.most(2.6 + 1e-9);
+  });
+
   it('charges a running operation at each sample its children used CPU in', () => {
     const { clock, tracker, joules } = trackerIn();
     const stream = tracker.begin('/stream');
