@@ -208,7 +208,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private intervalStartMs: number | undefined;
   /**
    * The first ended operation the interval now running measured: those before it ended before
-   * the meter's baseline (see baseline) and get none of its energy. 0 but in the first interval.
+   * the meter's baseline (see baseline) and get none of its energy but their children's. 0 but
+   * in the first interval.
    */
   private metered = 0;
   /** Samples settled so far: the interval now running is this one. */
