@@ -326,53 +326,37 @@ describe('CarbonscopeInstrumentation beside register', function () {
     }
   });
 
-  it("disable() before its start ended leaves register's tracking on", async () => {
-    const mp = new MeterProvider();
-    // register's start: tracking from create() on, its own ask once started.
-    const registered = startDefault({
-      settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
-      logger: memoryLogger().logger,
-      trackRequests: true,
-    }).then((cs) => {
-      cs.trackRequests();
-      return cs;
-    });
-    const instrumentation = new CarbonscopeInstrumentation({ logger: memoryLogger().logger });
-    try {
-      instrumentation.setMeterProvider(mp);
-      instrumentation.disable();
-      expect(await tracksRequests(await registered)).to.equal(true);
-    } finally {
-      await stopDefault();
-      await mp.shutdown();
-    }
-  });
-
   // An older copy's register (no releaseRequests, no tracking from its create()): the give-back
   // of the early tracking stopped register's own for all, and its requests went unmetered.
-  it("disable() before its start ended leaves an older copy's register tracking", async () => {
-    const mp = new MeterProvider();
-    const registered = startDefault({
-      settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
-      logger: memoryLogger().logger,
-    }).then((cs) => {
-      (cs as { releaseRequests?: unknown }).releaseRequests = undefined;
-      cs.trackRequests();
-      return cs;
+  for (const older of [false, true]) {
+    const whose = older ? "an older copy's register's" : "register's";
+    it(`disable() before its start ended leaves ${whose} tracking on`, async () => {
+      const mp = new MeterProvider();
+      // register's start: tracking from create() on (an older copy's: none), its own ask once
+      // started.
+      const registered = startDefault({
+        settings: testConfig({ ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' }),
+        logger: memoryLogger().logger,
+        trackRequests: !older,
+      }).then((cs) => {
+        if (older) (cs as { releaseRequests?: unknown }).releaseRequests = undefined;
+        cs.trackRequests();
+        return cs;
+      });
+      const instrumentation = new CarbonscopeInstrumentation({ logger: memoryLogger().logger });
+      try {
+        instrumentation.setMeterProvider(mp);
+        instrumentation.disable();
+        const cs = await registered;
+        const tracked = await tracksRequests(cs);
+        delete (cs as { releaseRequests?: unknown }).releaseRequests;
+        expect(tracked).to.equal(true);
+      } finally {
+        await stopDefault();
+        await mp.shutdown();
+      }
     });
-    const instrumentation = new CarbonscopeInstrumentation({ logger: memoryLogger().logger });
-    try {
-      instrumentation.setMeterProvider(mp);
-      instrumentation.disable();
-      const cs = await registered;
-      const tracked = await tracksRequests(cs);
-      delete (cs as { releaseRequests?: unknown }).releaseRequests;
-      expect(tracked).to.equal(true);
-    } finally {
-      await stopDefault();
-      await mp.shutdown();
-    }
-  });
+  }
 
   it('disable() alone stops the tracking its enable() started', async () => {
     const mp = new MeterProvider();

@@ -649,6 +649,24 @@ describe("the tracker's charge of a child's CPU to its spawner", () => {
     return { clock, tracker, ended, joules };
   }
 
+  /**
+   * /early, begun and ended before the meter's baseline, which comes 500 ms later: its child's
+   * account, which read `readMs` of CPU by then (the meter's prime).
+   */
+  function endedBeforeBaseline({ clock, tracker }: ReturnType<typeof newTracker>, readMs: number) {
+    const early = tracker.begin('/early');
+    let account: ChildCpuAccount | undefined;
+    early.run(() => {
+      clock.advance(10);
+      account = tracker.childAccount();
+    });
+    (account as ChildCpuAccount).childMs += readMs;
+    early.end();
+    clock.idle(500);
+    tracker.baseline(false);
+    return account as ChildCpuAccount;
+  }
+
   /** A tracker after its first sample (in `calibrated`, the first window opens there). */
   function trackerIn(attribution: 'exact' | 'calibrated' = 'exact') {
     const made = newTracker(attribution);
@@ -726,52 +744,37 @@ describe("the tracker's charge of a child's CPU to its spawner", () => {
   // a child it spawned before the baseline (while the grid intensity was fetched, after the
   // probe) and read after it used CPU of the first interval, which went to no operation.
   it("gives an operation ended before the meter's baseline its children's CPU from the baseline on", () => {
-    const { clock, tracker, ended, joules } = newTracker('exact');
-    const early = tracker.begin('/early');
-    let account: ChildCpuAccount | undefined;
-    early.run(() => {
-      clock.advance(10);
-      account = tracker.childAccount();
-    });
-    (account as ChildCpuAccount).childMs += 400; // read before the baseline (the meter's prime)
-    early.end();
-    clock.idle(500);
-    tracker.baseline(false);
+    const made = newTracker('exact');
+    const { clock, tracker, ended, joules } = made;
+    const account = endedBeforeBaseline(made, 400);
     const later = tracker.begin('/later');
     later.run(() => {
       clock.advance(10);
       (tracker.childAccount() as ChildCpuAccount).childMs += 200;
     });
     later.end();
-    (account as ChildCpuAccount).childMs += 300; // read after it, at the first sample
+    account.childMs += 300; // read after it, at the first sample
     clock.idle(980);
     // 5.1 J for 0.51 s of CPU: 0.01 s /later's own, 0.2 s its child's, 0.3 s /early's child's.
     tracker.update(sampleOf(clock.ms, 5.1, 0.01, 0.5));
     expect(joules('/early')).to.be.closeTo(3, 1e-9);
     expect(joules('/later')).to.be.closeTo(2.1, 1e-9);
     expect(ended.reduce((s, f) => s + f.joules, 0)).to.be.at.most(5.1 + 1e-9);
-    expect(account?.closed, 'settled: it takes nothing more').to.equal(true);
+    expect(account.closed, 'settled: it takes nothing more').to.equal(true);
   });
 
   // Their claims are scaled with the others' to what the sample read of the children: counted
   // apart, /early's 0.3 s went on top of a scale that gave the running one all it claimed.
   it("scales the children's CPU of an operation ended before the baseline with the others' (Σ ≤ process)", () => {
-    const { clock, tracker, ended, joules } = newTracker('exact');
-    const early = tracker.begin('/early');
-    let account: ChildCpuAccount | undefined;
-    early.run(() => {
-      clock.advance(10);
-      account = tracker.childAccount();
-    });
-    early.end();
-    clock.idle(500);
-    tracker.baseline(false);
+    const made = newTracker('exact');
+    const { clock, tracker, ended, joules } = made;
+    const account = endedBeforeBaseline(made, 0);
     const stream = tracker.begin('/stream');
     stream.run(() => {
       clock.advance(10);
       (tracker.childAccount() as ChildCpuAccount).childMs += 200;
     });
-    (account as ChildCpuAccount).childMs += 300;
+    account.childMs += 300;
     clock.idle(980);
     // 2.6 J for 0.26 s of CPU: 0.01 s /stream's own, 0.25 s of the children's, whose accounts
     // claim 0.5 s (0.2 + 0.3): each gets half of its claim.
