@@ -1,4 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
 import { elapsedText } from '../elapsed-text.js';
 import type { Logger } from '../log.js';
@@ -26,7 +27,11 @@ export class EarlyRequestWatch {
   private readonly early = new Map<Server, number>();
   /** Servers a tracking covers: their requests are no longer early. */
   private readonly covered = new WeakSet<object>();
-  /** The last server remembered: its later requests pass at one comparison. */
+  /**
+   * The last server remembered, or the last covered one asked about: its later requests pass at
+   * one comparison. A service's one tracked server (trackRequests({ servers })) paid two hash
+   * lookups a request here for the life of the process.
+   */
   private last: Server | undefined;
   private subscribed = false;
   /** A tracking covers every server: nothing is watched again, nor told. */
@@ -71,7 +76,7 @@ export class EarlyRequestWatch {
       this.over = true;
       this.stopWatching();
     } else {
-      for (const server of servers) this.covered.add(server);
+      for (const server of servers) this.cover(server);
     }
     if (logger && firstMs !== Number.POSITIVE_INFINITY) {
       logger.warn(earlyRequestsText(performance.now() - firstMs));
@@ -81,7 +86,11 @@ export class EarlyRequestWatch {
   private seen(message: unknown): void {
     const { server } = message as { server: Server };
     if (server === this.last || this.over) return;
-    if (this.early.has(server) || this.covered.has(server)) return;
+    if (this.early.has(server)) return;
+    if (this.covered.has(server)) {
+      this.last = server;
+      return;
+    }
     // A scrape of the application's OTel Prometheus exporter is no request of its own.
     if (this.early.size >= MAX_EARLY_SERVERS || isPrometheusExporterServer(server)) return;
     this.early.set(server, performance.now());
@@ -93,6 +102,13 @@ export class EarlyRequestWatch {
     if (!this.subscribed) return;
     this.subscribed = false;
     unsubscribe(REQUEST_START, this.onRequest);
+  }
+
+  /** A tracking covers `server`: let go once it closes, if it is `last` by then (see seen). */
+  private cover(server: object): void {
+    if (this.covered.has(server)) return;
+    this.covered.add(server);
+    if (server instanceof EventEmitter) server.once('close', this.onClose);
   }
 
   /** `server` closed, or was told of: no longer remembered. */

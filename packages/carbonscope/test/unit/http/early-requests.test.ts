@@ -141,6 +141,35 @@ describe('requests served before tracking began', () => {
     expect(warnings(lines)).to.have.length(1);
   });
 
+  // A service's one tracked server (trackRequests({ servers: [http] }), as this project's app
+  // does) keeps the watch on for other servers, and each of its requests paid two hash lookups
+  // (the remembered servers' map, the covered ones' set) for the life of the process.
+  it("passes a covered server's requests at one comparison, and lets it go when it closes", async () => {
+    const watch = new EarlyRequestWatch();
+    watch.watch();
+    const api = await served();
+    const { logger, lines } = memoryLogger();
+    watch.tell(logger, new Set([api]));
+    const inner = watch as unknown as { covered: WeakSet<object>; last: unknown };
+    const has = inner.covered.has.bind(inner.covered);
+    let asked = 0;
+    inner.covered.has = (server: object) => {
+      asked++;
+      return has(server);
+    };
+    for (let i = 0; i < 5; i++) await get(api);
+    expect(asked).to.equal(1);
+    expect(inner.last).to.equal(api);
+    await close(api);
+    expect(inner.last).to.equal(undefined);
+    // Another server's request is still watched, and told of by the tracking that covers it.
+    const admin = await served();
+    await get(admin);
+    watch.tell(logger, new Set([admin]));
+    expect(warnings(lines)).to.have.length(1);
+    expect(watch.watching).to.equal(true);
+  });
+
   it('says how long before, in ms or in minutes', () => {
     expect(earlyRequestsText(42.4)).to.match(/\(the first 42 ms before\)/);
     expect(earlyRequestsText(90_500)).to.match(/\(the first 1 min before\)/);
