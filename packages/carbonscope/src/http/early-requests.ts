@@ -19,8 +19,8 @@ export const MAX_EARLY_SERVERS = 16;
  * say so. Each server is remembered at its first request, until a tracking that covers it begins
  * and tells of it, or until it closes (a test's stub, served before the start: no later tracking
  * could miss its requests). The watch ends once a tracking covers every server: until then each
- * request costs one call (a comparison where its server is the last one remembered, two lookups
- * where a tracking covers it); after, nothing.
+ * request costs one call (a comparison where its server is the last one seen, remembered or
+ * covered; two lookups for another); after, nothing.
  */
 export class EarlyRequestWatch {
   /** Each server remembered and its first request's time (performance.now). */
@@ -37,7 +37,7 @@ export class EarlyRequestWatch {
   /** A tracking covers every server: nothing is watched again, nor told. */
   private over = false;
   private readonly onRequest = (message: unknown) => this.seen(message);
-  /** Each remembered server's `close` listener, one for all: Node calls it with the server. */
+  /** Each remembered or covered server's `close` listener, one for all: Node calls it with it. */
   private readonly onClose: (this: Server) => void;
 
   constructor() {
@@ -104,11 +104,14 @@ export class EarlyRequestWatch {
     unsubscribe(REQUEST_START, this.onRequest);
   }
 
-  /** A tracking covers `server`: let go once it closes, if it is `last` by then (see seen). */
+  /**
+   * A tracking covers `server`: let go at each close, if it is `last` by then (see seen). Not
+   * once: a closed server can listen again, covered still, and be `last` again.
+   */
   private cover(server: object): void {
     if (this.covered.has(server)) return;
     this.covered.add(server);
-    if (server instanceof EventEmitter) server.once('close', this.onClose);
+    if (server instanceof EventEmitter) server.on('close', this.onClose);
   }
 
   /** `server` closed, or was told of: no longer remembered. */

@@ -170,6 +170,33 @@ describe('requests served before tracking began', () => {
     expect(watch.watching).to.equal(true);
   });
 
+  // A closed server can listen again (the same object): it stays covered, and was kept as the
+  // last one after its second close, the listener that let it go having fired at its first.
+  it('passes covered servers that alternate, and lets one go at each of its closes', async () => {
+    const watch = new EarlyRequestWatch();
+    watch.watch();
+    const api = await served();
+    const admin = await served();
+    const { logger, lines } = memoryLogger();
+    watch.tell(logger, new Set([api]));
+    watch.tell(logger, new Set([admin]));
+    const inner = watch as unknown as { early: Map<object, number>; last: unknown };
+    for (let i = 0; i < 3; i++) {
+      await get(api);
+      await get(admin);
+    }
+    expect(inner.early.size).to.equal(0);
+    for (let round = 0; round < 2; round++) {
+      if (!api.listening) await new Promise<void>((done) => api.listen(0, '127.0.0.1', done));
+      await get(api);
+      expect(inner.last).to.equal(api);
+      await close(api);
+      expect(inner.last, `after close ${round + 1}`).to.equal(undefined);
+    }
+    expect(inner.early.size).to.equal(0);
+    expect(warnings(lines)).to.deep.equal([]);
+  });
+
   it('says how long before, in ms or in minutes', () => {
     expect(earlyRequestsText(42.4)).to.match(/\(the first 42 ms before\)/);
     expect(earlyRequestsText(90_500)).to.match(/\(the first 1 min before\)/);
