@@ -78,9 +78,9 @@ export function createApp(deps: AppDeps): ServiceApp {
   const readBody = parseBodies(deps.config.bodyLimitBytes);
   // Every route, for what asks which one a request would have taken (405s, OPTIONS, the route
   // of a rejected request); requests are served by the two below. @koa/router tests every
-  // route's pattern on every request, so the pages only a person opens (the dashboard, /energy,
-  // /chat) are asked only after the routes a probe or a client calls found nothing: in one
-  // router they were 6 of each /healthz request's 13 tests, ~0.2 µs in a loop (item 30 of the
+  // route's pattern on every request, so the pages only a person opens (the dashboard and /,
+  // /energy, /chat) are asked only after the routes a probe or a client calls found nothing: in
+  // one router they were 7 of each /healthz request's 14 tests, ~0.2 µs in a loop (item 30 of the
   // README's "What was done"). No path is served by both, so each request gets the same answer.
   const router = pathRouter();
   const served = pathRouter();

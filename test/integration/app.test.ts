@@ -342,12 +342,10 @@ describe('routing: paths as sent, case included', () => {
     await followed.arrayBuffer();
   });
 
-  // The router's default took a trailing slash as no slash: /metrics/ was served as /metrics,
-  // past a proxy's exact rule for it (nginx's `location = /metrics`), as /METRICS was.
   // @koa/router tests the pattern of every route its router has on every request. The pages a
-  // person opens (/chat, /energy, /dashboard) made each probe's and client's request test theirs
-  // too (6 of 13 tests, ~0.2 µs a /healthz request in a loop), until they were asked only after
-  // the other routes found nothing. Their wrong methods are 405s as before, with the same Allow.
+  // person opens (/chat, /energy, /, /dashboard) made each probe's and client's request test
+  // theirs too (7 of 14 tests, ~0.2 µs a /healthz request in a loop), until they were asked only
+  // after the other routes found nothing. Their wrong methods are 405s as before, with the same Allow.
   it("tests no page's pattern for a probe's or a client's request; the pages' 405s stand", async () => {
     const layer = pathRouter().get('/any', () => {}).stack[0];
     const proto = Object.getPrototypeOf(layer) as { match(this: Tested, path: string): boolean };
@@ -368,7 +366,8 @@ describe('routing: paths as sent, case included', () => {
       proto.match = match;
     }
     expect(tested).to.include.members(['/healthz', '/carbon_intensity']);
-    expect(tested.filter((path) => /^\/(chat|energy|dashboard)/.test(path))).to.deep.equal([]);
+    const pages = /^\/(chat|energy|dashboard|$)/;
+    expect(tested.filter((path) => pages.test(path))).to.deep.equal([]);
     for (const [path, allow] of [
       ['/energy', 'HEAD, GET'],
       ['/dashboard/data', 'HEAD, GET'],
@@ -381,6 +380,8 @@ describe('routing: paths as sent, case included', () => {
     }
   });
 
+  // The router's default took a trailing slash as no slash: /metrics/ was served as /metrics,
+  // past a proxy's exact rule for it (nginx's `location = /metrics`), as /METRICS was.
   it('serves no route with a slash after it: 404, counted as unmatched', async () => {
     const before = findSample(await metrics.scrape(), `${HTTP_DURATION}_count`, {
       http_route: 'unmatched',
