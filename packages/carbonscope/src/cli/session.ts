@@ -39,6 +39,7 @@ import {
   secretsOf,
 } from '../settings.js';
 import { urlSecrets, withoutCredentials } from '../url-credentials.js';
+import { VERSION } from '../version.js';
 import { argvSecrets, type CommonOptions, UsageError } from './args.js';
 import { checkAppendable } from './csv.js';
 import { IntensityMix } from './intensity-mix.js';
@@ -387,7 +388,9 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   });
   // Only --otlp exports anything: the run's figures go out through the same instruments.
   if (otlp) {
-    bindMetrics(otlp.provider.getMeter('carbonscope'), meter, {
+    // The version, as register's scope has it: `otel_scope_version` tells which carbonscope made
+    // the series.
+    bindMetrics(otlp.provider.getMeter('carbonscope', VERSION), meter, {
       ...(o.processMeasured ? { processMeasured: o.processMeasured } : {}),
     });
   }

@@ -20,6 +20,7 @@ import { loadCatalog } from '../../src/llm/catalog.js';
 import { llmImpacts } from '../../src/llm/llm-impacts.js';
 import { METRICS } from '../../src/metrics/index.js';
 import { libraryRoot as projectRoot } from '../../src/paths.js';
+import { VERSION } from '../../src/version.js';
 import { StubElectricityMaps } from '../fixtures/grid/stub-electricity-maps.js';
 import { cliEnv } from '../helpers/cli-env.js';
 import {
@@ -1108,6 +1109,12 @@ Module._load = function (request, ...rest) {
       expect(stringAttribute(attributes, 'service.instance.id')).to.equal(report.runId);
       expect(stringAttribute(attributes, 'telemetry.sdk.language')).to.equal('nodejs');
       expect(stringAttribute(attributes, 'telemetry.sdk.name')).to.equal('opentelemetry');
+      // Its scope as register's and the instrumentation's: `otel_scope_version` tells which
+      // carbonscope made the series (it was empty for the CLI's pushes alone).
+      const scopes = receiver.pushes.at(-1)?.body.resourceMetrics[0]?.scopeMetrics;
+      expect(scopes?.map((s) => s.scope)).to.deep.equal([
+        { name: 'carbonscope', version: VERSION },
+      ]);
     } finally {
       await receiver.close();
     }
