@@ -68,7 +68,8 @@ export function errorLine(catalog: Catalog, o: ImpactsOptions, error: StatusMess
   let hint = '';
   if (error.code === 'model-not-registered') {
     const ids = o.provider === undefined ? [o.model] : [`${o.provider}/${o.model}`, o.model];
-    const similar = didYouMean([...new Set(ids.flatMap((id) => catalog.similarModels(id)))]);
+    const found = [...new Set(ids.flatMap((id) => catalog.similarModels(id)))];
+    const similar = didYouMean(found.map((id) => asTyped(id, o.provider)));
     hint = similar && ` ${similar}`;
   } else if (error.code === 'zone-not-registered' && o.zone !== undefined) {
     const zone = catalog.similarZone(o.zone);
@@ -78,6 +79,16 @@ export function errorLine(catalog: Catalog, o: ImpactsOptions, error: StatusMess
         : ` ${didYouMean([zone])}`;
   }
   return `${error.code}: ${error.message}${hint}`;
+}
+
+/**
+ * A suggested id as the user would type it: under --provider, another provider's model is named
+ * by its own --provider, since `-m openai/gpt-4o` beside `-p anthropic` is still not registered.
+ */
+function asTyped(id: string, provider: string | undefined): string {
+  const slash = id.indexOf('/');
+  if (provider === undefined || id.slice(0, slash) === provider) return id;
+  return `--provider ${id.slice(0, slash)} --model ${id.slice(slash + 1)}`;
 }
 
 const ROWS = [

@@ -87,6 +87,14 @@ describe('cli: impacts', () => {
     expect(line(options('gpt-9000'))).to.equal(
       'model-not-registered: Could not find model `gpt-9000` for any provider.',
     );
+    // Another provider's model under --provider: the id alone led back to the same error (given
+    // as `-m openai/gpt-4o`, --provider still names anthropic), so the line names the provider.
+    expect(line(options('openai/gpt-4o', 'anthropic'))).to.equal(
+      'model-not-registered: Could not find model `openai/gpt-4o` for anthropic provider. Did you mean --provider openai --model gpt-4o?',
+    );
+    expect(line(options('gpt-4o', 'anthropic'))).to.equal(
+      'model-not-registered: Could not find model `gpt-4o` for anthropic provider. Did you mean --provider openai --model gpt-4o?',
+    );
     expect(line(options('models/gemini-2.5-flash'))).to.equal(
       'model-not-registered: Could not find model `gemini-2.5-flash` for models provider. Did you mean google_genai/gemini-2.5-flash?',
     );
