@@ -296,4 +296,4 @@ const TOLD = Symbol.for('carbonscope.instrumentation.told-nowhere.v1');
 const told = globalThis as { [TOLD]?: WeakSet<Carbonscope> };
 
 const NOWHERE =
-  "CarbonscopeInstrumentation: the SDK handed it the OpenTelemetry API's no-op meter provider, so its metrics are not exported: the SDK registered no meter provider (NodeSDK registers one only with a metric reader; sdk-node before 0.204, the 1.x line's 0.5x too, ignores `metricReaders`, pass one as `metricReader`; 0.200.0 builds none from an unset OTEL_METRICS_EXPORTER). OTEL_METRICS_EXPORTER=none says no metrics are wanted, and silences this";
+  "CarbonscopeInstrumentation: the SDK handed it the OpenTelemetry API's no-op meter provider, so its metrics are not exported: the SDK registered no meter provider (NodeSDK registers one only with a metric reader; sdk-node before 0.204, the 1.x line's 0.5x too, ignores `metricReaders`, pass one as `metricReader`; 0.200.0 builds none from an unset OTEL_METRICS_EXPORTER; registerInstrumentations() without a `meterProvider`, before any global one is set, hands the same: pass yours). OTEL_METRICS_EXPORTER=none says no metrics are wanted, and silences this";

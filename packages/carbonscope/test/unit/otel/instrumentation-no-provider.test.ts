@@ -69,6 +69,9 @@ describe('CarbonscopeInstrumentation handed no meter provider', function () {
     expect(warnings[0]).to.match(/metricReaders/);
     // A service that exports traces alone on purpose has a way to say so.
     expect(warnings[0]).to.match(/OTEL_METRICS_EXPORTER=none/);
+    // registerInstrumentations() with no meterProvider, before any global one, hands the same
+    // no-op: that user, who has no NodeSDK, reads what to pass.
+    expect(warnings[0]).to.match(/registerInstrumentations\(\) without a `meterProvider`/);
   });
 
   it("says nothing when the SDK hands its own provider after the API's (NodeSDK's start)", async () => {
