@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Agent, ClientRequestArgs } from 'node:http';
 import type { AgentOptions as HttpsAgentOptions } from 'node:https';
 import { resolve } from 'node:path';
@@ -8,6 +7,7 @@ import { nodeHttp } from '../../node-http.js';
 import type { Env } from '../../settings.js';
 import { type AgentFactory, EXPORT_TIMED_OUT } from './export-deadline.js';
 import { type OtlpSignal, otlpTlsFile } from './otlp-tls-files.js';
+import { readRegularFile } from './regular-file.js';
 
 /**
  * The OTLP exporter retries a refused connection after 1 s (± 20 %): for the last push, whose
@@ -74,13 +74,14 @@ function connectingFirst<A extends Agent>(agent: A, connectMs: number): A {
 
 /**
  * A TLS file the OTLP variables name, read as the exporter reads it (otlpTlsFile); unreadable, it
- * is left out, as the exporter leaves it (its constructor has said so through diag already).
+ * is left out, as the exporter leaves it (its constructor has said so through diag already), and
+ * so is one that is no regular file (otlpTlsFileErrors names it).
  */
 function tlsFile(env: Env, signal: OtlpSignal, name: string): Buffer | undefined {
   const file = otlpTlsFile(env, signal, name);
   if (!file) return undefined;
   try {
-    return readFileSync(resolve(process.cwd(), file.path));
+    return readRegularFile(resolve(process.cwd(), file.path));
   } catch {
     return undefined;
   }

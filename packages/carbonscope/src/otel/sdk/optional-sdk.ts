@@ -6,6 +6,7 @@ import { inSingleExecutable } from '../../single-executable.js';
 import { type AgentFactory, exportsWithin, OwnRequests } from './export-deadline.js';
 import { MAX_TIMEOUT_MS, otlpExporterTimeout } from './export-times.js';
 import { exporterAgentOptions } from './last-push-agent.js';
+import { madeWithoutNonFiles } from './otlp-tls-files.js';
 import { bodyReason, shownReason } from './refusal-reason.js';
 import { type TlsVariables, tlsFailureText } from './tls-failure.js';
 
@@ -301,7 +302,8 @@ export async function otlpMetricExporter(
   const timeout = timeoutMillis ?? otlpExporterTimeout(env, MAX_TIMEOUT_MS);
   const own = exporterOwnRequests(env, agents);
   const options = { url, timeoutMillis: timeout, httpAgentOptions: own.agents };
-  return exportsWithin(new exporter.OTLPMetricExporter(options), timeout, own);
+  const made = madeWithoutNonFiles('METRICS', () => new exporter.OTLPMetricExporter(options));
+  return exportsWithin(made, timeout, own);
 }
 
 export type PushMetricExporter = import('@opentelemetry/sdk-metrics').PushMetricExporter;

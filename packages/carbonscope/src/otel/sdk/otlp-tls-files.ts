@@ -1,8 +1,9 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { type Env, SettingsError } from '../../settings.js';
+import { NotRegularFileError, readRegularFile } from './regular-file.js';
 import { opensslReason, type TlsVariables } from './tls-failure.js';
 
 /** The signals whose OTLP exporters carbonscope makes: metrics, and the service's spans. */
@@ -40,6 +41,39 @@ export function otlpTlsFile(env: Env, signal: OtlpSignal, name: string): NamedTl
   return undefined;
 }
 
+/** Whether `path` names a FIFO, a device or a socket (stat does not open it, nor wait on it). */
+function namesNoFile(path: string): boolean {
+  try {
+    const stat = statSync(resolve(process.cwd(), path));
+    return !stat.isFile() && !stat.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `make` (an OTLP exporter's constructor) run with every TLS variable of `signal` that names a
+ * FIFO, a device or a socket unset, and set again once it returns (nothing else runs meanwhile).
+ * The exporter reads each file whole as it is made, for agents it never uses once given
+ * carbonscope's (read by readRegularFile): a FIFO held the process there without end, /dev/zero
+ * grew it by gigabytes. otlpTlsFileErrors names each.
+ */
+export function madeWithoutNonFiles<T>(signal: OtlpSignal, make: () => T): T {
+  const hidden: Array<[string, string]> = [];
+  for (const name of ['CERTIFICATE', 'CLIENT_CERTIFICATE', 'CLIENT_KEY']) {
+    for (const variable of [`OTEL_EXPORTER_OTLP_${signal}_${name}`, `OTEL_EXPORTER_OTLP_${name}`]) {
+      const path = nonBlank(process.env[variable]);
+      if (path !== undefined && namesNoFile(path)) hidden.push([variable, path]);
+    }
+  }
+  for (const [variable] of hidden) delete process.env[variable];
+  try {
+    return make();
+  } finally {
+    for (const [variable, path] of hidden) process.env[variable] = path;
+  }
+}
+
 /** The variables in effect for `signal`'s exporter, for a handshake's failure to name. */
 export function otlpTlsVariables(env: Env, signal: OtlpSignal): TlsVariables {
   const named = (name: string) =>
@@ -60,9 +94,13 @@ export function otlpTlsFileErrors(env: Env, signal: OtlpSignal): SettingsError[]
     const file = otlpTlsFile(env, signal, name);
     if (file === undefined) return undefined;
     try {
-      return { ...file, data: readFileSync(resolve(process.cwd(), file.path)) };
+      return { ...file, data: readRegularFile(resolve(process.cwd(), file.path)) };
     } catch (err) {
-      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      // A FIFO or a device is left unread, and out of the exporter's reach (madeWithoutNonFiles).
+      const why =
+        err instanceof NotRegularFileError
+          ? 'not a regular file: a FIFO or a device'
+          : ((err as NodeJS.ErrnoException).code ?? (err as Error).message);
       errors.push(
         new SettingsError(
           file.variable,

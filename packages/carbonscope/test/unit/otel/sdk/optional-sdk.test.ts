@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { hasSubscribers } from 'node:diagnostics_channel';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -270,6 +270,39 @@ describe('the optional SDK packages', () => {
       if (before === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
       else process.env.OTEL_EXPORTER_OTLP_ENDPOINT = before;
       collector.close();
+    }
+  });
+
+  // The exporter reads the TLS files whole as it is made, for agents it never uses once given
+  // carbonscope's: a FIFO held `carbonscope run` and register's process there without end (the
+  // check's warning said so first), /dev/zero grew it past 2.9 GB in 10 s. In a child: a hang
+  // in this process would stop the suite.
+  it('is made where a TLS variable names a FIFO or a device, and leaves the variables as set', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'carbonscope-otlp-fifo-'));
+    try {
+      const fifo = join(dir, 'ca.fifo');
+      execFileSync('mkfifo', [fifo]);
+      const module = new URL('../../../../src/otel/sdk/optional-sdk.js', import.meta.url).href;
+      const script = `const { otlpMetricExporter } = await import(${JSON.stringify(module)});
+await otlpMetricExporter(process.env, 'test', 'http://127.0.0.1:9/v1/metrics', 500);
+console.log(process.env.OTEL_EXPORTER_OTLP_CERTIFICATE, process.env.OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY);`;
+      const out = spawnSync(
+        process.execPath,
+        ['--input-type=module', '--max-old-space-size=256', '-e', script],
+        {
+          encoding: 'utf8',
+          timeout: 10_000,
+          env: {
+            ...process.env,
+            OTEL_EXPORTER_OTLP_CERTIFICATE: fifo,
+            OTEL_EXPORTER_OTLP_METRICS_CLIENT_KEY: '/dev/zero',
+          },
+        },
+      );
+      expect(out.signal, out.stderr).to.equal(null);
+      expect(out.stdout.trim()).to.equal(`${fifo} /dev/zero`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

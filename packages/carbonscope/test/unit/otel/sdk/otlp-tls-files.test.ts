@@ -1,3 +1,4 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -141,6 +142,31 @@ describe('the OTLP TLS files, read as the exporter reads them', function () {
     ).to.deep.equal([
       'OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: set without OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: no client certificate is sent',
     ]);
+  });
+
+  // Read whole, a FIFO held the start until a writer came and /dev/zero grew the process past
+  // 3.8 GB in 15 s (the service, the CLI's run and register alike): the check runs in a child
+  // here, as a hang in this process would stop the suite. Never opened for reading either.
+  it('names a FIFO or a device without reading it', () => {
+    const fifo = join(dir, 'ca.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const module = new URL('../../../../src/otel/sdk/otlp-tls-files.js', import.meta.url).href;
+    const script = `const { otlpTlsFileProblems } = await import(${JSON.stringify(module)});
+for (const ca of process.argv.slice(1)) {
+  console.log(otlpTlsFileProblems({ OTEL_EXPORTER_OTLP_CERTIFICATE: ca }, 'METRICS').join('|'));
+}`;
+    const out = spawnSync(
+      process.execPath,
+      ['--input-type=module', '--max-old-space-size=256', '-e', script, fifo, '/dev/zero'],
+      { encoding: 'utf8', timeout: 10_000 },
+    );
+    expect(out.signal, out.stderr).to.equal(null);
+    expect(out.stdout.trim().split('\n')).to.deep.equal(
+      [fifo, '/dev/zero'].map(
+        (path) =>
+          `OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read ${path} (not a regular file: a FIFO or a device); the exporter pushes without it`,
+      ),
+    );
   });
 
   it('throws the first as a SettingsError for a service that refuses to start on it', () => {
