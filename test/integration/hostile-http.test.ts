@@ -938,6 +938,46 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     }
   });
 
+  // RFC 9112 §3.2 asks a 400 for a Host that is no `host[:port]` too: `a@b` was served as if it
+  // named a host, and read as one by whatever reads ctx.host (the Origin check).
+  it('answers a Host that is no host[:port] with 400 JSON, and serves the forms that are', async () => {
+    for (const host of [
+      'evil@127.0.0.1',
+      'u:pw@127.0.0.1:80',
+      'a b',
+      'a/b',
+      'a:80x',
+      '[::1',
+      'a?b',
+    ]) {
+      const reply = await raw(
+        served.url,
+        `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(reply, host).to.match(/^HTTP\/1\.1 400 /);
+      expect(bodyOf(reply), host).to.deep.equal({
+        error: 'bad_request',
+        message: 'the Host header is not a host with an optional port',
+      });
+    }
+    const hosts = [
+      'x',
+      '127.0.0.1:8001',
+      '[::1]:8001',
+      '[fe80::1%25eth0]',
+      'my-app.example:',
+      '',
+      'a_b.c~d',
+    ];
+    for (const host of hosts) {
+      const reply = await raw(
+        served.url,
+        `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(reply, host).to.match(/^HTTP\/1\.1 200 /);
+    }
+  });
+
   it('serves an HTTP/1.0 request without Host (Host is optional in 1.0)', async () => {
     const reply = await raw(served.url, 'GET /healthz HTTP/1.0\r\n\r\n');
     expect(reply).to.match(/^HTTP\/1\.1 200 /);
