@@ -149,17 +149,37 @@ function firstLine(path: string): string | undefined {
     throw err;
   }
   try {
-    const buf = Buffer.alloc(4096);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    // pandas, which reads these files, skips a BOM and blank lines before the header.
-    const text = buf
-      .subarray(0, n)
-      .toString('utf8')
-      .replace(/^\uFEFF?(?:\r?\n)*/, '');
-    const end = text.search(/\r?\n/);
-    return end < 0 ? text : text.slice(0, end);
+    return lineAfterBlanks(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** The most of a first line read: CodeCarbon's header is about 500 bytes. */
+const MAX_FIRST_LINE_BYTES = 64 * 1024;
+
+/**
+ * The first line of `fd` after a BOM and blank lines, which pandas, reading these files, skips
+ * before the header; read 4 KiB at a time, as many as the blank lines take: one read alone took a
+ * file whose blank lines filled it for an empty one, and wrote a second header under its rows.
+ * Read as latin1, one character a byte, so a chunk's end cuts no character; UTF-8 once whole.
+ */
+function lineAfterBlanks(fd: number): string {
+  const buf = Buffer.alloc(4096);
+  let position = 0;
+  let kept = '';
+  for (;;) {
+    const n = readSync(fd, buf, 0, buf.length, position);
+    const chunk = buf.subarray(0, n).toString('latin1');
+    kept = `${kept}${position === 0 ? chunk.replace(/^\xEF\xBB\xBF/, '') : chunk}`;
+    position += n;
+    // A CRLF cut in two leaves its CR here, stripped with its LF once the next chunk is read.
+    kept = kept.replace(/^(?:\r?\n)+/, '');
+    const end = kept.search(/\r?\n/);
+    if (end >= 0) kept = kept.slice(0, end);
+    if (end >= 0 || n === 0 || kept.length > MAX_FIRST_LINE_BYTES) {
+      return Buffer.from(kept, 'latin1').toString('utf8');
+    }
   }
 }
 

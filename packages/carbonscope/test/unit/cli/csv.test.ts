@@ -468,6 +468,28 @@ describe('emissions.csv', () => {
     }
   });
 
+  it('finds the header after more blank lines than one read of 4 KiB holds', () => {
+    // Only the first 4 KiB were read: past 4,096 blank lines (or 2,048 of CRLF) the file read as
+    // empty, and a second header went under the rows already there (a data row to pandas); a
+    // header that began within the 4 KiB but ended past them was refused as other columns.
+    for (const [name, blank] of [
+      ['blank-lines.csv', '\n'.repeat(5000)],
+      ['blank-crlf-lines.csv', '\r\n'.repeat(2100)],
+      ['header-across.csv', '\n'.repeat(4000)],
+    ]) {
+      const file = join(dir, name);
+      writeFileSync(file, `${blank}${CSV_HEADER}\n${formatRow({ project_name: 'before' })}\n`);
+      checkAppendable(file);
+      appendEmissionsRow(file, { project_name: 'after' });
+      const { header, records } = parseEmissionsCsv(readFileSync(file, 'utf8').trimStart());
+      expect(header, name).to.deep.equal([...CODECARBON_COLUMNS]);
+      expect(
+        records.map((r) => r.project_name),
+        name,
+      ).to.deep.equal(['before', 'after']);
+    }
+  });
+
   it("appends under CodeCarbon's columns in another order, in the file's order, as it does", () => {
     // CodeCarbon 3.3.2 compares the sorted names and writes its values in the file's order:
     // a file re-saved with its columns sorted (pandas `df[sorted(df.columns)]`) stays usable.
