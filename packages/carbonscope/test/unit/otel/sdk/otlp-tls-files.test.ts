@@ -1,12 +1,14 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { checkOtlpTlsFiles, otlpTlsFileProblems } from '../../../../src/otel/sdk/otlp-tls-files.js';
 import { SettingsError } from '../../../../src/settings.js';
 import { makeTestPki, openssl, type TestPki } from '../../../helpers/tls-certs.js';
+import { waitFor } from '../../../helpers/wait.js';
 
 describe('the OTLP TLS files, read as the exporter reads them', function () {
   this.timeout(30_000);
@@ -167,6 +169,32 @@ for (const ca of process.argv.slice(1)) {
           `OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read ${path} (not a regular file: a FIFO or a device); the exporter pushes without it`,
       ),
     );
+  });
+
+  // Opened, even without blocking, a FIFO let go a writer waiting on it (which then died of
+  // SIGPIPE as it was closed), and a device's open may act (a terminal, a watchdog): stat first.
+  it('leaves a FIFO unopened: a writer waiting on it goes on waiting', async function () {
+    const fifo = join(dir, 'waited.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', 'printf x > "$0"', fifo], { stdio: 'ignore' });
+    try {
+      const wchan = `/proc/${writer.pid}/wchan`;
+      const waiting = await waitFor(
+        'the writer to wait for a reader',
+        async () => (await readFile(wchan, 'utf8')) === 'wait_for_partner',
+        2000,
+      ).catch(() => false);
+      // Linux tells where a process sleeps; where it does not, nothing here can be told.
+      if (!waiting) this.skip();
+      expect(
+        otlpTlsFileProblems({ OTEL_EXPORTER_OTLP_CERTIFICATE: fifo }, 'METRICS'),
+      ).to.have.length(1);
+      await sleep(200);
+      expect(writer.exitCode, 'the writer exited').to.equal(null);
+      expect(writer.signalCode, 'the writer was killed').to.equal(null);
+    } finally {
+      writer.kill();
+    }
   });
 
   it('throws the first as a SettingsError for a service that refuses to start on it', () => {
