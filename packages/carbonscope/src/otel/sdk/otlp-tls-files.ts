@@ -1,9 +1,8 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { type Env, SettingsError } from '../../settings.js';
-import { NotRegularFileError, readRegularFile } from './regular-file.js';
+import { NotRegularFileError, namesNoFile, readRegularFile } from './regular-file.js';
 import { opensslReason, type TlsVariables } from './tls-failure.js';
 
 /** The signals whose OTLP exporters carbonscope makes: metrics, and the service's spans. */
@@ -41,16 +40,6 @@ export function otlpTlsFile(env: Env, signal: OtlpSignal, name: string): NamedTl
   return undefined;
 }
 
-/** Whether `path` names a FIFO, a device or a socket (stat does not open it, nor wait on it). */
-function namesNoFile(path: string): boolean {
-  try {
-    const stat = statSync(resolve(process.cwd(), path));
-    return !stat.isFile() && !stat.isDirectory();
-  } catch {
-    return false;
-  }
-}
-
 /**
  * `make` (an OTLP exporter's constructor) run with every TLS variable of `signal` that names a
  * FIFO, a device or a socket unset, and set again once it returns (nothing else runs meanwhile).
@@ -63,7 +52,8 @@ export function madeWithoutNonFiles<T>(signal: OtlpSignal, make: () => T): T {
   for (const name of ['CERTIFICATE', 'CLIENT_CERTIFICATE', 'CLIENT_KEY']) {
     for (const variable of [`OTEL_EXPORTER_OTLP_${signal}_${name}`, `OTEL_EXPORTER_OTLP_${name}`]) {
       const path = nonBlank(process.env[variable]);
-      if (path !== undefined && namesNoFile(path)) hidden.push([variable, path]);
+      if (path === undefined || !namesNoFile(resolve(process.cwd(), path))) continue;
+      hidden.push([variable, path]);
     }
   }
   for (const [variable] of hidden) delete process.env[variable];

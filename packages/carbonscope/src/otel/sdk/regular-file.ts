@@ -19,6 +19,15 @@ export class NotRegularFileError extends Error {
 /** A regular file, or a folder, which readFileSync refuses as EISDIR. */
 const readable = (stat: Stats) => stat.isFile() || stat.isDirectory();
 
+/** Whether `path` names a FIFO, a device or a socket (stat does not open it, nor wait on it). */
+export function namesNoFile(path: string): boolean {
+  try {
+    return !readable(statSync(path));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The bytes of the regular file at `path`; throws NotRegularFileError for a FIFO, a device or a
  * socket, unread (read whole, a FIFO waited for a writer without end and /dev/zero grew the
