@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { z } from 'zod';
+import { cutText } from '../shown-value.js';
 import { ModelDataError } from './errors.js';
 import type { DataCenter, Deployment, ElectricityMix, ModelArchitecture } from './impacts.js';
 import { toRange } from './impacts.js';
@@ -79,8 +80,14 @@ const label = z
   .min(1)
   .regex(/^\P{Cc}+$/u, 'expected no control characters');
 
+/**
+ * A provider's name: a model is named `provider/model`, cut at the first slash (`-m`, /chat's
+ * `model`), so `my/org` could never be named: `my/org/tiny` reads as provider `my`.
+ */
+const providerName = label.regex(/^[^/]+$/, 'expected no "/" (a model is named provider/model)');
+
 const common = {
-  provider: label,
+  provider: providerName,
   name: label,
   warnings,
   deployment,
@@ -106,7 +113,7 @@ const modelSchema = z.discriminatedUnion('architecture', [
 
 const providerSchema = z
   .object({
-    name: label,
+    name: providerName,
     zone: z.string().regex(ZONE_KEY, 'expected an alpha-3 mix zone such as USA'),
     pue: orRange(bounded(LIMITS.pue)).refine((v) => toRange(v).min >= 1, 'PUE must be at least 1'),
     wueOnsite: orRange(z.number().min(0).max(LIMITS.wueOnsite)),
@@ -134,11 +141,15 @@ function describeIssue(error: z.ZodError): string {
   return `${at}${issue.message}`;
 }
 
+/** The most characters of a provider's or model's name an error quotes. */
+const LABELLED = 40;
+
 function entryLabel(raw: unknown): string {
   if (raw && typeof raw === 'object') {
     const r = raw as Record<string, unknown>;
-    const name = typeof r.name === 'string' ? r.name : undefined;
-    const provider = typeof r.provider === 'string' ? r.provider : undefined;
+    // Cut: a megabyte-long name made a megabyte-long start-up error.
+    const name = typeof r.name === 'string' ? cutText(r.name, LABELLED) : undefined;
+    const provider = typeof r.provider === 'string' ? cutText(r.provider, LABELLED) : undefined;
     if (provider && name) return ` (${provider}/${name})`;
     if (name) return ` (${name})`;
   }
@@ -235,7 +246,8 @@ export function readDataFile(file: string): ParsedFile {
   const seen = new Set<string>();
   for (const m of models) {
     const key = `${m.provider}/${m.name}`;
-    if (seen.has(key)) throw new ModelDataError(file, `model ${key} is listed twice`);
+    if (seen.has(key))
+      throw new ModelDataError(file, `model ${cutText(key, 2 * LABELLED + 1)} is listed twice`);
     seen.add(key);
   }
   const providers = parseEach(file, 'providers', data.providers ?? [], providerSchema).map((p) => ({

@@ -404,6 +404,17 @@ describe('llm catalog (model, provider and mix data)', () => {
       },
       /providers\[0\] \(acme\): wueOnsite.*100/,
     ],
+    // A model is named provider/model, cut at the first slash: `my/org/tiny` read as provider `my`.
+    [
+      "a slash in a model's provider",
+      { models: [{ provider: 'my/org', name: 'tiny', architecture: 'dense', parameters: 3 }] },
+      /models\[0\] \(my\/org\/tiny\): provider: expected no "\/" \(a model is named provider\/model\)$/,
+    ],
+    [
+      "a slash in a provider's name",
+      { providers: [{ name: 'my/org', zone: 'USA', pue: 1.2, wueOnsite: 0.1 }] },
+      /providers\[0\] \(my\/org\): name: expected no "\/"/,
+    ],
     [
       'a mix GWP over 10 kgCO2eq/kWh',
       { mixes: { ATL: { gwp: 1e308, adpe: 1, pe: 1, wue: 1 } } },
@@ -416,6 +427,26 @@ describe('llm catalog (model, provider and mix data)', () => {
       expect(() => loadCatalog({ modelsFile: path })).to.throw(message);
     });
   }
+
+  // The message quoted the whole name: a megabyte-long name made a megabyte-long start-up error.
+  it('cuts a long name in the error that names its entry', () => {
+    const long = 'p'.repeat(100_000);
+    const models = [
+      { provider: long, name: 'n'.repeat(100_000), architecture: 'dense', parameters: -1 },
+    ];
+    const path = writeJson('long-name.json', { models });
+    expect(() => loadCatalog({ modelsFile: path })).to.throw(
+      ModelDataError,
+      /: models\[0\] \(p{40}…\/n{40}…\): parameters/,
+    );
+    const twice = writeJson('long-twice.json', {
+      models: [models[0], models[0]].map((m) => ({ ...m, parameters: 3 })),
+    });
+    expect(() => loadCatalog({ modelsFile: twice }))
+      .to.throw(ModelDataError)
+      .with.property('message')
+      .that.has.length.below(twice.length + 200);
+  });
 
   it('names a models file that is missing or not JSON', () => {
     expect(() => loadCatalog({ modelsFile: join(dir, 'nope.json') })).to.throw(
