@@ -17,7 +17,7 @@ import {
 import { printable, terminalJson } from '../printable.js';
 import { SettingsError } from '../settings.js';
 import { IMPACTS_HELP, type ImpactsOptions, parseImpactsArgs, UsageError } from './args.js';
-import { sig } from './summary.js';
+import { shellQuote, sig } from './summary.js';
 
 /** Exit status when the model, provider or zone is unknown: the output's errors say which. */
 export const NO_ESTIMATE_EXIT = 1;
@@ -84,11 +84,12 @@ export function errorLine(catalog: Catalog, o: ImpactsOptions, error: StatusMess
 /**
  * A suggested id as the user would type it: under --provider, another provider's model is named
  * by its own --provider, since `-m openai/gpt-4o` beside `-p anthropic` is still not registered.
+ * Quoted for a shell where it needs it: `--model My Model` pasted gave --model My and a stray Model.
  */
 function asTyped(id: string, provider: string | undefined): string {
   const slash = id.indexOf('/');
-  if (provider === undefined || id.slice(0, slash) === provider) return id;
-  return `--provider ${id.slice(0, slash)} --model ${id.slice(slash + 1)}`;
+  if (provider === undefined || id.slice(0, slash) === provider) return shellQuote(id);
+  return `--provider ${shellQuote(id.slice(0, slash))} --model ${shellQuote(id.slice(slash + 1))}`;
 }
 
 const ROWS = [

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import type { ImpactsOptions } from '../../../src/cli/args.js';
 import { parseImpactsArgs, UsageError } from '../../../src/cli/args.js';
@@ -98,6 +101,37 @@ describe('cli: impacts', () => {
     expect(line(options('models/gemini-2.5-flash'))).to.equal(
       'model-not-registered: Could not find model `gemini-2.5-flash` for models provider. Did you mean google_genai/gemini-2.5-flash?',
     );
+  });
+
+  // Printed bare, `--model My Model` pasted into a shell gave --model My and a stray argument.
+  it('quotes a suggested name that a shell would split, in single quotes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'carbonscope-impacts-'));
+    try {
+      const file = join(dir, 'models.json');
+      const models = ['My Model', "it's"].map((name) => ({
+        provider: 'acme',
+        name,
+        architecture: 'dense',
+        parameters: 3,
+      }));
+      writeFileSync(file, JSON.stringify({ models }));
+      const own = loadCatalog({ modelsFile: file });
+      const line = (o: ImpactsOptions) => {
+        const named = requestOf(own, o);
+        const out = 'output' in named ? named.output : llmImpacts(own, named.request);
+        if (!out.errors) return expect.fail(`${o.model}: an estimate`);
+        return errorLine(own, o, out.errors[0]);
+      };
+      expect(line(options('My Model', 'openai'))).to.equal(
+        "model-not-registered: Could not find model `My Model` for openai provider. Did you mean --provider acme --model 'My Model'?",
+      );
+      expect(line(options('acme/my model'))).to.equal(
+        "model-not-registered: Could not find model `my model` for acme provider. Did you mean 'acme/My Model'?",
+      );
+      expect(line(options("IT'S", 'openai'))).to.match(/--provider acme --model 'it'\\''s'\?$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('parses the options and refuses bad ones with a usage error', () => {
