@@ -71,14 +71,25 @@ export function otlpTlsVariables(env: Env, signal: OtlpSignal): TlsVariables {
   return { ca: named('CERTIFICATE'), cert: named('CLIENT_CERTIFICATE'), key: named('CLIENT_KEY') };
 }
 
+/** What follows a file that cannot be read: where the process goes on, and where it stops. */
+const WITHOUT_IT = {
+  goesOn: 'the exporter pushes without it',
+  stops: 'not started, as the exporter would push without it',
+} as const;
+
 /**
  * What is wrong with the TLS files the OTLP exporter of `signal` reads, as SettingsErrors (each
  * names its variable; never a file's bytes, a key's least of all). The exporter reads them from
  * the working directory and leaves out one it cannot read with a diag line only OTEL_LOG_LEVEL
  * shows, and Node takes a CA file that holds no certificate, or a client certificate without its
  * key, without a word: every push then failed on a handshake whose error named no variable.
+ * `then` says what the caller does about a file it cannot read.
  */
-export function otlpTlsFileErrors(env: Env, signal: OtlpSignal): SettingsError[] {
+function otlpTlsFileErrors(
+  env: Env,
+  signal: OtlpSignal,
+  then: keyof typeof WITHOUT_IT,
+): SettingsError[] {
   const errors: SettingsError[] = [];
   const read = (name: string): Read | undefined => {
     const file = otlpTlsFile(env, signal, name);
@@ -92,10 +103,7 @@ export function otlpTlsFileErrors(env: Env, signal: OtlpSignal): SettingsError[]
           ? 'not a regular file: a FIFO or a device'
           : ((err as NodeJS.ErrnoException).code ?? (err as Error).message);
       errors.push(
-        new SettingsError(
-          file.variable,
-          `cannot read ${file.path} (${why}); the exporter pushes without it`,
-        ),
+        new SettingsError(file.variable, `cannot read ${file.path} (${why}); ${WITHOUT_IT[then]}`),
       );
       return undefined;
     }
@@ -166,13 +174,13 @@ function keyPairError(cert: Read, key: Read): SettingsError | undefined {
 
 /** The lines that tell otlpTlsFileErrors, for a process that goes on without them (register). */
 export function otlpTlsFileProblems(env: Env, signal: OtlpSignal): string[] {
-  return otlpTlsFileErrors(env, signal).map((e) => e.message);
+  return otlpTlsFileErrors(env, signal, 'goesOn').map((e) => e.message);
 }
 
 /** The first of otlpTlsFileErrors for any of `signals`, thrown: a service will not start. */
 export function checkOtlpTlsFiles(env: Env, signals: readonly OtlpSignal[]): void {
   for (const signal of signals) {
-    const [first] = otlpTlsFileErrors(env, signal);
+    const [first] = otlpTlsFileErrors(env, signal, 'stops');
     if (first) throw first;
   }
 }

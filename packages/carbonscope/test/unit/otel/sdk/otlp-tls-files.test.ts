@@ -204,4 +204,14 @@ for (const ca of process.argv.slice(1)) {
       .to.throw(SettingsError)
       .with.property('variable', 'OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE');
   });
+
+  // The line run and register warn with says the exporter pushes without the file; the service
+  // does not start, and its line said so only in its "invalid setting" prefix.
+  it('says, for a service that refuses to start, that it does not start', () => {
+    const env = { OTEL_EXPORTER_OTLP_CERTIFICATE: '/nonexistent/ca.pem' };
+    expect(() => checkOtlpTlsFiles(env, ['METRICS'])).to.throw(
+      SettingsError,
+      'OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read /nonexistent/ca.pem (ENOENT); not started, as the exporter would push without it',
+    );
+  });
 });
