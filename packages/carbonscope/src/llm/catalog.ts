@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 // The codes only: the package's main entry also registers every locale's country names.
 import countries from 'i18n-iso-countries/index.js';
 import { dataFile } from '../paths.js';
+import { cutText } from '../shown-value.js';
 import {
+  LABELLED,
   type MixEntry,
   type ModelEntry,
   type ParsedFile,
@@ -76,7 +78,7 @@ export class Catalog {
         if (!this.mixes.has(p.zone)) {
           throw new ModelDataError(
             f.file,
-            `providers[${i}] (${p.name}): zone "${p.zone}" has no electricity mix`,
+            `providers[${i}] (${cutText(p.name, LABELLED)}): zone "${p.zone}" has no electricity mix`,
           );
         }
       });

@@ -142,7 +142,7 @@ function describeIssue(error: z.ZodError): string {
 }
 
 /** The most characters of a provider's or model's name an error quotes. */
-const LABELLED = 40;
+export const LABELLED = 40;
 
 function entryLabel(raw: unknown): string {
   if (raw && typeof raw === 'object') {

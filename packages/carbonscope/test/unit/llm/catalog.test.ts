@@ -446,6 +446,13 @@ describe('llm catalog (model, provider and mix data)', () => {
       .to.throw(ModelDataError)
       .with.property('message')
       .that.has.length.below(twice.length + 200);
+    const zoneless = writeJson('long-provider-zone.json', {
+      providers: [{ name: long, zone: 'ATL', pue: 1.2, wueOnsite: 0.1 }],
+    });
+    expect(() => loadCatalog({ modelsFile: zoneless })).to.throw(
+      ModelDataError,
+      /: providers\[0\] \(p{40}…\): zone "ATL" has no electricity mix$/,
+    );
   });
 
   it('names a models file that is missing or not JSON', () => {
