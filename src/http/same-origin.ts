@@ -16,11 +16,30 @@ function crossOrigin(ctx: Context): boolean {
   if (site === 'same-origin') return false;
   const origin = ctx.get('origin');
   if (origin === '') return false;
+  let from: URL;
   try {
-    return new URL(origin).host !== ctx.host;
+    from = new URL(origin);
   } catch {
     // `Origin: null` (a sandboxed frame, a data: page) and anything unreadable.
     return true;
+  }
+  const host = ctx.host;
+  return from.host !== host && from.host !== hostAsIn(from.protocol, host);
+}
+
+/**
+ * `host` (already a valid `host[:port]`, hostProblem) as the URL standard writes an origin's:
+ * lower case, the scheme's default port left out (`EXAMPLE.COM:80` is `example.com` for http),
+ * an IP address in its one form. Origin is always written so, and Host need not be: compared
+ * raw, a Host an HTTP client wrote in capitals or with its default port was refused. The scheme
+ * is the Origin's: behind a proxy that ends TLS the service sees http, and a Host of
+ * `a:443` is the page's own. Undefined for a host no URL takes (an empty one).
+ */
+function hostAsIn(protocol: string, host: string): string | undefined {
+  try {
+    return new URL(`${protocol}//${host}`).host;
+  } catch {
+    return undefined;
   }
 }
 

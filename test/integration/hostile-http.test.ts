@@ -1079,6 +1079,38 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     expect(answer.status).to.equal(403);
   });
 
+  // Origin is written as the URL standard writes an origin: lower case, no default port, an IP
+  // address in its one form. Host was compared raw, so an HTTP client's `EXAMPLE.COM` or `a:80`
+  // from a browser that sends no Sec-Fetch-Site was refused as another site's.
+  for (const [hostSeen, origin] of [
+    ['EXAMPLE.COM', 'http://example.com'],
+    ['a:80', 'http://a'],
+    ['a:443', 'https://a'],
+    ['a:', 'http://a'],
+    ['127.1', 'http://127.0.0.1'],
+    ['[0:0::1]:80', 'http://[::1]'],
+    ['a.', 'http://a.'],
+  ] as const) {
+    it(`serves a POST from a browser without Sec-Fetch-Site whose Origin ${origin} is Host ${hostSeen}`, async () => {
+      const answer = await postThroughProxy(served.url, hostSeen, { origin });
+      expect(answer.status, answer.body).to.equal(200);
+    });
+  }
+
+  // The URL standard's origins differ here: another port, another scheme's default port, and a
+  // name with its root's dot and one without (two origins to a browser).
+  for (const [hostSeen, origin] of [
+    ['a:81', 'http://a'],
+    ['a:80', 'https://a'],
+    ['a.', 'http://a'],
+    ['a', 'http://a.'],
+  ] as const) {
+    it(`refuses a POST without Sec-Fetch-Site whose Origin ${origin} is not Host ${hostSeen}`, async () => {
+      const answer = await postThroughProxy(served.url, hostSeen, { origin });
+      expect(answer.status, answer.body).to.equal(403);
+    });
+  }
+
   for (const query of ['', '?since=0', '?since=7', '?since=007', '?since=9007199254740991']) {
     it(`serves /dashboard/data${query}`, async () => {
       const res = await fetch(`${served.url}/dashboard/data${query}`);
