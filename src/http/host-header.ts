@@ -13,6 +13,44 @@ const HOST = 'host';
 const HOST_VALUE =
   /^(?:\[[0-9A-Za-z:.%~_!$&'()*+,;=-]+\]|[0-9A-Za-z._~!$&'()*+,;=%-]*)(?::[0-9]*)?$/;
 
+/**
+ * An absolute-form request target's scheme and authority (RFC 9112 §3.2.2): `http://a/b`, as a
+ * client talking to a proxy sends it. The authority (group 1) is everything up to the path, the
+ * query or the fragment, so a user name (`a@b`) stays in it to be refused.
+ */
+const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)/i;
+
+/** `/` and `*`: an origin-form target (a path) and OPTIONS' asterisk-form. */
+const SLASH = 47;
+const ASTERISK = 42;
+
+/**
+ * The authority an absolute-form target names, which RFC 9112 §3.2.2 has an origin server use in
+ * place of Host; undefined for a path (and a target hostProblem refused).
+ */
+export function targetAuthority(url: string): string | undefined {
+  const first = url.charCodeAt(0);
+  if (first === SLASH || first === ASTERISK) return undefined;
+  return ABSOLUTE_FORM.exec(url)?.[1];
+}
+
+/**
+ * Why an absolute-form target makes the request a bad one, or undefined (a path always passes).
+ * Node serves any scheme's URL by its path (`ftp://a/healthz` was /healthz) and a user name in it
+ * (`http://u:pw@a/`): the service is no proxy, and RFC 9110 §4.2.4 forbids userinfo in http(s)
+ * URLs, so both are refused, as is an authority that is no `host[:port]`.
+ */
+function targetProblem(url: string): string | undefined {
+  const first = url.charCodeAt(0);
+  if (first === SLASH || first === ASTERISK) return undefined;
+  const authority = ABSOLUTE_FORM.exec(url)?.[1];
+  if (authority === undefined) return 'the request target is neither a path nor an http(s) URL';
+  if (authority.includes('@')) return 'the request target names a user (user@host)';
+  return HOST_VALUE.test(authority)
+    ? undefined
+    : "the request target's authority is not a host with an optional port";
+}
+
 /** Host field lines as the request sent them: Node keeps only the first in `headers`. */
 function hostLines(raw: readonly string[]): number {
   let n = 0;
@@ -31,7 +69,7 @@ function hostLines(raw: readonly string[]): number {
  * the service answer by the other; so is one that is no `host[:port]` (`a@b`), which the
  * service would read as a host all the same (ctx.host, against Origin).
  */
-export function hostProblem(req: IncomingMessage): string | undefined {
+function hostHeaderProblem(req: IncomingMessage): string | undefined {
   if (req.headers.host === undefined) {
     return req.httpVersionMajor === 1 && req.httpVersionMinor === 1
       ? 'the request has no Host header, which HTTP/1.1 requires'
@@ -41,4 +79,13 @@ export function hostProblem(req: IncomingMessage): string | undefined {
   return HOST_VALUE.test(req.headers.host)
     ? undefined
     : 'the Host header is not a host with an optional port';
+}
+
+/**
+ * Why the request's Host or target makes it a bad request, or undefined. Host is checked even
+ * where an absolute-form target's authority stands in for it: RFC 9112 §3.2 asks a 400 for any
+ * request with a bad one.
+ */
+export function hostProblem(req: IncomingMessage): string | undefined {
+  return hostHeaderProblem(req) ?? targetProblem(req.url ?? '/');
 }

@@ -1,4 +1,5 @@
 import type { Context, Middleware } from 'koa';
+import { targetAuthority } from './host-header.js';
 import { errorBody } from './text/index.js';
 import { SAFE_METHODS } from './writes-only.js';
 
@@ -23,7 +24,8 @@ function crossOrigin(ctx: Context): boolean {
     // `Origin: null` (a sandboxed frame, a data: page) and anything unreadable.
     return true;
   }
-  const host = ctx.host;
+  // RFC 9112 §3.2.2: an absolute-form target's authority stands in for Host.
+  const host = targetAuthority(ctx.url) ?? ctx.host;
   return from.host !== host && from.host !== hostAsIn(from.protocol, host);
 }
 

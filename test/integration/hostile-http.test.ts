@@ -1111,6 +1111,47 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     });
   }
 
+  // RFC 9112 §3.2.2: an origin server uses an absolute-form target's authority, not Host. The
+  // service used Host, served a user name in the target (`http://u:pw@a/`), and any scheme's
+  // URL by its path (`ftp://a/healthz` was /healthz): it is no proxy.
+  it('refuses an absolute-form target with a user name or of no http(s) scheme (400 JSON)', async () => {
+    for (const [target, message] of [
+      ['http://evil@127.0.0.1/healthz', 'the request target names a user (user@host)'],
+      ['http://u:pw@127.0.0.1:80/healthz', 'the request target names a user (user@host)'],
+      ['ftp://127.0.0.1/healthz', 'the request target is neither a path nor an http(s) URL'],
+      [
+        'http://a%zz:80x/healthz',
+        "the request target's authority is not a host with an optional port",
+      ],
+    ]) {
+      const reply = await raw(
+        served.url,
+        `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      );
+      expect(reply, target).to.match(/^HTTP\/1\.1 400 /);
+      expect(bodyOf(reply), target).to.deep.equal({ error: 'bad_request', message });
+    }
+    for (const target of ['http://a/healthz', 'HTTPS://A:8443/healthz', 'http://[::1]/healthz']) {
+      const reply = await raw(
+        served.url,
+        `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      );
+      expect(reply, target).to.match(/^HTTP\/1\.1 200 /);
+    }
+  });
+
+  it("checks a POST's Origin against an absolute-form target's authority, not Host", async () => {
+    const post = (target: string, host: string) =>
+      raw(
+        served.url,
+        `POST ${target} HTTP/1.1\r\nHost: ${host}\r\nOrigin: http://a\r\n` +
+          'Content-Type: application/x-www-form-urlencoded\r\nAccept: text/html\r\n' +
+          'Content-Length: 13\r\nConnection: close\r\n\r\nmessage=hello',
+      );
+    expect(await post('http://A:80/chat', 'elsewhere')).to.match(/^HTTP\/1\.1 200 /);
+    expect(await post('http://evil/chat', 'a')).to.match(/^HTTP\/1\.1 403 /);
+  });
+
   for (const query of ['', '?since=0', '?since=7', '?since=007', '?since=9007199254740991']) {
     it(`serves /dashboard/data${query}`, async () => {
       const res = await fetch(`${served.url}/dashboard/data${query}`);
