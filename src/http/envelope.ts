@@ -20,7 +20,7 @@ export function envelope(logger: Logger, bodyLimitBytes: number): Middleware {
     appBegins(ctx.res);
     try {
       try {
-        const badHost = hostProblem(ctx.req);
+        const badHost = hostProblem(ctx);
         if (badHost !== undefined) throw new HttpError(400, badHost);
         await next();
         if (ctx.body == null) answerUnrouted(ctx);

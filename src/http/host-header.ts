@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Context } from 'koa';
 
 const HOST = 'host';
 
@@ -40,15 +41,29 @@ export function targetAuthority(url: string): string | undefined {
  * (`http://u:pw@a/`): the service is no proxy, and RFC 9110 §4.2.4 forbids userinfo in http(s)
  * URLs, so both are refused, as is an authority that is no `host[:port]`.
  */
-function targetProblem(url: string): string | undefined {
+function targetProblem(ctx: Context): string | undefined {
+  const url = ctx.req.url ?? '/';
   const first = url.charCodeAt(0);
   if (first === SLASH || first === ASTERISK) return undefined;
   const authority = ABSOLUTE_FORM.exec(url)?.[1];
   if (authority === undefined) return 'the request target is neither a path nor an http(s) URL';
   if (authority.includes('@')) return 'the request target names a user (user@host)';
-  return HOST_VALUE.test(authority)
+  return HOST_VALUE.test(authority) && pathReadable(ctx)
     ? undefined
     : "the request target's authority is not a host with an optional port";
+}
+
+/**
+ * Whether Koa can read the path: its parser (Node's url.parse) throws on some authorities
+ * HOST_VALUE lets through (`[%]`, `[']`; which ones varies with Node's version), and the router
+ * read it into a 500. Koa keeps what it parsed, so the router parses nothing more.
+ */
+function pathReadable(ctx: Context): boolean {
+  try {
+    return typeof ctx.path === 'string';
+  } catch {
+    return false;
+  }
 }
 
 /** Host field lines as the request sent them: Node keeps only the first in `headers`. */
@@ -86,6 +101,6 @@ function hostHeaderProblem(req: IncomingMessage): string | undefined {
  * where an absolute-form target's authority stands in for it: RFC 9112 §3.2 asks a 400 for any
  * request with a bad one.
  */
-export function hostProblem(req: IncomingMessage): string | undefined {
-  return hostHeaderProblem(req) ?? targetProblem(req.url ?? '/');
+export function hostProblem(ctx: Context): string | undefined {
+  return hostHeaderProblem(ctx.req) ?? targetProblem(ctx);
 }

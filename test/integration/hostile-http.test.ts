@@ -1140,6 +1140,28 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     }
   });
 
+  // Koa reads the path with Node's url.parse, which throws on some authorities that pass as a
+  // host (`[%]`, `[']`; which ones varies with Node's version) and on an unclosed `[`: the 400
+  // was set, then the path read for the request's log line (or the router's) threw it into
+  // Koa's bare, unlogged 500.
+  it('refuses an absolute-form target whose path Koa cannot read: a logged 400 JSON, no 500', async () => {
+    for (const target of ['http://[/healthz', 'http://[%]/healthz', "http://[']/healthz"]) {
+      lines.length = 0;
+      const reply = await raw(
+        served.url,
+        `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      );
+      expect(reply, target).to.match(/^HTTP\/1\.1 400 /);
+      expect(bodyOf(reply), target).to.deep.equal({
+        error: 'bad_request',
+        message: "the request target's authority is not a host with an optional port",
+      });
+      const logged = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request');
+      expect(logged, target).to.have.length(1);
+      expect(logged[0], target).to.include({ method: 'GET', status: 400, path: '' });
+    }
+  });
+
   it("checks a POST's Origin against an absolute-form target's authority, not Host", async () => {
     const post = (target: string, host: string) =>
       raw(

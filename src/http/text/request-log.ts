@@ -32,12 +32,24 @@ export function logRequest(logger: Logger, ctx: Context, start: number): void {
   if (!logger.isLevelEnabled(level)) return;
   const line = {
     method: ctx.method,
-    path: loggedPath(ctx.path),
+    path: loggedPath(readPath(ctx)),
     endpoint: routeOf(ctx.req),
     status,
     durationMs: Math.round((performance.now() - start) * 1000) / 1000,
   };
   logger[level](cut ? { ...line, cutBy: 'shutdown' } : line, 'request');
+}
+
+/**
+ * Koa's path, or '' for an absolute-form target its parser throws on (`http://[/`), which the
+ * envelope refused: read raw, it threw the 400 into Koa's bare, unlogged 500.
+ */
+function readPath(ctx: Context): string {
+  try {
+    return ctx.path;
+  } catch {
+    return '';
+  }
 }
 
 /** The most of a path a line shows. */
