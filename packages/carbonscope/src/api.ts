@@ -11,6 +11,7 @@ import {
   ranBeforeStart,
   startDefault,
   startedDefault,
+  startingTracker,
   stopDefault,
   warnIgnoredOptions,
 } from './otel/index.js';
@@ -46,11 +47,12 @@ export function track<T>(name: string, fn: () => T): T {
   checkedOperationName(name, 'track()');
   checkedFunction(fn, 'track()');
   const cs = startedDefault();
-  if (!cs) {
-    ranBeforeStart(name);
-    return untracked(fn);
-  }
-  return tooDeepToTrack(cs.tracker) ? passedThrough(fn) : cs.track(name, fn);
+  if (cs) return tooDeepToTrack(cs.tracker) ? passedThrough(fn) : cs.track(name, fn);
+  // Starting: its meter counts from its create(), so does its tracker.
+  const tracker = startingTracker();
+  if (tracker) return tooDeepToTrack(tracker) ? passedThrough(fn) : tracker.track(name, fn);
+  ranBeforeStart(name);
+  return untracked(fn);
 }
 
 /**

@@ -26,6 +26,7 @@ export {
   type StatReader,
 } from './children-cpu.js';
 export { childrenCpuRefused } from './children-refused.js';
+export { type EarlyBaseline, readEarlyBaseline } from './early-baseline.js';
 export * from './gpu-share/index.js';
 export { createHostCpuReader } from './host-cpu.js';
 export {

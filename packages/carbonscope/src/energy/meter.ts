@@ -5,6 +5,7 @@ import { callEach, checkListener } from '../listeners.js';
 import type { Logger } from '../log.js';
 import { detached, untraced } from '../untraced.js';
 import type { AttributionMode } from './attribution.js';
+import type { EarlyBaseline } from './early-baseline.js';
 import type { GpuShareReader } from './gpu-share/index.js';
 import type { ChildCpuReader, Clock, HostCpuReader, ProcessCpuReader } from './probes.js';
 import { Sampler } from './sampler.js';
@@ -48,6 +49,11 @@ export interface EnergyMeterOptions {
    * tracked operations before (register's requests while the sources were probed), starts it.
    */
   onBaseline?: () => void;
+  /**
+   * The clocks read as the meter's owner was built, before its sources were probed: the first
+   * interval runs from there (see EarlyBaseline); from start() when absent.
+   */
+  early?: EarlyBaseline;
 }
 
 const MAX_DISTINCT_WARNINGS = 100;
@@ -146,7 +152,7 @@ export class EnergyMeter {
 
   private async begin(): Promise<void> {
     await this.fetchIntensity();
-    this.sampler.prime();
+    this.sampler.prime(this.o.early);
     this.o.onBaseline?.();
     this.startedAtMs = this.o.wallClock();
     this.running = true;

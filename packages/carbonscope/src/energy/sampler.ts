@@ -1,6 +1,7 @@
 import { gramsPerJoule } from '../emissions.js';
 import type { IntensityReading } from '../grid/index.js';
 import { type AttributionMode, processShare } from './attribution.js';
+import type { EarlyBaseline } from './early-baseline.js';
 import type { GpuShareReader } from './gpu-share/index.js';
 import type { Clock, HostCpuReader, ProcessCpuReader } from './probes.js';
 import { RateWindow } from './rate-window.js';
@@ -147,18 +148,20 @@ export class Sampler {
 
   /**
    * Sets the baseline: every reader and source is read once and what they report is discarded,
-   * so the meter's window starts now.
+   * so the meter's window starts now. With `early`, the clocks, the process's CPU and the host's
+   * (whose reader took its own then) stay as they were read then: the first interval runs from
+   * there, and the sources count from now.
    */
-  prime(): void {
+  prime(early?: EarlyBaseline): void {
     const nowMs = this.o.clock();
-    const hostCpu = this.readHostCpu();
-    this.lastCpu.process = this.readCpu(this.o.processCpu) ?? 0;
+    const hostCpu = early ? NO_HOST_CPU : this.readHostCpu();
+    this.lastCpu.process = early?.processCpuSeconds ?? this.readCpu(this.o.processCpu) ?? 0;
     this.lastCpu.child = this.readCpu(this.o.childCpu) ?? 0;
     const tick: SampleTick = { nowMs, elapsedMs: 0, hostCpu, edge: 'start' };
     for (const source of this.sources) this.readSource(source, tick);
     this.o.gpuShares?.next(nowMs);
-    this.lastMs = nowMs;
-    this.lastBootMs = this.readBootClock();
+    this.lastMs = early ? Math.min(early.nowMs, nowMs) : nowMs;
+    this.lastBootMs = early ? early.bootMs : this.readBootClock();
   }
 
   /**

@@ -462,11 +462,14 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * its children (where spawns are followed) use from now on; one running gets its share of
    * what it ran (and, measured, used) from now on. Nothing after the first
    * sample: every later interval begins at the sample before. `estimated`: whether the host's
-   * power source is an estimate, the provisional figures' flag until the first sample.
+   * power source is an estimate, the provisional figures' flag until the first sample. Once: a
+   * baseline taken as the tracker was made (the default instance's, see EarlyBaseline) stands,
+   * and the meter's start only says what its source is.
    */
   baseline(estimated: boolean): void {
     if (this.intervals > 0 || this.stopped) return;
     this.estimated = estimated;
+    if (this.intervalStartMs !== undefined) return;
     const now = this.clock();
     this.mark(now, true);
     this.share(now);

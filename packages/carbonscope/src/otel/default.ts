@@ -1,3 +1,4 @@
+import { type EnergyTracker, MAX_UNSETTLED } from '../energy/index.js';
 import { heldUntilSettled } from '../hold.js';
 import {
   CARBONSCOPE_OPTIONS,
@@ -21,6 +22,11 @@ interface Slot {
   starting: Promise<Carbonscope>;
   /** Set once started, for the synchronous callers (track). */
   started?: Carbonscope;
+  /**
+   * Its tracker while it starts, lent by create() as soon as it is made: track() counts from a
+   * script's first line, which may run before the start ends (Node 24's --import, -r).
+   */
+  lent?: EnergyTracker;
   /** Run after the last sample when it stops: register's own SDK pushes what it holds. */
   atStop: Array<() => Promise<void>>;
   /**
@@ -68,7 +74,12 @@ export function startDefault(
     warnedIgnored: false,
   };
   slot.starting = (async () => {
-    const cs = await Carbonscope.create(options, caller);
+    const cs = await Carbonscope.create(options, caller, {
+      lend: (tracker) => {
+        slot.lent = tracker;
+      },
+    });
+    slot.lent = undefined;
     whenStopped(cs, () => forget(slot));
     await cs.start();
     slot.started = cs;
@@ -97,8 +108,23 @@ export function startedDefault(): Carbonscope | undefined {
 }
 
 /**
+ * The tracker of the default instance while it starts (its meter counts from its create()), for
+ * track(); undefined once started, where none starts, where another copy of the package that
+ * lends none made it, and where MAX_UNSETTLED operations wait already: until the instance is
+ * made, nothing takes in those reported beyond it.
+ */
+export function startingTracker(): EnergyTracker | undefined {
+  const slot = holder[KEY];
+  const lent = slot && !slot.started ? slot.lent : undefined;
+  return lent && typeof lent.track === 'function' && lent.pending < MAX_UNSETTLED
+    ? lent
+    : undefined;
+}
+
+/**
  * Notes a track() of `operation` that runs unmetered because the default instance is still
- * starting (an unawaited start(), `sdk.start()` with the instrumentation, register's probe):
+ * starting (an unawaited start(), `sdk.start()` with the instrumentation, register's probe) and
+ * its tracker takes no more (startingTracker: MAX_UNSETTLED wait, or another copy made it):
  * told once, through its logger, when it has started, with how many there were. None while no
  * start is under way: library code in a host that never starts carbonscope runs unmetered, as
  * it always has. Only on track()'s unstarted path: once started, nothing is added.

@@ -6,6 +6,7 @@ export {
   ranBeforeStart,
   startDefault,
   startedDefault,
+  startingTracker,
   stopDefault,
   warnIgnoredOptions,
 } from './default.js';

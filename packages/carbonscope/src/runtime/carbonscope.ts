@@ -40,6 +40,7 @@ import {
   ownProcessCpuMs,
   type ProcessCpuReader,
   passedThrough,
+  readEarlyBaseline,
   type SampleListener,
   type SelectSourcesOptions,
   selectSources,
@@ -104,7 +105,8 @@ export interface CarbonscopeOptions {
    * Tracks every incoming HTTP request from create() on, while the power sources are probed
    * (`register`'s and the instrumentation's: an nvidia-smi slow to answer takes a second or
    * more), as trackRequests() does: the requests of that time are counted, their energy from
-   * the meter's baseline on (what came before is in no reading). No caller's ask: the
+   * the meter's baseline on (the default instance's is at create(), see StartingNow; a create()
+   * alone has it at start(), and what came before is in no reading). No caller's ask: the
    * trackRequests() its caller makes once started is (one counted as an ask was asked twice by
    * the instrumentation and released once: tracked forever).
    */
@@ -157,6 +159,16 @@ export interface EarlyAnswerOptions {
   seconds?: number;
   /** `https` for a TLS server's socket. */
   scheme?: 'http' | 'https';
+}
+
+/**
+ * A create() whose start follows at once (the default instance's: start(), register, the
+ * instrumentation): its meter's first interval runs from create(), the sources' probe inside it
+ * (EarlyBaseline), and `lend` is handed its tracker as soon as it is made, for track() to use
+ * meanwhile.
+ */
+export interface StartingNow {
+  lend?: (tracker: EnergyTracker) => void;
 }
 
 const NOTHING_TO_UNSUBSCRIBE = (): void => undefined;
@@ -379,6 +391,8 @@ export class Carbonscope implements OperationTracker {
     options: CarbonscopeOptions = {},
     /** Who was given the options, for the warnings of keys it does not know. */
     caller = 'Carbonscope.create()',
+    /** Given where start() follows at once (see StartingNow). */
+    startingNow?: StartingNow,
   ): Promise<Carbonscope> {
     checkOptions(options, 'Carbonscope.create()');
     if (options.settings) checkSettings(options.settings);
@@ -409,6 +423,23 @@ export class Carbonscope implements OperationTracker {
     const requests = options.trackRequests
       ? trackHttpRequests(tracker, requestTrackingOf(options, settings, tracker, logger))
       : undefined;
+    // Made here: its first read is the host's CPU baseline, the early one's where start follows.
+    const hostCpu =
+      options.hostCpu ??
+      createHostCpuReader({
+        onReadError: warnOnce(
+          logger,
+          'energy meter: reading the host CPU time',
+          'its last reading stands in until a read gets through',
+        ),
+      });
+    const processCpu = options.processCpu ?? ownProcessCpu;
+    const boot = bootClockOf(options);
+    const early = startingNow ? readEarlyBaseline(clock, processCpu, boot.bootClock) : undefined;
+    if (early) {
+      tracker.baseline(options.sources?.host.estimated ?? true);
+      startingNow?.lend?.(tracker);
+    }
     let sources: MeterSources;
     try {
       sources =
@@ -430,19 +461,12 @@ export class Carbonscope implements OperationTracker {
       intervalMs: settings.energy.sampleIntervalMs,
       logger,
       clock,
-      ...bootClockOf(options),
+      ...boot,
       wallClock: options.wallClock ?? Date.now,
       timer: options.timer ?? unrefTimer,
-      hostCpu:
-        options.hostCpu ??
-        createHostCpuReader({
-          onReadError: warnOnce(
-            logger,
-            'energy meter: reading the host CPU time',
-            'its last reading stands in until a read gets through',
-          ),
-        }),
-      processCpu: options.processCpu ?? ownProcessCpu,
+      hostCpu,
+      processCpu,
+      ...(early ? { early } : {}),
       // Asked only as a child is spawned, by when the tracker exists.
       ...childCpuOf(options, logger, () => tracker.childAccount()),
       ...(options.gpuShares ? { gpuShares: options.gpuShares } : {}),

@@ -32,15 +32,30 @@ server.close();
 
 const told = (stderr: string) => linesOf(stderr).filter((l) => l.includes('before carbonscope'));
 
+/** What report() prints: the operations' rows and the process's joules. */
+interface Reported {
+  ops: Array<[string, number, number]>;
+  process: number;
+}
+
 /**
  * Runs `app` (node `args` first) with an nvidia-smi that answers only once the application has
  * served three requests (serve() writes the file that says so), however slow the machine, and
- * expects them counted (at 0 J: no reading holds the probe's time) and told of by no line.
+ * expects them counted, told of by no line, and with their energy: the default instance's
+ * meter counts from its create(), before the probe (until 2026-12-06 from after it, and they
+ * were counted at 0 J), and they have no more than the process used.
  */
 async function expectCountedWhileProbing(args: string[], app: string): Promise<void> {
   const { stdout, stderr } = await runWhileProbing(args, app);
   expect(told(stderr), stderr).to.deep.equal([]);
-  expect(JSON.parse(stdout), stderr).to.deep.equal([['unmatched', 3, 0]]);
+  const { ops, process: processJoules } = JSON.parse(stdout) as Reported;
+  expect(
+    ops.map(([name, count]) => [name, count]),
+    stderr,
+  ).to.deep.equal([['unmatched', 3]]);
+  const joules = ops[0]?.[2] ?? 0;
+  expect(joules, stdout).to.be.greaterThan(0);
+  expect(joules * 3, stdout).to.be.at.most(processJoules);
 }
 
 /** Runs `app` as expectCountedWhileProbing does; its output, once it exited with 0. */
@@ -72,8 +87,9 @@ async function serve() {
 }
 async function report(server, cs) {
   await cs.firstSample();
-  const { operations } = cs.snapshot();
-  console.log(JSON.stringify(operations.map((o) => [o.operation, o.count, o.joules])));
+  const { operations, totals } = cs.snapshot();
+  const ops = operations.map((o) => [o.operation, o.count, o.joules]);
+  console.log(JSON.stringify({ ops, process: totals.process.joules }));
   server.closeAllConnections();
   server.close();
 }
@@ -121,8 +137,9 @@ describe('HTTP requests served before carbonscope tracked them', function () {
   // to its first line (a driver without persistence mode, a second or more) left the requests
   // of that time (a health probe's) in no figure, and a warning at every start that nothing the
   // user did could silence. Here it answers only once the application has served its requests
-  // (a file says so), however slow the machine. They are counted, at 0 J: no reading holds the
-  // probe's time.
+  // (a file says so), however slow the machine. They are counted, with their energy: the
+  // meter's first interval runs from register's start, before the probe (until 2026-12-06 it
+  // began after it, and they were counted at 0 J), and no more than the process used.
   it('are counted under register, whose tracking begins before it probes, and told of by no line', async () => {
     const app = `
 const server = await serve();
@@ -159,7 +176,7 @@ await report(server, await start());
 `;
     const { stdout, stderr } = await runWhileProbing([], app);
     expect(told(stderr), stderr).to.have.length(1);
-    expect(JSON.parse(stdout), stderr).to.deep.equal([]);
+    expect((JSON.parse(stdout) as Reported).ops, stderr).to.deep.equal([]);
   });
 
   // Disabled before its start ended, it gave back a tracking its start had not begun: made at

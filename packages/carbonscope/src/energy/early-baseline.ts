@@ -1,0 +1,43 @@
+import type { Clock, ProcessCpuReader } from './probes.js';
+
+/**
+ * The meter's clocks read as its owner was built, before the power sources are probed: the
+ * first interval then runs from here, not from the sources' first answer. A script's first
+ * lines run while the sources are probed (Node 24's `--import`, `-r` on every Node), and the
+ * energy of that work is in the first interval's time and CPU share, by every reading that is
+ * taken between two ticks (the host's CPU time, the estimate's model). A source read from a
+ * counter of its own (RAPL, a GPU's lines) counts from its first read, at the meter's start.
+ */
+export interface EarlyBaseline {
+  /** The meter's clock. */
+  readonly nowMs: number;
+  /** The measured process's cumulative CPU seconds; unread (0 taken) where its reader failed. */
+  readonly processCpuSeconds: number | undefined;
+  /** The boot clock, where there is one. */
+  readonly bootMs: number | undefined;
+}
+
+/**
+ * Reads them (a few µs: the clocks and process.cpuUsage()). The host's CPU time is its reader's
+ * own baseline, taken as that reader is made (createHostCpuReader), not here.
+ */
+export function readEarlyBaseline(
+  clock: Clock,
+  processCpu: ProcessCpuReader,
+  bootClock: Clock | undefined,
+): EarlyBaseline {
+  return {
+    nowMs: clock(),
+    processCpuSeconds: finiteOrUndefined(processCpu),
+    bootMs: finiteOrUndefined(bootClock),
+  };
+}
+
+function finiteOrUndefined(read: (() => number) | undefined): number | undefined {
+  try {
+    const value = read?.();
+    return value !== undefined && Number.isFinite(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
