@@ -93,9 +93,10 @@ describe("work from a script's first line under register, while a slow source is
   function expectMetered(f: Figures): void {
     const first = f.firstJ / f.firstCpu;
     const ref = f.refJ / f.refCpu;
-    // Measured, the first part's energy follows its CPU as the reference's does (within the
-    // noise of a shared machine); unmetered it had a twentieth of it or less.
-    expect(first, JSON.stringify(f)).to.be.greaterThan(ref * 0.5);
+    // Metered, the first part's energy per CPU second was 0.44 to 1 times the reference's (the
+    // estimate's power per busy CPU follows the host's load, which other processes change, and
+    // the first interval holds the probe's idle time); unmetered, 0.013 to 0.04 of it.
+    expect(first, JSON.stringify(f)).to.be.greaterThan(ref * 0.25);
     expect(f.rows, JSON.stringify(f)).to.equal(15000);
     expect(f.rowJoules, JSON.stringify(f)).to.be.greaterThan(0);
     // The rows take no more than the process used.
