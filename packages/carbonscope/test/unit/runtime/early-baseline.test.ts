@@ -1,5 +1,10 @@
 import { expect } from 'chai';
-import type { EnergySample, OperationFootprint } from '../../../src/energy/index.js';
+import type {
+  EnergySample,
+  OperationFootprint,
+  PowerSource,
+  SampleTick,
+} from '../../../src/energy/index.js';
 import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import {
   constantSource,
@@ -8,6 +13,7 @@ import {
   memoryLogger,
   ScriptedClock,
   ScriptedCpu,
+  ScriptedSource,
   StubGrid,
   testConfig,
 } from '../energy/scripted.js';
@@ -18,12 +24,34 @@ interface FirstInterval {
 }
 
 /**
+ * A source read from a counter of its own (RAPL's, a GPU's energy lines): each reading is what
+ * `watts` drew since its own last reading, whatever the tick's span says.
+ */
+function counterSource(watts: number, kind: 'host' | 'gpu'): ScriptedSource {
+  let lastMs: number | undefined;
+  const name = kind === 'gpu' ? 'nvidia-smi' : 'rapl';
+  return new ScriptedSource(name, kind, false, (t: SampleTick) => {
+    const joules = lastMs === undefined ? 0 : (watts * (t.nowMs - lastMs)) / 1000;
+    lastMs = t.nowMs;
+    const component = kind === 'gpu' ? 'gpu' : 'package';
+    return [{ component, device: kind === 'gpu' ? 'gpu0' : 'package-0', joules, watts }];
+  });
+}
+
+/**
  * A carbonscope made, then a second of work (one row tracked, 0.5 s of the process's CPU) before
  * its start, as a script's first lines run while the sources are probed; then started, and its
  * first sample taken 100 ms later. `startingNow`: made as the default instance is, its start to
  * follow at once.
  */
-async function firstInterval(startingNow: boolean): Promise<FirstInterval> {
+async function firstInterval(
+  startingNow: boolean,
+  sources: { host: PowerSource; gpus: PowerSource[] } = {
+    // A modelled host (the estimate's way): its energy is over the tick's time.
+    host: constantSource(10, { name: 'estimate' }),
+    gpus: [],
+  },
+): Promise<FirstInterval> {
   const clock = new ScriptedClock(10_000);
   const cpu = new ScriptedCpu();
   const timer = new ManualTimer();
@@ -32,8 +60,7 @@ async function firstInterval(startingNow: boolean): Promise<FirstInterval> {
       settings: testConfig({ ENERGY_ATTRIBUTION: 'proportional' }),
       logger: memoryLogger().logger,
       grid: new StubGrid(intensityReading('DE', 400)),
-      // A modelled host (the estimate's way): its energy is over the tick's time.
-      sources: { host: constantSource(10, { name: 'estimate' }), gpus: [] },
+      sources,
       clock: clock.now,
       wallClock: () => Date.UTC(2026, 11, 6),
       timer,
@@ -69,6 +96,31 @@ describe("the default instance's meter: its first interval runs from create()", 
     // 10 W for 1.1 s, all of it the process's: the host's busy time was its 0.5 CPU-s.
     expect(sample.processJoules).to.be.closeTo(11, 1e-9);
     expect(row.joules).to.be.greaterThan(0);
+    expect(row.joules).to.be.at.most(sample.processJoules + 1e-12);
+  });
+
+  // A counter's first reading is at the meter's start: the span before is in the interval's time
+  // and CPU share, not in that source's energy. An under-count, never more than the process used.
+  it('counts a counter source from its first reading, the operations within the process', async () => {
+    const { sample, row } = await firstInterval(true, {
+      host: counterSource(10, 'host'),
+      gpus: [],
+    });
+    expect(sample.elapsedMs).to.equal(1100);
+    // 10 W for the 0.1 s since its first reading, all of it the process's.
+    expect(sample.processJoules).to.be.closeTo(1, 1e-9);
+    expect(row.joules).to.be.greaterThan(0);
+    expect(row.joules).to.be.at.most(sample.processJoules + 1e-12);
+  });
+
+  it("keeps a GPU counter's energy the host's, beside a modelled host", async () => {
+    const { sample, row } = await firstInterval(true, {
+      host: constantSource(10, { name: 'estimate' }),
+      gpus: [counterSource(50, 'gpu')],
+    });
+    // The GPU's 5 J (0.1 s at 50 W) are the host's; the process has the estimate's 11 J.
+    expect(sample.hostJoules).to.be.closeTo(16, 1e-9);
+    expect(sample.processJoules).to.be.closeTo(11, 1e-9);
     expect(row.joules).to.be.at.most(sample.processJoules + 1e-12);
   });
 
