@@ -11,6 +11,8 @@ import type { Clock, ProcessCpuReader } from './probes.js';
 export interface EarlyBaseline {
   /** The meter's clock. */
   readonly nowMs: number;
+  /** The wall clock (epoch ms): the meter's startedAt, where its totals begin. */
+  readonly wallMs: number;
   /** The measured process's cumulative CPU seconds; unread (0 taken) where its reader failed. */
   readonly processCpuSeconds: number | undefined;
   /** The boot clock, where there is one. */
@@ -18,16 +20,18 @@ export interface EarlyBaseline {
 }
 
 /**
- * Reads them (a few µs: the clocks and process.cpuUsage()). The host's CPU time is its reader's
+ * Reads them (a few µs: the clocks, Date.now() and process.cpuUsage()). The host's CPU time is its reader's
  * own baseline, taken as that reader is made (createHostCpuReader), not here.
  */
 export function readEarlyBaseline(
   clock: Clock,
+  wallClock: () => number,
   processCpu: ProcessCpuReader,
   bootClock: Clock | undefined,
 ): EarlyBaseline {
   return {
     nowMs: clock(),
+    wallMs: wallClock(),
     processCpuSeconds: finiteOrUndefined(processCpu),
     bootMs: finiteOrUndefined(bootClock),
   };

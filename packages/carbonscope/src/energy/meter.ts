@@ -118,7 +118,10 @@ export class EnergyMeter {
     return this.running;
   }
 
-  /** Epoch ms of start(), null before. */
+  /**
+   * Epoch ms where its totals begin, null before start(): start()'s, or where the first interval
+   * runs from an early baseline, that one's (the default instance's create()).
+   */
   get startedAt(): number | null {
     return this.startedAtMs;
   }
@@ -154,7 +157,7 @@ export class EnergyMeter {
     await this.fetchIntensity();
     this.sampler.prime(this.o.early);
     this.o.onBaseline?.();
-    this.startedAtMs = this.o.wallClock();
+    this.startedAtMs = this.o.early?.wallMs ?? this.o.wallClock();
     this.running = true;
     const { host, gpus, reasons = [] } = this.o.sources;
     this.o.logger.info(

@@ -435,7 +435,10 @@ export class Carbonscope implements OperationTracker {
       });
     const processCpu = options.processCpu ?? ownProcessCpu;
     const boot = bootClockOf(options);
-    const early = startingNow ? readEarlyBaseline(clock, processCpu, boot.bootClock) : undefined;
+    const wallClock = options.wallClock ?? Date.now;
+    const early = startingNow
+      ? readEarlyBaseline(clock, wallClock, processCpu, boot.bootClock)
+      : undefined;
     if (early) {
       tracker.baseline(options.sources?.host.estimated ?? true);
       startingNow?.lend?.(tracker);
@@ -462,7 +465,7 @@ export class Carbonscope implements OperationTracker {
       logger,
       clock,
       ...boot,
-      wallClock: options.wallClock ?? Date.now,
+      wallClock,
       timer: options.timer ?? unrefTimer,
       hostCpu,
       processCpu,

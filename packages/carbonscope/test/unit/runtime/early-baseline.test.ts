@@ -21,7 +21,12 @@ import {
 interface FirstInterval {
   sample: EnergySample;
   row: OperationFootprint;
+  /** snapshot().startedAt once started. */
+  startedAt: string | null;
 }
+
+/** The scripted wall clock's time at create(). */
+const CREATED_AT = Date.UTC(2026, 11, 6);
 
 /**
  * A source read from a counter of its own (RAPL's, a GPU's energy lines): each reading is what
@@ -62,7 +67,7 @@ async function firstInterval(
       grid: new StubGrid(intensityReading('DE', 400)),
       sources,
       clock: clock.now,
-      wallClock: () => Date.UTC(2026, 11, 6),
+      wallClock: () => CREATED_AT + clock.now() - 10_000,
       timer,
       hostCpu: cpu.hostCpu,
       processCpu: cpu.processCpu,
@@ -79,13 +84,14 @@ async function firstInterval(
   cpu.processSeconds += 0.5;
   op.end();
   await cs.start();
+  const { startedAt } = cs.snapshot();
   clock.advance(100);
   // The host's CPU over the whole span: 2.2 CPU-s, 0.5 of them busy, the process's.
   cpu.interval(1.1, 0.5 / 2.2, 0);
   const sample = cs.meter.sampleNow();
   await cs.stop();
   if (!sample || !row) throw new Error('no first sample, or no row settled');
-  return { sample, row };
+  return { sample, row, startedAt };
 }
 
 describe("the default instance's meter: its first interval runs from create()", () => {
@@ -97,6 +103,14 @@ describe("the default instance's meter: its first interval runs from create()", 
     expect(sample.processJoules).to.be.closeTo(11, 1e-9);
     expect(row.joules).to.be.greaterThan(0);
     expect(row.joules).to.be.at.most(sample.processJoules + 1e-12);
+  });
+
+  // The totals count from create(): a startedAt at the meter's start made the span they cover
+  // read shorter by the sources' probe (a second or more for a slow nvidia-smi), and a rate over
+  // it (the dashboard's window) higher.
+  it('dates its start at create(), where its totals begin', async () => {
+    const { startedAt } = await firstInterval(true);
+    expect(startedAt).to.equal(new Date(CREATED_AT).toISOString());
   });
 
   // A counter's first reading is at the meter's start: the span before is in the interval's time
@@ -129,5 +143,10 @@ describe("the default instance's meter: its first interval runs from create()", 
     expect(sample.elapsedMs).to.equal(100);
     expect(sample.processCpuSeconds).to.equal(0);
     expect(row.joules).to.equal(0);
+  });
+
+  it('leaves its startedAt at start()', async () => {
+    const { startedAt } = await firstInterval(false);
+    expect(startedAt).to.equal(new Date(CREATED_AT + 1000).toISOString());
   });
 });
