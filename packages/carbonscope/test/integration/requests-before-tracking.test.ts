@@ -152,7 +152,8 @@ await report(server, await start());
   // The instrumentation began tracking only once started: under the slow nvidia-smi above, the
   // requests of its start were in no figure, and the application that built its SDK before
   // listening, as told, was warned at every start (1 s before; 14 answered, 0 counted, a probe
-  // every 100 ms through a 1.2 s nvidia-smi). Its start tracks from create() on, as register's.
+  // every 100 ms through a 1.2 s nvidia-smi). Its start tracks from create() on, as register's,
+  // and its meter counts from there too (startDefault's early baseline): they have their energy.
   it('are counted under the instrumentation, whose tracking begins before it probes, and told of by no line', async () => {
     const app = `
 const { CarbonscopeInstrumentation, start } = await import(${JSON.stringify(INDEX)});
