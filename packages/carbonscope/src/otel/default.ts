@@ -23,8 +23,9 @@ interface Slot {
   /** Set once started, for the synchronous callers (track). */
   started?: Carbonscope;
   /**
-   * Its tracker while it starts, lent by create() as soon as it is made: track() counts from a
-   * script's first line, which may run before the start ends (Node 24's --import, -r).
+   * Its tracker while it starts, lent by create() as soon as it is made and until started (the
+   * sources' probe, then the grid's fetch): track() counts from a script's first line, which may
+   * run before the start ends (Node 24's --import, -r).
    */
   lent?: EnergyTracker;
   /** Run after the last sample when it stops: register's own SDK pushes what it holds. */
@@ -79,10 +80,11 @@ export function startDefault(
         slot.lent = tracker;
       },
     });
-    slot.lent = undefined;
     whenStopped(cs, () => forget(slot));
+    // Lent until started: the start fetches the grid's intensity first (seconds where slow).
     await cs.start();
     slot.started = cs;
+    slot.lent = undefined;
     return cs;
   })();
   holder[KEY] = slot;

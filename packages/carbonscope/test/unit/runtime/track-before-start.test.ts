@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { setImmediate as turn } from 'node:timers/promises';
 import {
   InMemoryMetricExporter,
   MeterProvider,
@@ -12,7 +13,7 @@ import { CarbonscopeInstrumentation } from '../../../src/instrumentation.js';
 import { libraryRoot } from '../../../src/paths.js';
 import type { Carbonscope } from '../../../src/runtime/index.js';
 import { childEnv } from '../../helpers/child-env.js';
-import { memoryLogger, testConfig } from '../energy/scripted.js';
+import { intensityReading, memoryLogger, StubGrid, testConfig } from '../energy/scripted.js';
 
 const ENV = { ENERGY_SOURCE: 'estimate', CARBON_INTENSITY: '300' } as const;
 
@@ -73,6 +74,34 @@ describe('track() while carbonscope is still starting', () => {
       await stop();
       await mp.shutdown();
     }
+  });
+
+  // Once made, the instance still fetches the grid's intensity before its meter starts (an
+  // Electricity Maps answer: a network round trip, seconds where it is slow): the tracker lent
+  // for create()'s probe was taken back there, and a track() meanwhile ran unmetered, told of.
+  it('counts them while the grid intensity is fetched, after the sources are probed', async () => {
+    const { logger, lines } = memoryLogger();
+    let answer: () => void = () => undefined;
+    const answered = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    const grid = new StubGrid(intensityReading('DE', 300));
+    const current = grid.current.bind(grid);
+    grid.current = async () => {
+      const reading = await current();
+      await answered;
+      return reading;
+    };
+    const starting = start({ env: ENV, logger, grid });
+    // The meter's start has asked the grid: create() has returned, the start has not ended.
+    while (grid.currentCalls === 0) await turn();
+    expect(track('while-fetched', () => 11)).to.equal(11);
+    answer();
+    const cs = await starting;
+    const counts = settledBy(cs);
+    await cs.firstSample();
+    expect(Object.fromEntries(counts)).to.deep.equal({ 'while-fetched': 1 });
+    expect(warnings(lines)).to.deep.equal([]);
   });
 
   // A CommonJS application under `-r carbonscope/register`: its first lines run before register's
