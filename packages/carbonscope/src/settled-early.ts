@@ -1,4 +1,5 @@
 import type { OperationAttributes } from './energy/index.js';
+import { KeptRecords } from './kept-records.js';
 import type { SettledFigures } from './otel/binding/index.js';
 
 /** One series' footprint, its figures set for each one replayed. */
@@ -14,34 +15,29 @@ const FIGURES = 3;
  * (name, estimated, attributes: bounded as the labels are), 28 bytes each where a footprint
  * object took ~195 (100,000 of them measured in a heap), so that what the tracker hands over at
  * that sample (65,536 settled, and any reported at once before) fits, up to `max`; past it, only
- * counted.
+ * counted (KeptRecords).
  */
 export class SettledEarly {
-  private figures = new Float64Array(FIGURES * 1024);
-  private seriesAt = new Uint32Array(1024);
+  private readonly records: KeptRecords;
   private readonly series: Replayed[] = [];
   private readonly seriesIndex = new Map<string, Map<OperationAttributes | undefined, number>>();
-  private kept = 0;
-  private over = 0;
 
-  constructor(private readonly max: number) {}
+  constructor(max: number) {
+    this.records = new KeptRecords(max, FIGURES);
+  }
 
   /** How many came past `max`: not recorded. */
   get dropped(): number {
-    return this.over;
+    return this.records.dropped;
   }
 
   add(footprint: SettledFigures): void {
-    if (this.kept >= this.max) {
-      this.over++;
-      return;
-    }
-    if (this.kept === this.seriesAt.length) this.grow();
-    const at = this.kept++;
-    this.seriesAt[at] = this.indexOf(footprint);
-    this.figures[at * FIGURES] = footprint.joules;
-    this.figures[at * FIGURES + 1] = footprint.grams;
-    this.figures[at * FIGURES + 2] = footprint.embodiedGrams;
+    if (this.records.refused()) return;
+    const at = this.records.push(this.indexOf(footprint));
+    const figures = this.records.figures;
+    figures[at] = footprint.joules;
+    figures[at + 1] = footprint.grams;
+    figures[at + 2] = footprint.embodiedGrams;
   }
 
   /**
@@ -49,23 +45,21 @@ export class SettledEarly {
    * `record` gets is one per series, its figures set for each call: read it there, keep none.
    */
   replay(record: (footprint: SettledFigures) => void): void {
-    for (let i = 0; i < this.kept; i++) {
-      const footprint = this.series[this.seriesAt[i] as number] as Replayed;
-      footprint.joules = this.figures[i * FIGURES] as number;
-      footprint.grams = this.figures[i * FIGURES + 1] as number;
-      footprint.embodiedGrams = this.figures[i * FIGURES + 2] as number;
+    const figures = this.records.figures;
+    this.records.forEach((series, at) => {
+      const footprint = this.series[series] as Replayed;
+      footprint.joules = figures[at] as number;
+      footprint.grams = figures[at + 1] as number;
+      footprint.embodiedGrams = figures[at + 2] as number;
       record(footprint);
-    }
+    });
     this.clear();
   }
 
   clear(): void {
-    this.figures = new Float64Array(0);
-    this.seriesAt = new Uint32Array(0);
+    this.records.clear();
     this.series.length = 0;
     this.seriesIndex.clear();
-    this.kept = 0;
-    this.over = 0;
   }
 
   private indexOf({ operation, estimated, attributes }: SettledFigures): number {
@@ -83,15 +77,5 @@ export class SettledEarly {
       byAttributes.set(attributes, index);
     }
     return index;
-  }
-
-  private grow(): void {
-    const size = Math.min(this.seriesAt.length * 2, this.max);
-    const seriesAt = new Uint32Array(size);
-    seriesAt.set(this.seriesAt);
-    this.seriesAt = seriesAt;
-    const figures = new Float64Array(size * FIGURES);
-    figures.set(this.figures);
-    this.figures = figures;
   }
 }

@@ -11,6 +11,7 @@ import { EndedOperations } from './ended-operations.js';
 import { httpEndChecker } from './http-facts.js';
 import { OperationCpu } from './operation-cpu.js';
 import type { ChildCpuAccount, Clock } from './probes.js';
+import { RequestsEndedEarly } from './requests-ended-early.js';
 import { SETTLED_SLOTS, SettlementBatch } from './settlement-batch.js';
 import { measureWith, trackWith } from './track.js';
 import { type OperationHost, TrackedOperation } from './tracked-operation.js';
@@ -18,6 +19,7 @@ import type {
   ActiveOperation,
   DroppedListener,
   DroppedOperation,
+  EndedRequest,
   EndedRequestListener,
   EnergySample,
   Measured,
@@ -118,6 +120,12 @@ export const MIN_CALIBRATION_GAP_MS = 5_000;
 export const MAX_UNSETTLED = 65_536;
 /** Operations that may run at once; beyond, the oldest is dropped (see EnergyTracker.drop). */
 export const MAX_RUNNING = 65_536;
+/**
+ * At most this many requests that ended before the meter's baseline are kept for the binding
+ * that records their duration (see keepEarlyRequests): as many as the tracker settles at once
+ * (MAX_UNSETTLED), 768 KiB at most (12 bytes each).
+ */
+export const MAX_REQUESTS_ENDED_EARLY = 65_536;
 
 const NEVER_IDLE = (): number => 0;
 /** What an operation no sample crossed has accrued. */
@@ -162,6 +170,13 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private readonly finishListeners = new Listeners<OperationListener>();
   private readonly requestListeners = new Listeners<EndedRequestListener>();
   private readonly dropListeners = new Listeners<DroppedListener>();
+  /**
+   * Requests ended before the baseline, until a binding takes them or the first sample; see
+   * keepEarlyRequests.
+   */
+  private endedEarly: RequestsEndedEarly | undefined;
+  /** Takes the keeper off the request listeners: nothing is kept, nor called, from then on. */
+  private stopKeeping: (() => void) | undefined;
   private readonly maxAgeMs: number;
   private readonly maxRunning: number;
   private droppedCount = 0;
@@ -323,6 +338,45 @@ export class EnergyTracker implements OperationTracker, OperationHost {
     this.sharedAt = this.createdMs;
     this.markMs = this.createdMs;
     this.markIdle = this.loopIdle();
+    this.keepEarlyRequests();
+  }
+
+  /**
+   * Keeps the requests that end before the meter's baseline, while the power sources are probed
+   * (a second or more for a slow nvidia-smi: register and the instrumentation track requests
+   * then), for the binding that records `http.server.request.duration`: none listens before its
+   * start ended, and their durations were lost (1 of 15 recorded where their energy was 15). A
+   * listener of the requests until the baseline (or the taker), then none: nothing per request
+   * after it. Handed over once (replayRequestsEndedEarly), or let go at the first sample.
+   */
+  private keepEarlyRequests(): void {
+    const keep = (request: EndedRequest) => {
+      this.endedEarly ??= new RequestsEndedEarly(MAX_REQUESTS_ENDED_EARLY);
+      this.endedEarly.add(request);
+    };
+    this.stopKeeping = this.requestListeners.add(keep);
+  }
+
+  /** No more are kept; those kept stay for their taker until `release`. */
+  private endKeeping(release: boolean): void {
+    this.stopKeeping?.();
+    this.stopKeeping = undefined;
+    if (release) this.endedEarly = undefined;
+  }
+
+  /**
+   * Hands the requests that ended before the baseline to `record` once, in the order they ended
+   * (each lent for the call), and keeps none: the caller listens from now on (onRequestEnd).
+   * Returns how many ended past MAX_REQUESTS_ENDED_EARLY, which are in no record.
+   */
+  replayRequestsEndedEarly(record: EndedRequestListener): number {
+    this.endKeeping(false);
+    const early = this.endedEarly;
+    this.endedEarly = undefined;
+    if (!early) return 0;
+    const dropped = early.dropped;
+    early.replay(record);
+    return dropped;
   }
 
   /** Operations running now. */
@@ -467,6 +521,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * and the meter's start only says what its source is.
    */
   baseline(estimated: boolean): void {
+    this.endKeeping(false);
     if (this.intervals > 0 || this.stopped) return;
     this.estimated = estimated;
     if (this.intervalStartMs !== undefined) return;
@@ -506,6 +561,8 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * (ended or not) get their share of its process energy; those that ended in it are reported.
    */
   update(sample: EnergySample): void {
+    // A binding takes them as its start ends, before this: none did (no `http` recorded).
+    if (this.stopKeeping || this.endedEarly) this.endKeeping(true);
     const now = sample.nowMs;
     const from = this.intervalStartMs ?? now - sample.elapsedMs;
     this.mark(now, true);
@@ -666,6 +723,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.endKeeping(true);
     this.cpu?.stop();
     const held = this.heldFailure;
     this.heldFailure = undefined;

@@ -10,6 +10,8 @@ import { tempDir, writeFakeBinary } from '../unit/energy/sources/helpers.js';
 // Node, real server, real requests, the library as an application imports it.
 const INDEX = pathToFileURL(fileURLToPath(new URL('../../src/index.js', import.meta.url))).href;
 const REGISTER = fileURLToPath(new URL('../../src/register.js', import.meta.url));
+/** The application's SDK, resolved here: the child runs in a temporary directory. */
+const SDK_METRICS = import.meta.resolve('@opentelemetry/sdk-metrics');
 
 /** A script that serves `before` requests, starts carbonscope and tracks, then serves one more. */
 function script(trackFirst: boolean, before: number): string {
@@ -163,6 +165,42 @@ await instrumentation.ready();
 await report(server, await start());
 `;
     await expectCountedWhileProbing([], app);
+  });
+
+  // With `http: true`, its `http.server.request.duration` missed them: they ended during the
+  // probe, before it bound to the application's meter (1 of 15 recorded where its energy
+  // histogram had 15, a probe every 100 ms through a 1.2 s nvidia-smi). The tracker keeps them
+  // until the baseline, and the binding records them first.
+  it("are in the instrumentation's http.server.request.duration (http: true) as in its energy histogram", async () => {
+    const app = `
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from ${JSON.stringify(SDK_METRICS)};
+const { CarbonscopeInstrumentation, start } = await import(${JSON.stringify(INDEX)});
+const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 600_000 });
+const provider = new MeterProvider({ readers: [reader] });
+const instrumentation = new CarbonscopeInstrumentation({ http: true });
+instrumentation.setMeterProvider(provider);
+const server = await serve();
+await instrumentation.ready();
+const cs = await start();
+await cs.firstSample();
+await reader.forceFlush();
+const counts = {};
+for (const { scopeMetrics } of exporter.getMetrics()) {
+  for (const { metrics } of scopeMetrics) {
+    for (const { descriptor, dataPoints } of metrics) {
+      counts[descriptor.name] = dataPoints.reduce((sum, p) => sum + p.value.count, 0);
+    }
+  }
+}
+console.log(JSON.stringify([counts['http.server.request.duration'], counts['carbonscope.operation.energy']]));
+server.closeAllConnections();
+server.close();
+await provider.shutdown();
+`;
+    const { stdout, stderr } = await runWhileProbing([], app);
+    expect(told(stderr), stderr).to.deep.equal([]);
+    expect(JSON.parse(stdout), stderr).to.deep.equal([3, 3]);
   });
 
   // Its config's `trackRequests: false` keeps the tracking to its ask once started: those

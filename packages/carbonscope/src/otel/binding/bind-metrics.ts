@@ -6,17 +6,19 @@ import type {
   ObservableCallback,
   ObservableResult,
 } from '@opentelemetry/api';
-import type {
-  Component,
-  EarlyAnswer,
-  EmissionsFigure,
-  EndedRequest,
-  EnergySample,
-  HttpRequestFacts,
-  OperationAttributes,
-  OperationFootprint,
-  PowerFigure,
-  Scope,
+import {
+  type Component,
+  type EarlyAnswer,
+  type EmissionsFigure,
+  type EndedRequest,
+  type EnergySample,
+  type EnergyTracker,
+  type HttpRequestFacts,
+  MAX_REQUESTS_ENDED_EARLY,
+  type OperationAttributes,
+  type OperationFootprint,
+  type PowerFigure,
+  type Scope,
 } from '../../energy/index.js';
 import { registerGridMetrics } from '../../grid/index.js';
 import { GRPC_SERVER_ERRORS, GRPC_STATUS_NAMES } from '../../http/index.js';
@@ -333,6 +335,7 @@ export function bindMetrics(
   options.settledBefore?.(record);
   detach.push(cs.onEnd(record));
   if (recordHttp) {
+    replayEndedEarly(cs, recordHttp.request);
     detach.push(cs.onRequestEnd(recordHttp.request), cs.onEarlyAnswer(recordHttp.early));
   }
   // Local histograms keep what they counted, as the SDK's do: a provider shut down after this
@@ -340,6 +343,24 @@ export function bindMetrics(
   return () => {
     for (const off of detach.splice(0)) off();
   };
+}
+
+/**
+ * The requests that ended while the power sources were probed, before this binding listened
+ * (the tracker kept them: see keepEarlyRequests), recorded first, as register records the
+ * footprints settled before it binds (settledBefore); what was past the bound said in one line.
+ * A tracker of an older copy of the package (the default instance is shared) keeps none.
+ */
+function replayEndedEarly(cs: Carbonscope, record: (request: EndedRequest) => void): void {
+  const tracker = cs.tracker as Partial<Pick<EnergyTracker, 'replayRequestsEndedEarly'>>;
+  if (typeof tracker.replayRequestsEndedEarly !== 'function') return;
+  const dropped = tracker.replayRequestsEndedEarly(record);
+  if (dropped > 0) cs.logger.warn(endedEarlyDroppedText(dropped));
+}
+
+/** The one line of replayEndedEarly for the requests past the bound. */
+export function endedEarlyDroppedText(dropped: number): string {
+  return `${dropped} HTTP requests that ended while the power sources were probed are not in http.server.request.duration (the first ${MAX_REQUESTS_ENDED_EARLY} are); their energy is counted`;
 }
 
 /** The host's energy and power from one power source: its host-scope figures summed. */
