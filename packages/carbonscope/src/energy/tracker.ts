@@ -121,7 +121,7 @@ export const MAX_UNSETTLED = 65_536;
 /** Operations that may run at once; beyond, the oldest is dropped (see EnergyTracker.drop). */
 export const MAX_RUNNING = 65_536;
 /**
- * At most this many requests that ended before the meter's baseline are kept for the binding
+ * At most this many requests that ended before the meter's start are kept for the binding
  * that records their duration (see keepEarlyRequests): as many as the tracker settles at once
  * (MAX_UNSETTLED), 768 KiB at most (12 bytes each).
  */
@@ -171,7 +171,7 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   private readonly requestListeners = new Listeners<EndedRequestListener>();
   private readonly dropListeners = new Listeners<DroppedListener>();
   /**
-   * Requests ended before the baseline, until a binding takes them or the first sample; see
+   * Requests ended before the meter's start, until a binding takes them or the first sample; see
    * keepEarlyRequests.
    */
   private endedEarly: RequestsEndedEarly | undefined;
@@ -342,12 +342,13 @@ export class EnergyTracker implements OperationTracker, OperationHost {
   }
 
   /**
-   * Keeps the requests that end before the meter's baseline, while the power sources are probed
+   * Keeps the requests that end before the meter's start, while the power sources are probed
    * (a second or more for a slow nvidia-smi: register and the instrumentation track requests
    * then), for the binding that records `http.server.request.duration`: none listens before its
    * start ended, and their durations were lost (1 of 15 recorded where their energy was 15). A
-   * listener of the requests until the baseline (or the taker), then none: nothing per request
-   * after it. Handed over once (replayRequestsEndedEarly), or let go at the first sample.
+   * listener of the requests until the start (meterStarted, or the taker), then none: nothing
+   * per request after it. Not until the baseline: the default instance's is at create(), before
+   * the probe. Handed over once (replayRequestsEndedEarly), or let go at the first sample.
    */
   private keepEarlyRequests(): void {
     const keep = (request: EndedRequest) => {
@@ -355,6 +356,14 @@ export class EnergyTracker implements OperationTracker, OperationHost {
       this.endedEarly.add(request);
     };
     this.stopKeeping = this.requestListeners.add(keep);
+  }
+
+  /**
+   * The meter started (its start() resolves next): the bindings listen from here, and no
+   * request is kept, nor calls anything of the tracker's, from now on.
+   */
+  meterStarted(): void {
+    this.endKeeping(false);
   }
 
   /** No more are kept; those kept stay for their taker until `release`. */
@@ -521,7 +530,6 @@ export class EnergyTracker implements OperationTracker, OperationHost {
    * and the meter's start only says what its source is.
    */
   baseline(estimated: boolean): void {
-    this.endKeeping(false);
     if (this.intervals > 0 || this.stopped) return;
     this.estimated = estimated;
     if (this.intervalStartMs !== undefined) return;

@@ -473,7 +473,10 @@ export class Carbonscope implements OperationTracker {
       // Asked only as a child is spawned, by when the tracker exists.
       ...childCpuOf(options, logger, () => tracker.childAccount()),
       ...(options.gpuShares ? { gpuShares: options.gpuShares } : {}),
-      onBaseline: () => tracker.baseline(sources.host.estimated),
+      onBaseline: () => {
+        tracker.baseline(sources.host.estimated);
+        tracker.meterStarted();
+      },
     });
     loopEnd = new LoopEndSettler(meter, () => tracker.awaited);
     if (tracker.awaited) loopEnd.arm();

@@ -283,9 +283,10 @@ describe('operation tracker', () => {
 
   // The instrumentation binds its `http.server.request.duration` once its start ended: the
   // requests that ended while the power sources were probed, before its listener, were in no
-  // duration (1 of 15 recorded where the energy histogram had 15). Kept until the baseline;
-  // nothing per request after it.
-  it('keeps the requests that end before the baseline for one replay, and none after it', () => {
+  // duration (1 of 15 recorded where the energy histogram had 15). Kept until the meter's start,
+  // not the baseline (the default instance's is at create(), before the probe); nothing per
+  // request after it.
+  it("keeps the requests that end before the meter's start for one replay, and none after it", () => {
     const { clock, tracker } = setup('calibrated');
     const seen: string[] = [];
     const replay = () => {
@@ -294,16 +295,17 @@ describe('operation tracker', () => {
       );
       expect(dropped).to.equal(0);
     };
+    tracker.baseline(false);
     const probing = tracker.begin('request', 'request');
     clock.advance(30);
     close(probing, '/health', 200, { method: 'GET', scheme: 'http' });
     close(tracker.begin('request', 'request'), '/a', 404);
     tracker.track('job', () => clock.advance(5));
-    tracker.baseline(false);
+    tracker.meterStarted();
     // No listener of the tracker's own is left: nothing is called per request from here.
     const listeners = (tracker as unknown as { requestListeners: { all: unknown[] } })
       .requestListeners.all;
-    expect(listeners, 'nothing per request after the baseline').to.deep.equal([]);
+    expect(listeners, "nothing per request after the meter's start").to.deep.equal([]);
     close(tracker.begin('request', 'request'), '/after', 200);
     replay();
     expect(seen).to.deep.equal(['/health 200 30', '/a 404 0']);

@@ -2,8 +2,17 @@ import { expect } from 'chai';
 import { MAX_REQUESTS_ENDED_EARLY } from '../../../src/energy/index.js';
 import { METRICS, prometheusName } from '../../../src/metrics/index.js';
 import { bindMetrics, endedEarlyDroppedText } from '../../../src/otel/binding/bind-metrics.js';
+import { Carbonscope } from '../../../src/runtime/carbonscope.js';
 import { createTestMetrics, parseSamples } from '../../helpers/metrics.js';
-import { memoryLogger, steadyCarbonscope } from '../energy/scripted.js';
+import {
+  constantSource,
+  intensityReading,
+  ManualTimer,
+  memoryLogger,
+  StubGrid,
+  steadyCarbonscope,
+  testConfig,
+} from '../energy/scripted.js';
 
 const COUNT = `${prometheusName(METRICS.httpDuration)}_count`;
 
@@ -40,4 +49,34 @@ describe('http: requests that ended while the power sources were probed', () => 
       await metrics.shutdown();
     });
   }
+
+  // The default instance (start(), register, the instrumentation) takes its baseline at create(),
+  // before the sources are probed: kept only until then, none were (0 of 3 under a 1.2 s
+  // nvidia-smi). Kept until the meter's start, which every binding follows; none after it.
+  it('are kept where the baseline is at create() (the default instance), until the start', async () => {
+    const cs = await Carbonscope.create(
+      {
+        settings: testConfig(),
+        logger: memoryLogger().logger,
+        grid: new StubGrid(intensityReading('DE', 300)),
+        sources: { host: constantSource(5), gpus: [] },
+        timer: new ManualTimer(),
+      },
+      'test',
+      {},
+    );
+    for (let i = 0; i < 3; i++) cs.begin('/health', 'request').end('/health', 200);
+    await cs.start();
+    const listeners = (cs.tracker as unknown as { requestListeners: { all: unknown[] } })
+      .requestListeners.all;
+    expect(listeners, 'nothing per request once the meter started').to.deep.equal([]);
+    cs.begin('/late', 'request').end('/late', 200);
+    const metrics = createTestMetrics({ local: true });
+    bindMetrics(metrics.meter, cs, { http: true, histograms: metrics.histograms });
+    expect(await counted(metrics)).to.equal(3);
+    cs.begin('/health', 'request').end('/health', 200);
+    expect(await counted(metrics), 'recorded once: as it ended, not replayed too').to.equal(4);
+    await cs.stop();
+    await metrics.shutdown();
+  });
 });
