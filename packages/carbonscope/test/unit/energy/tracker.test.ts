@@ -319,6 +319,11 @@ describe('operation tracker', () => {
       other.tracker.replayRequestsEndedEarly(() => expect.fail('let go')),
       'let go at the first sample',
     ).to.equal(0);
+    // Nor kept past stop(): a start that failed, a shutdown before any binding.
+    const stopped = setup('calibrated');
+    close(stopped.tracker.begin('request', 'request'), '/health', 200);
+    stopped.tracker.stop();
+    stopped.tracker.replayRequestsEndedEarly(() => expect.fail('let go at stop()'));
   });
 
   it('charges a 2 s blocking job what the process used while it ran, not the idle rate before', () => {

@@ -22,7 +22,7 @@ async function counted(metrics: ReturnType<typeof createTestMetrics>): Promise<n
   return series.reduce((sum, s) => sum + s.value, 0);
 }
 
-// Requests that end before the meter's baseline (while the power sources are probed) end
+// Requests that end before the meter's start (while the power sources are probed) end
 // before the instrumentation binds: its `http: true` histogram had 1 of 15 where the energy
 // histogram had 15. The binding replays what the tracker kept, up to its bound, and says how
 // many were past it.
