@@ -91,14 +91,20 @@ function withNegativeValues(args: string[], options: NonNullable<ParseArgsConfig
   return joined;
 }
 
-function parse<T extends NonNullable<ParseArgsConfig['options']>>(given: string[], options: T) {
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(
+  given: string[],
+  options: T,
+  help: () => string,
+) {
   const args = withNegativeValues(given, options);
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: true });
   } catch (err) {
     const unknown = unknownOption(args, options);
     if (unknown) throw new UsageError(unknown);
-    // node:util's messages already name the option ("Option '--zone <value>' argument missing");
+    const missing = missingValue(args, options, help());
+    if (missing) throw new UsageError(missing);
+    // node:util's other messages name the option ("Option '--interval' argument is ambiguous");
     // some span lines (a value that starts with a dash gets three), and an error is one line.
     const message = err instanceof Error ? err.message : String(err);
     throw new UsageError(message.replace(/\s*\n\s*/g, ' '));
@@ -136,6 +142,26 @@ function meantOption(
     rawName,
     names.filter((name) => name.startsWith('--') === long),
   );
+}
+
+/**
+ * What to say of the first option `args` gives without its value, if one: node:util's line calls
+ * every value `<value>` (`Option '-z, --zone <value>' argument missing`); this one names it as
+ * `help` does (`<zone>`, `<file>`), read from the help so that the two cannot drift apart.
+ */
+function missingValue(
+  args: string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+  help: string,
+): string | undefined {
+  const token = looseTokens(args, options).find(
+    (t) => t.kind === 'option' && options[t.name]?.type === 'string' && t.value === undefined,
+  );
+  if (token?.kind !== 'option') return undefined;
+  const short = options[token.name]?.short;
+  const value = new RegExp(`--${token.name} (<[^>]+>)`).exec(help)?.[1] ?? '<value>';
+  const named = `${short === undefined ? '' : `-${short}, `}--${token.name} ${value}`;
+  return `option '${named}' needs a value`;
 }
 
 /** Throws a UsageError unless `text` is an http(s) URL that the exporter's URL parser takes. */
@@ -232,7 +258,7 @@ export function asksVerboseOption(command: string | undefined, rest: string[]): 
 
 export function parseRunArgs(args: string[]): RunOptions {
   const split = splitRunArgs(args);
-  const { values } = parse(split.options, COMMON);
+  const { values } = parse(split.options, COMMON, () => RUN_HELP);
   const options = common(values);
   if (!options.help && split.command.length === 0) {
     throw new UsageError(
@@ -275,7 +301,7 @@ const IMPACTS = {
 } as const satisfies ParseArgsConfig['options'];
 
 export function parseImpactsArgs(args: string[]): ImpactsOptions {
-  const { values, positionals } = parse(args, IMPACTS);
+  const { values, positionals } = parse(args, IMPACTS, () => IMPACTS_HELP);
   if (positionals.length > 0) {
     throw new UsageError(`impacts: unexpected argument "${positionals[0]}"`);
   }
@@ -313,7 +339,7 @@ export function parseImpactsArgs(args: string[]): ImpactsOptions {
 }
 
 export function parseMonitorArgs(args: string[]): MonitorOptions {
-  const { values, positionals } = parse(args, MONITOR);
+  const { values, positionals } = parse(args, MONITOR, () => MONITOR_HELP);
   if (positionals.length > 0) {
     throw new UsageError(`monitor: unexpected argument "${positionals[0]}"`);
   }

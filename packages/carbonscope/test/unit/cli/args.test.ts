@@ -172,6 +172,30 @@ describe('command-line arguments', () => {
     }
   });
 
+  // node:util's line said `Option '-z, --zone <value>' argument missing`, where --help says
+  // <zone>, <file>, <n>: the value's name is the help's.
+  it("names a missing value as the command's --help does", () => {
+    for (const [parse, args, message] of [
+      [parseRunArgs, ['--zone'], "option '-z, --zone <zone>' needs a value"],
+      [parseRunArgs, ['-o'], "option '-o, --output <file>' needs a value"],
+      [parseRunArgs, ['-vz'], "option '-z, --zone <zone>' needs a value"],
+      [parseRunArgs, ['--otlp'], "option '--otlp <url>' needs a value"],
+      [parseMonitorArgs, ['-d'], "option '-d, --duration <duration>' needs a value"],
+      [parseMonitorArgs, ['--interval'], "option '--interval <duration>' needs a value"],
+      [parseImpactsArgs, ['-m', 'x', '-n'], "option '-n, --output-tokens <n>' needs a value"],
+      [parseImpactsArgs, ['-z'], "option '-z, --zone <alpha3>' needs a value"],
+    ] as const) {
+      expect(() => parse([...args]), args.join(' ')).to.throw(UsageError, message);
+    }
+    for (const [help, option] of [
+      [RUN_HELP, '-z, --zone <zone>'],
+      [MONITOR_HELP, '-d, --duration <duration>'],
+      [IMPACTS_HELP, '-n, --output-tokens <n>'],
+    ] as const) {
+      expect(help).to.include(option);
+    }
+  });
+
   it('never echoes the password of a bad --otlp URL', () => {
     for (const url of [
       'http://bob:s3cretPW@ho st',
