@@ -2,6 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { type Env, SettingsError } from '../../settings.js';
+import { cutText } from '../../shown-value.js';
 import { NotRegularFileError, namesNoFile, readRegularFile } from './regular-file.js';
 import { opensslReason, type TlsVariables } from './tls-failure.js';
 
@@ -27,6 +28,14 @@ const PEM_CERTIFICATE = /-----BEGIN (?:TRUSTED |X509 )?CERTIFICATE-----/;
 
 /** A PEM key under a passphrase: PKCS#8's own label, or the traditional form's header. */
 const ENCRYPTED_KEY = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: *4, *ENCRYPTED/;
+
+/**
+ * The most characters of a file's path a message shows: a variable may hold any length (a
+ * 100,000-character one made a 100 KB warning line), and the start says which file was meant.
+ */
+const SHOWN_PATH = 200;
+
+const shownPath = (path: string) => cutText(path, SHOWN_PATH);
 
 /** `value` unless unset or blank: how the exporter reads a variable (getStringFromEnv). */
 const nonBlank = (value: string | undefined) => (value?.trim() ? value : undefined);
@@ -103,7 +112,10 @@ function otlpTlsFileErrors(
           ? 'not a regular file: a FIFO or a device'
           : ((err as NodeJS.ErrnoException).code ?? (err as Error).message);
       errors.push(
-        new SettingsError(file.variable, `cannot read ${file.path} (${why}); ${WITHOUT_IT[then]}`),
+        new SettingsError(
+          file.variable,
+          `cannot read ${shownPath(file.path)} (${why}); ${WITHOUT_IT[then]}`,
+        ),
       );
       return undefined;
     }
@@ -116,7 +128,7 @@ function otlpTlsFileErrors(
     errors.push(
       new SettingsError(
         ca.variable,
-        `${ca.path} holds no PEM certificate: no collector is trusted`,
+        `${shownPath(ca.path)} holds no PEM certificate: no collector is trusted`,
       ),
     );
   }
@@ -155,7 +167,7 @@ function keyPairError(cert: Read, key: Read): SettingsError | undefined {
   if (ENCRYPTED_KEY.test(key.data.toString('latin1'))) {
     return new SettingsError(
       key.variable,
-      `${key.path} is encrypted, and the exporter reads no passphrase: every push over https fails`,
+      `${shownPath(key.path)} is encrypted, and the exporter reads no passphrase: every push over https fails`,
     );
   }
   try {

@@ -138,6 +138,16 @@ describe('the OTLP TLS files, read as the exporter reads them', function () {
     ]);
   });
 
+  // A 100,000-character path was echoed whole: a 100 KB warning line.
+  it('cuts a long path short in the line, its start kept', () => {
+    const path = `/nonexistent/${'d'.repeat(100_000)}/ca.pem`;
+    const [line] = otlpTlsFileProblems({ OTEL_EXPORTER_OTLP_CERTIFICATE: path }, 'METRICS');
+    expect(line).to.match(
+      /^OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read \/nonexistent\/d+… \(ENAMETOOLONG\); the exporter pushes without it$/,
+    );
+    expect(line.length).to.be.below(300);
+  });
+
   it('names a key without its certificate', () => {
     expect(
       otlpTlsFileProblems({ OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: pki.client.key }, 'TRACES'),
