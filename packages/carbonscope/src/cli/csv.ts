@@ -338,11 +338,33 @@ function createExclusively(path: string, text: string): boolean {
  * went under, and pandas read as a row of empty fields, where the run said it wrote none.
  */
 function appendWhole(path: string, text: string): void {
-  const fd = openSync(path, 'a');
+  const fd = openAppending(path);
   try {
     writeWhole(path, fd, text);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * `path` opened to append. A FIFO that no process reads held open() until one did: the end of a
+ * run waited there, a stop signal unheard (its handler never ran), until a SIGKILL. A FIFO is
+ * first opened without blocking, which fails at once where it has no reader (ENXIO), and held
+ * open meanwhile so that the reader found cannot leave between the two opens.
+ */
+function openAppending(path: string): number {
+  if (!statSync(path).isFIFO()) return openSync(path, 'a');
+  let probe: number;
+  try {
+    probe = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err;
+    throw new CsvOutputError(path, 'it is a FIFO that no process reads');
+  }
+  try {
+    return openSync(path, 'a');
+  } finally {
+    closeSync(probe);
   }
 }
 

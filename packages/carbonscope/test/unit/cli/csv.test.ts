@@ -205,6 +205,43 @@ describe('emissions.csv', () => {
     expect(records.map((r) => r.project_name)).to.deep.equal(['first', 'second']);
   });
 
+  // `-o fifo` with no process reading it: open() waited for a reader, and a stop signal's
+  // handler never ran, so the end of a run hung until a SIGKILL (619 s before it was killed).
+  it('refuses a FIFO that no process reads at once, and writes to one that is read', async () => {
+    const fifo = join(dir, 'no-reader.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).to.equal(0);
+    const csv = new URL('../../../src/cli/csv.js', import.meta.url).href;
+    const script = `import(${JSON.stringify(csv)}).then((m) => {
+      try { m.appendEmissionsRow(process.argv[1], { project_name: 'p' }); }
+      catch (err) { process.stderr.write(err.message); }
+    })`;
+    const alone = spawnSync(process.execPath, ['-e', script, fifo], {
+      encoding: 'utf8',
+      timeout: 10_000,
+      killSignal: 'SIGKILL',
+    });
+    expect(alone.signal, 'killed: it waited for a reader').to.equal(null);
+    expect(alone.stderr).to.equal(`cannot write ${fifo}: it is a FIFO that no process reads`);
+    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let read = '';
+    reader.stdout.on('data', (chunk) => {
+      read += chunk;
+    });
+    const ended = once(reader, 'exit');
+    // The writer opens after cat has opened its end: retried until then.
+    for (let i = 0; i < 50; i++) {
+      try {
+        appendEmissionsRow(fifo, { project_name: 'read' });
+        break;
+      } catch (err) {
+        if (!(err instanceof CsvOutputError) || !/no process reads/.test(err.message)) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    await ended;
+    expect(parseEmissionsCsv(read).records.map((r) => r.project_name)).to.deep.equal(['read']);
+  });
+
   it('leaves no file of its own beside the output when the first row fails to be written', () => {
     // A full disk fails the write of the file that is hard-linked into place: a run per
     // failure left a `.carbonscope-*.tmp` in the user's folder.
