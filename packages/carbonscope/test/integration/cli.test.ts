@@ -1453,6 +1453,31 @@ Module._load = function (request, ...rest) {
     }
   });
 
+  // The CSV's row is told (`CSV: appended a row to …`), a push that got through was not.
+  it('says where a push that got through went, in one line, masked; nothing where it failed', async () => {
+    const receiver = await otlpReceiver();
+    const url = receiver.url.replace('//', '//bob:s3cretPW@');
+    const shown = `${receiver.url.replace('//', '//[redacted]@')}/v1/metrics`;
+    try {
+      for (const args of [
+        ['run', '--otlp', url, '--', 'true'],
+        ['monitor', '-d', '1s', '--interval', '500ms', '--otlp', url],
+      ]) {
+        const r = await cli(args);
+        expect(r.code, r.stderr).to.equal(0);
+        const lines = r.stderr.split('\n').filter((line) => line.includes('OTLP:'));
+        expect(lines, r.stderr).to.deep.equal([`  OTLP: pushed the metrics to ${shown}`]);
+        expect(r.stderr).to.not.contain('s3cret');
+      }
+    } finally {
+      await receiver.close();
+    }
+    await withSilentCollector(async (port) => {
+      const r = await cli(['run', '--otlp', `http://127.0.0.1:${port}`, '--', 'true']);
+      expect(r.stderr).to.include('could not push metrics').and.not.include('OTLP: pushed');
+    });
+  });
+
   // A command that outlasts the first periodic push (1 s) leaves that push in flight at the end;
   // cut at its own timeout first, it was told in the exporter's words (`Request timed out`). A
   // short one on a loaded machine did the same: one outcome, said one way, whichever timer fires.
