@@ -7,6 +7,7 @@ import {
   ZONE_PATTERN,
   zoneKeyProblem,
 } from '../settings.js';
+import { spanText } from '../span-text.js';
 import { maskUrlText, urlSecrets } from '../url-credentials.js';
 
 /** A command-line mistake: the message and the usage go to stderr, the exit code is 2. */
@@ -28,6 +29,11 @@ export interface CommonOptions {
   projectName: string;
   source?: EnergySourceOption;
   intervalMs?: number;
+  /**
+   * Where --interval is a bare number that reads as milliseconds meant (100 or more, seconds to
+   * the option, ms to ENERGY_SAMPLE_INTERVAL_MS): the line that says how it was read.
+   */
+  intervalNote?: string;
   verbose: boolean;
 }
 
@@ -174,6 +180,19 @@ function checkOtlpUrl(text: string): void {
   );
 }
 
+/**
+ * From here on a bare --interval is more likely milliseconds meant than seconds: 100 s is no
+ * usual sampling interval (CodeCarbon's is 15 s), 100 ms is, and the variable's unit is ms.
+ */
+const BARE_SECONDS_NOTED = 100;
+
+/** What `--interval <text>` (`ms` of it) was read as, where a bare number may be ms meant. */
+function bareSecondsNote(text: string, ms: number): string | undefined {
+  const bare = text.trim();
+  if (!/^\d+(?:\.\d+)?$/.test(bare) || ms < BARE_SECONDS_NOTED * 1000) return undefined;
+  return `--interval ${bare} is read as ${spanText(ms)}: a bare number is seconds (${bare}ms for milliseconds)`;
+}
+
 function common(values: Record<string, string | boolean | undefined>): CommonOptions {
   const str = (name: string) => {
     const v = values[name];
@@ -197,6 +216,10 @@ function common(values: Record<string, string | boolean | undefined>): CommonOpt
       `--interval: must be between ${MIN_INTERVAL_MS}ms and 1h (got "${interval}")`,
     );
   }
+  const intervalNote =
+    interval === undefined || intervalMs === undefined
+      ? undefined
+      : bareSecondsNote(interval, intervalMs);
   const otlp = str('otlp');
   if (otlp !== undefined) checkOtlpUrl(otlp);
   const output = str('output');
@@ -215,6 +238,7 @@ function common(values: Record<string, string | boolean | undefined>): CommonOpt
     projectName,
     source: source as EnergySourceOption | undefined,
     intervalMs,
+    ...(intervalNote === undefined ? {} : { intervalNote }),
     verbose: values.verbose === true,
   };
 }
@@ -369,7 +393,7 @@ function commonHelp(defaultInterval: string, extra = ''): string {
       --project-name <name>  project_name column of the CSV (default: ${DEFAULT_PROJECT_NAME})
       --source <source>      power source: ${ENERGY_SOURCES.slice(0, 5).join(', ')},
                              ${ENERGY_SOURCES.slice(5).join(', ')} (default: ENERGY_SOURCE or auto)
-      --interval <duration>  sampling interval, e.g. 500ms, 1s
+      --interval <duration>  sampling interval, e.g. 500ms, 1s; a bare number is seconds
                              (default: ENERGY_SAMPLE_INTERVAL_MS or ${defaultInterval})
 ${extra}  -v, --verbose              log how sources and grid intensity were chosen, and error stacks
   -h, --help                 show this help
@@ -412,7 +436,8 @@ cannot be written or the last --otlp push fails; 2 for a usage error or an inval
 
 ${commonHelp(
   '10s',
-  '  -d, --duration <duration>  stop by itself after this long, e.g. 30s, 5m (default: until Ctrl-C)\n',
+  '  -d, --duration <duration>  stop by itself after this long, e.g. 30s, 5m; a bare number is\n' +
+    '                             seconds (default: until Ctrl-C)\n',
 )}
 `;
 

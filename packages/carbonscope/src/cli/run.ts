@@ -374,6 +374,8 @@ async function runMeasured(
       : { select: { gpuRetryFirstMs: hooks.gpuRetryFirstMs } }),
   });
   for (const message of told) session.logger.warn(message);
+  // run prints nothing before its summary that would show `--interval 500` as 500 s.
+  if (options.intervalNote) session.logger.warn(options.intervalNote);
   const gpusAtStart = smiGpus(session).length > 0;
   // Without a tree to look pmon's pids up in, no share: pmon is not started.
   const lateGpus = tree.method === 'unavailable' ? undefined : await watchGpus(session, gpuShares);

@@ -1453,6 +1453,17 @@ Module._load = function (request, ...rest) {
     }
   });
 
+  // run prints no header: `--interval 500` sampled every 8 min 20 s, and nothing said so.
+  it('run says once how a bare --interval of 100 or more is read, before its summary', async () => {
+    const r = await cli(['run', '--interval', '100', '--', 'true']);
+    expect(r.code, r.stderr).to.equal(0);
+    const said = r.stderr.split('\n').filter((line) => line.includes('--interval 100'));
+    expect(said, r.stderr).to.deep.equal([
+      'carbonscope: warning: --interval 100 is read as 1 min 40 s: a bare number is seconds (100ms for milliseconds)',
+    ]);
+    expect(r.stderr.indexOf(said[0])).to.be.below(r.stderr.indexOf('exited with code 0'));
+  });
+
   // The CSV's row is told (`CSV: appended a row to …`), a push that got through was not.
   it('says where a push that got through went, in one line, masked; nothing where it failed', async () => {
     const receiver = await otlpReceiver();

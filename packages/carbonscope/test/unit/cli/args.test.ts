@@ -135,6 +135,24 @@ describe('command-line arguments', () => {
   // finer: 4.1m is 245999.99999999997 ms in floating point, and 100.5ms a fraction, which
   // passed --interval's range and then stopped the run with a RangeError naming
   // ENERGY_SAMPLE_INTERVAL_MS, a variable the user never set.
+  // A bare number is seconds to --interval, ms to ENERGY_SAMPLE_INTERVAL_MS: `--interval 500`
+  // sampled every 8 min 20 s, and run said nothing of it; neither help said what a bare one is.
+  it('says a bare --interval of 100 or more is read as seconds, and each help says the unit', () => {
+    expect(parseRunArgs(['--interval', '500', 'true']).intervalNote).to.equal(
+      '--interval 500 is read as 8 min 20 s: a bare number is seconds (500ms for milliseconds)',
+    );
+    expect(parseMonitorArgs(['--interval', '100']).intervalNote).to.match(/^--interval 100 is /);
+    for (const interval of ['99', '1.5', '500ms', '2m', '120s']) {
+      expect(parseRunArgs(['--interval', interval, 'true']), interval).to.not.have.property(
+        'intervalNote',
+      );
+    }
+    for (const help of [RUN_HELP, MONITOR_HELP]) {
+      expect(help).to.match(/--interval <duration> [^\n]*; a bare number is seconds/);
+    }
+    expect(MONITOR_HELP).to.match(/--duration <duration> [^\n]*a bare number is\n +seconds/);
+  });
+
   it('gives --interval as a whole number of milliseconds', () => {
     for (const [interval, ms] of [
       ['4.1m', 246_000],
