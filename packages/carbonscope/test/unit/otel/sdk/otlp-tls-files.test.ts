@@ -1,6 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -146,6 +146,39 @@ describe('the OTLP TLS files, read as the exporter reads them', function () {
       /^OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read \/nonexistent\/d+… \(ENAMETOOLONG\); the exporter pushes without it$/,
     );
     expect(line.length).to.be.below(300);
+  });
+
+  // The cut was pinned for a file that cannot be read only: the lines of a file read but wrong
+  // (a CA without a certificate, a key under a passphrase) name its path too.
+  it('cuts a long path short in the lines of a file read but refused, as of one not read', async () => {
+    const folder = join(dir, 'l'.repeat(200), 'm'.repeat(200));
+    await mkdir(folder, { recursive: true });
+    const ca = join(folder, 'ca.pem');
+    const key = join(folder, 'client-encrypted.key');
+    await writeFile(ca, 'no certificate here\n');
+    const pem = await readFile(pki.client.key);
+    await writeFile(
+      key,
+      createPrivateKey(pem).export({
+        type: 'pkcs8',
+        format: 'pem',
+        cipher: 'aes-256-cbc',
+        passphrase: 'p',
+      }),
+    );
+    const lines = otlpTlsFileProblems(
+      {
+        OTEL_EXPORTER_OTLP_CERTIFICATE: ca,
+        OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: pki.client.cert,
+        OTEL_EXPORTER_OTLP_CLIENT_KEY: key,
+      },
+      'METRICS',
+    );
+    const shown = `${ca.slice(0, 200)}…`;
+    expect(lines).to.deep.equal([
+      `OTEL_EXPORTER_OTLP_CERTIFICATE: ${shown} holds no PEM certificate: no collector is trusted`,
+      `OTEL_EXPORTER_OTLP_CLIENT_KEY: ${shown} is encrypted, and the exporter reads no passphrase: every push over https fails`,
+    ]);
   });
 
   it('names a key without its certificate', () => {
