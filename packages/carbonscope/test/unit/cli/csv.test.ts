@@ -228,17 +228,24 @@ describe('emissions.csv', () => {
       read += chunk;
     });
     const ended = once(reader, 'exit');
-    // The writer opens after cat has opened its end: retried until then.
-    for (let i = 0; i < 50; i++) {
-      try {
-        appendEmissionsRow(fifo, { project_name: 'read' });
-        break;
-      } catch (err) {
-        if (!(err instanceof CsvOutputError) || !/no process reads/.test(err.message)) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 100));
+    try {
+      // The writer opens after cat has opened its end: retried until then.
+      let written = false;
+      for (let i = 0; i < 50 && !written; i++) {
+        try {
+          appendEmissionsRow(fifo, { project_name: 'read' });
+          written = true;
+        } catch (err) {
+          if (!(err instanceof CsvOutputError) || !/no process reads/.test(err.message)) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
       }
+      expect(written, 'cat never opened the FIFO in 5 s').to.equal(true);
+      await ended;
+    } finally {
+      // A cat that no writer opened for waits in its open() of the FIFO for good, past the suite.
+      reader.kill();
     }
-    await ended;
     expect(parseEmissionsCsv(read).records.map((r) => r.project_name)).to.deep.equal(['read']);
   });
 
