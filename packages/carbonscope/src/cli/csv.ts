@@ -268,7 +268,12 @@ function stdioFileOf(path: string): number | undefined {
  */
 function claimPathOf(path: string, fd: number | undefined): string | undefined {
   // Stat first: a pipe's /dev/stdout has no real path (/proc/self/fd/1 reads `pipe:[…]`).
-  if (fd === undefined) return statSync(path).isFile() ? realpathSync.native(path) : undefined;
+  if (fd === undefined) {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    // Deleted since its header was read: the append makes it anew, claimed beside its name.
+    if (stat === undefined) return path;
+    return stat.isFile() ? realpathSync.native(path) : undefined;
+  }
   try {
     const real = realpathSync.native(path);
     const written = fstatSync(fd);
@@ -353,7 +358,7 @@ function appendWhole(path: string, text: string): void {
  * open meanwhile so that the reader found cannot leave between the two opens.
  */
 function openAppending(path: string): number {
-  if (!statSync(path).isFIFO()) return openSync(path, 'a');
+  if (!statSync(path, { throwIfNoEntry: false })?.isFIFO()) return openSync(path, 'a');
   let probe: number;
   try {
     probe = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);

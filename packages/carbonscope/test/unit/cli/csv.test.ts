@@ -205,6 +205,17 @@ describe('emissions.csv', () => {
     expect(records.map((r) => r.project_name)).to.deep.equal(['first', 'second']);
   });
 
+  it('writes the header and row into a file deleted after it was read', () => {
+    // The file removed between the read of its header and the append (a cleanup between runs):
+    // the claim's and the FIFO check's stat of it threw ENOENT, and the row was lost; the append
+    // makes the file anew, as it did before either check.
+    const file = join(dir, 'deleted.csv');
+    appendRowAfterReading(file, EXPECTED_HEADER, { project_name: 'after' });
+    const { header, records } = parseEmissionsCsv(readFileSync(file, 'utf8'));
+    expect(header).to.deep.equal([...CODECARBON_COLUMNS]);
+    expect(records.map((r) => r.project_name)).to.deep.equal(['after']);
+  });
+
   // `-o fifo` with no process reading it: open() waited for a reader, and a stop signal's
   // handler never ran, so the end of a run hung until a SIGKILL (619 s before it was killed).
   it('refuses a FIFO that no process reads at once, and writes to one that is read', async () => {
