@@ -1,3 +1,5 @@
+// Apart from its module: it pins Carbonscope.create()'s first interval from an early baseline
+// (StartingNow), which runtime/ owns; energy/early-baseline.ts only reads the clocks.
 import { expect } from 'chai';
 import type {
   EnergySample,
