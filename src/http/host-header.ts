@@ -26,13 +26,18 @@ const SLASH = 47;
 const ASTERISK = 42;
 
 /**
- * The authority an absolute-form target names, which RFC 9112 §3.2.2 has an origin server use in
- * place of Host; undefined for a path (and a target hostProblem refused).
+ * The scheme (`http:` or `https:`, as URL's protocol) and authority an absolute-form target
+ * names, which RFC 9112 §3.2.2 has an origin server use in place of Host; undefined for a path
+ * (and a target hostProblem refused).
  */
-export function targetAuthority(url: string): string | undefined {
+export function targetOrigin(url: string): { protocol: string; host: string } | undefined {
   const first = url.charCodeAt(0);
   if (first === SLASH || first === ASTERISK) return undefined;
-  return ABSOLUTE_FORM.exec(url)?.[1];
+  const match = ABSOLUTE_FORM.exec(url);
+  if (match === null) return undefined;
+  // `https://` is 8 characters, `http://` 7: the scheme is the rest of the match's start.
+  const protocol = match[0].length - match[1].length === 8 ? 'https:' : 'http:';
+  return { protocol, host: match[1] };
 }
 
 /**

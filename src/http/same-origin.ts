@@ -1,5 +1,5 @@
 import type { Context, Middleware } from 'koa';
-import { targetAuthority } from './host-header.js';
+import { targetOrigin } from './host-header.js';
 import { errorBody } from './text/index.js';
 import { SAFE_METHODS } from './writes-only.js';
 
@@ -24,8 +24,17 @@ function crossOrigin(ctx: Context): boolean {
     // `Origin: null` (a sandboxed frame, a data: page) and anything unreadable.
     return true;
   }
-  // RFC 9112 §3.2.2: an absolute-form target's authority stands in for Host.
-  const host = targetAuthority(ctx.url) ?? ctx.host;
+  // RFC 9112 §3.2.2: an absolute-form target's authority stands in for Host, and its scheme
+  // is the request's: an Origin of another scheme is another origin (`https://a` posting to
+  // `http://a/`). A path says no scheme (behind a proxy that ends TLS the service sees http),
+  // so Host is compared in the Origin's.
+  const target = targetOrigin(ctx.url);
+  if (target !== undefined) {
+    return (
+      from.protocol !== target.protocol || from.host !== hostAsIn(target.protocol, target.host)
+    );
+  }
+  const host = ctx.host;
   return from.host !== host && from.host !== hostAsIn(from.protocol, host);
 }
 

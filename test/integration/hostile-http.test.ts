@@ -1174,6 +1174,23 @@ describe('hostile HTTP: every client error a 4xx with {error, message}', functio
     expect(await post('http://evil/chat', 'a')).to.match(/^HTTP\/1\.1 403 /);
   });
 
+  // The target names its scheme too, and an origin is scheme, host and port: a page of
+  // https://a posting to http://a/chat is another origin's (the authority alone passed it).
+  it("checks a POST's Origin against an absolute-form target's scheme as well", async () => {
+    const post = (target: string, origin: string) =>
+      raw(
+        served.url,
+        `POST ${target} HTTP/1.1\r\nHost: a\r\nOrigin: ${origin}\r\n` +
+          'Content-Type: application/x-www-form-urlencoded\r\nAccept: text/html\r\n' +
+          'Content-Length: 13\r\nConnection: close\r\n\r\nmessage=hello',
+      );
+    expect(await post('http://a/chat', 'https://a')).to.match(/^HTTP\/1\.1 403 /);
+    expect(await post('https://a/chat', 'http://a')).to.match(/^HTTP\/1\.1 403 /);
+    expect(await post('http://a:443/chat', 'https://a')).to.match(/^HTTP\/1\.1 403 /);
+    expect(await post('HTTPS://A:443/chat', 'https://a')).to.match(/^HTTP\/1\.1 200 /);
+    expect(await post('https://a/chat', 'https://a')).to.match(/^HTTP\/1\.1 200 /);
+  });
+
   for (const query of ['', '?since=0', '?since=7', '?since=007', '?since=9007199254740991']) {
     it(`serves /dashboard/data${query}`, async () => {
       const res = await fetch(`${served.url}/dashboard/data${query}`);
