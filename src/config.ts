@@ -10,6 +10,7 @@ import {
   loadSettings,
   MIN_EXPORT_INTERVAL_MS,
   maskableSecret,
+  numberSetting,
   otlpSecretsOf,
   parseEnv,
   periodicTimes,
@@ -46,6 +47,20 @@ const exporterList = (allowed: readonly string[]) => {
 
 /** The spec's two values; the SDK warns of another only under OTEL_LOG_LEVEL, and sends plain. */
 const compression = z.enum(['gzip', 'none'], { message: 'expected gzip or none' }).optional();
+
+/**
+ * The samplers the tracer provider reads from OTEL_TRACES_SAMPLER, exactly as written (case and
+ * spaces count); another it reads as parentbased_always_on with a diag line only OTEL_LOG_LEVEL
+ * shows. The ratio ones read OTEL_TRACES_SAMPLER_ARG, and one they cannot read as 1 (every trace).
+ */
+const SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
 
 /** Probes and scrapes: asked every few seconds, the same every time, noise in a trace store. */
 const DEFAULT_IGNORED_PATHS = '/healthz,/readyz,/metrics';
@@ -122,6 +137,9 @@ const schema = {
   OTEL_METRICS_EXPORTER: exporterList(['otlp', 'prometheus', 'none']).optional(),
   OTEL_TRACES_EXPORTER: exporterList(['otlp', 'zipkin', 'console', 'none']).optional(),
   OTEL_LOGS_EXPORTER: exporterList(['otlp', 'console', 'none']).optional(),
+  OTEL_TRACES_SAMPLER: z.enum(SAMPLERS).optional(),
+  // Only the ratio samplers read it, and the SDK knows no other that takes an argument.
+  OTEL_TRACES_SAMPLER_ARG: numberSetting(0, 1).optional(),
 } satisfies Record<string, z.ZodType>;
 
 /**
@@ -198,11 +216,25 @@ function checkExportTimeout(env: Env, interval: number | undefined): void {
   );
 }
 
+/**
+ * The settings are read trimmed, the sampler by the SDK as written: ` traceidratio ` passed here
+ * and sampled every trace there.
+ */
+function checkSamplerAsWritten(env: Env): void {
+  const raw = env.OTEL_TRACES_SAMPLER;
+  if (raw === undefined || raw.trim() === '' || raw === raw.trim()) return;
+  throw new SettingsError(
+    'OTEL_TRACES_SAMPLER',
+    `write it without spaces around it, as the SDK reads it as written (got ${JSON.stringify(raw.slice(0, 60))})`,
+  );
+}
+
 /** Validates every setting once; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const library = loadSettings(env);
   const s = parseEnv(schema, env);
   checkExportTimeout(env, s.OTEL_METRIC_EXPORT_INTERVAL);
+  checkSamplerAsWritten(env);
   checkOtelLists(env);
   checkOtelSwitches(env);
   // The exporters would leave out a file they cannot read, and every https push then fail.

@@ -99,6 +99,15 @@ describe('config', () => {
     ['OTEL_SDK_DISABLED', '1'],
     ['OTEL_SDK_DISABLED', 'yes'],
     ['OTEL_LOG_LEVEL', 'loud'],
+    // The tracer provider reads a sampler it does not know (any other case, spaces around it)
+    // as parentbased_always_on, and a ratio it cannot read (10%, 1.5) as 1: a service asked to
+    // keep one trace in ten kept every one, with a diag line only OTEL_LOG_LEVEL shows.
+    ['OTEL_TRACES_SAMPLER', 'bogus'],
+    ['OTEL_TRACES_SAMPLER', 'TraceIdRatio'],
+    ['OTEL_TRACES_SAMPLER', ' traceidratio '],
+    ['OTEL_TRACES_SAMPLER_ARG', '10%'],
+    ['OTEL_TRACES_SAMPLER_ARG', '1.5'],
+    ['OTEL_TRACES_SAMPLER_ARG', '-0.1'],
   ] as const) {
     it(`rejects ${variable}=${value} naming the variable`, () => {
       expect(() => loadConfig({ [variable]: value }))
@@ -142,6 +151,18 @@ describe('config', () => {
       'EMBODIED_PROFILE: expected one of server, laptop, cloud-vcpu (got',
     ],
     [{ ELECTRICITY_MAPS_BASE_URL: 'ftp://x' }, 'expected an http(s) URL'],
+    [
+      { OTEL_TRACES_SAMPLER: 'TraceIdRatio' },
+      'OTEL_TRACES_SAMPLER: expected one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio; did you mean traceidratio? (got "TraceIdRatio")',
+    ],
+    [
+      { OTEL_TRACES_SAMPLER: 'traceidratio ' },
+      'OTEL_TRACES_SAMPLER: write it without spaces around it, as the SDK reads it as written (got "traceidratio ")',
+    ],
+    [
+      { OTEL_TRACES_SAMPLER_ARG: '10%' },
+      'OTEL_TRACES_SAMPLER_ARG: expected a decimal number, from 0 to 1 (got "10%")',
+    ],
   ] as const) {
     it(`says what ${Object.keys(env)[0]} takes when it refuses ${Object.values(env)[0]}`, () => {
       expect(() => loadConfig(env))
@@ -224,6 +245,8 @@ describe('config', () => {
       OTEL_BSP_EXPORT_TIMEOUT: '5000',
       OTEL_BSP_MAX_QUEUE_SIZE: '100',
       OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '100',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.1',
     });
     expect(c.otel.otlpMetricsEnabled).to.equal(true);
     expect(loadConfig({ PORT: '08001' }).port).to.equal(8001);
