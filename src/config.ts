@@ -137,6 +137,15 @@ const schema = {
   OTEL_METRICS_EXPORTER: exporterList(['otlp', 'prometheus', 'none']).optional(),
   OTEL_TRACES_EXPORTER: exporterList(['otlp', 'zipkin', 'console', 'none']).optional(),
   OTEL_LOGS_EXPORTER: exporterList(['otlp', 'console', 'none']).optional(),
+  // NodeSDK skips a name it does not know, and with none left registers no propagator at all.
+  OTEL_PROPAGATORS: exporterList([
+    'tracecontext',
+    'baggage',
+    'b3',
+    'b3multi',
+    'jaeger',
+    'none',
+  ]).optional(),
   OTEL_TRACES_SAMPLER: z.enum(SAMPLERS).optional(),
   // Only the ratio samplers read it, and the SDK knows no other that takes an argument.
   OTEL_TRACES_SAMPLER_ARG: numberSetting(0, 1).optional(),

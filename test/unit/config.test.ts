@@ -108,6 +108,10 @@ describe('config', () => {
     ['OTEL_TRACES_SAMPLER_ARG', '10%'],
     ['OTEL_TRACES_SAMPLER_ARG', '1.5'],
     ['OTEL_TRACES_SAMPLER_ARG', '-0.1'],
+    // NodeSDK skips a propagator it does not know, and with none left registers none: a
+    // misspelt tracecontext dropped every incoming traceparent, said only under OTEL_LOG_LEVEL.
+    ['OTEL_PROPAGATORS', 'tracecontex'],
+    ['OTEL_PROPAGATORS', 'tracecontext,none'],
   ] as const) {
     it(`rejects ${variable}=${value} naming the variable`, () => {
       expect(() => loadConfig({ [variable]: value }))
@@ -158,6 +162,10 @@ describe('config', () => {
     [
       { OTEL_TRACES_SAMPLER: 'traceidratio ' },
       'OTEL_TRACES_SAMPLER: write it without spaces around it, as the SDK reads it as written (got "traceidratio ")',
+    ],
+    [
+      { OTEL_PROPAGATORS: 'tracecontext,W3C' },
+      'OTEL_PROPAGATORS: expected none alone, or a comma-separated list of tracecontext, baggage, b3, b3multi, jaeger (got "tracecontext,W3C")',
     ],
     [
       { OTEL_TRACES_SAMPLER_ARG: '10%' },
@@ -247,6 +255,7 @@ describe('config', () => {
       OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '100',
       OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
       OTEL_TRACES_SAMPLER_ARG: '0.1',
+      OTEL_PROPAGATORS: 'tracecontext, baggage',
     });
     expect(c.otel.otlpMetricsEnabled).to.equal(true);
     expect(loadConfig({ PORT: '08001' }).port).to.equal(8001);
