@@ -95,7 +95,7 @@ export function createApp(deps: AppDeps): ServiceApp {
   if (deps.predict) add(served, predictRoutes(deps.predict, readBody));
   if (deps.chat) add(opened, chatRoutes(deps.chat, readBody));
   if (deps.energy) add(opened, energyRoutes(deps.energy));
-  if (deps.dashboard) add(opened, dashboardRoutes(deps.dashboard));
+  if (deps.dashboard) add(opened, dashboardRoutes(deps.dashboard, deps.config.proxyPrefix));
 
   app.use(envelope(deps.logger, deps.config.bodyLimitBytes));
   const note = (ctx: Koa.Context) => noteRoute(router, ctx);

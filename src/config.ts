@@ -100,6 +100,16 @@ const schema = {
   MOCK_LLM_LATENCY_MS: integer(0, 60_000).default(50),
   // Any case, as OTEL_LOG_LEVEL and CARBONSCOPE_LOG_LEVEL are read: pino knows lower case only.
   LOG_LEVEL: z.string().toLowerCase().pipe(z.enum(LOG_LEVELS)).default('info'),
+  // The path a reverse proxy serves the app under and strips (`/carbonscope`), for the one
+  // redirect that cannot be relative: `/` asked as `/carbonscope` (no slash) lost the prefix.
+  PROXY_PREFIX: z
+    .string()
+    .regex(
+      /^(?:\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+){1,16}$/,
+      'expected a path such as /carbonscope: starting with /, without a trailing slash, query or space',
+    )
+    .refine((p) => p.length <= 200, 'expected at most 200 characters')
+    .optional(),
   TRACE_KOA_MIDDLEWARE: z.enum(['true', 'false']).default('false'),
   TRACE_IGNORED_PATHS: z
     .string()
@@ -164,6 +174,8 @@ export interface Config extends Settings {
   port: number;
   host: string;
   bodyLimitBytes: number;
+  /** PROXY_PREFIX: the path a reverse proxy serves the app under; '' where it is at the root. */
+  proxyPrefix: string;
   logLevel: (typeof LOG_LEVELS)[number];
   llm: {
     baseUrl: string | undefined;
@@ -252,6 +264,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: s.PORT,
     host: s.HOST,
     bodyLimitBytes: s.BODY_LIMIT_KB * 1024,
+    proxyPrefix: s.PROXY_PREFIX ?? '',
     logLevel: s.LOG_LEVEL,
     ...library,
     llm: {

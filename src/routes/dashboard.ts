@@ -92,14 +92,17 @@ function cursorOf(raw: string | undefined): number {
  * makes it send only new points, it passes any proxy, and no connection is held open, so a
  * graceful shutdown is not kept waiting by open dashboard tabs.
  */
-export function dashboardRoutes(dashboard: Dashboard): Router {
+export function dashboardRoutes(dashboard: Dashboard, proxyPrefix = ''): Router {
   const assets = loadAssets();
   const body = dashboardPage();
   const router = pathRouter();
   // The app's address (http://localhost:8001, as the README gives it) leads to its one page
-  // for people; relative, so that behind a proxy's prefix it stays under the prefix.
+  // for people; relative, so that behind a proxy's prefix it stays under the prefix, but for
+  // the prefix opened without its slash (`/carbonscope`, sent on as `/`), which a relative
+  // location resolves outside it: there only the prefix the service is told names the page.
+  const page = proxyPrefix === '' ? './dashboard' : `${proxyPrefix}/dashboard`;
   router.get('/', (ctx) => {
-    ctx.redirect('./dashboard');
+    ctx.redirect(page);
   });
   router.get('/dashboard', (ctx) => {
     ctx.type = 'html';

@@ -342,6 +342,26 @@ describe('routing: paths as sent, case included', () => {
     await followed.arrayBuffer();
   });
 
+  // A proxy that strips its prefix (Traefik's StripPrefix, nginx's `location /carbonscope`)
+  // sends /carbonscope as `/`: the browser resolved ./dashboard against /carbonscope, to
+  // /dashboard, outside the prefix. Told the prefix, the service names the page under it.
+  it('sends / to PROXY_PREFIX/dashboard when the prefix is set, whatever the proxy sends', async () => {
+    const dashboard = createDashboard({ meter, sampleIntervalMs: 50 });
+    const prefixed = await startTestApp({ dashboard }, { PROXY_PREFIX: '/carbonscope' });
+    try {
+      const asked: Record<string, string>[] = [{}, { 'x-forwarded-prefix': '/elsewhere' }];
+      for (const headers of asked) {
+        const res = await fetch(`${prefixed.url}/`, { headers, redirect: 'manual' });
+        await res.arrayBuffer();
+        expect(res.status).to.equal(302);
+        expect(res.headers.get('location')).to.equal('/carbonscope/dashboard');
+      }
+    } finally {
+      dashboard.close();
+      await prefixed.close();
+    }
+  });
+
   // @koa/router tests the pattern of every route its router has on every request. The pages a
   // person opens (/chat, /energy, /, /dashboard) made each probe's and client's request test
   // theirs too (7 of 14 tests, ~0.2 µs a /healthz request in a loop), until they were asked only

@@ -110,6 +110,12 @@ describe('config', () => {
     ['OTEL_TRACES_SAMPLER_ARG', '-0.1'],
     // NodeSDK skips a propagator it does not know, and with none left registers none: a
     // misspelt tracecontext dropped every incoming traceparent, said only under OTEL_LOG_LEVEL.
+    ['PROXY_PREFIX', 'carbonscope'],
+    ['PROXY_PREFIX', '/carbonscope/'],
+    ['PROXY_PREFIX', '/'],
+    ['PROXY_PREFIX', '//evil.example'],
+    ['PROXY_PREFIX', '/a?b'],
+    ['PROXY_PREFIX', '/a b'],
     ['OTEL_PROPAGATORS', 'tracecontex'],
     ['OTEL_PROPAGATORS', 'tracecontext,none'],
   ] as const) {
