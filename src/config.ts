@@ -62,6 +62,24 @@ const SAMPLERS = [
   'parentbased_traceidratio',
 ] as const;
 
+/**
+ * The tracer provider's limits: one it cannot read it takes as its default (128, or none for a
+ * length), a negative or fractional one as given (-5 dropped every attribute of every span),
+ * each with a diag line only OTEL_LOG_LEVEL shows.
+ */
+const SPAN_LIMITS = Object.fromEntries(
+  [
+    'OTEL_ATTRIBUTE_COUNT_LIMIT',
+    'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT',
+    'OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT',
+    'OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT',
+    'OTEL_SPAN_EVENT_COUNT_LIMIT',
+    'OTEL_SPAN_LINK_COUNT_LIMIT',
+    'OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT',
+    'OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT',
+  ].map((name) => [name, integer(0, 1_000_000_000).optional()]),
+);
+
 /** Probes and scrapes: asked every few seconds, the same every time, noise in a trace store. */
 const DEFAULT_IGNORED_PATHS = '/healthz,/readyz,/metrics';
 
@@ -157,6 +175,7 @@ const schema = {
     'none',
   ]).optional(),
   OTEL_TRACES_SAMPLER: z.enum(SAMPLERS).optional(),
+  ...SPAN_LIMITS,
   // Only the ratio samplers read it, and the SDK knows no other that takes an argument.
   OTEL_TRACES_SAMPLER_ARG: numberSetting(0, 1).optional(),
 } satisfies Record<string, z.ZodType>;

@@ -116,6 +116,16 @@ describe('config', () => {
     ['PROXY_PREFIX', '//evil.example'],
     ['PROXY_PREFIX', '/a?b'],
     ['PROXY_PREFIX', '/a b'],
+    // The tracer provider took a span limit it could not read as its default, and a negative
+    // one as given: OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT=-5 dropped every attribute of every span.
+    ['OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', '-5'],
+    ['OTEL_ATTRIBUTE_COUNT_LIMIT', 'abc'],
+    ['OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', '1.5'],
+    ['OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', '-1'],
+    ['OTEL_SPAN_EVENT_COUNT_LIMIT', 'many'],
+    ['OTEL_SPAN_LINK_COUNT_LIMIT', '-1'],
+    ['OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT', 'x'],
+    ['OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT', '1e3'],
     ['OTEL_PROPAGATORS', 'tracecontex'],
     ['OTEL_PROPAGATORS', 'tracecontext,none'],
   ] as const) {
@@ -262,6 +272,8 @@ describe('config', () => {
       OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
       OTEL_TRACES_SAMPLER_ARG: '0.1',
       OTEL_PROPAGATORS: 'tracecontext, baggage',
+      OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '4096',
+      OTEL_SPAN_EVENT_COUNT_LIMIT: '0',
     });
     expect(c.otel.otlpMetricsEnabled).to.equal(true);
     expect(loadConfig({ PORT: '08001' }).port).to.equal(8001);
