@@ -142,6 +142,8 @@ const schema = {
   OTEL_EXPORTER_OTLP_ENDPOINT: url.optional(),
   OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: url.optional(),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url.optional(),
+  // The Zipkin exporter threw a bare "Invalid URL" at start, and took any other scheme.
+  OTEL_EXPORTER_ZIPKIN_ENDPOINT: url.optional(),
   OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(OTLP_PROTOCOLS).optional(),
   OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: z.enum(OTLP_PROTOCOLS).optional(),
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum([...OTLP_PROTOCOLS, 'grpc']).optional(),

@@ -179,6 +179,16 @@ describe('config', () => {
       { OTEL_TRACES_SAMPLER: 'traceidratio ' },
       'OTEL_TRACES_SAMPLER: write it without spaces around it, as the SDK reads it as written (got "traceidratio ")',
     ],
+    // The Zipkin exporter threw a bare "Invalid URL" at start ("telemetry could not start"),
+    // naming no variable, and took an ftp:// one, to fail every export.
+    [
+      { OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'not a url' },
+      'OTEL_EXPORTER_ZIPKIN_ENDPOINT: expected an http(s) URL',
+    ],
+    [
+      { OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'ftp://x:1/' },
+      'OTEL_EXPORTER_ZIPKIN_ENDPOINT: expected an http(s) URL',
+    ],
     [
       { OTEL_PROPAGATORS: 'tracecontext,W3C' },
       'OTEL_PROPAGATORS: expected none alone, or a comma-separated list of tracecontext, baggage, b3, b3multi, jaeger (got "tracecontext,W3C")',
@@ -274,6 +284,7 @@ describe('config', () => {
       OTEL_PROPAGATORS: 'tracecontext, baggage',
       OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '4096',
       OTEL_SPAN_EVENT_COUNT_LIMIT: '0',
+      OTEL_EXPORTER_ZIPKIN_ENDPOINT: 'http://zipkin:9411/api/v2/spans',
     });
     expect(c.otel.otlpMetricsEnabled).to.equal(true);
     expect(loadConfig({ PORT: '08001' }).port).to.equal(8001);
