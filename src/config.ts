@@ -64,21 +64,26 @@ const SAMPLERS = [
 
 /**
  * The tracer provider's limits: one it cannot read it takes as its default (128, or none for a
- * length), a negative or fractional one as given (-5 dropped every attribute of every span),
- * each with a diag line only OTEL_LOG_LEVEL shows.
+ * length), a negative or fractional one as given (a count of -5 dropped every attribute), each
+ * with a diag line only OTEL_LOG_LEVEL shows. A length of 0 or less it reads as none, and warns
+ * at every attribute it is given: from 1.
  */
-const SPAN_LIMITS = Object.fromEntries(
-  [
-    'OTEL_ATTRIBUTE_COUNT_LIMIT',
-    'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT',
-    'OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT',
-    'OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT',
-    'OTEL_SPAN_EVENT_COUNT_LIMIT',
-    'OTEL_SPAN_LINK_COUNT_LIMIT',
-    'OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT',
-    'OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT',
-  ].map((name) => [name, integer(0, 1_000_000_000).optional()]),
-);
+const SPAN_COUNT_LIMITS = [
+  'OTEL_ATTRIBUTE_COUNT_LIMIT',
+  'OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT',
+  'OTEL_SPAN_EVENT_COUNT_LIMIT',
+  'OTEL_SPAN_LINK_COUNT_LIMIT',
+  'OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT',
+  'OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT',
+];
+const SPAN_LENGTH_LIMITS = [
+  'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT',
+  'OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT',
+];
+const SPAN_LIMITS = Object.fromEntries([
+  ...SPAN_COUNT_LIMITS.map((name) => [name, integer(0, 1_000_000_000).optional()]),
+  ...SPAN_LENGTH_LIMITS.map((name) => [name, integer(1, 1_000_000_000).optional()]),
+]);
 
 /** Probes and scrapes: asked every few seconds, the same every time, noise in a trace store. */
 const DEFAULT_IGNORED_PATHS = '/healthz,/readyz,/metrics';

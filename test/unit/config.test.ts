@@ -108,8 +108,8 @@ describe('config', () => {
     ['OTEL_TRACES_SAMPLER_ARG', '10%'],
     ['OTEL_TRACES_SAMPLER_ARG', '1.5'],
     ['OTEL_TRACES_SAMPLER_ARG', '-0.1'],
-    // NodeSDK skips a propagator it does not know, and with none left registers none: a
-    // misspelt tracecontext dropped every incoming traceparent, said only under OTEL_LOG_LEVEL.
+    // A prefix the redirect could not name as it is: no leading slash, a trailing one, an
+    // authority (`//evil.example/dashboard` is another site's), a query, a space.
     ['PROXY_PREFIX', 'carbonscope'],
     ['PROXY_PREFIX', '/carbonscope/'],
     ['PROXY_PREFIX', '/'],
@@ -117,8 +117,12 @@ describe('config', () => {
     ['PROXY_PREFIX', '/a?b'],
     ['PROXY_PREFIX', '/a b'],
     // The tracer provider took a span limit it could not read as its default, and a negative
-    // one as given: OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT=-5 dropped every attribute of every span.
+    // one as given: OTEL_ATTRIBUTE_COUNT_LIMIT=-5 dropped every attribute of every span. A
+    // length limit of 0 or less it reads as none, warning at every attribute it is given.
     ['OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', '-5'],
+    ['OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', '0'],
+    ['OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', '0'],
+    ['OTEL_ATTRIBUTE_COUNT_LIMIT', '-5'],
     ['OTEL_ATTRIBUTE_COUNT_LIMIT', 'abc'],
     ['OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', '1.5'],
     ['OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', '-1'],
@@ -126,6 +130,8 @@ describe('config', () => {
     ['OTEL_SPAN_LINK_COUNT_LIMIT', '-1'],
     ['OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT', 'x'],
     ['OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT', '1e3'],
+    // NodeSDK skips a propagator it does not know, and with none left registers none: a
+    // misspelt tracecontext dropped every incoming traceparent, said only under OTEL_LOG_LEVEL.
     ['OTEL_PROPAGATORS', 'tracecontex'],
     ['OTEL_PROPAGATORS', 'tracecontext,none'],
   ] as const) {
