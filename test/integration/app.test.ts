@@ -356,6 +356,14 @@ describe('routing: paths as sent, case included', () => {
         expect(res.status).to.equal(302);
         expect(res.headers.get('location')).to.equal('/carbonscope/dashboard');
       }
+      // The prefix only names the page for the browser: the page stays at /dashboard, and the
+      // prefixed path is the proxy's alone (the README says so: opened directly, a 404).
+      const page = await fetch(`${prefixed.url}/dashboard`);
+      await page.arrayBuffer();
+      expect(page.status).to.equal(200);
+      const direct = await fetch(`${prefixed.url}/carbonscope/dashboard`);
+      await direct.arrayBuffer();
+      expect(direct.status).to.equal(404);
     } finally {
       dashboard.close();
       await prefixed.close();
