@@ -1,12 +1,17 @@
 /**
  * Records kept until something can record them, up to a bound, each as `width` numbers and the
- * index of its series (the caller's, which holds what they share: a name, labels), so that
- * hundreds of thousands fit where one object each took ~195 bytes; past the bound, only counted.
- * What register keeps of the footprints settled before it binds (SettledEarly) and the tracker of
- * the requests that ended while the power sources were probed (RequestsEndedEarly). Nothing is
- * allocated before the first record.
+ * index of its series: one object a series, which holds what its records share (a name, labels)
+ * and is handed back with each of them, found by the caller's key in `index` (a map of maps:
+ * branch, addSeries). So hundreds of thousands fit where one object each took ~195 bytes; past
+ * the bound, only counted. What register keeps of the footprints settled before it binds
+ * (SettledEarly) and the tracker of the requests that ended while the power sources were probed
+ * (RequestsEndedEarly), each with its own key and figures. No room is taken before the first
+ * record.
  */
-export class KeptRecords {
+export class KeptRecords<S, K, V> {
+  /** The caller's series by the first part of their key; cleared with them. */
+  readonly index = new Map<K, V>();
+  private readonly series: S[] = [];
   private values = new Float64Array(0);
   private seriesAt = new Uint32Array(0);
   private kept = 0;
@@ -16,6 +21,16 @@ export class KeptRecords {
     private readonly max: number,
     private readonly width: number,
   ) {}
+
+  /** The map under `key` in `map`, made there if it had none: a level of an index of series. */
+  static branch<L, A, B>(map: Map<L, Map<A, B>>, key: L): Map<A, B> {
+    let inner = map.get(key);
+    if (!inner) {
+      inner = new Map();
+      map.set(key, inner);
+    }
+    return inner;
+  }
 
   /** How many came past `max`: not kept. */
   get dropped(): number {
@@ -30,6 +45,19 @@ export class KeptRecords {
   /** The kept numbers: record i's are at i * width and on. */
   get figures(): Float64Array {
     return this.values;
+  }
+
+  /** Keeps `one` as a new series, under `key` in `byKey` (a level of index); its index. */
+  addSeries<L>(byKey: Map<L, number>, key: L, one: S): number {
+    const index = this.series.length;
+    this.series.push(one);
+    byKey.set(key, index);
+    return index;
+  }
+
+  /** The object of the series at `index` (from addSeries). */
+  seriesOf(index: number): S {
+    return this.series[index] as S;
   }
 
   /** Whether the bound is reached; if so, one more is counted as dropped. */
@@ -47,9 +75,15 @@ export class KeptRecords {
     return at * this.width;
   }
 
-  /** Calls `fn` with each record's series and where its numbers are, in the order they came. */
-  forEach(fn: (series: number, at: number) => void): void {
-    for (let i = 0; i < this.kept; i++) fn(this.seriesAt[i] as number, i * this.width);
+  /**
+   * Calls `fn` with each record's series object, the figures and where its numbers are in them,
+   * in the order they came.
+   */
+  forEach(fn: (series: S, figures: Float64Array, at: number) => void): void {
+    const figures = this.values;
+    for (let i = 0; i < this.kept; i++) {
+      fn(this.series[this.seriesAt[i] as number] as S, figures, i * this.width);
+    }
   }
 
   clear(): void {
@@ -57,6 +91,8 @@ export class KeptRecords {
     this.seriesAt = new Uint32Array(0);
     this.kept = 0;
     this.over = 0;
+    this.series.length = 0;
+    this.index.clear();
   }
 
   private grow(): void {

@@ -18,9 +18,12 @@ const FIGURES = 3;
  * counted (KeptRecords).
  */
 export class SettledEarly {
-  private readonly records: KeptRecords;
-  private readonly series: Replayed[] = [];
-  private readonly seriesIndex = new Map<string, Map<OperationAttributes | undefined, number>>();
+  /** Series by estimated and operation, then by the attributes object (by identity). */
+  private readonly records: KeptRecords<
+    Replayed,
+    string,
+    Map<OperationAttributes | undefined, number>
+  >;
 
   constructor(max: number) {
     this.records = new KeptRecords(max, FIGURES);
@@ -45,9 +48,7 @@ export class SettledEarly {
    * `record` gets is one per series, its figures set for each call: read it there, keep none.
    */
   replay(record: (footprint: SettledFigures) => void): void {
-    const figures = this.records.figures;
-    this.records.forEach((series, at) => {
-      const footprint = this.series[series] as Replayed;
+    this.records.forEach((footprint, figures, at) => {
       footprint.joules = figures[at] as number;
       footprint.grams = figures[at + 1] as number;
       footprint.embodiedGrams = figures[at + 2] as number;
@@ -58,24 +59,15 @@ export class SettledEarly {
 
   clear(): void {
     this.records.clear();
-    this.series.length = 0;
-    this.seriesIndex.clear();
   }
 
   private indexOf({ operation, estimated, attributes }: SettledFigures): number {
     const key = `${estimated ? 1 : 0}${operation}`;
-    let byAttributes = this.seriesIndex.get(key);
-    if (!byAttributes) {
-      byAttributes = new Map();
-      this.seriesIndex.set(key, byAttributes);
-    }
-    let index = byAttributes.get(attributes);
-    if (index === undefined) {
-      index = this.series.length;
-      const one: Replayed = { operation, estimated, joules: 0, grams: 0, embodiedGrams: 0 };
-      this.series.push(attributes === undefined ? one : { ...one, attributes });
-      byAttributes.set(attributes, index);
-    }
-    return index;
+    const byAttributes = KeptRecords.branch(this.records.index, key);
+    const index = byAttributes.get(attributes);
+    if (index !== undefined) return index;
+    const one: Replayed = { operation, estimated, joules: 0, grams: 0, embodiedGrams: 0 };
+    const series = attributes === undefined ? one : { ...one, attributes };
+    return this.records.addSeries(byAttributes, attributes, series);
   }
 }

@@ -13,12 +13,12 @@ type Replayed = { -readonly [K in keyof EndedRequest]: EndedRequest[K] };
  * only counted.
  */
 export class RequestsEndedEarly {
-  private readonly records: KeptRecords;
-  private readonly series: Replayed[] = [];
-  private readonly seriesIndex = new Map<
+  /** Series by route name, then status (0 for none), then HTTP facts (interned: by identity). */
+  private readonly records: KeptRecords<
+    Replayed,
     string,
     Map<number, Map<HttpRequestFacts | undefined, number>>
-  >();
+  >;
   /** The last request's series: a probe's requests are mostly one route's (a health check). */
   private last: Replayed | undefined;
   private lastIndex = 0;
@@ -50,9 +50,7 @@ export class RequestsEndedEarly {
    * duration): read it there, keep none.
    */
   replay(record: (request: EndedRequest) => void): void {
-    const durations = this.records.figures;
-    this.records.forEach((series, at) => {
-      const request = this.series[series] as Replayed;
+    this.records.forEach((request, durations, at) => {
       request.endMs = durations[at] as number;
       record(request);
     });
@@ -61,8 +59,6 @@ export class RequestsEndedEarly {
 
   clear(): void {
     this.records.clear();
-    this.series.length = 0;
-    this.seriesIndex.clear();
     this.last = undefined;
   }
 
@@ -71,23 +67,13 @@ export class RequestsEndedEarly {
     if (last && last.name === name && last.status === status && last.http === http) {
       return this.lastIndex;
     }
-    let byStatus = this.seriesIndex.get(name);
-    if (!byStatus) {
-      byStatus = new Map();
-      this.seriesIndex.set(name, byStatus);
-    }
-    let byFacts = byStatus.get(status ?? 0);
-    if (!byFacts) {
-      byFacts = new Map();
-      byStatus.set(status ?? 0, byFacts);
-    }
+    const byStatus = KeptRecords.branch(this.records.index, name);
+    const byFacts = KeptRecords.branch(byStatus, status ?? 0);
     let index = byFacts.get(http);
     if (index === undefined) {
-      index = this.series.length;
-      this.series.push({ name, status, http, startMs: 0, endMs: 0 });
-      byFacts.set(http, index);
+      index = this.records.addSeries(byFacts, http, { name, status, http, startMs: 0, endMs: 0 });
     }
-    this.last = this.series[index];
+    this.last = this.records.seriesOf(index);
     this.lastIndex = index;
     return index;
   }
