@@ -26,15 +26,23 @@ const SLASH = 47;
 const ASTERISK = 42;
 
 /**
+ * An absolute-form target's match of ABSOLUTE_FORM: undefined for a path or `*` (no absolute
+ * form), null for a target that is neither those nor an http(s) URL.
+ */
+function absoluteForm(url: string): RegExpExecArray | null | undefined {
+  const first = url.charCodeAt(0);
+  if (first === SLASH || first === ASTERISK) return undefined;
+  return ABSOLUTE_FORM.exec(url);
+}
+
+/**
  * The scheme (`http:` or `https:`, as URL's protocol) and authority an absolute-form target
  * names, which RFC 9112 §3.2.2 has an origin server use in place of Host; undefined for a path
  * (and a target hostProblem refused).
  */
 export function targetOrigin(url: string): { protocol: string; host: string } | undefined {
-  const first = url.charCodeAt(0);
-  if (first === SLASH || first === ASTERISK) return undefined;
-  const match = ABSOLUTE_FORM.exec(url);
-  if (match === null) return undefined;
+  const match = absoluteForm(url);
+  if (!match) return undefined;
   // `https://` is 8 characters, `http://` 7: the scheme is the rest of the match's start.
   const protocol = match[0].length - match[1].length === 8 ? 'https:' : 'http:';
   return { protocol, host: match[1] };
@@ -47,11 +55,10 @@ export function targetOrigin(url: string): { protocol: string; host: string } | 
  * URLs, so both are refused, as is an authority that is no `host[:port]`.
  */
 function targetProblem(ctx: Context): string | undefined {
-  const url = ctx.req.url ?? '/';
-  const first = url.charCodeAt(0);
-  if (first === SLASH || first === ASTERISK) return undefined;
-  const authority = ABSOLUTE_FORM.exec(url)?.[1];
-  if (authority === undefined) return 'the request target is neither a path nor an http(s) URL';
+  const match = absoluteForm(ctx.req.url ?? '/');
+  if (match === undefined) return undefined;
+  if (match === null) return 'the request target is neither a path nor an http(s) URL';
+  const authority = match[1];
   if (authority.includes('@')) return 'the request target names a user (user@host)';
   return HOST_VALUE.test(authority) && pathReadable(ctx)
     ? undefined

@@ -2,7 +2,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { expect } from 'chai';
 import Koa from 'koa';
-import { hostProblem, targetAuthority } from '../../../src/http/host-header.js';
+import { hostProblem, targetOrigin } from '../../../src/http/host-header.js';
 
 /** An HTTP/1.1 request for `url` with one valid Host, as the envelope sees it. */
 function contextFor(url: string): Koa.Context {
@@ -19,7 +19,7 @@ const NEITHER = 'the request target is neither a path nor an http(s) URL';
 const USER = 'the request target names a user (user@host)';
 const AUTHORITY = "the request target's authority is not a host with an optional port";
 
-// Each target as [what targetAuthority reads of it, what hostProblem answers for it]: both read
+// Each target as [the authority targetOrigin reads of it, what hostProblem answers for it]: both read
 // an absolute-form target the one way (the hostile-HTTP spec has them over a socket).
 const TARGETS: [string, string | undefined, string | undefined][] = [
   ['/healthz', undefined, undefined],
@@ -41,10 +41,16 @@ const TARGETS: [string, string | undefined, string | undefined][] = [
 describe('host header: the absolute-form target, read once for its authority and its problem', () => {
   for (const [url, authority, problem] of TARGETS) {
     it(`reads ${JSON.stringify(url)} as ${JSON.stringify(authority) ?? 'no authority'}, ${problem ?? 'served'}`, () => {
-      expect(targetAuthority(url), 'targetAuthority').to.equal(authority);
+      expect(targetOrigin(url)?.host, 'targetOrigin').to.equal(authority);
       expect(hostProblem(contextFor(url)), 'hostProblem').to.equal(problem);
     });
   }
+
+  it("reads the scheme of an absolute-form target as URL's protocol, in any case", () => {
+    expect(targetOrigin('http://a/b')?.protocol).to.equal('http:');
+    expect(targetOrigin('HTTPS://a:8080?q=1')?.protocol).to.equal('https:');
+    expect(targetOrigin('https://')?.protocol).to.equal('https:');
+  });
 
   it("answers a bad Host before the target's problem", () => {
     const ctx = contextFor('ftp://a/');
