@@ -49,4 +49,26 @@ describe('RequestsEndedEarly: requests that ended while the power sources were p
     expect(seen[2999]?.[0]).to.equal(`/r${2999 % 7}`);
     expect(early.dropped, 'the count goes with them').to.equal(0);
   });
+
+  it('forgets the last series at a clear and a replay: the same route after them is kept anew', () => {
+    const early = new RequestsEndedEarly(10);
+    early.add(request('/health', 200, GET, 0, 1));
+    early.clear();
+    expect([early.size, early.dropped]).to.deep.equal([0, 0]);
+    // The series are made anew from index 0: a cached '/health' would stand for '/a' here.
+    early.add(request('/health', 200, GET, 0, 2));
+    early.add(request('/a', 200, GET, 0, 3));
+    early.add(request('/health', 200, GET, 0, 4));
+    expect(replayed(early)).to.deep.equal([
+      ['/health', 200, 'GET', 2],
+      ['/a', 200, 'GET', 3],
+      ['/health', 200, 'GET', 4],
+    ]);
+    early.add(request('/health', 200, GET, 0, 5));
+    early.add(request('/b', 404, POST, 0, 6));
+    expect(replayed(early), 'after a replay').to.deep.equal([
+      ['/health', 200, 'GET', 5],
+      ['/b', 404, 'POST', 6],
+    ]);
+  });
 });
